@@ -1,0 +1,99 @@
+/**
+ * The contracts between the embedded ledger's parts (DESIGN §4). Each part lives in its own folder and depends
+ * only on these narrow interfaces, so the store, the chaincode runtime and the gateway can be tested apart.
+ */
+import type { KeyObject, X509Certificate } from 'node:crypto';
+
+/** Fabric's `kvrwset.Version`: the (block, tx) of the last VALID transaction that wrote the key. */
+export interface Version {
+  readonly blockNum: number;
+  readonly txNum: number;
+}
+
+export interface VersionedValue {
+  readonly value: Uint8Array;
+  readonly version: Version;
+}
+
+export interface StateEntry extends VersionedValue {
+  readonly key: string;
+}
+
+/**
+ * Committed world state, read-only. Namespaces are chaincode names. Keys are compared in UTF-8 byte order
+ * (LevelDB order), never JS string order: they differ above U+FFFF (reference §7).
+ */
+export interface StateReader {
+  getState(namespace: string, key: string): Promise<VersionedValue | undefined>;
+  /** Entries with startKey <= key < endKey in UTF-8 byte order; an empty endKey means no upper bound. */
+  getStateRange(namespace: string, startKey: string, endKey: string): AsyncIterable<StateEntry>;
+}
+
+/** A validated member of a channel MSP. */
+export interface Identity {
+  readonly mspId: string;
+  readonly certificate: X509Certificate;
+  readonly publicKey: KeyObject;
+  /** The one Fabric NodeOU the certificate carries. */
+  readonly nodeOU: 'client' | 'peer' | 'admin' | 'orderer';
+  /** Serialized `msp.SerializedIdentity` as it appeared on the wire. */
+  readonly serialized: Uint8Array;
+}
+
+export type IdentityCheck = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly reason: string };
+
+/** The channel's MSPs: deserializes a creator, checks its certificate and its signature (reference §6.3–6.4). */
+export interface IdentityVerifier {
+  /** `serializedIdentity` is attacker-controlled `msp.SerializedIdentity` bytes. */
+  validate(serializedIdentity: Uint8Array, at?: Date): IdentityCheck;
+  /** validate(), then a low-S ECDSA P-256 signature over SHA-256(message). */
+  verifySignature(serializedIdentity: Uint8Array, message: Uint8Array, signature: Uint8Array, at?: Date): IdentityCheck;
+}
+
+/** A signing identity of the ledger itself (its peer and its orderer). */
+export interface Signer {
+  readonly mspId: string;
+  /** Serialized `msp.SerializedIdentity` naming this signer. */
+  readonly serializedIdentity: Uint8Array;
+  /** Low-S DER ECDSA P-256 over SHA-256(data). */
+  sign(data: Uint8Array): Uint8Array;
+}
+
+/** One chaincode invocation as the endorser hands it to the chaincode runtime. */
+export interface ChaincodeInvocation {
+  readonly channelId: string;
+  readonly txId: string;
+  readonly chaincodeName: string;
+  /** The client's `peer.SignedProposal`, serialized; the shim needs it for creator, timestamp and transient data. */
+  readonly signedProposal: Uint8Array;
+  /** Serialized `peer.ChaincodeInput` (args[0] is the transaction name). */
+  readonly input: Uint8Array;
+}
+
+export interface ChaincodeResponse {
+  readonly status: number;
+  readonly message: string;
+  readonly payload: Uint8Array;
+}
+
+export interface SimulationResult {
+  readonly response: ChaincodeResponse;
+  /** The event the chaincode set (the last setEvent wins), without chaincode_id/tx_id: the endorser fills those. */
+  readonly event?: { readonly eventName: string; readonly payload: Uint8Array };
+  /** Serialized `rwset.TxReadWriteSet`, namespaces and keys in sorted order (reference §7). */
+  readonly rwset: Uint8Array;
+}
+
+/** Runs invocations of one chaincode over the shim protocol, whatever the transport. */
+export interface ChaincodeConnection {
+  readonly name: string;
+  execute(invocation: ChaincodeInvocation, state: StateReader, options?: { signal?: AbortSignal }): Promise<SimulationResult>;
+  close(): Promise<void>;
+}
+
+/** Where a committed transaction sits, with its validation code (`peer.TxValidationCode`). */
+export interface TxLocation {
+  readonly blockNum: number;
+  readonly txNum: number;
+  readonly code: number;
+}
