@@ -1,0 +1,70 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { issueCertificate, loadSigningIdentity, type IssuedCertificate } from './index.ts';
+
+const SUBJECT = { organization: 'RegulatorMSP', locality: 'Shanghai' };
+
+/** A local MSP folder as cryptogen names it: any file name in signcerts/ and keystore/. */
+async function writeMsp(dir: string, cert: IssuedCertificate, key: IssuedCertificate): Promise<void> {
+  await mkdir(join(dir, 'signcerts'), { recursive: true });
+  await mkdir(join(dir, 'keystore'), { recursive: true });
+  await writeFile(join(dir, 'signcerts', 'User1@regulator.lianxin.local-cert.pem'), cert.certificatePem);
+  await writeFile(join(dir, 'keystore', '3f2a_sk'), key.privateKeyPem);
+}
+
+describe('loadSigningIdentity', () => {
+  let dir: string;
+  let ca: IssuedCertificate;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-msp-'));
+    ca = await issueCertificate({ subject: { ...SUBJECT, commonName: 'ca' }, profile: { kind: 'ca' } });
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function user(): Promise<IssuedCertificate> {
+    return issueCertificate({
+      subject: { ...SUBJECT, commonName: 'User1' },
+      profile: { kind: 'identity', nodeOU: 'client', attrs: { 'lianxin.role': 'regulator' } },
+      issuer: ca,
+    });
+  }
+
+  it('reads whatever files signcerts/ and keystore/ hold and takes the MSP ID from O', async () => {
+    const issued = await user();
+    await writeMsp(dir, issued, issued);
+    const identity = await loadSigningIdentity(dir);
+    expect(identity.mspId).toBe('RegulatorMSP');
+    expect(identity.certificatePem).toBe(issued.certificatePem);
+    expect(identity.privateKey.equals(issued.privateKey)).toBe(true);
+  });
+
+  it('refuses a keystore key that is not the certificate’s', async () => {
+    await writeMsp(dir, await user(), await user());
+    await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
+      code: 'MATERIAL_INCONSISTENT',
+      field: join(dir, 'keystore', '3f2a_sk'),
+    });
+  });
+
+  it('reports a missing folder and an empty keystore as MATERIAL_MISSING', async () => {
+    await expect(loadSigningIdentity(join(dir, 'absent'))).rejects.toMatchObject({ code: 'MATERIAL_MISSING' });
+    await mkdir(join(dir, 'signcerts'));
+    await mkdir(join(dir, 'keystore'));
+    await writeFile(join(dir, 'signcerts', 'cert.pem'), (await user()).certificatePem);
+    await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
+      code: 'MATERIAL_MISSING',
+      field: join(dir, 'keystore'),
+    });
+  });
+
+  it('reports a file that is not PEM as BAD_MATERIAL', async () => {
+    const issued = await user();
+    await writeMsp(dir, issued, issued);
+    await writeFile(join(dir, 'signcerts', 'User1@regulator.lianxin.local-cert.pem'), 'not a certificate');
+    await expect(loadSigningIdentity(dir)).rejects.toMatchObject({ code: 'BAD_MATERIAL' });
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Reads material back from Fabric's MSP layout: a signing identity for a client or the ledger, an organisation's
+ * root certificates for a channel MSP, a TLS key pair for gRPC. Works on cryptogen/fabric-ca output too.
+ */
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PkiError } from './errors.ts';
+import { orgPaths, type IdentityPaths } from './msp-paths.ts';
+import { isNotFound, parseCertificate, parseKeyPair, readRequired } from './pem-files.ts';
+
+export interface SigningIdentity {
+  readonly mspId: string;
+  readonly certificatePem: string;
+  readonly certificate: X509Certificate;
+  readonly privateKey: KeyObject;
+}
+
+export interface OrgRootCerts {
+  readonly mspId: string;
+  /** Roots of MSP identities (`msp/cacerts`). */
+  readonly rootCerts: X509Certificate[];
+  /** Roots of TLS certificates (`msp/tlscacerts`). */
+  readonly tlsRootCerts: X509Certificate[];
+}
+
+/** PEM bytes in the shape `grpc.credentials.createSsl(rootCerts, privateKey, certChain)` takes. */
+export interface TlsMaterial {
+  readonly rootCert: Buffer;
+  readonly certChain: Buffer;
+  readonly privateKey: Buffer;
+}
+
+/**
+ * Loads the first certificate in `signcerts/` and the first key in `keystore/` of a local MSP folder.
+ * The MSP ID is `mspId` when given, else the certificate's O (how this PKI and cryptogen issue them).
+ * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, or `MATERIAL_INCONSISTENT` when the key is not the cert's.
+ */
+export async function loadSigningIdentity(mspDir: string, mspId?: string): Promise<SigningIdentity> {
+  const certFile = await firstFile(join(mspDir, 'signcerts'));
+  const keyFile = await firstFile(join(mspDir, 'keystore'));
+  const certificatePem = (await readRequired(certFile)).toString('utf8');
+  const keyPem = (await readRequired(keyFile)).toString('utf8');
+  const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, keyPem, keyFile);
+  return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
+}
+
+/** Every CA certificate of an organisation's MSP under `outDir`: what a channel MSP trusts. */
+export async function loadOrgRootCerts(outDir: string, mspId: string): Promise<OrgRootCerts> {
+  const msp = orgPaths(outDir, mspId).msp.dir;
+  const [rootCerts, tlsRootCerts] = await Promise.all([
+    loadCertificates(join(msp, 'cacerts')),
+    loadCertificates(join(msp, 'tlscacerts')),
+  ]);
+  return { mspId, rootCerts, tlsRootCerts };
+}
+
+/** The TLS CA, certificate and key of a user (`client.*`) or node (`server.*`). */
+export async function loadTlsMaterial(identity: IdentityPaths): Promise<TlsMaterial> {
+  const [rootCert, certChain, privateKey] = await Promise.all([
+    readRequired(identity.tls.ca),
+    readRequired(identity.tls.cert),
+    readRequired(identity.tls.key),
+  ]);
+  return { rootCert, certChain, privateKey };
+}
+
+async function loadCertificates(dir: string): Promise<X509Certificate[]> {
+  const files = await listFiles(dir);
+  if (files.length === 0) throw new PkiError('MATERIAL_MISSING', `${dir} holds no certificate`, dir);
+  return Promise.all(files.map(async (file) => parseCertificate((await readRequired(file)).toString('utf8'), file)));
+}
+
+async function firstFile(dir: string): Promise<string> {
+  const [first] = await listFiles(dir);
+  if (first === undefined) throw new PkiError('MATERIAL_MISSING', `${dir} holds no file`, dir);
+  return first;
+}
+
+/** Regular files of `dir` in name order (Fabric reads directories the same way: `msp/configbuilder.go`). */
+async function listFiles(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
+      .sort()
+      .map((name) => join(dir, name));
+  } catch (err) {
+    if (isNotFound(err)) throw new PkiError('MATERIAL_MISSING', `${dir} does not exist`, dir, { cause: err });
+    throw err;
+  }
+}
+
+function organizationOf(certificate: X509Certificate, file: string): string {
+  // node renders the subject one attribute per line in DER order: "C=CN\nL=…\nO=ShanghaiBankMSP\n…".
+  const o = certificate.subject.split('\n').find((line) => line.startsWith('O='));
+  if (o === undefined)
+    throw new PkiError('BAD_MATERIAL', `${file} has no O (organization) to take the MSP ID from`, file);
+  return o.slice(2);
+}

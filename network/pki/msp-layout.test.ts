@@ -1,0 +1,305 @@
+import { X509Certificate } from 'node:crypto';
+import { cp, mkdtemp, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClientIdentity, type ChaincodeStub } from 'fabric-shim';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { signP256, verifyP256 } from '../crypto/index.ts';
+import {
+  generateCryptoMaterial,
+  loadConsortium,
+  loadOrgRootCerts,
+  loadSigningIdentity,
+  orgPaths,
+  nodeOUOfNode,
+  nodeOUOfUser,
+  type Consortium,
+  type GenerationReport,
+  type IdentityPaths,
+  type NodeOU,
+  type Organization,
+} from './index.ts';
+
+const DEMO = fileURLToPath(new URL('../consortium.yaml', import.meta.url));
+const NODE_OUS: readonly NodeOU[] = ['client', 'peer', 'admin', 'orderer'];
+const NOW = new Date('2026-06-01T00:00:00Z');
+
+interface Member {
+  readonly org: Organization;
+  readonly name: string;
+  readonly nodeOU: NodeOU;
+  readonly paths: IdentityPaths;
+}
+
+function members(consortium: Consortium, outDir: string): Member[] {
+  return consortium.organizations.flatMap((org) => {
+    const paths = orgPaths(outDir, org.mspId);
+    return [
+      ...org.users.map((name) => ({ org, name, nodeOU: nodeOUOfUser(name), paths: paths.user(name) })),
+      ...org.nodes.map((node) => ({
+        org,
+        name: node.name,
+        nodeOU: nodeOUOfNode(node),
+        paths: paths.node(node),
+      })),
+    ];
+  });
+}
+
+/** Every file under `dir`, relative path → bytes. */
+async function snapshot(dir: string): Promise<Map<string, Buffer>> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  const contents = await Promise.all(files.map((f) => readFile(f)));
+  return new Map(files.map((f, i) => [relative(dir, f), contents[i] ?? Buffer.alloc(0)]));
+}
+
+async function certificate(file: string): Promise<X509Certificate> {
+  return new X509Certificate(await readFile(file));
+}
+
+function clientIdentity(mspid: string, pem: string): ClientIdentity {
+  // The three stub methods ClientIdentity's constructor calls (fabric-shim lib/chaincode.js).
+  const stub = {
+    getChannelID: () => 'lianxin',
+    getTxID: () => 'tx0',
+    getCreator: () => ({ mspid, idBytes: Buffer.from(pem) }),
+  };
+  return new ClientIdentity(stub as unknown as ChaincodeStub);
+}
+
+describe('generateCryptoMaterial on the Yangtze Delta demo', () => {
+  let outDir: string;
+  let consortium: Consortium;
+  let first: GenerationReport;
+
+  beforeAll(async () => {
+    outDir = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
+    consortium = await loadConsortium(DEMO);
+    first = await generateCryptoMaterial(consortium, outDir, { now: NOW });
+  });
+  afterAll(async () => {
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('writes Fabric’s MSP layout for every organisation, orderers only for the operator', async () => {
+    const files = [...(await snapshot(outDir)).keys()];
+    expect(first.kept).toEqual([]);
+    expect([...first.created].sort()).toEqual([...files].sort());
+    const bank = files.filter((f) => f.startsWith('ShanghaiBankMSP/')).sort();
+    expect(bank).toEqual(
+      [
+        'ca/ca.pem',
+        'ca/ca_sk.pem',
+        'tlsca/tlsca.pem',
+        'tlsca/tlsca_sk.pem',
+        'msp/cacerts/ca.pem',
+        'msp/tlscacerts/tlsca.pem',
+        'msp/config.yaml',
+        ...['users/Admin', 'users/User1', 'peers/node0'].flatMap((d) => [
+          `${d}/msp/signcerts/cert.pem`,
+          `${d}/msp/keystore/priv_sk`,
+          `${d}/msp/cacerts/ca.pem`,
+          `${d}/msp/tlscacerts/tlsca.pem`,
+          `${d}/msp/config.yaml`,
+          `${d}/tls/ca.crt`,
+          ...(d.startsWith('users')
+            ? [`${d}/tls/client.crt`, `${d}/tls/client.key`]
+            : [`${d}/tls/server.crt`, `${d}/tls/server.key`]),
+        ]),
+      ]
+        .map((f) => `ShanghaiBankMSP/${f}`)
+        .sort(),
+    );
+    expect(files.filter((f) => f.includes('/orderers/'))).toEqual(
+      expect.arrayContaining([
+        'OperatorMSP/orderers/orderer0/msp/signcerts/cert.pem',
+        'OperatorMSP/orderers/orderer0/tls/server.crt',
+      ]),
+    );
+    expect(files.filter((f) => f.includes('/orderers/') && !f.startsWith('OperatorMSP/'))).toEqual([]);
+  });
+
+  it('writes Fabric’s NodeOUs config.yaml', async () => {
+    const config = parse(await readFile(orgPaths(outDir, 'RegulatorMSP').msp.config, 'utf8')) as unknown;
+    expect(config).toEqual({
+      NodeOUs: {
+        Enable: true,
+        ClientOUIdentifier: { Certificate: 'cacerts/ca.pem', OrganizationalUnitIdentifier: 'client' },
+        PeerOUIdentifier: { Certificate: 'cacerts/ca.pem', OrganizationalUnitIdentifier: 'peer' },
+        AdminOUIdentifier: { Certificate: 'cacerts/ca.pem', OrganizationalUnitIdentifier: 'admin' },
+        OrdererOUIdentifier: { Certificate: 'cacerts/ca.pem', OrganizationalUnitIdentifier: 'orderer' },
+      },
+    });
+  });
+
+  it('chains every signing certificate to its signing CA and every TLS certificate to its TLS CA', async () => {
+    for (const m of members(consortium, outDir)) {
+      const paths = orgPaths(outDir, m.org.mspId);
+      const [ca, tlsca, signcert, tlscert] = await Promise.all(
+        [paths.ca.cert, paths.tlsca.cert, m.paths.msp.signcert, m.paths.tls.cert].map(certificate),
+      );
+      if (!ca || !tlsca || !signcert || !tlscert) throw new Error('missing certificate');
+      expect(signcert.checkIssued(ca) && signcert.verify(ca.publicKey), m.paths.msp.signcert).toBe(true);
+      expect(tlscert.checkIssued(tlsca) && tlscert.verify(tlsca.publicKey), m.paths.tls.cert).toBe(true);
+      expect(signcert.verify(tlsca.publicKey)).toBe(false);
+      expect(await readFile(m.paths.msp.cacert, 'utf8')).toBe(await readFile(paths.ca.cert, 'utf8'));
+      expect(await readFile(m.paths.tls.ca, 'utf8')).toBe(await readFile(paths.tlsca.cert, 'utf8'));
+    }
+  });
+
+  it('gives every signing certificate exactly one NodeOU: admin for Admin, client for users, peer and orderer for nodes', async () => {
+    const seen = new Set<NodeOU>();
+    for (const m of members(consortium, outDir)) {
+      const subject = (await certificate(m.paths.msp.signcert)).subject.split('\n');
+      const ous = subject.filter((rdn) => rdn.startsWith('OU=')).map((rdn) => rdn.slice(3));
+      expect(
+        ous.filter((ou) => NODE_OUS.includes(ou as NodeOU)),
+        m.paths.msp.signcert,
+      ).toEqual([m.nodeOU]);
+      expect(subject).toEqual(['C=CN', `L=${m.org.city}`, `O=${m.org.mspId}`, `OU=${m.nodeOU}`, `CN=${m.name}`]);
+      seen.add(m.nodeOU);
+    }
+    expect([...seen].sort()).toEqual(['admin', 'client', 'orderer', 'peer']);
+  });
+
+  it('carries the institution role as a Fabric-CA attribute that fabric-shim’s ClientIdentity reads', async () => {
+    for (const m of members(consortium, outDir)) {
+      const pem = await readFile(m.paths.msp.signcert, 'utf8');
+      const identity = clientIdentity(m.org.mspId, pem);
+      expect(identity.getAttributeValue('lianxin.role')).toBe(m.org.role);
+      expect(identity.getAttributeValue('hf.EnrollmentID')).toBe(m.name);
+      expect(identity.getAttributeValue('hf.Type')).toBe(m.nodeOU);
+      expect(identity.assertAttributeValue('lianxin.role', m.org.role)).toBe(true);
+      expect(identity.getMSPID()).toBe(m.org.mspId);
+      const l = `/C=CN/L=${m.org.city}/O=${m.org.mspId}`;
+      expect(identity.getID()).toBe(`x509::${l}/OU=${m.nodeOU}/CN=${m.name}::${l}/CN=ca.${m.org.domain}`);
+    }
+  });
+
+  it('writes private keys as PKCS#8 PEM, mode 0600, in a 0700 keystore', async () => {
+    for (const m of members(consortium, outDir)) {
+      for (const key of [m.paths.msp.key, m.paths.tls.key]) {
+        expect((await stat(key)).mode & 0o777, key).toBe(0o600);
+        expect(await readFile(key, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+      }
+      expect((await stat(m.paths.msp.keystore)).mode & 0o777).toBe(0o700);
+    }
+    const bank = orgPaths(outDir, 'ShanghaiBankMSP');
+    for (const key of [bank.ca.key, bank.tlsca.key]) expect((await stat(key)).mode & 0o777).toBe(0o600);
+  });
+
+  it('loads a signing identity whose key signs what its certificate verifies', async () => {
+    const admin = orgPaths(outDir, 'HangzhouCreditMSP').user('Admin');
+    const identity = await loadSigningIdentity(admin.msp.dir);
+    expect(identity.mspId).toBe('HangzhouCreditMSP');
+    expect(identity.certificatePem).toBe(await readFile(admin.msp.signcert, 'utf8'));
+    const message = Buffer.from('proposal bytes');
+    expect(verifyP256(identity.certificate.publicKey, message, signP256(identity.privateKey, message))).toEqual({
+      ok: true,
+    });
+    expect((await loadSigningIdentity(admin.msp.dir, 'OtherMSP')).mspId).toBe('OtherMSP');
+  });
+
+  it('loads an organisation’s root and TLS root certificates', async () => {
+    const roots = await loadOrgRootCerts(outDir, 'NanjingSupplyChainMSP');
+    const paths = orgPaths(outDir, 'NanjingSupplyChainMSP');
+    expect(roots.mspId).toBe('NanjingSupplyChainMSP');
+    expect(roots.rootCerts.map((c) => c.fingerprint256)).toEqual([(await certificate(paths.ca.cert)).fingerprint256]);
+    expect(roots.tlsRootCerts.map((c) => c.fingerprint256)).toEqual([
+      (await certificate(paths.tlsca.cert)).fingerprint256,
+    ]);
+    await expect(loadOrgRootCerts(outDir, 'UnknownMSP')).rejects.toMatchObject({ code: 'MATERIAL_MISSING' });
+  });
+
+  it('keeps everything byte for byte on a second run', async () => {
+    const before = await snapshot(outDir);
+    const second = await generateCryptoMaterial(consortium, outDir);
+    expect(second.created).toEqual([]);
+    expect([...second.kept].sort()).toEqual([...before.keys()].sort());
+    expect(await snapshot(outDir)).toEqual(before);
+  });
+});
+
+describe('generateCryptoMaterial when the consortium changes', () => {
+  let outDir: string;
+  let consortium: Consortium;
+
+  beforeAll(async () => {
+    outDir = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
+    const demo = await loadConsortium(DEMO);
+    consortium = { ...demo, organizations: demo.organizations.filter((o) => o.mspId === 'ShanghaiBankMSP') };
+    await generateCryptoMaterial(consortium, outDir);
+  });
+  afterAll(async () => {
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('creates only the organisation that was added', async () => {
+    const before = await snapshot(outDir);
+    const suzhou: Organization = {
+      mspId: 'SuzhouBankMSP',
+      name: '苏州银行 Bank of Suzhou',
+      city: 'Suzhou',
+      role: 'bank',
+      domain: 'suzhou-bank.lianxin.local',
+      nodes: [
+        { name: 'node0', host: 'node0.suzhou-bank.lianxin.local', type: 'peer', ports: { grpc: 7106, p2p: 7206 } },
+      ],
+      users: ['Admin'],
+    };
+    const report = await generateCryptoMaterial(
+      { ...consortium, organizations: [...consortium.organizations, suzhou] },
+      outDir,
+    );
+    expect(report.created.length).toBeGreaterThan(0);
+    expect(report.created.every((f) => f.startsWith('SuzhouBankMSP/'))).toBe(true);
+    expect([...report.kept].sort()).toEqual([...before.keys()].sort());
+    const after = await snapshot(outDir);
+    for (const [file, bytes] of before) expect(after.get(file), file).toEqual(bytes);
+    await rm(orgPaths(outDir, 'SuzhouBankMSP').dir, { recursive: true });
+  });
+
+  it('regenerates every key and certificate with force', async () => {
+    const before = await snapshot(outDir);
+    const report = await generateCryptoMaterial(consortium, outDir, { force: true });
+    expect(report.kept).toEqual([]);
+    const after = await snapshot(outDir);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [file, bytes] of after) {
+      if (file.endsWith('config.yaml')) continue;
+      expect(bytes.equals(before.get(file) ?? Buffer.alloc(0)), file).toBe(false);
+    }
+    const admin = orgPaths(outDir, 'ShanghaiBankMSP').user('Admin');
+    expect((await stat(admin.msp.key)).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses to complete half a key pair, naming the file', async () => {
+    const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
+    try {
+      await cp(outDir, copy, { recursive: true });
+      const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
+      await unlink(user.msp.key);
+      await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject({
+        code: 'MATERIAL_INCONSISTENT',
+        field: user.msp.signcert,
+      });
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to keep certificates of a CA that is gone', async () => {
+    const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
+    try {
+      await cp(outDir, copy, { recursive: true });
+      const ca = orgPaths(copy, 'ShanghaiBankMSP').ca;
+      await Promise.all([unlink(ca.cert), unlink(ca.key)]);
+      await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject({ code: 'MATERIAL_INCONSISTENT' });
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,238 @@
+/**
+ * Writes a consortium's crypto material in Fabric's MSP layout (see `msp-paths.ts`). Idempotent: a re-run keeps
+ * every existing key and certificate and creates only what is missing, so adding an organisation to the YAML
+ * and re-running issues just that organisation. `force` regenerates everything.
+ */
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, relative, sep } from 'node:path';
+import { BACKDATE_MS, ROLE_ATTRIBUTE } from './constants.ts';
+import {
+  issueCertificate,
+  type CertificateAuthority,
+  type CertificateProfile,
+  type IssuedCertificate,
+  type SubjectName,
+} from './cert-issuer.ts';
+import type { Consortium, NodeOU, OrgNode, Organization } from './consortium-config.ts';
+import { PkiError } from './errors.ts';
+import { orgPaths, type CaPaths, type IdentityPaths, type MspPaths } from './msp-paths.ts';
+import { parseKeyPair, readIfExists } from './pem-files.ts';
+
+export interface GenerateOptions {
+  /** Replace existing keys and certificates. */
+  readonly force?: boolean;
+  /** Issue time (tests); default the current time. */
+  readonly now?: Date;
+}
+
+/** Files relative to the output directory, in the order they were considered. */
+export interface GenerationReport {
+  readonly created: string[];
+  readonly kept: string[];
+}
+
+/** Fabric's NodeOUs file as cryptogen writes it (`internal/cryptogen/msp/generator.go` exportConfig). */
+const NODE_OUS_CONFIG = `NodeOUs:
+  Enable: true
+  ClientOUIdentifier:
+    Certificate: cacerts/ca.pem
+    OrganizationalUnitIdentifier: client
+  PeerOUIdentifier:
+    Certificate: cacerts/ca.pem
+    OrganizationalUnitIdentifier: peer
+  AdminOUIdentifier:
+    Certificate: cacerts/ca.pem
+    OrganizationalUnitIdentifier: admin
+  OrdererOUIdentifier:
+    Certificate: cacerts/ca.pem
+    OrganizationalUnitIdentifier: orderer
+`;
+
+const KEY_MODE = 0o600;
+const CERT_MODE = 0o644;
+const KEYSTORE_MODE = 0o700;
+
+/**
+ * Issues (or keeps) every organisation's signing CA, TLS CA, users and nodes under `outDir`.
+ * @throws PkiError `MATERIAL_INCONSISTENT` when what is on disk does not fit together (rerun with `force`).
+ */
+export async function generateCryptoMaterial(
+  consortium: Consortium,
+  outDir: string,
+  options: GenerateOptions = {},
+): Promise<GenerationReport> {
+  const writer = new MaterialWriter(outDir, options);
+  for (const org of consortium.organizations) await writer.organization(org);
+  return writer.report;
+}
+
+/** Users named Admin administer their organisation (Fabric's admin NodeOU); the rest are clients. */
+export function nodeOUOfUser(user: string): NodeOU {
+  return user === 'Admin' ? 'admin' : 'client';
+}
+
+export function nodeOUOfNode(node: Pick<OrgNode, 'type'>): NodeOU {
+  return node.type === 'orderer' ? 'orderer' : 'peer';
+}
+
+interface OrgContext {
+  readonly org: Organization;
+  readonly ca: CertificateAuthority;
+  readonly tlsca: CertificateAuthority;
+}
+
+interface Member {
+  readonly paths: IdentityPaths;
+  /** CN of the signing certificate and `hf.EnrollmentID`. */
+  readonly name: string;
+  readonly nodeOU: NodeOU;
+  readonly tls: { readonly commonName: string; readonly profile: CertificateProfile };
+}
+
+interface KeyPairFiles {
+  readonly cert: string;
+  readonly key: string;
+}
+
+class MaterialWriter {
+  readonly report: GenerationReport = { created: [], kept: [] };
+  readonly #outDir: string;
+  readonly #force: boolean;
+  readonly #notBefore: Date;
+
+  constructor(outDir: string, options: GenerateOptions) {
+    this.#outDir = outDir;
+    this.#force = options.force ?? false;
+    this.#notBefore = new Date((options.now ?? new Date()).getTime() - BACKDATE_MS);
+  }
+
+  async organization(org: Organization): Promise<void> {
+    const paths = orgPaths(this.#outDir, org.mspId);
+    const caSubject = (commonName: string) => ({ commonName, organization: org.mspId, locality: org.city });
+    const ctx: OrgContext = {
+      org,
+      ca: await this.#authority(paths.ca, caSubject(`ca.${org.domain}`)),
+      tlsca: await this.#authority(paths.tlsca, caSubject(`tlsca.${org.domain}`)),
+    };
+    await this.#mspFolder(paths.msp, ctx);
+
+    for (const user of org.users) {
+      const tls = { commonName: user, profile: { kind: 'tls-client' } } as const;
+      await this.#member(ctx, { paths: paths.user(user), name: user, nodeOU: nodeOUOfUser(user), tls });
+    }
+    for (const node of org.nodes) {
+      const profile = { kind: 'tls-server', dnsNames: [node.host, 'localhost'], ipAddresses: ['127.0.0.1'] } as const;
+      const tls = { commonName: node.host, profile };
+      await this.#member(ctx, { paths: paths.node(node), name: node.name, nodeOU: nodeOUOfNode(node), tls });
+    }
+  }
+
+  async #authority(files: CaPaths, subject: SubjectName): Promise<CertificateAuthority> {
+    return this.#keyPair(files, undefined, () =>
+      issueCertificate({ subject, profile: { kind: 'ca' }, notBefore: this.#notBefore }),
+    );
+  }
+
+  async #mspFolder(msp: MspPaths, { ca, tlsca }: OrgContext): Promise<void> {
+    await this.#file(msp.cacert, ca.certificate.toString(), CERT_MODE);
+    await this.#file(msp.tlscacert, tlsca.certificate.toString(), CERT_MODE);
+    await this.#file(msp.config, NODE_OUS_CONFIG, CERT_MODE);
+  }
+
+  /** A user's or node's local MSP (signing identity from the CA) and TLS key pair (from the TLS CA). */
+  async #member(ctx: OrgContext, member: Member): Promise<void> {
+    const { org, ca, tlsca } = ctx;
+    const { paths, name, nodeOU, tls } = member;
+    const subject = { commonName: name, organization: org.mspId, locality: org.city };
+    // Attribute names follow fabric-ca (`lib/attrmgr`): hf.* are the ones fabric-ca itself adds to every cert.
+    const attrs = { [ROLE_ATTRIBUTE]: org.role, 'hf.EnrollmentID': name, 'hf.Type': nodeOU };
+    await this.#mspFolder(paths.msp, ctx);
+    await this.#keyPair({ cert: paths.msp.signcert, key: paths.msp.key }, ca, () =>
+      issueCertificate({
+        subject,
+        profile: { kind: 'identity', nodeOU, attrs },
+        issuer: ca,
+        notBefore: this.#notBefore,
+      }),
+    );
+    await chmod(paths.msp.keystore, KEYSTORE_MODE);
+
+    await this.#file(paths.tls.ca, tlsca.certificate.toString(), CERT_MODE);
+    await this.#keyPair({ cert: paths.tls.cert, key: paths.tls.key }, tlsca, () =>
+      issueCertificate({
+        subject: { ...subject, commonName: tls.commonName },
+        profile: tls.profile,
+        issuer: tlsca,
+        notBefore: this.#notBefore,
+      }),
+    );
+  }
+
+  /**
+   * Keeps an existing certificate and key when they belong together and to `issuer` (self-signed when absent),
+   * otherwise issues a new pair. Half a pair on disk is an error: silently replacing the other half would
+   * orphan certificates already handed out.
+   */
+  async #keyPair(
+    files: KeyPairFiles,
+    issuer: CertificateAuthority | undefined,
+    issue: () => Promise<IssuedCertificate>,
+  ): Promise<CertificateAuthority> {
+    const [certPem, keyPem] = this.#force
+      ? [undefined, undefined]
+      : await Promise.all([readIfExists(files.cert), readIfExists(files.key)]);
+    if (certPem !== undefined && keyPem !== undefined) {
+      const existing = parseKeyPair(certPem, files.cert, keyPem, files.key);
+      const signer = issuer?.certificate ?? existing.certificate;
+      if (!existing.certificate.checkIssued(signer) || !existing.certificate.verify(signer.publicKey)) {
+        throw this.#inconsistent(files.cert, `is not issued by ${issuer ? 'its CA' : 'itself'}`);
+      }
+      this.#kept(files.cert, files.key);
+      return existing;
+    }
+    if (certPem !== undefined || keyPem !== undefined) {
+      const [present, missing] = certPem === undefined ? [files.key, files.cert] : [files.cert, files.key];
+      throw this.#inconsistent(present, `exists but ${this.#relative(missing)} does not`);
+    }
+    const issued = await issue();
+    await this.#write(files.key, issued.privateKeyPem, KEY_MODE);
+    await this.#write(files.cert, issued.certificatePem, CERT_MODE);
+    return issued;
+  }
+
+  /** A file whose content follows from others (CA copies, config.yaml): written when missing, checked when not. */
+  async #file(path: string, content: string, mode: number): Promise<void> {
+    const existing = this.#force ? undefined : await readIfExists(path);
+    if (existing === undefined) {
+      await this.#write(path, content, mode);
+    } else if (existing === content) {
+      this.#kept(path);
+    } else {
+      throw this.#inconsistent(path, 'differs from the material it should copy');
+    }
+  }
+
+  async #write(path: string, content: string, mode: number): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    // `wx` refuses to replace a file that appeared since we looked; force overwrites on purpose.
+    await writeFile(path, content, { mode, flag: this.#force ? 'w' : 'wx' });
+    await chmod(path, mode);
+    this.report.created.push(this.#relative(path));
+  }
+
+  #kept(...paths: string[]): void {
+    this.report.kept.push(...paths.map((p) => this.#relative(p)));
+  }
+
+  #relative(path: string): string {
+    return relative(this.#outDir, path).split(sep).join('/');
+  }
+
+  #inconsistent(path: string, problem: string): PkiError {
+    return new PkiError(
+      'MATERIAL_INCONSISTENT',
+      `${this.#relative(path)} ${problem}; rerun with --force to regenerate`,
+      path,
+    );
+  }
+}

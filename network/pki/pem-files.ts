@@ -1,0 +1,59 @@
+/** Reading PEM files with errors that name the file. */
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { PkiError } from './errors.ts';
+
+export function parseCertificate(pem: string, file: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (err) {
+    throw new PkiError('BAD_MATERIAL', `${file} is not a PEM certificate`, file, { cause: err });
+  }
+}
+
+function parsePrivateKey(pem: string, file: string): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch (err) {
+    throw new PkiError('BAD_MATERIAL', `${file} is not a PEM private key`, file, { cause: err });
+  }
+}
+
+/** A certificate and its private key. @throws PkiError `MATERIAL_INCONSISTENT` when the key is another's. */
+export function parseKeyPair(
+  certPem: string,
+  certFile: string,
+  keyPem: string,
+  keyFile: string,
+): { certificate: X509Certificate; privateKey: KeyObject } {
+  const certificate = parseCertificate(certPem, certFile);
+  const privateKey = parsePrivateKey(keyPem, keyFile);
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new PkiError('MATERIAL_INCONSISTENT', `${keyFile} is not the key of ${certFile}`, keyFile);
+  }
+  return { certificate, privateKey };
+}
+
+/** The file's text, or undefined when it does not exist. */
+export async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** @throws PkiError `MATERIAL_MISSING` when the file does not exist. */
+export async function readRequired(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    if (isNotFound(err)) throw new PkiError('MATERIAL_MISSING', `${file} does not exist`, file, { cause: err });
+    throw err;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
