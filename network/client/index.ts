@@ -1,0 +1,1 @@
+export { connectToLedger, nodeCryptoSigner, type ClientIdentity, type LedgerConnection, type LedgerEndpoint } from './connect.ts';

@@ -1,0 +1,485 @@
+/**
+ * The peer side of the shim protocol on one chaincode stream, whatever the transport (Fabric
+ * core/chaincode/handler.go, query_response_builder.go; reference §15.2). The chaincode speaks first with
+ * REGISTER; each execute() sends TRANSACTION and serves that (channel, txid)'s requests until COMPLETED or ERROR.
+ * It sends only REGISTERED, READY, TRANSACTION, RESPONSE and ERROR, and never KEEPALIVE: the Node shim calls
+ * process.exit(1) on any other type once ready (fabric-shim lib/handler.js:325), which in-process would end the ledger.
+ */
+import { randomUUID } from 'node:crypto';
+import { ledger, peer } from '@hyperledger/fabric-protos';
+import { BinaryReader } from 'google-protobuf';
+import type { ChaincodeInvocation, SimulationResult, StateEntry, StateReader } from '../types.ts';
+import { ChaincodeError, SimulationError } from './errors.ts';
+import { decodeKey } from './keys.ts';
+import { TxSimulator, type RangeScan } from './tx-simulator.ts';
+
+const Type = peer.ChaincodeMessage.Type;
+type MessageType = peer.ChaincodeMessage.TypeMap[keyof peer.ChaincodeMessage.TypeMap];
+
+/** Results per QueryResponse batch (core/chaincode/chaincode_support.go:121, reference §7). */
+const MAX_RESULT_LIMIT = 100;
+/** core.yaml ledger.state.totalQueryLimit: the most results one unpaginated query returns. */
+const TOTAL_QUERY_LIMIT = 100_000;
+/** core.yaml chaincode.executetimeout. */
+export const DEFAULT_EXECUTE_TIMEOUT_MS = 30_000;
+
+const typeNames = new Map<number, string>(Object.entries(Type).map(([name, value]) => [value, name]));
+const typeName = (type: number): string => typeNames.get(type) ?? String(type);
+
+interface QueryContext {
+  readonly scan: RangeScan;
+  /** The result read past a full batch is carried into the next one (query_response_builder.go). */
+  pending: StateEntry[];
+  returned: number;
+}
+
+interface TxContext {
+  readonly simulator: TxSimulator;
+  readonly queries: Map<string, QueryContext>;
+  /** Fabric serves one request per transaction at a time (handler.go registerTxid). */
+  busy: boolean;
+  readonly settle: (outcome: peer.ChaincodeMessage | ChaincodeError) => void;
+}
+
+type Delegate = (msg: peer.ChaincodeMessage, tx: TxContext) => Promise<Uint8Array>;
+
+/** Protobuf wire type 2 (google-protobuf's BinaryConstants is not exported to ESM importers). */
+const LENGTH_DELIMITED = 2;
+
+/** Length-delimited fields as raw bytes, so that key strings can be checked for valid UTF-8. */
+function rawFields(payload: Uint8Array): Map<number, Uint8Array> {
+  const reader = new BinaryReader(payload);
+  const fields = new Map<number, Uint8Array>();
+  while (reader.nextField() && !reader.isEndGroup()) {
+    const wireType: number = reader.getWireType();
+    if (wireType === LENGTH_DELIMITED) fields.set(reader.getFieldNumber(), reader.readBytes());
+    else reader.skipField();
+  }
+  return fields;
+}
+
+function unmarshal<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    throw new SimulationError('MALFORMED', `unmarshal failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Decodes a request payload and the key fields (by field number) it carries. */
+function decodeRequest<T>(payload: Uint8Array, deserialize: (bytes: Uint8Array) => T, keyFields: number[]): [T, ...string[]] {
+  const [message, raw] = unmarshal(() => [deserialize(payload), rawFields(payload)] as const);
+  return [message, ...keyFields.map((field) => decodeKey(raw.get(field) ?? new Uint8Array(0)))];
+}
+
+/** The ledger defines no collections (ledger.CollConfigNotDefinedError). */
+function noCollections(namespace: string): SimulationError {
+  return new SimulationError(
+    'UNSUPPORTED',
+    `collection config not defined for chaincode [${namespace}], pass the collection configuration upon chaincode definition/instantiation`,
+  );
+}
+
+function checkNoCollection(collection: string, tx: TxContext): void {
+  if (collection !== '') throw noCollections(tx.simulator.namespace);
+}
+
+/** One shim stream of ChaincodeMessage objects: a gRPC bidi call or an in-memory Duplex. */
+export interface ShimStream {
+  readonly writable: boolean;
+  write(msg: peer.ChaincodeMessage): boolean;
+  end(): unknown;
+  on(event: 'data' | 'end' | 'close' | 'error', listener: (arg: unknown) => void): unknown;
+}
+
+export interface PeerHandlerOptions {
+  /** The chaincode (namespace) this stream serves; invocations naming another chaincode are refused. */
+  readonly chaincodeName: string;
+  /** Default 30 s (core.yaml chaincode.executetimeout). */
+  readonly executeTimeoutMs?: number;
+}
+
+export class PeerHandler {
+  private state: 'created' | 'ready' | 'closed' = 'created';
+  private readonly contexts = new Map<string, TxContext>();
+  private readonly executeTimeoutMs: number;
+  private readonly chaincodeName: string;
+  private resolveReady!: (chaincodeId: string) => void;
+  private rejectReady!: (err: ChaincodeError) => void;
+  /** Resolves with the chaincode's REGISTER name once REGISTERED and READY are sent. */
+  readonly ready: Promise<string>;
+
+  private readonly delegates = new Map<MessageType, Delegate>([
+    [Type.GET_STATE, (m, tx) => this.getState(m, tx)],
+    [Type.PUT_STATE, (m, tx) => this.putState(m, tx)],
+    [Type.DEL_STATE, (m, tx) => this.delState(m, tx)],
+    [Type.GET_STATE_BY_RANGE, (m, tx) => this.getStateByRange(m, tx)],
+    [Type.QUERY_STATE_NEXT, (m, tx) => this.queryStateNext(m, tx)],
+    [Type.QUERY_STATE_CLOSE, (m, tx) => this.queryStateClose(m, tx)],
+    [Type.GET_STATE_METADATA, (m, tx) => this.getStateMetadata(m, tx)],
+    [Type.GET_QUERY_RESULT, (m, tx) => this.getQueryResult(m, tx)],
+    [Type.GET_HISTORY_FOR_KEY, () => Promise.reject(new SimulationError('UNSUPPORTED', 'history database is not enabled'))],
+    [Type.GET_PRIVATE_DATA_HASH, (_m, tx) => Promise.reject(noCollections(tx.simulator.namespace))],
+    [Type.PURGE_PRIVATE_DATA, (_m, tx) => Promise.reject(noCollections(tx.simulator.namespace))],
+    [
+      Type.PUT_STATE_METADATA,
+      () =>
+        Promise.reject(
+          new SimulationError(
+            'UNSUPPORTED',
+            'key level endorsement is not enabled, channel application capability of V1_3 or later is required',
+          ),
+        ),
+    ],
+    [
+      Type.INVOKE_CHAINCODE,
+      () => Promise.reject(new SimulationError('UNSUPPORTED', 'chaincode-to-chaincode invocation is not supported by the embedded ledger')),
+    ],
+  ]);
+
+  constructor(
+    private readonly stream: ShimStream,
+    options: PeerHandlerOptions,
+  ) {
+    this.chaincodeName = options.chaincodeName;
+    this.executeTimeoutMs = options.executeTimeoutMs ?? DEFAULT_EXECUTE_TIMEOUT_MS;
+    this.ready = new Promise<string>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => undefined); // observed through execute(); a handler that never registers is not a crash
+    stream.on('data', (msg: unknown) => {
+      this.onMessage(msg);
+    });
+    for (const event of ['end', 'close', 'error'] as const) {
+      stream.on(event, () => {
+        this.terminate();
+      });
+    }
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  async execute(invocation: ChaincodeInvocation, state: StateReader, options: { signal?: AbortSignal } = {}): Promise<SimulationResult> {
+    const { channelId, txId } = invocation;
+    if (invocation.chaincodeName !== this.chaincodeName) {
+      throw new ChaincodeError('INVALID_INVOCATION', `invocation ${txId}: chaincodeName ${invocation.chaincodeName} is not ${this.chaincodeName}`);
+    }
+    let proposal: peer.SignedProposal;
+    try {
+      proposal = peer.SignedProposal.deserializeBinary(invocation.signedProposal);
+      peer.ChaincodeInput.deserializeBinary(invocation.input);
+    } catch (err) {
+      throw new ChaincodeError('INVALID_INVOCATION', `invocation ${txId}: signedProposal or input is not valid protobuf`, { cause: err });
+    }
+    const aborted = (): ChaincodeError =>
+      new ChaincodeError('ABORTED', `execution of transaction ${txId} was aborted`, { cause: options.signal?.reason });
+    if (this.state === 'closed') throw new ChaincodeError('STREAM_TERMINATED', 'chaincode stream terminated');
+    await this.ready;
+    // the stream may have dropped while this call waited
+    if (this.closed) throw new ChaincodeError('STREAM_TERMINATED', 'chaincode stream terminated');
+    if (options.signal?.aborted === true) throw aborted();
+    const key = contextKey(channelId, txId);
+    // core/chaincode/transaction_contexts.go Create
+    if (this.contexts.has(key)) throw new ChaincodeError('DUPLICATE_TXID', `txid: ${txId}(${channelId}) exists`);
+
+    let settle!: TxContext['settle'];
+    const outcome = new Promise<peer.ChaincodeMessage | ChaincodeError>((resolve) => {
+      settle = resolve;
+    });
+    const tx: TxContext = { simulator: new TxSimulator(state, invocation.chaincodeName, txId), queries: new Map(), busy: false, settle };
+    this.contexts.set(key, tx);
+
+    const timer = setTimeout(() => {
+      settle(new ChaincodeError('TIMEOUT', 'timeout expired while executing transaction'));
+    }, this.executeTimeoutMs);
+    const onAbort = (): void => {
+      settle(aborted());
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const msg = new peer.ChaincodeMessage();
+      msg.setType(Type.TRANSACTION);
+      msg.setPayload(invocation.input);
+      msg.setTxid(txId);
+      msg.setChannelId(channelId);
+      msg.setProposal(proposal);
+      this.send(msg);
+
+      const result = await outcome;
+      if (result instanceof ChaincodeError) throw result;
+      return this.simulationResult(result, tx.simulator);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      this.contexts.delete(key);
+      await closeQueries(tx);
+    }
+  }
+
+  /** Ends the stream; in-flight invocations fail with "chaincode stream terminated". */
+  close(): void {
+    if (this.state !== 'closed') this.stream.end();
+    this.terminate();
+  }
+
+  /** chaincode_support.go processChaincodeExecutionResult. */
+  private simulationResult(msg: peer.ChaincodeMessage, simulator: TxSimulator): SimulationResult {
+    if (msg.getType() === Type.ERROR) {
+      throw new ChaincodeError('TRANSACTION_FAILED', `transaction returned with failure: ${Buffer.from(msg.getPayload_asU8()).toString()}`);
+    }
+    let response: peer.Response;
+    try {
+      response = peer.Response.deserializeBinary(msg.getPayload_asU8());
+    } catch (err) {
+      throw new ChaincodeError('TRANSACTION_FAILED', `failed to unmarshal response for transaction ${msg.getTxid()}`, { cause: err });
+    }
+    const event = msg.getChaincodeEvent();
+    return {
+      response: { status: response.getStatus(), message: response.getMessage(), payload: response.getPayload_asU8() },
+      ...(event === undefined ? {} : { event: { eventName: event.getEventName(), payload: event.getPayload_asU8() } }),
+      rwset: simulator.results(),
+    };
+  }
+
+  private terminate(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const err = new ChaincodeError('STREAM_TERMINATED', 'chaincode stream terminated');
+    this.rejectReady(err);
+    for (const tx of this.contexts.values()) tx.settle(err);
+  }
+
+  private send(msg: peer.ChaincodeMessage): void {
+    if (this.state !== 'closed' && this.stream.writable) this.stream.write(msg);
+  }
+
+  private reply(request: peer.ChaincodeMessage, type: MessageType, payload: Uint8Array): void {
+    const msg = new peer.ChaincodeMessage();
+    msg.setType(type);
+    msg.setPayload(payload);
+    msg.setTxid(request.getTxid());
+    msg.setChannelId(request.getChannelId());
+    this.send(msg);
+  }
+
+  private replyError(request: peer.ChaincodeMessage, text: string): void {
+    this.reply(request, Type.ERROR, Buffer.from(text));
+  }
+
+  /** handler.go handleMessage: anything the chaincode sends is untrusted; a bad message gets ERROR, never a crash. */
+  private onMessage(data: unknown): void {
+    if (!(data instanceof peer.ChaincodeMessage) || this.state === 'closed') return;
+    const type = data.getType();
+    if (type === Type.KEEPALIVE) return;
+    if (this.state === 'created') {
+      if (type === Type.REGISTER) this.register(data);
+      else this.replyError(data, `[${data.getTxid()}] Fabric side handler cannot handle message (${typeName(type)}) while in created state`);
+      return;
+    }
+    if (type === Type.COMPLETED || type === Type.ERROR) {
+      // handler.go Notify: a message for an unknown transaction is dropped
+      this.contexts.get(contextKey(data.getChannelId(), data.getTxid()))?.settle(data);
+      return;
+    }
+    const delegate = this.delegates.get(type);
+    if (delegate === undefined) {
+      this.replyError(data, `[${data.getTxid()}] Fabric side handler cannot handle message (${typeName(type)}) while in ready state`);
+      return;
+    }
+    void this.handleTransaction(data, delegate);
+  }
+
+  /** handler.go HandleRegister: REGISTERED then READY (2.5: empty payload). */
+  private register(msg: peer.ChaincodeMessage): void {
+    let name = '';
+    try {
+      name = peer.ChaincodeID.deserializeBinary(msg.getPayload_asU8()).getName();
+    } catch {
+      // an undecodable REGISTER is treated like an empty name
+    }
+    if (name === '') {
+      this.replyError(msg, 'error in handling register chaincode, chaincodeID name is empty');
+      this.close();
+      return;
+    }
+    for (const type of [Type.REGISTERED, Type.READY]) {
+      const reply = new peer.ChaincodeMessage();
+      reply.setType(type);
+      this.send(reply);
+    }
+    this.state = 'ready';
+    this.resolveReady(name);
+  }
+
+  /** handler.go HandleTransaction: errors become ERROR "<TYPE> failed: transaction ID: <txid>: <cause>". */
+  private async handleTransaction(msg: peer.ChaincodeMessage, delegate: Delegate): Promise<void> {
+    const txId = msg.getTxid();
+    const tx = this.contexts.get(contextKey(msg.getChannelId(), txId));
+    const fail = (cause: string): void => {
+      this.replyError(msg, `${typeName(msg.getType())} failed: transaction ID: ${txId}: ${cause}`);
+    };
+    if (tx === undefined) {
+      fail('no ledger context');
+      return;
+    }
+    if (tx.busy) {
+      fail(`another request pending for this transaction, channel ${msg.getChannelId()}`);
+      return;
+    }
+    tx.busy = true;
+    try {
+      this.reply(msg, Type.RESPONSE, await delegate(msg, tx));
+    } catch (err) {
+      fail(err instanceof Error ? err.message : String(err));
+    } finally {
+      tx.busy = false;
+    }
+  }
+
+  private async getState(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
+    const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.GetState.deserializeBinary(b), [1]);
+    checkNoCollection(request.getCollection(), tx);
+    return (await tx.simulator.getState(key)) ?? new Uint8Array(0);
+  }
+
+  private putState(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
+    const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.PutState.deserializeBinary(b), [1]);
+    checkNoCollection(request.getCollection(), tx);
+    tx.simulator.setState(key, request.getValue_asU8());
+    return Promise.resolve(new Uint8Array(0));
+  }
+
+  private delState(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
+    const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.DelState.deserializeBinary(b), [1]);
+    checkNoCollection(request.getCollection(), tx);
+    tx.simulator.deleteState(key);
+    return Promise.resolve(new Uint8Array(0));
+  }
+
+  /** handler.go HandleGetStateByRange: a bookmark replaces the start key; the page size caps the results. */
+  private async getStateByRange(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
+    const [request, startKey = '', endKey = ''] = decodeRequest(
+      msg.getPayload_asU8(),
+      (b) => peer.GetStateByRange.deserializeBinary(b),
+      [1, 2],
+    );
+    checkNoCollection(request.getCollection(), tx);
+    const metadataBytes = request.getMetadata_asU8();
+    const metadata = metadataBytes.length > 0 ? unmarshal(() => peer.QueryMetadata.deserializeBinary(metadataBytes)) : undefined;
+    // isMetadataSetForPagination
+    const paginated = metadata !== undefined && (metadata.getPagesize() !== 0 || metadata.getBookmark() !== '');
+    const pageSize = metadata?.getPagesize() ?? 0;
+    const scan = paginated
+      ? tx.simulator.rangeScan(metadata.getBookmark() !== '' ? metadata.getBookmark() : startKey, endKey, pageSize)
+      : tx.simulator.rangeScan(startKey, endKey);
+    const id = randomUUID();
+    tx.queries.set(id, { scan, pending: [], returned: 0 });
+    // calculateTotalReturnLimit
+    const limit = pageSize > 0 && pageSize < TOTAL_QUERY_LIMIT ? pageSize : TOTAL_QUERY_LIMIT;
+    return (await this.buildQueryResponse(tx, id, paginated, limit)).serializeBinary();
+  }
+
+  private async queryStateNext(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
+    const request = unmarshal(() => peer.QueryStateNext.deserializeBinary(msg.getPayload_asU8()));
+    if (!tx.queries.has(request.getId())) throw new SimulationError('NO_CONTEXT', 'query iterator not found');
+    return (await this.buildQueryResponse(tx, request.getId(), false, TOTAL_QUERY_LIMIT)).serializeBinary();
+  }
+
+  private async queryStateClose(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
+    const request = unmarshal(() => peer.QueryStateClose.deserializeBinary(msg.getPayload_asU8()));
+    const query = tx.queries.get(request.getId());
+    tx.queries.delete(request.getId());
+    await query?.scan.close();
+    const response = new peer.QueryResponse();
+    response.setHasMore(false);
+    response.setId(request.getId());
+    return response.serializeBinary();
+  }
+
+  private async getStateMetadata(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
+    const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.GetStateMetadata.deserializeBinary(b), [1]);
+    checkNoCollection(request.getCollection(), tx);
+    await tx.simulator.getStateMetadata(key);
+    return new peer.StateMetadataResult().serializeBinary();
+  }
+
+  /** Rich queries need CouchDB; the embedded state database is LevelDB (stateleveldb.go ExecuteQuery). */
+  private getQueryResult(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
+    const request = unmarshal(() => peer.GetQueryResult.deserializeBinary(msg.getPayload_asU8()));
+    checkNoCollection(request.getCollection(), tx);
+    const paginated = request.getMetadata_asU8().length > 0;
+    return Promise.reject(
+      new SimulationError('UNSUPPORTED', paginated ? 'ExecuteQueryWithMetadata not supported for leveldb' : 'ExecuteQuery not supported for leveldb'),
+    );
+  }
+
+  /** query_response_builder.go BuildQueryResponse. */
+  private async buildQueryResponse(tx: TxContext, id: string, paginated: boolean, limit: number): Promise<peer.QueryResponse> {
+    const query = tx.queries.get(id);
+    if (query === undefined) throw new SimulationError('NO_CONTEXT', 'query iterator not found');
+    try {
+      for (;;) {
+        const entry = query.returned >= limit ? undefined : await query.scan.next();
+        if (entry === undefined) return await this.lastBatch(tx, id, query, paginated);
+        query.returned++;
+        if (query.pending.length === MAX_RESULT_LIMIT) {
+          const batch = query.pending;
+          query.pending = [entry];
+          return queryResponse(tx.simulator.namespace, batch, true, id);
+        }
+        query.pending.push(entry);
+      }
+    } catch (err) {
+      tx.queries.delete(id);
+      await query.scan.close();
+      throw err;
+    }
+  }
+
+  /** createQueryResponse: a paginated query returns its bookmark and count; either way the iterator closes. */
+  private async lastBatch(tx: TxContext, id: string, query: QueryContext, paginated: boolean): Promise<peer.QueryResponse> {
+    tx.queries.delete(id);
+    const response = queryResponse(tx.simulator.namespace, query.pending, false, id);
+    query.pending = [];
+    if (paginated) {
+      const metadata = new peer.QueryResponseMetadata();
+      metadata.setFetchedRecordsCount(query.returned);
+      metadata.setBookmark(await query.scan.bookmarkAndClose());
+      response.setMetadata(metadata.serializeBinary());
+    } else {
+      await query.scan.close();
+    }
+    return response;
+  }
+}
+
+function contextKey(channelId: string, txId: string): string {
+  return `${channelId}\u0000${txId}`;
+}
+
+function queryResponse(namespace: string, entries: StateEntry[], hasMore: boolean, id: string): peer.QueryResponse {
+  const response = new peer.QueryResponse();
+  response.setResultsList(
+    entries.map((entry) => {
+      const kv = new ledger.queryresult.KV();
+      kv.setNamespace(namespace);
+      kv.setKey(entry.key);
+      kv.setValue(entry.value);
+      const result = new peer.QueryResultBytes();
+      result.setResultbytes(kv.serializeBinary());
+      return result;
+    }),
+  );
+  response.setHasMore(hasMore);
+  response.setId(id);
+  return response;
+}
+
+async function closeQueries(tx: TxContext): Promise<void> {
+  const queries = [...tx.queries.values()];
+  tx.queries.clear();
+  await Promise.all(queries.map((query) => query.scan.close()));
+}

@@ -1,0 +1,210 @@
+/**
+ * Fabric's transaction simulation over committed state (core/ledger/kvledger/txmgmt/txmgr/tx_simulator.go,
+ * query_executor.go, rwsetutil/rwset_builder.go; reference §7).
+ */
+import { ledger } from '@hyperledger/fabric-protos';
+import type { StateEntry, StateReader, Version } from '../types.ts';
+import { SimulationError } from './errors.ts';
+import { checkWriteKey, compareKeys } from './keys.ts';
+
+const { kvrwset } = ledger.rwset;
+
+/** A range iterator as the handler drives it (statedb kvScanner wrapped by txmgr resultsItr). */
+export interface RangeScan {
+  next(): Promise<StateEntry | undefined>;
+  /** The key the next page starts at, '' when the range is done (stateleveldb kvScanner.GetBookmarkAndClose). */
+  bookmarkAndClose(): Promise<string>;
+  close(): Promise<void>;
+}
+
+interface Read {
+  readonly key: string;
+  readonly version: Version | undefined;
+}
+
+/** resultsItr: records what the caller actually consumed, for phantom-read checks at commit. */
+class RecordedScan implements RangeScan {
+  private readonly iterator: AsyncIterator<StateEntry>;
+  private returned = 0;
+  private closed = false;
+  /** Fabric leaves EndKey empty until the first Next() (query_executor.go updateRangeQueryInfo). */
+  endKey = '';
+  exhausted = false;
+  readonly reads: Read[] = [];
+
+  constructor(
+    state: StateReader,
+    namespace: string,
+    readonly startKey: string,
+    private readonly queryEndKey: string,
+    private readonly pageSize: number,
+  ) {
+    this.iterator = state.getStateRange(namespace, startKey, queryEndKey)[Symbol.asyncIterator]();
+  }
+
+  async next(): Promise<StateEntry | undefined> {
+    let entry: StateEntry | undefined;
+    if (!this.closed && (this.pageSize === 0 || this.returned < this.pageSize)) {
+      const step = await this.iterator.next();
+      entry = step.done === true ? undefined : step.value;
+    }
+    if (entry === undefined) {
+      this.exhausted = true;
+      this.endKey = this.queryEndKey;
+      return undefined;
+    }
+    this.returned++;
+    this.reads.push({ key: entry.key, version: entry.version });
+    this.endKey = entry.key;
+    return entry;
+  }
+
+  async bookmarkAndClose(): Promise<string> {
+    if (this.closed) return '';
+    const step = await this.iterator.next();
+    await this.close();
+    return step.done === true ? '' : step.value.key;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.iterator.return?.();
+  }
+}
+
+function toVersion(version: Version): ledger.rwset.kvrwset.Version {
+  const v = new kvrwset.Version();
+  v.setBlockNum(version.blockNum);
+  v.setTxNum(version.txNum);
+  return v;
+}
+
+function toKVRead(read: Read): ledger.rwset.kvrwset.KVRead {
+  const r = new kvrwset.KVRead();
+  r.setKey(read.key);
+  if (read.version !== undefined) r.setVersion(toVersion(read.version));
+  return r;
+}
+
+function sortedByKey<T>(entries: Iterable<[string, T]>): [string, T][] {
+  return [...entries].sort(([a], [b]) => compareKeys(a, b));
+}
+
+/** One transaction's simulation in one namespace (the invoked chaincode). */
+export class TxSimulator {
+  /** The first read of each key wins: state is committed, so later reads see the same version or a newer one. */
+  private readonly reads = new Map<string, Version | undefined>();
+  /** Last write wins; an empty value is a delete (rwset_builder.go newKVWrite: IsDelete = len(value) == 0). */
+  private readonly writes = new Map<string, Uint8Array>();
+  private readonly scans: RecordedScan[] = [];
+  private writePerformed = false;
+  private paginatedQueryPerformed = false;
+
+  constructor(
+    private readonly state: StateReader,
+    readonly namespace: string,
+    readonly txId: string,
+  ) {}
+
+  /** No read-your-writes: always committed state (query_executor.go GetState). */
+  async getState(key: string): Promise<Uint8Array | undefined> {
+    const committed = await this.state.getState(this.namespace, key);
+    if (!this.reads.has(key)) this.reads.set(key, committed?.version);
+    return committed?.value;
+  }
+
+  /** The ledger keeps no key metadata, but Fabric still records the read (query_executor.go GetStateMetadata). */
+  async getStateMetadata(key: string): Promise<void> {
+    await this.getState(key);
+  }
+
+  setState(key: string, value: Uint8Array): void {
+    this.checkWritePrecondition(key);
+    this.writes.set(key, value);
+  }
+
+  deleteState(key: string): void {
+    this.setState(key, new Uint8Array(0));
+  }
+
+  /**
+   * An empty endKey means no upper bound. `pageSize` set = a paginated query (0 or less: no page limit, as the
+   * leveldb kvScanner), which Fabric allows only in read-only transactions.
+   */
+  rangeScan(startKey: string, endKey: string, pageSize?: number): RangeScan {
+    if (pageSize !== undefined) {
+      if (this.writePerformed) {
+        throw new SimulationError(
+          'READ_ONLY_VIOLATION',
+          `txid [${this.txId}]: unsuppored transaction. Paginated queries are supported only in a read-only transaction`,
+        );
+      }
+      this.paginatedQueryPerformed = true;
+    }
+    const scan = new RecordedScan(this.state, this.namespace, startKey, endKey, Math.max(0, pageSize ?? 0));
+    this.scans.push(scan);
+    return scan;
+  }
+
+  /** Serialized rwset.TxReadWriteSet; empty ns_rwset when nothing was read or written, as Fabric's builder. */
+  results(): Uint8Array {
+    const txRwSet = new ledger.rwset.TxReadWriteSet();
+    txRwSet.setDataModel(ledger.rwset.TxReadWriteSet.DataModel.KV);
+    const rangeInfos = this.rangeQueryInfos();
+    if (this.reads.size > 0 || this.writes.size > 0 || rangeInfos.length > 0) {
+      const kv = new kvrwset.KVRWSet();
+      kv.setReadsList(sortedByKey(this.reads).map(([key, version]) => toKVRead({ key, version })));
+      kv.setRangeQueriesInfoList(rangeInfos);
+      kv.setWritesList(
+        sortedByKey(this.writes).map(([key, value]) => {
+          const w = new kvrwset.KVWrite();
+          w.setKey(key);
+          w.setIsDelete(value.length === 0);
+          w.setValue(value);
+          return w;
+        }),
+      );
+      const ns = new ledger.rwset.NsReadWriteSet();
+      ns.setNamespace(this.namespace);
+      ns.setRwset(kv.serializeBinary());
+      txRwSet.setNsRwsetList([ns]);
+    }
+    return txRwSet.serializeBinary();
+  }
+
+  /**
+   * In the order the queries were opened, deduplicated on (start, end, exhausted): rwset_builder.go keeps range
+   * queries in insertion order (AddToRangeQuerySet), unlike reads and writes. Fabric hashes raw reads into a
+   * Merkle summary above 50 results; the embedded ledger always keeps raw reads, which its validator re-checks.
+   */
+  private rangeQueryInfos(): ledger.rwset.kvrwset.RangeQueryInfo[] {
+    const seen = new Set<string>();
+    const infos: ledger.rwset.kvrwset.RangeQueryInfo[] = [];
+    for (const scan of this.scans) {
+      const id = JSON.stringify([scan.startKey, scan.endKey, scan.exhausted]);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const info = new kvrwset.RangeQueryInfo();
+      info.setStartKey(scan.startKey);
+      info.setEndKey(scan.endKey);
+      info.setItrExhausted(scan.exhausted);
+      const rawReads = new kvrwset.QueryReads();
+      rawReads.setKvReadsList(scan.reads.map(toKVRead));
+      info.setRawReads(rawReads);
+      infos.push(info);
+    }
+    return infos;
+  }
+
+  private checkWritePrecondition(key: string): void {
+    if (this.paginatedQueryPerformed) {
+      throw new SimulationError(
+        'READ_ONLY_VIOLATION',
+        `txid [${this.txId}]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed`,
+      );
+    }
+    this.writePerformed = true;
+    checkWriteKey(key);
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The peer's endorser (core/endorser/endorser.go): checks a proposal, simulates it on the chaincode against
+ * committed state, and signs the result. `prepareTransaction` builds the envelope the client signs and submits,
+ * exactly as the 2.5 gateway does (internal/pkg/gateway/submit.go:113).
+ */
+import { common, peer } from '@hyperledger/fabric-protos';
+import { LedgerError } from '../errors.ts';
+import type {
+  ChaincodeConnection,
+  ChaincodeResponse,
+  IdentityVerifier,
+  Signer,
+  SimulationResult,
+  StateReader,
+  TxLocation,
+} from '../types.ts';
+import { checkProposalCreator, unpackProposal, type UnpackedProposal } from './proposal.ts';
+
+/** A chaincode the peer itself implements (qscc): read-only, answers from the ledger. */
+export interface SystemChaincode {
+  readonly name: string;
+  invoke(functionName: string, args: readonly Uint8Array[], channelId: string): Promise<ChaincodeResponse>;
+}
+
+export interface EndorserComponents {
+  readonly channelId: string;
+  readonly msps: IdentityVerifier;
+  readonly state: StateReader;
+  readonly findTransaction: (txId: string) => Promise<TxLocation | undefined>;
+  readonly chaincodes: ReadonlyMap<string, ChaincodeConnection>;
+  readonly systemChaincodes: ReadonlyMap<string, SystemChaincode>;
+  readonly peerSigner: Signer;
+  /** The version named in ChaincodeAction.chaincode_id. */
+  readonly chaincodeVersion: string;
+}
+
+export interface Endorsement {
+  readonly proposal: UnpackedProposal;
+  readonly response: ChaincodeResponse;
+  /** The unsigned prepared transaction: serialized common.Envelope with an empty signature. */
+  readonly preparedTransaction: Uint8Array;
+}
+
+export class Endorser {
+  readonly #c: EndorserComponents;
+
+  constructor(components: Readonly<EndorserComponents>) {
+    this.#c = components;
+  }
+
+  /** Runs a proposal without endorsing it; chaincode status >= 400 is an error (the client ignores status). */
+  async evaluate(signedProposal: Uint8Array, signal?: AbortSignal): Promise<ChaincodeResponse> {
+    const proposal = await this.#preProcess(signedProposal);
+    const system = this.#c.systemChaincodes.get(proposal.chaincodeName);
+    const response = system
+      ? await system.invoke(proposal.functionName, proposal.args.slice(1), proposal.channelId)
+      : (await this.#simulate(proposal, signal)).response;
+    assertSuccessful(response);
+    return response;
+  }
+
+  async endorse(signedProposal: Uint8Array, signal?: AbortSignal): Promise<Endorsement> {
+    const proposal = await this.#preProcess(signedProposal);
+    if (this.#c.systemChaincodes.has(proposal.chaincodeName)) {
+      throw new LedgerError('PROPOSAL_REJECTED', `system chaincode ${proposal.chaincodeName} cannot be invoked in a transaction`);
+    }
+    const result = await this.#simulate(proposal, signal);
+    assertSuccessful(result.response);
+    return { proposal, response: result.response, preparedTransaction: this.#prepare(proposal, result) };
+  }
+
+  async #preProcess(signedProposal: Uint8Array): Promise<UnpackedProposal> {
+    const proposal = unpackProposal(signedProposal);
+    if (proposal.channelId !== this.#c.channelId) {
+      throw new LedgerError('CHANNEL_NOT_FOUND', `channel '${proposal.channelId}' not found`);
+    }
+    checkProposalCreator(signedProposal, proposal, this.#c.msps);
+    if (await this.#c.findTransaction(proposal.txId)) {
+      throw new LedgerError('PROPOSAL_REJECTED', `duplicate transaction found [${proposal.txId}]. Creator [${proposal.channelId}]`);
+    }
+    return proposal;
+  }
+
+  async #simulate(proposal: UnpackedProposal, signal?: AbortSignal): Promise<SimulationResult> {
+    const chaincode = this.#c.chaincodes.get(proposal.chaincodeName);
+    if (!chaincode) {
+      throw new LedgerError(
+        'CHAINCODE_NOT_FOUND',
+        `no combination of peers can be derived which satisfy the endorsement policy: No metadata was found for chaincode ${proposal.chaincodeName} in channel ${proposal.channelId}`,
+      );
+    }
+    return chaincode
+      .execute(
+      {
+        channelId: proposal.channelId,
+        txId: proposal.txId,
+        chaincodeName: proposal.chaincodeName,
+        signedProposal: proposal.signedProposal,
+        input: proposal.input,
+      },
+      this.#c.state,
+      signal ? { signal } : undefined,
+    )
+      .catch((cause: unknown) => {
+        // The chaincode never answered: stream dropped, timeout, not registered (chaincode_support.go).
+        const message = cause instanceof Error ? cause.message : String(cause);
+        throw new LedgerError('CHAINCODE_UNAVAILABLE', message, { cause });
+      });
+  }
+
+  #prepare(proposal: UnpackedProposal, result: SimulationResult): Uint8Array {
+    const { peerSigner } = this.#c;
+    const action = new peer.ChaincodeAction();
+    action.setResults(result.rwset);
+    if (result.event) {
+      const event = new peer.ChaincodeEvent();
+      event.setChaincodeId(proposal.chaincodeName);
+      event.setTxId(proposal.txId);
+      event.setEventName(result.event.eventName);
+      event.setPayload(result.event.payload);
+      action.setEvents(event.serializeBinary());
+    }
+    action.setResponse(toPeerResponse(result.response));
+    const chaincodeId = new peer.ChaincodeID();
+    chaincodeId.setName(proposal.chaincodeName);
+    chaincodeId.setVersion(this.#c.chaincodeVersion);
+    action.setChaincodeId(chaincodeId);
+
+    const prp = new peer.ProposalResponsePayload();
+    prp.setProposalHash(proposal.proposalHash);
+    prp.setExtension$(action.serializeBinary());
+    const prpBytes = prp.serializeBinary();
+
+    // Endorsement signature over prp ‖ endorser (core/handlers/endorsement/builtin/default_endorsement.go:47).
+    const endorsement = new peer.Endorsement();
+    endorsement.setEndorser(peerSigner.serializedIdentity);
+    endorsement.setSignature(peerSigner.sign(Buffer.concat([prpBytes, peerSigner.serializedIdentity])));
+
+    const endorsed = new peer.ChaincodeEndorsedAction();
+    endorsed.setProposalResponsePayload(prpBytes);
+    endorsed.setEndorsementsList([endorsement]);
+    const actionPayload = new peer.ChaincodeActionPayload();
+    actionPayload.setChaincodeProposalPayload(proposal.strippedPayload);
+    actionPayload.setAction(endorsed);
+
+    const txAction = new peer.TransactionAction();
+    txAction.setHeader(proposal.signatureHeaderBytes);
+    txAction.setPayload(actionPayload.serializeBinary());
+    const transaction = new peer.Transaction();
+    transaction.setActionsList([txAction]);
+
+    const header = new common.Header();
+    header.setChannelHeader(proposal.channelHeaderBytes);
+    header.setSignatureHeader(proposal.signatureHeaderBytes);
+    const payload = new common.Payload();
+    payload.setHeader(header);
+    payload.setData(transaction.serializeBinary());
+    const envelope = new common.Envelope();
+    envelope.setPayload(payload.serializeBinary());
+    return envelope.serializeBinary();
+  }
+}
+
+function assertSuccessful(response: ChaincodeResponse): void {
+  if (response.status >= 400) {
+    throw new LedgerError('CHAINCODE_FAILED', `chaincode response ${response.status}, ${response.message}`, {
+      chaincodeStatus: response.status,
+    });
+  }
+}
+
+export function toPeerResponse(response: ChaincodeResponse): peer.Response {
+  const r = new peer.Response();
+  r.setStatus(response.status);
+  r.setMessage(response.message);
+  r.setPayload(response.payload);
+  return r;
+}

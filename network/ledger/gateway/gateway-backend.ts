@@ -1,0 +1,18 @@
+import type { common } from '@hyperledger/fabric-protos';
+import type { Endorser } from '../endorser/index.ts';
+import type { BlockNotifier } from '../events/block-notifier.ts';
+import type { IdentityVerifier, TxLocation } from '../types.ts';
+import type { PeerAddress } from './grpc-errors.ts';
+
+/** What the gateway and deliver services need of one channel's ledger. */
+export interface GatewayBackend {
+  readonly channelId: string;
+  readonly peer: PeerAddress;
+  readonly msps: IdentityVerifier;
+  readonly endorser: Endorser;
+  readonly blocks: BlockNotifier;
+  /** Orderer admission (envelope checks, Writers) then ordering; throws LedgerError ORDERER_REJECTED. */
+  order(envelope: Uint8Array): void;
+  findTransaction(txId: string): Promise<TxLocation | undefined>;
+  getBlock(blockNum: number): Promise<common.Block | undefined>;
+}

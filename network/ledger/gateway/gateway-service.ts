@@ -1,0 +1,168 @@
+/**
+ * `gateway.Gateway` as the Fabric 2.5 gateway serves it (internal/pkg/gateway/*.go), for the unmodified
+ * @hyperledger/fabric-gateway client. Every request is attacker-controlled bytes.
+ */
+import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { common, gateway, orderer, peer } from '@hyperledger/fabric-protos';
+import { LedgerError } from '../errors.ts';
+import { blockTransactions } from '../events/block-transactions.ts';
+import { toPeerResponse } from '../endorser/index.ts';
+import { callSignal } from './call-signal.ts';
+import type { GatewayBackend } from './gateway-backend.ts';
+import { toServiceError, type GatewayOperation } from './grpc-errors.ts';
+import { decodeRequest } from './raw-service.ts';
+
+type Unary = (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>) => void;
+
+export function gatewayService(backend: GatewayBackend): UntypedServiceImplementation {
+  const unary =
+    (operation: GatewayOperation, handle: (request: Buffer, signal: AbortSignal) => Promise<Uint8Array>): Unary =>
+    (call, callback) => {
+      handle(call.request, callSignal(call)).then(
+        (response) => {
+          callback(null, response);
+        },
+        (err: unknown) => {
+          callback(toServiceError(err, operation, backend.peer));
+        },
+      );
+    };
+
+  return {
+    Evaluate: unary('evaluate', async (bytes, signal) => {
+      const request = decodeRequest('EvaluateRequest', bytes, (b) => gateway.EvaluateRequest.deserializeBinary(b));
+      const proposal = requireField(request.getProposedTransaction(), 'proposed_transaction');
+      const result = await backend.endorser.evaluate(proposal.serializeBinary(), signal);
+      const response = new gateway.EvaluateResponse();
+      response.setResult(toPeerResponse(result));
+      return response.serializeBinary();
+    }),
+
+    Endorse: unary('endorse', async (bytes, signal) => {
+      const request = decodeRequest('EndorseRequest', bytes, (b) => gateway.EndorseRequest.deserializeBinary(b));
+      const proposal = requireField(request.getProposedTransaction(), 'proposed_transaction');
+      const endorsement = await backend.endorser.endorse(proposal.serializeBinary(), signal);
+      const response = new gateway.EndorseResponse();
+      response.setPreparedTransaction(common.Envelope.deserializeBinary(endorsement.preparedTransaction));
+      return response.serializeBinary();
+    }),
+
+    Submit: unary('submit', (bytes) => {
+      const request = decodeRequest('SubmitRequest', bytes, (b) => gateway.SubmitRequest.deserializeBinary(b));
+      const envelope = requireField(request.getPreparedTransaction(), 'prepared_transaction');
+      if (envelope.getSignature_asU8().length === 0) {
+        throw new LedgerError('BAD_REQUEST', 'prepared transaction must be signed'); // submit.go:36
+      }
+      backend.order(envelope.serializeBinary());
+      return Promise.resolve(new gateway.SubmitResponse().serializeBinary());
+    }),
+
+    CommitStatus: unary('commitStatus', async (bytes, signal) => {
+      const signed = decodeRequest('SignedCommitStatusRequest', bytes, (b) =>
+        gateway.SignedCommitStatusRequest.deserializeBinary(b),
+      );
+      const request = decodeRequest('CommitStatusRequest', signed.getRequest_asU8(), (b) =>
+        gateway.CommitStatusRequest.deserializeBinary(b),
+      );
+      checkSignedRequest(backend, request.getChannelId(), request.getIdentity_asU8(), signed.getRequest_asU8(), signed.getSignature_asU8());
+      const txId = request.getTransactionId();
+      if (txId === '') throw new LedgerError('BAD_REQUEST', 'transaction_id is empty');
+      const location = await waitForTransaction(backend, txId, signal);
+      const response = new gateway.CommitStatusResponse();
+      response.setResult(location.code as peer.TxValidationCodeMap[keyof peer.TxValidationCodeMap]);
+      response.setBlockNumber(location.blockNum);
+      return response.serializeBinary();
+    }),
+
+    ChaincodeEvents: (call: ServerWritableStream<Buffer, Uint8Array>) => {
+      streamChaincodeEvents(backend, call).catch((err: unknown) => {
+        call.destroy(toServiceError(err, 'chaincodeEvents', backend.peer));
+      });
+    },
+  };
+}
+
+function requireField<T>(value: T | undefined, field: string): T {
+  if (value === undefined) throw new LedgerError('BAD_REQUEST', `${field} is missing`);
+  return value;
+}
+
+/** Signature and Readers ACL check for CommitStatus and ChaincodeEvents (commitstatus.go, chaincodeevents.go). */
+function checkSignedRequest(
+  backend: GatewayBackend,
+  channelId: string,
+  identity: Uint8Array,
+  request: Uint8Array,
+  signature: Uint8Array,
+): void {
+  if (channelId !== backend.channelId) throw new LedgerError('CHANNEL_NOT_FOUND', `channel '${channelId}' not found`);
+  const check = backend.msps.verifySignature(identity, request, signature);
+  if (!check.ok) throw new LedgerError('ACCESS_DENIED', `access denied: ${check.reason}`);
+}
+
+/** Blocks until the txid is committed (commit/finder.go); the call's deadline ends the wait. */
+async function waitForTransaction(backend: GatewayBackend, txId: string, signal: AbortSignal) {
+  for (;;) {
+    const height = backend.blocks.height;
+    const location = await backend.findTransaction(txId);
+    if (location) return location;
+    try {
+      await backend.blocks.waitForHeight(height + 1, signal);
+    } catch (cause) {
+      if (signal.aborted) throw new LedgerError('TIMEOUT', `timed out waiting for transaction ${txId} to commit`, { cause });
+      throw cause;
+    }
+  }
+}
+
+/** internal/pkg/gateway/chaincodeevents.go and event/chaincodeiterator.go. */
+async function streamChaincodeEvents(backend: GatewayBackend, call: ServerWritableStream<Buffer, Uint8Array>): Promise<void> {
+  const signal = callSignal(call);
+  const signed = decodeRequest('SignedChaincodeEventsRequest', call.request, (b) =>
+    gateway.SignedChaincodeEventsRequest.deserializeBinary(b),
+  );
+  const request = decodeRequest('ChaincodeEventsRequest', signed.getRequest_asU8(), (b) =>
+    gateway.ChaincodeEventsRequest.deserializeBinary(b),
+  );
+  checkSignedRequest(backend, request.getChannelId(), request.getIdentity_asU8(), signed.getRequest_asU8(), signed.getSignature_asU8());
+  const chaincodeId = request.getChaincodeId();
+  if (chaincodeId === '') throw new LedgerError('BAD_REQUEST', 'chaincode_id is empty');
+
+  const afterTxId = request.getAfterTransactionId();
+  const afterLocation = afterTxId === '' ? undefined : await backend.findTransaction(afterTxId);
+  const start = request.getStartPosition();
+  let blockNum =
+    afterLocation?.blockNum ??
+    (start?.getTypeCase() === orderer.SeekPosition.TypeCase.SPECIFIED
+      ? (start.getSpecified()?.getNumber() ?? 0)
+      : backend.blocks.height);
+  let skipUntilAfter = afterLocation ? afterTxId : undefined;
+
+  while (!signal.aborted) {
+    await backend.blocks.waitForHeight(blockNum + 1, signal);
+    const block = await backend.getBlock(blockNum);
+    if (!block) throw new LedgerError('BAD_REQUEST', `block ${blockNum} not found`);
+    const events: peer.ChaincodeEvent[] = [];
+    for (const tx of blockTransactions(block)) {
+      if (skipUntilAfter !== undefined) {
+        if (tx.txId === skipUntilAfter) skipUntilAfter = undefined;
+        continue;
+      }
+      if (tx.type !== common.HeaderType.ENDORSER_TRANSACTION || tx.validationCode !== peer.TxValidationCode.VALID) continue;
+      // event/transaction.go:97: only complete events of the requested chaincode.
+      events.push(
+        ...tx.events.filter(
+          (e) => e.getChaincodeId() === chaincodeId && e.getEventName() !== '' && e.getTxId() !== '',
+        ),
+      );
+    }
+    skipUntilAfter = undefined;
+    if (events.length > 0) {
+      const response = new gateway.ChaincodeEventsResponse();
+      response.setBlockNumber(blockNum);
+      response.setEventsList(events);
+      if (!call.write(response.serializeBinary())) await new Promise((resolve) => call.once('drain', resolve));
+    }
+    blockNum++;
+  }
+}

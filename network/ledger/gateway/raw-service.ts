@@ -1,0 +1,46 @@
+/**
+ * gRPC service definitions that hand handlers the raw request bytes. The generated definitions in
+ * @hyperledger/fabric-protos deserialize before the handler runs, so garbage input would surface as grpc-js'
+ * generic INTERNAL error; parsing in the handler lets every bad request get INVALID_ARGUMENT naming the field.
+ */
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import { LedgerError } from '../errors.ts';
+
+type RawMethod = MethodDefinition<Buffer, Uint8Array>;
+
+function method(path: string, requestStream: boolean, responseStream: boolean): RawMethod {
+  return {
+    path,
+    requestStream,
+    responseStream,
+    requestSerialize: (value: Buffer) => value,
+    requestDeserialize: (bytes: Buffer) => bytes,
+    responseSerialize: (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+    responseDeserialize: (bytes: Buffer) => bytes,
+  };
+}
+
+/** `gateway.Gateway` (fabric-protos gateway/gateway.proto); paths as the client hard-codes them (client.ts:16). */
+export const RAW_GATEWAY_SERVICE = {
+  Endorse: method('/gateway.Gateway/Endorse', false, false),
+  Submit: method('/gateway.Gateway/Submit', false, false),
+  CommitStatus: method('/gateway.Gateway/CommitStatus', false, false),
+  Evaluate: method('/gateway.Gateway/Evaluate', false, false),
+  ChaincodeEvents: method('/gateway.Gateway/ChaincodeEvents', false, true),
+} satisfies ServiceDefinition;
+
+/** `protos.Deliver` (fabric-protos peer/events.proto). */
+export const RAW_DELIVER_SERVICE = {
+  Deliver: method('/protos.Deliver/Deliver', true, true),
+  DeliverFiltered: method('/protos.Deliver/DeliverFiltered', true, true),
+  DeliverWithPrivateData: method('/protos.Deliver/DeliverWithPrivateData', true, true),
+} satisfies ServiceDefinition;
+
+/** Parses attacker-controlled bytes, turning any decode failure into a BAD_REQUEST naming the message. */
+export function decodeRequest<T>(what: string, bytes: Uint8Array, decode: (bytes: Uint8Array) => T): T {
+  try {
+    return decode(bytes);
+  } catch (cause) {
+    throw new LedgerError('BAD_REQUEST', `${what} could not be parsed`, { cause });
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The embedded ledger's composition root: a single-process Fabric 2.5 peer + solo orderer on one TLS gRPC
+ * endpoint, storing its channel in LevelDB (DESIGN §4). Nothing else constructs its parts.
+ */
+import { mkdir } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { buildGenesisBlock, readChannelMsps, setTransactionsFilter, type ChannelOrg } from './block/index.ts';
+import { ChannelLedger } from './channel-ledger.ts';
+import {
+  connectChaincodeService,
+  startInProcessChaincode,
+  type ChaincodeServiceTls,
+  type ContractClass,
+} from './chaincode/index.ts';
+import { Endorser } from './endorser/index.ts';
+import { deliverService } from './gateway/deliver-service.ts';
+import { gatewayService } from './gateway/gateway-service.ts';
+import { RAW_DELIVER_SERVICE, RAW_GATEWAY_SERVICE } from './gateway/raw-service.ts';
+import { ChannelMsps, createSigner, type SignerOptions } from './msp/index.ts';
+import type { BatchOptions } from './orderer/solo-orderer.ts';
+import { createQscc } from './qscc.ts';
+import { openLedgerStore, type LedgerStore } from './store/index.ts';
+import type { ChaincodeConnection } from './types.ts';
+import { LedgerError } from './errors.ts';
+
+/** A chaincode the ledger runs: in this process through fabric-shim, or dialled as chaincode-as-a-service. */
+export type ChaincodeDeployment =
+  | {
+      readonly kind: 'in-process';
+      readonly name: string;
+      readonly version?: string;
+      /** fabric-contract-api contracts, or the path of a chaincode package whose main exports `contracts`. */
+      readonly contracts: readonly ContractClass[] | string;
+    }
+  | {
+      readonly kind: 'service';
+      readonly name: string;
+      readonly version?: string;
+      readonly address: string;
+      readonly tls?: ChaincodeServiceTls;
+    };
+
+export interface LedgerTlsOptions {
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** CAs of client certificates; with `requireClientCert`, mutual TLS. */
+  readonly clientRootCertsPem?: readonly string[];
+  readonly requireClientCert?: boolean;
+}
+
+export interface LedgerOptions {
+  /** Where the channel's LevelDB lives; created if missing, resumed if present. */
+  readonly dataDir: string;
+  readonly channelId: string;
+  /** Application organisations of the channel, written into the genesis config block. */
+  readonly orgs: readonly ChannelOrg[];
+  readonly ordererOrg: ChannelOrg;
+  /** The peer identity that signs endorsements (NodeOU peer of an application org). */
+  readonly peer: SignerOptions;
+  /** The orderer identity that signs blocks (NodeOU orderer of the orderer org). */
+  readonly orderer: SignerOptions;
+  readonly listen: { readonly host: string; readonly port: number };
+  /** How ErrorDetail names this peer; defaults to the listen address. */
+  readonly peerAddress?: string;
+  readonly tls: LedgerTlsOptions;
+  readonly chaincodes: readonly ChaincodeDeployment[];
+  readonly batch?: Partial<BatchOptions>;
+  /** Largest transaction envelope accepted (Fabric's AbsoluteMaxBytes); default 10 MiB. */
+  readonly absoluteMaxBytes?: number;
+  /** Largest gRPC request accepted; default 16 MiB. */
+  readonly maxReceiveMessageBytes?: number;
+}
+
+export interface Ledger extends AsyncDisposable {
+  readonly channelId: string;
+  /** host:port the gateway listens on (the actual port when 0 was asked). */
+  readonly address: string;
+  readonly port: number;
+  readonly height: number;
+  readonly store: LedgerStore;
+  readonly msps: ChannelMsps;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_ABSOLUTE_MAX_BYTES = 10 * 1024 * 1024;
+const DEFAULT_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
+const SHUTDOWN_GRACE_MS = 5_000;
+
+const require = createRequire(import.meta.url);
+const shimLogger = require('fabric-shim/lib/logger.js') as { setLevel(level: string): void };
+
+export async function createLedger(options: Readonly<LedgerOptions>): Promise<Ledger> {
+  await mkdir(options.dataDir, { recursive: true });
+  const store = await openLedgerStore(join(options.dataDir, 'ledger'));
+  const started: ChaincodeConnection[] = [];
+  try {
+    const ordererSigner = createSigner(options.orderer);
+    const peerSigner = createSigner(options.peer);
+    if (store.height === 0) {
+      const genesis = buildGenesisBlock({ channelId: options.channelId, orgs: options.orgs, ordererOrg: options.ordererOrg, ordererSigner });
+      setTransactionsFilter(genesis, [0]);
+      await store.commitBlock(genesis, []);
+    }
+    const genesis = await store.getBlock(0);
+    if (!genesis) throw new LedgerError('CHANNEL_NOT_FOUND', `${options.dataDir} holds no genesis block`);
+    const channelMsps = readChannelMsps(genesis);
+    const msps = new ChannelMsps(
+      [...new Map(channelMsps.map((m) => [m.mspId, m])).values()].map((m) => ({
+        mspId: m.mspId,
+        rootCerts: m.rootCerts.map((pem) => new X509Certificate(pem)),
+      })),
+    );
+
+    for (const deployment of options.chaincodes) started.push(await startChaincode(deployment, options.peer.mspId));
+    const chaincodes = new Map(started.map((c) => [c.name, c]));
+
+    const peerAddress = options.peerAddress ?? `${options.listen.host}:${options.listen.port}`;
+    const channel = new ChannelLedger(
+      {
+        channelId: options.channelId,
+        store,
+        msps,
+        ordererSigner,
+        peer: { address: peerAddress, mspId: options.peer.mspId },
+        lastConfigIndex: 0,
+      },
+      { absoluteMaxBytes: options.absoluteMaxBytes ?? DEFAULT_ABSOLUTE_MAX_BYTES, ...(options.batch ? { batch: options.batch } : {}) },
+    );
+    channel.attachEndorser(
+      new Endorser({
+        channelId: options.channelId,
+        msps,
+        state: store,
+        findTransaction: (txId) => store.getTxLocation(txId),
+        chaincodes,
+        systemChaincodes: new Map([['qscc', createQscc(store)]]),
+        peerSigner,
+        chaincodeVersion: '1.0',
+      }),
+    );
+
+    const maxReceive = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': maxReceive });
+    server.addService(RAW_GATEWAY_SERVICE, gatewayService(channel));
+    server.addService(RAW_DELIVER_SERVICE, deliverService(channel));
+    const port = await bind(server, options);
+
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> =>
+      (stopping ??= (async () => {
+        // Stop taking calls, commit what was accepted for ordering, and end the event streams with it.
+        const drained = shutdown(server);
+        await channel.close();
+        await drained;
+        await Promise.all(started.map((c) => c.close()));
+        await store.close();
+      })());
+    return {
+      channelId: options.channelId,
+      address: `${options.listen.host}:${port}`,
+      port,
+      get height() {
+        return store.height;
+      },
+      store,
+      msps,
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+  } catch (err) {
+    await Promise.all(started.map((c) => c.close()));
+    await store.close();
+    throw err;
+  }
+}
+
+async function startChaincode(deployment: ChaincodeDeployment, peerMspId: string): Promise<ChaincodeConnection> {
+  if (deployment.kind === 'service') {
+    return connectChaincodeService({ name: deployment.name, address: deployment.address, ...(deployment.tls ? { tls: deployment.tls } : {}) });
+  }
+  // The shim logs every invocation at INFO; a peer sets its chaincode's level the same way (CORE_CHAINCODE_LOGGING_LEVEL).
+  shimLogger.setLevel(process.env.CORE_CHAINCODE_LOGGING_LEVEL ?? 'WARNING');
+  const contracts =
+    typeof deployment.contracts === 'string'
+      ? (require(deployment.contracts) as { contracts: ContractClass[] }).contracts
+      : deployment.contracts;
+  return startInProcessChaincode({
+    name: deployment.name,
+    mspId: peerMspId,
+    contracts,
+    ...(deployment.version ? { version: deployment.version } : {}),
+  });
+}
+
+function bind(server: grpc.Server, options: Readonly<LedgerOptions>): Promise<number> {
+  const { tls } = options;
+  const rootCerts = tls.clientRootCertsPem?.length ? Buffer.from(tls.clientRootCertsPem.join('\n')) : null;
+  const credentials = grpc.ServerCredentials.createSsl(
+    rootCerts,
+    [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }],
+    tls.requireClientCert ?? false,
+  );
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${options.listen.host}:${options.listen.port}`, credentials, (err, port) => {
+      if (err) reject(err);
+      else resolve(port);
+    });
+  });
+}
+
+function shutdown(server: grpc.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, SHUTDOWN_GRACE_MS);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,94 @@
+/**
+ * The channel's MSPs as Fabric 2.5 checks a creator (msp/mspimpl.go, msp/mspimplvalidate.go): the certificate
+ * must chain to one of its MSP's root CAs, be within its validity window, carry exactly one NodeOU, and hold a
+ * P-256 key; signatures are low-S ECDSA over SHA-256 (bccsp/sw/ecdsa.go).
+ */
+import { X509Certificate } from 'node:crypto';
+import { msp } from '@hyperledger/fabric-protos';
+import { verifyP256 } from '../../crypto/index.ts';
+import type { Identity, IdentityCheck, IdentityVerifier } from '../types.ts';
+
+export interface ChannelMspConfig {
+  readonly mspId: string;
+  readonly rootCerts: readonly X509Certificate[];
+}
+
+const NODE_OUS = new Set(['client', 'peer', 'admin', 'orderer']);
+
+/** Parsed certificates are cached by their serialized identity: parsing X.509 costs far more than the signature. */
+const MAX_CACHED_IDENTITIES = 10_000;
+
+export class ChannelMsps implements IdentityVerifier {
+  readonly #roots: ReadonlyMap<string, readonly X509Certificate[]>;
+  readonly #cache = new Map<string, Identity | string>();
+
+  constructor(msps: readonly ChannelMspConfig[]) {
+    this.#roots = new Map(msps.map((m) => [m.mspId, m.rootCerts]));
+  }
+
+  get mspIds(): string[] {
+    return [...this.#roots.keys()];
+  }
+
+  validate(serializedIdentity: Uint8Array, at: Date = new Date()): IdentityCheck {
+    const cacheKey = Buffer.from(serializedIdentity).toString('base64');
+    let entry = this.#cache.get(cacheKey);
+    if (entry === undefined) {
+      entry = this.#deserialize(serializedIdentity);
+      if (this.#cache.size >= MAX_CACHED_IDENTITIES) this.#cache.clear();
+      this.#cache.set(cacheKey, entry);
+    }
+    if (typeof entry === 'string') return { ok: false, reason: entry };
+    const { validFromDate, validToDate } = entry.certificate;
+    if (at < validFromDate || at > validToDate) {
+      return { ok: false, reason: `the supplied identity is not valid: certificate has expired or is not yet valid` };
+    }
+    return { ok: true, identity: entry };
+  }
+
+  verifySignature(serializedIdentity: Uint8Array, message: Uint8Array, signature: Uint8Array, at?: Date): IdentityCheck {
+    const check = this.validate(serializedIdentity, at);
+    if (!check.ok) return check;
+    const result = verifyP256(check.identity.publicKey, message, signature);
+    return result.ok ? check : { ok: false, reason: `the creator's signature over the proposal is not valid: ${result.reason}` };
+  }
+
+  /** Returns the identity, or the reason it is refused. `bytes` is attacker-controlled. */
+  #deserialize(bytes: Uint8Array): Identity | string {
+    let sid: msp.SerializedIdentity;
+    try {
+      sid = msp.SerializedIdentity.deserializeBinary(bytes);
+    } catch {
+      return 'could not deserialize a SerializedIdentity';
+    }
+    const mspId = sid.getMspid();
+    const roots = this.#roots.get(mspId);
+    if (!roots) return `creator org unknown: MSP ${JSON.stringify(mspId)} is not a member of the channel`;
+    let certificate: X509Certificate;
+    try {
+      certificate = new X509Certificate(Buffer.from(sid.getIdBytes_asU8()));
+    } catch {
+      return 'could not deserialize the identity: id_bytes is not an X.509 certificate';
+    }
+    const issuer = roots.find((root) => certificate.checkIssued(root) && certificate.verify(root.publicKey));
+    if (!issuer) return `the supplied identity is not valid: x509: certificate signed by unknown authority`;
+    const publicKey = certificate.publicKey;
+    if (publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      return 'the supplied identity is not valid: only ECDSA P-256 keys are accepted';
+    }
+    const ous = organizationalUnits(certificate).filter((ou) => NODE_OUS.has(ou));
+    const [nodeOU] = ous;
+    if (ous.length !== 1 || nodeOU === undefined) {
+      return `the supplied identity is not valid: expected exactly one NodeOU (client, peer, admin, orderer), found ${ous.length}`;
+    }
+    return { mspId, certificate, publicKey, nodeOU: nodeOU as Identity['nodeOU'], serialized: bytes };
+  }
+}
+
+/** The OU values of the certificate's subject. node:crypto prints the subject one attribute per line. */
+export function organizationalUnits(certificate: X509Certificate): string[] {
+  return certificate.subject
+    .split('\n')
+    .filter((line) => line.startsWith('OU='))
+    .map((line) => line.slice(3));
+}

@@ -1,0 +1,2 @@
+export { ChannelMsps, organizationalUnits, type ChannelMspConfig } from './channel-msps.ts';
+export { createSigner, serializeIdentity, type SignerOptions } from './signer.ts';

@@ -1,0 +1,99 @@
+/**
+ * Solo ordering (orderer/consensus/solo + common/blockcutter): envelopes queue in arrival order and a batch is cut
+ * when it reaches `maxTransactions` or `preferredMaxBytes`, or `batchTimeoutMs` after its first envelope.
+ * Batches are handed to the committer one at a time, in order; envelopes arriving meanwhile form the next batch.
+ */
+import { LedgerError } from '../errors.ts';
+
+export interface BatchOptions {
+  /** Fabric's BatchSize.MaxMessageCount. */
+  readonly maxTransactions: number;
+  /** Fabric's BatchSize.PreferredMaxBytes. */
+  readonly preferredMaxBytes: number;
+  /** Fabric's BatchTimeout. */
+  readonly batchTimeoutMs: number;
+  /** Envelopes waiting to be ordered before Submit is refused (back-pressure). */
+  readonly maxPending: number;
+}
+
+export const DEFAULT_BATCH_OPTIONS: BatchOptions = {
+  maxTransactions: 500,
+  preferredMaxBytes: 2 * 1024 * 1024,
+  batchTimeoutMs: 20,
+  maxPending: 20_000,
+};
+
+/** Turns one batch into a committed block; it must not resolve before the block is durable. */
+export type BatchCommitter = (envelopes: readonly Uint8Array[]) => Promise<void>;
+
+export class SoloOrderer {
+  readonly #options: BatchOptions;
+  readonly #commit: BatchCommitter;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #committing: Promise<void> | undefined;
+  #closed = false;
+  #failure: unknown;
+
+  constructor(commit: BatchCommitter, options: Readonly<Partial<BatchOptions>> = {}) {
+    this.#commit = commit;
+    this.#options = { ...DEFAULT_BATCH_OPTIONS, ...options };
+  }
+
+  /** Accepts an envelope for ordering (Fabric's Broadcast SUCCESS); the commit happens later. */
+  order(envelope: Uint8Array): void {
+    if (this.#closed) throw new LedgerError('CLOSED', 'the orderer is shutting down');
+    if (this.#failure !== undefined) {
+      throw new LedgerError('ORDERER_REJECTED', 'status=SERVICE_UNAVAILABLE, info=the ledger failed to commit a block', {
+        cause: this.#failure,
+      });
+    }
+    if (this.#pending.length >= this.#options.maxPending) {
+      throw new LedgerError('ORDERER_REJECTED', 'status=SERVICE_UNAVAILABLE, info=too many transactions waiting to be ordered');
+    }
+    this.#pending.push(envelope);
+    this.#pendingBytes += envelope.length;
+    if (this.#batchFull()) this.#cutSoon();
+    else this.#timer ??= setTimeout(() => {
+      this.#cutSoon();
+    }, this.#options.batchTimeoutMs);
+  }
+
+  /** Commits what is queued, then stops accepting envelopes. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    while (this.#committing ?? this.#pending.length > 0) {
+      if (this.#committing) await this.#committing;
+      else this.#cutSoon();
+    }
+  }
+
+  #batchFull(): boolean {
+    return this.#pending.length >= this.#options.maxTransactions || this.#pendingBytes >= this.#options.preferredMaxBytes;
+  }
+
+  #cutSoon(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#committing || this.#pending.length === 0) return;
+    const batch = this.#pending.splice(0, this.#options.maxTransactions);
+    this.#pendingBytes = this.#pending.reduce((n, e) => n + e.length, 0);
+    this.#committing = this.#commit(batch)
+      .catch((err: unknown) => {
+        // A failed commit leaves the store at its last savepoint; refuse new work rather than fork the chain.
+        this.#failure = err;
+        this.#pending = [];
+      })
+      .finally(() => {
+        this.#committing = undefined;
+        if (this.#pending.length === 0) return;
+        if (this.#batchFull() || this.#closed) this.#cutSoon();
+        else this.#timer ??= setTimeout(() => {
+          this.#cutSoon();
+        }, this.#options.batchTimeoutMs);
+      });
+  }
+}

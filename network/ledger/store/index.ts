@@ -1,0 +1,10 @@
+/** The ledger's on-disk block store, txid index and versioned world state (LevelDB). */
+export {
+  openLedgerStore,
+  LEDGER_SUBLEVELS,
+  type LedgerStore,
+  type NamespacedStateEntry,
+} from './level-ledger-store.ts';
+export { computeCommitHash, updateBatchBytes } from './commit-hash.ts';
+export { sortUpdates, stateKey, type StateUpdate } from './state-update.ts';
+export { LedgerStoreError, type LedgerStoreErrorCode } from './errors.ts';

@@ -1,0 +1,337 @@
+/**
+ * The ledger's block store, txid index and world state in one LevelDB (DESIGN §4). Every block is committed with
+ * its index entries, state updates and the savepoint in ONE synchronous batch, so a crash loses no acknowledged
+ * block and never leaves state ahead of or behind the chain: the savepoint is the truth on reopen.
+ */
+import { common } from '@hyperledger/fabric-protos';
+import { Level } from 'level';
+import {
+  blockDataHash,
+  blockHeaderHash,
+  getTransactionsFilter,
+  setMetadataSlot,
+  tryReadChannelHeader,
+} from '../block/index.ts';
+import type { StateEntry, StateReader, TxLocation, VersionedValue } from '../types.ts';
+import { computeCommitHash } from './commit-hash.ts';
+import { LedgerStoreError } from './errors.ts';
+import { stateKey, type StateUpdate } from './state-update.ts';
+
+/** Sublevel names, exported for offline tools (and tamper tests) that open the LevelDB directly. */
+export const LEDGER_SUBLEVELS = { blocks: 'blocks', txIndex: 'txindex', state: 'state', meta: 'meta' } as const;
+const SAVEPOINT_KEY = Buffer.from('savepoint');
+
+export interface NamespacedStateEntry extends StateEntry {
+  readonly namespace: string;
+}
+
+export interface LedgerStore extends StateReader, AsyncDisposable {
+  /** Number of committed blocks; the next block to commit has this number. */
+  readonly height: number;
+  /** COMMIT_HASH of the last block (empty before block 0). */
+  readonly lastCommitHash: Uint8Array;
+  getBlock(number: number): Promise<common.Block | undefined>;
+  /** The block exactly as stored. */
+  getBlockBytes(number: number): Promise<Uint8Array | undefined>;
+  /** The first committed occurrence of `txId`, with its validation code. */
+  getTxLocation(txId: string): Promise<TxLocation | undefined>;
+  /** The serialized envelope of the first occurrence of `txId`. */
+  getTransactionEnvelope(txId: string): Promise<Uint8Array | undefined>;
+  /** For qscc GetChainInfo. */
+  blockchainInfo(): common.BlockchainInfo;
+  /**
+   * Appends `block`, whose TRANSACTIONS_FILTER is already set, with the state updates of its VALID transactions.
+   * The store sets COMMIT_HASH. Calls are serialised.
+   */
+  commitBlock(block: common.Block, updates: readonly StateUpdate[]): Promise<void>;
+  /** Every state entry, in key order: for chain verification. */
+  stateEntries(): AsyncIterable<NamespacedStateEntry>;
+  close(): Promise<void>;
+}
+
+interface Savepoint {
+  readonly height: number;
+  readonly lastHeaderHash: Buffer;
+  readonly commitHash: Buffer;
+}
+
+type Db = Level<Buffer, Buffer>;
+function openSublevel(db: Db, name: string) {
+  return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+}
+type Sublevel = ReturnType<typeof openSublevel>;
+
+/** Opens (or creates) the store in `dir` and checks the last block against the savepoint. */
+export async function openLedgerStore(dir: string): Promise<LedgerStore> {
+  const db: Db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
+  try {
+    const store = new LevelLedgerStore(db);
+    await store.recover();
+    return store;
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
+
+class LevelLedgerStore implements LedgerStore {
+  readonly #db: Db;
+  readonly #blocks: Sublevel;
+  readonly #txIndex: Sublevel;
+  readonly #state: Sublevel;
+  readonly #meta: Sublevel;
+  #savepoint: Savepoint = { height: 0, lastHeaderHash: Buffer.alloc(0), commitHash: Buffer.alloc(0) };
+  #lastPreviousHash: Buffer = Buffer.alloc(0);
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(db: Db) {
+    this.#db = db;
+    const sub = (name: string): Sublevel => openSublevel(db, name);
+    this.#blocks = sub(LEDGER_SUBLEVELS.blocks);
+    this.#txIndex = sub(LEDGER_SUBLEVELS.txIndex);
+    this.#state = sub(LEDGER_SUBLEVELS.state);
+    this.#meta = sub(LEDGER_SUBLEVELS.meta);
+  }
+
+  get height(): number {
+    return this.#savepoint.height;
+  }
+
+  get lastCommitHash(): Uint8Array {
+    return this.#savepoint.commitHash;
+  }
+
+  /** The savepoint is the truth: the block it names must be there and hash to what it recorded. */
+  async recover(): Promise<void> {
+    const raw = await this.#meta.get(SAVEPOINT_KEY);
+    if (!raw) return;
+    const savepoint = decodeSavepoint(raw);
+    const last = await this.getBlock(savepoint.height - 1);
+    const header = last?.getHeader();
+    if (!header) {
+      throw new LedgerStoreError('CORRUPT', `block ${String(savepoint.height - 1)} named by the savepoint is missing`, {
+        blockNum: savepoint.height - 1,
+      });
+    }
+    if (!blockHeaderHash(header).equals(savepoint.lastHeaderHash)) {
+      throw new LedgerStoreError(
+        'CORRUPT',
+        `block ${String(savepoint.height - 1)} does not hash to the savepoint's header hash`,
+        {
+          blockNum: savepoint.height - 1,
+        },
+      );
+    }
+    this.#savepoint = savepoint;
+    this.#lastPreviousHash = Buffer.from(header.getPreviousHash_asU8());
+  }
+
+  async getBlockBytes(number: number): Promise<Uint8Array | undefined> {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(number) || number < 0) return undefined;
+    return this.#blocks.get(blockKey(number));
+  }
+
+  async getBlock(number: number): Promise<common.Block | undefined> {
+    const bytes = await this.getBlockBytes(number);
+    return bytes ? common.Block.deserializeBinary(bytes) : undefined;
+  }
+
+  async getTxLocation(txId: string): Promise<TxLocation | undefined> {
+    this.#assertOpen();
+    return this.#txLocation(txId);
+  }
+
+  async #txLocation(txId: string): Promise<TxLocation | undefined> {
+    const raw = await this.#txIndex.get(Buffer.from(txId, 'utf8'));
+    if (!raw) return undefined;
+    return { blockNum: Number(raw.readBigUInt64BE(0)), txNum: raw.readUInt32BE(8), code: raw.readUInt8(12) };
+  }
+
+  async getTransactionEnvelope(txId: string): Promise<Uint8Array | undefined> {
+    const location = await this.getTxLocation(txId);
+    if (!location) return undefined;
+    const block = await this.getBlock(location.blockNum);
+    return block?.getData()?.getDataList_asU8()[location.txNum];
+  }
+
+  blockchainInfo(): common.BlockchainInfo {
+    this.#assertOpen();
+    const info = new common.BlockchainInfo();
+    info.setHeight(this.#savepoint.height);
+    info.setCurrentblockhash(this.#savepoint.lastHeaderHash);
+    info.setPreviousblockhash(this.#lastPreviousHash);
+    return info;
+  }
+
+  async getState(namespace: string, key: string): Promise<VersionedValue | undefined> {
+    this.#assertOpen();
+    const raw = await this.#state.get(stateKey(namespace, key));
+    return raw ? decodeVersionedValue(raw) : undefined;
+  }
+
+  async *getStateRange(namespace: string, startKey: string, endKey: string): AsyncIterable<StateEntry> {
+    this.#assertOpen();
+    const prefix = stateKey(namespace, '');
+    const upper =
+      endKey === '' ? Buffer.concat([Buffer.from(namespace, 'utf8'), Buffer.of(1)]) : stateKey(namespace, endKey);
+    for await (const [k, v] of this.#state.iterator({ gte: stateKey(namespace, startKey), lt: upper })) {
+      yield { key: k.subarray(prefix.length).toString('utf8'), ...decodeVersionedValue(v) };
+    }
+  }
+
+  async *stateEntries(): AsyncIterable<NamespacedStateEntry> {
+    this.#assertOpen();
+    for await (const [k, v] of this.#state.iterator()) {
+      const nul = k.indexOf(0);
+      yield {
+        namespace: k.subarray(0, nul).toString('utf8'),
+        key: k.subarray(nul + 1).toString('utf8'),
+        ...decodeVersionedValue(v),
+      };
+    }
+  }
+
+  /** Commits accepted before close() still complete: close() waits for the queue. */
+  async commitBlock(block: common.Block, updates: readonly StateUpdate[]): Promise<void> {
+    this.#assertOpen();
+    const run = this.#queue.then(() => this.#commit(block, updates));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #commit(block: common.Block, updates: readonly StateUpdate[]): Promise<void> {
+    const header = block.getHeader();
+    const envelopes = block.getData()?.getDataList_asU8() ?? [];
+    const { height, lastHeaderHash, commitHash } = this.#savepoint;
+    if (!header || header.getNumber() !== height) {
+      throw new LedgerStoreError(
+        'NOT_NEXT_BLOCK',
+        `"header.number" is ${String(header?.getNumber())}, expected ${String(height)}`,
+      );
+    }
+    if (!Buffer.from(header.getPreviousHash_asU8()).equals(lastHeaderHash)) {
+      throw new LedgerStoreError(
+        'NOT_NEXT_BLOCK',
+        `"header.previous_hash" of block ${String(height)} is not the hash of block ${String(height - 1)}`,
+      );
+    }
+    if (!blockDataHash(envelopes).equals(header.getDataHash_asU8())) {
+      throw new LedgerStoreError('BAD_BLOCK', `"header.data_hash" of block ${String(height)} does not match its data`);
+    }
+    const filter = getTransactionsFilter(block);
+    if (filter.length !== envelopes.length) {
+      throw new LedgerStoreError(
+        'BAD_BLOCK',
+        `TRANSACTIONS_FILTER of block ${String(height)} has ${String(filter.length)} flags for ${String(envelopes.length)} transactions`,
+      );
+    }
+    const nextCommitHash = computeCommitHash(filter, updates, commitHash);
+    const commitMetadata = new common.Metadata();
+    commitMetadata.setValue(nextCommitHash);
+    setMetadataSlot(block, common.BlockMetadataIndex.COMMIT_HASH, commitMetadata.serializeBinary());
+
+    const batch = this.#db.batch();
+    batch.put(blockKey(height), Buffer.from(block.serializeBinary()), { sublevel: this.#blocks });
+    // Duplicate txids keep the FIRST occurrence's location (Fabric 2.x blkstorage; reference §10 CommitStatus).
+    const seen = new Set<string>();
+    for (const [txNum, envelope] of envelopes.entries()) {
+      const txId = tryReadChannelHeader(envelope)?.getTxId();
+      if (!txId || seen.has(txId)) continue;
+      seen.add(txId);
+      if (await this.#txLocation(txId)) continue;
+      batch.put(Buffer.from(txId, 'utf8'), encodeTxLocation(height, txNum, filter[txNum] ?? 0), {
+        sublevel: this.#txIndex,
+      });
+    }
+    for (const update of updates) {
+      const key = stateKey(update.namespace, update.key);
+      if (update.value === null) batch.del(key, { sublevel: this.#state });
+      else batch.put(key, encodeVersionedValue(update), { sublevel: this.#state });
+    }
+    const savepoint: Savepoint = {
+      height: height + 1,
+      lastHeaderHash: blockHeaderHash(header),
+      commitHash: nextCommitHash,
+    };
+    batch.put(SAVEPOINT_KEY, encodeSavepoint(savepoint), { sublevel: this.#meta });
+    await batch.write({ sync: true });
+    this.#savepoint = savepoint;
+    this.#lastPreviousHash = Buffer.from(header.getPreviousHash_asU8());
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue;
+    await this.#db.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new LedgerStoreError('CLOSED', 'the ledger store is closed');
+  }
+}
+
+/** Big-endian so LevelDB's byte order is block order. */
+function blockKey(number: number): Buffer {
+  const key = Buffer.alloc(8);
+  key.writeBigUInt64BE(BigInt(number));
+  return key;
+}
+
+function encodeTxLocation(blockNum: number, txNum: number, code: number): Buffer {
+  const raw = Buffer.alloc(13);
+  raw.writeBigUInt64BE(BigInt(blockNum), 0);
+  raw.writeUInt32BE(txNum, 8);
+  raw.writeUInt8(code, 12);
+  return raw;
+}
+
+/** `blockNum (8) ‖ txNum (8) ‖ value`, big-endian. */
+function encodeVersionedValue(update: StateUpdate): Buffer {
+  const head = Buffer.alloc(16);
+  head.writeBigUInt64BE(BigInt(update.version.blockNum), 0);
+  head.writeBigUInt64BE(BigInt(update.version.txNum), 8);
+  return Buffer.concat([head, update.value ?? new Uint8Array()]);
+}
+
+function decodeVersionedValue(raw: Buffer): VersionedValue {
+  return {
+    version: { blockNum: Number(raw.readBigUInt64BE(0)), txNum: Number(raw.readBigUInt64BE(8)) },
+    value: raw.subarray(16),
+  };
+}
+
+function encodeSavepoint(savepoint: Savepoint): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      height: savepoint.height,
+      lastHeaderHash: savepoint.lastHeaderHash.toString('hex'),
+      commitHash: savepoint.commitHash.toString('hex'),
+    }),
+  );
+}
+
+function decodeSavepoint(raw: Buffer): Savepoint {
+  const parsed = JSON.parse(raw.toString('utf8')) as {
+    height?: unknown;
+    lastHeaderHash?: unknown;
+    commitHash?: unknown;
+  };
+  const { height, lastHeaderHash, commitHash } = parsed;
+  if (
+    typeof height !== 'number' ||
+    height < 1 ||
+    typeof lastHeaderHash !== 'string' ||
+    typeof commitHash !== 'string'
+  ) {
+    throw new LedgerStoreError('CORRUPT', 'the savepoint is malformed');
+  }
+  return { height, lastHeaderHash: Buffer.from(lastHeaderHash, 'hex'), commitHash: Buffer.from(commitHash, 'hex') };
+}

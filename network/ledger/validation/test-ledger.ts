@@ -1,0 +1,92 @@
+/**
+ * Test helper: a channel with one application org and one orderer org, a LevelDB store in a temp dir holding the
+ * genesis block, and `commit()` running the committer's steps: build → validate → TRANSACTIONS_FILTER → store.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildBlock, buildGenesisBlock, setTransactionsFilter } from '../block/index.ts';
+import { openLedgerStore, type LedgerStore } from '../store/index.ts';
+import { createTestOrg, TestIdentityVerifier, type TestOrg, type TestSigner } from './test-identities.ts';
+import { validateBlock, type BlockValidation } from './tx-validator.ts';
+
+export const CHANNEL = 'credit';
+
+export interface TestLedger {
+  readonly dir: string;
+  store: LedgerStore;
+  readonly org: TestOrg;
+  readonly ordererOrg: TestOrg;
+  readonly identities: TestIdentityVerifier;
+  readonly client: TestSigner;
+  readonly peer: TestSigner;
+  readonly orderer: TestSigner;
+  /** Orders, validates and commits one block of `envelopes`. */
+  commit(envelopes: readonly Uint8Array[]): Promise<BlockValidation>;
+  reopen(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function createTestLedger(): Promise<TestLedger> {
+  const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
+  const org = await createTestOrg('Org1MSP');
+  const ordererOrg = await createTestOrg('OrdererMSP');
+  const identities = new TestIdentityVerifier([org, ordererOrg]);
+  const [client, peer, orderer] = await Promise.all([
+    org.issue('client'),
+    org.issue('peer'),
+    ordererOrg.issue('orderer'),
+  ]);
+  const ledger: TestLedger = {
+    dir,
+    store: await openLedgerStore(dir),
+    org,
+    ordererOrg,
+    identities,
+    client,
+    peer,
+    orderer,
+    async commit(envelopes) {
+      const info = ledger.store.blockchainInfo();
+      const block = buildBlock({
+        number: info.getHeight(),
+        previousHash: info.getCurrentblockhash_asU8(),
+        envelopes,
+        ordererSigner: orderer,
+        lastConfigIndex: 0,
+      });
+      const result = await validateBlock(block, {
+        channelId: CHANNEL,
+        identities,
+        state: ledger.store,
+        txIndex: ledger.store,
+      });
+      setTransactionsFilter(block, result.codes);
+      await ledger.store.commitBlock(block, result.updates);
+      return result;
+    },
+    async reopen() {
+      await ledger.store.close();
+      ledger.store = await openLedgerStore(dir);
+    },
+    async dispose() {
+      await ledger.store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  const genesis = buildGenesisBlock({
+    channelId: CHANNEL,
+    orgs: [{ mspId: org.mspId, rootCerts: [org.caPem], tlsRootCerts: [org.caPem] }],
+    ordererOrg: { mspId: ordererOrg.mspId, rootCerts: [ordererOrg.caPem], tlsRootCerts: [ordererOrg.caPem] },
+    ordererSigner: orderer,
+  });
+  const result = await validateBlock(genesis, {
+    channelId: CHANNEL,
+    identities,
+    state: ledger.store,
+    txIndex: ledger.store,
+  });
+  setTransactionsFilter(genesis, result.codes);
+  await ledger.store.commitBlock(genesis, result.updates);
+  return ledger;
+}

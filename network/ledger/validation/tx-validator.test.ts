@@ -1,0 +1,265 @@
+import { common, peer } from '@hyperledger/fabric-protos';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildBlock, buildGenesisBlock } from '../block/index.ts';
+import { sha256Hex } from '../../crypto/index.ts';
+import { validateBlock } from './tx-validator.ts';
+import { buildEndorserTransaction, type EndorserTxOptions } from './test-tx-builder.ts';
+import { CHANNEL, createTestLedger, type TestLedger } from './test-ledger.ts';
+
+const Code = peer.TxValidationCode;
+const CC = 'credit-cc';
+
+describe('validateBlock', () => {
+  let ledger: TestLedger;
+  beforeEach(async () => {
+    ledger = await createTestLedger();
+  });
+  afterEach(async () => {
+    await ledger.dispose();
+  });
+
+  const tx = (rwset: EndorserTxOptions['rwsets'][number], extra: Partial<EndorserTxOptions> = {}) =>
+    buildEndorserTransaction({
+      channelId: CHANNEL,
+      chaincodeName: CC,
+      creator: ledger.client,
+      endorsers: [ledger.peer],
+      rwsets: [rwset],
+      ...extra,
+    });
+  const write = (key: string, value: string) => tx({ namespace: CC, writes: [{ key, value }] });
+  const text = (v: Uint8Array | undefined) => (v ? Buffer.from(v).toString('utf8') : undefined);
+
+  it('marks the genesis config envelope VALID', async () => {
+    const genesis = await ledger.store.getBlock(0);
+    expect([...(genesis?.getMetadata()?.getMetadataList_asU8()[2] ?? [])]).toEqual([Code.VALID]);
+  });
+
+  it('commits a valid write with version (blockNum, txNum)', async () => {
+    const { codes } = await ledger.commit([write('a', '1').envelope, write('b', '2').envelope]);
+    expect(codes).toEqual([Code.VALID, Code.VALID]);
+    expect(await ledger.store.getState(CC, 'b')).toMatchObject({ version: { blockNum: 1, txNum: 1 } });
+    expect(text((await ledger.store.getState(CC, 'a'))?.value)).toBe('1');
+  });
+
+  it('rejects an envelope that is not a payload as BAD_PAYLOAD and empty data as NIL_ENVELOPE', async () => {
+    const { codes } = await ledger.commit([Uint8Array.of(0xff, 0xff, 0xff), new Uint8Array()]);
+    expect(codes).toEqual([Code.BAD_PAYLOAD, Code.NIL_ENVELOPE]);
+  });
+
+  it('rejects a creator signature that does not cover the payload', async () => {
+    const bad = tx({ namespace: CC, writes: [{ key: 'a', value: 'x' }] }, { badCreatorSignature: true });
+    expect((await ledger.commit([bad.envelope])).codes).toEqual([Code.BAD_CREATOR_SIGNATURE]);
+    expect(await ledger.store.getState(CC, 'a')).toBeUndefined();
+  });
+
+  it('rejects a txid that is not SHA-256(nonce ‖ creator)', async () => {
+    const bad = tx({ namespace: CC }, { txId: 'ab'.repeat(32) });
+    expect((await ledger.commit([bad.envelope])).codes).toEqual([Code.BAD_PROPOSAL_TXID]);
+  });
+
+  it('rejects two actions and a proposal hash mismatch as INVALID_ENDORSER_TRANSACTION', async () => {
+    const two = tx({ namespace: CC }, { twoActions: true });
+    const hash = tx({ namespace: CC }, { badProposalHash: true });
+    expect((await ledger.commit([two.envelope, hash.envelope])).codes).toEqual([
+      Code.INVALID_ENDORSER_TRANSACTION,
+      Code.INVALID_ENDORSER_TRANSACTION,
+    ]);
+  });
+
+  it('rejects a transaction for another channel as TARGET_CHAIN_NOT_FOUND', async () => {
+    const other = tx({ namespace: CC }, { channelId: 'other' });
+    expect((await ledger.commit([other.envelope])).codes).toEqual([Code.TARGET_CHAIN_NOT_FOUND]);
+  });
+
+  it('marks a txid repeated in the same block or already in the store DUPLICATE_TXID, indexing the first', async () => {
+    const first = write('a', '1');
+    expect((await ledger.commit([first.envelope, first.envelope])).codes).toEqual([Code.VALID, Code.DUPLICATE_TXID]);
+    expect((await ledger.commit([first.envelope])).codes).toEqual([Code.DUPLICATE_TXID]);
+    expect(await ledger.store.getTxLocation(first.txId)).toEqual({ blockNum: 1, txNum: 0, code: Code.VALID });
+  });
+
+  it('fails the endorsement policy without a valid peer endorsement', async () => {
+    const bySig = tx({ namespace: CC, writes: [{ key: 'a', value: 'x' }] }, { badEndorsementSignature: true });
+    const byClient = tx({ namespace: CC, writes: [{ key: 'b', value: 'x' }] }, { endorsers: [ledger.client] });
+    const none = tx({ namespace: CC, writes: [{ key: 'c', value: 'x' }] }, { endorsers: [] });
+    const { codes, updates } = await ledger.commit([bySig.envelope, byClient.envelope, none.envelope]);
+    expect(codes).toEqual([
+      Code.ENDORSEMENT_POLICY_FAILURE,
+      Code.ENDORSEMENT_POLICY_FAILURE,
+      Code.ENDORSEMENT_POLICY_FAILURE,
+    ]);
+    expect(updates).toEqual([]);
+  });
+
+  it('detects an MVCC conflict across blocks: the second of two concurrent updates loses', async () => {
+    await ledger.commit([write('k', '0').envelope]);
+    const read = { key: 'k', version: { blockNum: 1, txNum: 0 } };
+    const a = tx({ namespace: CC, reads: [read], writes: [{ key: 'k', value: 'a' }] });
+    const b = tx({ namespace: CC, reads: [read], writes: [{ key: 'k', value: 'b' }] });
+    expect((await ledger.commit([a.envelope])).codes).toEqual([Code.VALID]);
+    expect((await ledger.commit([b.envelope])).codes).toEqual([Code.MVCC_READ_CONFLICT]);
+    expect(text((await ledger.store.getState(CC, 'k'))?.value)).toBe('a');
+  });
+
+  it('detects an MVCC conflict within a block and when a read key appeared since', async () => {
+    await ledger.commit([write('k', '0').envelope]);
+    const read = { key: 'k', version: { blockNum: 1, txNum: 0 } };
+    const a = tx({ namespace: CC, reads: [read], writes: [{ key: 'k', value: 'a' }] });
+    const b = tx({ namespace: CC, reads: [read], writes: [{ key: 'k', value: 'b' }] });
+    const absent = tx({ namespace: CC, reads: [{ key: 'k' }] });
+    expect((await ledger.commit([a.envelope, b.envelope, absent.envelope])).codes).toEqual([
+      Code.VALID,
+      Code.MVCC_READ_CONFLICT,
+      Code.MVCC_READ_CONFLICT,
+    ]);
+  });
+
+  it('detects a phantom read when a key appears inside an exhausted range', async () => {
+    await ledger.commit([write('r1', '1').envelope]);
+    const range = {
+      startKey: 'r',
+      endKey: 's',
+      itrExhausted: true,
+      reads: [{ key: 'r1', version: { blockNum: 1, txNum: 0 } }],
+    };
+    const reader = tx({ namespace: CC, ranges: [range], writes: [{ key: 'sum', value: '1' }] });
+    const inserter = write('r2', '2');
+    // Same block, inserter first: the range now sees r2 from an earlier valid tx.
+    expect((await ledger.commit([inserter.envelope, reader.envelope])).codes).toEqual([
+      Code.VALID,
+      Code.PHANTOM_READ_CONFLICT,
+    ]);
+  });
+
+  it('accepts an unchanged range and ignores keys beyond the last read of a non-exhausted range', async () => {
+    await ledger.commit([write('r1', '1').envelope, write('r2', '2').envelope]);
+    const v1 = { blockNum: 1, txNum: 0 };
+    const exhausted = tx({
+      namespace: CC,
+      ranges: [
+        {
+          startKey: 'r',
+          endKey: 's',
+          itrExhausted: true,
+          reads: [
+            { key: 'r1', version: v1 },
+            { key: 'r2', version: { blockNum: 1, txNum: 1 } },
+          ],
+        },
+      ],
+    });
+    const partial = tx({
+      namespace: CC,
+      ranges: [{ startKey: 'r', endKey: 'r1', itrExhausted: false, reads: [{ key: 'r1', version: v1 }] }],
+    });
+    expect((await ledger.commit([exhausted.envelope, partial.envelope])).codes).toEqual([Code.VALID, Code.VALID]);
+    const stale = tx({
+      namespace: CC,
+      ranges: [{ startKey: 'r', endKey: 's', itrExhausted: true, reads: [{ key: 'r1', version: v1 }] }],
+    });
+    expect((await ledger.commit([stale.envelope])).codes).toEqual([Code.PHANTOM_READ_CONFLICT]);
+  });
+
+  it('changes state only for VALID transactions and applies deletes', async () => {
+    await ledger.commit([write('d', 'x').envelope]);
+    const del = tx({ namespace: CC, writes: [{ key: 'd', isDelete: true }] });
+    const invalid = tx({ namespace: CC, writes: [{ key: 'e', value: 'y' }] }, { badCreatorSignature: true });
+    const { updates } = await ledger.commit([del.envelope, invalid.envelope]);
+    expect(updates).toEqual([{ namespace: CC, key: 'd', value: null, version: { blockNum: 2, txNum: 0 } }]);
+    expect(await ledger.store.getState(CC, 'd')).toBeUndefined();
+    expect(await ledger.store.getState(CC, 'e')).toBeUndefined();
+  });
+
+  const envelopeOf = (payload: common.Payload, signer = ledger.client) => {
+    const envelope = new common.Envelope();
+    envelope.setPayload(payload.serializeBinary());
+    envelope.setSignature(signer.sign(payload.serializeBinary()));
+    return envelope.serializeBinary();
+  };
+
+  it('rejects a payload without header, or with an empty nonce, as BAD_COMMON_HEADER', async () => {
+    const noHeader = new common.Payload();
+    const channelHeader = new common.ChannelHeader();
+    channelHeader.setType(common.HeaderType.ENDORSER_TRANSACTION);
+    channelHeader.setChannelId(CHANNEL);
+    const signatureHeader = new common.SignatureHeader();
+    signatureHeader.setCreator(ledger.client.serializedIdentity);
+    const header = new common.Header();
+    header.setChannelHeader(channelHeader.serializeBinary());
+    header.setSignatureHeader(signatureHeader.serializeBinary());
+    const noNonce = new common.Payload();
+    noNonce.setHeader(header);
+    expect((await ledger.commit([envelopeOf(noHeader), envelopeOf(noNonce)])).codes).toEqual([
+      Code.BAD_COMMON_HEADER,
+      Code.BAD_COMMON_HEADER,
+    ]);
+  });
+
+  it('rejects a channel config update after genesis as INVALID_CONFIG_TRANSACTION', async () => {
+    const genesis = buildGenesisBlock({
+      channelId: CHANNEL,
+      orgs: [{ mspId: ledger.org.mspId, rootCerts: [ledger.org.caPem], tlsRootCerts: [] }],
+      ordererOrg: { mspId: ledger.ordererOrg.mspId, rootCerts: [ledger.ordererOrg.caPem], tlsRootCerts: [] },
+      ordererSigner: ledger.orderer,
+    });
+    const config = genesis.getData()?.getDataList_asU8()[0] ?? new Uint8Array();
+    expect((await ledger.commit([config])).codes).toEqual([Code.INVALID_CONFIG_TRANSACTION]);
+  });
+
+  it('rejects a proposal response whose results are not a read-write set as BAD_RWSET', async () => {
+    const good = tx({ namespace: CC, writes: [{ key: 'a', value: 'x' }] });
+    // Re-sign a copy whose ChaincodeAction.results is garbage, keeping header, txid and proposal hash intact.
+    const envelope = common.Envelope.deserializeBinary(good.envelope);
+    const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
+    const transaction = peer.Transaction.deserializeBinary(payload.getData_asU8());
+    const action = transaction.getActionsList()[0] as peer.TransactionAction;
+    const actionPayload = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
+    const endorsed = actionPayload.getAction() as peer.ChaincodeEndorsedAction;
+    const prp = peer.ProposalResponsePayload.deserializeBinary(endorsed.getProposalResponsePayload_asU8());
+    const ccAction = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
+    ccAction.setResults(Uint8Array.of(0xff, 0xff));
+    prp.setExtension$(ccAction.serializeBinary());
+    endorsed.setProposalResponsePayload(prp.serializeBinary());
+    actionPayload.setAction(endorsed);
+    action.setPayload(actionPayload.serializeBinary());
+    payload.setData(transaction.serializeBinary());
+    expect((await ledger.commit([envelopeOf(payload)])).codes).toEqual([Code.BAD_RWSET]);
+  });
+
+  it('applies an injected endorsement policy', async () => {
+    const secondPeer = await ledger.org.issue('peer');
+    const one = tx({ namespace: CC, writes: [{ key: 'a', value: 'x' }] });
+    const two = tx({ namespace: CC, writes: [{ key: 'b', value: 'x' }] }, { endorsers: [ledger.peer, secondPeer] });
+    const twice = tx({ namespace: CC, writes: [{ key: 'c', value: 'x' }] }, { endorsers: [ledger.peer, ledger.peer] });
+    const block = buildBlock({
+      number: 1,
+      previousHash: ledger.store.blockchainInfo().getCurrentblockhash_asU8(),
+      envelopes: [one.envelope, two.envelope, twice.envelope],
+      ordererSigner: ledger.orderer,
+      lastConfigIndex: 0,
+    });
+    const { codes } = await validateBlock(block, {
+      channelId: CHANNEL,
+      identities: ledger.identities,
+      state: ledger.store,
+      txIndex: ledger.store,
+      endorsementPolicy: { evaluate: ({ endorsers }) => endorsers.length >= 2 },
+    });
+    // The same endorser twice counts once.
+    expect(codes).toEqual([Code.ENDORSEMENT_POLICY_FAILURE, Code.VALID, Code.ENDORSEMENT_POLICY_FAILURE]);
+  });
+
+  it('computes txids as hex SHA-256 of nonce ‖ creator', () => {
+    const built = tx({ namespace: CC });
+    const payload = common.Payload.deserializeBinary(
+      common.Envelope.deserializeBinary(built.envelope).getPayload_asU8(),
+    );
+    const signatureHeader = common.SignatureHeader.deserializeBinary(
+      payload.getHeader()?.getSignatureHeader_asU8() ?? new Uint8Array(),
+    );
+    expect(built.txId).toBe(
+      sha256Hex(Buffer.concat([signatureHeader.getNonce_asU8(), signatureHeader.getCreator_asU8()])),
+    );
+  });
+});

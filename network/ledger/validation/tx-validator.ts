@@ -1,0 +1,254 @@
+/**
+ * Per-transaction validation of a block, in Fabric's order (reference §10; `core/common/validation/msgvalidation.go`,
+ * `core/committer/txvalidator/v20/validator.go`, `core/ledger/kvledger/txmgmt/validation/validator.go`).
+ * Every envelope is attacker-controlled bytes; each failure maps to exactly one `TxValidationCode`.
+ */
+import { common, ledger, peer } from '@hyperledger/fabric-protos';
+import { sha256, sha256Hex } from '../../crypto/index.ts';
+import { sortUpdates, type StateUpdate } from '../store/index.ts';
+import type { Identity, IdentityVerifier, StateReader, TxLocation } from '../types.ts';
+import { ANY_PEER_ENDORSEMENT, type EndorsementPolicy } from './endorsement-policy.ts';
+import {
+  hasHashedRanges,
+  pendingKey,
+  rangesAreUnchanged,
+  readsAreCurrent,
+  type PendingUpdates,
+} from './rwset-checks.ts';
+
+const Code = peer.TxValidationCode;
+const { ENDORSER_TRANSACTION, CONFIG } = common.HeaderType;
+
+export interface TxIdIndex {
+  getTxLocation(txId: string): Promise<TxLocation | undefined>;
+}
+
+export interface BlockValidationContext {
+  /** The channel this ledger serves. */
+  readonly channelId: string;
+  readonly identities: IdentityVerifier;
+  /** Committed state before this block. */
+  readonly state: StateReader;
+  /** Txids committed before this block. */
+  readonly txIndex: TxIdIndex;
+  /** Defaults to {@link ANY_PEER_ENDORSEMENT}. */
+  readonly endorsementPolicy?: EndorsementPolicy;
+}
+
+export interface BlockValidation {
+  /** One `TxValidationCode` per envelope: the TRANSACTIONS_FILTER. */
+  readonly codes: number[];
+  /** Writes of the VALID transactions, versioned (blockNum, txNum), the last write of a key winning. */
+  readonly updates: StateUpdate[];
+}
+
+interface NamespaceRwset {
+  readonly namespace: string;
+  readonly rwset: ledger.rwset.kvrwset.KVRWSet;
+}
+
+/** An endorser transaction that passed the stateless checks (steps 1–5). */
+interface CheckedTransaction {
+  readonly kind: 'endorser';
+  readonly txId: string;
+  readonly chaincodeName: string;
+  readonly endorsers: readonly Identity[];
+  readonly rwsets: readonly NamespaceRwset[];
+}
+
+type StatelessResult =
+  { readonly kind: 'code'; readonly code: number } | { readonly kind: 'config' } | CheckedTransaction;
+
+/** Validates every envelope of `block` in order; only VALID transactions contribute updates. */
+export async function validateBlock(
+  block: common.Block,
+  context: Readonly<BlockValidationContext>,
+): Promise<BlockValidation> {
+  const blockNum = block.getHeader()?.getNumber() ?? 0;
+  const policy = context.endorsementPolicy ?? ANY_PEER_ENDORSEMENT;
+  const envelopes = block.getData()?.getDataList_asU8() ?? [];
+  const codes: number[] = [];
+  const pending: PendingUpdates = new Map();
+  const seenTxIds = new Set<string>();
+
+  for (const [txNum, envelope] of envelopes.entries()) {
+    const checked = checkTransaction(envelope, blockNum, context);
+    if (checked.kind === 'code') {
+      codes.push(checked.code);
+      continue;
+    }
+    if (checked.kind === 'config') {
+      codes.push(Code.VALID);
+      continue;
+    }
+    // validator.go:290 (ledger) and :477 (earlier in this block): the first occurrence keeps the txid.
+    const duplicate = seenTxIds.has(checked.txId) || (await context.txIndex.getTxLocation(checked.txId)) !== undefined;
+    seenTxIds.add(checked.txId);
+    const code = duplicate ? Code.DUPLICATE_TXID : await checkAgainstState(checked, context, policy, pending);
+    codes.push(code);
+    if (code !== Code.VALID) continue;
+    for (const { namespace, rwset } of checked.rwsets) {
+      for (const write of rwset.getWritesList()) {
+        pending.set(pendingKey(namespace, write.getKey()), {
+          namespace,
+          key: write.getKey(),
+          value: write.getIsDelete() ? null : write.getValue_asU8(),
+          version: { blockNum, txNum },
+        });
+      }
+    }
+  }
+  return { codes, updates: sortUpdates(pending.values()) };
+}
+
+/** Steps 7–9: endorsement policy, MVCC, phantom reads. */
+async function checkAgainstState(
+  tx: CheckedTransaction,
+  context: Readonly<BlockValidationContext>,
+  policy: EndorsementPolicy,
+  pending: PendingUpdates,
+): Promise<number> {
+  if (!policy.evaluate({ channelId: context.channelId, chaincodeName: tx.chaincodeName, endorsers: tx.endorsers })) {
+    return Code.ENDORSEMENT_POLICY_FAILURE;
+  }
+  // Namespace by namespace, reads before ranges (validator.go, validateTx).
+  for (const { namespace, rwset } of tx.rwsets) {
+    if (!(await readsAreCurrent(namespace, rwset, context.state, pending))) return Code.MVCC_READ_CONFLICT;
+    if (!(await rangesAreUnchanged(namespace, rwset, context.state, pending))) return Code.PHANTOM_READ_CONFLICT;
+  }
+  return Code.VALID;
+}
+
+/** Steps 1–5 and the endorsement signatures: everything that does not depend on state. */
+function checkTransaction(
+  envelopeBytes: Uint8Array,
+  blockNum: number,
+  context: Readonly<BlockValidationContext>,
+): StatelessResult {
+  const fail = (code: number): StatelessResult => ({ kind: 'code', code });
+  if (envelopeBytes.length === 0) return fail(Code.NIL_ENVELOPE);
+
+  // 1. BAD_PAYLOAD / BAD_COMMON_HEADER (msgvalidation.go:248, validateCommonHeader)
+  const envelope = parse(() => common.Envelope.deserializeBinary(envelopeBytes));
+  const payload = envelope && parse(() => common.Payload.deserializeBinary(envelope.getPayload_asU8()));
+  if (!envelope || !payload) return fail(Code.BAD_PAYLOAD);
+  const header = payload.getHeader();
+  const channelHeaderBytes = header?.getChannelHeader_asU8() ?? new Uint8Array();
+  const signatureHeaderBytes = header?.getSignatureHeader_asU8() ?? new Uint8Array();
+  const channelHeader = parse(() => common.ChannelHeader.deserializeBinary(channelHeaderBytes));
+  const signatureHeader = parse(() => common.SignatureHeader.deserializeBinary(signatureHeaderBytes));
+  if (!header || !channelHeader || !signatureHeader) return fail(Code.BAD_COMMON_HEADER);
+  const type = channelHeader.getType();
+  // Block 0 carries the genesis config: it is the channel's trust root, not validated against itself.
+  if (type === CONFIG && blockNum === 0) return { kind: 'config' };
+  const nonce = signatureHeader.getNonce_asU8();
+  const creator = signatureHeader.getCreator_asU8();
+  if (
+    (type !== ENDORSER_TRANSACTION && type !== CONFIG) ||
+    channelHeader.getEpoch() !== 0 ||
+    nonce.length === 0 ||
+    creator.length === 0
+  ) {
+    return fail(Code.BAD_COMMON_HEADER);
+  }
+
+  // 2. BAD_CREATOR_SIGNATURE: the creator's signature over Envelope.payload (msgvalidation.go:checkSignatureFromCreator)
+  if (!context.identities.verifySignature(creator, envelope.getPayload_asU8(), envelope.getSignature_asU8()).ok) {
+    return fail(Code.BAD_CREATOR_SIGNATURE);
+  }
+
+  // 3. BAD_PROPOSAL_TXID: txid = hex(SHA-256(nonce ‖ creator)) (protoutil.CheckTxID)
+  const txId = channelHeader.getTxId();
+  if (txId !== sha256Hex(Buffer.concat([nonce, creator]))) return fail(Code.BAD_PROPOSAL_TXID);
+
+  // Channel config updates after genesis are not supported by this ledger.
+  if (type === CONFIG) return fail(Code.INVALID_CONFIG_TRANSACTION);
+
+  // 4. INVALID_ENDORSER_TRANSACTION (msgvalidation.go:190 one action, :240 proposal hash)
+  const transaction = parse(() => peer.Transaction.deserializeBinary(payload.getData_asU8()));
+  const actions = transaction?.getActionsList() ?? [];
+  const action = actions[0];
+  if (actions.length !== 1 || !action) return fail(Code.INVALID_ENDORSER_TRANSACTION);
+  // Every failure inside validateEndorserTransaction is INVALID_ENDORSER_TRANSACTION, including the action's own
+  // SignatureHeader lacking a nonce or creator (msgvalidation.go, validateSignatureHeader).
+  const actionHeader = parse(() => common.SignatureHeader.deserializeBinary(action.getHeader_asU8()));
+  const actionPayload = parse(() => peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8()));
+  const endorsed = actionPayload?.getAction();
+  const prpBytes = endorsed?.getProposalResponsePayload_asU8() ?? new Uint8Array();
+  const prp = parse(() => peer.ProposalResponsePayload.deserializeBinary(prpBytes));
+  if (
+    !actionHeader ||
+    actionHeader.getNonce_asU8().length === 0 ||
+    actionHeader.getCreator_asU8().length === 0 ||
+    !actionPayload ||
+    !endorsed ||
+    !prp
+  ) {
+    return fail(Code.INVALID_ENDORSER_TRANSACTION);
+  }
+  const proposalHash = sha256(
+    Buffer.concat([channelHeaderBytes, signatureHeaderBytes, actionPayload.getChaincodeProposalPayload_asU8()]),
+  );
+  if (!proposalHash.equals(prp.getProposalHash_asU8())) return fail(Code.INVALID_ENDORSER_TRANSACTION);
+
+  // 5. TARGET_CHAIN_NOT_FOUND
+  if (channelHeader.getChannelId() !== context.channelId) return fail(Code.TARGET_CHAIN_NOT_FOUND);
+
+  const chaincodeAction = parse(() => peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8()));
+  const rwsets = chaincodeAction && parseRwsets(chaincodeAction.getResults_asU8());
+  if (!chaincodeAction || !rwsets) return fail(Code.BAD_RWSET);
+
+  return {
+    kind: 'endorser',
+    txId,
+    chaincodeName: chaincodeAction.getChaincodeId()?.getName() ?? '',
+    endorsers: verifiedEndorsers(endorsed, prpBytes, context.identities),
+    rwsets,
+  };
+}
+
+/** Endorsers whose signature over `prp ‖ endorser` verifies, each counted once (VSCC dedup by endorser bytes). */
+function verifiedEndorsers(
+  endorsed: peer.ChaincodeEndorsedAction,
+  prpBytes: Uint8Array,
+  identities: IdentityVerifier,
+): Identity[] {
+  const seen = new Set<string>();
+  const result: Identity[] = [];
+  for (const endorsement of endorsed.getEndorsementsList()) {
+    const endorser = endorsement.getEndorser_asU8();
+    const id = Buffer.from(endorser).toString('base64');
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const check = identities.verifySignature(
+      endorser,
+      Buffer.concat([prpBytes, endorser]),
+      endorsement.getSignature_asU8(),
+    );
+    if (check.ok) result.push(check.identity);
+  }
+  return result;
+}
+
+function parseRwsets(results: Uint8Array): NamespaceRwset[] | undefined {
+  const txRwset = parse(() => ledger.rwset.TxReadWriteSet.deserializeBinary(results));
+  // The enum has only KV, but the wire may carry any number.
+  const dataModel: number = txRwset?.getDataModel() ?? -1;
+  if (!txRwset || dataModel !== ledger.rwset.TxReadWriteSet.DataModel.KV) return undefined;
+  const out: NamespaceRwset[] = [];
+  for (const ns of txRwset.getNsRwsetList()) {
+    const rwset = parse(() => ledger.rwset.kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8()));
+    if (!rwset || hasHashedRanges(rwset)) return undefined;
+    out.push({ namespace: ns.getNamespace(), rwset });
+  }
+  return out;
+}
+
+/** google-protobuf throws on malformed bytes; a malformed layer is a validation code, not an exception. */
+function parse<T>(decode: () => T): T | undefined {
+  try {
+    return decode();
+  } catch {
+    return undefined;
+  }
+}

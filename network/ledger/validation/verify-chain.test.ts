@@ -1,0 +1,129 @@
+import { common, peer } from '@hyperledger/fabric-protos';
+import { Level } from 'level';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildBlock, setTransactionsFilter } from '../block/index.ts';
+import { LEDGER_SUBLEVELS, stateKey } from '../store/index.ts';
+import { buildEndorserTransaction } from './test-tx-builder.ts';
+import { CHANNEL, createTestLedger, type TestLedger } from './test-ledger.ts';
+import { verifyChain } from './verify-chain.ts';
+
+const CC = 'credit-cc';
+
+describe('verifyChain', () => {
+  let ledger: TestLedger;
+  beforeEach(async () => {
+    ledger = await createTestLedger();
+    const write = (key: string, value: string) =>
+      buildEndorserTransaction({
+        channelId: CHANNEL,
+        chaincodeName: CC,
+        creator: ledger.client,
+        endorsers: [ledger.peer],
+        rwsets: [{ namespace: CC, writes: [{ key, value }] }],
+      }).envelope;
+    const read = { key: 'k', version: { blockNum: 1, txNum: 0 } };
+    const update = (value: string) =>
+      buildEndorserTransaction({
+        channelId: CHANNEL,
+        chaincodeName: CC,
+        creator: ledger.client,
+        endorsers: [ledger.peer],
+        rwsets: [{ namespace: CC, reads: [read], writes: [{ key: 'k', value }] }],
+      }).envelope;
+    await ledger.commit([write('k', '0'), write('j', '0')]);
+    await ledger.commit([update('a'), update('b')]);
+    await ledger.commit([write('z', '1')]);
+  });
+  afterEach(async () => {
+    await ledger.dispose();
+  });
+
+  /** Rewrites block `n` in LevelDB behind the store's back. */
+  const tamper = async (n: number, edit: (block: common.Block) => void) => {
+    await ledger.store.close();
+    const db = new Level<Buffer, Buffer>(ledger.dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const blocks = db.sublevel<Buffer, Buffer>(LEDGER_SUBLEVELS.blocks, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    const key = Buffer.alloc(8);
+    key.writeBigUInt64BE(BigInt(n));
+    const block = common.Block.deserializeBinary((await blocks.get(key)) ?? new Uint8Array());
+    edit(block);
+    await blocks.put(key, Buffer.from(block.serializeBinary()));
+    await db.close();
+  };
+
+  it('passes on a good chain, from an open store or from its directory', async () => {
+    const codes = [...((await ledger.store.getBlock(2))?.getMetadata()?.getMetadataList_asU8()[2] ?? [])];
+    expect(codes).toEqual([peer.TxValidationCode.VALID, peer.TxValidationCode.MVCC_READ_CONFLICT]);
+    expect(await verifyChain(ledger.store, ledger.identities)).toEqual({ ok: true, height: 4 });
+    await ledger.store.close();
+    expect(await verifyChain(ledger.dir, ledger.identities)).toEqual({ ok: true, height: 4 });
+    await ledger.reopen();
+  });
+
+  it('names the block whose envelope bytes were changed', async () => {
+    await tamper(1, (block) => {
+      const data = block.getData()?.getDataList_asU8() ?? [];
+      const first = Buffer.from(data[0] ?? []);
+      first[first.length - 1] = (first[first.length - 1] ?? 0) ^ 1;
+      block.getData()?.setDataList([first, ...data.slice(1)]);
+    });
+    expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 1 });
+    await ledger.reopen();
+  });
+
+  it('names the block whose TRANSACTIONS_FILTER was flipped to VALID', async () => {
+    await tamper(2, (block) => {
+      setTransactionsFilter(block, [0, 0]);
+    });
+    const result = await verifyChain(ledger.dir, ledger.identities);
+    expect(result).toMatchObject({ ok: false, firstBadBlock: 2 });
+    expect(result.ok || result.reason).toContain('TRANSACTIONS_FILTER');
+    await ledger.reopen();
+  });
+
+  it('names the block after one whose header was rewritten, and the last block through the savepoint', async () => {
+    await tamper(1, (block) => {
+      block.getHeader()?.setPreviousHash(Buffer.alloc(32));
+    });
+    expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 1 });
+    await tamper(3, (block) => {
+      block.getHeader()?.setDataHash(Buffer.alloc(32));
+    });
+    expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 3 });
+    await ledger.reopen().catch(() => undefined);
+  });
+
+  it('rejects a block signed by a non-orderer identity', async () => {
+    const info = ledger.store.blockchainInfo();
+    const block = buildBlock({
+      number: info.getHeight(),
+      previousHash: info.getCurrentblockhash_asU8(),
+      envelopes: [],
+      ordererSigner: ledger.client,
+      lastConfigIndex: 0,
+    });
+    setTransactionsFilter(block, []);
+    await ledger.store.commitBlock(block, []);
+    const result = await verifyChain(ledger.store, ledger.identities);
+    expect(result).toMatchObject({ ok: false, firstBadBlock: 4 });
+  });
+
+  it('names the block that wrote a state value changed behind the store', async () => {
+    await ledger.store.close();
+    const db = new Level<Buffer, Buffer>(ledger.dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const state = db.sublevel<Buffer, Buffer>(LEDGER_SUBLEVELS.state, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    const key = stateKey(CC, 'z');
+    const raw = (await state.get(key)) ?? Buffer.alloc(0);
+    await state.put(key, Buffer.concat([raw.subarray(0, 16), Buffer.from('forged')]));
+    await db.close();
+    const result = await verifyChain(ledger.dir, ledger.identities);
+    expect(result).toMatchObject({ ok: false, firstBadBlock: 3 });
+    await ledger.reopen();
+  });
+});

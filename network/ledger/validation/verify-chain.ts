@@ -1,0 +1,203 @@
+/**
+ * Offline audit of a ledger: from block 0, every header hash link, data hash and orderer signature, then a replay of
+ * validation over fresh state that must reproduce every TRANSACTIONS_FILTER, COMMIT_HASH and the final state.
+ */
+import { common } from '@hyperledger/fabric-protos';
+import {
+  blockDataHash,
+  blockHeaderHash,
+  getTransactionsFilter,
+  metadataSlot,
+  ordererSignedBytes,
+  readConfig,
+  tryReadChannelHeader,
+} from '../block/index.ts';
+import {
+  computeCommitHash,
+  LedgerStoreError,
+  openLedgerStore,
+  type LedgerStore,
+  type NamespacedStateEntry,
+} from '../store/index.ts';
+import type { IdentityVerifier } from '../types.ts';
+import type { EndorsementPolicy } from './endorsement-policy.ts';
+import { MemoryLedgerState } from './memory-state.ts';
+import { validateBlock } from './tx-validator.ts';
+
+export type ChainVerification =
+  | { readonly ok: true; readonly height: number }
+  | { readonly ok: false; readonly firstBadBlock: number; readonly reason: string };
+
+export interface VerifyChainOptions {
+  readonly endorsementPolicy?: EndorsementPolicy;
+}
+
+class BadBlock extends Error {
+  constructor(
+    readonly blockNum: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Verifies the ledger in `source` (an open store, or a directory opened and closed here). Identities are checked
+ * at the current time, so certificates that expired since must still be accepted by `identities`.
+ */
+export async function verifyChain(
+  source: LedgerStore | string,
+  identities: IdentityVerifier,
+  options: Readonly<VerifyChainOptions> = {},
+): Promise<ChainVerification> {
+  let store: LedgerStore;
+  if (typeof source === 'string') {
+    try {
+      store = await openLedgerStore(source);
+    } catch (err) {
+      if (err instanceof LedgerStoreError && err.code === 'CORRUPT') {
+        return { ok: false, firstBadBlock: err.blockNum ?? 0, reason: err.message };
+      }
+      throw err;
+    }
+  } else {
+    store = source;
+  }
+  try {
+    const height = await replay(store, identities, options);
+    return { ok: true, height };
+  } catch (err) {
+    if (err instanceof BadBlock) return { ok: false, firstBadBlock: err.blockNum, reason: err.message };
+    throw err;
+  } finally {
+    if (typeof source === 'string') await store.close();
+  }
+}
+
+async function replay(
+  store: LedgerStore,
+  identities: IdentityVerifier,
+  options: Readonly<VerifyChainOptions>,
+): Promise<number> {
+  const state = new MemoryLedgerState();
+  let channelId = '';
+  let previousHash: Uint8Array = new Uint8Array();
+  let commitHash: Uint8Array = new Uint8Array();
+  const height = store.height;
+
+  for (let n = 0; n < height; n++) {
+    const bad = (reason: string): BadBlock => new BadBlock(n, `block ${String(n)}: ${reason}`);
+    const bytes = await store.getBlockBytes(n);
+    if (!bytes) throw bad('missing');
+    let block: common.Block;
+    try {
+      block = common.Block.deserializeBinary(bytes);
+    } catch {
+      throw bad('does not decode as common.Block');
+    }
+    const header = block.getHeader();
+    const envelopes = block.getData()?.getDataList_asU8() ?? [];
+    if (!header || header.getNumber() !== n) throw bad('"header.number" is wrong');
+    if (!Buffer.from(header.getPreviousHash_asU8()).equals(previousHash))
+      throw bad('"header.previous_hash" does not link to the previous block');
+    if (!blockDataHash(envelopes).equals(header.getDataHash_asU8()))
+      throw bad('"header.data_hash" does not match the data');
+    const signatureProblem = checkOrdererSignature(block, header, identities);
+    if (signatureProblem) throw bad(signatureProblem);
+
+    if (n === 0) {
+      try {
+        readConfig(block);
+      } catch (err) {
+        throw bad(`not a genesis config block: ${(err as Error).message}`);
+      }
+      channelId = tryReadChannelHeader(envelopes[0] ?? new Uint8Array())?.getChannelId() ?? '';
+    }
+    const { codes, updates } = await validateBlock(block, {
+      channelId,
+      identities,
+      state,
+      txIndex: state,
+      ...(options.endorsementPolicy ? { endorsementPolicy: options.endorsementPolicy } : {}),
+    });
+    const filter = getTransactionsFilter(block);
+    if (!Buffer.from(filter).equals(Uint8Array.from(codes))) {
+      throw bad(`TRANSACTIONS_FILTER is [${filter.join(',')}], replay gives [${codes.join(',')}]`);
+    }
+    const expectedCommitHash = computeCommitHash(filter, updates, commitHash);
+    if (!expectedCommitHash.equals(metadataValue(block, common.BlockMetadataIndex.COMMIT_HASH))) {
+      throw bad('COMMIT_HASH does not match the replayed updates');
+    }
+    state.apply(
+      n,
+      envelopes.map((e) => tryReadChannelHeader(e)?.getTxId()),
+      codes,
+      updates,
+    );
+    previousHash = blockHeaderHash(header);
+    commitHash = expectedCommitHash;
+  }
+  if (height > 0 && !Buffer.from(store.blockchainInfo().getCurrentblockhash_asU8()).equals(previousHash)) {
+    throw new BadBlock(height - 1, 'the savepoint does not name the last block');
+  }
+  await compareState(store, state.entries());
+  return height;
+}
+
+/** SIGNATURES metadata: some signature by an orderer-OU channel identity over `value ‖ signature_header ‖ header`. */
+function checkOrdererSignature(
+  block: common.Block,
+  header: common.BlockHeader,
+  identities: IdentityVerifier,
+): string | undefined {
+  let metadata: common.Metadata;
+  try {
+    metadata = common.Metadata.deserializeBinary(metadataSlot(block, common.BlockMetadataIndex.SIGNATURES));
+  } catch {
+    return 'SIGNATURES metadata does not decode';
+  }
+  for (const signature of metadata.getSignaturesList()) {
+    let creator: Uint8Array;
+    try {
+      creator = common.SignatureHeader.deserializeBinary(signature.getSignatureHeader_asU8()).getCreator_asU8();
+    } catch {
+      continue;
+    }
+    const signed = ordererSignedBytes(metadata.getValue_asU8(), signature.getSignatureHeader_asU8(), header);
+    const check = identities.verifySignature(creator, signed, signature.getSignature_asU8());
+    if (check.ok && check.identity.nodeOU === 'orderer') return undefined;
+  }
+  return 'no valid orderer signature in SIGNATURES metadata';
+}
+
+function metadataValue(block: common.Block, index: number): Uint8Array {
+  try {
+    return common.Metadata.deserializeBinary(metadataSlot(block, index)).getValue_asU8();
+  } catch {
+    return new Uint8Array();
+  }
+}
+
+/** The stored state must equal the replayed one; a difference is blamed on the block that wrote the key. */
+async function compareState(store: LedgerStore, expected: readonly NamespacedStateEntry[]): Promise<void> {
+  let i = 0;
+  for await (const actual of store.stateEntries()) {
+    const want = expected[i++];
+    const same =
+      want?.namespace === actual.namespace &&
+      want.key === actual.key &&
+      want.version.blockNum === actual.version.blockNum &&
+      want.version.txNum === actual.version.txNum &&
+      Buffer.from(want.value).equals(actual.value);
+    if (!same) {
+      const blockNum = Math.min(actual.version.blockNum, want?.version.blockNum ?? Infinity);
+      throw new BadBlock(blockNum, `state key ${actual.namespace}/${actual.key} differs from the replay`);
+    }
+  }
+  const missing = expected[i];
+  if (missing)
+    throw new BadBlock(
+      missing.version.blockNum,
+      `state key ${missing.namespace}/${missing.key} is missing from the store`,
+    );
+}

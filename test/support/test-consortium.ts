@@ -1,0 +1,42 @@
+/**
+ * The demo consortium's crypto material, generated once per test file into a temp dir, and the ways tests act
+ * as its members: official-client connections and raw identities.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectToLedger, type LedgerConnection } from '../../network/client/index.ts';
+import { generateCryptoMaterial, loadConsortium, loadSigningIdentity, orgPaths, type Consortium, type SigningIdentity } from '../../network/pki/index.ts';
+import { ledgerNode } from '../../network/consortium-ledger.ts';
+
+export const CONSORTIUM_FILE = new URL('../../network/consortium.yaml', import.meta.url).pathname;
+
+export interface TestConsortium {
+  readonly consortium: Consortium;
+  readonly dir: string;
+  readonly cryptoDir: string;
+  identity(mspId: string, user?: string): Promise<SigningIdentity>;
+  /** An official fabric-gateway connection to a ledger at `address`, as `user` of `mspId`. */
+  connect(address: string, mspId: string, user?: string): Promise<LedgerConnection>;
+  cleanup(): Promise<void>;
+}
+
+export async function createTestConsortium(): Promise<TestConsortium> {
+  const dir = await mkdtemp(join(tmpdir(), 'lianxin-test-'));
+  const cryptoDir = join(dir, 'crypto');
+  const consortium = await loadConsortium(CONSORTIUM_FILE);
+  await generateCryptoMaterial(consortium, cryptoDir);
+  const node = ledgerNode(consortium);
+  const tlsRootCertPem = await readFile(orgPaths(cryptoDir, node.org.mspId).tlsca.cert, 'utf8');
+  const identity = (mspId: string, user = 'User1') => loadSigningIdentity(orgPaths(cryptoDir, mspId).user(user).msp.dir, mspId);
+  return {
+    consortium,
+    dir,
+    cryptoDir,
+    identity,
+    async connect(address, mspId, user) {
+      return connectToLedger({ address, tlsRootCertPem, hostAlias: node.peer.host }, await identity(mspId, user));
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}

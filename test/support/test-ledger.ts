@@ -1,0 +1,25 @@
+import { join } from 'node:path';
+import { consortiumLedgerOptions } from '../../network/consortium-ledger.ts';
+import { createLedger, type BatchOptions, type ChaincodeDeployment, type Ledger } from '../../network/ledger/index.ts';
+import type { TestConsortium } from './test-consortium.ts';
+
+export const ASSET_CONTRACT_DIR = new URL('../fixtures/asset-transfer', import.meta.url).pathname;
+
+export const ASSET_CHAINCODE: ChaincodeDeployment = { kind: 'in-process', name: 'basic', contracts: ASSET_CONTRACT_DIR };
+
+/** Starts the consortium's embedded ledger on a free loopback port with its data under `dataDir`. */
+export async function startTestLedger(
+  members: TestConsortium,
+  options: { dataDir?: string; chaincodes?: readonly ChaincodeDeployment[]; batch?: Partial<BatchOptions> } = {},
+): Promise<Ledger> {
+  return createLedger(
+    await consortiumLedgerOptions({
+      consortium: members.consortium,
+      cryptoDir: members.cryptoDir,
+      dataDir: options.dataDir ?? join(members.dir, 'ledger'),
+      chaincodes: options.chaincodes ?? [ASSET_CHAINCODE],
+      port: 0,
+      ...(options.batch ? { batch: options.batch } : {}),
+    }),
+  );
+}
