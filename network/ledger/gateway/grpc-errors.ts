@@ -6,7 +6,7 @@
  */
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { gateway, google } from '@hyperledger/fabric-protos';
-import { Any } from 'google-protobuf/google/protobuf/any_pb.js';
+import anyPb from 'google-protobuf/google/protobuf/any_pb.js';
 import { LedgerError, type LedgerErrorCode } from '../errors.ts';
 
 export interface PeerAddress {
@@ -82,7 +82,7 @@ function serviceError(code: status, message: string, details: readonly gateway.E
   rpcStatus.setMessage(message);
   rpcStatus.setDetailsList(
     details.map((d) => {
-      const any = new Any();
+      const any = new anyPb.Any();
       any.pack(d.serializeBinary(), 'gateway.ErrorDetail');
       return any;
     }),

@@ -1,0 +1,148 @@
+/**
+ * Proposals that Fabric 2.5 refuses before the chaincode runs (reference §6): unknown MSP, unknown CA, expired
+ * certificate, tampered or high-S signature, reused txid. Each is signed off-line through the official client
+ * so that exactly one thing is wrong with it.
+ */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GatewayError, type Gateway } from '@hyperledger/fabric-gateway';
+import { decodeDerSignature, encodeDerSignature, signP256 } from '../network/crypto/index.ts';
+import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
+import type { Ledger } from '../network/ledger/index.ts';
+import { issueCertificate, orgPaths } from '../network/pki/index.ts';
+import { ledgerNode } from '../network/consortium-ledger.ts';
+import { createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
+import { startTestLedger } from './support/test-ledger.ts';
+
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+let members: TestConsortium;
+let ledger: Ledger;
+const open: LedgerConnection[] = [];
+
+async function connectAs(mspId: string, certificatePem: string, privateKeyPem: string): Promise<Gateway> {
+  const node = ledgerNode(members.consortium);
+  const tlsRootCertPem = await readFile(orgPaths(members.cryptoDir, node.org.mspId).tlsca.cert, 'utf8');
+  const connection = connectToLedger(
+    { address: ledger.address, tlsRootCertPem, hostAlias: node.peer.host },
+    { mspId, certificatePem, privateKey: privateKeyPem },
+  );
+  open.push(connection);
+  return connection.gateway;
+}
+
+async function shanghaiCa() {
+  const paths = orgPaths(members.cryptoDir, 'ShanghaiBankMSP').ca;
+  return {
+    certificate: new X509Certificate(await readFile(paths.cert)),
+    privateKey: createPrivateKey(await readFile(paths.key)),
+  };
+}
+
+const clientProfile = { kind: 'identity', nodeOU: 'client', attrs: { 'lianxin.role': 'bank' } } as const;
+
+async function evaluateError(gateway: Gateway): Promise<GatewayError> {
+  const contract = gateway.getNetwork(members.consortium.channel).getContract('basic');
+  const err: unknown = await contract.evaluateTransaction('GetAllAssets').catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(GatewayError);
+  return err as GatewayError;
+}
+
+beforeAll(async () => {
+  members = await createTestConsortium();
+  ledger = await startTestLedger(members);
+});
+
+afterAll(async () => {
+  for (const c of open) c.close();
+  await ledger.stop();
+  await members.cleanup();
+});
+
+describe('proposal admission', () => {
+  it('refuses a creator whose MSP is not on the channel', async () => {
+    const stranger = await issueCertificate({ subject: { commonName: 'eve', organization: 'EveMSP', locality: 'X' }, profile: clientProfile });
+    const err = await evaluateError(await connectAs('EveMSP', stranger.certificatePem, stranger.privateKeyPem));
+    expect(err.code).toBe(9); // FAILED_PRECONDITION
+    expect(err.message).toContain('creator org unknown');
+  });
+
+  it('refuses a certificate that does not chain to the MSP it claims', async () => {
+    const rogueCa = await issueCertificate({ subject: { commonName: 'ca.rogue', organization: 'ShanghaiBankMSP', locality: 'Shanghai' }, profile: { kind: 'ca' } });
+    const rogue = await issueCertificate({
+      subject: { commonName: 'mallory', organization: 'ShanghaiBankMSP', locality: 'Shanghai' },
+      profile: clientProfile,
+      issuer: rogueCa,
+    });
+    const err = await evaluateError(await connectAs('ShanghaiBankMSP', rogue.certificatePem, rogue.privateKeyPem));
+    expect(err.code).toBe(9);
+    expect(err.message).toContain('certificate signed by unknown authority');
+  });
+
+  it('refuses an expired certificate issued by the right CA', async () => {
+    const expired = await issueCertificate({
+      subject: { commonName: 'old', organization: 'ShanghaiBankMSP', locality: 'Shanghai' },
+      profile: clientProfile,
+      issuer: await shanghaiCa(),
+      notBefore: new Date(Date.now() - 3 * 86_400_000),
+      notAfter: new Date(Date.now() - 86_400_000),
+    });
+    const err = await evaluateError(await connectAs('ShanghaiBankMSP', expired.certificatePem, expired.privateKeyPem));
+    expect(err.code).toBe(9);
+    expect(err.message).toContain('expired');
+  });
+
+  describe('signatures', () => {
+    let bank: LedgerConnection;
+    let key: ReturnType<typeof createPrivateKey>;
+
+    beforeAll(async () => {
+      bank = await members.connect(ledger.address, 'ShanghaiBankMSP');
+      open.push(bank);
+      key = (await members.identity('ShanghaiBankMSP')).privateKey;
+    });
+
+    const unsignedProposal = () =>
+      bank.gateway.getNetwork(members.consortium.channel).getContract('basic').newProposal('GetAllAssets');
+
+    it('accepts the same proposal signed off-line with a low-S signature', async () => {
+      const proposal = unsignedProposal();
+      const signed = bank.gateway.newSignedProposal(proposal.getBytes(), signP256(key, proposal.getDigest()));
+      await expect(signed.evaluate()).resolves.toBeInstanceOf(Uint8Array);
+    });
+
+    it('refuses a tampered signature', async () => {
+      const proposal = unsignedProposal();
+      const signature = signP256(key, proposal.getDigest());
+      const { r, s } = decodeDerSignature(signature);
+      const tampered = encodeDerSignature({ r: r ^ 1n, s });
+      const err: unknown = await bank.gateway.newSignedProposal(proposal.getBytes(), tampered).evaluate().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 9 });
+      expect((err as Error).message).toContain('signature');
+    });
+
+    it('refuses a high-S signature that is otherwise valid', async () => {
+      const proposal = unsignedProposal();
+      const { r, s } = decodeDerSignature(signP256(key, proposal.getDigest()));
+      const highS = encodeDerSignature({ r, s: P256_N - s });
+      const err: unknown = await bank.gateway.newSignedProposal(proposal.getBytes(), highS).evaluate().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 9 });
+      expect((err as Error).message).toContain('Invalid S. Must be smaller than half the order');
+    });
+
+    it('refuses a proposal whose txid is already on the ledger', async () => {
+      const contract = bank.gateway.getNetwork(members.consortium.channel).getContract('basic');
+      const proposal = contract.newProposal('CreateAsset', { arguments: ['dup', 'c', '1', 'o', '1'] });
+      const bytes = proposal.getBytes();
+      const signature = signP256(key, proposal.getDigest());
+      const tx = await bank.gateway.newSignedProposal(bytes, signature).endorse();
+      const prepared = bank.gateway.newSignedTransaction(tx.getBytes(), signP256(key, tx.getDigest()));
+      expect((await (await prepared.submit()).getStatus()).successful).toBe(true);
+
+      const err: unknown = await bank.gateway.newSignedProposal(bytes, signature).endorse().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 9 });
+      expect(JSON.stringify((err as GatewayError).details)).toContain('duplicate transaction');
+    });
+  });
+});
