@@ -1,0 +1,138 @@
+/**
+ * Checkpoint anchoring. AnchorCheckpoint accepts a C2SP checkpoint from the caller's
+ * own log only if a registered log key valid now signed it, the size never shrinks and an RFC 9162 consistency
+ * proof links it to the previously anchored root — so no institution can rewrite or fork its history. The same
+ * transaction indexes the credit-record leaves the new checkpoint covers (record-index.ts).
+ */
+import type { Context } from 'fabric-contract-api';
+import { fail, invalid } from './errors';
+import { parseP256Spki, verifyP256LowS } from './keys';
+import { equalBytes, MerkleProofError, verifyConsistency } from './merkle';
+import { listPage, type Page } from './pagination';
+import { findOrigin, isKeyValidAt, requireMember, type PublicKeyRecord } from './registry';
+import { decodeBase64Strict, parseCheckpoint, type Checkpoint } from './signed-note';
+import { checkpointHistoryKey, parseIndexEntries, writeIndex } from './record-index';
+import { emit, getJson, NS, putJson, txTime } from './state';
+import { usccModeOf } from './subject';
+import { isoTime, requireJson, requirePattern } from './validation';
+
+export interface AnchoredCheckpoint {
+  readonly origin: string;
+  readonly mspId: string;
+  /** Decimal tree size. */
+  readonly size: string;
+  /** Base64 root hash, as in the checkpoint. */
+  readonly rootHash: string;
+  /** The signed note exactly as submitted. */
+  readonly checkpoint: string;
+  /** The registered log key whose signature was accepted. */
+  readonly kid: string;
+  readonly previousSize: string | null;
+  readonly indexCount: number;
+  readonly txId: string;
+  readonly anchoredAt: string;
+}
+
+const MAX_PROOF_HASHES = 128;
+
+export async function anchorCheckpoint(ctx: Context, note: string, consistencyProofJson: string, indexEntriesJson: string): Promise<AnchoredCheckpoint> {
+  const parsed = parseCheckpoint(note);
+  if (!parsed.ok) return fail('CHECKPOINT_MALFORMED', `"checkpoint" is not a C2SP signed checkpoint: ${parsed.reason}`);
+  const cp = parsed.checkpoint;
+  if (cp.size === 0n || cp.size > BigInt(Number.MAX_SAFE_INTEGER)) return fail('CHECKPOINT_MALFORMED', `"checkpoint" size must be from 1 to ${Number.MAX_SAFE_INTEGER}`);
+  const size = Number(cp.size);
+  const proof = parseProof(consistencyProofJson);
+  const mode = await usccModeOf(ctx);
+  const entries = parseIndexEntries(indexEntriesJson, mode);
+
+  const { caller } = await requireMember(ctx);
+  const origin = await findOrigin(ctx, cp.origin);
+  if (origin === undefined) return fail('CHECKPOINT_UNKNOWN_ORIGIN', `log origin ${cp.origin} is not registered`);
+  if (origin.mspId !== caller.mspId) return fail('CHECKPOINT_FOREIGN_ORIGIN', `log origin ${cp.origin} belongs to ${origin.mspId}, not ${caller.mspId}`);
+  const now = txTime(ctx);
+  const kid = await verifyLogSignature(ctx, cp, caller.mspId, now);
+
+  const previous = await getJson<AnchoredCheckpoint>(ctx, NS.checkpoint, [cp.origin]);
+  const previousSize = previous === undefined ? 0 : Number(previous.size);
+  if (previous === undefined) {
+    if (proof.length !== 0) invalid('consistencyProof', 'must be empty for the first checkpoint of an origin');
+  } else {
+    checkConsistency(previous, cp, proof);
+  }
+  for (const entry of entries) {
+    if (entry.leafIndex < previousSize || entry.leafIndex >= size) {
+      return fail('INDEX_LEAF_OUT_OF_RANGE', `leaf ${entry.leafIndex} is not among the leaves this checkpoint adds [${previousSize}, ${size})`);
+    }
+  }
+
+  const txId = ctx.stub.getTxID();
+  const anchoredAt = isoTime(now);
+  const anchored: AnchoredCheckpoint = {
+    origin: cp.origin, mspId: caller.mspId, size: cp.size.toString(), rootHash: Buffer.from(cp.rootHash).toString('base64'), checkpoint: note,
+    kid, previousSize: previous === undefined ? null : previous.size, indexCount: entries.length, txId, anchoredAt,
+  };
+  await putJson(ctx, NS.checkpoint, [cp.origin], anchored);
+  await putJson(ctx, NS.checkpointHistory, checkpointHistoryKey(cp.origin, size), anchored);
+  await writeIndex(ctx, entries, cp.origin, size);
+  emit(ctx, 'Anchored', { origin: cp.origin, size: anchored.size, txId, indexCount: entries.length });
+  return anchored;
+}
+
+/** signed-note: signatures by unknown keys are ignored; one valid signature named for the origin is required. */
+async function verifyLogSignature(ctx: Context, cp: Checkpoint, mspId: string, now: number): Promise<string> {
+  const candidates = cp.signatures.filter((sig) => sig.name === cp.origin);
+  if (candidates.length > 0) {
+    const message = Buffer.from(cp.body, 'utf8');
+    for await (const { value } of ctx.stub.getStateByPartialCompositeKey(NS.key, [mspId])) {
+      const key = JSON.parse(Buffer.from(value).toString('utf8')) as PublicKeyRecord;
+      if (key.role !== 'log' || !isKeyValidAt(key, now)) continue;
+      // Key ID for ECDSA notes (type 0x02, transparency-dev/witness): the first 4 bytes of SHA-256(SPKI DER) = kid.
+      const keyId = Buffer.from(key.kid.slice(0, 8), 'hex');
+      // Only the ecdsa-p256-sha256 suite exists so far; a key of any other suite does not parse here and is skipped.
+      const publicKey = parseP256Spki(Buffer.from(key.publicKey, 'base64'));
+      for (const sig of candidates) {
+        if (publicKey !== undefined && equalBytes(sig.keyId, keyId) && verifyP256LowS(publicKey, message, sig.signature)) return key.kid;
+      }
+    }
+  }
+  return fail('CHECKPOINT_BAD_SIGNATURE', `no signature on the checkpoint verifies with a log key of ${mspId} valid now`);
+}
+
+function checkConsistency(previous: AnchoredCheckpoint, cp: Checkpoint, proof: Uint8Array[]): void {
+  const previousSize = BigInt(previous.size);
+  const previousRoot = Buffer.from(previous.rootHash, 'base64');
+  if (cp.size < previousSize) fail('CHECKPOINT_SHRINK', `size ${cp.size} is below the anchored size ${previousSize} of ${cp.origin}`);
+  if (cp.size === previousSize) {
+    if (equalBytes(previousRoot, cp.rootHash)) fail('CHECKPOINT_STALE', `checkpoint of size ${cp.size} is already anchored for ${cp.origin}`);
+    fail('CHECKPOINT_FORK', `root differs from the anchored root at size ${cp.size} of ${cp.origin}`);
+  }
+  try {
+    verifyConsistency(previousSize, cp.size, previousRoot, cp.rootHash, proof);
+  } catch (err) {
+    if (!(err instanceof MerkleProofError)) throw err;
+    fail('CHECKPOINT_FORK', `checkpoint is not consistent with the anchored size ${previousSize} of ${cp.origin}: ${err.message}`);
+  }
+}
+
+function parseProof(json: string): Uint8Array[] {
+  const value = json === '' ? [] : requireJson('consistencyProof', json);
+  if (!Array.isArray(value) || value.length > MAX_PROOF_HASHES) invalid('consistencyProof', `must be a JSON array of at most ${MAX_PROOF_HASHES} base64 hashes`);
+  return value.map((item: unknown, i) => {
+    const bytes = typeof item === 'string' ? decodeBase64Strict(item) : undefined;
+    return bytes?.length === 32 ? bytes : invalid(`consistencyProof[${i}]`, 'must be the base64 of 32 bytes');
+  });
+}
+
+export async function getCheckpoint(ctx: Context, origin: string): Promise<AnchoredCheckpoint> {
+  requireOriginArg(origin);
+  return (await getJson<AnchoredCheckpoint>(ctx, NS.checkpoint, [origin])) ?? fail('CHECKPOINT_NOT_FOUND', `no checkpoint is anchored for ${origin}`);
+}
+
+export async function listCheckpoints(ctx: Context, origin: string, pageSize: string, bookmark: string): Promise<Page<AnchoredCheckpoint>> {
+  requireOriginArg(origin);
+  return listPage(ctx, NS.checkpointHistory, [origin], pageSize, bookmark);
+}
+
+function requireOriginArg(origin: string): void {
+  requirePattern('origin', origin, /^lianxin\/[A-Za-z][A-Za-z0-9.-]{0,63}\/[a-z0-9][a-z0-9-]{0,31}$/, 'a log origin lianxin/<MSP>/<shard>');
+}

@@ -1,0 +1,239 @@
+import { describe, expect, it } from 'vitest';
+import { admin, client, createConsortium, digest, MSP, newLogKey, operatorAdmin, PEER_ID, TestLog, USCC, type Harness } from './fixtures';
+
+interface Entry { leafIndex: number; leafHash: string; subject: string; kind: string; recordDigest: string }
+
+function appendRecords(log: TestLog, records: Array<[subject: string, kind: string]>): Entry[] {
+  return records.map(([subject, kind]) => {
+    const label = `${subject}/${kind}/${log.leafHashes.length}`;
+    const { index, leafHash } = log.append(label);
+    return { leafIndex: index, leafHash, subject, kind, recordDigest: digest(label) };
+  });
+}
+
+async function anchor(h: Harness, cp: string, proof: string[], entries: Entry[], who = client(MSP.agency)) {
+  return h.tx(who, (c, ctx) => c.AnchorCheckpoint(ctx, cp, JSON.stringify(proof), JSON.stringify(entries)));
+}
+
+describe('AnchorCheckpoint', () => {
+  it('anchors the first checkpoint without a proof and indexes its leaves', async () => {
+    const { h, logKey, origin } = await createConsortium();
+    const log = new TestLog();
+    const entries = appendRecords(log, [[USCC.icbc, 'loan'], [USCC.huawei, 'judgment']]);
+    const cp = log.checkpoint(origin, logKey);
+    const { result, events, txId } = await anchor(h, cp, [], entries);
+    expect(result).toEqual({
+      origin, mspId: MSP.agency, size: '2', rootHash: Buffer.from(log.root()).toString('base64'), checkpoint: cp, kid: logKey.kid,
+      previousSize: null, indexCount: 2, txId, anchoredAt: '2026-03-01T00:00:00.000Z',
+    });
+    expect(events).toEqual([{ name: 'Anchored', payload: { origin, size: '2', txId, indexCount: 2 } }]);
+    expect(await h.call(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, origin))).toEqual(result);
+    expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexRecord(ctx, USCC.icbc, 'loan'))).toEqual({
+      ...entries[0], origin, version: 1, checkpointSize: '2', txId, anchoredAt: '2026-03-01T00:00:00.000Z',
+    });
+  });
+
+  it('extends with an RFC 9162 consistency proof, versions repeated subjects and keeps history', async () => {
+    const { h, logKey, origin } = await createConsortium();
+    const log = new TestLog();
+    await anchor(h, log.checkpoint(origin, logKey, appendRecords(log, [[USCC.icbc, 'loan'], [USCC.icbc, 'tax'], [USCC.huawei, 'loan']]).length), [], []);
+    const second = appendRecords(log, [[USCC.icbc, 'loan'], [USCC.alibaba, 'loan'], [USCC.icbc, 'loan']]);
+    const { result, txId } = await anchor(h, log.checkpoint(origin, logKey), log.consistency(3), second);
+    expect(result).toMatchObject({ size: '6', previousSize: '3', indexCount: 3 });
+
+    const latest = await h.call(client(MSP.bank), (c, ctx) => c.GetIndexRecord(ctx, USCC.icbc, 'loan'));
+    expect(latest).toMatchObject({ version: 2, leafIndex: 5, txId });
+    const history = await h.call<{ items: Array<{ version: number; leafIndex: number }>; bookmark: string }>(client(MSP.bank), (c, ctx) => c.ListIndexHistory(ctx, USCC.icbc, 'loan', '10', ''));
+    expect(history.items.map((r) => [r.version, r.leafIndex])).toEqual([[1, 3], [2, 5]]);
+    const bySubject = await h.call<{ items: Array<{ kind: string }> }>(client(MSP.bank), (c, ctx) => c.ListIndexBySubject(ctx, USCC.icbc, '10', ''));
+    expect(bySubject.items.map((r) => r.kind)).toEqual(['loan']);
+    const byDigest = await h.call<{ items: Array<{ subject: string; leafIndex: number }> }>(client(MSP.bank), (c, ctx) => c.ListIndexByDigest(ctx, second[1]?.recordDigest ?? '', '10', ''));
+    expect(byDigest.items).toMatchObject([{ subject: USCC.alibaba, leafIndex: 4 }]);
+    const checkpoints = await h.call<{ items: Array<{ size: string }> }>(client(MSP.bank), (c, ctx) => c.ListCheckpoints(ctx, origin, '10', ''));
+    expect(checkpoints.items.map((c) => c.size)).toEqual(['3', '6']);
+  });
+
+  it('lists every kind indexed for a subject', async () => {
+    const { h, logKey, origin } = await createConsortium();
+    const log = new TestLog();
+    const entries = appendRecords(log, [[USCC.icbc, 'loan'], [USCC.icbc, 'tax'], [USCC.huawei, 'loan']]);
+    await anchor(h, log.checkpoint(origin, logKey), [], entries);
+    const page = await h.call<{ items: Array<{ kind: string }> }>(client(MSP.bank), (c, ctx) => c.ListIndexBySubject(ctx, USCC.icbc, '10', ''));
+    expect(page.items.map((r) => r.kind)).toEqual(['loan', 'tax']);
+    await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexRecord(ctx, USCC.alibaba, 'loan'), 'INDEX_NOT_FOUND');
+    await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexRecord(ctx, 'nonsense', 'loan'), 'INVALID_USCC');
+    await h.rejects(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, `lianxin/${MSP.bank}/0`), 'CHECKPOINT_NOT_FOUND');
+    await h.rejects(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, 'other/origin'), 'INVALID_ARGUMENT');
+  });
+
+  it('verifies with a rotated-out key inside its window only, and with the new key after rotation', async () => {
+    const { h, logKey, origin } = await createConsortium();
+    const log = new TestLog();
+    appendRecords(log, [[USCC.icbc, 'loan']]);
+    await anchor(h, log.checkpoint(origin, logKey), [], []);
+    const next = newLogKey();
+    h.ledger.now += 60_000;
+    await h.call(admin(MSP.agency), (c, ctx) => c.RotateKey(ctx, logKey.kid, next.spkiBase64));
+    appendRecords(log, [[USCC.icbc, 'loan']]);
+    await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(log.consistency(1)), '[]'), 'CHECKPOINT_BAD_SIGNATURE');
+    const { result } = await anchor(h, log.checkpoint(origin, next), log.consistency(1), []);
+    expect(result).toMatchObject({ kid: next.kid, size: '2' });
+  });
+
+  it('ignores signatures by unknown keys as long as one registered log key signed', async () => {
+    const { h, logKey, origin } = await createConsortium();
+    const log = new TestLog();
+    appendRecords(log, [[USCC.icbc, 'loan']]);
+    const witness = log.checkpoint(origin, newLogKey(), 1, 'witness.example/w1').split('\n\n')[1] ?? '';
+    const own = log.checkpoint(origin, logKey);
+    await anchor(h, `${own}${witness}`, [], []);
+  });
+
+  describe('rejections', () => {
+    async function anchoredAt3() {
+      const world = await createConsortium();
+      const log = new TestLog();
+      appendRecords(log, [[USCC.icbc, 'loan'], [USCC.icbc, 'tax'], [USCC.huawei, 'loan']]);
+      await anchor(world.h, log.checkpoint(world.origin, world.logKey), [], []);
+      return { ...world, log };
+    }
+
+    it('CHECKPOINT_MALFORMED for text that is not a signed checkpoint or has size 0', async () => {
+      const { h, logKey, origin } = await createConsortium();
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, 'hello', '[]', '[]'), 'CHECKPOINT_MALFORMED');
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, new TestLog().checkpoint(origin, logKey), '[]', '[]'), 'CHECKPOINT_MALFORMED');
+    });
+
+    it('ORG_SUSPENDED while the operator has suspended the organisation', async () => {
+      const { h, logKey, log, origin } = await anchoredAt3();
+      appendRecords(log, [[USCC.icbc, 'loan']]);
+      await h.call(operatorAdmin, (c, ctx) => c.SetOrganizationStatus(ctx, MSP.agency, 'suspended'));
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(log.consistency(3)), '[]'), 'ORG_SUSPENDED');
+    });
+
+    it('CHECKPOINT_UNKNOWN_ORIGIN for an origin nobody registered', async () => {
+      const { h, logKey, log } = await anchoredAt3();
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(`lianxin/${MSP.agency}/9`, logKey), '[]', '[]'), 'CHECKPOINT_UNKNOWN_ORIGIN');
+    });
+
+    it('CHECKPOINT_FOREIGN_ORIGIN when another organisation submits the checkpoint', async () => {
+      const { h, logKey, log, origin } = await anchoredAt3();
+      await h.rejects(client(MSP.agency2), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'), 'CHECKPOINT_FOREIGN_ORIGIN');
+      await h.rejects(client('StrangerMSP'), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'), 'FORBIDDEN');
+    });
+
+    it('CHECKPOINT_BAD_SIGNATURE for an unregistered key, a tampered body, a wrong key name or a revoked key', async () => {
+      const { h, logKey, log, origin } = await anchoredAt3();
+      appendRecords(log, [[USCC.icbc, 'loan']]);
+      const proof = JSON.stringify(log.consistency(3));
+      const good = log.checkpoint(origin, logKey);
+      const attempts = [
+        log.checkpoint(origin, newLogKey()),
+        good.replace('\n4\n', '\n5\n'),
+        log.checkpoint(origin, logKey, 4, 'someone-else'),
+      ];
+      for (const cp of attempts) await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, proof, '[]'), 'CHECKPOINT_BAD_SIGNATURE');
+      h.ledger.now += 1000;
+      await h.call(admin(MSP.agency), (c, ctx) => c.RevokeKey(ctx, logKey.kid));
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, good, proof, '[]'), 'CHECKPOINT_BAD_SIGNATURE');
+    });
+
+    it('CHECKPOINT_BAD_SIGNATURE for a key registered for a later window', async () => {
+      const { h, origin } = await createConsortium();
+      const later = newLogKey();
+      await h.call(admin(MSP.agency), (c, ctx) => c.RegisterNode(ctx, 'sh-2', 'b.example:1', PEER_ID, '["/ip4/1.2.3.4/tcp/1"]', '1'));
+      await h.call(admin(MSP.agency), (c, ctx) => c.RegisterKey(ctx, later.spkiBase64, 'log', 'ecdsa-p256-sha256', '2027-01-01T00:00:00Z', ''));
+      const log = new TestLog();
+      appendRecords(log, [[USCC.icbc, 'loan']]);
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin.replace(/0$/, '1'), later), '[]', '[]'), 'CHECKPOINT_BAD_SIGNATURE');
+    });
+
+    it('CHECKPOINT_SHRINK when the size goes down', async () => {
+      const { h, logKey, log, origin } = await anchoredAt3();
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey, 2), '[]', '[]'), 'CHECKPOINT_SHRINK');
+    });
+
+    it('CHECKPOINT_STALE when the same checkpoint is anchored again', async () => {
+      const { h, logKey, log, origin } = await anchoredAt3();
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'), 'CHECKPOINT_STALE');
+    });
+
+    it('CHECKPOINT_FORK for a different root at the same size or an inconsistent larger tree', async () => {
+      const { h, logKey, log, origin } = await anchoredAt3();
+      const forked = new TestLog();
+      appendRecords(forked, [[USCC.icbc, 'loan'], [USCC.icbc, 'tax'], [USCC.alibaba, 'loan']]);
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, forked.checkpoint(origin, logKey), '[]', '[]'), 'CHECKPOINT_FORK');
+      appendRecords(forked, [[USCC.icbc, 'loan']]);
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, forked.checkpoint(origin, logKey), JSON.stringify(forked.consistency(3)), '[]'), 'CHECKPOINT_FORK');
+      appendRecords(log, [[USCC.icbc, 'loan']]);
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'), 'CHECKPOINT_FORK');
+      const proof = log.consistency(3);
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(proof.slice(1)), '[]'), 'CHECKPOINT_FORK');
+    });
+
+    it('INVALID_ARGUMENT for a proof on the first anchor and for malformed proofs', async () => {
+      const { h, logKey, origin } = await createConsortium();
+      const log = new TestLog();
+      appendRecords(log, [[USCC.icbc, 'loan']]);
+      const cp = log.checkpoint(origin, logKey);
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, JSON.stringify([Buffer.alloc(32).toString('base64')]), '[]'), 'INVALID_ARGUMENT');
+      for (const proof of ['{', '{}', '["AAAA"]', JSON.stringify(Array(129).fill(Buffer.alloc(32).toString('base64')))]) {
+        await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, proof, '[]'), 'INVALID_ARGUMENT');
+      }
+    });
+
+    it('INDEX_LEAF_OUT_OF_RANGE for leaves beyond the checkpoint or already anchored', async () => {
+      const { h, logKey, log, origin } = await anchoredAt3();
+      const added = appendRecords(log, [[USCC.icbc, 'loan'], [USCC.icbc, 'loan']]);
+      const proof = log.consistency(3);
+      const old = { ...added[0], leafIndex: 2 } as Entry;
+      const beyond = { ...added[1], leafIndex: 5 } as Entry;
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(proof), JSON.stringify([old])), 'INDEX_LEAF_OUT_OF_RANGE');
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(proof), JSON.stringify([beyond])), 'INDEX_LEAF_OUT_OF_RANGE');
+    });
+
+    it.each([
+      ['indexEntries', 'not json'],
+      ['indexEntries', '{}'],
+      ['indexEntries[0]', '[1]'],
+      ['indexEntries[0].leafIndex', JSON.stringify([{ leafIndex: -1, leafHash: digest('x'), subject: USCC.icbc, kind: 'loan', recordDigest: digest('x') }])],
+      ['indexEntries[1].leafIndex', JSON.stringify([0, 0].map((i) => ({ leafIndex: i, leafHash: digest('x'), subject: USCC.icbc, kind: 'loan', recordDigest: digest('x') })))],
+      ['indexEntries[0].leafHash', JSON.stringify([{ leafIndex: 0, leafHash: 'AB', subject: USCC.icbc, kind: 'loan', recordDigest: digest('x') }])],
+      ['indexEntries[0].kind', JSON.stringify([{ leafIndex: 0, leafHash: digest('x'), subject: USCC.icbc, kind: 'Loan', recordDigest: digest('x') }])],
+      ['indexEntries[0].recordDigest', JSON.stringify([{ leafIndex: 0, leafHash: digest('x'), subject: USCC.icbc, kind: 'loan', recordDigest: 'x' }])],
+    ])('INVALID_ARGUMENT naming "%s"', async (field, entries) => {
+      const { h, logKey, origin } = await createConsortium();
+      const log = new TestLog();
+      appendRecords(log, [[USCC.icbc, 'loan'], [USCC.icbc, 'loan']]);
+      const err = await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', entries), 'INVALID_ARGUMENT');
+      expect(err.message).toContain(`"${field}"`);
+    });
+
+    it('INVALID_USCC for a bad subject; legacy codes pass once the registry is lenient', async () => {
+      const { h, logKey, origin } = await createConsortium();
+      const log = new TestLog();
+      const entries = appendRecords(log, [[USCC.legacy, 'loan']]);
+      const cp = log.checkpoint(origin, logKey);
+      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, '[]', JSON.stringify(entries)), 'INVALID_USCC');
+      await h.call(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'lenient'));
+      await anchor(h, cp, [], entries);
+      expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexRecord(ctx, USCC.legacy, 'loan'))).toMatchObject({ version: 1 });
+    });
+  });
+
+  it('indexes 10,000 entries in one transaction with a write set under 6 MB', async () => {
+    const { h, logKey, origin } = await createConsortium();
+    const log = new TestLog();
+    const subjects = [USCC.icbc, USCC.huawei, USCC.alibaba];
+    const entries = appendRecords(log, Array.from({ length: 10_000 }, (_, i) => [subjects[i % 3] ?? USCC.icbc, `k${i % 1000}`] as [string, string]));
+    const started = performance.now();
+    const { result, writes, writeBytes } = await anchor(h, log.checkpoint(origin, logKey), [], entries);
+    const elapsed = performance.now() - started;
+    expect(result).toMatchObject({ indexCount: 10_000, size: '10000' });
+    expect(writes).toBe(2 + 3 * 1000 + 2 * 10_000);
+    expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexRecord(ctx, USCC.icbc, 'k0'))).toMatchObject({ version: 4, leafIndex: 9000 });
+    expect(elapsed).toBeLessThan(10_000);
+    // Fabric's orderer refuses transactions above BatchSize.AbsoluteMaxBytes (10 MB in sampleconfig/configtx.yaml).
+    expect(writeBytes).toBeLessThan(6_000_000);
+  });
+});
