@@ -67,5 +67,13 @@ export function connectToLedger(endpoint: LedgerEndpoint, identity: ClientIdenti
     gateway.close();
     client.close();
   };
-  return { gateway, client, close, [Symbol.asyncDispose]: () => Promise.resolve(close()) };
+  return {
+    gateway,
+    client,
+    close,
+    [Symbol.asyncDispose]: () => {
+      close();
+      return Promise.resolve();
+    },
+  };
 }

@@ -90,7 +90,9 @@ const DEFAULT_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 5_000;
 
 const require = createRequire(import.meta.url);
-const shimLogger = require('fabric-shim/lib/logger.js') as { setLevel(level: string): void };
+const chaincodeLoggers = ['fabric-shim/lib/logger.js', 'fabric-contract-api/lib/logger.js'].map(
+  (name) => require(name) as { setLevel(level: string): void },
+);
 
 export async function createLedger(options: Readonly<LedgerOptions>): Promise<Ledger> {
   await mkdir(options.dataDir, { recursive: true });
@@ -181,8 +183,10 @@ async function startChaincode(deployment: ChaincodeDeployment, peerMspId: string
   if (deployment.kind === 'service') {
     return connectChaincodeService({ name: deployment.name, address: deployment.address, ...(deployment.tls ? { tls: deployment.tls } : {}) });
   }
-  // The shim logs every invocation at INFO; a peer sets its chaincode's level the same way (CORE_CHAINCODE_LOGGING_LEVEL).
-  shimLogger.setLevel(process.env.CORE_CHAINCODE_LOGGING_LEVEL ?? 'WARNING');
+  // The shim and contract API log every invocation and decorator at INFO; a peer sets its chaincode's level
+  // through CORE_CHAINCODE_LOGGING_LEVEL, and in-process chaincode shares this process's.
+  const level = process.env.CORE_CHAINCODE_LOGGING_LEVEL ?? 'WARNING';
+  for (const logger of chaincodeLoggers) logger.setLevel(level);
   const contracts =
     typeof deployment.contracts === 'string'
       ? (require(deployment.contracts) as { contracts: ContractClass[] }).contracts

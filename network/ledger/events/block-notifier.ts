@@ -3,7 +3,7 @@ import { LedgerError } from '../errors.ts';
 /** Wakes readers waiting for the chain to reach a height. One notifier per channel ledger. */
 export class BlockNotifier {
   #height: number;
-  #waiters = new Set<{ height: number; resolve: () => void }>();
+  #waiters = new Set<{ height: number; resolve: (value: undefined) => void }>();
   #closed = false;
 
   constructor(height: number) {
@@ -19,7 +19,7 @@ export class BlockNotifier {
     for (const waiter of this.#waiters) {
       if (waiter.height <= height) {
         this.#waiters.delete(waiter);
-        waiter.resolve();
+        waiter.resolve(undefined);
       }
     }
   }
@@ -29,7 +29,7 @@ export class BlockNotifier {
     if (height <= this.#height) return;
     if (this.#closed) throw new LedgerError('CLOSED', 'the ledger is shutting down');
     signal?.throwIfAborted();
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const { promise, resolve, reject } = Promise.withResolvers<undefined>();
     const waiter = { height, resolve };
     const onAbort = (): void => {
       this.#waiters.delete(waiter);
@@ -46,7 +46,7 @@ export class BlockNotifier {
 
   close(): void {
     this.#closed = true;
-    for (const waiter of this.#waiters) waiter.resolve();
+    for (const waiter of this.#waiters) waiter.resolve(undefined);
     this.#waiters.clear();
   }
 
