@@ -4,7 +4,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ChaincodeDeployment, ChannelOrg, LedgerOptions } from './ledger/index.ts';
-import { loadOrgRootCerts, loadSigningIdentity, orgPaths, type Consortium, type OrgNode, type Organization } from './pki/index.ts';
+import {
+  loadOrgRootCerts,
+  loadSigningIdentity,
+  orgPaths,
+  type Consortium,
+  type OrgNode,
+  type Organization,
+} from './pki/index.ts';
 
 export interface LedgerNode {
   readonly org: Organization;
@@ -40,7 +47,11 @@ export async function consortiumLedgerOptions(options: Readonly<ConsortiumLedger
   const operator = orgPaths(cryptoDir, node.org.mspId);
   const channelOrg = async (mspId: string): Promise<ChannelOrg> => {
     const roots = await loadOrgRootCerts(cryptoDir, mspId);
-    return { mspId, rootCerts: roots.rootCerts.map((c) => c.toString()), tlsRootCerts: roots.tlsRootCerts.map((c) => c.toString()) };
+    return {
+      mspId,
+      rootCerts: roots.rootCerts.map((c) => c.toString()),
+      tlsRootCerts: roots.tlsRootCerts.map((c) => c.toString()),
+    };
   };
   const [orgs, peerIdentity, ordererIdentity, tlsCert, tlsKey] = await Promise.all([
     Promise.all(consortium.organizations.map((o) => channelOrg(o.mspId))),

@@ -11,7 +11,13 @@ import { parseArgs } from 'node:util';
 import { connectToLedger, type ClientIdentity, type LedgerEndpoint } from '../network/client/index.ts';
 import { consortiumLedgerOptions, ledgerNode } from '../network/consortium-ledger.ts';
 import { createLedger } from '../network/ledger/index.ts';
-import { generateCryptoMaterial, loadConsortium, loadSigningIdentity, orgPaths, PkiError } from '../network/pki/index.ts';
+import {
+  generateCryptoMaterial,
+  loadConsortium,
+  loadSigningIdentity,
+  orgPaths,
+  PkiError,
+} from '../network/pki/index.ts';
 
 const USAGE = 'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051]';
 const CHAINCODE_NAME = 'lianxin';
@@ -40,7 +46,9 @@ async function main(argv: string[]): Promise<void> {
   const cryptoDir = join(dataDir, 'crypto');
   const consortium = await loadConsortium(values.config);
   const generated = await generateCryptoMaterial(consortium, cryptoDir);
-  console.log(`crypto material in ${cryptoDir}: ${generated.created.length} files created, ${generated.kept.length} kept`);
+  console.log(
+    `crypto material in ${cryptoDir}: ${generated.created.length} files created, ${generated.kept.length} kept`,
+  );
 
   const ledger = await createLedger(
     await consortiumLedgerOptions({
@@ -97,7 +105,11 @@ Ctrl-C stops the ledger; npm start again resumes it.`);
 }
 
 /** Asks the chaincode for its metadata through the official client: proof that the ledger answers end to end. */
-async function contractTransactions(endpoint: LedgerEndpoint, identity: ClientIdentity, channel: string): Promise<string[]> {
+async function contractTransactions(
+  endpoint: LedgerEndpoint,
+  identity: ClientIdentity,
+  channel: string,
+): Promise<string[]> {
   const connection = connectToLedger(endpoint, identity);
   try {
     const contract = connection.gateway.getNetwork(channel).getContract(CHAINCODE_NAME, 'org.hyperledger.fabric');
@@ -116,7 +128,8 @@ class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof PkiError || err instanceof UsageError) console.error(`start: ${err.message}`);
-  else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) console.error(`start: ${err.message}\n${USAGE}`);
+  else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
+    console.error(`start: ${err.message}\n${USAGE}`);
   else console.error(err);
   process.exitCode = 1;
 });

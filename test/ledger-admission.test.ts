@@ -62,14 +62,20 @@ afterAll(async () => {
 
 describe('proposal admission', () => {
   it('refuses a creator whose MSP is not on the channel', async () => {
-    const stranger = await issueCertificate({ subject: { commonName: 'eve', organization: 'EveMSP', locality: 'X' }, profile: clientProfile });
+    const stranger = await issueCertificate({
+      subject: { commonName: 'eve', organization: 'EveMSP', locality: 'X' },
+      profile: clientProfile,
+    });
     const err = await evaluateError(await connectAs('EveMSP', stranger.certificatePem, stranger.privateKeyPem));
     expect(err.code).toBe(9); // FAILED_PRECONDITION
     expect(err.message).toContain('creator org unknown');
   });
 
   it('refuses a certificate that does not chain to the MSP it claims', async () => {
-    const rogueCa = await issueCertificate({ subject: { commonName: 'ca.rogue', organization: 'ShanghaiBankMSP', locality: 'Shanghai' }, profile: { kind: 'ca' } });
+    const rogueCa = await issueCertificate({
+      subject: { commonName: 'ca.rogue', organization: 'ShanghaiBankMSP', locality: 'Shanghai' },
+      profile: { kind: 'ca' },
+    });
     const rogue = await issueCertificate({
       subject: { commonName: 'mallory', organization: 'ShanghaiBankMSP', locality: 'Shanghai' },
       profile: clientProfile,
@@ -117,7 +123,10 @@ describe('proposal admission', () => {
       const signature = signP256(key, proposal.getDigest());
       const { r, s } = decodeDerSignature(signature);
       const tampered = encodeDerSignature({ r: r ^ 1n, s });
-      const err: unknown = await bank.gateway.newSignedProposal(proposal.getBytes(), tampered).evaluate().catch((e: unknown) => e);
+      const err: unknown = await bank.gateway
+        .newSignedProposal(proposal.getBytes(), tampered)
+        .evaluate()
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 9 });
       expect((err as Error).message).toContain('signature');
     });
@@ -126,7 +135,10 @@ describe('proposal admission', () => {
       const proposal = unsignedProposal();
       const { r, s } = decodeDerSignature(signP256(key, proposal.getDigest()));
       const highS = encodeDerSignature({ r, s: P256_N - s });
-      const err: unknown = await bank.gateway.newSignedProposal(proposal.getBytes(), highS).evaluate().catch((e: unknown) => e);
+      const err: unknown = await bank.gateway
+        .newSignedProposal(proposal.getBytes(), highS)
+        .evaluate()
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 9 });
       expect((err as Error).message).toContain('Invalid S. Must be smaller than half the order');
     });
@@ -140,7 +152,10 @@ describe('proposal admission', () => {
       const prepared = bank.gateway.newSignedTransaction(tx.getBytes(), signP256(key, tx.getDigest()));
       expect((await (await prepared.submit()).getStatus()).successful).toBe(true);
 
-      const err: unknown = await bank.gateway.newSignedProposal(bytes, signature).endorse().catch((e: unknown) => e);
+      const err: unknown = await bank.gateway
+        .newSignedProposal(bytes, signature)
+        .endorse()
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 9 });
       expect(JSON.stringify((err as GatewayError).details)).toContain('duplicate transaction');
     });

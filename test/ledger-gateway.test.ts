@@ -48,7 +48,9 @@ describe('transactions through the official client', () => {
   });
 
   it('turns a chaincode error into an EndorseError whose details carry the chaincode message', async () => {
-    const err: unknown = await contract.submitTransaction('UpdateAsset', 'asset70', 'blue', '5', 'Tomoko', '300').catch((e: unknown) => e);
+    const err: unknown = await contract
+      .submitTransaction('UpdateAsset', 'asset70', 'blue', '5', 'Tomoko', '300')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EndorseError);
     const endorseError = err as EndorseError;
     expect(endorseError.code).toBe(10); // ABORTED

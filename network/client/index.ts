@@ -1,1 +1,7 @@
-export { connectToLedger, nodeCryptoSigner, type ClientIdentity, type LedgerConnection, type LedgerEndpoint } from './connect.ts';
+export {
+  connectToLedger,
+  nodeCryptoSigner,
+  type ClientIdentity,
+  type LedgerConnection,
+  type LedgerEndpoint,
+} from './connect.ts';

@@ -65,7 +65,8 @@ export function publicKeyOf(key: KeyObject): KeyObject {
 
 /** Strict DER: SEQUENCE { INTEGER r, INTEGER s } with minimal, positive integers and no trailing bytes. */
 export function decodeDerSignature(der: Uint8Array): EcdsaSignature {
-  if (der.length < 8 || der.length > 72 || der[0] !== 0x30) throw new CryptoError('BAD_SIGNATURE', 'not a DER sequence');
+  if (der.length < 8 || der.length > 72 || der[0] !== 0x30)
+    throw new CryptoError('BAD_SIGNATURE', 'not a DER sequence');
   if (der[1] !== der.length - 2) throw new CryptoError('BAD_SIGNATURE', 'DER length mismatch');
   const [r, afterR] = readDerInteger(der, 2);
   const [s, afterS] = readDerInteger(der, afterR);

@@ -1,5 +1,11 @@
 /** The embedded ledger: a single-process Fabric 2.5 peer + solo orderer speaking the Fabric Gateway protocol. */
-export { createLedger, type Ledger, type LedgerOptions, type LedgerTlsOptions, type ChaincodeDeployment } from './ledger.ts';
+export {
+  createLedger,
+  type Ledger,
+  type LedgerOptions,
+  type LedgerTlsOptions,
+  type ChaincodeDeployment,
+} from './ledger.ts';
 export { LedgerError, type LedgerErrorCode } from './errors.ts';
 export { ChannelMsps, createSigner, serializeIdentity } from './msp/index.ts';
 export type { ChannelOrg } from './block/index.ts';

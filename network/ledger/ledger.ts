@@ -102,7 +102,12 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
     const ordererSigner = createSigner(options.orderer);
     const peerSigner = createSigner(options.peer);
     if (store.height === 0) {
-      const genesis = buildGenesisBlock({ channelId: options.channelId, orgs: options.orgs, ordererOrg: options.ordererOrg, ordererSigner });
+      const genesis = buildGenesisBlock({
+        channelId: options.channelId,
+        orgs: options.orgs,
+        ordererOrg: options.ordererOrg,
+        ordererSigner,
+      });
       setTransactionsFilter(genesis, [0]);
       await store.commitBlock(genesis, []);
     }
@@ -129,7 +134,10 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         peer: { address: peerAddress, mspId: options.peer.mspId },
         lastConfigIndex: 0,
       },
-      { absoluteMaxBytes: options.absoluteMaxBytes ?? DEFAULT_ABSOLUTE_MAX_BYTES, ...(options.batch ? { batch: options.batch } : {}) },
+      {
+        absoluteMaxBytes: options.absoluteMaxBytes ?? DEFAULT_ABSOLUTE_MAX_BYTES,
+        ...(options.batch ? { batch: options.batch } : {}),
+      },
     );
     channel.attachEndorser(
       new Endorser({
@@ -181,7 +189,11 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
 
 async function startChaincode(deployment: ChaincodeDeployment, peerMspId: string): Promise<ChaincodeConnection> {
   if (deployment.kind === 'service') {
-    return connectChaincodeService({ name: deployment.name, address: deployment.address, ...(deployment.tls ? { tls: deployment.tls } : {}) });
+    return connectChaincodeService({
+      name: deployment.name,
+      address: deployment.address,
+      ...(deployment.tls ? { tls: deployment.tls } : {}),
+    });
   }
   // The shim and contract API log every invocation and decorator at INFO; a peer sets its chaincode's level
   // through CORE_CHAINCODE_LOGGING_LEVEL, and in-process chaincode shares this process's.

@@ -41,13 +41,16 @@ export function createQscc(ledger: QueryableLedger): SystemChaincode {
         case 'GetBlockByTxID': {
           if (arg === undefined) return fail('missing 3rd argument for GetBlockByTxID');
           const found = await blockOfTx(arg);
-          return found ? ok(found.block.serializeBinary()) : fail(`failed to get block for txID ${arg}: no such transaction ID [${arg}] in index`);
+          return found
+            ? ok(found.block.serializeBinary())
+            : fail(`failed to get block for txID ${arg}: no such transaction ID [${arg}] in index`);
         }
         case 'GetTransactionByID': {
           if (arg === undefined) return fail('missing 3rd argument for GetTransactionByID');
           const found = await blockOfTx(arg);
           const envelopeBytes = found?.block.getData()?.getDataList_asU8()[found.location.txNum];
-          if (!found || !envelopeBytes) return fail(`failed to get transaction with id ${arg}: no such transaction ID [${arg}] in index`);
+          if (!found || !envelopeBytes)
+            return fail(`failed to get transaction with id ${arg}: no such transaction ID [${arg}] in index`);
           const processed = new peer.ProcessedTransaction();
           processed.setTransactionenvelope(common.Envelope.deserializeBinary(envelopeBytes));
           processed.setValidationcode(found.location.code);

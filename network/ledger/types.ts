@@ -40,7 +40,8 @@ export interface Identity {
   readonly serialized: Uint8Array;
 }
 
-export type IdentityCheck = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly reason: string };
+export type IdentityCheck =
+  { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly reason: string };
 
 /** The channel's MSPs: deserializes a creator, checks its certificate and its signature (reference §6.3–6.4). */
 export interface IdentityVerifier {
@@ -87,7 +88,11 @@ export interface SimulationResult {
 /** Runs invocations of one chaincode over the shim protocol, whatever the transport. */
 export interface ChaincodeConnection {
   readonly name: string;
-  execute(invocation: ChaincodeInvocation, state: StateReader, options?: { signal?: AbortSignal }): Promise<SimulationResult>;
+  execute(
+    invocation: ChaincodeInvocation,
+    state: StateReader,
+    options?: { signal?: AbortSignal },
+  ): Promise<SimulationResult>;
   close(): Promise<void>;
 }
 

@@ -6,7 +6,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectToLedger, type LedgerConnection } from '../../network/client/index.ts';
-import { generateCryptoMaterial, loadConsortium, loadSigningIdentity, orgPaths, type Consortium, type SigningIdentity } from '../../network/pki/index.ts';
+import {
+  generateCryptoMaterial,
+  loadConsortium,
+  loadSigningIdentity,
+  orgPaths,
+  type Consortium,
+  type SigningIdentity,
+} from '../../network/pki/index.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 
 export const CONSORTIUM_FILE = new URL('../../network/consortium.yaml', import.meta.url).pathname;
@@ -28,7 +35,8 @@ export async function createTestConsortium(): Promise<TestConsortium> {
   await generateCryptoMaterial(consortium, cryptoDir);
   const node = ledgerNode(consortium);
   const tlsRootCertPem = await readFile(orgPaths(cryptoDir, node.org.mspId).tlsca.cert, 'utf8');
-  const identity = (mspId: string, user = 'User1') => loadSigningIdentity(orgPaths(cryptoDir, mspId).user(user).msp.dir, mspId);
+  const identity = (mspId: string, user = 'User1') =>
+    loadSigningIdentity(orgPaths(cryptoDir, mspId).user(user).msp.dir, mspId);
   return {
     consortium,
     dir,

@@ -5,7 +5,11 @@ import type { TestConsortium } from './test-consortium.ts';
 
 export const ASSET_CONTRACT_DIR = new URL('../fixtures/asset-transfer', import.meta.url).pathname;
 
-export const ASSET_CHAINCODE: ChaincodeDeployment = { kind: 'in-process', name: 'basic', contracts: ASSET_CONTRACT_DIR };
+export const ASSET_CHAINCODE: ChaincodeDeployment = {
+  kind: 'in-process',
+  name: 'basic',
+  contracts: ASSET_CONTRACT_DIR,
+};
 
 /** Starts the consortium's embedded ledger on a free loopback port with its data under `dataDir`. */
 export async function startTestLedger(

@@ -62,7 +62,10 @@ export class Endorser {
   async endorse(signedProposal: Uint8Array, signal?: AbortSignal): Promise<Endorsement> {
     const proposal = await this.#preProcess(signedProposal);
     if (this.#c.systemChaincodes.has(proposal.chaincodeName)) {
-      throw new LedgerError('PROPOSAL_REJECTED', `system chaincode ${proposal.chaincodeName} cannot be invoked in a transaction`);
+      throw new LedgerError(
+        'PROPOSAL_REJECTED',
+        `system chaincode ${proposal.chaincodeName} cannot be invoked in a transaction`,
+      );
     }
     const result = await this.#simulate(proposal, signal);
     assertSuccessful(result.response);
@@ -76,7 +79,10 @@ export class Endorser {
     }
     checkProposalCreator(signedProposal, proposal, this.#c.msps);
     if (await this.#c.findTransaction(proposal.txId)) {
-      throw new LedgerError('PROPOSAL_REJECTED', `duplicate transaction found [${proposal.txId}]. Creator [${proposal.channelId}]`);
+      throw new LedgerError(
+        'PROPOSAL_REJECTED',
+        `duplicate transaction found [${proposal.txId}]. Creator [${proposal.channelId}]`,
+      );
     }
     return proposal;
   }
@@ -91,16 +97,16 @@ export class Endorser {
     }
     return chaincode
       .execute(
-      {
-        channelId: proposal.channelId,
-        txId: proposal.txId,
-        chaincodeName: proposal.chaincodeName,
-        signedProposal: proposal.signedProposal,
-        input: proposal.input,
-      },
-      this.#c.state,
-      signal ? { signal } : undefined,
-    )
+        {
+          channelId: proposal.channelId,
+          txId: proposal.txId,
+          chaincodeName: proposal.chaincodeName,
+          signedProposal: proposal.signedProposal,
+          input: proposal.input,
+        },
+        this.#c.state,
+        signal ? { signal } : undefined,
+      )
       .catch((cause: unknown) => {
         // The chaincode never answered: stream dropped, timeout, not registered (chaincode_support.go).
         const message = cause instanceof Error ? cause.message : String(cause);

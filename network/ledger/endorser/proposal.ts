@@ -46,7 +46,9 @@ export function unpackProposal(signedProposalBytes: Uint8Array): UnpackedProposa
   const channelHeaderBytes = header.getChannelHeader_asU8();
   const signatureHeaderBytes = header.getSignatureHeader_asU8();
   const channelHeader = parse('ChannelHeader', () => common.ChannelHeader.deserializeBinary(channelHeaderBytes));
-  const signatureHeader = parse('SignatureHeader', () => common.SignatureHeader.deserializeBinary(signatureHeaderBytes));
+  const signatureHeader = parse('SignatureHeader', () =>
+    common.SignatureHeader.deserializeBinary(signatureHeaderBytes),
+  );
 
   const type = channelHeader.getType();
   if (type !== common.HeaderType.ENDORSER_TRANSACTION) reject(`invalid header type ${type}`);
@@ -68,7 +70,9 @@ export function unpackProposal(signedProposalBytes: Uint8Array): UnpackedProposa
   const payload = parse('ChaincodeProposalPayload', () =>
     peer.ChaincodeProposalPayload.deserializeBinary(proposal.getPayload_asU8()),
   );
-  const spec = parse('ChaincodeInvocationSpec', () => peer.ChaincodeInvocationSpec.deserializeBinary(payload.getInput_asU8()));
+  const spec = parse('ChaincodeInvocationSpec', () =>
+    peer.ChaincodeInvocationSpec.deserializeBinary(payload.getInput_asU8()),
+  );
   const input = spec.getChaincodeSpec()?.getInput();
   if (!input) reject('chaincode invocation spec did not contain an input');
   const args = input.getArgsList_asU8();

@@ -13,12 +13,17 @@ export interface BlockTransaction {
 }
 
 export function blockTransactions(block: common.Block): BlockTransaction[] {
-  const filter = block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
+  const filter =
+    block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
   return (block.getData()?.getDataList_asU8() ?? []).map((envelopeBytes, index) => {
     const validationCode = filter[index] ?? peer.TxValidationCode.NOT_VALIDATED;
     try {
-      const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(envelopeBytes).getPayload_asU8());
-      const channelHeader = common.ChannelHeader.deserializeBinary(payload.getHeader()?.getChannelHeader_asU8() ?? new Uint8Array());
+      const payload = common.Payload.deserializeBinary(
+        common.Envelope.deserializeBinary(envelopeBytes).getPayload_asU8(),
+      );
+      const channelHeader = common.ChannelHeader.deserializeBinary(
+        payload.getHeader()?.getChannelHeader_asU8() ?? new Uint8Array(),
+      );
       const type = channelHeader.getType();
       const events = type === common.HeaderType.ENDORSER_TRANSACTION ? chaincodeEvents(payload.getData_asU8()) : [];
       return { txId: channelHeader.getTxId(), type, validationCode, events };
@@ -50,7 +55,9 @@ export function toFilteredBlock(block: common.Block, channelId: string): peer.Fi
     blockTransactions(block).map((tx) => {
       const ftx = new peer.FilteredTransaction();
       ftx.setTxid(tx.txId);
-      ftx.setType(tx.type < 0 ? common.HeaderType.MESSAGE : (tx.type as common.HeaderTypeMap[keyof common.HeaderTypeMap]));
+      ftx.setType(
+        tx.type < 0 ? common.HeaderType.MESSAGE : (tx.type as common.HeaderTypeMap[keyof common.HeaderTypeMap]),
+      );
       ftx.setTxValidationCode(tx.validationCode as peer.TxValidationCodeMap[keyof peer.TxValidationCodeMap]);
       if (tx.type === common.HeaderType.ENDORSER_TRANSACTION) {
         const actions = new peer.FilteredTransactionActions();

@@ -9,9 +9,12 @@ export function callSignal(call: ServerSurfaceCall): AbortSignal {
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : deadline - Date.now();
   if (Number.isFinite(ms)) {
-    const timer = setTimeout(() => {
-      controller.abort(new Error('deadline exceeded'));
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        controller.abort(new Error('deadline exceeded'));
+      },
+      Math.max(0, ms),
+    );
     timer.unref();
     controller.signal.addEventListener('abort', () => {
       clearTimeout(timer);

@@ -101,9 +101,16 @@ function checkSeekRequest(backend: GatewayBackend, envelopeBytes: Uint8Array) {
   }
   const timestamp = channelHeader.getTimestamp();
   if (!timestamp || Math.abs(timestamp.toDate().getTime() - Date.now()) > TIME_WINDOW_MS) {
-    throw new DeliverRefusal(common.Status.FORBIDDEN, 'envelope timestamp is more than 15m0s apart from the current server time');
+    throw new DeliverRefusal(
+      common.Status.FORBIDDEN,
+      'envelope timestamp is more than 15m0s apart from the current server time',
+    );
   }
-  const check = backend.msps.verifySignature(signatureHeader.getCreator_asU8(), envelope.getPayload_asU8(), envelope.getSignature_asU8());
+  const check = backend.msps.verifySignature(
+    signatureHeader.getCreator_asU8(),
+    envelope.getPayload_asU8(),
+    envelope.getSignature_asU8(),
+  );
   if (!check.ok) throw new DeliverRefusal(common.Status.FORBIDDEN, `access denied: ${check.reason}`);
 
   let seek: orderer.SeekInfo;
@@ -129,7 +136,8 @@ function checkSeekRequest(backend: GatewayBackend, envelopeBytes: Uint8Array) {
   };
   const start = position(seek.getStart(), 'start');
   const stop = position(seek.getStop(), 'stop');
-  if (start > height) throw new DeliverRefusal(common.Status.NOT_FOUND, `start block ${start} is beyond the ledger height ${height}`);
+  if (start > height)
+    throw new DeliverRefusal(common.Status.NOT_FOUND, `start block ${start} is beyond the ledger height ${height}`);
   if (stop < start) throw bad(`stop block ${stop} is before start block ${start}`);
   return { start, stop, failIfNotReady: seek.getBehavior() === orderer.SeekInfo.SeekBehavior.FAIL_IF_NOT_READY };
 }

@@ -64,7 +64,13 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
       const request = decodeRequest('CommitStatusRequest', signed.getRequest_asU8(), (b) =>
         gateway.CommitStatusRequest.deserializeBinary(b),
       );
-      checkSignedRequest(backend, request.getChannelId(), request.getIdentity_asU8(), signed.getRequest_asU8(), signed.getSignature_asU8());
+      checkSignedRequest(
+        backend,
+        request.getChannelId(),
+        request.getIdentity_asU8(),
+        signed.getRequest_asU8(),
+        signed.getSignature_asU8(),
+      );
       const txId = request.getTransactionId();
       if (txId === '') throw new LedgerError('BAD_REQUEST', 'transaction_id is empty');
       const location = await waitForTransaction(backend, txId, signal);
@@ -109,14 +115,18 @@ async function waitForTransaction(backend: GatewayBackend, txId: string, signal:
     try {
       await backend.blocks.waitForHeight(height + 1, signal);
     } catch (cause) {
-      if (signal.aborted) throw new LedgerError('TIMEOUT', `timed out waiting for transaction ${txId} to commit`, { cause });
+      if (signal.aborted)
+        throw new LedgerError('TIMEOUT', `timed out waiting for transaction ${txId} to commit`, { cause });
       throw cause;
     }
   }
 }
 
 /** internal/pkg/gateway/chaincodeevents.go and event/chaincodeiterator.go. */
-async function streamChaincodeEvents(backend: GatewayBackend, call: ServerWritableStream<Buffer, Uint8Array>): Promise<void> {
+async function streamChaincodeEvents(
+  backend: GatewayBackend,
+  call: ServerWritableStream<Buffer, Uint8Array>,
+): Promise<void> {
   const signal = callSignal(call);
   const signed = decodeRequest('SignedChaincodeEventsRequest', call.request, (b) =>
     gateway.SignedChaincodeEventsRequest.deserializeBinary(b),
@@ -124,7 +134,13 @@ async function streamChaincodeEvents(backend: GatewayBackend, call: ServerWritab
   const request = decodeRequest('ChaincodeEventsRequest', signed.getRequest_asU8(), (b) =>
     gateway.ChaincodeEventsRequest.deserializeBinary(b),
   );
-  checkSignedRequest(backend, request.getChannelId(), request.getIdentity_asU8(), signed.getRequest_asU8(), signed.getSignature_asU8());
+  checkSignedRequest(
+    backend,
+    request.getChannelId(),
+    request.getIdentity_asU8(),
+    signed.getRequest_asU8(),
+    signed.getSignature_asU8(),
+  );
   const chaincodeId = request.getChaincodeId();
   if (chaincodeId === '') throw new LedgerError('BAD_REQUEST', 'chaincode_id is empty');
 
@@ -148,12 +164,11 @@ async function streamChaincodeEvents(backend: GatewayBackend, call: ServerWritab
         if (tx.txId === skipUntilAfter) skipUntilAfter = undefined;
         continue;
       }
-      if (tx.type !== common.HeaderType.ENDORSER_TRANSACTION || tx.validationCode !== peer.TxValidationCode.VALID) continue;
+      if (tx.type !== common.HeaderType.ENDORSER_TRANSACTION || tx.validationCode !== peer.TxValidationCode.VALID)
+        continue;
       // event/transaction.go:97: only complete events of the requested chaincode.
       events.push(
-        ...tx.events.filter(
-          (e) => e.getChaincodeId() === chaincodeId && e.getEventName() !== '' && e.getTxId() !== '',
-        ),
+        ...tx.events.filter((e) => e.getChaincodeId() === chaincodeId && e.getEventName() !== '' && e.getTxId() !== ''),
       );
     }
     skipUntilAfter = undefined;

@@ -47,7 +47,9 @@ export function toServiceError(err: unknown, operation: GatewayOperation, peer: 
       break;
     case 'endorse':
       if (err.code === 'CHAINCODE_FAILED' || err.code === 'CHAINCODE_UNAVAILABLE') {
-        return serviceError(status.ABORTED, 'failed to endorse transaction, see attached details for more info', [detail]);
+        return serviceError(status.ABORTED, 'failed to endorse transaction, see attached details for more info', [
+          detail,
+        ]);
       }
       if (err.code === 'PROPOSAL_REJECTED') {
         return serviceError(

@@ -46,11 +46,18 @@ export class ChannelMsps implements IdentityVerifier {
     return { ok: true, identity: entry };
   }
 
-  verifySignature(serializedIdentity: Uint8Array, message: Uint8Array, signature: Uint8Array, at?: Date): IdentityCheck {
+  verifySignature(
+    serializedIdentity: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+    at?: Date,
+  ): IdentityCheck {
     const check = this.validate(serializedIdentity, at);
     if (!check.ok) return check;
     const result = verifyP256(check.identity.publicKey, message, signature);
-    return result.ok ? check : { ok: false, reason: `the creator's signature over the proposal is not valid: ${result.reason}` };
+    return result.ok
+      ? check
+      : { ok: false, reason: `the creator's signature over the proposal is not valid: ${result.reason}` };
   }
 
   /** Returns the identity, or the reason it is refused. `bytes` is attacker-controlled. */

@@ -20,7 +20,10 @@ export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<Admis
   };
   if (envelopeBytes.length === 0) refuse('BAD_REQUEST', 'message was empty');
   if (envelopeBytes.length > options.absoluteMaxBytes) {
-    refuse('BAD_REQUEST', `message payload is ${envelopeBytes.length} bytes and exceeds maximum allowed ${options.absoluteMaxBytes} bytes`);
+    refuse(
+      'BAD_REQUEST',
+      `message payload is ${envelopeBytes.length} bytes and exceeds maximum allowed ${options.absoluteMaxBytes} bytes`,
+    );
   }
   let envelope: common.Envelope;
   let channelHeader: common.ChannelHeader;
@@ -40,6 +43,11 @@ export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<Admis
   if (channelHeader.getType() !== common.HeaderType.ENDORSER_TRANSACTION) {
     refuse('BAD_REQUEST', `message of type ${channelHeader.getType()} is not an endorser transaction`);
   }
-  const check = options.msps.verifySignature(signatureHeader.getCreator_asU8(), envelope.getPayload_asU8(), envelope.getSignature_asU8());
-  if (!check.ok) refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${check.reason}`);
+  const check = options.msps.verifySignature(
+    signatureHeader.getCreator_asU8(),
+    envelope.getPayload_asU8(),
+    envelope.getSignature_asU8(),
+  );
+  if (!check.ok)
+    refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${check.reason}`);
 }

@@ -45,19 +45,27 @@ export class SoloOrderer {
   order(envelope: Uint8Array): void {
     if (this.#closed) throw new LedgerError('CLOSED', 'the orderer is shutting down');
     if (this.#failure !== undefined) {
-      throw new LedgerError('ORDERER_REJECTED', 'status=SERVICE_UNAVAILABLE, info=the ledger failed to commit a block', {
-        cause: this.#failure,
-      });
+      throw new LedgerError(
+        'ORDERER_REJECTED',
+        'status=SERVICE_UNAVAILABLE, info=the ledger failed to commit a block',
+        {
+          cause: this.#failure,
+        },
+      );
     }
     if (this.#pending.length >= this.#options.maxPending) {
-      throw new LedgerError('ORDERER_REJECTED', 'status=SERVICE_UNAVAILABLE, info=too many transactions waiting to be ordered');
+      throw new LedgerError(
+        'ORDERER_REJECTED',
+        'status=SERVICE_UNAVAILABLE, info=too many transactions waiting to be ordered',
+      );
     }
     this.#pending.push(envelope);
     this.#pendingBytes += envelope.length;
     if (this.#batchFull()) this.#cutSoon();
-    else this.#timer ??= setTimeout(() => {
-      this.#cutSoon();
-    }, this.#options.batchTimeoutMs);
+    else
+      this.#timer ??= setTimeout(() => {
+        this.#cutSoon();
+      }, this.#options.batchTimeoutMs);
   }
 
   /** Commits what is queued, then stops accepting envelopes. */
@@ -72,7 +80,9 @@ export class SoloOrderer {
   }
 
   #batchFull(): boolean {
-    return this.#pending.length >= this.#options.maxTransactions || this.#pendingBytes >= this.#options.preferredMaxBytes;
+    return (
+      this.#pending.length >= this.#options.maxTransactions || this.#pendingBytes >= this.#options.preferredMaxBytes
+    );
   }
 
   #cutSoon(): void {
@@ -91,9 +101,10 @@ export class SoloOrderer {
         this.#committing = undefined;
         if (this.#pending.length === 0) return;
         if (this.#batchFull() || this.#closed) this.#cutSoon();
-        else this.#timer ??= setTimeout(() => {
-          this.#cutSoon();
-        }, this.#options.batchTimeoutMs);
+        else
+          this.#timer ??= setTimeout(() => {
+            this.#cutSoon();
+          }, this.#options.batchTimeoutMs);
       });
   }
 }
