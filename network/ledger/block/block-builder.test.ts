@@ -1,16 +1,17 @@
+import type { ChannelMsps } from '../msp/index.ts';
 import { common } from '@hyperledger/fabric-protos';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTestOrg, TestIdentityVerifier, type TestSigner } from '../validation/test-identities.ts';
+import { createTestOrg, channelMspsOf, type TestSigner } from '../validation/test-identities.ts';
 import { buildBlock, getTransactionsFilter, ordererSignedBytes, setTransactionsFilter } from './block-builder.ts';
 import { blockDataHash } from './block-hash.ts';
 
 describe('buildBlock', () => {
   let orderer: TestSigner;
-  let identities: TestIdentityVerifier;
+  let identities: ChannelMsps;
   beforeAll(async () => {
     const org = await createTestOrg('OrdererMSP');
     orderer = await org.issue('orderer');
-    identities = new TestIdentityVerifier([org]);
+    identities = channelMspsOf([org]);
   });
 
   const envelopes = [Uint8Array.of(1, 2, 3), Uint8Array.of(4)];

@@ -204,7 +204,7 @@ describe.each([
     const result = await run('whoami', ['WhoAmI']);
     expect(JSON.parse(text(result))).toEqual({
       mspId: 'Org1MSP',
-      id: 'x509::/CN=User1/OU=client/O=Org1MSP::/CN=User1/OU=client/O=Org1MSP',
+      id: 'x509::/C=CN/L=Test/O=Org1MSP/OU=client/CN=User1::/C=CN/L=Test/O=Org1MSP/CN=ca.Org1MSP',
       peerMspId: PEER_MSP,
       txId: invocation.txId,
       channelId: CHANNEL,

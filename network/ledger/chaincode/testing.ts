@@ -2,13 +2,12 @@
  * Test support for the chaincode runtime: committed state over a sorted Map, a real client identity and real
  * signed proposals, and a readable view of the rwset.
  */
-// @peculiar/x509's dependency injection needs the Reflect metadata polyfill loaded first
-import 'reflect-metadata';
-import { KeyObject, webcrypto } from 'node:crypto';
-import { common, ledger, msp, peer } from '@hyperledger/fabric-protos';
-import * as x509 from '@peculiar/x509';
+import type { KeyObject } from 'node:crypto';
+import { common, ledger, peer } from '@hyperledger/fabric-protos';
 import timestampPb from 'google-protobuf/google/protobuf/timestamp_pb.js';
 import { sha256, sha256Hex, signP256 } from '../../crypto/index.ts';
+import { issueCertificate } from '../../pki/index.ts';
+import { serializeIdentity } from '../msp/index.ts';
 import type { ChaincodeInvocation, StateEntry, StateReader, Version, VersionedValue } from '../types.ts';
 import { compareKeys } from './keys.ts';
 
@@ -44,30 +43,20 @@ export interface ClientIdentity {
   readonly serialized: Uint8Array;
 }
 
-/** A self-signed P-256 client certificate, as a dev CA would issue it. */
+/** A client identity issued by a fresh CA of `mspId`, through the project's PKI. */
 export async function createClientIdentity(mspId: string, commonName: string): Promise<ClientIdentity> {
-  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned(
-    {
-      serialNumber: '01',
-      name: `CN=${commonName}, OU=client, O=${mspId}`,
-      notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + 3_600_000),
-      keys,
-      signingAlgorithm: algorithm,
-    },
-    webcrypto,
-  );
-  const certificatePem = certificate.toString('pem');
-  const identity = new msp.SerializedIdentity();
-  identity.setMspid(mspId);
-  identity.setIdBytes(Buffer.from(certificatePem));
+  const subject = (cn: string) => ({ commonName: cn, organization: mspId, locality: 'Test' });
+  const ca = await issueCertificate({ subject: subject(`ca.${mspId}`), profile: { kind: 'ca' } });
+  const leaf = await issueCertificate({
+    subject: subject(commonName),
+    profile: { kind: 'identity', nodeOU: 'client', attrs: {} },
+    issuer: ca,
+  });
   return {
     mspId,
-    certificatePem,
-    privateKey: KeyObject.from(keys.privateKey),
-    serialized: identity.serializeBinary(),
+    certificatePem: leaf.certificatePem,
+    privateKey: leaf.privateKey,
+    serialized: serializeIdentity(mspId, leaf.certificatePem),
   };
 }
 
@@ -146,14 +135,20 @@ export function readRwset(bytes: Uint8Array): ReadableRwset {
           const version = read.getVersion();
           return {
             key: read.getKey(),
-            ...(version === undefined ? {} : { version: { blockNum: version.getBlockNum(), txNum: version.getTxNum() } }),
+            ...(version === undefined
+              ? {}
+              : { version: { blockNum: version.getBlockNum(), txNum: version.getTxNum() } }),
           };
         }),
         rangeQueries: kv.getRangeQueriesInfoList().map((info) => ({
           startKey: info.getStartKey(),
           endKey: info.getEndKey(),
           exhausted: info.getItrExhausted(),
-          reads: info.getRawReads()?.getKvReadsList().map((read) => read.getKey()) ?? [],
+          reads:
+            info
+              .getRawReads()
+              ?.getKvReadsList()
+              .map((read) => read.getKey()) ?? [],
         })),
         writes: kv.getWritesList().map((write) => ({
           key: write.getKey(),
@@ -165,8 +160,6 @@ export function readRwset(bytes: Uint8Array): ReadableRwset {
   };
 }
 
-const P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-
 export interface TlsMaterial {
   readonly caPem: string;
   readonly serverCertPem: string;
@@ -175,37 +168,21 @@ export interface TlsMaterial {
   readonly clientKeyPem: string;
 }
 
-async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
-}
-
 /** A TLS CA with a server certificate for 127.0.0.1/localhost and a client certificate, for mutual TLS. */
 export async function createTlsMaterial(): Promise<TlsMaterial> {
-  const caKeys = await webcrypto.subtle.generateKey(P256, true, ['sign', 'verify']);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned(
-    { name: 'CN=tlsca, O=PeerOrg', keys: caKeys, signingAlgorithm: P256, extensions: [new x509.BasicConstraintsExtension(true, undefined, true)] },
-    webcrypto,
-  );
-  const issue = async (name: string, extensions: x509.Extension[]) => {
-    const keys = await webcrypto.subtle.generateKey(P256, true, ['sign', 'verify']);
-    const certificate = await x509.X509CertificateGenerator.create(
-      { subject: name, issuer: ca.subject, publicKey: keys.publicKey, signingKey: caKeys.privateKey, signingAlgorithm: P256, extensions },
-      webcrypto,
-    );
-    return { certPem: certificate.toString('pem'), keyPem: await keyPem(keys.privateKey) };
-  };
-  const server = await issue('CN=chaincode', [
-    new x509.SubjectAlternativeNameExtension([
-      { type: 'ip', value: '127.0.0.1' },
-      { type: 'dns', value: 'localhost' },
-    ]),
-  ]);
-  const client = await issue('CN=peer0, O=PeerOrg', []);
+  const subject = (cn: string) => ({ commonName: cn, organization: 'PeerOrg', locality: 'Test' });
+  const ca = await issueCertificate({ subject: subject('tlsca'), profile: { kind: 'ca' } });
+  const server = await issueCertificate({
+    subject: subject('chaincode'),
+    profile: { kind: 'tls-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
+    issuer: ca,
+  });
+  const client = await issueCertificate({ subject: subject('peer0'), profile: { kind: 'tls-client' }, issuer: ca });
   return {
-    caPem: ca.toString('pem'),
-    serverCertPem: server.certPem,
-    serverKeyPem: server.keyPem,
-    clientCertPem: client.certPem,
-    clientKeyPem: client.keyPem,
+    caPem: ca.certificate.toString(),
+    serverCertPem: server.certificatePem,
+    serverKeyPem: server.privateKeyPem,
+    clientCertPem: client.certificatePem,
+    clientKeyPem: client.privateKeyPem,
   };
 }

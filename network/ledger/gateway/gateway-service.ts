@@ -58,18 +58,13 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
     }),
 
     CommitStatus: unary('commitStatus', async (bytes, signal) => {
-      const signed = decodeRequest('SignedCommitStatusRequest', bytes, (b) =>
-        gateway.SignedCommitStatusRequest.deserializeBinary(b),
-      );
-      const request = decodeRequest('CommitStatusRequest', signed.getRequest_asU8(), (b) =>
-        gateway.CommitStatusRequest.deserializeBinary(b),
-      );
-      checkSignedRequest(
+      const request = verifiedRequest(
         backend,
-        request.getChannelId(),
-        request.getIdentity_asU8(),
-        signed.getRequest_asU8(),
-        signed.getSignature_asU8(),
+        decodeRequest('SignedCommitStatusRequest', bytes, (b) =>
+          gateway.SignedCommitStatusRequest.deserializeBinary(b),
+        ),
+        'CommitStatusRequest',
+        (b) => gateway.CommitStatusRequest.deserializeBinary(b),
       );
       const txId = request.getTransactionId();
       if (txId === '') throw new LedgerError('BAD_REQUEST', 'transaction_id is empty');
@@ -93,17 +88,36 @@ function requireField<T>(value: T | undefined, field: string): T {
   return value;
 }
 
-/** Signature and Readers ACL check for CommitStatus and ChaincodeEvents (commitstatus.go, chaincodeevents.go). */
-function checkSignedRequest(
+interface SignedRequest {
+  getRequest_asU8(): Uint8Array;
+  getSignature_asU8(): Uint8Array;
+}
+
+interface ChannelRequest {
+  getChannelId(): string;
+  getIdentity_asU8(): Uint8Array;
+}
+
+/**
+ * Decodes the inner request and checks its signature by the identity it names, which must be a channel reader
+ * (commitstatus.go, chaincodeevents.go: `/Channel/Application/Readers`).
+ */
+function verifiedRequest<T extends ChannelRequest>(
   backend: GatewayBackend,
-  channelId: string,
-  identity: Uint8Array,
-  request: Uint8Array,
-  signature: Uint8Array,
-): void {
+  signed: SignedRequest,
+  what: string,
+  decode: (bytes: Uint8Array) => T,
+): T {
+  const request = decodeRequest(what, signed.getRequest_asU8(), decode);
+  const channelId = request.getChannelId();
   if (channelId !== backend.channelId) throw new LedgerError('CHANNEL_NOT_FOUND', `channel '${channelId}' not found`);
-  const check = backend.msps.verifySignature(identity, request, signature);
+  const check = backend.msps.verifySignature(
+    request.getIdentity_asU8(),
+    signed.getRequest_asU8(),
+    signed.getSignature_asU8(),
+  );
   if (!check.ok) throw new LedgerError('ACCESS_DENIED', `access denied: ${check.reason}`);
+  return request;
 }
 
 /** Blocks until the txid is committed (commit/finder.go); the call's deadline ends the wait. */
@@ -128,18 +142,13 @@ async function streamChaincodeEvents(
   call: ServerWritableStream<Buffer, Uint8Array>,
 ): Promise<void> {
   const signal = callSignal(call);
-  const signed = decodeRequest('SignedChaincodeEventsRequest', call.request, (b) =>
-    gateway.SignedChaincodeEventsRequest.deserializeBinary(b),
-  );
-  const request = decodeRequest('ChaincodeEventsRequest', signed.getRequest_asU8(), (b) =>
-    gateway.ChaincodeEventsRequest.deserializeBinary(b),
-  );
-  checkSignedRequest(
+  const request = verifiedRequest(
     backend,
-    request.getChannelId(),
-    request.getIdentity_asU8(),
-    signed.getRequest_asU8(),
-    signed.getSignature_asU8(),
+    decodeRequest('SignedChaincodeEventsRequest', call.request, (b) =>
+      gateway.SignedChaincodeEventsRequest.deserializeBinary(b),
+    ),
+    'ChaincodeEventsRequest',
+    (b) => gateway.ChaincodeEventsRequest.deserializeBinary(b),
   );
   const chaincodeId = request.getChaincodeId();
   if (chaincodeId === '') throw new LedgerError('BAD_REQUEST', 'chaincode_id is empty');

@@ -2,12 +2,13 @@
  * Test helper: a channel with one application org and one orderer org, a LevelDB store in a temp dir holding the
  * genesis block, and `commit()` running the committer's steps: build → validate → TRANSACTIONS_FILTER → store.
  */
+import type { ChannelMsps } from '../msp/index.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBlock, buildGenesisBlock, setTransactionsFilter } from '../block/index.ts';
 import { openLedgerStore, type LedgerStore } from '../store/index.ts';
-import { createTestOrg, TestIdentityVerifier, type TestOrg, type TestSigner } from './test-identities.ts';
+import { createTestOrg, channelMspsOf, type TestOrg, type TestSigner } from './test-identities.ts';
 import { validateBlock, type BlockValidation } from './tx-validator.ts';
 
 export const CHANNEL = 'credit';
@@ -17,7 +18,7 @@ export interface TestLedger {
   store: LedgerStore;
   readonly org: TestOrg;
   readonly ordererOrg: TestOrg;
-  readonly identities: TestIdentityVerifier;
+  readonly identities: ChannelMsps;
   readonly client: TestSigner;
   readonly peer: TestSigner;
   readonly orderer: TestSigner;
@@ -31,7 +32,7 @@ export async function createTestLedger(): Promise<TestLedger> {
   const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
   const org = await createTestOrg('Org1MSP');
   const ordererOrg = await createTestOrg('OrdererMSP');
-  const identities = new TestIdentityVerifier([org, ordererOrg]);
+  const identities = channelMspsOf([org, ordererOrg]);
   const [client, peer, orderer] = await Promise.all([
     org.issue('client'),
     org.issue('peer'),
