@@ -39,6 +39,8 @@ export interface ConsortiumLedgerOptions {
   /** Overrides the ledger node's port (0: any free port, for tests). */
   readonly port?: number;
   readonly batch?: LedgerOptions['batch'];
+  /** Require client certificates issued by a member's TLS CA. */
+  readonly mutualTls?: boolean;
 }
 
 export async function consortiumLedgerOptions(options: Readonly<ConsortiumLedgerOptions>): Promise<LedgerOptions> {
@@ -71,7 +73,12 @@ export async function consortiumLedgerOptions(options: Readonly<ConsortiumLedger
     orderer: ordererIdentity,
     listen: { host: '127.0.0.1', port: options.port ?? node.peer.ports.grpc },
     peerAddress: `${node.peer.host}:${node.peer.ports.grpc}`,
-    tls: { certPem: tlsCert, keyPem: tlsKey, clientRootCertsPem: orgs.flatMap((o) => o.tlsRootCerts) },
+    tls: {
+      certPem: tlsCert,
+      keyPem: tlsKey,
+      clientRootCertsPem: orgs.flatMap((o) => o.tlsRootCerts),
+      requireClientCert: options.mutualTls ?? false,
+    },
     chaincodes: options.chaincodes,
     ...(options.batch ? { batch: options.batch } : {}),
   };

@@ -23,8 +23,11 @@ export interface TestConsortium {
   readonly dir: string;
   readonly cryptoDir: string;
   identity(mspId: string, user?: string): Promise<SigningIdentity>;
-  /** An official fabric-gateway connection to a ledger at `address`, as `user` of `mspId`. */
-  connect(address: string, mspId: string, user?: string): Promise<LedgerConnection>;
+  /**
+   * An official fabric-gateway connection to a ledger at `address`, as `user` of `mspId`; with `clientTls`, the
+   * user's TLS client certificate is presented (mutual TLS).
+   */
+  connect(address: string, mspId: string, user?: string, options?: { clientTls?: boolean }): Promise<LedgerConnection>;
   cleanup(): Promise<void>;
 }
 
@@ -42,8 +45,15 @@ export async function createTestConsortium(): Promise<TestConsortium> {
     dir,
     cryptoDir,
     identity,
-    async connect(address, mspId, user) {
-      return connectToLedger({ address, tlsRootCertPem, hostAlias: node.peer.host }, await identity(mspId, user));
+    async connect(address, mspId, user = 'User1', options = {}) {
+      const tls = orgPaths(cryptoDir, mspId).user(user).tls;
+      const clientTls = options.clientTls
+        ? { certPem: await readFile(tls.cert, 'utf8'), keyPem: await readFile(tls.key, 'utf8') }
+        : undefined;
+      return connectToLedger(
+        { address, tlsRootCertPem, hostAlias: node.peer.host, ...(clientTls ? { clientTls } : {}) },
+        await identity(mspId, user),
+      );
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };

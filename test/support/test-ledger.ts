@@ -14,7 +14,12 @@ export const ASSET_CHAINCODE: ChaincodeDeployment = {
 /** Starts the consortium's embedded ledger on a free loopback port with its data under `dataDir`. */
 export async function startTestLedger(
   members: TestConsortium,
-  options: { dataDir?: string; chaincodes?: readonly ChaincodeDeployment[]; batch?: Partial<BatchOptions> } = {},
+  options: {
+    dataDir?: string;
+    chaincodes?: readonly ChaincodeDeployment[];
+    batch?: Partial<BatchOptions>;
+    mutualTls?: boolean;
+  } = {},
 ): Promise<Ledger> {
   return createLedger(
     await consortiumLedgerOptions({
@@ -24,6 +29,7 @@ export async function startTestLedger(
       chaincodes: options.chaincodes ?? [ASSET_CHAINCODE],
       port: 0,
       ...(options.batch ? { batch: options.batch } : {}),
+      ...(options.mutualTls ? { mutualTls: true } : {}),
     }),
   );
 }

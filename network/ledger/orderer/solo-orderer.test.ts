@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { LedgerError } from '../errors.ts';
+import { SoloOrderer } from './solo-orderer.ts';
+
+const envelope = (n: number, size = 10) => new Uint8Array(size).fill(n % 256);
+
+/** A committer that records batches and lets the test decide when each commit finishes. */
+function recordingCommitter() {
+  const batches: Uint8Array[][] = [];
+  const pending: (() => void)[] = [];
+  return {
+    batches,
+    release: () => pending.shift()?.(),
+    commit: (batch: readonly Uint8Array[]) => {
+      batches.push([...batch]);
+      return new Promise<void>((resolve) => pending.push(resolve));
+    },
+  };
+}
+
+describe('SoloOrderer', () => {
+  it('cuts a batch as soon as it holds maxTransactions envelopes', () => {
+    const c = recordingCommitter();
+    const orderer = new SoloOrderer(c.commit, { maxTransactions: 3, batchTimeoutMs: 60_000 });
+    for (let i = 0; i < 3; i++) orderer.order(envelope(i));
+    expect(c.batches.map((b) => b.length)).toEqual([3]);
+  });
+
+  it('cuts a batch once it reaches preferredMaxBytes', () => {
+    const c = recordingCommitter();
+    const orderer = new SoloOrderer(c.commit, { maxTransactions: 100, preferredMaxBytes: 25, batchTimeoutMs: 60_000 });
+    orderer.order(envelope(1, 10));
+    orderer.order(envelope(2, 10));
+    expect(c.batches).toHaveLength(0);
+    orderer.order(envelope(3, 10));
+    expect(c.batches.map((b) => b.length)).toEqual([3]);
+  });
+
+  it('cuts a partial batch after batchTimeoutMs', async () => {
+    const c = recordingCommitter();
+    const orderer = new SoloOrderer(c.commit, { maxTransactions: 100, batchTimeoutMs: 5 });
+    orderer.order(envelope(1));
+    expect(c.batches).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(c.batches.map((b) => b.length)).toEqual([1]);
+  });
+
+  it('commits one batch at a time and keeps arrival order across batches', async () => {
+    const c = recordingCommitter();
+    const orderer = new SoloOrderer(c.commit, { maxTransactions: 2, batchTimeoutMs: 60_000 });
+    for (let i = 0; i < 5; i++) orderer.order(envelope(i));
+    expect(c.batches).toHaveLength(1); // the next batch waits for this commit
+    c.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(c.batches).toHaveLength(2);
+    c.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    const close = orderer.close();
+    c.release();
+    await close;
+    expect(c.batches.flat().map((e) => e[0])).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('refuses envelopes beyond maxPending with ORDERER_REJECTED', () => {
+    const c = recordingCommitter();
+    const orderer = new SoloOrderer(c.commit, { maxTransactions: 1, maxPending: 2, batchTimeoutMs: 60_000 });
+    orderer.order(envelope(0)); // cut at once, committing
+    orderer.order(envelope(1));
+    orderer.order(envelope(2));
+    expect(() => {
+      orderer.order(envelope(3));
+    }).toThrow(expect.objectContaining({ code: 'ORDERER_REJECTED' }) as Error);
+  });
+
+  it('commits what is queued on close, then refuses new envelopes with CLOSED', async () => {
+    const c = { batches: [] as Uint8Array[][] };
+    const orderer = new SoloOrderer(
+      (batch) => {
+        c.batches.push([...batch]);
+        return Promise.resolve();
+      },
+      { maxTransactions: 100, batchTimeoutMs: 60_000 },
+    );
+    orderer.order(envelope(1));
+    orderer.order(envelope(2));
+    await orderer.close();
+    expect(c.batches.map((b) => b.length)).toEqual([2]);
+    expect(() => {
+      orderer.order(envelope(3));
+    }).toThrow(LedgerError);
+  });
+
+  it('stops ordering after a failed commit rather than forking the chain', async () => {
+    const orderer = new SoloOrderer(() => Promise.reject(new Error('disk full')), { maxTransactions: 1 });
+    orderer.order(envelope(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(() => {
+      orderer.order(envelope(2));
+    }).toThrow(expect.objectContaining({ code: 'ORDERER_REJECTED' }) as Error);
+  });
+});
