@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EndorseError, GatewayError, checkpointers, type Contract } from '@hyperledger/fabric-gateway';
-import { common } from '@hyperledger/fabric-protos';
+import { type common } from '@hyperledger/fabric-protos';
 import { blockHeaderHash } from '../network/ledger/block/index.ts';
 import type { Ledger } from '../network/ledger/index.ts';
 import type { LedgerConnection } from '../network/client/index.ts';

@@ -1,0 +1,30 @@
+/**
+ * How a chain call failed, so callers can decide to retry. Chaincode rejections carry the contract's stable
+ * code (`chaincode response 500, <CODE>: <detail>`, chaincode/src/errors.ts).
+ */
+export type ChainErrorCode =
+  /** The chaincode refused the transaction; `chaincodeCode` says why. Not retryable as such. */
+  | 'REJECTED'
+  /** Committed, but invalidated (e.g. MVCC_READ_CONFLICT): the same call may succeed if endorsed again. */
+  | 'CONFLICT'
+  /** The ledger could not be reached or did not answer in time: retry later. */
+  | 'UNAVAILABLE';
+
+export class ChainError extends Error {
+  override readonly name = 'ChainError';
+  constructor(
+    readonly code: ChainErrorCode,
+    message: string,
+    options?: ErrorOptions & { readonly chaincodeCode?: string; readonly transactionId?: string },
+  ) {
+    super(message, options);
+    this.chaincodeCode = options?.chaincodeCode;
+    this.transactionId = options?.transactionId;
+  }
+  readonly chaincodeCode: string | undefined;
+  readonly transactionId: string | undefined;
+
+  get retryable(): boolean {
+    return this.code !== 'REJECTED';
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The node's only door to the chain: a business facade over the Lianxin chaincode through the official
+ * @hyperledger/fabric-gateway client. This is the one place that knows transaction names and argument order
+ * (chaincode/README.md); the rest of the node speaks in typed values.
+ */
+import { CommitError, GatewayError, type Contract } from '@hyperledger/fabric-gateway';
+import type { AnchoredCheckpoint } from '../../chaincode/src/checkpoints.ts';
+import type { ChaincodeErrorCode } from '../../chaincode/src/errors.ts';
+import type { IndexEntry, IndexRecord } from '../../chaincode/src/record-index.ts';
+import type { NodeRecord, Organization, OriginRecord, PublicKeyRecord } from '../../chaincode/src/registry.ts';
+import { ChainError } from './errors.ts';
+
+export type { AnchoredCheckpoint, IndexEntry, IndexRecord, NodeRecord, Organization, OriginRecord, PublicKeyRecord };
+
+/** Where a submitted transaction committed. */
+export interface Committed<T> {
+  readonly result: T;
+  readonly transactionId: string;
+  readonly blockNumber: bigint;
+}
+
+export interface RegisterKeyArgs {
+  /** Base64 SPKI DER of the public key. */
+  readonly spki: string;
+  readonly role: 'log' | 'receipt' | 'p2p';
+  readonly suite: 'ecdsa-p256-sha256';
+  /** RFC 3339; empty = the transaction time. */
+  readonly validFrom?: string;
+  /** RFC 3339; empty = open-ended. */
+  readonly validUntil?: string;
+}
+
+interface Page<T> {
+  readonly items: readonly T[];
+  readonly bookmark: string;
+}
+
+const utf8 = new TextDecoder();
+const MAX_PAGE = '200';
+
+export class LianxinChain {
+  readonly #contract: Contract;
+
+  constructor(contract: Contract) {
+    this.#contract = contract;
+  }
+
+  // Registry -------------------------------------------------------------------------------------------------
+
+  registerOrganization(mspId: string, name: string, city: string, role: Organization['role']) {
+    return this.#submit<Organization>('RegisterOrganization', mspId, name, city, role);
+  }
+
+  registerNode(args: {
+    nodeId: string;
+    endpoint: string;
+    peerId: string;
+    addresses: readonly string[];
+    shard: string;
+  }) {
+    return this.#submit<NodeRecord>(
+      'RegisterNode',
+      args.nodeId,
+      args.endpoint,
+      args.peerId,
+      JSON.stringify(args.addresses),
+      args.shard,
+    );
+  }
+
+  registerKey(args: RegisterKeyArgs) {
+    return this.#submit<PublicKeyRecord>(
+      'RegisterKey',
+      args.spki,
+      args.role,
+      args.suite,
+      args.validFrom ?? '',
+      args.validUntil ?? '',
+    );
+  }
+
+  getOrganization(mspId: string): Promise<Organization | undefined> {
+    return this.#evaluateOptional<Organization>('ORG_NOT_FOUND', 'GetOrganization', mspId);
+  }
+
+  getOrigin(origin: string): Promise<OriginRecord | undefined> {
+    return this.#evaluateOptional<OriginRecord>('ORIGIN_NOT_FOUND', 'GetOrigin', origin);
+  }
+
+  listOrganizations(): Promise<Organization[]> {
+    return this.#allPages<Organization>('ListOrganizations');
+  }
+
+  listNodes(mspId: string): Promise<NodeRecord[]> {
+    return this.#allPages<NodeRecord>('ListNodes', mspId);
+  }
+
+  /** Every key the organisation ever registered, rotated and revoked ones included (for trust bundles). */
+  listKeys(mspId: string): Promise<PublicKeyRecord[]> {
+    return this.#allPages<PublicKeyRecord>('ListKeys', mspId);
+  }
+
+  // Anchoring and index --------------------------------------------------------------------------------------
+
+  /**
+   * Anchors a signed checkpoint with the RFC 9162 consistency proof from the last anchored size and the index
+   * entries of the leaves it newly covers.
+   */
+  anchorCheckpoint(note: string, consistencyProof: readonly Uint8Array[], entries: readonly IndexEntry[]) {
+    return this.#submit<AnchoredCheckpoint>(
+      'AnchorCheckpoint',
+      note,
+      JSON.stringify(consistencyProof.map((h) => Buffer.from(h).toString('base64'))),
+      JSON.stringify(entries),
+    );
+  }
+
+  getCheckpoint(origin: string): Promise<AnchoredCheckpoint | undefined> {
+    return this.#evaluateOptional<AnchoredCheckpoint>('CHECKPOINT_NOT_FOUND', 'GetCheckpoint', origin);
+  }
+
+  getIndexRecord(subject: string, kind: string): Promise<IndexRecord | undefined> {
+    return this.#evaluateOptional<IndexRecord>('INDEX_NOT_FOUND', 'GetIndexRecord', subject, kind);
+  }
+
+  // Plumbing -------------------------------------------------------------------------------------------------
+
+  async #submit<T>(transaction: string, ...args: string[]): Promise<Committed<T>> {
+    let transactionId: string | undefined;
+    try {
+      const submitted = await this.#contract.submitAsync(transaction, { arguments: args });
+      transactionId = submitted.getTransactionId();
+      const status = await submitted.getStatus();
+      if (!status.successful) {
+        throw new ChainError('CONFLICT', `${transaction} ${transactionId} was invalidated with code ${status.code}`, {
+          transactionId,
+        });
+      }
+      return { result: parse(submitted.getResult()) as T, transactionId, blockNumber: status.blockNumber };
+    } catch (err) {
+      throw toChainError(err, transaction, transactionId);
+    }
+  }
+
+  async #evaluate<T>(transaction: string, ...args: string[]): Promise<T> {
+    try {
+      return parse(await this.#contract.evaluateTransaction(transaction, ...args)) as T;
+    } catch (err) {
+      throw toChainError(err, transaction, undefined);
+    }
+  }
+
+  /** Evaluates a Get…; the chaincode's `notFound` code becomes undefined. */
+  async #evaluateOptional<T>(
+    notFound: ChaincodeErrorCode,
+    transaction: string,
+    ...args: string[]
+  ): Promise<T | undefined> {
+    try {
+      return await this.#evaluate<T>(transaction, ...args);
+    } catch (err) {
+      if (err instanceof ChainError && err.chaincodeCode === notFound) return undefined;
+      throw err;
+    }
+  }
+
+  async #allPages<T>(transaction: string, ...args: string[]): Promise<T[]> {
+    const items: T[] = [];
+    let bookmark = '';
+    do {
+      const page = await this.#evaluate<Page<T>>(transaction, ...args, MAX_PAGE, bookmark);
+      items.push(...page.items);
+      bookmark = page.bookmark;
+    } while (bookmark !== '');
+    return items;
+  }
+}
+
+function parse(bytes: Uint8Array): unknown {
+  return JSON.parse(utf8.decode(bytes));
+}
+
+/** `chaincode response 500, CODE: detail` → CODE (chaincode/src/errors.ts). */
+const CHAINCODE_MESSAGE = /chaincode response \d+, ([A-Z_]+): /;
+
+const UNAVAILABLE_GRPC_CODES = new Set([1 /* CANCELLED */, 4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
+
+function toChainError(err: unknown, transaction: string, transactionId: string | undefined): ChainError {
+  if (err instanceof ChainError) return err;
+  if (err instanceof CommitError) {
+    return new ChainError('CONFLICT', err.message, { cause: err, transactionId: err.transactionId });
+  }
+  if (err instanceof GatewayError) {
+    const detail = err.details.map((d) => d.message).find((m) => CHAINCODE_MESSAGE.test(m)) ?? err.message;
+    const chaincodeCode = CHAINCODE_MESSAGE.exec(detail)?.[1];
+    // EndorseError and SubmitError carry the client's txid.
+    const id = 'transactionId' in err && typeof err.transactionId === 'string' ? err.transactionId : transactionId;
+    if (chaincodeCode !== undefined) {
+      return new ChainError('REJECTED', `${transaction}: ${detail}`, {
+        cause: err,
+        chaincodeCode,
+        ...(id ? { transactionId: id } : {}),
+      });
+    }
+    const code = UNAVAILABLE_GRPC_CODES.has(err.code) ? 'UNAVAILABLE' : 'REJECTED';
+    return new ChainError(code, `${transaction}: ${err.message}`, { cause: err, ...(id ? { transactionId: id } : {}) });
+  }
+  return new ChainError('UNAVAILABLE', `${transaction}: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
+  });
+}
