@@ -7,7 +7,7 @@ export {
   type ChaincodeDeployment,
 } from './ledger.ts';
 export { LedgerError, type LedgerErrorCode } from './errors.ts';
-export { ChannelMsps, createSigner, serializeIdentity } from './msp/index.ts';
+export { ChannelMsps, channelMspsOfConfigBlock, createSigner, serializeIdentity } from './msp/index.ts';
 export type { ChannelOrg } from './block/index.ts';
 export type { BatchOptions } from './orderer/solo-orderer.ts';
 export { verifyChain, type ChainVerification } from './validation/index.ts';

@@ -3,11 +3,10 @@
  * endpoint, storing its channel in LevelDB (DESIGN §4). Nothing else constructs its parts.
  */
 import { mkdir } from 'node:fs/promises';
-import { X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { buildGenesisBlock, readChannelMsps, setTransactionsFilter, type ChannelOrg } from './block/index.ts';
+import { buildGenesisBlock, setTransactionsFilter, type ChannelOrg } from './block/index.ts';
 import { ChannelLedger } from './channel-ledger.ts';
 import {
   connectChaincodeService,
@@ -19,7 +18,7 @@ import { Endorser } from './endorser/index.ts';
 import { deliverService } from './gateway/deliver-service.ts';
 import { gatewayService } from './gateway/gateway-service.ts';
 import { RAW_DELIVER_SERVICE, RAW_GATEWAY_SERVICE } from './gateway/raw-service.ts';
-import { ChannelMsps, createSigner, type SignerOptions } from './msp/index.ts';
+import { channelMspsOfConfigBlock, createSigner, type ChannelMsps, type SignerOptions } from './msp/index.ts';
 import type { BatchOptions } from './orderer/solo-orderer.ts';
 import { createQscc } from './qscc.ts';
 import { openLedgerStore, type LedgerStore } from './store/index.ts';
@@ -90,6 +89,8 @@ const DEFAULT_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 5_000;
 
 const require = createRequire(import.meta.url);
+// Read once: setLevel() writes its own spelling ('warn') back into the variable, which it does not parse.
+const CHAINCODE_LOG_LEVEL = process.env.CORE_CHAINCODE_LOGGING_LEVEL ?? 'WARNING';
 const chaincodeLoggers = ['fabric-shim/lib/logger.js', 'fabric-contract-api/lib/logger.js'].map(
   (name) => require(name) as { setLevel(level: string): void },
 );
@@ -113,13 +114,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
     }
     const genesis = await store.getBlock(0);
     if (!genesis) throw new LedgerError('CHANNEL_NOT_FOUND', `${options.dataDir} holds no genesis block`);
-    const channelMsps = readChannelMsps(genesis);
-    const msps = new ChannelMsps(
-      [...new Map(channelMsps.map((m) => [m.mspId, m])).values()].map((m) => ({
-        mspId: m.mspId,
-        rootCerts: m.rootCerts.map((pem) => new X509Certificate(pem)),
-      })),
-    );
+    const msps = channelMspsOfConfigBlock(genesis);
 
     for (const deployment of options.chaincodes) started.push(await startChaincode(deployment, options.peer.mspId));
     const chaincodes = new Map(started.map((c) => [c.name, c]));
@@ -197,8 +192,7 @@ async function startChaincode(deployment: ChaincodeDeployment, peerMspId: string
   }
   // The shim and contract API log every invocation and decorator at INFO; a peer sets its chaincode's level
   // through CORE_CHAINCODE_LOGGING_LEVEL, and in-process chaincode shares this process's.
-  const level = process.env.CORE_CHAINCODE_LOGGING_LEVEL ?? 'WARNING';
-  for (const logger of chaincodeLoggers) logger.setLevel(level);
+  for (const logger of chaincodeLoggers) logger.setLevel(CHAINCODE_LOG_LEVEL);
   const contracts =
     typeof deployment.contracts === 'string'
       ? (require(deployment.contracts) as { contracts: ContractClass[] }).contracts

@@ -49,7 +49,8 @@ function credentialsOf(tls: ChaincodeServiceTls | undefined): grpc.ChannelCreden
 class ChaincodeServiceConnection implements ChaincodeConnection {
   readonly name: string;
   private readonly client: grpc.Client & peer.ChaincodeClient;
-  private current: { handler: PeerHandler; call: grpc.ClientDuplexStream<peer.ChaincodeMessage, peer.ChaincodeMessage> } | undefined;
+  private current:
+    { handler: PeerHandler; call: grpc.ClientDuplexStream<peer.ChaincodeMessage, peer.ChaincodeMessage> } | undefined;
   private dialing: Promise<PeerHandler> | undefined;
   private closed = false;
 
@@ -63,7 +64,11 @@ class ChaincodeServiceConnection implements ChaincodeConnection {
     this.client = new peer.ChaincodeClient(options.address, credentialsOf(options.tls), channelOptions);
   }
 
-  async execute(invocation: ChaincodeInvocation, state: StateReader, options?: { signal?: AbortSignal }): Promise<SimulationResult> {
+  async execute(
+    invocation: ChaincodeInvocation,
+    state: StateReader,
+    options?: { signal?: AbortSignal },
+  ): Promise<SimulationResult> {
     const handler = await this.connected();
     return handler.execute(invocation, state, options);
   }
@@ -79,7 +84,8 @@ class ChaincodeServiceConnection implements ChaincodeConnection {
 
   /** The live stream, or a new one when there is none or it dropped. Concurrent callers share one dial. */
   connected(): Promise<PeerHandler> {
-    if (this.closed) return Promise.reject(new ChaincodeError('NOT_CONNECTED', `chaincode ${this.name}: connection is closed`));
+    if (this.closed)
+      return Promise.reject(new ChaincodeError('NOT_CONNECTED', `chaincode ${this.name}: connection is closed`));
     if (this.current !== undefined && !this.current.handler.closed) return Promise.resolve(this.current.handler);
     this.dialing ??= this.dial().finally(() => {
       this.dialing = undefined;

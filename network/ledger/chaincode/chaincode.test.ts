@@ -13,7 +13,9 @@ import { createClientIdentity, createTlsMaterial, invocationOf, MapState, readRw
 const fixtureDir = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const cli = fileURLToPath(new URL('../../../node_modules/.bin/fabric-chaincode-node', import.meta.url));
 // as fabric-shim's contract-spi bootstrap loads a chaincode module
-const { contracts } = createRequire(import.meta.url)('./fixtures/index.js') as { contracts: (abstract new () => unknown)[] };
+const { contracts } = createRequire(import.meta.url)('./fixtures/index.js') as {
+  contracts: (abstract new () => unknown)[];
+};
 /** One client for every transport, so that the same seed gives the same txid and identical results. */
 const client = await createClientIdentity('Org1MSP', 'User1');
 
@@ -29,7 +31,11 @@ function committedState(): MapState {
     .set(NAME, '\u{1F600}emoji', 'above-bmp', v(5, 0))
     .set(NAME, '\uFFFDreplacement', 'bmp-top', v(5, 1))
     .set('other', 'alpha', 'other-namespace', v(1, 0));
-  for (const [a, b] of [['org1', 'x'], ['org1', 'y'], ['org2', 'x']] as const) {
+  for (const [a, b] of [
+    ['org1', 'x'],
+    ['org1', 'y'],
+    ['org2', 'x'],
+  ] as const) {
     state.set(NAME, `\u0000loan\u0000${a}\u0000${b}\u0000`, `${a}-${b}`, v(6, 0));
   }
   for (let i = 0; i < 7; i++) state.set(NAME, `page${i}`, `p${i}`, v(7, i));
@@ -49,7 +55,17 @@ async function freePort(): Promise<number> {
 function startServer(port: number, extraArgs: string[] = []): ChildProcess {
   return spawn(
     process.execPath,
-    [cli, 'server', '--chaincode-address', `127.0.0.1:${port}`, '--chaincode-id', `${NAME}:1`, '--module-path', fixtureDir, ...extraArgs],
+    [
+      cli,
+      'server',
+      '--chaincode-address',
+      `127.0.0.1:${port}`,
+      '--chaincode-id',
+      `${NAME}:1`,
+      '--module-path',
+      fixtureDir,
+      ...extraArgs,
+    ],
     { env: { ...process.env, CORE_PEER_LOCALMSPID: PEER_MSP }, stdio: 'ignore' },
   );
 }
@@ -57,7 +73,12 @@ function startServer(port: number, extraArgs: string[] = []): ChildProcess {
 async function connectWhenUp(port: number, tls?: ChaincodeServiceTls): Promise<ChaincodeConnection> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await connectChaincodeService({ name: NAME, address: `127.0.0.1:${port}`, connectTimeoutMs: 2_000, ...(tls === undefined ? {} : { tls }) });
+      return await connectChaincodeService({
+        name: NAME,
+        address: `127.0.0.1:${port}`,
+        connectTimeoutMs: 2_000,
+        ...(tls === undefined ? {} : { tls }),
+      });
     } catch (err) {
       if (attempt > 60) throw err;
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -167,12 +188,19 @@ describe.each([
     const keys = (JSON.parse(text(result)) as { key: string }[]).map((entry) => entry.key);
     expect(keys.slice(-2)).toEqual(['\uFFFDreplacement', '\u{1F600}emoji']);
     expect(keys).not.toContain('\u0000loan\u0000org1\u0000x\u0000');
-    expect(readRwset(result.rwset).namespaces[0]?.rangeQueries[0]).toMatchObject({ startKey: '\u0001', endKey: '', exhausted: true });
+    expect(readRwset(result.rwset).namespaces[0]?.rangeQueries[0]).toMatchObject({
+      startKey: '\u0001',
+      endKey: '',
+      exhausted: true,
+    });
   });
 
   it('paginates a range with a bookmark', async () => {
     const first = await run('page-1', ['Page', 'page', 'page~', '3', '']);
-    expect(JSON.parse(text(first))).toEqual({ keys: ['page0', 'page1', 'page2'], metadata: { bookmark: 'page3', fetchedRecordsCount: 3 } });
+    expect(JSON.parse(text(first))).toEqual({
+      keys: ['page0', 'page1', 'page2'],
+      metadata: { bookmark: 'page3', fetchedRecordsCount: 3 },
+    });
     expect(readRwset(first.rwset).namespaces[0]?.rangeQueries).toEqual([
       { startKey: 'page', endKey: 'page2', exhausted: false, reads: ['page0', 'page1', 'page2'] },
     ]);
@@ -214,24 +242,34 @@ describe.each([
   it("answers history and rich queries with Fabric's LevelDB errors", async () => {
     const history = await run('history', ['History', 'alpha']);
     expect(history.response.status).toBe(500);
-    expect(history.response.message).toMatch(/GET_HISTORY_FOR_KEY failed: transaction ID: [0-9a-f]{64}: history database is not enabled/);
+    expect(history.response.message).toMatch(
+      /GET_HISTORY_FOR_KEY failed: transaction ID: [0-9a-f]{64}: history database is not enabled/,
+    );
     const rich = await run('rich', ['RichQuery', '{"selector":{}}']);
-    expect(rich.response.message).toMatch(/GET_QUERY_RESULT failed: transaction ID: [0-9a-f]{64}: ExecuteQuery not supported for leveldb/);
+    expect(rich.response.message).toMatch(
+      /GET_QUERY_RESULT failed: transaction ID: [0-9a-f]{64}: ExecuteQuery not supported for leveldb/,
+    );
   });
 
   it('runs concurrent invocations on one stream, each with its own rwset', async () => {
     const keys = ['c0', 'c1', 'c2', 'c3', 'c4'];
     const all = await Promise.all(keys.map((key) => run(`concurrent-${key}`, ['Put', key, `value-${key}`])));
     all.forEach((result, i) => {
-      expect(readRwset(result.rwset).namespaces[0]?.writes).toEqual([{ key: keys[i], isDelete: false, value: `value-${keys[i] ?? ''}` }]);
+      expect(readRwset(result.rwset).namespaces[0]?.writes).toEqual([
+        { key: keys[i], isDelete: false, value: `value-${keys[i] ?? ''}` },
+      ]);
     });
   });
 
   it('fails an aborted invocation with ABORTED', async () => {
     const controller = new AbortController();
-    const pending = transport.connection.execute(invocationOf(client, CHANNEL, NAME, ['Hang'], 'abort'), committedState(), {
-      signal: controller.signal,
-    });
+    const pending = transport.connection.execute(
+      invocationOf(client, CHANNEL, NAME, ['Hang'], 'abort'),
+      committedState(),
+      {
+        signal: controller.signal,
+      },
+    );
     controller.abort();
     await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
   });
@@ -256,7 +294,10 @@ describe('chaincode-as-a-service after a drop', () => {
       let result: SimulationResult | undefined;
       for (let attempt = 0; result === undefined; attempt++) {
         try {
-          result = await transport.connection.execute(invocationOf(client, CHANNEL, NAME, ['Get', 'alpha'], 'redial'), committedState());
+          result = await transport.connection.execute(
+            invocationOf(client, CHANNEL, NAME, ['Get', 'alpha'], 'redial'),
+            committedState(),
+          );
         } catch (err) {
           if (attempt > 40 || !(err instanceof ChaincodeError) || err.code !== 'NOT_CONNECTED') throw err;
           await new Promise((resolve) => setTimeout(resolve, 250));
@@ -287,12 +328,24 @@ describe('chaincode-as-a-service over mutual TLS', () => {
       await file('ca.pem', tls.caPem),
     ]);
     try {
-      const connection = await connectWhenUp(port, { rootCert: tls.caPem, clientCert: tls.clientCertPem, clientKey: tls.clientKeyPem });
-      const result = await connection.execute(invocationOf(client, CHANNEL, NAME, ['Get', 'alpha'], 'tls'), committedState());
+      const connection = await connectWhenUp(port, {
+        rootCert: tls.caPem,
+        clientCert: tls.clientCertPem,
+        clientKey: tls.clientKeyPem,
+      });
+      const result = await connection.execute(
+        invocationOf(client, CHANNEL, NAME, ['Get', 'alpha'], 'tls'),
+        committedState(),
+      );
       expect(Buffer.from(result.response.payload).toString()).toBe('committed-alpha');
       await connection.close();
       await expect(
-        connectChaincodeService({ name: NAME, address: `127.0.0.1:${port}`, connectTimeoutMs: 2_000, tls: { rootCert: tls.caPem } }),
+        connectChaincodeService({
+          name: NAME,
+          address: `127.0.0.1:${port}`,
+          connectTimeoutMs: 2_000,
+          tls: { rootCert: tls.caPem },
+        }),
       ).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
     } finally {
       child.kill('SIGKILL');
@@ -320,9 +373,15 @@ describe('in-process low-level chaincode', () => {
       },
     });
     try {
-      const ok = await connection.execute(invocationOf(client, CHANNEL, NAME, ['get', 'beta'], 'raw-get'), committedState());
+      const ok = await connection.execute(
+        invocationOf(client, CHANNEL, NAME, ['get', 'beta'], 'raw-get'),
+        committedState(),
+      );
       expect(Buffer.from(ok.response.payload).toString()).toBe('committed-beta');
-      const thrown = await connection.execute(invocationOf(client, CHANNEL, NAME, ['put'], 'raw-throw'), committedState());
+      const thrown = await connection.execute(
+        invocationOf(client, CHANNEL, NAME, ['put'], 'raw-throw'),
+        committedState(),
+      );
       expect(thrown.response).toMatchObject({ status: 500, message: 'no function put' });
     } finally {
       await connection.close();
@@ -334,7 +393,9 @@ describe('in-process chaincode execute timeout', () => {
   it('fails with TIMEOUT after executeTimeoutMs', async () => {
     const connection = await startInProcessChaincode({ name: NAME, mspId: PEER_MSP, contracts, executeTimeoutMs: 100 });
     try {
-      await expect(connection.execute(invocationOf(client, CHANNEL, NAME, ['Hang'], 'timeout'), committedState())).rejects.toMatchObject({
+      await expect(
+        connection.execute(invocationOf(client, CHANNEL, NAME, ['Hang'], 'timeout'), committedState()),
+      ).rejects.toMatchObject({
         code: 'TIMEOUT',
         message: 'timeout expired while executing transaction',
       });

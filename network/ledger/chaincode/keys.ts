@@ -16,7 +16,10 @@ export function decodeKey(bytes: Uint8Array): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    throw new SimulationError('INVALID_KEY', `invalid key [${Buffer.from(bytes).toString('hex')}], must be a UTF-8 string`);
+    throw new SimulationError(
+      'INVALID_KEY',
+      `invalid key [${Buffer.from(bytes).toString('hex')}], must be a UTF-8 string`,
+    );
   }
 }
 

@@ -31,6 +31,9 @@ export function loopback(): [Duplex, Duplex] {
         callback(err);
       },
     });
-  sides.push(make(() => sides[1] as Duplex), make(() => sides[0] as Duplex));
+  sides.push(
+    make(() => sides[1] as Duplex),
+    make(() => sides[0] as Duplex),
+  );
   return [sides[0] as Duplex, sides[1] as Duplex];
 }

@@ -46,7 +46,14 @@ class ScriptedChaincode {
   async ask(type: MessageType, payload: Uint8Array, txId: string): Promise<[string, string]> {
     this.send(type, payload, txId, CHANNEL);
     const reply = await this.next();
-    return [reply.getType() === Type.RESPONSE ? 'RESPONSE' : reply.getType() === Type.ERROR ? 'ERROR' : String(reply.getType()), Buffer.from(reply.getPayload_asU8()).toString()];
+    return [
+      reply.getType() === Type.RESPONSE
+        ? 'RESPONSE'
+        : reply.getType() === Type.ERROR
+          ? 'ERROR'
+          : String(reply.getType()),
+      Buffer.from(reply.getPayload_asU8()).toString(),
+    ];
   }
 }
 
@@ -90,7 +97,10 @@ describe('PeerHandler', () => {
   }
 
   /** Starts an invocation and returns it with the TRANSACTION the chaincode received. */
-  async function start(seed: string, invocation: ChaincodeInvocation = invocationOf(client, CHANNEL, NAME, ['Tx'], seed)) {
+  async function start(
+    seed: string,
+    invocation: ChaincodeInvocation = invocationOf(client, CHANNEL, NAME, ['Tx'], seed),
+  ) {
     const outcome = handler.execute(invocation, state).catch((e: unknown) => e);
     const transaction = await chaincode.next();
     return { invocation, outcome, transaction };
@@ -172,7 +182,9 @@ describe('PeerHandler', () => {
     const range = new peer.GetStateByRange();
     range.setStartkey('a');
     range.setMetadata(metadata.serializeBinary());
-    expect((await chaincode.ask(Type.GET_STATE_BY_RANGE, range.serializeBinary(), invocation.txId))[0]).toBe('RESPONSE');
+    expect((await chaincode.ask(Type.GET_STATE_BY_RANGE, range.serializeBinary(), invocation.txId))[0]).toBe(
+      'RESPONSE',
+    );
     expect(await chaincode.ask(Type.PUT_STATE, putState('k', 'v'), invocation.txId)).toEqual([
       'ERROR',
       `PUT_STATE failed: transaction ID: ${invocation.txId}: txid [${invocation.txId}]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed`,
@@ -204,7 +216,10 @@ describe('PeerHandler', () => {
     ]);
     const metadata = new peer.GetStateMetadata();
     metadata.setKey('k000');
-    expect(await chaincode.ask(Type.GET_STATE_METADATA, metadata.serializeBinary(), invocation.txId)).toEqual(['RESPONSE', '']);
+    expect(await chaincode.ask(Type.GET_STATE_METADATA, metadata.serializeBinary(), invocation.txId)).toEqual([
+      'RESPONSE',
+      '',
+    ]);
     chaincode.send(Type.COMPLETED, completed(200, ''), invocation.txId, CHANNEL);
     const { rwset } = await outcome;
     expect(readRwset(rwset).namespaces[0]).toMatchObject({
@@ -217,7 +232,10 @@ describe('PeerHandler', () => {
     await register();
     const { invocation, outcome } = await start('error');
     chaincode.send(Type.ERROR, Buffer.from('shim exploded'), invocation.txId, CHANNEL);
-    await expect(outcome).resolves.toMatchObject({ code: 'TRANSACTION_FAILED', message: 'transaction returned with failure: shim exploded' });
+    await expect(outcome).resolves.toMatchObject({
+      code: 'TRANSACTION_FAILED',
+      message: 'transaction returned with failure: shim exploded',
+    });
   });
 
   it('refuses a second invocation with a txid still running', async () => {

@@ -67,7 +67,11 @@ function unmarshal<T>(decode: () => T): T {
 }
 
 /** Decodes a request payload and the key fields (by field number) it carries. */
-function decodeRequest<T>(payload: Uint8Array, deserialize: (bytes: Uint8Array) => T, keyFields: number[]): [T, ...string[]] {
+function decodeRequest<T>(
+  payload: Uint8Array,
+  deserialize: (bytes: Uint8Array) => T,
+  keyFields: number[],
+): [T, ...string[]] {
   const [message, raw] = unmarshal(() => [deserialize(payload), rawFields(payload)] as const);
   return [message, ...keyFields.map((field) => decodeKey(raw.get(field) ?? new Uint8Array(0)))];
 }
@@ -118,7 +122,10 @@ export class PeerHandler {
     [Type.QUERY_STATE_CLOSE, (m, tx) => this.queryStateClose(m, tx)],
     [Type.GET_STATE_METADATA, (m, tx) => this.getStateMetadata(m, tx)],
     [Type.GET_QUERY_RESULT, (m, tx) => this.getQueryResult(m, tx)],
-    [Type.GET_HISTORY_FOR_KEY, () => Promise.reject(new SimulationError('UNSUPPORTED', 'history database is not enabled'))],
+    [
+      Type.GET_HISTORY_FOR_KEY,
+      () => Promise.reject(new SimulationError('UNSUPPORTED', 'history database is not enabled')),
+    ],
     [Type.GET_PRIVATE_DATA_HASH, (_m, tx) => Promise.reject(noCollections(tx.simulator.namespace))],
     [Type.PURGE_PRIVATE_DATA, (_m, tx) => Promise.reject(noCollections(tx.simulator.namespace))],
     [
@@ -133,7 +140,13 @@ export class PeerHandler {
     ],
     [
       Type.INVOKE_CHAINCODE,
-      () => Promise.reject(new SimulationError('UNSUPPORTED', 'chaincode-to-chaincode invocation is not supported by the embedded ledger')),
+      () =>
+        Promise.reject(
+          new SimulationError(
+            'UNSUPPORTED',
+            'chaincode-to-chaincode invocation is not supported by the embedded ledger',
+          ),
+        ),
     ],
   ]);
 
@@ -162,17 +175,28 @@ export class PeerHandler {
     return this.state === 'closed';
   }
 
-  async execute(invocation: ChaincodeInvocation, state: StateReader, options: { signal?: AbortSignal } = {}): Promise<SimulationResult> {
+  async execute(
+    invocation: ChaincodeInvocation,
+    state: StateReader,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<SimulationResult> {
     const { channelId, txId } = invocation;
     if (invocation.chaincodeName !== this.chaincodeName) {
-      throw new ChaincodeError('INVALID_INVOCATION', `invocation ${txId}: chaincodeName ${invocation.chaincodeName} is not ${this.chaincodeName}`);
+      throw new ChaincodeError(
+        'INVALID_INVOCATION',
+        `invocation ${txId}: chaincodeName ${invocation.chaincodeName} is not ${this.chaincodeName}`,
+      );
     }
     let proposal: peer.SignedProposal;
     try {
       proposal = peer.SignedProposal.deserializeBinary(invocation.signedProposal);
       peer.ChaincodeInput.deserializeBinary(invocation.input);
     } catch (err) {
-      throw new ChaincodeError('INVALID_INVOCATION', `invocation ${txId}: signedProposal or input is not valid protobuf`, { cause: err });
+      throw new ChaincodeError(
+        'INVALID_INVOCATION',
+        `invocation ${txId}: signedProposal or input is not valid protobuf`,
+        { cause: err },
+      );
     }
     const aborted = (): ChaincodeError =>
       new ChaincodeError('ABORTED', `execution of transaction ${txId} was aborted`, { cause: options.signal?.reason });
@@ -189,7 +213,12 @@ export class PeerHandler {
     const outcome = new Promise<peer.ChaincodeMessage | ChaincodeError>((resolve) => {
       settle = resolve;
     });
-    const tx: TxContext = { simulator: new TxSimulator(state, invocation.chaincodeName, txId), queries: new Map(), busy: false, settle };
+    const tx: TxContext = {
+      simulator: new TxSimulator(state, invocation.chaincodeName, txId),
+      queries: new Map(),
+      busy: false,
+      settle,
+    };
     this.contexts.set(key, tx);
 
     const timer = setTimeout(() => {
@@ -228,13 +257,18 @@ export class PeerHandler {
   /** chaincode_support.go processChaincodeExecutionResult. */
   private simulationResult(msg: peer.ChaincodeMessage, simulator: TxSimulator): SimulationResult {
     if (msg.getType() === Type.ERROR) {
-      throw new ChaincodeError('TRANSACTION_FAILED', `transaction returned with failure: ${Buffer.from(msg.getPayload_asU8()).toString()}`);
+      throw new ChaincodeError(
+        'TRANSACTION_FAILED',
+        `transaction returned with failure: ${Buffer.from(msg.getPayload_asU8()).toString()}`,
+      );
     }
     let response: peer.Response;
     try {
       response = peer.Response.deserializeBinary(msg.getPayload_asU8());
     } catch (err) {
-      throw new ChaincodeError('TRANSACTION_FAILED', `failed to unmarshal response for transaction ${msg.getTxid()}`, { cause: err });
+      throw new ChaincodeError('TRANSACTION_FAILED', `failed to unmarshal response for transaction ${msg.getTxid()}`, {
+        cause: err,
+      });
     }
     const event = msg.getChaincodeEvent();
     return {
@@ -276,7 +310,11 @@ export class PeerHandler {
     if (type === Type.KEEPALIVE) return;
     if (this.state === 'created') {
       if (type === Type.REGISTER) this.register(data);
-      else this.replyError(data, `[${data.getTxid()}] Fabric side handler cannot handle message (${typeName(type)}) while in created state`);
+      else
+        this.replyError(
+          data,
+          `[${data.getTxid()}] Fabric side handler cannot handle message (${typeName(type)}) while in created state`,
+        );
       return;
     }
     if (type === Type.COMPLETED || type === Type.ERROR) {
@@ -286,7 +324,10 @@ export class PeerHandler {
     }
     const delegate = this.delegates.get(type);
     if (delegate === undefined) {
-      this.replyError(data, `[${data.getTxid()}] Fabric side handler cannot handle message (${typeName(type)}) while in ready state`);
+      this.replyError(
+        data,
+        `[${data.getTxid()}] Fabric side handler cannot handle message (${typeName(type)}) while in ready state`,
+      );
       return;
     }
     void this.handleTransaction(data, delegate);
@@ -368,7 +409,8 @@ export class PeerHandler {
     );
     checkNoCollection(request.getCollection(), tx);
     const metadataBytes = request.getMetadata_asU8();
-    const metadata = metadataBytes.length > 0 ? unmarshal(() => peer.QueryMetadata.deserializeBinary(metadataBytes)) : undefined;
+    const metadata =
+      metadataBytes.length > 0 ? unmarshal(() => peer.QueryMetadata.deserializeBinary(metadataBytes)) : undefined;
     // isMetadataSetForPagination
     const paginated = metadata !== undefined && (metadata.getPagesize() !== 0 || metadata.getBookmark() !== '');
     const pageSize = metadata?.getPagesize() ?? 0;
@@ -400,7 +442,11 @@ export class PeerHandler {
   }
 
   private async getStateMetadata(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
-    const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.GetStateMetadata.deserializeBinary(b), [1]);
+    const [request, key = ''] = decodeRequest(
+      msg.getPayload_asU8(),
+      (b) => peer.GetStateMetadata.deserializeBinary(b),
+      [1],
+    );
     checkNoCollection(request.getCollection(), tx);
     await tx.simulator.getStateMetadata(key);
     return new peer.StateMetadataResult().serializeBinary();
@@ -412,12 +458,20 @@ export class PeerHandler {
     checkNoCollection(request.getCollection(), tx);
     const paginated = request.getMetadata_asU8().length > 0;
     return Promise.reject(
-      new SimulationError('UNSUPPORTED', paginated ? 'ExecuteQueryWithMetadata not supported for leveldb' : 'ExecuteQuery not supported for leveldb'),
+      new SimulationError(
+        'UNSUPPORTED',
+        paginated ? 'ExecuteQueryWithMetadata not supported for leveldb' : 'ExecuteQuery not supported for leveldb',
+      ),
     );
   }
 
   /** query_response_builder.go BuildQueryResponse. */
-  private async buildQueryResponse(tx: TxContext, id: string, paginated: boolean, limit: number): Promise<peer.QueryResponse> {
+  private async buildQueryResponse(
+    tx: TxContext,
+    id: string,
+    paginated: boolean,
+    limit: number,
+  ): Promise<peer.QueryResponse> {
     const query = tx.queries.get(id);
     if (query === undefined) throw new SimulationError('NO_CONTEXT', 'query iterator not found');
     try {
@@ -440,7 +494,12 @@ export class PeerHandler {
   }
 
   /** createQueryResponse: a paginated query returns its bookmark and count; either way the iterator closes. */
-  private async lastBatch(tx: TxContext, id: string, query: QueryContext, paginated: boolean): Promise<peer.QueryResponse> {
+  private async lastBatch(
+    tx: TxContext,
+    id: string,
+    query: QueryContext,
+    paginated: boolean,
+  ): Promise<peer.QueryResponse> {
     tx.queries.delete(id);
     const response = queryResponse(tx.simulator.namespace, query.pending, false, id);
     query.pending = [];

@@ -3,7 +3,7 @@ import { LedgerError } from '../errors.ts';
 /** Wakes readers waiting for the chain to reach a height. One notifier per channel ledger. */
 export class BlockNotifier {
   #height: number;
-  #waiters = new Set<{ height: number; resolve: (value: undefined) => void }>();
+  #waiters = new Set<{ height: number; resolve: (value: undefined) => void; reject: (reason: LedgerError) => void }>();
   #closed = false;
 
   constructor(height: number) {
@@ -30,7 +30,7 @@ export class BlockNotifier {
     if (this.#closed) throw new LedgerError('CLOSED', 'the ledger is shutting down');
     signal?.throwIfAborted();
     const { promise, resolve, reject } = Promise.withResolvers<undefined>();
-    const waiter = { height, resolve };
+    const waiter = { height, resolve, reject };
     const onAbort = (): void => {
       this.#waiters.delete(waiter);
       reject(new LedgerError('TIMEOUT', 'wait cancelled', { cause: signal?.reason }));
@@ -46,7 +46,7 @@ export class BlockNotifier {
 
   close(): void {
     this.#closed = true;
-    for (const waiter of this.#waiters) waiter.resolve(undefined);
+    for (const waiter of this.#waiters) waiter.reject(new LedgerError('CLOSED', 'the ledger is shutting down'));
     this.#waiters.clear();
   }
 

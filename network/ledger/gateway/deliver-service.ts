@@ -36,7 +36,7 @@ export function deliverService(backend: GatewayBackend): UntypedServiceImplement
         .then(() => serveSeek(backend, variant, envelope, call, signal))
         .catch((err: unknown) => {
           if (err instanceof DeliverRefusal) writeStatus(call, err.status);
-          else if (!signal.aborted) call.destroy(toServiceError(err, 'deliver', backend.peer));
+          else if (!signal.aborted) call.emit('error', toServiceError(err, 'deliver', backend.peer));
         });
     });
     call.on('end', () => {

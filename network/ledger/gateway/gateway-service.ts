@@ -18,14 +18,17 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
   const unary =
     (operation: GatewayOperation, handle: (request: Buffer, signal: AbortSignal) => Promise<Uint8Array>): Unary =>
     (call, callback) => {
-      handle(call.request, callSignal(call)).then(
-        (response) => {
-          callback(null, response);
-        },
-        (err: unknown) => {
-          callback(toServiceError(err, operation, backend.peer));
-        },
-      );
+      // Through then(): a handler that throws synchronously must still answer with its status, not UNKNOWN.
+      Promise.resolve(call.request)
+        .then((request) => handle(request, callSignal(call)))
+        .then(
+          (response) => {
+            callback(null, response);
+          },
+          (err: unknown) => {
+            callback(toServiceError(err, operation, backend.peer));
+          },
+        );
     };
 
   return {
@@ -77,7 +80,8 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
 
     ChaincodeEvents: (call: ServerWritableStream<Buffer, Uint8Array>) => {
       streamChaincodeEvents(backend, call).catch((err: unknown) => {
-        call.destroy(toServiceError(err, 'chaincodeEvents', backend.peer));
+        // grpc-js sends a server stream's status from its 'error' event; destroy() would end it with none.
+        call.emit('error', toServiceError(err, 'chaincodeEvents', backend.peer));
       });
     },
   };

@@ -4,7 +4,8 @@
  * P-256 key; signatures are low-S ECDSA over SHA-256 (bccsp/sw/ecdsa.go).
  */
 import { X509Certificate } from 'node:crypto';
-import { msp } from '@hyperledger/fabric-protos';
+import { type common, msp } from '@hyperledger/fabric-protos';
+import { readChannelMsps } from '../block/index.ts';
 import { verifyP256 } from '../../crypto/index.ts';
 import type { Identity, IdentityCheck, IdentityVerifier } from '../types.ts';
 
@@ -98,4 +99,12 @@ export function organizationalUnits(certificate: X509Certificate): string[] {
     .split('\n')
     .filter((line) => line.startsWith('OU='))
     .map((line) => line.slice(3));
+}
+
+/** The channel MSPs named by a config block (application and orderer organisations, once each). */
+export function channelMspsOfConfigBlock(block: common.Block): ChannelMsps {
+  const roots = new Map(readChannelMsps(block).map((m) => [m.mspId, m.rootCerts]));
+  return new ChannelMsps(
+    [...roots].map(([mspId, pems]) => ({ mspId, rootCerts: pems.map((pem) => new X509Certificate(pem)) })),
+  );
 }

@@ -1,2 +1,2 @@
-export { ChannelMsps, organizationalUnits, type ChannelMspConfig } from './channel-msps.ts';
+export { ChannelMsps, channelMspsOfConfigBlock, organizationalUnits, type ChannelMspConfig } from './channel-msps.ts';
 export { createSigner, serializeIdentity, type SignerOptions } from './signer.ts';

@@ -43,7 +43,7 @@ class BadBlock extends Error {
 
 /**
  * Verifies the ledger in `source` (an open store, or a directory opened and closed here). Identities are checked
- * at the current time, so certificates that expired since must still be accepted by `identities`.
+ * at each block's time (its latest transaction timestamp).
  */
 export async function verifyChain(
   source: LedgerStore | string,
@@ -102,7 +102,9 @@ async function replay(
       throw bad('"header.previous_hash" does not link to the previous block');
     if (!blockDataHash(envelopes).equals(header.getDataHash_asU8()))
       throw bad('"header.data_hash" does not match the data');
-    const signatureProblem = checkOrdererSignature(block, header, identities);
+    // Identities are checked as of the block's time, so a certificate that expired since does not fail the audit.
+    const atBlock = identitiesAt(identities, blockTime(envelopes));
+    const signatureProblem = checkOrdererSignature(block, header, atBlock);
     if (signatureProblem) throw bad(signatureProblem);
 
     if (n === 0) {
@@ -115,7 +117,7 @@ async function replay(
     }
     const { codes, updates } = await validateBlock(block, {
       channelId,
-      identities,
+      identities: atBlock,
       state,
       txIndex: state,
       ...(options.endorsementPolicy ? { endorsementPolicy: options.endorsementPolicy } : {}),
@@ -168,6 +170,23 @@ function checkOrdererSignature(
     if (check.ok && check.identity.nodeOU === 'orderer') return undefined;
   }
   return 'no valid orderer signature in SIGNATURES metadata';
+}
+
+/**
+ * A block's time: the latest channel-header timestamp of its envelopes. Fabric blocks carry no orderer clock; the
+ * committer validated at commit time, which follows the creators' timestamps by about the batch timeout.
+ */
+function blockTime(envelopes: readonly Uint8Array[]): Date | undefined {
+  const times = envelopes.flatMap((e) => tryReadChannelHeader(e)?.getTimestamp()?.toDate().getTime() ?? []);
+  return times.length > 0 ? new Date(Math.max(...times)) : undefined;
+}
+
+/** `identities` checking every certificate at `at` (now when undefined). */
+function identitiesAt(identities: IdentityVerifier, at: Date | undefined): IdentityVerifier {
+  return {
+    validate: (serialized) => identities.validate(serialized, at),
+    verifySignature: (serialized, message, signature) => identities.verifySignature(serialized, message, signature, at),
+  };
 }
 
 function metadataValue(block: common.Block, index: number): Uint8Array {

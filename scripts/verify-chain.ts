@@ -1,0 +1,120 @@
+/**
+ * Operator command: audit the embedded ledger offline (DESIGN §4), with the node stopped.
+ *
+ *   npm run verify-chain -- [--data-dir .data] [--config network/consortium.yaml]
+ *
+ * Opens the LevelDB that `npm start` keeps in <data-dir>/ledger, takes the channel MSPs from its genesis block and
+ * recomputes every hash, signature, validation code and the world state from block 0. Exit code 0: the chain is
+ * intact; 1: it is not (or cannot be read); 2: usage error.
+ */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { tryReadChannelHeader } from '../network/ledger/block/index.ts';
+import {
+  channelMspsOfConfigBlock,
+  verifyChain,
+  type ChainVerification,
+  type ChannelMsps,
+} from '../network/ledger/index.ts';
+import { LedgerStoreError, openLedgerStore, type LedgerStore } from '../network/ledger/store/index.ts';
+import { loadConsortium } from '../network/pki/index.ts';
+
+const USAGE = 'usage: npm run verify-chain -- [--data-dir .data] [--config network/consortium.yaml]';
+
+/** Verifies the ledger store in `storeDir` against the channel MSPs of its own genesis block. */
+async function verifyLedger(storeDir: string, channelId: string): Promise<ChainVerification> {
+  let store: LedgerStore;
+  try {
+    store = await openLedgerStore(storeDir);
+  } catch (err) {
+    if (err instanceof LedgerStoreError && err.code === 'CORRUPT') {
+      return { ok: false, firstBadBlock: err.blockNum ?? 0, reason: err.message };
+    }
+    if (isLocked(err)) throw new Error(`${storeDir} is open in a running ledger: stop the node first`, { cause: err });
+    throw err;
+  }
+  try {
+    const genesis = await store.getBlock(0);
+    if (!genesis) return { ok: false, firstBadBlock: 0, reason: 'the ledger holds no genesis block' };
+    const genesisChannel = tryReadChannelHeader(
+      genesis.getData()?.getDataList_asU8()[0] ?? new Uint8Array(),
+    )?.getChannelId();
+    if (genesisChannel !== channelId) {
+      return {
+        ok: false,
+        firstBadBlock: 0,
+        reason: `the genesis block is of channel ${String(genesisChannel)}, not ${channelId}`,
+      };
+    }
+    let msps: ChannelMsps;
+    try {
+      msps = channelMspsOfConfigBlock(genesis);
+    } catch (err) {
+      return { ok: false, firstBadBlock: 0, reason: `the channel MSPs cannot be read: ${(err as Error).message}` };
+    }
+    return await verifyChain(store, msps);
+  } finally {
+    await store.close();
+  }
+}
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/** LevelDB allows one process per directory (abstract-level LEVEL_LOCKED under LEVEL_DATABASE_NOT_OPEN). */
+function isLocked(err: unknown): boolean {
+  const cause = err instanceof Error ? err.cause : undefined;
+  return typeof cause === 'object' && cause !== null && 'code' in cause && cause.code === 'LEVEL_LOCKED';
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      // The same defaults as npm start.
+      'data-dir': { type: 'string', default: process.env.LIANXIN_DATA_DIR ?? '.data' },
+      config: { type: 'string', default: process.env.LIANXIN_CONFIG ?? 'network/consortium.yaml' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const consortium = await loadConsortium(values.config);
+  // npm start gives the ledger <data-dir>/ledger, under which createLedger keeps its LevelDB in `ledger`.
+  const storeDir = join(values['data-dir'], 'ledger', 'ledger');
+  // LevelDB would create an empty store where none is: refuse a directory that holds no ledger.
+  if (!(await exists(join(storeDir, 'CURRENT')))) {
+    console.error(`verify-chain: no ledger in ${storeDir}`);
+    return 1;
+  }
+  const result = await verifyLedger(storeDir, consortium.channel);
+  if (result.ok) {
+    console.log(`chain OK: ${String(result.height)} blocks`);
+    return 0;
+  }
+  const reason = result.reason.replace(new RegExp(`^block ${String(result.firstBadBlock)}: `), '');
+  console.log(`first bad block ${String(result.firstBadBlock)}: ${reason}`);
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+      console.error(`verify-chain: ${err.message}\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(`verify-chain: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

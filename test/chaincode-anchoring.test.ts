@@ -1,0 +1,238 @@
+/**
+ * Checkpoint anchoring and the credit-record index through the official client (issue 3): an agency anchors three
+ * successive checkpoints of a growing RFC 9162 log with consistency proofs and index entries; forks, shrinks and
+ * replays are refused with their own codes; a bank of another organisation looks the records up.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecordLog, testUscc, type IndexEntry } from './support/chaincode-log.ts';
+import { take } from './support/take.ts';
+import {
+  AGENCY,
+  BANK,
+  CHAINCODE_NAME,
+  onboardConsortium,
+  registerLogNode,
+  startLianxinNetwork,
+  type LianxinClient,
+  type LianxinNetwork,
+  type LogNode,
+} from './support/chaincode-network.ts';
+
+interface Page<T> {
+  items: T[];
+  bookmark: string;
+}
+
+interface Anchored {
+  origin: string;
+  mspId: string;
+  size: string;
+  rootHash: string;
+  previousSize: string | null;
+  indexCount: number;
+  txId: string;
+}
+
+interface IndexRecord extends IndexEntry {
+  version: number;
+  origin: string;
+  checkpointSize: string;
+  txId: string;
+  anchoredAt: string;
+}
+
+const SUBJECTS = [testUscc(101), testUscc(102), testUscc(103)] as const;
+const [ALPHA, BETA, GAMMA] = SUBJECTS;
+const KINDS = ['loan', 'guarantee'] as const;
+
+let net: LianxinNetwork;
+let node: LogNode;
+let agency: LianxinClient;
+let log: RecordLog;
+const anchors: Anchored[] = [];
+
+/** Record n of the log: subjects and kinds cycle, as an agency's node would append them. */
+function appendRecord(
+  target: RecordLog,
+  n: number,
+  record = (subject: string, kind: string) => JSON.stringify({ subject, kind, n }),
+): void {
+  const subject = SUBJECTS[n % SUBJECTS.length] ?? ALPHA;
+  const kind = KINDS[Math.floor(n / SUBJECTS.length) % KINDS.length] ?? 'loan';
+  target.append(subject, kind, record(subject, kind));
+}
+
+function grow(count: number): void {
+  for (let i = 0; i < count; i++) appendRecord(log, log.size);
+}
+
+async function anchor(previousSize: number): Promise<Anchored> {
+  const proof = previousSize === 0 ? [] : log.consistencyProof(previousSize);
+  return agency.submit<Anchored>(
+    'AnchorCheckpoint',
+    log.checkpoint(node.key),
+    JSON.stringify(proof),
+    JSON.stringify(log.entries(previousSize)),
+  );
+}
+
+beforeAll(async () => {
+  net = await startLianxinNetwork();
+  await onboardConsortium(net);
+  node = await registerLogNode(net, AGENCY);
+  agency = await net.as(AGENCY);
+  log = new RecordLog(node.origin);
+});
+
+afterAll(async () => {
+  await net.close();
+});
+
+describe('anchoring a growing log', () => {
+  it('anchors three successive checkpoints, each proved consistent with the last, indexing the leaves each adds', async () => {
+    // 4 → 7 → 12: the first size is a power of two (its root is a node of the larger tree), the second is not.
+    let previous = 0;
+    for (const size of [4, 7, 12]) {
+      grow(size - log.size);
+      const anchored = await anchor(previous);
+      expect(anchored).toMatchObject({
+        origin: node.origin,
+        mspId: AGENCY,
+        size: String(size),
+        rootHash: Buffer.from(log.root()).toString('base64'),
+        previousSize: previous === 0 ? null : String(previous),
+        indexCount: size - previous,
+      });
+      anchors.push(anchored);
+      previous = size;
+    }
+    const bank = await net.as(BANK);
+    expect(await bank.evaluate('GetCheckpoint', node.origin)).toMatchObject({ size: '12', txId: anchors[2]?.txId });
+    const history = await bank.evaluate<Page<Anchored>>('ListCheckpoints', node.origin, '', '');
+    expect(history.items.map((cp) => cp.size)).toEqual(['4', '7', '12']);
+  });
+
+  it('emits an Anchored event carrying only identifiers for each anchor', async () => {
+    const bank = await net.as(BANK);
+    // Onboarding and registration emit no events, so the channel's first chaincode events are the anchors.
+    const events = await take(
+      await bank.network.getChaincodeEvents(CHAINCODE_NAME, { startBlock: 0n }),
+      anchors.length,
+    );
+    expect(
+      events.map((e) => ({
+        name: e.eventName,
+        txId: e.transactionId,
+        payload: JSON.parse(Buffer.from(e.payload).toString('utf8')) as unknown,
+      })),
+    ).toEqual(
+      anchors.map((a) => ({
+        name: 'Anchored',
+        txId: a.txId,
+        payload: { origin: a.origin, size: a.size, txId: a.txId, indexCount: a.indexCount },
+      })),
+    );
+  });
+
+  it('refuses a fork at the anchored size with CHECKPOINT_FORK', async () => {
+    const fork = forkedLog(log.size);
+    const refusal = await agency.refusedSubmit('AnchorCheckpoint', fork.checkpoint(node.key), '[]', '[]');
+    expect(refusal).toMatchObject({ code: 'CHECKPOINT_FORK' });
+  });
+
+  it('refuses a larger checkpoint whose consistency proof starts from another history with CHECKPOINT_FORK', async () => {
+    const fork = forkedLog(log.size + 3);
+    const refusal = await agency.refusedSubmit(
+      'AnchorCheckpoint',
+      fork.checkpoint(node.key),
+      JSON.stringify(fork.consistencyProof(log.size)),
+      JSON.stringify(fork.entries(log.size)),
+    );
+    expect(refusal).toMatchObject({ code: 'CHECKPOINT_FORK' });
+    expect(refusal.detail).toContain('not consistent');
+  });
+
+  it('refuses a checkpoint smaller than the anchored one with CHECKPOINT_SHRINK', async () => {
+    const refusal = await agency.refusedSubmit('AnchorCheckpoint', log.checkpoint(node.key, 7), '[]', '[]');
+    expect(refusal).toMatchObject({ code: 'CHECKPOINT_SHRINK' });
+  });
+
+  it('refuses the anchored checkpoint again with CHECKPOINT_STALE', async () => {
+    const refusal = await agency.refusedSubmit('AnchorCheckpoint', log.checkpoint(node.key), '[]', '[]');
+    expect(refusal).toMatchObject({ code: 'CHECKPOINT_STALE' });
+  });
+
+  it('refuses index entries for leaves an earlier checkpoint already covered', async () => {
+    const previous = log.size;
+    grow(2);
+    const refusal = await agency.refusedSubmit(
+      'AnchorCheckpoint',
+      log.checkpoint(node.key),
+      JSON.stringify(log.consistencyProof(previous)),
+      JSON.stringify(log.entries(previous - 1)),
+    );
+    expect(refusal).toMatchObject({ code: 'INDEX_LEAF_OUT_OF_RANGE' });
+    // Nothing of the refused anchors was written.
+    expect(await agency.evaluate('GetCheckpoint', node.origin)).toMatchObject({ size: String(previous) });
+  });
+});
+
+describe('index lookups by another organisation', () => {
+  let bank: LianxinClient;
+
+  beforeAll(async () => {
+    bank = await net.as(BANK);
+  });
+
+  const latest = (subject: string, kind: string): IndexEntry | undefined =>
+    log
+      .entries(0, 12)
+      .filter((e) => e.subject === subject && e.kind === kind)
+      .at(-1);
+
+  it('finds the latest record of a subject and kind, joined with the anchoring transaction', async () => {
+    const expected = latest(ALPHA, 'loan');
+    const record = await bank.evaluate<IndexRecord>('GetIndexRecord', ALPHA, 'loan');
+    const versions = log.entries(0, 12).filter((e) => e.subject === ALPHA && e.kind === 'loan').length;
+    expect(record).toMatchObject({ ...expected, origin: node.origin, version: versions });
+    const anchoredBy = anchors.find(
+      (a) => Number(a.size) > record.leafIndex && Number(a.previousSize ?? 0) <= record.leafIndex,
+    );
+    expect(record).toMatchObject({ checkpointSize: anchoredBy?.size, txId: anchoredBy?.txId });
+  });
+
+  it('lists every kind indexed for a subject', async () => {
+    const page = await bank.evaluate<Page<IndexRecord>>('ListIndexBySubject', BETA, '', '');
+    expect(page.items.map((r) => r.kind).sort()).toEqual([...KINDS].sort());
+    expect(page.items.every((r) => r.subject === BETA)).toBe(true);
+    expect(page.bookmark).toBe('');
+  });
+
+  it('lists the history of a subject and kind in version order', async () => {
+    const expected = log.entries(0, 12).filter((e) => e.subject === GAMMA && e.kind === 'guarantee');
+    const page = await bank.evaluate<Page<IndexRecord>>('ListIndexHistory', GAMMA, 'guarantee', '', '');
+    expect(page.items.map((r) => [r.version, r.leafIndex])).toEqual(expected.map((e, i) => [i + 1, e.leafIndex]));
+  });
+
+  it('finds a record by its digest', async () => {
+    const entry = log.entries(5, 6)[0];
+    const page = await bank.evaluate<Page<IndexRecord>>('ListIndexByDigest', entry?.recordDigest ?? '', '', '');
+    expect(page.items).toEqual([expect.objectContaining({ ...entry, origin: node.origin, checkpointSize: '7' })]);
+  });
+
+  it('answers INDEX_NOT_FOUND for a subject nothing was indexed for', async () => {
+    expect(await bank.refusedEvaluate('GetIndexRecord', testUscc(999), 'loan')).toMatchObject({
+      code: 'INDEX_NOT_FOUND',
+    });
+  });
+});
+
+/** A log sharing the anchored log's first 4 leaves, then diverging, grown to `size`. */
+function forkedLog(size: number): RecordLog {
+  const fork = new RecordLog(log.origin);
+  for (let n = 0; n < size; n++) {
+    if (n < 4) appendRecord(fork, n);
+    else appendRecord(fork, n, () => `forged-${n}`);
+  }
+  return fork;
+}
