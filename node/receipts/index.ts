@@ -1,0 +1,31 @@
+/** Attestations and notarization receipts: signing them, the consortium trust bundle, offline verification. */
+export {
+  signAttestation,
+  attestationBytes,
+  receiptKeyOf,
+  type ReceiptKey,
+  type UnsignedAttestation,
+} from './attestation-signer.ts';
+export { decodeAttestation, decodeLogLeaf, encodeLogLeaf, type DecodedAttestation } from './attestation-codec.ts';
+export {
+  buildTrustBundle,
+  parseTrustBundle,
+  type TrustBundle,
+  type TrustBundleJson,
+  type TrustBundleKey,
+  type TrustBundleOrganization,
+  type TrustBundleOrigin,
+  type TrustBundleSources,
+  type TrustedKey,
+  type TrustedOrganization,
+} from './trust-bundle.ts';
+export {
+  verifyAttestation,
+  type AttestationRejection,
+  type AttestationRejectionCode,
+  type AttestationVerification,
+  type VerifiedAttestation,
+  type VerifyAttestationOptions,
+} from './verify.ts';
+export { ReceiptsError, type ReceiptsErrorCode } from './errors.ts';
+export { ATTESTATION_FORMAT, TRUST_BUNDLE_FORMAT } from './constants.ts';
