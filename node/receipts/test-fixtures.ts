@@ -4,7 +4,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SUITE_P256 } from '../../chaincode/src/keys.ts';
-import { hashChildren, hashLeaf } from '../../chaincode/src/merkle.ts';
+import { hashLeaf } from '../../chaincode/src/merkle.ts';
 import type { NodeRecord, Organization, OrgRole, PublicKeyRecord } from '../../chaincode/src/registry.ts';
 import { formatCheckpointBody, formatSignatureLine } from '../../chaincode/src/signed-note.ts';
 import { sha256, signP256 } from '../../network/crypto/index.ts';
@@ -14,33 +14,13 @@ import type { LogLeaf } from '../api/generated/lianxin/v1/LogLeaf.ts';
 import { encodeLogLeaf } from './attestation-codec.ts';
 import { receiptKeyOf, signAttestation, type ReceiptKey, type UnsignedAttestation } from './attestation-signer.ts';
 import { buildTrustBundle, type TrustBundleJson } from './trust-bundle.ts';
+import { referenceInclusionPath, referenceRoot } from '../../test/support/reference-merkle.ts';
 
 export const CHANNEL = 'lianxin';
-
-/** RFC 9162 §2.1.1 MTH over leaf hashes. */
-export function rootOf(leafHashes: readonly Uint8Array[]): Uint8Array {
-  if (leafHashes.length === 0) return sha256(new Uint8Array(0));
-  const [only] = leafHashes;
-  if (leafHashes.length === 1 && only !== undefined) return only;
-  const k = splitPoint(leafHashes.length);
-  return hashChildren(rootOf(leafHashes.slice(0, k)), rootOf(leafHashes.slice(k)));
-}
-
-/** RFC 9162 §2.1.3.1 PATH(m, D[n]). */
-export function inclusionPath(index: number, leafHashes: readonly Uint8Array[]): Uint8Array[] {
-  if (leafHashes.length <= 1) return [];
-  const k = splitPoint(leafHashes.length);
-  return index < k
-    ? [...inclusionPath(index, leafHashes.slice(0, k)), rootOf(leafHashes.slice(k))]
-    : [...inclusionPath(index - k, leafHashes.slice(k)), rootOf(leafHashes.slice(0, k))];
-}
-
-/** The largest power of two smaller than n (n ≥ 2). */
-function splitPoint(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-}
+export {
+  referenceRoot as rootOf,
+  referenceInclusionPath as inclusionPath,
+} from '../../test/support/reference-merkle.ts';
 
 export interface TestKey extends ReceiptKey {
   readonly publicKey: KeyObject;
@@ -219,7 +199,7 @@ export function createTestLog(
 ): TestLog {
   const leaves = Array.from({ length: size }, (_, i) => encodeLogLeaf(leafOf(org.mspId, i)));
   const leafHashes = leaves.map((leaf) => hashLeaf(leaf));
-  const rootHash = rootOf(leafHashes);
+  const rootHash = referenceRoot(leafHashes);
   return { org, leaves, leafHashes, rootHash, note: signCheckpoint(org.origin, size, rootHash, org.logKey) };
 }
 
@@ -229,7 +209,7 @@ export function unsignedAttestation(log: TestLog, index: number): UnsignedAttest
   if (leaf === undefined) throw new RangeError(`no leaf ${index}`);
   return {
     leaf,
-    inclusion: { leafIndex: index, treeSize: log.leaves.length, hashes: inclusionPath(index, log.leafHashes) },
+    inclusion: { leafIndex: index, treeSize: log.leaves.length, hashes: referenceInclusionPath(index, log.leafHashes) },
     checkpoint: { note: log.note, origin: log.org.origin, size: log.leaves.length, rootHash: log.rootHash },
     anchor: { channel: CHANNEL, chaincode: 'lianxin', transactionId: 'a'.repeat(64), blockNumber: 42 },
     state: 'EVIDENCE_STATE_ANCHORED',

@@ -2,13 +2,14 @@
  * A credit-record log as an institution node keeps it, for driving AnchorCheckpoint: an RFC 9162 Merkle tree over
  * record leaves (the chaincode's own hashing, chaincode/src/merkle.ts), its consistency proofs, and C2SP
  * checkpoints signed by a registered ECDSA P-256 log key in the note format chaincode/src/signed-note.ts verifies.
- * Imports the built chaincode (chaincode/dist, `npm test`'s pretest builds it): its sources are CommonJS.
+ * Uses the chaincode's own Merkle, signed-note and USCC code (chaincode/src).
  */
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { signP256 } from '../../network/crypto/index.ts';
-import { hashChildren, hashLeaf } from '../../chaincode/dist/merkle.js';
-import { formatCheckpointBody, formatSignatureLine } from '../../chaincode/dist/signed-note.js';
-import { usccCheckCharacter } from '../../chaincode/dist/uscc.js';
+import { referenceConsistencyProof, referenceRoot } from './reference-merkle.ts';
+import { hashLeaf } from '../../chaincode/src/merkle.ts';
+import { formatCheckpointBody, formatSignatureLine } from '../../chaincode/src/signed-note.ts';
+import { usccCheckCharacter } from '../../chaincode/src/uscc.ts';
 
 /** One argument row of AnchorCheckpoint's `indexEntriesJson`. */
 export interface IndexEntry {
@@ -76,12 +77,14 @@ export class RecordLog {
   }
 
   root(size = this.size): Uint8Array {
-    return treeHash(this.#leaves.slice(0, size));
+    return referenceRoot(this.#leaves.slice(0, size));
   }
 
   /** RFC 9162 §2.1.4.1 PROOF(m, D[n]) as base64 hashes, the form AnchorCheckpoint takes. */
   consistencyProof(from: number, to = this.size): string[] {
-    return subproof(from, this.#leaves.slice(0, to), true).map((hash) => Buffer.from(hash).toString('base64'));
+    return referenceConsistencyProof(from, this.#leaves.slice(0, to)).map((hash) =>
+      Buffer.from(hash).toString('base64'),
+    );
   }
 
   /** A C2SP checkpoint of the first `size` leaves signed by `key` under the origin's name. */
@@ -94,30 +97,4 @@ export class RecordLog {
 export function signCheckpoint(body: string, name: string, key: LogKey): string {
   const signature = signP256(key.privateKey, Buffer.from(body, 'utf8'));
   return `${body}\n${formatSignatureLine(name, Buffer.from(key.kid.slice(0, 8), 'hex'), signature)}`;
-}
-
-/** RFC 9162 §2.1.1: the largest power of two smaller than n (n > 1). */
-function split(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-}
-
-/** RFC 9162 §2.1.1 MTH over leaf hashes. */
-function treeHash(leaves: readonly Uint8Array[]): Uint8Array {
-  if (leaves.length === 0) return createHash('sha256').digest();
-  const [only] = leaves;
-  if (leaves.length === 1 && only !== undefined) return only;
-  const k = split(leaves.length);
-  return hashChildren(treeHash(leaves.slice(0, k)), treeHash(leaves.slice(k)));
-}
-
-/** RFC 9162 §2.1.4.1 SUBPROOF(m, D[n], b). */
-function subproof(m: number, leaves: readonly Uint8Array[], complete: boolean): Uint8Array[] {
-  const n = leaves.length;
-  if (m === n) return complete ? [] : [treeHash(leaves)];
-  const k = split(n);
-  return m <= k
-    ? [...subproof(m, leaves.slice(0, k), complete), treeHash(leaves.slice(k))]
-    : [...subproof(m - k, leaves.slice(k), false), treeHash(leaves.slice(0, k))];
 }

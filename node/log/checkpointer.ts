@@ -1,0 +1,111 @@
+/**
+ * Signs checkpoints of a growing log every T milliseconds or N leaves, whichever comes first (transparency-logs
+ * reference §9.1), keeps the latest, and never signs a size at or below it: checkpoints of one log are then
+ * always consistent with each other (tlog-checkpoint: a log must never sign two inconsistent checkpoints).
+ * Each checkpoint is durable before it is published to `onCheckpoint`.
+ */
+import { signCheckpoint, type LogSigner, type SignedCheckpoint } from './checkpoint.ts';
+
+/** The log as the checkpointer sees it. */
+export interface CheckpointSource {
+  readonly size: number;
+  root(size: number): Promise<Buffer>;
+  saveCheckpoint(note: string): Promise<void>;
+}
+
+export interface CheckpointerOptions {
+  readonly origin: string;
+  readonly signer: LogSigner;
+  readonly source: CheckpointSource;
+  /** T: the longest a leaf waits for a checkpoint that covers it. */
+  readonly intervalMs: number;
+  /** N: sign as soon as this many leaves are not covered by the latest checkpoint. */
+  readonly maxLeaves: number;
+  /** The checkpoint found on disk at start, if any. */
+  readonly latest: SignedCheckpoint | undefined;
+  readonly onCheckpoint?: (checkpoint: SignedCheckpoint) => void;
+  /** A background signing failed (a timer or N-leaves trigger); without it the next `checkpoint()` rethrows. */
+  readonly onError?: (error: unknown) => void;
+}
+
+export class Checkpointer {
+  readonly #options: CheckpointerOptions;
+  #latest: SignedCheckpoint | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #signing: Promise<unknown> = Promise.resolve();
+  #queued = false;
+  #stopped = false;
+  #failure: Error | undefined;
+
+  constructor(options: Readonly<CheckpointerOptions>) {
+    this.#options = options;
+    this.#latest = options.latest;
+  }
+
+  get latest(): SignedCheckpoint | undefined {
+    return this.#latest;
+  }
+
+  /** Tells the checkpointer the log grew: signs now if N leaves wait, else within T. */
+  notify(): void {
+    if (this.#stopped || this.#queued) return;
+    const waiting = this.#options.source.size - (this.#latest?.size ?? 0);
+    if (waiting <= 0) return;
+    if (waiting >= this.#options.maxLeaves) {
+      this.#background();
+    } else {
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        this.#background();
+      }, this.#options.intervalMs);
+    }
+  }
+
+  /** Signs a checkpoint of the current size now if it is above the latest; resolves to the latest. */
+  async checkpoint(): Promise<SignedCheckpoint | undefined> {
+    if (this.#failure !== undefined) {
+      const failure = this.#failure;
+      this.#failure = undefined;
+      throw failure;
+    }
+    return this.#enqueue();
+  }
+
+  /** Stops the triggers and waits for a signing in progress; leaves after the latest checkpoint stay unsigned. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#signing;
+  }
+
+  #background(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queued = true;
+    this.#enqueue().catch((error: unknown) => {
+      if (this.#options.onError) this.#options.onError(error);
+      else this.#failure = error instanceof Error ? error : new Error(String(error));
+    });
+  }
+
+  #enqueue(): Promise<SignedCheckpoint | undefined> {
+    const run = this.#signing.then(() => this.#sign());
+    this.#signing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #sign(): Promise<SignedCheckpoint | undefined> {
+    this.#queued = false;
+    const { origin, signer, source } = this.#options;
+    const size = source.size;
+    if (size === 0 || size <= (this.#latest?.size ?? 0)) return this.#latest;
+    const checkpoint = signCheckpoint(origin, size, await source.root(size), signer);
+    await source.saveCheckpoint(checkpoint.note);
+    this.#latest = checkpoint;
+    this.#options.onCheckpoint?.(checkpoint);
+    // Leaves appended while this one was signed start their own wait.
+    this.notify();
+    return checkpoint;
+  }
+}

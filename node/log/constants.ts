@@ -1,0 +1,13 @@
+/** C2SP tlog-tiles: a tile holds 2^8 hashes of one tree level. */
+export const TILE_HEIGHT = 8;
+export const TILE_WIDTH = 1 << TILE_HEIGHT;
+
+/**
+ * Checkpoint cadence, whichever comes first (transparency-logs reference §9.1: T = 2–10 s, N = 10,000; CCF signs
+ * every 1 s / 5,000 transactions, Tessera every 10 s).
+ */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5_000;
+export const DEFAULT_CHECKPOINT_LEAVES = 10_000;
+
+/** Log origins as the chaincode registers them: `lianxin/<MSP ID>/<shard>` (chaincode/src/checkpoints.ts). */
+export const ORIGIN_PATTERN = /^lianxin\/[A-Za-z][A-Za-z0-9.-]{0,63}\/[a-z0-9][a-z0-9-]{0,31}$/;

@@ -1,0 +1,257 @@
+/**
+ * The log on disk, in one LevelDB keyspace (a sublevel of the node's database):
+ *
+ *   o               origin (UTF-8)                     s   tree size (u64 BE)
+ *   c               latest signed checkpoint note      l‖u64 BE index   leaf bytes exactly as appended
+ *   t‖u8 level‖u64 BE n   hashes of tree level `level`, indices [256n, 256n + 256), 32 bytes each
+ *
+ * The `t` rows at levels 8L are C2SP tlog-tiles `tile/L/N` byte for byte (full, or the widest partial so far:
+ * hashes of complete subtrees never change, so the tile of width W at an older size is a prefix of the stored
+ * one). The rows in between store the interior levels a tile reader would recompute, so the hash of any complete
+ * subtree (level, index) is one read and a proof or root for any size is O(log n) reads, gathered in one getMany.
+ * An append writes leaves, the tiles it touches and the new size in one synced batch: a crash leaves either all
+ * of it or none.
+ */
+import { TILE_WIDTH } from './constants.ts';
+import { TransparencyLogError } from './errors.ts';
+import { EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash } from './merkle-hash.ts';
+import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
+
+/** One put of an atomic batch. */
+export interface LogPut {
+  readonly type: 'put';
+  readonly key: Buffer;
+  readonly value: Buffer;
+}
+
+/** What the log needs of its database: a `level` sublevel with Buffer keys and values satisfies it. */
+export interface LogDatabase {
+  get(key: Buffer): Promise<Buffer | undefined>;
+  getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
+  batch(operations: LogPut[], options: { sync: boolean }): Promise<void>;
+}
+
+export interface AppendResult {
+  /** Index of the first appended leaf. */
+  readonly firstIndex: number;
+  /** Tree size after the append. */
+  readonly size: number;
+}
+
+const ORIGIN_KEY = Buffer.from('o');
+const SIZE_KEY = Buffer.from('s');
+const CHECKPOINT_KEY = Buffer.from('c');
+
+function u64(value: number): Buffer {
+  const bytes = Buffer.alloc(8);
+  bytes.writeUInt32BE(Math.floor(value / 2 ** 32), 0);
+  bytes.writeUInt32BE(value % 2 ** 32, 4);
+  return bytes;
+}
+
+function readU64(bytes: Buffer): number {
+  return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4);
+}
+
+function leafKey(index: number): Buffer {
+  return Buffer.concat([Buffer.from('l'), u64(index)]);
+}
+
+function tileKey(level: number, tile: number): Buffer {
+  return Buffer.concat([Buffer.from([0x74, level]), u64(tile)]);
+}
+
+/** Number of hashes at `level` in a tree of `size` leaves: one per complete subtree of 2^level leaves. */
+function rowLength(size: number, level: number): number {
+  return Math.floor(size / 2 ** level);
+}
+
+export class TileStore {
+  readonly #db: LogDatabase;
+  #size: number;
+  /** #edges[level]: the hashes of the last, not yet full, tile of that level (right edge of the tree). */
+  #edges: Buffer[][];
+  #appending: Promise<unknown> = Promise.resolve();
+
+  private constructor(db: LogDatabase, size: number, edges: Buffer[][]) {
+    this.#db = db;
+    this.#size = size;
+    this.#edges = edges;
+  }
+
+  /** Opens the log in `db`, creating it for `origin` if empty; refuses a database that holds another origin. */
+  static async open(db: LogDatabase, origin: string): Promise<TileStore> {
+    const [storedOrigin, storedSize] = await db.getMany([ORIGIN_KEY, SIZE_KEY]);
+    if (storedOrigin === undefined && storedSize === undefined) {
+      const created: LogPut[] = [
+        { type: 'put', key: ORIGIN_KEY, value: Buffer.from(origin, 'utf8') },
+        { type: 'put', key: SIZE_KEY, value: u64(0) },
+      ];
+      await db.batch(created, { sync: true });
+      return new TileStore(db, 0, []);
+    }
+    if (storedOrigin?.toString('utf8') !== origin) {
+      throw new TransparencyLogError(
+        'ORIGIN_MISMATCH',
+        `the database holds log ${String(storedOrigin)}, not ${origin}`,
+      );
+    }
+    if (storedSize?.length !== 8) throw new TransparencyLogError('CORRUPT', 'the log has an origin but no size');
+    const size = readU64(storedSize);
+    const partial: { level: number; width: number; key: Buffer }[] = [];
+    for (let level = 0; rowLength(size, level) > 0; level++) {
+      const length = rowLength(size, level);
+      const width = length % TILE_WIDTH;
+      if (width > 0) partial.push({ level, width, key: tileKey(level, Math.floor(length / TILE_WIDTH)) });
+    }
+    const tiles = await db.getMany(partial.map((tile) => tile.key));
+    const edges: Buffer[][] = [];
+    partial.forEach(({ level, width }, i) => {
+      edges[level] = splitHashes(requireTile(tiles[i], level, width), width);
+    });
+    return new TileStore(db, size, edges);
+  }
+
+  /** The durable tree size: every leaf below it, and every hash over them, is on disk. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends leaves in one synced batch; concurrent calls are applied one after the other, in call order. */
+  append(leaves: readonly Uint8Array[]): Promise<AppendResult> {
+    // Copied now: the bytes hashed are the bytes stored, whatever the caller does with its buffers meanwhile.
+    const stored = leaves.map((leaf) => Buffer.from(leaf));
+    const result = this.#appending.then(() => this.#append(stored));
+    this.#appending = result.catch(() => undefined);
+    return result;
+  }
+
+  async #append(leaves: readonly Buffer[]): Promise<AppendResult> {
+    const firstIndex = this.#size;
+    if (leaves.length === 0) return { firstIndex, size: firstIndex };
+    // Work on a copy of the right edge, kept only once the batch is durable.
+    const edges = Array.from({ length: this.#edges.length }, (_, level) => [...(this.#edges[level] ?? [])]);
+    const puts: LogPut[] = [];
+    const unwritten = new Set<number>();
+    let size = firstIndex;
+    for (const leaf of leaves) {
+      puts.push({ type: 'put', key: leafKey(size), value: leaf });
+      size += 1;
+      // The new leaf completes the subtree of 2^level leaves ending at it for every 2^level dividing `size`.
+      let hash = leafHash(leaf);
+      for (let level = 0; ; level++) {
+        const row = (edges[level] ??= []);
+        row.push(hash);
+        unwritten.add(level);
+        const length = rowLength(size, level);
+        // Entry length-1 is odd when length is even: its left sibling is the entry before it, in the same tile.
+        const left = length % 2 === 0 ? row.at(-2) : undefined;
+        if (length % 2 === 0 && left === undefined) {
+          throw new TransparencyLogError('CORRUPT', `the right edge of tree level ${level} lost a hash`);
+        }
+        if (row.length === TILE_WIDTH) {
+          puts.push({ type: 'put', key: tileKey(level, length / TILE_WIDTH - 1), value: Buffer.concat(row) });
+          edges[level] = [];
+          unwritten.delete(level);
+        }
+        if (left === undefined) break;
+        hash = nodeHash(left, hash);
+      }
+    }
+    for (const level of unwritten) {
+      const row = edges[level] ?? [];
+      puts.push({
+        type: 'put',
+        key: tileKey(level, Math.floor(rowLength(size, level) / TILE_WIDTH)),
+        value: Buffer.concat(row),
+      });
+    }
+    puts.push({ type: 'put', key: SIZE_KEY, value: u64(size) });
+    await this.#db.batch(puts, { sync: true });
+    this.#edges = edges;
+    this.#size = size;
+    return { firstIndex, size };
+  }
+
+  /** Leaves [start, end) as stored; the caller checks end <= size. */
+  async leaves(start: number, end: number): Promise<Buffer[]> {
+    const keys = Array.from({ length: end - start }, (_, i) => leafKey(start + i));
+    const values = await this.#db.getMany(keys);
+    return values.map((value, i) => {
+      if (value === undefined) throw new TransparencyLogError('CORRUPT', `leaf ${start + i} is missing`);
+      return value;
+    });
+  }
+
+  /**
+   * MTH(D[begin:end]) of each range, from one batched read of the tiles holding their complete subtrees. The
+   * caller checks every range lies within a size this store has reached; later appends only widen tiles.
+   */
+  async rangeHashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
+    const subtrees = ranges.map(rangeSubtrees);
+    const tileIndex = new Map<string, number>();
+    const keys: Buffer[] = [];
+    const locate = ({ level, index }: SubtreeId): { slot: number; offset: number } => {
+      const tile = Math.floor(index / TILE_WIDTH);
+      const id = `${level}/${tile}`;
+      let slot = tileIndex.get(id);
+      if (slot === undefined) {
+        slot = keys.push(tileKey(level, tile)) - 1;
+        tileIndex.set(id, slot);
+      }
+      return { slot, offset: (index % TILE_WIDTH) * HASH_SIZE };
+    };
+    const located = subtrees.map((list) => list.map((subtree) => ({ subtree, ...locate(subtree) })));
+    const tiles = await this.#db.getMany(keys);
+    return located.map((list) => {
+      const hashes = list.map(({ subtree, slot, offset }) => {
+        const tile = tiles[slot];
+        if (tile === undefined || tile.length < offset + HASH_SIZE) {
+          throw new TransparencyLogError('CORRUPT', `hash ${subtree.index} of tree level ${subtree.level} is missing`);
+        }
+        return tile.subarray(offset, offset + HASH_SIZE);
+      });
+      return foldRight(hashes);
+    });
+  }
+
+  /** MTH of the first `size` leaves; the caller checks size <= this.size. */
+  async root(size: number): Promise<Buffer> {
+    if (size === 0) return EMPTY_ROOT;
+    const [root] = await this.rangeHashes([{ begin: 0, end: size }]);
+    if (root === undefined) throw new TransparencyLogError('CORRUPT', `no root for size ${size}`);
+    return root;
+  }
+
+  async loadCheckpoint(): Promise<string | undefined> {
+    return (await this.#db.get(CHECKPOINT_KEY))?.toString('utf8');
+  }
+
+  async saveCheckpoint(note: string): Promise<void> {
+    await this.#db.batch([{ type: 'put', key: CHECKPOINT_KEY, value: Buffer.from(note, 'utf8') }], { sync: true });
+  }
+
+  /** Resolves once appends already called have settled. */
+  async settled(): Promise<void> {
+    await this.#appending;
+  }
+}
+
+/** H(c1, H(c2, … H(c_{k-1}, c_k))): the hash of a range from its complete subtrees, largest first. */
+function foldRight(hashes: readonly Buffer[]): Buffer {
+  let acc = hashes.at(-1);
+  if (acc === undefined) throw new TransparencyLogError('CORRUPT', 'an empty range has no hash');
+  for (const hash of hashes.slice(0, -1).reverse()) acc = nodeHash(hash, acc);
+  return acc;
+}
+
+function requireTile(tile: Buffer | undefined, level: number, width: number): Buffer {
+  if (tile === undefined || tile.length < width * HASH_SIZE) {
+    throw new TransparencyLogError('CORRUPT', `the last tile of tree level ${level} has fewer than ${width} hashes`);
+  }
+  return tile;
+}
+
+function splitHashes(tile: Buffer, width: number): Buffer[] {
+  return Array.from({ length: width }, (_, i) => tile.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+}

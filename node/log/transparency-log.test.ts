@@ -1,0 +1,288 @@
+import { MerkleProofError, verifyConsistency, verifyInclusion } from '../../chaincode/src/merkle.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openTransparencyLog, p256LogSigner, type LogSigner, type TransparencyLog } from './index.ts';
+import { leafHash } from './merkle-hash.ts';
+import {
+  newLogKey,
+  openTestDatabase,
+  ORIGIN,
+  prng,
+  referenceLeafHash,
+  referenceRoot,
+  testLeaf,
+  type CountingDatabase,
+  type TestDatabase,
+} from './test-log.ts';
+
+/** Appends leaves [from, to) of `testLeaf` in batches of random size up to 300. */
+async function appendTestLeaves(
+  log: TransparencyLog,
+  from: number,
+  to: number,
+  random: (below: number) => number,
+): Promise<void> {
+  for (let next = from; next < to;) {
+    const end = Math.min(to, next + 1 + random(300));
+    const result = await log.append(Array.from({ length: end - next }, (_, i) => testLeaf(next + i)));
+    expect(result).toEqual({ firstIndex: next, size: end });
+    next = end;
+  }
+}
+
+function tamper(proof: readonly Buffer[], random: (below: number) => number): Buffer[] {
+  const copy = proof.map((hash) => Buffer.from(hash));
+  const victim = copy[random(copy.length)];
+  if (victim === undefined) throw new Error('nothing to tamper with');
+  const at = random(32);
+  victim[at] = (victim[at] ?? 0) ^ (1 << random(8));
+  return copy;
+}
+
+function expectRejected(check: () => void): void {
+  expect(check).toThrow(MerkleProofError);
+}
+
+describe('transparency log', () => {
+  let testDb: TestDatabase;
+  let db: CountingDatabase;
+  let signer: LogSigner;
+  let log: TransparencyLog;
+
+  beforeEach(async () => {
+    testDb = await openTestDatabase();
+    db = testDb.logDb();
+    signer = p256LogSigner(newLogKey());
+    log = await openTransparencyLog({ db, origin: ORIGIN, signer });
+  });
+  afterEach(async () => {
+    await log.close();
+    await testDb[Symbol.asyncDispose]();
+  });
+
+  it('builds the RFC 9162 tree of a random size up to 2,000 leaves appended in random batches; every inclusion proof verifies and a tampered one does not', async () => {
+    const random = prng(1);
+    const size = 1_000 + random(1_000);
+    await appendTestLeaves(log, 0, size, random);
+    const hashes = Array.from({ length: size }, (_, i) => referenceLeafHash(testLeaf(i)));
+    const root = await log.root();
+    expect(root).toEqual(Buffer.from(referenceRoot(hashes)));
+    for (let index = 0; index < size; index++) {
+      const proof = await log.inclusionProof(index, size);
+      verifyInclusion(BigInt(index), BigInt(size), leafHash(await log.leaf(index)), proof, root);
+      if (proof.length > 0) {
+        expectRejected(() => {
+          verifyInclusion(BigInt(index), BigInt(size), leafHash(testLeaf(index)), tamper(proof, random), root);
+        });
+      }
+      expectRejected(() => {
+        verifyInclusion(BigInt((index + 1) % size), BigInt(size), leafHash(testLeaf(index)), proof, root);
+      });
+    }
+  });
+
+  it('proves inclusion in, and gives the root of, every smaller tree size it has passed through', async () => {
+    const random = prng(2);
+    const size = 1_500 + random(500);
+    await appendTestLeaves(log, 0, size, random);
+    const hashes = Array.from({ length: size }, (_, i) => referenceLeafHash(testLeaf(i)));
+    for (let trial = 0; trial < 300; trial++) {
+      const treeSize = 1 + random(size);
+      const index = random(treeSize);
+      const root = await log.root(treeSize);
+      expect(root).toEqual(Buffer.from(referenceRoot(hashes.slice(0, treeSize))));
+      verifyInclusion(
+        BigInt(index),
+        BigInt(treeSize),
+        leafHash(testLeaf(index)),
+        await log.inclusionProof(index, treeSize),
+        root,
+      );
+    }
+  });
+
+  it('proves consistency between random pairs of sizes, and a tampered proof or swapped root does not verify', async () => {
+    const random = prng(3);
+    const size = 1_000 + random(1_000);
+    await appendTestLeaves(log, 0, size, random);
+    const pairs: [number, number][] = [
+      [1, size],
+      [size, size],
+      [size - 1, size],
+      [256, 512],
+      [255, 257],
+    ];
+    for (let trial = 0; trial < 300; trial++) {
+      const a = 1 + random(size);
+      const b = 1 + random(size);
+      pairs.push([Math.min(a, b), Math.max(a, b)]);
+    }
+    for (const [size1, size2] of pairs) {
+      const proof = await log.consistencyProof(size1, size2);
+      const [root1, root2] = await Promise.all([log.root(size1), log.root(size2)]);
+      verifyConsistency(BigInt(size1), BigInt(size2), root1, root2, proof);
+      if (proof.length > 0) {
+        expectRejected(() => {
+          verifyConsistency(BigInt(size1), BigInt(size2), root1, root2, tamper(proof, random));
+        });
+      }
+      if (size1 < size2) {
+        expectRejected(() => {
+          verifyConsistency(BigInt(size1), BigInt(size2), root2, root1, proof);
+        });
+      }
+    }
+  });
+
+  it('reads O(log n) keys per proof and root, however large the tree', async () => {
+    const random = prng(4);
+    const size = 2_000;
+    await appendTestLeaves(log, 0, size, random);
+    const log2 = Math.ceil(Math.log2(size));
+    let worst = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const treeSize = 1 + random(size);
+      const other = 1 + random(treeSize);
+      for (const read of [
+        () => log.inclusionProof(random(treeSize), treeSize),
+        () => log.consistencyProof(other, treeSize),
+        () => log.root(treeSize),
+      ]) {
+        db.keysRead = 0;
+        await read();
+        worst = Math.max(worst, db.keysRead);
+      }
+    }
+    // One tile per tree level at most for a path, plus the tiles of the right edge's complete subtrees.
+    expect(worst).toBeLessThanOrEqual(2 * log2);
+    expect(worst).toBeGreaterThan(0);
+  });
+
+  it('reopens from disk with the same size, roots and proofs, and appends on as if never closed', async () => {
+    const random = prng(5);
+    await appendTestLeaves(log, 0, 777, random);
+    const roots = await Promise.all(Array.from({ length: 777 }, (_, i) => log.root(i + 1)));
+    await log.close();
+    await testDb.reopen();
+    log = await openTransparencyLog({ db: testDb.logDb(), origin: ORIGIN, signer });
+    expect(log.size).toBe(777);
+    expect(await Promise.all(roots.map((_, i) => log.root(i + 1)))).toEqual(roots);
+    await appendTestLeaves(log, 777, 1_300, random);
+    const hashes = Array.from({ length: 1_300 }, (_, i) => referenceLeafHash(testLeaf(i)));
+    expect(await log.root()).toEqual(Buffer.from(referenceRoot(hashes)));
+    verifyConsistency(
+      777n,
+      1_300n,
+      roots[776] ?? Buffer.alloc(0),
+      await log.root(),
+      await log.consistencyProof(777, 1_300),
+    );
+  });
+
+  it('serves proofs for sizes it has reached while appends go on, all verifying', async () => {
+    const random = prng(6);
+    await appendTestLeaves(log, 0, 300, random);
+    const appending = appendTestLeaves(log, 300, 3_000, random);
+    const checks: Promise<void>[] = [];
+    while (log.size < 3_000 && checks.length < 400) {
+      const treeSize = log.size;
+      const index = random(treeSize);
+      checks.push(
+        (async () => {
+          const [proof, root] = await Promise.all([log.inclusionProof(index, treeSize), log.root(treeSize)]);
+          verifyInclusion(BigInt(index), BigInt(treeSize), leafHash(testLeaf(index)), proof, root);
+        })(),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all([appending, ...checks]);
+    expect(checks.length).toBeGreaterThan(0);
+  });
+
+  it('stores C2SP tlog-tiles at every eighth tree level, full and partial', async () => {
+    const size = 256 * 256 + 5;
+    for (let next = 0; next < size; next += 4_096) {
+      await log.append(Array.from({ length: Math.min(4_096, size - next) }, (_, i) => Buffer.from(String(next + i))));
+    }
+    // Keys: 't' ‖ tree level ‖ u64 BE tile index (tile-store.ts).
+    const tileKey = (level: number, index: number): Buffer =>
+      Buffer.concat([Buffer.from([0x74, level]), Buffer.alloc(7), Buffer.from([index])]);
+    const [tile0, tile1, beyond, partial2] = await db.getMany([
+      tileKey(0, 0),
+      tileKey(8, 0),
+      tileKey(8, 1),
+      tileKey(16, 0),
+    ]);
+    const leafHashes = Array.from({ length: size }, (_, i) => referenceLeafHash(Buffer.from(String(i))));
+    expect(tile0).toEqual(Buffer.concat(leafHashes.slice(0, 256)));
+    const tileRoots = Array.from({ length: 256 }, (_, i) => referenceRoot(leafHashes.slice(i * 256, (i + 1) * 256)));
+    expect(tile1).toEqual(Buffer.concat(tileRoots));
+    expect(beyond).toBeUndefined();
+    // tile/2/000.p/1: one hash, the root of the first 65,536 leaves.
+    expect(partial2).toEqual(await log.root(256 * 256));
+  });
+
+  it('keeps its size and tree when an append batch fails to write, and goes on appending after it', async () => {
+    await log.append([testLeaf(0), testLeaf(1), testLeaf(2)]);
+    db.failNextBatch = () => true;
+    await expect(log.append([Buffer.from('lost')])).rejects.toThrow('injected write failure');
+    expect(log.size).toBe(3);
+    await expect(log.append([testLeaf(3), testLeaf(4)])).resolves.toEqual({ firstIndex: 3, size: 5 });
+    expect(await log.leaf(3)).toEqual(testLeaf(3));
+    const hashes = Array.from({ length: 5 }, (_, i) => referenceLeafHash(testLeaf(i)));
+    expect(await log.root()).toEqual(Buffer.from(referenceRoot(hashes)));
+  });
+
+  it('applies concurrent appends one after the other in call order', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => log.append([testLeaf(2 * i), testLeaf(2 * i + 1)])),
+    );
+    expect(results.map((r) => r.firstIndex)).toEqual(Array.from({ length: 20 }, (_, i) => 2 * i));
+    expect(await log.leaves(0, 40)).toEqual(Array.from({ length: 40 }, (_, i) => testLeaf(i)));
+  });
+
+  it('stores and hashes leaf bytes exactly as given, even if the caller reuses its buffer afterwards', async () => {
+    const buffer = Buffer.from([0x0a, 0x03, 0x66, 0x6f, 0x6f]);
+    const pending = log.append([buffer]);
+    buffer.fill(0);
+    await pending;
+    expect(await log.leaf(0)).toEqual(Buffer.from([0x0a, 0x03, 0x66, 0x6f, 0x6f]));
+    expect(await log.root()).toEqual(leafHash(Buffer.from([0x0a, 0x03, 0x66, 0x6f, 0x6f])));
+  });
+
+  it('returns the next index and does not write for an empty append', async () => {
+    await log.append([testLeaf(0)]);
+    expect(await log.append([])).toEqual({ firstIndex: 1, size: 1 });
+  });
+
+  it('refuses indexes and sizes beyond the log, and a consistency proof from size 0', async () => {
+    await log.append([testLeaf(0), testLeaf(1)]);
+    const outOfRange = { name: 'TransparencyLogError', code: 'OUT_OF_RANGE' };
+    await expect(log.leaf(2)).rejects.toMatchObject(outOfRange);
+    await expect(log.root(3)).rejects.toMatchObject(outOfRange);
+    await expect(log.inclusionProof(2, 2)).rejects.toMatchObject(outOfRange);
+    await expect(log.inclusionProof(0, 3)).rejects.toMatchObject(outOfRange);
+    await expect(log.inclusionProof(0.5, 2)).rejects.toMatchObject(outOfRange);
+    await expect(log.consistencyProof(0, 2)).rejects.toMatchObject(outOfRange);
+    await expect(log.consistencyProof(2, 1)).rejects.toMatchObject(outOfRange);
+    await expect(log.consistencyProof(1, 3)).rejects.toMatchObject(outOfRange);
+  });
+
+  it('refuses to open a database that holds another origin, and a malformed origin', async () => {
+    await log.append([testLeaf(0)]);
+    await expect(
+      openTransparencyLog({ db: testDb.logDb(), origin: 'lianxin/OtherMSP/2026', signer }),
+    ).rejects.toMatchObject({
+      code: 'ORIGIN_MISMATCH',
+    });
+    await expect(
+      openTransparencyLog({ db: testDb.logDb(), origin: 'lianxin/ShanghaiAgencyMSP', signer }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+
+  it('refuses appends once closed', async () => {
+    await log.close();
+    await expect(log.append([testLeaf(0)])).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});

@@ -1,0 +1,182 @@
+/**
+ * An institution's append-only RFC 9162 log (DESIGN §6): leaves stored and hashed exactly as given, proofs and
+ * roots for any size the log has reached, and signed C2SP checkpoints on a T-or-N cadence.
+ */
+import { parseCheckpoint } from '../../chaincode/src/signed-note.ts';
+import type { LogSigner, SignedCheckpoint } from './checkpoint.ts';
+import { Checkpointer } from './checkpointer.ts';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_CHECKPOINT_LEAVES, ORIGIN_PATTERN } from './constants.ts';
+import { TransparencyLogError } from './errors.ts';
+import { consistencyRanges, inclusionRanges } from './proof-plan.ts';
+import { TileStore, type AppendResult, type LogDatabase } from './tile-store.ts';
+
+export interface TransparencyLogOptions {
+  /** The log's own keyspace: a sublevel of the node's database with Buffer keys and values. */
+  readonly db: LogDatabase;
+  /** `lianxin/<MSP ID>/<shard>`, as registered on chain; a database holds one origin for life. */
+  readonly origin: string;
+  readonly signer: LogSigner;
+  /** T, default 5 s. */
+  readonly checkpointIntervalMs?: number;
+  /** N, default 10,000. */
+  readonly checkpointLeaves?: number;
+  readonly onCheckpoint?: (checkpoint: SignedCheckpoint) => void;
+  readonly onCheckpointError?: (error: unknown) => void;
+}
+
+export interface TransparencyLog extends AsyncDisposable {
+  readonly origin: string;
+  /** Durable tree size. */
+  readonly size: number;
+  /** Appends leaves in one atomic synced batch; they get consecutive indexes from `firstIndex`. */
+  append(leaves: readonly Uint8Array[]): Promise<AppendResult>;
+  /** Leaf bytes exactly as appended. */
+  leaf(index: number): Promise<Buffer>;
+  /** Leaves [start, end). */
+  leaves(start: number, end: number): Promise<Buffer[]>;
+  /** MTH of the first `treeSize` leaves, for any treeSize <= size. */
+  root(treeSize?: number): Promise<Buffer>;
+  /** RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of `treeSize` leaves, leaf-first. */
+  inclusionProof(index: number, treeSize: number): Promise<Buffer[]>;
+  /** RFC 9162 §2.1.4.1 consistency proof from size1 to size2, 0 < size1 <= size2 <= size. */
+  consistencyProof(size1: number, size2: number): Promise<Buffer[]>;
+  /** The latest signed checkpoint, if any. */
+  latestCheckpoint(): SignedCheckpoint | undefined;
+  /** Signs a checkpoint of the current size now if it grew since the latest; resolves to the latest. */
+  checkpoint(): Promise<SignedCheckpoint | undefined>;
+  /** Waits for appends and signing in progress and stops the checkpoint timer; the database stays open. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (or creates) the log of `origin` in `db`, and checks the stored checkpoint against the tree.
+ *
+ * @example
+ * const log = await openTransparencyLog({ db: db.sublevel('log', { keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+ *   origin: 'lianxin/ShanghaiBankMSP/2026', signer: p256LogSigner(logKey) });
+ */
+export async function openTransparencyLog(options: Readonly<TransparencyLogOptions>): Promise<TransparencyLog> {
+  const { origin } = options;
+  if (!ORIGIN_PATTERN.test(origin)) {
+    throw new TransparencyLogError('INVALID_ARGUMENT', `"origin" must be lianxin/<MSP ID>/<shard>, got ${origin}`);
+  }
+  const intervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+  const maxLeaves = options.checkpointLeaves ?? DEFAULT_CHECKPOINT_LEAVES;
+  if (!(intervalMs > 0) || !Number.isSafeInteger(maxLeaves) || maxLeaves < 1) {
+    throw new TransparencyLogError(
+      'INVALID_ARGUMENT',
+      '"checkpointIntervalMs" and "checkpointLeaves" must be positive',
+    );
+  }
+  const store = await TileStore.open(options.db, origin);
+  const checkpointer = new Checkpointer({
+    origin,
+    signer: options.signer,
+    source: store,
+    intervalMs,
+    maxLeaves,
+    latest: await loadLatest(store, origin),
+    ...(options.onCheckpoint && { onCheckpoint: options.onCheckpoint }),
+    ...(options.onCheckpointError && { onError: options.onCheckpointError }),
+  });
+  // Leaves appended after the last checkpoint before a restart still get one within T.
+  checkpointer.notify();
+  return new LevelTransparencyLog(origin, store, checkpointer);
+}
+
+async function loadLatest(store: TileStore, origin: string): Promise<SignedCheckpoint | undefined> {
+  const note = await store.loadCheckpoint();
+  if (note === undefined) return undefined;
+  const parsed = parseCheckpoint(note);
+  if (!parsed.ok) throw new TransparencyLogError('CORRUPT', `the stored checkpoint does not parse: ${parsed.reason}`);
+  const { size, rootHash } = parsed.checkpoint;
+  const root = size <= BigInt(store.size) ? await store.root(Number(size)) : undefined;
+  if (parsed.checkpoint.origin !== origin || root?.equals(rootHash) !== true) {
+    throw new TransparencyLogError(
+      'CORRUPT',
+      `the stored checkpoint of size ${size} does not match the tree of ${origin}`,
+    );
+  }
+  return { origin, size: Number(size), rootHash: root, note };
+}
+
+class LevelTransparencyLog implements TransparencyLog {
+  readonly origin: string;
+  readonly #store: TileStore;
+  readonly #checkpointer: Checkpointer;
+  #closed = false;
+
+  constructor(origin: string, store: TileStore, checkpointer: Checkpointer) {
+    this.origin = origin;
+    this.#store = store;
+    this.#checkpointer = checkpointer;
+  }
+
+  get size(): number {
+    return this.#store.size;
+  }
+
+  async append(leaves: readonly Uint8Array[]): Promise<AppendResult> {
+    if (this.#closed) throw new TransparencyLogError('CLOSED', `log ${this.origin} is closed`);
+    const result = await this.#store.append(leaves);
+    this.#checkpointer.notify();
+    return result;
+  }
+
+  async leaf(index: number): Promise<Buffer> {
+    const [leaf] = await this.leaves(index, index + 1);
+    if (leaf === undefined) throw new TransparencyLogError('CORRUPT', `leaf ${index} is missing`);
+    return leaf;
+  }
+
+  async leaves(start: number, end: number): Promise<Buffer[]> {
+    this.#requireSize('start', start, 0, end);
+    this.#requireSize('end', end, start, this.size);
+    return this.#store.leaves(start, end);
+  }
+
+  async root(treeSize = this.size): Promise<Buffer> {
+    this.#requireSize('treeSize', treeSize, 0, this.size);
+    return this.#store.root(treeSize);
+  }
+
+  async inclusionProof(index: number, treeSize: number): Promise<Buffer[]> {
+    this.#requireSize('treeSize', treeSize, 1, this.size);
+    this.#requireSize('index', index, 0, treeSize - 1);
+    return this.#store.rangeHashes(inclusionRanges(index, treeSize));
+  }
+
+  async consistencyProof(size1: number, size2: number): Promise<Buffer[]> {
+    this.#requireSize('size2', size2, 1, this.size);
+    // A proof from the empty tree proves nothing, and the chaincode's verifier refuses it (RFC 9162 §2.1.4).
+    this.#requireSize('size1', size1, 1, size2);
+    return this.#store.rangeHashes(consistencyRanges(size1, size2));
+  }
+
+  latestCheckpoint(): SignedCheckpoint | undefined {
+    return this.#checkpointer.latest;
+  }
+
+  async checkpoint(): Promise<SignedCheckpoint | undefined> {
+    return this.#checkpointer.checkpoint();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#store.settled();
+    await this.#checkpointer.stop();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #requireSize(name: string, value: number, min: number, max: number): void {
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new TransparencyLogError(
+        'OUT_OF_RANGE',
+        `"${name}" must be an integer from ${min} to ${max}, got ${value}`,
+      );
+    }
+  }
+}
