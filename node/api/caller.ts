@@ -1,0 +1,187 @@
+/**
+ * Who is calling: derived from the TLS client certificate of the connection (grpc-js `call.getAuthContext()`
+ * exposes node's `tls.PeerCertificate`). The TLS handshake proves the client holds the certificate's key; the
+ * server asks for a certificate without letting TLS reject it (see `server.ts`), so the checks that make it a
+ * consortium member are made here, and a failure is UNAUTHENTICATED rather than a dropped connection:
+ * - issued (directly) by a TLS CA of the consortium bundle whose O is the certificate's O: a CA vouches only
+ *   for its own organisation, so one member's TLS CA cannot mint certificates for another MSP;
+ * - within its validity period, and for client authentication when it carries an extended key usage.
+ * The role is the organisation's (consortium YAML or on-chain registry, via `RoleResolver`), never the
+ * certificate's own say: a member's CA could write any `lianxin.role` attribute. TLS certificates from
+ * network/pki carry only C, L, O, CN (no NodeOU, no role attribute); when a certificate does carry the
+ * Fabric-CA attribute it must agree with the registered role.
+ */
+import 'reflect-metadata';
+import { X509Certificate } from 'node:crypto';
+import type { PeerCertificate } from 'node:tls';
+import * as x509 from '@peculiar/x509';
+import {
+  FABRIC_ATTRS_OID,
+  ROLE_ATTRIBUTE,
+  type Consortium,
+  type NodeOU,
+  type OrgRole,
+} from '../../network/pki/index.ts';
+import { NodeError } from './errors.ts';
+
+export interface Caller {
+  readonly mspId: string;
+  /** The organisation's role in the consortium. */
+  readonly role: OrgRole;
+  readonly commonName: string;
+  /** Fabric NodeOU from the subject's OU; TLS certificates from network/pki have none. */
+  readonly nodeOU?: NodeOU;
+  /** SHA-256 fingerprint of the certificate (colon-separated hex), for logs and audit. */
+  readonly fingerprint: string;
+}
+
+/** The registered role of an organisation, or undefined when it is not a member. */
+export type RoleResolver = (mspId: string) => OrgRole | undefined | Promise<OrgRole | undefined>;
+
+/** Roles as the consortium YAML assigns them. */
+export function consortiumRoles(consortium: Pick<Consortium, 'organizations'>): RoleResolver {
+  const roles = new Map(consortium.organizations.map((o) => [o.mspId, o.role]));
+  return (mspId) => roles.get(mspId);
+}
+
+/** TLS CA certificates by the MSP ID in their O. */
+export type ClientCaBundle = ReadonlyMap<string, readonly X509Certificate[]>;
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * Parses the consortium's TLS CA bundle (concatenated PEM). Each CA's O is its MSP ID, as cryptogen and
+ * network/pki issue them.
+ * @throws NodeError `INVALID_ARGUMENT` (field `tls.clientCaBundle`) for a bundle without CAs or with a non-CA.
+ */
+export function parseClientCaBundle(pem: string): ClientCaBundle {
+  const bundle = new Map<string, X509Certificate[]>();
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  const invalid = (message: string) => new NodeError('INVALID_ARGUMENT', message, { field: 'tls.clientCaBundle' });
+  if (blocks.length === 0) throw invalid('the client CA bundle holds no PEM certificate');
+  for (const block of blocks) {
+    const ca = new X509Certificate(block);
+    const mspId = subjectField(ca, 'O');
+    if (!ca.ca || mspId === undefined) throw invalid(`${ca.subject.replaceAll('\n', ', ')} is not a CA with an O`);
+    bundle.set(mspId, [...(bundle.get(mspId) ?? []), ca]);
+  }
+  return bundle;
+}
+
+export interface CallerAuthenticatorOptions {
+  readonly clientCas: ClientCaBundle;
+  readonly resolveRole: RoleResolver;
+  /** Clock for validity checks (tests). */
+  readonly now?: () => Date;
+}
+
+/** What a certificate proves once verified; cached by fingerprint, the role is resolved per call. */
+interface VerifiedCertificate {
+  readonly mspId: string;
+  readonly commonName: string;
+  readonly nodeOU?: NodeOU;
+  readonly roleAttribute?: string;
+  readonly fingerprint: string;
+  readonly validFrom: number;
+  readonly validTo: number;
+}
+
+/** Clients reconnect with the same certificate; parsing and verifying it once per certificate is enough. */
+const CACHE_LIMIT = 10_000;
+const CLIENT_AUTH_EKU = '1.3.6.1.5.5.7.3.2';
+const NODE_OUS: readonly string[] = ['client', 'peer', 'admin', 'orderer'] satisfies NodeOU[];
+
+export class CallerAuthenticator {
+  readonly #clientCas: ClientCaBundle;
+  readonly #resolveRole: RoleResolver;
+  readonly #now: () => Date;
+  readonly #verified = new Map<string, VerifiedCertificate>();
+
+  constructor(options: Readonly<CallerAuthenticatorOptions>) {
+    this.#clientCas = options.clientCas;
+    this.#resolveRole = options.resolveRole;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * The caller behind a connection's peer certificate.
+   * @throws NodeError `UNAUTHENTICATED` without a valid consortium certificate, `PERMISSION_DENIED` for an
+   * organisation that is not a member or a certificate whose role attribute contradicts the registry.
+   */
+  async authenticate(peer: PeerCertificate | undefined): Promise<Caller> {
+    if (peer?.raw === undefined) {
+      throw new NodeError('UNAUTHENTICATED', 'a client certificate from a consortium TLS CA is required');
+    }
+    const cert = this.#verify(peer);
+    const now = this.#now().getTime();
+    if (now < cert.validFrom || now > cert.validTo) {
+      throw new NodeError('UNAUTHENTICATED', `the client certificate of ${cert.mspId} is expired or not yet valid`);
+    }
+    const role = await this.#resolveRole(cert.mspId);
+    if (role === undefined) {
+      throw new NodeError('PERMISSION_DENIED', `${cert.mspId} is not a member of the consortium`);
+    }
+    if (cert.roleAttribute !== undefined && cert.roleAttribute !== role) {
+      throw new NodeError(
+        'PERMISSION_DENIED',
+        `the certificate claims role "${cert.roleAttribute}" but ${cert.mspId} is registered as "${role}"`,
+      );
+    }
+    const { mspId, commonName, nodeOU, fingerprint } = cert;
+    return { mspId, role, commonName, fingerprint, ...(nodeOU === undefined ? {} : { nodeOU }) };
+  }
+
+  #verify(peer: PeerCertificate): VerifiedCertificate {
+    const known = this.#verified.get(peer.fingerprint256);
+    if (known) return known;
+    const certificate = new X509Certificate(peer.raw);
+    const mspId = subjectField(certificate, 'O');
+    const unauthenticated = (why: string) => new NodeError('UNAUTHENTICATED', `client certificate rejected: ${why}`);
+    if (mspId === undefined) throw unauthenticated('its subject has no O (MSP ID)');
+    const cas = this.#clientCas.get(mspId) ?? [];
+    if (!cas.some((ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey))) {
+      throw unauthenticated(`not issued by a TLS CA of ${mspId} in the consortium bundle`);
+    }
+    const usages = certificate.keyUsage as string[] | undefined;
+    if (usages !== undefined && !usages.includes(CLIENT_AUTH_EKU)) {
+      throw unauthenticated('its extended key usage does not allow client authentication');
+    }
+    const ou = subjectField(certificate, 'OU');
+    const roleAttribute = fabricAttributes(certificate)[ROLE_ATTRIBUTE];
+    const verified: VerifiedCertificate = {
+      mspId,
+      commonName: subjectField(certificate, 'CN') ?? '',
+      ...(ou !== undefined && NODE_OUS.includes(ou) ? { nodeOU: ou as NodeOU } : {}),
+      ...(roleAttribute === undefined ? {} : { roleAttribute }),
+      fingerprint: certificate.fingerprint256,
+      validFrom: Date.parse(certificate.validFrom),
+      validTo: Date.parse(certificate.validTo),
+    };
+    if (this.#verified.size >= CACHE_LIMIT) this.#verified.clear();
+    this.#verified.set(peer.fingerprint256, verified);
+    return verified;
+  }
+}
+
+/** One attribute of the subject; node renders it one `KEY=value` per line. */
+function subjectField(certificate: X509Certificate, key: string): string | undefined {
+  const prefix = `${key}=`;
+  const value = certificate.subject
+    .split('\n')
+    .find((line) => line.startsWith(prefix))
+    ?.slice(prefix.length);
+  return value === '' ? undefined : value;
+}
+
+/** Fabric-CA attributes: the extension's value is the raw JSON `{"attrs":{...}}` (fabric-ca `lib/attrmgr`). */
+function fabricAttributes(certificate: X509Certificate): Readonly<Record<string, string | undefined>> {
+  const extension = new x509.X509Certificate(certificate.raw).getExtension(FABRIC_ATTRS_OID);
+  if (!extension) return {};
+  try {
+    const parsed = JSON.parse(Buffer.from(extension.value).toString('utf8')) as { attrs?: unknown };
+    const attrs = parsed.attrs;
+    return attrs !== null && typeof attrs === 'object' ? (attrs as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The one place domain errors become gRPC statuses (STYLE: handlers never build statuses ad hoc). Node modules
+ * throw `NodeError` with a closed code; the chain facade's `ChainError` passes through as is; anything else
+ * becomes INTERNAL without leaking its message to the client.
+ */
+import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
+import { ChainError, type ChainErrorCode } from '../ledger/index.ts';
+
+export type NodeErrorCode =
+  /** The request is malformed; `field` names the offending field (`records[3].subject`). */
+  | 'INVALID_ARGUMENT'
+  /** The record, leaf, checkpoint or notarization does not exist here. */
+  | 'NOT_FOUND'
+  /** A request ID was reused with different content. */
+  | 'ALREADY_EXISTS'
+  /** A tree size or index beyond the log (RFC 9162 proofs asked for sizes the log does not have). */
+  | 'OUT_OF_RANGE'
+  /** The request is valid but the node's state does not allow it yet (e.g. no checkpoint so far). */
+  | 'FAILED_PRECONDITION'
+  /** Back-pressure: the outbox is full; retry after `retryAfterMs`. */
+  | 'OVERLOADED'
+  /** A dependency (the ledger) is down, or the node is shutting down; retry after `retryAfterMs` if set. */
+  | 'UNAVAILABLE'
+  /** No valid client certificate from a consortium TLS CA. */
+  | 'UNAUTHENTICATED'
+  /** The caller's role or organisation may not call this method. */
+  | 'PERMISSION_DENIED'
+  /** The client cancelled or its deadline passed. */
+  | 'CANCELLED'
+  /** A bug or corrupted state; the message is logged, not sent. */
+  | 'INTERNAL';
+
+export interface NodeErrorOptions extends ErrorOptions {
+  readonly field?: string;
+  readonly retryAfterMs?: number;
+}
+
+/** An error a node module throws for the API to map; callers branch on `code`. */
+export class NodeError extends Error {
+  override readonly name = 'NodeError';
+  readonly field?: string;
+  readonly retryAfterMs?: number;
+  constructor(
+    readonly code: NodeErrorCode,
+    message: string,
+    options: NodeErrorOptions = {},
+  ) {
+    super(message, options);
+    if (options.field !== undefined) this.field = options.field;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** Trailing metadata keys the node sets on errors; clients read them rather than parse messages. */
+export const RETRY_AFTER_MS_KEY = 'retry-after-ms';
+export const ERROR_CODE_KEY = 'lianxin-error-code';
+export const ERROR_FIELD_KEY = 'lianxin-error-field';
+
+const GRPC_STATUS: Readonly<Record<NodeErrorCode, status>> = {
+  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
+  NOT_FOUND: status.NOT_FOUND,
+  ALREADY_EXISTS: status.ALREADY_EXISTS,
+  OUT_OF_RANGE: status.OUT_OF_RANGE,
+  FAILED_PRECONDITION: status.FAILED_PRECONDITION,
+  OVERLOADED: status.RESOURCE_EXHAUSTED,
+  UNAVAILABLE: status.UNAVAILABLE,
+  UNAUTHENTICATED: status.UNAUTHENTICATED,
+  PERMISSION_DENIED: status.PERMISSION_DENIED,
+  CANCELLED: status.CANCELLED,
+  INTERNAL: status.INTERNAL,
+};
+
+/**
+ * A chain call that failed under a handler: the ledger being down is the client's to retry; an invalidated
+ * transaction (MVCC conflict) is a concurrency conflict (gRPC ABORTED); a chaincode rejection is final and its
+ * message is safe to show (chaincode results carry nothing confidential, DESIGN §2).
+ */
+const CHAIN_STATUS: Readonly<Record<ChainErrorCode, status>> = {
+  UNAVAILABLE: status.UNAVAILABLE,
+  CONFLICT: status.ABORTED,
+  REJECTED: status.FAILED_PRECONDITION,
+};
+
+/** The status a client sees for `err`, with `code`, `field` and the retry hint in trailing metadata. */
+export function toGrpcStatus(err: unknown): StatusObject {
+  const metadata = new Metadata();
+  if (err instanceof ChainError) {
+    metadata.set(ERROR_CODE_KEY, err.chaincodeCode ?? `CHAIN_${err.code}`);
+    return { code: CHAIN_STATUS[err.code], details: err.message, metadata };
+  }
+  if (!(err instanceof NodeError)) {
+    const cancelled = (err as { code?: unknown } | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+    return cancelled
+      ? { code: status.CANCELLED, details: 'the call was cancelled', metadata }
+      : { code: status.INTERNAL, details: 'internal error', metadata };
+  }
+  metadata.set(ERROR_CODE_KEY, err.code);
+  if (err.field !== undefined) metadata.set(ERROR_FIELD_KEY, err.field);
+  if (err.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_MS_KEY, String(Math.ceil(err.retryAfterMs)));
+  const details = err.code === 'INTERNAL' ? 'internal error' : err.message;
+  return { code: GRPC_STATUS[err.code], details, metadata };
+}
+
+/** Whether a status means the server failed (logged as an error) rather than the client (a warning). */
+export function isServerFault(code: status): boolean {
+  return code === status.INTERNAL || code === status.UNKNOWN || code === status.DATA_LOSS;
+}

@@ -1,0 +1,252 @@
+/**
+ * The node's gRPC server: mutual TLS with the consortium's TLS CAs, the lianxin.v1 services with every handler
+ * wrapped (authentication from the client certificate, the role policy, error mapping, RPC latency, logs),
+ * gRPC health checking (grpc.health.v1) and server reflection over the loaded package, graceful shutdown.
+ *
+ * TLS asks every client for a certificate but does not reject the handshake itself (`rejectUnauthorized:
+ * false`): `CallerAuthenticator` verifies the certificate per call, so a client without one, or with one from
+ * an unknown CA, gets UNAUTHENTICATED with a reason instead of an opaque connection failure. Health checking
+ * and reflection are therefore reachable over TLS without a client certificate: probes need no identity, and
+ * the schema is public (proto/ is in the repository).
+ */
+import { once, type EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
+import type { Logger } from '../logging/index.ts';
+import type { NodeMetrics } from '../metrics/index.ts';
+import { DEFAULT_POLICY, authorize, type AuthorizationPolicy } from './authorization.ts';
+import { CallerAuthenticator, parseClientCaBundle, type RoleResolver } from './caller.ts';
+import { DEFAULT_SHUTDOWN_GRACE_MS } from './constants.ts';
+import { isServerFault, toGrpcStatus } from './errors.ts';
+import type { CallContext, LianxinServiceImpls, RpcName, ServiceImpls } from './handlers.ts';
+import {
+  LIANXIN_SERVICES,
+  lianxinPackageDefinition,
+  qualifiedServiceName,
+  serviceDefinition,
+  type LianxinServiceName,
+} from './proto-loader.ts';
+
+/** PEM bytes, as read from the files the node configuration names. */
+export interface ApiTlsMaterial {
+  readonly certChain: Buffer;
+  readonly privateKey: Buffer;
+  /** The consortium's TLS CAs (concatenated PEM), each with its MSP ID as O. */
+  readonly clientCaBundle: Buffer;
+}
+
+export interface ApiServerOptions {
+  /** host:port; port 0 picks a free port (tests). */
+  readonly listen: string;
+  readonly tls: ApiTlsMaterial;
+  /** This node's organisation: `own` grants of the policy compare callers with it. */
+  readonly mspId: string;
+  /** The registered role of a caller's organisation. */
+  readonly resolveRole: RoleResolver;
+  readonly services: ServiceImpls;
+  readonly logger: Logger;
+  readonly metrics?: Pick<NodeMetrics, 'rpcLatency'>;
+  /** Default: `DEFAULT_POLICY`. */
+  readonly policy?: AuthorizationPolicy;
+  /** Largest request message; grpc-js defaults to 4 MiB, an IngestBatch can be larger. */
+  readonly maxReceiveMessageBytes?: number;
+}
+
+export interface ApiServer extends AsyncDisposable {
+  /** The bound host:port (the real port when `listen` asked for 0). */
+  readonly address: string;
+  /** What health checking reports for every service (e.g. NOT_SERVING while the ledger is unreachable). */
+  setServing(serving: boolean): void;
+  /**
+   * Stops accepting calls, reports NOT_SERVING, lets calls in flight finish for `graceMs`, then cuts off
+   * the rest.
+   */
+  shutdown(options?: { readonly graceMs?: number }): Promise<void>;
+}
+
+/** @example const api = await startApiServer({ listen: config.grpc.listen, tls, mspId, resolveRole, services, logger }); */
+export async function startApiServer(options: Readonly<ApiServerOptions>): Promise<ApiServer> {
+  const server = new grpc.Server({
+    ...(options.maxReceiveMessageBytes === undefined
+      ? {}
+      : { 'grpc.max_receive_message_length': options.maxReceiveMessageBytes }),
+  });
+  const wrapper = new HandlerWrapper(options);
+  const served = LIANXIN_SERVICES.filter((name) => options.services[name] !== undefined);
+  for (const name of served) server.addService(serviceDefinition(name), wrapper.service(name));
+
+  const statuses = (status: 'SERVING' | 'NOT_SERVING'): ServingStatusMap =>
+    Object.fromEntries(['', ...served.map(qualifiedServiceName)].map((service) => [service, status]));
+  const health = new HealthImplementation(statuses('SERVING'));
+  health.addToServer(server);
+  new ReflectionService(lianxinPackageDefinition()).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(options.listen, new ClientCertRequestingCredentials(options.tls), (err, bound) => {
+      if (err) reject(err);
+      else resolve(bound);
+    });
+  });
+  const address = `${options.listen.slice(0, options.listen.lastIndexOf(':'))}:${port}`;
+  options.logger.info({ address, services: served }, 'gRPC API listening');
+
+  const setServing = (serving: boolean): void => {
+    for (const [service, status] of Object.entries(statuses(serving ? 'SERVING' : 'NOT_SERVING'))) {
+      health.setStatus(service, status);
+    }
+  };
+  let stopped: Promise<void> | undefined;
+  const shutdown = ({ graceMs = DEFAULT_SHUTDOWN_GRACE_MS } = {}): Promise<void> => {
+    stopped ??= new Promise<void>((resolve) => {
+      setServing(false);
+      const force = setTimeout(() => {
+        options.logger.warn({ graceMs }, 'calls still running after the grace period: cutting them off');
+        server.forceShutdown();
+        resolve();
+      }, graceMs);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    }).then(() => {
+      options.logger.info({ address }, 'gRPC API stopped');
+    });
+    return stopped;
+  };
+  return { address, setServing, shutdown, [Symbol.asyncDispose]: () => shutdown() };
+}
+
+/**
+ * Server TLS that requests a client certificate without letting the handshake fail on it. grpc-js's
+ * `createSsl(…, true)` rejects such clients during the handshake (they see UNAVAILABLE); the node answers
+ * UNAUTHENTICATED instead (see `caller.ts`). The handshake still proves possession of the certificate's key.
+ */
+class ClientCertRequestingCredentials extends grpc.ServerCredentials {
+  constructor(tls: ApiTlsMaterial) {
+    super(
+      { requestCert: true, rejectUnauthorized: false },
+      // `ca` also tells clients which CAs' certificates to present (the TLS CertificateRequest).
+      { ca: tls.clientCaBundle, cert: tls.certChain, key: tls.privateKey },
+    );
+  }
+
+  override _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+/** An RPC's names, split once for the metric labels. */
+interface Rpc {
+  readonly name: RpcName;
+  readonly service: string;
+  readonly method: string;
+}
+type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly status: grpc.StatusObject };
+/** What every kind of server call has (grpc-js does not export its ServerSurfaceCall). */
+type SurfaceCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | Writable;
+type AnyHandler = (input: unknown, ctx: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
+type Writable = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+
+/**
+ * The request messages of a client or bidi stream. Iterating a Readable directly destroys it when the loop
+ * ends, and a destroyed grpc-js call never sends its status: the client would wait forever for the end.
+ */
+function requests(call: SurfaceCall): AsyncIterable<unknown> {
+  const readable = call as unknown as Readable;
+  return { [Symbol.asyncIterator]: () => readable.iterator({ destroyOnReturn: false }) };
+}
+
+/** Turns the typed async handlers into grpc-js handlers, each call going through the same pipeline. */
+class HandlerWrapper {
+  readonly #options: Readonly<ApiServerOptions>;
+  readonly #authenticator: CallerAuthenticator;
+  readonly #policy: AuthorizationPolicy;
+
+  constructor(options: Readonly<ApiServerOptions>) {
+    this.#options = options;
+    this.#policy = options.policy ?? DEFAULT_POLICY;
+    this.#authenticator = new CallerAuthenticator({
+      clientCas: parseClientCaBundle(options.tls.clientCaBundle.toString('utf8')),
+      resolveRole: options.resolveRole,
+    });
+  }
+
+  service(name: LianxinServiceName): grpc.UntypedServiceImplementation {
+    const impl = this.#options.services[name] as LianxinServiceImpls[typeof name];
+    const handlers = impl as unknown as Readonly<Record<string, AnyHandler>>;
+    const grpcHandlers: grpc.UntypedServiceImplementation = {};
+    for (const [method, definition] of Object.entries(serviceDefinition(name))) {
+      const handler = handlers[method];
+      if (handler === undefined) continue;
+      const rpc: Rpc = { name: `${name}.${method}` as RpcName, service: name, method };
+      const call = handler.bind(impl);
+      grpcHandlers[method] = definition.responseStream
+        ? this.#streaming(rpc, definition.requestStream, call)
+        : this.#unary(rpc, definition.requestStream, call);
+    }
+    return grpcHandlers;
+  }
+
+  #unary(rpc: Rpc, requestStream: boolean, handler: AnyHandler): grpc.UntypedHandleCall {
+    return (
+      call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
+      const input = requestStream ? requests(call) : (call as grpc.ServerUnaryCall<unknown, unknown>).request;
+      void this.#invoke(call, rpc, (ctx) => handler(input, ctx) as Promise<unknown>).then((outcome) => {
+        if (outcome.ok) callback(null, outcome.value);
+        else callback(outcome.status);
+      });
+    };
+  }
+
+  #streaming(rpc: Rpc, requestStream: boolean, handler: AnyHandler): grpc.UntypedHandleCall {
+    return (call: Writable) => {
+      const input = requestStream ? requests(call) : (call as grpc.ServerWritableStream<unknown, unknown>).request;
+      const run = async (ctx: CallContext): Promise<void> => {
+        for await (const message of handler(input, ctx) as AsyncIterable<unknown>) {
+          // Respect HTTP/2 flow control: a slow client must not make the node buffer a whole stream.
+          if (!call.write(message)) await once(call, 'drain', { signal: ctx.signal });
+        }
+      };
+      void this.#invoke(call, rpc, run).then((outcome) => {
+        if (outcome.ok) call.end();
+        else call.emit('error', outcome.status);
+      });
+    };
+  }
+
+  /** Authenticate, authorize, run, then time, log and map the outcome; never rejects. */
+  async #invoke<T>(call: SurfaceCall, rpc: Rpc, run: (ctx: CallContext) => Promise<T>): Promise<Outcome<T>> {
+    const started = performance.now();
+    const abort = new AbortController();
+    (call as EventEmitter).once('cancelled', () => {
+      abort.abort(new Error('the client cancelled the call'));
+    });
+    let logger: Logger | undefined;
+    let outcome: Outcome<T>;
+    try {
+      const caller = await this.#authenticator.authenticate(call.getAuthContext().sslPeerCertificate);
+      logger = this.#options.logger.child({ rpc: rpc.name, mspId: caller.mspId, role: caller.role });
+      authorize(this.#policy, rpc.name, caller, this.#options.mspId);
+      const value = await run({ caller, signal: abort.signal, metadata: call.metadata, logger });
+      outcome = { ok: true, value };
+    } catch (err) {
+      const status = abort.signal.aborted
+        ? { code: grpc.status.CANCELLED, details: 'the call was cancelled', metadata: new grpc.Metadata() }
+        : toGrpcStatus(err);
+      logger ??= this.#options.logger.child({ rpc: rpc.name, peer: call.getPeer() });
+      if (isServerFault(status.code)) logger.error({ err }, 'call failed');
+      else logger.warn({ code: grpc.status[status.code], details: status.details }, 'call refused');
+      outcome = { ok: false, status };
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const code = grpc.status[outcome.ok ? grpc.status.OK : outcome.status.code];
+    this.#options.metrics?.rpcLatency.observe({ service: rpc.service, method: rpc.method, code }, seconds);
+    if (outcome.ok) logger.debug({ ms: seconds * 1000 }, 'call done');
+    return outcome;
+  }
+}

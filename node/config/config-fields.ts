@@ -1,0 +1,173 @@
+/**
+ * Every field of the node's YAML configuration, in one table: its kind, default and meaning. Each field can be
+ * overridden by the environment variable `LIANXIN_<PATH>`, the dotted path in upper snake case
+ * (`grpc.listen` → `LIANXIN_GRPC_LISTEN`, `ledger.hostAlias` → `LIANXIN_LEDGER_HOST_ALIAS`); see `envName`.
+ *
+ * | env variable                        | field                       | default         |
+ * |-------------------------------------|-----------------------------|-----------------|
+ * | LIANXIN_MSP_ID                      | mspId                       | required        |
+ * | LIANXIN_ROLE                        | role                        | required        |
+ * | LIANXIN_DATA_DIR                    | dataDir                     | required        |
+ * | LIANXIN_GRPC_LISTEN                 | grpc.listen                 | 127.0.0.1:7100  |
+ * | LIANXIN_METRICS_LISTEN              | metrics.listen              | 127.0.0.1:9100  |
+ * | LIANXIN_LOG_LEVEL                   | log.level                   | info            |
+ * | LIANXIN_TLS_CERT                    | tls.cert                    | required        |
+ * | LIANXIN_TLS_KEY                     | tls.key                     | required        |
+ * | LIANXIN_TLS_CLIENT_CA_BUNDLE        | tls.clientCaBundle          | required        |
+ * | LIANXIN_IDENTITY_MSP_DIR            | identity.mspDir             | required        |
+ * | LIANXIN_KEYS_LOG                    | keys.log                    | required        |
+ * | LIANXIN_KEYS_RECEIPT                | keys.receipt                | required        |
+ * | LIANXIN_LEDGER_ADDRESS              | ledger.address              | required        |
+ * | LIANXIN_LEDGER_TLS_CA               | ledger.tlsCa                | required        |
+ * | LIANXIN_LEDGER_HOST_ALIAS           | ledger.hostAlias            | (the address)   |
+ * | LIANXIN_LEDGER_MUTUAL_TLS           | ledger.mutualTls            | false           |
+ * | LIANXIN_LEDGER_CHANNEL              | ledger.channel              | required        |
+ * | LIANXIN_LEDGER_CHAINCODE            | ledger.chaincode            | lianxin         |
+ * | LIANXIN_CHECKPOINT_INTERVAL_SECONDS | checkpoint.intervalSeconds  | 5               |
+ * | LIANXIN_CHECKPOINT_LEAVES           | checkpoint.leaves           | 10000           |
+ * | LIANXIN_OUTBOX_MAX_PENDING_RECORDS  | outbox.maxPendingRecords    | 1000000         |
+ * | LIANXIN_OUTBOX_RETRY_INITIAL_MS     | outbox.retryInitialMs       | 200             |
+ * | LIANXIN_OUTBOX_RETRY_MAX_MS         | outbox.retryMaxMs           | 30000           |
+ * | LIANXIN_INGEST_MAX_BATCH_RECORDS    | ingest.maxBatchRecords      | 1000            |
+ * | LIANXIN_INGEST_MAX_RECORD_BYTES     | ingest.maxRecordBytes       | 65536           |
+ *
+ * Relative paths are resolved against the configuration file's directory, or the working directory when they
+ * come from the environment.
+ */
+import {
+  DEFAULT_CHAINCODE,
+  DEFAULT_CHECKPOINT_INTERVAL_SECONDS,
+  DEFAULT_CHECKPOINT_LEAVES,
+  DEFAULT_GRPC_LISTEN,
+  DEFAULT_INGEST_MAX_BATCH_RECORDS,
+  DEFAULT_INGEST_MAX_RECORD_BYTES,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_METRICS_LISTEN,
+  DEFAULT_OUTBOX_MAX_PENDING_RECORDS,
+  DEFAULT_OUTBOX_RETRY_INITIAL_MS,
+  DEFAULT_OUTBOX_RETRY_MAX_MS,
+  ENV_PREFIX,
+  MAX_CHECKPOINT_LEAVES,
+} from './constants.ts';
+
+/** What a field holds; `file` and `dir` must exist when the node starts, `path` is created by the node. */
+export type FieldKind =
+  | { readonly type: 'string'; readonly pattern?: RegExp; readonly description?: string }
+  | { readonly type: 'role' }
+  | { readonly type: 'logLevel' }
+  | { readonly type: 'address' }
+  | { readonly type: 'file' }
+  | { readonly type: 'dir' }
+  | { readonly type: 'path' }
+  | { readonly type: 'boolean' }
+  | { readonly type: 'integer'; readonly min: number; readonly max: number };
+
+export interface FieldSpec {
+  readonly kind: FieldKind;
+  /** Absent: the field is required, unless `optional`. */
+  readonly default?: string | number | boolean;
+  readonly optional?: boolean;
+  readonly doc: string;
+}
+
+// Same rules as the consortium YAML (network/pki/consortium-config.ts) and Fabric's channel ID rule
+// (`common/configtx/validator.go`); chaincode names follow Fabric's lifecycle (`core/chaincode/lifecycle`).
+const MSP_ID = { type: 'string', pattern: /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, description: 'an MSP ID' } as const;
+const CHANNEL = { type: 'string', pattern: /^[a-z][a-z0-9.-]{0,248}$/, description: 'a Fabric channel name' } as const;
+const CHAINCODE = {
+  type: 'string',
+  pattern: /^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$/,
+  description: 'a Fabric chaincode name',
+} as const;
+const DNS_NAME = {
+  type: 'string',
+  pattern: /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+  description: 'a lower-case DNS name',
+} as const;
+const count = (min: number, max: number) => ({ type: 'integer', min, max }) as const;
+const DAY_MS = 86_400_000;
+
+/** The table. Order is the order of the documentation above. */
+export const CONFIG_FIELDS = {
+  mspId: { kind: MSP_ID, doc: "the institution's MSP ID, as in the consortium YAML" },
+  role: { kind: { type: 'role' }, doc: "the institution's role in the consortium" },
+  dataDir: { kind: { type: 'path' }, doc: 'where the node keeps its LevelDB stores; created when missing' },
+  'grpc.listen': { kind: { type: 'address' }, default: DEFAULT_GRPC_LISTEN, doc: 'host:port of the gRPC API' },
+  'metrics.listen': {
+    kind: { type: 'address' },
+    default: DEFAULT_METRICS_LISTEN,
+    doc: 'host:port of /metrics and /healthz',
+  },
+  'log.level': { kind: { type: 'logLevel' }, default: DEFAULT_LOG_LEVEL, doc: 'pino log level' },
+  'tls.cert': { kind: { type: 'file' }, doc: "PEM of the node's TLS server certificate" },
+  'tls.key': { kind: { type: 'file' }, doc: 'PEM of its private key' },
+  'tls.clientCaBundle': {
+    kind: { type: 'file' },
+    doc: "PEM bundle of the consortium's TLS CAs: clients must present a certificate one of them issued",
+  },
+  'identity.mspDir': { kind: { type: 'dir' }, doc: "the node's local MSP folder: its identity on the chain" },
+  'keys.log': { kind: { type: 'file' }, doc: 'PEM private key that signs log checkpoints' },
+  'keys.receipt': { kind: { type: 'file' }, doc: 'PEM private key that signs attestations and receipts' },
+  'ledger.address': { kind: { type: 'address' }, doc: "host:port of the ledger peer's Gateway endpoint" },
+  'ledger.tlsCa': { kind: { type: 'file' }, doc: "PEM of the CA that issued the peer's TLS certificate" },
+  'ledger.hostAlias': {
+    kind: DNS_NAME,
+    optional: true,
+    doc: "name in the peer's TLS certificate, when it differs from the address' host",
+  },
+  'ledger.mutualTls': {
+    kind: { type: 'boolean' },
+    default: false,
+    doc: "present the node's TLS certificate to the ledger (mutual TLS)",
+  },
+  'ledger.channel': { kind: CHANNEL, doc: 'the consortium channel' },
+  'ledger.chaincode': { kind: CHAINCODE, default: DEFAULT_CHAINCODE, doc: 'the Lianxin chaincode' },
+  'checkpoint.intervalSeconds': {
+    kind: count(1, 86_400),
+    default: DEFAULT_CHECKPOINT_INTERVAL_SECONDS,
+    doc: 'a checkpoint at most this long after the first uncheckpointed leaf',
+  },
+  'checkpoint.leaves': {
+    kind: count(1, MAX_CHECKPOINT_LEAVES),
+    default: DEFAULT_CHECKPOINT_LEAVES,
+    doc: 'a checkpoint as soon as this many leaves wait (at most the chaincode limit per anchor)',
+  },
+  'outbox.maxPendingRecords': {
+    kind: count(1, 1_000_000_000),
+    default: DEFAULT_OUTBOX_MAX_PENDING_RECORDS,
+    doc: 'records ingested but not yet anchored before ingestion answers RESOURCE_EXHAUSTED',
+  },
+  'outbox.retryInitialMs': {
+    kind: count(1, DAY_MS),
+    default: DEFAULT_OUTBOX_RETRY_INITIAL_MS,
+    doc: 'first anchoring retry delay',
+  },
+  'outbox.retryMaxMs': {
+    kind: count(1, DAY_MS),
+    default: DEFAULT_OUTBOX_RETRY_MAX_MS,
+    doc: 'longest anchoring retry delay',
+  },
+  'ingest.maxBatchRecords': {
+    kind: count(1, 100_000),
+    default: DEFAULT_INGEST_MAX_BATCH_RECORDS,
+    doc: 'records in one IngestBatch',
+  },
+  'ingest.maxRecordBytes': {
+    kind: count(1, 16 * 1024 * 1024),
+    default: DEFAULT_INGEST_MAX_RECORD_BYTES,
+    doc: "bytes of one record's content",
+  },
+} as const satisfies Record<string, FieldSpec>;
+
+export type FieldPath = keyof typeof CONFIG_FIELDS;
+
+/** `ledger.hostAlias` → `LIANXIN_LEDGER_HOST_ALIAS`. */
+export function envName(path: string): string {
+  return (
+    ENV_PREFIX +
+    path
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .replaceAll('.', '_')
+      .toUpperCase()
+  );
+}

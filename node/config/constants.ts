@@ -1,0 +1,30 @@
+/** Defaults of the node configuration (`node-config.ts`); every other value must be in the file or the environment. */
+
+/** Prefix of the environment variables that override configuration fields (see `CONFIG_FIELDS`). */
+export const ENV_PREFIX = 'LIANXIN_';
+/** Environment variables with the prefix that are not overrides: the CLI reads the config file's path from it. */
+export const RESERVED_ENV = ['LIANXIN_CONFIG'] as const;
+
+export const DEFAULT_GRPC_LISTEN = '127.0.0.1:7100';
+export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9100';
+export const DEFAULT_LOG_LEVEL = 'info';
+/** The chaincode's name in the demo consortium (`npm start` deploys it as `lianxin`). */
+export const DEFAULT_CHAINCODE = 'lianxin';
+
+/** A checkpoint every 5 s or every 10,000 leaves, whichever comes first (DESIGN §6). */
+export const DEFAULT_CHECKPOINT_INTERVAL_SECONDS = 5;
+export const DEFAULT_CHECKPOINT_LEAVES = 10_000;
+/**
+ * `AnchorCheckpoint` takes at most 10,000 index entries, one per leaf the checkpoint newly covers
+ * (chaincode/README.md, AnchorCheckpoint), so a checkpoint may not cover more new leaves than that.
+ */
+export const MAX_CHECKPOINT_LEAVES = 10_000;
+
+/** Records accepted but not yet anchored; beyond this, ingestion answers RESOURCE_EXHAUSTED. */
+export const DEFAULT_OUTBOX_MAX_PENDING_RECORDS = 1_000_000;
+/** Backoff of anchoring retries (MVCC conflict, ledger unavailable): doubling from the initial delay up to the cap. */
+export const DEFAULT_OUTBOX_RETRY_INITIAL_MS = 200;
+export const DEFAULT_OUTBOX_RETRY_MAX_MS = 30_000;
+
+export const DEFAULT_INGEST_MAX_BATCH_RECORDS = 1_000;
+export const DEFAULT_INGEST_MAX_RECORD_BYTES = 64 * 1024;

@@ -1,0 +1,280 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import {
+  CONFIG_FIELDS,
+  DEFAULT_CHECKPOINT_LEAVES,
+  DEFAULT_GRPC_LISTEN,
+  envName,
+  loadNodeConfig,
+  parseNodeConfig,
+  type ConfigEnv,
+  type FieldPath,
+  type FieldSpec,
+} from './index.ts';
+
+const EXAMPLE = new URL('./node.example.yaml', import.meta.url).pathname;
+const BASE = '/etc/lianxin';
+
+type Doc = Record<string, unknown>;
+
+const EXAMPLE_TEXT = await readFile(EXAMPLE, 'utf8');
+
+/** A fresh copy of the example file's document, for tests to break one field at a time. */
+function example(): Doc {
+  return parse(EXAMPLE_TEXT) as Doc;
+}
+
+/** Sets (or, with `undefined`, deletes) a dotted path of a parsed document. */
+function set(doc: Doc, path: string, value: unknown): Doc {
+  const keys = path.split('.');
+  const last = keys.pop() ?? '';
+  let node = doc;
+  for (const key of keys) node = (node[key] ??= {}) as Doc;
+  if (value === undefined) Reflect.deleteProperty(node, last);
+  else node[last] = value;
+  return doc;
+}
+
+/** The error `fn` throws, for structural assertions on it. */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
+
+function parseDoc(doc: Doc, env: ConfigEnv = {}) {
+  return parseNodeConfig(stringify(doc), { source: 'node.yaml', baseDir: BASE, env });
+}
+
+describe('parseNodeConfig', () => {
+  it('reads the example file with paths resolved against its directory', () => {
+    const config = parseNodeConfig(EXAMPLE_TEXT, { source: EXAMPLE, baseDir: BASE });
+    expect(config).toMatchObject({
+      mspId: 'HangzhouCreditMSP',
+      role: 'agency',
+      dataDir: '/.data/nodes/HangzhouCreditMSP',
+      grpc: { listen: '127.0.0.1:7102' },
+      log: { level: 'info' },
+      tls: { cert: '/.data/crypto/HangzhouCreditMSP/peers/node0/tls/server.crt' },
+      ledger: {
+        address: '127.0.0.1:7051',
+        hostAlias: 'ledger0.operator.lianxin.local',
+        mutualTls: false,
+        channel: 'lianxin',
+        chaincode: 'lianxin',
+      },
+      checkpoint: { intervalSeconds: 5, leaves: 10_000 },
+      ingest: { maxBatchRecords: 1000, maxRecordBytes: 65_536 },
+    });
+  });
+
+  it('fills every field with a default when the file omits it', () => {
+    const doc = example();
+    for (const path of ['grpc', 'metrics', 'log', 'checkpoint', 'outbox', 'ingest', 'ledger.chaincode']) {
+      set(doc, path, undefined);
+    }
+    const config = parseDoc(doc);
+    expect(config.grpc.listen).toBe(DEFAULT_GRPC_LISTEN);
+    expect(config.checkpoint.leaves).toBe(DEFAULT_CHECKPOINT_LEAVES);
+    expect(config.ledger.chaincode).toBe('lianxin');
+    expect(config.log.level).toBe('info');
+  });
+
+  it('leaves the optional host alias out when absent', () => {
+    const config = parseDoc(set(example(), 'ledger.hostAlias', undefined));
+    expect('hostAlias' in config.ledger).toBe(false);
+  });
+
+  it('lets LIANXIN_<PATH> variables override fields, converting numbers and booleans', () => {
+    const config = parseDoc(example(), {
+      LIANXIN_GRPC_LISTEN: '0.0.0.0:8443',
+      LIANXIN_LEDGER_ADDRESS: 'peer0.example.com:7051',
+      LIANXIN_LEDGER_HOST_ALIAS: 'peer0.example.com',
+      LIANXIN_LEDGER_MUTUAL_TLS: 'true',
+      LIANXIN_CHECKPOINT_LEAVES: '500',
+      LIANXIN_DATA_DIR: 'relative/data',
+      LIANXIN_CONFIG: '/somewhere/node.yaml',
+      PATH: '/usr/bin',
+    });
+    expect(config.grpc.listen).toBe('0.0.0.0:8443');
+    expect(config.ledger).toMatchObject({
+      address: 'peer0.example.com:7051',
+      hostAlias: 'peer0.example.com',
+      mutualTls: true,
+    });
+    expect(config.checkpoint.leaves).toBe(500);
+    // Paths from the environment are relative to the working directory, not to the file.
+    expect(config.dataDir).toBe(resolve('relative/data'));
+  });
+
+  it('supplies required fields from the environment alone', () => {
+    const config = parseDoc(set(example(), 'mspId', undefined), { LIANXIN_MSP_ID: 'HefeiCreditMSP' });
+    expect(config.mspId).toBe('HefeiCreditMSP');
+  });
+
+  it('documents the environment variable of every field in the table', async () => {
+    const source = await readFile(new URL('./config-fields.ts', import.meta.url), 'utf8');
+    for (const path of Object.keys(CONFIG_FIELDS)) {
+      expect(source).toMatch(new RegExp(`\\| ${envName(path)} +\\| ${path.replace('.', '\\.')} +\\|`));
+    }
+    expect(envName('ledger.hostAlias')).toBe('LIANXIN_LEDGER_HOST_ALIAS');
+    expect(envName('grpc.listen')).toBe('LIANXIN_GRPC_LISTEN');
+  });
+
+  const required = (Object.keys(CONFIG_FIELDS) as FieldPath[]).filter((path) => {
+    const spec: FieldSpec = CONFIG_FIELDS[path];
+    return spec.default === undefined && spec.optional !== true;
+  });
+  it.each(required)('rejects a file without the required field %s', (path) => {
+    expect(() => parseDoc(set(example(), path, undefined))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: path }),
+    );
+  });
+
+  const invalid: [string, unknown][] = [
+    ['mspId', 'Hangzhou Credit'],
+    ['mspId', 42],
+    ['role', 'auditor'],
+    ['dataDir', ''],
+    ['grpc.listen', '127.0.0.1'],
+    ['grpc.listen', '127.0.0.1:70000'],
+    ['grpc.listen', '[zz::1]:7101'],
+    ['metrics.listen', 'host name:9100'],
+    ['log.level', 'verbose'],
+    ['tls.cert', ['a.pem']],
+    ['ledger.address', ':7051'],
+    ['ledger.hostAlias', 'Ledger_0'],
+    ['ledger.mutualTls', 'yes'],
+    ['ledger.channel', 'Lianxin'],
+    ['ledger.chaincode', 'lian xin'],
+    ['checkpoint.intervalSeconds', 0],
+    ['checkpoint.leaves', 10_001],
+    ['checkpoint.leaves', 1.5],
+    ['checkpoint.leaves', '100'],
+    ['outbox.maxPendingRecords', -1],
+    ['ingest.maxBatchRecords', 0],
+    ['ingest.maxRecordBytes', 1e9],
+  ];
+  it.each(invalid)('rejects %s = %j, naming the field', (path, value) => {
+    const err = thrown(() => parseDoc(set(example(), path, value)));
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID', field: path });
+    expect((err as Error).message).toContain(`"${path}"`);
+  });
+
+  it('rejects an unknown field and an unknown section', () => {
+    expect(() => parseDoc(set(example(), 'ledger.adress', 'x:1'))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'ledger.adress' }),
+    );
+    expect(() => parseDoc(set(example(), 'p2p', { listen: 'x:1' }))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'p2p' }),
+    );
+  });
+
+  it('rejects a section that is not a mapping', () => {
+    expect(() => parseDoc(set(example(), 'ledger', 'x:1'))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'ledger' }),
+    );
+  });
+
+  it('rejects a retry delay that starts above its cap', () => {
+    const doc = set(set(example(), 'outbox.retryInitialMs', 5000), 'outbox.retryMaxMs', 1000);
+    expect(() => parseDoc(doc)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'outbox.retryInitialMs' }),
+    );
+  });
+
+  it('rejects metrics on the gRPC address', () => {
+    const doc = set(example(), 'metrics.listen', '127.0.0.1:7102');
+    expect(() => parseDoc(doc)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', field: 'metrics.listen' }));
+  });
+
+  it('rejects malformed YAML, duplicate keys and a document that is not a mapping', () => {
+    expect(() => parseNodeConfig('mspId: [unclosed')).toThrow(expect.objectContaining({ code: 'CONFIG_SYNTAX' }));
+    expect(() => parseNodeConfig('mspId: A\nmspId: B\n')).toThrow(expect.objectContaining({ code: 'CONFIG_SYNTAX' }));
+    expect(() => parseNodeConfig('- a\n- b\n')).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: '(document)' }),
+    );
+  });
+
+  it('rejects an unknown LIANXIN_ variable instead of ignoring a misspelt override', () => {
+    expect(() => parseDoc(example(), { LIANXIN_GRPC_LISTN: '0.0.0.0:1' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'LIANXIN_GRPC_LISTN' }),
+    );
+  });
+
+  it('names the environment variable when an override is invalid', () => {
+    const err = thrown(() => parseDoc(example(), { LIANXIN_CHECKPOINT_LEAVES: 'many' }));
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID', field: 'checkpoint.leaves' });
+    expect((err as Error).message).toContain('LIANXIN_CHECKPOINT_LEAVES');
+  });
+});
+
+describe('loadNodeConfig', () => {
+  let dir: string;
+
+  /** A config whose every file and directory exists under `dir`. */
+  async function writeConfig(mutate: (doc: Doc) => void = () => undefined): Promise<string> {
+    const doc: Doc = {
+      mspId: 'HangzhouCreditMSP',
+      role: 'agency',
+      dataDir: 'data',
+      tls: { cert: 'tls/server.crt', key: 'tls/server.key', clientCaBundle: 'tls/cas.pem' },
+      identity: { mspDir: 'msp' },
+      keys: { log: 'keys/log.key', receipt: 'keys/receipt.key' },
+      ledger: { address: '127.0.0.1:7051', tlsCa: 'tls/ledger-ca.pem', channel: 'lianxin' },
+    };
+    mutate(doc);
+    const file = join(dir, 'node.yaml');
+    await writeFile(file, stringify(doc));
+    return file;
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-config-'));
+    await Promise.all(['tls', 'keys', 'msp'].map((d) => mkdir(join(dir, d))));
+    for (const f of ['tls/server.crt', 'tls/server.key', 'tls/cas.pem', 'tls/ledger-ca.pem', 'keys/log.key']) {
+      await writeFile(join(dir, f), 'pem');
+    }
+    await writeFile(join(dir, 'keys/receipt.key'), 'pem');
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('loads a file whose named files exist, resolving paths against its directory', async () => {
+    const config = await loadNodeConfig(await writeConfig());
+    expect(config.tls.cert).toBe(join(dir, 'tls/server.crt'));
+    expect(config.identity.mspDir).toBe(join(dir, 'msp'));
+    // The data directory is the node's to create.
+    expect(config.dataDir).toBe(join(dir, 'data'));
+  });
+
+  it('rejects a missing file, naming the field', async () => {
+    const file = await writeConfig((doc) => set(doc, 'keys.receipt', 'keys/missing.key'));
+    await expect(loadNodeConfig(file)).rejects.toMatchObject({ code: 'CONFIG_FILE_MISSING', field: 'keys.receipt' });
+  });
+
+  it('rejects a directory where a file belongs and a file where a directory belongs', async () => {
+    const asDir = await writeConfig((doc) => set(doc, 'tls.cert', 'msp'));
+    await expect(loadNodeConfig(asDir)).rejects.toMatchObject({ code: 'CONFIG_FILE_MISSING', field: 'tls.cert' });
+    const asFile = await writeConfig((doc) => set(doc, 'identity.mspDir', 'keys/log.key'));
+    await expect(loadNodeConfig(asFile)).rejects.toMatchObject({
+      code: 'CONFIG_FILE_MISSING',
+      field: 'identity.mspDir',
+    });
+  });
+
+  it('rejects a file overridden by the environment to one that does not exist', async () => {
+    await expect(
+      loadNodeConfig(await writeConfig(), { LIANXIN_LEDGER_TLS_CA: '/nonexistent/ca.pem' }),
+    ).rejects.toMatchObject({ code: 'CONFIG_FILE_MISSING', field: 'ledger.tlsCa' });
+  });
+
+  it('reports a configuration file that cannot be read', async () => {
+    await expect(loadNodeConfig(join(dir, 'absent.yaml'))).rejects.toMatchObject({ code: 'CONFIG_UNREADABLE' });
+  });
+});

@@ -1,0 +1,303 @@
+/**
+ * The node's configuration: one YAML file (fields in `config-fields.ts`) plus `LIANXIN_*` environment
+ * overrides, read and validated once when the node starts. Every rejection names the field; everything
+ * downstream trusts the returned types.
+ */
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { ORG_ROLES, type OrgRole } from '../../network/pki/index.ts';
+import { LOG_LEVELS, type LogLevel } from '../logging/index.ts';
+import { CONFIG_FIELDS, envName, type FieldKind, type FieldPath, type FieldSpec } from './config-fields.ts';
+import { ENV_PREFIX, RESERVED_ENV } from './constants.ts';
+import { NodeConfigError } from './errors.ts';
+
+export interface NodeConfig {
+  /** The file it was read from. */
+  readonly source: string;
+  readonly mspId: string;
+  readonly role: OrgRole;
+  /** Absolute. */
+  readonly dataDir: string;
+  readonly grpc: { readonly listen: string };
+  readonly metrics: { readonly listen: string };
+  readonly log: { readonly level: LogLevel };
+  /** Absolute paths of PEM files. */
+  readonly tls: { readonly cert: string; readonly key: string; readonly clientCaBundle: string };
+  readonly identity: { readonly mspDir: string };
+  readonly keys: { readonly log: string; readonly receipt: string };
+  readonly ledger: {
+    readonly address: string;
+    readonly tlsCa: string;
+    readonly hostAlias?: string;
+    readonly mutualTls: boolean;
+    readonly channel: string;
+    readonly chaincode: string;
+  };
+  readonly checkpoint: { readonly intervalSeconds: number; readonly leaves: number };
+  readonly outbox: { readonly maxPendingRecords: number; readonly retryInitialMs: number; readonly retryMaxMs: number };
+  readonly ingest: { readonly maxBatchRecords: number; readonly maxRecordBytes: number };
+}
+
+/** The process environment, or a map in tests. */
+export type ConfigEnv = Readonly<Record<string, string | undefined>>;
+
+export interface ParseOptions {
+  /** Names the file in messages; default `node config`. */
+  readonly source?: string;
+  /** Where relative paths in the file point from; default the working directory. */
+  readonly baseDir?: string;
+  readonly env?: ConfigEnv;
+}
+
+/**
+ * Reads the file, applies the environment overrides, validates every field and checks that the files it names
+ * exist.
+ * @throws NodeConfigError with `field` set for anything the node cannot start with.
+ * @example const config = await loadNodeConfig('node.yaml', process.env);
+ */
+export async function loadNodeConfig(file: string, env: ConfigEnv = {}): Promise<NodeConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const message = `cannot read node config ${file}: ${(err as Error).message}`;
+    throw new NodeConfigError('CONFIG_UNREADABLE', message, undefined, { cause: err });
+  }
+  const config = parseNodeConfig(text, { source: file, baseDir: dirname(resolve(file)), env });
+  await checkFiles(config);
+  return config;
+}
+
+/**
+ * Validates configuration text and the environment overrides, without touching the files it names.
+ * @throws NodeConfigError `CONFIG_SYNTAX` or `CONFIG_INVALID`.
+ */
+export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = {}): NodeConfig {
+  const source = options.source ?? 'node config';
+  const doc = parseDocument(text, { uniqueKeys: true });
+  const syntaxError = doc.errors[0];
+  if (syntaxError) {
+    throw new NodeConfigError('CONFIG_SYNTAX', `${source}: ${syntaxError.message}`, undefined, { cause: syntaxError });
+  }
+  const reader = new ConfigReader(doc.toJS() as unknown, source, options.baseDir ?? process.cwd(), options.env ?? {});
+  const v = <P extends FieldPath>(path: P): FieldValue<P> => reader.value(path);
+  const config: NodeConfig = {
+    source,
+    mspId: v('mspId'),
+    role: v('role'),
+    dataDir: v('dataDir'),
+    grpc: { listen: v('grpc.listen') },
+    metrics: { listen: v('metrics.listen') },
+    log: { level: v('log.level') },
+    tls: { cert: v('tls.cert'), key: v('tls.key'), clientCaBundle: v('tls.clientCaBundle') },
+    identity: { mspDir: v('identity.mspDir') },
+    keys: { log: v('keys.log'), receipt: v('keys.receipt') },
+    ledger: {
+      address: v('ledger.address'),
+      tlsCa: v('ledger.tlsCa'),
+      ...optional('hostAlias', v('ledger.hostAlias')),
+      mutualTls: v('ledger.mutualTls'),
+      channel: v('ledger.channel'),
+      chaincode: v('ledger.chaincode'),
+    },
+    checkpoint: { intervalSeconds: v('checkpoint.intervalSeconds'), leaves: v('checkpoint.leaves') },
+    outbox: {
+      maxPendingRecords: v('outbox.maxPendingRecords'),
+      retryInitialMs: v('outbox.retryInitialMs'),
+      retryMaxMs: v('outbox.retryMaxMs'),
+    },
+    ingest: { maxBatchRecords: v('ingest.maxBatchRecords'), maxRecordBytes: v('ingest.maxRecordBytes') },
+  };
+  reader.rejectUnknownFields();
+  if (config.outbox.retryInitialMs > config.outbox.retryMaxMs) {
+    reader.fail('outbox.retryInitialMs', `must not exceed "outbox.retryMaxMs" (${config.outbox.retryMaxMs})`);
+  }
+  if (config.grpc.listen === config.metrics.listen && !config.grpc.listen.endsWith(':0')) {
+    reader.fail('metrics.listen', `must differ from "grpc.listen" (${config.grpc.listen})`);
+  }
+  return config;
+}
+
+type KindValue<K extends FieldKind> = K extends { type: 'integer' }
+  ? number
+  : K extends { type: 'boolean' }
+    ? boolean
+    : K extends { type: 'role' }
+      ? OrgRole
+      : K extends { type: 'logLevel' }
+        ? LogLevel
+        : string;
+type Spec<P extends FieldPath> = (typeof CONFIG_FIELDS)[P];
+type FieldValue<P extends FieldPath> =
+  Spec<P> extends { optional: true } ? KindValue<Spec<P>['kind']> | undefined : KindValue<Spec<P>['kind']>;
+
+type Fields = Record<string, unknown>;
+
+function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: T };
+}
+
+const FILE_KINDS = new Set<FieldKind['type']>(['file', 'dir']);
+
+class ConfigReader {
+  readonly #doc: unknown;
+  readonly #source: string;
+  readonly #baseDir: string;
+  /** Overrides by field path. */
+  readonly #env = new Map<string, string>();
+
+  constructor(doc: unknown, source: string, baseDir: string, env: ConfigEnv) {
+    if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
+      throw new NodeConfigError('CONFIG_INVALID', `${source}: the document must be a mapping`, '(document)');
+    }
+    this.#doc = doc ?? {};
+    this.#source = source;
+    this.#baseDir = baseDir;
+    const byEnvName = new Map(Object.keys(CONFIG_FIELDS).map((path) => [envName(path), path]));
+    for (const [name, value] of Object.entries(env)) {
+      if (!name.startsWith(ENV_PREFIX) || value === undefined || (RESERVED_ENV as readonly string[]).includes(name)) {
+        continue;
+      }
+      const path = byEnvName.get(name);
+      // A misspelt override silently ignored would leave the node running with the value the operator meant
+      // to replace.
+      if (path === undefined) {
+        throw new NodeConfigError('CONFIG_INVALID', `${name} is not a known configuration override`, name);
+      }
+      this.#env.set(path, value);
+    }
+  }
+
+  value<P extends FieldPath>(path: P): FieldValue<P> {
+    const spec: FieldSpec = CONFIG_FIELDS[path];
+    const fromEnv = this.#env.get(path);
+    let raw: unknown = fromEnv ?? this.#lookup(path);
+    if (raw === undefined || raw === null) {
+      if (spec.default !== undefined) return spec.default as FieldValue<P>;
+      if (spec.optional === true) return undefined as FieldValue<P>;
+      this.fail(path, 'is required');
+    }
+    if (fromEnv !== undefined) raw = fromEnvText(spec.kind, fromEnv);
+    return this.#check(path, spec.kind, raw, fromEnv !== undefined) as FieldValue<P>;
+  }
+
+  /** Any key of the document that no field consumed is a typo or a field of another version. */
+  rejectUnknownFields(): void {
+    const walk = (value: unknown, prefix: string): void => {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        this.fail(prefix, 'must be a mapping');
+      }
+      for (const [key, child] of Object.entries(value as Fields)) {
+        const path = prefix === '' ? key : `${prefix}.${key}`;
+        if (path in CONFIG_FIELDS) continue;
+        const section = `${path}.`;
+        const expected = Object.keys(CONFIG_FIELDS).filter((p) => p.startsWith(section));
+        if (expected.length === 0) {
+          const known = [...new Set(Object.keys(CONFIG_FIELDS).map((p) => p.split('.')[0]))].join(', ');
+          this.fail(path, `is not a known field (top-level fields: ${known})`);
+        }
+        walk(child, path);
+      }
+    };
+    walk(this.#doc, '');
+  }
+
+  fail(path: string, problem: string, fromEnv = this.#env.has(path)): never {
+    const where = fromEnv ? `${envName(path)} (overriding "${path}")` : `${this.#source}: "${path}"`;
+    throw new NodeConfigError('CONFIG_INVALID', `${where} ${problem}`, path);
+  }
+
+  #lookup(path: string): unknown {
+    let value: unknown = this.#doc;
+    let at = '';
+    for (const key of path.split('.')) {
+      if (value === null || value === undefined) return undefined;
+      if (typeof value !== 'object' || Array.isArray(value)) this.fail(at, 'must be a mapping', false);
+      value = (value as Fields)[key];
+      at = at === '' ? key : `${at}.${key}`;
+    }
+    return value;
+  }
+
+  #check(path: string, kind: FieldKind, value: unknown, fromEnv: boolean): unknown {
+    const fail = (problem: string): never => this.fail(path, `${problem}, got ${JSON.stringify(value)}`, fromEnv);
+    switch (kind.type) {
+      case 'integer':
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < kind.min || value > kind.max) {
+          fail(`must be an integer from ${kind.min} to ${kind.max}`);
+        }
+        return value;
+      case 'boolean':
+        if (typeof value !== 'boolean') fail('must be true or false');
+        return value;
+      case 'role':
+        if (!ORG_ROLES.includes(value as OrgRole)) fail(`must be one of ${ORG_ROLES.join(', ')}`);
+        return value;
+      case 'logLevel':
+        if (!LOG_LEVELS.includes(value as LogLevel)) fail(`must be one of ${LOG_LEVELS.join(', ')}`);
+        return value;
+      case 'address':
+        if (typeof value !== 'string' || !isListenAddress(value)) fail('must be host:port (port 0 to 65535)');
+        return value;
+      case 'string':
+        if (typeof value !== 'string' || value.trim() === '') fail('must be a non-empty string');
+        if (kind.pattern && !kind.pattern.test(value as string)) fail(`must be ${kind.description ?? 'well-formed'}`);
+        return value;
+      case 'file':
+      case 'dir':
+      case 'path':
+        if (typeof value !== 'string' || value.trim() === '') fail('must be a non-empty path');
+        return resolve(fromEnv ? process.cwd() : this.#baseDir, value as string);
+    }
+  }
+}
+
+/** Environment values are text: numbers and booleans are converted, anything else is left to fail validation. */
+function fromEnvText(kind: FieldKind, text: string): unknown {
+  if (kind.type === 'integer' && /^-?\d+$/.test(text)) return Number(text);
+  if (kind.type === 'boolean' && (text === 'true' || text === 'false')) return text === 'true';
+  return text;
+}
+
+/** `host:port` or `[ipv6]:port`; the host a DNS name or an IP address. */
+function isListenAddress(address: string): boolean {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
+  if (!match) return false;
+  const [, v6, host, port] = match;
+  if (Number(port) > 65535) return false;
+  if (v6 !== undefined) return isIP(v6) === 6;
+  return host !== undefined && (isIP(host) === 4 || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(host));
+}
+
+/** Files must be readable and directories must exist before the node starts, not at first use. */
+async function checkFiles(config: NodeConfig): Promise<void> {
+  for (const path of Object.keys(CONFIG_FIELDS) as FieldPath[]) {
+    const kind = CONFIG_FIELDS[path].kind.type;
+    if (!FILE_KINDS.has(kind)) continue;
+    const file = valueAt(config, path);
+    const problem = await fileProblem(file, kind === 'dir');
+    if (problem !== undefined) {
+      throw new NodeConfigError('CONFIG_FILE_MISSING', `${config.source}: "${path}" ${problem}: ${file}`, path);
+    }
+  }
+}
+
+async function fileProblem(path: string, directory: boolean): Promise<string | undefined> {
+  try {
+    const info = await stat(path);
+    if (directory !== info.isDirectory()) return directory ? 'is not a directory' : 'is not a regular file';
+    await access(path, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
+  }
+}
+
+function valueAt(config: NodeConfig, path: string): string {
+  let value: unknown = config;
+  for (const key of path.split('.')) value = (value as Fields)[key];
+  return value as string;
+}
