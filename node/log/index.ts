@@ -1,7 +1,7 @@
 /** The institution's transparency log (DESIGN §6): RFC 9162 tree in LevelDB tiles, C2SP signed checkpoints. */
 export { openTransparencyLog, type TransparencyLog, type TransparencyLogOptions } from './transparency-log.ts';
 export { p256LogSigner, signCheckpoint, type LogSigner, type SignedCheckpoint } from './checkpoint.ts';
-export type { AppendResult, LogDatabase, LogPut } from './tile-store.ts';
+export type { Alongside, AlongsideWrite, AppendResult, LogDatabase, LogPut } from './tile-store.ts';
 export { leafHash, nodeHash, EMPTY_ROOT, HASH_SIZE } from './merkle-hash.ts';
 export { TransparencyLogError, type TransparencyLogErrorCode } from './errors.ts';
 export { ORIGIN_PATTERN } from './constants.ts';

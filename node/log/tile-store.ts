@@ -24,12 +24,24 @@ export interface LogPut {
   readonly value: Buffer;
 }
 
-/** What the log needs of its database: a `level` sublevel with Buffer keys and values satisfies it. */
+/**
+ * Writes of other parts of the node that must land in the same atomic batch as an append (e.g. the records whose
+ * evidence the leaves are). Opaque to the log: its database adapter knows what they are.
+ */
+export type AlongsideWrite = object;
+
+/**
+ * What the log needs of its database: a `level` sublevel with Buffer keys and values satisfies it when nothing
+ * is written alongside; the node's adapter writes `alongside` in the same batch.
+ */
 export interface LogDatabase {
   get(key: Buffer): Promise<Buffer | undefined>;
   getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
-  batch(operations: LogPut[], options: { sync: boolean }): Promise<void>;
+  batch(operations: LogPut[], options: { sync: boolean; alongside?: readonly AlongsideWrite[] }): Promise<void>;
 }
+
+/** Given the index the first leaf gets, what to write in the same batch. */
+export type Alongside = (firstIndex: number) => readonly AlongsideWrite[];
 
 export interface AppendResult {
   /** Index of the first appended leaf. */
@@ -118,15 +130,15 @@ export class TileStore {
   }
 
   /** Appends leaves in one synced batch; concurrent calls are applied one after the other, in call order. */
-  append(leaves: readonly Uint8Array[]): Promise<AppendResult> {
+  append(leaves: readonly Uint8Array[], alongside?: Alongside): Promise<AppendResult> {
     // Copied now: the bytes hashed are the bytes stored, whatever the caller does with its buffers meanwhile.
     const stored = leaves.map((leaf) => Buffer.from(leaf));
-    const result = this.#appending.then(() => this.#append(stored));
+    const result = this.#appending.then(() => this.#append(stored, alongside));
     this.#appending = result.catch(() => undefined);
     return result;
   }
 
-  async #append(leaves: readonly Buffer[]): Promise<AppendResult> {
+  async #append(leaves: readonly Buffer[], alongside: Alongside | undefined): Promise<AppendResult> {
     const firstIndex = this.#size;
     if (leaves.length === 0) return { firstIndex, size: firstIndex };
     // Work on a copy of the right edge, kept only once the batch is durable.
@@ -167,7 +179,7 @@ export class TileStore {
       });
     }
     puts.push({ type: 'put', key: SIZE_KEY, value: u64(size) });
-    await this.#db.batch(puts, { sync: true });
+    await this.#db.batch(puts, { sync: true, ...(alongside ? { alongside: alongside(firstIndex) } : {}) });
     this.#edges = edges;
     this.#size = size;
     return { firstIndex, size };

@@ -8,7 +8,7 @@ import { Checkpointer } from './checkpointer.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_CHECKPOINT_LEAVES, ORIGIN_PATTERN } from './constants.ts';
 import { TransparencyLogError } from './errors.ts';
 import { consistencyRanges, inclusionRanges } from './proof-plan.ts';
-import { TileStore, type AppendResult, type LogDatabase } from './tile-store.ts';
+import { TileStore, type Alongside, type AppendResult, type LogDatabase } from './tile-store.ts';
 
 export interface TransparencyLogOptions {
   /** The log's own keyspace: a sublevel of the node's database with Buffer keys and values. */
@@ -28,8 +28,11 @@ export interface TransparencyLog extends AsyncDisposable {
   readonly origin: string;
   /** Durable tree size. */
   readonly size: number;
-  /** Appends leaves in one atomic synced batch; they get consecutive indexes from `firstIndex`. */
-  append(leaves: readonly Uint8Array[]): Promise<AppendResult>;
+  /**
+   * Appends leaves in one atomic synced batch; they get consecutive indexes from `firstIndex`. `alongside` gives
+   * other writes for the same batch, knowing `firstIndex`.
+   */
+  append(leaves: readonly Uint8Array[], alongside?: Alongside): Promise<AppendResult>;
   /** Leaf bytes exactly as appended. */
   leaf(index: number): Promise<Buffer>;
   /** Leaves [start, end). */
@@ -116,9 +119,9 @@ class LevelTransparencyLog implements TransparencyLog {
     return this.#store.size;
   }
 
-  async append(leaves: readonly Uint8Array[]): Promise<AppendResult> {
+  async append(leaves: readonly Uint8Array[], alongside?: Alongside): Promise<AppendResult> {
     if (this.#closed) throw new TransparencyLogError('CLOSED', `log ${this.origin} is closed`);
-    const result = await this.#store.append(leaves);
+    const result = await this.#store.append(leaves, alongside);
     this.#checkpointer.notify();
     return result;
   }

@@ -1,0 +1,17 @@
+/**
+ * Keys of the anchor sublevel, sizes as 20-digit decimals so byte order is numeric order:
+ *   q ‖ size(20) → a signed checkpoint note waiting to be anchored (the durable outbox)
+ *   h ‖ size(20) → AnchoredCheckpoint (JSON): a checkpoint committed VALID on the channel
+ */
+const SIZE_WIDTH = 20;
+
+export const QUEUED = Buffer.from('q');
+export const ANCHORED = Buffer.from('h');
+
+export const sizeKey = (prefix: Buffer, size: number): Buffer =>
+  Buffer.concat([prefix, Buffer.from(String(size).padStart(SIZE_WIDTH, '0'))]);
+
+export const sizeOf = (key: Buffer): number => Number(key.subarray(1).toString('utf8'));
+
+/** The end of a prefix's range: the byte after the prefix letter. */
+export const prefixEnd = (prefix: Buffer): Buffer => Buffer.from([(prefix[0] ?? 0) + 1]);

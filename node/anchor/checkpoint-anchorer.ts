@@ -1,0 +1,237 @@
+/**
+ * The anchoring pipeline (DESIGN §6): signed checkpoints wait in a durable outbox; one at a time, the newest that
+ * adds at most `maxLeavesPerAnchor` leaves goes on chain through AnchorCheckpoint with the RFC 9162 consistency
+ * proof from the last anchored size and the index entries of the credit records it newly covers. Failures are
+ * retried with capped exponential backoff. Exactly once: the chaincode refuses a checkpoint it already holds
+ * (CHECKPOINT_STALE), and the anchorer then takes the chain's own record of it — so a crash between the commit
+ * and the local write neither loses nor duplicates an anchor.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NodeError } from '../api/errors.ts';
+import {
+  ChainError,
+  type AnchoredCheckpoint as ChainCheckpoint,
+  type IndexEntry,
+  type LianxinChain,
+} from '../ledger/index.ts';
+import { leafHash, type SignedCheckpoint, type TransparencyLog } from '../log/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { decodeLogLeaf } from '../receipts/index.ts';
+import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
+import { ANCHORED, prefixEnd, QUEUED, sizeKey, sizeOf } from './anchor-keys.ts';
+
+/** A checkpoint committed VALID on the channel, as the node remembers it. */
+export interface AnchoredCheckpoint {
+  readonly size: number;
+  /** The signed note, verbatim. */
+  readonly note: string;
+  readonly transactionId: string;
+  /** Absent when learnt from the chain's registry after a crash (the registry keeps the txid, not the block). */
+  readonly blockNumber?: number;
+  readonly anchoredAt: string;
+}
+
+export interface CheckpointAnchorerOptions {
+  readonly db: NodeSublevel;
+  readonly write: (writes: readonly SublevelWrite[]) => Promise<void>;
+  readonly log: TransparencyLog;
+  readonly chain: Pick<LianxinChain, 'anchorCheckpoint' | 'getCheckpoint'>;
+  readonly logger: Logger;
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+  /** The chaincode indexes at most 10,000 entries per anchor. */
+  readonly maxLeavesPerAnchor?: number;
+  /** Called after each anchor with the number of leaves it newly covers and how long the chain took. */
+  readonly onAnchored?: (leaves: number, seconds: number) => void;
+}
+
+const MAX_INDEX_ENTRIES = 10_000;
+/** Rejections that mean the chain already holds this checkpoint or a later one. */
+const ALREADY_ANCHORED = new Set(['CHECKPOINT_STALE', 'CHECKPOINT_SHRINK', 'INDEX_LEAF_OUT_OF_RANGE']);
+
+export class CheckpointAnchorer {
+  readonly #o: CheckpointAnchorerOptions;
+  readonly #maxLeaves: number;
+  #anchored: AnchoredCheckpoint | undefined;
+  #wake: (() => void) | undefined;
+  #stopping = new AbortController();
+  #running: Promise<void> | undefined;
+  #anchoredWaiters: { size: number; resolve: () => void }[] = [];
+
+  private constructor(options: CheckpointAnchorerOptions, anchored: AnchoredCheckpoint | undefined) {
+    this.#o = options;
+    this.#maxLeaves = options.maxLeavesPerAnchor ?? MAX_INDEX_ENTRIES;
+    this.#anchored = anchored;
+  }
+
+  static async open(options: Readonly<CheckpointAnchorerOptions>): Promise<CheckpointAnchorer> {
+    const [last] = await options.db.values({ gte: ANCHORED, lt: prefixEnd(ANCHORED), reverse: true, limit: 1 }).all();
+    return new CheckpointAnchorer(options, last && (JSON.parse(last.toString('utf8')) as AnchoredCheckpoint));
+  }
+
+  /** Leaves below this size are anchored on chain. */
+  get anchoredSize(): number {
+    return this.#anchored?.size ?? 0;
+  }
+
+  get latestAnchored(): AnchoredCheckpoint | undefined {
+    return this.#anchored;
+  }
+
+  /** Puts a freshly signed checkpoint in the outbox (durably) and wakes the worker. */
+  async enqueue(checkpoint: SignedCheckpoint): Promise<void> {
+    if (checkpoint.size <= this.anchoredSize) return;
+    await this.#o.write([
+      { type: 'put', sublevel: this.#o.db, key: sizeKey(QUEUED, checkpoint.size), value: Buffer.from(checkpoint.note) },
+    ]);
+    this.#wake?.();
+  }
+
+  /** The first anchored checkpoint that covers leaf `index`, if any. */
+  async anchorCovering(index: number): Promise<AnchoredCheckpoint | undefined> {
+    if (index >= this.anchoredSize) return undefined;
+    const [value] = await this.#o.db
+      .values({ gte: sizeKey(ANCHORED, index + 1), lt: prefixEnd(ANCHORED), limit: 1 })
+      .all();
+    return value && (JSON.parse(value.toString('utf8')) as AnchoredCheckpoint);
+  }
+
+  /** Resolves once leaves below `size` are anchored (or the anchorer stops). */
+  whenAnchored(size: number): Promise<void> {
+    if (size <= this.anchoredSize) return Promise.resolve();
+    return new Promise((resolve) => this.#anchoredWaiters.push({ size, resolve }));
+  }
+
+  start(): void {
+    this.#running ??= this.#run().catch((err: unknown) => {
+      this.#o.logger.error({ err }, 'the anchoring worker stopped');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    this.#wake?.();
+    await this.#running;
+    for (const waiter of this.#anchoredWaiters) waiter.resolve();
+    this.#anchoredWaiters = [];
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stopping.signal;
+    let delay = this.#o.retryInitialMs;
+    while (!signal.aborted) {
+      const next = await this.#nextQueued();
+      if (!next) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
+        continue;
+      }
+      try {
+        await this.#anchor(next.size, next.note);
+        delay = this.#o.retryInitialMs;
+      } catch (err) {
+        const retryable = !(err instanceof ChainError) || err.retryable;
+        this.#o.logger[retryable ? 'warn' : 'error'](
+          { err, size: next.size, retryInMs: delay },
+          retryable ? 'anchoring failed; retrying' : 'the chain refused the checkpoint; retrying after backoff',
+        );
+        await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal }).catch(() => undefined);
+        delay = Math.min(delay * 2, this.#o.retryMaxMs);
+      }
+    }
+  }
+
+  /** The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more. */
+  async #nextQueued(): Promise<{ size: number; note: string } | undefined> {
+    const from = this.anchoredSize;
+    let chosen: { size: number; note: string } | undefined;
+    for await (const [key, value] of this.#o.db.iterator({ gt: sizeKey(QUEUED, from), lt: prefixEnd(QUEUED) })) {
+      const size = sizeOf(key);
+      if (chosen && size - from > this.#maxLeaves) break;
+      chosen = { size, note: value.toString('utf8') };
+    }
+    return chosen;
+  }
+
+  async #anchor(size: number, note: string): Promise<void> {
+    const from = this.anchoredSize;
+    const [entries, proof] = await Promise.all([
+      this.#indexEntries(from, size),
+      from === 0 ? Promise.resolve([]) : this.#o.log.consistencyProof(from, size),
+    ]);
+    const started = performance.now();
+    let anchored: AnchoredCheckpoint;
+    try {
+      const committed = await this.#o.chain.anchorCheckpoint(note, proof, entries);
+      anchored = {
+        size,
+        note,
+        transactionId: committed.transactionId,
+        blockNumber: Number(committed.blockNumber),
+        anchoredAt: committed.result.anchoredAt,
+      };
+    } catch (err) {
+      if (!(err instanceof ChainError && ALREADY_ANCHORED.has(err.chaincodeCode ?? ''))) throw err;
+      anchored = await this.#fromChain(size, err);
+    }
+    await this.#record(anchored);
+    this.#o.onAnchored?.(anchored.size - from, (performance.now() - started) / 1000);
+  }
+
+  /** After a crash between commit and record, the chain holds the checkpoint: take its record of it. */
+  async #fromChain(size: number, cause: ChainError): Promise<AnchoredCheckpoint> {
+    const onChain: ChainCheckpoint | undefined = await this.#o.chain.getCheckpoint(this.#o.log.origin);
+    const chainSize = onChain ? Number(onChain.size) : 0;
+    if (!onChain || chainSize < size) {
+      throw new NodeError('FAILED_PRECONDITION', `the chain refused checkpoint ${size} but holds ${chainSize}`, {
+        cause,
+      });
+    }
+    const root = await this.#o.log.root(chainSize);
+    if (root.toString('base64') !== onChain.rootHash) {
+      throw new NodeError('FAILED_PRECONDITION', `the chain's checkpoint ${chainSize} is not this log's`, { cause });
+    }
+    this.#o.logger.info({ size: chainSize, transactionId: onChain.txId }, 'checkpoint already anchored');
+    return { size: chainSize, note: onChain.checkpoint, transactionId: onChain.txId, anchoredAt: onChain.anchoredAt };
+  }
+
+  async #record(anchored: AnchoredCheckpoint): Promise<void> {
+    const { db } = this.#o;
+    const done: SublevelWrite[] = [];
+    for await (const key of db.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) })) {
+      if (sizeOf(key) > anchored.size) break;
+      done.push({ type: 'del', sublevel: db, key });
+    }
+    await this.#o.write([
+      ...done,
+      {
+        type: 'put',
+        sublevel: db,
+        key: sizeKey(ANCHORED, anchored.size),
+        value: Buffer.from(JSON.stringify(anchored)),
+      },
+    ]);
+    this.#anchored = anchored;
+    const ready = this.#anchoredWaiters.filter((w) => w.size <= anchored.size);
+    this.#anchoredWaiters = this.#anchoredWaiters.filter((w) => w.size > anchored.size);
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  /** Index entries of the credit-record leaves in [from, to), read back from the log exactly as stored. */
+  async #indexEntries(from: number, to: number): Promise<IndexEntry[]> {
+    const leaves = await this.#o.log.leaves(from, to);
+    const entries: IndexEntry[] = [];
+    leaves.forEach((bytes, i) => {
+      const record = decodeLogLeaf(bytes).creditRecord;
+      if (!record) return;
+      entries.push({
+        leafIndex: from + i,
+        leafHash: leafHash(bytes).toString('hex'),
+        subject: record.subject,
+        kind: record.kind,
+        recordDigest: Buffer.from(record.recordDigest).toString('hex'),
+      });
+    });
+    return entries;
+  }
+}

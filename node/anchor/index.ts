@@ -1,0 +1,2 @@
+/** The anchoring pipeline: signed checkpoints from the durable outbox onto the chain, exactly once. */
+export { CheckpointAnchorer, type AnchoredCheckpoint, type CheckpointAnchorerOptions } from './checkpoint-anchorer.ts';

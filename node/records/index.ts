@@ -1,0 +1,2 @@
+/** The institution's own credit records, kept off chain with their log evidence. */
+export { RecordStore, type RecordMeta, type RecordStoreOptions } from './record-store.ts';

@@ -1,0 +1,1 @@
+export { openNodeDatabase, type NodeDatabase, type NodeSublevel, type SublevelWrite } from './node-database.ts';
