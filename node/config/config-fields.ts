@@ -8,6 +8,7 @@
  * | LIANXIN_MSP_ID                      | mspId                       | required        |
  * | LIANXIN_ROLE                        | role                        | required        |
  * | LIANXIN_DATA_DIR                    | dataDir                     | required        |
+ * | LIANXIN_SHARD                       | shard                       | 0               |
  * | LIANXIN_GRPC_LISTEN                 | grpc.listen                 | 127.0.0.1:7100  |
  * | LIANXIN_METRICS_LISTEN              | metrics.listen              | 127.0.0.1:9100  |
  * | LIANXIN_LOG_LEVEL                   | log.level                   | info            |
@@ -24,12 +25,13 @@
  * | LIANXIN_LEDGER_CHANNEL              | ledger.channel              | required        |
  * | LIANXIN_LEDGER_CHAINCODE            | ledger.chaincode            | lianxin         |
  * | LIANXIN_CHECKPOINT_INTERVAL_SECONDS | checkpoint.intervalSeconds  | 5               |
- * | LIANXIN_CHECKPOINT_LEAVES           | checkpoint.leaves           | 10000           |
+ * | LIANXIN_CHECKPOINT_LEAVES           | checkpoint.leaves           | 9000            |
  * | LIANXIN_OUTBOX_MAX_PENDING_RECORDS  | outbox.maxPendingRecords    | 1000000         |
  * | LIANXIN_OUTBOX_RETRY_INITIAL_MS     | outbox.retryInitialMs       | 200             |
  * | LIANXIN_OUTBOX_RETRY_MAX_MS         | outbox.retryMaxMs           | 30000           |
  * | LIANXIN_INGEST_MAX_BATCH_RECORDS    | ingest.maxBatchRecords      | 1000            |
  * | LIANXIN_INGEST_MAX_RECORD_BYTES     | ingest.maxRecordBytes       | 65536           |
+ * | LIANXIN_INGEST_USCC_MODE            | ingest.usccMode             | strict          |
  *
  * Relative paths are resolved against the configuration file's directory, or the working directory when they
  * come from the environment.
@@ -92,6 +94,11 @@ export const CONFIG_FIELDS = {
   mspId: { kind: MSP_ID, doc: "the institution's MSP ID, as in the consortium YAML" },
   role: { kind: { type: 'role' }, doc: "the institution's role in the consortium" },
   dataDir: { kind: { type: 'path' }, doc: 'where the node keeps its LevelDB stores; created when missing' },
+  shard: {
+    kind: { type: 'string', pattern: /^[a-z0-9][a-z0-9-]{0,31}$/, description: 'a log shard name' },
+    default: '0',
+    doc: "the log shard: the node's log origin is lianxin/<mspId>/<shard>, as registered on chain",
+  },
   'grpc.listen': { kind: { type: 'address' }, default: DEFAULT_GRPC_LISTEN, doc: 'host:port of the gRPC API' },
   'metrics.listen': {
     kind: { type: 'address' },
@@ -156,6 +163,11 @@ export const CONFIG_FIELDS = {
     kind: count(1, 16 * 1024 * 1024),
     default: DEFAULT_INGEST_MAX_RECORD_BYTES,
     doc: "bytes of one record's content",
+  },
+  'ingest.usccMode': {
+    kind: { type: 'string', pattern: /^(strict|lenient)$/, description: 'strict or lenient' },
+    default: 'strict',
+    doc: 'lenient accepts Unified Social Credit Codes with a wrong check character (legal early pilot codes)',
   },
 } as const satisfies Record<string, FieldSpec>;
 

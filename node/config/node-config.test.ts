@@ -69,7 +69,7 @@ describe('parseNodeConfig', () => {
         channel: 'lianxin',
         chaincode: 'lianxin',
       },
-      checkpoint: { intervalSeconds: 5, leaves: 10_000 },
+      checkpoint: { intervalSeconds: 5, leaves: 9_000 },
       ingest: { maxBatchRecords: 1000, maxRecordBytes: 65_536 },
     });
   });
@@ -186,6 +186,21 @@ describe('parseNodeConfig', () => {
     const doc = set(set(example(), 'outbox.retryInitialMs', 5000), 'outbox.retryMaxMs', 1000);
     expect(() => parseDoc(doc)).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', field: 'outbox.retryInitialMs' }),
+    );
+  });
+
+  it('rejects checkpoints that could cover more leaves than one anchor may index', () => {
+    const doc = set(set(example(), 'checkpoint.leaves', 9_500), 'ingest.maxBatchRecords', 1_000);
+    expect(() => parseDoc(doc)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'checkpoint.leaves' }),
+    );
+  });
+
+  it('reads the log shard and the USCC mode, and rejects an unknown mode', () => {
+    const config = parseDoc(set(set(example(), 'shard', 'east-1'), 'ingest.usccMode', 'lenient'));
+    expect(config).toMatchObject({ shard: 'east-1', ingest: { usccMode: 'lenient' } });
+    expect(() => parseDoc(set(example(), 'ingest.usccMode', 'loose'))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'ingest.usccMode' }),
     );
   });
 

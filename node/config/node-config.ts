@@ -11,7 +11,7 @@ import { parseDocument } from 'yaml';
 import { ORG_ROLES, type OrgRole } from '../../network/pki/index.ts';
 import { LOG_LEVELS, type LogLevel } from '../logging/index.ts';
 import { CONFIG_FIELDS, envName, type FieldKind, type FieldPath, type FieldSpec } from './config-fields.ts';
-import { ENV_PREFIX, RESERVED_ENV } from './constants.ts';
+import { ENV_PREFIX, MAX_CHECKPOINT_LEAVES, RESERVED_ENV } from './constants.ts';
 import { NodeConfigError } from './errors.ts';
 
 export interface NodeConfig {
@@ -21,6 +21,8 @@ export interface NodeConfig {
   readonly role: OrgRole;
   /** Absolute. */
   readonly dataDir: string;
+  /** The log origin is `lianxin/<mspId>/<shard>`. */
+  readonly shard: string;
   readonly grpc: { readonly listen: string };
   readonly metrics: { readonly listen: string };
   readonly log: { readonly level: LogLevel };
@@ -38,7 +40,11 @@ export interface NodeConfig {
   };
   readonly checkpoint: { readonly intervalSeconds: number; readonly leaves: number };
   readonly outbox: { readonly maxPendingRecords: number; readonly retryInitialMs: number; readonly retryMaxMs: number };
-  readonly ingest: { readonly maxBatchRecords: number; readonly maxRecordBytes: number };
+  readonly ingest: {
+    readonly maxBatchRecords: number;
+    readonly maxRecordBytes: number;
+    readonly usccMode: 'strict' | 'lenient';
+  };
 }
 
 /** The process environment, or a map in tests. */
@@ -89,6 +95,7 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
     mspId: v('mspId'),
     role: v('role'),
     dataDir: v('dataDir'),
+    shard: v('shard'),
     grpc: { listen: v('grpc.listen') },
     metrics: { listen: v('metrics.listen') },
     log: { level: v('log.level') },
@@ -109,11 +116,23 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       retryInitialMs: v('outbox.retryInitialMs'),
       retryMaxMs: v('outbox.retryMaxMs'),
     },
-    ingest: { maxBatchRecords: v('ingest.maxBatchRecords'), maxRecordBytes: v('ingest.maxRecordBytes') },
+    ingest: {
+      maxBatchRecords: v('ingest.maxBatchRecords'),
+      maxRecordBytes: v('ingest.maxRecordBytes'),
+      usccMode: v('ingest.usccMode') === 'lenient' ? 'lenient' : 'strict',
+    },
   };
   reader.rejectUnknownFields();
   if (config.outbox.retryInitialMs > config.outbox.retryMaxMs) {
     reader.fail('outbox.retryInitialMs', `must not exceed "outbox.retryMaxMs" (${config.outbox.retryMaxMs})`);
+  }
+  // A checkpoint is cut after the batch that reaches `leaves`: it may cover one batch more, and each anchor
+  // indexes at most MAX_CHECKPOINT_LEAVES leaves (the chaincode's limit).
+  if (config.checkpoint.leaves + config.ingest.maxBatchRecords > MAX_CHECKPOINT_LEAVES) {
+    reader.fail(
+      'checkpoint.leaves',
+      `plus "ingest.maxBatchRecords" (${config.ingest.maxBatchRecords}) must not exceed ${MAX_CHECKPOINT_LEAVES}, the chaincode's index entries per anchor`,
+    );
   }
   if (config.grpc.listen === config.metrics.listen && !config.grpc.listen.endsWith(':0')) {
     reader.fail('metrics.listen', `must differ from "grpc.listen" (${config.grpc.listen})`);

@@ -1,0 +1,61 @@
+/** RecordService: agencies load their own credit records; each acknowledgement means durable and logged. */
+import type { RecordServiceImpl } from '../api/handlers.ts';
+import { NodeError } from '../api/errors.ts';
+import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
+import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
+import type { CheckpointAnchorer } from '../anchor/index.ts';
+import type { TransparencyLog } from '../log/index.ts';
+import type { NodeMetrics } from '../metrics/index.ts';
+import type { RecordStore } from '../records/index.ts';
+
+export interface RecordServiceComponents {
+  readonly records: RecordStore;
+  readonly log: Pick<TransparencyLog, 'latestCheckpoint'>;
+  readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize' | 'anchorCovering'>;
+  readonly metrics: Pick<NodeMetrics, 'ingestedRecords'>;
+  readonly channel: string;
+  readonly chaincode: string;
+}
+
+export function createRecordService(c: Readonly<RecordServiceComponents>): RecordServiceImpl {
+  const ingest = async (batch: IngestBatch__Output): Promise<IngestAck> => {
+    const ack = await c.records.ingest(batch);
+    const results = ack.results ?? [];
+    const accepted = results.filter((r) => r.outcome === 'OUTCOME_ACCEPTED').length;
+    c.metrics.ingestedRecords.inc({ outcome: 'accepted' }, accepted);
+    c.metrics.ingestedRecords.inc({ outcome: 'duplicate' }, results.length - accepted);
+    return ack;
+  };
+  return {
+    IngestBatch: (batch) => ingest(batch),
+
+    // Batches are acknowledged in the order they arrive, each once durable.
+    async *IngestRecords(batches) {
+      for await (const batch of batches) yield await ingest(batch);
+    },
+
+    async GetRecordStatus(ref) {
+      const meta = await c.records.get(ref.subject, ref.kind, ref.version);
+      if (!meta) throw new NodeError('NOT_FOUND', `no ${ref.kind} record of ${ref.subject} is held by this node`);
+      const record = { subject: meta.subject, kind: meta.kind, version: meta.version };
+      const base = { record, leafIndex: meta.leafIndex, recordDigest: Buffer.from(meta.digest, 'hex') };
+      if (meta.leafIndex < c.anchorer.anchoredSize) {
+        const anchored = await c.anchorer.anchorCovering(meta.leafIndex);
+        return {
+          ...base,
+          state: 'EVIDENCE_STATE_ANCHORED',
+          ...(anchored && {
+            anchor: {
+              channel: c.channel,
+              chaincode: c.chaincode,
+              transactionId: anchored.transactionId,
+              blockNumber: anchored.blockNumber ?? 0,
+            },
+          }),
+        };
+      }
+      const checkpointed = meta.leafIndex < (c.log.latestCheckpoint()?.size ?? 0);
+      return { ...base, state: checkpointed ? 'EVIDENCE_STATE_CHECKPOINTED' : 'EVIDENCE_STATE_PENDING' };
+    },
+  };
+}
