@@ -120,7 +120,7 @@ export class RecordStore {
   async #ingest(requestId: string, records: readonly Accepted['record'][]): Promise<IngestAck> {
     const { db, log, backlog } = this.#o;
     const earlier = await db.get(requestKey(requestId));
-    if (earlier !== undefined) return JSON.parse(earlier.toString('utf8')) as IngestAck;
+    if (earlier !== undefined) return decodeAck(earlier);
 
     const { pending, limit, retryAfterMs } = backlog();
     if (pending + records.length > limit) {
@@ -240,9 +240,29 @@ export class RecordStore {
     for (const { subject, kind, version } of latest.values()) {
       writes.push({ type: 'put', sublevel, key: latestKey(subject, kind), value: Buffer.from(String(version)) });
     }
-    writes.push({ type: 'put', sublevel, key: requestKey(requestId), value: Buffer.from(JSON.stringify(ack)) });
+    writes.push({ type: 'put', sublevel, key: requestKey(requestId), value: encodeAck(ack) });
     return writes;
   }
+}
+
+/** Acknowledgements are kept as JSON with digests in hex, and given back exactly as first sent. */
+function encodeAck(ack: IngestAck): Buffer {
+  const results = (ack.results ?? []).map((r) => ({
+    ...r,
+    recordDigest: Buffer.from(r.recordDigest as Uint8Array).toString('hex'),
+  }));
+  return Buffer.from(JSON.stringify({ requestId: ack.requestId, results }));
+}
+
+function decodeAck(bytes: Buffer): IngestAck {
+  const stored = JSON.parse(bytes.toString('utf8')) as {
+    requestId: string;
+    results: (IngestResult & { recordDigest: string })[];
+  };
+  return {
+    requestId: stored.requestId,
+    results: stored.results.map((r) => ({ ...r, recordDigest: Buffer.from(r.recordDigest, 'hex') })),
+  };
 }
 
 function invalid(field: string, message: string): NodeError {

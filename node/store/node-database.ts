@@ -25,7 +25,7 @@ export interface NodeDatabase extends AsyncDisposable {
   /** The log's keyspace, as node/log wants it: its appends carry SublevelWrites along. */
   readonly log: LogDatabase;
   /** Writes to any sublevels in one atomic, synced batch. */
-  write(writes: readonly SublevelWrite[]): Promise<void>;
+  readonly write: (writes: readonly SublevelWrite[]) => Promise<void>;
   close(): Promise<void>;
 }
 

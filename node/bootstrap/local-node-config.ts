@@ -1,0 +1,84 @@
+/**
+ * The YAML configuration of an institution's node in a local consortium (npm start, tests): crypto material from
+ * the PKI's MSP folders, the node's own keys and data under `<dataRoot>/nodes/<MSP>`. Written as a file, so an
+ * operator can read, edit and reuse it (`node.yaml`).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { orgPaths, type Consortium, type OrgNode, type Organization } from '../../network/pki/index.ts';
+import { ensureNodeKeys, type NodeKeys } from './node-keys.ts';
+
+export interface LocalLedger {
+  readonly address: string;
+  readonly hostAlias: string;
+  readonly tlsCaFile: string;
+  readonly channel: string;
+  readonly chaincode: string;
+}
+
+export interface LocalNodeOptions {
+  readonly consortium: Consortium;
+  readonly org: Organization;
+  readonly node: OrgNode;
+  readonly cryptoDir: string;
+  /** The node's data, keys and config go to `<dataRoot>/nodes/<MSP>`. */
+  readonly dataRoot: string;
+  readonly ledger: LocalLedger;
+  /** Default: 127.0.0.1 and the node's gRPC port from the consortium; `:0` for a free port. */
+  readonly grpcListen?: string;
+  readonly metricsListen?: string;
+  /** Extra fields (e.g. `checkpoint`), merged over the defaults. */
+  readonly settings?: Readonly<Record<string, unknown>>;
+}
+
+export interface LocalNode {
+  readonly configFile: string;
+  readonly keys: NodeKeys;
+}
+
+/** Metrics listen 2,000 above the gRPC port: 7102 → 9102. */
+const METRICS_PORT_OFFSET = 2_000;
+
+export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>): Promise<LocalNode> {
+  const { org, node, cryptoDir, ledger } = options;
+  const home = join(options.dataRoot, 'nodes', org.mspId);
+  await mkdir(home, { recursive: true });
+  const keys = await ensureNodeKeys(join(home, 'keys'));
+  const paths = orgPaths(cryptoDir, org.mspId).node(node);
+  const clientCaBundle = await writeClientCaBundle(options.consortium, cryptoDir);
+  const config = {
+    mspId: org.mspId,
+    role: org.role,
+    dataDir: join(home, 'data'),
+    grpc: { listen: options.grpcListen ?? `127.0.0.1:${node.ports.grpc}` },
+    metrics: { listen: options.metricsListen ?? `127.0.0.1:${node.ports.grpc + METRICS_PORT_OFFSET}` },
+    tls: { cert: paths.tls.cert, key: paths.tls.key, clientCaBundle },
+    identity: { mspDir: paths.msp.dir },
+    keys: { log: keys.files.log, receipt: keys.files.receipt },
+    ledger: {
+      address: ledger.address,
+      tlsCa: ledger.tlsCaFile,
+      hostAlias: ledger.hostAlias,
+      channel: ledger.channel,
+      chaincode: ledger.chaincode,
+    },
+    ...options.settings,
+  };
+  const configFile = join(home, 'node.yaml');
+  await writeFile(
+    configFile,
+    `# ${org.name}: node ${node.name}, written by npm start (node/bootstrap). LIANXIN_* variables override it.\n${stringify(config)}`,
+  );
+  return { configFile, keys };
+}
+
+/** Every member's TLS CA in one PEM file: the node requires client certificates issued by one of them. */
+async function writeClientCaBundle(consortium: Consortium, cryptoDir: string): Promise<string> {
+  const pems = await Promise.all(
+    consortium.organizations.map((o) => readFile(orgPaths(cryptoDir, o.mspId).msp.tlscacert, 'utf8')),
+  );
+  const file = join(cryptoDir, 'consortium-tls-cas.pem');
+  await writeFile(file, pems.map((pem) => pem.trim()).join('\n') + '\n');
+  return file;
+}

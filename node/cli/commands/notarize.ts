@@ -1,0 +1,152 @@
+/**
+ * `lianxin notarize` and `lianxin notarization`: a platform notarizes contract evidence (NotaryService.Notarize)
+ * and anyone entitled fetches the receipt again by the document's digest (GetNotarization). The document itself
+ * never leaves this machine: only its SHA-256 is sent.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { NotarizeResponse__Output } from '../../api/generated/lianxin/v1/NotarizeResponse.ts';
+import { parseCommandLine, type CliIo, type Command } from '../command.ts';
+import { NODE_OPTIONS, NODE_OPTIONS_USAGE, unary, withNodeClient } from '../connection.ts';
+import { CliError, messageOf } from '../errors.ts';
+import { ATTESTATION_OUTPUT_OPTIONS, ATTESTATION_OUTPUT_USAGE, writeAttestation, type AttestationOutput } from '../output.ts';
+
+const NOTARIZE_USAGE = `
+usage: lianxin notarize (<document-file> | --digest hex) --party id [--party id …]
+                        [--signature-digest hex …] [--label key=value …] [--out file | --json] [connection]
+
+Notarizes a contract: the node logs its SHA-256 with the parties (USCCs or MSP IDs), the digests of their
+signatures and non-confidential labels, and answers with a receipt. Repeating the same request returns the
+same receipt.
+${ATTESTATION_OUTPUT_USAGE}
+${NODE_OPTIONS_USAGE}`;
+
+const NOTARIZATION_USAGE = `
+usage: lianxin notarization <document-digest-hex> [--out file | --json] [connection]
+
+Fetches the receipt of a notarized document by its SHA-256.
+${ATTESTATION_OUTPUT_USAGE}
+${NODE_OPTIONS_USAGE}`;
+
+const DIGEST = /^[0-9a-fA-F]{64}$/;
+
+export const notarizeCommand: Command = {
+  name: 'notarize',
+  summary: 'notarize a contract document (its digest) and write the receipt',
+  async run(args, io) {
+    const parsed = parseCommandLine(
+      args,
+      {
+        usage: NOTARIZE_USAGE,
+        options: {
+          ...NODE_OPTIONS,
+          ...ATTESTATION_OUTPUT_OPTIONS,
+          digest: { type: 'string' },
+          party: { type: 'string', multiple: true },
+          'signature-digest': { type: 'string', multiple: true },
+          label: { type: 'string', multiple: true },
+        },
+        positionals: [0, 1],
+      },
+      io,
+    );
+    if (!parsed) return;
+    const { values } = parsed;
+    const [document] = parsed.positionals;
+    if ((document === undefined) === (values.digest === undefined)) {
+      throw new CliError('USAGE', 'give either a document file or --digest, not both');
+    }
+    const parties = values.party ?? [];
+    if (parties.length === 0) throw new CliError('USAGE', 'give at least one --party');
+    const documentDigest =
+      document === undefined ? digestArgument('--digest', values.digest ?? '') : await fileDigest(document);
+    const partySignatureDigests = (values['signature-digest'] ?? []).map((hex) => digestArgument('--signature-digest', hex));
+    const labels = labelsOf(values.label ?? []);
+    const request = {
+      requestId: notarizeRequestId(documentDigest, parties, partySignatureDigests, labels),
+      documentDigest,
+      parties,
+      partySignatureDigests,
+      labels,
+    };
+    const response = await withNodeClient(values, io.env, 'NotaryService', (client) =>
+      unary<NotarizeResponse__Output>('Notarize', (options, cb) => client.Notarize(request, options, cb)),
+    );
+    await writeReceipt(io, 'Notarize', response, values);
+  },
+};
+
+export const notarizationCommand: Command = {
+  name: 'notarization',
+  summary: "fetch a notarization's receipt by document digest",
+  async run(args, io) {
+    const parsed = parseCommandLine(
+      args,
+      { usage: NOTARIZATION_USAGE, options: { ...NODE_OPTIONS, ...ATTESTATION_OUTPUT_OPTIONS }, positionals: [1, 1] },
+      io,
+    );
+    if (!parsed) return;
+    const documentDigest = digestArgument('document digest', parsed.positionals[0] ?? '');
+    const response = await withNodeClient(parsed.values, io.env, 'NotaryService', (client) =>
+      unary<NotarizeResponse__Output>('GetNotarization', (options, cb) =>
+        client.GetNotarization({ documentDigest }, options, cb),
+      ),
+    );
+    await writeReceipt(io, 'GetNotarization', response, parsed.values);
+  },
+};
+
+async function writeReceipt(
+  io: CliIo,
+  method: string,
+  response: NotarizeResponse__Output,
+  output: AttestationOutput,
+): Promise<void> {
+  if (!response.receipt) throw new CliError('NODE_ERROR', `${method}: the node answered without a receipt`);
+  await writeAttestation(io, response.receipt, output);
+}
+
+function digestArgument(name: string, hex: string): Buffer {
+  if (!DIGEST.test(hex)) throw new CliError('USAGE', `${name} must be a SHA-256 digest in hex (64 characters)`);
+  return Buffer.from(hex, 'hex');
+}
+
+/** SHA-256 of a file, streamed. */
+async function fileDigest(file: string): Promise<Buffer> {
+  const hash = createHash('sha256');
+  try {
+    await pipeline(createReadStream(file), hash);
+  } catch (err) {
+    throw new CliError('FILE_ERROR', `cannot read ${file}: ${messageOf(err)}`, { cause: err });
+  }
+  return hash.digest();
+}
+
+function labelsOf(pairs: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CliError('USAGE', `--label must be key=value, got ${JSON.stringify(pair)}`);
+    const key = pair.slice(0, eq);
+    if (Object.hasOwn(labels, key)) throw new CliError('USAGE', `--label ${key} given twice`);
+    labels[key] = pair.slice(eq + 1);
+  }
+  return labels;
+}
+
+/** The same notarization asked twice gets the same request ID: the node answers it again, not twice. */
+function notarizeRequestId(
+  digest: Buffer,
+  parties: readonly string[],
+  signatureDigests: readonly Buffer[],
+  labels: Readonly<Record<string, string>>,
+): string {
+  const canonical = JSON.stringify([
+    digest.toString('hex'),
+    parties,
+    signatureDigests.map((d) => d.toString('hex')),
+    Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  ]);
+  return `notarize-${createHash('sha256').update(canonical).digest('hex').slice(0, 32)}`;
+}

@@ -1,0 +1,40 @@
+/**
+ * How a `lianxin` command fails. Every failure is one line on stderr naming what went wrong; the process exit
+ * code says whose fault it was: 2 for a wrong command line (`USAGE`), 1 for everything else.
+ */
+export type CliErrorCode =
+  /** Unknown command or option, a missing or malformed argument. */
+  | 'USAGE'
+  /** An input file (records, attestation, trust bundle) is malformed; `location` says where. */
+  | 'INVALID_INPUT'
+  /** A file could not be read or written. */
+  | 'FILE_ERROR'
+  /** The consortium file or crypto material does not give what the command needs. */
+  | 'CONFIGURATION'
+  /** The node refused a call or could not be reached. */
+  | 'NODE_ERROR'
+  /** The ledger refused a query or could not be reached. */
+  | 'LEDGER_ERROR'
+  /** An attestation did not verify. */
+  | 'VERIFICATION_FAILED';
+
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    readonly code: CliErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  /** The process exit code (sysexits-style split: usage errors apart from failures). */
+  get exitCode(): 1 | 2 {
+    return this.code === 'USAGE' ? 2 : 1;
+  }
+}
+
+/** `err`'s message, for wrapping an error of another layer into a one-line reason. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,59 @@
+/**
+ * What commands print: protobuf answers as JSON (bytes as lower-case hex, the form digests take everywhere in
+ * Lianxin), and attestations as the serialized protobuf a verifier takes (`lianxin verify`) or as JSON.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Attestation } from '../api/generated/lianxin/v1/Attestation.ts';
+import { attestationBytes } from '../receipts/index.ts';
+import type { CliIo } from './command.ts';
+import { CliError, messageOf } from './errors.ts';
+
+/** `value` with every byte array replaced by its hex (JSON.stringify would spell Buffers out byte by byte). */
+export function printable(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
+  if (Array.isArray(value)) return value.map(printable);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, printable(v)]));
+  }
+  return value;
+}
+
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(printable(value), null, 2)}\n`);
+}
+
+/** Where an attestation goes: a file (binary protobuf), stdout as JSON, or stdout as binary when piped. */
+export interface AttestationOutput {
+  readonly out?: string | undefined;
+  readonly json?: boolean | undefined;
+}
+
+export const ATTESTATION_OUTPUT_OPTIONS = {
+  out: { type: 'string', short: 'o' },
+  json: { type: 'boolean' },
+} as const;
+
+export const ATTESTATION_OUTPUT_USAGE = `
+output:
+  --out, -o file          write the serialized lianxin.v1.Attestation (what \`lianxin verify\` reads)
+  --json                  print it as JSON instead (bytes in hex)
+  (neither: the binary goes to stdout, which must then not be a terminal)`;
+
+export async function writeAttestation(io: CliIo, attestation: Attestation, output: AttestationOutput): Promise<void> {
+  if (output.json === true) {
+    printJson(io, attestation);
+    return;
+  }
+  const bytes = attestationBytes(attestation);
+  if (output.out === undefined) {
+    if (io.stdout.isTTY === true) throw new CliError('USAGE', 'stdout is a terminal: give --out file or --json');
+    io.stdout.write(bytes);
+    return;
+  }
+  try {
+    await writeFile(output.out, bytes);
+  } catch (err) {
+    throw new CliError('FILE_ERROR', `cannot write ${output.out}: ${messageOf(err)}`, { cause: err });
+  }
+  io.stderr.write(`wrote ${output.out} (${bytes.length} bytes)\n`);
+}

@@ -1,0 +1,138 @@
+/**
+ * An agency's node end to end: records streamed in over mutual TLS, durable and logged, checkpointed, anchored on
+ * the embedded ledger through the Lianxin chaincode, and visible in the chain's index to another institution.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as grpc from '@grpc/grpc-js';
+import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
+import type { IngestBatch } from '../node/api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordServiceClient } from '../node/api/generated/lianxin/v1/RecordService.ts';
+import type { RecordStatus__Output } from '../node/api/generated/lianxin/v1/RecordStatus.ts';
+import type { LianxinNode } from '../node/node.ts';
+import { testUscc } from './support/chaincode-log.ts';
+import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+
+const AGENCY = 'HangzhouCreditMSP';
+const BANK = 'ShanghaiBankMSP';
+
+let net: TestNetwork;
+let node: LianxinNode;
+let agency: RecordServiceClient;
+
+const record = (n: number, version = 1) => ({
+  subject: testUscc(n),
+  kind: 'loan',
+  version,
+  contentType: 'application/json',
+  content: Buffer.from(JSON.stringify({ n, balance: n * 100 })),
+});
+
+function unary<Req, Res>(
+  call: (req: Req, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown,
+  req: Req,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    call(req, (err, res) => {
+      if (err) reject(err);
+      else resolve(res as Res);
+    });
+  });
+}
+
+const ingestBatch = (client: RecordServiceClient, batch: IngestBatch) =>
+  unary<IngestBatch, IngestAck__Output>((req, cb) => client.IngestBatch(req, cb), batch);
+
+const status = (subject: string, kind: string, version = 0) =>
+  unary<{ subject: string; kind: string; version: number }, RecordStatus__Output>(
+    (req, cb) => agency.GetRecordStatus(req, cb),
+    { subject, kind, version },
+  );
+
+beforeAll(async () => {
+  net = await startTestNetwork();
+  node = await net.startNode(AGENCY, {
+    checkpoint: { intervalSeconds: 1, leaves: 400 },
+    ingest: { maxBatchRecords: 100 },
+  });
+  agency = new net.v1.RecordService(node.address, await net.credentials(AGENCY));
+});
+
+afterAll(async () => {
+  agency.close();
+  await net[Symbol.asyncDispose]();
+});
+
+describe('ingestion', () => {
+  it('streams batches in, acknowledges each once durable, and anchors them on chain', async () => {
+    const stream = agency.IngestRecords();
+    const acks: IngestAck__Output[] = [];
+    stream.on('data', (ack: IngestAck__Output) => acks.push(ack));
+    const ended = new Promise((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    for (let b = 0; b < 10; b++) {
+      stream.write({ requestId: `load-${b}`, records: Array.from({ length: 100 }, (_, i) => record(b * 100 + i)) });
+    }
+    stream.end();
+    await ended;
+    expect(acks.map((a) => a.requestId)).toEqual(Array.from({ length: 10 }, (_, b) => `load-${b}`));
+    const indexes = acks.flatMap((a) => a.results.map((r) => r.leafIndex));
+    expect(indexes).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(acks.flatMap((a) => a.results.map((r) => r.outcome))).toEqual(Array(1000).fill('OUTCOME_ACCEPTED'));
+
+    await node.anchorer.whenAnchored(1000);
+    const anchored = await status(testUscc(999), 'loan');
+    expect(anchored).toMatchObject({ state: 'EVIDENCE_STATE_ANCHORED', leafIndex: 999 });
+    expect(anchored.anchor?.transactionId).toMatch(/^[0-9a-f]{64}$/);
+
+    // Another institution finds the record in the chain's index.
+    const bank = await net.chain(BANK);
+    const indexed = await bank.getIndexRecord(testUscc(999), 'loan');
+    expect(indexed).toMatchObject({
+      origin: node.origin,
+      leafIndex: 999,
+      recordDigest: anchored.recordDigest.toString('hex'),
+    });
+  });
+
+  it('answers a re-sent request with its first acknowledgement, and a re-sent record as a duplicate', async () => {
+    const first = await ingestBatch(agency, { requestId: 'again', records: [record(5000)] });
+    const resent = await ingestBatch(agency, { requestId: 'again', records: [record(5000)] });
+    expect(resent).toEqual(first);
+    const sameRecord = await ingestBatch(agency, { requestId: 'again-2', records: [record(5000)] });
+    expect(sameRecord.results[0]).toMatchObject({
+      outcome: 'OUTCOME_DUPLICATE',
+      leafIndex: first.results[0]?.leafIndex,
+    });
+  });
+
+  it('refuses a bad USCC naming the field, and writes nothing of the batch', async () => {
+    const before = node.log.size;
+    const bad = { ...record(6000), subject: '91330100716105852X' };
+    const err = await ingestBatch(agency, { requestId: 'bad', records: [record(6001), bad] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 3 }); // INVALID_ARGUMENT
+    expect((err as Error).message).toContain('records[1].subject');
+    expect(node.log.size).toBe(before);
+    await expect(status(testUscc(6001), 'loan')).rejects.toMatchObject({ code: 5 }); // NOT_FOUND
+  });
+
+  it('refuses a version already ingested with another content', async () => {
+    const err = await ingestBatch(agency, {
+      requestId: 'conflict',
+      records: [{ ...record(5000), content: Buffer.from('changed') }],
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 6 }); // ALREADY_EXISTS
+  });
+
+  it("refuses a bank ingesting into the agency's node", async () => {
+    const bank = new net.v1.RecordService(node.address, await net.credentials(BANK));
+    try {
+      await expect(ingestBatch(bank, { requestId: 'bank', records: [record(7000)] })).rejects.toMatchObject({
+        code: 7,
+      });
+    } finally {
+      bank.close();
+    }
+  });
+});

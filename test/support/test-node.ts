@@ -1,0 +1,107 @@
+/**
+ * A consortium with the Lianxin chaincode on the embedded ledger and real institution nodes, as npm start brings
+ * them up: registry bootstrapped by the operator, each node's keys and config written, registered by its admin,
+ * started with createNode. Clients talk to nodes over mutual TLS as any member's user.
+ */
+import { readFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import { ledgerNode } from '../../network/consortium-ledger.ts';
+import type { Ledger } from '../../network/ledger/index.ts';
+import type { LedgerConnection } from '../../network/client/index.ts';
+import { orgPaths } from '../../network/pki/index.ts';
+import { lianxinV1 } from '../../node/api/index.ts';
+import {
+  registerNode,
+  registerOrganizations,
+  writeLocalNodeConfig,
+  type AdminChain,
+} from '../../node/bootstrap/index.ts';
+import { loadNodeConfig } from '../../node/config/index.ts';
+import { LianxinChain } from '../../node/ledger/index.ts';
+import { createNode, type LianxinNode, type NodeOverrides } from '../../node/node.ts';
+import { CHAINCODE_NAME, IN_PROCESS_CHAINCODE } from './chaincode-network.ts';
+import { createTestConsortium, type TestConsortium } from './test-consortium.ts';
+import { startTestLedger } from './test-ledger.ts';
+
+export interface TestNetwork extends AsyncDisposable {
+  readonly members: TestConsortium;
+  readonly ledger: Ledger;
+  /** The chain as `mspId`'s `user`, through the official client. */
+  chain(mspId: string, user?: string): Promise<LianxinChain>;
+  /** Writes the config of `mspId`'s node0, registers it and starts it. */
+  startNode(mspId: string, settings?: Record<string, unknown>, overrides?: NodeOverrides): Promise<LianxinNode>;
+  /** gRPC credentials of `mspId`'s user for mutual TLS with a node. */
+  credentials(mspId: string, user?: string): Promise<grpc.ChannelCredentials>;
+  readonly v1: ReturnType<typeof lianxinV1>;
+}
+
+/** Logs that tests do not read. */
+export const quietLogs = (): Writable => new Writable({ write: (_chunk, _encoding, done) => { done(); } });
+
+export async function startTestNetwork(): Promise<TestNetwork> {
+  const members = await createTestConsortium();
+  const ledger = await startTestLedger(members, { chaincodes: [IN_PROCESS_CHAINCODE], batch: { batchTimeoutMs: 10 } });
+  const connections: LedgerConnection[] = [];
+  const nodes: LianxinNode[] = [];
+  const chain = async (mspId: string, user = 'User1') => {
+    const connection = await members.connect(ledger.address, mspId, user);
+    connections.push(connection);
+    return new LianxinChain(connection.gateway.getNetwork(members.consortium.channel).getContract(CHAINCODE_NAME));
+  };
+  const asAdmin: AdminChain = (mspId) => chain(mspId, 'Admin');
+  await registerOrganizations(asAdmin, members.consortium.organizations);
+
+  const operator = ledgerNode(members.consortium);
+  const ledgerTls = orgPaths(members.cryptoDir, operator.org.mspId).tlsca.cert;
+  const serverCa = (mspId: string) => readFile(orgPaths(members.cryptoDir, mspId).tlsca.cert);
+
+  return {
+    members,
+    ledger,
+    chain,
+    v1: lianxinV1(),
+    async startNode(mspId, settings = {}, overrides = {}) {
+      const org = members.consortium.organizations.find((o) => o.mspId === mspId);
+      const node = org?.nodes[0];
+      if (!org || !node) throw new Error(`${mspId} has no node in the consortium`);
+      const local = await writeLocalNodeConfig({
+        consortium: members.consortium,
+        org,
+        node,
+        cryptoDir: members.cryptoDir,
+        dataRoot: members.dir,
+        ledger: {
+          address: ledger.address,
+          hostAlias: operator.peer.host,
+          tlsCaFile: ledgerTls,
+          channel: members.consortium.channel,
+          chaincode: CHAINCODE_NAME,
+        },
+        grpcListen: '127.0.0.1:0',
+        metricsListen: '127.0.0.1:0',
+        settings: { log: { level: 'warn' }, ...settings },
+      });
+      await registerNode(asAdmin, { mspId, node, shard: '0', keys: local.keys });
+      const started = await createNode(await loadNodeConfig(local.configFile), {
+        logDestination: quietLogs(),
+        ...overrides,
+      });
+      nodes.push(started);
+      return started;
+    },
+    async credentials(mspId, user = 'User1') {
+      const tls = orgPaths(members.cryptoDir, mspId).user(user).tls;
+      const [cert, key] = await Promise.all([readFile(tls.cert), readFile(tls.key)]);
+      // Nodes' server certificates come from their own organisation's TLS CA: trust every member's.
+      const cas = await Promise.all(members.consortium.organizations.map((o) => serverCa(o.mspId)));
+      return grpc.credentials.createSsl(Buffer.concat(cas), key, cert);
+    },
+    async [Symbol.asyncDispose]() {
+      for (const node of nodes) await node.stop();
+      for (const connection of connections) connection.close();
+      await ledger.stop();
+      await members.cleanup();
+    },
+  };
+}
