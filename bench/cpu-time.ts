@@ -1,0 +1,64 @@
+/**
+ * CPU time spent by a process, to say which side of a benchmark (load generator or server) the cores went to,
+ * and by the whole machine, to say how much other work competed for them. Linux only, from proc(5): a process's
+ * utime and stime (fields 14 and 15 of /proc/<pid>/stat, all threads) and the machine's non-idle time (the `cpu`
+ * line of /proc/stat), both in USER_HZ = 100 ticks per second on every Linux ABI.
+ */
+import { readFile } from 'node:fs/promises';
+
+const USER_HZ = 100;
+
+/** CPU milliseconds (user + system, all threads) of `pid` so far; undefined where /proc is not available. */
+async function processCpuMs(pid: number): Promise<number | undefined> {
+  if (pid === process.pid) {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  }
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // The command name (field 2) is parenthesised and may hold spaces: count fields after its closing parenthesis.
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields?.[11]);
+  const stime = Number(fields?.[12]);
+  return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / USER_HZ : undefined;
+}
+
+/** CPU milliseconds all processes of the machine have used since boot (everything but idle and iowait). */
+async function machineCpuMs(): Promise<number | undefined> {
+  const stat = await readFile('/proc/stat', 'utf8').catch(() => undefined);
+  const ticks = /^cpu +(.*)$/m
+    .exec(stat ?? '')?.[1]
+    ?.split(' ')
+    .map(Number);
+  if (!ticks || ticks.length < 5 || ticks.some((t) => !Number.isFinite(t))) return undefined;
+  // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already in user and nice.
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ticks;
+  return ((user + nice + system + irq + softirq + steal) * 1000) / USER_HZ;
+}
+
+/** Starts counting the CPU time of `pid` (or of the whole machine); the returned function gives the milliseconds used since. */
+async function startCpuMeter(pid: number | 'machine'): Promise<() => Promise<number | undefined>> {
+  const read = () => (pid === 'machine' ? machineCpuMs() : processCpuMs(pid));
+  const before = await read();
+  return async () => {
+    const after = await read();
+    return before === undefined || after === undefined ? undefined : after - before;
+  };
+}
+
+/**
+ * Runs `work` and reports the CPU milliseconds each of `processes` (a pid, or `machine` for all processes) used
+ * meanwhile; a figure is undefined where /proc cannot tell.
+ */
+export async function measureCpu<K extends string, T>(
+  processes: Readonly<Record<K, number | 'machine'>>,
+  work: () => Promise<T>,
+): Promise<{ readonly value: T; readonly cpuMs: Readonly<Record<K, number | undefined>> }> {
+  const entries = Object.entries(processes) as [K, number | 'machine'][];
+  const meters = await Promise.all(entries.map(([, pid]) => startCpuMeter(pid)));
+  const value = await work();
+  const used = await Promise.all(meters.map((read) => read()));
+  return {
+    value,
+    cpuMs: Object.fromEntries(entries.map(([name], i) => [name, used[i]])) as Record<K, number | undefined>,
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * The embedded ledger through the official @hyperledger/fabric-gateway client (DESIGN §10: ≥ 1,000 endorsed and
+ * committed tx/s with 64 in flight on 2 cores), against the same machine's raw grpc-js unary rate over the same
+ * TLS on loopback. The ledger runs in its own process on LevelDB in a temp dir, as it is deployed.
+ */
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import type { Contract } from '@hyperledger/fabric-gateway';
+import { common } from '@hyperledger/fabric-protos';
+import { ledgerNode } from '../network/consortium-ledger.ts';
+import { orgPaths } from '../network/pki/index.ts';
+import { createTestConsortium } from '../test/support/test-consortium.ts';
+import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
+import { runClosedLoop, type ClosedLoopOptions, type ClosedLoopResult } from './closed-loop.ts';
+import { measureCpu } from './cpu-time.ts';
+import { startServerProcess } from './server-process.ts';
+import { connectEcho, TLS_ECHO_SERVER_ENTRY } from './tls-echo.ts';
+
+const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
+const CLIENT_MSP = 'ShanghaiBankMSP';
+const IN_FLIGHT = 64;
+/** DESIGN §10. */
+const TARGET_TX_PER_S = 1_000;
+/** Echo payload: small, so the denominator is grpc-js's per-call cost, not bandwidth. */
+const ECHO_PAYLOAD_BYTES = 128;
+/** Fabric submits are three unary calls: Endorse, Submit, CommitStatus (fabric-gateway-protocol §4.3–4.5). */
+const UNARY_CALLS_PER_SUBMIT = 3;
+
+/** Phase bounds: whichever of count and time comes first (the whole run stays well under 3 minutes). */
+const PHASES = {
+  echoWarmup: { concurrency: IN_FLIGHT, maxOperations: 2_000, maxDurationMs: 3_000 },
+  echo: { concurrency: IN_FLIGHT, maxOperations: 100_000, maxDurationMs: 10_000 },
+  submitWarmup: { concurrency: IN_FLIGHT, maxOperations: 1_000, maxDurationMs: 10_000 },
+  submitSerial: { concurrency: 1, maxOperations: 500, maxDurationMs: 10_000 },
+  submitConcurrent: { concurrency: IN_FLIGHT, maxOperations: 30_000, maxDurationMs: 20_000 },
+  evaluate: { concurrency: IN_FLIGHT, maxOperations: 100_000, maxDurationMs: 10_000 },
+} as const;
+
+const ledgerBenchmark: Benchmark = {
+  name: 'ledger',
+  description: 'embedded ledger: submit/evaluate through the official Fabric Gateway client vs raw grpc-js unary',
+  budgetMs: 170_000,
+  async run(context) {
+    const members = await createTestConsortium();
+    try {
+      const node = ledgerNode(members.consortium);
+      const tls = orgPaths(members.cryptoDir, node.org.mspId);
+      const peerTls = tls.node(node.peer).tls;
+      const tlsRootCertPem = await readFile(tls.tlsca.cert, 'utf8');
+
+      const echo = await measureEcho(context, {
+        args: [peerTls.cert, peerTls.key],
+        tlsRootCertPem,
+        hostAlias: node.peer.host,
+      });
+
+      await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
+        members.cryptoDir,
+        join(members.dir, 'ledger'),
+      ]);
+      await using connection = await members.connect(ledger.address, CLIENT_MSP);
+      const network = connection.gateway.getNetwork(members.consortium.channel);
+      const basic = network.getContract('basic');
+      const qscc = network.getContract('qscc');
+      const height = async () => {
+        const info = await qscc.evaluateTransaction('GetChainInfo', members.consortium.channel);
+        return common.BlockchainInfo.deserializeBinary(info).getHeight();
+      };
+      const submit = (index: number) => createAsset(basic, index);
+
+      const warmup = await phase(context, 'submit warm-up', submit, PHASES.submitWarmup);
+      const serial = await phase(context, 'submit, 1 in flight', submit, {
+        ...PHASES.submitSerial,
+        firstIndex: warmup.nextIndex,
+      });
+      const processes = { client: process.pid, ledger: ledger.pid, 'whole machine': 'machine' } as const;
+      const heightBefore = await height();
+      const concurrent = await measureCpu(processes, () =>
+        phase(context, `submit, ${IN_FLIGHT} in flight`, submit, {
+          ...PHASES.submitConcurrent,
+          firstIndex: serial.nextIndex,
+        }),
+      );
+      const blocks = (await height()) - heightBefore;
+      // Reads cycle over the assets the warm-up created (all committed before the reads start).
+      const evaluate = await measureCpu(processes, () =>
+        phase(
+          context,
+          `evaluate, ${IN_FLIGHT} in flight`,
+          async (index) => (await basic.evaluateTransaction('ReadAsset', assetId(index % warmup.succeeded))).length > 0,
+          PHASES.evaluate,
+        ),
+      );
+
+      const submitted = concurrent.value;
+      const evaluated = evaluate.value;
+      return [
+        ...latencyFigures(`raw grpc-js unary (echo ${ECHO_PAYLOAD_BYTES} B), ${IN_FLIGHT} in flight`, 'calls/s', echo),
+        ...latencyFigures('submit (endorse+submit+commit status), 1 in flight', 'tx/s', serial),
+        ...latencyFigures(`submit (endorse+submit+commit status), ${IN_FLIGHT} in flight`, 'tx/s', submitted),
+        {
+          label: `  failed or invalid, ${IN_FLIGHT} in flight`,
+          value: submitted.failed,
+          unit: 'tx',
+          ...(submitted.firstFailure === undefined ? {} : { note: describe(submitted.firstFailure) }),
+        },
+        { label: '  blocks committed', value: (blocks * 1000) / submitted.elapsedMs, unit: 'blocks/s' },
+        {
+          label: '  mean transactions per block',
+          value: (submitted.succeeded + submitted.failed) / blocks,
+          unit: 'tx',
+        },
+        ...cpuFigures('tx', concurrent.cpuMs, submitted),
+        ...latencyFigures(`evaluate (ReadAsset), ${IN_FLIGHT} in flight`, 'evals/s', evaluated),
+        ...cpuFigures('evaluate', evaluate.cpuMs, evaluated),
+        {
+          label: `submit tx/s ÷ raw unary calls/s`,
+          value: submitted.perSecond / echo.perSecond,
+          unit: '×',
+          note: `${UNARY_CALLS_PER_SUBMIT} unary calls per submit: the call-level share is ${percent((UNARY_CALLS_PER_SUBMIT * submitted.perSecond) / echo.perSecond)}`,
+        },
+        { label: 'evaluate/s ÷ raw unary calls/s', value: evaluated.perSecond / echo.perSecond, unit: '×' },
+        {
+          label: `submit tx/s ÷ target ${TARGET_TX_PER_S} tx/s (DESIGN §10)`,
+          value: submitted.perSecond / TARGET_TX_PER_S,
+          unit: '×',
+        },
+      ];
+    } finally {
+      await members.cleanup();
+    }
+  },
+};
+
+export default ledgerBenchmark;
+
+const assetId = (index: number) => `bench-asset-${index}`;
+
+/** CreateAsset with a fresh key (no MVCC conflicts); succeeds only when the transaction committed VALID. */
+async function createAsset(contract: Contract, index: number): Promise<boolean> {
+  const submitted = await contract.submitAsync('CreateAsset', {
+    arguments: [assetId(index), 'blue', '5', 'Tomoko', '300'],
+  });
+  return (await submitted.getStatus()).successful;
+}
+
+async function measureEcho(
+  context: BenchmarkContext,
+  server: { args: readonly string[]; tlsRootCertPem: string; hostAlias: string },
+): Promise<ClosedLoopResult> {
+  await using echoServer = await startServerProcess(TLS_ECHO_SERVER_ENTRY, server.args);
+  const client = connectEcho(echoServer.address, server.tlsRootCertPem, server.hostAlias);
+  try {
+    const payload = Buffer.alloc(ECHO_PAYLOAD_BYTES, 0x2a);
+    const call = async () => (await client.echo(payload)).length === ECHO_PAYLOAD_BYTES;
+    await phase(context, 'echo warm-up', call, PHASES.echoWarmup);
+    return await phase(context, 'raw grpc-js unary echo', call, PHASES.echo);
+  } finally {
+    client.close();
+  }
+}
+
+async function phase(
+  context: BenchmarkContext,
+  name: string,
+  operation: (index: number) => Promise<boolean>,
+  bounds: Omit<ClosedLoopOptions, 'signal'>,
+): Promise<ClosedLoopResult> {
+  const result = await runClosedLoop(operation, { ...bounds, signal: context.signal });
+  context.log(
+    `${name}: ${result.succeeded} ok, ${result.failed} failed in ${(result.elapsedMs / 1000).toFixed(1)} s ` +
+      `→ ${result.perSecond.toFixed(0)}/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`,
+  );
+  return result;
+}
+
+function latencyFigures(label: string, unit: string, result: ClosedLoopResult): Figure[] {
+  return [
+    {
+      label,
+      value: result.perSecond,
+      unit,
+      note: `${result.succeeded} in ${(result.elapsedMs / 1000).toFixed(1)} s`,
+    },
+    { label: '  latency p50', value: result.p50Ms, unit: 'ms' },
+    { label: '  latency p99', value: result.p99Ms, unit: 'ms' },
+  ];
+}
+
+/** Where the cores went during a phase: CPU ms per succeeded operation, and cores kept busy, per process. */
+function cpuFigures(
+  operation: string,
+  cpuMs: Readonly<Record<string, number | undefined>>,
+  result: ClosedLoopResult,
+): Figure[] {
+  return Object.entries(cpuMs).flatMap(([process, ms]) =>
+    ms === undefined
+      ? []
+      : [
+          {
+            label: `  ${process} CPU per ${operation}`,
+            value: ms / result.succeeded,
+            unit: 'ms',
+            note: `${(ms / result.elapsedMs).toFixed(2)} cores busy`,
+          },
+        ],
+  );
+}
+
+const percent = (ratio: number) => `${(ratio * 100).toFixed(0)}%`;
+const describe = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));

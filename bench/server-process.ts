@@ -1,0 +1,46 @@
+/**
+ * Servers under test run in their own process, as in a deployment: on 2 cores the server gets one and the load
+ * generator the other, instead of both sharing one event loop. The child prints `listening <host:port>` when it
+ * accepts calls and exits cleanly on SIGTERM (so `NODE_OPTIONS=--cpu-prof` also profiles it).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { BenchError } from './errors.ts';
+
+export interface ServerProcess extends AsyncDisposable {
+  readonly address: string;
+  readonly pid: number;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Runs `node --import tsx <entry> ...args` and resolves once it listens. */
+export async function startServerProcess(entry: string, args: readonly string[]): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(child, 'exit');
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4096);
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    const address = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const match = /^listening (\S+)$/.exec(line);
+        if (match?.[1] !== undefined) resolve(match[1]);
+      });
+      void exited.then(([code]) => {
+        reject(new BenchError('CHILD_EXITED', `${entry} exited with ${String(code)} before listening: ${stderr}`));
+      });
+    });
+    if (child.pid === undefined) throw new BenchError('CHILD_EXITED', `${entry} has no pid`);
+    return { address, pid: child.pid, stop, [Symbol.asyncDispose]: stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
