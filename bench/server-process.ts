@@ -4,6 +4,10 @@
  * accepts calls and exits cleanly on SIGTERM (so `NODE_OPTIONS=--cpu-prof` also profiles it).
  */
 import { spawn } from 'node:child_process';
+
+/** `LIANXIN_BENCH_CPU_PROF=<dir>` profiles the servers under test (Node 22 refuses --cpu-prof in NODE_OPTIONS). */
+const PROFILE_DIR = process.env.LIANXIN_BENCH_CPU_PROF;
+const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { BenchError } from './errors.ts';
@@ -17,7 +21,9 @@ export interface ServerProcess extends AsyncDisposable {
 
 /** Runs `node --import tsx <entry> ...args` and resolves once it listens. */
 export async function startServerProcess(entry: string, args: readonly string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...PROFILE_ARGS, '--import', 'tsx', entry, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = once(child, 'exit');
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {

@@ -143,6 +143,9 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         chaincodes,
         systemChaincodes: new Map([['qscc', createQscc(store)]]),
         peerSigner,
+        onEndorsementSigned: (endorser, message, signature) => {
+          msps.rememberVerified(endorser, message, signature);
+        },
         chaincodeVersion: '1.0',
       }),
     );

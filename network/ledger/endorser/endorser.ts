@@ -30,6 +30,11 @@ export interface EndorserComponents {
   readonly chaincodes: ReadonlyMap<string, ChaincodeConnection>;
   readonly systemChaincodes: ReadonlyMap<string, SystemChaincode>;
   readonly peerSigner: Signer;
+  /**
+   * Told of each endorsement signature the peer makes, so the committer need not verify its own signature again
+   * (ChannelMsps.rememberVerified).
+   */
+  readonly onEndorsementSigned?: (endorser: Uint8Array, message: Uint8Array, signature: Uint8Array) => void;
   /** The version named in ChaincodeAction.chaincode_id. */
   readonly chaincodeVersion: string;
 }
@@ -140,7 +145,10 @@ export class Endorser {
     // Endorsement signature over prp ‖ endorser (core/handlers/endorsement/builtin/default_endorsement.go:47).
     const endorsement = new peer.Endorsement();
     endorsement.setEndorser(peerSigner.serializedIdentity);
-    endorsement.setSignature(peerSigner.sign(Buffer.concat([prpBytes, peerSigner.serializedIdentity])));
+    const signed = Buffer.concat([prpBytes, peerSigner.serializedIdentity]);
+    const signature = peerSigner.sign(signed);
+    endorsement.setSignature(signature);
+    this.#c.onEndorsementSigned?.(peerSigner.serializedIdentity, signed, signature);
 
     const endorsed = new peer.ChaincodeEndorsedAction();
     endorsed.setProposalResponsePayload(prpBytes);
