@@ -1,27 +1,36 @@
 /**
- * `npm start`: a local consortium on this machine. Generates the demo consortium's crypto material on first run,
- * starts the embedded ledger with the Lianxin chaincode, checks it answers through the official client, and
- * prints how to connect. Run again, it resumes from the same data directory.
+ * `npm start`: a local consortium on this machine. Generates the consortium's crypto material on first run, starts
+ * the embedded ledger with the Lianxin chaincode, has the operator register every organisation, then starts one
+ * node per institution (keys, registry entries and `node.yaml` under <data-dir>/nodes/<MSP>), and prints the
+ * endpoints and copy-paste CLI examples. Run again, it resumes everything from the same data directory.
  *
- *   npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051]
+ *   npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectToLedger, type ClientIdentity, type LedgerEndpoint } from '../network/client/index.ts';
+import { usccCheckCharacter } from '../chaincode/src/uscc.ts';
+import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { consortiumLedgerOptions, ledgerNode } from '../network/consortium-ledger.ts';
-import { createLedger } from '../network/ledger/index.ts';
+import { createLedger, type Ledger } from '../network/ledger/index.ts';
 import {
   generateCryptoMaterial,
   loadConsortium,
   loadSigningIdentity,
   orgPaths,
   PkiError,
+  type Consortium,
 } from '../network/pki/index.ts';
+import { registerOrganizations, startLocalNode, type AdminChain } from '../node/bootstrap/index.ts';
+import { NodeConfigError } from '../node/config/index.ts';
+import { LianxinChain } from '../node/ledger/index.ts';
+import type { LianxinNode } from '../node/node.ts';
 
-const USAGE = 'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051]';
+const USAGE = 'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]';
 const CHAINCODE_NAME = 'lianxin';
 const CHAINCODE_DIR = new URL('../chaincode', import.meta.url).pathname;
+const DEMO_RECORDS = 1_000;
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -30,6 +39,7 @@ async function main(argv: string[]): Promise<void> {
       config: { type: 'string', default: process.env.LIANXIN_CONFIG ?? 'network/consortium.yaml' },
       'data-dir': { type: 'string', default: process.env.LIANXIN_DATA_DIR ?? '.data' },
       port: { type: 'string', default: process.env.LIANXIN_LEDGER_PORT },
+      'ledger-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -59,9 +69,15 @@ async function main(argv: string[]): Promise<void> {
       ...(port === undefined ? {} : { port }),
     }),
   );
-  const stop = (signal: string): void => {
-    console.log(`\n${signal}: committing queued transactions and stopping the ledger…`);
-    ledger.stop().then(
+  const running: { nodes: LianxinNode[]; connections: LedgerConnection[] } = { nodes: [], connections: [] };
+  const stop = async (): Promise<void> => {
+    for (const node of running.nodes) await node.stop();
+    for (const connection of running.connections) connection.close();
+    await ledger.stop();
+  };
+  const onSignal = (signal: string): void => {
+    console.log(`\n${signal}: stopping the nodes, committing queued transactions, stopping the ledger…`);
+    stop().then(
       () => {
         console.log('stopped');
       },
@@ -71,65 +87,139 @@ async function main(argv: string[]): Promise<void> {
       },
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
-  const node = ledgerNode(consortium);
-  const operator = orgPaths(cryptoDir, node.org.mspId);
-  const tlsCa = operator.tlsca.cert;
-  const clientMspId = (consortium.organizations.find((o) => o.role === 'bank') ?? node.org).mspId;
-  const client = orgPaths(cryptoDir, clientMspId).user('User1').msp;
-  const tlsRootCertPem = await readFile(tlsCa, 'utf8');
-  const transactions = await contractTransactions(
-    { address: ledger.address, tlsRootCertPem, hostAlias: node.peer.host },
-    await loadSigningIdentity(client.dir, clientMspId),
-    consortium.channel,
-  );
-
-  const rel = (p: string) => relative(process.cwd(), p) || '.';
-  console.log(`
-Lianxin embedded ledger (Fabric 2.5 Gateway protocol) is up
-  gateway     ${ledger.address}  (TLS; server name ${node.peer.host})
-  TLS CA      ${rel(tlsCa)}
-  channel     ${consortium.channel}, height ${ledger.height} blocks, data in ${rel(join(dataDir, 'ledger'))}
-  chaincode   ${CHAINCODE_NAME} (in-process): ${transactions.length} transactions (${transactions.slice(0, 6).join(', ')}, …)
-  members     ${consortium.organizations.map((o) => `${o.mspId} (${o.role}, ${o.city})`).join(', ')}
-
-Connect any @hyperledger/fabric-gateway application, e.g. fabric-samples' application-gateway-typescript:
-  PEER_ENDPOINT=${ledger.address} PEER_HOST_ALIAS=${node.peer.host} TLS_CERT_PATH=${rel(tlsCa)} \\
-  MSP_ID=${clientMspId} CHANNEL_NAME=${consortium.channel} CHAINCODE_NAME=${CHAINCODE_NAME} \\
-  CERT_DIRECTORY_PATH=${rel(dirname(client.signcert))} KEY_DIRECTORY_PATH=${rel(client.keystore)}
-
-Audit the chain from block 0:   npm run verify-chain -- --data-dir ${dataDir}
-Ctrl-C stops the ledger; npm start again resumes it.`);
+  try {
+    const nodes = values['ledger-only'] ? [] : await startNodes(consortium, cryptoDir, dataDir, ledger, running);
+    running.nodes.push(...nodes);
+    const demoFile = join(dataDir, 'demo-records.csv');
+    await writeFile(demoFile, demoRecords(DEMO_RECORDS));
+    printSummary(consortium, cryptoDir, dataDir, ledger, nodes, demoFile);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
-/** Asks the chaincode for its metadata through the official client: proof that the ledger answers end to end. */
-async function contractTransactions(
-  endpoint: LedgerEndpoint,
-  identity: ClientIdentity,
-  channel: string,
-): Promise<string[]> {
-  const connection = connectToLedger(endpoint, identity);
-  try {
-    const contract = connection.gateway.getNetwork(channel).getContract(CHAINCODE_NAME, 'org.hyperledger.fabric');
-    const metadata = JSON.parse(Buffer.from(await contract.evaluateTransaction('GetMetadata')).toString()) as {
-      contracts: Record<string, { transactions: { name: string }[] }>;
-    };
-    return Object.entries(metadata.contracts)
-      .filter(([name]) => name !== 'org.hyperledger.fabric')
-      .flatMap(([, c]) => c.transactions.map((t) => t.name));
-  } finally {
-    connection.close();
+/** Registers every organisation, then starts node0 of each institution (the operator runs the ledger). */
+async function startNodes(
+  consortium: Consortium,
+  cryptoDir: string,
+  dataDir: string,
+  ledger: Ledger,
+  running: { connections: LedgerConnection[] },
+): Promise<LianxinNode[]> {
+  const operator = ledgerNode(consortium);
+  const endpoint = {
+    address: ledger.address,
+    tlsRootCertPem: await readFile(orgPaths(cryptoDir, operator.org.mspId).tlsca.cert, 'utf8'),
+    hostAlias: operator.peer.host,
+  };
+  const admins = new Map<string, LianxinChain>();
+  const asAdmin: AdminChain = async (mspId) => {
+    const known = admins.get(mspId);
+    if (known) return known;
+    const identity = await loadSigningIdentity(orgPaths(cryptoDir, mspId).user('Admin').msp.dir, mspId);
+    const connection = connectToLedger(endpoint, identity);
+    running.connections.push(connection);
+    const chain = new LianxinChain(connection.gateway.getNetwork(consortium.channel).getContract(CHAINCODE_NAME));
+    admins.set(mspId, chain);
+    return chain;
+  };
+  const registered = await registerOrganizations(asAdmin, consortium.organizations);
+  if (registered.length > 0) console.log(`registered on chain: ${registered.join(', ')}`);
+
+  const nodes: LianxinNode[] = [];
+  for (const org of consortium.organizations) {
+    const node = org.nodes.find((n) => n.type === 'peer');
+    if (org.role === 'operator' || !node) continue;
+    const home = join(dataDir, 'nodes', org.mspId);
+    await mkdir(home, { recursive: true });
+    const { node: started } = await startLocalNode({
+      asAdmin,
+      consortium,
+      org,
+      node,
+      cryptoDir,
+      dataRoot: dataDir,
+      ledger: {
+        address: ledger.address,
+        hostAlias: operator.peer.host,
+        tlsCaFile: orgPaths(cryptoDir, operator.org.mspId).tlsca.cert,
+        channel: consortium.channel,
+        chaincode: CHAINCODE_NAME,
+      },
+      env: process.env,
+      overrides: { logDestination: createWriteStream(join(home, 'node.log'), { flags: 'a' }) },
+    });
+    nodes.push(started);
   }
+  return nodes;
+}
+
+function printSummary(
+  consortium: Consortium,
+  cryptoDir: string,
+  dataDir: string,
+  ledger: Ledger,
+  nodes: readonly LianxinNode[],
+  demoFile: string,
+): void {
+  const rel = (p: string) => relative(process.cwd(), p) || '.';
+  const operator = ledgerNode(consortium);
+  const orgOf = (mspId: string) => consortium.organizations.find((o) => o.mspId === mspId);
+  const agency = nodes.find((n) => orgOf(n.mspId)?.role === 'agency');
+  const bank = consortium.organizations.find((o) => o.role === 'bank');
+  const lines = nodes.map((n) => {
+    const org = orgOf(n.mspId);
+    return `  ${n.mspId.padEnd(24)} ${(org?.role ?? '').padEnd(9)} ${(org?.city ?? '').padEnd(9)} gRPC ${n.address}  metrics http://${n.metricsAddress}/metrics`;
+  });
+  const connection = `--crypto-dir ${rel(cryptoDir)}`;
+  console.log(`
+Lianxin local consortium is up (channel ${consortium.channel})
+  ledger      ${ledger.address}  (Fabric 2.5 Gateway protocol, TLS name ${operator.peer.host}), height ${ledger.height}
+  TLS CA      ${rel(orgPaths(cryptoDir, operator.org.mspId).tlsca.cert)}
+  data        ${rel(dataDir)} (node configs and logs in ${rel(join(dataDir, 'nodes'))}/<MSP>/node.yaml, node.log)
+${nodes.length > 0 ? `institution nodes (mutual TLS with the consortium's TLS CAs):\n${lines.join('\n')}` : '(ledger only)'}
+`);
+  if (agency && bank) {
+    console.log(`Try it (in another terminal):
+  1. the Hangzhou agency loads ${DEMO_RECORDS} credit records:
+     npm run lianxin -- ingest ${rel(demoFile)} ${connection} --msp ${agency.mspId} --node ${agency.address}
+  2. a Shanghai bank asks the agency's node for an attestation of one of them:
+     npm run lianxin -- attest ${demoSubject(0)} loan ${connection} --msp ${bank.mspId} --node ${agency.address} --out attestation.bin
+  3. and verifies it offline with the consortium trust bundle exported from the chain:
+     npm run lianxin -- bundle export --out trust-bundle.json ${connection} --msp ${bank.mspId}
+     npm run lianxin -- verify attestation.bin --bundle trust-bundle.json
+`);
+  }
+  console.log(
+    `Audit the chain: stop, then npm run verify-chain -- --data-dir ${dataDir}. Ctrl-C stops everything; npm start resumes it.`,
+  );
+}
+
+/** Synthetic enterprises with valid Unified Social Credit Codes (GB 32100 check character). */
+function demoSubject(n: number): string {
+  const first17 = `91330100${String(n).padStart(9, '0')}`;
+  return first17 + usccCheckCharacter(first17);
+}
+
+function demoRecords(count: number): string {
+  const rows = Array.from({ length: count }, (_, n) => {
+    const content = JSON.stringify({ enterprise: demoSubject(n), outstandingLoans: (n * 37) % 1000, currency: 'CNY' });
+    return `${demoSubject(n)},loan,1,application/json,"${content.replaceAll('"', '""')}"`;
+  });
+  return `subject,kind,version,content_type,content\n${rows.join('\n')}\n`;
 }
 
 class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof PkiError || err instanceof UsageError) console.error(`start: ${err.message}`);
-  else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
+  if (err instanceof PkiError || err instanceof UsageError || err instanceof NodeConfigError) {
+    console.error(`start: ${err.message}`);
+  } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
     console.error(`start: ${err.message}\n${USAGE}`);
-  else console.error(err);
+  } else console.error(err);
   process.exitCode = 1;
 });

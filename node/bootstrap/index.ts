@@ -2,3 +2,4 @@
 export { ensureNodeKeys, type NodeKeyFiles, type NodeKeys } from './node-keys.ts';
 export { registerNode, registerOrganizations, type AdminChain, type NodeRegistration } from './register-institution.ts';
 export { writeLocalNodeConfig, type LocalLedger, type LocalNode, type LocalNodeOptions } from './local-node-config.ts';
+export { startLocalNode, type StartLocalNodeOptions, type StartedLocalNode } from './local-node.ts';

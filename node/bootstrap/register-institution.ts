@@ -18,9 +18,11 @@ export async function registerOrganizations(asAdmin: AdminChain, orgs: readonly 
   const operator = orgs.find((o) => o.role === 'operator');
   if (!operator) throw new Error('the consortium has no operator organisation to run the registry');
   const chain = await asAdmin(operator.mspId);
+  // An empty registry lists nothing; any member may list it once it has organisations.
+  const known = new Set((await chain.listOrganizations()).map((o) => o.mspId));
   const registered: string[] = [];
   for (const org of [operator, ...orgs.filter((o) => o !== operator)]) {
-    if (await chain.getOrganization(org.mspId)) continue;
+    if (known.has(org.mspId)) continue;
     await chain.registerOrganization(org.mspId, org.name, org.city, org.role);
     registered.push(org.mspId);
   }

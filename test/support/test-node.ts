@@ -11,15 +11,9 @@ import type { Ledger } from '../../network/ledger/index.ts';
 import type { LedgerConnection } from '../../network/client/index.ts';
 import { orgPaths } from '../../network/pki/index.ts';
 import { lianxinV1 } from '../../node/api/index.ts';
-import {
-  registerNode,
-  registerOrganizations,
-  writeLocalNodeConfig,
-  type AdminChain,
-} from '../../node/bootstrap/index.ts';
-import { loadNodeConfig } from '../../node/config/index.ts';
+import { registerOrganizations, startLocalNode, type AdminChain } from '../../node/bootstrap/index.ts';
 import { LianxinChain } from '../../node/ledger/index.ts';
-import { createNode, type LianxinNode, type NodeOverrides } from '../../node/node.ts';
+import type { LianxinNode, NodeOverrides } from '../../node/node.ts';
 import { CHAINCODE_NAME, IN_PROCESS_CHAINCODE } from './chaincode-network.ts';
 import { createTestConsortium, type TestConsortium } from './test-consortium.ts';
 import { startTestLedger } from './test-ledger.ts';
@@ -37,7 +31,12 @@ export interface TestNetwork extends AsyncDisposable {
 }
 
 /** Logs that tests do not read. */
-export const quietLogs = (): Writable => new Writable({ write: (_chunk, _encoding, done) => { done(); } });
+export const quietLogs = (): Writable =>
+  new Writable({
+    write: (_chunk, _encoding, done) => {
+      done();
+    },
+  });
 
 export async function startTestNetwork(): Promise<TestNetwork> {
   const members = await createTestConsortium();
@@ -65,7 +64,8 @@ export async function startTestNetwork(): Promise<TestNetwork> {
       const org = members.consortium.organizations.find((o) => o.mspId === mspId);
       const node = org?.nodes[0];
       if (!org || !node) throw new Error(`${mspId} has no node in the consortium`);
-      const local = await writeLocalNodeConfig({
+      const { node: started } = await startLocalNode({
+        asAdmin,
         consortium: members.consortium,
         org,
         node,
@@ -81,11 +81,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
         grpcListen: '127.0.0.1:0',
         metricsListen: '127.0.0.1:0',
         settings: { log: { level: 'warn' }, ...settings },
-      });
-      await registerNode(asAdmin, { mspId, node, shard: '0', keys: local.keys });
-      const started = await createNode(await loadNodeConfig(local.configFile), {
-        logDestination: quietLogs(),
-        ...overrides,
+        overrides: { logDestination: quietLogs(), ...overrides },
       });
       nodes.push(started);
       return started;
