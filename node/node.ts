@@ -16,7 +16,7 @@ import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { createNodeMetrics, startMetricsServer, type MetricsServer, type NodeMetrics } from './metrics/index.ts';
 import { receiptKeyOf, type ReceiptKey } from './receipts/index.ts';
 import { RecordStore } from './records/index.ts';
-import { createRecordService } from './services/record-service.ts';
+import { createServices } from './services/index.ts';
 import { openNodeDatabase, type NodeDatabase } from './store/index.ts';
 
 export interface LianxinNode extends AsyncDisposable {
@@ -36,7 +36,7 @@ export interface LianxinNode extends AsyncDisposable {
 export interface NodeOverrides {
   /** Where logs go (tests); default standard output. */
   readonly logDestination?: NodeJS.WritableStream;
-  /** Services the node serves besides RecordService (read-side services are added as they land). */
+  /** Replaces some of the node's services (tests). */
   readonly services?: (parts: NodeParts) => ServiceImpls;
 }
 
@@ -203,14 +203,7 @@ async function startApi(parts: NodeParts, overrides: NodeOverrides): Promise<Api
     mspId: config.mspId,
     resolveRole: registeredRoles(parts.chain),
     services: {
-      RecordService: createRecordService({
-        records: parts.records,
-        log: parts.log,
-        anchorer: parts.anchorer,
-        metrics: parts.metrics,
-        channel: config.ledger.channel,
-        chaincode: config.ledger.chaincode,
-      }),
+      ...createServices({ ...parts, recordsDb: parts.db.records }),
       ...overrides.services?.(parts),
     },
     logger: componentLogger(parts.logger, 'api'),

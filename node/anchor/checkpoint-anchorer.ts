@@ -53,6 +53,8 @@ export class CheckpointAnchorer {
   readonly #o: CheckpointAnchorerOptions;
   readonly #maxLeaves: number;
   #anchored: AnchoredCheckpoint | undefined;
+  /** Set by enqueue() and stop(); the worker clears it before each scan, so no wake-up between scan and wait is lost. */
+  #woken = false;
   #wake: (() => void) | undefined;
   #stopping = new AbortController();
   #running: Promise<void> | undefined;
@@ -84,6 +86,16 @@ export class CheckpointAnchorer {
     await this.#o.write([
       { type: 'put', sublevel: this.#o.db, key: sizeKey(QUEUED, checkpoint.size), value: Buffer.from(checkpoint.note) },
     ]);
+    this.#poke();
+  }
+
+  /** Read after an await: enqueue() or stop() may have run during the scan. */
+  #shouldSleep(): boolean {
+    return !this.#woken && !this.#stopping.signal.aborted;
+  }
+
+  #poke(): void {
+    this.#woken = true;
     this.#wake?.();
   }
 
@@ -110,7 +122,7 @@ export class CheckpointAnchorer {
 
   async stop(): Promise<void> {
     this.#stopping.abort();
-    this.#wake?.();
+    this.#poke();
     await this.#running;
     for (const waiter of this.#anchoredWaiters) waiter.resolve();
     this.#anchoredWaiters = [];
@@ -120,9 +132,14 @@ export class CheckpointAnchorer {
     const signal = this.#stopping.signal;
     let delay = this.#o.retryInitialMs;
     while (!signal.aborted) {
+      this.#woken = false;
       const next = await this.#nextQueued();
       if (!next) {
-        await new Promise<void>((resolve) => (this.#wake = resolve));
+        if (this.#shouldSleep()) {
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+          });
+        }
         this.#wake = undefined;
         continue;
       }

@@ -51,6 +51,11 @@ export class NodeError extends Error {
   }
 }
 
+/** INVALID_ARGUMENT naming the field, in the node's one message form: `"records[3].subject" must be …`. */
+export function invalidArgument(field: string, message: string): NodeError {
+  return new NodeError('INVALID_ARGUMENT', `"${field}" ${message}`, { field });
+}
+
 /** Trailing metadata keys the node sets on errors; clients read them rather than parse messages. */
 export const RETRY_AFTER_MS_KEY = 'retry-after-ms';
 export const ERROR_CODE_KEY = 'lianxin-error-code';

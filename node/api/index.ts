@@ -6,6 +6,7 @@
 export { startApiServer, type ApiServer, type ApiServerOptions, type ApiTlsMaterial } from './server.ts';
 export {
   NodeError,
+  invalidArgument,
   toGrpcStatus,
   RETRY_AFTER_MS_KEY,
   ERROR_CODE_KEY,

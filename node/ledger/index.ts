@@ -10,5 +10,6 @@ export {
   type OriginRecord,
   type PublicKeyRecord,
   type RegisterKeyArgs,
+  type RegistrySnapshot,
 } from './lianxin-chain.ts';
 export { ChainError, type ChainErrorCode } from './errors.ts';

@@ -30,6 +30,12 @@ export interface RegisterKeyArgs {
   readonly validUntil?: string;
 }
 
+export interface RegistrySnapshot {
+  readonly organizations: readonly Organization[];
+  readonly keys: readonly PublicKeyRecord[];
+  readonly nodes: readonly NodeRecord[];
+}
+
 interface Page<T> {
   readonly items: readonly T[];
   readonly bookmark: string;
@@ -98,6 +104,18 @@ export class LianxinChain {
   /** Every key the organisation ever registered, rotated and revoked ones included (for trust bundles). */
   listKeys(mspId: string): Promise<PublicKeyRecord[]> {
     return this.#allPages<PublicKeyRecord>('ListKeys', mspId);
+  }
+
+  /** The whole registry: every organisation with all its keys and nodes (what a trust bundle is built from). */
+  async registrySnapshot(): Promise<RegistrySnapshot> {
+    const organizations = await this.listOrganizations();
+    const perOrg = await Promise.all(
+      organizations.map(async (org) => ({
+        keys: await this.listKeys(org.mspId),
+        nodes: await this.listNodes(org.mspId),
+      })),
+    );
+    return { organizations, keys: perOrg.flatMap((o) => o.keys), nodes: perOrg.flatMap((o) => o.nodes) };
   }
 
   // Anchoring and index --------------------------------------------------------------------------------------

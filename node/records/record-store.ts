@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { checkUscc, type UsccMode } from '../../chaincode/src/uscc.ts';
 import { sha256 } from '../../network/crypto/index.ts';
-import { NodeError } from '../api/errors.ts';
+import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { CreditRecord__Output } from '../api/generated/lianxin/v1/CreditRecord.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
@@ -96,23 +96,23 @@ export class RecordStore {
   #validate(batch: IngestBatch__Output): Accepted['record'][] {
     const { maxBatchRecords, maxRecordBytes, usccMode } = this.#o;
     if (!REQUEST_ID.test(batch.requestId)) {
-      throw invalid('request_id', 'must be 1 to 128 printable ASCII characters without spaces');
+      throw invalidArgument('request_id', 'must be 1 to 128 printable ASCII characters without spaces');
     }
-    if (batch.records.length === 0) throw invalid('records', 'must hold at least one record');
+    if (batch.records.length === 0) throw invalidArgument('records', 'must hold at least one record');
     if (batch.records.length > maxBatchRecords) {
-      throw invalid('records', `holds ${batch.records.length} records; at most ${maxBatchRecords} per batch`);
+      throw invalidArgument('records', `holds ${batch.records.length} records; at most ${maxBatchRecords} per batch`);
     }
     return batch.records.map((record, i) => {
       const at = (field: string) => `records[${i}].${field}`;
       const subject = normalizeSubject(record.subject, at('subject'), usccMode);
-      if (!KIND.test(record.kind)) throw invalid(at('kind'), 'must be a record kind: [a-z][a-z0-9_]{0,31}');
+      if (!KIND.test(record.kind)) throw invalidArgument(at('kind'), 'must be a record kind: [a-z][a-z0-9_]{0,31}');
       if (!Number.isSafeInteger(record.version) || record.version < 1) {
-        throw invalid(at('version'), 'must be a whole number from 1');
+        throw invalidArgument(at('version'), 'must be a whole number from 1');
       }
       if (record.content.length === 0 || record.content.length > maxRecordBytes) {
-        throw invalid(at('content'), `must be 1 to ${maxRecordBytes} bytes, got ${record.content.length}`);
+        throw invalidArgument(at('content'), `must be 1 to ${maxRecordBytes} bytes, got ${record.content.length}`);
       }
-      if (!CONTENT_TYPE.test(record.contentType)) throw invalid(at('content_type'), 'must be a media type');
+      if (!CONTENT_TYPE.test(record.contentType)) throw invalidArgument(at('content_type'), 'must be a media type');
       return { ...record, subject };
     });
   }
@@ -265,14 +265,10 @@ function decodeAck(bytes: Buffer): IngestAck {
   };
 }
 
-function invalid(field: string, message: string): NodeError {
-  return new NodeError('INVALID_ARGUMENT', `"${field}" ${message}`, { field });
-}
-
 function normalizeSubject(subject: string, field: string, mode: UsccMode): string {
   const check = checkUscc(subject, mode);
   if (!check.valid) {
-    throw invalid(
+    throw invalidArgument(
       field,
       `must be a valid Unified Social Credit Code (${check.reason === 'format' ? 'GB 32100 format' : 'check character'})`,
     );

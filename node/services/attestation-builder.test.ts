@@ -1,0 +1,120 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseCheckpoint } from '../../chaincode/src/signed-note.ts';
+import { attestationBytes, verifyAttestation } from '../receipts/index.ts';
+import {
+  CHAINCODE,
+  CHANNEL,
+  openTestNodeParts,
+  UNCHECKPOINTED_RETRY_AFTER_MS,
+  type TestNodeParts,
+} from './test-node-parts.ts';
+
+let parts: TestNodeParts;
+
+beforeEach(async () => {
+  parts = await openTestNodeParts('HangzhouAgencyMSP', 'agency');
+});
+
+afterEach(async () => {
+  await parts[Symbol.asyncDispose]();
+});
+
+describe('AttestationBuilder', () => {
+  it('attests an anchored leaf under the first anchored checkpoint covering it, verifiable offline', async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+    await parts.ingest([4, 5]);
+    await parts.anchorAll();
+    const [first, second] = parts.anchorChain.anchored;
+
+    const early = await parts.builder.attest(1);
+    const late = await parts.builder.attest(4);
+
+    expect(early).toMatchObject({
+      state: 'EVIDENCE_STATE_ANCHORED',
+      issuer: parts.org.mspId,
+      inclusion: { leafIndex: 1, treeSize: 3 },
+      checkpoint: { origin: parts.org.origin, size: 3, note: first?.note },
+      anchor: { channel: CHANNEL, chaincode: CHAINCODE, transactionId: first?.transactionId, blockNumber: 1 },
+    });
+    expect(late).toMatchObject({
+      inclusion: { leafIndex: 4, treeSize: 5 },
+      anchor: { transactionId: second?.transactionId, blockNumber: 2 },
+    });
+    for (const attestation of [early, late]) {
+      const verified = verifyAttestation(attestationBytes(attestation), parts.bundle, { requireAnchored: true });
+      expect(verified).toMatchObject({ ok: true, state: 'EVIDENCE_STATE_ANCHORED', origin: parts.org.origin });
+    }
+  });
+
+  it('keeps choosing the first anchored cover whatever order leaves are asked in', async () => {
+    await parts.ingest([1, 2]);
+    await parts.anchorAll();
+    await parts.ingest([3, 4, 5]);
+    await parts.anchorAll();
+    await parts.ingest([6]);
+    await parts.anchorAll();
+    const sizes: number[] = [];
+    for (const leafIndex of [4, 1, 5, 2, 0, 3, 4, 0]) {
+      sizes.push((await parts.builder.attest(leafIndex)).checkpoint?.size ?? 0);
+    }
+    expect(sizes).toEqual([5, 2, 6, 5, 2, 5, 5, 2]);
+  });
+
+  it('carries the leaf exactly as logged and the root the checkpoint note signs', async () => {
+    await parts.ingest([7]);
+    await parts.anchorAll();
+    const attestation = await parts.builder.attest(0);
+    expect(attestation.leaf).toEqual(await parts.log.leaf(0));
+    const note = parseCheckpoint(attestation.checkpoint?.note ?? '');
+    expect(note.ok && Buffer.from(note.checkpoint.rootHash)).toEqual(attestation.checkpoint?.rootHash);
+  });
+
+  it('attests a checkpointed, not yet anchored leaf as CHECKPOINTED without an anchor', async () => {
+    await parts.ingest([1, 2]);
+    await parts.log.checkpoint();
+
+    const attestation = await parts.builder.attest(1);
+
+    expect(attestation).toMatchObject({ state: 'EVIDENCE_STATE_CHECKPOINTED', anchor: null });
+    expect(verifyAttestation(attestation, parts.bundle)).toMatchObject({
+      ok: true,
+      state: 'EVIDENCE_STATE_CHECKPOINTED',
+      size: 2,
+    });
+    expect(verifyAttestation(attestation, parts.bundle, { requireAnchored: true })).toMatchObject({
+      ok: false,
+      code: 'NOT_ANCHORED',
+    });
+  });
+
+  it('uses the latest checkpoint for a leaf appended after the last anchor', async () => {
+    await parts.ingest([1]);
+    await parts.anchorAll();
+    await parts.ingest([2]);
+    await parts.log.checkpoint();
+
+    await expect(parts.builder.attest(1)).resolves.toMatchObject({
+      state: 'EVIDENCE_STATE_CHECKPOINTED',
+      checkpoint: { size: 2 },
+    });
+    await expect(parts.builder.attest(0)).resolves.toMatchObject({
+      state: 'EVIDENCE_STATE_ANCHORED',
+      checkpoint: { size: 1 },
+    });
+  });
+
+  it('refuses a leaf no checkpoint covers yet with FAILED_PRECONDITION and a retry hint', async () => {
+    await expect(parts.builder.attest(0)).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      retryAfterMs: UNCHECKPOINTED_RETRY_AFTER_MS,
+    });
+    await parts.ingest([1]);
+    await parts.log.checkpoint();
+    await parts.ingest([2]);
+    await expect(parts.builder.attest(1)).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      message: expect.stringContaining('not yet checkpointed') as unknown,
+    });
+  });
+});

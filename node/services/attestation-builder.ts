@@ -1,0 +1,134 @@
+/**
+ * Builds the signed proof that a leaf is in this node's log (proofs.proto `Attestation`), for credit-record
+ * attestations and notarization receipts alike. The checkpoint is the first anchored one covering the leaf —
+ * the one whose AnchorCheckpoint transaction indexed it on chain, so the attestation's anchor names the same
+ * transaction as the chain's index entry — or else the latest signed checkpoint, while anchoring is pending.
+ */
+import { parseCheckpoint } from '../../chaincode/src/signed-note.ts';
+import type { AnchoredCheckpoint, CheckpointAnchorer } from '../anchor/index.ts';
+import { NodeError } from '../api/errors.ts';
+import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
+import type { SignedCheckpoint, TransparencyLog } from '../log/index.ts';
+import { signAttestation, type ReceiptKey } from '../receipts/index.ts';
+
+export interface AttestationBuilderComponents {
+  readonly log: Pick<TransparencyLog, 'leaf' | 'inclusionProof' | 'latestCheckpoint'>;
+  readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize' | 'anchorCovering'>;
+  readonly receiptKey: ReceiptKey;
+  /** The issuer: this node's MSP ID. */
+  readonly mspId: string;
+  readonly channel: string;
+  readonly chaincode: string;
+  /** The retry hint when no checkpoint covers the leaf yet: about one checkpoint interval. */
+  readonly uncheckpointedRetryAfterMs: number;
+}
+
+export interface AttestationBuilder {
+  /**
+   * The attestation of leaf `leafIndex`, ANCHORED or CHECKPOINTED.
+   * @throws NodeError `FAILED_PRECONDITION` (with `retryAfterMs`) while no signed checkpoint covers the leaf.
+   */
+  attest(leafIndex: number): Promise<Attestation__Output>;
+}
+
+/** Anchored checkpoints remembered; beyond this the memory starts over (one entry per anchor, ~300 bytes). */
+const MAX_REMEMBERED_ANCHORS = 4096;
+
+interface CoveredRange {
+  /** The lowest leaf index known to have `checkpoint` as its first anchored cover. */
+  from: number;
+  readonly anchored: AnchoredCheckpoint;
+  readonly checkpoint: SignedCheckpoint;
+}
+
+export function createAttestationBuilder(c: Readonly<AttestationBuilderComponents>): AttestationBuilder {
+  /**
+   * Anchored checkpoints never change, and when C is the first anchored cover of leaf i it is also that of every
+   * leaf from i up to C's size; so each lookup in the anchor sublevel answers for a whole range, kept here by
+   * checkpoint size.
+   */
+  let covered: CoveredRange[] = [];
+
+  const remembered = (leafIndex: number): CoveredRange | undefined => {
+    let low = 0;
+    let high = covered.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((covered[middle]?.checkpoint.size ?? 0) <= leafIndex) low = middle + 1;
+      else high = middle;
+    }
+    const range = covered[low];
+    return range && range.from <= leafIndex ? range : undefined;
+  };
+
+  const remember = (leafIndex: number, anchored: AnchoredCheckpoint): CoveredRange => {
+    const known = covered.find((range) => range.anchored.size === anchored.size);
+    if (known) {
+      known.from = Math.min(known.from, leafIndex);
+      return known;
+    }
+    if (covered.length >= MAX_REMEMBERED_ANCHORS) covered = [];
+    const range = { from: leafIndex, anchored, checkpoint: checkpointOf(anchored) };
+    covered = [...covered, range].sort((a, b) => a.checkpoint.size - b.checkpoint.size);
+    return range;
+  };
+
+  const firstAnchorCovering = async (leafIndex: number): Promise<CoveredRange | undefined> => {
+    if (leafIndex >= c.anchorer.anchoredSize) return undefined;
+    const known = remembered(leafIndex);
+    if (known) return known;
+    const anchored = await c.anchorer.anchorCovering(leafIndex);
+    return anchored && remember(leafIndex, anchored);
+  };
+
+  const anchorOf = (anchored: AnchoredCheckpoint) => ({
+    channel: c.channel,
+    chaincode: c.chaincode,
+    transactionId: anchored.transactionId,
+    blockNumber: anchored.blockNumber ?? 0,
+  });
+
+  return {
+    async attest(leafIndex) {
+      const anchoredRange = await firstAnchorCovering(leafIndex);
+      const anchored = anchoredRange?.anchored;
+      const checkpoint = anchoredRange?.checkpoint ?? c.log.latestCheckpoint();
+      if (checkpoint === undefined || checkpoint.size <= leafIndex) {
+        throw new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is not yet checkpointed: retry shortly`, {
+          retryAfterMs: c.uncheckpointedRetryAfterMs,
+        });
+      }
+      const [leaf, hashes] = await Promise.all([
+        c.log.leaf(leafIndex),
+        c.log.inclusionProof(leafIndex, checkpoint.size),
+      ]);
+      return signAttestation(
+        {
+          leaf,
+          inclusion: { leafIndex, treeSize: checkpoint.size, hashes },
+          checkpoint: {
+            note: checkpoint.note,
+            origin: checkpoint.origin,
+            size: checkpoint.size,
+            rootHash: checkpoint.rootHash,
+          },
+          anchor: anchored ? anchorOf(anchored) : null,
+          state: anchored ? 'EVIDENCE_STATE_ANCHORED' : 'EVIDENCE_STATE_CHECKPOINTED',
+          issuedAtMs: Date.now(),
+          issuer: c.mspId,
+        },
+        c.receiptKey,
+      );
+    },
+  };
+}
+
+/** An anchored note, parsed: the anchorer wrote it, so a note that does not parse is corruption. */
+function checkpointOf(anchored: AnchoredCheckpoint): SignedCheckpoint {
+  const result = parseCheckpoint(anchored.note);
+  if (!result.ok) {
+    throw new NodeError('INTERNAL', `anchored checkpoint ${anchored.size} does not parse: ${result.reason}`);
+  }
+  const { origin, size, rootHash } = result.checkpoint;
+  return { origin, size: Number(size), rootHash: Buffer.from(rootHash), note: anchored.note };
+}

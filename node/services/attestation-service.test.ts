@@ -1,0 +1,251 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRequest.ts';
+import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.ts';
+import type { AttestationServiceImpl } from '../api/handlers.ts';
+import { verifyAttestation } from '../receipts/index.ts';
+import type { AttestationBuilder } from './attestation-builder.ts';
+import { createAttestationService } from './attestation-service.ts';
+import { callContext, FakeIndexChain, openTestNodeParts, testUscc, type TestNodeParts } from './test-node-parts.ts';
+
+const ctx = callContext('ShanghaiBankMSP', 'bank');
+const OTHER_ORIGIN = 'lianxin/NingboAgencyMSP/main';
+
+let parts: TestNodeParts;
+let chain: FakeIndexChain;
+let service: AttestationServiceImpl;
+
+beforeEach(async () => {
+  parts = await openTestNodeParts('HangzhouAgencyMSP', 'agency');
+  chain = new FakeIndexChain();
+  service = createAttestationService({ records: parts.records, builder: parts.builder, chain });
+});
+
+afterEach(async () => {
+  await parts[Symbol.asyncDispose]();
+});
+
+function request(requestId: string, subject: number | string, version = 0, kind = 'loan'): AttestRequest__Output {
+  return {
+    requestId,
+    record: { subject: typeof subject === 'number' ? testUscc(subject) : subject, kind, version },
+  };
+}
+
+async function* stream(requests: readonly AttestRequest__Output[]): AsyncIterable<AttestRequest__Output> {
+  for (const r of requests) {
+    await Promise.resolve();
+    yield r;
+  }
+}
+
+async function collect(responses: AsyncIterable<AttestResponse>): Promise<AttestResponse[]> {
+  const all: AttestResponse[] = [];
+  for await (const response of responses) all.push(response);
+  return all;
+}
+
+describe('AttestationService.Attest', () => {
+  it("attests this node's record with a proof that verifies offline", async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+
+    const response = await service.Attest(request('r-1', 2), ctx);
+
+    expect(response.requestId).toBe('r-1');
+    const verified = verifyAttestation(response.attestation ?? {}, parts.bundle, { requireAnchored: true });
+    expect(verified).toMatchObject({
+      ok: true,
+      leafIndex: 1,
+      leaf: { creditRecord: { subject: testUscc(2), kind: 'loan', recordVersion: 1 } },
+    });
+  });
+
+  it('attests the latest version for version 0 and the asked version otherwise', async () => {
+    await parts.ingest([5], 1);
+    await parts.ingest([5], 2);
+    await parts.anchorAll();
+
+    const latest = await service.Attest(request('latest', 5, 0), ctx);
+    const first = await service.Attest(request('first', 5, 1), ctx);
+
+    expect(latest.attestation?.inclusion).toMatchObject({ leafIndex: 1 });
+    expect(first.attestation?.inclusion).toMatchObject({ leafIndex: 0 });
+  });
+
+  it("answers another institution's record with the chain's index entry", async () => {
+    chain.put({
+      subject: testUscc(9),
+      kind: 'tax',
+      version: 4,
+      origin: OTHER_ORIGIN,
+      checkpointSize: '120',
+      leafIndex: 99,
+      leafHash: 'ab'.repeat(32),
+      recordDigest: 'cd'.repeat(32),
+      txId: 'ef'.repeat(32),
+      anchoredAt: '2026-11-23T08:00:00.000Z',
+    });
+
+    const response = await service.Attest(request('other', 9, 0, 'tax'), ctx);
+
+    expect(response).toEqual({
+      requestId: 'other',
+      indexEntry: {
+        subject: testUscc(9),
+        kind: 'tax',
+        origin: OTHER_ORIGIN,
+        leafIndex: 99,
+        leafHash: Buffer.from('ab'.repeat(32), 'hex'),
+        recordDigest: Buffer.from('cd'.repeat(32), 'hex'),
+        recordVersion: 4,
+        transactionId: 'ef'.repeat(32),
+      },
+    });
+  });
+
+  it('refuses a record neither this node nor the chain knows with NOT_FOUND', async () => {
+    await expect(service.Attest(request('missing', 8), ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(chain.lookups).toBe(1);
+  });
+
+  it('refuses an own record not yet checkpointed with FAILED_PRECONDITION and a retry hint', async () => {
+    await parts.ingest([1]);
+    await expect(service.Attest(request('early', 1), ctx)).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      retryAfterMs: expect.any(Number) as unknown,
+    });
+  });
+
+  it.each([
+    ['a missing record', { requestId: 'x', record: null }, 'record'],
+    ['a subject that is no USCC', request('x', 'not-a-uscc'), 'record.subject'],
+    ['a malformed kind', request('x', 1, 0, 'Loan!'), 'record.kind'],
+  ])('refuses %s with INVALID_ARGUMENT naming the field', async (_name, bad, field) => {
+    await expect(service.Attest(bad, ctx)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field });
+    expect(chain.lookups).toBe(0);
+  });
+});
+
+describe('AttestationService.AttestStream', () => {
+  it('answers many lookups in request order, each verifiable', async () => {
+    const subjects = Array.from({ length: 300 }, (_, i) => i + 1);
+    await parts.ingest(subjects);
+    await parts.anchorAll();
+    chain.put({
+      subject: testUscc(1000),
+      kind: 'loan',
+      version: 1,
+      origin: OTHER_ORIGIN,
+      checkpointSize: '1',
+      leafIndex: 0,
+      leafHash: '00'.repeat(32),
+      recordDigest: '11'.repeat(32),
+      txId: '22'.repeat(32),
+      anchoredAt: '2026-11-23T08:00:00.000Z',
+    });
+    // Reversed, so the answers' order is the requests' and not the log's.
+    const requests = [...subjects.reverse().map((n) => request(`q-${n}`, n)), request('other', 1000)];
+
+    const responses = await collect(service.AttestStream(stream(requests), ctx));
+
+    expect(responses.map((r) => r.requestId)).toEqual(requests.map((r) => r.requestId));
+    expect(responses.at(-1)?.indexEntry).toMatchObject({ origin: OTHER_ORIGIN });
+    for (const [i, response] of responses.slice(0, -1).entries()) {
+      expect(verifyAttestation(response.attestation ?? {}, parts.bundle)).toMatchObject({
+        ok: true,
+        leafIndex: 299 - i,
+      });
+    }
+  });
+
+  it('keeps at most streamConcurrency lookups in flight', async () => {
+    await parts.ingest(Array.from({ length: 50 }, (_, i) => i + 1));
+    await parts.anchorAll();
+    let inFlight = 0;
+    let most = 0;
+    const counting: AttestationBuilder = {
+      attest: async (leafIndex) => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await parts.builder.attest(leafIndex);
+        } finally {
+          inFlight--;
+        }
+      },
+    };
+    const bounded = createAttestationService({
+      records: parts.records,
+      builder: counting,
+      chain,
+      streamConcurrency: 4,
+    });
+    const requests = Array.from({ length: 50 }, (_, i) => request(`q-${i}`, i + 1));
+
+    const responses = await collect(bounded.AttestStream(stream(requests), ctx));
+
+    expect(responses).toHaveLength(50);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+  });
+
+  it('serves a client that waits for each answer before sending the next request', async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+    const answered: string[] = [];
+    let answer: (() => void) | undefined;
+    async function* pingPong(): AsyncIterable<AttestRequest__Output> {
+      for (const n of [1, 2, 3]) {
+        const waiting = new Promise<void>((resolve) => (answer = resolve));
+        yield request(`p-${n}`, n);
+        await waiting;
+      }
+    }
+
+    for await (const response of service.AttestStream(pingPong(), ctx)) {
+      answered.push(response.requestId ?? '');
+      answer?.();
+    }
+
+    expect(answered).toEqual(['p-1', 'p-2', 'p-3']);
+  });
+
+  it('stops reading requests when the client stops reading answers', async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+    let closed = false;
+    async function* endless(): AsyncIterable<AttestRequest__Output> {
+      try {
+        for (let i = 0; ; i++) {
+          await Promise.resolve();
+          yield request(`e-${i}`, (i % 3) + 1);
+        }
+      } finally {
+        closed = true;
+      }
+    }
+
+    let answers = 0;
+    for await (const _response of service.AttestStream(endless(), ctx)) {
+      if (++answers === 5) break;
+    }
+
+    await expect.poll(() => closed).toBe(true);
+  });
+
+  it('ends the stream at the first failed lookup, naming its request ID, after the answers before it', async () => {
+    await parts.ingest([1, 2]);
+    await parts.anchorAll();
+    const answered: string[] = [];
+    const requests = [request('ok-1', 1), request('bad', 77), request('ok-2', 2)];
+
+    const consume = async () => {
+      for await (const response of service.AttestStream(stream(requests), ctx)) answered.push(response.requestId ?? '');
+    };
+
+    await expect(consume()).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('request "bad"') as unknown,
+    });
+    expect(answered).toEqual(['ok-1']);
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * AttestationService: banks (and the regulator) ask whether a credit record is genuine and current. A record this
+ * node holds is answered with the full signed proof; a record of another institution with the chain's index
+ * entry, which names the owner's log so the bank can ask the owner for the proof.
+ */
+import { checkUscc } from '../../chaincode/src/uscc.ts';
+import { invalidArgument, NodeError } from '../api/errors.ts';
+import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRequest.ts';
+import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.ts';
+import type { ChainIndexEntry } from '../api/generated/lianxin/v1/ChainIndexEntry.ts';
+import type { AttestationServiceImpl } from '../api/handlers.ts';
+import type { IndexRecord, LianxinChain } from '../ledger/index.ts';
+import type { RecordStore } from '../records/index.ts';
+import type { AttestationBuilder } from './attestation-builder.ts';
+
+export interface AttestationServiceComponents {
+  readonly records: Pick<RecordStore, 'get'>;
+  readonly builder: AttestationBuilder;
+  readonly chain: Pick<LianxinChain, 'getIndexRecord'>;
+  /** Lookups of one AttestStream worked on at once (default `ATTEST_STREAM_CONCURRENCY`). */
+  readonly streamConcurrency?: number;
+}
+
+/** Enough to keep LevelDB and the signer busy while bounding the memory one stream can hold. */
+export const ATTEST_STREAM_CONCURRENCY = 64;
+
+const KIND = /^[a-z][a-z0-9_]{0,31}$/;
+
+export function createAttestationService(c: Readonly<AttestationServiceComponents>): AttestationServiceImpl {
+  const attest = async ({ requestId, record }: AttestRequest__Output): Promise<AttestResponse> => {
+    if (record === null) throw invalidArgument('record', 'is required');
+    // Lenient: a bank may look up codes the owner stored before strict checking was switched on.
+    const subject = checkUscc(record.subject, 'lenient');
+    if (!subject.valid) throw invalidArgument('record.subject', 'must be a Unified Social Credit Code');
+    if (!KIND.test(record.kind)) throw invalidArgument('record.kind', 'must be a record kind: [a-z][a-z0-9_]{0,31}');
+
+    const own = await c.records.get(subject.code, record.kind, record.version);
+    if (own) return { requestId, attestation: await c.builder.attest(own.leafIndex) };
+    // The chain indexes the latest anchored leaf of (subject, kind): its record_version says which one it is.
+    const indexed = await c.chain.getIndexRecord(subject.code, record.kind);
+    if (indexed) return { requestId, indexEntry: toChainIndexEntry(indexed) };
+    const version = record.version === 0 ? 'any version' : `version ${record.version}`;
+    throw new NodeError(
+      'NOT_FOUND',
+      `no ${record.kind} record of ${subject.code} (${version}) is held by this node or indexed on chain`,
+    );
+  };
+
+  return {
+    Attest: (request) => attest(request),
+
+    /**
+     * Answers in request order, up to `streamConcurrency` lookups in flight. The API has no per-item error, so
+     * the first lookup that fails ends the stream with its status, its message naming the request ID; the
+     * answers before it have been sent.
+     */
+    AttestStream: (requests) =>
+      inOrder(requests, c.streamConcurrency ?? ATTEST_STREAM_CONCURRENCY, (request) =>
+        attest(request).catch((err: unknown) => {
+          throw err instanceof NodeError
+            ? new NodeError(err.code, `request "${request.requestId}": ${err.message}`, {
+                cause: err,
+                ...(err.field !== undefined && { field: err.field }),
+                ...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs }),
+              })
+            : err;
+        }),
+      ),
+  };
+}
+
+function toChainIndexEntry(row: IndexRecord): ChainIndexEntry {
+  return {
+    subject: row.subject,
+    kind: row.kind,
+    origin: row.origin,
+    leafIndex: row.leafIndex,
+    leafHash: Buffer.from(row.leafHash, 'hex'),
+    recordDigest: Buffer.from(row.recordDigest, 'hex'),
+    recordVersion: row.version,
+    transactionId: row.txId,
+  };
+}
+
+type Settled<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown };
+
+/**
+ * `work` applied to every item of `source`, at most `limit` at once, results yielded in source order. Reading the
+ * next request races the oldest answer, so a client that waits for each answer before sending more is served too.
+ */
+async function* inOrder<T, R>(
+  source: AsyncIterable<T>,
+  limit: number,
+  work: (item: T) => Promise<R>,
+): AsyncGenerator<R> {
+  const iterator = source[Symbol.asyncIterator]();
+  const inFlight: Promise<Settled<R>>[] = [];
+  const read = () => {
+    const promise = iterator.next();
+    // A read left pending when the stream ends early may reject later: that is not an unhandled failure.
+    promise.catch(() => undefined);
+    return promise;
+  };
+  let next: Promise<IteratorResult<T>> | undefined = read();
+  try {
+    while (next !== undefined || inFlight.length > 0) {
+      const oldest = inFlight[0];
+      const reading: Promise<IteratorResult<T>> | undefined = inFlight.length < limit ? next : undefined;
+      const event = await Promise.race([
+        ...(reading ? [reading.then((read) => ({ read }))] : []),
+        ...(oldest ? [oldest.then((settled) => ({ settled }))] : []),
+      ]);
+      if ('read' in event) {
+        if (event.read.done === true) {
+          next = undefined;
+        } else {
+          inFlight.push(
+            work(event.read.value).then(
+              (value) => ({ ok: true, value }),
+              (error: unknown) => ({ ok: false, error }),
+            ),
+          );
+          next = read();
+        }
+        continue;
+      }
+      void inFlight.shift(); // the oldest, which has settled
+      if (!event.settled.ok) throw event.settled.error;
+      yield event.settled.value;
+    }
+  } finally {
+    // Stops reading when the stream ends early (an error, or the client cancelling).
+    if (next !== undefined) void iterator.return?.().catch(() => undefined);
+  }
+}

@@ -1,0 +1,62 @@
+/** The node's gRPC services, built from its parts: the one place that knows which part serves which RPC. */
+import type { LianxinServiceImpls } from '../api/index.ts';
+import type { CheckpointAnchorer } from '../anchor/index.ts';
+import type { NodeConfig } from '../config/index.ts';
+import type { LianxinChain } from '../ledger/index.ts';
+import type { TransparencyLog } from '../log/index.ts';
+import type { NodeMetrics } from '../metrics/index.ts';
+import type { ReceiptKey } from '../receipts/index.ts';
+import type { RecordStore } from '../records/index.ts';
+import type { NodeSublevel } from '../store/index.ts';
+import { createAttestationBuilder } from './attestation-builder.ts';
+import { createAttestationService } from './attestation-service.ts';
+import { createLogService } from './log-service.ts';
+import { createNodeInfoService } from './node-info-service.ts';
+import { createNotaryService } from './notary-service.ts';
+import { NotaryStore } from './notary-store.ts';
+import { createRecordService } from './record-service.ts';
+
+export interface ServiceComponents {
+  readonly config: NodeConfig;
+  /** The sublevel the record store and the notary store share (distinct key prefixes). */
+  readonly recordsDb: NodeSublevel;
+  readonly log: TransparencyLog;
+  readonly anchorer: CheckpointAnchorer;
+  readonly records: RecordStore;
+  readonly chain: Pick<LianxinChain, 'getIndexRecord'>;
+  readonly receiptKey: ReceiptKey;
+  readonly logKid: string;
+  readonly metrics: NodeMetrics;
+}
+
+export function createServices(c: Readonly<ServiceComponents>): LianxinServiceImpls {
+  const { config, log, anchorer, records } = c;
+  const { channel, chaincode } = config.ledger;
+  const builder = createAttestationBuilder({
+    log,
+    anchorer,
+    receiptKey: c.receiptKey,
+    mspId: config.mspId,
+    channel,
+    chaincode,
+    uncheckpointedRetryAfterMs: config.checkpoint.intervalSeconds * 1000,
+  });
+  return {
+    RecordService: createRecordService({ records, log, anchorer, metrics: c.metrics, channel, chaincode }),
+    AttestationService: createAttestationService({ records, builder, chain: c.chain }),
+    NotaryService: createNotaryService({
+      notary: new NotaryStore({ db: c.recordsDb, log, mspId: config.mspId }),
+      builder,
+      log,
+      usccMode: config.ingest.usccMode,
+    }),
+    LogService: createLogService({ log }),
+    NodeInfoService: createNodeInfoService({
+      mspId: config.mspId,
+      role: config.role,
+      log,
+      logKid: c.logKid,
+      receiptKid: c.receiptKey.kid,
+    }),
+  };
+}

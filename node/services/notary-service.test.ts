@@ -1,0 +1,159 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sha256 } from '../../network/crypto/index.ts';
+import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
+import type { NotaryServiceImpl } from '../api/handlers.ts';
+import { verifyAttestation } from '../receipts/index.ts';
+import { createNotaryService } from './notary-service.ts';
+import { NotaryStore } from './notary-store.ts';
+import { callContext, openTestNodeParts, testUscc, type TestNodeParts } from './test-node-parts.ts';
+
+const PLATFORM = 'SuzhouTradePlatformMSP';
+const ctx = callContext(PLATFORM, 'platform');
+
+let parts: TestNodeParts;
+let notary: NotaryStore;
+let service: NotaryServiceImpl;
+
+beforeEach(async () => {
+  parts = await openTestNodeParts(PLATFORM, 'platform');
+  notary = new NotaryStore({ db: parts.db.records, log: parts.log, mspId: PLATFORM });
+  service = createNotaryService({ notary, builder: parts.builder, log: parts.log, usccMode: 'strict' });
+});
+
+afterEach(async () => {
+  await parts[Symbol.asyncDispose]();
+});
+
+function notarizeRequest(document: string, change: Partial<NotarizeRequest__Output> = {}): NotarizeRequest__Output {
+  return {
+    requestId: `notarize-${document}`,
+    documentDigest: sha256(Buffer.from(document)),
+    parties: [testUscc(1).toLowerCase(), 'ShanghaiBankMSP'],
+    partySignatureDigests: [sha256(Buffer.from(`${document} signed by 1`))],
+    labels: { contract_type: 'purchase', currency: 'CNY' },
+    ...change,
+  };
+}
+
+describe('NotaryService.Notarize', () => {
+  it('logs the contract evidence and returns a CHECKPOINTED receipt that verifies offline', async () => {
+    const request = notarizeRequest('contract A');
+
+    const { receipt } = await service.Notarize(request, ctx);
+
+    expect(receipt).toMatchObject({ state: 'EVIDENCE_STATE_CHECKPOINTED', anchor: null, issuer: PLATFORM });
+    expect(verifyAttestation(receipt ?? {}, parts.bundle)).toMatchObject({
+      ok: true,
+      leafIndex: 0,
+      leaf: {
+        org: PLATFORM,
+        entry: 'contract',
+        contract: {
+          documentDigest: request.documentDigest,
+          // USCCs are stored upper-cased, as the chaincode normalizes them.
+          parties: [testUscc(1), 'ShanghaiBankMSP'],
+          partySignatureDigests: request.partySignatureDigests,
+          labels: request.labels,
+        },
+      },
+    });
+  });
+
+  it('is idempotent by document digest: the same evidence again gives the first leaf and writes nothing', async () => {
+    const first = await service.Notarize(notarizeRequest('contract A'), ctx);
+    await service.Notarize(notarizeRequest('contract B'), ctx);
+
+    const again = await service.Notarize(notarizeRequest('contract A', { requestId: 'retry' }), ctx);
+
+    expect(again.receipt?.inclusion?.leafIndex).toBe(0);
+    expect(again.receipt?.leaf).toEqual(first.receipt?.leaf);
+    expect(parts.log.size).toBe(2);
+  });
+
+  it('refuses a digest already notarized with other parties with ALREADY_EXISTS', async () => {
+    await service.Notarize(notarizeRequest('contract A'), ctx);
+    await expect(
+      service.Notarize(notarizeRequest('contract A', { parties: ['ShanghaiBankMSP'], partySignatureDigests: [] }), ctx),
+    ).rejects.toMatchObject({ code: 'ALREADY_EXISTS', field: 'document_digest' });
+    expect(parts.log.size).toBe(1);
+  });
+
+  it('notarizes concurrent requests for one document once', async () => {
+    const receipts = await Promise.all(
+      Array.from({ length: 8 }, () => service.Notarize(notarizeRequest('contract C'), ctx)),
+    );
+    expect(new Set(receipts.map((r) => r.receipt?.inclusion?.leafIndex))).toEqual(new Set([0]));
+    expect(parts.log.size).toBe(1);
+  });
+
+  const digest = (n: number) => Buffer.alloc(n, 7);
+  it.each([
+    ['a 31-byte document digest', { documentDigest: digest(31) }, 'document_digest'],
+    ['an empty document digest', { documentDigest: Buffer.alloc(0) }, 'document_digest'],
+    ['no parties', { parties: [], partySignatureDigests: [] }, 'parties'],
+    ['33 parties', { parties: Array.from({ length: 33 }, (_, i) => testUscc(i + 1)) }, 'parties'],
+    ['a party that is neither USCC nor MSP ID', { parties: ['ShanghaiBankMSP', 'no such party!'] }, 'parties[1]'],
+    ['a USCC with a wrong check character', { parties: ['91330100MA27XK5U3X'] }, 'parties[0]'],
+    ['a repeated party', { parties: ['ShanghaiBankMSP', 'ShanghaiBankMSP'] }, 'parties[1]'],
+    ['a 33-byte signature digest', { partySignatureDigests: [digest(32), digest(33)] }, 'party_signature_digests[1]'],
+    [
+      'more signature digests than parties',
+      { partySignatureDigests: [digest(32), digest(32), digest(32)] },
+      'party_signature_digests',
+    ],
+    ['17 labels', { labels: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }, 'labels'],
+    ['a label key with spaces', { labels: { 'contract type': 'purchase' } }, 'labels'],
+    ['a label value with a control character', { labels: { note: 'line\nbreak' } }, 'labels.note'],
+    ['an empty label value', { labels: { note: '' } }, 'labels.note'],
+  ])('refuses %s with INVALID_ARGUMENT naming the field', async (_name, change, field) => {
+    await expect(service.Notarize(notarizeRequest('contract Z', change), ctx)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field,
+    });
+    expect(parts.log.size).toBe(0);
+  });
+});
+
+describe('NotaryService.GetNotarization', () => {
+  it('gives the receipt ANCHORED once the checkpoint is on chain', async () => {
+    const request = notarizeRequest('contract A');
+    await service.Notarize(request, ctx);
+    await parts.anchorAll();
+
+    const { receipt } = await service.GetNotarization({ documentDigest: request.documentDigest }, ctx);
+
+    expect(receipt?.anchor?.transactionId).toBe(parts.anchorChain.anchored[0]?.transactionId);
+    expect(verifyAttestation(receipt ?? {}, parts.bundle, { requireAnchored: true })).toMatchObject({
+      ok: true,
+      state: 'EVIDENCE_STATE_ANCHORED',
+      leaf: { contract: { documentDigest: request.documentDigest } },
+    });
+  });
+
+  it('refuses an unknown document with NOT_FOUND', async () => {
+    await expect(
+      service.GetNotarization({ documentDigest: sha256(Buffer.from('never notarized')) }, ctx),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('refuses a digest of the wrong length with INVALID_ARGUMENT naming document_digest', async () => {
+    await expect(service.GetNotarization({ documentDigest: Buffer.alloc(20) }, ctx)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'document_digest',
+    });
+  });
+});
+
+describe('NotaryStore', () => {
+  it('keeps its entries apart from the credit records sharing the sublevel', async () => {
+    await parts.ingest([1]);
+    await parts.log.checkpoint();
+    const request = notarizeRequest('contract A');
+
+    const { receipt } = await service.Notarize(request, ctx);
+
+    expect(receipt?.inclusion?.leafIndex).toBe(1);
+    await expect(notary.leafIndexOf(request.documentDigest)).resolves.toBe(1);
+    await expect(parts.records.get(testUscc(1), 'loan')).resolves.toMatchObject({ leafIndex: 0 });
+  });
+});

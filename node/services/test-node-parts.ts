@@ -1,0 +1,199 @@
+/**
+ * Test support for the services: the node's real parts on a LevelDB in a temporary directory (log signed with a
+ * real P-256 key, record store, anchoring pipeline), the organisation's keys registered in a trust bundle for
+ * verifying what the services sign, and typed fakes of the narrow chain interfaces.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { OrgRole } from '../../chaincode/src/registry.ts';
+import { usccCheckCharacter } from '../../chaincode/src/uscc.ts';
+import { Metadata } from '@grpc/grpc-js';
+import { CheckpointAnchorer } from '../anchor/index.ts';
+import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
+import type { CallContext } from '../api/handlers.ts';
+import type { AnchoredCheckpoint, Committed, IndexEntry, IndexRecord, LianxinChain } from '../ledger/index.ts';
+import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../log/index.ts';
+import { createLogger } from '../logging/index.ts';
+import { parseTrustBundle, type TrustBundle } from '../receipts/index.ts';
+import { bundleOf, CHANNEL, createTestOrg, type TestOrg } from '../receipts/test-fixtures.ts';
+import { RecordStore } from '../records/index.ts';
+import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
+import { createAttestationBuilder, type AttestationBuilder } from './attestation-builder.ts';
+
+export { CHANNEL };
+export const CHAINCODE = 'lianxin';
+export const UNCHECKPOINTED_RETRY_AFTER_MS = 1_000;
+
+/** What the server hands a handler for a call by `mspId` with `role`. */
+export function callContext(mspId: string, role: OrgRole): CallContext {
+  return {
+    caller: { mspId, role, commonName: `client.${mspId.toLowerCase()}`, fingerprint: 'AA:BB' },
+    signal: new AbortController().signal,
+    metadata: new Metadata(),
+    logger: createLogger({ level: 'silent' }),
+  };
+}
+
+/** A valid USCC (check character included) for each `n`. */
+export function testUscc(n: number): string {
+  const first17 = `91330100MA${String(n).padStart(7, '0')}`;
+  return first17 + usccCheckCharacter(first17);
+}
+
+/** The chain as the anchorer sees it: every AnchorCheckpoint commits, in blocks 1, 2, … */
+export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 'getCheckpoint'> {
+  readonly anchored: { note: string; entries: readonly IndexEntry[]; transactionId: string }[] = [];
+  readonly #origin: string;
+
+  constructor(origin: string) {
+    this.#origin = origin;
+  }
+
+  anchorCheckpoint(
+    note: string,
+    _proof: readonly Uint8Array[],
+    entries: readonly IndexEntry[],
+  ): Promise<Committed<AnchoredCheckpoint>> {
+    const transactionId = randomBytes(32).toString('hex');
+    this.anchored.push({ note, entries, transactionId });
+    const [, size = '0', rootHash = ''] = note.split('\n');
+    return Promise.resolve({
+      transactionId,
+      blockNumber: BigInt(this.anchored.length),
+      result: {
+        origin: this.#origin,
+        mspId: this.#origin.split('/')[1] ?? '',
+        size,
+        rootHash,
+        checkpoint: note,
+        kid: '',
+        previousSize: null,
+        indexCount: entries.length,
+        txId: transactionId,
+        anchoredAt: new Date().toISOString(),
+      },
+    });
+  }
+
+  getCheckpoint(): Promise<AnchoredCheckpoint | undefined> {
+    return Promise.reject(new Error('the fake chain committed every anchor: the anchorer should not ask'));
+  }
+}
+
+/** The chain's record index, holding what the test puts in. */
+export class FakeIndexChain implements Pick<LianxinChain, 'getIndexRecord'> {
+  readonly rows = new Map<string, IndexRecord>();
+  lookups = 0;
+
+  put(row: IndexRecord): void {
+    this.rows.set(`${row.subject}\u0000${row.kind}`, row);
+  }
+
+  getIndexRecord(subject: string, kind: string): Promise<IndexRecord | undefined> {
+    this.lookups++;
+    return Promise.resolve(this.rows.get(`${subject}\u0000${kind}`));
+  }
+}
+
+export interface TestNodeParts extends AsyncDisposable {
+  readonly org: TestOrg;
+  /** The consortium's trust bundle with this organisation's receipt and log keys. */
+  readonly bundle: TrustBundle;
+  readonly db: NodeDatabase;
+  readonly log: TransparencyLog;
+  readonly records: RecordStore;
+  readonly anchorer: CheckpointAnchorer;
+  readonly anchorChain: FakeAnchorChain;
+  readonly builder: AttestationBuilder;
+  /** Ingests one record per subject number, kind `loan`, the given version. */
+  ingest(subjects: readonly number[], version?: number): Promise<IngestAck>;
+  /** Signs a checkpoint of the whole log and waits until it is anchored. */
+  anchorAll(): Promise<void>;
+}
+
+export async function openTestNodeParts(mspId: string, role: OrgRole): Promise<TestNodeParts> {
+  const org = await createTestOrg(mspId, role);
+  const dir = await mkdtemp(join(tmpdir(), 'lianxin-services-'));
+  const db = await openNodeDatabase(dir);
+  // Checkpoints are taken explicitly by the tests (or by the service under test), never by the timer.
+  const log = await openTransparencyLog({
+    db: db.log,
+    origin: org.origin,
+    signer: p256LogSigner(org.logKey.privateKey),
+    checkpointIntervalMs: 3_600_000,
+    checkpointLeaves: 1_000_000,
+  });
+  const anchorChain = new FakeAnchorChain(org.origin);
+  const anchorer = await CheckpointAnchorer.open({
+    db: db.anchor,
+    write: db.write,
+    log,
+    chain: anchorChain,
+    logger: createLogger({ level: 'silent' }),
+    retryInitialMs: 10,
+    retryMaxMs: 100,
+  });
+  anchorer.start();
+  const records = new RecordStore({
+    db: db.records,
+    write: db.write,
+    log,
+    mspId,
+    maxBatchRecords: 10_000,
+    maxRecordBytes: 4096,
+    usccMode: 'strict',
+    backlog: () => ({ pending: 0, limit: Number.MAX_SAFE_INTEGER, retryAfterMs: 1_000 }),
+  });
+  const builder = createAttestationBuilder({
+    log,
+    anchorer,
+    receiptKey: org.receiptKey,
+    mspId,
+    channel: CHANNEL,
+    chaincode: CHAINCODE,
+    uncheckpointedRetryAfterMs: UNCHECKPOINTED_RETRY_AFTER_MS,
+  });
+  let batches = 0;
+  const close = async () => {
+    // CheckpointAnchorer.stop() misses a worker caught between its outbox scan and its wait (a lost wake-up,
+    // reported to the lead): wake it through the outbox until it has stopped.
+    const stopping = anchorer.stop().then(() => 'stopped' as const);
+    const wakeUp = { origin: org.origin, size: Number.MAX_SAFE_INTEGER, rootHash: Buffer.alloc(32), note: '' };
+    do await anchorer.enqueue(wakeUp);
+    while ((await Promise.race([stopping, sleep(5)])) !== 'stopped');
+    await log.close();
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  return {
+    org,
+    bundle: parseTrustBundle(JSON.stringify(bundleOf([org]))),
+    db,
+    log,
+    records,
+    anchorer,
+    anchorChain,
+    builder,
+    ingest: (subjects, version = 1) =>
+      records.ingest({
+        requestId: `batch-${++batches}`,
+        records: subjects.map((n) => ({
+          subject: testUscc(n),
+          kind: 'loan',
+          version,
+          content: Buffer.from(JSON.stringify({ subject: n, version, balance: n * 1000 })),
+          contentType: 'application/json',
+        })),
+      }),
+    async anchorAll() {
+      const checkpoint = await log.checkpoint();
+      if (checkpoint === undefined) throw new Error('the log is empty: nothing to anchor');
+      await anchorer.enqueue(checkpoint);
+      await anchorer.whenAnchored(checkpoint.size);
+    },
+    [Symbol.asyncDispose]: close,
+  };
+}
