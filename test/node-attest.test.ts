@@ -7,9 +7,6 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
 import { loadOrgRootCerts } from '../network/pki/index.ts';
-import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/AttestResponse.ts';
-import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
-import type { NotarizeResponse__Output } from '../node/api/generated/lianxin/v1/NotarizeResponse.ts';
 import type { LianxinNode } from '../node/node.ts';
 import { buildTrustBundle, parseTrustBundle, verifyAttestation, type TrustBundle } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
@@ -24,10 +21,8 @@ let agencyNode: LianxinNode;
 let platformNode: LianxinNode;
 const clients: grpc.Client[] = [];
 
-function call<Req, Res>(
-  method: (req: Req, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown,
-  request: Req,
-): Promise<Res> {
+/** A unary call of a generated client method, e.g. `call(client.Attest.bind(client), request)`. */
+function call<Req, Res>(method: (req: Req, cb: grpc.requestCallback<Res>) => unknown, request: Req): Promise<Res> {
   return new Promise((resolve, reject) => {
     method(request, (err, res) => {
       if (err) reject(err);
@@ -74,12 +69,12 @@ describe('attestation for a bank', () => {
       contentType: 'application/json',
       content: Buffer.from(`{"n":${n}}`),
     }));
-    await call<unknown, IngestAck__Output>((r, cb) => agency.IngestBatch(r as never, cb), { requestId: 'r1', records });
+    await call(agency.IngestBatch.bind(agency), { requestId: 'r1', records });
     await agencyNode.anchorer.whenAnchored(50);
 
     const bank = new net.v1.AttestationService(agencyNode.address, await net.credentials(BANK));
     clients.push(bank);
-    const answer = await call<unknown, AttestResponse__Output>((r, cb) => bank.Attest(r as never, cb), {
+    const answer = await call(bank.Attest.bind(bank), {
       requestId: 'q1',
       record: { subject: testUscc(120), kind: 'loan' },
     });
@@ -98,7 +93,7 @@ describe('attestation for a bank', () => {
   it("answers a bank asking another institution's node with the chain's index entry", async () => {
     const bank = new net.v1.AttestationService(platformNode.address, await net.credentials(BANK));
     clients.push(bank);
-    const answer = await call<unknown, AttestResponse__Output>((r, cb) => bank.Attest(r as never, cb), {
+    const answer = await call(bank.Attest.bind(bank), {
       requestId: 'q2',
       record: { subject: testUscc(120), kind: 'loan' },
     });
@@ -111,7 +106,7 @@ describe('notarization for a platform', () => {
     const platform = new net.v1.NotaryService(platformNode.address, await net.credentials(PLATFORM));
     clients.push(platform);
     const documentDigest = createHash('sha256').update('purchase contract #42').digest();
-    const receipt = await call<unknown, NotarizeResponse__Output>((r, cb) => platform.Notarize(r as never, cb), {
+    const receipt = await call(platform.Notarize.bind(platform), {
       requestId: 'n1',
       documentDigest,
       parties: [testUscc(1), testUscc(2)],
@@ -126,7 +121,7 @@ describe('notarization for a platform', () => {
   it('refuses a document digest of the wrong length, naming the field', async () => {
     const platform = new net.v1.NotaryService(platformNode.address, await net.credentials(PLATFORM));
     clients.push(platform);
-    const err = await call<unknown, NotarizeResponse__Output>((r, cb) => platform.Notarize(r as never, cb), {
+    const err = await call(platform.Notarize.bind(platform), {
       requestId: 'n2',
       documentDigest: Buffer.alloc(31),
       parties: [testUscc(1)],
