@@ -22,9 +22,13 @@ export interface Command {
 
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
-type Parsed<O extends ParseArgsOptionsConfig> = ReturnType<
-  typeof parseArgs<{ args: string[]; options: O & typeof HELP; strict: true; allowPositionals: true }>
->;
+interface ParseConfig<O extends ParseArgsOptionsConfig> {
+  args: string[];
+  options: O & typeof HELP;
+  strict: true;
+  allowPositionals: true;
+}
+type Parsed<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<ParseConfig<O>>>;
 
 export interface CommandLine<O extends ParseArgsOptionsConfig> {
   /** The full usage text, printed for `--help`. */
@@ -45,12 +49,12 @@ export function parseCommandLine<const O extends ParseArgsOptionsConfig>(
 ): Parsed<O> | undefined {
   let parsed: Parsed<O>;
   try {
-    parsed = parseArgs({
+    parsed = parseArgs<ParseConfig<O>>({
       args: [...args],
       options: { ...spec.options, ...HELP },
       strict: true,
       allowPositionals: true,
-    }) as Parsed<O>;
+    });
   } catch (err) {
     throw new CliError('USAGE', messageOf(err), { cause: err });
   }

@@ -7,13 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
-import {
-  ERROR_CODE_KEY,
-  ERROR_FIELD_KEY,
-  lianxinV1,
-  type LianxinServiceName,
-  type LianxinV1,
-} from '../api/index.ts';
+import { ERROR_CODE_KEY, ERROR_FIELD_KEY, lianxinV1, type LianxinServiceName, type LianxinV1 } from '../api/index.ts';
 import { loadConsortium, orgPaths, type Consortium, type OrgNode } from '../../network/pki/index.ts';
 import { CliError, messageOf } from './errors.ts';
 
@@ -87,7 +81,6 @@ export function consortiumMember(values: ConnectionValues, env: Env): Consortium
 export async function resolveNodeEndpoint(values: ConnectionValues, env: Env): Promise<NodeEndpoint> {
   const member = consortiumMember(values, env);
   const tls = member && orgPaths(member.cryptoDir, member.mspId).user(member.user).tls;
-  const caFile = values['tls-ca'] ?? tls?.ca;
   if ((values.cert === undefined) !== (values.key === undefined)) {
     throw new CliError('USAGE', '--cert and --key go together');
   }
@@ -95,16 +88,24 @@ export async function resolveNodeEndpoint(values: ConnectionValues, env: Env): P
   const keyFile = values.key ?? tls?.key;
   let address = values.node ?? env.LIANXIN_NODE;
   let serverName = values['server-name'];
-  if (member !== undefined && (address === undefined || serverName === undefined)) {
-    const node = institutionNode(await readConsortium(member.consortiumFile), member.mspId);
-    address ??= `127.0.0.1:${node.ports.grpc}`;
+  const consortium = member && (await readConsortium(member.consortiumFile));
+  if (member !== undefined && consortium !== undefined && address === undefined) {
+    // No node named: the member's own organisation's node, by the name in its TLS certificate.
+    const node = institutionNode(consortium, member.mspId);
+    address = `127.0.0.1:${node.ports.grpc}`;
     serverName ??= node.host;
   }
-  if (address === undefined) throw new CliError('USAGE', 'no node to call: give --node host:port, or --msp with --crypto-dir');
+  if (address === undefined)
+    throw new CliError('USAGE', 'no node to call: give --node host:port, or --msp with --crypto-dir');
   checkAddress('--node', address);
-  if (caFile === undefined) throw new CliError('USAGE', 'no TLS CA: give --tls-ca, or --msp with --crypto-dir');
+  // Any member's node may be called: trust every member's TLS CA, as the nodes themselves do.
+  const caFiles =
+    values['tls-ca'] !== undefined
+      ? [values['tls-ca']]
+      : member && consortium?.organizations.map((o) => orgPaths(member.cryptoDir, o.mspId).msp.tlscacert);
+  if (caFiles === undefined) throw new CliError('USAGE', 'no TLS CA: give --tls-ca, or --msp with --crypto-dir');
   const [caPem, certPem, keyPem] = await Promise.all([
-    readPem('TLS CA', caFile),
+    Promise.all(caFiles.map((file) => readPem('TLS CA', file))).then((pems) => Buffer.concat(pems)),
     certFile === undefined ? undefined : readPem('TLS client certificate', certFile),
     keyFile === undefined ? undefined : readPem('TLS client key', keyFile),
   ]);
@@ -154,7 +155,10 @@ async function readPem(what: string, file: string): Promise<Buffer> {
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /** A client of one lianxin.v1 service of the node. Close it when done. */
-export function nodeClient<N extends LianxinServiceName>(endpoint: NodeEndpoint, service: N): InstanceType<LianxinV1[N]> {
+export function nodeClient<N extends LianxinServiceName>(
+  endpoint: NodeEndpoint,
+  service: N,
+): InstanceType<LianxinV1[N]> {
   const credentials = grpc.credentials.createSsl(
     endpoint.caPem,
     endpoint.clientTls?.keyPem ?? null,

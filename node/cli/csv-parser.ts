@@ -9,8 +9,7 @@
  */
 
 export type CsvRow =
-  | { readonly line: number; readonly fields: string[] }
-  | { readonly line: number; readonly error: string };
+  { readonly line: number; readonly fields: string[] } | { readonly line: number; readonly error: string };
 
 /** Beyond this a field is refused: an unterminated quote must not swallow a whole file into memory. */
 export const MAX_CSV_FIELD_CHARS = 16 * 1024 * 1024;
@@ -35,6 +34,8 @@ export class CsvParser {
   #line = 1;
   #rowLine = 1;
   #rowHasContent = false;
+  /** A comma ended the last field: a line break now ends an empty last field (`a,`). */
+  #afterComma = false;
   #error: string | undefined;
   /** A CR ended the last row: an LF right after it belongs to the same line break. */
   #afterCr = false;
@@ -60,13 +61,15 @@ export class CsvParser {
       switch (this.#state) {
         case 'field-start': {
           const c = chunk.charCodeAt(i);
-          if (c === QUOTE) {
+          if (c === CR || c === LF) {
+            i = this.#endRow(chunk, i, rows);
+          } else if (c === QUOTE) {
             this.#rowHasContent = true;
+            this.#afterComma = false;
             this.#state = 'quoted';
             i++;
-          } else if (c === CR || c === LF) {
-            i = this.#endRow(chunk, i, rows);
           } else {
+            this.#afterComma = false;
             this.#state = 'unquoted';
           }
           break;
@@ -89,6 +92,7 @@ export class CsvParser {
           } else if (c === COMMA) {
             this.#endField();
             this.#rowHasContent = true;
+            this.#afterComma = true;
             j++;
           } else {
             this.#endField();
@@ -116,7 +120,7 @@ export class CsvParser {
             i++;
           } else if (c === COMMA) {
             this.#endField();
-            this.#state = 'field-start';
+            this.#afterComma = true;
             i++;
           } else if (c === CR || c === LF) {
             this.#endField();
@@ -145,7 +149,7 @@ export class CsvParser {
       this.#fail('an unterminated quoted field');
     }
     if (this.#state === 'unquoted' || this.#state === 'quote-in-quoted') this.#endField();
-    else if (this.#state === 'field-start' && this.#fields.length > 0) this.#fields.push('');
+    else if (this.#state === 'field-start' && this.#afterComma) this.#fields.push('');
     if (this.#rowHasContent || this.#error !== undefined) this.#emit(rows);
     return rows;
   }
@@ -171,7 +175,7 @@ export class CsvParser {
 
   /** At the CR or LF at `at`: emits the row, counts the line, returns the index after the line break. */
   #endRow(chunk: string, at: number, rows: CsvRow[]): number {
-    if (this.#state === 'field-start' && this.#fields.length > 0) this.#fields.push('');
+    if (this.#state === 'field-start' && this.#afterComma) this.#fields.push('');
     if (this.#rowHasContent || this.#error !== undefined) this.#emit(rows);
     this.#state = 'field-start';
     this.#line++;
@@ -190,6 +194,7 @@ export class CsvParser {
     this.#field = '';
     this.#error = undefined;
     this.#rowHasContent = false;
+    this.#afterComma = false;
   }
 }
 

@@ -35,7 +35,7 @@ export interface IngestSessionOptions {
 /** When the node names no wait. */
 const DEFAULT_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
-const DEFAULT_MAX_RETRIES = 30;
+const DEFAULT_MAX_RETRIES = 300;
 
 export class IngestSession {
   readonly #options: IngestSessionOptions;
@@ -108,7 +108,10 @@ export class IngestSession {
     stream.on('end', () => {
       if (stream === this.#stream && this.#unacked.size > 0) {
         this.#fail(
-          new CliError('NODE_ERROR', `IngestRecords: the node ended the stream with ${this.#unacked.size} batches unacknowledged`),
+          new CliError(
+            'NODE_ERROR',
+            `IngestRecords: the node ended the stream with ${this.#unacked.size} batches unacknowledged`,
+          ),
         );
       }
     });

@@ -43,7 +43,7 @@ export interface InvalidLine {
 export type ReadRecord = RecordLine | InvalidLine;
 
 /** The largest record content; a batch message must stay well under the node's gRPC message limit. */
-export const MAX_CONTENT_BYTES = 4 * 1024 * 1024;
+export const MAX_CONTENT_BYTES = 1024 * 1024;
 const MAX_CONTENT_TYPE_CHARS = 255;
 const FIELDS = ['subject', 'kind', 'version', 'content_type', 'content', 'content_file'] as const;
 type Field = (typeof FIELDS)[number];
@@ -75,7 +75,7 @@ export function openRecords(file: string, format = recordFormatOf(file)): Record
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
   async function* records(): AsyncGenerator<ReadRecord> {
     try {
-      const rows = format === 'csv' ? csvRows(file, stream) : jsonlRows(stream);
+      const rows = format === 'csv' ? csvRows(file, stream as AsyncIterable<string>) : jsonlRows(stream);
       for await (const row of rows) {
         yield 'reason' in row ? { ok: false, ...row } : await toRecord(row.line, row.values, contentDir);
       }
@@ -112,7 +112,12 @@ async function* csvRows(file: string, stream: AsyncIterable<string>): AsyncGener
         yield { line: row.line, reason: `has ${row.fields.length} fields, the header has ${header.length}` };
       } else {
         const fields = header;
-        yield { line: row.line, values: Object.fromEntries(row.fields.map((value, i) => [fields[i], value])) };
+        const values: Partial<Record<Field, string>> = {};
+        row.fields.forEach((value, i) => {
+          const field = fields[i];
+          if (field !== undefined) values[field] = value;
+        });
+        yield { line: row.line, values };
       }
     }
   };
@@ -163,11 +168,15 @@ async function* jsonlRows(input: NodeJS.ReadableStream): AsyncGenerator<Row> {
       yield { line, field: unknown, reason: `is not a record field (expected ${FIELDS.join(', ')})` };
       continue;
     }
-    yield { line, values: value as Partial<Record<Field, unknown>> };
+    yield { line, values: value };
   }
 }
 
-async function toRecord(line: number, values: Partial<Record<Field, unknown>>, contentDir: string): Promise<ReadRecord> {
+async function toRecord(
+  line: number,
+  values: Partial<Record<Field, unknown>>,
+  contentDir: string,
+): Promise<ReadRecord> {
   const invalid = (field: Field, reason: string): InvalidLine => ({ ok: false, line, field, reason });
   for (const field of REQUIRED) {
     if (values[field] === undefined || values[field] === '') return invalid(field, 'is required');
@@ -185,7 +194,8 @@ async function toRecord(line: number, values: Partial<Record<Field, unknown>>, c
 
   const hasContent = values.content !== undefined && values.content !== '';
   const hasFile = values.content_file !== undefined && values.content_file !== '';
-  if (hasContent === hasFile) return invalid(hasContent ? 'content_file' : 'content', 'give exactly one of content, content_file');
+  if (hasContent === hasFile)
+    return invalid(hasContent ? 'content_file' : 'content', 'give exactly one of content, content_file');
   let content: Buffer;
   if (hasContent) {
     if (typeof values.content !== 'string') return invalid('content', 'must be a string (the record text)');
@@ -200,7 +210,10 @@ async function toRecord(line: number, values: Partial<Record<Field, unknown>>, c
   }
   if (content.length === 0) return invalid(hasContent ? 'content' : 'content_file', 'must not be empty');
   if (content.length > MAX_CONTENT_BYTES) {
-    return invalid(hasContent ? 'content' : 'content_file', `is ${content.length} bytes, more than ${MAX_CONTENT_BYTES}`);
+    return invalid(
+      hasContent ? 'content' : 'content_file',
+      `is ${content.length} bytes, more than ${MAX_CONTENT_BYTES}`,
+    );
   }
   return { ok: true, line, record: { subject: subject.code, kind, version, contentType, content } };
 }

@@ -14,7 +14,7 @@ import { lianxinV1 } from '../../node/api/index.ts';
 import { registerOrganizations, startLocalNode, type AdminChain } from '../../node/bootstrap/index.ts';
 import { LianxinChain } from '../../node/ledger/index.ts';
 import type { LianxinNode, NodeOverrides } from '../../node/node.ts';
-import { CHAINCODE_NAME, IN_PROCESS_CHAINCODE } from './chaincode-network.ts';
+import { CHAINCODE_NAME, IN_PROCESS_CHAINCODE, quietChaincodeLogs } from './chaincode-network.ts';
 import { createTestConsortium, type TestConsortium } from './test-consortium.ts';
 import { startTestLedger } from './test-ledger.ts';
 
@@ -39,6 +39,8 @@ export const quietLogs = (): Writable =>
   });
 
 export async function startTestNetwork(): Promise<TestNetwork> {
+  // Registry lookups of absent entries are expected here; the chaincode would log each as an error.
+  quietChaincodeLogs();
   const members = await createTestConsortium();
   const ledger = await startTestLedger(members, { chaincodes: [IN_PROCESS_CHAINCODE], batch: { batchTimeoutMs: 10 } });
   const connections: LedgerConnection[] = [];

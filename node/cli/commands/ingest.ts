@@ -13,7 +13,7 @@ import { NODE_OPTIONS, NODE_OPTIONS_USAGE, nodeClient, resolveNodeEndpoint } fro
 import { CliError, messageOf } from '../errors.ts';
 import { IngestSession, type IngestBatchRequest } from '../ingest-session.ts';
 import { formatCount, formatDuration, formatRate, ProgressBar, rateOf } from '../progress.ts';
-import { openRecords, type InvalidLine, type RecordLine } from '../record-reader.ts';
+import { openRecords, recordFormatOf, type InvalidLine, type RecordLine } from '../record-reader.ts';
 
 const USAGE = `
 usage: lianxin ingest <file.csv|file.jsonl> [--batch 500] [--window 8] [--skip-invalid] [connection]
@@ -59,8 +59,9 @@ export const ingestCommand: Command = {
     const batchSize = integerArgument('--batch', values.batch, 1);
     if (batchSize > MAX_BATCH) throw new CliError('USAGE', `--batch must be at most ${MAX_BATCH}, got ${batchSize}`);
     const window = integerArgument('--window', values.window, 1);
-    const source = openRecords(file);
+    const format = recordFormatOf(file);
     const endpoint = await resolveNodeEndpoint(values, io.env);
+    const source = openRecords(file, format);
     const client = nodeClient(endpoint, 'RecordService');
     try {
       const summary = await ingest(io, {
@@ -144,7 +145,10 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     batchNumber++;
-    const request: IngestBatchRequest = { requestId: requestIdOf(run.file, run.batchSize, batchNumber), records: batch };
+    const request: IngestBatchRequest = {
+      requestId: requestIdOf(run.file, run.batchSize, batchNumber),
+      records: batch,
+    };
     batch = [];
     batchBytes = 0;
     await session.send(request);

@@ -44,7 +44,7 @@ export const checkpointCommand: Command = {
 
 export const proofCommand: Command = {
   name: 'proof',
-  summary: 'an inclusion or consistency proof from the node\'s log',
+  summary: "an inclusion or consistency proof from the node's log",
   async run(args, io) {
     const parsed = parseCommandLine(args, { usage: PROOF_USAGE, options: NODE_OPTIONS, positionals: [2, 3] }, io);
     if (!parsed) return;

@@ -10,7 +10,12 @@ import type { NotarizeResponse__Output } from '../../api/generated/lianxin/v1/No
 import { parseCommandLine, type CliIo, type Command } from '../command.ts';
 import { NODE_OPTIONS, NODE_OPTIONS_USAGE, unary, withNodeClient } from '../connection.ts';
 import { CliError, messageOf } from '../errors.ts';
-import { ATTESTATION_OUTPUT_OPTIONS, ATTESTATION_OUTPUT_USAGE, writeAttestation, type AttestationOutput } from '../output.ts';
+import {
+  ATTESTATION_OUTPUT_OPTIONS,
+  ATTESTATION_OUTPUT_USAGE,
+  writeAttestation,
+  type AttestationOutput,
+} from '../output.ts';
 
 const NOTARIZE_USAGE = `
 usage: lianxin notarize (<document-file> | --digest hex) --party id [--party id …]
@@ -61,7 +66,9 @@ export const notarizeCommand: Command = {
     if (parties.length === 0) throw new CliError('USAGE', 'give at least one --party');
     const documentDigest =
       document === undefined ? digestArgument('--digest', values.digest ?? '') : await fileDigest(document);
-    const partySignatureDigests = (values['signature-digest'] ?? []).map((hex) => digestArgument('--signature-digest', hex));
+    const partySignatureDigests = (values['signature-digest'] ?? []).map((hex) =>
+      digestArgument('--signature-digest', hex),
+    );
     const labels = labelsOf(values.label ?? []);
     const request = {
       requestId: notarizeRequestId(documentDigest, parties, partySignatureDigests, labels),

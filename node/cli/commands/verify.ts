@@ -44,8 +44,12 @@ export const verifyCommand: Command = {
     const [file] = parsed.positionals as [string];
     if (values.bundle === undefined) throw new CliError('USAGE', '--bundle is required');
     const now = values.at === undefined ? Date.now() : Date.parse(values.at);
-    if (Number.isNaN(now)) throw new CliError('USAGE', `--at must be an RFC 3339 time, got ${JSON.stringify(values.at)}`);
-    const [attestation, bundle] = await Promise.all([read(file), read(values.bundle).then((b) => trustBundle(values.bundle ?? '', b))]);
+    if (Number.isNaN(now))
+      throw new CliError('USAGE', `--at must be an RFC 3339 time, got ${JSON.stringify(values.at)}`);
+    const [attestation, bundle] = await Promise.all([
+      read(file),
+      read(values.bundle).then((b) => trustBundle(values.bundle ?? '', b)),
+    ]);
 
     const result = verifyAttestation(attestation, bundle, { now, requireAnchored: values['require-anchored'] });
     if (!result.ok) {
@@ -89,8 +93,20 @@ export const verifyCommand: Command = {
 };
 
 type LeafSummary =
-  | { readonly type: 'credit-record'; readonly subject: string; readonly kind: string; readonly version: number; readonly recordDigest: string; readonly contentType: string }
-  | { readonly type: 'contract'; readonly documentDigest: string; readonly parties: readonly string[]; readonly labels: Readonly<Record<string, string>> };
+  | {
+      readonly type: 'credit-record';
+      readonly subject: string;
+      readonly kind: string;
+      readonly version: number;
+      readonly recordDigest: string;
+      readonly contentType: string;
+    }
+  | {
+      readonly type: 'contract';
+      readonly documentDigest: string;
+      readonly parties: readonly string[];
+      readonly labels: Readonly<Record<string, string>>;
+    };
 
 function describeLeaf(leaf: LogLeaf__Output): LeafSummary {
   if (leaf.entry === 'creditRecord' && leaf.creditRecord) {
@@ -115,7 +131,10 @@ function describeLeaf(leaf: LogLeaf__Output): LeafSummary {
 function leafLine(leaf: LeafSummary): string {
   return leaf.type === 'credit-record'
     ? `credit record ${leaf.subject} ${leaf.kind} v${leaf.version} (${leaf.contentType}), digest ${leaf.recordDigest}`
-    : `contract document ${leaf.documentDigest}, parties ${leaf.parties.join(', ')}`;
+    : `contract document ${leaf.documentDigest}, parties ${leaf.parties.join(', ')}` +
+        Object.entries(leaf.labels)
+          .map(([key, value]) => `, ${key}=${value}`)
+          .join('');
 }
 
 async function read(file: string): Promise<Buffer> {

@@ -1,0 +1,188 @@
+/**
+ * The command line as a user meets it: exit codes and one-line reasons for usage mistakes, and `verify` end to
+ * end and offline on node/receipts' golden attestations (and tampered copies of them).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lianxin } from './test-io.ts';
+
+const TESTDATA = fileURLToPath(new URL('../receipts/testdata/', import.meta.url));
+const BUNDLE = join(TESTDATA, 'trust-bundle.v1.json');
+const CREDIT = join(TESTDATA, 'credit-record-attestation.v1.binpb');
+const RECEIPT = join(TESTDATA, 'notarization-receipt.v1.binpb');
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lianxin-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('lianxin: usage', () => {
+  it.each([
+    [[], /usage: lianxin <command>/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['status', '--bogus'], /Unknown option '--bogus'/],
+    [['status', 'only-subject'], /expected 2 to 3 arguments, got 1/],
+    [['proof', 'inclusion', 'minus-one'], /leaf-index must be a whole number/],
+    [['proof', 'sideways', '1', '2'], /proof is "inclusion" or "consistency"/],
+    [['ingest', 'records.txt'], /cannot tell the format of records\.txt/],
+    [['ingest', 'a.csv', '--batch', '0'], /--batch must be a whole number of at least 1/],
+    [['info'], /no node to call: give --node host:port, or --msp with --crypto-dir/],
+    [['info', '--node', 'localhost'], /--node must be host:port/],
+    [['info', '--msp', 'HangzhouCreditMSP'], /--msp needs --crypto-dir/],
+    [['info', '--node', '127.0.0.1:7102'], /no TLS CA/],
+    [['info', '--node', '127.0.0.1:7102', '--tls-ca', 'ca.pem', '--cert', 'c.pem'], /--cert and --key go together/],
+    [['notarize', '--party', 'X'], /give either a document file or --digest/],
+    [['notarize', '--digest', 'abc', '--party', 'X'], /--digest must be a SHA-256 digest/],
+    [['notarize', '--digest', 'a'.repeat(64)], /give at least one --party/],
+    [['notarize', '--digest', 'a'.repeat(64), '--party', 'X', '--label', 'novalue'], /--label must be key=value/],
+    [['verify', CREDIT], /--bundle is required/],
+    [['verify', CREDIT, '--bundle', BUNDLE, '--at', 'yesterday'], /--at must be an RFC 3339 time/],
+    [['bundle', 'import'], /bundle has one subcommand, export/],
+    [['bundle', 'export', '--crypto-dir', 'x', '--msp', 'M'], /--out is required/],
+  ])('exits 2 with a one-line reason for lianxin %j', async (argv, reason) => {
+    const run = await lianxin(argv);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(reason);
+    expect(run.stdout).toBe('');
+  });
+
+  it('takes the node from LIANXIN_NODE', async () => {
+    const run = await lianxin(['info'], { LIANXIN_NODE: 'no-port' });
+    expect(run).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--node must be host:port, got "no-port"') as string,
+    });
+  });
+
+  it('prints the command list and each command usage on --help, exit 0', async () => {
+    const list = await lianxin(['--help']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/ingest .*\n.*status/s);
+    for (const name of [
+      'ingest',
+      'status',
+      'attest',
+      'notarize',
+      'notarization',
+      'checkpoint',
+      'proof',
+      'info',
+      'verify',
+      'bundle',
+    ]) {
+      const help = await lianxin([name, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain(`usage: lianxin ${name}`);
+    }
+  });
+
+  it('reports an unreadable TLS CA as a failure, exit 1', async () => {
+    const run = await lianxin(['info', '--node', '127.0.0.1:1', '--tls-ca', join(dir, 'absent.pem')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^lianxin info: cannot read the TLS CA .*absent\.pem: ENOENT/);
+  });
+});
+
+describe('lianxin verify (offline)', () => {
+  it('verifies the golden credit-record attestation and sums it up, exit 0', async () => {
+    const run = await lianxin(['verify', CREDIT, '--bundle', BUNDLE]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('issuer      HangzhouAgencyMSP');
+    expect(run.stdout).toContain('origin      lianxin/HangzhouAgencyMSP/main');
+    expect(run.stdout).toContain('leaf        credit record 91330100MA27XK5U3F loan v3');
+    expect(run.stdout).toContain('position    leaf 2 of tree size 5');
+    expect(run.stdout).toContain('state       ANCHORED');
+    expect(run.stdout).toMatch(/anchor {6}channel lianxin, chaincode lianxin, tx a{64}, block 42/);
+  });
+
+  it('verifies the golden notarization receipt, as JSON, with --require-anchored', async () => {
+    const run = await lianxin(['verify', RECEIPT, '--bundle', BUNDLE, '--require-anchored', '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      verified: true,
+      issuer: 'SuzhouPlatformMSP',
+      origin: 'lianxin/SuzhouPlatformMSP/contracts',
+      leaf: {
+        type: 'contract',
+        parties: ['91330100MA27XK5U3F', 'ShanghaiBankMSP'],
+        labels: { contract_type: 'purchase' },
+      },
+      leafIndex: 2,
+      treeSize: 3,
+      state: 'ANCHORED',
+      anchor: { channel: 'lianxin', blockNumber: 42 },
+    });
+  });
+
+  it('fails a tampered copy with the verifier code and reason, exit 1', async () => {
+    const bytes = await readFile(CREDIT);
+    const tampered = Buffer.from(bytes);
+    // The subject's check character inside the logged leaf: a different record, same length.
+    tampered[bytes.indexOf('91330100MA27XK5U3F') + 17] = 'G'.charCodeAt(0);
+    const file = join(dir, 'tampered.binpb');
+    await writeFile(file, tampered);
+    const run = await lianxin(['verify', file, '--bundle', BUNDLE]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      /^lianxin verify: .*tampered\.binpb: BAD_NODE_SIGNATURE: node signature does not verify/,
+    );
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('fails an attestation whose origin the bundle gives to another organisation', async () => {
+    const json = JSON.parse(await readFile(BUNDLE, 'utf8')) as { origins: { origin: string; mspId: string }[] };
+    const swapped = {
+      ...json,
+      origins: json.origins.map((o) => ({
+        ...o,
+        mspId: o.mspId === 'HangzhouAgencyMSP' ? 'SuzhouPlatformMSP' : 'HangzhouAgencyMSP',
+      })),
+    };
+    const file = join(dir, 'swapped-bundle.json');
+    await writeFile(file, JSON.stringify(swapped));
+    const run = await lianxin(['verify', CREDIT, '--bundle', file]);
+    expect(run).toMatchObject({ code: 1, stderr: expect.stringContaining(': ORIGIN_NOT_OWNED: ') as string });
+  });
+
+  it('fails on an invalid trust bundle, naming the field', async () => {
+    const file = join(dir, 'bad-bundle.json');
+    await writeFile(file, JSON.stringify({ ...(JSON.parse(await readFile(BUNDLE, 'utf8')) as object), channel: 7 }));
+    const run = await lianxin(['verify', CREDIT, '--bundle', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/not a valid trust bundle: .*\[field channel\]/);
+  });
+
+  it('fails on bytes that are not an attestation with BAD_FORMAT', async () => {
+    const file = join(dir, 'garbage.binpb');
+    await writeFile(file, Buffer.from('not a protobuf at all'));
+    const run = await lianxin(['verify', file, '--bundle', BUNDLE]);
+    expect(run).toMatchObject({ code: 1, stderr: expect.stringContaining(': BAD_FORMAT: ') as string });
+  });
+
+  it('runs as a process through node/cli/main.ts with the same exit codes', async () => {
+    const run = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'node/cli/main.ts', ...args],
+          { cwd: ROOT },
+          (err, stdout, stderr) => {
+            resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
+          },
+        );
+      });
+    const [ok, usage] = await Promise.all([run('verify', CREDIT, '--bundle', BUNDLE), run('verify', CREDIT)]);
+    expect(ok).toMatchObject({ code: 0, stdout: expect.stringContaining('state       ANCHORED') as string });
+    expect(usage).toMatchObject({ code: 2, stderr: 'lianxin verify: --bundle is required\n' });
+  });
+});

@@ -1,0 +1,16 @@
+/** The `lianxin` command line (DESIGN §6): commands over the node's gRPC API, offline verification, trust bundles. */
+export { runCli, COMMANDS, type ExitCode } from './cli.ts';
+export type { CliIo, Command } from './command.ts';
+export { CliError, type CliErrorCode } from './errors.ts';
+export { CsvParser, MAX_CSV_FIELD_CHARS, type CsvRow } from './csv-parser.ts';
+export {
+  openRecords,
+  recordFormatOf,
+  MAX_CONTENT_BYTES,
+  type InvalidLine,
+  type ReadRecord,
+  type RecordFormat,
+  type RecordLine,
+  type RecordSource,
+} from './record-reader.ts';
+export { formatCount, formatDuration, formatRate, renderProgress, ProgressBar } from './progress.ts';

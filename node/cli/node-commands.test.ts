@@ -1,0 +1,532 @@
+/**
+ * The node commands against the real API server (node/api startApiServer: mutual TLS with the demo consortium's
+ * certificates, role policy, error mapping) with in-memory services behind it: what the CLI sends, how it reads
+ * the answers, push-back and failures. test/cli-node.test.ts runs the same commands against a real node.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { orgPaths } from '../../network/pki/index.ts';
+import { CONSORTIUM_FILE, createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
+import {
+  consortiumRoles,
+  NodeError,
+  startApiServer,
+  type ApiServer,
+  type AttestationServiceImpl,
+  type LogServiceImpl,
+  type NodeInfoServiceImpl,
+  type NotaryServiceImpl,
+  type RecordServiceImpl,
+  type ServiceImpls,
+} from '../api/index.ts';
+import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
+import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
+import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
+import { createLogger } from '../logging/index.ts';
+import { decodeAttestation } from '../receipts/index.ts';
+import { lianxin } from './test-io.ts';
+
+const AGENCY = 'HangzhouCreditMSP';
+const PLATFORM = 'NanjingSupplyChainMSP';
+const SUBJECT = '91330100MA27XK5U3F';
+const TESTDATA = fileURLToPath(new URL('../receipts/testdata/', import.meta.url));
+const BUNDLE = join(TESTDATA, 'trust-bundle.v1.json');
+
+let tc: TestConsortium;
+let dir: string;
+
+/** The API server as `mspId`'s node0, with its TLS certificate, trusting every member's TLS CA. */
+async function startFakeNode(mspId: string, services: ServiceImpls): Promise<ApiServer> {
+  const paths = orgPaths(tc.cryptoDir, mspId);
+  const node = tc.consortium.organizations.find((o) => o.mspId === mspId)?.nodes[0];
+  if (!node) throw new Error(`no node for ${mspId}`);
+  const caBundle = await Promise.all(
+    tc.consortium.organizations.map((o) => readFile(orgPaths(tc.cryptoDir, o.mspId).tlsca.cert)),
+  );
+  return startApiServer({
+    listen: '127.0.0.1:0',
+    tls: {
+      certChain: await readFile(paths.node(node).tls.cert),
+      privateKey: await readFile(paths.node(node).tls.key),
+      clientCaBundle: Buffer.concat(caBundle),
+    },
+    mspId,
+    resolveRole: consortiumRoles(tc.consortium),
+    services,
+    logger: createLogger({ level: 'silent' }),
+  });
+}
+
+/** Connection flags as `user` of `mspId` calling `api`; name and CA come from the consortium material. */
+function as(api: ApiServer, mspId: string, user = 'User1'): string[] {
+  return [
+    '--node',
+    api.address,
+    '--crypto-dir',
+    tc.cryptoDir,
+    '--msp',
+    mspId,
+    '--user',
+    user,
+    '--consortium',
+    CONSORTIUM_FILE,
+  ];
+}
+
+/** An in-memory RecordService with the node's idempotency rules: by request ID, then by record digest. */
+class FakeRecords {
+  readonly acks = new Map<string, IngestAck>();
+  readonly records = new Map<string, { digest: string; content: string }>();
+  readonly requestIds: string[] = [];
+  /** Fail the stream with OVERLOADED when this many batches have been received (once). */
+  pushBackAfter: number | undefined;
+  streams = 0;
+
+  readonly impl: RecordServiceImpl = {
+    IngestBatch: (batch) => Promise.resolve(this.#ingest(batch)),
+    IngestRecords: (batches) => this.#stream(batches),
+    GetRecordStatus: (ref) => {
+      const digest = this.records.get(`${ref.subject}/${ref.kind}/${ref.version}`)?.digest;
+      if (digest === undefined)
+        return Promise.reject(new NodeError('NOT_FOUND', `no record ${ref.subject}/${ref.kind}`));
+      return Promise.resolve({
+        record: ref,
+        state: 'EVIDENCE_STATE_PENDING',
+        leafIndex: 0,
+        recordDigest: Buffer.from(digest, 'hex'),
+      });
+    },
+  };
+
+  async *#stream(batches: AsyncIterable<IngestBatch__Output>): AsyncIterable<IngestAck> {
+    this.streams++;
+    for await (const batch of batches) {
+      if (this.pushBackAfter !== undefined && this.requestIds.length >= this.pushBackAfter) {
+        this.pushBackAfter = undefined;
+        throw new NodeError('OVERLOADED', 'the outbox is full', { retryAfterMs: 20 });
+      }
+      yield this.#ingest(batch);
+    }
+  }
+
+  reset(): void {
+    this.acks.clear();
+    this.records.clear();
+    this.requestIds.length = 0;
+    this.pushBackAfter = undefined;
+    this.streams = 0;
+  }
+
+  #ingest(batch: IngestBatch__Output): IngestAck {
+    this.requestIds.push(batch.requestId);
+    const known = this.acks.get(batch.requestId);
+    if (known) return known;
+    const results = batch.records.map((record) => {
+      const key = `${record.subject}/${record.kind}/${record.version}`;
+      const digest = createHash('sha256').update(record.content).digest('hex');
+      const duplicate = this.records.get(key)?.digest === digest;
+      if (!duplicate) this.records.set(key, { digest, content: record.content.toString('utf8') });
+      return {
+        outcome: duplicate ? ('OUTCOME_DUPLICATE' as const) : ('OUTCOME_ACCEPTED' as const),
+        recordDigest: Buffer.from(digest, 'hex'),
+      };
+    });
+    const ack = { requestId: batch.requestId, results };
+    this.acks.set(batch.requestId, ack);
+    return ack;
+  }
+}
+
+const fake = new FakeRecords();
+
+const goldenCredit = async () =>
+  decodeAttestation(await readFile(join(TESTDATA, 'credit-record-attestation.v1.binpb'))).attestation;
+const goldenReceipt = async () =>
+  decodeAttestation(await readFile(join(TESTDATA, 'notarization-receipt.v1.binpb'))).attestation;
+
+const attestation: AttestationServiceImpl = {
+  Attest: async (request) => {
+    if (request.record?.subject === SUBJECT) return { requestId: request.requestId, attestation: await goldenCredit() };
+    return {
+      requestId: request.requestId,
+      indexEntry: {
+        subject: request.record?.subject,
+        kind: request.record?.kind,
+        origin: 'lianxin/HefeiCreditMSP/0',
+        leafIndex: 9,
+        transactionId: 'ab'.repeat(32),
+      },
+    };
+  },
+  AttestStream: async function* () {
+    await Promise.resolve();
+    yield* [];
+    throw new NodeError('INVALID_ARGUMENT', 'not used by the CLI');
+  },
+};
+
+const log: LogServiceImpl = {
+  GetCheckpoint: () =>
+    Promise.resolve({
+      note: 'lianxin/HangzhouCreditMSP/0\n5\nKbPERSE=\n\n— lianxin/HangzhouCreditMSP/0 AAAA\n',
+      origin: 'lianxin/HangzhouCreditMSP/0',
+      size: 5,
+    }),
+  GetInclusionProof: (request) =>
+    Promise.resolve({
+      leafIndex: request.leafIndex,
+      treeSize: request.treeSize || 5,
+      hashes: [Buffer.alloc(32, 1), Buffer.alloc(32, 2)],
+    }),
+  GetConsistencyProof: (request) => {
+    if (request.size1 > request.size2)
+      return Promise.reject(new NodeError('OUT_OF_RANGE', 'size1 exceeds size2', { field: 'size1' }));
+    return Promise.resolve({ size1: request.size1, size2: request.size2, hashes: [Buffer.alloc(32, 0xab)] });
+  },
+};
+
+const nodeInfo: NodeInfoServiceImpl = {
+  GetNodeInfo: (_request, { caller }) =>
+    Promise.resolve({
+      mspId: AGENCY,
+      role: 'agency',
+      logOrigin: 'lianxin/HangzhouCreditMSP/0',
+      logSize: 5,
+      version: caller.mspId,
+    }),
+};
+
+let agencyNode: ApiServer;
+let platformNode: ApiServer;
+const notarizations: NotarizeRequest__Output[] = [];
+
+beforeAll(async () => {
+  tc = await createTestConsortium();
+  dir = await mkdtemp(join(tmpdir(), 'lianxin-cli-node-'));
+  agencyNode = await startFakeNode(AGENCY, {
+    RecordService: fake.impl,
+    AttestationService: attestation,
+    LogService: log,
+    NodeInfoService: nodeInfo,
+  });
+  const notary: NotaryServiceImpl = {
+    Notarize: async (request) => {
+      notarizations.push(request);
+      return { receipt: await goldenReceipt() };
+    },
+    GetNotarization: async (request) => {
+      if (request.documentDigest.equals(Buffer.alloc(32)))
+        throw new NodeError('NOT_FOUND', 'no notarization of that document');
+      return { receipt: await goldenReceipt() };
+    },
+  };
+  platformNode = await startFakeNode(PLATFORM, { NotaryService: notary });
+});
+
+afterAll(async () => {
+  await agencyNode.shutdown({ graceMs: 0 });
+  await platformNode.shutdown({ graceMs: 0 });
+  await rm(dir, { recursive: true, force: true });
+  await tc.cleanup();
+});
+
+beforeEach(() => {
+  fake.reset();
+});
+
+/** A CSV of `count` valid records, versions 1..count, with `bad` lines replaced by a record with a bad subject. */
+async function csvFile(name: string, count: number, bad: readonly number[] = []): Promise<string> {
+  const lines = ['subject,kind,version,content_type,content'];
+  for (let v = 1; v <= count; v++) {
+    const subject = bad.includes(v) ? 'NOT-A-USCC' : SUBJECT;
+    lines.push(`${subject},loan,${v},application/json,"{""amount"": ${v * 100}, ""note"": ""a, b""}"`);
+  }
+  const path = join(dir, name);
+  await writeFile(path, `${lines.join('\r\n')}\r\n`);
+  return path;
+}
+
+describe('lianxin ingest', () => {
+  it('streams a CSV in batches over mutual TLS and sums up, exit 0', async () => {
+    const file = await csvFile('loans.csv', 1234);
+    const run = await lianxin(['ingest', file, '--batch', '100', '--window', '4', ...as(agencyNode, AGENCY)]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^ingested 1,234 records \(1,234 accepted, 0 duplicate\) in [\d.]+ s, [\d,.]+ records\/s\n$/,
+    );
+    expect(fake.records.size).toBe(1234);
+    expect(fake.records.get(`${SUBJECT}/loan/7`)?.content).toBe('{"amount": 700, "note": "a, b"}');
+    expect(fake.requestIds).toEqual(Array.from({ length: 13 }, (_, i) => `loans.csv@100#${i + 1}`));
+  });
+
+  it('is idempotent: the same import again sends the same request IDs and reports duplicates', async () => {
+    const file = await csvFile('again.csv', 250);
+    const args = ['ingest', file, '--batch', '100', ...as(agencyNode, AGENCY)];
+    expect((await lianxin(args)).code).toBe(0);
+    fake.acks.clear(); // as if the node had forgotten the request IDs: the record digests still match
+    const again = await lianxin(args);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^ingested 250 records \(0 accepted, 250 duplicate\)/);
+    expect(fake.requestIds).toEqual([
+      'again.csv@100#1',
+      'again.csv@100#2',
+      'again.csv@100#3',
+      'again.csv@100#1',
+      'again.csv@100#2',
+      'again.csv@100#3',
+    ]);
+  });
+
+  it('reads JSONL with the same fields', async () => {
+    const path = join(dir, 'tax.jsonl');
+    await writeFile(
+      path,
+      [1, 2, 3]
+        .map((v) =>
+          JSON.stringify({
+            subject: SUBJECT,
+            kind: 'tax',
+            version: v,
+            content_type: 'text/plain',
+            content: `year ${v}`,
+          }),
+        )
+        .join('\n'),
+    );
+    const run = await lianxin(['ingest', path, ...as(agencyNode, AGENCY)]);
+    expect(run).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^ingested 3 records \(3 accepted, 0 duplicate\)/) as string,
+    });
+    expect(fake.records.get(`${SUBJECT}/tax/2`)?.content).toBe('year 2');
+  });
+
+  it('waits out a push-back (RESOURCE_EXHAUSTED, retry-after-ms) and resends what was not acknowledged', async () => {
+    const file = await csvFile('pushback.csv', 500);
+    fake.pushBackAfter = 3;
+    const run = await lianxin(['ingest', file, '--batch', '50', '--window', '4', ...as(agencyNode, AGENCY)]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('the node pushed back (RESOURCE_EXHAUSTED): resending in 0.0 s');
+    expect(run.stdout).toMatch(/^ingested 500 records \(500 accepted, 0 duplicate\)/);
+    expect(fake.streams).toBe(2);
+    expect(new Set(fake.requestIds).size).toBe(10);
+    expect(fake.records.size).toBe(500);
+  });
+
+  it('stops at an invalid line before sending its batch, naming file:line and field, exit 1', async () => {
+    const file = await csvFile('bad.csv', 100, [25]);
+    const run = await lianxin(['ingest', file, '--batch', '10', ...as(agencyNode, AGENCY)]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    // Record 25 is on line 26 (after the header); its batch holds records 21-30 (lines 22-31).
+    expect(run.stderr).toMatch(
+      /^lianxin ingest: .*bad\.csv:26: "subject" must be a Unified Social Credit Code .*; stopped: lines 22–26 not sent, 20 records before them ingested\n$/,
+    );
+    expect(fake.requestIds).toEqual(['bad.csv@10#1', 'bad.csv@10#2']);
+    expect(fake.records.size).toBe(20);
+  });
+
+  it('with --skip-invalid reports bad lines and ingests the rest', async () => {
+    const file = await csvFile('skip.csv', 30, [5, 17]);
+    const run = await lianxin(['ingest', file, '--batch', '10', '--skip-invalid', ...as(agencyNode, AGENCY)]);
+    expect(run.code).toBe(0);
+    expect(run.stderr.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(/^skipped .*skip\.csv:6: "subject" must be/) as string,
+      expect.stringMatching(/^skipped .*skip\.csv:18: "subject" must be/) as string,
+    ]);
+    expect(run.stdout).toMatch(/^ingested 28 records \(28 accepted, 0 duplicate\) .*; 2 invalid lines skipped\n$/);
+  });
+
+  it('fails with the node status when the caller may not ingest (a regulator), exit 1', async () => {
+    const file = await csvFile('denied.csv', 5);
+    const run = await lianxin([
+      'ingest',
+      file,
+      '--node',
+      agencyNode.address,
+      '--crypto-dir',
+      tc.cryptoDir,
+      '--msp',
+      'RegulatorMSP',
+      '--tls-ca',
+      orgPaths(tc.cryptoDir, AGENCY).tlsca.cert,
+      '--server-name',
+      'node0.hangzhou-credit.lianxin.local',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^lianxin ingest: IngestRecords failed: PERMISSION_DENIED: role "regulator" \(RegulatorMSP\) may not call RecordService\.IngestRecords/,
+    );
+  });
+
+  it('fails when the server certificate is not for the expected name', async () => {
+    const file = await csvFile('name.csv', 5);
+    const run = await lianxin([
+      'ingest',
+      file,
+      ...as(agencyNode, AGENCY),
+      '--server-name',
+      'node0.hefei-credit.lianxin.local',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^lianxin ingest: IngestRecords failed: UNAVAILABLE/);
+  });
+});
+
+describe('lianxin queries', () => {
+  it('status prints the record status as JSON with digests in hex', async () => {
+    const file = await csvFile('status.csv', 1);
+    expect((await lianxin(['ingest', file, ...as(agencyNode, AGENCY)])).code).toBe(0);
+    const run = await lianxin(['status', SUBJECT, 'loan', '1', ...as(agencyNode, AGENCY)]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      record: { subject: SUBJECT, kind: 'loan', version: 1 },
+      state: 'EVIDENCE_STATE_PENDING',
+      leafIndex: 0,
+      recordDigest: fake.records.get(`${SUBJECT}/loan/1`)?.digest,
+      anchor: null,
+    });
+    const missing = await lianxin(['status', SUBJECT, 'tax', ...as(agencyNode, AGENCY)]);
+    expect(missing).toMatchObject({
+      code: 1,
+      stderr: `lianxin status: GetRecordStatus failed: NOT_FOUND: no record ${SUBJECT}/tax\n`,
+    });
+  });
+
+  it('attest writes the attestation a bank verifies offline', async () => {
+    const out = join(dir, 'attestation.binpb');
+    // A bank calls the agency's node: its own TLS CA does not apply, so CA and name are given.
+    const bank = [
+      '--node',
+      agencyNode.address,
+      '--crypto-dir',
+      tc.cryptoDir,
+      '--msp',
+      'ShanghaiBankMSP',
+      '--tls-ca',
+      orgPaths(tc.cryptoDir, AGENCY).tlsca.cert,
+      '--server-name',
+      'node0.hangzhou-credit.lianxin.local',
+    ];
+    const run = await lianxin(['attest', SUBJECT, 'loan', '3', '--out', out, ...bank]);
+    expect(run).toMatchObject({
+      code: 0,
+      stderr: expect.stringMatching(/^wrote .*attestation\.binpb \(\d+ bytes\)\n$/) as string,
+    });
+    expect(await readFile(out)).toEqual(await readFile(join(TESTDATA, 'credit-record-attestation.v1.binpb')));
+    expect((await lianxin(['verify', out, '--bundle', BUNDLE])).code).toBe(0);
+
+    const json = await lianxin(['attest', SUBJECT, 'loan', '--json', ...bank]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      format: 'lianxin-attestation/v1',
+      issuer: 'HangzhouAgencyMSP',
+      state: 'EVIDENCE_STATE_ANCHORED',
+    });
+
+    const elsewhere = await lianxin(['attest', '91340100MA2N0XYZ1K', 'loan', ...bank]);
+    expect(elsewhere.code).toBe(0);
+    expect(JSON.parse(elsewhere.stdout)).toMatchObject({
+      heldBy: 'lianxin/HefeiCreditMSP/0',
+      indexEntry: { leafIndex: 9 },
+    });
+  });
+
+  it('notarize sends the document digest, parties and labels, and writes the receipt; notarization fetches it', async () => {
+    const document = join(dir, 'contract.pdf');
+    await writeFile(document, 'purchase contract, 100 t of steel');
+    const out = join(dir, 'receipt.binpb');
+    const platform = as(platformNode, PLATFORM);
+    const run = await lianxin([
+      'notarize',
+      document,
+      '--party',
+      SUBJECT,
+      '--party',
+      'ShanghaiBankMSP',
+      '--label',
+      'contract_type=purchase',
+      '--out',
+      out,
+      ...platform,
+    ]);
+    expect(run.code).toBe(0);
+    const digest = createHash('sha256').update('purchase contract, 100 t of steel').digest();
+    expect(notarizations.at(-1)).toMatchObject({
+      documentDigest: digest,
+      parties: [SUBJECT, 'ShanghaiBankMSP'],
+      labels: { contract_type: 'purchase' },
+      requestId: expect.stringMatching(/^notarize-[0-9a-f]{32}$/) as string,
+    });
+    expect((await lianxin(['verify', out, '--bundle', BUNDLE])).code).toBe(0);
+
+    const again = await lianxin([
+      'notarize',
+      '--digest',
+      digest.toString('hex'),
+      '--party',
+      SUBJECT,
+      '--party',
+      'ShanghaiBankMSP',
+      '--label',
+      'contract_type=purchase',
+      '--json',
+      ...platform,
+    ]);
+    expect(again.code).toBe(0);
+    expect(notarizations.at(-1)?.requestId).toBe(notarizations.at(-2)?.requestId);
+
+    const fetched = await lianxin(['notarization', digest.toString('hex'), '--json', ...platform]);
+    expect(JSON.parse(fetched.stdout)).toMatchObject({ issuer: 'SuzhouPlatformMSP' });
+    const none = await lianxin(['notarization', '0'.repeat(64), '--json', ...platform]);
+    expect(none).toMatchObject({
+      code: 1,
+      stderr: 'lianxin notarization: GetNotarization failed: NOT_FOUND: no notarization of that document\n',
+    });
+  });
+
+  it('checkpoint, proof and info print what the log and node answer', async () => {
+    const agency = as(agencyNode, AGENCY);
+    const checkpoint = await lianxin(['checkpoint', ...agency]);
+    expect(checkpoint).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^lianxin\/HangzhouCreditMSP\/0\n5\n/) as string,
+    });
+    const inclusion = await lianxin(['proof', 'inclusion', '2', ...agency]);
+    expect(JSON.parse(inclusion.stdout)).toEqual({
+      leafIndex: 2,
+      treeSize: 5,
+      hashes: ['01'.repeat(32), '02'.repeat(32)],
+    });
+    const consistency = await lianxin(['proof', 'consistency', '3', '5', ...agency]);
+    expect(JSON.parse(consistency.stdout)).toEqual({ size1: 3, size2: 5, hashes: ['ab'.repeat(32)] });
+    const refused = await lianxin(['proof', 'consistency', '6', '5', ...agency]);
+    expect(refused).toMatchObject({
+      code: 1,
+      stderr: 'lianxin proof: GetConsistencyProof failed: OUT_OF_RANGE: size1 exceeds size2 [field size1]\n',
+    });
+    const info = await lianxin(['info', ...agency]);
+    expect(JSON.parse(info.stdout)).toMatchObject({ mspId: AGENCY, logSize: 5, version: AGENCY });
+  });
+
+  it('takes the connection from LIANXIN_* variables', async () => {
+    const info = await lianxin(['info', '--node', agencyNode.address], {
+      LIANXIN_CRYPTO_DIR: tc.cryptoDir,
+      LIANXIN_MSP: AGENCY,
+      LIANXIN_CONSORTIUM: CONSORTIUM_FILE,
+    });
+    expect(info.code).toBe(0);
+  });
+
+  it('reports an unreachable node, exit 1', async () => {
+    const run = await lianxin(['info', ...as(agencyNode, AGENCY), '--node', '127.0.0.1:1']);
+    expect(run).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^lianxin info: GetNodeInfo failed: UNAVAILABLE: /) as string,
+    });
+  });
+});
