@@ -118,21 +118,15 @@ async function exportTrustBundle(io: CliIo, member: ConsortiumMember, choice: Le
   const connection = connectToLedger(endpoint, identity);
   try {
     const chain = new LianxinChain(connection.gateway.getNetwork(consortium.channel).getContract(choice.chaincode));
-    const organizations = await chain.listOrganizations();
-    const perOrg = await Promise.all(
-      organizations.map(async (org) => ({
-        keys: await chain.listKeys(org.mspId),
-        nodes: await chain.listNodes(org.mspId),
-        certificates: await rootCerts(io, member.cryptoDir, org.mspId),
-      })),
+    const registry = await chain.registrySnapshot();
+    const certificates = await Promise.all(
+      registry.organizations.map((org) => rootCerts(io, member.cryptoDir, org.mspId)),
     );
     return buildTrustBundle({
       channel: consortium.channel,
       exportedAt: new Date(),
-      organizations,
-      keys: perOrg.flatMap((o) => o.keys),
-      nodes: perOrg.flatMap((o) => o.nodes),
-      certificates: perOrg.flatMap((o) => (o.certificates ? [o.certificates] : [])),
+      ...registry,
+      certificates: certificates.flatMap((c) => (c ? [c] : [])),
     });
   } catch (err) {
     if (err instanceof ChainError) {
