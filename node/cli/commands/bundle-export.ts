@@ -102,12 +102,11 @@ async function exportTrustBundle(io: CliIo, member: ConsortiumMember, choice: Le
   const address = choice.ledger ?? `127.0.0.1:${ledger.peer.ports.grpc}`;
   checkAddress('--ledger', address);
   const userPaths = orgPaths(member.cryptoDir, member.mspId).user(member.user);
-  const [tlsRootCertPem, certPem, keyPem, identity] = await Promise.all([
-    readText(choice.tlsCa ?? orgPaths(member.cryptoDir, ledger.org.mspId).tlsca.cert),
-    readText(userPaths.tls.cert),
-    readText(userPaths.tls.key),
-    configuredAsync(() => loadSigningIdentity(userPaths.msp.dir, member.mspId)),
-  ]);
+  // One after the other: when several files are missing, the first one is always the one reported.
+  const tlsRootCertPem = await readText(choice.tlsCa ?? orgPaths(member.cryptoDir, ledger.org.mspId).tlsca.cert);
+  const certPem = await readText(userPaths.tls.cert);
+  const keyPem = await readText(userPaths.tls.key);
+  const identity = await configuredAsync(() => loadSigningIdentity(userPaths.msp.dir, member.mspId));
   const endpoint: LedgerEndpoint = {
     address,
     tlsRootCertPem,
