@@ -150,7 +150,7 @@ async function startNodes(
         channel: consortium.channel,
         chaincode: CHAINCODE_NAME,
       },
-      env: process.env,
+      // Not process.env: npm start's own LIANXIN_DATA_DIR would override every node's dataDir.
       overrides: { logDestination: createWriteStream(join(home, 'node.log'), { flags: 'a' }) },
     });
     nodes.push(started);

@@ -107,6 +107,16 @@ describe('ingestion', () => {
     });
   });
 
+  it('logs a record sent twice in one batch once, answering the second as its duplicate', async () => {
+    const ack = await ingestBatch(agency, { requestId: 'twice', records: [record(5100), record(5100)] });
+    const [first, second] = ack.results;
+    expect(first?.outcome).toBe('OUTCOME_ACCEPTED');
+    expect(second).toMatchObject({ outcome: 'OUTCOME_DUPLICATE', leafIndex: first?.leafIndex });
+    // An all-duplicate batch acknowledged again returns exactly its first acknowledgement.
+    const again = await ingestBatch(agency, { requestId: 'twice-again', records: [record(5100)] });
+    expect(await ingestBatch(agency, { requestId: 'twice-again', records: [record(5100)] })).toEqual(again);
+  });
+
   it('refuses a bad USCC naming the field, and writes nothing of the batch', async () => {
     const before = node.log.size;
     const bad = { ...record(6000), subject: '91330100716105852X' };

@@ -2,8 +2,21 @@
 
 /** Prefix of the environment variables that override configuration fields (see `CONFIG_FIELDS`). */
 export const ENV_PREFIX = 'LIANXIN_';
-/** Environment variables with the prefix that are not overrides: the CLI reads the config file's path from it. */
-export const RESERVED_ENV = ['LIANXIN_CONFIG'] as const;
+/**
+ * Environment variables with the prefix that are not overrides: the operator commands' and the `lianxin` CLI's
+ * own settings, so a node starts from a shell that has them set.
+ */
+export const RESERVED_ENV = [
+  'LIANXIN_CONFIG',
+  'LIANXIN_CONSORTIUM',
+  'LIANXIN_CRYPTO_DIR',
+  'LIANXIN_LEDGER',
+  'LIANXIN_LEDGER_PORT',
+  'LIANXIN_MSP',
+  'LIANXIN_NODE',
+  'LIANXIN_USER',
+  'LIANXIN_BENCH_CPU_PROF',
+] as const;
 
 export const DEFAULT_GRPC_LISTEN = '127.0.0.1:7100';
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9100';

@@ -100,6 +100,9 @@ describe('parseNodeConfig', () => {
       LIANXIN_CHECKPOINT_LEAVES: '500',
       LIANXIN_DATA_DIR: 'relative/data',
       LIANXIN_CONFIG: '/somewhere/node.yaml',
+      // The CLI's and operator commands' own variables are not overrides.
+      LIANXIN_MSP: 'ShanghaiBankMSP',
+      LIANXIN_CRYPTO_DIR: '/somewhere/crypto',
       PATH: '/usr/bin',
     });
     expect(config.grpc.listen).toBe('0.0.0.0:8443');

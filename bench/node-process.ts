@@ -1,0 +1,107 @@
+/**
+ * An institution node in its own process on a ledger at a given address, brought up as npm start brings one up:
+ * the registry bootstrapped by the operator's admin, the node's config and keys written, the node and its keys
+ * registered by its organisation's admin, then the node started from its config file (node-child.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { LedgerConnection } from '../network/client/index.ts';
+import { ledgerNode } from '../network/consortium-ledger.ts';
+import { orgPaths } from '../network/pki/index.ts';
+import { registerNode, registerOrganizations, writeLocalNodeConfig } from '../node/bootstrap/index.ts';
+import { LianxinChain } from '../node/ledger/index.ts';
+import { CHAINCODE_NAME } from '../test/support/chaincode-network.ts';
+import type { TestConsortium } from '../test/support/test-consortium.ts';
+import { startServerProcess, type ServerProcess } from './server-process.ts';
+
+const NODE_CHILD_ENTRY = new URL('node-child.ts', import.meta.url).pathname;
+
+export interface NodeProcess extends AsyncDisposable {
+  readonly server: ServerProcess;
+  /** host:port of its Prometheus endpoint. */
+  readonly metricsAddress: string;
+  /** The chain as `mspId`'s user, through the official client (connections closed on dispose). */
+  chain(mspId: string, user?: string): Promise<LianxinChain>;
+  /** gRPC credentials of `mspId`'s User1 for mutual TLS with the node. */
+  credentials(mspId: string): Promise<grpc.ChannelCredentials>;
+}
+
+/** Registers the consortium and `mspId`'s node0 on the ledger at `ledgerAddress`, and starts that node. */
+export async function startNodeProcess(
+  members: TestConsortium,
+  ledgerAddress: string,
+  mspId: string,
+  settings: Readonly<Record<string, unknown>>,
+): Promise<NodeProcess> {
+  const org = members.consortium.organizations.find((o) => o.mspId === mspId);
+  const node = org?.nodes[0];
+  if (!org || !node) throw new Error(`${mspId} has no node in the consortium`);
+  const connections: LedgerConnection[] = [];
+  const chain = async (asMsp: string, user = 'User1') => {
+    const connection = await members.connect(ledgerAddress, asMsp, user);
+    connections.push(connection);
+    return new LianxinChain(connection.gateway.getNetwork(members.consortium.channel).getContract(CHAINCODE_NAME));
+  };
+  const close = () => {
+    for (const connection of connections.splice(0)) connection.close();
+  };
+  try {
+    const asAdmin = (admin: string) => chain(admin, 'Admin');
+    await registerOrganizations(asAdmin, members.consortium.organizations);
+    const operator = ledgerNode(members.consortium);
+    const metricsAddress = `127.0.0.1:${String(await freePort())}`;
+    const local = await writeLocalNodeConfig({
+      consortium: members.consortium,
+      org,
+      node,
+      cryptoDir: members.cryptoDir,
+      dataRoot: members.dir,
+      ledger: {
+        address: ledgerAddress,
+        hostAlias: operator.peer.host,
+        tlsCaFile: orgPaths(members.cryptoDir, operator.org.mspId).tlsca.cert,
+        channel: members.consortium.channel,
+        chaincode: CHAINCODE_NAME,
+      },
+      grpcListen: '127.0.0.1:0',
+      metricsListen: metricsAddress,
+      settings,
+    });
+    await registerNode(asAdmin, { mspId, node, shard: '0', keys: local.keys });
+    const server = await startServerProcess(NODE_CHILD_ENTRY, [local.configFile]);
+    const stop = async () => {
+      await server.stop();
+      close();
+    };
+    return {
+      server,
+      metricsAddress,
+      chain,
+      async credentials(clientMsp) {
+        const tls = orgPaths(members.cryptoDir, clientMsp).user('User1').tls;
+        // The node's server certificate comes from its organisation's TLS CA.
+        const [ca, key, cert] = await Promise.all([
+          readFile(orgPaths(members.cryptoDir, mspId).tlsca.cert),
+          readFile(tls.key),
+          readFile(tls.cert),
+        ]);
+        return grpc.credentials.createSsl(ca, key, cert);
+      },
+      [Symbol.asyncDispose]: stop,
+    };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+/** A loopback port nothing listens on now (the metrics endpoint's address must be known before the node starts). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
+}

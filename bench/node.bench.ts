@@ -1,0 +1,541 @@
+/**
+ * The institution node as deployed (DESIGN §10): an agency's node in its own process, on the embedded ledger with
+ * the Lianxin chaincode in another, driven over mutual TLS from this process.
+ *   1. Bulk anchoring: records/s from the first IngestRecords batch sent to the last record ANCHORED, and the
+ *      ingest-only acknowledged (durable and logged) records/s, against synced LevelDB batch writes on the same
+ *      disk and the chain's own AnchorCheckpoint commit rate during the run (the node's anchor-latency metric).
+ *   2. Attestation with proof: AttestStream with 64 in flight, and unary Attest latency at 1 in flight.
+ *   3. Offline verification of real attestations from 2, on this process's one JavaScript thread.
+ *   4. The node's resident memory during 1.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Level } from 'level';
+import type { AttestRequest } from '../node/api/generated/lianxin/v1/AttestRequest.ts';
+import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/AttestResponse.ts';
+import type { Attestation__Output } from '../node/api/generated/lianxin/v1/Attestation.ts';
+import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
+import type { IngestBatch } from '../node/api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordStatus__Output } from '../node/api/generated/lianxin/v1/RecordStatus.ts';
+import { lianxinV1 } from '../node/api/index.ts';
+import { loadOrgRootCerts } from '../network/pki/index.ts';
+import { buildTrustBundle, parseTrustBundle, verifyAttestation, type TrustBundle } from '../node/receipts/index.ts';
+import { testUscc } from '../test/support/chaincode-log.ts';
+import { AGENCY, BANK, quietChaincodeLogs } from '../test/support/chaincode-network.ts';
+import { createTestConsortium, type TestConsortium } from '../test/support/test-consortium.ts';
+import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
+import { runClosedLoop } from './closed-loop.ts';
+import { measureCpu } from './cpu-time.ts';
+import { BenchError } from './errors.ts';
+import { startNodeProcess, type NodeProcess } from './node-process.ts';
+import { startRssSampler, type RssSummary } from './rss-sampler.ts';
+import { startServerProcess } from './server-process.ts';
+import { runWindowedStream } from './windowed-stream.ts';
+
+const LEDGER_CHILD_ENTRY = new URL('../test/support/chaincode-ledger-child.ts', import.meta.url).pathname;
+const KIND = 'loan';
+/** DESIGN §10. */
+const TARGETS = { bulkRecordsPerS: 50_000, attestPerS: 20_000, unaryP99Ms: 5, verifyPerS: 5_000 } as const;
+
+const NODE_SETTINGS = {
+  log: { level: 'warn' },
+  // 9,000 leaves per checkpoint keeps each anchor under the chaincode's 10,000 index entries per transaction.
+  checkpoint: { intervalSeconds: 1, leaves: 9_000 },
+  ingest: { maxBatchRecords: 1_000 },
+  // The soak ingests far faster than the chain anchors: let the backlog grow instead of answering RESOURCE_EXHAUSTED.
+  outbox: { maxPendingRecords: 10_000_000 },
+} as const;
+
+/** Every phase ends at its count or its duration, whichever comes first; the whole run stays near 3 minutes. */
+const BULK = { records: 100_000, batchRecords: 1_000, window: 8, ingestMaxMs: 60_000, anchorMaxMs: 75_000 } as const;
+const LEVELDB = { batches: 200, batchRecords: 1_000, valueBytes: 100, maxDurationMs: 5_000 } as const;
+/** After the other phases: ingestion goes on (up to 5M records) while the node anchors its backlog. */
+const SOAK = { maxBatches: 5_000, maxDurationMs: 90_000 } as const;
+const ATTEST_UNARY = { concurrency: 1, maxOperations: 3_000, maxDurationMs: 8_000 } as const;
+const ATTEST_STREAM = { window: 64, maxRequests: 400_000, maxDurationMs: 15_000 } as const;
+/** Attestations kept from the stream for offline verification. */
+const VERIFY = { attestations: 2_000, maxOperations: 100_000, maxDurationMs: 5_000 } as const;
+const METRICS_POLL_MS = 200;
+const RSS_SAMPLE_MS = 250;
+const MIB = 2 ** 20;
+
+const benchmark: Benchmark = {
+  name: 'node',
+  description:
+    'institution node: bulk ingest → anchored records/s, AttestStream attestations/s, offline verifications/s, RSS',
+  budgetMs: 240_000,
+  async run(context) {
+    quietChaincodeLogs();
+    const members = await createTestConsortium();
+    try {
+      const leveldb = await measureLevelDb(join(members.dir, 'raw-leveldb'), context);
+      await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
+        members.cryptoDir,
+        join(members.dir, 'ledger'),
+      ]);
+      await using node = await startNodeProcess(members, ledger.address, AGENCY, NODE_SETTINGS);
+      const processes = {
+        node: node.server.pid,
+        ledger: ledger.pid,
+        'bench client': process.pid,
+        'whole machine': 'machine',
+      } as const;
+      const v1 = lianxinV1();
+      const agency = new v1.RecordService(node.server.address, await node.credentials(AGENCY));
+      const bank = new v1.AttestationService(node.server.address, await node.credentials(BANK));
+      try {
+        const bulk = await measureBulk(node, agency, processes, context);
+        const unary = await runClosedLoop(
+          async (i) => {
+            const answer = await attestUnary(bank, attestRequest(i, bulk.anchored));
+            return answer.attestation?.state === 'EVIDENCE_STATE_ANCHORED';
+          },
+          { ...ATTEST_UNARY, signal: context.signal },
+        );
+        context.log(`unary Attest: ${unary.succeeded} in ${(unary.elapsedMs / 1000).toFixed(1)} s`);
+        const kept: Attestation__Output[] = [];
+        const stream = await measureCpu(processes, () =>
+          runWindowedStream<AttestRequest, AttestResponse__Output>(bank.AttestStream(), {
+            ...ATTEST_STREAM,
+            signal: context.signal,
+            request: (i) => attestRequest(i, bulk.anchored),
+            onResponse(answer, i) {
+              if (answer.attestation?.state !== 'EVIDENCE_STATE_ANCHORED' || answer.requestId !== `q${String(i)}`)
+                throw new BenchError('NOTHING_COMPLETED', `answer ${String(i)} is not an anchored attestation`);
+              if (kept.length < VERIFY.attestations) kept.push(answer.attestation);
+            },
+          }),
+        );
+        context.log(`AttestStream: ${stream.value.answered} in ${(stream.value.elapsedMs / 1000).toFixed(1)} s`);
+        const verify = measureVerify(kept, await trustBundle(members, node), context);
+        const soak = await measureSoak(node, agency, bulk.batches, context);
+        return [
+          ...bulkFigures(bulk, leveldb),
+          {
+            label: `AttestStream, ${ATTEST_STREAM.window} in flight`,
+            value: stream.value.perSecond,
+            unit: 'attestations/s',
+            note: `${stream.value.answered.toLocaleString('en')} in ${(stream.value.elapsedMs / 1000).toFixed(1)} s, each anchored`,
+          },
+          { label: '  latency p50', value: stream.value.p50Ms, unit: 'ms' },
+          { label: '  latency p99', value: stream.value.p99Ms, unit: 'ms' },
+          ...cpuFigures('attestation', stream.cpuMs, stream.value.answered, stream.value.elapsedMs),
+          {
+            label: 'unary Attest, 1 in flight',
+            value: unary.perSecond,
+            unit: 'attestations/s',
+            note: `${unary.succeeded.toLocaleString('en')} in ${(unary.elapsedMs / 1000).toFixed(1)} s`,
+          },
+          { label: '  latency p50', value: unary.p50Ms, unit: 'ms' },
+          { label: '  latency p99', value: unary.p99Ms, unit: 'ms' },
+          {
+            label: 'offline verifyAttestation, 1 thread',
+            value: verify.perSecond,
+            unit: 'verifications/s',
+            note: `${verify.count.toLocaleString('en')} over ${kept.length.toLocaleString('en')} distinct attestations, all valid`,
+          },
+          {
+            label: `AttestStream ÷ target ${TARGETS.attestPerS.toLocaleString('en')}/s`,
+            value: stream.value.perSecond / TARGETS.attestPerS,
+            unit: '×',
+          },
+          {
+            label: `unary Attest p99 ÷ target ${String(TARGETS.unaryP99Ms)} ms`,
+            value: unary.p99Ms / TARGETS.unaryP99Ms,
+            unit: '×',
+            note: 'below 1 meets it',
+          },
+          {
+            label: `verifications/s ÷ target ${TARGETS.verifyPerS.toLocaleString('en')}/s per core`,
+            value: verify.perSecond / TARGETS.verifyPerS,
+            unit: '×',
+          },
+          ...soakFigures(soak),
+        ];
+      } finally {
+        agency.close();
+        bank.close();
+      }
+    } finally {
+      await members.cleanup();
+    }
+  },
+};
+
+export default benchmark;
+
+type Processes = Readonly<Record<string, number | 'machine'>>;
+type RecordClient = InstanceType<ReturnType<typeof lianxinV1>['RecordService']>;
+type AttestClient = InstanceType<ReturnType<typeof lianxinV1>['AttestationService']>;
+
+/** Synced batches of 1,000 100-byte values into a fresh LevelDB: what the disk allows a durable ingest. */
+async function measureLevelDb(dir: string, context: BenchmarkContext): Promise<{ recordsPerS: number }> {
+  const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
+  try {
+    const value = randomBytes(LEVELDB.valueBytes);
+    const start = performance.now();
+    const deadline = start + LEVELDB.maxDurationMs;
+    let batches = 0;
+    while (batches < LEVELDB.batches && performance.now() < deadline && !context.signal.aborted) {
+      const operations = Array.from({ length: LEVELDB.batchRecords }, (_, i) => ({
+        type: 'put' as const,
+        key: Buffer.from(`r${String(batches * LEVELDB.batchRecords + i).padStart(10, '0')}`),
+        value,
+      }));
+      await db.batch(operations, { sync: true });
+      batches++;
+    }
+    const recordsPerS = (batches * LEVELDB.batchRecords * 1000) / (performance.now() - start);
+    context.log(`raw LevelDB: ${String(batches)} synced batches → ${recordsPerS.toFixed(0)} records/s`);
+    return { recordsPerS };
+  } finally {
+    await db.close();
+  }
+}
+
+interface BulkResult {
+  readonly batches: number;
+  readonly acked: number;
+  readonly ingestMs: number;
+  /** Records anchored when the phase ended (all of them unless it timed out). */
+  readonly anchored: number;
+  /** From the first batch sent to the last record anchored. */
+  readonly endToEndMs: number;
+  /** The chain's part: leaves anchored ÷ seconds AnchorCheckpoint took (endorse + order + commit), from the node's metrics. */
+  readonly chainEntriesPerS: number;
+  readonly anchors: number;
+  readonly ingestCpuMs: Readonly<Record<string, number | undefined>>;
+  readonly tailCpuMs: Readonly<Record<string, number | undefined>>;
+  readonly tailMs: number;
+  readonly rss: { readonly start: number; readonly peak: number; readonly end: number };
+  readonly lastStatus: RecordStatus__Output;
+}
+
+async function measureBulk(
+  node: NodeProcess,
+  agency: RecordClient,
+  processes: Processes,
+  context: BenchmarkContext,
+): Promise<BulkResult> {
+  const progress = { acked: 0 };
+  const rss = await startRssSampler(node.server.pid, RSS_SAMPLE_MS, () => progress.acked);
+  const start = performance.now();
+  const ingest = await measureCpu(processes, () =>
+    ingestBatches(
+      agency,
+      0,
+      { maxBatches: BULK.records / BULK.batchRecords, maxDurationMs: BULK.ingestMaxMs },
+      context,
+      progress,
+    ),
+  );
+  const ingestMs = performance.now() - start;
+  const { acked } = progress;
+  context.log(`ingested ${String(acked)} records in ${(ingestMs / 1000).toFixed(1)} s`);
+
+  const tail = await measureCpu(processes, () => waitAnchored(node, acked, context));
+  const endToEndMs = performance.now() - start;
+  const memory = await rss.stop();
+  const metrics = tail.value;
+  context.log(`anchored ${String(metrics.anchored)} in ${(endToEndMs / 1000).toFixed(1)} s from the first batch`);
+  const lastStatus = await recordStatus(agency, testUscc(acked - 1));
+  return {
+    batches: ingest.value.answered,
+    acked,
+    ingestMs,
+    anchored: metrics.anchored,
+    endToEndMs,
+    chainEntriesPerS: metrics.anchored / metrics.anchorSeconds,
+    anchors: metrics.anchors,
+    ingestCpuMs: ingest.cpuMs,
+    tailCpuMs: tail.cpuMs,
+    tailMs: endToEndMs - ingestMs,
+    rss: { start: memory.startBytes, peak: memory.peakBytes, end: memory.endBytes },
+    lastStatus,
+  };
+}
+
+/** IngestRecords of batches `firstBatch`, `firstBatch + 1`, ... with BULK.window in flight; counts acked records. */
+function ingestBatches(
+  agency: RecordClient,
+  firstBatch: number,
+  bounds: { readonly maxBatches: number; readonly maxDurationMs: number },
+  context: BenchmarkContext,
+  progress: { acked: number },
+) {
+  return runWindowedStream<IngestBatch, IngestAck__Output>(agency.IngestRecords(), {
+    window: BULK.window,
+    maxRequests: bounds.maxBatches,
+    maxDurationMs: bounds.maxDurationMs,
+    signal: context.signal,
+    request: (b) => {
+      const first = (firstBatch + b) * BULK.batchRecords;
+      return {
+        requestId: `bulk-${String(firstBatch + b)}`,
+        records: Array.from({ length: BULK.batchRecords }, (_, i) => creditRecord(first + i)),
+      };
+    },
+    onResponse(ack) {
+      const accepted = ack.results.filter((r) => r.outcome === 'OUTCOME_ACCEPTED').length;
+      if (accepted !== BULK.batchRecords)
+        throw new BenchError('NOTHING_COMPLETED', `batch ${ack.requestId}: ${String(accepted)} records accepted`);
+      progress.acked += accepted;
+    },
+  });
+}
+
+interface SoakResult {
+  readonly records: number;
+  readonly elapsedMs: number;
+  readonly memory: RssSummary;
+  /** The node's V8 heap in use and memory held by JS objects outside it (Buffers), from its process metrics. */
+  readonly heap: { readonly start: HeapMetrics; readonly end: HeapMetrics };
+}
+
+interface HeapMetrics {
+  readonly usedBytes: number;
+  readonly externalBytes: number;
+}
+
+async function heapMetrics(address: string): Promise<HeapMetrics> {
+  const value = await scrapeMetrics(address);
+  return { usedBytes: value('nodejs_heap_size_used_bytes'), externalBytes: value('nodejs_external_memory_bytes') };
+}
+
+/** Ingestion for as long as the budget allows after the other phases, the node's RSS sampled all along. */
+async function measureSoak(
+  node: NodeProcess,
+  agency: RecordClient,
+  firstBatch: number,
+  context: BenchmarkContext,
+): Promise<SoakResult> {
+  const progress = { acked: 0 };
+  const heapAtStart = await heapMetrics(node.metricsAddress);
+  const rss = await startRssSampler(node.server.pid, RSS_SAMPLE_MS, () => progress.acked);
+  const start = performance.now();
+  await ingestBatches(agency, firstBatch, SOAK, context, progress);
+  const elapsedMs = performance.now() - start;
+  const memory = await rss.stop();
+  const heap = { start: heapAtStart, end: await heapMetrics(node.metricsAddress) };
+  context.log(`soak: ingested ${String(progress.acked)} records in ${(elapsedMs / 1000).toFixed(1)} s`);
+  return { records: progress.acked, elapsedMs, memory, heap };
+}
+
+interface AnchorMetrics {
+  readonly anchored: number;
+  readonly anchors: number;
+  /** Sum of AnchorCheckpoint durations. */
+  readonly anchorSeconds: number;
+}
+
+/** Polls the node's Prometheus endpoint until `records` are anchored or the phase's time is up. */
+async function waitAnchored(node: NodeProcess, records: number, context: BenchmarkContext): Promise<AnchorMetrics> {
+  const deadline = performance.now() + BULK.anchorMaxMs;
+  for (;;) {
+    const metrics = await anchorMetrics(node.metricsAddress);
+    if (metrics.anchored >= records || performance.now() > deadline || context.signal.aborted) return metrics;
+    await new Promise((resolve) => setTimeout(resolve, METRICS_POLL_MS));
+  }
+}
+
+/** The node's Prometheus exposition, read once: a series' value by name (0 when absent). */
+async function scrapeMetrics(address: string): Promise<(name: string) => number> {
+  const text = await (await fetch(`http://${address}/metrics`)).text();
+  return (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
+async function anchorMetrics(address: string): Promise<AnchorMetrics> {
+  const value = await scrapeMetrics(address);
+  return {
+    anchored: value('lianxin_anchored_records_total'),
+    anchors: value('lianxin_anchor_latency_seconds_count'),
+    anchorSeconds: value('lianxin_anchor_latency_seconds_sum'),
+  };
+}
+
+const creditRecord = (n: number) => ({
+  subject: testUscc(n),
+  kind: KIND,
+  version: 1,
+  contentType: 'application/json',
+  // ≈100 bytes, as a compact credit record.
+  content: Buffer.from(JSON.stringify({ n, balance: n * 100, currency: 'CNY', status: 'current', term: 36 })),
+});
+
+/** A uniformly random anchored record, so lookups do not all hit the same LevelDB blocks. */
+const attestRequest = (i: number, anchored: number): AttestRequest => ({
+  requestId: `q${String(i)}`,
+  record: { subject: testUscc(Math.floor(Math.random() * anchored)), kind: KIND },
+});
+
+function unary<Req, Res>(
+  method: (request: Req, callback: (err: Error | null, response?: Res) => void) => unknown,
+  request: Req,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, (err, response) => {
+      if (err) reject(err);
+      else resolve(response as Res);
+    });
+  });
+}
+
+const attestUnary = (bank: AttestClient, request: AttestRequest) =>
+  unary<AttestRequest, AttestResponse__Output>((r, cb) => bank.Attest(r, cb), request);
+
+const recordStatus = (agency: RecordClient, subject: string) =>
+  unary<{ subject: string; kind: string }, RecordStatus__Output>((r, cb) => agency.GetRecordStatus(r, cb), {
+    subject,
+    kind: KIND,
+  });
+
+/** The bundle a bank exports from the chain's registry (`lianxin bundle export`), parsed from its JSON text. */
+async function trustBundle(members: TestConsortium, node: NodeProcess): Promise<TrustBundle> {
+  const registry = await (await node.chain(BANK)).registrySnapshot();
+  const certificates = await Promise.all(
+    registry.organizations.map((o) => loadOrgRootCerts(members.cryptoDir, o.mspId)),
+  );
+  const json = buildTrustBundle({
+    channel: members.consortium.channel,
+    exportedAt: new Date(),
+    ...registry,
+    certificates,
+  });
+  return parseTrustBundle(JSON.stringify(json));
+}
+
+/** verifyAttestation in a loop on this thread (it is synchronous), cycling over distinct attestations. */
+function measureVerify(
+  attestations: readonly Attestation__Output[],
+  bundle: TrustBundle,
+  context: BenchmarkContext,
+): { perSecond: number; count: number } {
+  if (attestations.length === 0) throw new BenchError('NOTHING_COMPLETED', 'no attestation to verify');
+  const start = performance.now();
+  const deadline = start + VERIFY.maxDurationMs;
+  let count = 0;
+  while (count < VERIFY.maxOperations && performance.now() < deadline && !context.signal.aborted) {
+    const attestation = attestations[count % attestations.length];
+    if (attestation === undefined) break;
+    const verified = verifyAttestation(attestation, bundle, { requireAnchored: true });
+    if (!verified.ok) throw new BenchError('NOTHING_COMPLETED', `attestation ${String(count)} did not verify`);
+    count++;
+  }
+  const perSecond = (count * 1000) / (performance.now() - start);
+  context.log(`verified ${String(count)} attestations → ${perSecond.toFixed(0)}/s`);
+  return { perSecond, count };
+}
+
+function bulkFigures(bulk: BulkResult, leveldb: { recordsPerS: number }): Figure[] {
+  const endToEnd = (bulk.anchored * 1000) / bulk.endToEndMs;
+  const ingest = (bulk.acked * 1000) / bulk.ingestMs;
+  const allAnchored = bulk.anchored >= bulk.acked;
+  return [
+    {
+      label: 'bulk end to end: first batch sent → last record ANCHORED',
+      value: endToEnd,
+      unit: 'records/s',
+      note: `${bulk.anchored.toLocaleString('en')} of ${bulk.acked.toLocaleString('en')} anchored in ${(bulk.endToEndMs / 1000).toFixed(1)} s${allAnchored ? '' : ' (timed out)'}, ${String(bulk.anchors)} anchors`,
+    },
+    {
+      label: `  last record's status`,
+      value: bulk.lastStatus.leafIndex,
+      unit: 'leaf',
+      note: bulk.lastStatus.state,
+    },
+    {
+      label: `ingest only: acknowledged durable + logged, ${String(BULK.window)} batches in flight`,
+      value: ingest,
+      unit: 'records/s',
+      note: `${bulk.acked.toLocaleString('en')} in ${(bulk.ingestMs / 1000).toFixed(1)} s, batches of ${BULK.batchRecords.toLocaleString('en')}`,
+    },
+    ...cpuFigures('record ingested', bulk.ingestCpuMs, bulk.acked, bulk.ingestMs),
+    {
+      label: 'anchoring left after the last ack',
+      value: bulk.tailMs / 1000,
+      unit: 's',
+      note: `cores busy: ${Object.entries(bulk.tailCpuMs)
+        .map(([p, ms]) => `${p} ${ms === undefined ? '?' : (ms / bulk.tailMs).toFixed(2)}`)
+        .join(', ')}`,
+    },
+    {
+      label: 'chain: AnchorCheckpoint commit rate during the run',
+      value: bulk.chainEntriesPerS,
+      unit: 'entries/s',
+      note: 'leaves anchored ÷ Σ AnchorCheckpoint seconds (node metrics)',
+    },
+    {
+      label: 'raw LevelDB, synced batches of 1,000 × 100 B',
+      value: leveldb.recordsPerS,
+      unit: 'records/s',
+    },
+    { label: 'node RSS at start', value: bulk.rss.start / MIB, unit: 'MiB' },
+    { label: '  peak during the bulk run', value: bulk.rss.peak / MIB, unit: 'MiB' },
+    { label: '  at the end of it', value: bulk.rss.end / MIB, unit: 'MiB' },
+    {
+      label: `end to end ÷ target ${TARGETS.bulkRecordsPerS.toLocaleString('en')} records/s`,
+      value: endToEnd / TARGETS.bulkRecordsPerS,
+      unit: '×',
+    },
+    { label: 'end to end ÷ chain commit rate', value: endToEnd / bulk.chainEntriesPerS, unit: '×' },
+    { label: 'ingest only ÷ raw LevelDB', value: ingest / leveldb.recordsPerS, unit: '×' },
+    { label: 'ingest only ÷ target', value: ingest / TARGETS.bulkRecordsPerS, unit: '×' },
+  ];
+}
+
+/** The node's RSS over the soak, at fractions of the records it ingested, and its growth over the second half. */
+function soakFigures(soak: SoakResult): Figure[] {
+  const { samples } = soak.memory;
+  const at = (fraction: number) => samples.find((s) => s.progress >= fraction * soak.records) ?? samples.at(-1);
+  const half = at(0.5);
+  const last = samples.at(-1);
+  const growth =
+    half && last && last.progress > half.progress
+      ? ((last.bytes - half.bytes) / (last.progress - half.progress)) * 1e6
+      : NaN;
+  return [
+    {
+      label: 'soak: ingest while anchoring the backlog',
+      value: (soak.records * 1000) / soak.elapsedMs,
+      unit: 'records/s',
+      note: `${soak.records.toLocaleString('en')} records in ${(soak.elapsedMs / 1000).toFixed(1)} s, after the phases above`,
+    },
+    { label: '  node RSS at soak start', value: soak.memory.startBytes / MIB, unit: 'MiB' },
+    ...[0.1, 0.5].map((fraction) => ({
+      label: `  after ${String(fraction * 100)}% of the soak's records`,
+      value: (at(fraction)?.bytes ?? NaN) / MIB,
+      unit: 'MiB',
+    })),
+    { label: '  at soak end', value: soak.memory.endBytes / MIB, unit: 'MiB' },
+    { label: '  peak', value: soak.memory.peakBytes / MIB, unit: 'MiB', note: `${String(samples.length)} samples` },
+    { label: '  growth over the second half', value: growth / MIB, unit: 'MiB per 1M records' },
+    ...(['start', 'end'] as const).map((when) => ({
+      label: `  node V8 heap used at soak ${when}`,
+      value: soak.heap[when].usedBytes / MIB,
+      unit: 'MiB',
+      note: `external ${(soak.heap[when].externalBytes / MIB).toFixed(0)} MiB`,
+    })),
+  ];
+}
+
+/** CPU per operation and cores busy, per process, during a phase. */
+function cpuFigures(
+  operation: string,
+  cpuMs: Readonly<Record<string, number | undefined>>,
+  operations: number,
+  elapsedMs: number,
+): Figure[] {
+  return Object.entries(cpuMs).flatMap(([name, ms]) =>
+    ms === undefined
+      ? []
+      : [
+          {
+            label: `  ${name} CPU per ${operation}`,
+            value: (ms * 1000) / operations,
+            unit: 'µs',
+            note: `${(ms / elapsedMs).toFixed(2)} cores busy`,
+          },
+        ],
+  );
+}

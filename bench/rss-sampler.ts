@@ -1,0 +1,56 @@
+/**
+ * The resident set size of a process over a phase, sampled at a fixed interval from proc(5) (`VmRSS` of
+ * /proc/<pid>/status, in kB), each sample paired with the phase's progress (e.g. records ingested so far): what a
+ * flat-memory check looks at. Linux only; elsewhere no samples are taken.
+ */
+import { readFile } from 'node:fs/promises';
+
+export interface RssSample {
+  readonly bytes: number;
+  readonly progress: number;
+}
+
+export interface RssSummary {
+  readonly samples: readonly RssSample[];
+  /** Bytes; NaN when no sample could be taken. */
+  readonly startBytes: number;
+  readonly peakBytes: number;
+  readonly endBytes: number;
+}
+
+export interface RssSampler {
+  /** Stops sampling (after one last sample) and summarises. */
+  stop(): Promise<RssSummary>;
+}
+
+async function rssBytes(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${String(pid)}/status`, 'utf8').catch(() => undefined);
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status ?? '')?.[1]);
+  return Number.isFinite(kb) ? kb * 1024 : undefined;
+}
+
+export async function startRssSampler(
+  pid: number,
+  intervalMs: number,
+  progress: () => number = () => 0,
+): Promise<RssSampler> {
+  const samples: RssSample[] = [];
+  const sample = async () => {
+    const bytes = await rssBytes(pid);
+    if (bytes !== undefined) samples.push({ bytes, progress: progress() });
+  };
+  await sample();
+  const timer = setInterval(() => void sample(), intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await sample();
+      return {
+        samples,
+        startBytes: samples[0]?.bytes ?? NaN,
+        peakBytes: samples.length === 0 ? NaN : samples.reduce((peak, s) => Math.max(peak, s.bytes), 0),
+        endBytes: samples.at(-1)?.bytes ?? NaN,
+      };
+    },
+  };
+}
