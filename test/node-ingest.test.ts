@@ -3,13 +3,13 @@
  * the embedded ledger through the Lianxin chaincode, and visible in the chain's index to another institution.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as grpc from '@grpc/grpc-js';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
 import type { IngestBatch } from '../node/api/generated/lianxin/v1/IngestBatch.ts';
 import type { RecordServiceClient } from '../node/api/generated/lianxin/v1/RecordService.ts';
 import type { RecordStatus__Output } from '../node/api/generated/lianxin/v1/RecordStatus.ts';
 import type { LianxinNode } from '../node/node.ts';
 import { testUscc } from './support/chaincode-log.ts';
+import { unary } from './support/grpc-unary.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -26,18 +26,6 @@ const record = (n: number, version = 1) => ({
   contentType: 'application/json',
   content: Buffer.from(JSON.stringify({ n, balance: n * 100 })),
 });
-
-function unary<Req, Res>(
-  call: (req: Req, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown,
-  req: Req,
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    call(req, (err, res) => {
-      if (err) reject(err);
-      else resolve(res as Res);
-    });
-  });
-}
 
 const ingestBatch = (client: RecordServiceClient, batch: IngestBatch) =>
   unary<IngestBatch, IngestAck__Output>((req, cb) => client.IngestBatch(req, cb), batch);

@@ -59,6 +59,8 @@ export class CheckpointAnchorer {
   #stopping = new AbortController();
   #running: Promise<void> | undefined;
   #anchoredWaiters: { size: number; resolve: () => void }[] = [];
+  /** Whether the chain's latest anchor of the origin was read since start: a crash may have left the chain ahead. */
+  #reconciled = false;
 
   private constructor(options: CheckpointAnchorerOptions, anchored: AnchoredCheckpoint | undefined) {
     this.#o = options;
@@ -171,6 +173,14 @@ export class CheckpointAnchorer {
   }
 
   async #anchor(size: number, note: string): Promise<void> {
+    // Killed between an anchor's commit and its local record, the node restarts behind the chain: the next proof
+    // would start from the wrong size and the chaincode refuse it as CHECKPOINT_FORK on every retry.
+    if (!this.#reconciled) {
+      const onChain = await this.#o.chain.getCheckpoint(this.#o.log.origin);
+      if (onChain && Number(onChain.size) > this.anchoredSize) await this.#record(await this.#ours(onChain));
+      this.#reconciled = true;
+      if (size <= this.anchoredSize) return;
+    }
     const from = this.anchoredSize;
     const [entries, proof] = await Promise.all([
       this.#indexEntries(from, size),
@@ -204,12 +214,18 @@ export class CheckpointAnchorer {
         cause,
       });
     }
-    const root = await this.#o.log.root(chainSize);
+    return this.#ours(onChain, cause);
+  }
+
+  /** The chain's anchor of this origin, once its root is checked to be this log's at that size. */
+  async #ours(onChain: ChainCheckpoint, cause?: unknown): Promise<AnchoredCheckpoint> {
+    const size = Number(onChain.size);
+    const root = await this.#o.log.root(size);
     if (root.toString('base64') !== onChain.rootHash) {
-      throw new NodeError('FAILED_PRECONDITION', `the chain's checkpoint ${chainSize} is not this log's`, { cause });
+      throw new NodeError('FAILED_PRECONDITION', `the chain's checkpoint ${size} is not this log's`, { cause });
     }
-    this.#o.logger.info({ size: chainSize, transactionId: onChain.txId }, 'checkpoint already anchored');
-    return { size: chainSize, note: onChain.checkpoint, transactionId: onChain.txId, anchoredAt: onChain.anchoredAt };
+    this.#o.logger.info({ size, transactionId: onChain.txId }, 'checkpoint already anchored');
+    return { size, note: onChain.checkpoint, transactionId: onChain.txId, anchoredAt: onChain.anchoredAt };
   }
 
   async #record(anchored: AnchoredCheckpoint): Promise<void> {
