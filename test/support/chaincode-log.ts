@@ -9,16 +9,11 @@ import { signP256 } from '../../network/crypto/index.ts';
 import { referenceConsistencyProof, referenceRoot } from './reference-merkle.ts';
 import { hashLeaf } from '../../chaincode/src/merkle.ts';
 import { formatCheckpointBody, formatSignatureLine } from '../../chaincode/src/signed-note.ts';
+import type { IndexEntry } from '../../chaincode/src/record-index.ts';
 import { usccCheckCharacter } from '../../chaincode/src/uscc.ts';
 
-/** One argument row of AnchorCheckpoint's `indexEntriesJson`. */
-export interface IndexEntry {
-  readonly leafIndex: number;
-  readonly leafHash: string;
-  readonly subject: string;
-  readonly kind: string;
-  readonly recordDigest: string;
-}
+/** One argument row of AnchorCheckpoint's `indexEntriesJson`, as the chaincode defines it. */
+export type { IndexEntry } from '../../chaincode/src/record-index.ts';
 
 export interface LogKey {
   readonly privateKey: KeyObject;
