@@ -52,6 +52,8 @@ export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 
     this.#origin = origin;
   }
 
+  readonly #latest: AnchoredCheckpoint[] = [];
+
   anchorCheckpoint(
     note: string,
     _proof: readonly Uint8Array[],
@@ -60,26 +62,25 @@ export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 
     const transactionId = randomBytes(32).toString('hex');
     this.anchored.push({ note, entries, transactionId });
     const [, size = '0', rootHash = ''] = note.split('\n');
-    return Promise.resolve({
-      transactionId,
-      blockNumber: BigInt(this.anchored.length),
-      result: {
-        origin: this.#origin,
-        mspId: this.#origin.split('/')[1] ?? '',
-        size,
-        rootHash,
-        checkpoint: note,
-        kid: '',
-        previousSize: null,
-        indexCount: entries.length,
-        txId: transactionId,
-        anchoredAt: new Date().toISOString(),
-      },
-    });
+    const result: AnchoredCheckpoint = {
+      origin: this.#origin,
+      mspId: this.#origin.split('/')[1] ?? '',
+      size,
+      rootHash,
+      checkpoint: note,
+      kid: '',
+      previousSize: null,
+      indexCount: entries.length,
+      txId: transactionId,
+      anchoredAt: new Date().toISOString(),
+    };
+    this.#latest.push(result);
+    return Promise.resolve({ transactionId, blockNumber: BigInt(this.anchored.length), result });
   }
 
+  /** The origin's latest anchor, as the chaincode's GetCheckpoint answers (the anchorer asks once on start). */
   getCheckpoint(): Promise<AnchoredCheckpoint | undefined> {
-    return Promise.reject(new Error('the fake chain committed every anchor: the anchorer should not ask'));
+    return Promise.resolve(this.#latest.at(-1));
   }
 }
 
