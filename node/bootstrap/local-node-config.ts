@@ -4,7 +4,7 @@
  * operator can read, edit and reuse it (`node.yaml`).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { orgPaths, type Consortium, type OrgNode, type Organization } from '../../network/pki/index.ts';
 import { ensureNodeKeys, type NodeKeys } from './node-keys.ts';
@@ -41,8 +41,11 @@ export interface LocalNode {
 const METRICS_PORT_OFFSET = 2_000;
 
 export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>): Promise<LocalNode> {
-  const { org, node, cryptoDir, ledger } = options;
-  const home = join(options.dataRoot, 'nodes', org.mspId);
+  const { org, node } = options;
+  // Absolute: the node resolves relative paths against node.yaml's own directory.
+  const cryptoDir = resolve(options.cryptoDir);
+  const ledger = { ...options.ledger, tlsCaFile: resolve(options.ledger.tlsCaFile) };
+  const home = resolve(options.dataRoot, 'nodes', org.mspId);
   await mkdir(home, { recursive: true });
   const keys = await ensureNodeKeys(join(home, 'keys'));
   const paths = orgPaths(cryptoDir, org.mspId).node(node);

@@ -1,0 +1,74 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateCryptoMaterial, loadConsortium, orgPaths, type Consortium } from '../../network/pki/index.ts';
+import { loadNodeConfig } from '../config/index.ts';
+import { writeLocalNodeConfig } from './local-node-config.ts';
+
+const CONSORTIUM_FILE = new URL('../../network/consortium.yaml', import.meta.url).pathname;
+let dir: string;
+let consortium: Consortium;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lianxin-bootstrap-'));
+  consortium = await loadConsortium(CONSORTIUM_FILE);
+  await generateCryptoMaterial(consortium, join(dir, 'crypto'));
+});
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('writeLocalNodeConfig', () => {
+  it('writes a node.yaml that loads, whatever directory the paths it was given are relative to', async () => {
+    // npm start passes paths relative to the working directory (.data); node.yaml resolves against its own folder.
+    const root = relative(process.cwd(), dir);
+    const org = consortium.organizations.find((o) => o.mspId === 'HangzhouCreditMSP');
+    const node = org?.nodes[0];
+    if (!org || !node) throw new Error('the demo consortium has no Hangzhou node');
+    const local = await writeLocalNodeConfig({
+      consortium,
+      org,
+      node,
+      cryptoDir: join(root, 'crypto'),
+      dataRoot: root,
+      ledger: {
+        address: '127.0.0.1:7051',
+        hostAlias: 'ledger0.operator.lianxin.local',
+        tlsCaFile: orgPaths(join(root, 'crypto'), 'OperatorMSP').tlsca.cert,
+        channel: consortium.channel,
+        chaincode: 'lianxin',
+      },
+    });
+    const config = await loadNodeConfig(local.configFile);
+    expect(config).toMatchObject({
+      mspId: 'HangzhouCreditMSP',
+      role: 'agency',
+      dataDir: join(dir, 'nodes', 'HangzhouCreditMSP', 'data'),
+    });
+    expect(config.tls.cert).toBe(orgPaths(join(dir, 'crypto'), 'HangzhouCreditMSP').node(node).tls.cert);
+  });
+
+  it('keeps the node keys across runs and never overwrites them', async () => {
+    const org = consortium.organizations.find((o) => o.mspId === 'HefeiCreditMSP');
+    const node = org?.nodes[0];
+    if (!org || !node) throw new Error('the demo consortium has no Hefei node');
+    const options = {
+      consortium,
+      org,
+      node,
+      cryptoDir: join(dir, 'crypto'),
+      dataRoot: dir,
+      ledger: {
+        address: '127.0.0.1:7051',
+        hostAlias: 'x.local',
+        tlsCaFile: orgPaths(join(dir, 'crypto'), 'OperatorMSP').tlsca.cert,
+        channel: 'lianxin',
+        chaincode: 'lianxin',
+      },
+    };
+    const first = await writeLocalNodeConfig(options);
+    const second = await writeLocalNodeConfig(options);
+    expect(second.keys).toEqual(first.keys);
+    expect(first.keys.peerId).toMatch(/^12D3KooW/);
+  });
+});
