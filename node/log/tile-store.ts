@@ -50,9 +50,6 @@ export interface AppendResult {
   readonly size: number;
 }
 
-/** 2,048 full tiles: 16 MiB, the upper levels of a tree of ~500k leaves and the leaf tiles around recent reads. */
-const MAX_CACHED_TILES = 2_048;
-const FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE;
 const ORIGIN_KEY = Buffer.from('o');
 const SIZE_KEY = Buffer.from('s');
 const CHECKPOINT_KEY = Buffer.from('c');
@@ -87,7 +84,6 @@ export class TileStore {
   /** #edges[level]: the hashes of the last, not yet full, tile of that level (right edge of the tree). */
   #edges: Buffer[][];
   #appending: Promise<unknown> = Promise.resolve();
-  readonly #fullTiles = new Map<string, Buffer>();
 
   private constructor(db: LogDatabase, size: number, edges: Buffer[][]) {
     this.#db = db;
@@ -203,30 +199,6 @@ export class TileStore {
    * MTH(D[begin:end]) of each range, from one batched read of the tiles holding their complete subtrees. The
    * caller checks every range lies within a size this store has reached; later appends only widen tiles.
    */
-  /**
-   * Tiles by key. Full tiles never change, so they are kept in memory (bounded, oldest out): proofs for nearby
-   * leaves share most of theirs, and a proof is otherwise ~32 KB copied out of LevelDB.
-   */
-  async #readTiles(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]> {
-    const tiles = keys.map((key) => this.#fullTiles.get(key.toString('latin1')));
-    const missing = keys.filter((_, i) => tiles[i] === undefined);
-    if (missing.length === 0) return tiles;
-    const read = await this.#db.getMany(missing);
-    let next = 0;
-    return tiles.map((cached, i) => {
-      if (cached) return cached;
-      const tile = read[next++];
-      if (tile?.length === FULL_TILE_BYTES) {
-        if (this.#fullTiles.size >= MAX_CACHED_TILES) {
-          const oldest = this.#fullTiles.keys().next().value;
-          if (oldest !== undefined) this.#fullTiles.delete(oldest);
-        }
-        this.#fullTiles.set((keys[i] ?? Buffer.alloc(0)).toString('latin1'), tile);
-      }
-      return tile;
-    });
-  }
-
   async rangeHashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
     const subtrees = ranges.map(rangeSubtrees);
     const tileIndex = new Map<string, number>();
@@ -242,7 +214,7 @@ export class TileStore {
       return { slot, offset: (index % TILE_WIDTH) * HASH_SIZE };
     };
     const located = subtrees.map((list) => list.map((subtree) => ({ subtree, ...locate(subtree) })));
-    const tiles = await this.#readTiles(keys);
+    const tiles = await this.#db.getMany(keys);
     return located.map((list) => {
       const hashes = list.map(({ subtree, slot, offset }) => {
         const tile = tiles[slot];
