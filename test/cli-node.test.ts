@@ -17,7 +17,9 @@ import type { TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const BANK = 'ShanghaiBankMSP';
-const RECORDS = 2_000;
+/** The issue's bulk case: 100k records from one file, through the CLI, all the way to ANCHORED. */
+const RECORDS = 100_000;
+const BULK_TIMEOUT_MS = 240_000;
 
 let net: TestNetwork;
 let node: LianxinNode;
@@ -43,7 +45,7 @@ describe('lianxin CLI with a real node', () => {
     quietChaincodeLogs();
     const { startTestNetwork } = await import('./support/test-node.ts');
     net = await startTestNetwork();
-    node = await net.startNode(AGENCY, { checkpoint: { intervalSeconds: 1, leaves: 500 } });
+    node = await net.startNode(AGENCY, { checkpoint: { intervalSeconds: 1, leaves: 5_000 } });
     bundleFile = join(net.members.dir, 'trust-bundle.json');
   });
 
@@ -51,33 +53,37 @@ describe('lianxin CLI with a real node', () => {
     await net[Symbol.asyncDispose]();
   });
 
-  it('ingests a CSV file, idempotently, and the records reach ANCHORED', async () => {
-    const file = join(net.members.dir, 'loans.csv');
-    const rows = Array.from(
-      { length: RECORDS },
-      (_, i) => `${testUscc(i)},loan,1,application/json,"{""n"": ${i}, ""balance"": ${i * 100}}"`,
-    );
-    await writeFile(file, `subject,kind,version,content_type,content\n${rows.join('\n')}\n`);
+  it(
+    'ingests a CSV file, idempotently, and the records reach ANCHORED',
+    async () => {
+      const file = join(net.members.dir, 'loans.csv');
+      const rows = Array.from(
+        { length: RECORDS },
+        (_, i) => `${testUscc(i)},loan,1,application/json,"{""n"": ${i}, ""balance"": ${i * 100}}"`,
+      );
+      await writeFile(file, `subject,kind,version,content_type,content\n${rows.join('\n')}\n`);
 
-    const run = await lianxin(['ingest', file, '--batch', '500', ...as(AGENCY)]);
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^ingested 2,000 records \(2,000 accepted, 0 duplicate\) in /);
+      const run = await lianxin(['ingest', file, '--batch', '500', ...as(AGENCY)]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^ingested 100,000 records \(100,000 accepted, 0 duplicate\) in /);
 
-    // Same request IDs: the node answers each batch with its first acknowledgement and writes nothing.
-    const again = await lianxin(['ingest', file, '--batch', '500', ...as(AGENCY)]);
-    expect(again).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ingested 2,000 records /) as string });
-    expect(node.log.size).toBe(RECORDS);
+      // Same request IDs: the node answers each batch with its first acknowledgement and writes nothing.
+      const again = await lianxin(['ingest', file, '--batch', '500', ...as(AGENCY)]);
+      expect(again).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ingested 100,000 records /) as string });
+      expect(node.log.size).toBe(RECORDS);
 
-    await node.anchorer.whenAnchored(RECORDS);
-    const status = await lianxin(['status', testUscc(RECORDS - 1), 'loan', ...as(AGENCY)]);
-    expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({
-      state: 'EVIDENCE_STATE_ANCHORED',
-      leafIndex: RECORDS - 1,
-      anchor: { transactionId: expect.stringMatching(/^[0-9a-f]{64}$/) as string },
-    });
-  });
+      await node.anchorer.whenAnchored(RECORDS);
+      const status = await lianxin(['status', testUscc(RECORDS - 1), 'loan', ...as(AGENCY)]);
+      expect(status.code).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({
+        state: 'EVIDENCE_STATE_ANCHORED',
+        leafIndex: RECORDS - 1,
+        anchor: { transactionId: expect.stringMatching(/^[0-9a-f]{64}$/) as string },
+      });
+    },
+    BULK_TIMEOUT_MS,
+  );
 
   it("exports a trust bundle holding the node's origin and keys", async () => {
     const run = await lianxin([
