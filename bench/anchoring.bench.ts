@@ -22,7 +22,7 @@ import { runClosedLoop } from './closed-loop.ts';
 import { BenchError } from './errors.ts';
 import { startServerProcess } from './server-process.ts';
 
-const LEDGER_CHILD_ENTRY = new URL('../test/support/chaincode-ledger-child.ts', import.meta.url).pathname;
+const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const BATCHES = [
   { entries: 1_000, transactions: 10 },
   { entries: 10_000, transactions: 3 },
@@ -42,6 +42,7 @@ const benchmark: Benchmark = {
       await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
         members.cryptoDir,
         join(members.dir, 'ledger'),
+        'lianxin',
       ]);
       const net = lianxinMembers(members, ledger.address);
       try {

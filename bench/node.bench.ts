@@ -32,7 +32,7 @@ import { startRssSampler, type RssSummary } from './rss-sampler.ts';
 import { startServerProcess } from './server-process.ts';
 import { runWindowedStream } from './windowed-stream.ts';
 
-const LEDGER_CHILD_ENTRY = new URL('../test/support/chaincode-ledger-child.ts', import.meta.url).pathname;
+const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const KIND = 'loan';
 /** DESIGN §10. */
 const TARGETS = { bulkRecordsPerS: 50_000, attestPerS: 20_000, unaryP99Ms: 5, verifyPerS: 5_000 } as const;
@@ -72,6 +72,7 @@ const benchmark: Benchmark = {
       await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
         members.cryptoDir,
         join(members.dir, 'ledger'),
+        'lianxin',
       ]);
       await using node = await startNodeProcess(members, ledger.address, AGENCY, NODE_SETTINGS);
       const processes = {

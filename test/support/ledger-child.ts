@@ -1,22 +1,28 @@
 /**
- * A ledger process for crash tests: `node --import tsx ledger-child.ts <cryptoDir> <dataDir>` starts the demo
- * consortium's embedded ledger on a free port, prints `listening <host:port>` and stops cleanly on SIGTERM.
+ * The demo consortium's embedded ledger in its own process, for crash tests and benchmarks:
+ * `node --import tsx ledger-child.ts <cryptoDir> <dataDir> [basic|lianxin]` starts it on a free port with the
+ * asset-transfer fixture (`basic`, default) or the Lianxin chaincode, prints `listening <host:port>` and stops
+ * cleanly on SIGTERM.
  */
 import { consortiumLedgerOptions } from '../../network/consortium-ledger.ts';
 import { createLedger } from '../../network/ledger/index.ts';
 import { loadConsortium } from '../../network/pki/index.ts';
+import { IN_PROCESS_CHAINCODE, quietChaincodeLogs } from './chaincode-network.ts';
 import { CONSORTIUM_FILE } from './test-consortium.ts';
 import { ASSET_CHAINCODE } from './test-ledger.ts';
 
-const [cryptoDir, dataDir] = process.argv.slice(2);
-if (cryptoDir === undefined || dataDir === undefined) throw new Error('usage: ledger-child.ts <cryptoDir> <dataDir>');
+const [cryptoDir, dataDir, chaincode = 'basic'] = process.argv.slice(2);
+if (cryptoDir === undefined || dataDir === undefined || !['basic', 'lianxin'].includes(chaincode)) {
+  throw new Error('usage: ledger-child.ts <cryptoDir> <dataDir> [basic|lianxin]');
+}
+if (chaincode === 'lianxin') quietChaincodeLogs();
 
 const ledger = await createLedger(
   await consortiumLedgerOptions({
     consortium: await loadConsortium(CONSORTIUM_FILE),
     cryptoDir,
     dataDir,
-    chaincodes: [ASSET_CHAINCODE],
+    chaincodes: [chaincode === 'lianxin' ? IN_PROCESS_CHAINCODE : ASSET_CHAINCODE],
     port: 0,
   }),
 );
