@@ -41,6 +41,7 @@ export interface ConsortiumLedgerOptions {
   readonly batch?: LedgerOptions['batch'];
   /** Require client certificates issued by a member's TLS CA. */
   readonly mutualTls?: boolean;
+  readonly chaincodeLogLevel?: string;
 }
 
 export async function consortiumLedgerOptions(options: Readonly<ConsortiumLedgerOptions>): Promise<LedgerOptions> {
@@ -80,6 +81,7 @@ export async function consortiumLedgerOptions(options: Readonly<ConsortiumLedger
       requireClientCert: options.mutualTls ?? false,
     },
     chaincodes: options.chaincodes,
+    ...(options.chaincodeLogLevel ? { chaincodeLogLevel: options.chaincodeLogLevel } : {}),
     ...(options.batch ? { batch: options.batch } : {}),
   };
 }

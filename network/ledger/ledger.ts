@@ -71,6 +71,11 @@ export interface LedgerOptions {
   readonly absoluteMaxBytes?: number;
   /** Largest gRPC request accepted; default 16 MiB. */
   readonly maxReceiveMessageBytes?: number;
+  /**
+   * Log level of in-process chaincode (fabric-shim's names: DEBUG, INFO, WARNING, ERROR, CRITICAL); default
+   * CORE_CHAINCODE_LOGGING_LEVEL or WARNING.
+   */
+  readonly chaincodeLogLevel?: string;
 }
 
 export interface Ledger extends AsyncDisposable {
@@ -116,7 +121,10 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
     if (!genesis) throw new LedgerError('CHANNEL_NOT_FOUND', `${options.dataDir} holds no genesis block`);
     const msps = channelMspsOfConfigBlock(genesis);
 
-    for (const deployment of options.chaincodes) started.push(await startChaincode(deployment, options.peer.mspId));
+    const logLevel = options.chaincodeLogLevel ?? CHAINCODE_LOG_LEVEL;
+    for (const deployment of options.chaincodes) {
+      started.push(await startChaincode(deployment, options.peer.mspId, logLevel));
+    }
     const chaincodes = new Map(started.map((c) => [c.name, c]));
 
     const peerAddress = options.peerAddress ?? `${options.listen.host}:${options.listen.port}`;
@@ -185,7 +193,11 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
   }
 }
 
-async function startChaincode(deployment: ChaincodeDeployment, peerMspId: string): Promise<ChaincodeConnection> {
+async function startChaincode(
+  deployment: ChaincodeDeployment,
+  peerMspId: string,
+  logLevel: string,
+): Promise<ChaincodeConnection> {
   if (deployment.kind === 'service') {
     return connectChaincodeService({
       name: deployment.name,
@@ -195,7 +207,7 @@ async function startChaincode(deployment: ChaincodeDeployment, peerMspId: string
   }
   // The shim and contract API log every invocation and decorator at INFO; a peer sets its chaincode's level
   // through CORE_CHAINCODE_LOGGING_LEVEL, and in-process chaincode shares this process's.
-  for (const logger of chaincodeLoggers) logger.setLevel(CHAINCODE_LOG_LEVEL);
+  for (const logger of chaincodeLoggers) logger.setLevel(logLevel);
   const contracts =
     typeof deployment.contracts === 'string'
       ? (require(deployment.contracts) as { contracts: ContractClass[] }).contracts
