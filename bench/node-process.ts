@@ -7,9 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { LedgerConnection } from '../network/client/index.ts';
-import { ledgerNode } from '../network/consortium-ledger.ts';
 import { orgPaths } from '../network/pki/index.ts';
-import { registerNode, registerOrganizations, writeLocalNodeConfig } from '../node/bootstrap/index.ts';
+import {
+  consortiumLedger,
+  registerNode,
+  registerOrganizations,
+  writeLocalNodeConfig,
+} from '../node/bootstrap/index.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import { CHAINCODE_NAME } from '../test/support/chaincode-network.ts';
 import type { TestConsortium } from '../test/support/test-consortium.ts';
@@ -49,7 +53,6 @@ export async function startNodeProcess(
   try {
     const asAdmin = (admin: string) => chain(admin, 'Admin');
     await registerOrganizations(asAdmin, members.consortium.organizations);
-    const operator = ledgerNode(members.consortium);
     const metricsAddress = `127.0.0.1:${String(await freePort())}`;
     const local = await writeLocalNodeConfig({
       consortium: members.consortium,
@@ -57,13 +60,7 @@ export async function startNodeProcess(
       node,
       cryptoDir: members.cryptoDir,
       dataRoot: members.dir,
-      ledger: {
-        address: ledgerAddress,
-        hostAlias: operator.peer.host,
-        tlsCaFile: orgPaths(members.cryptoDir, operator.org.mspId).tlsca.cert,
-        channel: members.consortium.channel,
-        chaincode: CHAINCODE_NAME,
-      },
+      ledger: consortiumLedger(members.consortium, members.cryptoDir, ledgerAddress, CHAINCODE_NAME),
       grpcListen: '127.0.0.1:0',
       metricsListen: metricsAddress,
       settings,

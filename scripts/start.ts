@@ -22,7 +22,7 @@ import {
   PkiError,
   type Consortium,
 } from '../network/pki/index.ts';
-import { registerOrganizations, startLocalNode, type AdminChain } from '../node/bootstrap/index.ts';
+import { consortiumLedger, registerOrganizations, startLocalNode, type AdminChain } from '../node/bootstrap/index.ts';
 import { NodeConfigError } from '../node/config/index.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import type { LianxinNode } from '../node/node.ts';
@@ -118,11 +118,11 @@ async function startNodes(
   ledger: Ledger,
   running: { connections: LedgerConnection[] },
 ): Promise<LianxinNode[]> {
-  const operator = ledgerNode(consortium);
+  const local = consortiumLedger(consortium, cryptoDir, ledger.address, CHAINCODE_NAME);
   const endpoint = {
-    address: ledger.address,
-    tlsRootCertPem: await readFile(orgPaths(cryptoDir, operator.org.mspId).tlsca.cert, 'utf8'),
-    hostAlias: operator.peer.host,
+    address: local.address,
+    tlsRootCertPem: await readFile(local.tlsCaFile, 'utf8'),
+    hostAlias: local.hostAlias,
   };
   const admins = new Map<string, LianxinChain>();
   const asAdmin: AdminChain = async (mspId) => {
@@ -151,13 +151,7 @@ async function startNodes(
       node,
       cryptoDir,
       dataRoot: dataDir,
-      ledger: {
-        address: ledger.address,
-        hostAlias: operator.peer.host,
-        tlsCaFile: orgPaths(cryptoDir, operator.org.mspId).tlsca.cert,
-        channel: consortium.channel,
-        chaincode: CHAINCODE_NAME,
-      },
+      ledger: local,
       // Not process.env: npm start's own LIANXIN_DATA_DIR would override every node's dataDir.
       overrides: { logDestination: createWriteStream(join(home, 'node.log'), { flags: 'a' }) },
     });

@@ -6,6 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { orgPaths, type Consortium, type OrgNode, type Organization } from '../../network/pki/index.ts';
 import { ensureNodeKeys, type NodeKeys } from './node-keys.ts';
 
@@ -15,6 +16,23 @@ export interface LocalLedger {
   readonly tlsCaFile: string;
   readonly channel: string;
   readonly chaincode: string;
+}
+
+/** The consortium's embedded ledger as its nodes reach it: the operator's peer, its TLS CA, the channel. */
+export function consortiumLedger(
+  consortium: Consortium,
+  cryptoDir: string,
+  address: string,
+  chaincode: string,
+): LocalLedger {
+  const operator = ledgerNode(consortium);
+  return {
+    address,
+    hostAlias: operator.peer.host,
+    tlsCaFile: orgPaths(cryptoDir, operator.org.mspId).tlsca.cert,
+    channel: consortium.channel,
+    chaincode,
+  };
 }
 
 export interface LocalNodeOptions {

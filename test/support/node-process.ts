@@ -2,9 +2,7 @@
  * An institution's node in a child process (node-child.ts) against a test network's ledger, so that a test can
  * `kill -9` it mid-stream and start it again on the same data dir. Its config is written and registered once.
  */
-import { ledgerNode } from '../../network/consortium-ledger.ts';
-import { orgPaths } from '../../network/pki/index.ts';
-import { registerNode, writeLocalNodeConfig } from '../../node/bootstrap/index.ts';
+import { consortiumLedger, registerNode, writeLocalNodeConfig } from '../../node/bootstrap/index.ts';
 import { CHAINCODE_NAME } from './chaincode-network.ts';
 import { spawnListening, type ListeningChild } from './listening-child.ts';
 import type { TestNetwork } from './test-node.ts';
@@ -31,20 +29,13 @@ export async function writeNodeProcessConfig(
   const org = consortium.organizations.find((o) => o.mspId === mspId);
   const node = org?.nodes[0];
   if (!org || !node) throw new Error(`${mspId} has no node in the consortium`);
-  const operator = ledgerNode(consortium);
   const local = await writeLocalNodeConfig({
     consortium,
     org,
     node,
     cryptoDir,
     dataRoot: dir,
-    ledger: {
-      address: net.ledger.address,
-      hostAlias: operator.peer.host,
-      tlsCaFile: orgPaths(cryptoDir, operator.org.mspId).tlsca.cert,
-      channel: consortium.channel,
-      chaincode: CHAINCODE_NAME,
-    },
+    ledger: consortiumLedger(consortium, cryptoDir, net.ledger.address, CHAINCODE_NAME),
     grpcListen: '127.0.0.1:0',
     metricsListen: '127.0.0.1:0',
     settings: { log: { level: 'warn' }, ...settings },

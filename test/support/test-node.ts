@@ -6,12 +6,16 @@
 import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import { ledgerNode } from '../../network/consortium-ledger.ts';
 import type { Ledger } from '../../network/ledger/index.ts';
 import type { LedgerConnection } from '../../network/client/index.ts';
 import { orgPaths } from '../../network/pki/index.ts';
 import { lianxinV1 } from '../../node/api/index.ts';
-import { registerOrganizations, startLocalNode, type AdminChain } from '../../node/bootstrap/index.ts';
+import {
+  consortiumLedger,
+  registerOrganizations,
+  startLocalNode,
+  type AdminChain,
+} from '../../node/bootstrap/index.ts';
 import { LianxinChain } from '../../node/ledger/index.ts';
 import type { LianxinNode, NodeOverrides } from '../../node/node.ts';
 import { CHAINCODE_NAME, IN_PROCESS_CHAINCODE, quietChaincodeLogs } from './chaincode-network.ts';
@@ -53,8 +57,6 @@ export async function startTestNetwork(): Promise<TestNetwork> {
   const asAdmin: AdminChain = (mspId) => chain(mspId, 'Admin');
   await registerOrganizations(asAdmin, members.consortium.organizations);
 
-  const operator = ledgerNode(members.consortium);
-  const ledgerTls = orgPaths(members.cryptoDir, operator.org.mspId).tlsca.cert;
   const serverCa = (mspId: string) => readFile(orgPaths(members.cryptoDir, mspId).tlsca.cert);
 
   return {
@@ -73,13 +75,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
         node,
         cryptoDir: members.cryptoDir,
         dataRoot: members.dir,
-        ledger: {
-          address: ledger.address,
-          hostAlias: operator.peer.host,
-          tlsCaFile: ledgerTls,
-          channel: members.consortium.channel,
-          chaincode: CHAINCODE_NAME,
-        },
+        ledger: consortiumLedger(members.consortium, members.cryptoDir, ledger.address, CHAINCODE_NAME),
         grpcListen: '127.0.0.1:0',
         metricsListen: '127.0.0.1:0',
         settings: { log: { level: 'warn' }, ...settings },
