@@ -45,7 +45,7 @@ export async function startNodeProcess(
   const chain = async (asMsp: string, user = 'User1') => {
     const connection = await members.connect(ledgerAddress, asMsp, user);
     connections.push(connection);
-    return new LianxinChain(connection.gateway.getNetwork(members.consortium.channel).getContract(CHAINCODE_NAME));
+    return new LianxinChain(connection.gateway.getNetwork(members.consortium.channel), CHAINCODE_NAME);
   };
   const close = () => {
     for (const connection of connections.splice(0)) connection.close();

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { loadSigningIdentity } from '../network/pki/index.ts';
 import { CheckpointAnchorer } from './anchor/index.ts';
+import { ChainIndex, ChainIndexFollower } from './chain-index/index.ts';
 import { startApiServer, type ApiServer, type RoleResolver, type ServiceImpls } from './api/index.ts';
 import type { NodeConfig } from './config/index.ts';
 import { LianxinChain } from './ledger/index.ts';
@@ -28,6 +29,8 @@ export interface LianxinNode extends AsyncDisposable {
   readonly log: TransparencyLog;
   readonly anchorer: CheckpointAnchorer;
   readonly records: RecordStore;
+  /** Every institution's anchored records, as this node has applied them from the chain so far. */
+  readonly chainIndex: ChainIndex;
   readonly metrics: NodeMetrics;
   /** Graceful: stops taking calls, finishes those in flight, signs and anchors nothing more, closes the stores. */
   stop(): Promise<void>;
@@ -49,6 +52,7 @@ export interface NodeParts {
   readonly anchorer: CheckpointAnchorer;
   readonly records: RecordStore;
   readonly chain: LianxinChain;
+  readonly chainIndex: ChainIndex;
   /** Signs attestations and receipts. */
   readonly receiptKey: ReceiptKey;
   /** kid of the checkpoint-signing key. */
@@ -85,9 +89,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       connection.close();
       return Promise.resolve();
     });
-    const chain = new LianxinChain(
-      connection.gateway.getNetwork(config.ledger.channel).getContract(config.ledger.chaincode),
-    );
+    const chain = new LianxinChain(connection.gateway.getNetwork(config.ledger.channel), config.ledger.chaincode);
 
     const [logKey, receiptKey] = await Promise.all([readKey(config.keys.log), readKey(config.keys.receipt)]);
     // The log announces checkpoints to the anchorer, which reads the log: the anchorer is set once both exist.
@@ -130,6 +132,21 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     anchorer.start();
     cleanup.push(() => anchorer.stop());
 
+    const chainIndex = await ChainIndex.open(db.chainIndex);
+    const follower = new ChainIndexFollower({
+      index: chainIndex,
+      chain,
+      logger: componentLogger(logger, 'chain-index'),
+      retryInitialMs: config.outbox.retryInitialMs,
+      retryMaxMs: config.outbox.retryMaxMs,
+      onApplied: (anchor) => {
+        metrics.chainIndexEntries.inc(anchor.indexCount);
+        metrics.chainIndexBlock.set(Number(anchor.blockNumber));
+      },
+    });
+    follower.start();
+    cleanup.push(() => follower.stop());
+
     const records = new RecordStore({
       db: db.records,
       write: db.write,
@@ -153,6 +170,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       anchorer,
       records,
       chain,
+      chainIndex,
       receiptKey: receiptKeyOf(receiptKey),
       logKid: logSigner.kid,
       logger,
@@ -180,6 +198,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       log,
       anchorer,
       records,
+      chainIndex,
       metrics,
       stop,
       [Symbol.asyncDispose]: stop,

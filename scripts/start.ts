@@ -131,7 +131,7 @@ async function startNodes(
     const identity = await loadSigningIdentity(orgPaths(cryptoDir, mspId).user('Admin').msp.dir, mspId);
     const connection = connectToLedger(endpoint, identity);
     running.connections.push(connection);
-    const chain = new LianxinChain(connection.gateway.getNetwork(consortium.channel).getContract(CHAINCODE_NAME));
+    const chain = new LianxinChain(connection.gateway.getNetwork(consortium.channel), CHAINCODE_NAME);
     admins.set(mspId, chain);
     return chain;
   };

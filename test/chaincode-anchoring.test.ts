@@ -4,7 +4,10 @@
  * replays are refused with their own codes; a bank of another organisation looks the records up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LianxinChain } from '../node/ledger/index.ts';
 import { RecordLog, testUscc, type IndexEntry } from './support/chaincode-log.ts';
+import { eventually } from './support/eventually.ts';
+import { withChainIndex } from './support/follow-chain-index.ts';
 import { take } from './support/take.ts';
 import {
   AGENCY,
@@ -33,16 +36,17 @@ interface Anchored {
   txId: string;
 }
 
-interface IndexRecord extends IndexEntry {
-  version: number;
+interface IndexChunk {
   origin: string;
   checkpointSize: string;
+  chunk: number;
+  chunks: number;
   txId: string;
-  anchoredAt: string;
+  entries: IndexEntry[];
 }
 
 const SUBJECTS = [testUscc(101), testUscc(102), testUscc(103)] as const;
-const [ALPHA, BETA, GAMMA] = SUBJECTS;
+const [ALPHA] = SUBJECTS;
 const KINDS = ['loan', 'guarantee'] as const;
 
 let net: LianxinNetwork;
@@ -177,52 +181,51 @@ describe('anchoring a growing log', () => {
   });
 });
 
-describe('index lookups by another organisation', () => {
+describe('the index, as another organisation reads it', () => {
   let bank: LianxinClient;
 
   beforeAll(async () => {
     bank = await net.as(BANK);
   });
 
-  const latest = (subject: string, kind: string): IndexEntry | undefined =>
-    log
-      .entries(0, 12)
-      .filter((e) => e.subject === subject && e.kind === kind)
-      .at(-1);
-
-  it('finds the latest record of a subject and kind, joined with the anchoring transaction', async () => {
-    const expected = latest(ALPHA, 'loan');
-    const record = await bank.evaluate<IndexRecord>('GetIndexRecord', ALPHA, 'loan');
-    const versions = log.entries(0, 12).filter((e) => e.subject === ALPHA && e.kind === 'loan').length;
-    expect(record).toMatchObject({ ...expected, origin: node.origin, version: versions });
-    const anchoredBy = anchors.find(
-      (a) => Number(a.size) > record.leafIndex && Number(a.previousSize ?? 0) <= record.leafIndex,
-    );
-    expect(record).toMatchObject({ checkpointSize: anchoredBy?.size, txId: anchoredBy?.txId });
-  });
-
-  it('lists every kind indexed for a subject', async () => {
-    const page = await bank.evaluate<Page<IndexRecord>>('ListIndexBySubject', BETA, '', '');
-    expect(page.items.map((r) => r.kind).sort()).toEqual([...KINDS].sort());
-    expect(page.items.every((r) => r.subject === BETA)).toBe(true);
-    expect(page.bookmark).toBe('');
-  });
-
-  it('lists the history of a subject and kind in version order', async () => {
-    const expected = log.entries(0, 12).filter((e) => e.subject === GAMMA && e.kind === 'guarantee');
-    const page = await bank.evaluate<Page<IndexRecord>>('ListIndexHistory', GAMMA, 'guarantee', '', '');
-    expect(page.items.map((r) => [r.version, r.leafIndex])).toEqual(expected.map((e, i) => [i + 1, e.leafIndex]));
-  });
-
-  it('finds a record by its digest', async () => {
-    const entry = log.entries(5, 6)[0];
-    const page = await bank.evaluate<Page<IndexRecord>>('ListIndexByDigest', entry?.recordDigest ?? '', '', '');
-    expect(page.items).toEqual([expect.objectContaining({ ...entry, origin: node.origin, checkpointSize: '7' })]);
-  });
-
-  it('answers INDEX_NOT_FOUND for a subject nothing was indexed for', async () => {
-    expect(await bank.refusedEvaluate('GetIndexRecord', testUscc(999), 'loan')).toMatchObject({
+  it("reads each anchor's entries back, in leaf order, with the anchoring transaction", async () => {
+    for (const anchored of anchors) {
+      const chunk = await bank.evaluate<IndexChunk>('GetIndexChunk', node.origin, anchored.size, '0');
+      expect(chunk).toMatchObject({ origin: node.origin, checkpointSize: anchored.size, chunk: 0, chunks: 1 });
+      expect(chunk.txId).toBe(anchored.txId);
+      expect(chunk.entries).toEqual(log.entries(Number(anchored.previousSize ?? 0), Number(anchored.size)));
+    }
+    expect(await bank.refusedEvaluate('GetIndexChunk', node.origin, '12', '1')).toMatchObject({
       code: 'INDEX_NOT_FOUND',
+    });
+    expect(await bank.refusedEvaluate('GetIndexChunk', node.origin, '13', '0')).toMatchObject({
+      code: 'CHECKPOINT_NOT_FOUND',
+    });
+  });
+
+  it('gives every node the same latest record of a subject and kind, versioned in chain order', async () => {
+    const chain = new LianxinChain(bank.network, CHAINCODE_NAME);
+    const entries = log.entries(0, 12);
+    await withChainIndex(chain, net.members.dir, async (index) => {
+      for (const subject of SUBJECTS) {
+        for (const kind of KINDS) {
+          const versions = entries.filter((e) => e.subject === subject && e.kind === kind);
+          const expected = versions.at(-1);
+          const anchoredBy = anchors.find(
+            (a) =>
+              Number(a.size) > (expected?.leafIndex ?? 0) && Number(a.previousSize ?? 0) <= (expected?.leafIndex ?? 0),
+          );
+          const record = await eventually(() => index.getIndexRecord(subject, kind));
+          expect(record).toMatchObject({
+            ...expected,
+            origin: node.origin,
+            version: versions.length,
+            checkpointSize: Number(anchoredBy?.size),
+            txId: anchoredBy?.txId,
+          });
+        }
+      }
+      expect(await index.getIndexRecord(testUscc(999), 'loan')).toBeUndefined();
     });
   });
 });

@@ -10,6 +10,7 @@ import { loadOrgRootCerts } from '../network/pki/index.ts';
 import type { LianxinNode } from '../node/node.ts';
 import { buildTrustBundle, parseTrustBundle, verifyAttestation, type TrustBundle } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
+import { eventually } from './support/eventually.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -91,13 +92,26 @@ describe('attestation for a bank', () => {
   });
 
   it("answers a bank asking another institution's node with the chain's index entry", async () => {
+    // The platform's node learns of the agency's anchor from the chain's events.
+    const indexed = await eventually(() => platformNode.chainIndex.getIndexRecord(testUscc(120), 'loan'), {
+      what: "the agency's anchor in the platform node's chain index",
+    });
     const bank = new net.v1.AttestationService(platformNode.address, await net.credentials(BANK));
     clients.push(bank);
     const answer = await call(bank.Attest.bind(bank), {
       requestId: 'q2',
       record: { subject: testUscc(120), kind: 'loan' },
     });
-    expect(answer.indexEntry).toMatchObject({ subject: testUscc(120), kind: 'loan', origin: agencyNode.origin });
+    expect(answer.indexEntry).toMatchObject({
+      subject: testUscc(120),
+      kind: 'loan',
+      origin: agencyNode.origin,
+      leafIndex: 20,
+      recordVersion: 1,
+      transactionId: indexed.txId,
+    });
+    const own = await agencyNode.records.get(testUscc(120), 'loan');
+    expect(answer.indexEntry?.recordDigest.toString('hex')).toBe(own?.digest);
   });
 });
 

@@ -10,6 +10,7 @@ import type { RecordStatus__Output } from '../node/api/generated/lianxin/v1/Reco
 import type { LianxinNode } from '../node/node.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { unary } from './support/grpc-unary.ts';
+import { eventually } from './support/eventually.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -74,10 +75,11 @@ describe('ingestion', () => {
     expect(anchored).toMatchObject({ state: 'EVIDENCE_STATE_ANCHORED', leafIndex: 999 });
     expect(anchored.anchor?.transactionId).toMatch(/^[0-9a-f]{64}$/);
 
-    // Another institution finds the record in the chain's index.
-    const bank = await net.chain(BANK);
-    const indexed = await bank.getIndexRecord(testUscc(999), 'loan');
+    // The chain's index, as every node applies it from the anchors' events.
+    const indexed = await eventually(() => node.chainIndex.getIndexRecord(testUscc(999), 'loan'));
     expect(indexed).toMatchObject({
+      version: 1,
+      txId: anchored.anchor?.transactionId,
       origin: node.origin,
       leafIndex: 999,
       recordDigest: anchored.recordDigest.toString('hex'),

@@ -2,7 +2,7 @@
  * Checkpoint anchoring. AnchorCheckpoint accepts a C2SP checkpoint from the caller's
  * own log only if a registered log key valid now signed it, the size never shrinks and an RFC 9162 consistency
  * proof links it to the previously anchored root — so no institution can rewrite or fork its history. The same
- * transaction indexes the credit-record leaves the new checkpoint covers (record-index.ts).
+ * transaction stores the index entries of the credit-record leaves the new checkpoint covers (record-index.ts).
  */
 import type { Context } from 'fabric-contract-api';
 import { fail, invalid } from './errors';
@@ -11,10 +11,10 @@ import { equalBytes, MerkleProofError, verifyConsistency } from './merkle';
 import { listPage, type Page } from './pagination';
 import { findOrigin, isKeyValidAt, requireMember, type PublicKeyRecord } from './registry';
 import { decodeBase64Strict, parseCheckpoint, type Checkpoint } from './signed-note';
-import { checkpointHistoryKey, parseIndexEntries, writeIndex } from './record-index';
+import { checkpointHistoryKey, parseIndexEntries, requireOrigin, writeIndex } from './record-index';
 import { emit, getJson, NS, putJson, txTime } from './state';
 import { usccModeOf } from './subject';
-import { isoTime, requireJson, requirePattern } from './validation';
+import { isoTime, requireJson } from './validation';
 
 export interface AnchoredCheckpoint {
   readonly origin: string;
@@ -124,15 +124,12 @@ function parseProof(json: string): Uint8Array[] {
 }
 
 export async function getCheckpoint(ctx: Context, origin: string): Promise<AnchoredCheckpoint> {
-  requireOriginArg(origin);
+  requireOrigin('origin', origin);
   return (await getJson<AnchoredCheckpoint>(ctx, NS.checkpoint, [origin])) ?? fail('CHECKPOINT_NOT_FOUND', `no checkpoint is anchored for ${origin}`);
 }
 
 export async function listCheckpoints(ctx: Context, origin: string, pageSize: string, bookmark: string): Promise<Page<AnchoredCheckpoint>> {
-  requireOriginArg(origin);
+  requireOrigin('origin', origin);
   return listPage(ctx, NS.checkpointHistory, [origin], pageSize, bookmark);
 }
 
-function requireOriginArg(origin: string): void {
-  requirePattern('origin', origin, /^lianxin\/[A-Za-z][A-Za-z0-9.-]{0,63}\/[a-z0-9][a-z0-9-]{0,31}$/, 'a log origin lianxin/<MSP>/<shard>');
-}

@@ -147,26 +147,8 @@ export class LianxinContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async GetIndexRecord(ctx: Context, subject: string, kind: string): Promise<string> {
-    return json(recordIndex.getIndexRecord(ctx, subject, kind));
-  }
-
-  @Transaction(false)
-  @Returns('string')
-  async ListIndexBySubject(ctx: Context, subject: string, pageSize: string, bookmark: string): Promise<string> {
-    return json(recordIndex.listIndexBySubject(ctx, subject, pageSize, bookmark));
-  }
-
-  @Transaction(false)
-  @Returns('string')
-  async ListIndexHistory(ctx: Context, subject: string, kind: string, pageSize: string, bookmark: string): Promise<string> {
-    return json(recordIndex.listIndexHistory(ctx, subject, kind, pageSize, bookmark));
-  }
-
-  @Transaction(false)
-  @Returns('string')
-  async ListIndexByDigest(ctx: Context, recordDigest: string, pageSize: string, bookmark: string): Promise<string> {
-    return json(recordIndex.listIndexByDigest(ctx, recordDigest, pageSize, bookmark));
+  async GetIndexChunk(ctx: Context, origin: string, checkpointSize: string, chunk: string): Promise<string> {
+    return json(recordIndex.getIndexChunk(ctx, origin, checkpointSize, chunk));
   }
 
   // Evidence

@@ -1,22 +1,27 @@
 /**
- * The credit-record index: subject (USCC) + record kind → the latest anchored leaf, with its history and a
- * record-digest lookup. AnchorCheckpoint writes it for the leaves a new checkpoint covers.
+ * The credit-record index as the chain holds it. AnchorCheckpoint stores the index entries of the leaves a new
+ * checkpoint covers (subject, kind, leaf, leaf hash, record digest) under that checkpoint, in chunks of up to
+ * INDEX_CHUNK_ENTRIES: lx.idx.c[origin, size, chunk]. Nodes follow the Anchored events, read the chunks and keep the
+ * subject+kind → latest-leaf lookup themselves (node/chain-index), in chain order, so every node derives the same
+ * versions from the same blocks.
  *
- * Rows are kept small because one anchor may index 10,000 leaves and the whole write set travels in one
- * transaction (Fabric's orderer refuses transactions above BatchSize.AbsoluteMaxBytes): the leaf row holds what
- * differs per leaf, the anchoring txid and time are joined from the checkpoint history row, the latest row and the
- * digest row are pointers.
+ * Why chunks and not a key per subject: on the embedded ledger one AnchorCheckpoint of 10,000 entries committed in
+ * ≈2.4 s with a read and three keys per entry (latest, history, by digest), ≈0.67 s with one blind key per entry
+ * and ≈0.21 s as chunks (bench/RESULTS.md, "anchoring"). World-state keys per record cap a channel far below the
+ * 50,000 records/s of DESIGN §10; bytes in a handful of keys do not. The entries stay on chain, ordered and
+ * immutable; only the lookup table moved to the nodes.
  */
 import type { Context } from 'fabric-contract-api';
 import type { AnchoredCheckpoint } from './checkpoints';
 import { fail, invalid } from './errors';
-import { listPage, type Page } from './pagination';
 import { getJson, NS, pad, putJson } from './state';
-import { requireUscc, requireUsccForLookup } from './subject';
+import { requireUscc } from './subject';
 import type { UsccMode } from './uscc';
 import { requireDigest, requireIndex, requireJson, requireKind, requirePattern, requireRecord } from './validation';
 
 export const MAX_INDEX_ENTRIES = 10_000;
+/** ≈215 bytes of JSON per entry: a chunk is ≈215 kB, well inside gRPC's default 4 MiB message for evaluations. */
+export const INDEX_CHUNK_ENTRIES = 1_000;
 
 export interface IndexEntry {
   readonly leafIndex: number;
@@ -27,30 +32,33 @@ export interface IndexEntry {
   readonly recordDigest: string;
 }
 
-/** Stored per leaf under lx.idx.h[subject, kind, version]. */
-interface LeafRow extends IndexEntry {
-  /** 1 for the first record of this subject and kind, then +1 per anchored leaf. */
-  readonly version: number;
+/** One chunk of an anchor's index entries, with the anchor it belongs to. */
+export interface IndexChunk {
   readonly origin: string;
+  /** Decimal size of the checkpoint that indexed these leaves. */
   readonly checkpointSize: string;
-}
-
-interface LeafRef {
-  readonly subject: string;
-  readonly kind: string;
-  readonly version: number;
-}
-
-export interface IndexRecord extends LeafRow {
+  readonly chunk: number;
+  /** How many chunks this checkpoint's entries fill (0 when it indexed nothing). */
+  readonly chunks: number;
   readonly txId: string;
   readonly anchoredAt: string;
+  readonly entries: readonly IndexEntry[];
 }
 
-const VERSION_WIDTH = 10;
+interface ChunkRow {
+  readonly entries: readonly IndexEntry[];
+}
+
 const SIZE_WIDTH = 20;
+const CHUNK_WIDTH = 6;
 const LEAF_HASH = /^[0-9a-f]{64}$/;
+const ORIGIN = /^lianxin\/[A-Za-z][A-Za-z0-9.-]{0,63}\/[a-z0-9][a-z0-9-]{0,31}$/;
 
 export const checkpointHistoryKey = (origin: string, size: number): string[] => [origin, pad(size, SIZE_WIDTH)];
+
+export function requireOrigin(field: string, origin: unknown): string {
+  return requirePattern(field, origin, ORIGIN, 'a log origin lianxin/<MSP>/<shard>');
+}
 
 /** Entries sorted by strictly increasing leaf index (so no duplicates), each fully validated. */
 export function parseIndexEntries(json: string, mode: UsccMode): IndexEntry[] {
@@ -73,68 +81,26 @@ export function parseIndexEntries(json: string, mode: UsccMode): IndexEntry[] {
   });
 }
 
+export const chunkCount = (indexCount: number): number => Math.ceil(indexCount / INDEX_CHUNK_ENTRIES);
+
 export async function writeIndex(ctx: Context, entries: readonly IndexEntry[], origin: string, checkpointSize: number): Promise<void> {
-  // Fabric has no read-your-writes inside a transaction, so repeated subject+kind pairs are versioned here and
-  // each pair's latest pointer is written once, after the loop.
-  const latest = new Map<string, LeafRef>();
-  for (const entry of entries) {
-    const pair = `${entry.subject}\u0000${entry.kind}`;
-    const previous = latest.get(pair) ?? (await getJson<LeafRef>(ctx, NS.index, [entry.subject, entry.kind]));
-    const ref: LeafRef = { subject: entry.subject, kind: entry.kind, version: (previous?.version ?? 0) + 1 };
-    latest.set(pair, ref);
-    const row: LeafRow = { ...entry, version: ref.version, origin, checkpointSize: checkpointSize.toString() };
-    await putJson(ctx, NS.indexHistory, historyKey(ref), row);
-    await putJson(ctx, NS.indexByDigest, [entry.recordDigest, origin, pad(entry.leafIndex, SIZE_WIDTH)], ref);
+  for (let chunk = 0; chunk < chunkCount(entries.length); chunk++) {
+    const row: ChunkRow = { entries: entries.slice(chunk * INDEX_CHUNK_ENTRIES, (chunk + 1) * INDEX_CHUNK_ENTRIES) };
+    await putJson(ctx, NS.indexChunk, chunkKey(origin, checkpointSize, chunk), row);
   }
-  for (const ref of latest.values()) await putJson(ctx, NS.index, [ref.subject, ref.kind], ref);
 }
 
-const historyKey = (ref: LeafRef): string[] => [ref.subject, ref.kind, pad(ref.version, VERSION_WIDTH)];
+const chunkKey = (origin: string, size: number, chunk: number): string[] => [...checkpointHistoryKey(origin, size), pad(chunk, CHUNK_WIDTH)];
 
-/** Resolves pointers to full records, joining each leaf with the checkpoint that anchored it. */
-async function resolve(ctx: Context, refs: readonly LeafRef[]): Promise<IndexRecord[]> {
-  const anchors = new Map<string, AnchoredCheckpoint | undefined>();
-  const records: IndexRecord[] = [];
-  for (const ref of refs) {
-    const row = await getJson<LeafRow>(ctx, NS.indexHistory, historyKey(ref));
-    if (row === undefined) throw new Error(`index history row missing for ${ref.subject}/${ref.kind}/${ref.version}`);
-    records.push(await joinAnchor(ctx, row, anchors));
-  }
-  return records;
-}
-
-async function joinAnchor(ctx: Context, row: LeafRow, anchors: Map<string, AnchoredCheckpoint | undefined>): Promise<IndexRecord> {
-  const key = checkpointHistoryKey(row.origin, Number(row.checkpointSize));
-  const id = key.join('/');
-  if (!anchors.has(id)) anchors.set(id, await getJson<AnchoredCheckpoint>(ctx, NS.checkpointHistory, key));
-  const anchor = anchors.get(id);
-  if (anchor === undefined) throw new Error(`checkpoint ${id} missing for an indexed leaf`);
-  return { ...row, txId: anchor.txId, anchoredAt: anchor.anchoredAt };
-}
-
-export async function getIndexRecord(ctx: Context, subject: string, kind: string): Promise<IndexRecord> {
-  const code = requireUsccForLookup('subject', subject);
-  requireKind('kind', kind);
-  const ref = (await getJson<LeafRef>(ctx, NS.index, [code, kind])) ?? fail('INDEX_NOT_FOUND', `no ${kind} record is indexed for ${code}`);
-  const [record] = await resolve(ctx, [ref]);
-  return record ?? fail('INDEX_NOT_FOUND', `no ${kind} record is indexed for ${code}`);
-}
-
-export async function listIndexBySubject(ctx: Context, subject: string, pageSize: string, bookmark: string): Promise<Page<IndexRecord>> {
-  const page = await listPage<LeafRef>(ctx, NS.index, [requireUsccForLookup('subject', subject)], pageSize, bookmark);
-  return { items: await resolve(ctx, page.items), bookmark: page.bookmark };
-}
-
-export async function listIndexHistory(ctx: Context, subject: string, kind: string, pageSize: string, bookmark: string): Promise<Page<IndexRecord>> {
-  const code = requireUsccForLookup('subject', subject);
-  const page = await listPage<LeafRow>(ctx, NS.indexHistory, [code, requireKind('kind', kind)], pageSize, bookmark);
-  const anchors = new Map<string, AnchoredCheckpoint | undefined>();
-  const items: IndexRecord[] = [];
-  for (const row of page.items) items.push(await joinAnchor(ctx, row, anchors));
-  return { items, bookmark: page.bookmark };
-}
-
-export async function listIndexByDigest(ctx: Context, recordDigest: string, pageSize: string, bookmark: string): Promise<Page<IndexRecord>> {
-  const page = await listPage<LeafRef>(ctx, NS.indexByDigest, [requireDigest('recordDigest', recordDigest)], pageSize, bookmark);
-  return { items: await resolve(ctx, page.items), bookmark: page.bookmark };
+export async function getIndexChunk(ctx: Context, origin: string, size: string, chunk: string): Promise<IndexChunk> {
+  requireOrigin('origin', origin);
+  const checkpointSize = requireIndex('checkpointSize', size);
+  const index = requireIndex('chunk', chunk);
+  const anchor = await getJson<AnchoredCheckpoint>(ctx, NS.checkpointHistory, checkpointHistoryKey(origin, checkpointSize));
+  if (anchor === undefined) return fail('CHECKPOINT_NOT_FOUND', `no checkpoint of size ${checkpointSize} is anchored for ${origin}`);
+  const chunks = chunkCount(anchor.indexCount);
+  if (index >= chunks) return fail('INDEX_NOT_FOUND', `checkpoint ${checkpointSize} of ${origin} has ${chunks} index chunks; there is no chunk ${index}`);
+  const row = await getJson<ChunkRow>(ctx, NS.indexChunk, chunkKey(origin, checkpointSize, index));
+  if (row === undefined) throw new Error(`index chunk ${index} of checkpoint ${checkpointSize} of ${origin} is missing`);
+  return { origin, checkpointSize: anchor.size, chunk: index, chunks, txId: anchor.txId, anchoredAt: anchor.anchoredAt, entries: row.entries };
 }

@@ -2,9 +2,11 @@
 export {
   LianxinChain,
   type AnchoredCheckpoint,
+  type AnchoredEvent,
+  type ChainPosition,
   type Committed,
+  type IndexChunk,
   type IndexEntry,
-  type IndexRecord,
   type NodeRecord,
   type Organization,
   type OriginRecord,

@@ -3,14 +3,21 @@
  * @hyperledger/fabric-gateway client. This is the one place that knows transaction names and argument order
  * (chaincode/README.md); the rest of the node speaks in typed values.
  */
-import { CommitError, GatewayError, type Contract } from '@hyperledger/fabric-gateway';
+import {
+  CommitError,
+  GatewayError,
+  type ChaincodeEvent,
+  type CloseableAsyncIterable,
+  type Contract,
+  type Network,
+} from '@hyperledger/fabric-gateway';
 import type { AnchoredCheckpoint } from '../../chaincode/src/checkpoints.ts';
 import type { ChaincodeErrorCode } from '../../chaincode/src/errors.ts';
-import type { IndexEntry, IndexRecord } from '../../chaincode/src/record-index.ts';
+import type { IndexChunk, IndexEntry } from '../../chaincode/src/record-index.ts';
 import type { NodeRecord, Organization, OriginRecord, PublicKeyRecord } from '../../chaincode/src/registry.ts';
 import { ChainError } from './errors.ts';
 
-export type { AnchoredCheckpoint, IndexEntry, IndexRecord, NodeRecord, Organization, OriginRecord, PublicKeyRecord };
+export type { AnchoredCheckpoint, IndexChunk, IndexEntry, NodeRecord, Organization, OriginRecord, PublicKeyRecord };
 
 /** Where a submitted transaction committed. */
 export interface Committed<T> {
@@ -36,6 +43,19 @@ export interface RegistrySnapshot {
   readonly nodes: readonly NodeRecord[];
 }
 
+/** A transaction on the chain: events resume after it. */
+export interface ChainPosition {
+  readonly blockNumber: bigint;
+  readonly transactionId: string;
+}
+
+/** An AnchorCheckpoint that committed (its `Anchored` chaincode event). */
+export interface AnchoredEvent extends ChainPosition {
+  readonly origin: string;
+  readonly size: number;
+  readonly indexCount: number;
+}
+
 interface Page<T> {
   readonly items: readonly T[];
   readonly bookmark: string;
@@ -45,10 +65,12 @@ const utf8 = new TextDecoder();
 const MAX_PAGE = '200';
 
 export class LianxinChain {
+  readonly #network: Network;
   readonly #contract: Contract;
 
-  constructor(contract: Contract) {
-    this.#contract = contract;
+  constructor(network: Network, chaincode: string) {
+    this.#network = network;
+    this.#contract = network.getContract(chaincode);
   }
 
   // Registry -------------------------------------------------------------------------------------------------
@@ -137,8 +159,44 @@ export class LianxinChain {
     return this.#evaluateOptional<AnchoredCheckpoint>('CHECKPOINT_NOT_FOUND', 'GetCheckpoint', origin);
   }
 
-  getIndexRecord(subject: string, kind: string): Promise<IndexRecord | undefined> {
-    return this.#evaluateOptional<IndexRecord>('INDEX_NOT_FOUND', 'GetIndexRecord', subject, kind);
+  /** One chunk of the index entries an anchored checkpoint carried (chunkCount of its indexCount). */
+  getIndexChunk(origin: string, checkpointSize: number, chunk: number): Promise<IndexChunk> {
+    return this.#evaluate<IndexChunk>('GetIndexChunk', origin, checkpointSize.toString(), chunk.toString());
+  }
+
+  /**
+   * Every committed AnchorCheckpoint of every origin in chain order, from the genesis block or from just after
+   * `after`; it goes on until closed. A broken connection ends the iteration with a ChainError.
+   */
+  async anchoredEvents(after?: ChainPosition): Promise<CloseableAsyncIterable<AnchoredEvent>> {
+    const chaincode = this.#contract.getChaincodeName();
+    let events: CloseableAsyncIterable<ChaincodeEvent>;
+    try {
+      events = await this.#network.getChaincodeEvents(
+        chaincode,
+        after === undefined
+          ? { startBlock: 0n }
+          : { checkpoint: { getBlockNumber: () => after.blockNumber, getTransactionId: () => after.transactionId } },
+      );
+    } catch (err) {
+      throw toChainError(err, 'ChaincodeEvents', undefined);
+    }
+    const close = () => {
+      events.close();
+    };
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for await (const event of events) if (event.eventName === 'Anchored') yield toAnchoredEvent(event);
+        } catch (err) {
+          throw toChainError(err, 'ChaincodeEvents', undefined);
+        } finally {
+          events.close();
+        }
+      },
+      close,
+      [Symbol.dispose]: close,
+    };
   }
 
   // Plumbing -------------------------------------------------------------------------------------------------
@@ -196,6 +254,18 @@ export class LianxinChain {
 
 function parse(bytes: Uint8Array): unknown {
   return JSON.parse(utf8.decode(bytes));
+}
+
+/** The payload is the chaincode's `Anchored {origin,size,txId,indexCount}` (chaincode/README.md). */
+function toAnchoredEvent(event: ChaincodeEvent): AnchoredEvent {
+  const payload = parse(event.payload) as { origin: string; size: string; indexCount: number };
+  return {
+    blockNumber: event.blockNumber,
+    transactionId: event.transactionId,
+    origin: payload.origin,
+    size: Number(payload.size),
+    indexCount: payload.indexCount,
+  };
 }
 
 /** `chaincode response 500, CODE: detail` → CODE (chaincode/src/errors.ts). */

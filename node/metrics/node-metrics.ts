@@ -18,6 +18,10 @@ export interface NodeMetrics {
   readonly outboxDepth: Gauge;
   /** Seconds from a checkpoint being signed to its AnchorCheckpoint transaction committing, retries included. */
   readonly anchorLatency: Histogram;
+  /** Index entries of all institutions' anchors applied to this node's chain index. */
+  readonly chainIndexEntries: Counter;
+  /** Block of the last anchor applied to this node's chain index. */
+  readonly chainIndexBlock: Gauge;
   /** Seconds per RPC, by service, method and gRPC status code name. */
   readonly rpcLatency: Histogram<'service' | 'method' | 'code'>;
 }
@@ -61,6 +65,16 @@ export function createNodeMetrics(options: Readonly<NodeMetricsOptions> = {}): N
       name: 'lianxin_anchor_latency_seconds',
       help: 'Seconds from a checkpoint being signed to its anchoring transaction committing, retries included.',
       buckets: ANCHOR_BUCKETS,
+      registers,
+    }),
+    chainIndexEntries: new Counter({
+      name: 'lianxin_chain_index_entries_total',
+      help: "Index entries of all institutions' anchors applied to this node's chain index.",
+      registers,
+    }),
+    chainIndexBlock: new Gauge({
+      name: 'lianxin_chain_index_block',
+      help: "Block number of the last anchor applied to this node's chain index.",
       registers,
     }),
     rpcLatency: new Histogram({

@@ -9,14 +9,14 @@ import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRe
 import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.ts';
 import type { ChainIndexEntry } from '../api/generated/lianxin/v1/ChainIndexEntry.ts';
 import type { AttestationServiceImpl } from '../api/handlers.ts';
-import type { IndexRecord, LianxinChain } from '../ledger/index.ts';
+import type { ChainIndex, ChainIndexRecord } from '../chain-index/index.ts';
 import type { RecordStore } from '../records/index.ts';
 import type { AttestationBuilder } from './attestation-builder.ts';
 
 export interface AttestationServiceComponents {
   readonly records: Pick<RecordStore, 'get'>;
   readonly builder: AttestationBuilder;
-  readonly chain: Pick<LianxinChain, 'getIndexRecord'>;
+  readonly chain: Pick<ChainIndex, 'getIndexRecord'>;
   /** Lookups of one AttestStream worked on at once (default `ATTEST_STREAM_CONCURRENCY`). */
   readonly streamConcurrency?: number;
 }
@@ -69,7 +69,7 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
   };
 }
 
-function toChainIndexEntry(row: IndexRecord): ChainIndexEntry {
+function toChainIndexEntry(row: ChainIndexRecord): ChainIndexEntry {
   return {
     subject: row.subject,
     kind: row.kind,

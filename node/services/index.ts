@@ -2,7 +2,7 @@
 import type { LianxinServiceImpls } from '../api/index.ts';
 import type { CheckpointAnchorer } from '../anchor/index.ts';
 import type { NodeConfig } from '../config/index.ts';
-import type { LianxinChain } from '../ledger/index.ts';
+import type { ChainIndex } from '../chain-index/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import type { NodeMetrics } from '../metrics/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
@@ -23,7 +23,7 @@ export interface ServiceComponents {
   readonly log: TransparencyLog;
   readonly anchorer: CheckpointAnchorer;
   readonly records: RecordStore;
-  readonly chain: Pick<LianxinChain, 'getIndexRecord'>;
+  readonly chainIndex: Pick<ChainIndex, 'getIndexRecord'>;
   readonly receiptKey: ReceiptKey;
   readonly logKid: string;
   readonly metrics: NodeMetrics;
@@ -43,7 +43,7 @@ export function createServices(c: Readonly<ServiceComponents>): LianxinServiceIm
   });
   return {
     RecordService: createRecordService({ records, log, anchorer, metrics: c.metrics, channel, chaincode }),
-    AttestationService: createAttestationService({ records, builder, chain: c.chain }),
+    AttestationService: createAttestationService({ records, builder, chain: c.chainIndex }),
     NotaryService: createNotaryService({
       notary: new NotaryStore({ db: c.recordsDb, log, mspId: config.mspId }),
       builder,

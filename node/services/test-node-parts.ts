@@ -14,7 +14,8 @@ import { Metadata } from '@grpc/grpc-js';
 import { CheckpointAnchorer } from '../anchor/index.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { CallContext } from '../api/handlers.ts';
-import type { AnchoredCheckpoint, Committed, IndexEntry, IndexRecord, LianxinChain } from '../ledger/index.ts';
+import type { ChainIndex, ChainIndexRecord } from '../chain-index/index.ts';
+import type { AnchoredCheckpoint, Committed, IndexEntry, LianxinChain } from '../ledger/index.ts';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../log/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { parseTrustBundle, type TrustBundle } from '../receipts/index.ts';
@@ -85,15 +86,15 @@ export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 
 }
 
 /** The chain's record index, holding what the test puts in. */
-export class FakeIndexChain implements Pick<LianxinChain, 'getIndexRecord'> {
-  readonly rows = new Map<string, IndexRecord>();
+export class FakeIndexChain implements Pick<ChainIndex, 'getIndexRecord'> {
+  readonly rows = new Map<string, ChainIndexRecord>();
   lookups = 0;
 
-  put(row: IndexRecord): void {
+  put(row: ChainIndexRecord): void {
     this.rows.set(`${row.subject}\u0000${row.kind}`, row);
   }
 
-  getIndexRecord(subject: string, kind: string): Promise<IndexRecord | undefined> {
+  getIndexRecord(subject: string, kind: string): Promise<ChainIndexRecord | undefined> {
     this.lookups++;
     return Promise.resolve(this.rows.get(`${subject}\u0000${kind}`));
   }

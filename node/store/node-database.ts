@@ -22,6 +22,8 @@ export interface SublevelWrite {
 export interface NodeDatabase extends AsyncDisposable {
   readonly records: NodeSublevel;
   readonly anchor: NodeSublevel;
+  /** The node's view of the consortium's chain index (node/chain-index), rebuilt from the chain if lost. */
+  readonly chainIndex: NodeSublevel;
   /** The log's keyspace, as node/log wants it: its appends carry SublevelWrites along. */
   readonly log: LogDatabase;
   /** Writes to any sublevels in one atomic, synced batch. */
@@ -51,6 +53,7 @@ export async function openNodeDatabase(dir: string): Promise<NodeDatabase> {
     write: (writes) => db.batch(writes.map(toBatchOperation), { sync: true }),
     records: openSublevel(db, 'records'),
     anchor: openSublevel(db, 'anchor'),
+    chainIndex: openSublevel(db, 'chain-index'),
     log,
     close,
     [Symbol.asyncDispose]: close,

@@ -52,7 +52,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
   const chain = async (mspId: string, user = 'User1') => {
     const connection = await members.connect(ledger.address, mspId, user);
     connections.push(connection);
-    return new LianxinChain(connection.gateway.getNetwork(members.consortium.channel).getContract(CHAINCODE_NAME));
+    return new LianxinChain(connection.gateway.getNetwork(members.consortium.channel), CHAINCODE_NAME);
   };
   const asAdmin: AdminChain = (mspId) => chain(mspId, 'Admin');
   await registerOrganizations(asAdmin, members.consortium.organizations);

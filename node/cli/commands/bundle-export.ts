@@ -116,7 +116,7 @@ async function exportTrustBundle(io: CliIo, member: ConsortiumMember, choice: Le
   };
   const connection = connectToLedger(endpoint, identity);
   try {
-    const chain = new LianxinChain(connection.gateway.getNetwork(consortium.channel).getContract(choice.chaincode));
+    const chain = new LianxinChain(connection.gateway.getNetwork(consortium.channel), choice.chaincode);
     const registry = await chain.registrySnapshot();
     const certificates = await Promise.all(
       registry.organizations.map((org) => rootCerts(io, member.cryptoDir, org.mspId)),

@@ -1,0 +1,119 @@
+/**
+ * The node's lookup table over the consortium's chain index: subject + kind → the latest anchored leaf, of any
+ * institution. The chain holds the entries themselves (AnchorCheckpoint stores them in chunks under each
+ * checkpoint, chaincode/src/record-index.ts); every node applies them in chain order, so every node numbers the
+ * versions the same way: 1 for the first anchored leaf of a subject and kind, then +1 per anchored leaf.
+ *
+ * Each anchor is applied in one LevelDB batch together with the chain position it reached, so a crash replays
+ * from the last applied anchor and never applies one twice. The batch is not synced: the table is derived from
+ * the chain, and losing its newest batches to a power failure only means reading them from the chain again.
+ */
+import type { AnchoredEvent, ChainPosition, IndexEntry } from '../ledger/index.ts';
+import type { NodeSublevel } from '../store/index.ts';
+
+/** What the chain index says about the latest anchored leaf of a subject and kind. */
+export interface ChainIndexRecord {
+  readonly subject: string;
+  readonly kind: string;
+  readonly version: number;
+  /** The log that holds the leaf (`lianxin/<MSP>/<shard>`). */
+  readonly origin: string;
+  readonly leafIndex: number;
+  /** Hex RFC 9162 leaf hash. */
+  readonly leafHash: string;
+  /** Hex SHA-256 of the record's content. */
+  readonly recordDigest: string;
+  /** Size of the checkpoint whose anchoring indexed the leaf. */
+  readonly checkpointSize: number;
+  readonly txId: string;
+  /** Decimal block number of that transaction. */
+  readonly blockNumber: string;
+  /** RFC 3339 time of that transaction. */
+  readonly anchoredAt: string;
+}
+
+const POSITION_KEY = Buffer.from('position');
+const LATEST_PREFIX = 'latest/';
+
+const latestKey = (subject: string, kind: string) => Buffer.from(`${LATEST_PREFIX}${subject}/${kind}`);
+
+interface StoredPosition {
+  readonly blockNumber: string;
+  readonly transactionId: string;
+}
+
+export class ChainIndex {
+  readonly #db: NodeSublevel;
+  #position: ChainPosition | undefined;
+
+  private constructor(db: NodeSublevel, position: ChainPosition | undefined) {
+    this.#db = db;
+    this.#position = position;
+  }
+
+  static async open(db: NodeSublevel): Promise<ChainIndex> {
+    const stored = await db.get(POSITION_KEY);
+    const position = stored === undefined ? undefined : (JSON.parse(stored.toString('utf8')) as StoredPosition);
+    return new ChainIndex(
+      db,
+      position && { blockNumber: BigInt(position.blockNumber), transactionId: position.transactionId },
+    );
+  }
+
+  /** The last anchor applied; undefined before the first. */
+  get position(): ChainPosition | undefined {
+    return this.#position;
+  }
+
+  async getIndexRecord(subject: string, kind: string): Promise<ChainIndexRecord | undefined> {
+    const value = await this.#db.get(latestKey(subject, kind));
+    return value === undefined ? undefined : (JSON.parse(value.toString('utf8')) as ChainIndexRecord);
+  }
+
+  /** Applies one anchor's entries (all its chunks, in leaf order) and moves the position past it, atomically. */
+  async apply(anchor: AnchoredEvent, anchoredAt: string, entries: readonly IndexEntry[]): Promise<void> {
+    const keys = [...new Set(entries.map((e) => `${e.subject}/${e.kind}`))];
+    const stored = await this.#db.getMany(keys.map((k) => Buffer.from(LATEST_PREFIX + k)));
+    const versions = new Map(
+      keys.map((k, i) => {
+        const value = stored[i];
+        return [k, value ? (JSON.parse(value.toString('utf8')) as ChainIndexRecord).version : 0];
+      }),
+    );
+    const latest = new Map<string, ChainIndexRecord>();
+    for (const entry of entries) {
+      const key = `${entry.subject}/${entry.kind}`;
+      const version = (versions.get(key) ?? 0) + 1;
+      versions.set(key, version);
+      latest.set(key, {
+        subject: entry.subject,
+        kind: entry.kind,
+        version,
+        origin: anchor.origin,
+        leafIndex: entry.leafIndex,
+        leafHash: entry.leafHash,
+        recordDigest: entry.recordDigest,
+        checkpointSize: anchor.size,
+        txId: anchor.transactionId,
+        blockNumber: anchor.blockNumber.toString(),
+        anchoredAt,
+      });
+    }
+    const position: StoredPosition = {
+      blockNumber: anchor.blockNumber.toString(),
+      transactionId: anchor.transactionId,
+    };
+    await this.#db.batch(
+      [
+        ...[...latest].map(([key, record]) => ({
+          type: 'put' as const,
+          key: Buffer.from(LATEST_PREFIX + key),
+          value: Buffer.from(JSON.stringify(record)),
+        })),
+        { type: 'put' as const, key: POSITION_KEY, value: Buffer.from(JSON.stringify(position)) },
+      ],
+      // classic-level's default: not synced (see above).
+    );
+    this.#position = { blockNumber: anchor.blockNumber, transactionId: anchor.transactionId };
+  }
+}
