@@ -15,6 +15,7 @@ import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const BANK = 'ShanghaiBankMSP';
+const PLATFORM = 'NanjingSupplyChainMSP';
 
 let net: TestNetwork;
 let node: LianxinNode;
@@ -123,6 +124,29 @@ describe('ingestion', () => {
       records: [{ ...record(5000), content: Buffer.from('changed') }],
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 6 }); // ALREADY_EXISTS
+  });
+
+  it('refuses an oversize batch naming the field, and writes nothing of it', async () => {
+    const before = node.log.size;
+    const records = Array.from({ length: 101 }, (_, i) => record(8000 + i));
+    const err = await ingestBatch(agency, { requestId: 'oversize', records }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 3 }); // INVALID_ARGUMENT
+    expect((err as Error).message).toMatch(/records.*101 records; at most 100/);
+    expect(node.log.size).toBe(before);
+  });
+
+  it("refuses a platform reading the agency's outbox (record states)", async () => {
+    const platform = new net.v1.RecordService(node.address, await net.credentials(PLATFORM));
+    try {
+      const err = await unary<{ subject: string; kind: string; version: number }, RecordStatus__Output>(
+        (req, cb) => platform.GetRecordStatus(req, cb),
+        { subject: testUscc(999), kind: 'loan', version: 0 },
+      ).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 7 }); // PERMISSION_DENIED
+      expect((err as Error).message).toContain('RecordService.GetRecordStatus');
+    } finally {
+      platform.close();
+    }
   });
 
   it("refuses a bank ingesting into the agency's node", async () => {
