@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../src/canonical-json';
 import { admin, client, createConsortium, digest, MSP, newLogKey, operatorAdmin, PEER_ID, TestLog, USCC, type Harness } from './fixtures';
 
 interface Entry { leafIndex: number; leafHash: string; subject: string; kind: string; recordDigest: string }
@@ -229,6 +230,9 @@ describe('AnchorCheckpoint', () => {
     const last = await h.call<{ chunks: number; entries: Entry[] }>(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '10000', '9'));
     expect(last.chunks).toBe(10);
     expect(last.entries).toEqual(entries.slice(9000));
+    // Stored as canonical JSON, like every other value of the contract.
+    const stored = [...h.ledger.state].find(([key]) => key.includes('lx.idx.c') && key.includes('000009'))?.[1];
+    expect(stored?.toString('utf8')).toBe(canonicalJson({ entries: last.entries }));
     // Fabric's orderer refuses transactions above BatchSize.AbsoluteMaxBytes (10 MB in sampleconfig/configtx.yaml).
     expect(writeBytes).toBeLessThan(2_500_000);
   });
