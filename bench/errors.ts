@@ -6,7 +6,9 @@ export type BenchErrorCode =
   /** A server child process exited before it listened. */
   | 'CHILD_EXITED'
   /** A measured phase completed no operation, so its figures would be meaningless. */
-  | 'NOTHING_COMPLETED';
+  | 'NOTHING_COMPLETED'
+  /** A LIANXIN_BENCH_* environment setting is malformed. */
+  | 'BAD_SETTING';
 
 export class BenchError extends Error {
   override readonly name = 'BenchError';
