@@ -17,7 +17,8 @@ import type { LogServiceClient } from '../node/api/generated/lianxin/v1/LogServi
 import type { RecordServiceClient } from '../node/api/generated/lianxin/v1/RecordService.ts';
 import type { RecordStatus__Output } from '../node/api/generated/lianxin/v1/RecordStatus.ts';
 import type { SignedCheckpoint__Output } from '../node/api/generated/lianxin/v1/SignedCheckpoint.ts';
-import type { AnchoredCheckpoint, LianxinChain } from '../node/ledger/index.ts';
+import type { LianxinChain } from '../node/ledger/index.ts';
+import { anchorHistory } from './support/anchor-history.ts';
 import { CHAINCODE_NAME } from './support/chaincode-network.ts';
 import { eventually } from './support/eventually.ts';
 import { withChainIndex } from './support/follow-chain-index.ts';
@@ -213,25 +214,6 @@ async function waitUntil(done: () => Promise<boolean>, explain: () => string): P
   }
 }
 
-/** The chain's history of anchors of `origin`, oldest first, through ListCheckpoints. */
-async function anchorHistory(origin: string): Promise<AnchoredCheckpoint[]> {
-  const connection = await net.members.connect(net.ledger.address, BANK);
-  try {
-    const contract = connection.gateway.getNetwork(net.members.consortium.channel).getContract(CHAINCODE_NAME);
-    const items: AnchoredCheckpoint[] = [];
-    let bookmark = '';
-    do {
-      const bytes = await contract.evaluateTransaction('ListCheckpoints', origin, '200', bookmark);
-      const page = JSON.parse(Buffer.from(bytes).toString('utf8')) as { items: AnchoredCheckpoint[]; bookmark: string };
-      items.push(...page.items);
-      bookmark = page.bookmark;
-    } while (bookmark !== '');
-    return items;
-  } finally {
-    connection.close();
-  }
-}
-
 /** The channel's first `count` chaincode events, from block 0. */
 async function chaincodeEvents(count: number) {
   const connection = await net.members.connect(net.ledger.address, BANK);
@@ -310,7 +292,7 @@ describe('kill -9 of the node process during bulk ingest', () => {
       expect(Number(final?.size)).toBe(total);
 
       // The chain's anchors: strictly growing, each linked to the one before, one Anchored event each.
-      const history = await anchorHistory(config.origin);
+      const history = await anchorHistory(net.members, net.ledger.address, config.origin);
       expect(history.at(-1)).toEqual(final);
       const sizes = history.map((cp) => Number(cp.size));
       expect(sizes.every((size, i) => i === 0 || size > (sizes[i - 1] ?? 0))).toBe(true);

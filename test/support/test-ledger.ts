@@ -11,7 +11,7 @@ export const ASSET_CHAINCODE: ChaincodeDeployment = {
   contracts: ASSET_CONTRACT_DIR,
 };
 
-/** Starts the consortium's embedded ledger on a free loopback port with its data under `dataDir`. */
+/** Starts the consortium's embedded ledger on a loopback port with its data under `dataDir`. */
 export async function startTestLedger(
   members: TestConsortium,
   options: {
@@ -19,6 +19,8 @@ export async function startTestLedger(
     chaincodes?: readonly ChaincodeDeployment[];
     batch?: Partial<BatchOptions>;
     mutualTls?: boolean;
+    /** 0 (the default) picks a free port; a restart passes the port it had. */
+    port?: number;
   } = {},
 ): Promise<Ledger> {
   return createLedger(
@@ -27,7 +29,7 @@ export async function startTestLedger(
       cryptoDir: members.cryptoDir,
       dataDir: options.dataDir ?? join(members.dir, 'ledger'),
       chaincodes: options.chaincodes ?? [ASSET_CHAINCODE],
-      port: 0,
+      port: options.port ?? 0,
       ...(options.batch ? { batch: options.batch } : {}),
       ...(options.mutualTls ? { mutualTls: true } : {}),
     }),

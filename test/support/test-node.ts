@@ -24,7 +24,10 @@ import { startTestLedger } from './test-ledger.ts';
 
 export interface TestNetwork extends AsyncDisposable {
   readonly members: TestConsortium;
+  /** The ledger now running (restartLedger replaces it). */
   readonly ledger: Ledger;
+  /** Stops the ledger, waits for `whileDown`, then starts it again on the same port and data. */
+  restartLedger(whileDown?: () => Promise<void>): Promise<void>;
   /** The chain as `mspId`'s `user`, through the official client. */
   chain(mspId: string, user?: string): Promise<LianxinChain>;
   /** Writes the config of `mspId`'s node0, registers it and starts it. */
@@ -46,7 +49,8 @@ export async function startTestNetwork(): Promise<TestNetwork> {
   // Registry lookups of absent entries are expected here; the chaincode would log each as an error.
   quietChaincodeLogs();
   const members = await createTestConsortium();
-  const ledger = await startTestLedger(members, { chaincodes: [IN_PROCESS_CHAINCODE], batch: { batchTimeoutMs: 10 } });
+  const ledgerOptions = { chaincodes: [IN_PROCESS_CHAINCODE], batch: { batchTimeoutMs: 10 } };
+  let ledger = await startTestLedger(members, ledgerOptions);
   const connections: LedgerConnection[] = [];
   const nodes: LianxinNode[] = [];
   const chain = async (mspId: string, user = 'User1') => {
@@ -61,7 +65,15 @@ export async function startTestNetwork(): Promise<TestNetwork> {
 
   return {
     members,
-    ledger,
+    get ledger() {
+      return ledger;
+    },
+    async restartLedger(whileDown) {
+      const port = Number(new URL(`grpcs://${ledger.address}`).port);
+      await ledger.stop();
+      await whileDown?.();
+      ledger = await startTestLedger(members, { ...ledgerOptions, port });
+    },
     chain,
     v1: lianxinV1(),
     async startNode(mspId, settings = {}, overrides = {}) {
