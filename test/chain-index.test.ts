@@ -6,9 +6,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChainIndex, ChainIndexFollower } from '../node/chain-index/index.ts';
+import { ChainIndex } from '../node/chain-index/index.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
-import { createLogger } from '../node/logging/index.ts';
 import { openNodeDatabase, type NodeDatabase } from '../node/store/index.ts';
 import { RecordLog, testUscc } from './support/chaincode-log.ts';
 import {
@@ -23,6 +22,7 @@ import {
   type LogNode,
 } from './support/chaincode-network.ts';
 import { eventually } from './support/eventually.ts';
+import { followChainIndex } from './support/follow-chain-index.ts';
 
 const SHARED = testUscc(1);
 
@@ -58,22 +58,7 @@ class Institution {
   }
 }
 
-async function follow<T>(db: NodeDatabase, use: (index: ChainIndex) => Promise<T>): Promise<T> {
-  const index = await ChainIndex.open(db.chainIndex);
-  const follower = new ChainIndexFollower({
-    index,
-    chain,
-    logger: createLogger({ level: 'warn', destination: process.stderr }),
-    retryInitialMs: 50,
-    retryMaxMs: 500,
-  });
-  follower.start();
-  try {
-    return await use(index);
-  } finally {
-    await follower.stop();
-  }
-}
+const follow = <T>(db: NodeDatabase, use: (index: ChainIndex) => Promise<T>) => followChainIndex(chain, db, use);
 
 const versionOf = (index: ChainIndex, subject: string, version: number) =>
   eventually(async () => {
