@@ -10,6 +10,15 @@
  */
 import type { AnchoredEvent, ChainPosition, IndexEntry } from '../ledger/index.ts';
 import type { NodeSublevel } from '../store/index.ts';
+import {
+  anchorKey,
+  decodeLatestRow,
+  encodeLatestRow,
+  latestKey,
+  POSITION_KEY,
+  versionOf,
+  type AnchorRow,
+} from './index-rows.ts';
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
 export interface ChainIndexRecord {
@@ -32,10 +41,8 @@ export interface ChainIndexRecord {
   readonly anchoredAt: string;
 }
 
-const POSITION_KEY = Buffer.from('position');
-const LATEST_PREFIX = 'latest/';
-
-const latestKey = (subject: string, kind: string) => Buffer.from(`${LATEST_PREFIX}${subject}/${kind}`);
+/** Anchors joined on read, kept for the next lookups of their entries: lookups cluster on recent anchors. */
+const ANCHOR_CACHE_ENTRIES = 1_024;
 
 interface StoredPosition {
   readonly blockNumber: string;
@@ -45,6 +52,7 @@ interface StoredPosition {
 export class ChainIndex {
   readonly #db: NodeSublevel;
   #position: ChainPosition | undefined;
+  readonly #anchors = new Map<string, AnchorRow>();
 
   private constructor(db: NodeSublevel, position: ChainPosition | undefined) {
     this.#db = db;
@@ -67,50 +75,51 @@ export class ChainIndex {
 
   async getIndexRecord(subject: string, kind: string): Promise<ChainIndexRecord | undefined> {
     const value = await this.#db.get(latestKey(subject, kind));
-    return value === undefined ? undefined : (JSON.parse(value.toString('utf8')) as ChainIndexRecord);
+    if (value === undefined) return undefined;
+    const row = decodeLatestRow(value);
+    const anchor = await this.#anchor(row.origin, row.checkpointSize);
+    return { subject, kind, ...row, ...anchor };
+  }
+
+  async #anchor(origin: string, size: number): Promise<AnchorRow> {
+    const id = `${origin}/${size.toString()}`;
+    let anchor = this.#anchors.get(id);
+    if (anchor === undefined) {
+      const value = await this.#db.get(anchorKey(origin, size));
+      // Written in the same batch as every row that names it.
+      if (value === undefined) throw new Error(`chain index: anchor ${id} is missing`);
+      anchor = JSON.parse(value.toString('utf8')) as AnchorRow;
+      if (this.#anchors.size >= ANCHOR_CACHE_ENTRIES) this.#anchors.clear();
+      this.#anchors.set(id, anchor);
+    }
+    return anchor;
   }
 
   /** Applies one anchor's entries (all its chunks, in leaf order) and moves the position past it, atomically. */
   async apply(anchor: AnchoredEvent, anchoredAt: string, entries: readonly IndexEntry[]): Promise<void> {
     const keys = [...new Set(entries.map((e) => `${e.subject}/${e.kind}`))];
-    const stored = await this.#db.getMany(keys.map((k) => Buffer.from(LATEST_PREFIX + k)));
-    const versions = new Map(
-      keys.map((k, i) => {
-        const value = stored[i];
-        return [k, value ? (JSON.parse(value.toString('utf8')) as ChainIndexRecord).version : 0];
-      }),
-    );
-    const latest = new Map<string, ChainIndexRecord>();
+    const stored = await this.#db.getMany(entries.length === 0 ? [] : keys.map((k) => Buffer.from(`latest/${k}`)));
+    const versions = new Map(keys.map((k, i) => [k, stored[i] ? versionOf(stored[i]) : 0]));
+    const latest = new Map<string, { entry: IndexEntry; version: number }>();
     for (const entry of entries) {
       const key = `${entry.subject}/${entry.kind}`;
       const version = (versions.get(key) ?? 0) + 1;
       versions.set(key, version);
-      latest.set(key, {
-        subject: entry.subject,
-        kind: entry.kind,
-        version,
-        origin: anchor.origin,
-        leafIndex: entry.leafIndex,
-        leafHash: entry.leafHash,
-        recordDigest: entry.recordDigest,
-        checkpointSize: anchor.size,
-        txId: anchor.transactionId,
-        blockNumber: anchor.blockNumber.toString(),
-        anchoredAt,
-      });
+      latest.set(key, { entry, version });
     }
-    const position: StoredPosition = {
-      blockNumber: anchor.blockNumber.toString(),
-      transactionId: anchor.transactionId,
-    };
+    const put = (key: Buffer, value: Buffer) => ({ type: 'put' as const, key, value });
+    const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
+    const position: StoredPosition = { blockNumber: row.blockNumber, transactionId: anchor.transactionId };
     await this.#db.batch(
       [
-        ...[...latest].map(([key, record]) => ({
-          type: 'put' as const,
-          key: Buffer.from(LATEST_PREFIX + key),
-          value: Buffer.from(JSON.stringify(record)),
-        })),
-        { type: 'put' as const, key: POSITION_KEY, value: Buffer.from(JSON.stringify(position)) },
+        ...[...latest.values()].map(({ entry, version }) =>
+          put(
+            latestKey(entry.subject, entry.kind),
+            encodeLatestRow({ ...entry, version, origin: anchor.origin, checkpointSize: anchor.size }),
+          ),
+        ),
+        ...(entries.length === 0 ? [] : [put(anchorKey(anchor.origin, anchor.size), Buffer.from(JSON.stringify(row)))]),
+        put(POSITION_KEY, Buffer.from(JSON.stringify(position))),
       ],
       // classic-level's default: not synced (see above).
     );
