@@ -15,6 +15,7 @@ import { LianxinChain } from './ledger/index.ts';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { createNodeMetrics, startMetricsServer, type MetricsServer, type NodeMetrics } from './metrics/index.ts';
+import { EvidenceNotarizer } from './notary/index.ts';
 import { receiptKeyOf, type ReceiptKey } from './receipts/index.ts';
 import { RecordStore } from './records/index.ts';
 import { createServices } from './services/index.ts';
@@ -53,6 +54,8 @@ export interface NodeParts {
   readonly records: RecordStore;
   readonly chain: LianxinChain;
   readonly chainIndex: ChainIndex;
+  /** Puts the platform's notarizations on chain. */
+  readonly notarizer: EvidenceNotarizer;
   /** Signs attestations and receipts. */
   readonly receiptKey: ReceiptKey;
   /** kid of the checkpoint-signing key. */
@@ -147,6 +150,19 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     follower.start();
     cleanup.push(() => follower.stop());
 
+    // Resumes the notarizations a stop or crash left unsubmitted.
+    const notarizer = new EvidenceNotarizer({
+      db: db.records,
+      write: db.write,
+      log,
+      chain,
+      logger: componentLogger(logger, 'notary'),
+      retryInitialMs: config.outbox.retryInitialMs,
+      retryMaxMs: config.outbox.retryMaxMs,
+    });
+    notarizer.start();
+    cleanup.push(() => notarizer.stop());
+
     const records = new RecordStore({
       db: db.records,
       write: db.write,
@@ -171,6 +187,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       records,
       chain,
       chainIndex,
+      notarizer,
       receiptKey: receiptKeyOf(receiptKey),
       logKid: logSigner.kid,
       logger,

@@ -126,6 +126,8 @@ describe('notarization for a platform', () => {
       parties: [testUscc(1), testUscc(2)],
     });
     expect(receipt.receipt?.state).toMatch(/CHECKPOINTED|ANCHORED/);
+    // Also on chain (test/node-notary.test.ts covers that side).
+    expect(receipt.chainState).toBe('CHAIN_NOTARIZATION_STATE_COMMITTED');
     if (!receipt.receipt) return;
     const verified = verifyAttestation(receipt.receipt, await trustBundle());
     expect(verified).toMatchObject({ ok: true });

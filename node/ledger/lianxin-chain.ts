@@ -13,11 +13,22 @@ import {
 } from '@hyperledger/fabric-gateway';
 import type { AnchoredCheckpoint } from '../../chaincode/src/checkpoints.ts';
 import type { ChaincodeErrorCode } from '../../chaincode/src/errors.ts';
+import type { Evidence, Party } from '../../chaincode/src/evidence.ts';
 import type { IndexChunk, IndexEntry } from '../../chaincode/src/record-index.ts';
 import type { NodeRecord, Organization, OriginRecord, PublicKeyRecord } from '../../chaincode/src/registry.ts';
 import { ChainError } from './errors.ts';
 
-export type { AnchoredCheckpoint, IndexChunk, IndexEntry, NodeRecord, Organization, OriginRecord, PublicKeyRecord };
+export type {
+  AnchoredCheckpoint,
+  Evidence,
+  IndexChunk,
+  IndexEntry,
+  NodeRecord,
+  Organization,
+  OriginRecord,
+  Party,
+  PublicKeyRecord,
+};
 
 /** Where a submitted transaction committed. */
 export interface Committed<T> {
@@ -197,6 +208,36 @@ export class LianxinChain {
       close,
       [Symbol.dispose]: close,
     };
+  }
+
+  // Evidence -------------------------------------------------------------------------------------------------
+
+  /**
+   * Notarizes a document for the calling platform. Idempotent per platform and digest: the same parties and
+   * signature digests again give the existing evidence (its txId is the first transaction's); others are refused
+   * with EVIDENCE_CONFLICT. Digests are lower-case hex; `partySignatureDigests` maps a party to its digest.
+   */
+  notarizeEvidence(
+    documentDigest: string,
+    parties: readonly string[],
+    partySignatureDigests: Readonly<Record<string, string>>,
+  ) {
+    return this.#submit<Evidence>(
+      'NotarizeEvidence',
+      documentDigest,
+      JSON.stringify(parties),
+      JSON.stringify(partySignatureDigests),
+    );
+  }
+
+  /** Evidence by its ID, SHA-256(`lianxin/evidence\n<platform>\n<digest>`) in hex. */
+  getEvidence(evidenceId: string): Promise<Evidence | undefined> {
+    return this.#evaluateOptional<Evidence>('EVIDENCE_NOT_FOUND', 'GetEvidence', evidenceId);
+  }
+
+  /** Every platform's notarization of a document (lower-case hex digest). */
+  listEvidenceByDigest(documentDigest: string): Promise<Evidence[]> {
+    return this.#allPages<Evidence>('ListEvidenceByDigest', documentDigest);
   }
 
   // Plumbing -------------------------------------------------------------------------------------------------

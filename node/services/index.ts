@@ -3,8 +3,10 @@ import type { LianxinServiceImpls } from '../api/index.ts';
 import type { CheckpointAnchorer } from '../anchor/index.ts';
 import type { NodeConfig } from '../config/index.ts';
 import type { ChainIndex } from '../chain-index/index.ts';
+import type { LianxinChain } from '../ledger/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import type { NodeMetrics } from '../metrics/index.ts';
+import type { EvidenceNotarizer } from '../notary/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
 import type { RecordStore } from '../records/index.ts';
 import type { NodeSublevel } from '../store/index.ts';
@@ -24,10 +26,16 @@ export interface ServiceComponents {
   readonly anchorer: CheckpointAnchorer;
   readonly records: RecordStore;
   readonly chainIndex: Pick<ChainIndex, 'getIndexRecord'>;
+  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization'>;
+  /** Puts the notarizations on chain; NotaryService waits for it. */
+  readonly notarizer: EvidenceNotarizer;
   readonly receiptKey: ReceiptKey;
   readonly logKid: string;
   readonly metrics: NodeMetrics;
 }
+
+/** A notarization is low-volume: Notarize waits for its commit, a few blocks at most, before answering PENDING. */
+const NOTARIZE_CHAIN_WAIT_MS = 10_000;
 
 export function createServices(c: Readonly<ServiceComponents>): LianxinServiceImpls {
   const { config, log, anchorer, records } = c;
@@ -46,9 +54,15 @@ export function createServices(c: Readonly<ServiceComponents>): LianxinServiceIm
     AttestationService: createAttestationService({ records, builder, chain: c.chainIndex }),
     NotaryService: createNotaryService({
       notary: new NotaryStore({ db: c.recordsDb, log, mspId: config.mspId }),
+      notarizer: c.notarizer,
+      chain: c.chain,
       builder,
       log,
       usccMode: config.ingest.usccMode,
+      mspId: config.mspId,
+      channel,
+      chaincode,
+      chainWaitMs: NOTARIZE_CHAIN_WAIT_MS,
     }),
     LogService: createLogService({ log }),
     NodeInfoService: createNodeInfoService({

@@ -2,25 +2,61 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from '../../network/crypto/index.ts';
 import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
 import type { NotaryServiceImpl } from '../api/handlers.ts';
+import { createLogger } from '../logging/index.ts';
+import { EvidenceNotarizer } from '../notary/index.ts';
+import { FakeEvidenceChain } from '../notary/test-evidence-chain.ts';
 import { verifyAttestation } from '../receipts/index.ts';
 import { createNotaryService } from './notary-service.ts';
 import { NotaryStore } from './notary-store.ts';
-import { callContext, openTestNodeParts, testUscc, type TestNodeParts } from './test-node-parts.ts';
+import { CHAINCODE, CHANNEL, callContext, openTestNodeParts, testUscc, type TestNodeParts } from './test-node-parts.ts';
 
 const PLATFORM = 'SuzhouTradePlatformMSP';
+const OTHER_PLATFORM = 'NanjingSupplyChainMSP';
 const ctx = callContext(PLATFORM, 'platform');
 
 let parts: TestNodeParts;
 let notary: NotaryStore;
+let chain: FakeEvidenceChain;
+let notarizer: EvidenceNotarizer;
 let service: NotaryServiceImpl;
+
+/** The service as the node builds it, waiting at most `chainWaitMs` for the chain. */
+function notaryService(chainWaitMs: number): NotaryServiceImpl {
+  return createNotaryService({
+    notary,
+    notarizer,
+    chain,
+    builder: parts.builder,
+    log: parts.log,
+    usccMode: 'strict',
+    mspId: PLATFORM,
+    channel: CHANNEL,
+    chaincode: CHAINCODE,
+    chainWaitMs,
+  });
+}
 
 beforeEach(async () => {
   parts = await openTestNodeParts(PLATFORM, 'platform');
   notary = new NotaryStore({ db: parts.db.records, log: parts.log, mspId: PLATFORM });
-  service = createNotaryService({ notary, builder: parts.builder, log: parts.log, usccMode: 'strict' });
+  chain = new FakeEvidenceChain(PLATFORM, ['ShanghaiBankMSP']);
+  notarizer = new EvidenceNotarizer({
+    db: parts.db.records,
+    write: parts.db.write,
+    log: parts.log,
+    chain,
+    logger: createLogger({ level: 'silent' }),
+    retryInitialMs: 5,
+    retryMaxMs: 20,
+  });
+  notarizer.start();
+  // Long enough for any commit of the fake chain: tests of PENDING build their own service.
+  service = notaryService(60_000);
 });
 
 afterEach(async () => {
+  chain.release();
+  await notarizer.stop();
   await parts[Symbol.asyncDispose]();
 });
 
@@ -114,7 +150,130 @@ describe('NotaryService.Notarize', () => {
   });
 });
 
+describe('NotaryService.Notarize on chain', () => {
+  it("waits for NotarizeEvidence and answers with the chain's record", async () => {
+    const request = notarizeRequest('contract A');
+
+    const response = await service.Notarize(request, ctx);
+
+    const hex = request.documentDigest.toString('hex');
+    expect(response).toMatchObject({
+      chainState: 'CHAIN_NOTARIZATION_STATE_COMMITTED',
+      chainEvidence: [
+        {
+          documentDigest: request.documentDigest,
+          platform: PLATFORM,
+          parties: [testUscc(1), 'ShanghaiBankMSP'],
+          partySignatureDigests: { [testUscc(1)]: request.partySignatureDigests[0] },
+          channel: CHANNEL,
+          chaincode: CHAINCODE,
+          blockNumber: 1,
+        },
+      ],
+    });
+    const [onChain] = await chain.listEvidenceByDigest(hex);
+    expect(response.chainEvidence?.[0]).toMatchObject({
+      evidenceId: onChain?.evidenceId,
+      transactionId: onChain?.txId,
+    });
+  });
+
+  it('answers PENDING when the chain does not commit in time, and GetNotarization gives the commit later', async () => {
+    chain.hold();
+    const request = notarizeRequest('contract A');
+
+    const response = await notaryService(1).Notarize(request, ctx);
+
+    expect(response).toMatchObject({ chainState: 'CHAIN_NOTARIZATION_STATE_PENDING', receipt: { issuer: PLATFORM } });
+    expect(response.chainEvidence ?? []).toEqual([]);
+    chain.release();
+    await notarizer.settled(request.documentDigest, new AbortController().signal);
+    await expect(service.GetNotarization({ documentDigest: request.documentDigest }, ctx)).resolves.toMatchObject({
+      chainState: 'CHAIN_NOTARIZATION_STATE_COMMITTED',
+      chainEvidence: [{ platform: PLATFORM }],
+    });
+  });
+
+  it('notarizes without waiting while the chain is down, and the notarization reaches it once back', async () => {
+    chain.down = true;
+    const request = notarizeRequest('contract A');
+
+    const response = await service.Notarize(request, ctx);
+
+    expect(response).toMatchObject({ chainState: 'CHAIN_NOTARIZATION_STATE_PENDING', receipt: { issuer: PLATFORM } });
+    chain.down = false;
+    await expect(notarizer.settled(request.documentDigest, new AbortController().signal)).resolves.toMatchObject({
+      state: 'committed',
+    });
+  });
+
+  it('refuses an institution party not registered on chain, naming it, before logging anything', async () => {
+    await expect(
+      service.Notarize(notarizeRequest('contract A', { parties: [testUscc(1), 'UnknownBankMSP'] }), ctx),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'parties[1]' });
+    expect(parts.log.size).toBe(0);
+  });
+
+  it('refuses a document this platform notarized on chain with other parties, before logging anything', async () => {
+    const request = notarizeRequest('contract A');
+    chain.put(PLATFORM, request.documentDigest.toString('hex'), ['ShanghaiBankMSP']);
+
+    await expect(service.Notarize(request, ctx)).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+      field: 'document_digest',
+    });
+    expect(parts.log.size).toBe(0);
+  });
+
+  it("reports the chain's refusal of a logged notarization, and GetNotarization shows it REFUSED", async () => {
+    // Another node of the platform notarizes the document between this node's check and its submission.
+    chain.hold();
+    const request = notarizeRequest('contract A');
+    const notarizing = service.Notarize(request, ctx);
+    await eventuallySubmitted();
+    chain.put(PLATFORM, request.documentDigest.toString('hex'), ['ShanghaiBankMSP']);
+    chain.release();
+
+    await expect(notarizing).rejects.toMatchObject({ code: 'ALREADY_EXISTS', field: 'document_digest' });
+    await expect(service.GetNotarization({ documentDigest: request.documentDigest }, ctx)).resolves.toMatchObject({
+      receipt: { issuer: PLATFORM },
+      chainState: 'CHAIN_NOTARIZATION_STATE_REFUSED',
+      chainRefusal: expect.stringContaining('EVIDENCE_CONFLICT') as string,
+    });
+  });
+
+  /** Resolves once the worker has submitted something (the fake chain then holds it). */
+  async function eventuallySubmitted(): Promise<void> {
+    while (chain.submitted.length === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+});
+
 describe('NotaryService.GetNotarization', () => {
+  it("answers from the chain for a document another platform notarized: every platform's evidence", async () => {
+    const digest = sha256(Buffer.from('contract elsewhere'));
+    const evidence = chain.put(OTHER_PLATFORM, digest.toString('hex'), [testUscc(2)], {
+      [testUscc(2)]: sha256(Buffer.from('signed')).toString('hex'),
+    });
+
+    const response = await service.GetNotarization({ documentDigest: digest }, ctx);
+
+    expect(response.receipt ?? null).toBeNull();
+    expect(response.chainEvidence).toEqual([
+      {
+        evidenceId: evidence.evidenceId,
+        documentDigest: digest,
+        platform: OTHER_PLATFORM,
+        parties: [testUscc(2)],
+        partySignatureDigests: { [testUscc(2)]: sha256(Buffer.from('signed')) },
+        notarizedAt: evidence.notarizedAt,
+        channel: CHANNEL,
+        chaincode: CHAINCODE,
+        transactionId: evidence.txId,
+        blockNumber: 0,
+      },
+    ]);
+  });
+
   it('gives the receipt ANCHORED once the checkpoint is on chain', async () => {
     const request = notarizeRequest('contract A');
     await service.Notarize(request, ctx);
@@ -130,7 +289,7 @@ describe('NotaryService.GetNotarization', () => {
     });
   });
 
-  it('refuses an unknown document with NOT_FOUND', async () => {
+  it('refuses a document notarized neither here nor on chain with NOT_FOUND', async () => {
     await expect(
       service.GetNotarization({ documentDigest: sha256(Buffer.from('never notarized')) }, ctx),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });

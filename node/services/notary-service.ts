@@ -1,7 +1,9 @@
 /**
  * NotaryService: a supply-chain platform notarizes contract evidence in its own log and gets a receipt with the
  * same proof shape as a credit-record attestation. A receipt is CHECKPOINTED when issued (the node signs a
- * checkpoint covering the leaf at once); GetNotarization later gives it ANCHORED.
+ * checkpoint covering the leaf at once); GetNotarization later gives it ANCHORED. The notarization also goes on
+ * chain (NotarizeEvidence, node/notary): Notarize waits a bounded time for that commit and answers with the
+ * chain's record, or PENDING; GetNotarization on any node answers from the chain for documents it did not notarize.
  */
 import { MSP_ID } from '../../chaincode/src/validation.ts';
 import { checkUscc, type UsccMode } from '../../chaincode/src/uscc.ts';
@@ -9,15 +11,30 @@ import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { ContractEvidence__Output } from '../api/generated/lianxin/v1/ContractEvidence.ts';
 import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
 import type { NotaryServiceImpl } from '../api/handlers.ts';
+import { ChainError, type LianxinChain } from '../ledger/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
+import {
+  chainFields,
+  signaturesByParty,
+  toChainEvidence,
+  type ChainName,
+  type ChainNotarization,
+  type EvidenceNotarizer,
+} from '../notary/index.ts';
 import type { AttestationBuilder } from './attestation-builder.ts';
 import type { NotaryStore } from './notary-store.ts';
 
-export interface NotaryServiceComponents {
+export interface NotaryServiceComponents extends ChainName {
   readonly notary: Pick<NotaryStore, 'notarize' | 'leafIndexOf'>;
+  readonly notarizer: Pick<EvidenceNotarizer, 'settled' | 'state'>;
+  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization'>;
   readonly builder: AttestationBuilder;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint' | 'checkpoint'>;
   readonly usccMode: UsccMode;
+  /** The platform: this node's organisation. */
+  readonly mspId: string;
+  /** How long Notarize waits for NotarizeEvidence to commit before answering PENDING. */
+  readonly chainWaitMs: number;
 }
 
 /** As the chaincode's NotarizeEvidence bounds them (chaincode/src/evidence.ts). */
@@ -32,26 +49,85 @@ const LABEL_VALUE = /^[^\p{Cc}]{1,256}$/u;
 const DIGEST_BYTES = 32;
 
 export function createNotaryService(c: Readonly<NotaryServiceComponents>): NotaryServiceImpl {
-  const receiptOf = async (leafIndex: number) => ({ receipt: await c.builder.attest(leafIndex) });
-
   return {
-    async Notarize(request) {
+    async Notarize(request, { signal, logger }) {
       const contract = validate(request, c.usccMode);
+      let chainUp = true;
+      try {
+        await checkAgainstChain(contract, c);
+      } catch (err) {
+        if (!(err instanceof ChainError && err.retryable)) throw err;
+        // The notarization is durable without the chain: the worker submits it once the chain is back.
+        logger.warn({ err }, 'could not check the notarization against the chain; notarizing without waiting for it');
+        chainUp = false;
+      }
       const { leafIndex } = await c.notary.notarize(contract);
       // Sign a checkpoint covering the leaf now rather than within T, so the receipt can be issued at once.
       if ((c.log.latestCheckpoint()?.size ?? 0) <= leafIndex) await c.log.checkpoint();
-      return receiptOf(leafIndex);
+      const onChain = await c.notarizer.settled(
+        contract.documentDigest,
+        AbortSignal.any([signal, AbortSignal.timeout(chainUp ? c.chainWaitMs : 0)]),
+      );
+      if (onChain?.state === 'refused') throw refusal(contract.documentDigest, onChain);
+      return { receipt: await c.builder.attest(leafIndex), ...chainFields(onChain, c) };
     },
 
     async GetNotarization({ documentDigest }) {
       requireDigest('document_digest', documentDigest);
       const leafIndex = await c.notary.leafIndexOf(documentDigest);
-      if (leafIndex === undefined) {
-        throw new NodeError('NOT_FOUND', `document ${documentDigest.toString('hex')} is not notarized on this node`);
+      if (leafIndex !== undefined) {
+        const [receipt, onChain] = await Promise.all([c.builder.attest(leafIndex), c.notarizer.state(documentDigest)]);
+        return { receipt, ...chainFields(onChain, c) };
       }
-      return receiptOf(leafIndex);
+      const hex = documentDigest.toString('hex');
+      const evidence = await c.chain.listEvidenceByDigest(hex);
+      if (evidence.length === 0) {
+        throw new NodeError('NOT_FOUND', `document ${hex} is notarized neither on this node nor on chain`);
+      }
+      return { chainEvidence: evidence.map((e) => toChainEvidence(e, c)) };
     },
   };
+}
+
+/**
+ * Refuses, before anything is logged, what NotarizeEvidence would refuse for good: an institution party that is
+ * not registered, or the document notarized on chain by this platform with other parties or signatures.
+ * @throws ChainError when the chain cannot be asked.
+ */
+async function checkAgainstChain(
+  contract: ContractEvidence__Output,
+  c: Pick<NotaryServiceComponents, 'chain' | 'mspId'>,
+): Promise<void> {
+  const hex = contract.documentDigest.toString('hex');
+  const [evidence, organizations] = await Promise.all([
+    c.chain.listEvidenceByDigest(hex),
+    Promise.all(
+      contract.parties.map((party) => (USCC_LIKE.test(party) ? Promise.resolve(null) : c.chain.getOrganization(party))),
+    ),
+  ]);
+  organizations.forEach((org, i) => {
+    if (org === undefined) throw invalidArgument(`parties[${i}]`, 'must be an organisation registered on chain');
+  });
+  const own = evidence.find((e) => e.platform === c.mspId);
+  if (own === undefined) return;
+  const signatures = (map: Readonly<Record<string, string>>) => JSON.stringify(Object.entries(map).sort());
+  const same =
+    JSON.stringify(own.parties.map((p) => p.id)) === JSON.stringify(contract.parties) &&
+    signatures(own.partySignatureDigests) === signatures(signaturesByParty(contract));
+  if (!same) {
+    throw new NodeError(
+      'ALREADY_EXISTS',
+      `document ${hex} is already notarized on chain by ${c.mspId} with other parties or signatures (transaction ${own.txId})`,
+      { field: 'document_digest' },
+    );
+  }
+}
+
+function refusal(documentDigest: Buffer, refused: Extract<ChainNotarization, { state: 'refused' }>): NodeError {
+  const message = `the chain refused the notarization of document ${documentDigest.toString('hex')}: ${refused.reason}`;
+  return refused.code === 'EVIDENCE_CONFLICT'
+    ? new NodeError('ALREADY_EXISTS', message, { field: 'document_digest' })
+    : new NodeError('FAILED_PRECONDITION', message);
 }
 
 /** The request as the leaf's ContractEvidence, parties normalized; throws INVALID_ARGUMENT naming the field. */

@@ -1,13 +1,15 @@
 /**
  * The platform's notarized documents: document digest → the index of the log leaf that is its evidence, kept in
- * the records sublevel under the prefix `n` ‖ 0x00 (disjoint from node/records/record-keys.ts) and written in the
- * log append's own atomic batch, so a crash never leaves a leaf without its entry or an entry without its leaf.
+ * the records sublevel (node/notary/notary-keys.ts) and written in the log append's own atomic batch together
+ * with the marker that puts the notarization on chain (node/notary EvidenceNotarizer), so a crash never leaves a
+ * leaf without its entry and marker, or either without its leaf.
  * Idempotent by (platform, digest) as the chaincode's NotarizeEvidence is: this node's log holds one platform.
  */
 import { randomBytes } from 'node:crypto';
 import { NodeError } from '../api/errors.ts';
 import type { ContractEvidence__Output } from '../api/generated/lianxin/v1/ContractEvidence.ts';
 import type { TransparencyLog } from '../log/index.ts';
+import { leafKey, pendingKey } from '../notary/index.ts';
 import { decodeLogLeaf, encodeLogLeaf } from '../receipts/index.ts';
 import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
 
@@ -27,9 +29,6 @@ export interface Notarized {
 const NONCE_BYTES = 16;
 const LEAF_VERSION = 1;
 
-const notaryKey = (documentDigest: Uint8Array): Buffer =>
-  Buffer.from(`n\u0000${Buffer.from(documentDigest).toString('hex')}`, 'utf8');
-
 export class NotaryStore {
   readonly #o: NotaryStoreOptions;
   /** One notarization at a time: the duplicate check and the append must see each other's writes. */
@@ -41,7 +40,7 @@ export class NotaryStore {
 
   /** The leaf index of a notarized document, if this node notarized it. */
   async leafIndexOf(documentDigest: Uint8Array): Promise<number | undefined> {
-    const value = await this.#o.db.get(notaryKey(documentDigest));
+    const value = await this.#o.db.get(leafKey(documentDigest));
     return value === undefined ? undefined : Number(value.toString('utf8'));
   }
 
@@ -78,7 +77,8 @@ export class NotaryStore {
       contract,
     });
     const { firstIndex } = await log.append([leaf], (index): SublevelWrite[] => [
-      { type: 'put', sublevel: db, key: notaryKey(contract.documentDigest), value: Buffer.from(String(index)) },
+      { type: 'put', sublevel: db, key: leafKey(contract.documentDigest), value: Buffer.from(String(index)) },
+      { type: 'put', sublevel: db, key: pendingKey(contract.documentDigest), value: Buffer.from(String(index)) },
     ]);
     return { leafIndex: firstIndex, created: true };
   }

@@ -7,6 +7,7 @@ import type { AttestResponse as _lianxin_v1_AttestResponse, AttestResponse__Outp
 import type { Attestation as _lianxin_v1_Attestation, Attestation__Output as _lianxin_v1_Attestation__Output } from './lianxin/v1/Attestation.ts';
 import type { AttestationServiceClient as _lianxin_v1_AttestationServiceClient, AttestationServiceDefinition as _lianxin_v1_AttestationServiceDefinition } from './lianxin/v1/AttestationService.ts';
 import type { ChainAnchor as _lianxin_v1_ChainAnchor, ChainAnchor__Output as _lianxin_v1_ChainAnchor__Output } from './lianxin/v1/ChainAnchor.ts';
+import type { ChainEvidence as _lianxin_v1_ChainEvidence, ChainEvidence__Output as _lianxin_v1_ChainEvidence__Output } from './lianxin/v1/ChainEvidence.ts';
 import type { ChainIndexEntry as _lianxin_v1_ChainIndexEntry, ChainIndexEntry__Output as _lianxin_v1_ChainIndexEntry__Output } from './lianxin/v1/ChainIndexEntry.ts';
 import type { ConsistencyProof as _lianxin_v1_ConsistencyProof, ConsistencyProof__Output as _lianxin_v1_ConsistencyProof__Output } from './lianxin/v1/ConsistencyProof.ts';
 import type { CreditRecord as _lianxin_v1_CreditRecord, CreditRecord__Output as _lianxin_v1_CreditRecord__Output } from './lianxin/v1/CreditRecord.ts';
@@ -43,7 +44,9 @@ export interface ProtoGrpcType {
       Attestation: MessageTypeDefinition<_lianxin_v1_Attestation, _lianxin_v1_Attestation__Output>
       AttestationService: SubtypeConstructor<typeof grpc.Client, _lianxin_v1_AttestationServiceClient> & { service: _lianxin_v1_AttestationServiceDefinition }
       ChainAnchor: MessageTypeDefinition<_lianxin_v1_ChainAnchor, _lianxin_v1_ChainAnchor__Output>
+      ChainEvidence: MessageTypeDefinition<_lianxin_v1_ChainEvidence, _lianxin_v1_ChainEvidence__Output>
       ChainIndexEntry: MessageTypeDefinition<_lianxin_v1_ChainIndexEntry, _lianxin_v1_ChainIndexEntry__Output>
+      ChainNotarizationState: EnumTypeDefinition
       ConsistencyProof: MessageTypeDefinition<_lianxin_v1_ConsistencyProof, _lianxin_v1_ConsistencyProof__Output>
       CreditRecord: MessageTypeDefinition<_lianxin_v1_CreditRecord, _lianxin_v1_CreditRecord__Output>
       EvidenceState: EnumTypeDefinition

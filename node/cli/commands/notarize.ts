@@ -1,11 +1,13 @@
 /**
  * `lianxin notarize` and `lianxin notarization`: a platform notarizes contract evidence (NotaryService.Notarize)
- * and anyone entitled fetches the receipt again by the document's digest (GetNotarization). The document itself
- * never leaves this machine: only its SHA-256 is sent.
+ * and anyone entitled checks it by the document's digest on any node (GetNotarization): the receipt from the
+ * platform's node, the chain's evidence from others. The document itself never leaves this machine: only its
+ * SHA-256 is sent.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import type { ChainEvidence__Output } from '../../api/generated/lianxin/v1/ChainEvidence.ts';
 import type { NotarizeResponse__Output } from '../../api/generated/lianxin/v1/NotarizeResponse.ts';
 import { parseCommandLine, type CliIo, type Command } from '../command.ts';
 import { NODE_OPTIONS, NODE_OPTIONS_USAGE, unary, withNodeClient } from '../connection.ts';
@@ -13,6 +15,7 @@ import { CliError, messageOf } from '../errors.ts';
 import {
   ATTESTATION_OUTPUT_OPTIONS,
   ATTESTATION_OUTPUT_USAGE,
+  printJson,
   writeAttestation,
   type AttestationOutput,
 } from '../output.ts';
@@ -22,7 +25,8 @@ usage: lianxin notarize (<document-file> | --digest hex) --party id [--party id 
                         [--signature-digest hex …] [--label key=value …] [--out file | --json] [connection]
 
 Notarizes a contract: the node logs its SHA-256 with the parties (USCCs or MSP IDs), the digests of their
-signatures and non-confidential labels, and answers with a receipt. Repeating the same request returns the
+signatures (one per party, in the parties' order) and non-confidential labels, answers with a receipt, and puts
+the digest, parties and signature digests on chain (shown on stderr). Repeating the same request returns the
 same receipt.
 ${ATTESTATION_OUTPUT_USAGE}
 ${NODE_OPTIONS_USAGE}`;
@@ -30,7 +34,8 @@ ${NODE_OPTIONS_USAGE}`;
 const NOTARIZATION_USAGE = `
 usage: lianxin notarization <document-digest-hex> [--out file | --json] [connection]
 
-Fetches the receipt of a notarized document by its SHA-256.
+Fetches the receipt of a notarized document by its SHA-256, with where it stands on chain (on stderr). Asked of
+a node that did not notarize it, answers with the chain's evidence of every platform that did, as JSON.
 ${ATTESTATION_OUTPUT_USAGE}
 ${NODE_OPTIONS_USAGE}`;
 
@@ -104,14 +109,49 @@ export const notarizationCommand: Command = {
   },
 };
 
+/**
+ * The receipt as the output options say, and where the notarization stands on chain on stderr. Without a receipt
+ * (a document another node notarized) the chain's evidence is the answer: printed as JSON on stdout.
+ */
 async function writeReceipt(
   io: CliIo,
   method: string,
   response: NotarizeResponse__Output,
   output: AttestationOutput,
 ): Promise<void> {
-  if (!response.receipt) throw new CliError('NODE_ERROR', `${method}: the node answered without a receipt`);
+  if (!response.receipt) {
+    if (response.chainEvidence.length === 0) {
+      throw new CliError('NODE_ERROR', `${method}: the node answered with neither a receipt nor chain evidence`);
+    }
+    if (output.out !== undefined) io.stderr.write(`no receipt from this node: ${output.out} not written\n`);
+    printJson(io, { chainEvidence: response.chainEvidence });
+    for (const evidence of response.chainEvidence) io.stderr.write(`on chain: ${evidenceLine(evidence)}\n`);
+    return;
+  }
   await writeAttestation(io, response.receipt, output);
+  const onChain = chainStateLine(response);
+  if (onChain !== undefined) io.stderr.write(`on chain: ${onChain}\n`);
+}
+
+function chainStateLine(response: NotarizeResponse__Output): string | undefined {
+  switch (response.chainState) {
+    case 'CHAIN_NOTARIZATION_STATE_PENDING':
+      return 'pending: the node submits it until it commits (ask again with lianxin notarization)';
+    case 'CHAIN_NOTARIZATION_STATE_COMMITTED':
+      return response.chainEvidence.map(evidenceLine).join('; ');
+    case 'CHAIN_NOTARIZATION_STATE_REFUSED':
+      return `REFUSED: ${response.chainRefusal}`;
+    case 'CHAIN_NOTARIZATION_STATE_UNSPECIFIED':
+      return undefined;
+  }
+}
+
+function evidenceLine(e: ChainEvidence__Output): string {
+  const block = e.blockNumber === 0 ? '' : `, block ${e.blockNumber}`;
+  return (
+    `notarized by ${e.platform} at ${e.notarizedAt}, parties ${e.parties.join(', ')}; evidence ${e.evidenceId}, ` +
+    `channel ${e.channel}, chaincode ${e.chaincode}, tx ${e.transactionId}${block}`
+  );
 }
 
 function digestArgument(name: string, hex: string): Buffer {

@@ -2,11 +2,19 @@
 // Original file: lianxin/v1/node.proto
 
 import type { Attestation as _lianxin_v1_Attestation, Attestation__Output as _lianxin_v1_Attestation__Output } from '../../lianxin/v1/Attestation.ts';
+import type { ChainNotarizationState as _lianxin_v1_ChainNotarizationState, ChainNotarizationState__Output as _lianxin_v1_ChainNotarizationState__Output } from '../../lianxin/v1/ChainNotarizationState.ts';
+import type { ChainEvidence as _lianxin_v1_ChainEvidence, ChainEvidence__Output as _lianxin_v1_ChainEvidence__Output } from '../../lianxin/v1/ChainEvidence.ts';
 
 export interface NotarizeResponse {
   'receipt'?: (_lianxin_v1_Attestation | null);
+  'chainState'?: (_lianxin_v1_ChainNotarizationState);
+  'chainEvidence'?: (_lianxin_v1_ChainEvidence)[];
+  'chainRefusal'?: (string);
 }
 
 export interface NotarizeResponse__Output {
   'receipt': (_lianxin_v1_Attestation__Output | null);
+  'chainState': (_lianxin_v1_ChainNotarizationState__Output);
+  'chainEvidence': (_lianxin_v1_ChainEvidence__Output)[];
+  'chainRefusal': (string);
 }

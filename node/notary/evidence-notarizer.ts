@@ -1,0 +1,201 @@
+/**
+ * Puts the platform's notarizations on chain (chaincode NotarizeEvidence), so any member can check a document by
+ * its digest without this node. NotaryStore writes a "to notarize" marker in the leaf's own batch; this worker
+ * submits the marked documents, several at a time, and replaces each marker with the chain's record (or, for a
+ * definitive refusal, with the reason) in one write. A crash between the commit and that write leaves the marker:
+ * the resubmission is answered with the existing evidence, since NotarizeEvidence is idempotent per platform and
+ * digest. Transient failures are retried with capped exponential backoff.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NodeError } from '../api/errors.ts';
+import { ChainError, type Evidence, type LianxinChain } from '../ledger/index.ts';
+import type { TransparencyLog } from '../log/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { decodeLogLeaf } from '../receipts/index.ts';
+import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
+import { signaturesByParty } from './chain-evidence.ts';
+import { committedKey, digestOf, PENDING_RANGE, pendingKey, refusedKey } from './notary-keys.ts';
+
+/** Where this node's notarization of a document stands on chain. */
+export type ChainNotarization =
+  | { readonly state: 'pending' }
+  | {
+      readonly state: 'committed';
+      readonly evidence: Evidence;
+      /** Absent when the commit was learnt from a resubmission (the chain's record keeps the txid only). */
+      readonly blockNumber?: number;
+    }
+  | { readonly state: 'refused'; readonly code: string; readonly reason: string; readonly refusedAt: string };
+
+export interface EvidenceNotarizerOptions {
+  /** The records sublevel, where NotaryStore writes the markers. */
+  readonly db: NodeSublevel;
+  readonly write: (writes: readonly SublevelWrite[]) => Promise<void>;
+  readonly log: Pick<TransparencyLog, 'leaf'>;
+  readonly chain: Pick<LianxinChain, 'notarizeEvidence'>;
+  readonly logger: Logger;
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+}
+
+/**
+ * Chaincode refusals about the evidence itself: submitting it again cannot succeed. Others (FORBIDDEN,
+ * ORG_SUSPENDED) may clear when the operator acts, so they are retried.
+ */
+const DEFINITIVE = new Set(['EVIDENCE_CONFLICT', 'INVALID_ARGUMENT', 'INVALID_USCC', 'ORG_NOT_FOUND']);
+/**
+ * Notarizations submitted at once: each waits for a block (2 s with Fabric's default batch timeout), and those of
+ * distinct documents write distinct keys, so they commit together without conflicts.
+ */
+const MAX_IN_FLIGHT = 32;
+
+export class EvidenceNotarizer {
+  readonly #o: EvidenceNotarizerOptions;
+  /** Set by wake() and stop(); the worker clears it before each scan, so no wake-up between scan and wait is lost. */
+  #woken = false;
+  #wake: (() => void) | undefined;
+  readonly #stopping = new AbortController();
+  #running: Promise<void> | undefined;
+  /** Callers waiting for a document to leave the pending state, by hex digest. */
+  readonly #waiters = new Map<string, Set<() => void>>();
+
+  constructor(options: Readonly<EvidenceNotarizerOptions>) {
+    this.#o = options;
+  }
+
+  /** Where the document stands on chain; undefined if this node never notarized it. */
+  async state(documentDigest: Uint8Array): Promise<ChainNotarization | undefined> {
+    const [pending, committed, refused] = await this.#o.db.getMany([
+      pendingKey(documentDigest),
+      committedKey(documentDigest),
+      refusedKey(documentDigest),
+    ]);
+    if (pending !== undefined) return { state: 'pending' };
+    const settled = committed ?? refused;
+    return settled && (JSON.parse(settled.toString('utf8')) as ChainNotarization);
+  }
+
+  /**
+   * Wakes the worker and waits until the document is no longer pending, or `signal` aborts, or the worker stops;
+   * then says where it stands.
+   */
+  async settled(documentDigest: Uint8Array, signal: AbortSignal): Promise<ChainNotarization | undefined> {
+    const hex = Buffer.from(documentDigest).toString('hex');
+    const woken = Promise.withResolvers<undefined>();
+    const resolve = () => {
+      woken.resolve(undefined);
+    };
+    // Registered before the state is read, so a commit in between still wakes this caller.
+    const waiters = this.#waiters.get(hex) ?? new Set();
+    waiters.add(resolve);
+    this.#waiters.set(hex, waiters);
+    signal.addEventListener('abort', resolve, { once: true });
+    this.wake();
+    try {
+      const now = await this.state(documentDigest);
+      if (now?.state !== 'pending' || signal.aborted || this.#stopping.signal.aborted) return now;
+      await woken.promise;
+      return await this.state(documentDigest);
+    } finally {
+      signal.removeEventListener('abort', resolve);
+      waiters.delete(resolve);
+      if (waiters.size === 0) this.#waiters.delete(hex);
+    }
+  }
+
+  /** A marker was written: look again. */
+  wake(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  start(): void {
+    this.#running ??= this.#run().catch((err: unknown) => {
+      this.#o.logger.error({ err }, 'the notarization worker stopped');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    this.wake();
+    await this.#running;
+    for (const waiters of this.#waiters.values()) for (const resolve of waiters) resolve();
+  }
+
+  /** Read after an await: wake() or stop() may have run during the scan. */
+  #shouldSleep(): boolean {
+    return !this.#woken && !this.#stopping.signal.aborted;
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stopping.signal;
+    let delay = this.#o.retryInitialMs;
+    while (!signal.aborted) {
+      this.#woken = false;
+      const batch = await this.#o.db.iterator({ ...PENDING_RANGE, limit: MAX_IN_FLIGHT }).all();
+      if (batch.length === 0) {
+        if (this.#shouldSleep()) {
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+          });
+        }
+        this.#wake = undefined;
+        continue;
+      }
+      const results = await Promise.allSettled(
+        batch.map(([key, value]) => this.#notarize(digestOf(key), Number(value.toString('utf8')))),
+      );
+      const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      if (failures.length === 0) {
+        delay = this.#o.retryInitialMs;
+        continue;
+      }
+      // The chain being down or busy is routine; anything else needs someone to look.
+      const routine = failures.every((err) => err instanceof ChainError && err.retryable);
+      this.#o.logger[routine ? 'warn' : 'error'](
+        { err: failures[0], failed: failures.length, of: batch.length, retryInMs: delay },
+        'notarizing on chain failed; retrying after backoff',
+      );
+      await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal }).catch(() => undefined);
+      delay = Math.min(delay * 2, this.#o.retryMaxMs);
+    }
+  }
+
+  async #notarize(digest: string, leafIndex: number): Promise<void> {
+    const contract = decodeLogLeaf(await this.#o.log.leaf(leafIndex)).contract;
+    if (!contract) throw new NodeError('INTERNAL', `leaf ${leafIndex} marked for notarization holds no contract`);
+    let settled: ChainNotarization;
+    try {
+      const committed = await this.#o.chain.notarizeEvidence(digest, contract.parties, signaturesByParty(contract));
+      const fresh = committed.result.txId === committed.transactionId;
+      settled = {
+        state: 'committed',
+        evidence: committed.result,
+        ...(fresh ? { blockNumber: Number(committed.blockNumber) } : {}),
+      };
+    } catch (err) {
+      if (!(err instanceof ChainError && DEFINITIVE.has(err.chaincodeCode ?? ''))) throw err;
+      this.#o.logger.error(
+        { err, documentDigest: digest, leafIndex },
+        'the chain refused the notarization for good; it stays in the log only',
+      );
+      settled = {
+        state: 'refused',
+        code: err.chaincodeCode ?? '',
+        reason: err.message,
+        refusedAt: new Date().toISOString(),
+      };
+    }
+    const { db } = this.#o;
+    await this.#o.write([
+      { type: 'del', sublevel: db, key: pendingKey(digest) },
+      {
+        type: 'put',
+        sublevel: db,
+        key: settled.state === 'committed' ? committedKey(digest) : refusedKey(digest),
+        value: Buffer.from(JSON.stringify(settled)),
+      },
+    ]);
+    for (const resolve of this.#waiters.get(digest) ?? []) resolve();
+  }
+}
