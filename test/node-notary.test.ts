@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { evidenceIdOf } from '../chaincode/src/evidence.ts';
 import type { NotarizeRequest } from '../node/api/generated/lianxin/v1/NotarizeRequest.ts';
 import type { NotarizeResponse__Output } from '../node/api/generated/lianxin/v1/NotarizeResponse.ts';
@@ -289,7 +289,7 @@ describe('notarizations in flight when the node is killed with SIGKILL', () => {
         const hex = document.toString('hex');
         const first = await platform.get(document).catch(failure);
         // FAILED_PRECONDITION: logged but not yet in a signed checkpoint (the restarted node signs one shortly).
-        if ('code' in first && first.code !== 9) {
+        if ('code' in first && first.code !== grpc.status.FAILED_PRECONDITION) {
           // Never logged: never acknowledged, and never on chain.
           expect(first.code).toBe(5);
           expect(acked.has(hex)).toBe(false);
@@ -300,7 +300,7 @@ describe('notarizations in flight when the node is killed with SIGKILL', () => {
           async () => {
             const now = await platform.get(document).catch(failure);
             if ('code' in now) {
-              expect(now.code).toBe(9);
+              expect(now.code).toBe(grpc.status.FAILED_PRECONDITION);
               return undefined;
             }
             return now.chainState === 'CHAIN_NOTARIZATION_STATE_COMMITTED' ? now : undefined;
