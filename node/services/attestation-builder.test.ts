@@ -61,6 +61,30 @@ describe('AttestationBuilder', () => {
     expect(sizes).toEqual([5, 2, 6, 5, 2, 5, 5, 2]);
   });
 
+  it('attests every leaf verifiably while the log grows across tile boundaries, asked in any order', async () => {
+    // Anchored sizes that leave partial tiles at tree levels 8 and 9 and ragged right edges, so that hashes and
+    // ranges read for one size are needed again, and wider, at the next.
+    const anchoredSizes = [300, 513, 777];
+    let size = 0;
+    for (const next of anchoredSizes) {
+      await parts.ingest(Array.from({ length: next - size }, (_, i) => size + i + 1));
+      await parts.anchorAll();
+      size = next;
+    }
+    // Every leaf once, in an order that mixes the three checkpoints: 0, 389, 1, 390, … (389 is prime to 777).
+    const order = Array.from({ length: size }, (_, i) => (i * 389) % size);
+
+    for (const leafIndex of order) {
+      const attestation = await parts.builder.attest(leafIndex);
+      const cover = anchoredSizes.find((anchored) => leafIndex < anchored);
+      expect(verifyAttestation(attestation, parts.bundle, { requireAnchored: true })).toMatchObject({
+        ok: true,
+        leafIndex,
+        size: cover,
+      });
+    }
+  });
+
   it('carries the leaf exactly as logged and the root the checkpoint note signs', async () => {
     await parts.ingest([7]);
     await parts.anchorAll();
