@@ -93,10 +93,24 @@ describe('log checkpoints', () => {
     const tlog = await open({ checkpointIntervalMs: HOUR, checkpointLeaves: 100, ...options });
     await tlog.append(leaves(0, 99));
     expect(tlog.latestCheckpoint()).toBeUndefined();
-    await tlog.append(leaves(99, 130));
+    await tlog.append(leaves(99, 100));
     const checkpoint = await published;
-    expect(checkpoint.size).toBe(130);
+    expect(checkpoint.size).toBe(100);
     expect(verifiesAsChaincode(checkpoint.note, ORIGIN, spkiOf(key))).toBe(true);
+  });
+
+  it('signs checkpoints at most N leaves apart, up to the size, after an append of more than N', async () => {
+    const published: SignedCheckpoint[] = [];
+    const tlog = await open({
+      checkpointIntervalMs: HOUR,
+      checkpointLeaves: 100,
+      onCheckpoint: (checkpoint) => published.push(checkpoint),
+    });
+    await tlog.append(leaves(0, 30));
+    await tlog.append(leaves(30, 280));
+    expect((await tlog.checkpoint())?.size).toBe(280);
+    expect(published.map((c) => c.size)).toEqual([100, 200, 280]);
+    for (const c of published) expect(c.rootHash).toEqual(await tlog.root(c.size));
   });
 
   it('signs within T when fewer than N leaves wait', async () => {
@@ -160,7 +174,9 @@ describe('log checkpoints', () => {
     expect(await failed.promise).toMatchObject({ message: 'injected write failure' });
     expect(tlog.latestCheckpoint()).toBeUndefined();
     await tlog.append(leaves(10, 11));
-    expect((await signed.published).size).toBe(11);
+    // At most N leaves past the latest (none): 10, then the size.
+    expect((await signed.published).size).toBe(10);
+    expect((await tlog.checkpoint())?.size).toBe(11);
   });
 
   it('refuses a log key that is not ECDSA P-256', () => {

@@ -3,6 +3,10 @@
  * reference §9.1), keeps the latest, and never signs a size at or below it: checkpoints of one log are then
  * always consistent with each other (tlog-checkpoint: a log must never sign two inconsistent checkpoints).
  * Each checkpoint is durable before it is published to `onCheckpoint`.
+ *
+ * Consecutive checkpoints are never more than N leaves apart, however large the appends: an anchor covers the
+ * leaves between two of them, and the chaincode takes at most 10,000 index entries per anchor. When the log has
+ * grown by more, the checkpointer signs every N leaves up to its size.
  */
 import { signCheckpoint, type LogSigner, type SignedCheckpoint } from './checkpoint.ts';
 
@@ -61,7 +65,10 @@ export class Checkpointer {
     }
   }
 
-  /** Signs a checkpoint of the current size now if it is above the latest; resolves to the latest. */
+  /**
+   * Signs a checkpoint of the current size now if it is above the latest (and those every N leaves before it);
+   * resolves to the latest.
+   */
   async checkpoint(): Promise<SignedCheckpoint | undefined> {
     if (this.#failure !== undefined) {
       const failure = this.#failure;
@@ -97,15 +104,17 @@ export class Checkpointer {
 
   async #sign(): Promise<SignedCheckpoint | undefined> {
     this.#queued = false;
-    const { origin, signer, source } = this.#options;
-    const size = source.size;
-    if (size === 0 || size <= (this.#latest?.size ?? 0)) return this.#latest;
-    const checkpoint = signCheckpoint(origin, size, await source.root(size), signer);
-    await source.saveCheckpoint(checkpoint.note);
-    this.#latest = checkpoint;
-    this.#options.onCheckpoint?.(checkpoint);
-    // Leaves appended while this one was signed start their own wait.
+    const { origin, signer, source, maxLeaves } = this.#options;
+    const target = source.size;
+    while (target > (this.#latest?.size ?? 0)) {
+      const size = Math.min(target, (this.#latest?.size ?? 0) + maxLeaves);
+      const checkpoint = signCheckpoint(origin, size, await source.root(size), signer);
+      await source.saveCheckpoint(checkpoint.note);
+      this.#latest = checkpoint;
+      this.#options.onCheckpoint?.(checkpoint);
+    }
+    // Leaves appended while these were signed start their own wait.
     this.notify();
-    return checkpoint;
+    return this.#latest;
   }
 }

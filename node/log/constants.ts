@@ -11,3 +11,12 @@ export const DEFAULT_CHECKPOINT_LEAVES = 10_000;
 
 /** Log origins as the chaincode registers them: `lianxin/<MSP ID>/<shard>` (chaincode/src/checkpoints.ts). */
 export const ORIGIN_PATTERN = /^lianxin\/[A-Za-z][A-Za-z0-9.-]{0,63}\/[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** C2SP tlog-tiles entry bundles prefix each leaf with a big-endian uint16 length. */
+export const MAX_LEAF_BYTES = 0xffff;
+
+/**
+ * Leaves per stored entry bundle: an append writes a row per 16 leaves rather than one per leaf, and reading one
+ * leaf (an attestation) reads 16, which costs about what a row per leaf did; rows of 256 made that read ≈3× dearer.
+ */
+export const BUNDLE_WIDTH = 16;

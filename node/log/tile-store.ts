@@ -2,19 +2,24 @@
  * The log on disk, in one LevelDB keyspace (a sublevel of the node's database):
  *
  *   o               origin (UTF-8)                     s   tree size (u64 BE)
- *   c               latest signed checkpoint note      l‖u64 BE index   leaf bytes exactly as appended
+ *   c               latest signed checkpoint note
+ *   e‖u64 BE n      leaves [16n, 16n + 16), each as u16 BE length ‖ leaf bytes exactly as appended
  *   t‖u8 level‖u64 BE n   hashes of tree level `level`, indices [256n, 256n + 256), 32 bytes each
+ *
+ * The `e` rows are entry bundles (full, or the widest partial so far) in the C2SP tlog-tiles encoding, 16 leaves
+ * each (constants.ts; C2SP's `tile/entries/N` is 16 consecutive rows): an append of n leaves writes at most
+ * ⌈n/16⌉ + 1 rows for them rather than n (LevelDB's cost is mostly per row). Leaves are at most 65,535 bytes.
  *
  * The `t` rows at levels 8L are C2SP tlog-tiles `tile/L/N` byte for byte (full, or the widest partial so far:
  * hashes of complete subtrees never change, so the tile of width W at an older size is a prefix of the stored
  * one). The rows in between store the interior levels a tile reader would recompute, so the hash of any complete
  * subtree (level, index) is one read and a proof or root for any size is O(log n) reads, gathered in one getMany.
- * An append writes leaves, the tiles it touches and the new size in one synced batch: a crash leaves either all
- * of it or none.
+ * An append writes its entry bundles, the tiles it touches and the new size in one synced batch: a crash leaves
+ * either all of it or none.
  */
-import { TILE_WIDTH } from './constants.ts';
+import { BUNDLE_WIDTH, MAX_LEAF_BYTES, TILE_WIDTH } from './constants.ts';
 import { TransparencyLogError } from './errors.ts';
-import { EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash } from './merkle-hash.ts';
+import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, nodeHash } from './merkle-hash.ts';
 import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
 
 /** One put of an atomic batch. */
@@ -53,6 +58,8 @@ export interface AppendResult {
 const ORIGIN_KEY = Buffer.from('o');
 const SIZE_KEY = Buffer.from('s');
 const CHECKPOINT_KEY = Buffer.from('c');
+/** The open entry bundle when the size is a multiple of BUNDLE_WIDTH. */
+const NO_BYTES = Buffer.alloc(0);
 
 function u64(value: number): Buffer {
   const bytes = Buffer.alloc(8);
@@ -65,8 +72,57 @@ function readU64(bytes: Buffer): number {
   return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4);
 }
 
-function leafKey(index: number): Buffer {
-  return Buffer.concat([Buffer.from('l'), u64(index)]);
+function bundleKey(bundle: number): Buffer {
+  return Buffer.concat([Buffer.from('e'), u64(bundle)]);
+}
+
+/** The entries of a stored bundle, as views of it; CORRUPT unless it holds exactly `count` of them. */
+function bundleEntries(bytes: Buffer | undefined, bundle: number, count: number): Buffer[] {
+  const entries: Buffer[] = [];
+  let at = 0;
+  while (bytes !== undefined && at + 2 <= bytes.length && entries.length < count) {
+    const end = at + 2 + bytes.readUInt16BE(at);
+    if (end > bytes.length) break;
+    entries.push(bytes.subarray(at + 2, end));
+    at = end;
+  }
+  if (entries.length < count) {
+    throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} holds fewer than ${count} leaves`);
+  }
+  return entries;
+}
+
+/** Leaves as one run of entry-bundle entries (u16 length ‖ bytes), where each entry starts, and the leaf hashes. */
+interface EntryRun {
+  readonly bytes: Buffer;
+  /** starts[i]: offset of entry i; starts[n]: the end. */
+  readonly starts: Uint32Array;
+  readonly hashes: readonly Buffer[];
+  /** Where the append's node hashes go too. */
+  readonly slab: HashSlab;
+}
+
+/**
+ * Copies the leaves into one run and hashes each copy in place: the byte before a leaf, the low byte of its
+ * length, is 0x00 while it is hashed (RFC 9162 leaf prefix), so no leaf is copied twice.
+ */
+function entryRun(leaves: readonly Uint8Array[]): EntryRun {
+  const starts = new Uint32Array(leaves.length + 1);
+  leaves.forEach((leaf, i) => {
+    starts[i + 1] = (starts[i] ?? 0) + 2 + leaf.length;
+  });
+  const bytes = Buffer.allocUnsafe(starts[leaves.length] ?? 0);
+  const slab = new HashSlab();
+  const hashes = leaves.map((leaf, i) => {
+    const at = starts[i] ?? 0;
+    bytes[at] = leaf.length >>> 8;
+    bytes[at + 1] = LEAF_HASH_PREFIX;
+    bytes.set(leaf, at + 2);
+    const hash = slab.sha256(bytes.subarray(at + 1, at + 2 + leaf.length));
+    bytes[at + 1] = leaf.length & 0xff;
+    return hash;
+  });
+  return { bytes, starts, hashes, slab };
 }
 
 function tileKey(level: number, tile: number): Buffer {
@@ -83,12 +139,15 @@ export class TileStore {
   #size: number;
   /** #edges[level]: the hashes of the last, not yet full, tile of that level (right edge of the tree). */
   #edges: Buffer[][];
+  /** The stored bytes of the last, not yet full, entry bundle. */
+  #openBundle: Buffer;
   #appending: Promise<unknown> = Promise.resolve();
 
-  private constructor(db: LogDatabase, size: number, edges: Buffer[][]) {
+  private constructor(db: LogDatabase, size: number, edges: Buffer[][], openBundle: Buffer) {
     this.#db = db;
     this.#size = size;
     this.#edges = edges;
+    this.#openBundle = openBundle;
   }
 
   /** Opens the log in `db`, creating it for `origin` if empty; refuses a database that holds another origin. */
@@ -100,7 +159,7 @@ export class TileStore {
         { type: 'put', key: SIZE_KEY, value: u64(0) },
       ];
       await db.batch(created, { sync: true });
-      return new TileStore(db, 0, []);
+      return new TileStore(db, 0, [], NO_BYTES);
     }
     if (storedOrigin?.toString('utf8') !== origin) {
       throw new TransparencyLogError(
@@ -116,12 +175,16 @@ export class TileStore {
       const width = length % TILE_WIDTH;
       if (width > 0) partial.push({ level, width, key: tileKey(level, Math.floor(length / TILE_WIDTH)) });
     }
-    const tiles = await db.getMany(partial.map((tile) => tile.key));
+    const bundle = Math.floor(size / BUNDLE_WIDTH);
+    const [stored, ...tiles] = await db.getMany([bundleKey(bundle), ...partial.map((tile) => tile.key)]);
     const edges: Buffer[][] = [];
     partial.forEach(({ level, width }, i) => {
       edges[level] = splitHashes(requireTile(tiles[i], level, width), width);
     });
-    return new TileStore(db, size, edges);
+    // CORRUPT unless the last bundle holds the leaves the size says it does.
+    const openEntries = bundleEntries(stored, bundle, size % BUNDLE_WIDTH);
+    const openBundle = openEntries.length === 0 ? NO_BYTES : (stored ?? NO_BYTES).subarray(0, byteLength(openEntries));
+    return new TileStore(db, size, edges, openBundle);
   }
 
   /** The durable tree size: every leaf below it, and every hash over them, is on disk. */
@@ -131,26 +194,43 @@ export class TileStore {
 
   /** Appends leaves in one synced batch; concurrent calls are applied one after the other, in call order. */
   append(leaves: readonly Uint8Array[], alongside?: Alongside): Promise<AppendResult> {
+    const tooLong = leaves.findIndex((leaf) => leaf.length > MAX_LEAF_BYTES);
+    if (tooLong >= 0) {
+      return Promise.reject(
+        new TransparencyLogError('INVALID_ARGUMENT', `leaf ${tooLong} is longer than ${MAX_LEAF_BYTES} bytes`),
+      );
+    }
     // Copied now: the bytes hashed are the bytes stored, whatever the caller does with its buffers meanwhile.
-    const stored = leaves.map((leaf) => Buffer.from(leaf));
-    const result = this.#appending.then(() => this.#append(stored, alongside));
+    const run = entryRun(leaves);
+    const result = this.#appending.then(() => this.#append(run, alongside));
     this.#appending = result.catch(() => undefined);
     return result;
   }
 
-  async #append(leaves: readonly Buffer[], alongside: Alongside | undefined): Promise<AppendResult> {
+  async #append({ bytes, starts, hashes, slab }: EntryRun, alongside: Alongside | undefined): Promise<AppendResult> {
     const firstIndex = this.#size;
-    if (leaves.length === 0) return { firstIndex, size: firstIndex };
+    const count = starts.length - 1;
+    if (count === 0) return { firstIndex, size: firstIndex };
     // Work on a copy of the right edge, kept only once the batch is durable.
     const edges = Array.from({ length: this.#edges.length }, (_, level) => [...(this.#edges[level] ?? [])]);
     const puts: LogPut[] = [];
     const unwritten = new Set<number>();
     let size = firstIndex;
-    for (const leaf of leaves) {
-      puts.push({ type: 'put', key: leafKey(size), value: leaf });
+    /** Where the run's part of the bundle being filled starts. */
+    let bundleStart = 0;
+    let openBundle = this.#openBundle;
+    for (let i = 0; i < count; i++) {
+      const entryEnd = starts[i + 1] ?? 0;
       size += 1;
+      if (size % BUNDLE_WIDTH === 0 || i === count - 1) {
+        const part = bytes.subarray(bundleStart, entryEnd);
+        const bundle = openBundle.length === 0 ? part : Buffer.concat([openBundle, part]);
+        puts.push({ type: 'put', key: bundleKey(Math.floor((size - 1) / BUNDLE_WIDTH)), value: bundle });
+        openBundle = size % BUNDLE_WIDTH === 0 ? NO_BYTES : bundle;
+        bundleStart = entryEnd;
+      }
       // The new leaf completes the subtree of 2^level leaves ending at it for every 2^level dividing `size`.
-      let hash = leafHash(leaf);
+      let hash = hashes[i] ?? EMPTY_ROOT;
       for (let level = 0; ; level++) {
         const row = (edges[level] ??= []);
         row.push(hash);
@@ -167,7 +247,7 @@ export class TileStore {
           unwritten.delete(level);
         }
         if (left === undefined) break;
-        hash = nodeHash(left, hash);
+        hash = nodeHash(left, hash, slab);
       }
     }
     for (const level of unwritten) {
@@ -181,17 +261,23 @@ export class TileStore {
     puts.push({ type: 'put', key: SIZE_KEY, value: u64(size) });
     await this.#db.batch(puts, { sync: true, ...(alongside ? { alongside: alongside(firstIndex) } : {}) });
     this.#edges = edges;
+    this.#openBundle = openBundle;
     this.#size = size;
     return { firstIndex, size };
   }
 
   /** Leaves [start, end) as stored; the caller checks end <= size. */
   async leaves(start: number, end: number): Promise<Buffer[]> {
-    const keys = Array.from({ length: end - start }, (_, i) => leafKey(start + i));
-    const values = await this.#db.getMany(keys);
-    return values.map((value, i) => {
-      if (value === undefined) throw new TransparencyLogError('CORRUPT', `leaf ${start + i} is missing`);
-      return value;
+    if (end <= start) return [];
+    const first = Math.floor(start / BUNDLE_WIDTH);
+    const last = Math.floor((end - 1) / BUNDLE_WIDTH);
+    const keys = Array.from({ length: last - first + 1 }, (_, i) => bundleKey(first + i));
+    const bundles = await this.#db.getMany(keys);
+    return bundles.flatMap((bytes, i) => {
+      const bundle = first + i;
+      const from = Math.max(start - bundle * BUNDLE_WIDTH, 0);
+      const to = Math.min(end - bundle * BUNDLE_WIDTH, BUNDLE_WIDTH);
+      return bundleEntries(bytes, bundle, to).slice(from);
     });
   }
 
@@ -255,6 +341,10 @@ function foldRight(hashes: readonly Buffer[]): Buffer {
   if (acc === undefined) throw new TransparencyLogError('CORRUPT', 'an empty range has no hash');
   for (const hash of hashes.slice(0, -1).reverse()) acc = nodeHash(hash, acc);
   return acc;
+}
+
+function byteLength(entries: readonly Buffer[]): number {
+  return entries.reduce((sum, entry) => sum + 2 + entry.length, 0);
 }
 
 function requireTile(tile: Buffer | undefined, level: number, width: number): Buffer {

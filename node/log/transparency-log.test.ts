@@ -221,6 +221,42 @@ describe('transparency log', () => {
     expect(partial2).toEqual(await log.root(256 * 256));
   });
 
+  const leaves = (from: number, to: number): Buffer[] =>
+    Array.from({ length: to - from }, (_, i) => testLeaf(from + i));
+
+  it('stores leaves in entry bundles of 16, full and partial, and reads any range back across them', async () => {
+    const size = 2 * 16 + 3;
+    for (let next = 0; next < size; next += 7) {
+      await log.append(leaves(next, Math.min(size, next + 7)));
+    }
+    // Keys: 'e' ‖ u64 BE bundle index (tile-store.ts); entries are u16 BE length ‖ leaf.
+    const bundleKey = (index: number): Buffer =>
+      Buffer.concat([Buffer.from('e'), Buffer.alloc(7), Buffer.from([index])]);
+    const entries = (from: number, to: number) =>
+      Buffer.concat(leaves(from, to).flatMap((leaf) => [Buffer.from([leaf.length >> 8, leaf.length & 0xff]), leaf]));
+    const [full, partial, beyond] = await db.getMany([bundleKey(1), bundleKey(2), bundleKey(3)]);
+    expect(full).toEqual(entries(16, 32));
+    expect(partial).toEqual(entries(32, size));
+    expect(beyond).toBeUndefined();
+    expect(await log.leaves(13, 35)).toEqual(leaves(13, 35));
+    expect(await log.leaf(31)).toEqual(testLeaf(31));
+  });
+
+  it('refuses to open when the last entry bundle holds fewer leaves than the size', async () => {
+    await log.append(leaves(0, 20));
+    await log.close();
+    const bundle1 = Buffer.concat([Buffer.from('e'), Buffer.alloc(7), Buffer.from([1])]);
+    await db.batch([{ type: 'put', key: bundle1, value: Buffer.from([0, 1, 7]) }], { sync: true });
+    await expect(openTransparencyLog({ db, origin: ORIGIN, signer })).rejects.toMatchObject({ code: 'CORRUPT' });
+  });
+
+  it('refuses a leaf longer than 65,535 bytes, appending nothing of its batch', async () => {
+    await expect(log.append([testLeaf(0), Buffer.alloc(65_536)])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(log.size).toBe(0);
+    expect((await log.append([Buffer.alloc(65_535, 1)])).size).toBe(1);
+    expect(await log.leaf(0)).toEqual(Buffer.alloc(65_535, 1));
+  });
+
   it('keeps its size and tree when an append batch fails to write, and goes on appending after it', async () => {
     await log.append([testLeaf(0), testLeaf(1), testLeaf(2)]);
     db.failNextBatch = () => true;

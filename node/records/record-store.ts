@@ -2,19 +2,22 @@
  * The institution's own credit records, off chain: stored with the log leaves that are their evidence in one
  * atomic synced batch, so a crash never leaves a record without its leaf or a leaf without its record, and an
  * acknowledgement always means durable. Idempotent by request ID and by (subject, kind, version, digest).
+ *
+ * Group commit: a batch is validated, hashed and its leaves encoded as it arrives; batches that arrive while a
+ * commit is being written wait, and the next commit takes all of them (up to MAX_COMMIT_RECORDS records) in one
+ * read of their keys and one synced write. Each batch is still decided on its own, in arrival order, as if
+ * committed alone: a refused batch writes nothing and leaves the others of its commit alone.
  */
-import { randomBytes } from 'node:crypto';
 import { checkUscc, type UsccMode } from '../../chaincode/src/uscc.ts';
-import { sha256 } from '../../network/crypto/index.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
-import type { CreditRecord__Output } from '../api/generated/lianxin/v1/CreditRecord.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
-import type { TransparencyLog } from '../log/index.ts';
-import { encodeLogLeaf } from '../receipts/index.ts';
+import { HashSlab, type TransparencyLog } from '../log/index.ts';
 import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
-import { contentKey, latestKey, metaKey, requestKey } from './record-keys.ts';
+import { encodeCreditLeaves, type CreditLeafFields } from './credit-leaf.ts';
+import { decodeAck, decodeRecord, encodeAck, encodeRecord, setLeafIndex, storedDigest } from './record-codec.ts';
+import { recordId, recordKey, requestKey, versionOf, versionRange } from './record-keys.ts';
 
 /** What the node keeps about one ingested record besides its content. */
 export interface RecordMeta {
@@ -47,53 +50,90 @@ export interface RecordStoreOptions {
 const KIND = /^[a-z][a-z0-9_]{0,31}$/;
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 const CONTENT_TYPE = /^[\x21-\x7e]{1,127}$/;
-const NONCE_BYTES = 16;
-const LEAF_VERSION = 1;
+/** A commit takes the waiting batches up to this many records (at least one batch, whatever its size). */
+const MAX_COMMIT_RECORDS = 8_192;
 
-interface Accepted {
-  readonly record: CreditRecord__Output & { readonly subject: string };
-  readonly digest: string;
+/** A record as it arrived, checked, hashed and encoded. */
+interface PreparedRecord extends CreditLeafFields {
+  /** The record key, as a string. */
+  readonly id: string;
+  readonly key: Buffer;
+  readonly digest: Buffer;
+  /** The stored value, its leaf index set at commit. */
+  readonly value: Buffer;
+}
+
+interface QueuedBatch {
+  readonly requestId: string;
+  readonly records: readonly PreparedRecord[];
+  /** The records' leaves, in record order. */
+  readonly leaves: readonly Uint8Array[];
+  readonly resolve: (ack: IngestAck) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** A record the commit appends, its leaf, and the leaf's offset among the commit's leaves. */
+interface Appended {
+  readonly record: PreparedRecord;
   readonly leaf: Uint8Array;
-  /** Index among the accepted records of the batch. */
   readonly offset: number;
+}
+
+interface Decided {
+  readonly results: IngestResult[];
+  readonly appended: Appended[];
+  readonly relative: IngestResult[];
 }
 
 export class RecordStore {
   readonly #o: RecordStoreOptions;
-  /** Ingests run one at a time: the duplicate checks and the append must see each other's writes. */
-  #queue: Promise<unknown> = Promise.resolve();
+  #waiting: QueuedBatch[] = [];
+  #committing = false;
 
   constructor(options: Readonly<RecordStoreOptions>) {
     this.#o = options;
   }
 
-  /** Validates the whole batch (nothing is written if any record is bad), then stores and logs it atomically. */
-  ingest(batch: IngestBatch__Output): Promise<IngestAck> {
-    const records = this.#validate(batch);
-    const result = this.#queue.then(() => this.#ingest(batch.requestId, records));
-    this.#queue = result.catch(() => undefined);
-    return result;
+  /**
+   * Validates the whole batch (nothing is written if any record is bad), then stores and logs it atomically;
+   * resolves once durable. Batches are decided in call order.
+   */
+  async ingest(batch: IngestBatch__Output): Promise<IngestAck> {
+    const { records, leaves } = this.#prepare(batch);
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ requestId: batch.requestId, records, leaves, resolve, reject });
+      if (!this.#committing) void this.#commitWaiting();
+    });
   }
 
   /** A record's metadata; version 0 means the latest. */
   async get(subject: string, kind: string, version = 0): Promise<RecordMeta | undefined> {
-    const code = normalizeSubject(subject, 'subject', 'lenient');
-    let wanted = version;
-    if (wanted === 0) {
-      const latest = await this.#o.db.get(latestKey(code, kind));
-      if (latest === undefined) return undefined;
-      wanted = Number(latest.toString('utf8'));
-    }
-    const meta = await this.#o.db.get(metaKey(code, kind, wanted));
-    return meta === undefined ? undefined : (JSON.parse(meta.toString('utf8')) as RecordMeta);
+    const check = checkUscc(subject, 'lenient');
+    if (!check.valid) throw invalidSubject('subject', check.reason);
+    const { code } = check;
+    const stored = version === 0 ? await this.#latest(code, kind) : await this.#read(code, kind, version);
+    if (stored === undefined) return undefined;
+    const { leafIndex, digest, contentType } = decodeRecord(stored.value);
+    return { subject: code, kind, version: stored.version, leafIndex, digest: digest.toString('hex'), contentType };
   }
 
   /** The record's content as ingested (it never leaves the node but through the consented report exchange). */
   async content(meta: Pick<RecordMeta, 'subject' | 'kind' | 'version'>): Promise<Buffer | undefined> {
-    return this.#o.db.get(contentKey(meta.subject, meta.kind, meta.version));
+    const stored = await this.#o.db.get(recordKey(meta.subject, meta.kind, meta.version));
+    return stored === undefined ? undefined : decodeRecord(stored).content;
   }
 
-  #validate(batch: IngestBatch__Output): Accepted['record'][] {
+  async #read(subject: string, kind: string, version: number) {
+    const value = await this.#o.db.get(recordKey(subject, kind, version));
+    return value === undefined ? undefined : { version, value };
+  }
+
+  async #latest(subject: string, kind: string) {
+    const [last] = await this.#o.db.iterator({ ...versionRange(subject, kind), reverse: true, limit: 1 }).all();
+    return last === undefined ? undefined : { version: versionOf(last[0]), value: last[1] };
+  }
+
+  #prepare(batch: IngestBatch__Output): Pick<QueuedBatch, 'records' | 'leaves'> {
     const { maxBatchRecords, maxRecordBytes, usccMode } = this.#o;
     if (!REQUEST_ID.test(batch.requestId)) {
       throw invalidArgument('request_id', 'must be 1 to 128 printable ASCII characters without spaces');
@@ -102,181 +142,195 @@ export class RecordStore {
     if (batch.records.length > maxBatchRecords) {
       throw invalidArgument('records', `holds ${batch.records.length} records; at most ${maxBatchRecords} per batch`);
     }
-    return batch.records.map((record, i) => {
-      const at = (field: string) => `records[${i}].${field}`;
-      const subject = normalizeSubject(record.subject, at('subject'), usccMode);
-      if (!KIND.test(record.kind)) throw invalidArgument(at('kind'), 'must be a record kind: [a-z][a-z0-9_]{0,31}');
+    const slab = new HashSlab();
+    const prepared = batch.records.map((record, i): PreparedRecord => {
+      const subject = checkUscc(record.subject, usccMode);
+      if (!subject.valid) throw invalidSubject(`records[${i}].subject`, subject.reason);
+      if (!KIND.test(record.kind)) {
+        throw invalidArgument(`records[${i}].kind`, 'must be a record kind: [a-z][a-z0-9_]{0,31}');
+      }
       if (!Number.isSafeInteger(record.version) || record.version < 1) {
-        throw invalidArgument(at('version'), 'must be a whole number from 1');
+        throw invalidArgument(`records[${i}].version`, 'must be a whole number from 1');
       }
       if (record.content.length === 0 || record.content.length > maxRecordBytes) {
-        throw invalidArgument(at('content'), `must be 1 to ${maxRecordBytes} bytes, got ${record.content.length}`);
-      }
-      if (!CONTENT_TYPE.test(record.contentType)) throw invalidArgument(at('content_type'), 'must be a media type');
-      return { ...record, subject };
-    });
-  }
-
-  async #ingest(requestId: string, records: readonly Accepted['record'][]): Promise<IngestAck> {
-    const { db, log, backlog } = this.#o;
-    const earlier = await db.get(requestKey(requestId));
-    if (earlier !== undefined) return decodeAck(earlier);
-
-    const { pending, limit, retryAfterMs } = backlog();
-    if (pending + records.length > limit) {
-      throw new NodeError('OVERLOADED', `${pending} records are waiting to be anchored (limit ${limit}): retry later`, {
-        retryAfterMs,
-      });
-    }
-
-    const stored = await db.getMany(records.map((r) => metaKey(r.subject, r.kind, r.version)));
-    // One draw of randomness for the batch's leaf nonces: a randomBytes call per record cost ~8 % of ingest CPU.
-    const nonces = randomBytes(NONCE_BYTES * records.length);
-    /** Per record: its leaf index if already known, else the offset of its leaf among this batch's appends. */
-    const outcomes: { duplicate: boolean; digest: string; leafIndex?: number; offset?: number }[] = [];
-    const accepted: Accepted[] = [];
-    const inBatch = new Map<string, { digest: string; offset: number }>();
-    records.forEach((record, i) => {
-      const digest = sha256(record.content).toString('hex');
-      const id = `${record.subject}/${record.kind}/${record.version}`;
-      const previous = stored[i];
-      const known = previous ? (JSON.parse(previous.toString('utf8')) as RecordMeta) : undefined;
-      const earlier = known ?? inBatch.get(id);
-      if (earlier !== undefined) {
-        if (earlier.digest !== digest) {
-          throw new NodeError('ALREADY_EXISTS', `${id} was already ingested with another digest`, {
-            field: `records[${i}].content`,
-          });
-        }
-        outcomes.push(
-          known
-            ? { duplicate: true, digest, leafIndex: known.leafIndex }
-            : { duplicate: true, digest, offset: inBatch.get(id)?.offset ?? 0 },
+        throw invalidArgument(
+          `records[${i}].content`,
+          `must be 1 to ${maxRecordBytes} bytes, got ${record.content.length}`,
         );
-        return;
       }
-      const offset = accepted.length;
-      inBatch.set(id, { digest, offset });
-      outcomes.push({ duplicate: false, digest, offset });
-      const nonce = nonces.subarray(i * NONCE_BYTES, (i + 1) * NONCE_BYTES);
-      accepted.push({ record, digest, leaf: this.#leafOf(record, digest, nonce), offset });
-    });
-
-    const resultsWithIndex = (firstIndex: number): IngestResult[] =>
-      outcomes.map((o) => ({
-        outcome: o.duplicate ? 'OUTCOME_DUPLICATE' : 'OUTCOME_ACCEPTED',
-        leafIndex: o.leafIndex ?? firstIndex + (o.offset ?? 0),
-        recordDigest: Buffer.from(o.digest, 'hex'),
-      }));
-    if (accepted.length === 0) {
-      const ack = { requestId, results: resultsWithIndex(0) };
-      await this.#o.write([{ type: 'put', sublevel: db, key: requestKey(requestId), value: encodeAck(ack) }]);
-      return ack;
-    }
-    const latest = await this.#newLatestVersions(accepted);
-    let ack: IngestAck | undefined;
-    await log.append(
-      accepted.map((a) => a.leaf),
-      (firstIndex) => {
-        ack = { requestId, results: resultsWithIndex(firstIndex) };
-        return this.#writes(accepted, firstIndex, latest, requestId, ack);
-      },
-    );
-    if (!ack) throw new Error('the log appended without asking for the records to write');
-    return ack;
-  }
-
-  #leafOf(record: Accepted['record'], digest: string, nonce: Uint8Array): Uint8Array {
-    return encodeLogLeaf({
-      version: LEAF_VERSION,
-      org: this.#o.mspId,
-      appendedAtMs: Date.now(),
-      nonce,
-      creditRecord: {
-        subject: record.subject,
-        kind: record.kind,
-        recordVersion: record.version,
-        recordDigest: Buffer.from(digest, 'hex'),
-        contentType: record.contentType,
-      },
-    });
-  }
-
-  /** The (subject, kind) pairs whose latest version this batch raises: a late older version moves nothing. */
-  async #newLatestVersions(accepted: readonly Accepted[]): Promise<Map<string, Accepted['record']>> {
-    const highest = new Map<string, Accepted['record']>();
-    for (const { record } of accepted) {
-      const id = `${record.subject}\u0000${record.kind}`;
-      if ((highest.get(id)?.version ?? 0) < record.version) highest.set(id, record);
-    }
-    const candidates = [...highest.values()];
-    const stored = await this.#o.db.getMany(candidates.map((r) => latestKey(r.subject, r.kind)));
-    return new Map(
-      candidates
-        .filter((r, i) => Number(stored[i]?.toString('utf8') ?? 0) < r.version)
-        .map((r) => [`${r.subject}\u0000${r.kind}`, r]),
-    );
-  }
-
-  #writes(
-    accepted: readonly Accepted[],
-    firstIndex: number,
-    latest: ReadonlyMap<string, Accepted['record']>,
-    requestId: string,
-    ack: IngestAck,
-  ): SublevelWrite[] {
-    const sublevel = this.#o.db;
-    const writes: SublevelWrite[] = [];
-    for (const { record, digest, offset } of accepted) {
-      const meta: RecordMeta = {
-        subject: record.subject,
-        kind: record.kind,
-        version: record.version,
-        leafIndex: firstIndex + offset,
+      if (!CONTENT_TYPE.test(record.contentType)) {
+        throw invalidArgument(`records[${i}].content_type`, 'must be a media type');
+      }
+      const { kind, version, contentType, content } = record;
+      const id = recordId(subject.code, kind, version);
+      const digest = slab.sha256(content);
+      return {
+        subject: subject.code,
+        kind,
+        version,
+        contentType,
         digest,
-        contentType: record.contentType,
+        id,
+        key: Buffer.from(id, 'utf8'),
+        value: encodeRecord(digest, contentType, content),
       };
-      const { subject, kind, version } = record;
-      writes.push(
-        { type: 'put', sublevel, key: metaKey(subject, kind, version), value: Buffer.from(JSON.stringify(meta)) },
-        { type: 'put', sublevel, key: contentKey(subject, kind, version), value: record.content },
+    });
+    // Encoded now, while an earlier commit is being written; a duplicate's leaf is dropped at commit.
+    return { records: prepared, leaves: encodeCreditLeaves(this.#o.mspId, Date.now(), prepared) };
+  }
+
+  async #commitWaiting(): Promise<void> {
+    this.#committing = true;
+    while (this.#waiting.length > 0) {
+      let records = 0;
+      let count = 0;
+      for (const batch of this.#waiting) {
+        if (count > 0 && records + batch.records.length > MAX_COMMIT_RECORDS) break;
+        records += batch.records.length;
+        count++;
+      }
+      const group = this.#waiting.splice(0, count);
+      try {
+        await this.#commit(group);
+      } catch (err) {
+        // Settled batches ignore it: only those the failed write would have acknowledged are refused.
+        for (const batch of group) batch.reject(err);
+      }
+    }
+    this.#committing = false;
+  }
+
+  /** Decides each batch of `group` in order, then writes all that were accepted in one synced batch. */
+  async #commit(group: readonly QueuedBatch[]): Promise<void> {
+    const { db, log } = this.#o;
+    const keys: Buffer[] = [];
+    for (const batch of group) {
+      keys.push(requestKey(batch.requestId));
+      for (const record of batch.records) keys.push(record.key);
+    }
+    const stored = await db.getMany(keys);
+    const { pending, limit, retryAfterMs } = this.#o.backlog();
+
+    /** Records appended by this commit's earlier batches: their digest and results. */
+    const appendedById = new Map<string, Appended>();
+    const appended: Appended[] = [];
+    const relative: IngestResult[] = [];
+    /** Acknowledgements this commit writes, by request ID; a repeated ID within the commit gets the same one. */
+    const acks = new Map<string, IngestAck>();
+    const toAcknowledge: { batch: QueuedBatch; ack: IngestAck }[] = [];
+    let at = 0;
+    for (const batch of group) {
+      const storedAck = stored[at];
+      const found = stored.slice(at + 1, at + 1 + batch.records.length);
+      at += 1 + batch.records.length;
+      if (storedAck !== undefined) {
+        batch.resolve(decodeAck(batch.requestId, storedAck));
+        continue;
+      }
+      const earlier = acks.get(batch.requestId);
+      if (earlier !== undefined) {
+        toAcknowledge.push({ batch, ack: earlier });
+        continue;
+      }
+      if (pending + appended.length + batch.records.length > limit) {
+        batch.reject(
+          new NodeError('OVERLOADED', `${pending} records are waiting to be anchored (limit ${limit}): retry later`, {
+            retryAfterMs,
+          }),
+        );
+        continue;
+      }
+      const decided = this.#decide(batch, found, appendedById, appended.length);
+      if (decided instanceof NodeError) {
+        batch.reject(decided);
+        continue;
+      }
+      for (const entry of decided.appended) {
+        appendedById.set(entry.record.id, entry);
+        appended.push(entry);
+      }
+      relative.push(...decided.relative);
+      const ack = { requestId: batch.requestId, results: decided.results };
+      acks.set(batch.requestId, ack);
+      toAcknowledge.push({ batch, ack });
+    }
+    if (toAcknowledge.length === 0) return;
+
+    const ackWrites = (): SublevelWrite[] =>
+      [...acks].map(([requestId, ack]) => ({
+        type: 'put',
+        sublevel: db,
+        key: requestKey(requestId),
+        value: encodeAck(ack.results ?? []),
+      }));
+    if (appended.length === 0) await this.#o.write(ackWrites());
+    else {
+      await log.append(
+        appended.map((a) => a.leaf),
+        (firstIndex) => {
+          for (const result of relative) result.leafIndex = firstIndex + Number(result.leafIndex);
+          const writes: SublevelWrite[] = [];
+          for (const { record, offset } of appended) {
+            setLeafIndex(record.value, firstIndex + offset);
+            writes.push({ type: 'put', sublevel: db, key: record.key, value: record.value });
+          }
+          writes.push(...ackWrites());
+          return writes;
+        },
       );
     }
-    for (const { subject, kind, version } of latest.values()) {
-      writes.push({ type: 'put', sublevel, key: latestKey(subject, kind), value: Buffer.from(String(version)) });
+    for (const { batch, ack } of toAcknowledge) batch.resolve(ack);
+  }
+
+  /**
+   * One batch's outcome per record, against what is stored (`found`, in record order) and what this commit
+   * appends before it (leaf offsets from `firstOffset`). Nothing shared is changed, so a refused batch leaves no
+   * trace. The `relative` results hold their leaf's offset in the commit until the append knows its index.
+   */
+  #decide(
+    batch: QueuedBatch,
+    found: readonly (Buffer | undefined)[],
+    appendedById: ReadonlyMap<string, Appended>,
+    firstOffset: number,
+  ): Decided | NodeError {
+    const decided: Decided = { results: [], appended: [], relative: [] };
+    const own = new Map<string, Appended>();
+    for (const [i, record] of batch.records.entries()) {
+      const value = found[i];
+      const earlier = value === undefined ? (appendedById.get(record.id) ?? own.get(record.id)) : undefined;
+      const digest = value === undefined ? earlier?.record.digest : storedDigest(value);
+      if (digest !== undefined && !digest.equals(record.digest)) {
+        const [, subject, kind, version] = record.id.split('\u0000');
+        return new NodeError(
+          'ALREADY_EXISTS',
+          `${String(subject)}/${String(kind)}/${Number(version)} was already ingested with another digest`,
+          { field: `records[${i}].content` },
+        );
+      }
+      if (value !== undefined) {
+        const { leafIndex } = decodeRecord(value);
+        decided.results.push({ outcome: 'OUTCOME_DUPLICATE', leafIndex, recordDigest: record.digest });
+        continue;
+      }
+      const offset = earlier?.offset ?? firstOffset + decided.appended.length;
+      const result: IngestResult = {
+        outcome: earlier ? 'OUTCOME_DUPLICATE' : 'OUTCOME_ACCEPTED',
+        leafIndex: offset,
+        recordDigest: record.digest,
+      };
+      decided.results.push(result);
+      decided.relative.push(result);
+      if (earlier === undefined) {
+        const entry = { record, leaf: batch.leaves[i] ?? new Uint8Array(0), offset };
+        own.set(record.id, entry);
+        decided.appended.push(entry);
+      }
     }
-    writes.push({ type: 'put', sublevel, key: requestKey(requestId), value: encodeAck(ack) });
-    return writes;
+    return decided;
   }
 }
 
-/** Acknowledgements are kept as JSON with digests in hex, and given back exactly as first sent. */
-function encodeAck(ack: IngestAck): Buffer {
-  const results = (ack.results ?? []).map((r) => ({
-    ...r,
-    recordDigest: Buffer.from(r.recordDigest as Uint8Array).toString('hex'),
-  }));
-  return Buffer.from(JSON.stringify({ requestId: ack.requestId, results }));
-}
-
-function decodeAck(bytes: Buffer): IngestAck {
-  const stored = JSON.parse(bytes.toString('utf8')) as {
-    requestId: string;
-    results: (IngestResult & { recordDigest: string })[];
-  };
-  return {
-    requestId: stored.requestId,
-    results: stored.results.map((r) => ({ ...r, recordDigest: Buffer.from(r.recordDigest, 'hex') })),
-  };
-}
-
-function normalizeSubject(subject: string, field: string, mode: UsccMode): string {
-  const check = checkUscc(subject, mode);
-  if (!check.valid) {
-    throw invalidArgument(
-      field,
-      `must be a valid Unified Social Credit Code (${check.reason === 'format' ? 'GB 32100 format' : 'check character'})`,
-    );
-  }
-  return check.code;
+function invalidSubject(field: string, reason: 'format' | 'checksum'): NodeError {
+  const what = reason === 'format' ? 'GB 32100 format' : 'check character';
+  return invalidArgument(field, `must be a valid Unified Social Credit Code (${what})`);
 }

@@ -7,15 +7,25 @@ import type { CheckpointAnchorer } from '../anchor/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import type { NodeMetrics } from '../metrics/index.ts';
 import type { RecordStore } from '../records/index.ts';
+import { inOrder } from './in-order.ts';
 
 export interface RecordServiceComponents {
-  readonly records: RecordStore;
+  readonly records: Pick<RecordStore, 'ingest' | 'get'>;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint'>;
   readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize' | 'anchorCovering'>;
   readonly metrics: Pick<NodeMetrics, 'ingestedRecords'>;
   readonly channel: string;
   readonly chaincode: string;
 }
+
+/**
+ * Batches of one stream read ahead of their acknowledgements: the record store commits the batches waiting
+ * while a write is in flight together, so a stream that waited for each ack before reading the next batch would
+ * pay one synced write per batch and leave the thread idle during it. At the first refusal the stream ends with
+ * it; batches read after the refused one may have been stored, and a client resending them gets their first
+ * acknowledgements (idempotent by request ID).
+ */
+const READ_AHEAD_BATCHES = 8;
 
 export function createRecordService(c: Readonly<RecordServiceComponents>): RecordServiceImpl {
   const ingest = async (batch: IngestBatch__Output): Promise<IngestAck> => {
@@ -30,9 +40,7 @@ export function createRecordService(c: Readonly<RecordServiceComponents>): Recor
     IngestBatch: (batch) => ingest(batch),
 
     // Batches are acknowledged in the order they arrive, each once durable.
-    async *IngestRecords(batches) {
-      for await (const batch of batches) yield await ingest(batch);
-    },
+    IngestRecords: (batches) => inOrder(batches, READ_AHEAD_BATCHES, ingest),
 
     async GetRecordStatus(ref) {
       const meta = await c.records.get(ref.subject, ref.kind, ref.version);

@@ -1,0 +1,239 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testUscc } from '../../test/support/chaincode-log.ts';
+import { sha256 } from '../../network/crypto/index.ts';
+import type { CreditRecord } from '../api/generated/lianxin/v1/CreditRecord.ts';
+import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
+import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../log/index.ts';
+import { newLogKey } from '../log/test-log.ts';
+import { decodeLogLeaf } from '../receipts/index.ts';
+import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
+import { RecordStore } from './record-store.ts';
+
+const MSP_ID = 'HangzhouCreditMSP';
+const logKey = newLogKey();
+
+let dir: string;
+let db: NodeDatabase;
+let log: TransparencyLog;
+let pending: number;
+
+async function open(): Promise<void> {
+  db = await openNodeDatabase(join(dir, 'db'));
+  log = await openTransparencyLog({ db: db.log, origin: `lianxin/${MSP_ID}/0`, signer: p256LogSigner(logKey) });
+}
+
+async function close(): Promise<void> {
+  await log.close();
+  await db.close();
+}
+
+const storeOf = (storeLog: TransparencyLog = log) =>
+  new RecordStore({
+    db: db.records,
+    write: db.write,
+    log: storeLog,
+    mspId: MSP_ID,
+    maxBatchRecords: 100,
+    maxRecordBytes: 1024,
+    usccMode: 'strict',
+    backlog: () => ({ pending: pending + log.size, limit: 1_000, retryAfterMs: 250 }),
+  });
+
+const record = (n: number, version = 1, content = `{"n":${n},"v":${version}}`) => ({
+  subject: testUscc(n),
+  kind: 'loan',
+  version,
+  content: Buffer.from(content),
+  contentType: 'application/json',
+});
+
+const batch = (requestId: string, records: Required<CreditRecord>[]) => ({ requestId, records }) as IngestBatch__Output;
+
+const outcomes = (ack: { results?: { outcome?: unknown; leafIndex?: unknown }[] }) =>
+  (ack.results ?? []).map((r) => [r.outcome, r.leafIndex]);
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'records-'));
+  pending = 0;
+  await open();
+});
+
+afterEach(async () => {
+  await close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('RecordStore', () => {
+  it('commits batches called together in call order, each with consecutive leaves and its records readable', async () => {
+    const store = storeOf();
+    const acks = await Promise.all(
+      Array.from({ length: 5 }, (_, b) =>
+        store.ingest(
+          batch(
+            `b${b}`,
+            Array.from({ length: 10 }, (_, i) => record(b * 10 + i)),
+          ),
+        ),
+      ),
+    );
+    expect(acks.map((a) => a.requestId)).toEqual(['b0', 'b1', 'b2', 'b3', 'b4']);
+    expect(acks.flatMap(outcomes)).toEqual(Array.from({ length: 50 }, (_, i) => ['OUTCOME_ACCEPTED', i]));
+    expect(log.size).toBe(50);
+
+    const meta = await store.get(testUscc(42), 'loan');
+    const content = Buffer.from('{"n":42,"v":1}');
+    expect(meta).toEqual({
+      subject: testUscc(42),
+      kind: 'loan',
+      version: 1,
+      leafIndex: 42,
+      digest: sha256(content).toString('hex'),
+      contentType: 'application/json',
+    });
+    expect(await store.content({ subject: testUscc(42), kind: 'loan', version: 1 })).toEqual(content);
+    expect(acks[4]?.results?.[2]?.recordDigest).toEqual(sha256(content));
+
+    const leaf = decodeLogLeaf(await log.leaf(42));
+    expect(leaf).toMatchObject({
+      version: 1,
+      org: MSP_ID,
+      creditRecord: { subject: testUscc(42), kind: 'loan', recordVersion: 1, contentType: 'application/json' },
+    });
+    expect(leaf.creditRecord?.recordDigest).toEqual(sha256(content));
+  });
+
+  it('answers a repeated request ID with its first acknowledgement, within one commit and after a restart', async () => {
+    const store = storeOf();
+    const [, first, sameCommit] = await Promise.all([
+      store.ingest(batch('lead', [record(9)])),
+      store.ingest(batch('again', [record(1)])),
+      store.ingest(batch('again', [record(2)])),
+    ]);
+    expect(sameCommit).toEqual(first);
+    expect(log.size).toBe(2);
+    await close();
+    await open();
+    expect(await storeOf().ingest(batch('again', [record(3)]))).toEqual(first);
+    expect(log.size).toBe(2);
+  });
+
+  it('logs a record once whether repeated in its batch, in another batch of the commit or in a later one', async () => {
+    const store = storeOf();
+    const [, a, b] = await Promise.all([
+      store.ingest(batch('lead', [record(9)])),
+      store.ingest(batch('a', [record(1), record(1), record(2)])),
+      store.ingest(batch('b', [record(2), record(3)])),
+    ]);
+    expect(outcomes(a)).toEqual([
+      ['OUTCOME_ACCEPTED', 1],
+      ['OUTCOME_DUPLICATE', 1],
+      ['OUTCOME_ACCEPTED', 2],
+    ]);
+    expect(outcomes(b)).toEqual([
+      ['OUTCOME_DUPLICATE', 2],
+      ['OUTCOME_ACCEPTED', 3],
+    ]);
+    const later = await store.ingest(batch('c', [record(3)]));
+    expect(outcomes(later)).toEqual([['OUTCOME_DUPLICATE', 3]]);
+    // An all-duplicate batch keeps its acknowledgement too.
+    expect(await store.ingest(batch('c', [record(3)]))).toEqual(later);
+    expect(log.size).toBe(4);
+  });
+
+  it('refuses a batch changing a version already ingested, writing none of it, while the rest of its commit goes through', async () => {
+    const store = storeOf();
+    await store.ingest(batch('first', [record(1)]));
+    // The first batch called commits alone; the others wait for it and commit together.
+    const [, ok, conflict, conflictInCommit, after] = await Promise.allSettled([
+      store.ingest(batch('lead', [record(9)])),
+      store.ingest(batch('ok', [record(2)])),
+      store.ingest(batch('conflict', [record(3), record(1, 1, 'changed')])),
+      store.ingest(batch('conflict-in-commit', [record(2, 1, 'changed too')])),
+      store.ingest(batch('after', [record(3)])),
+    ]);
+    expect(ok).toMatchObject({ status: 'fulfilled', value: { results: [{ leafIndex: 2 }] } });
+    expect(conflict).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'ALREADY_EXISTS', field: 'records[1].content' },
+    });
+    expect(conflictInCommit).toMatchObject({ status: 'rejected', reason: { code: 'ALREADY_EXISTS' } });
+    // record(3) of the refused batch was not logged: the later batch logs it.
+    expect(after).toMatchObject({
+      status: 'fulfilled',
+      value: { results: [{ outcome: 'OUTCOME_ACCEPTED', leafIndex: 3 }] },
+    });
+    expect(log.size).toBe(4);
+    // The refused request ID was not kept: resent corrected, it goes through.
+    const resent = await store.ingest(batch('conflict', [record(4)]));
+    expect(outcomes(resent)).toEqual([['OUTCOME_ACCEPTED', 4]]);
+  });
+
+  it('refuses a bad batch before anything is written, naming the field', async () => {
+    const store = storeOf();
+    const bad = { ...record(2), subject: '91330100716105852X' };
+    await expect(store.ingest(batch('bad', [record(1), bad]))).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'records[1].subject',
+    });
+    await expect(store.ingest(batch('empty', []))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(store.ingest(batch('big', [record(1, 1, 'x'.repeat(1025))]))).rejects.toMatchObject({
+      field: 'records[0].content',
+    });
+    expect(log.size).toBe(0);
+    expect(await store.get(testUscc(1), 'loan')).toBeUndefined();
+  });
+
+  it('refuses with OVERLOADED and a retry hint once the anchoring backlog is full, writing nothing', async () => {
+    const store = storeOf();
+    pending = 995;
+    const [fits, over] = await Promise.allSettled([
+      store.ingest(
+        batch(
+          'fits',
+          Array.from({ length: 5 }, (_, i) => record(i)),
+        ),
+      ),
+      store.ingest(batch('over', [record(10)])),
+    ]);
+    expect(fits.status).toBe('fulfilled');
+    expect(over).toMatchObject({ status: 'rejected', reason: { code: 'OVERLOADED', retryAfterMs: 250 } });
+    expect(log.size).toBe(5);
+    expect(await store.get(testUscc(10), 'loan')).toBeUndefined();
+  });
+
+  it('reads the latest version of a record, which a late older version does not move', async () => {
+    const store = storeOf();
+    await store.ingest(batch('v1', [record(7, 1), record(8, 3)]));
+    await store.ingest(batch('v3', [record(7, 3)]));
+    await store.ingest(batch('v2', [record(7, 2)]));
+    expect(await store.get(testUscc(7), 'loan')).toMatchObject({ version: 3, leafIndex: 2 });
+    expect(await store.get(testUscc(7), 'loan', 2)).toMatchObject({ version: 2, leafIndex: 3 });
+    expect(await store.get(testUscc(8), 'loan')).toMatchObject({ version: 3, leafIndex: 1 });
+    expect(await store.get(testUscc(7), 'tax')).toBeUndefined();
+    expect(await store.get(testUscc(9), 'loan')).toBeUndefined();
+  });
+
+  it('refuses the batches of a commit whose write fails, and commits later ones', async () => {
+    let appends = 0;
+    const failing = new Proxy(log, {
+      get(target, property) {
+        // The second append fails: the commit of the batches that waited for the first.
+        if (property === 'append' && ++appends === 2) return () => Promise.reject(new Error('injected write failure'));
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const store = storeOf(failing);
+    const settled = await Promise.allSettled([
+      store.ingest(batch('first', [record(1)])),
+      store.ingest(batch('a', [record(2)])),
+      store.ingest(batch('b', [record(3)])),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect(log.size).toBe(1);
+    expect(outcomes(await store.ingest(batch('b', [record(3)])))).toEqual([['OUTCOME_ACCEPTED', 1]]);
+  });
+});
