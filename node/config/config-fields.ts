@@ -25,7 +25,7 @@
  * | LIANXIN_LEDGER_CHANNEL              | ledger.channel              | required        |
  * | LIANXIN_LEDGER_CHAINCODE            | ledger.chaincode            | lianxin         |
  * | LIANXIN_CHECKPOINT_INTERVAL_SECONDS | checkpoint.intervalSeconds  | 5               |
- * | LIANXIN_CHECKPOINT_LEAVES           | checkpoint.leaves           | 9000            |
+ * | LIANXIN_CHECKPOINT_LEAVES           | checkpoint.leaves           | 10000           |
  * | LIANXIN_OUTBOX_MAX_PENDING_RECORDS  | outbox.maxPendingRecords    | 1000000         |
  * | LIANXIN_OUTBOX_RETRY_INITIAL_MS     | outbox.retryInitialMs       | 200             |
  * | LIANXIN_OUTBOX_RETRY_MAX_MS         | outbox.retryMaxMs           | 30000           |

@@ -24,9 +24,9 @@ export const DEFAULT_LOG_LEVEL = 'info';
 /** The chaincode's name in the demo consortium (`npm start` deploys it as `lianxin`). */
 export const DEFAULT_CHAINCODE = 'lianxin';
 
-/** A checkpoint every 5 s or every 9,000 leaves, whichever comes first: with a 1,000-record batch it covers at most 10,000 (DESIGN §6). */
+/** A checkpoint every 5 s or every 10,000 leaves (a full anchor: the chaincode's limit), whichever comes first (DESIGN §6). */
 export const DEFAULT_CHECKPOINT_INTERVAL_SECONDS = 5;
-export const DEFAULT_CHECKPOINT_LEAVES = 9_000;
+export const DEFAULT_CHECKPOINT_LEAVES = 10_000;
 /**
  * `AnchorCheckpoint` takes at most 10,000 index entries, one per leaf the checkpoint newly covers
  * (chaincode/README.md, AnchorCheckpoint), so a checkpoint may not cover more new leaves than that.

@@ -11,7 +11,7 @@ import { parseDocument } from 'yaml';
 import { ORG_ROLES, type OrgRole } from '../../network/pki/index.ts';
 import { LOG_LEVELS, type LogLevel } from '../logging/index.ts';
 import { CONFIG_FIELDS, envName, type FieldKind, type FieldPath, type FieldSpec } from './config-fields.ts';
-import { ENV_PREFIX, MAX_CHECKPOINT_LEAVES, RESERVED_ENV } from './constants.ts';
+import { ENV_PREFIX, RESERVED_ENV } from './constants.ts';
 import { NodeConfigError } from './errors.ts';
 
 export interface NodeConfig {
@@ -125,14 +125,6 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
   reader.rejectUnknownFields();
   if (config.outbox.retryInitialMs > config.outbox.retryMaxMs) {
     reader.fail('outbox.retryInitialMs', `must not exceed "outbox.retryMaxMs" (${config.outbox.retryMaxMs})`);
-  }
-  // A checkpoint is cut after the batch that reaches `leaves`: it may cover one batch more, and each anchor
-  // indexes at most MAX_CHECKPOINT_LEAVES leaves (the chaincode's limit).
-  if (config.checkpoint.leaves + config.ingest.maxBatchRecords > MAX_CHECKPOINT_LEAVES) {
-    reader.fail(
-      'checkpoint.leaves',
-      `plus "ingest.maxBatchRecords" (${config.ingest.maxBatchRecords}) must not exceed ${MAX_CHECKPOINT_LEAVES}, the chaincode's index entries per anchor`,
-    );
   }
   if (config.grpc.listen === config.metrics.listen && !config.grpc.listen.endsWith(':0')) {
     reader.fail('metrics.listen', `must differ from "grpc.listen" (${config.grpc.listen})`);
