@@ -207,6 +207,8 @@ describe('the index, as another organisation reads it', () => {
     const chain = new LianxinChain(bank.network, CHAINCODE_NAME);
     const entries = log.entries(0, 12);
     await withChainIndex(chain, net.members.dir, async (index) => {
+      // Every anchor applied, not just the first that names a subject.
+      await eventually(() => Promise.resolve(index.position?.transactionId === anchors.at(-1)?.txId || undefined));
       for (const subject of SUBJECTS) {
         for (const kind of KINDS) {
           const versions = entries.filter((e) => e.subject === subject && e.kind === kind);
@@ -215,7 +217,7 @@ describe('the index, as another organisation reads it', () => {
             (a) =>
               Number(a.size) > (expected?.leafIndex ?? 0) && Number(a.previousSize ?? 0) <= (expected?.leafIndex ?? 0),
           );
-          const record = await eventually(() => index.getIndexRecord(subject, kind));
+          const record = await index.getIndexRecord(subject, kind);
           expect(record).toMatchObject({
             ...expected,
             origin: node.origin,
