@@ -30,7 +30,7 @@ import { runClosedLoop } from './closed-loop.ts';
 import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { startNodeProcess, type NodeProcess } from './node-process.ts';
-import { startRssSampler, type RssSummary } from './rss-sampler.ts';
+import { startRssSampler, type RssSample, type RssSummary } from './rss-sampler.ts';
 import { startServerProcess } from './server-process.ts';
 import { runWindowedStream } from './windowed-stream.ts';
 
@@ -557,12 +557,23 @@ function bulkFigures(bulk: BulkResult, leveldb: { recordsPerS: number }): Figure
 function soakFigures(soak: SoakResult): Figure[] {
   const { samples } = soak.memory;
   const at = (fraction: number) => samples.find((s) => s.progress >= fraction * soak.records) ?? samples.at(-1);
+  const first = samples[0];
   const half = at(0.5);
   const last = samples.at(-1);
-  const growth =
+  /** MiB per million records between the soak's half-way sample and its last. */
+  const growth = (bytes: (s: RssSample) => number) =>
     half && last && last.progress > half.progress
-      ? ((last.bytes - half.bytes) / (last.progress - half.progress)) * 1e6
+      ? ((bytes(last) - bytes(half)) / (last.progress - half.progress) / MIB) * 1e6
       : NaN;
+  const mib = (s: RssSample | undefined, bytes: (s: RssSample) => number) => (s ? bytes(s) / MIB : NaN);
+  const rssRow = (label: string, bytes: (s: RssSample) => number, note: string): Figure[] => [
+    {
+      label,
+      value: growth(bytes),
+      unit: 'MiB per 1M records',
+      note: `${note}: ${mib(first, bytes).toFixed(0)} → ${mib(half, bytes).toFixed(0)} (half-way) → ${mib(last, bytes).toFixed(0)} MiB`,
+    },
+  ];
   return [
     {
       label: 'soak: acknowledged, held back by the backlog limit',
@@ -576,15 +587,15 @@ function soakFigures(soak: SoakResult): Figure[] {
       unit: 'records/s',
       note: `${soak.anchored.toLocaleString('en')} records`,
     },
-    { label: '  node RSS at soak start', value: soak.memory.startBytes / MIB, unit: 'MiB' },
-    ...[0.1, 0.5].map((fraction) => ({
-      label: `  after ${String(fraction * 100)}% of the soak's records`,
-      value: (at(fraction)?.bytes ?? NaN) / MIB,
+    {
+      label: '  node RSS peak',
+      value: soak.memory.peakBytes / MIB,
       unit: 'MiB',
-    })),
-    { label: '  at soak end', value: soak.memory.endBytes / MIB, unit: 'MiB' },
-    { label: '  peak', value: soak.memory.peakBytes / MIB, unit: 'MiB', note: `${String(samples.length)} samples` },
-    { label: '  growth over the second half', value: growth / MIB, unit: 'MiB per 1M records' },
+      note: `${String(samples.length)} samples`,
+    },
+    ...rssRow('  RSS growth over the second half', (s) => s.bytes, 'VmRSS'),
+    ...rssRow('  anonymous memory growth, second half', (s) => s.anonBytes, 'RssAnon (heap, Buffers, malloc)'),
+    ...rssRow('  file-backed growth, second half', (s) => s.fileBytes, 'RssFile (mmapped LevelDB tables)'),
     ...(['start', 'end'] as const).map((when) => ({
       label: `  node V8 heap used at soak ${when}`,
       value: soak.heap[when].usedBytes / MIB,

@@ -1,12 +1,19 @@
 /**
  * The resident set size of a process over a phase, sampled at a fixed interval from proc(5) (`VmRSS` of
  * /proc/<pid>/status, in kB), each sample paired with the phase's progress (e.g. records ingested so far): what a
- * flat-memory check looks at. Linux only; elsewhere no samples are taken.
+ * flat-memory check looks at. RSS is split as the kernel counts it: anonymous pages (V8 heap, Buffers, malloc: what
+ * a leak grows) and file-backed pages (LevelDB reads its table files through mmap, up to 1,000 of them, so the
+ * tables a node reads count in its RSS; the kernel reclaims them under pressure). Linux only; elsewhere no samples
+ * are taken.
  */
 import { readFile } from 'node:fs/promises';
 
 export interface RssSample {
   readonly bytes: number;
+  /** RssAnon. */
+  readonly anonBytes: number;
+  /** RssFile. */
+  readonly fileBytes: number;
   readonly progress: number;
 }
 
@@ -23,10 +30,11 @@ export interface RssSampler {
   stop(): Promise<RssSummary>;
 }
 
-async function rssBytes(pid: number): Promise<number | undefined> {
+async function rssBytes(pid: number): Promise<Omit<RssSample, 'progress'> | undefined> {
   const status = await readFile(`/proc/${String(pid)}/status`, 'utf8').catch(() => undefined);
-  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status ?? '')?.[1]);
-  return Number.isFinite(kb) ? kb * 1024 : undefined;
+  const bytes = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status ?? '')?.[1]) * 1024;
+  const sample = { bytes: bytes('VmRSS'), anonBytes: bytes('RssAnon'), fileBytes: bytes('RssFile') };
+  return Object.values(sample).every(Number.isFinite) ? sample : undefined;
 }
 
 export async function startRssSampler(
@@ -36,8 +44,8 @@ export async function startRssSampler(
 ): Promise<RssSampler> {
   const samples: RssSample[] = [];
   const sample = async () => {
-    const bytes = await rssBytes(pid);
-    if (bytes !== undefined) samples.push({ bytes, progress: progress() });
+    const rss = await rssBytes(pid);
+    if (rss !== undefined) samples.push({ ...rss, progress: progress() });
   };
   await sample();
   const timer = setInterval(() => void sample(), intervalMs);
