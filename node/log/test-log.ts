@@ -51,6 +51,8 @@ export interface TestDatabase extends AsyncDisposable {
   close(): Promise<void>;
   /** Closes and reopens the LevelDB, as a restarted node would. */
   reopen(): Promise<void>;
+  /** Deletes the log's rows whose keys start with `prefix` (as a log written by an earlier version lacks them). */
+  deleteRows(prefix: string): Promise<number>;
 }
 
 export async function openTestDatabase(): Promise<TestDatabase> {
@@ -62,6 +64,13 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     logDb: () =>
       new CountingDatabase(db.sublevel<Buffer, Buffer>('log', { keyEncoding: 'buffer', valueEncoding: 'buffer' })),
     close: () => db.close(),
+    deleteRows: async (prefix) => {
+      const log = db.sublevel<Buffer, Buffer>('log', { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      const keys = await log.keys().all();
+      const doomed = keys.filter((key) => key.subarray(0, prefix.length).equals(Buffer.from(prefix, 'latin1')));
+      await log.batch(doomed.map((key) => ({ type: 'del', key })));
+      return doomed.length;
+    },
     reopen: async () => {
       await db.close();
       db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });

@@ -2,9 +2,11 @@
  * The log on disk, in one LevelDB keyspace (a sublevel of the node's database):
  *
  *   o               origin (UTF-8)                     s   tree size (u64 BE)
- *   c               latest signed checkpoint note
+ *   c               latest signed checkpoint note      H   the first subtree of 256 leaves with an `h` row (u64 BE)
  *   e‖u64 BE n      leaves [16n, 16n + 16), each as u16 BE length ‖ leaf bytes exactly as appended
  *   t‖u8 level‖u64 BE n   hashes of tree level `level`, indices [256n, 256n + 256), 32 bytes each
+ *   h‖u64 BE n      the subtree of leaves [256n, 256n + 256) once complete: its hashes of levels 1 to 7, level 1
+ *                   first (128 + 64 + … + 2 = 254 hashes)
  *
  * The `e` rows are entry bundles (full, or the widest partial so far) in the C2SP tlog-tiles encoding, 16 leaves
  * each (constants.ts; C2SP's `tile/entries/N` is 16 consecutive rows): an append of n leaves writes at most
@@ -14,10 +16,14 @@
  * hashes of complete subtrees never change, so the tile of width W at an older size is a prefix of the stored
  * one). The rows in between store the interior levels a tile reader would recompute, so the hash of any complete
  * subtree (level, index) is one read and a proof or root for any size is O(log n) reads, gathered in one getMany.
+ * The `h` rows hold again the interior levels a proof needs within a complete subtree of 256 leaves, so a proof
+ * reads two rows (its level-0 tile and that) for the eight levels below 8 instead of eight (levels 8 and up stay
+ * in memory, see below), for 32 more bytes stored per leaf and one more row per 256 leaves. A log written before
+ * `h` rows existed has them from the subtree it was at when first reopened (`H`); earlier subtrees read tiles.
  * An append writes its entry bundles, the tiles it touches and the new size in one synced batch: a crash leaves
  * either all of it or none.
  */
-import { BUNDLE_WIDTH, MAX_LEAF_BYTES, TILE_WIDTH } from './constants.ts';
+import { BUNDLE_WIDTH, MAX_LEAF_BYTES, TILE_HEIGHT, TILE_WIDTH } from './constants.ts';
 import { TransparencyLogError } from './errors.ts';
 import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, nodeHash } from './merkle-hash.ts';
 import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
@@ -58,8 +64,16 @@ export interface AppendResult {
 const ORIGIN_KEY = Buffer.from('o');
 const SIZE_KEY = Buffer.from('s');
 const CHECKPOINT_KEY = Buffer.from('c');
+const SUBTREE_ROWS_KEY = Buffer.from('H');
 /** The open entry bundle when the size is a multiple of BUNDLE_WIDTH. */
 const NO_BYTES = Buffer.alloc(0);
+/**
+ * Tiles of this tree level and above stay in memory (C2SP tile level 1 up: ~0.25 B per leaf, 2.5 MB at 10M
+ * leaves). Every proof and root needs a hash from ~log2(size) - 8 of them; below, tiles are read at random.
+ */
+const CACHED_LEVEL = 8;
+/** Right-edge range hashes remembered (~log2(size) per tree size proofs are asked at); beyond this, start over. */
+const MAX_EDGE_RANGES = 4096;
 
 function u64(value: number): Buffer {
   const bytes = Buffer.alloc(8);
@@ -129,6 +143,13 @@ function tileKey(level: number, tile: number): Buffer {
   return Buffer.concat([Buffer.from([0x74, level]), u64(tile)]);
 }
 
+function subtreeKey(subtree: number): Buffer {
+  return Buffer.concat([Buffer.from('h'), u64(subtree)]);
+}
+
+/** Where tree level `level` (1 to 7) starts in an `h` row, in hashes: after 128 + 64 + … of those below. */
+const subtreeRowStart = (level: number): number => TILE_WIDTH - ((2 * TILE_WIDTH) >> level);
+
 /** Number of hashes at `level` in a tree of `size` leaves: one per complete subtree of 2^level leaves. */
 function rowLength(size: number, level: number): number {
   return Math.floor(size / 2 ** level);
@@ -142,24 +163,39 @@ export class TileStore {
   /** The stored bytes of the last, not yet full, entry bundle. */
   #openBundle: Buffer;
   #appending: Promise<unknown> = Promise.resolve();
+  /**
+   * Tiles of levels >= CACHED_LEVEL by `level/tile`, the widest written or read: a tile at a later size extends
+   * the one at an earlier size, so a cached tile answers every hash it holds, partial or not.
+   */
+  readonly #upper = new Map<string, Buffer>();
+  /**
+   * Hashes of ranges that are no complete subtree, by `begin-end`: they lie on the right edge of a tree size, all
+   * proofs at that size share them, and folding them needs low-level tiles that are not kept in memory.
+   */
+  #edgeRanges = new Map<string, Buffer>();
 
-  private constructor(db: LogDatabase, size: number, edges: Buffer[][], openBundle: Buffer) {
+  /** Subtrees of 256 leaves from this one on have an `h` row once complete. */
+  readonly #subtreeRowsFrom: number;
+
+  private constructor(db: LogDatabase, size: number, edges: Buffer[][], openBundle: Buffer, subtreeRowsFrom: number) {
     this.#db = db;
     this.#size = size;
     this.#edges = edges;
     this.#openBundle = openBundle;
+    this.#subtreeRowsFrom = subtreeRowsFrom;
   }
 
   /** Opens the log in `db`, creating it for `origin` if empty; refuses a database that holds another origin. */
   static async open(db: LogDatabase, origin: string): Promise<TileStore> {
-    const [storedOrigin, storedSize] = await db.getMany([ORIGIN_KEY, SIZE_KEY]);
+    const [storedOrigin, storedSize, storedRowsFrom] = await db.getMany([ORIGIN_KEY, SIZE_KEY, SUBTREE_ROWS_KEY]);
     if (storedOrigin === undefined && storedSize === undefined) {
       const created: LogPut[] = [
         { type: 'put', key: ORIGIN_KEY, value: Buffer.from(origin, 'utf8') },
         { type: 'put', key: SIZE_KEY, value: u64(0) },
+        { type: 'put', key: SUBTREE_ROWS_KEY, value: u64(0) },
       ];
       await db.batch(created, { sync: true });
-      return new TileStore(db, 0, [], NO_BYTES);
+      return new TileStore(db, 0, [], NO_BYTES, 0);
     }
     if (storedOrigin?.toString('utf8') !== origin) {
       throw new TransparencyLogError(
@@ -184,7 +220,13 @@ export class TileStore {
     // CORRUPT unless the last bundle holds the leaves the size says it does.
     const openEntries = bundleEntries(stored, bundle, size % BUNDLE_WIDTH);
     const openBundle = openEntries.length === 0 ? NO_BYTES : (stored ?? NO_BYTES).subarray(0, byteLength(openEntries));
-    return new TileStore(db, size, edges, openBundle);
+    let subtreeRowsFrom = storedRowsFrom?.length === 8 ? readU64(storedRowsFrom) : undefined;
+    if (subtreeRowsFrom === undefined) {
+      // Written before `h` rows: the subtree in progress gets one when complete (the right edge holds its hashes).
+      subtreeRowsFrom = Math.floor(size / TILE_WIDTH);
+      await db.batch([{ type: 'put', key: SUBTREE_ROWS_KEY, value: u64(subtreeRowsFrom) }], { sync: true });
+    }
+    return new TileStore(db, size, edges, openBundle, subtreeRowsFrom);
   }
 
   /** The durable tree size: every leaf below it, and every hash over them, is on disk. */
@@ -214,7 +256,11 @@ export class TileStore {
     // Work on a copy of the right edge, kept only once the batch is durable.
     const edges = Array.from({ length: this.#edges.length }, (_, level) => [...(this.#edges[level] ?? [])]);
     const puts: LogPut[] = [];
+    /** Tiles of the cached levels this append writes, kept in memory once durable. */
+    const upper: { level: number; tile: number; value: Buffer }[] = [];
     const unwritten = new Set<number>();
+    /** The hashes of levels 1 to 7 of the subtree of 256 leaves the current leaf completes, if it does. */
+    const subtree: Buffer[] = [];
     let size = firstIndex;
     /** Where the run's part of the bundle being filled starts. */
     let bundleStart = 0;
@@ -241,25 +287,35 @@ export class TileStore {
         if (length % 2 === 0 && left === undefined) {
           throw new TransparencyLogError('CORRUPT', `the right edge of tree level ${level} lost a hash`);
         }
+        // The leaf ends a subtree of 256 leaves: it holds the last 256 >> level hashes of each level below 8.
+        if (level > 0 && level < TILE_HEIGHT && size % TILE_WIDTH === 0) {
+          subtree.push(...row.slice(-(TILE_WIDTH >> level)));
+        }
         if (row.length === TILE_WIDTH) {
-          puts.push({ type: 'put', key: tileKey(level, length / TILE_WIDTH - 1), value: Buffer.concat(row) });
+          const tile = length / TILE_WIDTH - 1;
+          const value = Buffer.concat(row);
+          puts.push({ type: 'put', key: tileKey(level, tile), value });
+          if (level >= CACHED_LEVEL) upper.push({ level, tile, value });
           edges[level] = [];
           unwritten.delete(level);
         }
         if (left === undefined) break;
         hash = nodeHash(left, hash, slab);
       }
+      if (subtree.length > 0) {
+        puts.push({ type: 'put', key: subtreeKey(size / TILE_WIDTH - 1), value: Buffer.concat(subtree) });
+        subtree.length = 0;
+      }
     }
     for (const level of unwritten) {
-      const row = edges[level] ?? [];
-      puts.push({
-        type: 'put',
-        key: tileKey(level, Math.floor(rowLength(size, level) / TILE_WIDTH)),
-        value: Buffer.concat(row),
-      });
+      const tile = Math.floor(rowLength(size, level) / TILE_WIDTH);
+      const value = Buffer.concat(edges[level] ?? []);
+      puts.push({ type: 'put', key: tileKey(level, tile), value });
+      if (level >= CACHED_LEVEL) upper.push({ level, tile, value });
     }
     puts.push({ type: 'put', key: SIZE_KEY, value: u64(size) });
     await this.#db.batch(puts, { sync: true, ...(alongside ? { alongside: alongside(firstIndex) } : {}) });
+    for (const { level, tile, value } of upper) this.#keepUpper(`${level}/${tile}`, value);
     this.#edges = edges;
     this.#openBundle = openBundle;
     this.#size = size;
@@ -282,35 +338,77 @@ export class TileStore {
   }
 
   /**
-   * MTH(D[begin:end]) of each range, from one batched read of the tiles holding their complete subtrees. The
-   * caller checks every range lies within a size this store has reached; later appends only widen tiles.
+   * MTH(D[begin:end]) of each range, from one batched read of the tiles holding their complete subtrees (those in
+   * memory are not read). The caller checks every range lies within a size this store has reached; later appends
+   * only widen tiles.
    */
   async rangeHashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
-    const subtrees = ranges.map(rangeSubtrees);
-    const tileIndex = new Map<string, number>();
-    const keys: Buffer[] = [];
-    const locate = ({ level, index }: SubtreeId): { slot: number; offset: number } => {
-      const tile = Math.floor(index / TILE_WIDTH);
-      const id = `${level}/${tile}`;
-      let slot = tileIndex.get(id);
-      if (slot === undefined) {
-        slot = keys.push(tileKey(level, tile)) - 1;
-        tileIndex.set(id, slot);
+    /**
+     * Per row needed, by `level/tile` or `h/subtree`: its slot in `rows`, whether it is kept in memory, and the end
+     * of the widest hash wanted.
+     */
+    const needed = new Map<string, { slot: number; key: () => Buffer; keep: boolean; end: number }>();
+    const rows: (Buffer | undefined)[] = [];
+    const need = (id: string, keep: boolean, key: () => Buffer, offset: number): { slot: number; offset: number } => {
+      let entry = needed.get(id);
+      if (entry === undefined) {
+        entry = { slot: rows.push(keep ? this.#upper.get(id) : undefined) - 1, key, keep, end: 0 };
+        needed.set(id, entry);
       }
-      return { slot, offset: (index % TILE_WIDTH) * HASH_SIZE };
+      entry.end = Math.max(entry.end, offset + HASH_SIZE);
+      return { slot: entry.slot, offset };
     };
-    const located = subtrees.map((list) => list.map((subtree) => ({ subtree, ...locate(subtree) })));
-    const tiles = await this.#db.getMany(keys);
-    return located.map((list) => {
-      const hashes = list.map(({ subtree, slot, offset }) => {
-        const tile = tiles[slot];
+    const completeSubtrees = Math.floor(this.#size / TILE_WIDTH);
+    const locate = ({ level, index }: SubtreeId): { slot: number; offset: number } => {
+      if (level > 0 && level < TILE_HEIGHT) {
+        const perSubtree = TILE_WIDTH >> level;
+        const subtree = Math.floor(index / perSubtree);
+        if (subtree >= this.#subtreeRowsFrom && subtree < completeSubtrees) {
+          const offset = (subtreeRowStart(level) + (index % perSubtree)) * HASH_SIZE;
+          return need(`h/${subtree}`, false, () => subtreeKey(subtree), offset);
+        }
+      }
+      const tile = Math.floor(index / TILE_WIDTH);
+      const keep = level >= CACHED_LEVEL;
+      return need(`${level}/${tile}`, keep, () => tileKey(level, tile), (index % TILE_WIDTH) * HASH_SIZE);
+    };
+    const located = ranges.map((range) => {
+      const subtrees = rangeSubtrees(range);
+      const id = subtrees.length > 1 ? `${range.begin}-${range.end}` : undefined;
+      const known = id === undefined ? undefined : this.#edgeRanges.get(id);
+      return known ?? { id, subtrees: subtrees.map((subtree) => ({ subtree, ...locate(subtree) })) };
+    });
+    // A cached tile narrower than a wanted hash was cached at an earlier size: read it again.
+    const reads = [...needed].filter(([, { slot, end }]) => (rows[slot]?.length ?? 0) < end);
+    if (reads.length > 0) {
+      const read = await this.#db.getMany(reads.map(([, { key }]) => key()));
+      reads.forEach(([id, { slot, keep }], i) => {
+        const row = read[i];
+        rows[slot] = row;
+        if (keep && row !== undefined) this.#keepUpper(id, row);
+      });
+    }
+    return located.map((range) => {
+      if (Buffer.isBuffer(range)) return range;
+      const hashes = range.subtrees.map(({ subtree, slot, offset }) => {
+        const tile = rows[slot];
         if (tile === undefined || tile.length < offset + HASH_SIZE) {
           throw new TransparencyLogError('CORRUPT', `hash ${subtree.index} of tree level ${subtree.level} is missing`);
         }
         return tile.subarray(offset, offset + HASH_SIZE);
       });
-      return foldRight(hashes);
+      const hash = foldRight(hashes);
+      if (range.id !== undefined) {
+        if (this.#edgeRanges.size >= MAX_EDGE_RANGES) this.#edgeRanges = new Map();
+        this.#edgeRanges.set(range.id, hash);
+      }
+      return hash;
     });
+  }
+
+  /** Keeps an upper-level tile unless a wider one of it is kept already (a read may race an append). */
+  #keepUpper(id: string, tile: Buffer): void {
+    if ((this.#upper.get(id)?.length ?? 0) < tile.length) this.#upper.set(id, tile);
   }
 
   /** MTH of the first `size` leaves; the caller checks size <= this.size. */

@@ -157,6 +157,93 @@ describe('transparency log', () => {
     expect(worst).toBeGreaterThan(0);
   });
 
+  it('answers from upper tiles in memory and remembered right-edge ranges exactly as a reopened log reads from disk', async () => {
+    const random = prng(7);
+    const size = 256 * 256 + 3_000;
+    for (let next = 0; next < size;) {
+      const end = Math.min(size, next + 1 + random(5_000));
+      await log.append(Array.from({ length: end - next }, (_, i) => testLeaf(next + i)));
+      next = end;
+    }
+    const sizes = [size, 256 * 256, 256 * 256 - 1, 256 * 256 + 1, 256 * 255, 257, 256, 255];
+    for (let trial = 0; trial < 40; trial++) sizes.push(1 + random(size));
+    const queries = sizes.flatMap((treeSize) => [
+      { index: random(treeSize), treeSize, from: 1 + random(treeSize) },
+      { index: treeSize - 1, treeSize, from: treeSize },
+      { index: 0, treeSize, from: 1 },
+    ]);
+    const answer = async ({ index, treeSize, from }: (typeof queries)[number]) => ({
+      inclusion: await log.inclusionProof(index, treeSize),
+      consistency: await log.consistencyProof(from, treeSize),
+      root: await log.root(treeSize),
+    });
+    const warm = [];
+    for (const query of queries) warm.push(await answer(query));
+    // Asked again at the same sizes: only rows below level 8 are read, one per level at most, and for an inclusion
+    // proof of a leaf in a complete subtree of 256 leaves, its level-0 tile and row, and those at the edge.
+    let worst = 0;
+    for (const [i, query] of queries.entries()) {
+      db.keysRead = 0;
+      expect(await answer(query)).toEqual(warm[i]);
+      worst = Math.max(worst, db.keysRead);
+      db.keysRead = 0;
+      await log.inclusionProof(query.index, query.treeSize);
+      expect(db.keysRead).toBeLessThanOrEqual(query.index < size - (size % 256) ? 4 : 8);
+    }
+    expect(worst).toBeLessThanOrEqual(3 * 8);
+
+    await log.close();
+    await testDb.reopen();
+    log = await openTransparencyLog({ db: testDb.logDb(), origin: ORIGIN, signer });
+    const cold = [];
+    for (const query of queries) cold.push(await answer(query));
+    expect(cold).toEqual(warm);
+    const hashes = Array.from({ length: size }, (_, i) => referenceLeafHash(testLeaf(i)));
+    for (const [i, { index, treeSize }] of queries.entries()) {
+      if (i % 6 !== 0) continue;
+      const root = Buffer.from(referenceRoot(hashes.slice(0, treeSize)));
+      expect(warm[i]?.root).toEqual(root);
+      verifyInclusion(
+        BigInt(index),
+        BigInt(treeSize),
+        hashes[index] ?? Buffer.alloc(0),
+        warm[i]?.inclusion ?? [],
+        root,
+      );
+    }
+  });
+
+  it('proves from tiles alone for subtrees a log written before subtree rows completed, and from rows after', async () => {
+    const appendUpTo = async (from: number, to: number) => {
+      for (let next = from; next < to; next += 1_000) {
+        await log.append(Array.from({ length: Math.min(1_000, to - next) }, (_, i) => testLeaf(next + i)));
+      }
+    };
+    await appendUpTo(0, 3_000);
+    await log.close();
+    // As stored by the earlier version: no `h` rows, no `H` key.
+    expect(await testDb.deleteRows('h')).toBe(11);
+    expect(await testDb.deleteRows('H')).toBe(1);
+    await testDb.reopen();
+    log = await openTransparencyLog({ db: testDb.logDb(), origin: ORIGIN, signer });
+    await appendUpTo(3_000, 4_000);
+    await log.close();
+    await testDb.reopen();
+    log = await openTransparencyLog({ db: testDb.logDb(), origin: ORIGIN, signer });
+    const hashes = Array.from({ length: 4_000 }, (_, i) => referenceLeafHash(testLeaf(i)));
+    const root = Buffer.from(referenceRoot(hashes));
+    expect(await log.root()).toEqual(root);
+    for (let index = 0; index < 4_000; index += 7) {
+      verifyInclusion(
+        BigInt(index),
+        4_000n,
+        hashes[index] ?? Buffer.alloc(0),
+        await log.inclusionProof(index, 4_000),
+        root,
+      );
+    }
+  });
+
   it('reopens from disk with the same size, roots and proofs, and appends on as if never closed', async () => {
     const random = prng(5);
     await appendTestLeaves(log, 0, 777, random);

@@ -216,6 +216,30 @@ describe('RecordStore', () => {
     expect(await store.get(testUscc(9), 'loan')).toBeUndefined();
   });
 
+  it('keeps the latest version across the batches of one commit, refused batches and a restart', async () => {
+    const store = storeOf();
+    await store.ingest(batch('first', [record(1)]));
+    // These wait for the first commit and commit together, in call order.
+    const settled = await Promise.allSettled([
+      store.ingest(batch('lead', [record(9)])),
+      store.ingest(batch('v4', [record(5, 4), record(6, 2)])),
+      store.ingest(batch('v2', [record(5, 2), record(6, 5)])),
+      store.ingest(batch('refused', [record(6, 9), record(5, 4, 'changed')])),
+      store.ingest(batch('v3', [record(6, 3), record(5, 1)])),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(await store.get(testUscc(5), 'loan')).toMatchObject({ version: 4 });
+    expect(await store.get(testUscc(6), 'loan')).toMatchObject({ version: 5 });
+    await store.ingest(batch('v7', [record(5, 7)]));
+    await close();
+    await open();
+    const reopened = storeOf();
+    expect(await reopened.get(testUscc(5), 'loan')).toMatchObject({ version: 7 });
+    expect(await reopened.get(testUscc(6), 'loan')).toMatchObject({ version: 5 });
+    expect(await reopened.get(testUscc(6), 'loan', 9)).toBeUndefined();
+    expect(await reopened.get(testUscc(1), 'loan')).toMatchObject({ version: 1, leafIndex: 0 });
+  });
+
   it('refuses the batches of a commit whose write fails, and commits later ones', async () => {
     let appends = 0;
     const failing = new Proxy(log, {

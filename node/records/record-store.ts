@@ -7,6 +7,10 @@
  * commit is being written wait, and the next commit takes all of them (up to MAX_COMMIT_RECORDS records) in one
  * read of their keys and one synced write. Each batch is still decided on its own, in arrival order, as if
  * committed alone: a refused batch writes nothing and leaves the others of its commit alone.
+ *
+ * Lookups (`get`, what every attestation starts with) read synchronously (classic-level getSync): ≈3–6 µs of main
+ * thread each for a cached block instead of a thread-pool round trip; a read that misses the OS page cache blocks
+ * the event loop for that disk read.
  */
 import { checkUscc, type UsccMode } from '../../chaincode/src/uscc.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
@@ -14,10 +18,10 @@ import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
 import { HashSlab, type TransparencyLog } from '../log/index.ts';
-import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
+import { asPromise, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
 import { encodeCreditLeaves, type CreditLeafFields } from './credit-leaf.ts';
 import { decodeAck, decodeRecord, encodeAck, encodeRecord, setLeafIndex, storedDigest } from './record-codec.ts';
-import { recordId, recordKey, requestKey, versionOf, versionRange } from './record-keys.ts';
+import { latestId, recordId, recordKey, requestKey } from './record-keys.ts';
 
 /** What the node keeps about one ingested record besides its content. */
 export interface RecordMeta {
@@ -106,12 +110,16 @@ export class RecordStore {
     });
   }
 
-  /** A record's metadata; version 0 means the latest. */
-  async get(subject: string, kind: string, version = 0): Promise<RecordMeta | undefined> {
+  /** A record's metadata; version 0 means the latest. Read synchronously (see the module comment). */
+  get(subject: string, kind: string, version = 0): Promise<RecordMeta | undefined> {
+    return asPromise(() => this.#meta(subject, kind, version));
+  }
+
+  #meta(subject: string, kind: string, version: number): RecordMeta | undefined {
     const check = checkUscc(subject, 'lenient');
     if (!check.valid) throw invalidSubject('subject', check.reason);
     const { code } = check;
-    const stored = version === 0 ? await this.#latest(code, kind) : await this.#read(code, kind, version);
+    const stored = version === 0 ? this.#latest(code, kind) : this.#read(code, kind, version);
     if (stored === undefined) return undefined;
     const { leafIndex, digest, contentType } = decodeRecord(stored.value);
     return { subject: code, kind, version: stored.version, leafIndex, digest: digest.toString('hex'), contentType };
@@ -123,14 +131,14 @@ export class RecordStore {
     return stored === undefined ? undefined : decodeRecord(stored).content;
   }
 
-  async #read(subject: string, kind: string, version: number) {
-    const value = await this.#o.db.get(recordKey(subject, kind, version));
+  #read(subject: string, kind: string, version: number) {
+    const value = this.#o.db.getSync(recordKey(subject, kind, version));
     return value === undefined ? undefined : { version, value };
   }
 
-  async #latest(subject: string, kind: string) {
-    const [last] = await this.#o.db.iterator({ ...versionRange(subject, kind), reverse: true, limit: 1 }).all();
-    return last === undefined ? undefined : { version: versionOf(last[0]), value: last[1] };
+  #latest(subject: string, kind: string) {
+    const latest = this.#o.db.getSync(Buffer.from(latestId(subject, kind), 'utf8'));
+    return this.#read(subject, kind, latest === undefined ? 1 : Number(latest.toString('latin1')));
   }
 
   #prepare(batch: IngestBatch__Output): Pick<QueuedBatch, 'records' | 'leaves'> {
@@ -208,7 +216,16 @@ export class RecordStore {
       keys.push(requestKey(batch.requestId));
       for (const record of batch.records) keys.push(record.key);
     }
+    // Then the latest-version keys that versions above 1 may move (version 1 never does: no read, no write).
+    const latestSlots = new Map<string, number>();
+    for (const batch of group) {
+      for (const { subject, kind, version } of batch.records) {
+        const id = version > 1 ? latestId(subject, kind) : undefined;
+        if (id !== undefined && !latestSlots.has(id)) latestSlots.set(id, keys.push(Buffer.from(id, 'utf8')) - 1);
+      }
+    }
     const stored = await db.getMany(keys);
+    const storedLatest = new Map([...latestSlots].map(([id, slot]) => [id, stored[slot]]));
     const { pending, limit, retryAfterMs } = this.#o.backlog();
 
     /** Records appended by this commit's earlier batches: their digest and results. */
@@ -274,7 +291,7 @@ export class RecordStore {
             setLeafIndex(record.value, firstIndex + offset);
             writes.push({ type: 'put', sublevel: db, key: record.key, value: record.value });
           }
-          writes.push(...ackWrites());
+          writes.push(...latestWrites(db, appended, storedLatest), ...ackWrites());
           return writes;
         },
       );
@@ -328,6 +345,27 @@ export class RecordStore {
     }
     return decided;
   }
+}
+
+/** Puts of the latest-version keys that `appended` moves beyond what is `stored`. */
+function latestWrites(
+  db: NodeSublevel,
+  appended: readonly Appended[],
+  stored: ReadonlyMap<string, Buffer | undefined>,
+): SublevelWrite[] {
+  const moved = new Map<string, number>();
+  for (const { record } of appended) {
+    if (record.version === 1) continue;
+    const id = latestId(record.subject, record.kind);
+    const latest = moved.get(id) ?? Number(stored.get(id)?.toString('latin1') ?? 1);
+    if (record.version > latest) moved.set(id, record.version);
+  }
+  return [...moved].map(([id, version]) => ({
+    type: 'put',
+    sublevel: db,
+    key: Buffer.from(id, 'utf8'),
+    value: Buffer.from(String(version), 'latin1'),
+  }));
 }
 
 function invalidSubject(field: string, reason: 'format' | 'checksum'): NodeError {

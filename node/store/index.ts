@@ -1,1 +1,7 @@
-export { openNodeDatabase, type NodeDatabase, type NodeSublevel, type SublevelWrite } from './node-database.ts';
+export {
+  asPromise,
+  openNodeDatabase,
+  type NodeDatabase,
+  type NodeSublevel,
+  type SublevelWrite,
+} from './node-database.ts';

@@ -35,9 +35,17 @@ export async function openNodeDatabase(dir: string): Promise<NodeDatabase> {
   const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await db.open();
   const logLevel = openSublevel(db, 'log');
+  const records = openSublevel(db, 'records');
+  const anchor = openSublevel(db, 'anchor');
+  const chainIndex = openSublevel(db, 'chain-index');
+  // A sublevel opens after its database, asynchronously; getSync needs it open.
+  await Promise.all([logLevel, records, anchor, chainIndex].map((sublevel) => sublevel.open()));
   const log: LogDatabase = {
-    get: (key) => logLevel.get(key),
-    getMany: (keys) => logLevel.getMany(keys),
+    // Point reads of the log are synchronous (classic-level getSync): ≈3 µs of main thread for a cached block,
+    // against ≈8 µs plus a thread-pool round trip asynchronously (an attestation makes two: its bundle, its proof).
+    // The price: a read that misses the OS page cache blocks the event loop for that disk read (≈0.1 ms on SSD).
+    get: (key) => asPromise(() => logLevel.getSync(key)),
+    getMany: (keys) => asPromise(() => keys.map((key) => logLevel.getSync(key))),
     batch: (operations: LogPut[], options: { sync: boolean; alongside?: readonly AlongsideWrite[] }) =>
       db.batch(
         [
@@ -51,13 +59,20 @@ export async function openNodeDatabase(dir: string): Promise<NodeDatabase> {
   const close = () => db.close();
   return {
     write: (writes) => db.batch(writes.map(toBatchOperation), { sync: true }),
-    records: openSublevel(db, 'records'),
-    anchor: openSublevel(db, 'anchor'),
-    chainIndex: openSublevel(db, 'chain-index'),
+    records,
+    anchor,
+    chainIndex,
     log,
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** A synchronous read where a promise is expected: what it throws rejects the promise. */
+export function asPromise<T>(read: () => T): Promise<T> {
+  return new Promise((resolve) => {
+    resolve(read());
+  });
 }
 
 function toBatchOperation(write: SublevelWrite) {
