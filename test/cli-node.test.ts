@@ -12,7 +12,7 @@ import type { LianxinNode } from '../node/node.ts';
 import { parseTrustBundle } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { quietChaincodeLogs } from './support/chaincode-network.ts';
-import { CONSORTIUM_FILE } from './support/test-consortium.ts';
+import { cliFlags, CONSORTIUM_FILE } from './support/test-consortium.ts';
 import type { TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -28,16 +28,7 @@ let bundleFile: string;
 /** Connection flags of `mspId`'s User1 calling the agency's node. */
 /** The flags npm start prints: any member calls any node by address; the consortium's TLS CAs are trusted. */
 function as(mspId: string): string[] {
-  return [
-    '--node',
-    node.address,
-    '--crypto-dir',
-    net.members.cryptoDir,
-    '--msp',
-    mspId,
-    '--consortium',
-    CONSORTIUM_FILE,
-  ];
+  return cliFlags(node.address, net.members.cryptoDir, mspId);
 }
 
 describe('lianxin CLI with a real node', () => {

@@ -18,7 +18,7 @@ import { eventually } from './support/eventually.ts';
 import { unary } from './support/grpc-unary.ts';
 import type { ListeningChild } from './support/listening-child.ts';
 import { startNodeProcess, writeNodeProcessConfig, type NodeProcessConfig } from './support/node-process.ts';
-import { CONSORTIUM_FILE } from './support/test-consortium.ts';
+import { cliFlags } from './support/test-consortium.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const BANK = 'ShanghaiBankMSP';
@@ -49,16 +49,7 @@ async function notaryClient(address: string, mspId: string, network: TestNetwork
 }
 
 /** The CLI's connection flags for `mspId`'s User1 calling `node`. */
-const as = (node: LianxinNode, mspId: string) => [
-  '--node',
-  node.address,
-  '--crypto-dir',
-  net.members.cryptoDir,
-  '--msp',
-  mspId,
-  '--consortium',
-  CONSORTIUM_FILE,
-];
+const as = (node: LianxinNode, mspId: string) => cliFlags(node.address, net.members.cryptoDir, mspId);
 
 /** What a failed call says in its trailing metadata (node/api/errors.ts). */
 function failure(err: unknown) {

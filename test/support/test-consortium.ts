@@ -18,6 +18,18 @@ import { ledgerNode } from '../../network/consortium-ledger.ts';
 
 export const CONSORTIUM_FILE = new URL('../../network/consortium.yaml', import.meta.url).pathname;
 
+/** The `lianxin` CLI's connection flags for `mspId`'s User1 calling the node at `address` (as npm start prints them). */
+export const cliFlags = (address: string, cryptoDir: string, mspId: string): string[] => [
+  '--node',
+  address,
+  '--crypto-dir',
+  cryptoDir,
+  '--msp',
+  mspId,
+  '--consortium',
+  CONSORTIUM_FILE,
+];
+
 export interface TestConsortium {
   readonly consortium: Consortium;
   readonly dir: string;
