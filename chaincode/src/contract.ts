@@ -148,7 +148,7 @@ export class LianxinContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async GetIndexChunk(ctx: Context, origin: string, checkpointSize: string, chunk: string): Promise<string> {
-    return json(recordIndex.getIndexChunk(ctx, origin, checkpointSize, chunk));
+    return recordIndex.getIndexChunkJson(ctx, origin, checkpointSize, chunk);
   }
 
   // Evidence

@@ -12,6 +12,7 @@
  * immutable; only the lookup table moved to the nodes.
  */
 import type { Context } from 'fabric-contract-api';
+import { canonicalJson } from './canonical-json';
 import type { AnchoredCheckpoint } from './checkpoints';
 import { fail, invalid } from './errors';
 import { getJson, NS, pad } from './state';
@@ -48,6 +49,9 @@ export interface IndexChunk {
 interface ChunkRow {
   readonly entries: readonly IndexEntry[];
 }
+
+/** A stored ChunkRow is `{"entries":[…]}`: its only key. */
+const ROW_PREFIX = '{"entries":';
 
 const SIZE_WIDTH = 20;
 const CHUNK_WIDTH = 6;
@@ -93,7 +97,12 @@ export async function writeIndex(ctx: Context, entries: readonly IndexEntry[], o
 
 const chunkKey = (origin: string, size: number, chunk: number): string[] => [...checkpointHistoryKey(origin, size), pad(chunk, CHUNK_WIDTH)];
 
-export async function getIndexChunk(ctx: Context, origin: string, size: string, chunk: string): Promise<IndexChunk> {
+/**
+ * GetIndexChunk's answer, canonical JSON with the stored entries spliced in as they are: parsing and re-serializing
+ * 1,000 entries per call was ≈11 % of the ledger's busy time while a node followed the chain (every node reads
+ * every anchor's chunks).
+ */
+export async function getIndexChunkJson(ctx: Context, origin: string, size: string, chunk: string): Promise<string> {
   requireOrigin('origin', origin);
   const checkpointSize = requireIndex('checkpointSize', size);
   const index = requireIndex('chunk', chunk);
@@ -101,7 +110,10 @@ export async function getIndexChunk(ctx: Context, origin: string, size: string, 
   if (anchor === undefined) return fail('CHECKPOINT_NOT_FOUND', `no checkpoint of size ${checkpointSize} is anchored for ${origin}`);
   const chunks = chunkCount(anchor.indexCount);
   if (index >= chunks) return fail('INDEX_NOT_FOUND', `checkpoint ${checkpointSize} of ${origin} has ${chunks} index chunks; there is no chunk ${index}`);
-  const row = await getJson<ChunkRow>(ctx, NS.indexChunk, chunkKey(origin, checkpointSize, index));
-  if (row === undefined) throw new Error(`index chunk ${index} of checkpoint ${checkpointSize} of ${origin} is missing`);
-  return { origin, checkpointSize: anchor.size, chunk: index, chunks, txId: anchor.txId, anchoredAt: anchor.anchoredAt, entries: row.entries };
+  const row = Buffer.from(await ctx.stub.getState(ctx.stub.createCompositeKey(NS.indexChunk, chunkKey(origin, checkpointSize, index)))).toString('utf8');
+  if (!row.startsWith(ROW_PREFIX) || !row.endsWith('}')) throw new Error(`index chunk ${index} of checkpoint ${checkpointSize} of ${origin} is missing or malformed`);
+  // IndexChunk's keys in sorted order: anchoredAt, checkpointSize, chunk, chunks | entries | origin, txId.
+  const before = canonicalJson({ anchoredAt: anchor.anchoredAt, checkpointSize: anchor.size, chunk: index, chunks });
+  const after = canonicalJson({ origin, txId: anchor.txId });
+  return `${before.slice(0, -1)},"entries":${row.slice(ROW_PREFIX.length, -1)},${after.slice(1)}`;
 }

@@ -230,6 +230,8 @@ describe('AnchorCheckpoint', () => {
     const last = await h.call<{ chunks: number; entries: Entry[] }>(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '10000', '9'));
     expect(last.chunks).toBe(10);
     expect(last.entries).toEqual(entries.slice(9000));
+    const answer = (await h.tx(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '10000', '9'))).result;
+    expect(JSON.stringify(answer)).toBe(canonicalJson(answer));
     // Stored as canonical JSON, like every other value of the contract.
     const stored = [...h.ledger.state].find(([key]) => key.includes('lx.idx.c') && key.includes('000009'))?.[1];
     expect(stored?.toString('utf8')).toBe(canonicalJson({ entries: last.entries }));
