@@ -6,6 +6,7 @@
  * (127.0.0.1:<grpc port>, its host alias as server name). Flags win over environment variables.
  */
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY, lianxinV1, type LianxinServiceName, type LianxinV1 } from '../api/index.ts';
 import { loadConsortium, orgPaths, type Consortium, type OrgNode } from '../../network/pki/index.ts';
@@ -98,6 +99,11 @@ export async function resolveNodeEndpoint(values: ConnectionValues, env: Env): P
   if (address === undefined)
     throw new CliError('USAGE', 'no node to call: give --node host:port, or --msp with --crypto-dir');
   checkAddress('--node', address);
+  // A node dialled by IP is checked against the name in its certificate, when the consortium's file places a node
+  // at that port: TLS has no server names that are IP addresses (RFC 6066; Node warns on every connection).
+  if (serverName === undefined && consortium !== undefined && isIP(hostOf(address)) !== 0) {
+    serverName = nodeAtPort(consortium, Number(address.slice(address.lastIndexOf(':') + 1)))?.host;
+  }
   // Any member's node may be called: trust every member's TLS CA, as the nodes themselves do.
   const caFiles =
     values['tls-ca'] !== undefined
@@ -133,6 +139,15 @@ export async function readConsortium(file: string): Promise<Consortium> {
 }
 
 /** The organisation's first institution node (the operator's ledger peer is not one: it has no p2p port). */
+/** The consortium's institution node listening on `port`, if any (local networks: one host, a port each). */
+function nodeAtPort(consortium: Consortium, port: number): OrgNode | undefined {
+  return consortium.organizations
+    .flatMap((o) => o.nodes)
+    .find((n) => n.type === 'peer' && n.ports.p2p !== undefined && n.ports.grpc === port);
+}
+
+const hostOf = (address: string): string => address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+
 function institutionNode(consortium: Consortium, mspId: string): OrgNode {
   const org = consortium.organizations.find((o) => o.mspId === mspId);
   if (org === undefined) throw new CliError('CONFIGURATION', `the consortium has no organisation ${mspId}`);
