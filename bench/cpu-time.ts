@@ -62,3 +62,22 @@ export async function measureCpu<K extends string, T>(
     cpuMs: Object.fromEntries(entries.map(([name], i) => [name, used[i]])) as Record<K, number | undefined>,
   };
 }
+
+/**
+ * Waits until `pid` uses less than `maxCores` over a `windowMs` window (background work after a load, e.g.
+ * LevelDB compactions, has ended), for at most `maxMs`. Resolves with how long it waited and whether it settled.
+ */
+export async function waitUntilIdle(
+  pid: number,
+  { maxCores = 0.05, windowMs = 500, maxMs = 15_000 } = {},
+): Promise<{ readonly settled: boolean; readonly waitedMs: number }> {
+  const start = performance.now();
+  while (performance.now() - start < maxMs) {
+    const used = await startCpuMeter(pid);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const ms = await used();
+    if (ms === undefined) break;
+    if (ms < maxCores * windowMs) return { settled: true, waitedMs: performance.now() - start };
+  }
+  return { settled: false, waitedMs: performance.now() - start };
+}
