@@ -23,14 +23,6 @@ export function signP256(privateKey: KeyObject, data: Uint8Array): Uint8Array {
   return sig.s > P256_HALF_N ? encodeDerSignature({ r: sig.r, s: P256_N - sig.s }) : der;
 }
 
-/** Signs a 32-byte digest that the caller already computed (for clients that use `hash.none`). */
-export function signP256Digest(privateKey: KeyObject, digest: Uint8Array): Uint8Array {
-  // node:crypto signs a prehashed value when the algorithm is null and the key is EC: it does not rehash.
-  const der = sign(null, digest, { key: privateKey, dsaEncoding: 'der' });
-  const sig = decodeDerSignature(der);
-  return sig.s > P256_HALF_N ? encodeDerSignature({ r: sig.r, s: P256_N - sig.s }) : der;
-}
-
 export type VerifyResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 /**

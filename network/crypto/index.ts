@@ -2,7 +2,6 @@
 export { sha256, sha256Hex } from './hash.ts';
 export {
   signP256,
-  signP256Digest,
   verifyP256,
   isLowS,
   publicKeyOf,
