@@ -97,15 +97,18 @@ export class ChainIndex {
 
   /** Applies one anchor's entries (all its chunks, in leaf order) and moves the position past it, atomically. */
   async apply(anchor: AnchoredEvent, anchoredAt: string, entries: readonly IndexEntry[]): Promise<void> {
-    const keys = [...new Set(entries.map((e) => `${e.subject}/${e.kind}`))];
-    const stored = await this.#db.getMany(entries.length === 0 ? [] : keys.map((k) => Buffer.from(`latest/${k}`)));
-    const versions = new Map(keys.map((k, i) => [k, stored[i] ? versionOf(stored[i]) : 0]));
-    const latest = new Map<string, { entry: IndexEntry; version: number }>();
+    // Each subject and kind's stored version, then +1 per entry of this anchor: the last entry of a pair wins.
+    const pairOf = (e: IndexEntry) => `${e.subject}/${e.kind}`;
+    const pairs = [...new Map(entries.map((e) => [pairOf(e), e])).values()];
+    const stored = await this.#db.getMany(pairs.map((e) => latestKey(e.subject, e.kind)));
+    const latest = new Map(
+      pairs.map((entry, i) => {
+        const bytes = stored[i];
+        return [pairOf(entry), { entry, version: bytes ? versionOf(bytes) : 0 }];
+      }),
+    );
     for (const entry of entries) {
-      const key = `${entry.subject}/${entry.kind}`;
-      const version = (versions.get(key) ?? 0) + 1;
-      versions.set(key, version);
-      latest.set(key, { entry, version });
+      latest.set(pairOf(entry), { entry, version: (latest.get(pairOf(entry))?.version ?? 0) + 1 });
     }
     const put = (key: Buffer, value: Buffer) => ({ type: 'put' as const, key, value });
     const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
