@@ -5,6 +5,7 @@
  * chain (NotarizeEvidence, node/notary): Notarize waits a bounded time for that commit and answers with the
  * chain's record, or PENDING; GetNotarization on any node answers from the chain for documents it did not notarize.
  */
+import { canonicalJson } from '../../chaincode/src/canonical-json.ts';
 import { MSP_ID } from '../../chaincode/src/validation.ts';
 import { checkUscc, type UsccMode } from '../../chaincode/src/uscc.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
@@ -110,10 +111,10 @@ async function checkAgainstChain(
   });
   const own = evidence.find((e) => e.platform === c.mspId);
   if (own === undefined) return;
-  const signatures = (map: Readonly<Record<string, string>>) => JSON.stringify(Object.entries(map).sort());
+  // The chaincode's own comparison (chaincode/src/evidence.ts): canonical JSON of parties and signature maps.
   const same =
-    JSON.stringify(own.parties.map((p) => p.id)) === JSON.stringify(contract.parties) &&
-    signatures(own.partySignatureDigests) === signatures(signaturesByParty(contract));
+    canonicalJson(own.parties.map((p) => p.id)) === canonicalJson(contract.parties) &&
+    canonicalJson(own.partySignatureDigests) === canonicalJson(signaturesByParty(contract));
   if (!same) {
     throw new NodeError(
       'ALREADY_EXISTS',
