@@ -6,7 +6,6 @@
  * (CHECKPOINT_STALE), and the anchorer then takes the chain's own record of it — so a crash between the commit
  * and the local write neither loses nor duplicates an anchor.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NodeError } from '../api/errors.ts';
 import {
   ChainError,
@@ -18,6 +17,7 @@ import { leafHash, type SignedCheckpoint, type TransparencyLog } from '../log/in
 import type { Logger } from '../logging/index.ts';
 import { decodeLogLeaf } from '../receipts/index.ts';
 import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
+import { OutboxWorker } from '../worker/index.ts';
 import { ANCHORED, prefixEnd, QUEUED, sizeKey, sizeOf } from './anchor-keys.ts';
 
 /** A checkpoint committed VALID on the channel, as the node remembers it. */
@@ -53,11 +53,7 @@ export class CheckpointAnchorer {
   readonly #o: CheckpointAnchorerOptions;
   readonly #maxLeaves: number;
   #anchored: AnchoredCheckpoint | undefined;
-  /** Set by enqueue() and stop(); the worker clears it before each scan, so no wake-up between scan and wait is lost. */
-  #woken = false;
-  #wake: (() => void) | undefined;
-  #stopping = new AbortController();
-  #running: Promise<void> | undefined;
+  readonly #worker: OutboxWorker<{ size: number; note: string }>;
   #anchoredWaiters: { size: number; resolve: () => void }[] = [];
   /** Whether the chain's latest anchor of the origin was read since start: a crash may have left the chain ahead. */
   #reconciled = false;
@@ -66,6 +62,22 @@ export class CheckpointAnchorer {
     this.#o = options;
     this.#maxLeaves = options.maxLeavesPerAnchor ?? MAX_INDEX_ENTRIES;
     this.#anchored = anchored;
+    this.#worker = new OutboxWorker({
+      retryInitialMs: options.retryInitialMs,
+      retryMaxMs: options.retryMaxMs,
+      next: () => this.#nextQueued(),
+      process: ({ size, note }) => this.#anchor(size, note),
+      onFailure: (err, { size }, retryInMs) => {
+        const retryable = !(err instanceof ChainError) || err.retryable;
+        this.#o.logger[retryable ? 'warn' : 'error'](
+          { err, size, retryInMs },
+          retryable ? 'anchoring failed; retrying' : 'the chain refused the checkpoint; retrying after backoff',
+        );
+      },
+      onStopped: (err) => {
+        this.#o.logger.error({ err }, 'the anchoring worker stopped');
+      },
+    });
   }
 
   static async open(options: Readonly<CheckpointAnchorerOptions>): Promise<CheckpointAnchorer> {
@@ -88,17 +100,7 @@ export class CheckpointAnchorer {
     await this.#o.write([
       { type: 'put', sublevel: this.#o.db, key: sizeKey(QUEUED, checkpoint.size), value: Buffer.from(checkpoint.note) },
     ]);
-    this.#poke();
-  }
-
-  /** Read after an await: enqueue() or stop() may have run during the scan. */
-  #shouldSleep(): boolean {
-    return !this.#woken && !this.#stopping.signal.aborted;
-  }
-
-  #poke(): void {
-    this.#woken = true;
-    this.#wake?.();
+    this.#worker.wake();
   }
 
   /** The first anchored checkpoint that covers leaf `index`, if any. */
@@ -117,47 +119,13 @@ export class CheckpointAnchorer {
   }
 
   start(): void {
-    this.#running ??= this.#run().catch((err: unknown) => {
-      this.#o.logger.error({ err }, 'the anchoring worker stopped');
-    });
+    this.#worker.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopping.abort();
-    this.#poke();
-    await this.#running;
+    await this.#worker.stop();
     for (const waiter of this.#anchoredWaiters) waiter.resolve();
     this.#anchoredWaiters = [];
-  }
-
-  async #run(): Promise<void> {
-    const signal = this.#stopping.signal;
-    let delay = this.#o.retryInitialMs;
-    while (!signal.aborted) {
-      this.#woken = false;
-      const next = await this.#nextQueued();
-      if (!next) {
-        if (this.#shouldSleep()) {
-          await new Promise<void>((resolve) => {
-            this.#wake = resolve;
-          });
-        }
-        this.#wake = undefined;
-        continue;
-      }
-      try {
-        await this.#anchor(next.size, next.note);
-        delay = this.#o.retryInitialMs;
-      } catch (err) {
-        const retryable = !(err instanceof ChainError) || err.retryable;
-        this.#o.logger[retryable ? 'warn' : 'error'](
-          { err, size: next.size, retryInMs: delay },
-          retryable ? 'anchoring failed; retrying' : 'the chain refused the checkpoint; retrying after backoff',
-        );
-        await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal }).catch(() => undefined);
-        delay = Math.min(delay * 2, this.#o.retryMaxMs);
-      }
-    }
   }
 
   /** The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more. */

@@ -6,13 +6,13 @@
  * the resubmission is answered with the existing evidence, since NotarizeEvidence is idempotent per platform and
  * digest. Transient failures are retried with capped exponential backoff.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NodeError } from '../api/errors.ts';
 import { ChainError, type Evidence, type LianxinChain } from '../ledger/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { decodeLogLeaf } from '../receipts/index.ts';
 import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
+import { OutboxWorker } from '../worker/index.ts';
 import { signaturesByParty } from './chain-evidence.ts';
 import { committedKey, digestOf, PENDING_RANGE, pendingKey, refusedKey } from './notary-keys.ts';
 
@@ -49,18 +49,49 @@ const DEFINITIVE = new Set(['EVIDENCE_CONFLICT', 'INVALID_ARGUMENT', 'INVALID_US
  */
 const MAX_IN_FLIGHT = 32;
 
+/** A marked document: its hex digest and the leaf holding its evidence. */
+interface Pending {
+  readonly digest: string;
+  readonly leafIndex: number;
+}
+
 export class EvidenceNotarizer {
   readonly #o: EvidenceNotarizerOptions;
-  /** Set by wake() and stop(); the worker clears it before each scan, so no wake-up between scan and wait is lost. */
-  #woken = false;
-  #wake: (() => void) | undefined;
-  readonly #stopping = new AbortController();
-  #running: Promise<void> | undefined;
+  readonly #worker: OutboxWorker<Pending[]>;
   /** Callers waiting for a document to leave the pending state, by hex digest. */
   readonly #waiters = new Map<string, Set<() => void>>();
 
   constructor(options: Readonly<EvidenceNotarizerOptions>) {
     this.#o = options;
+    this.#worker = new OutboxWorker({
+      retryInitialMs: options.retryInitialMs,
+      retryMaxMs: options.retryMaxMs,
+      next: async () => {
+        const batch = await options.db.iterator({ ...PENDING_RANGE, limit: MAX_IN_FLIGHT }).all();
+        return batch.length === 0
+          ? undefined
+          : batch.map(([key, value]) => ({ digest: digestOf(key), leafIndex: Number(value.toString('utf8')) }));
+      },
+      process: async (batch) => {
+        const results = await Promise.allSettled(
+          batch.map(({ digest, leafIndex }) => this.#notarize(digest, leafIndex)),
+        );
+        const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+        if (failures.length > 0) throw new AggregateError(failures, `${String(failures.length)} notarizations failed`);
+      },
+      onFailure: (err, batch, retryInMs) => {
+        const failures = (err as AggregateError).errors;
+        // The chain being down or busy is routine; anything else needs someone to look.
+        const routine = failures.every((e) => e instanceof ChainError && e.retryable);
+        options.logger[routine ? 'warn' : 'error'](
+          { err: failures[0] as unknown, failed: failures.length, of: batch.length, retryInMs },
+          'notarizing on chain failed; retrying after backoff',
+        );
+      },
+      onStopped: (err) => {
+        options.logger.error({ err }, 'the notarization worker stopped');
+      },
+    });
   }
 
   /** Where the document stands on chain; undefined if this node never notarized it. */
@@ -93,7 +124,7 @@ export class EvidenceNotarizer {
     this.wake();
     try {
       const now = await this.state(documentDigest);
-      if (now?.state !== 'pending' || signal.aborted || this.#stopping.signal.aborted) return now;
+      if (now?.state !== 'pending' || signal.aborted || this.#worker.stopping.aborted) return now;
       await woken.promise;
       return await this.state(documentDigest);
     } finally {
@@ -105,60 +136,16 @@ export class EvidenceNotarizer {
 
   /** A marker was written: look again. */
   wake(): void {
-    this.#woken = true;
-    this.#wake?.();
+    this.#worker.wake();
   }
 
   start(): void {
-    this.#running ??= this.#run().catch((err: unknown) => {
-      this.#o.logger.error({ err }, 'the notarization worker stopped');
-    });
+    this.#worker.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopping.abort();
-    this.wake();
-    await this.#running;
+    await this.#worker.stop();
     for (const waiters of this.#waiters.values()) for (const resolve of waiters) resolve();
-  }
-
-  /** Read after an await: wake() or stop() may have run during the scan. */
-  #shouldSleep(): boolean {
-    return !this.#woken && !this.#stopping.signal.aborted;
-  }
-
-  async #run(): Promise<void> {
-    const signal = this.#stopping.signal;
-    let delay = this.#o.retryInitialMs;
-    while (!signal.aborted) {
-      this.#woken = false;
-      const batch = await this.#o.db.iterator({ ...PENDING_RANGE, limit: MAX_IN_FLIGHT }).all();
-      if (batch.length === 0) {
-        if (this.#shouldSleep()) {
-          await new Promise<void>((resolve) => {
-            this.#wake = resolve;
-          });
-        }
-        this.#wake = undefined;
-        continue;
-      }
-      const results = await Promise.allSettled(
-        batch.map(([key, value]) => this.#notarize(digestOf(key), Number(value.toString('utf8')))),
-      );
-      const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-      if (failures.length === 0) {
-        delay = this.#o.retryInitialMs;
-        continue;
-      }
-      // The chain being down or busy is routine; anything else needs someone to look.
-      const routine = failures.every((err) => err instanceof ChainError && err.retryable);
-      this.#o.logger[routine ? 'warn' : 'error'](
-        { err: failures[0], failed: failures.length, of: batch.length, retryInMs: delay },
-        'notarizing on chain failed; retrying after backoff',
-      );
-      await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal }).catch(() => undefined);
-      delay = Math.min(delay * 2, this.#o.retryMaxMs);
-    }
   }
 
   async #notarize(digest: string, leafIndex: number): Promise<void> {

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { OutboxWorker } from './outbox-worker.ts';
+
+/** An outbox in memory: the worker's loop is what is under test. */
+function outbox(fail = 0) {
+  const queue: number[] = [];
+  const done: number[] = [];
+  const failures: number[] = [];
+  let failing = fail;
+  const worker = new OutboxWorker<number>({
+    retryInitialMs: 1,
+    retryMaxMs: 4,
+    next: () => Promise.resolve(queue[0]),
+    process: (n) => {
+      if (failing-- > 0) return Promise.reject(new Error(`busy ${String(n)}`));
+      queue.shift();
+      done.push(n);
+      return Promise.resolve();
+    },
+    onFailure: (_err, _n, retryInMs) => failures.push(retryInMs),
+    onStopped: (err) => {
+      throw err;
+    },
+  });
+  return { queue, done, failures, worker };
+}
+
+const until = async (condition: () => boolean) => {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
+};
+
+describe('OutboxWorker', () => {
+  it('works through the outbox, sleeps when it is empty and wakes for each new item', async () => {
+    const { queue, done, worker } = outbox();
+    queue.push(1, 2);
+    worker.start();
+    await until(() => done.length === 2);
+    for (const n of [3, 4, 5]) {
+      queue.push(n);
+      worker.wake();
+      await until(() => done.length === n);
+    }
+    await worker.stop();
+    expect(done).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('retries a failing item with doubling delays up to the cap, then goes on', async () => {
+    const { queue, done, failures, worker } = outbox(4);
+    queue.push(7);
+    worker.start();
+    await until(() => done.length === 1);
+    await worker.stop();
+    expect(failures).toEqual([1, 2, 4, 4]);
+    expect(done).toEqual([7]);
+  });
+
+  it('stops while asleep, and takes no more work after stop', async () => {
+    const { queue, done, worker } = outbox();
+    worker.start();
+    await worker.stop();
+    queue.push(1);
+    worker.wake();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(done).toEqual([]);
+    expect(worker.stopping.aborted).toBe(true);
+  });
+});

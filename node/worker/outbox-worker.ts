@@ -1,0 +1,87 @@
+/**
+ * The loop of a durable outbox's worker (the anchorer, the notarizer): take the next work from the outbox, do it,
+ * and go on while there is more; sleep until woken when there is none; back off exponentially (capped, with
+ * jitter) when doing it fails. No wake-up is lost: the flag is cleared before each look at the outbox and read
+ * after it. A failure to read the outbox itself stops the loop (`onStopped`): that is the store failing, not the
+ * work.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface OutboxWorkerOptions<T> {
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+  /** The next work in the outbox, or undefined when it is empty. */
+  readonly next: () => Promise<T | undefined>;
+  /** Does it; throws to be retried after a backoff. */
+  readonly process: (work: T) => Promise<void>;
+  /** `process` failed; it runs again in `retryInMs`. */
+  readonly onFailure: (err: unknown, work: T, retryInMs: number) => void;
+  /** The loop ended on an error of `next`. */
+  readonly onStopped: (err: unknown) => void;
+}
+
+export class OutboxWorker<T> {
+  readonly #o: OutboxWorkerOptions<T>;
+  /** Set by wake() and stop(); cleared before each look at the outbox. */
+  #woken = false;
+  #wake: (() => void) | undefined;
+  readonly #stopping = new AbortController();
+  #running: Promise<void> | undefined;
+
+  constructor(options: Readonly<OutboxWorkerOptions<T>>) {
+    this.#o = options;
+  }
+
+  /** Aborted once stop() is called. */
+  get stopping(): AbortSignal {
+    return this.#stopping.signal;
+  }
+
+  start(): void {
+    this.#running ??= this.#run().catch(this.#o.onStopped);
+  }
+
+  /** New work was written: look again. */
+  wake(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  /** Finishes the work in hand and takes no more. */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    this.wake();
+    await this.#running;
+  }
+
+  /** Read after an await: wake() or stop() may have run meanwhile. */
+  #shouldSleep(): boolean {
+    return !this.#woken && !this.#stopping.signal.aborted;
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stopping.signal;
+    let delay = this.#o.retryInitialMs;
+    while (!signal.aborted) {
+      this.#woken = false;
+      const work = await this.#o.next();
+      if (work === undefined) {
+        if (this.#shouldSleep()) {
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+          });
+        }
+        this.#wake = undefined;
+        continue;
+      }
+      try {
+        await this.#o.process(work);
+        delay = this.#o.retryInitialMs;
+      } catch (err) {
+        this.#o.onFailure(err, work, delay);
+        await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal }).catch(() => undefined);
+        delay = Math.min(delay * 2, this.#o.retryMaxMs);
+      }
+    }
+  }
+}
