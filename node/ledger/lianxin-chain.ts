@@ -202,7 +202,7 @@ export class LianxinChain {
         } catch (err) {
           throw toChainError(err, 'ChaincodeEvents', undefined);
         } finally {
-          events.close();
+          close();
         }
       },
       close,
