@@ -3,7 +3,8 @@ import { invalid } from './errors';
 
 export const MSP_ID = /^[A-Za-z][A-Za-z0-9.-]{0,63}$/;
 const DIGEST = /^[0-9a-f]{64}$/;
-const TOKEN = /^[a-z][a-z0-9_]{0,31}$/;
+/** A record kind (`loan`, `tax`, …); the node checks the same pattern at ingest and lookup. */
+export const RECORD_KIND = /^[a-z][a-z0-9_]{0,31}$/;
 const PURPOSE = /^[A-Z][A-Z0-9_]{1,31}$/;
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
@@ -27,7 +28,7 @@ export function requireOneOf<T extends string>(field: string, value: unknown, al
 
 export const requireMspId = (field: string, value: unknown): string => requirePattern(field, value, MSP_ID, 'an MSP ID (letter, then letters, digits, "." or "-", at most 64)');
 export const requireDigest = (field: string, value: unknown): string => requirePattern(field, value, DIGEST, 'a SHA-256 digest in lower-case hex (64 characters)');
-export const requireKind = (field: string, value: unknown): string => requirePattern(field, value, TOKEN, 'a record kind (lower-case letter, then lower-case letters, digits or "_", at most 32)');
+export const requireKind = (field: string, value: unknown): string => requirePattern(field, value, RECORD_KIND, 'a record kind (lower-case letter, then lower-case letters, digits or "_", at most 32)');
 export const requirePurpose = (field: string, value: unknown): string => requirePattern(field, value, PURPOSE, 'a purpose code (upper-case letter, then upper-case letters, digits or "_", 2 to 32)');
 export const requireId = (field: string, value: unknown): string => requirePattern(field, value, ID, 'an identifier (lower-case letters, digits and "-", at most 63)');
 

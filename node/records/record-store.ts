@@ -13,6 +13,7 @@
  * the event loop for that disk read.
  */
 import { checkUscc, type UsccMode } from '../../chaincode/src/uscc.ts';
+import { RECORD_KIND } from '../../chaincode/src/validation.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
@@ -51,7 +52,6 @@ export interface RecordStoreOptions {
   readonly backlog: () => { readonly pending: number; readonly limit: number; readonly retryAfterMs: number };
 }
 
-const KIND = /^[a-z][a-z0-9_]{0,31}$/;
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 const CONTENT_TYPE = /^[\x21-\x7e]{1,127}$/;
 /** A commit takes the waiting batches up to this many records (at least one batch, whatever its size). */
@@ -154,7 +154,7 @@ export class RecordStore {
     const prepared = batch.records.map((record, i): PreparedRecord => {
       const subject = checkUscc(record.subject, usccMode);
       if (!subject.valid) throw invalidSubject(`records[${i}].subject`, subject.reason);
-      if (!KIND.test(record.kind)) {
+      if (!RECORD_KIND.test(record.kind)) {
         throw invalidArgument(`records[${i}].kind`, 'must be a record kind: [a-z][a-z0-9_]{0,31}');
       }
       if (!Number.isSafeInteger(record.version) || record.version < 1) {

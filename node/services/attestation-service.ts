@@ -4,6 +4,7 @@
  * entry, which names the owner's log so the bank can ask the owner for the proof.
  */
 import { checkUscc } from '../../chaincode/src/uscc.ts';
+import { RECORD_KIND } from '../../chaincode/src/validation.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRequest.ts';
 import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.ts';
@@ -25,15 +26,14 @@ export interface AttestationServiceComponents {
 /** Enough to keep LevelDB and the signer busy while bounding the memory one stream can hold. */
 export const ATTEST_STREAM_CONCURRENCY = 64;
 
-const KIND = /^[a-z][a-z0-9_]{0,31}$/;
-
 export function createAttestationService(c: Readonly<AttestationServiceComponents>): AttestationServiceImpl {
   const attest = async ({ requestId, record }: AttestRequest__Output): Promise<AttestResponse> => {
     if (record === null) throw invalidArgument('record', 'is required');
     // Lenient: a bank may look up codes the owner stored before strict checking was switched on.
     const subject = checkUscc(record.subject, 'lenient');
     if (!subject.valid) throw invalidArgument('record.subject', 'must be a Unified Social Credit Code');
-    if (!KIND.test(record.kind)) throw invalidArgument('record.kind', 'must be a record kind: [a-z][a-z0-9_]{0,31}');
+    if (!RECORD_KIND.test(record.kind))
+      throw invalidArgument('record.kind', 'must be a record kind: [a-z][a-z0-9_]{0,31}');
 
     const own = await c.records.get(subject.code, record.kind, record.version);
     if (own) return { requestId, attestation: await c.builder.attest(own.leafIndex) };
