@@ -11,7 +11,7 @@ import { listPage, type Page } from './pagination';
 import { getOrganization, requireMemberWithRole } from './registry';
 import { emit, getJson, NS, putJson, txTime } from './state';
 import { requireUscc, usccModeOf } from './subject';
-import { isoTime, requireDigest, requireJson, requireMspId, requireRecord, requireStringArray } from './validation';
+import { isoTime, MAX_EVIDENCE_PARTIES, requireDigest, requireJson, requireMspId, requireRecord, requireStringArray, USCC_LIKE } from './validation';
 
 export interface Party {
   readonly type: 'enterprise' | 'institution';
@@ -30,8 +30,6 @@ export interface Evidence {
   readonly txId: string;
 }
 
-const MAX_PARTIES = 32;
-const USCC_LIKE = /^[0-9A-Za-z]{18}$/;
 
 export function evidenceIdOf(platform: string, documentDigest: string): string {
   return createHash('sha256').update(`lianxin/evidence\n${platform}\n${documentDigest}`).digest('hex');
@@ -40,7 +38,7 @@ export function evidenceIdOf(platform: string, documentDigest: string): string {
 export async function notarizeEvidence(ctx: Context, documentDigest: string, partiesJson: string, signatureDigestsJson: string): Promise<Evidence> {
   requireDigest('documentDigest', documentDigest);
   const mode = await usccModeOf(ctx);
-  const partyIds = requireStringArray('parties', requireJson('parties', partiesJson), MAX_PARTIES, 1);
+  const partyIds = requireStringArray('parties', requireJson('parties', partiesJson), MAX_EVIDENCE_PARTIES, 1);
   const parties: Party[] = [];
   for (const [i, id] of partyIds.entries()) {
     if (USCC_LIKE.test(id)) {

@@ -2,6 +2,10 @@
 import { invalid } from './errors';
 
 export const MSP_ID = /^[A-Za-z][A-Za-z0-9.-]{0,63}$/;
+/** A notarization's party of 18 characters is an enterprise (USCC); any other is an institution (MSP ID). */
+export const USCC_LIKE = /^[0-9A-Za-z]{18}$/;
+/** Parties of one notarization, at most. */
+export const MAX_EVIDENCE_PARTIES = 32;
 const DIGEST = /^[0-9a-f]{64}$/;
 /** A record kind (`loan`, `tax`, …); the node checks the same pattern at ingest and lookup. */
 export const RECORD_KIND = /^[a-z][a-z0-9_]{0,31}$/;

@@ -5,9 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { evidenceIdOf } from '../../chaincode/src/evidence.ts';
+import { USCC_LIKE } from '../../chaincode/src/validation.ts';
 import { ChainError, type Committed, type Evidence, type LianxinChain, type Organization } from '../ledger/index.ts';
-
-const USCC_LIKE = /^[0-9A-Za-z]{18}$/;
 
 export class FakeEvidenceChain implements Pick<
   LianxinChain,

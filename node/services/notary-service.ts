@@ -6,7 +6,7 @@
  * chain's record, or PENDING; GetNotarization on any node answers from the chain for documents it did not notarize.
  */
 import { canonicalJson } from '../../chaincode/src/canonical-json.ts';
-import { MSP_ID } from '../../chaincode/src/validation.ts';
+import { MAX_EVIDENCE_PARTIES, MSP_ID, USCC_LIKE } from '../../chaincode/src/validation.ts';
 import { checkUscc, type UsccMode } from '../../chaincode/src/uscc.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { ContractEvidence__Output } from '../api/generated/lianxin/v1/ContractEvidence.ts';
@@ -38,10 +38,6 @@ export interface NotaryServiceComponents extends ChainName {
   readonly chainWaitMs: number;
 }
 
-/** As the chaincode's NotarizeEvidence bounds them (chaincode/src/evidence.ts). */
-const MAX_PARTIES = 32;
-/** An 18-character code is a USCC; anything else must be an MSP ID (the chaincode's rule). */
-const USCC_LIKE = /^[0-9A-Za-z]{18}$/;
 /** evidence.proto: at most 16 non-confidential labels. */
 const MAX_LABELS = 16;
 const LABEL_KEY = /^[a-z][a-z0-9_.-]{0,63}$/;
@@ -135,8 +131,8 @@ function refusal(documentDigest: Buffer, refused: Extract<ChainNotarization, { s
 function validate(request: NotarizeRequest__Output, usccMode: UsccMode): ContractEvidence__Output {
   requireDigest('document_digest', request.documentDigest);
   const { parties: given, partySignatureDigests, labels } = request;
-  if (given.length === 0 || given.length > MAX_PARTIES) {
-    throw invalidArgument('parties', `must name 1 to ${MAX_PARTIES} parties, got ${given.length}`);
+  if (given.length === 0 || given.length > MAX_EVIDENCE_PARTIES) {
+    throw invalidArgument('parties', `must name 1 to ${MAX_EVIDENCE_PARTIES} parties, got ${given.length}`);
   }
   const parties = given.map((party, i) => {
     if (USCC_LIKE.test(party)) {
