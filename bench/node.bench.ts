@@ -17,7 +17,7 @@ import type { AttestRequest } from '../node/api/generated/lianxin/v1/AttestReque
 import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/AttestResponse.ts';
 import type { Attestation__Output } from '../node/api/generated/lianxin/v1/Attestation.ts';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
-import type { IngestBatch } from '../node/api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordBatch } from '../node/api/generated/lianxin/v1/RecordBatch.ts';
 import type { RecordStatus__Output } from '../node/api/generated/lianxin/v1/RecordStatus.ts';
 import { lianxinV1, RETRY_AFTER_MS_KEY } from '../node/api/index.ts';
 import { loadOrgRootCerts } from '../network/pki/index.ts';
@@ -289,7 +289,7 @@ function ingestBatches(
   context: BenchmarkContext,
   progress: { acked: number },
 ) {
-  return runWindowedStream<IngestBatch, IngestAck__Output>(agency.IngestRecords(), {
+  return runWindowedStream<RecordBatch, IngestAck__Output>(agency.IngestRecords(), {
     window: BULK.window,
     maxRequests: bounds.maxBatches,
     maxDurationMs: bounds.maxDurationMs,
@@ -332,7 +332,7 @@ async function heapMetrics(address: string): Promise<HeapMetrics> {
 }
 
 /**
- * IngestBatch calls, SOAK.concurrency in flight, each waiting out RESOURCE_EXHAUSTED for the node's retry-after-ms
+ * RecordBatch calls, SOAK.concurrency in flight, each waiting out RESOURCE_EXHAUSTED for the node's retry-after-ms
  * and sending again, for as long as the budget allows; the node's RSS sampled all along.
  */
 async function measureSoak(
@@ -350,7 +350,7 @@ async function measureSoak(
   const start = performance.now();
   const ingestOne = async (b: number): Promise<boolean> => {
     const first = (firstBatch + b) * BULK.batchRecords;
-    const batch: IngestBatch = {
+    const batch: RecordBatch = {
       requestId: `soak-${String(firstBatch + b)}`,
       records: Array.from({ length: BULK.batchRecords }, (_, i) => creditRecord(first + i)),
     };
@@ -456,8 +456,8 @@ function unary<Req, Res>(
 const attestUnary = (bank: AttestClient, request: AttestRequest) =>
   unary<AttestRequest, AttestResponse__Output>((r, cb) => bank.Attest(r, cb), request);
 
-const ingestUnary = (agency: RecordClient, batch: IngestBatch) =>
-  unary<IngestBatch, IngestAck__Output>((r, cb) => agency.IngestBatch(r, cb), batch);
+const ingestUnary = (agency: RecordClient, batch: RecordBatch) =>
+  unary<RecordBatch, IngestAck__Output>((r, cb) => agency.IngestBatch(r, cb), batch);
 
 const recordStatus = (agency: RecordClient, subject: string) =>
   unary<{ subject: string; kind: string }, RecordStatus__Output>((r, cb) => agency.GetRecordStatus(r, cb), {

@@ -12,7 +12,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { verifyConsistency } from '../chaincode/src/merkle.ts';
 import type { ConsistencyProof__Output } from '../node/api/generated/lianxin/v1/ConsistencyProof.ts';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
-import type { IngestBatch } from '../node/api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordBatch } from '../node/api/generated/lianxin/v1/RecordBatch.ts';
 import type { LogServiceClient } from '../node/api/generated/lianxin/v1/LogService.ts';
 import type { RecordServiceClient } from '../node/api/generated/lianxin/v1/RecordService.ts';
 import type { RecordStatus__Output } from '../node/api/generated/lianxin/v1/RecordStatus.ts';
@@ -63,7 +63,7 @@ let running: ListeningChild | undefined;
 const requestIdOf = (batch: number) => `bulk-${String(batch)}`;
 const recordNumber = (batch: number, offset: number) => batch * BATCH_RECORDS + offset;
 
-const batchOf = (batch: number): IngestBatch => ({
+const batchOf = (batch: number): RecordBatch => ({
   requestId: requestIdOf(batch),
   records: Array.from({ length: BATCH_RECORDS }, (_, i) => {
     const n = recordNumber(batch, i);
@@ -254,8 +254,8 @@ describe('kill -9 of the node process during bulk ingest', () => {
     const node = await start();
     const records: RecordServiceClient = new net.v1.RecordService(node.address, credentials);
     const log: LogServiceClient = new net.v1.LogService(node.address, credentials);
-    const ingestBatch = (batch: IngestBatch) =>
-      unary<IngestBatch, IngestAck__Output>((req, cb) => records.IngestBatch(req, cb), batch);
+    const ingestBatch = (batch: RecordBatch) =>
+      unary<RecordBatch, IngestAck__Output>((req, cb) => records.IngestBatch(req, cb), batch);
     try {
       // The client re-sends what it never heard back about; then every batch it sent is acknowledged once.
       for (const batch of [...state.unacked]) {

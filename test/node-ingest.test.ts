@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
-import type { IngestBatch } from '../node/api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordBatch } from '../node/api/generated/lianxin/v1/RecordBatch.ts';
 import type { RecordServiceClient } from '../node/api/generated/lianxin/v1/RecordService.ts';
 import type { RecordStatus__Output } from '../node/api/generated/lianxin/v1/RecordStatus.ts';
 import type { LianxinNode } from '../node/node.ts';
@@ -29,8 +29,8 @@ const record = (n: number, version = 1) => ({
   content: Buffer.from(JSON.stringify({ n, balance: n * 100 })),
 });
 
-const ingestBatch = (client: RecordServiceClient, batch: IngestBatch) =>
-  unary<IngestBatch, IngestAck__Output>((req, cb) => client.IngestBatch(req, cb), batch);
+const ingestBatch = (client: RecordServiceClient, batch: RecordBatch) =>
+  unary<RecordBatch, IngestAck__Output>((req, cb) => client.IngestBatch(req, cb), batch);
 
 const status = (subject: string, kind: string, version = 0) =>
   unary<{ subject: string; kind: string; version: number }, RecordStatus__Output>(

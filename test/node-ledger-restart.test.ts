@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
-import type { IngestBatch } from '../node/api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordBatch } from '../node/api/generated/lianxin/v1/RecordBatch.ts';
 import type { RecordServiceClient } from '../node/api/generated/lianxin/v1/RecordService.ts';
 import type { RecordStatus__Output } from '../node/api/generated/lianxin/v1/RecordStatus.ts';
 import type { LianxinNode } from '../node/node.ts';
@@ -24,7 +24,7 @@ let node: LianxinNode;
 let agency: RecordServiceClient;
 
 const ingest = (first: number, requestId: string) =>
-  unary<IngestBatch, IngestAck__Output>((req, cb) => agency.IngestBatch(req, cb), {
+  unary<RecordBatch, IngestAck__Output>((req, cb) => agency.IngestBatch(req, cb), {
     requestId,
     records: Array.from({ length: BATCH }, (_, i) => ({
       subject: testUscc(first + i),

@@ -23,6 +23,7 @@ describe('proto-loader', () => {
     expect(ack.responseDeserialize(bytes)).toEqual({
       requestId: 'r',
       results: [{ outcome: 'OUTCOME_DUPLICATE', leafIndex: 7, recordDigest: Buffer.alloc(0) }],
+      replayed: false,
     });
   });
 

@@ -7,16 +7,16 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { IngestAck__Output } from '../api/generated/lianxin/v1/IngestAck.ts';
-import type { IngestBatch } from '../api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordBatch } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import { RETRY_AFTER_MS_KEY } from '../api/index.ts';
 import { CliError } from './errors.ts';
 import { nodeCallError } from './connection.ts';
 
-export type IngestStream = grpc.ClientDuplexStream<IngestBatch, IngestAck__Output>;
+export type IngestStream = grpc.ClientDuplexStream<RecordBatch, IngestAck__Output>;
 
-export interface IngestBatchRequest extends IngestBatch {
+export interface IngestBatchRequest extends RecordBatch {
   readonly requestId: string;
-  readonly records: NonNullable<IngestBatch['records']>;
+  readonly records: NonNullable<RecordBatch['records']>;
 }
 
 export interface IngestSessionOptions {

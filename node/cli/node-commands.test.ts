@@ -24,7 +24,7 @@ import {
   type ServiceImpls,
 } from '../api/index.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
-import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
 import { createLogger } from '../logging/index.ts';
 import { decodeAttestation } from '../receipts/index.ts';
@@ -102,7 +102,7 @@ class FakeRecords {
     },
   };
 
-  async *#stream(batches: AsyncIterable<IngestBatch__Output>): AsyncIterable<IngestAck> {
+  async *#stream(batches: AsyncIterable<RecordBatch__Output>): AsyncIterable<IngestAck> {
     this.streams++;
     for await (const batch of batches) {
       if (this.pushBackAfter !== undefined && this.requestIds.length >= this.pushBackAfter) {
@@ -121,7 +121,7 @@ class FakeRecords {
     this.streams = 0;
   }
 
-  #ingest(batch: IngestBatch__Output): IngestAck {
+  #ingest(batch: RecordBatch__Output): IngestAck {
     this.requestIds.push(batch.requestId);
     const known = this.acks.get(batch.requestId);
     if (known) return known;

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testUscc } from '../../test/support/chaincode-log.ts';
 import { sha256 } from '../../network/crypto/index.ts';
 import type { CreditRecord } from '../api/generated/lianxin/v1/CreditRecord.ts';
-import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../log/index.ts';
 import { newLogKey } from '../log/test-log.ts';
 import { decodeLogLeaf } from '../receipts/index.ts';
@@ -50,7 +50,7 @@ const record = (n: number, version = 1, content = `{"n":${n},"v":${version}}`) =
   contentType: 'application/json',
 });
 
-const batch = (requestId: string, records: Required<CreditRecord>[]) => ({ requestId, records }) as IngestBatch__Output;
+const batch = (requestId: string, records: Required<CreditRecord>[]) => ({ requestId, records }) as RecordBatch__Output;
 
 const outcomes = (ack: { results?: { outcome?: unknown; leafIndex?: unknown }[] }) =>
   (ack.results ?? []).map((r) => [r.outcome, r.leafIndex]);

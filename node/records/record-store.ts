@@ -16,7 +16,7 @@ import { checkUscc, type UsccMode } from '../../chaincode/src/uscc.ts';
 import { RECORD_KIND } from '../../chaincode/src/validation.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
-import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
 import { HashSlab, type TransparencyLog } from '../log/index.ts';
 import { asPromise, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
@@ -102,7 +102,7 @@ export class RecordStore {
    * Validates the whole batch (nothing is written if any record is bad), then stores and logs it atomically;
    * resolves once durable. Batches are decided in call order.
    */
-  async ingest(batch: IngestBatch__Output): Promise<IngestAck> {
+  async ingest(batch: RecordBatch__Output): Promise<IngestAck> {
     const { records, leaves } = this.#prepare(batch);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ requestId: batch.requestId, records, leaves, resolve, reject });
@@ -141,7 +141,7 @@ export class RecordStore {
     return this.#read(subject, kind, latest === undefined ? 1 : Number(latest.toString('latin1')));
   }
 
-  #prepare(batch: IngestBatch__Output): Pick<QueuedBatch, 'records' | 'leaves'> {
+  #prepare(batch: RecordBatch__Output): Pick<QueuedBatch, 'records' | 'leaves'> {
     const { maxBatchRecords, maxRecordBytes, usccMode } = this.#o;
     if (!REQUEST_ID.test(batch.requestId)) {
       throw invalidArgument('request_id', 'must be 1 to 128 printable ASCII characters without spaces');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
-import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import { NodeError } from '../api/errors.ts';
 import { createNodeMetrics } from '../metrics/index.ts';
 import { createRecordService } from './record-service.ts';
@@ -8,12 +8,12 @@ import { callContext } from './test-node-parts.ts';
 
 /** A record store whose ingests complete when the test says, in any order. */
 class ManualStore {
-  readonly calls: { batch: IngestBatch__Output; resolve: (ack: IngestAck) => void; reject: (e: unknown) => void }[] =
+  readonly calls: { batch: RecordBatch__Output; resolve: (ack: IngestAck) => void; reject: (e: unknown) => void }[] =
     [];
   inFlight = 0;
   maxInFlight = 0;
 
-  ingest(batch: IngestBatch__Output): Promise<IngestAck> {
+  ingest(batch: RecordBatch__Output): Promise<IngestAck> {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     return new Promise<IngestAck>((resolve, reject) => {
@@ -28,8 +28,8 @@ class ManualStore {
   }
 }
 
-const batch = (n: number) => ({ requestId: `b${n}`, records: [] }) as unknown as IngestBatch__Output;
-const ackOf = (b: IngestBatch__Output): IngestAck => ({ requestId: b.requestId, results: [] });
+const batch = (n: number) => ({ requestId: `b${n}`, records: [] }) as unknown as RecordBatch__Output;
+const ackOf = (b: RecordBatch__Output): IngestAck => ({ requestId: b.requestId, results: [] });
 
 function serviceOf(store: ManualStore) {
   return createRecordService({
@@ -42,7 +42,7 @@ function serviceOf(store: ManualStore) {
   });
 }
 
-async function* batchesOf(count: number): AsyncGenerator<IngestBatch__Output> {
+async function* batchesOf(count: number): AsyncGenerator<RecordBatch__Output> {
   for (let n = 0; n < count; n++) {
     await Promise.resolve();
     yield batch(n);

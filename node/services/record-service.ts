@@ -2,7 +2,7 @@
 import type { RecordServiceImpl } from '../api/handlers.ts';
 import { NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
-import type { IngestBatch__Output } from '../api/generated/lianxin/v1/IngestBatch.ts';
+import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import type { CheckpointAnchorer } from '../anchor/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import type { NodeMetrics } from '../metrics/index.ts';
@@ -28,7 +28,7 @@ export interface RecordServiceComponents {
 const READ_AHEAD_BATCHES = 8;
 
 export function createRecordService(c: Readonly<RecordServiceComponents>): RecordServiceImpl {
-  const ingest = async (batch: IngestBatch__Output): Promise<IngestAck> => {
+  const ingest = async (batch: RecordBatch__Output): Promise<IngestAck> => {
     const ack = await c.records.ingest(batch);
     const results = ack.results ?? [];
     const accepted = results.filter((r) => r.outcome === 'OUTCOME_ACCEPTED').length;

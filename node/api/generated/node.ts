@@ -18,7 +18,6 @@ import type { GetNodeInfoRequest as _lianxin_v1_GetNodeInfoRequest, GetNodeInfoR
 import type { GetNotarizationRequest as _lianxin_v1_GetNotarizationRequest, GetNotarizationRequest__Output as _lianxin_v1_GetNotarizationRequest__Output } from './lianxin/v1/GetNotarizationRequest.ts';
 import type { InclusionProof as _lianxin_v1_InclusionProof, InclusionProof__Output as _lianxin_v1_InclusionProof__Output } from './lianxin/v1/InclusionProof.ts';
 import type { IngestAck as _lianxin_v1_IngestAck, IngestAck__Output as _lianxin_v1_IngestAck__Output } from './lianxin/v1/IngestAck.ts';
-import type { IngestBatch as _lianxin_v1_IngestBatch, IngestBatch__Output as _lianxin_v1_IngestBatch__Output } from './lianxin/v1/IngestBatch.ts';
 import type { IngestResult as _lianxin_v1_IngestResult, IngestResult__Output as _lianxin_v1_IngestResult__Output } from './lianxin/v1/IngestResult.ts';
 import type { LogServiceClient as _lianxin_v1_LogServiceClient, LogServiceDefinition as _lianxin_v1_LogServiceDefinition } from './lianxin/v1/LogService.ts';
 import type { NodeInfo as _lianxin_v1_NodeInfo, NodeInfo__Output as _lianxin_v1_NodeInfo__Output } from './lianxin/v1/NodeInfo.ts';
@@ -27,6 +26,7 @@ import type { NodeSignature as _lianxin_v1_NodeSignature, NodeSignature__Output 
 import type { NotarizeRequest as _lianxin_v1_NotarizeRequest, NotarizeRequest__Output as _lianxin_v1_NotarizeRequest__Output } from './lianxin/v1/NotarizeRequest.ts';
 import type { NotarizeResponse as _lianxin_v1_NotarizeResponse, NotarizeResponse__Output as _lianxin_v1_NotarizeResponse__Output } from './lianxin/v1/NotarizeResponse.ts';
 import type { NotaryServiceClient as _lianxin_v1_NotaryServiceClient, NotaryServiceDefinition as _lianxin_v1_NotaryServiceDefinition } from './lianxin/v1/NotaryService.ts';
+import type { RecordBatch as _lianxin_v1_RecordBatch, RecordBatch__Output as _lianxin_v1_RecordBatch__Output } from './lianxin/v1/RecordBatch.ts';
 import type { RecordRef as _lianxin_v1_RecordRef, RecordRef__Output as _lianxin_v1_RecordRef__Output } from './lianxin/v1/RecordRef.ts';
 import type { RecordServiceClient as _lianxin_v1_RecordServiceClient, RecordServiceDefinition as _lianxin_v1_RecordServiceDefinition } from './lianxin/v1/RecordService.ts';
 import type { RecordStatus as _lianxin_v1_RecordStatus, RecordStatus__Output as _lianxin_v1_RecordStatus__Output } from './lianxin/v1/RecordStatus.ts';
@@ -57,7 +57,6 @@ export interface ProtoGrpcType {
       GetNotarizationRequest: MessageTypeDefinition<_lianxin_v1_GetNotarizationRequest, _lianxin_v1_GetNotarizationRequest__Output>
       InclusionProof: MessageTypeDefinition<_lianxin_v1_InclusionProof, _lianxin_v1_InclusionProof__Output>
       IngestAck: MessageTypeDefinition<_lianxin_v1_IngestAck, _lianxin_v1_IngestAck__Output>
-      IngestBatch: MessageTypeDefinition<_lianxin_v1_IngestBatch, _lianxin_v1_IngestBatch__Output>
       IngestResult: MessageTypeDefinition<_lianxin_v1_IngestResult, _lianxin_v1_IngestResult__Output>
       LogService: SubtypeConstructor<typeof grpc.Client, _lianxin_v1_LogServiceClient> & { service: _lianxin_v1_LogServiceDefinition }
       NodeInfo: MessageTypeDefinition<_lianxin_v1_NodeInfo, _lianxin_v1_NodeInfo__Output>
@@ -66,6 +65,7 @@ export interface ProtoGrpcType {
       NotarizeRequest: MessageTypeDefinition<_lianxin_v1_NotarizeRequest, _lianxin_v1_NotarizeRequest__Output>
       NotarizeResponse: MessageTypeDefinition<_lianxin_v1_NotarizeResponse, _lianxin_v1_NotarizeResponse__Output>
       NotaryService: SubtypeConstructor<typeof grpc.Client, _lianxin_v1_NotaryServiceClient> & { service: _lianxin_v1_NotaryServiceDefinition }
+      RecordBatch: MessageTypeDefinition<_lianxin_v1_RecordBatch, _lianxin_v1_RecordBatch__Output>
       RecordRef: MessageTypeDefinition<_lianxin_v1_RecordRef, _lianxin_v1_RecordRef__Output>
       RecordService: SubtypeConstructor<typeof grpc.Client, _lianxin_v1_RecordServiceClient> & { service: _lianxin_v1_RecordServiceDefinition }
       RecordStatus: MessageTypeDefinition<_lianxin_v1_RecordStatus, _lianxin_v1_RecordStatus__Output>

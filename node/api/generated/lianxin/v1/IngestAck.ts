@@ -6,9 +6,11 @@ import type { IngestResult as _lianxin_v1_IngestResult, IngestResult__Output as 
 export interface IngestAck {
   'requestId'?: (string);
   'results'?: (_lianxin_v1_IngestResult)[];
+  'replayed'?: (boolean);
 }
 
 export interface IngestAck__Output {
   'requestId': (string);
   'results': (_lianxin_v1_IngestResult__Output)[];
+  'replayed': (boolean);
 }

@@ -4,7 +4,7 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { IngestAck as _lianxin_v1_IngestAck, IngestAck__Output as _lianxin_v1_IngestAck__Output } from '../../lianxin/v1/IngestAck.ts';
-import type { IngestBatch as _lianxin_v1_IngestBatch, IngestBatch__Output as _lianxin_v1_IngestBatch__Output } from '../../lianxin/v1/IngestBatch.ts';
+import type { RecordBatch as _lianxin_v1_RecordBatch, RecordBatch__Output as _lianxin_v1_RecordBatch__Output } from '../../lianxin/v1/RecordBatch.ts';
 import type { RecordRef as _lianxin_v1_RecordRef, RecordRef__Output as _lianxin_v1_RecordRef__Output } from '../../lianxin/v1/RecordRef.ts';
 import type { RecordStatus as _lianxin_v1_RecordStatus, RecordStatus__Output as _lianxin_v1_RecordStatus__Output } from '../../lianxin/v1/RecordStatus.ts';
 
@@ -18,33 +18,33 @@ export interface RecordServiceClient extends grpc.Client {
   getRecordStatus(argument: _lianxin_v1_RecordRef, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_RecordStatus__Output>): grpc.ClientUnaryCall;
   getRecordStatus(argument: _lianxin_v1_RecordRef, callback: grpc.requestCallback<_lianxin_v1_RecordStatus__Output>): grpc.ClientUnaryCall;
   
-  IngestBatch(argument: _lianxin_v1_IngestBatch, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
-  IngestBatch(argument: _lianxin_v1_IngestBatch, metadata: grpc.Metadata, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
-  IngestBatch(argument: _lianxin_v1_IngestBatch, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
-  IngestBatch(argument: _lianxin_v1_IngestBatch, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
-  ingestBatch(argument: _lianxin_v1_IngestBatch, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
-  ingestBatch(argument: _lianxin_v1_IngestBatch, metadata: grpc.Metadata, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
-  ingestBatch(argument: _lianxin_v1_IngestBatch, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
-  ingestBatch(argument: _lianxin_v1_IngestBatch, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
+  IngestBatch(argument: _lianxin_v1_RecordBatch, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
+  IngestBatch(argument: _lianxin_v1_RecordBatch, metadata: grpc.Metadata, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
+  IngestBatch(argument: _lianxin_v1_RecordBatch, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
+  IngestBatch(argument: _lianxin_v1_RecordBatch, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
+  ingestBatch(argument: _lianxin_v1_RecordBatch, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
+  ingestBatch(argument: _lianxin_v1_RecordBatch, metadata: grpc.Metadata, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
+  ingestBatch(argument: _lianxin_v1_RecordBatch, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
+  ingestBatch(argument: _lianxin_v1_RecordBatch, callback: grpc.requestCallback<_lianxin_v1_IngestAck__Output>): grpc.ClientUnaryCall;
   
-  IngestRecords(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_lianxin_v1_IngestBatch, _lianxin_v1_IngestAck__Output>;
-  IngestRecords(options?: grpc.CallOptions): grpc.ClientDuplexStream<_lianxin_v1_IngestBatch, _lianxin_v1_IngestAck__Output>;
-  ingestRecords(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_lianxin_v1_IngestBatch, _lianxin_v1_IngestAck__Output>;
-  ingestRecords(options?: grpc.CallOptions): grpc.ClientDuplexStream<_lianxin_v1_IngestBatch, _lianxin_v1_IngestAck__Output>;
+  IngestRecords(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_lianxin_v1_RecordBatch, _lianxin_v1_IngestAck__Output>;
+  IngestRecords(options?: grpc.CallOptions): grpc.ClientDuplexStream<_lianxin_v1_RecordBatch, _lianxin_v1_IngestAck__Output>;
+  ingestRecords(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_lianxin_v1_RecordBatch, _lianxin_v1_IngestAck__Output>;
+  ingestRecords(options?: grpc.CallOptions): grpc.ClientDuplexStream<_lianxin_v1_RecordBatch, _lianxin_v1_IngestAck__Output>;
   
 }
 
 export interface RecordServiceHandlers extends grpc.UntypedServiceImplementation {
   GetRecordStatus: grpc.handleUnaryCall<_lianxin_v1_RecordRef__Output, _lianxin_v1_RecordStatus>;
   
-  IngestBatch: grpc.handleUnaryCall<_lianxin_v1_IngestBatch__Output, _lianxin_v1_IngestAck>;
+  IngestBatch: grpc.handleUnaryCall<_lianxin_v1_RecordBatch__Output, _lianxin_v1_IngestAck>;
   
-  IngestRecords: grpc.handleBidiStreamingCall<_lianxin_v1_IngestBatch__Output, _lianxin_v1_IngestAck>;
+  IngestRecords: grpc.handleBidiStreamingCall<_lianxin_v1_RecordBatch__Output, _lianxin_v1_IngestAck>;
   
 }
 
 export interface RecordServiceDefinition extends grpc.ServiceDefinition {
   GetRecordStatus: MethodDefinition<_lianxin_v1_RecordRef, _lianxin_v1_RecordStatus, _lianxin_v1_RecordRef__Output, _lianxin_v1_RecordStatus__Output>
-  IngestBatch: MethodDefinition<_lianxin_v1_IngestBatch, _lianxin_v1_IngestAck, _lianxin_v1_IngestBatch__Output, _lianxin_v1_IngestAck__Output>
-  IngestRecords: MethodDefinition<_lianxin_v1_IngestBatch, _lianxin_v1_IngestAck, _lianxin_v1_IngestBatch__Output, _lianxin_v1_IngestAck__Output>
+  IngestBatch: MethodDefinition<_lianxin_v1_RecordBatch, _lianxin_v1_IngestAck, _lianxin_v1_RecordBatch__Output, _lianxin_v1_IngestAck__Output>
+  IngestRecords: MethodDefinition<_lianxin_v1_RecordBatch, _lianxin_v1_IngestAck, _lianxin_v1_RecordBatch__Output, _lianxin_v1_IngestAck__Output>
 }

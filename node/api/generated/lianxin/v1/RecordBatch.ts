@@ -3,12 +3,12 @@
 
 import type { CreditRecord as _lianxin_v1_CreditRecord, CreditRecord__Output as _lianxin_v1_CreditRecord__Output } from '../../lianxin/v1/CreditRecord.ts';
 
-export interface IngestBatch {
+export interface RecordBatch {
   'requestId'?: (string);
   'records'?: (_lianxin_v1_CreditRecord)[];
 }
 
-export interface IngestBatch__Output {
+export interface RecordBatch__Output {
   'requestId': (string);
   'records': (_lianxin_v1_CreditRecord__Output)[];
 }
