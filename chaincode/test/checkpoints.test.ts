@@ -56,7 +56,10 @@ describe('AnchorCheckpoint', () => {
     await anchor(h, log.checkpoint(origin, logKey), [], entries);
     await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '4', '0'), 'CHECKPOINT_NOT_FOUND');
     await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '3', '1'), 'INDEX_NOT_FOUND');
-    for (const [field, args] of [['origin', ['other/origin', '3', '0']], ['checkpointSize', [origin, 'x', '0']], ['chunk', [origin, '3', '-1']]] as const) {
+    const malformed: Array<[field: string, args: [origin: string, checkpointSize: string, chunk: string]]> = [
+      ['origin', ['other/origin', '3', '0']], ['checkpointSize', [origin, 'x', '0']], ['chunk', [origin, '3', '-1']],
+    ];
+    for (const [field, args] of malformed) {
       const err = await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, ...args), 'INVALID_ARGUMENT');
       expect(err.message).toContain(`"${field}"`);
     }
