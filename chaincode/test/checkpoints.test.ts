@@ -86,8 +86,15 @@ describe('AnchorCheckpoint', () => {
     const log = new TestLog();
     appendRecords(log, [[USCC.icbc, 'loan']]);
     const witness = log.checkpoint(origin, newLogKey(), 1, 'witness.example/w1').split('\n\n')[1] ?? '';
+    // An unknown key signing under the origin's own name, as an impostor would.
+    const impostor = log.checkpoint(origin, newLogKey()).split('\n\n')[1] ?? '';
     const own = log.checkpoint(origin, logKey);
-    await anchor(h, `${own}${witness}`, [], []);
+    const [body] = own.split('\n\n');
+    // Signed by unknown keys alone, the same checkpoint is refused.
+    await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, `${body ?? ''}\n\n${impostor}${witness}`, '[]', '[]'), 'CHECKPOINT_BAD_SIGNATURE');
+    const { result } = await anchor(h, `${own}${impostor}${witness}`, [], []);
+    expect(result).toMatchObject({ origin, size: '1', kid: logKey.kid, checkpoint: `${own}${impostor}${witness}` });
+    expect(await h.call(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, origin))).toEqual(result);
   });
 
   describe('rejections', () => {
