@@ -5,7 +5,6 @@
  * node killed with notarizations in flight puts every notarization it logged on chain once it is back.
  */
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { evidenceIdOf } from '../chaincode/src/evidence.ts';
@@ -214,8 +213,14 @@ describe('notarization on chain', () => {
 /** Rounds of notarizations killed in flight, and how many each sends at once. */
 const CRASH_ROUNDS = 3;
 const CRASH_NOTARIZATIONS = 20;
-/** After the first answer, the kill lands at a random point of log → submit → commit of the others in flight. */
+/**
+ * After the first answer, the kill lands at a random point of log → submit → commit of the others: after a
+ * random delay below CRASH_JITTER_MS, or as the answer numbered at random up to CRASH_MAX_ANSWERS_BEFORE_KILL
+ * arrives, whichever comes first. The second bound keeps half the round in flight however fast the machine
+ * answers: a delay alone let a quick node answer all twenty before the kill, leaving nothing to crash.
+ */
 const CRASH_JITTER_MS = 300;
+const CRASH_MAX_ANSWERS_BEFORE_KILL = CRASH_NOTARIZATIONS / 2;
 /** Four node starts and sixty commits, on a machine other tests also load. */
 const CRASH_TEST_TIMEOUT_MS = 240_000;
 /** The restarted node's worker may be backing off from a failure the kill caused. */
@@ -242,36 +247,55 @@ describe('notarizations in flight when the node is killed with SIGKILL', () => {
       const acked = new Map<string, NotarizeResponse__Output>();
       const sent: Buffer[] = [];
       const errorsBeforeKill: unknown[] = [];
+      /** Per round: notarizations sent and not yet answered when SIGKILL was sent. */
+      const inFlightAtKill: number[] = [];
+      /** Notarizations whose call failed after the kill: the client never learnt their fate from the node. */
+      let neverAcknowledged = 0;
       for (let round = 0; round < CRASH_ROUNDS; round++) {
-        running = await startNodeProcess(config);
-        const platform = await notaryClient(running.address, PLATFORM, crashNet);
+        const node = await startNodeProcess(config);
+        running = node;
+        const platform = await notaryClient(node.address, PLATFORM, crashNet);
         const documents = Array.from({ length: CRASH_NOTARIZATIONS }, (_, i) =>
           digestOf(`round ${round}, contract ${i}`),
         );
         sent.push(...documents);
-        let killed = false;
-        const firstAnswer = Promise.withResolvers<undefined>();
+        const killAfterAnswers = 2 + Math.floor(Math.random() * (CRASH_MAX_ANSWERS_BEFORE_KILL - 1));
+        let answered = 0;
+        let killing: Promise<void> | undefined;
+        // Synchronous from the answer or timer that decides it: SIGKILL goes out before another answer is read.
+        const kill = () => {
+          if (killing !== undefined) return;
+          inFlightAtKill.push(documents.length - answered);
+          killing = node.kill();
+        };
+        const answer = () => {
+          answered += 1;
+          if (answered === 1) setTimeout(kill, Math.random() * CRASH_JITTER_MS);
+          if (answered >= killAfterAnswers) kill();
+        };
         const calls = documents.map((documentDigest, i) =>
           platform.notarize({ requestId: `r${round}-${i}`, documentDigest, parties: [testUscc(i + 1), BANK] }).then(
             (response) => {
               acked.set(documentDigest.toString('hex'), response);
-              firstAnswer.resolve(undefined);
+              answer();
             },
             (err: unknown) => {
-              if (!killed) errorsBeforeKill.push(err);
-              firstAnswer.resolve(undefined);
+              if (killing === undefined) errorsBeforeKill.push(err);
+              else neverAcknowledged += 1;
+              answer();
             },
           ),
         );
-        // Once the node serves (its first answer), the others are somewhere between validation and commit.
-        await firstAnswer.promise;
-        await sleep(Math.random() * CRASH_JITTER_MS);
-        killed = true;
-        await running.kill();
         await Promise.all(calls);
+        await killing;
         platform.close();
       }
       expect(errorsBeforeKill).toEqual([]);
+      // Each kill caught notarizations between request and answer, and at least one never got its answer: the
+      // checks below are about work the node had taken on when it died, not only about work it had finished.
+      expect(inFlightAtKill).toHaveLength(CRASH_ROUNDS);
+      for (const inFlight of inFlightAtKill) expect(inFlight).toBeGreaterThanOrEqual(1);
+      expect(neverAcknowledged).toBeGreaterThanOrEqual(1);
 
       running = await startNodeProcess(config);
       const platform = await notaryClient(running.address, PLATFORM, crashNet);

@@ -1,6 +1,6 @@
 /**
  * RFC 9162 (RFC 6962) Merkle tree hashing and proof verification. No Fabric imports: the node reuses this module.
- * Policy rules required by the transparency-dev/merkle vectors (shared/vectors/merkle/SOURCE.md): every hash is
+ * Policy rules required by the transparency-dev/merkle vectors (test/vectors/merkle/SOURCE.md): every hash is
  * exactly 32 bytes, and a consistency check from size 0 is an error.
  */
 import { createHash } from 'node:crypto';

@@ -56,7 +56,10 @@ describe('AnchorCheckpoint', () => {
     await anchor(h, log.checkpoint(origin, logKey), [], entries);
     await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '4', '0'), 'CHECKPOINT_NOT_FOUND');
     await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '3', '1'), 'INDEX_NOT_FOUND');
-    for (const [field, args] of [['origin', ['other/origin', '3', '0']], ['checkpointSize', [origin, 'x', '0']], ['chunk', [origin, '3', '-1']]] as const) {
+    const malformed: Array<[field: string, args: [origin: string, checkpointSize: string, chunk: string]]> = [
+      ['origin', ['other/origin', '3', '0']], ['checkpointSize', [origin, 'x', '0']], ['chunk', [origin, '3', '-1']],
+    ];
+    for (const [field, args] of malformed) {
       const err = await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, ...args), 'INVALID_ARGUMENT');
       expect(err.message).toContain(`"${field}"`);
     }
@@ -83,8 +86,15 @@ describe('AnchorCheckpoint', () => {
     const log = new TestLog();
     appendRecords(log, [[USCC.icbc, 'loan']]);
     const witness = log.checkpoint(origin, newLogKey(), 1, 'witness.example/w1').split('\n\n')[1] ?? '';
+    // An unknown key signing under the origin's own name, as an impostor would.
+    const impostor = log.checkpoint(origin, newLogKey()).split('\n\n')[1] ?? '';
     const own = log.checkpoint(origin, logKey);
-    await anchor(h, `${own}${witness}`, [], []);
+    const [body] = own.split('\n\n');
+    // Signed by unknown keys alone, the same checkpoint is refused.
+    await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, `${body ?? ''}\n\n${impostor}${witness}`, '[]', '[]'), 'CHECKPOINT_BAD_SIGNATURE');
+    const { result } = await anchor(h, `${own}${impostor}${witness}`, [], []);
+    expect(result).toMatchObject({ origin, size: '1', kid: logKey.kid, checkpoint: `${own}${impostor}${witness}` });
+    expect(await h.call(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, origin))).toEqual(result);
   });
 
   describe('rejections', () => {

@@ -2,7 +2,8 @@
  * A Map-backed ChaincodeStub and ClientIdentity that behave like Fabric where the contract can tell: composite keys
  * exactly as fabric-shim builds them (stub.js createCompositeKey), range scans in byte order, LevelDB-style
  * pagination (bookmark = the next key), no read-your-writes inside a transaction, and writes applied only when the
- * transaction succeeds.
+ * transaction succeeds. The write set of a transaction that failed is discarded as Fabric discards it, but kept in
+ * `discardedWrites` so a test can see what the contract wrote before it refused.
  */
 import { createHash } from 'node:crypto';
 import Long from 'long';
@@ -45,9 +46,13 @@ export function compositeKey(objectType: string, attributes: readonly string[]):
 
 const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
+/** A write set: key to value, or to undefined for a deletion. */
+export type WriteSet = ReadonlyMap<string, Buffer | undefined>;
+
 export class FakeLedger {
   readonly state = new Map<string, Buffer>();
   #seq = 0;
+  #discarded: WriteSet = new Map();
   /** Milliseconds since the epoch used as the next transaction's timestamp. */
   now = Date.parse('2026-03-01T00:00:00Z');
 
@@ -56,7 +61,14 @@ export class FakeLedger {
     const txId = this.#nextTxId();
     const stub = new FakeStub(this, txId, this.now);
     const ctx = { stub: stub as unknown as ChaincodeStub, clientIdentity: fakeIdentity(identity) } as unknown as Context;
-    const result = await fn(ctx);
+    this.#discarded = new Map();
+    let result: T;
+    try {
+      result = await fn(ctx);
+    } catch (err) {
+      this.#discarded = new Map(stub.writes);
+      throw err;
+    }
     this.#commit(stub);
     let writeBytes = 0;
     for (const [key, value] of stub.writes) writeBytes += Buffer.byteLength(key) + (value?.length ?? 0);
@@ -69,8 +81,14 @@ export class FakeLedger {
   ): Promise<ChaincodeResponse & { events: ReadonlyArray<{ name: string; payload: unknown }> }> {
     const stub = new FakeStub(this, this.#nextTxId(), this.now, creator, args);
     const response = await chaincode.Invoke(stub as unknown as ChaincodeStub);
+    this.#discarded = response.status === 200 ? new Map() : new Map(stub.writes);
     if (response.status === 200) this.#commit(stub);
     return { ...response, events: stub.events };
+  }
+
+  /** What the last transaction wrote before it failed (empty after a success): never committed, kept for tests. */
+  get discardedWrites(): WriteSet {
+    return this.#discarded;
   }
 
   /** Fabric txids are 64 hex characters (SHA-256 of nonce ‖ creator); sizes measured here depend on it. */

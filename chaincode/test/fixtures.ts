@@ -2,6 +2,7 @@
 import './quiet-logs';
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Context } from 'fabric-contract-api';
+import { expect } from 'vitest';
 import { signP256 } from '../../network/crypto/index.ts';
 import { LianxinContract } from '../src/contract';
 import { ChaincodeError } from '../src/errors';
@@ -54,9 +55,19 @@ export class Harness {
     return (await this.tx<T>(identity, fn)).result;
   }
 
-  /** Asserts the transaction fails with `code` and leaves state untouched. */
+  /**
+   * Asserts the transaction fails with `code`, wrote nothing before it failed, and left every key and value of the
+   * world state as it was.
+   *
+   * Fabric discards the write set of a failed transaction, so a refused call could never change state on a real
+   * peer, nor here (FakeLedger commits only on success). What this checks is the contract's own discipline: it
+   * validates everything, then writes. A refusal after a write means a check runs too late, and the same ordering
+   * would commit half a transaction the day a caller catches that error instead of letting it fail the
+   * transaction. So the refused transaction's write set (FakeLedger.discardedWrites) must be empty, and the state
+   * compared key by key and byte by byte, not by its size, catches anything committed behind the test's back.
+   */
   async rejects(identity: IdentitySpec, fn: (c: LianxinContract, ctx: Context) => Promise<string>, code: string): Promise<ChaincodeError> {
-    const before = new Map(this.ledger.state);
+    const before = stateSnapshot(this.ledger.state);
     let error: unknown;
     try {
       await this.ledger.invoke(identity, (ctx) => fn(this.contract, ctx));
@@ -66,9 +77,16 @@ export class Harness {
     if (!(error instanceof ChaincodeError)) throw new Error(`expected ChaincodeError ${code}, got ${String(error)}`);
     if (error.code !== code) throw new Error(`expected ${code}, got ${error.message}`);
     if (!error.message.startsWith(`${code}: `)) throw new Error(`message does not lead with the code: ${error.message}`);
-    if (before.size !== this.ledger.state.size) throw new Error('a failed transaction changed state');
+    const written = [...this.ledger.discardedWrites.keys()];
+    if (written.length > 0) throw new Error(`the transaction refused with ${code} after writing ${written.map((k) => JSON.stringify(k)).join(', ')}`);
+    expect(stateSnapshot(this.ledger.state), 'world state after a refused transaction').toEqual(before);
     return error;
   }
+}
+
+/** Every key and value of the world state, in key order, values in hex so a difference reads in the diff. */
+function stateSnapshot(state: ReadonlyMap<string, Buffer>): Array<[key: string, value: string]> {
+  return [...state].map(([key, value]): [string, string] => [key, value.toString('hex')]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Operator, two agencies, a bank, a platform and the regulator; the first agency has node "sh-1" with a log key. */

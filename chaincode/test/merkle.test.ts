@@ -1,9 +1,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { hashChildren, hashLeaf, MerkleProofError, verifyConsistency, verifyInclusion } from '../src/merkle';
 
-const VECTORS = '/work/shared/vectors/merkle';
+/** transparency-dev/merkle vectors, copied into the repository with their provenance (test/vectors/SOURCE.md). */
+const VECTORS = fileURLToPath(new URL('../../test/vectors/merkle', import.meta.url));
 
 interface InclusionVector { leafIdx: number; treeSize: number; root: string | null; leafHash: string | null; proof: string[] | null; wantErr: boolean }
 interface ConsistencyVector { size1: number; size2: number; root1: string | null; root2: string | null; proof: string[] | null; wantErr: boolean }

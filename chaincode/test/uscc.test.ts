@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { checkUscc, usccCheckCharacter } from '../src/uscc';
 
 interface UsccCase { code: string; format: boolean; checksum: boolean }
-const vectors = JSON.parse(readFileSync('/work/shared/vectors/uscc.json', 'utf8')) as {
+// Vectors with their provenance in test/vectors/SOURCE.md.
+const vectors = JSON.parse(readFileSync(new URL('../../test/vectors/uscc.json', import.meta.url), 'utf8')) as {
   cases: UsccCase[]; lenientCases: UsccCase[]; orgCodeAdvisoryCases: UsccCase[];
 };
 const all = [...vectors.cases, ...vectors.lenientCases, ...vectors.orgCodeAdvisoryCases];
 
-describe('USCC check character (GB 32100-2015) against shared/vectors/uscc.json', () => {
+describe('USCC check character (GB 32100-2015) against test/vectors/uscc.json', () => {
   it.each(all.map((c) => [c.code, c]))('%s in strict mode', (_code, c) => {
     const result = checkUscc(c.code, 'strict');
     if (c.format && c.checksum) expect(result).toEqual({ valid: true, code: c.code, checksum: true });

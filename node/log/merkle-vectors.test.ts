@@ -1,8 +1,9 @@
 /**
- * The log against the transparency-dev/merkle vectors (shared/vectors/merkle, SOURCE.md): the numbered folders
- * come from the 8-leaf reference tree, whose prefix roots are in reference/transparency-logs.md §1. Proofs the
- * log generates must equal the vectors' proofs byte for byte and verify with the chaincode's verifier, which must
- * in turn give every vector (mutations included) its expected result.
+ * The log against the transparency-dev/merkle vectors (test/vectors/merkle, provenance in test/vectors/SOURCE.md):
+ * the numbered folders come from the 8-leaf reference tree, whose leaves and prefix roots (REFERENCE_LEAVES,
+ * REFERENCE_ROOTS) are those of transparency-dev/merkle testonly/constants.go. Proofs the log generates must equal
+ * the vectors' proofs byte for byte and verify with the chaincode's verifier, which must in turn give every vector
+ * (mutations included) its expected result.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -12,7 +13,7 @@ import { openTransparencyLog, p256LogSigner, type TransparencyLog } from './inde
 import { EMPTY_ROOT, leafHash, nodeHash } from './merkle-hash.ts';
 import { newLogKey, openTestDatabase, ORIGIN, type TestDatabase } from './test-log.ts';
 
-const VECTORS = join(import.meta.dirname, '../../../shared/vectors/merkle');
+const VECTORS = join(import.meta.dirname, '../../test/vectors/merkle');
 
 const REFERENCE_LEAVES = [
   '',

@@ -1,7 +1,7 @@
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeDerSignature, encodeDerSignature, signP256, verifyP256 } from '../../network/crypto/index.ts';
+import { decodeDerSignature, encodeDerSignature } from '../../network/crypto/index.ts';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import { decodeLogLeaf, encodeLogLeaf } from './attestation-codec.ts';
 import { attestationBytes, signAttestation } from './attestation-signer.ts';
@@ -363,35 +363,5 @@ describe('verifyAttestation rejects', () => {
   it('an anchor on another channel', () => {
     const attestation = resigned(good, agency.receiptKey, { anchor: { ...good.anchor, channel: 'other' } });
     expect(verifyAttestation(attestation, bundle)).toMatchObject({ code: 'WRONG_CHANNEL', field: 'anchor.channel' });
-  });
-});
-
-describe('throughput', () => {
-  it('is measured for verification (attestations sharing a checkpoint) and signing, against raw ECDSA', () => {
-    const big = createTestLog(agency, 1024);
-    const unsigned = Array.from({ length: 64 }, (_, i) => unsignedAttestation(big, i * 16));
-    const samples = unsigned.map((u) => attestationBytes(signAttestation(u, agency.receiptKey)));
-    const fresh = parseTrustBundle(bundleJson);
-    const message = Buffer.from('raw');
-    const signature = signP256(agency.receiptKey.privateKey, message);
-    const perSecond = (count: number, run: (i: number) => void): number => {
-      for (let i = 0; i < count / 8; i++) run(i);
-      const started = process.hrtime.bigint();
-      for (let i = 0; i < count; i++) run(i);
-      return Math.round(count / (Number(process.hrtime.bigint() - started) / 1e9));
-    };
-    const verifications = perSecond(4000, (i) => {
-      const result = verifyAttestation(samples[i % samples.length] ?? new Uint8Array(0), fresh);
-      if (!result.ok) throw new Error(`${result.code}: ${result.reason}`);
-    });
-    const rawVerifications = perSecond(4000, () => verifyP256(agency.receiptKey.publicKey, message, signature));
-    const signatures = perSecond(4000, (i) => signAttestation(unsigned[i % unsigned.length] ?? {}, agency.receiptKey));
-    const rawSignatures = perSecond(4000, () => signP256(agency.receiptKey.privateKey, message));
-    const ratio = (a: number, b: number) => `${Math.round((100 * a) / b)}%`;
-    console.log(
-      `one core: ${verifications} verifications/s (${ratio(verifications, rawVerifications)} of ${rawVerifications} raw ECDSA verifies/s), ` +
-        `${signatures} signAttestation/s (${ratio(signatures, rawSignatures)} of ${rawSignatures} raw signs/s); ` +
-        `leaves of a 1024-leaf log, ${samples[0]?.length ?? 0} bytes each`,
-    );
   });
 });
