@@ -40,7 +40,7 @@ export type LianxinV1 = NodeGrpcType['lianxin']['v1'] & EvidenceGrpcType['lianxi
 let packageDefinition: PackageDefinition | undefined;
 let grpcObject: LianxinV1 | undefined;
 
-/** The package definition (for reflection and clients); parsed on first use. */
+/** The package definition (for servers and clients); parsed on first use. Reflection serves the compiled set instead (reflection.ts). */
 export function lianxinPackageDefinition(): PackageDefinition {
   packageDefinition ??= loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS);
   return packageDefinition;

@@ -5,30 +5,24 @@
  *
  * TLS asks every client for a certificate but does not reject the handshake itself (`rejectUnauthorized:
  * false`): `CallerAuthenticator` verifies the certificate per call, so a client without one, or with one from
- * an unknown CA, gets UNAUTHENTICATED with a reason instead of an opaque connection failure. Health checking
- * and reflection are therefore reachable over TLS without a client certificate: probes need no identity, and
- * the schema is public (proto/ is in the repository).
+ * an unknown CA, gets UNAUTHENTICATED with a reason instead of an opaque connection failure. Health checking is
+ * therefore reachable over TLS without a client certificate (probes need no identity); server reflection, like
+ * every lianxin RPC, answers consortium members only.
  */
 import { once, type EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import type { Logger } from '../logging/index.ts';
 import type { NodeMetrics } from '../metrics/index.ts';
 import { DEFAULT_POLICY, authorize, type AuthorizationPolicy } from './authorization.ts';
-import { CallerAuthenticator, parseClientCaBundle, type RoleResolver } from './caller.ts';
+import { CallerAuthenticator, parseClientCaBundle, type Caller, type RoleResolver } from './caller.ts';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from './constants.ts';
 import { isServerFault, toGrpcStatus } from './errors.ts';
 import type { CallContext, LianxinServiceImpls, RpcName, ServiceImpls } from './handlers.ts';
-import {
-  LIANXIN_SERVICES,
-  lianxinPackageDefinition,
-  qualifiedServiceName,
-  serviceDefinition,
-  type LianxinServiceName,
-} from './proto-loader.ts';
+import { LIANXIN_SERVICES, qualifiedServiceName, serviceDefinition, type LianxinServiceName } from './proto-loader.ts';
+import { HEALTH_SERVICE, addReflectionService } from './reflection.ts';
 
 /** PEM bytes, as read from the files the node configuration names. */
 export interface ApiTlsMaterial {
@@ -82,7 +76,18 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     Object.fromEntries(['', ...served.map(qualifiedServiceName)].map((service) => [service, status]));
   const health = new HealthImplementation(statuses('SERVING'));
   health.addToServer(server);
-  new ReflectionService(lianxinPackageDefinition()).addToServer(server);
+  // Reflection serves the compiled descriptors, to consortium members only, like every lianxin RPC.
+  addReflectionService(server, {
+    services: [...served.map(qualifiedServiceName), HEALTH_SERVICE],
+    authenticate: (call) => wrapper.caller(call),
+    onRefused: (call, err) => {
+      const { details } = toGrpcStatus(err);
+      options.logger.warn(
+        { rpc: 'ServerReflection.ServerReflectionInfo', peer: call.getPeer(), details },
+        'call refused',
+      );
+    },
+  });
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(options.listen, new ClientCertRequestingCredentials(options.tls), (err, bound) => {
@@ -172,6 +177,11 @@ class HandlerWrapper {
       clientCas: parseClientCaBundle(options.tls.clientCaBundle.toString('utf8')),
       resolveRole: options.resolveRole,
     });
+  }
+
+  /** Who is calling, from the call's client certificate; rejects (UNAUTHENTICATED) for anyone else. */
+  caller(call: SurfaceCall): Promise<Caller> {
+    return this.#authenticator.authenticate(call.getAuthContext().sslPeerCertificate);
   }
 
   service(name: LianxinServiceName): grpc.UntypedServiceImplementation {
