@@ -23,6 +23,7 @@ import { isServerFault, toGrpcStatus } from './errors.ts';
 import type { CallContext, LianxinServiceImpls, RpcName, ServiceImpls } from './handlers.ts';
 import { LIANXIN_SERVICES, qualifiedServiceName, serviceDefinition, type LianxinServiceName } from './proto-loader.ts';
 import { HEALTH_SERVICE, addReflectionService } from './reflection.ts';
+import { wellFormed } from './strict-decoding.ts';
 
 /** PEM bytes, as read from the files the node configuration names. */
 export interface ApiTlsMaterial {
@@ -156,12 +157,17 @@ type AnyHandler = (input: unknown, ctx: CallContext) => Promise<unknown> | Async
 type Writable = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
 /**
- * The request messages of a client or bidi stream. Iterating a Readable directly destroys it when the loop
- * ends, and a destroyed grpc-js call never sends its status: the client would wait forever for the end.
+ * The request messages of a client or bidi stream, each checked by `wellFormed` (a malformed one fails the
+ * call with INVALID_ARGUMENT). Iterating a Readable directly destroys it when the loop ends, and a destroyed
+ * grpc-js call never sends its status: the client would wait forever for the end.
  */
 function requests(call: SurfaceCall): AsyncIterable<unknown> {
   const readable = call as unknown as Readable;
-  return { [Symbol.asyncIterator]: () => readable.iterator({ destroyOnReturn: false }) };
+  return {
+    async *[Symbol.asyncIterator]() {
+      for await (const message of readable.iterator({ destroyOnReturn: false })) yield wellFormed(message);
+    },
+  };
 }
 
 /** Turns the typed async handlers into grpc-js handlers, each call going through the same pipeline. */
@@ -206,7 +212,7 @@ class HandlerWrapper {
       callback: grpc.sendUnaryData<unknown>,
     ) => {
       const input = requestStream ? requests(call) : (call as grpc.ServerUnaryCall<unknown, unknown>).request;
-      void this.#invoke(call, rpc, (ctx) => handler(input, ctx) as Promise<unknown>).then((outcome) => {
+      void this.#invoke(call, rpc, (ctx) => handler(wellFormed(input), ctx) as Promise<unknown>).then((outcome) => {
         if (outcome.ok) callback(null, outcome.value);
         else callback(outcome.status);
       });
@@ -217,7 +223,7 @@ class HandlerWrapper {
     return (call: Writable) => {
       const input = requestStream ? requests(call) : (call as grpc.ServerWritableStream<unknown, unknown>).request;
       const run = async (ctx: CallContext): Promise<void> => {
-        for await (const message of handler(input, ctx) as AsyncIterable<unknown>) {
+        for await (const message of handler(wellFormed(input), ctx) as AsyncIterable<unknown>) {
           // Respect HTTP/2 flow control: a slow client must not make the node buffer a whole stream.
           if (!call.write(message)) await once(call, 'drain', { signal: ctx.signal });
         }
