@@ -6,10 +6,11 @@
 # - node/api/generated/lianxin-v1.binpb, the compiled FileDescriptorSet (lianxin.v1 and grpc.health.v1) that
 #   server reflection serves as is, so that other runtimes get the real files (lianxin/v1/node.proto, map entry
 #   types, json_name) rather than a reconstruction.
-# Run `npm run generate` after editing a .proto; commit the results (a test compares them with a fresh build).
+# Run `npm run generate` after editing a .proto; commit the results (node/api/descriptor-set.test.ts generates
+# into a temporary directory, the optional argument, and compares).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-out="$root/node/api/generated"
+out="${1:-$root/node/api/generated}"
 bin="$root/node_modules/.bin"
 
 rm -rf "$out"
