@@ -12,6 +12,7 @@
  * Unknown fields with a valid wire type are accepted and skipped, as protobuf requires: a newer client may send
  * fields this node does not know yet.
  */
+import { isUtf8 } from 'node:buffer';
 import protobuf from 'protobufjs';
 import { NodeError } from './errors.ts';
 
@@ -120,124 +121,130 @@ function valueShape(name: string, id: number, field: protobuf.Field): FieldShape
   return { name, wire, packable: repeated && wire !== Wire.LENGTH_DELIMITED, utf8: field.type === 'string' };
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Where the checker is, rendered only for an error: the chain of enclosing fields (one link per embedded message
+ * entered), so that a well-formed request costs no string building.
+ */
+interface Path {
+  readonly up: Path | undefined;
+  readonly name: string;
+}
+
+function render(at: Path | undefined, name?: string): string {
+  const names: string[] = name === undefined ? [] : [name];
+  for (let link = at; link !== undefined; link = link.up) names.unshift(link.name);
+  return names.join('.');
+}
 
 /** Walks one message's bytes; throws WireFormatError at the first violation. */
 class WireChecker {
   readonly #bytes: Uint8Array;
-  #pos: number;
+  #pos = 0;
 
   constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
-    this.#pos = 0;
   }
 
-  message(shape: MessageShape | undefined, end: number, path: string, depth: number): void {
-    if (depth > MAX_DEPTH) throw new WireFormatError('TOO_DEEP', `messages nested deeper than ${MAX_DEPTH}`, path);
+  message(shape: MessageShape | undefined, end: number, at: Path | undefined, depth: number): void {
+    if (depth > MAX_DEPTH) {
+      throw new WireFormatError('TOO_DEEP', `messages nested deeper than ${MAX_DEPTH}`, render(at));
+    }
     while (this.#pos < end) {
-      const tag = this.#varint(end, path, 'tag');
+      const tag = this.#varint(end, at, undefined, 'tag');
       const number = Math.floor(tag / 8);
       const wire = tag % 8;
-      if (number === 0) throw new WireFormatError('FIELD_ZERO', 'field number 0 is not allowed', path);
-      const field = shape?.get(number);
-      const here = field ? join(path, field.name) : join(path, String(number));
+      if (number === 0) throw new WireFormatError('FIELD_ZERO', 'field number 0 is not allowed', render(at));
       if (wire !== Wire.VARINT && wire !== Wire.FIXED64 && wire !== Wire.LENGTH_DELIMITED && wire !== Wire.FIXED32) {
-        throw new WireFormatError('INVALID_WIRE_TYPE', `field ${number} has wire type ${wire}`, path);
+        throw new WireFormatError('INVALID_WIRE_TYPE', `field ${number} has wire type ${wire}`, render(at));
       }
+      const field = shape?.get(number);
       if (field === undefined) {
-        this.#skip(wire, end, here);
+        this.#skip(wire, end, at, String(number));
       } else if (wire === field.wire) {
-        this.#value(field, end, here, depth);
+        this.#value(field, end, at, depth);
       } else if (field.packable && wire === Wire.LENGTH_DELIMITED) {
-        this.#packed(field, end, here);
+        const runEnd = this.#lengthDelimited(end, at, field.name);
+        while (this.#pos < runEnd) this.#skip(field.wire, runEnd, at, field.name);
       } else {
         throw new WireFormatError(
           'WRONG_WIRE_TYPE',
           `field ${number} has wire type ${wire}, its type needs ${field.wire}`,
-          here,
+          render(at, field.name),
         );
       }
     }
-    if (this.#pos !== end) throw new WireFormatError('TRUNCATED', 'the last field runs past the message', path);
+    if (this.#pos !== end) throw new WireFormatError('TRUNCATED', 'the last field runs past the message', render(at));
   }
 
-  #value(field: FieldShape, end: number, path: string, depth: number): void {
+  #value(field: FieldShape, end: number, at: Path | undefined, depth: number): void {
     if (field.wire !== Wire.LENGTH_DELIMITED) {
-      this.#skip(field.wire, end, path);
+      this.#skip(field.wire, end, at, field.name);
       return;
     }
-    const valueEnd = this.#lengthDelimited(end, path);
+    const valueEnd = this.#lengthDelimited(end, at, field.name);
     if (field.message) {
-      this.message(field.message(), valueEnd, path, depth + 1);
-    } else {
-      if (field.utf8) {
-        try {
-          utf8.decode(this.#bytes.subarray(this.#pos, valueEnd));
-        } catch {
-          throw new WireFormatError('INVALID_UTF8', 'is not valid UTF-8', path);
-        }
-      }
-      this.#pos = valueEnd;
+      this.message(field.message(), valueEnd, { up: at, name: field.name }, depth + 1);
+      return;
     }
+    if (field.utf8 && !isUtf8(this.#bytes.subarray(this.#pos, valueEnd))) {
+      throw new WireFormatError('INVALID_UTF8', 'is not valid UTF-8', render(at, field.name));
+    }
+    this.#pos = valueEnd;
   }
 
-  #packed(field: FieldShape, end: number, path: string): void {
-    const runEnd = this.#lengthDelimited(end, path);
-    while (this.#pos < runEnd) this.#skip(field.wire, runEnd, path);
-  }
-
-  #skip(wire: Wire, end: number, path: string): void {
+  #skip(wire: Wire, end: number, at: Path | undefined, name: string): void {
     switch (wire) {
       case Wire.VARINT:
-        this.#varint(end, path, 'varint');
+        this.#varint(end, at, name, 'varint');
         return;
       case Wire.FIXED64:
-        this.#advance(8, end, path);
+        this.#advance(8, end, at, name);
         return;
       case Wire.FIXED32:
-        this.#advance(4, end, path);
+        this.#advance(4, end, at, name);
         return;
       case Wire.LENGTH_DELIMITED:
-        this.#pos = this.#lengthDelimited(end, path);
+        this.#pos = this.#lengthDelimited(end, at, name);
         return;
     }
   }
 
   /** Reads a length prefix; returns where the value ends. */
-  #lengthDelimited(end: number, path: string): number {
-    const length = this.#varint(end, path, 'length');
+  #lengthDelimited(end: number, at: Path | undefined, name: string): number {
+    const length = this.#varint(end, at, name, 'length');
     if (length > end - this.#pos) {
-      throw new WireFormatError('TRUNCATED', `a length-delimited value of ${length} bytes runs past the message`, path);
+      const message = `a length-delimited value of ${length} bytes runs past the message`;
+      throw new WireFormatError('TRUNCATED', message, render(at, name));
     }
     return this.#pos + length;
   }
 
-  #advance(count: number, end: number, path: string): void {
-    if (count > end - this.#pos) throw new WireFormatError('TRUNCATED', `a ${count}-byte value is cut short`, path);
+  #advance(count: number, end: number, at: Path | undefined, name: string): void {
+    if (count > end - this.#pos) {
+      throw new WireFormatError('TRUNCATED', `a ${count}-byte value is cut short`, render(at, name));
+    }
     this.#pos += count;
   }
 
   /** A base-128 varint, at most 10 bytes and 64 bits; exact below 2^53, which covers tags and lengths. */
-  #varint(end: number, path: string, what: string): number {
+  #varint(end: number, at: Path | undefined, name: string | undefined, what: string): number {
     let value = 0;
     for (let i = 0; i < 10; i++) {
-      if (this.#pos >= end) throw new WireFormatError('TRUNCATED', `a ${what} varint is cut short`, path);
+      if (this.#pos >= end) throw new WireFormatError('TRUNCATED', `a ${what} varint is cut short`, render(at, name));
       const byte = this.#bytes[this.#pos++] ?? 0;
-      if (i === 9 && byte > 1) throw new WireFormatError('VARINT_OVERFLOW', `a ${what} varint exceeds 64 bits`, path);
+      if (i === 9 && byte > 1) {
+        throw new WireFormatError('VARINT_OVERFLOW', `a ${what} varint exceeds 64 bits`, render(at, name));
+      }
       value += (byte & 0x7f) * 2 ** (7 * i);
       if (byte < 0x80) return value;
     }
-    throw new WireFormatError('VARINT_OVERFLOW', `a ${what} varint is longer than 10 bytes`, path);
+    throw new WireFormatError('VARINT_OVERFLOW', `a ${what} varint is longer than 10 bytes`, render(at, name));
   }
-}
-
-function join(path: string, name: string): string {
-  return path === '' ? name : `${path}.${name}`;
 }
 
 /** Throws WireFormatError unless `bytes` is one well-formed `type` message. */
 export function checkWireFormat(type: protobuf.Type, bytes: Uint8Array): void {
-  new WireChecker(bytes).message(messageShape(type), bytes.length, '', 0);
+  new WireChecker(bytes).message(messageShape(type), bytes.length, undefined, 0);
 }
 
 /** What a strict request deserializer yields for bytes that fail the check (see the header). */
