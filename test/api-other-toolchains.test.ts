@@ -168,8 +168,7 @@ describe('server reflection from another runtime', () => {
         '--work-dir',
         work,
       ]);
-      expect(run.stderr).toBe('');
-      expect(run.code).toBe(0);
+      expect(run.code, run.stderr).toBe(0);
       const report = JSON.parse(run.stdout) as PythonReport;
 
       const services = [...LIANXIN_SERVICES.map(qualifiedServiceName), 'grpc.health.v1.Health'];
