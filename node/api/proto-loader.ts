@@ -5,9 +5,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition } from '@grpc/grpc-js';
-import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
+import { loadSync, type Options, type PackageDefinition, type ServiceDefinition } from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import type { ProtoGrpcType as EvidenceGrpcType } from './generated/evidence.ts';
 import type { ProtoGrpcType as NodeGrpcType } from './generated/node.ts';
+import { strictDeserializer } from './strict-decoding.ts';
 
 /** Root of the proto tree; imports are written relative to it (`lianxin/v1/proofs.proto`). */
 export const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
@@ -40,10 +42,30 @@ export type LianxinV1 = NodeGrpcType['lianxin']['v1'] & EvidenceGrpcType['lianxi
 let packageDefinition: PackageDefinition | undefined;
 let grpcObject: LianxinV1 | undefined;
 
-/** The package definition (for reflection and clients); parsed on first use. */
+/**
+ * The package definition (for servers and clients); parsed on first use. Requests are decoded strictly
+ * (strict-decoding.ts): a server gets a MalformedMessage for bytes that are not a well-formed request.
+ * Reflection serves the compiled descriptor set instead (reflection.ts).
+ */
 export function lianxinPackageDefinition(): PackageDefinition {
-  packageDefinition ??= loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS);
+  packageDefinition ??= withStrictRequests(loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS));
   return packageDefinition;
+}
+
+/** Every method's request deserializer behind the wire-format check, from the same .proto files. */
+function withStrictRequests(definition: PackageDefinition): PackageDefinition {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => `${PROTO_ROOT}/${target}`;
+  root.loadSync(PROTO_FILES, { keepCase: true }).resolveAll();
+  for (const name of LIANXIN_SERVICES) {
+    const service = root.lookupService(qualifiedServiceName(name));
+    for (const [methodName, method] of Object.entries(definition[qualifiedServiceName(name)] as ServiceDefinition)) {
+      const type = service.methods[methodName]?.resolvedRequestType;
+      if (!type) throw new Error(`${qualifiedServiceName(name)}.${methodName} has no request type in ${PROTO_ROOT}`);
+      method.requestDeserialize = strictDeserializer(type, method.requestDeserialize);
+    }
+  }
+  return definition;
 }
 
 /** lianxin.v1 as grpc-js objects: service definitions and client constructors. */

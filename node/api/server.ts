@@ -5,30 +5,25 @@
  *
  * TLS asks every client for a certificate but does not reject the handshake itself (`rejectUnauthorized:
  * false`): `CallerAuthenticator` verifies the certificate per call, so a client without one, or with one from
- * an unknown CA, gets UNAUTHENTICATED with a reason instead of an opaque connection failure. Health checking
- * and reflection are therefore reachable over TLS without a client certificate: probes need no identity, and
- * the schema is public (proto/ is in the repository).
+ * an unknown CA, gets UNAUTHENTICATED with a reason instead of an opaque connection failure. Health checking is
+ * therefore reachable over TLS without a client certificate (probes need no identity); server reflection, like
+ * every lianxin RPC, answers consortium members only.
  */
 import { once, type EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import type { Logger } from '../logging/index.ts';
 import type { NodeMetrics } from '../metrics/index.ts';
 import { DEFAULT_POLICY, authorize, type AuthorizationPolicy } from './authorization.ts';
-import { CallerAuthenticator, parseClientCaBundle, type RoleResolver } from './caller.ts';
+import { CallerAuthenticator, parseClientCaBundle, type Caller, type RoleResolver } from './caller.ts';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from './constants.ts';
 import { isServerFault, toGrpcStatus } from './errors.ts';
 import type { CallContext, LianxinServiceImpls, RpcName, ServiceImpls } from './handlers.ts';
-import {
-  LIANXIN_SERVICES,
-  lianxinPackageDefinition,
-  qualifiedServiceName,
-  serviceDefinition,
-  type LianxinServiceName,
-} from './proto-loader.ts';
+import { LIANXIN_SERVICES, qualifiedServiceName, serviceDefinition, type LianxinServiceName } from './proto-loader.ts';
+import { HEALTH_SERVICE, addReflectionService } from './reflection.ts';
+import { wellFormed } from './strict-decoding.ts';
 
 /** PEM bytes, as read from the files the node configuration names. */
 export interface ApiTlsMaterial {
@@ -82,7 +77,18 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     Object.fromEntries(['', ...served.map(qualifiedServiceName)].map((service) => [service, status]));
   const health = new HealthImplementation(statuses('SERVING'));
   health.addToServer(server);
-  new ReflectionService(lianxinPackageDefinition()).addToServer(server);
+  // Reflection serves the compiled descriptors, to consortium members only, like every lianxin RPC.
+  addReflectionService(server, {
+    services: [...served.map(qualifiedServiceName), HEALTH_SERVICE],
+    authenticate: (call) => wrapper.caller(call),
+    onRefused: (call, err) => {
+      const { details } = toGrpcStatus(err);
+      options.logger.warn(
+        { rpc: 'ServerReflection.ServerReflectionInfo', peer: call.getPeer(), details },
+        'call refused',
+      );
+    },
+  });
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(options.listen, new ClientCertRequestingCredentials(options.tls), (err, bound) => {
@@ -151,12 +157,17 @@ type AnyHandler = (input: unknown, ctx: CallContext) => Promise<unknown> | Async
 type Writable = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
 /**
- * The request messages of a client or bidi stream. Iterating a Readable directly destroys it when the loop
- * ends, and a destroyed grpc-js call never sends its status: the client would wait forever for the end.
+ * The request messages of a client or bidi stream, each checked by `wellFormed` (a malformed one fails the
+ * call with INVALID_ARGUMENT). Iterating a Readable directly destroys it when the loop ends, and a destroyed
+ * grpc-js call never sends its status: the client would wait forever for the end.
  */
 function requests(call: SurfaceCall): AsyncIterable<unknown> {
   const readable = call as unknown as Readable;
-  return { [Symbol.asyncIterator]: () => readable.iterator({ destroyOnReturn: false }) };
+  return {
+    async *[Symbol.asyncIterator]() {
+      for await (const message of readable.iterator({ destroyOnReturn: false })) yield wellFormed(message);
+    },
+  };
 }
 
 /** Turns the typed async handlers into grpc-js handlers, each call going through the same pipeline. */
@@ -172,6 +183,11 @@ class HandlerWrapper {
       clientCas: parseClientCaBundle(options.tls.clientCaBundle.toString('utf8')),
       resolveRole: options.resolveRole,
     });
+  }
+
+  /** Who is calling, from the call's client certificate; rejects (UNAUTHENTICATED) for anyone else. */
+  caller(call: SurfaceCall): Promise<Caller> {
+    return this.#authenticator.authenticate(call.getAuthContext().sslPeerCertificate);
   }
 
   service(name: LianxinServiceName): grpc.UntypedServiceImplementation {
@@ -196,7 +212,7 @@ class HandlerWrapper {
       callback: grpc.sendUnaryData<unknown>,
     ) => {
       const input = requestStream ? requests(call) : (call as grpc.ServerUnaryCall<unknown, unknown>).request;
-      void this.#invoke(call, rpc, (ctx) => handler(input, ctx) as Promise<unknown>).then((outcome) => {
+      void this.#invoke(call, rpc, (ctx) => handler(wellFormed(input), ctx) as Promise<unknown>).then((outcome) => {
         if (outcome.ok) callback(null, outcome.value);
         else callback(outcome.status);
       });
@@ -207,7 +223,7 @@ class HandlerWrapper {
     return (call: Writable) => {
       const input = requestStream ? requests(call) : (call as grpc.ServerWritableStream<unknown, unknown>).request;
       const run = async (ctx: CallContext): Promise<void> => {
-        for await (const message of handler(input, ctx) as AsyncIterable<unknown>) {
+        for await (const message of handler(wellFormed(input), ctx) as AsyncIterable<unknown>) {
           // Respect HTTP/2 flow control: a slow client must not make the node buffer a whole stream.
           if (!call.write(message)) await once(call, 'drain', { signal: ctx.signal });
         }

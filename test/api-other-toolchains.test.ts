@@ -1,0 +1,202 @@
+/**
+ * The public API as other toolchains see it, against real nodes on the embedded ledger over mutual TLS:
+ * - every RPC of every lianxin service answers malformed protobuf (sent as raw bytes) with INVALID_ARGUMENT,
+ *   never OK or INTERNAL;
+ * - a Python grpcio client (test/support/reflection_client.py, Debian's /usr/bin/python3, which .ci/run
+ *   installs) lists the services through server reflection alone, loads the served files into its descriptor
+ *   pool, and calls every method; every answer comes from the node's own logic.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition, ServiceDefinition } from '@grpc/proto-loader';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orgPaths } from '../network/pki/index.ts';
+import {
+  LIANXIN_SERVICES,
+  lianxinPackageDefinition,
+  qualifiedServiceName,
+  serviceDefinition,
+} from '../node/api/index.ts';
+import type { LianxinNode } from '../node/node.ts';
+import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+
+const AGENCY = 'HangzhouCreditMSP';
+const PLATFORM = 'NanjingSupplyChainMSP';
+const PYTHON = '/usr/bin/python3';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const STREAM_DEADLINE_MS = 10_000;
+
+let net: TestNetwork;
+let agencyNode: LianxinNode;
+let platformNode: LianxinNode;
+const clients: grpc.Client[] = [];
+
+beforeAll(async () => {
+  net = await startTestNetwork();
+  agencyNode = await net.startNode(AGENCY);
+  platformNode = await net.startNode(PLATFORM);
+});
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await net[Symbol.asyncDispose]();
+});
+
+/** Wire types (protobuf encoding spec) of the descriptor field types proto-loader reports. */
+function wireTypeOf(fieldType: string): number {
+  if (['TYPE_STRING', 'TYPE_BYTES', 'TYPE_MESSAGE'].includes(fieldType)) return 2;
+  if (['TYPE_FIXED64', 'TYPE_SFIXED64', 'TYPE_DOUBLE'].includes(fieldType)) return 1;
+  if (['TYPE_FIXED32', 'TYPE_SFIXED32', 'TYPE_FLOAT'].includes(fieldType)) return 5;
+  return 0;
+}
+
+interface FieldDescriptor {
+  readonly number: number;
+  readonly type: string;
+}
+
+/** Malformed encodings of a request type: each is wrong in one way only. */
+function malformed(requestType: MessageTypeDefinition<object, object>): Record<string, Buffer> {
+  const payloads: Record<string, Buffer> = {
+    // A tag varint whose continuation bit promises a byte that never comes.
+    'truncated varint': Buffer.from([0x80]),
+    // Field number 0, varint 0.
+    'field 0': Buffer.from([0x00, 0x00]),
+    // Field 15 (no request has one), length-delimited, 5 bytes announced, 1 sent.
+    'truncated length-delimited': Buffer.from([(15 << 3) | 2, 0x05, 0x61]),
+  };
+  const [first] = (requestType.type as { field: readonly FieldDescriptor[] }).field;
+  if (first !== undefined) {
+    if (first.number > 15) throw new Error('the payload below assumes a one-byte tag');
+    // The first field with a complete value of the wrong wire type (fixed32, or fixed64 where fixed32 is right).
+    const wrong = wireTypeOf(first.type) === 5 ? 1 : 5;
+    payloads[`field ${first.number} as wire type ${wrong}`] = Buffer.concat([
+      Buffer.from([(first.number << 3) | wrong]),
+      Buffer.alloc(wrong === 5 ? 4 : 8),
+    ]);
+  }
+  return payloads;
+}
+
+const identity = (bytes: Buffer): Buffer => bytes;
+
+/** One call with raw request bytes: the status it ends with. */
+function rawCall(client: grpc.Client, path: string, streaming: boolean, request: Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    if (!streaming) {
+      client.makeUnaryRequest(path, identity, identity, request, (err) => {
+        resolve(grpc.status[err ? err.code : grpc.status.OK]);
+      });
+      return;
+    }
+    const call = client.makeBidiStreamRequest(path, identity, identity, {
+      deadline: Date.now() + STREAM_DEADLINE_MS,
+    });
+    call.on('data', () => undefined);
+    call.on('error', () => undefined);
+    call.on('status', (status: grpc.StatusObject) => {
+      resolve(grpc.status[status.code]);
+    });
+    call.write(request);
+    call.end();
+  });
+}
+
+describe('malformed requests', () => {
+  it('get INVALID_ARGUMENT from every RPC of every lianxin service', async () => {
+    const answers: Record<string, string> = {};
+    const expected: Record<string, string> = {};
+    for (const name of LIANXIN_SERVICES) {
+      // A caller the role policy lets through, so that the answer is about the bytes.
+      const [node, mspId] = name === 'NotaryService' ? [platformNode, PLATFORM] : [agencyNode, AGENCY];
+      const client = new grpc.Client(node.address, await net.credentials(mspId));
+      clients.push(client);
+      const definition = lianxinPackageDefinition()[qualifiedServiceName(name)] as ServiceDefinition;
+      for (const method of Object.values(definition)) {
+        const streaming = method.requestStream || method.responseStream;
+        for (const [what, bytes] of Object.entries(malformed(method.requestType))) {
+          const key = `${method.path} ${what}`;
+          answers[key] = await rawCall(client, method.path, streaming, bytes);
+          expected[key] = 'INVALID_ARGUMENT';
+        }
+      }
+    }
+    expect(Object.keys(answers).length).toBeGreaterThanOrEqual(11 * 3);
+    expect(answers).toEqual(expected);
+  });
+});
+
+interface PythonReport {
+  readonly services: readonly string[];
+  readonly files: readonly string[];
+  readonly calls: Readonly<Record<string, string>>;
+  readonly without_client_certificate: string;
+}
+
+function runPython(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(PYTHON, [...args], { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Statuses only a server fault or a schema the server does not serve would produce. */
+const NOT_FROM_THE_NODE = ['UNIMPLEMENTED', 'INTERNAL', 'UNKNOWN', 'DATA_LOSS'];
+
+describe('server reflection from another runtime', () => {
+  it('lets Python list every service, load the served files and call every method', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'lianxin-reflection-'));
+    try {
+      const user = orgPaths(net.members.cryptoDir, AGENCY).user('User1').tls;
+      const run = await runPython([
+        'test/support/reflection_client.py',
+        '--address',
+        agencyNode.address,
+        '--ca',
+        orgPaths(net.members.cryptoDir, AGENCY).tlsca.cert,
+        '--cert',
+        user.cert,
+        '--key',
+        user.key,
+        '--reflection-proto-dir',
+        'node_modules/@grpc/reflection/build/proto',
+        '--work-dir',
+        work,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout) as PythonReport;
+
+      const services = [...LIANXIN_SERVICES.map(qualifiedServiceName), 'grpc.health.v1.Health'];
+      expect([...report.services].sort()).toEqual([...services].sort());
+      // The pool took the real files (the proto-loader reconstruction, lianxin_v1.proto, it refused).
+      expect([...report.files].sort()).toEqual(
+        [
+          'grpc/health/v1/health.proto',
+          'lianxin/v1/evidence.proto',
+          'lianxin/v1/node.proto',
+          'lianxin/v1/proofs.proto',
+        ].sort(),
+      );
+      const methods = [
+        ...LIANXIN_SERVICES.flatMap((name) => Object.values(serviceDefinition(name)).map((m) => m.path)),
+        '/grpc.health.v1.Health/Check',
+        '/grpc.health.v1.Health/Watch',
+        '/grpc.health.v1.Health/List',
+      ];
+      expect(Object.keys(report.calls).sort()).toEqual(methods.sort());
+      for (const [path, status] of Object.entries(report.calls)) {
+        expect(NOT_FROM_THE_NODE, `${path} answered ${status}`).not.toContain(status);
+      }
+      expect(report.calls['/grpc.health.v1.Health/Check']).toBe('OK');
+      expect(report.calls['/lianxin.v1.NodeInfoService/GetNodeInfo']).toBe('OK');
+      expect(report.without_client_certificate).toBe('UNAUTHENTICATED');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+});
