@@ -63,7 +63,7 @@ describe('verifyChain', () => {
     await ledger.reopen();
   });
 
-  it('names the block whose envelope bytes were changed', async () => {
+  it('names the block whose envelope bytes were changed, which the store then refuses to open', async () => {
     await tamper(1, (block) => {
       const data = block.getData()?.getDataList_asU8() ?? [];
       const first = Buffer.from(data[0] ?? []);
@@ -71,7 +71,7 @@ describe('verifyChain', () => {
       block.getData()?.setDataList([first, ...data.slice(1)]);
     });
     expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 1 });
-    await ledger.reopen();
+    await expect(ledger.reopen()).rejects.toMatchObject({ code: 'CORRUPT', blockNum: 1 });
   });
 
   it('names the block whose TRANSACTIONS_FILTER was flipped to VALID', async () => {
@@ -84,7 +84,7 @@ describe('verifyChain', () => {
     await ledger.reopen();
   });
 
-  it('names the block after one whose header was rewritten, and the last block through the savepoint', async () => {
+  it('names the first bad block, not the last, when both were rewritten', async () => {
     await tamper(1, (block) => {
       block.getHeader()?.setPreviousHash(Buffer.alloc(32));
     });
@@ -92,8 +92,7 @@ describe('verifyChain', () => {
     await tamper(3, (block) => {
       block.getHeader()?.setDataHash(Buffer.alloc(32));
     });
-    expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 3 });
-    await ledger.reopen().catch(() => undefined);
+    expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 1 });
   });
 
   it('rejects a block signed by a non-orderer identity', async () => {
