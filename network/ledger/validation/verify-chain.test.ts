@@ -3,6 +3,7 @@ import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildBlock, setTransactionsFilter } from '../block/index.ts';
 import { LEDGER_SUBLEVELS, stateKey } from '../store/index.ts';
+import { readSavepoint, writeSavepoint, zeroTables } from '../store/test-damage.ts';
 import { buildEndorserTransaction } from './test-tx-builder.ts';
 import { CHANNEL, createTestLedger, type TestLedger } from './test-ledger.ts';
 import { verifyChain } from './verify-chain.ts';
@@ -93,6 +94,36 @@ describe('verifyChain', () => {
       block.getHeader()?.setDataHash(Buffer.alloc(32));
     });
     expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 1 });
+  });
+
+  it('names the first block LevelDB cannot read, with its reason', async () => {
+    await ledger.store.close();
+    await zeroTables(ledger.dir, { keepSavepoint: true });
+    const result = await verifyChain(ledger.dir, ledger.identities);
+    expect(result).toMatchObject({ ok: false, firstBadBlock: 0 });
+    expect(result.ok || result.reason).toMatch(/^block 0: unreadable \(LevelDB: Corruption: [^\n]+\)$/);
+  });
+
+  it('names no block but the savepoint when LevelDB cannot read it', async () => {
+    await ledger.store.close();
+    await zeroTables(ledger.dir);
+    const result = await verifyChain(ledger.dir, ledger.identities);
+    expect(result).toMatchObject({ ok: false, firstBadBlock: undefined });
+    expect(result.ok || result.reason).toMatch(/^the savepoint is unreadable \(LevelDB: Corruption: [^\n]+\)$/);
+  });
+
+  it('names a block stored beyond the savepoint', async () => {
+    await ledger.store.close();
+    const behind = await readSavepoint(ledger.dir);
+    await ledger.reopen();
+    await ledger.commit([]);
+    await ledger.store.close();
+    await writeSavepoint(ledger.dir, behind);
+    expect(await verifyChain(ledger.dir, ledger.identities)).toEqual({
+      ok: false,
+      firstBadBlock: 4,
+      reason: 'block 4: present beyond the savepoint, which names 4 blocks',
+    });
   });
 
   it('rejects a block signed by a non-orderer identity', async () => {
