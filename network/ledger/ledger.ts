@@ -18,6 +18,7 @@ import { Endorser } from './endorser/index.ts';
 import { deliverService } from './gateway/deliver-service.ts';
 import { gatewayService } from './gateway/gateway-service.ts';
 import { RAW_DELIVER_SERVICE, RAW_GATEWAY_SERVICE } from './gateway/raw-service.ts';
+import type { StreamCounts } from './gateway/stream-activity.ts';
 import { channelMspsOfConfigBlock, createSigner, type ChannelMsps, type SignerOptions } from './msp/index.ts';
 import type { BatchOptions } from './orderer/solo-orderer.ts';
 import { createQscc } from './qscc.ts';
@@ -86,6 +87,8 @@ export interface Ledger extends AsyncDisposable {
   readonly height: number;
   readonly store: LedgerStore;
   readonly msps: ChannelMsps;
+  /** Event streams being served, and how many wait on a client that does not read. */
+  readonly streams: StreamCounts;
   stop(): Promise<void>;
 }
 
@@ -183,6 +186,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
       },
       store,
       msps,
+      streams: channel.streams,
       stop,
       [Symbol.asyncDispose]: stop,
     };

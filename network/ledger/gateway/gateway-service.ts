@@ -79,7 +79,7 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
     }),
 
     ChaincodeEvents: (call: ServerWritableStream<Buffer, Uint8Array>) => {
-      streamChaincodeEvents(backend, call).catch((err: unknown) => {
+      backend.streams.run(() => streamChaincodeEvents(backend, call)).catch((err: unknown) => {
         // grpc-js sends a server stream's status from its 'error' event; destroy() would end it with none.
         call.emit('error', toServiceError(err, 'chaincodeEvents', backend.peer));
       });
@@ -189,7 +189,7 @@ async function streamChaincodeEvents(
       const response = new gateway.ChaincodeEventsResponse();
       response.setBlockNumber(blockNum);
       response.setEventsList(events);
-      if (!call.write(response.serializeBinary())) await new Promise((resolve) => call.once('drain', resolve));
+      if (!call.write(response.serializeBinary())) await backend.streams.drain(call, signal);
     }
     blockNum++;
   }
