@@ -79,10 +79,14 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
     }),
 
     ChaincodeEvents: (call: ServerWritableStream<Buffer, Uint8Array>) => {
-      backend.streams.run(() => streamChaincodeEvents(backend, call)).catch((err: unknown) => {
-        // grpc-js sends a server stream's status from its 'error' event; destroy() would end it with none.
-        call.emit('error', toServiceError(err, 'chaincodeEvents', backend.peer));
-      });
+      backend.streams
+        .run(() => streamChaincodeEvents(backend, call))
+        .catch((err: unknown) => {
+          // A cancelled call has no one to tell (the handler ended because of it, e.g. while waiting for drain).
+          if (call.cancelled) return;
+          // grpc-js sends a server stream's status from its 'error' event; destroy() would end it with none.
+          call.emit('error', toServiceError(err, 'chaincodeEvents', backend.peer));
+        });
     },
   };
 }
