@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { usccCheckCharacter } from '../chaincode/src/uscc.ts';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { consortiumLedgerOptions, ledgerNode } from '../network/consortium-ledger.ts';
-import { createLedger, type Ledger } from '../network/ledger/index.ts';
+import { createLedger, LedgerError, type Ledger } from '../network/ledger/index.ts';
 import {
   generateCryptoMaterial,
   loadConsortium,
@@ -218,7 +218,13 @@ function demoRecords(count: number): string {
 class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof PkiError || err instanceof UsageError || err instanceof NodeConfigError) {
+  // A ledger that refuses its store says what is wrong and what to do in one line (network/ledger/ledger.ts).
+  if (
+    err instanceof PkiError ||
+    err instanceof UsageError ||
+    err instanceof NodeConfigError ||
+    err instanceof LedgerError
+  ) {
     console.error(`start: ${err.message}`);
   } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
     console.error(`start: ${err.message}\n${USAGE}`);

@@ -2,6 +2,7 @@
  * `npm run verify-chain` on the data dir of a real embedded ledger: a good chain, one whose client certificate
  * has expired since it transacted, and one whose stored block was rewritten behind the ledger's back.
  */
+import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { common } from '@hyperledger/fabric-protos';
@@ -97,6 +98,17 @@ describe('npm run verify-chain', () => {
       stdout: `first bad block ${String(expiredClientBlock)}: "header.data_hash" does not match the data\n`,
       stderr: '',
     });
+  });
+
+  it("names the store and LevelDB's reason in one line when LevelDB cannot open it, and exits 1", async () => {
+    const root = join(members.dir, 'unopenable');
+    await cp(join(dataRoot, 'ledger'), join(root, 'ledger'), { recursive: true });
+    const store = join(root, 'ledger', 'ledger');
+    await writeFile(join(store, 'CURRENT'), 'MANIFEST-999999\n');
+    const run = await runScript('verify-chain.ts', '--data-dir', root);
+    expect(run).toMatchObject({ code: 1, stderr: '' });
+    expect(run.stdout).toMatch(/^ledger store .+: LevelDB cannot open it \(.*MANIFEST-999999.*\)\n$/);
+    expect(run.stdout.startsWith(`ledger store ${store}: `)).toBe(true);
   });
 
   it('exits 1 when the data dir holds no ledger, and 2 on a usage error', async () => {

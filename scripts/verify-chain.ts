@@ -17,7 +17,7 @@ import {
   type ChainVerification,
   type ChannelMsps,
 } from '../network/ledger/index.ts';
-import { LedgerStoreError, openLedgerStore, type LedgerStore } from '../network/ledger/store/index.ts';
+import { LedgerStoreError, levelFailure, openLedgerStore, type LedgerStore } from '../network/ledger/store/index.ts';
 import { loadConsortium } from '../network/pki/index.ts';
 
 const USAGE = 'usage: npm run verify-chain -- [--data-dir .data] [--config network/consortium.yaml]';
@@ -26,16 +26,24 @@ const USAGE = 'usage: npm run verify-chain -- [--data-dir .data] [--config netwo
 async function verifyLedger(storeDir: string, channelId: string): Promise<ChainVerification> {
   let store: LedgerStore;
   try {
-    store = await openLedgerStore(storeDir);
+    // verifyChain checks every block from 0 itself: the start-up tip check would name a later block first.
+    store = await openLedgerStore(storeDir, { checkTip: false });
   } catch (err) {
-    if (err instanceof LedgerStoreError && err.code === 'CORRUPT') {
-      return { ok: false, firstBadBlock: err.blockNum ?? 0, reason: err.message };
+    if (!(err instanceof LedgerStoreError)) throw err;
+    if (err.code === 'LOCKED') {
+      throw new Error(`${storeDir} is open in a running ledger: stop the node first`, { cause: err });
     }
-    if (isLocked(err)) throw new Error(`${storeDir} is open in a running ledger: stop the node first`, { cause: err });
-    throw err;
+    return { ok: false, firstBadBlock: err.blockNum, reason: err.message };
   }
   try {
-    const genesis = await store.getBlock(0);
+    let genesis;
+    try {
+      genesis = await store.getBlock(0);
+    } catch (err) {
+      const failure = levelFailure(err instanceof LedgerStoreError ? err.cause : err);
+      if (!failure) return { ok: false, firstBadBlock: 0, reason: 'does not decode as common.Block' };
+      return { ok: false, firstBadBlock: 0, reason: `unreadable (LevelDB: ${failure.reason})` };
+    }
     if (!genesis) return { ok: false, firstBadBlock: 0, reason: 'the ledger holds no genesis block' };
     const genesisChannel = tryReadChannelHeader(
       genesis.getData()?.getDataList_asU8()[0] ?? new Uint8Array(),
@@ -65,12 +73,6 @@ const exists = (path: string): Promise<boolean> =>
     () => false,
   );
 
-/** LevelDB allows one process per directory (abstract-level LEVEL_LOCKED under LEVEL_DATABASE_NOT_OPEN). */
-function isLocked(err: unknown): boolean {
-  const cause = err instanceof Error ? err.cause : undefined;
-  return typeof cause === 'object' && cause !== null && 'code' in cause && cause.code === 'LEVEL_LOCKED';
-}
-
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -98,6 +100,11 @@ async function main(argv: string[]): Promise<number> {
   if (result.ok) {
     console.log(`chain OK: ${String(result.height)} blocks`);
     return 0;
+  }
+  if (result.firstBadBlock === undefined) {
+    // Not one block: LevelDB cannot open the store, or read its savepoint or state.
+    console.log(`ledger store ${storeDir}: ${result.reason}`);
+    return 1;
   }
   const reason = result.reason.replace(new RegExp(`^block ${String(result.firstBadBlock)}: `), '');
   console.log(`first bad block ${String(result.firstBadBlock)}: ${reason}`);

@@ -9,6 +9,7 @@ import type { Endorser } from './endorser/index.ts';
 import { BlockNotifier } from './events/block-notifier.ts';
 import type { GatewayBackend } from './gateway/gateway-backend.ts';
 import type { PeerAddress } from './gateway/grpc-errors.ts';
+import { StreamActivity } from './gateway/stream-activity.ts';
 import { admitEnvelope } from './orderer/admission.ts';
 import { SoloOrderer, type BatchOptions } from './orderer/solo-orderer.ts';
 import type { LedgerStore } from './store/index.ts';
@@ -37,6 +38,7 @@ export class ChannelLedger implements GatewayBackend {
   readonly peer: PeerAddress;
   readonly msps: IdentityVerifier;
   readonly blocks: BlockNotifier;
+  readonly streams = new StreamActivity();
   readonly #c: ChannelLedgerComponents;
   readonly #orderer: SoloOrderer;
   readonly #absoluteMaxBytes: number;

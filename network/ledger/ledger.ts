@@ -18,10 +18,11 @@ import { Endorser } from './endorser/index.ts';
 import { deliverService } from './gateway/deliver-service.ts';
 import { gatewayService } from './gateway/gateway-service.ts';
 import { RAW_DELIVER_SERVICE, RAW_GATEWAY_SERVICE } from './gateway/raw-service.ts';
+import type { StreamCounts } from './gateway/stream-activity.ts';
 import { channelMspsOfConfigBlock, createSigner, type ChannelMsps, type SignerOptions } from './msp/index.ts';
 import type { BatchOptions } from './orderer/solo-orderer.ts';
 import { createQscc } from './qscc.ts';
-import { openLedgerStore, type LedgerStore } from './store/index.ts';
+import { LedgerStoreError, openLedgerStore, type LedgerStore } from './store/index.ts';
 import type { ChaincodeConnection } from './types.ts';
 import { LedgerError } from './errors.ts';
 
@@ -86,6 +87,8 @@ export interface Ledger extends AsyncDisposable {
   readonly height: number;
   readonly store: LedgerStore;
   readonly msps: ChannelMsps;
+  /** Event streams being served, and how many wait on a client that does not read. */
+  readonly streams: StreamCounts;
   stop(): Promise<void>;
 }
 
@@ -102,7 +105,7 @@ const chaincodeLoggers = ['fabric-shim/lib/logger.js', 'fabric-contract-api/lib/
 
 export async function createLedger(options: Readonly<LedgerOptions>): Promise<Ledger> {
   await mkdir(options.dataDir, { recursive: true });
-  const store = await openLedgerStore(join(options.dataDir, 'ledger'));
+  const store = await openStore(join(options.dataDir, 'ledger'));
   const started: ChaincodeConnection[] = [];
   try {
     const ordererSigner = createSigner(options.orderer);
@@ -183,6 +186,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
       },
       store,
       msps,
+      streams: channel.streams,
       stop,
       [Symbol.asyncDispose]: stop,
     };
@@ -190,6 +194,27 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
     await Promise.all(started.map((c) => c.close()));
     await store.close();
     throw err;
+  }
+}
+
+/**
+ * The store, its tip checked; a damaged one is refused with one line naming the store, the problem and the way
+ * out, for the operator who reads it in a start-up log.
+ */
+async function openStore(dir: string): Promise<LedgerStore> {
+  try {
+    return await openLedgerStore(dir);
+  } catch (err) {
+    if (!(err instanceof LedgerStoreError)) throw err;
+    if (err.code === 'LOCKED') {
+      throw new LedgerError('STORE_LOCKED', `ledger store ${dir}: ${err.message}; stop it first`, { cause: err });
+    }
+    if (err.code !== 'CORRUPT' && err.code !== 'UNREADABLE') throw err;
+    throw new LedgerError(
+      'STORE_DAMAGED',
+      `ledger store ${dir}: ${err.message} — the store is damaged; restore it from a backup (see README)`,
+      { cause: err },
+    );
   }
 }
 

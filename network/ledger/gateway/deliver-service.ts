@@ -33,7 +33,7 @@ export function deliverService(backend: GatewayBackend): UntypedServiceImplement
     call.on('data', (envelope: Buffer) => {
       // Requests on one stream are served in order, as deliver.go's loop does.
       queue = queue
-        .then(() => serveSeek(backend, variant, envelope, call, signal))
+        .then(() => backend.streams.run(() => serveSeek(backend, variant, envelope, call, signal)))
         .catch((err: unknown) => {
           if (err instanceof DeliverRefusal) writeStatus(call, err.status);
           else if (!signal.aborted) call.emit('error', toServiceError(err, 'deliver', backend.peer));
@@ -75,7 +75,7 @@ async function serveSeek(
       withPrivate.setBlock(block);
       response.setBlockAndPrivateData(withPrivate);
     }
-    if (!call.write(response.serializeBinary())) await new Promise((resolve) => call.once('drain', resolve));
+    if (!call.write(response.serializeBinary())) await backend.streams.drain(call, signal);
   }
   if (!signal.aborted) writeStatus(call, common.Status.SUCCESS);
 }

@@ -3,6 +3,7 @@ import type { Endorser } from '../endorser/index.ts';
 import type { BlockNotifier } from '../events/block-notifier.ts';
 import type { IdentityVerifier, TxLocation } from '../types.ts';
 import type { PeerAddress } from './grpc-errors.ts';
+import type { StreamActivity } from './stream-activity.ts';
 
 /** What the gateway and deliver services need of one channel's ledger. */
 export interface GatewayBackend {
@@ -11,6 +12,8 @@ export interface GatewayBackend {
   readonly msps: IdentityVerifier;
   readonly endorser: Endorser;
   readonly blocks: BlockNotifier;
+  /** The event streams being served; their handlers wait for a slow client through it. */
+  readonly streams: StreamActivity;
   /** Orderer admission (envelope checks, Writers) then ordering; throws LedgerError ORDERER_REJECTED. */
   order(envelope: Uint8Array): void;
   findTransaction(txId: string): Promise<TxLocation | undefined>;

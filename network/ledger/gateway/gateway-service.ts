@@ -79,10 +79,14 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
     }),
 
     ChaincodeEvents: (call: ServerWritableStream<Buffer, Uint8Array>) => {
-      streamChaincodeEvents(backend, call).catch((err: unknown) => {
-        // grpc-js sends a server stream's status from its 'error' event; destroy() would end it with none.
-        call.emit('error', toServiceError(err, 'chaincodeEvents', backend.peer));
-      });
+      backend.streams
+        .run(() => streamChaincodeEvents(backend, call))
+        .catch((err: unknown) => {
+          // A cancelled call has no one to tell (the handler ended because of it, e.g. while waiting for drain).
+          if (call.cancelled) return;
+          // grpc-js sends a server stream's status from its 'error' event; destroy() would end it with none.
+          call.emit('error', toServiceError(err, 'chaincodeEvents', backend.peer));
+        });
     },
   };
 }
@@ -189,7 +193,7 @@ async function streamChaincodeEvents(
       const response = new gateway.ChaincodeEventsResponse();
       response.setBlockNumber(blockNum);
       response.setEventsList(events);
-      if (!call.write(response.serializeBinary())) await new Promise((resolve) => call.once('drain', resolve));
+      if (!call.write(response.serializeBinary())) await backend.streams.drain(call, signal);
     }
     blockNum++;
   }

@@ -27,6 +27,8 @@ const BASE_CODES: Record<LedgerErrorCode, status> = {
   ACCESS_DENIED: status.PERMISSION_DENIED,
   CHANNEL_NOT_FOUND: status.NOT_FOUND,
   TIMEOUT: status.DEADLINE_EXCEEDED,
+  STORE_DAMAGED: status.DATA_LOSS,
+  STORE_LOCKED: status.UNAVAILABLE,
   CLOSED: status.UNAVAILABLE,
 };
 

@@ -3,8 +3,12 @@ export type LedgerStoreErrorCode =
   | 'NOT_NEXT_BLOCK'
   /** The block lacks its TRANSACTIONS_FILTER or it does not match the transactions. */
   | 'BAD_BLOCK'
-  /** What is on disk contradicts the savepoint. */
+  /** What is on disk contradicts itself: a block that does not hash as its neighbours say, a savepoint out of step. */
   | 'CORRUPT'
+  /** LevelDB itself cannot open the store or read a value of it (a damaged table, manifest or log). */
+  | 'UNREADABLE'
+  /** Another process holds the store open (LevelDB allows one per directory). */
+  | 'LOCKED'
   | 'CLOSED';
 
 /** A failure of the ledger's block and state store; callers branch on `code`. */
@@ -20,4 +24,16 @@ export class LedgerStoreError extends Error {
   }
   /** The block the failure concerns, when there is one. */
   readonly blockNum: number | undefined;
+}
+
+/**
+ * LevelDB's own words for a failure raised by abstract-level (`LEVEL_CORRUPTION`, `LEVEL_IO_ERROR`, ...; an open
+ * failure carries them as its cause), e.g. "Corruption: not an sstable (bad magic number)"; undefined for anything
+ * that is not a LevelDB error.
+ */
+export function levelFailure(err: unknown): { readonly code: string; readonly reason: string } | undefined {
+  if (!(err instanceof Error) || !('code' in err) || typeof err.code !== 'string' || !err.code.startsWith('LEVEL_')) {
+    return undefined;
+  }
+  return levelFailure(err.cause) ?? { code: err.code, reason: err.message.split('\n')[0] ?? err.code };
 }

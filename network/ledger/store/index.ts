@@ -3,8 +3,10 @@ export {
   openLedgerStore,
   LEDGER_SUBLEVELS,
   type LedgerStore,
+  type OpenLedgerStoreOptions,
   type NamespacedStateEntry,
 } from './level-ledger-store.ts';
 export { computeCommitHash, updateBatchBytes } from './commit-hash.ts';
 export { sortUpdates, stateKey, type StateUpdate } from './state-update.ts';
-export { LedgerStoreError, type LedgerStoreErrorCode } from './errors.ts';
+export { LedgerStoreError, levelFailure, type LedgerStoreErrorCode } from './errors.ts';
+export { TIP_BLOCKS } from './tip-check.ts';

@@ -14,8 +14,10 @@ import {
 } from '../block/index.ts';
 import type { StateEntry, StateReader, TxLocation, VersionedValue } from '../types.ts';
 import { computeCommitHash } from './commit-hash.ts';
-import { LedgerStoreError } from './errors.ts';
+import { LedgerStoreError, levelFailure } from './errors.ts';
+import { decodeSavepoint, encodeSavepoint, type Savepoint } from './savepoint.ts';
 import { stateKey, type StateUpdate } from './state-update.ts';
+import { checkTip } from './tip-check.ts';
 
 /** Sublevel names, exported for offline tools (and tamper tests) that open the LevelDB directly. */
 export const LEDGER_SUBLEVELS = { blocks: 'blocks', txIndex: 'txindex', state: 'state', meta: 'meta' } as const;
@@ -49,10 +51,12 @@ export interface LedgerStore extends StateReader, AsyncDisposable {
   close(): Promise<void>;
 }
 
-interface Savepoint {
-  readonly height: number;
-  readonly lastHeaderHash: Buffer;
-  readonly commitHash: Buffer;
+export interface OpenLedgerStoreOptions {
+  /**
+   * Check the last blocks against each other and the savepoint before opening (tip-check.ts); default true.
+   * Only an auditor that verifies every block itself (verify-chain) turns it off, to name the FIRST bad block.
+   */
+  readonly checkTip?: boolean;
 }
 
 type Db = Level<Buffer, Buffer>;
@@ -61,13 +65,29 @@ function openSublevel(db: Db, name: string) {
 }
 type Sublevel = ReturnType<typeof openSublevel>;
 
-/** Opens (or creates) the store in `dir` and checks the last block against the savepoint. */
-export async function openLedgerStore(dir: string): Promise<LedgerStore> {
+/**
+ * Opens (or creates) the store in `dir` and checks its tip (tip-check.ts). Throws LedgerStoreError: LOCKED when
+ * another process holds it, UNREADABLE when LevelDB cannot open or read it, CORRUPT when its tip contradicts itself.
+ */
+export async function openLedgerStore(
+  dir: string,
+  options: Readonly<OpenLedgerStoreOptions> = {},
+): Promise<LedgerStore> {
   const db: Db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  await db.open();
+  try {
+    await db.open();
+  } catch (err) {
+    const failure = levelFailure(err);
+    if (failure?.code === 'LEVEL_LOCKED') {
+      throw new LedgerStoreError('LOCKED', 'it is open in another process', { cause: err });
+    }
+    throw new LedgerStoreError('UNREADABLE', `LevelDB cannot open it (${failure?.reason ?? String(err)})`, {
+      cause: err,
+    });
+  }
   try {
     const store = new LevelLedgerStore(db);
-    await store.recover();
+    await store.recover(options.checkTip ?? true);
     return store;
   } catch (err) {
     await db.close();
@@ -103,35 +123,50 @@ class LevelLedgerStore implements LedgerStore {
     return this.#savepoint.commitHash;
   }
 
-  /** The savepoint is the truth: the block it names must be there and hash to what it recorded. */
-  async recover(): Promise<void> {
-    const raw = await this.#meta.get(SAVEPOINT_KEY);
-    if (!raw) return;
-    const savepoint = decodeSavepoint(raw);
-    const last = await this.getBlock(savepoint.height - 1);
-    const header = last?.getHeader();
-    if (!header) {
-      throw new LedgerStoreError('CORRUPT', `block ${String(savepoint.height - 1)} named by the savepoint is missing`, {
-        blockNum: savepoint.height - 1,
-      });
+  /** The savepoint is the truth; with `verifyTip`, the blocks at the tip must agree with it and each other. */
+  async recover(verifyTip: boolean): Promise<void> {
+    let raw: Buffer | undefined;
+    try {
+      raw = await this.#meta.get(SAVEPOINT_KEY);
+    } catch (err) {
+      throwUnreadable(err, 'the savepoint');
     }
-    if (!blockHeaderHash(header).equals(savepoint.lastHeaderHash)) {
-      throw new LedgerStoreError(
-        'CORRUPT',
-        `block ${String(savepoint.height - 1)} does not hash to the savepoint's header hash`,
-        {
-          blockNum: savepoint.height - 1,
-        },
+    const savepoint = raw ? decodeSavepoint(raw) : undefined;
+    if (verifyTip) {
+      const header = await checkTip(
+        { blockBytes: (n) => this.getBlockBytes(n), lastBlockNumber: () => this.#lastBlockNumber() },
+        savepoint,
       );
+      if (header) this.#lastPreviousHash = Buffer.from(header.getPreviousHash_asU8());
+    } else if (savepoint) {
+      // For an auditor, who reads every block itself and names the first that fails.
+      const header = await this.getBlock(savepoint.height - 1).then(
+        (block) => block?.getHeader(),
+        () => undefined,
+      );
+      if (header) this.#lastPreviousHash = Buffer.from(header.getPreviousHash_asU8());
     }
-    this.#savepoint = savepoint;
-    this.#lastPreviousHash = Buffer.from(header.getPreviousHash_asU8());
+    if (savepoint) this.#savepoint = savepoint;
   }
 
+  async #lastBlockNumber(): Promise<number | undefined> {
+    try {
+      const [last] = await this.#blocks.keys({ reverse: true, limit: 1 }).all();
+      return last === undefined ? undefined : Number(last.readBigUInt64BE(0));
+    } catch (err) {
+      throwUnreadable(err, 'the block store');
+    }
+  }
+
+  /** Throws LedgerStoreError UNREADABLE, naming the block, when LevelDB cannot read it. */
   async getBlockBytes(number: number): Promise<Uint8Array | undefined> {
     this.#assertOpen();
     if (!Number.isSafeInteger(number) || number < 0) return undefined;
-    return this.#blocks.get(blockKey(number));
+    try {
+      return await this.#blocks.get(blockKey(number));
+    } catch (err) {
+      throwUnreadable(err, `block ${String(number)}`, number);
+    }
   }
 
   async getBlock(number: number): Promise<common.Block | undefined> {
@@ -188,13 +223,26 @@ class LevelLedgerStore implements LedgerStore {
 
   async *stateEntries(): AsyncIterable<NamespacedStateEntry> {
     this.#assertOpen();
-    for await (const [k, v] of this.#state.iterator()) {
-      const nul = k.indexOf(0);
-      yield {
-        namespace: k.subarray(0, nul).toString('utf8'),
-        key: k.subarray(nul + 1).toString('utf8'),
-        ...decodeVersionedValue(v),
-      };
+    const entries = this.#state.iterator();
+    try {
+      for (;;) {
+        let entry: [Buffer, Buffer] | undefined;
+        try {
+          entry = await entries.next();
+        } catch (err) {
+          throwUnreadable(err, 'the world state');
+        }
+        if (!entry) return;
+        const [k, v] = entry;
+        const nul = k.indexOf(0);
+        yield {
+          namespace: k.subarray(0, nul).toString('utf8'),
+          key: k.subarray(nul + 1).toString('utf8'),
+          ...decodeVersionedValue(v),
+        };
+      }
+    } finally {
+      await entries.close();
     }
   }
 
@@ -312,30 +360,12 @@ function decodeVersionedValue(raw: Buffer): VersionedValue {
   };
 }
 
-function encodeSavepoint(savepoint: Savepoint): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      height: savepoint.height,
-      lastHeaderHash: savepoint.lastHeaderHash.toString('hex'),
-      commitHash: savepoint.commitHash.toString('hex'),
-    }),
-  );
-}
-
-function decodeSavepoint(raw: Buffer): Savepoint {
-  const parsed = JSON.parse(raw.toString('utf8')) as {
-    height?: unknown;
-    lastHeaderHash?: unknown;
-    commitHash?: unknown;
-  };
-  const { height, lastHeaderHash, commitHash } = parsed;
-  if (
-    typeof height !== 'number' ||
-    height < 1 ||
-    typeof lastHeaderHash !== 'string' ||
-    typeof commitHash !== 'string'
-  ) {
-    throw new LedgerStoreError('CORRUPT', 'the savepoint is malformed');
-  }
-  return { height, lastHeaderHash: Buffer.from(lastHeaderHash, 'hex'), commitHash: Buffer.from(commitHash, 'hex') };
+/** Rethrows a LevelDB read failure as UNREADABLE naming `what`; anything else as it is. */
+function throwUnreadable(err: unknown, what: string, blockNum?: number): never {
+  const failure = levelFailure(err);
+  if (!failure) throw err;
+  throw new LedgerStoreError('UNREADABLE', `${what} is unreadable (LevelDB: ${failure.reason})`, {
+    cause: err,
+    ...(blockNum === undefined ? {} : { blockNum }),
+  });
 }

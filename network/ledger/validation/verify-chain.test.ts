@@ -3,6 +3,7 @@ import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildBlock, setTransactionsFilter } from '../block/index.ts';
 import { LEDGER_SUBLEVELS, stateKey } from '../store/index.ts';
+import { readSavepoint, writeSavepoint, zeroTables } from '../store/test-damage.ts';
 import { buildEndorserTransaction } from './test-tx-builder.ts';
 import { CHANNEL, createTestLedger, type TestLedger } from './test-ledger.ts';
 import { verifyChain } from './verify-chain.ts';
@@ -63,7 +64,7 @@ describe('verifyChain', () => {
     await ledger.reopen();
   });
 
-  it('names the block whose envelope bytes were changed', async () => {
+  it('names the block whose envelope bytes were changed, which the store then refuses to open', async () => {
     await tamper(1, (block) => {
       const data = block.getData()?.getDataList_asU8() ?? [];
       const first = Buffer.from(data[0] ?? []);
@@ -71,7 +72,7 @@ describe('verifyChain', () => {
       block.getData()?.setDataList([first, ...data.slice(1)]);
     });
     expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 1 });
-    await ledger.reopen();
+    await expect(ledger.reopen()).rejects.toMatchObject({ code: 'CORRUPT', blockNum: 1 });
   });
 
   it('names the block whose TRANSACTIONS_FILTER was flipped to VALID', async () => {
@@ -84,7 +85,7 @@ describe('verifyChain', () => {
     await ledger.reopen();
   });
 
-  it('names the block after one whose header was rewritten, and the last block through the savepoint', async () => {
+  it('names the first bad block, not the last, when both were rewritten', async () => {
     await tamper(1, (block) => {
       block.getHeader()?.setPreviousHash(Buffer.alloc(32));
     });
@@ -92,8 +93,37 @@ describe('verifyChain', () => {
     await tamper(3, (block) => {
       block.getHeader()?.setDataHash(Buffer.alloc(32));
     });
-    expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 3 });
-    await ledger.reopen().catch(() => undefined);
+    expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 1 });
+  });
+
+  it('names the first block LevelDB cannot read, with its reason', async () => {
+    await ledger.store.close();
+    await zeroTables(ledger.dir, { keepSavepoint: true });
+    const result = await verifyChain(ledger.dir, ledger.identities);
+    expect(result).toMatchObject({ ok: false, firstBadBlock: 0 });
+    expect(result.ok || result.reason).toMatch(/^block 0: unreadable \(LevelDB: Corruption: [^\n]+\)$/);
+  });
+
+  it('names no block but the savepoint when LevelDB cannot read it', async () => {
+    await ledger.store.close();
+    await zeroTables(ledger.dir);
+    const result = await verifyChain(ledger.dir, ledger.identities);
+    expect(result).toMatchObject({ ok: false, firstBadBlock: undefined });
+    expect(result.ok || result.reason).toMatch(/^the savepoint is unreadable \(LevelDB: Corruption: [^\n]+\)$/);
+  });
+
+  it('names a block stored beyond the savepoint', async () => {
+    await ledger.store.close();
+    const behind = await readSavepoint(ledger.dir);
+    await ledger.reopen();
+    await ledger.commit([]);
+    await ledger.store.close();
+    await writeSavepoint(ledger.dir, behind);
+    expect(await verifyChain(ledger.dir, ledger.identities)).toEqual({
+      ok: false,
+      firstBadBlock: 4,
+      reason: 'block 4: present beyond the savepoint, which names 4 blocks',
+    });
   });
 
   it('rejects a block signed by a non-orderer identity', async () => {

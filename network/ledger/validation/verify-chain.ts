@@ -15,6 +15,7 @@ import {
 import {
   computeCommitHash,
   LedgerStoreError,
+  levelFailure,
   openLedgerStore,
   type LedgerStore,
   type NamespacedStateEntry,
@@ -24,9 +25,10 @@ import type { EndorsementPolicy } from './endorsement-policy.ts';
 import { MemoryLedgerState } from './memory-state.ts';
 import { validateBlock } from './tx-validator.ts';
 
+/** A failed audit names the first bad block; `firstBadBlock` is undefined when the store itself cannot be read. */
 export type ChainVerification =
   | { readonly ok: true; readonly height: number }
-  | { readonly ok: false; readonly firstBadBlock: number; readonly reason: string };
+  | { readonly ok: false; readonly firstBadBlock: number | undefined; readonly reason: string };
 
 export interface VerifyChainOptions {
   readonly endorsementPolicy?: EndorsementPolicy;
@@ -53,11 +55,11 @@ export async function verifyChain(
   let store: LedgerStore;
   if (typeof source === 'string') {
     try {
-      store = await openLedgerStore(source);
+      // Without the start-up tip check: the replay checks every block and names the first that fails.
+      store = await openLedgerStore(source, { checkTip: false });
     } catch (err) {
-      if (err instanceof LedgerStoreError && err.code === 'CORRUPT') {
-        return { ok: false, firstBadBlock: err.blockNum ?? 0, reason: err.message };
-      }
+      const damage = storeDamage(err);
+      if (damage) return damage;
       throw err;
     }
   } else {
@@ -68,6 +70,8 @@ export async function verifyChain(
     return { ok: true, height };
   } catch (err) {
     if (err instanceof BadBlock) return { ok: false, firstBadBlock: err.blockNum, reason: err.message };
+    const damage = storeDamage(err);
+    if (damage) return damage;
     throw err;
   } finally {
     if (typeof source === 'string') await store.close();
@@ -87,7 +91,7 @@ async function replay(
 
   for (let n = 0; n < height; n++) {
     const bad = (reason: string): BadBlock => new BadBlock(n, `block ${String(n)}: ${reason}`);
-    const bytes = await store.getBlockBytes(n);
+    const bytes = await readBlockBytes(store, n, bad);
     if (!bytes) throw bad('missing');
     let block: common.Block;
     try {
@@ -142,8 +146,33 @@ async function replay(
   if (height > 0 && !Buffer.from(store.blockchainInfo().getCurrentblockhash_asU8()).equals(previousHash)) {
     throw new BadBlock(height - 1, 'the savepoint does not name the last block');
   }
+  const beyond = (reason: string): BadBlock => new BadBlock(height, `block ${String(height)}: ${reason}`);
+  if (await readBlockBytes(store, height, beyond)) {
+    throw beyond(`present beyond the savepoint, which names ${String(height)} blocks`);
+  }
   await compareState(store, state.entries());
   return height;
+}
+
+/** The stored bytes of block `n`; a block LevelDB cannot read is a bad block, named with LevelDB's reason. */
+async function readBlockBytes(
+  store: LedgerStore,
+  n: number,
+  bad: (reason: string) => BadBlock,
+): Promise<Uint8Array | undefined> {
+  try {
+    return await store.getBlockBytes(n);
+  } catch (err) {
+    const failure = levelFailure(err instanceof LedgerStoreError ? err.cause : err);
+    if (failure) throw bad(`unreadable (LevelDB: ${failure.reason})`);
+    throw err;
+  }
+}
+
+/** A store that cannot be opened or read (not a block of it) as a failed verification naming what failed. */
+function storeDamage(err: unknown): ChainVerification | undefined {
+  if (!(err instanceof LedgerStoreError) || (err.code !== 'CORRUPT' && err.code !== 'UNREADABLE')) return undefined;
+  return { ok: false, firstBadBlock: err.blockNum, reason: err.message };
 }
 
 /** SIGNATURES metadata: some signature by an orderer-OU channel identity over `value ‖ signature_header ‖ header`. */
