@@ -59,7 +59,7 @@ export function createRecordService(c: Readonly<RecordServiceComponents>): Recor
               channel: c.channel,
               chaincode: c.chaincode,
               transactionId: anchored.transactionId,
-              blockNumber: anchored.blockNumber ?? 0,
+              blockNumber: anchored.blockNumber,
             },
           }),
         };
