@@ -1,146 +1,96 @@
 /**
- * An anchor the node learns from the chain after a crash (issue 8): the node died after its AnchorCheckpoint
- * committed and before it recorded the anchor, so on restart the anchorer takes the chain's record of it, which
- * keeps the transaction ID but not the block. A signed attestation names the block of its anchor: it must be the
- * real one, found again on the chain (qscc GetBlockByTxID), never a stand-in such as 0.
- *
- * Real parts: the embedded ledger with the Lianxin chaincode, the node's registered log key, LevelDB on disk. The
- * crash is the anchorer's process stopping for good right after the commit (its chain call never returns, so its
- * own record is never written); the restart is a new anchorer on the same store.
+ * An anchor the node learns from the chain after a crash (issue 8). The node's process is SIGKILLed right after its
+ * AnchorCheckpoint transaction commits, before it records the anchor (test/support/anchor-then-die.ts, the node's
+ * own store, keys and ledger identity); restarted, the node takes the chain's record of the anchor, which keeps
+ * the transaction ID but not the block. A bank's attestation names the block of its anchor: it must be the one the
+ * transaction committed in, found again on the chain (qscc GetBlockByTxID), never a stand-in such as 0.
  */
-import { createPrivateKey } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointAnchorer } from '../node/anchor/index.ts';
-import { loadNodeConfig } from '../node/config/index.ts';
-import type { Committed, AnchoredCheckpoint as ChainCheckpoint, LianxinChain } from '../node/ledger/index.ts';
-import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../node/log/index.ts';
-import { createLogger } from '../node/logging/index.ts';
-import { RecordStore } from '../node/records/index.ts';
-import { createAttestationBuilder } from '../node/services/attestation-builder.ts';
-import { generateTestKey } from '../node/receipts/test-fixtures.ts';
-import { openNodeDatabase, type NodeDatabase } from '../node/store/index.ts';
+import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/AttestResponse.ts';
+import type { RecordStatus__Output } from '../node/api/generated/lianxin/v1/RecordStatus.ts';
 import { testUscc } from './support/chaincode-log.ts';
-import { writeNodeProcessConfig } from './support/node-process.ts';
+import { unary } from './support/grpc-unary.ts';
+import type { ListeningChild } from './support/listening-child.ts';
+import { startNodeProcess, writeNodeProcessConfig, type NodeProcessConfig } from './support/node-process.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
+const BANK = 'ShanghaiBankMSP';
+const ANCHOR_THEN_DIE = new URL('./support/anchor-then-die.ts', import.meta.url).pathname;
+const RECORDS = 5;
 
 let net: TestNetwork;
-let dir: string;
-let db: NodeDatabase;
-let log: TransparencyLog;
-let chain: LianxinChain;
-let origin: string;
+let config: NodeProcessConfig;
+let node: ListeningChild | undefined;
 
 beforeAll(async () => {
   net = await startTestNetwork();
-  // Registers the agency's node and its log key on the chain, as npm start does.
-  const config = await writeNodeProcessConfig(net, AGENCY);
-  origin = config.origin;
-  const { keys } = await loadNodeConfig(config.configFile);
-  dir = await mkdtemp(join(tmpdir(), 'anchor-recovery-'));
-  db = await openNodeDatabase(join(dir, 'db'));
-  log = await openTransparencyLog({
-    db: db.log,
-    origin,
-    signer: p256LogSigner(createPrivateKey(await readFile(keys.log))),
-    checkpointIntervalMs: 3_600_000,
-    checkpointLeaves: 1_000_000,
-  });
-  chain = await net.chain(AGENCY);
+  config = await writeNodeProcessConfig(net, AGENCY);
 });
 
 afterAll(async () => {
-  await log.close();
-  await db.close();
-  await rm(dir, { recursive: true, force: true });
+  await node?.stop();
   await net[Symbol.asyncDispose]();
 });
 
-const anchorerOn = (anchorChain: Pick<LianxinChain, 'anchorCheckpoint' | 'getCheckpoint' | 'blockNumberOf'>) =>
-  CheckpointAnchorer.open({
-    db: db.anchor,
-    write: db.write,
-    log,
-    chain: anchorChain,
-    logger: createLogger({ level: 'silent' }),
-    retryInitialMs: 10,
-    retryMaxMs: 100,
+/** Runs anchor-then-die on the node's config; resolves with what committed once the process was killed. */
+async function anchorThenDie(): Promise<{ transactionId: string; blockNumber: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ANCHOR_THEN_DIE, config.configFile, '0', String(RECORDS)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  const committed = /^committed ([0-9a-f]{64}) (\d+)$/m.exec(stdout);
+  if (signal !== 'SIGKILL' || !committed) {
+    throw new Error(`anchor-then-die ended with ${String(code ?? signal)}: ${stdout}${stderr}`);
+  }
+  return { transactionId: committed[1] ?? '', blockNumber: Number(committed[2]) };
+}
 
-describe('an anchor recovered from the chain after a crash', () => {
-  it('carries the block number of its transaction into signed attestations, and keeps it', async () => {
-    // Ledger traffic before the anchor: its block is not the first after genesis.
-    await chain.listOrganizations();
-    const records = new RecordStore({
-      db: db.records,
-      write: db.write,
-      log,
-      mspId: AGENCY,
-      maxBatchRecords: 100,
-      maxRecordBytes: 1024,
-      usccMode: 'strict',
-      backlog: () => ({ pending: 0, limit: 1_000, retryAfterMs: 1_000 }),
+describe('an anchor the node learns from the chain after kill -9', () => {
+  it("carries the block its transaction committed in into a bank's attestation", async () => {
+    const { transactionId, blockNumber } = await anchorThenDie();
+    expect(blockNumber).toBeGreaterThan(0);
+    // The chain holds the anchor; the node's store does not.
+    expect(await (await net.chain(BANK)).getCheckpoint(config.origin)).toMatchObject({
+      size: String(RECORDS),
+      txId: transactionId,
     });
-    await records.ingest({
-      requestId: 'r1',
-      records: Array.from({ length: 5 }, (_, n) => ({
-        subject: testUscc(n),
-        kind: 'loan',
-        version: 1,
-        contentType: 'application/json',
-        content: Buffer.from(JSON.stringify({ n })),
-      })),
-    });
-    const checkpoint = await log.checkpoint();
-    if (!checkpoint) throw new Error('no checkpoint');
 
-    // The process that anchors it dies right after the commit: the anchorer never hears back, records nothing.
-    let committed: (c: Committed<ChainCheckpoint>) => void = () => undefined;
-    const commit = new Promise<Committed<ChainCheckpoint>>((resolve) => (committed = resolve));
-    const dying = await anchorerOn({
-      getCheckpoint: (o) => chain.getCheckpoint(o),
-      blockNumberOf: (txId) => chain.blockNumberOf(txId),
-      anchorCheckpoint: async (...args) => {
-        committed(await chain.anchorCheckpoint(...args));
-        return new Promise(() => undefined);
-      },
-    });
-    await dying.enqueue(checkpoint);
-    dying.start();
-    const { transactionId, blockNumber } = await commit;
-    expect(blockNumber).toBeGreaterThan(0n);
+    node = await startNodeProcess(config);
+    const agency = new net.v1.RecordService(node.address, await net.credentials(AGENCY));
+    const bank = new net.v1.AttestationService(node.address, await net.credentials(BANK));
+    try {
+      const subject = testUscc(RECORDS - 1);
+      // The restarted node's anchorer reconciles with the chain before anchoring anything.
+      let status: RecordStatus__Output | undefined;
+      for (let tries = 0; tries < 100 && status?.state !== 'EVIDENCE_STATE_ANCHORED'; tries++) {
+        if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        status = await unary<object, RecordStatus__Output>((req, cb) => agency.GetRecordStatus(req, cb), {
+          subject,
+          kind: 'loan',
+          version: 1,
+        });
+      }
+      expect(status).toMatchObject({ state: 'EVIDENCE_STATE_ANCHORED', anchor: { transactionId, blockNumber } });
 
-    // Restarted on the same store: nothing recorded, the chain ahead.
-    const restarted = await anchorerOn(chain);
-    expect(restarted.anchoredSize).toBe(0);
-    await restarted.enqueue(checkpoint);
-    restarted.start();
-    await restarted.whenAnchored(checkpoint.size);
-    await restarted.stop();
-
-    const builder = createAttestationBuilder({
-      log,
-      anchorer: restarted,
-      receiptKey: generateTestKey(),
-      mspId: AGENCY,
-      channel: net.members.consortium.channel,
-      chaincode: 'lianxin',
-      uncheckpointedRetryAfterMs: 1_000,
-    });
-    const attestation = await builder.attest(3);
-    expect(attestation).toMatchObject({ state: 'EVIDENCE_STATE_ANCHORED' });
-    expect(attestation.anchor).toMatchObject({ transactionId, blockNumber: Number(blockNumber) });
-
-    // Recorded with its block number: read again without the chain, it is the same.
-    const offline = await anchorerOn({
-      getCheckpoint: () => Promise.reject(new Error('offline')),
-      blockNumberOf: () => Promise.reject(new Error('offline')),
-      anchorCheckpoint: () => Promise.reject(new Error('offline')),
-    });
-    expect(await offline.anchorCovering(3)).toMatchObject({ transactionId, blockNumber: Number(blockNumber) });
+      const answer = await unary<object, AttestResponse__Output>((req, cb) => bank.Attest(req, cb), {
+        requestId: 'q1',
+        record: { subject, kind: 'loan' },
+      });
+      expect(answer.attestation).toMatchObject({
+        state: 'EVIDENCE_STATE_ANCHORED',
+        anchor: { transactionId, blockNumber },
+      });
+      expect(node.stderr()).not.toMatch(/"level":(50|60)/);
+    } finally {
+      agency.close();
+      bank.close();
+    }
   });
 });
