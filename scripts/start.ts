@@ -6,26 +6,18 @@
  *
  *   npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { usccCheckCharacter } from '../chaincode/src/uscc.ts';
-import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
+import type { LedgerConnection } from '../network/client/index.ts';
 import { consortiumLedgerOptions, ledgerNode } from '../network/consortium-ledger.ts';
 import { createLedger, LedgerError, type Ledger } from '../network/ledger/index.ts';
-import {
-  generateCryptoMaterial,
-  loadConsortium,
-  loadSigningIdentity,
-  orgPaths,
-  PkiError,
-  type Consortium,
-} from '../network/pki/index.ts';
-import { consortiumLedger, registerOrganizations, startLocalNode, type AdminChain } from '../node/bootstrap/index.ts';
+import { generateCryptoMaterial, loadConsortium, orgPaths, PkiError, type Consortium } from '../network/pki/index.ts';
 import { NodeConfigError } from '../node/config/index.ts';
-import { LianxinChain } from '../node/ledger/index.ts';
 import type { LianxinNode } from '../node/node.ts';
+import { NodeStoreError } from '../node/store/index.ts';
+import { startNodes } from './start-nodes.ts';
 
 const USAGE = 'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]';
 const CHAINCODE_NAME = 'lianxin';
@@ -99,65 +91,27 @@ async function main(argv: string[]): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   try {
-    const nodes = values['ledger-only'] ? [] : await startNodes(consortium, cryptoDir, dataDir, ledger, running);
+    const { nodes, failed } = values['ledger-only']
+      ? { nodes: [], failed: [] }
+      : await startNodes({
+          consortium,
+          cryptoDir,
+          dataDir,
+          ledgerAddress: ledger.address,
+          chaincode: CHAINCODE_NAME,
+          connections: running.connections,
+        });
     running.nodes.push(...nodes);
     const demoFile = join(dataDir, 'demo-records.csv');
     await writeFile(demoFile, demoRecords(DEMO_RECORDS));
     printSummary(consortium, cryptoDir, dataDir, ledger, nodes, demoFile);
+    // After the summary, where the operator looks last. The others run; the exit status says not all did.
+    for (const { mspId, reason } of failed) console.error(`start: the node of ${mspId} did not start: ${reason}`);
+    if (failed.length > 0) process.exitCode = 1;
   } catch (err) {
     await stop();
     throw err;
   }
-}
-
-/** Registers every organisation, then starts node0 of each institution (the operator runs the ledger). */
-async function startNodes(
-  consortium: Consortium,
-  cryptoDir: string,
-  dataDir: string,
-  ledger: Ledger,
-  running: { connections: LedgerConnection[] },
-): Promise<LianxinNode[]> {
-  const local = consortiumLedger(consortium, cryptoDir, ledger.address, CHAINCODE_NAME);
-  const endpoint = {
-    address: local.address,
-    tlsRootCertPem: await readFile(local.tlsCaFile, 'utf8'),
-    hostAlias: local.hostAlias,
-  };
-  const admins = new Map<string, LianxinChain>();
-  const asAdmin: AdminChain = async (mspId) => {
-    const known = admins.get(mspId);
-    if (known) return known;
-    const identity = await loadSigningIdentity(orgPaths(cryptoDir, mspId).user('Admin').msp.dir, mspId);
-    const connection = connectToLedger(endpoint, identity);
-    running.connections.push(connection);
-    const chain = new LianxinChain(connection.gateway.getNetwork(consortium.channel), CHAINCODE_NAME);
-    admins.set(mspId, chain);
-    return chain;
-  };
-  const registered = await registerOrganizations(asAdmin, consortium.organizations);
-  if (registered.length > 0) console.log(`registered on chain: ${registered.join(', ')}`);
-
-  const nodes: LianxinNode[] = [];
-  for (const org of consortium.organizations) {
-    const node = org.nodes.find((n) => n.type === 'peer');
-    if (org.role === 'operator' || !node) continue;
-    const home = join(dataDir, 'nodes', org.mspId);
-    await mkdir(home, { recursive: true });
-    const { node: started } = await startLocalNode({
-      asAdmin,
-      consortium,
-      org,
-      node,
-      cryptoDir,
-      dataRoot: dataDir,
-      ledger: local,
-      // Not process.env: npm start's own LIANXIN_DATA_DIR would override every node's dataDir.
-      overrides: { logDestination: createWriteStream(join(home, 'node.log'), { flags: 'a' }) },
-    });
-    nodes.push(started);
-  }
-  return nodes;
 }
 
 function printSummary(
@@ -218,12 +172,13 @@ function demoRecords(count: number): string {
 class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  // A ledger that refuses its store says what is wrong and what to do in one line (network/ledger/ledger.ts).
+  // A ledger or node store that is refused says what is wrong and what to do in one line.
   if (
     err instanceof PkiError ||
     err instanceof UsageError ||
     err instanceof NodeConfigError ||
-    err instanceof LedgerError
+    err instanceof LedgerError ||
+    err instanceof NodeStoreError
   ) {
     console.error(`start: ${err.message}`);
   } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {

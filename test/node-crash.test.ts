@@ -223,6 +223,7 @@ async function chaincodeEvents(count: number) {
     return events.map((e) => ({
       name: e.eventName,
       txId: e.transactionId,
+      blockNumber: Number(e.blockNumber),
       payload: JSON.parse(Buffer.from(e.payload).toString('utf8')) as unknown,
     }));
   } finally {
@@ -272,9 +273,10 @@ describe('kill -9 of the node process during bulk ingest', () => {
       const leafIndexes = acks.flatMap((a) => a?.results.map((r) => r.leafIndex) ?? []);
       expect(leafIndexes.toSorted((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
 
-      // Re-sending an acknowledged batch is answered with its first acknowledgement, before and after the crashes.
+      // Re-sending an acknowledged batch is answered with its first acknowledgement, replayed, before and after the
+      // crashes.
       const resent = await Promise.all(batches.map((b) => ingestBatch(batchOf(b))));
-      expect(resent).toEqual(acks);
+      expect(resent).toEqual(acks.map((ack) => ({ ...ack, replayed: true })));
 
       // The node anchors the rest once restarted; it records an anchor only once the chain holds it.
       const status = (subject: string) =>
@@ -299,13 +301,15 @@ describe('kill -9 of the node process during bulk ingest', () => {
       expect(history.map((cp) => cp.previousSize)).toEqual([null, ...history.slice(0, -1).map((cp) => cp.size)]);
       expect(history.map((cp) => cp.indexCount)).toEqual(sizes.map((size, i) => size - (sizes[i - 1] ?? 0)));
       // Registration emits no events: the channel's chaincode events are the anchors, each exactly once.
-      expect(await chaincodeEvents(history.length)).toEqual(
+      const events = await chaincodeEvents(history.length);
+      expect(events.map(({ blockNumber: _, ...event }) => event)).toEqual(
         history.map((cp) => ({
           name: 'Anchored',
           txId: cp.txId,
           payload: { origin: config.origin, size: cp.size, txId: cp.txId, indexCount: cp.indexCount },
         })),
       );
+      const blockOf = new Map(events.map((e) => [e.txId, e.blockNumber]));
 
       // The node's log: its latest checkpoint is the anchored one, and every size anchored before a crash is
       // consistent with it (RFC 9162 §2.1.4.2).
@@ -329,7 +333,8 @@ describe('kill -9 of the node process during bulk ingest', () => {
         }).not.toThrow();
       }
 
-      // Every acknowledged record: anchored at its acknowledged leaf, by the first anchor that covers the leaf.
+      // Every acknowledged record: anchored at its acknowledged leaf, by the first anchor that covers the leaf, in
+      // that anchor's block (also when the node learnt the anchor from the chain after a kill).
       const anchorOf = (leafIndex: number) => history.find((cp) => Number(cp.size) > leafIndex)?.txId;
       const expected = batches.flatMap((b, i) =>
         (acks[i]?.results ?? []).map((r, offset) => ({
@@ -337,6 +342,7 @@ describe('kill -9 of the node process during bulk ingest', () => {
           leafIndex: r.leafIndex,
           recordDigest: r.recordDigest,
           transactionId: anchorOf(r.leafIndex),
+          blockNumber: blockOf.get(anchorOf(r.leafIndex) ?? ''),
         })),
       );
       const statuses = await inChunks(expected, (e) => status(e.subject));
@@ -347,6 +353,7 @@ describe('kill -9 of the node process during bulk ingest', () => {
           leafIndex: s.leafIndex,
           recordDigest: s.recordDigest,
           transactionId: s.anchor?.transactionId,
+          blockNumber: s.anchor?.blockNumber,
         })),
       ).toEqual(expected.map((e) => ({ ...e, state: 'EVIDENCE_STATE_ANCHORED' })));
 

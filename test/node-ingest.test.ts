@@ -87,14 +87,43 @@ describe('ingestion', () => {
     });
   });
 
-  it('answers a re-sent request with its first acknowledgement, and a re-sent record as a duplicate', async () => {
+  it('answers a re-sent request with its first acknowledgement, replayed, and a re-sent record as a duplicate', async () => {
     const first = await ingestBatch(agency, { requestId: 'again', records: [record(5000)] });
+    expect(first.replayed).toBe(false);
     const resent = await ingestBatch(agency, { requestId: 'again', records: [record(5000)] });
-    expect(resent).toEqual(first);
+    expect(resent).toEqual({ ...first, replayed: true });
     const sameRecord = await ingestBatch(agency, { requestId: 'again-2', records: [record(5000)] });
     expect(sameRecord.results[0]).toMatchObject({
       outcome: 'OUTCOME_DUPLICATE',
       leafIndex: first.results[0]?.leafIndex,
+    });
+  });
+
+  it('refuses a request ID reused for other records with ALREADY_EXISTS naming request_id, storing none of them', async () => {
+    const first = await ingestBatch(agency, { requestId: 'r1', records: [record(5200)] });
+    const before = node.log.size;
+    const err = await ingestBatch(agency, { requestId: 'r1', records: [record(5201)] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 6, details: 'request_id r1 was acknowledged before for other records' });
+    expect((err as { metadata: { get(key: string): unknown[] } }).metadata.get('lianxin-error-field')).toEqual([
+      'request_id',
+    ]);
+    expect(node.log.size).toBe(before);
+    await expect(status(testUscc(5201), 'loan')).rejects.toMatchObject({ code: 5 }); // NOT_FOUND
+
+    // On the stream: the reused ID ends it with the refusal; the batch before it was acknowledged and stored.
+    const stream = agency.IngestRecords();
+    const acks: IngestAck__Output[] = [];
+    stream.on('data', (ack: IngestAck__Output) => acks.push(ack));
+    const ended = new Promise((resolve) => stream.on('error', resolve));
+    stream.write({ requestId: 'r1-stream', records: [record(5202)] });
+    stream.write({ requestId: 'r1', records: [record(5203)] });
+    stream.end();
+    expect(await ended).toMatchObject({ code: 6, details: expect.stringContaining('request_id r1') as unknown });
+    expect(acks.map((a) => a.requestId)).toEqual(['r1-stream']);
+    await expect(status(testUscc(5203), 'loan')).rejects.toMatchObject({ code: 5 });
+    expect(await ingestBatch(agency, { requestId: 'r1', records: [record(5200)] })).toEqual({
+      ...first,
+      replayed: true,
     });
   });
 
@@ -105,7 +134,10 @@ describe('ingestion', () => {
     expect(second).toMatchObject({ outcome: 'OUTCOME_DUPLICATE', leafIndex: first?.leafIndex });
     // An all-duplicate batch acknowledged again returns exactly its first acknowledgement.
     const again = await ingestBatch(agency, { requestId: 'twice-again', records: [record(5100)] });
-    expect(await ingestBatch(agency, { requestId: 'twice-again', records: [record(5100)] })).toEqual(again);
+    expect(await ingestBatch(agency, { requestId: 'twice-again', records: [record(5100)] })).toEqual({
+      ...again,
+      replayed: true,
+    });
   });
 
   it('refuses a bad USCC naming the field, and writes nothing of the batch', async () => {

@@ -4,7 +4,9 @@
  * proof from the last anchored size and the index entries of the credit records it newly covers. Failures are
  * retried with capped exponential backoff. Exactly once: the chaincode refuses a checkpoint it already holds
  * (CHECKPOINT_STALE), and the anchorer then takes the chain's own record of it — so a crash between the commit
- * and the local write neither loses nor duplicates an anchor.
+ * and the local write neither loses nor duplicates an anchor. The chain's record keeps the transaction ID, not
+ * the block; the block number is looked up by transaction (qscc) before the anchor is recorded, because signed
+ * attestations name it and must never carry a stand-in.
  */
 import { NodeError } from '../api/errors.ts';
 import {
@@ -26,16 +28,22 @@ export interface AnchoredCheckpoint {
   /** The signed note, verbatim. */
   readonly note: string;
   readonly transactionId: string;
-  /** Absent when learnt from the chain's registry after a crash (the registry keeps the txid, not the block). */
-  readonly blockNumber?: number;
+  /** The block holding the AnchorCheckpoint transaction. */
+  readonly blockNumber: number;
   readonly anchoredAt: string;
 }
+
+/**
+ * An anchor as stored: before block numbers were recovered, one learnt from the chain after a crash was stored
+ * without it. Such an anchor gets its block number from the chain when first read (anchorCovering).
+ */
+type StoredAnchor = Omit<AnchoredCheckpoint, 'blockNumber'> & { readonly blockNumber?: number };
 
 export interface CheckpointAnchorerOptions {
   readonly db: NodeSublevel;
   readonly write: (writes: readonly SublevelWrite[]) => Promise<void>;
   readonly log: TransparencyLog;
-  readonly chain: Pick<LianxinChain, 'anchorCheckpoint' | 'getCheckpoint'>;
+  readonly chain: Pick<LianxinChain, 'anchorCheckpoint' | 'getCheckpoint' | 'blockNumberOf'>;
   readonly logger: Logger;
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
@@ -52,13 +60,14 @@ const ALREADY_ANCHORED = new Set(['CHECKPOINT_STALE', 'CHECKPOINT_SHRINK', 'INDE
 export class CheckpointAnchorer {
   readonly #o: CheckpointAnchorerOptions;
   readonly #maxLeaves: number;
-  #anchored: AnchoredCheckpoint | undefined;
+  /** The latest anchor; only its size is read (its block number may be missing from an old store). */
+  #anchored: StoredAnchor | undefined;
   readonly #worker: OutboxWorker<{ size: number; note: string }>;
   #anchoredWaiters: { size: number; resolve: () => void }[] = [];
   /** Whether the chain's latest anchor of the origin was read since start: a crash may have left the chain ahead. */
   #reconciled = false;
 
-  private constructor(options: CheckpointAnchorerOptions, anchored: AnchoredCheckpoint | undefined) {
+  private constructor(options: CheckpointAnchorerOptions, anchored: StoredAnchor | undefined) {
     this.#o = options;
     this.#maxLeaves = options.maxLeavesPerAnchor ?? MAX_INDEX_ENTRIES;
     this.#anchored = anchored;
@@ -82,16 +91,12 @@ export class CheckpointAnchorer {
 
   static async open(options: Readonly<CheckpointAnchorerOptions>): Promise<CheckpointAnchorer> {
     const [last] = await options.db.values({ gte: ANCHORED, lt: prefixEnd(ANCHORED), reverse: true, limit: 1 }).all();
-    return new CheckpointAnchorer(options, last && (JSON.parse(last.toString('utf8')) as AnchoredCheckpoint));
+    return new CheckpointAnchorer(options, last && (JSON.parse(last.toString('utf8')) as StoredAnchor));
   }
 
   /** Leaves below this size are anchored on chain. */
   get anchoredSize(): number {
     return this.#anchored?.size ?? 0;
-  }
-
-  get latestAnchored(): AnchoredCheckpoint | undefined {
-    return this.#anchored;
   }
 
   /** Puts a freshly signed checkpoint in the outbox (durably) and wakes the worker. */
@@ -103,13 +108,23 @@ export class CheckpointAnchorer {
     this.#worker.wake();
   }
 
-  /** The first anchored checkpoint that covers leaf `index`, if any. */
+  /**
+   * The first anchored checkpoint that covers leaf `index`, if any, with the block number of its transaction.
+   * @throws ChainError when an anchor stored without its block number cannot be looked up on the chain now.
+   */
   async anchorCovering(index: number): Promise<AnchoredCheckpoint | undefined> {
     if (index >= this.anchoredSize) return undefined;
     const [value] = await this.#o.db
       .values({ gte: sizeKey(ANCHORED, index + 1), lt: prefixEnd(ANCHORED), limit: 1 })
       .all();
-    return value && (JSON.parse(value.toString('utf8')) as AnchoredCheckpoint);
+    if (value === undefined) return undefined;
+    const stored = JSON.parse(value.toString('utf8')) as StoredAnchor;
+    if (stored.blockNumber !== undefined) return { ...stored, blockNumber: stored.blockNumber };
+    const anchored = { ...stored, blockNumber: await this.#blockNumberOf(stored.transactionId) };
+    await this.#o.write([
+      { type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, anchored.size), value: encodeAnchor(anchored) },
+    ]);
+    return anchored;
   }
 
   /** Resolves once leaves below `size` are anchored (or the anchorer stops). */
@@ -192,8 +207,13 @@ export class CheckpointAnchorer {
     if (root.toString('base64') !== onChain.rootHash) {
       throw new NodeError('FAILED_PRECONDITION', `the chain's checkpoint ${size} is not this log's`, { cause });
     }
-    this.#o.logger.info({ size, transactionId: onChain.txId }, 'checkpoint already anchored');
-    return { size, note: onChain.checkpoint, transactionId: onChain.txId, anchoredAt: onChain.anchoredAt };
+    const blockNumber = await this.#blockNumberOf(onChain.txId);
+    this.#o.logger.info({ size, transactionId: onChain.txId, blockNumber }, 'checkpoint already anchored');
+    return { size, note: onChain.checkpoint, transactionId: onChain.txId, blockNumber, anchoredAt: onChain.anchoredAt };
+  }
+
+  async #blockNumberOf(transactionId: string): Promise<number> {
+    return Number(await this.#o.chain.blockNumberOf(transactionId));
   }
 
   async #record(anchored: AnchoredCheckpoint): Promise<void> {
@@ -209,7 +229,7 @@ export class CheckpointAnchorer {
         type: 'put',
         sublevel: db,
         key: sizeKey(ANCHORED, anchored.size),
-        value: Buffer.from(JSON.stringify(anchored)),
+        value: encodeAnchor(anchored),
       },
     ]);
     this.#anchored = anchored;
@@ -236,3 +256,5 @@ export class CheckpointAnchorer {
     return entries;
   }
 }
+
+const encodeAnchor = (anchored: AnchoredCheckpoint): Buffer => Buffer.from(JSON.stringify(anchored));

@@ -11,6 +11,7 @@ import {
   type Contract,
   type Network,
 } from '@hyperledger/fabric-gateway';
+import { common } from '@hyperledger/fabric-protos';
 import type { AnchoredCheckpoint } from '../../chaincode/src/checkpoints.ts';
 import type { ChaincodeErrorCode } from '../../chaincode/src/errors.ts';
 import type { Evidence, Party } from '../../chaincode/src/evidence.ts';
@@ -78,10 +79,13 @@ const MAX_PAGE = '200';
 export class LianxinChain {
   readonly #network: Network;
   readonly #contract: Contract;
+  /** The query system chaincode (core/scc/qscc): blocks by transaction, as any Fabric peer serves them. */
+  readonly #qscc: Contract;
 
   constructor(network: Network, chaincode: string) {
     this.#network = network;
     this.#contract = network.getContract(chaincode);
+    this.#qscc = network.getContract('qscc');
   }
 
   // Registry -------------------------------------------------------------------------------------------------
@@ -208,6 +212,26 @@ export class LianxinChain {
       close,
       [Symbol.dispose]: close,
     };
+  }
+
+  /**
+   * The number of the block that holds transaction `transactionId`: chaincode records keep the txid, not the
+   * block, so this is where a block number lost in a crash is found again. qscc GetBlockByTxID answers the
+   * serialized common.Block; only its header is read.
+   * @throws ChainError `REJECTED` when the channel has no such transaction.
+   */
+  async blockNumberOf(transactionId: string): Promise<bigint> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.#qscc.evaluateTransaction('GetBlockByTxID', this.#network.getName(), transactionId);
+    } catch (err) {
+      throw toChainError(err, 'GetBlockByTxID', transactionId);
+    }
+    const header = common.Block.deserializeBinary(bytes).getHeader();
+    if (header === undefined) {
+      throw new ChainError('REJECTED', `GetBlockByTxID ${transactionId}: the block has no header`, { transactionId });
+    }
+    return BigInt(header.getNumber());
   }
 
   // Evidence -------------------------------------------------------------------------------------------------

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAck, decodeRecord, encodeAck, encodeRecord, setLeafIndex, storedDigest } from './record-codec.ts';
+import {
+  batchDigest,
+  decodeAck,
+  decodeRecord,
+  encodeAck,
+  encodeRecord,
+  setLeafIndex,
+  storedDigest,
+} from './record-codec.ts';
 
 const digest = Buffer.alloc(32, 0xab);
 
@@ -23,11 +31,33 @@ describe('record values', () => {
       { outcome: 'OUTCOME_ACCEPTED' as const, leafIndex: 2 ** 33 + 1, recordDigest: digest },
       { outcome: 'OUTCOME_DUPLICATE' as const, leafIndex: 7, recordDigest: Buffer.alloc(32, 1) },
     ];
-    expect(decodeAck('r-1', encodeAck(results))).toEqual({ requestId: 'r-1', results });
+    const bound = Buffer.alloc(32, 0xcd);
+    expect(decodeAck('r-1', encodeAck(results, bound))).toEqual({
+      ack: { requestId: 'r-1', results },
+      batchDigest: bound,
+    });
+  });
+
+  it('reads an acknowledgement stored before request IDs were bound, without a batch digest', () => {
+    // Format 1, as written before: 0x01 ‖ outcome ‖ u64 leaf index ‖ digest.
+    const old = Buffer.concat([Buffer.from([1, 1]), Buffer.from([0, 0, 0, 0, 0, 0, 0, 7]), digest]);
+    expect(decodeAck('r-0', old)).toEqual({
+      ack: { requestId: 'r-0', results: [{ outcome: 'OUTCOME_ACCEPTED', leafIndex: 7, recordDigest: digest }] },
+    });
+  });
+
+  it('binds a batch digest to every field of every record, in order', () => {
+    const a = { id: 'r\u0000S\u0000loan\u00001', contentType: 'application/json', digest };
+    const base = batchDigest([a]);
+    expect(batchDigest([a])).toEqual(base);
+    expect(batchDigest([{ ...a, id: 'r\u0000S\u0000loan\u00002' }])).not.toEqual(base);
+    expect(batchDigest([{ ...a, contentType: 'text/csv' }])).not.toEqual(base);
+    expect(batchDigest([{ ...a, digest: Buffer.alloc(32, 1) }])).not.toEqual(base);
+    expect(batchDigest([a, a])).not.toEqual(base);
   });
 
   it('refuses values in another format as CORRUPT', () => {
     expect(() => decodeRecord(Buffer.from('{"leafIndex":1}'))).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
-    expect(() => decodeAck('r', Buffer.from([1, 9]))).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
+    expect(() => decodeAck('r', Buffer.from([2, 9]))).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
   });
 });

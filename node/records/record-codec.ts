@@ -3,13 +3,19 @@
  * with one allocation and no JSON.
  *
  *   record: 0x01 ‖ u64 BE leaf index ‖ digest(32) ‖ u8 n ‖ content type (n ASCII bytes) ‖ content
- *   ack:    0x01 ‖ per result: u8 outcome (1 accepted, 2 duplicate) ‖ u64 BE leaf index ‖ digest(32)
+ *   ack:    0x02 ‖ batch digest(32) ‖ per result: u8 outcome (1 accepted, 2 duplicate) ‖ u64 BE leaf index ‖
+ *           digest(32)
+ *   ack, before the request ID was bound to its batch: 0x01 ‖ per result (as above). Still read: its batch is
+ *           checked against the stored records instead (record-store.ts), so no migration is needed.
  */
+import { createHash } from 'node:crypto';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
 import { RecordStoreError } from './errors.ts';
 
 const FORMAT = 0x01;
+const ACK_FORMAT = 0x02;
+const UNBOUND_ACK_FORMAT = 0x01;
 const DIGEST_BYTES = 32;
 const INDEX_AT = 1;
 const DIGEST_AT = INDEX_AT + 8;
@@ -79,11 +85,33 @@ export function storedDigest(bytes: Buffer): Buffer {
   return bytes.subarray(DIGEST_AT, DIGEST_AT + DIGEST_BYTES);
 }
 
-/** Acknowledgements are given back exactly as first sent. */
-export function encodeAck(results: readonly IngestResult[]): Buffer {
-  const bytes = Buffer.allocUnsafe(1 + RESULT_BYTES * results.length);
-  bytes[0] = FORMAT;
-  let at = 1;
+/** A stored acknowledgement: the results as first sent, and the digest of the batch they acknowledged. */
+export interface StoredAck {
+  readonly ack: IngestAck;
+  /** batchDigest() of the acknowledged records; absent in acknowledgements stored before it was kept. */
+  readonly batchDigest?: Buffer;
+}
+
+/**
+ * What a request ID is bound to: SHA-256 over each record's key (canonical subject, kind, version), content type
+ * and content digest, in request order. Keys are 0x00-separated and content types printable, so the encoding is
+ * unambiguous; the content digests are the ones already computed for the leaves.
+ */
+export function batchDigest(records: readonly { id: string; contentType: string; digest: Uint8Array }[]): Buffer {
+  const hash = createHash('sha256');
+  for (const { id, contentType, digest } of records) {
+    hash.update(`${id}\u0000${contentType}\u0000`, 'latin1');
+    hash.update(digest);
+  }
+  return hash.digest();
+}
+
+/** Acknowledgements are given back exactly as first sent, with the digest of the batch they answer. */
+export function encodeAck(results: readonly IngestResult[], digest: Uint8Array): Buffer {
+  const bytes = Buffer.allocUnsafe(1 + DIGEST_BYTES + RESULT_BYTES * results.length);
+  bytes[0] = ACK_FORMAT;
+  bytes.set(digest, 1);
+  let at = 1 + DIGEST_BYTES;
   for (const result of results) {
     bytes[at] = result.outcome === 'OUTCOME_DUPLICATE' ? 2 : 1;
     writeU64(bytes, Number(result.leafIndex), at + 1);
@@ -93,12 +121,16 @@ export function encodeAck(results: readonly IngestResult[]): Buffer {
   return bytes;
 }
 
-export function decodeAck(requestId: string, bytes: Buffer): IngestAck {
-  if (bytes[0] !== FORMAT || (bytes.length - 1) % RESULT_BYTES !== 0) {
-    throw new RecordStoreError('CORRUPT', `the stored acknowledgement of ${requestId} is not in format ${FORMAT}`);
+export function decodeAck(requestId: string, bytes: Buffer): StoredAck {
+  const resultsAt = bytes[0] === ACK_FORMAT ? 1 + DIGEST_BYTES : 1;
+  if ((bytes[0] !== ACK_FORMAT && bytes[0] !== UNBOUND_ACK_FORMAT) || bytes.length < resultsAt) {
+    throw new RecordStoreError('CORRUPT', `the stored acknowledgement of ${requestId} is not in format ${ACK_FORMAT}`);
+  }
+  if ((bytes.length - resultsAt) % RESULT_BYTES !== 0) {
+    throw new RecordStoreError('CORRUPT', `the stored acknowledgement of ${requestId} is damaged`);
   }
   const results: IngestResult[] = [];
-  for (let at = 1; at < bytes.length; at += RESULT_BYTES) {
+  for (let at = resultsAt; at < bytes.length; at += RESULT_BYTES) {
     const outcome = OUTCOMES[(bytes[at] ?? 0) - 1];
     if (outcome === undefined)
       throw new RecordStoreError('CORRUPT', `the stored acknowledgement of ${requestId} is damaged`);
@@ -108,5 +140,6 @@ export function decodeAck(requestId: string, bytes: Buffer): IngestAck {
       recordDigest: Buffer.from(bytes.subarray(at + 9, at + RESULT_BYTES)),
     });
   }
-  return { requestId, results };
+  const ack = { requestId, results };
+  return resultsAt === 1 ? { ack } : { ack, batchDigest: Buffer.from(bytes.subarray(1, resultsAt)) };
 }

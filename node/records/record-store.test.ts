@@ -105,19 +105,94 @@ describe('RecordStore', () => {
     expect(leaf.creditRecord?.recordDigest).toEqual(sha256(content));
   });
 
-  it('answers a repeated request ID with its first acknowledgement, within one commit and after a restart', async () => {
+  it('answers a request ID resent with the same records with its first acknowledgement, replayed, writing nothing', async () => {
     const store = storeOf();
     const [, first, sameCommit] = await Promise.all([
       store.ingest(batch('lead', [record(9)])),
-      store.ingest(batch('again', [record(1)])),
-      store.ingest(batch('again', [record(2)])),
+      store.ingest(batch('again', [record(1), record(2)])),
+      store.ingest(batch('again', [record(1), record(2)])),
     ]);
-    expect(sameCommit).toEqual(first);
-    expect(log.size).toBe(2);
+    expect(first).toMatchObject({ replayed: false });
+    expect(sameCommit).toEqual({ ...first, replayed: true });
+    expect(log.size).toBe(3);
+    expect(await store.ingest(batch('again', [record(1), record(2)]))).toEqual({ ...first, replayed: true });
     await close();
     await open();
-    expect(await storeOf().ingest(batch('again', [record(3)]))).toEqual(first);
+    expect(await storeOf().ingest(batch('again', [record(1), record(2)]))).toEqual({ ...first, replayed: true });
+    expect(log.size).toBe(3);
+  });
+
+  it('refuses a request ID resent with other records, naming request_id, while the rest of its commit goes through', async () => {
+    const store = storeOf();
+    const first = await store.ingest(batch('r1', [record(1)]));
+    // The first batch called commits alone; the others wait for it and commit together.
+    const [, stored, inCommit, repeatedInCommit, reorderedInCommit, other] = await Promise.allSettled([
+      store.ingest(batch('lead', [record(9)])),
+      store.ingest(batch('r1', [record(2)])),
+      store.ingest(batch('r2', [record(3), record(4)])),
+      store.ingest(batch('r2', [record(3), record(5)])),
+      store.ingest(batch('r2', [record(4), record(3)])),
+      store.ingest(batch('other', [record(6)])),
+    ]);
+    const refused = {
+      status: 'rejected',
+      reason: {
+        code: 'ALREADY_EXISTS',
+        field: 'request_id',
+        message: 'request_id r1 was acknowledged before for other records',
+      },
+    };
+    expect(stored).toMatchObject(refused);
+    expect(inCommit).toMatchObject({ status: 'fulfilled', value: { results: [{ leafIndex: 2 }, { leafIndex: 3 }] } });
+    expect(repeatedInCommit).toMatchObject({
+      ...refused,
+      reason: { ...refused.reason, message: expect.stringContaining('request_id r2') as unknown },
+    });
+    expect(reorderedInCommit).toMatchObject({ status: 'rejected', reason: { code: 'ALREADY_EXISTS' } });
+    expect(other).toMatchObject({
+      status: 'fulfilled',
+      value: { results: [{ outcome: 'OUTCOME_ACCEPTED', leafIndex: 4 }] },
+    });
+    // Nothing of the refused batches was written: record 2 and 5 are not stored, the log holds 1, 9, 3, 4, 6.
+    expect(log.size).toBe(5);
+    expect(await store.get(testUscc(2), 'loan')).toBeUndefined();
+    expect(await store.get(testUscc(5), 'loan')).toBeUndefined();
+    // The request IDs keep their first acknowledgements.
+    expect(await store.ingest(batch('r1', [record(1)]))).toEqual({ ...first, replayed: true });
+    await expect(store.ingest(batch('r1', [{ ...record(1), contentType: 'text/plain' }]))).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+    });
+  });
+
+  it('checks a request ID acknowledged before batch digests were stored against the stored records', async () => {
+    const store = storeOf();
+    const first = await store.ingest(batch('old', [record(1), record(2)]));
+    // The acknowledgement as the previous format stored it: 0x01 ‖ results, no batch digest.
+    const key = Buffer.from('q\u0000old', 'utf8');
+    const current = await db.records.get(key);
+    expect(current?.[0]).toBe(2);
+    await db.write([
+      {
+        type: 'put',
+        sublevel: db.records,
+        key,
+        value: Buffer.concat([Buffer.from([1]), current?.subarray(33) ?? Buffer.alloc(0)]),
+      },
+    ]);
+    expect(await store.ingest(batch('old', [record(1), record(2)]))).toEqual({ ...first, replayed: true });
+    for (const other of [
+      [record(1)],
+      [record(2), record(1)],
+      [record(1), record(3)],
+      [record(1), record(2), record(3)],
+    ]) {
+      await expect(store.ingest(batch('old', other))).rejects.toMatchObject({
+        code: 'ALREADY_EXISTS',
+        field: 'request_id',
+      });
+    }
     expect(log.size).toBe(2);
+    expect(await store.get(testUscc(3), 'loan')).toBeUndefined();
   });
 
   it('logs a record once whether repeated in its batch, in another batch of the commit or in a later one', async () => {
@@ -139,7 +214,7 @@ describe('RecordStore', () => {
     const later = await store.ingest(batch('c', [record(3)]));
     expect(outcomes(later)).toEqual([['OUTCOME_DUPLICATE', 3]]);
     // An all-duplicate batch keeps its acknowledgement too.
-    expect(await store.ingest(batch('c', [record(3)]))).toEqual(later);
+    expect(await store.ingest(batch('c', [record(3)]))).toEqual({ ...later, replayed: true });
     expect(log.size).toBe(4);
   });
 

@@ -1,7 +1,10 @@
 /**
  * The institution's own credit records, off chain: stored with the log leaves that are their evidence in one
  * atomic synced batch, so a crash never leaves a record without its leaf or a leaf without its record, and an
- * acknowledgement always means durable. Idempotent by request ID and by (subject, kind, version, digest).
+ * acknowledgement always means durable. Idempotent by request ID and by (subject, kind, version, digest). A
+ * request ID is bound to its batch's content (batchDigest): resent with the same records it gets its first
+ * acknowledgement again (`replayed`), with other records it is refused (ALREADY_EXISTS), never answered with an
+ * acknowledgement of records that were not stored.
  *
  * Group commit: a batch is validated, hashed and its leaves encoded as it arrives; batches that arrive while a
  * commit is being written wait, and the next commit takes all of them (up to MAX_COMMIT_RECORDS records) in one
@@ -21,7 +24,16 @@ import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
 import { HashSlab, type TransparencyLog } from '../log/index.ts';
 import { asPromise, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
 import { encodeCreditLeaves, type CreditLeafFields } from './credit-leaf.ts';
-import { decodeAck, decodeRecord, encodeAck, encodeRecord, setLeafIndex, storedDigest } from './record-codec.ts';
+import {
+  batchDigest,
+  decodeAck,
+  decodeRecord,
+  encodeAck,
+  encodeRecord,
+  setLeafIndex,
+  storedDigest,
+  type StoredAck,
+} from './record-codec.ts';
 import { latestId, recordId, recordKey, requestKey } from './record-keys.ts';
 
 /** What the node keeps about one ingested record besides its content. */
@@ -69,6 +81,8 @@ interface PreparedRecord extends CreditLeafFields {
 
 interface QueuedBatch {
   readonly requestId: string;
+  /** What the request ID is bound to (batchDigest). */
+  readonly digest: Buffer;
   readonly records: readonly PreparedRecord[];
   /** The records' leaves, in record order. */
   readonly leaves: readonly Uint8Array[];
@@ -104,8 +118,9 @@ export class RecordStore {
    */
   async ingest(batch: RecordBatch__Output): Promise<IngestAck> {
     const { records, leaves } = this.#prepare(batch);
+    const digest = batchDigest(records);
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ requestId: batch.requestId, records, leaves, resolve, reject });
+      this.#waiting.push({ requestId: batch.requestId, digest, records, leaves, resolve, reject });
       if (!this.#committing) void this.#commitWaiting();
     });
   }
@@ -232,8 +247,11 @@ export class RecordStore {
     const appendedById = new Map<string, Appended>();
     const appended: Appended[] = [];
     const relative: IngestResult[] = [];
-    /** Acknowledgements this commit writes, by request ID; a repeated ID within the commit gets the same one. */
-    const acks = new Map<string, IngestAck>();
+    /**
+     * Acknowledgements this commit writes, by request ID, with the batch digest each is bound to; a repeated ID
+     * within the commit is decided against it as against a stored one.
+     */
+    const acks = new Map<string, { ack: IngestAck; digest: Buffer }>();
     const toAcknowledge: { batch: QueuedBatch; ack: IngestAck }[] = [];
     let at = 0;
     for (const batch of group) {
@@ -241,12 +259,16 @@ export class RecordStore {
       const found = stored.slice(at + 1, at + 1 + batch.records.length);
       at += 1 + batch.records.length;
       if (storedAck !== undefined) {
-        batch.resolve(decodeAck(batch.requestId, storedAck));
+        const replay = replayOf(batch, decodeAck(batch.requestId, storedAck), found);
+        if (replay instanceof NodeError) batch.reject(replay);
+        else batch.resolve(replay);
         continue;
       }
       const earlier = acks.get(batch.requestId);
       if (earlier !== undefined) {
-        toAcknowledge.push({ batch, ack: earlier });
+        // Acknowledged once this commit is durable, like the batch it repeats.
+        if (earlier.digest.equals(batch.digest)) toAcknowledge.push({ batch, ack: { ...earlier.ack, replayed: true } });
+        else batch.reject(reusedRequestId(batch.requestId));
         continue;
       }
       if (pending + appended.length + batch.records.length > limit) {
@@ -267,18 +289,18 @@ export class RecordStore {
         appended.push(entry);
       }
       relative.push(...decided.relative);
-      const ack = { requestId: batch.requestId, results: decided.results };
-      acks.set(batch.requestId, ack);
+      const ack = { requestId: batch.requestId, results: decided.results, replayed: false };
+      acks.set(batch.requestId, { ack, digest: batch.digest });
       toAcknowledge.push({ batch, ack });
     }
     if (toAcknowledge.length === 0) return;
 
     const ackWrites = (): SublevelWrite[] =>
-      [...acks].map(([requestId, ack]) => ({
+      [...acks].map(([requestId, { ack, digest }]) => ({
         type: 'put',
         sublevel: db,
         key: requestKey(requestId),
-        value: encodeAck(ack.results ?? []),
+        value: encodeAck(ack.results ?? [], digest),
       }));
     if (appended.length === 0) await this.#o.write(ackWrites());
     else {
@@ -345,6 +367,41 @@ export class RecordStore {
     }
     return decided;
   }
+}
+
+/**
+ * The stored acknowledgement of `batch`'s request ID given again if it acknowledged the same records, else the
+ * refusal. An acknowledgement stored before batch digests were kept is checked against the stored records (`found`,
+ * read at `batch`'s keys): each must be there, at the acknowledged leaf, with the same digest and content type.
+ * A leaf holds one record, so this binds the same fields as the digest.
+ */
+function replayOf(
+  batch: QueuedBatch,
+  stored: StoredAck,
+  found: readonly (Buffer | undefined)[],
+): IngestAck | NodeError {
+  const { ack, batchDigest: digest } = stored;
+  const same =
+    digest !== undefined
+      ? digest.equals(batch.digest)
+      : ack.results?.length === batch.records.length &&
+        batch.records.every((record, i) => {
+          const value = found[i];
+          if (value === undefined) return false;
+          const { leafIndex, digest: storedContent, contentType } = decodeRecord(value);
+          return (
+            leafIndex === Number(ack.results?.[i]?.leafIndex) &&
+            storedContent.equals(record.digest) &&
+            contentType === record.contentType
+          );
+        });
+  return same ? { ...ack, replayed: true } : reusedRequestId(batch.requestId);
+}
+
+function reusedRequestId(requestId: string): NodeError {
+  return new NodeError('ALREADY_EXISTS', `request_id ${requestId} was acknowledged before for other records`, {
+    field: 'request_id',
+  });
 }
 
 /** Puts of the latest-version keys that `appended` moves beyond what is `stored`. */

@@ -47,6 +47,21 @@ describe('AttestationBuilder', () => {
     }
   });
 
+  it('looks up on the chain, and keeps, the block of an anchor stored without one by an earlier version', async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+    // As versions before block recovery stored an anchor learnt from the chain after a crash: no blockNumber.
+    const key = Buffer.concat([Buffer.from('h'), Buffer.from(String(3).padStart(20, '0'))]);
+    const stored = JSON.parse((await parts.db.anchor.get(key))?.toString('utf8') ?? '{}') as Record<string, unknown>;
+    expect(stored.blockNumber).toBe(1);
+    delete stored.blockNumber;
+    await parts.db.write([{ type: 'put', sublevel: parts.db.anchor, key, value: Buffer.from(JSON.stringify(stored)) }]);
+
+    expect(await parts.builder.attest(1)).toMatchObject({ anchor: { blockNumber: 1 } });
+    const kept = JSON.parse((await parts.db.anchor.get(key))?.toString('utf8') ?? '{}') as Record<string, unknown>;
+    expect(kept.blockNumber).toBe(1);
+  });
+
   it('keeps choosing the first anchored cover whatever order leaves are asked in', async () => {
     await parts.ingest([1, 2]);
     await parts.anchorAll();

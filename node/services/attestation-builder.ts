@@ -85,7 +85,7 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
     channel: c.channel,
     chaincode: c.chaincode,
     transactionId: anchored.transactionId,
-    blockNumber: anchored.blockNumber ?? 0,
+    blockNumber: anchored.blockNumber,
   });
 
   return {

@@ -31,12 +31,12 @@ class ManualStore {
 const batch = (n: number) => ({ requestId: `b${n}`, records: [] }) as unknown as RecordBatch__Output;
 const ackOf = (b: RecordBatch__Output): IngestAck => ({ requestId: b.requestId, results: [] });
 
-function serviceOf(store: ManualStore) {
+function serviceOf(store: ManualStore, metrics = createNodeMetrics({ defaultLabels: {} })) {
   return createRecordService({
     records: store,
     log: { latestCheckpoint: () => undefined },
     anchorer: { anchoredSize: 0, anchorCovering: () => Promise.resolve(undefined) },
-    metrics: createNodeMetrics({ defaultLabels: {} }),
+    metrics,
     channel: 'lianxin',
     chaincode: 'lianxin',
   });
@@ -84,5 +84,29 @@ describe('RecordService.IngestRecords', () => {
     }
     await expect(reading).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
     expect(received).toEqual(['b0', 'b1']);
+  });
+});
+
+describe('RecordService.IngestBatch', () => {
+  it('counts the records of an acknowledgement once, not again when it is replayed', async () => {
+    const store = new ManualStore();
+    const metrics = createNodeMetrics({ defaultLabels: {} });
+    const service = serviceOf(store, metrics);
+    const ctx = callContext('HangzhouCreditMSP', 'agency');
+    const results = [
+      { outcome: 'OUTCOME_ACCEPTED' as const, leafIndex: 0, recordDigest: Buffer.alloc(32) },
+      { outcome: 'OUTCOME_DUPLICATE' as const, leafIndex: 0, recordDigest: Buffer.alloc(32) },
+    ];
+    for (const replayed of [false, true]) {
+      const answer = service.IngestBatch(batch(1), ctx);
+      await settle();
+      store.calls.shift()?.resolve({ requestId: 'b1', results, replayed });
+      await answer;
+    }
+    const counted = (await metrics.ingestedRecords.get()).values.map((v) => [v.labels.outcome, v.value]);
+    expect(counted.sort()).toEqual([
+      ['accepted', 1],
+      ['duplicate', 1],
+    ]);
   });
 });

@@ -30,6 +30,8 @@ const READ_AHEAD_BATCHES = 8;
 export function createRecordService(c: Readonly<RecordServiceComponents>): RecordServiceImpl {
   const ingest = async (batch: RecordBatch__Output): Promise<IngestAck> => {
     const ack = await c.records.ingest(batch);
+    // A replayed acknowledgement ingested nothing this time: its records were counted when first acknowledged.
+    if (ack.replayed === true) return ack;
     const results = ack.results ?? [];
     const accepted = results.filter((r) => r.outcome === 'OUTCOME_ACCEPTED').length;
     c.metrics.ingestedRecords.inc({ outcome: 'accepted' }, accepted);
@@ -57,7 +59,7 @@ export function createRecordService(c: Readonly<RecordServiceComponents>): Recor
               channel: c.channel,
               chaincode: c.chaincode,
               transactionId: anchored.transactionId,
-              blockNumber: anchored.blockNumber ?? 0,
+              blockNumber: anchored.blockNumber,
             },
           }),
         };

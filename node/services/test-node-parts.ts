@@ -15,7 +15,13 @@ import { CheckpointAnchorer } from '../anchor/index.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { CallContext } from '../api/handlers.ts';
 import type { ChainIndex, ChainIndexRecord } from '../chain-index/index.ts';
-import type { AnchoredCheckpoint, Committed, IndexEntry, LianxinChain } from '../ledger/index.ts';
+import {
+  ChainError,
+  type AnchoredCheckpoint,
+  type Committed,
+  type IndexEntry,
+  type LianxinChain,
+} from '../ledger/index.ts';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../log/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { parseTrustBundle, type TrustBundle } from '../receipts/index.ts';
@@ -45,7 +51,7 @@ export function testUscc(n: number): string {
 }
 
 /** The chain as the anchorer sees it: every AnchorCheckpoint commits, in blocks 1, 2, … */
-export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 'getCheckpoint'> {
+export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 'getCheckpoint' | 'blockNumberOf'> {
   readonly anchored: { note: string; entries: readonly IndexEntry[]; transactionId: string }[] = [];
   readonly #origin: string;
 
@@ -77,6 +83,14 @@ export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 
     };
     this.#latest.push(result);
     return Promise.resolve({ transactionId, blockNumber: BigInt(this.anchored.length), result });
+  }
+
+  /** The block of an anchor's transaction, as qscc GetBlockByTxID answers: one block per anchor, from 1. */
+  blockNumberOf(transactionId: string): Promise<bigint> {
+    const at = this.anchored.findIndex((a) => a.transactionId === transactionId);
+    return at < 0
+      ? Promise.reject(new ChainError('REJECTED', `no such transaction ID [${transactionId}] in index`))
+      : Promise.resolve(BigInt(at + 1));
   }
 
   /** The origin's latest anchor, as the chaincode's GetCheckpoint answers (the anchorer asks once on start). */

@@ -5,3 +5,4 @@ export {
   type NodeSublevel,
   type SublevelWrite,
 } from './node-database.ts';
+export { NodeStoreError, type NodeStoreErrorCode } from './errors.ts';

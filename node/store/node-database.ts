@@ -1,9 +1,16 @@
 /**
  * The node's one LevelDB: a sublevel per capability, so that an ingest writes the log's leaves and tiles and the
  * records they are evidence of in one atomic, synced batch (a crash keeps all of it or none).
+ *
+ * A damaged store is refused at open with a NodeStoreError naming it, rather than failing later on the first read
+ * of a damaged file: LevelDB itself refuses a bad CURRENT or MANIFEST at open, but opens a table file only when a
+ * read needs it, so open also checks every live table against the size the MANIFEST recorded for it.
  */
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Level } from 'level';
 import type { AlongsideWrite, LogDatabase, LogPut } from '../log/index.ts';
+import { NodeStoreError } from './errors.ts';
 
 function openSublevel(db: Level<Buffer, Buffer>, name: string) {
   return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -31,9 +38,24 @@ export interface NodeDatabase extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/**
+ * Opens (or creates) the node's database in `dir`.
+ * @throws NodeStoreError `STORE_CORRUPT`, `STORE_LOCKED` or `STORE_UNREADABLE`, its message one line for the
+ * operator.
+ */
 export async function openNodeDatabase(dir: string): Promise<NodeDatabase> {
   const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  await db.open();
+  try {
+    await db.open();
+  } catch (err) {
+    throw openError(dir, err);
+  }
+  try {
+    await checkTables(db, dir);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
   const logLevel = openSublevel(db, 'log');
   const records = openSublevel(db, 'records');
   const anchor = openSublevel(db, 'anchor');
@@ -66,6 +88,81 @@ export async function openNodeDatabase(dir: string): Promise<NodeDatabase> {
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * Why the store did not open, for the operator. What is true of this node's store: its records and its
+ * transparency log exist only here (the chain holds their checkpoints and index entries, not the records), so a
+ * damaged store is restored from a backup; moved aside, the node starts empty and they are lost.
+ */
+function openError(dir: string, err: unknown): NodeStoreError {
+  const path = resolve(dir);
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  const detail = oneLine(typeof cause?.message === 'string' ? cause.message : String(err));
+  if (cause?.code === 'LEVEL_LOCKED') {
+    return new NodeStoreError(
+      'STORE_LOCKED',
+      path,
+      `node store ${path} is in use by another process (${detail}): stop the other node on this data dir`,
+      { cause: err },
+    );
+  }
+  if (cause?.code === 'LEVEL_CORRUPTION' || (cause?.code === 'LEVEL_IO_ERROR' && !/permission/i.test(detail))) {
+    return corrupt(path, detail, err);
+  }
+  return new NodeStoreError(
+    'STORE_UNREADABLE',
+    path,
+    `node store ${path} cannot be read (${detail}): check the data dir's permissions and disk`,
+    { cause: err },
+  );
+}
+
+function corrupt(path: string, detail: string, cause?: unknown): NodeStoreError {
+  return new NodeStoreError(
+    'STORE_CORRUPT',
+    path,
+    `node store ${path} is damaged (${detail}): restore the node's data dir from a backup; its records and log ` +
+      'are kept only there, not on the chain, so moving it aside starts the node empty and loses them',
+    { cause },
+  );
+}
+
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
+
+/** `leveldb.sstables` lists each live table as ` <number>:<size>[<smallest> .. <largest>]`, one per line. */
+const LIVE_TABLE = /^ (\d+):(\d+)\[/gm;
+
+/**
+ * Every live table is there at the size the MANIFEST recorded (a truncated or lost table is otherwise found only
+ * when a read reaches it). One stat per table; a table that a compaction removed meanwhile is not live any more.
+ */
+async function checkTables(db: Level<Buffer, Buffer>, dir: string): Promise<void> {
+  const live = () => new Map([...sstables(db).matchAll(LIVE_TABLE)].map((m) => [m[1], m[2]]));
+  for (const [number, size] of live()) {
+    if (number === undefined || size === undefined) continue;
+    const name = `${number.padStart(6, '0')}.ldb`;
+    // Tables written by LevelDB before 1.14 are named .sst.
+    const found = (await sizeOf(join(dir, name))) ?? (await sizeOf(join(dir, name.replace(/ldb$/, 'sst'))));
+    if (found === Number(size)) continue;
+    if (found === undefined && !live().has(number)) continue;
+    const what = found === undefined ? 'is missing' : `holds ${found} of its ${size} bytes`;
+    throw corrupt(resolve(dir), `table ${name} ${what}`);
+  }
+}
+
+/** classic-level's getProperty, left out of `level`'s cross-platform type (on Node.js `level` is classic-level). */
+function sstables(db: Level<Buffer, Buffer>): string {
+  return (db as unknown as { getProperty(property: string): string }).getProperty('leveldb.sstables');
+}
+
+async function sizeOf(file: string): Promise<number | undefined> {
+  try {
+    return (await stat(file)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 /** A synchronous read where a promise is expected: what it throws rejects the promise. */
