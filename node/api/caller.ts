@@ -118,7 +118,12 @@ export class CallerAuthenticator {
    */
   async authenticate(peer: PeerCertificate | undefined): Promise<Caller> {
     if (peer?.raw === undefined) {
-      throw new NodeError('UNAUTHENTICATED', 'a client certificate from a consortium TLS CA is required');
+      // The TLS layer hands over only a certificate that verified against the bundle (OpenSSL checks the chain,
+      // the CA's validity included): none at all, or one from an unknown or expired CA, ends up here.
+      throw new NodeError(
+        'UNAUTHENTICATED',
+        'a client certificate from a consortium TLS CA is required (none was presented, or its CA is unknown or expired)',
+      );
     }
     const cert = this.#verify(peer);
     const valid = cert.cas.checkValidity(cert.certificate, cert.issuer, this.#now());
