@@ -229,6 +229,35 @@ describe('API server: authentication and authorization', () => {
     expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
   });
 
+  it('answers UNAUTHENTICATED to a certificate from a member TLS CA that has expired', async () => {
+    const day = 24 * 60 * 60 * 1000;
+    // An old root of the node's own organisation still in the bundle, as after a CA rotation.
+    const expiredCa = await issueCertificate({
+      subject: { commonName: 'tlsca-2019', organization: LOCAL_MSP, locality: 'Hangzhou' },
+      profile: { kind: 'ca' },
+      notBefore: new Date(Date.now() - 30 * day),
+      notAfter: new Date(Date.now() - day),
+    });
+    const leaf = await issueCertificate({
+      subject: { commonName: 'User1', organization: LOCAL_MSP, locality: 'Hangzhou' },
+      profile: { kind: 'tls-client' },
+      issuer: expiredCa,
+      notBefore: new Date(Date.now() - 10 * day),
+      notAfter: new Date(Date.now() + 7 * day),
+    });
+    const clientCaBundle = Buffer.concat([serverTls.clientCaBundle, Buffer.from(expiredCa.certificatePem)]);
+    const { api: withOldRoot } = await start(undefined, { tls: { ...serverTls, clientCaBundle } });
+    try {
+      const err = await rejection(
+        ingest(withOldRoot, { certPem: leaf.certificatePem, keyPem: leaf.privateKeyPem }, 'r7'),
+      );
+      expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(err.details).toContain('its CA is unknown or expired');
+    } finally {
+      await withOldRoot.shutdown();
+    }
+  });
+
   it('answers UNAUTHENTICATED when one member’s TLS CA issues a certificate in another member’s name', async () => {
     const leaf = await issueCertificate({
       subject: { commonName: 'User1', organization: LOCAL_MSP, locality: 'Hefei' },
