@@ -191,15 +191,16 @@ const isHealthCheck = (path: string): boolean => path.startsWith('/grpc.health.v
 /** Turns the typed async handlers into grpc-js handlers, each call going through the same pipeline. */
 class HandlerWrapper {
   readonly #options: Readonly<ApiServerOptions>;
+  /** Every lianxin.v1 method by its request path, `/lianxin.v1.RecordService/IngestBatch`. */
+  readonly #rpcs = new Map<string, RpcName>();
   /** Authentication and authorization, before a request is read. */
   readonly admission: CallAdmission;
 
   constructor(options: Readonly<ApiServerOptions>) {
     this.#options = options;
-    const rpcs = new Map<string, RpcName>();
     for (const name of LIANXIN_SERVICES) {
       for (const [method, { path }] of Object.entries(serviceDefinition(name))) {
-        rpcs.set(path, `${name}.${method}` as RpcName);
+        this.#rpcs.set(path, `${name}.${method}` as RpcName);
       }
     }
     this.admission = new CallAdmission({
@@ -209,7 +210,7 @@ class HandlerWrapper {
       }),
       policy: options.policy ?? DEFAULT_POLICY,
       mspId: options.mspId,
-      rpcs,
+      rpcs: this.#rpcs,
       isPublic: isHealthCheck,
       onRefused: (refusal) => {
         this.#refused(refusal);
@@ -219,8 +220,11 @@ class HandlerWrapper {
 
   /** The service's grpc-js definition, with the per-method request size limits. */
   definition(name: LianxinServiceName): grpc.ServiceDefinition {
-    const bulk = new Set(BULK_REQUEST_RPCS.map((rpc) => `/lianxin.v1.${rpc.replace('.', '/')}`));
-    return limitRequestSize(serviceDefinition(name), (path) => (bulk.has(path) ? undefined : SMALL_REQUEST_MAX_BYTES));
+    const limitOf = (path: string): number | undefined => {
+      const rpc = this.#rpcs.get(path);
+      return rpc !== undefined && BULK_REQUEST_RPCS.includes(rpc) ? undefined : SMALL_REQUEST_MAX_BYTES;
+    };
+    return limitRequestSize(serviceDefinition(name), limitOf);
   }
 
   service(name: LianxinServiceName): grpc.UntypedServiceImplementation {
