@@ -245,6 +245,13 @@ async function startChaincode(
   });
 }
 
+/**
+ * With `requireClientCert`, grpc-js asks for a client certificate and node's TLS server (`rejectUnauthorized`,
+ * its default) verifies the chain with OpenSSL against the members' TLS CAs: an unknown CA, a CA that has
+ * expired or is not yet valid, one without CA:TRUE or keyCertSign all fail the same constraints network/pki's
+ * `TrustedCas` checks for identities, and the connection is closed before any HTTP/2 frame
+ * (test/ledger-mtls.test.ts pins each outcome).
+ */
 function bind(server: grpc.Server, options: Readonly<LedgerOptions>): Promise<number> {
   const { tls } = options;
   const rootCerts = tls.clientRootCertsPem?.length ? Buffer.from(tls.clientRootCertsPem.join('\n')) : null;

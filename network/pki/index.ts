@@ -41,6 +41,12 @@ export {
   type OrgRootCerts,
   type TlsMaterial,
 } from './identity-loader.ts';
+export {
+  TrustedCas,
+  type TrustedCa,
+  type CertificateChainCheck,
+  type CertificateChainFailure,
+} from './certificate-chain.ts';
 export { orgPaths, type OrgPaths, type IdentityPaths, type MspPaths, type CaPaths } from './msp-paths.ts';
 export { FABRIC_ATTRS_OID, ROLE_ATTRIBUTE } from './constants.ts';
 export { PkiError, type PkiErrorCode } from './errors.ts';

@@ -63,6 +63,73 @@ describe('CallerAuthenticator', () => {
     await expect(auth(validFrom - 1000).authenticate(peer(leaf))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
+  it('rejects a certificate from a member CA that has expired, though the certificate is still valid', async () => {
+    const day = 24 * 60 * 60 * 1000;
+    const expiredCa = await issueCertificate({
+      subject: subject('HefeiCreditMSP', 'tlsca.hefei'),
+      profile: { kind: 'ca' },
+      notBefore: new Date(Date.now() - 30 * day),
+      notAfter: new Date(Date.now() - day),
+    });
+    const current = await issueCertificate({
+      subject: subject('HefeiCreditMSP', 'User1'),
+      profile: { kind: 'tls-client' },
+      issuer: expiredCa,
+      notBefore: new Date(Date.now() - 10 * day),
+      notAfter: new Date(Date.now() + 10 * day),
+    });
+    const auth = new CallerAuthenticator({
+      clientCas: parseClientCaBundle(expiredCa.certificatePem),
+      resolveRole: roles,
+    });
+    const rejected = auth.authenticate(peer(current));
+    await expect(rejected).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(rejected).rejects.toThrow('the TLS CA of HefeiCreditMSP that issued it is expired');
+  });
+
+  it('rejects a certificate once its CA expires, even after accepting it while the CA was valid', async () => {
+    const day = 24 * 60 * 60 * 1000;
+    const shortCa = await issueCertificate({
+      subject: subject('HefeiCreditMSP', 'tlsca.hefei'),
+      profile: { kind: 'ca' },
+      notAfter: new Date(Date.now() + day),
+    });
+    // A leaf that outlives its CA: only the CA's end can refuse it.
+    const longLeaf = await issueCertificate({
+      subject: subject('HefeiCreditMSP', 'User1'),
+      profile: { kind: 'tls-client' },
+      issuer: shortCa,
+      notAfter: new Date(Date.now() + 10 * day),
+    });
+    let now = new Date();
+    const auth = new CallerAuthenticator({
+      clientCas: parseClientCaBundle(shortCa.certificatePem),
+      resolveRole: roles,
+      now: () => now,
+    });
+    await expect(auth.authenticate(peer(longLeaf))).resolves.toMatchObject({ mspId: 'HefeiCreditMSP' });
+    now = new Date(Date.now() + 2 * day);
+    await expect(auth.authenticate(peer(longLeaf))).rejects.toThrow('the TLS CA of HefeiCreditMSP that issued it');
+  });
+
+  it('rejects a certificate signed by a member certificate that is not a CA', async () => {
+    const memberLeafAsCa = await issueCertificate({
+      subject: subject('HefeiCreditMSP', 'tlsca.hefei'),
+      profile: { kind: 'tls-client' },
+      issuer: ca,
+    });
+    const issued = await issueCertificate({
+      subject: subject('HefeiCreditMSP', 'User2'),
+      profile: { kind: 'tls-client' },
+      issuer: memberLeafAsCa,
+    });
+    const bundle = new Map([['HefeiCreditMSP', [ca.certificate, memberLeafAsCa.certificate]]]);
+    const auth = new CallerAuthenticator({ clientCas: bundle, resolveRole: roles });
+    const rejected = auth.authenticate(peer(issued));
+    await expect(rejected).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(rejected).rejects.toThrow('that may issue certificates (CA:TRUE, keyCertSign)');
+  });
+
   it('rejects a certificate without an O', async () => {
     const noOrg = await issueCertificate({
       subject: subject('', 'User1'),

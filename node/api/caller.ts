@@ -5,6 +5,8 @@
  * consortium member are made here, and a failure is UNAUTHENTICATED rather than a dropped connection:
  * - issued (directly) by a TLS CA of the consortium bundle whose O is the certificate's O: a CA vouches only
  *   for its own organisation, so one member's TLS CA cannot mint certificates for another MSP;
+ * - that CA may issue (CA:TRUE, keyCertSign) and is itself within its validity period now: the shared
+ *   network/pki `TrustedCas` check, the same the ledger applies to the creators of proposals;
  * - within its validity period, and for client authentication when it carries an extended key usage.
  * The role is the organisation's (consortium YAML or on-chain registry, via `RoleResolver`), never the
  * certificate's own say: a member's CA could write any `lianxin.role` attribute. TLS certificates from
@@ -18,6 +20,8 @@ import * as x509 from '@peculiar/x509';
 import {
   FABRIC_ATTRS_OID,
   ROLE_ATTRIBUTE,
+  TrustedCas,
+  type TrustedCa,
   type Consortium,
   type NodeOU,
   type OrgRole,
@@ -75,15 +79,19 @@ export interface CallerAuthenticatorOptions {
   readonly now?: () => Date;
 }
 
-/** What a certificate proves once verified; cached by fingerprint, the role is resolved per call. */
+/**
+ * What a certificate proves once verified; cached by fingerprint. Validity (the certificate's and its CA's)
+ * is checked at every call, the role resolved per call.
+ */
 interface VerifiedCertificate {
+  readonly certificate: X509Certificate;
+  readonly issuer: TrustedCa;
+  readonly cas: TrustedCas;
   readonly mspId: string;
   readonly commonName: string;
   readonly nodeOU?: NodeOU;
   readonly roleAttribute?: string;
   readonly fingerprint: string;
-  readonly validFrom: number;
-  readonly validTo: number;
 }
 
 /** Clients reconnect with the same certificate; parsing and verifying it once per certificate is enough. */
@@ -92,13 +100,13 @@ const CLIENT_AUTH_EKU = '1.3.6.1.5.5.7.3.2';
 const NODE_OUS: readonly string[] = ['client', 'peer', 'admin', 'orderer'] satisfies NodeOU[];
 
 export class CallerAuthenticator {
-  readonly #clientCas: ClientCaBundle;
+  readonly #clientCas: ReadonlyMap<string, TrustedCas>;
   readonly #resolveRole: RoleResolver;
   readonly #now: () => Date;
   readonly #verified = new Map<string, VerifiedCertificate>();
 
   constructor(options: Readonly<CallerAuthenticatorOptions>) {
-    this.#clientCas = options.clientCas;
+    this.#clientCas = new Map([...options.clientCas].map(([mspId, cas]) => [mspId, new TrustedCas(cas)]));
     this.#resolveRole = options.resolveRole;
     this.#now = options.now ?? (() => new Date());
   }
@@ -110,12 +118,21 @@ export class CallerAuthenticator {
    */
   async authenticate(peer: PeerCertificate | undefined): Promise<Caller> {
     if (peer?.raw === undefined) {
-      throw new NodeError('UNAUTHENTICATED', 'a client certificate from a consortium TLS CA is required');
+      // The TLS layer hands over only a certificate that verified against the bundle (OpenSSL checks the chain,
+      // the CA's validity included): none at all, or one from an unknown or expired CA, ends up here.
+      throw new NodeError(
+        'UNAUTHENTICATED',
+        'a client certificate from a consortium TLS CA is required (none was presented, or its CA is unknown or expired)',
+      );
     }
     const cert = this.#verify(peer);
-    const now = this.#now().getTime();
-    if (now < cert.validFrom || now > cert.validTo) {
-      throw new NodeError('UNAUTHENTICATED', `the client certificate of ${cert.mspId} is expired or not yet valid`);
+    const valid = cert.cas.checkValidity(cert.certificate, cert.issuer, this.#now());
+    if (!valid.ok) {
+      const whose = valid.code === 'ISSUER_NOT_VALID' ? `the TLS CA of ${cert.mspId} that issued it` : 'it';
+      throw new NodeError(
+        'UNAUTHENTICATED',
+        `the client certificate of ${cert.mspId} is rejected: ${whose} is expired or not yet valid (${valid.reason})`,
+      );
     }
     const role = await this.#resolveRole(cert.mspId);
     if (role === undefined) {
@@ -138,9 +155,14 @@ export class CallerAuthenticator {
     const mspId = subjectField(certificate, 'O');
     const unauthenticated = (why: string) => new NodeError('UNAUTHENTICATED', `client certificate rejected: ${why}`);
     if (mspId === undefined) throw unauthenticated('its subject has no O (MSP ID)');
-    const cas = this.#clientCas.get(mspId) ?? [];
-    if (!cas.some((ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey))) {
+    const cas = this.#clientCas.get(mspId);
+    const issuer = cas?.issuerOf(certificate);
+    if (cas === undefined || issuer === undefined) {
       throw unauthenticated(`not issued by a TLS CA of ${mspId} in the consortium bundle`);
+    }
+    if (!issuer.ok) {
+      const why = issuer.code === 'ISSUER_NOT_A_CA' ? ' that may issue certificates (CA:TRUE, keyCertSign)' : '';
+      throw unauthenticated(`not issued by a TLS CA of ${mspId} in the consortium bundle${why}`);
     }
     const usages = certificate.keyUsage as string[] | undefined;
     if (usages !== undefined && !usages.includes(CLIENT_AUTH_EKU)) {
@@ -149,13 +171,14 @@ export class CallerAuthenticator {
     const ou = subjectField(certificate, 'OU');
     const roleAttribute = fabricAttributes(certificate)[ROLE_ATTRIBUTE];
     const verified: VerifiedCertificate = {
+      certificate,
+      issuer: issuer.value,
+      cas,
       mspId,
       commonName: subjectField(certificate, 'CN') ?? '',
       ...(ou !== undefined && NODE_OUS.includes(ou) ? { nodeOU: ou as NodeOU } : {}),
       ...(roleAttribute === undefined ? {} : { roleAttribute }),
       fingerprint: certificate.fingerprint256,
-      validFrom: Date.parse(certificate.validFrom),
-      validTo: Date.parse(certificate.validTo),
     };
     if (this.#verified.size >= CACHE_LIMIT) this.#verified.clear();
     this.#verified.set(peer.fingerprint256, verified);

@@ -19,6 +19,8 @@ export type NodeErrorCode =
   | 'FAILED_PRECONDITION'
   /** Back-pressure: the outbox is full; retry after `retryAfterMs`. */
   | 'OVERLOADED'
+  /** A request message larger than its method allows; retrying the same message cannot succeed. */
+  | 'MESSAGE_TOO_LARGE'
   /** A dependency (the ledger) is down, or the node is shutting down; retry after `retryAfterMs` if set. */
   | 'UNAVAILABLE'
   /** No valid client certificate from a consortium TLS CA. */
@@ -68,6 +70,8 @@ const GRPC_STATUS: Readonly<Record<NodeErrorCode, status>> = {
   OUT_OF_RANGE: status.OUT_OF_RANGE,
   FAILED_PRECONDITION: status.FAILED_PRECONDITION,
   OVERLOADED: status.RESOURCE_EXHAUSTED,
+  // What grpc-js itself answers for a message over the server-wide limit.
+  MESSAGE_TOO_LARGE: status.RESOURCE_EXHAUSTED,
   UNAVAILABLE: status.UNAVAILABLE,
   UNAUTHENTICATED: status.UNAUTHENTICATED,
   PERMISSION_DENIED: status.PERMISSION_DENIED,

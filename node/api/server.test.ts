@@ -4,7 +4,9 @@
  * reflection and shutdown as a client sees them.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
@@ -24,7 +26,10 @@ import {
   RETRY_AFTER_MS_KEY,
   startApiServer,
   type ApiServer,
+  type ApiServerOptions,
   type ApiTlsMaterial,
+  type AttestationServiceImpl,
+  type ServiceImpls,
   type NodeInfoServiceImpl,
   type RecordServiceImpl,
 } from './index.ts';
@@ -120,7 +125,10 @@ const nodeInfo: NodeInfoServiceImpl = {
     }),
 };
 
-async function start(services = { RecordService: records, NodeInfoService: nodeInfo }) {
+async function start(
+  services: ServiceImpls = { RecordService: records, NodeInfoService: nodeInfo },
+  options: Partial<Pick<ApiServerOptions, 'maxReceiveMessageBytes' | 'maxConcurrentStreams' | 'tls'>> = {},
+) {
   const metrics = createNodeMetrics({ processMetrics: false });
   const api = await startApiServer({
     listen: '127.0.0.1:0',
@@ -130,6 +138,7 @@ async function start(services = { RecordService: records, NodeInfoService: nodeI
     services,
     logger: createLogger({ level: 'silent' }),
     metrics,
+    ...options,
   });
   return { api, metrics };
 }
@@ -218,6 +227,35 @@ describe('API server: authentication and authorization', () => {
     });
     const err = await rejection(ingest(api, { certPem: leaf.certificatePem, keyPem: leaf.privateKeyPem }, 'r5'));
     expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  it('answers UNAUTHENTICATED to a certificate from a member TLS CA that has expired', async () => {
+    const day = 24 * 60 * 60 * 1000;
+    // An old root of the node's own organisation still in the bundle, as after a CA rotation.
+    const expiredCa = await issueCertificate({
+      subject: { commonName: 'tlsca-2019', organization: LOCAL_MSP, locality: 'Hangzhou' },
+      profile: { kind: 'ca' },
+      notBefore: new Date(Date.now() - 30 * day),
+      notAfter: new Date(Date.now() - day),
+    });
+    const leaf = await issueCertificate({
+      subject: { commonName: 'User1', organization: LOCAL_MSP, locality: 'Hangzhou' },
+      profile: { kind: 'tls-client' },
+      issuer: expiredCa,
+      notBefore: new Date(Date.now() - 10 * day),
+      notAfter: new Date(Date.now() + 7 * day),
+    });
+    const clientCaBundle = Buffer.concat([serverTls.clientCaBundle, Buffer.from(expiredCa.certificatePem)]);
+    const { api: withOldRoot } = await start(undefined, { tls: { ...serverTls, clientCaBundle } });
+    try {
+      const err = await rejection(
+        ingest(withOldRoot, { certPem: leaf.certificatePem, keyPem: leaf.privateKeyPem }, 'r7'),
+      );
+      expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(err.details).toContain('its CA is unknown or expired');
+    } finally {
+      await withOldRoot.shutdown();
+    }
   });
 
   it('answers UNAUTHENTICATED when one member’s TLS CA issues a certificate in another member’s name', async () => {
@@ -381,7 +419,7 @@ describe('API server: health checking, reflection, shutdown', () => {
     await api.shutdown();
   });
 
-  it('lists the lianxin.v1 services through server reflection', async () => {
+  it('lists the lianxin.v1 services through server reflection to a member', async () => {
     const { api } = await start();
     const client = new reflection.grpc.reflection.v1.ServerReflection(
       api.address,
@@ -402,6 +440,22 @@ describe('API server: health checking, reflection, shutdown', () => {
     stream.end();
     // The services this server runs (node/api/reflection.test.ts covers the files served and who may ask).
     expect(names.sort()).toEqual(['grpc.health.v1.Health', 'lianxin.v1.NodeInfoService', 'lianxin.v1.RecordService']);
+    await api.shutdown();
+  });
+
+  it('refuses server reflection to a client without a certificate', async () => {
+    const { api } = await start();
+    const client = new reflection.grpc.reflection.v1.ServerReflection(api.address, credentials(undefined));
+    clients.push(client);
+    const open = (client as unknown as Record<string, () => grpc.ClientDuplexStream<unknown, unknown>>)[
+      'ServerReflectionInfo'
+    ];
+    const stream = open?.call(client);
+    if (!stream) throw new Error('no ServerReflectionInfo method');
+    const failed = new Promise<grpc.ServiceError>((resolve) => stream.once('error', resolve));
+    stream.on('data', () => undefined);
+    stream.write({ listServices: '' });
+    expect((await failed).code).toBe(grpc.status.UNAUTHENTICATED);
     await api.shutdown();
   });
 
@@ -446,5 +500,169 @@ describe('API server: health checking, reflection, shutdown', () => {
     const err = await pending;
     expect([grpc.status.CANCELLED, grpc.status.UNAVAILABLE]).toContain(err.code);
     await sawAbort;
+  });
+});
+
+describe('API server: bounds on what a client can make the node hold', () => {
+  const MiB = 1024 * 1024;
+
+  /** A raw HTTP/2 call over TLS without a client certificate, as a port scanner or attacker would open it. */
+  function rawCall(
+    api: ApiServer,
+    path: string,
+  ): { session: http2.ClientHttp2Session; stream: http2.ClientHttp2Stream } {
+    const session = http2.connect(`https://${api.address}`, { ca: serverCaPem });
+    session.on('error', () => undefined);
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    stream.on('error', () => undefined);
+    return { session, stream };
+  }
+
+  /** The response headers, or a rejection after `ms`: a server that waits for the message never answers. */
+  async function responseWithin(stream: http2.ClientHttp2Stream, ms: number): Promise<http2.IncomingHttpHeaders> {
+    const timeout = AbortSignal.timeout(ms);
+    const [headers] = (await once(stream, 'response', { signal: timeout })) as [http2.IncomingHttpHeaders];
+    return headers;
+  }
+
+  it('refuses a caller without a certificate at the headers, before reading a byte of its 60 MiB message', async () => {
+    let handled = 0;
+    const counting: RecordServiceImpl = {
+      ...records,
+      IngestBatch: (batch, ctx) => {
+        handled++;
+        return records.IngestBatch(batch, ctx);
+      },
+    };
+    // The node's own configuration: ingestion accepts ~64 MiB, so only authentication can stop this early.
+    const { api: guarded } = await start(
+      { RecordService: counting, NodeInfoService: nodeInfo },
+      { maxReceiveMessageBytes: 64 * MiB },
+    );
+    const { session, stream } = rawCall(guarded, '/lianxin.v1.RecordService/IngestBatch');
+    try {
+      // Declare a 60 MiB message and send only its first 64 KiB: a server that reads before it authenticates
+      // waits for the rest and never answers.
+      const frame = Buffer.alloc(5 + 64 * 1024);
+      frame.writeUInt32BE(60 * MiB, 1);
+      stream.write(frame);
+      const headers = await responseWithin(stream, 5_000);
+      expect(headers['grpc-status']).toBe(String(grpc.status.UNAUTHENTICATED));
+      expect(decodeURIComponent(String(headers['grpc-message']))).toContain('client certificate');
+      expect(handled).toBe(0);
+    } finally {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      session.destroy();
+      await guarded.shutdown();
+    }
+  });
+
+  it('still answers health checks without a certificate', async () => {
+    const { api } = await start();
+    const { session, stream } = rawCall(api, '/grpc.health.v1.Health/Check');
+    try {
+      stream.end(Buffer.alloc(5)); // an empty HealthCheckRequest: the whole server
+      const headers = await responseWithin(stream, 5_000);
+      expect(headers[':status']).toBe(200);
+      expect(headers['grpc-status']).toBeUndefined(); // not trailers-only: a message follows
+    } finally {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      session.destroy();
+      await api.shutdown();
+    }
+  });
+
+  it('refuses a request over 64 KiB to any method but ingestion, and takes a larger batch', async () => {
+    const { api } = await start(undefined, { maxReceiveMessageBytes: 4 * MiB });
+    try {
+      const agency = await userTls(LOCAL_MSP);
+      const client = recordClient(api, agency);
+      const err = await rejection(
+        call((cb) => client.GetRecordStatus({ subject: 'x'.repeat(100_000), kind: 'loan' }, cb)),
+      );
+      expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(trailer(err, ERROR_CODE_KEY)).toBe('MESSAGE_TOO_LARGE');
+      expect(err.details).toContain('RecordService.GetRecordStatus accepts at most 65536');
+      // Just under the limit: reaches the handler (the toy answers NOT_FOUND).
+      const small = await rejection(
+        call((cb) => client.GetRecordStatus({ subject: 'x'.repeat(60_000), kind: 'loan' }, cb)),
+      );
+      expect(small.code).toBe(grpc.status.NOT_FOUND);
+      const record = { subject: '91330100MA27XY1234', kind: 'loan', version: 1, content: Buffer.alloc(200_000) };
+      const ack = await call<IngestAck>((cb) => client.IngestBatch({ requestId: 'big', records: [record] }, cb));
+      expect(ack).toMatchObject({ requestId: 'big', results: [{ outcome: 'OUTCOME_ACCEPTED' }] });
+    } finally {
+      await api.shutdown();
+    }
+  });
+
+  it('refuses an oversized message in the middle of a stream to a small-message method', async () => {
+    const attestation: AttestationServiceImpl = {
+      Attest: () => Promise.reject(new NodeError('NOT_FOUND', 'no record')),
+      AttestStream: async function* (requests) {
+        for await (const request of requests) yield { requestId: request.requestId };
+      },
+    };
+    const { api } = await start({ RecordService: records, NodeInfoService: nodeInfo, AttestationService: attestation });
+    try {
+      const client = new (lianxinV1().AttestationService)(api.address, credentials(await userTls('ShanghaiBankMSP')));
+      clients.push(client);
+      const stream = client.AttestStream();
+      const answered: string[] = [];
+      const failed = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
+      stream.on('data', (response: { requestId: string }) => answered.push(response.requestId));
+      const record = { subject: '91330100MA27XY1234', kind: 'loan' };
+      stream.write({ requestId: 'first', record });
+      stream.write({ requestId: 'x'.repeat(100_000), record });
+      const err = await failed;
+      expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(trailer(err, ERROR_CODE_KEY)).toBe('MESSAGE_TOO_LARGE');
+      expect(answered).toEqual(['first']);
+    } finally {
+      await api.shutdown();
+    }
+  });
+
+  it('opens at most maxConcurrentStreams calls per connection; the others wait for a free stream', async () => {
+    let inHandler = 0;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const holding: RecordServiceImpl = {
+      ...records,
+      IngestRecords: async function* (batches, ctx) {
+        inHandler++;
+        await released;
+        for await (const batch of batches) yield await records.IngestBatch(batch, ctx);
+      },
+    };
+    const { api } = await start({ RecordService: holding, NodeInfoService: nodeInfo }, { maxConcurrentStreams: 2 });
+    try {
+      const client = recordClient(api, await userTls(LOCAL_MSP)); // one channel: one HTTP/2 connection
+      const streams = Array.from({ length: 4 }, () => client.IngestRecords());
+      const ended = streams.map(
+        (stream) =>
+          new Promise<void>((resolve, reject) => {
+            stream.on('data', () => undefined);
+            stream.on('end', resolve);
+            stream.on('error', reject);
+          }),
+      );
+      for (const stream of streams) stream.end();
+      const deadline = Date.now() + 5_000;
+      while (inHandler < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(inHandler).toBe(2);
+      release();
+      await Promise.all(ended);
+      expect(inHandler).toBe(4);
+    } finally {
+      release();
+      await api.shutdown();
+    }
   });
 });

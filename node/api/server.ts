@@ -4,10 +4,12 @@
  * gRPC health checking (grpc.health.v1) and server reflection over the loaded package, graceful shutdown.
  *
  * TLS asks every client for a certificate but does not reject the handshake itself (`rejectUnauthorized:
- * false`): `CallerAuthenticator` verifies the certificate per call, so a client without one, or with one from
- * an unknown CA, gets UNAUTHENTICATED with a reason instead of an opaque connection failure. Health checking is
- * therefore reachable over TLS without a client certificate (probes need no identity); server reflection, like
- * every lianxin RPC, answers consortium members only.
+ * false`): health checking must answer probes that have no identity. Every other call, server reflection
+ * included, is authenticated and authorized by `CallAdmission` from the connection's certificate before grpc-js
+ * reads its request, so a client without a certificate, or with one from an unknown or expired CA, gets
+ * UNAUTHENTICATED with a reason instead of an opaque connection failure, and cannot make the node buffer a
+ * message. Requests are limited per method (`request-limits.ts`), decoded strictly (`strict-decoding.ts`), and
+ * HTTP/2 streams are limited per connection (`grpc.max_concurrent_streams`).
  */
 import { once, type EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -16,10 +18,17 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import type { Logger } from '../logging/index.ts';
 import type { NodeMetrics } from '../metrics/index.ts';
-import { DEFAULT_POLICY, authorize, type AuthorizationPolicy } from './authorization.ts';
+import { DEFAULT_POLICY, type AuthorizationPolicy } from './authorization.ts';
+import { CallAdmission, type Refusal } from './call-admission.ts';
 import { CallerAuthenticator, parseClientCaBundle, type Caller, type RoleResolver } from './caller.ts';
-import { DEFAULT_SHUTDOWN_GRACE_MS } from './constants.ts';
-import { isServerFault, toGrpcStatus } from './errors.ts';
+import {
+  BULK_REQUEST_RPCS,
+  DEFAULT_MAX_CONCURRENT_STREAMS,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+  SMALL_REQUEST_MAX_BYTES,
+} from './constants.ts';
+import { isServerFault, NodeError, toGrpcStatus } from './errors.ts';
+import { assertWithinLimit, limitRequestSize } from './request-limits.ts';
 import type { CallContext, LianxinServiceImpls, RpcName, ServiceImpls } from './handlers.ts';
 import { LIANXIN_SERVICES, qualifiedServiceName, serviceDefinition, type LianxinServiceName } from './proto-loader.ts';
 import { HEALTH_SERVICE, addReflectionService } from './reflection.ts';
@@ -46,8 +55,13 @@ export interface ApiServerOptions {
   readonly metrics?: Pick<NodeMetrics, 'rpcLatency'>;
   /** Default: `DEFAULT_POLICY`. */
   readonly policy?: AuthorizationPolicy;
-  /** Largest request message; grpc-js defaults to 4 MiB, an IngestBatch can be larger. */
+  /**
+   * Largest request of RecordService.IngestRecords / IngestBatch (the server-wide limit); grpc-js defaults to
+   * 4 MiB, an IngestBatch can be larger. Every other method accepts `SMALL_REQUEST_MAX_BYTES`.
+   */
   readonly maxReceiveMessageBytes?: number;
+  /** HTTP/2 streams per connection; default `DEFAULT_MAX_CONCURRENT_STREAMS`. */
+  readonly maxConcurrentStreams?: number;
 }
 
 export interface ApiServer extends AsyncDisposable {
@@ -64,14 +78,16 @@ export interface ApiServer extends AsyncDisposable {
 
 /** @example const api = await startApiServer({ listen: config.grpc.listen, tls, mspId, resolveRole, services, logger }); */
 export async function startApiServer(options: Readonly<ApiServerOptions>): Promise<ApiServer> {
+  const wrapper = new HandlerWrapper(options);
   const server = new grpc.Server({
     ...(options.maxReceiveMessageBytes === undefined
       ? {}
       : { 'grpc.max_receive_message_length': options.maxReceiveMessageBytes }),
+    'grpc.max_concurrent_streams': options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+    interceptors: [wrapper.admission.interceptor],
   });
-  const wrapper = new HandlerWrapper(options);
   const served = LIANXIN_SERVICES.filter((name) => options.services[name] !== undefined);
-  for (const name of served) server.addService(serviceDefinition(name), wrapper.service(name));
+  for (const name of served) server.addService(wrapper.definition(name), wrapper.service(name));
 
   const statuses = (status: 'SERVING' | 'NOT_SERVING'): ServingStatusMap =>
     Object.fromEntries(['', ...served.map(qualifiedServiceName)].map((service) => [service, status]));
@@ -157,37 +173,73 @@ type AnyHandler = (input: unknown, ctx: CallContext) => Promise<unknown> | Async
 type Writable = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
 /**
- * The request messages of a client or bidi stream, each checked by `wellFormed` (a malformed one fails the
- * call with INVALID_ARGUMENT). Iterating a Readable directly destroys it when the loop ends, and a destroyed
- * grpc-js call never sends its status: the client would wait forever for the end.
+ * The request messages of a client or bidi stream, each within the method's size limit and well formed (a
+ * malformed one fails the call with INVALID_ARGUMENT). Iterating a Readable directly destroys it when the loop
+ * ends, and a destroyed grpc-js call never sends its status: the client would wait forever for the end.
  */
-function requests(call: SurfaceCall): AsyncIterable<unknown> {
+async function* requests(call: SurfaceCall, rpc: Rpc): AsyncIterable<unknown> {
   const readable = call as unknown as Readable;
-  return {
-    async *[Symbol.asyncIterator]() {
-      for await (const message of readable.iterator({ destroyOnReturn: false })) yield wellFormed(message);
-    },
-  };
+  for await (const message of { [Symbol.asyncIterator]: () => readable.iterator({ destroyOnReturn: false }) }) {
+    assertWithinLimit(message, rpc.name);
+    yield wellFormed(message);
+  }
 }
+
+/** The request of a unary or server-streaming call, within the method's size limit and well formed. */
+function request(call: SurfaceCall, rpc: Rpc): unknown {
+  const message = (call as grpc.ServerUnaryCall<unknown, unknown>).request;
+  assertWithinLimit(message, rpc.name);
+  return wellFormed(message);
+}
+
+/** Health checking answers probes without an identity (`server.ts` header). */
+const isHealthCheck = (path: string): boolean => path.startsWith('/grpc.health.v1.Health/');
 
 /** Turns the typed async handlers into grpc-js handlers, each call going through the same pipeline. */
 class HandlerWrapper {
   readonly #options: Readonly<ApiServerOptions>;
-  readonly #authenticator: CallerAuthenticator;
-  readonly #policy: AuthorizationPolicy;
+  /** Every lianxin.v1 method by its request path, `/lianxin.v1.RecordService/IngestBatch`. */
+  readonly #rpcs = new Map<string, RpcName>();
+  /** Authentication and authorization, before a request is read. */
+  readonly admission: CallAdmission;
 
   constructor(options: Readonly<ApiServerOptions>) {
     this.#options = options;
-    this.#policy = options.policy ?? DEFAULT_POLICY;
-    this.#authenticator = new CallerAuthenticator({
-      clientCas: parseClientCaBundle(options.tls.clientCaBundle.toString('utf8')),
-      resolveRole: options.resolveRole,
+    for (const name of LIANXIN_SERVICES) {
+      for (const [method, { path }] of Object.entries(serviceDefinition(name))) {
+        this.#rpcs.set(path, `${name}.${method}` as RpcName);
+      }
+    }
+    this.admission = new CallAdmission({
+      authenticator: new CallerAuthenticator({
+        clientCas: parseClientCaBundle(options.tls.clientCaBundle.toString('utf8')),
+        resolveRole: options.resolveRole,
+      }),
+      policy: options.policy ?? DEFAULT_POLICY,
+      mspId: options.mspId,
+      rpcs: this.#rpcs,
+      isPublic: isHealthCheck,
+      onRefused: (refusal) => {
+        this.#refused(refusal);
+      },
     });
   }
 
-  /** Who is calling, from the call's client certificate; rejects (UNAUTHENTICATED) for anyone else. */
+  /** Who is calling, as `CallAdmission` admitted it; rejects (UNAUTHENTICATED) for a call it did not admit. */
   caller(call: SurfaceCall): Promise<Caller> {
-    return this.#authenticator.authenticate(call.getAuthContext().sslPeerCertificate);
+    const caller = this.admission.callerOf(call.metadata);
+    return caller === undefined
+      ? Promise.reject(new NodeError('UNAUTHENTICATED', 'a client certificate from a consortium TLS CA is required'))
+      : Promise.resolve(caller);
+  }
+
+  /** The service's grpc-js definition, with the per-method request size limits. */
+  definition(name: LianxinServiceName): grpc.ServiceDefinition {
+    const limitOf = (path: string): number | undefined => {
+      const rpc = this.#rpcs.get(path);
+      return rpc !== undefined && BULK_REQUEST_RPCS.includes(rpc) ? undefined : SMALL_REQUEST_MAX_BYTES;
+    };
+    return limitRequestSize(serviceDefinition(name), limitOf);
   }
 
   service(name: LianxinServiceName): grpc.UntypedServiceImplementation {
@@ -211,8 +263,10 @@ class HandlerWrapper {
       call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>,
       callback: grpc.sendUnaryData<unknown>,
     ) => {
-      const input = requestStream ? requests(call) : (call as grpc.ServerUnaryCall<unknown, unknown>).request;
-      void this.#invoke(call, rpc, (ctx) => handler(wellFormed(input), ctx) as Promise<unknown>).then((outcome) => {
+      void this.#invoke(call, rpc, (ctx) => {
+        const input = requestStream ? requests(call, rpc) : request(call, rpc);
+        return handler(input, ctx) as Promise<unknown>;
+      }).then((outcome) => {
         if (outcome.ok) callback(null, outcome.value);
         else callback(outcome.status);
       });
@@ -221,9 +275,9 @@ class HandlerWrapper {
 
   #streaming(rpc: Rpc, requestStream: boolean, handler: AnyHandler): grpc.UntypedHandleCall {
     return (call: Writable) => {
-      const input = requestStream ? requests(call) : (call as grpc.ServerWritableStream<unknown, unknown>).request;
       const run = async (ctx: CallContext): Promise<void> => {
-        for await (const message of handler(wellFormed(input), ctx) as AsyncIterable<unknown>) {
+        const input = requestStream ? requests(call, rpc) : request(call, rpc);
+        for await (const message of handler(input, ctx) as AsyncIterable<unknown>) {
           // Respect HTTP/2 flow control: a slow client must not make the node buffer a whole stream.
           if (!call.write(message)) await once(call, 'drain', { signal: ctx.signal });
         }
@@ -235,7 +289,17 @@ class HandlerWrapper {
     };
   }
 
-  /** Authenticate, authorize, run, then time, log and map the outcome; never rejects. */
+  /** A call `CallAdmission` refused: logged and timed like a call its handler refused. */
+  #refused({ path, rpc, peer, error, status, seconds }: Refusal): void {
+    const logger = this.#options.logger.child({ rpc: rpc ?? path, peer });
+    if (isServerFault(status.code)) logger.error({ err: error }, 'call failed');
+    else logger.warn({ code: grpc.status[status.code], details: status.details }, 'call refused');
+    if (rpc === undefined) return;
+    const [service = '', method = ''] = rpc.split('.');
+    this.#options.metrics?.rpcLatency.observe({ service, method, code: grpc.status[status.code] }, seconds);
+  }
+
+  /** Run with the admitted caller, then time, log and map the outcome; never rejects. */
   async #invoke<T>(call: SurfaceCall, rpc: Rpc, run: (ctx: CallContext) => Promise<T>): Promise<Outcome<T>> {
     const started = performance.now();
     const abort = new AbortController();
@@ -245,9 +309,10 @@ class HandlerWrapper {
     let logger: Logger | undefined;
     let outcome: Outcome<T>;
     try {
-      const caller = await this.#authenticator.authenticate(call.getAuthContext().sslPeerCertificate);
+      const caller = this.admission.callerOf(call.metadata);
+      // Unreachable while the interceptor is installed: every lianxin.v1 call passes CallAdmission first.
+      if (caller === undefined) throw new NodeError('INTERNAL', `${rpc.name} reached its handler unadmitted`);
       logger = this.#options.logger.child({ rpc: rpc.name, mspId: caller.mspId, role: caller.role });
-      authorize(this.#policy, rpc.name, caller, this.#options.mspId);
       const value = await run({ caller, signal: abort.signal, metadata: call.metadata, logger });
       outcome = { ok: true, value };
     } catch (err) {

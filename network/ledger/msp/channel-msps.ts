@@ -1,12 +1,14 @@
 /**
  * The channel's MSPs as Fabric 2.5 checks a creator (msp/mspimpl.go, msp/mspimplvalidate.go): the certificate
- * must chain to one of its MSP's root CAs, be within its validity window, carry exactly one NodeOU, and hold a
- * P-256 key; signatures are low-S ECDSA over SHA-256 (bccsp/sw/ecdsa.go).
+ * must chain to one of its MSP's root CAs (a CA that may issue, itself within its validity period: the shared
+ * network/pki certificate-chain check the node's API uses too), be within its validity window, carry exactly
+ * one NodeOU, and hold a P-256 key; signatures are low-S ECDSA over SHA-256 (bccsp/sw/ecdsa.go).
  */
 import { X509Certificate } from 'node:crypto';
 import { type common, msp } from '@hyperledger/fabric-protos';
 import { readChannelMsps } from '../block/index.ts';
 import { sha256Hex, verifyP256 } from '../../crypto/index.ts';
+import { TrustedCas, type TrustedCa } from '../../pki/index.ts';
 import type { Identity, IdentityCheck, IdentityVerifier } from '../types.ts';
 
 export interface ChannelMspConfig {
@@ -21,13 +23,20 @@ const MAX_CACHED_IDENTITIES = 10_000;
 /** Signatures verified recently (a block's worth many times over). */
 const MAX_REMEMBERED_SIGNATURES = 50_000;
 
+/** A deserialized creator and the root CA that issued it (its validity is checked at every use). */
+interface IssuedIdentity {
+  readonly identity: Identity;
+  readonly issuer: TrustedCa;
+  readonly roots: TrustedCas;
+}
+
 export class ChannelMsps implements IdentityVerifier {
-  readonly #roots: ReadonlyMap<string, readonly X509Certificate[]>;
-  readonly #cache = new Map<string, Identity | string>();
+  readonly #roots: ReadonlyMap<string, TrustedCas>;
+  readonly #cache = new Map<string, IssuedIdentity | string>();
   readonly #verified = new Set<string>();
 
   constructor(msps: readonly ChannelMspConfig[]) {
-    this.#roots = new Map(msps.map((m) => [m.mspId, m.rootCerts]));
+    this.#roots = new Map(msps.map((m) => [m.mspId, new TrustedCas(m.rootCerts)]));
   }
 
   get mspIds(): string[] {
@@ -43,11 +52,9 @@ export class ChannelMsps implements IdentityVerifier {
       this.#cache.set(cacheKey, entry);
     }
     if (typeof entry === 'string') return { ok: false, reason: entry };
-    const { validFromDate, validToDate } = entry.certificate;
-    if (at < validFromDate || at > validToDate) {
-      return { ok: false, reason: `the supplied identity is not valid: certificate has expired or is not yet valid` };
-    }
-    return { ok: true, identity: entry };
+    const valid = entry.roots.checkValidity(entry.identity.certificate, entry.issuer, at);
+    if (!valid.ok) return { ok: false, reason: `the supplied identity is not valid: ${valid.reason}` };
+    return { ok: true, identity: entry.identity };
   }
 
   verifySignature(
@@ -80,8 +87,8 @@ export class ChannelMsps implements IdentityVerifier {
     this.#verified.add(memoKey);
   }
 
-  /** Returns the identity, or the reason it is refused. `bytes` is attacker-controlled. */
-  #deserialize(bytes: Uint8Array): Identity | string {
+  /** Returns the identity and its issuer, or the reason it is refused. `bytes` is attacker-controlled. */
+  #deserialize(bytes: Uint8Array): IssuedIdentity | string {
     let sid: msp.SerializedIdentity;
     try {
       sid = msp.SerializedIdentity.deserializeBinary(bytes);
@@ -97,8 +104,8 @@ export class ChannelMsps implements IdentityVerifier {
     } catch {
       return 'could not deserialize the identity: id_bytes is not an X.509 certificate';
     }
-    const issuer = roots.find((root) => certificate.checkIssued(root) && certificate.verify(root.publicKey));
-    if (!issuer) return `the supplied identity is not valid: x509: certificate signed by unknown authority`;
+    const issuer = roots.issuerOf(certificate);
+    if (!issuer.ok) return `the supplied identity is not valid: ${issuer.reason}`;
     const publicKey = certificate.publicKey;
     if (publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
       return 'the supplied identity is not valid: only ECDSA P-256 keys are accepted';
@@ -108,7 +115,14 @@ export class ChannelMsps implements IdentityVerifier {
     if (ous.length !== 1 || nodeOU === undefined) {
       return `the supplied identity is not valid: expected exactly one NodeOU (client, peer, admin, orderer), found ${ous.length}`;
     }
-    return { mspId, certificate, publicKey, nodeOU: nodeOU as Identity['nodeOU'], serialized: bytes };
+    const identity: Identity = {
+      mspId,
+      certificate,
+      publicKey,
+      nodeOU: nodeOU as Identity['nodeOU'],
+      serialized: bytes,
+    };
+    return { identity, issuer: issuer.value, roots };
   }
 }
 
