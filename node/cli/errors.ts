@@ -38,3 +38,20 @@ export class CliError extends Error {
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Why a file could not be read or written, in a few words (`no such file`), from a Node.js system error. */
+export function fileErrorReason(err: unknown): string {
+  switch ((err as { code?: unknown } | undefined)?.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOTDIR':
+      return 'a folder on its path is a file';
+    default:
+      return messageOf(err);
+  }
+}

@@ -3,6 +3,7 @@ export { RecordStore, type RecordMeta, type RecordStoreOptions } from './record-
 export { RecordStoreError, RecordValidationError, type RecordRule, type RecordStoreErrorCode } from './errors.ts';
 export {
   DEFAULT_RECORD_RULES,
+  requireContentSize,
   validateCreditRecord,
   type CreditRecordInput,
   type RecordRules,

@@ -56,7 +56,7 @@ const CONTENT_TYPE = new RegExp(`^[\\x21-\\x7e]{1,${MAX_CONTENT_TYPE_CHARS}}$`);
  * @example validateCreditRecord(batch.records[3], { field: 'records[3]', rules: { usccMode: 'strict', maxContentBytes: 65536 } })
  */
 export function validateCreditRecord(record: CreditRecordInput, options: ValidateOptions = {}): ValidCreditRecord {
-  const { usccMode, maxContentBytes } = options.rules ?? DEFAULT_RECORD_RULES;
+  const { usccMode } = options.rules ?? DEFAULT_RECORD_RULES;
   const name = (field: string) => (options.field === undefined ? field : `${options.field}.${field}`);
 
   if (typeof record.subject !== 'string') {
@@ -95,13 +95,7 @@ export function validateCreditRecord(record: CreditRecordInput, options: Validat
   if (!(content instanceof Uint8Array)) {
     throw new RecordValidationError('CONTENT_SIZE', name('content'), 'must be bytes');
   }
-  if (content.length === 0 || content.length > maxContentBytes) {
-    throw new RecordValidationError(
-      'CONTENT_SIZE',
-      name('content'),
-      `must be 1 to ${maxContentBytes} bytes, got ${content.length}`,
-    );
-  }
+  requireContentSize(content.length, options);
   return {
     subject: subject.code,
     kind: record.kind,
@@ -109,6 +103,22 @@ export function validateCreditRecord(record: CreditRecordInput, options: Validat
     contentType: record.contentType,
     content: Buffer.isBuffer(content) ? content : Buffer.from(content.buffer, content.byteOffset, content.length),
   };
+}
+
+/**
+ * The content-size rule alone, for a caller that knows the size before it has the bytes (the CLI sizes a
+ * `content_file` before reading it).
+ * @throws RecordValidationError `CONTENT_SIZE` naming the `content` field.
+ */
+export function requireContentSize(length: number, options: ValidateOptions = {}): void {
+  const { maxContentBytes } = options.rules ?? DEFAULT_RECORD_RULES;
+  if (length === 0 || length > maxContentBytes) {
+    throw new RecordValidationError(
+      'CONTENT_SIZE',
+      options.field === undefined ? 'content' : `${options.field}.content`,
+      `must be 1 to ${maxContentBytes} bytes, got ${length}`,
+    );
+  }
 }
 
 function usccRequirement(what: 'format' | 'check character'): string {
