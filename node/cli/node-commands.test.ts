@@ -3,6 +3,7 @@
  * certificates, role policy, error mapping) with in-memory services behind it: what the CLI sends, how it reads
  * the answers, push-back and failures. test/cli-node.test.ts runs the same commands against a real node.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,6 +41,8 @@ const SUBJECT = '91330100MA27XK5U36';
 const WRONG_CHECK = '91330100MA27XK5U3F';
 const TESTDATA = fileURLToPath(new URL('../receipts/testdata/', import.meta.url));
 const BUNDLE = join(TESTDATA, 'trust-bundle.v1.json');
+/** The CLI's process edge, as `npm run lianxin` starts it. */
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 let tc: TestConsortium;
 let dir: string;
@@ -458,6 +461,20 @@ describe('lianxin ingest', () => {
     expect(run.stdout).toMatch(/^ingested 27 records \(27 accepted, 0 duplicate\) .*; 3 invalid lines skipped\n$/);
     const versions = Array.from({ length: 30 }, (_, i) => i + 1).filter((v) => ![13, 14, 27].includes(v));
     expect([...fake.records.keys()].sort()).toEqual(versions.map((v) => `${SUBJECT}/loan/${v}`).sort());
+  });
+
+  it('reports a missing input file in one line, exit 1, the process ending cleanly (its own process)', async () => {
+    const missing = join(dir, 'no-such-loans.csv');
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', MAIN, 'ingest', missing, ...as(agencyNode, AGENCY)],
+        (err, stdout, stderr) => {
+          resolve({ code: err ? (err.code === undefined ? 1 : Number(err.code)) : 0, stdout, stderr });
+        },
+      );
+    });
+    expect(run).toEqual({ code: 1, stdout: '', stderr: `lianxin ingest: cannot read ${missing}: no such file\n` });
   });
 
   it('fails with the node status when the caller may not ingest (a regulator), exit 1', async () => {
