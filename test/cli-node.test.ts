@@ -69,7 +69,7 @@ describe('lianxin CLI with a real node', () => {
       expect(status.code).toBe(0);
       expect(JSON.parse(status.stdout)).toMatchObject({
         state: 'EVIDENCE_STATE_ANCHORED',
-        leafIndex: RECORDS - 1,
+        leafIndex: String(RECORDS - 1),
         anchor: { transactionId: expect.stringMatching(/^[0-9a-f]{64}$/) as string },
       });
     },

@@ -13,6 +13,8 @@ export type CliErrorCode =
   | 'CONFIGURATION'
   /** The node refused a call or could not be reached. */
   | 'NODE_ERROR'
+  /** The node asked does not hold the record; its answer names the institution's log that does. */
+  | 'HELD_ELSEWHERE'
   /** The ledger refused a query or could not be reached. */
   | 'LEDGER_ERROR'
   /** An attestation did not verify. */

@@ -514,17 +514,16 @@ describe('lianxin ingest', () => {
 });
 
 describe('lianxin queries', () => {
-  it('status prints the record status as JSON with digests in hex', async () => {
+  it('status prints the record status as canonical proto3 JSON', async () => {
     const file = await csvFile('status.csv', 1);
     expect((await lianxin(['ingest', file, ...as(agencyNode, AGENCY)])).code).toBe(0);
     const run = await lianxin(['status', SUBJECT, 'loan', '1', ...as(agencyNode, AGENCY)]);
     expect(run.code).toBe(0);
+    // uint64 as a decimal string, bytes in base64, enums by name; leafIndex 0 and the unset anchor left out.
     expect(JSON.parse(run.stdout)).toEqual({
-      record: { subject: SUBJECT, kind: 'loan', version: 1 },
+      record: { subject: SUBJECT, kind: 'loan', version: '1' },
       state: 'EVIDENCE_STATE_PENDING',
-      leafIndex: 0,
-      recordDigest: fake.records.get(`${SUBJECT}/loan/1`)?.digest,
-      anchor: null,
+      recordDigest: Buffer.from(fake.records.get(`${SUBJECT}/loan/1`)?.digest ?? '', 'hex').toString('base64'),
     });
     const missing = await lianxin(['status', SUBJECT, 'tax', ...as(agencyNode, AGENCY)]);
     expect(missing).toMatchObject({
@@ -557,17 +556,46 @@ describe('lianxin queries', () => {
     expect((await lianxin(['verify', out, '--bundle', BUNDLE])).code).toBe(0);
 
     const json = await lianxin(['attest', SUBJECT, 'loan', '--json', ...bank]);
+    expect(json.code).toBe(0);
+    const golden = await goldenCredit();
     expect(JSON.parse(json.stdout)).toMatchObject({
       format: 'lianxin-attestation/v1',
       issuer: 'HangzhouAgencyMSP',
       state: 'EVIDENCE_STATE_ANCHORED',
+      leaf: Buffer.from(golden.leaf).toString('base64'),
+      issuedAtMs: String(golden.issuedAtMs),
     });
+  });
 
-    const elsewhere = await lianxin(['attest', '91340100MA2N0XYZ1K', 'loan', ...bank]);
-    expect(elsewhere.code).toBe(0);
-    expect(JSON.parse(elsewhere.stdout)).toMatchObject({
-      heldBy: 'lianxin/HefeiCreditMSP/0',
-      indexEntry: { leafIndex: 9 },
+  it('attest fails, exit 1, when another institution holds the record, whatever the output format', async () => {
+    const bank = [
+      '--node',
+      agencyNode.address,
+      '--crypto-dir',
+      tc.cryptoDir,
+      '--msp',
+      'ShanghaiBankMSP',
+      '--tls-ca',
+      orgPaths(tc.cryptoDir, AGENCY).tlsca.cert,
+      '--server-name',
+      'node0.hangzhou-credit.lianxin.local',
+    ];
+    const elsewhere = ['attest', '91340100MA2N0XYZ1K', 'loan', ...bank];
+    const reason =
+      'lianxin attest: Attest: lianxin/HefeiCreditMSP/0 holds this record, not the node asked; ask its node ' +
+      `(index entry: leaf 9, tx ${'ab'.repeat(32)})\n`;
+    const out = join(dir, 'elsewhere.binpb');
+    const [toFile, toJson, toPipe] = await Promise.all([
+      lianxin([...elsewhere, '--out', out]),
+      lianxin([...elsewhere, '--json']),
+      lianxin(elsewhere),
+    ]);
+    expect(toFile).toMatchObject({ code: 1, stdout: '', stderr: reason });
+    expect(toPipe).toMatchObject({ code: 1, stdout: '', stderr: reason });
+    expect(toJson).toMatchObject({ code: 1, stderr: reason });
+    expect(JSON.parse(toJson.stdout)).toMatchObject({
+      requestId: expect.any(String) as string,
+      indexEntry: { origin: 'lianxin/HefeiCreditMSP/0', leafIndex: '9' },
     });
   });
 
@@ -633,19 +661,29 @@ describe('lianxin queries', () => {
     });
     const inclusion = await lianxin(['proof', 'inclusion', '2', ...agency]);
     expect(JSON.parse(inclusion.stdout)).toEqual({
-      leafIndex: 2,
-      treeSize: 5,
-      hashes: ['01'.repeat(32), '02'.repeat(32)],
+      leafIndex: '2',
+      treeSize: '5',
+      hashes: [Buffer.alloc(32, 1).toString('base64'), Buffer.alloc(32, 2).toString('base64')],
     });
     const consistency = await lianxin(['proof', 'consistency', '3', '5', ...agency]);
-    expect(JSON.parse(consistency.stdout)).toEqual({ size1: 3, size2: 5, hashes: ['ab'.repeat(32)] });
+    expect(JSON.parse(consistency.stdout)).toEqual({
+      size1: '3',
+      size2: '5',
+      hashes: [Buffer.alloc(32, 0xab).toString('base64')],
+    });
     const refused = await lianxin(['proof', 'consistency', '6', '5', ...agency]);
     expect(refused).toMatchObject({
       code: 1,
       stderr: 'lianxin proof: GetConsistencyProof failed: OUT_OF_RANGE: size1 exceeds size2 [field size1]\n',
     });
     const info = await lianxin(['info', ...agency]);
-    expect(JSON.parse(info.stdout)).toMatchObject({ mspId: AGENCY, logSize: 5, version: AGENCY });
+    expect(JSON.parse(info.stdout)).toMatchObject({ mspId: AGENCY, logSize: '5', version: AGENCY });
+    const checkpointJson = await lianxin(['checkpoint', '--json', ...agency]);
+    expect(JSON.parse(checkpointJson.stdout)).toEqual({
+      note: 'lianxin/HangzhouCreditMSP/0\n5\nKbPERSE=\n\n— lianxin/HangzhouCreditMSP/0 AAAA\n',
+      origin: 'lianxin/HangzhouCreditMSP/0',
+      size: '5',
+    });
   });
 
   it('takes the connection from LIANXIN_* variables', async () => {

@@ -19,7 +19,7 @@ Exit 0 with a summary, or 1 with the verifier's code and reason.
   --bundle file           the consortium trust bundle (lianxin bundle export)
   --require-anchored      refuse an attestation whose checkpoint is not yet anchored on chain
   --at time               verify as of this RFC 3339 time (default now)
-  --json                  print the summary as JSON`;
+  --json                  print the summary as JSON (the verifier's summary, not an API message: digests in hex)`;
 
 export const verifyCommand: Command = {
   name: 'verify',
