@@ -11,7 +11,7 @@ import type { ChainEvidence__Output } from '../../api/generated/lianxin/v1/Chain
 import type { NotarizeResponse__Output } from '../../api/generated/lianxin/v1/NotarizeResponse.ts';
 import { parseCommandLine, type CliIo, type Command } from '../command.ts';
 import { NODE_OPTIONS, NODE_OPTIONS_USAGE, unary, withNodeClient } from '../connection.ts';
-import { CliError, messageOf } from '../errors.ts';
+import { CliError, fileErrorReason } from '../errors.ts';
 import {
   ATTESTATION_OUTPUT_OPTIONS,
   ATTESTATION_OUTPUT_USAGE,
@@ -166,7 +166,7 @@ async function fileDigest(file: string): Promise<Buffer> {
   try {
     await pipeline(createReadStream(file), hash);
   } catch (err) {
-    throw new CliError('FILE_ERROR', `cannot read ${file}: ${messageOf(err)}`, { cause: err });
+    throw new CliError('FILE_ERROR', `cannot read ${file}: ${fileErrorReason(err)}`, { cause: err });
   }
   return hash.digest();
 }

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { LogLeaf__Output } from '../../api/generated/lianxin/v1/LogLeaf.ts';
 import { parseTrustBundle, ReceiptsError, verifyAttestation, type TrustBundle } from '../../receipts/index.ts';
 import { parseCommandLine, type Command } from '../command.ts';
-import { CliError, messageOf } from '../errors.ts';
+import { CliError, fileErrorReason } from '../errors.ts';
 import { printJson } from '../output.ts';
 
 const USAGE = `
@@ -141,7 +141,7 @@ async function read(file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (err) {
-    throw new CliError('FILE_ERROR', `cannot read ${file}: ${messageOf(err)}`, { cause: err });
+    throw new CliError('FILE_ERROR', `cannot read ${file}: ${fileErrorReason(err)}`, { cause: err });
   }
 }
 
