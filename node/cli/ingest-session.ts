@@ -240,7 +240,7 @@ export class IngestSession {
     const rest = [...this.#unacked.values()].slice(1);
     this.#unacked = new Map();
     this.#sends.delete(refused.requestId);
-    // A replacement identical to a later batch would be acknowledged with it: sending it once is enough.
+    // A replacement with the same records as a later batch shares its ID: one entry, acknowledged (and counted) once.
     for (const batch of replacement === undefined ? rest : [replacement, ...rest]) {
       this.#unacked.set(batch.requestId, batch);
     }
