@@ -141,6 +141,28 @@ describe('lianxin CLI with a real node', () => {
     expect((await lianxin(['status', testUscc(300_001), 'loan', ...as(AGENCY)])).code).toBe(0);
   });
 
+  it('reports a record held with other content as file:line, and skips it with --skip-invalid', async () => {
+    const held = join(net.members.dir, 'held.csv');
+    const changed = join(net.members.dir, 'changed.csv');
+    const header = 'subject,kind,version,content_type,content\n';
+    await writeFile(held, `${header}${testUscc(400_000)},loan,1,text/plain,first\n`);
+    await writeFile(
+      changed,
+      `${header}${testUscc(400_001)},loan,1,text/plain,new\n${testUscc(400_000)},loan,1,text/plain,rewritten\n`,
+    );
+    expect((await lianxin(['ingest', held, ...as(AGENCY)])).code).toBe(0);
+
+    const stopped = await lianxin(['ingest', changed, ...as(AGENCY)]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toMatch(
+      new RegExp(`^lianxin ingest: .*changed\\.csv:3: "content" .* \\(refused by the node: ALREADY_EXISTS\\); stopped`),
+    );
+    const skipped = await lianxin(['ingest', changed, '--skip-invalid', ...as(AGENCY)]);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stderr).toMatch(/^skipped .*changed\.csv:3: "content" .*\(refused by the node: ALREADY_EXISTS\)\n$/);
+    expect(skipped.stdout).toMatch(/^ingested 1 records \(1 accepted, 0 duplicate\) .*; 1 invalid lines skipped\n$/);
+  });
+
   it("exports a trust bundle holding the node's origin and keys", async () => {
     const run = await lianxin([
       'bundle',
