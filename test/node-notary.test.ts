@@ -158,7 +158,7 @@ describe('notarization on chain', () => {
     const onBankNode = await lianxin(['notarization', hex, ...as(bankNode, BANK)]);
     expect(onBankNode.code).toBe(0);
     expect(JSON.parse(onBankNode.stdout)).toMatchObject({
-      chainEvidence: [{ documentDigest: hex, platform: PLATFORM }],
+      chainEvidence: [{ documentDigest: document.toString('base64'), platform: PLATFORM }],
     });
     expect(onBankNode.stderr).toMatch(/^on chain: notarized by NanjingSupplyChainMSP at .* tx [0-9a-f]{64}\n$/);
 

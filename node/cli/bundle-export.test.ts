@@ -116,6 +116,6 @@ describe('lianxin bundle export', () => {
       net.ledger.address,
     ]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^lianxin bundle: cannot read .*Nobody.*client\.crt: ENOENT/);
+    expect(run.stderr).toMatch(/^lianxin bundle: cannot read .*Nobody.*client\.crt: no such file/);
   });
 });

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY, lianxinV1, type LianxinServiceName, type LianxinV1 } from '../api/index.ts';
 import { loadConsortium, orgPaths, type Consortium, type OrgNode } from '../../network/pki/index.ts';
-import { CliError, messageOf } from './errors.ts';
+import { CliError, fileErrorReason, messageOf } from './errors.ts';
 
 /** The connection options every node command accepts. */
 export const NODE_OPTIONS = {
@@ -162,7 +162,7 @@ async function readPem(what: string, file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (err) {
-    throw new CliError('FILE_ERROR', `cannot read the ${what} ${file}: ${messageOf(err)}`, { cause: err });
+    throw new CliError('FILE_ERROR', `cannot read the ${what} ${file}: ${fileErrorReason(err)}`, { cause: err });
   }
 }
 

@@ -13,6 +13,8 @@ export type CliErrorCode =
   | 'CONFIGURATION'
   /** The node refused a call or could not be reached. */
   | 'NODE_ERROR'
+  /** The node asked does not hold the record; its answer names the institution's log that does. */
+  | 'HELD_ELSEWHERE'
   /** The ledger refused a query or could not be reached. */
   | 'LEDGER_ERROR'
   /** An attestation did not verify. */
@@ -37,4 +39,21 @@ export class CliError extends Error {
 /** `err`'s message, for wrapping an error of another layer into a one-line reason. */
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Why a file could not be read or written, in a few words (`no such file`), from a Node.js system error. */
+export function fileErrorReason(err: unknown): string {
+  switch ((err as { code?: unknown } | undefined)?.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOTDIR':
+      return 'a folder on its path is a file';
+    default:
+      return messageOf(err);
+  }
 }

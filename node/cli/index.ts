@@ -6,7 +6,10 @@ export { CsvParser, MAX_CSV_FIELD_CHARS, type CsvRow } from './csv-parser.ts';
 export {
   openRecords,
   recordFormatOf,
-  MAX_CONTENT_BYTES,
+  MAX_JSONL_LINE_CHARS,
+  textLines,
+  type OpenRecordsOptions,
+  type TextLine,
   type InvalidLine,
   type ReadRecord,
   type RecordFormat,

@@ -1,31 +1,61 @@
 /**
  * Batches to the node over RecordService.IngestRecords (one bidi stream), at most `window` batches awaiting
- * their acknowledgement. The node acknowledges a batch once it is durable; its request ID makes a resend
- * harmless (acknowledged again, not written twice). When the node pushes back (RESOURCE_EXHAUSTED: its outbox is
- * full) or is briefly unavailable with a retry hint, the stream ends with that status: the session waits the
- * `retry-after-ms` trailer, opens a new stream and resends every unacknowledged batch in order.
+ * their acknowledgement. The node acknowledges a batch once it is durable, in the order batches arrive; its
+ * request ID (derived from its content) makes a resend harmless (acknowledged again, not written twice).
+ *
+ * When the node pushes back (RESOURCE_EXHAUSTED: its outbox is full) or is briefly unavailable with a retry hint,
+ * the stream ends with that status: the session waits the `retry-after-ms` trailer, opens a new stream and
+ * resends every unacknowledged batch in order. When the node refuses a batch for good (INVALID_ARGUMENT,
+ * ALREADY_EXISTS) the refused one is the oldest unacknowledged (acknowledgements come in order and stop at the
+ * refusal): `onRefused` may give a batch to send in its place (the refused record dropped), and the session
+ * goes on from there on a new stream.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { IngestAck__Output } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch } from '../api/generated/lianxin/v1/RecordBatch.ts';
-import { RETRY_AFTER_MS_KEY } from '../api/index.ts';
+import { ERROR_CODE_KEY, ERROR_FIELD_KEY, RETRY_AFTER_MS_KEY } from '../api/index.ts';
+import type { ValidCreditRecord } from '../records/index.ts';
 import { CliError } from './errors.ts';
 import { nodeCallError } from './connection.ts';
 
 export type IngestStream = grpc.ClientDuplexStream<RecordBatch, IngestAck__Output>;
 
-export interface IngestBatchRequest extends RecordBatch {
+/** A batch as the session keeps it: what is sent, and the input line of each record (for messages). */
+export interface IngestBatchRequest {
   readonly requestId: string;
-  readonly records: NonNullable<RecordBatch['records']>;
+  readonly records: readonly ValidCreditRecord[];
+  /** The line each record began on, in record order. */
+  readonly lines: readonly number[];
+}
+
+/** A final refusal of a batch by the node, from its status and trailers. */
+export interface NodeRefusal {
+  readonly status: grpc.status;
+  /** The node's error code (`lianxin-error-code`), e.g. `INVALID_ARGUMENT`, `ALREADY_EXISTS`. */
+  readonly code: string | undefined;
+  /** The field the node names (`lianxin-error-field`), e.g. `records[3].subject` or `request_id`. */
+  readonly field: string | undefined;
+  /** The node's message, `"records[3].subject" must be …`. */
+  readonly details: string;
+  /** The refusal as the CLI reports a failed call. */
+  readonly error: CliError;
 }
 
 export interface IngestSessionOptions {
-  /** Opens a new IngestRecords stream (the first, and again after a push-back). */
+  /** Opens a new IngestRecords stream (the first, and again after a push-back or a refusal). */
   readonly open: () => IngestStream;
   /** Batches sent and not yet acknowledged, at most. */
   readonly window: number;
-  /** Called with each acknowledged batch, in acknowledgement order. */
-  readonly onAck: (batch: IngestBatchRequest, ack: IngestAck__Output) => void;
+  /**
+   * Called with each acknowledged batch, in acknowledgement order; `resent` when the batch went out on more than
+   * one stream (its acknowledgement may then be a replay of one the session never saw).
+   */
+  readonly onAck: (batch: IngestBatchRequest, ack: IngestAck__Output, resent: boolean) => void;
+  /**
+   * The node refused `batch` for good: returns the batch to send in its place (undefined: nothing), or throws the
+   * CliError to fail with. Without it, a refusal fails the session.
+   */
+  readonly onRefused?: (batch: IngestBatchRequest, refusal: NodeRefusal) => IngestBatchRequest | undefined;
   /** Called before waiting out a push-back. */
   readonly onRetry?: (status: grpc.status, waitMs: number) => void;
   /** Consecutive push-backs without any acknowledgement in between before giving up. */
@@ -36,11 +66,15 @@ export interface IngestSessionOptions {
 const DEFAULT_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
 const DEFAULT_MAX_RETRIES = 300;
+/** Statuses that refuse a batch for what it holds: resending it unchanged would be refused again. */
+const REFUSALS: ReadonlySet<grpc.status> = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.ALREADY_EXISTS]);
 
 export class IngestSession {
   readonly #options: IngestSessionOptions;
   /** Unacknowledged batches by request ID, in sending order (Map keeps insertion order). */
-  readonly #unacked = new Map<string, IngestBatchRequest>();
+  #unacked = new Map<string, IngestBatchRequest>();
+  /** How many streams each unacknowledged batch went out on. */
+  readonly #sends = new Map<string, number>();
   #stream: IngestStream | undefined;
   #retrying = false;
   #retries = 0;
@@ -52,12 +86,14 @@ export class IngestSession {
     this.#options = options;
   }
 
-  /** Sends a batch once the window has room. @throws CliError `NODE_ERROR` when the session failed. */
+  /**
+   * Sends a batch once the window has room (and, for a batch identical to one still unacknowledged, once that
+   * one is acknowledged: the node then acknowledges this one again). @throws CliError when the session failed.
+   */
   async send(batch: IngestBatchRequest): Promise<void> {
-    await this.#until(() => this.#unacked.size < this.#options.window);
-    if (this.#unacked.has(batch.requestId)) throw new Error(`request ID ${batch.requestId} sent twice`);
+    await this.#until(() => this.#unacked.size < this.#options.window && !this.#unacked.has(batch.requestId));
     this.#unacked.set(batch.requestId, batch);
-    if (!this.#retrying) this.#currentStream().write(batch);
+    if (!this.#retrying) this.#write(this.#currentStream(), batch);
   }
 
   /** Waits for every batch sent to be acknowledged, then closes the stream. */
@@ -95,6 +131,12 @@ export class IngestSession {
     this.#wake();
   }
 
+  #write(stream: IngestStream, batch: IngestBatchRequest): void {
+    this.#sends.set(batch.requestId, (this.#sends.get(batch.requestId) ?? 0) + 1);
+    const message: RecordBatch = { requestId: batch.requestId, records: [...batch.records] };
+    stream.write(message);
+  }
+
   #currentStream(): IngestStream {
     if (this.#stream) return this.#stream;
     const stream = this.#options.open();
@@ -118,6 +160,12 @@ export class IngestSession {
     return stream;
   }
 
+  /** A new stream with every unacknowledged batch written to it again, in order. */
+  #resendAll(): void {
+    const stream = this.#currentStream();
+    for (const batch of this.#unacked.values()) this.#write(stream, batch);
+  }
+
   #acknowledged(ack: IngestAck__Output): void {
     const batch = this.#unacked.get(ack.requestId);
     // An acknowledgement of a batch resent after a push-back may arrive twice: the second is of no interest.
@@ -131,14 +179,20 @@ export class IngestSession {
       );
       return;
     }
+    const resent = (this.#sends.get(ack.requestId) ?? 0) > 1;
     this.#unacked.delete(ack.requestId);
+    this.#sends.delete(ack.requestId);
     this.#retries = 0;
-    this.#options.onAck(batch, ack);
+    this.#options.onAck(batch, ack, resent);
     this.#wake();
   }
 
   #streamFailed(err: grpc.ServiceError): void {
     this.#stream = undefined;
+    if (REFUSALS.has(err.code)) {
+      this.#refused(err);
+      return;
+    }
     const hint = Number(err.metadata.get(RETRY_AFTER_MS_KEY)[0]);
     const retryable =
       err.code === grpc.status.RESOURCE_EXHAUSTED || (err.code === grpc.status.UNAVAILABLE && Number.isFinite(hint));
@@ -153,8 +207,44 @@ export class IngestSession {
     setTimeout(() => {
       this.#retrying = false;
       if (this.#failure) return;
-      const stream = this.#currentStream();
-      for (const batch of this.#unacked.values()) stream.write(batch);
+      this.#resendAll();
     }, waitMs);
+  }
+
+  /** The oldest unacknowledged batch was refused: replaced (or dropped) as `onRefused` says, or the end. */
+  #refused(err: grpc.ServiceError): void {
+    const error = nodeCallError('IngestRecords', err);
+    const [refused] = this.#unacked.values();
+    const onRefused = this.#options.onRefused;
+    if (refused === undefined || onRefused === undefined) {
+      this.#fail(error);
+      return;
+    }
+    const trailer = (key: string) => {
+      const value = err.metadata.get(key)[0];
+      return typeof value === 'string' ? value : undefined;
+    };
+    let replacement: IngestBatchRequest | undefined;
+    try {
+      replacement = onRefused(refused, {
+        status: err.code,
+        code: trailer(ERROR_CODE_KEY),
+        field: trailer(ERROR_FIELD_KEY),
+        details: err.details,
+        error,
+      });
+    } catch (failure) {
+      this.#fail(failure instanceof CliError ? failure : error);
+      return;
+    }
+    const rest = [...this.#unacked.values()].slice(1);
+    this.#unacked = new Map();
+    this.#sends.delete(refused.requestId);
+    // A replacement with the same records as a later batch shares its ID: one entry, acknowledged (and counted) once.
+    for (const batch of replacement === undefined ? rest : [replacement, ...rest]) {
+      this.#unacked.set(batch.requestId, batch);
+    }
+    this.#wake();
+    if (this.#unacked.size > 0) this.#resendAll();
   }
 }

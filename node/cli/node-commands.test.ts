@@ -3,16 +3,19 @@
  * certificates, role policy, error mapping) with in-memory services behind it: what the CLI sends, how it reads
  * the answers, push-back and failures. test/cli-node.test.ts runs the same commands against a real node.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { orgPaths } from '../../network/pki/index.ts';
 import { CONSORTIUM_FILE, createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
+import { RecordValidationError, validateCreditRecord } from '../records/index.ts';
 import {
   consortiumRoles,
+  invalidArgument,
   NodeError,
   startApiServer,
   type ApiServer,
@@ -28,13 +31,18 @@ import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatc
 import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
 import { createLogger } from '../logging/index.ts';
 import { decodeAttestation } from '../receipts/index.ts';
+import { requestIdOf } from './commands/ingest.ts';
 import { lianxin } from './test-io.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const PLATFORM = 'NanjingSupplyChainMSP';
-const SUBJECT = '91330100MA27XK5U3F';
+/** A valid GB 32100 code, and the same with a wrong check character (the node refuses it by default). */
+const SUBJECT = '91330100MA27XK5U36';
+const WRONG_CHECK = '91330100MA27XK5U3F';
 const TESTDATA = fileURLToPath(new URL('../receipts/testdata/', import.meta.url));
 const BUNDLE = join(TESTDATA, 'trust-bundle.v1.json');
+/** The CLI's process edge, as `npm run lianxin` starts it. */
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 let tc: TestConsortium;
 let dir: string;
@@ -77,9 +85,14 @@ function as(api: ApiServer, mspId: string, user = 'User1'): string[] {
   ];
 }
 
-/** An in-memory RecordService with the node's idempotency rules: by request ID, then by record digest. */
+/**
+ * An in-memory RecordService with the node's rules: records validated by the node's own module
+ * (validateCreditRecord, default rules), idempotent by request ID bound to the batch's content (the same ID with
+ * the same records is replayed, with other records refused ALREADY_EXISTS naming request_id), then by record
+ * digest.
+ */
 class FakeRecords {
-  readonly acks = new Map<string, IngestAck>();
+  readonly acks = new Map<string, { content: string; ack: IngestAck }>();
   readonly records = new Map<string, { digest: string; content: string }>();
   readonly requestIds: string[] = [];
   /** Fail the stream with OVERLOADED when this many batches have been received (once). */
@@ -123,9 +136,25 @@ class FakeRecords {
 
   #ingest(batch: RecordBatch__Output): IngestAck {
     this.requestIds.push(batch.requestId);
+    const records = batch.records.map((record, i) => {
+      try {
+        return validateCreditRecord(record, { field: `records[${i}]` });
+      } catch (err) {
+        if (err instanceof RecordValidationError) throw invalidArgument(err.field, err.requirement);
+        throw err;
+      }
+    });
+    const content = createHash('sha256').update(JSON.stringify(batch.records)).digest('hex');
     const known = this.acks.get(batch.requestId);
-    if (known) return known;
-    const results = batch.records.map((record) => {
+    if (known) {
+      if (known.content !== content) {
+        throw new NodeError('ALREADY_EXISTS', `request ID ${batch.requestId} was used for other records`, {
+          field: 'request_id',
+        });
+      }
+      return { ...known.ack, replayed: true };
+    }
+    const results = records.map((record) => {
       const key = `${record.subject}/${record.kind}/${record.version}`;
       const digest = createHash('sha256').update(record.content).digest('hex');
       const duplicate = this.records.get(key)?.digest === digest;
@@ -136,7 +165,7 @@ class FakeRecords {
       };
     });
     const ack = { requestId: batch.requestId, results };
-    this.acks.set(batch.requestId, ack);
+    this.acks.set(batch.requestId, { content, ack });
     return ack;
   }
 }
@@ -238,14 +267,24 @@ beforeEach(() => {
   fake.reset();
 });
 
-/** A CSV of `count` valid records, versions 1..count, with `bad` lines replaced by a record with a bad subject. */
-async function csvFile(name: string, count: number, bad: readonly number[] = []): Promise<string> {
+/**
+ * A CSV of `count` valid records, versions `first`.., with the records of `bad` versions given the `badSubject`;
+ * the record of version v is on line v - first + 2.
+ */
+async function csvFile(
+  name: string,
+  count: number,
+  bad: readonly number[] = [],
+  badSubject = 'NOT-A-USCC',
+  first = 1,
+): Promise<string> {
   const lines = ['subject,kind,version,content_type,content'];
-  for (let v = 1; v <= count; v++) {
-    const subject = bad.includes(v) ? 'NOT-A-USCC' : SUBJECT;
+  for (let v = first; v < first + count; v++) {
+    const subject = bad.includes(v) ? badSubject : SUBJECT;
     lines.push(`${subject},loan,${v},application/json,"{""amount"": ${v * 100}, ""note"": ""a, b""}"`);
   }
   const path = join(dir, name);
+  await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${lines.join('\r\n')}\r\n`);
   return path;
 }
@@ -261,25 +300,54 @@ describe('lianxin ingest', () => {
     );
     expect(fake.records.size).toBe(1234);
     expect(fake.records.get(`${SUBJECT}/loan/7`)?.content).toBe('{"amount": 700, "note": "a, b"}');
-    expect(fake.requestIds).toEqual(Array.from({ length: 13 }, (_, i) => `loans.csv@100#${i + 1}`));
+    expect(fake.requestIds).toHaveLength(13);
+    expect(new Set(fake.requestIds).size).toBe(13);
+    for (const id of fake.requestIds) expect(id).toMatch(/^ingest-[0-9a-f]{64}$/);
   });
 
-  it('is idempotent: the same import again sends the same request IDs and reports duplicates', async () => {
+  it('a re-run sends the same request IDs and says the batches were already acknowledged, exit 0', async () => {
     const file = await csvFile('again.csv', 250);
     const args = ['ingest', file, '--batch', '100', ...as(agencyNode, AGENCY)];
-    expect((await lianxin(args)).code).toBe(0);
-    fake.acks.clear(); // as if the node had forgotten the request IDs: the record digests still match
+    expect((await lianxin(args)).stdout).toMatch(/^ingested 250 records \(250 accepted, 0 duplicate\) in /);
     const again = await lianxin(args);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/^ingested 250 records \(0 accepted, 250 duplicate\)/);
-    expect(fake.requestIds).toEqual([
-      'again.csv@100#1',
-      'again.csv@100#2',
-      'again.csv@100#3',
-      'again.csv@100#1',
-      'again.csv@100#2',
-      'again.csv@100#3',
-    ]);
+    expect(again.stdout).toMatch(/^ingested 250 records \(0 accepted, 0 duplicate, 250 already acknowledged\) in /);
+    expect(fake.requestIds.slice(3)).toEqual(fake.requestIds.slice(0, 3));
+
+    fake.acks.clear(); // as if the node had forgotten the request IDs: the record digests still match
+    const third = await lianxin(args);
+    expect(third.stdout).toMatch(/^ingested 250 records \(0 accepted, 250 duplicate\) in /);
+  });
+
+  it('ingests a second file of the same name with other records (request IDs come from the content)', async () => {
+    const first = await csvFile('a/loans.csv', 3);
+    const second = await csvFile('b/loans.csv', 3, [], undefined, 4);
+    expect((await lianxin(['ingest', first, ...as(agencyNode, AGENCY)])).code).toBe(0);
+    const run = await lianxin(['ingest', second, ...as(agencyNode, AGENCY)]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^ingested 3 records \(3 accepted, 0 duplicate\) in /);
+    expect([...fake.records.keys()]).toEqual([1, 2, 3, 4, 5, 6].map((v) => `${SUBJECT}/loan/${v}`));
+  });
+
+  it('stops on a request ID the node holds for other records, naming the file, lines and request ID, exit 1', async () => {
+    const file = await csvFile('taken.csv', 2);
+    const records = [1, 2].map((version) => ({
+      subject: SUBJECT,
+      kind: 'loan',
+      version,
+      contentType: 'application/json',
+      content: Buffer.from(`{"amount": ${version * 100}, "note": "a, b"}`),
+    }));
+    const id = requestIdOf(records);
+    // As if another client had used this ID for other records.
+    fake.acks.set(id, { content: 'other', ack: { requestId: id, results: [] } });
+    const run = await lianxin(['ingest', file, ...as(agencyNode, AGENCY)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `lianxin ingest: ${file}: the batch of lines 2–3 was refused: the node holds its request ID ${id} for other ` +
+        `records (request ID ${id} was used for other records)\n`,
+    );
+    expect(fake.records.size).toBe(0);
   });
 
   it('reads JSONL with the same fields', async () => {
@@ -325,9 +393,9 @@ describe('lianxin ingest', () => {
     expect(run.stdout).toBe('');
     // Record 25 is on line 26 (after the header); its batch holds records 21-30 (lines 22-31).
     expect(run.stderr).toMatch(
-      /^lianxin ingest: .*bad\.csv:26: "subject" must be a Unified Social Credit Code .*; stopped: lines 22–26 not sent, 20 records before them ingested\n$/,
+      /^lianxin ingest: .*bad\.csv:26: "subject" must be a valid Unified Social Credit Code .*; stopped: lines 22–26 not sent, 20 records before them ingested\n$/,
     );
-    expect(fake.requestIds).toEqual(['bad.csv@10#1', 'bad.csv@10#2']);
+    expect(fake.requestIds).toHaveLength(2);
     expect(fake.records.size).toBe(20);
   });
 
@@ -340,6 +408,73 @@ describe('lianxin ingest', () => {
       expect.stringMatching(/^skipped .*skip\.csv:18: "subject" must be/) as string,
     ]);
     expect(run.stdout).toMatch(/^ingested 28 records \(28 accepted, 0 duplicate\) .*; 2 invalid lines skipped\n$/);
+  });
+
+  it("refuses locally what the node refuses, with the node's rule: a wrong check character, content over 64 KiB", async () => {
+    const path = join(dir, 'parity.csv');
+    await writeFile(
+      path,
+      'subject,kind,version,content_type,content\n' +
+        `${SUBJECT},loan,1,text/plain,x\n` +
+        `${WRONG_CHECK},loan,2,text/plain,x\n` +
+        `${SUBJECT},loan,3,text/plain,${'x'.repeat(64 * 1024 + 1)}\n`,
+    );
+    const run = await lianxin(['ingest', path, '--skip-invalid', ...as(agencyNode, AGENCY)]);
+    expect(run.code).toBe(0);
+    expect(run.stderr.split('\n').filter(Boolean)).toEqual([
+      `skipped ${path}:3: "subject" must be a valid Unified Social Credit Code (GB 32100 check character): expected "6" last`,
+      `skipped ${path}:4: "content" must be 1 to 65536 bytes, got 65537`,
+    ]);
+    // Nothing the node would refuse was sent: one batch of the one good record.
+    expect(fake.requestIds).toHaveLength(1);
+    expect([...fake.records.keys()]).toEqual([`${SUBJECT}/loan/1`]);
+  });
+
+  it('reports a record the node refuses as file:line, and stops there without --skip-invalid, exit 1', async () => {
+    // Run leniently against a strict node: the CLI lets the wrong check character through, the node refuses it.
+    const file = await csvFile('refused.csv', 30, [13], WRONG_CHECK);
+    const run = await lianxin(['ingest', file, '--batch', '10', '--uscc-mode', 'lenient', ...as(agencyNode, AGENCY)]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      `lianxin ingest: ${file}:14: "subject" must be a valid Unified Social Credit Code (GB 32100 check character): ` +
+        'expected "6" last (refused by the node: INVALID_ARGUMENT); stopped: 10 records ingested before it\n',
+    );
+    expect(fake.records.size).toBe(10);
+  });
+
+  it('with --skip-invalid drops a record the node refuses, counts it skipped and sends the rest of its batch', async () => {
+    const file = await csvFile('refused-skip.csv', 30, [13, 14, 27], WRONG_CHECK);
+    const args = ['--batch', '10', '--uscc-mode', 'lenient', '--skip-invalid', ...as(agencyNode, AGENCY)];
+    const run = await lianxin(['ingest', file, ...args]);
+    expect(run.code).toBe(0);
+    expect(run.stderr.split('\n').filter(Boolean)).toEqual(
+      [14, 15, 28].map(
+        (line) =>
+          expect.stringMatching(
+            new RegExp(
+              `^skipped .*refused-skip\\.csv:${line}: "subject" .*\\(refused by the node: INVALID_ARGUMENT\\)$`,
+            ),
+          ) as string,
+      ),
+    );
+    expect(run.stdout).toMatch(/^ingested 27 records \(27 accepted, 0 duplicate\) .*; 3 invalid lines skipped\n$/);
+    const versions = Array.from({ length: 30 }, (_, i) => i + 1).filter((v) => ![13, 14, 27].includes(v));
+    expect([...fake.records.keys()].sort()).toEqual(versions.map((v) => `${SUBJECT}/loan/${v}`).sort());
+  });
+
+  it('reports a missing input file in one line, exit 1, the process ending cleanly (its own process)', async () => {
+    const missing = join(dir, 'no-such-loans.csv');
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', MAIN, 'ingest', missing, ...as(agencyNode, AGENCY)],
+        (err, stdout, stderr) => {
+          resolve({ code: err ? (err.code === undefined ? 1 : Number(err.code)) : 0, stdout, stderr });
+        },
+      );
+    });
+    expect(run).toEqual({ code: 1, stdout: '', stderr: `lianxin ingest: cannot read ${missing}: no such file\n` });
   });
 
   it('fails with the node status when the caller may not ingest (a regulator), exit 1', async () => {
@@ -379,17 +514,16 @@ describe('lianxin ingest', () => {
 });
 
 describe('lianxin queries', () => {
-  it('status prints the record status as JSON with digests in hex', async () => {
+  it('status prints the record status as canonical proto3 JSON', async () => {
     const file = await csvFile('status.csv', 1);
     expect((await lianxin(['ingest', file, ...as(agencyNode, AGENCY)])).code).toBe(0);
     const run = await lianxin(['status', SUBJECT, 'loan', '1', ...as(agencyNode, AGENCY)]);
     expect(run.code).toBe(0);
+    // uint64 as a decimal string, bytes in base64, enums by name; leafIndex 0 and the unset anchor left out.
     expect(JSON.parse(run.stdout)).toEqual({
-      record: { subject: SUBJECT, kind: 'loan', version: 1 },
+      record: { subject: SUBJECT, kind: 'loan', version: '1' },
       state: 'EVIDENCE_STATE_PENDING',
-      leafIndex: 0,
-      recordDigest: fake.records.get(`${SUBJECT}/loan/1`)?.digest,
-      anchor: null,
+      recordDigest: Buffer.from(fake.records.get(`${SUBJECT}/loan/1`)?.digest ?? '', 'hex').toString('base64'),
     });
     const missing = await lianxin(['status', SUBJECT, 'tax', ...as(agencyNode, AGENCY)]);
     expect(missing).toMatchObject({
@@ -422,17 +556,46 @@ describe('lianxin queries', () => {
     expect((await lianxin(['verify', out, '--bundle', BUNDLE])).code).toBe(0);
 
     const json = await lianxin(['attest', SUBJECT, 'loan', '--json', ...bank]);
+    expect(json.code).toBe(0);
+    const golden = await goldenCredit();
     expect(JSON.parse(json.stdout)).toMatchObject({
       format: 'lianxin-attestation/v1',
       issuer: 'HangzhouAgencyMSP',
       state: 'EVIDENCE_STATE_ANCHORED',
+      leaf: Buffer.from(golden.leaf).toString('base64'),
+      issuedAtMs: String(golden.issuedAtMs),
     });
+  });
 
-    const elsewhere = await lianxin(['attest', '91340100MA2N0XYZ1K', 'loan', ...bank]);
-    expect(elsewhere.code).toBe(0);
-    expect(JSON.parse(elsewhere.stdout)).toMatchObject({
-      heldBy: 'lianxin/HefeiCreditMSP/0',
-      indexEntry: { leafIndex: 9 },
+  it('attest fails, exit 1, when another institution holds the record, whatever the output format', async () => {
+    const bank = [
+      '--node',
+      agencyNode.address,
+      '--crypto-dir',
+      tc.cryptoDir,
+      '--msp',
+      'ShanghaiBankMSP',
+      '--tls-ca',
+      orgPaths(tc.cryptoDir, AGENCY).tlsca.cert,
+      '--server-name',
+      'node0.hangzhou-credit.lianxin.local',
+    ];
+    const elsewhere = ['attest', '91340100MA2N0XYZ1K', 'loan', ...bank];
+    const reason =
+      'lianxin attest: Attest: lianxin/HefeiCreditMSP/0 holds this record, not the node asked; ask its node ' +
+      `(index entry: leaf 9, tx ${'ab'.repeat(32)})\n`;
+    const out = join(dir, 'elsewhere.binpb');
+    const [toFile, toJson, toPipe] = await Promise.all([
+      lianxin([...elsewhere, '--out', out]),
+      lianxin([...elsewhere, '--json']),
+      lianxin(elsewhere),
+    ]);
+    expect(toFile).toMatchObject({ code: 1, stdout: '', stderr: reason });
+    expect(toPipe).toMatchObject({ code: 1, stdout: '', stderr: reason });
+    expect(toJson).toMatchObject({ code: 1, stderr: reason });
+    expect(JSON.parse(toJson.stdout)).toMatchObject({
+      requestId: expect.any(String) as string,
+      indexEntry: { origin: 'lianxin/HefeiCreditMSP/0', leafIndex: '9' },
     });
   });
 
@@ -498,19 +661,29 @@ describe('lianxin queries', () => {
     });
     const inclusion = await lianxin(['proof', 'inclusion', '2', ...agency]);
     expect(JSON.parse(inclusion.stdout)).toEqual({
-      leafIndex: 2,
-      treeSize: 5,
-      hashes: ['01'.repeat(32), '02'.repeat(32)],
+      leafIndex: '2',
+      treeSize: '5',
+      hashes: [Buffer.alloc(32, 1).toString('base64'), Buffer.alloc(32, 2).toString('base64')],
     });
     const consistency = await lianxin(['proof', 'consistency', '3', '5', ...agency]);
-    expect(JSON.parse(consistency.stdout)).toEqual({ size1: 3, size2: 5, hashes: ['ab'.repeat(32)] });
+    expect(JSON.parse(consistency.stdout)).toEqual({
+      size1: '3',
+      size2: '5',
+      hashes: [Buffer.alloc(32, 0xab).toString('base64')],
+    });
     const refused = await lianxin(['proof', 'consistency', '6', '5', ...agency]);
     expect(refused).toMatchObject({
       code: 1,
       stderr: 'lianxin proof: GetConsistencyProof failed: OUT_OF_RANGE: size1 exceeds size2 [field size1]\n',
     });
     const info = await lianxin(['info', ...agency]);
-    expect(JSON.parse(info.stdout)).toMatchObject({ mspId: AGENCY, logSize: 5, version: AGENCY });
+    expect(JSON.parse(info.stdout)).toMatchObject({ mspId: AGENCY, logSize: '5', version: AGENCY });
+    const checkpointJson = await lianxin(['checkpoint', '--json', ...agency]);
+    expect(JSON.parse(checkpointJson.stdout)).toEqual({
+      note: 'lianxin/HangzhouCreditMSP/0\n5\nKbPERSE=\n\n— lianxin/HangzhouCreditMSP/0 AAAA\n',
+      origin: 'lianxin/HangzhouCreditMSP/0',
+      size: '5',
+    });
   });
 
   it('takes the connection from LIANXIN_* variables', async () => {

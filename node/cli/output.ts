@@ -1,12 +1,15 @@
 /**
- * What commands print: protobuf answers as JSON (bytes as lower-case hex, the form digests take everywhere in
- * Lianxin), and attestations as the serialized protobuf a verifier takes (`lianxin verify`) or as JSON.
+ * What commands print: the node's answers (lianxin.v1 messages) as canonical proto3 JSON (proto-json.ts: bytes in
+ * base64, 64-bit integers as strings, defaults left out), attestations as the serialized protobuf a verifier takes
+ * (`lianxin verify`) or as that JSON. Output that is no API message (`verify --json`'s summary) is plain JSON with
+ * digests in lower-case hex, as its help says.
  */
 import { writeFile } from 'node:fs/promises';
 import type { Attestation } from '../api/generated/lianxin/v1/Attestation.ts';
 import { attestationBytes } from '../receipts/index.ts';
 import type { CliIo } from './command.ts';
 import { CliError, messageOf } from './errors.ts';
+import { toProto3Json, type PrintedMessage } from './proto-json.ts';
 
 /** `value` with every byte array replaced by its hex (JSON.stringify would spell Buffers out byte by byte). */
 export function printable(value: unknown): unknown {
@@ -18,8 +21,14 @@ export function printable(value: unknown): unknown {
   return value;
 }
 
+/** JSON of something that is no API message, byte arrays in hex. */
 export function printJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(printable(value), null, 2)}\n`);
+}
+
+/** A lianxin.v1 message the node answered with, as canonical proto3 JSON. */
+export function printMessage(io: CliIo, name: PrintedMessage, message: object): void {
+  io.stdout.write(`${JSON.stringify(toProto3Json(name, message), null, 2)}\n`);
 }
 
 /** Where an attestation goes: a file (binary protobuf), stdout as JSON, or stdout as binary when piped. */
@@ -36,12 +45,12 @@ export const ATTESTATION_OUTPUT_OPTIONS = {
 export const ATTESTATION_OUTPUT_USAGE = `
 output:
   --out, -o file          write the serialized lianxin.v1.Attestation (what \`lianxin verify\` reads)
-  --json                  print it as JSON instead (bytes in hex)
+  --json                  print it as canonical proto3 JSON instead (bytes in base64, 64-bit integers as strings)
   (neither: the binary goes to stdout, which must then not be a terminal)`;
 
 export async function writeAttestation(io: CliIo, attestation: Attestation, output: AttestationOutput): Promise<void> {
   if (output.json === true) {
-    printJson(io, attestation);
+    printMessage(io, 'Attestation', attestation);
     return;
   }
   const bytes = attestationBytes(attestation);

@@ -45,12 +45,16 @@ describe('progress formatting', () => {
   });
 
   it('sums up an import on one line', () => {
-    expect(summarize({ records: 120_000, accepted: 119_500, duplicate: 500, skipped: 0, elapsedMs: 2_400 })).toBe(
+    const none = { alreadyAcknowledged: 0, skipped: 0 };
+    expect(summarize({ ...none, records: 120_000, accepted: 119_500, duplicate: 500, elapsedMs: 2_400 })).toBe(
       'ingested 120,000 records (119,500 accepted, 500 duplicate) in 2.4 s, 50,000 records/s',
     );
-    expect(summarize({ records: 2, accepted: 2, duplicate: 0, skipped: 3, elapsedMs: 1_000 })).toBe(
+    expect(summarize({ ...none, records: 2, accepted: 2, duplicate: 0, skipped: 3, elapsedMs: 1_000 })).toBe(
       'ingested 2 records (2 accepted, 0 duplicate) in 1.0 s, 2.0 records/s; 3 invalid lines skipped',
     );
+    expect(
+      summarize({ ...none, records: 500, accepted: 0, duplicate: 0, alreadyAcknowledged: 500, elapsedMs: 1_000 }),
+    ).toBe('ingested 500 records (0 accepted, 0 duplicate, 500 already acknowledged) in 1.0 s, 500 records/s');
   });
 });
 

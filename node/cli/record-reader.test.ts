@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliError } from './errors.ts';
-import { openRecords, recordFormatOf, type ReadRecord } from './record-reader.ts';
+import { DEFAULT_MAX_RECORD_BYTES, validateCreditRecord } from '../records/index.ts';
+import { MAX_JSONL_LINE_CHARS, openRecords, recordFormatOf, textLines, type ReadRecord } from './record-reader.ts';
 
-const SUBJECT = '91330100MA27XK5U3F';
+/** A valid GB 32100 code, and the same with a wrong check character (the node refuses it by default). */
+const SUBJECT = '91330100MA27XK5U36';
+const WRONG_CHECK = '91330100MA27XK5U3F';
 let dir: string;
 
 beforeAll(async () => {
@@ -23,9 +26,9 @@ async function file(name: string, text: string): Promise<string> {
   return path;
 }
 
-async function readAll(path: string): Promise<ReadRecord[]> {
+async function readAll(path: string, options: Parameters<typeof openRecords>[2] = {}): Promise<ReadRecord[]> {
   const items: ReadRecord[] = [];
-  for await (const item of openRecords(path)) items.push(item);
+  for await (const item of openRecords(path, undefined, options)) items.push(item);
   return items;
 }
 
@@ -96,9 +99,15 @@ describe('openRecords: CSV', () => {
         `${SUBJECT},loan,1,text/plain,"unterminated\n`,
     );
     expect(await readAll(path)).toEqual([
-      { ok: false, line: 2, field: 'subject', reason: expect.stringContaining('Unified Social Credit Code') as string },
-      { ok: false, line: 3, field: 'kind', reason: expect.stringContaining('record kind') as string },
-      { ok: false, line: 4, field: 'version', reason: 'must be a whole number from 1 to 2^53-1' },
+      {
+        ok: false,
+        line: 2,
+        field: 'subject',
+        rule: 'USCC_FORMAT',
+        reason: expect.stringContaining('Unified Social Credit Code') as string,
+      },
+      { ok: false, line: 3, field: 'kind', rule: 'KIND', reason: expect.stringContaining('record kind') as string },
+      { ok: false, line: 4, field: 'version', rule: 'VERSION', reason: 'must be a whole number from 1 to 2^53-1' },
       { ok: false, line: 5, field: 'content_type', reason: 'is required' },
       { ok: false, line: 6, field: 'content', reason: 'give exactly one of content, content_file' },
       { ok: false, line: 7, reason: 'has 4 fields, the header has 5' },
@@ -119,8 +128,64 @@ describe('openRecords: CSV', () => {
     });
   });
 
-  it('reports an unreadable file as a file error', async () => {
-    expect(await failure(readAll(join(dir, 'absent.csv')))).toMatchObject({ code: 'FILE_ERROR' });
+  it('reports a missing file as a file error, in a few words', async () => {
+    const path = join(dir, 'absent.csv');
+    expect(await failure(readAll(path))).toMatchObject({
+      code: 'FILE_ERROR',
+      message: `cannot read ${path}: no such file`,
+    });
+  });
+
+  it("refuses what the node refuses, by the node's own rule: a wrong check character, content over 64 KiB", async () => {
+    const big = 'x'.repeat(DEFAULT_MAX_RECORD_BYTES + 1);
+    await writeFile(join(dir, 'big.bin'), big);
+    const path = await file(
+      'parity.csv',
+      'subject,kind,version,content_type,content\n' +
+        `${WRONG_CHECK},loan,1,text/plain,x\n` +
+        `${SUBJECT},loan,2,text/plain,${big}\n`,
+    );
+    const files = await file(
+      'parity-files.csv',
+      `subject,kind,version,content_type,content_file\n${SUBJECT},loan,3,text/plain,big.bin\n`,
+    );
+    const read = [...(await readAll(path)), ...(await readAll(files))];
+    expect(read).toMatchObject([
+      { ok: false, line: 2, field: 'subject', rule: 'USCC_CHECK_CHARACTER' },
+      { ok: false, line: 3, field: 'content', rule: 'CONTENT_SIZE' },
+      { ok: false, line: 2, field: 'content_file', rule: 'CONTENT_SIZE' },
+    ]);
+    // The node's validation, on the same records, refuses them with the same rule and the same words.
+    const node = (record: Parameters<typeof validateCreditRecord>[0]) => {
+      try {
+        validateCreditRecord(record, { field: 'records[0]' });
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    const base = { kind: 'loan', version: 1, contentType: 'text/plain' };
+    const refusals = [
+      node({ ...base, subject: WRONG_CHECK, content: Buffer.from('x') }),
+      node({ ...base, subject: SUBJECT, content: Buffer.from(big) }),
+    ];
+    expect(refusals).toMatchObject([
+      {
+        code: 'USCC_CHECK_CHARACTER',
+        field: 'records[0].subject',
+        requirement: (read[0] as { reason: string }).reason,
+      },
+      { code: 'CONTENT_SIZE', field: 'records[0].content', requirement: (read[1] as { reason: string }).reason },
+    ]);
+  });
+
+  it('takes them under the rules of a node run leniently with a larger limit', async () => {
+    const path = await file(
+      'lenient.csv',
+      `subject,kind,version,content_type,content\n${WRONG_CHECK},loan,1,text/plain,${'x'.repeat(DEFAULT_MAX_RECORD_BYTES + 1)}\n`,
+    );
+    const rules = { usccMode: 'lenient', maxContentBytes: 2 * DEFAULT_MAX_RECORD_BYTES } as const;
+    expect(await readAll(path, { rules })).toMatchObject([{ ok: true, line: 2, record: { subject: WRONG_CHECK } }]);
   });
 });
 
@@ -163,11 +228,47 @@ describe('openRecords: JSONL', () => {
         `{${good.replace('"x"', '42')},"version":1}\n`,
     );
     expect(await readAll(path)).toEqual([
-      { ok: false, line: 1, field: 'version', reason: 'must be a whole number from 1 to 2^53-1' },
+      { ok: false, line: 1, field: 'version', rule: 'VERSION', reason: 'must be a whole number from 1 to 2^53-1' },
       { ok: false, line: 2, reason: expect.stringContaining('malformed JSON') as string },
       { ok: false, line: 3, field: 'amount', reason: expect.stringContaining('is not a record field') as string },
       { ok: false, line: 4, reason: 'must be a JSON object' },
       { ok: false, line: 5, field: 'content', reason: 'must be a string (the record text)' },
+    ]);
+  });
+});
+
+describe('openRecords: JSONL line cap', () => {
+  it('refuses a line over the cap as file:line without holding it, and reads on', async () => {
+    const cap = 1024 * 1024;
+    const record = (v: number) =>
+      JSON.stringify({ subject: SUBJECT, kind: 'loan', version: v, content_type: 'text/plain', content: `v${v}` });
+    const long = JSON.stringify({
+      subject: SUBJECT,
+      kind: 'loan',
+      version: 2,
+      content_type: 'text/plain',
+      content: 'x'.repeat(3 * cap),
+    });
+    const path = await file('long.jsonl', `${record(1)}\n${long}\r\n${record(3)}\n`);
+    expect(await readAll(path, { maxLineChars: cap })).toMatchObject([
+      { ok: true, line: 1, record: { version: 1 } },
+      { ok: false, line: 2, reason: `is longer than ${cap} characters (skipped unread)` },
+      { ok: true, line: 3, record: { version: 3 } },
+    ]);
+  });
+
+  it('streams past a 600 MiB line (beyond the longest JavaScript string) at the real cap', async () => {
+    const mib = 'x'.repeat(1024 * 1024);
+    async function* chunks() {
+      await Promise.resolve();
+      for (let i = 0; i < 600; i++) yield mib;
+      yield '\n{"after": true}\n';
+    }
+    const lines = [];
+    for await (const line of textLines(chunks(), MAX_JSONL_LINE_CHARS)) lines.push(line);
+    expect(lines).toEqual([
+      { line: 1, tooLong: true },
+      { line: 2, text: '{"after": true}' },
     ]);
   });
 });

@@ -5,50 +5,58 @@
  *   subject,kind,version,content_type,content        (or content_file instead of content)
  *
  * `content` is the record's text (stored as UTF-8); `content_file` names a file, relative to the input file's
- * folder, whose bytes are the record. Each record is checked here the way the node will (shape of the USCC,
- * record kind, version), so that a bad line is reported as file:line with its field before anything is sent.
- * The input is untrusted.
+ * folder, whose bytes are the record. Each record is checked by the node's own rules (node/records
+ * validateCreditRecord, with the rules the node is run with), so that a bad line is reported as file:line with
+ * its field before anything is sent. The input is untrusted: lines and fields are capped before they are held.
  */
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { ChaincodeError } from '../../chaincode/src/errors.ts';
-import { checkUscc } from '../../chaincode/src/uscc.ts';
-import { requireKind, requireString } from '../../chaincode/src/validation.ts';
-import type { CreditRecord } from '../api/generated/lianxin/v1/CreditRecord.ts';
+import {
+  DEFAULT_RECORD_RULES,
+  MAX_CONFIGURABLE_RECORD_BYTES,
+  RecordValidationError,
+  requireContentSize,
+  validateCreditRecord,
+  type RecordRule,
+  type RecordRules,
+  type ValidCreditRecord,
+} from '../records/index.ts';
 import { CsvParser } from './csv-parser.ts';
-import { CliError, messageOf } from './errors.ts';
+import { CliError, fileErrorReason, messageOf } from './errors.ts';
 
 export type RecordFormat = 'csv' | 'jsonl';
 
-/** A record as sent to the node, with its size and where it came from. */
+/** A record as sent to the node, and the line it began on. */
 export interface RecordLine {
   readonly ok: true;
   readonly line: number;
-  readonly record: Required<Pick<CreditRecord, 'subject' | 'kind' | 'contentType'>> & {
-    readonly version: number;
-    readonly content: Buffer;
-  };
+  readonly record: ValidCreditRecord;
 }
 
-/** A line that is not a valid record; `field` names the culprit when one is to blame. */
+/**
+ * A line that is not a valid record; `field` names the culprit when one is to blame, `rule` the record rule it
+ * broke when it is one of the node's (node/records RecordRule).
+ */
 export interface InvalidLine {
   readonly ok: false;
   readonly line: number;
   readonly field?: string;
+  readonly rule?: RecordRule;
   readonly reason: string;
 }
 
 export type ReadRecord = RecordLine | InvalidLine;
 
-/** The largest record content; a batch message must stay well under the node's gRPC message limit. */
-export const MAX_CONTENT_BYTES = 1024 * 1024;
-const MAX_CONTENT_TYPE_CHARS = 255;
+/**
+ * Beyond this a JSONL line is refused unread (streamed past, never held): the largest record content a node
+ * can be configured for, twice over for JSON escapes, and room for the other fields.
+ */
+export const MAX_JSONL_LINE_CHARS = 2 * MAX_CONFIGURABLE_RECORD_BYTES + 64 * 1024;
 const FIELDS = ['subject', 'kind', 'version', 'content_type', 'content', 'content_file'] as const;
 type Field = (typeof FIELDS)[number];
 const REQUIRED: readonly Field[] = ['subject', 'kind', 'version', 'content_type'];
-const VERSION = /^[1-9][0-9]{0,15}$/;
+/** Digits of a version given as text (CSV, or JSON writers that quote 64-bit numbers). */
+const DIGITS = /^[0-9]{1,16}$/;
 /** Streams are read in chunks this large: a few hundred records each. */
 const READ_CHUNK_BYTES = 256 * 1024;
 
@@ -65,30 +73,57 @@ export interface RecordSource extends AsyncIterable<ReadRecord> {
   readonly bytesRead: number;
 }
 
+export interface OpenRecordsOptions {
+  /** The rules the node is run with (default: the node's defaults). */
+  readonly rules?: RecordRules;
+  /** The longest JSONL line (default MAX_JSONL_LINE_CHARS). */
+  readonly maxLineChars?: number;
+}
+
 /**
- * The records of `file`, in file order, each validated. Iterating throws CliError `FILE_ERROR` when the file
- * cannot be read, `INVALID_INPUT` for a bad CSV header.
+ * The records of `file`, in file order, each validated. The file is opened when iteration starts; iterating
+ * throws CliError `FILE_ERROR` when it cannot be read, `INVALID_INPUT` for a bad CSV header.
  * @example for await (const item of openRecords('loans.csv')) if (!item.ok) console.error(item.line, item.reason);
  */
-export function openRecords(file: string, format = recordFormatOf(file)): RecordSource {
+export function openRecords(
+  file: string,
+  format = recordFormatOf(file),
+  options: OpenRecordsOptions = {},
+): RecordSource {
   const contentDir = dirname(resolve(file));
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
+  const rules = options.rules ?? DEFAULT_RECORD_RULES;
+  let bytesRead = 0;
   async function* records(): AsyncGenerator<ReadRecord> {
+    // Opened here, not before: a stream nobody iterates would emit its open error to no listener (a crash).
+    let handle;
     try {
-      const rows = format === 'csv' ? csvRows(file, stream as AsyncIterable<string>) : jsonlRows(stream);
+      handle = await open(file);
+    } catch (err) {
+      throw new CliError('FILE_ERROR', `cannot read ${file}: ${fileErrorReason(err)}`, { cause: err });
+    }
+    const stream = handle.createReadStream({ encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
+    const chunks = (async function* () {
+      for await (const chunk of stream as AsyncIterable<string>) {
+        bytesRead = stream.bytesRead;
+        yield chunk;
+      }
+    })();
+    try {
+      const rows =
+        format === 'csv' ? csvRows(file, chunks) : jsonlRows(chunks, options.maxLineChars ?? MAX_JSONL_LINE_CHARS);
       for await (const row of rows) {
-        yield 'reason' in row ? { ok: false, ...row } : await toRecord(row.line, row.values, contentDir);
+        yield 'reason' in row ? { ok: false, ...row } : await toRecord(row.line, row.values, contentDir, rules);
       }
     } catch (err) {
       if (err instanceof CliError) throw err;
-      throw new CliError('FILE_ERROR', `cannot read ${file}: ${messageOf(err)}`, { cause: err });
+      throw new CliError('FILE_ERROR', `cannot read ${file}: ${fileErrorReason(err)}`, { cause: err });
     } finally {
       stream.destroy();
     }
   }
   return {
     get bytesRead() {
-      return stream.bytesRead;
+      return bytesRead;
     },
     [Symbol.asyncIterator]: records,
   };
@@ -144,13 +179,51 @@ function csvHeader(file: string, line: number, names: readonly string[]): Field[
   return header;
 }
 
-async function* jsonlRows(input: NodeJS.ReadableStream): AsyncGenerator<Row> {
-  // readline splits on LF and CRLF (crlfDelay: a CR then an LF in the next chunk is still one line break).
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let line = 0;
-  for await (const raw of lines) {
-    line++;
-    const text = line === 1 && raw.startsWith('\uFEFF') ? raw.slice(1) : raw;
+/** One line of text, or the number of a line too long to hold. */
+export type TextLine =
+  { readonly line: number; readonly text: string } | { readonly line: number; readonly tooLong: true };
+
+/**
+ * The lines of a text stream (LF or CRLF), each held whole only up to `maxChars`: a longer line is streamed past
+ * and reported by its number, so one endless line costs no more memory than the cap.
+ */
+export async function* textLines(chunks: AsyncIterable<string>, maxChars: number): AsyncGenerator<TextLine> {
+  /** The line being read: its parts while it fits, its length, and whether it has outgrown the cap. */
+  const current = { parts: [] as string[], length: 0, tooLong: false, line: 1 };
+  const take = (text: string) => {
+    if (current.tooLong) return;
+    current.length += text.length;
+    if (current.length > maxChars) {
+      current.tooLong = true;
+      current.parts = [];
+    } else if (text.length > 0) current.parts.push(text);
+  };
+  const finish = (): TextLine => {
+    const { line, tooLong, parts } = current;
+    const done: TextLine = tooLong ? { line, tooLong } : { line, text: parts.join('').replace(/\r$/, '') };
+    Object.assign(current, { parts: [], length: 0, tooLong: false, line: line + 1 });
+    return done;
+  };
+  for await (const chunk of chunks) {
+    let from = 0;
+    for (let lf = chunk.indexOf('\n'); lf !== -1; lf = chunk.indexOf('\n', from)) {
+      take(chunk.slice(from, lf));
+      yield finish();
+      from = lf + 1;
+    }
+    take(chunk.slice(from));
+  }
+  if (current.length > 0 || current.tooLong) yield finish();
+}
+
+async function* jsonlRows(chunks: AsyncIterable<string>, maxLineChars: number): AsyncGenerator<Row> {
+  for await (const read of textLines(chunks, maxLineChars)) {
+    const { line } = read;
+    if ('tooLong' in read) {
+      yield { line, reason: `is longer than ${maxLineChars} characters (skipped unread)` };
+      continue;
+    }
+    const text = line === 1 && read.text.startsWith('\uFEFF') ? read.text.slice(1) : read.text;
     if (text.trim() === '') continue;
     let value: unknown;
     try {
@@ -176,61 +249,54 @@ async function toRecord(
   line: number,
   values: Partial<Record<Field, unknown>>,
   contentDir: string,
+  rules: RecordRules,
 ): Promise<ReadRecord> {
   const invalid = (field: Field, reason: string): InvalidLine => ({ ok: false, line, field, reason });
   for (const field of REQUIRED) {
     if (values[field] === undefined || values[field] === '') return invalid(field, 'is required');
   }
-  const subject = typeof values.subject === 'string' ? checkUscc(values.subject, 'lenient') : undefined;
-  if (!subject?.valid) {
-    return invalid('subject', 'must be a Unified Social Credit Code (GB 32100: 18 characters of 0-9A-HJ-NPQRTUWXY)');
-  }
-  const kind = chaincodeCheck(() => requireKind('kind', values.kind));
-  if (typeof kind !== 'string') return invalid('kind', kind.reason);
-  const version = versionOf(values.version);
-  if (version === undefined) return invalid('version', 'must be a whole number from 1 to 2^53-1');
-  const contentType = chaincodeCheck(() => requireString('content_type', values.content_type, MAX_CONTENT_TYPE_CHARS));
-  if (typeof contentType !== 'string') return invalid('content_type', contentType.reason);
-
   const hasContent = values.content !== undefined && values.content !== '';
   const hasFile = values.content_file !== undefined && values.content_file !== '';
   if (hasContent === hasFile)
     return invalid(hasContent ? 'content_file' : 'content', 'give exactly one of content, content_file');
-  let content: Buffer;
-  if (hasContent) {
-    if (typeof values.content !== 'string') return invalid('content', 'must be a string (the record text)');
-    content = Buffer.from(values.content, 'utf8');
-  } else {
-    if (typeof values.content_file !== 'string') return invalid('content_file', 'must be a file name');
-    try {
-      content = await readFile(resolve(contentDir, values.content_file));
-    } catch (err) {
-      return invalid('content_file', `cannot be read: ${messageOf(err)}`);
-    }
-  }
-  if (content.length === 0) return invalid(hasContent ? 'content' : 'content_file', 'must not be empty');
-  if (content.length > MAX_CONTENT_BYTES) {
-    return invalid(
-      hasContent ? 'content' : 'content_file',
-      `is ${content.length} bytes, more than ${MAX_CONTENT_BYTES}`,
-    );
-  }
-  return { ok: true, line, record: { subject: subject.code, kind, version, contentType, content } };
-}
-
-/** A positive safe integer, from a JSON number or digits (CSV, or JSON writers that quote 64-bit numbers). */
-function versionOf(value: unknown): number | undefined {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && VERSION.test(value) ? Number(value) : NaN;
-  return Number.isSafeInteger(n) && n >= 1 ? n : undefined;
-}
-
-/** Runs one of the chaincode's field checks (the node applies the same), turning its error into a reason. */
-function chaincodeCheck(check: () => string): string | { readonly reason: string } {
+  /** The input's name for the content: a rule broken by a file's bytes is the `content_file` line's fault. */
+  const contentField = hasContent ? 'content' : 'content_file';
   try {
-    return check();
+    let content: Buffer;
+    if (hasContent) {
+      if (typeof values.content !== 'string') return invalid('content', 'must be a string (the record text)');
+      content = Buffer.from(values.content, 'utf8');
+    } else {
+      if (typeof values.content_file !== 'string') return invalid('content_file', 'must be a file name');
+      const path = resolve(contentDir, values.content_file);
+      try {
+        // Sized before it is read: a huge file is refused by the content rule without being loaded.
+        requireContentSize((await stat(path)).size, { rules });
+        content = await readFile(path);
+      } catch (err) {
+        if (err instanceof RecordValidationError) throw err;
+        return invalid('content_file', `cannot be read: ${fileErrorReason(err)}`);
+      }
+    }
+    const record = validateCreditRecord(
+      {
+        subject: values.subject,
+        kind: values.kind,
+        version: versionOf(values.version),
+        contentType: values.content_type,
+        content,
+      },
+      { rules },
+    );
+    return { ok: true, line, record };
   } catch (err) {
-    if (!(err instanceof ChaincodeError)) throw err;
-    // The chaincode's detail starts with the quoted field name, which the caller reports separately.
-    return { reason: err.detail.replace(/^"[^"]*" /, '') };
+    if (!(err instanceof RecordValidationError)) throw err;
+    const field = err.field === 'content' ? contentField : err.field;
+    return { ok: false, line, field, rule: err.code, reason: err.requirement };
   }
+}
+
+/** A version as a number when it is one, or digits; anything else as given, for the version rule to refuse. */
+function versionOf(value: unknown): unknown {
+  return typeof value === 'string' && DIGITS.test(value) ? Number(value) : value;
 }

@@ -43,6 +43,7 @@ import {
   DEFAULT_GRPC_LISTEN,
   DEFAULT_INGEST_MAX_BATCH_RECORDS,
   DEFAULT_INGEST_MAX_RECORD_BYTES,
+  MAX_INGEST_RECORD_BYTES,
   DEFAULT_LOG_LEVEL,
   DEFAULT_METRICS_LISTEN,
   DEFAULT_OUTBOX_MAX_PENDING_RECORDS,
@@ -160,7 +161,7 @@ export const CONFIG_FIELDS = {
     doc: 'records in one IngestBatch',
   },
   'ingest.maxRecordBytes': {
-    kind: count(1, 16 * 1024 * 1024),
+    kind: count(1, MAX_INGEST_RECORD_BYTES),
     default: DEFAULT_INGEST_MAX_RECORD_BYTES,
     doc: "bytes of one record's content",
   },

@@ -40,4 +40,8 @@ export const DEFAULT_OUTBOX_RETRY_INITIAL_MS = 200;
 export const DEFAULT_OUTBOX_RETRY_MAX_MS = 30_000;
 
 export const DEFAULT_INGEST_MAX_BATCH_RECORDS = 1_000;
-export const DEFAULT_INGEST_MAX_RECORD_BYTES = 64 * 1024;
+/** The record limits are the records module's, shared with the `lianxin` CLI's checks (one constants file). */
+export {
+  DEFAULT_MAX_RECORD_BYTES as DEFAULT_INGEST_MAX_RECORD_BYTES,
+  MAX_CONFIGURABLE_RECORD_BYTES as MAX_INGEST_RECORD_BYTES,
+} from '../records/constants.ts';

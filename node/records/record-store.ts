@@ -16,7 +16,6 @@
  * the event loop for that disk read.
  */
 import { checkUscc, type UsccMode } from '../../chaincode/src/uscc.ts';
-import { RECORD_KIND } from '../../chaincode/src/validation.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
@@ -34,7 +33,14 @@ import {
   storedDigest,
   type StoredAck,
 } from './record-codec.ts';
+import { RecordValidationError } from './errors.ts';
 import { latestId, recordId, recordKey, requestKey } from './record-keys.ts';
+import {
+  validateCreditRecord,
+  type CreditRecordInput,
+  type RecordRules,
+  type ValidCreditRecord,
+} from './record-validation.ts';
 
 /** What the node keeps about one ingested record besides its content. */
 export interface RecordMeta {
@@ -65,7 +71,6 @@ export interface RecordStoreOptions {
 }
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-const CONTENT_TYPE = /^[\x21-\x7e]{1,127}$/;
 /** A commit takes the waiting batches up to this many records (at least one batch, whatever its size). */
 const MAX_COMMIT_RECORDS = 8_192;
 
@@ -166,29 +171,13 @@ export class RecordStore {
       throw invalidArgument('records', `holds ${batch.records.length} records; at most ${maxBatchRecords} per batch`);
     }
     const slab = new HashSlab();
-    const prepared = batch.records.map((record, i): PreparedRecord => {
-      const subject = checkUscc(record.subject, usccMode);
-      if (!subject.valid) throw invalidSubject(`records[${i}].subject`, subject.reason);
-      if (!RECORD_KIND.test(record.kind)) {
-        throw invalidArgument(`records[${i}].kind`, 'must be a record kind: [a-z][a-z0-9_]{0,31}');
-      }
-      if (!Number.isSafeInteger(record.version) || record.version < 1) {
-        throw invalidArgument(`records[${i}].version`, 'must be a whole number from 1');
-      }
-      if (record.content.length === 0 || record.content.length > maxRecordBytes) {
-        throw invalidArgument(
-          `records[${i}].content`,
-          `must be 1 to ${maxRecordBytes} bytes, got ${record.content.length}`,
-        );
-      }
-      if (!CONTENT_TYPE.test(record.contentType)) {
-        throw invalidArgument(`records[${i}].content_type`, 'must be a media type');
-      }
-      const { kind, version, contentType, content } = record;
-      const id = recordId(subject.code, kind, version);
+    const rules = { usccMode, maxContentBytes: maxRecordBytes };
+    const prepared = batch.records.map((input, i): PreparedRecord => {
+      const { subject, kind, version, contentType, content } = validRecord(input, `records[${i}]`, rules);
+      const id = recordId(subject, kind, version);
       const digest = slab.sha256(content);
       return {
-        subject: subject.code,
+        subject,
         kind,
         version,
         contentType,
@@ -423,6 +412,16 @@ function latestWrites(
     key: Buffer.from(id, 'utf8'),
     value: Buffer.from(String(version), 'latin1'),
   }));
+}
+
+/** A record by the rules every side shares (record-validation.ts), refused as INVALID_ARGUMENT naming its field. */
+function validRecord(record: CreditRecordInput, field: string, rules: RecordRules): ValidCreditRecord {
+  try {
+    return validateCreditRecord(record, { field, rules });
+  } catch (err) {
+    if (err instanceof RecordValidationError) throw invalidArgument(err.field, err.requirement);
+    throw err;
+  }
 }
 
 function invalidSubject(field: string, reason: 'format' | 'checksum'): NodeError {

@@ -19,7 +19,7 @@ import { ChainError, LianxinChain } from '../../ledger/index.ts';
 import { buildTrustBundle, ReceiptsError, type TrustBundleJson } from '../../receipts/index.ts';
 import { parseCommandLine, type CliIo, type Command } from '../command.ts';
 import { checkAddress, consortiumMember, readConsortium, type ConsortiumMember } from '../connection.ts';
-import { CliError, messageOf } from '../errors.ts';
+import { CliError, fileErrorReason, messageOf } from '../errors.ts';
 
 const USAGE = `
 usage: lianxin bundle export --out trust-bundle.json --crypto-dir dir --msp MSP [--user User1]
@@ -177,6 +177,6 @@ async function readText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new CliError('FILE_ERROR', `cannot read ${file}: ${messageOf(err)}`, { cause: err });
+    throw new CliError('FILE_ERROR', `cannot read ${file}: ${fileErrorReason(err)}`, { cause: err });
   }
 }

@@ -2,12 +2,13 @@
 import type { NodeInfo__Output } from '../../api/generated/lianxin/v1/NodeInfo.ts';
 import { parseCommandLine, type Command } from '../command.ts';
 import { NODE_OPTIONS, NODE_OPTIONS_USAGE, unary, withNodeClient } from '../connection.ts';
-import { printJson } from '../output.ts';
+import { printMessage } from '../output.ts';
 
 const USAGE = `
 usage: lianxin info [connection]
 
-Prints the node's organisation, role, log origin and size, software version and key IDs.
+Prints the node's organisation, role, log origin and size, software version and key IDs, as canonical proto3
+JSON of lianxin.v1.NodeInfo.
 ${NODE_OPTIONS_USAGE}`;
 
 export const infoCommand: Command = {
@@ -19,6 +20,6 @@ export const infoCommand: Command = {
     const info = await withNodeClient(parsed.values, io.env, 'NodeInfoService', (client) =>
       unary<NodeInfo__Output>('GetNodeInfo', (options, cb) => client.GetNodeInfo({}, options, cb)),
     );
-    printJson(io, info);
+    printMessage(io, 'NodeInfo', info);
   },
 };

@@ -1,39 +1,50 @@
 /**
  * `lianxin ingest <file.csv|file.jsonl>`: bulk import of credit records into the caller's own node over
- * RecordService.IngestRecords, streamed from the file in batches. Request IDs come from the file name, the batch
- * size and the batch number, so running the same import again is harmless: the node acknowledges batches it has
- * and reports records it holds as duplicates.
+ * RecordService.IngestRecords, streamed from the file in batches. A batch's request ID is the digest of its
+ * records, so running the same import again (or resuming one cut short) is harmless: the node acknowledges
+ * batches it has again, and a batch of other records never shares an ID with one before it.
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { status } from '@grpc/grpc-js';
+import {
+  DEFAULT_RECORD_RULES,
+  MAX_CONFIGURABLE_RECORD_BYTES,
+  type RecordRules,
+  type ValidCreditRecord,
+} from '../../records/index.ts';
 import { integerArgument, parseCommandLine, type CliIo, type Command } from '../command.ts';
 import { NODE_OPTIONS, NODE_OPTIONS_USAGE, nodeClient, resolveNodeEndpoint } from '../connection.ts';
-import { CliError, messageOf } from '../errors.ts';
-import { IngestSession, type IngestBatchRequest } from '../ingest-session.ts';
+import { CliError, fileErrorReason } from '../errors.ts';
+import { IngestSession, type IngestBatchRequest, type NodeRefusal } from '../ingest-session.ts';
 import { formatCount, formatDuration, formatRate, ProgressBar, rateOf } from '../progress.ts';
-import { openRecords, recordFormatOf, type InvalidLine, type RecordLine } from '../record-reader.ts';
+import { openRecords, recordFormatOf, type InvalidLine } from '../record-reader.ts';
 
 const USAGE = `
-usage: lianxin ingest <file.csv|file.jsonl> [--batch 500] [--window 8] [--skip-invalid] [connection]
+usage: lianxin ingest <file.csv|file.jsonl> [--batch 500] [--window 8] [--skip-invalid]
+                      [--uscc-mode strict|lenient] [--max-record-bytes n] [connection]
 
 Loads credit records into your organisation's node. Columns (CSV header) or fields (JSONL):
   subject,kind,version,content_type,content      (content_file instead of content: a file, relative to the input)
-A bad line stops the import before its batch is sent (earlier batches are in); --skip-invalid reports and
-skips bad lines instead. Re-running the same file is safe: batches are idempotent by request ID.
+Each record is checked by the node's own rules before it is sent. A bad line stops the import before its batch
+is sent (earlier batches are in), and so does a record the node refuses; --skip-invalid reports and skips both
+instead. Each is reported as file:line. Re-running the same file is safe: a batch's request ID is the digest of
+its records, and batches the node has are counted as "already acknowledged".
 
 options:
   --batch n               records per batch (default 500, at most 10000)
   --window n              batches awaiting acknowledgement at most (default 8)
-  --skip-invalid          skip bad lines (each reported on stderr) rather than stop
+  --skip-invalid          skip bad lines and refused records (each reported on stderr) rather than stop
+  --uscc-mode mode        as the node's ingest.usccMode: strict (default) refuses a Unified Social Credit Code
+                          with a wrong check character, lenient takes it
+  --max-record-bytes n    as the node's ingest.maxRecordBytes: the largest content (default ${DEFAULT_RECORD_RULES.maxContentBytes})
 ${NODE_OPTIONS_USAGE}`;
 
 const MAX_BATCH = 10_000;
 /** Batches are cut at this much content too: a message must stay under the node's limit (4 MiB by default). */
 export const MAX_BATCH_CONTENT_BYTES = 3 * 1024 * 1024;
-/** Request IDs stay readable but bounded: long file names are hashed. */
-const MAX_NAME_IN_REQUEST_ID = 64;
+/** Separates the request IDs of ingest batches from other requests' and from other encodings of a batch. */
+const REQUEST_ID_DOMAIN = 'lianxin/ingest-batch/v1\n';
 
 export const ingestCommand: Command = {
   name: 'ingest',
@@ -48,6 +59,8 @@ export const ingestCommand: Command = {
           batch: { type: 'string', default: '500' },
           window: { type: 'string', default: '8' },
           'skip-invalid': { type: 'boolean', default: false },
+          'uscc-mode': { type: 'string', default: DEFAULT_RECORD_RULES.usccMode },
+          'max-record-bytes': { type: 'string', default: String(DEFAULT_RECORD_RULES.maxContentBytes) },
         },
         positionals: [1, 1],
       },
@@ -59,14 +72,17 @@ export const ingestCommand: Command = {
     const batchSize = integerArgument('--batch', values.batch, 1);
     if (batchSize > MAX_BATCH) throw new CliError('USAGE', `--batch must be at most ${MAX_BATCH}, got ${batchSize}`);
     const window = integerArgument('--window', values.window, 1);
+    const rules = rulesOf(values['uscc-mode'], values['max-record-bytes']);
     const format = recordFormatOf(file);
+    // The file first: a missing file is the answer whatever the connection flags say.
+    const size = await fileSize(file);
     const endpoint = await resolveNodeEndpoint(values, io.env);
-    const source = openRecords(file, format);
     const client = nodeClient(endpoint, 'RecordService');
     try {
       const summary = await ingest(io, {
         file,
-        source,
+        size,
+        source: openRecords(file, format, { rules }),
         batchSize,
         window,
         skipInvalid: values['skip-invalid'],
@@ -79,36 +95,58 @@ export const ingestCommand: Command = {
   },
 };
 
+function rulesOf(usccMode: string, maxRecordBytes: string): RecordRules {
+  if (usccMode !== 'strict' && usccMode !== 'lenient') {
+    throw new CliError('USAGE', `--uscc-mode must be strict or lenient, got ${JSON.stringify(usccMode)}`);
+  }
+  const maxContentBytes = integerArgument('--max-record-bytes', maxRecordBytes, 1);
+  if (maxContentBytes > MAX_CONFIGURABLE_RECORD_BYTES) {
+    throw new CliError(
+      'USAGE',
+      `--max-record-bytes must be at most ${MAX_CONFIGURABLE_RECORD_BYTES}, got ${maxContentBytes}`,
+    );
+  }
+  return { usccMode, maxContentBytes };
+}
+
 export interface IngestSummary {
   readonly records: number;
   readonly accepted: number;
   readonly duplicate: number;
+  /** Records of batches the node had acknowledged before (a re-run): nothing was written for them now. */
+  readonly alreadyAcknowledged: number;
   readonly skipped: number;
   readonly elapsedMs: number;
 }
 
 /** `ingested 120,000 records (119,500 accepted, 500 duplicate) in 2.4 s, 50,000 records/s`. */
 export function summarize(s: IngestSummary): string {
+  const acknowledged = s.alreadyAcknowledged > 0 ? `, ${formatCount(s.alreadyAcknowledged)} already acknowledged` : '';
   const skipped = s.skipped > 0 ? `; ${formatCount(s.skipped)} invalid lines skipped` : '';
   return (
     `ingested ${formatCount(s.records)} records (${formatCount(s.accepted)} accepted, ` +
-    `${formatCount(s.duplicate)} duplicate) in ${formatDuration(s.elapsedMs)}, ` +
+    `${formatCount(s.duplicate)} duplicate${acknowledged}) in ${formatDuration(s.elapsedMs)}, ` +
     `${formatRate(rateOf(s.records, s.elapsedMs))} records/s${skipped}`
   );
 }
 
-/** `loans.csv@500#3`: the same batch of the same file gets the same ID on every run. */
-export function requestIdOf(file: string, batchSize: number, batchNumber: number): string {
-  const name = basename(file);
-  const shown =
-    name.length <= MAX_NAME_IN_REQUEST_ID && /^[\w.-]+$/.test(name)
-      ? name
-      : createHash('sha256').update(name).digest('hex').slice(0, 32);
-  return `${shown}@${batchSize}#${batchNumber}`;
+/**
+ * `ingest-<hex SHA-256>` of the batch's records, each as subject, kind, version, content type (none of which can
+ * hold a line feed: they are validated) and the content behind its length. The same records in the same order
+ * get the same ID on every run, from any file; other records, another.
+ */
+export function requestIdOf(records: readonly ValidCreditRecord[]): string {
+  const hash = createHash('sha256').update(REQUEST_ID_DOMAIN);
+  for (const r of records) {
+    hash.update(`${r.subject}\n${r.kind}\n${r.version}\n${r.contentType}\n${r.content.length}\n`);
+    hash.update(r.content);
+  }
+  return `ingest-${hash.digest('hex')}`;
 }
 
 interface IngestRun {
   readonly file: string;
+  readonly size: number;
   readonly source: ReturnType<typeof openRecords>;
   readonly batchSize: number;
   readonly window: number;
@@ -117,20 +155,55 @@ interface IngestRun {
 }
 
 async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
-  const size = await fileSize(run.file);
   const progress = new ProgressBar(io.stderr);
   let accepted = 0;
   let duplicate = 0;
+  let alreadyAcknowledged = 0;
   let skipped = 0;
+  const done = () => accepted + duplicate + alreadyAcknowledged;
+  const skip = (where: string) => {
+    skipped++;
+    progress.clear();
+    io.stderr.write(`skipped ${where}\n`);
+  };
   const session = new IngestSession({
     open: run.open,
     window: run.window,
-    onAck: (_batch, ack) => {
-      for (const result of ack.results) {
-        if (result.outcome === 'OUTCOME_ACCEPTED') accepted++;
-        else if (result.outcome === 'OUTCOME_DUPLICATE') duplicate++;
+    onAck: (_batch, ack, resent) => {
+      // A replay of a batch sent once is an earlier run's; one resent here may be this run's own, unseen.
+      if (ack.replayed && !resent) alreadyAcknowledged += ack.results.length;
+      else {
+        for (const result of ack.results) {
+          if (result.outcome === 'OUTCOME_ACCEPTED') accepted++;
+          else if (result.outcome === 'OUTCOME_DUPLICATE') duplicate++;
+        }
       }
-      progress.update(accepted + duplicate, size > 0 ? run.source.bytesRead / size : undefined);
+      progress.update(done(), run.size > 0 ? run.source.bytesRead / run.size : undefined);
+    },
+    onRefused: (batch, refusal) => {
+      const refused = refusedRecord(run.file, batch, refusal);
+      if (refused === undefined) {
+        if (refusal.field === 'request_id' && refusal.status === status.ALREADY_EXISTS) {
+          throw new CliError(
+            'NODE_ERROR',
+            `${run.file}: the batch of lines ${lineRange(batch)} was refused: the node holds its request ID ` +
+              `${batch.requestId} for other records (${refusal.details})`,
+            { cause: refusal.error },
+          );
+        }
+        throw refusal.error;
+      }
+      if (!run.skipInvalid) {
+        throw new CliError(
+          'INVALID_INPUT',
+          `${refused.where}; stopped: ${formatCount(done())} records ingested before it`,
+          { cause: refusal.error },
+        );
+      }
+      skip(refused.where);
+      const records = batch.records.filter((_, i) => i !== refused.index);
+      if (records.length === 0) return undefined;
+      return { requestId: requestIdOf(records), records, lines: batch.lines.filter((_, i) => i !== refused.index) };
     },
     onRetry: (code, waitMs) => {
       progress.clear();
@@ -138,18 +211,14 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
     },
   });
 
-  let batch: RecordLine['record'][] = [];
+  let records: ValidCreditRecord[] = [];
+  let lines: number[] = [];
   let batchBytes = 0;
-  let batchNumber = 0;
-  let firstLine = 0;
   const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    batchNumber++;
-    const request: IngestBatchRequest = {
-      requestId: requestIdOf(run.file, run.batchSize, batchNumber),
-      records: batch,
-    };
-    batch = [];
+    if (records.length === 0) return;
+    const request: IngestBatchRequest = { requestId: requestIdOf(records), records, lines };
+    records = [];
+    lines = [];
     batchBytes = 0;
     await session.send(request);
   };
@@ -159,21 +228,18 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
         const where = describeInvalid(run.file, item);
         if (!run.skipInvalid) {
           await session.finish();
-          const sent = accepted + duplicate;
           throw new CliError(
             'INVALID_INPUT',
-            `${where}; stopped: lines ${batch.length > 0 ? firstLine : item.line}–${item.line} not sent, ${formatCount(sent)} records before them ingested`,
+            `${where}; stopped: lines ${lines[0] ?? item.line}–${item.line} not sent, ${formatCount(done())} records before them ingested`,
           );
         }
-        skipped++;
-        progress.clear();
-        io.stderr.write(`skipped ${where}\n`);
+        skip(where);
         continue;
       }
-      if (batch.length === 0) firstLine = item.line;
-      batch.push(item.record);
+      records.push(item.record);
+      lines.push(item.line);
       batchBytes += item.record.content.length;
-      if (batch.length >= run.batchSize || batchBytes >= MAX_BATCH_CONTENT_BYTES) await flush();
+      if (records.length >= run.batchSize || batchBytes >= MAX_BATCH_CONTENT_BYTES) await flush();
     }
     await flush();
     await session.finish();
@@ -183,18 +249,45 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
   } finally {
     progress.clear();
   }
-  return { records: accepted + duplicate, accepted, duplicate, skipped, elapsedMs: progress.elapsedMs };
+  return { records: done(), accepted, duplicate, alreadyAcknowledged, skipped, elapsedMs: progress.elapsedMs };
 }
 
-/** `loans.csv:17: "subject" must be a Unified Social Credit Code (…)`. */
+/** `loans.csv:17: "subject" must be a valid Unified Social Credit Code (…)`. */
 function describeInvalid(file: string, item: InvalidLine): string {
   return `${file}:${item.line}: ${item.field === undefined ? '' : `"${item.field}" `}${item.reason}`;
+}
+
+/** `records[3].subject`: the record and field the node names in a refusal. */
+const RECORD_FIELD = /^records\[(\d+)\]\.([a-z_]+)$/;
+
+/**
+ * The record of `batch` the node refused, as file:line and the node's reason, when the refusal names one
+ * (`records[i].<field>`); the node's message is `"records[i].<field>" <requirement>`.
+ */
+function refusedRecord(
+  file: string,
+  batch: IngestBatchRequest,
+  refusal: NodeRefusal,
+): { readonly index: number; readonly where: string } | undefined {
+  const match = RECORD_FIELD.exec(refusal.field ?? '');
+  const index = Number(match?.[1]);
+  const line = batch.lines[index];
+  if (match === null || line === undefined) return undefined;
+  const prefix = `"${refusal.field}" `;
+  const reason = refusal.details.startsWith(prefix) ? refusal.details.slice(prefix.length) : refusal.details;
+  return { index, where: `${file}:${line}: "${match[2]}" ${reason} (refused by the node: ${status[refusal.status]})` };
+}
+
+function lineRange(batch: IngestBatchRequest): string {
+  const first = batch.lines[0];
+  const last = batch.lines.at(-1);
+  return first === last ? `${first}` : `${first}–${last}`;
 }
 
 async function fileSize(file: string): Promise<number> {
   try {
     return (await stat(file)).size;
   } catch (err) {
-    throw new CliError('FILE_ERROR', `cannot read ${file}: ${messageOf(err)}`, { cause: err });
+    throw new CliError('FILE_ERROR', `cannot read ${file}: ${fileErrorReason(err)}`, { cause: err });
   }
 }

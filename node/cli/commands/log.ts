@@ -1,6 +1,6 @@
 /**
  * The node's transparency log for auditors (LogService): `lianxin checkpoint` prints the latest signed checkpoint
- * (a C2SP signed note, verbatim), `lianxin proof inclusion|consistency` RFC 9162 §2.1.3/§2.1.4 proofs as JSON.
+ * (a C2SP signed note, verbatim), `lianxin proof inclusion|consistency` RFC 9162 §2.1.3/§2.1.4 proofs as proto3 JSON.
  */
 import type { ConsistencyProof__Output } from '../../api/generated/lianxin/v1/ConsistencyProof.ts';
 import type { InclusionProof__Output } from '../../api/generated/lianxin/v1/InclusionProof.ts';
@@ -8,20 +8,21 @@ import type { SignedCheckpoint__Output } from '../../api/generated/lianxin/v1/Si
 import { integerArgument, parseCommandLine, type Command } from '../command.ts';
 import { NODE_OPTIONS, NODE_OPTIONS_USAGE, unary, withNodeClient } from '../connection.ts';
 import { CliError } from '../errors.ts';
-import { printJson } from '../output.ts';
+import { printMessage } from '../output.ts';
 
 const CHECKPOINT_USAGE = `
 usage: lianxin checkpoint [--json] [connection]
 
 Prints the node's latest signed checkpoint (C2SP signed note: origin, size, root hash, signatures).
-  --json                  the parsed fields too, as JSON
+  --json                  the parsed fields instead, as canonical proto3 JSON of lianxin.v1.SignedCheckpoint
 ${NODE_OPTIONS_USAGE}`;
 
 const PROOF_USAGE = `
 usage: lianxin proof inclusion <leaf-index> [tree-size] [connection]
        lianxin proof consistency <size1> <size2> [connection]
 
-RFC 9162 proofs from the node's log, as JSON with hashes in hex. Tree size 0 or none: the latest checkpoint's.
+RFC 9162 proofs from the node's log, as canonical proto3 JSON (hashes in base64, sizes as strings). Tree size 0
+or none: the latest checkpoint's.
 ${NODE_OPTIONS_USAGE}`;
 
 export const checkpointCommand: Command = {
@@ -37,7 +38,7 @@ export const checkpointCommand: Command = {
     const checkpoint = await withNodeClient(parsed.values, io.env, 'LogService', (client) =>
       unary<SignedCheckpoint__Output>('GetCheckpoint', (options, cb) => client.GetCheckpoint({}, options, cb)),
     );
-    if (parsed.values.json === true) printJson(io, checkpoint);
+    if (parsed.values.json === true) printMessage(io, 'SignedCheckpoint', checkpoint);
     else io.stdout.write(checkpoint.note.endsWith('\n') ? checkpoint.note : `${checkpoint.note}\n`);
   },
 };
@@ -59,7 +60,7 @@ export const proofCommand: Command = {
           client.GetInclusionProof(request, options, cb),
         ),
       );
-      printJson(io, proof);
+      printMessage(io, 'InclusionProof', proof);
       return;
     }
     if (kind === 'consistency') {
@@ -70,7 +71,7 @@ export const proofCommand: Command = {
           client.GetConsistencyProof(request, options, cb),
         ),
       );
-      printJson(io, proof);
+      printMessage(io, 'ConsistencyProof', proof);
       return;
     }
     throw new CliError('USAGE', `proof is "inclusion" or "consistency", got ${JSON.stringify(kind)}`);

@@ -11,11 +11,11 @@ import type { ChainEvidence__Output } from '../../api/generated/lianxin/v1/Chain
 import type { NotarizeResponse__Output } from '../../api/generated/lianxin/v1/NotarizeResponse.ts';
 import { parseCommandLine, type CliIo, type Command } from '../command.ts';
 import { NODE_OPTIONS, NODE_OPTIONS_USAGE, unary, withNodeClient } from '../connection.ts';
-import { CliError, messageOf } from '../errors.ts';
+import { CliError, fileErrorReason } from '../errors.ts';
 import {
   ATTESTATION_OUTPUT_OPTIONS,
   ATTESTATION_OUTPUT_USAGE,
-  printJson,
+  printMessage,
   writeAttestation,
   type AttestationOutput,
 } from '../output.ts';
@@ -35,7 +35,8 @@ const NOTARIZATION_USAGE = `
 usage: lianxin notarization <document-digest-hex> [--out file | --json] [connection]
 
 Fetches the receipt of a notarized document by its SHA-256, with where it stands on chain (on stderr). Asked of
-a node that did not notarize it, answers with the chain's evidence of every platform that did, as JSON.
+a node that did not notarize it, answers with the chain's evidence of every platform that did: the node's
+lianxin.v1.NotarizeResponse as canonical proto3 JSON (an answer, so exit 0 whatever the output options).
 ${ATTESTATION_OUTPUT_USAGE}
 ${NODE_OPTIONS_USAGE}`;
 
@@ -124,7 +125,7 @@ async function writeReceipt(
       throw new CliError('NODE_ERROR', `${method}: the node answered with neither a receipt nor chain evidence`);
     }
     if (output.out !== undefined) io.stderr.write(`no receipt from this node: ${output.out} not written\n`);
-    printJson(io, { chainEvidence: response.chainEvidence });
+    printMessage(io, 'NotarizeResponse', response);
     for (const evidence of response.chainEvidence) io.stderr.write(`on chain: ${evidenceLine(evidence)}\n`);
     return;
   }
@@ -165,7 +166,7 @@ async function fileDigest(file: string): Promise<Buffer> {
   try {
     await pipeline(createReadStream(file), hash);
   } catch (err) {
-    throw new CliError('FILE_ERROR', `cannot read ${file}: ${messageOf(err)}`, { cause: err });
+    throw new CliError('FILE_ERROR', `cannot read ${file}: ${fileErrorReason(err)}`, { cause: err });
   }
   return hash.digest();
 }

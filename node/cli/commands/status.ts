@@ -2,13 +2,15 @@
 import type { RecordStatus__Output } from '../../api/generated/lianxin/v1/RecordStatus.ts';
 import { integerArgument, parseCommandLine, type Command } from '../command.ts';
 import { NODE_OPTIONS, NODE_OPTIONS_USAGE, unary, withNodeClient } from '../connection.ts';
-import { printJson } from '../output.ts';
+import { printMessage } from '../output.ts';
 
 const USAGE = `
 usage: lianxin status <subject> <kind> [version] [connection]
 
 Prints where the evidence of a record stands: PENDING (logged), CHECKPOINTED (under a signed checkpoint),
 ANCHORED (that checkpoint is committed on chain, with its transaction). Version 0 or none: the latest.
+Printed as canonical proto3 JSON of lianxin.v1.RecordStatus (digest in base64, leaf index as a string, fields
+at their default left out).
 ${NODE_OPTIONS_USAGE}`;
 
 export const statusCommand: Command = {
@@ -22,6 +24,6 @@ export const statusCommand: Command = {
     const status = await withNodeClient(parsed.values, io.env, 'RecordService', (client) =>
       unary<RecordStatus__Output>('GetRecordStatus', (options, cb) => client.GetRecordStatus(ref, options, cb)),
     );
-    printJson(io, status);
+    printMessage(io, 'RecordStatus', status);
   },
 };

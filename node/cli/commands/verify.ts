@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { LogLeaf__Output } from '../../api/generated/lianxin/v1/LogLeaf.ts';
 import { parseTrustBundle, ReceiptsError, verifyAttestation, type TrustBundle } from '../../receipts/index.ts';
 import { parseCommandLine, type Command } from '../command.ts';
-import { CliError, messageOf } from '../errors.ts';
+import { CliError, fileErrorReason } from '../errors.ts';
 import { printJson } from '../output.ts';
 
 const USAGE = `
@@ -19,7 +19,7 @@ Exit 0 with a summary, or 1 with the verifier's code and reason.
   --bundle file           the consortium trust bundle (lianxin bundle export)
   --require-anchored      refuse an attestation whose checkpoint is not yet anchored on chain
   --at time               verify as of this RFC 3339 time (default now)
-  --json                  print the summary as JSON`;
+  --json                  print the summary as JSON (the verifier's summary, not an API message: digests in hex)`;
 
 export const verifyCommand: Command = {
   name: 'verify',
@@ -141,7 +141,7 @@ async function read(file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (err) {
-    throw new CliError('FILE_ERROR', `cannot read ${file}: ${messageOf(err)}`, { cause: err });
+    throw new CliError('FILE_ERROR', `cannot read ${file}: ${fileErrorReason(err)}`, { cause: err });
   }
 }
 

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_RECORD_BYTES } from './constants.ts';
+import { RecordValidationError } from './errors.ts';
+import { DEFAULT_RECORD_RULES, validateCreditRecord, type CreditRecordInput } from './record-validation.ts';
+
+/** A valid GB 32100 code, and the same code with its check character wrong. */
+const SUBJECT = '91330100MA27XK5U36';
+const WRONG_CHECK = '91330100MA27XK5U3F';
+
+const good: CreditRecordInput = {
+  subject: SUBJECT.toLowerCase(),
+  kind: 'loan',
+  version: 1,
+  contentType: 'application/json',
+  content: Buffer.from('{}'),
+};
+
+function refusal(record: Partial<CreditRecordInput>, options: Parameters<typeof validateCreditRecord>[1] = {}) {
+  try {
+    validateCreditRecord({ ...good, ...record }, options);
+  } catch (err) {
+    if (err instanceof RecordValidationError) return err;
+    throw err;
+  }
+  throw new Error('expected a RecordValidationError');
+}
+
+describe('validateCreditRecord', () => {
+  it('narrows a valid record, the subject upper-cased as stored', () => {
+    expect(validateCreditRecord(good)).toEqual({ ...good, subject: SUBJECT });
+  });
+
+  it.each([
+    ['a subject that is no USCC', { subject: 'NOT-A-USCC' }, 'USCC_FORMAT', 'subject'],
+    ['a subject that is not a string', { subject: 91330100 }, 'USCC_FORMAT', 'subject'],
+    ['a wrong check character', { subject: WRONG_CHECK }, 'USCC_CHECK_CHARACTER', 'subject'],
+    ['an upper-case kind', { kind: 'Loan' }, 'KIND', 'kind'],
+    ['version 0', { version: 0 }, 'VERSION', 'version'],
+    ['a fractional version', { version: 1.5 }, 'VERSION', 'version'],
+    ['a version given as text', { version: '3' }, 'VERSION', 'version'],
+    ['a content type with a space', { contentType: 'text/plain; charset=utf-8' }, 'CONTENT_TYPE', 'content_type'],
+    ['empty content', { content: Buffer.alloc(0) }, 'CONTENT_SIZE', 'content'],
+    ['content as text', { content: '{}' }, 'CONTENT_SIZE', 'content'],
+    [
+      'content one byte over 64 KiB',
+      { content: Buffer.alloc(DEFAULT_MAX_RECORD_BYTES + 1) },
+      'CONTENT_SIZE',
+      'content',
+    ],
+  ] as const)('refuses %s, naming the field and the rule', (_, record, code, field) => {
+    expect(refusal(record)).toMatchObject({ code, field });
+  });
+
+  it("names fields under the caller's prefix, in the node's message form", () => {
+    const err = refusal({ subject: WRONG_CHECK }, { field: 'records[3]' });
+    expect(err).toMatchObject({ code: 'USCC_CHECK_CHARACTER', field: 'records[3].subject' });
+    expect(err.message).toBe(
+      '"records[3].subject" must be a valid Unified Social Credit Code (GB 32100 check character): expected "6" last',
+    );
+  });
+
+  it('takes a wrong check character in lenient mode and a larger content under a raised limit', () => {
+    const rules = { usccMode: 'lenient', maxContentBytes: 2 * DEFAULT_MAX_RECORD_BYTES } as const;
+    const record = { ...good, subject: WRONG_CHECK, content: Buffer.alloc(DEFAULT_MAX_RECORD_BYTES + 1) };
+    expect(validateCreditRecord(record, { rules })).toMatchObject({ subject: WRONG_CHECK });
+    expect(() => validateCreditRecord(record, { rules: DEFAULT_RECORD_RULES })).toThrow(RecordValidationError);
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * The rules of a credit record, one module for every side that checks them: the node's ingest (record-store.ts)
+ * refuses a batch by them, and the `lianxin` CLI checks each line of an input file by them before sending, so a
+ * record the CLI lets through is one the node takes (given the same rules), and a refusal reads the same on both
+ * sides. The USCC and record-kind rules are the chaincode's own (chaincode/src/uscc.ts, validation.ts); the limits
+ * come from ./constants.ts. Input is untrusted: every field is `unknown` until checked here.
+ */
+import { checkUscc, usccCheckCharacter, type UsccMode } from '../../chaincode/src/uscc.ts';
+import { RECORD_KIND } from '../../chaincode/src/validation.ts';
+import { DEFAULT_MAX_RECORD_BYTES, MAX_CONTENT_TYPE_CHARS } from './constants.ts';
+import { RecordValidationError } from './errors.ts';
+
+/** How strict the rules are; a node takes them from its configuration (`ingest.*`), the CLI from its flags. */
+export interface RecordRules {
+  /** Lenient accepts a USCC with a wrong check character (legal early pilot-region codes). */
+  readonly usccMode: UsccMode;
+  /** The largest content, in bytes. */
+  readonly maxContentBytes: number;
+}
+
+/** The node's defaults: strict USCC check, 64 KiB of content. */
+export const DEFAULT_RECORD_RULES: RecordRules = { usccMode: 'strict', maxContentBytes: DEFAULT_MAX_RECORD_BYTES };
+
+/** A record as it arrives (a decoded RecordBatch entry, or a line of a CLI input file). */
+export interface CreditRecordInput {
+  readonly subject: unknown;
+  readonly kind: unknown;
+  readonly version: unknown;
+  readonly contentType: unknown;
+  readonly content: unknown;
+}
+
+/** A record that keeps every rule; the subject upper-cased, as stored and logged. */
+export interface ValidCreditRecord {
+  readonly subject: string;
+  readonly kind: string;
+  readonly version: number;
+  readonly contentType: string;
+  readonly content: Buffer;
+}
+
+export interface ValidateOptions {
+  /**
+   * Where the record is, prefixed to its field names in errors: `records[3]` gives `records[3].subject`; none
+   * gives the bare field name (`subject`). Field names are the proto's (`content_type`).
+   */
+  readonly field?: string;
+  readonly rules?: RecordRules;
+}
+
+const CONTENT_TYPE = new RegExp(`^[\\x21-\\x7e]{1,${MAX_CONTENT_TYPE_CHARS}}$`);
+
+/**
+ * Checks every rule of a credit record, in field order, and narrows it.
+ * @throws RecordValidationError naming the first field that breaks a rule, and the rule (`code`).
+ * @example validateCreditRecord(batch.records[3], { field: 'records[3]', rules: { usccMode: 'strict', maxContentBytes: 65536 } })
+ */
+export function validateCreditRecord(record: CreditRecordInput, options: ValidateOptions = {}): ValidCreditRecord {
+  const { usccMode } = options.rules ?? DEFAULT_RECORD_RULES;
+  const name = (field: string) => (options.field === undefined ? field : `${options.field}.${field}`);
+
+  if (typeof record.subject !== 'string') {
+    throw new RecordValidationError('USCC_FORMAT', name('subject'), usccRequirement('format'));
+  }
+  const subject = checkUscc(record.subject, usccMode);
+  if (!subject.valid) {
+    const requirement =
+      subject.reason === 'format'
+        ? usccRequirement('format')
+        : `${usccRequirement('check character')}: expected "${usccCheckCharacter(record.subject.toUpperCase().slice(0, 17))}" last`;
+    throw new RecordValidationError(
+      subject.reason === 'format' ? 'USCC_FORMAT' : 'USCC_CHECK_CHARACTER',
+      name('subject'),
+      requirement,
+    );
+  }
+  if (typeof record.kind !== 'string' || !RECORD_KIND.test(record.kind)) {
+    throw new RecordValidationError(
+      'KIND',
+      name('kind'),
+      'must be a record kind (lower-case letter, then lower-case letters, digits or "_", at most 32)',
+    );
+  }
+  if (typeof record.version !== 'number' || !Number.isSafeInteger(record.version) || record.version < 1) {
+    throw new RecordValidationError('VERSION', name('version'), 'must be a whole number from 1 to 2^53-1');
+  }
+  if (typeof record.contentType !== 'string' || !CONTENT_TYPE.test(record.contentType)) {
+    throw new RecordValidationError(
+      'CONTENT_TYPE',
+      name('content_type'),
+      `must be a media type (1 to ${MAX_CONTENT_TYPE_CHARS} printable ASCII characters, no spaces)`,
+    );
+  }
+  const { content } = record;
+  if (!(content instanceof Uint8Array)) {
+    throw new RecordValidationError('CONTENT_SIZE', name('content'), 'must be bytes');
+  }
+  requireContentSize(content.length, options);
+  return {
+    subject: subject.code,
+    kind: record.kind,
+    version: record.version,
+    contentType: record.contentType,
+    content: Buffer.isBuffer(content) ? content : Buffer.from(content.buffer, content.byteOffset, content.length),
+  };
+}
+
+/**
+ * The content-size rule alone, for a caller that knows the size before it has the bytes (the CLI sizes a
+ * `content_file` before reading it).
+ * @throws RecordValidationError `CONTENT_SIZE` naming the `content` field.
+ */
+export function requireContentSize(length: number, options: ValidateOptions = {}): void {
+  const { maxContentBytes } = options.rules ?? DEFAULT_RECORD_RULES;
+  if (length === 0 || length > maxContentBytes) {
+    throw new RecordValidationError(
+      'CONTENT_SIZE',
+      options.field === undefined ? 'content' : `${options.field}.content`,
+      `must be 1 to ${maxContentBytes} bytes, got ${length}`,
+    );
+  }
+}
+
+function usccRequirement(what: 'format' | 'check character'): string {
+  return what === 'format'
+    ? 'must be a valid Unified Social Credit Code (GB 32100 format: 18 characters of 0-9A-HJ-NPQRTUWXY)'
+    : 'must be a valid Unified Social Credit Code (GB 32100 check character)';
+}
