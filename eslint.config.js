@@ -21,5 +21,23 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The chaincode's code shared with the rest (Merkle proofs, signed notes, keys, validation rules, the chain's
+    // record types) has one public face, chaincode/src/protocol.ts; its other modules are the contract's own.
+    files: ['node/**/*.ts', 'network/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: 'chaincode/src/(?!protocol\\.ts$)',
+              message: 'import the chaincode only through its public face, chaincode/src/protocol.ts',
+            },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
 );

@@ -9,7 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { usccCheckCharacter } from '../chaincode/src/uscc.ts';
+import { usccCheckCharacter } from '../chaincode/src/protocol.ts';
 import type { LedgerConnection } from '../network/client/index.ts';
 import { consortiumLedgerOptions, ledgerNode } from '../network/consortium-ledger.ts';
 import { createLedger, LedgerError, type Ledger } from '../network/ledger/index.ts';

@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
-import { verifyConsistency } from '../chaincode/src/merkle.ts';
+import { verifyConsistency } from '../chaincode/src/protocol.ts';
 import type { ConsistencyProof__Output } from '../node/api/generated/lianxin/v1/ConsistencyProof.ts';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch } from '../node/api/generated/lianxin/v1/RecordBatch.ts';

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { evidenceIdOf } from '../chaincode/src/evidence.ts';
+import { evidenceIdOf } from '../chaincode/src/protocol.ts';
 import type { NotarizeRequest } from '../node/api/generated/lianxin/v1/NotarizeRequest.ts';
 import type { NotarizeResponse__Output } from '../node/api/generated/lianxin/v1/NotarizeResponse.ts';
 import { lianxin } from '../node/cli/test-io.ts';

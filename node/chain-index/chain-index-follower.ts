@@ -4,7 +4,7 @@
  * unavailable ledger is retried with capped exponential backoff; the stored position makes every resume exact.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chunkCount } from '../../chaincode/src/record-index.ts';
+import { chunkCount } from '../../chaincode/src/protocol.ts';
 import type { AnchoredEvent, LianxinChain } from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { ChainIndex } from './chain-index.ts';

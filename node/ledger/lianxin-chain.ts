@@ -12,11 +12,18 @@ import {
   type Network,
 } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
-import type { AnchoredCheckpoint } from '../../chaincode/src/checkpoints.ts';
-import type { ChaincodeErrorCode } from '../../chaincode/src/errors.ts';
-import type { Evidence, Party } from '../../chaincode/src/evidence.ts';
-import type { IndexChunk, IndexEntry } from '../../chaincode/src/record-index.ts';
-import type { NodeRecord, Organization, OriginRecord, PublicKeyRecord } from '../../chaincode/src/registry.ts';
+import type {
+  AnchoredCheckpoint,
+  ChaincodeErrorCode,
+  Evidence,
+  IndexChunk,
+  IndexEntry,
+  NodeRecord,
+  Organization,
+  OriginRecord,
+  Party,
+  PublicKeyRecord,
+} from '../../chaincode/src/protocol.ts';
 import { ChainError } from './errors.ts';
 
 export type {

@@ -4,9 +4,13 @@
  * first 4 bytes of the registry kid, and is a low-S DER ECDSA P-256 signature over the body.
  */
 import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
-import { kidOf, parseP256Spki, verifyP256LowS } from '../../chaincode/src/keys.ts';
-import { verifyConsistency } from '../../chaincode/src/merkle.ts';
-import { parseCheckpoint } from '../../chaincode/src/signed-note.ts';
+import {
+  kidOf,
+  parseCheckpoint,
+  parseP256Spki,
+  verifyConsistency,
+  verifyP256LowS,
+} from '../../chaincode/src/protocol.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   openTransparencyLog,

@@ -7,7 +7,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
-import { formatCheckpointBody, formatSignatureLine } from '../../chaincode/src/signed-note.ts';
+import { formatCheckpointBody, formatSignatureLine } from '../../chaincode/src/protocol.ts';
 import { sha256Hex, signP256 } from '../../network/crypto/index.ts';
 import { TransparencyLogError } from './errors.ts';
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { verifyConsistency } from '../../chaincode/src/merkle.ts';
+import { verifyConsistency } from '../../chaincode/src/protocol.ts';
 import { describe, expect, it } from 'vitest';
 import { openTransparencyLog, p256LogSigner } from './index.ts';
 import { newLogKey, openTestDatabase, ORIGIN, referenceLeafHash, referenceRoot, testLeaf } from './test-log.ts';

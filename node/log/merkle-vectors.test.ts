@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { hashChildren, MerkleProofError, verifyConsistency, verifyInclusion } from '../../chaincode/src/merkle.ts';
+import { hashChildren, MerkleProofError, verifyConsistency, verifyInclusion } from '../../chaincode/src/protocol.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from './index.ts';
 import { EMPTY_ROOT, leafHash, nodeHash } from './merkle-hash.ts';

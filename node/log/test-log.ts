@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
-import { hashLeaf } from '../../chaincode/src/merkle.ts';
+import { hashLeaf } from '../../chaincode/src/protocol.ts';
 import type { LogDatabase, LogPut } from './tile-store.ts';
 
 export const ORIGIN = 'lianxin/ShanghaiAgencyMSP/2026';

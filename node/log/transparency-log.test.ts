@@ -1,4 +1,4 @@
-import { MerkleProofError, verifyConsistency, verifyInclusion } from '../../chaincode/src/merkle.ts';
+import { MerkleProofError, verifyConsistency, verifyInclusion } from '../../chaincode/src/protocol.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openTransparencyLog, p256LogSigner, type LogSigner, type TransparencyLog } from './index.ts';
 import { leafHash } from './merkle-hash.ts';

@@ -2,7 +2,7 @@
  * An institution's append-only RFC 9162 log (DESIGN §6): leaves stored and hashed exactly as given, proofs and
  * roots for any size the log has reached, and signed C2SP checkpoints on a T-or-N cadence.
  */
-import { parseCheckpoint } from '../../chaincode/src/signed-note.ts';
+import { parseCheckpoint } from '../../chaincode/src/protocol.ts';
 import type { LogSigner, SignedCheckpoint } from './checkpoint.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_CHECKPOINT_LEAVES, ORIGIN_PATTERN } from './constants.ts';

@@ -4,8 +4,7 @@
  * be registered. Tests can queue failures and hold submissions.
  */
 import { randomBytes } from 'node:crypto';
-import { evidenceIdOf } from '../../chaincode/src/evidence.ts';
-import { USCC_LIKE } from '../../chaincode/src/validation.ts';
+import { evidenceIdOf, USCC_LIKE } from '../../chaincode/src/protocol.ts';
 import { ChainError, type Committed, type Evidence, type LianxinChain, type Organization } from '../ledger/index.ts';
 
 export class FakeEvidenceChain implements Pick<

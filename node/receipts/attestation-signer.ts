@@ -6,7 +6,7 @@
  * the signature out of the received bytes instead of re-encoding anything.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { kidOf, SUITE_P256 } from '../../chaincode/src/keys.ts';
+import { kidOf, SUITE_P256 } from '../../chaincode/src/protocol.ts';
 import { sha256, signP256 } from '../../network/crypto/index.ts';
 import type { Attestation, Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import { encodeAttestation, normalizeAttestation } from './attestation-codec.ts';

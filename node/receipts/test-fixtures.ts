@@ -3,10 +3,16 @@
  * certificates, registry rows as the chaincode returns them, signed checkpoints and signed attestations.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { SUITE_P256 } from '../../chaincode/src/keys.ts';
-import { hashLeaf } from '../../chaincode/src/merkle.ts';
-import type { NodeRecord, Organization, OrgRole, PublicKeyRecord } from '../../chaincode/src/registry.ts';
-import { formatCheckpointBody, formatSignatureLine } from '../../chaincode/src/signed-note.ts';
+import {
+  formatCheckpointBody,
+  formatSignatureLine,
+  hashLeaf,
+  type NodeRecord,
+  type Organization,
+  type OrgRole,
+  type PublicKeyRecord,
+  SUITE_P256,
+} from '../../chaincode/src/protocol.ts';
 import { sha256, signP256 } from '../../network/crypto/index.ts';
 import { issueCertificate, type OrgRootCerts } from '../../network/pki/index.ts';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';

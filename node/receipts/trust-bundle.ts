@@ -11,28 +11,29 @@
  * keep verifying (chaincode registry.ts). Field rules are the chaincode's own (lianxin-chaincode validation).
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { ChaincodeError } from '../../chaincode/src/errors.ts';
-import { kidOf, parseP256Spki, SUITES, type Suite } from '../../chaincode/src/keys.ts';
 import {
+  ChaincodeError,
+  decodeBase64Strict,
   KEY_ROLES,
-  ORG_ROLES,
   type KeyRole,
   type KeyStatus,
+  kidOf,
   type NodeRecord,
+  ORG_ROLES,
   type Organization,
   type OrgRole,
   type OrgStatus,
+  parseP256Spki,
   type PublicKeyRecord,
-} from '../../chaincode/src/registry.ts';
-import { decodeBase64Strict } from '../../chaincode/src/signed-note.ts';
-import {
   requireDigest,
   requireMspId,
   requireOneOf,
   requireRecord,
   requireString,
   requireTime,
-} from '../../chaincode/src/validation.ts';
+  type Suite,
+  SUITES,
+} from '../../chaincode/src/protocol.ts';
 import type { OrgRootCerts } from '../../network/pki/index.ts';
 import { TRUST_BUNDLE_FORMAT } from './constants.ts';
 import { ReceiptsError } from './errors.ts';

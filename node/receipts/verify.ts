@@ -8,8 +8,14 @@
  * Cost: one ECDSA verification per attestation plus one per distinct checkpoint (remembered per bundle), about
  * 10k/s per core each with node:crypto (DESIGN §9).
  */
-import { equalBytes, hashLeaf, MerkleProofError, verifyInclusion } from '../../chaincode/src/merkle.ts';
-import { parseCheckpoint, type Checkpoint } from '../../chaincode/src/signed-note.ts';
+import {
+  type Checkpoint,
+  equalBytes,
+  hashLeaf,
+  MerkleProofError,
+  parseCheckpoint,
+  verifyInclusion,
+} from '../../chaincode/src/protocol.ts';
 import { verifyP256 } from '../../network/crypto/index.ts';
 import type { Attestation, Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import type { ChainAnchor__Output } from '../api/generated/lianxin/v1/ChainAnchor.ts';

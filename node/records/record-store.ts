@@ -15,7 +15,7 @@
  * thread each for a cached block instead of a thread-pool round trip; a read that misses the OS page cache blocks
  * the event loop for that disk read.
  */
-import { checkUscc, type UsccMode } from '../../chaincode/src/uscc.ts';
+import { checkUscc, type UsccMode } from '../../chaincode/src/protocol.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';

@@ -5,8 +5,7 @@
  * sides. The USCC and record-kind rules are the chaincode's own (chaincode/src/uscc.ts, validation.ts); the limits
  * come from ./constants.ts. Input is untrusted: every field is `unknown` until checked here.
  */
-import { checkUscc, usccCheckCharacter, type UsccMode } from '../../chaincode/src/uscc.ts';
-import { RECORD_KIND } from '../../chaincode/src/validation.ts';
+import { checkUscc, RECORD_KIND, usccCheckCharacter, type UsccMode } from '../../chaincode/src/protocol.ts';
 import { DEFAULT_MAX_RECORD_BYTES, MAX_CONTENT_TYPE_CHARS } from './constants.ts';
 import { RecordValidationError } from './errors.ts';
 

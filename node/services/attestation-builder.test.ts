@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseCheckpoint } from '../../chaincode/src/signed-note.ts';
+import { parseCheckpoint } from '../../chaincode/src/protocol.ts';
 import { attestationBytes, verifyAttestation } from '../receipts/index.ts';
 import {
   CHAINCODE,

@@ -4,7 +4,7 @@
  * the one whose AnchorCheckpoint transaction indexed it on chain, so the attestation's anchor names the same
  * transaction as the chain's index entry — or else the latest signed checkpoint, while anchoring is pending.
  */
-import { parseCheckpoint } from '../../chaincode/src/signed-note.ts';
+import { parseCheckpoint } from '../../chaincode/src/protocol.ts';
 import type { AnchoredCheckpoint, CheckpointAnchorer } from '../anchor/index.ts';
 import { NodeError } from '../api/errors.ts';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';

@@ -3,8 +3,7 @@
  * node holds is answered with the full signed proof; a record of another institution with the chain's index
  * entry, which names the owner's log so the bank can ask the owner for the proof.
  */
-import { checkUscc } from '../../chaincode/src/uscc.ts';
-import { RECORD_KIND } from '../../chaincode/src/validation.ts';
+import { checkUscc, RECORD_KIND } from '../../chaincode/src/protocol.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRequest.ts';
 import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.ts';

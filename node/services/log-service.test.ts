@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hashLeaf, verifyConsistency, verifyInclusion } from '../../chaincode/src/merkle.ts';
-import { parseCheckpoint } from '../../chaincode/src/signed-note.ts';
+import { hashLeaf, parseCheckpoint, verifyConsistency, verifyInclusion } from '../../chaincode/src/protocol.ts';
 import type { LogServiceImpl } from '../api/handlers.ts';
 import { createLogService } from './log-service.ts';
 import { callContext, openTestNodeParts, type TestNodeParts } from './test-node-parts.ts';

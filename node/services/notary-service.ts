@@ -5,9 +5,14 @@
  * chain (NotarizeEvidence, node/notary): Notarize waits a bounded time for that commit and answers with the
  * chain's record, or PENDING; GetNotarization on any node answers from the chain for documents it did not notarize.
  */
-import { canonicalJson } from '../../chaincode/src/canonical-json.ts';
-import { MAX_EVIDENCE_PARTIES, MSP_ID, USCC_LIKE } from '../../chaincode/src/validation.ts';
-import { checkUscc, type UsccMode } from '../../chaincode/src/uscc.ts';
+import {
+  canonicalJson,
+  checkUscc,
+  MAX_EVIDENCE_PARTIES,
+  MSP_ID,
+  USCC_LIKE,
+  type UsccMode,
+} from '../../chaincode/src/protocol.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { ContractEvidence__Output } from '../api/generated/lianxin/v1/ContractEvidence.ts';
 import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';

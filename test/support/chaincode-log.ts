@@ -7,13 +7,16 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { signP256 } from '../../network/crypto/index.ts';
 import { referenceConsistencyProof, referenceRoot } from './reference-merkle.ts';
-import { hashLeaf } from '../../chaincode/src/merkle.ts';
-import { formatCheckpointBody, formatSignatureLine } from '../../chaincode/src/signed-note.ts';
-import type { IndexEntry } from '../../chaincode/src/record-index.ts';
-import { usccCheckCharacter } from '../../chaincode/src/uscc.ts';
+import {
+  formatCheckpointBody,
+  formatSignatureLine,
+  hashLeaf,
+  type IndexEntry,
+  usccCheckCharacter,
+} from '../../chaincode/src/protocol.ts';
 
 /** One argument row of AnchorCheckpoint's `indexEntriesJson`, as the chaincode defines it. */
-export type { IndexEntry } from '../../chaincode/src/record-index.ts';
+export type { IndexEntry } from '../../chaincode/src/protocol.ts';
 
 export interface LogKey {
   readonly privateKey: KeyObject;

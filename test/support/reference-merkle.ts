@@ -3,7 +3,7 @@
  * node's tiled log, the receipts' proofs and the chaincode's verifier. Slow (it rehashes subtrees) and simple on
  * purpose; the hashing is the chaincode's own (chaincode/src/merkle.ts).
  */
-import { hashChildren } from '../../chaincode/src/merkle.ts';
+import { hashChildren } from '../../chaincode/src/protocol.ts';
 import { sha256 } from '../../network/crypto/index.ts';
 
 /** The largest power of two smaller than n (n ≥ 2), RFC 9162 §2.1.1. */
