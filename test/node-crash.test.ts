@@ -240,6 +240,9 @@ async function inChunks<T, R>(items: readonly T[], check: (item: T) => Promise<R
   return results;
 }
 
+/** Three kill-and-restart rounds of a real node process plus a full check: ~30 s alone, 50-90 s on 2 loaded cores. */
+const CRASH_TEST_TIMEOUT_MS = 240_000;
+
 describe('kill -9 of the node process during bulk ingest', () => {
   it('anchors every acknowledged record exactly once, at its acknowledged leaf, consistently with every anchor', async () => {
     const state: ClientState = { acks: new Map(), unacked: new Set(), nextBatch: 0 };
@@ -388,5 +391,5 @@ describe('kill -9 of the node process during bulk ingest', () => {
       records.close();
       log.close();
     }
-  });
+  }, CRASH_TEST_TIMEOUT_MS);
 });
