@@ -33,6 +33,8 @@ export interface LianxinNode extends AsyncDisposable {
   /** Every institution's anchored records, as this node has applied them from the chain so far. */
   readonly chainIndex: ChainIndex;
   readonly metrics: NodeMetrics;
+  /** The node's root logger (its lines carry the MSP ID). */
+  readonly logger: Logger;
   /** Graceful: stops taking calls, finishes those in flight, signs and anchors nothing more, closes the stores. */
   stop(): Promise<void>;
 }
@@ -64,7 +66,8 @@ export interface NodeParts {
   readonly metrics: NodeMetrics;
 }
 
-const SHUTDOWN_GRACE_MS = 5_000;
+/** Of the shutdown grace period, the share calls in flight get; the rest is for flushing and closing the stores. */
+const CALLS_SHARE_OF_GRACE = 0.5;
 /** How long a client should wait when the anchoring backlog is full: about one anchor. */
 const BACKLOG_RETRY_AFTER_MS = 1_000;
 /** Registered roles change rarely; a suspended organisation is refused within this long. */
@@ -194,14 +197,15 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       metrics,
     };
     const api = await startApi(parts, overrides);
-    cleanup.push(() => api.shutdown({ graceMs: SHUTDOWN_GRACE_MS }));
+    cleanup.push(() => api.shutdown({ graceMs: config.shutdown.graceSeconds * 1000 * CALLS_SHARE_OF_GRACE }));
     const metricsServer: MetricsServer = await startMetricsServer({
       listen: config.metrics.listen,
       registry: metrics.registry,
     });
     cleanup.push(() => metricsServer.close());
 
-    logger.info({ origin, address: api.address, metrics: metricsServer.address, logSize: log.size }, 'node started');
+    // The line a supervisor or an operator waits for: both listeners accept connections.
+    logger.info({ origin, grpc: api.address, operations: metricsServer.address, logSize: log.size }, 'node serving');
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= closeAll().then(() => {
@@ -217,6 +221,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       records,
       chainIndex,
       metrics,
+      logger,
       stop,
       [Symbol.asyncDispose]: stop,
     };
