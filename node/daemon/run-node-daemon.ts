@@ -3,6 +3,7 @@
  * validated first, the node started, SIGTERM/SIGINT handled here (stop taking calls, finish those in flight,
  * flush, close the stores), and an exit code for whoever started it — a supervisor, systemd, a container runtime.
  */
+import * as grpc from '@grpc/grpc-js';
 import { loadNodeConfig, type ConfigEnv } from '../config/index.ts';
 import { createNode, type LianxinNode } from '../node.ts';
 import { startupFailureLine } from './startup-failure.ts';
@@ -32,6 +33,9 @@ export async function runNodeDaemon(options: Readonly<NodeDaemonOptions>): Promi
   // Listening before start-up: a signal that arrives while the node starts stops it as soon as it has started,
   // instead of killing the process with stores half-open.
   const signals = listenForStopSignals();
+  // grpc-js writes its own errors to stderr (`E No address added out of total 1 resolved` before a busy port is
+  // reported): the node reports each of them itself, once, in its own words. GRPC_VERBOSITY still turns them on.
+  if (process.env.GRPC_VERBOSITY === undefined) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   try {
     let node: LianxinNode;
     let graceMs: number;
