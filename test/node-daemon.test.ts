@@ -218,14 +218,12 @@ describe('a node in its own process', () => {
   it('survives kill -9 mid-ingest with every acknowledged record, while another node keeps serving', async () => {
     const first = daemon(configA);
     const a = await recordClient((await first.serving).grpc, AGENCY_A);
-    const acked: number[] = [];
+    const acked: { batch: number; ack: IngestAck__Output }[] = [];
     // Batches go in one after another; the kill lands while one is in flight.
     const ingesting = (async () => {
       for (let batch = 0; ; batch++) {
         try {
-          const ack = await ingest(a, batch * BATCH, `a-${String(batch)}`);
-          expect(ack.results.every((r) => r.outcome === 'OUTCOME_ACCEPTED')).toBe(true);
-          acked.push(batch);
+          acked.push({ batch, ack: await ingest(a, batch * BATCH, `a-${String(batch)}`) });
         } catch {
           return;
         }
@@ -236,6 +234,7 @@ describe('a node in its own process', () => {
     });
     expect(await first.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
     await ingesting;
+    for (const { ack } of acked) expect(ack.results.every((r) => r.outcome === 'OUTCOME_ACCEPTED')).toBe(true);
 
     // The other node serves meanwhile.
     const b = await recordClient(nodeBAddresses.grpc, AGENCY_B);
@@ -244,7 +243,7 @@ describe('a node in its own process', () => {
 
     const second = daemon(configA);
     const again = await recordClient((await second.serving).grpc, AGENCY_A);
-    const lastAcked = (acked.at(-1) ?? 0) * BATCH + BATCH - 1;
+    const lastAcked = (acked.at(-1)?.batch ?? 0) * BATCH + BATCH - 1;
     for (let n = 0; n <= lastAcked; n++) {
       const status = await recordStatus(again, n);
       expect(status.state, `record ${String(n)}`).not.toBe('EVIDENCE_STATE_UNSPECIFIED');
@@ -281,6 +280,16 @@ describe('a node in its own process', () => {
     const ack = await ingest(b, 910_000, 'b-ledger-down');
     expect(ack.results.every((r) => r.outcome === 'OUTCOME_ACCEPTED')).toBe(true);
 
+    // A node started while the ledger is down starts all the same, says NOT_SERVING, and takes its own
+    // organisation's ingest without a registry to ask.
+    const late = daemon(configA);
+    const lateAddresses = await late.serving;
+    expect(await health(lateAddresses.grpc)).toBe('NOT_SERVING');
+    expect((await healthz(lateAddresses.operations)).status).toBe(503);
+    const a = await recordClient(lateAddresses.grpc, AGENCY_A);
+    const lateAck = await ingest(a, 930_000, 'a-ledger-down');
+    expect(lateAck.results.every((r) => r.outcome === 'OUTCOME_ACCEPTED')).toBe(true);
+
     await startLedger(ledgerPort);
     await eventually(async () => ((await health(address)) === 'SERVING' ? true : undefined), {
       what: 'gRPC health SERVING again',
@@ -292,6 +301,14 @@ describe('a node in its own process', () => {
       async () => ((await recordStatus(b, 910_000 + BATCH - 1)).state === 'EVIDENCE_STATE_ANCHORED' ? true : undefined),
       { what: 'the records acknowledged while the ledger was down anchored', timeoutMs: 20_000 },
     );
+    await eventually(
+      async () => ((await recordStatus(a, 930_000 + BATCH - 1)).state === 'EVIDENCE_STATE_ANCHORED' ? true : undefined),
+      { what: "the late node's records anchored", timeoutMs: 20_000 },
+    );
+    await eventually(async () => ((await health(lateAddresses.grpc)) === 'SERVING' ? true : undefined), {
+      what: 'the late node SERVING',
+    });
+    expect(await late.stop()).toEqual({ code: 0, signal: null });
     // Everything anchored: the outbox gauge says 0, not the depth it had at the last ingest.
     const metrics = await (await fetch(`http://${operations}/metrics`)).text();
     expect(metrics).toMatch(/^lianxin_outbox_depth\{msp_id="HefeiCreditMSP"\} 0$/m);
