@@ -9,11 +9,12 @@
  * - a busy port, a corrupt store, a missing key: one stderr line, exit 1, nothing left listening;
  * - SIGTERM: exit 0 within the grace period.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import type { LedgerConnection } from '../network/client/index.ts';
 import { orgPaths } from '../network/pki/index.ts';
 import { lianxinV1 } from '../node/api/index.ts';
@@ -254,6 +255,52 @@ describe('a node in its own process', () => {
       { what: 'the last acknowledged record anchored after the restart' },
     );
     expect(await second.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  it("starts from its own identity, keys and the TLS CAs alone, without the consortium's crypto folder", async () => {
+    // What an institution installs on its host: its node's MSP folder, its TLS certificate and key, the consortium's
+    // TLS CAs and the ledger's; its node keys and data are its own already.
+    const doc = parse(await readFile(configA, 'utf8')) as {
+      tls: { cert: string; key: string; clientCaBundle: string };
+      identity: { mspDir: string };
+      ledger: { tlsCa: string };
+    };
+    const home = join(members.dir, 'installed', AGENCY_A);
+    await mkdir(home, { recursive: true });
+    const copy = async (from: string) => {
+      const to = join(home, basename(from));
+      await cp(from, to, { recursive: true });
+      return basename(from);
+    };
+    doc.tls = {
+      cert: await copy(doc.tls.cert),
+      key: await copy(doc.tls.key),
+      clientCaBundle: await copy(doc.tls.clientCaBundle),
+    };
+    doc.identity.mspDir = await copy(doc.identity.mspDir);
+    doc.ledger.tlsCa = await copy(doc.ledger.tlsCa);
+    const installed = join(home, 'node.yaml');
+    await writeFile(installed, stringify(doc));
+
+    // The crypto folder out of reach while the node starts (every file the node reads, it reads at start).
+    const away = `${members.cryptoDir}.away`;
+    await rename(members.cryptoDir, away);
+    let started: DaemonProcess;
+    try {
+      started = daemon(installed);
+      await started.serving;
+    } finally {
+      await rename(away, members.cryptoDir);
+    }
+    const { grpc: address } = await started.serving;
+    await eventually(async () => ((await health(address)) === 'SERVING' ? true : undefined));
+    const a = await recordClient(address, AGENCY_A);
+    await ingest(a, 940_000, 'a-installed');
+    await eventually(
+      async () => ((await recordStatus(a, 940_000)).state === 'EVIDENCE_STATE_ANCHORED' ? true : undefined),
+      { what: 'a record anchored by the installed node' },
+    );
+    expect(await started.stop()).toEqual({ code: 0, signal: null });
   });
 
   it('reports NOT_SERVING naming the ledger while it is down, keeps acknowledging, and recovers when it is back', async () => {
