@@ -44,7 +44,8 @@ const TARGET_IDLE_MIB = 150;
 const MIB = 2 ** 20;
 
 const NODE_SETTINGS = {
-  log: { level: 'warn' },
+  // Info: the daemon's `node serving` line is how this benchmark knows it is up.
+  log: { level: 'info' },
   checkpoint: { intervalSeconds: 1, leaves: 10_000 },
   ingest: { maxBatchRecords: BATCH_RECORDS },
 } as const;
@@ -69,7 +70,8 @@ const benchmark: Benchmark = {
         const { grpc: address, operations } = await node.serving;
         await sleep(IDLE_SETTLE_MS, undefined, { signal: context.signal });
         const idle = await sampleRss(node.pid);
-        context.log(`idle: ${mib(idle.bytes)} MiB`);
+        const idleHeap = await heapMetrics(operations);
+        context.log(`idle: ${mib(idle.bytes).toFixed(0)} MiB`);
 
         const agency = new (lianxinV1().RecordService)(address, await credentials(members));
         const progress = { acked: 0 };
@@ -90,9 +92,14 @@ const benchmark: Benchmark = {
         const anchoredMs = await waitAnchored(operations, progress.acked, context.signal);
         const afterAnchored = await sampleRss(node.pid);
         const memory = await rss.stop();
+        // Idle again: what stays resident once the work is done (V8 keeps the heap it grew; LevelDB its caches).
+        await sleep(IDLE_SETTLE_MS, undefined, { signal: context.signal });
+        const idleAfter = await sampleRss(node.pid);
+        const idleAfterHeap = await heapMetrics(operations);
         const peak = memory.samples.reduce((max, s) => Math.max(max, s.bytes), 0);
         return [
           { label: 'idle RSS, 10 s after serving', value: mib(idle.bytes), unit: 'MiB', note: split(idle) },
+          { label: '  V8 heap used / total, idle', value: mib(idleHeap.used), unit: 'MiB', note: heapNote(idleHeap) },
           { label: 'idle RSS ÷ target 150 MiB', value: idle.bytes / MIB / TARGET_IDLE_MIB, unit: '×' },
           {
             label: 'ingest, acknowledged',
@@ -113,6 +120,13 @@ const benchmark: Benchmark = {
             note: `${split(afterAnchored)}; anchored ${(anchoredMs / 1000).toFixed(0)} s after the last acknowledgement`,
           },
           { label: 'peak RSS during ingest and anchoring', value: mib(peak), unit: 'MiB' },
+          { label: 'idle RSS again, 10 s later', value: mib(idleAfter.bytes), unit: 'MiB', note: split(idleAfter) },
+          {
+            label: '  V8 heap used / total, idle again',
+            value: mib(idleAfterHeap.used),
+            unit: 'MiB',
+            note: heapNote(idleAfterHeap),
+          },
         ];
       } finally {
         await node.stop();
@@ -229,3 +243,23 @@ async function sampleRss(pid: number): Promise<RssSample> {
 
 const mib = (bytes: number) => bytes / MIB;
 const split = (s: RssSample) => `anon ${mib(s.anonBytes).toFixed(0)} MiB, file ${mib(s.fileBytes).toFixed(0)} MiB`;
+
+interface HeapMetrics {
+  readonly used: number;
+  readonly total: number;
+  readonly external: number;
+}
+
+/** The node's V8 heap and the memory of JS objects outside it (Buffers), from its own process metrics. */
+async function heapMetrics(operations: string): Promise<HeapMetrics> {
+  const text = await (await fetch(`http://${operations}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
+  return {
+    used: value('nodejs_heap_size_used_bytes'),
+    total: value('nodejs_heap_size_total_bytes'),
+    external: value('nodejs_external_memory_bytes'),
+  };
+}
+
+const heapNote = (h: HeapMetrics) =>
+  `heap total ${mib(h.total).toFixed(0)} MiB, external (Buffers) ${mib(h.external).toFixed(0)} MiB`;

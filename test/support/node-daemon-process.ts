@@ -28,7 +28,10 @@ export interface DaemonProcess {
   stop(signal?: NodeJS.Signals): Promise<DaemonExit>;
 }
 
-/** Starts the daemon on `configFile`; `env` adds LIANXIN_* overrides to this process's environment. */
+/**
+ * Starts the daemon on `configFile` (whose `log.level` must let `info` through: `node serving` is an info line);
+ * `env` adds LIANXIN_* overrides to this process's environment.
+ */
 export function startDaemon(configFile: string, env: Readonly<Record<string, string>> = {}): DaemonProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', DAEMON_MAIN, '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
