@@ -95,7 +95,7 @@ describe('lianxin bundle export', () => {
       '127.0.0.1:1',
     ]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^lianxin bundle: the ledger at 127\.0\.0\.1:1: /);
+    expect(run.stderr).toMatch(/^lianxin bundle export: the ledger at 127\.0\.0\.1:1: /);
   });
 
   it('fails when the user has no material in the crypto dir, naming what is missing', async () => {
@@ -116,6 +116,6 @@ describe('lianxin bundle export', () => {
       net.ledger.address,
     ]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^lianxin bundle: cannot read .*Nobody.*client\.crt: no such file/);
+    expect(run.stderr).toMatch(/^lianxin bundle export: cannot read .*Nobody.*client\.crt: no such file/);
   });
 });

@@ -26,12 +26,15 @@ afterAll(async () => {
 
 describe('lianxin: usage', () => {
   it.each([
-    [[], /usage: lianxin <command>/],
-    [['frobnicate'], /unknown command "frobnicate"/],
-    [['status', '--bogus'], /Unknown option '--bogus'/],
-    [['status', 'only-subject'], /expected 2 to 3 arguments, got 1/],
+    [[], /Usage: lianxin <command>/],
+    [['frobnicate'], /^lianxin: unknown command 'frobnicate'\n$/],
+    [['stauts'], /^lianxin: unknown command 'stauts'\n\(Did you mean status\?\)\n$/],
+    [['status', '--bogus'], /^lianxin status: unknown option '--bogus'\n$/],
+    [['status', 's', 'k', '--jsn'], /^lianxin status: unknown option '--jsn'\n\(Did you mean --json\?\)\n$/],
+    [['status', 'only-subject'], /^lianxin status: missing required argument 'kind'\n$/],
+    [['status', 's', 'k', '1', 'extra'], /too many arguments for 'status'\. Expected 3 arguments but got 4/],
     [['proof', 'inclusion', 'minus-one'], /leaf-index must be a whole number/],
-    [['proof', 'sideways', '1', '2'], /proof is "inclusion" or "consistency"/],
+    [['proof', 'sideways', '1', '2'], /^lianxin proof: unknown command 'sideways'\n$/],
     [['ingest', 'records.txt'], /cannot tell the format of records\.txt/],
     [['ingest', 'a.csv', '--batch', '0'], /--batch must be a whole number of at least 1/],
     [['info'], /no node to call: give --node host:port, or --msp with --crypto-dir/],
@@ -43,10 +46,16 @@ describe('lianxin: usage', () => {
     [['notarize', '--digest', 'abc', '--party', 'X'], /--digest must be a SHA-256 digest/],
     [['notarize', '--digest', 'a'.repeat(64)], /give at least one --party/],
     [['notarize', '--digest', 'a'.repeat(64), '--party', 'X', '--label', 'novalue'], /--label must be key=value/],
-    [['verify', CREDIT], /--bundle is required/],
+    [['verify', CREDIT], /^lianxin verify: required option '--bundle <file>' not specified\n$/],
+    [['verify', CREDIT, '--bundle', BUNDLE, '--digest', 'abc'], /--digest must be sha256: and 64 hex digits/],
+    [
+      ['verify', CREDIT, '--bundle', BUNDLE, '--digest', `sha256:${'a'.repeat(64)}`, '--artifact', BUNDLE],
+      /give --artifact or --digest, not both/,
+    ],
     [['verify', CREDIT, '--bundle', BUNDLE, '--at', 'yesterday'], /--at must be an RFC 3339 time/],
-    [['bundle', 'import'], /bundle has one subcommand, export/],
-    [['bundle', 'export', '--crypto-dir', 'x', '--msp', 'M'], /--out is required/],
+    [['bundle', 'import'], /^lianxin bundle: unknown command 'import'\n\(Did you mean export\?\)\n$/],
+    [['bundle', 'export', '--crypto-dir', 'x', '--msp', 'M'], /required option '-o, --out <file>' not specified/],
+    [['ledger', 'info'], /--msp and --crypto-dir are required \(the identity to query as\), or --msp with --msp-dir/],
   ])('exits 2 with a one-line reason for lianxin %j', async (argv, reason) => {
     const run = await lianxin(argv);
     expect(run.code).toBe(2);
@@ -58,7 +67,7 @@ describe('lianxin: usage', () => {
     const run = await lianxin(['info'], { LIANXIN_NODE: 'no-port' });
     expect(run).toMatchObject({
       code: 2,
-      stderr: expect.stringContaining('--node must be host:port, got "no-port"') as string,
+      stderr: 'lianxin info: --node (from LIANXIN_NODE) must be host:port, got "no-port"\n',
     });
   });
 
@@ -77,11 +86,21 @@ describe('lianxin: usage', () => {
       'info',
       'verify',
       'bundle',
+      'ledger',
     ]) {
       const help = await lianxin([name, '--help']);
       expect(help.code).toBe(0);
-      expect(help.stdout).toContain(`usage: lianxin ${name}`);
+      expect(help.stdout).toContain(`Usage: lianxin ${name}`);
+      expect(help.stdout).toContain('Exit status: 0 done; 1 the operation or check failed');
     }
+    // The connection options are one definition, shown under one heading by every node command.
+    for (const name of ['ingest', 'status', 'attest', 'notarize', 'notarization', 'checkpoint', 'info']) {
+      const help = await lianxin([name, '--help']);
+      expect(help.stdout).toMatch(/Connection to the node:\n {2}--node <host:port> /);
+      expect(help.stdout).toContain('CORE_PEER_LOCALMSPID');
+    }
+    const bundle = await lianxin(['bundle', 'export', '--help']);
+    expect(bundle.stdout).toMatch(/Connection to the ledger:[^]*--ledger <host:port>[^]*CORE_PEER_ADDRESS/);
   });
 
   it('reports an unreadable TLS CA as a failure, exit 1', async () => {
@@ -183,6 +202,9 @@ describe('lianxin verify (offline)', () => {
       });
     const [ok, usage] = await Promise.all([run('verify', CREDIT, '--bundle', BUNDLE), run('verify', CREDIT)]);
     expect(ok).toMatchObject({ code: 0, stdout: expect.stringContaining('state       ANCHORED') as string });
-    expect(usage).toMatchObject({ code: 2, stderr: 'lianxin verify: --bundle is required\n' });
+    expect(usage).toMatchObject({
+      code: 2,
+      stderr: "lianxin verify: required option '--bundle <file>' not specified\n",
+    });
   });
 });

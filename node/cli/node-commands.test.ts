@@ -514,10 +514,16 @@ describe('lianxin ingest', () => {
 });
 
 describe('lianxin queries', () => {
-  it('status prints the record status as canonical proto3 JSON', async () => {
+  it('status prints the record status as text, and as canonical proto3 JSON with --json', async () => {
     const file = await csvFile('status.csv', 1);
     expect((await lianxin(['ingest', file, ...as(agencyNode, AGENCY)])).code).toBe(0);
-    const run = await lianxin(['status', SUBJECT, 'loan', '1', ...as(agencyNode, AGENCY)]);
+    const digest = fake.records.get(`${SUBJECT}/loan/1`)?.digest ?? '';
+    const text = await lianxin(['status', SUBJECT, 'loan', '1', ...as(agencyNode, AGENCY)]);
+    expect(text).toMatchObject({ code: 0, stderr: '' });
+    expect(text.stdout).toBe(
+      `${SUBJECT} loan v1: PENDING\n  leaf      0 in the node's log\n  digest    sha256:${digest}\n  anchor    none yet\n`,
+    );
+    const run = await lianxin(['status', SUBJECT, 'loan', '1', '--json', ...as(agencyNode, AGENCY)]);
     expect(run.code).toBe(0);
     // uint64 as a decimal string, bytes in base64, enums by name; leafIndex 0 and the unset anchor left out.
     expect(JSON.parse(run.stdout)).toEqual({
@@ -674,7 +680,8 @@ describe('lianxin queries', () => {
     const refused = await lianxin(['proof', 'consistency', '6', '5', ...agency]);
     expect(refused).toMatchObject({
       code: 1,
-      stderr: 'lianxin proof: GetConsistencyProof failed: OUT_OF_RANGE: size1 exceeds size2 [field size1]\n',
+      stderr:
+        'lianxin proof consistency: GetConsistencyProof failed: OUT_OF_RANGE: size1 exceeds size2 [field size1]\n',
     });
     const info = await lianxin(['info', ...agency]);
     expect(JSON.parse(info.stdout)).toMatchObject({ mspId: AGENCY, logSize: '5', version: AGENCY });
