@@ -3,6 +3,7 @@
  * end and offline on node/receipts' golden attestations (and tampered copies of them).
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,7 +56,7 @@ describe('lianxin: usage', () => {
     [['verify', CREDIT, '--bundle', BUNDLE, '--at', 'yesterday'], /--at must be an RFC 3339 time/],
     [['bundle', 'import'], /^lianxin bundle: unknown command 'import'\n\(Did you mean export\?\)\n$/],
     [['bundle', 'export', '--crypto-dir', 'x', '--msp', 'M'], /required option '-o, --out <file>' not specified/],
-    [['ledger', 'info'], /--msp and --crypto-dir are required \(the identity to query as\), or --msp with --msp-dir/],
+    [['ledger', 'info'], /--msp is required \(the organisation to query as\), with --crypto-dir or --msp-dir/],
   ])('exits 2 with a one-line reason for lianxin %j', async (argv, reason) => {
     const run = await lianxin(argv);
     expect(run.code).toBe(2);
@@ -107,6 +108,60 @@ describe('lianxin: usage', () => {
     const run = await lianxin(['info', '--node', '127.0.0.1:1', '--tls-ca', join(dir, 'absent.pem')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^lianxin info: cannot read the TLS CA .*absent\.pem: no such file/);
+  });
+});
+
+describe('lianxin: where connection settings come from', () => {
+  /** A profile in its own folder, so relative paths in it resolve there. */
+  async function profile(name: string, yaml: string): Promise<string> {
+    const file = join(dir, name);
+    await writeFile(file, yaml);
+    return file;
+  }
+
+  it('flag over environment over profile, each named in the message', async () => {
+    const file = await profile('bad-node.yaml', 'node: profile-bad\n');
+    const fromProfile = await lianxin(['info', '--profile', file]);
+    expect(fromProfile).toMatchObject({
+      code: 2,
+      stderr: `lianxin info: --node (from profile ${file}) must be host:port, got "profile-bad"\n`,
+    });
+    const fromEnv = await lianxin(['info', '--profile', file], { LIANXIN_NODE: 'env-bad' });
+    expect(fromEnv.stderr).toBe('lianxin info: --node (from LIANXIN_NODE) must be host:port, got "env-bad"\n');
+    const fromFlag = await lianxin(['info', '--profile', file, '--node', 'flag-bad'], { LIANXIN_NODE: 'env-bad' });
+    expect(fromFlag.stderr).toBe('lianxin info: --node must be host:port, got "flag-bad"\n');
+    // LIANXIN_PROFILE names the profile when --profile does not.
+    const envProfile = await lianxin(['info'], { LIANXIN_PROFILE: file });
+    expect(envProfile.stderr).toContain('got "profile-bad"');
+  });
+
+  it("takes Fabric's CORE_PEER_LOCALMSPID as --msp, below LIANXIN_MSP", async () => {
+    const run = await lianxin(['info'], { CORE_PEER_LOCALMSPID: 'FabricMSP' });
+    expect(run.stderr).toBe(
+      'lianxin info: --msp (from CORE_PEER_LOCALMSPID) needs --crypto-dir (or LIANXIN_CRYPTO_DIR)\n',
+    );
+    const both = await lianxin(['info'], { CORE_PEER_LOCALMSPID: 'FabricMSP', LIANXIN_MSP: 'LianxinMSP' });
+    expect(both.stderr).toContain('--msp (from LIANXIN_MSP)');
+  });
+
+  it("reads a profile's relative paths from the profile's folder", async () => {
+    const file = await profile('relative.yaml', 'node: 127.0.0.1:1\ntls-ca: certs/absent-ca.pem\n');
+    const run = await lianxin(['info', '--profile', file]);
+    expect(run).toMatchObject({
+      code: 1,
+      stderr: `lianxin info: cannot read the TLS CA ${join(dir, 'certs', 'absent-ca.pem')}: no such file\n`,
+    });
+  });
+
+  it('names a profile key that is no setting, and a missing profile', async () => {
+    const file = await profile('typo.yaml', 'nodes: 127.0.0.1:1\n');
+    const run = await lianxin(['info', '--profile', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      new RegExp(`^lianxin info: the profile ${file}: nodes is no setting \\(settings: node, tls-ca, `),
+    );
+    const missing = await lianxin(['info', '--profile', join(dir, 'absent.yaml')]);
+    expect(missing.stderr).toBe(`lianxin info: cannot read the profile ${join(dir, 'absent.yaml')}: no such file\n`);
   });
 });
 
@@ -186,6 +241,67 @@ describe('lianxin verify (offline)', () => {
     await writeFile(file, Buffer.from('not a protobuf at all'));
     const run = await lianxin(['verify', file, '--bundle', BUNDLE]);
     expect(run).toMatchObject({ code: 1, stderr: expect.stringContaining(': BAD_FORMAT: ') as string });
+  });
+
+  it('checks the attestation is about the artifact in hand (--artifact), exit 0, or names the mismatch, exit 1', async () => {
+    // The golden attestation's record is the content `record 2`, the receipt's document `purchase contract 2`.
+    const record = join(dir, 'record-2.json');
+    await writeFile(record, 'record 2');
+    const ok = await lianxin([
+      'verify',
+      CREDIT,
+      '--bundle',
+      BUNDLE,
+      '--artifact',
+      record,
+      '--issuer',
+      'HangzhouAgencyMSP',
+    ]);
+    expect(ok).toMatchObject({ code: 0, stderr: '' });
+    expect(ok.stdout).toContain(`  checked     record ${record} matches its digest; issuer is HangzhouAgencyMSP\n`);
+
+    const other = join(dir, 'record-3.json');
+    await writeFile(other, 'record 3');
+    const wrong = await lianxin(['verify', CREDIT, '--bundle', BUNDLE, '--artifact', other, '--json']);
+    expect(wrong).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        `lianxin verify: ${CREDIT}: MISMATCH: it is about the record ` +
+        `sha256:55f3858e9bf30865a06984a61ea4e7c0f078549cd1106a11281ab39ff8cd7801, not ${other} ` +
+        `(sha256:${createHash('sha256').update('record 3').digest('hex')})\n`,
+    });
+  });
+
+  it('checks the digest (--digest sha256:HEX) and the issuer (--issuer) of a notarization receipt', async () => {
+    const digest = createHash('sha256').update('purchase contract 2').digest('hex');
+    const ok = await lianxin([
+      'verify',
+      RECEIPT,
+      '--bundle',
+      BUNDLE,
+      '--digest',
+      `sha256:${digest}`,
+      '--issuer',
+      'SuzhouPlatformMSP',
+    ]);
+    expect(ok.code).toBe(0);
+    const otherDigest = createHash('sha256').update('purchase contract 3').digest('hex');
+    const wrongDigest = await lianxin(['verify', RECEIPT, '--bundle', BUNDLE, '--digest', `sha256:${otherDigest}`]);
+    expect(wrongDigest).toMatchObject({
+      code: 1,
+      stderr: `lianxin verify: ${RECEIPT}: MISMATCH: it is about the document sha256:${digest}, not --digest sha256:${otherDigest}\n`,
+    });
+    const wrongIssuer = await lianxin(['verify', RECEIPT, '--bundle', BUNDLE, '--issuer', 'HangzhouAgencyMSP']);
+    expect(wrongIssuer).toMatchObject({
+      code: 1,
+      stderr: `lianxin verify: ${RECEIPT}: MISMATCH: issued by SuzhouPlatformMSP, not --issuer HangzhouAgencyMSP\n`,
+    });
+    const missing = await lianxin(['verify', RECEIPT, '--bundle', BUNDLE, '--artifact', join(dir, 'absent.pdf')]);
+    expect(missing).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/cannot read .*absent\.pdf: no such file/) as string,
+    });
   });
 
   it('runs as a process through node/cli/main.ts with the same exit codes', async () => {

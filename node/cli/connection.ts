@@ -58,7 +58,9 @@ export function consortiumMember(settings: Settings): ConsortiumMember | undefin
  * The consortium file of `member`, checked to have the member's organisation.
  * @throws CliError `CONFIGURATION` when it cannot be read, or listing the valid MSP IDs when the MSP is unknown.
  */
-export async function memberConsortium(member: ConsortiumMember): Promise<Consortium> {
+export async function memberConsortium(
+  member: Pick<ConsortiumMember, 'consortiumFile' | 'mspId' | 'mspSource'>,
+): Promise<Consortium> {
   const consortium = await readConsortium(member.consortiumFile);
   if (!consortium.organizations.some((o) => o.mspId === member.mspId)) {
     throw new CliError(

@@ -11,7 +11,7 @@ import { connectToLedger, type LedgerEndpoint } from '../../network/client/index
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { loadSigningIdentity, orgPaths, type Consortium } from '../../network/pki/index.ts';
 import { ChainError, LianxinChain } from '../ledger/index.ts';
-import { checkAddress, consortiumMember, memberConsortium, readConsortium } from './connection.ts';
+import { checkAddress, consortiumMember, memberConsortium } from './connection.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
 import { DEFAULT_CONSORTIUM_FILE, sourceNote, type Settings } from './settings.ts';
 
@@ -28,18 +28,15 @@ export interface LedgerSession {
  * @throws CliError `USAGE` when no identity is named, `FILE_ERROR`/`CONFIGURATION` when material is missing.
  */
 export async function withLedger<T>(settings: Settings, use: (session: LedgerSession) => Promise<T>): Promise<T> {
-  const member = consortiumMember(settings);
   const mspDir = settings['msp-dir']?.value;
-  if (member === undefined && (mspDir === undefined || settings.msp === undefined)) {
-    throw new CliError(
-      'USAGE',
-      '--msp and --crypto-dir are required (the identity to query as), or --msp with --msp-dir',
-    );
+  const msp = settings.msp;
+  if (msp === undefined) {
+    throw new CliError('USAGE', '--msp is required (the organisation to query as), with --crypto-dir or --msp-dir');
   }
-  const consortium =
-    member === undefined
-      ? await readConsortium(settings.consortium?.value ?? DEFAULT_CONSORTIUM_FILE)
-      : await memberConsortium(member);
+  // An MSP folder is an identity of its own (a shell set up for `peer`): no crypto dir needed then.
+  const member = mspDir !== undefined && settings['crypto-dir'] === undefined ? undefined : consortiumMember(settings);
+  const consortiumFile = member?.consortiumFile ?? settings.consortium?.value ?? DEFAULT_CONSORTIUM_FILE;
+  const consortium = await memberConsortium({ consortiumFile, mspId: msp.value, mspSource: msp });
   const ledger = configured(() => ledgerNode(consortium));
   const address = settings.ledger?.value ?? `127.0.0.1:${ledger.peer.ports.grpc}`;
   checkAddress(`--ledger${settings.ledger ? sourceNote(settings.ledger) : ''}`, address);

@@ -1,0 +1,272 @@
+/**
+ * The commands that speak to the ledger, against a real embedded ledger running the Lianxin chaincode, through
+ * the official client: `bundle export` (the registry's organisations, keys and origins plus the crypto dir's CA
+ * certificates make a bundle that node/receipts accepts), `ledger info` (height, latest block hash, each log's
+ * latest anchored checkpoint), the connection settings from Fabric's CORE_PEER_* variables and a profile, and a
+ * node command pointed at the ledger by mistake.
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { common } from '@hyperledger/fabric-protos';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerNode } from '../../network/consortium-ledger.ts';
+import { loadOrgRootCerts, orgPaths } from '../../network/pki/index.ts';
+import { RecordLog } from '../../test/support/chaincode-log.ts';
+import {
+  AGENCY,
+  BANK,
+  onboardConsortium,
+  OPERATOR,
+  PLATFORM,
+  registerLogNode,
+  startLianxinNetwork,
+  type LianxinNetwork,
+  type LogNode,
+} from '../../test/support/chaincode-network.ts';
+import { CONSORTIUM_FILE } from '../../test/support/test-consortium.ts';
+import { parseTrustBundle } from '../receipts/index.ts';
+import { lianxin } from './test-io.ts';
+
+let net: LianxinNetwork;
+let agencyLog: LogNode;
+let platformLog: LogNode;
+/** The agency's one anchored checkpoint (3 records). */
+let anchored: { txId: string; anchoredAt: string };
+
+beforeAll(async () => {
+  net = await startLianxinNetwork();
+  await onboardConsortium(net);
+  agencyLog = await registerLogNode(net, AGENCY);
+  platformLog = await registerLogNode(net, PLATFORM, 'contracts');
+  const log = new RecordLog(agencyLog.origin);
+  for (const kind of ['loan', 'tax', 'court']) log.append('91330100MA27XK5U36', kind, `{"kind":"${kind}"}`);
+  const agency = await net.as(AGENCY);
+  anchored = await agency.submit(
+    'AnchorCheckpoint',
+    log.checkpoint(agencyLog.key),
+    '[]',
+    JSON.stringify(log.entries(0)),
+  );
+});
+
+/** The bank user's identity and the ledger's TLS CA, as a shell set up for Fabric's `peer` CLI has them. */
+function fabricEnv(): Record<string, string> {
+  return {
+    CORE_PEER_LOCALMSPID: BANK,
+    CORE_PEER_MSPCONFIGPATH: orgPaths(net.members.cryptoDir, BANK).user('User1').msp.dir,
+    CORE_PEER_ADDRESS: net.ledger.address,
+    CORE_PEER_TLS_ROOTCERT_FILE: orgPaths(net.members.cryptoDir, OPERATOR).tlsca.cert,
+    LIANXIN_CONSORTIUM: CONSORTIUM_FILE,
+  };
+}
+
+/** qscc GetChainInfo asked directly, for what `ledger info` must print. */
+async function chainHeight(): Promise<string> {
+  const bank = await net.as(BANK);
+  const bytes = await bank.network.getContract('qscc').evaluateTransaction('GetChainInfo', 'lianxin');
+  return String(common.BlockchainInfo.deserializeBinary(bytes).getHeight());
+}
+
+afterAll(async () => {
+  await net.close();
+});
+
+describe('lianxin bundle export', () => {
+  it('writes the registry and CA certificates as a trust bundle, querying as a bank user', async () => {
+    const out = join(net.members.dir, 'trust-bundle.json');
+    const run = await lianxin([
+      'bundle',
+      'export',
+      '--out',
+      out,
+      '--crypto-dir',
+      net.members.cryptoDir,
+      '--msp',
+      BANK,
+      '--consortium',
+      CONSORTIUM_FILE,
+      // The test ledger listens on a free port; its CA and TLS name are derived from the consortium.
+      '--ledger',
+      net.ledger.address,
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`exported ${out}: 6 organisations, 2 keys, 2 log origins (channel lianxin)\n`);
+
+    const bundle = parseTrustBundle(await readFile(out, 'utf8'));
+    expect(bundle.json.channel).toBe('lianxin');
+    expect(bundle.json.organizations.map((o) => [o.mspId, o.role, o.status])).toEqual(
+      net.members.consortium.organizations
+        .map((o) => [o.mspId, o.role, 'active'])
+        .sort(([a], [b]) => String(a).localeCompare(String(b))),
+    );
+    expect(bundle.originOwner(agencyLog.origin)).toBe(AGENCY);
+    expect(bundle.originOwner(platformLog.origin)).toBe(PLATFORM);
+    expect(bundle.key(AGENCY, agencyLog.key.kid)).toMatchObject({ role: 'log', status: 'active', validUntil: null });
+    expect(bundle.key(PLATFORM, platformLog.key.kid)).toMatchObject({ role: 'log', status: 'active' });
+
+    const roots = await loadOrgRootCerts(net.members.cryptoDir, AGENCY);
+    const agency = bundle.organization(AGENCY);
+    expect(agency?.rootCertificates.map((c) => c.fingerprint256)).toEqual(roots.rootCerts.map((c) => c.fingerprint256));
+    expect(agency?.tlsRootCertificates.map((c) => new X509Certificate(c.raw).subject)).toEqual(
+      roots.tlsRootCerts.map((c) => c.subject),
+    );
+  });
+
+  it('fails with the ledger error when the ledger cannot be reached, exit 1', async () => {
+    const run = await lianxin([
+      'bundle',
+      'export',
+      '--out',
+      join(net.members.dir, 'never.json'),
+      '--crypto-dir',
+      net.members.cryptoDir,
+      '--msp',
+      BANK,
+      '--consortium',
+      CONSORTIUM_FILE,
+      '--ledger',
+      '127.0.0.1:1',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^lianxin bundle export: the ledger at 127\.0\.0\.1:1: /);
+  });
+
+  it('fails when the user has no material in the crypto dir, naming what is missing', async () => {
+    const run = await lianxin([
+      'bundle',
+      'export',
+      '--out',
+      join(net.members.dir, 'never.json'),
+      '--crypto-dir',
+      net.members.cryptoDir,
+      '--msp',
+      BANK,
+      '--user',
+      'Nobody',
+      '--consortium',
+      CONSORTIUM_FILE,
+      '--ledger',
+      net.ledger.address,
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^lianxin bundle export: cannot read .*Nobody.*client\.crt: no such file/);
+  });
+});
+
+describe('lianxin ledger info', () => {
+  it("prints the height, the latest block hash and each log's latest anchored checkpoint, as text and JSON", async () => {
+    const args = ['ledger', 'info', '--crypto-dir', net.members.cryptoDir, '--msp', BANK];
+    const common = ['--consortium', CONSORTIUM_FILE, '--ledger', net.ledger.address];
+    const json = await lianxin([...args, ...common, '--json']);
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    const info = JSON.parse(json.stdout) as {
+      height: string;
+      currentBlockHash: string;
+      logs: {
+        origin: string;
+        mspId: string;
+        checkpoint: { size: number; transactionId: string; ageSeconds: number } | null;
+      }[];
+    };
+    expect(info.height).toBe(await chainHeight());
+    expect(info.currentBlockHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(info.logs).toEqual([
+      expect.objectContaining({
+        origin: agencyLog.origin,
+        mspId: AGENCY,
+        checkpoint: expect.objectContaining({
+          size: 3,
+          transactionId: anchored.txId,
+          anchoredAt: anchored.anchoredAt,
+        }) as object,
+      }),
+      expect.objectContaining({ origin: platformLog.origin, mspId: PLATFORM, checkpoint: null }),
+    ]);
+    expect(info.logs[0]?.checkpoint?.ageSeconds).toBeGreaterThanOrEqual(0);
+
+    const text = await lianxin([...args, ...common]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(
+      `channel lianxin: height ${info.height}\n  latest block hash    ${info.currentBlockHash}\n`,
+    );
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `${agencyLog.origin} \\(${AGENCY}, node \\w+\\)\\n    size 3, anchored ${anchored.anchoredAt} \\([^)]+ ago\\), tx ${anchored.txId}\\n`,
+      ),
+    );
+    expect(text.stdout).toContain(`${platformLog.origin} (${PLATFORM}, node`);
+    expect(text.stdout).toContain('    nothing anchored yet\n');
+  });
+
+  it("connects with Fabric's CORE_PEER_* variables alone, and a flag overrides them", async () => {
+    const run = await lianxin(['ledger', 'info', '--json'], fabricEnv());
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ channel: 'lianxin', height: await chainHeight() });
+
+    const overridden = await lianxin(['ledger', 'info', '--ledger', '127.0.0.1:1'], fabricEnv());
+    expect(overridden.code).toBe(1);
+    expect(overridden.stderr).toMatch(/^lianxin ledger info: the ledger at 127\.0\.0\.1:1: /);
+  });
+
+  it('takes settings from a profile, below the environment', async () => {
+    const profile = join(net.members.dir, 'bank-profile.yaml');
+    const env = fabricEnv();
+    // Relative paths in a profile are relative to its folder.
+    const mspDir = orgPaths(net.members.cryptoDir, BANK).user('User1').msp.dir;
+    await writeFile(
+      profile,
+      [
+        `msp: ${BANK}`,
+        `msp-dir: ${mspDir}`,
+        `ledger: ${net.ledger.address}`,
+        `ledger-tls-ca: ${env.CORE_PEER_TLS_ROOTCERT_FILE ?? ''}`,
+        `consortium: ${CONSORTIUM_FILE}`,
+        '',
+      ].join('\n'),
+    );
+    const run = await lianxin(['ledger', 'info', '--json', '--profile', profile]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+
+    const envWins = await lianxin(['ledger', 'info', '--profile', profile], { CORE_PEER_ADDRESS: '127.0.0.1:1' });
+    expect(envWins.stderr).toMatch(/^lianxin ledger info: the ledger at 127\.0\.0\.1:1: /);
+    const fromEnvProfile = await lianxin(['ledger', 'info', '--json'], { LIANXIN_PROFILE: profile });
+    expect(fromEnvProfile.code).toBe(0);
+  });
+
+  it('names the valid MSP IDs for an unknown one, and where the unknown one came from', async () => {
+    const run = await lianxin(['ledger', 'info'], { ...fabricEnv(), CORE_PEER_LOCALMSPID: 'ShanghaiBnakMSP' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `lianxin ledger info: unknown MSP "ShanghaiBnakMSP" (from CORE_PEER_LOCALMSPID): the consortium (${CONSORTIUM_FILE}) has ` +
+        `${net.members.consortium.organizations.map((o) => o.mspId).join(', ')}\n`,
+    );
+  });
+});
+
+describe('a node command pointed at something else', () => {
+  it('says the ledger answered, not a node', async () => {
+    const run = await lianxin([
+      'info',
+      '--node',
+      net.ledger.address,
+      '--server-name',
+      ledgerNode(net.members.consortium).peer.host,
+      '--crypto-dir',
+      net.members.cryptoDir,
+      '--msp',
+      BANK,
+      '--consortium',
+      CONSORTIUM_FILE,
+    ]);
+    expect(run).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: `lianxin info: GetNodeInfo: ${net.ledger.address} is a Fabric Gateway (the ledger), not a lianxin node: give the node's address\n`,
+    });
+  });
+});
