@@ -10,11 +10,12 @@ import { infoCommand } from './commands/info.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { ledgerCommand } from './commands/ledger-info.ts';
 import { checkpointCommand, proofCommand } from './commands/log.ts';
+import { nodeCommand } from './commands/node-start.ts';
 import { notarizationCommand, notarizeCommand } from './commands/notarize.ts';
 import { statusCommand } from './commands/status.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { commandPath, type CliIo, type CommandDefinition } from './command.ts';
-import { CliError } from './errors.ts';
+import { AlreadyReported, CliError } from './errors.ts';
 
 export const COMMANDS: readonly CommandDefinition[] = [
   ingestCommand,
@@ -28,6 +29,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   verifyCommand,
   bundleCommand,
   ledgerCommand,
+  nodeCommand,
 ];
 
 export const EXIT_STATUS_HELP = `
@@ -68,6 +70,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   } catch (err) {
     // Commander has printed its message (or the help): help asked for is 0, any other is a usage mistake.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof AlreadyReported) return 1;
     if (!(err instanceof CliError)) throw err;
     io.stderr.write(`${running}: ${err.message}\n`);
     return err.exitCode;
