@@ -410,6 +410,21 @@ describe('lianxin ingest', () => {
     expect(run.stdout).toMatch(/^ingested 28 records \(28 accepted, 0 duplicate\) .*; 2 invalid lines skipped\n$/);
   });
 
+  it('stops at a line that breaks the CSV grammar even with --skip-invalid: what follows cannot be read', async () => {
+    const path = join(dir, 'grammar.csv');
+    const lines = ['subject,kind,version,content_type,content'];
+    for (let v = 1; v <= 25; v++) lines.push(`${SUBJECT},loan,${v},text/plain,${v === 12 ? 'say "hi"' : 'x'}`);
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const run = await lianxin(['ingest', path, '--batch', '5', '--skip-invalid', ...as(agencyNode, AGENCY)]);
+    expect(run).toMatchObject({ code: 1, stdout: '' });
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^lianxin ingest: ${path}:13: malformed CSV: a quote inside an unquoted field .*; stopped: lines 12–13 not sent, 10 records before them ingested\n$`,
+      ),
+    );
+    expect(fake.records.size).toBe(10);
+  });
+
   it("refuses locally what the node refuses, with the node's rule: a wrong check character, content over 64 KiB", async () => {
     const path = join(dir, 'parity.csv');
     await writeFile(

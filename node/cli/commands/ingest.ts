@@ -25,8 +25,10 @@ const DESCRIPTION = `Loads credit records into your organisation's node. Columns
   subject,kind,version,content_type,content      (content_file instead of content: a file, relative to the input)
 Each record is checked by the node's own rules before it is sent. A bad line stops the import before its batch
 is sent (earlier batches are in), and so does a record the node refuses; --skip-invalid reports and skips both
-instead. Each is reported as file:line. Re-running the same file is safe: a batch's request ID is the digest of
-its records, and batches the node has are counted as "already acknowledged".`;
+instead. Each is reported as file:line. A line that breaks the CSV grammar (a stray or unterminated quote) stops
+the import even with --skip-invalid: where the next record begins is then a guess. Re-running the same file is
+safe: a batch's request ID is the digest of its records, and batches the node has are counted as "already
+acknowledged".`;
 
 interface IngestOptions {
   readonly batch: string;
@@ -216,7 +218,8 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
     for await (const item of run.source) {
       if (!item.ok) {
         const where = describeInvalid(run.file, item);
-        if (!run.skipInvalid) {
+        // A CSV grammar error ends what can be read of the file: skipping it would drop the rest unseen.
+        if (!run.skipInvalid || item.last === true) {
           await session.finish();
           throw new CliError(
             'INVALID_INPUT',
