@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { common } from '@hyperledger/fabric-protos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
@@ -15,9 +16,11 @@ import { loadOrgRootCerts, orgPaths } from '../../network/pki/index.ts';
 import { RecordLog } from '../../test/support/chaincode-log.ts';
 import {
   AGENCY,
+  AGENCY2,
   BANK,
   onboardConsortium,
   OPERATOR,
+  PEER_ID,
   PLATFORM,
   registerLogNode,
   startLianxinNetwork,
@@ -25,7 +28,16 @@ import {
   type LogNode,
 } from '../../test/support/chaincode-network.ts';
 import { CONSORTIUM_FILE } from '../../test/support/test-consortium.ts';
-import { parseTrustBundle } from '../receipts/index.ts';
+import {
+  consortiumRoles,
+  NodeError,
+  startApiServer,
+  type ApiServer,
+  type AttestationServiceImpl,
+  type ServiceImpls,
+} from '../api/index.ts';
+import { createLogger } from '../logging/index.ts';
+import { decodeAttestation, parseTrustBundle } from '../receipts/index.ts';
 import { lianxin } from './test-io.ts';
 
 let net: LianxinNetwork;
@@ -268,5 +280,128 @@ describe('a node command pointed at something else', () => {
       stdout: '',
       stderr: `lianxin info: GetNodeInfo: ${net.ledger.address} is a Fabric Gateway (the ledger), not a lianxin node: give the node's address\n`,
     });
+  });
+});
+
+describe('lianxin attest of a record another institution holds', () => {
+  const GOLDEN = join(
+    fileURLToPath(new URL('../receipts/testdata/', import.meta.url)),
+    'credit-record-attestation.v1.binpb',
+  );
+  const SUBJECT = '91340100MA2N0XYZ1K';
+  let asked: ApiServer;
+  let holder: ApiServer;
+  let holderOrigin: string;
+  let holderEndpoint: string;
+  const holderCalls: string[] = [];
+
+  /** An API server with `mspId`'s node0 TLS certificate, trusting every member's TLS CA. */
+  async function apiServer(mspId: string, services: ServiceImpls): Promise<ApiServer> {
+    const { consortium, cryptoDir } = net.members;
+    const node = consortium.organizations.find((o) => o.mspId === mspId)?.nodes[0];
+    if (!node) throw new Error(`no node for ${mspId}`);
+    const tls = orgPaths(cryptoDir, mspId).node(node).tls;
+    const cas = await Promise.all(
+      consortium.organizations.map((o) => readFile(orgPaths(cryptoDir, o.mspId).tlsca.cert)),
+    );
+    return startApiServer({
+      listen: '127.0.0.1:0',
+      tls: {
+        certChain: await readFile(tls.cert),
+        privateKey: await readFile(tls.key),
+        clientCaBundle: Buffer.concat(cas),
+      },
+      mspId,
+      resolveRole: consortiumRoles(consortium),
+      services,
+      logger: createLogger({ level: 'silent' }),
+    });
+  }
+
+  const attestation = (answer: AttestationServiceImpl['Attest']): AttestationServiceImpl => ({
+    Attest: answer,
+    AttestStream: async function* () {
+      await Promise.resolve();
+      yield* [];
+      throw new NodeError('INVALID_ARGUMENT', 'not used by the CLI');
+    },
+  });
+
+  beforeAll(async () => {
+    holder = await apiServer(AGENCY2, {
+      AttestationService: attestation(async (request, { caller }) => {
+        holderCalls.push(caller.mspId);
+        return { requestId: request.requestId, attestation: decodeAttestation(await readFile(GOLDEN)).attestation };
+      }),
+    });
+    // The holder registers its node with the endpoint it really listens on (a free port, its TLS name).
+    const node = net.members.consortium.organizations.find((o) => o.mspId === AGENCY2)?.nodes[0];
+    if (!node) throw new Error(`no node for ${AGENCY2}`);
+    holderEndpoint = `${node.host}:${holder.address.slice(holder.address.lastIndexOf(':') + 1)}`;
+    const admin = await net.as(AGENCY2, 'Admin');
+    const registered = await admin.submit<{ origin: string }>(
+      'RegisterNode',
+      node.name,
+      holderEndpoint,
+      PEER_ID,
+      JSON.stringify(['/ip4/127.0.0.1/tcp/1']),
+      '0',
+    );
+    holderOrigin = registered.origin;
+    asked = await apiServer(AGENCY, {
+      AttestationService: attestation((request) =>
+        Promise.resolve({
+          requestId: request.requestId,
+          indexEntry: {
+            subject: SUBJECT,
+            kind: 'loan',
+            origin: holderOrigin,
+            leafIndex: 4,
+            transactionId: 'cd'.repeat(32),
+          },
+        }),
+      ),
+    });
+  });
+
+  afterAll(async () => {
+    await asked.shutdown({ graceMs: 0 });
+    await holder.shutdown({ graceMs: 0 });
+  });
+
+  const bank = () => [
+    '--node',
+    asked.address,
+    '--crypto-dir',
+    net.members.cryptoDir,
+    '--msp',
+    BANK,
+    '--consortium',
+    CONSORTIUM_FILE,
+    '--ledger',
+    net.ledger.address,
+  ];
+
+  it("names the holder's node from the chain's registry, exit 1", async () => {
+    const run = await lianxin(['attest', SUBJECT, 'loan', '--out', join(net.members.dir, 'never.binpb'), ...bank()]);
+    expect(run).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        `lianxin attest: Attest: ${holderOrigin} holds this record, not the node asked: its node is ${AGENCY2}'s ` +
+        `node0 at ${holderEndpoint}; ask it, or add --follow (index entry: leaf 4, tx ${'cd'.repeat(32)})\n`,
+    });
+    expect(holderCalls).toEqual([]);
+  });
+
+  it('with --follow asks that node as the same client and writes its attestation, exit 0', async () => {
+    const out = join(net.members.dir, 'followed.binpb');
+    const run = await lianxin(['attest', SUBJECT, 'loan', '--follow', '--out', out, ...bank()]);
+    expect(run.stderr).toBe(
+      `${holderOrigin} holds this record: asking ${AGENCY2}'s node0 at ${holderEndpoint}\nwrote ${out} (${(await readFile(GOLDEN)).length} bytes)\n`,
+    );
+    expect(run.code).toBe(0);
+    expect(await readFile(out)).toEqual(await readFile(GOLDEN));
+    expect(holderCalls).toEqual([BANK]);
   });
 });

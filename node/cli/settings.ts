@@ -155,6 +155,15 @@ export function addLedgerOptions(command: Command): Command {
   return command.addHelpText('after', `\n${PRECEDENCE_HELP}`);
 }
 
+/**
+ * Adds the ledger options alone (next to the node options, which already carry the member settings): for a
+ * node command that also reads the chain's registry.
+ */
+export function addRegistryOptions(command: Command): Command {
+  addSettings(command, "The chain's registry, through the ledger (as --msp):", LEDGER_SETTINGS);
+  return command;
+}
+
 /** Commander's camelCase attribute of a flag (`tls-ca` → `tlsCa`). */
 const attributeOf = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
