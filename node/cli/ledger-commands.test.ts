@@ -73,6 +73,20 @@ function fabricEnv(): Record<string, string> {
   };
 }
 
+/** `mspId`'s node0 TLS certificate and key, trusting every member's TLS CA, for an API server in a test. */
+async function nodeTls(mspId: string) {
+  const { consortium, cryptoDir } = net.members;
+  const node = consortium.organizations.find((o) => o.mspId === mspId)?.nodes[0];
+  if (!node) throw new Error(`no node for ${mspId}`);
+  const tls = orgPaths(cryptoDir, mspId).node(node).tls;
+  const cas = await Promise.all(consortium.organizations.map((o) => readFile(orgPaths(cryptoDir, o.mspId).tlsca.cert)));
+  return {
+    certChain: await readFile(tls.cert),
+    privateKey: await readFile(tls.key),
+    clientCaBundle: Buffer.concat(cas),
+  };
+}
+
 /** qscc GetChainInfo asked directly, for what `ledger info` must print. */
 async function chainHeight(): Promise<string> {
   const bank = await net.as(BANK);
@@ -280,6 +294,64 @@ describe('a node command pointed at something else', () => {
       stdout: '',
       stderr: `lianxin info: GetNodeInfo: ${net.ledger.address} is a Fabric Gateway (the ledger), not a lianxin node: give the node's address\n`,
     });
+    // A stream says the same.
+    const csv = join(net.members.dir, 'one.csv');
+    await writeFile(csv, 'subject,kind,version,content_type,content\n91330100MA27XK5U36,loan,1,text/plain,x\n');
+    const ingest = await lianxin([
+      'ingest',
+      csv,
+      '--node',
+      net.ledger.address,
+      '--server-name',
+      ledgerNode(net.members.consortium).peer.host,
+      '--crypto-dir',
+      net.members.cryptoDir,
+      '--msp',
+      AGENCY,
+      '--consortium',
+      CONSORTIUM_FILE,
+    ]);
+    expect(ingest).toMatchObject({
+      code: 1,
+      stderr: `lianxin ingest: IngestRecords: ${net.ledger.address} is a Fabric Gateway (the ledger), not a lianxin node: give the node's address\n`,
+    });
+  });
+
+  it('says when what answered is no lianxin node and no ledger either', async () => {
+    // A gRPC server with TLS that serves neither lianxin.v1 nor gateway.Gateway: a node serving only health.
+    const other = await startApiServer({
+      listen: '127.0.0.1:0',
+      tls: await nodeTls(AGENCY),
+      mspId: AGENCY,
+      resolveRole: consortiumRoles(net.members.consortium),
+      services: {},
+      logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      const run = await lianxin([
+        'info',
+        '--node',
+        other.address,
+        '--server-name',
+        net.members.consortium.organizations.find((o) => o.mspId === AGENCY)?.nodes[0]?.host ?? '',
+        '--crypto-dir',
+        net.members.cryptoDir,
+        '--msp',
+        BANK,
+        '--consortium',
+        CONSORTIUM_FILE,
+      ]);
+      expect(run).toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(
+          new RegExp(
+            `^lianxin info: GetNodeInfo: ${other.address.replaceAll('.', '\\.')} is not a lianxin node: it does not implement the lianxin\\.v1 API`,
+          ),
+        ) as string,
+      });
+    } finally {
+      await other.shutdown({ graceMs: 0 });
+    }
   });
 });
 

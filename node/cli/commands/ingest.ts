@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { status } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import {
   DEFAULT_RECORD_RULES,
   MAX_CONFIGURABLE_RECORD_BYTES,
@@ -14,7 +14,7 @@ import {
   type ValidCreditRecord,
 } from '../../records/index.ts';
 import { integerArgument, subcommand, type CliIo, type CommandDefinition } from '../command.ts';
-import { nodeClient, resolveNodeEndpoint } from '../connection.ts';
+import { endpointMismatch, nodeClient, resolveNodeEndpoint } from '../connection.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
 import { IngestSession, type IngestBatchRequest, type NodeRefusal } from '../ingest-session.ts';
 import { formatCount, formatDuration, formatRate, ProgressBar, rateOf } from '../progress.ts';
@@ -81,6 +81,13 @@ export const ingestCommand: CommandDefinition = (parent, io) => {
         open: () => client.IngestRecords(),
       });
       io.stdout.write(`${summarize(summary)}\n`);
+    } catch (err) {
+      // A stream the server does not implement: say what answered instead of a node.
+      const cause = err instanceof CliError ? (err.cause as Partial<ServiceError> | undefined) : undefined;
+      if (cause?.code === status.UNIMPLEMENTED) {
+        throw await endpointMismatch(client, 'IngestRecords', cause as ServiceError);
+      }
+      throw err;
     } finally {
       client.close();
     }
