@@ -149,7 +149,7 @@ export function addNodeOptions(command: Command): Command {
   return command.addHelpText('after', `\n${PRECEDENCE_HELP}`);
 }
 
-/** Adds the ledger connection options (and --profile) to a command; with `withNodeTls`, --cert/--key too. */
+/** Adds the ledger connection options (and --profile) to a command. */
 export function addLedgerOptions(command: Command): Command {
   addSettings(command, 'Connection to the ledger:', [...MEMBER_SETTINGS, ...LEDGER_SETTINGS, PROFILE]);
   return command.addHelpText('after', `\n${PRECEDENCE_HELP}`);
