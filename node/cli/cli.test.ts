@@ -16,6 +16,7 @@ const BUNDLE = join(TESTDATA, 'trust-bundle.v1.json');
 const CREDIT = join(TESTDATA, 'credit-record-attestation.v1.binpb');
 const RECEIPT = join(TESTDATA, 'notarization-receipt.v1.binpb');
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CONSORTIUM = join(ROOT, 'network', 'consortium.yaml');
 
 let dir: string;
 beforeAll(async () => {
@@ -142,6 +143,16 @@ describe('lianxin: where connection settings come from', () => {
     );
     const both = await lianxin(['info'], { CORE_PEER_LOCALMSPID: 'FabricMSP', LIANXIN_MSP: 'LianxinMSP' });
     expect(both.stderr).toContain('--msp (from LIANXIN_MSP)');
+  });
+
+  it('answers an unknown MSP with the consortium file and its MSP IDs, exit 1', async () => {
+    const run = await lianxin(['info', '--msp', 'ShanghaiBnakMSP', '--crypto-dir', dir, '--consortium', CONSORTIUM]);
+    expect(run).toMatchObject({
+      code: 1,
+      stderr:
+        `lianxin info: unknown MSP "ShanghaiBnakMSP": the consortium (${CONSORTIUM}) has ShanghaiBankMSP, ` +
+        'HangzhouCreditMSP, NanjingSupplyChainMSP, HefeiCreditMSP, RegulatorMSP, OperatorMSP\n',
+    });
   });
 
   it("reads a profile's relative paths from the profile's folder", async () => {
