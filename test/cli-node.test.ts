@@ -65,7 +65,7 @@ describe('lianxin CLI with a real node', () => {
       expect(node.log.size).toBe(RECORDS);
 
       await node.anchorer.whenAnchored(RECORDS);
-      const status = await lianxin(['status', testUscc(RECORDS - 1), 'loan', ...as(AGENCY)]);
+      const status = await lianxin(['status', testUscc(RECORDS - 1), 'loan', '--json', ...as(AGENCY)]);
       expect(status.code).toBe(0);
       expect(JSON.parse(status.stdout)).toMatchObject({
         state: 'EVIDENCE_STATE_ANCHORED',

@@ -3,6 +3,7 @@
  * end and offline on node/receipts' golden attestations (and tampered copies of them).
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ const BUNDLE = join(TESTDATA, 'trust-bundle.v1.json');
 const CREDIT = join(TESTDATA, 'credit-record-attestation.v1.binpb');
 const RECEIPT = join(TESTDATA, 'notarization-receipt.v1.binpb');
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CONSORTIUM = join(ROOT, 'network', 'consortium.yaml');
 
 let dir: string;
 beforeAll(async () => {
@@ -26,12 +28,15 @@ afterAll(async () => {
 
 describe('lianxin: usage', () => {
   it.each([
-    [[], /usage: lianxin <command>/],
-    [['frobnicate'], /unknown command "frobnicate"/],
-    [['status', '--bogus'], /Unknown option '--bogus'/],
-    [['status', 'only-subject'], /expected 2 to 3 arguments, got 1/],
+    [[], /Usage: lianxin <command>/],
+    [['frobnicate'], /^lianxin: unknown command 'frobnicate'\n$/],
+    [['stauts'], /^lianxin: unknown command 'stauts'\n\(Did you mean status\?\)\n$/],
+    [['status', '--bogus'], /^lianxin status: unknown option '--bogus'\n$/],
+    [['status', 's', 'k', '--jsn'], /^lianxin status: unknown option '--jsn'\n\(Did you mean --json\?\)\n$/],
+    [['status', 'only-subject'], /^lianxin status: missing required argument 'kind'\n$/],
+    [['status', 's', 'k', '1', 'extra'], /too many arguments for 'status'\. Expected 3 arguments but got 4/],
     [['proof', 'inclusion', 'minus-one'], /leaf-index must be a whole number/],
-    [['proof', 'sideways', '1', '2'], /proof is "inclusion" or "consistency"/],
+    [['proof', 'sideways', '1', '2'], /^lianxin proof: unknown command 'sideways'\n$/],
     [['ingest', 'records.txt'], /cannot tell the format of records\.txt/],
     [['ingest', 'a.csv', '--batch', '0'], /--batch must be a whole number of at least 1/],
     [['info'], /no node to call: give --node host:port, or --msp with --crypto-dir/],
@@ -43,10 +48,16 @@ describe('lianxin: usage', () => {
     [['notarize', '--digest', 'abc', '--party', 'X'], /--digest must be a SHA-256 digest/],
     [['notarize', '--digest', 'a'.repeat(64)], /give at least one --party/],
     [['notarize', '--digest', 'a'.repeat(64), '--party', 'X', '--label', 'novalue'], /--label must be key=value/],
-    [['verify', CREDIT], /--bundle is required/],
+    [['verify', CREDIT], /^lianxin verify: required option '--bundle <file>' not specified\n$/],
+    [['verify', CREDIT, '--bundle', BUNDLE, '--digest', 'abc'], /--digest must be sha256: and 64 hex digits/],
+    [
+      ['verify', CREDIT, '--bundle', BUNDLE, '--digest', `sha256:${'a'.repeat(64)}`, '--artifact', BUNDLE],
+      /give --artifact or --digest, not both/,
+    ],
     [['verify', CREDIT, '--bundle', BUNDLE, '--at', 'yesterday'], /--at must be an RFC 3339 time/],
-    [['bundle', 'import'], /bundle has one subcommand, export/],
-    [['bundle', 'export', '--crypto-dir', 'x', '--msp', 'M'], /--out is required/],
+    [['bundle', 'import'], /^lianxin bundle: unknown command 'import'\n\(Did you mean export\?\)\n$/],
+    [['bundle', 'export', '--crypto-dir', 'x', '--msp', 'M'], /required option '-o, --out <file>' not specified/],
+    [['ledger', 'info'], /--msp is required \(the organisation to query as\), with --crypto-dir or --msp-dir/],
   ])('exits 2 with a one-line reason for lianxin %j', async (argv, reason) => {
     const run = await lianxin(argv);
     expect(run.code).toBe(2);
@@ -58,7 +69,7 @@ describe('lianxin: usage', () => {
     const run = await lianxin(['info'], { LIANXIN_NODE: 'no-port' });
     expect(run).toMatchObject({
       code: 2,
-      stderr: expect.stringContaining('--node must be host:port, got "no-port"') as string,
+      stderr: 'lianxin info: --node (from LIANXIN_NODE) must be host:port, got "no-port"\n',
     });
   });
 
@@ -77,17 +88,91 @@ describe('lianxin: usage', () => {
       'info',
       'verify',
       'bundle',
+      'ledger',
     ]) {
       const help = await lianxin([name, '--help']);
       expect(help.code).toBe(0);
-      expect(help.stdout).toContain(`usage: lianxin ${name}`);
+      expect(help.stdout).toContain(`Usage: lianxin ${name}`);
+      expect(help.stdout).toContain('Exit status: 0 done; 1 the operation or check failed');
     }
+    // The connection options are one definition, shown under one heading by every node command.
+    for (const name of ['ingest', 'status', 'attest', 'notarize', 'notarization', 'checkpoint', 'info']) {
+      const help = await lianxin([name, '--help']);
+      expect(help.stdout).toMatch(/Connection to the node:\n {2}--node <host:port> /);
+      expect(help.stdout).toContain('CORE_PEER_LOCALMSPID');
+    }
+    const bundle = await lianxin(['bundle', 'export', '--help']);
+    expect(bundle.stdout).toMatch(/Connection to the ledger:[^]*--ledger <host:port>[^]*CORE_PEER_ADDRESS/);
   });
 
   it('reports an unreadable TLS CA as a failure, exit 1', async () => {
     const run = await lianxin(['info', '--node', '127.0.0.1:1', '--tls-ca', join(dir, 'absent.pem')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^lianxin info: cannot read the TLS CA .*absent\.pem: no such file/);
+  });
+});
+
+describe('lianxin: where connection settings come from', () => {
+  /** A profile in its own folder, so relative paths in it resolve there. */
+  async function profile(name: string, yaml: string): Promise<string> {
+    const file = join(dir, name);
+    await writeFile(file, yaml);
+    return file;
+  }
+
+  it('flag over environment over profile, each named in the message', async () => {
+    const file = await profile('bad-node.yaml', 'node: profile-bad\n');
+    const fromProfile = await lianxin(['info', '--profile', file]);
+    expect(fromProfile).toMatchObject({
+      code: 2,
+      stderr: `lianxin info: --node (from profile ${file}) must be host:port, got "profile-bad"\n`,
+    });
+    const fromEnv = await lianxin(['info', '--profile', file], { LIANXIN_NODE: 'env-bad' });
+    expect(fromEnv.stderr).toBe('lianxin info: --node (from LIANXIN_NODE) must be host:port, got "env-bad"\n');
+    const fromFlag = await lianxin(['info', '--profile', file, '--node', 'flag-bad'], { LIANXIN_NODE: 'env-bad' });
+    expect(fromFlag.stderr).toBe('lianxin info: --node must be host:port, got "flag-bad"\n');
+    // LIANXIN_PROFILE names the profile when --profile does not.
+    const envProfile = await lianxin(['info'], { LIANXIN_PROFILE: file });
+    expect(envProfile.stderr).toContain('got "profile-bad"');
+  });
+
+  it("takes Fabric's CORE_PEER_LOCALMSPID as --msp, below LIANXIN_MSP", async () => {
+    const run = await lianxin(['info'], { CORE_PEER_LOCALMSPID: 'FabricMSP' });
+    expect(run.stderr).toBe(
+      'lianxin info: --msp (from CORE_PEER_LOCALMSPID) needs --crypto-dir (or LIANXIN_CRYPTO_DIR)\n',
+    );
+    const both = await lianxin(['info'], { CORE_PEER_LOCALMSPID: 'FabricMSP', LIANXIN_MSP: 'LianxinMSP' });
+    expect(both.stderr).toContain('--msp (from LIANXIN_MSP)');
+  });
+
+  it('answers an unknown MSP with the consortium file and its MSP IDs, exit 1', async () => {
+    const run = await lianxin(['info', '--msp', 'ShanghaiBnakMSP', '--crypto-dir', dir, '--consortium', CONSORTIUM]);
+    expect(run).toMatchObject({
+      code: 1,
+      stderr:
+        `lianxin info: unknown MSP "ShanghaiBnakMSP": the consortium (${CONSORTIUM}) has ShanghaiBankMSP, ` +
+        'HangzhouCreditMSP, NanjingSupplyChainMSP, HefeiCreditMSP, RegulatorMSP, OperatorMSP\n',
+    });
+  });
+
+  it("reads a profile's relative paths from the profile's folder", async () => {
+    const file = await profile('relative.yaml', 'node: 127.0.0.1:1\ntls-ca: certs/absent-ca.pem\n');
+    const run = await lianxin(['info', '--profile', file]);
+    expect(run).toMatchObject({
+      code: 1,
+      stderr: `lianxin info: cannot read the TLS CA ${join(dir, 'certs', 'absent-ca.pem')}: no such file\n`,
+    });
+  });
+
+  it('names a profile key that is no setting, and a missing profile', async () => {
+    const file = await profile('typo.yaml', 'nodes: 127.0.0.1:1\n');
+    const run = await lianxin(['info', '--profile', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      new RegExp(`^lianxin info: the profile ${file}: nodes is no setting \\(settings: node, tls-ca, `),
+    );
+    const missing = await lianxin(['info', '--profile', join(dir, 'absent.yaml')]);
+    expect(missing.stderr).toBe(`lianxin info: cannot read the profile ${join(dir, 'absent.yaml')}: no such file\n`);
   });
 });
 
@@ -169,6 +254,67 @@ describe('lianxin verify (offline)', () => {
     expect(run).toMatchObject({ code: 1, stderr: expect.stringContaining(': BAD_FORMAT: ') as string });
   });
 
+  it('checks the attestation is about the artifact in hand (--artifact), exit 0, or names the mismatch, exit 1', async () => {
+    // The golden attestation's record is the content `record 2`, the receipt's document `purchase contract 2`.
+    const record = join(dir, 'record-2.json');
+    await writeFile(record, 'record 2');
+    const ok = await lianxin([
+      'verify',
+      CREDIT,
+      '--bundle',
+      BUNDLE,
+      '--artifact',
+      record,
+      '--issuer',
+      'HangzhouAgencyMSP',
+    ]);
+    expect(ok).toMatchObject({ code: 0, stderr: '' });
+    expect(ok.stdout).toContain(`  checked     record ${record} matches its digest; issuer is HangzhouAgencyMSP\n`);
+
+    const other = join(dir, 'record-3.json');
+    await writeFile(other, 'record 3');
+    const wrong = await lianxin(['verify', CREDIT, '--bundle', BUNDLE, '--artifact', other, '--json']);
+    expect(wrong).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        `lianxin verify: ${CREDIT}: MISMATCH: it is about the record ` +
+        `sha256:55f3858e9bf30865a06984a61ea4e7c0f078549cd1106a11281ab39ff8cd7801, not ${other} ` +
+        `(sha256:${createHash('sha256').update('record 3').digest('hex')})\n`,
+    });
+  });
+
+  it('checks the digest (--digest sha256:HEX) and the issuer (--issuer) of a notarization receipt', async () => {
+    const digest = createHash('sha256').update('purchase contract 2').digest('hex');
+    const ok = await lianxin([
+      'verify',
+      RECEIPT,
+      '--bundle',
+      BUNDLE,
+      '--digest',
+      `sha256:${digest}`,
+      '--issuer',
+      'SuzhouPlatformMSP',
+    ]);
+    expect(ok.code).toBe(0);
+    const otherDigest = createHash('sha256').update('purchase contract 3').digest('hex');
+    const wrongDigest = await lianxin(['verify', RECEIPT, '--bundle', BUNDLE, '--digest', `sha256:${otherDigest}`]);
+    expect(wrongDigest).toMatchObject({
+      code: 1,
+      stderr: `lianxin verify: ${RECEIPT}: MISMATCH: it is about the document sha256:${digest}, not --digest sha256:${otherDigest}\n`,
+    });
+    const wrongIssuer = await lianxin(['verify', RECEIPT, '--bundle', BUNDLE, '--issuer', 'HangzhouAgencyMSP']);
+    expect(wrongIssuer).toMatchObject({
+      code: 1,
+      stderr: `lianxin verify: ${RECEIPT}: MISMATCH: issued by SuzhouPlatformMSP, not --issuer HangzhouAgencyMSP\n`,
+    });
+    const missing = await lianxin(['verify', RECEIPT, '--bundle', BUNDLE, '--artifact', join(dir, 'absent.pdf')]);
+    expect(missing).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/cannot read .*absent\.pdf: no such file/) as string,
+    });
+  });
+
   it('runs as a process through node/cli/main.ts with the same exit codes', async () => {
     const run = (...args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -183,6 +329,9 @@ describe('lianxin verify (offline)', () => {
       });
     const [ok, usage] = await Promise.all([run('verify', CREDIT, '--bundle', BUNDLE), run('verify', CREDIT)]);
     expect(ok).toMatchObject({ code: 0, stdout: expect.stringContaining('state       ANCHORED') as string });
-    expect(usage).toMatchObject({ code: 2, stderr: 'lianxin verify: --bundle is required\n' });
+    expect(usage).toMatchObject({
+      code: 2,
+      stderr: "lianxin verify: required option '--bundle <file>' not specified\n",
+    });
   });
 });

@@ -1,19 +1,23 @@
 /**
- * The `lianxin` command line: dispatches to a command and turns its outcome into an exit code (0 done, 1 failed
- * with a one-line reason on stderr, 2 wrong usage). In-process and free of `process`, so tests run it directly.
+ * The `lianxin` command line on commander: the commands, and their outcome as an exit code (0 done, 1 the
+ * operation or check failed with a one-line reason on stderr, 2 wrong usage). In-process and free of `process`,
+ * so tests run it directly.
  */
+import { Command, CommanderError } from 'commander';
 import { attestCommand } from './commands/attest.ts';
 import { bundleCommand } from './commands/bundle-export.ts';
 import { infoCommand } from './commands/info.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { ledgerCommand } from './commands/ledger-info.ts';
 import { checkpointCommand, proofCommand } from './commands/log.ts';
+import { nodeCommand } from './commands/node-start.ts';
 import { notarizationCommand, notarizeCommand } from './commands/notarize.ts';
 import { statusCommand } from './commands/status.ts';
 import { verifyCommand } from './commands/verify.ts';
-import type { CliIo, Command } from './command.ts';
-import { CliError } from './errors.ts';
+import { commandPath, type CliIo, type CommandDefinition } from './command.ts';
+import { AlreadyReported, CliError } from './errors.ts';
 
-export const COMMANDS: readonly Command[] = [
+export const COMMANDS: readonly CommandDefinition[] = [
   ingestCommand,
   statusCommand,
   attestCommand,
@@ -24,37 +28,51 @@ export const COMMANDS: readonly Command[] = [
   infoCommand,
   verifyCommand,
   bundleCommand,
+  ledgerCommand,
+  nodeCommand,
 ];
 
-const width = Math.max(...COMMANDS.map((c) => c.name.length));
-const USAGE = `usage: lianxin <command> [arguments] [--help]
-
-commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
-
-Run \`lianxin <command> --help\` for its arguments. Exit status: 0 done, 1 failed, 2 wrong usage.
-`;
+export const EXIT_STATUS_HELP = `
+Exit status: 0 done; 1 the operation or check failed (one line on stderr says why); 2 wrong usage.
+Run \`lianxin <command> --help\` for a command's arguments and options.`;
 
 export type ExitCode = 0 | 1 | 2;
 
+/** The program, built anew per run: commander's commands hold the parsed state. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('lianxin')
+    .description("Lianxin (链信): the operator's and auditor's command line for a node and the consortium's ledger")
+    .usage('<command> [arguments] [options]')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (message, write) => {
+        write(`lianxin: ${message.replace(/^error: /, '')}`);
+      },
+    })
+    .addHelpText('afterAll', EXIT_STATUS_HELP);
+  for (const define of COMMANDS) define(program, io);
+  return program;
+}
+
 /** Runs `lianxin <argv>`; never throws for a failure of the command, only reports it. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
-  const [name, ...args] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    (name === undefined ? io.stderr : io.stdout).write(USAGE);
-    return name === undefined ? 2 : 0;
-  }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (command === undefined) {
-    io.stderr.write(`lianxin: unknown command ${JSON.stringify(name)}\n${USAGE}`);
-    return 2;
-  }
+  const program = buildProgram(io);
+  let running = 'lianxin';
+  program.hook('preAction', (_program, action) => {
+    running = commandPath(action);
+  });
   try {
-    await command.run(args, io);
+    await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (err) {
+    // Commander has printed its message (or the help): help asked for is 0, any other is a usage mistake.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof AlreadyReported) return 1;
     if (!(err instanceof CliError)) throw err;
-    io.stderr.write(`lianxin ${name}: ${err.message}\n`);
+    io.stderr.write(`${running}: ${err.message}\n`);
     return err.exitCode;
   }
 }

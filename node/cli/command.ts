@@ -1,10 +1,10 @@
 /**
- * What every `lianxin` command is: a name, a usage text and a `run` over injected standard streams and
- * environment (so tests run commands in-process), with node:util parseArgs behind one helper that turns every
- * command-line mistake into a `USAGE` error.
+ * What every `lianxin` command shares: injected standard streams and environment (so tests run commands
+ * in-process), commander's Command with the CLI's conventions (usage mistakes are exit 2 with one line naming
+ * the mistake, suggestions for typos), and argument parsers that turn a malformed value into a `USAGE` error.
  */
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import { CliError, messageOf } from './errors.ts';
+import type { Command } from 'commander';
+import { CliError } from './errors.ts';
 import type { TerminalOutput } from './progress.ts';
 
 export interface CliIo {
@@ -13,62 +13,36 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-export interface Command {
-  readonly name: string;
-  /** One line for the command list. */
-  readonly summary: string;
-  run(args: readonly string[], io: CliIo): Promise<void>;
-}
+/** Adds one command to the program (or a command group); each command module exports one of these. */
+export type CommandDefinition = (parent: Command, io: CliIo) => void;
 
-const HELP = { help: { type: 'boolean', short: 'h' } } as const;
-
-interface ParseConfig<O extends ParseArgsOptionsConfig> {
-  args: string[];
-  options: O & typeof HELP;
-  strict: true;
-  allowPositionals: true;
-}
-type Parsed<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<ParseConfig<O>>>;
-
-export interface CommandLine<O extends ParseArgsOptionsConfig> {
-  /** The full usage text, printed for `--help`. */
-  readonly usage: string;
-  readonly options: O;
-  /** How many positional arguments the command takes. */
-  readonly positionals: readonly [min: number, max: number];
+/**
+ * A subcommand of `parent` that prints its usage errors as `lianxin <command>: <mistake>` (commander's own
+ * `error: ` prefix dropped: the line already says who is speaking), with commander's suggestion after a typo.
+ */
+export function subcommand(parent: Command, nameAndArgs: string, summary: string, description: string): Command {
+  const command = parent.command(nameAndArgs).summary(summary).description(paragraphs(description));
+  const path = commandPath(command);
+  return command.configureOutput({
+    outputError: (message, write) => {
+      write(`${path}: ${message.replace(/^error: /, '')}`);
+    },
+  });
 }
 
 /**
- * Parses a command's arguments strictly; prints the usage and returns undefined for `--help`.
- * @throws CliError `USAGE` naming the unknown option, the missing value or the wrong number of arguments.
+ * Source line breaks joined so commander wraps the text to the terminal; text with indented lines (a table)
+ * is kept as written, as commander does.
  */
-export function parseCommandLine<const O extends ParseArgsOptionsConfig>(
-  args: readonly string[],
-  spec: CommandLine<O>,
-  io: CliIo,
-): Parsed<O> | undefined {
-  let parsed: Parsed<O>;
-  try {
-    parsed = parseArgs<ParseConfig<O>>({
-      args: [...args],
-      options: { ...spec.options, ...HELP },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (err) {
-    throw new CliError('USAGE', messageOf(err), { cause: err });
-  }
-  if ((parsed.values as { help?: boolean }).help === true) {
-    io.stdout.write(`${spec.usage.trim()}\n`);
-    return undefined;
-  }
-  const [min, max] = spec.positionals;
-  const count = parsed.positionals.length;
-  if (count < min || count > max) {
-    const expected = min === max ? `${min}` : `${min} to ${max}`;
-    throw new CliError('USAGE', `expected ${expected} argument${max === 1 ? '' : 's'}, got ${count} (see --help)`);
-  }
-  return parsed;
+function paragraphs(text: string): string {
+  return /\n[ \t]/.test(text) ? text : text.replace(/([^\n])\n(?=[^\n])/g, '$1 ');
+}
+
+/** `lianxin proof inclusion`. */
+export function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 /** A whole number argument, e.g. a leaf index or tree size. */
@@ -78,4 +52,9 @@ export function integerArgument(name: string, value: string, min = 0): number {
     throw new CliError('USAGE', `${name} must be a whole number of at least ${min}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+/** Collects a repeatable option's values (`--party A --party B`). */
+export function collect(value: string, previous: readonly string[] = []): string[] {
+  return [...previous, value];
 }

@@ -3,7 +3,9 @@
  * certificate for mutual TLS (the node authorizes by it) and the name the server certificate is issued for.
  * Given explicitly, or filled from the consortium material: `--crypto-dir` + `--msp` [+ `--user`] take the
  * user's `tls/` folder (ca.crt, client.crt, client.key) and that organisation's node from the consortium YAML
- * (127.0.0.1:<grpc port>, its host alias as server name). Flags win over environment variables.
+ * (127.0.0.1:<grpc port>, its host alias as server name). Where each setting comes from: settings.ts.
+ * A call the server does not implement is told apart: a Fabric Gateway (the ledger) or something else that is
+ * no lianxin node, so a wrong --node gets an answer that says what was dialled.
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -11,35 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY, lianxinV1, type LianxinServiceName, type LianxinV1 } from '../api/index.ts';
 import { loadConsortium, orgPaths, type Consortium, type OrgNode } from '../../network/pki/index.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
-
-/** The connection options every node command accepts. */
-export const NODE_OPTIONS = {
-  node: { type: 'string' },
-  'tls-ca': { type: 'string' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  'server-name': { type: 'string' },
-  'crypto-dir': { type: 'string' },
-  msp: { type: 'string' },
-  user: { type: 'string' },
-  consortium: { type: 'string' },
-} as const;
-
-export const DEFAULT_CONSORTIUM_FILE = 'network/consortium.yaml';
-
-export const NODE_OPTIONS_USAGE = `
-connection (flags override the environment):
-  --node host:port        the node's gRPC address (env LIANXIN_NODE)
-  --tls-ca file           PEM of the CA that issued the node's TLS certificate
-  --cert file --key file  TLS client certificate and key (mutual TLS: the node authorizes by it)
-  --server-name name      the host name in the node's TLS certificate, when it differs from --node's host
-  --crypto-dir dir        consortium crypto material (env LIANXIN_CRYPTO_DIR); with --msp it fills the above
-  --msp MSP               your organisation (env LIANXIN_MSP): its node and the --user's tls/ folder
-  --user name             user under the organisation (default User1, env LIANXIN_USER)
-  --consortium file       consortium YAML for the node's address and name (default ${DEFAULT_CONSORTIUM_FILE},
-                          env LIANXIN_CONSORTIUM)`;
-
-export type ConnectionValues = Partial<Record<keyof typeof NODE_OPTIONS, string>>;
+import { DEFAULT_CONSORTIUM_FILE, sourceNote, type Setting, type Settings } from './settings.ts';
 
 export interface NodeEndpoint {
   /** host:port. */
@@ -50,28 +24,52 @@ export interface NodeEndpoint {
   readonly serverName?: string;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** Who the CLI acts as, from `--crypto-dir`, `--msp` and `--user` or their environment variables. */
+/** Who the CLI acts as, from `--crypto-dir`, `--msp` and `--user` (or their variables or profile). */
 export interface ConsortiumMember {
   readonly cryptoDir: string;
   readonly mspId: string;
   readonly user: string;
   readonly consortiumFile: string;
+  /** Where the MSP ID came from, for the message when the consortium has no such organisation. */
+  readonly mspSource: Setting;
 }
 
-/** The member named by flags or environment; undefined when no MSP is named. */
-export function consortiumMember(values: ConnectionValues, env: Env): ConsortiumMember | undefined {
-  const mspId = values.msp ?? env.LIANXIN_MSP;
-  if (mspId === undefined) return undefined;
-  const cryptoDir = values['crypto-dir'] ?? env.LIANXIN_CRYPTO_DIR;
-  if (cryptoDir === undefined) throw new CliError('USAGE', '--msp needs --crypto-dir (or LIANXIN_CRYPTO_DIR)');
+/**
+ * The member named by the settings; undefined when no MSP is named.
+ * @throws CliError `USAGE` when an MSP is named without the crypto material to act as it.
+ */
+export function consortiumMember(settings: Settings): ConsortiumMember | undefined {
+  const msp = settings.msp;
+  if (msp === undefined) return undefined;
+  const cryptoDir = settings['crypto-dir']?.value;
+  if (cryptoDir === undefined) {
+    throw new CliError('USAGE', `--msp${sourceNote(msp)} needs --crypto-dir (or LIANXIN_CRYPTO_DIR)`);
+  }
   return {
     cryptoDir,
-    mspId,
-    user: values.user ?? env.LIANXIN_USER ?? 'User1',
-    consortiumFile: values.consortium ?? env.LIANXIN_CONSORTIUM ?? DEFAULT_CONSORTIUM_FILE,
+    mspId: msp.value,
+    user: settings.user?.value ?? 'User1',
+    consortiumFile: settings.consortium?.value ?? DEFAULT_CONSORTIUM_FILE,
+    mspSource: msp,
   };
+}
+
+/**
+ * The consortium file of `member`, checked to have the member's organisation.
+ * @throws CliError `CONFIGURATION` when it cannot be read, or listing the valid MSP IDs when the MSP is unknown.
+ */
+export async function memberConsortium(
+  member: Pick<ConsortiumMember, 'consortiumFile' | 'mspId' | 'mspSource'>,
+): Promise<Consortium> {
+  const consortium = await readConsortium(member.consortiumFile);
+  if (!consortium.organizations.some((o) => o.mspId === member.mspId)) {
+    throw new CliError(
+      'CONFIGURATION',
+      `unknown MSP ${JSON.stringify(member.mspId)}${sourceNote(member.mspSource)}: the consortium ` +
+        `(${member.consortiumFile}) has ${consortium.organizations.map((o) => o.mspId).join(', ')}`,
+    );
+  }
+  return consortium;
 }
 
 /**
@@ -79,17 +77,19 @@ export function consortiumMember(values: ConnectionValues, env: Env): Consortium
  * @throws CliError `USAGE` when something needed is not given, `FILE_ERROR` or `CONFIGURATION` when it cannot
  * be read.
  */
-export async function resolveNodeEndpoint(values: ConnectionValues, env: Env): Promise<NodeEndpoint> {
-  const member = consortiumMember(values, env);
+export async function resolveNodeEndpoint(settings: Settings): Promise<NodeEndpoint> {
+  const explicit = settings.node !== undefined && settings['tls-ca'] !== undefined;
+  // A shell set up for Fabric's peer CLI has CORE_PEER_LOCALMSPID: with everything given, it is not needed.
+  const member = explicit && settings['crypto-dir'] === undefined ? undefined : consortiumMember(settings);
   const tls = member && orgPaths(member.cryptoDir, member.mspId).user(member.user).tls;
-  if ((values.cert === undefined) !== (values.key === undefined)) {
+  if ((settings.cert === undefined) !== (settings.key === undefined)) {
     throw new CliError('USAGE', '--cert and --key go together');
   }
-  const certFile = values.cert ?? tls?.cert;
-  const keyFile = values.key ?? tls?.key;
-  let address = values.node ?? env.LIANXIN_NODE;
-  let serverName = values['server-name'];
-  const consortium = member && (await readConsortium(member.consortiumFile));
+  const certFile = settings.cert?.value ?? tls?.cert;
+  const keyFile = settings.key?.value ?? tls?.key;
+  let address = settings.node?.value;
+  let serverName = settings['server-name']?.value;
+  const consortium = member && (await memberConsortium(member));
   if (member !== undefined && consortium !== undefined && address === undefined) {
     // No node named: the member's own organisation's node, by the name in its TLS certificate.
     const node = institutionNode(consortium, member.mspId);
@@ -98,7 +98,7 @@ export async function resolveNodeEndpoint(values: ConnectionValues, env: Env): P
   }
   if (address === undefined)
     throw new CliError('USAGE', 'no node to call: give --node host:port, or --msp with --crypto-dir');
-  checkAddress('--node', address);
+  checkAddress(`--node${settings.node ? sourceNote(settings.node) : ''}`, address);
   // A node dialled by IP is checked against the name in its certificate, when the consortium's file places a node
   // at that port: TLS has no server names that are IP addresses (RFC 6066; Node warns on every connection).
   if (serverName === undefined && consortium !== undefined && isIP(hostOf(address)) !== 0) {
@@ -106,8 +106,8 @@ export async function resolveNodeEndpoint(values: ConnectionValues, env: Env): P
   }
   // Any member's node may be called: trust every member's TLS CA, as the nodes themselves do.
   const caFiles =
-    values['tls-ca'] !== undefined
-      ? [values['tls-ca']]
+    settings['tls-ca'] !== undefined
+      ? [settings['tls-ca'].value]
       : member && consortium?.organizations.map((o) => orgPaths(member.cryptoDir, o.mspId).msp.tlscacert);
   if (caFiles === undefined) throw new CliError('USAGE', 'no TLS CA: give --tls-ca, or --msp with --crypto-dir');
   const [caPem, certPem, keyPem] = await Promise.all([
@@ -138,16 +138,17 @@ export async function readConsortium(file: string): Promise<Consortium> {
   }
 }
 
-/** The organisation's first institution node (the operator's ledger peer is not one: it has no p2p port). */
-/** The consortium's institution node listening on `port`, if any (local networks: one host, a port each). */
+/**
+ * The consortium's node listening on `port`, if any (local networks: one host, a port each). The ledger peer
+ * counts too: dialled as a node by mistake, its certificate still checks and the answer says what it is.
+ */
 function nodeAtPort(consortium: Consortium, port: number): OrgNode | undefined {
-  return consortium.organizations
-    .flatMap((o) => o.nodes)
-    .find((n) => n.type === 'peer' && n.ports.p2p !== undefined && n.ports.grpc === port);
+  return consortium.organizations.flatMap((o) => o.nodes).find((n) => n.type === 'peer' && n.ports.grpc === port);
 }
 
 const hostOf = (address: string): string => address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
 
+/** The organisation's first institution node (the operator's ledger peer is not one: it has no p2p port). */
 function institutionNode(consortium: Consortium, mspId: string): OrgNode {
   const org = consortium.organizations.find((o) => o.mspId === mspId);
   if (org === undefined) throw new CliError('CONFIGURATION', `the consortium has no organisation ${mspId}`);
@@ -195,19 +196,64 @@ export function nodeClient<N extends LianxinServiceName>(
 export const CALL_TIMEOUT_MS = 30_000;
 
 /**
- * A callback-style unary call as a promise, with a deadline; a failure becomes CliError `NODE_ERROR`.
- * @example const info = await unary<NodeInfo__Output>('GetNodeInfo', (options, cb) => client.GetNodeInfo({}, options, cb));
+ * A callback-style unary call as a promise, with a deadline; a failure becomes CliError `NODE_ERROR`. A call the
+ * server does not implement asks the server what it is (endpointMismatch) before failing.
+ * @example const info = await unary<NodeInfo__Output>('GetNodeInfo', (options, cb) => client.GetNodeInfo({}, options, cb), client);
  */
 export function unary<T>(
   method: string,
   start: (options: grpc.CallOptions, callback: grpc.requestCallback<T>) => unknown,
+  client?: grpc.Client,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     start({ deadline: Date.now() + CALL_TIMEOUT_MS }, (err, value) => {
-      if (err) reject(nodeCallError(method, err));
-      else if (value === undefined) reject(new CliError('NODE_ERROR', `${method}: the node sent no answer`));
+      if (err) {
+        if (err.code === grpc.status.UNIMPLEMENTED && client !== undefined) {
+          endpointMismatch(client, method, err).then(reject, reject);
+        } else reject(nodeCallError(method, err));
+      } else if (value === undefined) reject(new CliError('NODE_ERROR', `${method}: the node sent no answer`));
       else resolve(value);
     });
+  });
+}
+
+/** A Fabric Gateway's unary method: any answer but UNIMPLEMENTED to an empty request means one is there. */
+const GATEWAY_PROBE = '/gateway.Gateway/Evaluate';
+
+/**
+ * What answered instead of a lianxin node, for a call it did not implement: a Fabric Gateway (the ledger, or a
+ * Fabric peer) answers an empty Evaluate with INVALID_ARGUMENT or a permission error, anything else with
+ * UNIMPLEMENTED again.
+ */
+export function endpointMismatch(client: grpc.Client, method: string, err: grpc.ServiceError): Promise<CliError> {
+  const address = client.getChannel().getTarget().replace(/^dns:/, '');
+  return new Promise((resolve) => {
+    client.makeUnaryRequest<Buffer, Buffer>(
+      GATEWAY_PROBE,
+      (b) => b,
+      (b) => b,
+      Buffer.alloc(0),
+      { deadline: Date.now() + CALL_TIMEOUT_MS },
+      (probeErr) => {
+        if (probeErr?.code === grpc.status.UNIMPLEMENTED || probeErr?.code === grpc.status.UNAVAILABLE) {
+          resolve(
+            new CliError(
+              'WRONG_ENDPOINT',
+              `${method}: ${address} is not a lianxin node: it does not implement the lianxin.v1 API (${err.details})`,
+              { cause: err },
+            ),
+          );
+        } else {
+          resolve(
+            new CliError(
+              'WRONG_ENDPOINT',
+              `${method}: ${address} is a Fabric Gateway (the ledger), not a lianxin node: give the node's address`,
+              { cause: err },
+            ),
+          );
+        }
+      },
+    );
   });
 }
 
@@ -230,12 +276,11 @@ export function nodeCallError(method: string, err: grpc.ServiceError): CliError 
 
 /** Resolves the endpoint, opens a client of `service`, runs `use` and closes the client. */
 export async function withNodeClient<N extends LianxinServiceName, T>(
-  values: ConnectionValues,
-  env: Env,
+  settings: Settings,
   service: N,
   use: (client: InstanceType<LianxinV1[N]>) => Promise<T>,
 ): Promise<T> {
-  const client = nodeClient(await resolveNodeEndpoint(values, env), service);
+  const client = nodeClient(await resolveNodeEndpoint(settings), service);
   try {
     return await use(client);
   } finally {

@@ -13,12 +13,16 @@ export type CliErrorCode =
   | 'CONFIGURATION'
   /** The node refused a call or could not be reached. */
   | 'NODE_ERROR'
+  /** What answered at the address is no lianxin node (the ledger's gateway, or another gRPC server). */
+  | 'WRONG_ENDPOINT'
   /** The node asked does not hold the record; its answer names the institution's log that does. */
   | 'HELD_ELSEWHERE'
   /** The ledger refused a query or could not be reached. */
   | 'LEDGER_ERROR'
   /** An attestation did not verify. */
-  | 'VERIFICATION_FAILED';
+  | 'VERIFICATION_FAILED'
+  /** An attestation verified but is about another artifact or issuer than the one in hand (`verify --artifact`). */
+  | 'MISMATCH';
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -33,6 +37,14 @@ export class CliError extends Error {
   /** The process exit code (sysexits-style split: usage errors apart from failures). */
   get exitCode(): 1 | 2 {
     return this.code === 'USAGE' ? 2 : 1;
+  }
+}
+
+/** A failure that has already been reported in its own line (by the node daemon): only its exit code is left. */
+export class AlreadyReported extends Error {
+  override readonly name = 'AlreadyReported';
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
   }
 }
 

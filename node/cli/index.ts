@@ -1,8 +1,8 @@
 /** The `lianxin` command line (DESIGN §6): commands over the node's gRPC API, offline verification, trust bundles. */
-export { runCli, COMMANDS, type ExitCode } from './cli.ts';
-export type { CliIo, Command } from './command.ts';
+export { buildProgram, runCli, COMMANDS, type ExitCode } from './cli.ts';
+export type { CliIo, CommandDefinition } from './command.ts';
 export { CliError, type CliErrorCode } from './errors.ts';
-export { CsvParser, MAX_CSV_FIELD_CHARS, type CsvRow } from './csv-parser.ts';
+export { csvRows, MAX_CSV_RECORD_BYTES, type CsvRow } from './csv-parser.ts';
 export {
   openRecords,
   recordFormatOf,

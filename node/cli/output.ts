@@ -5,6 +5,7 @@
  * digests in lower-case hex, as its help says.
  */
 import { writeFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
 import type { Attestation } from '../api/generated/lianxin/v1/Attestation.ts';
 import { attestationBytes } from '../receipts/index.ts';
 import type { CliIo } from './command.ts';
@@ -37,16 +38,26 @@ export interface AttestationOutput {
   readonly json?: boolean | undefined;
 }
 
-export const ATTESTATION_OUTPUT_OPTIONS = {
-  out: { type: 'string', short: 'o' },
-  json: { type: 'boolean' },
-} as const;
-
-export const ATTESTATION_OUTPUT_USAGE = `
-output:
-  --out, -o file          write the serialized lianxin.v1.Attestation (what \`lianxin verify\` reads)
-  --json                  print it as canonical proto3 JSON instead (bytes in base64, 64-bit integers as strings)
-  (neither: the binary goes to stdout, which must then not be a terminal)`;
+/** Adds --out/-o and --json, how an attestation is written. */
+export function addAttestationOutputOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '-o, --out <file>',
+        'write the serialized lianxin.v1.Attestation (what `lianxin verify` reads)',
+      ).helpGroup('Output:'),
+    )
+    .addOption(
+      new Option(
+        '--json',
+        'print it as canonical proto3 JSON instead (bytes in base64, 64-bit integers as strings)',
+      ).helpGroup('Output:'),
+    )
+    .addHelpText(
+      'after',
+      '\nWith neither --out nor --json the binary goes to stdout, which must then not be a terminal.',
+    );
+}
 
 export async function writeAttestation(io: CliIo, attestation: Attestation, output: AttestationOutput): Promise<void> {
   if (output.json === true) {

@@ -111,7 +111,7 @@ describe('openRecords: CSV', () => {
       { ok: false, line: 5, field: 'content_type', reason: 'is required' },
       { ok: false, line: 6, field: 'content', reason: 'give exactly one of content, content_file' },
       { ok: false, line: 7, reason: 'has 4 fields, the header has 5' },
-      { ok: false, line: 8, reason: 'malformed CSV: an unterminated quoted field' },
+      { ok: false, line: 8, reason: 'malformed CSV: an unterminated quoted field', last: true },
     ]);
   });
 

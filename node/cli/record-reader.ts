@@ -21,7 +21,7 @@ import {
   type RecordRules,
   type ValidCreditRecord,
 } from '../records/index.ts';
-import { CsvParser } from './csv-parser.ts';
+import { csvRows as csvRowsOf } from './csv-parser.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
 
 export type RecordFormat = 'csv' | 'jsonl';
@@ -43,6 +43,8 @@ export interface InvalidLine {
   readonly field?: string;
   readonly rule?: RecordRule;
   readonly reason: string;
+  /** Nothing after this line can be read (a CSV grammar error): an import must stop here, skipping or not. */
+  readonly last?: true;
 }
 
 export type ReadRecord = RecordLine | InvalidLine;
@@ -132,32 +134,28 @@ export function openRecords(
 /** Raw field values of one input row, before validation. */
 type Row =
   | { readonly line: number; readonly values: Partial<Record<Field, unknown>> }
-  | { readonly line: number; readonly field?: string; readonly reason: string };
+  | { readonly line: number; readonly field?: string; readonly reason: string; readonly last?: true };
 
 async function* csvRows(file: string, stream: AsyncIterable<string>): AsyncGenerator<Row> {
-  const parser = new CsvParser();
   let header: Field[] | undefined;
-  const toRows = function* (rows: ReturnType<CsvParser['push']>): Generator<Row> {
-    for (const row of rows) {
-      if ('error' in row) {
-        yield { line: row.line, reason: `malformed CSV: ${row.error}` };
-      } else if (header === undefined) {
-        header = csvHeader(file, row.line, row.fields);
-      } else if (row.fields.length !== header.length) {
-        yield { line: row.line, reason: `has ${row.fields.length} fields, the header has ${header.length}` };
-      } else {
-        const fields = header;
-        const values: Partial<Record<Field, string>> = {};
-        row.fields.forEach((value, i) => {
-          const field = fields[i];
-          if (field !== undefined) values[field] = value;
-        });
-        yield { line: row.line, values };
-      }
+  for await (const row of csvRowsOf(stream)) {
+    if ('error' in row) {
+      // The parser stops at a grammar error: what follows cannot be read, so this line ends the file.
+      yield { line: row.line, reason: `malformed CSV: ${row.error}`, last: true };
+    } else if (header === undefined) {
+      header = csvHeader(file, row.line, row.fields);
+    } else if (row.fields.length !== header.length) {
+      yield { line: row.line, reason: `has ${row.fields.length} fields, the header has ${header.length}` };
+    } else {
+      const fields = header;
+      const values: Partial<Record<Field, string>> = {};
+      row.fields.forEach((value, i) => {
+        const field = fields[i];
+        if (field !== undefined) values[field] = value;
+      });
+      yield { line: row.line, values };
     }
-  };
-  for await (const chunk of stream) yield* toRows(parser.push(chunk));
-  yield* toRows(parser.end());
+  }
   if (header === undefined) throw new CliError('INVALID_INPUT', `${file}: empty file, expected a CSV header line`);
 }
 

@@ -205,6 +205,21 @@ describe('parseNodeConfig', () => {
     }
   });
 
+  it.each([
+    ['checkpoint.leaves', 0, '"checkpoint.leaves" must be an integer from 1 to 10000, got 0'],
+    ['outbox.retryMaxMs', 1.5, '"outbox.retryMaxMs" must be an integer from 1 to 86400000, got 1.5'],
+    ['ledger.mutualTls', 'yes', '"ledger.mutualTls" must be true or false, got "yes"'],
+    ['role', 'king', '"role" must be one of agency, bank, platform, regulator, operator, got "king"'],
+    ['grpc.listen', 'nohost', '"grpc.listen" must be host:port (port 0 to 65535), got "nohost"'],
+    ['mspId', '1bad', '"mspId" must be an MSP ID, got "1bad"'],
+    ['mspId', '  ', '"mspId" must be a non-empty string, got "  "'],
+    ['tls.cert', 7, '"tls.cert" must be a non-empty path, got 7'],
+    ['grpc', [1], '"grpc" must be a mapping'],
+    ['ledger.adress', 'x:1', '"ledger.adress" is not a known field (top-level fields: mspId, role, dataDir, shard, '],
+  ])('states the requirement %s = %j breaks, and the value: %s', (path, value, expected) => {
+    expect((thrown(() => parseDoc(set(example(), path, value))) as Error).message).toContain(`node.yaml: ${expected}`);
+  });
+
   it('rejects an anchoring stall limit that a quiet node would reach between two checkpoints', () => {
     const doc = set(set(example(), 'checkpoint.intervalSeconds', 60), 'health.anchoringStallSeconds', 60);
     expect(() => parseDoc(doc)).toThrow(

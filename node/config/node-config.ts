@@ -1,16 +1,17 @@
 /**
  * The node's configuration: one YAML file (fields in `config-fields.ts`) plus `LIANXIN_*` environment
- * overrides, read and validated once when the node starts. Every rejection names the field; everything
- * downstream trusts the returned types.
+ * overrides, read and validated once when the node starts: each field's value by its zod schema and the
+ * document's shape by a strict one (config-schema.ts), every problem collected and named by field (and by the
+ * variable, for an override). Everything downstream trusts the returned types.
  */
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { ORG_ROLES, type OrgRole } from '../../network/pki/index.ts';
-import { LOG_LEVELS, type LogLevel } from '../logging/index.ts';
+import type { OrgRole } from '../../network/pki/index.ts';
+import type { LogLevel } from '../logging/index.ts';
 import { CONFIG_FIELDS, envName, type FieldKind, type FieldPath, type FieldSpec } from './config-fields.ts';
+import { DOCUMENT_SHAPE, FIELD_SCHEMAS, fieldSchema } from './config-schema.ts';
 import { ENV_PREFIX, RESERVED_ENV } from './constants.ts';
 import { NodeConfigError, type ConfigIssue } from './errors.ts';
 
@@ -265,31 +266,18 @@ class ConfigReader {
 
   /** Any key of the document that no field consumed is a typo or a field of another version. */
   rejectUnknownFields(): void {
-    const walk = (value: unknown, prefix: string): void => {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        this.fail(prefix, 'must be a mapping');
-      }
-      for (const [key, child] of Object.entries(value as Fields)) {
-        const path = prefix === '' ? key : `${prefix}.${key}`;
-        if (path in CONFIG_FIELDS) continue;
-        const section = `${path}.`;
-        const expected = Object.keys(CONFIG_FIELDS).filter((p) => p.startsWith(section));
-        if (expected.length === 0) {
-          const known = [...new Set(Object.keys(CONFIG_FIELDS).map((p) => p.split('.')[0]))].join(', ');
-          this.#record(path, `is not a known field (top-level fields: ${known})`);
-          continue;
+    const parsed = DOCUMENT_SHAPE.safeParse(this.#doc);
+    if (parsed.success) return;
+    const known = [...new Set(Object.keys(CONFIG_FIELDS).map((p) => p.split('.')[0]))].join(', ');
+    for (const issue of parsed.error.issues) {
+      const at = issue.path.map(String).join('.');
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          this.#record(at === '' ? key : `${at}.${key}`, `is not a known field (top-level fields: ${known})`, false);
         }
-        try {
-          walk(child, path);
-        } catch (err) {
-          if (!(err instanceof FieldRejected)) throw err;
-        }
+      } else {
+        this.#record(at, issue.message, false);
       }
-    };
-    try {
-      walk(this.#doc, '');
-    } catch (err) {
-      if (!(err instanceof FieldRejected)) throw err;
     }
   }
 
@@ -319,35 +307,15 @@ class ConfigReader {
   }
 
   #check(path: string, kind: FieldKind, value: unknown, fromEnv: boolean): unknown {
-    const fail = (problem: string): never => this.fail(path, `${problem}, got ${JSON.stringify(value)}`, fromEnv);
-    switch (kind.type) {
-      case 'integer':
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < kind.min || value > kind.max) {
-          fail(`must be an integer from ${kind.min} to ${kind.max}`);
-        }
-        return value;
-      case 'boolean':
-        if (typeof value !== 'boolean') fail('must be true or false');
-        return value;
-      case 'role':
-        if (!ORG_ROLES.includes(value as OrgRole)) fail(`must be one of ${ORG_ROLES.join(', ')}`);
-        return value;
-      case 'logLevel':
-        if (!LOG_LEVELS.includes(value as LogLevel)) fail(`must be one of ${LOG_LEVELS.join(', ')}`);
-        return value;
-      case 'address':
-        if (typeof value !== 'string' || !isListenAddress(value)) fail('must be host:port (port 0 to 65535)');
-        return value;
-      case 'string':
-        if (typeof value !== 'string' || value.trim() === '') fail('must be a non-empty string');
-        if (kind.pattern && !kind.pattern.test(value as string)) fail(`must be ${kind.description ?? 'well-formed'}`);
-        return value;
-      case 'file':
-      case 'dir':
-      case 'path':
-        if (typeof value !== 'string' || value.trim() === '') fail('must be a non-empty path');
-        return resolve(fromEnv ? process.cwd() : this.#baseDir, value as string);
+    const parsed = (FIELD_SCHEMAS.get(path) ?? fieldSchema(kind)).safeParse(value);
+    if (!parsed.success) {
+      const problem = parsed.error.issues[0]?.message ?? 'is invalid';
+      this.fail(path, `${problem}, got ${JSON.stringify(value)}`, fromEnv);
     }
+    if (FILE_KINDS.has(kind.type) || kind.type === 'path') {
+      return resolve(fromEnv ? process.cwd() : this.#baseDir, parsed.data as string);
+    }
+    return parsed.data;
   }
 }
 
@@ -356,16 +324,6 @@ function fromEnvText(kind: FieldKind, text: string): unknown {
   if (kind.type === 'integer' && /^-?\d+$/.test(text)) return Number(text);
   if (kind.type === 'boolean' && (text === 'true' || text === 'false')) return text === 'true';
   return text;
-}
-
-/** `host:port` or `[ipv6]:port`; the host a DNS name or an IP address. */
-function isListenAddress(address: string): boolean {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
-  if (!match) return false;
-  const [, v6, host, port] = match;
-  if (Number(port) > 65535) return false;
-  if (v6 !== undefined) return isIP(v6) === 6;
-  return host !== undefined && (isIP(host) === 4 || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(host));
 }
 
 /** Files must be readable and directories must exist before the node starts, not at first use; all are named. */

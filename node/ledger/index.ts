@@ -3,6 +3,7 @@ export {
   LianxinChain,
   type AnchoredCheckpoint,
   type AnchoredEvent,
+  type ChainInfo,
   type ChainPosition,
   type Committed,
   type Evidence,

@@ -62,6 +62,13 @@ export interface RegistrySnapshot {
   readonly nodes: readonly NodeRecord[];
 }
 
+/** Where the channel stands (qscc GetChainInfo). */
+export interface ChainInfo {
+  readonly height: bigint;
+  readonly currentBlockHash: Uint8Array;
+  readonly previousBlockHash: Uint8Array;
+}
+
 /** A transaction on the chain: events resume after it. */
 export interface ChainPosition {
   readonly blockNumber: bigint;
@@ -239,6 +246,25 @@ export class LianxinChain {
       throw new ChainError('REJECTED', `GetBlockByTxID ${transactionId}: the block has no header`, { transactionId });
     }
     return BigInt(header.getNumber());
+  }
+
+  /**
+   * The channel's height and the hash of its latest block, as `peer channel getinfo` shows them: qscc
+   * GetChainInfo answers a serialized common.BlockchainInfo.
+   */
+  async chainInfo(): Promise<ChainInfo> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.#qscc.evaluateTransaction('GetChainInfo', this.#network.getName());
+    } catch (err) {
+      throw toChainError(err, 'GetChainInfo', undefined);
+    }
+    const info = common.BlockchainInfo.deserializeBinary(bytes);
+    return {
+      height: BigInt(info.getHeight()),
+      currentBlockHash: info.getCurrentblockhash_asU8(),
+      previousBlockHash: info.getPreviousblockhash_asU8(),
+    };
   }
 
   // Evidence -------------------------------------------------------------------------------------------------

@@ -1,25 +1,22 @@
 /** `lianxin info`: who the node is and where its log stands (NodeInfoService.GetNodeInfo). */
 import type { NodeInfo__Output } from '../../api/generated/lianxin/v1/NodeInfo.ts';
-import { parseCommandLine, type Command } from '../command.ts';
-import { NODE_OPTIONS, NODE_OPTIONS_USAGE, unary, withNodeClient } from '../connection.ts';
+import { subcommand, type CommandDefinition } from '../command.ts';
+import { unary, withNodeClient } from '../connection.ts';
 import { printMessage } from '../output.ts';
+import { addNodeOptions, resolveSettings } from '../settings.ts';
 
-const USAGE = `
-usage: lianxin info [connection]
-
-Prints the node's organisation, role, log origin and size, software version and key IDs, as canonical proto3
-JSON of lianxin.v1.NodeInfo.
-${NODE_OPTIONS_USAGE}`;
-
-export const infoCommand: Command = {
-  name: 'info',
-  summary: "the node's organisation, log and keys",
-  async run(args, io) {
-    const parsed = parseCommandLine(args, { usage: USAGE, options: NODE_OPTIONS, positionals: [0, 0] }, io);
-    if (!parsed) return;
-    const info = await withNodeClient(parsed.values, io.env, 'NodeInfoService', (client) =>
-      unary<NodeInfo__Output>('GetNodeInfo', (options, cb) => client.GetNodeInfo({}, options, cb)),
+export const infoCommand: CommandDefinition = (parent, io) => {
+  const command = subcommand(
+    parent,
+    'info',
+    "the node's organisation, log and keys",
+    `Prints the node's organisation, role, log origin and size, software version and key IDs, as canonical proto3
+JSON of lianxin.v1.NodeInfo.`,
+  );
+  addNodeOptions(command).action(async (options: Record<string, unknown>) => {
+    const info = await withNodeClient(await resolveSettings(options, io.env), 'NodeInfoService', (client) =>
+      unary<NodeInfo__Output>('GetNodeInfo', (callOptions, cb) => client.GetNodeInfo({}, callOptions, cb), client),
     );
     printMessage(io, 'NodeInfo', info);
-  },
+  });
 };

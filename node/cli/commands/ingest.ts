@@ -6,39 +6,37 @@
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { status } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import {
   DEFAULT_RECORD_RULES,
   MAX_CONFIGURABLE_RECORD_BYTES,
   type RecordRules,
   type ValidCreditRecord,
 } from '../../records/index.ts';
-import { integerArgument, parseCommandLine, type CliIo, type Command } from '../command.ts';
-import { NODE_OPTIONS, NODE_OPTIONS_USAGE, nodeClient, resolveNodeEndpoint } from '../connection.ts';
+import { integerArgument, subcommand, type CliIo, type CommandDefinition } from '../command.ts';
+import { endpointMismatch, nodeClient, resolveNodeEndpoint } from '../connection.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
 import { IngestSession, type IngestBatchRequest, type NodeRefusal } from '../ingest-session.ts';
 import { formatCount, formatDuration, formatRate, ProgressBar, rateOf } from '../progress.ts';
 import { openRecords, recordFormatOf, type InvalidLine } from '../record-reader.ts';
+import { addNodeOptions, resolveSettings } from '../settings.ts';
 
-const USAGE = `
-usage: lianxin ingest <file.csv|file.jsonl> [--batch 500] [--window 8] [--skip-invalid]
-                      [--uscc-mode strict|lenient] [--max-record-bytes n] [connection]
-
-Loads credit records into your organisation's node. Columns (CSV header) or fields (JSONL):
+const DESCRIPTION = `Loads credit records into your organisation's node. Columns (CSV header) or fields (JSONL):
   subject,kind,version,content_type,content      (content_file instead of content: a file, relative to the input)
 Each record is checked by the node's own rules before it is sent. A bad line stops the import before its batch
 is sent (earlier batches are in), and so does a record the node refuses; --skip-invalid reports and skips both
-instead. Each is reported as file:line. Re-running the same file is safe: a batch's request ID is the digest of
-its records, and batches the node has are counted as "already acknowledged".
+instead. Each is reported as file:line. A line that breaks the CSV grammar (a stray or unterminated quote) stops
+the import even with --skip-invalid: where the next record begins is then a guess. Re-running the same file is
+safe: a batch's request ID is the digest of its records, and batches the node has are counted as "already
+acknowledged".`;
 
-options:
-  --batch n               records per batch (default 500, at most 10000)
-  --window n              batches awaiting acknowledgement at most (default 8)
-  --skip-invalid          skip bad lines and refused records (each reported on stderr) rather than stop
-  --uscc-mode mode        as the node's ingest.usccMode: strict (default) refuses a Unified Social Credit Code
-                          with a wrong check character, lenient takes it
-  --max-record-bytes n    as the node's ingest.maxRecordBytes: the largest content (default ${DEFAULT_RECORD_RULES.maxContentBytes})
-${NODE_OPTIONS_USAGE}`;
+interface IngestOptions {
+  readonly batch: string;
+  readonly window: string;
+  readonly skipInvalid?: true;
+  readonly usccMode: string;
+  readonly maxRecordBytes: string;
+}
 
 const MAX_BATCH = 10_000;
 /** Batches are cut at this much content too: a message must stay under the node's limit (4 MiB by default). */
@@ -46,37 +44,31 @@ export const MAX_BATCH_CONTENT_BYTES = 3 * 1024 * 1024;
 /** Separates the request IDs of ingest batches from other requests' and from other encodings of a batch. */
 const REQUEST_ID_DOMAIN = 'lianxin/ingest-batch/v1\n';
 
-export const ingestCommand: Command = {
-  name: 'ingest',
-  summary: 'bulk import of credit records from CSV or JSONL',
-  async run(args, io) {
-    const parsed = parseCommandLine(
-      args,
-      {
-        usage: USAGE,
-        options: {
-          ...NODE_OPTIONS,
-          batch: { type: 'string', default: '500' },
-          window: { type: 'string', default: '8' },
-          'skip-invalid': { type: 'boolean', default: false },
-          'uscc-mode': { type: 'string', default: DEFAULT_RECORD_RULES.usccMode },
-          'max-record-bytes': { type: 'string', default: String(DEFAULT_RECORD_RULES.maxContentBytes) },
-        },
-        positionals: [1, 1],
-      },
-      io,
+export const ingestCommand: CommandDefinition = (parent, io) => {
+  const command = subcommand(parent, 'ingest <file>', 'bulk import of credit records from CSV or JSONL', DESCRIPTION)
+    .option('--batch <n>', `records per batch (at most ${MAX_BATCH})`, '500')
+    .option('--window <n>', 'batches awaiting acknowledgement at most', '8')
+    .option('--skip-invalid', 'skip bad lines and refused records (each reported on stderr) rather than stop')
+    .option(
+      '--uscc-mode <mode>',
+      "as the node's ingest.usccMode: strict refuses a Unified Social Credit Code with a wrong check character, " +
+        'lenient takes it',
+      DEFAULT_RECORD_RULES.usccMode,
+    )
+    .option(
+      '--max-record-bytes <n>',
+      "as the node's ingest.maxRecordBytes: the largest content",
+      String(DEFAULT_RECORD_RULES.maxContentBytes),
     );
-    if (!parsed) return;
-    const { values } = parsed;
-    const [file] = parsed.positionals as [string];
+  addNodeOptions(command).action(async (file: string, values: IngestOptions) => {
     const batchSize = integerArgument('--batch', values.batch, 1);
     if (batchSize > MAX_BATCH) throw new CliError('USAGE', `--batch must be at most ${MAX_BATCH}, got ${batchSize}`);
     const window = integerArgument('--window', values.window, 1);
-    const rules = rulesOf(values['uscc-mode'], values['max-record-bytes']);
+    const rules = rulesOf(values.usccMode, values.maxRecordBytes);
     const format = recordFormatOf(file);
     // The file first: a missing file is the answer whatever the connection flags say.
     const size = await fileSize(file);
-    const endpoint = await resolveNodeEndpoint(values, io.env);
+    const endpoint = await resolveNodeEndpoint(await resolveSettings(values, io.env));
     const client = nodeClient(endpoint, 'RecordService');
     try {
       const summary = await ingest(io, {
@@ -85,14 +77,21 @@ export const ingestCommand: Command = {
         source: openRecords(file, format, { rules }),
         batchSize,
         window,
-        skipInvalid: values['skip-invalid'],
+        skipInvalid: values.skipInvalid === true,
         open: () => client.IngestRecords(),
       });
       io.stdout.write(`${summarize(summary)}\n`);
+    } catch (err) {
+      // A stream the server does not implement: say what answered instead of a node.
+      const cause = err instanceof CliError ? (err.cause as Partial<ServiceError> | undefined) : undefined;
+      if (cause?.code === status.UNIMPLEMENTED) {
+        throw await endpointMismatch(client, 'IngestRecords', cause as ServiceError);
+      }
+      throw err;
     } finally {
       client.close();
     }
-  },
+  });
 };
 
 function rulesOf(usccMode: string, maxRecordBytes: string): RecordRules {
@@ -226,7 +225,8 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
     for await (const item of run.source) {
       if (!item.ok) {
         const where = describeInvalid(run.file, item);
-        if (!run.skipInvalid) {
+        // A CSV grammar error ends what can be read of the file: skipping it would drop the rest unseen.
+        if (!run.skipInvalid || item.last === true) {
           await session.finish();
           throw new CliError(
             'INVALID_INPUT',

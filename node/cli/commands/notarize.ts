@@ -9,105 +9,92 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { ChainEvidence__Output } from '../../api/generated/lianxin/v1/ChainEvidence.ts';
 import type { NotarizeResponse__Output } from '../../api/generated/lianxin/v1/NotarizeResponse.ts';
-import { parseCommandLine, type CliIo, type Command } from '../command.ts';
-import { NODE_OPTIONS, NODE_OPTIONS_USAGE, unary, withNodeClient } from '../connection.ts';
+import { collect, subcommand, type CliIo, type CommandDefinition } from '../command.ts';
+import { unary, withNodeClient } from '../connection.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
-import {
-  ATTESTATION_OUTPUT_OPTIONS,
-  ATTESTATION_OUTPUT_USAGE,
-  printMessage,
-  writeAttestation,
-  type AttestationOutput,
-} from '../output.ts';
+import { addAttestationOutputOptions, printMessage, writeAttestation, type AttestationOutput } from '../output.ts';
+import { addNodeOptions, resolveSettings } from '../settings.ts';
 
-const NOTARIZE_USAGE = `
-usage: lianxin notarize (<document-file> | --digest hex) --party id [--party id …]
-                        [--signature-digest hex …] [--label key=value …] [--out file | --json] [connection]
-
-Notarizes a contract: the node logs its SHA-256 with the parties (USCCs or MSP IDs), the digests of their
+const NOTARIZE_DESCRIPTION = `Notarizes a contract: the node logs its SHA-256 with the parties (USCCs or MSP IDs), the digests of their
 signatures (one per party, in the parties' order) and non-confidential labels, answers with a receipt, and puts
-the digest, parties and signature digests on chain (shown on stderr). Repeating the same request returns the
-same receipt.
-${ATTESTATION_OUTPUT_USAGE}
-${NODE_OPTIONS_USAGE}`;
+the digest, parties and signature digests on chain (shown on stderr). Give the document file or --digest.
+Repeating the same request returns the same receipt.`;
 
-const NOTARIZATION_USAGE = `
-usage: lianxin notarization <document-digest-hex> [--out file | --json] [connection]
-
-Fetches the receipt of a notarized document by its SHA-256, with where it stands on chain (on stderr). Asked of
+const NOTARIZATION_DESCRIPTION = `Fetches the receipt of a notarized document by its SHA-256, with where it stands on chain (on stderr). Asked of
 a node that did not notarize it, answers with the chain's evidence of every platform that did: the node's
-lianxin.v1.NotarizeResponse as canonical proto3 JSON (an answer, so exit 0 whatever the output options).
-${ATTESTATION_OUTPUT_USAGE}
-${NODE_OPTIONS_USAGE}`;
+lianxin.v1.NotarizeResponse as canonical proto3 JSON (an answer, so exit 0 whatever the output options).`;
 
 const DIGEST = /^[0-9a-fA-F]{64}$/;
 
-export const notarizeCommand: Command = {
-  name: 'notarize',
-  summary: 'notarize a contract document (its digest) and write the receipt',
-  async run(args, io) {
-    const parsed = parseCommandLine(
-      args,
-      {
-        usage: NOTARIZE_USAGE,
-        options: {
-          ...NODE_OPTIONS,
-          ...ATTESTATION_OUTPUT_OPTIONS,
-          digest: { type: 'string' },
-          party: { type: 'string', multiple: true },
-          'signature-digest': { type: 'string', multiple: true },
-          label: { type: 'string', multiple: true },
-        },
-        positionals: [0, 1],
-      },
-      io,
-    );
-    if (!parsed) return;
-    const { values } = parsed;
-    const [document] = parsed.positionals;
-    if ((document === undefined) === (values.digest === undefined)) {
-      throw new CliError('USAGE', 'give either a document file or --digest, not both');
-    }
-    const parties = values.party ?? [];
-    if (parties.length === 0) throw new CliError('USAGE', 'give at least one --party');
-    const documentDigest =
-      document === undefined ? digestArgument('--digest', values.digest ?? '') : await fileDigest(document);
-    const partySignatureDigests = (values['signature-digest'] ?? []).map((hex) =>
-      digestArgument('--signature-digest', hex),
-    );
-    const labels = labelsOf(values.label ?? []);
-    const request = {
-      requestId: notarizeRequestId(documentDigest, parties, partySignatureDigests, labels),
-      documentDigest,
-      parties,
-      partySignatureDigests,
-      labels,
-    };
-    const response = await withNodeClient(values, io.env, 'NotaryService', (client) =>
-      unary<NotarizeResponse__Output>('Notarize', (options, cb) => client.Notarize(request, options, cb)),
-    );
-    await writeReceipt(io, 'Notarize', response, values);
-  },
+interface NotarizeOptions extends AttestationOutput {
+  readonly digest?: string;
+  readonly party?: string[];
+  readonly signatureDigest?: readonly string[];
+  readonly label?: readonly string[];
+}
+
+export const notarizeCommand: CommandDefinition = (parent, io) => {
+  const command = subcommand(
+    parent,
+    'notarize [document-file]',
+    'notarize a contract document (its digest) and write the receipt',
+    NOTARIZE_DESCRIPTION,
+  )
+    .option('--digest <hex>', "the document's SHA-256 in hex, instead of the file")
+    .option('--party <id>', 'a party, USCC or MSP ID (repeat for each)', collect)
+    .option('--signature-digest <hex>', "SHA-256 of a party's signature, in the parties' order (repeat)", collect)
+    .option('--label <key=value>', 'a non-confidential label (repeat)', collect);
+  addNodeOptions(addAttestationOutputOptions(command)).action(
+    async (document: string | undefined, values: NotarizeOptions) => {
+      if ((document === undefined) === (values.digest === undefined)) {
+        throw new CliError('USAGE', 'give either a document file or --digest, not both');
+      }
+      const parties = values.party ?? [];
+      if (parties.length === 0) throw new CliError('USAGE', 'give at least one --party');
+      const documentDigest =
+        document === undefined ? digestArgument('--digest', values.digest ?? '') : await fileDigest(document);
+      const partySignatureDigests = (values.signatureDigest ?? []).map((hex) =>
+        digestArgument('--signature-digest', hex),
+      );
+      const labels = labelsOf(values.label ?? []);
+      const request = {
+        requestId: notarizeRequestId(documentDigest, parties, partySignatureDigests, labels),
+        documentDigest,
+        parties,
+        partySignatureDigests,
+        labels,
+      };
+      const settings = await resolveSettings(values, io.env);
+      const response = await withNodeClient(settings, 'NotaryService', (client) =>
+        unary<NotarizeResponse__Output>(
+          'Notarize',
+          (callOptions, cb) => client.Notarize(request, callOptions, cb),
+          client,
+        ),
+      );
+      await writeReceipt(io, 'Notarize', response, values);
+    },
+  );
 };
 
-export const notarizationCommand: Command = {
-  name: 'notarization',
-  summary: "fetch a notarization's receipt by document digest",
-  async run(args, io) {
-    const parsed = parseCommandLine(
-      args,
-      { usage: NOTARIZATION_USAGE, options: { ...NODE_OPTIONS, ...ATTESTATION_OUTPUT_OPTIONS }, positionals: [1, 1] },
-      io,
-    );
-    if (!parsed) return;
-    const documentDigest = digestArgument('document digest', parsed.positionals[0] ?? '');
-    const response = await withNodeClient(parsed.values, io.env, 'NotaryService', (client) =>
-      unary<NotarizeResponse__Output>('GetNotarization', (options, cb) =>
-        client.GetNotarization({ documentDigest }, options, cb),
+export const notarizationCommand: CommandDefinition = (parent, io) => {
+  const command = subcommand(
+    parent,
+    'notarization <document-digest-hex>',
+    "fetch a notarization's receipt by document digest",
+    NOTARIZATION_DESCRIPTION,
+  );
+  addNodeOptions(addAttestationOutputOptions(command)).action(async (hex: string, values: AttestationOutput) => {
+    const documentDigest = digestArgument('document digest', hex);
+    const response = await withNodeClient(await resolveSettings(values, io.env), 'NotaryService', (client) =>
+      unary<NotarizeResponse__Output>(
+        'GetNotarization',
+        (callOptions, cb) => client.GetNotarization({ documentDigest }, callOptions, cb),
+        client,
       ),
     );
-    await writeReceipt(io, 'GetNotarization', response, parsed.values);
-  },
+    await writeReceipt(io, 'GetNotarization', response, values);
+  });
 };
 
 /**

@@ -3,94 +3,147 @@
  * notarization receipt with the consortium trust bundle (node/receipts verifyAttestation). No network: the
  * anchoring transaction it names is reported, not looked up.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import type { LogLeaf__Output } from '../../api/generated/lianxin/v1/LogLeaf.ts';
 import { parseTrustBundle, ReceiptsError, verifyAttestation, type TrustBundle } from '../../receipts/index.ts';
-import { parseCommandLine, type Command } from '../command.ts';
+import { subcommand, type CommandDefinition } from '../command.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
 import { printJson } from '../output.ts';
 
-const USAGE = `
-usage: lianxin verify <attestation-file> --bundle trust-bundle.json [--require-anchored] [--at time] [--json]
-
-Verifies an attestation or notarization receipt offline: the issuer is a registered, active organisation
+const DESCRIPTION = `Verifies an attestation or notarization receipt offline: the issuer is a registered, active organisation
 whose receipt key signed it; the leaf is in the issuer's registered log under a checkpoint its log key signed.
-Exit 0 with a summary, or 1 with the verifier's code and reason.
-  --bundle file           the consortium trust bundle (lianxin bundle export)
-  --require-anchored      refuse an attestation whose checkpoint is not yet anchored on chain
-  --at time               verify as of this RFC 3339 time (default now)
-  --json                  print the summary as JSON (the verifier's summary, not an API message: digests in hex)`;
+As cosign verify-blob does, it can also check that the receipt is about the artifact in hand: --artifact (the
+file's SHA-256 must be the record's or document's digest) or --digest, and who issued it: --issuer.
+Exit 0 with a summary, or 1 with one line: the verifier's code and reason, or MISMATCH naming what differs.`;
 
-export const verifyCommand: Command = {
-  name: 'verify',
-  summary: 'verify an attestation or receipt offline with a trust bundle',
-  async run(args, io) {
-    const parsed = parseCommandLine(
-      args,
-      {
-        usage: USAGE,
-        options: {
-          bundle: { type: 'string' },
-          'require-anchored': { type: 'boolean', default: false },
-          at: { type: 'string' },
-          json: { type: 'boolean', default: false },
-        },
-        positionals: [1, 1],
-      },
-      io,
-    );
-    if (!parsed) return;
-    const { values } = parsed;
-    const [file] = parsed.positionals as [string];
-    if (values.bundle === undefined) throw new CliError('USAGE', '--bundle is required');
-    const now = values.at === undefined ? Date.now() : Date.parse(values.at);
-    if (Number.isNaN(now))
-      throw new CliError('USAGE', `--at must be an RFC 3339 time, got ${JSON.stringify(values.at)}`);
-    const [attestation, bundle] = await Promise.all([
-      read(file),
-      read(values.bundle).then((b) => trustBundle(values.bundle ?? '', b)),
-    ]);
+interface VerifyOptions {
+  readonly bundle?: string;
+  readonly requireAnchored?: true;
+  readonly at?: string;
+  readonly json?: true;
+  readonly artifact?: string;
+  readonly digest?: string;
+  readonly issuer?: string;
+}
 
-    const result = verifyAttestation(attestation, bundle, { now, requireAnchored: values['require-anchored'] });
-    if (!result.ok) {
-      const field = result.field === undefined ? '' : ` [field ${result.field}]`;
-      throw new CliError('VERIFICATION_FAILED', `${file}: ${result.code}: ${result.reason}${field}`);
-    }
-    const summary = {
-      verified: true,
-      issuer: result.issuer,
-      issuedAt: new Date(result.issuedAtMs).toISOString(),
-      receiptKey: result.receiptKey.kid,
-      origin: result.origin,
-      logKey: result.logKey.kid,
-      leaf: describeLeaf(result.leaf),
-      leafIndex: result.leafIndex,
-      treeSize: result.size,
-      rootHash: Buffer.from(result.rootHash).toString('hex'),
-      state: result.state.replace('EVIDENCE_STATE_', ''),
-      anchor: result.anchor,
-    };
-    if (values.json) {
-      printJson(io, summary);
-      return;
-    }
-    const anchor = summary.anchor
-      ? `channel ${summary.anchor.channel}, chaincode ${summary.anchor.chaincode}, tx ${summary.anchor.transactionId}, block ${summary.anchor.blockNumber} (not looked up: offline)`
-      : 'none yet';
-    io.stdout.write(
-      [
-        `verified ${file} with trust bundle ${values.bundle} (channel ${bundle.json.channel}, exported ${bundle.json.exportedAt})`,
-        `  issuer      ${summary.issuer}, receipt key ${summary.receiptKey}, issued ${summary.issuedAt}`,
-        `  origin      ${summary.origin}, log key ${summary.logKey}`,
-        `  leaf        ${leafLine(summary.leaf)}`,
-        `  position    leaf ${summary.leafIndex} of tree size ${summary.treeSize}, root ${summary.rootHash}`,
-        `  state       ${summary.state}`,
-        `  anchor      ${anchor}`,
-        '',
-      ].join('\n'),
-    );
-  },
+const SHA256_DIGEST = /^sha256:([0-9a-f]{64})$/;
+
+export const verifyCommand: CommandDefinition = (parent, io) => {
+  subcommand(
+    parent,
+    'verify <attestation-file>',
+    'verify an attestation or receipt offline with a trust bundle',
+    DESCRIPTION,
+  )
+    .requiredOption('--bundle <file>', 'the consortium trust bundle (lianxin bundle export)')
+    .option('--artifact <file>', "the record's content or contract document it must be about (its SHA-256)")
+    .option('--digest <sha256:hex>', 'the digest it must be about, instead of --artifact')
+    .option('--issuer <MSP>', 'the organisation that must have issued it')
+    .option('--require-anchored', 'refuse an attestation whose checkpoint is not yet anchored on chain')
+    .option('--at <time>', 'verify as of this RFC 3339 time (default now)')
+    .option('--json', "print the summary as JSON (the verifier's summary, not an API message: digests in hex)")
+    .action(async (file: string, values: VerifyOptions) => {
+      const bundleFile = values.bundle ?? '';
+      const now = values.at === undefined ? Date.now() : Date.parse(values.at);
+      if (Number.isNaN(now))
+        throw new CliError('USAGE', `--at must be an RFC 3339 time, got ${JSON.stringify(values.at)}`);
+      if (values.artifact !== undefined && values.digest !== undefined) {
+        throw new CliError('USAGE', 'give --artifact or --digest, not both');
+      }
+      const claimedDigest = values.digest === undefined ? undefined : digestOption(values.digest);
+      const [attestation, bundle, artifactDigest] = await Promise.all([
+        read(file),
+        read(bundleFile).then((b) => trustBundle(bundleFile, b)),
+        values.artifact === undefined ? undefined : fileSha256(values.artifact),
+      ]);
+
+      const result = verifyAttestation(attestation, bundle, { now, requireAnchored: values.requireAnchored === true });
+      if (!result.ok) {
+        const field = result.field === undefined ? '' : ` [field ${result.field}]`;
+        throw new CliError('VERIFICATION_FAILED', `${file}: ${result.code}: ${result.reason}${field}`);
+      }
+      const summary = {
+        verified: true,
+        issuer: result.issuer,
+        issuedAt: new Date(result.issuedAtMs).toISOString(),
+        receiptKey: result.receiptKey.kid,
+        origin: result.origin,
+        logKey: result.logKey.kid,
+        leaf: describeLeaf(result.leaf),
+        leafIndex: result.leafIndex,
+        treeSize: result.size,
+        rootHash: Buffer.from(result.rootHash).toString('hex'),
+        state: result.state.replace('EVIDENCE_STATE_', ''),
+        anchor: result.anchor,
+      };
+      // What the receipt is about, against what the caller holds: a valid receipt of something else proves nothing.
+      const about = summary.leaf.type === 'credit-record' ? summary.leaf.recordDigest : summary.leaf.documentDigest;
+      const what = summary.leaf.type === 'credit-record' ? 'record' : 'document';
+      if (artifactDigest !== undefined && artifactDigest !== about) {
+        throw new CliError(
+          'MISMATCH',
+          `${file}: MISMATCH: it is about the ${what} sha256:${about}, not ${values.artifact} (sha256:${artifactDigest})`,
+        );
+      }
+      if (claimedDigest !== undefined && claimedDigest !== about) {
+        throw new CliError(
+          'MISMATCH',
+          `${file}: MISMATCH: it is about the ${what} sha256:${about}, not --digest sha256:${claimedDigest}`,
+        );
+      }
+      if (values.issuer !== undefined && values.issuer !== summary.issuer) {
+        throw new CliError('MISMATCH', `${file}: MISMATCH: issued by ${summary.issuer}, not --issuer ${values.issuer}`);
+      }
+      if (values.json === true) {
+        printJson(io, summary);
+        return;
+      }
+      const anchor = summary.anchor
+        ? `channel ${summary.anchor.channel}, chaincode ${summary.anchor.chaincode}, tx ${summary.anchor.transactionId}, block ${summary.anchor.blockNumber} (not looked up: offline)`
+        : 'none yet';
+      const checked = [
+        ...(values.artifact === undefined ? [] : [`${what} ${values.artifact} matches its digest`]),
+        ...(claimedDigest === undefined ? [] : [`${what} digest matches --digest`]),
+        ...(values.issuer === undefined ? [] : [`issuer is ${values.issuer}`]),
+      ];
+      io.stdout.write(
+        [
+          `verified ${file} with trust bundle ${bundleFile} (channel ${bundle.json.channel}, exported ${bundle.json.exportedAt})`,
+          `  issuer      ${summary.issuer}, receipt key ${summary.receiptKey}, issued ${summary.issuedAt}`,
+          `  origin      ${summary.origin}, log key ${summary.logKey}`,
+          `  leaf        ${leafLine(summary.leaf)}`,
+          `  position    leaf ${summary.leafIndex} of tree size ${summary.treeSize}, root ${summary.rootHash}`,
+          `  state       ${summary.state}`,
+          `  anchor      ${anchor}`,
+          ...(checked.length === 0 ? [] : [`  checked     ${checked.join('; ')}`]),
+          '',
+        ].join('\n'),
+      );
+    });
 };
+
+/** `sha256:HEX` (lower-case hex, as digests are printed), the hex part. */
+function digestOption(value: string): string {
+  const match = SHA256_DIGEST.exec(value.toLowerCase());
+  if (match?.[1] === undefined) {
+    throw new CliError('USAGE', `--digest must be sha256: and 64 hex digits, got ${JSON.stringify(value)}`);
+  }
+  return match[1];
+}
+
+/** SHA-256 of a file in hex, streamed. */
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    await pipeline(createReadStream(file), hash);
+  } catch (err) {
+    throw new CliError('FILE_ERROR', `cannot read ${file}: ${fileErrorReason(err)}`, { cause: err });
+  }
+  return hash.digest('hex');
+}
 
 type LeafSummary =
   | {
