@@ -20,7 +20,7 @@ import { startApiServer, type ApiServer, type ServiceImpls } from './api/index.t
 import type { LianxinServiceName } from './api/proto-loader.ts';
 import type { NodeConfig } from './config/index.ts';
 import { anchoringCheck, chainIndexCheck, LedgerProbe, NodeHealth, type FailedCheck } from './health/index.ts';
-import { LianxinChain } from './ledger/index.ts';
+import { ChainError, LianxinChain } from './ledger/index.ts';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
@@ -331,8 +331,12 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
   // The probe reports to the health, which checks the probe: the health is set once both exist.
   const wiring: { health?: NodeHealth } = {};
   const probe = new LedgerProbe({
-    // Cheap, and the answer the role cache wants anyway.
-    probe: () => chain.getOrganization(config.mspId),
+    // Cheap. A refusal by the chaincode is still an answer: the ledger is reachable.
+    probe: () =>
+      chain.getOrganization(config.mspId).catch((err: unknown) => {
+        if (err instanceof ChainError && !err.retryable) return undefined;
+        throw err;
+      }),
     intervalMs: config.health.ledgerProbeSeconds * 1000,
     retryInitialMs: config.outbox.retryInitialMs,
     onChange: (reachable, reason) => {
