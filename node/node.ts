@@ -20,7 +20,7 @@ import { startApiServer, type ApiServer, type ServiceImpls } from './api/index.t
 import type { LianxinServiceName } from './api/proto-loader.ts';
 import type { NodeConfig } from './config/index.ts';
 import { anchoringCheck, chainIndexCheck, LedgerProbe, NodeHealth, type FailedCheck } from './health/index.ts';
-import { LianxinChain } from './ledger/index.ts';
+import { ChainError, LianxinChain } from './ledger/index.ts';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
@@ -110,13 +110,15 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
   const closeAll = async () => {
     for (const close of cleanup.reverse()) await close();
   };
+  // Asks git for the commit: started now, needed only once the operations endpoint starts.
+  const versionInfo = readVersionInfo();
   try {
     const pipelines = await startPipelines(config, { logger, metrics, origin, cleanup });
     const { parts } = pipelines;
     const api = await listening('gRPC', config.grpc.listen, () => startApi(parts, overrides));
     cleanup.push(() => api.shutdown({ graceMs: config.shutdown.graceSeconds * 1000 * CALLS_SHARE_OF_GRACE }));
-    const health = await startHealth(pipelines, api, cleanup);
-    const version = await readVersionInfo();
+    const health = startHealth(pipelines, api, cleanup);
+    const version = await versionInfo;
     const operations = await listening('operations', config.metrics.listen, () =>
       startOperationsServer({
         listen: config.metrics.listen,
@@ -323,14 +325,18 @@ async function startPipelines(config: NodeConfig, { logger, metrics, origin, cle
  * The health checks, evaluated for /healthz and pushed to gRPC health: NOT_SERVING for the server as a whole
  * while any fails, and for each service that needs the failing component.
  */
-async function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): Promise<NodeHealth> {
+function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): NodeHealth {
   const { follower, parts } = pipelines;
   const { config, chain, anchorer, log, chainIndex, logger } = parts;
   // The probe reports to the health, which checks the probe: the health is set once both exist.
   const wiring: { health?: NodeHealth } = {};
   const probe = new LedgerProbe({
-    // Cheap, and the answer the role cache wants anyway.
-    probe: () => chain.getOrganization(config.mspId),
+    // Cheap. A refusal by the chaincode is still an answer: the ledger is reachable.
+    probe: () =>
+      chain.getOrganization(config.mspId).catch((err: unknown) => {
+        if (err instanceof ChainError && !err.retryable) return undefined;
+        throw err;
+      }),
     intervalMs: config.health.ledgerProbeSeconds * 1000,
     retryInitialMs: config.outbox.retryInitialMs,
     onChange: (reachable, reason) => {
@@ -372,8 +378,8 @@ async function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanu
   wiring.health = health;
   probe.start();
   cleanup.push(() => probe.stop());
-  // The first answer decides the first status, so a node starting against a live ledger is SERVING at once.
-  await Promise.race([probe.settled(), new Promise((resolve) => setTimeout(resolve, HEALTH_INTERVAL_MS))]);
+  // NOT_SERVING until the ledger's first answer (within a round trip against a live ledger): start-up does not
+  // wait for it, and a node is not reported healthy before the ledger has been reached.
   health.start();
   cleanup.push(() => {
     health.stop();

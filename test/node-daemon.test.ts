@@ -72,8 +72,12 @@ const asAdmin = async (mspId: string) => {
   return new LianxinChain(connection.gateway.getNetwork(members.consortium.channel), CHAINCODE_NAME);
 };
 
-/** Writes node0's node.yaml for `mspId` (free ports unless given) and registers the node and its keys. */
-async function nodeConfig(mspId: string, listen: { grpc?: string; operations?: string } = {}): Promise<string> {
+/** Writes node0's node.yaml for `mspId`; registers the node and its keys unless it is not meant to start. */
+async function nodeConfig(
+  mspId: string,
+  listen: { grpc?: string; operations?: string } = {},
+  { dataRoot = members.dir, register = true }: { dataRoot?: string; register?: boolean } = {},
+): Promise<string> {
   const { consortium, cryptoDir } = members;
   const org = consortium.organizations.find((o) => o.mspId === mspId);
   const node = org?.nodes[0];
@@ -83,13 +87,13 @@ async function nodeConfig(mspId: string, listen: { grpc?: string; operations?: s
     org,
     node,
     cryptoDir,
-    dataRoot: members.dir,
+    dataRoot,
     ledger: consortiumLedger(consortium, cryptoDir, ledger.address, CHAINCODE_NAME),
     grpcListen: listen.grpc ?? '127.0.0.1:0',
     metricsListen: listen.operations ?? '127.0.0.1:0',
     settings: SETTINGS,
   });
-  await registerNode(asAdmin, { mspId, node, shard: '0', keys: local.keys });
+  if (register) await registerNode(asAdmin, { mspId, node, shard: '0', keys: local.keys });
   return local.configFile;
 }
 
@@ -254,7 +258,8 @@ describe('a node in its own process', () => {
       async () => ((await recordStatus(again, lastAcked)).state === 'EVIDENCE_STATE_ANCHORED' ? true : undefined),
       { what: 'the last acknowledged record anchored after the restart' },
     );
-    expect(await second.stop()).toEqual({ code: 0, signal: null });
+    // SIGINT (Ctrl-C) stops it as gracefully as SIGTERM.
+    expect(await second.stop('SIGINT')).toEqual({ code: 0, signal: null });
   });
 
   it("starts from its own identity, keys and the TLS CAs alone, without the consortium's crypto folder", async () => {
@@ -366,22 +371,32 @@ describe('a node in its own process', () => {
     try {
       const bankGrpc = await freeAddress();
       const nanjingGrpc = await freeAddress();
-      const busyGrpc = daemon(await nodeConfig('ShanghaiBankMSP', { grpc: busy.address }));
+      // None of them gets as far as the chain: no registration.
+      const unregistered = { register: false };
+      const busyGrpc = daemon(await nodeConfig('ShanghaiBankMSP', { grpc: busy.address }, unregistered));
       const busyOperations = daemon(
-        await nodeConfig('NanjingSupplyChainMSP', { grpc: nanjingGrpc, operations: busy.address }),
+        await nodeConfig('NanjingSupplyChainMSP', { grpc: nanjingGrpc, operations: busy.address }, unregistered),
       );
 
-      const corruptConfig = await nodeConfig('RegulatorMSP', { grpc: bankGrpc });
+      const corruptConfig = await nodeConfig('RegulatorMSP', { grpc: bankGrpc }, unregistered);
       const storeDir = join(members.dir, 'nodes', 'RegulatorMSP', 'data', 'db');
       await mkdir(storeDir, { recursive: true });
       await writeFile(join(storeDir, 'CURRENT'), 'MANIFEST-000002\n');
       await writeFile(join(storeDir, 'MANIFEST-000002'), Buffer.alloc(512, 0xab));
       const corrupt = daemon(corruptConfig);
 
-      const [grpcExit, operationsExit, corruptExit] = await Promise.all(
-        [busyGrpc, busyOperations, corrupt].map((d) => d.exited),
+      // A second home for the bank's node, whose receipt key is then lost.
+      const missingKey = await nodeConfig(
+        'ShanghaiBankMSP',
+        {},
+        { ...unregistered, dataRoot: join(members.dir, 'elsewhere') },
       );
-      for (const exit of [grpcExit, operationsExit, corruptExit]) expect(exit).toEqual({ code: 1, signal: null });
+      const keyFile = join(members.dir, 'elsewhere', 'nodes', 'ShanghaiBankMSP', 'keys', 'receipt.key');
+      await rm(keyFile);
+      const noKey = daemon(missingKey);
+
+      const exits = await Promise.all([busyGrpc, busyOperations, corrupt, noKey].map((d) => d.exited));
+      for (const exit of exits) expect(exit).toEqual({ code: 1, signal: null });
 
       const oneLine = (d: DaemonProcess) => {
         const lines = d.stderr().split('\n').filter(Boolean);
@@ -395,21 +410,15 @@ describe('a node in its own process', () => {
         `lianxin node: cannot start: the operations listener cannot bind ${busy.address}: the port is in use by another process`,
       );
       expect(oneLine(corrupt)).toMatch(new RegExp(`^lianxin node: cannot start: node store ${storeDir} is damaged `));
+      expect(oneLine(noKey)).toBe(
+        `lianxin node: cannot start: ${missingKey}: "keys.receipt" does not exist: ${keyFile}`,
+      );
       // The gRPC API had started before the operations port was found busy: it was closed again.
       expect(await portFree(nanjingGrpc)).toBe(true);
       expect(await portFree(bankGrpc)).toBe(true);
     } finally {
       await new Promise((resolve) => busy.server.close(resolve));
     }
-
-    const missingKey = await nodeConfig('ShanghaiBankMSP');
-    const keyFile = join(members.dir, 'nodes', 'ShanghaiBankMSP', 'keys', 'receipt.key');
-    await rm(keyFile);
-    const noKey = daemon(missingKey);
-    expect(await noKey.exited).toEqual({ code: 1, signal: null });
-    expect(noKey.stderr()).toBe(
-      `lianxin node: cannot start: ${missingKey}: "keys.receipt" does not exist: ${keyFile}\n`,
-    );
   });
 
   it('logs what an operator follows, each field once per line', async () => {

@@ -15,9 +15,12 @@ export interface VersionInfo {
 
 const REPO_ROOT = new URL('../../', import.meta.url);
 
-/** Read once at start: a failing `git` (absent, not a checkout) only leaves the commit out. */
+/** Read once at start; never rejects: a failing `git` (absent, not a checkout) only leaves the commit out. */
 export async function readVersionInfo(): Promise<VersionInfo> {
-  const pkg = JSON.parse(await readFile(new URL('package.json', REPO_ROOT), 'utf8')) as { version?: unknown };
+  const pkg: { version?: unknown } = await readFile(new URL('package.json', REPO_ROOT), 'utf8').then(
+    (text) => JSON.parse(text) as { version?: unknown },
+    () => ({}),
+  );
   const commit = await promisify(execFile)('git', ['rev-parse', 'HEAD'], {
     cwd: REPO_ROOT,
     timeout: 2_000,
