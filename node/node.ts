@@ -1,23 +1,35 @@
 /**
  * The institution node's composition root (DESIGN §2, §6): the one place that builds the node's parts from its
- * validated configuration and wires them. Nothing else constructs infrastructure.
+ * validated configuration and wires them. Nothing else constructs infrastructure. The node needs only its own
+ * identity (its MSP folder), its keys, its TLS certificate and the TLS CAs its configuration names — not the
+ * consortium's crypto folder; callers' roles come from the chain's registry.
+ *
+ * The ledger is not the node's: an unreachable ledger does not stop it from starting or from acknowledging ingest
+ * into its durable outbox. It reports NOT_SERVING (gRPC health, /healthz) while the ledger does not answer, and its
+ * anchorer, follower and notarizer retry with backoff until it does.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { loadSigningIdentity } from '../network/pki/index.ts';
 import { CheckpointAnchorer } from './anchor/index.ts';
 import { ChainIndex, ChainIndexFollower } from './chain-index/index.ts';
-import { startApiServer, type ApiServer, type RoleResolver, type ServiceImpls } from './api/index.ts';
+import { startApiServer, type ApiServer, type ServiceImpls } from './api/index.ts';
+import type { LianxinServiceName } from './api/proto-loader.ts';
 import type { NodeConfig } from './config/index.ts';
+import { anchoringCheck, chainIndexCheck, LedgerProbe, NodeHealth, type FailedCheck } from './health/index.ts';
 import { LianxinChain } from './ledger/index.ts';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
-import { createNodeMetrics, startMetricsServer, type MetricsServer, type NodeMetrics } from './metrics/index.ts';
+import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
+import { NodeStartError, type NodeListener } from './node-errors.ts';
 import { EvidenceNotarizer } from './notary/index.ts';
+import { readVersionInfo, startOperationsServer } from './operations/index.ts';
 import { receiptKeyOf, type ReceiptKey } from './receipts/index.ts';
 import { RecordStore } from './records/index.ts';
+import { registeredRoles } from './registered-roles.ts';
 import { createServices } from './services/index.ts';
 import { openNodeDatabase, type NodeDatabase } from './store/index.ts';
 
@@ -26,6 +38,7 @@ export interface LianxinNode extends AsyncDisposable {
   readonly origin: string;
   /** host:port of the gRPC API (the real port when the config asked for 0). */
   readonly address: string;
+  /** host:port of the operations endpoint: /healthz, /metrics, /version. */
   readonly metricsAddress: string;
   readonly log: TransparencyLog;
   readonly anchorer: CheckpointAnchorer;
@@ -33,6 +46,10 @@ export interface LianxinNode extends AsyncDisposable {
   /** Every institution's anchored records, as this node has applied them from the chain so far. */
   readonly chainIndex: ChainIndex;
   readonly metrics: NodeMetrics;
+  /** The node's root logger (its lines carry the MSP ID). */
+  readonly logger: Logger;
+  /** The checks failing now (what /healthz reports); empty while the node is healthy. */
+  failedChecks(): readonly FailedCheck[];
   /** Graceful: stops taking calls, finishes those in flight, signs and anchors nothing more, closes the stores. */
   stop(): Promise<void>;
 }
@@ -64,11 +81,22 @@ export interface NodeParts {
   readonly metrics: NodeMetrics;
 }
 
-const SHUTDOWN_GRACE_MS = 5_000;
-/** How long a client should wait when the anchoring backlog is full: about one anchor. */
+/** How a client should wait when the anchoring backlog is full: about one anchor. */
 const BACKLOG_RETRY_AFTER_MS = 1_000;
-/** Registered roles change rarely; a suspended organisation is refused within this long. */
-const ROLE_CACHE_MS = 30_000;
+/** Of the shutdown grace period, the share calls in flight get; the rest is for flushing and closing the stores. */
+const CALLS_SHARE_OF_GRACE = 0.5;
+/** gRPC health follows the checks this often (and /healthz evaluates them on each request). */
+const HEALTH_INTERVAL_MS = 1_000;
+
+/** The services that cannot answer without each failing component; the server as a whole ('') with any. */
+const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> = {
+  ledger: ['AttestationService', 'NotaryService'],
+  'chain-index': ['AttestationService'],
+  anchoring: [],
+};
+
+/** Shutdown steps, run in reverse order of start-up. */
+type Cleanup = (() => Promise<void>)[];
 
 export async function createNode(config: NodeConfig, overrides: NodeOverrides = {}): Promise<LianxinNode> {
   const logger = createLogger({
@@ -78,130 +106,32 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
   });
   const metrics = createNodeMetrics({ defaultLabels: { msp_id: config.mspId } });
   const origin = `lianxin/${config.mspId}/${config.shard}`;
-  const cleanup: (() => Promise<void>)[] = [];
+  const cleanup: Cleanup = [];
   const closeAll = async () => {
     for (const close of cleanup.reverse()) await close();
   };
   try {
-    await mkdir(config.dataDir, { recursive: true });
-    const db = await openNodeDatabase(join(config.dataDir, 'db'));
-    cleanup.push(() => db.close());
+    const pipelines = await startPipelines(config, { logger, metrics, origin, cleanup });
+    const { parts } = pipelines;
+    const api = await listening('gRPC', config.grpc.listen, () => startApi(parts, overrides));
+    cleanup.push(() => api.shutdown({ graceMs: config.shutdown.graceSeconds * 1000 * CALLS_SHARE_OF_GRACE }));
+    const health = await startHealth(pipelines, api, cleanup);
+    const version = await readVersionInfo();
+    const operations = await listening('operations', config.metrics.listen, () =>
+      startOperationsServer({
+        listen: config.metrics.listen,
+        registry: metrics.registry,
+        failedChecks: () => health.failedChecks(),
+        version,
+      }),
+    );
+    cleanup.push(() => operations.close());
 
-    const connection = await connectLedger(config);
-    cleanup.push(() => {
-      connection.close();
-      return Promise.resolve();
-    });
-    const chain = new LianxinChain(connection.gateway.getNetwork(config.ledger.channel), config.ledger.chaincode);
-
-    const [logKey, receiptKey] = await Promise.all([readKey(config.keys.log), readKey(config.keys.receipt)]);
-    // The log announces checkpoints to the anchorer, which reads the log: the anchorer is set once both exist.
-    const wiring: { anchorer?: CheckpointAnchorer } = {};
-    const logSigner = p256LogSigner(logKey);
-    const log = await openTransparencyLog({
-      db: db.log,
-      origin,
-      signer: logSigner,
-      checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
-      checkpointLeaves: config.checkpoint.leaves,
-      onCheckpoint: (checkpoint) => {
-        wiring.anchorer?.enqueue(checkpoint).catch((err: unknown) => {
-          logger.error({ err, size: checkpoint.size }, 'could not queue a checkpoint for anchoring');
-        });
-      },
-      onCheckpointError: (err) => {
-        logger.error({ err }, 'checkpoint signing failed');
-      },
-    });
-    cleanup.push(() => log.close());
-
-    const anchorer = await CheckpointAnchorer.open({
-      db: db.anchor,
-      write: db.write,
-      log,
-      chain,
-      logger: componentLogger(logger, 'anchor'),
-      retryInitialMs: config.outbox.retryInitialMs,
-      retryMaxMs: config.outbox.retryMaxMs,
-      onAnchored: (leaves, seconds) => {
-        metrics.anchoredRecords.inc(leaves);
-        metrics.anchorLatency.observe(seconds);
-      },
-    });
-    wiring.anchorer = anchorer;
-    // A checkpoint signed just before a crash may not have reached the outbox.
-    const latest = log.latestCheckpoint();
-    if (latest) await anchorer.enqueue(latest);
-    anchorer.start();
-    cleanup.push(() => anchorer.stop());
-
-    const chainIndex = await ChainIndex.open(db.chainIndex);
-    const follower = new ChainIndexFollower({
-      index: chainIndex,
-      chain,
-      logger: componentLogger(logger, 'chain-index'),
-      retryInitialMs: config.outbox.retryInitialMs,
-      retryMaxMs: config.outbox.retryMaxMs,
-      onApplied: (anchor) => {
-        metrics.chainIndexEntries.inc(anchor.indexCount);
-        metrics.chainIndexBlock.set(Number(anchor.blockNumber));
-      },
-    });
-    follower.start();
-    cleanup.push(() => follower.stop());
-
-    // Resumes the notarizations a stop or crash left unsubmitted.
-    const notarizer = new EvidenceNotarizer({
-      db: db.records,
-      write: db.write,
-      log,
-      chain,
-      logger: componentLogger(logger, 'notary'),
-      retryInitialMs: config.outbox.retryInitialMs,
-      retryMaxMs: config.outbox.retryMaxMs,
-    });
-    notarizer.start();
-    cleanup.push(() => notarizer.stop());
-
-    const records = new RecordStore({
-      db: db.records,
-      write: db.write,
-      log,
-      mspId: config.mspId,
-      maxBatchRecords: config.ingest.maxBatchRecords,
-      maxRecordBytes: config.ingest.maxRecordBytes,
-      usccMode: config.ingest.usccMode,
-      backlog: () => {
-        const pending = log.size - anchorer.anchoredSize;
-        metrics.outboxDepth.set(pending);
-        return { pending, limit: config.outbox.maxPendingRecords, retryAfterMs: BACKLOG_RETRY_AFTER_MS };
-      },
-    });
-
-    const parts: NodeParts = {
-      config,
-      origin,
-      db,
-      log,
-      anchorer,
-      records,
-      chain,
-      chainIndex,
-      notarizer,
-      receiptKey: receiptKeyOf(receiptKey),
-      logKid: logSigner.kid,
-      logger,
-      metrics,
-    };
-    const api = await startApi(parts, overrides);
-    cleanup.push(() => api.shutdown({ graceMs: SHUTDOWN_GRACE_MS }));
-    const metricsServer: MetricsServer = await startMetricsServer({
-      listen: config.metrics.listen,
-      registry: metrics.registry,
-    });
-    cleanup.push(() => metricsServer.close());
-
-    logger.info({ origin, address: api.address, metrics: metricsServer.address, logSize: log.size }, 'node started');
+    // The line a supervisor or an operator waits for: both listeners accept connections.
+    logger.info(
+      { origin, grpc: api.address, operations: operations.address, logSize: parts.log.size, version: version.Version },
+      'node serving',
+    );
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= closeAll().then(() => {
@@ -211,12 +141,14 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       mspId: config.mspId,
       origin,
       address: api.address,
-      metricsAddress: metricsServer.address,
-      log,
-      anchorer,
-      records,
-      chainIndex,
+      metricsAddress: operations.address,
+      log: parts.log,
+      anchorer: parts.anchorer,
+      records: parts.records,
+      chainIndex: parts.chainIndex,
       metrics,
+      logger,
+      failedChecks: () => health.failedChecks(),
       stop,
       [Symbol.asyncDispose]: stop,
     };
@@ -224,6 +156,225 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     await closeAll();
     throw err;
   }
+}
+
+interface Basics {
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+  readonly origin: string;
+  readonly cleanup: Cleanup;
+}
+
+interface Pipelines {
+  readonly parts: NodeParts;
+  readonly follower: ChainIndexFollower;
+  /** Block of this node's latest anchor, -1 before the first is known: the chain is at least there. */
+  ownAnchorBlock(): bigint;
+}
+
+/**
+ * The store, the log, and the three pipelines that move data to and from the chain: anchoring, the chain-index
+ * follower, notarization. None of them needs the ledger to start.
+ */
+async function startPipelines(config: NodeConfig, { logger, metrics, origin, cleanup }: Basics): Promise<Pipelines> {
+  await mkdir(config.dataDir, { recursive: true });
+  const db = await openNodeDatabase(join(config.dataDir, 'db'));
+  cleanup.push(() => db.close());
+
+  const [logKey, receiptKey] = await Promise.all([
+    readKey(config.keys.log, 'keys.log'),
+    readKey(config.keys.receipt, 'keys.receipt'),
+  ]);
+  const connection = await connectLedger(config);
+  cleanup.push(() => {
+    connection.close();
+    return Promise.resolve();
+  });
+  const chain = new LianxinChain(connection.gateway.getNetwork(config.ledger.channel), config.ledger.chaincode);
+
+  // The log announces checkpoints to the anchorer, which reads the log: the anchorer is set once both exist.
+  const wiring: { anchorer?: CheckpointAnchorer } = {};
+  const logSigner = p256LogSigner(logKey);
+  const log = await openTransparencyLog({
+    db: db.log,
+    origin,
+    signer: logSigner,
+    checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
+    checkpointLeaves: config.checkpoint.leaves,
+    onCheckpoint: (checkpoint) => {
+      logger.info({ origin, size: checkpoint.size }, 'checkpoint signed');
+      wiring.anchorer?.enqueue(checkpoint).catch((err: unknown) => {
+        logger.error({ err, size: checkpoint.size }, 'could not queue a checkpoint for anchoring');
+      });
+    },
+    onCheckpointError: (err) => {
+      logger.error({ err }, 'checkpoint signing failed');
+    },
+  });
+  cleanup.push(() => log.close());
+
+  const retry = { retryInitialMs: config.outbox.retryInitialMs, retryMaxMs: config.outbox.retryMaxMs };
+  let ownAnchorBlock = -1n;
+  const noteAnchor = (blockNumber: number) => {
+    if (BigInt(blockNumber) > ownAnchorBlock) ownAnchorBlock = BigInt(blockNumber);
+  };
+  const anchorer = await CheckpointAnchorer.open({
+    db: db.anchor,
+    write: db.write,
+    log,
+    chain,
+    logger: componentLogger(logger, 'anchor'),
+    ...retry,
+    onAnchored: (leaves, seconds, anchored) => {
+      metrics.anchoredRecords.inc(leaves);
+      metrics.anchorLatency.observe(seconds);
+      noteAnchor(anchored.blockNumber);
+      logger.info(
+        {
+          origin,
+          size: anchored.size,
+          leaves,
+          transactionId: anchored.transactionId,
+          blockNumber: anchored.blockNumber,
+          seconds,
+        },
+        'anchor committed',
+      );
+    },
+  });
+  wiring.anchorer = anchorer;
+  // A checkpoint signed just before a crash may not have reached the outbox.
+  const latest = log.latestCheckpoint();
+  if (latest) await anchorer.enqueue(latest);
+  anchorer.start();
+  cleanup.push(() => anchorer.stop());
+  if (anchorer.anchoredSize > 0) {
+    // From the store; an anchor stored before block numbers were kept asks the chain, which may be down: then the
+    // next anchor tells.
+    anchorer.anchorCovering(anchorer.anchoredSize - 1).then(
+      (anchored) => {
+        if (anchored) noteAnchor(anchored.blockNumber);
+      },
+      () => undefined,
+    );
+  }
+
+  const chainIndex = await ChainIndex.open(db.chainIndex);
+  const follower = new ChainIndexFollower({
+    index: chainIndex,
+    chain,
+    logger: componentLogger(logger, 'chain-index'),
+    ...retry,
+    onApplied: (anchor) => {
+      metrics.chainIndexEntries.inc(anchor.indexCount);
+      metrics.chainIndexBlock.set(Number(anchor.blockNumber));
+    },
+  });
+  follower.start();
+  cleanup.push(() => follower.stop());
+
+  // Resumes the notarizations a stop or crash left unsubmitted.
+  const notarizer = new EvidenceNotarizer({
+    db: db.records,
+    write: db.write,
+    log,
+    chain,
+    logger: componentLogger(logger, 'notary'),
+    ...retry,
+  });
+  notarizer.start();
+  cleanup.push(() => notarizer.stop());
+
+  const records = new RecordStore({
+    db: db.records,
+    write: db.write,
+    log,
+    mspId: config.mspId,
+    maxBatchRecords: config.ingest.maxBatchRecords,
+    maxRecordBytes: config.ingest.maxRecordBytes,
+    usccMode: config.ingest.usccMode,
+    backlog: () => ({
+      pending: log.size - anchorer.anchoredSize,
+      limit: config.outbox.maxPendingRecords,
+      retryAfterMs: BACKLOG_RETRY_AFTER_MS,
+    }),
+  });
+  metrics.measureOutboxDepth(() => log.size - anchorer.anchoredSize);
+
+  const parts: NodeParts = {
+    config,
+    origin,
+    db,
+    log,
+    anchorer,
+    records,
+    chain,
+    chainIndex,
+    notarizer,
+    receiptKey: receiptKeyOf(receiptKey),
+    logKid: logSigner.kid,
+    logger,
+    metrics,
+  };
+  return { parts, follower, ownAnchorBlock: () => ownAnchorBlock };
+}
+
+/**
+ * The health checks, evaluated for /healthz and pushed to gRPC health: NOT_SERVING for the server as a whole
+ * while any fails, and for each service that needs the failing component.
+ */
+async function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): Promise<NodeHealth> {
+  const { follower, parts } = pipelines;
+  const { config, chain, anchorer, log, chainIndex, logger } = parts;
+  const probe = new LedgerProbe({
+    // Cheap, and the answer the role cache wants anyway.
+    probe: () => chain.getOrganization(config.mspId),
+    intervalMs: config.health.ledgerProbeSeconds * 1000,
+    retryInitialMs: config.outbox.retryInitialMs,
+    onChange: (reachable, reason) => {
+      if (reachable) logger.info({ ledger: config.ledger.address }, 'ledger reachable');
+      else logger.warn({ ledger: config.ledger.address, reason }, 'ledger unreachable; retrying with backoff');
+    },
+  });
+  const health = new NodeHealth({
+    checks: [
+      probe,
+      chainIndexCheck(config.health.chainIndexStallSeconds * 1000, () => ({
+        appliedBlock: chainIndex.position?.blockNumber ?? -1n,
+        // The node's own anchors are on chain: the index must get at least there.
+        chainBlock: pipelines.ownAnchorBlock(),
+        failure: follower.failure,
+      })),
+      anchoringCheck(config.health.anchoringStallSeconds * 1000, () => ({
+        logSize: log.size,
+        anchoredSize: anchorer.anchoredSize,
+      })),
+    ],
+    intervalMs: HEALTH_INTERVAL_MS,
+    onChange: (failed) => {
+      const failing = new Set(failed.map((check) => check.component));
+      api.setServing(failing.size === 0, ['']);
+      const down = new Set([...failing].flatMap((component) => SERVICES_NEEDING[component] ?? []));
+      const all = new Set(Object.values(SERVICES_NEEDING).flat());
+      api.setServing(false, [...down]);
+      api.setServing(
+        true,
+        [...all].filter((service) => !down.has(service)),
+      );
+      if (failed.length > 0) logger.warn({ failedChecks: failed }, 'node unhealthy');
+      else logger.info('node healthy');
+    },
+  });
+  probe.start();
+  cleanup.push(() => probe.stop());
+  // The first answer decides the first status, so a node starting against a live ledger is SERVING at once.
+  await Promise.race([probe.settled(), new Promise((resolve) => setTimeout(resolve, HEALTH_INTERVAL_MS))]);
+  health.start();
+  cleanup.push(() => {
+    health.stop();
+    return Promise.resolve();
+  });
+  return health;
 }
 
 async function startApi(parts: NodeParts, overrides: NodeOverrides): Promise<ApiServer> {
@@ -237,7 +388,7 @@ async function startApi(parts: NodeParts, overrides: NodeOverrides): Promise<Api
     listen: config.grpc.listen,
     tls: { certChain, privateKey, clientCaBundle },
     mspId: config.mspId,
-    resolveRole: registeredRoles(parts.chain),
+    resolveRole: registeredRoles({ chain: parts.chain, own: { mspId: config.mspId, role: config.role } }),
     services: {
       ...createServices({ ...parts, recordsDb: parts.db.records }),
       ...overrides.services?.(parts),
@@ -249,17 +400,43 @@ async function startApi(parts: NodeParts, overrides: NodeOverrides): Promise<Api
   });
 }
 
-/** Callers' roles as the chain's registry holds them (only active organisations), cached briefly. */
-function registeredRoles(chain: LianxinChain): RoleResolver {
-  const cache = new Map<string, { role: Awaited<ReturnType<RoleResolver>>; until: number }>();
-  return async (mspId) => {
-    const cached = cache.get(mspId);
-    if (cached && cached.until > Date.now()) return cached.role;
-    const org = await chain.getOrganization(mspId);
-    const role = org?.status === 'active' ? org.role : undefined;
-    cache.set(mspId, { role, until: Date.now() + ROLE_CACHE_MS });
-    return role;
-  };
+/**
+ * Starts a listener, turning a failure to bind into one line naming the listener and its address. grpc-js reports
+ * a taken port only in its message text, so whether the port is taken is asked of the OS instead.
+ * @throws NodeStartError `PORT_IN_USE` or `LISTEN_FAILED`.
+ */
+async function listening<T>(listener: NodeListener, address: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const taken = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (await portTaken(address));
+    const where = `the ${listener} listener cannot bind ${address}`;
+    if (taken) {
+      throw new NodeStartError('PORT_IN_USE', `${where}: the port is in use by another process`, listener, {
+        cause: err,
+      });
+    }
+    const reason = (err as Error).message.split('\n')[0] ?? String(err);
+    throw new NodeStartError('LISTEN_FAILED', `${where}: ${reason}`, listener, { cause: err });
+  }
+}
+
+async function portTaken(address: string): Promise<boolean> {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(address.slice(colon + 1));
+  if (port === 0) return false;
+  const server = createServer();
+  return new Promise<boolean>((resolve) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      resolve(err.code === 'EADDRINUSE');
+    });
+    server.listen(port, host, () => {
+      server.close(() => {
+        resolve(false);
+      });
+    });
+  });
 }
 
 async function connectLedger(config: NodeConfig): Promise<LedgerConnection> {
@@ -281,6 +458,12 @@ async function connectLedger(config: NodeConfig): Promise<LedgerConnection> {
   );
 }
 
-async function readKey(file: string) {
-  return createPrivateKey(await readFile(file));
+/** @throws NodeStartError `KEY_INVALID` naming the field and the file when it holds no PEM private key. */
+async function readKey(file: string, field: string): Promise<KeyObject> {
+  const pem = await readFile(file);
+  try {
+    return createPrivateKey(pem);
+  } catch (err) {
+    throw new NodeStartError('KEY_INVALID', `"${field}" ${file} does not hold a PEM private key`, file, { cause: err });
+  }
 }

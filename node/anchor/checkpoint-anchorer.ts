@@ -49,8 +49,8 @@ export interface CheckpointAnchorerOptions {
   readonly retryMaxMs: number;
   /** The chaincode indexes at most 10,000 entries per anchor. */
   readonly maxLeavesPerAnchor?: number;
-  /** Called after each anchor with the number of leaves it newly covers and how long the chain took. */
-  readonly onAnchored?: (leaves: number, seconds: number) => void;
+  /** Called after each anchor with the number of leaves it newly covers, how long the chain took, and the anchor. */
+  readonly onAnchored?: (leaves: number, seconds: number, anchored: AnchoredCheckpoint) => void;
 }
 
 const MAX_INDEX_ENTRIES = 10_000;
@@ -185,7 +185,7 @@ export class CheckpointAnchorer {
       anchored = await this.#fromChain(size, err);
     }
     await this.#record(anchored);
-    this.#o.onAnchored?.(anchored.size - from, (performance.now() - started) / 1000);
+    this.#o.onAnchored?.(anchored.size - from, (performance.now() - started) / 1000, anchored);
   }
 
   /** After a crash between commit and record, the chain holds the checkpoint: take its record of it. */

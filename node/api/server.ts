@@ -67,8 +67,11 @@ export interface ApiServerOptions {
 export interface ApiServer extends AsyncDisposable {
   /** The bound host:port (the real port when `listen` asked for 0). */
   readonly address: string;
-  /** What health checking reports for every service (e.g. NOT_SERVING while the ledger is unreachable). */
-  setServing(serving: boolean): void;
+  /**
+   * What health checking reports for `services` ('' is the server as a whole), default every one of them: e.g.
+   * NOT_SERVING for the services that need the chain while the ledger is unreachable.
+   */
+  setServing(serving: boolean, services?: readonly (LianxinServiceName | '')[]): void;
   /**
    * Stops accepting calls, reports NOT_SERVING, lets calls in flight finish for `graceMs`, then cuts off
    * the rest.
@@ -115,9 +118,10 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
   const address = `${options.listen.slice(0, options.listen.lastIndexOf(':'))}:${port}`;
   options.logger.info({ address, services: served }, 'gRPC API listening');
 
-  const setServing = (serving: boolean): void => {
+  const setServing = (serving: boolean, services?: readonly (LianxinServiceName | '')[]): void => {
+    const only = services?.map((name) => (name === '' ? '' : qualifiedServiceName(name)));
     for (const [service, status] of Object.entries(statuses(serving ? 'SERVING' : 'NOT_SERVING'))) {
-      health.setStatus(service, status);
+      if (only === undefined || only.includes(service)) health.setStatus(service, status);
     }
   };
   let stopped: Promise<void> | undefined;
@@ -312,7 +316,9 @@ class HandlerWrapper {
       const caller = this.admission.callerOf(call.metadata);
       // Unreachable while the interceptor is installed: every lianxin.v1 call passes CallAdmission first.
       if (caller === undefined) throw new NodeError('INTERNAL', `${rpc.name} reached its handler unadmitted`);
-      logger = this.#options.logger.child({ rpc: rpc.name, mspId: caller.mspId, role: caller.role });
+      // `caller`, not `mspId`: the node's own root logger already binds `mspId` (the node's), and a line with the
+      // field twice is read differently by every log collector.
+      logger = this.#options.logger.child({ rpc: rpc.name, caller: caller.mspId, callerRole: caller.role });
       const value = await run({ caller, signal: abort.signal, metadata: call.metadata, logger });
       outcome = { ok: true, value };
     } catch (err) {

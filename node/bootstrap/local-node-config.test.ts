@@ -71,4 +71,30 @@ describe('writeLocalNodeConfig', () => {
     expect(second.keys).toEqual(first.keys);
     expect(first.keys.peerId).toMatch(/^12D3KooW/);
   });
+
+  it('gives every node of the demo consortium its own gRPC and operations ports', async () => {
+    const listens: string[] = [];
+    for (const org of consortium.organizations) {
+      for (const node of org.nodes) {
+        const local = await writeLocalNodeConfig({
+          consortium,
+          org,
+          node,
+          cryptoDir: join(dir, 'crypto'),
+          dataRoot: join(dir, 'ports'),
+          ledger: {
+            address: '127.0.0.1:7051',
+            hostAlias: 'x.local',
+            tlsCaFile: orgPaths(join(dir, 'crypto'), 'OperatorMSP').tlsca.cert,
+            channel: 'lianxin',
+            chaincode: 'lianxin',
+          },
+        });
+        const config = await loadNodeConfig(local.configFile);
+        listens.push(config.grpc.listen, config.metrics.listen);
+      }
+    }
+    expect(listens.length).toBeGreaterThan(4);
+    expect(new Set(listens).size).toBe(listens.length);
+  });
 });

@@ -55,8 +55,13 @@ export interface LocalNode {
   readonly keys: NodeKeys;
 }
 
-/** Metrics listen 2,000 above the gRPC port: 7102 → 9102. */
-const METRICS_PORT_OFFSET = 2_000;
+/**
+ * The operations endpoint of node N (gRPC port 7100+N) listens on 9443+N: next to Fabric's peer operations
+ * default (9443) and clear of node_exporter's 9100, so that every node of a local consortium has its own.
+ */
+const OPERATIONS_PORT_BASE = 9_443;
+const GRPC_PORT_BASE = 7_100;
+const operationsPort = (grpcPort: number): number => OPERATIONS_PORT_BASE + (grpcPort - GRPC_PORT_BASE);
 
 export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>): Promise<LocalNode> {
   const { org, node } = options;
@@ -73,7 +78,7 @@ export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>):
     role: org.role,
     dataDir: join(home, 'data'),
     grpc: { listen: options.grpcListen ?? `127.0.0.1:${node.ports.grpc}` },
-    metrics: { listen: options.metricsListen ?? `127.0.0.1:${node.ports.grpc + METRICS_PORT_OFFSET}` },
+    metrics: { listen: options.metricsListen ?? `127.0.0.1:${operationsPort(node.ports.grpc)}` },
     tls: { cert: paths.tls.cert, key: paths.tls.key, clientCaBundle },
     identity: { mspDir: paths.msp.dir },
     keys: { log: keys.files.log, receipt: keys.files.receipt },

@@ -17,16 +17,36 @@ export interface ChainIndexFollowerOptions {
   readonly retryMaxMs: number;
   /** Called after each applied anchor. */
   readonly onApplied?: (anchor: AnchoredEvent) => void;
+  /** At most one progress line per this long; default `PROGRESS_LOG_INTERVAL_MS`. */
+  readonly progressLogIntervalMs?: number;
 }
+
+/** An operator follows the index catching up without a line per anchor (thousands while replaying a chain). */
+const PROGRESS_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * A stream that has stayed open this long is following: a ledger that is down answers a new stream with an
+ * error at once, so reopening alone does not prove anything.
+ */
+const STREAM_STABLE_MS = 2_000;
 
 export class ChainIndexFollower {
   readonly #o: ChainIndexFollowerOptions;
   readonly #stopping = new AbortController();
   #running: Promise<void> | undefined;
   #close: (() => void) | undefined;
+  /** Why the follower is not following now; kept across reopened streams until one proves stable. */
+  #failure: string | undefined;
+  /** Applied since the last progress line. */
+  #progress = { anchors: 0, entries: 0, loggedAt: 0 };
 
   constructor(options: Readonly<ChainIndexFollowerOptions>) {
     this.#o = options;
+  }
+
+  /** Why the follower is not following the chain's events now, or undefined while it is (for health). */
+  get failure(): string | undefined {
+    return this.#failure;
   }
 
   start(): void {
@@ -48,20 +68,27 @@ export class ChainIndexFollower {
     const signal = this.#stopping.signal;
     let delay = this.#o.retryInitialMs;
     while (!this.#stopped()) {
+      let stable: NodeJS.Timeout | undefined;
       try {
         const events = await this.#o.chain.anchoredEvents(this.#o.index.position);
         this.#close = () => {
           events.close();
         };
         if (this.#stopped()) events.close();
+        stable = setTimeout(() => (this.#failure = undefined), STREAM_STABLE_MS).unref();
         for await (const anchor of events) {
           if (this.#stopped()) break;
           await this.#apply(anchor);
+          this.#failure = undefined;
           delay = this.#o.retryInitialMs;
         }
+        this.#failure ??= 'the ledger ended the event stream';
       } catch (err) {
         if (this.#stopped()) break;
+        this.#failure = (err as Error).message.split('\n')[0] ?? String(err);
         this.#o.logger.warn({ err, retryInMs: delay }, 'following the chain index failed; retrying');
+      } finally {
+        clearTimeout(stable);
       }
       // The stream only ends by itself when the ledger goes away: resume after a pause either way.
       await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal }).catch(() => undefined);
@@ -75,11 +102,34 @@ export class ChainIndexFollower {
         this.#o.chain.getIndexChunk(anchor.origin, anchor.size, i),
       ),
     );
+    const anchoredAt = chunks[0]?.anchoredAt ?? '';
     await this.#o.index.apply(
       anchor,
-      chunks[0]?.anchoredAt ?? '',
+      anchoredAt,
       chunks.flatMap((chunk) => chunk.entries),
     );
     this.#o.onApplied?.(anchor);
+    this.#logProgress(anchor, anchoredAt);
+  }
+
+  /** Rate-limited: anchors and entries applied since the last line, where the index is, and how far behind. */
+  #logProgress(anchor: AnchoredEvent, anchoredAt: string): void {
+    const progress = this.#progress;
+    progress.anchors += 1;
+    progress.entries += anchor.indexCount;
+    const now = Date.now();
+    if (now - progress.loggedAt < (this.#o.progressLogIntervalMs ?? PROGRESS_LOG_INTERVAL_MS)) return;
+    const committed = Date.parse(anchoredAt);
+    this.#o.logger.info(
+      {
+        anchors: progress.anchors,
+        entries: progress.entries,
+        blockNumber: Number(anchor.blockNumber),
+        // How long ago the anchor just applied committed: the index's lag behind the chain.
+        ...(Number.isNaN(committed) ? {} : { lagSeconds: Math.max(0, (now - committed) / 1000) }),
+      },
+      'chain index progress',
+    );
+    this.#progress = { anchors: 0, entries: 0, loggedAt: now };
   }
 }

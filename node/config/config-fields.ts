@@ -3,35 +3,39 @@
  * overridden by the environment variable `LIANXIN_<PATH>`, the dotted path in upper snake case
  * (`grpc.listen` → `LIANXIN_GRPC_LISTEN`, `ledger.hostAlias` → `LIANXIN_LEDGER_HOST_ALIAS`); see `envName`.
  *
- * | env variable                        | field                       | default         |
- * |-------------------------------------|-----------------------------|-----------------|
- * | LIANXIN_MSP_ID                      | mspId                       | required        |
- * | LIANXIN_ROLE                        | role                        | required        |
- * | LIANXIN_DATA_DIR                    | dataDir                     | required        |
- * | LIANXIN_SHARD                       | shard                       | 0               |
- * | LIANXIN_GRPC_LISTEN                 | grpc.listen                 | 127.0.0.1:7100  |
- * | LIANXIN_METRICS_LISTEN              | metrics.listen              | 127.0.0.1:9100  |
- * | LIANXIN_LOG_LEVEL                   | log.level                   | info            |
- * | LIANXIN_TLS_CERT                    | tls.cert                    | required        |
- * | LIANXIN_TLS_KEY                     | tls.key                     | required        |
- * | LIANXIN_TLS_CLIENT_CA_BUNDLE        | tls.clientCaBundle          | required        |
- * | LIANXIN_IDENTITY_MSP_DIR            | identity.mspDir             | required        |
- * | LIANXIN_KEYS_LOG                    | keys.log                    | required        |
- * | LIANXIN_KEYS_RECEIPT                | keys.receipt                | required        |
- * | LIANXIN_LEDGER_ADDRESS              | ledger.address              | required        |
- * | LIANXIN_LEDGER_TLS_CA               | ledger.tlsCa                | required        |
- * | LIANXIN_LEDGER_HOST_ALIAS           | ledger.hostAlias            | (the address)   |
- * | LIANXIN_LEDGER_MUTUAL_TLS           | ledger.mutualTls            | false           |
- * | LIANXIN_LEDGER_CHANNEL              | ledger.channel              | required        |
- * | LIANXIN_LEDGER_CHAINCODE            | ledger.chaincode            | lianxin         |
- * | LIANXIN_CHECKPOINT_INTERVAL_SECONDS | checkpoint.intervalSeconds  | 5               |
- * | LIANXIN_CHECKPOINT_LEAVES           | checkpoint.leaves           | 10000           |
- * | LIANXIN_OUTBOX_MAX_PENDING_RECORDS  | outbox.maxPendingRecords    | 1000000         |
- * | LIANXIN_OUTBOX_RETRY_INITIAL_MS     | outbox.retryInitialMs       | 200             |
- * | LIANXIN_OUTBOX_RETRY_MAX_MS         | outbox.retryMaxMs           | 30000           |
- * | LIANXIN_INGEST_MAX_BATCH_RECORDS    | ingest.maxBatchRecords      | 1000            |
- * | LIANXIN_INGEST_MAX_RECORD_BYTES     | ingest.maxRecordBytes       | 65536           |
- * | LIANXIN_INGEST_USCC_MODE            | ingest.usccMode             | strict          |
+ * | env variable                             | field                         | default        |
+ * |------------------------------------------|-------------------------------|----------------|
+ * | LIANXIN_MSP_ID                           | mspId                         | required       |
+ * | LIANXIN_ROLE                             | role                          | required       |
+ * | LIANXIN_DATA_DIR                         | dataDir                       | required       |
+ * | LIANXIN_SHARD                            | shard                         | 0              |
+ * | LIANXIN_GRPC_LISTEN                      | grpc.listen                   | 127.0.0.1:7100 |
+ * | LIANXIN_METRICS_LISTEN                   | metrics.listen                | 127.0.0.1:9443 |
+ * | LIANXIN_LOG_LEVEL                        | log.level                     | info           |
+ * | LIANXIN_TLS_CERT                         | tls.cert                      | required       |
+ * | LIANXIN_TLS_KEY                          | tls.key                       | required       |
+ * | LIANXIN_TLS_CLIENT_CA_BUNDLE             | tls.clientCaBundle            | required       |
+ * | LIANXIN_IDENTITY_MSP_DIR                 | identity.mspDir               | required       |
+ * | LIANXIN_KEYS_LOG                         | keys.log                      | required       |
+ * | LIANXIN_KEYS_RECEIPT                     | keys.receipt                  | required       |
+ * | LIANXIN_LEDGER_ADDRESS                   | ledger.address                | required       |
+ * | LIANXIN_LEDGER_TLS_CA                    | ledger.tlsCa                  | required       |
+ * | LIANXIN_LEDGER_HOST_ALIAS                | ledger.hostAlias              | (the address)  |
+ * | LIANXIN_LEDGER_MUTUAL_TLS                | ledger.mutualTls              | false          |
+ * | LIANXIN_LEDGER_CHANNEL                   | ledger.channel                | required       |
+ * | LIANXIN_LEDGER_CHAINCODE                 | ledger.chaincode              | lianxin        |
+ * | LIANXIN_CHECKPOINT_INTERVAL_SECONDS      | checkpoint.intervalSeconds    | 5              |
+ * | LIANXIN_CHECKPOINT_LEAVES                | checkpoint.leaves             | 10000          |
+ * | LIANXIN_OUTBOX_MAX_PENDING_RECORDS       | outbox.maxPendingRecords      | 1000000        |
+ * | LIANXIN_OUTBOX_RETRY_INITIAL_MS          | outbox.retryInitialMs         | 200            |
+ * | LIANXIN_OUTBOX_RETRY_MAX_MS              | outbox.retryMaxMs             | 30000          |
+ * | LIANXIN_INGEST_MAX_BATCH_RECORDS         | ingest.maxBatchRecords        | 1000           |
+ * | LIANXIN_INGEST_MAX_RECORD_BYTES          | ingest.maxRecordBytes         | 65536          |
+ * | LIANXIN_INGEST_USCC_MODE                 | ingest.usccMode               | strict         |
+ * | LIANXIN_HEALTH_LEDGER_PROBE_SECONDS      | health.ledgerProbeSeconds     | 5              |
+ * | LIANXIN_HEALTH_CHAIN_INDEX_STALL_SECONDS | health.chainIndexStallSeconds | 120            |
+ * | LIANXIN_HEALTH_ANCHORING_STALL_SECONDS   | health.anchoringStallSeconds  | 120            |
+ * | LIANXIN_SHUTDOWN_GRACE_SECONDS           | shutdown.graceSeconds         | 10             |
  *
  * Relative paths are resolved against the configuration file's directory, or the working directory when they
  * come from the environment.
@@ -41,6 +45,9 @@ import {
   DEFAULT_CHECKPOINT_INTERVAL_SECONDS,
   DEFAULT_CHECKPOINT_LEAVES,
   DEFAULT_GRPC_LISTEN,
+  DEFAULT_HEALTH_ANCHORING_STALL_SECONDS,
+  DEFAULT_HEALTH_CHAIN_INDEX_STALL_SECONDS,
+  DEFAULT_HEALTH_LEDGER_PROBE_SECONDS,
   DEFAULT_INGEST_MAX_BATCH_RECORDS,
   DEFAULT_INGEST_MAX_RECORD_BYTES,
   DEFAULT_LOG_LEVEL,
@@ -48,6 +55,7 @@ import {
   DEFAULT_OUTBOX_MAX_PENDING_RECORDS,
   DEFAULT_OUTBOX_RETRY_INITIAL_MS,
   DEFAULT_OUTBOX_RETRY_MAX_MS,
+  DEFAULT_SHUTDOWN_GRACE_SECONDS,
   ENV_PREFIX,
   MAX_CHECKPOINT_LEAVES,
 } from './constants.ts';
@@ -103,7 +111,7 @@ export const CONFIG_FIELDS = {
   'metrics.listen': {
     kind: { type: 'address' },
     default: DEFAULT_METRICS_LISTEN,
-    doc: 'host:port of /metrics and /healthz',
+    doc: 'host:port of the operations endpoint (plain HTTP): /healthz, /metrics, /version',
   },
   'log.level': { kind: { type: 'logLevel' }, default: DEFAULT_LOG_LEVEL, doc: 'pino log level' },
   'tls.cert': { kind: { type: 'file' }, doc: "PEM of the node's TLS server certificate" },
@@ -168,6 +176,26 @@ export const CONFIG_FIELDS = {
     kind: { type: 'string', pattern: /^(strict|lenient)$/, description: 'strict or lenient' },
     default: 'strict',
     doc: 'lenient accepts Unified Social Credit Codes with a wrong check character (legal early pilot codes)',
+  },
+  'health.ledgerProbeSeconds': {
+    kind: count(1, 3_600),
+    default: DEFAULT_HEALTH_LEDGER_PROBE_SECONDS,
+    doc: 'how often the node asks the ledger whether it answers, while it does (backing off while it does not)',
+  },
+  'health.chainIndexStallSeconds': {
+    kind: count(1, 86_400),
+    default: DEFAULT_HEALTH_CHAIN_INDEX_STALL_SECONDS,
+    doc: 'unhealthy when the chain index is behind the chain and has not moved for this long',
+  },
+  'health.anchoringStallSeconds': {
+    kind: count(1, 86_400),
+    default: DEFAULT_HEALTH_ANCHORING_STALL_SECONDS,
+    doc: 'unhealthy when records wait for anchoring and none was anchored for this long (> checkpoint interval)',
+  },
+  'shutdown.graceSeconds': {
+    kind: count(1, 3_600),
+    default: DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    doc: 'on SIGTERM/SIGINT: time for calls in flight to finish and the stores to close before the process exits',
   },
 } as const satisfies Record<string, FieldSpec>;
 

@@ -19,7 +19,11 @@ export const RESERVED_ENV = [
 ] as const;
 
 export const DEFAULT_GRPC_LISTEN = '127.0.0.1:7100';
-export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9100';
+/**
+ * The operations endpoint (/healthz, /metrics, /version): Fabric's peer default (`operations.listenAddress`), not
+ * 9100, which Prometheus' node_exporter takes on most hosts that are scraped.
+ */
+export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9443';
 export const DEFAULT_LOG_LEVEL = 'info';
 /** The chaincode's name in the demo consortium (`npm start` deploys it as `lianxin`). */
 export const DEFAULT_CHAINCODE = 'lianxin';
@@ -41,3 +45,14 @@ export const DEFAULT_OUTBOX_RETRY_MAX_MS = 30_000;
 
 export const DEFAULT_INGEST_MAX_BATCH_RECORDS = 1_000;
 export const DEFAULT_INGEST_MAX_RECORD_BYTES = 64 * 1024;
+
+/** The ledger is asked whether it answers this often while it does; while it does not, with backoff up to this. */
+export const DEFAULT_HEALTH_LEDGER_PROBE_SECONDS = 5;
+/**
+ * A follower or an outbox that has not moved for two minutes is stuck, not slow: an anchor commits in seconds
+ * (DESIGN §10) and retries back off to 30 s at most.
+ */
+export const DEFAULT_HEALTH_CHAIN_INDEX_STALL_SECONDS = 120;
+export const DEFAULT_HEALTH_ANCHORING_STALL_SECONDS = 120;
+/** Time for calls in flight and the stores on SIGTERM; within Kubernetes' and systemd's defaults (30 s, 90 s). */
+export const DEFAULT_SHUTDOWN_GRACE_SECONDS = 10;

@@ -4,5 +4,5 @@
  */
 export { loadNodeConfig, parseNodeConfig, type NodeConfig, type ConfigEnv, type ParseOptions } from './node-config.ts';
 export { CONFIG_FIELDS, envName, type FieldPath, type FieldSpec, type FieldKind } from './config-fields.ts';
-export { NodeConfigError, type NodeConfigErrorCode } from './errors.ts';
+export { NodeConfigError, type ConfigIssue, type NodeConfigErrorCode } from './errors.ts';
 export * from './constants.ts';

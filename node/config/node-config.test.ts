@@ -9,6 +9,7 @@ import {
   DEFAULT_GRPC_LISTEN,
   envName,
   loadNodeConfig,
+  type NodeConfigError,
   parseNodeConfig,
   type ConfigEnv,
   type FieldPath,
@@ -84,6 +85,10 @@ describe('parseNodeConfig', () => {
     expect(config.checkpoint.leaves).toBe(DEFAULT_CHECKPOINT_LEAVES);
     expect(config.ledger.chaincode).toBe('lianxin');
     expect(config.log.level).toBe('info');
+    // Fabric's peer operations default; 9100 is node_exporter's on most scraped hosts.
+    expect(config.metrics.listen).toBe('127.0.0.1:9443');
+    expect(config.health).toEqual({ ledgerProbeSeconds: 5, chainIndexStallSeconds: 120, anchoringStallSeconds: 120 });
+    expect(config.shutdown.graceSeconds).toBe(10);
   });
 
   it('leaves the optional host alias out when absent', () => {
@@ -163,11 +168,49 @@ describe('parseNodeConfig', () => {
     ['outbox.maxPendingRecords', -1],
     ['ingest.maxBatchRecords', 0],
     ['ingest.maxRecordBytes', 1e9],
+    ['health.ledgerProbeSeconds', 0],
+    ['health.chainIndexStallSeconds', 'long'],
+    ['shutdown.graceSeconds', 0],
   ];
   it.each(invalid)('rejects %s = %j, naming the field', (path, value) => {
     const err = thrown(() => parseDoc(set(example(), path, value)));
     expect(err).toMatchObject({ code: 'CONFIG_INVALID', field: path });
     expect((err as Error).message).toContain(`"${path}"`);
+  });
+
+  it('names every invalid field at once, in one line, so one edit fixes the file', () => {
+    let doc = set(example(), 'mspId', 'Hangzhou Credit');
+    doc = set(doc, 'grpc.listen', 'nope');
+    doc = set(doc, 'ledger.channel', undefined);
+    doc = set(doc, 'ledger.adress', 'x:1');
+    const err = thrown(() => parseDoc(doc, { LIANXIN_CHECKPOINT_LEAVES: 'many' }));
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID', field: 'mspId' });
+    expect((err as NodeConfigError).issues.map((issue) => issue.field)).toEqual([
+      'mspId',
+      'grpc.listen',
+      'ledger.channel',
+      'checkpoint.leaves',
+      'ledger.adress',
+    ]);
+    const message = (err as Error).message;
+    expect(message).not.toContain('\n');
+    for (const named of [
+      '"mspId"',
+      '"grpc.listen"',
+      '"ledger.channel"',
+      'LIANXIN_CHECKPOINT_LEAVES',
+      '"ledger.adress"',
+    ]) {
+      expect(message).toContain(named);
+    }
+  });
+
+  it('rejects an anchoring stall limit that a quiet node would reach between two checkpoints', () => {
+    const doc = set(set(example(), 'checkpoint.intervalSeconds', 60), 'health.anchoringStallSeconds', 60);
+    expect(() => parseDoc(doc)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'health.anchoringStallSeconds' }),
+    );
+    expect(parseDoc(set(doc, 'health.anchoringStallSeconds', 61)).health.anchoringStallSeconds).toBe(61);
   });
 
   it('rejects an unknown field and an unknown section', () => {
@@ -276,6 +319,17 @@ describe('loadNodeConfig', () => {
   it('rejects a missing file, naming the field', async () => {
     const file = await writeConfig((doc) => set(doc, 'keys.receipt', 'keys/missing.key'));
     await expect(loadNodeConfig(file)).rejects.toMatchObject({ code: 'CONFIG_FILE_MISSING', field: 'keys.receipt' });
+  });
+
+  it('names every missing file at once', async () => {
+    const file = await writeConfig((doc) => {
+      set(doc, 'keys.log', 'keys/gone.key');
+      set(doc, 'tls.key', 'tls/gone.key');
+    });
+    const err: unknown = await loadNodeConfig(file).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CONFIG_FILE_MISSING', field: 'tls.key' });
+    expect((err as NodeConfigError).issues.map((issue) => issue.field)).toEqual(['tls.key', 'keys.log']);
+    expect((err as Error).message).toContain(join(dir, 'keys/gone.key'));
   });
 
   it('rejects a directory where a file belongs and a file where a directory belongs', async () => {

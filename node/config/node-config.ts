@@ -12,7 +12,7 @@ import { ORG_ROLES, type OrgRole } from '../../network/pki/index.ts';
 import { LOG_LEVELS, type LogLevel } from '../logging/index.ts';
 import { CONFIG_FIELDS, envName, type FieldKind, type FieldPath, type FieldSpec } from './config-fields.ts';
 import { ENV_PREFIX, RESERVED_ENV } from './constants.ts';
-import { NodeConfigError } from './errors.ts';
+import { NodeConfigError, type ConfigIssue } from './errors.ts';
 
 export interface NodeConfig {
   /** The file it was read from. */
@@ -45,6 +45,13 @@ export interface NodeConfig {
     readonly maxRecordBytes: number;
     readonly usccMode: 'strict' | 'lenient';
   };
+  /** When /healthz and gRPC health report the node unhealthy. */
+  readonly health: {
+    readonly ledgerProbeSeconds: number;
+    readonly chainIndexStallSeconds: number;
+    readonly anchoringStallSeconds: number;
+  };
+  readonly shutdown: { readonly graceSeconds: number };
 }
 
 /** The process environment, or a map in tests. */
@@ -121,14 +128,33 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       maxRecordBytes: v('ingest.maxRecordBytes'),
       usccMode: v('ingest.usccMode') === 'lenient' ? 'lenient' : 'strict',
     },
+    health: {
+      ledgerProbeSeconds: v('health.ledgerProbeSeconds'),
+      chainIndexStallSeconds: v('health.chainIndexStallSeconds'),
+      anchoringStallSeconds: v('health.anchoringStallSeconds'),
+    },
+    shutdown: { graceSeconds: v('shutdown.graceSeconds') },
   };
   reader.rejectUnknownFields();
-  if (config.outbox.retryInitialMs > config.outbox.retryMaxMs) {
-    reader.fail('outbox.retryInitialMs', `must not exceed "outbox.retryMaxMs" (${config.outbox.retryMaxMs})`);
-  }
-  if (config.grpc.listen === config.metrics.listen && !config.grpc.listen.endsWith(':0')) {
-    reader.fail('metrics.listen', `must differ from "grpc.listen" (${config.grpc.listen})`);
-  }
+  // Relations between fields, checked only between fields that are valid on their own.
+  reader.relate(['outbox.retryInitialMs', 'outbox.retryMaxMs'], () =>
+    config.outbox.retryInitialMs > config.outbox.retryMaxMs
+      ? `must not exceed "outbox.retryMaxMs" (${config.outbox.retryMaxMs})`
+      : undefined,
+  );
+  reader.relate(['metrics.listen', 'grpc.listen'], () =>
+    config.grpc.listen === config.metrics.listen && !config.grpc.listen.endsWith(':0')
+      ? `must differ from "grpc.listen" (${config.grpc.listen})`
+      : undefined,
+  );
+  // The backlog waits up to a checkpoint interval before it can move at all: a shorter limit would report every
+  // quiet node unhealthy.
+  reader.relate(['health.anchoringStallSeconds', 'checkpoint.intervalSeconds'], () =>
+    config.health.anchoringStallSeconds <= config.checkpoint.intervalSeconds
+      ? `must exceed "checkpoint.intervalSeconds" (${config.checkpoint.intervalSeconds})`
+      : undefined,
+  );
+  reader.throwIfInvalid();
   return config;
 }
 
@@ -153,12 +179,20 @@ function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]
 
 const FILE_KINDS = new Set<FieldKind['type']>(['file', 'dir']);
 
+/** Unwinds the reading of one field once its problem is recorded; never leaves the reader. */
+class FieldRejected extends Error {}
+
+/**
+ * Reads every field and collects every problem, so that an operator fixes a file in one pass rather than one
+ * field per start.
+ */
 class ConfigReader {
   readonly #doc: unknown;
   readonly #source: string;
   readonly #baseDir: string;
   /** Overrides by field path. */
   readonly #env = new Map<string, string>();
+  readonly #issues: ConfigIssue[] = [];
 
   constructor(doc: unknown, source: string, baseDir: string, env: ConfigEnv) {
     if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
@@ -176,13 +210,47 @@ class ConfigReader {
       // A misspelt override silently ignored would leave the node running with the value the operator meant
       // to replace.
       if (path === undefined) {
-        throw new NodeConfigError('CONFIG_INVALID', `${name} is not a known configuration override`, name);
+        this.#issues.push({ field: name, message: `${name} is not a known configuration override` });
+        continue;
       }
       this.#env.set(path, value);
     }
   }
 
+  /** The field's value; a placeholder when it is invalid (its problem recorded: `throwIfInvalid` then throws). */
   value<P extends FieldPath>(path: P): FieldValue<P> {
+    try {
+      return this.#value(path);
+    } catch (err) {
+      if (err instanceof FieldRejected) return undefined as FieldValue<P>;
+      throw err;
+    }
+  }
+
+  /** Checks a relation between `fields` (the first is the one named), once each of them is valid by itself. */
+  relate(fields: readonly [FieldPath, ...FieldPath[]], problem: () => string | undefined): void {
+    if (fields.some((field) => this.#issues.some((issue) => issue.field === field))) return;
+    const found = problem();
+    if (found !== undefined) this.#record(fields[0], found);
+  }
+
+  /** @throws NodeConfigError `CONFIG_INVALID` naming every problem found, the first one's field as `field`. */
+  throwIfInvalid(): void {
+    const [first, ...more] = this.#issues;
+    if (first === undefined) return;
+    const message =
+      more.length === 0
+        ? first.message
+        : `${this.#source}: ${this.#issues.length} problems: ${this.#issues.map((issue) => this.#withoutSource(issue.message)).join('; ')}`;
+    throw new NodeConfigError('CONFIG_INVALID', message, first.field, { issues: this.#issues });
+  }
+
+  #withoutSource(message: string): string {
+    const prefix = `${this.#source}: `;
+    return message.startsWith(prefix) ? message.slice(prefix.length) : message;
+  }
+
+  #value<P extends FieldPath>(path: P): FieldValue<P> {
     const spec: FieldSpec = CONFIG_FIELDS[path];
     const fromEnv = this.#env.get(path);
     let raw: unknown = fromEnv ?? this.#lookup(path);
@@ -208,17 +276,34 @@ class ConfigReader {
         const expected = Object.keys(CONFIG_FIELDS).filter((p) => p.startsWith(section));
         if (expected.length === 0) {
           const known = [...new Set(Object.keys(CONFIG_FIELDS).map((p) => p.split('.')[0]))].join(', ');
-          this.fail(path, `is not a known field (top-level fields: ${known})`);
+          this.#record(path, `is not a known field (top-level fields: ${known})`);
+          continue;
         }
-        walk(child, path);
+        try {
+          walk(child, path);
+        } catch (err) {
+          if (!(err instanceof FieldRejected)) throw err;
+        }
       }
     };
-    walk(this.#doc, '');
+    try {
+      walk(this.#doc, '');
+    } catch (err) {
+      if (!(err instanceof FieldRejected)) throw err;
+    }
   }
 
+  /** Records the problem of `path` and abandons reading it. */
   fail(path: string, problem: string, fromEnv = this.#env.has(path)): never {
+    this.#record(path, problem, fromEnv);
+    throw new FieldRejected();
+  }
+
+  #record(path: string, problem: string, fromEnv = this.#env.has(path)): void {
+    // A section that is not a mapping is met by each of its fields: name it once.
+    if (this.#issues.some((issue) => issue.field === path)) return;
     const where = fromEnv ? `${envName(path)} (overriding "${path}")` : `${this.#source}: "${path}"`;
-    throw new NodeConfigError('CONFIG_INVALID', `${where} ${problem}`, path);
+    this.#issues.push({ field: path, message: `${where} ${problem}` });
   }
 
   #lookup(path: string): unknown {
@@ -283,17 +368,22 @@ function isListenAddress(address: string): boolean {
   return host !== undefined && (isIP(host) === 4 || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(host));
 }
 
-/** Files must be readable and directories must exist before the node starts, not at first use. */
+/** Files must be readable and directories must exist before the node starts, not at first use; all are named. */
 async function checkFiles(config: NodeConfig): Promise<void> {
+  const issues: ConfigIssue[] = [];
   for (const path of Object.keys(CONFIG_FIELDS) as FieldPath[]) {
     const kind = CONFIG_FIELDS[path].kind.type;
     if (!FILE_KINDS.has(kind)) continue;
     const file = valueAt(config, path);
     const problem = await fileProblem(file, kind === 'dir');
-    if (problem !== undefined) {
-      throw new NodeConfigError('CONFIG_FILE_MISSING', `${config.source}: "${path}" ${problem}: ${file}`, path);
-    }
+    if (problem !== undefined) issues.push({ field: path, message: `"${path}" ${problem}: ${file}` });
   }
+  const [first] = issues;
+  if (first === undefined) return;
+  const message = `${config.source}: ${issues.map((issue) => issue.message).join('; ')}`;
+  throw new NodeConfigError('CONFIG_FILE_MISSING', message, first.field, {
+    issues: issues.map((issue) => ({ ...issue, message: `${config.source}: ${issue.message}` })),
+  });
 }
 
 async function fileProblem(path: string, directory: boolean): Promise<string | undefined> {

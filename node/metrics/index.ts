@@ -1,3 +1,2 @@
-/** Prometheus metrics of the node and the HTTP endpoint serving them with a health check. */
+/** Prometheus metrics of the node (served by the operations endpoint, node/operations). */
 export { createNodeMetrics, type NodeMetrics, type NodeMetricsOptions, type IngestOutcome } from './node-metrics.ts';
-export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics-server.ts';

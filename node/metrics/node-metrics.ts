@@ -14,8 +14,13 @@ export interface NodeMetrics {
   readonly ingestedRecords: Counter<'outcome'>;
   /** Records whose checkpoint is anchored on chain. */
   readonly anchoredRecords: Counter;
-  /** Records ingested but not yet anchored (the durable outbox). */
+  /** Records ingested but not yet anchored (the durable outbox), read from `measureOutboxDepth`'s source. */
   readonly outboxDepth: Gauge;
+  /**
+   * Where the outbox depth is read at each scrape. A gauge set only when records arrive keeps its last value
+   * after anchoring drains the outbox (it read 47,500 with everything anchored); read at scrape, it cannot lag.
+   */
+  measureOutboxDepth(read: () => number): void;
   /** Seconds from a checkpoint being signed to its AnchorCheckpoint transaction committing, retries included. */
   readonly anchorLatency: Histogram;
   /** Index entries of all institutions' anchors applied to this node's chain index. */
@@ -43,6 +48,7 @@ export function createNodeMetrics(options: Readonly<NodeMetricsOptions> = {}): N
   if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let readOutboxDepth: (() => number) | undefined;
   return {
     registry,
     ingestedRecords: new Counter({
@@ -60,7 +66,13 @@ export function createNodeMetrics(options: Readonly<NodeMetricsOptions> = {}): N
       name: 'lianxin_outbox_depth',
       help: 'Records ingested but not yet anchored.',
       registers,
+      collect() {
+        if (readOutboxDepth) this.set(readOutboxDepth());
+      },
     }),
+    measureOutboxDepth(read) {
+      readOutboxDepth = read;
+    },
     anchorLatency: new Histogram({
       name: 'lianxin_anchor_latency_seconds',
       help: 'Seconds from a checkpoint being signed to its anchoring transaction committing, retries included.',

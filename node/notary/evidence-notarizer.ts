@@ -183,6 +183,18 @@ export class EvidenceNotarizer {
         value: Buffer.from(JSON.stringify(settled)),
       },
     ]);
+    if (settled.state === 'committed') {
+      this.#o.logger.info(
+        {
+          documentDigest: digest,
+          leafIndex,
+          evidenceId: settled.evidence.evidenceId,
+          transactionId: settled.evidence.txId,
+          ...(settled.blockNumber === undefined ? {} : { blockNumber: settled.blockNumber }),
+        },
+        'notarization anchored',
+      );
+    }
     for (const resolve of this.#waiters.get(digest) ?? []) resolve();
   }
 }

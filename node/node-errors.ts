@@ -1,0 +1,28 @@
+/**
+ * Why a node could not start, beyond its configuration (`NodeConfigError`) and its store (`NodeStoreError`).
+ * The message is one line for the operator; callers branch on `code`.
+ */
+
+/** The node's listeners, as an operator knows them from node.yaml. */
+export type NodeListener = 'gRPC' | 'operations';
+
+export type NodeStartErrorCode =
+  /** Another process listens on the address a listener was configured with. */
+  | 'PORT_IN_USE'
+  /** A listener could not bind for another reason (an address not on this host, a privileged port). */
+  | 'LISTEN_FAILED'
+  /** A key or certificate file exists but does not hold what it should (PEM of a private key, a certificate). */
+  | 'KEY_INVALID';
+
+export class NodeStartError extends Error {
+  override readonly name = 'NodeStartError';
+  constructor(
+    readonly code: NodeStartErrorCode,
+    message: string,
+    /** The listener (PORT_IN_USE, LISTEN_FAILED) or the file (KEY_INVALID) concerned. */
+    readonly subject: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FailedCheck } from '../health/index.ts';
+import { createNodeMetrics } from '../metrics/index.ts';
+import { readVersionInfo, startOperationsServer, type OperationsServer } from './index.ts';
+
+const VERSION = { Version: '0.1.0', CommitSHA: 'a'.repeat(40), NodeVersion: 'v22.0.0' };
+
+describe('operations endpoint', () => {
+  let server: OperationsServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('serves every node metric in the Prometheus text format over loopback', async () => {
+    const metrics = createNodeMetrics({ defaultLabels: { msp_id: 'HangzhouCreditMSP' } });
+    metrics.ingestedRecords.inc({ outcome: 'accepted' }, 1000);
+    metrics.ingestedRecords.inc({ outcome: 'duplicate' }, 3);
+    metrics.anchoredRecords.inc(1000);
+    metrics.measureOutboxDepth(() => 42);
+    metrics.anchorLatency.observe(0.8);
+    metrics.rpcLatency.observe({ service: 'RecordService', method: 'IngestBatch', code: 'OK' }, 0.002);
+    server = await startOperationsServer({ listen: '127.0.0.1:0', registry: metrics.registry, version: VERSION });
+
+    const res = await fetch(`http://${server.address}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const body = await res.text();
+    expect(body).toContain('lianxin_ingested_records_total{outcome="accepted",msp_id="HangzhouCreditMSP"} 1000');
+    expect(body).toContain('lianxin_ingested_records_total{outcome="duplicate",msp_id="HangzhouCreditMSP"} 3');
+    expect(body).toContain('lianxin_anchored_records_total{msp_id="HangzhouCreditMSP"} 1000');
+    expect(body).toContain('lianxin_outbox_depth{msp_id="HangzhouCreditMSP"} 42');
+    expect(body).toContain('lianxin_anchor_latency_seconds_bucket{le="1",msp_id="HangzhouCreditMSP"} 1');
+    expect(body).toContain(
+      'lianxin_rpc_duration_seconds_count{msp_id="HangzhouCreditMSP",service="RecordService",method="IngestBatch",code="OK"} 1',
+    );
+    // prom-client's process metrics ride along.
+    expect(body).toContain('process_cpu_seconds_total');
+  });
+
+  it('reads the outbox depth at each scrape, so it falls to 0 once everything is anchored', async () => {
+    const metrics = createNodeMetrics({ processMetrics: false });
+    let pending = 47_500;
+    metrics.measureOutboxDepth(() => pending);
+    server = await startOperationsServer({ listen: '127.0.0.1:0', registry: metrics.registry, version: VERSION });
+    const depth = async () =>
+      /lianxin_outbox_depth (\d+)/.exec(await (await fetch(`http://${server?.address}/metrics`)).text())?.[1];
+    expect(await depth()).toBe('47500');
+    pending = 0;
+    expect(await depth()).toBe('0');
+  });
+
+  it('keeps the metrics of two nodes in one process apart', () => {
+    const a = createNodeMetrics({ processMetrics: false });
+    const b = createNodeMetrics({ processMetrics: false });
+    a.anchoredRecords.inc(5);
+    expect(b.registry.getSingleMetric('lianxin_anchored_records_total')).not.toBe(
+      a.registry.getSingleMetric('lianxin_anchored_records_total'),
+    );
+  });
+
+  it("answers /healthz as Fabric's operations service does: 200 OK, or 503 naming the failed checks", async () => {
+    let failed: FailedCheck[] = [];
+    const { registry } = createNodeMetrics({ processMetrics: false });
+    server = await startOperationsServer({
+      listen: '127.0.0.1:0',
+      registry,
+      version: VERSION,
+      failedChecks: () => failed,
+    });
+    const first = await fetch(`http://${server.address}/healthz`);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toBe('application/json');
+    const ok = (await first.json()) as Record<string, unknown>;
+    expect(ok).toEqual({ status: 'OK', time: expect.any(String) as unknown });
+    // RFC 3339, as Fabric's time.Time marshals.
+    expect(new Date(ok.time as string).toISOString()).toBe(ok.time);
+
+    failed = [{ component: 'ledger', reason: 'unreachable: 14 UNAVAILABLE: No connection established' }];
+    const second = await fetch(`http://${server.address}/healthz`);
+    expect(second.status).toBe(503);
+    expect(await second.json()).toEqual({
+      status: 'Service Unavailable',
+      time: expect.any(String) as unknown,
+      failed_checks: failed,
+    });
+  });
+
+  it('answers /version with the release, the commit and the Node.js version', async () => {
+    const { registry } = createNodeMetrics({ processMetrics: false });
+    const version = await readVersionInfo();
+    server = await startOperationsServer({ listen: '127.0.0.1:0', registry, version });
+    const res = await fetch(`http://${server.address}/version`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ Version: '0.1.0', NodeVersion: process.version });
+    if (body.CommitSHA !== undefined) expect(body.CommitSHA).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it('answers 404 for other paths and 405 for other methods', async () => {
+    const { registry } = createNodeMetrics({ processMetrics: false });
+    server = await startOperationsServer({ listen: '127.0.0.1:0', registry, version: VERSION });
+    expect((await fetch(`http://${server.address}/`)).status).toBe(404);
+    expect((await fetch(`http://${server.address}/metrics`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`http://${server.address}/healthz`, { method: 'PUT' })).status).toBe(405);
+  });
+
+  it('reports an address already in use', async () => {
+    const { registry } = createNodeMetrics({ processMetrics: false });
+    server = await startOperationsServer({ listen: '127.0.0.1:0', registry, version: VERSION });
+    await expect(startOperationsServer({ listen: server.address, registry, version: VERSION })).rejects.toMatchObject({
+      code: 'EADDRINUSE',
+    });
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The operations endpoint, in the shape of Fabric's operations service (core/operations, healthz/checker.go):
+ * `GET /healthz` answers 200 `{"status":"OK","time":"<RFC3339>"}` or 503 `{"status":"Service Unavailable",
+ * "time":…,"failed_checks":[{"component":"ledger","reason":"…"}]}`; `GET /metrics` the Prometheus text format;
+ * `GET /version` `{"Version":…,"CommitSHA":…,"NodeVersion":…}`. Plain HTTP: it carries no credit data, so bind it
+ * to loopback or an operations network.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { FailedCheck } from '../health/index.ts';
+import type { VersionInfo } from './version-info.ts';
+
+export interface OperationsServerOptions {
+  /** host:port; port 0 picks a free port (tests). */
+  readonly listen: string;
+  readonly registry: Registry;
+  /** The checks failing now; default none. */
+  readonly failedChecks?: () => readonly FailedCheck[];
+  readonly version: VersionInfo;
+}
+
+export interface OperationsServer extends AsyncDisposable {
+  /** The bound host:port (the real port when `listen` asked for 0). */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** The body of /healthz, as Fabric's healthz handler writes it. */
+export interface HealthStatus {
+  readonly status: 'OK' | 'Service Unavailable';
+  readonly time: string;
+  readonly failed_checks?: readonly FailedCheck[];
+}
+
+const PATHS = new Set(['/healthz', '/metrics', '/version']);
+
+/** @throws the listen error (`code` EADDRINUSE when the port is taken). */
+export async function startOperationsServer(options: Readonly<OperationsServerOptions>): Promise<OperationsServer> {
+  const { host, port } = splitHostPort(options.listen);
+  const server = createServer((req, res) => {
+    respond(req, res, options).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${(err as Error).message}\n`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  const close = () =>
+    new Promise<void>((resolve, reject) => {
+      // Scrapers keep connections alive; do not let them hold the shutdown.
+      server.closeAllConnections();
+      server.close((err) => {
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  return {
+    address: bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+async function respond(req: IncomingMessage, res: ServerResponse, options: OperationsServerOptions): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (!PATHS.has(path)) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end();
+    return;
+  }
+  switch (path) {
+    case '/metrics': {
+      const body = await options.registry.metrics();
+      res.writeHead(200, { 'content-type': options.registry.contentType }).end(body);
+      return;
+    }
+    case '/version':
+      json(res, 200, options.version);
+      return;
+    default: {
+      const failed = options.failedChecks?.() ?? [];
+      const time = new Date().toISOString();
+      const body: HealthStatus =
+        failed.length === 0 ? { status: 'OK', time } : { status: 'Service Unavailable', time, failed_checks: failed };
+      json(res, failed.length === 0 ? 200 : 503, body);
+    }
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+}
+
+/** `host:port` or `[ipv6]:port`, as the node configuration validates it. */
+function splitHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(address.slice(colon + 1)) };
+}
