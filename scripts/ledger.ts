@@ -16,12 +16,11 @@ import { parseArgs } from 'node:util';
 import { consortiumLedgerOptions } from '../network/consortium-ledger.ts';
 import { createLedger, LedgerError, type LedgerOptions } from '../network/ledger/index.ts';
 import { loadConsortium, PkiError } from '../network/pki/index.ts';
+import { ledgerServingLine } from './ledger-serving-line.ts';
 
 const USAGE = 'usage: tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051]';
 const CHAINCODE_NAME = 'lianxin';
 const CHAINCODE_DIR = new URL('../chaincode', import.meta.url).pathname;
-/** The line a supervisor waits for; the address follows it. */
-export const LEDGER_SERVING = 'ledger serving';
 
 /**
  * The contract API logs every rejection it returns (a lookup of an absent key included) at error level; on a
@@ -102,7 +101,7 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  console.log(`${LEDGER_SERVING} ${ledger.address} channel ${ledger.channelId} height ${ledger.height}`);
+  console.log(ledgerServingLine(ledger.address, ledger.channelId, ledger.height));
 }
 
 /**
