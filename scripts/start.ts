@@ -198,14 +198,17 @@ Lianxin local consortium is up (channel ${s.consortium.channel})
 ${s.nodes.length > 0 ? `institution nodes, each its own process (mutual TLS with the consortium's TLS CAs):\n${lines.join('\n')}` : '(ledger only)'}
 `);
   if (agency && bank) {
+    // Written into the data directory, not wherever the reader's shell is (npm run works from the package root).
+    const attestation = rel(join(s.dataDir, 'attestation.bin'));
+    const bundle = rel(join(s.dataDir, 'trust-bundle.json'));
     console.log(`Try it (in another terminal):
   1. the Hangzhou agency loads ${String(DEMO_RECORDS)} credit records:
      npm run lianxin -- ingest ${rel(s.demoFile)} ${connection} --msp ${agency.mspId} --node ${agency.config.grpc.listen}
   2. a Shanghai bank asks the agency's node for an attestation of one of them:
-     npm run lianxin -- attest ${demoSubject(0)} loan ${connection} --msp ${bank.mspId} --node ${agency.config.grpc.listen} --out attestation.bin
+     npm run lianxin -- attest ${demoSubject(0)} loan ${connection} --msp ${bank.mspId} --node ${agency.config.grpc.listen} --out ${attestation}
   3. and verifies it offline with the consortium trust bundle exported from the chain:
-     npm run lianxin -- bundle export --out trust-bundle.json ${connection} --msp ${bank.mspId}${ledgerFlag}
-     npm run lianxin -- verify attestation.bin --bundle trust-bundle.json
+     npm run lianxin -- bundle export --out ${bundle} ${connection} --msp ${bank.mspId}${ledgerFlag}
+     npm run lianxin -- verify ${attestation} --bundle ${bundle}
 `);
   }
   console.log(
