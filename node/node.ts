@@ -326,6 +326,8 @@ async function startPipelines(config: NodeConfig, { logger, metrics, origin, cle
 async function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): Promise<NodeHealth> {
   const { follower, parts } = pipelines;
   const { config, chain, anchorer, log, chainIndex, logger } = parts;
+  // The probe reports to the health, which checks the probe: the health is set once both exist.
+  const wiring: { health?: NodeHealth } = {};
   const probe = new LedgerProbe({
     // Cheap, and the answer the role cache wants anyway.
     probe: () => chain.getOrganization(config.mspId),
@@ -334,6 +336,8 @@ async function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanu
     onChange: (reachable, reason) => {
       if (reachable) logger.info({ ledger: config.ledger.address }, 'ledger reachable');
       else logger.warn({ ledger: config.ledger.address, reason }, 'ledger unreachable; retrying with backoff');
+      // Health follows at once rather than at the next tick.
+      wiring.health?.evaluate();
     },
   });
   const health = new NodeHealth({
@@ -365,6 +369,7 @@ async function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanu
       else logger.info('node healthy');
     },
   });
+  wiring.health = health;
   probe.start();
   cleanup.push(() => probe.stop());
   // The first answer decides the first status, so a node starting against a live ledger is SERVING at once.

@@ -3,6 +3,7 @@
  * validated first, the node started, SIGTERM/SIGINT handled here (stop taking calls, finish those in flight,
  * flush, close the stores), and an exit code for whoever started it — a supervisor, systemd, a container runtime.
  */
+import * as grpc from '@grpc/grpc-js';
 import { loadNodeConfig, type ConfigEnv } from '../config/index.ts';
 import { createNode, type LianxinNode } from '../node.ts';
 import { startupFailureLine } from './startup-failure.ts';
@@ -32,6 +33,9 @@ export async function runNodeDaemon(options: Readonly<NodeDaemonOptions>): Promi
   // Listening before start-up: a signal that arrives while the node starts stops it as soon as it has started,
   // instead of killing the process with stores half-open.
   const signals = listenForStopSignals();
+  // grpc-js writes its own errors to stderr (`E No address added out of total 1 resolved` before a busy port is
+  // reported): the node reports each of them itself, once, in its own words. GRPC_VERBOSITY still turns them on.
+  if (process.env.GRPC_VERBOSITY === undefined) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   try {
     let node: LianxinNode;
     let graceMs: number;
@@ -46,41 +50,46 @@ export async function runNodeDaemon(options: Readonly<NodeDaemonOptions>): Promi
     const signal = await signals.received;
     node.logger.info({ signal, graceMs }, 'stopping the node');
     const deadline = AbortSignal.timeout(graceMs);
-    const stopped = await Promise.race([
-      node.stop().then(() => true),
-      new Promise<false>((resolve) => {
-        deadline.addEventListener(
-          'abort',
-          () => {
-            resolve(false);
-          },
-          { once: true },
-        );
+    const outcome = await Promise.race([
+      node.stop().then(() => 'stopped' as const),
+      new Promise<'overran'>((resolve) => {
+        deadline.addEventListener('abort', () => {
+          resolve('overran');
+        });
       }),
+      // A second Ctrl-C is an operator who will not wait.
+      signals.again.then(() => 'interrupted' as const),
     ]);
-    if (!stopped) {
-      // The stores are crash-safe (an acknowledgement is durable), so exiting now loses nothing acknowledged.
-      node.logger.error({ graceMs }, 'the node did not stop within the grace period; exiting');
-      return EXIT_FAILURE;
-    }
-    return EXIT_OK;
+    if (outcome === 'stopped') return EXIT_OK;
+    // The stores are crash-safe (an acknowledgement is durable), so exiting now loses nothing acknowledged.
+    node.logger.error(
+      { graceMs },
+      outcome === 'overran'
+        ? 'the node did not stop within the grace period; exiting'
+        : 'a second signal: exiting without waiting for the stop to finish',
+    );
+    return EXIT_FAILURE;
   } finally {
     signals.dispose();
   }
 }
 
-function listenForStopSignals(): { received: Promise<StopSignal>; dispose(): void } {
-  let resolve: (signal: StopSignal) => void = () => undefined;
-  const received = new Promise<StopSignal>((r) => (resolve = r));
+/** The first stop signal, and the second. */
+function listenForStopSignals(): { received: Promise<StopSignal>; again: Promise<StopSignal>; dispose(): void } {
+  const first = Promise.withResolvers<StopSignal>();
+  const second = Promise.withResolvers<StopSignal>();
+  let count = 0;
   const handlers = STOP_SIGNALS.map((signal) => {
     const handler = () => {
-      resolve(signal);
+      count += 1;
+      (count === 1 ? first : second).resolve(signal);
     };
     process.on(signal, handler);
     return () => process.off(signal, handler);
   });
   return {
-    received,
+    received: first.promise,
+    again: second.promise,
     dispose: () => {
       for (const off of handlers) off();
     },
