@@ -46,6 +46,10 @@ export class ChildRun {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: command.env,
     });
+    child.on('error', (err) => {
+      // A failed spawn (ENOENT, EACCES) or a failed kill: on the record, never an uncaught exception.
+      log.write(`--- ${new Date().toISOString()} ${err.message}\n`);
+    });
     if (child.pid === undefined) {
       // spawn reports ENOENT/EACCES asynchronously; without a pid there is no process to supervise.
       throw new Error(`cannot start ${command.script}: no process was created`);
