@@ -134,12 +134,12 @@ async function startNode(
       env: nodeEnvironment(ledgerAddress),
     }),
     ready: async (_child, signal) => {
+      lastHealth = undefined;
       await waitForHealthz(node.config.metrics.listen, signal, (health) => (lastHealth = health)).catch(
         (err: unknown) => {
           // A node that never got healthy is named with the checks that failed, not only with "timed out".
-          throw lastHealth
-            ? new Error(`${lastHealth.status}: ${lastHealth.failedChecks.join('; ')}`, { cause: err })
-            : err;
+          if (lastHealth === undefined) throw err;
+          throw new Error(`/healthz says ${lastHealth.status} (${lastHealth.failedChecks.join('; ')})`, { cause: err });
         },
       );
     },

@@ -56,6 +56,32 @@ describe('Supervisor', () => {
     expect(log).toContain('short-lived-child: crashed on purpose');
   });
 
+  it("fails a start with the child's own last line when it exits before serving, and names a timeout", async () => {
+    const supervisor = new Supervisor({ say: () => undefined, graceMs: 2_000 });
+    const never = (name: string, lifetimeMs: number, readyTimeoutMs: number): ChildSpec => ({
+      ...spec(name, lifetimeMs),
+      readyTimeoutMs,
+      ready: async (run, signal) => {
+        await run.waitForLine((line) => (line === 'never printed' ? true : undefined), signal);
+      },
+    });
+    try {
+      await expect(supervisor.start(never('early-exit', 100, 30_000))).rejects.toMatchObject({
+        code: 'CHILD_EXITED',
+        child: 'early-exit',
+        message: `early-exit: short-lived-child: crashed on purpose (exited with code 3; log ${join(dir, 'early-exit.log')})`,
+      });
+      await expect(supervisor.start(never('silent', 60_000, 1_500))).rejects.toMatchObject({
+        code: 'CHILD_NOT_READY',
+        message: `silent: not serving after 1.5 s; its last line: serving (log ${join(dir, 'silent.log')})`,
+      });
+      // Neither is left running, nor restarted.
+      expect(supervisor.pids.size).toBe(0);
+    } finally {
+      await supervisor.stop();
+    }
+  });
+
   it('does not restart what it was asked to stop, and stops it within the grace period', async () => {
     const said: string[] = [];
     const supervisor = new Supervisor({ say: (line) => said.push(line), graceMs: 2_000 });

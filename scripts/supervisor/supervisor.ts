@@ -137,9 +137,9 @@ export class Supervisor {
     try {
       await spec.ready(run, signal);
     } catch (err) {
-      const endedOnItsOwn = runEnded.signal.aborted;
+      const why = { endedOnItsOwn: runEnded.signal.aborted, timedOut: timeout.aborted };
       await run.stop(this.#options.graceMs);
-      throw this.#startFailure(spec, run, endedOnItsOwn, err);
+      throw this.#startFailure(spec, run, why, err);
     }
     child.servingSince = Date.now();
     void run.exited.then(() => {
@@ -148,7 +148,12 @@ export class Supervisor {
     return run;
   }
 
-  #startFailure(spec: ChildSpec, run: ChildRun, endedOnItsOwn: boolean, err: unknown): SupervisorError {
+  #startFailure(
+    spec: ChildSpec,
+    run: ChildRun,
+    { endedOnItsOwn, timedOut }: { endedOnItsOwn: boolean; timedOut: boolean },
+    err: unknown,
+  ): SupervisorError {
     const log = `log ${spec.logFile}`;
     if (this.#stopping.signal.aborted) {
       return new SupervisorError('ABORTED', spec.name, `${spec.name}: start interrupted`, { cause: err });
@@ -164,8 +169,9 @@ export class Supervisor {
         },
       );
     }
-    const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
-    const why = timedOut ? `not serving after ${String(spec.readyTimeoutMs / 1000)} s` : String(err);
+    // `ready` may say what it last saw (a node's failed health checks) in the error it gives up with.
+    const detail = err instanceof Error && !(err instanceof DOMException) ? `: ${err.message}` : '';
+    const why = timedOut ? `not serving after ${String(spec.readyTimeoutMs / 1000)} s${detail}` : String(err);
     const last = run.lastWords();
     return new SupervisorError(
       'CHILD_NOT_READY',
