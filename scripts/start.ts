@@ -212,7 +212,7 @@ ${s.nodes.length > 0 ? `institution nodes, each its own process (mutual TLS with
 `);
   }
   console.log(
-    `Audit the chain: stop, then npm run verify-chain --${dataFlag}${configFlag}. Ctrl-C stops everything; npm start resumes it.`,
+    `Audit the chain: stop, then npm run verify-chain${dataFlag + configFlag === '' ? '' : ` --${dataFlag}${configFlag}`}. Ctrl-C stops everything; npm start resumes it.`,
   );
 }
 
