@@ -108,6 +108,12 @@ describe('npm start', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect(start.output()).toMatch(/^stopped$/m);
     for (const pid of [...pids.values(), newPid]) expect(isAlive(pid), `pid ${String(pid)}`).toBe(false);
+
+    // Stopped, the chain is audited as printed.
+    const audit = /then (npm run verify-chain(?: -- .*?)?)\. Ctrl-C/.exec(start.output())?.[1];
+    expect(audit).toBe(`npm run verify-chain -- --data-dir ${dataDir} --config ${configFile}`);
+    const audited = await runAsPrinted(audit ?? '');
+    expect(audited, audited.out).toMatchObject({ status: 0 });
   }, 180_000);
 
   it("stops the whole start with a node's own line when that node cannot start, and leaves nothing running", async () => {
