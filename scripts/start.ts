@@ -1,41 +1,45 @@
 /**
- * `npm start`: a local consortium on this machine. Generates the consortium's crypto material on first run, starts
- * the embedded ledger with the Lianxin chaincode, has the operator register every organisation, then starts one
- * node per institution (keys, registry entries and `node.yaml` under <data-dir>/nodes/<MSP>), and prints the
- * endpoints and copy-paste CLI examples. Run again, it resumes everything from the same data directory.
+ * `npm start`: a local consortium on this machine, as a supervisor of processes. Generates the consortium's crypto
+ * material on first run, starts the embedded ledger as its own process (scripts/ledger.ts), has the operator and
+ * every organisation's admin register the organisations and nodes, then starts each institution's node as its own
+ * process from its node.yaml (node/daemon), waits until each is healthy, and prints the endpoints and copy-paste
+ * CLI examples. Each child logs to <data-dir>/logs/<name>.log. A child that fails to start stops the whole start
+ * with its own line; one that ends later is restarted with backoff. SIGINT/SIGTERM stop every child.
  *
  *   npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]
  */
 import { writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { usccCheckCharacter } from '../chaincode/src/protocol.ts';
-import type { LedgerConnection } from '../network/client/index.ts';
-import { consortiumLedgerOptions, ledgerNode } from '../network/consortium-ledger.ts';
-import { createLedger, LedgerError, type Ledger } from '../network/ledger/index.ts';
+import { ledgerNode } from '../network/consortium-ledger.ts';
 import { generateCryptoMaterial, loadConsortium, orgPaths, PkiError, type Consortium } from '../network/pki/index.ts';
-import { NodeConfigError } from '../node/config/index.ts';
-import type { LianxinNode } from '../node/node.ts';
-import { NodeStoreError } from '../node/store/index.ts';
-import { startNodes } from './start-nodes.ts';
+import { envName, NodeConfigError } from '../node/config/index.ts';
+import { parseLedgerServingLine } from './ledger-serving-line.ts';
+import { registerInstitutions, type InstitutionNode } from './register-institutions.ts';
+import { Supervisor, SupervisorError, waitForHealthz, type Health } from './supervisor/index.ts';
 
 const USAGE = 'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]';
+const DEFAULT_CONFIG = 'network/consortium.yaml';
 const CHAINCODE_NAME = 'lianxin';
-const CHAINCODE_DIR = new URL('../chaincode', import.meta.url).pathname;
 const DEMO_RECORDS = 1_000;
+const LEDGER_SCRIPT = new URL('./ledger.ts', import.meta.url).pathname;
+const NODE_SCRIPT = new URL('../node/daemon/main.ts', import.meta.url).pathname;
+/** Above the node's default shutdown grace (10 s): a node finishing its calls is not killed for being slow. */
+const CHILD_GRACE_MS = 15_000;
+/** Start-up on a loaded 2-core machine: tsx compiles each child's sources before it listens. */
+const READY_TIMEOUT_MS = 90_000;
+/** The nodes stop before the ledger they anchor to. */
+const LEDGER_TIER = 0;
+const NODE_TIER = 1;
 
-/**
- * The contract API logs every rejection it returns (a lookup of an absent key included) at error level; on a
- * Fabric peer that goes to the chaincode's own log, here it would flood the operator's terminal. Clients get every
- * rejection in their error details; CORE_CHAINCODE_LOGGING_LEVEL=ERROR shows them here too.
- */
-const CHAINCODE_LOG_LEVEL = process.env.CORE_CHAINCODE_LOGGING_LEVEL ?? 'CRITICAL';
+class UsageError extends Error {}
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv: string[], supervisor: Supervisor): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      config: { type: 'string', default: process.env.LIANXIN_CONFIG ?? 'network/consortium.yaml' },
+      config: { type: 'string', default: process.env.LIANXIN_CONFIG ?? DEFAULT_CONFIG },
       'data-dir': { type: 'string', default: process.env.LIANXIN_DATA_DIR ?? '.data' },
       port: { type: 'string', default: process.env.LIANXIN_LEDGER_PORT },
       'ledger-only': { type: 'boolean', default: false },
@@ -49,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const dataDir = values['data-dir'];
   const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
+  if (port !== undefined && !(values.port !== '' && Number.isInteger(port) && port >= 0 && port < 65536)) {
     throw new UsageError(`--port must be a TCP port number, got ${JSON.stringify(values.port)}`);
   }
   const cryptoDir = join(dataDir, 'crypto');
@@ -59,99 +63,156 @@ async function main(argv: string[]): Promise<void> {
     `crypto material in ${cryptoDir}: ${generated.created.length} files created, ${generated.kept.length} kept`,
   );
 
-  const ledger = await createLedger(
-    await consortiumLedgerOptions({
-      consortium,
-      cryptoDir,
-      dataDir: join(dataDir, 'ledger'),
-      chaincodes: [{ kind: 'in-process', name: CHAINCODE_NAME, contracts: CHAINCODE_DIR }],
-      chaincodeLogLevel: CHAINCODE_LOG_LEVEL,
-      ...(port === undefined ? {} : { port }),
-    }),
-  );
-  const running: { nodes: LianxinNode[]; connections: LedgerConnection[] } = { nodes: [], connections: [] };
-  const stop = async (): Promise<void> => {
-    for (const node of running.nodes) await node.stop();
-    for (const connection of running.connections) connection.close();
-    await ledger.stop();
-  };
-  const onSignal = (signal: string): void => {
-    console.log(`\n${signal}: stopping the nodes, committing queued transactions, stopping the ledger…`);
-    stop().then(
-      () => {
-        console.log('stopped');
-      },
-      (err: unknown) => {
-        console.error(err);
-        process.exitCode = 1;
-      },
-    );
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const ledgerAddress = await startLedger(supervisor, {
+    config: values.config,
+    dataDir,
+    port: port ?? ledgerNode(consortium).peer.ports.grpc,
+  });
+  const nodes = values['ledger-only']
+    ? []
+    : await registerInstitutions({ consortium, cryptoDir, dataDir, ledgerAddress, chaincode: CHAINCODE_NAME });
+  await Promise.all(nodes.map((node) => startNode(supervisor, node, dataDir, ledgerAddress)));
 
-  try {
-    const { nodes, failed } = values['ledger-only']
-      ? { nodes: [], failed: [] }
-      : await startNodes({
-          consortium,
-          cryptoDir,
-          dataDir,
-          ledgerAddress: ledger.address,
-          chaincode: CHAINCODE_NAME,
-          connections: running.connections,
-        });
-    running.nodes.push(...nodes);
-    const demoFile = join(dataDir, 'demo-records.csv');
-    await writeFile(demoFile, demoRecords(DEMO_RECORDS));
-    printSummary(consortium, cryptoDir, dataDir, ledger, nodes, demoFile);
-    // After the summary, where the operator looks last. The others run; the exit status says not all did.
-    for (const { mspId, reason } of failed) console.error(`start: the node of ${mspId} did not start: ${reason}`);
-    if (failed.length > 0) process.exitCode = 1;
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const demoFile = join(dataDir, 'demo-records.csv');
+  await writeFile(demoFile, demoRecords(DEMO_RECORDS));
+  printSummary({
+    consortium,
+    configFile: values.config,
+    cryptoDir,
+    dataDir,
+    ledgerAddress,
+    nodes,
+    demoFile,
+    supervisor,
+  });
 }
 
-function printSummary(
-  consortium: Consortium,
-  cryptoDir: string,
-  dataDir: string,
-  ledger: Ledger,
-  nodes: readonly LianxinNode[],
-  demoFile: string,
-): void {
-  const rel = (p: string) => relative(process.cwd(), p) || '.';
-  const operator = ledgerNode(consortium);
-  const orgOf = (mspId: string) => consortium.organizations.find((o) => o.mspId === mspId);
-  const agency = nodes.find((n) => orgOf(n.mspId)?.role === 'agency');
-  const bank = consortium.organizations.find((o) => o.role === 'bank');
-  const lines = nodes.map((n) => {
-    const org = orgOf(n.mspId);
-    return `  ${n.mspId.padEnd(24)} ${(org?.role ?? '').padEnd(9)} ${(org?.city ?? '').padEnd(9)} gRPC ${n.address}  metrics http://${n.metricsAddress}/metrics`;
+/** The ledger process; resolves with the address it serves on once it says so. */
+async function startLedger(
+  supervisor: Supervisor,
+  o: { readonly config: string; readonly dataDir: string; readonly port: number },
+): Promise<string> {
+  // Restarted, the ledger keeps the port it first got (with --port 0, the one the system chose): the nodes dial it.
+  let port = o.port;
+  let address: string | undefined;
+  const run = await supervisor.start({
+    name: 'ledger',
+    tier: LEDGER_TIER,
+    logFile: join(o.dataDir, 'logs', 'ledger.log'),
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    command: () => ({
+      script: LEDGER_SCRIPT,
+      args: ['--config', o.config, '--data-dir', o.dataDir, '--port', String(port)],
+      env: process.env,
+    }),
+    ready: async (child, signal) => {
+      address = await child.waitForLine(parseLedgerServingLine, signal);
+      port = Number(address.slice(address.lastIndexOf(':') + 1));
+    },
   });
-  const connection = `--crypto-dir ${rel(cryptoDir)}`;
+  if (address === undefined) throw new Error('the ledger said it serves without an address');
+  console.log(`ledger serving on ${address} (pid ${String(run.pid)}, log ${join(o.dataDir, 'logs', 'ledger.log')})`);
+  return address;
+}
+
+async function startNode(
+  supervisor: Supervisor,
+  node: InstitutionNode,
+  dataDir: string,
+  ledgerAddress: string,
+): Promise<void> {
+  const logFile = join(dataDir, 'logs', `${node.mspId}.log`);
+  let lastHealth: Health | undefined;
+  const run = await supervisor.start({
+    name: node.mspId,
+    tier: NODE_TIER,
+    logFile,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    command: () => ({
+      script: NODE_SCRIPT,
+      args: ['--config', node.configFile],
+      env: nodeEnvironment(ledgerAddress),
+    }),
+    ready: async (_child, signal) => {
+      lastHealth = undefined;
+      await waitForHealthz(node.config.metrics.listen, signal, (health) => (lastHealth = health)).catch(
+        (err: unknown) => {
+          // A node that never got healthy is named with the checks that failed, not only with "timed out".
+          if (lastHealth === undefined) throw err;
+          throw new Error(`/healthz says ${lastHealth.status} (${lastHealth.failedChecks.join('; ')})`, { cause: err });
+        },
+      );
+    },
+  });
+  console.log(`${node.mspId} node healthy (pid ${String(run.pid)}, log ${logFile})`);
+}
+
+/**
+ * The node's environment: this one without `LIANXIN_*` (npm start's own LIANXIN_DATA_DIR would override every
+ * node's dataDir; a node's settings are in its node.yaml), with the address of the ledger this start runs — also
+ * when an operator's edited node.yaml names another one.
+ */
+function nodeEnvironment(ledgerAddress: string): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LIANXIN_')));
+  return { ...env, [envName('ledger.address')]: ledgerAddress };
+}
+
+interface Summary {
+  readonly consortium: Consortium;
+  readonly configFile: string;
+  readonly cryptoDir: string;
+  readonly dataDir: string;
+  readonly ledgerAddress: string;
+  readonly nodes: readonly InstitutionNode[];
+  readonly demoFile: string;
+  readonly supervisor: Supervisor;
+}
+
+function printSummary(s: Summary): void {
+  // Paths as typed from the working directory; outside it, absolute (no ../../tmp/…).
+  const rel = (p: string): string => {
+    const path = relative(process.cwd(), p);
+    return path === '' ? '.' : path.startsWith('..') ? resolve(p) : path;
+  };
+  const operator = ledgerNode(s.consortium);
+  const orgOf = (mspId: string) => s.consortium.organizations.find((o) => o.mspId === mspId);
+  const agency = s.nodes.find((n) => orgOf(n.mspId)?.role === 'agency');
+  const bank = s.consortium.organizations.find((o) => o.role === 'bank');
+  const pids = s.supervisor.pids;
+  const lines = s.nodes.map((n) => {
+    const org = orgOf(n.mspId);
+    return `  ${n.mspId.padEnd(24)} ${(org?.role ?? '').padEnd(9)} ${(org?.city ?? '').padEnd(9)} gRPC ${n.config.grpc.listen}  operations http://${n.config.metrics.listen}/healthz  pid ${String(pids.get(n.mspId))}`;
+  });
+  // Every flag the commands need to reach this consortium as it was started, and none that only repeat a default.
+  const consortiumFlag = resolve(s.configFile) === resolve(DEFAULT_CONFIG) ? '' : ` --consortium ${rel(s.configFile)}`;
+  const connection = `--crypto-dir ${rel(s.cryptoDir)}${consortiumFlag}`;
+  const ledgerFlag =
+    s.ledgerAddress === `127.0.0.1:${String(operator.peer.ports.grpc)}` ? '' : ` --ledger ${s.ledgerAddress}`;
+  const dataFlag = resolve(s.dataDir) === resolve('.data') ? '' : ` --data-dir ${rel(s.dataDir)}`;
+  const configFlag = consortiumFlag === '' ? '' : ` --config ${rel(s.configFile)}`;
   console.log(`
-Lianxin local consortium is up (channel ${consortium.channel})
-  ledger      ${ledger.address}  (Fabric 2.5 Gateway protocol, TLS name ${operator.peer.host}), height ${ledger.height}
-  TLS CA      ${rel(orgPaths(cryptoDir, operator.org.mspId).tlsca.cert)}
-  data        ${rel(dataDir)} (node configs and logs in ${rel(join(dataDir, 'nodes'))}/<MSP>/node.yaml, node.log)
-${nodes.length > 0 ? `institution nodes (mutual TLS with the consortium's TLS CAs):\n${lines.join('\n')}` : '(ledger only)'}
+Lianxin local consortium is up (channel ${s.consortium.channel})
+  ledger      ${s.ledgerAddress}  (Fabric 2.5 Gateway protocol, TLS name ${operator.peer.host}), pid ${String(pids.get('ledger'))}
+  TLS CA      ${rel(orgPaths(s.cryptoDir, operator.org.mspId).tlsca.cert)}
+  data        ${rel(s.dataDir)} (node configs in ${rel(join(s.dataDir, 'nodes'))}/<MSP>/node.yaml, logs in ${rel(join(s.dataDir, 'logs'))}/<name>.log)
+${s.nodes.length > 0 ? `institution nodes, each its own process (mutual TLS with the consortium's TLS CAs):\n${lines.join('\n')}` : '(ledger only)'}
 `);
   if (agency && bank) {
+    // Written into the data directory, not wherever the reader's shell is (npm run works from the package root).
+    const attestation = rel(join(s.dataDir, 'attestation.bin'));
+    const bundle = rel(join(s.dataDir, 'trust-bundle.json'));
     console.log(`Try it (in another terminal):
-  1. the Hangzhou agency loads ${DEMO_RECORDS} credit records:
-     npm run lianxin -- ingest ${rel(demoFile)} ${connection} --msp ${agency.mspId} --node ${agency.address}
+  1. the Hangzhou agency loads ${String(DEMO_RECORDS)} credit records:
+     npm run lianxin -- ingest ${rel(s.demoFile)} ${connection} --msp ${agency.mspId} --node ${agency.config.grpc.listen}
   2. a Shanghai bank asks the agency's node for an attestation of one of them:
-     npm run lianxin -- attest ${demoSubject(0)} loan ${connection} --msp ${bank.mspId} --node ${agency.address} --out attestation.bin
+     npm run lianxin -- attest ${demoSubject(0)} loan ${connection} --msp ${bank.mspId} --node ${agency.config.grpc.listen} --out ${attestation}
   3. and verifies it offline with the consortium trust bundle exported from the chain:
-     npm run lianxin -- bundle export --out trust-bundle.json ${connection} --msp ${bank.mspId}
-     npm run lianxin -- verify attestation.bin --bundle trust-bundle.json
+     npm run lianxin -- bundle export --out ${bundle} ${connection} --msp ${bank.mspId}${ledgerFlag}
+     npm run lianxin -- verify ${attestation} --bundle ${bundle}
 `);
   }
   console.log(
-    `Audit the chain: stop, then npm run verify-chain -- --data-dir ${dataDir}. Ctrl-C stops everything; npm start resumes it.`,
+    `Audit the chain: stop, then npm run verify-chain${dataFlag + configFlag === '' ? '' : ` --${dataFlag}${configFlag}`}. Ctrl-C stops everything; npm start resumes it.`,
   );
 }
 
@@ -169,20 +230,54 @@ function demoRecords(count: number): string {
   return `subject,kind,version,content_type,content\n${rows.join('\n')}\n`;
 }
 
-class UsageError extends Error {}
-
-main(process.argv.slice(2)).catch((err: unknown) => {
-  // A ledger or node store that is refused says what is wrong and what to do in one line.
+/** The operator's line for a refusal they can act on; anything else (a bug) keeps its stack. */
+function failureLine(err: unknown): string {
   if (
+    err instanceof SupervisorError ||
     err instanceof PkiError ||
     err instanceof UsageError ||
-    err instanceof NodeConfigError ||
-    err instanceof LedgerError ||
-    err instanceof NodeStoreError
+    err instanceof NodeConfigError
   ) {
-    console.error(`start: ${err.message}`);
-  } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
-    console.error(`start: ${err.message}\n${USAGE}`);
-  } else console.error(err);
-  process.exitCode = 1;
+    return `start: ${err.message}`;
+  }
+  if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+    return `start: ${err.message}\n${USAGE}`;
+  }
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+const supervisor = new Supervisor({
+  say: (line) => {
+    console.log(line);
+  },
+  graceMs: CHILD_GRACE_MS,
+});
+// Whatever ends this process (an uncaught error included), its children do not outlive it.
+process.on('exit', () => {
+  supervisor.signalAll();
+});
+let stopping: Promise<void> | undefined;
+const stopAll = (): Promise<void> => (stopping ??= supervisor.stop());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    console.log(`\n${signal}: stopping the nodes, then the ledger (it commits what was accepted for ordering)…`);
+    stopAll().then(
+      () => {
+        console.log('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        console.error(failureLine(err));
+        process.exit(1);
+      },
+    );
+  });
+}
+
+main(process.argv.slice(2), supervisor).catch(async (err: unknown) => {
+  if (stopping) return; // interrupted by a signal: its handler reports and exits
+  console.error(failureLine(err));
+  await stopAll();
+  process.exit(1);
 });

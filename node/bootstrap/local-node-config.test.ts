@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,5 +96,39 @@ describe('writeLocalNodeConfig', () => {
     }
     expect(listens.length).toBeGreaterThan(4);
     expect(new Set(listens).size).toBe(listens.length);
+  });
+
+  it('regenerates an unedited node.yaml and never writes over one its operator edited', async () => {
+    const org = consortium.organizations.find((o) => o.mspId === 'ShanghaiBankMSP');
+    const node = org?.nodes[0];
+    if (!org || !node) throw new Error('the demo consortium has no Shanghai node');
+    const root = join(dir, 'edited');
+    const options = (ledgerAddress: string) => ({
+      consortium,
+      org,
+      node,
+      cryptoDir: join(dir, 'crypto'),
+      dataRoot: root,
+      ledger: {
+        address: ledgerAddress,
+        hostAlias: 'x.local',
+        tlsCaFile: orgPaths(join(dir, 'crypto'), 'OperatorMSP').tlsca.cert,
+        channel: 'lianxin',
+        chaincode: 'lianxin',
+      },
+    });
+    const first = await writeLocalNodeConfig(options('127.0.0.1:7051'));
+    expect(first.operatorEdited).toBe(false);
+    // Unedited: it follows the consortium (npm start -- --port 7151).
+    const moved = await writeLocalNodeConfig(options('127.0.0.1:7151'));
+    expect(moved.operatorEdited).toBe(false);
+    expect((await loadNodeConfig(moved.configFile)).ledger.address).toBe('127.0.0.1:7151');
+
+    const edited = (await readFile(moved.configFile, 'utf8')).replace(/^ {2}level: .*$/m, '').concat('log:\n  level: debug\n');
+    await writeFile(moved.configFile, edited);
+    const again = await writeLocalNodeConfig(options('127.0.0.1:7051'));
+    expect(again.operatorEdited).toBe(true);
+    expect(await readFile(again.configFile, 'utf8')).toBe(edited);
+    expect((await loadNodeConfig(again.configFile)).log.level).toBe('debug');
   });
 });

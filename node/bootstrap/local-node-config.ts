@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { orgPaths, type Consortium, type OrgNode, type Organization } from '../../network/pki/index.ts';
+import { sha256Hex } from '../../network/crypto/index.ts';
 import { ensureNodeKeys, type NodeKeys } from './node-keys.ts';
 
 export interface LocalLedger {
@@ -53,7 +54,15 @@ export interface LocalNodeOptions {
 export interface LocalNode {
   readonly configFile: string;
   readonly keys: NodeKeys;
+  /** The operator edited node.yaml since it was written: it was kept as it is, not regenerated. */
+  readonly operatorEdited: boolean;
 }
+
+/**
+ * Beside node.yaml, the SHA-256 of the text last written to it. A node.yaml whose hash differs was edited by its
+ * operator (or predates the stamp) and is never written over; an unedited one follows the consortium's changes.
+ */
+const GENERATED_STAMP = '.node.yaml.generated-sha256';
 
 /**
  * The operations endpoint of node N (gRPC port 7100+N) listens on 9443+N: next to Fabric's peer operations
@@ -92,11 +101,24 @@ export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>):
     ...options.settings,
   };
   const configFile = join(home, 'node.yaml');
-  await writeFile(
-    configFile,
-    `# ${org.name}: node ${node.name}, written by npm start (node/bootstrap). LIANXIN_* variables override it.\n${stringify(config)}`,
-  );
-  return { configFile, keys };
+  const text = `# ${org.name}: node ${node.name}, written by npm start (node/bootstrap). LIANXIN_* variables override it.\n# Edit freely: npm start regenerates this file only while it is as it wrote it.\n${stringify(config)}`;
+  const operatorEdited = await editedByOperator(configFile, join(home, GENERATED_STAMP), text);
+  if (!operatorEdited) {
+    await writeFile(configFile, text);
+    await writeFile(join(home, GENERATED_STAMP), `${sha256Hex(Buffer.from(text))}\n`);
+  }
+  return { configFile, keys, operatorEdited };
+}
+
+/** Whether node.yaml exists with other text than the generator last wrote (its stamp) or would write now. */
+async function editedByOperator(configFile: string, stampFile: string, generated: string): Promise<boolean> {
+  const current = await readFile(configFile).catch((err: unknown) => {
+    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (current === undefined || current.equals(Buffer.from(generated))) return false;
+  const stamp = await readFile(stampFile, 'utf8').catch(() => undefined);
+  return stamp?.trim() !== sha256Hex(current);
 }
 
 /** Every member's TLS CA in one PEM file: the node requires client certificates issued by one of them. */

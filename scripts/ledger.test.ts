@@ -1,0 +1,83 @@
+/**
+ * The ledger as its own process (scripts/ledger.ts), as npm start runs it: one line and exit 1 when it cannot
+ * start, nothing left listening; the serving line with its address; SIGTERM stops it with exit 0.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateCryptoMaterial, loadConsortium } from '../network/pki/index.ts';
+import { CONSORTIUM_FILE } from '../test/support/test-consortium.ts';
+import { parseLedgerServingLine } from './ledger-serving-line.ts';
+import { runScript } from '../test/support/run-script.ts';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lianxin-ledger-process-'));
+  await generateCryptoMaterial(await loadConsortium(CONSORTIUM_FILE), join(dir, 'crypto'));
+});
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('scripts/ledger.ts', () => {
+  it('refuses a busy port in one line naming the address, and exits 1', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = portOf(busy);
+      const run = await runScript('ledger.ts', '--data-dir', dir, '--port', String(port));
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(`ledger: cannot listen on 127.0.0.1:${String(port)}: the address is in use\n`);
+      expect(run.stdout).toBe('');
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('says how to make the crypto material when there is none', async () => {
+    const empty = join(dir, 'empty');
+    const run = await runScript('ledger.ts', '--data-dir', empty, '--port', '0');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `ledger: no crypto material in ${join(empty, 'crypto')}: run npm run crypto -- --config network/consortium.yaml --out ${join(empty, 'crypto')}\n`,
+    );
+  });
+
+  it('prints its address once serving and stops on SIGTERM with exit code 0, its port free again', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/ledger.ts', '--data-dir', dir, '--port', '0'], {
+      cwd: new URL('..', import.meta.url).pathname,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(child, 'exit');
+    const address = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const parsed = parseLedgerServingLine(line);
+        if (parsed !== undefined) resolve(parsed);
+      });
+      void exited.then(() => {
+        reject(new Error('the ledger exited before serving'));
+      });
+    });
+    const port = Number(address.split(':')[1]);
+    child.kill('SIGTERM');
+    expect(await exited).toEqual([0, null]);
+    // Nothing listens on its port any more.
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, '127.0.0.1', resolve);
+    });
+    probe.close();
+  });
+});
+
+function portOf(server: Server): number {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('not listening on a TCP port');
+  return address.port;
+}

@@ -1,0 +1,137 @@
+/**
+ * `npm run ledger`: the consortium's embedded ledger as a process of its own (npm start runs it so; an operator may
+ * too), from the consortium YAML and the crypto material `npm run crypto` wrote under <data-dir>/crypto.
+ *
+ *   tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051]
+ *
+ * Prints `ledger serving <host:port> …` on stdout once it takes calls (its supervisor reads the address from it:
+ * with `--port 0` nothing else knows it). A busy port, a damaged or locked store or missing crypto material is one
+ * line on stderr and exit code 1, with nothing left listening. SIGTERM or SIGINT: stop taking calls, commit what
+ * was accepted for ordering, close the store, exit 0.
+ */
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { consortiumLedgerOptions } from '../network/consortium-ledger.ts';
+import { createLedger, LedgerError, type LedgerOptions } from '../network/ledger/index.ts';
+import { loadConsortium, PkiError } from '../network/pki/index.ts';
+import { ledgerServingLine } from './ledger-serving-line.ts';
+
+const USAGE = 'usage: tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051]';
+const CHAINCODE_NAME = 'lianxin';
+const CHAINCODE_DIR = new URL('../chaincode', import.meta.url).pathname;
+
+/**
+ * The contract API logs every rejection it returns (a lookup of an absent key included) at error level; on a
+ * Fabric peer that goes to the chaincode's own log. CORE_CHAINCODE_LOGGING_LEVEL=ERROR shows them here too.
+ */
+const CHAINCODE_LOG_LEVEL = process.env.CORE_CHAINCODE_LOGGING_LEVEL ?? 'CRITICAL';
+
+/** What the operator can act on, said in one line; anything else is a bug and keeps its stack. */
+class LedgerProcessError extends Error {
+  override readonly name = 'LedgerProcessError';
+  constructor(
+    readonly code: 'USAGE' | 'NO_CRYPTO_MATERIAL' | 'PORT_UNAVAILABLE',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', default: process.env.LIANXIN_CONFIG ?? 'network/consortium.yaml' },
+      'data-dir': { type: 'string', default: process.env.LIANXIN_DATA_DIR ?? '.data' },
+      port: { type: 'string', default: process.env.LIANXIN_LEDGER_PORT },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !(values.port !== '' && Number.isInteger(port) && port >= 0 && port < 65536)) {
+    throw new LedgerProcessError('USAGE', `--port must be a TCP port number, got ${JSON.stringify(values.port)}`);
+  }
+  const dataDir = values['data-dir'];
+  const cryptoDir = join(dataDir, 'crypto');
+  const consortium = await loadConsortium(values.config);
+  if (!existsSync(cryptoDir)) {
+    throw new LedgerProcessError(
+      'NO_CRYPTO_MATERIAL',
+      `no crypto material in ${cryptoDir}: run npm run crypto -- --config ${values.config} --out ${cryptoDir}`,
+    );
+  }
+  const options = await consortiumLedgerOptions({
+    consortium,
+    cryptoDir,
+    dataDir: join(dataDir, 'ledger'),
+    chaincodes: [{ kind: 'in-process', name: CHAINCODE_NAME, contracts: CHAINCODE_DIR }],
+    chaincodeLogLevel: CHAINCODE_LOG_LEVEL,
+    ...(port === undefined ? {} : { port }),
+  });
+  // Before the store is opened and the chaincode started: a busy port is the commonest refusal, and grpc-js would
+  // also log its own unhelpful line for it.
+  await checkListenable(options.listen);
+  const ledger = await createLedger(options);
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping the ledger (committing what was accepted for ordering)`);
+    ledger.stop().then(
+      () => {
+        console.log('ledger stopped');
+        // Stopped and flushed: whatever handle a library still holds (a gRPC channel's timer) must not keep the
+        // process past its supervisor's grace period.
+        process.exit(0);
+      },
+      (err: unknown) => {
+        console.error(`ledger: stopping failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  console.log(ledgerServingLine(ledger.address, ledger.channelId, ledger.height));
+}
+
+/**
+ * Listens once on the ledger's address with node:net, which names the reason (EADDRINUSE, EACCES…) where grpc-js
+ * says only "No address added out of total 1 resolved". A port taken between this check and the bind still fails,
+ * with grpc-js's words.
+ */
+async function checkListenable(listen: LedgerOptions['listen']): Promise<void> {
+  if (listen.port === 0) return;
+  const address = `${listen.host}:${listen.port}`;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      const reason = err.code === 'EADDRINUSE' ? 'the address is in use' : (err.code ?? err.message);
+      reject(new LedgerProcessError('PORT_UNAVAILABLE', `cannot listen on ${address}: ${reason}`, { cause: err }));
+    });
+    probe.listen(listen.port, listen.host, () => {
+      probe.close(() => {
+        resolve();
+      });
+    });
+  });
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof LedgerProcessError || err instanceof LedgerError || err instanceof PkiError) {
+    console.error(`ledger: ${err.message}`);
+  } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+    console.error(`ledger: ${err.message}\n${USAGE}`);
+  } else console.error(err);
+  // stderr to a pipe or file is written synchronously: the line is out. Nothing may keep listening.
+  process.exit(1);
+});

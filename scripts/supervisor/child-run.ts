@@ -1,0 +1,175 @@
+/**
+ * One run of a supervised child: a Node process started with tsx's loader, the leader of its own process group
+ * (`detached`), so that a signal for it reaches it and everything it started — npm and a terminal signal only their
+ * own group, and the supervisor's children are not in it. Its stdout and stderr go to its log file; the supervisor
+ * reads them on the way to find the lines it waits for and the child's last words when it fails. A child whose
+ * supervisor is gone stops itself (orphan-guard.ts).
+ */
+import { spawn } from 'node:child_process';
+import type { WriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface ChildCommand {
+  /** The TypeScript entry point, run by this Node with tsx's loader (no tsx wrapper process in between). */
+  readonly script: string;
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+}
+
+type LineListener = (line: string, stream: 'stdout' | 'stderr') => void;
+
+const TSX_LOADER = import.meta.resolve('tsx');
+const ORPHAN_GUARD = import.meta.resolve('./orphan-guard.ts');
+/** Enough of stderr to find the child's own error line under whatever a library printed after it. */
+const REMEMBERED_STDERR_LINES = 20;
+
+export class ChildRun {
+  readonly pid: number;
+  /** Settles once the process has exited and its output has been read to the end. */
+  readonly exited: Promise<ExitStatus>;
+  #status: ExitStatus | undefined;
+  #leaderGone = false;
+  readonly #listeners = new Set<LineListener>();
+  readonly #stderr: string[] = [];
+  #lastStdout: string | undefined;
+
+  constructor(command: Readonly<ChildCommand>, log: WriteStream) {
+    const loader = ['--import', TSX_LOADER, '--import', ORPHAN_GUARD];
+    const child = spawn(process.execPath, [...loader, command.script, ...command.args], {
+      detached: true,
+      // stdin: held open and never written; its end tells the child that the supervisor is gone (orphan-guard.ts).
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: command.env,
+    });
+    child.on('error', (err) => {
+      // A failed spawn (ENOENT, EACCES) or a failed kill: on the record, never an uncaught exception.
+      log.write(`--- ${new Date().toISOString()} ${err.message}\n`);
+    });
+    if (child.pid === undefined) {
+      // spawn reports ENOENT/EACCES asynchronously; without a pid there is no process to supervise.
+      throw new Error(`cannot start ${command.script}: no process was created`);
+    }
+    this.pid = child.pid;
+    log.write(
+      `--- ${new Date().toISOString()} started pid ${child.pid}: ${command.script} ${command.args.join(' ')}\n`,
+    );
+    for (const [stream, name] of [
+      [child.stdout, 'stdout'],
+      [child.stderr, 'stderr'],
+    ] as const) {
+      stream.on('data', (chunk: Buffer) => log.write(chunk));
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+        this.#remember(line, name);
+      });
+    }
+    child.on('exit', () => {
+      this.#leaderGone = true;
+    });
+    this.exited = new Promise((resolve) => {
+      child.on('close', (code, signal) => {
+        this.#leaderGone = true;
+        this.#status = { code, signal };
+        log.write(`--- ${new Date().toISOString()} pid ${child.pid} ${describeExit(this.#status)}\n`);
+        resolve(this.#status);
+      });
+    });
+  }
+
+  get running(): boolean {
+    return !this.#leaderGone;
+  }
+
+  get status(): ExitStatus | undefined {
+    return this.#status;
+  }
+
+  /** Calls `listener` for every line the child writes from now on; returns the unsubscribe function. */
+  onLine(listener: LineListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** What `parse` makes of the first stdout line from now on it understands; rejects when `signal` aborts. */
+  waitForLine<T>(parse: (line: string) => T | undefined, signal: AbortSignal): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        off();
+        signal.removeEventListener('abort', onAbort);
+      };
+      const off = this.onLine((line, stream) => {
+        const parsed = stream === 'stdout' ? parse(line) : undefined;
+        if (parsed === undefined) return;
+        done();
+        resolve(parsed);
+      });
+      const onAbort = (): void => {
+        done();
+        reject(signal.reason as Error);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * What the child said about its end: its last line on stderr (the node and the ledger print their one-line
+   * start-up failure there), else its last line on stdout.
+   */
+  lastWords(): string | undefined {
+    return this.lastErrorLine() ?? this.#lastStdout;
+  }
+
+  /** Its last line on stderr: the error line of an uncaught error rather than its stack frames. */
+  lastErrorLine(): string | undefined {
+    // Under a stack trace (an uncaught error), the words are the error's own line above its frames.
+    let last = this.#stderr.length - 1;
+    while (last > 0 && /^\s+at /.test(this.#stderr[last] ?? '')) last -= 1;
+    return this.#stderr[last];
+  }
+
+  /** Sends `signal` to the child's whole process group; false when there is no such group any more. */
+  signalGroup(signal: NodeJS.Signals): boolean {
+    try {
+      process.kill(-this.pid, signal);
+      return true;
+    } catch {
+      return false; // ESRCH: every process of the group is gone
+    }
+  }
+
+  /**
+   * SIGTERM to the group, SIGKILL to it after `graceMs`, then SIGKILL to whatever the leader left in its group.
+   * Resolves with the leader's exit status.
+   */
+  async stop(graceMs: number): Promise<ExitStatus> {
+    if (this.running) this.signalGroup('SIGTERM');
+    const timer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
+    try {
+      const status = await this.exited;
+      this.signalGroup('SIGKILL');
+      return status;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #remember(line: string, stream: 'stdout' | 'stderr'): void {
+    if (line.trim() !== '') {
+      if (stream === 'stderr') {
+        this.#stderr.push(line);
+        if (this.#stderr.length > REMEMBERED_STDERR_LINES) this.#stderr.shift();
+      } else this.#lastStdout = line;
+    }
+    for (const listener of this.#listeners) listener(line, stream);
+  }
+}
+
+/** `exited with code 1`, `killed by SIGKILL`. */
+export function describeExit(status: ExitStatus): string {
+  return status.signal === null ? `exited with code ${String(status.code)}` : `killed by ${status.signal}`;
+}

@@ -1,0 +1,103 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Supervisor, type ChildSpec } from './supervisor.ts';
+
+const CHILD = new URL('./fixtures/short-lived-child.ts', import.meta.url).pathname;
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lianxin-supervisor-'));
+});
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const spec = (name: string, lifetimeMs: number): ChildSpec => ({
+  name,
+  tier: 0,
+  logFile: join(dir, `${name}.log`),
+  readyTimeoutMs: 30_000,
+  command: () => ({ script: CHILD, args: [String(lifetimeMs)], env: process.env }),
+  ready: async (run, signal) => {
+    await run.waitForLine((line) => (line === 'serving' ? true : undefined), signal);
+  },
+});
+
+describe('Supervisor', () => {
+  it('restarts a child that ends on its own after 1, 2, 4… backoff units up to the cap, saying so each time', async () => {
+    const said: string[] = [];
+    const supervisor = new Supervisor({
+      say: (line) => said.push(line),
+      graceMs: 2_000,
+      backoff: { initialMs: 50, maxMs: 200, resetAfterMs: 60_000 },
+    });
+    try {
+      const first = await supervisor.start(spec('crasher', 200));
+      await waitFor(() => said.filter((l) => l.includes('is serving again')).length >= 4);
+      const restarts = said.filter((l) => l.includes('restarting it in'));
+      expect(restarts.slice(0, 4).map((l) => /restarting it in (\S+) s/.exec(l)?.[1])).toEqual([
+        '0.05',
+        '0.1',
+        '0.2',
+        '0.2',
+      ]);
+      // Each names the run that ended, how, and the child's own error line.
+      expect(restarts[0]).toBe(
+        `crasher (pid ${String(first.pid)}) exited with code 3: short-lived-child: crashed on purpose; restarting it in 0.05 s (restart 1)`,
+      );
+    } finally {
+      await supervisor.stop();
+    }
+    // Every run wrote to the one log file, with a line of the supervisor's at each start and end.
+    const log = await readFile(join(dir, 'crasher.log'), 'utf8');
+    expect(log.match(/^--- .* started pid \d+/gm)?.length).toBeGreaterThanOrEqual(5);
+    expect(log).toContain('short-lived-child: crashed on purpose');
+  });
+
+  it("fails a start with the child's own last line when it exits before serving, and names a timeout", async () => {
+    const supervisor = new Supervisor({ say: () => undefined, graceMs: 2_000 });
+    const never = (name: string, lifetimeMs: number, readyTimeoutMs: number): ChildSpec => ({
+      ...spec(name, lifetimeMs),
+      readyTimeoutMs,
+      ready: async (run, signal) => {
+        await run.waitForLine((line) => (line === 'never printed' ? true : undefined), signal);
+      },
+    });
+    try {
+      await expect(supervisor.start(never('early-exit', 100, 30_000))).rejects.toMatchObject({
+        code: 'CHILD_EXITED',
+        child: 'early-exit',
+        message: `early-exit: short-lived-child: crashed on purpose (exited with code 3; log ${join(dir, 'early-exit.log')})`,
+      });
+      await expect(supervisor.start(never('silent', 60_000, 1_500))).rejects.toMatchObject({
+        code: 'CHILD_NOT_READY',
+        message: `silent: not serving after 1.5 s; its last line: serving (log ${join(dir, 'silent.log')})`,
+      });
+      // Neither is left running, nor restarted.
+      expect(supervisor.pids.size).toBe(0);
+    } finally {
+      await supervisor.stop();
+    }
+  });
+
+  it('does not restart what it was asked to stop, and stops it within the grace period', async () => {
+    const said: string[] = [];
+    const supervisor = new Supervisor({ say: (line) => said.push(line), graceMs: 2_000 });
+    const run = await supervisor.start(spec('long-lived', 60_000));
+    await supervisor.stop();
+    expect(run.running).toBe(false);
+    expect(run.status).toEqual({ code: null, signal: 'SIGTERM' });
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(said).toEqual([]);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
