@@ -128,6 +128,34 @@ describe('malformed requests', () => {
     expect(Object.keys(answers).length).toBeGreaterThanOrEqual(11 * 3);
     expect(answers).toEqual(expected);
   });
+
+  it('get INVALID_ARGUMENT from health checking too, which answers callers without a certificate', async () => {
+    const client = new grpc.Client(agencyNode.address, await net.anonymousCredentials());
+    clients.push(client);
+    const answers: Record<string, string> = {};
+    const expected: Record<string, string> = {};
+    for (const [method, streaming] of [
+      ['Check', false],
+      ['Watch', true],
+    ] as const) {
+      const path = `/grpc.health.v1.Health/${method}`;
+      // HealthCheckRequest has one field, `string service = 1`.
+      const payloads = {
+        'truncated varint': Buffer.from([0x80]),
+        'field 0': Buffer.from([0x00, 0x00]),
+        'field 1 as wire type 5': Buffer.from([0x0d, 0, 0, 0, 0]),
+        'over the 1 KiB limit': Buffer.concat([Buffer.from([0x0a, 0x80, 0x10]), Buffer.alloc(2048, 0x61)]),
+      };
+      for (const [what, bytes] of Object.entries(payloads)) {
+        answers[`${path} ${what}`] = await rawCall(client, path, streaming, bytes);
+        expected[`${path} ${what}`] = what.startsWith('over') ? 'RESOURCE_EXHAUSTED' : 'INVALID_ARGUMENT';
+      }
+    }
+    // A well-formed check still answers.
+    answers.valid = await rawCall(client, '/grpc.health.v1.Health/Check', false, Buffer.alloc(0));
+    expected.valid = 'OK';
+    expect(answers).toEqual(expected);
+  });
 });
 
 interface PythonReport {

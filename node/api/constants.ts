@@ -9,6 +9,9 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
  */
 export const SMALL_REQUEST_MAX_BYTES = 64 * 1024;
 
+/** Largest health check request: one service name (grpc.health.v1.HealthCheckRequest). */
+export const HEALTH_REQUEST_MAX_BYTES = 1024;
+
 /** The methods whose requests carry bulk data and get the server-wide receive limit. */
 export const BULK_REQUEST_RPCS: readonly RpcName[] = ['RecordService.IngestRecords', 'RecordService.IngestBatch'];
 

@@ -31,6 +31,7 @@ import { isServerFault, NodeError, toGrpcStatus } from './errors.ts';
 import { assertWithinLimit, limitRequestSize } from './request-limits.ts';
 import type { CallContext, LianxinServiceImpls, RpcName, ServiceImpls } from './handlers.ts';
 import { LIANXIN_SERVICES, qualifiedServiceName, serviceDefinition, type LianxinServiceName } from './proto-loader.ts';
+import { addHealthService } from './health-service.ts';
 import { HEALTH_SERVICE, addReflectionService } from './reflection.ts';
 import { wellFormed } from './strict-decoding.ts';
 
@@ -95,7 +96,7 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
   const statuses = (status: 'SERVING' | 'NOT_SERVING'): ServingStatusMap =>
     Object.fromEntries(['', ...served.map(qualifiedServiceName)].map((service) => [service, status]));
   const health = new HealthImplementation(statuses('SERVING'));
-  health.addToServer(server);
+  addHealthService(server, health);
   // Reflection serves the compiled descriptors, to consortium members only, like every lianxin RPC.
   addReflectionService(server, {
     services: [...served.map(qualifiedServiceName), HEALTH_SERVICE],

@@ -34,6 +34,8 @@ export interface TestNetwork extends AsyncDisposable {
   startNode(mspId: string, settings?: Record<string, unknown>, overrides?: NodeOverrides): Promise<LianxinNode>;
   /** gRPC credentials of `mspId`'s user for mutual TLS with a node. */
   credentials(mspId: string, user?: string): Promise<grpc.ChannelCredentials>;
+  /** TLS trusting every member's server CA, with no client certificate: an anonymous caller, e.g. a probe. */
+  anonymousCredentials(): Promise<grpc.ChannelCredentials>;
   readonly v1: ReturnType<typeof lianxinV1>;
 }
 
@@ -102,6 +104,10 @@ export async function startTestNetwork(): Promise<TestNetwork> {
       // Nodes' server certificates come from their own organisation's TLS CA: trust every member's.
       const cas = await Promise.all(members.consortium.organizations.map((o) => serverCa(o.mspId)));
       return grpc.credentials.createSsl(Buffer.concat(cas), key, cert);
+    },
+    async anonymousCredentials() {
+      const cas = await Promise.all(members.consortium.organizations.map((o) => serverCa(o.mspId)));
+      return grpc.credentials.createSsl(Buffer.concat(cas));
     },
     async [Symbol.asyncDispose]() {
       for (const node of nodes) await node.stop();
