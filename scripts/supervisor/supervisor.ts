@@ -160,14 +160,11 @@ export class Supervisor {
     }
     if (endedOnItsOwn && run.status) {
       const words = run.lastWords() ?? describeExit(run.status);
-      return new SupervisorError(
-        'CHILD_EXITED',
-        spec.name,
-        `${spec.name}: ${words} (${describeExit(run.status)}; ${log})`,
-        {
-          cause: err,
-        },
-      );
+      // A child that names itself in its error line (`ledger: …`) is not named twice.
+      const said = words.startsWith(`${spec.name}: `) ? words : `${spec.name}: ${words}`;
+      return new SupervisorError('CHILD_EXITED', spec.name, `${said} (${describeExit(run.status)}; ${log})`, {
+        cause: err,
+      });
     }
     // `ready` may say what it last saw (a node's failed health checks) in the error it gives up with.
     const detail = err instanceof Error && !(err instanceof DOMException) ? `: ${err.message}` : '';
