@@ -34,45 +34,39 @@ export interface SnapshotMember {
 
 export function snapshotOf(members: readonly SnapshotMember[]): RegistrySnapshot {
   return {
-    organizations: members.map(
-      (m): Organization => ({
-        mspId: m.mspId,
-        name: m.mspId,
-        city: 'Shanghai',
-        role: m.role ?? 'bank',
-        status: m.status ?? 'active',
-        registeredAt: AT,
-        updatedAt: AT,
-      }),
-    ),
-    nodes: members.map(
-      (m): NodeRecord => ({
-        mspId: m.mspId,
-        nodeId: 'node0',
-        endpoint: 'localhost:7051',
-        peerId: m.peerId,
-        addresses: [...(m.addresses ?? [])],
-        shard: '0',
-        origin: `lianxin/${m.mspId}/0`,
-        registeredAt: AT,
-        updatedAt: AT,
-      }),
-    ),
+    organizations: members.map((m): Organization => ({
+      mspId: m.mspId,
+      name: m.mspId,
+      city: 'Shanghai',
+      role: m.role ?? 'bank',
+      status: m.status ?? 'active',
+      registeredAt: AT,
+      updatedAt: AT,
+    })),
+    nodes: members.map((m): NodeRecord => ({
+      mspId: m.mspId,
+      nodeId: 'node0',
+      endpoint: 'localhost:7051',
+      peerId: m.peerId,
+      addresses: [...(m.addresses ?? [])],
+      shard: '0',
+      origin: `lianxin/${m.mspId}/0`,
+      registeredAt: AT,
+      updatedAt: AT,
+    })),
     keys: members.flatMap((m) =>
-      (m.receiptKeys ?? []).map(
-        (k): PublicKeyRecord => ({
-          mspId: m.mspId,
-          kid: k.kid,
-          role: 'receipt',
-          suite: SUITE_P256,
-          publicKey: k.spki,
-          validFrom: k.validFrom ?? AT,
-          validUntil: k.validUntil ?? null,
-          status: 'active',
-          replacedBy: null,
-          registeredAt: AT,
-        }),
-      ),
+      (m.receiptKeys ?? []).map((k): PublicKeyRecord => ({
+        mspId: m.mspId,
+        kid: k.kid,
+        role: 'receipt',
+        suite: SUITE_P256,
+        publicKey: k.spki,
+        validFrom: k.validFrom ?? AT,
+        validUntil: k.validUntil ?? null,
+        status: 'active',
+        replacedBy: null,
+        registeredAt: AT,
+      })),
     ),
   };
 }
