@@ -13,8 +13,8 @@ export const DEFAULT_MAX_CONNECTIONS = 256;
 /** Connections still in the Noise handshake: an unregistered peer is cut when its peer ID is known. */
 export const DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS = 32;
 /** Exchanges a provider serves at once per connection, and a requester runs at once per connection. */
-export const DEFAULT_MAX_INBOUND_STREAMS = 128;
-export const DEFAULT_MAX_OUTBOUND_STREAMS = 128;
+export const DEFAULT_MAX_INBOUND_STREAMS = 256;
+export const DEFAULT_MAX_OUTBOUND_STREAMS = 256;
 
 /** Largest exchange message (a request, a receipt, one report chunk), length prefix excluded. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;

@@ -16,9 +16,10 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((host) => host.stop()));
 });
 
-async function start(peer: TestPeer, registry: RegistryView): Promise<P2pHost> {
+async function start(peer: TestPeer, registry: RegistryView, serve = true): Promise<P2pHost> {
   const host = await startP2pHost({ privateKey: peer.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], registry });
   hosts.push(host);
+  if (!serve) return host;
   await host.handle(ECHO, (stream) => {
     const lp = lpStream(stream);
     void lp
@@ -91,5 +92,31 @@ describe('the p2p host', () => {
     await expect(echo(bankHost, agency.mspId, 'still there?')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     agencyRegistry.replace(snapshotOf([member(bank, bankHost), member(agency, agencyHost)]));
     expect(await echo(bankHost, agency.mspId, 'reinstated')).toBe('reinstated');
+  });
+
+  it("keeps more than libp2p's default 64 streams of a protocol open to one peer", async () => {
+    const [bank, agency] = await Promise.all([testPeer('ShanghaiBankMSP'), testPeer('HangzhouCreditMSP')]);
+    const bankRegistry = new RegistryView(snapshotOf([]));
+    const agencyRegistry = new RegistryView(snapshotOf([]));
+    // The bank only requests: it does not serve the protocol, so no handler of its own sets the outbound limit.
+    const bankHost = await start(bank, bankRegistry, false);
+    const agencyHost = await start(agency, agencyRegistry);
+    const consortium = snapshotOf([member(bank, bankHost), member(agency, agencyHost)]);
+    bankRegistry.replace(consortium);
+    agencyRegistry.replace(consortium);
+
+    const streams = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        bankHost.openStream(agency.mspId, ECHO, { signal: AbortSignal.timeout(10_000) }),
+      ),
+    );
+    const answers = await Promise.all(
+      streams.map(async (stream, i) => {
+        const lp = lpStream(stream);
+        await lp.write(Buffer.from(`exchange ${i}`));
+        return Buffer.from((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray()).toString();
+      }),
+    );
+    expect(answers).toEqual(streams.map((_, i) => `exchange ${i}`));
   });
 });

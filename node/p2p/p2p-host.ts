@@ -37,6 +37,8 @@ export interface P2pHostOptions {
   readonly registry: Pick<PeerRegistry, 'activePeer' | 'peersOf'>;
   readonly inboundConnectionThreshold?: number;
   readonly maxConnections?: number;
+  /** Streams per protocol this host opens on one connection, for protocols it does not serve itself. */
+  readonly maxOutboundStreams?: number;
 }
 
 /** Stream limits per protocol and connection. */
@@ -95,7 +97,9 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
     addresses: { listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // Streams a peer opens before this side has finished upgrading the connection are held as "early" streams;
+    // yamux's default of 10 resets the whole connection when a requester starts many exchanges at once.
+    streamMuxers: [yamux({ maxEarlyStreams: DEFAULT_MAX_INBOUND_STREAMS })],
     connectionGater: registryGater(options.registry),
     connectionManager: {
       inboundConnectionThreshold: options.inboundConnectionThreshold ?? DEFAULT_INBOUND_CONNECTION_THRESHOLD,
@@ -107,9 +111,15 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
   });
   await node.start();
 
+  // libp2p counts a connection's outbound streams per protocol against the local handler's limit, or 64 for a
+  // protocol this host does not serve (a requester): beyond it the stream is reset after negotiation.
+  const streamOptions = (signal: AbortSignal | undefined) => ({
+    maxOutboundStreams: options.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS,
+    ...(signal ? { signal } : {}),
+  });
   const openStreamTo = async (address: string, protocol: string, signal?: AbortSignal): Promise<Stream> => {
     try {
-      return await node.dialProtocol(multiaddr(address), protocol, signal ? { signal } : {});
+      return await node.dialProtocol(multiaddr(address), protocol, streamOptions(signal));
     } catch (err) {
       throw new P2pError('UNAVAILABLE', `cannot open ${protocol} to ${address}: ${describe(err)}`, { cause: err });
     }
@@ -137,7 +147,7 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
         const id = peerIdFromString(peer.peerId);
         if (node.getConnections(id).length > 0) {
           try {
-            return await node.dialProtocol(id, protocol, signal ? { signal } : {});
+            return await node.dialProtocol(id, protocol, streamOptions(signal));
           } catch (err) {
             failures.push(err);
           }
