@@ -303,6 +303,11 @@ export class LianxinChain {
     );
   }
 
+  /** Up to 100 receipts in one transaction, all or none (RecordAccessReceipts). */
+  recordAccessReceipts(receipts: readonly Omit<AccessReceipt, 'recordedBy' | 'recordedAt' | 'txId'>[]) {
+    return this.#submit<AccessReceipt[]>('RecordAccessReceipts', JSON.stringify(receipts));
+  }
+
   // Plumbing -------------------------------------------------------------------------------------------------
 
   async #submit<T>(transaction: string, ...args: string[]): Promise<Committed<T>> {

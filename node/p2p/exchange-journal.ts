@@ -8,7 +8,7 @@
  * a node that dies between the two records the receipt at its next `start()`. The chain's call is idempotent for
  * the same receipt.
  */
-import type { AccessReceipt, LianxinChain } from '../ledger/index.ts';
+import { ChainError, type AccessReceipt, type LianxinChain } from '../ledger/index.ts';
 import type { AccessReceipt as SignedReceipt, SignedEnvelope } from './exchange-messages.ts';
 import { decodeAccessReceipt, decodeAccessRequest, decodeAcknowledgement } from './exchange-messages.ts';
 import type { ExchangeBundle, ExchangeJournal } from './exchange-ports.ts';
@@ -27,11 +27,15 @@ export interface JournalDatabase {
 export interface ExchangeJournalComponents {
   readonly db: JournalDatabase;
   /** The provider's door to the chain; receipts it provided are recorded there. */
-  readonly chain: Pick<LianxinChain, 'recordAccessReceipt'>;
+  readonly chain: Pick<LianxinChain, 'recordAccessReceipt' | 'recordAccessReceipts'>;
   /** A chain call failed (it stays pending and is retried at the next start); the node logs it. */
   readonly onError?: (error: unknown) => void;
 }
 
+type ChainReceipt = Omit<AccessReceipt, 'recordedBy' | 'recordedAt' | 'txId'>;
+
+/** Receipts per RecordAccessReceipts transaction (the chaincode takes up to 100). */
+const RECEIPT_BATCH = 100;
 const PROVIDED = 'p/';
 const OBTAINED = 'o/';
 const PENDING = 'q/';
@@ -92,6 +96,9 @@ const key = (prefix: string, digestHex: string) => Buffer.from(prefix + digestHe
 export class ChainExchangeJournal implements ExchangeJournal {
   readonly #c: Readonly<ExchangeJournalComponents>;
   readonly #recording = new Set<Promise<void>>();
+  /** Receipts waiting for the chain, by digest. */
+  readonly #queue = new Map<string, ChainReceipt>();
+  #flushing: Promise<void> | undefined;
 
   constructor(components: Readonly<ExchangeJournalComponents>) {
     this.#c = components;
@@ -136,7 +143,7 @@ export class ChainExchangeJournal implements ExchangeJournal {
   }
 
   #record(digest: string, receipt: SignedReceipt): void {
-    const onChain: Omit<AccessReceipt, 'recordedBy' | 'recordedAt' | 'txId'> = {
+    this.#queue.set(digest, {
       receiptDigest: digest,
       requester: receipt.requester,
       provider: receipt.provider,
@@ -144,12 +151,48 @@ export class ChainExchangeJournal implements ExchangeJournal {
       purpose: receipt.purpose,
       consentId: receipt.consentId,
       accessedAt: new Date(receipt.issuedAtMs).toISOString(),
-    };
-    const recording = this.#c.chain
-      .recordAccessReceipt(onChain)
-      .then(() => this.#c.db.batch([{ type: 'del', key: key(PENDING, digest) }]))
-      .catch((err: unknown) => this.#c.onError?.(err))
-      .finally(() => this.#recording.delete(recording));
-    this.#recording.add(recording);
+    });
+    if (this.#flushing === undefined) {
+      const flushing = this.#flush().finally(() => {
+        this.#flushing = undefined;
+        this.#recording.delete(flushing);
+      });
+      this.#flushing = flushing;
+      this.#recording.add(flushing);
+    }
+  }
+
+  /**
+   * One transaction at a time, carrying every receipt queued meanwhile (up to the chaincode's batch limit):
+   * under load the chain sees few large transactions instead of one per exchange. A batch the chaincode refuses
+   * is retried receipt by receipt, so that one bad receipt does not hold back the others; a chain that cannot be
+   * reached leaves them pending for the next start.
+   */
+  async #flush(): Promise<void> {
+    while (this.#queue.size > 0) {
+      const batch = [...this.#queue.values()].slice(0, RECEIPT_BATCH);
+      for (const receipt of batch) this.#queue.delete(receipt.receiptDigest);
+      try {
+        await this.#c.chain.recordAccessReceipts(batch);
+        await this.#recorded(batch.map((r) => r.receiptDigest));
+      } catch (err) {
+        if (!(err instanceof ChainError && err.code === 'REJECTED') || batch.length === 1) {
+          this.#c.onError?.(err);
+          continue;
+        }
+        for (const receipt of batch) {
+          try {
+            await this.#c.chain.recordAccessReceipt(receipt);
+            await this.#recorded([receipt.receiptDigest]);
+          } catch (single) {
+            this.#c.onError?.(single);
+          }
+        }
+      }
+    }
+  }
+
+  async #recorded(digests: readonly string[]): Promise<void> {
+    await this.#c.db.batch(digests.map((digest) => ({ type: 'del' as const, key: key(PENDING, digest) })));
   }
 }
