@@ -11,13 +11,11 @@ import { lpStream } from '@libp2p/utils';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashLeaf } from '../chaincode/src/protocol.ts';
-import { LianxinChain } from '../node/ledger/index.ts';
+import { ChainError, LianxinChain } from '../node/ledger/index.ts';
 import {
-  ChainExchangeJournal,
   decodeAccessRequest,
   digestOf,
   encodeAccessRequest,
@@ -27,13 +25,14 @@ import {
   P2pError,
   recordStoreReports,
   RegistryView,
-  ReplayGuard,
-  ReportProvider,
   ReportRequester,
   signEnvelope,
   startP2pHost,
+  startReportExchange,
   type P2pHost,
+  type ReportExchange,
   type ReportQuery,
+  type ReportSource,
 } from '../node/p2p/index.ts';
 import { generateTestKey, type TestKey } from '../node/receipts/test-fixtures.ts';
 import { verifyAttestation } from '../node/receipts/index.ts';
@@ -48,7 +47,6 @@ import {
   onboardConsortium,
   REGULATOR,
   startLianxinNetwork,
-  type LianxinClient,
   type LianxinNetwork,
 } from './support/chaincode-network.ts';
 
@@ -62,12 +60,9 @@ const NOT_HELD = testUscc(3);
 const OTHER_GRANTEE_SUBJECT = testUscc(4);
 const LAPSED_SUBJECT = testUscc(5);
 
-interface Side {
-  readonly host: P2pHost;
-  readonly registry: RegistryView;
+interface Side extends ReportExchange {
   readonly chain: LianxinChain;
   readonly receiptKey: TestKey;
-  readonly journal: ChainExchangeJournal;
 }
 
 let net: LianxinNetwork;
@@ -78,34 +73,58 @@ let provider: Side;
 let requesterSide: Side;
 let requester: ReportRequester;
 let index: FakeIndexChain;
+/** What each side's onError saw: exchanges ended badly, chain calls that failed. */
 const providerErrors: unknown[] = [];
-const chainErrors: unknown[] = [];
+const requesterErrors: unknown[] = [];
 const consents = new Map<string, string>();
 const hosts: P2pHost[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
-async function side(client: LianxinClient, admin: LianxinClient, name: string, receiptKey: TestKey): Promise<Side> {
-  const privateKey = await generateKeyPair('Ed25519');
-  const registry = new RegistryView({ organizations: [], keys: [], nodes: [] });
-  const host = await startP2pHost({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], registry });
-  hosts.push(host);
-  const address = host.addresses()[0]?.replace(/\/p2p\/.*$/, '') ?? '';
+/**
+ * One institution's node as the node wires it (startReportExchange): host, registry view, provider, requester
+ * and journal, its node and receipt key registered on chain. The bank holds no records: its provider side answers
+ * UNKNOWN_SUBJECT.
+ */
+async function side(
+  mspId: string,
+  name: string,
+  receiptKey: TestKey,
+  reports: ReportSource,
+  errors: unknown[],
+): Promise<Side> {
+  const p2pKey = await generateKeyPair('Ed25519');
+  const chain = new LianxinChain((await net.as(mspId)).network, 'lianxin');
+  const sublevel = (label: string) =>
+    db.sublevel<Buffer, Buffer>(`${label}-${name}`, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const exchange = await startReportExchange(
+    {
+      mspId,
+      p2pKey,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      receiptKey,
+      chain,
+      reports,
+      index,
+      verifyAttestation: (bytes) => verifyAttestation(bytes, parts.bundle),
+      replayDb: sublevel('replay'),
+      journalDb: sublevel('journal'),
+      onError: (err) => errors.push(err),
+    },
+    { provider: { messageTimeoutMs: 500 }, requester: { messageTimeoutMs: 2_000 } },
+  );
+  hosts.push(exchange.host);
+  const address = exchange.host.addresses()[0]?.replace(/\/p2p\/.*$/, '') ?? '';
+  const admin = await net.as(mspId, 'Admin');
   await admin.submit(
     'RegisterNode',
     name,
     'localhost:7051',
-    peerIdFromPrivateKey(privateKey).toString(),
+    exchange.host.peerId.toString(),
     JSON.stringify([address]),
     '0',
   );
   await admin.submit('RegisterKey', receiptKey.spki, 'receipt', 'ecdsa-p256-sha256', '', '');
-  const chain = new LianxinChain(client.network, 'lianxin');
-  const journal = new ChainExchangeJournal({
-    db: db.sublevel<Buffer, Buffer>(`journal-${name}`, { keyEncoding: 'buffer', valueEncoding: 'buffer' }),
-    chain,
-    onError: (err) => chainErrors.push(err),
-  });
-  return { host, registry, chain, receiptKey, journal };
+  return { ...exchange, chain, receiptKey };
 }
 
 async function grant(
@@ -165,26 +184,23 @@ beforeAll(async () => {
     });
   }
 
-  provider = await side(await net.as(AGENCY), await net.as(AGENCY, 'Admin'), 'hangzhou0', parts.org.receiptKey);
-  requesterSide = await side(await net.as(BANK), await net.as(BANK, 'Admin'), 'shanghai0', generateTestKey());
-  for (const s of [provider, requesterSide]) s.registry.replace(await s.chain.registrySnapshot());
-
-  const reportProvider = new ReportProvider(
-    {
-      mspId: AGENCY,
-      receiptKey: provider.receiptKey,
-      registry: provider.registry,
-      consents: provider.chain,
-      reports: recordStoreReports({ records: parts.records, attestations: parts.builder }),
-      replay: new ReplayGuard(
-        db.sublevel<Buffer, Buffer>('replay', { keyEncoding: 'buffer', valueEncoding: 'buffer' }),
-      ),
-      journal: provider.journal,
-    },
-    { messageTimeoutMs: 500, onError: (err) => providerErrors.push(err) },
+  provider = await side(
+    AGENCY,
+    'hangzhou0',
+    parts.org.receiptKey,
+    recordStoreReports({ records: parts.records, attestations: parts.builder }),
+    providerErrors,
   );
-  await provider.host.handle(EXCHANGE_PROTOCOL, reportProvider.handler);
-  requester = newRequester();
+  requesterSide = await side(
+    BANK,
+    'shanghai0',
+    generateTestKey(),
+    { latestRecords: () => Promise.resolve([]) },
+    requesterErrors,
+  );
+  // Each node reads the registry again once both have registered (the node does so on its refresh timer).
+  for (const s of [provider, requesterSide]) await s.refreshRegistry();
+  requester = requesterSide.requester;
 
   consents.set('held', await grant(HELD, BANK, ['loan'], 'authorization-held'));
   consents.set('revoked', await grant(REVOKED_SUBJECT, BANK, ['loan'], 'authorization-revoked'));
@@ -269,7 +285,7 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     const onChain = await eventually(() => regulator.evaluate('GetAccessReceipt', digest).catch(() => undefined), {
       what: 'the receipt on chain',
     });
-    expect(chainErrors).toEqual([]);
+    expect([...providerErrors, ...requesterErrors].filter((err) => err instanceof ChainError)).toEqual([]);
     expect(onChain).toMatchObject({
       receiptDigest: digest,
       requester: BANK,

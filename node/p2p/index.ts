@@ -40,3 +40,9 @@ export {
 export { signEnvelope, verifyEnvelope, digestOf, type SignedMessage } from './exchange-signatures.ts';
 export { ExchangeRefusedError, P2pError, type P2pErrorCode } from './errors.ts';
 export { EXCHANGE_PROTOCOL } from './constants.ts';
+export {
+  startReportExchange,
+  type ReportExchange,
+  type ReportExchangeComponents,
+  type ReportExchangeInit,
+} from './report-exchange.ts';
