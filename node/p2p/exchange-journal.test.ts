@@ -149,4 +149,20 @@ describe('ChainExchangeJournal', () => {
     expect(again.recorded.size).toBe(0);
     await second.db.close();
   });
+
+  it('offers receipts again once the chain is back, without a restart', async () => {
+    const { db, sublevel } = await (await openDb())();
+    const chain = new FakeReceiptChain();
+    chain.available = false;
+    const journal = new ChainExchangeJournal({ db: sublevel, chain, onError: () => undefined });
+    const kept = bundle();
+    await journal.provided(kept);
+    await journal.settled();
+    expect(chain.recorded.size).toBe(0);
+    chain.available = true;
+    await journal.start();
+    await journal.settled();
+    expect([...chain.recorded.keys()]).toEqual([digestOf(kept.receipt).toString('hex')]);
+    await db.close();
+  });
 });

@@ -128,7 +128,10 @@ export class ChainExchangeJournal implements ExchangeJournal {
     return bytes === undefined ? undefined : decodeBundle(bytes);
   }
 
-  /** Records on chain the receipts a previous life of the node stored but did not get committed. */
+  /**
+   * Records on chain the receipts stored but not yet committed: by a previous life of the node, or while the chain
+   * could not be reached. Safe to call again: a receipt already queued is queued once.
+   */
   async start(): Promise<void> {
     for await (const pending of this.#c.db.keys({ gte: Buffer.from(PENDING), lt: Buffer.from('q0') })) {
       const digest = pending.toString('utf8').slice(PENDING.length);

@@ -3,7 +3,8 @@
  * (node/node.ts) wires it in a few lines: the libp2p host on the node's p2p address with its registered peer ID,
  * the registry view the gater and the exchange check against (read from the chain at start, then every
  * `registryRefreshMs`: the chaincode emits no registry events), the provider serving `/lianxin/report/1.0.0`,
- * the requester, and the journal (receipts left pending by a previous life are recorded at start).
+ * the requester, and the journal (receipts left pending, by a previous life or a chain outage, are recorded at
+ * start and then at every refresh).
  */
 import type { PrivateKey } from '@libp2p/interface';
 import type { LianxinChain } from '../ledger/index.ts';
@@ -102,9 +103,11 @@ export async function startReportExchange(
     },
     init.requester,
   );
-  // A failed refresh keeps the last view: the gater goes on admitting whom the chain last listed.
+  // A failed refresh keeps the last view: the gater goes on admitting whom the chain last listed. Receipts a
+  // chain outage left pending are offered again at the same pace (recording is idempotent on chain).
   const timer = setInterval(() => {
     refreshRegistry().catch(onError);
+    journal.start().catch(onError);
   }, init.registryRefreshMs ?? DEFAULT_REGISTRY_REFRESH_MS);
   timer.unref();
   const stop = async () => {
