@@ -4,11 +4,13 @@
  * The chain's parts are typed fakes of the narrow interfaces (test/p2p-exchange.test.ts runs the real ledger).
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lpStream } from '@libp2p/utils';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Consent } from '../../chaincode/src/protocol.ts';
 import { generateTestKey } from '../receipts/test-fixtures.ts';
 import { testUscc } from '../services/test-node-parts.ts';
-import { EXCHANGE_PROTOCOL, REPORT_CHUNK_BYTES } from './constants.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, EXCHANGE_PROTOCOL, REPORT_CHUNK_BYTES } from './constants.ts';
+import { decodeFrame, encodeFrame } from './exchange-messages.ts';
 import type { ExchangeBundle } from './exchange-ports.ts';
 import { ReportProvider } from './exchange-provider.ts';
 import { ReportRequester } from './exchange-requester.ts';
@@ -139,5 +141,19 @@ describe('a report of several chunks', () => {
       code: 'BAD_MESSAGE',
       field: 'chunk',
     });
+  });
+
+  it('is recorded, unacknowledged, when the requester drops the stream after the first chunk', async () => {
+    const before = provided.length;
+    const stream = await bankHost.openStream(AGENCY, EXCHANGE_PROTOCOL);
+    const lp = lpStream(stream, { maxDataLength: DEFAULT_MAX_MESSAGE_BYTES });
+    await lp.write(encodeFrame({ kind: 'request', envelope: requester().signRequest(query) }));
+    expect(decodeFrame((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray()).kind).toBe('chunk');
+    stream.abort(new Error('the requester leaves with what it has read'));
+    await vi.waitFor(() => {
+      expect(provided.length).toBe(before + 1);
+    });
+    expect(provided[before]?.acknowledgement).toBeUndefined();
+    expect(provided[before]?.decoded.receipt.subject).toBe(SUBJECT);
   });
 });

@@ -120,18 +120,25 @@ export class ReportProvider {
       return;
     }
     const { request, records } = checked;
-    const receipt = await this.#sendReport(lp, envelope, request, records, exchange);
-    const acknowledgement = await this.#readAcknowledgement(read, request, receipt).catch((err: unknown) => {
-      // The report was delivered: the access happened and is recorded, unacknowledged, for the regulator.
-      this.#onError(err);
-      return undefined;
-    });
-    await this.#c.journal.provided({
-      request: envelope,
-      receipt: receipt.envelope,
-      acknowledgement: acknowledgement?.envelope,
-      decoded: { request, receipt: receipt.decoded, acknowledgement: acknowledgement?.decoded },
-    });
+    const { report, receipt } = this.#prepareReport(envelope, request, records);
+    let acknowledgement: { envelope: SignedEnvelope; decoded: Acknowledgement } | undefined;
+    try {
+      await this.#sendReport(lp, report, receipt.envelope, exchange);
+      acknowledgement = await this.#readAcknowledgement(read, request, receipt).catch((err: unknown) => {
+        // The report was delivered: the access happened and is recorded, unacknowledged, for the regulator.
+        this.#onError(err);
+        return undefined;
+      });
+    } finally {
+      // Recorded even when sending failed part way: a requester that reads the chunks and drops the stream
+      // before the receipt must not leave an access nobody recorded. The regulator sees it unacknowledged.
+      await this.#c.journal.provided({
+        request: envelope,
+        receipt: receipt.envelope,
+        acknowledgement: acknowledgement?.envelope,
+        decoded: { request, receipt: receipt.decoded, acknowledgement: acknowledgement?.decoded },
+      });
+    }
     await stream.close({ signal: exchange }).catch(() => undefined);
   }
 
@@ -261,17 +268,13 @@ export class ReportProvider {
     });
   }
 
-  async #sendReport(
-    lp: LengthPrefixedStream,
+  /** The serialized report and the receipt signed over it, before any byte is sent. */
+  #prepareReport(
     envelope: SignedEnvelope,
     request: AccessRequest,
     records: readonly ProvidedRecord[],
-    signal: AbortSignal,
-  ): Promise<{ envelope: SignedEnvelope; decoded: AccessReceipt }> {
+  ): { report: Uint8Array; receipt: { envelope: SignedEnvelope; decoded: AccessReceipt } } {
     const report = encodeReport({ requestId: request.requestId, records: records.map((r) => r.record) });
-    for (let at = 0; at < report.length; at += REPORT_CHUNK_BYTES) {
-      await lp.write(encodeFrame({ kind: 'chunk', data: report.subarray(at, at + REPORT_CHUNK_BYTES) }), { signal });
-    }
     const decoded: AccessReceipt = {
       requestId: request.requestId,
       requestDigest: digestOf(envelope),
@@ -289,9 +292,17 @@ export class ReportProvider {
       reportDigest: sha256(report),
       issuedAtMs: this.#now(),
     };
-    const receipt = signEnvelope('access-receipt', encodeAccessReceipt(decoded), this.#c.receiptKey);
+    return {
+      report,
+      receipt: { envelope: signEnvelope('access-receipt', encodeAccessReceipt(decoded), this.#c.receiptKey), decoded },
+    };
+  }
+
+  async #sendReport(lp: LengthPrefixedStream, report: Uint8Array, receipt: SignedEnvelope, signal: AbortSignal) {
+    for (let at = 0; at < report.length; at += REPORT_CHUNK_BYTES) {
+      await lp.write(encodeFrame({ kind: 'chunk', data: report.subarray(at, at + REPORT_CHUNK_BYTES) }), { signal });
+    }
     await lp.write(encodeFrame({ kind: 'receipt', envelope: receipt }), { signal });
-    return { envelope: receipt, decoded };
   }
 
   async #readAcknowledgement(
