@@ -215,6 +215,13 @@ export class LianxinContract extends Contract {
     return json(receipts.recordAccessReceipt(ctx, receiptDigest, requester, provider, subject, purpose, consentId, accessedAt));
   }
 
+  /** A JSON array of up to 100 receipts, each with RecordAccessReceipt's arguments by name; all or none. */
+  @Transaction()
+  @Returns('string')
+  async RecordAccessReceipts(ctx: Context, receiptsJson: string): Promise<string> {
+    return json(receipts.recordAccessReceipts(ctx, receiptsJson));
+  }
+
   @Transaction(false)
   @Returns('string')
   async GetAccessReceipt(ctx: Context, receiptDigest: string): Promise<string> {

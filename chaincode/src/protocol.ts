@@ -37,8 +37,10 @@ export {
   MSP_ID,
   RECORD_KIND,
   requireDigest,
+  requireKind,
   requireMspId,
   requireOneOf,
+  requirePurpose,
   requireRecord,
   requireString,
   requireTime,
@@ -51,6 +53,8 @@ export { ChaincodeError, type ChaincodeErrorCode } from './errors';
 export type { AnchoredCheckpoint } from './checkpoints';
 export { evidenceIdOf, type Evidence, type Party } from './evidence';
 export { chunkCount, type IndexChunk, type IndexEntry } from './record-index';
+export { consentCovers, consentIdOf, type Consent, type ConsentCheck } from './consents';
+export type { AccessReceipt } from './receipts';
 export {
   KEY_ROLES,
   ORG_ROLES,

@@ -6,12 +6,12 @@
 import type { Context } from 'fabric-contract-api';
 import { consentCovers, getConsent } from './consents';
 import { canonicalJson } from './canonical-json';
-import { fail, invalid } from './errors';
+import { ChaincodeError, fail, invalid } from './errors';
 import { scanWindow, type Page } from './pagination';
 import { getOrganization, requireMember } from './registry';
 import { emit, getJson, NS, pad, putJson, txTime } from './state';
 import { requireUscc, requireUsccForLookup, usccModeOf } from './subject';
-import { isoTime, requireDigest, requireMspId, requireOneOf, requirePurpose, requireTime } from './validation';
+import { isoTime, requireDigest, requireJson, requireMspId, requireOneOf, requirePurpose, requireRecord, requireTime } from './validation';
 
 export interface AccessReceipt {
   readonly receiptDigest: string;
@@ -34,6 +34,67 @@ const AUDITORS = ['regulator', 'operator'];
 export async function recordAccessReceipt(
   ctx: Context, receiptDigest: string, requester: string, provider: string, subject: string, purpose: string, consentId: string, accessedAt: string,
 ): Promise<AccessReceipt> {
+  const receipt = await storeReceipt(ctx, receiptDigest, requester, provider, subject, purpose, consentId, accessedAt);
+  if (receipt.txId === ctx.stub.getTxID()) emit(ctx, 'ReceiptRecorded', { receiptDigest, txId: receipt.txId });
+  return receipt;
+}
+
+/** Receipts one RecordAccessReceipts transaction may carry: a provider batches what it served meanwhile. */
+export const MAX_RECEIPT_BATCH = 100;
+const RECEIPT_FIELDS = ['receiptDigest', 'requester', 'provider', 'subject', 'purpose', 'consentId', 'accessedAt'] as const;
+
+/**
+ * Several receipts in one transaction, each checked as RecordAccessReceipt checks one; all or none are recorded,
+ * and an error names the receipt (`receipts[3]: "purpose" must be …`). One event, ReceiptsRecorded, lists the
+ * digests newly recorded (Fabric keeps one chaincode event per transaction).
+ */
+export async function recordAccessReceipts(ctx: Context, receiptsJson: string): Promise<AccessReceipt[]> {
+  const items = requireJson('receipts', receiptsJson);
+  if (!Array.isArray(items) || items.length === 0 || items.length > MAX_RECEIPT_BATCH) {
+    return invalid('receipts', `must be an array of 1 to ${MAX_RECEIPT_BATCH} receipts`);
+  }
+  // Every receipt is checked before any is written: all or none.
+  const seen = new Set<string>();
+  const checked: { receipt: AccessReceipt; isNew: boolean }[] = [];
+  for (const [i, item] of items.entries()) {
+    const field = `receipts[${i}]`;
+    const fields = requireRecord(field, item);
+    const unknown = Object.keys(fields).find((key) => !(RECEIPT_FIELDS as readonly string[]).includes(key));
+    if (unknown !== undefined) invalid(`${field}.${unknown}`, 'is not a receipt field');
+    const [digest, requester, provider, subject, purpose, consentId, accessedAt] = RECEIPT_FIELDS.map((name) => {
+      const value = fields[name];
+      return typeof value === 'string' ? value : invalid(`${field}.${name}`, 'must be a string');
+    }) as [string, string, string, string, string, string, string];
+    // The transaction does not read its own writes: a digest twice in one batch would be written twice.
+    if (seen.has(digest)) return invalid(`${field}.receiptDigest`, 'repeats an earlier receipt of the batch');
+    seen.add(digest);
+    try {
+      checked.push(await checkReceipt(ctx, digest, requester, provider, subject, purpose, consentId, accessedAt));
+    } catch (err) {
+      if (err instanceof ChaincodeError) throw new ChaincodeError(err.code, `${field}: ${err.detail}`);
+      throw err;
+    }
+  }
+  for (const { receipt, isNew } of checked) if (isNew) await writeReceipt(ctx, receipt);
+  const recorded = checked.map((c) => c.receipt);
+  const txId = ctx.stub.getTxID();
+  emit(ctx, 'ReceiptsRecorded', { receiptDigests: recorded.filter((r) => r.txId === txId).map((r) => r.receiptDigest), txId });
+  return recorded;
+}
+
+/** Checks and writes one receipt, or returns the same one recorded before; emits nothing. */
+async function storeReceipt(
+  ctx: Context, receiptDigest: string, requester: string, provider: string, subject: string, purpose: string, consentId: string, accessedAt: string,
+): Promise<AccessReceipt> {
+  const checked = await checkReceipt(ctx, receiptDigest, requester, provider, subject, purpose, consentId, accessedAt);
+  if (checked.isNew) await writeReceipt(ctx, checked.receipt);
+  return checked.receipt;
+}
+
+/** Validates one receipt against the chain without writing: the new receipt, or the same one recorded before. */
+async function checkReceipt(
+  ctx: Context, receiptDigest: string, requester: string, provider: string, subject: string, purpose: string, consentId: string, accessedAt: string,
+): Promise<{ receipt: AccessReceipt; isNew: boolean }> {
   requireDigest('receiptDigest', receiptDigest);
   requireMspId('requester', requester);
   requireMspId('provider', provider);
@@ -59,16 +120,19 @@ export async function recordAccessReceipt(
   const existing = await getJson<AccessReceipt>(ctx, NS.receipt, [receiptDigest]);
   if (existing !== undefined) {
     const same = canonicalJson({ ...existing, recordedBy: '', recordedAt: '', txId: '' }) === canonicalJson({ ...receipt, recordedBy: '', recordedAt: '', txId: '' });
-    return same ? existing : fail('RECEIPT_CONFLICT', `receipt ${receiptDigest} is already recorded with other details`);
+    return same ? { receipt: existing, isNew: false } : fail('RECEIPT_CONFLICT', `receipt ${receiptDigest} is already recorded with other details`);
   }
-  const time = pad(at, TIME_WIDTH);
+  return { receipt, isNew: true };
+}
+
+async function writeReceipt(ctx: Context, receipt: AccessReceipt): Promise<void> {
+  const { receiptDigest } = receipt;
+  const time = pad(Date.parse(receipt.accessedAt), TIME_WIDTH);
   await putJson(ctx, NS.receipt, [receiptDigest], receipt);
   await putJson(ctx, NS.receiptByTime, [time, receiptDigest], receipt);
-  await putJson(ctx, NS.receiptBySubject, [code, time, receiptDigest], receipt);
-  await putJson(ctx, NS.receiptByRequester, [requester, time, receiptDigest], receipt);
-  await putJson(ctx, NS.receiptByProvider, [provider, time, receiptDigest], receipt);
-  emit(ctx, 'ReceiptRecorded', { receiptDigest, txId: receipt.txId });
-  return receipt;
+  await putJson(ctx, NS.receiptBySubject, [receipt.subject, time, receiptDigest], receipt);
+  await putJson(ctx, NS.receiptByRequester, [receipt.requester, time, receiptDigest], receipt);
+  await putJson(ctx, NS.receiptByProvider, [receipt.provider, time, receiptDigest], receipt);
 }
 
 export async function getReceipt(ctx: Context, receiptDigest: string): Promise<AccessReceipt> {

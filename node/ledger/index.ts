@@ -1,6 +1,9 @@
 /** The node's door to the chain: the Lianxin chaincode through the official fabric-gateway client. */
 export {
   LianxinChain,
+  type AccessReceipt,
+  type Consent,
+  type ConsentCheck,
   type AnchoredCheckpoint,
   type AnchoredEvent,
   type ChainInfo,

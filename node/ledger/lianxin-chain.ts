@@ -13,8 +13,11 @@ import {
 } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
 import type {
+  AccessReceipt,
   AnchoredCheckpoint,
   ChaincodeErrorCode,
+  Consent,
+  ConsentCheck,
   Evidence,
   IndexChunk,
   IndexEntry,
@@ -27,7 +30,10 @@ import type {
 import { ChainError } from './errors.ts';
 
 export type {
+  AccessReceipt,
   AnchoredCheckpoint,
+  Consent,
+  ConsentCheck,
   Evidence,
   IndexChunk,
   IndexEntry,
@@ -295,6 +301,37 @@ export class LianxinChain {
   /** Every platform's notarization of a document (lower-case hex digest). */
   listEvidenceByDigest(documentDigest: string): Promise<Evidence[]> {
     return this.#allPages<Evidence>('ListEvidenceByDigest', documentDigest);
+  }
+
+  // Consents and access receipts ----------------------------------------------------------------------------
+
+  /** A consent by its ID (lower-case hex), revoked or not; undefined when the chain has none. */
+  getConsent(consentId: string): Promise<Consent | undefined> {
+    return this.#evaluateOptional<Consent>('CONSENT_NOT_FOUND', 'GetConsent', consentId);
+  }
+
+  /** Whether a consent authorizes `grantee` for subject, purpose and kind at `at` (RFC 3339; '' = now on chain). */
+  isConsentValid(subject: string, grantee: string, purpose: string, kind: string, at: string): Promise<ConsentCheck> {
+    return this.#evaluate<ConsentCheck>('IsConsentValid', subject, grantee, purpose, kind, at);
+  }
+
+  /** Records the digest of an access receipt; idempotent for the same details (RECEIPT_CONFLICT otherwise). */
+  recordAccessReceipt(receipt: Omit<AccessReceipt, 'recordedBy' | 'recordedAt' | 'txId'>) {
+    return this.#submit<AccessReceipt>(
+      'RecordAccessReceipt',
+      receipt.receiptDigest,
+      receipt.requester,
+      receipt.provider,
+      receipt.subject,
+      receipt.purpose,
+      receipt.consentId,
+      receipt.accessedAt,
+    );
+  }
+
+  /** Up to 100 receipts in one transaction, all or none (RecordAccessReceipts). */
+  recordAccessReceipts(receipts: readonly Omit<AccessReceipt, 'recordedBy' | 'recordedAt' | 'txId'>[]) {
+    return this.#submit<AccessReceipt[]>('RecordAccessReceipts', JSON.stringify(receipts));
   }
 
   // Plumbing -------------------------------------------------------------------------------------------------

@@ -1,0 +1,334 @@
+/**
+ * The provider's side of `/lianxin/report/1.0.0` (DESIGN §7 step 3). For each inbound stream: read one signed
+ * AccessRequest; check, in this order, that it is well formed and addressed to this institution, that the
+ * connecting peer is a node of the requester, the requester's signature with its receipt key valid at the
+ * request's issue time, the request's times, that its ID and nonce are new (durably), and the consent on chain
+ * for this subject, grantee, purpose and every kind now; then stream the report in chunks and a signed
+ * AccessReceipt, or send one signed Refusal with a stable reason. Finally read the requester's signed
+ * Acknowledgement and hand the bundle to the journal (which records the receipt on chain), acknowledged or not.
+ *
+ * Everything read is attacker-controlled. Bounds: one message of at most `maxMessageBytes`, each within
+ * `messageTimeoutMs`, the whole exchange within `exchangeTimeoutMs`; a peer that stops mid-stream is cut.
+ */
+import type { Connection, Stream } from '@libp2p/interface';
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
+import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
+import { sha256 } from '../../network/crypto/index.ts';
+import type { ReceiptKey } from '../receipts/index.ts';
+import {
+  DEFAULT_EXCHANGE_TIMEOUT_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MESSAGE_TIMEOUT_MS,
+  REPORT_CHUNK_BYTES,
+} from './constants.ts';
+import { P2pError } from './errors.ts';
+import {
+  clipDetail,
+  decodeAccessRequest,
+  decodeAcknowledgement,
+  decodeFrame,
+  encodeAccessReceipt,
+  encodeFrame,
+  encodeRefusal,
+  encodeReport,
+  requestTimeProblem,
+  type AccessReceipt,
+  type AccessRequest,
+  type Acknowledgement,
+  type RefusalReason,
+  type SignedEnvelope,
+} from './exchange-messages.ts';
+import type { ConsentLedger, ExchangeJournal, ProvidedRecord, ReportSource } from './exchange-ports.ts';
+import { digestOf, signEnvelope, verifyEnvelope } from './exchange-signatures.ts';
+import type { PeerRegistry } from './registry-view.ts';
+import type { ReplayGuard } from './replay-guard.ts';
+
+export interface ReportProviderComponents {
+  /** This institution's MSP ID: requests must name it as provider. */
+  readonly mspId: string;
+  readonly receiptKey: ReceiptKey;
+  readonly registry: Pick<PeerRegistry, 'activePeer' | 'organization' | 'receiptKey'>;
+  readonly consents: ConsentLedger;
+  readonly reports: ReportSource;
+  readonly replay: Pick<ReplayGuard, 'claim'>;
+  readonly journal: Pick<ExchangeJournal, 'provided'>;
+  /** The clock, for tests of expiry (default Date.now). */
+  readonly now?: () => number;
+}
+
+export interface ReportProviderInit {
+  readonly maxMessageBytes?: number;
+  readonly messageTimeoutMs?: number;
+  readonly exchangeTimeoutMs?: number;
+  /** Called when an exchange ends badly on this side (a refusal is not an error); the node logs it. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A consent scope of every kind (chaincode/src/consents.ts). */
+const ALL_KINDS = '*';
+
+/** A refusal decided while checking a request. */
+class Refused {
+  constructor(
+    readonly reason: RefusalReason,
+    readonly detail: string,
+  ) {}
+}
+
+export class ReportProvider {
+  readonly #c: Readonly<ReportProviderComponents>;
+  readonly #maxMessageBytes: number;
+  readonly #messageTimeoutMs: number;
+  readonly #exchangeTimeoutMs: number;
+  readonly #onError: (error: unknown) => void;
+  readonly #now: () => number;
+
+  constructor(components: Readonly<ReportProviderComponents>, init: Readonly<ReportProviderInit> = {}) {
+    this.#c = components;
+    this.#maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#messageTimeoutMs = init.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS;
+    this.#exchangeTimeoutMs = init.exchangeTimeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS;
+    this.#onError = init.onError ?? (() => undefined);
+    this.#now = components.now ?? Date.now;
+  }
+
+  /** The libp2p stream handler (`host.handle(EXCHANGE_PROTOCOL, provider.handler)`). */
+  readonly handler = (stream: Stream, connection: Connection): void => {
+    void this.#serve(stream, connection.remotePeer.toString()).catch((err: unknown) => {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+      this.#onError(err);
+    });
+  };
+
+  async #serve(stream: Stream, remotePeerId: string): Promise<void> {
+    const exchange = AbortSignal.timeout(this.#exchangeTimeoutMs);
+    const lp = lpStream(stream, { maxDataLength: this.#maxMessageBytes });
+    const read = async () =>
+      decodeFrame(
+        (
+          await lp.read({ signal: AbortSignal.any([exchange, AbortSignal.timeout(this.#messageTimeoutMs)]) })
+        ).subarray(),
+      );
+    const first = await read();
+    if (first.kind !== 'request')
+      throw new P2pError('BAD_MESSAGE', `the first frame must be a request, not ${first.kind}`);
+    const envelope = first.envelope;
+    const checked = await this.#check(envelope, remotePeerId, exchange);
+    if (checked instanceof Refused) {
+      await this.#refuse(lp, envelope, checked, exchange);
+      await stream.close({ signal: exchange });
+      return;
+    }
+    const { request, records } = checked;
+    const { report, receipt } = this.#prepareReport(envelope, request, records);
+    let acknowledgement: { envelope: SignedEnvelope; decoded: Acknowledgement } | undefined;
+    try {
+      await this.#sendReport(lp, report, receipt.envelope, exchange);
+      acknowledgement = await this.#readAcknowledgement(read, request, receipt).catch((err: unknown) => {
+        // The report was delivered: the access happened and is recorded, unacknowledged, for the regulator.
+        this.#onError(err);
+        return undefined;
+      });
+    } finally {
+      // Recorded even when sending failed part way: a requester that reads the chunks and drops the stream
+      // before the receipt must not leave an access nobody recorded. The regulator sees it unacknowledged.
+      await this.#c.journal.provided({
+        request: envelope,
+        receipt: receipt.envelope,
+        acknowledgement: acknowledgement?.envelope,
+        decoded: { request, receipt: receipt.decoded, acknowledgement: acknowledgement?.decoded },
+      });
+    }
+    await stream.close({ signal: exchange }).catch(() => undefined);
+  }
+
+  async #check(
+    envelope: SignedEnvelope,
+    remotePeerId: string,
+    signal: AbortSignal,
+  ): Promise<Refused | { request: AccessRequest; records: ProvidedRecord[] }> {
+    let request: AccessRequest;
+    try {
+      request = decodeAccessRequest(envelope.body);
+    } catch (err) {
+      if (err instanceof P2pError) return new Refused('BAD_REQUEST', err.message);
+      throw err;
+    }
+    if (request.provider !== this.#c.mspId) {
+      return new Refused(
+        'BAD_REQUEST',
+        `"request.provider" is ${request.provider}, not this institution ${this.#c.mspId}`,
+      );
+    }
+    const organization = this.#c.registry.organization(request.requester);
+    if (organization === undefined) return new Refused('NOT_REGISTERED', `${request.requester} is not registered`);
+    if (organization.status !== 'active')
+      return new Refused('SUSPENDED', `${request.requester} is ${organization.status}`);
+    // The Noise handshake proved the peer ID; the request must come from a node of the institution it names.
+    if (this.#c.registry.activePeer(remotePeerId)?.mspId !== request.requester) {
+      return new Refused('NOT_REGISTERED', `peer ${remotePeerId} is not a registered node of ${request.requester}`);
+    }
+    const key = this.#c.registry.receiptKey(request.requester, envelope.signature.kid, request.issuedAtMs);
+    if (key === undefined) {
+      return new Refused(
+        'BAD_SIGNATURE',
+        `key ${envelope.signature.kid} is not a receipt key of ${request.requester} valid at the request's issue time`,
+      );
+    }
+    if (!verifyEnvelope('access-request', envelope, key)) {
+      return new Refused('BAD_SIGNATURE', `the request's signature does not verify with key ${envelope.signature.kid}`);
+    }
+    const now = this.#now();
+    const timeProblem = requestTimeProblem(request, now);
+    if (timeProblem !== undefined) return new Refused('EXPIRED_REQUEST', timeProblem);
+    if (!(await this.#c.replay.claim(request.requestId, request.nonce, request.expiresAtMs))) {
+      return new Refused('REPLAY', `request ${request.requestId} or its nonce was seen before`);
+    }
+    const consentRefusal = await this.#checkConsent(request, now);
+    if (consentRefusal !== undefined) return consentRefusal;
+    const records = await this.#c.reports.latestRecords(request.subject, request.kinds, { signal });
+    if (records.length === 0) {
+      return new Refused(
+        'UNKNOWN_SUBJECT',
+        `${this.#c.mspId} holds no ${request.kinds.join(', ')} record of ${request.subject}`,
+      );
+    }
+    return { request, records };
+  }
+
+  /** The consent the request names, classified for a precise reason; then the chain's own check per kind. */
+  async #checkConsent(request: AccessRequest, now: number): Promise<Refused | undefined> {
+    let consent: Consent | undefined;
+    try {
+      consent = await this.#c.consents.getConsent(request.consentId);
+    } catch (err) {
+      return new Refused('UNAVAILABLE', `the consent could not be read from the chain: ${(err as Error).message}`);
+    }
+    if (consent === undefined) return new Refused('NO_CONSENT', `consent ${request.consentId} is not on chain`);
+    if (consent.subject !== request.subject || consent.grantee !== request.requester) {
+      return new Refused(
+        'NO_CONSENT',
+        `consent ${request.consentId} does not authorize ${request.requester} for ${request.subject}`,
+      );
+    }
+    if (consent.revokedAt !== null && Date.parse(consent.revokedAt) <= now) {
+      return new Refused('CONSENT_REVOKED', `consent ${request.consentId} was revoked at ${consent.revokedAt}`);
+    }
+    if (consent.purpose !== request.purpose) {
+      return new Refused(
+        'PURPOSE_MISMATCH',
+        `consent ${request.consentId} is for ${consent.purpose}, not ${request.purpose}`,
+      );
+    }
+    const uncovered = request.kinds.find((kind) => !consent.scope.includes(ALL_KINDS) && !consent.scope.includes(kind));
+    if (uncovered !== undefined) {
+      return new Refused('KIND_NOT_COVERED', `consent ${request.consentId} does not cover kind ${uncovered}`);
+    }
+    if (!consentCovers(consent, request.purpose, null, now)) {
+      return new Refused(
+        'CONSENT_EXPIRED',
+        `consent ${request.consentId} is valid from ${consent.validFrom} until ${consent.validUntil}`,
+      );
+    }
+    // The chain decides, at its own present: the copy above may be stale by a block.
+    try {
+      for (const kind of request.kinds) {
+        const check = await this.#c.consents.isConsentValid(
+          request.subject,
+          request.requester,
+          request.purpose,
+          kind,
+          '',
+        );
+        if (!check.valid) return new Refused('NO_CONSENT', `the chain holds no valid consent for kind ${kind} now`);
+      }
+    } catch (err) {
+      return new Refused('UNAVAILABLE', `the consent could not be checked on chain: ${(err as Error).message}`);
+    }
+    return undefined;
+  }
+
+  async #refuse(lp: LengthPrefixedStream, envelope: SignedEnvelope, refused: Refused, signal: AbortSignal) {
+    let requestId = '';
+    try {
+      requestId = decodeAccessRequest(envelope.body).requestId;
+    } catch {
+      // A request that does not decode is refused without its ID.
+    }
+    const body = encodeRefusal({
+      requestId,
+      requestDigest: digestOf(envelope),
+      provider: this.#c.mspId,
+      reason: refused.reason,
+      detail: clipDetail(refused.detail),
+      issuedAtMs: this.#now(),
+    });
+    await lp.write(encodeFrame({ kind: 'refusal', envelope: signEnvelope('refusal', body, this.#c.receiptKey) }), {
+      signal,
+    });
+  }
+
+  /** The serialized report and the receipt signed over it, before any byte is sent. */
+  #prepareReport(
+    envelope: SignedEnvelope,
+    request: AccessRequest,
+    records: readonly ProvidedRecord[],
+  ): { report: Uint8Array; receipt: { envelope: SignedEnvelope; decoded: AccessReceipt } } {
+    const report = encodeReport({ requestId: request.requestId, records: records.map((r) => r.record) });
+    const decoded: AccessReceipt = {
+      requestId: request.requestId,
+      requestDigest: digestOf(envelope),
+      provider: this.#c.mspId,
+      requester: request.requester,
+      subject: request.subject,
+      purpose: request.purpose,
+      consentId: request.consentId,
+      records: records.map(({ record, leafHash }) => ({
+        kind: record.kind,
+        version: record.version,
+        recordDigest: sha256(record.content),
+        leafHash,
+      })),
+      reportDigest: sha256(report),
+      issuedAtMs: this.#now(),
+    };
+    return {
+      report,
+      receipt: { envelope: signEnvelope('access-receipt', encodeAccessReceipt(decoded), this.#c.receiptKey), decoded },
+    };
+  }
+
+  async #sendReport(lp: LengthPrefixedStream, report: Uint8Array, receipt: SignedEnvelope, signal: AbortSignal) {
+    for (let at = 0; at < report.length; at += REPORT_CHUNK_BYTES) {
+      await lp.write(encodeFrame({ kind: 'chunk', data: report.subarray(at, at + REPORT_CHUNK_BYTES) }), { signal });
+    }
+    await lp.write(encodeFrame({ kind: 'receipt', envelope: receipt }), { signal });
+  }
+
+  async #readAcknowledgement(
+    read: () => Promise<ReturnType<typeof decodeFrame>>,
+    request: AccessRequest,
+    receipt: { envelope: SignedEnvelope },
+  ): Promise<{ envelope: SignedEnvelope; decoded: Acknowledgement }> {
+    const frame = await read();
+    if (frame.kind !== 'acknowledgement') {
+      throw new P2pError('BAD_MESSAGE', `expected an acknowledgement, got ${frame.kind}`);
+    }
+    const decoded = decodeAcknowledgement(frame.envelope.body);
+    if (decoded.requester !== request.requester || decoded.requestId !== request.requestId) {
+      throw new P2pError('BAD_MESSAGE', 'the acknowledgement names another request or requester', {
+        field: 'acknowledgement',
+      });
+    }
+    if (!Buffer.from(decoded.receiptDigest).equals(digestOf(receipt.envelope))) {
+      throw new P2pError('BAD_MESSAGE', 'the acknowledgement is for another receipt', {
+        field: 'acknowledgement.receiptDigest',
+      });
+    }
+    const key = this.#c.registry.receiptKey(request.requester, frame.envelope.signature.kid, decoded.issuedAtMs);
+    if (key === undefined || !verifyEnvelope('acknowledgement', frame.envelope, key)) {
+      throw new P2pError('BAD_SIGNATURE', `the acknowledgement's signature does not verify for ${request.requester}`);
+    }
+    return { envelope: frame.envelope, decoded };
+  }
+}

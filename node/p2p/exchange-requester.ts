@@ -1,0 +1,299 @@
+/**
+ * The requester's side of `/lianxin/report/1.0.0` (DESIGN §7 steps 2 and 4): sign an AccessRequest, send it to a
+ * node of the provider, read the report's chunks and the provider's signed AccessReceipt (or its signed Refusal),
+ * verify the receipt and every record — the attestation (provider's signature, leaf in its log under a signed
+ * checkpoint), the record's digest in that leaf, and the chain index's entry for the subject and kind — then sign
+ * an Acknowledgement, accepted or disputed with the reason, and send it. The bundle goes to the journal either
+ * way: a dispute is what gets recorded when a provider's report does not match the chain.
+ */
+import { randomBytes } from 'node:crypto';
+import { lpStream } from '@libp2p/utils';
+import { equalBytes } from '../../chaincode/src/protocol.ts';
+import { sha256 } from '../../network/crypto/index.ts';
+import type { AttestationVerification, ReceiptKey } from '../receipts/index.ts';
+import {
+  DEFAULT_EXCHANGE_TIMEOUT_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_REPORT_BYTES,
+  DEFAULT_MESSAGE_TIMEOUT_MS,
+  EXCHANGE_PROTOCOL,
+} from './constants.ts';
+import { ExchangeRefusedError, P2pError } from './errors.ts';
+import {
+  decodeAccessReceipt,
+  decodeAccessRequest,
+  decodeFrame,
+  decodeRefusal,
+  decodeReport,
+  encodeAccessRequest,
+  encodeAcknowledgement,
+  encodeFrame,
+  type AccessReceipt,
+  type AccessRequest,
+  type Acknowledgement,
+  type AcknowledgementStatus,
+  type Report,
+  type SignedEnvelope,
+} from './exchange-messages.ts';
+import type { ExchangeBundle, ExchangeJournal, IndexLookup } from './exchange-ports.ts';
+import { digestOf, signEnvelope, verifyEnvelope } from './exchange-signatures.ts';
+import type { P2pHost } from './p2p-host.ts';
+import type { PeerRegistry } from './registry-view.ts';
+
+export interface ReportRequesterComponents {
+  /** This institution's MSP ID (the consent's grantee). */
+  readonly mspId: string;
+  readonly receiptKey: ReceiptKey;
+  readonly host: Pick<P2pHost, 'openStream'>;
+  readonly registry: Pick<PeerRegistry, 'receiptKey'>;
+  /** Offline attestation verification with the consortium trust bundle (node/receipts `verifyAttestation`). */
+  readonly verifyAttestation: (attestation: Uint8Array) => AttestationVerification;
+  readonly index: IndexLookup;
+  readonly journal: Pick<ExchangeJournal, 'obtained'>;
+  readonly now?: () => number;
+}
+
+export interface ReportRequesterInit {
+  readonly maxMessageBytes?: number;
+  readonly maxReportBytes?: number;
+  readonly messageTimeoutMs?: number;
+  readonly exchangeTimeoutMs?: number;
+  /** How long a request stays valid (expires-at minus issued-at). */
+  readonly requestLifetimeMs?: number;
+}
+
+export interface ReportQuery {
+  readonly provider: string;
+  readonly subject: string;
+  readonly kinds: readonly string[];
+  readonly purpose: string;
+  readonly consentId: string;
+}
+
+export interface ObtainedReport {
+  readonly report: Report;
+  readonly bundle: ExchangeBundle;
+  /** ACCEPTED when the receipt and every record verified; DISPUTED with `disputeReason` otherwise. */
+  readonly status: AcknowledgementStatus;
+  readonly disputeReason: string;
+}
+
+const DEFAULT_REQUEST_LIFETIME_MS = 60_000;
+
+export class ReportRequester {
+  readonly #c: Readonly<ReportRequesterComponents>;
+  readonly #maxMessageBytes: number;
+  readonly #maxReportBytes: number;
+  readonly #messageTimeoutMs: number;
+  readonly #exchangeTimeoutMs: number;
+  readonly #lifetimeMs: number;
+  readonly #now: () => number;
+
+  constructor(components: Readonly<ReportRequesterComponents>, init: Readonly<ReportRequesterInit> = {}) {
+    this.#c = components;
+    this.#maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#maxReportBytes = init.maxReportBytes ?? DEFAULT_MAX_REPORT_BYTES;
+    this.#messageTimeoutMs = init.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS;
+    this.#exchangeTimeoutMs = init.exchangeTimeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS;
+    this.#lifetimeMs = init.requestLifetimeMs ?? DEFAULT_REQUEST_LIFETIME_MS;
+    this.#now = components.now ?? Date.now;
+  }
+
+  /** A new signed request for `query` (fresh ID and nonce), as `requestReport` sends it. */
+  signRequest(query: ReportQuery): SignedEnvelope {
+    const issuedAtMs = this.#now();
+    const request: AccessRequest = {
+      requestId: randomBytes(32).toString('hex'),
+      requester: this.#c.mspId,
+      provider: query.provider,
+      subject: query.subject,
+      kinds: [...query.kinds],
+      purpose: query.purpose,
+      consentId: query.consentId,
+      nonce: randomBytes(16),
+      issuedAtMs,
+      expiresAtMs: issuedAtMs + this.#lifetimeMs,
+    };
+    return signEnvelope('access-request', encodeAccessRequest(request), this.#c.receiptKey);
+  }
+
+  /**
+   * Runs one exchange with a node of `query.provider`.
+   * @throws ExchangeRefusedError (code `REFUSED`) with the provider's verified reason; P2pError `UNAVAILABLE`,
+   *   `TIMEOUT`, `BAD_MESSAGE`, `BAD_SIGNATURE`, `PEER_NOT_REGISTERED` when the exchange could not complete.
+   */
+  async requestReport(query: ReportQuery, options: { signal?: AbortSignal } = {}): Promise<ObtainedReport> {
+    return this.exchange(query.provider, this.signRequest(query), options);
+  }
+
+  /** Runs one exchange for an already signed request (tests send forged or replayed ones this way). */
+  async exchange(
+    provider: string,
+    envelope: SignedEnvelope,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ObtainedReport> {
+    // Local input, but decoded through the same rules the provider applies.
+    const request = decodeAccessRequest(envelope.body);
+    const exchangeSignal = AbortSignal.any([
+      AbortSignal.timeout(this.#exchangeTimeoutMs),
+      ...(options.signal ? [options.signal] : []),
+    ]);
+    const stream = await this.#c.host.openStream(provider, EXCHANGE_PROTOCOL, { signal: exchangeSignal });
+    try {
+      const lp = lpStream(stream, { maxDataLength: this.#maxMessageBytes });
+      const read = async () => {
+        try {
+          const signal = AbortSignal.any([exchangeSignal, AbortSignal.timeout(this.#messageTimeoutMs)]);
+          return decodeFrame((await lp.read({ signal })).subarray());
+        } catch (err) {
+          if (err instanceof P2pError) throw err;
+          const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+          throw new P2pError(timedOut ? 'TIMEOUT' : 'UNAVAILABLE', `${provider} stopped mid-exchange: ${String(err)}`, {
+            cause: err,
+          });
+        }
+      };
+      await lp.write(encodeFrame({ kind: 'request', envelope }), { signal: exchangeSignal });
+
+      const chunks: Uint8Array[] = [];
+      let reportBytes = 0;
+      for (;;) {
+        const frame = await read();
+        if (frame.kind === 'chunk') {
+          reportBytes += frame.data.length;
+          if (reportBytes > this.#maxReportBytes) {
+            throw new P2pError('BAD_MESSAGE', `the report exceeds ${this.#maxReportBytes} bytes`, { field: 'chunk' });
+          }
+          chunks.push(frame.data);
+          continue;
+        }
+        if (frame.kind === 'refusal') throw this.#refusal(provider, envelope, frame.envelope);
+        if (frame.kind !== 'receipt')
+          throw new P2pError('BAD_MESSAGE', `unexpected ${frame.kind} frame from ${provider}`);
+        const receipt = this.#checkReceipt(provider, envelope, request, frame.envelope);
+        const reportBytesAll = Buffer.concat(chunks);
+        const verdict = await this.#verifyReport(request, receipt, reportBytesAll);
+        const acknowledgement: Acknowledgement = {
+          requestId: request.requestId,
+          receiptDigest: digestOf(frame.envelope),
+          requester: this.#c.mspId,
+          status: verdict.problem === undefined ? 'ACCEPTED' : 'DISPUTED',
+          disputeReason: verdict.problem ?? '',
+          issuedAtMs: this.#now(),
+        };
+        const ackEnvelope = signEnvelope('acknowledgement', encodeAcknowledgement(acknowledgement), this.#c.receiptKey);
+        await lp.write(encodeFrame({ kind: 'acknowledgement', envelope: ackEnvelope }), { signal: exchangeSignal });
+        await stream.close({ signal: exchangeSignal });
+        const bundle: ExchangeBundle = {
+          request: envelope,
+          receipt: frame.envelope,
+          acknowledgement: ackEnvelope,
+          decoded: { request, receipt, acknowledgement },
+        };
+        await this.#c.journal.obtained(bundle);
+        return {
+          report: verdict.report ?? { requestId: request.requestId, records: [] },
+          bundle,
+          status: acknowledgement.status,
+          disputeReason: acknowledgement.disputeReason,
+        };
+      }
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+  }
+
+  /** A refusal counts only when the provider signed it for this request. */
+  #refusal(provider: string, request: SignedEnvelope, envelope: SignedEnvelope): Error {
+    const refusal = decodeRefusal(envelope.body);
+    const key = this.#c.registry.receiptKey(provider, envelope.signature.kid, refusal.issuedAtMs);
+    if (refusal.provider !== provider || key === undefined || !verifyEnvelope('refusal', envelope, key)) {
+      return new P2pError('BAD_SIGNATURE', `a refusal not signed by ${provider}`, { field: 'refusal.signature' });
+    }
+    if (!equalBytes(refusal.requestDigest, digestOf(request))) {
+      return new P2pError('BAD_MESSAGE', 'a refusal of another request', { field: 'refusal.requestDigest' });
+    }
+    return new ExchangeRefusedError(refusal.reason, refusal.detail);
+  }
+
+  /** The receipt must be the provider's signature over this request; a receipt that is not is not disputable. */
+  #checkReceipt(
+    provider: string,
+    request: SignedEnvelope,
+    decoded: AccessRequest,
+    envelope: SignedEnvelope,
+  ): AccessReceipt {
+    const receipt = decodeAccessReceipt(envelope.body);
+    const key = this.#c.registry.receiptKey(provider, envelope.signature.kid, receipt.issuedAtMs);
+    if (receipt.provider !== provider || key === undefined || !verifyEnvelope('access-receipt', envelope, key)) {
+      throw new P2pError('BAD_SIGNATURE', `a receipt not signed by ${provider}`, { field: 'receipt.signature' });
+    }
+    if (
+      !equalBytes(receipt.requestDigest, digestOf(request)) ||
+      receipt.requestId !== decoded.requestId ||
+      receipt.requester !== decoded.requester ||
+      receipt.subject !== decoded.subject ||
+      receipt.purpose !== decoded.purpose ||
+      receipt.consentId !== decoded.consentId
+    ) {
+      throw new P2pError('BAD_MESSAGE', 'the receipt does not state this request', { field: 'receipt' });
+    }
+    return receipt;
+  }
+
+  /** Checks the report against the receipt, the attestations and the chain index; the first problem disputes. */
+  async #verifyReport(
+    request: AccessRequest,
+    receipt: AccessReceipt,
+    bytes: Buffer,
+  ): Promise<{ report: Report | undefined; problem: string | undefined }> {
+    if (!equalBytes(sha256(bytes), receipt.reportDigest)) {
+      return { report: undefined, problem: "the report does not match the receipt's report digest" };
+    }
+    let report: Report;
+    try {
+      report = decodeReport(bytes);
+    } catch (err) {
+      return { report: undefined, problem: (err as Error).message };
+    }
+    const problem = async (): Promise<string | undefined> => {
+      if (report.requestId !== request.requestId) return 'the report answers another request';
+      if (report.records.length !== receipt.records.length) return 'the report and the receipt list different records';
+      for (const [i, record] of report.records.entries()) {
+        const stated = receipt.records[i];
+        const at = `record ${i} (${record.kind})`;
+        if (stated === undefined || stated.kind !== record.kind || stated.version !== record.version) {
+          return `${at}: not the record the receipt states`;
+        }
+        if (!request.kinds.includes(record.kind)) return `${at}: a kind that was not requested`;
+        const digest = sha256(record.content);
+        if (!equalBytes(digest, stated.recordDigest)) return `${at}: content does not match the receipt's digest`;
+        const verified = this.#c.verifyAttestation(record.attestation);
+        if (!verified.ok) return `${at}: attestation refused (${verified.code}: ${verified.reason})`;
+        const leaf = verified.leaf.creditRecord;
+        if (verified.issuer !== receipt.provider || leaf === null || leaf === undefined) {
+          return `${at}: the attestation is not the provider's evidence of a credit record`;
+        }
+        if (leaf.subject !== request.subject || leaf.kind !== record.kind || leaf.recordVersion !== record.version) {
+          return `${at}: the attested leaf is of another subject, kind or version`;
+        }
+        if (!equalBytes(leaf.recordDigest, digest)) return `${at}: content does not match the attested leaf`;
+        if (!equalBytes(verified.leafHash, stated.leafHash))
+          return `${at}: the receipt's leaf hash is not the attested leaf`;
+        const indexed = await this.#c.index.getIndexRecord(request.subject, record.kind);
+        if (indexed === undefined) return `${at}: the chain index has no entry for this subject and kind`;
+        if (
+          indexed.version !== record.version ||
+          indexed.leafHash !== Buffer.from(verified.leafHash).toString('hex') ||
+          indexed.recordDigest !== digest.toString('hex') ||
+          indexed.origin !== verified.origin
+        ) {
+          return `${at}: does not match the chain index (version ${indexed.version}, digest ${indexed.recordDigest})`;
+        }
+      }
+      return undefined;
+    };
+    return { report, problem: await problem() };
+  }
+}

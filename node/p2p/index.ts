@@ -1,0 +1,48 @@
+/**
+ * Cross-city report access over libp2p (DESIGN §7): the node's libp2p host, admitting only registered, active
+ * institutions; the registry view it checks against; and the report exchange `/lianxin/report/1.0.0` with its
+ * provider and requester sides, its signed messages, its replay guard and its journal.
+ */
+export { startP2pHost, registryGater, type HandleOptions, type P2pHost, type P2pHostOptions } from './p2p-host.ts';
+export { RegistryView, loadRegistryView, type PeerRegistry, type RegisteredPeer } from './registry-view.ts';
+export { ReportProvider, type ReportProviderComponents, type ReportProviderInit } from './exchange-provider.ts';
+export {
+  ReportRequester,
+  type ObtainedReport,
+  type ReportQuery,
+  type ReportRequesterComponents,
+  type ReportRequesterInit,
+} from './exchange-requester.ts';
+export type {
+  ConsentLedger,
+  ExchangeBundle,
+  ExchangeJournal,
+  IndexLookup,
+  ProvidedRecord,
+  ReportSource,
+} from './exchange-ports.ts';
+export { recordStoreReports, type RecordStoreReportsComponents } from './record-store-reports.ts';
+export { ChainExchangeJournal, type ExchangeJournalComponents, type JournalDatabase } from './exchange-journal.ts';
+export { ReplayGuard, type ReplayDatabase } from './replay-guard.ts';
+export {
+  REFUSAL_REASONS,
+  decodeAccessRequest,
+  encodeAccessRequest,
+  type AccessReceipt,
+  type AccessRequest,
+  type Acknowledgement,
+  type AcknowledgementStatus,
+  type RefusalReason,
+  type Report,
+  type ReportRecord,
+  type SignedEnvelope,
+} from './exchange-messages.ts';
+export { signEnvelope, verifyEnvelope, digestOf, type SignedMessage } from './exchange-signatures.ts';
+export { ExchangeRefusedError, P2pError, type P2pErrorCode } from './errors.ts';
+export { EXCHANGE_PROTOCOL } from './constants.ts';
+export {
+  startReportExchange,
+  type ReportExchange,
+  type ReportExchangeComponents,
+  type ReportExchangeInit,
+} from './report-exchange.ts';

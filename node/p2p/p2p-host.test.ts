@@ -1,0 +1,122 @@
+/**
+ * The libp2p host over real TCP on loopback with Noise and Yamux: a connection gater that admits only registered,
+ * active institutions' peer IDs, in both directions, from the registry view it is given.
+ */
+import { lpStream } from '@libp2p/utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import { P2pError } from './errors.ts';
+import { startP2pHost, type P2pHost } from './p2p-host.ts';
+import { RegistryView } from './registry-view.ts';
+import { snapshotOf, testPeer, type SnapshotMember, type TestPeer } from './test-registry.ts';
+
+const ECHO = '/lianxin-test/echo/1.0.0';
+const hosts: P2pHost[] = [];
+
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((host) => host.stop()));
+});
+
+async function start(peer: TestPeer, registry: RegistryView, serve = true): Promise<P2pHost> {
+  const host = await startP2pHost({ privateKey: peer.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], registry });
+  hosts.push(host);
+  if (!serve) return host;
+  await host.handle(ECHO, (stream) => {
+    const lp = lpStream(stream);
+    void lp
+      .read()
+      .then((data) => lp.write(data))
+      .then(() => stream.close())
+      .catch((err: unknown) => {
+        stream.abort(err as Error);
+      });
+  });
+  return host;
+}
+
+const member = (peer: TestPeer, host?: P2pHost, status: SnapshotMember['status'] = 'active'): SnapshotMember => ({
+  mspId: peer.mspId,
+  peerId: peer.peerId,
+  addresses: host ? host.addresses().map((a) => a.replace(/\/p2p\/.*$/, '')) : [],
+  status,
+});
+
+async function echo(host: P2pHost, mspId: string, text: string): Promise<string> {
+  const stream = await host.openStream(mspId, ECHO, { signal: AbortSignal.timeout(5_000) });
+  const lp = lpStream(stream);
+  await lp.write(Buffer.from(text));
+  const answer = Buffer.from((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray()).toString();
+  await stream.close();
+  return answer;
+}
+
+describe('the p2p host', () => {
+  it('connects registered, active institutions and refuses an unregistered peer in both directions', async () => {
+    const [bank, agency, intruder] = await Promise.all([
+      testPeer('ShanghaiBankMSP'),
+      testPeer('HangzhouCreditMSP'),
+      testPeer('IntruderMSP'),
+    ]);
+    const bankRegistry = new RegistryView(snapshotOf([]));
+    const agencyRegistry = new RegistryView(snapshotOf([]));
+    // The intruder's own gater lets everyone through: only the consortium's nodes can keep it out.
+    const intruderRegistry = new RegistryView(snapshotOf([]));
+    const bankHost = await start(bank, bankRegistry);
+    const agencyHost = await start(agency, agencyRegistry);
+    const intruderHost = await start(intruder, intruderRegistry);
+    const consortium = snapshotOf([member(bank, bankHost), member(agency, agencyHost)]);
+    bankRegistry.replace(consortium);
+    agencyRegistry.replace(consortium);
+    intruderRegistry.replace(
+      snapshotOf([member(bank, bankHost), member(agency, agencyHost), member(intruder, intruderHost)]),
+    );
+
+    expect(await echo(bankHost, agency.mspId, 'hello Hangzhou')).toBe('hello Hangzhou');
+
+    // Inbound: the agency's gater refuses the intruder's peer ID after the Noise handshake.
+    await expect(echo(intruderHost, agency.mspId, 'let me in')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    // Outbound: the agency never dials a peer ID the registry does not list, even at a known address.
+    const intruderAddress = intruderHost.addresses()[0] ?? '';
+    await expect(agencyHost.openStreamTo(intruderAddress, ECHO)).rejects.toBeInstanceOf(P2pError);
+    await expect(agencyHost.openStream(intruder.mspId, ECHO)).rejects.toMatchObject({ code: 'PEER_NOT_REGISTERED' });
+  });
+
+  it('stops admitting an institution once the registry shows it suspended', async () => {
+    const [bank, agency] = await Promise.all([testPeer('ShanghaiBankMSP'), testPeer('HangzhouCreditMSP')]);
+    const bankRegistry = new RegistryView(snapshotOf([]));
+    const agencyRegistry = new RegistryView(snapshotOf([]));
+    const bankHost = await start(bank, bankRegistry);
+    const agencyHost = await start(agency, agencyRegistry);
+    bankRegistry.replace(snapshotOf([member(bank, bankHost), member(agency, agencyHost)]));
+    agencyRegistry.replace(snapshotOf([member(bank, bankHost, 'suspended'), member(agency, agencyHost)]));
+
+    await expect(echo(bankHost, agency.mspId, 'still there?')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    agencyRegistry.replace(snapshotOf([member(bank, bankHost), member(agency, agencyHost)]));
+    expect(await echo(bankHost, agency.mspId, 'reinstated')).toBe('reinstated');
+  });
+
+  it("keeps more than libp2p's default 64 streams of a protocol open to one peer", async () => {
+    const [bank, agency] = await Promise.all([testPeer('ShanghaiBankMSP'), testPeer('HangzhouCreditMSP')]);
+    const bankRegistry = new RegistryView(snapshotOf([]));
+    const agencyRegistry = new RegistryView(snapshotOf([]));
+    // The bank only requests: it does not serve the protocol, so no handler of its own sets the outbound limit.
+    const bankHost = await start(bank, bankRegistry, false);
+    const agencyHost = await start(agency, agencyRegistry);
+    const consortium = snapshotOf([member(bank, bankHost), member(agency, agencyHost)]);
+    bankRegistry.replace(consortium);
+    agencyRegistry.replace(consortium);
+
+    const streams = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        bankHost.openStream(agency.mspId, ECHO, { signal: AbortSignal.timeout(10_000) }),
+      ),
+    );
+    const answers = await Promise.all(
+      streams.map(async (stream, i) => {
+        const lp = lpStream(stream);
+        await lp.write(Buffer.from(`exchange ${i}`));
+        return Buffer.from((await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray()).toString();
+      }),
+    );
+    expect(answers).toEqual(streams.map((_, i) => `exchange ${i}`));
+  });
+});

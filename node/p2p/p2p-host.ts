@@ -1,0 +1,179 @@
+/**
+ * The node's libp2p host (DESIGN §7): TCP, Noise, Yamux, identify and ping, listening on the p2p address of the
+ * node's consortium entry with the peer ID its institution registered on chain. There is no discovery (no mDNS,
+ * no DHT): peers are found in the registry. There is no pnet key either: authentication is the Noise handshake,
+ * which proves the remote holds its peer ID's private key, and the connection gater then admits only peer IDs
+ * that the chain registry lists for an active institution, inbound and outbound.
+ *
+ * Needs Node >= 22 (libp2p v3 uses Promise.withResolvers; on Node 20 every dial fails with a misleading
+ * EncryptionFailedError).
+ */
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import type { ConnectionGater, PeerId, PrivateKey, Stream, StreamHandler } from '@libp2p/interface';
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
+import { ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import {
+  DEFAULT_INBOUND_CONNECTION_THRESHOLD,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_INBOUND_STREAMS,
+  DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
+  DEFAULT_MAX_OUTBOUND_STREAMS,
+  INBOUND_UPGRADE_TIMEOUT_MS,
+} from './constants.ts';
+import { P2pError } from './errors.ts';
+import type { PeerRegistry } from './registry-view.ts';
+
+export interface P2pHostOptions {
+  /** The node's libp2p identity (node/bootstrap node-keys `p2p.key`), whose peer ID is registered on chain. */
+  readonly privateKey: PrivateKey;
+  /** Multiaddrs to listen on, e.g. `/ip4/127.0.0.1/tcp/7051` (the consortium entry's p2p port). */
+  readonly listen: readonly string[];
+  /** Who may connect: the chain registry's view, kept current by the node. */
+  readonly registry: Pick<PeerRegistry, 'activePeer' | 'peersOf'>;
+  readonly inboundConnectionThreshold?: number;
+  readonly maxConnections?: number;
+  /** Streams per protocol this host opens on one connection, for protocols it does not serve itself. */
+  readonly maxOutboundStreams?: number;
+}
+
+/** Stream limits per protocol and connection. */
+export interface HandleOptions {
+  readonly maxInboundStreams?: number;
+  readonly maxOutboundStreams?: number;
+}
+
+/** A started host. `stop()` closes every connection; the host is also AsyncDisposable. */
+export interface P2pHost extends AsyncDisposable {
+  readonly peerId: PeerId;
+  /** The addresses it listens on, each ending in `/p2p/<peerId>`. */
+  addresses(): string[];
+  handle(protocol: string, handler: StreamHandler, options?: HandleOptions): Promise<void>;
+  /**
+   * Opens a stream for `protocol` to a node of institution `mspId`, dialling the addresses its node registered.
+   * @throws P2pError `PEER_NOT_REGISTERED` when the institution is unknown, suspended or has no node;
+   *   `UNAVAILABLE` when no registered address answers.
+   */
+  openStream(mspId: string, protocol: string, options?: { signal?: AbortSignal }): Promise<Stream>;
+  /** Opens a stream to a specific multiaddr (ending in /p2p/<id>); the gater still applies. */
+  openStreamTo(address: string, protocol: string, options?: { signal?: AbortSignal }): Promise<Stream>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Admits a connection only when the remote's peer ID, proven by the Noise handshake, belongs to a registered,
+ * active institution; dials only such peers. Checked again after the upgrade, so that a peer suspended during
+ * the handshake is still cut.
+ */
+export function registryGater(registry: Pick<PeerRegistry, 'activePeer'>): ConnectionGater {
+  const deny = (peerId: PeerId): boolean => registry.activePeer(peerId.toString()) === undefined;
+  return {
+    denyDialPeer: deny,
+    denyInboundEncryptedConnection: deny,
+    denyOutboundEncryptedConnection: deny,
+    denyInboundUpgradedConnection: deny,
+    denyOutboundUpgradedConnection: deny,
+    // Loopback and private addresses are how consortium nodes reach each other; the registry decides who.
+    denyDialMultiaddr: () => false,
+  };
+}
+
+export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P2pHost> {
+  let listen: string[];
+  try {
+    listen = options.listen.map((address) => multiaddr(address).toString());
+  } catch (err) {
+    throw new P2pError('INVALID_CONFIG', `"p2p.listen" must be libp2p multiaddrs: ${String(err)}`, {
+      cause: err,
+      field: 'p2p.listen',
+    });
+  }
+  const node: Libp2p = await createLibp2p({
+    privateKey: options.privateKey,
+    addresses: { listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    // Streams a peer opens before this side has finished upgrading the connection are held as "early" streams;
+    // yamux's default of 10 resets the whole connection when a requester starts many exchanges at once.
+    streamMuxers: [yamux({ maxEarlyStreams: DEFAULT_MAX_INBOUND_STREAMS })],
+    connectionGater: registryGater(options.registry),
+    connectionManager: {
+      inboundConnectionThreshold: options.inboundConnectionThreshold ?? DEFAULT_INBOUND_CONNECTION_THRESHOLD,
+      maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
+      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
+    },
+    services: { identify: identify(), ping: ping() },
+  });
+  await node.start();
+
+  // libp2p counts a connection's outbound streams per protocol against the local handler's limit, or 64 for a
+  // protocol this host does not serve (a requester): beyond it the stream is reset after negotiation.
+  const streamOptions = (signal: AbortSignal | undefined) => ({
+    maxOutboundStreams: options.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS,
+    ...(signal ? { signal } : {}),
+  });
+  const openStreamTo = async (address: string, protocol: string, signal?: AbortSignal): Promise<Stream> => {
+    try {
+      return await node.dialProtocol(multiaddr(address), protocol, streamOptions(signal));
+    } catch (err) {
+      throw new P2pError('UNAVAILABLE', `cannot open ${protocol} to ${address}: ${describe(err)}`, { cause: err });
+    }
+  };
+
+  return {
+    peerId: peerIdFromPrivateKey(options.privateKey),
+    addresses: () => node.getMultiaddrs().map((address) => address.toString()),
+    async handle(protocol, handler, limits = {}) {
+      await node.handle(protocol, handler, {
+        maxInboundStreams: limits.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS,
+        maxOutboundStreams: limits.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS,
+      });
+    },
+    async openStream(mspId, protocol, { signal } = {}) {
+      const peers = options.registry.peersOf(mspId);
+      if (peers.length === 0) {
+        throw new P2pError('PEER_NOT_REGISTERED', `"${mspId}" has no registered node of an active institution`, {
+          field: 'provider',
+        });
+      }
+      const failures: unknown[] = [];
+      for (const peer of peers) {
+        // Reuse an open connection to the peer; else dial its registered addresses with its peer ID pinned.
+        const id = peerIdFromString(peer.peerId);
+        if (node.getConnections(id).length > 0) {
+          try {
+            return await node.dialProtocol(id, protocol, streamOptions(signal));
+          } catch (err) {
+            failures.push(err);
+          }
+        }
+        for (const address of peer.addresses) {
+          try {
+            return await openStreamTo(`${address}/p2p/${peer.peerId}`, protocol, signal);
+          } catch (err) {
+            failures.push(err);
+          }
+        }
+      }
+      throw new P2pError('UNAVAILABLE', `no registered node of ${mspId} answered ${protocol}`, {
+        cause: new AggregateError(failures),
+      });
+    },
+    openStreamTo: (address, protocol, { signal } = {}) => openStreamTo(address, protocol, signal),
+    async stop() {
+      await node.stop();
+    },
+    async [Symbol.asyncDispose]() {
+      await node.stop();
+    },
+  };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

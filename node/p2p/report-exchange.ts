@@ -1,0 +1,119 @@
+/**
+ * The report exchange as a node runs it, built from the node's parts in one call so that the composition root
+ * (node/node.ts) wires it in a few lines: the libp2p host on the node's p2p address with its registered peer ID,
+ * the registry view the gater and the exchange check against (read from the chain at start, then every
+ * `registryRefreshMs`: the chaincode emits no registry events), the provider serving `/lianxin/report/1.0.0`,
+ * the requester, and the journal (receipts left pending, by a previous life or a chain outage, are recorded at
+ * start and then at every refresh).
+ */
+import type { PrivateKey } from '@libp2p/interface';
+import type { LianxinChain } from '../ledger/index.ts';
+import type { AttestationVerification, ReceiptKey } from '../receipts/index.ts';
+import { EXCHANGE_PROTOCOL } from './constants.ts';
+import { ChainExchangeJournal, type JournalDatabase } from './exchange-journal.ts';
+import type { ConsentLedger, IndexLookup, ReportSource } from './exchange-ports.ts';
+import { ReportProvider, type ReportProviderInit } from './exchange-provider.ts';
+import { ReportRequester, type ReportRequesterInit } from './exchange-requester.ts';
+import { startP2pHost, type P2pHost } from './p2p-host.ts';
+import { RegistryView } from './registry-view.ts';
+import { ReplayGuard, type ReplayDatabase } from './replay-guard.ts';
+
+export interface ReportExchangeComponents {
+  readonly mspId: string;
+  /** The node's libp2p identity: its peer ID is the one registered on chain. */
+  readonly p2pKey: PrivateKey;
+  /** Multiaddrs to listen on (the consortium entry's p2p address). */
+  readonly listen: readonly string[];
+  readonly receiptKey: ReceiptKey;
+  readonly chain: Pick<LianxinChain, 'registrySnapshot' | 'recordAccessReceipt' | 'recordAccessReceipts'> &
+    ConsentLedger;
+  /** The provider's records (`recordStoreReports`). */
+  readonly reports: ReportSource;
+  /** The requester's view of the chain index (node/chain-index `ChainIndex`). */
+  readonly index: IndexLookup;
+  /** Offline attestation verification with the consortium trust bundle. */
+  readonly verifyAttestation: (attestation: Uint8Array) => AttestationVerification;
+  /** Two sublevels of the node's database: request IDs and nonces seen; exchanged bundles. */
+  readonly replayDb: ReplayDatabase;
+  readonly journalDb: JournalDatabase;
+  /** Failures that end an exchange or a chain call badly; the node logs them. */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface ReportExchangeInit {
+  readonly registryRefreshMs?: number;
+  readonly provider?: ReportProviderInit;
+  readonly requester?: ReportRequesterInit;
+  readonly inboundConnectionThreshold?: number;
+}
+
+export interface ReportExchange extends AsyncDisposable {
+  readonly host: P2pHost;
+  readonly registry: RegistryView;
+  readonly requester: ReportRequester;
+  readonly journal: ChainExchangeJournal;
+  /** Reads the registry from the chain now (after this node registered, or when told of a change). */
+  refreshRegistry(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_REGISTRY_REFRESH_MS = 30_000;
+
+export async function startReportExchange(
+  c: Readonly<ReportExchangeComponents>,
+  init: Readonly<ReportExchangeInit> = {},
+): Promise<ReportExchange> {
+  const onError = c.onError ?? (() => undefined);
+  const registry = new RegistryView(await c.chain.registrySnapshot());
+  const refreshRegistry = async () => {
+    registry.replace(await c.chain.registrySnapshot());
+  };
+  const journal = new ChainExchangeJournal({ db: c.journalDb, chain: c.chain, onError });
+  const host = await startP2pHost({
+    privateKey: c.p2pKey,
+    listen: c.listen,
+    registry,
+    ...(init.inboundConnectionThreshold === undefined
+      ? {}
+      : { inboundConnectionThreshold: init.inboundConnectionThreshold }),
+  });
+  const provider = new ReportProvider(
+    {
+      mspId: c.mspId,
+      receiptKey: c.receiptKey,
+      registry,
+      consents: c.chain,
+      reports: c.reports,
+      replay: new ReplayGuard(c.replayDb),
+      journal,
+    },
+    { onError, ...init.provider },
+  );
+  await host.handle(EXCHANGE_PROTOCOL, provider.handler);
+  await journal.start();
+  const requester = new ReportRequester(
+    {
+      mspId: c.mspId,
+      receiptKey: c.receiptKey,
+      host,
+      registry,
+      verifyAttestation: c.verifyAttestation,
+      index: c.index,
+      journal,
+    },
+    init.requester,
+  );
+  // A failed refresh keeps the last view: the gater goes on admitting whom the chain last listed. Receipts a
+  // chain outage left pending are offered again at the same pace (recording is idempotent on chain).
+  const timer = setInterval(() => {
+    refreshRegistry().catch(onError);
+    journal.start().catch(onError);
+  }, init.registryRefreshMs ?? DEFAULT_REGISTRY_REFRESH_MS);
+  timer.unref();
+  const stop = async () => {
+    clearInterval(timer);
+    await host.stop();
+    await journal.settled();
+  };
+  return { host, registry, requester, journal, refreshRegistry, stop, [Symbol.asyncDispose]: stop };
+}

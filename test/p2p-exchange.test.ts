@@ -1,0 +1,472 @@
+/**
+ * Cross-city report access over real libp2p TCP on loopback (issue 10, DESIGN §7): a Shanghai bank obtains a
+ * report from the Hangzhou agency under a consent recorded on the embedded ledger, and every way the exchange
+ * must refuse. The registry, consents and access receipts are the chaincode's, read and written through the
+ * official client; the provider's records, log and attestations are its real parts on LevelDB
+ * (node/services/test-node-parts.ts, anchored through a fake anchoring chain); the requester's view of the chain
+ * index is a typed fake holding what the chain's index would say about those records.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { lpStream } from '@libp2p/utils';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashLeaf } from '../chaincode/src/protocol.ts';
+import { ChainError, LianxinChain } from '../node/ledger/index.ts';
+import {
+  decodeAccessRequest,
+  digestOf,
+  encodeAccessRequest,
+  EXCHANGE_PROTOCOL,
+  ExchangeRefusedError,
+  loadRegistryView,
+  P2pError,
+  recordStoreReports,
+  RegistryView,
+  ReportRequester,
+  signEnvelope,
+  startP2pHost,
+  startReportExchange,
+  type P2pHost,
+  type ReportExchange,
+  type ReportQuery,
+  type ReportSource,
+} from '../node/p2p/index.ts';
+import { generateTestKey, type TestKey } from '../node/receipts/test-fixtures.ts';
+import { verifyAttestation } from '../node/receipts/index.ts';
+import { FakeIndexChain, openTestNodeParts, testUscc, type TestNodeParts } from '../node/services/test-node-parts.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sha256Hex } from './support/chaincode-log.ts';
+import { eventually } from './support/eventually.ts';
+import {
+  AGENCY,
+  AGENCY2,
+  BANK,
+  onboardConsortium,
+  REGULATOR,
+  startLianxinNetwork,
+  type LianxinNetwork,
+} from './support/chaincode-network.ts';
+
+const DAY = 86_400_000;
+const PURPOSE = 'LOAN_APPROVAL';
+const iso = (ms: number) => new Date(ms).toISOString();
+/** Subjects: 1 and 2 have loan records at the agency; 3 has none. */
+const HELD = testUscc(1);
+const REVOKED_SUBJECT = testUscc(2);
+const NOT_HELD = testUscc(3);
+const OTHER_GRANTEE_SUBJECT = testUscc(4);
+const LAPSED_SUBJECT = testUscc(5);
+
+interface Side extends ReportExchange {
+  readonly chain: LianxinChain;
+  readonly receiptKey: TestKey;
+}
+
+let net: LianxinNetwork;
+let parts: TestNodeParts;
+let dir: string;
+let db: Level<Buffer, Buffer>;
+let provider: Side;
+let requesterSide: Side;
+let requester: ReportRequester;
+let index: FakeIndexChain;
+/** What each side's onError saw: exchanges ended badly, chain calls that failed. */
+const providerErrors: unknown[] = [];
+const requesterErrors: unknown[] = [];
+const consents = new Map<string, string>();
+const hosts: P2pHost[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+/**
+ * One institution's node as the node wires it (startReportExchange): host, registry view, provider, requester
+ * and journal, its node and receipt key registered on chain. The bank holds no records: its provider side answers
+ * UNKNOWN_SUBJECT.
+ */
+async function side(
+  mspId: string,
+  name: string,
+  receiptKey: TestKey,
+  reports: ReportSource,
+  errors: unknown[],
+): Promise<Side> {
+  const p2pKey = await generateKeyPair('Ed25519');
+  const chain = new LianxinChain((await net.as(mspId)).network, 'lianxin');
+  const sublevel = (label: string) =>
+    db.sublevel<Buffer, Buffer>(`${label}-${name}`, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const exchange = await startReportExchange(
+    {
+      mspId,
+      p2pKey,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      receiptKey,
+      chain,
+      reports,
+      index,
+      verifyAttestation: (bytes) => verifyAttestation(bytes, parts.bundle),
+      replayDb: sublevel('replay'),
+      journalDb: sublevel('journal'),
+      onError: (err) => errors.push(err),
+    },
+    { provider: { messageTimeoutMs: 500 }, requester: { messageTimeoutMs: 2_000 } },
+  );
+  hosts.push(exchange.host);
+  const address = exchange.host.addresses()[0]?.replace(/\/p2p\/.*$/, '') ?? '';
+  const admin = await net.as(mspId, 'Admin');
+  await admin.submit(
+    'RegisterNode',
+    name,
+    'localhost:7051',
+    exchange.host.peerId.toString(),
+    JSON.stringify([address]),
+    '0',
+  );
+  await admin.submit('RegisterKey', receiptKey.spki, 'receipt', 'ecdsa-p256-sha256', '', '');
+  return { ...exchange, chain, receiptKey };
+}
+
+async function grant(
+  subject: string,
+  grantee: string,
+  scope: string[],
+  document: string,
+  window = { from: Date.now() - DAY, until: Date.now() + 30 * DAY },
+): Promise<string> {
+  const bank = await net.as(BANK);
+  const consent = await bank.submit<{ consentId: string }>(
+    'GrantConsent',
+    subject,
+    grantee,
+    PURPOSE,
+    JSON.stringify(scope),
+    iso(window.from),
+    iso(window.until),
+    sha256Hex(document),
+  );
+  return consent.consentId;
+}
+
+beforeAll(async () => {
+  net = await startLianxinNetwork();
+  cleanups.push(() => net.close());
+  await onboardConsortium(net);
+  dir = await mkdtemp(join(tmpdir(), 'lianxin-p2p-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  db = new Level<Buffer, Buffer>(join(dir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
+  cleanups.push(() => db.close());
+
+  // The agency's real parts: records ingested into its log, the checkpoint anchored.
+  parts = await openTestNodeParts(AGENCY, 'agency');
+  cleanups.push(async () => {
+    await parts[Symbol.asyncDispose]();
+  });
+  await parts.ingest([1, 2]);
+  await parts.anchorAll();
+  index = new FakeIndexChain();
+  for (const subject of [HELD, REVOKED_SUBJECT]) {
+    const meta = await parts.records.get(subject, 'loan');
+    if (meta === undefined) throw new Error(`no record of ${subject}`);
+    index.put({
+      subject,
+      kind: 'loan',
+      version: meta.version,
+      origin: parts.org.origin,
+      leafIndex: meta.leafIndex,
+      leafHash: Buffer.from(hashLeaf(await parts.log.leaf(meta.leafIndex))).toString('hex'),
+      recordDigest: meta.digest,
+      checkpointSize: 2,
+      txId: 'tx',
+      blockNumber: '1',
+      anchoredAt: iso(Date.now()),
+    });
+  }
+
+  provider = await side(
+    AGENCY,
+    'hangzhou0',
+    parts.org.receiptKey,
+    recordStoreReports({ records: parts.records, attestations: parts.builder }),
+    providerErrors,
+  );
+  requesterSide = await side(
+    BANK,
+    'shanghai0',
+    generateTestKey(),
+    { latestRecords: () => Promise.resolve([]) },
+    requesterErrors,
+  );
+  // Each node reads the registry again once both have registered (the node does so on its refresh timer).
+  for (const s of [provider, requesterSide]) await s.refreshRegistry();
+  requester = requesterSide.requester;
+
+  consents.set('held', await grant(HELD, BANK, ['loan'], 'authorization-held'));
+  consents.set('revoked', await grant(REVOKED_SUBJECT, BANK, ['loan'], 'authorization-revoked'));
+  consents.set('not-held', await grant(NOT_HELD, BANK, ['loan'], 'authorization-not-held'));
+  consents.set('other-grantee', await grant(OTHER_GRANTEE_SUBJECT, AGENCY2, ['loan'], 'authorization-agency2'));
+  consents.set(
+    'lapsed',
+    await grant(LAPSED_SUBJECT, BANK, ['loan'], 'authorization-lapsed', {
+      from: Date.now() - 10 * DAY,
+      until: Date.now() - DAY,
+    }),
+  );
+  await (await net.as(BANK)).submit('RevokeConsent', consents.get('revoked') ?? '');
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(hosts.map((host) => host.stop()));
+  // In reverse order of creation, whatever beforeAll got to.
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+function newRequester(overrides: { requestLifetimeMs?: number; receiptKey?: TestKey } = {}): ReportRequester {
+  return new ReportRequester(
+    {
+      mspId: BANK,
+      receiptKey: overrides.receiptKey ?? requesterSide.receiptKey,
+      host: requesterSide.host,
+      registry: requesterSide.registry,
+      verifyAttestation: (bytes) => verifyAttestation(bytes, parts.bundle),
+      index,
+      journal: requesterSide.journal,
+    },
+    {
+      messageTimeoutMs: 2_000,
+      ...(overrides.requestLifetimeMs ? { requestLifetimeMs: overrides.requestLifetimeMs } : {}),
+    },
+  );
+}
+
+const query = (overrides: Partial<ReportQuery> = {}): ReportQuery => ({
+  provider: AGENCY,
+  subject: HELD,
+  kinds: ['loan'],
+  purpose: PURPOSE,
+  consentId: consents.get('held') ?? '',
+  ...overrides,
+});
+
+async function refusal(promise: Promise<unknown>): Promise<ExchangeRefusedError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ExchangeRefusedError)) throw new Error(`expected a signed refusal, got ${String(err)}`);
+  return err;
+}
+
+describe('the report exchange between a Shanghai bank and the Hangzhou agency', () => {
+  it('delivers the latest record with a receipt both sides keep, acknowledged and recorded on chain', async () => {
+    const obtained = await requester.requestReport(query());
+    expect(obtained.status).toBe('ACCEPTED');
+    expect(obtained.disputeReason).toBe('');
+    const meta = await parts.records.get(HELD, 'loan');
+    const content = meta && (await parts.records.content(meta));
+    expect(obtained.report.records).toHaveLength(1);
+    expect(Buffer.from(obtained.report.records[0]?.content ?? []).equals(content ?? Buffer.alloc(1))).toBe(true);
+    expect(obtained.bundle.decoded.receipt).toMatchObject({
+      provider: AGENCY,
+      requester: BANK,
+      subject: HELD,
+      purpose: PURPOSE,
+    });
+
+    const digest = digestOf(obtained.bundle.receipt).toString('hex');
+    // The provider keeps the bundle once it has read the acknowledgement, then records the receipt on chain.
+    const kept = await eventually(() => provider.journal.bundle(digest));
+    expect(kept.decoded.acknowledgement?.status).toBe('ACCEPTED');
+    expect((await requesterSide.journal.bundle(digest))?.decoded.receipt.requestId).toBe(
+      obtained.bundle.decoded.request.requestId,
+    );
+    const regulator = await net.as(REGULATOR);
+    const onChain = await eventually(() => regulator.evaluate('GetAccessReceipt', digest).catch(() => undefined), {
+      what: 'the receipt on chain',
+    });
+    expect([...providerErrors, ...requesterErrors].filter((err) => err instanceof ChainError)).toEqual([]);
+    expect(onChain).toMatchObject({
+      receiptDigest: digest,
+      requester: BANK,
+      provider: AGENCY,
+      subject: HELD,
+      purpose: PURPOSE,
+      consentId: consents.get('held'),
+    });
+  });
+
+  it('refuses a request whose signature is forged', async () => {
+    const forger = generateTestKey();
+    const honest = requester.signRequest(query());
+    const forged = signEnvelope('access-request', honest.body, {
+      kid: requesterSide.receiptKey.kid,
+      privateKey: forger.privateKey,
+    });
+    expect((await refusal(requester.exchange(AGENCY, forged))).reason).toBe('BAD_SIGNATURE');
+    // A key the requester never registered is no better.
+    const unregistered = newRequester({ receiptKey: forger });
+    expect((await refusal(unregistered.requestReport(query()))).reason).toBe('BAD_SIGNATURE');
+  });
+
+  it('refuses an expired request', async () => {
+    const shortLived = newRequester({ requestLifetimeMs: 100 });
+    const envelope = shortLived.signRequest(query());
+    await sleep(200);
+    expect((await refusal(shortLived.exchange(AGENCY, envelope))).reason).toBe('EXPIRED_REQUEST');
+  });
+
+  it('refuses a replayed request', async () => {
+    const envelope = requester.signRequest(query());
+    expect((await requester.exchange(AGENCY, envelope)).status).toBe('ACCEPTED');
+    expect((await refusal(requester.exchange(AGENCY, envelope))).reason).toBe('REPLAY');
+    // The same nonce under a new request ID is a replay too.
+    const first = decodeAccessRequest(envelope.body);
+    const renamed = signEnvelope(
+      'access-request',
+      encodeAccessRequest({ ...first, requestId: 'ab'.repeat(32) }),
+      requesterSide.receiptKey,
+    );
+    expect((await refusal(requester.exchange(AGENCY, renamed))).reason).toBe('REPLAY');
+  });
+
+  it('refuses without a consent valid for this grantee, purpose and kind now', async () => {
+    expect(
+      (
+        await refusal(
+          requester.requestReport(query({ subject: LAPSED_SUBJECT, consentId: consents.get('lapsed') ?? '' })),
+        )
+      ).reason,
+    ).toBe('CONSENT_EXPIRED');
+    expect(
+      (
+        await refusal(
+          requester.requestReport(query({ subject: REVOKED_SUBJECT, consentId: consents.get('revoked') ?? '' })),
+        )
+      ).reason,
+    ).toBe('CONSENT_REVOKED');
+    expect((await refusal(requester.requestReport(query({ purpose: 'MARKETING' })))).reason).toBe('PURPOSE_MISMATCH');
+    expect((await refusal(requester.requestReport(query({ kinds: ['loan', 'tax'] })))).reason).toBe('KIND_NOT_COVERED');
+    expect(
+      (
+        await refusal(
+          requester.requestReport(
+            query({ subject: OTHER_GRANTEE_SUBJECT, consentId: consents.get('other-grantee') ?? '' }),
+          ),
+        )
+      ).reason,
+    ).toBe('NO_CONSENT');
+    expect((await refusal(requester.requestReport(query({ consentId: 'f'.repeat(64) })))).reason).toBe('NO_CONSENT');
+    // Another subject's consent does not stretch to this one.
+    expect((await refusal(requester.requestReport(query({ consentId: consents.get('not-held') ?? '' })))).reason).toBe(
+      'NO_CONSENT',
+    );
+  });
+
+  it('refuses a subject the provider holds no record of', async () => {
+    expect(
+      (await refusal(requester.requestReport(query({ subject: NOT_HELD, consentId: consents.get('not-held') ?? '' }))))
+        .reason,
+    ).toBe('UNKNOWN_SUBJECT');
+  });
+
+  it('refuses a request addressed to another provider', async () => {
+    const envelope = requester.signRequest(query({ provider: AGENCY2 }));
+    expect((await refusal(requester.exchange(AGENCY, envelope))).reason).toBe('BAD_REQUEST');
+  });
+
+  it('does not let an unregistered peer connect', async () => {
+    const privateKey = await generateKeyPair('Ed25519');
+    // The intruder's own view admits everyone it knows, itself included: only the agency's gater keeps it out.
+    const view = new RegistryView(await requesterSide.chain.registrySnapshot());
+    const intruder = await startP2pHost({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], registry: view });
+    hosts.push(intruder);
+    const snapshot = await requesterSide.chain.registrySnapshot();
+    view.replace({
+      ...snapshot,
+      nodes: [
+        ...snapshot.nodes,
+        { ...(snapshot.nodes[0] ?? ({} as never)), mspId: BANK, peerId: intruder.peerId.toString() },
+      ],
+    });
+    await expect(intruder.openStream(AGENCY, EXCHANGE_PROTOCOL)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it('cuts an oversize message and a peer that stops mid-stream, and keeps serving', async () => {
+    const errorsBefore = providerErrors.length;
+    const oversize = lpStream(await requesterSide.host.openStream(AGENCY, EXCHANGE_PROTOCOL), {
+      maxDataLength: 4 * 1024 * 1024,
+    });
+    await oversize.write(Buffer.alloc(2 * 1024 * 1024, 1));
+    await expect(oversize.read({ signal: AbortSignal.timeout(5_000) })).rejects.toThrow();
+
+    const silent = lpStream(await requesterSide.host.openStream(AGENCY, EXCHANGE_PROTOCOL));
+    const started = Date.now();
+    await expect(silent.read({ signal: AbortSignal.timeout(5_000) })).rejects.toThrow();
+    // The provider's bound (500 ms here), not the reader's own 5 s timeout, ended it.
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(providerErrors.length).toBeGreaterThanOrEqual(errorsBefore + 2);
+
+    expect((await requester.requestReport(query())).status).toBe('ACCEPTED');
+  });
+
+  it('disputes a report that does not match the chain index, and the dispute is what gets kept', async () => {
+    const row = await index.getIndexRecord(HELD, 'loan');
+    if (row === undefined) throw new Error('no index row');
+    index.put({ ...row, recordDigest: 'e'.repeat(64) });
+    try {
+      const obtained = await requester.requestReport(query());
+      expect(obtained.status).toBe('DISPUTED');
+      expect(obtained.disputeReason).toMatch(/chain index/);
+      const digest = digestOf(obtained.bundle.receipt).toString('hex');
+      const kept = await eventually(() => provider.journal.bundle(digest));
+      expect(kept.decoded.acknowledgement).toMatchObject({ status: 'DISPUTED' });
+    } finally {
+      index.put(row);
+    }
+  });
+});
+
+describe('a provider that stops mid-stream', () => {
+  it('is cut by the requester with TIMEOUT', async () => {
+    const privateKey = await generateKeyPair('Ed25519');
+    const registry = new RegistryView(await requesterSide.chain.registrySnapshot());
+    const silent = await startP2pHost({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], registry });
+    hosts.push(silent);
+    // Registered for another agency, it accepts the exchange's stream and never answers.
+    const admin = await net.as(AGENCY2, 'Admin');
+    const address = silent.addresses()[0]?.replace(/\/p2p\/.*$/, '') ?? '';
+    await admin.submit(
+      'RegisterNode',
+      'hefei0',
+      'localhost:7051',
+      silent.peerId.toString(),
+      JSON.stringify([address]),
+      '0',
+    );
+    await silent.handle(EXCHANGE_PROTOCOL, () => undefined);
+    registry.replace(await requesterSide.chain.registrySnapshot());
+    requesterSide.registry.replace(await requesterSide.chain.registrySnapshot());
+    const quick = new ReportRequester(
+      {
+        mspId: BANK,
+        receiptKey: requesterSide.receiptKey,
+        host: requesterSide.host,
+        registry: requesterSide.registry,
+        verifyAttestation: (bytes) => verifyAttestation(bytes, parts.bundle),
+        index,
+        journal: requesterSide.journal,
+      },
+      { messageTimeoutMs: 300 },
+    );
+    const err = await quick.requestReport(query({ provider: AGENCY2 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(P2pError);
+    expect(err).toMatchObject({ code: 'TIMEOUT' });
+  });
+});
+
+// Keep the shape check honest: loadRegistryView is the node's way in.
+it('reads the registry from the chain', async () => {
+  const view = await loadRegistryView(requesterSide.chain);
+  expect(view.peersOf(AGENCY).map((p) => p.peerId)).toEqual([provider.host.peerId.toString()]);
+});
