@@ -14,6 +14,8 @@
  * CPU per exchange is this process's, and the machine's. The requester's chain index is the typed fake the
  * exchange's tests use (node/services FakeIndexChain), holding what the chain's index says about the records.
  */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
@@ -29,25 +31,26 @@ import {
   type JournalDatabase,
   type ReportExchange,
   type ReportQuery,
-  type ReportSource,
 } from '../node/p2p/index.ts';
 import { REPORT_CHUNK_BYTES } from '../node/p2p/constants.ts';
 import { verifyAttestation } from '../node/receipts/index.ts';
-import { generateTestKey, type TestKey } from '../node/receipts/test-fixtures.ts';
+import type { OrgRootCerts } from '../network/pki/index.ts';
+import { bundleOf } from '../node/receipts/test-fixtures.ts';
 import { RecordStore } from '../node/records/index.ts';
 import { FakeIndexChain, openTestNodeParts, testUscc, type TestNodeParts } from '../node/services/test-node-parts.ts';
 import {
   AGENCY,
   BANK,
+  CHAINCODE_NAME,
   onboardConsortium,
   REGULATOR,
   startLianxinNetwork,
   type LianxinNetwork,
 } from '../test/support/chaincode-network.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
-import { runClosedLoop } from './closed-loop.ts';
 import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
+import { BULK_PROTOCOL, ECHO_PROTOCOL, type FromRequester, type ToRequester } from './exchange-ipc.ts';
 
 const KIND = 'loan';
 const PURPOSE = 'LOAN_APPROVAL';
@@ -61,84 +64,71 @@ const LARGE_SUBJECT = testUscc(SUBJECTS + 1);
 /** Each rate phase stops at this many operations or this long, whichever comes first. */
 const PHASE = { operations: 50_000, maxDurationMs: 10_000 } as const;
 const LARGE_EXCHANGES = 5;
-const ECHO_PROTOCOL = '/lianxin/bench/echo/1.0.0';
-const BULK_PROTOCOL = '/lianxin/bench/bulk/1.0.0';
+const REQUESTER_ENTRY = new URL('exchange-requester-child.ts', import.meta.url).pathname;
+/** `LIANXIN_BENCH_CPU_PROF=<dir>` profiles the requester process too (server-process.ts does the same for servers). */
+const PROFILE_DIR = process.env.LIANXIN_BENCH_CPU_PROF;
+const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 /** Issue 10's targets. */
 const TARGETS = { exchangesPerS: 1_000, p50Ms: 10, largeMBps: 100 } as const;
-
-interface Cpu {
-  readonly process: number | undefined;
-  readonly machine: number | undefined;
-}
 
 interface Setup extends AsyncDisposable {
   readonly net: LianxinNetwork;
   readonly provider: ReportExchange;
-  readonly requester: ReportExchange;
+  readonly requester: RequesterProcess;
   readonly providerJournalDb: JournalDatabase;
-  readonly consents: ReadonlyMap<string, string>;
+  /** One query per 4 KiB subject, and the 10 MiB one. */
+  readonly queries: readonly ReportQuery[];
+  readonly large: ReportQuery;
   readonly errors: unknown[];
 }
 
 const benchmark: Benchmark = {
   name: 'exchange',
   description:
-    'report exchange over libp2p (4 KiB reports, 64 in flight, receipts on chain; 10 MiB report) vs. libp2p echo and bulk on the same connection, one process',
+    'report exchange over libp2p between two processes (4 KiB reports, 64 in flight, receipts on chain; 10 MiB report) vs. libp2p echo and bulk on the same connection',
   budgetMs: 240_000,
   async run(context) {
     await using setup = await startSetup(context);
-    const figures: Figure[] = [];
+    const { requester } = setup;
+    const pids = { provider: process.pid, requester: requester.pid, machine: 'machine' } as const;
+    const run = (phase: PhaseRequest) => requester.run(phase);
+    const measured = <T>(work: () => Promise<T>) => measureCpu(pids, work);
 
     // The limit first, on a quiet ledger: libp2p's own request/response and bulk transfer on this connection.
     await echoHandlers(setup.provider);
-    const payload = Buffer.alloc(REPORT_BYTES, 7);
-    await runClosedLoop(() => echo(setup, payload), {
-      ...PHASE,
+    const echoPhase = {
+      phase: 'echo',
+      queries: setup.queries.slice(0, 1),
       concurrency: IN_FLIGHT,
-      maxOperations: 500,
-      signal: context.signal,
-    });
-    const echoRun = await measured(() =>
-      runClosedLoop(() => echo(setup, payload), {
-        ...PHASE,
-        maxOperations: PHASE.operations,
-        concurrency: IN_FLIGHT,
-        signal: context.signal,
-      }),
-    );
+      bytes: REPORT_BYTES,
+    } as const;
+    await run({ ...echoPhase, operations: 500, maxDurationMs: PHASE.maxDurationMs });
+    const echoRun = await measured(() => run({ ...echoPhase, ...PHASE }));
     context.log(`echo: ${echoRun.value.succeeded} at ${echoRun.value.perSecond.toFixed(0)}/s`);
-    await bulk(setup, context.signal);
-    const bulkRun = await measured(async () => {
-      const started = performance.now();
-      for (let i = 0; i < LARGE_EXCHANGES; i++) await bulk(setup, context.signal);
-      return (LARGE_EXCHANGES * LARGE_REPORT_BYTES) / 1e6 / ((performance.now() - started) / 1000);
-    });
-    context.log(`bulk: ${bulkRun.value.toFixed(0)} MB/s`);
+    const bulkPhase = {
+      phase: 'bulk',
+      queries: setup.queries.slice(0, 1),
+      concurrency: 1,
+      bytes: LARGE_REPORT_BYTES,
+    } as const;
+    await run({ ...bulkPhase, operations: 1, maxDurationMs: PHASE.maxDurationMs });
+    const bulkRun = await measured(() => run({ ...bulkPhase, operations: LARGE_EXCHANGES, maxDurationMs: 60_000 }));
+    const bulkMBps = (bulkRun.value.succeeded * LARGE_REPORT_BYTES) / 1e6 / (bulkRun.value.elapsedMs / 1000);
+    context.log(`bulk: ${bulkMBps.toFixed(0)} MB/s`);
 
     // The exchange: warm up (the connection is already open), then the closed loop until every receipt is on chain.
-    const query = (i: number): ReportQuery => {
-      const subject = testUscc(1 + (i % SUBJECTS));
-      return {
-        provider: AGENCY,
-        subject,
-        kinds: [KIND],
-        purpose: PURPOSE,
-        consentId: setup.consents.get(subject) ?? '',
-      };
-    };
-    const exchangeOnce = async (i: number) =>
-      (await setup.requester.requester.requestReport(query(i), { signal: context.signal })).status === 'ACCEPTED';
-    await runClosedLoop(exchangeOnce, { ...PHASE, concurrency: IN_FLIGHT, maxOperations: 256, signal: context.signal });
+    const exchangePhase = {
+      phase: 'exchange',
+      queries: setup.queries,
+      concurrency: IN_FLIGHT,
+      bytes: REPORT_BYTES,
+    } as const;
+    await run({ ...exchangePhase, operations: 256, maxDurationMs: PHASE.maxDurationMs });
     await receiptsCommitted(setup, context);
     const providedBefore = await countKeys(setup.providerJournalDb, 'p/');
     const exchangeRun = await measured(async () => {
       const started = performance.now();
-      const loop = await runClosedLoop(exchangeOnce, {
-        ...PHASE,
-        maxOperations: PHASE.operations,
-        concurrency: IN_FLIGHT,
-        signal: context.signal,
-      });
+      const loop = await run({ ...exchangePhase, ...PHASE });
       await receiptsCommitted(setup, context);
       return { loop, committedMs: performance.now() - started };
     });
@@ -154,52 +144,74 @@ const benchmark: Benchmark = {
     context.log(
       `exchange: ${loop.succeeded} (${loop.failed} failed) in ${(committedMs / 1000).toFixed(1)} s to the last receipt on chain, ${onChain} sampled receipts found on chain`,
     );
-    if (loop.failed > 0) context.log(`first failure: ${String(loop.firstFailure)}`);
+    if (loop.firstFailure !== undefined) context.log(`first failure: ${loop.firstFailure}`);
 
     // One 10 MiB report at a time.
-    const large: ReportQuery = {
-      provider: AGENCY,
-      subject: LARGE_SUBJECT,
-      kinds: [KIND],
-      purpose: PURPOSE,
-      consentId: setup.consents.get(LARGE_SUBJECT) ?? '',
-    };
-    const largeOnce = async () => {
-      const obtained = await setup.requester.requester.requestReport(large, { signal: context.signal });
-      if (obtained.status !== 'ACCEPTED' || obtained.report.records[0]?.content.length !== LARGE_REPORT_BYTES) {
-        throw new BenchError(
-          'NOTHING_COMPLETED',
-          `the 10 MiB report was ${obtained.status}: ${obtained.disputeReason}`,
-        );
-      }
-    };
-    await largeOnce();
-    const largeRun = await measured(async () => {
-      const started = performance.now();
-      for (let i = 0; i < LARGE_EXCHANGES; i++) await largeOnce();
-      return (LARGE_EXCHANGES * LARGE_REPORT_BYTES) / 1e6 / ((performance.now() - started) / 1000);
-    });
+    const largePhase = {
+      phase: 'exchange',
+      queries: [setup.large],
+      concurrency: 1,
+      bytes: LARGE_REPORT_BYTES,
+    } as const;
+    await run({ ...largePhase, operations: 1, maxDurationMs: 60_000 });
+    const largeRun = await measured(() => run({ ...largePhase, operations: LARGE_EXCHANGES, maxDurationMs: 60_000 }));
+    if (largeRun.value.failed > 0) {
+      throw new BenchError('NOTHING_COMPLETED', `a 10 MiB exchange failed: ${largeRun.value.firstFailure ?? ''}`);
+    }
+    const largeMBps = (largeRun.value.succeeded * LARGE_REPORT_BYTES) / 1e6 / (largeRun.value.elapsedMs / 1000);
     await receiptsCommitted(setup, context);
-    if (setup.errors.length > 0)
-      context.log(`errors reported by the exchange: ${setup.errors.length}, first ${String(setup.errors[0])}`);
+    if (setup.errors.length > 0) {
+      context.log(`errors reported by the provider: ${setup.errors.length}, first ${String(setup.errors[0])}`);
+    }
 
-    const perUnit = (cpu: Cpu, count: number) => ({
-      process: cpu.process === undefined ? NaN : (cpu.process * 1000) / count,
-      machine: cpu.machine === undefined ? NaN : (cpu.machine * 1000) / count,
-    });
-    const echoCpu = perUnit(echoRun.cpu, echoRun.value.succeeded);
-    const exchangeCpu = perUnit(exchangeRun.cpu, loop.succeeded);
+    const perUnit = (cpuMs: number | undefined, count: number, scale = 1000) =>
+      cpuMs === undefined ? NaN : (cpuMs * scale) / count;
+    const cpuFigures = (
+      what: string,
+      cpuMs: Readonly<Record<keyof typeof pids, number | undefined>>,
+      count: number,
+      unit: 'µs' | 'ms',
+    ) => {
+      const scale = unit === 'µs' ? 1000 : 1;
+      return [
+        {
+          label: `  CPU per ${what}, provider process`,
+          value: perUnit(cpuMs.provider, count, scale),
+          unit,
+          note: 'with the ledger and chaincode',
+        },
+        { label: `  CPU per ${what}, requester process`, value: perUnit(cpuMs.requester, count, scale), unit },
+        {
+          label: `  CPU per ${what}, machine`,
+          value: perUnit(cpuMs.machine, count, scale),
+          unit,
+          note: 'every process, other work included',
+        },
+      ];
+    };
     const exchangesPerS = (loop.succeeded * 1000) / committedMs;
-    figures.push(
+    const echoCpuTotal = perUnit(
+      (echoRun.cpuMs.provider ?? NaN) + (echoRun.cpuMs.requester ?? NaN),
+      echoRun.value.succeeded,
+    );
+    const exchangeCpuTotal = perUnit(
+      (exchangeRun.cpuMs.provider ?? NaN) + (exchangeRun.cpuMs.requester ?? NaN),
+      loop.succeeded,
+    );
+    return [
       {
         label: 'libp2p echo, 4 KiB each way, 64 in flight (the limit)',
         value: echoRun.value.perSecond,
         unit: 'req/s',
         note: `p50 ${echoRun.value.p50Ms.toFixed(2)} ms, p99 ${echoRun.value.p99Ms.toFixed(2)} ms, one stream each`,
       },
-      { label: '  CPU per echo, this process', value: echoCpu.process, unit: 'µs' },
-      { label: '  CPU per echo, machine', value: echoCpu.machine, unit: 'µs' },
-      { label: 'libp2p bulk, 256 KiB frames (the limit)', value: bulkRun.value, unit: 'MB/s', note: '10 MiB streams' },
+      ...cpuFigures('echo', echoRun.cpuMs, echoRun.value.succeeded, 'µs'),
+      {
+        label: 'libp2p bulk, 256 KiB frames (the limit)',
+        value: bulkMBps,
+        unit: 'MB/s',
+        note: '10 MiB streams, one at a time',
+      },
       {
         label: 'exchanges completed, receipts on chain, 64 in flight',
         value: exchangesPerS,
@@ -208,17 +220,11 @@ const benchmark: Benchmark = {
       },
       { label: '  exchange latency p50', value: loop.p50Ms, unit: 'ms', note: `target < ${TARGETS.p50Ms} ms` },
       { label: '  exchange latency p99', value: loop.p99Ms, unit: 'ms' },
-      {
-        label: '  CPU per exchange, this process',
-        value: exchangeCpu.process,
-        unit: 'µs',
-        note: 'provider + requester + ledger + chaincode',
-      },
-      { label: '  CPU per exchange, machine', value: exchangeCpu.machine, unit: 'µs' },
+      ...cpuFigures('exchange', exchangeRun.cpuMs, loop.succeeded, 'µs'),
       { label: 'exchanges ÷ echo', value: exchangesPerS / echoRun.value.perSecond, unit: '×' },
       {
-        label: 'CPU per echo ÷ CPU per exchange',
-        value: echoCpu.process / exchangeCpu.process,
+        label: 'CPU per echo ÷ CPU per exchange (both processes)',
+        value: echoCpuTotal / exchangeCpuTotal,
         unit: '×',
         note: 'the same ratio, steadier on a shared machine',
       },
@@ -230,39 +236,104 @@ const benchmark: Benchmark = {
       },
       {
         label: '10 MiB report, one exchange at a time',
-        value: largeRun.value,
+        value: largeMBps,
         unit: 'MB/s',
         note: `${LARGE_EXCHANGES} exchanges, verified against index and attestation`,
       },
-      {
-        label: '  CPU per 10 MiB exchange, this process',
-        value: largeRun.cpu.process === undefined ? NaN : largeRun.cpu.process / LARGE_EXCHANGES,
-        unit: 'ms',
-      },
-      { label: '10 MiB report ÷ bulk', value: largeRun.value / bulkRun.value, unit: '×' },
+      ...cpuFigures('10 MiB exchange', largeRun.cpuMs, largeRun.value.succeeded, 'ms'),
+      { label: '10 MiB report ÷ bulk', value: largeMBps / bulkMBps, unit: '×' },
       {
         label: `10 MiB report ÷ target ${TARGETS.largeMBps} MB/s`,
-        value: largeRun.value / TARGETS.largeMBps,
+        value: largeMBps / TARGETS.largeMBps,
         unit: '×',
         note: 'at least 1 meets it',
       },
-    );
-    return figures;
+    ] satisfies Figure[];
   },
 };
 
 export default benchmark;
 
-/** Runs `work` and the CPU milliseconds this process and the machine used meanwhile. */
-async function measured<T>(work: () => Promise<T>): Promise<{ readonly value: T; readonly cpu: Cpu }> {
-  const { value, cpuMs } = await measureCpu({ process: process.pid, machine: 'machine' }, work);
-  return { value, cpu: cpuMs };
+type PhaseRequest = Omit<Extract<ToRequester, { type: 'run' }>, 'type' | 'id'>;
+type PhaseResult = Extract<FromRequester, { type: 'result' }>;
+
+interface RequesterProcess extends AsyncDisposable {
+  readonly pid: number;
+  run(phase: PhaseRequest): Promise<PhaseResult>;
+}
+
+/** Forks the bank's process and waits for its identity (its peer ID, p2p address and receipt key). */
+async function forkRequester(dataDir: string): Promise<{
+  process: RequesterProcess;
+  identity: Extract<FromRequester, { type: 'identity' }>;
+  start(message: Extract<ToRequester, { type: 'start' }>): Promise<void>;
+}> {
+  const child = fork(REQUESTER_ENTRY, [dataDir], {
+    execArgv: [...PROFILE_ARGS, '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = once(child, 'exit');
+  let nextId = 0;
+  const waiting = new Map<
+    number | 'ready' | 'identity',
+    { resolve(message: FromRequester): void; reject(err: Error): void }
+  >();
+  const wait = (key: number | 'ready' | 'identity') =>
+    new Promise<FromRequester>((resolve, reject) => waiting.set(key, { resolve, reject }));
+  child.on('message', (message: FromRequester) => {
+    const key =
+      message.type === 'result' ? message.id : message.type === 'error' ? (message.id ?? 'ready') : message.type;
+    const waiter = waiting.get(key);
+    waiting.delete(key);
+    if (message.type === 'error') waiter?.reject(new BenchError('NOTHING_COMPLETED', `requester: ${message.message}`));
+    else waiter?.resolve(message);
+  });
+  void exited.then(([code]) => {
+    for (const waiter of waiting.values())
+      waiter.reject(new BenchError('CHILD_EXITED', `the requester exited with ${String(code)}`));
+    waiting.clear();
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const identity = await wait('identity');
+  if (identity.type !== 'identity' || child.pid === undefined) {
+    await stop();
+    throw new BenchError('CHILD_EXITED', 'the requester did not say who it is');
+  }
+  return {
+    identity,
+    async start(message) {
+      const ready = wait('ready');
+      child.send(message);
+      await ready;
+    },
+    process: {
+      pid: child.pid,
+      async run(phase) {
+        const id = nextId++;
+        const result = wait(id);
+        child.send({ type: 'run', id, ...phase } satisfies ToRequester);
+        const message = await result;
+        if (message.type !== 'result') throw new BenchError('NOTHING_COMPLETED', `requester answered ${message.type}`);
+        if (message.succeeded === 0) {
+          throw new BenchError(
+            'NOTHING_COMPLETED',
+            `${phase.phase}: nothing succeeded (${message.firstFailure ?? ''})`,
+          );
+        }
+        return message;
+      },
+      [Symbol.asyncDispose]: stop,
+    },
+  };
 }
 
 /**
- * The ledger, the agency's real parts (records in LevelDB, log, attestations anchored through the fake anchoring
- * chain), both institutions' exchanges registered on chain, and the bank's consents, as test/p2p-exchange.test.ts
- * sets them up.
+ * The ledger and the agency's real parts (records in LevelDB, log, attestations anchored through the fake
+ * anchoring chain) and its exchange in this process; the bank's in its own (exchange-requester-child.ts); both
+ * nodes and receipt keys registered on chain, and the bank's consents, as test/p2p-exchange.test.ts sets them up.
  */
 async function startSetup(context: BenchmarkContext): Promise<Setup> {
   const cleanups: (() => Promise<void>)[] = [];
@@ -286,73 +357,88 @@ async function startSetup(context: BenchmarkContext): Promise<Setup> {
     context.log(`agency holds ${SUBJECTS} reports of ${REPORT_BYTES} B and one of ${LARGE_REPORT_BYTES} B, anchored`);
 
     const errors: unknown[] = [];
-    const side = async (mspId: string, name: string, receiptKey: TestKey, reports: ReportSource) => {
-      const db = new Level<Buffer, Buffer>(join(dir, name), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-      await db.open();
-      cleanups.push(() => db.close());
-      const sublevel = (label: string) =>
-        db.sublevel<Buffer, Buffer>(label, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-      const journalDb = sublevel('journal');
-      const chain = new LianxinChain((await net.as(mspId)).network, 'lianxin');
-      const exchange = await startReportExchange({
-        mspId,
-        p2pKey: await generateKeyPair('Ed25519'),
-        listen: ['/ip4/127.0.0.1/tcp/0'],
-        receiptKey,
-        chain,
-        reports,
-        index,
-        verifyAttestation: (bytes) => verifyAttestation(bytes, parts.bundle),
-        replayDb: sublevel('replay'),
-        journalDb,
-        onError: (err) => errors.push(err),
-      });
-      cleanups.push(() => exchange.stop());
+    const db = new Level<Buffer, Buffer>(join(dir, 'hangzhou0'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    cleanups.push(() => db.close());
+    const sublevel = (label: string) =>
+      db.sublevel<Buffer, Buffer>(label, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const journalDb = sublevel('journal');
+    const provider = await startReportExchange({
+      mspId: AGENCY,
+      p2pKey: await generateKeyPair('Ed25519'),
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      receiptKey: parts.org.receiptKey,
+      chain: new LianxinChain((await net.as(AGENCY)).network, CHAINCODE_NAME),
+      reports: recordStoreReports({ records: parts.records, attestations: parts.builder }),
+      index,
+      verifyAttestation: (bytes) => verifyAttestation(bytes, parts.bundle),
+      replayDb: sublevel('replay'),
+      journalDb,
+      onError: (err) => errors.push(err),
+    });
+    cleanups.push(() => provider.stop());
+    const register = async (mspId: string, name: string, peerId: string, address: string, receiptKeySpki: string) => {
       const admin = await net.as(mspId, 'Admin');
-      const address = exchange.host.addresses()[0]?.replace(/\/p2p\/.*$/, '') ?? '';
-      await admin.submit(
-        'RegisterNode',
-        name,
-        'localhost:7051',
-        exchange.host.peerId.toString(),
-        JSON.stringify([address]),
-        '0',
-      );
-      await admin.submit('RegisterKey', receiptKey.spki, 'receipt', 'ecdsa-p256-sha256', '', '');
-      return { exchange, journalDb };
+      await admin.submit('RegisterNode', name, 'localhost:7051', peerId, JSON.stringify([address]), '0');
+      await admin.submit('RegisterKey', receiptKeySpki, 'receipt', 'ecdsa-p256-sha256', '', '');
     };
-    const provider = await side(
+    await register(
       AGENCY,
       'hangzhou0',
-      parts.org.receiptKey,
-      recordStoreReports({ records: parts.records, attestations: parts.builder }),
+      provider.host.peerId.toString(),
+      provider.host.addresses()[0]?.replace(/\/p2p\/.*$/, '') ?? '',
+      parts.org.receiptKey.spki,
     );
-    const requester = await side(BANK, 'shanghai0', generateTestKey(), { latestRecords: () => Promise.resolve([]) });
-    for (const s of [provider, requester]) await s.exchange.refreshRegistry();
+
+    const forked = await forkRequester(dir);
+    cleanups.push(async () => {
+      await forked.process[Symbol.asyncDispose]();
+    });
+    await register(BANK, 'shanghai0', forked.identity.peerId, forked.identity.address, forked.identity.receiptKeySpki);
+    await provider.refreshRegistry();
+    // openTestNodeParts builds its organisation with createTestOrg, which carries the root certificates.
+    const org = parts.org as typeof parts.org & { readonly certificates?: OrgRootCerts };
+    if (org.certificates === undefined) throw new BenchError('NOTHING_COMPLETED', 'the agency has no certificates');
+    await forked.start({
+      type: 'start',
+      snapshot: await new LianxinChain((await net.as(BANK)).network, CHAINCODE_NAME).registrySnapshot(),
+      bundleJson: JSON.stringify(bundleOf([{ ...org, certificates: org.certificates }])),
+      indexRows: [...index.rows.values()],
+    });
 
     const bank = await net.as(BANK);
     const subjects = [...Array.from({ length: SUBJECTS }, (_, i) => testUscc(i + 1)), LARGE_SUBJECT];
-    const granted = await Promise.all(
-      subjects.map(async (subject) => {
-        const { consentId } = await bank.submit<{ consentId: string }>(
-          'GrantConsent',
-          subject,
-          BANK,
-          PURPOSE,
-          JSON.stringify([KIND]),
-          new Date(Date.now() - DAY).toISOString(),
-          new Date(Date.now() + DAY).toISOString(),
-          'a'.repeat(64),
-        );
-        return [subject, consentId] as const;
-      }),
+    const consents = new Map(
+      await Promise.all(
+        subjects.map(async (subject) => {
+          const { consentId } = await bank.submit<{ consentId: string }>(
+            'GrantConsent',
+            subject,
+            BANK,
+            PURPOSE,
+            JSON.stringify([KIND]),
+            new Date(Date.now() - DAY).toISOString(),
+            new Date(Date.now() + DAY).toISOString(),
+            'a'.repeat(64),
+          );
+          return [subject, consentId] as const;
+        }),
+      ),
     );
+    const query = (subject: string): ReportQuery => ({
+      provider: AGENCY,
+      subject,
+      kinds: [KIND],
+      purpose: PURPOSE,
+      consentId: consents.get(subject) ?? '',
+    });
     return {
       net,
-      provider: provider.exchange,
-      requester: requester.exchange,
-      providerJournalDb: provider.journalDb,
-      consents: new Map(granted),
+      provider,
+      requester: forked.process,
+      providerJournalDb: journalDb,
+      queries: subjects.slice(0, SUBJECTS).map(query),
+      large: query(LARGE_SUBJECT),
       errors,
       [Symbol.asyncDispose]: dispose,
     };
@@ -498,22 +584,4 @@ async function echoHandlers(provider: ReportExchange): Promise<void> {
     }),
     limits,
   );
-}
-
-async function echo(setup: Setup, payload: Buffer): Promise<boolean> {
-  const stream = await setup.requester.host.openStream(AGENCY, ECHO_PROTOCOL);
-  const lp = lpStream(stream, { maxDataLength: 1024 * 1024 });
-  await lp.write(payload);
-  const reply = await lp.read({ signal: AbortSignal.timeout(10_000) });
-  await stream.close();
-  return reply.byteLength === payload.length;
-}
-
-async function bulk(setup: Setup, signal: AbortSignal): Promise<void> {
-  const stream = await setup.requester.host.openStream(AGENCY, BULK_PROTOCOL);
-  const lp = lpStream(stream, { maxDataLength: 1024 * 1024 });
-  await lp.write(Buffer.from('go'));
-  let received = 0;
-  while (received < LARGE_REPORT_BYTES) received += (await lp.read({ signal })).byteLength;
-  await stream.close();
 }
