@@ -10,9 +10,11 @@
  *      stream per request, 4 KiB each way, 64 in flight) and bulk MB/s of the same 256 KiB length-prefixed
  *      frames the exchange streams.
  *
- * Everything runs in this one process (ledger with the in-process chaincode, both hosts, both exchanges): the
- * CPU per exchange is this process's, and the machine's. The requester's chain index is the typed fake the
- * exchange's tests use (node/services FakeIndexChain), holding what the chain's index says about the records.
+ * Two processes: this one is the provider (the agency's parts and exchange, and the embedded ledger with the
+ * in-process chaincode, which shares its core); the bank's requester and the load generator run in a forked
+ * child (exchange-requester-child.ts). CPU per unit is reported for each and for the machine. The requester's
+ * chain index is the typed fake the exchange's tests use (node/services FakeIndexChain), holding what the chain's
+ * index says about the records.
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
