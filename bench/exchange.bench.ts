@@ -10,9 +10,9 @@
  *      stream per request, 4 KiB each way, 64 in flight) and bulk MB/s of the same 256 KiB length-prefixed
  *      frames the exchange streams.
  *
- * Two processes: this one is the provider (the agency's parts and exchange, and the embedded ledger with the
- * in-process chaincode, which shares its core); the bank's requester and the load generator run in a forked
- * child (exchange-requester-child.ts). CPU per unit is reported for each and for the machine. The requester's
+ * Three processes: this one is the provider (the agency's parts and exchange); the embedded ledger with the
+ * in-process chaincode runs in its own (test/support/ledger-child.ts), as npm start runs it; the bank's requester
+ * and the load generator run in a forked child (exchange-requester-child.ts). CPU per unit is reported for each and for the machine. The requester's
  * chain index is the typed fake the exchange's tests use (node/services FakeIndexChain), holding what the chain's
  * index says about the records.
  */
@@ -46,12 +46,15 @@ import {
   CHAINCODE_NAME,
   onboardConsortium,
   REGULATOR,
-  startLianxinNetwork,
-  type LianxinNetwork,
+  lianxinMembers,
+  quietChaincodeLogs,
+  type LianxinMembers,
 } from '../test/support/chaincode-network.ts';
+import { createTestConsortium } from '../test/support/test-consortium.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
+import { startServerProcess } from './server-process.ts';
 import { BULK_PROTOCOL, ECHO_PROTOCOL, type FromRequester, type ToRequester } from './exchange-ipc.ts';
 
 const KIND = 'loan';
@@ -66,6 +69,7 @@ const LARGE_SUBJECT = testUscc(SUBJECTS + 1);
 /** Each rate phase stops at this many operations or this long, whichever comes first. */
 const PHASE = { operations: 50_000, maxDurationMs: 10_000 } as const;
 const LARGE_EXCHANGES = 5;
+const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const REQUESTER_ENTRY = new URL('exchange-requester-child.ts', import.meta.url).pathname;
 /** `LIANXIN_BENCH_CPU_PROF=<dir>` profiles the requester process too (server-process.ts does the same for servers). */
 const PROFILE_DIR = process.env.LIANXIN_BENCH_CPU_PROF;
@@ -74,7 +78,8 @@ const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}
 const TARGETS = { exchangesPerS: 1_000, p50Ms: 10, largeMBps: 100 } as const;
 
 interface Setup extends AsyncDisposable {
-  readonly net: LianxinNetwork;
+  readonly net: LianxinMembers;
+  readonly ledgerPid: number;
   readonly provider: ReportExchange;
   readonly requester: RequesterProcess;
   readonly providerJournalDb: JournalDatabase;
@@ -87,12 +92,17 @@ interface Setup extends AsyncDisposable {
 const benchmark: Benchmark = {
   name: 'exchange',
   description:
-    'report exchange over libp2p between two processes (4 KiB reports, 64 in flight, receipts on chain; 10 MiB report) vs. libp2p echo and bulk on the same connection',
+    'report exchange over libp2p, provider, requester and ledger in three processes (4 KiB reports, 64 in flight, receipts on chain; 10 MiB report) vs. libp2p echo and bulk on the same connection',
   budgetMs: 240_000,
   async run(context) {
     await using setup = await startSetup(context);
     const { requester } = setup;
-    const pids = { provider: process.pid, requester: requester.pid, machine: 'machine' } as const;
+    const pids = {
+      provider: process.pid,
+      requester: requester.pid,
+      ledger: setup.ledgerPid,
+      machine: 'machine',
+    } as const;
     const run = (phase: PhaseRequest) => requester.run(phase);
     const measured = <T>(work: () => Promise<T>) => measureCpu(pids, work);
 
@@ -180,7 +190,12 @@ const benchmark: Benchmark = {
           label: `  CPU per ${what}, provider process`,
           value: perUnit(cpuMs.provider, count, scale),
           unit,
-          note: 'with the ledger and chaincode',
+        },
+        {
+          label: `  CPU per ${what}, ledger process`,
+          value: perUnit(cpuMs.ledger, count, scale),
+          unit,
+          note: 'with the chaincode',
         },
         { label: `  CPU per ${what}, requester process`, value: perUnit(cpuMs.requester, count, scale), unit },
         {
@@ -193,11 +208,11 @@ const benchmark: Benchmark = {
     };
     const exchangesPerS = (loop.succeeded * 1000) / committedMs;
     const echoCpuTotal = perUnit(
-      (echoRun.cpuMs.provider ?? NaN) + (echoRun.cpuMs.requester ?? NaN),
+      (echoRun.cpuMs.provider ?? NaN) + (echoRun.cpuMs.requester ?? NaN) + (echoRun.cpuMs.ledger ?? NaN),
       echoRun.value.succeeded,
     );
     const exchangeCpuTotal = perUnit(
-      (exchangeRun.cpuMs.provider ?? NaN) + (exchangeRun.cpuMs.requester ?? NaN),
+      (exchangeRun.cpuMs.provider ?? NaN) + (exchangeRun.cpuMs.requester ?? NaN) + (exchangeRun.cpuMs.ledger ?? NaN),
       loop.succeeded,
     );
     return [
@@ -225,7 +240,7 @@ const benchmark: Benchmark = {
       ...cpuFigures('exchange', exchangeRun.cpuMs, loop.succeeded, 'µs'),
       { label: 'exchanges ÷ echo', value: exchangesPerS / echoRun.value.perSecond, unit: '×' },
       {
-        label: 'CPU per echo ÷ CPU per exchange (both processes)',
+        label: 'CPU per echo ÷ CPU per exchange (three processes)',
         value: echoCpuTotal / exchangeCpuTotal,
         unit: '×',
         note: 'the same ratio, steadier on a shared machine',
@@ -333,8 +348,8 @@ async function forkRequester(dataDir: string): Promise<{
 }
 
 /**
- * The ledger and the agency's real parts (records in LevelDB, log, attestations anchored through the fake
- * anchoring chain) and its exchange in this process; the bank's in its own (exchange-requester-child.ts); both
+ * The ledger in its own process; the agency's real parts (records in LevelDB, log, attestations anchored through
+ * the fake anchoring chain) and its exchange in this one; the bank's in its own (exchange-requester-child.ts); both
  * nodes and receipt keys registered on chain, and the bank's consents, as test/p2p-exchange.test.ts sets them up.
  */
 async function startSetup(context: BenchmarkContext): Promise<Setup> {
@@ -343,8 +358,17 @@ async function startSetup(context: BenchmarkContext): Promise<Setup> {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
   try {
-    const net = await startLianxinNetwork();
-    cleanups.push(() => net.close());
+    quietChaincodeLogs();
+    const members = await createTestConsortium();
+    cleanups.push(() => members.cleanup());
+    const ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
+      members.cryptoDir,
+      join(members.dir, 'ledger'),
+      'lianxin',
+    ]);
+    cleanups.push(() => ledger.stop());
+    const net = lianxinMembers(members, ledger.address);
+    cleanups.push(() => net.disconnect());
     await onboardConsortium(net);
     const dir = await mkdtemp(join(tmpdir(), 'lianxin-bench-exchange-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
@@ -436,6 +460,7 @@ async function startSetup(context: BenchmarkContext): Promise<Setup> {
     });
     return {
       net,
+      ledgerPid: ledger.pid,
       provider,
       requester: forked.process,
       providerJournalDb: journalDb,
