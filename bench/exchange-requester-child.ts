@@ -139,13 +139,17 @@ process.on('message', (message: ToRequester) => {
     send({ type: 'error', ...(message.type === 'run' ? { id: message.id } : {}), message: String(err) });
   });
 });
-process.once('SIGTERM', () => {
-  void (async () => {
+let stopping: Promise<void> | undefined;
+const shutdown = () => {
+  stopping ??= (async () => {
     await exchange?.stop();
     await db.close();
     process.exit(0);
   })();
-});
+};
+process.once('SIGTERM', shutdown);
+// A benchmark process that dies without stopping this one closes the IPC channel: do not outlive it.
+process.once('disconnect', shutdown);
 send({
   type: 'identity',
   peerId: peerIdFromPrivateKey(p2pKey).toString(),
