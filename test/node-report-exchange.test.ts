@@ -1,0 +1,123 @@
+/**
+ * The report exchange as nodes run it (issue 10): real nodes on the embedded ledger, each with its libp2p host on
+ * a loopback TCP port registered on chain. A Shanghai bank's node obtains a report from the Hangzhou agency's node
+ * with a consent recorded on chain, and is refused without one; a node whose p2p port is taken does not start.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as grpc from '@grpc/grpc-js';
+import type { LianxinNode } from '../node/node.ts';
+import { ExchangeRefusedError } from '../node/p2p/index.ts';
+import { testUscc } from './support/chaincode-log.ts';
+import { eventually } from './support/eventually.ts';
+import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+
+const AGENCY = 'HangzhouCreditMSP';
+const BANK = 'ShanghaiBankMSP';
+const PLATFORM = 'NanjingSupplyChainMSP';
+const PURPOSE = 'LOAN_APPROVAL';
+const DAY = 86_400_000;
+const HELD = testUscc(300);
+const UNCONSENTED = testUscc(301);
+
+let net: TestNetwork;
+let agencyNode: LianxinNode;
+let bankNode: LianxinNode;
+const clients: grpc.Client[] = [];
+
+function call<Req, Res>(method: (req: Req, cb: grpc.requestCallback<Res>) => unknown, request: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, (err, res) => {
+      if (err) reject(err);
+      else resolve(res as Res);
+    });
+  });
+}
+
+/** The bank records the enterprise's authorization on chain, as its own institution. */
+async function grantConsent(subject: string): Promise<string> {
+  const bank = await net.chain(BANK);
+  const granted = await bank.grantConsent({
+    subject,
+    grantee: BANK,
+    purpose: PURPOSE,
+    scope: ['loan'],
+    validFrom: new Date(Date.now() - DAY).toISOString(),
+    validUntil: new Date(Date.now() + 30 * DAY).toISOString(),
+    authorizationDigest: createHash('sha256').update(`authorization of ${subject}`).digest('hex'),
+  });
+  return granted.result.consentId;
+}
+
+beforeAll(async () => {
+  net = await startTestNetwork();
+  const settings = { checkpoint: { intervalSeconds: 1, leaves: 100 } };
+  agencyNode = await net.startNode(AGENCY, settings, {}, { p2p: true });
+  bankNode = await net.startNode(BANK, settings, {}, { p2p: true });
+  // Each node read the registry at its start; the agency's started before the bank's node was registered.
+  for (const node of [agencyNode, bankNode]) await node.exchange?.refreshRegistry();
+
+  const agency = new net.v1.RecordService(agencyNode.address, await net.credentials(AGENCY));
+  clients.push(agency);
+  await call(agency.IngestBatch.bind(agency), {
+    requestId: 'r1',
+    records: [HELD, UNCONSENTED].map((subject) => ({
+      subject,
+      kind: 'loan',
+      version: 1,
+      contentType: 'application/json',
+      content: Buffer.from(`{"subject":"${subject}","limit":1000000}`),
+    })),
+  });
+  await agencyNode.anchorer.whenAnchored(2);
+  await eventually(() => bankNode.chainIndex.getIndexRecord(UNCONSENTED, 'loan'), {
+    what: "the agency's anchor in the bank node's chain index",
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await net[Symbol.asyncDispose]();
+});
+
+describe('the report exchange between nodes', () => {
+  it("gives a bank's node the agency's report with a consent on chain, and a signed refusal without one", async () => {
+    const requester = bankNode.exchange?.requester;
+    if (requester === undefined) throw new Error('the bank node runs no exchange');
+    const consentId = await grantConsent(HELD);
+    const obtained = await requester.requestReport({
+      provider: AGENCY,
+      subject: HELD,
+      kinds: ['loan'],
+      purpose: PURPOSE,
+      consentId,
+    });
+    expect(obtained.status).toBe('ACCEPTED');
+    expect(obtained.report.records.map((r) => Buffer.from(r.content).toString())).toEqual([
+      `{"subject":"${HELD}","limit":1000000}`,
+    ]);
+
+    const refused = await requester
+      .requestReport({ provider: AGENCY, subject: UNCONSENTED, kinds: ['loan'], purpose: PURPOSE, consentId })
+      .catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ExchangeRefusedError);
+  });
+});
+
+describe('start-up', () => {
+  it('refuses to start on a busy p2p port, naming the listener', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(busy.address() as AddressInfo).port}`;
+    try {
+      await expect(net.startNode(PLATFORM, { p2p: { listen: address } }, {}, { p2p: true })).rejects.toMatchObject({
+        code: 'PORT_IN_USE',
+        subject: 'p2p',
+        message: `the p2p listener cannot bind ${address}: the port is in use by another process`,
+      });
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+});
