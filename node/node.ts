@@ -31,6 +31,7 @@ import { NodeStartError, type NodeListener } from './node-errors.ts';
 import { EvidenceNotarizer } from './notary/index.ts';
 import { readVersionInfo, startOperationsServer } from './operations/index.ts';
 import { recordStoreReports, startReportExchange, type ReportExchange } from './p2p/index.ts';
+import { createReportService } from './p2p/report-service.ts';
 import {
   buildTrustBundle,
   parseTrustBundle,
@@ -104,8 +105,8 @@ const HEALTH_INTERVAL_MS = 1_000;
 
 /** The services that cannot answer without each failing component; the server as a whole ('') with any. */
 const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> = {
-  ledger: ['AttestationService', 'NotaryService'],
-  'chain-index': ['AttestationService'],
+  ledger: ['AttestationService', 'NotaryService', 'ReportService'],
+  'chain-index': ['AttestationService', 'ReportService'],
   anchoring: [],
 };
 
@@ -131,7 +132,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     const { parts } = pipelines;
     const exchange = config.p2p === undefined ? undefined : await startExchange(parts, config.p2p.listen);
     if (exchange) cleanup.push(() => exchange.stop());
-    const api = await listening('gRPC', config.grpc.listen, () => startApi(parts, overrides));
+    const api = await listening('gRPC', config.grpc.listen, () => startApi(parts, exchange, overrides));
     cleanup.push(() => api.shutdown({ graceMs: config.shutdown.graceSeconds * 1000 * CALLS_SHARE_OF_GRACE }));
     const health = startHealth(pipelines, api, cleanup);
     const version = await versionInfo;
@@ -506,7 +507,11 @@ async function readP2pKey(file: string): Promise<PrivateKey> {
   }
 }
 
-async function startApi(parts: NodeParts, overrides: NodeOverrides): Promise<ApiServer> {
+async function startApi(
+  parts: NodeParts,
+  exchange: ReportExchange | undefined,
+  overrides: NodeOverrides,
+): Promise<ApiServer> {
   const { config } = parts;
   const [certChain, privateKey, clientCaBundle] = await Promise.all([
     readFile(config.tls.cert),
@@ -520,6 +525,15 @@ async function startApi(parts: NodeParts, overrides: NodeOverrides): Promise<Api
     resolveRole: registeredRoles({ chain: parts.chain, own: { mspId: config.mspId, role: config.role } }),
     services: {
       ...createServices({ ...parts, recordsDb: parts.db.records }),
+      ...(exchange === undefined
+        ? {}
+        : {
+            ReportService: createReportService({
+              requester: exchange.requester,
+              index: parts.chainIndex,
+              chain: parts.chain,
+            }),
+          }),
       ...overrides.services?.(parts),
     },
     logger: componentLogger(parts.logger, 'api'),

@@ -1,14 +1,17 @@
 /**
  * The report exchange as nodes run it (issue 10): real nodes on the embedded ledger, each with its libp2p host on
- * a loopback TCP port registered on chain. A Shanghai bank's node obtains a report from the Hangzhou agency's node
- * with a consent recorded on chain, and is refused without one; a node whose p2p port is taken does not start.
+ * a loopback TCP port registered on chain. A Shanghai bank obtains a report through its own node's ReportService
+ * (gRPC over mutual TLS) from the Hangzhou agency's node with a consent recorded on chain, and is refused without
+ * one; a node whose p2p port is taken does not start.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
 import type { LianxinNode } from '../node/node.ts';
-import { ExchangeRefusedError } from '../node/p2p/index.ts';
+import { status } from '@grpc/grpc-js';
+import { ERROR_CODE_KEY, REFUSAL_REASON_KEY } from '../node/api/errors.ts';
+import { decodeAccessReceipt } from '../node/p2p/exchange-messages.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
@@ -81,27 +84,45 @@ afterAll(async () => {
   await net[Symbol.asyncDispose]();
 });
 
-describe('the report exchange between nodes', () => {
-  it("gives a bank's node the agency's report with a consent on chain, and a signed refusal without one", async () => {
-    const requester = bankNode.exchange?.requester;
-    if (requester === undefined) throw new Error('the bank node runs no exchange');
+describe('ReportService between nodes', () => {
+  it("gives a bank the agency's report through its own node with a consent on chain, and a signed refusal without one", async () => {
+    const reports = new net.v1.ReportService(bankNode.address, await net.credentials(BANK));
+    clients.push(reports);
     const consentId = await grantConsent(HELD);
-    const obtained = await requester.requestReport({
-      provider: AGENCY,
+    const answer = await call(reports.RequestReport.bind(reports), {
       subject: HELD,
       kinds: ['loan'],
       purpose: PURPOSE,
       consentId,
     });
-    expect(obtained.status).toBe('ACCEPTED');
-    expect(obtained.report.records.map((r) => Buffer.from(r.content).toString())).toEqual([
+    expect(answer).toMatchObject({ provider: AGENCY, accepted: true, disputeReason: '' });
+    expect(answer.records.map((r) => Buffer.from(r.content).toString())).toEqual([
       `{"subject":"${HELD}","limit":1000000}`,
     ]);
+    // The receipt is the agency's, signed over this very request, and the bank's acknowledgement is in the bundle.
+    const receipt = decodeAccessReceipt(answer.bundle?.receipt?.body ?? Buffer.alloc(0));
+    expect(receipt).toMatchObject({ provider: AGENCY, requester: BANK, subject: HELD, consentId });
+    expect(answer.bundle?.acknowledgement?.body.length).toBeGreaterThan(0);
 
-    const refused = await requester
-      .requestReport({ provider: AGENCY, subject: UNCONSENTED, kinds: ['loan'], purpose: PURPOSE, consentId })
-      .catch((err: unknown) => err);
-    expect(refused).toBeInstanceOf(ExchangeRefusedError);
+    // The consent is for HELD: for another subject the agency refuses, signed, and no report is returned.
+    const refused = await call(reports.RequestReport.bind(reports), {
+      subject: UNCONSENTED,
+      kinds: ['loan'],
+      purpose: PURPOSE,
+      consentId,
+    }).catch((err: unknown) => err as grpc.ServiceError);
+    expect(refused).toMatchObject({ code: status.PERMISSION_DENIED });
+    const { metadata } = refused as grpc.ServiceError;
+    expect(metadata.get(ERROR_CODE_KEY)).toEqual(['REFUSED']);
+    expect(metadata.get(REFUSAL_REASON_KEY)).toEqual(['NO_CONSENT']);
+  });
+
+  it('is for the requesting institution itself: another bank may not use this node', async () => {
+    const reports = new net.v1.ReportService(agencyNode.address, await net.credentials(BANK));
+    clients.push(reports);
+    await expect(
+      call(reports.RequestReport.bind(reports), { subject: HELD, kinds: ['loan'], purpose: PURPOSE, consentId: 'x' }),
+    ).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
   });
 });
 
