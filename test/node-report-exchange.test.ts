@@ -5,14 +5,18 @@
  * one; a node whose p2p port is taken does not start.
  */
 import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
 import type { LianxinNode } from '../node/node.ts';
 import { status } from '@grpc/grpc-js';
 import { ERROR_CODE_KEY, REFUSAL_REASON_KEY } from '../node/api/errors.ts';
 import { decodeAccessReceipt } from '../node/p2p/exchange-messages.ts';
+import { lianxin } from '../node/cli/test-io.ts';
 import { testUscc } from './support/chaincode-log.ts';
+import { cliFlags, CONSORTIUM_FILE } from './support/test-consortium.ts';
 import { eventually } from './support/eventually.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
@@ -23,6 +27,7 @@ const PURPOSE = 'LOAN_APPROVAL';
 const DAY = 86_400_000;
 const HELD = testUscc(300);
 const UNCONSENTED = testUscc(301);
+const VIA_CLI = testUscc(302);
 
 let net: TestNetwork;
 let agencyNode: LianxinNode;
@@ -65,7 +70,7 @@ beforeAll(async () => {
   clients.push(agency);
   await call(agency.IngestBatch.bind(agency), {
     requestId: 'r1',
-    records: [HELD, UNCONSENTED].map((subject) => ({
+    records: [HELD, UNCONSENTED, VIA_CLI].map((subject) => ({
       subject,
       kind: 'loan',
       version: 1,
@@ -73,8 +78,8 @@ beforeAll(async () => {
       content: Buffer.from(`{"subject":"${subject}","limit":1000000}`),
     })),
   });
-  await agencyNode.anchorer.whenAnchored(2);
-  await eventually(() => bankNode.chainIndex.getIndexRecord(UNCONSENTED, 'loan'), {
+  await agencyNode.anchorer.whenAnchored(3);
+  await eventually(() => bankNode.chainIndex.getIndexRecord(VIA_CLI, 'loan'), {
     what: "the agency's anchor in the bank node's chain index",
   });
 }, 120_000);
@@ -123,6 +128,80 @@ describe('ReportService between nodes', () => {
     await expect(
       call(reports.RequestReport.bind(reports), { subject: HELD, kinds: ['loan'], purpose: PURPOSE, consentId: 'x' }),
     ).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+  });
+});
+
+describe('lianxin consent and lianxin report', () => {
+  it('a bank grants a consent, obtains a report into a file, lists and revokes the consent, and is then refused', async () => {
+    const ledgerFlags = [
+      '--crypto-dir',
+      net.members.cryptoDir,
+      '--msp',
+      BANK,
+      '--consortium',
+      CONSORTIUM_FILE,
+      '--ledger',
+      net.ledger.address,
+    ];
+    const document = join(net.members.dir, 'authorization.pdf');
+    await writeFile(document, `authorization of ${VIA_CLI} for ${BANK}`);
+    const granted = await lianxin([
+      'consent',
+      'grant',
+      VIA_CLI,
+      '--purpose',
+      PURPOSE,
+      '--kinds',
+      'loan',
+      '--document',
+      document,
+      '--json',
+      ...ledgerFlags,
+    ]);
+    expect(granted.stderr).toBe('');
+    expect(granted.code).toBe(0);
+    const consent = JSON.parse(granted.stdout) as { consentId: string; grantee: string; authorizationDigest: string };
+    expect(consent.grantee).toBe(BANK);
+    expect(consent.authorizationDigest).toBe(
+      createHash('sha256').update(`authorization of ${VIA_CLI} for ${BANK}`).digest('hex'),
+    );
+
+    const out = join(net.members.dir, 'report.json');
+    const request = [
+      'report',
+      'request',
+      VIA_CLI,
+      '--kinds',
+      'loan',
+      '--purpose',
+      PURPOSE,
+      '--consent',
+      consent.consentId,
+      '--out',
+      out,
+      ...cliFlags(bankNode.address, net.members.cryptoDir, BANK),
+    ];
+    const obtained = await lianxin(request);
+    expect(obtained.stderr).toBe('');
+    expect(obtained.code).toBe(0);
+    const report = JSON.parse(await readFile(out, 'utf8')) as {
+      provider: string;
+      accepted: boolean;
+      records: { content: string }[];
+      bundle: { receipt: { body: string } };
+    };
+    expect(report).toMatchObject({ provider: AGENCY, accepted: true });
+    expect(Buffer.from(report.records[0]?.content ?? '', 'base64').toString()).toContain(VIA_CLI);
+    expect(decodeAccessReceipt(Buffer.from(report.bundle.receipt.body, 'base64')).consentId).toBe(consent.consentId);
+
+    const listed = await lianxin(['consent', 'list', VIA_CLI, ...ledgerFlags]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`consent ${consent.consentId}`);
+    expect((await lianxin(['consent', 'revoke', consent.consentId, ...ledgerFlags])).code).toBe(0);
+
+    const refused = await lianxin(request);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/RequestReport failed: PERMISSION_DENIED \(REFUSED\): .*CONSENT_REVOKED/);
   });
 });
 
