@@ -529,6 +529,7 @@ async function startApi(
         ? {}
         : {
             ReportService: createReportService({
+              mspId: config.mspId,
               requester: exchange.requester,
               index: parts.chainIndex,
               chain: parts.chain,

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
 import type { LianxinNode } from '../node/node.ts';
 import { status } from '@grpc/grpc-js';
-import { ERROR_CODE_KEY, REFUSAL_REASON_KEY } from '../node/api/errors.ts';
+import { ERROR_CODE_KEY, ERROR_FIELD_KEY, REFUSAL_REASON_KEY } from '../node/api/errors.ts';
 import { decodeAccessReceipt } from '../node/p2p/exchange-messages.ts';
 import { lianxin } from '../node/cli/test-io.ts';
 import { testUscc } from './support/chaincode-log.ts';
@@ -120,6 +120,34 @@ describe('ReportService between nodes', () => {
     const { metadata } = refused as grpc.ServiceError;
     expect(metadata.get(ERROR_CODE_KEY)).toEqual(['REFUSED']);
     expect(metadata.get(REFUSAL_REASON_KEY)).toEqual(['NO_CONSENT']);
+  });
+
+  it('refuses a malformed request before looking anything up, naming the field', async () => {
+    const reports = new net.v1.ReportService(bankNode.address, await net.credentials(BANK));
+    clients.push(reports);
+    const ask = (fields: Record<string, unknown>): Promise<grpc.ServiceError> =>
+      call(reports.RequestReport.bind(reports), {
+        subject: HELD,
+        kinds: ['loan'],
+        purpose: PURPOSE,
+        consentId: '0'.repeat(64),
+        ...fields,
+      }).then(
+        () => {
+          throw new Error('the malformed request was served');
+        },
+        (err: unknown) => err as grpc.ServiceError,
+      );
+    for (const [fields, field] of [
+      [{ subject: 'not-a-uscc' }, 'subject'],
+      [{ kinds: [] }, 'kinds'],
+      [{ purpose: 'loan approval' }, 'purpose'],
+      [{ consentId: 'x' }, 'consent_id'],
+    ] as const) {
+      const refused = await ask(fields);
+      expect(refused, field).toMatchObject({ code: status.INVALID_ARGUMENT });
+      expect(refused.metadata.get(ERROR_FIELD_KEY), field).toEqual([field]);
+    }
   });
 
   it('is for the requesting institution itself: another bank may not use this node', async () => {

@@ -16,6 +16,8 @@ import type { ReportRequester } from './exchange-requester.ts';
 import { P2pError } from './errors.ts';
 
 export interface ReportServiceComponents {
+  /** This institution: the requester. */
+  readonly mspId: string;
   readonly requester: Pick<ReportRequester, 'signRequest' | 'exchange'>;
   /** The node's chain index: subject + kind → the origin that anchored the latest version. */
   readonly index: IndexLookup;
@@ -26,6 +28,7 @@ export interface ReportServiceComponents {
 /** Request fields as the API names them (the signed request's field → the gRPC request's). */
 const API_FIELD: Readonly<Record<string, string>> = {
   'request.subject': 'subject',
+  'request.kinds': 'kinds',
   'request.purpose': 'purpose',
   'request.consentId': 'consent_id',
 };
@@ -35,24 +38,12 @@ export function createReportService(c: Readonly<ReportServiceComponents>): Repor
     async RequestReport(request, { signal }) {
       const kinds = [...request.kinds];
       if (kinds.length === 0) throw invalidArgument('kinds', 'must name at least one record kind');
+      const query = { subject: request.subject, kinds, purpose: request.purpose, consentId: request.consentId };
+      // The same rules the provider applies, before anything is looked up or sent: a bad field is the caller's.
+      validate(c.requester.signRequest({ ...query, provider: c.mspId }));
       const entries = await Promise.all(kinds.map((kind) => c.index.getIndexRecord(request.subject, kind)));
       const provider = await holderOf(c, request.subject, kinds, entries);
-      // The same rules the provider applies, before anything is sent: a bad field is the caller's, named.
-      const envelope = c.requester.signRequest({
-        provider,
-        subject: request.subject,
-        kinds,
-        purpose: request.purpose,
-        consentId: request.consentId,
-      });
-      try {
-        decodeAccessRequest(envelope.body);
-      } catch (err) {
-        if (!(err instanceof P2pError)) throw err;
-        const field =
-          err.field === undefined ? 'request' : (API_FIELD[err.field] ?? err.field.replace(/^request\./, ''));
-        throw invalidArgument(field, err.message.replace(/^"[^"]*" /, ''));
-      }
+      const envelope = c.requester.signRequest({ ...query, provider });
       const obtained = await c.requester.exchange(provider, envelope, { signal });
       const { bundle, report } = obtained;
       return {
@@ -75,6 +66,17 @@ export function createReportService(c: Readonly<ReportServiceComponents>): Repor
       };
     },
   };
+}
+
+/** @throws NodeError `INVALID_ARGUMENT` naming the request's field (`subject`, `kinds`, `consent_id`). */
+function validate(envelope: SignedEnvelope): void {
+  try {
+    decodeAccessRequest(envelope.body);
+  } catch (err) {
+    if (!(err instanceof P2pError)) throw err;
+    const field = err.field === undefined ? 'request' : (API_FIELD[err.field] ?? err.field.replace(/^request\./, ''));
+    throw invalidArgument(field, err.message.replace(/^"[^"]*" /, ''));
+  }
 }
 
 /**
