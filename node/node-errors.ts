@@ -4,7 +4,7 @@
  */
 
 /** The node's listeners, as an operator knows them from node.yaml. */
-export type NodeListener = 'gRPC' | 'operations';
+export type NodeListener = 'gRPC' | 'operations' | 'p2p';
 
 export type NodeStartErrorCode =
   /** Another process listens on the address a listener was configured with. */

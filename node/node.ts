@@ -11,7 +11,10 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { loadSigningIdentity } from '../network/pki/index.ts';
 import { CheckpointAnchorer } from './anchor/index.ts';
@@ -20,17 +23,27 @@ import { startApiServer, type ApiServer, type ServiceImpls } from './api/index.t
 import type { LianxinServiceName } from './api/proto-loader.ts';
 import type { NodeConfig } from './config/index.ts';
 import { anchoringCheck, chainIndexCheck, LedgerProbe, NodeHealth, type FailedCheck } from './health/index.ts';
-import { ChainError, LianxinChain } from './ledger/index.ts';
+import { ChainError, LianxinChain, type RegistrySnapshot } from './ledger/index.ts';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
 import { NodeStartError, type NodeListener } from './node-errors.ts';
 import { EvidenceNotarizer } from './notary/index.ts';
 import { readVersionInfo, startOperationsServer } from './operations/index.ts';
-import { receiptKeyOf, type ReceiptKey } from './receipts/index.ts';
+import { recordStoreReports, startReportExchange, type ReportExchange } from './p2p/index.ts';
+import { createReportService } from './p2p/report-service.ts';
+import {
+  buildTrustBundle,
+  parseTrustBundle,
+  receiptKeyOf,
+  verifyAttestation,
+  type ReceiptKey,
+  type TrustBundle,
+} from './receipts/index.ts';
 import { RecordStore } from './records/index.ts';
 import { registeredRoles } from './registered-roles.ts';
 import { createServices } from './services/index.ts';
+import { createAttestationBuilder } from './services/attestation-builder.ts';
 import { openNodeDatabase, type NodeDatabase } from './store/index.ts';
 
 export interface LianxinNode extends AsyncDisposable {
@@ -46,6 +59,8 @@ export interface LianxinNode extends AsyncDisposable {
   /** Every institution's anchored records, as this node has applied them from the chain so far. */
   readonly chainIndex: ChainIndex;
   readonly metrics: NodeMetrics;
+  /** The report exchange over libp2p (DESIGN §7); undefined when node.yaml has no `p2p` section. */
+  readonly exchange: ReportExchange | undefined;
   /** The node's root logger (its lines carry the MSP ID). */
   readonly logger: Logger;
   /** The checks failing now (what /healthz reports); empty while the node is healthy. */
@@ -90,8 +105,8 @@ const HEALTH_INTERVAL_MS = 1_000;
 
 /** The services that cannot answer without each failing component; the server as a whole ('') with any. */
 const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> = {
-  ledger: ['AttestationService', 'NotaryService'],
-  'chain-index': ['AttestationService'],
+  ledger: ['AttestationService', 'NotaryService', 'ReportService'],
+  'chain-index': ['AttestationService', 'ReportService'],
   anchoring: [],
 };
 
@@ -115,7 +130,9 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
   try {
     const pipelines = await startPipelines(config, { logger, metrics, origin, cleanup });
     const { parts } = pipelines;
-    const api = await listening('gRPC', config.grpc.listen, () => startApi(parts, overrides));
+    const exchange = config.p2p === undefined ? undefined : await startExchange(parts, config.p2p.listen);
+    if (exchange) cleanup.push(() => exchange.stop());
+    const api = await listening('gRPC', config.grpc.listen, () => startApi(parts, exchange, overrides));
     cleanup.push(() => api.shutdown({ graceMs: config.shutdown.graceSeconds * 1000 * CALLS_SHARE_OF_GRACE }));
     const health = startHealth(pipelines, api, cleanup);
     const version = await versionInfo;
@@ -131,7 +148,14 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
 
     // The line a supervisor or an operator waits for: both listeners accept connections.
     logger.info(
-      { origin, grpc: api.address, operations: operations.address, logSize: parts.log.size, version: version.Version },
+      {
+        origin,
+        grpc: api.address,
+        operations: operations.address,
+        ...(exchange ? { p2p: exchange.host.addresses() } : {}),
+        logSize: parts.log.size,
+        version: version.Version,
+      },
       'node serving',
     );
     let stopping: Promise<void> | undefined;
@@ -148,6 +172,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       anchorer: parts.anchorer,
       records: parts.records,
       chainIndex: parts.chainIndex,
+      exchange,
       metrics,
       logger,
       failedChecks: () => health.failedChecks(),
@@ -388,7 +413,105 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
   return health;
 }
 
-async function startApi(parts: NodeParts, overrides: NodeOverrides): Promise<ApiServer> {
+/** A registry with nobody in it: what the node admits over p2p until it has read the chain's. */
+const EMPTY_REGISTRY: RegistrySnapshot = { organizations: [], keys: [], nodes: [] };
+
+/**
+ * The report exchange (node/p2p), on the node's p2p address with the libp2p key whose peer ID it registered on
+ * chain; replay guard and journal in the node's database; the requester checks records against the node's own
+ * chain index, and attestations against a trust bundle built from the same registry snapshots the gater reads.
+ * @throws NodeStartError `KEY_INVALID` (keys.p2p), `PORT_IN_USE` or `LISTEN_FAILED` (p2p.listen).
+ */
+async function startExchange(parts: NodeParts, listen: string): Promise<ReportExchange> {
+  const { config, chain, logger } = parts;
+  const p2pLogger = componentLogger(logger, 'p2p');
+  const p2pKey = await readP2pKey(config.keys.p2p ?? '');
+  // Rebuilt at each registry read, so that a key registered or revoked since start is trusted or refused.
+  let bundle: TrustBundle | undefined;
+  let snapshotRead = false;
+  const registrySnapshot = async (): Promise<RegistrySnapshot> => {
+    try {
+      const snapshot = await chain.registrySnapshot();
+      bundle = parseTrustBundle(
+        buildTrustBundle({
+          channel: config.ledger.channel,
+          exportedAt: new Date(),
+          ...snapshot,
+          // Attestations are verified by keys and origins; CA certificates are for offline verifiers.
+          certificates: [],
+        }),
+      );
+      snapshotRead = true;
+      return snapshot;
+    } catch (err) {
+      // The ledger need not answer for the node to start: until it does, nobody is admitted over p2p, and the
+      // refresh timer asks again. Later failures keep the last view (startReportExchange's rule).
+      if (snapshotRead) throw err;
+      p2pLogger.warn({ err }, 'cannot read the registry from the chain yet; admitting no peer until it can');
+      return EMPTY_REGISTRY;
+    }
+  };
+  const builder = createAttestationBuilder({
+    log: parts.log,
+    anchorer: parts.anchorer,
+    receiptKey: parts.receiptKey,
+    mspId: config.mspId,
+    channel: config.ledger.channel,
+    chaincode: config.ledger.chaincode,
+    uncheckpointedRetryAfterMs: config.checkpoint.intervalSeconds * 1000,
+  });
+  return listening('p2p', listen, () =>
+    startReportExchange({
+      mspId: config.mspId,
+      p2pKey,
+      listen: [multiaddrOf(listen)],
+      receiptKey: parts.receiptKey,
+      chain: {
+        registrySnapshot,
+        recordAccessReceipt: (...args) => chain.recordAccessReceipt(...args),
+        recordAccessReceipts: (...args) => chain.recordAccessReceipts(...args),
+        getConsent: (consentId) => chain.getConsent(consentId),
+        isConsentValid: (...args) => chain.isConsentValid(...args),
+      },
+      reports: recordStoreReports({ records: parts.records, attestations: builder }),
+      index: parts.chainIndex,
+      verifyAttestation: (bytes) =>
+        bundle === undefined
+          ? { ok: false, code: 'UNKNOWN_ISSUER', reason: 'the node has not read the registry from the chain yet' }
+          : verifyAttestation(bytes, bundle),
+      replayDb: parts.db.exchangeReplay,
+      journalDb: parts.db.exchangeJournal,
+      onError: (err) => {
+        p2pLogger.warn({ err }, 'report exchange failed');
+      },
+    }),
+  );
+}
+
+/** `host:port` (validated by the config: an IP) as the libp2p multiaddr of a TCP listener. */
+function multiaddrOf(address: string): string {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return `/ip${isIP(host) === 6 ? '6' : '4'}/${host}/tcp/${address.slice(colon + 1)}`;
+}
+
+/** @throws NodeStartError `KEY_INVALID` naming the field and the file when it holds no libp2p private key. */
+async function readP2pKey(file: string): Promise<PrivateKey> {
+  const bytes = await readFile(file);
+  try {
+    return privateKeyFromProtobuf(bytes);
+  } catch (err) {
+    throw new NodeStartError('KEY_INVALID', `"keys.p2p" ${file} does not hold a libp2p private key`, file, {
+      cause: err,
+    });
+  }
+}
+
+async function startApi(
+  parts: NodeParts,
+  exchange: ReportExchange | undefined,
+  overrides: NodeOverrides,
+): Promise<ApiServer> {
   const { config } = parts;
   const [certChain, privateKey, clientCaBundle] = await Promise.all([
     readFile(config.tls.cert),
@@ -402,6 +525,16 @@ async function startApi(parts: NodeParts, overrides: NodeOverrides): Promise<Api
     resolveRole: registeredRoles({ chain: parts.chain, own: { mspId: config.mspId, role: config.role } }),
     services: {
       ...createServices({ ...parts, recordsDb: parts.db.records }),
+      ...(exchange === undefined
+        ? {}
+        : {
+            ReportService: createReportService({
+              mspId: config.mspId,
+              requester: exchange.requester,
+              index: parts.chainIndex,
+              chain: parts.chain,
+            }),
+          }),
       ...overrides.services?.(parts),
     },
     logger: componentLogger(parts.logger, 'api'),

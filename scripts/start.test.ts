@@ -56,11 +56,18 @@ describe('npm start', () => {
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l.startsWith('npm run lianxin -- '));
-    expect(commands.map((c) => c.split(' ')[4])).toEqual(['ingest', 'attest', 'bundle', 'verify']);
+    expect(commands.map((c) => c.split(' ')[4])).toEqual(['ingest', 'attest', 'bundle', 'verify', 'consent', 'report']);
     expect(commands.join('\n')).toContain(`--consortium ${configFile}`);
     expect(commands.find((c) => c.includes('bundle export'))).toMatch(/ --ledger 127\.0\.0\.1:\d+/);
-    const [ingest, attest, bundleExport, verify] = commands;
-    if (ingest === undefined || attest === undefined || bundleExport === undefined || verify === undefined) {
+    const [ingest, attest, bundleExport, verify, consent, report] = commands;
+    if (
+      ingest === undefined ||
+      attest === undefined ||
+      bundleExport === undefined ||
+      verify === undefined ||
+      consent === undefined ||
+      report === undefined
+    ) {
       throw new Error('not every command printed');
     }
     const ingested = await runAsPrinted(ingest);
@@ -100,6 +107,18 @@ describe('npm start', () => {
         expect(result.out).toContain(`issuer      ${AGENCY}`);
       }
     }
+
+    // Across cities: the bank records the consent, then its node obtains the report from the (restarted) agency's
+    // node over libp2p, once the agency's anchor has reached the bank node's chain index.
+    const granted = await runAsPrinted(consent);
+    expect(granted, granted.out).toMatchObject({ status: 0 });
+    let obtained = await runAsPrinted(report);
+    for (let attempt = 1; obtained.status !== 0 && obtained.out.includes('NOT_FOUND') && attempt < 15; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      obtained = await runAsPrinted(report);
+    }
+    expect(obtained, obtained.out).toMatchObject({ status: 0 });
+    expect(obtained.out).toMatch(new RegExp(`^report from ${AGENCY} \\(loan v1\\), receipt bundle verified: `, 'm'));
 
     // SIGTERM to npm start's process group, as a terminal sends Ctrl-C's SIGINT: the children are in groups of
     // their own, and the supervisor must stop them.

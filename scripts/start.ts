@@ -11,7 +11,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { usccCheckCharacter } from '../chaincode/src/protocol.ts';
+import { createHash } from 'node:crypto';
+import { consentIdOf, usccCheckCharacter } from '../chaincode/src/protocol.ts';
 import { ledgerNode } from '../network/consortium-ledger.ts';
 import { generateCryptoMaterial, loadConsortium, orgPaths, PkiError, type Consortium } from '../network/pki/index.ts';
 import { envName, NodeConfigError } from '../node/config/index.ts';
@@ -75,6 +76,8 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
 
   const demoFile = join(dataDir, 'demo-records.csv');
   await writeFile(demoFile, demoRecords(DEMO_RECORDS));
+  const authorizationFile = join(dataDir, 'demo-authorization.txt');
+  await writeFile(authorizationFile, DEMO_AUTHORIZATION);
   printSummary({
     consortium,
     configFile: values.config,
@@ -83,6 +86,7 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
     ledgerAddress,
     nodes,
     demoFile,
+    authorizationFile,
     supervisor,
   });
 }
@@ -165,6 +169,8 @@ interface Summary {
   readonly ledgerAddress: string;
   readonly nodes: readonly InstitutionNode[];
   readonly demoFile: string;
+  /** The demo enterprise's signed authorization, whose SHA-256 the bank records on chain as a consent. */
+  readonly authorizationFile: string;
   readonly supervisor: Supervisor;
 }
 
@@ -178,6 +184,7 @@ function printSummary(s: Summary): void {
   const orgOf = (mspId: string) => s.consortium.organizations.find((o) => o.mspId === mspId);
   const agency = s.nodes.find((n) => orgOf(n.mspId)?.role === 'agency');
   const bank = s.consortium.organizations.find((o) => o.role === 'bank');
+  const bankNode = s.nodes.find((n) => n.mspId === bank?.mspId);
   const pids = s.supervisor.pids;
   const lines = s.nodes.map((n) => {
     const org = orgOf(n.mspId);
@@ -211,10 +218,27 @@ ${s.nodes.length > 0 ? `institution nodes, each its own process (mutual TLS with
      npm run lianxin -- verify ${attestation} --bundle ${bundle}
 `);
   }
+  if (agency && bank && bankNode?.config.p2p) {
+    // The consent's ID follows from the subject, the grantee and the document's digest: known before it is granted.
+    const digest = createHash('sha256').update(DEMO_AUTHORIZATION).digest('hex');
+    const consentId = consentIdOf(demoSubject(0), bank.mspId, digest);
+    const report = rel(join(s.dataDir, 'report.json'));
+    console.log(`Across cities, over the nodes' libp2p report exchange (after step 1):
+  4. the Shanghai bank records the enterprise's authorization on chain (a consent, as the bank):
+     npm run lianxin -- consent grant ${demoSubject(0)} --purpose ${DEMO_PURPOSE} --kinds loan --document ${rel(s.authorizationFile)} ${connection} --msp ${bank.mspId}${ledgerFlag}
+  5. and obtains the enterprise's report from the Hangzhou agency through its own node, with the receipt bundle:
+     npm run lianxin -- report request ${demoSubject(0)} --kinds loan --purpose ${DEMO_PURPOSE} --consent ${consentId} ${connection} --msp ${bank.mspId} --node ${bankNode.config.grpc.listen} --out ${report}
+`);
+  }
   console.log(
     `Audit the chain: stop, then npm run verify-chain${dataFlag + configFlag === '' ? '' : ` --${dataFlag}${configFlag}`}. Ctrl-C stops everything; npm start resumes it.`,
   );
 }
+
+/** The demo's consent: purpose code and the enterprise's authorization document (its digest goes on chain). */
+const DEMO_PURPOSE = 'LOAN_APPROVAL';
+const DEMO_AUTHORIZATION =
+  "Authorization: the demo enterprise authorizes the consortium's bank to obtain its loan records for loan approval.\n";
 
 /** Synthetic enterprises with valid Unified Social Credit Codes (GB 32100 check character). */
 function demoSubject(n: number): string {

@@ -72,6 +72,8 @@ describe('lianxin node start', () => {
       dataRoot: tc.dir,
       grpcListen: '127.0.0.1:0',
       metricsListen: '127.0.0.1:0',
+      // No fixed consortium p2p port shared between tests: these nodes exchange no reports.
+      p2pListen: null,
       ledger: {
         // Nothing listens on port 1: the node must start anyway and report NOT_SERVING.
         address: '127.0.0.1:1',

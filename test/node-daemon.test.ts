@@ -91,6 +91,8 @@ async function nodeConfig(
     ledger: consortiumLedger(consortium, cryptoDir, ledger.address, CHAINCODE_NAME),
     grpcListen: listen.grpc ?? '127.0.0.1:0',
     metricsListen: listen.operations ?? '127.0.0.1:0',
+    // No fixed consortium p2p port shared between tests: these nodes exchange no reports.
+    p2pListen: null,
     settings: SETTINGS,
   });
   if (register) await registerNode(asAdmin, { mspId, node, shard: '0', keys: local.keys });

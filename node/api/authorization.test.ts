@@ -5,6 +5,8 @@ import { DEFAULT_POLICY, authorize, type Caller, type RpcName } from './index.ts
 const LOCAL = 'HangzhouCreditMSP';
 const RPCS = Object.keys(DEFAULT_POLICY) as RpcName[];
 const WRITES: RpcName[] = ['RecordService.IngestRecords', 'RecordService.IngestBatch', 'NotaryService.Notarize'];
+/** Calls the node makes as its own institution (it signs the exchange's request): never for another. */
+const ON_BEHALF: RpcName[] = ['ReportService.RequestReport'];
 
 function caller(role: OrgRole, mspId: string): Caller {
   return { mspId, role, commonName: 'User1', fingerprint: 'AA' };
@@ -23,7 +25,7 @@ function allowed(rpc: RpcName, role: OrgRole, mspId: string): boolean {
 
 describe('DEFAULT_POLICY', () => {
   it('lets nobody write for another organisation', () => {
-    for (const rpc of WRITES) {
+    for (const rpc of [...WRITES, ...ON_BEHALF]) {
       for (const role of ORG_ROLES) expect(allowed(rpc, role, 'OtherMSP'), `${role} ${rpc}`).toBe(false);
     }
   });
@@ -48,7 +50,16 @@ describe('DEFAULT_POLICY', () => {
   });
 
   it('lets the regulator read everything and write nothing', () => {
-    for (const rpc of RPCS) expect(allowed(rpc, 'regulator', 'RegulatorMSP'), rpc).toBe(!WRITES.includes(rpc));
+    const reads = RPCS.filter((rpc) => !WRITES.includes(rpc) && !ON_BEHALF.includes(rpc));
+    for (const rpc of RPCS) expect(allowed(rpc, 'regulator', 'RegulatorMSP'), rpc).toBe(reads.includes(rpc));
+  });
+
+  it('lets a bank and the regulator request reports through their own node only, no other role', () => {
+    expect(allowed('ReportService.RequestReport', 'bank', LOCAL)).toBe(true);
+    expect(allowed('ReportService.RequestReport', 'regulator', LOCAL)).toBe(true);
+    for (const role of ORG_ROLES.filter((r) => r !== 'bank' && r !== 'regulator')) {
+      expect(allowed('ReportService.RequestReport', role, LOCAL), role).toBe(false);
+    }
   });
 
   it('lets every member read the log and the node info', () => {

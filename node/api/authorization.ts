@@ -23,7 +23,8 @@ const EVERY_MEMBER: readonly Grant[] = (['agency', 'bank', 'platform', 'regulato
 /**
  * The consortium's policy. Agencies load their own records; banks attest any record (the regulator reads
  * everything); platforms notarize for themselves and anyone holding a document digest's role may check it; the
- * log and node info are public to members (auditors, other nodes, the operator's monitoring).
+ * log and node info are public to members (auditors, other nodes, the operator's monitoring); banks and the
+ * regulator request reports from other institutions through their own node.
  */
 export const DEFAULT_POLICY: AuthorizationPolicy = {
   'RecordService.IngestRecords': [own('agency')],
@@ -37,6 +38,8 @@ export const DEFAULT_POLICY: AuthorizationPolicy = {
   'LogService.GetInclusionProof': EVERY_MEMBER,
   'LogService.GetConsistencyProof': EVERY_MEMBER,
   'NodeInfoService.GetNodeInfo': EVERY_MEMBER,
+  // On the requesting institution's own node: the exchange signs as that institution, under its consents.
+  'ReportService.RequestReport': [own('bank'), own('regulator')],
 };
 
 /**

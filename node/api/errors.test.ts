@@ -1,6 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { ChainError } from '../ledger/index.ts';
+import { ExchangeRefusedError, P2pError } from '../p2p/errors.ts';
+import { REFUSAL_REASON_KEY } from './errors.ts';
 import {
   ERROR_CODE_KEY,
   ERROR_FIELD_KEY,
@@ -9,6 +11,29 @@ import {
   toGrpcStatus,
   type NodeErrorCode,
 } from './index.ts';
+
+describe('toGrpcStatus for the report exchange', () => {
+  it("maps a provider's signed refusal by its reason, the reason in the trailers", () => {
+    const denied = toGrpcStatus(new ExchangeRefusedError('NO_CONSENT', 'no consent for this subject'));
+    expect(denied.code).toBe(status.PERMISSION_DENIED);
+    expect(denied.metadata.get(ERROR_CODE_KEY)).toEqual(['REFUSED']);
+    expect(denied.metadata.get(REFUSAL_REASON_KEY)).toEqual(['NO_CONSENT']);
+    expect(denied.details).toContain('NO_CONSENT');
+    expect(toGrpcStatus(new ExchangeRefusedError('REPLAY', '')).code).toBe(status.FAILED_PRECONDITION);
+    expect(toGrpcStatus(new ExchangeRefusedError('UNAVAILABLE', '')).code).toBe(status.UNAVAILABLE);
+  });
+
+  it('maps an exchange that did not complete: retryable when the provider is unreachable, never leaking a bug', () => {
+    const unreachable = toGrpcStatus(new P2pError('UNAVAILABLE', 'dial failed'));
+    expect(unreachable.code).toBe(status.UNAVAILABLE);
+    expect(unreachable.metadata.get(ERROR_CODE_KEY)).toEqual(['P2P_UNAVAILABLE']);
+    const mismatch = toGrpcStatus(new P2pError('REPORT_MISMATCH', 'digest differs', { field: 'report.records[0]' }));
+    expect(mismatch.code).toBe(status.FAILED_PRECONDITION);
+    expect(mismatch.metadata.get(ERROR_FIELD_KEY)).toEqual(['report.records[0]']);
+    const bug = toGrpcStatus(new P2pError('INVALID_CONFIG', 'secret detail'));
+    expect(bug).toMatchObject({ code: status.INTERNAL, details: 'internal error' });
+  });
+});
 
 describe('toGrpcStatus', () => {
   const cases: [NodeErrorCode, status][] = [

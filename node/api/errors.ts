@@ -5,6 +5,8 @@
  */
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { ChainError, type ChainErrorCode } from '../ledger/index.ts';
+import { ExchangeRefusedError, P2pError, type P2pErrorCode } from '../p2p/errors.ts';
+import type { RefusalReason } from '../p2p/exchange-messages.ts';
 
 export type NodeErrorCode =
   /** The request is malformed; `field` names the offending field (`records[3].subject`). */
@@ -62,6 +64,8 @@ export function invalidArgument(field: string, message: string): NodeError {
 export const RETRY_AFTER_MS_KEY = 'retry-after-ms';
 export const ERROR_CODE_KEY = 'lianxin-error-code';
 export const ERROR_FIELD_KEY = 'lianxin-error-field';
+/** On a report exchange the provider refused: its signed reason code (NO_CONSENT, REPLAY, ...). */
+export const REFUSAL_REASON_KEY = 'lianxin-refusal-reason';
 
 const GRPC_STATUS: Readonly<Record<NodeErrorCode, status>> = {
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,
@@ -90,12 +94,58 @@ const CHAIN_STATUS: Readonly<Record<ChainErrorCode, status>> = {
   REJECTED: status.FAILED_PRECONDITION,
 };
 
+/**
+ * A provider's signed refusal (ReportService): the consent or the requester's standing does not allow the access
+ * (PERMISSION_DENIED), or the request cannot be served as it is (FAILED_PRECONDITION); a provider that cannot
+ * serve now is UNAVAILABLE.
+ */
+const REFUSAL_STATUS: Readonly<Record<RefusalReason, status>> = {
+  NO_CONSENT: status.PERMISSION_DENIED,
+  CONSENT_EXPIRED: status.PERMISSION_DENIED,
+  CONSENT_REVOKED: status.PERMISSION_DENIED,
+  PURPOSE_MISMATCH: status.PERMISSION_DENIED,
+  KIND_NOT_COVERED: status.PERMISSION_DENIED,
+  NOT_REGISTERED: status.PERMISSION_DENIED,
+  SUSPENDED: status.PERMISSION_DENIED,
+  BAD_SIGNATURE: status.PERMISSION_DENIED,
+  REPLAY: status.FAILED_PRECONDITION,
+  UNKNOWN_SUBJECT: status.FAILED_PRECONDITION,
+  EXPIRED_REQUEST: status.FAILED_PRECONDITION,
+  BAD_REQUEST: status.FAILED_PRECONDITION,
+  UNAVAILABLE: status.UNAVAILABLE,
+};
+
+/**
+ * An exchange that did not complete: the provider's node unreachable or slow is the client's to retry; a provider
+ * not registered, or answering out of protocol (bad message, bad signature, a receipt that does not match), is not.
+ */
+const P2P_STATUS: Readonly<Record<Exclude<P2pErrorCode, 'REFUSED'>, status>> = {
+  INVALID_CONFIG: status.INTERNAL,
+  PEER_NOT_REGISTERED: status.FAILED_PRECONDITION,
+  UNAVAILABLE: status.UNAVAILABLE,
+  TIMEOUT: status.UNAVAILABLE,
+  BAD_MESSAGE: status.FAILED_PRECONDITION,
+  BAD_SIGNATURE: status.FAILED_PRECONDITION,
+  REPORT_MISMATCH: status.FAILED_PRECONDITION,
+};
+
 /** The status a client sees for `err`, with `code`, `field` and the retry hint in trailing metadata. */
 export function toGrpcStatus(err: unknown): StatusObject {
   const metadata = new Metadata();
   if (err instanceof ChainError) {
     metadata.set(ERROR_CODE_KEY, err.chaincodeCode ?? `CHAIN_${err.code}`);
     return { code: CHAIN_STATUS[err.code], details: err.message, metadata };
+  }
+  if (err instanceof ExchangeRefusedError) {
+    metadata.set(ERROR_CODE_KEY, 'REFUSED');
+    metadata.set(REFUSAL_REASON_KEY, err.reason);
+    return { code: REFUSAL_STATUS[err.reason], details: err.message, metadata };
+  }
+  if (err instanceof P2pError && err.code !== 'REFUSED') {
+    metadata.set(ERROR_CODE_KEY, `P2P_${err.code}`);
+    if (err.field !== undefined) metadata.set(ERROR_FIELD_KEY, err.field);
+    const code = P2P_STATUS[err.code];
+    return { code, details: code === status.INTERNAL ? 'internal error' : err.message, metadata };
   }
   if (!(err instanceof NodeError)) {
     const cancelled = (err as { code?: unknown } | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';

@@ -21,6 +21,7 @@ import type { LogServiceHandlers } from './generated/lianxin/v1/LogService.ts';
 import type { NodeInfoServiceHandlers } from './generated/lianxin/v1/NodeInfoService.ts';
 import type { NotaryServiceHandlers } from './generated/lianxin/v1/NotaryService.ts';
 import type { RecordServiceHandlers } from './generated/lianxin/v1/RecordService.ts';
+import type { ReportServiceHandlers } from './generated/lianxin/v1/ReportService.ts';
 import type { LianxinServiceName } from './proto-loader.ts';
 
 export interface CallContext {
@@ -54,6 +55,7 @@ export type AttestationServiceImpl = AsyncService<AttestationServiceHandlers>;
 export type NotaryServiceImpl = AsyncService<NotaryServiceHandlers>;
 export type LogServiceImpl = AsyncService<LogServiceHandlers>;
 export type NodeInfoServiceImpl = AsyncService<NodeInfoServiceHandlers>;
+export type ReportServiceImpl = AsyncService<ReportServiceHandlers>;
 
 /** Every service of node.proto with its implementation type. */
 export interface LianxinServiceImpls {
@@ -62,6 +64,7 @@ export interface LianxinServiceImpls {
   readonly NotaryService: NotaryServiceImpl;
   readonly LogService: LogServiceImpl;
   readonly NodeInfoService: NodeInfoServiceImpl;
+  readonly ReportService: ReportServiceImpl;
 }
 
 /** The services a server exposes; an absent one answers UNIMPLEMENTED. */

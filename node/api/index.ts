@@ -33,6 +33,7 @@ export type {
   NotaryServiceImpl,
   LogServiceImpl,
   NodeInfoServiceImpl,
+  ReportServiceImpl,
   RpcName,
 } from './handlers.ts';
 export {

@@ -33,6 +33,7 @@ export const LIANXIN_SERVICES = [
   'NotaryService',
   'LogService',
   'NodeInfoService',
+  'ReportService',
 ] as const;
 export type LianxinServiceName = (typeof LIANXIN_SERVICES)[number];
 

@@ -46,6 +46,9 @@ describe('writeLocalNodeConfig', () => {
       dataDir: join(dir, 'nodes', 'HangzhouCreditMSP', 'data'),
     });
     expect(config.tls.cert).toBe(orgPaths(join(dir, 'crypto'), 'HangzhouCreditMSP').node(node).tls.cert);
+    // The exchange is on by default, on the consortium entry's p2p port, with the key whose peer ID is registered.
+    expect(config.p2p).toEqual({ listen: `127.0.0.1:${node.ports.p2p}` });
+    expect(config.keys.p2p).toBe(join(dir, 'nodes', 'HangzhouCreditMSP', 'keys', 'p2p.key'));
   });
 
   it('keeps the node keys across runs and never overwrites them', async () => {
@@ -124,7 +127,9 @@ describe('writeLocalNodeConfig', () => {
     expect(moved.operatorEdited).toBe(false);
     expect((await loadNodeConfig(moved.configFile)).ledger.address).toBe('127.0.0.1:7151');
 
-    const edited = (await readFile(moved.configFile, 'utf8')).replace(/^ {2}level: .*$/m, '').concat('log:\n  level: debug\n');
+    const edited = (await readFile(moved.configFile, 'utf8'))
+      .replace(/^ {2}level: .*$/m, '')
+      .concat('log:\n  level: debug\n');
     await writeFile(moved.configFile, edited);
     const again = await writeLocalNodeConfig(options('127.0.0.1:7051'));
     expect(again.operatorEdited).toBe(true);

@@ -47,6 +47,11 @@ export interface LocalNodeOptions {
   /** Default: 127.0.0.1 and the node's gRPC port from the consortium; `:0` for a free port. */
   readonly grpcListen?: string;
   readonly metricsListen?: string;
+  /**
+   * IP:port of the node's libp2p host. Default: 127.0.0.1 and the node's p2p port from the consortium, when its
+   * entry has one; null: no p2p (tests that do not exchange reports, so that they share no fixed port).
+   */
+  readonly p2pListen?: string | null;
   /** Extra fields (e.g. `checkpoint`), merged over the defaults. */
   readonly settings?: Readonly<Record<string, unknown>>;
 }
@@ -82,6 +87,8 @@ export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>):
   const keys = await ensureNodeKeys(join(home, 'keys'));
   const paths = orgPaths(cryptoDir, org.mspId).node(node);
   const clientCaBundle = await writeClientCaBundle(options.consortium, cryptoDir);
+  // The address register-institution puts on chain for this node: other nodes dial it there.
+  const p2pListen = localP2pListen(options);
   const config = {
     mspId: org.mspId,
     role: org.role,
@@ -90,7 +97,12 @@ export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>):
     metrics: { listen: options.metricsListen ?? `127.0.0.1:${operationsPort(node.ports.grpc)}` },
     tls: { cert: paths.tls.cert, key: paths.tls.key, clientCaBundle },
     identity: { mspDir: paths.msp.dir },
-    keys: { log: keys.files.log, receipt: keys.files.receipt },
+    keys: {
+      log: keys.files.log,
+      receipt: keys.files.receipt,
+      ...(p2pListen === undefined ? {} : { p2p: keys.files.p2p }),
+    },
+    ...(p2pListen === undefined ? {} : { p2p: { listen: p2pListen } }),
     ledger: {
       address: ledger.address,
       tlsCa: ledger.tlsCaFile,
@@ -108,6 +120,14 @@ export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>):
     await writeFile(join(home, GENERATED_STAMP), `${sha256Hex(Buffer.from(text))}\n`);
   }
   return { configFile, keys, operatorEdited };
+}
+
+/** Where the node's libp2p host listens (undefined: no p2p), as written to node.yaml and registered on chain. */
+export function localP2pListen(options: Pick<LocalNodeOptions, 'node' | 'p2pListen'>): string | undefined {
+  if (options.p2pListen === null) return undefined;
+  return (
+    options.p2pListen ?? (options.node.ports.p2p === undefined ? undefined : `127.0.0.1:${options.node.ports.p2p}`)
+  );
 }
 
 /** Whether node.yaml exists with other text than the generator last wrote (its stamp) or would write now. */

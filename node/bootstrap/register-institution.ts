@@ -34,11 +34,16 @@ export interface NodeRegistration {
   readonly node: OrgNode;
   readonly shard: string;
   readonly keys: NodeKeys;
+  /** IP:port the node's libp2p host listens on; default the consortium entry's p2p port on 127.0.0.1. */
+  readonly p2pListen?: string;
 }
 
 /** The organisation's admin registers its node (owning its log origin) and the node's keys, if missing. */
 export async function registerNode(asAdmin: AdminChain, registration: NodeRegistration): Promise<string[]> {
   const { mspId, node, shard, keys } = registration;
+  const p2pPort =
+    registration.p2pListen === undefined ? node.ports.p2p : Number(registration.p2pListen.split(':').at(-1));
+  const p2pHost = registration.p2pListen?.slice(0, registration.p2pListen.lastIndexOf(':')) ?? '127.0.0.1';
   const chain = await asAdmin(mspId);
   const done: string[] = [];
   const nodes = await chain.listNodes(mspId);
@@ -47,7 +52,7 @@ export async function registerNode(asAdmin: AdminChain, registration: NodeRegist
       nodeId: node.name,
       endpoint: `${node.host}:${node.ports.grpc}`,
       peerId: keys.peerId,
-      addresses: node.ports.p2p === undefined ? [] : [`/ip4/127.0.0.1/tcp/${node.ports.p2p}`],
+      addresses: p2pPort === undefined ? [] : [`/ip4/${p2pHost}/tcp/${p2pPort}`],
       shard,
     });
     done.push(`node ${node.name}`);

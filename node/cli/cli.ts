@@ -9,9 +9,11 @@ import { bundleCommand } from './commands/bundle-export.ts';
 import { infoCommand } from './commands/info.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { ledgerCommand } from './commands/ledger-info.ts';
+import { consentCommand } from './commands/consent.ts';
 import { checkpointCommand, proofCommand } from './commands/log.ts';
 import { nodeCommand } from './commands/node-start.ts';
 import { notarizationCommand, notarizeCommand } from './commands/notarize.ts';
+import { reportCommand } from './commands/report.ts';
 import { statusCommand } from './commands/status.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { commandPath, type CliIo, type CommandDefinition } from './command.ts';
@@ -28,6 +30,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   infoCommand,
   verifyCommand,
   bundleCommand,
+  consentCommand,
+  reportCommand,
   ledgerCommand,
   nodeCommand,
 ];

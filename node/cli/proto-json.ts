@@ -18,7 +18,8 @@ export type PrintedMessage =
   | 'NodeInfo'
   | 'SignedCheckpoint'
   | 'InclusionProof'
-  | 'ConsistencyProof';
+  | 'ConsistencyProof'
+  | 'RequestReportResponse';
 
 const LONG_TYPES: ReadonlySet<string> = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 

@@ -18,6 +18,8 @@
  * | LIANXIN_IDENTITY_MSP_DIR                 | identity.mspDir               | required       |
  * | LIANXIN_KEYS_LOG                         | keys.log                      | required       |
  * | LIANXIN_KEYS_RECEIPT                     | keys.receipt                  | required       |
+ * | LIANXIN_KEYS_P2P                         | keys.p2p                      | (no p2p)       |
+ * | LIANXIN_P2P_LISTEN                       | p2p.listen                    | (no p2p)       |
  * | LIANXIN_LEDGER_ADDRESS                   | ledger.address                | required       |
  * | LIANXIN_LEDGER_TLS_CA                    | ledger.tlsCa                  | required       |
  * | LIANXIN_LEDGER_HOST_ALIAS                | ledger.hostAlias              | (the address)  |
@@ -124,6 +126,16 @@ export const CONFIG_FIELDS = {
   'identity.mspDir': { kind: { type: 'dir' }, doc: "the node's local MSP folder: its identity on the chain" },
   'keys.log': { kind: { type: 'file' }, doc: 'PEM private key that signs log checkpoints' },
   'keys.receipt': { kind: { type: 'file' }, doc: 'PEM private key that signs attestations and receipts' },
+  'keys.p2p': {
+    kind: { type: 'file' },
+    optional: true,
+    doc: "libp2p protobuf-encoded private key: the node's peer ID, as registered on chain (required with p2p)",
+  },
+  'p2p.listen': {
+    kind: { type: 'address' },
+    optional: true,
+    doc: 'IP:port of the libp2p host (report exchange); absent: the node takes no part in the exchange',
+  },
   'ledger.address': { kind: { type: 'address' }, doc: "host:port of the ledger peer's Gateway endpoint" },
   'ledger.tlsCa': { kind: { type: 'file' }, doc: "PEM of the CA that issued the peer's TLS certificate" },
   'ledger.hostAlias': {

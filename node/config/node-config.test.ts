@@ -232,8 +232,8 @@ describe('parseNodeConfig', () => {
     expect(() => parseDoc(set(example(), 'ledger.adress', 'x:1'))).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', field: 'ledger.adress' }),
     );
-    expect(() => parseDoc(set(example(), 'p2p', { listen: 'x:1' }))).toThrow(
-      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'p2p' }),
+    expect(() => parseDoc(set(example(), 'gossip', { listen: 'x:1' }))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'gossip' }),
     );
   });
 
@@ -264,6 +264,30 @@ describe('parseNodeConfig', () => {
     expect(config).toMatchObject({ shard: 'east-1', ingest: { usccMode: 'lenient' } });
     expect(() => parseDoc(set(example(), 'ingest.usccMode', 'loose'))).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', field: 'ingest.usccMode' }),
+    );
+  });
+
+  it('reads the p2p section with its key, and leaves both out when the file has none', () => {
+    const config = parseDoc(example());
+    expect(config.p2p).toEqual({ listen: '127.0.0.1:7202' });
+    expect(config.keys.p2p).toBe('/.data/nodes/HangzhouCreditMSP/keys/p2p.key');
+    const without = parseDoc(set(set(example(), 'p2p', undefined), 'keys.p2p', undefined));
+    expect('p2p' in without).toBe(false);
+    expect('p2p' in without.keys).toBe(false);
+  });
+
+  it('rejects p2p without its key, on a DNS name, or on the gRPC address, naming the field', () => {
+    expect(() => parseDoc(set(example(), 'keys.p2p', undefined))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'keys.p2p' }),
+    );
+    expect(() => parseDoc(set(example(), 'p2p.listen', 'node0.example.com:7202'))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'p2p.listen' }),
+    );
+    expect(() => parseDoc(set(example(), 'p2p.listen', '127.0.0.1:7102'))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'p2p.listen' }),
+    );
+    expect(() => parseDoc(example(), { LIANXIN_P2P_LISTEN: '127.0.0.1' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'p2p.listen' }),
     );
   });
 
@@ -355,6 +379,14 @@ describe('loadNodeConfig', () => {
       code: 'CONFIG_FILE_MISSING',
       field: 'identity.mspDir',
     });
+  });
+
+  it('rejects a p2p key file that does not exist, naming keys.p2p', async () => {
+    const file = await writeConfig((doc) => {
+      set(doc, 'keys.p2p', 'keys/p2p.key');
+      set(doc, 'p2p.listen', '127.0.0.1:7202');
+    });
+    await expect(loadNodeConfig(file)).rejects.toMatchObject({ code: 'CONFIG_FILE_MISSING', field: 'keys.p2p' });
   });
 
   it('rejects a file overridden by the environment to one that does not exist', async () => {

@@ -6,6 +6,7 @@
  */
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { OrgRole } from '../../network/pki/index.ts';
@@ -30,7 +31,10 @@ export interface NodeConfig {
   /** Absolute paths of PEM files. */
   readonly tls: { readonly cert: string; readonly key: string; readonly clientCaBundle: string };
   readonly identity: { readonly mspDir: string };
-  readonly keys: { readonly log: string; readonly receipt: string };
+  /** `p2p` is set exactly when `p2p` (the section) is: the libp2p identity the node registered on chain. */
+  readonly keys: { readonly log: string; readonly receipt: string; readonly p2p?: string };
+  /** The report exchange's libp2p host (DESIGN §7); absent, the node neither serves nor requests reports. */
+  readonly p2p?: { readonly listen: string };
   readonly ledger: {
     readonly address: string;
     readonly tlsCa: string;
@@ -109,7 +113,11 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
     log: { level: v('log.level') },
     tls: { cert: v('tls.cert'), key: v('tls.key'), clientCaBundle: v('tls.clientCaBundle') },
     identity: { mspDir: v('identity.mspDir') },
-    keys: { log: v('keys.log'), receipt: v('keys.receipt') },
+    keys: { log: v('keys.log'), receipt: v('keys.receipt'), ...optional('p2p', v('keys.p2p')) },
+    ...optional(
+      'p2p',
+      mapDefined(v('p2p.listen'), (listen) => ({ listen })),
+    ),
     ledger: {
       address: v('ledger.address'),
       tlsCa: v('ledger.tlsCa'),
@@ -155,6 +163,24 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       ? `must exceed "checkpoint.intervalSeconds" (${config.checkpoint.intervalSeconds})`
       : undefined,
   );
+  // libp2p listens on a multiaddr built from an IP: a DNS name would resolve to who knows which interface.
+  reader.relate(['p2p.listen'], () =>
+    config.p2p !== undefined && isIP(hostOf(config.p2p.listen)) === 0
+      ? `must be an IP address and port (libp2p listens on an IP), got ${JSON.stringify(config.p2p.listen)}`
+      : undefined,
+  );
+  reader.relate(['keys.p2p', 'p2p.listen'], () =>
+    config.p2p !== undefined && config.keys.p2p === undefined
+      ? 'is required with "p2p.listen": the peer ID the node registered on chain'
+      : undefined,
+  );
+  reader.relate(['p2p.listen', 'grpc.listen', 'metrics.listen'], () =>
+    config.p2p !== undefined &&
+    !config.p2p.listen.endsWith(':0') &&
+    (config.p2p.listen === config.grpc.listen || config.p2p.listen === config.metrics.listen)
+      ? 'must differ from "grpc.listen" and "metrics.listen"'
+      : undefined,
+  );
   reader.throwIfInvalid();
   return config;
 }
@@ -173,6 +199,15 @@ type FieldValue<P extends FieldPath> =
   Spec<P> extends { optional: true } ? KindValue<Spec<P>['kind']> | undefined : KindValue<Spec<P>['kind']>;
 
 type Fields = Record<string, unknown>;
+
+function mapDefined<T, U>(value: T | undefined, map: (value: T) => U): U | undefined {
+  return value === undefined ? undefined : map(value);
+}
+
+/** The host of `host:port` or `[ipv6]:port`, without brackets. */
+export function hostOf(address: string): string {
+  return address.slice(0, address.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+}
 
 function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: T };
@@ -333,6 +368,8 @@ async function checkFiles(config: NodeConfig): Promise<void> {
     const kind = CONFIG_FIELDS[path].kind.type;
     if (!FILE_KINDS.has(kind)) continue;
     const file = valueAt(config, path);
+    // An optional file left out (keys.p2p without p2p) is not missing.
+    if (file === undefined) continue;
     const problem = await fileProblem(file, kind === 'dir');
     if (problem !== undefined) issues.push({ field: path, message: `"${path}" ${problem}: ${file}` });
   }
@@ -355,8 +392,8 @@ async function fileProblem(path: string, directory: boolean): Promise<string | u
   }
 }
 
-function valueAt(config: NodeConfig, path: string): string {
+function valueAt(config: NodeConfig, path: string): string | undefined {
   let value: unknown = config;
-  for (const key of path.split('.')) value = (value as Fields)[key];
-  return value as string;
+  for (const key of path.split('.')) value = (value as Fields | undefined)?.[key];
+  return value as string | undefined;
 }

@@ -17,6 +17,7 @@ export {
   type OriginRecord,
   type Party,
   type PublicKeyRecord,
+  type GrantConsentArgs,
   type RegisterKeyArgs,
   type RegistrySnapshot,
 } from './lianxin-chain.ts';

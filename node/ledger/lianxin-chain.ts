@@ -51,6 +51,18 @@ export interface Committed<T> {
   readonly blockNumber: bigint;
 }
 
+/** GrantConsent's arguments, as the chaincode takes them (times RFC 3339). */
+export interface GrantConsentArgs {
+  readonly subject: string;
+  readonly grantee: string;
+  readonly purpose: string;
+  /** Record kinds, or ['*'] for all. */
+  readonly scope: readonly string[];
+  readonly validFrom: string;
+  readonly validUntil: string;
+  readonly authorizationDigest: string;
+}
+
 export interface RegisterKeyArgs {
   /** Base64 SPKI DER of the public key. */
   readonly spki: string;
@@ -304,6 +316,33 @@ export class LianxinChain {
   }
 
   // Consents and access receipts ----------------------------------------------------------------------------
+
+  /**
+   * Records an enterprise's authorization (GrantConsent): the caller's institution records it for `grantee`; the
+   * document itself stays off chain, its SHA-256 (lower-case hex) identifies it.
+   */
+  grantConsent(grant: GrantConsentArgs): Promise<Committed<Consent>> {
+    return this.#submit<Consent>(
+      'GrantConsent',
+      grant.subject,
+      grant.grantee,
+      grant.purpose,
+      JSON.stringify(grant.scope),
+      grant.validFrom,
+      grant.validUntil,
+      grant.authorizationDigest,
+    );
+  }
+
+  /** Revokes a consent (its recorder or its grantee). */
+  revokeConsent(consentId: string): Promise<Committed<Consent>> {
+    return this.#submit<Consent>('RevokeConsent', consentId);
+  }
+
+  /** Every consent recorded for a subject, revoked ones included. */
+  listConsentsBySubject(subject: string): Promise<Consent[]> {
+    return this.#allPages<Consent>('ListConsentsBySubject', subject);
+  }
 
   /** A consent by its ID (lower-case hex), revoked or not; undefined when the chain has none. */
   getConsent(consentId: string): Promise<Consent | undefined> {

@@ -37,7 +37,8 @@ export interface ServiceComponents {
 /** A notarization is low-volume: Notarize waits for its commit, a few blocks at most, before answering PENDING. */
 const NOTARIZE_CHAIN_WAIT_MS = 10_000;
 
-export function createServices(c: Readonly<ServiceComponents>): LianxinServiceImpls {
+/** Every service but ReportService, which the node has only when it runs the report exchange (node/p2p). */
+export function createServices(c: Readonly<ServiceComponents>): Omit<LianxinServiceImpls, 'ReportService'> {
   const { config, log, anchorer, records } = c;
   const { channel, chaincode } = config.ledger;
   const builder = createAttestationBuilder({

@@ -31,6 +31,10 @@ export interface NodeDatabase extends AsyncDisposable {
   readonly anchor: NodeSublevel;
   /** The node's view of the consortium's chain index (node/chain-index), rebuilt from the chain if lost. */
   readonly chainIndex: NodeSublevel;
+  /** The report exchange's request IDs and nonces seen (node/p2p ReplayGuard). */
+  readonly exchangeReplay: NodeSublevel;
+  /** The report exchange's bundles, provided and obtained, and receipts pending on chain (node/p2p journal). */
+  readonly exchangeJournal: NodeSublevel;
   /** The log's keyspace, as node/log wants it: its appends carry SublevelWrites along. */
   readonly log: LogDatabase;
   /** Writes to any sublevels in one atomic, synced batch. */
@@ -60,8 +64,12 @@ export async function openNodeDatabase(dir: string): Promise<NodeDatabase> {
   const records = openSublevel(db, 'records');
   const anchor = openSublevel(db, 'anchor');
   const chainIndex = openSublevel(db, 'chain-index');
+  const exchangeReplay = openSublevel(db, 'exchange-replay');
+  const exchangeJournal = openSublevel(db, 'exchange-journal');
   // A sublevel opens after its database, asynchronously; getSync needs it open.
-  await Promise.all([logLevel, records, anchor, chainIndex].map((sublevel) => sublevel.open()));
+  await Promise.all(
+    [logLevel, records, anchor, chainIndex, exchangeReplay, exchangeJournal].map((sublevel) => sublevel.open()),
+  );
   const log: LogDatabase = {
     // Point reads of the log are synchronous (classic-level getSync): ≈3 µs of main thread for a cached block,
     // against ≈8 µs plus a thread-pool round trip asynchronously (an attestation makes two: its bundle, its proof).
@@ -84,6 +92,8 @@ export async function openNodeDatabase(dir: string): Promise<NodeDatabase> {
     records,
     anchor,
     chainIndex,
+    exchangeReplay,
+    exchangeJournal,
     log,
     close,
     [Symbol.asyncDispose]: close,

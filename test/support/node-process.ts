@@ -38,6 +38,8 @@ export async function writeNodeProcessConfig(
     ledger: consortiumLedger(consortium, cryptoDir, net.ledger.address, CHAINCODE_NAME),
     grpcListen: '127.0.0.1:0',
     metricsListen: '127.0.0.1:0',
+    // No fixed port shared between tests: these nodes exchange no reports.
+    p2pListen: null,
     settings: { log: { level: 'warn' }, ...settings },
   });
   await registerNode((admin) => net.chain(admin, 'Admin'), { mspId, node, shard: SHARD, keys: local.keys });

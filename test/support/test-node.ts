@@ -4,6 +4,7 @@
  * started with createNode. Clients talk to nodes over mutual TLS as any member's user.
  */
 import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { Ledger } from '../../network/ledger/index.ts';
@@ -30,13 +31,34 @@ export interface TestNetwork extends AsyncDisposable {
   restartLedger(whileDown?: () => Promise<void>): Promise<void>;
   /** The chain as `mspId`'s `user`, through the official client. */
   chain(mspId: string, user?: string): Promise<LianxinChain>;
-  /** Writes the config of `mspId`'s node0, registers it and starts it. */
-  startNode(mspId: string, settings?: Record<string, unknown>, overrides?: NodeOverrides): Promise<LianxinNode>;
+  /**
+   * Writes the config of `mspId`'s node0, registers it and starts it; with `p2p`, its libp2p host listens on a free
+   * loopback port (registered on chain), else it has none.
+   */
+  startNode(
+    mspId: string,
+    settings?: Record<string, unknown>,
+    overrides?: NodeOverrides,
+    options?: { readonly p2p?: boolean },
+  ): Promise<LianxinNode>;
   /** gRPC credentials of `mspId`'s user for mutual TLS with a node. */
   credentials(mspId: string, user?: string): Promise<grpc.ChannelCredentials>;
   /** TLS trusting every member's server CA, with no client certificate: an anonymous caller, e.g. a probe. */
   anonymousCredentials(): Promise<grpc.ChannelCredentials>;
   readonly v1: ReturnType<typeof lianxinV1>;
+}
+
+/** A loopback TCP port free now (the OS's pick, released at once). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
+  return port;
 }
 
 /** Logs that tests do not read. */
@@ -78,7 +100,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
     },
     chain,
     v1: lianxinV1(),
-    async startNode(mspId, settings = {}, overrides = {}) {
+    async startNode(mspId, settings = {}, overrides = {}, options = {}) {
       const org = members.consortium.organizations.find((o) => o.mspId === mspId);
       const node = org?.nodes[0];
       if (!org || !node) throw new Error(`${mspId} has no node in the consortium`);
@@ -92,6 +114,8 @@ export async function startTestNetwork(): Promise<TestNetwork> {
         ledger: consortiumLedger(members.consortium, members.cryptoDir, ledger.address, CHAINCODE_NAME),
         grpcListen: '127.0.0.1:0',
         metricsListen: '127.0.0.1:0',
+        // Registered on chain before the node starts, so a real port rather than :0.
+        p2pListen: options.p2p === true ? `127.0.0.1:${await freePort()}` : null,
         settings: { log: { level: 'warn' }, ...settings },
         overrides: { logDestination: quietLogs(), ...overrides },
       });

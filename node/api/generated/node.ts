@@ -11,6 +11,7 @@ import type { ChainEvidence as _lianxin_v1_ChainEvidence, ChainEvidence__Output 
 import type { ChainIndexEntry as _lianxin_v1_ChainIndexEntry, ChainIndexEntry__Output as _lianxin_v1_ChainIndexEntry__Output } from './lianxin/v1/ChainIndexEntry.ts';
 import type { ConsistencyProof as _lianxin_v1_ConsistencyProof, ConsistencyProof__Output as _lianxin_v1_ConsistencyProof__Output } from './lianxin/v1/ConsistencyProof.ts';
 import type { CreditRecord as _lianxin_v1_CreditRecord, CreditRecord__Output as _lianxin_v1_CreditRecord__Output } from './lianxin/v1/CreditRecord.ts';
+import type { ExchangeMessage as _lianxin_v1_ExchangeMessage, ExchangeMessage__Output as _lianxin_v1_ExchangeMessage__Output } from './lianxin/v1/ExchangeMessage.ts';
 import type { GetCheckpointRequest as _lianxin_v1_GetCheckpointRequest, GetCheckpointRequest__Output as _lianxin_v1_GetCheckpointRequest__Output } from './lianxin/v1/GetCheckpointRequest.ts';
 import type { GetConsistencyProofRequest as _lianxin_v1_GetConsistencyProofRequest, GetConsistencyProofRequest__Output as _lianxin_v1_GetConsistencyProofRequest__Output } from './lianxin/v1/GetConsistencyProofRequest.ts';
 import type { GetInclusionProofRequest as _lianxin_v1_GetInclusionProofRequest, GetInclusionProofRequest__Output as _lianxin_v1_GetInclusionProofRequest__Output } from './lianxin/v1/GetInclusionProofRequest.ts';
@@ -26,10 +27,15 @@ import type { NodeSignature as _lianxin_v1_NodeSignature, NodeSignature__Output 
 import type { NotarizeRequest as _lianxin_v1_NotarizeRequest, NotarizeRequest__Output as _lianxin_v1_NotarizeRequest__Output } from './lianxin/v1/NotarizeRequest.ts';
 import type { NotarizeResponse as _lianxin_v1_NotarizeResponse, NotarizeResponse__Output as _lianxin_v1_NotarizeResponse__Output } from './lianxin/v1/NotarizeResponse.ts';
 import type { NotaryServiceClient as _lianxin_v1_NotaryServiceClient, NotaryServiceDefinition as _lianxin_v1_NotaryServiceDefinition } from './lianxin/v1/NotaryService.ts';
+import type { ReceiptBundle as _lianxin_v1_ReceiptBundle, ReceiptBundle__Output as _lianxin_v1_ReceiptBundle__Output } from './lianxin/v1/ReceiptBundle.ts';
 import type { RecordBatch as _lianxin_v1_RecordBatch, RecordBatch__Output as _lianxin_v1_RecordBatch__Output } from './lianxin/v1/RecordBatch.ts';
 import type { RecordRef as _lianxin_v1_RecordRef, RecordRef__Output as _lianxin_v1_RecordRef__Output } from './lianxin/v1/RecordRef.ts';
 import type { RecordServiceClient as _lianxin_v1_RecordServiceClient, RecordServiceDefinition as _lianxin_v1_RecordServiceDefinition } from './lianxin/v1/RecordService.ts';
 import type { RecordStatus as _lianxin_v1_RecordStatus, RecordStatus__Output as _lianxin_v1_RecordStatus__Output } from './lianxin/v1/RecordStatus.ts';
+import type { ReportServiceClient as _lianxin_v1_ReportServiceClient, ReportServiceDefinition as _lianxin_v1_ReportServiceDefinition } from './lianxin/v1/ReportService.ts';
+import type { ReportedRecord as _lianxin_v1_ReportedRecord, ReportedRecord__Output as _lianxin_v1_ReportedRecord__Output } from './lianxin/v1/ReportedRecord.ts';
+import type { RequestReportRequest as _lianxin_v1_RequestReportRequest, RequestReportRequest__Output as _lianxin_v1_RequestReportRequest__Output } from './lianxin/v1/RequestReportRequest.ts';
+import type { RequestReportResponse as _lianxin_v1_RequestReportResponse, RequestReportResponse__Output as _lianxin_v1_RequestReportResponse__Output } from './lianxin/v1/RequestReportResponse.ts';
 import type { SignedCheckpoint as _lianxin_v1_SignedCheckpoint, SignedCheckpoint__Output as _lianxin_v1_SignedCheckpoint__Output } from './lianxin/v1/SignedCheckpoint.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -50,6 +56,7 @@ export interface ProtoGrpcType {
       ConsistencyProof: MessageTypeDefinition<_lianxin_v1_ConsistencyProof, _lianxin_v1_ConsistencyProof__Output>
       CreditRecord: MessageTypeDefinition<_lianxin_v1_CreditRecord, _lianxin_v1_CreditRecord__Output>
       EvidenceState: EnumTypeDefinition
+      ExchangeMessage: MessageTypeDefinition<_lianxin_v1_ExchangeMessage, _lianxin_v1_ExchangeMessage__Output>
       GetCheckpointRequest: MessageTypeDefinition<_lianxin_v1_GetCheckpointRequest, _lianxin_v1_GetCheckpointRequest__Output>
       GetConsistencyProofRequest: MessageTypeDefinition<_lianxin_v1_GetConsistencyProofRequest, _lianxin_v1_GetConsistencyProofRequest__Output>
       GetInclusionProofRequest: MessageTypeDefinition<_lianxin_v1_GetInclusionProofRequest, _lianxin_v1_GetInclusionProofRequest__Output>
@@ -65,10 +72,15 @@ export interface ProtoGrpcType {
       NotarizeRequest: MessageTypeDefinition<_lianxin_v1_NotarizeRequest, _lianxin_v1_NotarizeRequest__Output>
       NotarizeResponse: MessageTypeDefinition<_lianxin_v1_NotarizeResponse, _lianxin_v1_NotarizeResponse__Output>
       NotaryService: SubtypeConstructor<typeof grpc.Client, _lianxin_v1_NotaryServiceClient> & { service: _lianxin_v1_NotaryServiceDefinition }
+      ReceiptBundle: MessageTypeDefinition<_lianxin_v1_ReceiptBundle, _lianxin_v1_ReceiptBundle__Output>
       RecordBatch: MessageTypeDefinition<_lianxin_v1_RecordBatch, _lianxin_v1_RecordBatch__Output>
       RecordRef: MessageTypeDefinition<_lianxin_v1_RecordRef, _lianxin_v1_RecordRef__Output>
       RecordService: SubtypeConstructor<typeof grpc.Client, _lianxin_v1_RecordServiceClient> & { service: _lianxin_v1_RecordServiceDefinition }
       RecordStatus: MessageTypeDefinition<_lianxin_v1_RecordStatus, _lianxin_v1_RecordStatus__Output>
+      ReportService: SubtypeConstructor<typeof grpc.Client, _lianxin_v1_ReportServiceClient> & { service: _lianxin_v1_ReportServiceDefinition }
+      ReportedRecord: MessageTypeDefinition<_lianxin_v1_ReportedRecord, _lianxin_v1_ReportedRecord__Output>
+      RequestReportRequest: MessageTypeDefinition<_lianxin_v1_RequestReportRequest, _lianxin_v1_RequestReportRequest__Output>
+      RequestReportResponse: MessageTypeDefinition<_lianxin_v1_RequestReportResponse, _lianxin_v1_RequestReportResponse__Output>
       SignedCheckpoint: MessageTypeDefinition<_lianxin_v1_SignedCheckpoint, _lianxin_v1_SignedCheckpoint__Output>
     }
   }

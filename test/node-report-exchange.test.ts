@@ -1,0 +1,251 @@
+/**
+ * The report exchange as nodes run it (issue 10): real nodes on the embedded ledger, each with its libp2p host on
+ * a loopback TCP port registered on chain. A Shanghai bank obtains a report through its own node's ReportService
+ * (gRPC over mutual TLS) from the Hangzhou agency's node with a consent recorded on chain, and is refused without
+ * one; a node whose p2p port is taken does not start.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as grpc from '@grpc/grpc-js';
+import type { LianxinNode } from '../node/node.ts';
+import { status } from '@grpc/grpc-js';
+import { ERROR_CODE_KEY, ERROR_FIELD_KEY, REFUSAL_REASON_KEY } from '../node/api/errors.ts';
+import { decodeAccessReceipt } from '../node/p2p/exchange-messages.ts';
+import { lianxin } from '../node/cli/test-io.ts';
+import { testUscc } from './support/chaincode-log.ts';
+import { cliFlags, CONSORTIUM_FILE } from './support/test-consortium.ts';
+import { eventually } from './support/eventually.ts';
+import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+
+const AGENCY = 'HangzhouCreditMSP';
+const BANK = 'ShanghaiBankMSP';
+const PLATFORM = 'NanjingSupplyChainMSP';
+const PURPOSE = 'LOAN_APPROVAL';
+const DAY = 86_400_000;
+const HELD = testUscc(300);
+const UNCONSENTED = testUscc(301);
+const VIA_CLI = testUscc(302);
+
+let net: TestNetwork;
+let agencyNode: LianxinNode;
+let bankNode: LianxinNode;
+const clients: grpc.Client[] = [];
+
+function call<Req, Res>(method: (req: Req, cb: grpc.requestCallback<Res>) => unknown, request: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, (err, res) => {
+      if (err) reject(err);
+      else resolve(res as Res);
+    });
+  });
+}
+
+/** The bank records the enterprise's authorization on chain, as its own institution. */
+async function grantConsent(subject: string): Promise<string> {
+  const bank = await net.chain(BANK);
+  const granted = await bank.grantConsent({
+    subject,
+    grantee: BANK,
+    purpose: PURPOSE,
+    scope: ['loan'],
+    validFrom: new Date(Date.now() - DAY).toISOString(),
+    validUntil: new Date(Date.now() + 30 * DAY).toISOString(),
+    authorizationDigest: createHash('sha256').update(`authorization of ${subject}`).digest('hex'),
+  });
+  return granted.result.consentId;
+}
+
+beforeAll(async () => {
+  net = await startTestNetwork();
+  const settings = { checkpoint: { intervalSeconds: 1, leaves: 100 } };
+  agencyNode = await net.startNode(AGENCY, settings, {}, { p2p: true });
+  bankNode = await net.startNode(BANK, settings, {}, { p2p: true });
+  // Each node read the registry at its start; the agency's started before the bank's node was registered.
+  for (const node of [agencyNode, bankNode]) await node.exchange?.refreshRegistry();
+
+  const agency = new net.v1.RecordService(agencyNode.address, await net.credentials(AGENCY));
+  clients.push(agency);
+  await call(agency.IngestBatch.bind(agency), {
+    requestId: 'r1',
+    records: [HELD, UNCONSENTED, VIA_CLI].map((subject) => ({
+      subject,
+      kind: 'loan',
+      version: 1,
+      contentType: 'application/json',
+      content: Buffer.from(`{"subject":"${subject}","limit":1000000}`),
+    })),
+  });
+  await agencyNode.anchorer.whenAnchored(3);
+  await eventually(() => bankNode.chainIndex.getIndexRecord(VIA_CLI, 'loan'), {
+    what: "the agency's anchor in the bank node's chain index",
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await net[Symbol.asyncDispose]();
+});
+
+describe('ReportService between nodes', () => {
+  it("gives a bank the agency's report through its own node with a consent on chain, and a signed refusal without one", async () => {
+    const reports = new net.v1.ReportService(bankNode.address, await net.credentials(BANK));
+    clients.push(reports);
+    const consentId = await grantConsent(HELD);
+    const answer = await call(reports.RequestReport.bind(reports), {
+      subject: HELD,
+      kinds: ['loan'],
+      purpose: PURPOSE,
+      consentId,
+    });
+    expect(answer).toMatchObject({ provider: AGENCY, accepted: true, disputeReason: '' });
+    expect(answer.records.map((r) => Buffer.from(r.content).toString())).toEqual([
+      `{"subject":"${HELD}","limit":1000000}`,
+    ]);
+    // The receipt is the agency's, signed over this very request, and the bank's acknowledgement is in the bundle.
+    const receipt = decodeAccessReceipt(answer.bundle?.receipt?.body ?? Buffer.alloc(0));
+    expect(receipt).toMatchObject({ provider: AGENCY, requester: BANK, subject: HELD, consentId });
+    expect(answer.bundle?.acknowledgement?.body.length).toBeGreaterThan(0);
+
+    // The consent is for HELD: for another subject the agency refuses, signed, and no report is returned.
+    const refused = await call(reports.RequestReport.bind(reports), {
+      subject: UNCONSENTED,
+      kinds: ['loan'],
+      purpose: PURPOSE,
+      consentId,
+    }).catch((err: unknown) => err as grpc.ServiceError);
+    expect(refused).toMatchObject({ code: status.PERMISSION_DENIED });
+    const { metadata } = refused as grpc.ServiceError;
+    expect(metadata.get(ERROR_CODE_KEY)).toEqual(['REFUSED']);
+    expect(metadata.get(REFUSAL_REASON_KEY)).toEqual(['NO_CONSENT']);
+  });
+
+  it('refuses a malformed request before looking anything up, naming the field', async () => {
+    const reports = new net.v1.ReportService(bankNode.address, await net.credentials(BANK));
+    clients.push(reports);
+    const ask = (fields: Record<string, unknown>): Promise<grpc.ServiceError> =>
+      call(reports.RequestReport.bind(reports), {
+        subject: HELD,
+        kinds: ['loan'],
+        purpose: PURPOSE,
+        consentId: '0'.repeat(64),
+        ...fields,
+      }).then(
+        () => {
+          throw new Error('the malformed request was served');
+        },
+        (err: unknown) => err as grpc.ServiceError,
+      );
+    for (const [fields, field] of [
+      [{ subject: 'not-a-uscc' }, 'subject'],
+      [{ kinds: [] }, 'kinds'],
+      [{ purpose: 'loan approval' }, 'purpose'],
+      [{ consentId: 'x' }, 'consent_id'],
+    ] as const) {
+      const refused = await ask(fields);
+      expect(refused, field).toMatchObject({ code: status.INVALID_ARGUMENT });
+      expect(refused.metadata.get(ERROR_FIELD_KEY), field).toEqual([field]);
+    }
+  });
+
+  it('is for the requesting institution itself: another bank may not use this node', async () => {
+    const reports = new net.v1.ReportService(agencyNode.address, await net.credentials(BANK));
+    clients.push(reports);
+    await expect(
+      call(reports.RequestReport.bind(reports), { subject: HELD, kinds: ['loan'], purpose: PURPOSE, consentId: 'x' }),
+    ).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+  });
+});
+
+describe('lianxin consent and lianxin report', () => {
+  it('a bank grants a consent, obtains a report into a file, lists and revokes the consent, and is then refused', async () => {
+    const ledgerFlags = [
+      '--crypto-dir',
+      net.members.cryptoDir,
+      '--msp',
+      BANK,
+      '--consortium',
+      CONSORTIUM_FILE,
+      '--ledger',
+      net.ledger.address,
+    ];
+    const document = join(net.members.dir, 'authorization.pdf');
+    await writeFile(document, `authorization of ${VIA_CLI} for ${BANK}`);
+    const granted = await lianxin([
+      'consent',
+      'grant',
+      VIA_CLI,
+      '--purpose',
+      PURPOSE,
+      '--kinds',
+      'loan',
+      '--document',
+      document,
+      '--json',
+      ...ledgerFlags,
+    ]);
+    expect(granted.stderr).toBe('');
+    expect(granted.code).toBe(0);
+    const consent = JSON.parse(granted.stdout) as { consentId: string; grantee: string; authorizationDigest: string };
+    expect(consent.grantee).toBe(BANK);
+    expect(consent.authorizationDigest).toBe(
+      createHash('sha256').update(`authorization of ${VIA_CLI} for ${BANK}`).digest('hex'),
+    );
+
+    const out = join(net.members.dir, 'report.json');
+    const request = [
+      'report',
+      'request',
+      VIA_CLI,
+      '--kinds',
+      'loan',
+      '--purpose',
+      PURPOSE,
+      '--consent',
+      consent.consentId,
+      '--out',
+      out,
+      ...cliFlags(bankNode.address, net.members.cryptoDir, BANK),
+    ];
+    const obtained = await lianxin(request);
+    expect(obtained.stderr).toBe('');
+    expect(obtained.code).toBe(0);
+    const report = JSON.parse(await readFile(out, 'utf8')) as {
+      provider: string;
+      accepted: boolean;
+      records: { content: string }[];
+      bundle: { receipt: { body: string } };
+    };
+    expect(report).toMatchObject({ provider: AGENCY, accepted: true });
+    expect(Buffer.from(report.records[0]?.content ?? '', 'base64').toString()).toContain(VIA_CLI);
+    expect(decodeAccessReceipt(Buffer.from(report.bundle.receipt.body, 'base64')).consentId).toBe(consent.consentId);
+
+    const listed = await lianxin(['consent', 'list', VIA_CLI, ...ledgerFlags]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`consent ${consent.consentId}`);
+    expect((await lianxin(['consent', 'revoke', consent.consentId, ...ledgerFlags])).code).toBe(0);
+
+    const refused = await lianxin(request);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/RequestReport failed: PERMISSION_DENIED \(REFUSED\): .*CONSENT_REVOKED/);
+  });
+});
+
+describe('start-up', () => {
+  it('refuses to start on a busy p2p port, naming the listener', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(busy.address() as AddressInfo).port}`;
+    try {
+      await expect(net.startNode(PLATFORM, { p2p: { listen: address } }, {}, { p2p: true })).rejects.toMatchObject({
+        code: 'PORT_IN_USE',
+        subject: 'p2p',
+        message: `the p2p listener cannot bind ${address}: the port is in use by another process`,
+      });
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+});
