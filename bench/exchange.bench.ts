@@ -28,13 +28,13 @@ import { Level } from 'level';
 import { hashLeaf } from '../chaincode/src/protocol.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import {
-  recordStoreReports,
-  startReportExchange,
   type JournalDatabase,
+  recordStoreReports,
+  REPORT_CHUNK_BYTES,
   type ReportExchange,
   type ReportQuery,
+  startReportExchange,
 } from '../node/p2p/index.ts';
-import { REPORT_CHUNK_BYTES } from '../node/p2p/constants.ts';
 import { verifyAttestation } from '../node/receipts/index.ts';
 import type { OrgRootCerts } from '../network/pki/index.ts';
 import { bundleOf } from '../node/receipts/test-fixtures.ts';

@@ -39,7 +39,7 @@ export {
 } from './exchange-messages.ts';
 export { signEnvelope, verifyEnvelope, digestOf, type SignedMessage } from './exchange-signatures.ts';
 export { ExchangeRefusedError, P2pError, type P2pErrorCode } from './errors.ts';
-export { EXCHANGE_PROTOCOL } from './constants.ts';
+export { EXCHANGE_PROTOCOL, REPORT_CHUNK_BYTES } from './constants.ts';
 export {
   startReportExchange,
   type ReportExchange,
