@@ -26,6 +26,7 @@ import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const PLATFORM = 'NanjingSupplyChainMSP';
+const BANK = 'ShanghaiBankMSP';
 const PYTHON = '/usr/bin/python3';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STREAM_DEADLINE_MS = 10_000;
@@ -33,12 +34,15 @@ const STREAM_DEADLINE_MS = 10_000;
 let net: TestNetwork;
 let agencyNode: LianxinNode;
 let platformNode: LianxinNode;
+let bankNode: LianxinNode;
 const clients: grpc.Client[] = [];
 
 beforeAll(async () => {
   net = await startTestNetwork();
-  agencyNode = await net.startNode(AGENCY);
+  // With the report exchange (p2p), so that they serve every lianxin service, ReportService included.
+  agencyNode = await net.startNode(AGENCY, {}, {}, { p2p: true });
   platformNode = await net.startNode(PLATFORM);
+  bankNode = await net.startNode(BANK, {}, {}, { p2p: true });
 });
 
 afterAll(async () => {
@@ -112,7 +116,12 @@ describe('malformed requests', () => {
     const expected: Record<string, string> = {};
     for (const name of LIANXIN_SERVICES) {
       // A caller the role policy lets through, so that the answer is about the bytes.
-      const [node, mspId] = name === 'NotaryService' ? [platformNode, PLATFORM] : [agencyNode, AGENCY];
+      const [node, mspId] =
+        name === 'NotaryService'
+          ? [platformNode, PLATFORM]
+          : name === 'ReportService'
+            ? [bankNode, BANK]
+            : [agencyNode, AGENCY];
       const client = new grpc.Client(node.address, await net.credentials(mspId));
       clients.push(client);
       const definition = lianxinPackageDefinition()[qualifiedServiceName(name)] as ServiceDefinition;
