@@ -51,17 +51,11 @@ export interface Committed<T> {
   readonly blockNumber: bigint;
 }
 
-/** GrantConsent's arguments, as the chaincode takes them (times RFC 3339). */
-export interface GrantConsentArgs {
-  readonly subject: string;
-  readonly grantee: string;
-  readonly purpose: string;
-  /** Record kinds, or ['*'] for all. */
-  readonly scope: readonly string[];
-  readonly validFrom: string;
-  readonly validUntil: string;
-  readonly authorizationDigest: string;
-}
+/** GrantConsent's arguments: the consent's own fields as the chaincode stores them (times RFC 3339). */
+export type GrantConsentArgs = Pick<
+  Consent,
+  'subject' | 'grantee' | 'purpose' | 'scope' | 'validFrom' | 'validUntil' | 'authorizationDigest'
+>;
 
 export interface RegisterKeyArgs {
   /** Base64 SPKI DER of the public key. */
