@@ -10,7 +10,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { lpStream } from '@libp2p/utils';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { startReportExchange, type ReportExchange } from '../node/p2p/index.ts';
@@ -20,19 +19,11 @@ import { FakeIndexChain } from '../node/services/test-node-parts.ts';
 import { runClosedLoop } from './closed-loop.ts';
 import { BANK_MSP, BULK_PROTOCOL, ECHO_PROTOCOL, type FromRequester, type ToRequester } from './exchange-ipc.ts';
 import { BenchError } from './errors.ts';
+import { freePort } from '../test/support/free-port.ts';
 
 const MAX_FRAME_BYTES = 1024 * 1024;
 
 const send = (message: FromRequester) => process.send?.(message);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new BenchError('CHILD_EXITED', 'no TCP address');
-  return address.port;
-}
 
 const [dataDir] = process.argv.slice(2);
 if (dataDir === undefined || process.send === undefined) {

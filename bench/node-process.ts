@@ -4,7 +4,6 @@
  * registered by its organisation's admin, then the node started from its config file (node-child.ts).
  */
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { LedgerConnection } from '../network/client/index.ts';
 import { orgPaths } from '../network/pki/index.ts';
@@ -18,6 +17,7 @@ import { LianxinChain } from '../node/ledger/index.ts';
 import { CHAINCODE_NAME } from '../test/support/chaincode-network.ts';
 import type { TestConsortium } from '../test/support/test-consortium.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
+import { freePort } from '../test/support/free-port.ts';
 
 const NODE_CHILD_ENTRY = new URL('node-child.ts', import.meta.url).pathname;
 
@@ -91,14 +91,4 @@ export async function startNodeProcess(
     close();
     throw err;
   }
-}
-
-/** A loopback port nothing listens on now (the metrics endpoint's address must be known before the node starts). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
 }

@@ -37,6 +37,7 @@ import { unary } from './support/grpc-unary.ts';
 import { spawnListening, type ListeningChild } from './support/listening-child.ts';
 import { startDaemon, type DaemonProcess } from './support/node-daemon-process.ts';
 import { createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
+import { freeAddress } from './support/free-port.ts';
 
 const LEDGER_CHILD = new URL('./support/ledger-child.ts', import.meta.url).pathname;
 const AGENCY_A = 'HangzhouCreditMSP';
@@ -192,12 +193,6 @@ async function loopbackPort(): Promise<{ address: string; server: Server }> {
   const bound = server.address();
   if (bound === null || typeof bound === 'string') throw new Error('no TCP address');
   return { address: `127.0.0.1:${String(bound.port)}`, server };
-}
-
-async function freeAddress(): Promise<string> {
-  const { address, server } = await loopbackPort();
-  await new Promise((resolve) => server.close(resolve));
-  return address;
 }
 
 let nodeB: DaemonProcess;

@@ -6,18 +6,18 @@
  * signed refusal. A node whose p2p port is taken says so in one line and exits 1.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { consortiumLedger, registerNode, writeLocalNodeConfig } from '../node/bootstrap/index.ts';
 import { ERROR_CODE_KEY, REFUSAL_REASON_KEY } from '../node/api/errors.ts';
 import type { RequestReportResponse__Output } from '../node/api/generated/lianxin/v1/RequestReportResponse.ts';
 import { decodeAccessReceipt } from '../node/p2p/exchange-messages.ts';
-import { CHAINCODE_NAME } from './support/chaincode-network.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
 import { startDaemon, type DaemonProcess } from './support/node-daemon-process.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+import { freeAddress } from './support/free-port.ts';
+import { writeNodeProcessConfig } from './support/node-process.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const BANK = 'ShanghaiBankMSP';
@@ -34,34 +34,9 @@ const clients: grpc.Client[] = [];
 let agency: { grpc: string };
 let bank: { grpc: string };
 
-async function freeAddress(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  await new Promise((resolve) => server.close(resolve));
-  return address;
-}
-
 /** Writes node0's node.yaml for `mspId` with its p2p host on `p2pListen`, and registers it there. */
 async function nodeConfig(mspId: string, p2pListen: string): Promise<string> {
-  const { consortium, cryptoDir, dir } = net.members;
-  const org = consortium.organizations.find((o) => o.mspId === mspId);
-  const node = org?.nodes[0];
-  if (!org || !node) throw new Error(`${mspId} has no node`);
-  const local = await writeLocalNodeConfig({
-    consortium,
-    org,
-    node,
-    cryptoDir,
-    dataRoot: dir,
-    ledger: consortiumLedger(consortium, cryptoDir, net.ledger.address, CHAINCODE_NAME),
-    grpcListen: '127.0.0.1:0',
-    metricsListen: '127.0.0.1:0',
-    p2pListen,
-    settings: SETTINGS,
-  });
-  await registerNode((admin) => net.chain(admin, 'Admin'), { mspId, node, shard: '0', keys: local.keys, p2pListen });
-  return local.configFile;
+  return (await writeNodeProcessConfig(net, mspId, SETTINGS, { p2pListen })).configFile;
 }
 
 function daemon(configFile: string): DaemonProcess {

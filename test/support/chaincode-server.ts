@@ -5,8 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port.ts';
 
 const CLI = new URL('../../node_modules/.bin/fabric-chaincode-node', import.meta.url).pathname;
 const READY_ATTEMPTS = 120;
@@ -53,17 +54,6 @@ export async function startChaincodeServer(options: {
     await sleep(READY_POLL_MS);
   }
   return { address, stop };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
 }
 
 /** Whether something listens on the loopback port. */

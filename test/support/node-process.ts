@@ -24,6 +24,7 @@ export async function writeNodeProcessConfig(
   net: TestNetwork,
   mspId: string,
   settings: Readonly<Record<string, unknown>> = {},
+  { p2pListen = null }: { readonly p2pListen?: string | null } = {},
 ): Promise<NodeProcessConfig> {
   const { consortium, cryptoDir, dir } = net.members;
   const org = consortium.organizations.find((o) => o.mspId === mspId);
@@ -38,11 +39,17 @@ export async function writeNodeProcessConfig(
     ledger: consortiumLedger(consortium, cryptoDir, net.ledger.address, CHAINCODE_NAME),
     grpcListen: '127.0.0.1:0',
     metricsListen: '127.0.0.1:0',
-    // No fixed port shared between tests: these nodes exchange no reports.
-    p2pListen: null,
+    // No p2p unless asked, and then on the port given: no fixed consortium port shared between tests.
+    p2pListen,
     settings: { log: { level: 'warn' }, ...settings },
   });
-  await registerNode((admin) => net.chain(admin, 'Admin'), { mspId, node, shard: SHARD, keys: local.keys });
+  await registerNode((admin) => net.chain(admin, 'Admin'), {
+    mspId,
+    node,
+    shard: SHARD,
+    keys: local.keys,
+    ...(p2pListen === null ? {} : { p2pListen }),
+  });
   return { configFile: local.configFile, origin: `lianxin/${mspId}/${SHARD}` };
 }
 

@@ -4,7 +4,6 @@
  * started with createNode. Clients talk to nodes over mutual TLS as any member's user.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { Ledger } from '../../network/ledger/index.ts';
@@ -22,6 +21,7 @@ import type { LianxinNode, NodeOverrides } from '../../node/node.ts';
 import { CHAINCODE_NAME, IN_PROCESS_CHAINCODE, quietChaincodeLogs } from './chaincode-network.ts';
 import { createTestConsortium, type TestConsortium } from './test-consortium.ts';
 import { startTestLedger } from './test-ledger.ts';
+import { freePort } from './free-port.ts';
 
 export interface TestNetwork extends AsyncDisposable {
   readonly members: TestConsortium;
@@ -46,19 +46,6 @@ export interface TestNetwork extends AsyncDisposable {
   /** TLS trusting every member's server CA, with no client certificate: an anonymous caller, e.g. a probe. */
   anonymousCredentials(): Promise<grpc.ChannelCredentials>;
   readonly v1: ReturnType<typeof lianxinV1>;
-}
-
-/** A loopback TCP port free now (the OS's pick, released at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) =>
-    server.close(() => {
-      resolve();
-    }),
-  );
-  return port;
 }
 
 /** Logs that tests do not read. */

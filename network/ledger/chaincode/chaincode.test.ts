@@ -3,12 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChaincodeConnection, SimulationResult } from '../types.ts';
 import { ChaincodeError, connectChaincodeService, startInProcessChaincode, type ChaincodeServiceTls } from './index.ts';
 import { createClientIdentity, createTlsMaterial, invocationOf, MapState, readRwset } from './testing.ts';
+import { freePort } from '../../../test/support/free-port.ts';
 
 const fixtureDir = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const cli = fileURLToPath(new URL('../../../node_modules/.bin/fabric-chaincode-node', import.meta.url));
@@ -40,15 +40,6 @@ function committedState(): MapState {
   }
   for (let i = 0; i < 7; i++) state.set(NAME, `page${i}`, `p${i}`, v(7, i));
   return state;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** The real fabric-shim CLI in server mode (lib/cmds/serverCommand.js), loading the fixture package. */
