@@ -17,7 +17,10 @@ import { testUscc } from './support/chaincode-log.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
-const SETTINGS = { checkpoint: { intervalSeconds: 1, leaves: 100 }, outbox: { retryInitialMs: 200, retryMaxMs: 1_000 } };
+const SETTINGS = {
+  checkpoint: { intervalSeconds: 1, leaves: 100 },
+  outbox: { retryInitialMs: 200, retryMaxMs: 1_000 },
+};
 const BATCH = 100;
 
 let net: TestNetwork;
@@ -56,8 +59,7 @@ async function loggedSubjects(node: LianxinNode): Promise<string[]> {
   return leaves.map((bytes) => decodeLogLeaf(bytes).creditRecord?.subject ?? '?');
 }
 
-const expectedSubjects = (batches: number) =>
-  Array.from({ length: batches * BATCH }, (_, i) => testUscc(i));
+const expectedSubjects = (batches: number) => Array.from({ length: batches * BATCH }, (_, i) => testUscc(i));
 
 /** A node on the given data dir, under the consortium's node.yaml (rewritten with that dataDir). */
 const startOn = (dataDir: string) => net.startNode(AGENCY, { ...SETTINGS, dataDir });
@@ -95,7 +97,16 @@ describe('lianxin node backup and restore', () => {
     expect(backedUpAt).toBeLessThan(12 * BATCH);
 
     const restoredDir = join(net.members.dir, 'restored');
-    const restored = await lianxin(['node', 'restore', '--from', backup, '--data-dir', restoredDir, '--config', configFile]);
+    const restored = await lianxin([
+      'node',
+      'restore',
+      '--from',
+      backup,
+      '--data-dir',
+      restoredDir,
+      '--config',
+      configFile,
+    ]);
     expect(restored).toMatchObject({ code: 0, stderr: '' });
     const node = await startOn(restoredDir);
     // Whole batches: the backup's snapshot holds an ingest batch entirely or not at all.
@@ -159,7 +170,14 @@ describe('lianxin node backup and restore', () => {
     expect(refused.stderr).toContain('does not match its manifest');
     await expect(readdir(target)).rejects.toMatchObject({ code: 'ENOENT' });
 
-    const notEmpty = await lianxin(['node', 'restore', '--from', backup, '--data-dir', join(net.members.dir, 'restored-2')]);
+    const notEmpty = await lianxin([
+      'node',
+      'restore',
+      '--from',
+      backup,
+      '--data-dir',
+      join(net.members.dir, 'restored-2'),
+    ]);
     expect(notEmpty).toMatchObject({ code: 2 });
     expect(notEmpty.stderr).toContain('is not empty');
   });

@@ -55,7 +55,10 @@ async function ingest(requestId: string, from: number, count: number): Promise<v
 async function attest(n: number): Promise<Attestation__Output> {
   const bank = new net.v1.AttestationService(node.address, await net.credentials(BANK));
   clients.push(bank);
-  const answer = await call(bank.Attest.bind(bank), { requestId: `a${n}-${Date.now()}`, record: { subject: testUscc(n), kind: 'loan' } });
+  const answer = await call(bank.Attest.bind(bank), {
+    requestId: `a${n}-${Date.now()}`,
+    record: { subject: testUscc(n), kind: 'loan' },
+  });
   if (!answer.attestation) throw new Error(`no attestation for record ${n}`);
   return answer.attestation;
 }
@@ -71,11 +74,17 @@ async function trustBundle(): Promise<TrustBundle> {
   const certificates = await Promise.all(
     registry.organizations.map((o) => loadOrgRootCerts(net.members.cryptoDir, o.mspId)),
   );
-  const json = buildTrustBundle({ channel: net.members.consortium.channel, exportedAt: new Date(), ...registry, certificates });
+  const json = buildTrustBundle({
+    channel: net.members.consortium.channel,
+    exportedAt: new Date(),
+    ...registry,
+    certificates,
+  });
   return parseTrustBundle(JSON.stringify(json));
 }
 
-const rotate = (kind: string) => lianxin(['keys', 'rotate', '--kind', kind, '--config', configFile, '--admin-msp-dir', adminMsp]);
+const rotate = (kind: string) =>
+  lianxin(['keys', 'rotate', '--kind', kind, '--config', configFile, '--admin-msp-dir', adminMsp]);
 
 beforeAll(async () => {
   net = await startTestNetwork();
@@ -145,14 +154,26 @@ describe('lianxin keys rotate', () => {
     expect(v3).toMatchObject({ receiptKey: { kid: after.receiptKeyId }, logKey: { kid: after.logKeyId } });
 
     const keys = await (await net.chain(BANK)).listKeys(AGENCY);
-    expect(keys.find((k) => k.kid === before.logKeyId)).toMatchObject({ status: 'rotated', replacedBy: after.logKeyId });
+    expect(keys.find((k) => k.kid === before.logKeyId)).toMatchObject({
+      status: 'rotated',
+      replacedBy: after.logKeyId,
+    });
     expect(keys.find((k) => k.kid === after.logKeyId)).toMatchObject({ status: 'active', role: 'log' });
   }, 60_000);
 
   it('revokes a key: attestations signed after the revocation no longer verify', async () => {
     const { receiptKeyId } = await nodeKeys();
     const signedBefore = await attest(305);
-    const revoked = await lianxin(['keys', 'revoke', '--kid', receiptKeyId, '--config', configFile, '--admin-msp-dir', adminMsp]);
+    const revoked = await lianxin([
+      'keys',
+      'revoke',
+      '--kid',
+      receiptKeyId,
+      '--config',
+      configFile,
+      '--admin-msp-dir',
+      adminMsp,
+    ]);
     expect(revoked).toMatchObject({ code: 0, stderr: '' });
     const signedAfter = await attest(305);
     const bundle = await trustBundle();

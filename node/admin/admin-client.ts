@@ -66,7 +66,9 @@ function post(socket: string, path: string, body: unknown): Promise<unknown> {
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-        reject(new AdminError('NODE_NOT_RUNNING', `no node is running with the admin socket ${socket}`, { cause: err }));
+        reject(
+          new AdminError('NODE_NOT_RUNNING', `no node is running with the admin socket ${socket}`, { cause: err }),
+        );
       } else {
         reject(new AdminError('FAILED', `the admin socket ${socket}: ${err.message}`, { cause: err }));
       }

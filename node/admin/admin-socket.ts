@@ -58,21 +58,25 @@ export async function startAdminSocket(path: string, actions: AdminActions): Pro
 }
 
 async function handle(actions: AdminActions, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  if (request.method !== 'POST') return reply(response, 405, error('BAD_REQUEST', 'only POST is served'));
+  const [status, body] = await answer(actions, request);
+  reply(response, status, body);
+}
+
+async function answer(actions: AdminActions, request: IncomingMessage): Promise<[number, unknown]> {
+  if (request.method !== 'POST') return [405, error('BAD_REQUEST', 'only POST is served')];
   const body = await readBody(request);
   try {
-    if (request.url === '/keys/reload') return reply(response, 200, await actions.reloadKeys());
+    if (request.url === '/keys/reload') return [200, await actions.reloadKeys()];
     if (request.url === '/backup') {
       const out = (body as { out?: unknown } | undefined)?.out;
-      if (typeof out !== 'string' || !isAbsolute(out)) {
-        return reply(response, 400, error('BAD_REQUEST', '"out" must be an absolute path'));
-      }
-      return reply(response, 200, await actions.backup(out));
+      if (typeof out !== 'string' || !isAbsolute(out))
+        return [400, error('BAD_REQUEST', '"out" must be an absolute path')];
+      return [200, await actions.backup(out)];
     }
-    return reply(response, 404, error('BAD_REQUEST', `no admin action ${String(request.url)}`));
+    return [404, error('BAD_REQUEST', `no admin action ${String(request.url)}`)];
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    return reply(response, 500, error('FAILED', (err as Error).message, typeof code === 'string' ? code : undefined));
+    return [500, error('FAILED', (err as Error).message, typeof code === 'string' ? code : undefined)];
   }
 }
 

@@ -204,7 +204,10 @@ export class CheckpointAnchorer {
       if (!(err instanceof ChainError && err.chaincodeCode === 'CHECKPOINT_BAD_SIGNATURE') || !resign) throw err;
       const resigned = await resign(size);
       if (resigned === note) throw err;
-      this.#o.logger.info({ size }, 'checkpoint signed by a key no longer valid on chain; re-signed with the current key');
+      this.#o.logger.info(
+        { size },
+        'checkpoint signed by a key no longer valid on chain; re-signed with the current key',
+      );
       return { note: resigned, committed: await this.#o.chain.anchorCheckpoint(resigned, proof, entries) };
     }
   }

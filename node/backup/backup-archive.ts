@@ -158,7 +158,8 @@ class Archive {
   }
 
   static async open(file: string, handle: FileHandle): Promise<Archive> {
-    const invalid = (what: string) => new BackupError('ARCHIVE_INVALID', `${file} is not a whole lianxin backup: ${what}`);
+    const invalid = (what: string) =>
+      new BackupError('ARCHIVE_INVALID', `${file} is not a whole lianxin backup: ${what}`);
     const { size } = await handle.stat();
     if (size < HEADER_BYTES + 4 + TRAILER_BYTES) throw invalid(`${size} bytes is too short`);
     const header = await readAt(handle, 0, HEADER_BYTES);
@@ -213,7 +214,8 @@ export function parseManifest(file: string, bytes: Buffer): BackupManifest {
   } catch {
     throw new BackupError('ARCHIVE_INVALID', `${file}: the manifest is not JSON`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('manifest', 'must be an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid('manifest', 'must be an object');
   const m = value as Record<string, unknown>;
   if (m.format !== 'lianxin-backup') throw invalid('format', 'must be "lianxin-backup"');
   if (m.version !== ARCHIVE_VERSION) throw invalid('version', `must be ${ARCHIVE_VERSION}`);
@@ -230,7 +232,8 @@ export function parseManifest(file: string, bytes: Buffer): BackupManifest {
   if (!Object.values(sublevels).every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) {
     throw invalid('sublevels', 'must map sublevel names to counts');
   }
-  if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256)) throw invalid('sha256', 'must be 64 hex digits');
+  if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256))
+    throw invalid('sha256', 'must be 64 hex digits');
   return {
     format: 'lianxin-backup',
     version: ARCHIVE_VERSION,

@@ -9,12 +9,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { restoreNodeEntries, type NodeDatabase } from '../store/index.ts';
-import {
-  readBackupEntries,
-  verifyBackupArchive,
-  writeBackupArchive,
-  type BackupManifest,
-} from './backup-archive.ts';
+import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
 import { BackupError } from './errors.ts';
 
 /** Who the node is, recorded in the manifest and checked on restore. */
@@ -49,7 +44,7 @@ export async function restoreNode(options: Readonly<RestoreNodeOptions>): Promis
   }
   for (const [field, expected] of Object.entries(options.expect ?? {})) {
     const found = manifest.identity[field];
-    if (expected !== undefined && found !== expected) {
+    if (found !== expected) {
       throw new BackupError(
         'WRONG_ARCHIVE',
         `${options.from} is the backup of ${field} ${String(found)}, not of ${expected}`,

@@ -64,10 +64,14 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
   const { keyFile, chain, mspId } = options;
   const field = `keys.${options.kind}`;
   const current = await readPrivateKey(keyFile, field);
-  const next = await pendingOrNew(nextKeyFile(keyFile), async (file) => readPrivateKey(file, `${field} (pending)`), () => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    return { key: privateKey, bytes: Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })) };
-  });
+  const next = await pendingOrNew(
+    nextKeyFile(keyFile),
+    async (file) => readPrivateKey(file, `${field} (pending)`),
+    () => {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return { key: privateKey, bytes: Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })) };
+    },
+  );
   const oldKid = kidOfKey(current);
   const newSpki = spkiOf(next);
   const newKid = sha256Hex(Buffer.from(newSpki, 'base64'));
@@ -102,10 +106,14 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
 async function rotateP2pKey(options: Readonly<RotateOptions>): Promise<RotationResult> {
   const { keyFile, chain, mspId, origin } = options;
   const current = await readP2pKey(keyFile, 'keys.p2p');
-  const next = await pendingOrNew(nextKeyFile(keyFile), (file) => readP2pKey(file, 'keys.p2p (pending)'), async () => {
-    const key = await generateKeyPair('Ed25519');
-    return { key, bytes: Buffer.from(privateKeyToProtobuf(key)) };
-  });
+  const next = await pendingOrNew(
+    nextKeyFile(keyFile),
+    (file) => readP2pKey(file, 'keys.p2p (pending)'),
+    async () => {
+      const key = await generateKeyPair('Ed25519');
+      return { key, bytes: Buffer.from(privateKeyToProtobuf(key)) };
+    },
+  );
   const oldPeerId = peerIdFromPrivateKey(current).toString();
   const newPeerId = peerIdFromPrivateKey(next).toString();
   const node: NodeRecord | undefined = (await chain.listNodes(mspId)).find((n) => n.origin === origin);
@@ -114,7 +122,12 @@ async function rotateP2pKey(options: Readonly<RotateOptions>): Promise<RotationR
   }
   const registered = node.peerId !== newPeerId;
   if (registered) {
-    await chain.updateNode({ nodeId: node.nodeId, endpoint: node.endpoint, peerId: newPeerId, addresses: node.addresses });
+    await chain.updateNode({
+      nodeId: node.nodeId,
+      endpoint: node.endpoint,
+      peerId: newPeerId,
+      addresses: node.addresses,
+    });
   }
   await install(nextKeyFile(keyFile), keyFile);
   return { kind: 'p2p', old: oldPeerId, new: newPeerId, registered };

@@ -159,7 +159,13 @@ export class LianxinChain {
   }
 
   updateNode(args: { nodeId: string; endpoint: string; peerId: string; addresses: readonly string[] }) {
-    return this.#submit<NodeRecord>('UpdateNode', args.nodeId, args.endpoint, args.peerId, JSON.stringify(args.addresses));
+    return this.#submit<NodeRecord>(
+      'UpdateNode',
+      args.nodeId,
+      args.endpoint,
+      args.peerId,
+      JSON.stringify(args.addresses),
+    );
   }
 
   getOrganization(mspId: string): Promise<Organization | undefined> {

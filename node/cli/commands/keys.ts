@@ -44,8 +44,9 @@ export const keysCommand: CommandDefinition = (parent, io) => {
         );
         io.stdout.write(
           `rotated the ${kind} key of ${config.mspId}: ${result.old} → ${result.new}` +
-            `${result.validFrom ? ` (valid from ${result.validFrom})` : ''}` +
-            `${result.registered ? '' : ' (already registered by an earlier run)'}\n`,
+            (result.validFrom ? ` (valid from ${result.validFrom})` : '') +
+            (result.registered ? '' : ' (already registered by an earlier run)') +
+            '\n',
         );
         if (kind === 'p2p') {
           io.stdout.write('restart the node to serve the report exchange under the new peer ID\n');
@@ -66,7 +67,9 @@ export const keysCommand: CommandDefinition = (parent, io) => {
       }
       const config = await readNodeConfig(options.config, io);
       const { result } = await withAdminChain(config, options.adminMspDir, (chain) => chain.revokeKey(options.kid));
-      io.stdout.write(`revoked ${result.role} key ${result.kid} of ${result.mspId}; valid until ${String(result.validUntil)}\n`);
+      io.stdout.write(
+        `revoked ${result.role} key ${result.kid} of ${result.mspId}; valid until ${String(result.validUntil)}\n`,
+      );
     });
 };
 
