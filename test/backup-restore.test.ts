@@ -7,6 +7,7 @@
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
@@ -14,6 +15,7 @@ import { lianxin } from '../node/cli/test-io.ts';
 import type { LianxinNode } from '../node/node.ts';
 import { decodeLogLeaf } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
+import { eventually } from './support/eventually.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -157,6 +159,30 @@ describe('lianxin node backup and restore', () => {
     await restored.anchorer.whenAnchored(15 * BATCH);
     expect(await loggedSubjects(restored)).toEqual(expectedSubjects(15));
   }, 60_000);
+
+  it('a backup older than the last anchor does not resume: the node says so and anchors nothing', async () => {
+    // node-2.backup holds 14 batches; the chain has anchored 15 since.
+    const restoredDir = join(net.members.dir, 'restored-old');
+    const backup = join(net.members.dir, 'node-2.backup');
+    expect(await lianxin(['node', 'restore', '--from', backup, '--data-dir', restoredDir])).toMatchObject({ code: 0 });
+    const lines: string[] = [];
+    const logs = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const chain = await net.chain(AGENCY);
+    const before = await chain.getCheckpoint('lianxin/HangzhouCreditMSP/0');
+    const node = await net.startNode(AGENCY, { ...SETTINGS, dataDir: restoredDir }, { logDestination: logs });
+    await eventually(
+      () => Promise.resolve(lines.find((line) => line.includes('the store is older than its last anchor'))),
+      { what: 'the refusal in the log' },
+    );
+    expect(node.anchorer.anchoredSize).toBe(12 * BATCH);
+    expect(await chain.getCheckpoint(node.origin)).toEqual(before);
+    await node.stop();
+  }, 30_000);
 
   it('refuses a damaged backup and a data dir that is not empty, writing nothing', async () => {
     const backup = join(net.members.dir, 'node-2.backup');

@@ -227,6 +227,16 @@ export class CheckpointAnchorer {
   /** The chain's anchor of this origin, once its root is checked to be this log's at that size. */
   async #ours(onChain: ChainCheckpoint, cause?: unknown): Promise<AnchoredCheckpoint> {
     const size = Number(onChain.size);
+    if (size > this.#o.log.size) {
+      // A store restored from a backup taken before the node's last anchor: the leaves between are lost, and no
+      // history this log can grow is consistent with the chain's tree head any more.
+      throw new NodeError(
+        'FAILED_PRECONDITION',
+        `the chain holds checkpoint ${size} of ${this.#o.log.origin} but this log has ${this.#o.log.size} leaves: ` +
+          'the store is older than its last anchor (restored from an old backup?); restore a newer backup',
+        { cause },
+      );
+    }
     const root = await this.#o.log.root(size);
     if (root.toString('base64') !== onChain.rootHash) {
       throw new NodeError('FAILED_PRECONDITION', `the chain's checkpoint ${size} is not this log's`, { cause });
