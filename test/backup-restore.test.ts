@@ -11,11 +11,13 @@ import { Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
+import { backupLedger } from '../node/backup/index.ts';
 import { lianxin } from '../node/cli/test-io.ts';
 import type { LianxinNode } from '../node/node.ts';
 import { decodeLogLeaf } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
+import { runScript } from './support/run-script.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -158,10 +160,34 @@ describe('lianxin node backup and restore', () => {
     await ingest(restored, 14);
     await restored.anchorer.whenAnchored(15 * BATCH);
     expect(await loggedSubjects(restored)).toEqual(expectedSubjects(15));
+    resumed = restored;
+  }, 60_000);
+
+  it('backs up the embedded ledger while anchors commit; the restored store passes verify-chain', async () => {
+    const node = resumed;
+    if (!node) throw new Error('the second case left no node');
+    const heightBefore = net.ledger.height;
+    const anchoring = (async () => {
+      await ingest(node, 15);
+      await node.anchorer.whenAnchored(16 * BATCH);
+    })();
+    const backup = join(net.members.dir, 'ledger.backup');
+    const manifest = await backupLedger(net.ledger.store, net.members.consortium.channel, backup);
+    await anchoring;
+    expect(manifest).toMatchObject({ kind: 'ledger', identity: { channel: net.members.consortium.channel } });
+
+    const root = join(net.members.dir, 'ledger-restored');
+    const restored = await lianxin(['ledger', 'restore', '--from', backup, '--data-dir', root]);
+    expect(restored).toMatchObject({ code: 0, stderr: '' });
+    const verified = await runScript('verify-chain.ts', '--data-dir', root);
+    expect(verified).toMatchObject({ code: 0, stderr: '' });
+    const height = Number(/^chain OK: (\d+) blocks\n$/.exec(verified.stdout)?.[1]);
+    expect(height).toBeGreaterThanOrEqual(heightBefore);
+    expect(height).toBeLessThanOrEqual(net.ledger.height);
   }, 60_000);
 
   it('a backup older than the last anchor does not resume: the node says so and anchors nothing', async () => {
-    // node-2.backup holds 14 batches; the chain has anchored 15 since.
+    // node-2.backup holds 14 batches; the chain has anchored 16 since.
     const restoredDir = join(net.members.dir, 'restored-old');
     const backup = join(net.members.dir, 'node-2.backup');
     expect(await lianxin(['node', 'restore', '--from', backup, '--data-dir', restoredDir])).toMatchObject({ code: 0 });

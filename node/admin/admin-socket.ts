@@ -1,5 +1,6 @@
 /**
- * The node's admin socket: HTTP over a Unix domain socket in the node's data dir (`<dataDir>/admin.sock`, 0600),
+ * The node's admin socket: HTTP over a Unix domain socket in the node's data dir (`<dataDir>/admin.sock`, 0600;
+ * the embedded ledger's in `<data-dir>/ledger/admin.sock`, backup only),
  * for what only the node's own operator on its own host may ask of the running node — read the key files again
  * after a rotation, write an online backup. Who may connect is decided by the file system, as for the key files and
  * the store themselves: no network listener, no credentials to manage, nothing reachable from another host.
@@ -18,9 +19,10 @@ import { AdminError, type AdminErrorCode } from './errors.ts';
 export const MAX_SOCKET_PATH_BYTES = 100;
 const MAX_BODY_BYTES = 64 * 1024;
 
+/** What the process behind the socket offers: a node both, the embedded ledger only backup. */
 export interface AdminActions {
-  reloadKeys(): Promise<{ logKid: string; receiptKid: string }>;
-  backup(out: string): Promise<BackupManifest>;
+  readonly reloadKeys?: () => Promise<{ logKid: string; receiptKid: string }>;
+  readonly backup?: (out: string) => Promise<BackupManifest>;
 }
 
 export interface AdminSocket {
@@ -66,8 +68,8 @@ async function answer(actions: AdminActions, request: IncomingMessage): Promise<
   if (request.method !== 'POST') return [405, error('BAD_REQUEST', 'only POST is served')];
   const body = await readBody(request);
   try {
-    if (request.url === '/keys/reload') return [200, await actions.reloadKeys()];
-    if (request.url === '/backup') {
+    if (request.url === '/keys/reload' && actions.reloadKeys) return [200, await actions.reloadKeys()];
+    if (request.url === '/backup' && actions.backup) {
       const out = (body as { out?: unknown } | undefined)?.out;
       if (typeof out !== 'string' || !isAbsolute(out))
         return [400, error('BAD_REQUEST', '"out" must be an absolute path')];

@@ -10,3 +10,4 @@ export {
 } from './backup-archive.ts';
 export { backupNode, requireEmptyDir, restoreNode, type NodeIdentity, type RestoreNodeOptions } from './node-backup.ts';
 export { BackupError, type BackupErrorCode } from './errors.ts';
+export { backupLedger, restoreLedger } from './ledger-backup.ts';

@@ -8,7 +8,7 @@
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { restoreNodeEntries, type NodeDatabase } from '../store/index.ts';
+import { restoreStoreEntries, type NodeDatabase } from '../store/index.ts';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
 import { BackupError } from './errors.ts';
 
@@ -52,7 +52,7 @@ export async function restoreNode(options: Readonly<RestoreNodeOptions>): Promis
     }
   }
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  await restoreNodeEntries(join(options.dataDir, 'db'), readBackupEntries(options.from));
+  await restoreStoreEntries(join(options.dataDir, 'db'), readBackupEntries(options.from));
   return manifest;
 }
 

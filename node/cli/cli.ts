@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { attestCommand } from './commands/attest.ts';
-import { backupCommand } from './commands/backup.ts';
+import { backupCommand, ledgerBackupCommand } from './commands/backup.ts';
 import { bundleCommand } from './commands/bundle-export.ts';
 import { infoCommand } from './commands/info.ts';
 import { ingestCommand } from './commands/ingest.ts';
@@ -16,7 +16,7 @@ import { checkpointCommand, proofCommand } from './commands/log.ts';
 import { nodeCommand } from './commands/node-start.ts';
 import { notarizationCommand, notarizeCommand } from './commands/notarize.ts';
 import { reportCommand } from './commands/report.ts';
-import { restoreCommand } from './commands/restore.ts';
+import { ledgerRestoreCommand, restoreCommand } from './commands/restore.ts';
 import { statusCommand } from './commands/status.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { commandPath, type CliIo, type CommandDefinition } from './command.ts';
@@ -37,9 +37,11 @@ export const COMMANDS: readonly CommandDefinition[] = [
   reportCommand,
   ledgerCommand,
   nodeCommand,
-  // Join the `node` group defined just above.
+  // Join the `node` and `ledger` groups defined above.
   backupCommand,
   restoreCommand,
+  ledgerBackupCommand,
+  ledgerRestoreCommand,
   keysCommand,
 ];
 

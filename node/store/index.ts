@@ -6,4 +6,4 @@ export {
   type SublevelWrite,
 } from './node-database.ts';
 export { NodeStoreError, type NodeStoreErrorCode } from './errors.ts';
-export { restoreNodeEntries } from './restore-entries.ts';
+export { restoreStoreEntries } from './restore-entries.ts';

@@ -1,5 +1,5 @@
 /**
- * Writes a backup's raw entries into a new node store, the inverse of NodeDatabase.snapshotEntries. The store must
+ * Writes a backup's raw entries into a new LevelDB store (a node's or the ledger's), the inverse of snapshotEntries. The store must
  * be new: entries are written as they come, without reading what is there, so a store with entries of its own
  * would end up a mix of two states.
  */
@@ -13,7 +13,7 @@ const BATCH_ENTRIES = 1_000;
  * the last batch is synced, so a returned restore is durable.
  * @returns how many entries were written.
  */
-export async function restoreNodeEntries(dir: string, entries: AsyncIterable<[Buffer, Buffer]>): Promise<number> {
+export async function restoreStoreEntries(dir: string, entries: AsyncIterable<[Buffer, Buffer]>): Promise<number> {
   const db = new Level<Buffer, Buffer>(dir, {
     keyEncoding: 'buffer',
     valueEncoding: 'buffer',
