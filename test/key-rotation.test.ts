@@ -6,10 +6,12 @@
  * was still waiting for the chain when the rotation committed is anchored all the same (re-signed), and the node
  * is never restarted.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../network/crypto/index.ts';
 import { loadOrgRootCerts, orgPaths } from '../network/pki/index.ts';
 import type { Attestation__Output } from '../node/api/generated/lianxin/v1/Attestation.ts';
 import { lianxin } from '../node/cli/test-io.ts';
@@ -160,6 +162,23 @@ describe('lianxin keys rotate', () => {
     });
     expect(keys.find((k) => k.kid === after.logKeyId)).toMatchObject({ status: 'active', role: 'log' });
   }, 60_000);
+
+  it('finishes a rotation interrupted after the chain registered the new key', async () => {
+    const { logKeyId } = await nodeKeys();
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'log.key');
+    // What a run killed right after RotateKey leaves: the new key pending beside the old one, registered on chain.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(nextKeyFile(keyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+    await (await net.chain(AGENCY, 'Admin')).rotateKey(logKeyId, spki.toString('base64'));
+
+    const run = await rotate('log');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('already registered by an earlier run');
+    expect((await nodeKeys()).logKeyId).toBe(sha256Hex(spki));
+    await ingest('after-resume', 400, 10);
+    await node.anchorer.whenAnchored(50);
+  }, 30_000);
 
   it('revokes a key: attestations signed after the revocation no longer verify', async () => {
     const { receiptKeyId } = await nodeKeys();
