@@ -4,7 +4,7 @@
  * Attestations signed before and after — by the old and the new receipt key, over checkpoints of the old and the
  * new log key — all verify offline with a trust bundle exported afterwards; a checkpoint signed by the old key that
  * was still waiting for the chain when the rotation committed is anchored all the same (re-signed), and the node
- * is never restarted.
+ * is never restarted. A rotation the chain refuses leaves the node on its old key.
  */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { sha256Hex } from '../network/crypto/index.ts';
 import { loadOrgRootCerts, orgPaths } from '../network/pki/index.ts';
 import type { Attestation__Output } from '../node/api/generated/lianxin/v1/Attestation.ts';
 import { lianxin } from '../node/cli/test-io.ts';
-import { nextKeyFile } from '../node/keys/index.ts';
+import { nextKeyFile, previousKeyFile } from '../node/keys/index.ts';
 import type { LianxinNode } from '../node/node.ts';
 import { buildTrustBundle, parseTrustBundle, verifyAttestation, type TrustBundle } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
@@ -198,6 +198,19 @@ describe('lianxin keys rotate', () => {
     const bundle = await trustBundle();
     expect(verifyAttestation(signedBefore, bundle)).toMatchObject({ ok: true });
     expect(verifyAttestation(signedAfter, bundle)).toMatchObject({ ok: false, code: 'KEY_REVOKED' });
+  }, 30_000);
+
+  it('puts the old key back when the chain refuses the rotation', async () => {
+    // The receipt key was revoked above: RotateKey refuses to replace a key that is not active.
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
+    const before = await readFile(keyFile, 'utf8');
+    const { receiptKeyId } = await nodeKeys();
+    const refused = await rotate('receipt');
+    expect(refused).toMatchObject({ code: 1 });
+    expect(refused.stderr).toContain('KEY_NOT_ACTIVE');
+    expect(await readFile(keyFile, 'utf8')).toBe(before);
+    expect((await nodeKeys()).receiptKeyId).toBe(receiptKeyId);
+    await expect(stat(previousKeyFile(keyFile))).rejects.toMatchObject({ code: 'ENOENT' });
   }, 30_000);
 
   it('refuses a kind it does not know, as a usage error', async () => {

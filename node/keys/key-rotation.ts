@@ -1,16 +1,17 @@
 /**
  * Key rotation as the institution's admin runs it on the node's host (DESIGN §3, §8): the new key is generated
- * where the private key lives (beside the configured key file, as `<file>.next`, 0600), registered on chain by
- * RotateKey — which closes the old key's window and opens the new one's at the same transaction time, so the
- * registry never has a gap — and then moved over the configured file, destroying the old private key. The running
- * node is then told to read its key files again (node/admin `POST /keys/reload`); the chain keeps the old public
- * key with its window, so what it signed keeps verifying with any trust bundle exported afterwards.
+ * where the private key lives (beside the configured key file, as `<file>.next`, 0600) and moved over the configured
+ * file, the old one kept as `<file>.prev`; the running node is told to read its key files again (node/admin
+ * `POST /keys/reload`), and right after, RotateKey closes the old key's window and opens the new one's at the same
+ * transaction time, so the registry never has a gap. Then the old private key is deleted. The chain keeps the old
+ * public key with its window, so what it signed keeps verifying with any trust bundle exported afterwards.
  *
- * Every step can be re-run: an interrupted rotation leaves `<file>.next`, and running it again registers that same
- * key if the chain lacks it, or only installs it if the chain already has it.
+ * Every step can be re-run: an interrupted rotation leaves `<file>.next` (not yet installed) or `<file>.prev`
+ * (installed, perhaps not registered), and running it again finishes that same rotation. A RotateKey the chain
+ * refuses puts the old key back.
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { sha256Hex } from '../../network/crypto/index.ts';
@@ -36,6 +37,8 @@ export interface RotateOptions {
   readonly origin: string;
   /** The chain as the organisation's admin. */
   readonly chain: RotationChain;
+  /** Tells the running node to read its key files again (log and receipt rotations); a no-op when none runs. */
+  readonly reloadNode: () => Promise<void>;
 }
 
 export interface RotationResult {
@@ -52,6 +55,9 @@ export interface RotationResult {
 /** `<file>.next`: the key being rotated in. */
 export const nextKeyFile = (keyFile: string): string => `${keyFile}.next`;
 
+/** `<file>.prev`: the key being rotated out, kept until the chain has registered its successor. */
+export const previousKeyFile = (keyFile: string): string => `${keyFile}.prev`;
+
 /**
  * Rotates one of the node's keys: generate (or take the pending `.next`), register on chain, install.
  * @throws KeyRotationError; a ChainError from the chain passes through.
@@ -63,15 +69,20 @@ export async function rotateNodeKey(options: Readonly<RotateOptions>): Promise<R
 async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<RotationResult> {
   const { keyFile, chain, mspId } = options;
   const field = `keys.${options.kind}`;
-  const current = await readPrivateKey(keyFile, field);
-  const next = await pendingOrNew(
-    nextKeyFile(keyFile),
-    async (file) => readPrivateKey(file, `${field} (pending)`),
-    () => {
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      return { key: privateKey, bytes: Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })) };
-    },
-  );
+  const prevFile = previousKeyFile(keyFile);
+  // A run interrupted between installing the new key and its registration left the old key as `.prev`.
+  const interrupted = await readIfPresent(prevFile, (file) => readPrivateKey(file, `${field} (previous)`));
+  const current = interrupted ?? (await readPrivateKey(keyFile, field));
+  const next = interrupted
+    ? await readPrivateKey(keyFile, field)
+    : await pendingOrNew(
+        nextKeyFile(keyFile),
+        async (file) => readPrivateKey(file, `${field} (pending)`),
+        () => {
+          const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+          return { key: privateKey, bytes: Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })) };
+        },
+      );
   const oldKid = kidOfKey(current);
   const newSpki = spkiOf(next);
   const newKid = sha256Hex(Buffer.from(newSpki, 'base64'));
@@ -86,9 +97,35 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
         `the ${field} key ${oldKid} is not registered on chain as a ${options.kind} key of ${mspId}`,
       );
     }
-    validFrom = (await chain.rotateKey(oldKid, newSpki)).result.validFrom;
+    // The node switches just BEFORE RotateKey: the chain dates the new key's window from the proposal, made right
+    // after, so only what the node signs in that instant falls before it — rather than everything it signs while
+    // the transaction is ordered and committed, were it switched after. Its checkpoints signed meanwhile are
+    // refused until the commit and then anchored (the anchorer retries).
+    if (!interrupted) {
+      await writeKeyFile(prevFile, await readFile(keyFile));
+      await install(nextKeyFile(keyFile), keyFile);
+    }
+    await options.reloadNode();
+    try {
+      validFrom = (await chain.rotateKey(oldKid, newSpki)).result.validFrom;
+    } catch (err) {
+      // Committed all the same (an answer lost on the way)? Then the new key stays.
+      const registered = (await chain.listKeys(mspId).catch(() => [])).find((k) => k.kid === newKid);
+      if (registered === undefined) {
+        // Not registered: back to the old key, the new one pending again for the next run.
+        await move(keyFile, nextKeyFile(keyFile));
+        await move(prevFile, keyFile);
+        await options.reloadNode();
+        throw err;
+      }
+      validFrom = registered.validFrom;
+    }
+  } else {
+    if (!interrupted) await install(nextKeyFile(keyFile), keyFile);
+    await options.reloadNode();
   }
-  await install(nextKeyFile(keyFile), keyFile);
+  // The old private key is destroyed once the chain has closed its window.
+  await rm(prevFile, { force: true });
   return {
     kind: options.kind,
     old: oldKid,
@@ -145,22 +182,38 @@ async function pendingOrNew<K>(
     if ((err as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw err;
   }
   const { key, bytes } = await generate();
-  try {
-    await writeFile(file, bytes, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    throw new KeyRotationError('FILE_ERROR', `cannot write the new key ${file}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  await writeKeyFile(file, bytes);
   return key;
 }
 
-/** rename(2) replaces the configured file atomically: a reader sees the old key or the new, never a mix. */
-async function install(next: string, keyFile: string): Promise<void> {
+/** 0600, never replacing a file. */
+async function writeKeyFile(file: string, bytes: Buffer): Promise<void> {
   try {
-    await rename(next, keyFile);
+    await writeFile(file, bytes, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    throw new KeyRotationError('FILE_ERROR', `cannot move ${next} over ${keyFile}: ${(err as Error).message}`, {
+    throw new KeyRotationError('FILE_ERROR', `cannot write the key file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+async function readIfPresent<K>(file: string, read: (file: string) => Promise<K>): Promise<K | undefined> {
+  try {
+    return await read(file);
+  } catch (err) {
+    if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** rename(2) replaces the configured file atomically: a reader sees the old key or the new, never a mix. */
+const install = (next: string, keyFile: string): Promise<void> => move(next, keyFile);
+
+async function move(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    throw new KeyRotationError('FILE_ERROR', `cannot move ${from} over ${to}: ${(err as Error).message}`, {
       cause: err,
     });
   }

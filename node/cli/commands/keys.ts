@@ -1,7 +1,7 @@
 /**
  * `lianxin keys rotate --kind log|receipt|p2p` and `lianxin keys revoke --kid <kid>`, run by the institution's
- * admin on the node's host (node/keys key-rotation.ts: generate beside the key file, RotateKey on chain, install,
- * then the running node reloads through its admin socket — no restart for the log and receipt keys).
+ * admin on the node's host (node/keys key-rotation.ts: generate beside the key file, install, the running node
+ * reloads through its admin socket, RotateKey on chain — no restart for the log and receipt keys).
  */
 import { adminSocketPath, AdminError, requestKeyReload } from '../../admin/index.ts';
 import { rotateNodeKey, type RotatedKind } from '../../keys/index.ts';
@@ -12,12 +12,13 @@ import { operatorError, readNodeConfig, withAdminChain } from '../node-admin.ts'
 const KINDS: readonly RotatedKind[] = ['log', 'receipt', 'p2p'];
 
 const ROTATE = `Rotates one of the node's keys. The new key is generated beside the configured key file (node.yaml
-keys.<kind>), registered on chain as the organisation's admin — RotateKey closes the old key's validity window and
-opens the new one's at the same instant — and moved over the key file; the running node then switches to it through
-its admin socket, without a restart. The old public key stays in the registry with its window, so checkpoints,
-attestations and receipts it signed keep verifying offline with a trust bundle exported afterwards. A p2p rotation
-registers the new libp2p peer ID (UpdateNode); the node serves the report exchange under it once restarted.
-Interrupted, it can be run again: it finishes the same rotation.`;
+keys.<kind>) and moved over it (the old one kept as <file>.prev until the chain has its successor); the running node
+switches to it through its admin socket, without a restart, and right after, RotateKey — as the organisation's
+admin — closes the old key's validity window and opens the new one's at the same instant. If the chain refuses, the
+old key is put back. The old public key stays in the registry with its window, so checkpoints, attestations and
+receipts it signed keep verifying offline with a trust bundle exported afterwards. A p2p rotation registers the new
+libp2p peer ID (UpdateNode); the node serves the report exchange under it once restarted. Interrupted, it can be run
+again: it finishes the same rotation.`;
 
 const REVOKE = `Revokes one of the organisation's registered keys (RevokeKey, as its admin): its window ends now. A
 revoked log key no longer vouches for its checkpoints in attestations issued afterwards; use it when a key is
@@ -38,9 +39,15 @@ export const keysCommand: CommandDefinition = (parent, io) => {
       const keyFile = config.keys[kind];
       if (keyFile === undefined) throw new CliError('CONFIGURATION', `${options.config} names no keys.${kind} file`);
       const origin = `lianxin/${config.mspId}/${config.shard}`;
+      const socket = adminSocketPath(config.dataDir);
+      // What the running node said it signs with after the last reload; undefined when no node runs.
+      let signing: { logKid: string; receiptKid: string } | undefined;
+      const reloadNode = async () => {
+        signing = await reloadIfRunning(socket);
+      };
       try {
         const result = await withAdminChain(config, options.adminMspDir, (chain) =>
-          rotateNodeKey({ kind, keyFile, mspId: config.mspId, origin, chain }),
+          rotateNodeKey({ kind, keyFile, mspId: config.mspId, origin, chain, reloadNode }),
         );
         io.stdout.write(
           `rotated the ${kind} key of ${config.mspId}: ${result.old} → ${result.new}` +
@@ -52,7 +59,18 @@ export const keysCommand: CommandDefinition = (parent, io) => {
           io.stdout.write('restart the node to serve the report exchange under the new peer ID\n');
           return;
         }
-        await reload(adminSocketPath(config.dataDir), kind, result.new, io);
+        if (signing === undefined) {
+          io.stdout.write('the node is not running: it signs with the new key when it starts\n');
+          return;
+        }
+        const now = kind === 'log' ? signing.logKid : signing.receiptKid;
+        if (now !== result.new) {
+          throw new CliError(
+            'NODE_ERROR',
+            `the node reloaded its keys but signs with ${kind} key ${now}, not ${result.new}`,
+          );
+        }
+        io.stdout.write(`the running node signs with the new ${kind} key\n`);
       } catch (err) {
         throw operatorError(err);
       }
@@ -73,20 +91,12 @@ export const keysCommand: CommandDefinition = (parent, io) => {
     });
 };
 
-/** Tells the running node; a node that is not running reads the new key when it starts. */
-async function reload(socket: string, kind: 'log' | 'receipt', kid: string, io: Parameters<CommandDefinition>[1]) {
+/** Tells the running node to read its key files again; undefined when no node runs there. */
+async function reloadIfRunning(socket: string): Promise<{ logKid: string; receiptKid: string } | undefined> {
   try {
-    const ids = await requestKeyReload(socket);
-    const now = kind === 'log' ? ids.logKid : ids.receiptKid;
-    if (now !== kid) {
-      throw new CliError('NODE_ERROR', `the node reloaded its keys but signs with ${kind} key ${now}, not ${kid}`);
-    }
-    io.stdout.write(`the running node signs with the new ${kind} key\n`);
+    return await requestKeyReload(socket);
   } catch (err) {
-    if (err instanceof AdminError && err.code === 'NODE_NOT_RUNNING') {
-      io.stdout.write('the node is not running: it signs with the new key when it starts\n');
-      return;
-    }
+    if (err instanceof AdminError && err.code === 'NODE_NOT_RUNNING') return undefined;
     throw err;
   }
 }
