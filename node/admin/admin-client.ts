@@ -67,7 +67,11 @@ function post(socket: string, path: string, body: unknown): Promise<unknown> {
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
         reject(
-          new AdminError('NODE_NOT_RUNNING', `no node is running with the admin socket ${socket}`, { cause: err }),
+          new AdminError(
+            'NODE_NOT_RUNNING',
+            `nothing listens on the admin socket ${socket}: is the node (or ledger) running on that data dir?`,
+            { cause: err },
+          ),
         );
       } else {
         reject(new AdminError('FAILED', `the admin socket ${socket}: ${err.message}`, { cause: err }));
