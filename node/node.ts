@@ -17,14 +17,17 @@ import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { loadSigningIdentity } from '../network/pki/index.ts';
+import { adminSocketPath, startAdminSocket } from './admin/index.ts';
 import { CheckpointAnchorer } from './anchor/index.ts';
+import { backupNode } from './backup/index.ts';
 import { ChainIndex, ChainIndexFollower } from './chain-index/index.ts';
 import { startApiServer, type ApiServer, type ServiceImpls } from './api/index.ts';
 import type { LianxinServiceName } from './api/proto-loader.ts';
 import type { NodeConfig } from './config/index.ts';
 import { anchoringCheck, chainIndexCheck, LedgerProbe, NodeHealth, type FailedCheck } from './health/index.ts';
 import { ChainError, LianxinChain, type RegistrySnapshot } from './ledger/index.ts';
-import { openTransparencyLog, p256LogSigner, type TransparencyLog } from './log/index.ts';
+import { LiveNodeKeys } from './keys/index.ts';
+import { openTransparencyLog, signCheckpoint, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
 import { NodeStartError, type NodeListener } from './node-errors.ts';
@@ -35,7 +38,6 @@ import { createReportService } from './p2p/report-service.ts';
 import {
   buildTrustBundle,
   parseTrustBundle,
-  receiptKeyOf,
   verifyAttestation,
   type ReceiptKey,
   type TrustBundle,
@@ -145,6 +147,20 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       }),
     );
     cleanup.push(() => operations.close());
+    const admin = await startAdminSocket(adminSocketPath(config.dataDir), {
+      reloadKeys: async () => {
+        const ids = await pipelines.keys.reload();
+        logger.info(ids, 'signing keys reloaded from the key files');
+        return ids;
+      },
+      backup: async (out) => {
+        const manifest = await backupNode(parts.db, { mspId: config.mspId, origin }, out);
+        logger.info({ out, entries: manifest.entries, sha256: manifest.sha256 }, 'online backup written');
+        return manifest;
+      },
+    });
+    // Closed first on stop: no backup or reload starts while the stores close.
+    cleanup.push(() => admin.close());
 
     // The line a supervisor or an operator waits for: both listeners accept connections.
     logger.info(
@@ -195,6 +211,8 @@ interface Basics {
 interface Pipelines {
   readonly parts: NodeParts;
   readonly follower: ChainIndexFollower;
+  /** The signing keys, swapped in place when the admin socket asks for a reload after a rotation. */
+  readonly keys: LiveNodeKeys;
   /** Block of this node's latest anchor, -1 before the first is known: the chain is at least there. */
   ownAnchorBlock(): bigint;
 }
@@ -221,7 +239,8 @@ async function startPipelines(config: NodeConfig, { logger, metrics, origin, cle
 
   // The log announces checkpoints to the anchorer, which reads the log: the anchorer is set once both exist.
   const wiring: { anchorer?: CheckpointAnchorer } = {};
-  const logSigner = p256LogSigner(logKey);
+  const keys = new LiveNodeKeys({ log: config.keys.log, receipt: config.keys.receipt }, logKey, receiptKey);
+  const logSigner = keys.logSigner;
   const log = await openTransparencyLog({
     db: db.log,
     origin,
@@ -252,6 +271,7 @@ async function startPipelines(config: NodeConfig, { logger, metrics, origin, cle
     chain,
     logger: componentLogger(logger, 'anchor'),
     ...retry,
+    resign: async (size) => signCheckpoint(origin, size, await log.root(size), logSigner).note,
     onAnchored: (leaves, seconds, anchored) => {
       metrics.anchoredRecords.inc(leaves);
       metrics.anchorLatency.observe(seconds);
@@ -338,12 +358,15 @@ async function startPipelines(config: NodeConfig, { logger, metrics, origin, cle
     chain,
     chainIndex,
     notarizer,
-    receiptKey: receiptKeyOf(receiptKey),
-    logKid: logSigner.kid,
+    receiptKey: keys.receiptKey,
+    // A getter: the key changes on reload.
+    get logKid() {
+      return logSigner.kid;
+    },
     logger,
     metrics,
   };
-  return { parts, follower, ownAnchorBlock: () => ownAnchorBlock };
+  return { parts, follower, keys, ownAnchorBlock: () => ownAnchorBlock };
 }
 
 /**
@@ -524,7 +547,14 @@ async function startApi(
     mspId: config.mspId,
     resolveRole: registeredRoles({ chain: parts.chain, own: { mspId: config.mspId, role: config.role } }),
     services: {
-      ...createServices({ ...parts, recordsDb: parts.db.records }),
+      ...createServices({
+        ...parts,
+        recordsDb: parts.db.records,
+        // The spread read the getter once; the key changes on reload.
+        get logKid() {
+          return parts.logKid;
+        },
+      }),
       ...(exchange === undefined
         ? {}
         : {

@@ -16,6 +16,8 @@ import { parseArgs } from 'node:util';
 import { consortiumLedgerOptions } from '../network/consortium-ledger.ts';
 import { createLedger, LedgerError, type LedgerOptions } from '../network/ledger/index.ts';
 import { loadConsortium, PkiError } from '../network/pki/index.ts';
+import { startAdminSocket } from '../node/admin/index.ts';
+import { backupLedger } from '../node/backup/index.ts';
 import { ledgerServingLine } from './ledger-serving-line.ts';
 
 const USAGE = 'usage: tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051]';
@@ -101,6 +103,13 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // `lianxin ledger backup`: an online backup written by this process, which holds the store's lock.
+  // Optional: a data dir too deep for a Unix socket path loses online backups, not the ledger.
+  await startAdminSocket(join(dataDir, 'ledger', 'admin.sock'), {
+    backup: (out) => backupLedger(ledger.store, ledger.channelId, out),
+  }).catch((err: unknown) => {
+    console.error(`ledger: no admin socket, so no online backup: ${err instanceof Error ? err.message : String(err)}`);
+  });
   console.log(ledgerServingLine(ledger.address, ledger.channelId, ledger.height));
 }
 

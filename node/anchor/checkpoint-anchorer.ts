@@ -49,6 +49,12 @@ export interface CheckpointAnchorerOptions {
   readonly retryMaxMs: number;
   /** The chaincode indexes at most 10,000 entries per anchor. */
   readonly maxLeavesPerAnchor?: number;
+  /**
+   * Signs checkpoint `size` again with the log key the node signs with now. A checkpoint queued before a key
+   * rotation carries the old key's signature, which the chaincode refuses once the old window has closed
+   * (CHECKPOINT_BAD_SIGNATURE); re-signed, the same tree head is anchored instead of waiting for a later one.
+   */
+  readonly resign?: (size: number) => Promise<string>;
   /** Called after each anchor with the number of leaves it newly covers, how long the chain took, and the anchor. */
   readonly onAnchored?: (leaves: number, seconds: number, anchored: AnchoredCheckpoint) => void;
 }
@@ -172,10 +178,11 @@ export class CheckpointAnchorer {
     const started = performance.now();
     let anchored: AnchoredCheckpoint;
     try {
-      const committed = await this.#o.chain.anchorCheckpoint(note, proof, entries);
+      const signed = await this.#submitAnchor(note, proof, entries, size);
+      const committed = signed.committed;
       anchored = {
         size,
-        note,
+        note: signed.note,
         transactionId: committed.transactionId,
         blockNumber: Number(committed.blockNumber),
         anchoredAt: committed.result.anchoredAt,
@@ -186,6 +193,23 @@ export class CheckpointAnchorer {
     }
     await this.#record(anchored);
     this.#o.onAnchored?.(anchored.size - from, (performance.now() - started) / 1000, anchored);
+  }
+
+  /** AnchorCheckpoint; once more with the checkpoint re-signed when the key that signed it is no longer valid. */
+  async #submitAnchor(note: string, proof: Buffer[], entries: IndexEntry[], size: number) {
+    try {
+      return { note, committed: await this.#o.chain.anchorCheckpoint(note, proof, entries) };
+    } catch (err) {
+      const resign = this.#o.resign;
+      if (!(err instanceof ChainError && err.chaincodeCode === 'CHECKPOINT_BAD_SIGNATURE') || !resign) throw err;
+      const resigned = await resign(size);
+      if (resigned === note) throw err;
+      this.#o.logger.info(
+        { size },
+        'checkpoint signed by a key no longer valid on chain; re-signed with the current key',
+      );
+      return { note: resigned, committed: await this.#o.chain.anchorCheckpoint(resigned, proof, entries) };
+    }
   }
 
   /** After a crash between commit and record, the chain holds the checkpoint: take its record of it. */
@@ -203,6 +227,16 @@ export class CheckpointAnchorer {
   /** The chain's anchor of this origin, once its root is checked to be this log's at that size. */
   async #ours(onChain: ChainCheckpoint, cause?: unknown): Promise<AnchoredCheckpoint> {
     const size = Number(onChain.size);
+    if (size > this.#o.log.size) {
+      // A store restored from a backup taken before the node's last anchor: the leaves between are lost, and no
+      // history this log can grow is consistent with the chain's tree head any more.
+      throw new NodeError(
+        'FAILED_PRECONDITION',
+        `the chain holds checkpoint ${size} of ${this.#o.log.origin} but this log has ${this.#o.log.size} leaves: ` +
+          'the store is older than its last anchor (restored from an old backup?); restore a newer backup',
+        { cause },
+      );
+    }
     const root = await this.#o.log.root(size);
     if (root.toString('base64') !== onChain.rootHash) {
       throw new NodeError('FAILED_PRECONDITION', `the chain's checkpoint ${size} is not this log's`, { cause });

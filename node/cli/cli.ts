@@ -5,15 +5,18 @@
  */
 import { Command, CommanderError } from 'commander';
 import { attestCommand } from './commands/attest.ts';
+import { backupCommand, ledgerBackupCommand } from './commands/backup.ts';
 import { bundleCommand } from './commands/bundle-export.ts';
 import { infoCommand } from './commands/info.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { keysCommand } from './commands/keys.ts';
 import { ledgerCommand } from './commands/ledger-info.ts';
 import { consentCommand } from './commands/consent.ts';
 import { checkpointCommand, proofCommand } from './commands/log.ts';
 import { nodeCommand } from './commands/node-start.ts';
 import { notarizationCommand, notarizeCommand } from './commands/notarize.ts';
 import { reportCommand } from './commands/report.ts';
+import { ledgerRestoreCommand, restoreCommand } from './commands/restore.ts';
 import { statusCommand } from './commands/status.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { commandPath, type CliIo, type CommandDefinition } from './command.ts';
@@ -34,6 +37,12 @@ export const COMMANDS: readonly CommandDefinition[] = [
   reportCommand,
   ledgerCommand,
   nodeCommand,
+  // Join the `node` and `ledger` groups defined above.
+  backupCommand,
+  restoreCommand,
+  ledgerBackupCommand,
+  ledgerRestoreCommand,
+  keysCommand,
 ];
 
 export const EXIT_STATUS_HELP = `

@@ -148,6 +148,26 @@ export class LianxinChain {
     );
   }
 
+  /** Ends `oldKid`'s window now and opens the new key's (same role and suite) from now, as the org's admin. */
+  rotateKey(oldKid: string, newSpki: string) {
+    return this.#submit<PublicKeyRecord>('RotateKey', oldKid, newSpki);
+  }
+
+  /** Ends the key's window now, as the org's admin; what it signed inside the window still verifies. */
+  revokeKey(kid: string) {
+    return this.#submit<PublicKeyRecord>('RevokeKey', kid);
+  }
+
+  updateNode(args: { nodeId: string; endpoint: string; peerId: string; addresses: readonly string[] }) {
+    return this.#submit<NodeRecord>(
+      'UpdateNode',
+      args.nodeId,
+      args.endpoint,
+      args.peerId,
+      JSON.stringify(args.addresses),
+    );
+  }
+
   getOrganization(mspId: string): Promise<Organization | undefined> {
     return this.#evaluateOptional<Organization>('ORG_NOT_FOUND', 'GetOrganization', mspId);
   }

@@ -70,8 +70,13 @@ export function createServices(c: Readonly<ServiceComponents>): Omit<LianxinServ
       mspId: config.mspId,
       role: config.role,
       log,
-      logKid: c.logKid,
-      receiptKid: c.receiptKey.kid,
+      // Getters: a key rotation swaps the keys of the running node.
+      get logKid() {
+        return c.logKid;
+      },
+      get receiptKid() {
+        return c.receiptKey.kid;
+      },
     }),
   };
 }

@@ -6,3 +6,4 @@ export {
   type SublevelWrite,
 } from './node-database.ts';
 export { NodeStoreError, type NodeStoreErrorCode } from './errors.ts';
+export { restoreStoreEntries } from './restore-entries.ts';

@@ -39,6 +39,11 @@ export interface NodeDatabase extends AsyncDisposable {
   readonly log: LogDatabase;
   /** Writes to any sublevels in one atomic, synced batch. */
   readonly write: (writes: readonly SublevelWrite[]) => Promise<void>;
+  /**
+   * Every entry of every sublevel as stored (raw keys, sublevel prefix included), read from one LevelDB snapshot
+   * taken when iteration starts: writes made meanwhile are not seen, so an online backup is consistent.
+   */
+  snapshotEntries(): AsyncIterable<[Buffer, Buffer]>;
   close(): Promise<void>;
 }
 
@@ -89,6 +94,8 @@ export async function openNodeDatabase(dir: string): Promise<NodeDatabase> {
   const close = () => db.close();
   return {
     write: (writes) => db.batch(writes.map(toBatchOperation), { sync: true }),
+    // abstract-level: an iterator reads from an implicit snapshot taken when it is created.
+    snapshotEntries: () => db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
     records,
     anchor,
     chainIndex,

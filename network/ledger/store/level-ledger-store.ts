@@ -48,6 +48,11 @@ export interface LedgerStore extends StateReader, AsyncDisposable {
   commitBlock(block: common.Block, updates: readonly StateUpdate[]): Promise<void>;
   /** Every state entry, in key order: for chain verification. */
   stateEntries(): AsyncIterable<NamespacedStateEntry>;
+  /**
+   * Every raw entry (blocks, txid index, state, savepoint) from one LevelDB snapshot: blocks commit with their state
+   * and savepoint in one batch, so what it yields is the ledger at one height (an online backup).
+   */
+  snapshotEntries(): AsyncIterable<[Buffer, Buffer]>;
   close(): Promise<void>;
 }
 
@@ -244,6 +249,11 @@ class LevelLedgerStore implements LedgerStore {
     } finally {
       await entries.close();
     }
+  }
+
+  snapshotEntries(): AsyncIterable<[Buffer, Buffer]> {
+    // abstract-level: an iterator reads from an implicit snapshot taken when it is created.
+    return this.#db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
   }
 
   /** Commits accepted before close() still complete: close() waits for the queue. */

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readBackupEntries, verifyBackupArchive, writeBackupArchive } from './backup-archive.ts';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lianxin-archive-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function* from(entries: readonly [Buffer, Buffer][]): AsyncGenerator<[Buffer, Buffer]> {
+  for (const entry of entries) yield await Promise.resolve(entry);
+}
+
+const FACTS = {
+  kind: 'node' as const,
+  identity: { mspId: 'HangzhouCreditMSP', origin: 'lianxin/HangzhouCreditMSP/0' },
+};
+
+/** Sublevel-shaped keys, values of every size from empty to past the reader's 1 MiB buffer. */
+function sampleEntries(): [Buffer, Buffer][] {
+  const entries: [Buffer, Buffer][] = [];
+  for (let i = 0; i < 300; i++) {
+    const sublevel = i % 3 === 0 ? 'log' : i % 3 === 1 ? 'records' : 'anchor';
+    entries.push([Buffer.from(`!${sublevel}!${String(i).padStart(5, '0')}`), randomBytes(i * 17)]);
+  }
+  entries.push([Buffer.from('!records!big'), randomBytes(3 * 1024 * 1024)]);
+  entries.push([Buffer.from('!records!empty'), Buffer.alloc(0)]);
+  return entries;
+}
+
+async function readAll(file: string): Promise<[Buffer, Buffer][]> {
+  const read: [Buffer, Buffer][] = [];
+  for await (const entry of readBackupEntries(file)) read.push(entry);
+  return read;
+}
+
+describe('backup archive', () => {
+  it('reads back exactly the entries written, with their counts per sublevel', async () => {
+    const entries = sampleEntries();
+    const file = join(dir, 'a.backup');
+    const written = await writeBackupArchive(file, FACTS, from(entries));
+    expect(written).toMatchObject({ entries: 302, sublevels: { log: 100, records: 102, anchor: 100 }, ...FACTS });
+    expect(await verifyBackupArchive(file)).toEqual(written);
+    // As hex: a deep comparison of megabyte Buffers takes seconds.
+    const hex = (list: [Buffer, Buffer][]) => list.map(([k, v]) => `${k.toString('hex')}=${v.toString('hex')}`);
+    expect(hex(await readAll(file))).toEqual(hex(entries));
+  });
+
+  it('refuses a truncated archive', async () => {
+    const file = join(dir, 'a.backup');
+    await writeBackupArchive(file, FACTS, from(sampleEntries()));
+    await truncate(file, 5000);
+    await expect(verifyBackupArchive(file)).rejects.toMatchObject({ code: 'ARCHIVE_INVALID' });
+  });
+
+  it('refuses an archive whose entries were changed, lengths kept', async () => {
+    const file = join(dir, 'a.backup');
+    await writeBackupArchive(file, FACTS, from(sampleEntries()));
+    const bytes = await readFile(file);
+    // Inside the 3 MiB value: no length field is touched, only the digest can tell.
+    const at = bytes.length - 1024 * 1024;
+    bytes[at] = (bytes[at] ?? 0) ^ 1;
+    await writeFile(file, bytes);
+    await expect(verifyBackupArchive(file)).rejects.toMatchObject({
+      code: 'ARCHIVE_INVALID',
+      message: expect.stringContaining('does not match its manifest') as unknown,
+    });
+  });
+
+  it('refuses a manifest that is not one, naming the field', async () => {
+    const file = join(dir, 'a.backup');
+    await writeBackupArchive(file, FACTS, from([[Buffer.from('k'), Buffer.from('v')]]));
+    const text = (await readFile(file)).toString('latin1').replace('"kind":"node"', '"kind":"nope"');
+    await writeFile(file, Buffer.from(text, 'latin1'));
+    await expect(verifyBackupArchive(file)).rejects.toMatchObject({
+      code: 'ARCHIVE_INVALID',
+      message: expect.stringContaining('"kind"') as unknown,
+    });
+  });
+
+  it('never replaces an existing file', async () => {
+    const file = join(dir, 'a.backup');
+    await writeFile(file, 'precious');
+    await expect(writeBackupArchive(file, FACTS, from([]))).rejects.toMatchObject({ code: 'FILE_ERROR' });
+    expect(await readFile(file, 'utf8')).toBe('precious');
+  });
+});

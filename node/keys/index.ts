@@ -1,0 +1,12 @@
+/** The node's signing keys: held live (swapped on reload without a restart) and rotated (DESIGN §3, §8). */
+export { LiveNodeKeys, readPrivateKey, type LiveKeyFiles, type LiveKeyIds } from './live-keys.ts';
+export {
+  nextKeyFile,
+  previousKeyFile,
+  rotateNodeKey,
+  type RotateOptions,
+  type RotatedKind,
+  type RotationChain,
+  type RotationResult,
+} from './key-rotation.ts';
+export { KeyRotationError, type KeyRotationErrorCode } from './errors.ts';

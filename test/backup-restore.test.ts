@@ -1,0 +1,236 @@
+/**
+ * Online backup and restore of a node (issue 12), through the README's own commands: `lianxin node backup` while
+ * records stream in, `lianxin node restore` into a new data dir, and the node started on it resumes — its log
+ * continues from the backup, the chain takes its next anchors (so the log is consistent with every anchor before
+ * it), anchors the chain got after the backup are taken from the chain rather than made again, and a client that
+ * re-sends what it sent after the backup gets each record logged exactly once.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
+import { backupLedger } from '../node/backup/index.ts';
+import { lianxin } from '../node/cli/test-io.ts';
+import type { LianxinNode } from '../node/node.ts';
+import { decodeLogLeaf } from '../node/receipts/index.ts';
+import { testUscc } from './support/chaincode-log.ts';
+import { eventually } from './support/eventually.ts';
+import { runScript } from './support/run-script.ts';
+import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+
+const AGENCY = 'HangzhouCreditMSP';
+const SETTINGS = {
+  checkpoint: { intervalSeconds: 1, leaves: 100 },
+  outbox: { retryInitialMs: 200, retryMaxMs: 1_000 },
+};
+const BATCH = 100;
+
+let net: TestNetwork;
+let configFile: string;
+/** The node the first case leaves running, anchored up to 12 batches. */
+let resumed: LianxinNode | undefined;
+const clients: grpc.Client[] = [];
+
+function call<Req, Res>(method: (req: Req, cb: grpc.requestCallback<Res>) => unknown, request: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, (err, res) => {
+      if (err) reject(err);
+      else resolve(res as Res);
+    });
+  });
+}
+
+const batch = (n: number) =>
+  Array.from({ length: BATCH }, (_, i) => ({
+    subject: testUscc(n * BATCH + i),
+    kind: 'loan',
+    version: 1,
+    contentType: 'application/json',
+    content: Buffer.from(`{"batch":${n},"i":${i}}`),
+  }));
+
+async function ingest(node: LianxinNode, n: number): Promise<IngestAck__Output> {
+  const agency = new net.v1.RecordService(node.address, await net.credentials(AGENCY));
+  clients.push(agency);
+  return call(agency.IngestBatch.bind(agency), { requestId: `batch-${n}`, records: batch(n) });
+}
+
+/** The subjects of the node's log leaves, in log order. */
+async function loggedSubjects(node: LianxinNode): Promise<string[]> {
+  const leaves = await node.log.leaves(0, node.log.size);
+  return leaves.map((bytes) => decodeLogLeaf(bytes).creditRecord?.subject ?? '?');
+}
+
+const expectedSubjects = (batches: number) => Array.from({ length: batches * BATCH }, (_, i) => testUscc(i));
+
+/** A node on the given data dir, under the consortium's node.yaml (rewritten with that dataDir). */
+const startOn = (dataDir: string) => net.startNode(AGENCY, { ...SETTINGS, dataDir });
+
+beforeAll(async () => {
+  net = await startTestNetwork();
+  configFile = join(net.members.dir, 'nodes', AGENCY, 'node.yaml');
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await net[Symbol.asyncDispose]();
+});
+
+describe('lianxin node backup and restore', () => {
+  it('backs up during ingest; the restored node resumes and a client re-sending gets each record logged once', async () => {
+    const original = await startOn(join(net.members.dir, 'original'));
+    for (let n = 0; n < 3; n++) await ingest(original, n);
+    await original.anchorer.whenAnchored(3 * BATCH);
+    const backup = join(net.members.dir, 'node.backup');
+
+    // The node dies soon after its backup: what it logged after the backup never reached the chain.
+    let backedUpAt = 0;
+    await net.restartLedger(async () => {
+      const streaming = (async () => {
+        for (let n = 3; n < 12; n++) await ingest(original, n);
+      })();
+      while (original.log.size < 5 * BATCH) await new Promise((resolve) => setTimeout(resolve, 5));
+      const backedUp = await lianxin(['node', 'backup', '--config', configFile, '--out', backup]);
+      expect(backedUp).toMatchObject({ code: 0, stderr: '' });
+      backedUpAt = original.log.size;
+      await streaming;
+      await original.stop();
+    });
+    expect(backedUpAt).toBeLessThan(12 * BATCH);
+
+    const restoredDir = join(net.members.dir, 'restored');
+    const restored = await lianxin([
+      'node',
+      'restore',
+      '--from',
+      backup,
+      '--data-dir',
+      restoredDir,
+      '--config',
+      configFile,
+    ]);
+    expect(restored).toMatchObject({ code: 0, stderr: '' });
+    const node = await startOn(restoredDir);
+    // Whole batches: the backup's snapshot holds an ingest batch entirely or not at all.
+    expect(node.log.size % BATCH).toBe(0);
+    expect(node.log.size).toBeGreaterThanOrEqual(5 * BATCH);
+    expect(node.log.size).toBeLessThanOrEqual(backedUpAt);
+    expect(node.anchorer.anchoredSize).toBeGreaterThanOrEqual(3 * BATCH);
+
+    // The client re-sends everything it sent after the last batch it knows to be anchored: the batches in the
+    // backup are replays (nothing written), the others are logged now.
+    const inBackup = node.log.size / BATCH;
+    const acks: IngestAck__Output[] = [];
+    for (let n = 3; n < 12; n++) acks.push(await ingest(node, n));
+    expect(acks.map((ack) => ack.replayed)).toEqual(Array.from({ length: 9 }, (_, i) => i + 3 < inBackup));
+    await node.anchorer.whenAnchored(12 * BATCH);
+    expect(await loggedSubjects(node)).toEqual(expectedSubjects(12));
+    const onChain = await (await net.chain(AGENCY)).getCheckpoint(node.origin);
+    expect(Number(onChain?.size)).toBe(12 * BATCH);
+    resumed = node;
+  }, 60_000);
+
+  it('takes the anchors the chain got after the backup from the chain, without anchoring them again', async () => {
+    const node = resumed;
+    if (!node) throw new Error('the first case left no node');
+    const backup = join(net.members.dir, 'node-2.backup');
+    // Checkpoints queued but not anchored when the backup is taken; the node anchors them after.
+    await net.restartLedger(async () => {
+      for (let n = 12; n < 14; n++) await ingest(node, n);
+      while (node.log.latestCheckpoint()?.size !== 14 * BATCH) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await lianxin(['node', 'backup', '--config', configFile, '--out', backup])).toMatchObject({ code: 0 });
+    });
+    await node.anchorer.whenAnchored(14 * BATCH);
+    const chain = await net.chain(AGENCY);
+    const anchoredAfterBackup = await chain.getCheckpoint(node.origin);
+    await node.stop();
+
+    const restoredDir = join(net.members.dir, 'restored-2');
+    expect(await lianxin(['node', 'restore', '--from', backup, '--data-dir', restoredDir])).toMatchObject({ code: 0 });
+    const restored = await startOn(restoredDir);
+    expect(restored.anchorer.anchoredSize).toBe(12 * BATCH);
+    await restored.anchorer.whenAnchored(14 * BATCH);
+    // The chain's record of the origin is still the anchor the first node made: nothing was submitted again.
+    expect(await chain.getCheckpoint(restored.origin)).toEqual(anchoredAfterBackup);
+    const anchored = await restored.anchorer.anchorCovering(14 * BATCH - 1);
+    expect(anchored?.transactionId).toBe(anchoredAfterBackup?.txId);
+
+    await ingest(restored, 14);
+    await restored.anchorer.whenAnchored(15 * BATCH);
+    expect(await loggedSubjects(restored)).toEqual(expectedSubjects(15));
+    resumed = restored;
+  }, 60_000);
+
+  it('backs up the embedded ledger while anchors commit; the restored store passes verify-chain', async () => {
+    const node = resumed;
+    if (!node) throw new Error('the second case left no node');
+    const heightBefore = net.ledger.height;
+    const anchoring = (async () => {
+      await ingest(node, 15);
+      await node.anchorer.whenAnchored(16 * BATCH);
+    })();
+    const backup = join(net.members.dir, 'ledger.backup');
+    const manifest = await backupLedger(net.ledger.store, net.members.consortium.channel, backup);
+    await anchoring;
+    expect(manifest).toMatchObject({ kind: 'ledger', identity: { channel: net.members.consortium.channel } });
+
+    const root = join(net.members.dir, 'ledger-restored');
+    const restored = await lianxin(['ledger', 'restore', '--from', backup, '--data-dir', root]);
+    expect(restored).toMatchObject({ code: 0, stderr: '' });
+    const verified = await runScript('verify-chain.ts', '--data-dir', root);
+    expect(verified).toMatchObject({ code: 0, stderr: '' });
+    const height = Number(/^chain OK: (\d+) blocks\n$/.exec(verified.stdout)?.[1]);
+    expect(height).toBeGreaterThanOrEqual(heightBefore);
+    expect(height).toBeLessThanOrEqual(net.ledger.height);
+  }, 60_000);
+
+  it('a backup older than the last anchor does not resume: the node says so and anchors nothing', async () => {
+    // node-2.backup holds 14 batches; the chain has anchored 16 since.
+    const restoredDir = join(net.members.dir, 'restored-old');
+    const backup = join(net.members.dir, 'node-2.backup');
+    expect(await lianxin(['node', 'restore', '--from', backup, '--data-dir', restoredDir])).toMatchObject({ code: 0 });
+    const lines: string[] = [];
+    const logs = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const chain = await net.chain(AGENCY);
+    const before = await chain.getCheckpoint('lianxin/HangzhouCreditMSP/0');
+    const node = await net.startNode(AGENCY, { ...SETTINGS, dataDir: restoredDir }, { logDestination: logs });
+    await eventually(
+      () => Promise.resolve(lines.find((line) => line.includes('the store is older than its last anchor'))),
+      { what: 'the refusal in the log' },
+    );
+    expect(node.anchorer.anchoredSize).toBe(12 * BATCH);
+    expect(await chain.getCheckpoint(node.origin)).toEqual(before);
+    await node.stop();
+  }, 30_000);
+
+  it('refuses a damaged backup and a data dir that is not empty, writing nothing', async () => {
+    const backup = join(net.members.dir, 'node-2.backup');
+    const bytes = await readFile(backup);
+    const damaged = join(net.members.dir, 'damaged.backup');
+    bytes[100] = (bytes[100] ?? 0) ^ 0xff;
+    await writeFile(damaged, bytes);
+    const target = join(net.members.dir, 'restored-3');
+    const refused = await lianxin(['node', 'restore', '--from', damaged, '--data-dir', target]);
+    expect(refused).toMatchObject({ code: 1 });
+    expect(refused.stderr).toContain('does not match its manifest');
+    await expect(readdir(target)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const notEmpty = await lianxin([
+      'node',
+      'restore',
+      '--from',
+      backup,
+      '--data-dir',
+      join(net.members.dir, 'restored-2'),
+    ]);
+    expect(notEmpty).toMatchObject({ code: 2 });
+    expect(notEmpty.stderr).toContain('is not empty');
+  });
+});

@@ -1,0 +1,227 @@
+/**
+ * Key rotation without downtime (issue 12), through the README's own command: `lianxin keys rotate` run against a
+ * running agency node registers the new log and receipt keys on chain and switches the node over its admin socket.
+ * Attestations signed before and after — by the old and the new receipt key, over checkpoints of the old and the
+ * new log key — all verify offline with a trust bundle exported afterwards; a checkpoint signed by the old key that
+ * was still waiting for the chain when the rotation committed is anchored all the same (re-signed), and the node
+ * is never restarted. A rotation the chain refuses leaves the node on its old key.
+ */
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../network/crypto/index.ts';
+import { loadOrgRootCerts, orgPaths } from '../network/pki/index.ts';
+import type { Attestation__Output } from '../node/api/generated/lianxin/v1/Attestation.ts';
+import { lianxin } from '../node/cli/test-io.ts';
+import { nextKeyFile, previousKeyFile } from '../node/keys/index.ts';
+import type { LianxinNode } from '../node/node.ts';
+import { buildTrustBundle, parseTrustBundle, verifyAttestation, type TrustBundle } from '../node/receipts/index.ts';
+import { testUscc } from './support/chaincode-log.ts';
+import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+
+const AGENCY = 'HangzhouCreditMSP';
+const BANK = 'ShanghaiBankMSP';
+
+let net: TestNetwork;
+let node: LianxinNode;
+let configFile: string;
+let adminMsp: string;
+const clients: grpc.Client[] = [];
+
+function call<Req, Res>(method: (req: Req, cb: grpc.requestCallback<Res>) => unknown, request: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, (err, res) => {
+      if (err) reject(err);
+      else resolve(res as Res);
+    });
+  });
+}
+
+const record = (n: number) => ({
+  subject: testUscc(n),
+  kind: 'loan',
+  version: 1,
+  contentType: 'application/json',
+  content: Buffer.from(`{"n":${n}}`),
+});
+
+async function ingest(requestId: string, from: number, count: number): Promise<void> {
+  const agency = new net.v1.RecordService(node.address, await net.credentials(AGENCY));
+  clients.push(agency);
+  const records = Array.from({ length: count }, (_, i) => record(from + i));
+  await call(agency.IngestBatch.bind(agency), { requestId, records });
+}
+
+async function attest(n: number): Promise<Attestation__Output> {
+  const bank = new net.v1.AttestationService(node.address, await net.credentials(BANK));
+  clients.push(bank);
+  const answer = await call(bank.Attest.bind(bank), {
+    requestId: `a${n}-${Date.now()}`,
+    record: { subject: testUscc(n), kind: 'loan' },
+  });
+  if (!answer.attestation) throw new Error(`no attestation for record ${n}`);
+  return answer.attestation;
+}
+
+async function nodeKeys(): Promise<{ logKeyId: string; receiptKeyId: string }> {
+  const info = new net.v1.NodeInfoService(node.address, await net.credentials(BANK));
+  clients.push(info);
+  return call(info.GetNodeInfo.bind(info), {});
+}
+
+async function trustBundle(): Promise<TrustBundle> {
+  const registry = await (await net.chain(BANK)).registrySnapshot();
+  const certificates = await Promise.all(
+    registry.organizations.map((o) => loadOrgRootCerts(net.members.cryptoDir, o.mspId)),
+  );
+  const json = buildTrustBundle({
+    channel: net.members.consortium.channel,
+    exportedAt: new Date(),
+    ...registry,
+    certificates,
+  });
+  return parseTrustBundle(JSON.stringify(json));
+}
+
+const rotate = (kind: string) =>
+  lianxin(['keys', 'rotate', '--kind', kind, '--config', configFile, '--admin-msp-dir', adminMsp]);
+
+beforeAll(async () => {
+  net = await startTestNetwork();
+  // A long retry: a checkpoint the chain could not take while the ledger was down stays queued across the rotation.
+  node = await net.startNode(AGENCY, {
+    checkpoint: { intervalSeconds: 1, leaves: 100 },
+    outbox: { retryInitialMs: 4_000, retryMaxMs: 4_000 },
+  });
+  configFile = join(net.members.dir, 'nodes', AGENCY, 'node.yaml');
+  adminMsp = orgPaths(net.members.cryptoDir, AGENCY).user('Admin').msp.dir;
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await net[Symbol.asyncDispose]();
+});
+
+describe('lianxin keys rotate', () => {
+  it('rotates the log and receipt keys of a running node; old and new attestations verify offline', async () => {
+    await ingest('before', 100, 20);
+    await node.anchorer.whenAnchored(20);
+    const before = await nodeKeys();
+    const oldAttestation = await attest(105);
+
+    // A checkpoint signed by the old log key that the chain has not taken when the rotation commits.
+    await net.restartLedger(async () => {
+      await ingest('in-flight', 200, 10);
+      await waitFor(() => (node.log.latestCheckpoint()?.size ?? 0) === 30, 'the in-flight checkpoint');
+    });
+    expect(node.anchorer.anchoredSize).toBe(20);
+
+    const log = await rotate('log');
+    expect(log).toMatchObject({ code: 0, stderr: '' });
+    expect(log.stdout).toContain('the running node signs with the new log key');
+    const receipt = await rotate('receipt');
+    expect(receipt).toMatchObject({ code: 0, stderr: '' });
+    const after = await nodeKeys();
+    expect(after.logKeyId).not.toBe(before.logKeyId);
+    expect(after.receiptKeyId).not.toBe(before.receiptKeyId);
+    // The new private keys replaced the old ones where node.yaml points, 0600; nothing pending is left.
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'log.key');
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    await expect(stat(nextKeyFile(keyFile))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(keyFile, 'utf8')).toContain('PRIVATE KEY');
+
+    // The old key's checkpoint, refused once its window closed, is anchored re-signed; the node was never restarted.
+    await node.anchorer.whenAnchored(30);
+    await ingest('after', 300, 10);
+    await node.anchorer.whenAnchored(40);
+
+    const oldRecordNow = await attest(101);
+    const newRecord = await attest(305);
+    const inFlight = await attest(205);
+    const bundle = await trustBundle();
+    const verified = [oldAttestation, oldRecordNow, newRecord, inFlight].map((a) =>
+      verifyAttestation(a, bundle, { requireAnchored: true }),
+    );
+    expect(verified.map((v) => v.ok)).toEqual([true, true, true, true]);
+    const [v0, v1, v2, v3] = verified;
+    if (!v0?.ok || !v1?.ok || !v2?.ok || !v3?.ok) return;
+    expect(v0.receiptKey.kid).toBe(before.receiptKeyId);
+    expect(v0.logKey.kid).toBe(before.logKeyId);
+    // Issued after the rotation: the new receipt key, over the checkpoint the old log key signed in its window.
+    expect(v1.receiptKey.kid).toBe(after.receiptKeyId);
+    expect(v1.logKey.kid).toBe(before.logKeyId);
+    expect(v2).toMatchObject({ receiptKey: { kid: after.receiptKeyId }, logKey: { kid: after.logKeyId } });
+    expect(v3).toMatchObject({ receiptKey: { kid: after.receiptKeyId }, logKey: { kid: after.logKeyId } });
+
+    const keys = await (await net.chain(BANK)).listKeys(AGENCY);
+    expect(keys.find((k) => k.kid === before.logKeyId)).toMatchObject({
+      status: 'rotated',
+      replacedBy: after.logKeyId,
+    });
+    expect(keys.find((k) => k.kid === after.logKeyId)).toMatchObject({ status: 'active', role: 'log' });
+  }, 60_000);
+
+  it('finishes a rotation interrupted after the chain registered the new key', async () => {
+    const { logKeyId } = await nodeKeys();
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'log.key');
+    // What a run killed right after RotateKey leaves: the new key pending beside the old one, registered on chain.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(nextKeyFile(keyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+    await (await net.chain(AGENCY, 'Admin')).rotateKey(logKeyId, spki.toString('base64'));
+
+    const run = await rotate('log');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('already registered by an earlier run');
+    expect((await nodeKeys()).logKeyId).toBe(sha256Hex(spki));
+    await ingest('after-resume', 400, 10);
+    await node.anchorer.whenAnchored(50);
+  }, 30_000);
+
+  it('revokes a key: attestations signed after the revocation no longer verify', async () => {
+    const { receiptKeyId } = await nodeKeys();
+    const signedBefore = await attest(305);
+    const revoked = await lianxin([
+      'keys',
+      'revoke',
+      '--kid',
+      receiptKeyId,
+      '--config',
+      configFile,
+      '--admin-msp-dir',
+      adminMsp,
+    ]);
+    expect(revoked).toMatchObject({ code: 0, stderr: '' });
+    const signedAfter = await attest(305);
+    const bundle = await trustBundle();
+    expect(verifyAttestation(signedBefore, bundle)).toMatchObject({ ok: true });
+    expect(verifyAttestation(signedAfter, bundle)).toMatchObject({ ok: false, code: 'KEY_REVOKED' });
+  }, 30_000);
+
+  it('puts the old key back when the chain refuses the rotation', async () => {
+    // The receipt key was revoked above: RotateKey refuses to replace a key that is not active.
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
+    const before = await readFile(keyFile, 'utf8');
+    const { receiptKeyId } = await nodeKeys();
+    const refused = await rotate('receipt');
+    expect(refused).toMatchObject({ code: 1 });
+    expect(refused.stderr).toContain('KEY_NOT_ACTIVE');
+    expect(await readFile(keyFile, 'utf8')).toBe(before);
+    expect((await nodeKeys()).receiptKeyId).toBe(receiptKeyId);
+    await expect(stat(previousKeyFile(keyFile))).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 30_000);
+
+  it('refuses a kind it does not know, as a usage error', async () => {
+    expect(await rotate('tls')).toMatchObject({ code: 2 });
+  });
+});
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
