@@ -363,6 +363,26 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     );
   });
 
+  it('reads a consent from the chain once, then refuses it as soon as the revoking block reached the provider', async () => {
+    const consentId = await grant(HELD, BANK, ['loan'], 'authorization-held-then-revoked');
+    const readsBefore = provider.consents.chainReads;
+    for (let i = 0; i < 3; i++) {
+      expect((await requester.requestReport(query({ consentId }))).status).toBe('ACCEPTED');
+    }
+    // Three exchanges, one chain read: the other two were answered from the view.
+    expect(provider.consents.chainReads - readsBefore).toBe(1);
+
+    const revoked = await requesterSide.chain.revokeConsent(consentId);
+    await eventually(
+      () =>
+        Promise.resolve(
+          (provider.consents.lastChange?.blockNumber ?? -1n) >= revoked.blockNumber ? true : undefined,
+        ),
+      { what: 'the revoking block at the provider' },
+    );
+    expect((await refusal(requester.requestReport(query({ consentId })))).reason).toBe('CONSENT_REVOKED');
+  });
+
   it('refuses a subject the provider holds no record of', async () => {
     expect(
       (await refusal(requester.requestReport(query({ subject: NOT_HELD, consentId: consents.get('not-held') ?? '' }))))

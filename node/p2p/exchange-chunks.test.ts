@@ -75,7 +75,6 @@ beforeAll(async () => {
     registry,
     consents: {
       getConsent: (id) => Promise.resolve(id === CONSENT_ID ? consent : undefined),
-      isConsentValid: () => Promise.resolve({ valid: true, consentId: CONSENT_ID }),
     },
     reports: {
       latestRecords: () =>
