@@ -275,8 +275,11 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     });
 
     const digest = digestOf(obtained.bundle.receipt).toString('hex');
-    // The provider keeps the bundle once it has read the acknowledgement, then records the receipt on chain.
-    const kept = await eventually(() => provider.journal.bundle(digest));
+    // The provider kept the bundle before sending the receipt, and adds the acknowledgement once it has read it.
+    const kept = await eventually(async () => {
+      const bundle = await provider.journal.bundle(digest);
+      return bundle?.acknowledgement === undefined ? undefined : bundle;
+    });
     expect(kept.decoded.acknowledgement?.status).toBe('ACCEPTED');
     expect((await requesterSide.journal.bundle(digest))?.decoded.receipt.requestId).toBe(
       obtained.bundle.decoded.request.requestId,
@@ -439,8 +442,8 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
       expect(obtained.status).toBe('DISPUTED');
       expect(obtained.disputeReason).toMatch(/chain index/);
       const digest = digestOf(obtained.bundle.receipt).toString('hex');
-      const kept = await eventually(() => provider.journal.bundle(digest));
-      expect(kept.decoded.acknowledgement).toMatchObject({ status: 'DISPUTED' });
+      const kept = await eventually(async () => (await provider.journal.bundle(digest))?.decoded.acknowledgement);
+      expect(kept).toMatchObject({ status: 'DISPUTED' });
     } finally {
       index.put(row);
     }

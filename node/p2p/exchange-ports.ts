@@ -55,6 +55,9 @@ export interface ExchangeBundle {
 
 /** Where finished exchanges go: kept by both sides; the provider also records the receipt's digest on chain. */
 export interface ExchangeJournal {
+  /** Stores the bundle (durably, before the receipt leaves the provider) and records its receipt on chain. */
   provided(bundle: ExchangeBundle): Promise<void>;
+  /** The same bundle, now with the requester's acknowledgement. */
+  acknowledged(bundle: ExchangeBundle): Promise<void>;
   obtained(bundle: ExchangeBundle): Promise<void>;
 }

@@ -5,7 +5,8 @@
  * request's issue time, the request's times, that its ID and nonce are new (durably), and the consent on chain
  * for this subject, grantee, purpose and every kind now (from the consent view: no chain query per exchange); then stream the report in chunks and a signed
  * AccessReceipt, or send one signed Refusal with a stable reason. Finally read the requester's signed
- * Acknowledgement and hand the bundle to the journal (which records the receipt on chain), acknowledged or not.
+ * Acknowledgement. The bundle goes to the journal (durably; it records the receipt on chain) before the receipt
+ * is sent, and again with the acknowledgement once that is read.
  *
  * Everything read is attacker-controlled. Bounds: one message of at most `maxMessageBytes`, each within
  * `messageTimeoutMs`, the whole exchange within `exchangeTimeoutMs`; a peer that stops mid-stream is cut.
@@ -51,7 +52,7 @@ export interface ReportProviderComponents {
   readonly consents: ConsentLedger;
   readonly reports: ReportSource;
   readonly replay: Pick<ReplayGuard, 'claim'>;
-  readonly journal: Pick<ExchangeJournal, 'provided'>;
+  readonly journal: Pick<ExchangeJournal, 'provided' | 'acknowledged'>;
   /** The clock, for tests of expiry (default Date.now). */
   readonly now?: () => number;
 }
@@ -121,22 +122,28 @@ export class ReportProvider {
     }
     const { request, records } = checked;
     const { report, receipt } = this.#prepareReport(envelope, request, records);
-    let acknowledgement: { envelope: SignedEnvelope; decoded: Acknowledgement } | undefined;
-    try {
-      await this.#sendReport(lp, report, receipt.envelope, exchange);
-      acknowledgement = await this.#readAcknowledgement(read, request, receipt).catch((err: unknown) => {
-        // The report was delivered: the access happened and is recorded, unacknowledged, for the regulator.
-        this.#onError(err);
-        return undefined;
-      });
-    } finally {
-      // Recorded even when sending failed part way: a requester that reads the chunks and drops the stream
-      // before the receipt must not leave an access nobody recorded. The regulator sees it unacknowledged.
-      await this.#c.journal.provided({
-        request: envelope,
-        receipt: receipt.envelope,
-        acknowledgement: acknowledgement?.envelope,
-        decoded: { request, receipt: receipt.decoded, acknowledgement: acknowledgement?.decoded },
+    const provided = {
+      request: envelope,
+      receipt: receipt.envelope,
+      acknowledgement: undefined,
+      decoded: { request, receipt: receipt.decoded, acknowledgement: undefined },
+    };
+    // Durable, with its receipt pending for the chain, before any byte of the report leaves: a requester may
+    // complete the exchange the moment it has the receipt, so a provider that dies (even by SIGKILL) after that
+    // still records the access at its next start. Recorded unacknowledged until the acknowledgement arrives; an
+    // exchange cut before then stays so for the regulator.
+    await this.#c.journal.provided(provided);
+    await this.#sendReport(lp, report, receipt.envelope, exchange);
+    const acknowledgement = await this.#readAcknowledgement(read, request, receipt).catch((err: unknown) => {
+      // The report was delivered: the access happened and is recorded, unacknowledged, for the regulator.
+      this.#onError(err);
+      return undefined;
+    });
+    if (acknowledgement !== undefined) {
+      await this.#c.journal.acknowledged({
+        ...provided,
+        acknowledgement: acknowledgement.envelope,
+        decoded: { ...provided.decoded, acknowledgement: acknowledgement.decoded },
       });
     }
     await stream.close({ signal: exchange }).catch(() => undefined);
