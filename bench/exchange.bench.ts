@@ -546,7 +546,10 @@ async function ingestReports(parts: TestNodeParts): Promise<void> {
 async function anchorOnChain(parts: TestNodeParts, chain: LianxinChain): Promise<void> {
   const [anchor, ...more] = parts.anchorChain.anchored;
   if (anchor === undefined || more.length > 0) {
-    throw new BenchError('NOTHING_COMPLETED', `expected one anchor of the agency's log, not ${parts.anchorChain.anchored.length}`);
+    throw new BenchError(
+      'NOTHING_COMPLETED',
+      `expected one anchor of the agency's log, not ${parts.anchorChain.anchored.length}`,
+    );
   }
   // The first anchor of an origin needs no consistency proof.
   await chain.anchorCheckpoint(anchor.note, [], anchor.entries);

@@ -378,9 +378,7 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     const revoked = await requesterSide.chain.revokeConsent(consentId);
     await eventually(
       () =>
-        Promise.resolve(
-          (provider.consents.lastChange?.blockNumber ?? -1n) >= revoked.blockNumber ? true : undefined,
-        ),
+        Promise.resolve((provider.consents.lastChange?.blockNumber ?? -1n) >= revoked.blockNumber ? true : undefined),
       { what: 'the revoking block at the provider' },
     );
     expect((await refusal(requester.requestReport(query({ consentId })))).reason).toBe('CONSENT_REVOKED');

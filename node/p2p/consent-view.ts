@@ -115,10 +115,13 @@ export class ConsentView implements ConsentLedger {
       read = entry;
       this.#reads.set(consentId, entry);
       void entry.consent
-        .then((consent) => {
-          if (consent === undefined || !cacheable || entry.stale || epoch !== this.#epoch || !this.#following) return;
-          this.#keep(consentId, consent);
-        }, () => undefined)
+        .then(
+          (consent) => {
+            if (consent === undefined || !cacheable || entry.stale || epoch !== this.#epoch || !this.#following) return;
+            this.#keep(consentId, consent);
+          },
+          () => undefined,
+        )
         .finally(() => {
           if (this.#reads.get(consentId) === entry) this.#reads.delete(consentId);
         });

@@ -29,12 +29,7 @@ export interface ReportExchangeComponents {
   readonly receiptKey: ReceiptKey;
   readonly chain: Pick<
     LianxinChain,
-    | 'registrySnapshot'
-    | 'recordAccessReceipt'
-    | 'recordAccessReceipts'
-    | 'getConsent'
-    | 'chainInfo'
-    | 'consentChanges'
+    'registrySnapshot' | 'recordAccessReceipt' | 'recordAccessReceipts' | 'getConsent' | 'chainInfo' | 'consentChanges'
   >;
   /** The provider's records (`recordStoreReports`). */
   readonly reports: ReportSource;
