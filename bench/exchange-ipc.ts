@@ -2,17 +2,23 @@
  * The messages between exchange.bench.ts and the bank's process it forks (exchange-requester-child.ts), over the
  * IPC channel, and the benchmark's own libp2p protocols served by the agency beside the exchange.
  */
-import type { ChainIndexRecord } from '../node/chain-index/index.ts';
-import type { RegistrySnapshot } from '../node/ledger/index.ts';
 import type { ReportQuery } from '../node/p2p/index.ts';
 
 /** What the bench process sends. */
 export type ToRequester =
   | {
       readonly type: 'start';
-      readonly snapshot: RegistrySnapshot;
+      /** Where the bank's node reaches the ledger, as the bank's User1. */
+      readonly ledger: {
+        readonly address: string;
+        readonly cryptoDir: string;
+        readonly consortiumFile: string;
+        readonly channel: string;
+        readonly chaincode: string;
+      };
       readonly bundleJson: string;
-      readonly indexRows: ChainIndexRecord[];
+      /** What the bank's chain index must hold before the benchmark starts (the agency's anchored records). */
+      readonly indexed: readonly { readonly subject: string; readonly kind: string }[];
     }
   | {
       readonly type: 'run';

@@ -3,19 +3,27 @@
  * its libp2p host and `startReportExchange`, and the load it generates, so that the requester's CPU is not the
  * provider's. `node --import tsx exchange-requester-child.ts <dataDir>`.
  *
- * It holds no ledger connection: the bench process registers this node's peer ID, address and receipt key on
- * chain and hands it the registry snapshot read back from the chain, the chain index rows and the trust bundle.
- * The requester reads nothing else from the chain; the journal's chain calls are the provider's and are refused here.
+ * As the bank's node runs it: its own official-client connection to the ledger (as ShanghaiBankMSP User1), the
+ * registry read from the chain, and its chain index in LevelDB kept by the ChainIndexFollower from the chain's
+ * `Anchored` events (the agency's anchors reach it as they reach any node). The bench process registers this node's
+ * peer ID, address and receipt key on chain and hands it the trust bundle.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { lpStream } from '@libp2p/utils';
 import { join } from 'node:path';
-import { Level } from 'level';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
+import { ledgerNode } from '../network/consortium-ledger.ts';
+import { loadConsortium, loadSigningIdentity, orgPaths } from '../network/pki/index.ts';
+import { ChainIndex, ChainIndexFollower } from '../node/chain-index/index.ts';
+import { LianxinChain } from '../node/ledger/index.ts';
+import { createLogger } from '../node/logging/index.ts';
 import { startReportExchange, type ReportExchange } from '../node/p2p/index.ts';
 import { parseTrustBundle, verifyAttestation } from '../node/receipts/index.ts';
 import { generateTestKey } from '../node/receipts/test-fixtures.ts';
-import { FakeIndexChain } from '../node/services/test-node-parts.ts';
+import { openNodeDatabase } from '../node/store/index.ts';
 import { runClosedLoop } from './closed-loop.ts';
 import { BANK_MSP, BULK_PROTOCOL, ECHO_PROTOCOL, type FromRequester, type ToRequester } from './exchange-ipc.ts';
 import { BenchError } from './errors.ts';
@@ -32,36 +40,52 @@ if (dataDir === undefined || process.send === undefined) {
 const p2pKey = await generateKeyPair('Ed25519');
 const receiptKey = generateTestKey();
 const address = `/ip4/127.0.0.1/tcp/${String(await freePort())}`;
-const db = new Level<Buffer, Buffer>(join(dataDir, 'shanghai0'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-await db.open();
-const sublevel = (label: string) =>
-  db.sublevel<Buffer, Buffer>(label, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+const db = await openNodeDatabase(join(dataDir, 'shanghai0'));
 let exchange: ReportExchange | undefined;
+let follower: ChainIndexFollower | undefined;
+let connection: LedgerConnection | undefined;
 
-const notHere = () =>
-  Promise.reject(new BenchError('NOTHING_COMPLETED', 'the requester process has no ledger connection'));
+/** The bank's User1 on the ledger, over TLS, as `connectLedger` connects a node. */
+async function connect(ledger: Extract<ToRequester, { type: 'start' }>['ledger']): Promise<LedgerConnection> {
+  const consortium = await loadConsortium(ledger.consortiumFile);
+  const peer = ledgerNode(consortium);
+  const tlsRootCertPem = await readFile(orgPaths(ledger.cryptoDir, peer.org.mspId).tlsca.cert, 'utf8');
+  const identity = await loadSigningIdentity(orgPaths(ledger.cryptoDir, BANK_MSP).user('User1').msp.dir, BANK_MSP);
+  return connectToLedger({ address: ledger.address, tlsRootCertPem, hostAlias: peer.peer.host }, identity);
+}
 
 async function start(message: Extract<ToRequester, { type: 'start' }>): Promise<void> {
-  const index = new FakeIndexChain();
-  for (const row of message.indexRows) index.put(row);
+  connection = await connect(message.ledger);
+  const chain = new LianxinChain(connection.gateway.getNetwork(message.ledger.channel), message.ledger.chaincode);
+  const index = await ChainIndex.open(db.chainIndex);
+  follower = new ChainIndexFollower({
+    index,
+    chain,
+    logger: createLogger({ level: 'silent' }),
+    retryInitialMs: 100,
+    retryMaxMs: 1_000,
+  });
+  follower.start();
+  // Ready once the agency's anchor reached this node's index from the chain, as a bank's node would see it.
+  const deadline = Date.now() + 30_000;
+  for (const { subject, kind } of message.indexed) {
+    while ((await index.getIndexRecord(subject, kind)) === undefined) {
+      if (Date.now() > deadline) throw new BenchError('NOTHING_COMPLETED', `${subject} never reached the index`);
+      await sleep(20);
+    }
+  }
   const bundle = parseTrustBundle(message.bundleJson);
   exchange = await startReportExchange({
     mspId: BANK_MSP,
     p2pKey,
     listen: [address],
     receiptKey,
-    chain: {
-      registrySnapshot: () => Promise.resolve(message.snapshot),
-      recordAccessReceipt: notHere,
-      recordAccessReceipts: notHere,
-      getConsent: notHere,
-      isConsentValid: notHere,
-    },
+    chain,
     reports: { latestRecords: () => Promise.resolve([]) },
     index,
     verifyAttestation: (bytes) => verifyAttestation(bytes, bundle),
-    replayDb: sublevel('replay'),
-    journalDb: sublevel('journal'),
+    replayDb: db.exchangeReplay,
+    journalDb: db.exchangeJournal,
     onError: (err) => {
       process.stderr.write(`requester: ${String(err)}\n`);
     },
@@ -134,6 +158,8 @@ let stopping: Promise<void> | undefined;
 const shutdown = () => {
   stopping ??= (async () => {
     await exchange?.stop();
+    await follower?.stop();
+    connection?.close();
     await db.close();
     process.exit(0);
   })();

@@ -12,9 +12,9 @@
  *
  * Three processes: this one is the provider (the agency's parts and exchange); the embedded ledger with the
  * in-process chaincode runs in its own (test/support/ledger-child.ts), as npm start runs it; the bank's requester
- * and the load generator run in a forked child (exchange-requester-child.ts). CPU per unit is reported for each and for the machine. The requester's
- * chain index is the typed fake the exchange's tests use (node/services FakeIndexChain), holding what the chain's
- * index says about the records.
+ * and the load generator run in a forked child (exchange-requester-child.ts) with its own ledger connection, its
+ * chain index in LevelDB followed from the chain's events as a bank's node keeps it. CPU per unit is reported for
+ * each and for the machine.
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,7 +25,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
-import { hashLeaf } from '../chaincode/src/protocol.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import {
   type JournalDatabase,
@@ -39,7 +38,7 @@ import { verifyAttestation } from '../node/receipts/index.ts';
 import type { OrgRootCerts } from '../network/pki/index.ts';
 import { bundleOf } from '../node/receipts/test-fixtures.ts';
 import { RecordStore } from '../node/records/index.ts';
-import { FakeIndexChain, openTestNodeParts, testUscc, type TestNodeParts } from '../node/services/test-node-parts.ts';
+import { openTestNodeParts, testUscc, type TestNodeParts } from '../node/services/test-node-parts.ts';
 import {
   AGENCY,
   BANK,
@@ -50,7 +49,7 @@ import {
   quietChaincodeLogs,
   type LianxinMembers,
 } from '../test/support/chaincode-network.ts';
-import { createTestConsortium } from '../test/support/test-consortium.ts';
+import { CONSORTIUM_FILE, createTestConsortium } from '../test/support/test-consortium.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
@@ -379,7 +378,6 @@ async function startSetup(context: BenchmarkContext): Promise<Setup> {
     });
     await ingestReports(parts);
     await parts.anchorAll();
-    const index = await chainIndexOf(parts);
     context.log(`agency holds ${SUBJECTS} reports of ${REPORT_BYTES} B and one of ${LARGE_REPORT_BYTES} B, anchored`);
 
     const errors: unknown[] = [];
@@ -396,40 +394,65 @@ async function startSetup(context: BenchmarkContext): Promise<Setup> {
       receiptKey: parts.org.receiptKey,
       chain: new LianxinChain((await net.as(AGENCY)).network, CHAINCODE_NAME),
       reports: recordStoreReports({ records: parts.records, attestations: parts.builder }),
-      index,
+      // The agency requests nothing in this benchmark: its requester's index is never asked.
+      index: { getIndexRecord: () => Promise.resolve(undefined) },
       verifyAttestation: (bytes) => verifyAttestation(bytes, parts.bundle),
       replayDb: sublevel('replay'),
       journalDb,
       onError: (err) => errors.push(err),
     });
     cleanups.push(() => provider.stop());
-    const register = async (mspId: string, name: string, peerId: string, address: string, receiptKeySpki: string) => {
+    const register = async (
+      mspId: string,
+      name: string,
+      shard: string,
+      peerId: string,
+      address: string,
+      keys: readonly { spki: string; role: 'receipt' | 'log' }[],
+    ) => {
       const admin = await net.as(mspId, 'Admin');
-      await admin.submit('RegisterNode', name, 'localhost:7051', peerId, JSON.stringify([address]), '0');
-      await admin.submit('RegisterKey', receiptKeySpki, 'receipt', 'ecdsa-p256-sha256', '', '');
+      await admin.submit('RegisterNode', name, 'localhost:7051', peerId, JSON.stringify([address]), shard);
+      for (const key of keys) await admin.submit('RegisterKey', key.spki, key.role, 'ecdsa-p256-sha256', '', '');
     };
+    // The agency's node owns its log's origin (lianxin/<MSP>/main for the test parts) with its log key.
     await register(
       AGENCY,
       'hangzhou0',
+      parts.org.origin.split('/')[2] ?? '',
       provider.host.peerId.toString(),
       provider.host.addresses()[0]?.replace(/\/p2p\/.*$/, '') ?? '',
-      parts.org.receiptKey.spki,
+      [
+        { spki: parts.org.receiptKey.spki, role: 'receipt' },
+        { spki: parts.org.logKey.spki, role: 'log' },
+      ],
     );
+    await anchorOnChain(parts, new LianxinChain((await net.as(AGENCY)).network, CHAINCODE_NAME));
 
     const forked = await forkRequester(dir);
     cleanups.push(async () => {
       await forked.process[Symbol.asyncDispose]();
     });
-    await register(BANK, 'shanghai0', forked.identity.peerId, forked.identity.address, forked.identity.receiptKeySpki);
+    await register(BANK, 'shanghai0', '0', forked.identity.peerId, forked.identity.address, [
+      { spki: forked.identity.receiptKeySpki, role: 'receipt' },
+    ]);
     await provider.refreshRegistry();
     // openTestNodeParts builds its organisation with createTestOrg, which carries the root certificates.
     const org = parts.org as typeof parts.org & { readonly certificates?: OrgRootCerts };
     if (org.certificates === undefined) throw new BenchError('NOTHING_COMPLETED', 'the agency has no certificates');
     await forked.start({
       type: 'start',
-      snapshot: await new LianxinChain((await net.as(BANK)).network, CHAINCODE_NAME).registrySnapshot(),
+      ledger: {
+        address: ledger.address,
+        cryptoDir: members.cryptoDir,
+        consortiumFile: CONSORTIUM_FILE,
+        channel: members.consortium.channel,
+        chaincode: CHAINCODE_NAME,
+      },
       bundleJson: JSON.stringify(bundleOf([{ ...org, certificates: org.certificates }])),
-      indexRows: [...index.rows.values()],
+      indexed: [...Array.from({ length: SUBJECTS }, (_, i) => testUscc(i + 1)), LARGE_SUBJECT].map((subject) => ({
+        subject,
+        kind: KIND,
+      })),
     });
 
     const bank = await net.as(BANK);
@@ -515,28 +538,21 @@ async function ingestReports(parts: TestNodeParts): Promise<void> {
   });
 }
 
-/** What the chain's index says about the agency's records once anchored. */
-async function chainIndexOf(parts: TestNodeParts): Promise<FakeIndexChain> {
-  const index = new FakeIndexChain();
-  const checkpoint = await parts.log.checkpoint();
-  for (const subject of [...Array.from({ length: SUBJECTS }, (_, i) => testUscc(i + 1)), LARGE_SUBJECT]) {
-    const meta = await parts.records.get(subject, KIND);
-    if (meta === undefined) throw new BenchError('NOTHING_COMPLETED', `the agency holds no record of ${subject}`);
-    index.put({
-      subject,
-      kind: KIND,
-      version: meta.version,
-      origin: parts.org.origin,
-      leafIndex: meta.leafIndex,
-      leafHash: Buffer.from(hashLeaf(await parts.log.leaf(meta.leafIndex))).toString('hex'),
-      recordDigest: meta.digest,
-      checkpointSize: checkpoint?.size ?? 0,
-      txId: 'tx',
-      blockNumber: '1',
-      anchoredAt: new Date().toISOString(),
-    });
+/**
+ * The agency's anchor on the real chain: the test parts anchored their checkpoint through a fake anchoring chain
+ * (openTestNodeParts); the same signed checkpoint and index entries go to AnchorCheckpoint here, as the agency's
+ * CheckpointAnchorer would send them, so that every node's chain index learns the records from the chain.
+ */
+async function anchorOnChain(parts: TestNodeParts, chain: LianxinChain): Promise<void> {
+  const [anchor, ...more] = parts.anchorChain.anchored;
+  if (anchor === undefined || more.length > 0) {
+    throw new BenchError(
+      'NOTHING_COMPLETED',
+      `expected one anchor of the agency's log, not ${parts.anchorChain.anchored.length}`,
+    );
   }
-  return index;
+  // The first anchor of an origin needs no consistency proof.
+  await chain.anchorCheckpoint(anchor.note, [], anchor.entries);
 }
 
 async function countKeys(db: JournalDatabase, prefix: string): Promise<number> {

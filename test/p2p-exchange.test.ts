@@ -275,8 +275,11 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     });
 
     const digest = digestOf(obtained.bundle.receipt).toString('hex');
-    // The provider keeps the bundle once it has read the acknowledgement, then records the receipt on chain.
-    const kept = await eventually(() => provider.journal.bundle(digest));
+    // The provider kept the bundle before sending the receipt, and adds the acknowledgement once it has read it.
+    const kept = await eventually(async () => {
+      const bundle = await provider.journal.bundle(digest);
+      return bundle?.acknowledgement === undefined ? undefined : bundle;
+    });
     expect(kept.decoded.acknowledgement?.status).toBe('ACCEPTED');
     expect((await requesterSide.journal.bundle(digest))?.decoded.receipt.requestId).toBe(
       obtained.bundle.decoded.request.requestId,
@@ -363,6 +366,24 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     );
   });
 
+  it('reads a consent from the chain once, then refuses it as soon as the revoking block reached the provider', async () => {
+    const consentId = await grant(HELD, BANK, ['loan'], 'authorization-held-then-revoked');
+    const readsBefore = provider.consents.chainReads;
+    for (let i = 0; i < 3; i++) {
+      expect((await requester.requestReport(query({ consentId }))).status).toBe('ACCEPTED');
+    }
+    // Three exchanges, one chain read: the other two were answered from the view.
+    expect(provider.consents.chainReads - readsBefore).toBe(1);
+
+    const revoked = await requesterSide.chain.revokeConsent(consentId);
+    await eventually(
+      () =>
+        Promise.resolve((provider.consents.lastChange?.blockNumber ?? -1n) >= revoked.blockNumber ? true : undefined),
+      { what: 'the revoking block at the provider' },
+    );
+    expect((await refusal(requester.requestReport(query({ consentId })))).reason).toBe('CONSENT_REVOKED');
+  });
+
   it('refuses a subject the provider holds no record of', async () => {
     expect(
       (await refusal(requester.requestReport(query({ subject: NOT_HELD, consentId: consents.get('not-held') ?? '' }))))
@@ -419,8 +440,8 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
       expect(obtained.status).toBe('DISPUTED');
       expect(obtained.disputeReason).toMatch(/chain index/);
       const digest = digestOf(obtained.bundle.receipt).toString('hex');
-      const kept = await eventually(() => provider.journal.bundle(digest));
-      expect(kept.decoded.acknowledgement).toMatchObject({ status: 'DISPUTED' });
+      const kept = await eventually(async () => (await provider.journal.bundle(digest))?.decoded.acknowledgement);
+      expect(kept).toMatchObject({ status: 'DISPUTED' });
     } finally {
       index.put(row);
     }

@@ -8,6 +8,7 @@ export {
   type AnchoredEvent,
   type ChainInfo,
   type ChainPosition,
+  type ConsentChange,
   type Committed,
   type Evidence,
   type IndexChunk,

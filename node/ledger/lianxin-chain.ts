@@ -87,6 +87,12 @@ export interface ChainPosition {
   readonly transactionId: string;
 }
 
+/** A GrantConsent or RevokeConsent that committed (its `ConsentChanged` chaincode event). */
+export interface ConsentChange extends ChainPosition {
+  readonly consentId: string;
+  readonly action: 'granted' | 'revoked';
+}
+
 /** An AnchorCheckpoint that committed (its `Anchored` chaincode event). */
 export interface AnchoredEvent extends ChainPosition {
   readonly origin: string;
@@ -249,6 +255,37 @@ export class LianxinChain {
       async *[Symbol.asyncIterator]() {
         try {
           for await (const event of events) if (event.eventName === 'Anchored') yield toAnchoredEvent(event);
+        } catch (err) {
+          throw toChainError(err, 'ChaincodeEvents', undefined);
+        } finally {
+          close();
+        }
+      },
+      close,
+      [Symbol.dispose]: close,
+    };
+  }
+
+  /**
+   * Every committed GrantConsent and RevokeConsent from block `startBlock` on, in chain order; it goes on until
+   * closed. A broken connection ends the iteration with a ChainError.
+   */
+  async consentChanges(startBlock: bigint): Promise<CloseableAsyncIterable<ConsentChange>> {
+    let events: CloseableAsyncIterable<ChaincodeEvent>;
+    try {
+      events = await this.#network.getChaincodeEvents(this.#contract.getChaincodeName(), { startBlock });
+    } catch (err) {
+      throw toChainError(err, 'ChaincodeEvents', undefined);
+    }
+    const close = () => {
+      events.close();
+    };
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for await (const event of events) {
+            if (event.eventName === 'ConsentChanged') yield toConsentChange(event);
+          }
         } catch (err) {
           throw toChainError(err, 'ChaincodeEvents', undefined);
         } finally {
@@ -453,6 +490,17 @@ function toAnchoredEvent(event: ChaincodeEvent): AnchoredEvent {
     origin: payload.origin,
     size: Number(payload.size),
     indexCount: payload.indexCount,
+  };
+}
+
+/** The payload is the chaincode's `ConsentChanged {consentId,action,txId}` (chaincode/src/consents.ts). */
+function toConsentChange(event: ChaincodeEvent): ConsentChange {
+  const payload = parse(event.payload) as { consentId: string; action: 'granted' | 'revoked' };
+  return {
+    blockNumber: event.blockNumber,
+    transactionId: event.transactionId,
+    consentId: payload.consentId,
+    action: payload.action,
   };
 }
 

@@ -29,6 +29,7 @@ const bankKey = generateTestKey();
 const agencyKey = generateTestKey();
 const hosts: P2pHost[] = [];
 const provided: ExchangeBundle[] = [];
+const acknowledged: ExchangeBundle[] = [];
 let bankHost: P2pHost;
 let registry: RegistryView;
 
@@ -75,7 +76,6 @@ beforeAll(async () => {
     registry,
     consents: {
       getConsent: (id) => Promise.resolve(id === CONSENT_ID ? consent : undefined),
-      isConsentValid: () => Promise.resolve({ valid: true, consentId: CONSENT_ID }),
     },
     reports: {
       latestRecords: () =>
@@ -98,6 +98,10 @@ beforeAll(async () => {
     journal: {
       provided: (bundle) => {
         provided.push(bundle);
+        return Promise.resolve();
+      },
+      acknowledged: (bundle) => {
+        acknowledged.push(bundle);
         return Promise.resolve();
       },
     },
@@ -145,6 +149,7 @@ describe('a report of several chunks', () => {
 
   it('is recorded, unacknowledged, when the requester drops the stream after the first chunk', async () => {
     const before = provided.length;
+    const acknowledgedBefore = acknowledged.length;
     const stream = await bankHost.openStream(AGENCY, EXCHANGE_PROTOCOL);
     const lp = lpStream(stream, { maxDataLength: DEFAULT_MAX_MESSAGE_BYTES });
     await lp.write(encodeFrame({ kind: 'request', envelope: requester().signRequest(query) }));
@@ -155,5 +160,6 @@ describe('a report of several chunks', () => {
     });
     expect(provided[before]?.acknowledgement).toBeUndefined();
     expect(provided[before]?.decoded.receipt.subject).toBe(SUBJECT);
+    expect(acknowledged.length).toBe(acknowledgedBefore);
   });
 });

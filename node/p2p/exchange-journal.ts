@@ -116,6 +116,15 @@ export class ChainExchangeJournal implements ExchangeJournal {
     this.#record(digest, bundle.decoded.receipt);
   }
 
+  /**
+   * The requester's acknowledgement of a bundle already `provided`: the stored bundle gains it. Not synced: a crash
+   * that loses it leaves the bundle stored and its receipt recorded, unacknowledged — what the provider can prove.
+   */
+  async acknowledged(bundle: ExchangeBundle): Promise<void> {
+    const digest = digestOf(bundle.receipt).toString('hex');
+    await this.#c.db.batch([{ type: 'put', key: key(PROVIDED, digest), value: encodeBundle(bundle) }]);
+  }
+
   async obtained(bundle: ExchangeBundle): Promise<void> {
     const digest = digestOf(bundle.receipt).toString('hex');
     await this.#c.db.batch([{ type: 'put', key: key(OBTAINED, digest), value: encodeBundle(bundle) }], { sync: true });

@@ -4,7 +4,7 @@
  * node implements them over LianxinChain, RecordStore + AttestationBuilder and ChainIndex
  * (`record-store-reports.ts`, `exchange-journal.ts`); tests may use the real parts or typed fakes of these.
  */
-import type { Consent, ConsentCheck } from '../../chaincode/src/protocol.ts';
+import type { Consent } from '../../chaincode/src/protocol.ts';
 import type { ChainIndexRecord } from '../chain-index/index.ts';
 import type {
   AccessReceipt,
@@ -14,11 +14,9 @@ import type {
   SignedEnvelope,
 } from './exchange-messages.ts';
 
-/** The chain's consents (LianxinChain implements it). */
+/** The chain's consents, revoked ones included (ConsentView, kept current by chain events; LianxinChain). */
 export interface ConsentLedger {
   getConsent(consentId: string): Promise<Consent | undefined>;
-  /** The chain's own rule at `at` (RFC 3339; '' = the chain's present). */
-  isConsentValid(subject: string, grantee: string, purpose: string, kind: string, at: string): Promise<ConsentCheck>;
 }
 
 /** One record the provider holds, ready to send, with the hash of its log leaf. */
@@ -57,6 +55,9 @@ export interface ExchangeBundle {
 
 /** Where finished exchanges go: kept by both sides; the provider also records the receipt's digest on chain. */
 export interface ExchangeJournal {
+  /** Stores the bundle (durably, before the receipt leaves the provider) and records its receipt on chain. */
   provided(bundle: ExchangeBundle): Promise<void>;
+  /** The same bundle, now with the requester's acknowledgement. */
+  acknowledged(bundle: ExchangeBundle): Promise<void>;
   obtained(bundle: ExchangeBundle): Promise<void>;
 }

@@ -3,9 +3,10 @@
  * AccessRequest; check, in this order, that it is well formed and addressed to this institution, that the
  * connecting peer is a node of the requester, the requester's signature with its receipt key valid at the
  * request's issue time, the request's times, that its ID and nonce are new (durably), and the consent on chain
- * for this subject, grantee, purpose and every kind now; then stream the report in chunks and a signed
+ * for this subject, grantee, purpose and every kind now (from the consent view: no chain query per exchange); then stream the report in chunks and a signed
  * AccessReceipt, or send one signed Refusal with a stable reason. Finally read the requester's signed
- * Acknowledgement and hand the bundle to the journal (which records the receipt on chain), acknowledged or not.
+ * Acknowledgement. The bundle goes to the journal (durably; it records the receipt on chain) before the receipt
+ * is sent, and again with the acknowledgement once that is read.
  *
  * Everything read is attacker-controlled. Bounds: one message of at most `maxMessageBytes`, each within
  * `messageTimeoutMs`, the whole exchange within `exchangeTimeoutMs`; a peer that stops mid-stream is cut.
@@ -51,7 +52,7 @@ export interface ReportProviderComponents {
   readonly consents: ConsentLedger;
   readonly reports: ReportSource;
   readonly replay: Pick<ReplayGuard, 'claim'>;
-  readonly journal: Pick<ExchangeJournal, 'provided'>;
+  readonly journal: Pick<ExchangeJournal, 'provided' | 'acknowledged'>;
   /** The clock, for tests of expiry (default Date.now). */
   readonly now?: () => number;
 }
@@ -121,22 +122,28 @@ export class ReportProvider {
     }
     const { request, records } = checked;
     const { report, receipt } = this.#prepareReport(envelope, request, records);
-    let acknowledgement: { envelope: SignedEnvelope; decoded: Acknowledgement } | undefined;
-    try {
-      await this.#sendReport(lp, report, receipt.envelope, exchange);
-      acknowledgement = await this.#readAcknowledgement(read, request, receipt).catch((err: unknown) => {
-        // The report was delivered: the access happened and is recorded, unacknowledged, for the regulator.
-        this.#onError(err);
-        return undefined;
-      });
-    } finally {
-      // Recorded even when sending failed part way: a requester that reads the chunks and drops the stream
-      // before the receipt must not leave an access nobody recorded. The regulator sees it unacknowledged.
-      await this.#c.journal.provided({
-        request: envelope,
-        receipt: receipt.envelope,
-        acknowledgement: acknowledgement?.envelope,
-        decoded: { request, receipt: receipt.decoded, acknowledgement: acknowledgement?.decoded },
+    const provided = {
+      request: envelope,
+      receipt: receipt.envelope,
+      acknowledgement: undefined,
+      decoded: { request, receipt: receipt.decoded, acknowledgement: undefined },
+    };
+    // Durable, with its receipt pending for the chain, before any byte of the report leaves: a requester may
+    // complete the exchange the moment it has the receipt, so a provider that dies (even by SIGKILL) after that
+    // still records the access at its next start. Recorded unacknowledged until the acknowledgement arrives; an
+    // exchange cut before then stays so for the regulator.
+    await this.#c.journal.provided(provided);
+    await this.#sendReport(lp, report, receipt.envelope, exchange);
+    const acknowledgement = await this.#readAcknowledgement(read, request, receipt).catch((err: unknown) => {
+      // The report was delivered: the access happened and is recorded, unacknowledged, for the regulator.
+      this.#onError(err);
+      return undefined;
+    });
+    if (acknowledgement !== undefined) {
+      await this.#c.journal.acknowledged({
+        ...provided,
+        acknowledgement: acknowledgement.envelope,
+        decoded: { ...provided.decoded, acknowledgement: acknowledgement.decoded },
       });
     }
     await stream.close({ signal: exchange }).catch(() => undefined);
@@ -196,7 +203,11 @@ export class ReportProvider {
     return { request, records };
   }
 
-  /** The consent the request names, classified for a precise reason; then the chain's own check per kind. */
+  /**
+   * The consent the request names, as the consent view holds it (read from the chain once, kept current by its
+   * events), classified for a precise reason. The same rule as the chaincode's IsConsentValid (`consentCovers`),
+   * applied to the one consent the request names, for every kind it asks, at this node's present.
+   */
   async #checkConsent(request: AccessRequest, now: number): Promise<Refused | undefined> {
     let consent: Consent | undefined;
     try {
@@ -211,8 +222,12 @@ export class ReportProvider {
         `consent ${request.consentId} does not authorize ${request.requester} for ${request.subject}`,
       );
     }
-    if (consent.revokedAt !== null && Date.parse(consent.revokedAt) <= now) {
-      return new Refused('CONSENT_REVOKED', `consent ${request.consentId} was revoked at ${consent.revokedAt}`);
+    // A revocation this node has seen in a block but not yet read back carries no time: it is revoked now.
+    if (consent.status === 'revoked' && (consent.revokedAt === null || Date.parse(consent.revokedAt) <= now)) {
+      return new Refused(
+        'CONSENT_REVOKED',
+        `consent ${request.consentId} was revoked${consent.revokedAt === null ? '' : ` at ${consent.revokedAt}`}`,
+      );
     }
     if (consent.purpose !== request.purpose) {
       return new Refused(
@@ -224,26 +239,11 @@ export class ReportProvider {
     if (uncovered !== undefined) {
       return new Refused('KIND_NOT_COVERED', `consent ${request.consentId} does not cover kind ${uncovered}`);
     }
-    if (!consentCovers(consent, request.purpose, null, now)) {
+    if (!request.kinds.every((kind) => consentCovers(consent, request.purpose, kind, now))) {
       return new Refused(
         'CONSENT_EXPIRED',
         `consent ${request.consentId} is valid from ${consent.validFrom} until ${consent.validUntil}`,
       );
-    }
-    // The chain decides, at its own present: the copy above may be stale by a block.
-    try {
-      for (const kind of request.kinds) {
-        const check = await this.#c.consents.isConsentValid(
-          request.subject,
-          request.requester,
-          request.purpose,
-          kind,
-          '',
-        );
-        if (!check.valid) return new Refused('NO_CONSENT', `the chain holds no valid consent for kind ${kind} now`);
-      }
-    } catch (err) {
-      return new Refused('UNAVAILABLE', `the consent could not be checked on chain: ${(err as Error).message}`);
     }
     return undefined;
   }

@@ -23,6 +23,7 @@ export type {
 } from './exchange-ports.ts';
 export { recordStoreReports, type RecordStoreReportsComponents } from './record-store-reports.ts';
 export { ChainExchangeJournal, type ExchangeJournalComponents, type JournalDatabase } from './exchange-journal.ts';
+export { ConsentView, type ConsentViewComponents, type ConsentViewInit } from './consent-view.ts';
 export { ReplayGuard, type ReplayDatabase } from './replay-guard.ts';
 export {
   REFUSAL_REASONS,

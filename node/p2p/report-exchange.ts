@@ -3,7 +3,8 @@
  * (node/node.ts) wires it in a few lines: the libp2p host on the node's p2p address with its registered peer ID,
  * the registry view the gater and the exchange check against (read from the chain at start, then every
  * `registryRefreshMs`: the chaincode emits no registry events), the provider serving `/lianxin/report/1.0.0`,
- * the requester, and the journal (receipts left pending, by a previous life or a chain outage, are recorded at
+ * the consent view the provider checks against (kept current by the chain's consent events), the requester,
+ * and the journal (receipts left pending, by a previous life or a chain outage, are recorded at
  * start and then at every refresh).
  */
 import type { PrivateKey } from '@libp2p/interface';
@@ -11,7 +12,8 @@ import type { LianxinChain } from '../ledger/index.ts';
 import type { AttestationVerification, ReceiptKey } from '../receipts/index.ts';
 import { EXCHANGE_PROTOCOL } from './constants.ts';
 import { ChainExchangeJournal, type JournalDatabase } from './exchange-journal.ts';
-import type { ConsentLedger, IndexLookup, ReportSource } from './exchange-ports.ts';
+import { ConsentView, type ConsentViewInit } from './consent-view.ts';
+import type { IndexLookup, ReportSource } from './exchange-ports.ts';
 import { ReportProvider, type ReportProviderInit } from './exchange-provider.ts';
 import { ReportRequester, type ReportRequesterInit } from './exchange-requester.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
@@ -25,8 +27,10 @@ export interface ReportExchangeComponents {
   /** Multiaddrs to listen on (the consortium entry's p2p address). */
   readonly listen: readonly string[];
   readonly receiptKey: ReceiptKey;
-  readonly chain: Pick<LianxinChain, 'registrySnapshot' | 'recordAccessReceipt' | 'recordAccessReceipts'> &
-    ConsentLedger;
+  readonly chain: Pick<
+    LianxinChain,
+    'registrySnapshot' | 'recordAccessReceipt' | 'recordAccessReceipts' | 'getConsent' | 'chainInfo' | 'consentChanges'
+  >;
   /** The provider's records (`recordStoreReports`). */
   readonly reports: ReportSource;
   /** The requester's view of the chain index (node/chain-index `ChainIndex`). */
@@ -45,6 +49,7 @@ export interface ReportExchangeInit {
   readonly provider?: ReportProviderInit;
   readonly requester?: ReportRequesterInit;
   readonly inboundConnectionThreshold?: number;
+  readonly consents?: ConsentViewInit;
 }
 
 export interface ReportExchange extends AsyncDisposable {
@@ -52,6 +57,8 @@ export interface ReportExchange extends AsyncDisposable {
   readonly registry: RegistryView;
   readonly requester: ReportRequester;
   readonly journal: ChainExchangeJournal;
+  /** The consents the provider checks requests against, followed from the chain's events. */
+  readonly consents: ConsentView;
   /** Reads the registry from the chain now (after this node registered, or when told of a change). */
   refreshRegistry(): Promise<void>;
   stop(): Promise<void>;
@@ -69,6 +76,8 @@ export async function startReportExchange(
     registry.replace(await c.chain.registrySnapshot());
   };
   const journal = new ChainExchangeJournal({ db: c.journalDb, chain: c.chain, onError });
+  const consents = new ConsentView({ chain: c.chain, onError }, init.consents);
+  consents.start();
   const host = await startP2pHost({
     privateKey: c.p2pKey,
     listen: c.listen,
@@ -82,7 +91,7 @@ export async function startReportExchange(
       mspId: c.mspId,
       receiptKey: c.receiptKey,
       registry,
-      consents: c.chain,
+      consents,
       reports: c.reports,
       replay: new ReplayGuard(c.replayDb),
       journal,
@@ -113,7 +122,8 @@ export async function startReportExchange(
   const stop = async () => {
     clearInterval(timer);
     await host.stop();
+    await consents.stop();
     await journal.settled();
   };
-  return { host, registry, requester, journal, refreshRegistry, stop, [Symbol.asyncDispose]: stop };
+  return { host, registry, requester, journal, consents, refreshRegistry, stop, [Symbol.asyncDispose]: stop };
 }
