@@ -78,7 +78,9 @@ function upFigures(kind: 'cold' | 'warm', run: CommandRun): Figure[] {
   const at = (pattern: RegExp): number => run.lines.findLast((l) => pattern.test(l.text))?.at ?? NaN;
   const crypto = at(/^crypto material in /);
   const ledger = at(/^ledger (serving on|already running)/);
-  const registered = Math.max(at(/^registered on chain|registered its/), ledger);
+  // A warm start registers nothing: no such line, and the phase ends where the ledger serves.
+  const lastRegistration = at(/^registered on chain|registered its/);
+  const registered = Number.isNaN(lastRegistration) ? ledger : Math.max(lastRegistration, ledger);
   const healthy = at(/^network up: /);
   const note =
     kind === 'cold' ? 'fresh data dir: crypto, registrations, 25 nodes' : 'after down: same data, processes only';

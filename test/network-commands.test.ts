@@ -106,8 +106,8 @@ describe('npm run network', () => {
       expect(down.out).toContain(`${p.name} (pid ${String(p.pid)}) stopped\n`);
     }
     for (const p of run.processes) {
-      await until(() => Promise.resolve(!isAlive(p.pid)));
-      expect(isAlive(p.pid), `${p.name} pid ${String(p.pid)}`).toBe(false);
+      await until(async () => (await processStartTime(p.pid)) === undefined);
+      expect(await processStartTime(p.pid), `${p.name} pid ${String(p.pid)}`).toBeUndefined();
     }
     expect(await readFile(join(dataDir, 'logs', 'ShanghaiBankMSP.log'), 'utf8')).toMatch(/"msg":"node stopped"/);
     expect(await readRun(runPaths(dataDir))).toBeUndefined();
@@ -129,7 +129,7 @@ describe('npm run network', () => {
       expect(reported).toMatchObject({ code: 1, report: { processes: [{ name: 'ledger', process: 'stopped' }] } });
       const down = await inProcess(['down', '--data-dir', dataDir, '--grace', '1']);
       expect(down.out).toContain(`ledger (pid ${String(pid)}) was not running (stale pid file)`);
-      expect(isAlive(pid)).toBe(true);
+      expect(await processStartTime(pid)).toBe(identity?.startTime);
       expect(bystander.exitCode).toBeNull();
     } finally {
       bystander.kill('SIGKILL');
@@ -203,15 +203,6 @@ async function inProcess(args: readonly string[]): Promise<{ code: number; out: 
 async function status(dataDir: string): Promise<{ code: number; out: string; report: NetworkStatus }> {
   const result = await inProcess(['status', '--data-dir', dataDir, '--json']);
   return { ...result, report: JSON.parse(result.out) as NetworkStatus };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {

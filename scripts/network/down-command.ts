@@ -11,7 +11,13 @@ import { NetworkError } from './errors.ts';
 import { acquireLock } from './network-lock.ts';
 import { readRun, removeRun, runPaths, writeRun, type ManagedProcess } from './run-state.ts';
 import { stopProcess, type StopOutcome } from './stop-process.ts';
-import { addCommonOptions, type CommonOptions, type NetworkIo, type NetworkSubcommand } from './subcommand.ts';
+import {
+  addCommonOptions,
+  secondsOption,
+  type CommonOptions,
+  type NetworkIo,
+  type NetworkSubcommand,
+} from './subcommand.ts';
 
 export interface DownOptions extends CommonOptions {
   /** Between SIGTERM and SIGKILL. */
@@ -27,11 +33,8 @@ const down: NetworkSubcommand = {
         .option('--grace <seconds>', 'between SIGTERM and SIGKILL', String(CHILD_GRACE_MS / 1000)),
       io,
     ).action(async (o: CommonOptions & { grace: string }) => {
-      const seconds = Number(o.grace);
-      if (!(Number.isFinite(seconds) && seconds >= 0)) {
-        throw new NetworkError('USAGE', `--grace must be a number of seconds, got ${JSON.stringify(o.grace)}`);
-      }
-      exit(await networkDown({ config: o.config, dataDir: o.dataDir, graceMs: seconds * 1000 }, io));
+      const graceMs = secondsOption('grace', o.grace, 'zero allowed');
+      exit(await networkDown({ config: o.config, dataDir: o.dataDir, graceMs }, io));
     });
   },
 };

@@ -4,6 +4,7 @@
  * listed by name in main.ts.
  */
 import type { Command } from 'commander';
+import { NetworkError } from './errors.ts';
 
 export interface NetworkIo {
   readonly stdout: { write(text: string): unknown };
@@ -33,4 +34,17 @@ export function addCommonOptions(command: Command, io: NetworkIo): Command {
       'crypto material, node data, run state and logs',
       io.env.LIANXIN_DATA_DIR ?? DEFAULT_DATA_DIR,
     );
+}
+
+/**
+ * A `--<option> <seconds>` value in milliseconds.
+ * @throws NetworkError `USAGE` naming the option when it is not a number of seconds (above 0 unless `zero`).
+ */
+export function secondsOption(option: string, value: string, zero: 'zero allowed' | 'positive'): number {
+  const seconds = value.trim() === '' ? NaN : Number(value);
+  if (!(Number.isFinite(seconds) && (zero === 'zero allowed' ? seconds >= 0 : seconds > 0))) {
+    const what = zero === 'zero allowed' ? 'a number of seconds' : 'a positive number of seconds';
+    throw new NetworkError('USAGE', `--${option} must be ${what}, got ${JSON.stringify(value)}`);
+  }
+  return seconds * 1000;
 }

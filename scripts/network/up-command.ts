@@ -27,7 +27,13 @@ import { identify, isRunning } from './process-identity.ts';
 import { readRun, runPaths, writeRun, type ManagedProcess, type NetworkRun, type RunPaths } from './run-state.ts';
 import { waitUntilServing } from './start-failure.ts';
 import { stopProcess } from './stop-process.ts';
-import { addCommonOptions, type CommonOptions, type NetworkIo, type NetworkSubcommand } from './subcommand.ts';
+import {
+  addCommonOptions,
+  secondsOption,
+  type CommonOptions,
+  type NetworkIo,
+  type NetworkSubcommand,
+} from './subcommand.ts';
 
 export interface UpOptions extends CommonOptions {
   /** How long each process may take to serve. */
@@ -43,14 +49,8 @@ const up: NetworkSubcommand = {
         .option('--timeout <seconds>', 'how long each process may take to serve', String(READY_TIMEOUT_MS / 1000)),
       io,
     ).action(async (o: { config: string; dataDir: string; timeout: string }) => {
-      const seconds = Number(o.timeout);
-      if (!(Number.isFinite(seconds) && seconds > 0)) {
-        throw new NetworkError(
-          'USAGE',
-          `--timeout must be a positive number of seconds, got ${JSON.stringify(o.timeout)}`,
-        );
-      }
-      exit(await networkUp({ config: o.config, dataDir: o.dataDir, timeoutMs: seconds * 1000 }, io));
+      const timeoutMs = secondsOption('timeout', o.timeout, 'positive');
+      exit(await networkUp({ config: o.config, dataDir: o.dataDir, timeoutMs }, io));
     });
   },
 };
