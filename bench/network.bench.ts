@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { readRun, runPaths } from '../scripts/network/run-state.ts';
 import { consortiumOnFreePorts } from '../test/support/consortium-on-free-ports.ts';
-import type { Benchmark, Figure } from './benchmark.ts';
+import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { BenchError } from './errors.ts';
 import { startRssSampler, type RssSample } from './rss-sampler.ts';
 
@@ -27,6 +27,12 @@ const IDLE_SETTLE_MS = 15_000;
 const TARGET_SECONDS = 60;
 const TARGET_NODE_MIB = 150;
 const MIB = 2 ** 20;
+const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1';
+
+async function idle(context: BenchmarkContext): Promise<void> {
+  context.log(`idle for ${String(IDLE_SETTLE_MS / 1000)} s, then RSS of every process`);
+  await sleep(IDLE_SETTLE_MS, undefined, { signal: context.signal });
+}
 
 /** One `network` command's run: its exit code and when (seconds from its start) each output line appeared. */
 interface CommandRun {
@@ -44,30 +50,34 @@ const benchmark: Benchmark = {
     const config = join(dir, 'yangtze-delta-25.yaml');
     const dataDir = join(dir, 'data');
     await writeFile(config, await consortiumOnFreePorts(CONSORTIUM));
-    const network = (...args: string[]) => runNetwork([...args, '--data-dir', dataDir], say);
+    const network = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
+      runNetwork([...args, '--data-dir', dataDir], say, env);
     const figures: Figure[] = [];
     const say = (line: string): void => {
       context.log(line);
     };
     try {
-      const cold = await network('up', '--config', config);
+      const cold = await network(['up', '--config', config]);
       if (cold.code !== 0) throw new BenchError('CHILD_EXITED', `network up failed:\n${tail(cold)}`);
       figures.push(...upFigures('cold', cold));
 
-      context.log(`idle for ${String(IDLE_SETTLE_MS / 1000)} s, then RSS of every process`);
-      await sleep(IDLE_SETTLE_MS, undefined, { signal: context.signal });
-      figures.push(...(await rssFigures(dataDir)));
+      await idle(context);
+      figures.push(...(await rssFigures(dataDir, 'default V8 heap')));
 
-      const down = await network('down');
+      const down = await network(['down']);
       if (down.code !== 0) throw new BenchError('CHILD_EXITED', `network down failed:\n${tail(down)}`);
       figures.push({ label: 'network down, 26 processes', value: down.seconds, unit: 's', note: 'SIGTERM, graceful' });
 
-      const warm = await network('up', '--config', config);
+      // Warm, with V8's young generation capped (semi-spaces of 1 MiB instead of up to 16 MiB): what an operator
+      // of many nodes on one machine can set, through the environment every process of the network inherits.
+      const warm = await network(['up', '--config', config], { ...process.env, NODE_OPTIONS: SMALL_YOUNG_GENERATION });
       if (warm.code !== 0) throw new BenchError('CHILD_EXITED', `network up (warm) failed:\n${tail(warm)}`);
       figures.push(...upFigures('warm', warm));
+      await idle(context);
+      figures.push(...(await rssFigures(dataDir, SMALL_YOUNG_GENERATION)));
       return figures;
     } finally {
-      await runNetwork(['down', '--data-dir', dataDir], say).catch(() => undefined);
+      await network(['down']).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     }
   },
@@ -94,7 +104,7 @@ function upFigures(kind: 'cold' | 'warm', run: CommandRun): Figure[] {
   ];
 }
 
-async function rssFigures(dataDir: string): Promise<Figure[]> {
+async function rssFigures(dataDir: string, settings: string): Promise<Figure[]> {
   const run = await readRun(runPaths(dataDir));
   if (run === undefined) throw new BenchError('NOTHING_COMPLETED', 'network up recorded no run');
   const sample = async (pid: number): Promise<RssSample | undefined> =>
@@ -110,7 +120,12 @@ async function rssFigures(dataDir: string): Promise<Figure[]> {
   const max = bytes.at(-1) ?? NaN;
   const total = bytes.reduce((a, b) => a + b, 0) + (ledger?.bytes ?? 0);
   return [
-    { label: 'node RSS idle, median', value: median(bytes) / MIB, unit: 'MiB', note: `${String(nodes.length)} nodes` },
+    {
+      label: 'node RSS idle, median',
+      value: median(bytes) / MIB,
+      unit: 'MiB',
+      note: `${String(nodes.length)} nodes, ${settings}`,
+    },
     {
       label: 'node RSS idle, min / max',
       value: (bytes[0] ?? NaN) / MIB,
@@ -135,11 +150,12 @@ async function rssFigures(dataDir: string): Promise<Figure[]> {
 }
 
 /** `npm run network -- <args>` as package.json runs it (the chaincode is built by then), lines timed as they come. */
-function runNetwork(args: readonly string[], log: (line: string) => void): Promise<CommandRun> {
+function runNetwork(args: readonly string[], log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<CommandRun> {
   const began = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/network/main.ts', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env,
   });
   const lines: { at: number; text: string }[] = [];
   const take = (text: string): void => {
