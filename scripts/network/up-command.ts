@@ -75,6 +75,8 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
   }
   const { consortium, cryptoDir } = await prepareConsortium(o.config, o.dataDir, say);
   const launched: ManagedProcess[] = [];
+  // Once one process has failed, the others' waits end too: `up` reports and exits instead of waiting them out.
+  const giveUp = new AbortController();
   let run: NetworkRun | undefined;
   const record = async (processes: readonly ManagedProcess[], ledgerAddress: string): Promise<void> => {
     const next = { config, ledgerAddress, processes };
@@ -126,13 +128,15 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
       ...nodes
         .filter((node) => running.has(node.mspId))
         .map((node) =>
-          waitForNodeHealthy(node, AbortSignal.timeout(o.timeoutMs)).catch((err: unknown) => {
-            throw new NetworkError(
-              'START_FAILED',
-              `${node.mspId} (already running) is not healthy: ${(err as Error).message}`,
-              { cause: err },
-            );
-          }),
+          waitForNodeHealthy(node, AbortSignal.any([AbortSignal.timeout(o.timeoutMs), giveUp.signal])).catch(
+            (err: unknown) => {
+              throw new NetworkError(
+                'START_FAILED',
+                `${node.mspId} (already running) is not healthy: ${(err as Error).message}`,
+                { cause: err },
+              );
+            },
+          ),
         ),
     ]);
     const seconds = ((performance.now() - began) / 1000).toFixed(1);
@@ -142,6 +146,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     );
     return 0;
   } catch (err) {
+    giveUp.abort(err);
     // Nothing this `up` started outlives its failure: the nodes first, then the ledger they write to.
     const nodesFirst = [...launched].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'node' ? -1 : 1));
     for (const p of nodesFirst) await stopProcess(p, CHILD_GRACE_MS);
