@@ -24,7 +24,15 @@ import { startDetached, type DetachedProcess } from './detached-process.ts';
 import { NetworkError } from './errors.ts';
 import { acquireLock } from './network-lock.ts';
 import { identify, isRunning } from './process-identity.ts';
-import { readRun, runPaths, writeRun, type ManagedProcess, type NetworkRun, type RunPaths } from './run-state.ts';
+import {
+  readRun,
+  removeRun,
+  runPaths,
+  writeRun,
+  type ManagedProcess,
+  type NetworkRun,
+  type RunPaths,
+} from './run-state.ts';
 import { waitUntilServing } from './start-failure.ts';
 import { stopProcess } from './stop-process.ts';
 import {
@@ -152,10 +160,10 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     for (const p of nodesFirst) await stopProcess(p, CHILD_GRACE_MS);
     if (run !== undefined) {
       const stopped = new Set(launched.map((p) => p.name));
-      await record(
-        run.processes.filter((p) => !stopped.has(p.name)),
-        run.ledgerAddress,
-      );
+      const left = run.processes.filter((p) => !stopped.has(p.name));
+      // Nothing left running: nothing recorded either, as after `down`.
+      if (left.length === 0) await removeRun(paths, run);
+      else await record(left, run.ledgerAddress);
     }
     throw err;
   }
