@@ -14,23 +14,25 @@ import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { consentIdOf, usccCheckCharacter } from '../chaincode/src/protocol.ts';
 import { ledgerNode } from '../network/consortium-ledger.ts';
-import { generateCryptoMaterial, loadConsortium, orgPaths, PkiError, type Consortium } from '../network/pki/index.ts';
-import { envName, NodeConfigError } from '../node/config/index.ts';
+import { orgPaths, PkiError, type Consortium } from '../network/pki/index.ts';
+import { NodeConfigError } from '../node/config/index.ts';
+import {
+  CHAINCODE_NAME,
+  CHILD_GRACE_MS,
+  ledgerCommand,
+  nodeCommand,
+  prepareConsortium,
+  READY_TIMEOUT_MS,
+  waitForNodeHealthy,
+} from './consortium-processes.ts';
 import { DemoExchangeError, runDemoExchange } from './demo-exchange.ts';
 import { parseLedgerServingLine } from './ledger-serving-line.ts';
 import { registerInstitutions, type InstitutionNode } from './register-institutions.ts';
-import { Supervisor, SupervisorError, waitForHealthz, type Health } from './supervisor/index.ts';
+import { Supervisor, SupervisorError } from './supervisor/index.ts';
 
 const USAGE = 'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]';
 const DEFAULT_CONFIG = 'network/consortium.yaml';
-const CHAINCODE_NAME = 'lianxin';
 const DEMO_RECORDS = 1_000;
-const LEDGER_SCRIPT = new URL('./ledger.ts', import.meta.url).pathname;
-const NODE_SCRIPT = new URL('../node/daemon/main.ts', import.meta.url).pathname;
-/** Above the node's default shutdown grace (10 s): a node finishing its calls is not killed for being slow. */
-const CHILD_GRACE_MS = 15_000;
-/** Start-up on a loaded 2-core machine: tsx compiles each child's sources before it listens. */
-const READY_TIMEOUT_MS = 90_000;
 /** The nodes stop before the ledger they anchor to. */
 const LEDGER_TIER = 0;
 const NODE_TIER = 1;
@@ -58,12 +60,9 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
   if (port !== undefined && !(values.port !== '' && Number.isInteger(port) && port >= 0 && port < 65536)) {
     throw new UsageError(`--port must be a TCP port number, got ${JSON.stringify(values.port)}`);
   }
-  const cryptoDir = join(dataDir, 'crypto');
-  const consortium = await loadConsortium(values.config);
-  const generated = await generateCryptoMaterial(consortium, cryptoDir);
-  console.log(
-    `crypto material in ${cryptoDir}: ${generated.created.length} files created, ${generated.kept.length} kept`,
-  );
+  const { consortium, cryptoDir } = await prepareConsortium(values.config, dataDir, (line) => {
+    console.log(line);
+  });
 
   const ledgerAddress = await startLedger(supervisor, {
     config: values.config,
@@ -107,11 +106,7 @@ async function startLedger(
     tier: LEDGER_TIER,
     logFile: join(o.dataDir, 'logs', 'ledger.log'),
     readyTimeoutMs: READY_TIMEOUT_MS,
-    command: () => ({
-      script: LEDGER_SCRIPT,
-      args: ['--config', o.config, '--data-dir', o.dataDir, '--port', String(port)],
-      env: process.env,
-    }),
+    command: () => ledgerCommand({ ...o, port }),
     ready: async (child, signal) => {
       address = await child.waitForLine(parseLedgerServingLine, signal);
       port = Number(address.slice(address.lastIndexOf(':') + 1));
@@ -129,39 +124,15 @@ async function startNode(
   ledgerAddress: string,
 ): Promise<void> {
   const logFile = join(dataDir, 'logs', `${node.mspId}.log`);
-  let lastHealth: Health | undefined;
   const run = await supervisor.start({
     name: node.mspId,
     tier: NODE_TIER,
     logFile,
     readyTimeoutMs: READY_TIMEOUT_MS,
-    command: () => ({
-      script: NODE_SCRIPT,
-      args: ['--config', node.configFile],
-      env: nodeEnvironment(ledgerAddress),
-    }),
-    ready: async (_child, signal) => {
-      lastHealth = undefined;
-      await waitForHealthz(node.config.metrics.listen, signal, (health) => (lastHealth = health)).catch(
-        (err: unknown) => {
-          // A node that never got healthy is named with the checks that failed, not only with "timed out".
-          if (lastHealth === undefined) throw err;
-          throw new Error(`/healthz says ${lastHealth.status} (${lastHealth.failedChecks.join('; ')})`, { cause: err });
-        },
-      );
-    },
+    command: () => nodeCommand(node, ledgerAddress),
+    ready: (_child, signal) => waitForNodeHealthy(node, signal),
   });
   console.log(`${node.mspId} node healthy (pid ${String(run.pid)}, log ${logFile})`);
-}
-
-/**
- * The node's environment: this one without `LIANXIN_*` (npm start's own LIANXIN_DATA_DIR would override every
- * node's dataDir; a node's settings are in its node.yaml), with the address of the ledger this start runs — also
- * when an operator's edited node.yaml names another one.
- */
-function nodeEnvironment(ledgerAddress: string): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LIANXIN_')));
-  return { ...env, [envName('ledger.address')]: ledgerAddress };
 }
 
 /**

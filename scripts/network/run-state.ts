@@ -1,0 +1,120 @@
+/**
+ * What `network up` leaves in the data directory for `status` and `down`: under <data-dir>/run, `network.json`
+ * (the consortium file, the ledger's address, and for each process started its pid, start time, endpoints and
+ * log file) and one `<name>.pid` per process holding only its pid, for the operator's `kill $(cat …)`. Logs are
+ * in <data-dir>/logs/<name>.log. network.json is read back through one schema: a hand-edited or truncated file
+ * is refused by name, never half-believed.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { NetworkError } from './errors.ts';
+import type { ProcessIdentity } from './process-identity.ts';
+
+export interface RunPaths {
+  readonly dataDir: string;
+  readonly runDir: string;
+  readonly stateFile: string;
+  readonly lockFile: string;
+  pidFile(name: string): string;
+  logFile(name: string): string;
+}
+
+export function runPaths(dataDir: string): RunPaths {
+  const runDir = join(dataDir, 'run');
+  return {
+    dataDir,
+    runDir,
+    stateFile: join(runDir, 'network.json'),
+    lockFile: join(runDir, 'network.lock'),
+    pidFile: (name) => join(runDir, `${name}.pid`),
+    logFile: (name) => join(dataDir, 'logs', `${name}.log`),
+  };
+}
+
+/** One process `up` started: the ledger, or an institution's node (named by its MSP ID). */
+export interface ManagedProcess extends ProcessIdentity {
+  readonly name: string;
+  readonly kind: 'ledger' | 'node';
+  readonly logFile: string;
+  /** host:port of its gRPC endpoint (the ledger's Gateway, the node's API). */
+  readonly grpc: string;
+  /** host:port of a node's operations endpoint (/healthz, /metrics). */
+  readonly operations?: string;
+}
+
+export interface NetworkRun {
+  /** The consortium file `up` read, absolute. */
+  readonly config: string;
+  readonly ledgerAddress: string;
+  /** The ledger first, then the nodes in the consortium file's order. */
+  readonly processes: readonly ManagedProcess[];
+}
+
+const ADDRESS = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port');
+const RUN_SCHEMA = z.strictObject({
+  config: z.string().min(1),
+  ledgerAddress: ADDRESS,
+  processes: z.array(
+    z.strictObject({
+      name: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a process name (ledger or an MSP ID)'),
+      kind: z.enum(['ledger', 'node']),
+      pid: z.int().positive(),
+      startTime: z.string().min(1),
+      logFile: z.string().min(1),
+      grpc: ADDRESS,
+      operations: ADDRESS.optional(),
+    }),
+  ),
+});
+
+/** The run recorded in the data directory, or undefined when there is none. */
+export async function readRun(paths: RunPaths): Promise<NetworkRun | undefined> {
+  let text: string;
+  try {
+    text = await readFile(paths.stateFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new NetworkError('RUN_STATE_INVALID', `${paths.stateFile} is not JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const parsed = RUN_SCHEMA.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.map(String).join('.') ?? '';
+    throw new NetworkError(
+      'RUN_STATE_INVALID',
+      `${paths.stateFile}: "${field}" ${issue?.message ?? 'is invalid'} (remove the file once no process of it runs)`,
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Records `run`: network.json replaced atomically (a crash leaves the old or the new file, never half of one),
+ * then the pid files of its processes; pid files of processes no longer in it are removed.
+ */
+export async function writeRun(paths: RunPaths, run: NetworkRun, previous?: NetworkRun): Promise<void> {
+  await mkdir(paths.runDir, { recursive: true });
+  const temporary = `${paths.stateFile}.${String(process.pid)}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(run, null, 2)}\n`);
+  await rename(temporary, paths.stateFile);
+  await Promise.all(run.processes.map((p) => writeFile(paths.pidFile(p.name), `${String(p.pid)}\n`)));
+  const kept = new Set(run.processes.map((p) => p.name));
+  await Promise.all(
+    (previous?.processes ?? []).filter((p) => !kept.has(p.name)).map((p) => rm(paths.pidFile(p.name), { force: true })),
+  );
+}
+
+/** Forgets the run: network.json and every pid file of it. */
+export async function removeRun(paths: RunPaths, run: NetworkRun): Promise<void> {
+  await Promise.all(run.processes.map((p) => rm(paths.pidFile(p.name), { force: true })));
+  await rm(paths.stateFile, { force: true });
+}

@@ -1,0 +1,50 @@
+/**
+ * What every `network` subcommand shares: the options naming the consortium and its data directory, the output
+ * streams, and how one is registered — a module under scripts/network that default-exports a `NetworkSubcommand`,
+ * listed by name in main.ts.
+ */
+import type { Command } from 'commander';
+import { NetworkError } from './errors.ts';
+
+export interface NetworkIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface NetworkSubcommand {
+  /** Adds the subcommand to `program`; its action resolves with the process exit code. */
+  register(program: Command, io: NetworkIo, done: (exitCode: number) => void): void;
+}
+
+export const DEFAULT_CONFIG = 'network/consortium.yaml';
+export const DEFAULT_DATA_DIR = '.data';
+
+export interface CommonOptions {
+  readonly config: string;
+  readonly dataDir: string;
+}
+
+/** `--config` and `--data-dir`, with npm start's environment variables as their defaults. */
+export function addCommonOptions(command: Command, io: NetworkIo): Command {
+  return command
+    .option('--config <file>', 'the consortium YAML', io.env.LIANXIN_CONFIG ?? DEFAULT_CONFIG)
+    .option(
+      '--data-dir <dir>',
+      'crypto material, node data, run state and logs',
+      io.env.LIANXIN_DATA_DIR ?? DEFAULT_DATA_DIR,
+    );
+}
+
+/**
+ * A `--<option> <seconds>` value in milliseconds.
+ * @throws NetworkError `USAGE` naming the option when it is not a number of seconds (above 0 unless `zero`).
+ */
+export function secondsOption(option: string, value: string, zero: 'zero allowed' | 'positive'): number {
+  const seconds = value.trim() === '' ? NaN : Number(value);
+  if (!(Number.isFinite(seconds) && (zero === 'zero allowed' ? seconds >= 0 : seconds > 0))) {
+    const what = zero === 'zero allowed' ? 'a number of seconds' : 'a positive number of seconds';
+    throw new NetworkError('USAGE', `--${option} must be ${what}, got ${JSON.stringify(value)}`);
+  }
+  return seconds * 1000;
+}

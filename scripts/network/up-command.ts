@@ -1,0 +1,209 @@
+/**
+ * `npm run network -- up [--config F] [--data-dir D]`: npm start's consortium, detached. The same steps and the
+ * same processes (crypto material, the ledger, registration, each node from its node.yaml: consortium-processes.ts)
+ * but every process is left running in its own process group with its pid file and log file, and the command
+ * returns once all of them serve. Idempotent: what already runs (the same process that was recorded, not another
+ * one that has its pid now) is kept and said so; what does not is started. When a process fails to come up,
+ * what this `up` started is stopped again and the failure is that process's own line.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  CHAINCODE_NAME,
+  CHILD_GRACE_MS,
+  ledgerCommand,
+  nodeCommand,
+  prepareConsortium,
+  READY_TIMEOUT_MS,
+  waitForNodeHealthy,
+} from '../consortium-processes.ts';
+import { ledgerNode } from '../../network/consortium-ledger.ts';
+import { parseLedgerServingLine } from '../ledger-serving-line.ts';
+import { registerInstitutions, type InstitutionNode } from '../register-institutions.ts';
+import { startDetached, type DetachedProcess } from './detached-process.ts';
+import { NetworkError } from './errors.ts';
+import { acquireLock } from './network-lock.ts';
+import { identify, isRunning } from './process-identity.ts';
+import {
+  readRun,
+  removeRun,
+  runPaths,
+  writeRun,
+  type ManagedProcess,
+  type NetworkRun,
+  type RunPaths,
+} from './run-state.ts';
+import { waitUntilServing } from './start-failure.ts';
+import { stopProcess } from './stop-process.ts';
+import {
+  addCommonOptions,
+  secondsOption,
+  type CommonOptions,
+  type NetworkIo,
+  type NetworkSubcommand,
+} from './subcommand.ts';
+
+export interface UpOptions extends CommonOptions {
+  /** How long each process may take to serve. */
+  readonly timeoutMs: number;
+}
+
+const up: NetworkSubcommand = {
+  register(program: Command, io, exit) {
+    addCommonOptions(
+      program
+        .command('up')
+        .description('start the ledger and every institution node in the background; return once all are healthy')
+        .option('--timeout <seconds>', 'how long each process may take to serve', String(READY_TIMEOUT_MS / 1000)),
+      io,
+    ).action(async (o: { config: string; dataDir: string; timeout: string }) => {
+      const timeoutMs = secondsOption('timeout', o.timeout, 'positive');
+      exit(await networkUp({ config: o.config, dataDir: o.dataDir, timeoutMs }, io));
+    });
+  },
+};
+export default up;
+
+export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<0> {
+  const began = performance.now();
+  const say = (line: string): void => {
+    io.stdout.write(`${line}\n`);
+  };
+  const paths = runPaths(o.dataDir);
+  await using _lock = await acquireLock(paths, 'up');
+  const config = resolve(o.config);
+  const previous = await readRun(paths);
+  const running = new Map<string, ManagedProcess>();
+  for (const p of previous?.processes ?? []) if (await isRunning(p)) running.set(p.name, p);
+  if (previous !== undefined && running.size > 0 && previous.config !== config) {
+    throw new NetworkError(
+      'CONFLICT',
+      `${o.dataDir} runs the network of ${previous.config}, not ${config}: npm run network -- down --data-dir ${o.dataDir} first`,
+    );
+  }
+  const { consortium, cryptoDir } = await prepareConsortium(o.config, o.dataDir, say);
+  const launched: ManagedProcess[] = [];
+  // Once one process has failed, the others' waits end too: `up` reports and exits instead of waiting them out.
+  const giveUp = new AbortController();
+  let run: NetworkRun | undefined;
+  const record = async (processes: readonly ManagedProcess[], ledgerAddress: string): Promise<void> => {
+    const next = { config, ledgerAddress, processes };
+    await writeRun(paths, next, run ?? previous);
+    run = next;
+  };
+  try {
+    let ledger = running.get('ledger');
+    if (ledger) {
+      say(`ledger already running (pid ${String(ledger.pid)}, ${ledger.grpc})`);
+    } else {
+      ledger = await startLedger(paths, o, ledgerNode(consortium).peer.ports.grpc, launched, record);
+      say(`ledger serving on ${ledger.grpc} (pid ${String(ledger.pid)}, log ${ledger.logFile})`);
+    }
+    const ledgerAddress = ledger.grpc;
+    const nodes = await registerInstitutions({
+      consortium,
+      cryptoDir,
+      dataDir: o.dataDir,
+      ledgerAddress,
+      chaincode: CHAINCODE_NAME,
+    });
+    const starting: { node: InstitutionNode; run: DetachedProcess }[] = [];
+    const processes: ManagedProcess[] = [ledger];
+    for (const node of nodes) {
+      const already = running.get(node.mspId);
+      if (already) {
+        say(`${node.mspId} already running (pid ${String(already.pid)})`);
+        processes.push(already);
+        continue;
+      }
+      const detached = await startDetached(nodeCommand(node, ledgerAddress), paths.logFile(node.mspId));
+      const started = await recordedAs(node.mspId, detached, {
+        kind: 'node',
+        grpc: node.config.grpc.listen,
+        operations: node.config.metrics.listen,
+      });
+      launched.push(started);
+      processes.push(started);
+      starting.push({ node, run: detached });
+    }
+    await record(processes, ledgerAddress);
+    await Promise.all([
+      ...starting.map(async ({ node, run: detached }) => {
+        await waitUntilServing(node.mspId, detached, o.timeoutMs, (signal) => waitForNodeHealthy(node, signal));
+        say(`${node.mspId} node healthy (pid ${String(detached.pid)}, log ${detached.logFile})`);
+      }),
+      // What was running already must be healthy too before `up` says the network is.
+      ...nodes
+        .filter((node) => running.has(node.mspId))
+        .map((node) =>
+          waitForNodeHealthy(node, AbortSignal.any([AbortSignal.timeout(o.timeoutMs), giveUp.signal])).catch(
+            (err: unknown) => {
+              throw new NetworkError(
+                'START_FAILED',
+                `${node.mspId} (already running) is not healthy: ${(err as Error).message}`,
+                { cause: err },
+              );
+            },
+          ),
+        ),
+    ]);
+    const seconds = ((performance.now() - began) / 1000).toFixed(1);
+    say(
+      `network up: the ledger and ${String(nodes.length)} institution nodes healthy in ${seconds} s ` +
+        `(${String(launched.length)} started, ${String(running.size)} already running); pid files in ${paths.runDir}, logs in ${paths.logFile('*')}`,
+    );
+    return 0;
+  } catch (err) {
+    giveUp.abort(err);
+    // Nothing this `up` started outlives its failure: the nodes first, then the ledger they write to.
+    const nodesFirst = [...launched].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'node' ? -1 : 1));
+    for (const p of nodesFirst) await stopProcess(p, CHILD_GRACE_MS);
+    if (run !== undefined) {
+      const stopped = new Set(launched.map((p) => p.name));
+      const left = run.processes.filter((p) => !stopped.has(p.name));
+      // Nothing left running: nothing recorded either, as after `down`.
+      if (left.length === 0) await removeRun(paths, run);
+      else await record(left, run.ledgerAddress);
+    }
+    throw err;
+  }
+}
+
+/** The ledger process, recorded as soon as it runs (a failed `up` still knows to stop it), once it serves. */
+async function startLedger(
+  paths: RunPaths,
+  o: Readonly<UpOptions>,
+  port: number,
+  launched: ManagedProcess[],
+  record: (processes: readonly ManagedProcess[], ledgerAddress: string) => Promise<void>,
+): Promise<ManagedProcess> {
+  const detached = await startDetached(
+    ledgerCommand({ config: o.config, dataDir: o.dataDir, port }),
+    paths.logFile('ledger'),
+  );
+  const provisional = await recordedAs('ledger', detached, { kind: 'ledger', grpc: `127.0.0.1:${String(port)}` });
+  launched.push(provisional);
+  await record([provisional], provisional.grpc);
+  const address = await waitUntilServing('ledger', detached, o.timeoutMs, (signal) =>
+    detached.waitForLine(parseLedgerServingLine, signal),
+  );
+  const ledger = { ...provisional, grpc: address };
+  launched.splice(launched.indexOf(provisional), 1, ledger);
+  await record([ledger], address);
+  return ledger;
+}
+
+async function recordedAs(
+  name: string,
+  detached: DetachedProcess,
+  what: Pick<ManagedProcess, 'kind' | 'grpc' | 'operations'>,
+): Promise<ManagedProcess> {
+  const identity = await identify(detached.pid);
+  if (identity === undefined) {
+    // Gone already: its own words say why.
+    const status = await detached.exited;
+    const words = (await detached.lastWords()) ?? `exited with code ${String(status.code)}`;
+    throw new NetworkError('START_FAILED', `${name}: ${words} (log ${detached.logFile})`);
+  }
+  return { name, ...what, ...identity, logFile: detached.logFile };
+}
