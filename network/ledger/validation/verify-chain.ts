@@ -213,6 +213,7 @@ function blockTime(envelopes: readonly Uint8Array[]): Date | undefined {
 /** `identities` checking every certificate at `at` (now when undefined). */
 function identitiesAt(identities: IdentityVerifier, at: Date | undefined): IdentityVerifier {
   return {
+    hasMsp: (mspId) => identities.hasMsp(mspId),
     validate: (serialized) => identities.validate(serialized, at),
     verifySignature: (serialized, message, signature) => identities.verifySignature(serialized, message, signature, at),
   };
