@@ -7,6 +7,7 @@
  * with its own line; one that ends later is restarted with backoff. SIGINT/SIGTERM stop every child.
  *
  *   npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]
+ *                [--chaincode NAME=service:HOST:PORT | NAME=PATH]...   (passed on to scripts/ledger.ts)
  */
 import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -14,13 +15,15 @@ import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { consentIdOf, usccCheckCharacter } from '../chaincode/src/protocol.ts';
 import { ledgerNode } from '../network/consortium-ledger.ts';
+import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
 import { generateCryptoMaterial, loadConsortium, orgPaths, PkiError, type Consortium } from '../network/pki/index.ts';
 import { envName, NodeConfigError } from '../node/config/index.ts';
 import { parseLedgerServingLine } from './ledger-serving-line.ts';
 import { registerInstitutions, type InstitutionNode } from './register-institutions.ts';
 import { Supervisor, SupervisorError, waitForHealthz, type Health } from './supervisor/index.ts';
 
-const USAGE = 'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]';
+const USAGE =
+  'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only] [--chaincode NAME=service:HOST:PORT | NAME=PATH]...';
 const DEFAULT_CONFIG = 'network/consortium.yaml';
 const CHAINCODE_NAME = 'lianxin';
 const DEMO_RECORDS = 1_000;
@@ -44,6 +47,7 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
       'data-dir': { type: 'string', default: process.env.LIANXIN_DATA_DIR ?? '.data' },
       port: { type: 'string', default: process.env.LIANXIN_LEDGER_PORT },
       'ledger-only': { type: 'boolean', default: false },
+      chaincode: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -57,6 +61,10 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
   if (port !== undefined && !(values.port !== '' && Number.isInteger(port) && port >= 0 && port < 65536)) {
     throw new UsageError(`--port must be a TCP port number, got ${JSON.stringify(values.port)}`);
   }
+  // Checked here, before anything starts; the ledger gets each flag as typed, with PATHs made absolute.
+  const chaincodes = parseChaincodeSpecs(values.chaincode).map((c) =>
+    c.kind === 'service' ? `${c.name}=service:${c.address}` : `${c.name}=${String(c.contracts)}`,
+  );
   const cryptoDir = join(dataDir, 'crypto');
   const consortium = await loadConsortium(values.config);
   const generated = await generateCryptoMaterial(consortium, cryptoDir);
@@ -68,6 +76,7 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
     config: values.config,
     dataDir,
     port: port ?? ledgerNode(consortium).peer.ports.grpc,
+    chaincodes,
   });
   const nodes = values['ledger-only']
     ? []
@@ -94,7 +103,12 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
 /** The ledger process; resolves with the address it serves on once it says so. */
 async function startLedger(
   supervisor: Supervisor,
-  o: { readonly config: string; readonly dataDir: string; readonly port: number },
+  o: {
+    readonly config: string;
+    readonly dataDir: string;
+    readonly port: number;
+    readonly chaincodes: readonly string[];
+  },
 ): Promise<string> {
   // Restarted, the ledger keeps the port it first got (with --port 0, the one the system chose): the nodes dial it.
   let port = o.port;
@@ -106,7 +120,15 @@ async function startLedger(
     readyTimeoutMs: READY_TIMEOUT_MS,
     command: () => ({
       script: LEDGER_SCRIPT,
-      args: ['--config', o.config, '--data-dir', o.dataDir, '--port', String(port)],
+      args: [
+        '--config',
+        o.config,
+        '--data-dir',
+        o.dataDir,
+        '--port',
+        String(port),
+        ...o.chaincodes.flatMap((c) => ['--chaincode', c]),
+      ],
       env: process.env,
     }),
     ready: async (child, signal) => {
@@ -260,7 +282,8 @@ function failureLine(err: unknown): string {
     err instanceof SupervisorError ||
     err instanceof PkiError ||
     err instanceof UsageError ||
-    err instanceof NodeConfigError
+    err instanceof NodeConfigError ||
+    err instanceof ChaincodeSpecError
   ) {
     return `start: ${err.message}`;
   }
