@@ -169,6 +169,9 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         },
         chaincodeVersion: '1.0',
         ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+        onPrivateData: (txId, privateData) => {
+          channel.keepPrivateData(txId, privateData);
+        },
       }),
     );
 

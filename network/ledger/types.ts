@@ -85,6 +85,8 @@ export interface SimulationResult {
   readonly event?: { readonly eventName: string; readonly payload: Uint8Array };
   /** Serialized `rwset.TxReadWriteSet`, namespaces and keys in sorted order (reference §7). */
   readonly rwset: Uint8Array;
+  /** Serialized `rwset.TxPvtReadWriteSet` of private data writes; never part of the transaction. */
+  readonly privateData?: Uint8Array;
 }
 
 /** Runs invocations of one chaincode over the shim protocol, whatever the transport. */

@@ -35,6 +35,11 @@ export interface EndorserComponents {
    * (ChannelMsps.rememberVerified).
    */
   readonly onEndorsementSigned?: (endorser: Uint8Array, message: Uint8Array, signature: Uint8Array) => void;
+  /**
+   * Given the private data writes of each endorsed transaction, for the transient store: they travel to the
+   * committer beside the transaction, never in it.
+   */
+  readonly onPrivateData?: (txId: string, privateData: Uint8Array) => void;
   /** The peer's warnings for its operator: why a creator was refused, which its caller is not told. */
   readonly onWarning?: (message: string) => void;
   /** The version named in ChaincodeAction.chaincode_id. */
@@ -76,6 +81,7 @@ export class Endorser {
     }
     const result = await this.#simulate(proposal, 'endorse', signal);
     assertSuccessful(result.response);
+    if (result.privateData) this.#c.onPrivateData?.(proposal.txId, result.privateData);
     return { proposal, response: result.response, preparedTransaction: this.#prepare(proposal, result) };
   }
 
