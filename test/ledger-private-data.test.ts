@@ -7,7 +7,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Contract } from '@hyperledger/fabric-gateway';
+import { GatewayError, type Contract } from '@hyperledger/fabric-gateway';
+import { Contract as ChaincodeContract, type Context } from 'fabric-contract-api';
 import { ledger as rwsetProtos, peer, common } from '@hyperledger/fabric-protos';
 import { sha256 } from '../network/crypto/index.ts';
 import { ledgerNode } from '../network/consortium-ledger.ts';
@@ -24,6 +25,28 @@ const EVENTS_CHAINCODE = {
 
 const utf8 = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
+/** A chaincode that touches only private data, so a conflict can only come from the hashed reads. */
+class PrivateCounter extends ChaincodeContract {
+  constructor() {
+    super('counter');
+  }
+  async Put(ctx: Context, collection: string, key: string, value: string): Promise<void> {
+    await ctx.stub.putPrivateData(collection, key, Buffer.from(value));
+  }
+  async Get(ctx: Context, collection: string, key: string): Promise<string> {
+    return Buffer.from(await ctx.stub.getPrivateData(collection, key)).toString();
+  }
+  async Hash(ctx: Context, collection: string, key: string): Promise<string> {
+    return Buffer.from(await ctx.stub.getPrivateDataHash(collection, key)).toString('hex');
+  }
+  async Bump(ctx: Context, collection: string, key: string): Promise<void> {
+    const old = Buffer.from(await ctx.stub.getPrivateData(collection, key)).toString();
+    await ctx.stub.putPrivateData(collection, key, Buffer.from(`${old}+`));
+  }
+}
+
+const COUNTER_CHAINCODE = { kind: 'in-process', name: 'counter', contracts: [PrivateCounter] } as const;
+
 let members: TestConsortium;
 let ledger: Ledger;
 let peerMsp: string;
@@ -31,7 +54,10 @@ let collection: string;
 const connections: LedgerConnection[] = [];
 
 async function start(): Promise<void> {
-  ledger = await startTestLedger(members, { chaincodes: [EVENTS_CHAINCODE], dataDir: join(members.dir, 'ledger') });
+  ledger = await startTestLedger(members, {
+    chaincodes: [EVENTS_CHAINCODE, COUNTER_CHAINCODE],
+    dataDir: join(members.dir, 'ledger'),
+  });
 }
 
 async function contractAs(mspId: string): Promise<Contract> {
@@ -166,5 +192,45 @@ describe('implicit org collections (fabric-samples asset-transfer-events, unmodi
     const status = await (await (await proposal.endorse()).submit()).getStatus();
     expect(status.successful).toBe(true);
     expect((await nsRwsetOf(status.blockNumber)).getCollectionHashedRwsetList()).toEqual([]);
+  });
+});
+
+describe('implicit collections, Fabric’s rules', () => {
+  const counter = async (mspId: string) => {
+    const connection = await members.connect(ledger.address, mspId);
+    connections.push(connection);
+    return connection.gateway.getNetwork(members.consortium.channel).getContract('counter');
+  };
+
+  it('invalidates the second of two transactions that read the same private key (MVCC on hashed reads)', async () => {
+    const contract = await counter(peerMsp);
+    await contract.submitTransaction('Put', collection, 'n', '0');
+    const first = await contract.newProposal('Bump', { arguments: [collection, 'n'] }).endorse();
+    const second = await contract.newProposal('Bump', { arguments: [collection, 'n'] }).endorse();
+    const statuses = await Promise.all([await first.submit(), await second.submit()].map((s) => s.getStatus()));
+    expect(statuses.map((s) => s.code)).toEqual([
+      peer.TxValidationCode.VALID,
+      peer.TxValidationCode.MVCC_READ_CONFLICT,
+    ]);
+    expect(utf8(await contract.evaluateTransaction('Get', collection, 'n'))).toBe('0+');
+  });
+
+  it('keeps only the hash of another organisation’s collection, and says so when asked for the plaintext', async () => {
+    const contract = await counter('ShanghaiBankMSP');
+    const other = '_implicit_org_ShanghaiBankMSP';
+    await contract.submitTransaction('Put', other, 'k', 'secret');
+    expect(await ledger.store.getState(`counter$$p${other}`, 'k')).toBeUndefined();
+    expect(utf8(await contract.evaluateTransaction('Hash', other, 'k'))).toBe(
+      sha256(Buffer.from('secret')).toString('hex'),
+    );
+    const err: unknown = await contract.evaluateTransaction('Get', other, 'k').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GatewayError);
+    expect((err as Error).message).toContain('private data matching public hash version is not available');
+  });
+
+  it('refuses a collection that is not an implicit one: collection config not defined', async () => {
+    const contract = await counter(peerMsp);
+    const err: unknown = await contract.evaluateTransaction('Get', 'secrets', 'k').catch((e: unknown) => e);
+    expect((err as Error).message).toContain('collection config not defined for chaincode [counter]');
   });
 });
