@@ -42,6 +42,7 @@ export interface ConsortiumLedgerOptions {
   /** Require client certificates issued by a member's TLS CA. */
   readonly mutualTls?: boolean;
   readonly chaincodeLogLevel?: string;
+  readonly onWarning?: LedgerOptions['onWarning'];
 }
 
 export async function consortiumLedgerOptions(options: Readonly<ConsortiumLedgerOptions>): Promise<LedgerOptions> {
@@ -73,7 +74,8 @@ export async function consortiumLedgerOptions(options: Readonly<ConsortiumLedger
     peer: peerIdentity,
     orderer: ordererIdentity,
     listen: { host: '127.0.0.1', port: options.port ?? node.peer.ports.grpc },
-    peerAddress: `${node.peer.host}:${node.peer.ports.grpc}`,
+    // The YAML's name for the peer, unless the port is overridden: then the address it really listens on.
+    ...(options.port === undefined ? { peerAddress: `${node.peer.host}:${node.peer.ports.grpc}` } : {}),
     tls: {
       certPem: tlsCert,
       keyPem: tlsKey,
@@ -83,5 +85,6 @@ export async function consortiumLedgerOptions(options: Readonly<ConsortiumLedger
     chaincodes: options.chaincodes,
     ...(options.chaincodeLogLevel ? { chaincodeLogLevel: options.chaincodeLogLevel } : {}),
     ...(options.batch ? { batch: options.batch } : {}),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   };
 }

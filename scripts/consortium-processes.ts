@@ -23,13 +23,23 @@ export interface LedgerProcessOptions {
   readonly dataDir: string;
   /** 0: a port the system picks (the serving line says which). */
   readonly port: number;
+  /** `--chaincode` flags passed through as typed (`NAME=service:HOST:PORT` or `NAME=PATH`, PATHs absolute). */
+  readonly chaincodes?: readonly string[];
 }
 
 /** The embedded ledger's process, serving the consortium of `config` from `<dataDir>/ledger`. */
 export function ledgerCommand(o: Readonly<LedgerProcessOptions>): ChildCommand {
   return {
     script: LEDGER_SCRIPT,
-    args: ['--config', o.config, '--data-dir', o.dataDir, '--port', String(o.port)],
+    args: [
+      '--config',
+      o.config,
+      '--data-dir',
+      o.dataDir,
+      '--port',
+      String(o.port),
+      ...(o.chaincodes ?? []).flatMap((c) => ['--chaincode', c]),
+    ],
     env: process.env,
   };
 }

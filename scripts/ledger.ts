@@ -3,6 +3,11 @@
  * too), from the consortium YAML and the crypto material `npm run crypto` wrote under <data-dir>/crypto.
  *
  *   tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051]
+ *                         [--chaincode NAME=service:HOST:PORT | NAME=PATH]...
+ *
+ * Besides the consortium's own chaincode (`lianxin`), each --chaincode deploys one more on the channel (or
+ * replaces `lianxin` when so named): a chaincode-as-a-service the ledger dials, or a Node chaincode package run
+ * in this process (README "Running your own chaincode").
  *
  * Prints `ledger serving <host:port> …` on stdout once it takes calls (its supervisor reads the address from it:
  * with `--port 0` nothing else knows it). A busy port, a damaged or locked store or missing crypto material is one
@@ -15,12 +20,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { consortiumLedgerOptions } from '../network/consortium-ledger.ts';
 import { createLedger, LedgerError, type LedgerOptions } from '../network/ledger/index.ts';
+import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
 import { loadConsortium, PkiError } from '../network/pki/index.ts';
 import { startAdminSocket } from '../node/admin/index.ts';
 import { backupLedger } from '../node/backup/index.ts';
 import { ledgerServingLine } from './ledger-serving-line.ts';
 
-const USAGE = 'usage: tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051]';
+const USAGE =
+  'usage: tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--chaincode NAME=service:HOST:PORT | NAME=PATH]...';
 const CHAINCODE_NAME = 'lianxin';
 const CHAINCODE_DIR = new URL('../chaincode', import.meta.url).pathname;
 
@@ -49,6 +56,7 @@ async function main(argv: string[]): Promise<void> {
       config: { type: 'string', default: process.env.LIANXIN_CONFIG ?? 'network/consortium.yaml' },
       'data-dir': { type: 'string', default: process.env.LIANXIN_DATA_DIR ?? '.data' },
       port: { type: 'string', default: process.env.LIANXIN_LEDGER_PORT },
+      chaincode: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -61,6 +69,7 @@ async function main(argv: string[]): Promise<void> {
   if (port !== undefined && !(values.port !== '' && Number.isInteger(port) && port >= 0 && port < 65536)) {
     throw new LedgerProcessError('USAGE', `--port must be a TCP port number, got ${JSON.stringify(values.port)}`);
   }
+  const extra = parseChaincodeSpecs(values.chaincode);
   const dataDir = values['data-dir'];
   const cryptoDir = join(dataDir, 'crypto');
   const consortium = await loadConsortium(values.config);
@@ -74,8 +83,17 @@ async function main(argv: string[]): Promise<void> {
     consortium,
     cryptoDir,
     dataDir: join(dataDir, 'ledger'),
-    chaincodes: [{ kind: 'in-process', name: CHAINCODE_NAME, contracts: CHAINCODE_DIR }],
+    chaincodes: [
+      ...(extra.some((c) => c.name === CHAINCODE_NAME)
+        ? []
+        : [{ kind: 'in-process', name: CHAINCODE_NAME, contracts: CHAINCODE_DIR } as const]),
+      ...extra,
+    ],
     chaincodeLogLevel: CHAINCODE_LOG_LEVEL,
+    // A Fabric peer logs these at warning level: why a creator was refused, which the caller is not told.
+    onWarning: (message) => {
+      console.error(`ledger: warning: ${message}`);
+    },
     ...(port === undefined ? {} : { port }),
   });
   // Before the store is opened and the chaincode started: a busy port is the commonest refusal, and grpc-js would
@@ -136,7 +154,12 @@ async function checkListenable(listen: LedgerOptions['listen']): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof LedgerProcessError || err instanceof LedgerError || err instanceof PkiError) {
+  if (
+    err instanceof LedgerProcessError ||
+    err instanceof LedgerError ||
+    err instanceof PkiError ||
+    err instanceof ChaincodeSpecError
+  ) {
     console.error(`ledger: ${err.message}`);
   } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
     console.error(`ledger: ${err.message}\n${USAGE}`);

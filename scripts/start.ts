@@ -7,6 +7,7 @@
  * with its own line; one that ends later is restarted with backoff. SIGINT/SIGTERM stop every child.
  *
  *   npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]
+ *                [--chaincode NAME=service:HOST:PORT | NAME=PATH]...   (passed on to scripts/ledger.ts)
  */
 import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -26,11 +27,13 @@ import {
   waitForNodeHealthy,
 } from './consortium-processes.ts';
 import { DemoExchangeError, runDemoExchange } from './demo-exchange.ts';
+import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
 import { parseLedgerServingLine } from './ledger-serving-line.ts';
 import { registerInstitutions, type InstitutionNode } from './register-institutions.ts';
 import { Supervisor, SupervisorError } from './supervisor/index.ts';
 
-const USAGE = 'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]';
+const USAGE =
+  'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only] [--chaincode NAME=service:HOST:PORT | NAME=PATH]...';
 const DEFAULT_CONFIG = 'network/consortium.yaml';
 const DEMO_RECORDS = 1_000;
 /** The nodes stop before the ledger they anchor to. */
@@ -47,6 +50,7 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
       'data-dir': { type: 'string', default: process.env.LIANXIN_DATA_DIR ?? '.data' },
       port: { type: 'string', default: process.env.LIANXIN_LEDGER_PORT },
       'ledger-only': { type: 'boolean', default: false },
+      chaincode: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -60,6 +64,10 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
   if (port !== undefined && !(values.port !== '' && Number.isInteger(port) && port >= 0 && port < 65536)) {
     throw new UsageError(`--port must be a TCP port number, got ${JSON.stringify(values.port)}`);
   }
+  // Checked here, before anything starts; the ledger gets each flag as typed, with PATHs made absolute.
+  const chaincodes = parseChaincodeSpecs(values.chaincode).map((c) =>
+    c.kind === 'service' ? `${c.name}=service:${c.address}` : `${c.name}=${String(c.contracts)}`,
+  );
   const { consortium, cryptoDir } = await prepareConsortium(values.config, dataDir, (line) => {
     console.log(line);
   });
@@ -68,6 +76,7 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
     config: values.config,
     dataDir,
     port: port ?? ledgerNode(consortium).peer.ports.grpc,
+    chaincodes,
   });
   const nodes = values['ledger-only']
     ? []
@@ -96,7 +105,12 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
 /** The ledger process; resolves with the address it serves on once it says so. */
 async function startLedger(
   supervisor: Supervisor,
-  o: { readonly config: string; readonly dataDir: string; readonly port: number },
+  o: {
+    readonly config: string;
+    readonly dataDir: string;
+    readonly port: number;
+    readonly chaincodes: readonly string[];
+  },
 ): Promise<string> {
   // Restarted, the ledger keeps the port it first got (with --port 0, the one the system chose): the nodes dial it.
   let port = o.port;
@@ -282,7 +296,8 @@ function failureLine(err: unknown): string {
     err instanceof SupervisorError ||
     err instanceof PkiError ||
     err instanceof UsageError ||
-    err instanceof NodeConfigError
+    err instanceof NodeConfigError ||
+    err instanceof ChaincodeSpecError
   ) {
     return `start: ${err.message}`;
   }

@@ -147,7 +147,7 @@ describe('a ledger restarted on its data dir', () => {
       .endorse()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EndorseError);
-    expect(err).toMatchObject({ code: 9 }); // FAILED_PRECONDITION
+    expect(err).toMatchObject({ code: 10 }); // ABORTED, as Fabric's gateway answers any first-endorser failure
     expect(JSON.stringify((err as EndorseError).details)).toContain('duplicate transaction');
   });
 

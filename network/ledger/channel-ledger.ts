@@ -6,6 +6,7 @@
 import type { common } from '@hyperledger/fabric-protos';
 import { blockHeaderHash, buildBlock, setTransactionsFilter } from './block/index.ts';
 import type { Endorser } from './endorser/index.ts';
+import { TransientStore } from './endorser/transient-store.ts';
 import { BlockNotifier } from './events/block-notifier.ts';
 import type { GatewayBackend } from './gateway/gateway-backend.ts';
 import type { PeerAddress } from './gateway/grpc-errors.ts';
@@ -44,6 +45,7 @@ export class ChannelLedger implements GatewayBackend {
   readonly #absoluteMaxBytes: number;
   #endorser: Endorser | undefined;
   #previousHash: Uint8Array | undefined;
+  readonly #transient = new TransientStore();
 
   constructor(components: Readonly<ChannelLedgerComponents>, init: Readonly<ChannelLedgerInit>) {
     this.#c = components;
@@ -63,6 +65,11 @@ export class ChannelLedger implements GatewayBackend {
   get endorser(): Endorser {
     if (!this.#endorser) throw new Error('ChannelLedger: no endorser attached');
     return this.#endorser;
+  }
+
+  /** Private data writes of an endorsed transaction, kept until it is committed. */
+  keepPrivateData(txId: string, privateData: Uint8Array): void {
+    this.#transient.put(txId, privateData);
   }
 
   order(envelope: Uint8Array): void {
@@ -100,6 +107,7 @@ export class ChannelLedger implements GatewayBackend {
       identities: this.msps,
       state: store,
       txIndex: store,
+      privateData: { peerMspId: this.peer.mspId, take: (txId) => this.#transient.take(txId) },
       ...(this.#c.endorsementPolicy ? { endorsementPolicy: this.#c.endorsementPolicy } : {}),
     });
     setTransactionsFilter(block, codes);

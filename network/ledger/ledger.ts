@@ -77,6 +77,8 @@ export interface LedgerOptions {
    * CORE_CHAINCODE_LOGGING_LEVEL or WARNING.
    */
   readonly chaincodeLogLevel?: string;
+  /** Warnings for the operator, such as why a proposal's creator was refused (its caller is not told). */
+  readonly onWarning?: (message: string) => void;
 }
 
 export interface Ledger extends AsyncDisposable {
@@ -130,14 +132,22 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
     }
     const chaincodes = new Map(started.map((c) => [c.name, c]));
 
-    const peerAddress = options.peerAddress ?? `${options.listen.host}:${options.listen.port}`;
+    // ErrorDetail names the address the ledger really listens on (known once bound: the port may be 0) unless the
+    // operator named its peer.
+    let boundPort = options.listen.port;
+    const peer = {
+      get address() {
+        return options.peerAddress ?? `${options.listen.host}:${boundPort}`;
+      },
+      mspId: options.peer.mspId,
+    };
     const channel = new ChannelLedger(
       {
         channelId: options.channelId,
         store,
         msps,
         ordererSigner,
-        peer: { address: peerAddress, mspId: options.peer.mspId },
+        peer,
         lastConfigIndex: 0,
       },
       {
@@ -158,6 +168,10 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
           msps.rememberVerified(endorser, message, signature);
         },
         chaincodeVersion: '1.0',
+        ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+        onPrivateData: (txId, privateData) => {
+          channel.keepPrivateData(txId, privateData);
+        },
       }),
     );
 
@@ -166,6 +180,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
     server.addService(RAW_GATEWAY_SERVICE, gatewayService(channel));
     server.addService(RAW_DELIVER_SERVICE, deliverService(channel));
     const port = await bind(server, options);
+    boundPort = port;
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> =>

@@ -47,6 +47,8 @@ export type IdentityCheck =
 export interface IdentityVerifier {
   /** `serializedIdentity` is attacker-controlled `msp.SerializedIdentity` bytes. */
   validate(serializedIdentity: Uint8Array, at?: Date): IdentityCheck;
+  /** Whether the channel has this MSP (a creator naming another is "creator org unknown"). */
+  hasMsp(mspId: string): boolean;
   /** validate(), then a low-S ECDSA P-256 signature over SHA-256(message). */
   verifySignature(serializedIdentity: Uint8Array, message: Uint8Array, signature: Uint8Array, at?: Date): IdentityCheck;
 }
@@ -83,6 +85,8 @@ export interface SimulationResult {
   readonly event?: { readonly eventName: string; readonly payload: Uint8Array };
   /** Serialized `rwset.TxReadWriteSet`, namespaces and keys in sorted order (reference §7). */
   readonly rwset: Uint8Array;
+  /** Serialized `rwset.TxPvtReadWriteSet` of private data writes; never part of the transaction. */
+  readonly privateData?: Uint8Array;
 }
 
 /** Runs invocations of one chaincode over the shim protocol, whatever the transport. */

@@ -21,6 +21,8 @@ export async function startTestLedger(
     mutualTls?: boolean;
     /** 0 (the default) picks a free port; a restart passes the port it had. */
     port?: number;
+    /** The ledger's warnings for its operator (why a creator was refused). */
+    onWarning?: (message: string) => void;
   } = {},
 ): Promise<Ledger> {
   return createLedger(
@@ -32,6 +34,7 @@ export async function startTestLedger(
       port: options.port ?? 0,
       ...(options.batch ? { batch: options.batch } : {}),
       ...(options.mutualTls ? { mutualTls: true } : {}),
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     }),
   );
 }

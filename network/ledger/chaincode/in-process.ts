@@ -3,6 +3,7 @@
  * stream pair that serializes every ChaincodeMessage at the boundary, as gRPC would (reference §15.3). Contracts
  * therefore run exactly as under Fabric: same stub, ClientIdentity and contract dispatch.
  */
+import 'reflect-metadata';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { peer } from '@hyperledger/fabric-protos';
@@ -53,11 +54,35 @@ export interface InProcessChaincodeOptions {
 function chaincodeOf(options: InProcessChaincodeOptions): ShimChaincode {
   if (options.contracts !== undefined && options.chaincode === undefined) {
     const serializers = { transaction: 'jsonSerializer', serializers: { jsonSerializer: JSONSerializer } };
+    const contracts = options.contracts;
     // the constructor appends the system contract to the array it is given
-    return new ChaincodeFromContract([...options.contracts], serializers, {}, options.name, options.version ?? '0.0.0');
+    return withOwnDefaultContract(
+      contracts,
+      () => new ChaincodeFromContract([...contracts], serializers, {}, options.name, options.version ?? '0.0.0'),
+    );
   }
   if (options.chaincode !== undefined && options.contracts === undefined) return guarded(options.chaincode);
   throw new TypeError('startInProcessChaincode: give exactly one of contracts or chaincode');
+}
+
+/**
+ * `@Default()` records the default contract on the process's global object (fabric:default), where the shim reads
+ * it when a chaincode is built: one chaincode per process on a Fabric peer, but here every in-process chaincode
+ * shares it. A chaincode none of whose contracts bears that name is built without it, so that its own first
+ * contract is its default (what it gets in a process of its own), not "Contract name is not known".
+ */
+function withOwnDefaultContract<T>(contracts: readonly ContractClass[], build: () => T): T {
+  const key = 'fabric:default';
+  const globalDefault = Reflect.getMetadata(key, globalThis) as unknown;
+  if (typeof globalDefault !== 'string') return build();
+  const names = contracts.map((C) => new (C as unknown as new () => { getName(): string })().getName());
+  if (names.includes(globalDefault)) return build();
+  Reflect.deleteMetadata(key, globalThis);
+  try {
+    return build();
+  } finally {
+    Reflect.defineMetadata(key, globalDefault, globalThis);
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { BinaryReader } from 'google-protobuf';
 import type { ChaincodeInvocation, SimulationResult, StateEntry, StateReader } from '../types.ts';
 import { ChaincodeError, SimulationError } from './errors.ts';
 import { decodeKey } from './keys.ts';
+import { checkCollection } from './private-data.ts';
 import { TxSimulator, type RangeScan } from './tx-simulator.ts';
 
 const Type = peer.ChaincodeMessage.Type;
@@ -76,16 +77,24 @@ function decodeRequest<T>(
   return [message, ...keyFields.map((field) => decodeKey(raw.get(field) ?? new Uint8Array(0)))];
 }
 
-/** The ledger defines no collections (ledger.CollConfigNotDefinedError). */
-function noCollections(namespace: string): SimulationError {
-  return new SimulationError(
+/**
+ * Range queries, metadata and purges of private data: a collection other than an implicit one is not defined
+ * (ledger.CollConfigNotDefinedError); on an implicit one the embedded ledger does not implement them.
+ */
+function checkNoCollection(collection: string, tx: TxContext, what = 'this private data operation'): void {
+  if (collection === '') return;
+  checkCollection(tx.simulator.namespace, collection);
+  throw new SimulationError(
     'UNSUPPORTED',
-    `collection config not defined for chaincode [${namespace}], pass the collection configuration upon chaincode definition/instantiation`,
+    `${what} on collection ${collection} is not supported by the embedded ledger`,
   );
 }
 
-function checkNoCollection(collection: string, tx: TxContext): void {
-  if (collection !== '') throw noCollections(tx.simulator.namespace);
+/** PurgePrivateData: refused for an undefined collection as Fabric does; on an implicit one, not implemented. */
+function unsupportedOnCollection(msg: peer.ChaincodeMessage, tx: TxContext, what: string): SimulationError {
+  const collection = unmarshal(() => peer.DelState.deserializeBinary(msg.getPayload_asU8())).getCollection();
+  checkCollection(tx.simulator.namespace, collection);
+  return new SimulationError('UNSUPPORTED', `${what} is not supported by the embedded ledger`);
 }
 
 /** One shim stream of ChaincodeMessage objects: a gRPC bidi call or an in-memory Duplex. */
@@ -115,6 +124,7 @@ export class PeerHandler {
 
   private readonly delegates = new Map<MessageType, Delegate>([
     [Type.GET_STATE, (m, tx) => this.getState(m, tx)],
+    [Type.GET_PRIVATE_DATA_HASH, (m, tx) => this.getPrivateDataHash(m, tx)],
     [Type.PUT_STATE, (m, tx) => this.putState(m, tx)],
     [Type.DEL_STATE, (m, tx) => this.delState(m, tx)],
     [Type.GET_STATE_BY_RANGE, (m, tx) => this.getStateByRange(m, tx)],
@@ -126,8 +136,7 @@ export class PeerHandler {
       Type.GET_HISTORY_FOR_KEY,
       () => Promise.reject(new SimulationError('UNSUPPORTED', 'history database is not enabled')),
     ],
-    [Type.GET_PRIVATE_DATA_HASH, (_m, tx) => Promise.reject(noCollections(tx.simulator.namespace))],
-    [Type.PURGE_PRIVATE_DATA, (_m, tx) => Promise.reject(noCollections(tx.simulator.namespace))],
+    [Type.PURGE_PRIVATE_DATA, (m, tx) => Promise.reject(unsupportedOnCollection(m, tx, 'PurgePrivateData'))],
     [
       Type.PUT_STATE_METADATA,
       () =>
@@ -271,10 +280,12 @@ export class PeerHandler {
       });
     }
     const event = msg.getChaincodeEvent();
+    const privateData = simulator.privateResults();
     return {
       response: { status: response.getStatus(), message: response.getMessage(), payload: response.getPayload_asU8() },
       ...(event === undefined ? {} : { event: { eventName: event.getEventName(), payload: event.getPayload_asU8() } }),
       rwset: simulator.results(),
+      ...(privateData === undefined ? {} : { privateData }),
     };
   }
 
@@ -382,21 +393,30 @@ export class PeerHandler {
 
   private async getState(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
     const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.GetState.deserializeBinary(b), [1]);
-    checkNoCollection(request.getCollection(), tx);
+    const collection = request.getCollection();
+    if (collection !== '') return (await tx.simulator.getPrivateData(collection, key)) ?? new Uint8Array(0);
     return (await tx.simulator.getState(key)) ?? new Uint8Array(0);
+  }
+
+  /** handler.go HandleGetPrivateDataHash: GetState{key, collection}, answered with the value's hash. */
+  private async getPrivateDataHash(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
+    const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.GetState.deserializeBinary(b), [1]);
+    return (await tx.simulator.getPrivateDataHash(request.getCollection(), key)) ?? new Uint8Array(0);
   }
 
   private putState(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
     const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.PutState.deserializeBinary(b), [1]);
-    checkNoCollection(request.getCollection(), tx);
-    tx.simulator.setState(key, request.getValue_asU8());
+    const collection = request.getCollection();
+    if (collection !== '') tx.simulator.putPrivateData(collection, key, request.getValue_asU8());
+    else tx.simulator.setState(key, request.getValue_asU8());
     return Promise.resolve(new Uint8Array(0));
   }
 
   private delState(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
     const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.DelState.deserializeBinary(b), [1]);
-    checkNoCollection(request.getCollection(), tx);
-    tx.simulator.deleteState(key);
+    const collection = request.getCollection();
+    if (collection !== '') tx.simulator.deletePrivateData(collection, key);
+    else tx.simulator.deleteState(key);
     return Promise.resolve(new Uint8Array(0));
   }
 

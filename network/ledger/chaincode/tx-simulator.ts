@@ -3,9 +3,11 @@
  * query_executor.go, rwsetutil/rwset_builder.go; reference §7).
  */
 import { ledger } from '@hyperledger/fabric-protos';
-import type { StateEntry, StateReader, Version } from '../types.ts';
+import { sha256 } from '../../crypto/index.ts';
+import type { StateEntry, StateReader, Version, VersionedValue } from '../types.ts';
 import { SimulationError } from './errors.ts';
 import { checkWriteKey, compareKeys } from './keys.ts';
+import { checkCollection, hashedNamespace, keyHashHex, privateNamespace } from './private-data.ts';
 
 const { kvrwset } = ledger.rwset;
 
@@ -100,6 +102,9 @@ export class TxSimulator {
   private readonly scans: RecordedScan[] = [];
   private writePerformed = false;
   private paginatedQueryPerformed = false;
+  /** Per collection: versions of the hashed keys read (by plaintext key), and plaintext writes. */
+  private readonly privateReads = new Map<string, Map<string, Version | undefined>>();
+  private readonly privateWrites = new Map<string, Map<string, Uint8Array>>();
 
   constructor(
     private readonly state: StateReader,
@@ -129,6 +134,50 @@ export class TxSimulator {
   }
 
   /**
+   * query_executor.go GetPrivateData: the read is recorded against the hashed state's version; a peer that holds
+   * the hash but not the matching plaintext (another organisation's collection) cannot answer.
+   */
+  async getPrivateData(collection: string, key: string): Promise<Uint8Array | undefined> {
+    checkCollection(this.namespace, collection);
+    const hashed = await this.#readHash(collection, key);
+    const plain = await this.state.getState(privateNamespace(this.namespace, collection), key);
+    if (hashed === undefined) return undefined;
+    if (!sameVersion(plain?.version, hashed.version)) {
+      throw new SimulationError(
+        'UNSUPPORTED',
+        `private data matching public hash version is not available. Public hash version = ${formatVersion(hashed.version)}, Private data version = ${plain ? formatVersion(plain.version) : 'nil'}`,
+      );
+    }
+    return plain?.value;
+  }
+
+  /** GetPrivateDataHash: the value's SHA-256 from the hashed state, which every peer has. */
+  async getPrivateDataHash(collection: string, key: string): Promise<Uint8Array | undefined> {
+    checkCollection(this.namespace, collection);
+    return (await this.#readHash(collection, key))?.value;
+  }
+
+  putPrivateData(collection: string, key: string, value: Uint8Array): void {
+    checkCollection(this.namespace, collection);
+    this.checkWritePrecondition(key);
+    let writes = this.privateWrites.get(collection);
+    if (!writes) this.privateWrites.set(collection, (writes = new Map<string, Uint8Array>()));
+    writes.set(key, value);
+  }
+
+  deletePrivateData(collection: string, key: string): void {
+    this.putPrivateData(collection, key, new Uint8Array(0));
+  }
+
+  async #readHash(collection: string, key: string): Promise<VersionedValue | undefined> {
+    const hashed = await this.state.getState(hashedNamespace(this.namespace, collection), keyHashHex(key));
+    let reads = this.privateReads.get(collection);
+    if (!reads) this.privateReads.set(collection, (reads = new Map<string, Version | undefined>()));
+    if (!reads.has(key)) reads.set(key, hashed?.version);
+    return hashed;
+  }
+
+  /**
    * An empty endKey means no upper bound. `pageSize` set = a paginated query (0 or less: no page limit, as the
    * leveldb kvScanner), which Fabric allows only in read-only transactions.
    */
@@ -152,7 +201,8 @@ export class TxSimulator {
     const txRwSet = new ledger.rwset.TxReadWriteSet();
     txRwSet.setDataModel(ledger.rwset.TxReadWriteSet.DataModel.KV);
     const rangeInfos = this.rangeQueryInfos();
-    if (this.reads.size > 0 || this.writes.size > 0 || rangeInfos.length > 0) {
+    const collections = this.collectionSets();
+    if (this.reads.size > 0 || this.writes.size > 0 || rangeInfos.length > 0 || collections.length > 0) {
       const kv = new kvrwset.KVRWSet();
       kv.setReadsList(sortedByKey(this.reads).map(([key, version]) => toKVRead({ key, version })));
       kv.setRangeQueriesInfoList(rangeInfos);
@@ -168,9 +218,78 @@ export class TxSimulator {
       const ns = new ledger.rwset.NsReadWriteSet();
       ns.setNamespace(this.namespace);
       ns.setRwset(kv.serializeBinary());
+      ns.setCollectionHashedRwsetList(collections.map((c) => c.hashed));
       txRwSet.setNsRwsetList([ns]);
     }
     return txRwSet.serializeBinary();
+  }
+
+  /**
+   * Serialized rwset.TxPvtReadWriteSet: the plaintext writes of each collection, which never go into a block
+   * (the transient store holds them until commit); undefined when there are none.
+   */
+  privateResults(): Uint8Array | undefined {
+    const collections = this.collectionSets().flatMap((c) => (c.pvt ? [c.pvt] : []));
+    if (collections.length === 0) return undefined;
+    const ns = new ledger.rwset.NsPvtReadWriteSet();
+    ns.setNamespace(this.namespace);
+    ns.setCollectionPvtRwsetList(collections);
+    const pvt = new ledger.rwset.TxPvtReadWriteSet();
+    pvt.setDataModel(ledger.rwset.TxReadWriteSet.DataModel.KV);
+    pvt.setNsPvtRwsetList([ns]);
+    return pvt.serializeBinary();
+  }
+
+  /**
+   * rwsetutil/rwset_builder.go: per collection, sorted by name, the hashed reads and writes that go into the
+   * public rwset, and the plaintext writes whose KVRWSet's SHA-256 is its pvt_rwset_hash.
+   */
+  private collectionSets(): {
+    hashed: ledger.rwset.CollectionHashedReadWriteSet;
+    pvt?: ledger.rwset.CollectionPvtReadWriteSet;
+  }[] {
+    const names = [...new Set([...this.privateReads.keys(), ...this.privateWrites.keys()])].sort(compareKeys);
+    return names.map((collection) => {
+      const hashedSet = new kvrwset.HashedRWSet();
+      hashedSet.setHashedReadsList(
+        sortedByKey(this.privateReads.get(collection) ?? []).map(([key, version]) => {
+          const read = new kvrwset.KVReadHash();
+          read.setKeyHash(sha256(Buffer.from(key, 'utf8')));
+          if (version !== undefined) read.setVersion(toVersion(version));
+          return read;
+        }),
+      );
+      const writes = sortedByKey(this.privateWrites.get(collection) ?? []);
+      hashedSet.setHashedWritesList(
+        writes.map(([key, value]) => {
+          const write = new kvrwset.KVWriteHash();
+          write.setKeyHash(sha256(Buffer.from(key, 'utf8')));
+          write.setIsDelete(value.length === 0);
+          if (value.length > 0) write.setValueHash(sha256(value));
+          return write;
+        }),
+      );
+      const hashed = new ledger.rwset.CollectionHashedReadWriteSet();
+      hashed.setCollectionName(collection);
+      hashed.setHashedRwset(hashedSet.serializeBinary());
+      if (writes.length === 0) return { hashed };
+      const plain = new kvrwset.KVRWSet();
+      plain.setWritesList(
+        writes.map(([key, value]) => {
+          const w = new kvrwset.KVWrite();
+          w.setKey(key);
+          w.setIsDelete(value.length === 0);
+          w.setValue(value);
+          return w;
+        }),
+      );
+      const plainBytes = plain.serializeBinary();
+      hashed.setPvtRwsetHash(sha256(plainBytes));
+      const pvt = new ledger.rwset.CollectionPvtReadWriteSet();
+      pvt.setCollectionName(collection);
+      pvt.setRwset(plainBytes);
+      return { hashed, pvt };
+    });
   }
 
   /**
@@ -207,4 +326,13 @@ export class TxSimulator {
     this.writePerformed = true;
     checkWriteKey(key);
   }
+}
+
+function sameVersion(a: Version | undefined, b: Version | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.blockNum === b.blockNum && a.txNum === b.txNum;
+}
+
+function formatVersion(v: Version): string {
+  return `&version.Height{BlockNum:0x${v.blockNum.toString(16)}, TxNum:0x${v.txNum.toString(16)}}`;
 }

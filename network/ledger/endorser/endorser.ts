@@ -35,6 +35,13 @@ export interface EndorserComponents {
    * (ChannelMsps.rememberVerified).
    */
   readonly onEndorsementSigned?: (endorser: Uint8Array, message: Uint8Array, signature: Uint8Array) => void;
+  /**
+   * Given the private data writes of each endorsed transaction, for the transient store: they travel to the
+   * committer beside the transaction, never in it.
+   */
+  readonly onPrivateData?: (txId: string, privateData: Uint8Array) => void;
+  /** The peer's warnings for its operator: why a creator was refused, which its caller is not told. */
+  readonly onWarning?: (message: string) => void;
   /** The version named in ChaincodeAction.chaincode_id. */
   readonly chaincodeVersion: string;
 }
@@ -55,34 +62,43 @@ export class Endorser {
 
   /** Runs a proposal without endorsing it; chaincode status >= 400 is an error (the client ignores status). */
   async evaluate(signedProposal: Uint8Array, signal?: AbortSignal): Promise<ChaincodeResponse> {
-    const proposal = await this.#preProcess(signedProposal);
+    const proposal = await this.#preProcess(signedProposal, 'evaluate');
     const system = this.#c.systemChaincodes.get(proposal.chaincodeName);
     const response = system
       ? await system.invoke(proposal.functionName, proposal.args.slice(1), proposal.channelId)
-      : (await this.#simulate(proposal, signal)).response;
+      : (await this.#simulate(proposal, 'evaluate', signal)).response;
     assertSuccessful(response);
     return response;
   }
 
   async endorse(signedProposal: Uint8Array, signal?: AbortSignal): Promise<Endorsement> {
-    const proposal = await this.#preProcess(signedProposal);
+    const proposal = await this.#preProcess(signedProposal, 'endorse');
     if (this.#c.systemChaincodes.has(proposal.chaincodeName)) {
       throw new LedgerError(
         'PROPOSAL_REJECTED',
         `system chaincode ${proposal.chaincodeName} cannot be invoked in a transaction`,
       );
     }
-    const result = await this.#simulate(proposal, signal);
+    const result = await this.#simulate(proposal, 'endorse', signal);
     assertSuccessful(result.response);
+    if (result.privateData) this.#c.onPrivateData?.(proposal.txId, result.privateData);
     return { proposal, response: result.response, preparedTransaction: this.#prepare(proposal, result) };
   }
 
-  async #preProcess(signedProposal: Uint8Array): Promise<UnpackedProposal> {
+  async #preProcess(signedProposal: Uint8Array, operation: 'evaluate' | 'endorse'): Promise<UnpackedProposal> {
     const proposal = unpackProposal(signedProposal);
     if (proposal.channelId !== this.#c.channelId) {
-      throw new LedgerError('CHANNEL_NOT_FOUND', `channel '${proposal.channelId}' not found`);
+      // Fabric's gateway fails before any peer is asked: evaluate cannot load the channel's config
+      // (evaluate.go connectChannelPeers), endorse finds no endorsement plan for it (endorse.go).
+      const ch = proposal.channelId;
+      throw new LedgerError(
+        'CHANNEL_NOT_FOUND',
+        operation === 'evaluate'
+          ? `failed to get config for channel [${ch}]: could not get last config for channel ${ch}`
+          : noEndorsementPlan(proposal.chaincodeName, ch),
+      );
     }
-    checkProposalCreator(signedProposal, proposal, this.#c.msps);
+    checkProposalCreator(signedProposal, proposal, this.#c.msps, this.#c.onWarning);
     if (await this.#c.findTransaction(proposal.txId)) {
       throw new LedgerError(
         'PROPOSAL_REJECTED',
@@ -92,12 +108,19 @@ export class Endorser {
     return proposal;
   }
 
-  async #simulate(proposal: UnpackedProposal, signal?: AbortSignal): Promise<SimulationResult> {
+  async #simulate(
+    proposal: UnpackedProposal,
+    operation: 'evaluate' | 'endorse',
+    signal?: AbortSignal,
+  ): Promise<SimulationResult> {
     const chaincode = this.#c.chaincodes.get(proposal.chaincodeName);
     if (!chaincode) {
+      // registry.go: evaluator() finds no peer with the chaincode; endorsementPlan() no discovery metadata.
       throw new LedgerError(
         'CHAINCODE_NOT_FOUND',
-        `no combination of peers can be derived which satisfy the endorsement policy: No metadata was found for chaincode ${proposal.chaincodeName} in channel ${proposal.channelId}`,
+        operation === 'evaluate'
+          ? `no peers available to evaluate chaincode ${proposal.chaincodeName} in channel ${proposal.channelId}`
+          : noEndorsementPlan(proposal.chaincodeName, proposal.channelId),
       );
     }
     return chaincode
@@ -173,6 +196,10 @@ export class Endorser {
     envelope.setPayload(payload.serializeBinary());
     return envelope.serializeBinary();
   }
+}
+
+function noEndorsementPlan(chaincodeName: string, channelId: string): string {
+  return `no combination of peers can be derived which satisfy the endorsement policy: No metadata was found for chaincode ${chaincodeName} in channel ${channelId}`;
 }
 
 function assertSuccessful(response: ChaincodeResponse): void {

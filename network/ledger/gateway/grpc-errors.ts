@@ -40,6 +40,9 @@ export function toServiceError(err: unknown, operation: GatewayOperation, peer: 
   const detail = errorDetail(peer, err.message);
   switch (operation) {
     case 'evaluate':
+      // The gateway answers these itself, before any peer is asked: no ErrorDetail (evaluate.go).
+      if (err.code === 'CHANNEL_NOT_FOUND') return serviceError(status.UNAVAILABLE, err.message, []);
+      if (err.code === 'CHAINCODE_NOT_FOUND') return serviceError(status.FAILED_PRECONDITION, err.message, []);
       // A chaincode failure on evaluate is UNKNOWN with the endorser's text (evaluate.go).
       if (err.code === 'CHAINCODE_FAILED' || err.code === 'PROPOSAL_REJECTED') {
         const code = err.code === 'CHAINCODE_FAILED' ? status.UNKNOWN : status.FAILED_PRECONDITION;
@@ -48,17 +51,21 @@ export function toServiceError(err: unknown, operation: GatewayOperation, peer: 
       }
       break;
     case 'endorse':
+      // No endorsement plan for an unknown channel or chaincode: the gateway's own answer (endorse.go).
+      if (err.code === 'CHANNEL_NOT_FOUND' || err.code === 'CHAINCODE_NOT_FOUND') {
+        return serviceError(status.FAILED_PRECONDITION, err.message, []);
+      }
+      // Any failure of the first endorser, a refused creator included, is ABORTED with the peer's answer in a
+      // detail (endorse.go planFromFirstEndorser; the endorser prefixes "error validating proposal").
       if (err.code === 'CHAINCODE_FAILED' || err.code === 'CHAINCODE_UNAVAILABLE') {
         return serviceError(status.ABORTED, 'failed to endorse transaction, see attached details for more info', [
           detail,
         ]);
       }
       if (err.code === 'PROPOSAL_REJECTED') {
-        return serviceError(
-          status.FAILED_PRECONDITION,
-          'failed to endorse transaction, see attached details for more info',
-          [errorDetail(peer, `error validating proposal: ${err.message}`)],
-        );
+        return serviceError(status.ABORTED, 'failed to endorse transaction, see attached details for more info', [
+          errorDetail(peer, `error validating proposal: ${err.message}`),
+        ]);
       }
       break;
     case 'submit':

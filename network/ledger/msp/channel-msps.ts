@@ -43,6 +43,10 @@ export class ChannelMsps implements IdentityVerifier {
     return [...this.#roots.keys()];
   }
 
+  hasMsp(mspId: string): boolean {
+    return this.#roots.has(mspId);
+  }
+
   validate(serializedIdentity: Uint8Array, at: Date = new Date()): IdentityCheck {
     const cacheKey = Buffer.from(serializedIdentity).toString('base64');
     let entry = this.#cache.get(cacheKey);

@@ -8,6 +8,7 @@ import { sha256, sha256Hex } from '../../crypto/index.ts';
 import { sortUpdates, type StateUpdate } from '../store/index.ts';
 import type { Identity, IdentityVerifier, StateReader, TxLocation } from '../types.ts';
 import { ANY_PEER_ENDORSEMENT, type EndorsementPolicy } from './endorsement-policy.ts';
+import { hashedNamespace, implicitCollectionMsp, privateNamespace } from '../chaincode/private-data.ts';
 import {
   hasHashedRanges,
   pendingKey,
@@ -33,6 +34,14 @@ export interface BlockValidationContext {
   readonly txIndex: TxIdIndex;
   /** Defaults to {@link ANY_PEER_ENDORSEMENT}. */
   readonly endorsementPolicy?: EndorsementPolicy;
+  /**
+   * The transient store's private data of a transaction, and the peer's MSP: the plaintext of a VALID
+   * transaction is committed for the collections of the peer's organisation, when it matches the hash.
+   */
+  readonly privateData?: {
+    readonly peerMspId: string;
+    take(txId: string): Uint8Array | undefined;
+  };
 }
 
 export interface BlockValidation {
@@ -47,13 +56,22 @@ interface NamespaceRwset {
   readonly rwset: ledger.rwset.kvrwset.KVRWSet;
 }
 
+/** A collection the transaction wrote, with the hash its plaintext writes must have. */
+interface CollectionWrite {
+  readonly namespace: string;
+  readonly collection: string;
+  readonly pvtRwsetHash: Uint8Array;
+}
+
 /** An endorser transaction that passed the stateless checks (steps 1–5). */
 interface CheckedTransaction {
   readonly kind: 'endorser';
   readonly txId: string;
   readonly chaincodeName: string;
   readonly endorsers: readonly Identity[];
+  /** Public namespaces, then each collection's hashed reads and writes as the `<cc>$$h<coll>` namespace. */
   readonly rwsets: readonly NamespaceRwset[];
+  readonly collections: readonly CollectionWrite[];
 }
 
 type StatelessResult =
@@ -87,7 +105,8 @@ export async function validateBlock(
     const code = duplicate ? Code.DUPLICATE_TXID : await checkAgainstState(checked, context, policy, pending);
     codes.push(code);
     if (code !== Code.VALID) continue;
-    for (const { namespace, rwset } of checked.rwsets) {
+    const privateData = context.privateData && takePrivateWrites(checked, context.privateData);
+    for (const { namespace, rwset } of [...checked.rwsets, ...(privateData ?? [])]) {
       for (const write of rwset.getWritesList()) {
         pending.set(pendingKey(namespace, write.getKey()), {
           namespace,
@@ -195,15 +214,16 @@ function checkTransaction(
   if (channelHeader.getChannelId() !== context.channelId) return fail(Code.TARGET_CHAIN_NOT_FOUND);
 
   const chaincodeAction = parse(() => peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8()));
-  const rwsets = chaincodeAction && parseRwsets(chaincodeAction.getResults_asU8());
-  if (!chaincodeAction || !rwsets) return fail(Code.BAD_RWSET);
+  const parsed = chaincodeAction && parseRwsets(chaincodeAction.getResults_asU8());
+  if (!chaincodeAction || !parsed) return fail(Code.BAD_RWSET);
 
   return {
     kind: 'endorser',
     txId,
     chaincodeName: chaincodeAction.getChaincodeId()?.getName() ?? '',
     endorsers: verifiedEndorsers(endorsed, prpBytes, context.identities),
-    rwsets,
+    rwsets: parsed.rwsets,
+    collections: parsed.collections,
   };
 }
 
@@ -230,16 +250,83 @@ function verifiedEndorsers(
   return result;
 }
 
-function parseRwsets(results: Uint8Array): NamespaceRwset[] | undefined {
+function parseRwsets(results: Uint8Array): { rwsets: NamespaceRwset[]; collections: CollectionWrite[] } | undefined {
   const txRwset = parse(() => ledger.rwset.TxReadWriteSet.deserializeBinary(results));
   // The enum has only KV, but the wire may carry any number.
   const dataModel: number = txRwset?.getDataModel() ?? -1;
   if (!txRwset || dataModel !== ledger.rwset.TxReadWriteSet.DataModel.KV) return undefined;
-  const out: NamespaceRwset[] = [];
+  const rwsets: NamespaceRwset[] = [];
+  const collections: CollectionWrite[] = [];
   for (const ns of txRwset.getNsRwsetList()) {
+    const namespace = ns.getNamespace();
     const rwset = parse(() => ledger.rwset.kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8()));
     if (!rwset || hasHashedRanges(rwset)) return undefined;
-    out.push({ namespace: ns.getNamespace(), rwset });
+    rwsets.push({ namespace, rwset });
+    for (const coll of ns.getCollectionHashedRwsetList()) {
+      const collection = coll.getCollectionName();
+      // Only implicit collections are defined (validator: "collection ... not defined" is BAD_RWSET-like).
+      if (implicitCollectionMsp(collection) === undefined) return undefined;
+      const hashed = parse(() => ledger.rwset.kvrwset.HashedRWSet.deserializeBinary(coll.getHashedRwset_asU8()));
+      if (!hashed) return undefined;
+      rwsets.push({ namespace: hashedNamespace(namespace, collection), rwset: hashedAsKv(hashed) });
+      if (coll.getPvtRwsetHash_asU8().length > 0) {
+        collections.push({ namespace, collection, pvtRwsetHash: coll.getPvtRwsetHash_asU8() });
+      }
+    }
+  }
+  return { rwsets, collections };
+}
+
+/**
+ * The hashed reads and writes as a KVRWSet over `<cc>$$h<coll>` (key = hex key hash, value = value hash): the
+ * same MVCC check and the same versioned update then apply to the hashed state as to public state.
+ */
+function hashedAsKv(hashed: ledger.rwset.kvrwset.HashedRWSet): ledger.rwset.kvrwset.KVRWSet {
+  const kv = new ledger.rwset.kvrwset.KVRWSet();
+  kv.setReadsList(
+    hashed.getHashedReadsList().map((r) => {
+      const read = new ledger.rwset.kvrwset.KVRead();
+      read.setKey(Buffer.from(r.getKeyHash_asU8()).toString('hex'));
+      const version = r.getVersion();
+      if (version) read.setVersion(version);
+      return read;
+    }),
+  );
+  kv.setWritesList(
+    hashed.getHashedWritesList().map((w) => {
+      const write = new ledger.rwset.kvrwset.KVWrite();
+      write.setKey(Buffer.from(w.getKeyHash_asU8()).toString('hex'));
+      write.setIsDelete(w.getIsDelete());
+      write.setValue(w.getIsDelete() ? new Uint8Array(0) : w.getValueHash_asU8());
+      return write;
+    }),
+  );
+  return kv;
+}
+
+/**
+ * The plaintext writes of a VALID transaction the peer keeps: collections of its own organisation whose private
+ * KVRWSet hashes to the pvt_rwset_hash in the block (anything else is not this peer's, or not the endorsed data).
+ */
+function takePrivateWrites(
+  tx: CheckedTransaction,
+  store: NonNullable<BlockValidationContext['privateData']>,
+): NamespaceRwset[] {
+  const bytes = store.take(tx.txId);
+  const pvt = bytes && parse(() => ledger.rwset.TxPvtReadWriteSet.deserializeBinary(bytes));
+  if (!pvt) return [];
+  const out: NamespaceRwset[] = [];
+  for (const ns of pvt.getNsPvtRwsetList()) {
+    for (const coll of ns.getCollectionPvtRwsetList()) {
+      const namespace = ns.getNamespace();
+      const collection = coll.getCollectionName();
+      if (implicitCollectionMsp(collection) !== store.peerMspId) continue;
+      const expected = tx.collections.find((c) => c.namespace === namespace && c.collection === collection);
+      const plain = coll.getRwset_asU8();
+      if (!expected || !sha256(plain).equals(expected.pvtRwsetHash)) continue;
+      const rwset = parse(() => ledger.rwset.kvrwset.KVRWSet.deserializeBinary(plain));
+      if (rwset) out.push({ namespace: privateNamespace(namespace, collection), rwset });
+    }
   }
   return out;
 }
