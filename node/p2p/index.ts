@@ -55,6 +55,7 @@ export {
   type ReceiptKeyLookup,
   type VerifiedBundle,
 } from './bundle-verifier.ts';
+export { parseBundleJson } from './bundle-file.ts';
 export {
   startReportExchange,
   type ReportExchange,
