@@ -2,7 +2,8 @@
  * The regulator's audit between processes (issue 10): the Hangzhou agency's and the Shanghai bank's nodes run as
  * node daemons on the embedded ledger, with libp2p on loopback TCP; `lianxin audit` runs as its own process with
  * the regulator's node.yaml, lists the accesses from the chain, fetches each bundle from the institutions' nodes
- * over `/lianxin/audit/1.0.0`, and verifies it.
+ * over `/lianxin/audit/1.0.0`, and verifies it (the other runs of the CLI are in this process, to save the start
+ * of a process each; the nodes stay their own processes).
  *
  * The access without valid consent is seeded the way a misbehaving provider would leave it: the agency's own
  * journal code stores a bundle for a `loan` request made under a consent that covers only `tax`, signed with the
@@ -270,7 +271,8 @@ describe('lianxin audit between node processes', () => {
   }, 60_000);
 
   it('passes an enterprise whose only access was consented: a table, exit 0', async () => {
-    const run = await lianxin('audit', '--subject', CLEAN, '--config', configs[REGULATOR] ?? '');
+    // In this process (the nodes are still their own): one spawned CLI above is enough to show the command's edge.
+    const run = await lianxinHere(['audit', '--subject', CLEAN, '--config', configs[REGULATOR] ?? '']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const [header, row, ...rest] = run.stdout.trimEnd().split('\n');
@@ -280,7 +282,7 @@ describe('lianxin audit between node processes', () => {
   }, 60_000);
 
   it('gives bundles to regulators only: the bank auditing itself gets none from the agency', async () => {
-    const run = await lianxin(
+    const run = await lianxinHere([
       'audit',
       '--institution',
       BANK,
@@ -289,7 +291,7 @@ describe('lianxin audit between node processes', () => {
       '--config',
       configs[BANK] ?? '',
       '--json',
-    );
+    ]);
     expect(run.code).toBe(1);
     const lines = linesOf(run.stdout);
     expect(lines.length).toBe(2);
