@@ -614,7 +614,8 @@ async function portTaken(address: string): Promise<boolean> {
   });
 }
 
-async function connectLedger(config: NodeConfig): Promise<LedgerConnection> {
+/** The node's connection to the ledger, with its MSP identity (also the regulator's `lianxin audit`). */
+export async function connectLedger(config: NodeConfig): Promise<LedgerConnection> {
   const [identity, tlsRootCertPem] = await Promise.all([
     loadSigningIdentity(config.identity.mspDir, config.mspId),
     readFile(config.ledger.tlsCa, 'utf8'),

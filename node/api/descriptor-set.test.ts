@@ -64,9 +64,10 @@ describe('the API descriptor set', () => {
 
   it('holds lianxin.v1 and grpc.health.v1, each file after its imports', () => {
     const names = apiFileDescriptorProtos().map((file) => protobuf.Reader.create(file).skip(1).string());
-    // exchange.proto: the p2p report exchange's messages (node/p2p), served so other toolchains can speak it.
+    // exchange.proto and audit.proto: the p2p report exchange's and bundle fetch's messages (node/p2p), served so
+    // other toolchains can speak them.
     expect([...names].sort()).toEqual(
-      [...PROTO_FILES, 'lianxin/v1/exchange.proto', 'grpc/health/v1/health.proto'].sort(),
+      [...PROTO_FILES, 'lianxin/v1/exchange.proto', 'lianxin/v1/audit.proto', 'grpc/health/v1/health.proto'].sort(),
     );
     expect(names.indexOf('lianxin/v1/proofs.proto')).toBeLessThan(names.indexOf('lianxin/v1/node.proto'));
   });

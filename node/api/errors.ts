@@ -127,6 +127,7 @@ const P2P_STATUS: Readonly<Record<Exclude<P2pErrorCode, 'REFUSED'>, status>> = {
   BAD_MESSAGE: status.FAILED_PRECONDITION,
   BAD_SIGNATURE: status.FAILED_PRECONDITION,
   REPORT_MISMATCH: status.FAILED_PRECONDITION,
+  FORBIDDEN: status.PERMISSION_DENIED,
 };
 
 /** The status a client sees for `err`, with `code`, `field` and the retry hint in trailing metadata. */

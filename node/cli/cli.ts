@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { attestCommand } from './commands/attest.ts';
+import { auditCommand } from './commands/audit.ts';
 import { backupCommand, ledgerBackupCommand } from './commands/backup.ts';
 import { bundleCommand } from './commands/bundle-export.ts';
 import { infoCommand } from './commands/info.ts';
@@ -15,6 +16,7 @@ import { consentCommand } from './commands/consent.ts';
 import { checkpointCommand, proofCommand } from './commands/log.ts';
 import { nodeCommand } from './commands/node-start.ts';
 import { notarizationCommand, notarizeCommand } from './commands/notarize.ts';
+import { receiptCommand } from './commands/receipt.ts';
 import { reportCommand } from './commands/report.ts';
 import { ledgerRestoreCommand, restoreCommand } from './commands/restore.ts';
 import { statusCommand } from './commands/status.ts';
@@ -35,6 +37,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   bundleCommand,
   consentCommand,
   reportCommand,
+  receiptCommand,
+  auditCommand,
   ledgerCommand,
   nodeCommand,
   // Join the `node` and `ledger` groups defined above.

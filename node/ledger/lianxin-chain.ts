@@ -424,6 +424,20 @@ export class LianxinChain {
     return this.#submit<AccessReceipt[]>('RecordAccessReceipts', JSON.stringify(receipts));
   }
 
+  /**
+   * Access receipts recorded on chain (ListAccessReceipts), every page: by subject or time only for a regulator,
+   * by requester or provider for a regulator or that institution. `from`/`to` bound accessedAt as [from, to)
+   * (RFC 3339; '' = unbounded); `value` is ignored for `time`.
+   */
+  listAccessReceipts(
+    by: 'subject' | 'requester' | 'provider' | 'time',
+    value: string,
+    from = '',
+    to = '',
+  ): Promise<AccessReceipt[]> {
+    return this.#allPages<AccessReceipt>('ListAccessReceipts', by, value, from, to);
+  }
+
   // Plumbing -------------------------------------------------------------------------------------------------
 
   async #submit<T>(transaction: string, ...args: string[]): Promise<Committed<T>> {

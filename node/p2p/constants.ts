@@ -35,3 +35,10 @@ export const MAX_REQUEST_LIFETIME_MS = 5 * 60_000;
 export const MAX_CLOCK_SKEW_MS = 30_000;
 /** Record kinds one request may name. */
 export const MAX_REQUEST_KINDS = 32;
+
+/** The regulator's bundle-fetch protocol ID (proto/lianxin/v1/audit.proto). */
+export const AUDIT_PROTOCOL = '/lianxin/audit/1.0.0';
+/** Receipt digests one bundle fetch may ask for (the chain lists receipts in pages of up to 100). */
+export const MAX_AUDIT_DIGESTS = 100;
+/** Largest bundle-fetch message: 100 bundles of three envelopes each, with room to spare. */
+export const MAX_AUDIT_MESSAGE_BYTES = 4 * 1024 * 1024;

@@ -21,7 +21,9 @@ export type P2pErrorCode =
   /** The provider's report or receipt does not match what was asked, or the chain index. */
   | 'REPORT_MISMATCH'
   /** The provider answered with a signed refusal; `reason` says why. */
-  | 'REFUSED';
+  | 'REFUSED'
+  /** The remote node does not serve this peer the protocol asked (bundle fetch by a non-regulator). */
+  | 'FORBIDDEN';
 
 export class P2pError extends Error {
   override readonly name: string = 'P2pError';

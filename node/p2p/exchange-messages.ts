@@ -218,7 +218,8 @@ function textField(value: unknown, field: string, max: number): string {
   return value;
 }
 
-function envelopeOf(value: unknown, field: string): SignedEnvelope {
+/** A SignedEnvelope as protobufjs decoded it, checked field by field (shared by every message that embeds one). */
+export function envelopeOf(value: unknown, field: string): SignedEnvelope {
   const object = value as {
     body?: unknown;
     signature?: { kid?: unknown; suite?: unknown; signature?: unknown } | null;

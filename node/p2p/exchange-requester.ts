@@ -20,7 +20,6 @@ import {
 } from './constants.ts';
 import { ExchangeRefusedError, P2pError } from './errors.ts';
 import {
-  decodeAccessReceipt,
   decodeAccessRequest,
   decodeFrame,
   decodeRefusal,
@@ -35,6 +34,7 @@ import {
   type Report,
   type SignedEnvelope,
 } from './exchange-messages.ts';
+import { checkReceipt } from './bundle-verifier.ts';
 import type { ExchangeBundle, ExchangeJournal, IndexLookup } from './exchange-ports.ts';
 import { digestOf, signEnvelope, verifyEnvelope } from './exchange-signatures.ts';
 import type { P2pHost } from './p2p-host.ts';
@@ -217,29 +217,24 @@ export class ReportRequester {
     return new ExchangeRefusedError(refusal.reason, refusal.detail);
   }
 
-  /** The receipt must be the provider's signature over this request; a receipt that is not is not disputable. */
+  /**
+   * The receipt must be the provider's signature over this request (the bundle verifier's rule, shared with
+   * `lianxin receipt verify` and the audit); a receipt that is not is not disputable.
+   */
   #checkReceipt(
     provider: string,
     request: SignedEnvelope,
     decoded: AccessRequest,
     envelope: SignedEnvelope,
   ): AccessReceipt {
-    const receipt = decodeAccessReceipt(envelope.body);
-    const key = this.#c.registry.receiptKey(provider, envelope.signature.kid, receipt.issuedAtMs);
-    if (receipt.provider !== provider || key === undefined || !verifyEnvelope('access-receipt', envelope, key)) {
+    const checked = checkReceipt(this.#c.registry, provider, { envelope: request, decoded }, envelope);
+    if ('requestId' in checked) return checked;
+    if (checked.code === 'SIGNATURE_INVALID') {
       throw new P2pError('BAD_SIGNATURE', `a receipt not signed by ${provider}`, { field: 'receipt.signature' });
     }
-    if (
-      !equalBytes(receipt.requestDigest, digestOf(request)) ||
-      receipt.requestId !== decoded.requestId ||
-      receipt.requester !== decoded.requester ||
-      receipt.subject !== decoded.subject ||
-      receipt.purpose !== decoded.purpose ||
-      receipt.consentId !== decoded.consentId
-    ) {
-      throw new P2pError('BAD_MESSAGE', 'the receipt does not state this request', { field: 'receipt' });
-    }
-    return receipt;
+    if (checked.code === 'BUNDLE_MALFORMED')
+      throw new P2pError('BAD_MESSAGE', checked.reason, { field: checked.field ?? 'receipt' });
+    throw new P2pError('BAD_MESSAGE', 'the receipt does not state this request', { field: 'receipt' });
   }
 
   /** Checks the report against the receipt, the attestations and the chain index; the first problem disputes. */

@@ -40,7 +40,23 @@ export {
 } from './exchange-messages.ts';
 export { signEnvelope, verifyEnvelope, digestOf, type SignedMessage } from './exchange-signatures.ts';
 export { ExchangeRefusedError, P2pError, type P2pErrorCode } from './errors.ts';
-export { EXCHANGE_PROTOCOL, REPORT_CHUNK_BYTES } from './constants.ts';
+export { AUDIT_PROTOCOL, EXCHANGE_PROTOCOL, MAX_AUDIT_DIGESTS, REPORT_CHUNK_BYTES } from './constants.ts';
+export { bundleServer, fetchBundles, type BundleServerComponents } from './audit-protocol.ts';
+export type { FetchedBundle } from './audit-messages.ts';
+export {
+  chainRecordProblem,
+  checkReceipt,
+  consentProblem,
+  trustBundleReceiptKeys,
+  verifyBundle,
+  type BundleEnvelopes,
+  type BundleProblem,
+  type BundleProblemCode,
+  type BundleVerification,
+  type ReceiptKeyLookup,
+  type VerifiedBundle,
+} from './bundle-verifier.ts';
+export { parseBundleJson } from './bundle-file.ts';
 export {
   startReportExchange,
   type ReportExchange,

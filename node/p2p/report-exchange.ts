@@ -10,7 +10,8 @@
 import type { PrivateKey } from '@libp2p/interface';
 import type { LianxinChain } from '../ledger/index.ts';
 import type { AttestationVerification, ReceiptKey } from '../receipts/index.ts';
-import { EXCHANGE_PROTOCOL } from './constants.ts';
+import { bundleServer } from './audit-protocol.ts';
+import { AUDIT_PROTOCOL, EXCHANGE_PROTOCOL } from './constants.ts';
 import { ChainExchangeJournal, type JournalDatabase } from './exchange-journal.ts';
 import { ConsentView, type ConsentViewInit } from './consent-view.ts';
 import type { IndexLookup, ReportSource } from './exchange-ports.ts';
@@ -99,6 +100,8 @@ export async function startReportExchange(
     { onError, ...init.provider },
   );
   await host.handle(EXCHANGE_PROTOCOL, provider.handler);
+  // The regulator's bundle fetch (audit-protocol.ts): served from the journal, to regulators only.
+  await host.handle(AUDIT_PROTOCOL, bundleServer({ registry, journal, onError }));
   await journal.start();
   const requester = new ReportRequester(
     {

@@ -190,7 +190,7 @@ function leafLine(leaf: LeafSummary): string {
           .join('');
 }
 
-async function read(file: string): Promise<Buffer> {
+export async function read(file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (err) {
@@ -198,7 +198,7 @@ async function read(file: string): Promise<Buffer> {
   }
 }
 
-function trustBundle(file: string, bytes: Buffer): TrustBundle {
+export function trustBundle(file: string, bytes: Buffer): TrustBundle {
   try {
     return parseTrustBundle(bytes.toString('utf8'));
   } catch (err) {

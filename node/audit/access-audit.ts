@@ -1,0 +1,230 @@
+/**
+ * The regulator's audit of cross-city report accesses (DESIGN §7 step 5, issue 10): list the access receipts the
+ * chain recorded for a subject, an institution or a time window; fetch each receipt's bundle from the nodes of
+ * the institutions involved (`/lianxin/audit/1.0.0`, served to regulators only); verify every signature with the
+ * registry's receipt keys (the shared bundle verifier), the chain's record against the signed receipt, and the
+ * consent the receipt names at the time of access by the chaincode's own rule; and give one verdict per access.
+ *
+ * The chain's RecordAccessReceipt checks subject, grantee, purpose and window, but it cannot see the kinds a
+ * request asked for: the consent's scope is only checkable here, with the bundle in hand. Every fetched bundle
+ * is attacker-controlled until verified; a node's copy that does not verify is set aside for the other side's.
+ */
+import type { Consent } from '../../chaincode/src/protocol.ts';
+import { checkUscc, requireMspId, requireTime } from '../../chaincode/src/protocol.ts';
+import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
+import {
+  chainRecordProblem,
+  consentProblem,
+  MAX_AUDIT_DIGESTS,
+  verifyBundle,
+  type BundleProblem,
+  type BundleProblemCode,
+  type BundleVerification,
+  type FetchedBundle,
+  type ReceiptKeyLookup,
+} from '../p2p/index.ts';
+import { AuditError } from './errors.ts';
+
+/** One access's verdict: OK, or the first problem found. Stable codes, for scripts and for the exit status. */
+export type AuditVerdictCode = 'OK' | 'BUNDLE_MISSING' | BundleProblemCode;
+
+export interface AuditFinding {
+  readonly code: Exclude<AuditVerdictCode, 'OK'>;
+  readonly reason: string;
+  readonly field?: string;
+}
+
+export interface AuditedAccess {
+  /** The chain's record of the access. */
+  readonly receipt: ChainReceipt;
+  readonly verdict: AuditVerdictCode;
+  /** Everything found, the verdict's first; empty when OK. */
+  readonly findings: readonly AuditFinding[];
+  /** The institution whose node gave the bundle checked, when one was. */
+  readonly bundleFrom: string | undefined;
+}
+
+export interface AuditQuery {
+  /** Unified Social Credit Code of the enterprise. */
+  readonly subject?: string;
+  /** MSP ID: accesses where the institution was requester or provider. */
+  readonly institution?: string;
+  /** RFC 3339 bounds of the access time, [from, to). */
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export interface AccessAuditComponents {
+  readonly chain: {
+    listAccessReceipts(
+      by: 'subject' | 'requester' | 'provider' | 'time',
+      value: string,
+      from?: string,
+      to?: string,
+    ): Promise<ChainReceipt[]>;
+    getConsent(consentId: string): Promise<Consent | undefined>;
+  };
+  /** The registry's receipt keys (RegistryView over the chain's snapshot). */
+  readonly keys: ReceiptKeyLookup;
+  /** `fetchBundles` over the regulator's p2p host. */
+  readonly fetchBundles: (
+    mspId: string,
+    receiptDigests: readonly string[],
+    options: { signal?: AbortSignal },
+  ) => Promise<FetchedBundle[]>;
+}
+
+const field = <T>(name: string, check: () => T): T => {
+  try {
+    return check();
+  } catch (err) {
+    throw new AuditError('INVALID_QUERY', err instanceof Error ? err.message : String(err), {
+      field: name,
+      cause: err,
+    });
+  }
+};
+
+/** Validates the query once, at the edge, with the chain's own rules. */
+export function checkAuditQuery(query: AuditQuery): AuditQuery {
+  if (query.subject !== undefined) {
+    const subject = query.subject;
+    const uscc = checkUscc(subject, 'lenient');
+    if (!uscc.valid || uscc.code !== subject) {
+      throw new AuditError('INVALID_QUERY', '"subject" must be a Unified Social Credit Code', { field: 'subject' });
+    }
+  }
+  if (query.institution !== undefined) {
+    const institution = query.institution;
+    field('institution', () => requireMspId('institution', institution));
+  }
+  for (const name of ['from', 'to'] as const) {
+    const value = query[name];
+    if (value !== undefined) field(name, () => requireTime(name, value));
+  }
+  return query;
+}
+
+async function listAccesses(c: AccessAuditComponents, q: AuditQuery): Promise<ChainReceipt[]> {
+  const from = q.from ?? '';
+  const to = q.to ?? '';
+  let listed: ChainReceipt[];
+  if (q.subject !== undefined) {
+    listed = await c.chain.listAccessReceipts('subject', q.subject, from, to);
+  } else if (q.institution !== undefined) {
+    const [asRequester, asProvider] = await Promise.all([
+      c.chain.listAccessReceipts('requester', q.institution, from, to),
+      c.chain.listAccessReceipts('provider', q.institution, from, to),
+    ]);
+    listed = [...asRequester, ...asProvider];
+  } else {
+    listed = await c.chain.listAccessReceipts('time', '', from, to);
+  }
+  const institution = q.institution;
+  const byDigest = new Map<string, ChainReceipt>();
+  for (const receipt of listed) {
+    if (institution === undefined || receipt.requester === institution || receipt.provider === institution) {
+      byDigest.set(receipt.receiptDigest, receipt);
+    }
+  }
+  return [...byDigest.values()].sort(
+    (a, b) => a.accessedAt.localeCompare(b.accessedAt) || a.receiptDigest.localeCompare(b.receiptDigest),
+  );
+}
+
+/** Every copy the nodes of `mspId` gave, by digest; an unreachable node or a refusal counts as no copy. */
+async function fetchFrom(
+  c: AccessAuditComponents,
+  mspId: string,
+  digests: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<{ copies: Map<string, FetchedBundle>; failure: string | undefined }> {
+  const copies = new Map<string, FetchedBundle>();
+  for (let at = 0; at < digests.length; at += MAX_AUDIT_DIGESTS) {
+    try {
+      const fetched = await c.fetchBundles(mspId, digests.slice(at, at + MAX_AUDIT_DIGESTS), signal ? { signal } : {});
+      for (const bundle of fetched) copies.set(bundle.receiptDigest, bundle);
+    } catch (err) {
+      return { copies, failure: `${mspId}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+  return { copies, failure: undefined };
+}
+
+/** The better of two verifications: a verified one over a refused one, then the one with fewer findings. */
+function better(a: BundleVerification | undefined, b: BundleVerification): boolean {
+  if (a === undefined) return true;
+  if (!a.ok) return b.ok;
+  return b.ok && b.findings.length < a.findings.length;
+}
+
+/**
+ * Audits the accesses the chain lists for `query`, one verdict each, in order of access time.
+ * @throws AuditError `INVALID_QUERY`; chain errors as thrown by the chain.
+ */
+export async function auditAccesses(
+  c: AccessAuditComponents,
+  query: AuditQuery,
+  options: { signal?: AbortSignal } = {},
+): Promise<AuditedAccess[]> {
+  const accesses = await listAccesses(c, checkAuditQuery(query));
+  // Both sides keep the bundle: ask every institution involved for the digests it took part in.
+  const wanted = new Map<string, string[]>();
+  for (const r of accesses) {
+    for (const mspId of [r.provider, r.requester]) wanted.set(mspId, [...(wanted.get(mspId) ?? []), r.receiptDigest]);
+  }
+  const fetched = new Map<string, { copies: Map<string, FetchedBundle>; failure: string | undefined }>();
+  for (const [mspId, digests] of wanted) fetched.set(mspId, await fetchFrom(c, mspId, digests, options.signal));
+
+  const consents = new Map<string, Promise<Consent | undefined>>();
+  const consentOf = (id: string) => {
+    let consent = consents.get(id);
+    if (consent === undefined) {
+      consent = c.chain.getConsent(id);
+      consents.set(id, consent);
+    }
+    return consent;
+  };
+
+  const audited: AuditedAccess[] = [];
+  for (const receipt of accesses) {
+    let best: BundleVerification | undefined;
+    let bundleFrom: string | undefined;
+    const unreachable: string[] = [];
+    for (const mspId of [receipt.provider, receipt.requester]) {
+      const from = fetched.get(mspId);
+      const copy = from?.copies.get(receipt.receiptDigest);
+      if (from?.failure !== undefined) unreachable.push(from.failure);
+      if (copy === undefined || !copy.found) continue;
+      const verification = verifyBundle(copy, c.keys);
+      if (better(best, verification)) {
+        best = verification;
+        bundleFrom = mspId;
+      }
+    }
+    const findings: AuditFinding[] = [];
+    if (best === undefined) {
+      const why = unreachable.length > 0 ? `; ${unreachable.join('; ')}` : '';
+      findings.push({
+        code: 'BUNDLE_MISSING',
+        reason: `neither ${receipt.provider} nor ${receipt.requester} gave the bundle of this receipt${why}`,
+      });
+    } else if (!best.ok) {
+      findings.push(pick(best));
+    } else {
+      const onChain = chainRecordProblem(best.bundle, best.receiptDigest, receipt);
+      if (onChain !== undefined) findings.push(pick(onChain));
+      const consent = consentProblem(best.bundle, await consentOf(best.bundle.decoded.receipt.consentId));
+      if (consent !== undefined) findings.push(pick(consent));
+      findings.push(...best.findings.map(pick));
+    }
+    audited.push({ receipt, verdict: findings[0]?.code ?? 'OK', findings, bundleFrom });
+  }
+  return audited;
+}
+
+function pick(p: BundleProblem): AuditFinding {
+  return p.field === undefined
+    ? { code: p.code, reason: p.reason }
+    : { code: p.code, reason: p.reason, field: p.field };
+}

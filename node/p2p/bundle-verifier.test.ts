@@ -1,0 +1,324 @@
+/**
+ * The receipt-bundle verifier as a specification: a clean bundle verifies with the chain's registry view and with
+ * the exported trust bundle alike, and each tampered field is refused with its own code and field.
+ */
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { Consent } from '../../chaincode/src/protocol.ts';
+import { buildTrustBundle, parseTrustBundle, receiptKeyOf, type ReceiptKey } from '../receipts/index.ts';
+import { testUscc } from '../services/test-node-parts.ts';
+import {
+  chainRecordProblem,
+  consentProblem,
+  trustBundleReceiptKeys,
+  verifyBundle,
+  type BundleEnvelopes,
+  type ReceiptKeyLookup,
+  type VerifiedBundle,
+} from './bundle-verifier.ts';
+import {
+  encodeAccessReceipt,
+  encodeAccessRequest,
+  encodeAcknowledgement,
+  type AccessReceipt,
+  type AccessRequest,
+  type Acknowledgement,
+  type SignedEnvelope,
+} from './exchange-messages.ts';
+import { digestOf, signEnvelope } from './exchange-signatures.ts';
+import { RegistryView } from './registry-view.ts';
+import { snapshotOf } from './test-registry.ts';
+
+const BANK = 'ShanghaiBankMSP';
+const AGENCY = 'HangzhouCreditMSP';
+const SUBJECT = testUscc(7);
+const CONSENT = 'c'.repeat(64);
+const AT = Date.parse('2026-12-05T12:00:00Z');
+const DAY = 86_400_000;
+
+const newKey = (): ReceiptKey => receiptKeyOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+const spkiOf = (key: ReceiptKey) =>
+  createPublicKey(key.privateKey).export({ type: 'spki', format: 'der' }).toString('base64');
+const bankKey = newKey();
+const agencyKey = newKey();
+const snapshot = snapshotOf([
+  { mspId: BANK, peerId: 'p1', receiptKeys: [{ spki: spkiOf(bankKey), kid: bankKey.kid }] },
+  {
+    mspId: AGENCY,
+    peerId: 'p2',
+    role: 'agency',
+    receiptKeys: [{ spki: spkiOf(agencyKey), kid: agencyKey.kid, validFrom: '2026-06-01T00:00:00.000Z' }],
+  },
+]);
+const registry = new RegistryView(snapshot);
+const trusted = trustBundleReceiptKeys(
+  parseTrustBundle(buildTrustBundle({ channel: 'lianxin', exportedAt: new Date(AT), ...snapshot, certificates: [] })),
+);
+
+function requestOf(overrides: Partial<AccessRequest> = {}): AccessRequest {
+  return {
+    requestId: randomBytes(32).toString('hex'),
+    requester: BANK,
+    provider: AGENCY,
+    subject: SUBJECT,
+    kinds: ['loan'],
+    purpose: 'LOAN_APPROVAL',
+    consentId: CONSENT,
+    nonce: randomBytes(16),
+    issuedAtMs: AT,
+    expiresAtMs: AT + 60_000,
+    ...overrides,
+  };
+}
+
+function receiptOf(request: AccessRequest, requestEnvelope: SignedEnvelope, overrides: Partial<AccessReceipt> = {}) {
+  const receipt: AccessReceipt = {
+    requestId: request.requestId,
+    requestDigest: digestOf(requestEnvelope),
+    provider: AGENCY,
+    requester: BANK,
+    subject: request.subject,
+    purpose: request.purpose,
+    consentId: request.consentId,
+    records: [{ kind: 'loan', version: 1, recordDigest: randomBytes(32), leafHash: randomBytes(32) }],
+    reportDigest: randomBytes(32),
+    issuedAtMs: AT + 100,
+    ...overrides,
+  };
+  return receipt;
+}
+
+function ackOf(request: AccessRequest, receiptEnvelope: SignedEnvelope, overrides: Partial<Acknowledgement> = {}) {
+  const ack: Acknowledgement = {
+    requestId: request.requestId,
+    receiptDigest: digestOf(receiptEnvelope),
+    requester: BANK,
+    status: 'ACCEPTED',
+    disputeReason: '',
+    issuedAtMs: AT + 200,
+    ...overrides,
+  };
+  return ack;
+}
+
+/** A bundle as the two nodes would exchange it; each part can be replaced. */
+function bundle(
+  change: {
+    request?: Partial<AccessRequest>;
+    receipt?: Partial<AccessReceipt>;
+    ack?: Partial<Acknowledgement>;
+    receiptKey?: ReceiptKey;
+  } = {},
+) {
+  const request = requestOf(change.request);
+  const requestEnvelope = signEnvelope('access-request', encodeAccessRequest(request), bankKey);
+  const receipt = receiptOf(request, requestEnvelope, change.receipt);
+  const receiptEnvelope = signEnvelope('access-receipt', encodeAccessReceipt(receipt), change.receiptKey ?? agencyKey);
+  const ack = ackOf(request, receiptEnvelope, change.ack);
+  const ackEnvelope = signEnvelope('acknowledgement', encodeAcknowledgement(ack), bankKey);
+  return {
+    request,
+    receipt,
+    envelopes: { request: requestEnvelope, receipt: receiptEnvelope, acknowledgement: ackEnvelope },
+  };
+}
+
+/** The same signature over other bytes: what an edit of a signed message after signing looks like. */
+const tampered = (envelope: SignedEnvelope, body: Uint8Array): SignedEnvelope => ({ ...envelope, body });
+
+function verified(envelopes: BundleEnvelopes, keys: ReceiptKeyLookup = registry): VerifiedBundle {
+  const result = verifyBundle(envelopes, keys);
+  if (!result.ok) throw new Error(`expected a verified bundle, got ${result.code}: ${result.reason}`);
+  return result;
+}
+
+const consent = (overrides: Partial<Consent> = {}): Consent => ({
+  consentId: CONSENT,
+  subject: SUBJECT,
+  grantee: BANK,
+  purpose: 'LOAN_APPROVAL',
+  scope: ['loan'],
+  validFrom: new Date(AT - DAY).toISOString(),
+  validUntil: new Date(AT + DAY).toISOString(),
+  authorizationDigest: 'a'.repeat(64),
+  recordedBy: BANK,
+  status: 'active',
+  grantedAt: new Date(AT - DAY).toISOString(),
+  revokedAt: null,
+  revokedBy: null,
+  txId: 'e'.repeat(64),
+  ...overrides,
+});
+
+describe('verifyBundle', () => {
+  it.each([
+    ['the chain registry view', registry],
+    ['the exported trust bundle', trusted],
+  ])('verifies a clean bundle with %s, with no findings', (_name, keys) => {
+    const { envelopes, receipt } = bundle();
+    const result = verified(envelopes, keys);
+    expect(result.findings).toEqual([]);
+    expect(result.receiptDigest).toBe(digestOf(envelopes.receipt).toString('hex'));
+    expect(result.bundle.decoded.receipt.subject).toBe(receipt.subject);
+  });
+
+  it('refuses a request edited after the requester signed it: SIGNATURE_INVALID on request.signature', () => {
+    const { envelopes, request } = bundle();
+    const edited = tampered(envelopes.request, encodeAccessRequest({ ...request, kinds: ['loan', 'tax'] }));
+    expect(verifyBundle({ ...envelopes, request: edited }, registry)).toMatchObject({
+      ok: false,
+      code: 'SIGNATURE_INVALID',
+      field: 'request.signature',
+    });
+  });
+
+  it('refuses a receipt edited after the provider signed it: SIGNATURE_INVALID on receipt.signature', () => {
+    const { envelopes, receipt } = bundle();
+    const edited = tampered(envelopes.receipt, encodeAccessReceipt({ ...receipt, purpose: 'MARKETING' }));
+    expect(verifyBundle({ ...envelopes, receipt: edited, acknowledgement: undefined }, trusted)).toMatchObject({
+      ok: false,
+      code: 'SIGNATURE_INVALID',
+      field: 'receipt.signature',
+    });
+  });
+
+  it("refuses a receipt signed with the requester's key instead of the provider's", () => {
+    const { envelopes } = bundle({ receiptKey: bankKey });
+    expect(verifyBundle(envelopes, registry)).toMatchObject({
+      code: 'SIGNATURE_INVALID',
+      field: 'receipt.signature.kid',
+    });
+  });
+
+  it("refuses a receipt signed before the provider's key was valid", () => {
+    const early = Date.parse('2026-05-01T00:00:00Z');
+    const { envelopes } = bundle({
+      request: { issuedAtMs: early, expiresAtMs: early + 60_000 },
+      receipt: { issuedAtMs: early },
+    });
+    expect(verifyBundle(envelopes, trusted)).toMatchObject({
+      code: 'SIGNATURE_INVALID',
+      field: 'receipt.signature.kid',
+    });
+    expect(verifyBundle(envelopes, registry)).toMatchObject({
+      code: 'SIGNATURE_INVALID',
+      field: 'receipt.signature.kid',
+    });
+  });
+
+  it('refuses a receipt, signed by the provider, of another request: BUNDLE_INCONSISTENT', () => {
+    const { envelopes } = bundle({ receipt: { requestDigest: randomBytes(32) } });
+    expect(verifyBundle(envelopes, registry)).toMatchObject({
+      code: 'BUNDLE_INCONSISTENT',
+      field: 'receipt.requestDigest',
+    });
+  });
+
+  it('refuses a receipt that names another consent than the request', () => {
+    const { envelopes } = bundle({ receipt: { consentId: 'd'.repeat(64) } });
+    expect(verifyBundle(envelopes, registry)).toMatchObject({
+      code: 'BUNDLE_INCONSISTENT',
+      field: 'receipt.consentId',
+    });
+  });
+
+  it('refuses an acknowledgement of another receipt, and one edited after signing', () => {
+    const other = bundle({ ack: { receiptDigest: randomBytes(32) } });
+    expect(verifyBundle(other.envelopes, registry)).toMatchObject({
+      code: 'BUNDLE_INCONSISTENT',
+      field: 'acknowledgement.receiptDigest',
+    });
+    const { envelopes, request } = bundle();
+    const edited = tampered(
+      envelopes.acknowledgement,
+      encodeAcknowledgement(ackOf(request, envelopes.receipt, { status: 'DISPUTED', disputeReason: 'x' })),
+    );
+    expect(verifyBundle({ ...envelopes, acknowledgement: edited }, registry)).toMatchObject({
+      code: 'SIGNATURE_INVALID',
+      field: 'acknowledgement.signature',
+    });
+  });
+
+  it('refuses a body that is not the message it claims to be: BUNDLE_MALFORMED naming the field', () => {
+    const { envelopes } = bundle();
+    expect(
+      verifyBundle({ ...envelopes, receipt: tampered(envelopes.receipt, Buffer.from([0xff, 0xff])) }, registry),
+    ).toMatchObject({
+      code: 'BUNDLE_MALFORMED',
+      field: 'receipt',
+    });
+  });
+
+  it('reports a missing acknowledgement and a dispute as findings of a verified bundle', () => {
+    const { envelopes } = bundle();
+    expect(verified({ ...envelopes, acknowledgement: undefined }).findings).toMatchObject([
+      { code: 'NO_ACKNOWLEDGEMENT' },
+    ]);
+    const disputed = bundle({
+      ack: { status: 'DISPUTED', disputeReason: 'record 0 (loan): does not match the chain index' },
+    });
+    expect(verified(disputed.envelopes).findings).toMatchObject([
+      { code: 'DISPUTED', reason: expect.stringContaining('does not match the chain index') as string },
+    ]);
+  });
+});
+
+describe('consentProblem', () => {
+  const { envelopes } = bundle({ request: { kinds: ['loan', 'tax'] } });
+  const checked = verified(envelopes).bundle;
+
+  it('accepts a consent covering every kind at the time of access, revoked only afterwards', () => {
+    expect(consentProblem(checked, consent({ scope: ['loan', 'tax'] }))).toBeUndefined();
+    expect(
+      consentProblem(checked, consent({ scope: ['*'], revokedAt: new Date(AT + 1000).toISOString() })),
+    ).toBeUndefined();
+  });
+
+  it.each([
+    ['a kind outside the scope', consent(), 'request.kinds[1]'],
+    [
+      'a consent revoked before the access',
+      consent({ scope: ['*'], revokedAt: new Date(AT - 1).toISOString() }),
+      'request.kinds[0]',
+    ],
+    [
+      'a consent not yet valid',
+      consent({ scope: ['*'], validFrom: new Date(AT + 1000).toISOString() }),
+      'request.kinds[0]',
+    ],
+    ['another purpose', consent({ scope: ['*'], purpose: 'MARKETING' }), 'request.kinds[0]'],
+    ['another grantee', consent({ scope: ['*'], grantee: 'NanjingSupplyChainMSP' }), 'receipt.requester'],
+    ['no consent on chain', undefined, 'receipt.consentId'],
+  ])('finds NO_VALID_CONSENT for %s', (_name, onChain, field) => {
+    expect(consentProblem(checked, onChain)).toMatchObject({ code: 'NO_VALID_CONSENT', field });
+  });
+});
+
+describe('chainRecordProblem', () => {
+  const { envelopes, receipt } = bundle();
+  const result = verified(envelopes);
+  const onChain = {
+    receiptDigest: result.receiptDigest,
+    requester: BANK,
+    provider: AGENCY,
+    subject: SUBJECT,
+    purpose: 'LOAN_APPROVAL',
+    consentId: CONSENT,
+    accessedAt: new Date(receipt.issuedAtMs).toISOString(),
+  };
+
+  it('accepts the chain record of this receipt', () => {
+    expect(chainRecordProblem(result.bundle, result.receiptDigest, onChain)).toBeUndefined();
+  });
+
+  it.each([
+    ['receiptDigest', 'f'.repeat(64), 'receipt'],
+    ['accessedAt', new Date(AT + 5000).toISOString(), 'receipt.accessedAt'],
+    ['subject', testUscc(8), 'receipt.subject'],
+  ])('finds DIGEST_MISMATCH when the chain records another %s', (name, value, field) => {
+    expect(chainRecordProblem(result.bundle, result.receiptDigest, { ...onChain, [name]: value })).toMatchObject({
+      code: 'DIGEST_MISMATCH',
+      field,
+    });
+  });
+});
