@@ -43,7 +43,7 @@ export interface ConnectionStats {
   readonly budget: number;
   /** Refused since start, at the caps. */
   readonly refused: number;
-  /** Closed since start for not completing the TLS handshake in time, or failing it. */
+  /** Closed since start before completing the TLS handshake: out of time, failed, or given up by the client. */
   readonly handshakeFailures: number;
   /** Certificate-less connections closed since start at their lifetime or call budget. */
   readonly anonymousExpired: number;
@@ -53,6 +53,7 @@ export interface ConnectionStats {
 interface Connection {
   /** The absolute deadline of the TLS handshake, cleared when it completes. */
   readonly handshake: NodeJS.Timeout;
+  secured: boolean;
   /** Set once the handshake completed without a valid client certificate: its calls so far. */
   anonymous?: { readonly socket: tls.TLSSocket; calls: number };
 }
@@ -95,9 +96,8 @@ export class ConnectionAdmission {
     this.#tls.on('secureConnection', (socket: tls.TLSSocket) => {
       this.#secured(socket);
     });
-    this.#tls.on('tlsClientError', () => {
-      this.#handshakeFailures++;
-    });
+    // A failed handshake closes the raw socket: counted there, once, with those that ran out of time.
+    this.#tls.on('tlsClientError', () => undefined);
     this.#server.on('connection', (socket) => {
       this.#accept(socket);
     });
@@ -173,16 +173,17 @@ export class ConnectionAdmission {
     this.#perAddress.set(address, fromAddress + 1);
     const peer = peerOf(socket);
     const handshake = setTimeout(() => {
-      this.#handshakeFailures++;
       socket.destroy();
     }, limits.handshakeTimeoutMs);
     handshake.unref();
-    this.#connections.set(peer, { handshake });
+    this.#connections.set(peer, { handshake, secured: false });
     socket.on('error', () => undefined);
     socket.once('close', () => {
       clearTimeout(handshake);
       this.#open.delete(socket);
-      if (this.#connections.get(peer)?.anonymous !== undefined) this.#anonymousOpen--;
+      const connection = this.#connections.get(peer);
+      if (connection?.secured === false) this.#handshakeFailures++;
+      if (connection?.anonymous !== undefined) this.#anonymousOpen--;
       this.#connections.delete(peer);
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(address);
@@ -200,6 +201,7 @@ export class ConnectionAdmission {
       return;
     }
     clearTimeout(connection.handshake);
+    connection.secured = true;
     socket.on('error', () => undefined);
     if (!socket.authorized) {
       // No certificate from a consortium CA: health checking only, for a short while.

@@ -94,8 +94,17 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     ...(options.maxConcurrentStreams === undefined ? {} : { maxConcurrentStreams: options.maxConcurrentStreams }),
     ...options.limits,
   };
-  let connections: ConnectionAdmission | undefined;
-  const wrapper = new HandlerWrapper(options, limits, (peer) => connections?.admitCall(peer) ?? true);
+  // TLS is done before grpc-js sees a connection: grpc-js serves plain HTTP/2 over the TLS socket (its injector,
+  // below) and still reads the client certificate from it (getAuthContext looks at the session's socket).
+  const connections = new ConnectionAdmission({
+    limits,
+    tls: options.tls,
+    inject: (socket) => {
+      injector.injectConnection(socket);
+    },
+    logger: options.logger,
+  });
+  const wrapper = new HandlerWrapper(options, limits, (peer) => connections.admitCall(peer));
   const server = new grpc.Server({
     ...(options.maxReceiveMessageBytes === undefined
       ? {}
@@ -126,17 +135,7 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     },
   });
 
-  // TLS is done before grpc-js sees the connection: it serves plain HTTP/2 over the TLS socket and still reads
-  // the client certificate from it (getAuthContext looks at the session's socket).
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  connections = new ConnectionAdmission({
-    limits,
-    tls: options.tls,
-    inject: (socket) => {
-      injector.injectConnection(socket);
-    },
-    logger: options.logger,
-  });
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const bound = await connections.listen(
     host.replace(/^\[|\]$/g, ''),
@@ -224,11 +223,7 @@ class HandlerWrapper {
   /** Authentication and authorization, before a request is read. */
   readonly admission: CallAdmission;
 
-  constructor(
-    options: Readonly<ApiServerOptions>,
-    limits: ConnectionLimits,
-    admitPeerCall: (peer: string) => boolean,
-  ) {
+  constructor(options: Readonly<ApiServerOptions>, limits: ConnectionLimits, admitPeerCall: (peer: string) => boolean) {
     this.#options = options;
     for (const name of LIANXIN_SERVICES) {
       for (const [method, { path }] of Object.entries(serviceDefinition(name))) {
