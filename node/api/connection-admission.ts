@@ -9,7 +9,8 @@
  * gets an absolute deadline of its own. A connection whose handshake completes is handed to grpc-js (its
  * connection injector, over plain HTTP/2: the socket is already TLS, and grpc-js reads the peer certificate from
  * it as from its own). Without a valid client certificate (health probes), a connection is closed after
- * `anonymousLifetimeMs` or `anonymousCallBudget` calls. Idle timeout, keepalive and streams per connection are
+ * `anonymousLifetimeMs` or `anonymousCallBudget` calls, and at most `maxAnonymousConnections` are held, so that a
+ * flood of them leaves room for members. Idle timeout, keepalive and streams per connection are
  * grpc-js options (`server.ts`).
  */
 import * as net from 'node:net';
@@ -41,7 +42,7 @@ export interface ConnectionStats {
   readonly anonymous: number;
   /** The most connections it accepts (`maxConnections` within the fd budget). */
   readonly budget: number;
-  /** Refused since start, at the caps. */
+  /** Refused since start, at the caps (certificate-less ones over theirs included, after their handshake). */
   readonly refused: number;
   /** Closed since start before completing the TLS handshake: out of time, failed, or given up by the client. */
   readonly handshakeFailures: number;
@@ -204,6 +205,11 @@ export class ConnectionAdmission {
     connection.secured = true;
     socket.on('error', () => undefined);
     if (!socket.authorized) {
+      if (this.#anonymousOpen >= this.#options.limits.maxAnonymousConnections) {
+        this.#noteRefusal(normalizedAddress(socket.remoteAddress));
+        socket.destroy();
+        return;
+      }
       // No certificate from a consortium CA: health checking only, for a short while.
       connection.anonymous = { socket, calls: 0 };
       this.#anonymousOpen++;

@@ -209,6 +209,20 @@ describe('API server: connection limits', () => {
     }
   });
 
+  it('holds at most maxAnonymousConnections without a certificate, leaving room for members', async () => {
+    const api = await start({ maxConnections: 4, maxAnonymousConnections: 2, anonymousLifetimeMs: 60_000 });
+    try {
+      const held = await Promise.all([1, 2].map(() => tlsConnection(api)));
+      const third = await tlsConnection(api);
+      expect(await closed(third)).toBeLessThan(2_000);
+      const member = await tlsConnection(api, await userTls(LOCAL_MSP));
+      expect(api.connectionStats()).toMatchObject({ open: 3, anonymous: 2, refused: 1 });
+      for (const socket of [...held, member]) socket.destroy();
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
   it('closes a connection whose handshake is not done by the deadline, even one trickling a byte at a time', async () => {
     const api = await start({ handshakeTimeoutMs: 600 });
     try {

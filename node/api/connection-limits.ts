@@ -29,6 +29,11 @@ export interface ConnectionLimits {
   readonly maxConcurrentStreams: number;
   /** Calls one organisation may have open at once over all its connections; beyond, RESOURCE_EXHAUSTED. */
   readonly maxCallsPerCaller: number;
+  /**
+   * Connections without a valid client certificate held at once at most; one more is closed as its handshake
+   * completes. Below `maxConnections`, so that a flood of them cannot keep members out.
+   */
+  readonly maxAnonymousConnections: number;
   /** A connection without a valid client certificate (a health probe) is closed after this long … */
   readonly anonymousLifetimeMs: number;
   /** … or after this many calls, whichever comes first. */
@@ -51,6 +56,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   keepaliveTimeoutMs: 20_000,
   maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS,
   maxCallsPerCaller: 512,
+  maxAnonymousConnections: 1_024,
   anonymousLifetimeMs: 10_000,
   anonymousCallBudget: 16,
 };

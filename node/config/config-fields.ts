@@ -47,6 +47,7 @@
  * | LIANXIN_CONNECTIONS_KEEPALIVE_TIMEOUT_MS | connections.keepaliveTimeoutMs | see below      |
  * | LIANXIN_CONNECTIONS_MAX_CONCURRENT_STREAMS | connections.maxConcurrentStreams | see below      |
  * | LIANXIN_CONNECTIONS_MAX_CALLS_PER_CALLER | connections.maxCallsPerCaller | see below      |
+ * | LIANXIN_CONNECTIONS_MAX_ANONYMOUS_CONNECTIONS | connections.maxAnonymousConnections | see below |
  * | LIANXIN_CONNECTIONS_ANONYMOUS_LIFETIME_MS | connections.anonymousLifetimeMs | see below      |
  * | LIANXIN_CONNECTIONS_ANONYMOUS_CALL_BUDGET | connections.anonymousCallBudget | see below      |
  *
@@ -268,6 +269,11 @@ export const CONFIG_FIELDS = {
     kind: count(1, 1000000),
     default: DEFAULT_CONNECTION_LIMITS.maxCallsPerCaller,
     doc: 'calls one organisation may have open at once over all its connections; beyond, RESOURCE_EXHAUSTED with retry-after-ms',
+  },
+  'connections.maxAnonymousConnections': {
+    kind: count(0, 1_000_000),
+    default: DEFAULT_CONNECTION_LIMITS.maxAnonymousConnections,
+    doc: 'connections without a client certificate (health probes) held at once; below maxConnections, so a flood of them leaves room for members',
   },
   'connections.anonymousLifetimeMs': {
     kind: count(100, 3600000),

@@ -156,6 +156,7 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       keepaliveTimeoutMs: v('connections.keepaliveTimeoutMs'),
       maxConcurrentStreams: v('connections.maxConcurrentStreams'),
       maxCallsPerCaller: v('connections.maxCallsPerCaller'),
+      maxAnonymousConnections: v('connections.maxAnonymousConnections'),
       anonymousLifetimeMs: v('connections.anonymousLifetimeMs'),
       anonymousCallBudget: v('connections.anonymousCallBudget'),
     },
