@@ -99,6 +99,8 @@ class FakeRecords {
   pushBackAfter: number | undefined;
   /** Stop acknowledging (read on, answer nothing) when this many batches have been received (once). */
   hangAfter: number | undefined;
+  /** Request IDs of the batches a hung stream read and never answered. */
+  readonly unanswered: string[] = [];
   streams = 0;
 
   readonly impl: RecordServiceImpl = {
@@ -127,7 +129,7 @@ class FakeRecords {
       if (this.hangAfter !== undefined && this.requestIds.length >= this.hangAfter) {
         this.hangAfter = undefined;
         // A stream that never answers again, nor ends: only the client's deadline gets it out.
-        for await (const unanswered of batches) void unanswered;
+        for await (const unanswered of batches) this.unanswered.push(unanswered.requestId);
         return;
       }
       yield this.#ingest(batch);
@@ -140,6 +142,7 @@ class FakeRecords {
     this.requestIds.length = 0;
     this.pushBackAfter = undefined;
     this.hangAfter = undefined;
+    this.unanswered.length = 0;
     this.streams = 0;
   }
 
@@ -412,6 +415,7 @@ describe('lianxin ingest', () => {
     expect(run.stderr).toContain('the stream broke off (DEADLINE_EXCEEDED): resending in 1.0 s');
     expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ingested 300 records/) as string });
     expect(fake.streams).toBe(2);
+    expect(fake.unanswered.length).toBeGreaterThan(0);
     expect(fake.records.size).toBe(300);
   });
 
