@@ -572,6 +572,7 @@ async function startApi(
     metrics: parts.metrics,
     // A full ingest batch, plus room for the message framing.
     maxReceiveMessageBytes: config.ingest.maxBatchRecords * (config.ingest.maxRecordBytes + 1024),
+    limits: config.connections,
   });
 }
 

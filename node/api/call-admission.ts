@@ -10,6 +10,11 @@
  * with a trailers-only status, so the request is never read. Health checking is exempt: probes have no
  * identity, and the orchestrator must reach it. Server reflection is for members only, like the API.
  *
+ * Two limits are kept here too (issue 11): the calls one organisation may have open at once, over all its
+ * connections (`maxCallsPerCaller`: held streams are what a flood of idle streams holds), refused with
+ * RESOURCE_EXHAUSTED and a retry hint; and the call budget of a connection without a client certificate
+ * (`admitPeerCall`, from `ConnectionAdmission`), health checks included.
+ *
  * The admitted caller travels to the handler keyed by the call's `Metadata` object, which grpc-js hands on
  * unchanged from the interceptor's `next` to the handler's `call.metadata`; nothing the client sends can set it.
  */
@@ -17,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { authorize, type AuthorizationPolicy } from './authorization.ts';
 import type { Caller, CallerAuthenticator } from './caller.ts';
-import { toGrpcStatus } from './errors.ts';
+import { NodeError, toGrpcStatus } from './errors.ts';
 import type { RpcName } from './handlers.ts';
 
 /** A call refused before its handler ran. */
@@ -43,12 +48,21 @@ export interface CallAdmissionOptions {
   readonly isPublic: (path: string) => boolean;
   /** Told of every refusal, for logs and metrics. */
   readonly onRefused: (refusal: Refusal) => void;
+  /** Calls one organisation may have open at once; default unlimited. */
+  readonly maxCallsPerCaller?: number;
+  /** Whether the connection (by `call.getPeer()`) may make another call; default always. */
+  readonly admitPeerCall?: (peer: string) => boolean;
 }
+
+/** How long a caller refused at its open-call limit is told to wait: long enough for a stream or two to end. */
+export const CALL_LIMIT_RETRY_MS = 1_000;
 
 /** Authenticates and authorizes every call in a grpc-js server interceptor, before its request is read. */
 export class CallAdmission {
   readonly #options: Readonly<CallAdmissionOptions>;
   readonly #callers = new WeakMap<grpc.Metadata, Caller>();
+  /** Open calls by the caller's MSP ID. */
+  readonly #open = new Map<string, number>();
 
   constructor(options: Readonly<CallAdmissionOptions>) {
     this.#options = options;
@@ -59,41 +73,105 @@ export class CallAdmission {
     return this.#callers.get(metadata);
   }
 
+  /** Calls open now of the organisation `mspId`. */
+  openCalls(mspId: string): number {
+    return this.#open.get(mspId) ?? 0;
+  }
+
   /** For the grpc.Server `interceptors` option. */
   readonly interceptor: grpc.ServerInterceptor = (method, call) => {
     const { path } = method;
-    if (this.#options.isPublic(path)) return new grpc.ServerInterceptingCall(call);
+    const isPublic = this.#options.isPublic(path);
+    const admitPeerCall = this.#options.admitPeerCall;
+    if (isPublic && admitPeerCall === undefined) return new grpc.ServerInterceptingCall(call);
     const rpc = this.#options.rpcs.get(path);
     const started = performance.now();
+    let release: (() => void) | undefined;
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
+        if (admitPeerCall !== undefined && !admitPeerCall(call.getPeer())) {
+          const error = new NodeError(
+            'OVERLOADED',
+            'a connection without a client certificate has used its call budget: reconnect',
+          );
+          this.#refuse(intercepted, call, path, rpc, error, started);
+          return;
+        }
+        if (isPublic) {
+          next(metadata);
+          return;
+        }
         void this.#admit(call, rpc).then((outcome) => {
           if (outcome.ok) {
+            release = this.#hold(outcome.caller);
+            if (release === undefined) {
+              const error = new NodeError(
+                'OVERLOADED',
+                `${outcome.caller.mspId} has ${this.openCalls(outcome.caller.mspId)} calls open, the most this node ` +
+                  'allows one organisation: retry when one has ended',
+                { retryAfterMs: CALL_LIMIT_RETRY_MS },
+              );
+              this.#refuse(intercepted, call, path, rpc, error, started);
+              return;
+            }
             this.#callers.set(metadata, outcome.caller);
             next(metadata);
             return;
           }
-          const status = toGrpcStatus(outcome.error);
-          this.#options.onRefused({
-            path,
-            ...(rpc === undefined ? {} : { rpc }),
-            peer: call.getPeer(),
-            error: outcome.error,
-            status,
-            seconds: (performance.now() - started) / 1000,
-          });
-          intercepted.sendStatus(status);
+          this.#refuse(intercepted, call, path, rpc, outcome.error, started);
         });
+      })
+      .withOnCancel(() => {
+        release?.();
       })
       .build();
     const responder = new grpc.ResponderBuilder()
       .withStart((next) => {
         next(listener);
       })
+      .withSendStatus((status, next) => {
+        release?.();
+        next(status);
+      })
       .build();
     const intercepted = new grpc.ServerInterceptingCall(call, responder);
     return intercepted;
   };
+
+  /** One more open call of `caller`; undefined at the limit. The release function counts once however often called. */
+  #hold(caller: Caller): (() => void) | undefined {
+    const open = this.openCalls(caller.mspId);
+    if (open >= (this.#options.maxCallsPerCaller ?? Infinity)) return undefined;
+    this.#open.set(caller.mspId, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = this.openCalls(caller.mspId) - 1;
+      if (left <= 0) this.#open.delete(caller.mspId);
+      else this.#open.set(caller.mspId, left);
+    };
+  }
+
+  #refuse(
+    intercepted: grpc.ServerInterceptingCall,
+    call: grpc.ServerInterceptingCallInterface,
+    path: string,
+    rpc: RpcName | undefined,
+    error: unknown,
+    started: number,
+  ): void {
+    const status = toGrpcStatus(error);
+    this.#options.onRefused({
+      path,
+      ...(rpc === undefined ? {} : { rpc }),
+      peer: call.getPeer(),
+      error,
+      status,
+      seconds: (performance.now() - started) / 1000,
+    });
+    intercepted.sendStatus(status);
+  }
 
   async #admit(
     call: grpc.ServerInterceptingCallInterface,

@@ -4,6 +4,8 @@
  * implementations written as plain typed async handlers.
  */
 export { startApiServer, type ApiServer, type ApiServerOptions, type ApiTlsMaterial } from './server.ts';
+export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.ts';
+export type { ConnectionStats } from './connection-admission.ts';
 export {
   NodeError,
   invalidArgument,

@@ -10,6 +10,10 @@
  * UNAUTHENTICATED with a reason instead of an opaque connection failure, and cannot make the node buffer a
  * message. Requests are limited per method (`request-limits.ts`), decoded strictly (`strict-decoding.ts`), and
  * HTTP/2 streams are limited per connection (`grpc.max_concurrent_streams`).
+ *
+ * The listening socket and TLS are `ConnectionAdmission`'s (connection caps, the fd budget, the handshake deadline,
+ * certificate-less connections' lifetime and call budget); grpc-js gets each connection once its handshake is
+ * done and keeps the HTTP/2 limits: idle timeout, keepalive, streams per connection (issue 11).
  */
 import { once, type EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -21,12 +25,9 @@ import type { NodeMetrics } from '../metrics/index.ts';
 import { DEFAULT_POLICY, type AuthorizationPolicy } from './authorization.ts';
 import { CallAdmission, type Refusal } from './call-admission.ts';
 import { CallerAuthenticator, parseClientCaBundle, type Caller, type RoleResolver } from './caller.ts';
-import {
-  BULK_REQUEST_RPCS,
-  DEFAULT_MAX_CONCURRENT_STREAMS,
-  DEFAULT_SHUTDOWN_GRACE_MS,
-  SMALL_REQUEST_MAX_BYTES,
-} from './constants.ts';
+import { ConnectionAdmission, type ConnectionStats } from './connection-admission.ts';
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.ts';
+import { BULK_REQUEST_RPCS, DEFAULT_SHUTDOWN_GRACE_MS, SMALL_REQUEST_MAX_BYTES } from './constants.ts';
 import { isServerFault, NodeError, toGrpcStatus } from './errors.ts';
 import { assertWithinLimit, limitRequestSize } from './request-limits.ts';
 import type { CallContext, LianxinServiceImpls, RpcName, ServiceImpls } from './handlers.ts';
@@ -61,13 +62,19 @@ export interface ApiServerOptions {
    * 4 MiB, an IngestBatch can be larger. Every other method accepts `SMALL_REQUEST_MAX_BYTES`.
    */
   readonly maxReceiveMessageBytes?: number;
-  /** HTTP/2 streams per connection; default `DEFAULT_MAX_CONCURRENT_STREAMS`. */
+  /** HTTP/2 streams per connection; default `DEFAULT_MAX_CONCURRENT_STREAMS` (or `limits.maxConcurrentStreams`). */
   readonly maxConcurrentStreams?: number;
+  /** Connection and call limits; each one not given is `DEFAULT_CONNECTION_LIMITS`'. */
+  readonly limits?: Partial<ConnectionLimits>;
 }
 
 export interface ApiServer extends AsyncDisposable {
   /** The bound host:port (the real port when `listen` asked for 0). */
   readonly address: string;
+  /** The limits in force, the fd budget included. */
+  readonly limits: ConnectionLimits;
+  /** Connections held and turned away so far. */
+  connectionStats(): ConnectionStats;
   /**
    * What health checking reports for `services` ('' is the server as a whole), default every one of them: e.g.
    * NOT_SERVING for the services that need the chain while the ledger is unreachable.
@@ -82,12 +89,30 @@ export interface ApiServer extends AsyncDisposable {
 
 /** @example const api = await startApiServer({ listen: config.grpc.listen, tls, mspId, resolveRole, services, logger }); */
 export async function startApiServer(options: Readonly<ApiServerOptions>): Promise<ApiServer> {
-  const wrapper = new HandlerWrapper(options);
+  const limits: ConnectionLimits = {
+    ...DEFAULT_CONNECTION_LIMITS,
+    ...(options.maxConcurrentStreams === undefined ? {} : { maxConcurrentStreams: options.maxConcurrentStreams }),
+    ...options.limits,
+  };
+  // TLS is done before grpc-js sees a connection: grpc-js serves plain HTTP/2 over the TLS socket (its injector,
+  // below) and still reads the client certificate from it (getAuthContext looks at the session's socket).
+  const connections = new ConnectionAdmission({
+    limits,
+    tls: options.tls,
+    inject: (socket) => {
+      injector.injectConnection(socket);
+    },
+    logger: options.logger,
+  });
+  const wrapper = new HandlerWrapper(options, limits, (peer) => connections.admitCall(peer));
   const server = new grpc.Server({
     ...(options.maxReceiveMessageBytes === undefined
       ? {}
       : { 'grpc.max_receive_message_length': options.maxReceiveMessageBytes }),
-    'grpc.max_concurrent_streams': options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+    'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
+    'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
+    'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
     interceptors: [wrapper.admission.interceptor],
   });
   const served = LIANXIN_SERVICES.filter((name) => options.services[name] !== undefined);
@@ -110,13 +135,13 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     },
   });
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.listen, new ClientCertRequestingCredentials(options.tls), (err, bound) => {
-      if (err) reject(err);
-      else resolve(bound);
-    });
-  });
-  const address = `${options.listen.slice(0, options.listen.lastIndexOf(':'))}:${port}`;
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
+  const bound = await connections.listen(
+    host.replace(/^\[|\]$/g, ''),
+    Number(options.listen.slice(options.listen.lastIndexOf(':') + 1)),
+  );
+  const address = `${host}:${bound.port}`;
   options.logger.info({ address, services: served }, 'gRPC API listening');
 
   const setServing = (serving: boolean, services?: readonly (LianxinServiceName | '')[]): void => {
@@ -129,9 +154,11 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
   const shutdown = ({ graceMs = DEFAULT_SHUTDOWN_GRACE_MS } = {}): Promise<void> => {
     stopped ??= new Promise<void>((resolve) => {
       setServing(false);
+      connections.stopAccepting();
       const force = setTimeout(() => {
         options.logger.warn({ graceMs }, 'calls still running after the grace period: cutting them off');
         server.forceShutdown();
+        connections.destroyAll();
         resolve();
       }, graceMs);
       server.tryShutdown(() => {
@@ -143,26 +170,14 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     });
     return stopped;
   };
-  return { address, setServing, shutdown, [Symbol.asyncDispose]: () => shutdown() };
-}
-
-/**
- * Server TLS that requests a client certificate without letting the handshake fail on it. grpc-js's
- * `createSsl(…, true)` rejects such clients during the handshake (they see UNAVAILABLE); the node answers
- * UNAUTHENTICATED instead (see `caller.ts`). The handshake still proves possession of the certificate's key.
- */
-class ClientCertRequestingCredentials extends grpc.ServerCredentials {
-  constructor(tls: ApiTlsMaterial) {
-    super(
-      { requestCert: true, rejectUnauthorized: false },
-      // `ca` also tells clients which CAs' certificates to present (the TLS CertificateRequest).
-      { ca: tls.clientCaBundle, cert: tls.certChain, key: tls.privateKey },
-    );
-  }
-
-  override _equals(other: grpc.ServerCredentials): boolean {
-    return other === this;
-  }
+  return {
+    address,
+    limits: { ...limits, maxConnections: connections.stats().budget },
+    connectionStats: () => connections.stats(),
+    setServing,
+    shutdown,
+    [Symbol.asyncDispose]: () => shutdown(),
+  };
 }
 
 /** An RPC's names, split once for the metric labels. */
@@ -208,7 +223,7 @@ class HandlerWrapper {
   /** Authentication and authorization, before a request is read. */
   readonly admission: CallAdmission;
 
-  constructor(options: Readonly<ApiServerOptions>) {
+  constructor(options: Readonly<ApiServerOptions>, limits: ConnectionLimits, admitPeerCall: (peer: string) => boolean) {
     this.#options = options;
     for (const name of LIANXIN_SERVICES) {
       for (const [method, { path }] of Object.entries(serviceDefinition(name))) {
@@ -224,6 +239,8 @@ class HandlerWrapper {
       mspId: options.mspId,
       rpcs: this.#rpcs,
       isPublic: isHealthCheck,
+      maxCallsPerCaller: limits.maxCallsPerCaller,
+      admitPeerCall,
       onRefused: (refusal) => {
         this.#refused(refusal);
       },

@@ -9,6 +9,14 @@
  * ALREADY_EXISTS) the refused one is the oldest unacknowledged (acknowledgements come in order and stop at the
  * refusal): `onRefused` may give a batch to send in its place (the refused record dropped), and the session
  * goes on from there on a new stream.
+ *
+ * No stream hangs the session (issue 11: refused streams that never got their status hung the CLI for minutes):
+ * while batches wait for their acknowledgement, each must come within `ackTimeoutMs` of the last sign of
+ * progress, or the stream is cancelled and the unacknowledged batches resent on a new one. A stream lost with
+ * UNAVAILABLE (the connection dropped, the node restarting or at its connection limit) is resumed the same way
+ * once the session has reached the node; before that, UNAVAILABLE without a retry hint means the node cannot be
+ * reached at all (wrong address or name), and the session stops. It stops too on every other status (permanent:
+ * resending would be refused again) and after `maxRetries` retries without progress, saying which.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { IngestAck__Output } from '../api/generated/lianxin/v1/IngestAck.ts';
@@ -58,14 +66,18 @@ export interface IngestSessionOptions {
   readonly onRefused?: (batch: IngestBatchRequest, refusal: NodeRefusal) => IngestBatchRequest | undefined;
   /** Called before waiting out a push-back. */
   readonly onRetry?: (status: grpc.status, waitMs: number) => void;
-  /** Consecutive push-backs without any acknowledgement in between before giving up. */
+  /** Consecutive retries (push-backs, lost streams, ack timeouts) without any acknowledgement before giving up. */
   readonly maxRetries?: number;
+  /** How long unacknowledged batches may wait for the next acknowledgement before the stream is resumed. */
+  readonly ackTimeoutMs?: number;
 }
 
 /** When the node names no wait. */
 const DEFAULT_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
 const DEFAULT_MAX_RETRIES = 300;
+/** A batch of 1,000 records is durable in milliseconds; a minute without any acknowledgement is a stuck stream. */
+export const DEFAULT_ACK_TIMEOUT_MS = 60_000;
 /** Statuses that refuse a batch for what it holds: resending it unchanged would be refused again. */
 const REFUSALS: ReadonlySet<grpc.status> = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.ALREADY_EXISTS]);
 
@@ -78,6 +90,9 @@ export class IngestSession {
   #stream: IngestStream | undefined;
   #retrying = false;
   #retries = 0;
+  /** Whether any stream of this session got an answer from the node (a lost connection is then worth resuming). */
+  #contacted = false;
+  #ackTimer: NodeJS.Timeout | undefined;
   #failure: CliError | undefined;
   /** Woken on every acknowledgement and on failure. */
   #waiters: (() => void)[] = [];
@@ -99,6 +114,7 @@ export class IngestSession {
   /** Waits for every batch sent to be acknowledged, then closes the stream. */
   async finish(): Promise<void> {
     await this.#until(() => this.#unacked.size === 0);
+    this.#disarm();
     const stream = this.#stream;
     this.#stream = undefined;
     stream?.end();
@@ -106,6 +122,7 @@ export class IngestSession {
 
   /** Gives up: cancels the stream, unacknowledged batches stay unacknowledged. */
   cancel(): void {
+    this.#disarm();
     const stream = this.#stream;
     this.#stream = undefined;
     stream?.cancel();
@@ -135,12 +152,42 @@ export class IngestSession {
     this.#sends.set(batch.requestId, (this.#sends.get(batch.requestId) ?? 0) + 1);
     const message: RecordBatch = { requestId: batch.requestId, records: [...batch.records] };
     stream.write(message);
+    this.#ackTimer ??= this.#arm();
+  }
+
+  /** The progress deadline: the next acknowledgement within `ackTimeoutMs`, or the stream is resumed. */
+  #arm(): NodeJS.Timeout {
+    const timeoutMs = this.#options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      this.#ackTimer = undefined;
+      const stream = this.#stream;
+      if (stream === undefined || this.#unacked.size === 0) return;
+      // Its events are ignored from here on (they are no longer of `this.#stream`).
+      this.#stream = undefined;
+      stream.cancel();
+      this.#retry(grpc.status.DEADLINE_EXCEEDED, undefined, () =>
+        new CliError(
+          'NODE_ERROR',
+          `IngestRecords: no acknowledgement for ${String(timeoutMs)} ms, ${String(this.#retries)} times in a row: gave up`,
+        ),
+      );
+    }, timeoutMs);
+    timer.unref();
+    return timer;
+  }
+
+  #disarm(): void {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
   }
 
   #currentStream(): IngestStream {
     if (this.#stream) return this.#stream;
     const stream = this.#options.open();
     this.#stream = stream;
+    stream.on('metadata', () => {
+      if (stream === this.#stream) this.#contacted = true;
+    });
     stream.on('data', (ack: IngestAck__Output) => {
       if (stream === this.#stream) this.#acknowledged(ack);
     });
@@ -183,6 +230,9 @@ export class IngestSession {
     this.#unacked.delete(ack.requestId);
     this.#sends.delete(ack.requestId);
     this.#retries = 0;
+    this.#contacted = true;
+    this.#disarm();
+    if (this.#unacked.size > 0) this.#ackTimer = this.#arm();
     this.#options.onAck(batch, ack, resent);
     this.#wake();
   }
@@ -193,16 +243,40 @@ export class IngestSession {
       this.#refused(err);
       return;
     }
+    this.#disarm();
     const hint = Number(err.metadata.get(RETRY_AFTER_MS_KEY)[0]);
+    const hinted = Number.isFinite(hint) && hint >= 0;
     const retryable =
-      err.code === grpc.status.RESOURCE_EXHAUSTED || (err.code === grpc.status.UNAVAILABLE && Number.isFinite(hint));
-    if (!retryable || this.#retries >= (this.#options.maxRetries ?? DEFAULT_MAX_RETRIES)) {
-      this.#fail(nodeCallError('IngestRecords', err));
+      err.code === grpc.status.RESOURCE_EXHAUSTED ||
+      (err.code === grpc.status.UNAVAILABLE && (hinted || this.#contacted)) ||
+      // A stream cut by the node (a deadline it set, or its connection closed mid-call) is resumed like a lost one.
+      (err.code === grpc.status.DEADLINE_EXCEEDED && this.#contacted);
+    if (!retryable) {
+      const error = nodeCallError('IngestRecords', err);
+      const why =
+        err.code === grpc.status.UNAVAILABLE
+          ? 'the node could not be reached (not retried: check the address, its TLS name and that it runs)'
+          : `not retried: ${grpc.status[err.code]} is permanent`;
+      this.#fail(new CliError('NODE_ERROR', `${error.message}; ${why}`, { cause: err }));
+      return;
+    }
+    this.#retry(err.code, hinted ? hint : undefined, () => {
+      const error = nodeCallError('IngestRecords', err);
+      return new CliError('NODE_ERROR', `${error.message}; gave up after ${String(this.#retries)} retries`, {
+        cause: err,
+      });
+    });
+  }
+
+  /** Waits (the node's hint, or a default) and resends every unacknowledged batch on a new stream. */
+  #retry(code: grpc.status, hintMs: number | undefined, exhausted: () => CliError): void {
+    if (this.#retries >= (this.#options.maxRetries ?? DEFAULT_MAX_RETRIES)) {
+      this.#fail(exhausted());
       return;
     }
     this.#retries++;
-    const waitMs = Number.isFinite(hint) && hint >= 0 ? Math.min(hint, MAX_RETRY_MS) : DEFAULT_RETRY_MS;
-    this.#options.onRetry?.(err.code, waitMs);
+    const waitMs = hintMs === undefined ? DEFAULT_RETRY_MS : Math.min(hintMs, MAX_RETRY_MS);
+    this.#options.onRetry?.(code, waitMs);
     this.#retrying = true;
     setTimeout(() => {
       this.#retrying = false;

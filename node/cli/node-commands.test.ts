@@ -97,6 +97,10 @@ class FakeRecords {
   readonly requestIds: string[] = [];
   /** Fail the stream with OVERLOADED when this many batches have been received (once). */
   pushBackAfter: number | undefined;
+  /** Stop acknowledging (read on, answer nothing) when this many batches have been received (once). */
+  hangAfter: number | undefined;
+  /** Request IDs of the batches a hung stream read and never answered. */
+  readonly unanswered: string[] = [];
   streams = 0;
 
   readonly impl: RecordServiceImpl = {
@@ -122,6 +126,12 @@ class FakeRecords {
         this.pushBackAfter = undefined;
         throw new NodeError('OVERLOADED', 'the outbox is full', { retryAfterMs: 20 });
       }
+      if (this.hangAfter !== undefined && this.requestIds.length >= this.hangAfter) {
+        this.hangAfter = undefined;
+        // A stream that never answers again, nor ends: only the client's deadline gets it out.
+        for await (const unanswered of batches) this.unanswered.push(unanswered.requestId);
+        return;
+      }
       yield this.#ingest(batch);
     }
   }
@@ -131,6 +141,8 @@ class FakeRecords {
     this.records.clear();
     this.requestIds.length = 0;
     this.pushBackAfter = undefined;
+    this.hangAfter = undefined;
+    this.unanswered.length = 0;
     this.streams = 0;
   }
 
@@ -386,6 +398,27 @@ describe('lianxin ingest', () => {
     expect(fake.records.size).toBe(500);
   });
 
+  it('resumes a stream that stops answering after --ack-timeout, resending what was not acknowledged', async () => {
+    const file = await csvFile('hung.csv', 300);
+    fake.hangAfter = 2;
+    const run = await lianxin([
+      'ingest',
+      file,
+      '--batch',
+      '50',
+      '--window',
+      '2',
+      '--ack-timeout',
+      '1',
+      ...as(agencyNode, AGENCY),
+    ]);
+    expect(run.stderr).toContain('the stream broke off (DEADLINE_EXCEEDED): resending in 1.0 s');
+    expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ingested 300 records/) as string });
+    expect(fake.streams).toBe(2);
+    expect(fake.unanswered.length).toBeGreaterThan(0);
+    expect(fake.records.size).toBe(300);
+  });
+
   it('stops at an invalid line before sending its batch, naming file:line and field, exit 1', async () => {
     const file = await csvFile('bad.csv', 100, [25]);
     const run = await lianxin(['ingest', file, '--batch', '10', ...as(agencyNode, AGENCY)]);
@@ -512,6 +545,7 @@ describe('lianxin ingest', () => {
     expect(run.stderr).toMatch(
       /^lianxin ingest: IngestRecords failed: PERMISSION_DENIED: role "regulator" \(RegulatorMSP\) may not call RecordService\.IngestRecords/,
     );
+    expect(run.stderr).toContain('not retried: PERMISSION_DENIED is permanent');
   });
 
   it('fails when the server certificate is not for the expected name', async () => {

@@ -38,6 +38,20 @@
  * | LIANXIN_HEALTH_CHAIN_INDEX_STALL_SECONDS | health.chainIndexStallSeconds | 120            |
  * | LIANXIN_HEALTH_ANCHORING_STALL_SECONDS   | health.anchoringStallSeconds  | 120            |
  * | LIANXIN_SHUTDOWN_GRACE_SECONDS           | shutdown.graceSeconds         | 10             |
+ * | LIANXIN_CONNECTIONS_MAX_CONNECTIONS      | connections.maxConnections    | see below      |
+ * | LIANXIN_CONNECTIONS_MAX_CONNECTIONS_PER_ADDRESS | connections.maxConnectionsPerAddress | see below      |
+ * | LIANXIN_CONNECTIONS_RESERVED_FILE_DESCRIPTORS | connections.reservedFileDescriptors | see below      |
+ * | LIANXIN_CONNECTIONS_HANDSHAKE_TIMEOUT_MS | connections.handshakeTimeoutMs | see below      |
+ * | LIANXIN_CONNECTIONS_IDLE_TIMEOUT_MS      | connections.idleTimeoutMs     | see below      |
+ * | LIANXIN_CONNECTIONS_KEEPALIVE_TIME_MS    | connections.keepaliveTimeMs   | see below      |
+ * | LIANXIN_CONNECTIONS_KEEPALIVE_TIMEOUT_MS | connections.keepaliveTimeoutMs | see below      |
+ * | LIANXIN_CONNECTIONS_MAX_CONCURRENT_STREAMS | connections.maxConcurrentStreams | see below      |
+ * | LIANXIN_CONNECTIONS_MAX_CALLS_PER_CALLER | connections.maxCallsPerCaller | see below      |
+ * | LIANXIN_CONNECTIONS_MAX_ANONYMOUS_CONNECTIONS | connections.maxAnonymousConnections | see below |
+ * | LIANXIN_CONNECTIONS_ANONYMOUS_LIFETIME_MS | connections.anonymousLifetimeMs | see below      |
+ * | LIANXIN_CONNECTIONS_ANONYMOUS_CALL_BUDGET | connections.anonymousCallBudget | see below      |
+ *
+ * The `connections` defaults are `DEFAULT_CONNECTION_LIMITS` (node/api/connection-limits.ts).
  *
  * Relative paths are resolved against the configuration file's directory, or the working directory when they
  * come from the environment.
@@ -62,6 +76,7 @@ import {
   ENV_PREFIX,
   MAX_CHECKPOINT_LEAVES,
 } from './constants.ts';
+import { DEFAULT_CONNECTION_LIMITS } from '../api/index.ts';
 
 /** What a field holds; `file` and `dir` must exist when the node starts, `path` is created by the node. */
 export type FieldKind =
@@ -209,6 +224,66 @@ export const CONFIG_FIELDS = {
     kind: count(1, 3_600),
     default: DEFAULT_SHUTDOWN_GRACE_SECONDS,
     doc: 'on SIGTERM/SIGINT: time for calls in flight to finish and the stores to close before the process exits',
+  },
+  'connections.maxConnections': {
+    kind: count(1, 1000000),
+    default: DEFAULT_CONNECTION_LIMITS.maxConnections,
+    doc: 'open connections at most (TLS handshakes included); also kept within the open-file limit less reservedFileDescriptors',
+  },
+  'connections.maxConnectionsPerAddress': {
+    kind: count(1, 1000000),
+    default: DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress,
+    doc: 'open connections from one remote IP address at most',
+  },
+  'connections.reservedFileDescriptors': {
+    kind: count(16, 1000000),
+    default: DEFAULT_CONNECTION_LIMITS.reservedFileDescriptors,
+    doc: 'file descriptors kept free for the stores, logs and outgoing connections: connections are refused this far below `ulimit -n`',
+  },
+  'connections.handshakeTimeoutMs': {
+    kind: count(100, 600000),
+    default: DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs,
+    doc: 'a connection whose TLS handshake is not done by then is closed (however slowly it trickles bytes)',
+  },
+  'connections.idleTimeoutMs': {
+    kind: count(1000, 86400000),
+    default: DEFAULT_CONNECTION_LIMITS.idleTimeoutMs,
+    doc: 'a connection with no call open for this long is closed',
+  },
+  'connections.keepaliveTimeMs': {
+    kind: count(1000, 86400000),
+    default: DEFAULT_CONNECTION_LIMITS.keepaliveTimeMs,
+    doc: 'the node pings a connection silent for this long …',
+  },
+  'connections.keepaliveTimeoutMs': {
+    kind: count(100, 600000),
+    default: DEFAULT_CONNECTION_LIMITS.keepaliveTimeoutMs,
+    doc: '… and drops it when the ping is not answered within this',
+  },
+  'connections.maxConcurrentStreams': {
+    kind: count(1, 10000),
+    default: DEFAULT_CONNECTION_LIMITS.maxConcurrentStreams,
+    doc: 'HTTP/2 streams one connection may have open at once',
+  },
+  'connections.maxCallsPerCaller': {
+    kind: count(1, 1000000),
+    default: DEFAULT_CONNECTION_LIMITS.maxCallsPerCaller,
+    doc: 'calls one organisation may have open at once over all its connections; beyond, RESOURCE_EXHAUSTED with retry-after-ms',
+  },
+  'connections.maxAnonymousConnections': {
+    kind: count(0, 1_000_000),
+    default: DEFAULT_CONNECTION_LIMITS.maxAnonymousConnections,
+    doc: 'connections without a client certificate (health probes) held at once; below maxConnections, so a flood of them leaves room for members',
+  },
+  'connections.anonymousLifetimeMs': {
+    kind: count(100, 3600000),
+    default: DEFAULT_CONNECTION_LIMITS.anonymousLifetimeMs,
+    doc: 'a connection without a client certificate (health probes) is closed after this long …',
+  },
+  'connections.anonymousCallBudget': {
+    kind: count(1, 1000000),
+    default: DEFAULT_CONNECTION_LIMITS.anonymousCallBudget,
+    doc: '… or after this many calls',
   },
 } as const satisfies Record<string, FieldSpec>;
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { DEFAULT_CONNECTION_LIMITS } from '../api/index.ts';
 import {
   CONFIG_FIELDS,
   DEFAULT_CHECKPOINT_LEAVES,
@@ -241,6 +242,19 @@ describe('parseNodeConfig', () => {
     expect(() => parseDoc(set(example(), 'ledger', 'x:1'))).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', field: 'ledger' }),
     );
+  });
+
+  it('reads the connection limits, defaults for those the file omits, and rejects a keepalive timeout above its interval', () => {
+    const config = parseDoc(set(set(example(), 'connections', undefined), 'connections.maxConnections', 100), {
+      LIANXIN_CONNECTIONS_MAX_CALLS_PER_CALLER: '8',
+    });
+    expect(config.connections).toEqual({ ...DEFAULT_CONNECTION_LIMITS, maxConnections: 100, maxCallsPerCaller: 8 });
+    const err = thrown(() => parseDoc(set(example(), 'connections.keepaliveTimeoutMs', 120_000)));
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' });
+    expect((err as Error).message).toContain('"connections.keepaliveTimeoutMs" must not exceed');
+    expect(thrown(() => parseDoc(set(example(), 'connections.handshakeTimeoutMs', 0)))).toMatchObject({
+      code: 'CONFIG_INVALID',
+    });
   });
 
   it('rejects a retry delay that starts above its cap', () => {

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { OrgRole } from '../../network/pki/index.ts';
+import type { ConnectionLimits } from '../api/index.ts';
 import type { LogLevel } from '../logging/index.ts';
 import { CONFIG_FIELDS, envName, type FieldKind, type FieldPath, type FieldSpec } from './config-fields.ts';
 import { DOCUMENT_SHAPE, FIELD_SCHEMAS, fieldSchema } from './config-schema.ts';
@@ -57,6 +58,8 @@ export interface NodeConfig {
     readonly anchoringStallSeconds: number;
   };
   readonly shutdown: { readonly graceSeconds: number };
+  /** What the gRPC API lets clients hold (issue 11). */
+  readonly connections: ConnectionLimits;
 }
 
 /** The process environment, or a map in tests. */
@@ -143,6 +146,20 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       anchoringStallSeconds: v('health.anchoringStallSeconds'),
     },
     shutdown: { graceSeconds: v('shutdown.graceSeconds') },
+    connections: {
+      maxConnections: v('connections.maxConnections'),
+      maxConnectionsPerAddress: v('connections.maxConnectionsPerAddress'),
+      reservedFileDescriptors: v('connections.reservedFileDescriptors'),
+      handshakeTimeoutMs: v('connections.handshakeTimeoutMs'),
+      idleTimeoutMs: v('connections.idleTimeoutMs'),
+      keepaliveTimeMs: v('connections.keepaliveTimeMs'),
+      keepaliveTimeoutMs: v('connections.keepaliveTimeoutMs'),
+      maxConcurrentStreams: v('connections.maxConcurrentStreams'),
+      maxCallsPerCaller: v('connections.maxCallsPerCaller'),
+      maxAnonymousConnections: v('connections.maxAnonymousConnections'),
+      anonymousLifetimeMs: v('connections.anonymousLifetimeMs'),
+      anonymousCallBudget: v('connections.anonymousCallBudget'),
+    },
   };
   reader.rejectUnknownFields();
   // Relations between fields, checked only between fields that are valid on their own.
@@ -179,6 +196,12 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
     !config.p2p.listen.endsWith(':0') &&
     (config.p2p.listen === config.grpc.listen || config.p2p.listen === config.metrics.listen)
       ? 'must differ from "grpc.listen" and "metrics.listen"'
+      : undefined,
+  );
+  // A ping unanswered for longer than the ping interval would overlap the next one.
+  reader.relate(['connections.keepaliveTimeoutMs', 'connections.keepaliveTimeMs'], () =>
+    config.connections.keepaliveTimeoutMs > config.connections.keepaliveTimeMs
+      ? `must not exceed "connections.keepaliveTimeMs" (${config.connections.keepaliveTimeMs})`
       : undefined,
   );
   reader.throwIfInvalid();

@@ -10,6 +10,8 @@ import { createInterface } from 'node:readline';
 export interface ListeningChild {
   /** host:port the child listens on. */
   readonly address: string;
+  /** Its process ID (for /proc/<pid>/fd). */
+  readonly pid: number;
   /** What the child wrote to stderr so far. */
   stderr(): string;
   /** SIGKILL: no shutdown code runs, as in a power cut of the process. */
@@ -38,5 +40,11 @@ export async function spawnListening(entry: string, args: readonly string[]): Pr
     if (child.exitCode === null && child.signalCode === null) child.kill(name);
     await exited;
   };
-  return { address, stderr: () => stderr.join(''), kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+  return {
+    address,
+    pid: child.pid ?? 0,
+    stderr: () => stderr.join(''),
+    kill: () => signal('SIGKILL'),
+    stop: () => signal('SIGTERM'),
+  };
 }

@@ -16,7 +16,12 @@ import {
 import { integerArgument, subcommand, type CliIo, type CommandDefinition } from '../command.ts';
 import { endpointMismatch, nodeClient, resolveNodeEndpoint } from '../connection.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
-import { IngestSession, type IngestBatchRequest, type NodeRefusal } from '../ingest-session.ts';
+import {
+  DEFAULT_ACK_TIMEOUT_MS,
+  IngestSession,
+  type IngestBatchRequest,
+  type NodeRefusal,
+} from '../ingest-session.ts';
 import { formatCount, formatDuration, formatRate, ProgressBar, rateOf } from '../progress.ts';
 import { openRecords, recordFormatOf, type InvalidLine } from '../record-reader.ts';
 import { addNodeOptions, resolveSettings } from '../settings.ts';
@@ -36,6 +41,7 @@ interface IngestOptions {
   readonly skipInvalid?: true;
   readonly usccMode: string;
   readonly maxRecordBytes: string;
+  readonly ackTimeout: string;
 }
 
 const MAX_BATCH = 10_000;
@@ -56,6 +62,11 @@ export const ingestCommand: CommandDefinition = (parent, io) => {
       DEFAULT_RECORD_RULES.usccMode,
     )
     .option(
+      '--ack-timeout <seconds>',
+      'seconds without an acknowledgement before the stream is resumed (unacknowledged batches resent)',
+      String(DEFAULT_ACK_TIMEOUT_MS / 1000),
+    )
+    .option(
       '--max-record-bytes <n>',
       "as the node's ingest.maxRecordBytes: the largest content",
       String(DEFAULT_RECORD_RULES.maxContentBytes),
@@ -64,6 +75,7 @@ export const ingestCommand: CommandDefinition = (parent, io) => {
     const batchSize = integerArgument('--batch', values.batch, 1);
     if (batchSize > MAX_BATCH) throw new CliError('USAGE', `--batch must be at most ${MAX_BATCH}, got ${batchSize}`);
     const window = integerArgument('--window', values.window, 1);
+    const ackTimeoutMs = integerArgument('--ack-timeout', values.ackTimeout, 1) * 1000;
     const rules = rulesOf(values.usccMode, values.maxRecordBytes);
     const format = recordFormatOf(file);
     // The file first: a missing file is the answer whatever the connection flags say.
@@ -78,6 +90,7 @@ export const ingestCommand: CommandDefinition = (parent, io) => {
         batchSize,
         window,
         skipInvalid: values.skipInvalid === true,
+        ackTimeoutMs,
         open: () => client.IngestRecords(),
       });
       io.stdout.write(`${summarize(summary)}\n`);
@@ -150,6 +163,7 @@ interface IngestRun {
   readonly batchSize: number;
   readonly window: number;
   readonly skipInvalid: boolean;
+  readonly ackTimeoutMs: number;
   readonly open: ConstructorParameters<typeof IngestSession>[0]['open'];
 }
 
@@ -168,6 +182,7 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
   const session = new IngestSession({
     open: run.open,
     window: run.window,
+    ackTimeoutMs: run.ackTimeoutMs,
     onAck: (_batch, ack, resent) => {
       // A replay of a batch sent once is an earlier run's; one resent here may be this run's own, unseen.
       if (ack.replayed && !resent) alreadyAcknowledged += ack.results.length;
@@ -206,7 +221,8 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
     },
     onRetry: (code, waitMs) => {
       progress.clear();
-      io.stderr.write(`the node pushed back (${status[code]}): resending in ${formatDuration(waitMs)}\n`);
+      const what = code === status.RESOURCE_EXHAUSTED ? 'the node pushed back' : 'the stream broke off';
+      io.stderr.write(`${what} (${status[code]}): resending in ${formatDuration(waitMs)}\n`);
     },
   });
 

@@ -1,0 +1,256 @@
+/**
+ * The node's listening socket, owned here rather than by grpc-js, so that every connection is admitted before it
+ * costs more than a descriptor (outside testers, issue 11: grpc-js accepts and keeps every TCP connection, and a
+ * TLS connection without a client certificate completed its handshake and was held forever, ≈100 KB each).
+ *
+ * A connection is refused (closed at once) beyond `maxConnections` (lowered to the file-descriptor budget) or
+ * `maxConnectionsPerAddress`. TLS is terminated here, by a `tls.Server` that never listens itself: its
+ * `handshakeTimeout` is an idle timer that a peer sending one byte a second keeps alive forever, so the handshake
+ * gets an absolute deadline of its own. A connection whose handshake completes is handed to grpc-js (its
+ * connection injector, over plain HTTP/2: the socket is already TLS, and grpc-js reads the peer certificate from
+ * it as from its own). Without a valid client certificate (health probes), a connection is closed after
+ * `anonymousLifetimeMs` or `anonymousCallBudget` calls, and at most `maxAnonymousConnections` are held, so that a
+ * flood of them leaves room for members. Idle timeout, keepalive and streams per connection are
+ * grpc-js options (`server.ts`).
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Logger } from '../logging/index.ts';
+import type { ConnectionLimits } from './connection-limits.ts';
+import { connectionBudget, openFileLimit } from './file-descriptor-budget.ts';
+
+/** PEM bytes of the server's TLS identity and the client CAs it asks certificates of. */
+export interface ServerTlsMaterial {
+  readonly certChain: Buffer;
+  readonly privateKey: Buffer;
+  readonly clientCaBundle: Buffer;
+}
+
+export interface ConnectionAdmissionOptions {
+  readonly limits: ConnectionLimits;
+  readonly tls: ServerTlsMaterial;
+  /** Hands a connection whose handshake completed to the gRPC server. */
+  readonly inject: (socket: tls.TLSSocket) => void;
+  readonly logger: Logger;
+}
+
+/** What the admission holds and has turned away, for tests, benchmarks and logs. */
+export interface ConnectionStats {
+  /** Connections open now (handshakes under way included). */
+  readonly open: number;
+  /** … of which have no valid client certificate. */
+  readonly anonymous: number;
+  /** The most connections it accepts (`maxConnections` within the fd budget). */
+  readonly budget: number;
+  /** Refused since start, at the caps (certificate-less ones over theirs included, after their handshake). */
+  readonly refused: number;
+  /** Closed since start before completing the TLS handshake: out of time, failed, or given up by the client. */
+  readonly handshakeFailures: number;
+  /** Certificate-less connections closed since start at their lifetime or call budget. */
+  readonly anonymousExpired: number;
+}
+
+/** One admitted connection, by the peer string grpc-js reports for its calls (`address:port`). */
+interface Connection {
+  /** The absolute deadline of the TLS handshake, cleared when it completes. */
+  readonly handshake: NodeJS.Timeout;
+  secured: boolean;
+  /** Set once the handshake completed without a valid client certificate: its calls so far. */
+  anonymous?: { readonly socket: tls.TLSSocket; calls: number };
+}
+
+/** How often refusals are logged at most (a flood would otherwise write a line per connection). */
+const REFUSAL_LOG_INTERVAL_MS = 5_000;
+
+export class ConnectionAdmission {
+  readonly #options: Readonly<ConnectionAdmissionOptions>;
+  readonly #server = net.createServer({ noDelay: true });
+  readonly #tls: tls.Server;
+  readonly #open = new Set<net.Socket>();
+  readonly #perAddress = new Map<string, number>();
+  readonly #connections = new Map<string, Connection>();
+  #anonymousOpen = 0;
+  readonly #budget: number;
+  #refused = 0;
+  #refusedSinceLog = 0;
+  #lastRefusalLog = 0;
+  #handshakeFailures = 0;
+  #anonymousExpired = 0;
+  #closing = false;
+
+  constructor(options: Readonly<ConnectionAdmissionOptions>) {
+    this.#options = options;
+    const { limits } = options;
+    this.#budget = connectionBudget(limits.maxConnections, limits.reservedFileDescriptors);
+    this.#tls = tls.createServer({
+      cert: options.tls.certChain,
+      key: options.tls.privateKey,
+      // `ca` also tells clients which CAs' certificates to present (the TLS CertificateRequest). The handshake does
+      // not fail without one: health checking must answer probes that have no identity (server.ts).
+      ca: options.tls.clientCaBundle,
+      requestCert: true,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['h2'],
+      // The absolute deadline below is the one that counts; this only keeps Node's own idle timer out of the way.
+      handshakeTimeout: limits.handshakeTimeoutMs * 2,
+    });
+    this.#tls.on('secureConnection', (socket: tls.TLSSocket) => {
+      this.#secured(socket);
+    });
+    // A failed handshake closes the raw socket: counted there, once, with those that ran out of time.
+    this.#tls.on('tlsClientError', () => undefined);
+    this.#server.on('connection', (socket) => {
+      this.#accept(socket);
+    });
+  }
+
+  /** Listens on `host:port` (port 0: any free one); resolves with the bound address. */
+  async listen(host: string, port: number): Promise<net.AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen({ host, port, backlog: 511 }, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.#server.address() as net.AddressInfo;
+    this.#options.logger.info(
+      { budget: this.#budget, openFileLimit: openFileLimit(), limits: this.#options.limits },
+      'gRPC connection limits',
+    );
+    return address;
+  }
+
+  /**
+   * Counts a call against its connection's budget when the connection has no client certificate.
+   * @returns false when that connection has used its budget: the call is to be refused (the connection closes).
+   */
+  admitCall(peer: string): boolean {
+    const anonymous = this.#connections.get(peer)?.anonymous;
+    if (anonymous === undefined) return true;
+    anonymous.calls++;
+    if (anonymous.calls <= this.#options.limits.anonymousCallBudget) return true;
+    // Closed after the refusal has had a moment to reach the client.
+    setTimeout(() => {
+      this.#expire(anonymous.socket);
+    }, 100).unref();
+    return false;
+  }
+
+  stats(): ConnectionStats {
+    return {
+      open: this.#open.size,
+      anonymous: this.#anonymousOpen,
+      budget: this.#budget,
+      refused: this.#refused,
+      handshakeFailures: this.#handshakeFailures,
+      anonymousExpired: this.#anonymousExpired,
+    };
+  }
+
+  /** Stops accepting connections; those open are grpc-js's to close (graceful shutdown). */
+  stopAccepting(): void {
+    this.#closing = true;
+    this.#server.close();
+  }
+
+  /** Closes every connection still open, handshakes under way included. */
+  destroyAll(): void {
+    this.stopAccepting();
+    for (const socket of this.#open) socket.destroy();
+  }
+
+  #accept(socket: net.Socket): void {
+    const address = normalizedAddress(socket.remoteAddress);
+    const fromAddress = this.#perAddress.get(address) ?? 0;
+    const { limits } = this.#options;
+    if (this.#closing || this.#open.size >= this.#budget || fromAddress >= limits.maxConnectionsPerAddress) {
+      // No TLS alert, no bytes: the cheapest refusal there is. The client sees the connection reset (UNAVAILABLE).
+      socket.resetAndDestroy();
+      this.#noteRefusal(address);
+      return;
+    }
+    this.#open.add(socket);
+    this.#perAddress.set(address, fromAddress + 1);
+    const peer = peerOf(socket);
+    const handshake = setTimeout(() => {
+      socket.destroy();
+    }, limits.handshakeTimeoutMs);
+    handshake.unref();
+    this.#connections.set(peer, { handshake, secured: false });
+    socket.on('error', () => undefined);
+    socket.once('close', () => {
+      clearTimeout(handshake);
+      this.#open.delete(socket);
+      const connection = this.#connections.get(peer);
+      if (connection?.secured === false) this.#handshakeFailures++;
+      if (connection?.anonymous !== undefined) this.#anonymousOpen--;
+      this.#connections.delete(peer);
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left === 0) this.#perAddress.delete(address);
+      else this.#perAddress.set(address, left);
+    });
+    // The TLS server (never listening) runs the handshake on the socket and emits `secureConnection`.
+    this.#tls.emit('connection', socket);
+  }
+
+  #secured(socket: tls.TLSSocket): void {
+    const connection = this.#connections.get(peerOf(socket));
+    if (connection === undefined) {
+      // Closed while the handshake finished: nothing to hand on.
+      socket.destroy();
+      return;
+    }
+    clearTimeout(connection.handshake);
+    connection.secured = true;
+    socket.on('error', () => undefined);
+    if (!socket.authorized) {
+      if (this.#anonymousOpen >= this.#options.limits.maxAnonymousConnections) {
+        this.#noteRefusal(normalizedAddress(socket.remoteAddress));
+        socket.destroy();
+        return;
+      }
+      // No certificate from a consortium CA: health checking only, for a short while.
+      connection.anonymous = { socket, calls: 0 };
+      this.#anonymousOpen++;
+      const lifetime = setTimeout(() => {
+        this.#expire(socket);
+      }, this.#options.limits.anonymousLifetimeMs);
+      lifetime.unref();
+      socket.once('close', () => {
+        clearTimeout(lifetime);
+      });
+    }
+    this.#options.inject(socket);
+  }
+
+  #expire(socket: tls.TLSSocket): void {
+    if (socket.destroyed) return;
+    this.#anonymousExpired++;
+    socket.destroy();
+  }
+
+  #noteRefusal(address: string): void {
+    this.#refused++;
+    this.#refusedSinceLog++;
+    const now = Date.now();
+    if (now - this.#lastRefusalLog < REFUSAL_LOG_INTERVAL_MS) return;
+    this.#options.logger.warn(
+      { refused: this.#refusedSinceLog, lastAddress: address, open: this.#open.size, budget: this.#budget },
+      'connections refused at the connection limits',
+    );
+    this.#lastRefusalLog = now;
+    this.#refusedSinceLog = 0;
+  }
+}
+
+/** `::ffff:127.0.0.1` and `127.0.0.1` are one address for the per-address cap. */
+function normalizedAddress(address: string | undefined): string {
+  if (address === undefined) return 'unknown';
+  return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+}
+
+/** `address:port`, as grpc-js's `call.getPeer()` reports the connection (its TLS socket has the raw one's). */
+function peerOf(socket: net.Socket): string {
+  return `${socket.remoteAddress ?? 'unknown'}:${String(socket.remotePort ?? 0)}`;
+}

@@ -1,0 +1,363 @@
+/**
+ * The API server's connection and call limits (issue 11) as a client meets them over real loopback TLS with the
+ * demo consortium's certificates: connection caps, the handshake deadline against a trickling peer, what a
+ * certificate-less connection may do, idle and keepalive timeouts, and open calls per organisation.
+ */
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orgPaths } from '../../network/pki/index.ts';
+import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
+import { eventually } from '../../test/support/eventually.ts';
+import { createLogger } from '../logging/index.ts';
+import type { ConnectionLimits } from './connection-limits.ts';
+import type { IngestAck__Output } from './generated/lianxin/v1/IngestAck.ts';
+import type { NodeInfo__Output } from './generated/lianxin/v1/NodeInfo.ts';
+import {
+  consortiumRoles,
+  lianxinV1,
+  RETRY_AFTER_MS_KEY,
+  startApiServer,
+  type ApiServer,
+  type ApiTlsMaterial,
+  type NodeInfoServiceImpl,
+  type RecordServiceImpl,
+} from './index.ts';
+import { connectionBudget, openFileLimit } from './file-descriptor-budget.ts';
+
+const LOCAL_MSP = 'HangzhouCreditMSP';
+
+let tc: TestConsortium;
+let serverTls: ApiTlsMaterial;
+let serverCaPem: Buffer;
+const clients: grpc.Client[] = [];
+
+interface ClientTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+async function userTls(mspId: string): Promise<ClientTls> {
+  const paths = orgPaths(tc.cryptoDir, mspId).user('User1').tls;
+  return { cert: await readFile(paths.cert), key: await readFile(paths.key) };
+}
+
+/** Holds every IngestRecords stream open until the client ends it, acknowledging each batch. */
+const records: RecordServiceImpl = {
+  IngestBatch: (batch) => Promise.resolve({ requestId: batch.requestId, results: [] }),
+  IngestRecords: async function* (batches) {
+    for await (const batch of batches) yield { requestId: batch.requestId, results: [] };
+  },
+  GetRecordStatus: () => Promise.reject(new Error('not used')),
+};
+const nodeInfo: NodeInfoServiceImpl = {
+  GetNodeInfo: (_request, { caller }) =>
+    Promise.resolve({ mspId: caller.mspId, role: caller.role, logOrigin: '', version: '' }),
+};
+
+function start(limits: Partial<ConnectionLimits>): Promise<ApiServer> {
+  return startApiServer({
+    listen: '127.0.0.1:0',
+    tls: serverTls,
+    mspId: LOCAL_MSP,
+    resolveRole: consortiumRoles(tc.consortium),
+    services: { RecordService: records, NodeInfoService: nodeInfo },
+    logger: createLogger({ level: 'silent' }),
+    limits,
+  });
+}
+
+const portOf = (api: ApiServer) => Number(api.address.slice(api.address.lastIndexOf(':') + 1));
+
+/** A TLS connection (ALPN h2) that completes its handshake and then says nothing; rejects if it is refused. */
+async function tlsConnection(api: ApiServer, client?: ClientTls): Promise<tls.TLSSocket> {
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port: portOf(api),
+    ca: serverCaPem,
+    // The node's certificate names its host alias, not 127.0.0.1.
+    checkServerIdentity: () => undefined,
+    ALPNProtocols: ['h2'],
+    ...(client === undefined ? {} : { cert: client.cert, key: client.key }),
+  });
+  await once(socket, 'secureConnect');
+  socket.on('error', () => undefined);
+  // Reads (and drops) what the node sends, so its FIN is seen.
+  socket.resume();
+  return socket;
+}
+
+function closed(socket: net.Socket | http2.ClientHttp2Session): Promise<number> {
+  const started = Date.now();
+  return socket.closed ? Promise.resolve(0) : once(socket, 'close').then(() => Date.now() - started);
+}
+
+/** An HTTP/2 session over TLS without a client certificate, for raw health checks. */
+function anonymousSession(api: ApiServer): http2.ClientHttp2Session {
+  const session = http2.connect(`https://127.0.0.1:${String(portOf(api))}`, {
+    ca: serverCaPem,
+    checkServerIdentity: () => undefined,
+  });
+  session.on('error', () => undefined);
+  return session;
+}
+
+/** grpc.health.v1.Health/Check of the whole server over `session`: the grpc-status it ends with. */
+async function healthCheck(session: http2.ClientHttp2Session): Promise<number> {
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/grpc.health.v1.Health/Check',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
+  stream.on('error', () => undefined);
+  stream.end(Buffer.alloc(5)); // an empty HealthCheckRequest
+  stream.resume();
+  const status = await new Promise<string | undefined>((resolve) => {
+    stream.on('response', (headers: http2.IncomingHttpHeaders) => {
+      const status = headers['grpc-status'] as string | undefined;
+      if (status !== undefined) resolve(status);
+    });
+    stream.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
+      resolve(trailers['grpc-status'] as string | undefined);
+    });
+    stream.on('close', () => {
+      resolve(undefined);
+    });
+  });
+  return Number(status ?? -1);
+}
+
+function recordClient(api: ApiServer, client: ClientTls) {
+  const c = new (lianxinV1().RecordService)(
+    api.address,
+    grpc.credentials.createSsl(serverCaPem, client.key, client.cert),
+    { 'grpc.ssl_target_name_override': 'node0.hangzhou-credit.lianxin.local' },
+  );
+  clients.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  tc = await createTestConsortium();
+  const local = orgPaths(tc.cryptoDir, LOCAL_MSP);
+  const node = tc.consortium.organizations.find((o) => o.mspId === LOCAL_MSP)?.nodes[0];
+  if (!node) throw new Error('the demo consortium lost its Hangzhou node');
+  const bundle = await Promise.all(
+    tc.consortium.organizations.map((o) => readFile(orgPaths(tc.cryptoDir, o.mspId).tlsca.cert)),
+  );
+  serverTls = {
+    certChain: await readFile(local.node(node).tls.cert),
+    privateKey: await readFile(local.node(node).tls.key),
+    clientCaBundle: Buffer.concat(bundle),
+  };
+  serverCaPem = await readFile(local.tlsca.cert);
+});
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await tc.cleanup();
+});
+
+describe('file-descriptor budget', () => {
+  it('reads the soft open-file limit from /proc/self/limits', () => {
+    const text = [
+      'Limit                     Soft Limit           Hard Limit           Units',
+      'Max open files            1024                 524288               files',
+    ].join('\n');
+    expect(openFileLimit(text)).toBe(1024);
+    expect(openFileLimit('Max open files            unlimited            unlimited            files')).toBe(undefined);
+  });
+
+  it('keeps the reserve and the descriptors already open out of the connection budget', () => {
+    expect(connectionBudget(4096, 256, 1024, 40)).toBe(1024 - 256 - 40);
+    expect(connectionBudget(100, 256, 1024, 40)).toBe(100);
+    expect(connectionBudget(4096, 256, undefined, 40)).toBe(4096);
+    expect(connectionBudget(4096, 2000, 1024, 40)).toBe(1);
+  });
+});
+
+describe('API server: connection limits', () => {
+  it('refuses connections beyond the per-address cap, and takes new ones once those close', async () => {
+    const api = await start({ maxConnectionsPerAddress: 3, anonymousLifetimeMs: 60_000 });
+    try {
+      const held = await Promise.all([1, 2, 3].map(() => tlsConnection(api)));
+      await expect(tlsConnection(api)).rejects.toThrow();
+      expect(api.connectionStats()).toMatchObject({ open: 3, refused: 1, anonymous: 3 });
+      for (const socket of held) socket.destroy();
+      await eventually(() => Promise.resolve(api.connectionStats().open === 0 ? true : undefined));
+      const again = await tlsConnection(api);
+      again.destroy();
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('refuses connections beyond the total cap', async () => {
+    const api = await start({ maxConnections: 2, anonymousLifetimeMs: 60_000 });
+    try {
+      const held = await Promise.all([1, 2].map(() => tlsConnection(api)));
+      await expect(tlsConnection(api)).rejects.toThrow();
+      expect(api.connectionStats()).toMatchObject({ open: 2, refused: 1, budget: 2 });
+      for (const socket of held) socket.destroy();
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('holds at most maxAnonymousConnections without a certificate, leaving room for members', async () => {
+    const api = await start({ maxConnections: 4, maxAnonymousConnections: 2, anonymousLifetimeMs: 60_000 });
+    try {
+      const held = await Promise.all([1, 2].map(() => tlsConnection(api)));
+      const third = await tlsConnection(api);
+      expect(await closed(third)).toBeLessThan(2_000);
+      const member = await tlsConnection(api, await userTls(LOCAL_MSP));
+      expect(api.connectionStats()).toMatchObject({ open: 3, anonymous: 2, refused: 1 });
+      for (const socket of [...held, member]) socket.destroy();
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('closes a connection whose handshake is not done by the deadline, even one trickling a byte at a time', async () => {
+    const api = await start({ handshakeTimeoutMs: 600 });
+    try {
+      const silent = net.connect(portOf(api), '127.0.0.1');
+      const trickling = net.connect(portOf(api), '127.0.0.1');
+      for (const socket of [silent, trickling]) {
+        socket.on('error', () => undefined);
+        socket.resume();
+      }
+      // A TLS record header, then one byte every 100 ms: activity that resets an idle timer every time.
+      // (30 s of trickle: the record announces 512 bytes.)
+      const hello = Buffer.concat([
+        Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]),
+        Buffer.alloc(300),
+      ]);
+      let sent = 0;
+      const trickle = setInterval(() => {
+        if (sent < hello.length && !trickling.destroyed) trickling.write(hello.subarray(sent, ++sent));
+      }, 100);
+      const [silentMs, tricklingMs] = await Promise.all([closed(silent), closed(trickling)]);
+      clearInterval(trickle);
+      expect(silentMs).toBeLessThan(2_000);
+      expect(tricklingMs).toBeLessThan(2_000);
+      await eventually(() => Promise.resolve(api.connectionStats().open === 0 ? true : undefined));
+      expect(api.connectionStats()).toMatchObject({ handshakeFailures: 2 });
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('answers a few health checks on a connection without a certificate, then refuses and closes it', async () => {
+    const api = await start({ anonymousCallBudget: 2, anonymousLifetimeMs: 60_000 });
+    try {
+      const session = anonymousSession(api);
+      expect(await healthCheck(session)).toBe(grpc.status.OK);
+      expect(await healthCheck(session)).toBe(grpc.status.OK);
+      expect(await healthCheck(session)).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(await closed(session)).toBeLessThan(2_000);
+      expect(api.connectionStats()).toMatchObject({ anonymousExpired: 1 });
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('closes a connection without a certificate after its lifetime, one with a certificate stays', async () => {
+    const api = await start({ anonymousLifetimeMs: 500 });
+    try {
+      const anonymous = await tlsConnection(api);
+      const member = await tlsConnection(api, await userTls(LOCAL_MSP));
+      expect(await closed(anonymous)).toBeLessThan(2_000);
+      expect(member.destroyed).toBe(false);
+      await eventually(() => Promise.resolve(api.connectionStats().open === 1 ? true : undefined));
+      expect(api.connectionStats()).toMatchObject({ anonymous: 0, anonymousExpired: 1 });
+      member.destroy();
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('closes a member connection that opens no call for the idle timeout', async () => {
+    const api = await start({ idleTimeoutMs: 500 });
+    try {
+      const member = await userTls(LOCAL_MSP);
+      const session = http2.connect(`https://127.0.0.1:${String(portOf(api))}`, {
+        ca: serverCaPem,
+        cert: member.cert,
+        key: member.key,
+        checkServerIdentity: () => undefined,
+      });
+      session.on('error', () => undefined);
+      await once(session, 'remoteSettings');
+      expect(await closed(session)).toBeLessThan(3_000);
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('drops a member connection that stops answering keepalive pings', async () => {
+    const api = await start({ keepaliveTimeMs: 300, keepaliveTimeoutMs: 300 });
+    try {
+      // A TLS connection that never speaks HTTP/2: the node's pings go unanswered.
+      const dead = await tlsConnection(api, await userTls(LOCAL_MSP));
+      expect(await closed(dead)).toBeLessThan(3_000);
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+});
+
+describe('API server: open calls per organisation', () => {
+  it('refuses a call beyond the limit with RESOURCE_EXHAUSTED and a retry hint; other organisations still call', async () => {
+    const api = await start({ maxCallsPerCaller: 2 });
+    try {
+      const hangzhou = await userTls(LOCAL_MSP);
+      const open = async () => {
+        const stream = recordClient(api, hangzhou).IngestRecords();
+        stream.write({ requestId: `r${String(Math.random())}`, records: [] });
+        const [ack] = (await once(stream, 'data')) as [IngestAck__Output];
+        expect(ack.requestId).toMatch(/^r/);
+        return stream;
+      };
+      const held = [await open(), await open()];
+      const third = recordClient(api, hangzhou).IngestRecords();
+      third.write({ requestId: 'third', records: [] });
+      const [refusal] = (await once(third, 'error')) as [grpc.ServiceError];
+      expect(refusal.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(Number(refusal.metadata.get(RETRY_AFTER_MS_KEY)[0])).toBeGreaterThan(0);
+      expect(refusal.details).toContain(LOCAL_MSP);
+
+      // Another organisation is not held to Hangzhou's count.
+      const regulator = await userTls('RegulatorMSP');
+      const info = new (lianxinV1().NodeInfoService)(
+        api.address,
+        grpc.credentials.createSsl(serverCaPem, regulator.key, regulator.cert),
+        { 'grpc.ssl_target_name_override': 'node0.hangzhou-credit.lianxin.local' },
+      );
+      clients.push(info);
+      const answer = await new Promise<NodeInfo__Output | undefined>((resolve, reject) => {
+        info.GetNodeInfo({}, (err, value) => {
+          if (err) reject(err);
+          else resolve(value);
+        });
+      });
+      expect(answer?.mspId).toBe('RegulatorMSP');
+
+      // A call that ends frees its place.
+      const first = held[0];
+      first?.end();
+      if (first) await once(first, 'status');
+      held[1]?.end();
+      const again = await open();
+      again.end();
+      await once(again, 'status');
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+});
