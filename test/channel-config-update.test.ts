@@ -19,7 +19,14 @@ import {
 } from '../network/client/index.ts';
 import { consortiumLedgerOptions } from '../network/consortium-ledger.ts';
 import { lastConfigIndexOf, readChannelMsps, readConfigEnvelope } from '../network/ledger/block/index.ts';
-import { createLedger, type ChannelOrg, type Ledger } from '../network/ledger/index.ts';
+import {
+  channelMspsOfConfigBlock,
+  createLedger,
+  verifyChain,
+  type ChannelOrg,
+  type Ledger,
+} from '../network/ledger/index.ts';
+import { openLedgerStore, type LedgerStore } from '../network/ledger/store/index.ts';
 import { loadOrgRootCerts } from '../network/pki/index.ts';
 import { createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
 import { ASSET_CHAINCODE } from './support/test-ledger.ts';
@@ -203,6 +210,27 @@ describe('a channel config update adding an organisation', () => {
     await createAsset(await connect('ShanghaiBankMSP'), 'shanghai-1');
   });
 });
+
+describe('the offline audit of a chain with config blocks', () => {
+  it('replays each config update against the config before it and checks later blocks with the new members', async () => {
+    for (const c of connections.splice(0)) c.close();
+    await ledger.stop();
+    const store = join(dataDir, 'ledger');
+    const genesis = await withStore(store, (s) => s.getBlock(0));
+    if (!genesis) throw new Error('no genesis block');
+    const result = await verifyChain(store, channelMspsOfConfigBlock(genesis));
+    expect(result).toEqual({ ok: true, height: expect.any(Number) as number });
+  });
+});
+
+async function withStore<T>(dir: string, use: (store: LedgerStore) => Promise<T>): Promise<T> {
+  const store = await openLedgerStore(dir);
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
 
 /** The peer's reason (ErrorDetail messages) for refusing a transaction that must fail. */
 async function refusal(submitted: Promise<unknown>): Promise<string> {

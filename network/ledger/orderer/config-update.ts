@@ -11,6 +11,7 @@ import {
   BlockFormatError,
   configGroupOfMap,
   configMap,
+  readConfigEnvelope,
   readConfigMsps,
   type ChannelMsp,
   type ConfigEntry,
@@ -207,4 +208,22 @@ function configSigners(updateEnvelope: common.ConfigUpdateEnvelope, msps: Identi
     signers.push(check.identity);
   }
   return signers;
+}
+
+/**
+ * Re-derives a committed CONFIG transaction (an auditor's replay): its `last_update` must be authorized by
+ * `current` and yield exactly the config the transaction carries. Undefined when it does not.
+ */
+export function checkConfigTransaction(
+  envelopeBytes: Uint8Array,
+  current: Readonly<CurrentConfig>,
+): AuthorizedConfigUpdate | undefined {
+  try {
+    const { config, lastUpdate } = readConfigEnvelope(envelopeBytes);
+    if (!lastUpdate) return undefined;
+    const authorized = authorizeConfigUpdate(lastUpdate.serializeBinary(), current);
+    return Buffer.from(authorized.config.serializeBinary()).equals(config.serializeBinary()) ? authorized : undefined;
+  } catch {
+    return undefined;
+  }
 }
