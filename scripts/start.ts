@@ -17,6 +17,7 @@ import { ledgerNode } from '../network/consortium-ledger.ts';
 import { generateCryptoMaterial, loadConsortium, orgPaths, PkiError, type Consortium } from '../network/pki/index.ts';
 import { envName, NodeConfigError } from '../node/config/index.ts';
 import { parseLedgerServingLine } from './ledger-serving-line.ts';
+import { admitMissingOrganizations } from './network/add-org.ts';
 import { registerInstitutions, type InstitutionNode } from './register-institutions.ts';
 import { Supervisor, SupervisorError, waitForHealthz, type Health } from './supervisor/index.ts';
 
@@ -68,6 +69,15 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
     config: values.config,
     dataDir,
     port: port ?? ledgerNode(consortium).peer.ports.grpc,
+  });
+  // An organisation appended to the YAML since the channel was created joins it by a config update first.
+  await admitMissingOrganizations({
+    consortium,
+    cryptoDir,
+    ledgerAddress,
+    say: (line) => {
+      console.log(line);
+    },
   });
   const nodes = values['ledger-only']
     ? []

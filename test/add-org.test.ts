@@ -16,7 +16,7 @@ import { lianxin } from '../node/cli/test-io.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import { createNode, type LianxinNode } from '../node/node.ts';
 import { parseTrustBundle } from '../node/receipts/index.ts';
-import { addOrganization, removeOrganization } from '../scripts/network/add-org.ts';
+import { addOrganization, admitMissingOrganizations, removeOrganization } from '../scripts/network/add-org.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { CHAINCODE_NAME, IN_PROCESS_CHAINCODE, quietChaincodeLogs } from './support/chaincode-network.ts';
 import { cliFlags, CONSORTIUM_FILE, createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
@@ -156,5 +156,24 @@ describe('add-org on a running channel', () => {
     connections.push(bank);
     const orgs = await new LianxinChain(bank.gateway.getNetwork('lianxin'), CHAINCODE_NAME).listOrganizations();
     expect(orgs.find((o) => o.mspId === NEW_ORG)?.status).toBe('suspended');
+  });
+
+  it("npm start's step: every YAML entry missing from the channel joins it (here, the removed one again)", async () => {
+    const lines: string[] = [];
+    const options = {
+      consortium: members.consortium,
+      cryptoDir: members.cryptoDir,
+      ledgerAddress: ledger.address,
+      say: (line: string) => lines.push(line),
+    };
+    expect(await admitMissingOrganizations(options)).toEqual([NEW_ORG]);
+    expect(lines).toEqual([
+      expect.stringMatching(new RegExp(`^${NEW_ORG} added to channel lianxin by config block \\d+$`)),
+    ]);
+    const hefei = await members.connect(ledger.address, NEW_ORG);
+    connections.push(hefei);
+    const orgs = await new LianxinChain(hefei.gateway.getNetwork('lianxin'), CHAINCODE_NAME).listOrganizations();
+    expect(orgs.map((o) => o.mspId)).toContain(NEW_ORG);
+    expect(await admitMissingOrganizations(options)).toEqual([]);
   });
 });

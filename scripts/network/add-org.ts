@@ -143,6 +143,35 @@ export async function addOrganization(o: Readonly<AddOrganizationOptions>): Prom
 }
 
 /**
+ * Makes every organisation of the YAML a channel member, one config update each (npm start on a ledger whose
+ * channel predates an entry appended to the YAML: without it the new institution's node is refused as "not a
+ * member of the channel"). Returns the MSP IDs added.
+ */
+export async function admitMissingOrganizations(
+  o: Readonly<Omit<ChannelMembershipOptions, 'mspId'>>,
+): Promise<string[]> {
+  return withAdmins(o, async (session) => {
+    const added: string[] = [];
+    for (const org of o.consortium.organizations) {
+      const roots = await loadOrgRootCerts(o.cryptoDir, org.mspId);
+      const channelOrg: ChannelOrg = {
+        mspId: org.mspId,
+        rootCerts: roots.rootCerts.map((c) => c.toString()),
+        tlsRootCerts: roots.tlsRootCerts.map((c) => c.toString()),
+      };
+      const configBlock = await session.updateMembership(
+        (config) => addOrganizationUpdate(o.consortium.channel, config, channelOrg),
+        (members) => members.includes(org.mspId),
+      );
+      if (configBlock === undefined) continue;
+      o.say?.(`${org.mspId} added to channel ${o.consortium.channel} by config block ${String(configBlock)}`);
+      added.push(org.mspId);
+    }
+    return added;
+  });
+}
+
+/**
  * Suspends the organisation in the registry (its members' chaincode calls are refused), then removes its MSP
  * from the channel (the ledger refuses its identities from the next block). Returns the config block.
  */
@@ -182,7 +211,10 @@ interface AdminSession {
 }
 
 /** Connections as each organisation's admin (the operator's first), closed when `use` settles. */
-async function withAdmins<T>(o: Readonly<ChannelMembershipOptions>, use: (s: AdminSession) => Promise<T>): Promise<T> {
+async function withAdmins<T>(
+  o: Readonly<Omit<ChannelMembershipOptions, 'mspId'>>,
+  use: (s: AdminSession) => Promise<T>,
+): Promise<T> {
   const ledger = consortiumLedger(o.consortium, o.cryptoDir, o.ledgerAddress, CHAINCODE);
   const endpoint = {
     address: ledger.address,
