@@ -29,6 +29,7 @@ import {
 import { DemoExchangeError, runDemoExchange } from './demo-exchange.ts';
 import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
 import { parseLedgerServingLine } from './ledger-serving-line.ts';
+import { admitMissingOrganizations } from './network/add-org.ts';
 import { registerInstitutions, type InstitutionNode } from './register-institutions.ts';
 import { Supervisor, SupervisorError } from './supervisor/index.ts';
 
@@ -77,6 +78,15 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
     dataDir,
     port: port ?? ledgerNode(consortium).peer.ports.grpc,
     chaincodes,
+  });
+  // An organisation appended to the YAML since the channel was created joins it by a config update first.
+  await admitMissingOrganizations({
+    consortium,
+    cryptoDir,
+    ledgerAddress,
+    say: (line) => {
+      console.log(line);
+    },
   });
   const nodes = values['ledger-only']
     ? []

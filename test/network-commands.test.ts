@@ -51,7 +51,7 @@ describe('npm run network', () => {
     const up = await runAsProcess(['up', '--config', config, '--data-dir', dataDir]);
     expect(up, up.out).toMatchObject({ code: 0 });
     expect(up.out).toMatch(/^network up: the ledger and 5 institution nodes healthy in [\d.]+ s \(6 started/m);
-    const run = await readRun(runPaths(dataDir));
+    let run = await readRun(runPaths(dataDir));
     if (run === undefined) throw new Error('up recorded no run');
     for (const p of run.processes) seen.add(p.pid);
     expect(run.processes.map((p) => p.name)).toEqual(['ledger', ...DEMO_NODES]);
@@ -67,6 +67,25 @@ describe('npm run network', () => {
     expect(again, again.out).toMatchObject({ code: 0 });
     for (const p of run.processes) expect(again.out).toContain(`${p.name} already running (pid ${String(p.pid)}`);
     expect(again.out).toContain('(0 started, 6 already running)');
+
+    // add-org --remove takes an institution off the running channel and stops its recorded node; add-org
+    // brings it back by another config update, active again, its node started and recorded for status and down.
+    const nanjing = ['--org', 'NanjingSupplyChainMSP', '--config', config, '--data-dir', dataDir];
+    const removed = await inProcess(['add-org', '--remove', ...nanjing]);
+    expect(removed, removed.err).toMatchObject({ code: 0 });
+    expect(removed.out).toMatch(/NanjingSupplyChainMSP removed from channel \S+ by config block \d+/);
+    expect(removed.out).toContain('NanjingSupplyChainMSP node stopped');
+    expect((await readRun(runPaths(dataDir)))?.processes.map((p) => p.name)).not.toContain('NanjingSupplyChainMSP');
+    const readded = await inProcess(['add-org', ...nanjing]);
+    expect(readded, readded.err).toMatchObject({ code: 0 });
+    expect(readded.out).toMatch(/NanjingSupplyChainMSP added to channel \S+ by config block \d+/);
+    expect(readded.out).toContain('NanjingSupplyChainMSP active again in the registry');
+    expect(readded.out).toMatch(/NanjingSupplyChainMSP node healthy \(pid \d+/);
+    const rerun = await readRun(runPaths(dataDir));
+    const nanjingNode = rerun?.processes.find((p) => p.name === 'NanjingSupplyChainMSP');
+    if (rerun === undefined || nanjingNode === undefined) throw new Error('add-org recorded no node');
+    seen.add(nanjingNode.pid);
+    run = rerun;
 
     const healthy = await status(dataDir);
     expect(healthy.code, healthy.out).toBe(0);

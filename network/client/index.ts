@@ -5,3 +5,13 @@ export {
   type LedgerConnection,
   type LedgerEndpoint,
 } from './connect.ts';
+export {
+  addOrganizationUpdate,
+  broadcast,
+  configBlockNumber,
+  configUpdateEnvelope,
+  fetchConfigBlock,
+  removeOrganizationUpdate,
+  signConfigUpdate,
+  statusName,
+} from './channel-config.ts';

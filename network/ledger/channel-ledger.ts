@@ -2,9 +2,21 @@
  * One channel's ledger: the store, the solo orderer and the committer wired into the pipeline
  * order → cut → validate → commit (one atomic LevelDB batch) → wake waiters. It is the GatewayBackend the
  * gRPC services run on.
+ *
+ * Channel config updates take the same pipeline: authorized against the current config when broadcast, wrapped
+ * by the orderer into a CONFIG transaction that is a block of its own whose last-config index is itself, and
+ * applied to the channel MSPs only once that block is durable, so the changed membership holds from the next
+ * block on and a crash never leaves the MSPs ahead of the chain.
  */
-import type { common } from '@hyperledger/fabric-protos';
-import { blockHeaderHash, buildBlock, setTransactionsFilter } from './block/index.ts';
+import { type common, peer } from '@hyperledger/fabric-protos';
+import {
+  blockHeaderHash,
+  buildBlock,
+  buildConfigEnvelope,
+  readConfigEnvelope,
+  readConfigMsps,
+  setTransactionsFilter,
+} from './block/index.ts';
 import type { Endorser } from './endorser/index.ts';
 import { TransientStore } from './endorser/transient-store.ts';
 import { BlockNotifier } from './events/block-notifier.ts';
@@ -12,20 +24,31 @@ import type { GatewayBackend } from './gateway/gateway-backend.ts';
 import type { PeerAddress } from './gateway/grpc-errors.ts';
 import { StreamActivity } from './gateway/stream-activity.ts';
 import { admitEnvelope } from './orderer/admission.ts';
-import { SoloOrderer, type BatchOptions } from './orderer/solo-orderer.ts';
+import { authorizeConfigUpdate, type AuthorizedConfigUpdate } from './orderer/config-update.ts';
+import { SoloOrderer, type BatchKind, type BatchOptions } from './orderer/solo-orderer.ts';
+import { channelMspConfigs, ChannelMsps } from './msp/index.ts';
 import type { LedgerStore } from './store/index.ts';
-import type { IdentityVerifier, Signer, TxLocation } from './types.ts';
+import type { Signer, TxLocation } from './types.ts';
+import { LedgerError } from './errors.ts';
 import { validateBlock, type EndorsementPolicy } from './validation/index.ts';
 
 export interface ChannelLedgerComponents {
   readonly channelId: string;
   readonly store: LedgerStore;
-  readonly msps: IdentityVerifier;
+  /** The channel MSPs of `config`; reconfigured in place when a config block commits. */
+  readonly msps: ChannelMsps;
   readonly ordererSigner: Signer;
+  /** The peer's own serialized identity: an update that would make it unknown to the channel is refused. */
+  readonly peerIdentity: Uint8Array;
   readonly peer: PeerAddress;
   readonly endorsementPolicy?: EndorsementPolicy;
-  /** Index of the last config block (0 until the channel config changes). */
-  readonly lastConfigIndex: number;
+  /** The newest config block: its number and its config. */
+  readonly config: ChannelConfigState;
+}
+
+export interface ChannelConfigState {
+  readonly blockNumber: number;
+  readonly config: common.Config;
 }
 
 export interface ChannelLedgerInit {
@@ -37,7 +60,7 @@ export interface ChannelLedgerInit {
 export class ChannelLedger implements GatewayBackend {
   readonly channelId: string;
   readonly peer: PeerAddress;
-  readonly msps: IdentityVerifier;
+  readonly msps: ChannelMsps;
   readonly blocks: BlockNotifier;
   readonly streams = new StreamActivity();
   readonly #c: ChannelLedgerComponents;
@@ -46,15 +69,22 @@ export class ChannelLedger implements GatewayBackend {
   #endorser: Endorser | undefined;
   #previousHash: Uint8Array | undefined;
   readonly #transient = new TransientStore();
+  #config: ChannelConfigState;
 
   constructor(components: Readonly<ChannelLedgerComponents>, init: Readonly<ChannelLedgerInit>) {
     this.#c = components;
     this.channelId = components.channelId;
     this.peer = components.peer;
     this.msps = components.msps;
+    this.#config = components.config;
     this.blocks = new BlockNotifier(components.store.height);
     this.#absoluteMaxBytes = init.absoluteMaxBytes;
-    this.#orderer = new SoloOrderer((batch) => this.#commitBatch(batch), init.batch);
+    this.#orderer = new SoloOrderer((batch, kind) => this.#commitBatch(batch, kind), init.batch);
+  }
+
+  /** The newest config block's number and config. */
+  get config(): ChannelConfigState {
+    return this.#config;
   }
 
   /** The endorser runs on this ledger's state; it is attached once chaincodes are connected. */
@@ -77,6 +107,62 @@ export class ChannelLedger implements GatewayBackend {
     this.#orderer.order(envelope);
   }
 
+  /**
+   * Broadcast of a CONFIG_UPDATE envelope: authorized against the current config (orderer/config-update.ts),
+   * then ordered as a CONFIG transaction signed by the orderer. Accepted means ordered, as Broadcast SUCCESS:
+   * the config block follows.
+   * @throws LedgerError `ORDERER_REJECTED` with Fabric's Broadcast status and text.
+   */
+  orderConfigUpdate(envelope: Uint8Array): void {
+    if (envelope.length > this.#absoluteMaxBytes) {
+      throw new LedgerError(
+        'ORDERER_REJECTED',
+        `status=BAD_REQUEST, info=message payload is ${envelope.length} bytes and exceeds maximum allowed ${this.#absoluteMaxBytes} bytes`,
+      );
+    }
+    const authorized = this.#authorize(envelope);
+    this.#orderer.orderConfig(
+      buildConfigEnvelope({
+        channelId: this.channelId,
+        config: authorized.config,
+        signer: this.#c.ordererSigner,
+        lastUpdate: authorized.lastUpdate,
+      }),
+    );
+  }
+
+  /** Authorizes against the config as it stands now, and keeps the ledger's own identities members. */
+  #authorize(envelope: Uint8Array): AuthorizedConfigUpdate {
+    const authorized = authorizeConfigUpdate(envelope, {
+      channelId: this.channelId,
+      config: this.#config.config,
+      msps: this.msps,
+    });
+    let next: ChannelMsps;
+    try {
+      next = new ChannelMsps(channelMspConfigs(authorized.msps));
+    } catch (err) {
+      throw new LedgerError(
+        'ORDERER_REJECTED',
+        `status=BAD_REQUEST, info=error applying config update to existing channel '${this.channelId}': an MSP's root certificate does not parse: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    for (const [who, identity] of [
+      ['orderer', this.#c.ordererSigner.serializedIdentity],
+      ['peer', this.#c.peerIdentity],
+    ] as const) {
+      const check = next.validate(identity);
+      if (!check.ok) {
+        throw new LedgerError(
+          'ORDERER_REJECTED',
+          `status=BAD_REQUEST, info=error applying config update to existing channel '${this.channelId}': the update would leave this ledger's ${who} outside the channel: ${check.reason}`,
+        );
+      }
+    }
+    return authorized;
+  }
+
   findTransaction(txId: string): Promise<TxLocation | undefined> {
     return this.#c.store.getTxLocation(txId);
   }
@@ -91,7 +177,11 @@ export class ChannelLedger implements GatewayBackend {
     this.blocks.close();
   }
 
-  async #commitBatch(envelopes: readonly Uint8Array[]): Promise<void> {
+  async #commitBatch(envelopes: readonly Uint8Array[], kind: BatchKind): Promise<void> {
+    if (kind === 'config') {
+      await this.#commitConfig(envelopes[0] ?? new Uint8Array());
+      return;
+    }
     const { store } = this.#c;
     const number = store.height;
     this.#previousHash ??= await this.#lastHeaderHash();
@@ -100,7 +190,7 @@ export class ChannelLedger implements GatewayBackend {
       previousHash: this.#previousHash,
       envelopes,
       ordererSigner: this.#c.ordererSigner,
-      lastConfigIndex: this.#c.lastConfigIndex,
+      lastConfigIndex: this.#config.blockNumber,
     });
     const { codes, updates } = await validateBlock(block, {
       channelId: this.channelId,
@@ -112,6 +202,50 @@ export class ChannelLedger implements GatewayBackend {
     });
     setTransactionsFilter(block, codes);
     await store.commitBlock(block, updates);
+    this.#previousHash = blockHeaderHash(header(block));
+    this.blocks.advance(store.height);
+  }
+
+  /**
+   * A config block. If another config committed since this one was authorized, its update is authorized again
+   * against the newer config and dropped when it no longer holds (Fabric's orderer re-validates the same way).
+   */
+  async #commitConfig(configEnvelope: Uint8Array): Promise<void> {
+    const { config, lastUpdate } = readConfigEnvelope(configEnvelope);
+    let envelope = configEnvelope;
+    let next: common.Config = config;
+    if (config.getSequence() !== this.#config.config.getSequence() + 1) {
+      if (!lastUpdate) return;
+      let authorized: AuthorizedConfigUpdate;
+      try {
+        authorized = this.#authorize(lastUpdate.serializeBinary());
+      } catch {
+        return;
+      }
+      next = authorized.config;
+      envelope = buildConfigEnvelope({
+        channelId: this.channelId,
+        config: next,
+        signer: this.#c.ordererSigner,
+        lastUpdate: authorized.lastUpdate,
+      });
+    }
+    const msps = channelMspConfigs(readConfigMsps(next));
+    const { store } = this.#c;
+    const number = store.height;
+    this.#previousHash ??= await this.#lastHeaderHash();
+    const block = buildBlock({
+      number,
+      previousHash: this.#previousHash,
+      envelopes: [envelope],
+      ordererSigner: this.#c.ordererSigner,
+      lastConfigIndex: number,
+    });
+    setTransactionsFilter(block, [peer.TxValidationCode.VALID]);
+    await store.commitBlock(block, []);
+    // Durable: from the next block on, the channel is the new config's.
+    this.#config = { blockNumber: number, config: next };
+    this.msps.reconfigure(msps);
     this.#previousHash = blockHeaderHash(header(block));
     this.blocks.advance(store.height);
   }

@@ -6,7 +6,14 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { buildGenesisBlock, setTransactionsFilter, type ChannelOrg } from './block/index.ts';
+import type { common } from '@hyperledger/fabric-protos';
+import {
+  buildGenesisBlock,
+  lastConfigIndexOf,
+  readConfig,
+  setTransactionsFilter,
+  type ChannelOrg,
+} from './block/index.ts';
 import { ChannelLedger } from './channel-ledger.ts';
 import {
   connectChaincodeService,
@@ -21,6 +28,8 @@ import { RAW_DELIVER_SERVICE, RAW_GATEWAY_SERVICE } from './gateway/raw-service.
 import type { StreamCounts } from './gateway/stream-activity.ts';
 import { channelMspsOfConfigBlock, createSigner, type ChannelMsps, type SignerOptions } from './msp/index.ts';
 import type { BatchOptions } from './orderer/solo-orderer.ts';
+import { broadcastService, RAW_BROADCAST_SERVICE } from './orderer/broadcast-service.ts';
+import { createCscc } from './cscc.ts';
 import { createQscc } from './qscc.ts';
 import { LedgerStoreError, openLedgerStore, type LedgerStore } from './store/index.ts';
 import type { ChaincodeConnection } from './types.ts';
@@ -55,7 +64,10 @@ export interface LedgerOptions {
   /** Where the channel's LevelDB lives; created if missing, resumed if present. */
   readonly dataDir: string;
   readonly channelId: string;
-  /** Application organisations of the channel, written into the genesis config block. */
+  /**
+   * Application organisations of the channel, written into the genesis config block. A ledger that resumes
+   * takes its members from its newest config block instead: later changes are config updates (Broadcast).
+   */
   readonly orgs: readonly ChannelOrg[];
   readonly ordererOrg: ChannelOrg;
   /** The peer identity that signs endorsements (NodeOU peer of an application org). */
@@ -122,9 +134,8 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
       setTransactionsFilter(genesis, [0]);
       await store.commitBlock(genesis, []);
     }
-    const genesis = await store.getBlock(0);
-    if (!genesis) throw new LedgerError('CHANNEL_NOT_FOUND', `${options.dataDir} holds no genesis block`);
-    const msps = channelMspsOfConfigBlock(genesis);
+    const configBlock = await newestConfigBlock(store, options.dataDir);
+    const msps = channelMspsOfConfigBlock(configBlock.block);
 
     const logLevel = options.chaincodeLogLevel ?? CHAINCODE_LOG_LEVEL;
     for (const deployment of options.chaincodes) {
@@ -147,8 +158,9 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         store,
         msps,
         ordererSigner,
+        peerIdentity: peerSigner.serializedIdentity,
         peer,
-        lastConfigIndex: 0,
+        config: { blockNumber: configBlock.number, config: readConfig(configBlock.block) },
       },
       {
         absoluteMaxBytes: options.absoluteMaxBytes ?? DEFAULT_ABSOLUTE_MAX_BYTES,
@@ -162,7 +174,18 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         state: store,
         findTransaction: (txId) => store.getTxLocation(txId),
         chaincodes,
-        systemChaincodes: new Map([['qscc', createQscc(store)]]),
+        systemChaincodes: new Map([
+          ['qscc', createQscc(store)],
+          [
+            'cscc',
+            createCscc({
+              get configBlockNumber() {
+                return channel.config.blockNumber;
+              },
+              getBlock: (n) => store.getBlock(n),
+            }),
+          ],
+        ]),
         peerSigner,
         onEndorsementSigned: (endorser, message, signature) => {
           msps.rememberVerified(endorser, message, signature);
@@ -179,6 +202,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
     const server = new grpc.Server({ 'grpc.max_receive_message_length': maxReceive });
     server.addService(RAW_GATEWAY_SERVICE, gatewayService(channel));
     server.addService(RAW_DELIVER_SERVICE, deliverService(channel));
+    server.addService(RAW_BROADCAST_SERVICE, broadcastService(channel));
     const port = await bind(server, options);
     boundPort = port;
 
@@ -210,6 +234,21 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
     await store.close();
     throw err;
   }
+}
+
+/**
+ * The channel's newest config block, named by the last block's metadata (a restart after a config update
+ * resumes with the updated members, not the genesis ones).
+ */
+async function newestConfigBlock(
+  store: LedgerStore,
+  dataDir: string,
+): Promise<{ readonly number: number; readonly block: common.Block }> {
+  const last = await store.getBlock(store.height - 1);
+  const number = last ? lastConfigIndexOf(last) : 0;
+  const block = await store.getBlock(number);
+  if (!block) throw new LedgerError('CHANNEL_NOT_FOUND', `${dataDir} holds no config block ${String(number)}`);
+  return { number, block };
 }
 
 /**

@@ -6,7 +6,7 @@
  * node command pointed at the ledger by mistake.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { common } from '@hyperledger/fabric-protos';
@@ -137,6 +137,38 @@ describe('lianxin bundle export', () => {
     expect(agency?.rootCertificates.map((c) => c.fingerprint256)).toEqual(roots.rootCerts.map((c) => c.fingerprint256));
     expect(agency?.tlsRootCertificates.map((c) => new X509Certificate(c.raw).subject)).toEqual(
       roots.tlsRootCerts.map((c) => c.subject),
+    );
+  });
+
+  it("takes every member's CA roots from the channel's config block, not from the local crypto folder", async () => {
+    // A crypto dir holding only what the bank's user needs: the agency's folder is gone.
+    const cryptoDir = join(net.members.dir, 'bank-only-crypto');
+    await cp(net.members.cryptoDir, cryptoDir, { recursive: true });
+    await rm(orgPaths(cryptoDir, AGENCY).dir, { recursive: true });
+    const out = join(net.members.dir, 'trust-bundle-from-chain.json');
+    const run = await lianxin([
+      'bundle',
+      'export',
+      '--out',
+      out,
+      '--crypto-dir',
+      cryptoDir,
+      '--msp',
+      BANK,
+      '--consortium',
+      CONSORTIUM_FILE,
+      '--ledger',
+      net.ledger.address,
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const bundle = parseTrustBundle(await readFile(out, 'utf8'));
+    const roots = await loadOrgRootCerts(net.members.cryptoDir, AGENCY);
+    expect(bundle.organization(AGENCY)?.rootCertificates.map((c) => c.fingerprint256)).toEqual(
+      roots.rootCerts.map((c) => c.fingerprint256),
+    );
+    expect(bundle.organization(AGENCY)?.tlsRootCertificates.map((c) => c.fingerprint256)).toEqual(
+      roots.tlsRootCerts.map((c) => c.fingerprint256),
     );
   });
 

@@ -126,6 +126,11 @@ export class LianxinChain {
     return this.#submit<Organization>('RegisterOrganization', mspId, name, city, role);
   }
 
+  /** The operator's admin suspends (or reinstates) an organisation: its members' transactions are refused. */
+  setOrganizationStatus(mspId: string, status: Organization['status']) {
+    return this.#submit<Organization>('SetOrganizationStatus', mspId, status);
+  }
+
   registerNode(args: {
     nodeId: string;
     endpoint: string;

@@ -14,7 +14,9 @@ export type NetworkErrorCode =
   /** The data directory already runs a network of another consortium file. */
   | 'CONFLICT'
   /** A file under <data-dir>/run is not what `up` writes (hand-edited, truncated). */
-  | 'RUN_STATE_INVALID';
+  | 'RUN_STATE_INVALID'
+  /** A channel membership change the ledger or the chain refused (add-org). */
+  | 'MEMBERSHIP_REFUSED';
 
 export class NetworkError extends Error {
   override readonly name = 'NetworkError';

@@ -193,7 +193,7 @@ async function startLedger(
   return ledger;
 }
 
-async function recordedAs(
+export async function recordedAs(
   name: string,
   detached: DetachedProcess,
   what: Pick<ManagedProcess, 'kind' | 'grpc' | 'operations'>,

@@ -41,20 +41,42 @@ export function buildGenesisBlock(options: Readonly<GenesisBlockOptions>): commo
   const config = new common.Config();
   config.setSequence(0);
   config.setChannelGroup(channelGroup(options));
+  return buildBlock({
+    number: 0,
+    previousHash: new Uint8Array(),
+    envelopes: [buildConfigEnvelope({ channelId: options.channelId, config, signer: options.ordererSigner })],
+    ordererSigner: options.ordererSigner,
+    lastConfigIndex: 0,
+  });
+}
+
+export interface ConfigEnvelopeOptions {
+  readonly channelId: string;
+  readonly config: common.Config;
+  /** The orderer, which signs the CONFIG transaction it derived. */
+  readonly signer: Signer;
+  /** The CONFIG_UPDATE envelope this config results from (absent in the genesis block). */
+  readonly lastUpdate?: common.Envelope;
+}
+
+/**
+ * A serialized CONFIG envelope: `ConfigEnvelope{config, last_update}` signed by the orderer, as the orderer
+ * wraps an authorised config update (orderer/common/msgprocessor/standardchannel.go, ProcessConfigUpdateMsg).
+ */
+export function buildConfigEnvelope(options: Readonly<ConfigEnvelopeOptions>): Uint8Array {
   const configEnvelope = new common.ConfigEnvelope();
-  configEnvelope.setConfig(config);
+  configEnvelope.setConfig(options.config);
+  if (options.lastUpdate) configEnvelope.setLastUpdate(options.lastUpdate);
 
   const signatureHeader = new common.SignatureHeader();
-  signatureHeader.setCreator(options.ordererSigner.serializedIdentity);
+  signatureHeader.setCreator(options.signer.serializedIdentity);
   signatureHeader.setNonce(randomBytes(24));
 
   const channelHeader = new common.ChannelHeader();
   channelHeader.setType(common.HeaderType.CONFIG);
   channelHeader.setChannelId(options.channelId);
   // txid = hex(SHA-256(nonce ‖ creator)) as for any transaction (`protoutil/txutils.go`, ComputeTxID).
-  channelHeader.setTxId(
-    sha256Hex(Buffer.concat([signatureHeader.getNonce_asU8(), options.ordererSigner.serializedIdentity])),
-  );
+  channelHeader.setTxId(sha256Hex(Buffer.concat([signatureHeader.getNonce_asU8(), options.signer.serializedIdentity])));
   channelHeader.setTimestamp(timestampPb.Timestamp.fromDate(new Date()));
 
   const header = new common.Header();
@@ -67,20 +89,42 @@ export function buildGenesisBlock(options: Readonly<GenesisBlockOptions>): commo
 
   const envelope = new common.Envelope();
   envelope.setPayload(payloadBytes);
-  envelope.setSignature(options.ordererSigner.sign(payloadBytes));
+  envelope.setSignature(options.signer.sign(payloadBytes));
+  return envelope.serializeBinary();
+}
 
-  return buildBlock({
-    number: 0,
-    previousHash: new Uint8Array(),
-    envelopes: [envelope.serializeBinary()],
-    ordererSigner: options.ordererSigner,
-    lastConfigIndex: 0,
-  });
+/**
+ * The index of the newest config block, as a block's metadata records it: SIGNATURES' OrdererBlockMetadata
+ * first, the deprecated LAST_CONFIG slot otherwise (protoutil/blockutils.go, GetLastConfigIndexFromBlock).
+ */
+export function lastConfigIndexOf(block: common.Block): number {
+  const slots = block.getMetadata()?.getMetadataList_asU8() ?? [];
+  try {
+    const signatures = common.Metadata.deserializeBinary(
+      slots[common.BlockMetadataIndex.SIGNATURES] ?? new Uint8Array(),
+    );
+    const ordererMetadata = common.OrdererBlockMetadata.deserializeBinary(signatures.getValue_asU8());
+    const index = ordererMetadata.getLastConfig()?.getIndex();
+    if (index !== undefined) return index;
+    const lastConfig = common.Metadata.deserializeBinary(
+      slots[common.BlockMetadataIndex.LAST_CONFIG] ?? new Uint8Array(),
+    );
+    return common.LastConfig.deserializeBinary(lastConfig.getValue_asU8()).getIndex();
+  } catch (err) {
+    throw new BlockFormatError('BAD_METADATA', 'the block metadata does not name its last config block', {
+      cause: err,
+    });
+  }
 }
 
 /** Decodes the MSPs of a config block's channel tree. `block` may come from disk or the network. */
 export function readChannelMsps(block: common.Block): ChannelMsp[] {
-  const group = readConfig(block).getChannelGroup();
+  return readConfigMsps(readConfig(block));
+}
+
+/** The MSPs of a channel config (application and orderer organisations). */
+export function readConfigMsps(config: common.Config): ChannelMsp[] {
+  const group = config.getChannelGroup();
   if (!group) throw new BlockFormatError('BAD_CONFIG', '"config.channel_group" is missing');
   const result: ChannelMsp[] = [];
   for (const name of ['Application', 'Orderer'] as const) {
@@ -110,6 +154,14 @@ export function readChannelMsps(block: common.Block): ChannelMsp[] {
 export function readConfig(block: common.Block): common.Config {
   const envelopeBytes = block.getData()?.getDataList_asU8()[0];
   if (!envelopeBytes) throw new BlockFormatError('BAD_CONFIG', 'config block has no envelope');
+  return readConfigEnvelope(envelopeBytes).config;
+}
+
+/** The config and the update it came from, of a serialized CONFIG envelope. `envelopeBytes` may be untrusted. */
+export function readConfigEnvelope(envelopeBytes: Uint8Array): {
+  readonly config: common.Config;
+  readonly lastUpdate: common.Envelope | undefined;
+} {
   const envelope = decode(() => common.Envelope.deserializeBinary(envelopeBytes), 'Envelope');
   const payload = decode(() => common.Payload.deserializeBinary(envelope.getPayload_asU8()), 'Payload');
   const channelHeader = decode(
@@ -119,12 +171,13 @@ export function readConfig(block: common.Block): common.Config {
   if (channelHeader.getType() !== common.HeaderType.CONFIG) {
     throw new BlockFormatError('BAD_CONFIG', `"channel_header.type" is ${String(channelHeader.getType())}, not CONFIG`);
   }
-  const config = decode(
+  const configEnvelope = decode(
     () => common.ConfigEnvelope.deserializeBinary(payload.getData_asU8()),
     'ConfigEnvelope',
-  ).getConfig();
+  );
+  const config = configEnvelope.getConfig();
   if (!config) throw new BlockFormatError('BAD_CONFIG', '"config_envelope.config" is missing');
-  return config;
+  return { config, lastUpdate: configEnvelope.getLastUpdate() };
 }
 
 function channelGroup(options: Readonly<GenesisBlockOptions>): common.ConfigGroup {
@@ -163,6 +216,14 @@ function channelGroup(options: Readonly<GenesisBlockOptions>): common.ConfigGrou
   setValue(channel, 'BlockDataHashingStructure', dataHashing.serializeBinary());
   setCapabilities(channel, 'V2_0');
   return channel;
+}
+
+/**
+ * The `/Channel/Application/<MSP>` group of an organisation joining the channel, as `configtxgen -printOrg`
+ * prints it (MSP value, Readers/Writers/Admins/Endorsement policies, mod_policy Admins).
+ */
+export function applicationOrgGroup(org: ChannelOrg): common.ConfigGroup {
+  return orgGroup(org, true);
 }
 
 /** An org group: its MSP value and Signature policies over its member / admin roles (configtxgen defaults). */

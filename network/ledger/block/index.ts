@@ -11,12 +11,20 @@ export {
   type BuildBlockOptions,
 } from './block-builder.ts';
 export {
+  applicationOrgGroup,
+  buildConfigEnvelope,
   buildGenesisBlock,
+  lastConfigIndexOf,
   readChannelMsps,
   readConfig,
+  readConfigEnvelope,
+  readConfigMsps,
+  type ConfigEnvelopeOptions,
   type ChannelOrg,
   type ChannelMsp,
   type GenesisBlockOptions,
 } from './config-block.ts';
 export { tryReadChannelHeader } from './envelope.ts';
 export { BlockFormatError, type BlockFormatErrorCode } from './errors.ts';
+export { computeConfigUpdate } from './config-update.ts';
+export { configGroupOfMap, configMap, entryKey, groupKey, ROOT_GROUP, type ConfigEntry, type ConfigMap } from './config-map.ts';

@@ -6,7 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { type common, msp } from '@hyperledger/fabric-protos';
-import { readChannelMsps } from '../block/index.ts';
+import { readChannelMsps, type ChannelOrg } from '../block/index.ts';
 import { sha256Hex, verifyP256 } from '../../crypto/index.ts';
 import { TrustedCas, type TrustedCa } from '../../pki/index.ts';
 import type { Identity, IdentityCheck, IdentityVerifier } from '../types.ts';
@@ -31,12 +31,22 @@ interface IssuedIdentity {
 }
 
 export class ChannelMsps implements IdentityVerifier {
-  readonly #roots: ReadonlyMap<string, TrustedCas>;
+  #roots: ReadonlyMap<string, TrustedCas>;
   readonly #cache = new Map<string, IssuedIdentity | string>();
   readonly #verified = new Set<string>();
 
   constructor(msps: readonly ChannelMspConfig[]) {
     this.#roots = new Map(msps.map((m) => [m.mspId, new TrustedCas(m.rootCerts)]));
+  }
+
+  /**
+   * Replaces the channel's MSPs, as a committed config block does: from the next call on, a new organisation's
+   * identities are accepted and a removed one's refused (every cached identity and signature is forgotten).
+   */
+  reconfigure(msps: readonly ChannelMspConfig[]): void {
+    this.#roots = new Map(msps.map((m) => [m.mspId, new TrustedCas(m.rootCerts)]));
+    this.#cache.clear();
+    this.#verified.clear();
   }
 
   get mspIds(): string[] {
@@ -144,8 +154,11 @@ export function organizationalUnits(certificate: X509Certificate): string[] {
 
 /** The channel MSPs named by a config block (application and orderer organisations, once each). */
 export function channelMspsOfConfigBlock(block: common.Block): ChannelMsps {
-  const roots = new Map(readChannelMsps(block).map((m) => [m.mspId, m.rootCerts]));
-  return new ChannelMsps(
-    [...roots].map(([mspId, pems]) => ({ mspId, rootCerts: pems.map((pem) => new X509Certificate(pem)) })),
-  );
+  return new ChannelMsps(channelMspConfigs(readChannelMsps(block)));
+}
+
+/** MSP configs of a channel config's organisations (each MSP ID once), certificates parsed. */
+export function channelMspConfigs(msps: readonly ChannelOrg[]): ChannelMspConfig[] {
+  const roots = new Map(msps.map((m) => [m.mspId, m.rootCerts]));
+  return [...roots].map(([mspId, pems]) => ({ mspId, rootCerts: pems.map((pem) => new X509Certificate(pem)) }));
 }

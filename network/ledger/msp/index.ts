@@ -1,2 +1,2 @@
-export { ChannelMsps, channelMspsOfConfigBlock, organizationalUnits, type ChannelMspConfig } from './channel-msps.ts';
+export { ChannelMsps, channelMspConfigs, channelMspsOfConfigBlock, organizationalUnits, type ChannelMspConfig } from './channel-msps.ts';
 export { createSigner, serializeIdentity, type SignerOptions } from './signer.ts';

@@ -2,6 +2,8 @@
  * Solo ordering (orderer/consensus/solo + common/blockcutter): envelopes queue in arrival order and a batch is cut
  * when it reaches `maxTransactions` or `preferredMaxBytes`, or `batchTimeoutMs` after its first envelope.
  * Batches are handed to the committer one at a time, in order; envelopes arriving meanwhile form the next batch.
+ * A config transaction is never batched: what was queued before it is cut first, then it is a block of its own
+ * (orderer/consensus/solo/consensus.go, the ConfigMsg branch).
  */
 import { LedgerError } from '../errors.ts';
 
@@ -23,13 +25,18 @@ export const DEFAULT_BATCH_OPTIONS: BatchOptions = {
   maxPending: 20_000,
 };
 
+/** What one block holds: transactions, or a single config transaction. */
+export type BatchKind = 'transactions' | 'config';
+
 /** Turns one batch into a committed block; it must not resolve before the block is durable. */
-export type BatchCommitter = (envelopes: readonly Uint8Array[]) => Promise<void>;
+export type BatchCommitter = (envelopes: readonly Uint8Array[], kind: BatchKind) => Promise<void>;
 
 export class SoloOrderer {
   readonly #options: BatchOptions;
   readonly #commit: BatchCommitter;
   #pending: Uint8Array[] = [];
+  /** The config transactions among #pending (by identity), each to be cut alone. */
+  readonly #configs = new Set<Uint8Array>();
   #pendingBytes = 0;
   #timer: NodeJS.Timeout | undefined;
   #committing: Promise<void> | undefined;
@@ -39,6 +46,18 @@ export class SoloOrderer {
   constructor(commit: BatchCommitter, options: Readonly<Partial<BatchOptions>> = {}) {
     this.#commit = commit;
     this.#options = { ...DEFAULT_BATCH_OPTIONS, ...options };
+  }
+
+  /** Accepts a config transaction; it follows what is queued, in a block of its own. */
+  orderConfig(envelope: Uint8Array): void {
+    this.#configs.add(envelope);
+    try {
+      this.order(envelope);
+    } catch (err) {
+      this.#configs.delete(envelope);
+      throw err;
+    }
+    this.#cutSoon();
   }
 
   /** Accepts an envelope for ordering (Fabric's Broadcast SUCCESS); the commit happens later. */
@@ -89,18 +108,28 @@ export class SoloOrderer {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#committing || this.#pending.length === 0) return;
-    const batch = this.#pending.splice(0, this.#options.maxTransactions);
+    const firstConfig = this.#pending.findIndex((e) => this.#configs.has(e));
+    const kind: BatchKind = firstConfig === 0 ? 'config' : 'transactions';
+    const count =
+      firstConfig === 0
+        ? 1
+        : firstConfig > 0
+          ? Math.min(firstConfig, this.#options.maxTransactions)
+          : this.#options.maxTransactions;
+    const batch = this.#pending.splice(0, count);
+    if (kind === 'config') this.#configs.delete(batch[0] ?? new Uint8Array());
     this.#pendingBytes = this.#pending.reduce((n, e) => n + e.length, 0);
-    this.#committing = this.#commit(batch)
+    this.#committing = this.#commit(batch, kind)
       .catch((err: unknown) => {
         // A failed commit leaves the store at its last savepoint; refuse new work rather than fork the chain.
         this.#failure = err;
         this.#pending = [];
+        this.#configs.clear();
       })
       .finally(() => {
         this.#committing = undefined;
         if (this.#pending.length === 0) return;
-        if (this.#batchFull() || this.#closed) this.#cutSoon();
+        if (this.#batchFull() || this.#closed || this.#configs.size > 0) this.#cutSoon();
         else
           this.#timer ??= setTimeout(() => {
             this.#cutSoon();

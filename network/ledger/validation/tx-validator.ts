@@ -42,6 +42,11 @@ export interface BlockValidationContext {
     readonly peerMspId: string;
     take(txId: string): Uint8Array | undefined;
   };
+  /**
+   * Whether a CONFIG transaction after block 0 is a valid transition from the current config (the channel's
+   * config path, orderer/config-update.ts). Without it, every such transaction is INVALID_CONFIG_TRANSACTION.
+   */
+  readonly configTransaction?: (envelope: Uint8Array) => boolean;
 }
 
 export interface BlockValidation {
@@ -180,8 +185,10 @@ function checkTransaction(
   const txId = channelHeader.getTxId();
   if (txId !== sha256Hex(Buffer.concat([nonce, creator]))) return fail(Code.BAD_PROPOSAL_TXID);
 
-  // Channel config updates after genesis are not supported by this ledger.
-  if (type === CONFIG) return fail(Code.INVALID_CONFIG_TRANSACTION);
+  // A config transaction after genesis: valid only as a transition the current config authorizes.
+  if (type === CONFIG) {
+    return context.configTransaction?.(envelopeBytes) ? { kind: 'config' } : fail(Code.INVALID_CONFIG_TRANSACTION);
+  }
 
   // 4. INVALID_ENDORSER_TRANSACTION (msgvalidation.go:190 one action, :240 proposal hash)
   const transaction = parse(() => peer.Transaction.deserializeBinary(payload.getData_asU8()));

@@ -20,6 +20,8 @@ import {
   type LedgerStore,
   type NamespacedStateEntry,
 } from '../store/index.ts';
+import { channelMspConfigs, ChannelMsps } from '../msp/index.ts';
+import { checkConfigTransaction, type AuthorizedConfigUpdate } from '../orderer/config-update.ts';
 import type { IdentityVerifier } from '../types.ts';
 import type { EndorsementPolicy } from './endorsement-policy.ts';
 import { MemoryLedgerState } from './memory-state.ts';
@@ -81,9 +83,12 @@ export async function verifyChain(
 
 async function replay(
   store: LedgerStore,
-  identities: IdentityVerifier,
+  genesisIdentities: IdentityVerifier,
   options: Readonly<VerifyChainOptions>,
 ): Promise<number> {
+  // A config block changes the channel's members: later blocks are checked against the MSPs it names.
+  let identities = genesisIdentities;
+  let config: common.Config | undefined;
   const state = new MemoryLedgerState();
   let channelId = '';
   let previousHash: Uint8Array = new Uint8Array();
@@ -114,18 +119,24 @@ async function replay(
 
     if (n === 0) {
       try {
-        readConfig(block);
+        config = readConfig(block);
       } catch (err) {
         throw bad(`not a genesis config block: ${(err as Error).message}`);
       }
       channelId = tryReadChannelHeader(envelopes[0] ?? new Uint8Array())?.getChannelId() ?? '';
     }
+    let reconfigured: AuthorizedConfigUpdate | undefined;
     const { codes, updates } = await validateBlock(block, {
       channelId,
       identities: atBlock,
       state,
       txIndex: state,
       ...(options.endorsementPolicy ? { endorsementPolicy: options.endorsementPolicy } : {}),
+      configTransaction: (envelope) => {
+        if (!config || envelopes.length !== 1) return false;
+        reconfigured = checkConfigTransaction(envelope, { channelId, config, msps: atBlock });
+        return reconfigured !== undefined;
+      },
     });
     const filter = getTransactionsFilter(block);
     if (!Buffer.from(filter).equals(Uint8Array.from(codes))) {
@@ -143,6 +154,10 @@ async function replay(
     );
     previousHash = blockHeaderHash(header);
     commitHash = expectedCommitHash;
+    if (reconfigured) {
+      config = reconfigured.config;
+      identities = new ChannelMsps(channelMspConfigs(reconfigured.msps));
+    }
   }
   if (height > 0 && !Buffer.from(store.blockchainInfo().getCurrentblockhash_asU8()).equals(previousHash)) {
     throw new BadBlock(height - 1, 'the savepoint does not name the last block');

@@ -1,20 +1,25 @@
 /**
  * `lianxin bundle export --out trust-bundle.json`: the consortium trust bundle that `lianxin verify` trusts,
- * read from the on-chain registry through the official Fabric client (organisations, every key ever registered,
- * every node's log origin) plus each organisation's CA certificates from the crypto material.
+ * read from the chain through the official Fabric client: the registry (organisations, every key ever
+ * registered, every node's log origin) and each organisation's CA certificates from the channel's newest config
+ * block (cscc GetConfigBlock), so a verifier trusts exactly the CAs the channel trusts, not a local folder.
  */
+import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { loadOrgRootCerts, PkiError, type OrgRootCerts } from '../../../network/pki/index.ts';
+import type { Network } from '@hyperledger/fabric-gateway';
+import { fetchConfigBlock } from '../../../network/client/index.ts';
+import { readChannelMsps } from '../../../network/ledger/block/index.ts';
+import type { OrgRootCerts } from '../../../network/pki/index.ts';
 import { buildTrustBundle, ReceiptsError } from '../../receipts/index.ts';
-import { subcommand, type CliIo, type CommandDefinition } from '../command.ts';
+import { subcommand, type CommandDefinition } from '../command.ts';
 import { consortiumMember } from '../connection.ts';
 import { CliError, messageOf } from '../errors.ts';
-import { configurationError, withLedger } from '../ledger-connection.ts';
+import { withLedger } from '../ledger-connection.ts';
 import { addLedgerOptions, resolveSettings } from '../settings.ts';
 
 const DESCRIPTION = `Exports the consortium trust bundle for offline verification: organisations, registered keys (rotated and
 revoked ones included, with their windows) and log origins from the chain's registry, and every
-organisation's CA certificates from the crypto dir. Queries the ledger as --user of --msp.`;
+organisation's CA certificates from the channel's newest config block. Queries the ledger as --user of --msp.`;
 
 export const bundleCommand: CommandDefinition = (parent, io) => {
   const bundle = subcommand(
@@ -33,11 +38,18 @@ export const bundleCommand: CommandDefinition = (parent, io) => {
     if (member === undefined) {
       throw new CliError('USAGE', '--msp and --crypto-dir are required (the identity to query as)');
     }
-    const json = await withLedger(settings, async ({ chain, consortium }) => {
+    const json = await withLedger(settings, async ({ chain, consortium, network, address }) => {
       const registry = await chain.registrySnapshot();
-      const certificates = await Promise.all(
-        registry.organizations.map((org) => rootCerts(io, member.cryptoDir, org.mspId)),
-      );
+      const channelCas = await channelRootCerts(network, address);
+      const certificates = registry.organizations.map((org) => {
+        const certs = channelCas.get(org.mspId);
+        if (!certs) {
+          io.stderr.write(
+            `warning: ${org.mspId} is not a member of channel ${consortium.channel}: its entry has no CA certificates\n`,
+          );
+        }
+        return certs;
+      });
       try {
         return buildTrustBundle({
           channel: consortium.channel,
@@ -64,13 +76,37 @@ export const bundleCommand: CommandDefinition = (parent, io) => {
   });
 };
 
-/** An organisation registered on chain whose material is not in this crypto dir gets no CA certificates. */
-async function rootCerts(io: CliIo, cryptoDir: string, mspId: string): Promise<OrgRootCerts | undefined> {
+/**
+ * Each channel member's CA certificates, from the newest config block (its MSP values). The block comes from
+ * the peer the CLI queries; its certificates are parsed here like any other untrusted input.
+ */
+async function channelRootCerts(network: Network, address: string): Promise<Map<string, OrgRootCerts>> {
+  let msps;
   try {
-    return await loadOrgRootCerts(cryptoDir, mspId);
+    msps = readChannelMsps((await fetchConfigBlock(network)).block);
   } catch (err) {
-    if (!(err instanceof PkiError) || err.code !== 'MATERIAL_MISSING') throw configurationError(err);
-    io.stderr.write(`warning: no CA certificates for ${mspId} in ${cryptoDir}: its entry has none\n`);
-    return undefined;
+    throw new CliError('LEDGER_ERROR', `the ledger at ${address}: cscc GetConfigBlock: ${messageOf(err)}`, {
+      cause: err,
+    });
   }
+  const result = new Map<string, OrgRootCerts>();
+  for (const m of msps) {
+    if (result.has(m.mspId)) continue;
+    try {
+      result.set(m.mspId, {
+        mspId: m.mspId,
+        rootCerts: m.rootCerts.map((pem) => new X509Certificate(pem)),
+        tlsRootCerts: m.tlsRootCerts.map((pem) => new X509Certificate(pem)),
+      });
+    } catch (err) {
+      throw new CliError(
+        'LEDGER_ERROR',
+        `the channel config names a CA of ${m.mspId} that does not parse: ${messageOf(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+  return result;
 }
