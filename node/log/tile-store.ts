@@ -238,7 +238,10 @@ export class TileStore {
       const stored = await TileStore.open(this.#db, origin);
       if (stored.#size === this.#size) return false;
       if (stored.#size < this.#size) {
-        throw new TransparencyLogError('CORRUPT', `the stored log has ${stored.#size} leaves, ${this.#size} were durable`);
+        throw new TransparencyLogError(
+          'CORRUPT',
+          `the stored log has ${stored.#size} leaves, ${this.#size} were durable`,
+        );
       }
       this.#size = stored.#size;
       this.#edges = stored.#edges;

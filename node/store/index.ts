@@ -6,10 +6,5 @@ export {
   type NodeSublevel,
   type SublevelWrite,
 } from './node-database.ts';
-export {
-  NodeStoreError,
-  StorageFaultError,
-  type NodeStoreErrorCode,
-  type StorageFaultCode,
-} from './errors.ts';
+export { NodeStoreError, StorageFaultError, type NodeStoreErrorCode, type StorageFaultCode } from './errors.ts';
 export { classifyStorageFault, StorageGuard, type StorageFault, type StorageGuardOptions } from './storage-guard.ts';

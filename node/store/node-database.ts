@@ -108,7 +108,10 @@ class GuardedLevel extends Level<Buffer, Buffer> {
  * @throws NodeStoreError `STORE_CORRUPT`, `STORE_LOCKED` or `STORE_UNREADABLE`, its message one line for the
  * operator.
  */
-export async function openNodeDatabase(dir: string, options: Readonly<NodeDatabaseOptions> = {}): Promise<NodeDatabase> {
+export async function openNodeDatabase(
+  dir: string,
+  options: Readonly<NodeDatabaseOptions> = {},
+): Promise<NodeDatabase> {
   const guarded = new GuardedLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   guarded.injectWriteFault = options.injectWriteFault;
   // A Level like any other to its users; the typings tie a sublevel to its parent's exact class.
