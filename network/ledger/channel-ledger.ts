@@ -12,7 +12,7 @@ import type { PeerAddress } from './gateway/grpc-errors.ts';
 import { StreamActivity } from './gateway/stream-activity.ts';
 import { admitEnvelope } from './orderer/admission.ts';
 import { SoloOrderer, type BatchOptions } from './orderer/solo-orderer.ts';
-import type { LedgerStore } from './store/index.ts';
+import { isStorageFault, type LedgerStore } from './store/index.ts';
 import type { IdentityVerifier, Signer, TxLocation } from './types.ts';
 import { validateBlock, type EndorsementPolicy } from './validation/index.ts';
 
@@ -33,6 +33,10 @@ export interface ChannelLedgerInit {
   readonly absoluteMaxBytes: number;
 }
 
+/** After a block commit failed on the disk: first retry, and the longest wait between retries. */
+const COMMIT_RETRY_INITIAL_MS = 100;
+const COMMIT_RETRY_MAX_MS = 2_000;
+
 export class ChannelLedger implements GatewayBackend {
   readonly channelId: string;
   readonly peer: PeerAddress;
@@ -44,6 +48,8 @@ export class ChannelLedger implements GatewayBackend {
   readonly #absoluteMaxBytes: number;
   #endorser: Endorser | undefined;
   #previousHash: Uint8Array | undefined;
+  /** The block whose commit failed on the disk: the store is reopened before anything is committed after it. */
+  #failedBlock: number | undefined;
 
   constructor(components: Readonly<ChannelLedgerComponents>, init: Readonly<ChannelLedgerInit>) {
     this.#c = components;
@@ -52,7 +58,11 @@ export class ChannelLedger implements GatewayBackend {
     this.msps = components.msps;
     this.blocks = new BlockNotifier(components.store.height);
     this.#absoluteMaxBytes = init.absoluteMaxBytes;
-    this.#orderer = new SoloOrderer((batch) => this.#commitBatch(batch), init.batch);
+    this.#orderer = new SoloOrderer((batch) => this.#commitBatch(batch), init.batch, {
+      transient: isStorageFault,
+      initialMs: COMMIT_RETRY_INITIAL_MS,
+      maxMs: COMMIT_RETRY_MAX_MS,
+    });
   }
 
   /** The endorser runs on this ledger's state; it is attached once chaincodes are connected. */
@@ -84,7 +94,33 @@ export class ChannelLedger implements GatewayBackend {
     this.blocks.close();
   }
 
+  /** Why blocks cannot be committed now (the disk is full or failing; retrying), if so. */
+  get commitFault(): unknown {
+    return this.#orderer.fault;
+  }
+
   async #commitBatch(envelopes: readonly Uint8Array[]): Promise<void> {
+    const { store } = this.#c;
+    if (this.#failedBlock !== undefined) {
+      // Clears LevelDB's sticky error; the savepoint says whether the failed commit reached the disk after all.
+      await store.reopen();
+      const failed = this.#failedBlock;
+      this.#failedBlock = undefined;
+      this.#previousHash = undefined;
+      if (store.height > failed) {
+        this.blocks.advance(store.height);
+        return;
+      }
+    }
+    try {
+      await this.#commitBlock(envelopes);
+    } catch (err) {
+      if (isStorageFault(err)) this.#failedBlock = store.height;
+      throw err;
+    }
+  }
+
+  async #commitBlock(envelopes: readonly Uint8Array[]): Promise<void> {
     const { store } = this.#c;
     const number = store.height;
     this.#previousHash ??= await this.#lastHeaderHash();

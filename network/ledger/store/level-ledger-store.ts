@@ -48,6 +48,12 @@ export interface LedgerStore extends StateReader, AsyncDisposable {
   commitBlock(block: common.Block, updates: readonly StateUpdate[]): Promise<void>;
   /** Every state entry, in key order: for chain verification. */
   stateEntries(): AsyncIterable<NamespacedStateEntry>;
+  /**
+   * Closes and opens the LevelDB again and re-reads the savepoint, after a commit failed on the disk: LevelDB
+   * keeps a failed compaction's error for good, and a commit that failed its sync may have reached the disk after
+   * all (the savepoint, written in the same batch, says). Waits for commits queued before it.
+   */
+  reopen(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -312,6 +318,18 @@ class LevelLedgerStore implements LedgerStore {
     await batch.write({ sync: true });
     this.#savepoint = savepoint;
     this.#lastPreviousHash = Buffer.from(header.getPreviousHash_asU8());
+  }
+
+  reopen(): Promise<void> {
+    this.#assertOpen();
+    const run = this.#queue.then(async () => {
+      await this.#db.close();
+      await this.#db.open();
+      await Promise.all([this.#blocks, this.#txIndex, this.#state, this.#meta].map((sublevel) => sublevel.open()));
+      await this.recover(true);
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   async close(): Promise<void> {
