@@ -24,7 +24,14 @@ import { ChainIndex, ChainIndexFollower } from './chain-index/index.ts';
 import { startApiServer, type ApiServer, type ServiceImpls } from './api/index.ts';
 import type { LianxinServiceName } from './api/proto-loader.ts';
 import type { NodeConfig } from './config/index.ts';
-import { anchoringCheck, chainIndexCheck, LedgerProbe, NodeHealth, type FailedCheck } from './health/index.ts';
+import {
+  anchoringCheck,
+  chainIndexCheck,
+  LedgerProbe,
+  NodeHealth,
+  storageCheck,
+  type FailedCheck,
+} from './health/index.ts';
 import { ChainError, LianxinChain, type RegistrySnapshot } from './ledger/index.ts';
 import { LiveNodeKeys } from './keys/index.ts';
 import { openTransparencyLog, signCheckpoint, type TransparencyLog } from './log/index.ts';
@@ -76,6 +83,8 @@ export interface NodeOverrides {
   readonly logDestination?: NodeJS.WritableStream;
   /** Replaces some of the node's services (tests). */
   readonly services?: (parts: NodeParts) => ServiceImpls;
+  /** TEST ONLY: fails the store's writes as a full disk would, while it returns an error (NodeDatabaseOptions). */
+  readonly injectWriteFault?: () => Error | undefined;
 }
 
 /** What service factories get to build on. */
@@ -110,7 +119,11 @@ const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> 
   ledger: ['AttestationService', 'NotaryService', 'ReportService'],
   'chain-index': ['AttestationService', 'ReportService'],
   anchoring: [],
+  // New records are refused; what is stored is still served.
+  storage: ['RecordService'],
 };
+
+const MIB = 1024 * 1024;
 
 /** Shutdown steps, run in reverse order of start-up. */
 type Cleanup = (() => Promise<void>)[];
@@ -130,7 +143,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
   // Asks git for the commit: started now, needed only once the operations endpoint starts.
   const versionInfo = readVersionInfo();
   try {
-    const pipelines = await startPipelines(config, { logger, metrics, origin, cleanup });
+    const pipelines = await startPipelines(config, { logger, metrics, origin, cleanup }, overrides);
     const { parts } = pipelines;
     const exchange = config.p2p === undefined ? undefined : await startExchange(parts, config.p2p.listen);
     if (exchange) cleanup.push(() => exchange.stop());
@@ -215,15 +228,36 @@ interface Pipelines {
   readonly keys: LiveNodeKeys;
   /** Block of this node's latest anchor, -1 before the first is known: the chain is at least there. */
   ownAnchorBlock(): bigint;
+  /** Health follows a storage fault at once, when set. */
+  readonly storageWiring: { changed?: () => void };
 }
 
 /**
  * The store, the log, and the three pipelines that move data to and from the chain: anchoring, the chain-index
  * follower, notarization. None of them needs the ledger to start.
  */
-async function startPipelines(config: NodeConfig, { logger, metrics, origin, cleanup }: Basics): Promise<Pipelines> {
+async function startPipelines(
+  config: NodeConfig,
+  { logger, metrics, origin, cleanup }: Basics,
+  overrides: NodeOverrides,
+): Promise<Pipelines> {
   await mkdir(config.dataDir, { recursive: true });
-  const db = await openNodeDatabase(join(config.dataDir, 'db'));
+  // The store tells of its faults before the parts that react to them exist: they are set once all do.
+  const storageWiring: { recovered?: () => void; changed?: () => void } = {};
+  const db = await openNodeDatabase(join(config.dataDir, 'db'), {
+    minFreeBytes: config.storage.minFreeMegabytes * MIB,
+    minFreePercent: config.storage.minFreePercent,
+    probeIntervalMs: config.storage.probeIntervalMs,
+    onStorageChange: (fault) => {
+      if (fault) logger.error({ code: fault.code, reason: fault.reason }, 'storage fault: writes refused');
+      else {
+        logger.info('storage recovered: writes resumed');
+        storageWiring.recovered?.();
+      }
+      storageWiring.changed?.();
+    },
+    ...(overrides.injectWriteFault && { injectWriteFault: overrides.injectWriteFault }),
+  });
   cleanup.push(() => db.close());
 
   const [logKey, receiptKey] = await Promise.all([
@@ -293,6 +327,17 @@ async function startPipelines(config: NodeConfig, { logger, metrics, origin, cle
   // A checkpoint signed just before a crash may not have reached the outbox.
   const latest = log.latestCheckpoint();
   if (latest) await anchorer.enqueue(latest);
+  // After a storage fault: the log follows what reached the disk before writes are admitted again; once they are,
+  // a checkpoint signed while the outbox could not take it is queued (the same as after a crash).
+  db.storage.onRecover(() => log.resync());
+  storageWiring.recovered = () => {
+    const signed = log.latestCheckpoint();
+    if (signed) {
+      anchorer.enqueue(signed).catch((err: unknown) => {
+        logger.error({ err, size: signed.size }, 'could not queue a checkpoint for anchoring');
+      });
+    }
+  };
   anchorer.start();
   cleanup.push(() => anchorer.stop());
   if (anchorer.anchoredSize > 0) {
@@ -340,6 +385,9 @@ async function startPipelines(config: NodeConfig, { logger, metrics, origin, cle
     maxBatchRecords: config.ingest.maxBatchRecords,
     maxRecordBytes: config.ingest.maxRecordBytes,
     usccMode: config.ingest.usccMode,
+    admit: () => {
+      db.storage.admitIngest();
+    },
     backlog: () => ({
       pending: log.size - anchorer.anchoredSize,
       limit: config.outbox.maxPendingRecords,
@@ -366,7 +414,7 @@ async function startPipelines(config: NodeConfig, { logger, metrics, origin, cle
     logger,
     metrics,
   };
-  return { parts, follower, keys, ownAnchorBlock: () => ownAnchorBlock };
+  return { parts, follower, keys, ownAnchorBlock: () => ownAnchorBlock, storageWiring };
 }
 
 /**
@@ -407,6 +455,7 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
         logSize: log.size,
         anchoredSize: anchorer.anchoredSize,
       })),
+      storageCheck(parts.db.storage),
     ],
     intervalMs: HEALTH_INTERVAL_MS,
     onChange: (failed) => {
@@ -424,6 +473,7 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
     },
   });
   wiring.health = health;
+  pipelines.storageWiring.changed = () => health.evaluate();
   probe.start();
   cleanup.push(() => probe.stop());
   // NOT_SERVING until the ledger's first answer (within a round trip against a live ledger): start-up does not

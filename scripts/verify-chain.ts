@@ -5,7 +5,7 @@
  *
  * Opens the LevelDB that `npm start` keeps in <data-dir>/ledger, takes the channel MSPs from its genesis block and
  * recomputes every hash, signature, validation code and the world state from block 0. Exit code 0: the chain is
- * intact; 1: it is not (or cannot be read); 2: usage error.
+ * intact; 1: it is not (or cannot be read: on a full disk, say so and judge nothing); 2: usage error.
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,6 +32,15 @@ async function verifyLedger(storeDir: string, channelId: string): Promise<ChainV
     if (!(err instanceof LedgerStoreError)) throw err;
     if (err.code === 'LOCKED') {
       throw new Error(`${storeDir} is open in a running ledger: stop the node first`, { cause: err });
+    }
+    // LevelDB writes to a store's directory to open it at all (it flushes its log into a table and starts a new
+    // log), even to read it: on a full disk it cannot, which says nothing about the chain.
+    if (/No space left on device|Disk quota exceeded/i.test(levelFailure(err.cause)?.reason ?? err.message)) {
+      throw new Error(
+        `${storeDir} cannot be opened: its disk is full (LevelDB must write to open a store, even to read it); ` +
+          'free some space, or copy the data dir to a disk with room and verify the copy. The chain was not checked.',
+        { cause: err },
+      );
     }
     return { ok: false, firstBadBlock: err.blockNum, reason: err.message };
   }

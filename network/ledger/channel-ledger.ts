@@ -27,7 +27,7 @@ import { admitEnvelope } from './orderer/admission.ts';
 import { authorizeConfigUpdate, type AuthorizedConfigUpdate } from './orderer/config-update.ts';
 import { SoloOrderer, type BatchKind, type BatchOptions } from './orderer/solo-orderer.ts';
 import { channelMspConfigs, ChannelMsps } from './msp/index.ts';
-import type { LedgerStore } from './store/index.ts';
+import { isStorageFault, type LedgerStore } from './store/index.ts';
 import type { Signer, TxLocation } from './types.ts';
 import { LedgerError } from './errors.ts';
 import { validateBlock, type EndorsementPolicy } from './validation/index.ts';
@@ -57,6 +57,10 @@ export interface ChannelLedgerInit {
   readonly absoluteMaxBytes: number;
 }
 
+/** After a block commit failed on the disk: first retry, and the longest wait between retries. */
+const COMMIT_RETRY_INITIAL_MS = 100;
+const COMMIT_RETRY_MAX_MS = 2_000;
+
 export class ChannelLedger implements GatewayBackend {
   readonly channelId: string;
   readonly peer: PeerAddress;
@@ -70,6 +74,11 @@ export class ChannelLedger implements GatewayBackend {
   #previousHash: Uint8Array | undefined;
   readonly #transient = new TransientStore();
   #config: ChannelConfigState;
+  /** The block whose commit failed on the disk: the store is reopened before anything is committed after it. */
+  #failedBlock: number | undefined;
+  /** The config block being committed, applied once durable — also when its failed commit landed after all. */
+  #configInFlight:
+    { blockNumber: number; config: common.Config; msps: ReturnType<typeof channelMspConfigs> } | undefined;
 
   constructor(components: Readonly<ChannelLedgerComponents>, init: Readonly<ChannelLedgerInit>) {
     this.#c = components;
@@ -79,7 +88,11 @@ export class ChannelLedger implements GatewayBackend {
     this.#config = components.config;
     this.blocks = new BlockNotifier(components.store.height);
     this.#absoluteMaxBytes = init.absoluteMaxBytes;
-    this.#orderer = new SoloOrderer((batch, kind) => this.#commitBatch(batch, kind), init.batch);
+    this.#orderer = new SoloOrderer((batch, kind) => this.#commitBatch(batch, kind), init.batch, {
+      transient: isStorageFault,
+      initialMs: COMMIT_RETRY_INITIAL_MS,
+      maxMs: COMMIT_RETRY_MAX_MS,
+    });
   }
 
   /** The newest config block's number and config. */
@@ -177,11 +190,38 @@ export class ChannelLedger implements GatewayBackend {
     this.blocks.close();
   }
 
+  /** Why blocks cannot be committed now (the disk is full or failing; retrying), if so. */
+  get commitFault(): unknown {
+    return this.#orderer.fault;
+  }
+
   async #commitBatch(envelopes: readonly Uint8Array[], kind: BatchKind): Promise<void> {
-    if (kind === 'config') {
-      await this.#commitConfig(envelopes[0] ?? new Uint8Array());
-      return;
+    const { store } = this.#c;
+    if (this.#failedBlock !== undefined) {
+      // Clears LevelDB's sticky error; the savepoint says whether the failed commit reached the disk after all.
+      await store.reopen();
+      const failed = this.#failedBlock;
+      this.#failedBlock = undefined;
+      this.#previousHash = undefined;
+      const landed = this.#configInFlight;
+      this.#configInFlight = undefined;
+      if (store.height > failed) {
+        // A config block that reached the disk after all is the channel's config from the next block on.
+        if (landed?.blockNumber === failed) this.#adoptConfig(landed);
+        this.blocks.advance(store.height);
+        return;
+      }
     }
+    try {
+      if (kind === 'config') await this.#commitConfig(envelopes[0] ?? new Uint8Array());
+      else await this.#commitBlock(envelopes);
+    } catch (err) {
+      if (isStorageFault(err)) this.#failedBlock = store.height;
+      throw err;
+    }
+  }
+
+  async #commitBlock(envelopes: readonly Uint8Array[]): Promise<void> {
     const { store } = this.#c;
     const number = store.height;
     this.#previousHash ??= await this.#lastHeaderHash();
@@ -242,12 +282,23 @@ export class ChannelLedger implements GatewayBackend {
       lastConfigIndex: number,
     });
     setTransactionsFilter(block, [peer.TxValidationCode.VALID]);
+    const adopted = { blockNumber: number, config: next, msps };
+    this.#configInFlight = adopted;
     await store.commitBlock(block, []);
-    // Durable: from the next block on, the channel is the new config's.
-    this.#config = { blockNumber: number, config: next };
-    this.msps.reconfigure(msps);
+    this.#configInFlight = undefined;
+    this.#adoptConfig(adopted);
     this.#previousHash = blockHeaderHash(header(block));
     this.blocks.advance(store.height);
+  }
+
+  /** Once its block is durable: from the next block on, the channel is the new config's. */
+  #adoptConfig(adopted: {
+    blockNumber: number;
+    config: common.Config;
+    msps: ReturnType<typeof channelMspConfigs>;
+  }): void {
+    this.#config = { blockNumber: adopted.blockNumber, config: adopted.config };
+    this.msps.reconfigure(adopted.msps);
   }
 
   async #lastHeaderHash(): Promise<Uint8Array> {

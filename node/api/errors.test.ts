@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { ChainError } from '../ledger/index.ts';
 import { ExchangeRefusedError, P2pError } from '../p2p/errors.ts';
+import { StorageFaultError } from '../store/index.ts';
 import { REFUSAL_REASON_KEY } from './errors.ts';
 import {
   ERROR_CODE_KEY,
@@ -59,6 +60,15 @@ describe('toGrpcStatus', () => {
     expect(s.metadata.get(RETRY_AFTER_MS_KEY)).toEqual(['13']);
     expect(s.metadata.get(ERROR_CODE_KEY)).toEqual(['OVERLOADED']);
     expect(s.metadata.get(ERROR_FIELD_KEY)).toEqual(['records']);
+  });
+
+  it('maps a storage fault to UNAVAILABLE with its stable code and a retry hint, never INTERNAL', () => {
+    for (const code of ['STORAGE_FULL', 'STORAGE_ERROR'] as const) {
+      const s = toGrpcStatus(new StorageFaultError(code, "the node's disk is full", 1000.4));
+      expect(s).toMatchObject({ code: status.UNAVAILABLE, details: "the node's disk is full" });
+      expect(s.metadata.get(ERROR_CODE_KEY)).toEqual([code]);
+      expect(s.metadata.get(RETRY_AFTER_MS_KEY)).toEqual(['1001']);
+    }
   });
 
   it('hides the message of INTERNAL errors and of errors that are not NodeErrors', () => {

@@ -7,6 +7,7 @@ import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { ChainError, type ChainErrorCode } from '../ledger/index.ts';
 import { ExchangeRefusedError, P2pError, type P2pErrorCode } from '../p2p/errors.ts';
 import type { RefusalReason } from '../p2p/exchange-messages.ts';
+import { StorageFaultError } from '../store/index.ts';
 
 export type NodeErrorCode =
   /** The request is malformed; `field` names the offending field (`records[3].subject`). */
@@ -147,6 +148,12 @@ export function toGrpcStatus(err: unknown): StatusObject {
     if (err.field !== undefined) metadata.set(ERROR_FIELD_KEY, err.field);
     const code = P2P_STATUS[err.code];
     return { code, details: code === status.INTERNAL ? 'internal error' : err.message, metadata };
+  }
+  if (err instanceof StorageFaultError) {
+    // A state of the node, not of the request: the same call succeeds once the store takes writes again.
+    metadata.set(ERROR_CODE_KEY, err.code);
+    metadata.set(RETRY_AFTER_MS_KEY, String(Math.ceil(err.retryAfterMs)));
+    return { code: status.UNAVAILABLE, details: err.message, metadata };
   }
   if (!(err instanceof NodeError)) {
     const cancelled = (err as { code?: unknown } | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';

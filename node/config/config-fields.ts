@@ -37,6 +37,9 @@
  * | LIANXIN_HEALTH_LEDGER_PROBE_SECONDS      | health.ledgerProbeSeconds     | 5              |
  * | LIANXIN_HEALTH_CHAIN_INDEX_STALL_SECONDS | health.chainIndexStallSeconds | 120            |
  * | LIANXIN_HEALTH_ANCHORING_STALL_SECONDS   | health.anchoringStallSeconds  | 120            |
+ * | LIANXIN_STORAGE_MIN_FREE_MEGABYTES       | storage.minFreeMegabytes      | 1024           |
+ * | LIANXIN_STORAGE_MIN_FREE_PERCENT         | storage.minFreePercent        | 0              |
+ * | LIANXIN_STORAGE_PROBE_INTERVAL_MS        | storage.probeIntervalMs       | 1000           |
  * | LIANXIN_SHUTDOWN_GRACE_SECONDS           | shutdown.graceSeconds         | 10             |
  * | LIANXIN_CONNECTIONS_MAX_CONNECTIONS      | connections.maxConnections    | see below      |
  * | LIANXIN_CONNECTIONS_MAX_CONNECTIONS_PER_ADDRESS | connections.maxConnectionsPerAddress | see below      |
@@ -73,6 +76,9 @@ import {
   DEFAULT_OUTBOX_RETRY_INITIAL_MS,
   DEFAULT_OUTBOX_RETRY_MAX_MS,
   DEFAULT_SHUTDOWN_GRACE_SECONDS,
+  DEFAULT_STORAGE_MIN_FREE_MEGABYTES,
+  DEFAULT_STORAGE_MIN_FREE_PERCENT,
+  DEFAULT_STORAGE_PROBE_INTERVAL_MS,
   ENV_PREFIX,
   MAX_CHECKPOINT_LEAVES,
 } from './constants.ts';
@@ -219,6 +225,21 @@ export const CONFIG_FIELDS = {
     kind: count(1, 86_400),
     default: DEFAULT_HEALTH_ANCHORING_STALL_SECONDS,
     doc: 'unhealthy when records wait for anchoring and none was anchored for this long (> checkpoint interval)',
+  },
+  'storage.minFreeMegabytes': {
+    kind: count(0, 1_000_000_000),
+    default: DEFAULT_STORAGE_MIN_FREE_MEGABYTES,
+    doc: 'ingest answers UNAVAILABLE (STORAGE_FULL) while less is free on the data dir, kept for anchoring (0: off)',
+  },
+  'storage.minFreePercent': {
+    kind: count(0, 90),
+    default: DEFAULT_STORAGE_MIN_FREE_PERCENT,
+    doc: "... or while less than this percentage of the data dir's disk is free (0: off)",
+  },
+  'storage.probeIntervalMs': {
+    kind: count(10, 60_000),
+    default: DEFAULT_STORAGE_PROBE_INTERVAL_MS,
+    doc: 'after a disk full or failing, how often the node tries writing again (and measures free space)',
   },
   'shutdown.graceSeconds': {
     kind: count(1, 3_600),

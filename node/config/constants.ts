@@ -60,3 +60,10 @@ export const DEFAULT_HEALTH_CHAIN_INDEX_STALL_SECONDS = 120;
 export const DEFAULT_HEALTH_ANCHORING_STALL_SECONDS = 120;
 /** Time for calls in flight and the stores on SIGTERM; within Kubernetes' and systemd's defaults (30 s, 90 s). */
 export const DEFAULT_SHUTDOWN_GRACE_SECONDS = 10;
+
+/** Ingest is refused below this much free space on the data dir's disk, kept for anchoring and checkpoints. */
+export const DEFAULT_STORAGE_MIN_FREE_MEGABYTES = 1024;
+/** ... or below this percentage of it (0: only the absolute watermark). */
+export const DEFAULT_STORAGE_MIN_FREE_PERCENT = 0;
+/** How often a store in a storage fault tries to leave it, and how often free space is measured. */
+export const DEFAULT_STORAGE_PROBE_INTERVAL_MS = 1000;

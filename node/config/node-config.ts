@@ -57,6 +57,12 @@ export interface NodeConfig {
     readonly chainIndexStallSeconds: number;
     readonly anchoringStallSeconds: number;
   };
+  /** The data dir's disk: the free-space watermark for ingest, and the probe of a storage fault. */
+  readonly storage: {
+    readonly minFreeMegabytes: number;
+    readonly minFreePercent: number;
+    readonly probeIntervalMs: number;
+  };
   readonly shutdown: { readonly graceSeconds: number };
   /** What the gRPC API lets clients hold (issue 11). */
   readonly connections: ConnectionLimits;
@@ -144,6 +150,11 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       ledgerProbeSeconds: v('health.ledgerProbeSeconds'),
       chainIndexStallSeconds: v('health.chainIndexStallSeconds'),
       anchoringStallSeconds: v('health.anchoringStallSeconds'),
+    },
+    storage: {
+      minFreeMegabytes: v('storage.minFreeMegabytes'),
+      minFreePercent: v('storage.minFreePercent'),
+      probeIntervalMs: v('storage.probeIntervalMs'),
     },
     shutdown: { graceSeconds: v('shutdown.graceSeconds') },
     connections: {

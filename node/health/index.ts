@@ -7,3 +7,4 @@ export { LedgerProbe, type LedgerProbeOptions } from './ledger-probe.ts';
 export { NodeHealth, type NodeHealthOptions } from './node-health.ts';
 export { anchoringCheck, chainIndexCheck, type AnchoringState, type ChainIndexState } from './pipeline-checks.ts';
 export { StallWatch } from './stall-watch.ts';
+export { storageCheck, type StorageState } from './storage-check.ts';

@@ -229,6 +229,30 @@ export class TileStore {
     return new TileStore(db, size, edges, openBundle, subtreeRowsFrom);
   }
 
+  /**
+   * Reads the size and right edge again from the database (see TransparencyLog.resync); appends queued meanwhile
+   * wait. Resolves to whether the stored tree differed from the one in memory.
+   */
+  resync(origin: string): Promise<boolean> {
+    const result = this.#appending.then(async () => {
+      const stored = await TileStore.open(this.#db, origin);
+      if (stored.#size === this.#size) return false;
+      if (stored.#size < this.#size) {
+        throw new TransparencyLogError(
+          'CORRUPT',
+          `the stored log has ${stored.#size} leaves, ${this.#size} were durable`,
+        );
+      }
+      this.#size = stored.#size;
+      this.#edges = stored.#edges;
+      this.#openBundle = stored.#openBundle;
+      this.#edgeRanges = new Map();
+      return true;
+    });
+    this.#appending = result.catch(() => undefined);
+    return result;
+  }
+
   /** The durable tree size: every leaf below it, and every hash over them, is on disk. */
   get size(): number {
     return this.#size;

@@ -355,6 +355,22 @@ describe('transparency log', () => {
     expect(await log.root()).toEqual(Buffer.from(referenceRoot(hashes)));
   });
 
+  it('follows, on resync, an append that reached the disk although it reported failure, and appends after it', async () => {
+    await log.append([testLeaf(0), testLeaf(1), testLeaf(2)]);
+    // What a write whose sync failed but whose bytes landed leaves behind: the batch on disk, the log unaware.
+    const writer = await openTransparencyLog({ db: testDb.logDb(), origin: ORIGIN, signer });
+    await writer.append([testLeaf(3), testLeaf(4)]);
+    await writer.close();
+    expect(log.size).toBe(3);
+
+    await log.resync();
+    expect(log.size).toBe(5);
+    await expect(log.append([testLeaf(5)])).resolves.toEqual({ firstIndex: 5, size: 6 });
+    const hashes = Array.from({ length: 6 }, (_, i) => referenceLeafHash(testLeaf(i)));
+    expect(await log.root()).toEqual(Buffer.from(referenceRoot(hashes)));
+    expect(await log.leaves(0, 6)).toEqual(Array.from({ length: 6 }, (_, i) => testLeaf(i)));
+  });
+
   it('applies concurrent appends one after the other in call order', async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => log.append([testLeaf(2 * i), testLeaf(2 * i + 1)])),

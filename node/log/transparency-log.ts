@@ -47,6 +47,12 @@ export interface TransparencyLog extends AsyncDisposable {
   latestCheckpoint(): SignedCheckpoint | undefined;
   /** Signs a checkpoint of the current size now if it grew since the latest; resolves to the latest. */
   checkpoint(): Promise<SignedCheckpoint | undefined>;
+  /**
+   * Reads the tree size and right edge again from the database, after it was reopened to leave a storage fault:
+   * an append that failed its sync may have reached the disk after all (its records and acknowledgement with it,
+   * in the same atomic batch), and the next append must follow it rather than overwrite it.
+   */
+  resync(): Promise<void>;
   /** Waits for appends and signing in progress and stops the checkpoint timer; the database stays open. */
   close(): Promise<void>;
 }
@@ -162,6 +168,12 @@ class LevelTransparencyLog implements TransparencyLog {
 
   async checkpoint(): Promise<SignedCheckpoint | undefined> {
     return this.#checkpointer.checkpoint();
+  }
+
+  async resync(): Promise<void> {
+    await this.#store.resync(this.origin);
+    // A checkpoint whose signing failed on the fault is signed now, whether or not more leaves arrive.
+    this.#checkpointer.notify();
   }
 
   async close(): Promise<void> {

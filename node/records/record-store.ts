@@ -68,6 +68,11 @@ export interface RecordStoreOptions {
    * long the client should wait then.
    */
   readonly backlog: () => { readonly pending: number; readonly limit: number; readonly retryAfterMs: number };
+  /**
+   * Throws (a StorageFaultError) to refuse new records before anything is prepared: while the store is in a
+   * storage fault, or its disk's free space is below the watermark kept for anchoring and checkpoints.
+   */
+  readonly admit?: () => void;
 }
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -122,6 +127,7 @@ export class RecordStore {
    * resolves once durable. Batches are decided in call order.
    */
   async ingest(batch: RecordBatch__Output): Promise<IngestAck> {
+    this.#o.admit?.();
     const { records, leaves } = this.#prepare(batch);
     const digest = batchDigest(records);
     return new Promise((resolve, reject) => {

@@ -22,3 +22,26 @@ export class NodeStoreError extends Error {
     super(message, options);
   }
 }
+
+export type StorageFaultCode =
+  /** The disk is full, or its free space is below the configured watermark: freeing space resolves it. */
+  | 'STORAGE_FULL'
+  /** The disk failed a write for another reason (EIO, a read-only remount): it may pass, or need an operator. */
+  | 'STORAGE_ERROR';
+
+/**
+ * The node's store cannot take writes now: a state the node recovers from by itself once writes succeed again
+ * (storage-guard.ts), not a failure of the request. `retryAfterMs` is when the client may try again; `reason` is
+ * the operator's line (also in /healthz), the LevelDB or file-system error the `cause`.
+ */
+export class StorageFaultError extends Error {
+  override readonly name = 'StorageFaultError';
+  constructor(
+    readonly code: StorageFaultCode,
+    message: string,
+    readonly retryAfterMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -2,8 +2,10 @@ export {
   asPromise,
   openNodeDatabase,
   type NodeDatabase,
+  type NodeDatabaseOptions,
   type NodeSublevel,
   type SublevelWrite,
 } from './node-database.ts';
-export { NodeStoreError, type NodeStoreErrorCode } from './errors.ts';
+export { NodeStoreError, StorageFaultError, type NodeStoreErrorCode, type StorageFaultCode } from './errors.ts';
+export { classifyStorageFault, StorageGuard, type StorageFault, type StorageGuardOptions } from './storage-guard.ts';
 export { restoreStoreEntries } from './restore-entries.ts';

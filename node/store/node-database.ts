@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { Level } from 'level';
 import type { AlongsideWrite, LogDatabase, LogPut } from '../log/index.ts';
 import { NodeStoreError } from './errors.ts';
+import { StorageGuard, type StorageFault } from './storage-guard.ts';
 
 function openSublevel(db: Level<Buffer, Buffer>, name: string) {
   return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -44,7 +45,67 @@ export interface NodeDatabase extends AsyncDisposable {
    * taken when iteration starts: writes made meanwhile are not seen, so an online backup is consistent.
    */
   snapshotEntries(): AsyncIterable<[Buffer, Buffer]>;
+  /** The store's fault state and free-space watermark (storage-guard.ts). */
+  readonly storage: StorageGuard;
   close(): Promise<void>;
+}
+
+export interface NodeDatabaseOptions {
+  /** Ingest is refused while fewer bytes than this are free on the store's file system; default 0 (none). */
+  readonly minFreeBytes?: number;
+  /** ... or less than this percentage of it; default 0 (none). */
+  readonly minFreePercent?: number;
+  /** How often a store in a fault tries to leave it; default 1000. */
+  readonly probeIntervalMs?: number;
+  readonly onStorageChange?: (fault: StorageFault | undefined) => void;
+  /**
+   * TEST ONLY: consulted before every write; an error it returns fails the write as though LevelDB had (the
+   * storage-fault tests where no small file system can be mounted). Production code never sets it.
+   */
+  readonly injectWriteFault?: () => Error | undefined;
+}
+
+/** What the guarded Level writes through: classic-level's own implementations, which the subclass wraps. */
+interface LevelWrites {
+  _batch(this: unknown, operations: unknown, options: unknown): Promise<void>;
+  _put(this: unknown, key: unknown, value: unknown, options: unknown): Promise<void>;
+  _del(this: unknown, key: unknown, options: unknown): Promise<void>;
+}
+const LEVEL_WRITES = Level.prototype as unknown as LevelWrites;
+
+/** The option that marks the guard's probe write: the one write let through while the store is in a fault. */
+const PROBE_OPTION = 'lianxinStorageProbe';
+
+/**
+ * Every write of the node, whichever sublevel it names, reaches LevelDB through one of these three methods: the
+ * one place where a fault is noticed and where writes are refused while the store is in one.
+ */
+class GuardedLevel extends Level<Buffer, Buffer> {
+  guard: StorageGuard | undefined;
+  injectWriteFault: (() => Error | undefined) | undefined;
+
+  async _batch(operations: unknown, options: Record<string, unknown>): Promise<void> {
+    await this.#guarded(options, () => LEVEL_WRITES._batch.call(this, operations, options));
+  }
+
+  async _put(key: unknown, value: unknown, options: Record<string, unknown>): Promise<void> {
+    await this.#guarded(options, () => LEVEL_WRITES._put.call(this, key, value, options));
+  }
+
+  async _del(key: unknown, options: Record<string, unknown>): Promise<void> {
+    await this.#guarded(options, () => LEVEL_WRITES._del.call(this, key, options));
+  }
+
+  async #guarded(options: Record<string, unknown> | undefined, write: () => Promise<void>): Promise<void> {
+    if (options?.[PROBE_OPTION] !== true) this.guard?.checkWritable();
+    try {
+      const injected = this.injectWriteFault?.();
+      if (injected) throw injected;
+      await write();
+    } catch (err) {
+      throw this.guard ? this.guard.failed(err) : err;
+    }
+  }
 }
 
 /**
@@ -52,8 +113,14 @@ export interface NodeDatabase extends AsyncDisposable {
  * @throws NodeStoreError `STORE_CORRUPT`, `STORE_LOCKED` or `STORE_UNREADABLE`, its message one line for the
  * operator.
  */
-export async function openNodeDatabase(dir: string): Promise<NodeDatabase> {
-  const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+export async function openNodeDatabase(
+  dir: string,
+  options: Readonly<NodeDatabaseOptions> = {},
+): Promise<NodeDatabase> {
+  const guarded = new GuardedLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  guarded.injectWriteFault = options.injectWriteFault;
+  // A Level like any other to its users; the typings tie a sublevel to its parent's exact class.
+  const db = guarded as unknown as Level<Buffer, Buffer>;
   try {
     await db.open();
   } catch (err) {
@@ -71,10 +138,32 @@ export async function openNodeDatabase(dir: string): Promise<NodeDatabase> {
   const chainIndex = openSublevel(db, 'chain-index');
   const exchangeReplay = openSublevel(db, 'exchange-replay');
   const exchangeJournal = openSublevel(db, 'exchange-journal');
+  const probeLevel = openSublevel(db, 'storage-probe');
+  const sublevels = [logLevel, records, anchor, chainIndex, exchangeReplay, exchangeJournal, probeLevel];
   // A sublevel opens after its database, asynchronously; getSync needs it open.
-  await Promise.all(
-    [logLevel, records, anchor, chainIndex, exchangeReplay, exchangeJournal].map((sublevel) => sublevel.open()),
-  );
+  await Promise.all(sublevels.map((sublevel) => sublevel.open()));
+  const storage = new StorageGuard({
+    dir,
+    minFreeBytes: options.minFreeBytes ?? 0,
+    minFreePercent: options.minFreePercent ?? 0,
+    probeIntervalMs: options.probeIntervalMs ?? 1_000,
+    // The same Level and sublevel objects, closed and opened again: every holder of a sublevel keeps using it.
+    reopen: async () => {
+      await db.close();
+      await db.open();
+      await Promise.all(sublevels.map((sublevel) => sublevel.open()));
+    },
+    probe: async () => {
+      const probeOptions = { sync: true, [PROBE_OPTION]: true };
+      await db.batch(
+        [{ type: 'put', sublevel: probeLevel, key: PROBE_KEY, value: Buffer.from(String(Date.now())) }],
+        probeOptions,
+      );
+    },
+    ...(options.onStorageChange && { onChange: options.onStorageChange }),
+  });
+  guarded.guard = storage;
+  await storage.start();
   const log: LogDatabase = {
     // Point reads of the log are synchronous (classic-level getSync): ≈3 µs of main thread for a cached block,
     // against ≈8 µs plus a thread-pool round trip asynchronously (an attestation makes two: its bundle, its proof).
@@ -91,8 +180,12 @@ export async function openNodeDatabase(dir: string): Promise<NodeDatabase> {
         { sync: options.sync },
       ),
   };
-  const close = () => db.close();
+  const close = async () => {
+    storage.stop();
+    await db.close();
+  };
   return {
+    storage,
     write: (writes) => db.batch(writes.map(toBatchOperation), { sync: true }),
     // abstract-level: an iterator reads from an implicit snapshot taken when it is created.
     snapshotEntries: () => db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
@@ -144,6 +237,8 @@ function corrupt(path: string, detail: string, cause?: unknown): NodeStoreError 
     { cause },
   );
 }
+
+const PROBE_KEY = Buffer.from('probe');
 
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 

@@ -54,6 +54,9 @@ export async function writeNodeProcessConfig(
 }
 
 /** Starts the node of `config` in a child process; resolves once its gRPC API listens. */
-export function startNodeProcess(config: NodeProcessConfig): Promise<ListeningChild> {
-  return spawnListening(CHILD_ENTRY, [config.configFile]);
+export function startNodeProcess(
+  config: NodeProcessConfig,
+  { enospcWhile }: { readonly enospcWhile?: string } = {},
+): Promise<ListeningChild> {
+  return spawnListening(CHILD_ENTRY, [config.configFile, ...(enospcWhile ? ['--enospc-while', enospcWhile] : [])]);
 }

@@ -98,4 +98,50 @@ describe('SoloOrderer', () => {
       orderer.order(envelope(2));
     }).toThrow(expect.objectContaining({ code: 'ORDERER_REJECTED' }) as Error);
   });
+
+  it('commits the same batch again after a transient failure, refusing new envelopes meanwhile, then resumes', async () => {
+    const full = () =>
+      Object.assign(new Error('IO error: 000031.log: No space left on device'), { code: 'LEVEL_IO_ERROR' });
+    let failures = 2;
+    const attempts: number[][] = [];
+    const committed: number[][] = [];
+    const orderer = new SoloOrderer(
+      (batch) => {
+        const numbers = batch.map((e) => e[0] ?? -1);
+        attempts.push(numbers);
+        if (failures > 0) {
+          failures -= 1;
+          return Promise.reject(full());
+        }
+        committed.push(numbers);
+        return Promise.resolve();
+      },
+      { maxTransactions: 2, batchTimeoutMs: 5 },
+      { transient: (err) => (err as { code?: unknown }).code === 'LEVEL_IO_ERROR', initialMs: 10, maxMs: 40 },
+    );
+    orderer.order(envelope(1));
+    orderer.order(envelope(2));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(orderer.fault).toBeDefined();
+    expect(() => {
+      orderer.order(envelope(3));
+    }).toThrow(
+      expect.objectContaining({
+        code: 'ORDERER_REJECTED',
+        message: expect.stringMatching(/SERVICE_UNAVAILABLE.*No space left.*retrying/) as unknown,
+      }) as Error,
+    );
+
+    for (let i = 0; i < 100 && committed.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(attempts).toEqual([
+      [1, 2],
+      [1, 2],
+      [1, 2],
+    ]);
+    expect(committed).toEqual([[1, 2]]);
+    expect(orderer.fault).toBeUndefined();
+    orderer.order(envelope(4));
+    await orderer.close();
+    expect(committed).toEqual([[1, 2], [4]]);
+  });
 });

@@ -4,6 +4,12 @@
  * Batches are handed to the committer one at a time, in order; envelopes arriving meanwhile form the next batch.
  * A config transaction is never batched: what was queued before it is cut first, then it is a block of its own
  * (orderer/consensus/solo/consensus.go, the ConfigMsg branch).
+ *
+ * A commit that fails on the disk (full or failing: `transient`) is a state, not the end: the batch stays first in
+ * line and is committed again after a backoff (the committer reopens its store first), new envelopes are refused
+ * with SERVICE_UNAVAILABLE meanwhile, and ordering resumes by itself once a commit succeeds. The store commits a
+ * block in one atomic batch, so a failed commit leaves nothing half-written. Any other failure stops the orderer:
+ * committing the same batch again could only fail again, and skipping it would fork the chain.
  */
 import { LedgerError } from '../errors.ts';
 
@@ -28,8 +34,21 @@ export const DEFAULT_BATCH_OPTIONS: BatchOptions = {
 /** What one block holds: transactions, or a single config transaction. */
 export type BatchKind = 'transactions' | 'config';
 
-/** Turns one batch into a committed block; it must not resolve before the block is durable. */
+/**
+ * Turns one batch into a committed block; it must not resolve before the block is durable. Called again with the
+ * same batch after a transient failure: it must then commit it at most once in all.
+ */
 export type BatchCommitter = (envelopes: readonly Uint8Array[], kind: BatchKind) => Promise<void>;
+
+export interface CommitRetry {
+  /** Whether a commit failure is worth retrying (the disk's, not the block's). */
+  readonly transient: (err: unknown) => boolean;
+  /** First delay before committing again; doubles up to `maxMs`. */
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+const NO_RETRY: CommitRetry = { transient: () => false, initialMs: 0, maxMs: 0 };
 
 export class SoloOrderer {
   readonly #options: BatchOptions;
@@ -42,10 +61,24 @@ export class SoloOrderer {
   #committing: Promise<void> | undefined;
   #closed = false;
   #failure: unknown;
+  readonly #retry: CommitRetry;
+  /** The transient failure the first batch in line is waiting out, and the delay before the next try. */
+  #fault: { readonly cause: unknown; delayMs: number } | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(commit: BatchCommitter, options: Readonly<Partial<BatchOptions>> = {}) {
+  constructor(
+    commit: BatchCommitter,
+    options: Readonly<Partial<BatchOptions>> = {},
+    retry: Readonly<CommitRetry> = NO_RETRY,
+  ) {
     this.#commit = commit;
     this.#options = { ...DEFAULT_BATCH_OPTIONS, ...options };
+    this.#retry = retry;
+  }
+
+  /** Why blocks cannot be committed now (retrying), if so. */
+  get fault(): unknown {
+    return this.#fault?.cause;
   }
 
   /** Accepts a config transaction; it follows what is queued, in a block of its own. */
@@ -72,6 +105,14 @@ export class SoloOrderer {
         },
       );
     }
+    if (this.#fault !== undefined) {
+      throw new LedgerError(
+        'ORDERER_REJECTED',
+        `status=SERVICE_UNAVAILABLE, info=the ledger cannot commit blocks now (${describe(this.#fault.cause)}); ` +
+          'retrying',
+        { cause: this.#fault.cause },
+      );
+    }
     if (this.#pending.length >= this.#options.maxPending) {
       throw new LedgerError(
         'ORDERER_REJECTED',
@@ -92,7 +133,9 @@ export class SoloOrderer {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    while (this.#committing ?? this.#pending.length > 0) {
+    clearTimeout(this.#retryTimer);
+    // Nothing more is committed on a disk that refuses it: those envelopes are lost as in an orderer crash.
+    while (this.#committing ?? (this.#pending.length > 0 && this.#fault === undefined)) {
       if (this.#committing) await this.#committing;
       else this.#cutSoon();
     }
@@ -120,7 +163,19 @@ export class SoloOrderer {
     if (kind === 'config') this.#configs.delete(batch[0] ?? new Uint8Array());
     this.#pendingBytes = this.#pending.reduce((n, e) => n + e.length, 0);
     this.#committing = this.#commit(batch, kind)
+      .then(() => {
+        this.#fault = undefined;
+      })
       .catch((err: unknown) => {
+        if (this.#retry.transient(err) && !this.#closed) {
+          // First in line again, as it was cut: the next try commits the same block (a config one alone again).
+          this.#pending.unshift(...batch);
+          if (kind === 'config' && batch[0] !== undefined) this.#configs.add(batch[0]);
+          this.#pendingBytes = this.#pending.reduce((n, e) => n + e.length, 0);
+          const delayMs = this.#fault ? Math.min(this.#fault.delayMs * 2, this.#retry.maxMs) : this.#retry.initialMs;
+          this.#fault = { cause: err, delayMs };
+          return;
+        }
         // A failed commit leaves the store at its last savepoint; refuse new work rather than fork the chain.
         this.#failure = err;
         this.#pending = [];
@@ -128,6 +183,12 @@ export class SoloOrderer {
       })
       .finally(() => {
         this.#committing = undefined;
+        if (this.#fault !== undefined) {
+          this.#retryTimer = setTimeout(() => {
+            this.#cutSoon();
+          }, this.#fault.delayMs);
+          return;
+        }
         if (this.#pending.length === 0) return;
         if (this.#batchFull() || this.#closed || this.#configs.size > 0) this.#cutSoon();
         else
@@ -136,4 +197,8 @@ export class SoloOrderer {
           }, this.#options.batchTimeoutMs);
       });
   }
+}
+
+function describe(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }

@@ -37,3 +37,18 @@ export function levelFailure(err: unknown): { readonly code: string; readonly re
   }
   return levelFailure(err.cause) ?? { code: err.code, reason: err.message.split('\n')[0] ?? err.code };
 }
+
+/**
+ * Whether a failed write is the disk's (full: ENOSPC, or failing: EIO, a read-only remount) rather than the
+ * block's: the same commit can succeed once the disk takes writes again. LevelDB reports these as
+ * `LEVEL_IO_ERROR` ("IO error: …/000031.log: No space left on device").
+ */
+export function isStorageFault(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const { code } = e as { code?: unknown };
+    if (code === 'LEVEL_IO_ERROR' || code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO' || code === 'EROFS') {
+      return true;
+    }
+  }
+  return false;
+}

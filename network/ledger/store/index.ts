@@ -8,5 +8,5 @@ export {
 } from './level-ledger-store.ts';
 export { computeCommitHash, updateBatchBytes } from './commit-hash.ts';
 export { sortUpdates, stateKey, type StateUpdate } from './state-update.ts';
-export { LedgerStoreError, levelFailure, type LedgerStoreErrorCode } from './errors.ts';
+export { isStorageFault, LedgerStoreError, levelFailure, type LedgerStoreErrorCode } from './errors.ts';
 export { TIP_BLOCKS } from './tip-check.ts';

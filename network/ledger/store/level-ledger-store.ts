@@ -53,6 +53,12 @@ export interface LedgerStore extends StateReader, AsyncDisposable {
    * and savepoint in one batch, so what it yields is the ledger at one height (an online backup).
    */
   snapshotEntries(): AsyncIterable<[Buffer, Buffer]>;
+  /**
+   * Closes and opens the LevelDB again and re-reads the savepoint, after a commit failed on the disk: LevelDB
+   * keeps a failed compaction's error for good, and a commit that failed its sync may have reached the disk after
+   * all (the savepoint, written in the same batch, says). Waits for commits queued before it.
+   */
+  reopen(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -110,6 +116,11 @@ class LevelLedgerStore implements LedgerStore {
   #lastPreviousHash: Buffer = Buffer.alloc(0);
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  /**
+   * Set from the start of a reopen until one succeeds (a reopen on a disk still full fails and leaves the LevelDB
+   * closed): reads wait for it rather than find the LevelDB closed.
+   */
+  #reopened: PromiseWithResolvers<void> | undefined;
 
   constructor(db: Db) {
     this.#db = db;
@@ -166,6 +177,7 @@ class LevelLedgerStore implements LedgerStore {
   /** Throws LedgerStoreError UNREADABLE, naming the block, when LevelDB cannot read it. */
   async getBlockBytes(number: number): Promise<Uint8Array | undefined> {
     this.#assertOpen();
+    await this.#reopened?.promise;
     if (!Number.isSafeInteger(number) || number < 0) return undefined;
     try {
       return await this.#blocks.get(blockKey(number));
@@ -179,9 +191,9 @@ class LevelLedgerStore implements LedgerStore {
     return bytes ? common.Block.deserializeBinary(bytes) : undefined;
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- async keeps a closed store's error a rejection
   async getTxLocation(txId: string): Promise<TxLocation | undefined> {
     this.#assertOpen();
+    await this.#reopened?.promise;
     return this.#txLocation(txId);
   }
 
@@ -209,15 +221,16 @@ class LevelLedgerStore implements LedgerStore {
     return info;
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- async keeps a closed store's error a rejection
   async getState(namespace: string, key: string): Promise<VersionedValue | undefined> {
     this.#assertOpen();
+    await this.#reopened?.promise;
     const raw = this.#state.getSync(stateKey(namespace, key));
     return raw ? decodeVersionedValue(raw) : undefined;
   }
 
   async *getStateRange(namespace: string, startKey: string, endKey: string): AsyncIterable<StateEntry> {
     this.#assertOpen();
+    await this.#reopened?.promise;
     const prefix = stateKey(namespace, '');
     const upper =
       endKey === '' ? Buffer.concat([Buffer.from(namespace, 'utf8'), Buffer.of(1)]) : stateKey(namespace, endKey);
@@ -324,10 +337,27 @@ class LevelLedgerStore implements LedgerStore {
     this.#lastPreviousHash = Buffer.from(header.getPreviousHash_asU8());
   }
 
+  reopen(): Promise<void> {
+    this.#assertOpen();
+    const run = this.#queue.then(async () => {
+      const reopened = (this.#reopened ??= Promise.withResolvers());
+      await this.#db.close();
+      await this.#db.open();
+      await Promise.all([this.#blocks, this.#txIndex, this.#state, this.#meta].map((sublevel) => sublevel.open()));
+      this.#reopened = undefined;
+      reopened.resolve();
+      await this.recover(true);
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue;
+    // Reads waiting for a reopen that will not come now find the store closed.
+    this.#reopened?.resolve();
     await this.#db.close();
   }
 
