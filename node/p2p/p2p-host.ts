@@ -136,6 +136,9 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
     const oldKey = privateKey;
     streams.refuseInbound = true;
     await streams.drained(drainMs);
+    // The same addresses, a port the OS chose (`/tcp/0`) included: the registry lists the node where it listens.
+    const bound = pinPorts(listen, old.getMultiaddrs().map((address) => address.toString()));
+    listen = bound;
     await old.stop();
     try {
       node = await createHost(options, listen, next, handlers, streams);
@@ -214,6 +217,15 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** `listen` with each `/ip…/<host>/tcp/0` replaced by the address the host bound for it. */
+function pinPorts(listen: readonly string[], bound: readonly string[]): string[] {
+  const plain = bound.map((address) => address.replace(/\/p2p\/[^/]+$/, ''));
+  return listen.map((address) => {
+    const prefix = /^(\/ip[46]\/[^/]+\/tcp\/)0$/.exec(address)?.[1];
+    return prefix === undefined ? address : (plain.find((b) => b.startsWith(prefix)) ?? address);
+  });
 }
 
 async function createHost(
