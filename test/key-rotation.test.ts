@@ -8,7 +8,7 @@
  * overlap and verifies, what it would sign after the overlap does not. A rotation the chain refuses changes nothing.
  */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +178,23 @@ describe('lianxin keys rotate', () => {
     expect((await nodeKeys()).logKeyId).toBe(sha256Hex(spki));
     await ingest('after-resume', 400, 10);
     await node.anchorer.whenAnchored(50);
+  }, 30_000);
+
+  it('rotates properly from what a switch-first run (the earlier protocol) left when killed before the chain', async () => {
+    const { logKeyId } = await nodeKeys();
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'log.key');
+    // The new key installed, the old one kept as `.prev`, nothing registered; the node still signs with the old.
+    await writeFile(previousKeyFile(keyFile), await readFile(keyFile), { mode: 0o600 });
+    const spki = await pendingKey(keyFile);
+    await rename(nextKeyFile(keyFile), keyFile);
+
+    const run = await rotate('log');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(`${logKeyId} → ${sha256Hex(spki)}`);
+    expect((await nodeKeys()).logKeyId).toBe(sha256Hex(spki));
+    await expect(stat(previousKeyFile(keyFile))).rejects.toMatchObject({ code: 'ENOENT' });
+    const keys = await (await net.chain(BANK)).listKeys(AGENCY);
+    expect(keys.find((k) => k.kid === logKeyId)).toMatchObject({ status: 'rotated', replacedBy: sha256Hex(spki) });
   }, 30_000);
 
   it('verifies what the old key signed inside its overlap, and refuses what it signed after', async () => {
