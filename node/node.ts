@@ -164,7 +164,11 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       reloadKeys: async () => {
         const ids = await pipelines.keys.reload();
         logger.info(ids, 'signing keys reloaded from the key files');
-        return ids;
+        if (exchange === undefined || config.keys.p2p === undefined) return ids;
+        // A p2p rotation: the libp2p host restarts under the new peer ID (a no-op when the key is unchanged).
+        const peerId = await exchange.switchIdentity(await readP2pKey(config.keys.p2p));
+        logger.info({ peerId }, 'p2p identity from the key file');
+        return { ...ids, peerId };
       },
       backup: async (out) => {
         const manifest = await backupNode(parts.db, { mspId: config.mspId, origin }, out);
@@ -546,6 +550,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
         getConsent: (consentId) => chain.getConsent(consentId),
         chainInfo: () => chain.chainInfo(),
         consentChanges: (startBlock) => chain.consentChanges(startBlock),
+        registryChanges: (startBlock) => chain.registryChanges(startBlock),
       },
       reports: recordStoreReports({ records: parts.records, attestations: builder }),
       index: parts.chainIndex,

@@ -3,11 +3,12 @@
  * running agency node registers the new log and receipt keys on chain and switches the node over its admin socket.
  * Attestations signed before and after — by the old and the new receipt key, over checkpoints of the old and the
  * new log key — all verify offline with a trust bundle exported afterwards; a checkpoint signed by the old key that
- * was still waiting for the chain when the rotation committed is anchored all the same (re-signed), and the node
- * is never restarted. A rotation the chain refuses leaves the node on its old key.
+ * was still waiting for the chain when the rotation committed is anchored all the same, and the node is never
+ * restarted. The node switches only once the rotation has committed: what the old key signs meanwhile falls in its
+ * overlap and verifies, what it would sign after the overlap does not. A rotation the chain refuses changes nothing.
  */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,7 +133,7 @@ describe('lianxin keys rotate', () => {
     await expect(stat(nextKeyFile(keyFile))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await readFile(keyFile, 'utf8')).toContain('PRIVATE KEY');
 
-    // The old key's checkpoint, refused once its window closed, is anchored re-signed; the node was never restarted.
+    // The old key's checkpoint, signed inside its window, is anchored; the node was never restarted.
     await node.anchorer.whenAnchored(30);
     await ingest('after', 300, 10);
     await node.anchorer.whenAnchored(40);
@@ -153,7 +154,8 @@ describe('lianxin keys rotate', () => {
     expect(v1.receiptKey.kid).toBe(after.receiptKeyId);
     expect(v1.logKey.kid).toBe(before.logKeyId);
     expect(v2).toMatchObject({ receiptKey: { kid: after.receiptKeyId }, logKey: { kid: after.logKeyId } });
-    expect(v3).toMatchObject({ receiptKey: { kid: after.receiptKeyId }, logKey: { kid: after.logKeyId } });
+    // The in-flight checkpoint: signed by the old log key inside its overlap, anchored and verified as it was.
+    expect(v3).toMatchObject({ receiptKey: { kid: after.receiptKeyId }, logKey: { kid: before.logKeyId } });
 
     const keys = await (await net.chain(BANK)).listKeys(AGENCY);
     expect(keys.find((k) => k.kid === before.logKeyId)).toMatchObject({
@@ -166,11 +168,9 @@ describe('lianxin keys rotate', () => {
   it('finishes a rotation interrupted after the chain registered the new key', async () => {
     const { logKeyId } = await nodeKeys();
     const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'log.key');
-    // What a run killed right after RotateKey leaves: the new key pending beside the old one, registered on chain.
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    await writeFile(nextKeyFile(keyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-    await (await net.chain(AGENCY, 'Admin')).rotateKey(logKeyId, spki.toString('base64'));
+    // What a run killed right after RotateKeyWithOverlap leaves: the new key pending beside the old one, registered.
+    const spki = await pendingKey(keyFile);
+    await (await net.chain(AGENCY, 'Admin')).rotateKeyWithOverlap(logKeyId, spki.toString('base64'));
 
     const run = await rotate('log');
     expect(run).toMatchObject({ code: 0, stderr: '' });
@@ -178,6 +178,52 @@ describe('lianxin keys rotate', () => {
     expect((await nodeKeys()).logKeyId).toBe(sha256Hex(spki));
     await ingest('after-resume', 400, 10);
     await node.anchorer.whenAnchored(50);
+  }, 30_000);
+
+  it('rotates properly from what a switch-first run (the earlier protocol) left when killed before the chain', async () => {
+    const { logKeyId } = await nodeKeys();
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'log.key');
+    // The new key installed, the old one kept as `.prev`, nothing registered; the node still signs with the old.
+    await writeFile(previousKeyFile(keyFile), await readFile(keyFile), { mode: 0o600 });
+    const spki = await pendingKey(keyFile);
+    await rename(nextKeyFile(keyFile), keyFile);
+
+    const run = await rotate('log');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(`${logKeyId} → ${sha256Hex(spki)}`);
+    expect((await nodeKeys()).logKeyId).toBe(sha256Hex(spki));
+    await expect(stat(previousKeyFile(keyFile))).rejects.toMatchObject({ code: 'ENOENT' });
+    const keys = await (await net.chain(BANK)).listKeys(AGENCY);
+    expect(keys.find((k) => k.kid === logKeyId)).toMatchObject({ status: 'rotated', replacedBy: sha256Hex(spki) });
+  }, 30_000);
+
+  it('verifies what the old key signed inside its overlap, and refuses what it signed after', async () => {
+    const { receiptKeyId } = await nodeKeys();
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
+    // Phase one alone, with a 1 s overlap: the chain has the new key, the node still signs with the old one.
+    const spki = await pendingKey(keyFile);
+    const rotated = await (await net.chain(AGENCY, 'Admin')).rotateKeyWithOverlap(
+      receiptKeyId,
+      spki.toString('base64'),
+      1,
+    );
+    const old = (await (await net.chain(BANK)).listKeys(AGENCY)).find((k) => k.kid === receiptKeyId);
+    expect(old).toMatchObject({ status: 'rotated', replacedBy: sha256Hex(spki) });
+    const overlapEnds = Date.parse(old?.validUntil ?? '');
+    expect(overlapEnds - Date.parse(rotated.result.validFrom)).toBe(1_000);
+    const inOverlap = await attest(305);
+    // A node that failed to switch in time: the old key past its overlap.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, overlapEnds - Date.now() + 50)));
+    const afterOverlap = await attest(305);
+
+    const run = await rotate('receipt');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('already registered by an earlier run');
+    expect((await nodeKeys()).receiptKeyId).toBe(sha256Hex(spki));
+
+    const bundle = await trustBundle();
+    expect(verifyAttestation(inOverlap, bundle)).toMatchObject({ ok: true, receiptKey: { kid: receiptKeyId } });
+    expect(verifyAttestation(afterOverlap, bundle)).toMatchObject({ ok: false, code: 'KEY_NOT_VALID_AT_TIME' });
   }, 30_000);
 
   it('revokes a key: attestations signed after the revocation no longer verify', async () => {
@@ -208,7 +254,9 @@ describe('lianxin keys rotate', () => {
     const refused = await rotate('receipt');
     expect(refused).toMatchObject({ code: 1 });
     expect(refused.stderr).toContain('KEY_NOT_ACTIVE');
+    // Refused in phase one: the key file and the node are as they were, the new key left pending.
     expect(await readFile(keyFile, 'utf8')).toBe(before);
+    expect(await readFile(nextKeyFile(keyFile), 'utf8')).toContain('PRIVATE KEY');
     expect((await nodeKeys()).receiptKeyId).toBe(receiptKeyId);
     await expect(stat(previousKeyFile(keyFile))).rejects.toMatchObject({ code: 'ENOENT' });
   }, 30_000);
@@ -217,6 +265,13 @@ describe('lianxin keys rotate', () => {
     expect(await rotate('tls')).toMatchObject({ code: 2 });
   });
 });
+
+/** Writes a new P-256 key as `<keyFile>.next`, as phase one of a rotation does; its SPKI DER. */
+async function pendingKey(keyFile: string): Promise<Buffer> {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  await writeFile(nextKeyFile(keyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  return createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+}
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

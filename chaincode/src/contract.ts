@@ -71,6 +71,14 @@ export class LianxinContract extends Contract {
     return json(registry.rotateKey(ctx, oldKid, newPublicKey));
   }
 
+  /** RotateKey with the old key kept valid `overlapSeconds` longer ('' = 300, at most 86400): see registry.rotateKey. */
+  @Transaction()
+  @Returns('string')
+  async RotateKeyWithOverlap(ctx: Context, oldKid: string, newPublicKey: string, overlapSeconds: string): Promise<string> {
+    const overlap = registry.requireOverlapSeconds(overlapSeconds);
+    return json(registry.rotateKey(ctx, oldKid, newPublicKey, overlap));
+  }
+
   @Transaction()
   @Returns('string')
   async RevokeKey(ctx: Context, kid: string): Promise<string> {

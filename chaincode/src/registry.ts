@@ -9,7 +9,7 @@ import { callerOf, type Caller } from './identity';
 import { listPage, type Page } from './pagination';
 import { kidOf, parseP256Spki, SUITES, type Suite } from './keys';
 import { decodeBase64Strict } from './signed-note';
-import { getJson, NS, putJson, txTime } from './state';
+import { emit, getJson, NS, putJson, txTime } from './state';
 import type { UsccMode } from './uscc';
 import { isoTime, requireId, requireMspId, requireOneOf, requireString, requireStringArray, requireJson, requirePattern, requireTime } from './validation';
 
@@ -128,6 +128,7 @@ export async function registerOrganization(ctx: Context, mspId: string, name: st
   const now = isoTime(txTime(ctx));
   const org: Organization = { mspId, name, city, role: orgRole, status: 'active', registeredAt: now, updatedAt: now };
   await putJson(ctx, NS.org, [mspId], org);
+  emitRegistryChanged(ctx, mspId, 'org');
   return org;
 }
 
@@ -147,6 +148,7 @@ export async function setOrganizationStatus(ctx: Context, mspId: string, status:
   const org = await getOrganization(ctx, mspId);
   const updated: Organization = { ...org, status: newStatus, updatedAt: isoTime(txTime(ctx)) };
   await putJson(ctx, NS.org, [mspId], updated);
+  emitRegistryChanged(ctx, mspId, 'org');
   return updated;
 }
 
@@ -179,6 +181,7 @@ export async function registerNode(ctx: Context, nodeId: string, endpoint: strin
   const node: NodeRecord = { mspId: org.mspId, nodeId, endpoint, peerId, addresses, shard, origin, registeredAt: now, updatedAt: now };
   await putJson(ctx, NS.node, [org.mspId, nodeId], node);
   await putJson(ctx, NS.origin, [origin], { origin, mspId: org.mspId, nodeId } satisfies OriginRecord);
+  emitRegistryChanged(ctx, org.mspId, 'node');
   return node;
 }
 
@@ -189,6 +192,7 @@ export async function updateNode(ctx: Context, nodeId: string, endpoint: string,
   const node = await getNode(ctx, org.mspId, nodeId);
   const updated: NodeRecord = { ...node, endpoint, peerId, addresses, updatedAt: isoTime(txTime(ctx)) };
   await putJson(ctx, NS.node, [org.mspId, nodeId], updated);
+  emitRegistryChanged(ctx, org.mspId, 'node');
   return updated;
 }
 
@@ -220,25 +224,59 @@ export async function registerKey(ctx: Context, publicKey: string, role: string,
     validUntil: until === null ? null : isoTime(until), status: 'active', replacedBy: null, registeredAt: isoTime(now),
   };
   await putJson(ctx, NS.key, [org.mspId, kid], record);
+  emitRegistryChanged(ctx, org.mspId, 'key');
   return record;
 }
 
-/** Replaces an active key: the new key starts now with the same role and suite; the old one's window ends now. */
-export async function rotateKey(ctx: Context, oldKid: string, newPublicKey: string): Promise<PublicKeyRecord> {
+/** The longest overlap RotateKeyWithOverlap grants the old key: a day, so that a stolen old key is not kept alive. */
+export const MAX_ROTATION_OVERLAP_SECONDS = 86_400;
+/** The overlap when RotateKeyWithOverlap is given '': enough for a node to see the commit and switch keys. */
+export const DEFAULT_ROTATION_OVERLAP_SECONDS = 300;
+
+/**
+ * Replaces an active key: the new key starts now with the same role and suite; the old one's window ends
+ * `overlapSeconds` after now (0: at the same instant). The overlap is what lets a node switch keys only once it has
+ * seen this transaction commit: what it signs with the old key while the transaction is ordered and committed, and
+ * until it switches, falls inside the old key's window. A rotated key cannot be rotated again, even inside its
+ * overlap: it has a successor already.
+ */
+export async function rotateKey(ctx: Context, oldKid: string, newPublicKey: string, overlapSeconds = 0): Promise<PublicKeyRecord> {
   const der = requireSpki('newPublicKey', newPublicKey);
   const org = await requireOwnAdmin(ctx);
   const old = await getKey(ctx, org.mspId, oldKid);
   const now = txTime(ctx);
-  if (!isKeyValidAt(old, now)) return fail('KEY_NOT_ACTIVE', `key ${oldKid} is ${old.status === 'active' ? 'outside its validity window' : old.status}`);
+  if (old.status !== 'active' || !isKeyValidAt(old, now)) return fail('KEY_NOT_ACTIVE', `key ${oldKid} is ${old.status === 'active' ? 'outside its validity window' : old.status}`);
   const kid = kidOf(der);
   if ((await getJson<PublicKeyRecord>(ctx, NS.key, [org.mspId, kid])) !== undefined) return fail('KEY_EXISTS', `key ${kid} is already registered for ${org.mspId}`);
   const record: PublicKeyRecord = {
     mspId: org.mspId, kid, role: old.role, suite: old.suite, publicKey: newPublicKey, validFrom: isoTime(now),
     validUntil: null, status: 'active', replacedBy: null, registeredAt: isoTime(now),
   };
-  await putJson(ctx, NS.key, [org.mspId, oldKid], { ...old, status: 'rotated', validUntil: isoTime(now), replacedBy: kid } satisfies PublicKeyRecord);
+  // An overlap never extends a window the old key was registered with.
+  const end = old.validUntil === null ? now + overlapSeconds * 1000 : Math.min(Date.parse(old.validUntil), now + overlapSeconds * 1000);
+  await putJson(ctx, NS.key, [org.mspId, oldKid], { ...old, status: 'rotated', validUntil: isoTime(end), replacedBy: kid } satisfies PublicKeyRecord);
   await putJson(ctx, NS.key, [org.mspId, kid], record);
+  emitRegistryChanged(ctx, org.mspId, 'key');
   return record;
+}
+
+/** RotateKeyWithOverlap's `overlapSeconds`: '' for the default, else a decimal from 0 to a day. */
+export function requireOverlapSeconds(value: unknown): number {
+  if (value === '') return DEFAULT_ROTATION_OVERLAP_SECONDS;
+  const seconds = typeof value === 'string' && /^(0|[1-9]\d{0,5})$/.test(value) ? Number(value) : Number.NaN;
+  if (!(seconds <= MAX_ROTATION_OVERLAP_SECONDS)) return invalid('overlapSeconds', `must be a whole number of seconds from 0 to ${MAX_ROTATION_OVERLAP_SECONDS}, or '' for ${DEFAULT_ROTATION_OVERLAP_SECONDS}`);
+  return seconds;
+}
+
+export type RegistryChange = 'org' | 'node' | 'key';
+
+/**
+ * `RegistryChanged` {mspId, kind, txId}: nodes re-read the registry when they see it, so that a new peer ID or key
+ * is admitted as soon as it commits rather than at the next poll. Fabric keeps one event per transaction; registry
+ * transactions emit no other.
+ */
+function emitRegistryChanged(ctx: Context, mspId: string, kind: RegistryChange): void {
+  emit(ctx, 'RegistryChanged', { mspId, kind, txId: ctx.stub.getTxID() });
 }
 
 /** Revocation ends the window now; signatures made inside the earlier window still verify. */
@@ -250,6 +288,7 @@ export async function revokeKey(ctx: Context, kid: string): Promise<PublicKeyRec
   const until = key.validUntil === null ? now : Math.min(Date.parse(key.validUntil), now);
   const revoked: PublicKeyRecord = { ...key, status: 'revoked', validUntil: isoTime(until) };
   await putJson(ctx, NS.key, [org.mspId, kid], revoked);
+  emitRegistryChanged(ctx, org.mspId, 'key');
   return revoked;
 }
 

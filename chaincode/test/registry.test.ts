@@ -189,6 +189,49 @@ describe('keys', () => {
     expect(keys.items.map((k) => k.kid).sort()).toEqual([logKey.kid, next.kid].sort());
   });
 
+  it('rotation with an overlap keeps the old key valid until then, the new one from the transaction', async () => {
+    const { h, logKey } = await createConsortium();
+    const next = newLogKey();
+    h.ledger.now += 60_000;
+    const rotated = await h.call(admin(MSP.agency), (c, ctx) => c.RotateKeyWithOverlap(ctx, logKey.kid, next.spkiBase64, '120'));
+    expect(rotated).toMatchObject({ kid: next.kid, status: 'active', validFrom: '2026-03-01T00:01:00.000Z', validUntil: null });
+    expect(await h.call(client(MSP.bank), (c, ctx) => c.GetKey(ctx, MSP.agency, logKey.kid))).toMatchObject({
+      status: 'rotated', validUntil: '2026-03-01T00:03:00.000Z', replacedBy: next.kid,
+    });
+    // Inside its overlap the old key is still valid, but it has a successor: no second rotation of it.
+    await h.rejects(admin(MSP.agency), (c, ctx) => c.RotateKeyWithOverlap(ctx, logKey.kid, newLogKey().spkiBase64, '0'), 'KEY_NOT_ACTIVE');
+    await h.rejects(admin(MSP.agency), (c, ctx) => c.RotateKey(ctx, logKey.kid, newLogKey().spkiBase64), 'KEY_NOT_ACTIVE');
+  });
+
+  it('rotation with the default overlap gives the old key 300 s; revoking it in the overlap ends it now', async () => {
+    const { h, logKey } = await createConsortium();
+    const next = newLogKey();
+    await h.call(admin(MSP.agency), (c, ctx) => c.RotateKeyWithOverlap(ctx, logKey.kid, next.spkiBase64, ''));
+    expect(await h.call(client(MSP.bank), (c, ctx) => c.GetKey(ctx, MSP.agency, logKey.kid))).toMatchObject({ validUntil: '2026-03-01T00:05:00.000Z' });
+    h.ledger.now += 10_000;
+    expect(await h.call(admin(MSP.agency), (c, ctx) => c.RevokeKey(ctx, logKey.kid))).toMatchObject({ status: 'revoked', validUntil: '2026-03-01T00:00:10.000Z' });
+  });
+
+  it('an overlap never extends the window the old key was registered with', async () => {
+    const { h } = await createConsortium();
+    const bounded = newLogKey();
+    await h.call(admin(MSP.agency), (c, ctx) => c.RegisterKey(ctx, bounded.spkiBase64, 'receipt', 'ecdsa-p256-sha256', '', '2026-03-01T00:01:00Z'));
+    await h.call(admin(MSP.agency), (c, ctx) => c.RotateKeyWithOverlap(ctx, bounded.kid, newLogKey().spkiBase64, '3600'));
+    expect(await h.call(client(MSP.bank), (c, ctx) => c.GetKey(ctx, MSP.agency, bounded.kid))).toMatchObject({ validUntil: '2026-03-01T00:01:00.000Z' });
+  });
+
+  it.each(['86401', '-1', '1.5', ' 60', '0x10', 'forever'])('refuses the overlap %j', async (overlap) => {
+    const { h, logKey } = await createConsortium();
+    const err = await h.rejects(admin(MSP.agency), (c, ctx) => c.RotateKeyWithOverlap(ctx, logKey.kid, newLogKey().spkiBase64, overlap), 'INVALID_ARGUMENT');
+    expect(err.message).toContain('"overlapSeconds"');
+  });
+
+  it('emits RegistryChanged for every change to nodes and keys, so that nodes need not poll', async () => {
+    const { h, logKey } = await createConsortium();
+    const { events } = await h.ledger.invoke(admin(MSP.agency), (ctx) => h.contract.RotateKeyWithOverlap(ctx, logKey.kid, newLogKey().spkiBase64, '60'));
+    expect(events).toEqual([{ name: 'RegistryChanged', payload: { mspId: MSP.agency, kind: 'key', txId: expect.any(String) as unknown } }]);
+  });
+
   it('revocation closes the window now and cannot be repeated', async () => {
     const { h, logKey } = await createConsortium();
     h.ledger.now += 5_000;

@@ -2,6 +2,7 @@
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { parseManifest, type BackupManifest } from '../backup/index.ts';
+import type { ReloadedKeys } from './admin-socket.ts';
 import { AdminError, type AdminErrorCode } from './errors.ts';
 
 /** Where a node with this data dir listens. */
@@ -10,13 +11,16 @@ export const adminSocketPath = (dataDir: string): string => join(dataDir, 'admin
 const ADMIN_CALL_TIMEOUT_MS = 10 * 60 * 1000;
 
 /** Asks the running node to read its key files again; resolves to the keys it now signs with. */
-export async function requestKeyReload(socket: string): Promise<{ logKid: string; receiptKid: string }> {
+export async function requestKeyReload(socket: string): Promise<ReloadedKeys> {
   const answer = await post(socket, '/keys/reload', {});
-  const { logKid, receiptKid } = answer as { logKid?: unknown; receiptKid?: unknown };
+  const { logKid, receiptKid, peerId } = answer as { logKid?: unknown; receiptKid?: unknown; peerId?: unknown };
   if (typeof logKid !== 'string' || typeof receiptKid !== 'string') {
     throw new AdminError('BAD_RESPONSE', `the node at ${socket} answered a key reload without its key IDs`);
   }
-  return { logKid, receiptKid };
+  if (peerId !== undefined && typeof peerId !== 'string') {
+    throw new AdminError('BAD_RESPONSE', `the node at ${socket} answered a key reload with a "peerId" not a string`);
+  }
+  return { logKid, receiptKid, ...(peerId === undefined ? {} : { peerId }) };
 }
 
 /** Asks the running node to write an online backup to `out` (an absolute path on the node's host). */

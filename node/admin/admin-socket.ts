@@ -6,7 +6,8 @@
  * the store themselves: no network listener, no credentials to manage, nothing reachable from another host.
  *
  * Routes (JSON bodies):
- *   POST /keys/reload            → { logKid, receiptKid }         the keys the node signs with from now on
+ *   POST /keys/reload            → { logKid, receiptKid, peerId? } the keys the node signs with from now on (and
+ *                                                                  its p2p identity, the host restarted if it changed)
  *   POST /backup { out: path }   → BackupManifest                  `out` absolute, on the node's file system
  */
 import { chmod, rm } from 'node:fs/promises';
@@ -21,8 +22,16 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 /** What the process behind the socket offers: a node both, the embedded ledger only backup. */
 export interface AdminActions {
-  readonly reloadKeys?: () => Promise<{ logKid: string; receiptKid: string }>;
+  readonly reloadKeys?: () => Promise<ReloadedKeys>;
   readonly backup?: (out: string) => Promise<BackupManifest>;
+}
+
+/** What the node signs and speaks with after a reload. */
+export interface ReloadedKeys {
+  readonly logKid: string;
+  readonly receiptKid: string;
+  /** The libp2p peer ID, when the node runs the report exchange. */
+  readonly peerId?: string;
 }
 
 export interface AdminSocket {

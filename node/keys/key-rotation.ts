@@ -1,14 +1,17 @@
 /**
- * Key rotation as the institution's admin runs it on the node's host (DESIGN §3, §8): the new key is generated
- * where the private key lives (beside the configured key file, as `<file>.next`, 0600) and moved over the configured
- * file, the old one kept as `<file>.prev`; the running node is told to read its key files again (node/admin
- * `POST /keys/reload`), and right after, RotateKey closes the old key's window and opens the new one's at the same
- * transaction time, so the registry never has a gap. Then the old private key is deleted. The chain keeps the old
- * public key with its window, so what it signed keeps verifying with any trust bundle exported afterwards.
+ * Key rotation as the institution's admin runs it on the node's host (DESIGN §3, §8), in two phases so that nothing
+ * is ever signed by a key outside its window:
+ *  1. the new key is generated where the private key lives (beside the configured key file, as `<file>.next`,
+ *     0600) and registered: RotateKeyWithOverlap opens the new key's window at its transaction time and keeps the
+ *     old key's open a bounded overlap longer (default 300 s) — the node goes on signing with the old key meanwhile;
+ *  2. once that has committed, `<file>.next` is copied over the configured file and the running node is told to
+ *     read its key files again (node/admin `POST /keys/reload`), then `<file>.next` is deleted.
+ * The chain keeps the old public key with its window, so what it signed keeps verifying with any trust bundle
+ * exported afterwards. A p2p rotation follows the same order with UpdateNode, and the node restarts its libp2p
+ * host under the new peer ID (the registry has no windows for peer IDs: the exchange pauses for the switch).
  *
- * Every step can be re-run: an interrupted rotation leaves `<file>.next` (not yet installed) or `<file>.prev`
- * (installed, perhaps not registered), and running it again finishes that same rotation. A RotateKey the chain
- * refuses puts the old key back.
+ * Every step can be re-run: an interrupted rotation leaves `<file>.next`, registered or not, and running it again
+ * finishes that same rotation. A rotation the chain refuses leaves the node and its key file as they were.
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -23,7 +26,7 @@ export type RotatedKind = 'log' | 'receipt' | 'p2p';
 
 export interface RotationChain {
   readonly listKeys: LianxinChain['listKeys'];
-  readonly rotateKey: LianxinChain['rotateKey'];
+  readonly rotateKeyWithOverlap: LianxinChain['rotateKeyWithOverlap'];
   readonly listNodes: LianxinChain['listNodes'];
   readonly updateNode: LianxinChain['updateNode'];
 }
@@ -37,8 +40,10 @@ export interface RotateOptions {
   readonly origin: string;
   /** The chain as the organisation's admin. */
   readonly chain: RotationChain;
-  /** Tells the running node to read its key files again (log and receipt rotations); a no-op when none runs. */
+  /** Tells the running node to read its key files again; a no-op when none runs. */
   readonly reloadNode: () => Promise<void>;
+  /** How long the old log or receipt key stays valid after the rotation commits; undefined: the chain's 300 s. */
+  readonly overlapSeconds?: number;
 }
 
 export interface RotationResult {
@@ -55,7 +60,7 @@ export interface RotationResult {
 /** `<file>.next`: the key being rotated in. */
 export const nextKeyFile = (keyFile: string): string => `${keyFile}.next`;
 
-/** `<file>.prev`: the key being rotated out, kept until the chain has registered its successor. */
+/** `<file>.prev`: the old key as a run of the earlier protocol (switch, then RotateKey) left it when interrupted. */
 export const previousKeyFile = (keyFile: string): string => `${keyFile}.prev`;
 
 /**
@@ -69,20 +74,17 @@ export async function rotateNodeKey(options: Readonly<RotateOptions>): Promise<R
 async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<RotationResult> {
   const { keyFile, chain, mspId } = options;
   const field = `keys.${options.kind}`;
-  const prevFile = previousKeyFile(keyFile);
-  // A run interrupted between installing the new key and its registration left the old key as `.prev`.
-  const interrupted = await readIfPresent(prevFile, (file) => readPrivateKey(file, `${field} (previous)`));
-  const current = interrupted ?? (await readPrivateKey(keyFile, field));
-  const next = interrupted
-    ? await readPrivateKey(keyFile, field)
-    : await pendingOrNew(
-        nextKeyFile(keyFile),
-        async (file) => readPrivateKey(file, `${field} (pending)`),
-        () => {
-          const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-          return { key: privateKey, bytes: Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })) };
-        },
-      );
+  const finished = await undoEarlySwitch(options, field);
+  if (finished !== undefined) return finished;
+  const current = await readPrivateKey(keyFile, field);
+  const next = await pendingOrNew(
+    nextKeyFile(keyFile),
+    async (file) => readPrivateKey(file, `${field} (pending)`),
+    () => {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return { key: privateKey, bytes: Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })) };
+    },
+  );
   const oldKid = kidOfKey(current);
   const newSpki = spkiOf(next);
   const newKid = sha256Hex(Buffer.from(newSpki, 'base64'));
@@ -97,35 +99,21 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
         `the ${field} key ${oldKid} is not registered on chain as a ${options.kind} key of ${mspId}`,
       );
     }
-    // The node switches just BEFORE RotateKey: the chain dates the new key's window from the proposal, made right
-    // after, so only what the node signs in that instant falls before it — rather than everything it signs while
-    // the transaction is ordered and committed, were it switched after. Its checkpoints signed meanwhile are
-    // refused until the commit and then anchored (the anchorer retries).
-    if (!interrupted) {
-      await writeKeyFile(prevFile, await readFile(keyFile));
-      await install(nextKeyFile(keyFile), keyFile);
-    }
-    await options.reloadNode();
     try {
-      validFrom = (await chain.rotateKey(oldKid, newSpki)).result.validFrom;
+      validFrom = (await chain.rotateKeyWithOverlap(oldKid, newSpki, options.overlapSeconds)).result.validFrom;
     } catch (err) {
-      // Committed all the same (an answer lost on the way)? Then the new key stays.
+      // Committed all the same (an answer lost on the way)? Then go on; else the new key stays pending in `.next`.
       const registered = (await chain.listKeys(mspId).catch(() => [])).find((k) => k.kid === newKid);
-      if (registered === undefined) {
-        // Not registered: back to the old key, the new one pending again for the next run.
-        await move(keyFile, nextKeyFile(keyFile));
-        await move(prevFile, keyFile);
-        await options.reloadNode();
-        throw err;
-      }
+      if (registered === undefined) throw err;
       validFrom = registered.validFrom;
     }
-  } else {
-    if (!interrupted) await install(nextKeyFile(keyFile), keyFile);
-    await options.reloadNode();
   }
-  // The old private key is destroyed once the chain has closed its window.
-  await rm(prevFile, { force: true });
+  // Only now, with the new key's window open on chain, does the node switch: what it signed with the old key while
+  // RotateKeyWithOverlap was ordered and committed, and until this reload, falls inside the old key's overlap.
+  // `.next` is removed last, so a run interrupted here finds it again and only repeats the switch.
+  await install(nextKeyFile(keyFile), keyFile);
+  await options.reloadNode();
+  await rm(nextKeyFile(keyFile), { force: true });
   return {
     kind: options.kind,
     old: oldKid,
@@ -136,9 +124,34 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
 }
 
 /**
+ * A run of the earlier protocol (switch first, RotateKey after) killed in between left the new key installed and
+ * the old one as `.prev`. If the chain registered the new key, that rotation is done but for deleting `.prev`;
+ * otherwise the old key goes back and the new one is pending again, for this run to rotate the proper way.
+ */
+async function undoEarlySwitch(options: Readonly<RotateOptions>, field: string): Promise<RotationResult | undefined> {
+  const { keyFile } = options;
+  const prevFile = previousKeyFile(keyFile);
+  const previous = await readIfPresent(prevFile, (file) => readPrivateKey(file, `${field} (previous)`));
+  if (previous === undefined) return undefined;
+  const installed = await readPrivateKey(keyFile, field);
+  const newKid = kidOfKey(installed);
+  const registered = (await options.chain.listKeys(options.mspId)).find((k) => k.kid === newKid);
+  if (registered !== undefined) {
+    await options.reloadNode();
+    await rm(prevFile, { force: true });
+    return { kind: options.kind, old: kidOfKey(previous), new: newKid, validFrom: registered.validFrom, registered: false };
+  }
+  await move(keyFile, nextKeyFile(keyFile));
+  await move(prevFile, keyFile);
+  await options.reloadNode();
+  return undefined;
+}
+
+/**
  * A new libp2p identity: the node's registration on chain takes the new peer ID (UpdateNode, same endpoint and
- * addresses), then the key file is replaced. The libp2p host reads its key at start: the node serves the report
- * exchange under the new peer ID once restarted (gRPC and anchoring are not affected by a p2p rotation).
+ * addresses); once that has committed the key file is replaced and the running node told to reload, which restarts
+ * its libp2p host under the new peer ID (gRPC and anchoring are not affected). Other nodes admit the new peer ID
+ * when they see the registry event.
  */
 async function rotateP2pKey(options: Readonly<RotateOptions>): Promise<RotationResult> {
   const { keyFile, chain, mspId, origin } = options;
@@ -167,6 +180,8 @@ async function rotateP2pKey(options: Readonly<RotateOptions>): Promise<RotationR
     });
   }
   await install(nextKeyFile(keyFile), keyFile);
+  await options.reloadNode();
+  await rm(nextKeyFile(keyFile), { force: true });
   return { kind: 'p2p', old: oldPeerId, new: newPeerId, registered };
 }
 
@@ -206,8 +221,16 @@ async function readIfPresent<K>(file: string, read: (file: string) => Promise<K>
   }
 }
 
-/** rename(2) replaces the configured file atomically: a reader sees the old key or the new, never a mix. */
-const install = (next: string, keyFile: string): Promise<void> => move(next, keyFile);
+/**
+ * Copies `next` over the key file, keeping `next`: written beside it (0600), then renamed over it — rename(2)
+ * replaces the configured file atomically, so a reader sees the old key or the new, never a mix.
+ */
+async function install(next: string, keyFile: string): Promise<void> {
+  const staging = `${keyFile}.staging`;
+  await rm(staging, { force: true });
+  await writeKeyFile(staging, await readFile(next));
+  await move(staging, keyFile);
+}
 
 async function move(from: string, to: string): Promise<void> {
   try {

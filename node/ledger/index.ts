@@ -9,6 +9,7 @@ export {
   type ChainInfo,
   type ChainPosition,
   type ConsentChange,
+  type RegistryChange,
   type Committed,
   type Evidence,
   type IndexChunk,

@@ -93,6 +93,12 @@ export interface ConsentChange extends ChainPosition {
   readonly action: 'granted' | 'revoked';
 }
 
+/** A committed registry transaction (its `RegistryChanged` chaincode event). */
+export interface RegistryChange extends ChainPosition {
+  readonly mspId: string;
+  readonly kind: 'org' | 'node' | 'key';
+}
+
 /** An AnchorCheckpoint that committed (its `Anchored` chaincode event). */
 export interface AnchoredEvent extends ChainPosition {
   readonly origin: string;
@@ -162,6 +168,14 @@ export class LianxinChain {
   /** Ends `oldKid`'s window now and opens the new key's (same role and suite) from now, as the org's admin. */
   rotateKey(oldKid: string, newSpki: string) {
     return this.#submit<PublicKeyRecord>('RotateKey', oldKid, newSpki);
+  }
+
+  /**
+   * Opens the new key's window now and ends `oldKid`'s `overlapSeconds` later (undefined: the chain's default,
+   * 300 s; at most 86400), as the org's admin: the node switches keys once this has committed.
+   */
+  rotateKeyWithOverlap(oldKid: string, newSpki: string, overlapSeconds?: number) {
+    return this.#submit<PublicKeyRecord>('RotateKeyWithOverlap', oldKid, newSpki, overlapSeconds?.toString() ?? '');
   }
 
   /** Ends the key's window now, as the org's admin; what it signed inside the window still verifies. */
@@ -290,6 +304,38 @@ export class LianxinChain {
         try {
           for await (const event of events) {
             if (event.eventName === 'ConsentChanged') yield toConsentChange(event);
+          }
+        } catch (err) {
+          throw toChainError(err, 'ChaincodeEvents', undefined);
+        } finally {
+          close();
+        }
+      },
+      close,
+      [Symbol.dispose]: close,
+    };
+  }
+
+  /**
+   * Every committed change to the registry (organisations, nodes, keys: the `RegistryChanged` event) from block
+   * `startBlock` on, in chain order; it goes on until closed. A broken connection ends the iteration with a
+   * ChainError. The event says what changed, not how: readers re-read the registry.
+   */
+  async registryChanges(startBlock: bigint): Promise<CloseableAsyncIterable<RegistryChange>> {
+    let events: CloseableAsyncIterable<ChaincodeEvent>;
+    try {
+      events = await this.#network.getChaincodeEvents(this.#contract.getChaincodeName(), { startBlock });
+    } catch (err) {
+      throw toChainError(err, 'ChaincodeEvents', undefined);
+    }
+    const close = () => {
+      events.close();
+    };
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for await (const event of events) {
+            if (event.eventName === 'RegistryChanged') yield toRegistryChange(event);
           }
         } catch (err) {
           throw toChainError(err, 'ChaincodeEvents', undefined);
@@ -521,6 +567,11 @@ function toConsentChange(event: ChaincodeEvent): ConsentChange {
     consentId: payload.consentId,
     action: payload.action,
   };
+}
+
+function toRegistryChange(event: ChaincodeEvent): RegistryChange {
+  const payload = parse(event.payload) as { mspId: string; kind: RegistryChange['kind'] };
+  return { blockNumber: event.blockNumber, transactionId: event.transactionId, mspId: payload.mspId, kind: payload.kind };
 }
 
 /** `chaincode response 500, CODE: detail` → CODE (chaincode/src/errors.ts). */

@@ -42,3 +42,8 @@ export const AUDIT_PROTOCOL = '/lianxin/audit/1.0.0';
 export const MAX_AUDIT_DIGESTS = 100;
 /** Largest bundle-fetch message: 100 bundles of three envelopes each, with room to spare. */
 export const MAX_AUDIT_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * How long an identity switch (p2p key rotation) waits for the exchanges in flight to finish before it stops the
+ * libp2p host under them: a little more than one message's timeout, so that a live exchange rarely is cut.
+ */
+export const IDENTITY_SWITCH_DRAIN_MS = 15_000;

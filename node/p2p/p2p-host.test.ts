@@ -119,4 +119,43 @@ describe('the p2p host', () => {
     );
     expect(answers).toEqual(streams.map((_, i) => `exchange ${i}`));
   });
+
+  it('switches to a new identity on the same address: in-flight streams finish, new ones are refused meanwhile', async () => {
+    const [bank, agency, agencyNext] = await Promise.all([
+      testPeer('ShanghaiBankMSP'),
+      testPeer('HangzhouCreditMSP'),
+      testPeer('HangzhouCreditMSP'),
+    ]);
+    const bankRegistry = new RegistryView(snapshotOf([]));
+    const agencyRegistry = new RegistryView(snapshotOf([]));
+    const bankHost = await start(bank, bankRegistry);
+    const agencyHost = await start(agency, agencyRegistry);
+    const consortium = snapshotOf([member(bank, bankHost), member(agency, agencyHost)]);
+    bankRegistry.replace(consortium);
+    agencyRegistry.replace(consortium);
+    const address = member(agency, agencyHost).addresses;
+
+    // An exchange in flight: the stream is open, the request not yet sent.
+    const inFlight = await bankHost.openStream(agency.mspId, ECHO, { signal: AbortSignal.timeout(5_000) });
+    const switched = agencyHost.switchIdentity(agencyNext.privateKey, { drainMs: 5_000 });
+    // While the host drains, a new stream is reset before its handler runs (the requester sees a reset stream).
+    await expect(echo(bankHost, agency.mspId, 'too late')).rejects.toThrow();
+    const lp = lpStream(inFlight);
+    await lp.write(Buffer.from('in flight'));
+    expect(Buffer.from((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray()).toString()).toBe(
+      'in flight',
+    );
+    await inFlight.close();
+    await switched;
+
+    expect(agencyHost.peerId.toString()).toBe(agencyNext.peerId);
+    expect(member(agencyNext, agencyHost).addresses).toEqual(address);
+    // The old peer ID no longer answers there; once the registry lists the new one, the agency is reached again.
+    await expect(echo(bankHost, agency.mspId, 'old identity')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    const rotated = snapshotOf([member(bank, bankHost), member(agencyNext, agencyHost)]);
+    bankRegistry.replace(rotated);
+    agencyRegistry.replace(rotated);
+    expect(await echo(bankHost, agency.mspId, 'new identity')).toBe('new identity');
+    expect(await echo(agencyHost, bank.mspId, 'and back')).toBe('and back');
+  });
 });

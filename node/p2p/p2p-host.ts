@@ -5,6 +5,11 @@
  * which proves the remote holds its peer ID's private key, and the connection gater then admits only peer IDs
  * that the chain registry lists for an active institution, inbound and outbound.
  *
+ * The host can take a new identity while the node runs (p2p key rotation): libp2p cannot change a running host's peer
+ * ID, and two hosts cannot share one port, so `switchIdentity` pauses the host — new streams refused inbound, held
+ * outbound —, lets the streams in flight finish (bounded), stops libp2p and starts it again with the new key on the
+ * same addresses and with the same protocol handlers.
+ *
  * Needs Node >= 22 (libp2p v3 uses Promise.withResolvers; on Node 20 every dial fails with a misleading
  * EncryptionFailedError).
  */
@@ -18,6 +23,7 @@ import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import {
+  IDENTITY_SWITCH_DRAIN_MS,
   DEFAULT_INBOUND_CONNECTION_THRESHOLD,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_INBOUND_STREAMS,
@@ -49,6 +55,7 @@ export interface HandleOptions {
 
 /** A started host. `stop()` closes every connection; the host is also AsyncDisposable. */
 export interface P2pHost extends AsyncDisposable {
+  /** The current identity: it changes with `switchIdentity`. */
   readonly peerId: PeerId;
   /** The addresses it listens on, each ending in `/p2p/<peerId>`. */
   addresses(): string[];
@@ -61,6 +68,13 @@ export interface P2pHost extends AsyncDisposable {
   openStream(mspId: string, protocol: string, options?: { signal?: AbortSignal }): Promise<Stream>;
   /** Opens a stream to a specific multiaddr (ending in /p2p/<id>); the gater still applies. */
   openStreamTo(address: string, protocol: string, options?: { signal?: AbortSignal }): Promise<Stream>;
+  /**
+   * Restarts the host under `privateKey`'s peer ID, on the same listen addresses and with the same handlers; a
+   * no-op when it is the current identity. Meanwhile inbound streams are refused (reset) and outbound ones wait;
+   * streams in flight get `drainMs` to finish before their connections close.
+   * @throws P2pError `UNAVAILABLE` when the new host cannot start (the old identity is then started again).
+   */
+  switchIdentity(privateKey: PrivateKey, options?: { drainMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -92,24 +106,16 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
       field: 'p2p.listen',
     });
   }
-  const node: Libp2p = await createLibp2p({
-    privateKey: options.privateKey,
-    addresses: { listen },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    // Streams a peer opens before this side has finished upgrading the connection are held as "early" streams;
-    // yamux's default of 10 resets the whole connection when a requester starts many exchanges at once.
-    streamMuxers: [yamux({ maxEarlyStreams: DEFAULT_MAX_INBOUND_STREAMS })],
-    connectionGater: registryGater(options.registry),
-    connectionManager: {
-      inboundConnectionThreshold: options.inboundConnectionThreshold ?? DEFAULT_INBOUND_CONNECTION_THRESHOLD,
-      maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-      maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
-      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
-    },
-    services: { identify: identify(), ping: ping() },
-  });
-  await node.start();
+  const handlers = new Map<string, { handler: StreamHandler; limits: HandleOptions }>();
+  const streams = new InFlightStreams();
+  let privateKey = options.privateKey;
+  let node = await createHost(options, listen, privateKey, handlers, streams);
+  /** Set while the host switches identity: outbound streams wait for it, inbound ones are refused. */
+  let switching: Promise<void> | undefined;
+  const ready = async () => {
+    while (switching !== undefined) await switching;
+    return node;
+  };
 
   // libp2p counts a connection's outbound streams per protocol against the local handler's limit, or 64 for a
   // protocol this host does not serve (a requester): beyond it the stream is reset after negotiation.
@@ -119,22 +125,50 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
   });
   const openStreamTo = async (address: string, protocol: string, signal?: AbortSignal): Promise<Stream> => {
     try {
-      return await node.dialProtocol(multiaddr(address), protocol, streamOptions(signal));
+      return streams.track(await (await ready()).dialProtocol(multiaddr(address), protocol, streamOptions(signal)));
     } catch (err) {
       throw new P2pError('UNAVAILABLE', `cannot open ${protocol} to ${address}: ${describe(err)}`, { cause: err });
     }
   };
 
+  const switchIdentity = async (next: PrivateKey, drainMs: number): Promise<void> => {
+    const old = node;
+    const oldKey = privateKey;
+    streams.refuseInbound = true;
+    await streams.drained(drainMs);
+    // The same addresses, a port the OS chose (`/tcp/0`) included: the registry lists the node where it listens.
+    const bound = pinPorts(listen, old.getMultiaddrs().map((address) => address.toString()));
+    listen = bound;
+    await old.stop();
+    try {
+      node = await createHost(options, listen, next, handlers, streams);
+      privateKey = next;
+    } catch (err) {
+      // Serve under the old identity rather than not at all; the rotation can be run again.
+      node = await createHost(options, listen, oldKey, handlers, streams);
+      throw new P2pError('UNAVAILABLE', `cannot restart the p2p host under the new identity: ${describe(err)}`, {
+        cause: err,
+      });
+    } finally {
+      streams.refuseInbound = false;
+    }
+  };
+
+  const stop = async () => {
+    await switching?.catch(() => undefined);
+    await node.stop();
+  };
   return {
-    peerId: peerIdFromPrivateKey(options.privateKey),
+    get peerId() {
+      return peerIdFromPrivateKey(privateKey);
+    },
     addresses: () => node.getMultiaddrs().map((address) => address.toString()),
     async handle(protocol, handler, limits = {}) {
-      await node.handle(protocol, handler, {
-        maxInboundStreams: limits.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS,
-        maxOutboundStreams: limits.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS,
-      });
+      handlers.set(protocol, { handler, limits });
+      await handleOn(node, protocol, handler, limits, streams);
     },
     async openStream(mspId, protocol, { signal } = {}) {
+      const current = await ready();
       const peers = options.registry.peersOf(mspId);
       if (peers.length === 0) {
         throw new P2pError('PEER_NOT_REGISTERED', `"${mspId}" has no registered node of an active institution`, {
@@ -145,9 +179,9 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
       for (const peer of peers) {
         // Reuse an open connection to the peer; else dial its registered addresses with its peer ID pinned.
         const id = peerIdFromString(peer.peerId);
-        if (node.getConnections(id).length > 0) {
+        if (current.getConnections(id).length > 0) {
           try {
-            return await node.dialProtocol(id, protocol, streamOptions(signal));
+            return streams.track(await current.dialProtocol(id, protocol, streamOptions(signal)));
           } catch (err) {
             failures.push(err);
           }
@@ -165,13 +199,119 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
       });
     },
     openStreamTo: (address, protocol, { signal } = {}) => openStreamTo(address, protocol, signal),
-    async stop() {
-      await node.stop();
+    async switchIdentity(next, { drainMs = IDENTITY_SWITCH_DRAIN_MS } = {}) {
+      // One switch at a time; a second asks again against the identity the first left.
+      while (switching !== undefined) await switching.catch(() => undefined);
+      if (peerIdFromPrivateKey(next).equals(peerIdFromPrivateKey(privateKey))) return;
+      const run = switchIdentity(next, drainMs);
+      switching = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      try {
+        await run;
+      } finally {
+        switching = undefined;
+      }
     },
-    async [Symbol.asyncDispose]() {
-      await node.stop();
-    },
+    stop,
+    [Symbol.asyncDispose]: stop,
   };
+}
+
+/** `listen` with each `/ip…/<host>/tcp/0` replaced by the address the host bound for it. */
+function pinPorts(listen: readonly string[], bound: readonly string[]): string[] {
+  const plain = bound.map((address) => address.replace(/\/p2p\/[^/]+$/, ''));
+  return listen.map((address) => {
+    const prefix = /^(\/ip[46]\/[^/]+\/tcp\/)0$/.exec(address)?.[1];
+    return prefix === undefined ? address : (plain.find((b) => b.startsWith(prefix)) ?? address);
+  });
+}
+
+async function createHost(
+  options: Readonly<P2pHostOptions>,
+  listen: readonly string[],
+  privateKey: PrivateKey,
+  handlers: ReadonlyMap<string, { handler: StreamHandler; limits: HandleOptions }>,
+  streams: InFlightStreams,
+): Promise<Libp2p> {
+  const node: Libp2p = await createLibp2p({
+    privateKey,
+    addresses: { listen: [...listen] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    // Streams a peer opens before this side has finished upgrading the connection are held as "early" streams;
+    // yamux's default of 10 resets the whole connection when a requester starts many exchanges at once.
+    streamMuxers: [yamux({ maxEarlyStreams: DEFAULT_MAX_INBOUND_STREAMS })],
+    connectionGater: registryGater(options.registry),
+    connectionManager: {
+      inboundConnectionThreshold: options.inboundConnectionThreshold ?? DEFAULT_INBOUND_CONNECTION_THRESHOLD,
+      maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
+      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
+    },
+    services: { identify: identify(), ping: ping() },
+  });
+  await node.start();
+  for (const [protocol, { handler, limits }] of handlers) await handleOn(node, protocol, handler, limits, streams);
+  return node;
+}
+
+async function handleOn(
+  node: Libp2p,
+  protocol: string,
+  handler: StreamHandler,
+  limits: HandleOptions,
+  streams: InFlightStreams,
+): Promise<void> {
+  await node.handle(
+    protocol,
+    (stream, connection) => {
+      if (streams.refuseInbound) {
+        // Refused before a byte is read: the requester sees UNAVAILABLE and nothing was served or journaled.
+        stream.abort(new P2pError('UNAVAILABLE', 'the node is switching its p2p identity'));
+        return;
+      }
+      return handler(streams.track(stream), connection);
+    },
+    {
+      maxInboundStreams: limits.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS,
+      maxOutboundStreams: limits.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS,
+    },
+  );
+}
+
+/** The streams open on this host, so that an identity switch can wait for them to finish. */
+class InFlightStreams {
+  #open = new Set<Stream>();
+  #idle: (() => void)[] = [];
+  refuseInbound = false;
+
+  track(stream: Stream): Stream {
+    if (stream.status !== 'open') return stream;
+    this.#open.add(stream);
+    stream.addEventListener(
+      'close',
+      () => {
+        this.#open.delete(stream);
+        if (this.#open.size === 0) for (const wake of this.#idle.splice(0)) wake();
+      },
+      { once: true },
+    );
+    return stream;
+  }
+
+  /** Resolves when no stream is open, or after `timeoutMs` whatever is still open. */
+  async drained(timeoutMs: number): Promise<void> {
+    if (this.#open.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#idle.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 }
 
 function describe(err: unknown): string {

@@ -1,8 +1,8 @@
 /**
  * The report exchange as a node runs it, built from the node's parts in one call so that the composition root
  * (node/node.ts) wires it in a few lines: the libp2p host on the node's p2p address with its registered peer ID,
- * the registry view the gater and the exchange check against (read from the chain at start, then every
- * `registryRefreshMs`: the chaincode emits no registry events), the provider serving `/lianxin/report/1.0.0`,
+ * the registry view the gater and the exchange check against (read from the chain at start, again at every
+ * `RegistryChanged` event, and every `registryRefreshMs` as a safety net), the provider serving `/lianxin/report/1.0.0`,
  * the consent view the provider checks against (kept current by the chain's consent events), the requester,
  * and the journal (receipts left pending, by a previous life or a chain outage, are recorded at
  * start and then at every refresh).
@@ -18,6 +18,7 @@ import type { IndexLookup, ReportSource } from './exchange-ports.ts';
 import { ReportProvider, type ReportProviderInit } from './exchange-provider.ts';
 import { ReportRequester, type ReportRequesterInit } from './exchange-requester.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
+import { RegistryFollower } from './registry-follower.ts';
 import { RegistryView } from './registry-view.ts';
 import { ReplayGuard, type ReplayDatabase } from './replay-guard.ts';
 
@@ -30,7 +31,13 @@ export interface ReportExchangeComponents {
   readonly receiptKey: ReceiptKey;
   readonly chain: Pick<
     LianxinChain,
-    'registrySnapshot' | 'recordAccessReceipt' | 'recordAccessReceipts' | 'getConsent' | 'chainInfo' | 'consentChanges'
+    | 'registrySnapshot'
+    | 'registryChanges'
+    | 'recordAccessReceipt'
+    | 'recordAccessReceipts'
+    | 'getConsent'
+    | 'chainInfo'
+    | 'consentChanges'
   >;
   /** The provider's records (`recordStoreReports`). */
   readonly reports: ReportSource;
@@ -60,8 +67,15 @@ export interface ReportExchange extends AsyncDisposable {
   readonly journal: ChainExchangeJournal;
   /** The consents the provider checks requests against, followed from the chain's events. */
   readonly consents: ConsentView;
+  /** Follows the chain's registry events into `registry`. */
+  readonly registryFollower: RegistryFollower;
   /** Reads the registry from the chain now (after this node registered, or when told of a change). */
   refreshRegistry(): Promise<void>;
+  /**
+   * Restarts the libp2p host under a new identity (p2p key rotation; see P2pHost.switchIdentity): the exchange
+   * pauses for the restart, gRPC is not affected. Resolves to the peer ID served from now on.
+   */
+  switchIdentity(p2pKey: PrivateKey): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -76,6 +90,8 @@ export async function startReportExchange(
   const refreshRegistry = async () => {
     registry.replace(await c.chain.registrySnapshot());
   };
+  const registryFollower = new RegistryFollower({ chain: c.chain, refresh: refreshRegistry, onError });
+  registryFollower.start();
   const journal = new ChainExchangeJournal({ db: c.journalDb, chain: c.chain, onError });
   const consents = new ConsentView({ chain: c.chain, onError }, init.consents);
   consents.start();
@@ -124,9 +140,25 @@ export async function startReportExchange(
   timer.unref();
   const stop = async () => {
     clearInterval(timer);
+    await registryFollower.stop();
     await host.stop();
     await consents.stop();
     await journal.settled();
   };
-  return { host, registry, requester, journal, consents, refreshRegistry, stop, [Symbol.asyncDispose]: stop };
+  const switchIdentity = async (p2pKey: PrivateKey): Promise<string> => {
+    await host.switchIdentity(p2pKey);
+    return host.peerId.toString();
+  };
+  return {
+    host,
+    registry,
+    registryFollower,
+    requester,
+    journal,
+    consents,
+    refreshRegistry,
+    switchIdentity,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }

@@ -1,9 +1,10 @@
 /**
  * `lianxin keys rotate --kind log|receipt|p2p` and `lianxin keys revoke --kid <kid>`, run by the institution's
  * admin on the node's host (node/keys key-rotation.ts: generate beside the key file, install, the running node
- * reloads through its admin socket, RotateKey on chain — no restart for the log and receipt keys).
+ * registered on chain first (RotateKeyWithOverlap, UpdateNode), then installed and the running node switched over its
+ * admin socket — no restart of the node for any kind).
  */
-import { adminSocketPath, AdminError, requestKeyReload } from '../../admin/index.ts';
+import { adminSocketPath, AdminError, requestKeyReload, type ReloadedKeys } from '../../admin/index.ts';
 import { rotateNodeKey, type RotatedKind } from '../../keys/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
 import { CliError } from '../errors.ts';
@@ -11,14 +12,17 @@ import { operatorError, readNodeConfig, withAdminChain } from '../node-admin.ts'
 
 const KINDS: readonly RotatedKind[] = ['log', 'receipt', 'p2p'];
 
-const ROTATE = `Rotates one of the node's keys. The new key is generated beside the configured key file (node.yaml
-keys.<kind>) and moved over it (the old one kept as <file>.prev until the chain has its successor); the running node
-switches to it through its admin socket, without a restart, and right after, RotateKey — as the organisation's
-admin — closes the old key's validity window and opens the new one's at the same instant. If the chain refuses, the
-old key is put back. The old public key stays in the registry with its window, so checkpoints, attestations and
-receipts it signed keep verifying offline with a trust bundle exported afterwards. A p2p rotation registers the new
-libp2p peer ID (UpdateNode); the node serves the report exchange under it once restarted. Interrupted, it can be run
-again: it finishes the same rotation.`;
+const ROTATE = `Rotates one of the node's keys, in two phases. First the chain registers the new key, generated
+beside the configured key file (node.yaml keys.<kind>) as <file>.next: RotateKeyWithOverlap, as the organisation's
+admin, opens the new key's validity window at its transaction time and keeps the old key's open --overlap seconds
+longer (default 300, at most 86400), so that what the node signs with the old key until it switches still verifies.
+Once that has committed, the new key is moved over the key file and the running node switches to it through its
+admin socket, without a restart. If the chain refuses, nothing changes. The old public key stays in the registry
+with its window, so checkpoints, attestations and receipts it signed keep verifying offline with a trust bundle
+exported afterwards. A p2p rotation registers the new libp2p peer ID (UpdateNode) and the node restarts its libp2p
+host under it: the report exchange pauses for a moment (exchanges in flight finish first), gRPC is not affected, and
+the other nodes admit the new peer ID as soon as they see the registry change. Interrupted, it can be run again: it
+finishes the same rotation.`;
 
 const REVOKE = `Revokes one of the organisation's registered keys (RevokeKey, as its admin): its window ends now. A
 revoked log key no longer vouches for its checkpoints in attestations issued afterwards; use it when a key is
@@ -30,10 +34,12 @@ export const keysCommand: CommandDefinition = (parent, io) => {
     .requiredOption('--kind <kind>', 'log, receipt or p2p')
     .requiredOption('--config <file>', "the node's configuration (node.yaml)")
     .requiredOption('--admin-msp-dir <dir>', "the organisation admin's MSP folder (signs RotateKey)")
-    .action(async (options: { kind: string; config: string; adminMspDir: string }) => {
+    .option('--overlap <seconds>', "how long the old log or receipt key stays valid after the rotation (0–86400)")
+    .action(async (options: { kind: string; config: string; adminMspDir: string; overlap?: string }) => {
       if (!(KINDS as readonly string[]).includes(options.kind)) {
         throw new CliError('USAGE', `--kind must be one of ${KINDS.join(', ')}, got ${JSON.stringify(options.kind)}`);
       }
+      const overlapSeconds = parseOverlap(options.overlap);
       const kind = options.kind as RotatedKind;
       const config = await readNodeConfig(options.config, io);
       const keyFile = config.keys[kind];
@@ -41,13 +47,21 @@ export const keysCommand: CommandDefinition = (parent, io) => {
       const origin = `lianxin/${config.mspId}/${config.shard}`;
       const socket = adminSocketPath(config.dataDir);
       // What the running node said it signs with after the last reload; undefined when no node runs.
-      let signing: { logKid: string; receiptKid: string } | undefined;
+      let signing: ReloadedKeys | undefined;
       const reloadNode = async () => {
         signing = await reloadIfRunning(socket);
       };
       try {
         const result = await withAdminChain(config, options.adminMspDir, (chain) =>
-          rotateNodeKey({ kind, keyFile, mspId: config.mspId, origin, chain, reloadNode }),
+          rotateNodeKey({
+            kind,
+            keyFile,
+            mspId: config.mspId,
+            origin,
+            chain,
+            reloadNode,
+            ...(overlapSeconds === undefined ? {} : { overlapSeconds }),
+          }),
         );
         io.stdout.write(
           `rotated the ${kind} key of ${config.mspId}: ${result.old} → ${result.new}` +
@@ -55,22 +69,26 @@ export const keysCommand: CommandDefinition = (parent, io) => {
             (result.registered ? '' : ' (already registered by an earlier run)') +
             '\n',
         );
-        if (kind === 'p2p') {
-          io.stdout.write('restart the node to serve the report exchange under the new peer ID\n');
-          return;
-        }
         if (signing === undefined) {
-          io.stdout.write('the node is not running: it signs with the new key when it starts\n');
+          io.stdout.write('the node is not running: it uses the new key when it starts\n');
           return;
         }
-        const now = kind === 'log' ? signing.logKid : signing.receiptKid;
+        const now = kind === 'log' ? signing.logKid : kind === 'receipt' ? signing.receiptKid : signing.peerId;
+        if (kind === 'p2p' && now === undefined) {
+          io.stdout.write('the running node serves no report exchange: it uses the new peer ID when it does\n');
+          return;
+        }
         if (now !== result.new) {
           throw new CliError(
             'NODE_ERROR',
-            `the node reloaded its keys but signs with ${kind} key ${now}, not ${result.new}`,
+            `the node reloaded its keys but uses ${kind} key ${String(now)}, not ${result.new}`,
           );
         }
-        io.stdout.write(`the running node signs with the new ${kind} key\n`);
+        io.stdout.write(
+          kind === 'p2p'
+            ? 'the running node serves the report exchange under the new peer ID\n'
+            : `the running node signs with the new ${kind} key\n`,
+        );
       } catch (err) {
         throw operatorError(err);
       }
@@ -91,8 +109,17 @@ export const keysCommand: CommandDefinition = (parent, io) => {
     });
 };
 
+/** `--overlap`: whole seconds, 0 to a day (the chain checks it too); undefined leaves the chain's default. */
+function parseOverlap(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^(0|[1-9]\d{0,5})$/.test(value) || Number(value) > 86_400) {
+    throw new CliError('USAGE', `--overlap must be whole seconds from 0 to 86400, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
 /** Tells the running node to read its key files again; undefined when no node runs there. */
-async function reloadIfRunning(socket: string): Promise<{ logKid: string; receiptKid: string } | undefined> {
+async function reloadIfRunning(socket: string): Promise<ReloadedKeys | undefined> {
   try {
     return await requestKeyReload(socket);
   } catch (err) {

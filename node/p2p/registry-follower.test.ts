@@ -1,0 +1,127 @@
+/**
+ * The registry follower against a typed fake of the two chain calls it makes: a read when the event stream opens
+ * (changes committed before it), one per RegistryChanged event, and a reopened stream after it breaks.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CloseableAsyncIterable } from '@hyperledger/fabric-gateway';
+import type { LianxinChain, RegistryChange } from '../ledger/index.ts';
+import { RegistryFollower } from './registry-follower.ts';
+
+type FollowedChain = Pick<LianxinChain, 'chainInfo' | 'registryChanges'>;
+
+/** An event stream the test pushes into, or breaks. */
+class FakeStream implements CloseableAsyncIterable<RegistryChange> {
+  readonly #queue: (RegistryChange | Error)[] = [];
+  #wake: (() => void) | undefined;
+  closed = false;
+
+  push(item: RegistryChange | Error): void {
+    this.#queue.push(item);
+    this.#wake?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.#wake?.();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<RegistryChange> {
+    while (!this.closed) {
+      const next = this.#queue.shift();
+      if (next instanceof Error) throw next;
+      if (next !== undefined) yield next;
+      else
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+    }
+  }
+}
+
+const followers: RegistryFollower[] = [];
+afterEach(async () => {
+  await Promise.all(followers.splice(0).map((f) => f.stop()));
+});
+
+function follow() {
+  const streams: FakeStream[] = [];
+  const opened: bigint[] = [];
+  let height = 5n;
+  const chain: FollowedChain = {
+    chainInfo: () => Promise.resolve({ height } as Awaited<ReturnType<FollowedChain['chainInfo']>>),
+    registryChanges: (startBlock) => {
+      opened.push(startBlock);
+      const stream = new FakeStream();
+      streams.push(stream);
+      return Promise.resolve(stream);
+    },
+  };
+  let refreshes = 0;
+  const errors: unknown[] = [];
+  const follower = new RegistryFollower(
+    {
+      chain,
+      refresh: () => {
+        refreshes++;
+        return Promise.resolve();
+      },
+      onError: (err) => errors.push(err),
+    },
+    { retryInitialMs: 1, retryMaxMs: 1 },
+  );
+  followers.push(follower);
+  follower.start();
+  return {
+    follower,
+    streams,
+    opened,
+    errors,
+    refreshes: () => refreshes,
+    setHeight: (h: bigint) => {
+      height = h;
+    },
+  };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+const change = (blockNumber: bigint, mspId = 'HangzhouCreditMSP'): RegistryChange => ({
+  blockNumber,
+  transactionId: `tx${blockNumber}`,
+  mspId,
+  kind: 'node',
+});
+
+describe('RegistryFollower', () => {
+  it('reads the registry when the stream opens at the chain height, and again at each change', async () => {
+    const f = follow();
+    await until(() => f.follower.following);
+    expect(f.opened).toEqual([5n]);
+    expect(f.refreshes()).toBe(1);
+    f.streams[0]?.push(change(6n));
+    f.streams[0]?.push(change(7n, 'ShanghaiBankMSP'));
+    await until(() => f.refreshes() === 3);
+    expect(f.follower.lastChange).toEqual(change(7n, 'ShanghaiBankMSP'));
+  });
+
+  it('reopens a broken stream from the new height and reads the registry again', async () => {
+    const f = follow();
+    await until(() => f.follower.following);
+    f.setHeight(9n);
+    f.streams[0]?.push(new Error('connection lost'));
+    await until(() => f.opened.length === 2 && f.follower.following);
+    expect(f.opened).toEqual([5n, 9n]);
+    expect(f.refreshes()).toBe(2);
+    expect(f.errors).toMatchObject([{ message: 'connection lost' }]);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * p2p key rotation without a restart (issue 12): `lianxin keys rotate --kind p2p` against a running agency node
+ * registers the new peer ID (UpdateNode), then the node restarts its libp2p host under it through its admin socket,
+ * and the bank's node admits and dials the new peer ID as soon as it sees the chain's RegistryChanged event. A bank
+ * obtains the agency's report through its node's ReportService before and after, and no process is restarted.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orgPaths } from '../network/pki/index.ts';
+import { lianxin } from '../node/cli/test-io.ts';
+import type { LianxinNode } from '../node/node.ts';
+import { testUscc } from './support/chaincode-log.ts';
+import { eventually } from './support/eventually.ts';
+import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+
+const AGENCY = 'HangzhouCreditMSP';
+const BANK = 'ShanghaiBankMSP';
+const PURPOSE = 'LOAN_APPROVAL';
+const DAY = 86_400_000;
+const SUBJECT = testUscc(700);
+
+let net: TestNetwork;
+let agencyNode: LianxinNode;
+let bankNode: LianxinNode;
+const clients: grpc.Client[] = [];
+
+function call<Req, Res>(method: (req: Req, cb: grpc.requestCallback<Res>) => unknown, request: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, (err, res) => {
+      if (err) reject(err);
+      else resolve(res as Res);
+    });
+  });
+}
+
+async function requestReport(consentId: string) {
+  const reports = new net.v1.ReportService(bankNode.address, await net.credentials(BANK));
+  clients.push(reports);
+  return call(reports.RequestReport.bind(reports), { subject: SUBJECT, kinds: ['loan'], purpose: PURPOSE, consentId });
+}
+
+beforeAll(async () => {
+  net = await startTestNetwork();
+  const settings = { checkpoint: { intervalSeconds: 1, leaves: 100 } };
+  agencyNode = await net.startNode(AGENCY, settings, {}, { p2p: true });
+  bankNode = await net.startNode(BANK, settings, {}, { p2p: true });
+  const agency = new net.v1.RecordService(agencyNode.address, await net.credentials(AGENCY));
+  clients.push(agency);
+  await call(agency.IngestBatch.bind(agency), {
+    requestId: 'r1',
+    records: [
+      { subject: SUBJECT, kind: 'loan', version: 1, contentType: 'application/json', content: Buffer.from('{"n":1}') },
+    ],
+  });
+  await agencyNode.anchorer.whenAnchored(1);
+  await eventually(() => bankNode.chainIndex.getIndexRecord(SUBJECT, 'loan'), {
+    what: "the agency's anchor in the bank node's chain index",
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await net[Symbol.asyncDispose]();
+});
+
+describe('lianxin keys rotate --kind p2p', () => {
+  it('switches the running node to the new peer ID; an exchange to it succeeds without restarting anything', async () => {
+    const agencyExchange = agencyNode.exchange;
+    const bankExchange = bankNode.exchange;
+    if (agencyExchange === undefined || bankExchange === undefined) throw new Error('the nodes run no exchange');
+    // The agency's node started before the bank's was registered: it admits the bank from the registry event.
+    await eventually(() => Promise.resolve(agencyExchange.registry.peersOf(BANK)[0]), {
+      what: "the bank's node in the agency's registry",
+    });
+    const consentId = (
+      await (
+        await net.chain(BANK)
+      ).grantConsent({
+        subject: SUBJECT,
+        grantee: BANK,
+        purpose: PURPOSE,
+        scope: ['loan'],
+        validFrom: new Date(Date.now() - DAY).toISOString(),
+        validUntil: new Date(Date.now() + 30 * DAY).toISOString(),
+        authorizationDigest: createHash('sha256').update(`authorization of ${SUBJECT}`).digest('hex'),
+      })
+    ).result.consentId;
+    expect(await requestReport(consentId)).toMatchObject({ provider: AGENCY, accepted: true });
+
+    const oldPeerId = agencyExchange.host.peerId.toString();
+    const rotated = await lianxin([
+      'keys',
+      'rotate',
+      '--kind',
+      'p2p',
+      '--config',
+      join(net.members.dir, 'nodes', AGENCY, 'node.yaml'),
+      '--admin-msp-dir',
+      orgPaths(net.members.cryptoDir, AGENCY).user('Admin').msp.dir,
+    ]);
+    expect(rotated).toMatchObject({ code: 0, stderr: '' });
+    expect(rotated.stdout).toContain('the running node serves the report exchange under the new peer ID');
+    const newPeerId = agencyExchange.host.peerId.toString();
+    expect(newPeerId).not.toBe(oldPeerId);
+    expect(agencyExchange.host.addresses().every((a) => a.endsWith(`/p2p/${newPeerId}`))).toBe(true);
+    const registered = (await (await net.chain(BANK)).listNodes(AGENCY)).map((n) => n.peerId);
+    expect(registered).toEqual([newPeerId]);
+
+    // The bank's node learns the new peer ID from the chain event, not from its 30 s poll.
+    const seen = await eventually(
+      () => Promise.resolve(bankExchange.registry.peersOf(AGENCY)[0]?.peerId === newPeerId ? true : undefined),
+      { timeoutMs: 10_000, what: "the new peer ID in the bank's registry" },
+    );
+    expect(seen).toBe(true);
+    expect(bankExchange.registryFollower.lastChange).toMatchObject({ mspId: AGENCY, kind: 'node' });
+    expect(bankExchange.registry.activePeer(oldPeerId)).toBeUndefined();
+
+    const after = await requestReport(consentId);
+    expect(after).toMatchObject({ provider: AGENCY, accepted: true });
+    expect(after.records.map((r) => Buffer.from(r.content).toString())).toEqual(['{"n":1}']);
+  }, 60_000);
+});
