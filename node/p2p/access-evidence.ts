@@ -73,7 +73,11 @@ export function accessLeafProblem(
   });
   const access = leaf.access;
   if (access === null || access === undefined) {
-    return { code: 'ACCESS_LEAF_MISMATCH', reason: `the attested leaf is a ${leaf.entry ?? 'empty'} leaf, not an access`, field: 'leaf' };
+    return {
+      code: 'ACCESS_LEAF_MISMATCH',
+      reason: `the attested leaf is a ${leaf.entry ?? 'empty'} leaf, not an access`,
+      field: 'leaf',
+    };
   }
   const digests = [
     ['requestDigest', envelopes.request, 'request'],

@@ -31,8 +31,7 @@ export interface ProvenAccess {
 }
 
 export type AccessProofVerification =
-  | (VerifiedBundle & { readonly access: ProvenAccess })
-  | ({ readonly ok: false } & BundleProblem);
+  (VerifiedBundle & { readonly access: ProvenAccess }) | ({ readonly ok: false } & BundleProblem);
 
 export interface VerifyAccessProofOptions {
   /** The verifier's clock (default now), for the attestation's issue time. */

@@ -77,8 +77,7 @@ export const receiptCommand: CommandDefinition = (parent, io) => {
         parsed.accessAttestation === undefined
           ? undefined
           : verifyAccessProof(parsed.envelopes, parsed.accessAttestation, trust);
-      const result: BundleVerification =
-        proven ?? verifyBundle(parsed.envelopes, trustBundleReceiptKeys(trust));
+      const result: BundleVerification = proven ?? verifyBundle(parsed.envelopes, trustBundleReceiptKeys(trust));
       if (!result.ok) {
         const field = result.field === undefined ? '' : ` [field ${result.field}]`;
         throw new CliError('VERIFICATION_FAILED', `${file}: ${result.code}: ${result.reason}${field}`);
