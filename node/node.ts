@@ -572,10 +572,7 @@ async function startApi(
               index: parts.chainIndex,
               chain: parts.chain,
               journal: exchange.journal,
-              attest: (() => {
-                const builder = attestationBuilderOf(parts);
-                return (leafIndex: number) => builder.attest(leafIndex);
-              })(),
+              attestations: attestationBuilderOf(parts),
               unanchoredRetryAfterMs: config.checkpoint.intervalSeconds * 1000,
             }),
           }),

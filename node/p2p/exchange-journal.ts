@@ -144,8 +144,9 @@ export class ChainExchangeJournal implements ExchangeJournal {
   }
 
   /**
-   * The requester's acknowledgement of a bundle already `provided`: the stored bundle gains it. Not synced: a crash
-   * that loses it leaves the bundle stored and its receipt recorded, unacknowledged — what the provider can prove.
+   * The requester's acknowledgement of a bundle already `provided`: the stored bundle gains it, with the mark that
+   * logs its access leaf. Not synced itself (the leaf's append, right after, is): a crash that loses it leaves the
+   * bundle stored and its receipt recorded, unacknowledged and unlogged — what the provider can prove.
    */
   async acknowledged(bundle: ExchangeBundle): Promise<void> {
     const digest = digestOf(bundle.receipt).toString('hex');

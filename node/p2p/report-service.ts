@@ -9,9 +9,9 @@
  * checks offline.
  */
 import type { ChainIndexRecord } from '../chain-index/index.ts';
-import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import type { ExchangeMessage } from '../api/generated/lianxin/v1/ExchangeMessage.ts';
 import { attestationBytes } from '../receipts/index.ts';
+import type { AttestationBuilder } from '../services/attestation-builder.ts';
 import type { ReportServiceImpl } from '../api/handlers.ts';
 import { NodeError, invalidArgument } from '../api/errors.ts';
 import type { LianxinChain } from '../ledger/index.ts';
@@ -31,8 +31,8 @@ export interface ReportServiceComponents {
   readonly chain: Pick<LianxinChain, 'getOrigin'>;
   /** The exchanges this node completed, and the index of each one's access leaf in its log. */
   readonly journal: Pick<ChainExchangeJournal, 'bundle' | 'accessLeaf'>;
-  /** This node's attestations of its own leaves (node/services `AttestationBuilder`). */
-  readonly attest: (leafIndex: number) => Promise<Attestation__Output>;
+  /** This node's attestations of its own leaves. */
+  readonly attestations: Pick<AttestationBuilder, 'attest'>;
   /** The retry hint while the access leaf is not yet anchored: about one checkpoint interval. */
   readonly unanchoredRetryAfterMs: number;
 }
@@ -88,7 +88,7 @@ export function createReportService(c: Readonly<ReportServiceComponents>): Repor
         // An exchange unknown here, never acknowledged, or acknowledged a moment ago (its leaf is being appended).
         throw new NodeError('NOT_FOUND', `${c.mspId} logged no completed exchange with receipt ${digest}`);
       }
-      const attestation = await c.attest(leafIndex);
+      const attestation = await c.attestations.attest(leafIndex);
       if (attestation.state !== 'EVIDENCE_STATE_ANCHORED') {
         throw new NodeError('FAILED_PRECONDITION', `the access leaf ${leafIndex} is not anchored yet: retry shortly`, {
           retryAfterMs: c.unanchoredRetryAfterMs,
