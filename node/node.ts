@@ -528,15 +528,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
       return EMPTY_REGISTRY;
     }
   };
-  const builder = createAttestationBuilder({
-    log: parts.log,
-    anchorer: parts.anchorer,
-    receiptKey: parts.receiptKey,
-    mspId: config.mspId,
-    channel: config.ledger.channel,
-    chaincode: config.ledger.chaincode,
-    uncheckpointedRetryAfterMs: config.checkpoint.intervalSeconds * 1000,
-  });
+  const builder = attestationBuilderOf(parts);
   return listening('p2p', listen, () =>
     startReportExchange({
       mspId: config.mspId,
@@ -560,11 +552,26 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
           : verifyAttestation(bytes, bundle),
       replayDb: parts.db.exchangeReplay,
       journalDb: parts.db.exchangeJournal,
+      log: parts.log,
       onError: (err) => {
         p2pLogger.warn({ err }, 'report exchange failed');
       },
     }),
   );
+}
+
+/** The node's attestations of its own log's leaves: records' for the exchange, access leaves' for ProveAccess. */
+function attestationBuilderOf(parts: NodeParts) {
+  const { config } = parts;
+  return createAttestationBuilder({
+    log: parts.log,
+    anchorer: parts.anchorer,
+    receiptKey: parts.receiptKey,
+    mspId: config.mspId,
+    channel: config.ledger.channel,
+    chaincode: config.ledger.chaincode,
+    uncheckpointedRetryAfterMs: config.checkpoint.intervalSeconds * 1000,
+  });
 }
 
 /** `host:port` (validated by the config: an IP) as the libp2p multiaddr of a TCP listener. */
@@ -619,6 +626,9 @@ async function startApi(
               requester: exchange.requester,
               index: parts.chainIndex,
               chain: parts.chain,
+              journal: exchange.journal,
+              attestations: attestationBuilderOf(parts),
+              unanchoredRetryAfterMs: config.checkpoint.intervalSeconds * 1000,
             }),
           }),
       ...overrides.services?.(parts),

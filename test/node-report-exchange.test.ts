@@ -2,7 +2,9 @@
  * The report exchange as nodes run it (issue 10): real nodes on the embedded ledger, each with its libp2p host on
  * a loopback TCP port registered on chain. A Shanghai bank obtains a report through its own node's ReportService
  * (gRPC over mutual TLS) from the Hangzhou agency's node with a consent recorded on chain, and is refused without
- * one; a node whose p2p port is taken does not start.
+ * one; both nodes log the exchange as an access leaf, and the bank proves the access offline with the bundle
+ * and its anchored leaf (`lianxin receipt prove`, `lianxin receipt verify`); a node whose p2p port is taken does
+ * not start.
  */
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -14,6 +16,7 @@ import type { LianxinNode } from '../node/node.ts';
 import { status } from '@grpc/grpc-js';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY, REFUSAL_REASON_KEY } from '../node/api/errors.ts';
 import { decodeAccessReceipt } from '../node/p2p/exchange-messages.ts';
+import { buildTrustBundle, decodeLogLeaf } from '../node/receipts/index.ts';
 import { lianxin } from '../node/cli/test-io.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { cliFlags, CONSORTIUM_FILE } from './support/test-consortium.ts';
@@ -28,6 +31,7 @@ const DAY = 86_400_000;
 const HELD = testUscc(300);
 const UNCONSENTED = testUscc(301);
 const VIA_CLI = testUscc(302);
+const PROVEN = testUscc(303);
 
 let net: TestNetwork;
 let agencyNode: LianxinNode;
@@ -70,7 +74,7 @@ beforeAll(async () => {
   clients.push(agency);
   await call(agency.IngestBatch.bind(agency), {
     requestId: 'r1',
-    records: [HELD, UNCONSENTED, VIA_CLI].map((subject) => ({
+    records: [HELD, UNCONSENTED, VIA_CLI, PROVEN].map((subject) => ({
       subject,
       kind: 'loan',
       version: 1,
@@ -78,7 +82,7 @@ beforeAll(async () => {
       content: Buffer.from(`{"subject":"${subject}","limit":1000000}`),
     })),
   });
-  await agencyNode.anchorer.whenAnchored(3);
+  await agencyNode.anchorer.whenAnchored(4);
   await eventually(() => bankNode.chainIndex.getIndexRecord(VIA_CLI, 'loan'), {
     what: "the agency's anchor in the bank node's chain index",
   });
@@ -157,6 +161,102 @@ describe('ReportService between nodes', () => {
       call(reports.RequestReport.bind(reports), { subject: HELD, kinds: ['loan'], purpose: PURPOSE, consentId: 'x' }),
     ).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
   });
+});
+
+describe('access leaves and the offline proof of an access', () => {
+  it('both logs hold the access leaf; the bank proves the access offline, and a tampered proof or bundle fails', async () => {
+    const reports = new net.v1.ReportService(bankNode.address, await net.credentials(BANK));
+    clients.push(reports);
+    const consentId = await grantConsent(PROVEN);
+    const answer = await call(reports.RequestReport.bind(reports), {
+      subject: PROVEN,
+      kinds: ['loan'],
+      purpose: PURPOSE,
+      consentId,
+    });
+    const bundle = answer.bundle;
+    const digestOf = (body: Uint8Array | undefined) =>
+      createHash('sha256')
+        .update(body ?? Buffer.alloc(0))
+        .digest();
+    const receiptDigest = digestOf(bundle?.receipt?.body).toString('hex');
+    const expected = {
+      requestDigest: digestOf(bundle?.request?.body),
+      receiptDigest: digestOf(bundle?.receipt?.body),
+      acknowledgementDigest: digestOf(bundle?.acknowledgement?.body),
+      requester: BANK,
+      provider: AGENCY,
+      subject: PROVEN,
+    };
+    // The requester logged it before answering; the provider once the acknowledgement reached it.
+    const accessLeaf = async (node: LianxinNode) => {
+      const index = await node.exchange?.journal.accessLeaf(receiptDigest);
+      return index === undefined ? undefined : decodeLogLeaf(await node.log.leaf(index));
+    };
+    expect(await accessLeaf(bankNode)).toMatchObject({
+      org: BANK,
+      access: { ...expected, role: 'ACCESS_ROLE_OBTAINED' },
+    });
+    const provided = await eventually(() => accessLeaf(agencyNode), { what: "the agency's access leaf" });
+    expect(provided).toMatchObject({ org: AGENCY, access: { ...expected, role: 'ACCESS_ROLE_PROVIDED' } });
+
+    const dir = net.members.dir;
+    const proofFile = join(dir, 'access-proof.json');
+    const trustFile = join(dir, 'access-trust-bundle.json');
+    const snapshot = await (await net.chain(BANK)).registrySnapshot();
+    await writeFile(
+      trustFile,
+      JSON.stringify(buildTrustBundle({ channel: 'lianxin', exportedAt: new Date(), ...snapshot, certificates: [] })),
+    );
+    const nodeFlags = cliFlags(bankNode.address, net.members.cryptoDir, BANK);
+    // Waits for the bank's checkpoint covering the leaf to be anchored (checkpoints every second here).
+    const proved = await lianxin(['receipt', 'prove', '--receipt', receiptDigest, '--out', proofFile, ...nodeFlags]);
+    expect(proved.stderr).toBe('');
+    expect(proved.code).toBe(0);
+    const verified = await lianxin(['receipt', 'verify', proofFile, '--bundle', trustFile, '--json']);
+    expect(verified.stderr).toBe('');
+    expect(verified.code).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({
+      verified: true,
+      receiptDigest,
+      requester: BANK,
+      provider: AGENCY,
+      subject: PROVEN,
+      accessLeaf: { loggedBy: BANK, origin: bankNode.origin, anchor: { channel: 'lianxin' } },
+    });
+
+    const proof = JSON.parse(await readFile(proofFile, 'utf8')) as {
+      bundle: { acknowledgement: { body: string } };
+      accessAttestation: string;
+    };
+    const flipLast = (base64: string) => {
+      const bytes = Buffer.from(base64, 'base64');
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+      return bytes.toString('base64');
+    };
+    const tamperedFile = join(dir, 'access-proof-tampered.json');
+    await writeFile(tamperedFile, JSON.stringify({ ...proof, accessAttestation: flipLast(proof.accessAttestation) }));
+    const badProof = await lianxin(['receipt', 'verify', tamperedFile, '--bundle', trustFile]);
+    expect(badProof.code).toBe(1);
+    expect(badProof.stderr).toMatch(/ACCESS_PROOF_REJECTED: the access leaf's attestation: BAD_NODE_SIGNATURE/);
+    const ack = { ...proof.bundle.acknowledgement, body: flipLast(proof.bundle.acknowledgement.body) };
+    await writeFile(tamperedFile, JSON.stringify({ ...proof, bundle: { ...proof.bundle, acknowledgement: ack } }));
+    const badBundle = await lianxin(['receipt', 'verify', tamperedFile, '--bundle', trustFile]);
+    expect(badBundle.code).toBe(1);
+    expect(badBundle.stderr).toMatch(/SIGNATURE_INVALID.*\[field acknowledgement\.signature\]/);
+
+    const unknown = await lianxin([
+      'receipt',
+      'prove',
+      '--receipt',
+      '0'.repeat(64),
+      '--out',
+      tamperedFile,
+      ...nodeFlags,
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/ProveAccess failed: NOT_FOUND/);
+  }, 60_000);
 });
 
 describe('lianxin consent and lianxin report', () => {

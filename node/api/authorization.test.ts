@@ -6,7 +6,8 @@ const LOCAL = 'HangzhouCreditMSP';
 const RPCS = Object.keys(DEFAULT_POLICY) as RpcName[];
 const WRITES: RpcName[] = ['RecordService.IngestRecords', 'RecordService.IngestBatch', 'NotaryService.Notarize'];
 /** Calls the node makes as its own institution (it signs the exchange's request): never for another. */
-const ON_BEHALF: RpcName[] = ['ReportService.RequestReport'];
+/** Own-node only: an exchange signed as the institution, and the proofs of its own exchanges. */
+const ON_BEHALF: RpcName[] = ['ReportService.RequestReport', 'ReportService.ProveAccess'];
 
 function caller(role: OrgRole, mspId: string): Caller {
   return { mspId, role, commonName: 'User1', fingerprint: 'AA' };
@@ -59,6 +60,13 @@ describe('DEFAULT_POLICY', () => {
     expect(allowed('ReportService.RequestReport', 'regulator', LOCAL)).toBe(true);
     for (const role of ORG_ROLES.filter((r) => r !== 'bank' && r !== 'regulator')) {
       expect(allowed('ReportService.RequestReport', role, LOCAL), role).toBe(false);
+    }
+  });
+
+  it('lets the two sides of exchanges, and only them, get the proof of their own exchanges from their own node', () => {
+    for (const role of ORG_ROLES) {
+      const party = role === 'bank' || role === 'regulator' || role === 'agency';
+      expect(allowed('ReportService.ProveAccess', role, LOCAL), role).toBe(party);
     }
   });
 

@@ -40,6 +40,8 @@ export const DEFAULT_POLICY: AuthorizationPolicy = {
   'NodeInfoService.GetNodeInfo': EVERY_MEMBER,
   // On the requesting institution's own node: the exchange signs as that institution, under its consents.
   'ReportService.RequestReport': [own('bank'), own('regulator')],
+  // The proof of an exchange this institution took part in, as requester or as provider.
+  'ReportService.ProveAccess': [own('bank'), own('regulator'), own('agency')],
 };
 
 /**

@@ -19,7 +19,8 @@ export type PrintedMessage =
   | 'SignedCheckpoint'
   | 'InclusionProof'
   | 'ConsistencyProof'
-  | 'RequestReportResponse';
+  | 'RequestReportResponse'
+  | 'AccessProof';
 
 const LONG_TYPES: ReadonlySet<string> = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 

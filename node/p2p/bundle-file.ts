@@ -1,6 +1,7 @@
 /**
  * A receipt bundle as a file: the proto3 JSON that `lianxin report request --out` writes
- * (lianxin.v1.RequestReportResponse, whose `bundle` is a ReceiptBundle), or a ReceiptBundle on its own. A file is
+ * (lianxin.v1.RequestReportResponse, whose `bundle` is a ReceiptBundle), that `lianxin receipt prove --out`
+ * writes (lianxin.v1.AccessProof: the bundle and `accessAttestation`), or a ReceiptBundle on its own. A file is
  * attacker-controlled input: this is the one reader, every field checked and named, each envelope by the
  * exchange's own envelope rule, bytes strictly base64 as proto3 JSON writes them.
  */
@@ -50,5 +51,22 @@ export function parseBundleJson(json: unknown): BundleEnvelopes {
       bundle.acknowledgement === undefined || bundle.acknowledgement === null
         ? undefined
         : envelope(bundle.acknowledgement, `${at}acknowledgement`),
+  };
+}
+
+/**
+ * The bundle of a parsed JSON file and, when the file holds one (an AccessProof), the attestation of the access
+ * leaf, as bytes. @throws P2pError `BAD_MESSAGE` naming the field.
+ */
+export function parseAccessProofJson(json: unknown): {
+  readonly envelopes: BundleEnvelopes;
+  readonly accessAttestation: Uint8Array | undefined;
+} {
+  const envelopes = parseBundleJson(json);
+  const attestation = isRecord(json) ? json.accessAttestation : undefined;
+  return {
+    envelopes,
+    accessAttestation:
+      attestation === undefined || attestation === null ? undefined : base64(attestation, 'accessAttestation'),
   };
 }

@@ -12,7 +12,7 @@
 import type { KeyObject } from 'node:crypto';
 import { consentCovers, equalBytes, type Consent } from '../../chaincode/src/protocol.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
-import type { TrustBundle } from '../receipts/index.ts';
+import type { AttestationRejectionCode, TrustBundle } from '../receipts/index.ts';
 import { P2pError } from './errors.ts';
 import {
   decodeAccessReceipt,
@@ -40,13 +40,23 @@ export type BundleProblemCode =
   /** The consent named does not authorize the requester for this subject, purpose and every kind at access time. */
   | 'NO_VALID_CONSENT'
   /** The chain's record of the receipt is missing or states other details than the signed receipt. */
-  | 'DIGEST_MISMATCH';
+  | 'DIGEST_MISMATCH'
+  /**
+   * The attestation of the access leaf does not verify with the trust bundle (`attestationCode` says why: a
+   * tampered inclusion proof is BAD_INCLUSION_PROOF, a forged checkpoint BAD_CHECKPOINT_SIGNATURE, ...), or its
+   * checkpoint is not anchored yet (NOT_ANCHORED).
+   */
+  | 'ACCESS_PROOF_REJECTED'
+  /** The attested leaf is not this bundle's access leaf in the requester's or the provider's log. */
+  | 'ACCESS_LEAF_MISMATCH';
 
 export interface BundleProblem {
   readonly code: BundleProblemCode;
   readonly reason: string;
   /** The bundle field to blame, when there is one (`receipt.signature`, `acknowledgement.receiptDigest`). */
   readonly field?: string;
+  /** For ACCESS_PROOF_REJECTED: the attestation verifier's code (node/receipts `AttestationRejectionCode`). */
+  readonly attestationCode?: AttestationRejectionCode;
 }
 
 /** Who signed with which receipt key when: `RegistryView` answers from the chain, `trustBundleReceiptKeys` offline. */

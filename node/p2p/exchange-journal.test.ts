@@ -1,7 +1,8 @@
 /**
  * The provider's journal on a real LevelDB, against a typed fake of the chain's two receipt transactions: the
  * bundle is kept before the chain is asked, receipts go in batches, a refused batch is retried one by one, and
- * receipts a dead node never got on chain are recorded at the next start.
+ * receipts a dead node never got on chain are recorded at the next start. With the node's database and a real
+ * transparency log, each completed exchange becomes exactly one access leaf, also across a failed append.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,10 +11,19 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChainError, type AccessReceipt } from '../ledger/index.ts';
+import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../log/index.ts';
+import { decodeLogLeaf } from '../receipts/index.ts';
+import { openNodeDatabase } from '../store/index.ts';
 import { generateTestKey } from '../receipts/test-fixtures.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import { ChainExchangeJournal } from './exchange-journal.ts';
-import { encodeAccessReceipt, encodeAccessRequest, type AccessReceipt as SignedReceipt } from './exchange-messages.ts';
+import {
+  encodeAccessReceipt,
+  encodeAccessRequest,
+  encodeAcknowledgement,
+  type AccessReceipt as SignedReceipt,
+  type Acknowledgement,
+} from './exchange-messages.ts';
 import type { ExchangeBundle } from './exchange-ports.ts';
 import { digestOf, signEnvelope } from './exchange-signatures.ts';
 
@@ -163,6 +173,103 @@ describe('ChainExchangeJournal', () => {
     await journal.start();
     await journal.settled();
     expect([...chain.recorded.keys()]).toEqual([digestOf(kept.receipt).toString('hex')]);
+    await db.close();
+  });
+});
+
+/** The bundle, now acknowledged by the requester. */
+function acknowledged(b: ExchangeBundle): ExchangeBundle {
+  const ack: Acknowledgement = {
+    requestId: b.decoded.request.requestId,
+    receiptDigest: digestOf(b.receipt),
+    requester: b.decoded.request.requester,
+    status: 'ACCEPTED',
+    disputeReason: '',
+    issuedAtMs: Date.now(),
+  };
+  const envelope = signEnvelope('acknowledgement', encodeAcknowledgement(ack), key);
+  return { ...b, acknowledgement: envelope, decoded: { ...b.decoded, acknowledgement: ack } };
+}
+
+describe('ChainExchangeJournal access leaves', () => {
+  const PROVIDER = 'HangzhouCreditMSP';
+
+  async function openNode() {
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-access-'));
+    dirs.push(dir);
+    const db = await openNodeDatabase(join(dir, 'db'));
+    const log = await openTransparencyLog({
+      db: db.log,
+      origin: `lianxin/${PROVIDER}/main`,
+      signer: p256LogSigner(generateTestKey().privateKey),
+    });
+    return { db, log };
+  }
+
+  const accessLeaves = async (log: TransparencyLog) =>
+    (await log.leaves(0, log.size)).map((leaf) => decodeLogLeaf(leaf).access);
+
+  it('appends one access leaf when the acknowledgement arrives, and none again at a start', async () => {
+    const { db, log } = await openNode();
+    const journal = new ChainExchangeJournal({
+      db: db.exchangeJournal,
+      chain: new FakeReceiptChain(),
+      accessLog: { org: PROVIDER, log },
+    });
+    const provided = bundle();
+    await journal.provided(provided);
+    // Not yet complete: nothing to log.
+    expect(log.size).toBe(0);
+    const complete = acknowledged(provided);
+    await journal.acknowledged(complete);
+    const digest = digestOf(provided.receipt);
+    expect(await accessLeaves(log)).toEqual([
+      {
+        requestDigest: digestOf(provided.request),
+        receiptDigest: digest,
+        acknowledgementDigest: complete.acknowledgement && digestOf(complete.acknowledgement),
+        requester: 'ShanghaiBankMSP',
+        provider: PROVIDER,
+        subject: provided.decoded.receipt.subject,
+        role: 'ACCESS_ROLE_PROVIDED',
+      },
+    ]);
+    expect(await journal.accessLeaf(digest.toString('hex'))).toBe(0);
+    await journal.start();
+    await journal.settled();
+    expect(log.size).toBe(1);
+    await log.close();
+    await db.close();
+  });
+
+  it('appends the leaf a failed append left behind at the next start, once', async () => {
+    const { db, log } = await openNode();
+    const errors: unknown[] = [];
+    const failing = new ChainExchangeJournal({
+      db: db.exchangeJournal,
+      chain: new FakeReceiptChain(),
+      onError: (err) => errors.push(err),
+      accessLog: { org: PROVIDER, log: { append: () => Promise.reject(new Error('disk full')) } },
+    });
+    const obtained = acknowledged(bundle());
+    await failing.obtained(obtained);
+    expect(errors).toHaveLength(1);
+    expect(log.size).toBe(0);
+    const digest = digestOf(obtained.receipt).toString('hex');
+    expect(await failing.accessLeaf(digest)).toBeUndefined();
+
+    const restarted = new ChainExchangeJournal({
+      db: db.exchangeJournal,
+      chain: new FakeReceiptChain(),
+      accessLog: { org: PROVIDER, log },
+    });
+    // Two starts at once (the refresh timer and a restart): still one leaf.
+    await Promise.all([restarted.start(), restarted.start()]);
+    await restarted.settled();
+    await restarted.start();
+    expect((await accessLeaves(log)).map((access) => access?.role)).toEqual(['ACCESS_ROLE_OBTAINED']);
+    expect(await restarted.accessLeaf(digest)).toBe(0);
+    await log.close();
     await db.close();
   });
 });

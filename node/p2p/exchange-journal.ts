@@ -7,8 +7,16 @@
  * The bundle is stored (synced) before the chain is asked, with a pending mark that the chain's commit clears:
  * a node that dies between the two records the receipt at its next `start()`. The chain's call is idempotent for
  * the same receipt.
+ *
+ * Once a bundle is complete (acknowledged: on the provider when the acknowledgement arrives, on the requester once
+ * it signed it), each side appends its AccessEvidence leaf (access-evidence.ts) to its own transparency log, once,
+ * by the same pattern: a "to log" mark written with the completed bundle, deleted in the log append's own atomic
+ * batch, which also maps the receipt's digest to the leaf's index. A node that dies before the append finds the
+ * mark at its next `start()`; one that dies after it finds none: never two leaves, never none.
  */
 import { ChainError, type AccessReceipt, type LianxinChain } from '../ledger/index.ts';
+import type { TransparencyLog } from '../log/index.ts';
+import { accessEvidenceOf, encodeAccessLeaf, type AccessSide } from './access-evidence.ts';
 import type { AccessReceipt as SignedReceipt, SignedEnvelope } from './exchange-messages.ts';
 import { decodeAccessReceipt, decodeAccessRequest, decodeAcknowledgement } from './exchange-messages.ts';
 import type { ExchangeBundle, ExchangeJournal } from './exchange-ports.ts';
@@ -30,6 +38,19 @@ export interface ExchangeJournalComponents {
   readonly chain: Pick<LianxinChain, 'recordAccessReceipt' | 'recordAccessReceipts'>;
   /** A chain call failed (it stays pending and is retried at the next start); the node logs it. */
   readonly onError?: (error: unknown) => void;
+  /** Where complete exchanges are logged as AccessEvidence leaves; absent, none are (exchange-only tests, bench). */
+  readonly accessLog?: AccessLog;
+}
+
+/** This institution's transparency log, for the access leaves. */
+export interface AccessLog {
+  /** This institution's MSP ID: the leaves' `org`. */
+  readonly org: string;
+  /**
+   * Its log. The journal's own writes ride along with the append (`alongside`, node/store SublevelWrite naming
+   * the journal's `db`), so `db` must be a sublevel of the log's database.
+   */
+  readonly log: Pick<TransparencyLog, 'append'>;
 }
 
 type ChainReceipt = Omit<AccessReceipt, 'recordedBy' | 'recordedAt' | 'txId'>;
@@ -39,6 +60,10 @@ const RECEIPT_BATCH = 100;
 const PROVIDED = 'p/';
 const OBTAINED = 'o/';
 const PENDING = 'q/';
+/** Complete bundles whose access leaf is not yet in the log; the value is the side ('provided', 'obtained'). */
+const TO_LOG = 'l/';
+/** Receipt digest → index of its access leaf in this node's log (decimal). */
+const ACCESS_LEAF = 'a/';
 
 interface StoredEnvelope {
   readonly body: string;
@@ -96,6 +121,8 @@ const key = (prefix: string, digestHex: string) => Buffer.from(prefix + digestHe
 export class ChainExchangeJournal implements ExchangeJournal {
   readonly #c: Readonly<ExchangeJournalComponents>;
   readonly #recording = new Set<Promise<void>>();
+  /** Access leaves being appended, by receipt digest. */
+  readonly #logging = new Map<string, Promise<void>>();
   /** Receipts waiting for the chain, by digest. */
   readonly #queue = new Map<string, ChainReceipt>();
   #flushing: Promise<void> | undefined;
@@ -117,17 +144,32 @@ export class ChainExchangeJournal implements ExchangeJournal {
   }
 
   /**
-   * The requester's acknowledgement of a bundle already `provided`: the stored bundle gains it. Not synced: a crash
-   * that loses it leaves the bundle stored and its receipt recorded, unacknowledged — what the provider can prove.
+   * The requester's acknowledgement of a bundle already `provided`: the stored bundle gains it, with the mark that
+   * logs its access leaf. Not synced itself (the leaf's append, right after, is): a crash that loses it leaves the
+   * bundle stored and its receipt recorded, unacknowledged and unlogged — what the provider can prove.
    */
   async acknowledged(bundle: ExchangeBundle): Promise<void> {
     const digest = digestOf(bundle.receipt).toString('hex');
-    await this.#c.db.batch([{ type: 'put', key: key(PROVIDED, digest), value: encodeBundle(bundle) }]);
+    await this.#c.db.batch([
+      { type: 'put', key: key(PROVIDED, digest), value: encodeBundle(bundle) },
+      ...this.#toLog(digest, 'provided'),
+    ]);
+    await this.#logAccess(digest, 'provided', bundle);
   }
 
   async obtained(bundle: ExchangeBundle): Promise<void> {
     const digest = digestOf(bundle.receipt).toString('hex');
-    await this.#c.db.batch([{ type: 'put', key: key(OBTAINED, digest), value: encodeBundle(bundle) }], { sync: true });
+    await this.#c.db.batch(
+      [{ type: 'put', key: key(OBTAINED, digest), value: encodeBundle(bundle) }, ...this.#toLog(digest, 'obtained')],
+      { sync: true },
+    );
+    await this.#logAccess(digest, 'obtained', bundle);
+  }
+
+  /** Index of the access leaf of the exchange with this receipt (lower-case hex digest) in this node's log. */
+  async accessLeaf(receiptDigest: string): Promise<number | undefined> {
+    const value = await this.#c.db.get(key(ACCESS_LEAF, receiptDigest));
+    return value === undefined ? undefined : Number(value.toString('utf8'));
   }
 
   /** A bundle this node provided or obtained, by the receipt's digest (lower-case hex). */
@@ -147,11 +189,51 @@ export class ChainExchangeJournal implements ExchangeJournal {
       const stored = await this.#c.db.get(key(PROVIDED, digest));
       if (stored !== undefined) this.#record(digest, decodeBundle(stored).decoded.receipt);
     }
+    for await (const mark of this.#c.db.keys({ gte: Buffer.from(TO_LOG), lt: Buffer.from('l0') })) {
+      const digest = mark.toString('utf8').slice(TO_LOG.length);
+      const side = (await this.#c.db.get(mark))?.toString('utf8');
+      if (side !== 'provided' && side !== 'obtained') continue;
+      const stored = await this.#c.db.get(key(side === 'provided' ? PROVIDED : OBTAINED, digest));
+      if (stored !== undefined) await this.#logAccess(digest, side, decodeBundle(stored));
+    }
   }
 
-  /** Waits for the chain calls in flight. */
+  /** Waits for the chain calls and log appends in flight. */
   async settled(): Promise<void> {
-    await Promise.all(this.#recording);
+    await Promise.all([...this.#recording, ...this.#logging.values()]);
+  }
+
+  /** The "to log" mark of a complete bundle, written with it; none when the node logs no access leaves. */
+  #toLog(digest: string, side: AccessSide): { type: 'put'; key: Buffer; value: Buffer }[] {
+    return this.#c.accessLog === undefined ? [] : [{ type: 'put', key: key(TO_LOG, digest), value: Buffer.from(side) }];
+  }
+
+  /**
+   * Appends the access leaf of a complete bundle whose mark is still there, deleting the mark and keeping the
+   * leaf's index in the append's batch. One append per digest at a time (a `start()` may find the mark of an
+   * append in flight); the mark, read again first, tells whether an earlier one finished. A failed append leaves
+   * the mark for the next `start()` and is reported, not thrown: the exchange itself is complete.
+   */
+  #logAccess(digest: string, side: AccessSide, bundle: ExchangeBundle): Promise<void> {
+    const accessLog = this.#c.accessLog;
+    if (accessLog === undefined) return Promise.resolve();
+    const inFlight = this.#logging.get(digest);
+    if (inFlight !== undefined) return inFlight;
+    const db = this.#c.db;
+    const appending = (async () => {
+      if ((await db.get(key(TO_LOG, digest))) === undefined) return;
+      const leaf = encodeAccessLeaf(accessLog.org, accessEvidenceOf(bundle, side));
+      await accessLog.log.append([leaf], (index) => [
+        { type: 'del', sublevel: db, key: key(TO_LOG, digest) },
+        { type: 'put', sublevel: db, key: key(ACCESS_LEAF, digest), value: Buffer.from(String(index)) },
+      ]);
+    })()
+      .catch((err: unknown) => {
+        this.#c.onError?.(err);
+      })
+      .finally(() => this.#logging.delete(digest));
+    this.#logging.set(digest, appending);
+    return appending;
   }
 
   #record(digest: string, receipt: SignedReceipt): void {

@@ -22,7 +22,12 @@ export type {
   ReportSource,
 } from './exchange-ports.ts';
 export { recordStoreReports, type RecordStoreReportsComponents } from './record-store-reports.ts';
-export { ChainExchangeJournal, type ExchangeJournalComponents, type JournalDatabase } from './exchange-journal.ts';
+export {
+  ChainExchangeJournal,
+  type AccessLog,
+  type ExchangeJournalComponents,
+  type JournalDatabase,
+} from './exchange-journal.ts';
 export { ConsentView, type ConsentViewComponents, type ConsentViewInit } from './consent-view.ts';
 export { ReplayGuard, type ReplayDatabase } from './replay-guard.ts';
 export {
@@ -56,7 +61,14 @@ export {
   type ReceiptKeyLookup,
   type VerifiedBundle,
 } from './bundle-verifier.ts';
-export { parseBundleJson } from './bundle-file.ts';
+export { parseAccessProofJson, parseBundleJson } from './bundle-file.ts';
+export { accessEvidenceOf, accessLeafProblem, encodeAccessLeaf, type AccessSide } from './access-evidence.ts';
+export {
+  verifyAccessProof,
+  type AccessProofVerification,
+  type ProvenAccess,
+  type VerifyAccessProofOptions,
+} from './access-proof.ts';
 export {
   startReportExchange,
   type ReportExchange,

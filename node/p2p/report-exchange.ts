@@ -9,6 +9,7 @@
  */
 import type { PrivateKey } from '@libp2p/interface';
 import type { LianxinChain } from '../ledger/index.ts';
+import type { TransparencyLog } from '../log/index.ts';
 import type { AttestationVerification, ReceiptKey } from '../receipts/index.ts';
 import { bundleServer } from './audit-protocol.ts';
 import { AUDIT_PROTOCOL, EXCHANGE_PROTOCOL } from './constants.ts';
@@ -50,6 +51,11 @@ export interface ReportExchangeComponents {
   readonly journalDb: JournalDatabase;
   /** Failures that end an exchange or a chain call badly; the node logs them. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * The node's transparency log, where both sides append each completed exchange's access leaf (the journal
+   * sublevel must be of the log's database: its marks ride in the append's batch). Absent: no access leaves.
+   */
+  readonly log?: Pick<TransparencyLog, 'append'>;
 }
 
 export interface ReportExchangeInit {
@@ -92,7 +98,12 @@ export async function startReportExchange(
   };
   const registryFollower = new RegistryFollower({ chain: c.chain, refresh: refreshRegistry, onError });
   registryFollower.start();
-  const journal = new ChainExchangeJournal({ db: c.journalDb, chain: c.chain, onError });
+  const journal = new ChainExchangeJournal({
+    db: c.journalDb,
+    chain: c.chain,
+    onError,
+    ...(c.log === undefined ? {} : { accessLog: { org: c.mspId, log: c.log } }),
+  });
   const consents = new ConsentView({ chain: c.chain, onError }, init.consents);
   consents.start();
   const host = await startP2pHost({

@@ -4,15 +4,21 @@
  * origin's owner in the chain's registry), runs the exchange with that institution's node as this institution,
  * and returns what it verified with the receipt bundle. A provider's signed refusal reaches the caller as
  * ExchangeRefusedError, which the gRPC edge maps (node/api/errors.ts).
+ * ProveAccess, after the fact: the bundle of an exchange this node completed (as requester or provider) and its
+ * attestation of the exchange's access leaf in this node's log, once anchored — what `lianxin receipt verify`
+ * checks offline.
  */
 import type { ChainIndexRecord } from '../chain-index/index.ts';
 import type { ExchangeMessage } from '../api/generated/lianxin/v1/ExchangeMessage.ts';
+import { attestationBytes } from '../receipts/index.ts';
+import type { AttestationBuilder } from '../services/attestation-builder.ts';
 import type { ReportServiceImpl } from '../api/handlers.ts';
 import { NodeError, invalidArgument } from '../api/errors.ts';
 import type { LianxinChain } from '../ledger/index.ts';
 import { decodeAccessRequest, type SignedEnvelope } from './exchange-messages.ts';
 import type { IndexLookup } from './exchange-ports.ts';
 import type { ReportRequester } from './exchange-requester.ts';
+import type { ChainExchangeJournal } from './exchange-journal.ts';
 import { P2pError } from './errors.ts';
 
 export interface ReportServiceComponents {
@@ -23,6 +29,12 @@ export interface ReportServiceComponents {
   readonly index: IndexLookup;
   /** Who owns an origin (the chain's registry). */
   readonly chain: Pick<LianxinChain, 'getOrigin'>;
+  /** The exchanges this node completed, and the index of each one's access leaf in its log. */
+  readonly journal: Pick<ChainExchangeJournal, 'bundle' | 'accessLeaf'>;
+  /** This node's attestations of its own leaves. */
+  readonly attestations: Pick<AttestationBuilder, 'attest'>;
+  /** The retry hint while the access leaf is not yet anchored: about one checkpoint interval. */
+  readonly unanchoredRetryAfterMs: number;
 }
 
 /** Request fields as the API names them (the signed request's field → the gRPC request's). */
@@ -65,8 +77,36 @@ export function createReportService(c: Readonly<ReportServiceComponents>): Repor
         disputeReason: obtained.disputeReason,
       };
     },
+
+    async ProveAccess(request) {
+      if (request.receiptDigest.length !== DIGEST_BYTES) {
+        throw invalidArgument('receipt_digest', `must be a SHA-256 digest (${DIGEST_BYTES} bytes)`);
+      }
+      const digest = request.receiptDigest.toString('hex');
+      const [bundle, leafIndex] = await Promise.all([c.journal.bundle(digest), c.journal.accessLeaf(digest)]);
+      if (bundle === undefined || bundle.acknowledgement === undefined || leafIndex === undefined) {
+        // An exchange unknown here, never acknowledged, or acknowledged a moment ago (its leaf is being appended).
+        throw new NodeError('NOT_FOUND', `${c.mspId} logged no completed exchange with receipt ${digest}`);
+      }
+      const attestation = await c.attestations.attest(leafIndex);
+      if (attestation.state !== 'EVIDENCE_STATE_ANCHORED') {
+        throw new NodeError('FAILED_PRECONDITION', `the access leaf ${leafIndex} is not anchored yet: retry shortly`, {
+          retryAfterMs: c.unanchoredRetryAfterMs,
+        });
+      }
+      return {
+        bundle: {
+          request: message(bundle.request),
+          receipt: message(bundle.receipt),
+          acknowledgement: message(bundle.acknowledgement),
+        },
+        accessAttestation: Buffer.from(attestationBytes(attestation)),
+      };
+    },
   };
 }
+
+const DIGEST_BYTES = 32;
 
 /** @throws NodeError `INVALID_ARGUMENT` naming the request's field (`subject`, `kinds`, `consent_id`). */
 function validate(envelope: SignedEnvelope): void {

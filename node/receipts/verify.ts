@@ -160,7 +160,7 @@ function verifyDecoded(
   if (leaf.version !== LOG_LEAF_VERSION)
     return reject('UNSUPPORTED_FORMAT', `leaf version ${leaf.version} is not ${LOG_LEAF_VERSION}`, 'leaf');
   if (leaf.entry === undefined)
-    return reject('BAD_FORMAT', 'leaf holds neither a credit record nor a contract', 'leaf');
+    return reject('BAD_FORMAT', 'leaf holds no evidence entry (credit record, contract, access)', 'leaf');
   const logKey = checkCheckpoint(shaped, leaf, bundle);
   if ('ok' in logKey) return logKey;
 

@@ -2,6 +2,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AccessProof as _lianxin_v1_AccessProof, AccessProof__Output as _lianxin_v1_AccessProof__Output } from './lianxin/v1/AccessProof.ts';
 import type { AttestRequest as _lianxin_v1_AttestRequest, AttestRequest__Output as _lianxin_v1_AttestRequest__Output } from './lianxin/v1/AttestRequest.ts';
 import type { AttestResponse as _lianxin_v1_AttestResponse, AttestResponse__Output as _lianxin_v1_AttestResponse__Output } from './lianxin/v1/AttestResponse.ts';
 import type { Attestation as _lianxin_v1_Attestation, Attestation__Output as _lianxin_v1_Attestation__Output } from './lianxin/v1/Attestation.ts';
@@ -27,6 +28,7 @@ import type { NodeSignature as _lianxin_v1_NodeSignature, NodeSignature__Output 
 import type { NotarizeRequest as _lianxin_v1_NotarizeRequest, NotarizeRequest__Output as _lianxin_v1_NotarizeRequest__Output } from './lianxin/v1/NotarizeRequest.ts';
 import type { NotarizeResponse as _lianxin_v1_NotarizeResponse, NotarizeResponse__Output as _lianxin_v1_NotarizeResponse__Output } from './lianxin/v1/NotarizeResponse.ts';
 import type { NotaryServiceClient as _lianxin_v1_NotaryServiceClient, NotaryServiceDefinition as _lianxin_v1_NotaryServiceDefinition } from './lianxin/v1/NotaryService.ts';
+import type { ProveAccessRequest as _lianxin_v1_ProveAccessRequest, ProveAccessRequest__Output as _lianxin_v1_ProveAccessRequest__Output } from './lianxin/v1/ProveAccessRequest.ts';
 import type { ReceiptBundle as _lianxin_v1_ReceiptBundle, ReceiptBundle__Output as _lianxin_v1_ReceiptBundle__Output } from './lianxin/v1/ReceiptBundle.ts';
 import type { RecordBatch as _lianxin_v1_RecordBatch, RecordBatch__Output as _lianxin_v1_RecordBatch__Output } from './lianxin/v1/RecordBatch.ts';
 import type { RecordRef as _lianxin_v1_RecordRef, RecordRef__Output as _lianxin_v1_RecordRef__Output } from './lianxin/v1/RecordRef.ts';
@@ -45,6 +47,7 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   lianxin: {
     v1: {
+      AccessProof: MessageTypeDefinition<_lianxin_v1_AccessProof, _lianxin_v1_AccessProof__Output>
       AttestRequest: MessageTypeDefinition<_lianxin_v1_AttestRequest, _lianxin_v1_AttestRequest__Output>
       AttestResponse: MessageTypeDefinition<_lianxin_v1_AttestResponse, _lianxin_v1_AttestResponse__Output>
       Attestation: MessageTypeDefinition<_lianxin_v1_Attestation, _lianxin_v1_Attestation__Output>
@@ -72,6 +75,7 @@ export interface ProtoGrpcType {
       NotarizeRequest: MessageTypeDefinition<_lianxin_v1_NotarizeRequest, _lianxin_v1_NotarizeRequest__Output>
       NotarizeResponse: MessageTypeDefinition<_lianxin_v1_NotarizeResponse, _lianxin_v1_NotarizeResponse__Output>
       NotaryService: SubtypeConstructor<typeof grpc.Client, _lianxin_v1_NotaryServiceClient> & { service: _lianxin_v1_NotaryServiceDefinition }
+      ProveAccessRequest: MessageTypeDefinition<_lianxin_v1_ProveAccessRequest, _lianxin_v1_ProveAccessRequest__Output>
       ReceiptBundle: MessageTypeDefinition<_lianxin_v1_ReceiptBundle, _lianxin_v1_ReceiptBundle__Output>
       RecordBatch: MessageTypeDefinition<_lianxin_v1_RecordBatch, _lianxin_v1_RecordBatch__Output>
       RecordRef: MessageTypeDefinition<_lianxin_v1_RecordRef, _lianxin_v1_RecordRef__Output>

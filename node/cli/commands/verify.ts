@@ -80,8 +80,13 @@ export const verifyCommand: CommandDefinition = (parent, io) => {
         anchor: result.anchor,
       };
       // What the receipt is about, against what the caller holds: a valid receipt of something else proves nothing.
-      const about = summary.leaf.type === 'credit-record' ? summary.leaf.recordDigest : summary.leaf.documentDigest;
-      const what = summary.leaf.type === 'credit-record' ? 'record' : 'document';
+      const leaf = summary.leaf;
+      const [about, what] =
+        leaf.type === 'credit-record'
+          ? [leaf.recordDigest, 'record']
+          : leaf.type === 'contract'
+            ? [leaf.documentDigest, 'document']
+            : [leaf.receiptDigest, 'access receipt'];
       if (artifactDigest !== undefined && artifactDigest !== about) {
         throw new CliError(
           'MISMATCH',
@@ -159,6 +164,14 @@ type LeafSummary =
       readonly documentDigest: string;
       readonly parties: readonly string[];
       readonly labels: Readonly<Record<string, string>>;
+    }
+  | {
+      readonly type: 'access';
+      readonly receiptDigest: string;
+      readonly requester: string;
+      readonly provider: string;
+      readonly subject: string;
+      readonly role: string;
     };
 
 function describeLeaf(leaf: LogLeaf__Output): LeafSummary {
@@ -177,11 +190,25 @@ function describeLeaf(leaf: LogLeaf__Output): LeafSummary {
     const c = leaf.contract;
     return { type: 'contract', documentDigest: c.documentDigest.toString('hex'), parties: c.parties, labels: c.labels };
   }
-  // verifyAttestation accepts only leaves with one of the two entries.
-  throw new CliError('VERIFICATION_FAILED', 'the verified leaf holds neither a credit record nor a contract');
+  if (leaf.entry === 'access' && leaf.access) {
+    const a = leaf.access;
+    return {
+      type: 'access',
+      receiptDigest: a.receiptDigest.toString('hex'),
+      requester: a.requester,
+      provider: a.provider,
+      subject: a.subject,
+      role: a.role,
+    };
+  }
+  // verifyAttestation accepts only leaves with one of the entries.
+  throw new CliError('VERIFICATION_FAILED', 'the verified leaf holds no evidence entry');
 }
 
 function leafLine(leaf: LeafSummary): string {
+  if (leaf.type === 'access') {
+    return `access by ${leaf.requester} to ${leaf.provider}'s records of ${leaf.subject} (${leaf.role}), receipt ${leaf.receiptDigest}`;
+  }
   return leaf.type === 'credit-record'
     ? `credit record ${leaf.subject} ${leaf.kind} v${leaf.version} (${leaf.contentType}), digest ${leaf.recordDigest}`
     : `contract document ${leaf.documentDigest}, parties ${leaf.parties.join(', ')}` +

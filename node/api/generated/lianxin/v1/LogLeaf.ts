@@ -3,6 +3,7 @@
 
 import type { CreditRecordEvidence as _lianxin_v1_CreditRecordEvidence, CreditRecordEvidence__Output as _lianxin_v1_CreditRecordEvidence__Output } from '../../lianxin/v1/CreditRecordEvidence.ts';
 import type { ContractEvidence as _lianxin_v1_ContractEvidence, ContractEvidence__Output as _lianxin_v1_ContractEvidence__Output } from '../../lianxin/v1/ContractEvidence.ts';
+import type { AccessEvidence as _lianxin_v1_AccessEvidence, AccessEvidence__Output as _lianxin_v1_AccessEvidence__Output } from '../../lianxin/v1/AccessEvidence.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface LogLeaf {
@@ -12,7 +13,8 @@ export interface LogLeaf {
   'nonce'?: (Buffer | Uint8Array | string);
   'creditRecord'?: (_lianxin_v1_CreditRecordEvidence | null);
   'contract'?: (_lianxin_v1_ContractEvidence | null);
-  'entry'?: "creditRecord"|"contract";
+  'access'?: (_lianxin_v1_AccessEvidence | null);
+  'entry'?: "creditRecord"|"contract"|"access";
 }
 
 export interface LogLeaf__Output {
@@ -22,5 +24,6 @@ export interface LogLeaf__Output {
   'nonce': (Buffer);
   'creditRecord'?: (_lianxin_v1_CreditRecordEvidence__Output | null);
   'contract'?: (_lianxin_v1_ContractEvidence__Output | null);
-  'entry'?: "creditRecord"|"contract";
+  'access'?: (_lianxin_v1_AccessEvidence__Output | null);
+  'entry'?: "creditRecord"|"contract"|"access";
 }

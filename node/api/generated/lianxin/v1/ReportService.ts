@@ -3,10 +3,21 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { AccessProof as _lianxin_v1_AccessProof, AccessProof__Output as _lianxin_v1_AccessProof__Output } from '../../lianxin/v1/AccessProof.ts';
+import type { ProveAccessRequest as _lianxin_v1_ProveAccessRequest, ProveAccessRequest__Output as _lianxin_v1_ProveAccessRequest__Output } from '../../lianxin/v1/ProveAccessRequest.ts';
 import type { RequestReportRequest as _lianxin_v1_RequestReportRequest, RequestReportRequest__Output as _lianxin_v1_RequestReportRequest__Output } from '../../lianxin/v1/RequestReportRequest.ts';
 import type { RequestReportResponse as _lianxin_v1_RequestReportResponse, RequestReportResponse__Output as _lianxin_v1_RequestReportResponse__Output } from '../../lianxin/v1/RequestReportResponse.ts';
 
 export interface ReportServiceClient extends grpc.Client {
+  ProveAccess(argument: _lianxin_v1_ProveAccessRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_AccessProof__Output>): grpc.ClientUnaryCall;
+  ProveAccess(argument: _lianxin_v1_ProveAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_lianxin_v1_AccessProof__Output>): grpc.ClientUnaryCall;
+  ProveAccess(argument: _lianxin_v1_ProveAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_AccessProof__Output>): grpc.ClientUnaryCall;
+  ProveAccess(argument: _lianxin_v1_ProveAccessRequest, callback: grpc.requestCallback<_lianxin_v1_AccessProof__Output>): grpc.ClientUnaryCall;
+  proveAccess(argument: _lianxin_v1_ProveAccessRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_AccessProof__Output>): grpc.ClientUnaryCall;
+  proveAccess(argument: _lianxin_v1_ProveAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_lianxin_v1_AccessProof__Output>): grpc.ClientUnaryCall;
+  proveAccess(argument: _lianxin_v1_ProveAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_AccessProof__Output>): grpc.ClientUnaryCall;
+  proveAccess(argument: _lianxin_v1_ProveAccessRequest, callback: grpc.requestCallback<_lianxin_v1_AccessProof__Output>): grpc.ClientUnaryCall;
+  
   RequestReport(argument: _lianxin_v1_RequestReportRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_RequestReportResponse__Output>): grpc.ClientUnaryCall;
   RequestReport(argument: _lianxin_v1_RequestReportRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_lianxin_v1_RequestReportResponse__Output>): grpc.ClientUnaryCall;
   RequestReport(argument: _lianxin_v1_RequestReportRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_lianxin_v1_RequestReportResponse__Output>): grpc.ClientUnaryCall;
@@ -19,10 +30,13 @@ export interface ReportServiceClient extends grpc.Client {
 }
 
 export interface ReportServiceHandlers extends grpc.UntypedServiceImplementation {
+  ProveAccess: grpc.handleUnaryCall<_lianxin_v1_ProveAccessRequest__Output, _lianxin_v1_AccessProof>;
+  
   RequestReport: grpc.handleUnaryCall<_lianxin_v1_RequestReportRequest__Output, _lianxin_v1_RequestReportResponse>;
   
 }
 
 export interface ReportServiceDefinition extends grpc.ServiceDefinition {
+  ProveAccess: MethodDefinition<_lianxin_v1_ProveAccessRequest, _lianxin_v1_AccessProof, _lianxin_v1_ProveAccessRequest__Output, _lianxin_v1_AccessProof__Output>
   RequestReport: MethodDefinition<_lianxin_v1_RequestReportRequest, _lianxin_v1_RequestReportResponse, _lianxin_v1_RequestReportRequest__Output, _lianxin_v1_RequestReportResponse__Output>
 }
