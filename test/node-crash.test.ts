@@ -177,7 +177,7 @@ type KillPoint = (node: ListeningChild) => Promise<() => Promise<void>>;
 const afterJitter: KillPoint = () => Promise.resolve(() => sleep(Math.random() * KILL_JITTER_MS));
 
 /**
- * As soon as the chain commits the node's next anchor (the channel's only chaincode events): the node is then
+ * As soon as the chain commits the node's next anchor (its next `Anchored` chaincode event): the node is then
  * between its commit status and recording the anchor in its own store, the window in which a crash must neither
  * lose nor repeat the anchor. The event stream is open from the start of the round, so the kill follows the
  * commit as closely as the delivery service allows.
@@ -187,7 +187,7 @@ const onNextAnchor: KillPoint = async (node) => {
   const events = await connection.gateway.getNetwork(net.members.consortium.channel).getChaincodeEvents(CHAINCODE_NAME);
   const trigger = { armed: false };
   const nextAnchor = (async () => {
-    for await (const event of events) if (trigger.armed) return event;
+    for await (const event of events) if (trigger.armed && event.eventName === 'Anchored') return event;
     return undefined;
   })().catch(() => undefined);
   return async () => {
@@ -214,12 +214,16 @@ async function waitUntil(done: () => Promise<boolean>, explain: () => string): P
   }
 }
 
-/** The channel's first `count` chaincode events, from block 0. */
+/** The channel's first `count` anchors' chaincode events (`Anchored`), from block 0. */
 async function chaincodeEvents(count: number) {
   const connection = await net.members.connect(net.ledger.address, BANK);
   try {
     const network = connection.gateway.getNetwork(net.members.consortium.channel);
-    const events = await take(await network.getChaincodeEvents(CHAINCODE_NAME, { startBlock: 0n }), count);
+    const events = await take(
+      await network.getChaincodeEvents(CHAINCODE_NAME, { startBlock: 0n }),
+      count,
+      (e) => e.eventName === 'Anchored',
+    );
     return events.map((e) => ({
       name: e.eventName,
       txId: e.transactionId,
@@ -244,152 +248,162 @@ async function inChunks<T, R>(items: readonly T[], check: (item: T) => Promise<R
 const CRASH_TEST_TIMEOUT_MS = 240_000;
 
 describe('kill -9 of the node process during bulk ingest', () => {
-  it('anchors every acknowledged record exactly once, at its acknowledged leaf, consistently with every anchor', async () => {
-    const state: ClientState = { acks: new Map(), unacked: new Set(), nextBatch: 0 };
-    /** The chain's anchored size for the origin right after each kill. */
-    const anchoredAtKill: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+  it(
+    'anchors every acknowledged record exactly once, at its acknowledged leaf, consistently with every anchor',
+    async () => {
+      const state: ClientState = { acks: new Map(), unacked: new Set(), nextBatch: 0 };
+      /** The chain's anchored size for the origin right after each kill. */
+      const anchoredAtKill: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const node = await start();
+        const killPoint = round % 2 === 0 ? afterJitter : onNextAnchor;
+        expect(await streamUntilKilled(node, state, ACKED_PER_ROUND, killPoint)).toEqual([]);
+        anchoredAtKill.push(Number((await bank.getCheckpoint(config.origin))?.size ?? 0));
+      }
+
       const node = await start();
-      const killPoint = round % 2 === 0 ? afterJitter : onNextAnchor;
-      expect(await streamUntilKilled(node, state, ACKED_PER_ROUND, killPoint)).toEqual([]);
-      anchoredAtKill.push(Number((await bank.getCheckpoint(config.origin))?.size ?? 0));
-    }
+      const records: RecordServiceClient = new net.v1.RecordService(node.address, credentials);
+      const log: LogServiceClient = new net.v1.LogService(node.address, credentials);
+      const ingestBatch = (batch: RecordBatch) =>
+        unary<RecordBatch, IngestAck__Output>((req, cb) => records.IngestBatch(req, cb), batch);
+      try {
+        // The client re-sends what it never heard back about; then every batch it sent is acknowledged once.
+        for (const batch of [...state.unacked]) {
+          const ack = await ingestBatch(batchOf(batch));
+          state.acks.set(ack.requestId, ack);
+          state.unacked.delete(batch);
+        }
+        const batches = Array.from({ length: state.nextBatch }, (_, b) => b);
+        const total = state.nextBatch * BATCH_RECORDS;
+        expect([...state.acks.keys()].sort()).toEqual(batches.map(requestIdOf).sort());
+        const acks = batches.map((b) => state.acks.get(requestIdOf(b)));
+        expect(acks.flatMap((a) => a?.results.map((r) => r.outcome))).toEqual(Array(total).fill('OUTCOME_ACCEPTED'));
+        // No leaf index twice, none skipped: nothing was appended twice, nothing acknowledged was lost.
+        const leafIndexes = acks.flatMap((a) => a?.results.map((r) => r.leafIndex) ?? []);
+        expect(leafIndexes.toSorted((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
 
-    const node = await start();
-    const records: RecordServiceClient = new net.v1.RecordService(node.address, credentials);
-    const log: LogServiceClient = new net.v1.LogService(node.address, credentials);
-    const ingestBatch = (batch: RecordBatch) =>
-      unary<RecordBatch, IngestAck__Output>((req, cb) => records.IngestBatch(req, cb), batch);
-    try {
-      // The client re-sends what it never heard back about; then every batch it sent is acknowledged once.
-      for (const batch of [...state.unacked]) {
-        const ack = await ingestBatch(batchOf(batch));
-        state.acks.set(ack.requestId, ack);
-        state.unacked.delete(batch);
-      }
-      const batches = Array.from({ length: state.nextBatch }, (_, b) => b);
-      const total = state.nextBatch * BATCH_RECORDS;
-      expect([...state.acks.keys()].sort()).toEqual(batches.map(requestIdOf).sort());
-      const acks = batches.map((b) => state.acks.get(requestIdOf(b)));
-      expect(acks.flatMap((a) => a?.results.map((r) => r.outcome))).toEqual(Array(total).fill('OUTCOME_ACCEPTED'));
-      // No leaf index twice, none skipped: nothing was appended twice, nothing acknowledged was lost.
-      const leafIndexes = acks.flatMap((a) => a?.results.map((r) => r.leafIndex) ?? []);
-      expect(leafIndexes.toSorted((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
+        // Re-sending an acknowledged batch is answered with its first acknowledgement, replayed, before and after the
+        // crashes.
+        const resent = await Promise.all(batches.map((b) => ingestBatch(batchOf(b))));
+        expect(resent).toEqual(acks.map((ack) => ({ ...ack, replayed: true })));
 
-      // Re-sending an acknowledged batch is answered with its first acknowledgement, replayed, before and after the
-      // crashes.
-      const resent = await Promise.all(batches.map((b) => ingestBatch(batchOf(b))));
-      expect(resent).toEqual(acks.map((ack) => ({ ...ack, replayed: true })));
-
-      // The node anchors the rest once restarted; it records an anchor only once the chain holds it.
-      const status = (subject: string) =>
-        unary<{ subject: string; kind: string; version: number }, RecordStatus__Output>(
-          (req, cb) => records.GetRecordStatus(req, cb),
-          { subject, kind: 'loan', version: 1 },
+        // The node anchors the rest once restarted; it records an anchor only once the chain holds it.
+        const status = (subject: string) =>
+          unary<{ subject: string; kind: string; version: number }, RecordStatus__Output>(
+            (req, cb) => records.GetRecordStatus(req, cb),
+            { subject, kind: 'loan', version: 1 },
+          );
+        const lastBatch = state.nextBatch - 1;
+        await waitUntil(
+          async () =>
+            (await status(testUscc(recordNumber(lastBatch, BATCH_RECORDS - 1)))).state === 'EVIDENCE_STATE_ANCHORED',
+          () => `the restarted node did not anchor batch ${requestIdOf(lastBatch)}; last error: ${lastErrorLog(node)}`,
         );
-      const lastBatch = state.nextBatch - 1;
-      await waitUntil(
-        async () =>
-          (await status(testUscc(recordNumber(lastBatch, BATCH_RECORDS - 1)))).state === 'EVIDENCE_STATE_ANCHORED',
-        () => `the restarted node did not anchor batch ${requestIdOf(lastBatch)}; last error: ${lastErrorLog(node)}`,
-      );
-      const final = await bank.getCheckpoint(config.origin);
-      expect(Number(final?.size)).toBe(total);
+        const final = await bank.getCheckpoint(config.origin);
+        expect(Number(final?.size)).toBe(total);
 
-      // The chain's anchors: strictly growing, each linked to the one before, one Anchored event each.
-      const history = await anchorHistory(net.members, net.ledger.address, config.origin);
-      expect(history.at(-1)).toEqual(final);
-      const sizes = history.map((cp) => Number(cp.size));
-      expect(sizes.every((size, i) => i === 0 || size > (sizes[i - 1] ?? 0))).toBe(true);
-      expect(history.map((cp) => cp.previousSize)).toEqual([null, ...history.slice(0, -1).map((cp) => cp.size)]);
-      expect(history.map((cp) => cp.indexCount)).toEqual(sizes.map((size, i) => size - (sizes[i - 1] ?? 0)));
-      // Registration emits no events: the channel's chaincode events are the anchors, each exactly once.
-      const events = await chaincodeEvents(history.length);
-      expect(events.map(({ blockNumber: _, ...event }) => event)).toEqual(
-        history.map((cp) => ({
-          name: 'Anchored',
-          txId: cp.txId,
-          payload: { origin: config.origin, size: cp.size, txId: cp.txId, indexCount: cp.indexCount },
-        })),
-      );
-      const blockOf = new Map(events.map((e) => [e.txId, e.blockNumber]));
-
-      // The node's log: its latest checkpoint is the anchored one, and every size anchored before a crash is
-      // consistent with it (RFC 9162 §2.1.4.2).
-      const checkpoint = await unary<object, SignedCheckpoint__Output>((req, cb) => log.GetCheckpoint(req, cb), {});
-      expect({ size: checkpoint.size, root: checkpoint.rootHash.toString('base64') }).toEqual({
-        size: total,
-        root: final?.rootHash,
-      });
-      const rootAt = new Map(history.map((cp) => [Number(cp.size), Buffer.from(cp.rootHash, 'base64')]));
-      const earlier = anchoredAtKill.filter((size) => size > 0 && size < total);
-      expect(earlier.length).toBeGreaterThan(0);
-      for (const size1 of earlier) {
-        const proof = await unary<{ size1: number; size2: number }, ConsistencyProof__Output>(
-          (req, cb) => log.GetConsistencyProof(req, cb),
-          { size1, size2: total },
+        // The chain's anchors: strictly growing, each linked to the one before, one Anchored event each.
+        const history = await anchorHistory(net.members, net.ledger.address, config.origin);
+        expect(history.at(-1)).toEqual(final);
+        const sizes = history.map((cp) => Number(cp.size));
+        expect(sizes.every((size, i) => i === 0 || size > (sizes[i - 1] ?? 0))).toBe(true);
+        expect(history.map((cp) => cp.previousSize)).toEqual([null, ...history.slice(0, -1).map((cp) => cp.size)]);
+        expect(history.map((cp) => cp.indexCount)).toEqual(sizes.map((size, i) => size - (sizes[i - 1] ?? 0)));
+        // Registration emits no events: the channel's chaincode events are the anchors, each exactly once.
+        const events = await chaincodeEvents(history.length);
+        expect(events.map(({ blockNumber: _, ...event }) => event)).toEqual(
+          history.map((cp) => ({
+            name: 'Anchored',
+            txId: cp.txId,
+            payload: { origin: config.origin, size: cp.size, txId: cp.txId, indexCount: cp.indexCount },
+          })),
         );
-        const root1 = rootAt.get(size1);
-        expect(root1).toBeDefined();
-        expect(() => {
-          verifyConsistency(BigInt(size1), BigInt(total), root1 ?? Buffer.alloc(0), checkpoint.rootHash, proof.hashes);
-        }).not.toThrow();
+        const blockOf = new Map(events.map((e) => [e.txId, e.blockNumber]));
+
+        // The node's log: its latest checkpoint is the anchored one, and every size anchored before a crash is
+        // consistent with it (RFC 9162 §2.1.4.2).
+        const checkpoint = await unary<object, SignedCheckpoint__Output>((req, cb) => log.GetCheckpoint(req, cb), {});
+        expect({ size: checkpoint.size, root: checkpoint.rootHash.toString('base64') }).toEqual({
+          size: total,
+          root: final?.rootHash,
+        });
+        const rootAt = new Map(history.map((cp) => [Number(cp.size), Buffer.from(cp.rootHash, 'base64')]));
+        const earlier = anchoredAtKill.filter((size) => size > 0 && size < total);
+        expect(earlier.length).toBeGreaterThan(0);
+        for (const size1 of earlier) {
+          const proof = await unary<{ size1: number; size2: number }, ConsistencyProof__Output>(
+            (req, cb) => log.GetConsistencyProof(req, cb),
+            { size1, size2: total },
+          );
+          const root1 = rootAt.get(size1);
+          expect(root1).toBeDefined();
+          expect(() => {
+            verifyConsistency(
+              BigInt(size1),
+              BigInt(total),
+              root1 ?? Buffer.alloc(0),
+              checkpoint.rootHash,
+              proof.hashes,
+            );
+          }).not.toThrow();
+        }
+
+        // Every acknowledged record: anchored at its acknowledged leaf, by the first anchor that covers the leaf, in
+        // that anchor's block (also when the node learnt the anchor from the chain after a kill).
+        const anchorOf = (leafIndex: number) => history.find((cp) => Number(cp.size) > leafIndex)?.txId;
+        const expected = batches.flatMap((b, i) =>
+          (acks[i]?.results ?? []).map((r, offset) => ({
+            subject: testUscc(recordNumber(b, offset)),
+            leafIndex: r.leafIndex,
+            recordDigest: r.recordDigest,
+            transactionId: anchorOf(r.leafIndex),
+            blockNumber: blockOf.get(anchorOf(r.leafIndex) ?? ''),
+          })),
+        );
+        const statuses = await inChunks(expected, (e) => status(e.subject));
+        expect(
+          statuses.map((s) => ({
+            subject: s.record?.subject,
+            state: s.state,
+            leafIndex: s.leafIndex,
+            recordDigest: s.recordDigest,
+            transactionId: s.anchor?.transactionId,
+            blockNumber: s.anchor?.blockNumber,
+          })),
+        ).toEqual(expected.map((e) => ({ ...e, state: 'EVIDENCE_STATE_ANCHORED' })));
+
+        // The chain's index, as another institution's node applies it from the chain: one record of each batch,
+        // each indexed once (version 1) by the anchor that first covered it.
+        const sample = batches.map((b, i) => {
+          const offset = Math.floor(Math.random() * BATCH_RECORDS);
+          return { subject: testUscc(recordNumber(b, offset)), result: acks[i]?.results[offset] };
+        });
+        const indexed = await withChainIndex(bank, net.members.dir, async (index) =>
+          Promise.all(sample.map((s) => eventually(() => index.getIndexRecord(s.subject, 'loan')))),
+        );
+        expect(
+          indexed.map((r) => ({
+            origin: r.origin,
+            version: r.version,
+            leafIndex: r.leafIndex,
+            recordDigest: r.recordDigest,
+            txId: r.txId,
+          })),
+        ).toEqual(
+          sample.map((s) => ({
+            origin: config.origin,
+            version: 1,
+            leafIndex: s.result?.leafIndex,
+            recordDigest: s.result?.recordDigest.toString('hex'),
+            txId: anchorOf(s.result?.leafIndex ?? -1),
+          })),
+        );
+        expect(node.stderr()).not.toMatch(/"level":(50|60)/);
+      } finally {
+        records.close();
+        log.close();
       }
-
-      // Every acknowledged record: anchored at its acknowledged leaf, by the first anchor that covers the leaf, in
-      // that anchor's block (also when the node learnt the anchor from the chain after a kill).
-      const anchorOf = (leafIndex: number) => history.find((cp) => Number(cp.size) > leafIndex)?.txId;
-      const expected = batches.flatMap((b, i) =>
-        (acks[i]?.results ?? []).map((r, offset) => ({
-          subject: testUscc(recordNumber(b, offset)),
-          leafIndex: r.leafIndex,
-          recordDigest: r.recordDigest,
-          transactionId: anchorOf(r.leafIndex),
-          blockNumber: blockOf.get(anchorOf(r.leafIndex) ?? ''),
-        })),
-      );
-      const statuses = await inChunks(expected, (e) => status(e.subject));
-      expect(
-        statuses.map((s) => ({
-          subject: s.record?.subject,
-          state: s.state,
-          leafIndex: s.leafIndex,
-          recordDigest: s.recordDigest,
-          transactionId: s.anchor?.transactionId,
-          blockNumber: s.anchor?.blockNumber,
-        })),
-      ).toEqual(expected.map((e) => ({ ...e, state: 'EVIDENCE_STATE_ANCHORED' })));
-
-      // The chain's index, as another institution's node applies it from the chain: one record of each batch,
-      // each indexed once (version 1) by the anchor that first covered it.
-      const sample = batches.map((b, i) => {
-        const offset = Math.floor(Math.random() * BATCH_RECORDS);
-        return { subject: testUscc(recordNumber(b, offset)), result: acks[i]?.results[offset] };
-      });
-      const indexed = await withChainIndex(bank, net.members.dir, async (index) =>
-        Promise.all(sample.map((s) => eventually(() => index.getIndexRecord(s.subject, 'loan')))),
-      );
-      expect(
-        indexed.map((r) => ({
-          origin: r.origin,
-          version: r.version,
-          leafIndex: r.leafIndex,
-          recordDigest: r.recordDigest,
-          txId: r.txId,
-        })),
-      ).toEqual(
-        sample.map((s) => ({
-          origin: config.origin,
-          version: 1,
-          leafIndex: s.result?.leafIndex,
-          recordDigest: s.result?.recordDigest.toString('hex'),
-          txId: anchorOf(s.result?.leafIndex ?? -1),
-        })),
-      );
-      expect(node.stderr()).not.toMatch(/"level":(50|60)/);
-    } finally {
-      records.close();
-      log.close();
-    }
-  }, CRASH_TEST_TIMEOUT_MS);
+    },
+    CRASH_TEST_TIMEOUT_MS,
+  );
 });
