@@ -24,3 +24,4 @@ export {
   type RegistrySnapshot,
 } from './lianxin-chain.ts';
 export { ChainError, type ChainErrorCode } from './errors.ts';
+export { ChainEventFollower, type ChainEventFollowerInit, type ChainEventHandlers } from './chain-event-follower.ts';

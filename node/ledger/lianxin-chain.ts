@@ -254,66 +254,22 @@ export class LianxinChain {
    * Every committed AnchorCheckpoint of every origin in chain order, from the genesis block or from just after
    * `after`; it goes on until closed. A broken connection ends the iteration with a ChainError.
    */
-  async anchoredEvents(after?: ChainPosition): Promise<CloseableAsyncIterable<AnchoredEvent>> {
-    const chaincode = this.#contract.getChaincodeName();
-    let events: CloseableAsyncIterable<ChaincodeEvent>;
-    try {
-      events = await this.#network.getChaincodeEvents(
-        chaincode,
-        after === undefined
-          ? { startBlock: 0n }
-          : { checkpoint: { getBlockNumber: () => after.blockNumber, getTransactionId: () => after.transactionId } },
-      );
-    } catch (err) {
-      throw toChainError(err, 'ChaincodeEvents', undefined);
-    }
-    const close = () => {
-      events.close();
-    };
-    return {
-      async *[Symbol.asyncIterator]() {
-        try {
-          for await (const event of events) if (event.eventName === 'Anchored') yield toAnchoredEvent(event);
-        } catch (err) {
-          throw toChainError(err, 'ChaincodeEvents', undefined);
-        } finally {
-          close();
-        }
-      },
-      close,
-      [Symbol.dispose]: close,
-    };
+  anchoredEvents(after?: ChainPosition): Promise<CloseableAsyncIterable<AnchoredEvent>> {
+    return this.#chaincodeEvents(
+      'Anchored',
+      toAnchoredEvent,
+      after === undefined
+        ? { startBlock: 0n }
+        : { checkpoint: { getBlockNumber: () => after.blockNumber, getTransactionId: () => after.transactionId } },
+    );
   }
 
   /**
    * Every committed GrantConsent and RevokeConsent from block `startBlock` on, in chain order; it goes on until
    * closed. A broken connection ends the iteration with a ChainError.
    */
-  async consentChanges(startBlock: bigint): Promise<CloseableAsyncIterable<ConsentChange>> {
-    let events: CloseableAsyncIterable<ChaincodeEvent>;
-    try {
-      events = await this.#network.getChaincodeEvents(this.#contract.getChaincodeName(), { startBlock });
-    } catch (err) {
-      throw toChainError(err, 'ChaincodeEvents', undefined);
-    }
-    const close = () => {
-      events.close();
-    };
-    return {
-      async *[Symbol.asyncIterator]() {
-        try {
-          for await (const event of events) {
-            if (event.eventName === 'ConsentChanged') yield toConsentChange(event);
-          }
-        } catch (err) {
-          throw toChainError(err, 'ChaincodeEvents', undefined);
-        } finally {
-          close();
-        }
-      },
-      close,
-      [Symbol.dispose]: close,
-    };
+  consentChanges(startBlock: bigint): Promise<CloseableAsyncIterable<ConsentChange>> {
+    return this.#chaincodeEvents('ConsentChanged', toConsentChange, { startBlock });
   }
 
   /**
@@ -321,10 +277,19 @@ export class LianxinChain {
    * `startBlock` on, in chain order; it goes on until closed. A broken connection ends the iteration with a
    * ChainError. The event says what changed, not how: readers re-read the registry.
    */
-  async registryChanges(startBlock: bigint): Promise<CloseableAsyncIterable<RegistryChange>> {
+  registryChanges(startBlock: bigint): Promise<CloseableAsyncIterable<RegistryChange>> {
+    return this.#chaincodeEvents('RegistryChanged', toRegistryChange, { startBlock });
+  }
+
+  /** The contract's events named `name`, decoded by `decode`, from `from` on; failures as ChainErrors. */
+  async #chaincodeEvents<T>(
+    name: string,
+    decode: (event: ChaincodeEvent) => T,
+    from: Parameters<Network['getChaincodeEvents']>[1],
+  ): Promise<CloseableAsyncIterable<T>> {
     let events: CloseableAsyncIterable<ChaincodeEvent>;
     try {
-      events = await this.#network.getChaincodeEvents(this.#contract.getChaincodeName(), { startBlock });
+      events = await this.#network.getChaincodeEvents(this.#contract.getChaincodeName(), from);
     } catch (err) {
       throw toChainError(err, 'ChaincodeEvents', undefined);
     }
@@ -334,9 +299,7 @@ export class LianxinChain {
     return {
       async *[Symbol.asyncIterator]() {
         try {
-          for await (const event of events) {
-            if (event.eventName === 'RegistryChanged') yield toRegistryChange(event);
-          }
+          for await (const event of events) if (event.eventName === name) yield decode(event);
         } catch (err) {
           throw toChainError(err, 'ChaincodeEvents', undefined);
         } finally {
@@ -571,7 +534,12 @@ function toConsentChange(event: ChaincodeEvent): ConsentChange {
 
 function toRegistryChange(event: ChaincodeEvent): RegistryChange {
   const payload = parse(event.payload) as { mspId: string; kind: RegistryChange['kind'] };
-  return { blockNumber: event.blockNumber, transactionId: event.transactionId, mspId: payload.mspId, kind: payload.kind };
+  return {
+    blockNumber: event.blockNumber,
+    transactionId: event.transactionId,
+    mspId: payload.mspId,
+    kind: payload.kind,
+  };
 }
 
 /** `chaincode response 500, CODE: detail` → CODE (chaincode/src/errors.ts). */

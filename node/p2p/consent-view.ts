@@ -13,9 +13,8 @@
  *   until a new stream is open (then a revocation committed meanwhile is read, not missed).
  * - A read that overlaps a change of the same consent, or a broken stream, is used for that request but not kept.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consent } from '../../chaincode/src/protocol.ts';
-import type { ConsentChange, LianxinChain } from '../ledger/index.ts';
+import { ChainEventFollower, type ConsentChange, type LianxinChain } from '../ledger/index.ts';
 import type { ConsentLedger } from './exchange-ports.ts';
 
 export interface ConsentViewComponents {
@@ -32,8 +31,6 @@ export interface ConsentViewInit {
 }
 
 const DEFAULT_MAX_CONSENTS = 10_000;
-const DEFAULT_RETRY_INITIAL_MS = 100;
-const DEFAULT_RETRY_MAX_MS = 5_000;
 /** Revocations remembered for consents not read since: enough for any burst between two reads of a lagging peer. */
 const MAX_REVOKED = 10_000;
 
@@ -46,32 +43,48 @@ interface Read {
 export class ConsentView implements ConsentLedger {
   readonly #c: Readonly<ConsentViewComponents>;
   readonly #maxConsents: number;
-  readonly #retryInitialMs: number;
-  readonly #retryMaxMs: number;
+  readonly #events: ChainEventFollower<ConsentChange>;
   /** By consent ID, least recently used first (Map keeps insertion order; a hit re-inserts). */
   readonly #consents = new Map<string, Consent>();
   readonly #reads = new Map<string, Read>();
   /** Revoked by an event this node has seen: refused even if a read still shows the consent active. */
   readonly #revoked = new Set<string>();
-  readonly #stopping = new AbortController();
   /** Bumped at every stream opened or lost: a read started under another epoch is not kept. */
   #epoch = 0;
-  #following = false;
-  #close: (() => void) | undefined;
-  #running: Promise<void> | undefined;
   #chainReads = 0;
-  #lastChange: ConsentChange | undefined;
 
   constructor(components: Readonly<ConsentViewComponents>, init: Readonly<ConsentViewInit> = {}) {
     this.#c = components;
     this.#maxConsents = init.maxConsents ?? DEFAULT_MAX_CONSENTS;
-    this.#retryInitialMs = init.retryInitialMs ?? DEFAULT_RETRY_INITIAL_MS;
-    this.#retryMaxMs = init.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
+    const { chain, onError } = components;
+    this.#events = new ChainEventFollower<ConsentChange>(
+      chain,
+      {
+        open: (height) => chain.consentChanges(height),
+        opened: () => {
+          this.#epoch++;
+        },
+        onEvent: (change) => {
+          this.#apply(change);
+        },
+        lost: () => {
+          this.#epoch++;
+          this.#consents.clear();
+        },
+        ...(onError && { onError }),
+      },
+      init,
+    );
   }
 
   /** Whether the view follows the chain's consent events now (else every lookup reads the chain). */
   get following(): boolean {
-    return this.#following;
+    return this.#followingNow();
+  }
+
+  /** A method, not a property read: TypeScript would carry a narrowed `following` across the awaits. */
+  #followingNow(): boolean {
+    return this.#events.following;
   }
 
   /** Consents read from the chain so far (each lookup that memory could not answer). */
@@ -84,24 +97,22 @@ export class ConsentView implements ConsentLedger {
    * Does not wait: a ledger that cannot be reached at start is not fatal, lookups read the chain meanwhile.
    */
   start(): void {
-    this.#running ??= this.#run();
+    this.#events.start();
   }
 
   /** The last consent change applied, for tests and health: the view has seen the chain up to its block. */
   get lastChange(): ConsentChange | undefined {
-    return this.#lastChange;
+    return this.#events.lastEvent;
   }
 
-  async stop(): Promise<void> {
-    this.#stopping.abort();
-    this.#close?.();
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#events.stop();
   }
 
   /** The consent as the chain holds it, revocations this node has seen included; undefined when there is none. */
   async getConsent(consentId: string): Promise<Consent | undefined> {
     const kept = this.#consents.get(consentId);
-    if (kept !== undefined && this.#following) {
+    if (kept !== undefined && this.#followingNow()) {
       this.#consents.delete(consentId);
       this.#consents.set(consentId, kept);
       return kept;
@@ -109,7 +120,7 @@ export class ConsentView implements ConsentLedger {
     let read = this.#reads.get(consentId);
     if (read === undefined) {
       const epoch = this.#epoch;
-      const cacheable = this.#following;
+      const cacheable = this.#followingNow();
       this.#chainReads++;
       const entry: Read = { consent: this.#c.chain.getConsent(consentId), stale: false };
       read = entry;
@@ -117,7 +128,8 @@ export class ConsentView implements ConsentLedger {
       void entry.consent
         .then(
           (consent) => {
-            if (consent === undefined || !cacheable || entry.stale || epoch !== this.#epoch || !this.#following) return;
+            if (consent === undefined || !cacheable || entry.stale || epoch !== this.#epoch || !this.#followingNow())
+              return;
             this.#keep(consentId, consent);
           },
           () => undefined,
@@ -151,47 +163,6 @@ export class ConsentView implements ConsentLedger {
         const oldest = this.#revoked.values().next();
         if (oldest.done !== true) this.#revoked.delete(oldest.value);
       }
-    }
-  }
-
-  #lost(): void {
-    this.#following = false;
-    this.#epoch++;
-    this.#consents.clear();
-  }
-
-  /** A method, not a property read: TypeScript would narrow `signal.aborted` to false across the awaits. */
-  #stopped(): boolean {
-    return this.#stopping.signal.aborted;
-  }
-
-  async #run(): Promise<void> {
-    let delay = this.#retryInitialMs;
-    while (!this.#stopped()) {
-      try {
-        // Changes committed from this height on come as events; a read after this sees every block before it.
-        const { height } = await this.#c.chain.chainInfo();
-        const changes = await this.#c.chain.consentChanges(height);
-        this.#close = () => {
-          changes.close();
-        };
-        if (this.#stopped()) changes.close();
-        this.#epoch++;
-        this.#following = true;
-        for await (const change of changes) {
-          this.#apply(change);
-          this.#lastChange = change;
-          delay = this.#retryInitialMs;
-        }
-      } catch (err) {
-        if (!this.#stopped()) this.#c.onError?.(err);
-      } finally {
-        this.#lost();
-      }
-      await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal: this.#stopping.signal }).catch(
-        () => undefined,
-      );
-      delay = Math.min(delay * 2, this.#retryMaxMs);
     }
   }
 }

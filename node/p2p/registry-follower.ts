@@ -9,8 +9,12 @@
  * reopened after a pause (with that read again); meanwhile the view is what it was, and the exchange's periodic
  * refresh still runs as a safety net.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { LianxinChain, RegistryChange } from '../ledger/index.ts';
+import {
+  ChainEventFollower,
+  type ChainEventFollowerInit,
+  type LianxinChain,
+  type RegistryChange,
+} from '../ledger/index.ts';
 
 export interface RegistryFollowerComponents {
   readonly chain: Pick<LianxinChain, 'chainInfo' | 'registryChanges'>;
@@ -20,82 +24,41 @@ export interface RegistryFollowerComponents {
   readonly onError?: (error: unknown) => void;
 }
 
-export interface RegistryFollowerInit {
-  readonly retryInitialMs?: number;
-  readonly retryMaxMs?: number;
-}
-
-const DEFAULT_RETRY_INITIAL_MS = 100;
-const DEFAULT_RETRY_MAX_MS = 5_000;
+export type RegistryFollowerInit = ChainEventFollowerInit;
 
 export class RegistryFollower {
-  readonly #c: Readonly<RegistryFollowerComponents>;
-  readonly #retryInitialMs: number;
-  readonly #retryMaxMs: number;
-  readonly #stopping = new AbortController();
-  #close: (() => void) | undefined;
-  #running: Promise<void> | undefined;
-  #following = false;
-  #lastChange: RegistryChange | undefined;
+  readonly #events: ChainEventFollower<RegistryChange>;
 
   constructor(components: Readonly<RegistryFollowerComponents>, init: Readonly<RegistryFollowerInit> = {}) {
-    this.#c = components;
-    this.#retryInitialMs = init.retryInitialMs ?? DEFAULT_RETRY_INITIAL_MS;
-    this.#retryMaxMs = init.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
+    const { chain, refresh, onError } = components;
+    this.#events = new ChainEventFollower<RegistryChange>(
+      chain,
+      {
+        open: (height) => chain.registryChanges(height),
+        // Whatever committed before the stream's first block and after the last read is read now.
+        opened: refresh,
+        onEvent: refresh,
+        ...(onError && { onError }),
+      },
+      init,
+    );
   }
 
   /** Whether the registry events are followed now. */
   get following(): boolean {
-    return this.#following;
+    return this.#events.following;
   }
 
   /** The last registry change the view was refreshed for. */
   get lastChange(): RegistryChange | undefined {
-    return this.#lastChange;
+    return this.#events.lastEvent;
   }
 
   start(): void {
-    this.#running ??= this.#run();
+    this.#events.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopping.abort();
-    this.#close?.();
-    await this.#running;
-  }
-
-  /** A method, not a property read: TypeScript would narrow `signal.aborted` to false across the awaits. */
-  #stopped(): boolean {
-    return this.#stopping.signal.aborted;
-  }
-
-  async #run(): Promise<void> {
-    let delay = this.#retryInitialMs;
-    while (!this.#stopped()) {
-      try {
-        const { height } = await this.#c.chain.chainInfo();
-        const changes = await this.#c.chain.registryChanges(height);
-        this.#close = () => {
-          changes.close();
-        };
-        if (this.#stopped()) changes.close();
-        // Whatever committed before `height` and after the last read is read now.
-        await this.#c.refresh();
-        this.#following = true;
-        for await (const change of changes) {
-          await this.#c.refresh();
-          this.#lastChange = change;
-          delay = this.#retryInitialMs;
-        }
-      } catch (err) {
-        if (!this.#stopped()) this.#c.onError?.(err);
-      } finally {
-        this.#following = false;
-      }
-      await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal: this.#stopping.signal }).catch(
-        () => undefined,
-      );
-      delay = Math.min(delay * 2, this.#retryMaxMs);
-    }
+  stop(): Promise<void> {
+    return this.#events.stop();
   }
 }
