@@ -91,9 +91,18 @@ async function tlsConnection(api: ApiServer, client?: ClientTls): Promise<tls.TL
   return socket;
 }
 
+/**
+ * Milliseconds until `socket` closes, however it closes: a server that resets the connection makes the socket emit
+ * 'error' (ECONNRESET) before 'close', which would reject `events.once(socket, 'close')`.
+ */
 function closed(socket: net.Socket | http2.ClientHttp2Session): Promise<number> {
   const started = Date.now();
-  return socket.closed ? Promise.resolve(0) : once(socket, 'close').then(() => Date.now() - started);
+  if (socket.closed) return Promise.resolve(0);
+  return new Promise((resolve) => {
+    socket.once('close', () => {
+      resolve(Date.now() - started);
+    });
+  });
 }
 
 /** An HTTP/2 session over TLS without a client certificate, for raw health checks. */
