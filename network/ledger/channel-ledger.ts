@@ -232,16 +232,25 @@ export class ChannelLedger implements GatewayBackend {
       ordererSigner: this.#c.ordererSigner,
       lastConfigIndex: this.#config.blockNumber,
     });
+    const committed: string[] = [];
     const { codes, updates } = await validateBlock(block, {
       channelId: this.channelId,
       identities: this.msps,
       state: store,
       txIndex: store,
-      privateData: { peerMspId: this.peer.mspId, take: (txId) => this.#transient.take(txId) },
+      privateData: {
+        peerMspId: this.peer.mspId,
+        get: (txId) => {
+          committed.push(txId);
+          return this.#transient.get(txId);
+        },
+      },
       ...(this.#c.endorsementPolicy ? { endorsementPolicy: this.#c.endorsementPolicy } : {}),
     });
     setTransactionsFilter(block, codes);
     await store.commitBlock(block, updates);
+    // Only once durable: a commit that failed on the disk is validated again and needs the plaintext again.
+    this.#transient.delete(committed);
     this.#previousHash = blockHeaderHash(header(block));
     this.blocks.advance(store.height);
   }

@@ -23,10 +23,13 @@ export class TransientStore {
     this.#entries.set(txId, privateData);
   }
 
-  /** The entry, removed: once its transaction is in a block, valid or not, it is no longer needed. */
-  take(txId: string): Uint8Array | undefined {
-    const entry = this.#entries.get(txId);
-    this.#entries.delete(txId);
-    return entry;
+  /** The entry, kept: a block commit that fails on the disk is validated again and needs it again. */
+  get(txId: string): Uint8Array | undefined {
+    return this.#entries.get(txId);
+  }
+
+  /** Drops the entries of transactions now in a committed block: they are no longer needed. */
+  delete(txIds: Iterable<string>): void {
+    for (const txId of txIds) this.#entries.delete(txId);
   }
 }

@@ -40,7 +40,7 @@ export interface BlockValidationContext {
    */
   readonly privateData?: {
     readonly peerMspId: string;
-    take(txId: string): Uint8Array | undefined;
+    get(txId: string): Uint8Array | undefined;
   };
   /**
    * Whether a CONFIG transaction after block 0 is a valid transition from the current config (the channel's
@@ -110,7 +110,7 @@ export async function validateBlock(
     const code = duplicate ? Code.DUPLICATE_TXID : await checkAgainstState(checked, context, policy, pending);
     codes.push(code);
     if (code !== Code.VALID) continue;
-    const privateData = context.privateData && takePrivateWrites(checked, context.privateData);
+    const privateData = context.privateData && privateWritesOf(checked, context.privateData);
     for (const { namespace, rwset } of [...checked.rwsets, ...(privateData ?? [])]) {
       for (const write of rwset.getWritesList()) {
         pending.set(pendingKey(namespace, write.getKey()), {
@@ -315,11 +315,11 @@ function hashedAsKv(hashed: ledger.rwset.kvrwset.HashedRWSet): ledger.rwset.kvrw
  * The plaintext writes of a VALID transaction the peer keeps: collections of its own organisation whose private
  * KVRWSet hashes to the pvt_rwset_hash in the block (anything else is not this peer's, or not the endorsed data).
  */
-function takePrivateWrites(
+function privateWritesOf(
   tx: CheckedTransaction,
   store: NonNullable<BlockValidationContext['privateData']>,
 ): NamespaceRwset[] {
-  const bytes = store.take(tx.txId);
+  const bytes = store.get(tx.txId);
   const pvt = bytes && parse(() => ledger.rwset.TxPvtReadWriteSet.deserializeBinary(bytes));
   if (!pvt) return [];
   const out: NamespaceRwset[] = [];
