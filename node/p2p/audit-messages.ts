@@ -4,28 +4,14 @@
  * node, a node's bundles for the regulator. Each decoder is the one place where those bytes become typed values
  * or a P2pError `BAD_MESSAGE` naming the field; the envelopes inside go through the exchange's own envelope rule.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
 import { MAX_AUDIT_DIGESTS } from './constants.ts';
-import { P2pError } from './errors.ts';
 import { envelopeOf, type SignedEnvelope } from './exchange-messages.ts';
+import { badMessage as bad, decodeObject, HEX_32, loadProtoTypes } from './message-decoding.ts';
 
-const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
-const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
-
-function loadTypes() {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
-  root.loadSync(['lianxin/v1/audit.proto'], { keepCase: false });
-  return {
-    request: root.lookupType('lianxin.v1.BundleFetchRequest'),
-    response: root.lookupType('lianxin.v1.BundleFetchResponse'),
-  };
-}
-
-const types = loadTypes();
-const HEX_32 = /^[0-9a-f]{64}$/;
+const types = loadProtoTypes('lianxin/v1/audit.proto', {
+  request: 'BundleFetchRequest',
+  response: 'BundleFetchResponse',
+});
 const MAX_DENIED_CHARS = 1024;
 
 /** One bundle as a node answers for one receipt digest. */
@@ -43,17 +29,6 @@ export interface BundleFetchResponse {
   readonly bundles: readonly FetchedBundle[];
   /** Non-empty when the node refused to serve the peer. */
   readonly denied: string;
-}
-
-const bad = (field: string, message: string, cause?: unknown): P2pError =>
-  new P2pError('BAD_MESSAGE', `"${field}" ${message}`, { field, ...(cause === undefined ? {} : { cause }) });
-
-function decodeObject(type: protobuf.Type, bytes: Uint8Array, field: string): Record<string, unknown> {
-  try {
-    return type.toObject(type.decode(bytes), CONVERSION);
-  } catch (err) {
-    throw bad(field, `is not a serialized lianxin.v1.${type.name}: ${(err as Error).message}`, err);
-  }
 }
 
 function digestField(value: unknown, field: string): string {

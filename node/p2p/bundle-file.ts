@@ -7,10 +7,8 @@
  */
 import { decodeBase64Strict } from '../../chaincode/src/protocol.ts';
 import type { BundleEnvelopes } from './bundle-verifier.ts';
-import { P2pError } from './errors.ts';
 import { envelopeOf } from './exchange-messages.ts';
-
-const bad = (field: string, message: string) => new P2pError('BAD_MESSAGE', `"${field}" ${message}`, { field });
+import { badMessage as bad } from './message-decoding.ts';
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

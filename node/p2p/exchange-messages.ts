@@ -6,9 +6,6 @@
  * Signed messages travel as `SignedEnvelope { body, signature }`: the body is the serialized message, kept as
  * received, so signatures and digests are over the bytes sent and nothing is ever re-encoded to verify.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
 import {
   ChaincodeError,
   checkUscc,
@@ -20,26 +17,16 @@ import {
 } from '../../chaincode/src/protocol.ts';
 import { MAX_CLOCK_SKEW_MS, MAX_REQUEST_KINDS, MAX_REQUEST_LIFETIME_MS } from './constants.ts';
 import { P2pError } from './errors.ts';
+import { badMessage as bad, decodeObject, HEX_32, loadProtoTypes } from './message-decoding.ts';
 
-const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
-const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
-
-function loadTypes() {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
-  root.loadSync(['lianxin/v1/exchange.proto'], { keepCase: false });
-  const type = (name: string) => root.lookupType(`lianxin.v1.${name}`);
-  return {
-    frame: type('ExchangeFrame'),
-    request: type('AccessRequest'),
-    report: type('Report'),
-    receipt: type('AccessReceipt'),
-    refusal: type('Refusal'),
-    acknowledgement: type('Acknowledgement'),
-  };
-}
-
-const types = loadTypes();
+const types = loadProtoTypes('lianxin/v1/exchange.proto', {
+  frame: 'ExchangeFrame',
+  request: 'AccessRequest',
+  report: 'Report',
+  receipt: 'AccessReceipt',
+  refusal: 'Refusal',
+  acknowledgement: 'Acknowledgement',
+});
 
 export const REFUSAL_REASONS = [
   'NO_CONSENT',
@@ -174,17 +161,6 @@ export const encodeAcknowledgement = (ack: Acknowledgement): Uint8Array =>
 
 // Decoding (attacker-controlled input) -------------------------------------------------------------------------
 
-const bad = (field: string, message: string, cause?: unknown): P2pError =>
-  new P2pError('BAD_MESSAGE', `"${field}" ${message}`, { field, ...(cause === undefined ? {} : { cause }) });
-
-function decodeObject(type: protobuf.Type, bytes: Uint8Array, field: string): Record<string, unknown> {
-  try {
-    return type.toObject(type.decode(bytes), CONVERSION);
-  } catch (err) {
-    throw bad(field, `is not a serialized lianxin.v1.${type.name}: ${(err as Error).message}`, err);
-  }
-}
-
 /** Runs one of the chain's shared validation rules, turning its error into BAD_MESSAGE for `field`. */
 function rule<T>(field: string, check: () => T): T {
   try {
@@ -195,7 +171,6 @@ function rule<T>(field: string, check: () => T): T {
   }
 }
 
-const HEX_32 = /^[0-9a-f]{64}$/;
 const MIN_NONCE_BYTES = 16;
 const MAX_NONCE_BYTES = 64;
 const MAX_DETAIL_CHARS = 1024;
