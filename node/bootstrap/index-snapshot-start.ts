@@ -119,7 +119,13 @@ export async function startFromIndexSnapshot(o: Readonly<IndexSnapshotStartOptio
           '"manifest" names another position or channel than its statements',
         );
       }
-      const chunks = fetchSnapshotChunks(o.host, from, chosen.manifestDigest, o.signal ? { signal: o.signal } : {});
+      const chunks = fetchSnapshotChunks(
+        o.host,
+        from,
+        chosen.manifestDigest,
+        manifest.chunks.length,
+        o.signal ? { signal: o.signal } : {},
+      );
       const loaded = await loadIndexSnapshot(o.db, manifest, chunks, o.signal ? { signal: o.signal } : {});
       return {
         loaded: true,

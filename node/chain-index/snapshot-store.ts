@@ -90,16 +90,17 @@ export class IndexSnapshotStore {
   }
 
   /**
-   * The chunks of the snapshot with manifest `digest`, read in order with their lengths from the manifest.
+   * Chunks `from` to `from + count` of the snapshot with manifest `digest`, read in order with their lengths from
+   * the manifest.
    * @throws IndexSnapshotError `NOT_FOUND` when this node does not hold it.
    */
-  async *chunks(digest: string, lengths: readonly number[]): AsyncGenerator<Buffer> {
+  async *chunks(digest: string, lengths: readonly number[], from = 0, count = lengths.length): AsyncGenerator<Buffer> {
     const held = this.#held.get(digest);
     if (held === undefined) throw new IndexSnapshotError('NOT_FOUND', `no snapshot with manifest ${digest}`);
     const file = await open(join(this.#dir, `${held.name}.rows`), 'r');
     try {
-      let position = 0;
-      for (const length of lengths) {
+      let position = lengths.slice(0, from).reduce((sum, length) => sum + length, 0);
+      for (const length of lengths.slice(from, from + count)) {
         const chunk = Buffer.allocUnsafe(length);
         const { bytesRead } = await file.read(chunk, 0, length, position);
         if (bytesRead !== length) throw new IndexSnapshotError('NOT_FOUND', `snapshot ${held.name} is cut short`);

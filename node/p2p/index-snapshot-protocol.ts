@@ -8,7 +8,11 @@
  * Each stream carries one request, a length-prefixed JSON `{op, digest?}`:
  *   statements            → one frame: the node's signed statements, newest first
  *   manifest <digest>     → one frame: the manifest bytes
- *   chunks <digest>       → one frame per chunk, in order, then an end frame
+ *   chunks <digest> <from> → one frame per chunk from `from`, at most CHUNKS_PER_REQUEST, then an end frame
+ *
+ * Chunks come a few per request because libp2p buffers what a stream receives before it is read, and resets the
+ * stream past 4 MiB: a loader writing to LevelDB reads slower than a server reads files, so the requester asks
+ * for the next chunks only when it wants them.
  * Every answer frame starts with a tag byte: 0 data, 1 error (UTF-8 reason), 2 end.
  */
 import type { Connection, Stream } from '@libp2p/interface';
@@ -30,6 +34,8 @@ export const INDEX_SNAPSHOT_PROTOCOL = '/lianxin/index-snapshot/1.0.0';
 const MAX_STATEMENTS = 16;
 const MAX_FRAME_BYTES = Math.max(MAX_MANIFEST_BYTES, MAX_CHUNK_BYTES) + 1;
 const MAX_REQUEST_BYTES = 256;
+/** Two chunks of ≈1 MiB per request: well inside libp2p's 4 MiB read buffer. */
+const CHUNKS_PER_REQUEST = 2;
 const HEX_64 = /^[0-9a-f]{64}$/;
 
 const DATA = 0;
@@ -40,10 +46,13 @@ const END = 2;
 export interface IndexSnapshotSource {
   statements(): readonly SignedStatement[];
   manifest(digest: string): Promise<Buffer | undefined>;
-  chunks(digest: string, lengths: readonly number[]): AsyncIterable<Buffer>;
+  chunks(digest: string, lengths: readonly number[], from: number, count: number): AsyncIterable<Buffer>;
 }
 
-type Request = { readonly op: 'statements' } | { readonly op: 'manifest' | 'chunks'; readonly digest: string };
+type Request =
+  | { readonly op: 'statements' }
+  | { readonly op: 'manifest'; readonly digest: string }
+  | { readonly op: 'chunks'; readonly digest: string; readonly from: number };
 
 function parseRequest(bytes: Uint8Array): Request {
   let value: unknown;
@@ -54,9 +63,18 @@ function parseRequest(bytes: Uint8Array): Request {
   }
   const r = value as Record<string, unknown> | null;
   if (r?.op === 'statements') return { op: 'statements' };
-  if ((r?.op === 'manifest' || r?.op === 'chunks') && typeof r.digest === 'string' && HEX_64.test(r.digest))
+  if (r?.op === 'manifest' && typeof r.digest === 'string' && HEX_64.test(r.digest))
     return { op: r.op, digest: r.digest };
-  throw new IndexSnapshotError('BAD_MANIFEST', '"request" must be {op: statements|manifest|chunks, digest}');
+  if (
+    r?.op === 'chunks' &&
+    typeof r.digest === 'string' &&
+    HEX_64.test(r.digest) &&
+    typeof r.from === 'number' &&
+    Number.isSafeInteger(r.from) &&
+    r.from >= 0
+  )
+    return { op: r.op, digest: r.digest, from: r.from };
+  throw new IndexSnapshotError('BAD_MANIFEST', '"request" must be {op: statements|manifest|chunks, digest, from}');
 }
 
 const frame = (tag: number, body: Uint8Array = Buffer.alloc(0)): Buffer => Buffer.concat([Buffer.of(tag), body]);
@@ -85,7 +103,7 @@ export function indexSnapshotServer(c: {
         await lp.write(frame(DATA, manifest), { signal: bound() });
       } else {
         const lengths = parseManifest(manifest).chunks.map(([, length]) => length);
-        for await (const chunk of c.source.chunks(request.digest, lengths)) {
+        for await (const chunk of c.source.chunks(request.digest, lengths, request.from, CHUNKS_PER_REQUEST)) {
           await lp.write(frame(DATA, chunk), { signal: bound() });
         }
         await lp.write(frame(END), { signal: bound() });
@@ -164,12 +182,25 @@ export function fetchSnapshotManifest(
   return one(host, address, { op: 'manifest', digest }, signal);
 }
 
-/** The chunks of snapshot `digest`, as they arrive (the caller checks each against the manifest). */
-export function fetchSnapshotChunks(
+/**
+ * The `count` chunks of snapshot `digest`, as they arrive (the caller checks each against the manifest), asked for
+ * a few at a time as the caller consumes them.
+ */
+export async function* fetchSnapshotChunks(
   host: Host,
   address: string,
   digest: string,
+  count: number,
   { signal }: { signal?: AbortSignal } = {},
-): AsyncIterable<Uint8Array> {
-  return ask(host, address, { op: 'chunks', digest }, signal);
+): AsyncGenerator<Uint8Array, void, undefined> {
+  for (let from = 0; from < count;) {
+    let received = 0;
+    for await (const chunk of ask(host, address, { op: 'chunks', digest, from }, signal)) {
+      received += 1;
+      yield chunk;
+    }
+    // A server that sends nothing more has no more: the loader then finds the stream short of the manifest.
+    if (received === 0) return;
+    from += received;
+  }
 }
