@@ -1,12 +1,18 @@
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { receiptKeyOf, type ReceiptKey } from '../receipts/index.ts';
 import { openNodeDatabase, type NodeDatabase, type NodeSublevel } from '../store/index.ts';
 import { ChainIndex } from './chain-index.ts';
-import { decodeChunkRows, parseManifest, signStatement, type SignedStatement } from './snapshot-format.ts';
+import {
+  decodeChunkRows,
+  parseManifest,
+  parseStatement,
+  signStatement,
+  type SignedStatement,
+} from './snapshot-format.ts';
 import { discardUnfinishedLoad, loadIndexSnapshot, LOADING_KEY } from './snapshot-loader.ts';
 import { selectAttestedSnapshot } from './snapshot-quorum.ts';
 import { IndexSnapshotStore } from './snapshot-store.ts';
@@ -163,6 +169,15 @@ describe('chain index snapshots', () => {
       /out of order/,
     );
     expect(decodeChunkRows(row('latest/a', 'x'), 0, undefined).keys.map(String)).toEqual(['latest/a']);
+  });
+
+  it('reopens its snapshots, skipping and removing one whose statement is damaged', async () => {
+    const { digest } = await snapshot();
+    const damaged = join(dir, 'snapshots', `${'9'.padStart(20, '0')}-${txId(9)}.statement`);
+    await writeFile(damaged, 'not a statement');
+    const reopened = await IndexSnapshotStore.open(join(dir, 'snapshots'), 2);
+    expect(reopened.statements().map((s) => parseStatement(s.body).manifestDigest)).toEqual([digest]);
+    await expect(readFile(damaged)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('discards an index whose snapshot load a crash cut short', async () => {

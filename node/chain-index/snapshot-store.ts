@@ -18,6 +18,7 @@ import {
   encodeManifest,
   encodeStatements,
   decodeStatements,
+  parseStatement,
   signStatement,
   type SignedStatement,
   type SnapshotPosition,
@@ -64,9 +65,16 @@ export class IndexSnapshotStore {
     const names = await readdir(dir);
     for (const file of names.filter((n) => n.endsWith(STATEMENT))) {
       const name = file.slice(0, -STATEMENT.length);
-      const [statement] = decodeStatements(await readFile(join(dir, file)), 1);
-      if (statement === undefined) continue;
-      const digest = digestFromBody(statement.body);
+      let statement: SignedStatement | undefined;
+      let digest: string;
+      try {
+        [statement] = decodeStatements(await readFile(join(dir, file)), 1);
+        if (statement === undefined) continue;
+        digest = parseStatement(statement.body).manifestDigest;
+      } catch {
+        // A damaged statement: the snapshot is not listed, and its files go with the unlisted ones below.
+        continue;
+      }
       store.#held.set(digest, { name, blockNumber: BigInt(name.split('-')[0] ?? '0'), statement });
     }
     const kept = new Set([...store.#held.values()].map((h) => h.name));
@@ -192,8 +200,3 @@ export class IndexSnapshotStore {
  * (snapshot-loader.ts). The first byte tells them apart; snapshot-format.ts checks the whole prefix on load.
  */
 const isIndexRow = (key: Buffer): boolean => key[0] === 0x6c || key[0] === 0x61;
-
-function digestFromBody(body: Uint8Array): string {
-  const parsed = JSON.parse(Buffer.from(body).toString('utf8')) as { manifestDigest: string };
-  return parsed.manifestDigest;
-}

@@ -84,6 +84,17 @@ export function indexSnapshotServer(c: {
   readonly source: IndexSnapshotSource;
   readonly onError?: (error: unknown) => void;
 }): (stream: Stream, connection: Connection) => void {
+  // A transfer asks for chunks a few at a time: the manifest (≈200 KB at 23M entries) is parsed once per snapshot.
+  const lengthsCache = new Map<string, readonly number[]>();
+  const lengthsOf = (digest: string, manifest: Buffer): readonly number[] => {
+    let lengths = lengthsCache.get(digest);
+    if (lengths === undefined) {
+      lengths = parseManifest(manifest).chunks.map(([, length]) => length);
+      if (lengthsCache.size >= MAX_STATEMENTS) lengthsCache.clear();
+      lengthsCache.set(digest, lengths);
+    }
+    return lengths;
+  };
   const serve = async (stream: Stream): Promise<void> => {
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
     const request = parseRequest(
@@ -102,7 +113,7 @@ export function indexSnapshotServer(c: {
       } else if (request.op === 'manifest') {
         await lp.write(frame(DATA, manifest), { signal: bound() });
       } else {
-        const lengths = parseManifest(manifest).chunks.map(([, length]) => length);
+        const lengths = lengthsOf(request.digest, manifest);
         for await (const chunk of c.source.chunks(request.digest, lengths, request.from, CHUNKS_PER_REQUEST)) {
           await lp.write(frame(DATA, chunk), { signal: bound() });
         }
