@@ -20,7 +20,14 @@ import { loadSigningIdentity } from '../network/pki/index.ts';
 import { adminSocketPath, startAdminSocket } from './admin/index.ts';
 import { CheckpointAnchorer } from './anchor/index.ts';
 import { backupNode } from './backup/index.ts';
-import { ChainIndex, ChainIndexFollower } from './chain-index/index.ts';
+import {
+  ChainIndex,
+  ChainIndexFollower,
+  discardUnfinishedLoad,
+  IndexSnapshotStore,
+  IndexSnapshotTaker,
+} from './chain-index/index.ts';
+import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
 import { startApiServer, type ApiServer, type ServiceImpls } from './api/index.ts';
 import type { LianxinServiceName } from './api/proto-loader.ts';
 import type { NodeConfig } from './config/index.ts';
@@ -40,7 +47,13 @@ import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
 import { NodeStartError, type NodeListener } from './node-errors.ts';
 import { EvidenceNotarizer } from './notary/index.ts';
 import { readVersionInfo, startOperationsServer } from './operations/index.ts';
-import { recordStoreReports, startReportExchange, type ReportExchange } from './p2p/index.ts';
+import {
+  INDEX_SNAPSHOT_PROTOCOL,
+  indexSnapshotServer,
+  recordStoreReports,
+  startReportExchange,
+  type ReportExchange,
+} from './p2p/index.ts';
 import { createReportService } from './p2p/report-service.ts';
 import {
   buildTrustBundle,
@@ -124,6 +137,8 @@ const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> 
 };
 
 const MIB = 1024 * 1024;
+/** Chain index snapshots a node keeps and serves: the newest, and the one before while a joiner may still read it. */
+const INDEX_SNAPSHOTS_KEPT = 2;
 
 /** Shutdown steps, run in reverse order of start-up. */
 type Cleanup = (() => Promise<void>)[];
@@ -147,6 +162,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     const { parts } = pipelines;
     const exchange = config.p2p === undefined ? undefined : await startExchange(parts, config.p2p.listen);
     if (exchange) cleanup.push(() => exchange.stop());
+    await startChainIndexFollowing(pipelines, exchange, cleanup);
     const api = await listening('gRPC', config.grpc.listen, () => startApi(parts, exchange, overrides));
     cleanup.push(() => api.shutdown({ graceMs: config.shutdown.graceSeconds * 1000 * CALLS_SHARE_OF_GRACE }));
     const health = startHealth(pipelines, api, cleanup);
@@ -228,6 +244,9 @@ interface Basics {
 interface Pipelines {
   readonly parts: NodeParts;
   readonly follower: ChainIndexFollower;
+  /** The chain index snapshots this node took (with p2p and a snapshot interval), to serve. */
+  readonly snapshots: IndexSnapshotStore | undefined;
+  readonly snapshotTaker: IndexSnapshotTaker | undefined;
   /** The signing keys, swapped in place when the admin socket asks for a reload after a rotation. */
   readonly keys: LiveNodeKeys;
   /** Block of this node's latest anchor, -1 before the first is known: the chain is at least there. */
@@ -355,19 +374,26 @@ async function startPipelines(
     );
   }
 
+  if (await discardUnfinishedLoad(db.chainIndex)) {
+    logger.warn('a chain index snapshot load was cut short: the chain index starts over');
+  }
   const chainIndex = await ChainIndex.open(db.chainIndex);
+  const { snapshots, taker } = await openIndexSnapshots(config, db, chainIndex, keys, logger);
   const follower = new ChainIndexFollower({
     index: chainIndex,
     chain,
     logger: componentLogger(logger, 'chain-index'),
     ...retry,
     onApplied: (anchor) => {
+      // First, synchronously: the snapshot must read the index as this anchor left it.
+      taker?.onApplied(anchor);
       metrics.chainIndexEntries.inc(anchor.indexCount);
       metrics.chainIndexBlock.set(Number(anchor.blockNumber));
     },
   });
-  follower.start();
+  // Started by createNode once the p2p host is up: a first start may load a snapshot before following.
   cleanup.push(() => follower.stop());
+  if (taker) cleanup.push(() => taker.stop());
 
   // Resumes the notarizations a stop or crash left unsubmitted.
   const notarizer = new EvidenceNotarizer({
@@ -418,7 +444,111 @@ async function startPipelines(
     logger,
     metrics,
   };
-  return { parts, follower, keys, ownAnchorBlock: () => ownAnchorBlock, storageWiring };
+  return {
+    parts,
+    follower,
+    snapshots,
+    snapshotTaker: taker,
+    keys,
+    ownAnchorBlock: () => ownAnchorBlock,
+    storageWiring,
+  };
+}
+
+/** Snapshots of the chain index need p2p to be served: without it, none is taken. */
+async function openIndexSnapshots(
+  config: NodeConfig,
+  db: NodeDatabase,
+  chainIndex: ChainIndex,
+  keys: LiveNodeKeys,
+  logger: Logger,
+): Promise<{ snapshots?: IndexSnapshotStore; taker?: IndexSnapshotTaker }> {
+  if (config.p2p === undefined || config.chainIndex.snapshotIntervalBlocks === 0) return {};
+  const snapshots = await IndexSnapshotStore.open(join(config.dataDir, 'index-snapshots'), INDEX_SNAPSHOTS_KEPT);
+  const taker = new IndexSnapshotTaker({
+    db: db.chainIndex,
+    store: snapshots,
+    identity: { mspId: config.mspId, channel: config.ledger.channel, chaincode: config.ledger.chaincode },
+    receiptKey: () => keys.receiptKey,
+    intervalBlocks: config.chainIndex.snapshotIntervalBlocks,
+    startBlock: chainIndex.position?.blockNumber,
+    logger: componentLogger(logger, 'chain-index'),
+  });
+  return { snapshots, taker };
+}
+
+/**
+ * Serves this node's snapshots over p2p and starts following the chain: at once, or — an empty index on a node with
+ * p2p — after loading the newest snapshot a quorum attests (node/bootstrap/index-snapshot-start.ts), in the
+ * background; a failed load is logged with its reason and the follower replays from block 0.
+ */
+async function startChainIndexFollowing(
+  pipelines: Pipelines,
+  exchange: ReportExchange | undefined,
+  cleanup: Cleanup,
+): Promise<void> {
+  const { follower, snapshots, parts } = pipelines;
+  const { config, chainIndex, chain } = parts;
+  const logger = componentLogger(parts.logger, 'chain-index');
+  if (exchange && snapshots) {
+    await exchange.host.handle(
+      INDEX_SNAPSHOT_PROTOCOL,
+      indexSnapshotServer({
+        source: snapshots,
+        onError: (err) => {
+          logger.warn({ err }, 'serving a chain index snapshot failed');
+        },
+      }),
+    );
+  }
+  if (exchange === undefined || !config.chainIndex.snapshotStart || chainIndex.position !== undefined) {
+    follower.start();
+    return;
+  }
+  const stopping = new AbortController();
+  const started = process.hrtime.bigint();
+  const first = (async () => {
+    try {
+      const result = await startFromIndexSnapshot({
+        mspId: config.mspId,
+        channel: config.ledger.channel,
+        chaincode: config.ledger.chaincode,
+        quorum: config.chainIndex.snapshotQuorum,
+        registry: await chain.registrySnapshot(),
+        host: exchange.host,
+        db: parts.db.chainIndex,
+        logger,
+        signal: stopping.signal,
+      });
+      if (result.loaded) {
+        await chainIndex.reload();
+        pipelines.snapshotTaker?.resumeAt(BigInt(result.blockNumber));
+        logger.info(
+          {
+            blockNumber: Number(result.blockNumber),
+            rows: result.rows,
+            from: result.from,
+            attestedBy: result.attestedBy,
+            seconds: Number(process.hrtime.bigint() - started) / 1e9,
+          },
+          'chain index loaded from a snapshot',
+        );
+      } else {
+        logger.warn({ reason: result.reason }, 'no chain index snapshot accepted: replaying the chain from block 0');
+      }
+    } catch (err) {
+      if (stopping.signal.aborted) return;
+      logger.warn(
+        { err, reason: (err as Error).message },
+        'no chain index snapshot accepted: replaying the chain from block 0',
+      );
+    }
+    if (!stopping.signal.aborted) follower.start();
+  })();
+  cleanup.push(async () => {
+    stopping.abort();
+    await first;
+  });
 }
 
 /**

@@ -9,3 +9,8 @@ export {
   type LocalNodeOptions,
 } from './local-node-config.ts';
 export { startLocalNode, type StartLocalNodeOptions, type StartedLocalNode } from './local-node.ts';
+export {
+  startFromIndexSnapshot,
+  type IndexSnapshotStart,
+  type IndexSnapshotStartOptions,
+} from './index-snapshot-start.ts';

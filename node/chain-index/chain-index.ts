@@ -49,6 +49,10 @@ interface StoredPosition {
   readonly transactionId: string;
 }
 
+/** The position row as `apply` writes it, for a snapshot loader writing the position of what it loaded. */
+export const encodeStoredPosition = (position: StoredPosition): Buffer =>
+  Buffer.from(JSON.stringify({ blockNumber: position.blockNumber, transactionId: position.transactionId }));
+
 export class ChainIndex {
   readonly #db: NodeSublevel;
   #position: ChainPosition | undefined;
@@ -66,6 +70,16 @@ export class ChainIndex {
       db,
       position && { blockNumber: BigInt(position.blockNumber), transactionId: position.transactionId },
     );
+  }
+
+  /**
+   * Reads the stored position again, after a snapshot loader (snapshot-loader.ts) wrote rows and a position under
+   * this index: the follower then resumes after the snapshot's position.
+   */
+  async reload(): Promise<void> {
+    const reopened = await ChainIndex.open(this.#db);
+    this.#position = reopened.#position;
+    this.#anchors.clear();
   }
 
   /** The last anchor applied; undefined before the first. */

@@ -37,6 +37,9 @@
  * | LIANXIN_HEALTH_LEDGER_PROBE_SECONDS      | health.ledgerProbeSeconds     | 5              |
  * | LIANXIN_HEALTH_CHAIN_INDEX_STALL_SECONDS | health.chainIndexStallSeconds | 120            |
  * | LIANXIN_HEALTH_ANCHORING_STALL_SECONDS   | health.anchoringStallSeconds  | 120            |
+ * | LIANXIN_CHAIN_INDEX_SNAPSHOT_INTERVAL_BLOCKS | chainIndex.snapshotIntervalBlocks | 1000       |
+ * | LIANXIN_CHAIN_INDEX_SNAPSHOT_START       | chainIndex.snapshotStart      | true           |
+ * | LIANXIN_CHAIN_INDEX_SNAPSHOT_QUORUM      | chainIndex.snapshotQuorum     | 0 (majority)   |
  * | LIANXIN_STORAGE_MIN_FREE_MEGABYTES       | storage.minFreeMegabytes      | 1024           |
  * | LIANXIN_STORAGE_MIN_FREE_PERCENT         | storage.minFreePercent        | 0              |
  * | LIANXIN_STORAGE_PROBE_INTERVAL_MS        | storage.probeIntervalMs       | 1000           |
@@ -61,6 +64,7 @@
  */
 import {
   DEFAULT_CHAINCODE,
+  DEFAULT_CHAIN_INDEX_SNAPSHOT_INTERVAL_BLOCKS,
   DEFAULT_CHECKPOINT_INTERVAL_SECONDS,
   DEFAULT_CHECKPOINT_LEAVES,
   DEFAULT_GRPC_LISTEN,
@@ -225,6 +229,21 @@ export const CONFIG_FIELDS = {
     kind: count(1, 86_400),
     default: DEFAULT_HEALTH_ANCHORING_STALL_SECONDS,
     doc: 'unhealthy when records wait for anchoring and none was anchored for this long (> checkpoint interval)',
+  },
+  'chainIndex.snapshotIntervalBlocks': {
+    kind: count(0, 1_000_000_000),
+    default: DEFAULT_CHAIN_INDEX_SNAPSHOT_INTERVAL_BLOCKS,
+    doc: 'with p2p: snapshot the chain index, signed, each time it crosses a multiple of this many blocks, and serve it to joining nodes (0: never)',
+  },
+  'chainIndex.snapshotStart': {
+    kind: { type: 'boolean' },
+    default: true,
+    doc: 'with p2p: an empty chain index first loads the newest snapshot a quorum of institutions signed, else replays from block 0',
+  },
+  'chainIndex.snapshotQuorum': {
+    kind: count(0, 1_000),
+    default: 0,
+    doc: 'institutions that must sign the same snapshot; 0: a majority of the other active institutions that run a node',
   },
   'storage.minFreeMegabytes': {
     kind: count(0, 1_000_000_000),

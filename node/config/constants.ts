@@ -67,3 +67,8 @@ export const DEFAULT_STORAGE_MIN_FREE_MEGABYTES = 1024;
 export const DEFAULT_STORAGE_MIN_FREE_PERCENT = 0;
 /** How often a store in a storage fault tries to leave it, and how often free space is measured. */
 export const DEFAULT_STORAGE_PROBE_INTERVAL_MS = 1000;
+/**
+ * Blocks between two chain index snapshots: at the demo's pace (a few blocks per second under bulk load) one every
+ * few minutes, each ≈40 s of one core for 23M entries (bench/first-start.bench.ts).
+ */
+export const DEFAULT_CHAIN_INDEX_SNAPSHOT_INTERVAL_BLOCKS = 1000;

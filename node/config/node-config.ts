@@ -57,6 +57,12 @@ export interface NodeConfig {
     readonly chainIndexStallSeconds: number;
     readonly anchoringStallSeconds: number;
   };
+  /** Chain index snapshots: taken and served (with p2p), and loaded at a first start (node/bootstrap). */
+  readonly chainIndex: {
+    readonly snapshotIntervalBlocks: number;
+    readonly snapshotStart: boolean;
+    readonly snapshotQuorum: number;
+  };
   /** The data dir's disk: the free-space watermark for ingest, and the probe of a storage fault. */
   readonly storage: {
     readonly minFreeMegabytes: number;
@@ -150,6 +156,11 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       ledgerProbeSeconds: v('health.ledgerProbeSeconds'),
       chainIndexStallSeconds: v('health.chainIndexStallSeconds'),
       anchoringStallSeconds: v('health.anchoringStallSeconds'),
+    },
+    chainIndex: {
+      snapshotIntervalBlocks: v('chainIndex.snapshotIntervalBlocks'),
+      snapshotStart: v('chainIndex.snapshotStart'),
+      snapshotQuorum: v('chainIndex.snapshotQuorum'),
     },
     storage: {
       minFreeMegabytes: v('storage.minFreeMegabytes'),

@@ -75,3 +75,11 @@ export {
   type ReportExchangeComponents,
   type ReportExchangeInit,
 } from './report-exchange.ts';
+export {
+  INDEX_SNAPSHOT_PROTOCOL,
+  fetchSnapshotChunks,
+  fetchSnapshotManifest,
+  fetchSnapshotStatements,
+  indexSnapshotServer,
+  type IndexSnapshotSource,
+} from './index-snapshot-protocol.ts';

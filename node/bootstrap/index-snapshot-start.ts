@@ -1,0 +1,149 @@
+/**
+ * A node's first start from a verified snapshot of the chain index (issue 13): rather than replaying every anchor
+ * from block 0 (≈5 minutes for 23M entries), an empty index asks the other registered nodes for their signed
+ * snapshot statements, takes the newest snapshot a quorum of institutions attests (node/chain-index
+ * snapshot-quorum.ts states the trust argument), downloads it from a peer that holds it over
+ * `/lianxin/index-snapshot/1.0.0`, checking the manifest against the attested digest and each chunk against the
+ * manifest, and loads it; the follower then resumes after the snapshot's position.
+ *
+ * Any failure — no quorum, a manifest or chunk that does not match, a peer that stops — leaves the index empty
+ * (the loader clears what it wrote) and is reported with its reason: the caller then replays from block 0.
+ */
+import { createHash } from 'node:crypto';
+import {
+  IndexSnapshotError,
+  loadIndexSnapshot,
+  parseManifest,
+  selectAttestedSnapshot,
+  type PeerStatements,
+} from '../chain-index/index.ts';
+import type { RegistrySnapshot } from '../ledger/index.ts';
+import type { Logger } from '../logging/index.ts';
+import {
+  fetchSnapshotChunks,
+  fetchSnapshotManifest,
+  fetchSnapshotStatements,
+  RegistryView,
+  type P2pHost,
+} from '../p2p/index.ts';
+import type { NodeSublevel } from '../store/index.ts';
+
+export interface IndexSnapshotStartOptions {
+  /** This node's institution: its own statements do not count. */
+  readonly mspId: string;
+  readonly channel: string;
+  readonly chaincode: string;
+  /** Institutions that must attest the same snapshot; 0: a majority of the other active institutions with a node. */
+  readonly quorum: number;
+  /** The chain's registry, read now: who runs nodes, where, with which receipt keys. */
+  readonly registry: RegistrySnapshot;
+  readonly host: Pick<P2pHost, 'openStreamTo'>;
+  /** The node's empty chain-index sublevel. */
+  readonly db: NodeSublevel;
+  readonly logger: Logger;
+  readonly signal?: AbortSignal;
+}
+
+export type IndexSnapshotStart =
+  | {
+      readonly loaded: true;
+      readonly blockNumber: string;
+      readonly transactionId: string;
+      readonly rows: number;
+      readonly from: string;
+      readonly attestedBy: readonly string[];
+    }
+  | { readonly loaded: false; readonly reason: string };
+
+/** How long each peer gets to list its statements. */
+const STATEMENTS_TIMEOUT_MS = 10_000;
+
+export async function startFromIndexSnapshot(o: Readonly<IndexSnapshotStartOptions>): Promise<IndexSnapshotStart> {
+  const view = new RegistryView(o.registry);
+  const peers = o.registry.nodes
+    .filter((n) => n.mspId !== o.mspId && n.peerId !== '' && n.addresses.length > 0)
+    .filter((n) => view.organization(n.mspId)?.status === 'active')
+    .map((n) => ({ mspId: n.mspId, address: `${n.addresses[0] ?? ''}/p2p/${n.peerId}` }));
+  const institutions = new Set(peers.map((p) => p.mspId)).size;
+  if (institutions === 0) return { loaded: false, reason: 'no other institution has registered a node' };
+  const required = o.quorum > 0 ? o.quorum : Math.floor(institutions / 2) + 1;
+
+  const answers = await Promise.allSettled(
+    peers.map(async (peer): Promise<PeerStatements> => {
+      const signal = AbortSignal.any([AbortSignal.timeout(STATEMENTS_TIMEOUT_MS), ...(o.signal ? [o.signal] : [])]);
+      return { peer: peer.address, statements: await fetchSnapshotStatements(o.host, peer.address, { signal }) };
+    }),
+  );
+  const listed = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+  let chosen;
+  try {
+    chosen = selectAttestedSnapshot(listed, {
+      channel: o.channel,
+      chaincode: o.chaincode,
+      required,
+      receiptKey: (mspId, kid, atMs) => view.receiptKey(mspId, kid, atMs),
+      nowMs: Date.now(),
+    });
+  } catch (err) {
+    const unanswered = answers.length - listed.length;
+    return {
+      loaded: false,
+      reason: `${(err as Error).message}${unanswered > 0 ? ` (${String(unanswered)} of ${String(answers.length)} peers did not answer)` : ''}`,
+    };
+  }
+
+  const failures: string[] = [];
+  for (const from of chosen.holders) {
+    try {
+      const bytes = await fetchSnapshotManifest(
+        o.host,
+        from,
+        chosen.manifestDigest,
+        o.signal ? { signal: o.signal } : {},
+      );
+      const digest = createHash('sha256').update(bytes).digest('hex');
+      if (digest !== chosen.manifestDigest)
+        throw new IndexSnapshotError(
+          'BAD_MANIFEST',
+          `"manifest" has digest ${digest}, not the attested ${chosen.manifestDigest}`,
+        );
+      const manifest = parseManifest(bytes);
+      if (
+        manifest.blockNumber !== chosen.blockNumber ||
+        manifest.transactionId !== chosen.transactionId ||
+        manifest.channel !== o.channel ||
+        manifest.chaincode !== o.chaincode
+      ) {
+        throw new IndexSnapshotError(
+          'BAD_MANIFEST',
+          '"manifest" names another position or channel than its statements',
+        );
+      }
+      const chunks = fetchSnapshotChunks(
+        o.host,
+        from,
+        chosen.manifestDigest,
+        manifest.chunks.length,
+        o.signal ? { signal: o.signal } : {},
+      );
+      const loaded = await loadIndexSnapshot(o.db, manifest, chunks, o.signal ? { signal: o.signal } : {});
+      return {
+        loaded: true,
+        blockNumber: manifest.blockNumber,
+        transactionId: manifest.transactionId,
+        rows: loaded.rows,
+        from,
+        attestedBy: chosen.attestedBy,
+      };
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      const reason = (err as Error).message;
+      failures.push(`${from}: ${reason}`);
+      o.logger.warn(
+        { from, code: (err as IndexSnapshotError).code, reason },
+        'chain index snapshot rejected from this peer',
+      );
+    }
+  }
+  return { loaded: false, reason: `every peer holding the attested snapshot failed: ${failures.join('; ')}` };
+}

@@ -1,0 +1,253 @@
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { receiptKeyOf, type ReceiptKey } from '../receipts/index.ts';
+import { openNodeDatabase, type NodeDatabase, type NodeSublevel } from '../store/index.ts';
+import { ChainIndex } from './chain-index.ts';
+import {
+  decodeChunkRows,
+  parseManifest,
+  parseStatement,
+  signStatement,
+  type SignedStatement,
+} from './snapshot-format.ts';
+import { discardUnfinishedLoad, loadIndexSnapshot, LOADING_KEY } from './snapshot-loader.ts';
+import { selectAttestedSnapshot } from './snapshot-quorum.ts';
+import { IndexSnapshotStore } from './snapshot-store.ts';
+
+const IDENTITY = { mspId: 'HangzhouCreditMSP', channel: 'lianxin', chaincode: 'lianxin' };
+const txId = (n: number) =>
+  createHash('sha256')
+    .update(`tx${String(n)}`)
+    .digest('hex');
+const hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+let dir: string;
+let source: NodeDatabase;
+let target: NodeDatabase;
+const key: ReceiptKey = receiptKeyOf(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey);
+
+/** Anchors of `perAnchor` entries each; every third subject repeats across anchors, so versions climb. */
+async function buildIndex(index: ChainIndex, anchors: number, perAnchor: number): Promise<void> {
+  for (let a = 0; a < anchors; a++) {
+    const origin = `lianxin/Org${String(a % 2)}MSP/0`;
+    const entries = Array.from({ length: perAnchor }, (_, i) => {
+      const n = i % 3 === 0 ? i : a * perAnchor + i;
+      return {
+        leafIndex: a * perAnchor + i,
+        leafHash: hex(`leaf${String(a)}/${String(i)}`),
+        subject: `9133010${String(n).padStart(10, '0')}X`,
+        kind: 'loan',
+        recordDigest: hex(`record${String(a)}/${String(i)}`),
+      };
+    });
+    await index.apply(
+      { origin, size: (a + 1) * perAnchor, indexCount: perAnchor, blockNumber: BigInt(10 + a), transactionId: txId(a) },
+      `2026-12-05T10:00:0${String(a)}.000Z`,
+      entries,
+    );
+  }
+}
+
+async function rowsOf(db: NodeSublevel): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for await (const [k, v] of db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' })) {
+    out.push([k.toString('latin1'), v.toString('hex')]);
+  }
+  return out;
+}
+
+/** Snapshots the source index as it stands: its manifest and the store holding it. */
+async function snapshot() {
+  const index = await ChainIndex.open(source.chainIndex);
+  const store = await IndexSnapshotStore.open(join(dir, 'snapshots'), 2);
+  const position = index.position;
+  if (position === undefined) throw new Error('empty index');
+  const digest = await store.write(
+    source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+    { blockNumber: position.blockNumber.toString(), transactionId: position.transactionId },
+    IDENTITY,
+    key,
+  );
+  const bytes = (await store.manifest(digest)) ?? Buffer.alloc(0);
+  const manifest = parseManifest(bytes);
+  const chunks = () =>
+    store.chunks(
+      digest,
+      manifest.chunks.map(([, length]) => length),
+    );
+  return { store, digest, bytes, manifest, chunks };
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'index-snapshot-'));
+  source = await openNodeDatabase(join(dir, 'source'));
+  target = await openNodeDatabase(join(dir, 'target'));
+  await buildIndex(await ChainIndex.open(source.chainIndex), 4, 3_000);
+});
+
+afterEach(async () => {
+  await source.close();
+  await target.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('chain index snapshots', () => {
+  it('load into an empty index the very rows and position of the index they were taken from', async () => {
+    const { manifest, chunks, digest, bytes } = await snapshot();
+    expect(manifest.chunks.length).toBeGreaterThan(1);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(digest);
+    const loaded = await loadIndexSnapshot(target.chainIndex, manifest, chunks());
+    expect(loaded.rows).toBe(manifest.rows);
+    expect(await rowsOf(target.chainIndex)).toEqual(await rowsOf(source.chainIndex));
+    const index = await ChainIndex.open(target.chainIndex);
+    expect(index.position).toEqual({ blockNumber: 13n, transactionId: txId(3) });
+    expect(await index.getIndexRecord('91330100000000000X', 'loan')).toEqual(
+      await (await ChainIndex.open(source.chainIndex)).getIndexRecord('91330100000000000X', 'loan'),
+    );
+  });
+
+  it('writes the same manifest on two nodes with the same index', async () => {
+    const other = await openNodeDatabase(join(dir, 'other'));
+    try {
+      await buildIndex(await ChainIndex.open(other.chainIndex), 4, 3_000);
+      const store = await IndexSnapshotStore.open(join(dir, 'other-snapshots'), 2);
+      const digest = await store.write(
+        other.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+        { blockNumber: '13', transactionId: txId(3) },
+        IDENTITY,
+        key,
+      );
+      expect(digest).toBe((await snapshot()).digest);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('rejects a chunk with one row changed and leaves the index empty', async () => {
+    const { manifest, chunks } = await snapshot();
+    async function* tampered() {
+      let i = 0;
+      for await (const chunk of chunks()) {
+        if (i++ === 1) chunk[chunk.length - 1] = (chunk[chunk.length - 1] ?? 0) ^ 1;
+        yield chunk;
+      }
+    }
+    await expect(loadIndexSnapshot(target.chainIndex, manifest, tampered())).rejects.toMatchObject({
+      code: 'CHUNK_MISMATCH',
+      message: expect.stringContaining('"chunks[1]"') as string,
+    });
+    expect(await rowsOf(target.chainIndex)).toEqual([]);
+  });
+
+  it('rejects a stream with a chunk dropped and leaves the index empty', async () => {
+    const { manifest, chunks } = await snapshot();
+    async function* withoutLast() {
+      let i = 0;
+      for await (const chunk of chunks()) if (i++ < manifest.chunks.length - 1) yield chunk;
+    }
+    await expect(loadIndexSnapshot(target.chainIndex, manifest, withoutLast())).rejects.toMatchObject({
+      code: 'TRUNCATED',
+    });
+    expect(await rowsOf(target.chainIndex)).toEqual([]);
+  });
+
+  it('refuses rows outside the index keys, such as a position, even in a chunk that hashes right', () => {
+    const row = (k: string, v: string) => {
+      const key = Buffer.from(k);
+      const value = Buffer.from(v);
+      const head = Buffer.alloc(2);
+      head.writeUInt16BE(key.length);
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(value.length);
+      return Buffer.concat([head, key, len, value]);
+    };
+    expect(() => decodeChunkRows(row('position', '{}'), 0, undefined)).toThrow(/outside the chain index rows/);
+    expect(() => decodeChunkRows(Buffer.concat([row('latest/b', 'x'), row('latest/a', 'y')]), 0, undefined)).toThrow(
+      /out of order/,
+    );
+    expect(decodeChunkRows(row('latest/a', 'x'), 0, undefined).keys.map(String)).toEqual(['latest/a']);
+  });
+
+  it('reopens its snapshots, skipping and removing one whose statement is damaged', async () => {
+    const { digest } = await snapshot();
+    const damaged = join(dir, 'snapshots', `${'9'.padStart(20, '0')}-${txId(9)}.statement`);
+    await writeFile(damaged, 'not a statement');
+    const reopened = await IndexSnapshotStore.open(join(dir, 'snapshots'), 2);
+    expect(reopened.statements().map((s) => parseStatement(s.body).manifestDigest)).toEqual([digest]);
+    await expect(readFile(damaged)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('discards an index whose snapshot load a crash cut short', async () => {
+    await target.chainIndex.put(LOADING_KEY, Buffer.from('13'));
+    await target.chainIndex.put(Buffer.from('latest/x/loan'), Buffer.from('partial'));
+    expect(await discardUnfinishedLoad(target.chainIndex)).toBe(true);
+    expect(await rowsOf(target.chainIndex)).toEqual([]);
+    expect(await discardUnfinishedLoad(source.chainIndex)).toBe(false);
+    expect((await rowsOf(source.chainIndex)).length).toBeGreaterThan(0);
+  });
+});
+
+describe('the quorum a snapshot needs', () => {
+  const keys = ['A', 'B', 'C'].map((org) => ({
+    org: `${org}MSP`,
+    key: receiptKeyOf(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey),
+  }));
+  const registered = new Map<string, KeyObject>(
+    keys.map(({ org, key: k }) => [`${org}/${k.kid}`, createPublicKey(k.privateKey)]),
+  );
+  const rule = (required: number) => ({
+    channel: 'lianxin',
+    chaincode: 'lianxin',
+    required,
+    receiptKey: (mspId: string, kid: string) => registered.get(`${mspId}/${kid}`),
+    nowMs: Date.now(),
+  });
+  const statement = (org: string, signer: ReceiptKey, block: string, digest: string): SignedStatement =>
+    signStatement(
+      {
+        mspId: org,
+        channel: 'lianxin',
+        chaincode: 'lianxin',
+        blockNumber: block,
+        transactionId: txId(Number(block)),
+        rows: 10,
+        manifestDigest: digest,
+        signedAt: new Date().toISOString(),
+      },
+      signer,
+    );
+  const [a, b, c] = keys as [(typeof keys)[0], (typeof keys)[0], (typeof keys)[0]];
+  const good = hex('good');
+
+  it('takes the newest snapshot enough institutions sign alike, from the peers that listed it', () => {
+    const chosen = selectAttestedSnapshot(
+      [
+        { peer: 'p1', statements: [statement(a.org, a.key, '20', hex('lone')), statement(a.org, a.key, '12', good)] },
+        { peer: 'p2', statements: [statement(b.org, b.key, '12', good)] },
+      ],
+      rule(2),
+    );
+    expect(chosen).toMatchObject({ blockNumber: '12', manifestDigest: good, attestedBy: [a.org, b.org] });
+    expect([...chosen.holders].sort()).toEqual(['p1', 'p2']);
+  });
+
+  it('counts neither a forged signature nor one institution twice', () => {
+    // C's registered kid, signed by A's key.
+    const forged = statement(c.org, { kid: c.key.kid, privateKey: a.key.privateKey }, '12', good);
+    const peers = [
+      { peer: 'p1', statements: [statement(a.org, a.key, '12', good)] },
+      { peer: 'p2', statements: [statement(a.org, a.key, '12', good), forged] },
+      { peer: 'p3', statements: [statement(b.org, b.key, '12', good)] },
+    ];
+    expect(() => selectAttestedSnapshot(peers, rule(3))).toThrow(
+      expect.objectContaining({
+        code: 'NO_QUORUM',
+        message: expect.stringMatching(/at best 2 .*CMSP signature does not verify/) as string,
+      }),
+    );
+    expect(selectAttestedSnapshot(peers, rule(2)).attestedBy).toEqual([a.org, b.org]);
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * Loads a snapshot into an empty chain index, checking every chunk against the manifest before writing it. The
+ * manifest itself is trusted only because its digest is the one a quorum of institutions signed
+ * (snapshot-quorum.ts); the loader takes it already checked.
+ *
+ * A crash while loading must not leave a half index that looks complete: a marker is written (synced) before the
+ * first row, and the position — what makes the index look complete and tells the follower where to resume — is
+ * written in the last batch, synced, with the marker's removal. A node that finds the marker at start discards
+ * the whole index (`discardUnfinishedLoad`) and starts over. Rows are written in one batch per chunk (≈7,000
+ * rows), one batch in flight while the next chunk arrives and is checked.
+ */
+import type { NodeSublevel } from '../store/index.ts';
+import { encodeStoredPosition } from './chain-index.ts';
+import { POSITION_KEY } from './index-rows.ts';
+import { IndexSnapshotError } from './snapshot-errors.ts';
+import { chunkHash, decodeChunkRows, type SnapshotManifest } from './snapshot-format.ts';
+
+/** Present while a snapshot is being loaded; never in a snapshot (snapshot-format.ts admits only index rows). */
+export const LOADING_KEY = Buffer.from('snapshot-loading');
+
+/**
+ * classic-level's `sync`, which a sublevel passes to its database though its typings do not list it (a variable,
+ * not a literal, so that the typings' excess-property check does not refuse it).
+ */
+const SYNCED = { sync: true, keyEncoding: 'buffer' } as const;
+
+/** Clears the index if a load was cut short (crash); resolves to whether it did. */
+export async function discardUnfinishedLoad(db: NodeSublevel): Promise<boolean> {
+  if ((await db.get(LOADING_KEY)) === undefined) return false;
+  await db.clear();
+  return true;
+}
+
+export interface LoadedSnapshot {
+  readonly rows: number;
+  readonly chunks: number;
+}
+
+/**
+ * Writes the snapshot's rows into `db` (which must hold no index) and then its position.
+ * @throws IndexSnapshotError `CHUNK_MISMATCH`, `BAD_ROWS` or `TRUNCATED`; `db` is then cleared.
+ */
+export async function loadIndexSnapshot(
+  db: NodeSublevel,
+  manifest: SnapshotManifest,
+  chunks: AsyncIterable<Uint8Array>,
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<LoadedSnapshot> {
+  await db.put(LOADING_KEY, Buffer.from(manifest.blockNumber), SYNCED);
+  let pending: Promise<void> = Promise.resolve();
+  try {
+    let index = 0;
+    let rows = 0;
+    let lastKey: Buffer | undefined;
+    for await (const received of chunks) {
+      signal?.throwIfAborted();
+      const expected = manifest.chunks[index];
+      if (expected === undefined)
+        throw new IndexSnapshotError('CHUNK_MISMATCH', `"chunks" has more than the manifest's ${String(index)}`);
+      const chunk = Buffer.from(received.buffer, received.byteOffset, received.length);
+      if (chunk.length !== expected[1] || chunkHash(chunk).toString('hex') !== expected[0]) {
+        throw new IndexSnapshotError(
+          'CHUNK_MISMATCH',
+          `"chunks[${String(index)}]" does not match the manifest (${String(chunk.length)} bytes, expected ${String(expected[1])} with hash ${expected[0]})`,
+        );
+      }
+      const { keys, values } = decodeChunkRows(chunk, index, lastKey);
+      lastKey = keys.at(-1) ?? lastKey;
+      rows += keys.length;
+      await pending;
+      pending = db.batch(keys.map((key, i) => ({ type: 'put' as const, key, value: values[i] as Buffer })));
+      index += 1;
+    }
+    await pending;
+    if (index !== manifest.chunks.length) {
+      throw new IndexSnapshotError(
+        'TRUNCATED',
+        `"chunks" ended after ${String(index)} of the manifest's ${String(manifest.chunks.length)}`,
+      );
+    }
+    if (rows !== manifest.rows)
+      throw new IndexSnapshotError(
+        'BAD_ROWS',
+        `"rows" is ${String(manifest.rows)} but the chunks hold ${String(rows)}`,
+      );
+    // Last, synced: from here the index is complete and the follower resumes after this position.
+    await db.batch(
+      [
+        { type: 'put', key: POSITION_KEY, value: encodeStoredPosition(manifest) },
+        { type: 'del', key: LOADING_KEY },
+      ],
+      SYNCED,
+    );
+    return { rows, chunks: index };
+  } catch (err) {
+    await pending.catch(() => undefined);
+    await db.clear();
+    throw err;
+  }
+}

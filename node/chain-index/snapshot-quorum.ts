@@ -1,0 +1,119 @@
+/**
+ * Which snapshot a joining node may accept, without trusting the peer that serves it.
+ *
+ * Trust argument. The chain index at a position is a deterministic function of the chain up to that position, so
+ * every honest node that reached it holds the same rows and writes the same manifest (snapshot-format.ts). Each
+ * node signs "at position P my index has manifest digest D" with its institution's `receipt` key, registered on
+ * chain with a validity window (the same keys that sign attestations and receipts). A joining node accepts D only
+ * when at least `required` distinct active institutions signed the same (P, D) with keys valid when they signed;
+ * by default a majority of the active institutions that run a node (other than its own). It then checks the
+ * manifest's bytes against D and every chunk against the manifest, so the serving peer can only send that
+ * content or be caught. Forging a snapshot therefore needs the receipt keys of `required` institutions — the
+ * same collusion that could already sign false attestations. Anything less (a tampered row, a dropped chunk, a
+ * digest too few sign) is rejected, and the node falls back to replaying the chain from block 0, which trusts
+ * the chain alone.
+ */
+import type { KeyObject } from 'node:crypto';
+import { IndexSnapshotError } from './snapshot-errors.ts';
+import {
+  parseStatement,
+  statementSignatureValid,
+  type SignedStatement,
+  type SnapshotStatement,
+} from './snapshot-format.ts';
+
+export interface PeerStatements {
+  /** Where the statements came from: the peer's dialable address. */
+  readonly peer: string;
+  readonly statements: readonly SignedStatement[];
+}
+
+export interface QuorumRule {
+  readonly channel: string;
+  readonly chaincode: string;
+  /** Distinct institutions that must sign the same position and digest. */
+  readonly required: number;
+  /** The registered receipt key `kid` of an active `mspId`, if valid for signing at `atMs` (RegistryView). */
+  readonly receiptKey: (mspId: string, kid: string, atMs: number) => KeyObject | undefined;
+  readonly nowMs: number;
+}
+
+export interface AttestedSnapshot {
+  readonly blockNumber: string;
+  readonly transactionId: string;
+  readonly manifestDigest: string;
+  readonly rows: number;
+  /** The institutions whose statements agree. */
+  readonly attestedBy: readonly string[];
+  /** Peers that listed it, who may serve it. */
+  readonly holders: readonly string[];
+}
+
+/** Statements signed more than this far in the future are refused (clock skew between nodes). */
+const MAX_SKEW_MS = 60_000;
+
+/**
+ * The newest snapshot (highest block) that `rule.required` institutions attest, among what the peers sent.
+ * @throws IndexSnapshotError `NO_QUORUM` saying how many agreed at best, and which statements were refused.
+ */
+export function selectAttestedSnapshot(peers: readonly PeerStatements[], rule: QuorumRule): AttestedSnapshot {
+  const groups = new Map<string, { statement: SnapshotStatement; signers: Set<string>; holders: Set<string> }>();
+  const refused: string[] = [];
+  for (const { peer, statements } of peers) {
+    for (const signed of statements) {
+      let statement: SnapshotStatement;
+      try {
+        statement = parseStatement(signed.body);
+      } catch (err) {
+        refused.push(`${peer}: ${(err as Error).message}`);
+        continue;
+      }
+      const problem = statementProblem(statement, signed, rule);
+      if (problem !== undefined) {
+        refused.push(`${peer}: ${statement.mspId} ${problem}`);
+        continue;
+      }
+      const id = `${statement.blockNumber}/${statement.transactionId}/${statement.manifestDigest}`;
+      const group = groups.get(id) ?? { statement, signers: new Set<string>(), holders: new Set<string>() };
+      group.signers.add(statement.mspId);
+      group.holders.add(peer);
+      groups.set(id, group);
+    }
+  }
+  const ranked = [...groups.values()].sort((a, b) => {
+    const byBlock = BigInt(b.statement.blockNumber) - BigInt(a.statement.blockNumber);
+    return byBlock !== 0n ? (byBlock > 0n ? 1 : -1) : b.signers.size - a.signers.size;
+  });
+  const chosen = ranked.find((group) => group.signers.size >= rule.required);
+  if (chosen === undefined) {
+    const best = [...groups.values()].sort((a, b) => b.signers.size - a.signers.size)[0];
+    const bestText =
+      best === undefined
+        ? 'no valid statement'
+        : `at best ${String(best.signers.size)} (${[...best.signers].join(', ')}) at block ${best.statement.blockNumber}`;
+    throw new IndexSnapshotError(
+      'NO_QUORUM',
+      `no snapshot is attested by the ${String(rule.required)} institutions required: ${bestText}` +
+        (refused.length > 0 ? `; refused: ${refused.join('; ')}` : ''),
+    );
+  }
+  const { statement } = chosen;
+  return {
+    blockNumber: statement.blockNumber,
+    transactionId: statement.transactionId,
+    manifestDigest: statement.manifestDigest,
+    rows: statement.rows,
+    attestedBy: [...chosen.signers].sort(),
+    holders: [...chosen.holders],
+  };
+}
+
+function statementProblem(statement: SnapshotStatement, signed: SignedStatement, rule: QuorumRule): string | undefined {
+  if (statement.channel !== rule.channel || statement.chaincode !== rule.chaincode)
+    return `signed for ${statement.channel}/${statement.chaincode}, not ${rule.channel}/${rule.chaincode}`;
+  const signedAtMs = Date.parse(statement.signedAt);
+  if (signedAtMs > rule.nowMs + MAX_SKEW_MS) return `signed in the future (${statement.signedAt})`;
+  const key = rule.receiptKey(statement.mspId, statement.kid, signedAtMs);
+  if (key === undefined) return `has no receipt key ${statement.kid} valid at ${statement.signedAt}`;
+  return statementSignatureValid(signed, key) ? undefined : 'signature does not verify';
+}

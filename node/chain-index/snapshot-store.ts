@@ -1,0 +1,202 @@
+/**
+ * The snapshots of the chain index this node took and serves, as files under one directory:
+ *
+ *   <block20>-<txid>.rows       the chunks, back to back (snapshot-format.ts)
+ *   <block20>-<txid>.manifest   the manifest bytes, whose SHA-256 is the digest institutions sign
+ *   <block20>-<txid>.statement  this node's signed statement, JSON {body, signature} base64
+ *
+ * The statement is written last, by rename: a snapshot without one (a crash while writing) is not listed, served
+ * or kept. Only the newest `keep` snapshots are kept; a stream serving an older one keeps its open file.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ReceiptKey } from '../receipts/index.ts';
+import {
+  ChunkBuilder,
+  chunkHash,
+  encodeManifest,
+  encodeStatements,
+  decodeStatements,
+  parseStatement,
+  signStatement,
+  type SignedStatement,
+  type SnapshotPosition,
+} from './snapshot-format.ts';
+import { IndexSnapshotError } from './snapshot-errors.ts';
+
+/** The rows of the index at one position, in key order: a LevelDB iterator over an implicit snapshot. */
+export interface IndexRowSource {
+  nextv(size: number): Promise<[Buffer, Buffer][]>;
+  close(): Promise<void>;
+}
+
+export interface SnapshotIdentity {
+  readonly mspId: string;
+  readonly channel: string;
+  readonly chaincode: string;
+}
+
+interface Held {
+  readonly name: string;
+  readonly blockNumber: bigint;
+  readonly statement: SignedStatement;
+}
+
+const STATEMENT = '.statement';
+/** Rows read from LevelDB per call. */
+const READ_BATCH = 2_048;
+
+export class IndexSnapshotStore {
+  readonly #dir: string;
+  readonly #keep: number;
+  /** By manifest digest. */
+  #held = new Map<string, Held>();
+
+  private constructor(dir: string, keep: number) {
+    this.#dir = dir;
+    this.#keep = keep;
+  }
+
+  /** Opens `dir` (created if missing), listing the snapshots whose statement was written; removes the rest. */
+  static async open(dir: string, keep: number): Promise<IndexSnapshotStore> {
+    await mkdir(dir, { recursive: true });
+    const store = new IndexSnapshotStore(dir, keep);
+    const names = await readdir(dir);
+    for (const file of names.filter((n) => n.endsWith(STATEMENT))) {
+      const name = file.slice(0, -STATEMENT.length);
+      let statement: SignedStatement | undefined;
+      let digest: string;
+      try {
+        [statement] = decodeStatements(await readFile(join(dir, file)), 1);
+        if (statement === undefined) continue;
+        digest = parseStatement(statement.body).manifestDigest;
+      } catch {
+        // A damaged statement: the snapshot is not listed, and its files go with the unlisted ones below.
+        continue;
+      }
+      store.#held.set(digest, { name, blockNumber: BigInt(name.split('-')[0] ?? '0'), statement });
+    }
+    const kept = new Set([...store.#held.values()].map((h) => h.name));
+    await Promise.all(
+      names.filter((n) => !kept.has(n.split('.')[0] ?? '')).map((n) => rm(join(dir, n), { force: true })),
+    );
+    await store.#prune();
+    return store;
+  }
+
+  /** This node's signed statements, newest first. */
+  statements(): SignedStatement[] {
+    return [...this.#held.values()]
+      .sort((a, b) => (a.blockNumber === b.blockNumber ? 0 : a.blockNumber > b.blockNumber ? -1 : 1))
+      .map((h) => h.statement);
+  }
+
+  async manifest(digest: string): Promise<Buffer | undefined> {
+    const held = this.#held.get(digest);
+    return held && readFile(join(this.#dir, `${held.name}.manifest`)).catch(() => undefined);
+  }
+
+  /**
+   * Chunks `from` to `from + count` of the snapshot with manifest `digest`, read in order with their lengths from
+   * the manifest.
+   * @throws IndexSnapshotError `NOT_FOUND` when this node does not hold it.
+   */
+  async *chunks(digest: string, lengths: readonly number[], from = 0, count = lengths.length): AsyncGenerator<Buffer> {
+    const held = this.#held.get(digest);
+    if (held === undefined) throw new IndexSnapshotError('NOT_FOUND', `no snapshot with manifest ${digest}`);
+    const file = await open(join(this.#dir, `${held.name}.rows`), 'r');
+    try {
+      let position = lengths.slice(0, from).reduce((sum, length) => sum + length, 0);
+      for (const length of lengths.slice(from, from + count)) {
+        const chunk = Buffer.allocUnsafe(length);
+        const { bytesRead } = await file.read(chunk, 0, length, position);
+        if (bytesRead !== length) throw new IndexSnapshotError('NOT_FOUND', `snapshot ${held.name} is cut short`);
+        position += length;
+        yield chunk;
+      }
+    } finally {
+      await file.close();
+    }
+  }
+
+  /**
+   * Writes the rows `source` yields as the snapshot at `position`, signs its statement with `key`, and keeps it.
+   * Closes `source`. Resolves to the manifest digest.
+   */
+  async write(
+    source: IndexRowSource,
+    position: SnapshotPosition,
+    identity: SnapshotIdentity,
+    key: ReceiptKey,
+    { signal }: { signal?: AbortSignal } = {},
+  ): Promise<string> {
+    const name = `${position.blockNumber.padStart(20, '0')}-${position.transactionId}`;
+    const rowsPath = join(this.#dir, `${name}.rows`);
+    let file: FileHandle | undefined = await open(rowsPath, 'w');
+    try {
+      const builder = new ChunkBuilder();
+      const chunks: [string, number][] = [];
+      let bytes = 0;
+      let rows = 0;
+      const flush = async (f: FileHandle) => {
+        const chunk = builder.take();
+        chunks.push([chunkHash(chunk).toString('hex'), chunk.length]);
+        bytes += chunk.length;
+        await f.write(chunk);
+      };
+      for (;;) {
+        signal?.throwIfAborted();
+        const entries = await source.nextv(READ_BATCH);
+        if (entries.length === 0) break;
+        for (const [k, v] of entries) {
+          if (!isIndexRow(k)) continue;
+          builder.append(k, v);
+          rows += 1;
+          if (builder.full) await flush(file);
+        }
+      }
+      if (!builder.empty) await flush(file);
+      await file.close();
+      file = undefined;
+      const manifest = encodeManifest({ ...identity, ...position, rows, bytes, chunks });
+      const digest = createHash('sha256').update(manifest).digest('hex');
+      await writeFile(join(this.#dir, `${name}.manifest`), manifest);
+      const statement = signStatement(
+        { ...identity, ...position, rows, manifestDigest: digest, signedAt: new Date().toISOString() },
+        key,
+      );
+      // Written last, by rename: its presence means the rows and the manifest are complete.
+      const tmp = join(this.#dir, `${name}.statement.tmp`);
+      await writeFile(tmp, encodeStatements([statement]));
+      await rename(tmp, join(this.#dir, `${name}${STATEMENT}`));
+      this.#held.set(digest, { name, blockNumber: BigInt(position.blockNumber), statement });
+      await this.#prune();
+      return digest;
+    } catch (err) {
+      await file?.close();
+      await Promise.all(['.rows', '.manifest'].map((ext) => rm(join(this.#dir, `${name}${ext}`), { force: true })));
+      throw err;
+    } finally {
+      await source.close();
+    }
+  }
+
+  async #prune(): Promise<void> {
+    const all = [...this.#held.entries()].sort(([, a], [, b]) =>
+      a.blockNumber === b.blockNumber ? 0 : a.blockNumber > b.blockNumber ? -1 : 1,
+    );
+    for (const [digest, held] of all.slice(this.#keep)) {
+      this.#held.delete(digest);
+      await Promise.all(
+        [STATEMENT, '.manifest', '.rows'].map((ext) => rm(join(this.#dir, `${held.name}${ext}`), { force: true })),
+      );
+    }
+  }
+}
+
+/**
+ * The index's rows (`latest/…`, `anchor/…`, index-rows.ts): not its `position`, nor a loader's marker
+ * (snapshot-loader.ts). The first byte tells them apart; snapshot-format.ts checks the whole prefix on load.
+ */
+const isIndexRow = (key: Buffer): boolean => key[0] === 0x6c || key[0] === 0x61;
