@@ -47,7 +47,7 @@ beforeAll(async () => {
         type: 'put' as const,
         key: key(b * BATCH + i),
         // A different slice per batch: the tables cannot compress it away.
-        value: values.subarray(((i + b) % BATCH) * VALUE_BYTES, ((i + b) % BATCH + 1) * VALUE_BYTES),
+        value: values.subarray(((i + b) % BATCH) * VALUE_BYTES, (((i + b) % BATCH) + 1) * VALUE_BYTES),
       })),
     );
   }
