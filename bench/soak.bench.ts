@@ -233,6 +233,14 @@ function figures(
       note: `least squares over ${String(steady.length)} samples from ${WARMUP_RECORDS.toLocaleString('en-US')} records`,
     },
     {
+      label: '  the same over the second half of those samples',
+      value: leastSquaresSlope(
+        steady.slice(Math.floor(steady.length / 2)).map((s) => [s.records / 1e6, s.anonBytes / MIB]),
+      ),
+      unit: 'MiB/1M records',
+      note: 'lower than the whole when the growth levels off',
+    },
+    {
       label: `anonymous memory slope ÷ target ${String(TARGET_MIB_PER_MILLION)} MiB/1M`,
       value: anonSlope / TARGET_MIB_PER_MILLION,
       unit: '×',
