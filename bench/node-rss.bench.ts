@@ -11,10 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { LedgerConnection } from '../network/client/index.ts';
 import { orgPaths } from '../network/pki/index.ts';
-import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
-import type { RecordBatch } from '../node/api/generated/lianxin/v1/RecordBatch.ts';
-import type { RecordServiceClient } from '../node/api/generated/lianxin/v1/RecordService.ts';
-import { lianxinV1, RETRY_AFTER_MS_KEY } from '../node/api/index.ts';
+import { lianxinV1 } from '../node/api/index.ts';
 import {
   consortiumLedger,
   registerNode,
@@ -22,13 +19,14 @@ import {
   writeLocalNodeConfig,
 } from '../node/bootstrap/index.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
-import { testUscc } from '../test/support/chaincode-log.ts';
 import { AGENCY, CHAINCODE_NAME, quietChaincodeLogs } from '../test/support/chaincode-network.ts';
 import { startDaemon } from '../test/support/node-daemon-process.ts';
 import { createTestConsortium, type TestConsortium } from '../test/support/test-consortium.ts';
 import type { Benchmark } from './benchmark.ts';
 import { runClosedLoop } from './closed-loop.ts';
 import { BenchError } from './errors.ts';
+import { ingestBatch, recordBatch } from './ingest-batch.ts';
+import { heapMetrics, waitAnchored, type HeapMetrics } from './node-metrics.ts';
 import { startRssSampler, type RssSample } from './rss-sampler.ts';
 import { startServerProcess } from './server-process.ts';
 
@@ -39,7 +37,6 @@ const CONCURRENCY = 4;
 /** Idle: the node has served for this long with nothing to do (start-up garbage collected, timers settled). */
 const IDLE_SETTLE_MS = 10_000;
 const RSS_SAMPLE_MS = 500;
-const DEFAULT_RETRY_MS = 200;
 const TARGET_IDLE_MIB = 150;
 const MIB = 2 ** 20;
 
@@ -77,12 +74,15 @@ const benchmark: Benchmark = {
         const progress = { acked: 0 };
         const rss = await startRssSampler(node.pid, RSS_SAMPLE_MS, () => progress.acked);
         const started = performance.now();
-        const run = await runClosedLoop((b) => ingestBatch(agency, b, progress, context.signal), {
-          concurrency: CONCURRENCY,
-          maxOperations: RECORDS / BATCH_RECORDS,
-          maxDurationMs: 300_000,
-          signal: context.signal,
-        });
+        const run = await runClosedLoop(
+          (b) => ingestBatch(agency, recordBatch(b, BATCH_RECORDS, 'rss'), progress, context.signal),
+          {
+            concurrency: CONCURRENCY,
+            maxOperations: RECORDS / BATCH_RECORDS,
+            maxDurationMs: 300_000,
+            signal: context.signal,
+          },
+        );
         const ingestMs = performance.now() - started;
         agency.close();
         if (run.failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(run.failed)} batches failed`);
@@ -180,59 +180,6 @@ async function credentials(members: TestConsortium): Promise<grpc.ChannelCredent
   return grpc.credentials.createSsl(ca, key, cert);
 }
 
-/** One IngestBatch of 1,000 records, waiting out RESOURCE_EXHAUSTED (the backlog limit) as a client would. */
-async function ingestBatch(
-  agency: RecordServiceClient,
-  b: number,
-  progress: { acked: number },
-  signal: AbortSignal,
-): Promise<boolean> {
-  const batch: RecordBatch = {
-    requestId: `rss-${String(b)}`,
-    records: Array.from({ length: BATCH_RECORDS }, (_, i) => {
-      const n = b * BATCH_RECORDS + i;
-      return {
-        subject: testUscc(n),
-        kind: 'loan',
-        version: 1,
-        contentType: 'application/json',
-        // ≈100 bytes, as a compact credit record.
-        content: Buffer.from(JSON.stringify({ n, balance: n * 100, currency: 'CNY', status: 'current', term: 36 })),
-      };
-    }),
-  };
-  for (;;) {
-    try {
-      const ack = await new Promise<IngestAck__Output>((resolve, reject) => {
-        agency.IngestBatch(batch, (err, res) => {
-          if (err) reject(err);
-          else if (res) resolve(res);
-        });
-      });
-      progress.acked += ack.results.length;
-      return true;
-    } catch (err) {
-      const refused = err as grpc.ServiceError;
-      if (refused.code !== grpc.status.RESOURCE_EXHAUSTED || signal.aborted) throw err;
-      const hint = Number(refused.metadata.get(RETRY_AFTER_MS_KEY)[0] ?? DEFAULT_RETRY_MS);
-      await sleep(hint, undefined, { signal });
-    }
-  }
-}
-
-/** Polls the node's own metrics until `records` are anchored and its outbox is empty; the time it took. */
-async function waitAnchored(operations: string, records: number, signal: AbortSignal): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    const text = await (await fetch(`http://${operations}/metrics`, { signal })).text();
-    const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
-    if (value('lianxin_anchored_records_total') >= records && value('lianxin_outbox_depth') === 0) {
-      return performance.now() - started;
-    }
-    await sleep(1_000, undefined, { signal });
-  }
-}
-
 async function sampleRss(pid: number): Promise<RssSample> {
   const sampler = await startRssSampler(pid, 60_000);
   const summary = await sampler.stop();
@@ -243,23 +190,6 @@ async function sampleRss(pid: number): Promise<RssSample> {
 
 const mib = (bytes: number) => bytes / MIB;
 const split = (s: RssSample) => `anon ${mib(s.anonBytes).toFixed(0)} MiB, file ${mib(s.fileBytes).toFixed(0)} MiB`;
-
-interface HeapMetrics {
-  readonly used: number;
-  readonly total: number;
-  readonly external: number;
-}
-
-/** The node's V8 heap and the memory of JS objects outside it (Buffers), from its own process metrics. */
-async function heapMetrics(operations: string): Promise<HeapMetrics> {
-  const text = await (await fetch(`http://${operations}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
-  return {
-    used: value('nodejs_heap_size_used_bytes'),
-    total: value('nodejs_heap_size_total_bytes'),
-    external: value('nodejs_external_memory_bytes'),
-  };
-}
 
 const heapNote = (h: HeapMetrics) =>
   `heap total ${mib(h.total).toFixed(0)} MiB, external (Buffers) ${mib(h.external).toFixed(0)} MiB`;

@@ -15,6 +15,27 @@ server.addService(ECHO_SERVICE, {
   echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
     callback(null, call.request);
   },
+  // Writes with back-pressure: what a server streaming answers as fast as the client takes them does.
+  stream: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+    const messages = call.request.readUInt32BE(0);
+    const payload = Buffer.alloc(call.request.readUInt32BE(4), 0x2a);
+    let sent = 0;
+    let cancelled = false;
+    call.on('cancelled', () => {
+      cancelled = true;
+    });
+    const write = () => {
+      while (sent < messages && !cancelled) {
+        sent++;
+        if (!call.write(payload)) {
+          call.once('drain', write);
+          return;
+        }
+      }
+      if (!cancelled) call.end();
+    };
+    write();
+  },
 });
 const port = await new Promise<number>((resolve, reject) => {
   server.bindAsync(

@@ -271,6 +271,12 @@ async function startPipelines(
     minFreeBytes: config.storage.minFreeMegabytes * MIB,
     minFreePercent: config.storage.minFreePercent,
     probeIntervalMs: config.storage.probeIntervalMs,
+    leveldb: {
+      cacheSize: config.storage.leveldb.cacheMegabytes * MIB,
+      writeBufferSize: config.storage.leveldb.writeBufferMegabytes * MIB,
+      maxOpenFiles: config.storage.leveldb.maxOpenFiles,
+      maxFileSize: config.storage.leveldb.maxFileMegabytes * MIB,
+    },
     onStorageChange: (fault) => {
       if (fault) logger.error({ code: fault.code, reason: fault.reason }, 'storage fault: writes refused');
       else {

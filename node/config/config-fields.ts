@@ -43,6 +43,10 @@
  * | LIANXIN_STORAGE_MIN_FREE_MEGABYTES       | storage.minFreeMegabytes      | 1024           |
  * | LIANXIN_STORAGE_MIN_FREE_PERCENT         | storage.minFreePercent        | 0              |
  * | LIANXIN_STORAGE_PROBE_INTERVAL_MS        | storage.probeIntervalMs       | 1000           |
+ * | LIANXIN_STORAGE_LEVELDB_CACHE_MEGABYTES  | storage.leveldb.cacheMegabytes | 8             |
+ * | LIANXIN_STORAGE_LEVELDB_WRITE_BUFFER_MEGABYTES | storage.leveldb.writeBufferMegabytes | 4     |
+ * | LIANXIN_STORAGE_LEVELDB_MAX_OPEN_FILES   | storage.leveldb.maxOpenFiles  | 256            |
+ * | LIANXIN_STORAGE_LEVELDB_MAX_FILE_MEGABYTES | storage.leveldb.maxFileMegabytes | 2            |
  * | LIANXIN_SHUTDOWN_GRACE_SECONDS           | shutdown.graceSeconds         | 10             |
  * | LIANXIN_CONNECTIONS_MAX_CONNECTIONS      | connections.maxConnections    | see below      |
  * | LIANXIN_CONNECTIONS_MAX_CONNECTIONS_PER_ADDRESS | connections.maxConnectionsPerAddress | see below      |
@@ -83,7 +87,13 @@ import {
   DEFAULT_STORAGE_MIN_FREE_MEGABYTES,
   DEFAULT_STORAGE_MIN_FREE_PERCENT,
   DEFAULT_STORAGE_PROBE_INTERVAL_MS,
+  DEFAULT_LEVELDB_CACHE_MEGABYTES,
+  DEFAULT_LEVELDB_MAX_FILE_MEGABYTES,
+  DEFAULT_LEVELDB_MAX_OPEN_FILES,
+  DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES,
   ENV_PREFIX,
+  MAX_LEVELDB_MAX_OPEN_FILES,
+  MIN_LEVELDB_MAX_OPEN_FILES,
   MAX_CHECKPOINT_LEAVES,
 } from './constants.ts';
 import { DEFAULT_CONNECTION_LIMITS } from '../api/index.ts';
@@ -259,6 +269,26 @@ export const CONFIG_FIELDS = {
     kind: count(10, 60_000),
     default: DEFAULT_STORAGE_PROBE_INTERVAL_MS,
     doc: 'after a disk full or failing, how often the node tries writing again (and measures free space)',
+  },
+  'storage.leveldb.cacheMegabytes': {
+    kind: count(0, 4_096),
+    default: DEFAULT_LEVELDB_CACHE_MEGABYTES,
+    doc: "LevelDB's block cache of uncompressed blocks (anonymous memory)",
+  },
+  'storage.leveldb.writeBufferMegabytes': {
+    kind: count(1, 1_024),
+    default: DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES,
+    doc: "LevelDB's memtable; up to two are held (anonymous memory); larger is faster to bulk-load, slower to reopen",
+  },
+  'storage.leveldb.maxOpenFiles': {
+    kind: count(MIN_LEVELDB_MAX_OPEN_FILES, MAX_LEVELDB_MAX_OPEN_FILES),
+    default: DEFAULT_LEVELDB_MAX_OPEN_FILES,
+    doc: 'files LevelDB keeps open; its tables held open (and mmapped, up to 1,000) are this less 10',
+  },
+  'storage.leveldb.maxFileMegabytes': {
+    kind: count(1, 1_024),
+    default: DEFAULT_LEVELDB_MAX_FILE_MEGABYTES,
+    doc: 'size of one LevelDB table file: mapped table memory is at most (maxOpenFiles − 10) × this',
   },
   'shutdown.graceSeconds': {
     kind: count(1, 3_600),

@@ -72,3 +72,19 @@ export const DEFAULT_STORAGE_PROBE_INTERVAL_MS = 1000;
  * few minutes, each ≈40 s of one core for 23M entries (bench/first-start.bench.ts).
  */
 export const DEFAULT_CHAIN_INDEX_SNAPSHOT_INTERVAL_BLOCKS = 1000;
+
+/**
+ * LevelDB's tuning (classic-level open options), what bounds the store's memory. Anonymous memory: the block cache
+ * (uncompressed blocks, LRU) and up to two write buffers (the memtable being filled and the one being flushed).
+ * File-backed memory: LevelDB keeps a table cache of maxOpenFiles − 10 open tables and mmaps each table it opens,
+ * up to 1,000 per process (util/env_posix.cc), so at most (min(1000, maxOpenFiles − 10)) × maxFileMegabytes MiB of
+ * table files are mapped; beyond the table cache a read opens its table again (≈ an open, a footer and an index
+ * read). The defaults bound the mapped tables to ≈ 0.5 GiB: 246 tables of 2 MiB.
+ */
+export const DEFAULT_LEVELDB_CACHE_MEGABYTES = 8;
+export const DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES = 4;
+export const DEFAULT_LEVELDB_MAX_OPEN_FILES = 256;
+export const DEFAULT_LEVELDB_MAX_FILE_MEGABYTES = 2;
+/** LevelDB clips max_open_files to [74, 50000] (db/db_impl.cc SanitizeOptions): the range the field accepts. */
+export const MIN_LEVELDB_MAX_OPEN_FILES = 74;
+export const MAX_LEVELDB_MAX_OPEN_FILES = 50_000;

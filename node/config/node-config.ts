@@ -68,6 +68,13 @@ export interface NodeConfig {
     readonly minFreeMegabytes: number;
     readonly minFreePercent: number;
     readonly probeIntervalMs: number;
+    /** LevelDB's open options: what bounds the store's memory (constants.ts, DEFAULT_LEVELDB_*). */
+    readonly leveldb: {
+      readonly cacheMegabytes: number;
+      readonly writeBufferMegabytes: number;
+      readonly maxOpenFiles: number;
+      readonly maxFileMegabytes: number;
+    };
   };
   readonly shutdown: { readonly graceSeconds: number };
   /** What the gRPC API lets clients hold (issue 11). */
@@ -166,6 +173,12 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       minFreeMegabytes: v('storage.minFreeMegabytes'),
       minFreePercent: v('storage.minFreePercent'),
       probeIntervalMs: v('storage.probeIntervalMs'),
+      leveldb: {
+        cacheMegabytes: v('storage.leveldb.cacheMegabytes'),
+        writeBufferMegabytes: v('storage.leveldb.writeBufferMegabytes'),
+        maxOpenFiles: v('storage.leveldb.maxOpenFiles'),
+        maxFileMegabytes: v('storage.leveldb.maxFileMegabytes'),
+      },
     },
     shutdown: { graceSeconds: v('shutdown.graceSeconds') },
     connections: {

@@ -2,6 +2,7 @@ export {
   asPromise,
   openNodeDatabase,
   type NodeDatabase,
+  type LevelDbTuning,
   type NodeDatabaseOptions,
   type NodeSublevel,
   type SublevelWrite,

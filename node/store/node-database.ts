@@ -50,7 +50,21 @@ export interface NodeDatabase extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/**
+ * LevelDB's memory, as classic-level's open options (bytes): the block cache and two write buffers at most are
+ * anonymous memory; (min(1000, maxOpenFiles − 10)) table files of about maxFileSize are mmapped at most (LevelDB
+ * maps each table its table cache opens, up to 1,000 per process). Unset fields take classic-level's defaults.
+ */
+export interface LevelDbTuning {
+  readonly cacheSize?: number;
+  readonly writeBufferSize?: number;
+  readonly maxOpenFiles?: number;
+  readonly maxFileSize?: number;
+}
+
 export interface NodeDatabaseOptions {
+  /** LevelDB's open options that bound its memory (node config `storage.leveldb`). */
+  readonly leveldb?: Readonly<LevelDbTuning>;
   /** Ingest is refused while fewer bytes than this are free on the store's file system; default 0 (none). */
   readonly minFreeBytes?: number;
   /** ... or less than this percentage of it; default 0 (none). */
@@ -117,7 +131,7 @@ export async function openNodeDatabase(
   dir: string,
   options: Readonly<NodeDatabaseOptions> = {},
 ): Promise<NodeDatabase> {
-  const guarded = new GuardedLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const guarded = new GuardedLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', ...options.leveldb });
   guarded.injectWriteFault = options.injectWriteFault;
   // A Level like any other to its users; the typings tie a sublevel to its parent's exact class.
   const db = guarded as unknown as Level<Buffer, Buffer>;

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openNodeDatabase, type NodeDatabase } from './node-database.ts';
+
+const MIB = 2 ** 20;
+/** LevelDB's smallest max_open_files (db_impl.cc clips to 74): a table cache of 64 tables. */
+const MAX_OPEN_FILES = 74;
+const TABLE_CACHE = MAX_OPEN_FILES - 10;
+/** Incompressible 1 KiB values, 1 MiB tables: ≈ 80 tables, more than the table cache holds. */
+const VALUE_BYTES = 1_024;
+const RECORDS = 80 * 1_024;
+const BATCH = 1_024;
+
+let dir: string;
+let store: string;
+
+const key = (i: number) => Buffer.from(`record-${String(i).padStart(8, '0')}`);
+
+/** The distinct table files of `store` that this process has mapped (proc(5) smaps: one header line per mapping). */
+async function mappedTables(): Promise<number> {
+  const smaps = await readFile('/proc/self/smaps', 'utf8');
+  const mapped = new Set<string>();
+  for (const line of smaps.split('\n')) {
+    const path = /\s(\/\S+\.ldb)$/.exec(line)?.[1];
+    if (path?.startsWith(`${store}/`)) mapped.add(path);
+  }
+  return mapped.size;
+}
+
+/** Reads one record in every 256, so every table of the store is opened at least once. */
+function readAcross(db: NodeDatabase): void {
+  for (let i = 0; i < RECORDS; i += 256) expect(db.records.getSync(key(i))?.length).toBe(VALUE_BYTES);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'node-store-tuning-'));
+  store = join(dir, 'db');
+  const db = await openNodeDatabase(store, { leveldb: { maxFileSize: MIB, writeBufferSize: MIB } });
+  const values = randomBytes(VALUE_BYTES * BATCH);
+  for (let b = 0; b < RECORDS / BATCH; b++) {
+    // Unsynced: durability is not what this test is about.
+    await db.records.batch(
+      Array.from({ length: BATCH }, (_, i) => ({
+        type: 'put' as const,
+        key: key(b * BATCH + i),
+        // A different slice per batch: the tables cannot compress it away.
+        value: values.subarray(((i + b) % BATCH) * VALUE_BYTES, (((i + b) % BATCH) + 1) * VALUE_BYTES),
+      })),
+    );
+  }
+  await db.close();
+}, 60_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe.runIf(process.platform === 'linux')('LevelDB tuning of the node store', () => {
+  it('maps no more tables than maxOpenFiles leaves to the table cache, however many are read', async () => {
+    const tables = (await readdir(store)).filter((f) => f.endsWith('.ldb')).length;
+    expect(tables).toBeGreaterThan(TABLE_CACHE);
+
+    // Without the option, LevelDB's default of 1,000 open files keeps (and maps) every table it read.
+    const untuned = await openNodeDatabase(store);
+    try {
+      readAcross(untuned);
+      expect(await mappedTables()).toBeGreaterThan(TABLE_CACHE);
+    } finally {
+      await untuned.close();
+    }
+    expect(await mappedTables()).toBe(0);
+
+    const tuned = await openNodeDatabase(store, { leveldb: { maxOpenFiles: MAX_OPEN_FILES } });
+    try {
+      readAcross(tuned);
+      readAcross(tuned);
+      const mapped = await mappedTables();
+      expect(mapped).toBeGreaterThan(0);
+      expect(mapped).toBeLessThanOrEqual(TABLE_CACHE);
+    } finally {
+      await tuned.close();
+    }
+  });
+});
