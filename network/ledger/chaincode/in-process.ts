@@ -4,6 +4,8 @@
  * therefore run exactly as under Fabric: same stub, ClientIdentity and contract dispatch.
  */
 import 'reflect-metadata';
+// Before the shim is required: its loggers drop below-level lines unformatted (chaincode-logging.ts).
+import './chaincode-logging.ts';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { peer } from '@hyperledger/fabric-protos';
