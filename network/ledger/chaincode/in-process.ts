@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { peer } from '@hyperledger/fabric-protos';
 import type { ChaincodeConnection } from '../types.ts';
+import { cachingClientIdentity, type ClientIdentityClass } from './client-identity-cache.ts';
 import { loopback } from './loopback.ts';
 import { PeerHandler } from './peer-handler.ts';
 
@@ -31,6 +32,9 @@ interface ShimMessageHandler {
 const { ChaincodeMessageHandler } = require('fabric-shim/lib/handler.js') as {
   ChaincodeMessageHandler: new (stream: Duplex, chaincode: ShimChaincode) => ShimMessageHandler;
 };
+// The contract SPI takes ClientIdentity from the shim's exports when it loads: the caching one must be there first.
+const shimExports = require('fabric-shim/lib/chaincode.js') as { ClientIdentity: ClientIdentityClass };
+shimExports.ClientIdentity = cachingClientIdentity(shimExports.ClientIdentity);
 const ChaincodeFromContract = require('fabric-shim/lib/contract-spi/chaincodefromcontract.js') as new (
   contracts: ContractClass[],
   serializers: unknown,
