@@ -23,7 +23,7 @@ import { BlockNotifier } from './events/block-notifier.ts';
 import type { GatewayBackend } from './gateway/gateway-backend.ts';
 import type { PeerAddress } from './gateway/grpc-errors.ts';
 import { StreamActivity } from './gateway/stream-activity.ts';
-import { admitEnvelope } from './orderer/admission.ts';
+import { admitEnvelope, admitEnvelopeAsync, type AdmissionOptions } from './orderer/admission.ts';
 import { authorizeConfigUpdate, type AuthorizedConfigUpdate } from './orderer/config-update.ts';
 import { SoloOrderer, type BatchKind, type BatchOptions } from './orderer/solo-orderer.ts';
 import { channelMspConfigs, ChannelMsps } from './msp/index.ts';
@@ -116,8 +116,17 @@ export class ChannelLedger implements GatewayBackend {
   }
 
   order(envelope: Uint8Array): void {
-    admitEnvelope(envelope, { channelId: this.channelId, msps: this.msps, absoluteMaxBytes: this.#absoluteMaxBytes });
+    admitEnvelope(envelope, this.#admission);
     this.#orderer.order(envelope);
+  }
+
+  async submit(envelope: Uint8Array): Promise<void> {
+    await admitEnvelopeAsync(envelope, this.#admission);
+    this.#orderer.order(envelope);
+  }
+
+  get #admission(): AdmissionOptions {
+    return { channelId: this.channelId, msps: this.msps, absoluteMaxBytes: this.#absoluteMaxBytes };
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { common } from '@hyperledger/fabric-protos';
 import { LedgerError } from '../errors.ts';
-import type { IdentityVerifier } from '../types.ts';
+import type { IdentityCheck, IdentityVerifier } from '../types.ts';
 
 export interface AdmissionOptions {
   readonly channelId: string;
@@ -14,10 +14,32 @@ export interface AdmissionOptions {
   readonly absoluteMaxBytes: number;
 }
 
+const refuse = (status: string, info: string): never => {
+  throw new LedgerError('ORDERER_REJECTED', `status=${status}, info=${info}`);
+};
+
+/** Broadcast's admission: refuses, by throwing ORDERER_REJECTED, what the filters refuse. */
 export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): void {
-  const refuse = (status: string, info: string): never => {
-    throw new LedgerError('ORDERER_REJECTED', `status=${status}, info=${info}`);
-  };
+  const signed = checkEnvelope(envelopeBytes, options);
+  refuseUnlessWriter(options.msps.verifySignature(signed.creator, signed.payload, signed.signature));
+}
+
+/** {@link admitEnvelope} with the signature verified on libuv's thread pool (the gateway's Submit). */
+export async function admitEnvelopeAsync(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): Promise<void> {
+  const signed = checkEnvelope(envelopeBytes, options);
+  refuseUnlessWriter(await options.msps.verifySignatureAsync(signed.creator, signed.payload, signed.signature));
+}
+
+function refuseUnlessWriter(check: IdentityCheck): void {
+  if (!check.ok)
+    refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${check.reason}`);
+}
+
+/** Every filter but the signature's; returns what the signature check needs. */
+function checkEnvelope(
+  envelopeBytes: Uint8Array,
+  options: Readonly<AdmissionOptions>,
+): { readonly creator: Uint8Array; readonly payload: Uint8Array; readonly signature: Uint8Array } {
   if (envelopeBytes.length === 0) refuse('BAD_REQUEST', 'message was empty');
   if (envelopeBytes.length > options.absoluteMaxBytes) {
     refuse(
@@ -43,11 +65,9 @@ export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<Admis
   if (channelHeader.getType() !== common.HeaderType.ENDORSER_TRANSACTION) {
     refuse('BAD_REQUEST', `message of type ${channelHeader.getType()} is not an endorser transaction`);
   }
-  const check = options.msps.verifySignature(
-    signatureHeader.getCreator_asU8(),
-    envelope.getPayload_asU8(),
-    envelope.getSignature_asU8(),
-  );
-  if (!check.ok)
-    refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${check.reason}`);
+  return {
+    creator: signatureHeader.getCreator_asU8(),
+    payload: envelope.getPayload_asU8(),
+    signature: envelope.getSignature_asU8(),
+  };
 }
