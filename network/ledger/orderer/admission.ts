@@ -4,6 +4,7 @@
  * payload verifies). A refusal is ORDERER_REJECTED with Fabric's status text.
  */
 import { common } from '@hyperledger/fabric-protos';
+import { decodeEnvelope, type DecodedEnvelope } from '../block/index.ts';
 import { LedgerError } from '../errors.ts';
 import type { IdentityCheck, IdentityVerifier } from '../types.ts';
 
@@ -18,16 +19,29 @@ const refuse = (status: string, info: string): never => {
   throw new LedgerError('ORDERER_REJECTED', `status=${status}, info=${info}`);
 };
 
-/** Broadcast's admission: refuses, by throwing ORDERER_REJECTED, what the filters refuse. */
-export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): void {
-  const signed = checkEnvelope(envelopeBytes, options);
-  refuseUnlessWriter(options.msps.verifySignature(signed.creator, signed.payload, signed.signature));
+/**
+ * Broadcast's admission: refuses, by throwing ORDERER_REJECTED, what the filters refuse; returns the envelope's
+ * decoded layers for the committer.
+ */
+export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): DecodedEnvelope {
+  const decoded = checkEnvelope(envelopeBytes, options);
+  refuseUnlessWriter(options.msps.verifySignature(...signed(decoded)));
+  return decoded;
 }
 
 /** {@link admitEnvelope} with the signature verified on libuv's thread pool (the gateway's Submit). */
-export async function admitEnvelopeAsync(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): Promise<void> {
-  const signed = checkEnvelope(envelopeBytes, options);
-  refuseUnlessWriter(await options.msps.verifySignatureAsync(signed.creator, signed.payload, signed.signature));
+export async function admitEnvelopeAsync(
+  envelopeBytes: Uint8Array,
+  options: Readonly<AdmissionOptions>,
+): Promise<DecodedEnvelope> {
+  const decoded = checkEnvelope(envelopeBytes, options);
+  refuseUnlessWriter(await options.msps.verifySignatureAsync(...signed(decoded)));
+  return decoded;
+}
+
+/** Creator, signed bytes and signature: `/Channel/Writers` is any member whose signature over the payload verifies. */
+function signed({ envelope, signatureHeader }: DecodedEnvelope): [Uint8Array, Uint8Array, Uint8Array] {
+  return [signatureHeader.getCreator_asU8(), envelope.getPayload_asU8(), envelope.getSignature_asU8()];
 }
 
 function refuseUnlessWriter(check: IdentityCheck): void {
@@ -35,11 +49,8 @@ function refuseUnlessWriter(check: IdentityCheck): void {
     refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${check.reason}`);
 }
 
-/** Every filter but the signature's; returns what the signature check needs. */
-function checkEnvelope(
-  envelopeBytes: Uint8Array,
-  options: Readonly<AdmissionOptions>,
-): { readonly creator: Uint8Array; readonly payload: Uint8Array; readonly signature: Uint8Array } {
+/** Every filter but the signature's. */
+function checkEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): DecodedEnvelope {
   if (envelopeBytes.length === 0) refuse('BAD_REQUEST', 'message was empty');
   if (envelopeBytes.length > options.absoluteMaxBytes) {
     refuse(
@@ -47,27 +58,18 @@ function checkEnvelope(
       `message payload is ${envelopeBytes.length} bytes and exceeds maximum allowed ${options.absoluteMaxBytes} bytes`,
     );
   }
-  let envelope: common.Envelope;
-  let channelHeader: common.ChannelHeader;
-  let signatureHeader: common.SignatureHeader;
+  let decoded: DecodedEnvelope;
   try {
-    envelope = common.Envelope.deserializeBinary(envelopeBytes);
-    const header = common.Payload.deserializeBinary(envelope.getPayload_asU8()).getHeader();
-    if (!header) throw new Error('missing header');
-    channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
-    signatureHeader = common.SignatureHeader.deserializeBinary(header.getSignatureHeader_asU8());
+    decoded = decodeEnvelope(envelopeBytes);
   } catch {
     return refuse('BAD_REQUEST', 'bad payload: envelope, payload or header could not be parsed');
   }
+  const { channelHeader } = decoded;
   if (channelHeader.getChannelId() !== options.channelId) {
     refuse('NOT_FOUND', `channel ${channelHeader.getChannelId()} not found`);
   }
   if (channelHeader.getType() !== common.HeaderType.ENDORSER_TRANSACTION) {
     refuse('BAD_REQUEST', `message of type ${channelHeader.getType()} is not an endorser transaction`);
   }
-  return {
-    creator: signatureHeader.getCreator_asU8(),
-    payload: envelope.getPayload_asU8(),
-    signature: envelope.getSignature_asU8(),
-  };
+  return decoded;
 }
