@@ -135,7 +135,7 @@ async function waitForTransaction(backend: GatewayBackend, txId: string, signal:
     const location = await backend.findTransaction(txId);
     if (location) return location;
     try {
-      await backend.blocks.waitForHeight(height + 1, signal);
+      await backend.blocks.waitForTransaction(txId, height, signal);
     } catch (cause) {
       if (signal.aborted)
         throw new LedgerError('TIMEOUT', `timed out waiting for transaction ${txId} to commit`, { cause });
