@@ -30,6 +30,31 @@ export type VerifyResult = { readonly ok: true } | { readonly ok: false; readonl
  * before the curve check. `signature` is attacker-controlled.
  */
 export function verifyP256(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): VerifyResult {
+  const refused = refuseMalformed(signature);
+  if (refused) return refused;
+  const ok = verify('sha256', data, { key: publicKey, dsaEncoding: 'der' }, signature);
+  return ok ? VALID : NOT_VALID;
+}
+
+/**
+ * {@link verifyP256} with the curve check on libuv's thread pool (node:crypto's callback form): the same CPU,
+ * but not on the event loop, so a server verifies while it serves other calls.
+ */
+export function verifyP256Async(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): Promise<VerifyResult> {
+  const refused = refuseMalformed(signature);
+  if (refused) return Promise.resolve(refused);
+  return new Promise((resolve) => {
+    verify('sha256', data, { key: publicKey, dsaEncoding: 'der' }, signature, (err, ok) => {
+      resolve(err === null && ok ? VALID : NOT_VALID);
+    });
+  });
+}
+
+const VALID: VerifyResult = { ok: true };
+const NOT_VALID: VerifyResult = { ok: false, reason: 'signature is not valid' };
+
+/** Malformed DER and high-S are refused before any curve work (`bccsp/sw/ecdsa.go`). */
+function refuseMalformed(signature: Uint8Array): VerifyResult | undefined {
   let sig: EcdsaSignature;
   try {
     sig = decodeDerSignature(signature);
@@ -42,8 +67,7 @@ export function verifyP256(publicKey: KeyObject, data: Uint8Array, signature: Ui
   if (sig.s > P256_HALF_N) {
     return { ok: false, reason: 'Invalid S. Must be smaller than half the order' };
   }
-  const ok = verify('sha256', data, { key: publicKey, dsaEncoding: 'der' }, signature);
-  return ok ? { ok: true } : { ok: false, reason: 'signature is not valid' };
+  return undefined;
 }
 
 export function isLowS(signature: Uint8Array): boolean {

@@ -3,6 +3,7 @@ export { sha256, sha256Hex } from './hash.ts';
 export {
   signP256,
   verifyP256,
+  verifyP256Async,
   isLowS,
   publicKeyOf,
   decodeDerSignature,

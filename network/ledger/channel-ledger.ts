@@ -14,6 +14,7 @@ import {
   buildBlock,
   buildConfigEnvelope,
   readConfigEnvelope,
+  type DecodedEnvelope,
   readConfigMsps,
   setTransactionsFilter,
 } from './block/index.ts';
@@ -23,7 +24,7 @@ import { BlockNotifier } from './events/block-notifier.ts';
 import type { GatewayBackend } from './gateway/gateway-backend.ts';
 import type { PeerAddress } from './gateway/grpc-errors.ts';
 import { StreamActivity } from './gateway/stream-activity.ts';
-import { admitEnvelope } from './orderer/admission.ts';
+import { admitEnvelope, admitEnvelopeAsync, type AdmissionOptions } from './orderer/admission.ts';
 import { authorizeConfigUpdate, type AuthorizedConfigUpdate } from './orderer/config-update.ts';
 import { SoloOrderer, type BatchKind, type BatchOptions } from './orderer/solo-orderer.ts';
 import { channelMspConfigs, ChannelMsps } from './msp/index.ts';
@@ -73,6 +74,8 @@ export class ChannelLedger implements GatewayBackend {
   #endorser: Endorser | undefined;
   #previousHash: Uint8Array | undefined;
   readonly #transient = new TransientStore();
+  /** What admission decoded of each envelope waiting to be committed, by its bytes (gone with them). */
+  readonly #decoded = new WeakMap<Uint8Array, DecodedEnvelope>();
   #config: ChannelConfigState;
   /** The block whose commit failed on the disk: the store is reopened before anything is committed after it. */
   #failedBlock: number | undefined;
@@ -116,8 +119,19 @@ export class ChannelLedger implements GatewayBackend {
   }
 
   order(envelope: Uint8Array): void {
-    admitEnvelope(envelope, { channelId: this.channelId, msps: this.msps, absoluteMaxBytes: this.#absoluteMaxBytes });
+    const decoded = admitEnvelope(envelope, this.#admission);
     this.#orderer.order(envelope);
+    this.#decoded.set(envelope, decoded);
+  }
+
+  async submit(envelope: Uint8Array): Promise<void> {
+    const decoded = await admitEnvelopeAsync(envelope, this.#admission);
+    this.#orderer.order(envelope);
+    this.#decoded.set(envelope, decoded);
+  }
+
+  get #admission(): AdmissionOptions {
+    return { channelId: this.channelId, msps: this.msps, absoluteMaxBytes: this.#absoluteMaxBytes };
   }
 
   /**
@@ -233,7 +247,7 @@ export class ChannelLedger implements GatewayBackend {
       lastConfigIndex: this.#config.blockNumber,
     });
     const committed: string[] = [];
-    const { codes, updates } = await validateBlock(block, {
+    const { codes, updates, txIds } = await validateBlock(block, {
       channelId: this.channelId,
       identities: this.msps,
       state: store,
@@ -246,13 +260,14 @@ export class ChannelLedger implements GatewayBackend {
         },
       },
       ...(this.#c.endorsementPolicy ? { endorsementPolicy: this.#c.endorsementPolicy } : {}),
+      decoded: (envelope) => this.#decoded.get(envelope),
     });
     setTransactionsFilter(block, codes);
-    await store.commitBlock(block, updates);
+    await store.commitBlock(block, updates, txIds);
     // Only once durable: a commit that failed on the disk is validated again and needs the plaintext again.
     this.#transient.delete(committed);
     this.#previousHash = blockHeaderHash(header(block));
-    this.blocks.advance(store.height);
+    this.blocks.advance(store.height, txIds);
   }
 
   /**

@@ -17,6 +17,7 @@ import {
 import { ChannelLedger } from './channel-ledger.ts';
 import {
   connectChaincodeService,
+  setChaincodeLogLevel,
   startInProcessChaincode,
   type ChaincodeServiceTls,
   type ContractClass,
@@ -111,11 +112,7 @@ const DEFAULT_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 5_000;
 
 const require = createRequire(import.meta.url);
-// Read once: setLevel() writes its own spelling ('warn') back into the variable, which it does not parse.
 const CHAINCODE_LOG_LEVEL = process.env.CORE_CHAINCODE_LOGGING_LEVEL ?? 'WARNING';
-const chaincodeLoggers = ['fabric-shim/lib/logger.js', 'fabric-contract-api/lib/logger.js'].map(
-  (name) => require(name) as { setLevel(level: string): void },
-);
 
 export async function createLedger(options: Readonly<LedgerOptions>): Promise<Ledger> {
   await mkdir(options.dataDir, { recursive: true });
@@ -286,7 +283,7 @@ async function startChaincode(
   }
   // The shim and contract API log every invocation and decorator at INFO; a peer sets its chaincode's level
   // through CORE_CHAINCODE_LOGGING_LEVEL, and in-process chaincode shares this process's.
-  for (const logger of chaincodeLoggers) logger.setLevel(logLevel);
+  setChaincodeLogLevel(logLevel);
   const contracts =
     typeof deployment.contracts === 'string'
       ? (require(deployment.contracts) as { contracts: ContractClass[] }).contracts

@@ -51,6 +51,16 @@ export interface IdentityVerifier {
   hasMsp(mspId: string): boolean;
   /** validate(), then a low-S ECDSA P-256 signature over SHA-256(message). */
   verifySignature(serializedIdentity: Uint8Array, message: Uint8Array, signature: Uint8Array, at?: Date): IdentityCheck;
+  /**
+   * verifySignature() with the curve check on libuv's thread pool: the gateway's per-call signatures (proposal,
+   * transaction, commit-status request) are verified while the event loop serves other calls.
+   */
+  verifySignatureAsync(
+    serializedIdentity: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+    at?: Date,
+  ): Promise<IdentityCheck>;
 }
 
 /** A signing identity of the ledger itself (its peer and its orderer). */

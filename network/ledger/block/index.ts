@@ -24,7 +24,7 @@ export {
   type ChannelMsp,
   type GenesisBlockOptions,
 } from './config-block.ts';
-export { tryReadChannelHeader } from './envelope.ts';
+export { decodeEnvelope, tryReadChannelHeader, type DecodedEnvelope } from './envelope.ts';
 export { BlockFormatError, type BlockFormatErrorCode } from './errors.ts';
 export { computeConfigUpdate } from './config-update.ts';
 export { configGroupOfMap, configMap, entryKey, groupKey, ROOT_GROUP, type ConfigEntry, type ConfigMap } from './config-map.ts';

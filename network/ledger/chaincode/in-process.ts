@@ -4,10 +4,13 @@
  * therefore run exactly as under Fabric: same stub, ClientIdentity and contract dispatch.
  */
 import 'reflect-metadata';
+// Before the shim is required: its loggers drop below-level lines unformatted (chaincode-logging.ts).
+import './chaincode-logging.ts';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { peer } from '@hyperledger/fabric-protos';
 import type { ChaincodeConnection } from '../types.ts';
+import { cachingClientIdentity, type ClientIdentityClass } from './client-identity-cache.ts';
 import { loopback } from './loopback.ts';
 import { PeerHandler } from './peer-handler.ts';
 
@@ -29,6 +32,9 @@ interface ShimMessageHandler {
 const { ChaincodeMessageHandler } = require('fabric-shim/lib/handler.js') as {
   ChaincodeMessageHandler: new (stream: Duplex, chaincode: ShimChaincode) => ShimMessageHandler;
 };
+// The contract SPI takes ClientIdentity from the shim's exports when it loads: the caching one must be there first.
+const shimExports = require('fabric-shim/lib/chaincode.js') as { ClientIdentity: ClientIdentityClass };
+shimExports.ClientIdentity = cachingClientIdentity(shimExports.ClientIdentity);
 const ChaincodeFromContract = require('fabric-shim/lib/contract-spi/chaincodefromcontract.js') as new (
   contracts: ContractClass[],
   serializers: unknown,

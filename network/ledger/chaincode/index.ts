@@ -1,4 +1,6 @@
 /** The embedded ledger's chaincode runtime: the peer side of the shim protocol over in-process or CCaaS streams. */
+// First: chaincode loggers drop below-level lines unformatted from the moment the shim is loaded.
+export { setChaincodeLogLevel } from './chaincode-logging.ts';
 export {
   startInProcessChaincode,
   type InProcessChaincodeOptions,

@@ -98,7 +98,7 @@ export class Endorser {
           : noEndorsementPlan(proposal.chaincodeName, ch),
       );
     }
-    checkProposalCreator(signedProposal, proposal, this.#c.msps, this.#c.onWarning);
+    await checkProposalCreator(proposal, this.#c.msps, this.#c.onWarning);
     if (await this.#c.findTransaction(proposal.txId)) {
       throw new LedgerError(
         'PROPOSAL_REJECTED',

@@ -9,6 +9,9 @@ import type { Identity, IdentityVerifier } from '../types.ts';
 
 export interface UnpackedProposal {
   readonly signedProposal: Uint8Array;
+  /** SignedProposal.proposal_bytes and .signature: what the creator signed, and its signature. */
+  readonly proposalBytes: Uint8Array;
+  readonly signature: Uint8Array;
   readonly channelHeaderBytes: Uint8Array;
   readonly signatureHeaderBytes: Uint8Array;
   readonly channelHeader: common.ChannelHeader;
@@ -85,6 +88,8 @@ export function unpackProposal(signedProposalBytes: Uint8Array): UnpackedProposa
 
   return {
     signedProposal: signedProposalBytes,
+    proposalBytes: signed.getProposalBytes_asU8(),
+    signature: signed.getSignature_asU8(),
     channelHeaderBytes,
     signatureHeaderBytes,
     channelHeader,
@@ -107,14 +112,12 @@ export function unpackProposal(signedProposalBytes: Uint8Array): UnpackedProposa
  * an MSP the channel does not have is "creator org unknown, creator is malformed", anything else (certificate
  * not issued by the MSP, expired, wrong NodeOU, bad signature) only names the MSP it claimed.
  */
-export function checkProposalCreator(
-  signedProposalBytes: Uint8Array,
+export async function checkProposalCreator(
   unpacked: UnpackedProposal,
   msps: IdentityVerifier,
   warn?: (message: string) => void,
-): Identity {
-  const signed = peer.SignedProposal.deserializeBinary(signedProposalBytes);
-  const check = msps.verifySignature(unpacked.creator, signed.getProposalBytes_asU8(), signed.getSignature_asU8());
+): Promise<Identity> {
+  const check = await msps.verifySignatureAsync(unpacked.creator, unpacked.proposalBytes, unpacked.signature);
   if (check.ok) return check.identity;
   // The reason goes to the peer's operator only, as Fabric's endorserLogger.Warningf.
   warn?.(`${unpacked.txId} access denied: channel [${unpacked.channelId}]: ${check.reason}`);

@@ -50,18 +50,18 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
       return response.serializeBinary();
     }),
 
-    Submit: unary('submit', (bytes) => {
+    Submit: unary('submit', async (bytes) => {
       const request = decodeRequest('SubmitRequest', bytes, (b) => gateway.SubmitRequest.deserializeBinary(b));
       const envelope = requireField(request.getPreparedTransaction(), 'prepared_transaction');
       if (envelope.getSignature_asU8().length === 0) {
         throw new LedgerError('BAD_REQUEST', 'prepared transaction must be signed'); // submit.go:36
       }
-      backend.order(envelope.serializeBinary());
-      return Promise.resolve(new gateway.SubmitResponse().serializeBinary());
+      await backend.submit(envelope.serializeBinary());
+      return new gateway.SubmitResponse().serializeBinary();
     }),
 
     CommitStatus: unary('commitStatus', async (bytes, signal) => {
-      const request = verifiedRequest(
+      const request = await verifiedRequest(
         backend,
         decodeRequest('SignedCommitStatusRequest', bytes, (b) =>
           gateway.SignedCommitStatusRequest.deserializeBinary(b),
@@ -110,16 +110,16 @@ interface ChannelRequest {
  * Decodes the inner request and checks its signature by the identity it names, which must be a channel reader
  * (commitstatus.go, chaincodeevents.go: `/Channel/Application/Readers`).
  */
-function verifiedRequest<T extends ChannelRequest>(
+async function verifiedRequest<T extends ChannelRequest>(
   backend: GatewayBackend,
   signed: SignedRequest,
   what: string,
   decode: (bytes: Uint8Array) => T,
-): T {
+): Promise<T> {
   const request = decodeRequest(what, signed.getRequest_asU8(), decode);
   const channelId = request.getChannelId();
   if (channelId !== backend.channelId) throw new LedgerError('CHANNEL_NOT_FOUND', `channel '${channelId}' not found`);
-  const check = backend.msps.verifySignature(
+  const check = await backend.msps.verifySignatureAsync(
     request.getIdentity_asU8(),
     signed.getRequest_asU8(),
     signed.getSignature_asU8(),
@@ -135,7 +135,7 @@ async function waitForTransaction(backend: GatewayBackend, txId: string, signal:
     const location = await backend.findTransaction(txId);
     if (location) return location;
     try {
-      await backend.blocks.waitForHeight(height + 1, signal);
+      await backend.blocks.waitForTransaction(txId, height, signal);
     } catch (cause) {
       if (signal.aborted)
         throw new LedgerError('TIMEOUT', `timed out waiting for transaction ${txId} to commit`, { cause });
@@ -150,7 +150,7 @@ async function streamChaincodeEvents(
   call: ServerWritableStream<Buffer, Uint8Array>,
 ): Promise<void> {
   const signal = callSignal(call);
-  const request = verifiedRequest(
+  const request = await verifiedRequest(
     backend,
     decodeRequest('SignedChaincodeEventsRequest', call.request, (b) =>
       gateway.SignedChaincodeEventsRequest.deserializeBinary(b),

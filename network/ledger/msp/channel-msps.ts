@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { type common, msp } from '@hyperledger/fabric-protos';
 import { readChannelMsps, type ChannelOrg } from '../block/index.ts';
-import { sha256Hex, verifyP256 } from '../../crypto/index.ts';
+import { sha256Hex, verifyP256, verifyP256Async, type VerifyResult } from '../../crypto/index.ts';
 import { TrustedCas, type TrustedCa } from '../../pki/index.ts';
 import type { Identity, IdentityCheck, IdentityVerifier } from '../types.ts';
 
@@ -80,10 +80,28 @@ export class ChannelMsps implements IdentityVerifier {
     const check = this.validate(serializedIdentity, at);
     if (!check.ok) return check;
     // The orderer's admission and the committer check the same envelope signature: verify each (identity,
-    // message, signature) once. Hashing costs a few µs, an ECDSA verify ~100 µs.
+    // message, signature) once. Hashing costs a few µs, an ECDSA verify ~80 µs.
     const memoKey = signatureMemoKey(serializedIdentity, message, signature);
     if (this.#verified.has(memoKey)) return check;
-    const result = verifyP256(check.identity.publicKey, message, signature);
+    return this.#outcome(check, memoKey, verifyP256(check.identity.publicKey, message, signature));
+  }
+
+  async verifySignatureAsync(
+    serializedIdentity: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+    at?: Date,
+  ): Promise<IdentityCheck> {
+    const check = this.validate(serializedIdentity, at);
+    if (!check.ok) return check;
+    const memoKey = signatureMemoKey(serializedIdentity, message, signature);
+    if (this.#verified.has(memoKey)) return check;
+    // A reconfigure() meanwhile does not matter: whether a signature verifies under a key is no channel fact, and
+    // the identity is validated against the channel's MSPs again at every use of the memo.
+    return this.#outcome(check, memoKey, await verifyP256Async(check.identity.publicKey, message, signature));
+  }
+
+  #outcome(check: IdentityCheck, memoKey: string, result: VerifyResult): IdentityCheck {
     if (!result.ok) {
       return { ok: false, reason: `the creator's signature over the proposal is not valid: ${result.reason}` };
     }

@@ -4,8 +4,9 @@
  * payload verifies). A refusal is ORDERER_REJECTED with Fabric's status text.
  */
 import { common } from '@hyperledger/fabric-protos';
+import { decodeEnvelope, type DecodedEnvelope } from '../block/index.ts';
 import { LedgerError } from '../errors.ts';
-import type { IdentityVerifier } from '../types.ts';
+import type { IdentityCheck, IdentityVerifier } from '../types.ts';
 
 export interface AdmissionOptions {
   readonly channelId: string;
@@ -14,10 +15,42 @@ export interface AdmissionOptions {
   readonly absoluteMaxBytes: number;
 }
 
-export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): void {
-  const refuse = (status: string, info: string): never => {
-    throw new LedgerError('ORDERER_REJECTED', `status=${status}, info=${info}`);
-  };
+const refuse = (status: string, info: string): never => {
+  throw new LedgerError('ORDERER_REJECTED', `status=${status}, info=${info}`);
+};
+
+/**
+ * Broadcast's admission: refuses, by throwing ORDERER_REJECTED, what the filters refuse; returns the envelope's
+ * decoded layers for the committer.
+ */
+export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): DecodedEnvelope {
+  const decoded = checkEnvelope(envelopeBytes, options);
+  refuseUnlessWriter(options.msps.verifySignature(...signed(decoded)));
+  return decoded;
+}
+
+/** {@link admitEnvelope} with the signature verified on libuv's thread pool (the gateway's Submit). */
+export async function admitEnvelopeAsync(
+  envelopeBytes: Uint8Array,
+  options: Readonly<AdmissionOptions>,
+): Promise<DecodedEnvelope> {
+  const decoded = checkEnvelope(envelopeBytes, options);
+  refuseUnlessWriter(await options.msps.verifySignatureAsync(...signed(decoded)));
+  return decoded;
+}
+
+/** Creator, signed bytes and signature: `/Channel/Writers` is any member whose signature over the payload verifies. */
+function signed({ envelope, signatureHeader }: DecodedEnvelope): [Uint8Array, Uint8Array, Uint8Array] {
+  return [signatureHeader.getCreator_asU8(), envelope.getPayload_asU8(), envelope.getSignature_asU8()];
+}
+
+function refuseUnlessWriter(check: IdentityCheck): void {
+  if (!check.ok)
+    refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${check.reason}`);
+}
+
+/** Every filter but the signature's. */
+function checkEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): DecodedEnvelope {
   if (envelopeBytes.length === 0) refuse('BAD_REQUEST', 'message was empty');
   if (envelopeBytes.length > options.absoluteMaxBytes) {
     refuse(
@@ -25,29 +58,18 @@ export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<Admis
       `message payload is ${envelopeBytes.length} bytes and exceeds maximum allowed ${options.absoluteMaxBytes} bytes`,
     );
   }
-  let envelope: common.Envelope;
-  let channelHeader: common.ChannelHeader;
-  let signatureHeader: common.SignatureHeader;
+  let decoded: DecodedEnvelope;
   try {
-    envelope = common.Envelope.deserializeBinary(envelopeBytes);
-    const header = common.Payload.deserializeBinary(envelope.getPayload_asU8()).getHeader();
-    if (!header) throw new Error('missing header');
-    channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
-    signatureHeader = common.SignatureHeader.deserializeBinary(header.getSignatureHeader_asU8());
+    decoded = decodeEnvelope(envelopeBytes);
   } catch {
     return refuse('BAD_REQUEST', 'bad payload: envelope, payload or header could not be parsed');
   }
+  const { channelHeader } = decoded;
   if (channelHeader.getChannelId() !== options.channelId) {
     refuse('NOT_FOUND', `channel ${channelHeader.getChannelId()} not found`);
   }
   if (channelHeader.getType() !== common.HeaderType.ENDORSER_TRANSACTION) {
     refuse('BAD_REQUEST', `message of type ${channelHeader.getType()} is not an endorser transaction`);
   }
-  const check = options.msps.verifySignature(
-    signatureHeader.getCreator_asU8(),
-    envelope.getPayload_asU8(),
-    envelope.getSignature_asU8(),
-  );
-  if (!check.ok)
-    refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${check.reason}`);
+  return decoded;
 }

@@ -43,9 +43,14 @@ export interface LedgerStore extends StateReader, AsyncDisposable {
   blockchainInfo(): common.BlockchainInfo;
   /**
    * Appends `block`, whose TRANSACTIONS_FILTER is already set, with the state updates of its VALID transactions.
-   * The store sets COMMIT_HASH. Calls are serialised.
+   * The store sets COMMIT_HASH. Calls are serialised. `txIds`, when the caller has read them (the validator),
+   * is each envelope's channel header txid (undefined where it does not parse); otherwise the store reads them.
    */
-  commitBlock(block: common.Block, updates: readonly StateUpdate[]): Promise<void>;
+  commitBlock(
+    block: common.Block,
+    updates: readonly StateUpdate[],
+    txIds?: readonly (string | undefined)[],
+  ): Promise<void>;
   /** Every state entry, in key order: for chain verification. */
   stateEntries(): AsyncIterable<NamespacedStateEntry>;
   /**
@@ -270,14 +275,22 @@ class LevelLedgerStore implements LedgerStore {
   }
 
   /** Commits accepted before close() still complete: close() waits for the queue. */
-  async commitBlock(block: common.Block, updates: readonly StateUpdate[]): Promise<void> {
+  async commitBlock(
+    block: common.Block,
+    updates: readonly StateUpdate[],
+    txIds?: readonly (string | undefined)[],
+  ): Promise<void> {
     this.#assertOpen();
-    const run = this.#queue.then(() => this.#commit(block, updates));
+    const run = this.#queue.then(() => this.#commit(block, updates, txIds));
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #commit(block: common.Block, updates: readonly StateUpdate[]): Promise<void> {
+  async #commit(
+    block: common.Block,
+    updates: readonly StateUpdate[],
+    knownTxIds: readonly (string | undefined)[] | undefined,
+  ): Promise<void> {
     const header = block.getHeader();
     const envelopes = block.getData()?.getDataList_asU8() ?? [];
     const { height, lastHeaderHash, commitHash } = this.#savepoint;
@@ -312,8 +325,14 @@ class LevelLedgerStore implements LedgerStore {
     batch.put(blockKey(height), Buffer.from(block.serializeBinary()), { sublevel: this.#blocks });
     // Duplicate txids keep the FIRST occurrence's location (Fabric 2.x blkstorage; reference §10 CommitStatus).
     const seen = new Set<string>();
+    if (knownTxIds !== undefined && knownTxIds.length !== envelopes.length) {
+      throw new LedgerStoreError(
+        'BAD_BLOCK',
+        `"txIds" has ${String(knownTxIds.length)} entries for ${String(envelopes.length)} transactions`,
+      );
+    }
     for (const [txNum, envelope] of envelopes.entries()) {
-      const txId = tryReadChannelHeader(envelope)?.getTxId();
+      const txId = knownTxIds ? knownTxIds[txNum] : tryReadChannelHeader(envelope)?.getTxId();
       if (!txId || seen.has(txId)) continue;
       seen.add(txId);
       if (this.#txLocation(txId)) continue;

@@ -1,6 +1,6 @@
 import { common, peer } from '@hyperledger/fabric-protos';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildBlock, buildGenesisBlock } from '../block/index.ts';
+import { buildBlock, buildGenesisBlock, decodeEnvelope, tryReadChannelHeader } from '../block/index.ts';
 import { sha256Hex } from '../../crypto/index.ts';
 import { validateBlock } from './tx-validator.ts';
 import { buildEndorserTransaction, type EndorserTxOptions } from './test-tx-builder.ts';
@@ -40,6 +40,63 @@ describe('validateBlock', () => {
     expect(codes).toEqual([Code.VALID, Code.VALID]);
     expect(await ledger.store.getState(CC, 'b')).toMatchObject({ version: { blockNum: 1, txNum: 1 } });
     expect(text((await ledger.store.getState(CC, 'a'))?.value)).toBe('1');
+  });
+
+  it('validates envelopes the orderer decoded as it validates the bytes, without decoding them again', async () => {
+    const valid = write('a', '1');
+    const envelopes = [
+      valid.envelope,
+      Uint8Array.of(0xff, 0xff, 0xff),
+      tx({ namespace: CC, writes: [{ key: 'b', value: 'x' }] }, { badCreatorSignature: true }).envelope,
+      tx({ namespace: CC }, { txId: 'ab'.repeat(32) }).envelope,
+      valid.envelope,
+      write('c', '3').envelope,
+    ];
+    const info = ledger.store.blockchainInfo();
+    const block = buildBlock({
+      number: info.getHeight(),
+      previousHash: info.getCurrentblockhash_asU8(),
+      envelopes,
+      ordererSigner: ledger.orderer,
+      lastConfigIndex: 0,
+    });
+    const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store };
+    const byItself = await validateBlock(block, context);
+
+    const admitted = new Map(
+      envelopes.flatMap((e) => {
+        try {
+          return [[e, decodeEnvelope(e)] as const];
+        } catch {
+          return [];
+        }
+      }),
+    );
+    const deserialize = common.Envelope.deserializeBinary.bind(common.Envelope);
+    let decodes = 0;
+    common.Envelope.deserializeBinary = (bytes) => {
+      decodes++;
+      return deserialize(bytes);
+    };
+    let withDecoded;
+    try {
+      withDecoded = await validateBlock(block, { ...context, decoded: (e) => admitted.get(e) });
+    } finally {
+      common.Envelope.deserializeBinary = deserialize;
+    }
+    expect(withDecoded).toEqual(byItself);
+    expect(byItself.codes).toEqual([
+      Code.VALID,
+      Code.BAD_PAYLOAD,
+      Code.BAD_CREATOR_SIGNATURE,
+      Code.BAD_PROPOSAL_TXID,
+      Code.DUPLICATE_TXID,
+      Code.VALID,
+    ]);
+    // The store indexes these: each envelope's channel header txid, as it would read it itself.
+    expect(byItself.txIds).toEqual(envelopes.map((e) => tryReadChannelHeader(e)?.getTxId()));
+    // Only the envelope admission could not decode is decoded here.
+    expect(decodes).toBe(1);
   });
 
   it('rejects an envelope that is not a payload as BAD_PAYLOAD and empty data as NIL_ENVELOPE', async () => {

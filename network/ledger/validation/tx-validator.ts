@@ -5,6 +5,7 @@
  */
 import { common, ledger, peer } from '@hyperledger/fabric-protos';
 import { sha256, sha256Hex } from '../../crypto/index.ts';
+import type { DecodedEnvelope } from '../block/index.ts';
 import { sortUpdates, type StateUpdate } from '../store/index.ts';
 import type { Identity, IdentityVerifier, StateReader, TxLocation } from '../types.ts';
 import { ANY_PEER_ENDORSEMENT, type EndorsementPolicy } from './endorsement-policy.ts';
@@ -47,6 +48,11 @@ export interface BlockValidationContext {
    * config path, orderer/config-update.ts). Without it, every such transaction is INVALID_CONFIG_TRANSACTION.
    */
   readonly configTransaction?: (envelope: Uint8Array) => boolean;
+  /**
+   * An envelope of this block whose layers the orderer's admission already decoded, looked up by its bytes
+   * (the same Uint8Array): decoded from the same bytes, they are what this would decode. Others are decoded here.
+   */
+  readonly decoded?: (envelope: Uint8Array) => DecodedEnvelope | undefined;
 }
 
 export interface BlockValidation {
@@ -54,6 +60,8 @@ export interface BlockValidation {
   readonly codes: number[];
   /** Writes of the VALID transactions, versioned (blockNum, txNum), the last write of a key winning. */
   readonly updates: StateUpdate[];
+  /** Each envelope's channel header txid, whatever its code; undefined where the channel header does not parse. */
+  readonly txIds: (string | undefined)[];
 }
 
 interface NamespaceRwset {
@@ -91,11 +99,12 @@ export async function validateBlock(
   const policy = context.endorsementPolicy ?? ANY_PEER_ENDORSEMENT;
   const envelopes = block.getData()?.getDataList_asU8() ?? [];
   const codes: number[] = [];
+  const txIds: (string | undefined)[] = [];
   const pending: PendingUpdates = new Map();
   const seenTxIds = new Set<string>();
 
   for (const [txNum, envelope] of envelopes.entries()) {
-    const checked = checkTransaction(envelope, blockNum, context);
+    const checked = checkTransaction(envelope, blockNum, context, (txId) => (txIds[txNum] = txId));
     if (checked.kind === 'code') {
       codes.push(checked.code);
       continue;
@@ -122,7 +131,8 @@ export async function validateBlock(
       }
     }
   }
-  return { codes, updates: sortUpdates(pending.values()) };
+  txIds.length = envelopes.length;
+  return { codes, updates: sortUpdates(pending.values()), txIds };
 }
 
 /** Steps 7–9: endorsement policy, MVCC, phantom reads. */
@@ -148,19 +158,25 @@ function checkTransaction(
   envelopeBytes: Uint8Array,
   blockNum: number,
   context: Readonly<BlockValidationContext>,
+  onTxId: (txId: string) => void,
 ): StatelessResult {
   const fail = (code: number): StatelessResult => ({ kind: 'code', code });
   if (envelopeBytes.length === 0) return fail(Code.NIL_ENVELOPE);
 
   // 1. BAD_PAYLOAD / BAD_COMMON_HEADER (msgvalidation.go:248, validateCommonHeader)
-  const envelope = parse(() => common.Envelope.deserializeBinary(envelopeBytes));
-  const payload = envelope && parse(() => common.Payload.deserializeBinary(envelope.getPayload_asU8()));
+  const known = context.decoded?.(envelopeBytes);
+  const envelope = known?.envelope ?? parse(() => common.Envelope.deserializeBinary(envelopeBytes));
+  const payload =
+    known?.payload ?? (envelope && parse(() => common.Payload.deserializeBinary(envelope.getPayload_asU8())));
   if (!envelope || !payload) return fail(Code.BAD_PAYLOAD);
   const header = payload.getHeader();
   const channelHeaderBytes = header?.getChannelHeader_asU8() ?? new Uint8Array();
   const signatureHeaderBytes = header?.getSignatureHeader_asU8() ?? new Uint8Array();
-  const channelHeader = parse(() => common.ChannelHeader.deserializeBinary(channelHeaderBytes));
-  const signatureHeader = parse(() => common.SignatureHeader.deserializeBinary(signatureHeaderBytes));
+  const channelHeader =
+    known?.channelHeader ?? (header && parse(() => common.ChannelHeader.deserializeBinary(channelHeaderBytes)));
+  const signatureHeader =
+    known?.signatureHeader ?? parse(() => common.SignatureHeader.deserializeBinary(signatureHeaderBytes));
+  if (channelHeader) onTxId(channelHeader.getTxId());
   if (!header || !channelHeader || !signatureHeader) return fail(Code.BAD_COMMON_HEADER);
   const type = channelHeader.getType();
   // Block 0 carries the genesis config: it is the channel's trust root, not validated against itself.

@@ -232,6 +232,8 @@ function identitiesAt(identities: IdentityVerifier, at: Date | undefined): Ident
     hasMsp: (mspId) => identities.hasMsp(mspId),
     validate: (serialized) => identities.validate(serialized, at),
     verifySignature: (serialized, message, signature) => identities.verifySignature(serialized, message, signature, at),
+    verifySignatureAsync: (serialized, message, signature) =>
+      identities.verifySignatureAsync(serialized, message, signature, at),
   };
 }
 

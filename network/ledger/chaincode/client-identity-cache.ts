@@ -1,0 +1,58 @@
+/**
+ * fabric-shim's ClientIdentity with its certificate parsed once per creator, not once per invocation.
+ *
+ * The contract SPI builds `ctx.clientIdentity` for every transaction, and its constructor parses the creator's
+ * PEM with @fidm/x509 (ASN.1 in JavaScript): about 8% of the embedded ledger's busy time under
+ * `npm run bench -- ledger` (bench/RESULTS.md, issue 13). What it derives depends only on the creator bytes
+ * (`mspId`, `id` from the subject and issuer DNs, `attrs` from the Fabric attribute extension), so an identity
+ * seen before gets the same fields without parsing; `stub` and `idBytes` stay the invocation's own, and each
+ * instance gets its own copy of `attrs`. The endorser has already validated the creator (MSP, chain, validity)
+ * before the chaincode runs; ClientIdentity never checks those itself.
+ */
+
+/** What the shim's constructor sets on an instance (fabric-shim lib/chaincode.js, ClientIdentity). */
+interface ClientIdentityFields {
+  stub: ShimStub;
+  mspId: string;
+  idBytes: Uint8Array;
+  id: string;
+  attrs: Record<string, string>;
+}
+
+interface ShimStub {
+  getCreator(): { readonly mspid: string; readonly idBytes: Uint8Array };
+}
+
+export type ClientIdentityClass = new (stub: ShimStub) => object;
+
+/** Creators remembered (a consortium has a handful of users per member; more means churn, so start over). */
+const MAX_CACHED_CREATORS = 1_000;
+
+/**
+ * A constructor standing in for `ClientIdentity`: `new` on it gives an instance of the shim's class (same
+ * prototype, same own fields) for a creator it has seen, and the shim's own constructor's result otherwise.
+ */
+export function cachingClientIdentity(ClientIdentity: ClientIdentityClass): ClientIdentityClass {
+  const derived = new Map<string, Pick<ClientIdentityFields, 'mspId' | 'id' | 'attrs'>>();
+  function CachedClientIdentity(stub: ShimStub): object {
+    const creator = stub.getCreator();
+    const key = `${creator.mspid}\u0000${Buffer.from(creator.idBytes).toString('base64')}`;
+    const known = derived.get(key);
+    if (known === undefined) {
+      const fresh = new ClientIdentity(stub) as ClientIdentityFields;
+      if (derived.size >= MAX_CACHED_CREATORS) derived.clear();
+      derived.set(key, { mspId: fresh.mspId, id: fresh.id, attrs: structuredClone(fresh.attrs) });
+      return fresh;
+    }
+    const instance = Object.create(ClientIdentity.prototype as object) as ClientIdentityFields;
+    // The constructor's assignment order, so the own keys enumerate as they do on a parsed instance.
+    instance.stub = stub;
+    instance.mspId = known.mspId;
+    instance.idBytes = creator.idBytes;
+    instance.id = known.id;
+    instance.attrs = structuredClone(known.attrs);
+    return instance;
+  }
+  CachedClientIdentity.prototype = ClientIdentity.prototype as object;
+  return CachedClientIdentity as unknown as ClientIdentityClass;
+}

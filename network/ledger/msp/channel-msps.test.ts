@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { decodeDerSignature, encodeDerSignature } from '../../crypto/index.ts';
+import { channelMspsOf, createTestOrg } from '../validation/test-identities.ts';
+
+/** P-256's group order (SEC 2 §2.4.2): n - s is the high-S twin of a low-S signature. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+describe('ChannelMsps.verifySignatureAsync', () => {
+  it('answers as verifySignature does: valid, another message, high-S, malformed, unknown MSP', async () => {
+    const org = await createTestOrg('Org1MSP');
+    const stranger = await createTestOrg('StrangerMSP');
+    const client = await org.issue('client');
+    const outsider = await stranger.issue('client');
+    const message = Buffer.from('proposal bytes');
+    const signature = client.sign(message);
+    const sig = decodeDerSignature(signature);
+    const cases: [Uint8Array, Uint8Array, Uint8Array][] = [
+      [client.serializedIdentity, message, signature],
+      [client.serializedIdentity, Buffer.from('other bytes'), signature],
+      [client.serializedIdentity, message, encodeDerSignature({ r: sig.r, s: P256_N - sig.s })],
+      [client.serializedIdentity, message, Uint8Array.of(0x30, 0x02, 0x02, 0x00)],
+      [outsider.serializedIdentity, message, outsider.sign(message)],
+    ];
+    // Fresh verifiers: neither answer comes from the other's memo.
+    const sync = cases.map(([who, bytes, sig]) => channelMspsOf([org]).verifySignature(who, bytes, sig));
+    const async = await Promise.all(
+      cases.map(([who, bytes, sig]) => channelMspsOf([org]).verifySignatureAsync(who, bytes, sig)),
+    );
+    expect(async).toEqual(sync);
+    expect(async.map((check) => check.ok)).toEqual([true, false, false, false, false]);
+  });
+
+  it('verifies off the event loop: a callback queued behind many verifications runs before they finish', async () => {
+    const org = await createTestOrg('Org1MSP');
+    const client = await org.issue('client');
+    const msps = channelMspsOf([org]);
+    const messages = Array.from({ length: 64 }, (_, i) => Buffer.from(`transaction ${String(i)}`));
+    const signed = messages.map((m) => [m, client.sign(m)] as const);
+    let finished = 0;
+    const ranBeforeAllFinished = new Promise<boolean>((resolve) => {
+      setImmediate(() => {
+        resolve(finished < messages.length);
+      });
+    });
+    const checks = await Promise.all(
+      signed.map(async ([m, sig]) => {
+        const check = await msps.verifySignatureAsync(client.serializedIdentity, m, sig);
+        finished++;
+        return check.ok;
+      }),
+    );
+    expect(checks.every(Boolean)).toBe(true);
+    expect(await ranBeforeAllFinished).toBe(true);
+  });
+});
