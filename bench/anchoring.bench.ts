@@ -5,6 +5,7 @@
  * proof generation happen before each timed submit; the timed span is endorse + order + commit.
  */
 import { join } from 'node:path';
+import { encodeIndexEntries } from '../chaincode/src/protocol.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import { RecordLog, testUscc } from '../test/support/chaincode-log.ts';
 import {
@@ -90,7 +91,8 @@ class Anchorer {
       const args = [
         this.#log.checkpoint(this.#node.key),
         JSON.stringify(previous === 0 ? [] : this.#log.consistencyProof(previous)),
-        JSON.stringify(this.#log.entries(previous)),
+        // As nodes send them: the binary encoding (chaincode/src/index-entry-codec.ts) in base64.
+        encodeIndexEntries(this.#log.entries(previous)).toString('base64'),
       ];
       const started = performance.now();
       await this.#agency.submit('AnchorCheckpoint', ...args);
@@ -118,7 +120,7 @@ class Anchorer {
 
 /**
  * A node joining late: a fresh chain index follows the chain from block 0 and applies every anchor (events, then
- * GetIndexChunk per 1,000 entries, then one LevelDB batch per anchor). Timed until the last entry is applied.
+ * one GetIndexEntries per anchor, then one LevelDB batch per anchor). Timed until the last entry is applied.
  */
 async function measureCatchUp(
   bank: LianxinClient,

@@ -388,6 +388,7 @@ async function startPipelines(
   const follower = new ChainIndexFollower({
     index: chainIndex,
     chain,
+    ownEntries: (transactionId) => anchorer.takeCommittedEntries(transactionId),
     logger: componentLogger(logger, 'chain-index'),
     ...retry,
     onApplied: (anchor) => {

@@ -11,7 +11,7 @@ import { equalBytes, MerkleProofError, verifyConsistency } from './merkle';
 import { listPage, type Page } from './pagination';
 import { findOrigin, isKeyValidAt, requireMember, type PublicKeyRecord } from './registry';
 import { decodeBase64Strict, parseCheckpoint, type Checkpoint } from './signed-note';
-import { checkpointHistoryKey, parseIndexEntries, requireOrigin, writeIndex } from './record-index';
+import { checkpointHistoryKey, parseIndexArgument, requireOrigin, writeIndex } from './record-index';
 import { emit, getJson, NS, putJson, txTime } from './state';
 import { usccModeOf } from './subject';
 import { isoTime, requireJson } from './validation';
@@ -35,7 +35,7 @@ export interface AnchoredCheckpoint {
 
 const MAX_PROOF_HASHES = 128;
 
-export async function anchorCheckpoint(ctx: Context, note: string, consistencyProofJson: string, indexEntriesJson: string): Promise<AnchoredCheckpoint> {
+export async function anchorCheckpoint(ctx: Context, note: string, consistencyProofJson: string, indexEntriesArgument: string): Promise<AnchoredCheckpoint> {
   const parsed = parseCheckpoint(note);
   if (!parsed.ok) return fail('CHECKPOINT_MALFORMED', `"checkpoint" is not a C2SP signed checkpoint: ${parsed.reason}`);
   const cp = parsed.checkpoint;
@@ -43,7 +43,8 @@ export async function anchorCheckpoint(ctx: Context, note: string, consistencyPr
   const size = Number(cp.size);
   const proof = parseProof(consistencyProofJson);
   const mode = await usccModeOf(ctx);
-  const entries = parseIndexEntries(indexEntriesJson, mode);
+  const index = parseIndexArgument(indexEntriesArgument, mode);
+  const { entries } = index;
 
   const { caller } = await requireMember(ctx);
   const origin = await findOrigin(ctx, cp.origin);
@@ -73,7 +74,7 @@ export async function anchorCheckpoint(ctx: Context, note: string, consistencyPr
   };
   await putJson(ctx, NS.checkpoint, [cp.origin], anchored);
   await putJson(ctx, NS.checkpointHistory, checkpointHistoryKey(cp.origin, size), anchored);
-  await writeIndex(ctx, entries, cp.origin, size);
+  await writeIndex(ctx, index, cp.origin, size);
   emit(ctx, 'Anchored', { origin: cp.origin, size: anchored.size, txId, indexCount: entries.length });
   return anchored;
 }

@@ -159,6 +159,13 @@ export class LianxinContract extends Contract {
     return recordIndex.getIndexChunkJson(ctx, origin, checkpointSize, chunk);
   }
 
+  /** Every index entry of one anchor, in the binary encoding (chaincode/src/index-entry-codec.ts), as base64. */
+  @Transaction(false)
+  @Returns('string')
+  async GetIndexEntries(ctx: Context, origin: string, checkpointSize: string): Promise<string> {
+    return recordIndex.getIndexEntries(ctx, origin, checkpointSize);
+  }
+
   // Evidence
 
   @Transaction()

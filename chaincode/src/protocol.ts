@@ -52,7 +52,15 @@ export { canonicalJson } from './canonical-json';
 export { ChaincodeError, type ChaincodeErrorCode } from './errors';
 export type { AnchoredCheckpoint } from './checkpoints';
 export { evidenceIdOf, type Evidence, type Party } from './evidence';
-export { chunkCount, type IndexChunk, type IndexEntry } from './record-index';
+export { chunkCount, type IndexChunk, type IndexEntriesAnswer } from './record-index';
+export {
+  decodeBase64Field,
+  decodeIndexEntries,
+  encodeIndexEntries,
+  INDEX_ENTRIES_FORMAT_VERSION,
+  MAX_INDEX_ENTRIES,
+  type IndexEntry,
+} from './index-entry-codec';
 export { consentCovers, consentIdOf, type Consent, type ConsentCheck } from './consents';
 export type { AccessReceipt } from './receipts';
 export {

@@ -10,6 +10,11 @@
  * and ≈0.21 s as chunks (bench/RESULTS.md, "anchoring"). World-state keys per record cap a channel far below the
  * 50,000 records/s of DESIGN §10; bytes in a handful of keys do not. The entries stay on chain, ordered and
  * immutable; only the lookup table moved to the nodes.
+ *
+ * Two formats: anchors sent as JSON (the first format) keep their JSON chunks; anchors sent in the binary encoding
+ * (index-entry-codec.ts) are stored as one value, the bytes exactly as sent once validated, lx.idx.b[origin, size].
+ * GetIndexEntries answers every anchor in the binary encoding, whichever way it was stored; GetIndexChunk answers
+ * JSON chunks of either.
  */
 import type { Context } from 'fabric-contract-api';
 import { canonicalJson } from './canonical-json';
@@ -19,19 +24,18 @@ import { getJson, NS, pad } from './state';
 import { requireUscc } from './subject';
 import type { UsccMode } from './uscc';
 import { requireDigest, requireIndex, requireJson, requireKind, requirePattern, requireRecord } from './validation';
+import {
+  decodeBase64Field,
+  decodeIndexEntries,
+  encodeIndexEntries,
+  isBinaryIndexArgument,
+  MAX_INDEX_ENTRIES,
+  type IndexEntry,
+} from './index-entry-codec';
 
-export const MAX_INDEX_ENTRIES = 10_000;
+export { MAX_INDEX_ENTRIES, type IndexEntry };
 /** ≈215 bytes of JSON per entry: a chunk is ≈215 kB, well inside gRPC's default 4 MiB message for evaluations. */
 export const INDEX_CHUNK_ENTRIES = 1_000;
-
-export interface IndexEntry {
-  readonly leafIndex: number;
-  /** Hex RFC 9162 leaf hash. */
-  readonly leafHash: string;
-  readonly subject: string;
-  readonly kind: string;
-  readonly recordDigest: string;
-}
 
 /** One chunk of an anchor's index entries, with the anchor it belongs to. */
 export interface IndexChunk {
@@ -64,6 +68,19 @@ export function requireOrigin(field: string, origin: unknown): string {
   return requirePattern(field, origin, ORIGIN, 'a log origin lianxin/<MSP>/<shard>');
 }
 
+/** AnchorCheckpoint's indexEntries, validated; `binary` holds the bytes to store when they came in that form. */
+export interface ParsedIndexEntries {
+  readonly entries: readonly IndexEntry[];
+  readonly binary: Buffer | undefined;
+}
+
+/** The argument as either format: base64 of the binary encoding, or the first format's JSON array ('' = none). */
+export function parseIndexArgument(text: string, mode: UsccMode): ParsedIndexEntries {
+  if (!isBinaryIndexArgument(text)) return { entries: parseIndexEntries(text, mode), binary: undefined };
+  const binary = decodeBase64Field('indexEntries', text);
+  return { entries: decodeIndexEntries(binary, mode), binary };
+}
+
 /** Entries sorted by strictly increasing leaf index (so no duplicates), each fully validated. */
 export function parseIndexEntries(json: string, mode: UsccMode): IndexEntry[] {
   const value = json === '' ? [] : requireJson('indexEntries', json);
@@ -86,7 +103,13 @@ export function parseIndexEntries(json: string, mode: UsccMode): IndexEntry[] {
 
 export const chunkCount = (indexCount: number): number => Math.ceil(indexCount / INDEX_CHUNK_ENTRIES);
 
-export async function writeIndex(ctx: Context, entries: readonly IndexEntry[], origin: string, checkpointSize: number): Promise<void> {
+export async function writeIndex(ctx: Context, parsed: ParsedIndexEntries, origin: string, checkpointSize: number): Promise<void> {
+  const { entries, binary } = parsed;
+  if (entries.length === 0) return;
+  if (binary !== undefined) {
+    await ctx.stub.putState(ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)), binary);
+    return;
+  }
   for (let chunk = 0; chunk < chunkCount(entries.length); chunk++) {
     const row: ChunkRow = { entries: entries.slice(chunk * INDEX_CHUNK_ENTRIES, (chunk + 1) * INDEX_CHUNK_ENTRIES) };
     // canonicalJson took ≈13 % of the ledger's busy time on 10,000-entry anchors; parseIndexEntries builds every
@@ -110,10 +133,55 @@ export async function getIndexChunkJson(ctx: Context, origin: string, size: stri
   if (anchor === undefined) return fail('CHECKPOINT_NOT_FOUND', `no checkpoint of size ${checkpointSize} is anchored for ${origin}`);
   const chunks = chunkCount(anchor.indexCount);
   if (index >= chunks) return fail('INDEX_NOT_FOUND', `checkpoint ${checkpointSize} of ${origin} has ${chunks} index chunks; there is no chunk ${index}`);
+  const binary = await ctx.stub.getState(ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)));
+  if (binary.length > 0) {
+    // Stored in the binary encoding: the JSON chunk is built from it (the node reads GetIndexEntries instead).
+    const entries = decodeIndexEntries(binary, 'lenient', 'stored index').slice(index * INDEX_CHUNK_ENTRIES, (index + 1) * INDEX_CHUNK_ENTRIES);
+    const chunkJson: IndexChunk = { anchoredAt: anchor.anchoredAt, checkpointSize: anchor.size, chunk: index, chunks, entries, origin, txId: anchor.txId };
+    return canonicalJson(chunkJson);
+  }
   const row = Buffer.from(await ctx.stub.getState(ctx.stub.createCompositeKey(NS.indexChunk, chunkKey(origin, checkpointSize, index)))).toString('utf8');
   if (!row.startsWith(ROW_PREFIX) || !row.endsWith('}')) throw new Error(`index chunk ${index} of checkpoint ${checkpointSize} of ${origin} is missing or malformed`);
   // IndexChunk's keys in sorted order: anchoredAt, checkpointSize, chunk, chunks | entries | origin, txId.
   const before = canonicalJson({ anchoredAt: anchor.anchoredAt, checkpointSize: anchor.size, chunk: index, chunks });
   const after = canonicalJson({ origin, txId: anchor.txId });
   return `${before.slice(0, -1)},"entries":${row.slice(ROW_PREFIX.length, -1)},${after.slice(1)}`;
+}
+
+/** GetIndexEntries' answer: an anchor's entries, all of them, in the binary encoding (base64). */
+export interface IndexEntriesAnswer {
+  readonly origin: string;
+  /** Decimal size of the checkpoint that indexed these leaves. */
+  readonly checkpointSize: string;
+  readonly txId: string;
+  readonly anchoredAt: string;
+  readonly indexCount: number;
+  /** Base64 of index-entry-codec's encoding. */
+  readonly entries: string;
+}
+
+/**
+ * Every index entry of one anchor in one answer: at most 10,000 entries of ≈96 bytes, ≈1.3 MB in base64, inside
+ * gRPC's 4 MiB. Stored binary, the bytes go out as stored; an anchor of the first format has its JSON chunks
+ * encoded.
+ */
+export async function getIndexEntries(ctx: Context, origin: string, size: string): Promise<string> {
+  requireOrigin('origin', origin);
+  const checkpointSize = requireIndex('checkpointSize', size);
+  const anchor = await getJson<AnchoredCheckpoint>(ctx, NS.checkpointHistory, checkpointHistoryKey(origin, checkpointSize));
+  if (anchor === undefined) return fail('CHECKPOINT_NOT_FOUND', `no checkpoint of size ${checkpointSize} is anchored for ${origin}`);
+  let bytes: Uint8Array = await ctx.stub.getState(ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)));
+  if (bytes.length === 0) {
+    const entries: IndexEntry[] = [];
+    for (let chunk = 0; chunk < chunkCount(anchor.indexCount); chunk++) {
+      const row = Buffer.from(await ctx.stub.getState(ctx.stub.createCompositeKey(NS.indexChunk, chunkKey(origin, checkpointSize, chunk)))).toString('utf8');
+      entries.push(...(JSON.parse(row) as ChunkRow).entries);
+    }
+    bytes = encodeIndexEntries(entries);
+  }
+  const answer: IndexEntriesAnswer = {
+    anchoredAt: anchor.anchoredAt, checkpointSize: anchor.size, entries: Buffer.from(bytes).toString('base64'), indexCount: anchor.indexCount, origin, txId: anchor.txId,
+  };
+  // Keys in sorted order: canonical JSON without a canonicalJson walk over a megabyte string.
+  return JSON.stringify(answer);
 }

@@ -12,6 +12,7 @@ export const NS = {
   checkpoint: 'lx.cp',
   checkpointHistory: 'lx.cp.h',
   indexChunk: 'lx.idx.c',
+  indexBinary: 'lx.idx.b',
   evidence: 'lx.ev',
   evidenceByDigest: 'lx.ev.d',
   consent: 'lx.consent',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../src/canonical-json';
+import { decodeIndexEntries, encodeIndexEntries } from '../src/index-entry-codec';
 import { admin, client, createConsortium, digest, MSP, newLogKey, operatorAdmin, PEER_ID, TestLog, USCC, type Harness } from './fixtures';
 
 interface Entry { leafIndex: number; leafHash: string; subject: string; kind: string; recordDigest: string }
@@ -15,6 +16,13 @@ function appendRecords(log: TestLog, records: Array<[subject: string, kind: stri
 async function anchor(h: Harness, cp: string, proof: string[], entries: Entry[], who = client(MSP.agency)) {
   return h.tx(who, (c, ctx) => c.AnchorCheckpoint(ctx, cp, JSON.stringify(proof), JSON.stringify(entries)));
 }
+
+/** As nodes anchor: the entries in the binary encoding, base64. */
+async function anchorBinary(h: Harness, cp: string, proof: string[], entries: Entry[], who = client(MSP.agency)) {
+  return h.tx(who, (c, ctx) => c.AnchorCheckpoint(ctx, cp, JSON.stringify(proof), encodeIndexEntries(entries).toString('base64')));
+}
+
+interface EntriesAnswer { anchoredAt: string; checkpointSize: string; entries: string; indexCount: number; origin: string; txId: string }
 
 describe('AnchorCheckpoint', () => {
   it('anchors the first checkpoint without a proof and stores its index entries under it', async () => {
@@ -247,5 +255,46 @@ describe('AnchorCheckpoint', () => {
     expect(stored?.toString('utf8')).toBe(canonicalJson({ entries: last.entries }));
     // Fabric's orderer refuses transactions above BatchSize.AbsoluteMaxBytes (10 MB in sampleconfig/configtx.yaml).
     expect(writeBytes).toBeLessThan(2_500_000);
+  });
+
+  it('stores entries sent in the binary encoding as sent, and answers them through GetIndexEntries and GetIndexChunk', async () => {
+    const { h, logKey, origin } = await createConsortium();
+    const log = new TestLog();
+    const entries = appendRecords(log, Array.from({ length: 1_500 }, (_, i) => [[USCC.icbc, USCC.huawei][i % 2] ?? USCC.icbc, i % 3 === 0 ? 'tax' : 'loan'] as [string, string]));
+    const { result, txId, writes } = await anchorBinary(h, log.checkpoint(origin, logKey), [], entries);
+    expect(result).toMatchObject({ indexCount: 1_500, size: '1500' });
+    // The checkpoint, its history row and one value for all the entries.
+    expect(writes).toBe(3);
+    const sent = encodeIndexEntries(entries);
+    const stored = [...h.ledger.state].find(([key]) => key.includes('lx.idx.b'))?.[1];
+    expect(stored).toEqual(sent);
+    const answer = await h.call<EntriesAnswer>(client(MSP.bank), (c, ctx) => c.GetIndexEntries(ctx, origin, '1500'));
+    expect(answer).toEqual({ anchoredAt: '2026-03-01T00:00:00.000Z', checkpointSize: '1500', entries: sent.toString('base64'), indexCount: 1_500, origin, txId });
+    const second = await h.call<{ chunks: number; entries: Entry[] }>(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '1500', '1'));
+    expect(second).toMatchObject({ chunk: 1, chunks: 2, txId, entries: entries.slice(1_000) });
+  });
+
+  it('answers an anchor of the first, JSON format through GetIndexEntries in the binary encoding', async () => {
+    const { h, logKey, origin } = await createConsortium();
+    const log = new TestLog();
+    const entries = appendRecords(log, Array.from({ length: 1_200 }, (_, i) => [USCC.alibaba, `k${i % 7}`] as [string, string]));
+    const { txId } = await anchor(h, log.checkpoint(origin, logKey), [], entries);
+    const answer = await h.call<EntriesAnswer>(client(MSP.bank), (c, ctx) => c.GetIndexEntries(ctx, origin, '1200'));
+    expect(answer).toMatchObject({ indexCount: 1_200, txId });
+    expect(decodeIndexEntries(Buffer.from(answer.entries, 'base64'), 'strict')).toEqual(entries);
+    await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexEntries(ctx, origin, '1201'), 'CHECKPOINT_NOT_FOUND');
+  });
+
+  it('refuses binary entries out of the checkpoint\'s range, malformed base64, and lower-case subjects', async () => {
+    const { h, logKey, origin } = await createConsortium();
+    const log = new TestLog();
+    const [first, second] = appendRecords(log, [[USCC.icbc, 'loan'], [USCC.huawei, 'tax']]) as [Entry, Entry];
+    const entries = [first, second];
+    const cp = log.checkpoint(origin, logKey);
+    const send = (text: string, code: string) => h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, '[]', text), code);
+    await send(encodeIndexEntries([...entries, { ...second, leafIndex: 2 }]).toString('base64'), 'INDEX_LEAF_OUT_OF_RANGE');
+    expect((await send(`${encodeIndexEntries(entries).toString('base64')}=`, 'INVALID_ARGUMENT')).message).toContain('"indexEntries" must be padded base64');
+    const lower = encodeIndexEntries([{ ...first, subject: USCC.icbc.toLowerCase() }]).toString('base64');
+    expect((await send(lower, 'INVALID_ARGUMENT')).message).toContain('must be upper-case');
   });
 });

@@ -12,10 +12,11 @@ import { NodeError } from '../api/errors.ts';
 import {
   ChainError,
   type AnchoredCheckpoint as ChainCheckpoint,
+  type AnchorIndexEntries,
   type IndexEntry,
   type LianxinChain,
 } from '../ledger/index.ts';
-import { leafHash, type SignedCheckpoint, type TransparencyLog } from '../log/index.ts';
+import type { SignedCheckpoint, TransparencyLog } from '../log/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { decodeLogLeaf } from '../receipts/index.ts';
 import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
@@ -60,6 +61,11 @@ export interface CheckpointAnchorerOptions {
 }
 
 const MAX_INDEX_ENTRIES = 10_000;
+/**
+ * Committed anchors whose entries are kept for the chain-index follower, which applies an anchor a block or two
+ * after its commit: enough for a follower a few anchors behind, bounded because each holds up to 10,000 entries.
+ */
+const KEPT_COMMITTED_ANCHORS = 8;
 /** Rejections that mean the chain already holds this checkpoint or a later one. */
 const ALREADY_ANCHORED = new Set(['CHECKPOINT_STALE', 'CHECKPOINT_SHRINK', 'INDEX_LEAF_OUT_OF_RANGE']);
 
@@ -72,6 +78,8 @@ export class CheckpointAnchorer {
   #anchoredWaiters: { size: number; resolve: () => void }[] = [];
   /** Whether the chain's latest anchor of the origin was read since start: a crash may have left the chain ahead. */
   #reconciled = false;
+  /** Entries of this node's latest committed anchors by transaction ID, oldest first (`takeCommittedEntries`). */
+  readonly #committed = new Map<string, AnchorIndexEntries>();
 
   private constructor(options: CheckpointAnchorerOptions, anchored: StoredAnchor | undefined) {
     this.#o = options;
@@ -131,6 +139,18 @@ export class CheckpointAnchorer {
       { type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, anchored.size), value: encodeAnchor(anchored) },
     ]);
     return anchored;
+  }
+
+  /**
+   * The index entries this anchorer submitted in `transactionId`, once it committed, handed over once: the chain
+   * stored exactly these bytes (the binary encoding has one form per entry list and the chaincode stores what it
+   * validated as sent), so the node's chain index need not read its own anchors back. Undefined when not kept
+   * (after a restart, or an anchor learnt from the chain).
+   */
+  takeCommittedEntries(transactionId: string): AnchorIndexEntries | undefined {
+    const kept = this.#committed.get(transactionId);
+    this.#committed.delete(transactionId);
+    return kept;
   }
 
   /** Resolves once leaves below `size` are anchored (or the anchorer stops). */
@@ -197,8 +217,14 @@ export class CheckpointAnchorer {
 
   /** AnchorCheckpoint; once more with the checkpoint re-signed when the key that signed it is no longer valid. */
   async #submitAnchor(note: string, proof: Buffer[], entries: IndexEntry[], size: number) {
+    // Kept from endorsement on: the chain-index follower may see the committed block before this hears of it.
+    const options = {
+      onEndorsed: (transactionId: string, result: ChainCheckpoint) => {
+        this.#keepCommitted(transactionId, { anchoredAt: result.anchoredAt, entries });
+      },
+    };
     try {
-      return { note, committed: await this.#o.chain.anchorCheckpoint(note, proof, entries) };
+      return { note, committed: await this.#o.chain.anchorCheckpoint(note, proof, entries, options) };
     } catch (err) {
       const resign = this.#o.resign;
       if (!(err instanceof ChainError && err.chaincodeCode === 'CHECKPOINT_BAD_SIGNATURE') || !resign) throw err;
@@ -208,7 +234,17 @@ export class CheckpointAnchorer {
         { size },
         'checkpoint signed by a key no longer valid on chain; re-signed with the current key',
       );
-      return { note: resigned, committed: await this.#o.chain.anchorCheckpoint(resigned, proof, entries) };
+      return { note: resigned, committed: await this.#o.chain.anchorCheckpoint(resigned, proof, entries, options) };
+    }
+  }
+
+  /** Kept under the transaction's ID: an event naming it means it committed VALID, these entries with it. */
+  #keepCommitted(transactionId: string, kept: AnchorIndexEntries): void {
+    if (kept.entries.length === 0) return;
+    this.#committed.set(transactionId, kept);
+    for (const oldest of this.#committed.keys()) {
+      if (this.#committed.size <= KEPT_COMMITTED_ANCHORS) break;
+      this.#committed.delete(oldest);
     }
   }
 
@@ -272,16 +308,20 @@ export class CheckpointAnchorer {
     for (const waiter of ready) waiter.resolve();
   }
 
-  /** Index entries of the credit-record leaves in [from, to), read back from the log exactly as stored. */
+  /**
+   * Index entries of the credit-record leaves in [from, to), read back from the log exactly as stored; their leaf
+   * hashes from the tree's level-0 tiles, which hold them already (hashing every leaf again cost ≈1 µs a record).
+   */
   async #indexEntries(from: number, to: number): Promise<IndexEntry[]> {
-    const leaves = await this.#o.log.leaves(from, to);
+    const [leaves, hashes] = await Promise.all([this.#o.log.leaves(from, to), this.#o.log.leafHashes(from, to)]);
     const entries: IndexEntry[] = [];
     leaves.forEach((bytes, i) => {
       const record = decodeLogLeaf(bytes).creditRecord;
-      if (!record) return;
+      const hash = hashes[i];
+      if (!record || !hash) return;
       entries.push({
         leafIndex: from + i,
-        leafHash: leafHash(bytes).toString('hex'),
+        leafHash: hash.toString('hex'),
         subject: record.subject,
         kind: record.kind,
         recordDigest: Buffer.from(record.recordDigest).toString('hex'),

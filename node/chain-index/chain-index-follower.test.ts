@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChainError, type AnchoredEvent, type LianxinChain } from '../ledger/index.ts';
+import {
+  ChainError,
+  type AnchoredEvent,
+  type AnchorIndexEntries,
+  type IndexEntry,
+  type LianxinChain,
+} from '../ledger/index.ts';
 import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
 import { ChainIndex, ChainIndexFollower } from './index.ts';
 
@@ -25,6 +31,117 @@ function quietStream(): Events {
   };
 }
 
+/** These events, then open and quiet. */
+function streamOf(events: readonly AnchoredEvent[]): Events {
+  const quiet = quietStream();
+  return {
+    async *[Symbol.asyncIterator]() {
+      yield* events;
+      yield* { [Symbol.asyncIterator]: () => quiet[Symbol.asyncIterator]() };
+    },
+    close: () => {
+      quiet.close();
+    },
+    [Symbol.dispose]: () => {
+      quiet.close();
+    },
+  };
+}
+
+const entry = (leafIndex: number, subject: string): IndexEntry => ({
+  leafIndex,
+  leafHash: leafIndex.toString(16).padStart(64, '0'),
+  subject,
+  kind: 'loan',
+  recordDigest: 'ab'.repeat(32),
+});
+const OWN = 'lianxin/HangzhouCreditMSP/0';
+const OTHER = 'lianxin/HefeiCreditMSP/0';
+const SUBJECT_A = '91100000100003962T';
+const SUBJECT_B = '914403001922038216';
+
+describe('ChainIndexFollower entries', () => {
+  let dir: string | undefined;
+  let db: NodeDatabase | undefined;
+  afterEach(async () => {
+    await db?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("applies the node's own anchors from the entries it submitted and reads only other anchors from the chain", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    const index = await ChainIndex.open(db.chainIndex);
+    const events: AnchoredEvent[] = [
+      { blockNumber: 5n, transactionId: 'own-tx', origin: OWN, size: 2, indexCount: 2 },
+      { blockNumber: 6n, transactionId: 'other-tx', origin: OTHER, size: 1, indexCount: 1 },
+    ];
+    const kept = new Map<string, AnchorIndexEntries>([
+      ['own-tx', { anchoredAt: '2026-12-05T00:00:01.000Z', entries: [entry(0, SUBJECT_A), entry(1, SUBJECT_B)] }],
+    ]);
+    const reads: string[] = [];
+    const applied: bigint[] = [];
+    const follower = new ChainIndexFollower({
+      index,
+      chain: {
+        anchoredEvents: () => Promise.resolve(streamOf(events)),
+        getIndexEntries: (origin, size) => {
+          reads.push(`${origin}/${String(size)}`);
+          return Promise.resolve({ anchoredAt: '2026-12-05T00:00:02.000Z', entries: [entry(0, SUBJECT_A)] });
+        },
+      },
+      ownEntries: (transactionId) => {
+        const own = kept.get(transactionId);
+        kept.delete(transactionId);
+        return own;
+      },
+      onApplied: (anchor) => applied.push(anchor.blockNumber),
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    follower.start();
+    for (let i = 0; i < 200 && applied.length < 2; i++) await sleep(10);
+    await follower.stop();
+    expect(reads).toEqual([`${OTHER}/1`]);
+    expect(await index.getIndexRecord(SUBJECT_B, 'loan')).toMatchObject({
+      origin: OWN,
+      leafIndex: 1,
+      version: 1,
+      txId: 'own-tx',
+      anchoredAt: '2026-12-05T00:00:01.000Z',
+    });
+    expect(await index.getIndexRecord(SUBJECT_A, 'loan')).toMatchObject({
+      origin: OTHER,
+      version: 2,
+      txId: 'other-tx',
+    });
+  });
+
+  it('does not apply an anchor whose entries are not as many as its event announced', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    const index = await ChainIndex.open(db.chainIndex);
+    const follower = new ChainIndexFollower({
+      index,
+      chain: {
+        anchoredEvents: () =>
+          Promise.resolve(streamOf([{ blockNumber: 3n, transactionId: 'tx', origin: OTHER, size: 2, indexCount: 2 }])),
+        getIndexEntries: () => Promise.resolve({ anchoredAt: '', entries: [entry(0, SUBJECT_A)] }),
+      },
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    follower.start();
+    for (let i = 0; i < 200 && follower.failure === undefined; i++) await sleep(10);
+    await follower.stop();
+    expect(follower.failure).toContain('announced 2 index entries, but 1 were read');
+    expect(index.position).toBeUndefined();
+    expect(await index.getIndexRecord(SUBJECT_A, 'loan')).toBeUndefined();
+  });
+});
+
 describe('ChainIndexFollower health', () => {
   let dir: string | undefined;
   let db: NodeDatabase | undefined;
@@ -44,7 +161,7 @@ describe('ChainIndexFollower health', () => {
           up
             ? Promise.resolve(quietStream())
             : Promise.reject(new ChainError('UNAVAILABLE', '14 UNAVAILABLE: No connection established')),
-        getIndexChunk: () => Promise.reject(new Error('no anchors in this test')),
+        getIndexEntries: () => Promise.reject(new Error('no anchors in this test')),
       },
       logger: pino({ level: 'silent' }),
       retryInitialMs: 10,

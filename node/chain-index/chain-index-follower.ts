@@ -1,17 +1,23 @@
 /**
  * Keeps the node's ChainIndex up with the chain: follows the chaincode's `Anchored` events from the last applied
- * anchor, reads each anchor's index chunks (GetIndexChunk) and applies them. A broken event stream or an
+ * anchor, reads each anchor's index entries (GetIndexEntries, one evaluation in the binary encoding) and applies
+ * them. The node's own anchors are not read back: the anchorer hands over the entries it submitted, which are the
+ * bytes the chain stored once the transaction named by the event committed (chaincode/src/index-entry-codec.ts). A broken event stream or an
  * unavailable ledger is retried with capped exponential backoff; the stored position makes every resume exact.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chunkCount } from '../../chaincode/src/protocol.ts';
-import type { AnchoredEvent, LianxinChain } from '../ledger/index.ts';
+import type { AnchoredEvent, AnchorIndexEntries, LianxinChain } from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { ChainIndex } from './chain-index.ts';
 
 export interface ChainIndexFollowerOptions {
   readonly index: ChainIndex;
-  readonly chain: Pick<LianxinChain, 'anchoredEvents' | 'getIndexChunk'>;
+  readonly chain: Pick<LianxinChain, 'anchoredEvents' | 'getIndexEntries'>;
+  /**
+   * The entries this node submitted in transaction `transactionId`, if it still holds them (the anchorer's
+   * `takeCommittedEntries`); otherwise they are read from the chain.
+   */
+  readonly ownEntries?: (transactionId: string) => AnchorIndexEntries | undefined;
   readonly logger: Logger;
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
@@ -97,17 +103,18 @@ export class ChainIndexFollower {
   }
 
   async #apply(anchor: AnchoredEvent): Promise<void> {
-    const chunks = await Promise.all(
-      Array.from({ length: chunkCount(anchor.indexCount) }, (_, i) =>
-        this.#o.chain.getIndexChunk(anchor.origin, anchor.size, i),
-      ),
-    );
-    const anchoredAt = chunks[0]?.anchoredAt ?? '';
-    await this.#o.index.apply(
-      anchor,
-      anchoredAt,
-      chunks.flatMap((chunk) => chunk.entries),
-    );
+    const { anchoredAt, entries } =
+      anchor.indexCount === 0
+        ? { anchoredAt: '', entries: [] }
+        : (this.#o.ownEntries?.(anchor.transactionId) ??
+          (await this.#o.chain.getIndexEntries(anchor.origin, anchor.size)));
+    if (entries.length !== anchor.indexCount) {
+      throw new Error(
+        `anchor ${anchor.origin}/${String(anchor.size)} announced ${String(anchor.indexCount)} index entries, ` +
+          `but ${String(entries.length)} were read`,
+      );
+    }
+    await this.#o.index.apply(anchor, anchoredAt, entries);
     this.#o.onApplied?.(anchor);
     this.#logProgress(anchor, anchoredAt);
   }

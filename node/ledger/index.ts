@@ -6,6 +6,7 @@ export {
   type ConsentCheck,
   type AnchoredCheckpoint,
   type AnchoredEvent,
+  type AnchorIndexEntries,
   type ChainInfo,
   type ChainPosition,
   type ConsentChange,

@@ -12,6 +12,7 @@ import {
   type Network,
 } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
+import { decodeBase64Field, decodeIndexEntries, encodeIndexEntries } from '../../chaincode/src/protocol.ts';
 import type {
   AccessReceipt,
   AnchoredCheckpoint,
@@ -20,6 +21,7 @@ import type {
   ConsentCheck,
   Evidence,
   IndexChunk,
+  IndexEntriesAnswer,
   IndexEntry,
   NodeRecord,
   Organization,
@@ -43,6 +45,12 @@ export type {
   Party,
   PublicKeyRecord,
 };
+
+/** All index entries of one anchor, as GetIndexEntries answers them, decoded and validated. */
+export interface AnchorIndexEntries {
+  readonly anchoredAt: string;
+  readonly entries: readonly IndexEntry[];
+}
 
 /** Where a submitted transaction committed. */
 export interface Committed<T> {
@@ -230,14 +238,22 @@ export class LianxinChain {
 
   /**
    * Anchors a signed checkpoint with the RFC 9162 consistency proof from the last anchored size and the index
-   * entries of the leaves it newly covers.
+   * entries of the leaves it newly covers, in the binary encoding (chaincode/src/index-entry-codec.ts).
    */
-  anchorCheckpoint(note: string, consistencyProof: readonly Uint8Array[], entries: readonly IndexEntry[]) {
-    return this.#submit<AnchoredCheckpoint>(
+  anchorCheckpoint(
+    note: string,
+    consistencyProof: readonly Uint8Array[],
+    entries: readonly IndexEntry[],
+    options: { readonly onEndorsed?: (transactionId: string, result: AnchoredCheckpoint) => void } = {},
+  ) {
+    return this.#submitWith<AnchoredCheckpoint>(
       'AnchorCheckpoint',
-      note,
-      JSON.stringify(consistencyProof.map((h) => Buffer.from(h).toString('base64'))),
-      JSON.stringify(entries),
+      [
+        note,
+        JSON.stringify(consistencyProof.map((h) => Buffer.from(h).toString('base64'))),
+        entries.length === 0 ? '' : encodeIndexEntries(entries).toString('base64'),
+      ],
+      options.onEndorsed,
     );
   }
 
@@ -248,6 +264,22 @@ export class LianxinChain {
   /** One chunk of the index entries an anchored checkpoint carried (chunkCount of its indexCount). */
   getIndexChunk(origin: string, checkpointSize: number, chunk: number): Promise<IndexChunk> {
     return this.#evaluate<IndexChunk>('GetIndexChunk', origin, checkpointSize.toString(), chunk.toString());
+  }
+
+  /**
+   * Every index entry an anchored checkpoint carried, in one evaluation, validated by the chaincode's own decoder
+   * (the answer is the ledger's word, but a node does not build its index from bytes nobody checked).
+   */
+  async getIndexEntries(origin: string, checkpointSize: number): Promise<AnchorIndexEntries> {
+    const answer = await this.#evaluate<IndexEntriesAnswer>('GetIndexEntries', origin, checkpointSize.toString());
+    const bytes = decodeBase64Field('entries', answer.entries);
+    // Lenient: the chaincode applied the registry's USCC mode when the anchor committed; the mode may have changed.
+    const entries = decodeIndexEntries(
+      bytes,
+      'lenient',
+      `GetIndexEntries(${origin}, ${String(checkpointSize)}).entries`,
+    );
+    return { anchoredAt: answer.anchoredAt, entries };
   }
 
   /**
@@ -454,11 +486,21 @@ export class LianxinChain {
 
   // Plumbing -------------------------------------------------------------------------------------------------
 
-  async #submit<T>(transaction: string, ...args: string[]): Promise<Committed<T>> {
+  #submit<T>(transaction: string, ...args: string[]): Promise<Committed<T>> {
+    return this.#submitWith<T>(transaction, args, undefined);
+  }
+
+  /** `onEndorsed` hears of the transaction once it is endorsed and sent for ordering, before it commits. */
+  async #submitWith<T>(
+    transaction: string,
+    args: readonly string[],
+    onEndorsed: ((transactionId: string, result: T) => void) | undefined,
+  ): Promise<Committed<T>> {
     let transactionId: string | undefined;
     try {
-      const submitted = await this.#contract.submitAsync(transaction, { arguments: args });
+      const submitted = await this.#contract.submitAsync(transaction, { arguments: [...args] });
       transactionId = submitted.getTransactionId();
+      onEndorsed?.(transactionId, parse(submitted.getResult()) as T);
       const status = await submitted.getStatus();
       if (!status.successful) {
         throw new ChainError('CONFLICT', `${transaction} ${transactionId} was invalidated with code ${status.code}`, {

@@ -362,6 +362,27 @@ export class TileStore {
   }
 
   /**
+   * The RFC 9162 leaf hashes of leaves [start, end), read from the level-0 tiles (one row per 256) rather than
+   * computed again from the leaves; the caller checks end <= size.
+   */
+  async leafHashes(start: number, end: number): Promise<Buffer[]> {
+    if (end <= start) return [];
+    const first = Math.floor(start / TILE_WIDTH);
+    const last = Math.floor((end - 1) / TILE_WIDTH);
+    const tiles = await this.#db.getMany(Array.from({ length: last - first + 1 }, (_, i) => tileKey(0, first + i)));
+    const hashes: Buffer[] = [];
+    for (let index = start; index < end; index++) {
+      const tile = tiles[Math.floor(index / TILE_WIDTH) - first];
+      const offset = (index % TILE_WIDTH) * HASH_SIZE;
+      if (tile === undefined || tile.length < offset + HASH_SIZE) {
+        throw new TransparencyLogError('CORRUPT', `hash ${index} of tree level 0 is missing`);
+      }
+      hashes.push(tile.subarray(offset, offset + HASH_SIZE));
+    }
+    return hashes;
+  }
+
+  /**
    * MTH(D[begin:end]) of each range, from one batched read of the tiles holding their complete subtrees (those in
    * memory are not read). The caller checks every range lies within a size this store has reached; later appends
    * only widen tiles.

@@ -329,6 +329,17 @@ describe('transparency log', () => {
     expect(await log.leaf(31)).toEqual(testLeaf(31));
   });
 
+  it("gives leaf hashes from the level-0 tiles equal to each leaf's RFC 9162 hash, across full and partial tiles", async () => {
+    const size = 2 * 256 + 37;
+    await appendTestLeaves(log, 0, size, prng(13));
+    const hashes = await log.leafHashes(250, size);
+    expect(hashes.map((h) => h.toString('hex'))).toEqual(
+      (await log.leaves(250, size)).map((leaf) => leafHash(leaf).toString('hex')),
+    );
+    expect(await log.leafHashes(7, 7)).toEqual([]);
+    await expect(log.leafHashes(0, size + 1)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+  });
+
   it('refuses to open when the last entry bundle holds fewer leaves than the size', async () => {
     await log.append(leaves(0, 20));
     await log.close();

@@ -37,6 +37,8 @@ export interface TransparencyLog extends AsyncDisposable {
   leaf(index: number): Promise<Buffer>;
   /** Leaves [start, end). */
   leaves(start: number, end: number): Promise<Buffer[]>;
+  /** The RFC 9162 leaf hashes of leaves [start, end), as the tree holds them (not hashed again). */
+  leafHashes(start: number, end: number): Promise<Buffer[]>;
   /** MTH of the first `treeSize` leaves, for any treeSize <= size. */
   root(treeSize?: number): Promise<Buffer>;
   /** RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of `treeSize` leaves, leaf-first. */
@@ -142,6 +144,12 @@ class LevelTransparencyLog implements TransparencyLog {
     this.#requireSize('start', start, 0, end);
     this.#requireSize('end', end, start, this.size);
     return this.#store.leaves(start, end);
+  }
+
+  async leafHashes(start: number, end: number): Promise<Buffer[]> {
+    this.#requireSize('start', start, 0, end);
+    this.#requireSize('end', end, start, this.size);
+    return this.#store.leafHashes(start, end);
   }
 
   async root(treeSize = this.size): Promise<Buffer> {

@@ -1,0 +1,282 @@
+/**
+ * Issue 13's bulk-anchoring probe, reproduced: the local consortium as `npm start` runs it (scripts/start.ts, one
+ * process per node and one ledger, started here with its ports moved so that it does not collide with another
+ * consortium on the machine), `lianxin ingest` loading N generated records into the Hangzhou agency's node, the
+ * clock stopped when that node's `lianxin_anchored_records_total` has grown by N. Also timed: when every other
+ * node's chain index has applied the N entries (`lianxin_chain_index_entries_total`), the end of the work the
+ * load causes. CPU per record is reported for every process: the ledger, each node, the CLI (its whole process
+ * tree, counted when reaped) and the whole machine, from the start of the ingest until every index has them.
+ *
+ *   LIANXIN_BENCH_RECORDS      records to ingest (default 200,000)
+ *   LIANXIN_BENCH_CPU_PROF     a directory: every process of the run writes a V8 CPU profile there (--cpu-prof)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse, stringify } from 'yaml';
+import { usccCheckCharacter } from '../chaincode/src/protocol.ts';
+import type { Benchmark, Figure } from './benchmark.ts';
+import { measureCpu } from './cpu-time.ts';
+import { BenchError } from './errors.ts';
+
+const REPO = new URL('..', import.meta.url).pathname;
+const START_SCRIPT = join(REPO, 'scripts/start.ts');
+const CLI_SCRIPT = join(REPO, 'node/cli/main.ts');
+const CONSORTIUM = join(REPO, 'network/consortium.yaml');
+/** The probe's node: the Hangzhou agency. */
+const INGEST_MSP = 'HangzhouCreditMSP';
+const TARGET_RECORDS_PER_S = 50_000;
+/** Each scrape costs a node ≈2 ms of CPU (prom-client): once a second keeps the probe out of the figures. */
+const METRICS_POLL_MS = 1_000;
+const START_TIMEOUT_MS = 240_000;
+
+function settings(): { records: number; cpuProfDir: string | undefined } {
+  const text = process.env.LIANXIN_BENCH_RECORDS ?? '200000';
+  const records = Number(text);
+  if (!Number.isSafeInteger(records) || records < 1) {
+    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_RECORDS must be a positive whole number, not "${text}"`);
+  }
+  const prof = process.env.LIANXIN_BENCH_CPU_PROF;
+  return { records, cpuProfDir: prof === undefined || prof === '' ? undefined : resolve(prof) };
+}
+
+const benchmark: Benchmark = {
+  name: 'consortium-ingest',
+  description:
+    'local consortium (npm start): CLI ingest into one node → records ANCHORED/s, CPU µs per record per process',
+  budgetMs: 900_000,
+  async run(context) {
+    const { records, cpuProfDir } = settings();
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-consortium-bench-'));
+    const env = {
+      ...process.env,
+      ...(cpuProfDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfDir}` }),
+    };
+    const config = await movedConsortium(dir);
+    const csv = join(dir, 'records.csv');
+    await writeFile(csv, recordsCsv(records));
+    context.log(`starting the consortium in ${dir}`);
+    const consortium = await startConsortium(config, dir, env, context.signal);
+    try {
+      const ingestNode = consortium.nodes.get(INGEST_MSP);
+      if (!ingestNode) throw new BenchError('CHILD_EXITED', `${INGEST_MSP} did not start`);
+      const baseline = await scrapeAll(consortium);
+      const processes: Record<string, number | 'machine'> = { ledger: consortium.ledgerPid };
+      for (const [msp, node] of consortium.nodes) processes[`node ${msp}`] = node.pid;
+      processes['whole machine'] = 'machine';
+      context.log(`ingesting ${records.toLocaleString('en')} records into ${INGEST_MSP} at ${ingestNode.grpc}`);
+      const cliBefore = reapedChildrenCpuMs();
+      const measured = await measureCpu(processes, async () => {
+        const started = performance.now();
+        const times = { acknowledged: 0, anchored: 0, indexed: 0 };
+        const cli = runCli(config, dir, ingestNode.grpc, csv, env).then(
+          () => (times.acknowledged = performance.now() - started),
+        );
+        let cliFailed: Error | undefined;
+        cli.catch((err: unknown) => (cliFailed = err instanceof Error ? err : new Error(String(err))));
+        const pending = new Set(consortium.nodes.keys());
+        while (times.indexed === 0) {
+          if (cliFailed !== undefined) throw cliFailed;
+          if (context.signal.aborted)
+            throw new BenchError(
+              'NOTHING_COMPLETED',
+              'the time budget ran out before every record was anchored and indexed',
+            );
+          await sleep(METRICS_POLL_MS);
+          const now = await scrapeAll(consortium);
+          const elapsed = performance.now() - started;
+          if (
+            times.anchored === 0 &&
+            (now.get(INGEST_MSP)?.anchored ?? 0) - (baseline.get(INGEST_MSP)?.anchored ?? 0) >= records
+          ) {
+            times.anchored = elapsed;
+            context.log(`ANCHORED ${records.toLocaleString('en')} after ${(elapsed / 1000).toFixed(1)} s`);
+          }
+          for (const msp of pending) {
+            if ((now.get(msp)?.indexed ?? 0) - (baseline.get(msp)?.indexed ?? 0) >= records) pending.delete(msp);
+          }
+          if (times.anchored > 0 && pending.size === 0) times.indexed = elapsed;
+        }
+        await cli;
+        return times;
+      });
+      const cliMs = reapedChildrenCpuMs() - cliBefore;
+      const t = measured.value;
+      const perRecordUs = (ms: number | undefined) => (ms === undefined ? NaN : (ms * 1000) / records);
+      const figures: Figure[] = [
+        {
+          label: 'end to end, every record ANCHORED',
+          value: (records * 1000) / t.anchored,
+          unit: 'records/s',
+          note: `${records.toLocaleString('en')} records into ${INGEST_MSP} in ${(t.anchored / 1000).toFixed(1)} s`,
+        },
+        {
+          label: `  ÷ target ${TARGET_RECORDS_PER_S.toLocaleString('en')}/s`,
+          value: (records * 1000) / t.anchored / TARGET_RECORDS_PER_S,
+          unit: '×',
+        },
+        { label: 'acknowledged (CLI done)', value: (records * 1000) / t.acknowledged, unit: 'records/s' },
+        {
+          label: "every node's chain index has them",
+          value: (records * 1000) / t.indexed,
+          unit: 'records/s',
+          note: `all ${consortium.nodes.size} nodes after ${(t.indexed / 1000).toFixed(1)} s`,
+        },
+        ...Object.entries(measured.cpuMs).map(([name, ms]) => ({
+          label: `CPU ${name}`,
+          value: perRecordUs(ms),
+          unit: 'µs/record',
+        })),
+        { label: 'CPU CLI (lianxin ingest, its process tree)', value: perRecordUs(cliMs), unit: 'µs/record' },
+      ];
+      const nodesTotal = [...consortium.nodes.keys()].reduce(
+        (sum, msp) => sum + (measured.cpuMs[`node ${msp}`] ?? 0),
+        0,
+      );
+      figures.push({ label: 'CPU all nodes', value: perRecordUs(nodesTotal), unit: 'µs/record' });
+      return figures;
+    } finally {
+      await consortium.stop();
+      if (cpuProfDir === undefined) await rm(dir, { recursive: true, force: true });
+      else context.log(`kept ${dir}; CPU profiles in ${cpuProfDir}`);
+    }
+  },
+};
+
+export default benchmark;
+
+interface RunningConsortium {
+  readonly ledgerPid: number;
+  readonly nodes: ReadonlyMap<string, { readonly pid: number; readonly grpc: string; readonly operations: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * network/consortium.yaml with every node's ports moved by one random offset: the node's operations port follows
+ * its gRPC port (node/bootstrap/local-node-config.ts), so all of them move together.
+ */
+async function movedConsortium(dir: string): Promise<string> {
+  const offset = 10_000 + 1_000 * Math.floor(Math.random() * 30);
+  const yaml = parse(await readFile(CONSORTIUM, 'utf8')) as {
+    organizations: { nodes: { ports: Record<string, number> }[] }[];
+  };
+  for (const org of yaml.organizations)
+    for (const node of org.nodes)
+      for (const name of Object.keys(node.ports)) node.ports[name] = (node.ports[name] ?? 0) + offset;
+  const file = join(dir, 'consortium.yaml');
+  await writeFile(file, stringify(yaml));
+  return file;
+}
+
+const SERVING = /^ledger serving on (\S+) \(pid (\d+)/;
+const HEALTHY = /^(\S+) node healthy \(pid (\d+)/;
+const NODE_LINE = /^\s+(\S+MSP)\s.*gRPC (\S+)\s+operations http:\/\/(\S+)\/healthz/;
+const UP = /^Lianxin local consortium is up/;
+
+async function startConsortium(
+  config: string,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<RunningConsortium> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', START_SCRIPT, '--config', config, '--data-dir', join(dir, 'data'), '--port', '0'],
+    { cwd: REPO, env, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    await exited;
+  };
+  let ledgerPid = 0;
+  const pids = new Map<string, number>();
+  const nodes = new Map<string, { pid: number; grpc: string; operations: string }>();
+  const lines = createInterface({ input: child.stdout });
+  const timeout = AbortSignal.any([signal, AbortSignal.timeout(START_TIMEOUT_MS)]);
+  try {
+    const exited = once(child, 'exit').then(() => {
+      throw new BenchError('CHILD_EXITED', `npm start exited with ${String(child.exitCode ?? child.signalCode)}`);
+    });
+    const up = (async () => {
+      for await (const line of lines) {
+        if (timeout.aborted) throw new BenchError('CHILD_EXITED', 'the consortium did not come up in time');
+        const serving = SERVING.exec(line);
+        if (serving) ledgerPid = Number(serving[2]);
+        const healthy = HEALTHY.exec(line);
+        if (healthy?.[1]) pids.set(healthy[1], Number(healthy[2]));
+        const node = NODE_LINE.exec(line);
+        if (node?.[1] && node[2] && node[3])
+          nodes.set(node[1], { pid: pids.get(node[1]) ?? 0, grpc: node[2], operations: node[3] });
+        if (UP.test(line)) break;
+      }
+      // The summary's node lines follow the "is up" line.
+      for await (const line of lines) {
+        const node = NODE_LINE.exec(line);
+        if (node?.[1] && node[2] && node[3])
+          nodes.set(node[1], { pid: pids.get(node[1]) ?? 0, grpc: node[2], operations: node[3] });
+        if (nodes.size === pids.size) break;
+      }
+    })();
+    await Promise.race([up, exited]);
+    // Keep reading stdout so the supervisor never blocks on a full pipe.
+    lines.on('line', () => undefined);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ledgerPid, nodes, stop };
+}
+
+interface Counts {
+  readonly anchored: number;
+  readonly indexed: number;
+}
+
+async function scrapeAll(consortium: RunningConsortium): Promise<Map<string, Counts>> {
+  const entries = await Promise.all(
+    [...consortium.nodes].map(async ([msp, node]) => [msp, await scrape(node.operations)] as const),
+  );
+  return new Map(entries);
+}
+
+async function scrape(operations: string): Promise<Counts> {
+  const text = await (await fetch(`http://${operations}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { anchored: value('lianxin_anchored_records_total'), indexed: value('lianxin_chain_index_entries_total') };
+}
+
+function runCli(config: string, dir: string, grpc: string, csv: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const args = ['--import', 'tsx', CLI_SCRIPT, 'ingest', csv, '--crypto-dir', join(dir, 'data', 'crypto')];
+  args.push('--consortium', config, '--msp', INGEST_MSP, '--node', grpc, '--batch', '1000');
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  return once(child, 'exit').then(([code]) => {
+    if (code !== 0) throw new BenchError('CHILD_EXITED', `lianxin ingest exited with ${String(code)}`);
+  });
+}
+
+/** CPU milliseconds of this process's children that have ended and been reaped (cutime + cstime, proc(5)). */
+function reapedChildrenCpuMs(): number {
+  const { readFileSync } = process.getBuiltinModule('node:fs');
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+}
+
+/** Generated enterprises with valid Unified Social Credit Codes, one loan record each. */
+function recordsCsv(count: number): string {
+  const rows: string[] = ['subject,kind,version,content_type,content'];
+  for (let n = 0; n < count; n++) {
+    const first17 = `91310000${String(n).padStart(9, '0')}`;
+    const subject = first17 + usccCheckCharacter(first17);
+    rows.push(
+      `${subject},loan,1,application/json,"{""enterprise"":""${subject}"",""outstandingLoans"":${String((n * 37) % 1000)}}"`,
+    );
+  }
+  return `${rows.join('\n')}\n`;
+}

@@ -1,0 +1,142 @@
+/**
+ * The binary encoding of an anchor's index entries, the one module the chaincode (AnchorCheckpoint's argument,
+ * the chunks it stores, GetIndexEntries' answer) and the nodes (the anchorer that writes it, the chain-index
+ * follower that reads it) share, so both sides validate the same bytes by the same rules.
+ *
+ * Why binary: as JSON an entry is ≈215 bytes, and each one was stringified by the node, escaped twice and
+ * parsed by the contract API, re-serialized into chunks, spliced back into GetIndexChunk's answer and parsed by
+ * every other node (bench/RESULTS.md, "issue 13: anchor"). Here an entry is ≈96 bytes, travels as base64 (no
+ * escaping) and is read with fixed offsets.
+ *
+ * Layout, version 1 (big-endian):
+ *   u8 version (1) | u32 count | count × entry
+ *   entry: u64 leafIndex (≤ 2^53 − 1) | leafHash[32] | recordDigest[32] | subject[18] (ASCII) | u8 kindLength | kind
+ *
+ * The decoder is strict so that the bytes are canonical: one list of entries has exactly one encoding (subjects
+ * upper-case, leaf indexes strictly increasing, no trailing bytes). The chaincode stores what it accepted as it
+ * was sent, and a node can trust its own copy of what it sent once the transaction committed.
+ */
+import { fail, invalid } from './errors';
+import { checkUscc, type UsccMode } from './uscc';
+import { RECORD_KIND } from './validation';
+
+/** One credit-record leaf's entry in the chain index (hex hashes, as the JSON API carries them). */
+export interface IndexEntry {
+  readonly leafIndex: number;
+  /** Hex RFC 9162 leaf hash. */
+  readonly leafHash: string;
+  readonly subject: string;
+  readonly kind: string;
+  readonly recordDigest: string;
+}
+
+export const INDEX_ENTRIES_FORMAT_VERSION = 1;
+/** AnchorCheckpoint indexes at most this many leaves per transaction. */
+export const MAX_INDEX_ENTRIES = 10_000;
+
+const HEADER_BYTES = 5;
+const HASH_BYTES = 32;
+const SUBJECT_BYTES = 18;
+const MAX_KIND_BYTES = 32;
+/** leafIndex, leafHash, recordDigest, subject, kindLength. */
+const FIXED_ENTRY_BYTES = 8 + 2 * HASH_BYTES + SUBJECT_BYTES + 1;
+const TWO_32 = 2 ** 32;
+const HEX_HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * Encodes entries sorted by strictly increasing leaf index. The caller's entries are checked as the decoder will
+ * check them, so a node never submits bytes the chain refuses for their shape.
+ */
+export function encodeIndexEntries(entries: readonly IndexEntry[]): Buffer {
+  if (entries.length > MAX_INDEX_ENTRIES) invalid('indexEntries', `must hold at most ${MAX_INDEX_ENTRIES} entries`);
+  let size = HEADER_BYTES;
+  for (const entry of entries) size += FIXED_ENTRY_BYTES + entry.kind.length;
+  const out = Buffer.alloc(size);
+  out.writeUInt8(INDEX_ENTRIES_FORMAT_VERSION, 0);
+  out.writeUInt32BE(entries.length, 1);
+  let at = HEADER_BYTES;
+  let last = -1;
+  entries.forEach((entry, i) => {
+    const field = `indexEntries[${i}]`;
+    if (!Number.isSafeInteger(entry.leafIndex) || entry.leafIndex <= last) {
+      invalid(`${field}.leafIndex`, "must be a safe integer greater than the previous entry's");
+    }
+    last = entry.leafIndex;
+    if (!HEX_HASH.test(entry.leafHash)) invalid(`${field}.leafHash`, 'must be 64 lower-case hex characters');
+    if (!HEX_HASH.test(entry.recordDigest)) invalid(`${field}.recordDigest`, 'must be 64 lower-case hex characters');
+    if (entry.subject.length !== SUBJECT_BYTES) invalid(`${field}.subject`, `must be ${SUBJECT_BYTES} characters`);
+    if (!RECORD_KIND.test(entry.kind)) invalid(`${field}.kind`, 'must be a record kind');
+    out.writeUInt32BE(Math.floor(entry.leafIndex / TWO_32), at);
+    out.writeUInt32BE(entry.leafIndex % TWO_32, at + 4);
+    out.write(entry.leafHash, at + 8, HASH_BYTES, 'hex');
+    out.write(entry.recordDigest, at + 8 + HASH_BYTES, HASH_BYTES, 'hex');
+    out.write(entry.subject, at + 8 + 2 * HASH_BYTES, SUBJECT_BYTES, 'latin1');
+    out.writeUInt8(entry.kind.length, at + FIXED_ENTRY_BYTES - 1);
+    out.write(entry.kind, at + FIXED_ENTRY_BYTES, 'latin1');
+    at += FIXED_ENTRY_BYTES + entry.kind.length;
+  });
+  return out;
+}
+
+/**
+ * Decodes and validates version-1 entries (attacker-controlled: a member's transaction argument, or bytes read
+ * back from the chain). Throws INVALID_ARGUMENT naming the field, or INVALID_USCC for a subject `mode` refuses.
+ */
+export function decodeIndexEntries(bytes: Uint8Array, mode: UsccMode, field = 'indexEntries'): IndexEntry[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < HEADER_BYTES) invalid(field, 'is shorter than its header');
+  const version = buf.readUInt8(0);
+  if (version !== INDEX_ENTRIES_FORMAT_VERSION) invalid(field, `has format version ${version}; only ${INDEX_ENTRIES_FORMAT_VERSION} is known`);
+  const count = buf.readUInt32BE(1);
+  if (count > MAX_INDEX_ENTRIES) invalid(field, `must hold at most ${MAX_INDEX_ENTRIES} entries`);
+  const entries = new Array<IndexEntry>(count);
+  let at = HEADER_BYTES;
+  let last = -1;
+  for (let i = 0; i < count; i++) {
+    const name = `${field}[${i}]`;
+    if (at + FIXED_ENTRY_BYTES > buf.length) invalid(name, 'is cut short');
+    const high = buf.readUInt32BE(at);
+    const leafIndex = high * TWO_32 + buf.readUInt32BE(at + 4);
+    if (!Number.isSafeInteger(leafIndex)) invalid(`${name}.leafIndex`, 'must be at most 2^53 - 1');
+    if (leafIndex <= last) invalid(`${name}.leafIndex`, "must be greater than the previous entry's (entries sorted by leaf index, no duplicates)");
+    last = leafIndex;
+    const subjectAt = at + 8 + 2 * HASH_BYTES;
+    const subject = buf.toString('latin1', subjectAt, subjectAt + SUBJECT_BYTES);
+    const uscc = checkUscc(subject, mode);
+    if (!uscc.valid) {
+      fail('INVALID_USCC', uscc.reason === 'format'
+        ? `"${name}.subject" is not shaped like a Unified Social Credit Code (GB 32100: 18 characters of 0-9A-HJ-NPQRTUWXY)`
+        : `"${name}.subject" has a wrong GB 32100 check character`);
+    }
+    // Upper-case only: one encoding per entry list, so the chain stores exactly the bytes it was sent.
+    if (uscc.code !== subject) invalid(`${name}.subject`, 'must be upper-case');
+    const kindLength = buf.readUInt8(at + FIXED_ENTRY_BYTES - 1);
+    const kindAt = at + FIXED_ENTRY_BYTES;
+    if (kindLength === 0 || kindLength > MAX_KIND_BYTES || kindAt + kindLength > buf.length) invalid(`${name}.kind`, 'has a bad length');
+    const kind = buf.toString('latin1', kindAt, kindAt + kindLength);
+    if (!RECORD_KIND.test(kind)) invalid(`${name}.kind`, 'must be a record kind (lower-case letter, then lower-case letters, digits or "_", at most 32)');
+    entries[i] = {
+      kind,
+      leafHash: buf.toString('hex', at + 8, at + 8 + HASH_BYTES),
+      leafIndex,
+      recordDigest: buf.toString('hex', at + 8 + HASH_BYTES, subjectAt),
+      subject,
+    };
+    at = kindAt + kindLength;
+  }
+  if (at !== buf.length) invalid(field, `has ${buf.length - at} bytes after its ${count} entries`);
+  return entries;
+}
+
+/** Whether `text` (AnchorCheckpoint's indexEntries argument) is the binary form in base64, not a JSON array. */
+export const isBinaryIndexArgument = (text: string): boolean => text !== '' && !text.startsWith('[');
+
+/**
+ * Strict base64 (RFC 4648 §4, padded): decoded and encoded again, which is native work, rather than matched by a
+ * regular expression over a megabyte.
+ */
+export function decodeBase64Field(field: string, text: string): Buffer {
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.toString('base64') !== text) invalid(field, 'must be padded base64');
+  return bytes;
+}

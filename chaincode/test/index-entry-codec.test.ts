@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { decodeBase64Field, decodeIndexEntries, encodeIndexEntries, MAX_INDEX_ENTRIES, type IndexEntry } from '../src/index-entry-codec';
+import { ChaincodeError } from '../src/errors';
+import { USCC } from './fixtures';
+
+const SUBJECTS = [USCC.icbc, USCC.huawei, USCC.alibaba];
+const KINDS = ['loan', 'tax', 'judgment', 'a', 'k'.repeat(32), 'court_2'];
+
+function randomEntries(count: number, seed: number): IndexEntry[] {
+  let leafIndex = seed * 1_000;
+  return Array.from({ length: count }, (_, i) => {
+    leafIndex += 1 + ((i * 7 + seed) % 5);
+    return {
+      leafIndex,
+      leafHash: randomBytes(32).toString('hex'),
+      subject: SUBJECTS[(i + seed) % SUBJECTS.length] ?? USCC.icbc,
+      kind: KINDS[(i * 3 + seed) % KINDS.length] ?? 'loan',
+      recordDigest: randomBytes(32).toString('hex'),
+    };
+  });
+}
+
+/** The ChaincodeError `fn` throws (fails the test when it throws nothing). */
+function refusal(fn: () => unknown): ChaincodeError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ChaincodeError) return err;
+    throw err;
+  }
+  throw new Error('expected a refusal');
+}
+
+const expectText = (text: string): unknown => expect.stringContaining(text) as unknown;
+
+const sorted = (entry: IndexEntry) => ({ kind: entry.kind, leafHash: entry.leafHash, leafIndex: entry.leafIndex, recordDigest: entry.recordDigest, subject: entry.subject });
+
+describe('index entry codec', () => {
+  it('decodes what it encodes, for entry lists of many sizes and shapes', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const entries = randomEntries(seed * 3, seed);
+      expect(decodeIndexEntries(encodeIndexEntries(entries), 'strict')).toEqual(entries.map(sorted));
+    }
+  });
+
+  it('keeps leaf indexes up to 2^53 - 1 exactly', () => {
+    const [a, b] = [...randomEntries(1, 1), ...randomEntries(1, 2)] as [IndexEntry, IndexEntry];
+    const entries = [{ ...a, leafIndex: 2 ** 32 + 5 }, { ...b, leafIndex: Number.MAX_SAFE_INTEGER }];
+    expect(decodeIndexEntries(encodeIndexEntries(entries), 'strict').map((e) => e.leafIndex)).toEqual([2 ** 32 + 5, Number.MAX_SAFE_INTEGER]);
+  });
+
+  it('has one encoding per list: the same entries give the same bytes, 96 bytes for a 4-letter kind', () => {
+    const entries = randomEntries(10, 3).map((e) => ({ ...e, kind: 'loan' }));
+    const bytes = encodeIndexEntries(entries);
+    expect(bytes.length).toBe(5 + 10 * 95);
+    expect(encodeIndexEntries(decodeIndexEntries(bytes, 'strict'))).toEqual(bytes);
+  });
+
+  it('refuses bytes after the last entry, a cut-short entry, and an unknown format version', () => {
+    const bytes = encodeIndexEntries(randomEntries(3, 4));
+    expect(refusal(() => decodeIndexEntries(Buffer.concat([bytes, Buffer.from([0])]), 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('1 bytes after its 3 entries') });
+    expect(refusal(() => decodeIndexEntries(bytes.subarray(0, bytes.length - 40), 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const version2 = Buffer.from(bytes);
+    version2[0] = 2;
+    expect(refusal(() => decodeIndexEntries(version2, 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('format version 2') });
+  });
+
+  it('refuses leaf indexes out of order or repeated', () => {
+    const [a, b] = randomEntries(2, 5) as [IndexEntry, IndexEntry];
+    const bytes = encodeIndexEntries([a, b]);
+    // Swap the two entries' leaf index fields (first 8 bytes of each, all entries 95 + kind bytes long).
+    const second = 5 + 95 + a.kind.length;
+    const swapped = Buffer.from(bytes);
+    bytes.copy(swapped, 5, second, second + 8);
+    bytes.copy(swapped, second, 5, 13);
+    expect(refusal(() => decodeIndexEntries(swapped, 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('"indexEntries[1].leafIndex"') });
+    expect(refusal(() => encodeIndexEntries([a, a]))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('refuses a lower-case subject (two encodings of one entry) and a wrong check character in strict mode only', () => {
+    const [entry] = randomEntries(1, 6) as [IndexEntry];
+    const lower = { ...entry, subject: USCC.icbc.toLowerCase() };
+    expect(refusal(() => decodeIndexEntries(encodeIndexEntries([lower]), 'lenient'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('must be upper-case') });
+    const wrongCheck = { ...entry, subject: `${USCC.icbc.slice(0, 17)}${USCC.icbc.endsWith('0') ? '1' : '0'}` };
+    expect(refusal(() => decodeIndexEntries(encodeIndexEntries([wrongCheck]), 'strict'))).toMatchObject({ code: 'INVALID_USCC' });
+    expect(decodeIndexEntries(encodeIndexEntries([wrongCheck]), 'lenient')[0]?.subject).toBe(wrongCheck.subject);
+  });
+
+  it('refuses a kind outside the record-kind pattern and a kind length past the end', () => {
+    const [entry] = randomEntries(1, 7) as [IndexEntry];
+    const bytes = encodeIndexEntries([{ ...entry, kind: 'loan' }]);
+    const upper = Buffer.from(bytes);
+    upper.write('LOAN', bytes.length - 4, 'latin1');
+    expect(refusal(() => decodeIndexEntries(upper, 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('"indexEntries[0].kind"') });
+    const long = Buffer.from(bytes);
+    long[bytes.length - 5] = 5;
+    expect(refusal(() => decodeIndexEntries(long, 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('"indexEntries[0].kind"') });
+  });
+
+  it(`refuses more than ${MAX_INDEX_ENTRIES} entries from the header alone`, () => {
+    const header = Buffer.from([1, 0, 0, 0, 0]);
+    header.writeUInt32BE(MAX_INDEX_ENTRIES + 1, 1);
+    expect(refusal(() => decodeIndexEntries(header, 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('at most 10000') });
+  });
+
+  it('takes padded base64 only', () => {
+    expect(decodeBase64Field('f', 'AAEC')).toEqual(Buffer.from([0, 1, 2]));
+    for (const bad of ['AAE', 'AA==AA==', 'AA\nEC', 'AAE=!', 'AAF=']) {
+      expect(refusal(() => decodeBase64Field('f', bad))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+  });
+});
