@@ -36,7 +36,8 @@ export async function resolveViewer(
   options: Readonly<ViewerResolverOptions>,
   peer: PeerCertificate | undefined,
 ): Promise<Viewer> {
-  const presented = peer !== undefined && peer.raw !== undefined;
+  // getPeerCertificate() gives `{}` when no certificate was sent: its `raw` is then absent whatever the type says.
+  const presented = peer !== undefined && (peer.raw as Buffer | undefined) !== undefined;
   if (!presented) {
     if (options.public) return { kind: 'public' };
     throw new ExplorerError(

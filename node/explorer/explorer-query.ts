@@ -20,7 +20,8 @@ const invalid = (field: string, message: string) => new ExplorerError('INVALID_Q
 function single(params: URLSearchParams, allowed: readonly string[]): Map<string, string> {
   const values = new Map<string, string>();
   for (const [name, value] of params) {
-    if (!allowed.includes(name)) throw invalid(name, `"${name}" is not a parameter here (expected ${allowed.join(', ')})`);
+    if (!allowed.includes(name))
+      throw invalid(name, `"${name}" is not a parameter here (expected ${allowed.join(', ')})`);
     if (values.has(name)) throw invalid(name, `"${name}" is given more than once`);
     values.set(name, value);
   }

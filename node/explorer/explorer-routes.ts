@@ -88,7 +88,10 @@ async function api(
   const signal = AbortSignal.timeout(API_TIMEOUT_MS);
   switch (name) {
     case 'consortium':
-      if ([...params.keys()].length > 0) throw new ExplorerError('INVALID_QUERY', 'the consortium view takes no parameters', { field: [...params.keys()][0] ?? '' });
+      if ([...params.keys()].length > 0)
+        throw new ExplorerError('INVALID_QUERY', 'the consortium view takes no parameters', {
+          field: [...params.keys()][0] ?? '',
+        });
       json(res, 200, await data.consortium(viewer, { signal }));
       return;
     case 'record':
@@ -115,7 +118,11 @@ async function api(
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...SECURITY_HEADERS,
+  });
   res.end(`${JSON.stringify(body)}\n`);
 }
 
@@ -127,7 +134,11 @@ function failed(res: ServerResponse, err: unknown, onError: ((err: unknown) => v
     return;
   }
   if (err instanceof ExplorerError) {
-    const body: ErrorView = { code: err.code, message: err.message, ...(err.field !== undefined && { field: err.field }) };
+    const body: ErrorView = {
+      code: err.code,
+      message: err.message,
+      ...(err.field !== undefined && { field: err.field }),
+    };
     json(res, httpStatusOf(err.code), body);
     return;
   }

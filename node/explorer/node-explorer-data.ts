@@ -15,10 +15,16 @@ import type { RecordStore } from '../records/index.ts';
 import type { AttestationBuilder } from '../services/attestation-builder.ts';
 import type { CheckpointAnchorer } from '../anchor/index.ts';
 import { ExplorerError } from './errors.ts';
-import { authorizeView, type ServingNode, type Viewer } from './explorer-access.ts';
+import { authorizeView, type ServingNode } from './explorer-access.ts';
 import type { ExplorerData } from './explorer-data.ts';
-import type { RecordQuery } from './explorer-query.ts';
-import type { AccessView, AnchorPoint, ConsortiumView, InstitutionView, KeyView, RecordView } from './explorer-views.ts';
+import type {
+  AccessView,
+  AnchorPoint,
+  ConsortiumView,
+  InstitutionView,
+  KeyView,
+  RecordView,
+} from './explorer-views.ts';
 
 export interface NodeExplorerComponents {
   readonly node: ServingNode;
@@ -100,7 +106,10 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
         attestable: own !== undefined,
       };
       if (view.chain === null && view.local === null) {
-        throw new ExplorerError('NOT_FOUND', `no ${query.kind} record of ${query.subject} is held here or indexed on chain`);
+        throw new ExplorerError(
+          'NOT_FOUND',
+          `no ${query.kind} record of ${query.subject} is held here or indexed on chain`,
+        );
       }
       return view;
     },
@@ -131,7 +140,10 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
     async audit(viewer, query, options = {}) {
       authorizeView('audit', viewer, c.node);
       if (c.audit === undefined) {
-        throw new ExplorerError('UNAVAILABLE', `${c.node.mspId}'s node has no p2p host (p2p.listen): it cannot fetch receipt bundles`);
+        throw new ExplorerError(
+          'UNAVAILABLE',
+          `${c.node.mspId}'s node has no p2p host (p2p.listen): it cannot fetch receipt bundles`,
+        );
       }
       const audited = await fromChain(() => (c.audit as NonNullable<typeof c.audit>)(query, options));
       return { generatedAt: now().toISOString(), accesses: audited.map(accessView) };
@@ -163,13 +175,21 @@ function institutionView(
             : { size: Number(anchored.size), anchoredAt: anchored.anchoredAt, txId: anchored.txId },
       };
     }),
-    keys: keys.map(
-      (k): KeyView => ({ kid: k.kid, role: k.role, status: k.status, validFrom: k.validFrom, validUntil: k.validUntil }),
-    ),
+    keys: keys.map((k): KeyView => ({
+      kid: k.kid,
+      role: k.role,
+      status: k.status,
+      validFrom: k.validFrom,
+      validUntil: k.validUntil,
+    })),
   };
 }
 
-function stageOf(leafIndex: number, anchoredSize: number, checkpointSize: number): 'logged' | 'checkpointed' | 'anchored' {
+function stageOf(
+  leafIndex: number,
+  anchoredSize: number,
+  checkpointSize: number,
+): 'logged' | 'checkpointed' | 'anchored' {
   if (leafIndex < anchoredSize) return 'anchored';
   return leafIndex < checkpointSize ? 'checkpointed' : 'logged';
 }
@@ -187,7 +207,11 @@ function accessView(a: AuditedAccess): AccessView {
     accessedAt: r.accessedAt,
     txId: r.txId,
     verdict: a.verdict,
-    findings: a.findings.map((f) => ({ code: f.code, reason: f.reason, ...(f.field !== undefined && { field: f.field }) })),
+    findings: a.findings.map((f) => ({
+      code: f.code,
+      reason: f.reason,
+      ...(f.field !== undefined && { field: f.field }),
+    })),
     bundleFrom: a.bundleFrom ?? null,
   };
 }

@@ -34,7 +34,8 @@ export function remoteExplorerData(options: Readonly<RemoteExplorerOptions>): Ex
   return {
     consortium: (_viewer, o = {}) => parsed<ConsortiumView>('consortium', {}, o.signal),
     record: (_viewer, q: RecordQuery, o = {}) => parsed<RecordView>('record', { ...q }, o.signal),
-    attestation: async (_viewer, q: RecordQuery, o = {}) => new Uint8Array(await get('attestation', { ...q }, o.signal)),
+    attestation: async (_viewer, q: RecordQuery, o = {}) =>
+      new Uint8Array(await get('attestation', { ...q }, o.signal)),
     audit: (_viewer, q: AuditQuery, o = {}) => parsed<AuditView>('audit', { ...q }, o.signal),
   };
 }
@@ -65,7 +66,9 @@ function fetchFromNode(
         res.on('data', (chunk: Buffer) => {
           length += chunk.length;
           if (length > MAX_ANSWER_BYTES) {
-            req.destroy(new ExplorerError('UNAVAILABLE', `${options.node} answered more than ${MAX_ANSWER_BYTES} bytes`));
+            req.destroy(
+              new ExplorerError('UNAVAILABLE', `${options.node} answered more than ${MAX_ANSWER_BYTES} bytes`),
+            );
             return;
           }
           chunks.push(chunk);
@@ -86,7 +89,9 @@ function fetchFromNode(
       reject(
         err instanceof ExplorerError
           ? err
-          : new ExplorerError('UNAVAILABLE', `cannot reach the explorer of ${options.node}: ${err.message}`, { cause: err }),
+          : new ExplorerError('UNAVAILABLE', `cannot reach the explorer of ${options.node}: ${err.message}`, {
+              cause: err,
+            }),
       );
     });
     req.end();

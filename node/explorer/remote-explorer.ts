@@ -21,7 +21,9 @@ export interface RemoteExplorerServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-export async function startRemoteExplorer(options: Readonly<RemoteExplorerServerOptions>): Promise<RemoteExplorerServer> {
+export async function startRemoteExplorer(
+  options: Readonly<RemoteExplorerServerOptions>,
+): Promise<RemoteExplorerServer> {
   const routes = explorerRoutes({
     data: remoteExplorerData(options),
     assets: await buildWebAssets(),
@@ -40,10 +42,14 @@ export async function startRemoteExplorer(options: Readonly<RemoteExplorerServer
   const colon = options.listen.lastIndexOf(':');
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(options.listen.slice(colon + 1)), options.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), () => {
-      server.off('error', reject);
-      resolve();
-    });
+    server.listen(
+      Number(options.listen.slice(colon + 1)),
+      options.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+      () => {
+        server.off('error', reject);
+        resolve();
+      },
+    );
   });
   const bound = server.address() as AddressInfo;
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
