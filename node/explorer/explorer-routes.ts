@@ -27,8 +27,8 @@ const API_TIMEOUT_MS = 30_000;
 
 export interface ExplorerRoutesOptions {
   readonly data: ExplorerData;
-  /** The pages by path (`/consortium.html`, `/consortium.js`, `/style.css`). */
-  readonly assets: ReadonlyMap<string, WebAsset>;
+  /** The pages by path (`/consortium.html`, `/consortium.js`, `/style.css`); asked for at the first page served. */
+  readonly assets: () => Promise<ReadonlyMap<string, WebAsset>>;
   /** Who is asking, from the request's connection. @throws ExplorerError when nobody may. */
   readonly viewerOf: (req: IncomingMessage) => Promise<Viewer>;
   /** A fault that is not an ExplorerError (answered 500 without detail): for the node's log. */
@@ -67,7 +67,7 @@ export function explorerRoutes(options: Readonly<ExplorerRoutesOptions>): Explor
         await api(rest.slice('/api/'.length), url.searchParams, viewer, options.data, res);
         return true;
       }
-      const asset = options.assets.get(rest);
+      const asset = (await options.assets()).get(rest);
       if (asset === undefined) throw new ExplorerError('NOT_FOUND', `no page ${path}`);
       res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
       res.end(req.method === 'HEAD' ? undefined : asset.body);

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { explorerRoutes, EXPLORER_HOME } from './explorer-routes.ts';
 import { remoteExplorerData, type RemoteExplorerOptions } from './remote-explorer-data.ts';
-import { buildWebAssets } from './web-bundle.ts';
+import { webAssets } from './web-bundle.ts';
 
 export interface RemoteExplorerServerOptions extends RemoteExplorerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -26,7 +26,7 @@ export async function startRemoteExplorer(
 ): Promise<RemoteExplorerServer> {
   const routes = explorerRoutes({
     data: remoteExplorerData(options),
-    assets: await buildWebAssets(),
+    assets: webAssets,
     // The node behind decides what the certificate's holder sees; locally everyone on the listener is that user.
     viewerOf: () => Promise.resolve({ kind: 'public' }),
     onError: (err) => {
