@@ -297,7 +297,14 @@ describe('explorer without a client certificate', () => {
     expect(page.body).toContain('consortium.js');
     expect((await rawGet(`${server.url}/explorer/consortium.js`)).status).toBe(200);
     expect((await rawGet(`${server.url}/explorer/api/consortium`)).status).toBe(200);
-    expect((await rawGet(`${server.url}/explorer/api/record?subject=${SUBJECT}&kind=loan`)).status).toBe(200);
+    const record = await rawGet(`${server.url}/explorer/api/record?subject=${SUBJECT}&kind=loan`);
+    expect(record.status).toBe(200);
+    // Where the evidence stands, without the digests a guessable record could be searched by.
+    expect(JSON.parse(record.body)).toMatchObject({
+      chain: { version: 1, recordDigest: null, leafHash: null },
+      local: { stage: 'anchored', recordDigest: null },
+    });
+    expect(record.body).not.toContain('cd'.repeat(32));
     const attestation = await rawGet(`${server.url}/explorer/api/attestation?subject=${SUBJECT}&kind=loan`);
     expect([attestation.status, JSON.parse(attestation.body)]).toEqual([
       401,

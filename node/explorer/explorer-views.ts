@@ -65,8 +65,13 @@ export interface RecordView {
     readonly origin: string;
     readonly version: number;
     readonly leafIndex: number;
-    readonly leafHash: string;
-    readonly recordDigest: string;
+    /** Null for the public: see `recordDigest`. */
+    readonly leafHash: string | null;
+    /**
+     * SHA-256 of the record's content; null for the public. Members read it from the chain anyway; outside the
+     * consortium, the digest of a short, guessable record (a loan balance) could be searched for its content.
+     */
+    readonly recordDigest: string | null;
     readonly checkpointSize: number;
     readonly txId: string;
     readonly blockNumber: string;
@@ -79,7 +84,8 @@ export interface RecordView {
   readonly local: {
     readonly version: number;
     readonly leafIndex: number;
-    readonly recordDigest: string;
+    /** Null for the public, as `chain.recordDigest`. */
+    readonly recordDigest: string | null;
     readonly stage: 'logged' | 'checkpointed' | 'anchored';
   } | null;
   /** Whether this node can sign the record's attestation (it holds the record). */

@@ -73,6 +73,7 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
 
     async record(viewer, query) {
       authorizeView('record', viewer, c.node);
+      const member = viewer.kind === 'member';
       const [indexed, own] = await Promise.all([
         c.chainIndex.getIndexRecord(query.subject, query.kind),
         c.records.get(query.subject, query.kind),
@@ -87,8 +88,8 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
                 origin: indexed.origin,
                 version: indexed.version,
                 leafIndex: indexed.leafIndex,
-                leafHash: indexed.leafHash,
-                recordDigest: indexed.recordDigest,
+                leafHash: member ? indexed.leafHash : null,
+                recordDigest: member ? indexed.recordDigest : null,
                 checkpointSize: indexed.checkpointSize,
                 txId: indexed.txId,
                 blockNumber: indexed.blockNumber,
@@ -100,7 +101,7 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
             : {
                 version: own.version,
                 leafIndex: own.leafIndex,
-                recordDigest: own.digest,
+                recordDigest: member ? own.digest : null,
                 stage: stageOf(own.leafIndex, c.anchorer.anchoredSize, c.log.latestCheckpoint()?.size ?? 0),
               },
         attestable: own !== undefined,

@@ -34,7 +34,7 @@ function render(view: RecordView): HTMLElement {
                 view.chain.blockNumber,
                 el('code', {}, view.chain.txId),
                 view.chain.anchoredAt,
-                el('code', {}, view.chain.recordDigest),
+                el('code', {}, view.chain.recordDigest ?? '(members only)'),
               ],
             ],
           ),
