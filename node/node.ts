@@ -46,8 +46,11 @@ import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
 import { NodeStartError, type NodeListener } from './node-errors.ts';
 import { EvidenceNotarizer } from './notary/index.ts';
-import { readVersionInfo, startOperationsServer } from './operations/index.ts';
+import { auditAccesses } from './audit/index.ts';
+import { createNodeExplorer, EXPLORER_PREFIX, type ExplorerRoutes } from './explorer/index.ts';
+import { readVersionInfo, startOperationsServer, type OperationsTls } from './operations/index.ts';
 import {
+  fetchBundles,
   INDEX_SNAPSHOT_PROTOCOL,
   indexSnapshotServer,
   recordStoreReports,
@@ -167,12 +170,16 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     cleanup.push(() => api.shutdown({ graceMs: config.shutdown.graceSeconds * 1000 * CALLS_SHARE_OF_GRACE }));
     const health = startHealth(pipelines, api, cleanup);
     const version = await versionInfo;
+    const explorer = await startExplorer(parts, exchange);
+    const operationsTls = await readOperationsTls(config);
     const operations = await listening('operations', config.metrics.listen, () =>
       startOperationsServer({
         listen: config.metrics.listen,
         registry: metrics.registry,
         failedChecks: () => health.failedChecks(),
         version,
+        ...(operationsTls && { tls: operationsTls }),
+        routes: [explorer],
       }),
     );
     cleanup.push(() => operations.close());
@@ -201,6 +208,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
         origin,
         grpc: api.address,
         operations: operations.address,
+        explorer: `${operations.url}${EXPLORER_PREFIX}`,
         ...(exchange ? { p2p: exchange.host.addresses() } : {}),
         logSize: parts.log.size,
         version: version.Version,
@@ -695,6 +703,56 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
       },
     }),
   );
+}
+
+/**
+ * The explorer's routes on the operations endpoint (node/explorer): its data from the node's parts, its viewers
+ * authenticated by the operations endpoint's client CAs and the chain's roles; the audit on a regulator's node
+ * with p2p, fetching bundles over its libp2p host as `lianxin audit` does.
+ */
+function startExplorer(parts: NodeParts, exchange: ReportExchange | undefined): Promise<ExplorerRoutes> {
+  const { config, chain } = parts;
+  const explorerLogger = componentLogger(parts.logger, 'explorer');
+  return createNodeExplorer({
+    node: { mspId: config.mspId, role: config.role },
+    chain,
+    chainIndex: parts.chainIndex,
+    records: parts.records,
+    log: parts.log,
+    anchorer: parts.anchorer,
+    attestations: attestationBuilderOf(parts),
+    ...(config.role === 'regulator' &&
+      exchange !== undefined && {
+        audit: (query, options) =>
+          auditAccesses(
+            {
+              chain,
+              keys: exchange.registry,
+              fetchBundles: (mspId, digests, fetchOptions) => fetchBundles(exchange.host, mspId, digests, fetchOptions),
+            },
+            query,
+            options,
+          ),
+      }),
+    clientCaFile: config.operations.tls.clientRootCAs ?? config.tls.clientCaBundle,
+    resolveRole: registeredRoles({ chain, own: { mspId: config.mspId, role: config.role } }),
+    public: config.explorer.public,
+    onError: (err) => {
+      explorerLogger.error({ err }, 'explorer request failed');
+    },
+  });
+}
+
+/** `operations.tls` as the server takes it: the node's TLS certificate and client CAs unless others are named. */
+async function readOperationsTls(config: NodeConfig): Promise<OperationsTls | undefined> {
+  const tls = config.operations.tls;
+  if (!tls.enabled) return undefined;
+  const [cert, key, clientCa] = await Promise.all([
+    readFile(tls.cert ?? config.tls.cert),
+    readFile(tls.key ?? config.tls.key),
+    readFile(tls.clientRootCAs ?? config.tls.clientCaBundle),
+  ]);
+  return { cert, key, clientCa, clientAuthRequired: tls.clientAuthRequired };
 }
 
 /** The node's attestations of its own log's leaves: records' for the exchange, access leaves' for ProveAccess. */

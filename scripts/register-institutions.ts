@@ -66,6 +66,9 @@ export async function registerInstitutions(o: Readonly<RegisterInstitutionsOptio
         cryptoDir: o.cryptoDir,
         dataRoot: o.dataDir,
         ledger: local,
+        // The loopback demo opts in to the explorer's read-only public pages (consortium, record status); a
+        // deployment serves them to members over operations.tls instead. The node's default is never public.
+        settings: { explorer: { public: true } },
       });
       if (written.operatorEdited) {
         console.log(`${org.mspId}: ${written.configFile} was edited: kept as it is (ledger address from this start)`);

@@ -93,6 +93,11 @@ describe('npm start', () => {
     )?.[1];
     if (operations === undefined) throw new Error('no operations endpoint printed for the agency node');
     expect((await fetch(operations)).status).toBe(200);
+    // The explorer's address as printed: the loopback demo's public read-only pages answer from the chain.
+    const explorer = /^Explorer .*: (http:\/\/\S+\/explorer\/)$/m.exec(start.output())?.[1];
+    if (explorer === undefined) throw new Error('no explorer address printed');
+    const consortium = (await (await fetch(`${explorer}api/consortium`)).json()) as { institutions: unknown[] };
+    expect(consortium.institutions.length).toBeGreaterThan(0);
     expect(isAlive(agencyPid)).toBe(false);
 
     for (const command of [attest, verify]) {

@@ -250,6 +250,13 @@ Lianxin local consortium is up (channel ${s.consortium.channel})
   data        ${rel(s.dataDir)} (node configs in ${rel(join(s.dataDir, 'nodes'))}/<MSP>/node.yaml, logs in ${rel(join(s.dataDir, 'logs'))}/<name>.log)
 ${s.nodes.length > 0 ? `institution nodes, each its own process (mutual TLS with the consortium's TLS CAs):\n${lines.join('\n')}` : '(ledger only)'}
 `);
+  const explorerNode = agency ?? s.nodes[0];
+  if (explorerNode) {
+    const scheme = explorerNode.config.operations.tls.enabled ? 'https' : 'http';
+    console.log(
+      `Explorer (every node's operations endpoint; see README "Explorer"): ${scheme}://${explorerNode.config.metrics.listen}/explorer/\n`,
+    );
+  }
   if (agency && bank) {
     // Written into the data directory, not wherever the reader's shell is (npm run works from the package root).
     const attestation = rel(join(s.dataDir, 'attestation.bin'));

@@ -11,6 +11,7 @@
 import type { AnchoredEvent, ChainPosition, IndexEntry } from '../ledger/index.ts';
 import type { NodeSublevel } from '../store/index.ts';
 import {
+  ANCHOR_PREFIX,
   anchorKey,
   decodeLatestRow,
   encodeLatestRow,
@@ -41,8 +42,20 @@ export interface ChainIndexRecord {
   readonly anchoredAt: string;
 }
 
+/** One anchor that indexed leaves: how far `origin`'s log was anchored, and when. */
+export interface AnchoredSize {
+  readonly origin: string;
+  readonly size: number;
+  /** RFC 3339 time of the AnchorCheckpoint transaction. */
+  readonly anchoredAt: string;
+  /** Decimal. */
+  readonly blockNumber: string;
+}
+
 /** Anchors joined on read, kept for the next lookups of their entries: lookups cluster on recent anchors. */
 const ANCHOR_CACHE_ENTRIES = 1_024;
+/** Anchoring history rows per origin at most: a chart's worth (an anchor every 5 s for a day is 17 280). */
+export const ANCHOR_HISTORY_LIMIT = 20_000;
 
 interface StoredPosition {
   readonly blockNumber: string;
@@ -107,6 +120,29 @@ export class ChainIndex {
       this.#anchors.set(id, anchor);
     }
     return anchor;
+  }
+
+  /**
+   * The anchors applied so far (those that indexed leaves), by origin then size: each institution's anchoring
+   * history, read from the rows the lookups join on. At most `limit` rows per origin (default
+   * `ANCHOR_HISTORY_LIMIT`), the newest kept, so a chart over years of anchors stays bounded.
+   */
+  async anchorHistory(limit = ANCHOR_HISTORY_LIMIT): Promise<AnchoredSize[]> {
+    const byOrigin = new Map<string, AnchoredSize[]>();
+    // 'anchor0' is the first key after every 'anchor/…' ('0' follows '/').
+    const range = { gte: Buffer.from(ANCHOR_PREFIX), lt: Buffer.from('anchor0') };
+    for await (const [key, value] of this.#db.iterator(range)) {
+      // anchor/<origin>/<size20>: the origin holds slashes itself, the size is the last 20 characters.
+      const text = key.toString('utf8');
+      const origin = text.slice(ANCHOR_PREFIX.length, -21);
+      const row = JSON.parse(value.toString('utf8')) as AnchorRow;
+      const rows = byOrigin.get(origin) ?? [];
+      rows.push({ origin, size: Number(text.slice(-20)), anchoredAt: row.anchoredAt, blockNumber: row.blockNumber });
+      // Keeps the newest: the iteration is in size order within an origin.
+      if (rows.length > limit) rows.shift();
+      byOrigin.set(origin, rows);
+    }
+    return [...byOrigin.values()].flat();
   }
 
   /** Applies one anchor's entries (all its chunks, in leaf order) and moves the position past it, atomically. */

@@ -33,8 +33,10 @@ export const POSITION_KEY = Buffer.from('position');
 
 export const latestKey = (subject: string, kind: string): Buffer => Buffer.from(`latest/${subject}/${kind}`);
 
+export const ANCHOR_PREFIX = 'anchor/';
+
 export const anchorKey = (origin: string, size: number): Buffer =>
-  Buffer.from(`anchor/${origin}/${size.toString().padStart(20, '0')}`);
+  Buffer.from(`${ANCHOR_PREFIX}${origin}/${size.toString().padStart(20, '0')}`);
 
 const HASH_BYTES = 32;
 const FIXED_BYTES = 4 + 8 + 8 + 2 * HASH_BYTES;

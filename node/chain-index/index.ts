@@ -1,5 +1,5 @@
 /** The node's lookup table over the consortium's chain index, and the follower that keeps it current. */
-export { ChainIndex, type ChainIndexRecord } from './chain-index.ts';
+export { ChainIndex, ANCHOR_HISTORY_LIMIT, type AnchoredSize, type ChainIndexRecord } from './chain-index.ts';
 export { ChainIndexFollower, type ChainIndexFollowerOptions } from './chain-index-follower.ts';
 export { IndexSnapshotError, type IndexSnapshotErrorCode } from './snapshot-errors.ts';
 export {

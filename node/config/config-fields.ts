@@ -11,6 +11,12 @@
  * | LIANXIN_SHARD                            | shard                         | 0              |
  * | LIANXIN_GRPC_LISTEN                      | grpc.listen                   | 127.0.0.1:7100 |
  * | LIANXIN_METRICS_LISTEN                   | metrics.listen                | 127.0.0.1:9443 |
+ * | LIANXIN_OPERATIONS_TLS_ENABLED           | operations.tls.enabled        | false          |
+ * | LIANXIN_OPERATIONS_TLS_CERT              | operations.tls.cert           | tls.cert       |
+ * | LIANXIN_OPERATIONS_TLS_KEY               | operations.tls.key            | tls.key        |
+ * | LIANXIN_OPERATIONS_TLS_CLIENT_AUTH_REQUIRED | operations.tls.clientAuthRequired | true     |
+ * | LIANXIN_OPERATIONS_TLS_CLIENT_ROOT_CAS   | operations.tls.clientRootCAs  | tls.clientCaBundle |
+ * | LIANXIN_EXPLORER_PUBLIC                  | explorer.public               | false          |
  * | LIANXIN_LOG_LEVEL                        | log.level                     | info           |
  * | LIANXIN_TLS_CERT                         | tls.cert                      | required       |
  * | LIANXIN_TLS_KEY                          | tls.key                       | required       |
@@ -150,6 +156,33 @@ export const CONFIG_FIELDS = {
     kind: { type: 'address' },
     default: DEFAULT_METRICS_LISTEN,
     doc: 'host:port of the operations endpoint (plain HTTP): /healthz, /metrics, /version',
+  },
+  // Fabric's operations.tls (core.yaml): the explorer pages are served to consortium members over mutual TLS.
+  'operations.tls.enabled': {
+    kind: { type: 'boolean' },
+    default: false,
+    doc: 'serve the operations endpoint over HTTPS (required for the explorer unless explorer.public)',
+  },
+  'operations.tls.cert': {
+    kind: { type: 'file' },
+    optional: true,
+    doc: "PEM of the operations endpoint's server certificate; absent: tls.cert",
+  },
+  'operations.tls.key': { kind: { type: 'file' }, optional: true, doc: 'PEM of its private key; absent: tls.key' },
+  'operations.tls.clientAuthRequired': {
+    kind: { type: 'boolean' },
+    default: true,
+    doc: 'with operations.tls.enabled: every request must present a consortium client certificate (mutual TLS)',
+  },
+  'operations.tls.clientRootCAs': {
+    kind: { type: 'file' },
+    optional: true,
+    doc: 'PEM bundle of the TLS CAs whose client certificates are accepted; absent: tls.clientCaBundle',
+  },
+  'explorer.public': {
+    kind: { type: 'boolean' },
+    default: false,
+    doc: 'serve the read-only explorer pages (consortium, record status) to anyone who reaches the endpoint',
   },
   'log.level': { kind: { type: 'logLevel' }, default: DEFAULT_LOG_LEVEL, doc: 'pino log level' },
   'tls.cert': { kind: { type: 'file' }, doc: "PEM of the node's TLS server certificate" },

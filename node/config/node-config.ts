@@ -28,6 +28,21 @@ export interface NodeConfig {
   readonly shard: string;
   readonly grpc: { readonly listen: string };
   readonly metrics: { readonly listen: string };
+  /**
+   * The operations endpoint's TLS, as Fabric's `operations.tls`. Enabled with `clientAuthRequired`, every request
+   * presents a certificate from `clientRootCAs` and the explorer serves members by their registered role.
+   */
+  readonly operations: {
+    readonly tls: {
+      readonly enabled: boolean;
+      readonly cert?: string;
+      readonly key?: string;
+      readonly clientAuthRequired: boolean;
+      readonly clientRootCAs?: string;
+    };
+  };
+  /** `public`: the read-only explorer pages without a client certificate. Never the default. */
+  readonly explorer: { readonly public: boolean };
   readonly log: { readonly level: LogLevel };
   /** Absolute paths of PEM files. */
   readonly tls: { readonly cert: string; readonly key: string; readonly clientCaBundle: string };
@@ -132,6 +147,16 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
     shard: v('shard'),
     grpc: { listen: v('grpc.listen') },
     metrics: { listen: v('metrics.listen') },
+    operations: {
+      tls: {
+        enabled: v('operations.tls.enabled'),
+        ...optional('cert', v('operations.tls.cert')),
+        ...optional('key', v('operations.tls.key')),
+        clientAuthRequired: v('operations.tls.clientAuthRequired'),
+        ...optional('clientRootCAs', v('operations.tls.clientRootCAs')),
+      },
+    },
+    explorer: { public: v('explorer.public') },
     log: { level: v('log.level') },
     tls: { cert: v('tls.cert'), key: v('tls.key'), clientCaBundle: v('tls.clientCaBundle') },
     identity: { mspDir: v('identity.mspDir') },

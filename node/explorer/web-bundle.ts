@@ -20,6 +20,21 @@ const STATIC_TYPES: Readonly<Record<string, string>> = {
   '.svg': 'image/svg+xml',
 };
 
+let built: Promise<ReadonlyMap<string, WebAsset>> | undefined;
+
+/**
+ * The assets, built once per process at the first call: a node builds them when its explorer first serves a page
+ * (nodes whose explorer nobody opens never pay for the build), and the nodes of one process (tests) share them.
+ */
+export function webAssets(): Promise<ReadonlyMap<string, WebAsset>> {
+  built ??= buildWebAssets();
+  // A failed build is not kept: the next page asks again.
+  built.catch(() => {
+    built = undefined;
+  });
+  return built;
+}
+
 /** Every asset by URL path (`/verify.html`, `/verify.js`, `/style.css`). */
 export async function buildWebAssets(): Promise<ReadonlyMap<string, WebAsset>> {
   const files = (await readdir(WEB_DIR)).sort();

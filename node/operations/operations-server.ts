@@ -2,10 +2,13 @@
  * The operations endpoint, in the shape of Fabric's operations service (core/operations, healthz/checker.go):
  * `GET /healthz` answers 200 `{"status":"OK","time":"<RFC3339>"}` or 503 `{"status":"Service Unavailable",
  * "time":…,"failed_checks":[{"component":"ledger","reason":"…"}]}`; `GET /metrics` the Prometheus text format;
- * `GET /version` `{"Version":…,"CommitSHA":…,"NodeVersion":…}`. Plain HTTP: it carries no credit data, so bind it
- * to loopback or an operations network.
+ * `GET /version` `{"Version":…,"CommitSHA":…,"NodeVersion":…}`. Plain HTTP by default: it carries no credit
+ * data, so bind it to loopback or an operations network. With `tls` it is HTTPS as Fabric's `operations.tls`; with
+ * `tls.clientCa` the TLS handshake itself refuses a client without a certificate from those CAs (Fabric's
+ * `clientAuthRequired`), for every path. Extra `routes` (the explorer) answer the paths they own.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { FailedCheck } from '../health/index.ts';
@@ -18,11 +21,29 @@ export interface OperationsServerOptions {
   /** The checks failing now; default none. */
   readonly failedChecks?: () => readonly FailedCheck[];
   readonly version: VersionInfo;
+  /** HTTPS instead of HTTP. */
+  readonly tls?: OperationsTls;
+  /** Handlers of further paths, asked first; each resolves false for a path it does not own. */
+  readonly routes?: readonly ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[];
+}
+
+export interface OperationsTls {
+  /** PEM certificate chain and key of the endpoint. */
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  /**
+   * PEM of the CAs whose client certificates are accepted. Set with `clientAuthRequired`: a handshake without a
+   * certificate they issued fails. Set without it: a certificate is asked for but not required (public pages).
+   */
+  readonly clientCa?: Buffer;
+  readonly clientAuthRequired: boolean;
 }
 
 export interface OperationsServer extends AsyncDisposable {
   /** The bound host:port (the real port when `listen` asked for 0). */
   readonly address: string;
+  /** `http://host:port` or `https://host:port`. */
+  readonly url: string;
   close(): Promise<void>;
 }
 
@@ -38,12 +59,29 @@ const PATHS = new Set(['/healthz', '/metrics', '/version']);
 /** @throws the listen error (`code` EADDRINUSE when the port is taken). */
 export async function startOperationsServer(options: Readonly<OperationsServerOptions>): Promise<OperationsServer> {
   const { host, port } = splitHostPort(options.listen);
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     respond(req, res, options).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(`${(err as Error).message}\n`);
     });
-  });
+  };
+  const tls = options.tls;
+  const server =
+    tls === undefined
+      ? createServer(handle)
+      : createHttpsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            minVersion: 'TLSv1.2',
+            ...(tls.clientCa !== undefined && {
+              ca: tls.clientCa,
+              requestCert: true,
+              rejectUnauthorized: tls.clientAuthRequired,
+            }),
+          },
+          handle,
+        );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -61,14 +99,19 @@ export async function startOperationsServer(options: Readonly<OperationsServerOp
         else resolve();
       });
     });
+  const address = bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
   return {
-    address: bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`,
+    address,
+    url: `${tls === undefined ? 'http' : 'https'}://${address}`,
     close,
     [Symbol.asyncDispose]: close,
   };
 }
 
 async function respond(req: IncomingMessage, res: ServerResponse, options: OperationsServerOptions): Promise<void> {
+  for (const route of options.routes ?? []) {
+    if (await route(req, res)) return;
+  }
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   if (!PATHS.has(path)) {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');

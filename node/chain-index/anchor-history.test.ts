@@ -1,0 +1,56 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AnchoredEvent, IndexEntry } from '../ledger/index.ts';
+import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
+import { ChainIndex } from './index.ts';
+
+const entry = (subject: string, leafIndex: number): IndexEntry => ({
+  subject,
+  kind: 'loan',
+  leafIndex,
+  leafHash: 'ab'.repeat(32),
+  recordDigest: 'cd'.repeat(32),
+});
+
+const anchor = (origin: string, size: number, block: number): AnchoredEvent => ({
+  origin,
+  size,
+  indexCount: 1,
+  blockNumber: BigInt(block),
+  transactionId: `tx${block.toString()}`,
+});
+
+describe('ChainIndex.anchorHistory', () => {
+  let dir: string | undefined;
+  let db: NodeDatabase | undefined;
+  afterEach(async () => {
+    await db?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists every applied anchor by origin in size order, newest kept when over the limit', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-anchor-history-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    const index = await ChainIndex.open(db.chainIndex);
+    const a = 'lianxin/HangzhouCreditMSP/0';
+    const b = 'lianxin/ShanghaiBankMSP/0';
+    // Sizes 9 and 10 sort as numbers (zero-padded keys), not as strings.
+    await index.apply(anchor(a, 9, 5), '2026-12-01T00:00:05.000Z', [entry('91330100716105852D', 8)]);
+    await index.apply(anchor(b, 2, 6), '2026-12-01T00:00:06.000Z', [entry('91310000000000000X', 1)]);
+    await index.apply(anchor(a, 10, 7), '2026-12-01T00:00:07.000Z', [entry('91330100716105852D', 9)]);
+    // An anchor that indexed nothing leaves no row.
+    await index.apply({ ...anchor(a, 11, 8), indexCount: 0 }, '2026-12-01T00:00:08.000Z', []);
+
+    expect(await index.anchorHistory()).toEqual([
+      { origin: a, size: 9, anchoredAt: '2026-12-01T00:00:05.000Z', blockNumber: '5' },
+      { origin: a, size: 10, anchoredAt: '2026-12-01T00:00:07.000Z', blockNumber: '7' },
+      { origin: b, size: 2, anchoredAt: '2026-12-01T00:00:06.000Z', blockNumber: '6' },
+    ]);
+    expect((await index.anchorHistory(1)).map((row) => [row.origin, row.size])).toEqual([
+      [a, 10],
+      [b, 2],
+    ]);
+  });
+});

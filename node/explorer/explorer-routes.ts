@@ -1,0 +1,147 @@
+/**
+ * The explorer's HTTP routes under `/explorer/`, the same on a node's operations endpoint and in the standalone
+ * `npm run explorer` server: the pages (built by web-bundle.ts) and the JSON data API they fetch. Read-only: GET
+ * and HEAD only. Every answer forbids framing and sniffing, and pages may load nothing but their own origin's
+ * files (no external script, font or style), so a page cannot be made to leak what it shows.
+ *
+ *   GET /explorer/api/consortium                          ConsortiumView
+ *   GET /explorer/api/record?subject=&kind=              RecordView
+ *   GET /explorer/api/attestation?subject=&kind=         the attestation file (application/octet-stream)
+ *   GET /explorer/api/audit?subject=&institution=&from=&to=   AuditView
+ *
+ * Errors are `ErrorView` JSON with the status of their code (errors.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ExplorerError, httpStatusOf } from './errors.ts';
+import type { Viewer } from './explorer-access.ts';
+import type { ExplorerData } from './explorer-data.ts';
+import { parseAuditQuery, parseRecordQuery } from './explorer-query.ts';
+import type { ErrorView } from './explorer-views.ts';
+import type { WebAsset } from './web-bundle.ts';
+
+export const EXPLORER_PREFIX = '/explorer/';
+/** The page `/explorer/` opens. */
+export const EXPLORER_HOME = `${EXPLORER_PREFIX}consortium.html`;
+/** A data request answers within this long or fails (the audit dials other nodes). */
+const API_TIMEOUT_MS = 30_000;
+
+export interface ExplorerRoutesOptions {
+  readonly data: ExplorerData;
+  /** The pages by path (`/consortium.html`, `/consortium.js`, `/style.css`); asked for at the first page served. */
+  readonly assets: () => Promise<ReadonlyMap<string, WebAsset>>;
+  /** Who is asking, from the request's connection. @throws ExplorerError when nobody may. */
+  readonly viewerOf: (req: IncomingMessage) => Promise<Viewer>;
+  /** A fault that is not an ExplorerError (answered 500 without detail): for the node's log. */
+  readonly onError?: (err: unknown) => void;
+}
+
+/** Handles `req` when its path is the explorer's; false for any other path (the caller answers those). */
+export type ExplorerRoutes = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+};
+
+export function explorerRoutes(options: Readonly<ExplorerRoutesOptions>): ExplorerRoutes {
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (path !== '/explorer' && !path.startsWith(EXPLORER_PREFIX)) return false;
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', ...SECURITY_HEADERS }).end();
+        return true;
+      }
+      // Every path, pages included, needs a viewer: a non-public explorer shows nothing to a stranger.
+      const viewer = await options.viewerOf(req);
+      if (path === '/explorer' || path === EXPLORER_PREFIX) {
+        res.writeHead(302, { location: EXPLORER_HOME, ...SECURITY_HEADERS }).end();
+        return true;
+      }
+      const rest = path.slice(EXPLORER_PREFIX.length - 1);
+      if (rest.startsWith('/api/')) {
+        await api(rest.slice('/api/'.length), url.searchParams, viewer, options.data, res);
+        return true;
+      }
+      const asset = (await options.assets()).get(rest);
+      if (asset === undefined) throw new ExplorerError('NOT_FOUND', `no page ${path}`);
+      res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
+      res.end(req.method === 'HEAD' ? undefined : asset.body);
+    } catch (err) {
+      failed(res, err, options.onError);
+    }
+    return true;
+  };
+}
+
+async function api(
+  name: string,
+  params: URLSearchParams,
+  viewer: Viewer,
+  data: ExplorerData,
+  res: ServerResponse,
+): Promise<void> {
+  const signal = AbortSignal.timeout(API_TIMEOUT_MS);
+  switch (name) {
+    case 'consortium':
+      if ([...params.keys()].length > 0)
+        throw new ExplorerError('INVALID_QUERY', 'the consortium view takes no parameters', {
+          field: [...params.keys()][0] ?? '',
+        });
+      json(res, 200, await data.consortium(viewer, { signal }));
+      return;
+    case 'record':
+      json(res, 200, await data.record(viewer, parseRecordQuery(params), { signal }));
+      return;
+    case 'attestation': {
+      const query = parseRecordQuery(params);
+      const bytes = await data.attestation(viewer, query, { signal });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-disposition': `attachment; filename="${query.subject}-${query.kind}.attestation"`,
+        'cache-control': 'no-store',
+        ...SECURITY_HEADERS,
+      });
+      res.end(bytes);
+      return;
+    }
+    case 'audit':
+      json(res, 200, await data.audit(viewer, parseAuditQuery(params), { signal }));
+      return;
+    default:
+      throw new ExplorerError('NOT_FOUND', `no data API /explorer/api/${name}`);
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...SECURITY_HEADERS,
+  });
+  res.end(`${JSON.stringify(body)}\n`);
+}
+
+/** An ExplorerError as its status and ErrorView; anything else is a fault whose detail stays in the node's logs. */
+function failed(res: ServerResponse, err: unknown, onError: ((err: unknown) => void) | undefined): void {
+  if (res.headersSent) {
+    onError?.(err);
+    res.destroy();
+    return;
+  }
+  if (err instanceof ExplorerError) {
+    const body: ErrorView = {
+      code: err.code,
+      message: err.message,
+      ...(err.field !== undefined && { field: err.field }),
+    };
+    json(res, httpStatusOf(err.code), body);
+    return;
+  }
+  onError?.(err);
+  json(res, 500, { code: 'INTERNAL', message: 'the explorer failed to answer; see the node log' } satisfies ErrorView);
+}

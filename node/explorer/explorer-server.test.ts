@@ -1,0 +1,323 @@
+/**
+ * The explorer's data API on a real operations endpoint: HTTPS with mutual TLS over loopback, certificates of the
+ * demo consortium issued by network/pki, viewers authenticated as the gRPC API authenticates callers, the node's
+ * data source over typed fakes of the chain, chain index and record store, and the standalone explorer's client
+ * (remote-explorer-data.ts) as the caller. That no answer carries a record's content is checked against a real
+ * node with real records, in test/browser/explorer-pages.test.ts.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnchoredCheckpoint } from '../../chaincode/src/protocol.ts';
+import { orgPaths } from '../../network/pki/index.ts';
+import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
+import { consortiumRoles } from '../api/index.ts';
+import type { ChainIndexRecord } from '../chain-index/index.ts';
+import { startOperationsServer, type OperationsServer } from '../operations/index.ts';
+import { decodeAttestation } from '../receipts/index.ts';
+import { attest, createTestLog, createTestOrg, keyRow, nodeRow, organizationRow } from '../receipts/test-fixtures.ts';
+import type { RecordMeta } from '../records/index.ts';
+import { Registry } from 'prom-client';
+import { ExplorerError } from './errors.ts';
+import type { Viewer } from './explorer-access.ts';
+import { parseAuditQuery, parseRecordQuery } from './explorer-query.ts';
+import { createNodeExplorer } from './node-explorer.ts';
+import { remoteExplorerData } from './remote-explorer-data.ts';
+
+const AGENCY = 'HangzhouCreditMSP';
+const BANK = 'ShanghaiBankMSP';
+const REGULATOR = 'RegulatorMSP';
+const SUBJECT = '91330100716105852D';
+const VERSION = { Version: 'test', CommitSHA: 'test', NodeVersion: process.version };
+
+let members: TestConsortium;
+let caFile: string;
+const servers: OperationsServer[] = [];
+
+async function explorerRoutes(isPublic: boolean) {
+  const org = await createTestOrg(AGENCY, 'agency');
+  const log = createTestLog(org, 3);
+  const indexed: ChainIndexRecord = {
+    subject: SUBJECT,
+    kind: 'loan',
+    version: 1,
+    origin: org.origin,
+    leafIndex: 2,
+    leafHash: 'ab'.repeat(32),
+    recordDigest: 'cd'.repeat(32),
+    checkpointSize: 3,
+    txId: 'ef'.repeat(32),
+    blockNumber: '9',
+    anchoredAt: '2026-12-05T10:00:00.000Z',
+  };
+  const own: RecordMeta = {
+    subject: SUBJECT,
+    kind: 'loan',
+    version: 1,
+    leafIndex: 2,
+    digest: 'cd'.repeat(32),
+    contentType: 'text/plain',
+  };
+  const checkpoint: AnchoredCheckpoint = {
+    origin: org.origin,
+    mspId: AGENCY,
+    size: '3',
+    rootHash: Buffer.from(log.rootHash).toString('base64'),
+    checkpoint: log.note,
+    kid: org.logKey.kid,
+    previousSize: null,
+    indexCount: 3,
+    txId: 'ef'.repeat(32),
+    anchoredAt: '2026-12-05T10:00:00.000Z',
+  };
+  return createNodeExplorer({
+    node: { mspId: AGENCY, role: 'agency' },
+    chain: {
+      registrySnapshot: () =>
+        Promise.resolve({
+          organizations: [organizationRow(org)],
+          keys: [keyRow(AGENCY, org.logKey, 'log'), keyRow(AGENCY, org.receiptKey, 'receipt')],
+          nodes: [nodeRow(org)],
+        }),
+      getCheckpoint: (origin) => Promise.resolve(origin === org.origin ? checkpoint : undefined),
+    },
+    chainIndex: {
+      getIndexRecord: (subject, kind) => Promise.resolve(subject === SUBJECT && kind === 'loan' ? indexed : undefined),
+      anchorHistory: () =>
+        Promise.resolve([
+          { origin: org.origin, size: 1, anchoredAt: '2026-12-05T09:00:00.000Z', blockNumber: '5' },
+          { origin: org.origin, size: 3, anchoredAt: '2026-12-05T10:00:00.000Z', blockNumber: '9' },
+        ]),
+    },
+    records: { get: (subject, kind) => Promise.resolve(subject === SUBJECT && kind === 'loan' ? own : undefined) },
+    log: { latestCheckpoint: () => undefined },
+    anchorer: { anchoredSize: 3 },
+    attestations: { attest: (leafIndex) => Promise.resolve(attest(log, leafIndex)) },
+    clientCaFile: caFile,
+    resolveRole: consortiumRoles(members.consortium),
+    public: isPublic,
+  });
+}
+
+async function start(options: {
+  tls: boolean;
+  clientAuthRequired?: boolean;
+  public: boolean;
+}): Promise<OperationsServer> {
+  const node = orgPaths(members.cryptoDir, AGENCY).node({ name: 'node0', type: 'peer' } as never);
+  const server = await startOperationsServer({
+    listen: '127.0.0.1:0',
+    registry: new Registry(),
+    version: VERSION,
+    ...(options.tls && {
+      tls: {
+        cert: await readFile(node.tls.cert),
+        key: await readFile(node.tls.key),
+        clientCa: await readFile(caFile),
+        clientAuthRequired: options.clientAuthRequired ?? true,
+      },
+    }),
+    routes: [await explorerRoutes(options.public)],
+  });
+  servers.push(server);
+  return server;
+}
+
+/** The standalone explorer's client for `mspId`'s User1 (or no certificate). */
+async function clientOf(server: OperationsServer, mspId: string | undefined) {
+  const user = mspId === undefined ? undefined : orgPaths(members.cryptoDir, mspId).user('User1').tls;
+  return remoteExplorerData({
+    node: server.address,
+    ca: await readFile(orgPaths(members.cryptoDir, AGENCY).tlsca.cert),
+    serverName: 'node0.hangzhou-credit.lianxin.local',
+    ...(user && { cert: await readFile(user.cert), key: await readFile(user.key) }),
+  });
+}
+
+/** A raw GET over plain HTTP or HTTPS without a client certificate: status and body. */
+async function rawGet(url: string, method = 'GET'): Promise<{ status: number; body: string }> {
+  if (url.startsWith('http:')) {
+    const res = await fetch(url, { method, redirect: 'manual' });
+    return { status: res.status, body: await res.text() };
+  }
+  const ca = await readFile(orgPaths(members.cryptoDir, AGENCY).tlsca.cert);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, ca, servername: 'node0.hangzhou-credit.lianxin.local' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const ANYONE: Viewer = { kind: 'public' };
+
+beforeAll(async () => {
+  members = await createTestConsortium();
+  caFile = join(members.dir, 'consortium-tls-cas.pem');
+  const cas = await Promise.all(
+    members.consortium.organizations.map((o) => readFile(orgPaths(members.cryptoDir, o.mspId).tlsca.cert, 'utf8')),
+  );
+  await writeFile(caFile, cas.join(''));
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await members.cleanup();
+});
+
+describe('explorer query parameters', () => {
+  it('names the field of a bad subject, a bad kind, an unknown or repeated parameter', () => {
+    const fieldOf = (run: () => unknown) => {
+      try {
+        run();
+      } catch (err) {
+        expect(err).toBeInstanceOf(ExplorerError);
+        return { code: (err as ExplorerError).code, field: (err as ExplorerError).field };
+      }
+      throw new Error('accepted');
+    };
+    expect(fieldOf(() => parseRecordQuery(new URLSearchParams({ subject: '9133010071610585', kind: 'loan' })))).toEqual(
+      { code: 'INVALID_QUERY', field: 'subject' },
+    );
+    expect(fieldOf(() => parseRecordQuery(new URLSearchParams({ subject: SUBJECT, kind: 'Loan!' })))).toEqual({
+      code: 'INVALID_QUERY',
+      field: 'kind',
+    });
+    expect(fieldOf(() => parseRecordQuery(new URLSearchParams(`subject=${SUBJECT}&kind=loan&content=1`)))).toEqual({
+      code: 'INVALID_QUERY',
+      field: 'content',
+    });
+    expect(fieldOf(() => parseRecordQuery(new URLSearchParams(`subject=${SUBJECT}&kind=loan&kind=tax`)))).toEqual({
+      code: 'INVALID_QUERY',
+      field: 'kind',
+    });
+    expect(fieldOf(() => parseAuditQuery(new URLSearchParams({ from: 'yesterday' })))).toEqual({
+      code: 'INVALID_QUERY',
+      field: 'from',
+    });
+    expect(fieldOf(() => parseAuditQuery(new URLSearchParams({ institution: 'not an msp' })))).toEqual({
+      code: 'INVALID_QUERY',
+      field: 'institution',
+    });
+    expect(fieldOf(() => parseAuditQuery(new URLSearchParams()))).toEqual({ code: 'INVALID_QUERY', field: 'subject' });
+    expect(parseRecordQuery(new URLSearchParams({ subject: SUBJECT, kind: 'loan' }))).toEqual({
+      subject: SUBJECT,
+      kind: 'loan',
+    });
+  });
+});
+
+describe('explorer over mutual TLS', () => {
+  it('refuses a client without a certificate at the TLS handshake, for pages and data alike', async () => {
+    const server = await start({ tls: true, public: false });
+    await expect(rawGet(`${server.url}/explorer/api/consortium`)).rejects.toThrow();
+    await expect(rawGet(`${server.url}/explorer/consortium.html`)).rejects.toThrow();
+    await expect((await clientOf(server, undefined)).consortium(ANYONE)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it("serves a member the registry, the anchoring history, a record's evidence and its attestation", async () => {
+    const server = await start({ tls: true, public: false });
+    const bank = await clientOf(server, BANK);
+    const consortium = await bank.consortium(ANYONE);
+    expect(consortium.servedBy).toBe(AGENCY);
+    expect(consortium.institutions.map((o) => [o.mspId, o.city, o.role])).toEqual([
+      [AGENCY, expect.any(String), 'agency'],
+    ]);
+    const [institution] = consortium.institutions;
+    expect(institution?.nodes[0]?.checkpoint).toEqual({
+      size: 3,
+      anchoredAt: '2026-12-05T10:00:00.000Z',
+      txId: 'ef'.repeat(32),
+    });
+    expect(institution?.keys.map((k) => k.role).sort()).toEqual(['log', 'receipt']);
+    expect(Object.values(consortium.anchoring)).toEqual([
+      [
+        { anchoredAt: '2026-12-05T09:00:00.000Z', size: 1 },
+        { anchoredAt: '2026-12-05T10:00:00.000Z', size: 3 },
+      ],
+    ]);
+    const record = await bank.record(ANYONE, { subject: SUBJECT, kind: 'loan' });
+    expect(record).toMatchObject({
+      attestable: true,
+      local: { stage: 'anchored', leafIndex: 2 },
+      chain: { version: 1, blockNumber: '9' },
+    });
+    const attestation = decodeAttestation(await bank.attestation(ANYONE, { subject: SUBJECT, kind: 'loan' }));
+    expect(attestation.attestation.issuer).toBe(AGENCY);
+    expect(attestation.attestation.inclusion?.leafIndex).toBe(2);
+  });
+
+  it('answers a bad parameter 400 naming the field, and an unknown record 404', async () => {
+    const server = await start({ tls: true, public: false });
+    const bank = await clientOf(server, BANK);
+    // Sent as typed, bypassing the client's own types: the node validates.
+    await expect(bank.record(ANYONE, { subject: 'not-a-uscc', kind: 'loan' })).rejects.toMatchObject({
+      code: 'INVALID_QUERY',
+      field: 'subject',
+    });
+    await expect(bank.record(ANYONE, { subject: SUBJECT, kind: 'tax' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it("keeps the audit to the regulator's node and the attestation to the API's Attest policy", async () => {
+    const server = await start({ tls: true, public: false });
+    await expect((await clientOf(server, REGULATOR)).audit(ANYONE, { subject: SUBJECT })).rejects.toMatchObject({
+      code: 'PERMISSION_DENIED',
+      message: expect.stringContaining("served by the regulator's node") as unknown,
+    });
+    // A platform may not attest (AttestationService.Attest grants banks, the regulator, the agency itself).
+    await expect(
+      (await clientOf(server, 'NanjingSupplyChainMSP')).attestation(ANYONE, { subject: SUBJECT, kind: 'loan' }),
+    ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+  });
+});
+
+describe('explorer without a client certificate', () => {
+  it('shows nothing when not public: pages and data answer 401', async () => {
+    const server = await start({ tls: false, public: false });
+    for (const path of ['/explorer/', '/explorer/consortium.html', '/explorer/api/consortium']) {
+      const res = await rawGet(`${server.url}${path}`);
+      expect(res.status).toBe(401);
+      expect(JSON.parse(res.body)).toMatchObject({ code: 'UNAUTHENTICATED' });
+    }
+    // The operations paths are unchanged.
+    expect((await rawGet(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('in public mode serves only the read-only pages and views, never attestations or the audit, and no writes', async () => {
+    const server = await start({ tls: false, public: true });
+    expect((await rawGet(`${server.url}/explorer/`)).status).toBe(302);
+    const page = await rawGet(`${server.url}/explorer/consortium.html`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('consortium.js');
+    expect((await rawGet(`${server.url}/explorer/consortium.js`)).status).toBe(200);
+    expect((await rawGet(`${server.url}/explorer/api/consortium`)).status).toBe(200);
+    const record = await rawGet(`${server.url}/explorer/api/record?subject=${SUBJECT}&kind=loan`);
+    expect(record.status).toBe(200);
+    // Where the evidence stands, without the digests a guessable record could be searched by.
+    expect(JSON.parse(record.body)).toMatchObject({
+      chain: { version: 1, recordDigest: null, leafHash: null },
+      local: { stage: 'anchored', recordDigest: null },
+    });
+    expect(record.body).not.toContain('cd'.repeat(32));
+    const attestation = await rawGet(`${server.url}/explorer/api/attestation?subject=${SUBJECT}&kind=loan`);
+    expect([attestation.status, JSON.parse(attestation.body)]).toEqual([
+      401,
+      expect.objectContaining({ code: 'UNAUTHENTICATED' }),
+    ]);
+    expect((await rawGet(`${server.url}/explorer/api/audit?subject=${SUBJECT}`)).status).toBe(401);
+    expect((await rawGet(`${server.url}/explorer/api/consortium`, 'POST')).status).toBe(405);
+  });
+
+  it('over HTTPS without required client auth: a member by certificate, the public without', async () => {
+    const server = await start({ tls: true, clientAuthRequired: false, public: true });
+    expect((await rawGet(`${server.url}/explorer/api/attestation?subject=${SUBJECT}&kind=loan`)).status).toBe(401);
+    const bank = await clientOf(server, BANK);
+    expect((await bank.attestation(ANYONE, { subject: SUBJECT, kind: 'loan' })).length).toBeGreaterThan(100);
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * The explorer's views from the node's own parts: the chain's registry and checkpoints (LianxinChain), the chain
+ * index (every institution's anchored leaves and anchoring history), the node's record metadata and log, the
+ * attestation builder the API signs with, and the regulator's audit (node/audit). Nothing here reads a record's
+ * content: RecordStore.get returns metadata, the content stays behind RecordStore.content.
+ */
+import type { AnchoredCheckpoint, Organization, PublicKeyRecord } from '../../chaincode/src/protocol.ts';
+import { NodeError } from '../api/index.ts';
+import type { AuditedAccess, AuditQuery } from '../audit/index.ts';
+import type { ChainIndex } from '../chain-index/index.ts';
+import { ChainError, type LianxinChain } from '../ledger/index.ts';
+import type { TransparencyLog } from '../log/index.ts';
+import { attestationBytes } from '../receipts/index.ts';
+import type { RecordStore } from '../records/index.ts';
+import type { AttestationBuilder } from '../services/attestation-builder.ts';
+import type { CheckpointAnchorer } from '../anchor/index.ts';
+import { ExplorerError } from './errors.ts';
+import { authorizeView, type ServingNode } from './explorer-access.ts';
+import type { ExplorerData } from './explorer-data.ts';
+import type {
+  AccessView,
+  AnchorPoint,
+  ConsortiumView,
+  InstitutionView,
+  KeyView,
+  RecordView,
+} from './explorer-views.ts';
+
+export interface NodeExplorerComponents {
+  readonly node: ServingNode;
+  readonly chain: Pick<LianxinChain, 'registrySnapshot' | 'getCheckpoint'>;
+  readonly chainIndex: Pick<ChainIndex, 'getIndexRecord' | 'anchorHistory'>;
+  readonly records: Pick<RecordStore, 'get'>;
+  readonly log: Pick<TransparencyLog, 'latestCheckpoint'>;
+  readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize'>;
+  readonly attestations: AttestationBuilder;
+  /** The regulator's audit over the node's p2p host; absent on other nodes or without p2p. */
+  readonly audit?: (query: AuditQuery, options: { signal?: AbortSignal }) => Promise<AuditedAccess[]>;
+  readonly now?: () => Date;
+}
+
+export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerData {
+  const now = c.now ?? (() => new Date());
+  return {
+    async consortium(viewer) {
+      authorizeView('consortium', viewer, c.node);
+      const snapshot = await fromChain(() => c.chain.registrySnapshot());
+      const origins = [...new Set(snapshot.nodes.map((n) => n.origin))];
+      const checkpoints = new Map(
+        await fromChain(() =>
+          Promise.all(origins.map(async (origin) => [origin, await c.chain.getCheckpoint(origin)] as const)),
+        ),
+      );
+      const anchoring: Record<string, AnchorPoint[]> = {};
+      for (const row of await c.chainIndex.anchorHistory()) {
+        (anchoring[row.origin] ??= []).push({ anchoredAt: row.anchoredAt, size: row.size });
+      }
+      const view: ConsortiumView = {
+        generatedAt: now().toISOString(),
+        servedBy: c.node.mspId,
+        institutions: snapshot.organizations.map((org) =>
+          institutionView(
+            org,
+            snapshot.nodes.filter((n) => n.mspId === org.mspId),
+            snapshot.keys.filter((k) => k.mspId === org.mspId),
+            checkpoints,
+          ),
+        ),
+        anchoring,
+      };
+      return view;
+    },
+
+    async record(viewer, query) {
+      authorizeView('record', viewer, c.node);
+      const member = viewer.kind === 'member';
+      const [indexed, own] = await Promise.all([
+        c.chainIndex.getIndexRecord(query.subject, query.kind),
+        c.records.get(query.subject, query.kind),
+      ]);
+      const view: RecordView = {
+        subject: query.subject,
+        kind: query.kind,
+        chain:
+          indexed === undefined
+            ? null
+            : {
+                origin: indexed.origin,
+                version: indexed.version,
+                leafIndex: indexed.leafIndex,
+                leafHash: member ? indexed.leafHash : null,
+                recordDigest: member ? indexed.recordDigest : null,
+                checkpointSize: indexed.checkpointSize,
+                txId: indexed.txId,
+                blockNumber: indexed.blockNumber,
+                anchoredAt: indexed.anchoredAt,
+              },
+        local:
+          own === undefined
+            ? null
+            : {
+                version: own.version,
+                leafIndex: own.leafIndex,
+                recordDigest: member ? own.digest : null,
+                stage: stageOf(own.leafIndex, c.anchorer.anchoredSize, c.log.latestCheckpoint()?.size ?? 0),
+              },
+        attestable: own !== undefined,
+      };
+      if (view.chain === null && view.local === null) {
+        throw new ExplorerError(
+          'NOT_FOUND',
+          `no ${query.kind} record of ${query.subject} is held here or indexed on chain`,
+        );
+      }
+      return view;
+    },
+
+    async attestation(viewer, query) {
+      authorizeView('attestation', viewer, c.node);
+      const own = await c.records.get(query.subject, query.kind);
+      if (own === undefined) {
+        const indexed = await c.chainIndex.getIndexRecord(query.subject, query.kind);
+        throw new ExplorerError(
+          'NOT_FOUND',
+          indexed === undefined
+            ? `no ${query.kind} record of ${query.subject} is held here or indexed on chain`
+            : `${c.node.mspId}'s node does not hold this record: its attestation comes from the node of ${indexed.origin}`,
+        );
+      }
+      try {
+        return attestationBytes(await c.attestations.attest(own.leafIndex));
+      } catch (err) {
+        // No signed checkpoint covers the leaf yet: ask again after the next checkpoint.
+        if (err instanceof NodeError && err.code === 'FAILED_PRECONDITION') {
+          throw new ExplorerError('UNAVAILABLE', err.message, { cause: err });
+        }
+        throw err;
+      }
+    },
+
+    async audit(viewer, query, options = {}) {
+      authorizeView('audit', viewer, c.node);
+      if (c.audit === undefined) {
+        throw new ExplorerError(
+          'UNAVAILABLE',
+          `${c.node.mspId}'s node has no p2p host (p2p.listen): it cannot fetch receipt bundles`,
+        );
+      }
+      const audited = await fromChain(() => (c.audit as NonNullable<typeof c.audit>)(query, options));
+      return { generatedAt: now().toISOString(), accesses: audited.map(accessView) };
+    },
+  };
+}
+
+function institutionView(
+  org: Organization,
+  nodes: readonly { nodeId: string; origin: string; endpoint: string }[],
+  keys: readonly PublicKeyRecord[],
+  checkpoints: ReadonlyMap<string, AnchoredCheckpoint | undefined>,
+): InstitutionView {
+  return {
+    mspId: org.mspId,
+    name: org.name,
+    city: org.city,
+    role: org.role,
+    status: org.status,
+    nodes: nodes.map((n) => {
+      const anchored = checkpoints.get(n.origin);
+      return {
+        nodeId: n.nodeId,
+        origin: n.origin,
+        endpoint: n.endpoint,
+        checkpoint:
+          anchored === undefined
+            ? null
+            : { size: Number(anchored.size), anchoredAt: anchored.anchoredAt, txId: anchored.txId },
+      };
+    }),
+    keys: keys.map((k): KeyView => ({
+      kid: k.kid,
+      role: k.role,
+      status: k.status,
+      validFrom: k.validFrom,
+      validUntil: k.validUntil,
+    })),
+  };
+}
+
+function stageOf(
+  leafIndex: number,
+  anchoredSize: number,
+  checkpointSize: number,
+): 'logged' | 'checkpointed' | 'anchored' {
+  if (leafIndex < anchoredSize) return 'anchored';
+  return leafIndex < checkpointSize ? 'checkpointed' : 'logged';
+}
+
+/** The receipt the chain recorded and the audit's verdict: digests and names, no report content. */
+function accessView(a: AuditedAccess): AccessView {
+  const r = a.receipt;
+  return {
+    receiptDigest: r.receiptDigest,
+    requester: r.requester,
+    provider: r.provider,
+    subject: r.subject,
+    purpose: r.purpose,
+    consentId: r.consentId,
+    accessedAt: r.accessedAt,
+    txId: r.txId,
+    verdict: a.verdict,
+    findings: a.findings.map((f) => ({
+      code: f.code,
+      reason: f.reason,
+      ...(f.field !== undefined && { field: f.field }),
+    })),
+    bundleFrom: a.bundleFrom ?? null,
+  };
+}
+
+/** A ledger that does not answer is the explorer's UNAVAILABLE; anything else is a fault. */
+async function fromChain<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof ChainError && err.retryable) {
+      throw new ExplorerError('UNAVAILABLE', `the ledger did not answer: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The consortium explorer as a read-only local server, for a member without a browser certificate:
+ *
+ *   npm run explorer -- --node 127.0.0.1:9445 --cert user.crt --key user.key --tls-ca tlsca.pem
+ *                       [--server-name node0.hangzhoucredit.example.com] [--listen 127.0.0.1:8088]
+ *
+ * `--node` is the node's operations endpoint (operations.tls enabled); the pages are served on `--listen`
+ * (loopback by default: whoever reaches it sees what the certificate's holder may see) and every view is fetched
+ * from the node with that client certificate. Without --cert/--key, a node whose explorer is public. Exit code 2:
+ * usage error.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { startRemoteExplorer } from '../node/explorer/index.ts';
+
+const USAGE =
+  'usage: npm run explorer -- --node host:port --tls-ca ca.pem [--cert user.crt --key user.key] ' +
+  '[--server-name name] [--listen 127.0.0.1:8088]';
+const DEFAULT_LISTEN = '127.0.0.1:8088';
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        node: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'server-name': { type: 'string' },
+        listen: { type: 'string', default: DEFAULT_LISTEN },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { node, cert, key, 'tls-ca': tlsCa, 'server-name': serverName, listen } = values;
+  if (node === undefined || tlsCa === undefined || (cert === undefined) !== (key === undefined)) {
+    console.error(`--node and --tls-ca are required, --cert and --key go together\n${USAGE}`);
+    return 2;
+  }
+  const [ca, certPem, keyPem] = await Promise.all([
+    readFile(tlsCa),
+    cert === undefined ? undefined : readFile(cert),
+    key === undefined ? undefined : readFile(key),
+  ]);
+  const server = await startRemoteExplorer({
+    node,
+    ca,
+    listen,
+    ...(certPem && keyPem && { cert: certPem, key: keyPem }),
+    ...(serverName !== undefined && { serverName }),
+  });
+  // The line a wrapper (or a test) waits for.
+  console.log(`explorer ${server.url} (read-only, from ${node})`);
+  const stop = () => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return new Promise<number>(() => undefined);
+}
+
+process.exitCode = await main();
