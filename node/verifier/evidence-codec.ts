@@ -11,6 +11,7 @@
  * Attestation has none, and leaves are carried as bytes, never re-encoded.
  */
 import protobuf from 'protobufjs/light.js';
+import { equalBytes } from '../../chaincode/src/protocol-portable.ts';
 import type { Attestation, Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import type { LogLeaf, LogLeaf__Output } from '../api/generated/lianxin/v1/LogLeaf.ts';
 import { concatBytes } from './bytes.ts';
@@ -57,9 +58,11 @@ export function decodeAttestation(bytes: Uint8Array): DecodedAttestation {
       `attestation is ${bytes.length} bytes, more than ${MAX_ATTESTATION_BYTES}`,
     );
   }
+  let attestation: Attestation__Output;
+  let split: ReturnType<typeof splitSignatureField>;
   try {
-    const attestation = types.attestation.toObject(types.attestation.decode(bytes), CONVERSION) as Attestation__Output;
-    return { attestation, unsigned: withoutSignatureField(bytes) };
+    attestation = types.attestation.toObject(types.attestation.decode(bytes), CONVERSION) as Attestation__Output;
+    split = splitSignatureField(bytes);
   } catch (err) {
     throw new ReceiptsError(
       'MALFORMED_ATTESTATION',
@@ -68,6 +71,16 @@ export function decodeAttestation(bytes: Uint8Array): DecodedAttestation {
       { cause: err },
     );
   }
+  // The signature field is the one part of the bytes the signature does not cover: protobufjs would decode the
+  // same signature from another wire type, a padded varint or reordered sub-fields, so a second, different file
+  // would verify. Only its canonical encoding is accepted.
+  if (split !== undefined && attestation.signature !== null) {
+    const canonical = types.attestation.encode(types.attestation.fromObject({ signature: attestation.signature })).finish();
+    if (!equalBytes(canonical, split.signatureField)) {
+      throw new ReceiptsError('MALFORMED_ATTESTATION', '"signature" is not canonically encoded', 'signature');
+    }
+  }
+  return { attestation, unsigned: split?.unsigned };
 }
 
 export function encodeLogLeaf(leaf: LogLeaf): Uint8Array {
@@ -88,16 +101,21 @@ export function decodeLogLeaf(bytes: Uint8Array): LogLeaf__Output {
   }
 }
 
-function withoutSignatureField(bytes: Uint8Array): Uint8Array | undefined {
+/**
+ * The received bytes with the top-level signature field cut out, and that field's bytes; undefined when the
+ * bytes hold no signature field or more than one.
+ */
+function splitSignatureField(bytes: Uint8Array): { unsigned: Uint8Array; signatureField: Uint8Array } | undefined {
   const reader = protobuf.Reader.create(bytes);
   const kept: Uint8Array[] = [];
-  let signatureFields = 0;
+  const signatureFields: Uint8Array[] = [];
   while (reader.pos < reader.len) {
     const start = reader.pos;
     const tag = reader.uint32();
     reader.skipType(tag & 7);
-    if (tag >>> 3 === SIGNATURE_FIELD) signatureFields++;
+    if (tag >>> 3 === SIGNATURE_FIELD) signatureFields.push(bytes.subarray(start, reader.pos));
     else kept.push(bytes.subarray(start, reader.pos));
   }
-  return signatureFields === 1 ? concatBytes(kept) : undefined;
+  const [signatureField, ...more] = signatureFields;
+  return signatureField === undefined || more.length > 0 ? undefined : { unsigned: concatBytes(kept), signatureField };
 }
