@@ -153,7 +153,7 @@ describe('verdict parity of the node:crypto and noble backends', () => {
     let log: TestLog;
     let bundleJson: unknown;
     beforeAll(async () => {
-      const created = await createTestOrg('HangzhouAgencyMSP', 'agency', 'lianxin/HangzhouAgencyMSP/main');
+      const created = await createTestOrg('HangzhouAgencyMSP', 'agency');
       org = created;
       log = createTestLog(org, 7);
       bundleJson = bundleOf([created]);
