@@ -7,8 +7,54 @@
  * deploys on its own with it (`dist/protocol.js`).
  */
 
-// Everything that runs without node:crypto (Merkle algorithm, signed notes, vocabularies, validation rules, errors).
-export * from './protocol-portable';
+// Everything that runs without node:crypto (Merkle algorithm, signed notes, vocabularies, validation rules, errors),
+// named one by one: Node's CommonJS named-export detection does not follow `export *` (tsx loads this as CommonJS).
+export {
+  canonicalJson,
+  ChaincodeError,
+  checkUscc,
+  createMerkle,
+  decodeBase64Strict,
+  encodeBase64,
+  equalBytes,
+  formatCheckpointBody,
+  formatSignatureLine,
+  HASH_SIZE,
+  KEY_ROLES,
+  MAX_EVIDENCE_PARTIES,
+  MAX_NOTE_SIGNATURES,
+  MerkleProofError,
+  MSP_ID,
+  ORG_ROLES,
+  parseCheckpoint,
+  RECORD_KIND,
+  requireDigest,
+  requireKind,
+  requireMspId,
+  requireOneOf,
+  requirePurpose,
+  requireRecord,
+  requireString,
+  requireTime,
+  SUITE_P256,
+  SUITES,
+  USCC_LIKE,
+  usccCheckCharacter,
+  type ChaincodeErrorCode,
+  type Checkpoint,
+  type CheckpointParseResult,
+  type KeyRole,
+  type KeyStatus,
+  type Merkle,
+  type MerkleProofErrorCode,
+  type NoteSignature,
+  type OrgRole,
+  type OrgStatus,
+  type Sha256,
+  type Suite,
+  type UsccCheck,
+  type UsccMode,
+} from './protocol-portable';
 
 // RFC 9162 Merkle trees on node:crypto SHA-256.
 export { hashChildren, hashLeaf, nodeSha256, verifyConsistency, verifyInclusion } from './node-merkle';
