@@ -14,13 +14,13 @@ export type Sha256 = (...parts: readonly Uint8Array[]) => Uint8Array;
 /** RFC 9162 hashing and proof checks over one SHA-256 implementation. */
 export interface Merkle {
   /** RFC 9162 §2.1.1: MTH({d}) = SHA-256(0x00 ‖ d). */
-  hashLeaf(data: Uint8Array): Uint8Array;
+  readonly hashLeaf: (data: Uint8Array) => Uint8Array;
   /** RFC 9162 §2.1.1: interior node = SHA-256(0x01 ‖ left ‖ right). */
-  hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array;
+  readonly hashChildren: (left: Uint8Array, right: Uint8Array) => Uint8Array;
   /** RFC 9162 §2.1.3.2: `leafHash` is leaf `index` of the tree of `size` leaves with root `root`; throws MerkleProofError. */
-  verifyInclusion(index: bigint, size: bigint, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): void;
+  readonly verifyInclusion: (index: bigint, size: bigint, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array) => void;
   /** RFC 9162 §2.1.4.2: the tree (size2, root2) extends the tree (size1, root1); throws MerkleProofError. */
-  verifyConsistency(size1: bigint, size2: bigint, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]): void;
+  readonly verifyConsistency: (size1: bigint, size2: bigint, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]) => void;
 }
 
 /** The RFC 9162 functions computed with `sha256` (node:crypto in the node and chaincode, @noble/hashes in a browser). */
