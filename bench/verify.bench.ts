@@ -43,7 +43,7 @@ const benchmark: Benchmark = {
   name: 'verify',
   description:
     'offline verifyAttestation and signAttestation on one thread, against raw P-256 verify and sign; the verifier core on node:crypto, noble in Node and noble in Chromium',
-  budgetMs: 60_000,
+  budgetMs: 90_000,
   async run(context) {
     const agency = await createTestOrg('HangzhouAgencyMSP', 'agency');
     const bundle = parseTrustBundle(JSON.stringify(bundleOf([agency])));
