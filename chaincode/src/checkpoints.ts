@@ -7,7 +7,8 @@
 import type { Context } from 'fabric-contract-api';
 import { fail, invalid } from './errors';
 import { parseP256Spki, verifyP256LowS } from './keys';
-import { equalBytes, MerkleProofError, verifyConsistency } from './merkle';
+import { equalBytes, MerkleProofError } from './merkle';
+import { verifyConsistency } from './node-merkle';
 import { listPage, type Page } from './pagination';
 import { findOrigin, isKeyValidAt, requireMember, type PublicKeyRecord } from './registry';
 import { decodeBase64Strict, parseCheckpoint, type Checkpoint } from './signed-note';

@@ -4,9 +4,7 @@
  */
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 
-export const SUITE_P256 = 'ecdsa-p256-sha256';
-export const SUITES = [SUITE_P256] as const;
-export type Suite = (typeof SUITES)[number];
+export { SUITE_P256, SUITES, type Suite } from './roles';
 
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 const P256_HALF_N = P256_N >> 1n;

@@ -1,11 +1,40 @@
 /**
- * RFC 9162 (RFC 6962) Merkle tree hashing and proof verification. No Fabric imports: the node reuses this module.
+ * RFC 9162 (RFC 6962) Merkle tree hashing and proof verification. No Fabric imports and no `node:` imports: the
+ * node and the browser verifier (node/verifier) reuse this one implementation, each giving it its SHA-256
+ * (`createMerkle(sha256)`); the chaincode binds node:crypto in node-merkle.ts.
  * Policy rules required by the transparency-dev/merkle vectors (test/vectors/merkle/SOURCE.md): every hash is
  * exactly 32 bytes, and a consistency check from size 0 is an error.
  */
-import { createHash } from 'node:crypto';
 
 export const HASH_SIZE = 32;
+
+/** SHA-256 of the concatenation of `parts` (streamed: no copy of the parts into one buffer). */
+export type Sha256 = (...parts: readonly Uint8Array[]) => Uint8Array;
+
+/** RFC 9162 hashing and proof checks over one SHA-256 implementation. */
+export interface Merkle {
+  /** RFC 9162 §2.1.1: MTH({d}) = SHA-256(0x00 ‖ d). */
+  readonly hashLeaf: (data: Uint8Array) => Uint8Array;
+  /** RFC 9162 §2.1.1: interior node = SHA-256(0x01 ‖ left ‖ right). */
+  readonly hashChildren: (left: Uint8Array, right: Uint8Array) => Uint8Array;
+  /** RFC 9162 §2.1.3.2: `leafHash` is leaf `index` of the tree of `size` leaves with root `root`; throws MerkleProofError. */
+  readonly verifyInclusion: (index: bigint, size: bigint, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array) => void;
+  /** RFC 9162 §2.1.4.2: the tree (size2, root2) extends the tree (size1, root1); throws MerkleProofError. */
+  readonly verifyConsistency: (size1: bigint, size2: bigint, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]) => void;
+}
+
+/** The RFC 9162 functions computed with `sha256` (node:crypto in the node and chaincode, @noble/hashes in a browser). */
+export function createMerkle(sha256: Sha256): Merkle {
+  const hashChildren = (left: Uint8Array, right: Uint8Array): Uint8Array => sha256(NODE_PREFIX, left, right);
+  return {
+    hashLeaf: (data) => sha256(LEAF_PREFIX, data),
+    hashChildren,
+    verifyInclusion: (index, size, leafHash, proof, root) => { verifyInclusion(hashChildren, index, size, leafHash, proof, root); },
+    verifyConsistency: (size1, size2, root1, root2, proof) => { verifyConsistency(hashChildren, size1, size2, root1, root2, proof); },
+  };
+}
+
+type HashChildren = (left: Uint8Array, right: Uint8Array) => Uint8Array;
 
 export type MerkleProofErrorCode = 'HASH_LENGTH' | 'INDEX_OUT_OF_RANGE' | 'SIZE_ZERO' | 'SIZE_ORDER' | 'PROOF_LENGTH' | 'ROOT_MISMATCH';
 
@@ -19,18 +48,8 @@ export class MerkleProofError extends Error {
   }
 }
 
-/** RFC 9162 §2.1.1: MTH({d}) = SHA-256(0x00 ‖ d). */
-export function hashLeaf(data: Uint8Array): Uint8Array {
-  return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
-}
-
-/** RFC 9162 §2.1.1: interior node = SHA-256(0x01 ‖ left ‖ right). */
-export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
-}
-
-/** RFC 9162 §2.1.3.2: verifies that `leafHash` is leaf `index` of the tree of `size` leaves with root `root`. */
-export function verifyInclusion(index: bigint, size: bigint, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): void {
+/** RFC 9162 §2.1.3.2 (the path walk of §2.1.3.2 step 2 onwards). */
+function verifyInclusion(hashChildren: HashChildren, index: bigint, size: bigint, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): void {
   requireHashSize('leaf hash', leafHash);
   requireHashSize('root', root);
   proof.forEach((hash, i) => { requireHashSize(`proof[${i}]`, hash); });
@@ -55,8 +74,8 @@ export function verifyInclusion(index: bigint, size: bigint, leafHash: Uint8Arra
   if (!equalBytes(r, root)) throw new MerkleProofError('ROOT_MISMATCH', 'inclusion proof does not lead to the root');
 }
 
-/** RFC 9162 §2.1.4.2: verifies that the tree (size2, root2) extends the tree (size1, root1). */
-export function verifyConsistency(size1: bigint, size2: bigint, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]): void {
+/** RFC 9162 §2.1.4.2 (verification of a consistency proof, step 3 onwards). */
+function verifyConsistency(hashChildren: HashChildren, size1: bigint, size2: bigint, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]): void {
   if (size1 === 0n) throw new MerkleProofError('SIZE_ZERO', 'consistency from an empty tree proves nothing');
   if (size1 > size2) throw new MerkleProofError('SIZE_ORDER', `size1 ${size1} is greater than size2 ${size2}`);
   if (size1 === size2) {

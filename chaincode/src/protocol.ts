@@ -2,39 +2,31 @@
  * The chaincode's public face for code outside the contract: the protocol rules the chain enforces and that
  * nodes, the ledger tools and verifiers must apply the same way. node/, network/, scripts/, test/ and bench/
  * import only this module (an ESLint rule keeps it so); the contract's other modules stay private, free to
- * change without breaking them. It has no dependencies but `node:crypto`, and the chaincode package builds and
+ * change without breaking them. Its portable part, protocol-portable.ts, runs in a browser too; this adds
+ * node:crypto. It has no dependencies but `node:crypto`, and the chaincode package builds and
  * deploys on its own with it (`dist/protocol.js`).
  */
 
-// RFC 9162 Merkle trees: leaf and node hashes, inclusion and consistency proofs.
+// Everything that runs without node:crypto (Merkle algorithm, signed notes, vocabularies, validation rules, errors),
+// named one by one: Node's CommonJS named-export detection does not follow `export *` (tsx loads this as CommonJS).
 export {
-  equalBytes,
-  hashChildren,
-  hashLeaf,
-  MerkleProofError,
-  verifyConsistency,
-  verifyInclusion,
-  type MerkleProofErrorCode,
-} from './merkle';
-
-// C2SP signed notes carrying tlog checkpoints.
-export {
+  canonicalJson,
+  ChaincodeError,
+  checkUscc,
+  createMerkle,
   decodeBase64Strict,
+  encodeBase64,
+  equalBytes,
   formatCheckpointBody,
   formatSignatureLine,
-  parseCheckpoint,
-  type Checkpoint,
-  type NoteSignature,
-} from './signed-note';
-
-// Key ids and ECDSA P-256 (low-S) verification, as Fabric accepts signatures.
-export { kidOf, parseP256Spki, SUITE_P256, SUITES, verifyP256LowS, type Suite } from './keys';
-
-// Validation rules for what crosses the chain's boundary: subjects, kinds, MSP IDs, evidence parties.
-export { checkUscc, usccCheckCharacter, type UsccCheck, type UsccMode } from './uscc';
-export {
+  HASH_SIZE,
+  KEY_ROLES,
   MAX_EVIDENCE_PARTIES,
+  MAX_NOTE_SIGNATURES,
+  MerkleProofError,
   MSP_ID,
+  ORG_ROLES,
+  parseCheckpoint,
   RECORD_KIND,
   requireDigest,
   requireKind,
@@ -44,12 +36,33 @@ export {
   requireRecord,
   requireString,
   requireTime,
+  SUITE_P256,
+  SUITES,
   USCC_LIKE,
-} from './validation';
-export { canonicalJson } from './canonical-json';
+  usccCheckCharacter,
+  type ChaincodeErrorCode,
+  type Checkpoint,
+  type CheckpointParseResult,
+  type KeyRole,
+  type KeyStatus,
+  type Merkle,
+  type MerkleProofErrorCode,
+  type NoteSignature,
+  type OrgRole,
+  type OrgStatus,
+  type Sha256,
+  type Suite,
+  type UsccCheck,
+  type UsccMode,
+} from './protocol-portable';
 
-// The chain's records as the contract stores and returns them, and its errors.
-export { ChaincodeError, type ChaincodeErrorCode } from './errors';
+// RFC 9162 Merkle trees on node:crypto SHA-256.
+export { hashChildren, hashLeaf, nodeSha256, verifyConsistency, verifyInclusion } from './node-merkle';
+
+// Key ids and ECDSA P-256 (low-S) verification, as Fabric accepts signatures.
+export { kidOf, parseP256Spki, verifyP256LowS } from './keys';
+
+// The chain's records as the contract stores and returns them.
 export type { AnchoredCheckpoint } from './checkpoints';
 export { evidenceIdOf, type Evidence, type Party } from './evidence';
 export { chunkCount, type IndexChunk, type IndexEntriesAnswer } from './record-index';
@@ -63,15 +76,4 @@ export {
 } from './index-entry-codec';
 export { consentCovers, consentIdOf, type Consent, type ConsentCheck } from './consents';
 export type { AccessReceipt } from './receipts';
-export {
-  KEY_ROLES,
-  ORG_ROLES,
-  type KeyRole,
-  type KeyStatus,
-  type NodeRecord,
-  type OrgRole,
-  type OrgStatus,
-  type Organization,
-  type OriginRecord,
-  type PublicKeyRecord,
-} from './registry';
+export type { NodeRecord, Organization, OriginRecord, PublicKeyRecord } from './registry';

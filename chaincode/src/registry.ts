@@ -7,18 +7,14 @@ import type { Context } from 'fabric-contract-api';
 import { fail, invalid } from './errors';
 import { callerOf, type Caller } from './identity';
 import { listPage, type Page } from './pagination';
-import { kidOf, parseP256Spki, SUITES, type Suite } from './keys';
+import { kidOf, parseP256Spki } from './keys';
+import { KEY_ROLES, ORG_ROLES, SUITES, type KeyRole, type KeyStatus, type OrgRole, type OrgStatus, type Suite } from './roles';
 import { decodeBase64Strict } from './signed-note';
 import { emit, getJson, NS, putJson, txTime } from './state';
 import type { UsccMode } from './uscc';
 import { isoTime, requireId, requireMspId, requireOneOf, requireString, requireStringArray, requireJson, requirePattern, requireTime } from './validation';
 
-export const ORG_ROLES = ['agency', 'bank', 'platform', 'regulator', 'operator'] as const;
-export type OrgRole = (typeof ORG_ROLES)[number];
-export type OrgStatus = 'active' | 'suspended';
-export const KEY_ROLES = ['log', 'receipt', 'p2p'] as const;
-export type KeyRole = (typeof KEY_ROLES)[number];
-export type KeyStatus = 'active' | 'rotated' | 'revoked';
+export { ORG_ROLES, KEY_ROLES, type OrgRole, type OrgStatus, type KeyRole, type KeyStatus } from './roles';
 
 export interface Organization {
   readonly mspId: string;

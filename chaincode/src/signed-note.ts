@@ -3,6 +3,7 @@
  *   <origin>\n<decimal size>\n<base64 root hash>\n[extension lines]\n\n— <name> <base64(key ID[4] ‖ signature)>\n…
  * The signed message is the note text including its final newline. Split as golang/mod sumdb/note `Open` does:
  * at the last blank line.
+ * No `node:` imports and no Buffer: the browser verifier (node/verifier) parses checkpoints with this module.
  */
 import { HASH_SIZE } from './merkle';
 
@@ -60,15 +61,29 @@ export function parseCheckpoint(note: string): CheckpointParseResult {
 
 /** Formats a checkpoint body (no extension lines); the signer appends the blank line and signature lines. */
 export function formatCheckpointBody(origin: string, size: bigint, rootHash: Uint8Array): string {
-  return `${origin}\n${size}\n${Buffer.from(rootHash).toString('base64')}\n`;
+  return `${origin}\n${size}\n${encodeBase64(rootHash)}\n`;
 }
 
 export function formatSignatureLine(name: string, keyId: Uint8Array, signature: Uint8Array): string {
-  return `${SIGNATURE_PREFIX}${name} ${Buffer.concat([keyId, signature]).toString('base64')}\n`;
+  const blob = new Uint8Array(keyId.length + signature.length);
+  blob.set(keyId);
+  blob.set(signature, keyId.length);
+  return `${SIGNATURE_PREFIX}${name} ${encodeBase64(blob)}\n`;
 }
 
 /** Standard base64 with padding, rejecting anything Buffer would silently skip. */
 export function decodeBase64Strict(text: string): Uint8Array | undefined {
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) return undefined;
-  return Buffer.from(text, 'base64');
+  // The pattern admits only canonical-alphabet text of whole quanta, which atob decodes exactly.
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** Standard base64 with padding (atob/btoa: globals of Node ≥ 16 and of browsers). */
+export function encodeBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
 }

@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 import { signP256 } from '../../network/crypto/index.ts';
 import { LianxinContract } from '../src/contract';
 import { ChaincodeError } from '../src/errors';
-import { hashChildren, hashLeaf } from '../src/merkle';
+import { hashChildren, hashLeaf } from '../src/node-merkle';
 import { formatCheckpointBody, formatSignatureLine } from '../src/signed-note';
 import { FakeLedger, type IdentitySpec, type TxResult } from './fake-stub';
 

@@ -224,6 +224,26 @@ describe('lianxin verify (offline)', () => {
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
+  it('--steps prints each check: a tampered copy fails at the node signature, the later checks not reached', async () => {
+    const bytes = await readFile(CREDIT);
+    const tampered = Buffer.from(bytes);
+    tampered[bytes.indexOf('91330100MA27XK5U3F') + 17] = 'G'.charCodeAt(0);
+    const file = join(dir, 'tampered-steps.binpb');
+    await writeFile(file, tampered);
+    const run = await lianxin(['verify', file, '--bundle', BUNDLE, '--steps']);
+    expect(run.code).toBe(1);
+    expect(run.stdout.trimEnd().split('\n').map((line) => line.trim().split(/ +/).slice(0, 2).join(' '))).toEqual([
+      '✔ format',
+      '✘ node-signature',
+      '· leaf-hash',
+      '· checkpoint-signature',
+      '· inclusion-proof',
+      '· anchor',
+      '· artifact',
+    ]);
+    expect(run.stdout).toContain('BAD_NODE_SIGNATURE: node signature does not verify');
+  });
+
   it('fails an attestation whose origin the bundle gives to another organisation', async () => {
     const json = JSON.parse(await readFile(BUNDLE, 'utf8')) as { origins: { origin: string; mspId: string }[] };
     const swapped = {

@@ -13,6 +13,7 @@ import type { KeyObject } from 'node:crypto';
 import { consentCovers, equalBytes, type Consent } from '../../chaincode/src/protocol.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
 import type { AttestationRejectionCode, TrustBundle } from '../receipts/index.ts';
+import { keyObjectOf } from '../verifier/node-crypto.ts';
 import { P2pError } from './errors.ts';
 import {
   decodeAccessReceipt,
@@ -310,7 +311,7 @@ export function trustBundleReceiptKeys(trust: TrustBundle): ReceiptKeyLookup {
     receiptKey(mspId, kid, atMs) {
       const key = trust.key(mspId, kid);
       if (key === undefined || key.role !== 'receipt' || atMs < key.validFromMs) return undefined;
-      return key.validUntilMs === null || atMs < key.validUntilMs ? key.publicKey : undefined;
+      return key.validUntilMs === null || atMs < key.validUntilMs ? keyObjectOf(key.publicKey) : undefined;
     },
   };
 }

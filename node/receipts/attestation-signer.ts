@@ -7,10 +7,12 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { kidOf, SUITE_P256 } from '../../chaincode/src/protocol.ts';
-import { sha256, signP256 } from '../../network/crypto/index.ts';
+import { signP256 } from '../../network/crypto/index.ts';
 import type { Attestation, Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
+import { attestationSigningInput as signingInputWith } from '../verifier/attestation-verifier.ts';
+import { nodeCrypto } from '../verifier/node-crypto.ts';
 import { encodeAttestation, normalizeAttestation } from './attestation-codec.ts';
-import { ATTESTATION_FORMAT, ATTESTATION_SIGNATURE_CONTEXT } from './constants.ts';
+import { ATTESTATION_FORMAT } from './constants.ts';
 
 /** A node's registered `receipt` key: `kid` = SHA-256 of its SPKI DER, lower-case hex (DESIGN §3). */
 export interface ReceiptKey {
@@ -46,7 +48,5 @@ export function attestationBytes(attestation: Attestation): Uint8Array {
 
 /** What the receipt key signs (ECDSA hashes it once more with SHA-256): context ‖ SHA-256(unsigned bytes). */
 export function attestationSigningInput(unsignedBytes: Uint8Array): Uint8Array {
-  return Buffer.concat([SIGNATURE_CONTEXT_BYTES, sha256(unsignedBytes)]);
+  return signingInputWith(nodeCrypto, unsignedBytes);
 }
-
-const SIGNATURE_CONTEXT_BYTES = Buffer.from(ATTESTATION_SIGNATURE_CONTEXT, 'utf8');

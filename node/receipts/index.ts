@@ -20,7 +20,9 @@ export {
   type TrustedOrganization,
 } from './trust-bundle.ts';
 export {
+  explainAttestation,
   verifyAttestation,
+  type ExplainedAttestation,
   type AttestationRejection,
   type AttestationRejectionCode,
   type AttestationVerification,

@@ -1,110 +1,32 @@
 /**
- * The consortium trust bundle: what an offline verifier trusts, exported from the on-chain registry
- * (ListOrganizations, ListKeys, ListNodes) plus each organisation's CA certificates. Versioned JSON:
- *
- *   { "format": "lianxin-trust-bundle/v1", "channel", "exportedAt",
- *     "organizations": [{ mspId, name, role, status, rootCerts: [PEM], tlsRootCerts: [PEM] }],
- *     "keys": [{ kid, mspId, role, suite, spki (base64 DER), validFrom, validUntil | null, status }],
- *     "origins": [{ origin, mspId }] }
- *
- * Keys are never dropped: rotated and revoked keys stay, with their closed windows, so that old attestations
- * keep verifying (chaincode registry.ts). Field rules are the chaincode's own (lianxin-chaincode validation).
+ * The consortium trust bundle as the node uses it: built from the on-chain registry (ListOrganizations, ListKeys,
+ * ListNodes) plus each organisation's CA certificates, read with the verifier core's reader (node/verifier
+ * trust-bundle.ts: the format, its field rules and limits are there) on the node:crypto backend, with node:crypto
+ * X509Certificate objects for the CA certificates.
  */
-import { X509Certificate, type KeyObject } from 'node:crypto';
-import {
-  ChaincodeError,
-  decodeBase64Strict,
-  KEY_ROLES,
-  type KeyRole,
-  type KeyStatus,
-  kidOf,
-  type NodeRecord,
-  ORG_ROLES,
-  type Organization,
-  type OrgRole,
-  type OrgStatus,
-  parseP256Spki,
-  type PublicKeyRecord,
-  requireDigest,
-  requireMspId,
-  requireOneOf,
-  requireRecord,
-  requireString,
-  requireTime,
-  type Suite,
-  SUITES,
-} from '../../chaincode/src/protocol.ts';
+import { X509Certificate } from 'node:crypto';
+import type { NodeRecord, Organization, PublicKeyRecord } from '../../chaincode/src/protocol.ts';
 import type { OrgRootCerts } from '../../network/pki/index.ts';
+import { nodeCrypto } from '../verifier/node-crypto.ts';
+import {
+  parseTrustBundle as parseWith,
+  type TrustBundle as CoreTrustBundle,
+  type TrustBundleJson,
+  type TrustBundleOrganization,
+} from '../verifier/trust-bundle.ts';
 import { TRUST_BUNDLE_FORMAT } from './constants.ts';
 import { ReceiptsError } from './errors.ts';
 
-export interface TrustBundleJson {
-  readonly format: typeof TRUST_BUNDLE_FORMAT;
-  /** The Fabric channel the registry lives on; attestations anchored elsewhere are refused. */
-  readonly channel: string;
-  /** RFC 3339 UTC time of the export. */
-  readonly exportedAt: string;
-  readonly organizations: readonly TrustBundleOrganization[];
-  readonly keys: readonly TrustBundleKey[];
-  readonly origins: readonly TrustBundleOrigin[];
-}
-
-export interface TrustBundleOrganization {
-  readonly mspId: string;
-  readonly name: string;
-  readonly role: OrgRole;
-  readonly status: OrgStatus;
-  /** PEM, one certificate each: roots of the MSP's identities (`msp/cacerts`). */
-  readonly rootCerts: readonly string[];
-  /** PEM, one certificate each: roots of its TLS certificates (`msp/tlscacerts`). */
-  readonly tlsRootCerts: readonly string[];
-}
-
-export interface TrustBundleKey {
-  /** Lower-case hex SHA-256 of the SPKI DER. */
-  readonly kid: string;
-  readonly mspId: string;
-  readonly role: KeyRole;
-  readonly suite: Suite;
-  /** Base64 SPKI DER. */
-  readonly spki: string;
-  readonly validFrom: string;
-  /** Null: open-ended. Rotation and revocation close it. */
-  readonly validUntil: string | null;
-  readonly status: KeyStatus;
-}
-
-export interface TrustBundleOrigin {
-  /** A log origin `lianxin/<MSP>/<shard>`. */
-  readonly origin: string;
-  readonly mspId: string;
-}
+export type { TrustBundleJson, TrustBundleKey, TrustBundleOrganization, TrustBundleOrigin, TrustedKey } from '../verifier/trust-bundle.ts';
 
 export interface TrustedOrganization extends TrustBundleOrganization {
   readonly rootCertificates: readonly X509Certificate[];
   readonly tlsRootCertificates: readonly X509Certificate[];
 }
 
-/** A registered key, parsed once: verification never re-parses SPKI. */
-export interface TrustedKey extends TrustBundleKey {
-  readonly publicKey: KeyObject;
-  readonly validFromMs: number;
-  readonly validUntilMs: number | null;
-  /** C2SP signed-note key ID of ECDSA keys: the first 4 bytes of the kid (chaincode README, AnchorCheckpoint). */
-  readonly noteKeyId: Uint8Array;
-}
-
-/** A validated, indexed trust bundle. */
-export interface TrustBundle {
-  /** The validated document (the parsed object itself when an object was given: do not change it). */
-  readonly json: TrustBundleJson;
-  readonly exportedAtMs: number;
+/** A validated, indexed trust bundle, its keys imported with node:crypto and its CA certificates parsed. */
+export interface TrustBundle extends CoreTrustBundle {
   organization(mspId: string): TrustedOrganization | undefined;
-  /** A key registered by `mspId` (two organisations may register the same public key). */
-  key(mspId: string, kid: string): TrustedKey | undefined;
-  keysOf(mspId: string, role: KeyRole): readonly TrustedKey[];
-  /** The organisation a log origin is registered to. */
-  originOwner(origin: string): string | undefined;
 }
 
 /** Registry query results (the chaincode's JSON rows) and CA material, as `buildTrustBundle` takes them. */
@@ -120,14 +42,6 @@ export interface TrustBundleSources {
   /** Each organisation's CA certificates (network/pki `loadOrgRootCerts`). */
   readonly certificates: readonly OrgRootCerts[];
 }
-
-const KEY_STATUSES: readonly KeyStatus[] = ['active', 'rotated', 'revoked'];
-const ORG_STATUSES: readonly OrgStatus[] = ['active', 'suspended'];
-const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?$/;
-const MAX_ORGANIZATIONS = 1000;
-const MAX_KEYS = 20_000;
-const MAX_ORIGINS = 20_000;
-const MAX_CERTS = 16;
 
 /**
  * Builds the bundle from registry rows and CA certificates, sorted so that equal inputs give equal files, and
@@ -165,84 +79,25 @@ export function buildTrustBundle(sources: TrustBundleSources): TrustBundleJson {
 }
 
 /**
- * Reads a trust bundle (JSON text or the parsed value), validating every field. Untrusted input: a bundle
- * arrives as a file.
+ * Reads a trust bundle (JSON text or the parsed value), validating every field, with the node:crypto backend.
+ * Untrusted input: a bundle arrives as a file.
  * @throws ReceiptsError `INVALID_TRUST_BUNDLE` with `field` the path of the first bad field (`keys[2].validUntil`).
  */
 export function parseTrustBundle(input: string | object): TrustBundle {
-  const value = typeof input === 'string' ? parseJson(input) : input;
-  const root = checked('', () => requireRecord('trust bundle', value));
-  onlyFields('', root, ['format', 'channel', 'exportedAt', 'organizations', 'keys', 'origins']);
-  if (root.format !== TRUST_BUNDLE_FORMAT) {
-    throw new ReceiptsError('INVALID_TRUST_BUNDLE', `"format" must be "${TRUST_BUNDLE_FORMAT}"`, 'format');
-  }
-  checked('channel', (f) => requireString(f, root.channel, 249));
-  const exportedAt = checked('exportedAt', (f) => requireString(f, root.exportedAt, 40));
-  const exportedAtMs = checked('exportedAt', (f) => requireTime(f, exportedAt));
-
+  const core = parseWith(input, nodeCrypto);
   const organizations = new Map<string, TrustedOrganization>();
-  arrayOf('organizations', root.organizations, MAX_ORGANIZATIONS).forEach((item, i) => {
-    const org = readOrganization(`organizations[${i}]`, item);
-    if (organizations.has(org.mspId)) throw duplicate(`organizations[${i}].mspId`, org.mspId);
-    organizations.set(org.mspId, org);
+  core.json.organizations.forEach((org, i) => {
+    organizations.set(org.mspId, {
+      ...org,
+      rootCertificates: org.rootCerts.map((pem, j) => x509(`organizations[${i}].rootCerts[${j}]`, pem)),
+      tlsRootCertificates: org.tlsRootCerts.map((pem, j) => x509(`organizations[${i}].tlsRootCerts[${j}]`, pem)),
+    });
   });
-  const keys = new Map<string, Map<string, TrustedKey>>();
-  const byRole = new Map<string, TrustedKey[]>();
-  arrayOf('keys', root.keys, MAX_KEYS).forEach((item, i) => {
-    const key = readKey(`keys[${i}]`, item);
-    if (!organizations.has(key.mspId)) throw unknownOrganization(`keys[${i}].mspId`, key.mspId);
-    const own = keys.get(key.mspId) ?? new Map<string, TrustedKey>();
-    if (own.has(key.kid)) throw duplicate(`keys[${i}].kid`, key.kid);
-    keys.set(key.mspId, own.set(key.kid, key));
-    const role = `${key.mspId}/${key.role}`;
-    const sameRole = byRole.get(role) ?? [];
-    sameRole.push(key);
-    byRole.set(role, sameRole);
-  });
-  const origins = new Map<string, string>();
-  arrayOf('origins', root.origins, MAX_ORIGINS).forEach((item, i) => {
-    const path = `origins[${i}]`;
-    const record = checked(path, (f) => requireRecord(f, item));
-    onlyFields(path, record, ['origin', 'mspId']);
-    const origin = checked(`${path}.origin`, (f) => requireString(f, record.origin, 200));
-    const mspId = checked(`${path}.mspId`, (f) => requireMspId(f, record.mspId));
-    if (!organizations.has(mspId)) throw unknownOrganization(`${path}.mspId`, mspId);
-    if (origins.has(origin)) throw duplicate(`${path}.origin`, origin);
-    origins.set(origin, mspId);
-  });
-
-  return {
-    // Every field was checked above and no other field is allowed: the input is a TrustBundleJson.
-    json: root as unknown as TrustBundleJson,
-    exportedAtMs,
-    organization: (mspId) => organizations.get(mspId),
-    key: (mspId, kid) => keys.get(mspId)?.get(kid),
-    keysOf: (mspId, role) => byRole.get(`${mspId}/${role}`) ?? [],
-    originOwner: (origin) => origins.get(origin),
-  };
+  return { ...core, organization: (mspId) => organizations.get(mspId) };
 }
 
-function readOrganization(path: string, item: unknown): TrustedOrganization {
-  const record = checked(path, (f) => requireRecord(f, item));
-  onlyFields(path, record, ['mspId', 'name', 'role', 'status', 'rootCerts', 'tlsRootCerts']);
-  const rootCerts = arrayOf(`${path}.rootCerts`, record.rootCerts, MAX_CERTS);
-  const tlsRootCerts = arrayOf(`${path}.tlsRootCerts`, record.tlsRootCerts, MAX_CERTS);
-  return {
-    mspId: checked(`${path}.mspId`, (f) => requireMspId(f, record.mspId)),
-    name: checked(`${path}.name`, (f) => requireString(f, record.name, 200)),
-    role: checked(`${path}.role`, (f) => requireOneOf(f, record.role, ORG_ROLES)),
-    status: checked(`${path}.status`, (f) => requireOneOf(f, record.status, ORG_STATUSES)),
-    rootCerts: rootCerts as string[],
-    tlsRootCerts: tlsRootCerts as string[],
-    rootCertificates: rootCerts.map((pem, i) => readCaCertificate(`${path}.rootCerts[${i}]`, pem)),
-    tlsRootCertificates: tlsRootCerts.map((pem, i) => readCaCertificate(`${path}.tlsRootCerts[${i}]`, pem)),
-  };
-}
-
-function readCaCertificate(path: string, pem: unknown): X509Certificate {
-  if (typeof pem !== 'string' || !PEM_CERTIFICATE.test(pem)) {
-    throw new ReceiptsError('INVALID_TRUST_BUNDLE', `"${path}" must be one PEM certificate`, path);
-  }
+/** OpenSSL's reading of a certificate the core's DER walk accepted; it must agree that it is a CA. */
+function x509(path: string, pem: string): X509Certificate {
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(pem);
@@ -251,100 +106,6 @@ function readCaCertificate(path: string, pem: unknown): X509Certificate {
   }
   if (!certificate.ca) throw new ReceiptsError('INVALID_TRUST_BUNDLE', `"${path}" is not a CA certificate`, path);
   return certificate;
-}
-
-function readKey(path: string, item: unknown): TrustedKey {
-  const record = checked(path, (f) => requireRecord(f, item));
-  onlyFields(path, record, ['kid', 'mspId', 'role', 'suite', 'spki', 'validFrom', 'validUntil', 'status']);
-  const kid = checked(`${path}.kid`, (f) => requireDigest(f, record.kid));
-  const spki = checked(`${path}.spki`, (f) => requireString(f, record.spki, 1024));
-  const der = decodeBase64Strict(spki);
-  const publicKey = der === undefined ? undefined : parseP256Spki(der);
-  if (der === undefined || publicKey === undefined) {
-    throw new ReceiptsError(
-      'INVALID_TRUST_BUNDLE',
-      `"${path}.spki" must be the base64 SPKI DER of an ECDSA P-256 public key`,
-      `${path}.spki`,
-    );
-  }
-  if (kidOf(der) !== kid)
-    throw new ReceiptsError(
-      'INVALID_TRUST_BUNDLE',
-      `"${path}.kid" is not the SHA-256 of "${path}.spki"`,
-      `${path}.kid`,
-    );
-  const validFrom = checked(`${path}.validFrom`, (f) => requireString(f, record.validFrom, 40));
-  const validUntil =
-    record.validUntil === null ? null : checked(`${path}.validUntil`, (f) => requireString(f, record.validUntil, 40));
-  const validFromMs = checked(`${path}.validFrom`, (f) => requireTime(f, validFrom));
-  const validUntilMs = validUntil === null ? null : checked(`${path}.validUntil`, (f) => requireTime(f, validUntil));
-  if (validUntilMs !== null && validUntilMs <= validFromMs) {
-    throw new ReceiptsError(
-      'INVALID_TRUST_BUNDLE',
-      `"${path}.validUntil" must be after "${path}.validFrom"`,
-      `${path}.validUntil`,
-    );
-  }
-  return {
-    kid,
-    mspId: checked(`${path}.mspId`, (f) => requireMspId(f, record.mspId)),
-    role: checked(`${path}.role`, (f) => requireOneOf(f, record.role, KEY_ROLES)),
-    suite: checked(`${path}.suite`, (f) => requireOneOf(f, record.suite, SUITES)),
-    spki,
-    validFrom,
-    validUntil,
-    status: checked(`${path}.status`, (f) => requireOneOf(f, record.status, KEY_STATUSES)),
-    publicKey,
-    validFromMs,
-    validUntilMs,
-    noteKeyId: Buffer.from(kid.slice(0, 8), 'hex'),
-  };
-}
-
-/** Runs one of the chaincode's field checks, reporting its failure as a trust bundle error on that field. */
-function checked<T>(path: string, check: (field: string) => T): T {
-  try {
-    return check(path);
-  } catch (err) {
-    if (err instanceof ChaincodeError)
-      throw new ReceiptsError('INVALID_TRUST_BUNDLE', err.detail, path || undefined, { cause: err });
-    throw err;
-  }
-}
-
-function arrayOf(path: string, value: unknown, max: number): readonly unknown[] {
-  if (!Array.isArray(value) || value.length > max) {
-    throw new ReceiptsError('INVALID_TRUST_BUNDLE', `"${path}" must be an array of at most ${max} items`, path);
-  }
-  return value as unknown[];
-}
-
-function onlyFields(path: string, record: Record<string, unknown>, allowed: readonly string[]): void {
-  const extra = Object.keys(record).find((name) => !allowed.includes(name));
-  if (extra !== undefined) {
-    const field = path === '' ? extra : `${path}.${extra}`;
-    throw new ReceiptsError('INVALID_TRUST_BUNDLE', `"${field}" is not a field of ${TRUST_BUNDLE_FORMAT}`, field);
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new ReceiptsError('INVALID_TRUST_BUNDLE', 'trust bundle is not valid JSON', undefined, { cause: err });
-  }
-}
-
-function duplicate(path: string, value: string): ReceiptsError {
-  return new ReceiptsError('INVALID_TRUST_BUNDLE', `"${path}" repeats ${value}`, path);
-}
-
-function unknownOrganization(path: string, mspId: string): ReceiptsError {
-  return new ReceiptsError(
-    'INVALID_TRUST_BUNDLE',
-    `"${path}" names ${mspId}, which is not among "organizations"`,
-    path,
-  );
 }
 
 function sortBy<T>(items: readonly T[], key: (item: T) => string): T[] {

@@ -1,14 +1,21 @@
 /**
  * `lianxin verify <attestation> --bundle trust-bundle.json`: offline verification of an attestation or
- * notarization receipt with the consortium trust bundle (node/receipts verifyAttestation). No network: the
- * anchoring transaction it names is reported, not looked up.
+ * notarization receipt with the consortium trust bundle, by the verifier core the explorer's Verify page runs in
+ * the browser (node/verifier explainAttestation, here on node:crypto). No network: the anchoring transaction it
+ * names is reported, not looked up.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { LogLeaf__Output } from '../../api/generated/lianxin/v1/LogLeaf.ts';
-import { parseTrustBundle, ReceiptsError, verifyAttestation, type TrustBundle } from '../../receipts/index.ts';
+import {
+  explainAttestation,
+  parseTrustBundle,
+  ReceiptsError,
+  type ExplainedAttestation,
+  type TrustBundle,
+} from '../../receipts/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
 import { printJson } from '../output.ts';
@@ -17,7 +24,9 @@ const DESCRIPTION = `Verifies an attestation or notarization receipt offline: th
 whose receipt key signed it; the leaf is in the issuer's registered log under a checkpoint its log key signed.
 As cosign verify-blob does, it can also check that the receipt is about the artifact in hand: --artifact (the
 file's SHA-256 must be the record's or document's digest) or --digest, and who issued it: --issuer.
-Exit 0 with a summary, or 1 with one line: the verifier's code and reason, or MISMATCH naming what differs.`;
+Exit 0 with a summary, or 1 with one line: the verifier's code and reason, or MISMATCH naming what differs.
+--steps first prints each check (format, node signature, leaf hash, checkpoint signature, inclusion proof,
+anchor, artifact) as passed, failed or not reached, as the explorer's Verify page shows them.`;
 
 interface VerifyOptions {
   readonly bundle?: string;
@@ -27,6 +36,7 @@ interface VerifyOptions {
   readonly artifact?: string;
   readonly digest?: string;
   readonly issuer?: string;
+  readonly steps?: true;
 }
 
 const SHA256_DIGEST = /^sha256:([0-9a-f]{64})$/;
@@ -45,6 +55,7 @@ export const verifyCommand: CommandDefinition = (parent, io) => {
     .option('--require-anchored', 'refuse an attestation whose checkpoint is not yet anchored on chain')
     .option('--at <time>', 'verify as of this RFC 3339 time (default now)')
     .option('--json', "print the summary as JSON (the verifier's summary, not an API message: digests in hex)")
+    .option('--steps', 'print each check and its result before the summary (or the failure)')
     .action(async (file: string, values: VerifyOptions) => {
       const bundleFile = values.bundle ?? '';
       const now = values.at === undefined ? Date.now() : Date.parse(values.at);
@@ -60,7 +71,13 @@ export const verifyCommand: CommandDefinition = (parent, io) => {
         values.artifact === undefined ? undefined : fileSha256(values.artifact),
       ]);
 
-      const result = verifyAttestation(attestation, bundle, { now, requireAnchored: values.requireAnchored === true });
+      const explained = explainAttestation(attestation, bundle, {
+        now,
+        requireAnchored: values.requireAnchored === true,
+        ...(artifactDigest === undefined ? {} : { artifactDigest: Buffer.from(artifactDigest, 'hex') }),
+      });
+      if (values.steps === true && values.json !== true) io.stdout.write(stepLines(explained));
+      const result = explained.verification;
       if (!result.ok) {
         const field = result.field === undefined ? '' : ` [field ${result.field}]`;
         throw new CliError('VERIFICATION_FAILED', `${file}: ${result.code}: ${result.reason}${field}`);
@@ -87,7 +104,7 @@ export const verifyCommand: CommandDefinition = (parent, io) => {
           : leaf.type === 'contract'
             ? [leaf.documentDigest, 'document']
             : [leaf.receiptDigest, 'access receipt'];
-      if (artifactDigest !== undefined && artifactDigest !== about) {
+      if (explained.steps.some((s) => s.id === 'artifact' && s.status === 'failed')) {
         throw new CliError(
           'MISMATCH',
           `${file}: MISMATCH: it is about the ${what} sha256:${about}, not ${values.artifact} (sha256:${artifactDigest})`,
@@ -103,7 +120,7 @@ export const verifyCommand: CommandDefinition = (parent, io) => {
         throw new CliError('MISMATCH', `${file}: MISMATCH: issued by ${summary.issuer}, not --issuer ${values.issuer}`);
       }
       if (values.json === true) {
-        printJson(io, summary);
+        printJson(io, values.steps === true ? { ...summary, steps: explained.steps } : summary);
         return;
       }
       const anchor = summary.anchor
@@ -129,6 +146,20 @@ export const verifyCommand: CommandDefinition = (parent, io) => {
       );
     });
 };
+
+/** One line per check: `  ✔ node-signature  signed by receipt key …`. */
+function stepLines({ steps }: ExplainedAttestation): string {
+  const mark = { passed: '✔', failed: '✘', 'not-reached': '·', 'not-requested': '·' } as const;
+  const width = Math.max(...steps.map((s) => s.id.length));
+  return (
+    steps
+      .map((s) => {
+        const detail = s.status === 'failed' ? `${s.code ?? ''}: ${s.detail}` : s.status === 'passed' ? s.detail : s.status;
+        return `  ${mark[s.status]} ${s.id.padEnd(width)}  ${detail}`;
+      })
+      .join('\n') + '\n'
+  );
+}
 
 /** `sha256:HEX` (lower-case hex, as digests are printed), the hex part. */
 function digestOption(value: string): string {

@@ -1,0 +1,39 @@
+/**
+ * The verification core: attestations and notarization receipts, trust bundles, checkpoints and RFC 9162 proofs,
+ * the same code in Node and in a browser, the crypto behind `VerifierCrypto` (node-crypto.ts in Node,
+ * noble-crypto.ts in a browser; import the backend module you want, this face imports neither).
+ * @example
+ * const bundle = parseTrustBundle(bundleText, nobleCrypto);
+ * const { ok, steps } = explainAttestation(attestationBytes, bundle);
+ */
+export type { P256PublicKey, VerifierCrypto } from './crypto-port.ts';
+export {
+  attestationSigningInput,
+  committedDigest,
+  explainAttestation,
+  verifyAttestation,
+  type AttestationRejection,
+  type AttestationRejectionCode,
+  type AttestationVerification,
+  type ExplainAttestationOptions,
+  type ExplainedAttestation,
+  type VerifiedAttestation,
+  type VerifyAttestationOptions,
+} from './attestation-verifier.ts';
+export { decodeAttestation, decodeLogLeaf, encodeAttestation, type DecodedAttestation } from './evidence-codec.ts';
+export {
+  parseTrustBundle,
+  type TrustBundle,
+  type TrustBundleJson,
+  type TrustBundleKey,
+  type TrustBundleOrganization,
+  type TrustBundleOrigin,
+  type TrustedKey,
+  type TrustedOrganization,
+} from './trust-bundle.ts';
+export { checkpointVerifier, type CheckpointCheck, type ConsistencyCheck } from './checkpoint-verifier.ts';
+export { verifyP256, type P256Verification } from './p256.ts';
+export { STEP_IDS, STEP_TITLES, type StepId, type StepStatus, type VerificationStep } from './steps.ts';
+export { ReceiptsError, type ReceiptsErrorCode } from './errors.ts';
+export * from './constants.ts';
+export { toHex } from './bytes.ts';

@@ -1,0 +1,141 @@
+/**
+ * The Verify page in real headless Chromium (Debian's chromium via playwright-core): served from the explorer's
+ * own asset build over loopback HTTP, then taken offline; a valid attestation verifies with every check passed,
+ * and each tampered variant fails at the check that catches it. Screenshots go to test-results/screenshots/.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { buildWebAssets } from '../../node/explorer/web-bundle.ts';
+import { attestationBytes } from '../../node/receipts/attestation-signer.ts';
+import {
+  attest,
+  bundleOf,
+  creditRecordLeaf,
+  createTestLog,
+  createTestOrg,
+  generateTestKey,
+  resigned,
+  signCheckpoint,
+  type TestLog,
+  type TestOrg,
+} from '../../node/receipts/test-fixtures.ts';
+import { encodeLogLeaf } from '../../node/receipts/attestation-codec.ts';
+import { launchChromium, saveScreenshot } from '../support/browser.ts';
+
+let server: Server;
+let baseUrl: string;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let org: TestOrg;
+let log: TestLog;
+let bundleJson: string;
+
+const LEAF = 3;
+/** The record content whose digest leaf 3 commits to (creditRecordLeaf: SHA-256 of "record 3"). */
+const RECORD = Buffer.from(`record ${LEAF}`);
+
+beforeAll(async () => {
+  const assets = await buildWebAssets();
+  server = createServer((request, response) => {
+    const asset = assets.get(new URL(request.url ?? '/', 'http://localhost').pathname);
+    if (asset === undefined) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { 'content-type': asset.contentType }).end(asset.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const created = await createTestOrg('HangzhouAgencyMSP', 'agency');
+  org = created;
+  log = createTestLog(org, 6);
+  bundleJson = JSON.stringify(bundleOf([created]), null, 2);
+  expect(createHash('sha256').update(RECORD).digest()).toEqual(
+    Buffer.from(creditRecordLeaf(org.mspId, LEAF).creditRecord?.recordDigest as Uint8Array),
+  );
+
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  page = await context.newPage();
+  await page.goto(`${baseUrl}/verify.html`);
+  await context.setOffline(true);
+  await page.setInputFiles('#bundle-file', { name: 'trust-bundle.json', mimeType: 'application/json', buffer: Buffer.from(bundleJson) });
+});
+
+afterAll(async () => {
+  await (browser as Browser | undefined)?.close();
+  await new Promise((resolve) => (server as Server | undefined)?.close(resolve));
+});
+
+async function verify(name: string, bytes: Uint8Array, artifact?: Buffer): Promise<Record<string, string>> {
+  await page.setInputFiles('#artifact-file', artifact === undefined ? [] : { name: 'record.json', mimeType: 'application/octet-stream', buffer: artifact });
+  await page.setInputFiles('#attestation-file', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+  await page.locator('#verdict', { hasText: name }).waitFor();
+  const steps: Record<string, string> = {};
+  for (const row of await page.locator('#steps tbody tr').all()) {
+    steps[(await row.getAttribute('data-step')) ?? ''] = (await row.getAttribute('data-status')) ?? '';
+  }
+  return steps;
+}
+
+describe('the Verify page, offline in Chromium', () => {
+  it('verifies a valid attestation and the document it is about, every check passed', async () => {
+    const steps = await verify('valid.binpb', attestationBytes(attest(log, LEAF)), RECORD);
+    expect(steps).toEqual({
+      format: 'passed',
+      'node-signature': 'passed',
+      'leaf-hash': 'passed',
+      'checkpoint-signature': 'passed',
+      'inclusion-proof': 'passed',
+      anchor: 'passed',
+      artifact: 'passed',
+    });
+    expect(await page.textContent('#verdict')).toContain('every check passed');
+    await saveScreenshot(page, 'verify-valid');
+  });
+
+  const failingAt = (step: string) => async (name: string, bytes: () => Uint8Array, artifact?: Buffer) => {
+    const steps = await verify(name, bytes(), artifact);
+    expect(steps[step], name).toBe('failed');
+    const order = Object.keys(steps);
+    for (const earlier of order.slice(0, order.indexOf(step))) expect(steps[earlier], `${name}: ${earlier}`).toBe('passed');
+    return steps;
+  };
+
+  it('fails each tampered variant at the check that catches it', async () => {
+    const valid = attest(log, LEAF);
+    const validBytes = attestationBytes(valid);
+    await failingAt('format')('garbage.binpb', () => Uint8Array.of(0x0a, 0xff, 0xff, 0xff));
+    await failingAt('node-signature')('signature-flipped.binpb', () => {
+      const bytes = Uint8Array.from(validBytes);
+      bytes[bytes.length - 5] = (bytes[bytes.length - 5] ?? 0) ^ 0x01; // inside the DER signature's s
+      return bytes;
+    });
+    await failingAt('leaf-hash')('leaf-version-2.binpb', () =>
+      attestationBytes(resigned(valid, org.receiptKey, { leaf: encodeLogLeaf({ ...creditRecordLeaf(org.mspId, LEAF), version: 2 }) })),
+    );
+    await failingAt('checkpoint-signature')('checkpoint-foreign-key.binpb', () =>
+      attestationBytes(
+        resigned(valid, org.receiptKey, {
+          checkpoint: { ...valid.checkpoint, note: signCheckpoint(org.origin, 6, log.rootHash, generateTestKey()) },
+        }),
+      ),
+    );
+    await failingAt('inclusion-proof')('proof-hash-flipped.binpb', () => {
+      const hashes = (valid.inclusion?.hashes ?? []).map((h) => Uint8Array.from(h));
+      const first = hashes[0];
+      if (first !== undefined) first[0] = (first[0] ?? 0) ^ 0x01;
+      return attestationBytes(resigned(valid, org.receiptKey, { inclusion: { ...valid.inclusion, hashes } }));
+    });
+    await failingAt('anchor')('other-channel.binpb', () =>
+      attestationBytes(resigned(valid, org.receiptKey, { anchor: { ...valid.anchor, channel: 'elsewhere' } })),
+    );
+    await failingAt('artifact')('valid-wrong-document.binpb', () => validBytes, Buffer.from('another record'));
+    await saveScreenshot(page, 'verify-tampered-artifact');
+  });
+});
