@@ -63,6 +63,9 @@ export async function startNodeProcess(
       ledger: consortiumLedger(members.consortium, members.cryptoDir, ledgerAddress, CHAINCODE_NAME),
       grpcListen: '127.0.0.1:0',
       metricsListen: metricsAddress,
+      // No libp2p host: the benchmark exchanges no reports, and the consortium's fixed p2p port may be taken by
+      // another node on the machine (a second benchmark, `npm start`).
+      p2pListen: null,
       settings,
     });
     await registerNode(asAdmin, { mspId, node, shard: '0', keys: local.keys });

@@ -74,6 +74,17 @@ function soakSeconds(): number {
   }
   return seconds;
 }
+/**
+ * `LIANXIN_BENCH_NODE_ONLY=bulk` runs the raw LevelDB and bulk phases alone (≈30 s instead of ≈4 min): for
+ * profiling the ingest path without the attestation and soak phases after it.
+ */
+function bulkOnly(): boolean {
+  const only = process.env.LIANXIN_BENCH_NODE_ONLY;
+  if (only !== undefined && only !== 'bulk') {
+    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_NODE_ONLY must be "bulk" or unset, not "${only}"`);
+  }
+  return only === 'bulk';
+}
 const RSS_SAMPLE_MS = 250;
 const MIB = 2 ** 20;
 
@@ -104,6 +115,7 @@ const benchmark: Benchmark = {
       const bank = new v1.AttestationService(node.server.address, await node.credentials(BANK));
       try {
         const bulk = await measureBulk(node, agency, processes, context);
+        if (bulkOnly()) return bulkFigures(bulk, leveldb);
         // DESIGN §10's unary latency is "unloaded": let the node and the ledger finish the bulk load's background
         // work (LevelDB compactions, the chain index catching up) first.
         const settled = await Promise.all([waitUntilIdle(node.server.pid), waitUntilIdle(ledger.pid)]);
@@ -193,12 +205,21 @@ type Processes = Readonly<Record<string, number | 'machine'>>;
 type RecordClient = InstanceType<ReturnType<typeof lianxinV1>['RecordService']>;
 type AttestClient = InstanceType<ReturnType<typeof lianxinV1>['AttestationService']>;
 
+/** What the disk and LevelDB allow a durable ingest, measured in the same run. */
+interface RawLevelDb {
+  readonly recordsPerS: number;
+  /** CPU (user + system, every thread) per record written. */
+  readonly cpuUsPerRecord: number;
+}
+
 /** Synced batches of 1,000 100-byte values into a fresh LevelDB: what the disk allows a durable ingest. */
-async function measureLevelDb(dir: string, context: BenchmarkContext): Promise<{ recordsPerS: number }> {
+async function measureLevelDb(dir: string, context: BenchmarkContext): Promise<RawLevelDb> {
   const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await db.open();
   try {
     const value = randomBytes(LEVELDB.valueBytes);
+    // This process's CPU: building the batches and LevelDB's own threads (writes, syncs) are all in it.
+    const cpuAtStart = process.cpuUsage();
     const start = performance.now();
     const deadline = start + LEVELDB.maxDurationMs;
     let batches = 0;
@@ -211,9 +232,14 @@ async function measureLevelDb(dir: string, context: BenchmarkContext): Promise<{
       await db.batch(operations, { sync: true });
       batches++;
     }
-    const recordsPerS = (batches * LEVELDB.batchRecords * 1000) / (performance.now() - start);
-    context.log(`raw LevelDB: ${String(batches)} synced batches → ${recordsPerS.toFixed(0)} records/s`);
-    return { recordsPerS };
+    const records = batches * LEVELDB.batchRecords;
+    const recordsPerS = (records * 1000) / (performance.now() - start);
+    const { user, system } = process.cpuUsage(cpuAtStart);
+    const cpuUsPerRecord = (user + system) / records;
+    context.log(
+      `raw LevelDB: ${String(batches)} synced batches → ${recordsPerS.toFixed(0)} records/s, ${cpuUsPerRecord.toFixed(2)} µs CPU each`,
+    );
+    return { recordsPerS, cpuUsPerRecord };
   } finally {
     await db.close();
   }
@@ -502,10 +528,18 @@ function measureVerify(
   return { perSecond, count };
 }
 
-function bulkFigures(bulk: BulkResult, leveldb: { recordsPerS: number }): Figure[] {
+function bulkFigures(bulk: BulkResult, leveldb: RawLevelDb): Figure[] {
   const endToEnd = (bulk.anchored * 1000) / bulk.endToEndMs;
   const ingest = (bulk.acked * 1000) / bulk.ingestMs;
   const allAnchored = bulk.anchored >= bulk.acked;
+  const nodeIngestCpuMs = bulk.ingestCpuMs.node;
+  /** Each process's CPU over the whole run (ingest and the anchoring after it), per record anchored. */
+  const wholeRunCpuMs = Object.fromEntries(
+    Object.entries(bulk.ingestCpuMs).map(([name, ms]) => {
+      const tail = bulk.tailCpuMs[name];
+      return [name, ms === undefined || tail === undefined ? undefined : ms + tail];
+    }),
+  );
   return [
     {
       label: 'bulk end to end: first batch sent → last record ANCHORED',
@@ -540,11 +574,13 @@ function bulkFigures(bulk: BulkResult, leveldb: { recordsPerS: number }): Figure
       unit: 'entries/s',
       note: 'leaves anchored ÷ Σ AnchorCheckpoint seconds (node metrics)',
     },
+    ...cpuFigures('record, ingest + anchoring', wholeRunCpuMs, bulk.anchored, bulk.endToEndMs),
     {
       label: 'raw LevelDB, synced batches of 1,000 × 100 B',
       value: leveldb.recordsPerS,
       unit: 'records/s',
     },
+    { label: '  raw LevelDB CPU per record', value: leveldb.cpuUsPerRecord, unit: 'µs', note: 'all its threads' },
     { label: 'node RSS at start', value: bulk.rss.start / MIB, unit: 'MiB' },
     { label: '  peak during the bulk run', value: bulk.rss.peak / MIB, unit: 'MiB' },
     { label: '  at the end of it', value: bulk.rss.end / MIB, unit: 'MiB' },
@@ -555,6 +591,15 @@ function bulkFigures(bulk: BulkResult, leveldb: { recordsPerS: number }): Figure
     },
     { label: 'end to end ÷ chain commit rate', value: endToEnd / bulk.chainEntriesPerS, unit: '×' },
     { label: 'ingest only ÷ raw LevelDB', value: ingest / leveldb.recordsPerS, unit: '×' },
+    ...(nodeIngestCpuMs === undefined
+      ? []
+      : [
+          {
+            label: 'node CPU per record ingested ÷ raw LevelDB CPU per record',
+            value: (nodeIngestCpuMs * 1000) / bulk.acked / leveldb.cpuUsPerRecord,
+            unit: '×',
+          },
+        ]),
     { label: 'ingest only ÷ target', value: ingest / TARGETS.bulkRecordsPerS, unit: '×' },
   ];
 }

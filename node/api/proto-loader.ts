@@ -9,6 +9,8 @@ import { loadSync, type Options, type PackageDefinition, type ServiceDefinition 
 import protobuf from 'protobufjs';
 import type { ProtoGrpcType as EvidenceGrpcType } from './generated/evidence.ts';
 import type { ProtoGrpcType as NodeGrpcType } from './generated/node.ts';
+import { plainIngestAckDecoder, plainIngestAckEncoder } from './ingest-ack-wire.ts';
+import { plainRecordBatchEncoder, plainRecordBatchFirst } from './record-batch-wire.ts';
 import { strictDeserializer } from './strict-decoding.ts';
 
 /** Root of the proto tree; imports are written relative to it (`lianxin/v1/proofs.proto`). */
@@ -65,6 +67,16 @@ function withStrictRequests(definition: PackageDefinition): PackageDefinition {
       if (!type) throw new Error(`${qualifiedServiceName(name)}.${methodName} has no request type in ${PROTO_ROOT}`);
       method.requestDeserialize = strictDeserializer(type, method.requestDeserialize);
     }
+  }
+  // The bulk ingest path's batches and acknowledgements: one pass over the bytes each way, protobufjs (behind the
+  // strict check, for requests) for anything else.
+  const records = definition[qualifiedServiceName('RecordService')] as ServiceDefinition;
+  for (const method of [records.IngestRecords, records.IngestBatch]) {
+    if (!method) throw new Error(`RecordService has no IngestRecords or IngestBatch in ${PROTO_ROOT}`);
+    method.requestDeserialize = plainRecordBatchFirst(method.requestDeserialize);
+    method.requestSerialize = plainRecordBatchEncoder(method.requestSerialize);
+    method.responseSerialize = plainIngestAckEncoder(method.responseSerialize);
+    method.responseDeserialize = plainIngestAckDecoder(method.responseDeserialize);
   }
   return definition;
 }

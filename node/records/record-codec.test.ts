@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   batchDigest,
@@ -54,6 +55,21 @@ describe('record values', () => {
     expect(batchDigest([{ ...a, contentType: 'text/csv' }])).not.toEqual(base);
     expect(batchDigest([{ ...a, digest: Buffer.alloc(32, 1) }])).not.toEqual(base);
     expect(batchDigest([a, a])).not.toEqual(base);
+  });
+
+  it('is SHA-256 over each record as key ‖ 0x00 ‖ content type ‖ 0x00 ‖ digest, as stored acknowledgements were bound', () => {
+    // The definition, hashed field by field: acknowledgements already stored were bound to exactly this value.
+    const records = Array.from({ length: 300 }, (_, i) => ({
+      id: `r\u000091330100MA${String(i).padStart(8, '0')}\u0000loan\u0000${String(i + 1).padStart(20, '0')}`,
+      contentType: i % 2 === 0 ? 'application/json' : `text/x-${'v'.repeat(i % 120)}`,
+      digest: createHash('sha256').update(String(i)).digest(),
+    }));
+    const reference = createHash('sha256');
+    for (const { id, contentType, digest: d } of records) {
+      reference.update(`${id}\u0000${contentType}\u0000`, 'latin1');
+      reference.update(d);
+    }
+    expect(batchDigest(records).toString('hex')).toBe(reference.digest('hex'));
   });
 
   it('refuses values in another format as CORRUPT', () => {

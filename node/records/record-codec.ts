@@ -53,14 +53,33 @@ function readU64(bytes: Buffer, at: number): number {
  * the copy is made when the batch arrives rather than on the commit path. `contentType` is ASCII (validated).
  */
 export function encodeRecord(digest: Uint8Array, contentType: string, content: Uint8Array): Buffer {
-  const contentAt = CONTENT_TYPE_AT + 1 + contentType.length;
-  const bytes = Buffer.allocUnsafe(contentAt + content.length);
-  bytes[0] = FORMAT;
-  bytes.set(digest, DIGEST_AT);
-  bytes[CONTENT_TYPE_AT] = contentType.length;
-  bytes.write(contentType, CONTENT_TYPE_AT + 1, 'latin1');
+  const bytes = Buffer.allocUnsafe(recordLength(contentType, content.length));
+  return writeRecord(bytes, 0, digest, contentType, content);
+}
+
+/** The length of a record's value. */
+export function recordLength(contentType: string, contentLength: number): number {
+  return CONTENT_TYPE_AT + 1 + contentType.length + contentLength;
+}
+
+/**
+ * encodeRecord into `bytes` at `at` (recordLength bytes), returned as a view of them: a batch's values share one
+ * allocation instead of one each.
+ */
+export function writeRecord(
+  bytes: Buffer,
+  at: number,
+  digest: Uint8Array,
+  contentType: string,
+  content: Uint8Array,
+): Buffer {
+  const contentAt = at + CONTENT_TYPE_AT + 1 + contentType.length;
+  bytes[at] = FORMAT;
+  bytes.set(digest, at + DIGEST_AT);
+  bytes[at + CONTENT_TYPE_AT] = contentType.length;
+  writeAscii(bytes, contentType, at + CONTENT_TYPE_AT + 1);
   bytes.set(content, contentAt);
-  return bytes;
+  return bytes.subarray(at, contentAt + content.length);
 }
 
 export function setLeafIndex(record: Buffer, leafIndex: number): void {
@@ -98,12 +117,27 @@ export interface StoredAck {
  * unambiguous; the content digests are the ones already computed for the leaves.
  */
 export function batchDigest(records: readonly { id: string; contentType: string; digest: Uint8Array }[]): Buffer {
-  const hash = createHash('sha256');
+  // The byte stream laid out in one buffer and hashed in one call: two update() calls per record, each converting
+  // a string, cost ≈0.6 µs per record. Keys and content types are ASCII (validated), one byte per character.
+  let length = 0;
+  for (const { id, contentType } of records) length += id.length + contentType.length + 2 + DIGEST_BYTES;
+  const bytes = Buffer.allocUnsafe(length);
+  let at = 0;
   for (const { id, contentType, digest } of records) {
-    hash.update(`${id}\u0000${contentType}\u0000`, 'latin1');
-    hash.update(digest);
+    at = writeAscii(bytes, id, at);
+    bytes[at++] = 0;
+    at = writeAscii(bytes, contentType, at);
+    bytes[at++] = 0;
+    bytes.set(digest, at);
+    at += DIGEST_BYTES;
   }
-  return hash.digest();
+  return createHash('sha256').update(bytes).digest();
+}
+
+/** Writes an ASCII string as its bytes (one per character); for the short keys here a loop beats Buffer.write. */
+export function writeAscii(bytes: Buffer, text: string, at: number): number {
+  for (let i = 0; i < text.length; i++) bytes[at + i] = text.charCodeAt(i);
+  return at + text.length;
 }
 
 /** Acknowledgements are given back exactly as first sent, with the digest of the batch they answer. */
