@@ -716,6 +716,7 @@ function startExplorer(parts: NodeParts, exchange: ReportExchange | undefined): 
   return createNodeExplorer({
     node: { mspId: config.mspId, role: config.role },
     chain,
+    channel: config.ledger.channel,
     chainIndex: parts.chainIndex,
     records: parts.records,
     log: parts.log,

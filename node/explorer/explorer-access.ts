@@ -13,7 +13,7 @@ import { ExplorerError } from './errors.ts';
 export type Viewer = { readonly kind: 'public' } | { readonly kind: 'member'; readonly caller: Caller };
 
 /** What a page asks of the data API. */
-export type ExplorerAction = 'consortium' | 'record' | 'attestation' | 'audit';
+export type ExplorerAction = 'consortium' | 'record' | 'trust-bundle' | 'attestation' | 'audit';
 
 /** The node serving the explorer. */
 export interface ServingNode {
@@ -58,7 +58,8 @@ export async function resolveViewer(
 
 /** @throws ExplorerError `UNAUTHENTICATED` (public asking for a member's view) or `PERMISSION_DENIED`. */
 export function authorizeView(action: ExplorerAction, viewer: Viewer, node: ServingNode): void {
-  if (action === 'consortium' || action === 'record') return;
+  // Public by nature: the registry's names and keys, and the channel's CA certificates.
+  if (action === 'consortium' || action === 'record' || action === 'trust-bundle') return;
   if (viewer.kind === 'public') {
     throw new ExplorerError('UNAUTHENTICATED', `the ${action} is for consortium members: present a client certificate`);
   }

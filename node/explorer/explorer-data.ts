@@ -4,6 +4,7 @@
  * (remote-explorer-data.ts, behind `npm run explorer`). The routes (explorer-routes.ts) are the same for both.
  */
 import type { AuditQuery } from '../audit/index.ts';
+import type { TrustBundleJson } from '../receipts/index.ts';
 import type { Viewer } from './explorer-access.ts';
 import type { RecordQuery } from './explorer-query.ts';
 import type { AuditView, ConsortiumView, RecordView } from './explorer-views.ts';
@@ -15,6 +16,8 @@ export interface ExplorerData {
   record(viewer: Viewer, query: RecordQuery, options?: { signal?: AbortSignal }): Promise<RecordView>;
   /** The record's attestation as `lianxin attest --out` writes it (proofs.proto Attestation bytes). */
   attestation(viewer: Viewer, query: RecordQuery, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
+  /** The consortium trust bundle (`lianxin bundle export`'s JSON), which the Verify page checks files against. */
+  trustBundle(viewer: Viewer, options?: { signal?: AbortSignal }): Promise<TrustBundleJson>;
   /** The regulator's audit: accesses with each receipt's verdict. */
   audit(viewer: Viewer, query: AuditQuery, options?: { signal?: AbortSignal }): Promise<AuditView>;
 }

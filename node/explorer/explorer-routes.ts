@@ -6,6 +6,7 @@
  *
  *   GET /explorer/api/consortium                          ConsortiumView
  *   GET /explorer/api/record?subject=&kind=              RecordView
+ *   GET /explorer/api/trust-bundle                        the trust bundle (`lianxin bundle export`'s JSON)
  *   GET /explorer/api/attestation?subject=&kind=         the attestation file (application/octet-stream)
  *   GET /explorer/api/audit?subject=&institution=&from=&to=   AuditView
  *
@@ -88,14 +89,15 @@ async function api(
   const signal = AbortSignal.timeout(API_TIMEOUT_MS);
   switch (name) {
     case 'consortium':
-      if ([...params.keys()].length > 0)
-        throw new ExplorerError('INVALID_QUERY', 'the consortium view takes no parameters', {
-          field: [...params.keys()][0] ?? '',
-        });
+      noParameters(name, params);
       json(res, 200, await data.consortium(viewer, { signal }));
       return;
     case 'record':
       json(res, 200, await data.record(viewer, parseRecordQuery(params), { signal }));
+      return;
+    case 'trust-bundle':
+      noParameters(name, params);
+      json(res, 200, await data.trustBundle(viewer, { signal }));
       return;
     case 'attestation': {
       const query = parseRecordQuery(params);
@@ -115,6 +117,12 @@ async function api(
     default:
       throw new ExplorerError('NOT_FOUND', `no data API /explorer/api/${name}`);
   }
+}
+
+function noParameters(name: string, params: URLSearchParams): void {
+  const first = [...params.keys()][0];
+  if (first !== undefined)
+    throw new ExplorerError('INVALID_QUERY', `/explorer/api/${name} takes no parameters`, { field: first });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -5,6 +5,7 @@
  * (remote-explorer-data.ts) as the caller. That no answer carries a record's content is checked against a real
  * node with real records, in test/browser/explorer-pages.test.ts.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { createTestConsortium, type TestConsortium } from '../../test/support/te
 import { consortiumRoles } from '../api/index.ts';
 import type { ChainIndexRecord } from '../chain-index/index.ts';
 import { startOperationsServer, type OperationsServer } from '../operations/index.ts';
-import { decodeAttestation } from '../receipts/index.ts';
+import { decodeAttestation, parseTrustBundle } from '../receipts/index.ts';
 import { attest, createTestLog, createTestOrg, keyRow, nodeRow, organizationRow } from '../receipts/test-fixtures.ts';
 import type { RecordMeta } from '../records/index.ts';
 import { Registry } from 'prom-client';
@@ -81,7 +82,18 @@ async function explorerRoutes(isPublic: boolean) {
           nodes: [nodeRow(org)],
         }),
       getCheckpoint: (origin) => Promise.resolve(origin === org.origin ? checkpoint : undefined),
+      channelCaCertificates: async () => {
+        const paths = orgPaths(members.cryptoDir, AGENCY);
+        const [ca, tlsca] = await Promise.all([readFile(paths.ca.cert), readFile(paths.tlsca.cert)]);
+        const certs = {
+          mspId: AGENCY,
+          rootCerts: [new X509Certificate(ca)],
+          tlsRootCerts: [new X509Certificate(tlsca)],
+        };
+        return new Map([[AGENCY, certs]]);
+      },
     },
+    channel: 'lianxin',
     chainIndex: {
       getIndexRecord: (subject, kind) => Promise.resolve(subject === SUBJECT && kind === 'loan' ? indexed : undefined),
       anchorHistory: () =>
@@ -312,6 +324,14 @@ describe('explorer without a client certificate', () => {
     ]);
     expect((await rawGet(`${server.url}/explorer/api/audit?subject=${SUBJECT}`)).status).toBe(401);
     expect((await rawGet(`${server.url}/explorer/api/consortium`, 'POST')).status).toBe(405);
+    // The Verify page's "fetch from this node": the chain's registry keys and the channel's CAs, as a verifier
+    // trusts them (`lianxin bundle export`'s JSON).
+    const bundle = await rawGet(`${server.url}/explorer/api/trust-bundle`);
+    expect(bundle.status).toBe(200);
+    const parsed = parseTrustBundle(bundle.body);
+    expect(parsed.json.channel).toBe('lianxin');
+    expect(parsed.organization(AGENCY)?.rootCertificates).toHaveLength(1);
+    expect((await rawGet(`${server.url}/explorer/api/trust-bundle?x=1`)).status).toBe(400);
   });
 
   it('over HTTPS without required client auth: a member by certificate, the public without', async () => {

@@ -10,7 +10,7 @@ import type { AuditedAccess, AuditQuery } from '../audit/index.ts';
 import type { ChainIndex } from '../chain-index/index.ts';
 import { ChainError, type LianxinChain } from '../ledger/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
-import { attestationBytes } from '../receipts/index.ts';
+import { attestationBytes, exportTrustBundle } from '../receipts/index.ts';
 import type { RecordStore } from '../records/index.ts';
 import type { AttestationBuilder } from '../services/attestation-builder.ts';
 import type { CheckpointAnchorer } from '../anchor/index.ts';
@@ -28,7 +28,9 @@ import type {
 
 export interface NodeExplorerComponents {
   readonly node: ServingNode;
-  readonly chain: Pick<LianxinChain, 'registrySnapshot' | 'getCheckpoint'>;
+  readonly chain: Pick<LianxinChain, 'registrySnapshot' | 'getCheckpoint' | 'channelCaCertificates'>;
+  /** The channel the trust bundle is for. */
+  readonly channel: string;
   readonly chainIndex: Pick<ChainIndex, 'getIndexRecord' | 'anchorHistory'>;
   readonly records: Pick<RecordStore, 'get'>;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint'>;
@@ -69,6 +71,11 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
         anchoring,
       };
       return view;
+    },
+
+    async trustBundle(viewer) {
+      authorizeView('trust-bundle', viewer, c.node);
+      return fromChain(() => exportTrustBundle(c.chain, c.channel));
     },
 
     async record(viewer, query) {

@@ -6,6 +6,7 @@
  */
 import { request } from 'node:https';
 import type { AuditQuery } from '../audit/index.ts';
+import type { TrustBundleJson } from '../receipts/index.ts';
 import { codeOfHttpStatus, ExplorerError } from './errors.ts';
 import type { ExplorerData } from './explorer-data.ts';
 import type { RecordQuery } from './explorer-query.ts';
@@ -36,6 +37,7 @@ export function remoteExplorerData(options: Readonly<RemoteExplorerOptions>): Ex
     record: (_viewer, q: RecordQuery, o = {}) => parsed<RecordView>('record', { ...q }, o.signal),
     attestation: async (_viewer, q: RecordQuery, o = {}) =>
       new Uint8Array(await get('attestation', { ...q }, o.signal)),
+    trustBundle: (_viewer, o = {}) => parsed<TrustBundleJson>('trust-bundle', {}, o.signal),
     audit: (_viewer, q: AuditQuery, o = {}) => parsed<AuditView>('audit', { ...q }, o.signal),
   };
 }

@@ -46,7 +46,9 @@ export async function buildWebAssets(): Promise<ReadonlyMap<string, WebAsset>> {
   const pages = files.filter((file) => file.endsWith(PAGE_SUFFIX));
   if (pages.length === 0) return assets;
   const result = await build({
-    entryPoints: Object.fromEntries(pages.map((file) => [file.slice(0, -PAGE_SUFFIX.length), new URL(file, WEB_DIR).pathname])),
+    entryPoints: Object.fromEntries(
+      pages.map((file) => [file.slice(0, -PAGE_SUFFIX.length), new URL(file, WEB_DIR).pathname]),
+    ),
     bundle: true,
     write: false,
     outdir: '/',

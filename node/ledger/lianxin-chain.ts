@@ -11,6 +11,7 @@ import {
   type Contract,
   type Network,
 } from '@hyperledger/fabric-gateway';
+import { X509Certificate } from 'node:crypto';
 import { common } from '@hyperledger/fabric-protos';
 import { decodeBase64Field, decodeIndexEntries, encodeIndexEntries } from '../../chaincode/src/protocol.ts';
 import type {
@@ -29,6 +30,9 @@ import type {
   Party,
   PublicKeyRecord,
 } from '../../chaincode/src/protocol.ts';
+import { fetchConfigBlock } from '../../network/client/index.ts';
+import { readChannelMsps } from '../../network/ledger/block/index.ts';
+import type { OrgRootCerts } from '../../network/pki/index.ts';
 import { ChainError } from './errors.ts';
 
 export type {
@@ -361,6 +365,40 @@ export class LianxinChain {
       throw new ChainError('REJECTED', `GetBlockByTxID ${transactionId}: the block has no header`, { transactionId });
     }
     return BigInt(header.getNumber());
+  }
+
+  /**
+   * Each channel member's CA certificates, from the newest config block (its MSP values, cscc GetConfigBlock),
+   * so that a trust bundle trusts exactly the CAs the channel trusts. The block is parsed like any untrusted input.
+   * @throws ChainError `UNAVAILABLE` when the ledger does not answer, `REJECTED` when a CA does not parse.
+   */
+  async channelCaCertificates(): Promise<Map<string, OrgRootCerts>> {
+    let msps;
+    try {
+      msps = readChannelMsps((await fetchConfigBlock(this.#network)).block);
+    } catch (err) {
+      throw toChainError(err, 'cscc GetConfigBlock', undefined);
+    }
+    const result = new Map<string, OrgRootCerts>();
+    for (const m of msps) {
+      if (result.has(m.mspId)) continue;
+      try {
+        result.set(m.mspId, {
+          mspId: m.mspId,
+          rootCerts: m.rootCerts.map((pem) => new X509Certificate(pem)),
+          tlsRootCerts: m.tlsRootCerts.map((pem) => new X509Certificate(pem)),
+        });
+      } catch (err) {
+        throw new ChainError(
+          'REJECTED',
+          `the channel config names a CA of ${m.mspId} that does not parse: ${String(err)}`,
+          {
+            cause: err,
+          },
+        );
+      }
+    }
+    return result;
   }
 
   /**

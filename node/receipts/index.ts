@@ -19,6 +19,7 @@ export {
   type TrustedKey,
   type TrustedOrganization,
 } from './trust-bundle.ts';
+export { exportTrustBundle } from './trust-bundle-export.ts';
 export {
   explainAttestation,
   verifyAttestation,

@@ -4,13 +4,9 @@
  * registered, every node's log origin) and each organisation's CA certificates from the channel's newest config
  * block (cscc GetConfigBlock), so a verifier trusts exactly the CAs the channel trusts, not a local folder.
  */
-import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import type { Network } from '@hyperledger/fabric-gateway';
-import { fetchConfigBlock } from '../../../network/client/index.ts';
-import { readChannelMsps } from '../../../network/ledger/block/index.ts';
-import type { OrgRootCerts } from '../../../network/pki/index.ts';
-import { buildTrustBundle, ReceiptsError } from '../../receipts/index.ts';
+import { ChainError } from '../../ledger/index.ts';
+import { exportTrustBundle, ReceiptsError } from '../../receipts/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
 import { consortiumMember } from '../connection.ts';
 import { CliError, messageOf } from '../errors.ts';
@@ -38,26 +34,17 @@ export const bundleCommand: CommandDefinition = (parent, io) => {
     if (member === undefined) {
       throw new CliError('USAGE', '--msp and --crypto-dir are required (the identity to query as)');
     }
-    const json = await withLedger(settings, async ({ chain, consortium, network, address }) => {
-      const registry = await chain.registrySnapshot();
-      const channelCas = await channelRootCerts(network, address);
-      const certificates = registry.organizations.map((org) => {
-        const certs = channelCas.get(org.mspId);
-        if (!certs) {
-          io.stderr.write(
-            `warning: ${org.mspId} is not a member of channel ${consortium.channel}: its entry has no CA certificates\n`,
-          );
-        }
-        return certs;
-      });
+    const json = await withLedger(settings, async ({ chain, consortium, address }) => {
       try {
-        return buildTrustBundle({
-          channel: consortium.channel,
-          exportedAt: new Date(),
-          ...registry,
-          certificates: certificates.flatMap((c) => (c ? [c] : [])),
-        });
+        return await exportTrustBundle(chain, consortium.channel, (mspId) =>
+          io.stderr.write(
+            `warning: ${mspId} is not a member of channel ${consortium.channel}: its entry has no CA certificates\n`,
+          ),
+        );
       } catch (err) {
+        if (err instanceof ChainError) {
+          throw new CliError('LEDGER_ERROR', `the ledger at ${address}: ${err.message}`, { cause: err });
+        }
         if (!(err instanceof ReceiptsError)) throw err;
         throw new CliError('LEDGER_ERROR', `the registry does not make a valid trust bundle: ${err.message}`, {
           cause: err,
@@ -75,38 +62,3 @@ export const bundleCommand: CommandDefinition = (parent, io) => {
     );
   });
 };
-
-/**
- * Each channel member's CA certificates, from the newest config block (its MSP values). The block comes from
- * the peer the CLI queries; its certificates are parsed here like any other untrusted input.
- */
-async function channelRootCerts(network: Network, address: string): Promise<Map<string, OrgRootCerts>> {
-  let msps;
-  try {
-    msps = readChannelMsps((await fetchConfigBlock(network)).block);
-  } catch (err) {
-    throw new CliError('LEDGER_ERROR', `the ledger at ${address}: cscc GetConfigBlock: ${messageOf(err)}`, {
-      cause: err,
-    });
-  }
-  const result = new Map<string, OrgRootCerts>();
-  for (const m of msps) {
-    if (result.has(m.mspId)) continue;
-    try {
-      result.set(m.mspId, {
-        mspId: m.mspId,
-        rootCerts: m.rootCerts.map((pem) => new X509Certificate(pem)),
-        tlsRootCerts: m.tlsRootCerts.map((pem) => new X509Certificate(pem)),
-      });
-    } catch (err) {
-      throw new CliError(
-        'LEDGER_ERROR',
-        `the channel config names a CA of ${m.mspId} that does not parse: ${messageOf(err)}`,
-        {
-          cause: err,
-        },
-      );
-    }
-  }
-  return result;
-}

@@ -14,7 +14,12 @@ interface Inputs {
 }
 
 const inputs: Inputs = {};
-const STATUS_TEXT = { passed: '✔ passed', failed: '✘ failed', 'not-reached': '— not reached', 'not-requested': '— not requested' } as const;
+const STATUS_TEXT = {
+  passed: '✔ passed',
+  failed: '✘ failed',
+  'not-reached': '— not reached',
+  'not-requested': '— not requested',
+} as const;
 
 function element(id: string): HTMLElement {
   const found = document.getElementById(id);
@@ -56,7 +61,8 @@ async function dropped(files: FileList): Promise<void> {
     const bytes = await bytesOf(file);
     const first = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
     if (first === 0x7b) readBundle(file.name, new TextDecoder().decode(bytes));
-    else if (inputs.attestation === undefined || file.name.endsWith('.binpb')) inputs.attestation = { name: file.name, bytes };
+    else if (inputs.attestation === undefined || file.name.endsWith('.binpb'))
+      inputs.attestation = { name: file.name, bytes };
     else inputs.artifact = { name: file.name, digest: nobleCrypto.sha256(bytes) };
   }
   render();
@@ -72,7 +78,9 @@ function render(): void {
   const { attestation, bundle, artifact } = inputs;
   element('loaded').textContent = [
     attestation ? `attestation: ${attestation.name} (${attestation.bytes.length} bytes)` : 'no attestation yet',
-    bundle ? `trust bundle: ${bundle.name} (channel ${bundle.bundle.json.channel}, exported ${bundle.bundle.json.exportedAt})` : 'no trust bundle yet',
+    bundle
+      ? `trust bundle: ${bundle.name} (channel ${bundle.bundle.json.channel}, exported ${bundle.bundle.json.exportedAt})`
+      : 'no trust bundle yet',
     ...(artifact ? [`document: ${artifact.name} (sha256 ${toHex(artifact.digest)})`] : []),
   ].join(' · ');
   const table = element('steps') as HTMLTableElement;
@@ -81,7 +89,11 @@ function render(): void {
     showVerdict('muted', 'Waiting for an attestation and a trust bundle.');
     return;
   }
-  const result = explainAttestation(attestation.bytes, bundle.bundle, artifact ? { artifactDigest: artifact.digest } : {});
+  const result = explainAttestation(
+    attestation.bytes,
+    bundle.bundle,
+    artifact ? { artifactDigest: artifact.digest } : {},
+  );
   const failed = result.steps.find((s) => s.status === 'failed');
   showVerdict(
     result.ok ? 'ok' : 'fail',
@@ -97,11 +109,16 @@ function render(): void {
       row.dataset.step = s.id;
       row.dataset.status = s.status;
       row.className = s.status;
-      const cells = [s.title, STATUS_TEXT[s.status], s.code === undefined ? s.detail : `${s.code}: ${s.detail}${s.field === undefined ? '' : ` [field ${s.field}]`}`];
+      const cells = [
+        s.title,
+        STATUS_TEXT[s.status],
+        s.code === undefined ? s.detail : `${s.code}: ${s.detail}${s.field === undefined ? '' : ` [field ${s.field}]`}`,
+      ];
       cells.forEach((text, i) => {
         const cell = document.createElement('td');
         cell.textContent = text;
-        if (i === 1) cell.className = `status ${s.status === 'passed' ? 'ok' : s.status === 'failed' ? 'fail' : 'muted'}`;
+        if (i === 1)
+          cell.className = `status ${s.status === 'passed' ? 'ok' : s.status === 'failed' ? 'fail' : 'muted'}`;
         if (i === 2) cell.classList.add('mono');
         row.append(cell);
       });
@@ -123,7 +140,7 @@ onFile('attestation-file', 'attestation');
 onFile('bundle-file', 'bundle');
 onFile('artifact-file', 'artifact');
 element('fetch-bundle').addEventListener('click', () => {
-  void fetch('trust-bundle.json')
+  void fetch('api/trust-bundle')
     .then(async (response) => {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       readBundle('trust-bundle.json (from this node)', await response.text());
