@@ -11,30 +11,18 @@
  */
 import type { IngestAck, IngestAck__Output } from './generated/lianxin/v1/IngestAck.ts';
 import type { IngestResult__Output } from './generated/lianxin/v1/IngestResult.ts';
+import {
+  isAscii,
+  LENGTH_DELIMITED,
+  MAX_FAST_VARINT_BYTES,
+  VARINT,
+  varintLength,
+  writeVarint,
+} from '../records/protobuf-wire.ts';
 
-const VARINT = 0;
-const LENGTH_DELIMITED = 2;
-const MAX_FAST_VARINT_BYTES = 7;
 /** IngestResult.Outcome by number, and back. */
 const OUTCOMES = ['OUTCOME_UNSPECIFIED', 'OUTCOME_ACCEPTED', 'OUTCOME_DUPLICATE'] as const;
 type Outcome = (typeof OUTCOMES)[number];
-
-function varintLength(value: number): number {
-  let length = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) length++;
-  return length;
-}
-
-function writeVarint(bytes: Buffer, value: number, at: number): number {
-  let v = value;
-  let i = at;
-  while (v >= 0x80) {
-    bytes[i++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  bytes[i++] = v;
-  return i;
-}
 
 /** A result as a caller hands it over: typed, but checked field by field (JavaScript callers pass anything). */
 interface LooseResult {
@@ -70,11 +58,6 @@ function resultLength(result: LooseResult | null): number {
   }
   return length;
 }
-
-const isAscii = (text: string): boolean => {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
-  return true;
-};
 
 /** The acknowledgement's bytes, or undefined when it is not in the plain shape (see the header). */
 export function encodePlainIngestAck(ack: IngestAck): Buffer | undefined {

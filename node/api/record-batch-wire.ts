@@ -14,11 +14,14 @@
  */
 import type { CreditRecord__Output } from './generated/lianxin/v1/CreditRecord.ts';
 import type { RecordBatch, RecordBatch__Output } from './generated/lianxin/v1/RecordBatch.ts';
-
-const VARINT = 0;
-const LENGTH_DELIMITED = 2;
-/** A varint this long is below 2^49, exact as a JavaScript number; longer ones go the strict way. */
-const MAX_FAST_VARINT_BYTES = 7;
+import {
+  isAscii,
+  LENGTH_DELIMITED,
+  MAX_FAST_VARINT_BYTES,
+  VARINT,
+  varintLength,
+  writeVarint,
+} from '../records/protobuf-wire.ts';
 
 /** Buffer.prototype.latin1Slice, Node's own (not in @types/node): toString('latin1', …) without its argument checks. */
 type LatinSlicing = Buffer & { latin1Slice(start: number, end: number): string };
@@ -139,23 +142,6 @@ export function plainRecordBatchFirst<T>(strict: (bytes: Buffer) => T): (bytes: 
   return (bytes) => decodePlainRecordBatch(bytes) ?? strict(bytes);
 }
 
-function varintLength(value: number): number {
-  let length = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) length++;
-  return length;
-}
-
-function writeVarint(bytes: Buffer, value: number, at: number): number {
-  let v = value;
-  let i = at;
-  while (v >= 0x80) {
-    bytes[i++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  bytes[i++] = v;
-  return i;
-}
-
 /**
  * A client's RecordBatch encoder, byte for byte protobufjs's for the batches it takes (fields in number order,
  * each present field written): records whose strings are ASCII, whose version is a safe non-negative integer and
@@ -165,11 +151,6 @@ function writeVarint(bytes: Buffer, value: number, at: number): number {
 export function plainRecordBatchEncoder(fallback: (batch: RecordBatch) => Buffer): (batch: RecordBatch) => Buffer {
   return (batch) => encodePlainRecordBatch(batch) ?? fallback(batch);
 }
-
-const isAscii = (text: string): boolean => {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
-  return true;
-};
 
 /** A string field's tag and length prefix plus the string, or -1 when it is not an ASCII string. */
 function stringFieldLength(value: unknown): number {

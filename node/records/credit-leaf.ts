@@ -8,6 +8,7 @@
  * length and below 128: one-byte length prefixes.
  */
 import { randomBytes } from 'node:crypto';
+import { LENGTH_DELIMITED, tag, VARINT, varintLength, writeVarint } from './protobuf-wire.ts';
 
 export const LEAF_VERSION = 1;
 const NONCE_BYTES = 16;
@@ -21,27 +22,6 @@ export interface CreditLeafFields {
   /** SHA-256 of the record's content. */
   readonly digest: Uint8Array;
   readonly contentType: string;
-}
-
-const tag = (field: number, wireType: number): number => (field << 3) | wireType;
-const VARINT = 0;
-const LENGTH_DELIMITED = 2;
-
-function varintLength(value: number): number {
-  let length = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) length++;
-  return length;
-}
-
-function writeVarint(bytes: Buffer, value: number, at: number): number {
-  let v = value;
-  let i = at;
-  while (v >= 0x80) {
-    bytes[i++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  bytes[i++] = v;
-  return i;
 }
 
 /** The bytes every leaf of the batch starts with: version, org, appended_at_ms. */
