@@ -11,7 +11,7 @@
  * RecordAccessReceipt sees a digest, not the kinds asked for. Only the audit, with the bundle in hand, can tell.
  */
 import { execFile } from 'node:child_process';
-import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,28 +20,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestReportResponse__Output } from '../node/api/generated/lianxin/v1/RequestReportResponse.ts';
 import { toProto3Json } from '../node/cli/proto-json.ts';
 import { lianxin as lianxinHere } from '../node/cli/test-io.ts';
-import { loadNodeConfig } from '../node/config/index.ts';
-import {
-  ChainExchangeJournal,
-  digestOf,
-  encodeAccessRequest,
-  signEnvelope,
-  type ExchangeBundle,
-} from '../node/p2p/index.ts';
-import {
-  encodeAccessReceipt,
-  encodeAcknowledgement,
-  type AccessReceipt,
-  type AccessRequest,
-  type Acknowledgement,
-} from '../node/p2p/exchange-messages.ts';
-import { buildTrustBundle, receiptKeyOf, type ReceiptKey } from '../node/receipts/index.ts';
-import { openNodeDatabase } from '../node/store/index.ts';
+import { buildTrustBundle } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
 import { freeAddress } from './support/free-port.ts';
 import { startDaemon, type DaemonProcess } from './support/node-daemon-process.ts';
 import { writeNodeProcessConfig } from './support/node-process.ts';
+import { seedRecordedAccess } from './support/seeded-access.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -91,11 +76,6 @@ function call<Req, Res>(method: (req: Req, cb: grpc.requestCallback<Res>) => unk
   });
 }
 
-async function receiptKeyOfNode(mspId: string): Promise<ReceiptKey> {
-  const config = await loadNodeConfig(configs[mspId] ?? '');
-  return receiptKeyOf(createPrivateKey(await readFile(config.keys.receipt)));
-}
-
 async function grant(subject: string, scope: string[]): Promise<string> {
   const granted = await (
     await net.chain(BANK)
@@ -113,73 +93,6 @@ async function grant(subject: string, scope: string[]): Promise<string> {
   return granted.result.consentId;
 }
 
-/**
- * A `loan` access under a `tax`-only consent, signed by both sides' real receipt keys, put in the agency's
- * journal by the journal's own code (which records it on chain as the agency) while the agency's node is down.
- */
-async function seedAccessWithoutConsent(): Promise<string> {
-  const consentId = await grant(SEEDED, ['tax']);
-  const [bankKey, agencyKey] = await Promise.all([receiptKeyOfNode(BANK), receiptKeyOfNode(AGENCY)]);
-  const now = Date.now();
-  const request: AccessRequest = {
-    requestId: randomBytes(32).toString('hex'),
-    requester: BANK,
-    provider: AGENCY,
-    subject: SEEDED,
-    kinds: ['loan'],
-    purpose: PURPOSE,
-    consentId,
-    nonce: randomBytes(16),
-    issuedAtMs: now,
-    expiresAtMs: now + 60_000,
-  };
-  const requestEnvelope = signEnvelope('access-request', encodeAccessRequest(request), bankKey);
-  const receipt: AccessReceipt = {
-    requestId: request.requestId,
-    requestDigest: digestOf(requestEnvelope),
-    provider: AGENCY,
-    requester: BANK,
-    subject: SEEDED,
-    purpose: PURPOSE,
-    consentId,
-    records: [{ kind: 'loan', version: 1, recordDigest: randomBytes(32), leafHash: randomBytes(32) }],
-    reportDigest: randomBytes(32),
-    issuedAtMs: now + 1,
-  };
-  const receiptEnvelope = signEnvelope('access-receipt', encodeAccessReceipt(receipt), agencyKey);
-  const acknowledgement: Acknowledgement = {
-    requestId: request.requestId,
-    receiptDigest: digestOf(receiptEnvelope),
-    requester: BANK,
-    status: 'ACCEPTED',
-    disputeReason: '',
-    issuedAtMs: now + 2,
-  };
-  const ackEnvelope = signEnvelope('acknowledgement', encodeAcknowledgement(acknowledgement), bankKey);
-  const bundle: ExchangeBundle = {
-    request: requestEnvelope,
-    receipt: receiptEnvelope,
-    acknowledgement: ackEnvelope,
-    decoded: { request, receipt, acknowledgement },
-  };
-  const config = await loadNodeConfig(configs[AGENCY] ?? '');
-  const db = await openNodeDatabase(join(config.dataDir, 'db'));
-  try {
-    const errors: unknown[] = [];
-    const journal = new ChainExchangeJournal({
-      db: db.exchangeJournal,
-      chain: await net.chain(AGENCY),
-      onError: (err) => errors.push(err),
-    });
-    await journal.provided(bundle);
-    await journal.settled();
-    if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
-  } finally {
-    await db.close();
-  }
-  return digestOf(receiptEnvelope).toString('hex');
-}
-
 beforeAll(async () => {
   net = await startTestNetwork();
   for (const mspId of [AGENCY, BANK, REGULATOR]) {
@@ -187,7 +100,17 @@ beforeAll(async () => {
       await writeNodeProcessConfig(net, mspId, SETTINGS, { p2pListen: await freeAddress() })
     ).configFile;
   }
-  seededDigest = await seedAccessWithoutConsent();
+  // A `loan` access under a `tax`-only consent, put in the agency's journal while the agency's node is down.
+  seededDigest = await seedRecordedAccess({
+    net,
+    configs,
+    requester: BANK,
+    provider: AGENCY,
+    subject: SEEDED,
+    purpose: PURPOSE,
+    consentScope: ['tax'],
+    kinds: ['loan'],
+  });
   const agency = startDaemon(configs[AGENCY] ?? '');
   const bank = startDaemon(configs[BANK] ?? '');
   daemons.push(agency, bank);

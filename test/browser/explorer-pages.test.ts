@@ -10,52 +10,28 @@
  * and verifies it over p2p from the agency's node. Screenshots go to test-results/screenshots/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orgPaths } from '../../network/pki/index.ts';
-import { loadNodeConfig } from '../../node/config/index.ts';
-import {
-  ChainExchangeJournal,
-  digestOf,
-  encodeAccessRequest,
-  signEnvelope,
-  type ExchangeBundle,
-} from '../../node/p2p/index.ts';
-import {
-  encodeAccessReceipt,
-  encodeAcknowledgement,
-  type AccessReceipt,
-  type AccessRequest,
-  type Acknowledgement,
-} from '../../node/p2p/exchange-messages.ts';
-import {
-  buildTrustBundle,
-  parseTrustBundle,
-  receiptKeyOf,
-  verifyAttestation,
-  type ReceiptKey,
-} from '../../node/receipts/index.ts';
-import { openNodeDatabase } from '../../node/store/index.ts';
+import { buildTrustBundle, parseTrustBundle, verifyAttestation } from '../../node/receipts/index.ts';
 import { launchChromium, saveScreenshot } from '../support/browser.ts';
 import { testUscc } from '../support/chaincode-log.ts';
 import { eventually } from '../support/eventually.ts';
 import { freeAddress } from '../support/free-port.ts';
 import { startDaemon, type DaemonProcess } from '../support/node-daemon-process.ts';
 import { writeNodeProcessConfig } from '../support/node-process.ts';
+import { seedRecordedAccess } from '../support/seeded-access.ts';
 import { startTestNetwork, type TestNetwork } from '../support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const BANK = 'ShanghaiBankMSP';
 const REGULATOR = 'RegulatorMSP';
 const PURPOSE = 'LOAN_APPROVAL';
-const DAY = 86_400_000;
 const SUBJECT = testUscc(700);
 const ACCESSED = testUscc(701);
 /** The record's content: no page or data answer may ever show it. */
@@ -76,85 +52,6 @@ const configs: Record<string, string> = {};
 const explorer: Record<string, string> = {};
 let records: grpc.Client | undefined;
 let standalone: ChildProcess | undefined;
-
-async function receiptKeyOfNode(mspId: string): Promise<ReceiptKey> {
-  const config = await loadNodeConfig(configs[mspId] ?? '');
-  return receiptKeyOf(createPrivateKey(await readFile(config.keys.receipt)));
-}
-
-/** A consented `loan` access of BANK to ACCESSED's records at AGENCY, recorded by the agency's journal code. */
-async function seedAccess(): Promise<string> {
-  const granted = await (
-    await net.chain(BANK)
-  ).grantConsent({
-    subject: ACCESSED,
-    grantee: BANK,
-    purpose: PURPOSE,
-    scope: ['loan'],
-    validFrom: new Date(Date.now() - DAY).toISOString(),
-    validUntil: new Date(Date.now() + DAY).toISOString(),
-    authorizationDigest: createHash('sha256').update(`authorization of ${ACCESSED}`).digest('hex'),
-  });
-  const consentId = granted.result.consentId;
-  const [bankKey, agencyKey] = await Promise.all([receiptKeyOfNode(BANK), receiptKeyOfNode(AGENCY)]);
-  const now = Date.now();
-  const request: AccessRequest = {
-    requestId: randomBytes(32).toString('hex'),
-    requester: BANK,
-    provider: AGENCY,
-    subject: ACCESSED,
-    kinds: ['loan'],
-    purpose: PURPOSE,
-    consentId,
-    nonce: randomBytes(16),
-    issuedAtMs: now,
-    expiresAtMs: now + 60_000,
-  };
-  const requestEnvelope = signEnvelope('access-request', encodeAccessRequest(request), bankKey);
-  const receipt: AccessReceipt = {
-    requestId: request.requestId,
-    requestDigest: digestOf(requestEnvelope),
-    provider: AGENCY,
-    requester: BANK,
-    subject: ACCESSED,
-    purpose: PURPOSE,
-    consentId,
-    records: [{ kind: 'loan', version: 1, recordDigest: randomBytes(32), leafHash: randomBytes(32) }],
-    reportDigest: randomBytes(32),
-    issuedAtMs: now + 1,
-  };
-  const receiptEnvelope = signEnvelope('access-receipt', encodeAccessReceipt(receipt), agencyKey);
-  const acknowledgement: Acknowledgement = {
-    requestId: request.requestId,
-    receiptDigest: digestOf(receiptEnvelope),
-    requester: BANK,
-    status: 'ACCEPTED',
-    disputeReason: '',
-    issuedAtMs: now + 2,
-  };
-  const bundle: ExchangeBundle = {
-    request: requestEnvelope,
-    receipt: receiptEnvelope,
-    acknowledgement: signEnvelope('acknowledgement', encodeAcknowledgement(acknowledgement), bankKey),
-    decoded: { request, receipt, acknowledgement },
-  };
-  const config = await loadNodeConfig(configs[AGENCY] ?? '');
-  const db = await openNodeDatabase(join(config.dataDir, 'db'));
-  try {
-    const errors: unknown[] = [];
-    const journal = new ChainExchangeJournal({
-      db: db.exchangeJournal,
-      chain: await net.chain(AGENCY),
-      onError: (err) => errors.push(err),
-    });
-    await journal.provided(bundle);
-    await journal.settled();
-    if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
-  } finally {
-    await db.close();
-  }
-  return digestOf(receiptEnvelope).toString('hex');
-}
 
 /** A browser context presenting `mspId`'s User1 client certificate to every started node's operations endpoint. */
 async function contextOf(mspId: string): Promise<BrowserContext> {
@@ -189,7 +86,16 @@ beforeAll(async () => {
       await writeNodeProcessConfig(net, mspId, SETTINGS, { p2pListen: await freeAddress() })
     ).configFile;
   }
-  seededDigest = await seedAccess();
+  seededDigest = await seedRecordedAccess({
+    net,
+    configs,
+    requester: BANK,
+    provider: AGENCY,
+    subject: ACCESSED,
+    purpose: PURPOSE,
+    consentScope: ['loan'],
+    kinds: ['loan'],
+  });
   const agency = startDaemon(configs[AGENCY] ?? '');
   const regulator = startDaemon(configs[REGULATOR] ?? '');
   daemons.push(agency, regulator);
