@@ -29,6 +29,7 @@ function loadTypes(): { attestation: protobuf.Type; logLeaf: protobuf.Type } {
 
 const types = loadTypes();
 const SIGNATURE_FIELD = fieldNumber(types.attestation, 'signature');
+const BATCH_FIELD = fieldNumber(types.attestation, 'batch');
 
 function fieldNumber(type: protobuf.Type, name: string): number {
   const field = type.fields[name];
@@ -43,14 +44,49 @@ export function normalizeAttestation(attestation: Attestation): Attestation__Out
 
 /** The deterministic serialization of an attestation (see the module comment). */
 export function encodeAttestation(attestation: Attestation): Uint8Array {
-  return types.attestation.encode(types.attestation.fromObject(normalizeAttestation(attestation))).finish();
+  return encodeNormalized(normalizeAttestation(attestation));
+}
+
+/**
+ * Encodes an object that already has every field present (an `Attestation__Output`): one conversion and one
+ * encode, the node's only serialization of an answer's body.
+ */
+export function encodeNormalized(
+  attestation: Attestation__Output | Omit<Attestation__Output, 'signature' | 'batch'>,
+): Uint8Array {
+  return types.attestation.encode(types.attestation.fromObject(attestation)).finish();
+}
+
+/**
+ * The serialization of just the `signature` and `batch` fields present in `fields`: what follows the body's
+ * bytes in a signed v2 attestation (they are its last field numbers, and protobufjs writes in field order).
+ */
+export function encodeAttestationTail(fields: Pick<Attestation, 'signature' | 'batch'>): Uint8Array {
+  return types.attestation.encode(types.attestation.fromObject(fields)).finish();
+}
+
+/**
+ * Serialized attestations the node built, by object: the gRPC layer and `attestationBytes` send these bytes
+ * instead of encoding the object again. Only for objects the signer made and froze; copies are not in it.
+ */
+const encodedBytes = new WeakMap<object, Uint8Array>();
+
+/** Records `bytes` as the serialization of `attestation`, which the caller must not change afterwards. */
+export function rememberEncoding(attestation: Attestation__Output, bytes: Uint8Array): void {
+  encodedBytes.set(attestation, bytes);
+}
+
+/** The bytes `rememberEncoding` recorded for this very object, if any. */
+export function rememberedEncoding(attestation: object): Uint8Array | undefined {
+  return encodedBytes.get(attestation);
 }
 
 export interface DecodedAttestation {
   readonly attestation: Attestation__Output;
   /**
-   * The received bytes with the top-level `signature` field cut out on the wire, never re-encoded: exactly what
-   * the issuer serialized and signed. Undefined when the bytes hold no signature field or more than one.
+   * The received bytes with the top-level `signature` and `batch` fields cut out on the wire, never re-encoded:
+   * exactly what the issuer serialized and signed (v1) or hashed into its batch (v2). Undefined when the bytes
+   * hold no signature field or more than one, or more than one batch field.
    */
   readonly unsigned: Uint8Array | undefined;
 }
@@ -98,12 +134,14 @@ function withoutSignatureField(bytes: Uint8Array): Uint8Array | undefined {
   const reader = protobuf.Reader.create(bytes);
   const kept: Uint8Array[] = [];
   let signatureFields = 0;
+  let batchFields = 0;
   while (reader.pos < reader.len) {
     const start = reader.pos;
     const tag = reader.uint32();
     reader.skipType(tag & 7);
     if (tag >>> 3 === SIGNATURE_FIELD) signatureFields++;
+    else if (tag >>> 3 === BATCH_FIELD) batchFields++;
     else kept.push(bytes.subarray(start, reader.pos));
   }
-  return signatureFields === 1 ? Buffer.concat(kept) : undefined;
+  return signatureFields === 1 && batchFields <= 1 ? Buffer.concat(kept) : undefined;
 }

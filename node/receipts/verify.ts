@@ -5,8 +5,8 @@
  * claimed anchoring transaction (checking it on chain is an online step, left to the caller).
  *
  * Every input here is attacker-controlled; failures are results with a closed `code`, never exceptions.
- * Cost: one ECDSA verification per attestation plus one per distinct checkpoint (remembered per bundle), about
- * 10k/s per core each with node:crypto (DESIGN §9).
+ * Cost: one ECDSA verification per v1 attestation, or per distinct v2 batch signature, plus one per distinct
+ * checkpoint (both remembered per bundle), about 10k/s per core each with node:crypto (DESIGN §9).
  */
 import {
   type Checkpoint,
@@ -21,15 +21,24 @@ import type { Attestation, Attestation__Output } from '../api/generated/lianxin/
 import type { ChainAnchor__Output } from '../api/generated/lianxin/v1/ChainAnchor.ts';
 import type { InclusionProof__Output } from '../api/generated/lianxin/v1/InclusionProof.ts';
 import type { LogLeaf__Output } from '../api/generated/lianxin/v1/LogLeaf.ts';
+import type { AttestationBatch__Output } from '../api/generated/lianxin/v1/AttestationBatch.ts';
 import type { NodeSignature__Output } from '../api/generated/lianxin/v1/NodeSignature.ts';
+import { batchLeafHash, batchSigningInput, checkBatchPath } from './attestation-batch.ts';
 import { decodeAttestation, decodeLogLeaf, encodeAttestation, type DecodedAttestation } from './attestation-codec.ts';
 import { attestationSigningInput } from './attestation-signer.ts';
-import { ATTESTATION_FORMAT, CHECKPOINT_MEMO_SIZE, CLOCK_SKEW_MS, LOG_LEAF_VERSION } from './constants.ts';
+import {
+  ATTESTATION_FORMAT,
+  ATTESTATION_FORMAT_V1,
+  BATCH_SIGNATURE_MEMO_SIZE,
+  CHECKPOINT_MEMO_SIZE,
+  CLOCK_SKEW_MS,
+  LOG_LEAF_VERSION,
+} from './constants.ts';
 import { ReceiptsError } from './errors.ts';
 import type { TrustBundle, TrustedKey } from './trust-bundle.ts';
 
 export type AttestationRejectionCode =
-  /** Not a well-formed v1 attestation: undecodable, a required field missing, or fields that contradict. */
+  /** Not a well-formed v1 or v2 attestation: undecodable, a required field missing, or fields that contradict. */
   | 'BAD_FORMAT'
   /** Another attestation format or leaf version: a newer verifier is needed. */
   | 'UNSUPPORTED_FORMAT'
@@ -46,6 +55,8 @@ export type AttestationRejectionCode =
   /** The issue time is later than the verifier's clock allows. */
   | 'ISSUED_IN_FUTURE'
   | 'BAD_NODE_SIGNATURE'
+  /** v2: the attestation is not where its batch proof says under the signed batch root (changed or swapped). */
+  | 'BAD_BATCH_PROOF'
   /** The checkpoint's log origin is not in the bundle. */
   | 'ORIGIN_NOT_REGISTERED'
   /** The origin belongs to another organisation than the issuer, or than the leaf's `org`. */
@@ -141,6 +152,8 @@ interface Shaped {
   readonly a: Attestation__Output;
   readonly unsigned: Uint8Array;
   readonly signature: NodeSignature__Output;
+  /** v2: where the attestation is in the batch its signature covers; null for v1. */
+  readonly batch: AttestationBatch__Output | null;
   readonly inclusion: InclusionProof__Output;
   readonly note: string;
   readonly cp: Checkpoint;
@@ -214,14 +227,22 @@ function verifyDecoded(
 
 /** Required parts present, state and anchor consistent, the note parsed and agreeing with its parsed copy. */
 function checkShape({ attestation: a, unsigned }: DecodedAttestation): Shaped | AttestationRejection {
-  if (a.format !== ATTESTATION_FORMAT) {
+  if (a.format !== ATTESTATION_FORMAT && a.format !== ATTESTATION_FORMAT_V1) {
     return a.format === ''
       ? reject('BAD_FORMAT', '"format" is missing', 'format')
-      : reject('UNSUPPORTED_FORMAT', `format "${a.format}" is not ${ATTESTATION_FORMAT}`, 'format');
+      : reject(
+          'UNSUPPORTED_FORMAT',
+          `format "${a.format}" is not ${ATTESTATION_FORMAT} or ${ATTESTATION_FORMAT_V1}`,
+          'format',
+        );
   }
-  const { signature, inclusion, checkpoint } = a;
+  const { signature, inclusion, checkpoint, batch } = a;
   if (signature === null || unsigned === undefined)
-    return reject('BAD_FORMAT', '"signature" must be present exactly once', 'signature');
+    return reject('BAD_FORMAT', '"signature" must be present exactly once, "batch" at most once', 'signature');
+  if (a.format === ATTESTATION_FORMAT && batch === null)
+    return reject('BAD_FORMAT', `"batch" is missing: ${ATTESTATION_FORMAT} is signed per batch`, 'batch');
+  if (a.format === ATTESTATION_FORMAT_V1 && batch !== null)
+    return reject('BAD_FORMAT', `"batch" is set, but ${ATTESTATION_FORMAT_V1} is signed alone`, 'batch');
   if (inclusion === null) return reject('BAD_FORMAT', '"inclusion" is missing', 'inclusion');
   if (checkpoint === null) return reject('BAD_FORMAT', '"checkpoint" is missing', 'checkpoint');
   if (!Number.isSafeInteger(a.issuedAtMs) || a.issuedAtMs <= 0) {
@@ -260,12 +281,15 @@ function checkShape({ attestation: a, unsigned }: DecodedAttestation): Shaped | 
   }
   if (cp.size > BigInt(Number.MAX_SAFE_INTEGER))
     return reject('BAD_FORMAT', 'checkpoint size is beyond 2^53', 'checkpoint.note');
-  return { a, unsigned, signature, inclusion, note: checkpoint.note, cp };
+  return { a, unsigned, signature, batch, inclusion, note: checkpoint.note, cp };
 }
 
-/** The issuer is an active member and its receipt key, valid at the issue time, signed the received bytes. */
+/**
+ * The issuer is an active member and its receipt key, valid at the issue time, signed the received bytes: v1
+ * directly, v2 through the attestation's path to the batch root it signed.
+ */
 function checkNodeSignature(
-  { a, unsigned, signature }: Shaped,
+  { a, unsigned, signature, batch }: Shaped,
   bundle: TrustBundle,
   now: number,
 ): TrustedKey | AttestationRejection {
@@ -298,6 +322,7 @@ function checkNodeSignature(
       `suite "${signature.suite}" is not the key's suite ${key.suite}`,
       'signature.suite',
     );
+  if (batch !== null) return checkBatchSignature(unsigned, batch, signature, key, bundle) ?? key;
   const verified = verifyP256(key.publicKey, attestationSigningInput(unsigned), signature.signature);
   if (!verified.ok) {
     return reject(
@@ -307,6 +332,37 @@ function checkNodeSignature(
     );
   }
   return key;
+}
+
+/**
+ * v2: the received bytes (signature and batch cut out) are leaf `batch.index` under `batch.root`, then the
+ * receipt key signed that root and size. Every attestation of a batch carries the same root and signature, so
+ * the signature check is remembered per bundle: a verifier of a whole stream pays one ECDSA verify per batch.
+ */
+function checkBatchSignature(
+  unsigned: Uint8Array,
+  batch: AttestationBatch__Output,
+  signature: NodeSignature__Output,
+  key: TrustedKey,
+  bundle: TrustBundle,
+): AttestationRejection | undefined {
+  const problem = checkBatchPath(batchLeafHash(unsigned), batch);
+  if (problem !== undefined) return reject('BAD_BATCH_PROOF', problem.reason, problem.field);
+  const memo = memoOf(batchSignatureMemo, bundle);
+  const id = `${key.kid}\n${batch.size}\n${hex(batch.root)}\n${hex(signature.signature)}`;
+  let valid = memo.get(id);
+  if (valid === undefined) {
+    const verified = verifyP256(key.publicKey, batchSigningInput(batch.size, batch.root), signature.signature);
+    valid = verified.ok ? true : verified.reason;
+    if (memo.size >= BATCH_SIGNATURE_MEMO_SIZE) memo.delete(memo.keys().next().value ?? '');
+    memo.set(id, valid);
+  }
+  if (valid === true) return undefined;
+  return reject(
+    'BAD_NODE_SIGNATURE',
+    `batch signature does not verify with receipt key ${key.kid} of ${key.mspId}: ${valid}`,
+    'signature.signature',
+  );
 }
 
 /** The checkpoint's origin is the issuer's and the leaf's, and a log key of that organisation signed it. */
@@ -384,7 +440,7 @@ function checkpointKey(
   owner: string,
   issuedAtMs: number,
 ): TrustedKey | AttestationRejection {
-  const memo = memoOf(bundle);
+  const memo = memoOf(checkpointMemo, bundle);
   const message = Buffer.from(cp.body, 'utf8');
   let outOfTime: AttestationRejection | undefined;
   for (const key of bundle.keysOf(owner, 'log')) {
@@ -416,13 +472,20 @@ function checkpointKey(
 /** Checkpoint signatures already verified, per bundle: a pure function of (key, note), so safe to remember. */
 const checkpointMemo = new WeakMap<TrustBundle, Map<string, boolean>>();
 
-function memoOf(bundle: TrustBundle): Map<string, boolean> {
-  let memo = checkpointMemo.get(bundle);
+/** Batch signatures already checked, per bundle: true, or why not; a pure function of (key, size, root, signature). */
+const batchSignatureMemo = new WeakMap<TrustBundle, Map<string, true | string>>();
+
+function memoOf<V>(memos: WeakMap<TrustBundle, Map<string, V>>, bundle: TrustBundle): Map<string, V> {
+  let memo = memos.get(bundle);
   if (memo === undefined) {
     memo = new Map();
-    checkpointMemo.set(bundle, memo);
+    memos.set(bundle, memo);
   }
   return memo;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 function reject(code: AttestationRejectionCode, reason: string, field?: string): AttestationRejection {
