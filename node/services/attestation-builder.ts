@@ -9,7 +9,8 @@ import type { AnchoredCheckpoint, CheckpointAnchorer } from '../anchor/index.ts'
 import { NodeError } from '../api/errors.ts';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import type { SignedCheckpoint, TransparencyLog } from '../log/index.ts';
-import { signAttestation, type ReceiptKey } from '../receipts/index.ts';
+import type { ReceiptKey } from '../receipts/index.ts';
+import { AttestationBatcher, type AttestationBatcherInit } from './attestation-batcher.ts';
 
 export interface AttestationBuilderComponents {
   readonly log: Pick<TransparencyLog, 'leaf' | 'inclusionProof' | 'latestCheckpoint'>;
@@ -21,11 +22,14 @@ export interface AttestationBuilderComponents {
   readonly chaincode: string;
   /** The retry hint when no checkpoint covers the leaf yet: about one checkpoint interval. */
   readonly uncheckpointedRetryAfterMs: number;
+  /** How answers given at the same time share one signature (attestation-batcher.ts). */
+  readonly batching?: AttestationBatcherInit;
 }
 
 export interface AttestationBuilder {
   /**
-   * The attestation of leaf `leafIndex`, ANCHORED or CHECKPOINTED.
+   * The attestation of leaf `leafIndex`, ANCHORED or CHECKPOINTED, signed in a batch with the attestations
+   * being built at the same time (format v2).
    * @throws NodeError `FAILED_PRECONDITION` (with `retryAfterMs`) while no signed checkpoint covers the leaf.
    */
   attest(leafIndex: number): Promise<Attestation__Output>;
@@ -88,37 +92,43 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
     blockNumber: anchored.blockNumber,
   });
 
+  const batcher = new AttestationBatcher(c.receiptKey, c.batching);
+
   return {
     async attest(leafIndex) {
-      const anchoredRange = await firstAnchorCovering(leafIndex);
-      const anchored = anchoredRange?.anchored;
-      const checkpoint = anchoredRange?.checkpoint ?? c.log.latestCheckpoint();
-      if (checkpoint === undefined || checkpoint.size <= leafIndex) {
-        throw new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is not yet checkpointed: retry shortly`, {
-          retryAfterMs: c.uncheckpointedRetryAfterMs,
-        });
-      }
-      const [leaf, hashes] = await Promise.all([
-        c.log.leaf(leafIndex),
-        c.log.inclusionProof(leafIndex, checkpoint.size),
-      ]);
-      return signAttestation(
-        {
-          leaf,
-          inclusion: { leafIndex, treeSize: checkpoint.size, hashes },
+      // Announced before the lookups, so that answers being looked up meanwhile join this one's batch.
+      const ticket = batcher.expect();
+      try {
+        const anchoredRange = await firstAnchorCovering(leafIndex);
+        const anchored = anchoredRange?.anchored;
+        const checkpoint = anchoredRange?.checkpoint ?? c.log.latestCheckpoint();
+        if (checkpoint === undefined || checkpoint.size <= leafIndex) {
+          throw new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is not yet checkpointed: retry shortly`, {
+            retryAfterMs: c.uncheckpointedRetryAfterMs,
+          });
+        }
+        const [leaf, hashes] = await Promise.all([
+          c.log.leaf(leafIndex),
+          c.log.inclusionProof(leafIndex, checkpoint.size),
+        ]);
+        // Every field present (AttestationBody): the signer encodes it once, as is.
+        return await ticket.sign({
+          leaf: asBuffer(leaf),
+          inclusion: { leafIndex, treeSize: checkpoint.size, hashes: hashes.map(asBuffer) },
           checkpoint: {
             note: checkpoint.note,
             origin: checkpoint.origin,
             size: checkpoint.size,
-            rootHash: checkpoint.rootHash,
+            rootHash: asBuffer(checkpoint.rootHash),
           },
           anchor: anchored ? anchorOf(anchored) : null,
           state: anchored ? 'EVIDENCE_STATE_ANCHORED' : 'EVIDENCE_STATE_CHECKPOINTED',
           issuedAtMs: Date.now(),
           issuer: c.mspId,
-        },
-        c.receiptKey,
-      );
+        });
+      } finally {
+        ticket.withdraw();
+      }
     },
   };
 }
@@ -131,4 +141,9 @@ function checkpointOf(anchored: AnchoredCheckpoint): SignedCheckpoint {
   }
   const { origin, size, rootHash } = result.checkpoint;
   return { origin, size: Number(size), rootHash: Buffer.from(rootHash), note: anchored.note };
+}
+
+/** The bytes as a Buffer without copying (the generated `__Output` types say Buffer). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
