@@ -10,7 +10,7 @@ import { NodeError } from '../api/errors.ts';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import type { SignedCheckpoint, TransparencyLog } from '../log/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
-import { AttestationBatcher, type AttestationBatcherInit } from './attestation-batcher.ts';
+import { AttestationBatcher, type AttestationBatcherInit, type BatchTicket } from './attestation-batcher.ts';
 
 export interface AttestationBuilderComponents {
   readonly log: Pick<TransparencyLog, 'leaf' | 'inclusionProof' | 'latestCheckpoint'>;
@@ -33,6 +33,18 @@ export interface AttestationBuilder {
    * @throws NodeError `FAILED_PRECONDITION` (with `retryAfterMs`) while no signed checkpoint covers the leaf.
    */
   attest(leafIndex: number): Promise<Attestation__Output>;
+  /**
+   * Announces an attestation the caller will ask for once its own lookups tell it which leaf (or withdraw, if
+   * there is none): batches being gathered meanwhile wait for it, so concurrent answers share a signature.
+   */
+  announce(): AnnouncedAttestation;
+}
+
+export interface AnnouncedAttestation {
+  /** As `AttestationBuilder.attest`; once. */
+  attest(leafIndex: number): Promise<Attestation__Output>;
+  /** No attestation will be asked for after all; idempotent, and a no-op after `attest`. */
+  withdraw(): void;
 }
 
 /** Anchored checkpoints remembered; beyond this the memory starts over (one entry per anchor, ~300 bytes). */
@@ -94,41 +106,51 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
 
   const batcher = new AttestationBatcher(c.receiptKey, c.batching);
 
-  return {
-    async attest(leafIndex) {
-      // Announced before the lookups, so that answers being looked up meanwhile join this one's batch.
-      const ticket = batcher.expect();
-      try {
-        const anchoredRange = await firstAnchorCovering(leafIndex);
-        const anchored = anchoredRange?.anchored;
-        const checkpoint = anchoredRange?.checkpoint ?? c.log.latestCheckpoint();
-        if (checkpoint === undefined || checkpoint.size <= leafIndex) {
-          throw new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is not yet checkpointed: retry shortly`, {
-            retryAfterMs: c.uncheckpointedRetryAfterMs,
-          });
-        }
-        const [leaf, hashes] = await Promise.all([
-          c.log.leaf(leafIndex),
-          c.log.inclusionProof(leafIndex, checkpoint.size),
-        ]);
-        // Every field present (AttestationBody): the signer encodes it once, as is.
-        return await ticket.sign({
-          leaf: asBuffer(leaf),
-          inclusion: { leafIndex, treeSize: checkpoint.size, hashes: hashes.map(asBuffer) },
-          checkpoint: {
-            note: checkpoint.note,
-            origin: checkpoint.origin,
-            size: checkpoint.size,
-            rootHash: asBuffer(checkpoint.rootHash),
-          },
-          anchor: anchored ? anchorOf(anchored) : null,
-          state: anchored ? 'EVIDENCE_STATE_ANCHORED' : 'EVIDENCE_STATE_CHECKPOINTED',
-          issuedAtMs: Date.now(),
-          issuer: c.mspId,
+  const attest = async (leafIndex: number, ticket: BatchTicket): Promise<Attestation__Output> => {
+    try {
+      const anchoredRange = await firstAnchorCovering(leafIndex);
+      const anchored = anchoredRange?.anchored;
+      const checkpoint = anchoredRange?.checkpoint ?? c.log.latestCheckpoint();
+      if (checkpoint === undefined || checkpoint.size <= leafIndex) {
+        throw new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is not yet checkpointed: retry shortly`, {
+          retryAfterMs: c.uncheckpointedRetryAfterMs,
         });
-      } finally {
-        ticket.withdraw();
       }
+      const [leaf, hashes] = await Promise.all([
+        c.log.leaf(leafIndex),
+        c.log.inclusionProof(leafIndex, checkpoint.size),
+      ]);
+      // Every field present (AttestationBody): the signer encodes it once, as is.
+      return await ticket.sign({
+        leaf: asBuffer(leaf),
+        inclusion: { leafIndex, treeSize: checkpoint.size, hashes: hashes.map(asBuffer) },
+        checkpoint: {
+          note: checkpoint.note,
+          origin: checkpoint.origin,
+          size: checkpoint.size,
+          rootHash: asBuffer(checkpoint.rootHash),
+        },
+        anchor: anchored ? anchorOf(anchored) : null,
+        state: anchored ? 'EVIDENCE_STATE_ANCHORED' : 'EVIDENCE_STATE_CHECKPOINTED',
+        issuedAtMs: Date.now(),
+        issuer: c.mspId,
+      });
+    } finally {
+      ticket.withdraw();
+    }
+  };
+
+  return {
+    // Announced before the lookups, so that answers being looked up meanwhile join this one's batch.
+    attest: (leafIndex) => attest(leafIndex, batcher.expect()),
+    announce() {
+      const ticket = batcher.expect();
+      return {
+        attest: (leafIndex) => attest(leafIndex, ticket),
+        withdraw: () => {
+          ticket.withdraw();
+        },
+      };
     },
   };
 }
