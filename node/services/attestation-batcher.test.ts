@@ -49,6 +49,15 @@ describe('AttestationBatcher', () => {
     });
   });
 
+  it('joins answers that arrive one after the other in the same event loop turn, none announced in advance', async () => {
+    const batcher = new AttestationBatcher(log.org.receiptKey, { maxWaitMs: NEVER_MS });
+    // As a stream's requests read from one socket read, each looked up synchronously before the next is read.
+    const first = batcher.expect().sign(body(0));
+    const second = batcher.expect().sign(body(1));
+    const attestations = await Promise.all([first, second]);
+    expect(attestations.map((a) => a.batch?.size)).toEqual([2, 2]);
+  });
+
   it('does not hold a batch for an answer whose lookups failed', async () => {
     const batcher = new AttestationBatcher(log.org.receiptKey, { maxWaitMs: NEVER_MS });
     const [failing, answering] = [batcher.expect(), batcher.expect()];

@@ -4,9 +4,9 @@
  * about as much CPU as everything else an answer needs, so this is what lets a node answer ~20k/s.
  *
  * Latency: an answer waits only for answers already on their way. Each call announces itself (`expect()`)
- * before its lookups; the batch is signed as soon as every announced call has either arrived or given up, when
- * it reaches `maxBatch`, or `maxWaitMs` after its first arrival, whichever comes first. A lone unary call is
- * therefore signed at once, with no timer.
+ * before its lookups; the batch is signed at the end of the event loop turn in which every announced call has
+ * either arrived or given up, when it reaches `maxBatch`, or `maxWaitMs` after its first arrival, whichever
+ * comes first. A lone unary call is therefore signed in the same turn, with no timer.
  */
 import { NodeError } from '../api/errors.ts';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
@@ -45,6 +45,7 @@ export class AttestationBatcher {
   #coming = 0;
   #waiting: Waiting[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
 
   constructor(receiptKey: ReceiptKey, init: Readonly<AttestationBatcherInit> = {}) {
     this.#receiptKey = receiptKey;
@@ -78,16 +79,29 @@ export class AttestationBatcher {
 
   #settle(): void {
     if (this.#waiting.length === 0) return;
-    if (this.#coming === 0 || this.#waiting.length >= this.#maxBatch) this.#flush();
-    else
-      this.#timer ??= setTimeout(() => {
-        this.#flush();
-      }, this.#maxWaitMs);
+    if (this.#waiting.length >= this.#maxBatch) {
+      this.#flush();
+      return;
+    }
+    // Decided after this turn of the event loop, not now: the record and log lookups are mostly synchronous, so
+    // an answer often arrives before the next request of its stream has even been read. The requests read in
+    // the same turn (one socket read carries many) then join this batch; a lone unary call waits for nothing.
+    this.#immediate ??= setImmediate(() => {
+      this.#immediate = undefined;
+      if (this.#waiting.length === 0) return;
+      if (this.#coming === 0) this.#flush();
+      else
+        this.#timer ??= setTimeout(() => {
+          this.#flush();
+        }, this.#maxWaitMs);
+    });
   }
 
   #flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearImmediate(this.#immediate);
+    this.#immediate = undefined;
     const batch = this.#waiting.splice(0, this.#maxBatch);
     try {
       const signed = signAttestationBatch(
