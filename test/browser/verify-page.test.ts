@@ -147,6 +147,7 @@ describe('the Verify page, offline in Chromium', () => {
     const steps = await verify('valid-v2.binpb', attestationBytes(valid), RECORD);
     expect(Object.values(steps).every((status) => status === 'passed'), JSON.stringify(steps)).toBe(true);
     expect(await page.textContent('#steps')).toContain('attestation 1 of a batch of 3');
+    await saveScreenshot(page, 'verify-valid-v2'); // README's node/explorer/screenshots/verify.png
     const path = valid.batch.path.map((h, i) => (i === 0 ? Uint8Array.from(h, (b, j) => (j === 0 ? b ^ 0x01 : b)) : h));
     await failingAt('batch-proof')('v2-path-flipped.binpb', () => attestationBytes({ ...valid, batch: { ...valid.batch, path } }));
     await saveScreenshot(page, 'verify-tampered-v2-path');
