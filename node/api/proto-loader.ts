@@ -9,6 +9,7 @@ import { loadSync, type Options, type PackageDefinition, type ServiceDefinition 
 import protobuf from 'protobufjs';
 import type { ProtoGrpcType as EvidenceGrpcType } from './generated/evidence.ts';
 import type { ProtoGrpcType as NodeGrpcType } from './generated/node.ts';
+import { withPreEncodedAttestations } from './attest-response-serializer.ts';
 import { plainIngestAckDecoder, plainIngestAckEncoder } from './ingest-ack-wire.ts';
 import { plainRecordBatchEncoder, plainRecordBatchFirst } from './record-batch-wire.ts';
 import { strictDeserializer } from './strict-decoding.ts';
@@ -51,7 +52,10 @@ let grpcObject: LianxinV1 | undefined;
  * Reflection serves the compiled descriptor set instead (reflection.ts).
  */
 export function lianxinPackageDefinition(): PackageDefinition {
-  packageDefinition ??= withStrictRequests(loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS));
+  packageDefinition ??= withPreEncodedAttestations(
+    withStrictRequests(loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS)),
+    qualifiedServiceName('AttestationService'),
+  );
   return packageDefinition;
 }
 

@@ -189,6 +189,29 @@ describe('lianxin verify (offline)', () => {
     expect(run.stdout).toMatch(/anchor {6}channel lianxin, chaincode lianxin, tx a{64}, block 42/);
   });
 
+  it('verifies a golden v2 attestation, signed per batch, and fails one with a changed batch path', async () => {
+    const v2 = join(TESTDATA, 'credit-record-attestation.v2.binpb');
+    const bundleV2 = join(TESTDATA, 'trust-bundle.for-attestation-v2.json');
+    const run = await lianxin(['verify', v2, '--bundle', bundleV2]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('position    leaf 2 of tree size 5');
+    const tampered = Buffer.from(await readFile(v2));
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 0x01; // in the batch path, the last field
+    const file = join(dir, 'tampered-v2.binpb');
+    await writeFile(file, tampered);
+    const failed = await lianxin(['verify', file, '--bundle', bundleV2]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^lianxin verify: .*tampered-v2\.binpb: BAD_BATCH_PROOF: /);
+    const steps = await lianxin(['verify', file, '--bundle', bundleV2, '--steps']);
+    expect(steps.code).toBe(1);
+    expect(steps.stdout.trimEnd().split('\n').map((line) => line.trim().split(/ +/).slice(0, 2).join(' ')).slice(0, 3)).toEqual([
+      '✔ format',
+      '✘ batch-proof',
+      '· node-signature',
+    ]);
+    expect(steps.stdout).toContain('BAD_BATCH_PROOF: attestation 1 of a batch of 3 is not proven under the batch root');
+  });
+
   it('verifies the golden notarization receipt, as JSON, with --require-anchored', async () => {
     const run = await lianxin(['verify', RECEIPT, '--bundle', BUNDLE, '--require-anchored', '--json']);
     expect(run.code).toBe(0);
@@ -234,6 +257,7 @@ describe('lianxin verify (offline)', () => {
     expect(run.code).toBe(1);
     expect(run.stdout.trimEnd().split('\n').map((line) => line.trim().split(/ +/).slice(0, 2).join(' '))).toEqual([
       '✔ format',
+      '✔ batch-proof',
       '✘ node-signature',
       '· leaf-hash',
       '· checkpoint-signature',

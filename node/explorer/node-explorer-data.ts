@@ -35,7 +35,7 @@ export interface NodeExplorerComponents {
   readonly records: Pick<RecordStore, 'get'>;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint'>;
   readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize'>;
-  readonly attestations: AttestationBuilder;
+  readonly attestations: Pick<AttestationBuilder, 'attest'>;
   /** The regulator's audit over the node's p2p host; absent on other nodes or without p2p. */
   readonly audit?: (query: AuditQuery, options: { signal?: AbortSignal }) => Promise<AuditedAccess[]>;
   readonly now?: () => Date;

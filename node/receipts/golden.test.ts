@@ -6,7 +6,7 @@ import { verifyAttestation } from './verify.ts';
 const read = (name: string) => readFileSync(new URL(`testdata/${name}`, import.meta.url));
 const bundle = parseTrustBundle(read('trust-bundle.v1.json').toString('utf8'));
 
-describe('golden v1 attestations (testdata/README.md)', () => {
+describe('golden v1 attestations, signed one by one (testdata/README.md)', () => {
   it('a credit-record attestation keeps verifying', () => {
     expect(verifyAttestation(read('credit-record-attestation.v1.binpb'), bundle)).toMatchObject({
       ok: true,
@@ -50,6 +50,62 @@ describe('golden v1 attestations (testdata/README.md)', () => {
     expect(verifyAttestation(read('credit-record-attestation.v1.binpb'), other)).toMatchObject({
       ok: false,
       code: 'ORIGIN_NOT_OWNED',
+    });
+  });
+});
+
+describe('golden v2 attestations, signed per batch (testdata/README.md)', () => {
+  const bundleV2 = parseTrustBundle(read('trust-bundle.for-attestation-v2.json').toString('utf8'));
+
+  it('a credit-record attestation, the middle one of a batch of 3, keeps verifying', () => {
+    expect(verifyAttestation(read('credit-record-attestation.v2.binpb'), bundleV2)).toMatchObject({
+      ok: true,
+      attestation: { format: 'lianxin-attestation/v2', batch: { index: 1, size: 3 } },
+      issuer: 'HangzhouAgencyMSP',
+      origin: 'lianxin/HangzhouAgencyMSP/main',
+      size: 5,
+      leafIndex: 2,
+      issuedAtMs: Date.parse('2026-11-23T12:00:00Z'),
+      state: 'EVIDENCE_STATE_ANCHORED',
+      anchor: { channel: 'lianxin', chaincode: 'lianxin', blockNumber: 42 },
+      leaf: { entry: 'creditRecord', creditRecord: { subject: '91330100MA27XK5U3F', kind: 'loan', recordVersion: 3 } },
+      receiptKey: { kid: '4279d2be6a0fd019c58398803de208e478a2f0677f4d213274a9ca591be55612' },
+      logKey: { kid: '0a1b666f87514d3eb5e8203a3ec38d90032809a1e0bd632f23fed4603e04aba0' },
+    });
+  });
+
+  it('a notarization receipt, a batch of 1, keeps verifying', () => {
+    expect(verifyAttestation(read('notarization-receipt.v2.binpb'), bundleV2)).toMatchObject({
+      ok: true,
+      attestation: { format: 'lianxin-attestation/v2', batch: { index: 0, size: 1, path: [] } },
+      issuer: 'SuzhouPlatformMSP',
+      origin: 'lianxin/SuzhouPlatformMSP/contracts',
+      size: 3,
+      leafIndex: 2,
+      leaf: {
+        entry: 'contract',
+        contract: { parties: ['91330100MA27XK5U3F', 'ShanghaiBankMSP'], labels: { contract_type: 'purchase' } },
+      },
+      receiptKey: { kid: 'b69c9943b6d37a68d3db0c566b6d4f5041c5a79202825420423f63bdd21b1eef' },
+      logKey: { kid: '740910d83f36c51f1254946c46d287a85c8dc5c1e28aa887de5df881c556ef3c' },
+    });
+  });
+
+  it('a golden v2 attestation with one byte of its batch path changed fails with BAD_BATCH_PROOF', () => {
+    const bytes = Buffer.from(read('credit-record-attestation.v2.binpb'));
+    const last = bytes.length - 1; // the batch field is last, and its last byte is in the last path hash
+    bytes[last] = (bytes[last] ?? 0) ^ 0x01;
+    expect(verifyAttestation(bytes, bundleV2)).toMatchObject({ ok: false, code: 'BAD_BATCH_PROOF' });
+  });
+
+  it("v1 and v2 golden attestations do not verify with each other's bundle", () => {
+    expect(verifyAttestation(read('credit-record-attestation.v2.binpb'), bundle)).toMatchObject({
+      ok: false,
+      code: 'UNKNOWN_KEY',
+    });
+    expect(verifyAttestation(read('credit-record-attestation.v1.binpb'), bundleV2)).toMatchObject({
+      ok: false,
+      code: 'UNKNOWN_KEY',
     });
   });
 });

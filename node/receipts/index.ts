@@ -1,12 +1,20 @@
 /** Attestations and notarization receipts: signing them, the consortium trust bundle, offline verification. */
 export {
   signAttestation,
+  signAttestationBatch,
   attestationBytes,
   receiptKeyOf,
+  type AttestationBody,
   type ReceiptKey,
   type UnsignedAttestation,
 } from './attestation-signer.ts';
-export { decodeAttestation, decodeLogLeaf, encodeLogLeaf, type DecodedAttestation } from './attestation-codec.ts';
+export {
+  decodeAttestation,
+  decodeLogLeaf,
+  encodeLogLeaf,
+  rememberedEncoding,
+  type DecodedAttestation,
+} from './attestation-codec.ts';
 export {
   buildTrustBundle,
   parseTrustBundle,
@@ -31,4 +39,4 @@ export {
   type VerifyAttestationOptions,
 } from './verify.ts';
 export { ReceiptsError, type ReceiptsErrorCode } from './errors.ts';
-export { ATTESTATION_FORMAT, TRUST_BUNDLE_FORMAT } from './constants.ts';
+export { ATTESTATION_FORMAT, ATTESTATION_FORMAT_V1, TRUST_BUNDLE_FORMAT } from './constants.ts';

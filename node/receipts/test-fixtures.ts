@@ -18,7 +18,15 @@ import { issueCertificate, type OrgRootCerts } from '../../network/pki/index.ts'
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import type { LogLeaf } from '../api/generated/lianxin/v1/LogLeaf.ts';
 import { encodeLogLeaf } from './attestation-codec.ts';
-import { receiptKeyOf, signAttestation, type ReceiptKey, type UnsignedAttestation } from './attestation-signer.ts';
+import { normalizeAttestation } from './attestation-codec.ts';
+import {
+  receiptKeyOf,
+  signAttestation,
+  signAttestationBatch,
+  type AttestationBody,
+  type ReceiptKey,
+  type UnsignedAttestation,
+} from './attestation-signer.ts';
 import { buildTrustBundle, type TrustBundleJson } from './trust-bundle.ts';
 import { referenceInclusionPath, referenceRoot } from '../../test/support/reference-merkle.ts';
 
@@ -236,4 +244,18 @@ export function resigned(
 ): Attestation__Output {
   const { format: _format, signature: _signature, ...unsigned } = attestation;
   return signAttestation({ ...unsigned, ...change }, receiptKey);
+}
+
+/** `unsigned` with every field present, as the node's builder makes it (the batch signer's input). */
+export function bodyOf(unsigned: UnsignedAttestation): AttestationBody {
+  const { format: _format, signature: _signature, batch: _batch, ...body } = normalizeAttestation(unsigned);
+  return body;
+}
+
+/** Attestations (format v2) of leaves `indices` of `log`, signed as one batch by the issuer, in that order. */
+export function attestBatch(log: TestLog, indices: readonly number[]): Attestation__Output[] {
+  return signAttestationBatch(
+    indices.map((index) => bodyOf(unsignedAttestation(log, index))),
+    log.org.receiptKey,
+  );
 }

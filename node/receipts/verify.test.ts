@@ -182,8 +182,8 @@ describe('verifyAttestation rejects', () => {
   });
 
   it('another format version or leaf version', () => {
-    const v2 = { ...good, format: 'lianxin-attestation/v2' };
-    expect(verifyAttestation(v2, bundle)).toMatchObject({ ok: false, code: 'UNSUPPORTED_FORMAT', field: 'format' });
+    const v3 = { ...good, format: 'lianxin-attestation/v3' };
+    expect(verifyAttestation(v3, bundle)).toMatchObject({ ok: false, code: 'UNSUPPORTED_FORMAT', field: 'format' });
     const leaf = encodeLogLeaf({ ...creditRecordLeaf(agency.mspId, 3), version: 2 });
     expect(verifyAttestation(resigned(good, agency.receiptKey, { leaf }), bundle)).toMatchObject({
       code: 'UNSUPPORTED_FORMAT',

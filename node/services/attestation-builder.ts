@@ -9,7 +9,8 @@ import type { AnchoredCheckpoint, CheckpointAnchorer } from '../anchor/index.ts'
 import { NodeError } from '../api/errors.ts';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import type { SignedCheckpoint, TransparencyLog } from '../log/index.ts';
-import { signAttestation, type ReceiptKey } from '../receipts/index.ts';
+import type { ReceiptKey } from '../receipts/index.ts';
+import { AttestationBatcher, type AttestationBatcherInit, type BatchTicket } from './attestation-batcher.ts';
 
 export interface AttestationBuilderComponents {
   readonly log: Pick<TransparencyLog, 'leaf' | 'inclusionProof' | 'latestCheckpoint'>;
@@ -21,14 +22,29 @@ export interface AttestationBuilderComponents {
   readonly chaincode: string;
   /** The retry hint when no checkpoint covers the leaf yet: about one checkpoint interval. */
   readonly uncheckpointedRetryAfterMs: number;
+  /** How answers given at the same time share one signature (attestation-batcher.ts). */
+  readonly batching?: AttestationBatcherInit;
 }
 
 export interface AttestationBuilder {
   /**
-   * The attestation of leaf `leafIndex`, ANCHORED or CHECKPOINTED.
+   * The attestation of leaf `leafIndex`, ANCHORED or CHECKPOINTED, signed in a batch with the attestations
+   * being built at the same time (format v2).
    * @throws NodeError `FAILED_PRECONDITION` (with `retryAfterMs`) while no signed checkpoint covers the leaf.
    */
   attest(leafIndex: number): Promise<Attestation__Output>;
+  /**
+   * Announces an attestation the caller will ask for once its own lookups tell it which leaf (or withdraw, if
+   * there is none): batches being gathered meanwhile wait for it, so concurrent answers share a signature.
+   */
+  announce(): AnnouncedAttestation;
+}
+
+export interface AnnouncedAttestation {
+  /** As `AttestationBuilder.attest`; once. */
+  attest(leafIndex: number): Promise<Attestation__Output>;
+  /** No attestation will be asked for after all; idempotent, and a no-op after `attest`. */
+  withdraw(): void;
 }
 
 /** Anchored checkpoints remembered; beyond this the memory starts over (one entry per anchor, ~300 bytes). */
@@ -88,8 +104,10 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
     blockNumber: anchored.blockNumber,
   });
 
-  return {
-    async attest(leafIndex) {
+  const batcher = new AttestationBatcher(c.receiptKey, c.batching);
+
+  const attest = async (leafIndex: number, ticket: BatchTicket): Promise<Attestation__Output> => {
+    try {
       const anchoredRange = await firstAnchorCovering(leafIndex);
       const anchored = anchoredRange?.anchored;
       const checkpoint = anchoredRange?.checkpoint ?? c.log.latestCheckpoint();
@@ -102,23 +120,37 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
         c.log.leaf(leafIndex),
         c.log.inclusionProof(leafIndex, checkpoint.size),
       ]);
-      return signAttestation(
-        {
-          leaf,
-          inclusion: { leafIndex, treeSize: checkpoint.size, hashes },
-          checkpoint: {
-            note: checkpoint.note,
-            origin: checkpoint.origin,
-            size: checkpoint.size,
-            rootHash: checkpoint.rootHash,
-          },
-          anchor: anchored ? anchorOf(anchored) : null,
-          state: anchored ? 'EVIDENCE_STATE_ANCHORED' : 'EVIDENCE_STATE_CHECKPOINTED',
-          issuedAtMs: Date.now(),
-          issuer: c.mspId,
+      // Every field present (AttestationBody): the signer encodes it once, as is.
+      return await ticket.sign({
+        leaf: asBuffer(leaf),
+        inclusion: { leafIndex, treeSize: checkpoint.size, hashes: hashes.map(asBuffer) },
+        checkpoint: {
+          note: checkpoint.note,
+          origin: checkpoint.origin,
+          size: checkpoint.size,
+          rootHash: asBuffer(checkpoint.rootHash),
         },
-        c.receiptKey,
-      );
+        anchor: anchored ? anchorOf(anchored) : null,
+        state: anchored ? 'EVIDENCE_STATE_ANCHORED' : 'EVIDENCE_STATE_CHECKPOINTED',
+        issuedAtMs: Date.now(),
+        issuer: c.mspId,
+      });
+    } finally {
+      ticket.withdraw();
+    }
+  };
+
+  return {
+    // Announced before the lookups, so that answers being looked up meanwhile join this one's batch.
+    attest: (leafIndex) => attest(leafIndex, batcher.expect()),
+    announce() {
+      const ticket = batcher.expect();
+      return {
+        attest: (leafIndex) => attest(leafIndex, ticket),
+        withdraw: () => {
+          ticket.withdraw();
+        },
+      };
     },
   };
 }
@@ -131,4 +163,9 @@ function checkpointOf(anchored: AnchoredCheckpoint): SignedCheckpoint {
   }
   const { origin, size, rootHash } = result.checkpoint;
   return { origin, size: Number(size), rootHash: Buffer.from(rootHash), note: anchored.note };
+}
+
+/** The bytes as a Buffer without copying (the generated `__Output` types say Buffer). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

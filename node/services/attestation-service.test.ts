@@ -3,9 +3,20 @@ import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRe
 import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.ts';
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import { verifyAttestation } from '../receipts/index.ts';
-import type { AttestationBuilder } from './attestation-builder.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RecordStore } from '../records/index.ts';
+import { createAttestationBuilder, type AttestationBuilder } from './attestation-builder.ts';
 import { createAttestationService } from './attestation-service.ts';
-import { callContext, FakeIndexChain, openTestNodeParts, testUscc, type TestNodeParts } from './test-node-parts.ts';
+import {
+  callContext,
+  CHAINCODE,
+  CHANNEL,
+  FakeIndexChain,
+  openTestNodeParts,
+  testUscc,
+  UNCHECKPOINTED_RETRY_AFTER_MS,
+  type TestNodeParts,
+} from './test-node-parts.ts';
 
 const ctx = callContext('ShanghaiBankMSP', 'bank');
 const OTHER_ORIGIN = 'lianxin/NingboAgencyMSP/main';
@@ -160,19 +171,60 @@ describe('AttestationService.AttestStream', () => {
     }
   });
 
+  it('announces an answer before its record lookup: an answer ready earlier waits for it, one signature for both', async () => {
+    await parts.ingest([1, 2]);
+    await parts.anchorAll();
+    // Batches wait for every announced answer here (no timer), so what is asserted does not depend on timing.
+    const builder = createAttestationBuilder({
+      log: parts.log,
+      anchorer: parts.anchorer,
+      receiptKey: parts.org.receiptKey,
+      mspId: parts.org.mspId,
+      channel: CHANNEL,
+      chaincode: CHAINCODE,
+      uncheckpointedRetryAfterMs: UNCHECKPOINTED_RETRY_AFTER_MS,
+      batching: { maxWaitMs: 60_000 },
+    });
+    const held = Promise.withResolvers<undefined>();
+    const records: Pick<RecordStore, 'get'> = {
+      get: async (subject, kind, version) => {
+        if (subject === testUscc(1)) await held.promise;
+        return parts.records.get(subject, kind, version);
+      },
+    };
+    const gated = createAttestationService({ records, builder, chain });
+
+    const first = gated.Attest(request('held', 1), ctx);
+    const second = gated.Attest(request('ready', 2), ctx);
+    await sleep(100); // the second answer's lookups are done: it must still be waiting for the first
+    held.resolve(undefined);
+    const answers = await Promise.all([first, second]);
+
+    expect(answers.map((a) => a.attestation?.batch?.size)).toEqual([2, 2]);
+    expect(answers[0].attestation?.signature).toEqual(answers[1].attestation?.signature);
+  });
+
   it('keeps at most streamConcurrency lookups in flight', async () => {
     await parts.ingest(Array.from({ length: 50 }, (_, i) => i + 1));
     await parts.anchorAll();
     let inFlight = 0;
     let most = 0;
-    const counting: AttestationBuilder = {
-      attest: async (leafIndex) => {
-        most = Math.max(most, ++inFlight);
-        try {
-          return await parts.builder.attest(leafIndex);
-        } finally {
-          inFlight--;
-        }
+    const counting: Pick<AttestationBuilder, 'announce'> = {
+      announce: () => {
+        const announced = parts.builder.announce();
+        return {
+          attest: async (leafIndex) => {
+            most = Math.max(most, ++inFlight);
+            try {
+              return await announced.attest(leafIndex);
+            } finally {
+              inFlight--;
+            }
+          },
+          withdraw: () => {
+            announced.withdraw();
+          },
+        };
       },
     };
     const bounded = createAttestationService({

@@ -16,7 +16,7 @@ import { inOrder } from './in-order.ts';
 
 export interface AttestationServiceComponents {
   readonly records: Pick<RecordStore, 'get'>;
-  readonly builder: AttestationBuilder;
+  readonly builder: Pick<AttestationBuilder, 'announce'>;
   readonly chain: Pick<ChainIndex, 'getIndexRecord'>;
   /** Lookups of one AttestStream worked on at once (default `ATTEST_STREAM_CONCURRENCY`). */
   readonly streamConcurrency?: number;
@@ -34,8 +34,14 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
     if (!RECORD_KIND.test(record.kind))
       throw invalidArgument('record.kind', 'must be a record kind: [a-z][a-z0-9_]{0,31}');
 
-    const own = await c.records.get(subject.code, record.kind, record.version);
-    if (own) return { requestId, attestation: await c.builder.attest(own.leafIndex) };
+    // Announced before the record lookup: answers looked up at the same time then share one batch signature.
+    const attestation = c.builder.announce();
+    try {
+      const own = await c.records.get(subject.code, record.kind, record.version);
+      if (own) return { requestId, attestation: await attestation.attest(own.leafIndex) };
+    } finally {
+      attestation.withdraw();
+    }
     // The chain indexes the latest anchored leaf of (subject, kind): its record_version says which one it is.
     const indexed = await c.chain.getIndexRecord(subject.code, record.kind);
     if (indexed) return { requestId, indexEntry: toChainIndexEntry(indexed) };

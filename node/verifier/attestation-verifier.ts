@@ -7,8 +7,8 @@
  * step, left to the caller). `explainAttestation` gives the same verdict as a list of named checks.
  *
  * Every input here is attacker-controlled; failures are results with a closed `code`, never exceptions.
- * Cost: one ECDSA verification per attestation plus one per distinct checkpoint (remembered per bundle), about
- * 10k/s per core each with node:crypto (DESIGN §9).
+ * Cost: one ECDSA verification per v1 attestation, or per distinct v2 batch signature, plus one per distinct
+ * checkpoint (both remembered per bundle), about 10k/s per core each with node:crypto (DESIGN §9).
  */
 import {
   type Checkpoint,
@@ -19,14 +19,18 @@ import {
   parseCheckpoint,
 } from '../../chaincode/src/protocol-portable.ts';
 import type { Attestation, Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
+import type { AttestationBatch__Output } from '../api/generated/lianxin/v1/AttestationBatch.ts';
 import type { ChainAnchor__Output } from '../api/generated/lianxin/v1/ChainAnchor.ts';
 import type { InclusionProof__Output } from '../api/generated/lianxin/v1/InclusionProof.ts';
 import type { LogLeaf__Output } from '../api/generated/lianxin/v1/LogLeaf.ts';
 import type { NodeSignature__Output } from '../api/generated/lianxin/v1/NodeSignature.ts';
+import { batchSigningInput, checkBatchPath } from './attestation-batch.ts';
 import { toHex, utf8 } from './bytes.ts';
 import {
   ATTESTATION_FORMAT,
+  ATTESTATION_FORMAT_V1,
   ATTESTATION_SIGNATURE_CONTEXT,
+  BATCH_SIGNATURE_MEMO_SIZE,
   CHECKPOINT_MEMO_SIZE,
   CLOCK_SKEW_MS,
   LOG_LEAF_VERSION,
@@ -39,7 +43,7 @@ import { step, STEP_IDS, type StepId, type VerificationStep } from './steps.ts';
 import type { TrustBundle, TrustedKey } from './trust-bundle.ts';
 
 export type AttestationRejectionCode =
-  /** Not a well-formed v1 attestation: undecodable, a required field missing, or fields that contradict. */
+  /** Not a well-formed v1 or v2 attestation: undecodable, a required field missing, or fields that contradict. */
   | 'BAD_FORMAT'
   /** Another attestation format or leaf version: a newer verifier is needed. */
   | 'UNSUPPORTED_FORMAT'
@@ -56,6 +60,8 @@ export type AttestationRejectionCode =
   /** The issue time is later than the verifier's clock allows. */
   | 'ISSUED_IN_FUTURE'
   | 'BAD_NODE_SIGNATURE'
+  /** v2: the attestation is not where its batch proof says under the signed batch root (changed or swapped). */
+  | 'BAD_BATCH_PROOF'
   /** The checkpoint's log origin is not in the bundle. */
   | 'ORIGIN_NOT_REGISTERED'
   /** The origin belongs to another organisation than the issuer, or than the leaf's `org`. */
@@ -233,6 +239,8 @@ interface Shaped {
   readonly a: Attestation__Output;
   readonly unsigned: Uint8Array;
   readonly signature: NodeSignature__Output;
+  /** v2: where the attestation is in the batch its signature covers; null for v1. */
+  readonly batch: AttestationBatch__Output | null;
   readonly inclusion: InclusionProof__Output;
   readonly note: string;
   readonly cp: Checkpoint;
@@ -247,12 +255,12 @@ function verifyDecoded(
   const shaped = checkShape(decoded);
   if ('ok' in shaped) return shaped;
   const { a, inclusion, cp } = shaped;
-  run.pass('format', `${ATTESTATION_FORMAT} from ${a.issuer}, issued ${iso(a.issuedAtMs)}, ${a.state.replace('EVIDENCE_STATE_', '')}`);
+  run.pass('format', `${a.format} from ${a.issuer}, issued ${iso(a.issuedAtMs)}, ${a.state.replace('EVIDENCE_STATE_', '')}`);
 
-  run.enter('node-signature');
-  const receiptKey = checkNodeSignature(shaped, bundle, options.now === undefined ? Date.now() : Number(options.now));
+  const receiptKey = checkNodeSignature(shaped, bundle, options.now === undefined ? Date.now() : Number(options.now), run);
   if ('ok' in receiptKey) return receiptKey;
-  run.pass('node-signature', `signed by receipt key ${receiptKey.kid} of ${a.issuer} (valid from ${receiptKey.validFrom}${receiptKey.validUntil === null ? '' : ` until ${receiptKey.validUntil}`})`);
+  const what = shaped.batch === null ? '' : `the root of its batch of ${shaped.batch.size}, `;
+  run.pass('node-signature', `${what}signed by receipt key ${receiptKey.kid} of ${a.issuer} (valid from ${receiptKey.validFrom}${receiptKey.validUntil === null ? '' : ` until ${receiptKey.validUntil}`})`);
 
   run.enter('leaf-hash');
   let leaf: LogLeaf__Output;
@@ -333,14 +341,22 @@ function verifyDecoded(
 
 /** Required parts present, state and anchor consistent, the note parsed and agreeing with its parsed copy. */
 function checkShape({ attestation: a, unsigned }: DecodedAttestation): Shaped | AttestationRejection {
-  if (a.format !== ATTESTATION_FORMAT) {
+  if (a.format !== ATTESTATION_FORMAT && a.format !== ATTESTATION_FORMAT_V1) {
     return a.format === ''
       ? reject('BAD_FORMAT', '"format" is missing', 'format')
-      : reject('UNSUPPORTED_FORMAT', `format "${a.format}" is not ${ATTESTATION_FORMAT}`, 'format');
+      : reject(
+          'UNSUPPORTED_FORMAT',
+          `format "${a.format}" is not ${ATTESTATION_FORMAT} or ${ATTESTATION_FORMAT_V1}`,
+          'format',
+        );
   }
-  const { signature, inclusion, checkpoint } = a;
+  const { signature, inclusion, checkpoint, batch } = a;
   if (signature === null || unsigned === undefined)
-    return reject('BAD_FORMAT', '"signature" must be present exactly once', 'signature');
+    return reject('BAD_FORMAT', '"signature" must be present exactly once, "batch" at most once', 'signature');
+  if (a.format === ATTESTATION_FORMAT && batch === null)
+    return reject('BAD_FORMAT', `"batch" is missing: ${ATTESTATION_FORMAT} is signed per batch`, 'batch');
+  if (a.format === ATTESTATION_FORMAT_V1 && batch !== null)
+    return reject('BAD_FORMAT', `"batch" is set, but ${ATTESTATION_FORMAT_V1} is signed alone`, 'batch');
   if (inclusion === null) return reject('BAD_FORMAT', '"inclusion" is missing', 'inclusion');
   if (checkpoint === null) return reject('BAD_FORMAT', '"checkpoint" is missing', 'checkpoint');
   if (!Number.isSafeInteger(a.issuedAtMs) || a.issuedAtMs <= 0) {
@@ -379,15 +395,30 @@ function checkShape({ attestation: a, unsigned }: DecodedAttestation): Shaped | 
   }
   if (cp.size > BigInt(Number.MAX_SAFE_INTEGER))
     return reject('BAD_FORMAT', 'checkpoint size is beyond 2^53', 'checkpoint.note');
-  return { a, unsigned, signature, inclusion, note: checkpoint.note, cp };
+  return { a, unsigned, signature, batch, inclusion, note: checkpoint.note, cp };
 }
 
-/** The issuer is an active member and its receipt key, valid at the issue time, signed the received bytes. */
+/**
+ * The issuer is an active member and its receipt key, valid at the issue time, signed the received bytes: v1
+ * directly; v2 through the attestation's path to the batch root it signed, checked first (step `batch-proof`:
+ * hashing only, so a changed or swapped attestation costs no ECDSA verification).
+ */
 function checkNodeSignature(
-  { a, unsigned, signature }: Shaped,
+  { a, unsigned, signature, batch }: Shaped,
   bundle: TrustBundle,
   now: number,
+  run: StepRun,
 ): TrustedKey | AttestationRejection {
+  run.enter('batch-proof');
+  if (batch === null) {
+    run.pass('batch-proof', `none: ${ATTESTATION_FORMAT_V1} is signed alone`);
+  } else {
+    const leafHash = merkleOf(bundle.crypto).hashLeaf(unsigned);
+    const problem = checkBatchPath(merkleOf(bundle.crypto), leafHash, batch);
+    if (problem !== undefined) return reject('BAD_BATCH_PROOF', problem.reason, problem.field);
+    run.pass('batch-proof', `attestation ${batch.index} of a batch of ${batch.size}: ${batch.path.length} hashes lead to batch root ${toHex(batch.root)}`);
+  }
+  run.enter('node-signature');
   const issuer = bundle.organization(a.issuer);
   if (issuer === undefined)
     return reject('UNKNOWN_ISSUER', `issuer "${a.issuer}" is not an organisation of the trust bundle`, 'issuer');
@@ -417,6 +448,7 @@ function checkNodeSignature(
       `suite "${signature.suite}" is not the key's suite ${key.suite}`,
       'signature.suite',
     );
+  if (batch !== null) return checkBatchSignature(batch, signature, key, bundle) ?? key;
   const signingInput = attestationSigningInput(bundle.crypto, unsigned);
   const verified = verifyP256(bundle.crypto, key.publicKey, signingInput, signature.signature);
   if (!verified.ok) {
@@ -427,6 +459,33 @@ function checkNodeSignature(
     );
   }
   return key;
+}
+
+/**
+ * v2: the receipt key signed the batch's root and size. Every attestation of a batch carries the same root and
+ * signature, so the check is remembered per bundle: a verifier of a whole stream pays one ECDSA verify per batch.
+ */
+function checkBatchSignature(
+  batch: AttestationBatch__Output,
+  signature: NodeSignature__Output,
+  key: TrustedKey,
+  bundle: TrustBundle,
+): AttestationRejection | undefined {
+  const memo = memoOf(batchSignatureMemo, bundle);
+  const id = `${key.kid}\n${batch.size}\n${toHex(batch.root)}\n${toHex(signature.signature)}`;
+  let valid = memo.get(id);
+  if (valid === undefined) {
+    const verified = verifyP256(bundle.crypto, key.publicKey, batchSigningInput(batch.size, batch.root), signature.signature);
+    valid = verified.ok ? true : verified.reason;
+    if (memo.size >= BATCH_SIGNATURE_MEMO_SIZE) memo.delete(memo.keys().next().value ?? '');
+    memo.set(id, valid);
+  }
+  if (valid === true) return undefined;
+  return reject(
+    'BAD_NODE_SIGNATURE',
+    `batch signature does not verify with receipt key ${key.kid} of ${key.mspId}: ${valid}`,
+    'signature.signature',
+  );
 }
 
 /** The checkpoint's origin is the issuer's and the leaf's, and a log key of that organisation signed it. */
@@ -504,7 +563,7 @@ function checkpointKey(
   owner: string,
   issuedAtMs: number,
 ): TrustedKey | AttestationRejection {
-  const memo = memoOf(bundle);
+  const memo = memoOf(checkpointMemo, bundle);
   const message = utf8(cp.body);
   let outOfTime: AttestationRejection | undefined;
   for (const key of bundle.keysOf(owner, 'log')) {
@@ -536,16 +595,19 @@ function checkpointKey(
 /** Checkpoint signatures already verified, per bundle: a pure function of (key, note), so safe to remember. */
 const checkpointMemo = new WeakMap<TrustBundle, Map<string, boolean>>();
 
-function memoOf(bundle: TrustBundle): Map<string, boolean> {
-  let memo = checkpointMemo.get(bundle);
+/** Batch signatures already checked, per bundle: true, or why not; a pure function of (key, size, root, signature). */
+const batchSignatureMemo = new WeakMap<TrustBundle, Map<string, true | string>>();
+
+function memoOf<V>(memos: WeakMap<TrustBundle, Map<string, V>>, bundle: TrustBundle): Map<string, V> {
+  let memo = memos.get(bundle);
   if (memo === undefined) {
     memo = new Map();
-    checkpointMemo.set(bundle, memo);
+    memos.set(bundle, memo);
   }
   return memo;
 }
 
-/** What the receipt key signs (ECDSA hashes it once more with SHA-256): context ‖ SHA-256(unsigned bytes). */
+/** What a v1 receipt key signs (ECDSA hashes it once more with SHA-256): context ‖ SHA-256(unsigned bytes). */
 export function attestationSigningInput(crypto: VerifierCrypto, unsignedBytes: Uint8Array): Uint8Array {
   const digest = crypto.sha256(unsignedBytes);
   const input = new Uint8Array(SIGNATURE_CONTEXT_BYTES.length + digest.length);

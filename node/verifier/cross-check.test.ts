@@ -2,7 +2,8 @@
  * The two crypto backends of the verifier core give identical verdicts, step by step: on the golden files, on the
  * transparency-dev Merkle vectors, and on a corpus of valid and tampered inputs — every byte of each golden
  * attestation bit-flipped once, every field of the attestation format changed once (unsigned, and re-signed by
- * the issuer so that the change reaches the later checks), every field of the trust bundle changed once.
+ * the issuer so that the change reaches the later checks), every field of the trust bundle changed once; for
+ * format v2 also each part of the batch proof (index, size, root, path) and the batch signature.
  * A disagreement is a verification that would pass in the browser and fail in `lianxin verify`, or the reverse.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -13,13 +14,17 @@ import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestatio
 import { attestationBytes } from '../receipts/attestation-signer.ts';
 import {
   attest,
+  attestBatch,
+  bodyOf,
   bundleOf,
   createTestLog,
   createTestOrg,
   resigned,
+  unsignedAttestation,
   type TestLog,
   type TestOrg,
 } from '../receipts/test-fixtures.ts';
+import { signAttestationBatch } from '../receipts/attestation-signer.ts';
 import type { VerifierCrypto } from './crypto-port.ts';
 import { decodeAttestation } from './evidence-codec.ts';
 import { explainAttestation, parseTrustBundle, ReceiptsError, type TrustBundle } from './index.ts';
@@ -75,7 +80,8 @@ function changed<T>(value: T, path: readonly string[]): T {
   let parent = copy as Record<string, unknown>;
   for (const key of path.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
   const old = parent[last];
-  parent[last] = changedValue(old);
+  // A v1 attestation's absent batch becomes a well-formed one (a v1 file must not carry it).
+  parent[last] = last === 'batch' && old === null ? { index: 0, size: 1, root: new Uint8Array(32), path: [] } : changedValue(old);
   return copy;
 }
 
@@ -104,13 +110,52 @@ describe('verdict parity of the node:crypto and noble backends', () => {
   const goldenBundle = JSON.parse(testdata('trust-bundle.v1.json').toString('utf8')) as Record<string, unknown>;
   const goldens = ['credit-record-attestation.v1.binpb', 'notarization-receipt.v1.binpb'].map((name) => new Uint8Array(testdata(name)));
 
-  it('the golden attestations verify with both, every step passed', () => {
-    for (const golden of goldens) {
-      const verdict = crossCheck(goldenBundle, golden);
+  const bundleV2 = JSON.parse(testdata('trust-bundle.for-attestation-v2.json').toString('utf8')) as Record<string, unknown>;
+  const goldensV2 = ['credit-record-attestation.v2.binpb', 'notarization-receipt.v2.binpb'].map((name) => new Uint8Array(testdata(name)));
+  const ALL_PASSED = ['format', 'batch-proof', 'node-signature', 'leaf-hash', 'checkpoint-signature', 'inclusion-proof', 'anchor'];
+
+  it('the golden attestations, v1 and v2, verify with both, every step passed', () => {
+    for (const [bundle, golden] of [...goldens.map((g) => [goldenBundle, g] as const), ...goldensV2.map((g) => [bundleV2, g] as const)]) {
+      const verdict = crossCheck(bundle, golden);
       expect(verdict.ok).toBe(true);
-      expect(verdict.steps?.filter((s) => s.status === 'passed').map((s) => s.id)).toEqual([
-        'format', 'node-signature', 'leaf-hash', 'checkpoint-signature', 'inclusion-proof', 'anchor',
-      ]);
+      expect(verdict.steps?.filter((s) => s.status === 'passed').map((s) => s.id)).toEqual(ALL_PASSED);
+    }
+  });
+
+  it('every bit-flipped byte of the golden v2 credit-record attestation: same verdict, never valid', () => {
+    const [golden = new Uint8Array()] = goldensV2;
+    for (let i = 0; i < golden.length; i++) {
+      const tampered = Uint8Array.from(golden);
+      tampered[i] = (tampered[i] ?? 0) ^ 0x01;
+      expect(crossCheck(bundleV2, tampered).ok, `byte ${i}`).not.toBe(true);
+    }
+  });
+
+  it('every field of each golden v2 attestation changed once: same verdict; the batch proof and signature at their own step', () => {
+    for (const golden of goldensV2) {
+      const { attestation } = decodeAttestation(golden);
+      let batchFields = 0;
+      for (const path of fieldsOf(attestation)) {
+        const key = path.join('.');
+        if (key === 'signature.suite') continue; // its own code, as for v1
+        const verdict = crossCheck(bundleV2, attestationBytes(changed(attestation, path)));
+        expect(verdict.ok, key).toBe(false);
+        if (key === 'batch.size') {
+          // A size whose tree shape gives the same path still leads to the root; the signature binds the size.
+          batchFields++;
+          expect(['batch-proof', 'node-signature'], key).toContain(failedStep(verdict));
+        } else if (key.startsWith('batch.')) {
+          batchFields++;
+          expect(failedStep(verdict), key).toBe('batch-proof');
+          expect(verdict.steps?.find((s) => s.status === 'failed')?.code, key).toBe('BAD_BATCH_PROOF');
+        } else if (key === 'signature.signature') {
+          expect(failedStep(verdict), key).toBe('node-signature');
+        } else {
+          // Any other byte is in the leaf hashed into the batch: the path no longer leads to the signed root.
+          expect(['format', 'batch-proof', 'node-signature'], key).toContain(failedStep(verdict));
+        }
+      }
+      expect(batchFields).toBeGreaterThanOrEqual(3); // index, size, root (and each path hash)
     }
   });
 
@@ -133,7 +178,7 @@ describe('verdict parity of the node:crypto and noble backends', () => {
         const tampered = attestationBytes(changed(attestation, path));
         const verdict = crossCheck(goldenBundle, tampered);
         expect(verdict.ok, path.join('.')).toBe(false);
-        expect(['format', 'node-signature']).toContain(failedStep(verdict));
+        expect(['format', 'batch-proof', 'node-signature']).toContain(failedStep(verdict));
       }
     }
   });
@@ -159,8 +204,55 @@ describe('verdict parity of the node:crypto and noble backends', () => {
       bundleJson = bundleOf([created]);
     });
 
-    it('valid attestations of every leaf verify with both', () => {
+    it('valid attestations of every leaf verify with both, v1 and a v2 batch', () => {
       for (let i = 0; i < 7; i++) expect(crossCheck(bundleJson, attestationBytes(attest(log, i))).ok).toBe(true);
+      for (const a of attestBatch(log, [6, 0, 5, 1, 4, 2, 3])) expect(crossCheck(bundleJson, attestationBytes(a)).ok).toBe(true);
+    });
+
+    it('v2: a tampered batch path, index, size, root or batch signature fails alike with both', () => {
+      const batch = attestBatch(log, [0, 1, 2, 3, 4, 5]);
+      const [valid = batch[0]] = batch.slice(3);
+      if (valid?.batch == null || valid.signature === null) throw new Error('the batch signer gave no batch');
+      const other = attestBatch(log, [3, 4]).at(0);
+      const variants: Record<string, [Partial<Attestation__Output>, string]> = {
+        'path hash': [{ batch: { ...valid.batch, path: valid.batch.path.map((h, i) => (i === 1 ? changedValue(h) as Buffer : h)) } }, 'batch-proof'],
+        'path cut': [{ batch: { ...valid.batch, path: valid.batch.path.slice(1) } }, 'batch-proof'],
+        index: [{ batch: { ...valid.batch, index: 2 } }, 'batch-proof'],
+        'index beyond size': [{ batch: { ...valid.batch, index: 6 } }, 'batch-proof'],
+        // Leaf 3's path is the same in trees of 6 and 7 leaves: only the signature (over size ‖ root) binds the size.
+        size: [{ batch: { ...valid.batch, size: 7 } }, 'node-signature'],
+        'size below the index': [{ batch: { ...valid.batch, size: 3 } }, 'batch-proof'],
+        'size zero': [{ batch: { ...valid.batch, size: 0 } }, 'batch-proof'],
+        root: [{ batch: { ...valid.batch, root: changedValue(valid.batch.root) as Buffer } }, 'batch-proof'],
+        'short root': [{ batch: { ...valid.batch, root: valid.batch.root.subarray(1) } }, 'batch-proof'],
+        'batch signature': [{ signature: { ...valid.signature, signature: changedValue(valid.signature.signature) as Buffer } }, 'node-signature'],
+        // Another batch's valid signature, with this batch's root: signatures are per (size, root).
+        'signature of another batch': [{ signature: other?.signature ?? null }, 'node-signature'],
+        'no batch (v2 signed alone)': [{ batch: null }, 'format'],
+        'v1 format with a batch': [{ format: 'lianxin-attestation/v1' }, 'format'],
+      };
+      for (const [name, [change, step]] of Object.entries(variants)) {
+        const verdict = crossCheck(bundleJson, attestationBytes({ ...valid, ...change }));
+        expect(verdict.ok, name).toBe(false);
+        expect(failedStep(verdict), name).toBe(step);
+      }
+    });
+
+    it('v2: every body field changed and signed into a batch: same verdict with both, at its own step', () => {
+      const expected: Record<string, string> = {
+        'inclusion.hashes.0': 'inclusion-proof',
+        'inclusion.leafIndex': 'inclusion-proof',
+        'inclusion.treeSize': 'inclusion-proof',
+        'anchor.channel': 'anchor',
+      };
+      const body = bodyOf(unsignedAttestation(log, 3));
+      for (const path of fieldsOf(body)) {
+        const [tampered] = signAttestationBatch([changed(body, path), bodyOf(unsignedAttestation(log, 5))], org.receiptKey);
+        if (tampered === undefined) throw new Error('empty batch');
+        const verdict = crossCheck(bundleJson, attestationBytes(tampered));
+        const key = path.join('.');
+        if (expected[key] !== undefined) expect(failedStep(verdict), key).toBe(expected[key]);
+      }
     });
 
     it('every field changed: same verdict with both; tampered leaves, proofs and notes fail at their own step', () => {

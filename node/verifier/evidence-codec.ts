@@ -24,6 +24,7 @@ const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: String, 
 const root = protobuf.Root.fromJSON(EVIDENCE_DESCRIPTOR);
 const types = { attestation: root.lookupType('lianxin.v1.Attestation'), logLeaf: root.lookupType('lianxin.v1.LogLeaf') };
 const SIGNATURE_FIELD = fieldNumber(types.attestation, 'signature');
+const BATCH_FIELD = fieldNumber(types.attestation, 'batch');
 
 function fieldNumber(type: protobuf.Type, name: string): number {
   const field = type.fields[name];
@@ -38,14 +39,34 @@ export function normalizeAttestation(attestation: Attestation): Attestation__Out
 
 /** The deterministic serialization of an attestation (see the module comment). */
 export function encodeAttestation(attestation: Attestation): Uint8Array {
-  return types.attestation.encode(types.attestation.fromObject(normalizeAttestation(attestation))).finish();
+  return encodeNormalized(normalizeAttestation(attestation));
+}
+
+/**
+ * Encodes an object that already has every field present (an `Attestation__Output`): one conversion and one
+ * encode, the node's only serialization of an answer's body.
+ */
+export function encodeNormalized(
+  attestation: Attestation__Output | Omit<Attestation__Output, 'signature' | 'batch'>,
+): Uint8Array {
+  return types.attestation.encode(types.attestation.fromObject(attestation)).finish();
+}
+
+/**
+ * The serialization of just the `signature` and `batch` fields present in `fields`: what follows the body's
+ * bytes in a signed v2 attestation (they are its last field numbers, and protobufjs writes in field order), and
+ * the one encoding of them a verifier accepts.
+ */
+export function encodeAttestationTail(fields: Pick<Attestation, 'signature' | 'batch'>): Uint8Array {
+  return types.attestation.encode(types.attestation.fromObject(fields)).finish();
 }
 
 export interface DecodedAttestation {
   readonly attestation: Attestation__Output;
   /**
-   * The received bytes with the top-level `signature` field cut out on the wire, never re-encoded: exactly what
-   * the issuer serialized and signed. Undefined when the bytes hold no signature field or more than one.
+   * The received bytes with the top-level `signature` and `batch` fields cut out on the wire, never re-encoded:
+   * exactly what the issuer serialized and signed (v1) or hashed into its batch (v2). Undefined when the bytes
+   * hold no signature field or more than one, or more than one batch field.
    */
   readonly unsigned: Uint8Array | undefined;
 }
@@ -59,10 +80,10 @@ export function decodeAttestation(bytes: Uint8Array): DecodedAttestation {
     );
   }
   let attestation: Attestation__Output;
-  let split: ReturnType<typeof splitSignatureField>;
+  let split: ReturnType<typeof splitUnsignedFields>;
   try {
     attestation = types.attestation.toObject(types.attestation.decode(bytes), CONVERSION) as Attestation__Output;
-    split = splitSignatureField(bytes);
+    split = splitUnsignedFields(bytes);
   } catch (err) {
     throw new ReceiptsError(
       'MALFORMED_ATTESTATION',
@@ -71,13 +92,17 @@ export function decodeAttestation(bytes: Uint8Array): DecodedAttestation {
       { cause: err },
     );
   }
-  // The signature field is the one part of the bytes the signature does not cover: protobufjs would decode the
-  // same signature from another wire type, a padded varint or reordered sub-fields, so a second, different file
-  // would verify. Only its canonical encoding is accepted.
+  // The signature and batch fields are the parts of the bytes the signature does not cover byte for byte:
+  // protobufjs would decode the same values from another wire type, a padded varint or reordered sub-fields, so a
+  // second, different file would verify. Only their canonical encodings are accepted.
   if (split !== undefined && attestation.signature !== null) {
-    const canonical = types.attestation.encode(types.attestation.fromObject({ signature: attestation.signature })).finish();
-    if (!equalBytes(canonical, split.signatureField)) {
+    if (!equalBytes(encodeAttestationTail({ signature: attestation.signature }), split.signatureField)) {
       throw new ReceiptsError('MALFORMED_ATTESTATION', '"signature" is not canonically encoded', 'signature');
+    }
+    if (split.batchField !== undefined && attestation.batch !== null) {
+      if (!equalBytes(encodeAttestationTail({ batch: attestation.batch }), split.batchField)) {
+        throw new ReceiptsError('MALFORMED_ATTESTATION', '"batch" is not canonically encoded', 'batch');
+      }
     }
   }
   return { attestation, unsigned: split?.unsigned };
@@ -102,20 +127,26 @@ export function decodeLogLeaf(bytes: Uint8Array): LogLeaf__Output {
 }
 
 /**
- * The received bytes with the top-level signature field cut out, and that field's bytes; undefined when the
- * bytes hold no signature field or more than one.
+ * The received bytes with the top-level signature and batch fields cut out, and those fields' bytes; undefined
+ * when the bytes hold no signature field or more than one, or more than one batch field.
  */
-function splitSignatureField(bytes: Uint8Array): { unsigned: Uint8Array; signatureField: Uint8Array } | undefined {
+function splitUnsignedFields(
+  bytes: Uint8Array,
+): { unsigned: Uint8Array; signatureField: Uint8Array; batchField: Uint8Array | undefined } | undefined {
   const reader = protobuf.Reader.create(bytes);
   const kept: Uint8Array[] = [];
   const signatureFields: Uint8Array[] = [];
+  const batchFields: Uint8Array[] = [];
   while (reader.pos < reader.len) {
     const start = reader.pos;
     const tag = reader.uint32();
     reader.skipType(tag & 7);
-    if (tag >>> 3 === SIGNATURE_FIELD) signatureFields.push(bytes.subarray(start, reader.pos));
-    else kept.push(bytes.subarray(start, reader.pos));
+    const field = bytes.subarray(start, reader.pos);
+    if (tag >>> 3 === SIGNATURE_FIELD) signatureFields.push(field);
+    else if (tag >>> 3 === BATCH_FIELD) batchFields.push(field);
+    else kept.push(field);
   }
   const [signatureField, ...more] = signatureFields;
-  return signatureField === undefined || more.length > 0 ? undefined : { unsigned: concatBytes(kept), signatureField };
+  if (signatureField === undefined || more.length > 0 || batchFields.length > 1) return undefined;
+  return { unsigned: concatBytes(kept), signatureField, batchField: batchFields[0] };
 }

@@ -22,6 +22,14 @@ export {
 } from './attestation-verifier.ts';
 export { decodeAttestation, decodeLogLeaf, encodeAttestation, type DecodedAttestation } from './evidence-codec.ts';
 export {
+  batchSigningInput,
+  buildBatchTree,
+  checkBatchPath,
+  type BatchPosition,
+  type BatchProofProblem,
+  type BatchTree,
+} from './attestation-batch.ts';
+export {
   parseTrustBundle,
   type TrustBundle,
   type TrustBundleJson,

@@ -4,11 +4,12 @@
  */
 
 /** The checks of an attestation or notarization receipt, in order. */
-export const STEP_IDS = ['format', 'node-signature', 'leaf-hash', 'checkpoint-signature', 'inclusion-proof', 'anchor', 'artifact'] as const;
+export const STEP_IDS = ['format', 'batch-proof', 'node-signature', 'leaf-hash', 'checkpoint-signature', 'inclusion-proof', 'anchor', 'artifact'] as const;
 export type StepId = (typeof STEP_IDS)[number];
 
 export const STEP_TITLES: Readonly<Record<StepId, string>> = {
-  format: 'Format: a well-formed lianxin-attestation/v1',
+  format: 'Format: a well-formed lianxin-attestation/v2 (or v1)',
+  'batch-proof': 'Batch proof: (v2) the attestation is where it says in the batch whose root the node signed (RFC 9162 §2.1.3.2)',
   'node-signature': 'Node signature: an active issuer’s receipt key, valid at the issue time, signed it',
   'leaf-hash': 'Leaf hash: the leaf decodes and belongs to the issuer; its RFC 9162 hash',
   'checkpoint-signature': 'Checkpoint signature: a registered log key of the issuer, valid in its window, signed the checkpoint',

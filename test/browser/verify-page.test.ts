@@ -12,6 +12,7 @@ import { buildWebAssets } from '../../node/explorer/web-bundle.ts';
 import { attestationBytes } from '../../node/receipts/attestation-signer.ts';
 import {
   attest,
+  attestBatch,
   bundleOf,
   creditRecordLeaf,
   createTestLog,
@@ -88,6 +89,7 @@ describe('the Verify page, offline in Chromium', () => {
     const steps = await verify('valid.binpb', attestationBytes(attest(log, LEAF)), RECORD);
     expect(steps).toEqual({
       format: 'passed',
+      'batch-proof': 'passed',
       'node-signature': 'passed',
       'leaf-hash': 'passed',
       'checkpoint-signature': 'passed',
@@ -137,5 +139,17 @@ describe('the Verify page, offline in Chromium', () => {
     );
     await failingAt('artifact')('valid-wrong-document.binpb', () => validBytes, Buffer.from('another record'));
     await saveScreenshot(page, 'verify-tampered-artifact');
+  });
+
+  it('verifies a v2 attestation (signed per batch, as the node issues them) and fails one with a changed batch path', async () => {
+    const [, valid] = attestBatch(log, [1, LEAF, 5]);
+    if (valid?.batch == null) throw new Error('the batch signer gave no batch');
+    const steps = await verify('valid-v2.binpb', attestationBytes(valid), RECORD);
+    expect(Object.values(steps).every((status) => status === 'passed'), JSON.stringify(steps)).toBe(true);
+    expect(await page.textContent('#steps')).toContain('attestation 1 of a batch of 3');
+    await saveScreenshot(page, 'verify-valid-v2'); // README's node/explorer/screenshots/verify.png
+    const path = valid.batch.path.map((h, i) => (i === 0 ? Uint8Array.from(h, (b, j) => (j === 0 ? b ^ 0x01 : b)) : h));
+    await failingAt('batch-proof')('v2-path-flipped.binpb', () => attestationBytes({ ...valid, batch: { ...valid.batch, path } }));
+    await saveScreenshot(page, 'verify-tampered-v2-path');
   });
 });

@@ -6,6 +6,7 @@ import type { AccessProof as _lianxin_v1_AccessProof, AccessProof__Output as _li
 import type { AttestRequest as _lianxin_v1_AttestRequest, AttestRequest__Output as _lianxin_v1_AttestRequest__Output } from './lianxin/v1/AttestRequest.ts';
 import type { AttestResponse as _lianxin_v1_AttestResponse, AttestResponse__Output as _lianxin_v1_AttestResponse__Output } from './lianxin/v1/AttestResponse.ts';
 import type { Attestation as _lianxin_v1_Attestation, Attestation__Output as _lianxin_v1_Attestation__Output } from './lianxin/v1/Attestation.ts';
+import type { AttestationBatch as _lianxin_v1_AttestationBatch, AttestationBatch__Output as _lianxin_v1_AttestationBatch__Output } from './lianxin/v1/AttestationBatch.ts';
 import type { AttestationServiceClient as _lianxin_v1_AttestationServiceClient, AttestationServiceDefinition as _lianxin_v1_AttestationServiceDefinition } from './lianxin/v1/AttestationService.ts';
 import type { ChainAnchor as _lianxin_v1_ChainAnchor, ChainAnchor__Output as _lianxin_v1_ChainAnchor__Output } from './lianxin/v1/ChainAnchor.ts';
 import type { ChainEvidence as _lianxin_v1_ChainEvidence, ChainEvidence__Output as _lianxin_v1_ChainEvidence__Output } from './lianxin/v1/ChainEvidence.ts';
@@ -51,6 +52,7 @@ export interface ProtoGrpcType {
       AttestRequest: MessageTypeDefinition<_lianxin_v1_AttestRequest, _lianxin_v1_AttestRequest__Output>
       AttestResponse: MessageTypeDefinition<_lianxin_v1_AttestResponse, _lianxin_v1_AttestResponse__Output>
       Attestation: MessageTypeDefinition<_lianxin_v1_Attestation, _lianxin_v1_Attestation__Output>
+      AttestationBatch: MessageTypeDefinition<_lianxin_v1_AttestationBatch, _lianxin_v1_AttestationBatch__Output>
       AttestationService: SubtypeConstructor<typeof grpc.Client, _lianxin_v1_AttestationServiceClient> & { service: _lianxin_v1_AttestationServiceDefinition }
       ChainAnchor: MessageTypeDefinition<_lianxin_v1_ChainAnchor, _lianxin_v1_ChainAnchor__Output>
       ChainEvidence: MessageTypeDefinition<_lianxin_v1_ChainEvidence, _lianxin_v1_ChainEvidence__Output>

@@ -3,6 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { Attestation as _lianxin_v1_Attestation, Attestation__Output as _lianxin_v1_Attestation__Output } from './lianxin/v1/Attestation.ts';
+import type { AttestationBatch as _lianxin_v1_AttestationBatch, AttestationBatch__Output as _lianxin_v1_AttestationBatch__Output } from './lianxin/v1/AttestationBatch.ts';
 import type { ChainAnchor as _lianxin_v1_ChainAnchor, ChainAnchor__Output as _lianxin_v1_ChainAnchor__Output } from './lianxin/v1/ChainAnchor.ts';
 import type { ConsistencyProof as _lianxin_v1_ConsistencyProof, ConsistencyProof__Output as _lianxin_v1_ConsistencyProof__Output } from './lianxin/v1/ConsistencyProof.ts';
 import type { InclusionProof as _lianxin_v1_InclusionProof, InclusionProof__Output as _lianxin_v1_InclusionProof__Output } from './lianxin/v1/InclusionProof.ts';
@@ -17,6 +18,7 @@ export interface ProtoGrpcType {
   lianxin: {
     v1: {
       Attestation: MessageTypeDefinition<_lianxin_v1_Attestation, _lianxin_v1_Attestation__Output>
+      AttestationBatch: MessageTypeDefinition<_lianxin_v1_AttestationBatch, _lianxin_v1_AttestationBatch__Output>
       ChainAnchor: MessageTypeDefinition<_lianxin_v1_ChainAnchor, _lianxin_v1_ChainAnchor__Output>
       ConsistencyProof: MessageTypeDefinition<_lianxin_v1_ConsistencyProof, _lianxin_v1_ConsistencyProof__Output>
       EvidenceState: EnumTypeDefinition

@@ -232,6 +232,27 @@ export const EVIDENCE_DESCRIPTOR = {
                 "EVIDENCE_STATE_ANCHORED": 3
               }
             },
+            "AttestationBatch": {
+              "fields": {
+                "index": {
+                  "type": "uint32",
+                  "id": 1
+                },
+                "size": {
+                  "type": "uint32",
+                  "id": 2
+                },
+                "root": {
+                  "type": "bytes",
+                  "id": 3
+                },
+                "path": {
+                  "rule": "repeated",
+                  "type": "bytes",
+                  "id": 4
+                }
+              }
+            },
             "Attestation": {
               "fields": {
                 "format": {
@@ -269,6 +290,10 @@ export const EVIDENCE_DESCRIPTOR = {
                 "signature": {
                   "type": "NodeSignature",
                   "id": 9
+                },
+                "batch": {
+                  "type": "AttestationBatch",
+                  "id": 10
                 }
               }
             }

@@ -6,6 +6,7 @@ import type { SignedCheckpoint as _lianxin_v1_SignedCheckpoint, SignedCheckpoint
 import type { ChainAnchor as _lianxin_v1_ChainAnchor, ChainAnchor__Output as _lianxin_v1_ChainAnchor__Output } from '../../lianxin/v1/ChainAnchor.ts';
 import type { EvidenceState as _lianxin_v1_EvidenceState, EvidenceState__Output as _lianxin_v1_EvidenceState__Output } from '../../lianxin/v1/EvidenceState.ts';
 import type { NodeSignature as _lianxin_v1_NodeSignature, NodeSignature__Output as _lianxin_v1_NodeSignature__Output } from '../../lianxin/v1/NodeSignature.ts';
+import type { AttestationBatch as _lianxin_v1_AttestationBatch, AttestationBatch__Output as _lianxin_v1_AttestationBatch__Output } from '../../lianxin/v1/AttestationBatch.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Attestation {
@@ -18,6 +19,7 @@ export interface Attestation {
   'issuedAtMs'?: (number | string | Long);
   'issuer'?: (string);
   'signature'?: (_lianxin_v1_NodeSignature | null);
+  'batch'?: (_lianxin_v1_AttestationBatch | null);
 }
 
 export interface Attestation__Output {
@@ -30,4 +32,5 @@ export interface Attestation__Output {
   'issuedAtMs': (number);
   'issuer': (string);
   'signature': (_lianxin_v1_NodeSignature__Output | null);
+  'batch': (_lianxin_v1_AttestationBatch__Output | null);
 }

@@ -1,0 +1,208 @@
+/**
+ * Attestations alone (issue 13's "Attestations" target), without the node bench's bulk load and soak: an agency's
+ * node in its own process on the embedded ledger in another, a small anchored log, then
+ *   1. unary Attest at 1 in flight (DESIGN §10: p99 < 5 ms, unloaded),
+ *   2. AttestStream at 64 in flight: attestations/s and CPU per attestation of every process,
+ * beside raw P-256 signatures on this thread, the machine's limit for one signature per answer.
+ * `LIANXIN_BENCH_CPU_PROF=<dir>` profiles the node and the ledger (server-process.ts).
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { AttestRequest } from '../node/api/generated/lianxin/v1/AttestRequest.ts';
+import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/AttestResponse.ts';
+import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
+import type { RecordBatch } from '../node/api/generated/lianxin/v1/RecordBatch.ts';
+import { lianxinV1 } from '../node/api/index.ts';
+import { signP256 } from '../network/crypto/index.ts';
+import { testUscc } from '../test/support/chaincode-log.ts';
+import { AGENCY, BANK, quietChaincodeLogs } from '../test/support/chaincode-network.ts';
+import { freePort } from '../test/support/free-port.ts';
+import { createTestConsortium } from '../test/support/test-consortium.ts';
+import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
+import { runClosedLoop } from './closed-loop.ts';
+import { measureCpu, waitUntilIdle } from './cpu-time.ts';
+import { BenchError } from './errors.ts';
+import { startNodeProcess, type NodeProcess } from './node-process.ts';
+import { startServerProcess } from './server-process.ts';
+import { runWindowedStream } from './windowed-stream.ts';
+
+const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
+const KIND = 'loan';
+const TARGETS = { attestPerS: 20_000, unaryP99Ms: 5 } as const;
+const NODE_SETTINGS = {
+  log: { level: 'warn' },
+  checkpoint: { intervalSeconds: 1, leaves: 10_000 },
+  ingest: { maxBatchRecords: 1_000 },
+} as const;
+/** Enough leaves for inclusion proofs of realistic depth and lookups spread over LevelDB, loaded in seconds. */
+const LOAD = { records: 20_000, batchRecords: 1_000, window: 4, maxDurationMs: 60_000, anchorMaxMs: 120_000 } as const;
+const ATTEST_UNARY = { concurrency: 1, maxOperations: 3_000, maxDurationMs: 6_000 } as const;
+const ATTEST_STREAM = { window: 64, maxRequests: 300_000, maxDurationMs: 12_000 } as const;
+const RAW_SIGN_MS = 1_000;
+
+const benchmark: Benchmark = {
+  name: 'attest',
+  description: 'attestations: unary Attest p99 at 1 in flight, AttestStream at 64 in flight, CPU per attestation',
+  budgetMs: 240_000,
+  async run(context) {
+    quietChaincodeLogs();
+    const members = await createTestConsortium();
+    try {
+      await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
+        members.cryptoDir,
+        `${members.dir}/ledger`,
+        'lianxin',
+      ]);
+      // A free p2p port: the consortium's fixed one may be taken by another benchmark on this machine.
+      const p2p = { listen: `127.0.0.1:${String(await freePort())}` };
+      await using node = await startNodeProcess(members, ledger.address, AGENCY, { ...NODE_SETTINGS, p2p });
+      const processes = {
+        node: node.server.pid,
+        ledger: ledger.pid,
+        'bench client': process.pid,
+        'whole machine': 'machine',
+      } as const;
+      const v1 = lianxinV1();
+      const agency = new v1.RecordService(node.server.address, await node.credentials(AGENCY));
+      const bank = new v1.AttestationService(node.server.address, await node.credentials(BANK));
+      try {
+        const records = await load(agency, node, context);
+        await Promise.all([waitUntilIdle(node.server.pid), waitUntilIdle(ledger.pid)]);
+        const request = (i: number): AttestRequest => ({
+          requestId: `q${String(i)}`,
+          record: { subject: testUscc(Math.floor(Math.random() * records)), kind: KIND },
+        });
+        const unary = await runClosedLoop(
+          async (i) =>
+            (
+              await new Promise<AttestResponse__Output>((resolve, reject) => {
+                bank.Attest(request(i), (err, answer) => {
+                  if (err || answer === undefined) reject(err ?? new Error('no answer'));
+                  else resolve(answer);
+                });
+              })
+            ).attestation?.state === 'EVIDENCE_STATE_ANCHORED',
+          { ...ATTEST_UNARY, signal: context.signal },
+        );
+        if (unary.failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(unary.failed)} unary Attest failed`);
+        const stream = await measureCpu(processes, () =>
+          runWindowedStream<AttestRequest, AttestResponse__Output>(bank.AttestStream(), {
+            ...ATTEST_STREAM,
+            signal: context.signal,
+            request,
+            onResponse(answer, i) {
+              if (answer.attestation?.state !== 'EVIDENCE_STATE_ANCHORED' || answer.requestId !== `q${String(i)}`)
+                throw new BenchError('NOTHING_COMPLETED', `answer ${String(i)} is not an anchored attestation`);
+            },
+          }),
+        );
+        context.log(
+          `AttestStream: ${String(stream.value.answered)} in ${(stream.value.elapsedMs / 1000).toFixed(1)} s`,
+        );
+        const rawSign = measureRawSign();
+        const answered = stream.value.answered;
+        return [
+          {
+            label: `AttestStream, ${String(ATTEST_STREAM.window)} in flight`,
+            value: stream.value.perSecond,
+            unit: 'attestations/s',
+            note: `${answered.toLocaleString('en')} in ${(stream.value.elapsedMs / 1000).toFixed(1)} s over ${records.toLocaleString('en')} anchored records`,
+          },
+          { label: '  latency p50', value: stream.value.p50Ms, unit: 'ms' },
+          { label: '  latency p99', value: stream.value.p99Ms, unit: 'ms' },
+          ...Object.entries(stream.cpuMs).flatMap(([name, ms]) =>
+            ms === undefined
+              ? []
+              : [
+                  {
+                    label: `  ${name} CPU per attestation`,
+                    value: (ms * 1000) / answered,
+                    unit: 'µs',
+                    note: `${(ms / stream.value.elapsedMs).toFixed(2)} cores busy`,
+                  },
+                ],
+          ),
+          {
+            label: 'unary Attest, 1 in flight',
+            value: unary.perSecond,
+            unit: 'attestations/s',
+            note: `${unary.succeeded.toLocaleString('en')} in ${(unary.elapsedMs / 1000).toFixed(1)} s`,
+          },
+          { label: '  latency p50', value: unary.p50Ms, unit: 'ms' },
+          { label: '  latency p99', value: unary.p99Ms, unit: 'ms' },
+          { label: 'raw P-256 sign, 1 thread', value: rawSign, unit: 'signatures/s', note: 'node:crypto' },
+          {
+            label: `AttestStream ÷ target ${TARGETS.attestPerS.toLocaleString('en')}/s`,
+            value: stream.value.perSecond / TARGETS.attestPerS,
+            unit: '×',
+          },
+          { label: 'AttestStream ÷ raw P-256 sign', value: stream.value.perSecond / rawSign, unit: '×' },
+          {
+            label: `unary Attest p99 ÷ target ${String(TARGETS.unaryP99Ms)} ms`,
+            value: unary.p99Ms / TARGETS.unaryP99Ms,
+            unit: '×',
+            note: 'below 1 meets it',
+          },
+        ] satisfies Figure[];
+      } finally {
+        agency.close();
+        bank.close();
+      }
+    } finally {
+      await members.cleanup();
+    }
+  },
+};
+
+export default benchmark;
+
+type RecordClient = InstanceType<ReturnType<typeof lianxinV1>['RecordService']>;
+
+/** Ingests LOAD.records credit records and waits until the node reports them all anchored; returns how many. */
+async function load(agency: RecordClient, node: NodeProcess, context: BenchmarkContext): Promise<number> {
+  let acked = 0;
+  await runWindowedStream<RecordBatch, IngestAck__Output>(agency.IngestRecords(), {
+    window: LOAD.window,
+    maxRequests: LOAD.records / LOAD.batchRecords,
+    maxDurationMs: LOAD.maxDurationMs,
+    signal: context.signal,
+    request: (b) => ({
+      requestId: `load-${String(b)}`,
+      records: Array.from({ length: LOAD.batchRecords }, (_, i) => creditRecord(b * LOAD.batchRecords + i)),
+    }),
+    onResponse(ack) {
+      acked += ack.results.filter((r) => r.outcome === 'OUTCOME_ACCEPTED').length;
+    },
+  });
+  const deadline = performance.now() + LOAD.anchorMaxMs;
+  for (;;) {
+    const text = await (await fetch(`http://${node.metricsAddress}/metrics`)).text();
+    const anchored = Number(/^lianxin_anchored_records_total(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
+    if (anchored >= acked) break;
+    if (performance.now() > deadline || context.signal.aborted)
+      throw new BenchError('NOTHING_COMPLETED', `${String(anchored)} of ${String(acked)} records anchored in time`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  context.log(`${String(acked)} records ingested and anchored`);
+  return acked;
+}
+
+const creditRecord = (n: number) => ({
+  subject: testUscc(n),
+  kind: KIND,
+  version: 1,
+  contentType: 'application/json',
+  content: Buffer.from(JSON.stringify({ n, balance: n * 100, currency: 'CNY', status: 'current', term: 36 })),
+});
+
+/** ECDSA P-256 signatures per second over 55-byte messages (an attestation's signing input) on this thread. */
+function measureRawSign(): number {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const message = randomBytes(55);
+  const start = performance.now();
+  let count = 0;
+  while (performance.now() - start < RAW_SIGN_MS) {
+    signP256(privateKey, message);
+    count++;
+  }
+  return (count * 1000) / (performance.now() - start);
+}

@@ -1,0 +1,46 @@
+/**
+ * AttestResponse serialization that sends the bytes the signer produced instead of encoding each attestation a
+ * second time (issue 13: one encode per answer). The signer remembers the serialization of every attestation it
+ * builds (node/receipts `rememberedEncoding`); an AttestResponse is `request_id` (field 1) and the attestation
+ * (field 2, length-delimited), so the message is those two fields written around the remembered bytes — the
+ * same bytes proto-loader's serializer would write, which is what the attestation's signature covers.
+ * Anything else (an index entry, an attestation not built by the signer) goes through proto-loader as before.
+ */
+import type { PackageDefinition } from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
+import type { AttestResponse } from './generated/lianxin/v1/AttestResponse.ts';
+import { rememberedEncoding } from '../receipts/index.ts';
+
+const ATTEST_METHODS = ['Attest', 'AttestStream'] as const;
+
+interface Serializing {
+  responseSerialize: (value: unknown) => Buffer;
+}
+const REQUEST_ID_TAG = (1 << 3) | 2;
+const ATTESTATION_TAG = (2 << 3) | 2;
+
+/** `definition` with AttestationService's response serializers sending remembered attestation bytes. */
+export function withPreEncodedAttestations(definition: PackageDefinition, service: string): PackageDefinition {
+  const methods = definition[service] as unknown as Readonly<Record<string, Serializing | undefined>>;
+  for (const name of ATTEST_METHODS) {
+    const method = methods[name];
+    if (method === undefined) throw new Error(`${service}.${name} is not in the package definition`);
+    method.responseSerialize = preEncodedSerializer(method.responseSerialize);
+  }
+  return definition;
+}
+
+function preEncodedSerializer(fallback: (value: unknown) => Buffer): (value: unknown) => Buffer {
+  return (value) => {
+    const response = value as AttestResponse;
+    const attestation = response.attestation;
+    const bytes = attestation ? rememberedEncoding(attestation) : undefined;
+    if (bytes === undefined || response.indexEntry != null || typeof response.requestId !== 'string')
+      return fallback(value);
+    const writer = protobuf.Writer.create();
+    writer.uint32(REQUEST_ID_TAG).string(response.requestId);
+    writer.uint32(ATTESTATION_TAG).bytes(bytes);
+    const message = writer.finish();
+    return Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+  };
+}
