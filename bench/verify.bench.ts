@@ -136,12 +136,20 @@ function sideBySide(backends: readonly Phase[], browser: Phase): Figure[] {
       note: `${browser.count.toLocaleString('en-US')} in headless Chromium`,
     },
     { label: '  CPU per verification (renderer task time)', value: browser.cpuMicros, unit: 'µs' },
-    { label: 'CPU per verification: noble in Chromium ÷ node:crypto', value: browser.cpuMicros / node.cpuMicros, unit: '×' },
+    {
+      label: 'CPU per verification: noble in Chromium ÷ node:crypto',
+      value: browser.cpuMicros / node.cpuMicros,
+      unit: '×',
+    },
   ];
 }
 
 /** The core bundled for the browser as the Verify page is, verifying `samples` in a page for up to PHASE's time. */
-async function measureInChromium(context: BenchmarkContext, bundleText: string, samples: readonly Uint8Array[]): Promise<Phase> {
+async function measureInChromium(
+  context: BenchmarkContext,
+  bundleText: string,
+  samples: readonly Uint8Array[],
+): Promise<Phase> {
   const bundled = await build({
     stdin: {
       contents: `import { explainAttestation, parseTrustBundle } from '../node/verifier/index.ts';
@@ -181,7 +189,11 @@ globalThis.verifyBench = (bundleText, samples, warmUp, operations, maxMs) => {
       page.evaluate(
         ([text, bytes, w, n, maxMs]) =>
           (globalThis as unknown as { verifyBench: (...args: unknown[]) => { count: number; ms: number } }).verifyBench(
-            text, bytes, w, n, maxMs,
+            text,
+            bytes,
+            w,
+            n,
+            maxMs,
           ),
         [bundleText, samples.map((s) => Array.from(s)), warmUp, operations, PHASE.maxDurationMs] as const,
       );
@@ -189,8 +201,14 @@ globalThis.verifyBench = (bundleText, samples, warmUp, operations, maxMs) => {
     const before = await taskSeconds();
     const result = await run(0, PHASE.operations);
     const task = (await taskSeconds()) - before;
-    const phase = { count: result.count, perSecond: result.count / (result.ms / 1000), cpuMicros: (task * 1e6) / result.count };
-    context.log(`core on noble (Chromium): ${String(result.count)} in ${(result.ms / 1000).toFixed(1)} s → ${phase.perSecond.toFixed(0)}/s`);
+    const phase = {
+      count: result.count,
+      perSecond: result.count / (result.ms / 1000),
+      cpuMicros: (task * 1e6) / result.count,
+    };
+    context.log(
+      `core on noble (Chromium): ${String(result.count)} in ${(result.ms / 1000).toFixed(1)} s → ${phase.perSecond.toFixed(0)}/s`,
+    );
     return phase;
   } finally {
     await browser.close();

@@ -36,11 +36,17 @@ export interface AnchoredCheckpoint {
 
 const MAX_PROOF_HASHES = 128;
 
-export async function anchorCheckpoint(ctx: Context, note: string, consistencyProofJson: string, indexEntriesArgument: string): Promise<AnchoredCheckpoint> {
+export async function anchorCheckpoint(
+  ctx: Context,
+  note: string,
+  consistencyProofJson: string,
+  indexEntriesArgument: string,
+): Promise<AnchoredCheckpoint> {
   const parsed = parseCheckpoint(note);
   if (!parsed.ok) return fail('CHECKPOINT_MALFORMED', `"checkpoint" is not a C2SP signed checkpoint: ${parsed.reason}`);
   const cp = parsed.checkpoint;
-  if (cp.size === 0n || cp.size > BigInt(Number.MAX_SAFE_INTEGER)) return fail('CHECKPOINT_MALFORMED', `"checkpoint" size must be from 1 to ${Number.MAX_SAFE_INTEGER}`);
+  if (cp.size === 0n || cp.size > BigInt(Number.MAX_SAFE_INTEGER))
+    return fail('CHECKPOINT_MALFORMED', `"checkpoint" size must be from 1 to ${Number.MAX_SAFE_INTEGER}`);
   const size = Number(cp.size);
   const proof = parseProof(consistencyProofJson);
   const mode = await usccModeOf(ctx);
@@ -50,7 +56,8 @@ export async function anchorCheckpoint(ctx: Context, note: string, consistencyPr
   const { caller } = await requireMember(ctx);
   const origin = await findOrigin(ctx, cp.origin);
   if (origin === undefined) return fail('CHECKPOINT_UNKNOWN_ORIGIN', `log origin ${cp.origin} is not registered`);
-  if (origin.mspId !== caller.mspId) return fail('CHECKPOINT_FOREIGN_ORIGIN', `log origin ${cp.origin} belongs to ${origin.mspId}, not ${caller.mspId}`);
+  if (origin.mspId !== caller.mspId)
+    return fail('CHECKPOINT_FOREIGN_ORIGIN', `log origin ${cp.origin} belongs to ${origin.mspId}, not ${caller.mspId}`);
   const now = txTime(ctx);
   const kid = await verifyLogSignature(ctx, cp, caller.mspId, now);
 
@@ -63,15 +70,26 @@ export async function anchorCheckpoint(ctx: Context, note: string, consistencyPr
   }
   for (const entry of entries) {
     if (entry.leafIndex < previousSize || entry.leafIndex >= size) {
-      return fail('INDEX_LEAF_OUT_OF_RANGE', `leaf ${entry.leafIndex} is not among the leaves this checkpoint adds [${previousSize}, ${size})`);
+      return fail(
+        'INDEX_LEAF_OUT_OF_RANGE',
+        `leaf ${entry.leafIndex} is not among the leaves this checkpoint adds [${previousSize}, ${size})`,
+      );
     }
   }
 
   const txId = ctx.stub.getTxID();
   const anchoredAt = isoTime(now);
   const anchored: AnchoredCheckpoint = {
-    origin: cp.origin, mspId: caller.mspId, size: cp.size.toString(), rootHash: Buffer.from(cp.rootHash).toString('base64'), checkpoint: note,
-    kid, previousSize: previous === undefined ? null : previous.size, indexCount: entries.length, txId, anchoredAt,
+    origin: cp.origin,
+    mspId: caller.mspId,
+    size: cp.size.toString(),
+    rootHash: Buffer.from(cp.rootHash).toString('base64'),
+    checkpoint: note,
+    kid,
+    previousSize: previous === undefined ? null : previous.size,
+    indexCount: entries.length,
+    txId,
+    anchoredAt,
   };
   await putJson(ctx, NS.checkpoint, [cp.origin], anchored);
   await putJson(ctx, NS.checkpointHistory, checkpointHistoryKey(cp.origin, size), anchored);
@@ -93,32 +111,46 @@ async function verifyLogSignature(ctx: Context, cp: Checkpoint, mspId: string, n
       // Only the ecdsa-p256-sha256 suite exists so far; a key of any other suite does not parse here and is skipped.
       const publicKey = parseP256Spki(Buffer.from(key.publicKey, 'base64'));
       for (const sig of candidates) {
-        if (publicKey !== undefined && equalBytes(sig.keyId, keyId) && verifyP256LowS(publicKey, message, sig.signature)) return key.kid;
+        if (
+          publicKey !== undefined &&
+          equalBytes(sig.keyId, keyId) &&
+          verifyP256LowS(publicKey, message, sig.signature)
+        )
+          return key.kid;
       }
     }
   }
-  return fail('CHECKPOINT_BAD_SIGNATURE', `no signature on the checkpoint verifies with a log key of ${mspId} valid now`);
+  return fail(
+    'CHECKPOINT_BAD_SIGNATURE',
+    `no signature on the checkpoint verifies with a log key of ${mspId} valid now`,
+  );
 }
 
 function checkConsistency(previous: AnchoredCheckpoint, cp: Checkpoint, proof: Uint8Array[]): void {
   const previousSize = BigInt(previous.size);
   const previousRoot = Buffer.from(previous.rootHash, 'base64');
-  if (cp.size < previousSize) fail('CHECKPOINT_SHRINK', `size ${cp.size} is below the anchored size ${previousSize} of ${cp.origin}`);
+  if (cp.size < previousSize)
+    fail('CHECKPOINT_SHRINK', `size ${cp.size} is below the anchored size ${previousSize} of ${cp.origin}`);
   if (cp.size === previousSize) {
-    if (equalBytes(previousRoot, cp.rootHash)) fail('CHECKPOINT_STALE', `checkpoint of size ${cp.size} is already anchored for ${cp.origin}`);
+    if (equalBytes(previousRoot, cp.rootHash))
+      fail('CHECKPOINT_STALE', `checkpoint of size ${cp.size} is already anchored for ${cp.origin}`);
     fail('CHECKPOINT_FORK', `root differs from the anchored root at size ${cp.size} of ${cp.origin}`);
   }
   try {
     verifyConsistency(previousSize, cp.size, previousRoot, cp.rootHash, proof);
   } catch (err) {
     if (!(err instanceof MerkleProofError)) throw err;
-    fail('CHECKPOINT_FORK', `checkpoint is not consistent with the anchored size ${previousSize} of ${cp.origin}: ${err.message}`);
+    fail(
+      'CHECKPOINT_FORK',
+      `checkpoint is not consistent with the anchored size ${previousSize} of ${cp.origin}: ${err.message}`,
+    );
   }
 }
 
 function parseProof(json: string): Uint8Array[] {
   const value = json === '' ? [] : requireJson('consistencyProof', json);
-  if (!Array.isArray(value) || value.length > MAX_PROOF_HASHES) invalid('consistencyProof', `must be a JSON array of at most ${MAX_PROOF_HASHES} base64 hashes`);
+  if (!Array.isArray(value) || value.length > MAX_PROOF_HASHES)
+    invalid('consistencyProof', `must be a JSON array of at most ${MAX_PROOF_HASHES} base64 hashes`);
   return value.map((item: unknown, i) => {
     const bytes = typeof item === 'string' ? decodeBase64Strict(item) : undefined;
     return bytes?.length === 32 ? bytes : invalid(`consistencyProof[${i}]`, 'must be the base64 of 32 bytes');
@@ -127,11 +159,18 @@ function parseProof(json: string): Uint8Array[] {
 
 export async function getCheckpoint(ctx: Context, origin: string): Promise<AnchoredCheckpoint> {
   requireOrigin('origin', origin);
-  return (await getJson<AnchoredCheckpoint>(ctx, NS.checkpoint, [origin])) ?? fail('CHECKPOINT_NOT_FOUND', `no checkpoint is anchored for ${origin}`);
+  return (
+    (await getJson<AnchoredCheckpoint>(ctx, NS.checkpoint, [origin])) ??
+    fail('CHECKPOINT_NOT_FOUND', `no checkpoint is anchored for ${origin}`)
+  );
 }
 
-export async function listCheckpoints(ctx: Context, origin: string, pageSize: string, bookmark: string): Promise<Page<AnchoredCheckpoint>> {
+export async function listCheckpoints(
+  ctx: Context,
+  origin: string,
+  pageSize: string,
+  bookmark: string,
+): Promise<Page<AnchoredCheckpoint>> {
   requireOrigin('origin', origin);
   return listPage(ctx, NS.checkpointHistory, [origin], pageSize, bookmark);
 }
-

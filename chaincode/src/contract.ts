@@ -14,7 +14,10 @@ import * as registry from './registry';
 
 const json = async (result: Promise<unknown>): Promise<string> => canonicalJson(await result);
 
-@Info({ title: 'Lianxin', description: 'Consortium registry, checkpoint anchoring, index, notarization, consents and access receipts' })
+@Info({
+  title: 'Lianxin',
+  description: 'Consortium registry, checkpoint anchoring, index, notarization, consents and access receipts',
+})
 @Default()
 export class LianxinContract extends Contract {
   constructor() {
@@ -49,7 +52,14 @@ export class LianxinContract extends Contract {
 
   @Transaction()
   @Returns('string')
-  async RegisterNode(ctx: Context, nodeId: string, endpoint: string, peerId: string, addresses: string, shard: string): Promise<string> {
+  async RegisterNode(
+    ctx: Context,
+    nodeId: string,
+    endpoint: string,
+    peerId: string,
+    addresses: string,
+    shard: string,
+  ): Promise<string> {
     return json(registry.registerNode(ctx, nodeId, endpoint, peerId, addresses, shard));
   }
 
@@ -61,7 +71,14 @@ export class LianxinContract extends Contract {
 
   @Transaction()
   @Returns('string')
-  async RegisterKey(ctx: Context, publicKey: string, role: string, suite: string, validFrom: string, validUntil: string): Promise<string> {
+  async RegisterKey(
+    ctx: Context,
+    publicKey: string,
+    role: string,
+    suite: string,
+    validFrom: string,
+    validUntil: string,
+  ): Promise<string> {
     return json(registry.registerKey(ctx, publicKey, role, suite, validFrom, validUntil));
   }
 
@@ -74,7 +91,12 @@ export class LianxinContract extends Contract {
   /** RotateKey with the old key kept valid `overlapSeconds` longer ('' = 300, at most 86400): see registry.rotateKey. */
   @Transaction()
   @Returns('string')
-  async RotateKeyWithOverlap(ctx: Context, oldKid: string, newPublicKey: string, overlapSeconds: string): Promise<string> {
+  async RotateKeyWithOverlap(
+    ctx: Context,
+    oldKid: string,
+    newPublicKey: string,
+    overlapSeconds: string,
+  ): Promise<string> {
     const overlap = registry.requireOverlapSeconds(overlapSeconds);
     return json(registry.rotateKey(ctx, oldKid, newPublicKey, overlap));
   }
@@ -137,7 +159,12 @@ export class LianxinContract extends Contract {
 
   @Transaction()
   @Returns('string')
-  async AnchorCheckpoint(ctx: Context, checkpoint: string, consistencyProof: string, indexEntries: string): Promise<string> {
+  async AnchorCheckpoint(
+    ctx: Context,
+    checkpoint: string,
+    consistencyProof: string,
+    indexEntries: string,
+  ): Promise<string> {
     return json(checkpoints.anchorCheckpoint(ctx, checkpoint, consistencyProof, indexEntries));
   }
 
@@ -170,7 +197,12 @@ export class LianxinContract extends Contract {
 
   @Transaction()
   @Returns('string')
-  async NotarizeEvidence(ctx: Context, documentDigest: string, parties: string, partySignatureDigests: string): Promise<string> {
+  async NotarizeEvidence(
+    ctx: Context,
+    documentDigest: string,
+    parties: string,
+    partySignatureDigests: string,
+  ): Promise<string> {
     return json(evidence.notarizeEvidence(ctx, documentDigest, parties, partySignatureDigests));
   }
 
@@ -182,7 +214,12 @@ export class LianxinContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async ListEvidenceByDigest(ctx: Context, documentDigest: string, pageSize: string, bookmark: string): Promise<string> {
+  async ListEvidenceByDigest(
+    ctx: Context,
+    documentDigest: string,
+    pageSize: string,
+    bookmark: string,
+  ): Promise<string> {
     return json(evidence.listEvidenceByDigest(ctx, documentDigest, pageSize, bookmark));
   }
 
@@ -191,9 +228,18 @@ export class LianxinContract extends Contract {
   @Transaction()
   @Returns('string')
   async GrantConsent(
-    ctx: Context, subject: string, grantee: string, purpose: string, scope: string, validFrom: string, validUntil: string, authorizationDigest: string,
+    ctx: Context,
+    subject: string,
+    grantee: string,
+    purpose: string,
+    scope: string,
+    validFrom: string,
+    validUntil: string,
+    authorizationDigest: string,
   ): Promise<string> {
-    return json(consents.grantConsent(ctx, subject, grantee, purpose, scope, validFrom, validUntil, authorizationDigest));
+    return json(
+      consents.grantConsent(ctx, subject, grantee, purpose, scope, validFrom, validUntil, authorizationDigest),
+    );
   }
 
   @Transaction()
@@ -210,7 +256,14 @@ export class LianxinContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async IsConsentValid(ctx: Context, subject: string, grantee: string, purpose: string, kind: string, at: string): Promise<string> {
+  async IsConsentValid(
+    ctx: Context,
+    subject: string,
+    grantee: string,
+    purpose: string,
+    kind: string,
+    at: string,
+  ): Promise<string> {
     return json(consents.isConsentValid(ctx, subject, grantee, purpose, kind, at));
   }
 
@@ -225,9 +278,18 @@ export class LianxinContract extends Contract {
   @Transaction()
   @Returns('string')
   async RecordAccessReceipt(
-    ctx: Context, receiptDigest: string, requester: string, provider: string, subject: string, purpose: string, consentId: string, accessedAt: string,
+    ctx: Context,
+    receiptDigest: string,
+    requester: string,
+    provider: string,
+    subject: string,
+    purpose: string,
+    consentId: string,
+    accessedAt: string,
   ): Promise<string> {
-    return json(receipts.recordAccessReceipt(ctx, receiptDigest, requester, provider, subject, purpose, consentId, accessedAt));
+    return json(
+      receipts.recordAccessReceipt(ctx, receiptDigest, requester, provider, subject, purpose, consentId, accessedAt),
+    );
   }
 
   /** A JSON array of up to 100 receipts, each with RecordAccessReceipt's arguments by name; all or none. */
@@ -246,7 +308,15 @@ export class LianxinContract extends Contract {
   /** `by` is subject | requester | provider | time (`value` is ignored for time). */
   @Transaction(false)
   @Returns('string')
-  async ListAccessReceipts(ctx: Context, by: string, value: string, from: string, to: string, pageSize: string, bookmark: string): Promise<string> {
+  async ListAccessReceipts(
+    ctx: Context,
+    by: string,
+    value: string,
+    from: string,
+    to: string,
+    pageSize: string,
+    bookmark: string,
+  ): Promise<string> {
     return json(receipts.listReceipts(ctx, by, value, from, to, pageSize, bookmark));
   }
 }

@@ -86,7 +86,8 @@ export function decodeIndexEntries(bytes: Uint8Array, mode: UsccMode, field = 'i
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < HEADER_BYTES) invalid(field, 'is shorter than its header');
   const version = buf.readUInt8(0);
-  if (version !== INDEX_ENTRIES_FORMAT_VERSION) invalid(field, `has format version ${version}; only ${INDEX_ENTRIES_FORMAT_VERSION} is known`);
+  if (version !== INDEX_ENTRIES_FORMAT_VERSION)
+    invalid(field, `has format version ${version}; only ${INDEX_ENTRIES_FORMAT_VERSION} is known`);
   const count = buf.readUInt32BE(1);
   if (count > MAX_INDEX_ENTRIES) invalid(field, `must hold at most ${MAX_INDEX_ENTRIES} entries`);
   const entries = new Array<IndexEntry>(count);
@@ -98,23 +99,35 @@ export function decodeIndexEntries(bytes: Uint8Array, mode: UsccMode, field = 'i
     const high = buf.readUInt32BE(at);
     const leafIndex = high * TWO_32 + buf.readUInt32BE(at + 4);
     if (!Number.isSafeInteger(leafIndex)) invalid(`${name}.leafIndex`, 'must be at most 2^53 - 1');
-    if (leafIndex <= last) invalid(`${name}.leafIndex`, "must be greater than the previous entry's (entries sorted by leaf index, no duplicates)");
+    if (leafIndex <= last)
+      invalid(
+        `${name}.leafIndex`,
+        "must be greater than the previous entry's (entries sorted by leaf index, no duplicates)",
+      );
     last = leafIndex;
     const subjectAt = at + 8 + 2 * HASH_BYTES;
     const subject = buf.toString('latin1', subjectAt, subjectAt + SUBJECT_BYTES);
     const uscc = checkUscc(subject, mode);
     if (!uscc.valid) {
-      fail('INVALID_USCC', uscc.reason === 'format'
-        ? `"${name}.subject" is not shaped like a Unified Social Credit Code (GB 32100: 18 characters of 0-9A-HJ-NPQRTUWXY)`
-        : `"${name}.subject" has a wrong GB 32100 check character`);
+      fail(
+        'INVALID_USCC',
+        uscc.reason === 'format'
+          ? `"${name}.subject" is not shaped like a Unified Social Credit Code (GB 32100: 18 characters of 0-9A-HJ-NPQRTUWXY)`
+          : `"${name}.subject" has a wrong GB 32100 check character`,
+      );
     }
     // Upper-case only: one encoding per entry list, so the chain stores exactly the bytes it was sent.
     if (uscc.code !== subject) invalid(`${name}.subject`, 'must be upper-case');
     const kindLength = buf.readUInt8(at + FIXED_ENTRY_BYTES - 1);
     const kindAt = at + FIXED_ENTRY_BYTES;
-    if (kindLength === 0 || kindLength > MAX_KIND_BYTES || kindAt + kindLength > buf.length) invalid(`${name}.kind`, 'has a bad length');
+    if (kindLength === 0 || kindLength > MAX_KIND_BYTES || kindAt + kindLength > buf.length)
+      invalid(`${name}.kind`, 'has a bad length');
     const kind = buf.toString('latin1', kindAt, kindAt + kindLength);
-    if (!RECORD_KIND.test(kind)) invalid(`${name}.kind`, 'must be a record kind (lower-case letter, then lower-case letters, digits or "_", at most 32)');
+    if (!RECORD_KIND.test(kind))
+      invalid(
+        `${name}.kind`,
+        'must be a record kind (lower-case letter, then lower-case letters, digits or "_", at most 32)',
+      );
     entries[i] = {
       kind,
       leafHash: buf.toString('hex', at + 8, at + 8 + HASH_BYTES),

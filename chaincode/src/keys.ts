@@ -42,7 +42,8 @@ function derSignatureS(der: Uint8Array): bigint | undefined {
 
 function readInteger(der: Uint8Array, at: number): { value: bigint; end: number } | undefined {
   const length = der[at + 1];
-  if (der[at] !== 0x02 || length === undefined || length === 0 || length > 33 || at + 2 + length > der.length) return undefined;
+  if (der[at] !== 0x02 || length === undefined || length === 0 || length > 33 || at + 2 + length > der.length)
+    return undefined;
   const bytes = der.subarray(at + 2, at + 2 + length);
   const lead = bytes[0] ?? 0;
   if (lead & 0x80) return undefined;

@@ -18,9 +18,21 @@ export interface Merkle {
   /** RFC 9162 §2.1.1: interior node = SHA-256(0x01 ‖ left ‖ right). */
   readonly hashChildren: (left: Uint8Array, right: Uint8Array) => Uint8Array;
   /** RFC 9162 §2.1.3.2: `leafHash` is leaf `index` of the tree of `size` leaves with root `root`; throws MerkleProofError. */
-  readonly verifyInclusion: (index: bigint, size: bigint, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array) => void;
+  readonly verifyInclusion: (
+    index: bigint,
+    size: bigint,
+    leafHash: Uint8Array,
+    proof: readonly Uint8Array[],
+    root: Uint8Array,
+  ) => void;
   /** RFC 9162 §2.1.4.2: the tree (size2, root2) extends the tree (size1, root1); throws MerkleProofError. */
-  readonly verifyConsistency: (size1: bigint, size2: bigint, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]) => void;
+  readonly verifyConsistency: (
+    size1: bigint,
+    size2: bigint,
+    root1: Uint8Array,
+    root2: Uint8Array,
+    proof: readonly Uint8Array[],
+  ) => void;
 }
 
 /** The RFC 9162 functions computed with `sha256` (node:crypto in the node and chaincode, @noble/hashes in a browser). */
@@ -29,14 +41,19 @@ export function createMerkle(sha256: Sha256): Merkle {
   return {
     hashLeaf: (data) => sha256(LEAF_PREFIX, data),
     hashChildren,
-    verifyInclusion: (index, size, leafHash, proof, root) => { verifyInclusion(hashChildren, index, size, leafHash, proof, root); },
-    verifyConsistency: (size1, size2, root1, root2, proof) => { verifyConsistency(hashChildren, size1, size2, root1, root2, proof); },
+    verifyInclusion: (index, size, leafHash, proof, root) => {
+      verifyInclusion(hashChildren, index, size, leafHash, proof, root);
+    },
+    verifyConsistency: (size1, size2, root1, root2, proof) => {
+      verifyConsistency(hashChildren, size1, size2, root1, root2, proof);
+    },
   };
 }
 
 type HashChildren = (left: Uint8Array, right: Uint8Array) => Uint8Array;
 
-export type MerkleProofErrorCode = 'HASH_LENGTH' | 'INDEX_OUT_OF_RANGE' | 'SIZE_ZERO' | 'SIZE_ORDER' | 'PROOF_LENGTH' | 'ROOT_MISMATCH';
+export type MerkleProofErrorCode =
+  'HASH_LENGTH' | 'INDEX_OUT_OF_RANGE' | 'SIZE_ZERO' | 'SIZE_ORDER' | 'PROOF_LENGTH' | 'ROOT_MISMATCH';
 
 export class MerkleProofError extends Error {
   override readonly name = 'MerkleProofError';
@@ -49,11 +66,21 @@ export class MerkleProofError extends Error {
 }
 
 /** RFC 9162 §2.1.3.2 (the path walk of §2.1.3.2 step 2 onwards). */
-function verifyInclusion(hashChildren: HashChildren, index: bigint, size: bigint, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): void {
+function verifyInclusion(
+  hashChildren: HashChildren,
+  index: bigint,
+  size: bigint,
+  leafHash: Uint8Array,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): void {
   requireHashSize('leaf hash', leafHash);
   requireHashSize('root', root);
-  proof.forEach((hash, i) => { requireHashSize(`proof[${i}]`, hash); });
-  if (index < 0n || index >= size) throw new MerkleProofError('INDEX_OUT_OF_RANGE', `leaf index ${index} is not below tree size ${size}`);
+  proof.forEach((hash, i) => {
+    requireHashSize(`proof[${i}]`, hash);
+  });
+  if (index < 0n || index >= size)
+    throw new MerkleProofError('INDEX_OUT_OF_RANGE', `leaf index ${index} is not below tree size ${size}`);
   let fn = index;
   let sn = size - 1n;
   let r = leafHash;
@@ -62,7 +89,10 @@ function verifyInclusion(hashChildren: HashChildren, index: bigint, size: bigint
     if ((fn & 1n) === 1n || fn === sn) {
       r = hashChildren(p, r);
       if ((fn & 1n) === 0n) {
-        do { fn >>= 1n; sn >>= 1n; } while ((fn & 1n) === 0n && fn !== 0n);
+        do {
+          fn >>= 1n;
+          sn >>= 1n;
+        } while ((fn & 1n) === 0n && fn !== 0n);
       }
     } else {
       r = hashChildren(r, p);
@@ -75,24 +105,37 @@ function verifyInclusion(hashChildren: HashChildren, index: bigint, size: bigint
 }
 
 /** RFC 9162 §2.1.4.2 (verification of a consistency proof, step 3 onwards). */
-function verifyConsistency(hashChildren: HashChildren, size1: bigint, size2: bigint, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]): void {
+function verifyConsistency(
+  hashChildren: HashChildren,
+  size1: bigint,
+  size2: bigint,
+  root1: Uint8Array,
+  root2: Uint8Array,
+  proof: readonly Uint8Array[],
+): void {
   if (size1 === 0n) throw new MerkleProofError('SIZE_ZERO', 'consistency from an empty tree proves nothing');
   if (size1 > size2) throw new MerkleProofError('SIZE_ORDER', `size1 ${size1} is greater than size2 ${size2}`);
   if (size1 === size2) {
-    if (proof.length !== 0) throw new MerkleProofError('PROOF_LENGTH', 'consistency proof between equal sizes must be empty');
+    if (proof.length !== 0)
+      throw new MerkleProofError('PROOF_LENGTH', 'consistency proof between equal sizes must be empty');
     if (!equalBytes(root1, root2)) throw new MerkleProofError('ROOT_MISMATCH', 'roots of equal-size trees differ');
     return;
   }
   requireHashSize('root1', root1);
   requireHashSize('root2', root2);
-  proof.forEach((hash, i) => { requireHashSize(`proof[${i}]`, hash); });
+  proof.forEach((hash, i) => {
+    requireHashSize(`proof[${i}]`, hash);
+  });
   // When size1 is a power of two its root is a node of the larger tree and is not repeated in the proof.
   const path = (size1 & (size1 - 1n)) === 0n ? [root1, ...proof] : [...proof];
   const [first, ...rest] = path;
   if (first === undefined) throw new MerkleProofError('PROOF_LENGTH', 'consistency proof is empty');
   let fn = size1 - 1n;
   let sn = size2 - 1n;
-  while ((fn & 1n) === 1n) { fn >>= 1n; sn >>= 1n; }
+  while ((fn & 1n) === 1n) {
+    fn >>= 1n;
+    sn >>= 1n;
+  }
   let fr = first;
   let sr = first;
   for (const c of rest) {
@@ -101,7 +144,10 @@ function verifyConsistency(hashChildren: HashChildren, size1: bigint, size2: big
       fr = hashChildren(c, fr);
       sr = hashChildren(c, sr);
       if ((fn & 1n) === 0n) {
-        do { fn >>= 1n; sn >>= 1n; } while ((fn & 1n) === 0n && fn !== 0n);
+        do {
+          fn >>= 1n;
+          sn >>= 1n;
+        } while ((fn & 1n) === 0n && fn !== 0n);
       }
     } else {
       sr = hashChildren(sr, c);
@@ -125,5 +171,6 @@ const LEAF_PREFIX = Uint8Array.of(0x00);
 const NODE_PREFIX = Uint8Array.of(0x01);
 
 function requireHashSize(what: string, hash: Uint8Array): void {
-  if (hash.length !== HASH_SIZE) throw new MerkleProofError('HASH_LENGTH', `${what} is ${hash.length} bytes, not ${HASH_SIZE}`);
+  if (hash.length !== HASH_SIZE)
+    throw new MerkleProofError('HASH_LENGTH', `${what} is ${hash.length} bytes, not ${HASH_SIZE}`);
 }

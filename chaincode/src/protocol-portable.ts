@@ -6,7 +6,15 @@
  */
 
 // RFC 9162 Merkle trees over a caller's SHA-256.
-export { createMerkle, equalBytes, HASH_SIZE, MerkleProofError, type Merkle, type MerkleProofErrorCode, type Sha256 } from './merkle';
+export {
+  createMerkle,
+  equalBytes,
+  HASH_SIZE,
+  MerkleProofError,
+  type Merkle,
+  type MerkleProofErrorCode,
+  type Sha256,
+} from './merkle';
 
 // C2SP signed notes carrying tlog checkpoints.
 export {
@@ -22,7 +30,17 @@ export {
 } from './signed-note';
 
 // The registry's vocabularies and the field rules of what crosses the chain's boundary.
-export { KEY_ROLES, ORG_ROLES, SUITE_P256, SUITES, type KeyRole, type KeyStatus, type OrgRole, type OrgStatus, type Suite } from './roles';
+export {
+  KEY_ROLES,
+  ORG_ROLES,
+  SUITE_P256,
+  SUITES,
+  type KeyRole,
+  type KeyStatus,
+  type OrgRole,
+  type OrgStatus,
+  type Suite,
+} from './roles';
 export { checkUscc, usccCheckCharacter, type UsccCheck, type UsccMode } from './uscc';
 export {
   MAX_EVIDENCE_PARTIES,

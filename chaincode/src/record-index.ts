@@ -84,16 +84,26 @@ export function parseIndexArgument(text: string, mode: UsccMode): ParsedIndexEnt
 /** Entries sorted by strictly increasing leaf index (so no duplicates), each fully validated. */
 export function parseIndexEntries(json: string, mode: UsccMode): IndexEntry[] {
   const value = json === '' ? [] : requireJson('indexEntries', json);
-  if (!Array.isArray(value) || value.length > MAX_INDEX_ENTRIES) invalid('indexEntries', `must be a JSON array of at most ${MAX_INDEX_ENTRIES} entries`);
+  if (!Array.isArray(value) || value.length > MAX_INDEX_ENTRIES)
+    invalid('indexEntries', `must be a JSON array of at most ${MAX_INDEX_ENTRIES} entries`);
   let last = -1;
   return value.map((item: unknown, i): IndexEntry => {
     const field = `indexEntries[${i}]`;
     const entry = requireRecord(field, item);
     const leafIndex = requireIndex(`${field}.leafIndex`, entry.leafIndex);
-    if (leafIndex <= last) invalid(`${field}.leafIndex`, 'must be greater than the previous entry\'s (entries sorted by leaf index, no duplicates)');
+    if (leafIndex <= last)
+      invalid(
+        `${field}.leafIndex`,
+        "must be greater than the previous entry's (entries sorted by leaf index, no duplicates)",
+      );
     last = leafIndex;
     // Keys in sorted order, so JSON.stringify writes canonical JSON (writeIndex relies on it).
-    const leafHash = requirePattern(`${field}.leafHash`, entry.leafHash, LEAF_HASH, 'a leaf hash in lower-case hex (64 characters)');
+    const leafHash = requirePattern(
+      `${field}.leafHash`,
+      entry.leafHash,
+      LEAF_HASH,
+      'a leaf hash in lower-case hex (64 characters)',
+    );
     const subject = requireUscc(`${field}.subject`, entry.subject, mode);
     const kind = requireKind(`${field}.kind`, entry.kind);
     const recordDigest = requireDigest(`${field}.recordDigest`, entry.recordDigest);
@@ -103,22 +113,36 @@ export function parseIndexEntries(json: string, mode: UsccMode): IndexEntry[] {
 
 export const chunkCount = (indexCount: number): number => Math.ceil(indexCount / INDEX_CHUNK_ENTRIES);
 
-export async function writeIndex(ctx: Context, parsed: ParsedIndexEntries, origin: string, checkpointSize: number): Promise<void> {
+export async function writeIndex(
+  ctx: Context,
+  parsed: ParsedIndexEntries,
+  origin: string,
+  checkpointSize: number,
+): Promise<void> {
   const { entries, binary } = parsed;
   if (entries.length === 0) return;
   if (binary !== undefined) {
-    await ctx.stub.putState(ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)), binary);
+    await ctx.stub.putState(
+      ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)),
+      binary,
+    );
     return;
   }
   for (let chunk = 0; chunk < chunkCount(entries.length); chunk++) {
     const row: ChunkRow = { entries: entries.slice(chunk * INDEX_CHUNK_ENTRIES, (chunk + 1) * INDEX_CHUNK_ENTRIES) };
     // canonicalJson took ≈13 % of the ledger's busy time on 10,000-entry anchors; parseIndexEntries builds every
     // entry with sorted keys, so plain JSON.stringify writes the same canonical bytes.
-    await ctx.stub.putState(ctx.stub.createCompositeKey(NS.indexChunk, chunkKey(origin, checkpointSize, chunk)), Buffer.from(JSON.stringify(row), 'utf8'));
+    await ctx.stub.putState(
+      ctx.stub.createCompositeKey(NS.indexChunk, chunkKey(origin, checkpointSize, chunk)),
+      Buffer.from(JSON.stringify(row), 'utf8'),
+    );
   }
 }
 
-const chunkKey = (origin: string, size: number, chunk: number): string[] => [...checkpointHistoryKey(origin, size), pad(chunk, CHUNK_WIDTH)];
+const chunkKey = (origin: string, size: number, chunk: number): string[] => [
+  ...checkpointHistoryKey(origin, size),
+  pad(chunk, CHUNK_WIDTH),
+];
 
 /**
  * GetIndexChunk's answer, canonical JSON with the stored entries spliced in as they are: parsing and re-serializing
@@ -129,19 +153,44 @@ export async function getIndexChunkJson(ctx: Context, origin: string, size: stri
   requireOrigin('origin', origin);
   const checkpointSize = requireIndex('checkpointSize', size);
   const index = requireIndex('chunk', chunk);
-  const anchor = await getJson<AnchoredCheckpoint>(ctx, NS.checkpointHistory, checkpointHistoryKey(origin, checkpointSize));
-  if (anchor === undefined) return fail('CHECKPOINT_NOT_FOUND', `no checkpoint of size ${checkpointSize} is anchored for ${origin}`);
+  const anchor = await getJson<AnchoredCheckpoint>(
+    ctx,
+    NS.checkpointHistory,
+    checkpointHistoryKey(origin, checkpointSize),
+  );
+  if (anchor === undefined)
+    return fail('CHECKPOINT_NOT_FOUND', `no checkpoint of size ${checkpointSize} is anchored for ${origin}`);
   const chunks = chunkCount(anchor.indexCount);
-  if (index >= chunks) return fail('INDEX_NOT_FOUND', `checkpoint ${checkpointSize} of ${origin} has ${chunks} index chunks; there is no chunk ${index}`);
-  const binary = await ctx.stub.getState(ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)));
+  if (index >= chunks)
+    return fail(
+      'INDEX_NOT_FOUND',
+      `checkpoint ${checkpointSize} of ${origin} has ${chunks} index chunks; there is no chunk ${index}`,
+    );
+  const binary = await ctx.stub.getState(
+    ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)),
+  );
   if (binary.length > 0) {
     // Stored in the binary encoding: the JSON chunk is built from it (the node reads GetIndexEntries instead).
-    const entries = decodeIndexEntries(binary, 'lenient', 'stored index').slice(index * INDEX_CHUNK_ENTRIES, (index + 1) * INDEX_CHUNK_ENTRIES);
-    const chunkJson: IndexChunk = { anchoredAt: anchor.anchoredAt, checkpointSize: anchor.size, chunk: index, chunks, entries, origin, txId: anchor.txId };
+    const entries = decodeIndexEntries(binary, 'lenient', 'stored index').slice(
+      index * INDEX_CHUNK_ENTRIES,
+      (index + 1) * INDEX_CHUNK_ENTRIES,
+    );
+    const chunkJson: IndexChunk = {
+      anchoredAt: anchor.anchoredAt,
+      checkpointSize: anchor.size,
+      chunk: index,
+      chunks,
+      entries,
+      origin,
+      txId: anchor.txId,
+    };
     return canonicalJson(chunkJson);
   }
-  const row = Buffer.from(await ctx.stub.getState(ctx.stub.createCompositeKey(NS.indexChunk, chunkKey(origin, checkpointSize, index)))).toString('utf8');
-  if (!row.startsWith(ROW_PREFIX) || !row.endsWith('}')) throw new Error(`index chunk ${index} of checkpoint ${checkpointSize} of ${origin} is missing or malformed`);
+  const row = Buffer.from(
+    await ctx.stub.getState(ctx.stub.createCompositeKey(NS.indexChunk, chunkKey(origin, checkpointSize, index))),
+  ).toString('utf8');
+  if (!row.startsWith(ROW_PREFIX) || !row.endsWith('}'))
+    throw new Error(`index chunk ${index} of checkpoint ${checkpointSize} of ${origin} is missing or malformed`);
   // IndexChunk's keys in sorted order: anchoredAt, checkpointSize, chunk, chunks | entries | origin, txId.
   const before = canonicalJson({ anchoredAt: anchor.anchoredAt, checkpointSize: anchor.size, chunk: index, chunks });
   const after = canonicalJson({ origin, txId: anchor.txId });
@@ -168,19 +217,33 @@ export interface IndexEntriesAnswer {
 export async function getIndexEntries(ctx: Context, origin: string, size: string): Promise<string> {
   requireOrigin('origin', origin);
   const checkpointSize = requireIndex('checkpointSize', size);
-  const anchor = await getJson<AnchoredCheckpoint>(ctx, NS.checkpointHistory, checkpointHistoryKey(origin, checkpointSize));
-  if (anchor === undefined) return fail('CHECKPOINT_NOT_FOUND', `no checkpoint of size ${checkpointSize} is anchored for ${origin}`);
-  let bytes: Uint8Array = await ctx.stub.getState(ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)));
+  const anchor = await getJson<AnchoredCheckpoint>(
+    ctx,
+    NS.checkpointHistory,
+    checkpointHistoryKey(origin, checkpointSize),
+  );
+  if (anchor === undefined)
+    return fail('CHECKPOINT_NOT_FOUND', `no checkpoint of size ${checkpointSize} is anchored for ${origin}`);
+  let bytes: Uint8Array = await ctx.stub.getState(
+    ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)),
+  );
   if (bytes.length === 0) {
     const entries: IndexEntry[] = [];
     for (let chunk = 0; chunk < chunkCount(anchor.indexCount); chunk++) {
-      const row = Buffer.from(await ctx.stub.getState(ctx.stub.createCompositeKey(NS.indexChunk, chunkKey(origin, checkpointSize, chunk)))).toString('utf8');
+      const row = Buffer.from(
+        await ctx.stub.getState(ctx.stub.createCompositeKey(NS.indexChunk, chunkKey(origin, checkpointSize, chunk))),
+      ).toString('utf8');
       entries.push(...(JSON.parse(row) as ChunkRow).entries);
     }
     bytes = encodeIndexEntries(entries);
   }
   const answer: IndexEntriesAnswer = {
-    anchoredAt: anchor.anchoredAt, checkpointSize: anchor.size, entries: Buffer.from(bytes).toString('base64'), indexCount: anchor.indexCount, origin, txId: anchor.txId,
+    anchoredAt: anchor.anchoredAt,
+    checkpointSize: anchor.size,
+    entries: Buffer.from(bytes).toString('base64'),
+    indexCount: anchor.indexCount,
+    origin,
+    txId: anchor.txId,
   };
   // Keys in sorted order: canonical JSON without a canonicalJson walk over a megabyte string.
   return JSON.stringify(answer);

@@ -8,11 +8,30 @@ import { fail, invalid } from './errors';
 import { callerOf, type Caller } from './identity';
 import { listPage, type Page } from './pagination';
 import { kidOf, parseP256Spki } from './keys';
-import { KEY_ROLES, ORG_ROLES, SUITES, type KeyRole, type KeyStatus, type OrgRole, type OrgStatus, type Suite } from './roles';
+import {
+  KEY_ROLES,
+  ORG_ROLES,
+  SUITES,
+  type KeyRole,
+  type KeyStatus,
+  type OrgRole,
+  type OrgStatus,
+  type Suite,
+} from './roles';
 import { decodeBase64Strict } from './signed-note';
 import { emit, getJson, NS, putJson, txTime } from './state';
 import type { UsccMode } from './uscc';
-import { isoTime, requireId, requireMspId, requireOneOf, requireString, requireStringArray, requireJson, requirePattern, requireTime } from './validation';
+import {
+  isoTime,
+  requireId,
+  requireMspId,
+  requireOneOf,
+  requireString,
+  requireStringArray,
+  requireJson,
+  requirePattern,
+  requireTime,
+} from './validation';
 
 export { ORG_ROLES, KEY_ROLES, type OrgRole, type OrgStatus, type KeyRole, type KeyStatus } from './roles';
 
@@ -73,7 +92,10 @@ export async function readSettings(ctx: Context): Promise<Settings | undefined> 
 }
 
 export async function getOrganization(ctx: Context, mspId: string): Promise<Organization> {
-  return (await getJson<Organization>(ctx, NS.org, [requireMspId('mspId', mspId)])) ?? fail('ORG_NOT_FOUND', `organisation ${mspId} is not registered`);
+  return (
+    (await getJson<Organization>(ctx, NS.org, [requireMspId('mspId', mspId)])) ??
+    fail('ORG_NOT_FOUND', `organisation ${mspId} is not registered`)
+  );
 }
 
 /** The caller's organisation, which must be registered and active. */
@@ -85,9 +107,13 @@ export async function requireMember(ctx: Context): Promise<{ caller: Caller; org
   return { caller, org };
 }
 
-export async function requireMemberWithRole(ctx: Context, roles: readonly OrgRole[]): Promise<{ caller: Caller; org: Organization }> {
+export async function requireMemberWithRole(
+  ctx: Context,
+  roles: readonly OrgRole[],
+): Promise<{ caller: Caller; org: Organization }> {
   const member = await requireMember(ctx);
-  if (!roles.includes(member.org.role)) return fail('FORBIDDEN', `caller's organisation has role ${member.org.role}; needs ${roles.join(' or ')}`);
+  if (!roles.includes(member.org.role))
+    return fail('FORBIDDEN', `caller's organisation has role ${member.org.role}; needs ${roles.join(' or ')}`);
   return member;
 }
 
@@ -105,7 +131,13 @@ async function requireOperatorAdmin(ctx: Context): Promise<Caller> {
   return caller;
 }
 
-export async function registerOrganization(ctx: Context, mspId: string, name: string, city: string, role: string): Promise<Organization> {
+export async function registerOrganization(
+  ctx: Context,
+  mspId: string,
+  name: string,
+  city: string,
+  role: string,
+): Promise<Organization> {
   requireMspId('mspId', mspId);
   requireString('name', name, 200);
   requireString('city', city, 100);
@@ -114,12 +146,16 @@ export async function registerOrganization(ctx: Context, mspId: string, name: st
     // Bootstrap: the empty registry trusts only an operator admin registering its own organisation.
     const caller = callerOf(ctx);
     if (!caller.isAdmin || caller.roleAttribute !== 'operator' || caller.mspId !== mspId || orgRole !== 'operator') {
-      return fail('BOOTSTRAP_REQUIRED', 'the registry is empty: an operator admin must first register its own organisation with role operator');
+      return fail(
+        'BOOTSTRAP_REQUIRED',
+        'the registry is empty: an operator admin must first register its own organisation with role operator',
+      );
     }
     await putJson(ctx, NS.settings, SETTINGS_KEY, { usccMode: 'strict' } satisfies Settings);
   } else {
     await requireOperatorAdmin(ctx);
-    if ((await getJson<Organization>(ctx, NS.org, [mspId])) !== undefined) return fail('ORG_EXISTS', `organisation ${mspId} is already registered`);
+    if ((await getJson<Organization>(ctx, NS.org, [mspId])) !== undefined)
+      return fail('ORG_EXISTS', `organisation ${mspId} is already registered`);
   }
   const now = isoTime(txTime(ctx));
   const org: Organization = { mspId, name, city, role: orgRole, status: 'active', registeredAt: now, updatedAt: now };
@@ -161,27 +197,54 @@ function requireNodeFields(endpoint: string, peerId: string, addressesJson: stri
   if (port === undefined || Number(port) > 65535) invalid('endpoint', 'must be host:port with a port from 1 to 65535');
   requirePattern('peerId', peerId, PEER_ID, 'a base58btc libp2p peer ID');
   const addresses = requireStringArray('addresses', requireJson('addresses', addressesJson), 16, 1);
-  addresses.forEach((address, i) => requirePattern(`addresses[${i}]`, address, /^\/[\x21-\x7e]{1,255}$/, 'a multiaddr starting with "/"'));
+  addresses.forEach((address, i) =>
+    requirePattern(`addresses[${i}]`, address, /^\/[\x21-\x7e]{1,255}$/, 'a multiaddr starting with "/"'),
+  );
   return addresses;
 }
 
-export async function registerNode(ctx: Context, nodeId: string, endpoint: string, peerId: string, addressesJson: string, shard: string): Promise<NodeRecord> {
+export async function registerNode(
+  ctx: Context,
+  nodeId: string,
+  endpoint: string,
+  peerId: string,
+  addressesJson: string,
+  shard: string,
+): Promise<NodeRecord> {
   requireId('nodeId', nodeId);
   const addresses = requireNodeFields(endpoint, peerId, addressesJson);
   requirePattern('shard', shard, SHARD, 'a shard name (lower-case letters, digits and "-", at most 32)');
   const org = await requireOwnAdmin(ctx);
-  if ((await getJson<NodeRecord>(ctx, NS.node, [org.mspId, nodeId])) !== undefined) return fail('NODE_EXISTS', `node ${nodeId} of ${org.mspId} is already registered`);
+  if ((await getJson<NodeRecord>(ctx, NS.node, [org.mspId, nodeId])) !== undefined)
+    return fail('NODE_EXISTS', `node ${nodeId} of ${org.mspId} is already registered`);
   const origin = `lianxin/${org.mspId}/${shard}`;
-  if ((await getJson<OriginRecord>(ctx, NS.origin, [origin])) !== undefined) return fail('ORIGIN_TAKEN', `log origin ${origin} is already registered`);
+  if ((await getJson<OriginRecord>(ctx, NS.origin, [origin])) !== undefined)
+    return fail('ORIGIN_TAKEN', `log origin ${origin} is already registered`);
   const now = isoTime(txTime(ctx));
-  const node: NodeRecord = { mspId: org.mspId, nodeId, endpoint, peerId, addresses, shard, origin, registeredAt: now, updatedAt: now };
+  const node: NodeRecord = {
+    mspId: org.mspId,
+    nodeId,
+    endpoint,
+    peerId,
+    addresses,
+    shard,
+    origin,
+    registeredAt: now,
+    updatedAt: now,
+  };
   await putJson(ctx, NS.node, [org.mspId, nodeId], node);
   await putJson(ctx, NS.origin, [origin], { origin, mspId: org.mspId, nodeId } satisfies OriginRecord);
   emitRegistryChanged(ctx, org.mspId, 'node');
   return node;
 }
 
-export async function updateNode(ctx: Context, nodeId: string, endpoint: string, peerId: string, addressesJson: string): Promise<NodeRecord> {
+export async function updateNode(
+  ctx: Context,
+  nodeId: string,
+  endpoint: string,
+  peerId: string,
+  addressesJson: string,
+): Promise<NodeRecord> {
   requireId('nodeId', nodeId);
   const addresses = requireNodeFields(endpoint, peerId, addressesJson);
   const org = await requireOwnAdmin(ctx);
@@ -195,16 +258,27 @@ export async function updateNode(ctx: Context, nodeId: string, endpoint: string,
 export async function getNode(ctx: Context, mspId: string, nodeId: string): Promise<NodeRecord> {
   requireMspId('mspId', mspId);
   requireId('nodeId', nodeId);
-  return (await getJson<NodeRecord>(ctx, NS.node, [mspId, nodeId])) ?? fail('NODE_NOT_FOUND', `node ${nodeId} of ${mspId} is not registered`);
+  return (
+    (await getJson<NodeRecord>(ctx, NS.node, [mspId, nodeId])) ??
+    fail('NODE_NOT_FOUND', `node ${nodeId} of ${mspId} is not registered`)
+  );
 }
 
 function requireSpki(field: string, publicKey: string): Uint8Array {
   const der = publicKey.length <= MAX_SPKI_BASE64 ? decodeBase64Strict(publicKey) : undefined;
-  if (der === undefined || parseP256Spki(der) === undefined) return invalid(field, 'must be the base64 SPKI DER of an ECDSA P-256 public key');
+  if (der === undefined || parseP256Spki(der) === undefined)
+    return invalid(field, 'must be the base64 SPKI DER of an ECDSA P-256 public key');
   return der;
 }
 
-export async function registerKey(ctx: Context, publicKey: string, role: string, suite: string, validFrom: string, validUntil: string): Promise<PublicKeyRecord> {
+export async function registerKey(
+  ctx: Context,
+  publicKey: string,
+  role: string,
+  suite: string,
+  validFrom: string,
+  validUntil: string,
+): Promise<PublicKeyRecord> {
   const keyRole = requireOneOf('role', role, KEY_ROLES);
   const keySuite = requireOneOf('suite', suite, SUITES);
   const der = requireSpki('publicKey', publicKey);
@@ -214,10 +288,19 @@ export async function registerKey(ctx: Context, publicKey: string, role: string,
   if (until !== null && until <= from) invalid('validUntil', 'must be after validFrom');
   const org = await requireOwnAdmin(ctx);
   const kid = kidOf(der);
-  if ((await getJson<PublicKeyRecord>(ctx, NS.key, [org.mspId, kid])) !== undefined) return fail('KEY_EXISTS', `key ${kid} is already registered for ${org.mspId}`);
+  if ((await getJson<PublicKeyRecord>(ctx, NS.key, [org.mspId, kid])) !== undefined)
+    return fail('KEY_EXISTS', `key ${kid} is already registered for ${org.mspId}`);
   const record: PublicKeyRecord = {
-    mspId: org.mspId, kid, role: keyRole, suite: keySuite, publicKey, validFrom: isoTime(from),
-    validUntil: until === null ? null : isoTime(until), status: 'active', replacedBy: null, registeredAt: isoTime(now),
+    mspId: org.mspId,
+    kid,
+    role: keyRole,
+    suite: keySuite,
+    publicKey,
+    validFrom: isoTime(from),
+    validUntil: until === null ? null : isoTime(until),
+    status: 'active',
+    replacedBy: null,
+    registeredAt: isoTime(now),
   };
   await putJson(ctx, NS.key, [org.mspId, kid], record);
   emitRegistryChanged(ctx, org.mspId, 'key');
@@ -236,21 +319,47 @@ export const DEFAULT_ROTATION_OVERLAP_SECONDS = 300;
  * until it switches, falls inside the old key's window. A rotated key cannot be rotated again, even inside its
  * overlap: it has a successor already.
  */
-export async function rotateKey(ctx: Context, oldKid: string, newPublicKey: string, overlapSeconds = 0): Promise<PublicKeyRecord> {
+export async function rotateKey(
+  ctx: Context,
+  oldKid: string,
+  newPublicKey: string,
+  overlapSeconds = 0,
+): Promise<PublicKeyRecord> {
   const der = requireSpki('newPublicKey', newPublicKey);
   const org = await requireOwnAdmin(ctx);
   const old = await getKey(ctx, org.mspId, oldKid);
   const now = txTime(ctx);
-  if (old.status !== 'active' || !isKeyValidAt(old, now)) return fail('KEY_NOT_ACTIVE', `key ${oldKid} is ${old.status === 'active' ? 'outside its validity window' : old.status}`);
+  if (old.status !== 'active' || !isKeyValidAt(old, now))
+    return fail(
+      'KEY_NOT_ACTIVE',
+      `key ${oldKid} is ${old.status === 'active' ? 'outside its validity window' : old.status}`,
+    );
   const kid = kidOf(der);
-  if ((await getJson<PublicKeyRecord>(ctx, NS.key, [org.mspId, kid])) !== undefined) return fail('KEY_EXISTS', `key ${kid} is already registered for ${org.mspId}`);
+  if ((await getJson<PublicKeyRecord>(ctx, NS.key, [org.mspId, kid])) !== undefined)
+    return fail('KEY_EXISTS', `key ${kid} is already registered for ${org.mspId}`);
   const record: PublicKeyRecord = {
-    mspId: org.mspId, kid, role: old.role, suite: old.suite, publicKey: newPublicKey, validFrom: isoTime(now),
-    validUntil: null, status: 'active', replacedBy: null, registeredAt: isoTime(now),
+    mspId: org.mspId,
+    kid,
+    role: old.role,
+    suite: old.suite,
+    publicKey: newPublicKey,
+    validFrom: isoTime(now),
+    validUntil: null,
+    status: 'active',
+    replacedBy: null,
+    registeredAt: isoTime(now),
   };
   // An overlap never extends a window the old key was registered with.
-  const end = old.validUntil === null ? now + overlapSeconds * 1000 : Math.min(Date.parse(old.validUntil), now + overlapSeconds * 1000);
-  await putJson(ctx, NS.key, [org.mspId, oldKid], { ...old, status: 'rotated', validUntil: isoTime(end), replacedBy: kid } satisfies PublicKeyRecord);
+  const end =
+    old.validUntil === null
+      ? now + overlapSeconds * 1000
+      : Math.min(Date.parse(old.validUntil), now + overlapSeconds * 1000);
+  await putJson(ctx, NS.key, [org.mspId, oldKid], {
+    ...old,
+    status: 'rotated',
+    validUntil: isoTime(end),
+    replacedBy: kid,
+  } satisfies PublicKeyRecord);
   await putJson(ctx, NS.key, [org.mspId, kid], record);
   emitRegistryChanged(ctx, org.mspId, 'key');
   return record;
@@ -260,7 +369,11 @@ export async function rotateKey(ctx: Context, oldKid: string, newPublicKey: stri
 export function requireOverlapSeconds(value: unknown): number {
   if (value === '') return DEFAULT_ROTATION_OVERLAP_SECONDS;
   const seconds = typeof value === 'string' && /^(0|[1-9]\d{0,5})$/.test(value) ? Number(value) : Number.NaN;
-  if (!(seconds <= MAX_ROTATION_OVERLAP_SECONDS)) return invalid('overlapSeconds', `must be a whole number of seconds from 0 to ${MAX_ROTATION_OVERLAP_SECONDS}, or '' for ${DEFAULT_ROTATION_OVERLAP_SECONDS}`);
+  if (!(seconds <= MAX_ROTATION_OVERLAP_SECONDS))
+    return invalid(
+      'overlapSeconds',
+      `must be a whole number of seconds from 0 to ${MAX_ROTATION_OVERLAP_SECONDS}, or '' for ${DEFAULT_ROTATION_OVERLAP_SECONDS}`,
+    );
   return seconds;
 }
 
@@ -291,7 +404,10 @@ export async function revokeKey(ctx: Context, kid: string): Promise<PublicKeyRec
 export async function getKey(ctx: Context, mspId: string, kid: string): Promise<PublicKeyRecord> {
   requireMspId('mspId', mspId);
   requirePattern('kid', kid, /^[0-9a-f]{64}$/, 'a key ID (SHA-256 of the SPKI DER, lower-case hex)');
-  return (await getJson<PublicKeyRecord>(ctx, NS.key, [mspId, kid])) ?? fail('KEY_NOT_FOUND', `key ${kid} is not registered for ${mspId}`);
+  return (
+    (await getJson<PublicKeyRecord>(ctx, NS.key, [mspId, kid])) ??
+    fail('KEY_NOT_FOUND', `key ${kid} is not registered for ${mspId}`)
+  );
 }
 
 /** Revoked and rotated keys have a closed window, so the window alone decides. */
@@ -317,11 +433,21 @@ export async function listOrganizations(ctx: Context, pageSize: string, bookmark
   return listPage(ctx, NS.org, [], pageSize, bookmark);
 }
 
-export async function listNodes(ctx: Context, mspId: string, pageSize: string, bookmark: string): Promise<Page<NodeRecord>> {
+export async function listNodes(
+  ctx: Context,
+  mspId: string,
+  pageSize: string,
+  bookmark: string,
+): Promise<Page<NodeRecord>> {
   return listPage(ctx, NS.node, [requireMspId('mspId', mspId)], pageSize, bookmark);
 }
 
 /** Every key an organisation ever registered, rotated and revoked ones included, for trust bundles. */
-export async function listKeys(ctx: Context, mspId: string, pageSize: string, bookmark: string): Promise<Page<PublicKeyRecord>> {
+export async function listKeys(
+  ctx: Context,
+  mspId: string,
+  pageSize: string,
+  bookmark: string,
+): Promise<Page<PublicKeyRecord>> {
   return listPage(ctx, NS.key, [requireMspId('mspId', mspId)], pageSize, bookmark);
 }

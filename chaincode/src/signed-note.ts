@@ -22,7 +22,8 @@ export interface Checkpoint {
   readonly signatures: readonly NoteSignature[];
 }
 
-export type CheckpointParseResult = { readonly ok: true; readonly checkpoint: Checkpoint } | { readonly ok: false; readonly reason: string };
+export type CheckpointParseResult =
+  { readonly ok: true; readonly checkpoint: Checkpoint } | { readonly ok: false; readonly reason: string };
 
 /** signed-note §"Signatures": verifiers must accept at least 16 signatures; more is refused to bound work. */
 export const MAX_NOTE_SIGNATURES = 16;
@@ -39,23 +40,28 @@ export function parseCheckpoint(note: string): CheckpointParseResult {
   if (!signatureBlock.endsWith('\n')) return { ok: false, reason: 'signature block must end with a newline' };
   const lines = body.slice(0, -1).split('\n');
   const [origin, sizeText, rootText] = lines;
-  if (origin === undefined || origin === '' || origin.trim() !== origin) return { ok: false, reason: 'origin line is empty or padded' };
-  if (sizeText === undefined || !SIZE_PATTERN.test(sizeText)) return { ok: false, reason: 'size line is not a decimal integer' };
+  if (origin === undefined || origin === '' || origin.trim() !== origin)
+    return { ok: false, reason: 'origin line is empty or padded' };
+  if (sizeText === undefined || !SIZE_PATTERN.test(sizeText))
+    return { ok: false, reason: 'size line is not a decimal integer' };
   const size = BigInt(sizeText);
   if (size >= 1n << 64n) return { ok: false, reason: 'size does not fit in 64 bits' };
   const rootHash = rootText === undefined ? undefined : decodeBase64Strict(rootText);
   if (rootHash?.length !== HASH_SIZE) return { ok: false, reason: 'root hash line is not the base64 of 32 bytes' };
   const signatures: NoteSignature[] = [];
   for (const line of signatureBlock.slice(0, -1).split('\n')) {
-    if (!line.startsWith(SIGNATURE_PREFIX)) return { ok: false, reason: 'signature line does not start with an em dash and a space' };
+    if (!line.startsWith(SIGNATURE_PREFIX))
+      return { ok: false, reason: 'signature line does not start with an em dash and a space' };
     const rest = line.slice(SIGNATURE_PREFIX.length);
     const space = rest.indexOf(' ');
     const name = rest.slice(0, space);
     const blob = space > 0 ? decodeBase64Strict(rest.slice(space + 1)) : undefined;
-    if (name === '' || name.includes('+') || blob === undefined || blob.length < 5) return { ok: false, reason: 'signature line is malformed' };
+    if (name === '' || name.includes('+') || blob === undefined || blob.length < 5)
+      return { ok: false, reason: 'signature line is malformed' };
     signatures.push({ name, keyId: blob.subarray(0, 4), signature: blob.subarray(4) });
   }
-  if (signatures.length > MAX_NOTE_SIGNATURES) return { ok: false, reason: `note has more than ${MAX_NOTE_SIGNATURES} signatures` };
+  if (signatures.length > MAX_NOTE_SIGNATURES)
+    return { ok: false, reason: `note has more than ${MAX_NOTE_SIGNATURES} signatures` };
   return { ok: true, checkpoint: { origin, size, rootHash, body, signatures } };
 }
 

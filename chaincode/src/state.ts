@@ -30,7 +30,10 @@ export async function getJson<T>(ctx: Context, objectType: string, attributes: s
 }
 
 export async function putJson(ctx: Context, objectType: string, attributes: string[], value: unknown): Promise<void> {
-  await ctx.stub.putState(ctx.stub.createCompositeKey(objectType, attributes), Buffer.from(canonicalJson(value), 'utf8'));
+  await ctx.stub.putState(
+    ctx.stub.createCompositeKey(objectType, attributes),
+    Buffer.from(canonicalJson(value), 'utf8'),
+  );
 }
 
 /** Milliseconds since the epoch of the transaction timestamp: the only clock a deterministic contract may read. */

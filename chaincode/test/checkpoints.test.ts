@@ -1,9 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../src/canonical-json';
 import { decodeIndexEntries, encodeIndexEntries } from '../src/index-entry-codec';
-import { admin, client, createConsortium, digest, MSP, newLogKey, operatorAdmin, PEER_ID, TestLog, USCC, type Harness } from './fixtures';
+import {
+  admin,
+  client,
+  createConsortium,
+  digest,
+  MSP,
+  newLogKey,
+  operatorAdmin,
+  PEER_ID,
+  TestLog,
+  USCC,
+  type Harness,
+} from './fixtures';
 
-interface Entry { leafIndex: number; leafHash: string; subject: string; kind: string; recordDigest: string }
+interface Entry {
+  leafIndex: number;
+  leafHash: string;
+  subject: string;
+  kind: string;
+  recordDigest: string;
+}
 
 function appendRecords(log: TestLog, records: Array<[subject: string, kind: string]>): Entry[] {
   return records.map(([subject, kind]) => {
@@ -19,59 +37,118 @@ async function anchor(h: Harness, cp: string, proof: string[], entries: Entry[],
 
 /** As nodes anchor: the entries in the binary encoding, base64. */
 async function anchorBinary(h: Harness, cp: string, proof: string[], entries: Entry[], who = client(MSP.agency)) {
-  return h.tx(who, (c, ctx) => c.AnchorCheckpoint(ctx, cp, JSON.stringify(proof), encodeIndexEntries(entries).toString('base64')));
+  return h.tx(who, (c, ctx) =>
+    c.AnchorCheckpoint(ctx, cp, JSON.stringify(proof), encodeIndexEntries(entries).toString('base64')),
+  );
 }
 
-interface EntriesAnswer { anchoredAt: string; checkpointSize: string; entries: string; indexCount: number; origin: string; txId: string }
+interface EntriesAnswer {
+  anchoredAt: string;
+  checkpointSize: string;
+  entries: string;
+  indexCount: number;
+  origin: string;
+  txId: string;
+}
 
 describe('AnchorCheckpoint', () => {
   it('anchors the first checkpoint without a proof and stores its index entries under it', async () => {
     const { h, logKey, origin } = await createConsortium();
     const log = new TestLog();
-    const entries = appendRecords(log, [[USCC.icbc, 'loan'], [USCC.huawei, 'judgment']]);
+    const entries = appendRecords(log, [
+      [USCC.icbc, 'loan'],
+      [USCC.huawei, 'judgment'],
+    ]);
     const cp = log.checkpoint(origin, logKey);
     const { result, events, txId } = await anchor(h, cp, [], entries);
     expect(result).toEqual({
-      origin, mspId: MSP.agency, size: '2', rootHash: Buffer.from(log.root()).toString('base64'), checkpoint: cp, kid: logKey.kid,
-      previousSize: null, indexCount: 2, txId, anchoredAt: '2026-03-01T00:00:00.000Z',
+      origin,
+      mspId: MSP.agency,
+      size: '2',
+      rootHash: Buffer.from(log.root()).toString('base64'),
+      checkpoint: cp,
+      kid: logKey.kid,
+      previousSize: null,
+      indexCount: 2,
+      txId,
+      anchoredAt: '2026-03-01T00:00:00.000Z',
     });
     expect(events).toEqual([{ name: 'Anchored', payload: { origin, size: '2', txId, indexCount: 2 } }]);
     expect(await h.call(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, origin))).toEqual(result);
     expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '2', '0'))).toEqual({
-      origin, checkpointSize: '2', chunk: 0, chunks: 1, txId, anchoredAt: '2026-03-01T00:00:00.000Z', entries,
+      origin,
+      checkpointSize: '2',
+      chunk: 0,
+      chunks: 1,
+      txId,
+      anchoredAt: '2026-03-01T00:00:00.000Z',
+      entries,
     });
   });
 
-  it('extends with an RFC 9162 consistency proof and keeps each anchor\'s entries apart', async () => {
+  it("extends with an RFC 9162 consistency proof and keeps each anchor's entries apart", async () => {
     const { h, logKey, origin } = await createConsortium();
     const log = new TestLog();
-    await anchor(h, log.checkpoint(origin, logKey, appendRecords(log, [[USCC.icbc, 'loan'], [USCC.icbc, 'tax'], [USCC.huawei, 'loan']]).length), [], []);
-    const second = appendRecords(log, [[USCC.icbc, 'loan'], [USCC.alibaba, 'loan'], [USCC.icbc, 'loan']]);
+    await anchor(
+      h,
+      log.checkpoint(
+        origin,
+        logKey,
+        appendRecords(log, [
+          [USCC.icbc, 'loan'],
+          [USCC.icbc, 'tax'],
+          [USCC.huawei, 'loan'],
+        ]).length,
+      ),
+      [],
+      [],
+    );
+    const second = appendRecords(log, [
+      [USCC.icbc, 'loan'],
+      [USCC.alibaba, 'loan'],
+      [USCC.icbc, 'loan'],
+    ]);
     const { result, txId } = await anchor(h, log.checkpoint(origin, logKey), log.consistency(3), second);
     expect(result).toMatchObject({ size: '6', previousSize: '3', indexCount: 3 });
 
-    expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '6', '0'))).toMatchObject({ chunks: 1, txId, entries: second });
+    expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '6', '0'))).toMatchObject({
+      chunks: 1,
+      txId,
+      entries: second,
+    });
     // The first anchor indexed nothing: it has no chunks.
     await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '3', '0'), 'INDEX_NOT_FOUND');
-    const checkpoints = await h.call<{ items: Array<{ size: string }> }>(client(MSP.bank), (c, ctx) => c.ListCheckpoints(ctx, origin, '10', ''));
+    const checkpoints = await h.call<{ items: Array<{ size: string }> }>(client(MSP.bank), (c, ctx) =>
+      c.ListCheckpoints(ctx, origin, '10', ''),
+    );
     expect(checkpoints.items.map((c) => c.size)).toEqual(['3', '6']);
   });
 
   it('refuses index chunks of unknown checkpoints, beyond the last chunk, or asked for with malformed arguments', async () => {
     const { h, logKey, origin } = await createConsortium();
     const log = new TestLog();
-    const entries = appendRecords(log, [[USCC.icbc, 'loan'], [USCC.icbc, 'tax'], [USCC.huawei, 'loan']]);
+    const entries = appendRecords(log, [
+      [USCC.icbc, 'loan'],
+      [USCC.icbc, 'tax'],
+      [USCC.huawei, 'loan'],
+    ]);
     await anchor(h, log.checkpoint(origin, logKey), [], entries);
     await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '4', '0'), 'CHECKPOINT_NOT_FOUND');
     await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '3', '1'), 'INDEX_NOT_FOUND');
     const malformed: Array<[field: string, args: [origin: string, checkpointSize: string, chunk: string]]> = [
-      ['origin', ['other/origin', '3', '0']], ['checkpointSize', [origin, 'x', '0']], ['chunk', [origin, '3', '-1']],
+      ['origin', ['other/origin', '3', '0']],
+      ['checkpointSize', [origin, 'x', '0']],
+      ['chunk', [origin, '3', '-1']],
     ];
     for (const [field, args] of malformed) {
       const err = await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, ...args), 'INVALID_ARGUMENT');
       expect(err.message).toContain(`"${field}"`);
     }
-    await h.rejects(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, `lianxin/${MSP.bank}/0`), 'CHECKPOINT_NOT_FOUND');
+    await h.rejects(
+      client(MSP.bank),
+      (c, ctx) => c.GetCheckpoint(ctx, `lianxin/${MSP.bank}/0`),
+      'CHECKPOINT_NOT_FOUND',
+    );
     await h.rejects(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, 'other/origin'), 'INVALID_ARGUMENT');
   });
 
@@ -84,7 +161,11 @@ describe('AnchorCheckpoint', () => {
     h.ledger.now += 60_000;
     await h.call(admin(MSP.agency), (c, ctx) => c.RotateKey(ctx, logKey.kid, next.spkiBase64));
     appendRecords(log, [[USCC.icbc, 'loan']]);
-    await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(log.consistency(1)), '[]'), 'CHECKPOINT_BAD_SIGNATURE');
+    await h.rejects(
+      client(MSP.agency),
+      (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(log.consistency(1)), '[]'),
+      'CHECKPOINT_BAD_SIGNATURE',
+    );
     const { result } = await anchor(h, log.checkpoint(origin, next), log.consistency(1), []);
     expect(result).toMatchObject({ kid: next.kid, size: '2' });
   });
@@ -99,7 +180,11 @@ describe('AnchorCheckpoint', () => {
     const own = log.checkpoint(origin, logKey);
     const [body] = own.split('\n\n');
     // Signed by unknown keys alone, the same checkpoint is refused.
-    await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, `${body ?? ''}\n\n${impostor}${witness}`, '[]', '[]'), 'CHECKPOINT_BAD_SIGNATURE');
+    await h.rejects(
+      client(MSP.agency),
+      (c, ctx) => c.AnchorCheckpoint(ctx, `${body ?? ''}\n\n${impostor}${witness}`, '[]', '[]'),
+      'CHECKPOINT_BAD_SIGNATURE',
+    );
     const { result } = await anchor(h, `${own}${impostor}${witness}`, [], []);
     expect(result).toMatchObject({ origin, size: '1', kid: logKey.kid, checkpoint: `${own}${impostor}${witness}` });
     expect(await h.call(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, origin))).toEqual(result);
@@ -109,33 +194,61 @@ describe('AnchorCheckpoint', () => {
     async function anchoredAt3() {
       const world = await createConsortium();
       const log = new TestLog();
-      appendRecords(log, [[USCC.icbc, 'loan'], [USCC.icbc, 'tax'], [USCC.huawei, 'loan']]);
+      appendRecords(log, [
+        [USCC.icbc, 'loan'],
+        [USCC.icbc, 'tax'],
+        [USCC.huawei, 'loan'],
+      ]);
       await anchor(world.h, log.checkpoint(world.origin, world.logKey), [], []);
       return { ...world, log };
     }
 
     it('CHECKPOINT_MALFORMED for text that is not a signed checkpoint or has size 0', async () => {
       const { h, logKey, origin } = await createConsortium();
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, 'hello', '[]', '[]'), 'CHECKPOINT_MALFORMED');
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, new TestLog().checkpoint(origin, logKey), '[]', '[]'), 'CHECKPOINT_MALFORMED');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, 'hello', '[]', '[]'),
+        'CHECKPOINT_MALFORMED',
+      );
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, new TestLog().checkpoint(origin, logKey), '[]', '[]'),
+        'CHECKPOINT_MALFORMED',
+      );
     });
 
     it('ORG_SUSPENDED while the operator has suspended the organisation', async () => {
       const { h, logKey, log, origin } = await anchoredAt3();
       appendRecords(log, [[USCC.icbc, 'loan']]);
       await h.call(operatorAdmin, (c, ctx) => c.SetOrganizationStatus(ctx, MSP.agency, 'suspended'));
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(log.consistency(3)), '[]'), 'ORG_SUSPENDED');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(log.consistency(3)), '[]'),
+        'ORG_SUSPENDED',
+      );
     });
 
     it('CHECKPOINT_UNKNOWN_ORIGIN for an origin nobody registered', async () => {
       const { h, logKey, log } = await anchoredAt3();
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(`lianxin/${MSP.agency}/9`, logKey), '[]', '[]'), 'CHECKPOINT_UNKNOWN_ORIGIN');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(`lianxin/${MSP.agency}/9`, logKey), '[]', '[]'),
+        'CHECKPOINT_UNKNOWN_ORIGIN',
+      );
     });
 
     it('CHECKPOINT_FOREIGN_ORIGIN when another organisation submits the checkpoint', async () => {
       const { h, logKey, log, origin } = await anchoredAt3();
-      await h.rejects(client(MSP.agency2), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'), 'CHECKPOINT_FOREIGN_ORIGIN');
-      await h.rejects(client('StrangerMSP'), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'), 'FORBIDDEN');
+      await h.rejects(
+        client(MSP.agency2),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'),
+        'CHECKPOINT_FOREIGN_ORIGIN',
+      );
+      await h.rejects(
+        client('StrangerMSP'),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'),
+        'FORBIDDEN',
+      );
     });
 
     it('CHECKPOINT_BAD_SIGNATURE for an unregistered key, a tampered body, a wrong key name or a revoked key', async () => {
@@ -148,43 +261,89 @@ describe('AnchorCheckpoint', () => {
         good.replace('\n4\n', '\n5\n'),
         log.checkpoint(origin, logKey, 4, 'someone-else'),
       ];
-      for (const cp of attempts) await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, proof, '[]'), 'CHECKPOINT_BAD_SIGNATURE');
+      for (const cp of attempts)
+        await h.rejects(
+          client(MSP.agency),
+          (c, ctx) => c.AnchorCheckpoint(ctx, cp, proof, '[]'),
+          'CHECKPOINT_BAD_SIGNATURE',
+        );
       h.ledger.now += 1000;
       await h.call(admin(MSP.agency), (c, ctx) => c.RevokeKey(ctx, logKey.kid));
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, good, proof, '[]'), 'CHECKPOINT_BAD_SIGNATURE');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, good, proof, '[]'),
+        'CHECKPOINT_BAD_SIGNATURE',
+      );
     });
 
     it('CHECKPOINT_BAD_SIGNATURE for a key registered for a later window', async () => {
       const { h, origin } = await createConsortium();
       const later = newLogKey();
-      await h.call(admin(MSP.agency), (c, ctx) => c.RegisterNode(ctx, 'sh-2', 'b.example:1', PEER_ID, '["/ip4/1.2.3.4/tcp/1"]', '1'));
-      await h.call(admin(MSP.agency), (c, ctx) => c.RegisterKey(ctx, later.spkiBase64, 'log', 'ecdsa-p256-sha256', '2027-01-01T00:00:00Z', ''));
+      await h.call(admin(MSP.agency), (c, ctx) =>
+        c.RegisterNode(ctx, 'sh-2', 'b.example:1', PEER_ID, '["/ip4/1.2.3.4/tcp/1"]', '1'),
+      );
+      await h.call(admin(MSP.agency), (c, ctx) =>
+        c.RegisterKey(ctx, later.spkiBase64, 'log', 'ecdsa-p256-sha256', '2027-01-01T00:00:00Z', ''),
+      );
       const log = new TestLog();
       appendRecords(log, [[USCC.icbc, 'loan']]);
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin.replace(/0$/, '1'), later), '[]', '[]'), 'CHECKPOINT_BAD_SIGNATURE');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin.replace(/0$/, '1'), later), '[]', '[]'),
+        'CHECKPOINT_BAD_SIGNATURE',
+      );
     });
 
     it('CHECKPOINT_SHRINK when the size goes down', async () => {
       const { h, logKey, log, origin } = await anchoredAt3();
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey, 2), '[]', '[]'), 'CHECKPOINT_SHRINK');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey, 2), '[]', '[]'),
+        'CHECKPOINT_SHRINK',
+      );
     });
 
     it('CHECKPOINT_STALE when the same checkpoint is anchored again', async () => {
       const { h, logKey, log, origin } = await anchoredAt3();
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'), 'CHECKPOINT_STALE');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'),
+        'CHECKPOINT_STALE',
+      );
     });
 
     it('CHECKPOINT_FORK for a different root at the same size or an inconsistent larger tree', async () => {
       const { h, logKey, log, origin } = await anchoredAt3();
       const forked = new TestLog();
-      appendRecords(forked, [[USCC.icbc, 'loan'], [USCC.icbc, 'tax'], [USCC.alibaba, 'loan']]);
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, forked.checkpoint(origin, logKey), '[]', '[]'), 'CHECKPOINT_FORK');
+      appendRecords(forked, [
+        [USCC.icbc, 'loan'],
+        [USCC.icbc, 'tax'],
+        [USCC.alibaba, 'loan'],
+      ]);
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, forked.checkpoint(origin, logKey), '[]', '[]'),
+        'CHECKPOINT_FORK',
+      );
       appendRecords(forked, [[USCC.icbc, 'loan']]);
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, forked.checkpoint(origin, logKey), JSON.stringify(forked.consistency(3)), '[]'), 'CHECKPOINT_FORK');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) =>
+          c.AnchorCheckpoint(ctx, forked.checkpoint(origin, logKey), JSON.stringify(forked.consistency(3)), '[]'),
+        'CHECKPOINT_FORK',
+      );
       appendRecords(log, [[USCC.icbc, 'loan']]);
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'), 'CHECKPOINT_FORK');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', '[]'),
+        'CHECKPOINT_FORK',
+      );
       const proof = log.consistency(3);
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(proof.slice(1)), '[]'), 'CHECKPOINT_FORK');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(proof.slice(1)), '[]'),
+        'CHECKPOINT_FORK',
+      );
     });
 
     it('INVALID_ARGUMENT for a proof on the first anchor and for malformed proofs', async () => {
@@ -192,36 +351,92 @@ describe('AnchorCheckpoint', () => {
       const log = new TestLog();
       appendRecords(log, [[USCC.icbc, 'loan']]);
       const cp = log.checkpoint(origin, logKey);
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, JSON.stringify([Buffer.alloc(32).toString('base64')]), '[]'), 'INVALID_ARGUMENT');
-      for (const proof of ['{', '{}', '["AAAA"]', JSON.stringify(Array(129).fill(Buffer.alloc(32).toString('base64')))]) {
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, cp, JSON.stringify([Buffer.alloc(32).toString('base64')]), '[]'),
+        'INVALID_ARGUMENT',
+      );
+      for (const proof of [
+        '{',
+        '{}',
+        '["AAAA"]',
+        JSON.stringify(Array(129).fill(Buffer.alloc(32).toString('base64'))),
+      ]) {
         await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, proof, '[]'), 'INVALID_ARGUMENT');
       }
     });
 
     it('INDEX_LEAF_OUT_OF_RANGE for leaves beyond the checkpoint or already anchored', async () => {
       const { h, logKey, log, origin } = await anchoredAt3();
-      const added = appendRecords(log, [[USCC.icbc, 'loan'], [USCC.icbc, 'loan']]);
+      const added = appendRecords(log, [
+        [USCC.icbc, 'loan'],
+        [USCC.icbc, 'loan'],
+      ]);
       const proof = log.consistency(3);
       const old = { ...added[0], leafIndex: 2 } as Entry;
       const beyond = { ...added[1], leafIndex: 5 } as Entry;
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(proof), JSON.stringify([old])), 'INDEX_LEAF_OUT_OF_RANGE');
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(proof), JSON.stringify([beyond])), 'INDEX_LEAF_OUT_OF_RANGE');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) =>
+          c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(proof), JSON.stringify([old])),
+        'INDEX_LEAF_OUT_OF_RANGE',
+      );
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) =>
+          c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(proof), JSON.stringify([beyond])),
+        'INDEX_LEAF_OUT_OF_RANGE',
+      );
     });
 
     it.each([
       ['indexEntries', 'not json'],
       ['indexEntries', '{}'],
       ['indexEntries[0]', '[1]'],
-      ['indexEntries[0].leafIndex', JSON.stringify([{ leafIndex: -1, leafHash: digest('x'), subject: USCC.icbc, kind: 'loan', recordDigest: digest('x') }])],
-      ['indexEntries[1].leafIndex', JSON.stringify([0, 0].map((i) => ({ leafIndex: i, leafHash: digest('x'), subject: USCC.icbc, kind: 'loan', recordDigest: digest('x') })))],
-      ['indexEntries[0].leafHash', JSON.stringify([{ leafIndex: 0, leafHash: 'AB', subject: USCC.icbc, kind: 'loan', recordDigest: digest('x') }])],
-      ['indexEntries[0].kind', JSON.stringify([{ leafIndex: 0, leafHash: digest('x'), subject: USCC.icbc, kind: 'Loan', recordDigest: digest('x') }])],
-      ['indexEntries[0].recordDigest', JSON.stringify([{ leafIndex: 0, leafHash: digest('x'), subject: USCC.icbc, kind: 'loan', recordDigest: 'x' }])],
+      [
+        'indexEntries[0].leafIndex',
+        JSON.stringify([
+          { leafIndex: -1, leafHash: digest('x'), subject: USCC.icbc, kind: 'loan', recordDigest: digest('x') },
+        ]),
+      ],
+      [
+        'indexEntries[1].leafIndex',
+        JSON.stringify(
+          [0, 0].map((i) => ({
+            leafIndex: i,
+            leafHash: digest('x'),
+            subject: USCC.icbc,
+            kind: 'loan',
+            recordDigest: digest('x'),
+          })),
+        ),
+      ],
+      [
+        'indexEntries[0].leafHash',
+        JSON.stringify([{ leafIndex: 0, leafHash: 'AB', subject: USCC.icbc, kind: 'loan', recordDigest: digest('x') }]),
+      ],
+      [
+        'indexEntries[0].kind',
+        JSON.stringify([
+          { leafIndex: 0, leafHash: digest('x'), subject: USCC.icbc, kind: 'Loan', recordDigest: digest('x') },
+        ]),
+      ],
+      [
+        'indexEntries[0].recordDigest',
+        JSON.stringify([{ leafIndex: 0, leafHash: digest('x'), subject: USCC.icbc, kind: 'loan', recordDigest: 'x' }]),
+      ],
     ])('INVALID_ARGUMENT naming "%s"', async (field, entries) => {
       const { h, logKey, origin } = await createConsortium();
       const log = new TestLog();
-      appendRecords(log, [[USCC.icbc, 'loan'], [USCC.icbc, 'loan']]);
-      const err = await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', entries), 'INVALID_ARGUMENT');
+      appendRecords(log, [
+        [USCC.icbc, 'loan'],
+        [USCC.icbc, 'loan'],
+      ]);
+      const err = await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', entries),
+        'INVALID_ARGUMENT',
+      );
       expect(err.message).toContain(`"${field}"`);
     });
 
@@ -230,10 +445,16 @@ describe('AnchorCheckpoint', () => {
       const log = new TestLog();
       const entries = appendRecords(log, [[USCC.legacy, 'loan']]);
       const cp = log.checkpoint(origin, logKey);
-      await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, '[]', JSON.stringify(entries)), 'INVALID_USCC');
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, cp, '[]', JSON.stringify(entries)),
+        'INVALID_USCC',
+      );
       await h.call(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'lenient'));
       await anchor(h, cp, [], entries);
-      expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '1', '0'))).toMatchObject({ entries });
+      expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '1', '0'))).toMatchObject({
+        entries,
+      });
     });
   });
 
@@ -241,11 +462,16 @@ describe('AnchorCheckpoint', () => {
     const { h, logKey, origin } = await createConsortium();
     const log = new TestLog();
     const subjects = [USCC.icbc, USCC.huawei, USCC.alibaba];
-    const entries = appendRecords(log, Array.from({ length: 10_000 }, (_, i) => [subjects[i % 3] ?? USCC.icbc, `k${i % 1000}`] as [string, string]));
+    const entries = appendRecords(
+      log,
+      Array.from({ length: 10_000 }, (_, i) => [subjects[i % 3] ?? USCC.icbc, `k${i % 1000}`] as [string, string]),
+    );
     const { result, writes, writeBytes } = await anchor(h, log.checkpoint(origin, logKey), [], entries);
     expect(result).toMatchObject({ indexCount: 10_000, size: '10000' });
     expect(writes).toBe(2 + 10);
-    const last = await h.call<{ chunks: number; entries: Entry[] }>(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '10000', '9'));
+    const last = await h.call<{ chunks: number; entries: Entry[] }>(client(MSP.bank), (c, ctx) =>
+      c.GetIndexChunk(ctx, origin, '10000', '9'),
+    );
     expect(last.chunks).toBe(10);
     expect(last.entries).toEqual(entries.slice(9000));
     const answer = (await h.tx(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '10000', '9'))).result;
@@ -260,7 +486,13 @@ describe('AnchorCheckpoint', () => {
   it('stores entries sent in the binary encoding as sent, and answers them through GetIndexEntries and GetIndexChunk', async () => {
     const { h, logKey, origin } = await createConsortium();
     const log = new TestLog();
-    const entries = appendRecords(log, Array.from({ length: 1_500 }, (_, i) => [[USCC.icbc, USCC.huawei][i % 2] ?? USCC.icbc, i % 3 === 0 ? 'tax' : 'loan'] as [string, string]));
+    const entries = appendRecords(
+      log,
+      Array.from(
+        { length: 1_500 },
+        (_, i) => [[USCC.icbc, USCC.huawei][i % 2] ?? USCC.icbc, i % 3 === 0 ? 'tax' : 'loan'] as [string, string],
+      ),
+    );
     const { result, txId, writes } = await anchorBinary(h, log.checkpoint(origin, logKey), [], entries);
     expect(result).toMatchObject({ indexCount: 1_500, size: '1500' });
     // The checkpoint, its history row and one value for all the entries.
@@ -269,15 +501,27 @@ describe('AnchorCheckpoint', () => {
     const stored = [...h.ledger.state].find(([key]) => key.includes('lx.idx.b'))?.[1];
     expect(stored).toEqual(sent);
     const answer = await h.call<EntriesAnswer>(client(MSP.bank), (c, ctx) => c.GetIndexEntries(ctx, origin, '1500'));
-    expect(answer).toEqual({ anchoredAt: '2026-03-01T00:00:00.000Z', checkpointSize: '1500', entries: sent.toString('base64'), indexCount: 1_500, origin, txId });
-    const second = await h.call<{ chunks: number; entries: Entry[] }>(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '1500', '1'));
+    expect(answer).toEqual({
+      anchoredAt: '2026-03-01T00:00:00.000Z',
+      checkpointSize: '1500',
+      entries: sent.toString('base64'),
+      indexCount: 1_500,
+      origin,
+      txId,
+    });
+    const second = await h.call<{ chunks: number; entries: Entry[] }>(client(MSP.bank), (c, ctx) =>
+      c.GetIndexChunk(ctx, origin, '1500', '1'),
+    );
     expect(second).toMatchObject({ chunk: 1, chunks: 2, txId, entries: entries.slice(1_000) });
   });
 
   it('answers an anchor of the first, JSON format through GetIndexEntries in the binary encoding', async () => {
     const { h, logKey, origin } = await createConsortium();
     const log = new TestLog();
-    const entries = appendRecords(log, Array.from({ length: 1_200 }, (_, i) => [USCC.alibaba, `k${i % 7}`] as [string, string]));
+    const entries = appendRecords(
+      log,
+      Array.from({ length: 1_200 }, (_, i) => [USCC.alibaba, `k${i % 7}`] as [string, string]),
+    );
     const { txId } = await anchor(h, log.checkpoint(origin, logKey), [], entries);
     const answer = await h.call<EntriesAnswer>(client(MSP.bank), (c, ctx) => c.GetIndexEntries(ctx, origin, '1200'));
     expect(answer).toMatchObject({ indexCount: 1_200, txId });
@@ -285,15 +529,24 @@ describe('AnchorCheckpoint', () => {
     await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexEntries(ctx, origin, '1201'), 'CHECKPOINT_NOT_FOUND');
   });
 
-  it('refuses binary entries out of the checkpoint\'s range, malformed base64, and lower-case subjects', async () => {
+  it("refuses binary entries out of the checkpoint's range, malformed base64, and lower-case subjects", async () => {
     const { h, logKey, origin } = await createConsortium();
     const log = new TestLog();
-    const [first, second] = appendRecords(log, [[USCC.icbc, 'loan'], [USCC.huawei, 'tax']]) as [Entry, Entry];
+    const [first, second] = appendRecords(log, [
+      [USCC.icbc, 'loan'],
+      [USCC.huawei, 'tax'],
+    ]) as [Entry, Entry];
     const entries = [first, second];
     const cp = log.checkpoint(origin, logKey);
-    const send = (text: string, code: string) => h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, '[]', text), code);
-    await send(encodeIndexEntries([...entries, { ...second, leafIndex: 2 }]).toString('base64'), 'INDEX_LEAF_OUT_OF_RANGE');
-    expect((await send(`${encodeIndexEntries(entries).toString('base64')}=`, 'INVALID_ARGUMENT')).message).toContain('"indexEntries" must be padded base64');
+    const send = (text: string, code: string) =>
+      h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, '[]', text), code);
+    await send(
+      encodeIndexEntries([...entries, { ...second, leafIndex: 2 }]).toString('base64'),
+      'INDEX_LEAF_OUT_OF_RANGE',
+    );
+    expect((await send(`${encodeIndexEntries(entries).toString('base64')}=`, 'INVALID_ARGUMENT')).message).toContain(
+      '"indexEntries" must be padded base64',
+    );
     const lower = encodeIndexEntries([{ ...first, subject: USCC.icbc.toLowerCase() }]).toString('base64');
     expect((await send(lower, 'INVALID_ARGUMENT')).message).toContain('must be upper-case');
   });

@@ -19,10 +19,19 @@ export const MSP = {
   regulator: 'PbocMSP',
 } as const;
 
-export const USCC = { icbc: '91100000100003962T', huawei: '914403001922038216', alibaba: '91330100716105852F', legacy: '91350100M0001TGQXM' } as const;
+export const USCC = {
+  icbc: '91100000100003962T',
+  huawei: '914403001922038216',
+  alibaba: '91330100716105852F',
+  legacy: '91350100M0001TGQXM',
+} as const;
 export const PEER_ID = '12D3KooWGzBxSSLwUjrY2Ecw1SHPA6CXiCy4oqiGd2iWkp3fHP1m';
 
-export const admin = (mspId: string, role?: string): IdentitySpec => ({ mspId, ou: 'admin', ...(role === undefined ? {} : { role }) });
+export const admin = (mspId: string, role?: string): IdentitySpec => ({
+  mspId,
+  ou: 'admin',
+  ...(role === undefined ? {} : { role }),
+});
 export const client = (mspId: string): IdentitySpec => ({ mspId, ou: 'client' });
 export const operatorAdmin = admin(MSP.operator, 'operator');
 
@@ -38,7 +47,12 @@ export interface LogKey {
 export function newLogKey(): LogKey {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const spki = publicKey.export({ format: 'der', type: 'spki' });
-  return { privateKey, spki, spkiBase64: spki.toString('base64'), kid: createHash('sha256').update(spki).digest('hex') };
+  return {
+    privateKey,
+    spki,
+    spkiBase64: spki.toString('base64'),
+    kid: createHash('sha256').update(spki).digest('hex'),
+  };
 }
 
 /** Calls the contract as `identity`, parsing its canonical-JSON result. */
@@ -46,12 +60,18 @@ export class Harness {
   readonly ledger = new FakeLedger();
   readonly contract = new LianxinContract();
 
-  async tx<T = Record<string, unknown>>(identity: IdentitySpec, fn: (c: LianxinContract, ctx: Context) => Promise<string>): Promise<TxResult<T>> {
+  async tx<T = Record<string, unknown>>(
+    identity: IdentitySpec,
+    fn: (c: LianxinContract, ctx: Context) => Promise<string>,
+  ): Promise<TxResult<T>> {
     const out = await this.ledger.invoke(identity, (ctx) => fn(this.contract, ctx));
     return { ...out, result: JSON.parse(out.result) as T };
   }
 
-  async call<T = Record<string, unknown>>(identity: IdentitySpec, fn: (c: LianxinContract, ctx: Context) => Promise<string>): Promise<T> {
+  async call<T = Record<string, unknown>>(
+    identity: IdentitySpec,
+    fn: (c: LianxinContract, ctx: Context) => Promise<string>,
+  ): Promise<T> {
     return (await this.tx<T>(identity, fn)).result;
   }
 
@@ -66,7 +86,11 @@ export class Harness {
    * transaction. So the refused transaction's write set (FakeLedger.discardedWrites) must be empty, and the state
    * compared key by key and byte by byte, not by its size, catches anything committed behind the test's back.
    */
-  async rejects(identity: IdentitySpec, fn: (c: LianxinContract, ctx: Context) => Promise<string>, code: string): Promise<ChaincodeError> {
+  async rejects(
+    identity: IdentitySpec,
+    fn: (c: LianxinContract, ctx: Context) => Promise<string>,
+    code: string,
+  ): Promise<ChaincodeError> {
     const before = stateSnapshot(this.ledger.state);
     let error: unknown;
     try {
@@ -76,9 +100,13 @@ export class Harness {
     }
     if (!(error instanceof ChaincodeError)) throw new Error(`expected ChaincodeError ${code}, got ${String(error)}`);
     if (error.code !== code) throw new Error(`expected ${code}, got ${error.message}`);
-    if (!error.message.startsWith(`${code}: `)) throw new Error(`message does not lead with the code: ${error.message}`);
+    if (!error.message.startsWith(`${code}: `))
+      throw new Error(`message does not lead with the code: ${error.message}`);
     const written = [...this.ledger.discardedWrites.keys()];
-    if (written.length > 0) throw new Error(`the transaction refused with ${code} after writing ${written.map((k) => JSON.stringify(k)).join(', ')}`);
+    if (written.length > 0)
+      throw new Error(
+        `the transaction refused with ${code} after writing ${written.map((k) => JSON.stringify(k)).join(', ')}`,
+      );
     expect(stateSnapshot(this.ledger.state), 'world state after a refused transaction').toEqual(before);
     return error;
   }
@@ -86,23 +114,34 @@ export class Harness {
 
 /** Every key and value of the world state, in key order, values in hex so a difference reads in the diff. */
 function stateSnapshot(state: ReadonlyMap<string, Buffer>): Array<[key: string, value: string]> {
-  return [...state].map(([key, value]): [string, string] => [key, value.toString('hex')]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...state]
+    .map(([key, value]): [string, string] => [key, value.toString('hex')])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Operator, two agencies, a bank, a platform and the regulator; the first agency has node "sh-1" with a log key. */
 export async function createConsortium(): Promise<{ h: Harness; logKey: LogKey; origin: string }> {
   const h = new Harness();
-  await h.call(operatorAdmin, (c, ctx) => c.RegisterOrganization(ctx, MSP.operator, 'Consortium Operator', 'Shanghai', 'operator'));
+  await h.call(operatorAdmin, (c, ctx) =>
+    c.RegisterOrganization(ctx, MSP.operator, 'Consortium Operator', 'Shanghai', 'operator'),
+  );
   const orgs: Array<[string, string, string]> = [
-    [MSP.agency, 'Shanghai', 'agency'], [MSP.agency2, 'Hangzhou', 'agency'], [MSP.bank, 'Nanjing', 'bank'],
-    [MSP.platform, 'Hefei', 'platform'], [MSP.regulator, 'Nanjing', 'regulator'],
+    [MSP.agency, 'Shanghai', 'agency'],
+    [MSP.agency2, 'Hangzhou', 'agency'],
+    [MSP.bank, 'Nanjing', 'bank'],
+    [MSP.platform, 'Hefei', 'platform'],
+    [MSP.regulator, 'Nanjing', 'regulator'],
   ];
   for (const [mspId, city, role] of orgs) {
     await h.call(operatorAdmin, (c, ctx) => c.RegisterOrganization(ctx, mspId, `${mspId} Ltd`, city, role));
   }
-  await h.call(admin(MSP.agency), (c, ctx) => c.RegisterNode(ctx, 'sh-1', 'node1.sh.example:7443', PEER_ID, '["/ip4/10.0.0.1/tcp/4001"]', '0'));
+  await h.call(admin(MSP.agency), (c, ctx) =>
+    c.RegisterNode(ctx, 'sh-1', 'node1.sh.example:7443', PEER_ID, '["/ip4/10.0.0.1/tcp/4001"]', '0'),
+  );
   const logKey = newLogKey();
-  await h.call(admin(MSP.agency), (c, ctx) => c.RegisterKey(ctx, logKey.spkiBase64, 'log', 'ecdsa-p256-sha256', '', ''));
+  await h.call(admin(MSP.agency), (c, ctx) =>
+    c.RegisterKey(ctx, logKey.spkiBase64, 'log', 'ecdsa-p256-sha256', '', ''),
+  );
   return { h, logKey, origin: `lianxin/${MSP.agency}/0` };
 }
 

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64Field, decodeIndexEntries, encodeIndexEntries, MAX_INDEX_ENTRIES, type IndexEntry } from '../src/index-entry-codec';
+import {
+  decodeBase64Field,
+  decodeIndexEntries,
+  encodeIndexEntries,
+  MAX_INDEX_ENTRIES,
+  type IndexEntry,
+} from '../src/index-entry-codec';
 import { ChaincodeError } from '../src/errors';
 import { USCC } from './fixtures';
 
@@ -34,7 +40,13 @@ function refusal(fn: () => unknown): ChaincodeError {
 
 const expectText = (text: string): unknown => expect.stringContaining(text) as unknown;
 
-const sorted = (entry: IndexEntry) => ({ kind: entry.kind, leafHash: entry.leafHash, leafIndex: entry.leafIndex, recordDigest: entry.recordDigest, subject: entry.subject });
+const sorted = (entry: IndexEntry) => ({
+  kind: entry.kind,
+  leafHash: entry.leafHash,
+  leafIndex: entry.leafIndex,
+  recordDigest: entry.recordDigest,
+  subject: entry.subject,
+});
 
 describe('index entry codec', () => {
   it('decodes what it encodes, for entry lists of many sizes and shapes', () => {
@@ -46,8 +58,14 @@ describe('index entry codec', () => {
 
   it('keeps leaf indexes up to 2^53 - 1 exactly', () => {
     const [a, b] = [...randomEntries(1, 1), ...randomEntries(1, 2)] as [IndexEntry, IndexEntry];
-    const entries = [{ ...a, leafIndex: 2 ** 32 + 5 }, { ...b, leafIndex: Number.MAX_SAFE_INTEGER }];
-    expect(decodeIndexEntries(encodeIndexEntries(entries), 'strict').map((e) => e.leafIndex)).toEqual([2 ** 32 + 5, Number.MAX_SAFE_INTEGER]);
+    const entries = [
+      { ...a, leafIndex: 2 ** 32 + 5 },
+      { ...b, leafIndex: Number.MAX_SAFE_INTEGER },
+    ];
+    expect(decodeIndexEntries(encodeIndexEntries(entries), 'strict').map((e) => e.leafIndex)).toEqual([
+      2 ** 32 + 5,
+      Number.MAX_SAFE_INTEGER,
+    ]);
   });
 
   it('has one encoding per list: the same entries give the same bytes, 96 bytes for a 4-letter kind', () => {
@@ -59,11 +77,19 @@ describe('index entry codec', () => {
 
   it('refuses bytes after the last entry, a cut-short entry, and an unknown format version', () => {
     const bytes = encodeIndexEntries(randomEntries(3, 4));
-    expect(refusal(() => decodeIndexEntries(Buffer.concat([bytes, Buffer.from([0])]), 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('1 bytes after its 3 entries') });
-    expect(refusal(() => decodeIndexEntries(bytes.subarray(0, bytes.length - 40), 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(refusal(() => decodeIndexEntries(Buffer.concat([bytes, Buffer.from([0])]), 'strict'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      detail: expectText('1 bytes after its 3 entries'),
+    });
+    expect(refusal(() => decodeIndexEntries(bytes.subarray(0, bytes.length - 40), 'strict'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     const version2 = Buffer.from(bytes);
     version2[0] = 2;
-    expect(refusal(() => decodeIndexEntries(version2, 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('format version 2') });
+    expect(refusal(() => decodeIndexEntries(version2, 'strict'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      detail: expectText('format version 2'),
+    });
   });
 
   it('refuses leaf indexes out of order or repeated', () => {
@@ -74,16 +100,24 @@ describe('index entry codec', () => {
     const swapped = Buffer.from(bytes);
     bytes.copy(swapped, 5, second, second + 8);
     bytes.copy(swapped, second, 5, 13);
-    expect(refusal(() => decodeIndexEntries(swapped, 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('"indexEntries[1].leafIndex"') });
+    expect(refusal(() => decodeIndexEntries(swapped, 'strict'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      detail: expectText('"indexEntries[1].leafIndex"'),
+    });
     expect(refusal(() => encodeIndexEntries([a, a]))).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('refuses a lower-case subject (two encodings of one entry) and a wrong check character in strict mode only', () => {
     const [entry] = randomEntries(1, 6) as [IndexEntry];
     const lower = { ...entry, subject: USCC.icbc.toLowerCase() };
-    expect(refusal(() => decodeIndexEntries(encodeIndexEntries([lower]), 'lenient'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('must be upper-case') });
+    expect(refusal(() => decodeIndexEntries(encodeIndexEntries([lower]), 'lenient'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      detail: expectText('must be upper-case'),
+    });
     const wrongCheck = { ...entry, subject: `${USCC.icbc.slice(0, 17)}${USCC.icbc.endsWith('0') ? '1' : '0'}` };
-    expect(refusal(() => decodeIndexEntries(encodeIndexEntries([wrongCheck]), 'strict'))).toMatchObject({ code: 'INVALID_USCC' });
+    expect(refusal(() => decodeIndexEntries(encodeIndexEntries([wrongCheck]), 'strict'))).toMatchObject({
+      code: 'INVALID_USCC',
+    });
     expect(decodeIndexEntries(encodeIndexEntries([wrongCheck]), 'lenient')[0]?.subject).toBe(wrongCheck.subject);
   });
 
@@ -92,16 +126,25 @@ describe('index entry codec', () => {
     const bytes = encodeIndexEntries([{ ...entry, kind: 'loan' }]);
     const upper = Buffer.from(bytes);
     upper.write('LOAN', bytes.length - 4, 'latin1');
-    expect(refusal(() => decodeIndexEntries(upper, 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('"indexEntries[0].kind"') });
+    expect(refusal(() => decodeIndexEntries(upper, 'strict'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      detail: expectText('"indexEntries[0].kind"'),
+    });
     const long = Buffer.from(bytes);
     long[bytes.length - 5] = 5;
-    expect(refusal(() => decodeIndexEntries(long, 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('"indexEntries[0].kind"') });
+    expect(refusal(() => decodeIndexEntries(long, 'strict'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      detail: expectText('"indexEntries[0].kind"'),
+    });
   });
 
   it(`refuses more than ${MAX_INDEX_ENTRIES} entries from the header alone`, () => {
     const header = Buffer.from([1, 0, 0, 0, 0]);
     header.writeUInt32BE(MAX_INDEX_ENTRIES + 1, 1);
-    expect(refusal(() => decodeIndexEntries(header, 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT', detail: expectText('at most 10000') });
+    expect(refusal(() => decodeIndexEntries(header, 'strict'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      detail: expectText('at most 10000'),
+    });
   });
 
   it('takes padded base64 only', () => {

@@ -204,11 +204,13 @@ describe('lianxin verify (offline)', () => {
     expect(failed.stderr).toMatch(/^lianxin verify: .*tampered-v2\.binpb: BAD_BATCH_PROOF: /);
     const steps = await lianxin(['verify', file, '--bundle', bundleV2, '--steps']);
     expect(steps.code).toBe(1);
-    expect(steps.stdout.trimEnd().split('\n').map((line) => line.trim().split(/ +/).slice(0, 2).join(' ')).slice(0, 3)).toEqual([
-      '✔ format',
-      '✘ batch-proof',
-      '· node-signature',
-    ]);
+    expect(
+      steps.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.trim().split(/ +/).slice(0, 2).join(' '))
+        .slice(0, 3),
+    ).toEqual(['✔ format', '✘ batch-proof', '· node-signature']);
     expect(steps.stdout).toContain('BAD_BATCH_PROOF: attestation 1 of a batch of 3 is not proven under the batch root');
   });
 
@@ -255,7 +257,12 @@ describe('lianxin verify (offline)', () => {
     await writeFile(file, tampered);
     const run = await lianxin(['verify', file, '--bundle', BUNDLE, '--steps']);
     expect(run.code).toBe(1);
-    expect(run.stdout.trimEnd().split('\n').map((line) => line.trim().split(/ +/).slice(0, 2).join(' '))).toEqual([
+    expect(
+      run.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.trim().split(/ +/).slice(0, 2).join(' ')),
+    ).toEqual([
       '✔ format',
       '✔ batch-proof',
       '✘ node-signature',

@@ -12,7 +12,12 @@ import {
   type BatchTree,
 } from '../verifier/attestation-batch.ts';
 
-export { batchSigningInput, type BatchPosition, type BatchProofProblem, type BatchTree } from '../verifier/attestation-batch.ts';
+export {
+  batchSigningInput,
+  type BatchPosition,
+  type BatchProofProblem,
+  type BatchTree,
+} from '../verifier/attestation-batch.ts';
 
 const nodeMerkle = createMerkle(nodeSha256);
 

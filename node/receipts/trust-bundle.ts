@@ -17,7 +17,13 @@ import {
 import { TRUST_BUNDLE_FORMAT } from './constants.ts';
 import { ReceiptsError } from './errors.ts';
 
-export type { TrustBundleJson, TrustBundleKey, TrustBundleOrganization, TrustBundleOrigin, TrustedKey } from '../verifier/trust-bundle.ts';
+export type {
+  TrustBundleJson,
+  TrustBundleKey,
+  TrustBundleOrganization,
+  TrustBundleOrigin,
+  TrustedKey,
+} from '../verifier/trust-bundle.ts';
 
 export interface TrustedOrganization extends TrustBundleOrganization {
   readonly rootCertificates: readonly X509Certificate[];

@@ -84,7 +84,11 @@ export interface BatchProofProblem {
  * RFC 9162 §2.1.3.2: `leafHash` is leaf `index` of the batch of `size` whose root is `root`. Every argument is
  * attacker-controlled; returns the problem, or undefined when the path leads to the root.
  */
-export function checkBatchPath(merkle: Merkle, leafHash: Uint8Array, batch: BatchPosition): BatchProofProblem | undefined {
+export function checkBatchPath(
+  merkle: Merkle,
+  leafHash: Uint8Array,
+  batch: BatchPosition,
+): BatchProofProblem | undefined {
   const { index, size, root, path } = batch;
   if (!Number.isInteger(size) || size < 1 || size > MAX_ATTESTATION_BATCH)
     return { reason: `batch size ${size} is not between 1 and ${MAX_ATTESTATION_BATCH}`, field: 'batch.size' };

@@ -167,18 +167,26 @@ export function explainAttestation(
   if (options.artifactDigest === undefined) return run.done(verification);
   const about = committedDigest(verification.leaf);
   if (!equalBytes(about.digest, options.artifactDigest)) {
-    return run.fail('artifact', {
-      code: 'ARTIFACT_MISMATCH',
-      reason: `it is about the ${about.what} sha256:${toHex(about.digest)}, not the artifact (sha256:${toHex(options.artifactDigest)})`,
-    }, verification);
+    return run.fail(
+      'artifact',
+      {
+        code: 'ARTIFACT_MISMATCH',
+        reason: `it is about the ${about.what} sha256:${toHex(about.digest)}, not the artifact (sha256:${toHex(options.artifactDigest)})`,
+      },
+      verification,
+    );
   }
   run.pass('artifact', `the artifact's SHA-256 is the ${about.what} digest ${toHex(about.digest)}`);
   return run.done(verification);
 }
 
 /** What a leaf is about: the digest of the credit record, contract document or access receipt it commits to. */
-export function committedDigest(leaf: LogLeaf__Output): { readonly what: 'record' | 'document' | 'access receipt'; readonly digest: Uint8Array } {
-  if (leaf.entry === 'creditRecord' && leaf.creditRecord) return { what: 'record', digest: leaf.creditRecord.recordDigest };
+export function committedDigest(leaf: LogLeaf__Output): {
+  readonly what: 'record' | 'document' | 'access receipt';
+  readonly digest: Uint8Array;
+} {
+  if (leaf.entry === 'creditRecord' && leaf.creditRecord)
+    return { what: 'record', digest: leaf.creditRecord.recordDigest };
   if (leaf.entry === 'contract' && leaf.contract) return { what: 'document', digest: leaf.contract.documentDigest };
   if (leaf.entry === 'access' && leaf.access) return { what: 'access receipt', digest: leaf.access.receiptDigest };
   return { what: 'record', digest: new Uint8Array() };
@@ -203,7 +211,11 @@ class StepRun {
     this.#steps.push(step(id, 'passed', detail));
   }
 
-  fail(id: StepId, failure: { code: string; reason: string; field?: string }, verified?: VerifiedAttestation): ExplainedAttestation {
+  fail(
+    id: StepId,
+    failure: { code: string; reason: string; field?: string },
+    verified?: VerifiedAttestation,
+  ): ExplainedAttestation {
     this.#steps.push(step(id, 'failed', failure.reason, failure));
     for (const later of STEP_IDS.slice(STEP_IDS.indexOf(id) + 1)) {
       this.#steps.push(step(later, later === 'artifact' && !this.#artifact ? 'not-requested' : 'not-reached', ''));
@@ -255,12 +267,23 @@ function verifyDecoded(
   const shaped = checkShape(decoded);
   if ('ok' in shaped) return shaped;
   const { a, inclusion, cp } = shaped;
-  run.pass('format', `${a.format} from ${a.issuer}, issued ${iso(a.issuedAtMs)}, ${a.state.replace('EVIDENCE_STATE_', '')}`);
+  run.pass(
+    'format',
+    `${a.format} from ${a.issuer}, issued ${iso(a.issuedAtMs)}, ${a.state.replace('EVIDENCE_STATE_', '')}`,
+  );
 
-  const receiptKey = checkNodeSignature(shaped, bundle, options.now === undefined ? Date.now() : Number(options.now), run);
+  const receiptKey = checkNodeSignature(
+    shaped,
+    bundle,
+    options.now === undefined ? Date.now() : Number(options.now),
+    run,
+  );
   if ('ok' in receiptKey) return receiptKey;
   const what = shaped.batch === null ? '' : `the root of its batch of ${shaped.batch.size}, `;
-  run.pass('node-signature', `${what}signed by receipt key ${receiptKey.kid} of ${a.issuer} (valid from ${receiptKey.validFrom}${receiptKey.validUntil === null ? '' : ` until ${receiptKey.validUntil}`})`);
+  run.pass(
+    'node-signature',
+    `${what}signed by receipt key ${receiptKey.kid} of ${a.issuer} (valid from ${receiptKey.validFrom}${receiptKey.validUntil === null ? '' : ` until ${receiptKey.validUntil}`})`,
+  );
 
   run.enter('leaf-hash');
   let leaf: LogLeaf__Output;
@@ -281,7 +304,10 @@ function verifyDecoded(
   run.enter('checkpoint-signature');
   const logKey = checkCheckpoint(shaped, leaf, bundle);
   if ('ok' in logKey) return logKey;
-  run.pass('checkpoint-signature', `checkpoint ${cp.origin} at size ${cp.size} signed by log key ${logKey.kid} (valid from ${logKey.validFrom}${logKey.validUntil === null ? '' : ` until ${logKey.validUntil}`}, ${logKey.status})`);
+  run.pass(
+    'checkpoint-signature',
+    `checkpoint ${cp.origin} at size ${cp.size} signed by log key ${logKey.kid} (valid from ${logKey.validFrom}${logKey.validUntil === null ? '' : ` until ${logKey.validUntil}`}, ${logKey.status})`,
+  );
 
   run.enter('inclusion-proof');
   // RFC 9162 §2.1.3.2: the leaf is in the tree the checkpoint commits to.
@@ -302,7 +328,10 @@ function verifyDecoded(
       'inclusion',
     );
   }
-  run.pass('inclusion-proof', `leaf ${inclusion.leafIndex} of ${cp.size}: ${inclusion.hashes.length} hashes lead to root ${toHex(cp.rootHash)}`);
+  run.pass(
+    'inclusion-proof',
+    `leaf ${inclusion.leafIndex} of ${cp.size}: ${inclusion.hashes.length} hashes lead to root ${toHex(cp.rootHash)}`,
+  );
 
   run.enter('anchor');
   if (a.anchor !== null && a.anchor.channel !== bundle.json.channel) {
@@ -416,7 +445,10 @@ function checkNodeSignature(
     const leafHash = merkleOf(bundle.crypto).hashLeaf(unsigned);
     const problem = checkBatchPath(merkleOf(bundle.crypto), leafHash, batch);
     if (problem !== undefined) return reject('BAD_BATCH_PROOF', problem.reason, problem.field);
-    run.pass('batch-proof', `attestation ${batch.index} of a batch of ${batch.size}: ${batch.path.length} hashes lead to batch root ${toHex(batch.root)}`);
+    run.pass(
+      'batch-proof',
+      `attestation ${batch.index} of a batch of ${batch.size}: ${batch.path.length} hashes lead to batch root ${toHex(batch.root)}`,
+    );
   }
   run.enter('node-signature');
   const issuer = bundle.organization(a.issuer);
@@ -475,7 +507,12 @@ function checkBatchSignature(
   const id = `${key.kid}\n${batch.size}\n${toHex(batch.root)}\n${toHex(signature.signature)}`;
   let valid = memo.get(id);
   if (valid === undefined) {
-    const verified = verifyP256(bundle.crypto, key.publicKey, batchSigningInput(batch.size, batch.root), signature.signature);
+    const verified = verifyP256(
+      bundle.crypto,
+      key.publicKey,
+      batchSigningInput(batch.size, batch.root),
+      signature.signature,
+    );
     valid = verified.ok ? true : verified.reason;
     if (memo.size >= BATCH_SIGNATURE_MEMO_SIZE) memo.delete(memo.keys().next().value ?? '');
     memo.set(id, valid);

@@ -36,11 +36,16 @@ export function checkpointVerifier(bundle: TrustBundle): {
     /** A note (attacker-controlled) signed by a registered log key of its origin's organisation, in any window. */
     verifyCheckpoint(note) {
       const parsed = parseCheckpoint(note);
-      if (!parsed.ok) return { ok: false, code: 'BAD_FORMAT', reason: `not a C2SP signed checkpoint: ${parsed.reason}` };
+      if (!parsed.ok)
+        return { ok: false, code: 'BAD_FORMAT', reason: `not a C2SP signed checkpoint: ${parsed.reason}` };
       const cp = parsed.checkpoint;
       const owner = bundle.originOwner(cp.origin);
       if (owner === undefined) {
-        return { ok: false, code: 'ORIGIN_NOT_REGISTERED', reason: `log origin "${cp.origin}" is not registered in the trust bundle` };
+        return {
+          ok: false,
+          code: 'ORIGIN_NOT_REGISTERED',
+          reason: `log origin "${cp.origin}" is not registered in the trust bundle`,
+        };
       }
       const message = utf8(cp.body);
       for (const key of bundle.keysOf(owner, 'log')) {
@@ -68,7 +73,11 @@ export function checkpointVerifier(bundle: TrustBundle): {
         return { ok: true };
       } catch (err) {
         if (!(err instanceof MerkleProofError)) throw err;
-        return { ok: false, code: 'BAD_CONSISTENCY_PROOF', reason: `${older.origin} ${older.size} → ${newer.size}: ${err.message}` };
+        return {
+          ok: false,
+          code: 'BAD_CONSISTENCY_PROOF',
+          reason: `${older.origin} ${older.size} → ${newer.size}: ${err.message}`,
+        };
       }
     },
   };

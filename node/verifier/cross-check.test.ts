@@ -52,7 +52,10 @@ let checked = 0;
 let mismatches = 0;
 
 /** Both backends on one input; returns the (shared) verdict. */
-function crossCheck(bundleJson: unknown, attestation: Uint8Array): { ok?: boolean; steps?: { status: string; id: string; code?: string }[] } {
+function crossCheck(
+  bundleJson: unknown,
+  attestation: Uint8Array,
+): { ok?: boolean; steps?: { status: string; id: string; code?: string }[] } {
   const [first, ...others] = BACKENDS.map((crypto) => verdictOf(crypto, bundleJson, attestation));
   for (const other of others) {
     checked++;
@@ -62,7 +65,8 @@ function crossCheck(bundleJson: unknown, attestation: Uint8Array): { ok?: boolea
   return first as { ok?: boolean; steps?: { status: string; id: string; code?: string }[] };
 }
 
-const failedStep = (verdict: { steps?: { status: string; id: string }[] }) => verdict.steps?.find((s) => s.status === 'failed')?.id;
+const failedStep = (verdict: { steps?: { status: string; id: string }[] }) =>
+  verdict.steps?.find((s) => s.status === 'failed')?.id;
 
 /** Every leaf value of a JSON-like object with its path, and a way to build the object with it changed. */
 function* fieldsOf(value: unknown, path: string[] = []): Generator<string[]> {
@@ -81,7 +85,8 @@ function changed<T>(value: T, path: readonly string[]): T {
   for (const key of path.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
   const old = parent[last];
   // A v1 attestation's absent batch becomes a well-formed one (a v1 file must not carry it).
-  parent[last] = last === 'batch' && old === null ? { index: 0, size: 1, root: new Uint8Array(32), path: [] } : changedValue(old);
+  parent[last] =
+    last === 'batch' && old === null ? { index: 0, size: 1, root: new Uint8Array(32), path: [] } : changedValue(old);
   return copy;
 }
 
@@ -95,7 +100,8 @@ function changedValue(old: unknown): unknown {
   if (typeof old === 'number') return old + 1;
   if (typeof old === 'boolean') return !old;
   if (typeof old === 'string') {
-    if (old.startsWith('EVIDENCE_STATE_')) return old === 'EVIDENCE_STATE_ANCHORED' ? 'EVIDENCE_STATE_CHECKPOINTED' : 'EVIDENCE_STATE_ANCHORED';
+    if (old.startsWith('EVIDENCE_STATE_'))
+      return old === 'EVIDENCE_STATE_ANCHORED' ? 'EVIDENCE_STATE_CHECKPOINTED' : 'EVIDENCE_STATE_ANCHORED';
     if (old.length === 0) return 'x';
     // A character in the middle, changed: a note's root hash or signature, a name, a time.
     const at = old.length >> 1;
@@ -108,14 +114,32 @@ function changedValue(old: unknown): unknown {
 
 describe('verdict parity of the node:crypto and noble backends', () => {
   const goldenBundle = JSON.parse(testdata('trust-bundle.v1.json').toString('utf8')) as Record<string, unknown>;
-  const goldens = ['credit-record-attestation.v1.binpb', 'notarization-receipt.v1.binpb'].map((name) => new Uint8Array(testdata(name)));
+  const goldens = ['credit-record-attestation.v1.binpb', 'notarization-receipt.v1.binpb'].map(
+    (name) => new Uint8Array(testdata(name)),
+  );
 
-  const bundleV2 = JSON.parse(testdata('trust-bundle.for-attestation-v2.json').toString('utf8')) as Record<string, unknown>;
-  const goldensV2 = ['credit-record-attestation.v2.binpb', 'notarization-receipt.v2.binpb'].map((name) => new Uint8Array(testdata(name)));
-  const ALL_PASSED = ['format', 'batch-proof', 'node-signature', 'leaf-hash', 'checkpoint-signature', 'inclusion-proof', 'anchor'];
+  const bundleV2 = JSON.parse(testdata('trust-bundle.for-attestation-v2.json').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
+  const goldensV2 = ['credit-record-attestation.v2.binpb', 'notarization-receipt.v2.binpb'].map(
+    (name) => new Uint8Array(testdata(name)),
+  );
+  const ALL_PASSED = [
+    'format',
+    'batch-proof',
+    'node-signature',
+    'leaf-hash',
+    'checkpoint-signature',
+    'inclusion-proof',
+    'anchor',
+  ];
 
   it('the golden attestations, v1 and v2, verify with both, every step passed', () => {
-    for (const [bundle, golden] of [...goldens.map((g) => [goldenBundle, g] as const), ...goldensV2.map((g) => [bundleV2, g] as const)]) {
+    for (const [bundle, golden] of [
+      ...goldens.map((g) => [goldenBundle, g] as const),
+      ...goldensV2.map((g) => [bundleV2, g] as const),
+    ]) {
       const verdict = crossCheck(bundle, golden);
       expect(verdict.ok).toBe(true);
       expect(verdict.steps?.filter((s) => s.status === 'passed').map((s) => s.id)).toEqual(ALL_PASSED);
@@ -206,7 +230,8 @@ describe('verdict parity of the node:crypto and noble backends', () => {
 
     it('valid attestations of every leaf verify with both, v1 and a v2 batch', () => {
       for (let i = 0; i < 7; i++) expect(crossCheck(bundleJson, attestationBytes(attest(log, i))).ok).toBe(true);
-      for (const a of attestBatch(log, [6, 0, 5, 1, 4, 2, 3])) expect(crossCheck(bundleJson, attestationBytes(a)).ok).toBe(true);
+      for (const a of attestBatch(log, [6, 0, 5, 1, 4, 2, 3]))
+        expect(crossCheck(bundleJson, attestationBytes(a)).ok).toBe(true);
     });
 
     it('v2: a tampered batch path, index, size, root or batch signature fails alike with both', () => {
@@ -215,7 +240,15 @@ describe('verdict parity of the node:crypto and noble backends', () => {
       if (valid?.batch == null || valid.signature === null) throw new Error('the batch signer gave no batch');
       const other = attestBatch(log, [3, 4]).at(0);
       const variants: Record<string, [Partial<Attestation__Output>, string]> = {
-        'path hash': [{ batch: { ...valid.batch, path: valid.batch.path.map((h, i) => (i === 1 ? changedValue(h) as Buffer : h)) } }, 'batch-proof'],
+        'path hash': [
+          {
+            batch: {
+              ...valid.batch,
+              path: valid.batch.path.map((h, i) => (i === 1 ? (changedValue(h) as Buffer) : h)),
+            },
+          },
+          'batch-proof',
+        ],
         'path cut': [{ batch: { ...valid.batch, path: valid.batch.path.slice(1) } }, 'batch-proof'],
         index: [{ batch: { ...valid.batch, index: 2 } }, 'batch-proof'],
         'index beyond size': [{ batch: { ...valid.batch, index: 6 } }, 'batch-proof'],
@@ -225,7 +258,10 @@ describe('verdict parity of the node:crypto and noble backends', () => {
         'size zero': [{ batch: { ...valid.batch, size: 0 } }, 'batch-proof'],
         root: [{ batch: { ...valid.batch, root: changedValue(valid.batch.root) as Buffer } }, 'batch-proof'],
         'short root': [{ batch: { ...valid.batch, root: valid.batch.root.subarray(1) } }, 'batch-proof'],
-        'batch signature': [{ signature: { ...valid.signature, signature: changedValue(valid.signature.signature) as Buffer } }, 'node-signature'],
+        'batch signature': [
+          { signature: { ...valid.signature, signature: changedValue(valid.signature.signature) as Buffer } },
+          'node-signature',
+        ],
         // Another batch's valid signature, with this batch's root: signatures are per (size, root).
         'signature of another batch': [{ signature: other?.signature ?? null }, 'node-signature'],
         'no batch (v2 signed alone)': [{ batch: null }, 'format'],
@@ -247,7 +283,10 @@ describe('verdict parity of the node:crypto and noble backends', () => {
       };
       const body = bodyOf(unsignedAttestation(log, 3));
       for (const path of fieldsOf(body)) {
-        const [tampered] = signAttestationBatch([changed(body, path), bodyOf(unsignedAttestation(log, 5))], org.receiptKey);
+        const [tampered] = signAttestationBatch(
+          [changed(body, path), bodyOf(unsignedAttestation(log, 5))],
+          org.receiptKey,
+        );
         if (tampered === undefined) throw new Error('empty batch');
         const verdict = crossCheck(bundleJson, attestationBytes(tampered));
         const key = path.join('.');
@@ -272,7 +311,8 @@ describe('verdict parity of the node:crypto and noble backends', () => {
         const tampered = attestationBytes(resigned(valid, org.receiptKey, change));
         const verdict = crossCheck(bundleJson, tampered);
         const key = path.join('.');
-        if (key === 'leaf') expect(['leaf-hash', 'checkpoint-signature', 'inclusion-proof']).toContain(failedStep(verdict));
+        if (key === 'leaf')
+          expect(['leaf-hash', 'checkpoint-signature', 'inclusion-proof']).toContain(failedStep(verdict));
         else if (expected[key] !== undefined) expect(failedStep(verdict), key).toBe(expected[key]);
       }
     });
@@ -311,10 +351,22 @@ describe('the transparency-dev Merkle vectors, with the Merkle algorithm on each
       const results = merkles.map((m) =>
         'leafIdx' in v
           ? outcome(() => {
-              m.verifyInclusion(BigInt(v.leafIdx as number), BigInt(v.treeSize as number), b64(v.leafHash as string), ((v.proof as string[] | null) ?? []).map(b64), b64(v.root as string));
+              m.verifyInclusion(
+                BigInt(v.leafIdx as number),
+                BigInt(v.treeSize as number),
+                b64(v.leafHash as string),
+                ((v.proof as string[] | null) ?? []).map(b64),
+                b64(v.root as string),
+              );
             })
           : outcome(() => {
-              m.verifyConsistency(BigInt(v.size1 as number), BigInt(v.size2 as number), b64(v.root1 as string), b64(v.root2 as string), ((v.proof as string[] | null) ?? []).map(b64));
+              m.verifyConsistency(
+                BigInt(v.size1 as number),
+                BigInt(v.size2 as number),
+                b64(v.root1 as string),
+                b64(v.root2 as string),
+                ((v.proof as string[] | null) ?? []).map(b64),
+              );
             }),
       );
       expect(results[1], file).toBe(results[0]);

@@ -27,5 +27,9 @@ export interface VerifierCrypto {
    * ECDSA P-256 over SHA-256(message) with the signature's r and s, already range- and low-S-checked by the core.
    * `signature` is the strict DER they came from (what node:crypto takes), `compact` is r ‖ s (what noble takes).
    */
-  verifyP256(key: P256PublicKey, message: Uint8Array, signature: { readonly der: Uint8Array; readonly compact: Uint8Array }): boolean;
+  verifyP256(
+    key: P256PublicKey,
+    message: Uint8Array,
+    signature: { readonly der: Uint8Array; readonly compact: Uint8Array },
+  ): boolean;
 }

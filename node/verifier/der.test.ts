@@ -10,7 +10,11 @@ describe('certificateIsCa (the browser has no X.509 parser)', () => {
   it('agrees with node:crypto X509Certificate.ca on CA, identity and TLS certificates', async () => {
     const ca = await issueCertificate({ subject: { ...SUBJECT, commonName: 'ca' }, profile: { kind: 'ca' } });
     const issued = await Promise.all([
-      issueCertificate({ subject: { ...SUBJECT, commonName: 'User1' }, profile: { kind: 'identity', nodeOU: 'client', attrs: {} }, issuer: ca }),
+      issueCertificate({
+        subject: { ...SUBJECT, commonName: 'User1' },
+        profile: { kind: 'identity', nodeOU: 'client', attrs: {} },
+        issuer: ca,
+      }),
       issueCertificate({ subject: { ...SUBJECT, commonName: 'tls' }, profile: { kind: 'tls-client' }, issuer: ca }),
     ]);
     const verdicts = [ca, ...issued].map(({ certificate }) => {
@@ -56,7 +60,9 @@ describe('readEcdsaSignature', () => {
       let start = 0;
       while (start < bytes.length - 1 && bytes[start] === 0 && ((bytes[start + 1] ?? 0) & 0x80) === 0) start++;
       const body = bytes.subarray(start);
-      return (body[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.of(0x02, body.length + 1, 0), body]) : Buffer.concat([Buffer.of(0x02, body.length), body]);
+      return (body[0] ?? 0) & 0x80
+        ? Buffer.concat([Buffer.of(0x02, body.length + 1, 0), body])
+        : Buffer.concat([Buffer.of(0x02, body.length), body]);
     };
     const ints = Buffer.concat([int(r), int(highS)]);
     expect(readEcdsaSignature(Buffer.concat([Buffer.of(0x30, ints.length), ints]))).toEqual({

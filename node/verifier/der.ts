@@ -47,7 +47,8 @@ export interface DerSignature {
   readonly compact: Uint8Array;
 }
 
-export type SignatureCheck = { readonly ok: true; readonly signature: DerSignature } | { readonly ok: false; readonly reason: string };
+export type SignatureCheck =
+  { readonly ok: true; readonly signature: DerSignature } | { readonly ok: false; readonly reason: string };
 
 /**
  * Reads a signature as Fabric 2.5 accepts it: strict DER SEQUENCE of two minimal positive INTEGERs, no trailing
@@ -55,10 +56,12 @@ export type SignatureCheck = { readonly ok: true; readonly signature: DerSignatu
  */
 export function readEcdsaSignature(der: Uint8Array): SignatureCheck {
   const seq = der.length <= 72 ? readTlv(der, 0) : undefined;
-  if (seq?.tag !== 0x30 || seq.end !== der.length) return { ok: false, reason: 'failed unmarshalling signature: not a DER sequence' };
+  if (seq?.tag !== 0x30 || seq.end !== der.length)
+    return { ok: false, reason: 'failed unmarshalling signature: not a DER sequence' };
   const r = readPositiveInteger(der, seq.start, seq.end);
   const s = r === undefined ? undefined : readPositiveInteger(der, r.end, seq.end);
-  if (r === undefined || s === undefined) return { ok: false, reason: 'failed unmarshalling signature: bad DER INTEGER' };
+  if (r === undefined || s === undefined)
+    return { ok: false, reason: 'failed unmarshalling signature: bad DER INTEGER' };
   if (s.end !== seq.end) return { ok: false, reason: 'failed unmarshalling signature: trailing bytes after signature' };
   if (r.value <= 0n || s.value <= 0n || r.value >= P256_N || s.value >= P256_N) {
     return { ok: false, reason: 'invalid signature: r or s out of range' };
@@ -94,7 +97,27 @@ function bigintBytes32(value: bigint): Uint8Array {
 
 /** AlgorithmIdentifier { id-ecPublicKey (1.2.840.10045.2.1), prime256v1 (1.2.840.10045.3.1.7) } (RFC 5480 §2.1.1). */
 const P256_ALGORITHM = Uint8Array.of(
-  0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+  0x30,
+  0x13,
+  0x06,
+  0x07,
+  0x2a,
+  0x86,
+  0x48,
+  0xce,
+  0x3d,
+  0x02,
+  0x01,
+  0x06,
+  0x08,
+  0x2a,
+  0x86,
+  0x48,
+  0xce,
+  0x3d,
+  0x03,
+  0x01,
+  0x07,
 );
 
 /** The SEC 1 point of a P-256 SPKI (uncompressed or compressed), or undefined; on-curve is the backend's check. */
@@ -122,14 +145,14 @@ export function certificateIsCa(der: Uint8Array): boolean | undefined {
   if (certificate?.tag !== 0x30 || certificate.end !== der.length) return undefined;
   const tbs = readTlv(der, certificate.start, certificate.end);
   if (tbs?.tag !== 0x30) return undefined;
-  for (let at = tbs.start; at < tbs.end; ) {
+  for (let at = tbs.start; at < tbs.end;) {
     const field = readTlv(der, at, tbs.end);
     if (field === undefined) return undefined;
     at = field.end;
     if (field.tag !== 0xa3) continue; // [3] EXPLICIT Extensions
     const extensions = readTlv(der, field.start, field.end);
     if (extensions?.tag !== 0x30) return undefined;
-    for (let e = extensions.start; e < extensions.end; ) {
+    for (let e = extensions.start; e < extensions.end;) {
       const extension = readTlv(der, e, extensions.end);
       const oid = extension === undefined ? undefined : readTlv(der, extension.start, extension.end);
       if (extension === undefined || oid?.tag !== 0x06) return undefined;

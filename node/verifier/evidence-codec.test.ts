@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeAttestation } from './evidence-codec.ts';
 
-const golden = new Uint8Array(readFileSync(new URL('../receipts/testdata/credit-record-attestation.v1.binpb', import.meta.url)));
+const golden = new Uint8Array(
+  readFileSync(new URL('../receipts/testdata/credit-record-attestation.v1.binpb', import.meta.url)),
+);
 
 /** Offset of the top-level signature field (field 9, wire type 2: tag 0x4a), the last field of the signer's bytes. */
 function signatureTagOffset(bytes: Uint8Array): number {
@@ -34,11 +36,15 @@ describe('decodeAttestation', () => {
     tampered[at + 2] = (golden[at + 2] ?? 0) | 0x80;
     tampered[at + 3] = 0;
     tampered.set(golden.subarray(at + 3), at + 4);
-    expect(() => decodeAttestation(tampered)).toThrow(expect.objectContaining({ code: 'MALFORMED_ATTESTATION', field: 'signature' }));
+    expect(() => decodeAttestation(tampered)).toThrow(
+      expect.objectContaining({ code: 'MALFORMED_ATTESTATION', field: 'signature' }),
+    );
   });
 
   it('refuses a v2 batch field whose index varint is padded, which would make a second valid file', () => {
-    const v2 = new Uint8Array(readFileSync(new URL('../receipts/testdata/credit-record-attestation.v2.binpb', import.meta.url)));
+    const v2 = new Uint8Array(
+      readFileSync(new URL('../receipts/testdata/credit-record-attestation.v2.binpb', import.meta.url)),
+    );
     // The signer writes the batch (field 10, wire type 2: tag 0x52) last: tag, one-byte length, then index (0x08 0x01).
     const at = v2.lastIndexOf(0x52, v2.length - 100);
     expect([v2[at + 1], v2[at + 2], v2[at + 3]]).toEqual([v2.length - at - 2, 0x08, 0x01]);
@@ -47,6 +53,8 @@ describe('decodeAttestation', () => {
     tampered.set([0x52, v2.length - at - 1, 0x08, 0x81, 0x00], at); // index 1 as a two-byte varint
     tampered.set(v2.subarray(at + 4), at + 5);
     expect(decodeAttestation(v2).attestation.batch?.index).toBe(1);
-    expect(() => decodeAttestation(tampered)).toThrow(expect.objectContaining({ code: 'MALFORMED_ATTESTATION', field: 'batch' }));
+    expect(() => decodeAttestation(tampered)).toThrow(
+      expect.objectContaining({ code: 'MALFORMED_ATTESTATION', field: 'batch' }),
+    );
   });
 });

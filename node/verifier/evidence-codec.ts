@@ -22,7 +22,10 @@ import { EVIDENCE_DESCRIPTOR } from './generated/evidence-descriptor.ts';
 const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
 
 const root = protobuf.Root.fromJSON(EVIDENCE_DESCRIPTOR);
-const types = { attestation: root.lookupType('lianxin.v1.Attestation'), logLeaf: root.lookupType('lianxin.v1.LogLeaf') };
+const types = {
+  attestation: root.lookupType('lianxin.v1.Attestation'),
+  logLeaf: root.lookupType('lianxin.v1.LogLeaf'),
+};
 const SIGNATURE_FIELD = fieldNumber(types.attestation, 'signature');
 const BATCH_FIELD = fieldNumber(types.attestation, 'batch');
 

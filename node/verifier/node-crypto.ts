@@ -12,7 +12,8 @@ export const nodeCrypto: VerifierCrypto = {
   importP256(spki, point) {
     try {
       const native = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-      if (native.asymmetricKeyType !== 'ec' || native.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return undefined;
+      if (native.asymmetricKeyType !== 'ec' || native.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+        return undefined;
       return { spki, point, native };
     } catch {
       return undefined;
@@ -30,5 +31,10 @@ export function keyObjectOf(key: P256PublicKey): KeyObject {
 }
 
 function isKeyObject(value: unknown): value is KeyObject {
-  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'public' && 'asymmetricKeyType' in value;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { type?: unknown }).type === 'public' &&
+    'asymmetricKeyType' in value
+  );
 }

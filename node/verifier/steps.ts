@@ -4,15 +4,26 @@
  */
 
 /** The checks of an attestation or notarization receipt, in order. */
-export const STEP_IDS = ['format', 'batch-proof', 'node-signature', 'leaf-hash', 'checkpoint-signature', 'inclusion-proof', 'anchor', 'artifact'] as const;
+export const STEP_IDS = [
+  'format',
+  'batch-proof',
+  'node-signature',
+  'leaf-hash',
+  'checkpoint-signature',
+  'inclusion-proof',
+  'anchor',
+  'artifact',
+] as const;
 export type StepId = (typeof STEP_IDS)[number];
 
 export const STEP_TITLES: Readonly<Record<StepId, string>> = {
   format: 'Format: a well-formed lianxin-attestation/v2 (or v1)',
-  'batch-proof': 'Batch proof: (v2) the attestation is where it says in the batch whose root the node signed (RFC 9162 §2.1.3.2)',
+  'batch-proof':
+    'Batch proof: (v2) the attestation is where it says in the batch whose root the node signed (RFC 9162 §2.1.3.2)',
   'node-signature': 'Node signature: an active issuer’s receipt key, valid at the issue time, signed it',
   'leaf-hash': 'Leaf hash: the leaf decodes and belongs to the issuer; its RFC 9162 hash',
-  'checkpoint-signature': 'Checkpoint signature: a registered log key of the issuer, valid in its window, signed the checkpoint',
+  'checkpoint-signature':
+    'Checkpoint signature: a registered log key of the issuer, valid in its window, signed the checkpoint',
   'inclusion-proof': 'Inclusion proof: the leaf is in the tree the checkpoint commits to (RFC 9162 §2.1.3.2)',
   anchor: 'Anchor: on the trust bundle’s channel (the transaction itself is not looked up offline)',
   artifact: 'Artifact: the dropped document’s SHA-256 is the digest the leaf commits to',
@@ -32,8 +43,15 @@ export interface VerificationStep {
   readonly field?: string;
 }
 
-export function step(id: StepId, status: StepStatus, detail: string, failure?: { code: string; field?: string }): VerificationStep {
+export function step(
+  id: StepId,
+  status: StepStatus,
+  detail: string,
+  failure?: { code: string; field?: string },
+): VerificationStep {
   const base = { id, title: STEP_TITLES[id], status, detail };
   if (failure === undefined) return base;
-  return failure.field === undefined ? { ...base, code: failure.code } : { ...base, code: failure.code, field: failure.field };
+  return failure.field === undefined
+    ? { ...base, code: failure.code }
+    : { ...base, code: failure.code, field: failure.field };
 }

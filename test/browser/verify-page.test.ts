@@ -65,7 +65,11 @@ beforeAll(async () => {
   page = await context.newPage();
   await page.goto(`${baseUrl}/verify.html`);
   await context.setOffline(true);
-  await page.setInputFiles('#bundle-file', { name: 'trust-bundle.json', mimeType: 'application/json', buffer: Buffer.from(bundleJson) });
+  await page.setInputFiles('#bundle-file', {
+    name: 'trust-bundle.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from(bundleJson),
+  });
 });
 
 afterAll(async () => {
@@ -74,8 +78,15 @@ afterAll(async () => {
 });
 
 async function verify(name: string, bytes: Uint8Array, artifact?: Buffer): Promise<Record<string, string>> {
-  await page.setInputFiles('#artifact-file', artifact === undefined ? [] : { name: 'record.json', mimeType: 'application/octet-stream', buffer: artifact });
-  await page.setInputFiles('#attestation-file', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+  await page.setInputFiles(
+    '#artifact-file',
+    artifact === undefined ? [] : { name: 'record.json', mimeType: 'application/octet-stream', buffer: artifact },
+  );
+  await page.setInputFiles('#attestation-file', {
+    name,
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from(bytes),
+  });
   await page.locator('#verdict', { hasText: name }).waitFor();
   const steps: Record<string, string> = {};
   for (const row of await page.locator('#steps tbody tr').all()) {
@@ -105,7 +116,8 @@ describe('the Verify page, offline in Chromium', () => {
     const steps = await verify(name, bytes(), artifact);
     expect(steps[step], name).toBe('failed');
     const order = Object.keys(steps);
-    for (const earlier of order.slice(0, order.indexOf(step))) expect(steps[earlier], `${name}: ${earlier}`).toBe('passed');
+    for (const earlier of order.slice(0, order.indexOf(step)))
+      expect(steps[earlier], `${name}: ${earlier}`).toBe('passed');
     return steps;
   };
 
@@ -119,7 +131,9 @@ describe('the Verify page, offline in Chromium', () => {
       return bytes;
     });
     await failingAt('leaf-hash')('leaf-version-2.binpb', () =>
-      attestationBytes(resigned(valid, org.receiptKey, { leaf: encodeLogLeaf({ ...creditRecordLeaf(org.mspId, LEAF), version: 2 }) })),
+      attestationBytes(
+        resigned(valid, org.receiptKey, { leaf: encodeLogLeaf({ ...creditRecordLeaf(org.mspId, LEAF), version: 2 }) }),
+      ),
     );
     await failingAt('checkpoint-signature')('checkpoint-foreign-key.binpb', () =>
       attestationBytes(
@@ -145,11 +159,16 @@ describe('the Verify page, offline in Chromium', () => {
     const [, valid] = attestBatch(log, [1, LEAF, 5]);
     if (valid?.batch == null) throw new Error('the batch signer gave no batch');
     const steps = await verify('valid-v2.binpb', attestationBytes(valid), RECORD);
-    expect(Object.values(steps).every((status) => status === 'passed'), JSON.stringify(steps)).toBe(true);
+    expect(
+      Object.values(steps).every((status) => status === 'passed'),
+      JSON.stringify(steps),
+    ).toBe(true);
     expect(await page.textContent('#steps')).toContain('attestation 1 of a batch of 3');
     await saveScreenshot(page, 'verify-valid-v2'); // README's node/explorer/screenshots/verify.png
     const path = valid.batch.path.map((h, i) => (i === 0 ? Uint8Array.from(h, (b, j) => (j === 0 ? b ^ 0x01 : b)) : h));
-    await failingAt('batch-proof')('v2-path-flipped.binpb', () => attestationBytes({ ...valid, batch: { ...valid.batch, path } }));
+    await failingAt('batch-proof')('v2-path-flipped.binpb', () =>
+      attestationBytes({ ...valid, batch: { ...valid.batch, path } }),
+    );
     await saveScreenshot(page, 'verify-tampered-v2-path');
   });
 });

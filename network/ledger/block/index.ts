@@ -27,4 +27,12 @@ export {
 export { decodeEnvelope, tryReadChannelHeader, type DecodedEnvelope } from './envelope.ts';
 export { BlockFormatError, type BlockFormatErrorCode } from './errors.ts';
 export { computeConfigUpdate } from './config-update.ts';
-export { configGroupOfMap, configMap, entryKey, groupKey, ROOT_GROUP, type ConfigEntry, type ConfigMap } from './config-map.ts';
+export {
+  configGroupOfMap,
+  configMap,
+  entryKey,
+  groupKey,
+  ROOT_GROUP,
+  type ConfigEntry,
+  type ConfigMap,
+} from './config-map.ts';

@@ -154,7 +154,8 @@ function stepLines({ steps }: ExplainedAttestation): string {
   return (
     steps
       .map((s) => {
-        const detail = s.status === 'failed' ? `${s.code ?? ''}: ${s.detail}` : s.status === 'passed' ? s.detail : s.status;
+        const detail =
+          s.status === 'failed' ? `${s.code ?? ''}: ${s.detail}` : s.status === 'passed' ? s.detail : s.status;
         return `  ${mark[s.status]} ${s.id.padEnd(width)}  ${detail}`;
       })
       .join('\n') + '\n'
