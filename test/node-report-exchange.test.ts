@@ -238,7 +238,7 @@ describe('access leaves and the offline proof of an access', () => {
     await writeFile(tamperedFile, JSON.stringify({ ...proof, accessAttestation: flipLast(proof.accessAttestation) }));
     const badProof = await lianxin(['receipt', 'verify', tamperedFile, '--bundle', trustFile]);
     expect(badProof.code).toBe(1);
-    expect(badProof.stderr).toMatch(/ACCESS_PROOF_REJECTED: the access leaf's attestation: BAD_NODE_SIGNATURE/);
+    expect(badProof.stderr).toMatch(/ACCESS_PROOF_REJECTED: the access leaf's attestation: BAD_BATCH_PROOF/);
     const ack = { ...proof.bundle.acknowledgement, body: flipLast(proof.bundle.acknowledgement.body) };
     await writeFile(tamperedFile, JSON.stringify({ ...proof, bundle: { ...proof.bundle, acknowledgement: ack } }));
     const badBundle = await lianxin(['receipt', 'verify', tamperedFile, '--bundle', trustFile]);

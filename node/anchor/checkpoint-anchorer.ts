@@ -97,6 +97,9 @@ export class CheckpointAnchorer {
           retryable ? 'anchoring failed; retrying' : 'the chain refused the checkpoint; retrying after backoff',
         );
       },
+      onReadRetry: (err, retryInMs) => {
+        this.#o.logger.warn({ err, retryInMs }, 'cannot read the anchoring queue from the store; retrying');
+      },
       onStopped: (err) => {
         this.#o.logger.error({ err }, 'the anchoring worker stopped');
       },

@@ -88,6 +88,9 @@ export class EvidenceNotarizer {
           'notarizing on chain failed; retrying after backoff',
         );
       },
+      onReadRetry: (err, retryInMs) => {
+        options.logger.warn({ err, retryInMs }, 'cannot read the notarization queue from the store; retrying');
+      },
       onStopped: (err) => {
         options.logger.error({ err }, 'the notarization worker stopped');
       },

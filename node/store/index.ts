@@ -8,5 +8,5 @@ export {
   type SublevelWrite,
 } from './node-database.ts';
 export { NodeStoreError, StorageFaultError, type NodeStoreErrorCode, type StorageFaultCode } from './errors.ts';
-export { classifyStorageFault, StorageGuard, type StorageFault, type StorageGuardOptions } from './storage-guard.ts';
+export { classifyStorageFault, isTransientStoreError, StorageGuard, type StorageFault, type StorageGuardOptions } from './storage-guard.ts';
 export { restoreStoreEntries } from './restore-entries.ts';

@@ -191,6 +191,18 @@ export function classifyStorageFault(err: unknown): StorageFaultCode | undefined
   return undefined;
 }
 
+/**
+ * A store error that passes by itself: a storage fault (the guard probes and reopens), or a read that met the store
+ * closed while the guard reopens it (abstract-level's LEVEL_DATABASE_NOT_OPEN).
+ */
+export function isTransientStoreError(err: unknown): boolean {
+  if (classifyStorageFault(err) !== undefined) return true;
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ((e as { code?: unknown }).code === 'LEVEL_DATABASE_NOT_OPEN') return true;
+  }
+  return false;
+}
+
 const faultLine = (code: StorageFaultCode): string =>
   code === 'STORAGE_FULL'
     ? "the node's disk is full; writes resume by themselves once space is freed"

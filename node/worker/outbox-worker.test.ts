@@ -2,15 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { OutboxWorker } from './outbox-worker.ts';
 
 /** An outbox in memory: the worker's loop is what is under test. */
-function outbox(fail = 0) {
+function outbox(fail = 0, readErrors: Error[] = []) {
   const queue: number[] = [];
   const done: number[] = [];
   const failures: number[] = [];
+  const readRetries: number[] = [];
+  const stopped: unknown[] = [];
   let failing = fail;
   const worker = new OutboxWorker<number>({
     retryInitialMs: 1,
     retryMaxMs: 4,
-    next: () => Promise.resolve(queue[0]),
+    next: () => {
+      const err = readErrors.shift();
+      return err === undefined ? Promise.resolve(queue[0]) : Promise.reject(err);
+    },
     process: (n) => {
       if (failing-- > 0) return Promise.reject(new Error(`busy ${String(n)}`));
       queue.shift();
@@ -18,12 +23,13 @@ function outbox(fail = 0) {
       return Promise.resolve();
     },
     onFailure: (_err, _n, retryInMs) => failures.push(retryInMs),
-    onStopped: (err) => {
-      throw err;
-    },
+    onReadRetry: (_err, retryInMs) => readRetries.push(retryInMs),
+    onStopped: (err) => stopped.push(err),
   });
-  return { queue, done, failures, worker };
+  return { queue, done, failures, readRetries, stopped, worker };
 }
+
+const levelError = (code: string, message: string) => Object.assign(new Error(message), { code });
 
 const until = async (condition: () => boolean) => {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
@@ -52,6 +58,26 @@ describe('OutboxWorker', () => {
     await worker.stop();
     expect(failures).toEqual([1, 2, 4, 4]);
     expect(done).toEqual([7]);
+  });
+
+  it('waits out a store being reopened or full while it reads the outbox, and stops on any other read error', async () => {
+    const closed = levelError('LEVEL_DATABASE_NOT_OPEN', 'Database is not open');
+    const full = levelError('LEVEL_IO_ERROR', 'IO error: 000003.log: No space left on device');
+    const transient = outbox(0, [closed, full]);
+    transient.queue.push(9);
+    transient.worker.start();
+    await until(() => transient.done.length === 1);
+    await transient.worker.stop();
+    expect(transient.readRetries).toEqual([1, 2]);
+    expect(transient.stopped).toEqual([]);
+
+    const bug = new TypeError('undefined is not a function');
+    const broken = outbox(0, [bug]);
+    broken.queue.push(9);
+    broken.worker.start();
+    await until(() => broken.stopped.length === 1);
+    expect(broken.stopped).toEqual([bug]);
+    expect(broken.done).toEqual([]);
   });
 
   it('stops while asleep, and takes no more work after stop', async () => {

@@ -2,10 +2,12 @@
  * The loop of a durable outbox's worker (the anchorer, the notarizer): take the next work from the outbox, do it,
  * and go on while there is more; sleep until woken when there is none; back off exponentially (capped, with
  * jitter) when doing it fails. No wake-up is lost: the flag is cleared before each look at the outbox and read
- * after it. A failure to read the outbox itself stops the loop (`onStopped`): that is the store failing, not the
- * work.
+ * after it. A failure to read the outbox itself is the store's: a storage fault, or the store closed while the
+ * storage guard reopens it, is waited out with the same backoff (`onReadRetry`); anything else stops the loop
+ * (`onStopped`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isTransientStoreError } from '../store/index.ts';
 
 export interface OutboxWorkerOptions<T> {
   readonly retryInitialMs: number;
@@ -16,6 +18,8 @@ export interface OutboxWorkerOptions<T> {
   readonly process: (work: T) => Promise<void>;
   /** `process` failed; it runs again in `retryInMs`. */
   readonly onFailure: (err: unknown, work: T, retryInMs: number) => void;
+  /** `next` failed on a storage fault, or on the store being reopened; it runs again in `retryInMs`. */
+  readonly onReadRetry: (err: unknown, retryInMs: number) => void;
   /** The loop ended on an error of `next`. */
   readonly onStopped: (err: unknown) => void;
 }
@@ -64,7 +68,16 @@ export class OutboxWorker<T> {
     let delay = this.#o.retryInitialMs;
     while (!signal.aborted) {
       this.#woken = false;
-      const work = await this.#o.next();
+      let work: T | undefined;
+      try {
+        work = await this.#o.next();
+      } catch (err) {
+        if (!isTransientStoreError(err)) throw err;
+        this.#o.onReadRetry(err, delay);
+        await this.#backOff(delay, signal);
+        delay = Math.min(delay * 2, this.#o.retryMaxMs);
+        continue;
+      }
       if (work === undefined) {
         if (this.#shouldSleep()) {
           await new Promise<void>((resolve) => {
@@ -79,9 +92,13 @@ export class OutboxWorker<T> {
         delay = this.#o.retryInitialMs;
       } catch (err) {
         this.#o.onFailure(err, work, delay);
-        await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal }).catch(() => undefined);
+        await this.#backOff(delay, signal);
         delay = Math.min(delay * 2, this.#o.retryMaxMs);
       }
     }
+  }
+
+  #backOff(delay: number, signal: AbortSignal): Promise<void> {
+    return sleep(delay * (0.5 + Math.random() / 2), undefined, { signal }).catch(() => undefined);
   }
 }
