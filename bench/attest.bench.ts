@@ -15,7 +15,6 @@ import { lianxinV1 } from '../node/api/index.ts';
 import { signP256 } from '../network/crypto/index.ts';
 import { testUscc } from '../test/support/chaincode-log.ts';
 import { AGENCY, BANK, quietChaincodeLogs } from '../test/support/chaincode-network.ts';
-import { freePort } from '../test/support/free-port.ts';
 import { createTestConsortium } from '../test/support/test-consortium.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { runClosedLoop } from './closed-loop.ts';
@@ -52,9 +51,8 @@ const benchmark: Benchmark = {
         `${members.dir}/ledger`,
         'lianxin',
       ]);
-      // A free p2p port: the consortium's fixed one may be taken by another benchmark on this machine.
-      const p2p = { listen: `127.0.0.1:${String(await freePort())}` };
-      await using node = await startNodeProcess(members, ledger.address, AGENCY, { ...NODE_SETTINGS, p2p });
+      // Without a libp2p host (startNodeProcess's choice): attestations need none.
+      await using node = await startNodeProcess(members, ledger.address, AGENCY, NODE_SETTINGS);
       const processes = {
         node: node.server.pid,
         ledger: ledger.pid,
