@@ -27,6 +27,7 @@ import { BUNDLE_WIDTH, MAX_LEAF_BYTES, TILE_HEIGHT, TILE_WIDTH } from './constan
 import { TransparencyLogError } from './errors.ts';
 import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, nodeHash } from './merkle-hash.ts';
 import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
+import { RecentCache } from './recent-cache.ts';
 
 /** One put of an atomic batch. */
 export interface LogPut {
@@ -75,7 +76,7 @@ const CACHED_LEVEL = 8;
 /**
  * Complete rows below CACHED_LEVEL (full level tiles, `h` rows, full entry bundles) remembered, ~8 KiB each at most:
  * a complete row never changes, so answers near the same leaves (an attestation window, recent records) read it
- * once. 1024 rows bound this to ~8 MiB; beyond, the least recently used goes.
+ * once. 1024 rows bound this to ~8 MiB; the least recently used are dropped (recent-cache.ts).
  */
 const MAX_COMPLETE_ROWS = 1024;
 /** Right-edge range hashes remembered (~log2(size) per tree size proofs are asked at); beyond this, start over. */
@@ -179,8 +180,8 @@ export class TileStore {
    * proofs at that size share them, and folding them needs low-level tiles that are not kept in memory.
    */
   #edgeRanges = new Map<string, Buffer>();
-  /** Complete rows below CACHED_LEVEL by `level/tile`, `h/subtree` or `e/bundle`, least recently used first. */
-  readonly #complete = new Map<string, Buffer>();
+  /** Complete rows below CACHED_LEVEL by `level/tile`, `h/subtree` or `e/bundle`, least recently used dropped first. */
+  readonly #complete = new RecentCache<Buffer>(MAX_COMPLETE_ROWS);
 
   /** Subtrees of 256 leaves from this one on have an `h` row once complete. */
   readonly #subtreeRowsFrom: number;
@@ -480,16 +481,7 @@ export class TileStore {
   async #completeRows(
     wanted: readonly { id: string; key: () => Buffer; complete: boolean }[],
   ): Promise<(Buffer | undefined)[]> {
-    const rows = wanted.map(({ id, complete }): Buffer | undefined => {
-      if (!complete) return undefined;
-      const row = this.#complete.get(id);
-      if (row !== undefined) {
-        // Most recently used last.
-        this.#complete.delete(id);
-        this.#complete.set(id, row);
-      }
-      return row;
-    });
+    const rows = wanted.map(({ id, complete }) => (complete ? this.#complete.get(id) : undefined));
     const missing = wanted.filter((_, i) => rows[i] === undefined);
     if (missing.length === 0) return rows;
     const read = await this.#db.getMany(missing.map(({ key }) => key()));
@@ -501,10 +493,6 @@ export class TileStore {
       next += 1;
       rows[at] = row;
       if (row === undefined || !complete) return;
-      if (this.#complete.size >= MAX_COMPLETE_ROWS) {
-        const oldest = this.#complete.keys().next();
-        if (oldest.done !== true) this.#complete.delete(oldest.value);
-      }
       this.#complete.set(id, row);
     });
     return rows;

@@ -13,8 +13,8 @@
  *
  * Lookups (`get`, what every attestation starts with) read synchronously (classic-level getSync): ≈3–6 µs of main
  * thread each for a cached block instead of a thread-pool round trip; a read that misses the OS page cache blocks
- * the event loop for that disk read. Found records are remembered (`MAX_REMEMBERED_RECORDS`, least recently used
- * out): a stored version never changes, and which version is the latest is forgotten whenever a commit writes, so
+ * the event loop for that disk read. Found records are remembered (`MAX_REMEMBERED_RECORDS`, the least recently used
+ * dropped): a stored version never changes, and which version is the latest is forgotten whenever a commit writes, so
  * repeated lookups (attestations of the same records) read nothing.
  */
 import { checkUscc, type UsccMode } from '../../chaincode/src/protocol.ts';
@@ -22,7 +22,7 @@ import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
-import { HashSlab, type TransparencyLog } from '../log/index.ts';
+import { HashSlab, RecentCache, type TransparencyLog } from '../log/index.ts';
 import { asPromise, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
 import { encodeCreditLeaves, type CreditLeafFields } from './credit-leaf.ts';
 import {
@@ -48,37 +48,6 @@ import {
 
 /** Record lookups remembered per kind of lookup (by version, and the latest): ~200 bytes each. */
 const MAX_REMEMBERED_RECORDS = 16_384;
-
-/** A bounded map, least recently used out. */
-class RecentlyUsed<V> {
-  readonly #entries = new Map<string, V>();
-  readonly #limit: number;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  get(key: string): V | undefined {
-    const value = this.#entries.get(key);
-    if (value !== undefined) {
-      this.#entries.delete(key);
-      this.#entries.set(key, value);
-    }
-    return value;
-  }
-
-  set(key: string, value: V): void {
-    if (this.#entries.size >= this.#limit) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
-    }
-    this.#entries.set(key, value);
-  }
-
-  clear(): void {
-    this.#entries.clear();
-  }
-}
 
 /** What the node keeps about one ingested record besides its content. */
 export interface RecordMeta {
@@ -156,9 +125,9 @@ export class RecordStore {
   #waiting: QueuedBatch[] = [];
   #committing = false;
   /** Found lookups of a given version: immutable once stored. */
-  readonly #byVersion = new RecentlyUsed<RecordMeta>(MAX_REMEMBERED_RECORDS);
+  readonly #byVersion = new RecentCache<RecordMeta>(MAX_REMEMBERED_RECORDS);
   /** Found lookups of the latest version: cleared by every commit that writes (or may have written). */
-  readonly #latestMeta = new RecentlyUsed<RecordMeta>(MAX_REMEMBERED_RECORDS);
+  readonly #latestMeta = new RecentCache<RecordMeta>(MAX_REMEMBERED_RECORDS);
 
   constructor(options: Readonly<RecordStoreOptions>) {
     this.#o = options;
