@@ -5,3 +5,4 @@ export type { Alongside, AlongsideWrite, AppendResult, LogDatabase, LogPut } fro
 export { leafHash, nodeHash, EMPTY_ROOT, HASH_SIZE, HashSlab } from './merkle-hash.ts';
 export { TransparencyLogError, type TransparencyLogErrorCode } from './errors.ts';
 export { ORIGIN_PATTERN } from './constants.ts';
+export { RecentCache } from './recent-cache.ts';

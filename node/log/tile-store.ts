@@ -27,6 +27,7 @@ import { BUNDLE_WIDTH, MAX_LEAF_BYTES, TILE_HEIGHT, TILE_WIDTH } from './constan
 import { TransparencyLogError } from './errors.ts';
 import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, nodeHash } from './merkle-hash.ts';
 import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
+import { RecentCache } from './recent-cache.ts';
 
 /** One put of an atomic batch. */
 export interface LogPut {
@@ -72,6 +73,12 @@ const NO_BYTES = Buffer.alloc(0);
  * leaves). Every proof and root needs a hash from ~log2(size) - 8 of them; below, tiles are read at random.
  */
 const CACHED_LEVEL = 8;
+/**
+ * Complete rows below CACHED_LEVEL (full level tiles, `h` rows, full entry bundles) remembered, ~8 KiB each at most:
+ * a complete row never changes, so answers near the same leaves (an attestation window, recent records) read it
+ * once. 1024 rows bound this to ~8 MiB; the least recently used are dropped (recent-cache.ts).
+ */
+const MAX_COMPLETE_ROWS = 1024;
 /** Right-edge range hashes remembered (~log2(size) per tree size proofs are asked at); beyond this, start over. */
 const MAX_EDGE_RANGES = 4096;
 
@@ -173,6 +180,8 @@ export class TileStore {
    * proofs at that size share them, and folding them needs low-level tiles that are not kept in memory.
    */
   #edgeRanges = new Map<string, Buffer>();
+  /** Complete rows below CACHED_LEVEL by `level/tile`, `h/subtree` or `e/bundle`, least recently used dropped first. */
+  readonly #complete = new RecentCache<Buffer>(MAX_COMPLETE_ROWS);
 
   /** Subtrees of 256 leaves from this one on have an `h` row once complete. */
   readonly #subtreeRowsFrom: number;
@@ -351,8 +360,13 @@ export class TileStore {
     if (end <= start) return [];
     const first = Math.floor(start / BUNDLE_WIDTH);
     const last = Math.floor((end - 1) / BUNDLE_WIDTH);
-    const keys = Array.from({ length: last - first + 1 }, (_, i) => bundleKey(first + i));
-    const bundles = await this.#db.getMany(keys);
+    const completeBundles = Math.floor(this.#size / BUNDLE_WIDTH);
+    const bundles = await this.#completeRows(
+      Array.from({ length: last - first + 1 }, (_, i) => {
+        const bundle = first + i;
+        return { id: `e/${bundle}`, key: () => bundleKey(bundle), complete: bundle < completeBundles };
+      }),
+    );
     return bundles.flatMap((bytes, i) => {
       const bundle = first + i;
       const from = Math.max(start - bundle * BUNDLE_WIDTH, 0);
@@ -426,7 +440,9 @@ export class TileStore {
     // A cached tile narrower than a wanted hash was cached at an earlier size: read it again.
     const reads = [...needed].filter(([, { slot, end }]) => (rows[slot]?.length ?? 0) < end);
     if (reads.length > 0) {
-      const read = await this.#db.getMany(reads.map(([, { key }]) => key()));
+      const read = await this.#completeRows(
+        reads.map(([id, { key, keep }]) => ({ id, key, complete: !keep && this.#isComplete(id) })),
+      );
       reads.forEach(([id, { slot, keep }], i) => {
         const row = read[i];
         rows[slot] = row;
@@ -449,6 +465,37 @@ export class TileStore {
       }
       return hash;
     });
+  }
+
+  /** Whether the lower row `level/tile` or `h/subtree` is complete at the current size (an `h` row always is). */
+  #isComplete(id: string): boolean {
+    const [level, tile] = id.split('/');
+    if (level === 'h') return true;
+    return (Number(tile) + 1) * TILE_WIDTH * 2 ** Number(level) <= this.#size;
+  }
+
+  /**
+   * Rows by key, those marked complete from (and into) the memory of complete rows, the rest read in one getMany.
+   * Only rows read back from the database are remembered: what the store holds, durable.
+   */
+  async #completeRows(
+    wanted: readonly { id: string; key: () => Buffer; complete: boolean }[],
+  ): Promise<(Buffer | undefined)[]> {
+    const rows = wanted.map(({ id, complete }) => (complete ? this.#complete.get(id) : undefined));
+    const missing = wanted.filter((_, i) => rows[i] === undefined);
+    if (missing.length === 0) return rows;
+    const read = await this.#db.getMany(missing.map(({ key }) => key()));
+    let next = 0;
+    rows.forEach((known, at) => {
+      if (known !== undefined) return;
+      const row = read[next];
+      const { id, complete } = missing[next] ?? { id: '', complete: false };
+      next += 1;
+      rows[at] = row;
+      if (row === undefined || !complete) return;
+      this.#complete.set(id, row);
+    });
+    return rows;
   }
 
   /** Keeps an upper-level tile unless a wider one of it is kept already (a read may race an append). */

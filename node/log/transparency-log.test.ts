@@ -157,6 +157,31 @@ describe('transparency log', () => {
     expect(worst).toBeGreaterThan(0);
   });
 
+  it('reads a complete row once for neighbouring answers, and a partial one again until it is complete', async () => {
+    const random = prng(8);
+    await appendTestLeaves(log, 0, 1_000, random);
+    const answer = async (index: number) => ({
+      leaf: await log.leaf(index),
+      proof: await log.inclusionProof(index, 1_000),
+    });
+    const first = await answer(10);
+    db.keysRead = 0;
+    // Leaf 11 shares leaf 10's entry bundle, level-0 tile and subtree row, all complete: nothing is read again.
+    const neighbour = await answer(11);
+    expect(db.keysRead).toBe(0);
+    expect(neighbour.proof.slice(1)).toEqual(first.proof.slice(1));
+    // Leaves 992 to 999 are in the open entry bundle: read every time, and it grows.
+    db.keysRead = 0;
+    expect(await log.leaf(995)).toEqual(await log.leaf(995));
+    expect(db.keysRead).toBe(2);
+    await appendTestLeaves(log, 1_000, 1_008, random);
+    const leaves = await log.leaves(992, 1_008);
+    expect(leaves).toHaveLength(16);
+    db.keysRead = 0;
+    expect(await log.leaves(992, 1_008)).toEqual(leaves);
+    expect(db.keysRead).toBe(0);
+  });
+
   it('answers from upper tiles in memory and remembered right-edge ranges exactly as a reopened log reads from disk', async () => {
     const random = prng(7);
     const size = 256 * 256 + 3_000;

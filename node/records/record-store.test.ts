@@ -30,17 +30,18 @@ async function close(): Promise<void> {
   await db.close();
 }
 
-const storeOf = (storeLog: TransparencyLog = log) =>
-  new RecordStore({
-    db: db.records,
-    write: db.write,
-    log: storeLog,
-    mspId: MSP_ID,
-    maxBatchRecords: 100,
-    maxRecordBytes: 1024,
-    usccMode: 'strict',
-    backlog: () => ({ pending: pending + log.size, limit: 1_000, retryAfterMs: 250 }),
-  });
+const storeOptions = (storeLog: TransparencyLog = log) => ({
+  db: db.records,
+  write: db.write,
+  log: storeLog,
+  mspId: MSP_ID,
+  maxBatchRecords: 100,
+  maxRecordBytes: 1024,
+  usccMode: 'strict' as const,
+  backlog: () => ({ pending: pending + log.size, limit: 1_000, retryAfterMs: 250 }),
+});
+
+const storeOf = (storeLog: TransparencyLog = log) => new RecordStore(storeOptions(storeLog));
 
 const record = (n: number, version = 1, content = `{"n":${n},"v":${version}}`) => ({
   subject: testUscc(n),
@@ -289,6 +290,37 @@ describe('RecordStore', () => {
     expect(await store.get(testUscc(8), 'loan')).toMatchObject({ version: 3, leafIndex: 1 });
     expect(await store.get(testUscc(7), 'tax')).toBeUndefined();
     expect(await store.get(testUscc(9), 'loan')).toBeUndefined();
+  });
+
+  it('remembers found records, reading nothing for a repeated lookup, and follows a newer latest version', async () => {
+    let reads = 0;
+    const counted = new Proxy(db.records, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target);
+        if (typeof value !== 'function') return value;
+        const bound = (value as (...args: unknown[]) => unknown).bind(target);
+        return property === 'getSync'
+          ? (...args: unknown[]) => {
+              reads += 1;
+              return bound(...args);
+            }
+          : bound;
+      },
+    });
+    const store = new RecordStore({ ...storeOptions(), db: counted });
+    await store.ingest(batch('v1', [record(4, 1)]));
+    expect(await store.get(testUscc(4), 'loan')).toMatchObject({ version: 1, leafIndex: 0 });
+    expect(await store.get(testUscc(4), 'loan', 1)).toMatchObject({ version: 1, leafIndex: 0 });
+    reads = 0;
+    expect(await store.get(testUscc(4), 'loan')).toMatchObject({ version: 1, leafIndex: 0 });
+    expect(await store.get(testUscc(4), 'loan', 1)).toMatchObject({ version: 1, leafIndex: 0 });
+    expect(reads).toBe(0);
+    // Not found is not remembered: the record may come.
+    expect(await store.get(testUscc(4), 'loan', 2)).toBeUndefined();
+    await store.ingest(batch('v2', [record(4, 2)]));
+    expect(await store.get(testUscc(4), 'loan')).toMatchObject({ version: 2, leafIndex: 1 });
+    expect(await store.get(testUscc(4), 'loan', 2)).toMatchObject({ version: 2, leafIndex: 1 });
+    expect(await store.get(testUscc(4), 'loan', 1)).toMatchObject({ version: 1, leafIndex: 0 });
   });
 
   it('keeps the latest version across the batches of one commit, refused batches and a restart', async () => {

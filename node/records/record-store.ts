@@ -13,14 +13,16 @@
  *
  * Lookups (`get`, what every attestation starts with) read synchronously (classic-level getSync): ≈3–6 µs of main
  * thread each for a cached block instead of a thread-pool round trip; a read that misses the OS page cache blocks
- * the event loop for that disk read.
+ * the event loop for that disk read. Found records are remembered (`MAX_REMEMBERED_RECORDS`, the least recently used
+ * dropped): a stored version never changes, and which version is the latest is forgotten whenever a commit writes, so
+ * repeated lookups (attestations of the same records) read nothing.
  */
 import { checkUscc, type UsccMode } from '../../chaincode/src/protocol.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
-import { HashSlab, type TransparencyLog } from '../log/index.ts';
+import { HashSlab, RecentCache, type TransparencyLog } from '../log/index.ts';
 import { asPromise, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
 import { encodeCreditLeaves, type CreditLeafFields } from './credit-leaf.ts';
 import {
@@ -43,6 +45,9 @@ import {
   type RecordRules,
   type ValidCreditRecord,
 } from './record-validation.ts';
+
+/** Record lookups remembered per kind of lookup (by version, and the latest): ~200 bytes each. */
+const MAX_REMEMBERED_RECORDS = 16_384;
 
 /** What the node keeps about one ingested record besides its content. */
 export interface RecordMeta {
@@ -119,6 +124,10 @@ export class RecordStore {
   readonly #o: RecordStoreOptions;
   #waiting: QueuedBatch[] = [];
   #committing = false;
+  /** Found lookups of a given version: immutable once stored. */
+  readonly #byVersion = new RecentCache<RecordMeta>(MAX_REMEMBERED_RECORDS);
+  /** Found lookups of the latest version: cleared by every commit that writes (or may have written). */
+  readonly #latestMeta = new RecentCache<RecordMeta>(MAX_REMEMBERED_RECORDS);
 
   constructor(options: Readonly<RecordStoreOptions>) {
     this.#o = options;
@@ -147,10 +156,23 @@ export class RecordStore {
     const check = checkUscc(subject, 'lenient');
     if (!check.valid) throw invalidSubject('subject', check.reason);
     const { code } = check;
+    const remembered = version === 0 ? this.#latestMeta : this.#byVersion;
+    const id = `${code}\0${kind}\0${version}`;
+    const known = remembered.get(id);
+    if (known !== undefined) return known;
     const stored = version === 0 ? this.#latest(code, kind) : this.#read(code, kind, version);
     if (stored === undefined) return undefined;
     const { leafIndex, digest, contentType } = decodeRecord(stored.value);
-    return { subject: code, kind, version: stored.version, leafIndex, digest: digest.toString('hex'), contentType };
+    const meta = {
+      subject: code,
+      kind,
+      version: stored.version,
+      leafIndex,
+      digest: digest.toString('hex'),
+      contentType,
+    };
+    remembered.set(id, meta);
+    return meta;
   }
 
   /** The record's content as ingested (it never leaves the node but through the consented report exchange). */
@@ -312,19 +334,24 @@ export class RecordStore {
       }));
     if (appended.length === 0) await this.#o.write(ackWrites());
     else {
-      await log.append(
-        appended.map((a) => a.leaf),
-        (firstIndex) => {
-          for (const result of relative) result.leafIndex = firstIndex + Number(result.leafIndex);
-          const writes: SublevelWrite[] = [];
-          for (const { record, offset } of appended) {
-            setLeafIndex(record.value, firstIndex + offset);
-            writes.push({ type: 'put', sublevel: db, key: record.key, value: record.value });
-          }
-          writes.push(...latestWrites(db, appended, storedLatest), ...ackWrites());
-          return writes;
-        },
-      );
+      // A lookup of the latest version made before this write lands must not outlive it (nor a failed one).
+      try {
+        await log.append(
+          appended.map((a) => a.leaf),
+          (firstIndex) => {
+            for (const result of relative) result.leafIndex = firstIndex + Number(result.leafIndex);
+            const writes: SublevelWrite[] = [];
+            for (const { record, offset } of appended) {
+              setLeafIndex(record.value, firstIndex + offset);
+              writes.push({ type: 'put', sublevel: db, key: record.key, value: record.value });
+            }
+            writes.push(...latestWrites(db, appended, storedLatest), ...ackWrites());
+            return writes;
+          },
+        );
+      } finally {
+        this.#latestMeta.clear();
+      }
     }
     for (const { batch, ack } of toAcknowledge) batch.resolve(ack);
   }
