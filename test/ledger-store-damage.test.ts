@@ -106,7 +106,8 @@ describe('a damaged ledger store', () => {
     expect(verify).toMatchObject({ code: 1, stderr: '' });
     expect(verify.stdout).toMatch(new RegExp(`^ledger store ${escape(store)}: ${problem.source}\n$`));
 
-    const start = await runWithin(20_000, 'start.ts', '--data-dir', root, '--ledger-only', '--port', '0');
+    // Generous: refusing takes ≈ 2 s, but npm start loads many modules and CI machines are shared.
+    const start = await runWithin(40_000, 'start.ts', '--data-dir', root, '--ledger-only', '--port', '0');
     expect(start.code).toBe(1);
     // The ledger runs as npm start's child process: its one line, where to find its log.
     expect(start.stderr).toMatch(
