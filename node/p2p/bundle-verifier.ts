@@ -1,64 +1,33 @@
 /**
- * The one verifier of an exchange's receipt bundle (DESIGN §7 steps 3–5): the requester checks the provider's
- * receipt with it during the exchange, `lianxin receipt verify` checks a bundle offline against the trust bundle,
- * and the regulator's audit checks every bundle it fetches, then the consent and the chain's record of the
- * receipt. Every input here is attacker-controlled (a provider's receipt, a file, a node's answer to the
- * regulator): signatures are over the bytes as they travelled (`exchange-signatures.ts`), never re-encoded.
+ * The node:crypto face of the verifier core's access-bundle verifier (node/verifier/access-bundle-verifier.ts,
+ * DESIGN §7 steps 3–5): the requester checks the provider's receipt with it during the exchange,
+ * `lianxin receipt verify` checks a bundle offline against the trust bundle, and the regulator's audit checks every
+ * bundle it fetches, then the consent and the chain's record of the receipt (those two checks, which need the
+ * chain's records, are here). Keys come as node:crypto KeyObjects (the registry view's); the signature and
+ * cross-reference rules are the core's, the same code the browser runs.
  *
  * Each problem carries a stable code (`BundleProblemCode`); tests and the audit's verdicts branch on it.
  * A receipt key signs only inside its validity window on chain (registry-view.ts's rule, which the trust bundle
  * adapter below repeats for offline use), at the time the message states.
  */
 import type { KeyObject } from 'node:crypto';
-import { consentCovers, equalBytes, type Consent } from '../../chaincode/src/protocol.ts';
+import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
-import type { AttestationRejectionCode, TrustBundle } from '../receipts/index.ts';
-import { keyObjectOf } from '../verifier/node-crypto.ts';
-import { P2pError } from './errors.ts';
+import type { TrustBundle } from '../receipts/index.ts';
 import {
-  decodeAccessReceipt,
-  decodeAccessRequest,
-  decodeAcknowledgement,
-  type AccessReceipt,
-  type AccessRequest,
-  type Acknowledgement,
-  type SignedEnvelope,
-} from './exchange-messages.ts';
+  bundleProblem as problem,
+  checkAccessReceipt,
+  verifyAccessBundle,
+  type BundleProblem,
+  type CoreReceiptKeyLookup,
+} from '../verifier/access-bundle-verifier.ts';
+import type { P256PublicKey } from '../verifier/crypto-port.ts';
+import { readP256SpkiPoint } from '../verifier/der.ts';
+import { keyObjectOf, nodeCrypto } from '../verifier/node-crypto.ts';
+import type { AccessReceipt, AccessRequest, SignedEnvelope } from './exchange-messages.ts';
 import type { ExchangeBundle } from './exchange-ports.ts';
-import { digestOf, verifyEnvelope, type SignedMessage } from './exchange-signatures.ts';
 
-export type BundleProblemCode =
-  /** A message does not decode, or a field fails the exchange's validation rules. */
-  | 'BUNDLE_MALFORMED'
-  /** A signature does not verify with the signer's receipt key valid at the time the message states. */
-  | 'SIGNATURE_INVALID'
-  /** The messages do not refer to each other: a receipt of another request, an acknowledgement of another receipt. */
-  | 'BUNDLE_INCONSISTENT'
-  /** The requester never acknowledged the receipt. */
-  | 'NO_ACKNOWLEDGEMENT'
-  /** The requester acknowledged with a dispute. */
-  | 'DISPUTED'
-  /** The consent named does not authorize the requester for this subject, purpose and every kind at access time. */
-  | 'NO_VALID_CONSENT'
-  /** The chain's record of the receipt is missing or states other details than the signed receipt. */
-  | 'DIGEST_MISMATCH'
-  /**
-   * The attestation of the access leaf does not verify with the trust bundle (`attestationCode` says why: a
-   * tampered inclusion proof is BAD_INCLUSION_PROOF, a forged checkpoint BAD_CHECKPOINT_SIGNATURE, ...), or its
-   * checkpoint is not anchored yet (NOT_ANCHORED).
-   */
-  | 'ACCESS_PROOF_REJECTED'
-  /** The attested leaf is not this bundle's access leaf in the requester's or the provider's log. */
-  | 'ACCESS_LEAF_MISMATCH';
-
-export interface BundleProblem {
-  readonly code: BundleProblemCode;
-  readonly reason: string;
-  /** The bundle field to blame, when there is one (`receipt.signature`, `acknowledgement.receiptDigest`). */
-  readonly field?: string;
-  /** For ACCESS_PROOF_REJECTED: the attestation verifier's code (node/receipts `AttestationRejectionCode`). */
-  readonly attestationCode?: AttestationRejectionCode;
-}
+export type { BundleProblem, BundleProblemCode } from '../verifier/access-bundle-verifier.ts';
 
 /** Who signed with which receipt key when: `RegistryView` answers from the chain, `trustBundleReceiptKeys` offline. */
 export interface ReceiptKeyLookup {
@@ -86,42 +55,25 @@ export interface VerifiedBundle {
 
 export type BundleVerification = VerifiedBundle | ({ readonly ok: false } & BundleProblem);
 
-const problem = (code: BundleProblemCode, reason: string, field?: string): BundleProblem =>
-  field === undefined ? { code, reason } : { code, reason, field };
+/** KeyObjects as the node:crypto backend's keys, each converted once (the registry view keeps its objects). */
+const imported = new WeakMap<KeyObject, P256PublicKey>();
 
-/** Decodes with the exchange's validation; a failure is BUNDLE_MALFORMED naming the field. */
-function decoded<T>(decode: () => T): T | BundleProblem {
-  try {
-    return decode();
-  } catch (err) {
-    if (err instanceof P2pError) return problem('BUNDLE_MALFORMED', err.message, err.field);
-    throw err;
+function coreKeyOf(key: KeyObject): P256PublicKey {
+  let core = imported.get(key);
+  if (core === undefined) {
+    const spki = new Uint8Array(key.export({ type: 'spki', format: 'der' }));
+    core = { spki, point: readP256SpkiPoint(spki) ?? new Uint8Array(0), native: key };
+    imported.set(key, core);
   }
+  return core;
 }
 
-const isProblem = (value: unknown): value is BundleProblem =>
-  typeof value === 'object' && value !== null && 'code' in value && 'reason' in value;
-
-function signedBy(
-  keys: ReceiptKeyLookup,
-  message: SignedMessage,
-  envelope: SignedEnvelope,
-  signer: string,
-  atMs: number,
-  field: string,
-): BundleProblem | undefined {
-  const key = keys.receiptKey(signer, envelope.signature.kid, atMs);
-  if (key === undefined) {
-    return problem(
-      'SIGNATURE_INVALID',
-      `${signer} had no receipt key ${envelope.signature.kid} valid at ${new Date(atMs).toISOString()}`,
-      `${field}.signature.kid`,
-    );
-  }
-  return verifyEnvelope(message, envelope, key)
-    ? undefined
-    : problem('SIGNATURE_INVALID', `the ${message} is not signed by ${signer}`, `${field}.signature`);
-}
+const coreLookup = (keys: ReceiptKeyLookup): CoreReceiptKeyLookup => ({
+  receiptKey(mspId, kid, atMs) {
+    const key = keys.receiptKey(mspId, kid, atMs);
+    return key === undefined ? undefined : coreKeyOf(key);
+  },
+});
 
 /**
  * The provider's receipt for `request`: signed by `provider` with its receipt key at the receipt's issue time, and
@@ -134,23 +86,7 @@ export function checkReceipt(
   request: { readonly envelope: SignedEnvelope; readonly decoded: AccessRequest },
   envelope: SignedEnvelope,
 ): AccessReceipt | BundleProblem {
-  const receipt = decoded(() => decodeAccessReceipt(envelope.body));
-  if (isProblem(receipt)) return receipt;
-  if (receipt.provider !== provider) {
-    return problem('SIGNATURE_INVALID', `a receipt not signed by ${provider}`, 'receipt.provider');
-  }
-  const signature = signedBy(keys, 'access-receipt', envelope, provider, receipt.issuedAtMs, 'receipt');
-  if (signature !== undefined) return signature;
-  const r = request.decoded;
-  if (!equalBytes(receipt.requestDigest, digestOf(request.envelope))) {
-    return problem('BUNDLE_INCONSISTENT', 'the receipt does not state this request', 'receipt.requestDigest');
-  }
-  for (const field of ['requestId', 'requester', 'subject', 'purpose', 'consentId'] as const) {
-    if (receipt[field] !== r[field]) {
-      return problem('BUNDLE_INCONSISTENT', 'the receipt does not state this request', `receipt.${field}`);
-    }
-  }
-  return receipt;
+  return checkAccessReceipt(nodeCrypto, coreLookup(keys), provider, request, envelope);
 }
 
 /**
@@ -161,74 +97,7 @@ export function checkReceipt(
  *   if (!v.ok) console.log(v.code, v.field);
  */
 export function verifyBundle(envelopes: BundleEnvelopes, keys: ReceiptKeyLookup): BundleVerification {
-  const failed = (p: BundleProblem): BundleVerification => ({ ok: false, ...p });
-  const request = decoded(() => decodeAccessRequest(envelopes.request.body));
-  if (isProblem(request)) return failed(request);
-  const requestSignature = signedBy(
-    keys,
-    'access-request',
-    envelopes.request,
-    request.requester,
-    request.issuedAtMs,
-    'request',
-  );
-  if (requestSignature !== undefined) return failed(requestSignature);
-  const receipt = checkReceipt(
-    keys,
-    request.provider,
-    { envelope: envelopes.request, decoded: request },
-    envelopes.receipt,
-  );
-  if (isProblem(receipt)) return failed(receipt);
-
-  const receiptDigest = digestOf(envelopes.receipt);
-  const findings: BundleProblem[] = [];
-  let acknowledgement: Acknowledgement | undefined;
-  if (envelopes.acknowledgement === undefined) {
-    findings.push(problem('NO_ACKNOWLEDGEMENT', `${request.requester} never acknowledged the receipt`));
-  } else {
-    const ackEnvelope = envelopes.acknowledgement;
-    const ack = decoded(() => decodeAcknowledgement(ackEnvelope.body));
-    if (isProblem(ack)) return failed(ack);
-    if (ack.requester !== request.requester) {
-      return failed(
-        problem(
-          'SIGNATURE_INVALID',
-          `an acknowledgement not signed by ${request.requester}`,
-          'acknowledgement.requester',
-        ),
-      );
-    }
-    const ackSignature = signedBy(
-      keys,
-      'acknowledgement',
-      ackEnvelope,
-      ack.requester,
-      ack.issuedAtMs,
-      'acknowledgement',
-    );
-    if (ackSignature !== undefined) return failed(ackSignature);
-    if (!equalBytes(ack.receiptDigest, receiptDigest)) {
-      return failed(
-        problem('BUNDLE_INCONSISTENT', 'the acknowledgement is of another receipt', 'acknowledgement.receiptDigest'),
-      );
-    }
-    if (ack.requestId !== request.requestId) {
-      return failed(
-        problem('BUNDLE_INCONSISTENT', 'the acknowledgement is of another request', 'acknowledgement.requestId'),
-      );
-    }
-    if (ack.status === 'DISPUTED') {
-      findings.push(problem('DISPUTED', `${request.requester} disputed the report: ${ack.disputeReason}`));
-    }
-    acknowledgement = ack;
-  }
-  return {
-    ok: true,
-    receiptDigest: receiptDigest.toString('hex'),
-    findings,
-    bundle: { ...envelopes, decoded: { request, receipt, acknowledgement } },
-  };
+  return verifyAccessBundle(envelopes, coreLookup(keys), nodeCrypto);
 }
 
 /**

@@ -6,18 +6,35 @@
  * Signed messages travel as `SignedEnvelope { body, signature }`: the body is the serialized message, kept as
  * received, so signatures and digests are over the bytes sent and nothing is ever re-encoded to verify.
  */
+import { ChaincodeError, requireKind, requireMspId, SUITE_P256 } from '../../chaincode/src/protocol.ts';
+import { ExchangeMessageError } from '../verifier/errors.ts';
+import * as core from '../verifier/exchange-codec.ts';
 import {
-  ChaincodeError,
-  checkUscc,
-  requireDigest,
-  requireKind,
-  requireMspId,
-  requirePurpose,
-  SUITE_P256,
-} from '../../chaincode/src/protocol.ts';
-import { MAX_CLOCK_SKEW_MS, MAX_REQUEST_KINDS, MAX_REQUEST_LIFETIME_MS } from './constants.ts';
+  bytesField as coreBytesField,
+  MAX_DETAIL_CHARS,
+  textField as coreTextField,
+  timeField as coreTimeField,
+  versionField as coreVersionField,
+  type AccessReceipt,
+  type AccessRequest,
+  type Acknowledgement,
+  type SignedEnvelope,
+} from '../verifier/exchange-codec.ts';
+import { MAX_CLOCK_SKEW_MS, MAX_REQUEST_LIFETIME_MS } from './constants.ts';
 import { P2pError } from './errors.ts';
 import { badMessage as bad, decodeObject, HEX_32, loadProtoTypes } from './message-decoding.ts';
+
+// The bundle's messages (request, receipt, acknowledgement) are decoded by the verifier core, the one decoder
+// Node and the browser share; this module adds the live exchange's frames, reports and refusals.
+export type {
+  AccessReceipt,
+  AccessRequest,
+  Acknowledgement,
+  AcknowledgementStatus,
+  RecordDigest,
+  Signature,
+  SignedEnvelope,
+} from '../verifier/exchange-codec.ts';
 
 const types = loadProtoTypes('lianxin/v1/exchange.proto', {
   frame: 'ExchangeFrame',
@@ -46,32 +63,6 @@ export const REFUSAL_REASONS = [
 /** Why a provider refused: the proto enum's names without their `REFUSAL_REASON_` prefix. */
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
-export type AcknowledgementStatus = 'ACCEPTED' | 'DISPUTED';
-
-export interface Signature {
-  readonly kid: string;
-  readonly suite: string;
-  readonly signature: Uint8Array;
-}
-
-export interface SignedEnvelope {
-  readonly body: Uint8Array;
-  readonly signature: Signature;
-}
-
-export interface AccessRequest {
-  readonly requestId: string;
-  readonly requester: string;
-  readonly provider: string;
-  readonly subject: string;
-  readonly kinds: readonly string[];
-  readonly purpose: string;
-  readonly consentId: string;
-  readonly nonce: Uint8Array;
-  readonly issuedAtMs: number;
-  readonly expiresAtMs: number;
-}
-
 export interface ReportRecord {
   readonly kind: string;
   readonly version: number;
@@ -86,41 +77,12 @@ export interface Report {
   readonly records: readonly ReportRecord[];
 }
 
-export interface RecordDigest {
-  readonly kind: string;
-  readonly version: number;
-  readonly recordDigest: Uint8Array;
-  readonly leafHash: Uint8Array;
-}
-
-export interface AccessReceipt {
-  readonly requestId: string;
-  readonly requestDigest: Uint8Array;
-  readonly provider: string;
-  readonly requester: string;
-  readonly subject: string;
-  readonly purpose: string;
-  readonly consentId: string;
-  readonly records: readonly RecordDigest[];
-  readonly reportDigest: Uint8Array;
-  readonly issuedAtMs: number;
-}
-
 export interface Refusal {
   readonly requestId: string;
   readonly requestDigest: Uint8Array;
   readonly provider: string;
   readonly reason: RefusalReason;
   readonly detail: string;
-  readonly issuedAtMs: number;
-}
-
-export interface Acknowledgement {
-  readonly requestId: string;
-  readonly receiptDigest: Uint8Array;
-  readonly requester: string;
-  readonly status: AcknowledgementStatus;
-  readonly disputeReason: string;
   readonly issuedAtMs: number;
 }
 
@@ -171,27 +133,23 @@ function rule<T>(field: string, check: () => T): T {
   }
 }
 
-const MIN_NONCE_BYTES = 16;
-const MAX_NONCE_BYTES = 64;
-const MAX_DETAIL_CHARS = 1024;
-
-function bytesField(value: unknown, field: string, length?: number): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw bad(field, 'must be bytes');
-  if (length !== undefined && value.length !== length) throw bad(field, `must be ${length} bytes`);
-  return value;
-}
-
-function timeField(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw bad(field, 'must be a positive time in Unix milliseconds');
+/** Runs a core codec check, turning its error into the p2p layer's BAD_MESSAGE, field and message unchanged. */
+function asP2p<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof ExchangeMessageError) {
+      throw new P2pError('BAD_MESSAGE', err.message, { field: err.field, cause: err.cause ?? err });
+    }
+    throw err;
   }
-  return value;
 }
 
-function textField(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string' || value.length > max) throw bad(field, `must be text of at most ${max} characters`);
-  return value;
-}
+const bytesField = (value: unknown, field: string, length?: number): Uint8Array =>
+  asP2p(() => coreBytesField(value, field, length));
+const timeField = (value: unknown, field: string): number => asP2p(() => coreTimeField(value, field));
+const textField = (value: unknown, field: string, max: number): string => asP2p(() => coreTextField(value, field, max));
+const versionField = (value: unknown, field: string): number => asP2p(() => coreVersionField(value, field));
 
 /** A SignedEnvelope as protobufjs decoded it, checked field by field (shared by every message that embeds one). */
 export function envelopeOf(value: unknown, field: string): SignedEnvelope {
@@ -229,45 +187,10 @@ export function decodeFrame(bytes: Uint8Array): ExchangeFrame {
 }
 
 /**
- * A request's body, with every field checked against the chain's rules; times are checked against `nowMs`
- * separately (`checkRequestTimes`), since a refusal for expiry has its own reason.
+ * A request's body, with every field checked against the chain's rules (the core's decoder); times are checked
+ * against `nowMs` separately (`requestTimeProblem`), since a refusal for expiry has its own reason.
  */
-export function decodeAccessRequest(body: Uint8Array): AccessRequest {
-  const o = decodeObject(types.request, body, 'request');
-  const requestId = o.requestId;
-  if (typeof requestId !== 'string' || !HEX_32.test(requestId)) {
-    throw bad('request.requestId', 'must be 32 random bytes in lower-case hex');
-  }
-  const subject = o.subject;
-  // The shape only: whether the check character must be right is the chain's setting, and the consent lookup on
-  // chain (which applied it when the consent was granted) is what decides.
-  const uscc = typeof subject === 'string' ? checkUscc(subject, 'lenient') : undefined;
-  if (uscc?.valid !== true || uscc.code !== subject) {
-    throw bad('request.subject', 'must be a Unified Social Credit Code (18 upper-case letters and digits)');
-  }
-  const kinds = o.kinds as unknown[];
-  if (kinds.length === 0 || kinds.length > MAX_REQUEST_KINDS) {
-    throw bad('request.kinds', `must name 1 to ${MAX_REQUEST_KINDS} record kinds`);
-  }
-  kinds.forEach((kind, i) => rule(`request.kinds[${i}]`, () => requireKind(`request.kinds[${i}]`, kind)));
-  if (new Set(kinds).size !== kinds.length) throw bad('request.kinds', 'must not repeat a kind');
-  const nonce = bytesField(o.nonce, 'request.nonce');
-  if (nonce.length < MIN_NONCE_BYTES || nonce.length > MAX_NONCE_BYTES) {
-    throw bad('request.nonce', `must be ${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} random bytes`);
-  }
-  return {
-    requestId,
-    requester: rule('request.requester', () => requireMspId('request.requester', o.requester)),
-    provider: rule('request.provider', () => requireMspId('request.provider', o.provider)),
-    subject: uscc.code,
-    kinds: kinds as string[],
-    purpose: rule('request.purpose', () => requirePurpose('request.purpose', o.purpose)),
-    consentId: rule('request.consentId', () => requireDigest('request.consentId', o.consentId)),
-    nonce,
-    issuedAtMs: timeField(o.issuedAtMs, 'request.issuedAtMs'),
-    expiresAtMs: timeField(o.expiresAtMs, 'request.expiresAtMs'),
-  };
-}
+export const decodeAccessRequest = (body: Uint8Array): AccessRequest => asP2p(() => core.decodeAccessRequest(body));
 
 /** Why a request's times make it unacceptable at `nowMs`, or undefined when they are fine. */
 export function requestTimeProblem(request: AccessRequest, nowMs: number): string | undefined {
@@ -294,33 +217,7 @@ export function decodeReport(bytes: Uint8Array): Report {
   };
 }
 
-function versionField(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-    throw bad(field, 'must be a version >= 1');
-  return value;
-}
-
-export function decodeAccessReceipt(body: Uint8Array): AccessReceipt {
-  const o = decodeObject(types.receipt, body, 'receipt');
-  const records = o.records as Record<string, unknown>[];
-  return {
-    requestId: textField(o.requestId, 'receipt.requestId', 64),
-    requestDigest: bytesField(o.requestDigest, 'receipt.requestDigest', 32),
-    provider: rule('receipt.provider', () => requireMspId('receipt.provider', o.provider)),
-    requester: rule('receipt.requester', () => requireMspId('receipt.requester', o.requester)),
-    subject: textField(o.subject, 'receipt.subject', 18),
-    purpose: rule('receipt.purpose', () => requirePurpose('receipt.purpose', o.purpose)),
-    consentId: rule('receipt.consentId', () => requireDigest('receipt.consentId', o.consentId)),
-    records: records.map((r, i) => ({
-      kind: rule(`receipt.records[${i}].kind`, () => requireKind(`receipt.records[${i}].kind`, r.kind)),
-      version: versionField(r.version, `receipt.records[${i}].version`),
-      recordDigest: bytesField(r.recordDigest, `receipt.records[${i}].recordDigest`, 32),
-      leafHash: bytesField(r.leafHash, `receipt.records[${i}].leafHash`, 32),
-    })),
-    reportDigest: bytesField(o.reportDigest, 'receipt.reportDigest', 32),
-    issuedAtMs: timeField(o.issuedAtMs, 'receipt.issuedAtMs'),
-  };
-}
+export const decodeAccessReceipt = (body: Uint8Array): AccessReceipt => asP2p(() => core.decodeAccessReceipt(body));
 
 export function decodeRefusal(body: Uint8Array): Refusal {
   const o = decodeObject(types.refusal, body, 'refusal');
@@ -336,20 +233,8 @@ export function decodeRefusal(body: Uint8Array): Refusal {
   };
 }
 
-export function decodeAcknowledgement(body: Uint8Array): Acknowledgement {
-  const o = decodeObject(types.acknowledgement, body, 'acknowledgement');
-  const status = String(o.status).replace(/^ACKNOWLEDGEMENT_STATUS_/, '');
-  if (status !== 'ACCEPTED' && status !== 'DISPUTED')
-    throw bad('acknowledgement.status', 'must be ACCEPTED or DISPUTED');
-  return {
-    requestId: textField(o.requestId, 'acknowledgement.requestId', 64),
-    receiptDigest: bytesField(o.receiptDigest, 'acknowledgement.receiptDigest', 32),
-    requester: rule('acknowledgement.requester', () => requireMspId('acknowledgement.requester', o.requester)),
-    status,
-    disputeReason: textField(o.disputeReason, 'acknowledgement.disputeReason', MAX_DETAIL_CHARS),
-    issuedAtMs: timeField(o.issuedAtMs, 'acknowledgement.issuedAtMs'),
-  };
-}
+export const decodeAcknowledgement = (body: Uint8Array): Acknowledgement =>
+  asP2p(() => core.decodeAcknowledgement(body));
 
 /** Refusal details are for people and bounded on the wire. */
 export function clipDetail(detail: string): string {

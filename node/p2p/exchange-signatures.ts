@@ -8,13 +8,15 @@ import type { KeyObject } from 'node:crypto';
 import { SUITE_P256, verifyP256LowS } from '../../chaincode/src/protocol.ts';
 import { sha256, signP256 } from '../../network/crypto/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
+import { exchangeSigningInput, type SignedMessage } from '../verifier/access-bundle-verifier.ts';
+import { nodeCrypto } from '../verifier/node-crypto.ts';
 import type { SignedEnvelope } from './exchange-messages.ts';
 
-export type SignedMessage = 'access-request' | 'access-receipt' | 'refusal' | 'acknowledgement';
+export type { SignedMessage } from '../verifier/access-bundle-verifier.ts';
 
-function signingInput(message: SignedMessage, body: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(`lianxin-exchange/v1/${message}\n`, 'utf8'), sha256(body)]);
-}
+/** The verifier core's definition, so what is signed here is what the core (and the browser) verifies. */
+const signingInput = (message: SignedMessage, body: Uint8Array): Uint8Array =>
+  exchangeSigningInput(nodeCrypto, message, body);
 
 export function signEnvelope(message: SignedMessage, body: Uint8Array, key: ReceiptKey): SignedEnvelope {
   return {

@@ -13,3 +13,23 @@ export class ReceiptsError extends Error {
     super(message, options);
   }
 }
+
+/** A report-exchange message (request, receipt, acknowledgement) that does not decode or fails a field rule. */
+export type ExchangeMessageErrorCode = 'BAD_MESSAGE';
+
+/**
+ * Thrown by the core's exchange codec (exchange-codec.ts); node/p2p turns it into its own `P2pError`
+ * `BAD_MESSAGE` with the same field and message, so both sides refuse the same bytes the same way.
+ */
+export class ExchangeMessageError extends Error {
+  override readonly name = 'ExchangeMessageError';
+  readonly code: ExchangeMessageErrorCode = 'BAD_MESSAGE';
+  constructor(
+    message: string,
+    /** The offending field, as a path (`receipt.records[0].leafHash`). */
+    readonly field: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -45,3 +45,26 @@ export { STEP_IDS, STEP_TITLES, type StepId, type StepStatus, type VerificationS
 export { ReceiptsError, type ReceiptsErrorCode } from './errors.ts';
 export * from './constants.ts';
 export { toHex } from './bytes.ts';
+export {
+  checkAccessReceipt,
+  exchangeSigningInput,
+  trustBundleReceiptKeyLookup,
+  verifyAccessBundle,
+  type AccessBundleEnvelopes,
+  type AccessBundleVerification,
+  type BundleProblem,
+  type BundleProblemCode,
+  type CoreReceiptKeyLookup,
+  type DecodedAccessBundle,
+  type VerifiedAccessBundle,
+} from './access-bundle-verifier.ts';
+export {
+  decodeAccessReceipt,
+  decodeAccessRequest,
+  decodeAcknowledgement,
+  type AccessReceipt,
+  type AccessRequest,
+  type Acknowledgement,
+  type SignedEnvelope,
+} from './exchange-codec.ts';
+export { ExchangeMessageError, type ExchangeMessageErrorCode } from './errors.ts';

@@ -1,0 +1,215 @@
+/**
+ * The access receipt bundle's messages (proto/lianxin/v1/exchange.proto: AccessRequest, AccessReceipt,
+ * Acknowledgement) decoded and validated, in Node and in a browser: protobufjs/light over the committed JSON
+ * descriptor (generated/exchange-descriptor.ts), the field rules the chain's own (protocol-portable.ts). This is
+ * the one decoder of these bodies: node/p2p/exchange-messages.ts (the live exchange, bundle files, the audit)
+ * calls it and maps its `ExchangeMessageError` to its `P2pError` `BAD_MESSAGE`, field and message unchanged.
+ * Every body is attacker-controlled, and is kept as received: signatures and digests are over those bytes.
+ */
+import protobuf from 'protobufjs/light.js';
+import {
+  ChaincodeError,
+  checkUscc,
+  requireDigest,
+  requireKind,
+  requireMspId,
+  requirePurpose,
+} from '../../chaincode/src/protocol-portable.ts';
+import { MAX_REQUEST_KINDS } from '../p2p/constants.ts';
+import { ExchangeMessageError } from './errors.ts';
+import { EXCHANGE_DESCRIPTOR } from './generated/exchange-descriptor.ts';
+
+const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
+const root = protobuf.Root.fromJSON(EXCHANGE_DESCRIPTOR);
+const types = {
+  request: root.lookupType('lianxin.v1.AccessRequest'),
+  receipt: root.lookupType('lianxin.v1.AccessReceipt'),
+  acknowledgement: root.lookupType('lianxin.v1.Acknowledgement'),
+};
+
+/** A lower-case hex SHA-256 digest (request IDs, key IDs, receipt digests). */
+export const HEX_32 = /^[0-9a-f]{64}$/;
+const MIN_NONCE_BYTES = 16;
+const MAX_NONCE_BYTES = 64;
+/** Refusal details and dispute reasons are for people and bounded on the wire. */
+export const MAX_DETAIL_CHARS = 1024;
+
+export type AcknowledgementStatus = 'ACCEPTED' | 'DISPUTED';
+
+export interface Signature {
+  readonly kid: string;
+  readonly suite: string;
+  readonly signature: Uint8Array;
+}
+
+export interface SignedEnvelope {
+  readonly body: Uint8Array;
+  readonly signature: Signature;
+}
+
+export interface AccessRequest {
+  readonly requestId: string;
+  readonly requester: string;
+  readonly provider: string;
+  readonly subject: string;
+  readonly kinds: readonly string[];
+  readonly purpose: string;
+  readonly consentId: string;
+  readonly nonce: Uint8Array;
+  readonly issuedAtMs: number;
+  readonly expiresAtMs: number;
+}
+
+export interface RecordDigest {
+  readonly kind: string;
+  readonly version: number;
+  readonly recordDigest: Uint8Array;
+  readonly leafHash: Uint8Array;
+}
+
+export interface AccessReceipt {
+  readonly requestId: string;
+  readonly requestDigest: Uint8Array;
+  readonly provider: string;
+  readonly requester: string;
+  readonly subject: string;
+  readonly purpose: string;
+  readonly consentId: string;
+  readonly records: readonly RecordDigest[];
+  readonly reportDigest: Uint8Array;
+  readonly issuedAtMs: number;
+}
+
+export interface Acknowledgement {
+  readonly requestId: string;
+  readonly receiptDigest: Uint8Array;
+  readonly requester: string;
+  readonly status: AcknowledgementStatus;
+  readonly disputeReason: string;
+  readonly issuedAtMs: number;
+}
+
+export const badMessage = (field: string, message: string, cause?: unknown): ExchangeMessageError =>
+  new ExchangeMessageError(`"${field}" ${message}`, field, cause === undefined ? undefined : { cause });
+const bad = badMessage;
+
+/** `bytes` decoded as `type`, as a plain object (longs as numbers, enums as names, defaults filled in). */
+function decodeObject(type: protobuf.Type, bytes: Uint8Array, field: string): Record<string, unknown> {
+  try {
+    return type.toObject(type.decode(bytes), CONVERSION);
+  } catch (err) {
+    throw bad(field, `is not a serialized lianxin.v1.${type.name}: ${(err as Error).message}`, err);
+  }
+}
+
+/** Runs one of the chain's shared validation rules, turning its error into BAD_MESSAGE for `field`. */
+function rule<T>(field: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof ChaincodeError) throw new ExchangeMessageError(err.message, field, { cause: err });
+    throw err;
+  }
+}
+
+export function bytesField(value: unknown, field: string, length?: number): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw bad(field, 'must be bytes');
+  if (length !== undefined && value.length !== length) throw bad(field, `must be ${length} bytes`);
+  return value;
+}
+
+export function timeField(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw bad(field, 'must be a positive time in Unix milliseconds');
+  }
+  return value;
+}
+
+export function textField(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string' || value.length > max) throw bad(field, `must be text of at most ${max} characters`);
+  return value;
+}
+
+export function versionField(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+    throw bad(field, 'must be a version >= 1');
+  return value;
+}
+
+/**
+ * A request's body, with every field checked against the chain's rules; times are checked against a clock
+ * separately (node/p2p `requestTimeProblem`), since a refusal for expiry has its own reason.
+ */
+export function decodeAccessRequest(body: Uint8Array): AccessRequest {
+  const o = decodeObject(types.request, body, 'request');
+  const requestId = o.requestId;
+  if (typeof requestId !== 'string' || !HEX_32.test(requestId)) {
+    throw bad('request.requestId', 'must be 32 random bytes in lower-case hex');
+  }
+  const subject = o.subject;
+  // The shape only: whether the check character must be right is the chain's setting, and the consent lookup on
+  // chain (which applied it when the consent was granted) is what decides.
+  const uscc = typeof subject === 'string' ? checkUscc(subject, 'lenient') : undefined;
+  if (uscc?.valid !== true || uscc.code !== subject) {
+    throw bad('request.subject', 'must be a Unified Social Credit Code (18 upper-case letters and digits)');
+  }
+  const kinds = o.kinds as unknown[];
+  if (kinds.length === 0 || kinds.length > MAX_REQUEST_KINDS) {
+    throw bad('request.kinds', `must name 1 to ${MAX_REQUEST_KINDS} record kinds`);
+  }
+  kinds.forEach((kind, i) => rule(`request.kinds[${i}]`, () => requireKind(`request.kinds[${i}]`, kind)));
+  if (new Set(kinds).size !== kinds.length) throw bad('request.kinds', 'must not repeat a kind');
+  const nonce = bytesField(o.nonce, 'request.nonce');
+  if (nonce.length < MIN_NONCE_BYTES || nonce.length > MAX_NONCE_BYTES) {
+    throw bad('request.nonce', `must be ${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} random bytes`);
+  }
+  return {
+    requestId,
+    requester: rule('request.requester', () => requireMspId('request.requester', o.requester)),
+    provider: rule('request.provider', () => requireMspId('request.provider', o.provider)),
+    subject: uscc.code,
+    kinds: kinds as string[],
+    purpose: rule('request.purpose', () => requirePurpose('request.purpose', o.purpose)),
+    consentId: rule('request.consentId', () => requireDigest('request.consentId', o.consentId)),
+    nonce,
+    issuedAtMs: timeField(o.issuedAtMs, 'request.issuedAtMs'),
+    expiresAtMs: timeField(o.expiresAtMs, 'request.expiresAtMs'),
+  };
+}
+
+export function decodeAccessReceipt(body: Uint8Array): AccessReceipt {
+  const o = decodeObject(types.receipt, body, 'receipt');
+  const records = o.records as Record<string, unknown>[];
+  return {
+    requestId: textField(o.requestId, 'receipt.requestId', 64),
+    requestDigest: bytesField(o.requestDigest, 'receipt.requestDigest', 32),
+    provider: rule('receipt.provider', () => requireMspId('receipt.provider', o.provider)),
+    requester: rule('receipt.requester', () => requireMspId('receipt.requester', o.requester)),
+    subject: textField(o.subject, 'receipt.subject', 18),
+    purpose: rule('receipt.purpose', () => requirePurpose('receipt.purpose', o.purpose)),
+    consentId: rule('receipt.consentId', () => requireDigest('receipt.consentId', o.consentId)),
+    records: records.map((r, i) => ({
+      kind: rule(`receipt.records[${i}].kind`, () => requireKind(`receipt.records[${i}].kind`, r.kind)),
+      version: versionField(r.version, `receipt.records[${i}].version`),
+      recordDigest: bytesField(r.recordDigest, `receipt.records[${i}].recordDigest`, 32),
+      leafHash: bytesField(r.leafHash, `receipt.records[${i}].leafHash`, 32),
+    })),
+    reportDigest: bytesField(o.reportDigest, 'receipt.reportDigest', 32),
+    issuedAtMs: timeField(o.issuedAtMs, 'receipt.issuedAtMs'),
+  };
+}
+
+export function decodeAcknowledgement(body: Uint8Array): Acknowledgement {
+  const o = decodeObject(types.acknowledgement, body, 'acknowledgement');
+  const status = String(o.status).replace(/^ACKNOWLEDGEMENT_STATUS_/, '');
+  if (status !== 'ACCEPTED' && status !== 'DISPUTED')
+    throw bad('acknowledgement.status', 'must be ACCEPTED or DISPUTED');
+  return {
+    requestId: textField(o.requestId, 'acknowledgement.requestId', 64),
+    receiptDigest: bytesField(o.receiptDigest, 'acknowledgement.receiptDigest', 32),
+    requester: rule('acknowledgement.requester', () => requireMspId('acknowledgement.requester', o.requester)),
+    status,
+    disputeReason: textField(o.disputeReason, 'acknowledgement.disputeReason', MAX_DETAIL_CHARS),
+    issuedAtMs: timeField(o.issuedAtMs, 'acknowledgement.issuedAtMs'),
+  };
+}
