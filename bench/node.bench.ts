@@ -8,11 +8,9 @@
  *   3. Offline verification of real attestations from 2, on this process's one JavaScript thread.
  *   4. The node's resident memory during 1.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
-import { Level } from 'level';
 import type { AttestRequest } from '../node/api/generated/lianxin/v1/AttestRequest.ts';
 import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/AttestResponse.ts';
 import type { Attestation__Output } from '../node/api/generated/lianxin/v1/Attestation.ts';
@@ -28,6 +26,7 @@ import { createTestConsortium, type TestConsortium } from '../test/support/test-
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { runClosedLoop } from './closed-loop.ts';
 import { measureCpu, waitUntilIdle } from './cpu-time.ts';
+import { measureLevelDb, type MachineLimit } from './machine-limits.ts';
 import { BenchError } from './errors.ts';
 import { startNodeProcess, type NodeProcess } from './node-process.ts';
 import { startRssSampler, type RssSample, type RssSummary } from './rss-sampler.ts';
@@ -51,7 +50,8 @@ const NODE_SETTINGS = {
 
 /** Every phase ends at its count or its duration, whichever comes first; the whole run stays near 3 minutes. */
 const BULK = { records: 100_000, batchRecords: 1_000, window: 8, ingestMaxMs: 60_000, anchorMaxMs: 75_000 } as const;
-const LEVELDB = { batches: 200, batchRecords: 1_000, valueBytes: 100, maxDurationMs: 5_000 } as const;
+/** Raw LevelDB's measurement (bench/machine-limits.ts: synced batches of 1,000 × 100 B) stops after this long. */
+const LEVELDB_MAX_DURATION_MS = 5_000;
 /**
  * After the other phases: sustained ingestion (up to 5M records) held back by the node's backlog limit, so that
  * what it measures is the rate at which records end ANCHORED, and memory at that rate. 90 s by default to keep
@@ -97,7 +97,9 @@ const benchmark: Benchmark = {
     quietChaincodeLogs();
     const members = await createTestConsortium();
     try {
-      const leveldb = await measureLevelDb(join(members.dir, 'raw-leveldb'), context);
+      const leveldb = await measureLevelDb(join(members.dir, 'raw-leveldb'), context, {
+        maxDurationMs: LEVELDB_MAX_DURATION_MS,
+      });
       await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
         members.cryptoDir,
         join(members.dir, 'ledger'),
@@ -204,46 +206,6 @@ export default benchmark;
 type Processes = Readonly<Record<string, number | 'machine'>>;
 type RecordClient = InstanceType<ReturnType<typeof lianxinV1>['RecordService']>;
 type AttestClient = InstanceType<ReturnType<typeof lianxinV1>['AttestationService']>;
-
-/** What the disk and LevelDB allow a durable ingest, measured in the same run. */
-interface RawLevelDb {
-  readonly recordsPerS: number;
-  /** CPU (user + system, every thread) per record written. */
-  readonly cpuUsPerRecord: number;
-}
-
-/** Synced batches of 1,000 100-byte values into a fresh LevelDB: what the disk allows a durable ingest. */
-async function measureLevelDb(dir: string, context: BenchmarkContext): Promise<RawLevelDb> {
-  const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  await db.open();
-  try {
-    const value = randomBytes(LEVELDB.valueBytes);
-    // This process's CPU: building the batches and LevelDB's own threads (writes, syncs) are all in it.
-    const cpuAtStart = process.cpuUsage();
-    const start = performance.now();
-    const deadline = start + LEVELDB.maxDurationMs;
-    let batches = 0;
-    while (batches < LEVELDB.batches && performance.now() < deadline && !context.signal.aborted) {
-      const operations = Array.from({ length: LEVELDB.batchRecords }, (_, i) => ({
-        type: 'put' as const,
-        key: Buffer.from(`r${String(batches * LEVELDB.batchRecords + i).padStart(10, '0')}`),
-        value,
-      }));
-      await db.batch(operations, { sync: true });
-      batches++;
-    }
-    const records = batches * LEVELDB.batchRecords;
-    const recordsPerS = (records * 1000) / (performance.now() - start);
-    const { user, system } = process.cpuUsage(cpuAtStart);
-    const cpuUsPerRecord = (user + system) / records;
-    context.log(
-      `raw LevelDB: ${String(batches)} synced batches → ${recordsPerS.toFixed(0)} records/s, ${cpuUsPerRecord.toFixed(2)} µs CPU each`,
-    );
-    return { recordsPerS, cpuUsPerRecord };
-  } finally {
-    await db.close();
-  }
-}
 
 interface BulkResult {
   readonly batches: number;
@@ -528,11 +490,13 @@ function measureVerify(
   return { perSecond, count };
 }
 
-function bulkFigures(bulk: BulkResult, leveldb: RawLevelDb): Figure[] {
+function bulkFigures(bulk: BulkResult, leveldb: MachineLimit): Figure[] {
   const endToEnd = (bulk.anchored * 1000) / bulk.endToEndMs;
   const ingest = (bulk.acked * 1000) / bulk.ingestMs;
   const allAnchored = bulk.anchored >= bulk.acked;
   const nodeIngestCpuMs = bulk.ingestCpuMs.node;
+  /** The bench process's CPU per raw put: building the batches and LevelDB's own threads (writes, syncs). */
+  const rawCpu = leveldb.cpuMicrosPerUnit['bench process'] ?? Number.NaN;
   /** Each process's CPU over the whole run (ingest and the anchoring after it), per record anchored. */
   const wholeRunCpuMs = Object.fromEntries(
     Object.entries(bulk.ingestCpuMs).map(([name, ms]) => {
@@ -575,12 +539,8 @@ function bulkFigures(bulk: BulkResult, leveldb: RawLevelDb): Figure[] {
       note: 'leaves anchored ÷ Σ AnchorCheckpoint seconds (node metrics)',
     },
     ...cpuFigures('record, ingest + anchoring', wholeRunCpuMs, bulk.anchored, bulk.endToEndMs),
-    {
-      label: 'raw LevelDB, synced batches of 1,000 × 100 B',
-      value: leveldb.recordsPerS,
-      unit: 'records/s',
-    },
-    { label: '  raw LevelDB CPU per record', value: leveldb.cpuUsPerRecord, unit: 'µs', note: 'all its threads' },
+    { label: leveldb.label, value: leveldb.perSecond, unit: 'records/s' },
+    { label: '  raw LevelDB CPU per record', value: rawCpu, unit: 'µs', note: 'all its threads' },
     { label: 'node RSS at start', value: bulk.rss.start / MIB, unit: 'MiB' },
     { label: '  peak during the bulk run', value: bulk.rss.peak / MIB, unit: 'MiB' },
     { label: '  at the end of it', value: bulk.rss.end / MIB, unit: 'MiB' },
@@ -590,13 +550,13 @@ function bulkFigures(bulk: BulkResult, leveldb: RawLevelDb): Figure[] {
       unit: '×',
     },
     { label: 'end to end ÷ chain commit rate', value: endToEnd / bulk.chainEntriesPerS, unit: '×' },
-    { label: 'ingest only ÷ raw LevelDB', value: ingest / leveldb.recordsPerS, unit: '×' },
+    { label: 'ingest only ÷ raw LevelDB', value: ingest / leveldb.perSecond, unit: '×' },
     ...(nodeIngestCpuMs === undefined
       ? []
       : [
           {
             label: 'node CPU per record ingested ÷ raw LevelDB CPU per record',
-            value: (nodeIngestCpuMs * 1000) / bulk.acked / leveldb.cpuUsPerRecord,
+            value: (nodeIngestCpuMs * 1000) / bulk.acked / rawCpu,
             unit: '×',
           },
         ]),
