@@ -2,7 +2,7 @@
  * The audit's verdicts from typed fakes of the chain and of the nodes' bundle fetch (the process test in
  * test/regulator-audit-processes.test.ts runs the real parts): which copy is checked, and what each case yields.
  */
-import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Consent } from '../../chaincode/src/protocol.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
@@ -20,8 +20,7 @@ import {
   type AccessReceipt,
   type AccessRequest,
 } from '../p2p/exchange-messages.ts';
-import { snapshotOf } from '../p2p/test-registry.ts';
-import { receiptKeyOf, type ReceiptKey } from '../receipts/index.ts';
+import { snapshotOf, newReceiptKey, spkiOf } from '../p2p/test-registry.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import { auditAccesses, type AccessAuditComponents } from './access-audit.ts';
 
@@ -32,11 +31,8 @@ const CONSENT = 'c'.repeat(64);
 const AT = Date.parse('2026-12-05T12:00:00Z');
 const DAY = 86_400_000;
 
-const newKey = (): ReceiptKey => receiptKeyOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
-const spkiOf = (key: ReceiptKey) =>
-  createPublicKey(key.privateKey).export({ type: 'spki', format: 'der' }).toString('base64');
-const bankKey = newKey();
-const agencyKey = newKey();
+const bankKey = newReceiptKey();
+const agencyKey = newReceiptKey();
 const registry = new RegistryView(
   snapshotOf([
     { mspId: BANK, peerId: 'p1', receiptKeys: [{ spki: spkiOf(bankKey), kid: bankKey.kid }] },

@@ -2,10 +2,10 @@
  * The receipt-bundle verifier as a specification: a clean bundle verifies with the chain's registry view and with
  * the exported trust bundle alike, and each tampered field is refused with its own code and field.
  */
-import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Consent } from '../../chaincode/src/protocol.ts';
-import { buildTrustBundle, parseTrustBundle, receiptKeyOf, type ReceiptKey } from '../receipts/index.ts';
+import { buildTrustBundle, parseTrustBundle, type ReceiptKey } from '../receipts/index.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import {
   chainRecordProblem,
@@ -27,7 +27,7 @@ import {
 } from './exchange-messages.ts';
 import { digestOf, signEnvelope } from './exchange-signatures.ts';
 import { RegistryView } from './registry-view.ts';
-import { snapshotOf } from './test-registry.ts';
+import { snapshotOf, newReceiptKey, spkiOf } from './test-registry.ts';
 
 const BANK = 'ShanghaiBankMSP';
 const AGENCY = 'HangzhouCreditMSP';
@@ -36,11 +36,8 @@ const CONSENT = 'c'.repeat(64);
 const AT = Date.parse('2026-12-05T12:00:00Z');
 const DAY = 86_400_000;
 
-const newKey = (): ReceiptKey => receiptKeyOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
-const spkiOf = (key: ReceiptKey) =>
-  createPublicKey(key.privateKey).export({ type: 'spki', format: 'der' }).toString('base64');
-const bankKey = newKey();
-const agencyKey = newKey();
+const bankKey = newReceiptKey();
+const agencyKey = newReceiptKey();
 const snapshot = snapshotOf([
   { mspId: BANK, peerId: 'p1', receiptKeys: [{ spki: spkiOf(bankKey), kid: bankKey.kid }] },
   {

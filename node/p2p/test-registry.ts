@@ -2,11 +2,13 @@
  * Test support for node/p2p: libp2p identities and registry snapshots of typed rows, for the unit tests of the
  * host and the exchange (the cross-component tests in test/ read the registry from the chain instead).
  */
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { NodeRecord, Organization, PublicKeyRecord, RegistrySnapshot } from '../ledger/index.ts';
 import { SUITE_P256 } from '../../chaincode/src/protocol.ts';
+import { receiptKeyOf, type ReceiptKey } from '../receipts/index.ts';
 
 export interface TestPeer {
   readonly mspId: string;
@@ -18,6 +20,14 @@ export async function testPeer(mspId: string): Promise<TestPeer> {
   const privateKey = await generateKeyPair('Ed25519');
   return { mspId, privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() };
 }
+
+/** A fresh P-256 receipt key, as a node's `keys.receipt`. */
+export const newReceiptKey = (): ReceiptKey =>
+  receiptKeyOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+
+/** A receipt key's public half as the registry holds it: base64 SPKI DER. */
+export const spkiOf = (key: ReceiptKey): string =>
+  createPublicKey(key.privateKey).export({ type: 'spki', format: 'der' }).toString('base64');
 
 const AT = '2026-01-01T00:00:00.000Z';
 

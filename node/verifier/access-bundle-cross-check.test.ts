@@ -5,12 +5,12 @@
  * rightful signer (so the change reaches the cross-reference checks) — plus each envelope's kid and signature.
  * A disagreement is a bundle `lianxin receipt verify` accepts and the browser refuses, or the reverse.
  */
-import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeAccessReceipt, encodeAccessRequest, encodeAcknowledgement } from '../p2p/exchange-messages.ts';
 import { digestOf, signEnvelope } from '../p2p/exchange-signatures.ts';
-import { snapshotOf } from '../p2p/test-registry.ts';
-import { buildTrustBundle, receiptKeyOf, type ReceiptKey } from '../receipts/index.ts';
+import { snapshotOf, newReceiptKey, spkiOf } from '../p2p/test-registry.ts';
+import { buildTrustBundle, type ReceiptKey } from '../receipts/index.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import {
   trustBundleReceiptKeyLookup,
@@ -27,11 +27,8 @@ import { parseTrustBundle } from './trust-bundle.ts';
 const BANK = 'ShanghaiBankMSP';
 const AGENCY = 'HangzhouCreditMSP';
 const AT = Date.parse('2026-12-05T12:00:00Z');
-const newKey = (): ReceiptKey => receiptKeyOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
-const spkiOf = (key: ReceiptKey) =>
-  createPublicKey(key.privateKey).export({ type: 'spki', format: 'der' }).toString('base64');
-const bankKey = newKey();
-const agencyKey = newKey();
+const bankKey = newReceiptKey();
+const agencyKey = newReceiptKey();
 const trustJson = buildTrustBundle({
   channel: 'lianxin',
   exportedAt: new Date(AT),
@@ -167,7 +164,10 @@ function envelopeVariants(
       envelope: { ...envelope, signature: { ...envelope.signature, signature: flipped } },
     });
   }
-  out.push({ label: `${name}.signed by the other party`, envelope: signEnvelope(name, envelope.body, newKey()) });
+  out.push({
+    label: `${name}.signed by the other party`,
+    envelope: signEnvelope(name, envelope.body, newReceiptKey()),
+  });
   return out;
 }
 
