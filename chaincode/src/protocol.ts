@@ -70,10 +70,23 @@ export {
   decodeBase64Field,
   decodeIndexEntries,
   encodeIndexEntries,
+  ENTRY_HASH_BYTES,
+  ENTRY_OFFSET,
+  ENTRY_SUBJECT_BYTES,
   INDEX_ENTRIES_FORMAT_VERSION,
+  indexEntriesOf,
+  leafIndexAt,
   MAX_INDEX_ENTRIES,
+  scanIndexEntries,
+  type IndexEntriesView,
   type IndexEntry,
 } from './index-entry-codec';
+export {
+  encodeAnchoredEvent,
+  parseAnchoredEvent,
+  type AnchoredEventHeader,
+  type AnchoredEventPayload,
+} from './anchored-event';
 export { consentCovers, consentIdOf, type Consent, type ConsentCheck } from './consents';
 export type { AccessReceipt } from './receipts';
 export type { NodeRecord, Organization, OriginRecord, PublicKeyRecord } from './registry';

@@ -73,7 +73,14 @@ describe('AnchorCheckpoint', () => {
       txId,
       anchoredAt: '2026-03-01T00:00:00.000Z',
     });
-    expect(events).toEqual([{ name: 'Anchored', payload: { origin, size: '2', txId, indexCount: 2 } }]);
+    // The event carries the entries as the chain stored them (anchored-event.ts).
+    expect(events).toEqual([
+      {
+        name: 'Anchored',
+        payload: { anchoredAt: '2026-03-01T00:00:00.000Z', origin, size: '2', txId, indexCount: 2 },
+        attachment: encodeIndexEntries(entries),
+      },
+    ]);
     expect(await h.call(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, origin))).toEqual(result);
     expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '2', '0'))).toEqual({
       origin,

@@ -21,7 +21,7 @@ export interface IdentitySpec {
 
 export interface TxResult<T> {
   readonly result: T;
-  readonly events: ReadonlyArray<{ name: string; payload: unknown }>;
+  readonly events: ReadonlyArray<{ name: string; payload: unknown; attachment?: Buffer }>;
   readonly txId: string;
   readonly writes: number;
   /** Keys plus values written: what the transaction's write set weighs in a block. */
@@ -78,7 +78,7 @@ export class FakeLedger {
   /** Runs a whole chaincode (fabric-contract-api dispatch) on `args`, as the peer's shim handler would. */
   async invokeChaincode(
     chaincode: { Invoke(stub: ChaincodeStub): Promise<ChaincodeResponse> }, creator: SerializedIdentity, args: string[],
-  ): Promise<ChaincodeResponse & { events: ReadonlyArray<{ name: string; payload: unknown }> }> {
+  ): Promise<ChaincodeResponse & { events: ReadonlyArray<{ name: string; payload: unknown; attachment?: Buffer }> }> {
     const stub = new FakeStub(this, this.#nextTxId(), this.now, creator, args);
     const response = await chaincode.Invoke(stub as unknown as ChaincodeStub);
     this.#discarded = response.status === 200 ? new Map() : new Map(stub.writes);
@@ -111,7 +111,7 @@ export class FakeLedger {
 
 class FakeStub {
   readonly writes = new Map<string, Buffer | undefined>();
-  readonly events: Array<{ name: string; payload: unknown }> = [];
+  readonly events: Array<{ name: string; payload: unknown; attachment?: Buffer }> = [];
   readonly #ledger: FakeLedger;
   readonly #txId: string;
   readonly #time: number;
@@ -165,7 +165,11 @@ class FakeStub {
 
   setEvent(name: string, payload: Uint8Array): void {
     this.events.length = 0; // fabric-shim: the last setEvent wins
-    this.events.push({ name, payload: JSON.parse(Buffer.from(payload).toString('utf8')) as unknown });
+    // A JSON header, then (the Anchored event's index entries, anchored-event.ts) a line feed and bytes.
+    const bytes = Buffer.from(payload);
+    const split = bytes.indexOf(0x0a);
+    const header = JSON.parse(bytes.toString('utf8', 0, split < 0 ? bytes.length : split)) as unknown;
+    this.events.push({ name, payload: header, ...(split < 0 ? {} : { attachment: bytes.subarray(split + 1) }) });
   }
 
   createCompositeKey(objectType: string, attributes: string[]): string {

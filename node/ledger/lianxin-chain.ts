@@ -13,7 +13,15 @@ import {
 } from '@hyperledger/fabric-gateway';
 import { X509Certificate } from 'node:crypto';
 import { common } from '@hyperledger/fabric-protos';
-import { decodeBase64Field, decodeIndexEntries, encodeIndexEntries } from '../../chaincode/src/protocol.ts';
+import {
+  ChaincodeError,
+  decodeBase64Field,
+  decodeIndexEntries,
+  encodeIndexEntries,
+  parseAnchoredEvent,
+  scanIndexEntries,
+  type IndexEntriesView,
+} from '../../chaincode/src/protocol.ts';
 import type {
   AccessReceipt,
   AnchoredCheckpoint,
@@ -42,6 +50,7 @@ export type {
   ConsentCheck,
   Evidence,
   IndexChunk,
+  IndexEntriesView,
   IndexEntry,
   NodeRecord,
   Organization,
@@ -116,6 +125,11 @@ export interface AnchoredEvent extends ChainPosition {
   readonly origin: string;
   readonly size: number;
   readonly indexCount: number;
+  /**
+   * The anchor's index entries as the event carried them, validated (chaincode/src/anchored-event.ts), with the
+   * transaction's time; absent for anchors committed before events carried them (read them with getIndexEntries).
+   */
+  readonly carried?: { readonly anchoredAt: string; readonly entries: IndexEntriesView };
 }
 
 interface Page<T> {
@@ -590,15 +604,29 @@ function parse(bytes: Uint8Array): unknown {
 }
 
 /** The payload is the chaincode's `Anchored {origin,size,txId,indexCount}` (chaincode/README.md). */
+/**
+ * The payload is the chaincode's `Anchored` event (chaincode/src/anchored-event.ts). Entries it carries are
+ * validated by the chaincode's own decoder, leniently (the registry's USCC mode applied when the anchor committed;
+ * it may have changed since), and must be as many as the header says.
+ */
 function toAnchoredEvent(event: ChaincodeEvent): AnchoredEvent {
-  const payload = parse(event.payload) as { origin: string; size: string; indexCount: number };
-  return {
+  const { header, entries } = parseAnchoredEvent(event.payload);
+  const anchored = {
     blockNumber: event.blockNumber,
     transactionId: event.transactionId,
-    origin: payload.origin,
-    size: Number(payload.size),
-    indexCount: payload.indexCount,
+    origin: header.origin,
+    size: Number(header.size),
+    indexCount: header.indexCount,
   };
+  if (entries === undefined || header.anchoredAt === undefined) return anchored;
+  const view = scanIndexEntries(entries, 'lenient', `Anchored(${header.origin}, ${header.size}).entries`);
+  if (view.count !== header.indexCount) {
+    throw new ChaincodeError(
+      'INVALID_ARGUMENT',
+      `"Anchored(${header.origin}, ${header.size})" announces ${String(header.indexCount)} index entries but carries ${String(view.count)}`,
+    );
+  }
+  return { ...anchored, carried: { anchoredAt: header.anchoredAt, entries: view } };
 }
 
 /** The payload is the chaincode's `ConsentChanged {consentId,action,txId}` (chaincode/src/consents.ts). */
