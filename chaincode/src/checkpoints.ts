@@ -13,7 +13,7 @@ import { listPage, type Page } from './pagination';
 import { findOrigin, isKeyValidAt, requireMember, type PublicKeyRecord } from './registry';
 import { decodeBase64Strict, parseCheckpoint, type Checkpoint } from './signed-note';
 import { encodeAnchoredEvent } from './anchored-event';
-import { binaryOf, checkpointHistoryKey, parseIndexArgument, requireOrigin, writeIndex } from './record-index';
+import { binaryOf, checkpointHistoryKey, parseIndexInput, requireOrigin, writeIndex } from './record-index';
 import { getJson, NS, putJson, txTime } from './state';
 import { usccModeOf } from './subject';
 import { isoTime, requireJson } from './validation';
@@ -51,7 +51,7 @@ export async function anchorCheckpoint(
   const size = Number(cp.size);
   const proof = parseProof(consistencyProofJson);
   const mode = await usccModeOf(ctx);
-  const index = parseIndexArgument(indexEntriesArgument, mode);
+  const index = parseIndexInput(ctx, indexEntriesArgument, mode);
 
   const { caller } = await requireMember(ctx);
   const origin = await findOrigin(ctx, cp.origin);
@@ -68,7 +68,7 @@ export async function anchorCheckpoint(
   } else {
     checkConsistency(previous, cp, proof);
   }
-  // Leaf indexes strictly increase (parseIndexArgument checked), so the first and last bound them all.
+  // Leaf indexes strictly increase (parseIndexInput checked), so the first and last bound them all.
   for (const leaf of index.count === 0 ? [] : [index.firstLeaf, index.lastLeaf]) {
     if (leaf < previousSize || leaf >= size) {
       return fail(

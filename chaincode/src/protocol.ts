@@ -65,7 +65,7 @@ export { kidOf, parseP256Spki, verifyP256LowS } from './keys';
 // The chain's records as the contract stores and returns them.
 export type { AnchoredCheckpoint } from './checkpoints';
 export { evidenceIdOf, type Evidence, type Party } from './evidence';
-export { chunkCount, type IndexChunk, type IndexEntriesAnswer } from './record-index';
+export { chunkCount, INDEX_ENTRIES_TRANSIENT_KEY, type IndexChunk, type IndexEntriesAnswer } from './record-index';
 export {
   decodeBase64Field,
   decodeIndexEntries,

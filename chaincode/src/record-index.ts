@@ -85,6 +85,33 @@ export interface ParsedIndexEntries {
   readonly json: readonly IndexEntry[] | undefined;
 }
 
+/**
+ * The transient-data key under which AnchorCheckpoint takes the entries' binary encoding as raw bytes, with its
+ * indexEntries argument empty. Transient data is not recorded in the transaction: the entries reach the block once,
+ * as the write set and the Anchored event hold them validated, rather than a third time as a base64 argument that
+ * the contract API copies and stringifies for its schema check (bench/RESULTS.md, "issue 13: follower").
+ */
+export const INDEX_ENTRIES_TRANSIENT_KEY = 'indexEntries';
+
+/** AnchorCheckpoint's entries, from transient data (raw binary) or from its indexEntries argument. */
+export function parseIndexInput(ctx: Context, argument: string, mode: UsccMode): ParsedIndexEntries {
+  const transient = ctx.stub.getTransient().get(INDEX_ENTRIES_TRANSIENT_KEY);
+  if (transient === undefined) return parseIndexArgument(argument, mode);
+  if (argument !== '') invalid('indexEntries', 'must be empty when the entries come as transient data');
+  return parseIndexBytes(Buffer.from(transient.buffer, transient.byteOffset, transient.byteLength), mode);
+}
+
+function parseIndexBytes(bytes: Buffer, mode: UsccMode): ParsedIndexEntries {
+  const view = scanIndexEntries(bytes, mode);
+  return {
+    count: view.count,
+    firstLeaf: view.count === 0 ? -1 : leafIndexAt(view, 0),
+    lastLeaf: view.count === 0 ? -1 : leafIndexAt(view, view.count - 1),
+    binary: view.bytes,
+    json: undefined,
+  };
+}
+
 /** The argument as either format: base64 of the binary encoding, or the first format's JSON array ('' = none). */
 export function parseIndexArgument(text: string, mode: UsccMode): ParsedIndexEntries {
   if (!isBinaryIndexArgument(text)) {
@@ -97,14 +124,7 @@ export function parseIndexArgument(text: string, mode: UsccMode): ParsedIndexEnt
       json: entries,
     };
   }
-  const view = scanIndexEntries(decodeBase64Field('indexEntries', text), mode);
-  return {
-    count: view.count,
-    firstLeaf: view.count === 0 ? -1 : leafIndexAt(view, 0),
-    lastLeaf: view.count === 0 ? -1 : leafIndexAt(view, view.count - 1),
-    binary: view.bytes,
-    json: undefined,
-  };
+  return parseIndexBytes(decodeBase64Field('indexEntries', text), mode);
 }
 
 /** The entries in the binary encoding: as sent, or encoded from the first format's JSON. */

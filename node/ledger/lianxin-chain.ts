@@ -18,6 +18,7 @@ import {
   decodeBase64Field,
   decodeIndexEntries,
   encodeIndexEntries,
+  INDEX_ENTRIES_TRANSIENT_KEY,
   parseAnchoredEvent,
   scanIndexEntries,
   type IndexEntriesView,
@@ -256,7 +257,9 @@ export class LianxinChain {
 
   /**
    * Anchors a signed checkpoint with the RFC 9162 consistency proof from the last anchored size and the index
-   * entries of the leaves it newly covers, in the binary encoding (chaincode/src/index-entry-codec.ts).
+   * entries of the leaves it newly covers, in the binary encoding (chaincode/src/index-entry-codec.ts), sent as
+   * transient data (INDEX_ENTRIES_TRANSIENT_KEY): the chain records them in the write set and the Anchored event,
+   * not a third time as an argument.
    */
   anchorCheckpoint(
     note: string,
@@ -266,12 +269,9 @@ export class LianxinChain {
   ) {
     return this.#submitWith<AnchoredCheckpoint>(
       'AnchorCheckpoint',
-      [
-        note,
-        JSON.stringify(consistencyProof.map((h) => Buffer.from(h).toString('base64'))),
-        entries.length === 0 ? '' : encodeIndexEntries(entries).toString('base64'),
-      ],
+      [note, JSON.stringify(consistencyProof.map((h) => Buffer.from(h).toString('base64'))), ''],
       options.onEndorsed,
+      entries.length === 0 ? undefined : { [INDEX_ENTRIES_TRANSIENT_KEY]: encodeIndexEntries(entries) },
     );
   }
 
@@ -547,10 +547,14 @@ export class LianxinChain {
     transaction: string,
     args: readonly string[],
     onEndorsed: ((transactionId: string, result: T) => void) | undefined,
+    transientData?: Record<string, Uint8Array>,
   ): Promise<Committed<T>> {
     let transactionId: string | undefined;
     try {
-      const submitted = await this.#contract.submitAsync(transaction, { arguments: [...args] });
+      const submitted = await this.#contract.submitAsync(transaction, {
+        arguments: [...args],
+        ...(transientData === undefined ? {} : { transientData }),
+      });
       transactionId = submitted.getTransactionId();
       onEndorsed?.(transactionId, parse(submitted.getResult()) as T);
       const status = await submitted.getStatus();
