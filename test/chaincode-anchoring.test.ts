@@ -4,6 +4,7 @@
  * replays are refused with their own codes; a bank of another organisation looks the records up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAnchoredEvent } from '../chaincode/src/protocol.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import { RecordLog, testUscc, type IndexEntry } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
@@ -34,6 +35,7 @@ interface Anchored {
   previousSize: string | null;
   indexCount: number;
   txId: string;
+  anchoredAt: string;
 }
 
 interface IndexChunk {
@@ -116,7 +118,7 @@ describe('anchoring a growing log', () => {
     expect(history.items.map((cp) => cp.size)).toEqual(['4', '7', '12']);
   });
 
-  it('emits an Anchored event carrying only identifiers for each anchor', async () => {
+  it('emits an Anchored event for each anchor carrying its identifiers, time and entries as the chain stores them', async () => {
     const bank = await net.as(BANK);
     // Onboarding and registration emit RegistryChanged (nodes follow the registry by it); the anchors follow.
     const events = await take(
@@ -124,17 +126,25 @@ describe('anchoring a growing log', () => {
       anchors.length,
       (e) => e.eventName === 'Anchored',
     );
+    const stored = await Promise.all(
+      anchors.map((a) => bank.evaluate<{ entries: string }>('GetIndexEntries', a.origin, a.size)),
+    );
     expect(
-      events.map((e) => ({
-        name: e.eventName,
-        txId: e.transactionId,
-        payload: JSON.parse(Buffer.from(e.payload).toString('utf8')) as unknown,
-      })),
+      events.map((e) => {
+        const { header, entries } = parseAnchoredEvent(e.payload);
+        return {
+          name: e.eventName,
+          txId: e.transactionId,
+          header,
+          entries: Buffer.from(entries ?? []).toString('base64'),
+        };
+      }),
     ).toEqual(
-      anchors.map((a) => ({
+      anchors.map((a, i) => ({
         name: 'Anchored',
         txId: a.txId,
-        payload: { origin: a.origin, size: a.size, txId: a.txId, indexCount: a.indexCount },
+        header: { anchoredAt: a.anchoredAt, origin: a.origin, size: a.size, txId: a.txId, indexCount: a.indexCount },
+        entries: stored[i]?.entries,
       })),
     );
   });

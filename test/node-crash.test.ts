@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
-import { verifyConsistency } from '../chaincode/src/protocol.ts';
+import { parseAnchoredEvent, verifyConsistency } from '../chaincode/src/protocol.ts';
 import type { ConsistencyProof__Output } from '../node/api/generated/lianxin/v1/ConsistencyProof.ts';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch } from '../node/api/generated/lianxin/v1/RecordBatch.ts';
@@ -228,7 +228,7 @@ async function chaincodeEvents(count: number) {
       name: e.eventName,
       txId: e.transactionId,
       blockNumber: Number(e.blockNumber),
-      payload: JSON.parse(Buffer.from(e.payload).toString('utf8')) as unknown,
+      payload: parseAnchoredEvent(e.payload).header,
     }));
   } finally {
     connection.close();
@@ -315,7 +315,13 @@ describe('kill -9 of the node process during bulk ingest', () => {
           history.map((cp) => ({
             name: 'Anchored',
             txId: cp.txId,
-            payload: { origin: config.origin, size: cp.size, txId: cp.txId, indexCount: cp.indexCount },
+            payload: {
+              anchoredAt: cp.anchoredAt,
+              origin: config.origin,
+              size: cp.size,
+              txId: cp.txId,
+              indexCount: cp.indexCount,
+            },
           })),
         );
         const blockOf = new Map(events.map((e) => [e.txId, e.blockNumber]));

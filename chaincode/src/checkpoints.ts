@@ -12,8 +12,9 @@ import { verifyConsistency } from './node-merkle';
 import { listPage, type Page } from './pagination';
 import { findOrigin, isKeyValidAt, requireMember, type PublicKeyRecord } from './registry';
 import { decodeBase64Strict, parseCheckpoint, type Checkpoint } from './signed-note';
-import { checkpointHistoryKey, parseIndexArgument, requireOrigin, writeIndex } from './record-index';
-import { emit, getJson, NS, putJson, txTime } from './state';
+import { encodeAnchoredEvent } from './anchored-event';
+import { binaryOf, checkpointHistoryKey, parseIndexInput, requireOrigin, writeIndex } from './record-index';
+import { getJson, NS, putJson, txTime } from './state';
 import { usccModeOf } from './subject';
 import { isoTime, requireJson } from './validation';
 
@@ -50,8 +51,7 @@ export async function anchorCheckpoint(
   const size = Number(cp.size);
   const proof = parseProof(consistencyProofJson);
   const mode = await usccModeOf(ctx);
-  const index = parseIndexArgument(indexEntriesArgument, mode);
-  const { entries } = index;
+  const index = parseIndexInput(ctx, indexEntriesArgument, mode);
 
   const { caller } = await requireMember(ctx);
   const origin = await findOrigin(ctx, cp.origin);
@@ -68,11 +68,12 @@ export async function anchorCheckpoint(
   } else {
     checkConsistency(previous, cp, proof);
   }
-  for (const entry of entries) {
-    if (entry.leafIndex < previousSize || entry.leafIndex >= size) {
+  // Leaf indexes strictly increase (parseIndexInput checked), so the first and last bound them all.
+  for (const leaf of index.count === 0 ? [] : [index.firstLeaf, index.lastLeaf]) {
+    if (leaf < previousSize || leaf >= size) {
       return fail(
         'INDEX_LEAF_OUT_OF_RANGE',
-        `leaf ${entry.leafIndex} is not among the leaves this checkpoint adds [${previousSize}, ${size})`,
+        `leaf ${leaf} is not among the leaves this checkpoint adds [${previousSize}, ${size})`,
       );
     }
   }
@@ -87,14 +88,21 @@ export async function anchorCheckpoint(
     checkpoint: note,
     kid,
     previousSize: previous === undefined ? null : previous.size,
-    indexCount: entries.length,
+    indexCount: index.count,
     txId,
     anchoredAt,
   };
   await putJson(ctx, NS.checkpoint, [cp.origin], anchored);
   await putJson(ctx, NS.checkpointHistory, checkpointHistoryKey(cp.origin, size), anchored);
   await writeIndex(ctx, index, cp.origin, size);
-  emit(ctx, 'Anchored', { origin: cp.origin, size: anchored.size, txId, indexCount: entries.length });
+  // The entries travel in the event (anchored-event.ts): followers need not ask the chain for them.
+  ctx.stub.setEvent(
+    'Anchored',
+    encodeAnchoredEvent(
+      { anchoredAt, indexCount: index.count, origin: cp.origin, size: anchored.size, txId },
+      index.count === 0 ? undefined : binaryOf(index),
+    ),
+  );
   return anchored;
 }
 

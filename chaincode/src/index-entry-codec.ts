@@ -79,10 +79,79 @@ export function encodeIndexEntries(entries: readonly IndexEntry[]): Buffer {
 }
 
 /**
- * Decodes and validates version-1 entries (attacker-controlled: a member's transaction argument, or bytes read
- * back from the chain). Throws INVALID_ARGUMENT naming the field, or INVALID_USCC for a subject `mode` refuses.
+ * Validated entries read in place: where each one starts in `bytes`, and no object or string per entry. The
+ * chaincode checks an anchor's 10,000 entries with it and a chain-index follower writes its rows straight from the
+ * bytes (bench/RESULTS.md, "issue 13: follower"); `decodeIndexEntries` builds objects on top of it.
  */
-export function decodeIndexEntries(bytes: Uint8Array, mode: UsccMode, field = 'indexEntries'): IndexEntry[] {
+export interface IndexEntriesView {
+  readonly bytes: Buffer;
+  readonly count: number;
+  /** Byte offset of entry i in `bytes`; `offsets[count]` is `bytes.length`. */
+  readonly offsets: Uint32Array;
+}
+
+/** Offsets inside an entry, from its start. */
+export const ENTRY_OFFSET = {
+  leafIndex: 0,
+  leafHash: 8,
+  recordDigest: 8 + HASH_BYTES,
+  subject: 8 + 2 * HASH_BYTES,
+  kindLength: FIXED_ENTRY_BYTES - 1,
+  kind: FIXED_ENTRY_BYTES,
+} as const;
+export const ENTRY_HASH_BYTES = HASH_BYTES;
+export const ENTRY_SUBJECT_BYTES = SUBJECT_BYTES;
+
+/** The leaf index of entry `i` of a scanned view. */
+export function leafIndexAt(view: IndexEntriesView, i: number): number {
+  const at = view.offsets[i] ?? 0;
+  return view.bytes.readUInt32BE(at) * TWO_32 + view.bytes.readUInt32BE(at + 4);
+}
+
+// GB 32100 by byte: the symbol value of each allowed character (0-9A-HJ-NPQRTUWXY), -1 for any other byte.
+const USCC_ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+const USCC_VALUE = new Int8Array(256).fill(-1);
+for (let v = 0; v < USCC_ALPHABET.length; v++) USCC_VALUE[USCC_ALPHABET.charCodeAt(v)] = v;
+const USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/**
+ * Whether the 18 bytes at `at` are an upper-case USCC that `mode` accepts: checkUscc's rules on bytes, without a
+ * string (checkUscc stays the definition; a failure here is re-examined by it to name the reason).
+ */
+function usccBytesOk(buf: Buffer, at: number, mode: UsccMode): boolean {
+  let sum = 0;
+  for (let i = 0; i < SUBJECT_BYTES; i++) {
+    const byte = buf[at + i] ?? 0;
+    const value = USCC_VALUE[byte] ?? -1;
+    if (value < 0 || (i >= 2 && i < 8 && (byte < DIGIT_0 || byte > DIGIT_9))) return false;
+    if (i < 17) sum += value * (USCC_WEIGHTS[i] ?? 0);
+    else if (mode === 'strict' && value !== (31 - (sum % 31)) % 31) return false;
+  }
+  return true;
+}
+
+const LOWER_A = 0x61;
+const LOWER_Z = 0x7a;
+const UNDERSCORE = 0x5f;
+
+/** RECORD_KIND (^[a-z][a-z0-9_]{0,31}$) on bytes; the length is checked by the caller. */
+function kindBytesOk(buf: Buffer, at: number, length: number): boolean {
+  for (let i = 0; i < length; i++) {
+    const byte = buf[at + i] ?? 0;
+    const lower = byte >= LOWER_A && byte <= LOWER_Z;
+    if (!(lower || (i > 0 && ((byte >= DIGIT_0 && byte <= DIGIT_9) || byte === UNDERSCORE)))) return false;
+  }
+  return true;
+}
+
+/**
+ * Validates version-1 entries in place (attacker-controlled: a member's transaction argument, or bytes read back
+ * from the chain) by the same rules as `decodeIndexEntries`, with the same errors: INVALID_ARGUMENT naming the
+ * field, or INVALID_USCC for a subject `mode` refuses.
+ */
+export function scanIndexEntries(bytes: Uint8Array, mode: UsccMode, field = 'indexEntries'): IndexEntriesView {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < HEADER_BYTES) invalid(field, 'is shorter than its header');
   const version = buf.readUInt8(0);
@@ -90,54 +159,78 @@ export function decodeIndexEntries(bytes: Uint8Array, mode: UsccMode, field = 'i
     invalid(field, `has format version ${version}; only ${INDEX_ENTRIES_FORMAT_VERSION} is known`);
   const count = buf.readUInt32BE(1);
   if (count > MAX_INDEX_ENTRIES) invalid(field, `must hold at most ${MAX_INDEX_ENTRIES} entries`);
-  const entries = new Array<IndexEntry>(count);
+  const offsets = new Uint32Array(count + 1);
   let at = HEADER_BYTES;
   let last = -1;
   for (let i = 0; i < count; i++) {
-    const name = `${field}[${i}]`;
-    if (at + FIXED_ENTRY_BYTES > buf.length) invalid(name, 'is cut short');
-    const high = buf.readUInt32BE(at);
-    const leafIndex = high * TWO_32 + buf.readUInt32BE(at + 4);
-    if (!Number.isSafeInteger(leafIndex)) invalid(`${name}.leafIndex`, 'must be at most 2^53 - 1');
+    offsets[i] = at;
+    if (at + FIXED_ENTRY_BYTES > buf.length) invalid(`${field}[${i}]`, 'is cut short');
+    const leafIndex = buf.readUInt32BE(at) * TWO_32 + buf.readUInt32BE(at + 4);
+    if (!Number.isSafeInteger(leafIndex)) invalid(`${field}[${i}].leafIndex`, 'must be at most 2^53 - 1');
     if (leafIndex <= last)
       invalid(
-        `${name}.leafIndex`,
+        `${field}[${i}].leafIndex`,
         "must be greater than the previous entry's (entries sorted by leaf index, no duplicates)",
       );
     last = leafIndex;
-    const subjectAt = at + 8 + 2 * HASH_BYTES;
-    const subject = buf.toString('latin1', subjectAt, subjectAt + SUBJECT_BYTES);
-    const uscc = checkUscc(subject, mode);
-    if (!uscc.valid) {
-      fail(
-        'INVALID_USCC',
-        uscc.reason === 'format'
-          ? `"${name}.subject" is not shaped like a Unified Social Credit Code (GB 32100: 18 characters of 0-9A-HJ-NPQRTUWXY)`
-          : `"${name}.subject" has a wrong GB 32100 check character`,
-      );
-    }
-    // Upper-case only: one encoding per entry list, so the chain stores exactly the bytes it was sent.
-    if (uscc.code !== subject) invalid(`${name}.subject`, 'must be upper-case');
-    const kindLength = buf.readUInt8(at + FIXED_ENTRY_BYTES - 1);
-    const kindAt = at + FIXED_ENTRY_BYTES;
+    const subjectAt = at + ENTRY_OFFSET.subject;
+    if (!usccBytesOk(buf, subjectAt, mode)) refuseSubject(`${field}[${i}]`, buf, subjectAt, mode);
+    const kindLength = buf.readUInt8(at + ENTRY_OFFSET.kindLength);
+    const kindAt = at + ENTRY_OFFSET.kind;
     if (kindLength === 0 || kindLength > MAX_KIND_BYTES || kindAt + kindLength > buf.length)
-      invalid(`${name}.kind`, 'has a bad length');
-    const kind = buf.toString('latin1', kindAt, kindAt + kindLength);
-    if (!RECORD_KIND.test(kind))
+      invalid(`${field}[${i}].kind`, 'has a bad length');
+    if (!kindBytesOk(buf, kindAt, kindLength))
       invalid(
-        `${name}.kind`,
+        `${field}[${i}].kind`,
         'must be a record kind (lower-case letter, then lower-case letters, digits or "_", at most 32)',
       );
-    entries[i] = {
-      kind,
-      leafHash: buf.toString('hex', at + 8, at + 8 + HASH_BYTES),
-      leafIndex,
-      recordDigest: buf.toString('hex', at + 8 + HASH_BYTES, subjectAt),
-      subject,
-    };
     at = kindAt + kindLength;
   }
+  offsets[count] = at;
   if (at !== buf.length) invalid(field, `has ${buf.length - at} bytes after its ${count} entries`);
+  return { bytes: buf, count, offsets };
+}
+
+/** Throws the error checkUscc's verdict on a subject the byte check refused calls for. */
+function refuseSubject(name: string, buf: Buffer, at: number, mode: UsccMode): void {
+  const subject = buf.toString('latin1', at, at + SUBJECT_BYTES);
+  const uscc = checkUscc(subject, mode);
+  if (!uscc.valid) {
+    fail(
+      'INVALID_USCC',
+      uscc.reason === 'format'
+        ? `"${name}.subject" is not shaped like a Unified Social Credit Code (GB 32100: 18 characters of 0-9A-HJ-NPQRTUWXY)`
+        : `"${name}.subject" has a wrong GB 32100 check character`,
+    );
+  }
+  // Upper-case only: one encoding per entry list, so the chain stores exactly the bytes it was sent.
+  if (uscc.code !== subject) invalid(`${name}.subject`, 'must be upper-case');
+}
+
+/**
+ * Decodes and validates version-1 entries (attacker-controlled: a member's transaction argument, or bytes read
+ * back from the chain). Throws INVALID_ARGUMENT naming the field, or INVALID_USCC for a subject `mode` refuses.
+ */
+export function decodeIndexEntries(bytes: Uint8Array, mode: UsccMode, field = 'indexEntries'): IndexEntry[] {
+  return indexEntriesOf(scanIndexEntries(bytes, mode, field));
+}
+
+/** The entries of a scanned view as objects (hex hashes, as the JSON API carries them). */
+export function indexEntriesOf(view: IndexEntriesView): IndexEntry[] {
+  const { bytes: buf, count, offsets } = view;
+  const entries = new Array<IndexEntry>(count);
+  for (let i = 0; i < count; i++) {
+    const at = offsets[i] ?? 0;
+    const subjectAt = at + ENTRY_OFFSET.subject;
+    const kindAt = at + ENTRY_OFFSET.kind;
+    entries[i] = {
+      kind: buf.toString('latin1', kindAt, offsets[i + 1] ?? 0),
+      leafHash: buf.toString('hex', at + ENTRY_OFFSET.leafHash, at + ENTRY_OFFSET.recordDigest),
+      leafIndex: leafIndexAt(view, i),
+      recordDigest: buf.toString('hex', at + ENTRY_OFFSET.recordDigest, subjectAt),
+      subject: buf.toString('latin1', subjectAt, subjectAt + SUBJECT_BYTES),
+    };
+  }
   return entries;
 }
 

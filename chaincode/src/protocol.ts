@@ -65,15 +65,28 @@ export { kidOf, parseP256Spki, verifyP256LowS } from './keys';
 // The chain's records as the contract stores and returns them.
 export type { AnchoredCheckpoint } from './checkpoints';
 export { evidenceIdOf, type Evidence, type Party } from './evidence';
-export { chunkCount, type IndexChunk, type IndexEntriesAnswer } from './record-index';
+export { chunkCount, INDEX_ENTRIES_TRANSIENT_KEY, type IndexChunk, type IndexEntriesAnswer } from './record-index';
 export {
   decodeBase64Field,
   decodeIndexEntries,
   encodeIndexEntries,
+  ENTRY_HASH_BYTES,
+  ENTRY_OFFSET,
+  ENTRY_SUBJECT_BYTES,
   INDEX_ENTRIES_FORMAT_VERSION,
+  indexEntriesOf,
+  leafIndexAt,
   MAX_INDEX_ENTRIES,
+  scanIndexEntries,
+  type IndexEntriesView,
   type IndexEntry,
 } from './index-entry-codec';
+export {
+  encodeAnchoredEvent,
+  parseAnchoredEvent,
+  type AnchoredEventHeader,
+  type AnchoredEventPayload,
+} from './anchored-event';
 export { consentCovers, consentIdOf, type Consent, type ConsentCheck } from './consents';
 export type { AccessReceipt } from './receipts';
 export type { NodeRecord, Organization, OriginRecord, PublicKeyRecord } from './registry';

@@ -29,7 +29,9 @@ import {
   decodeIndexEntries,
   encodeIndexEntries,
   isBinaryIndexArgument,
+  leafIndexAt,
   MAX_INDEX_ENTRIES,
+  scanIndexEntries,
   type IndexEntry,
 } from './index-entry-codec';
 
@@ -68,18 +70,65 @@ export function requireOrigin(field: string, origin: unknown): string {
   return requirePattern(field, origin, ORIGIN, 'a log origin lianxin/<MSP>/<shard>');
 }
 
-/** AnchorCheckpoint's indexEntries, validated; `binary` holds the bytes to store when they came in that form. */
+/**
+ * AnchorCheckpoint's indexEntries, validated: how many, the lowest and highest leaf index (entries are strictly
+ * increasing), and the binary encoding to store and to send in the Anchored event. The first format's JSON
+ * entries are kept as objects for their chunks; binary ones are not turned into objects at all.
+ */
 export interface ParsedIndexEntries {
-  readonly entries: readonly IndexEntry[];
+  readonly count: number;
+  /** -1 when there are no entries. */
+  readonly firstLeaf: number;
+  readonly lastLeaf: number;
   readonly binary: Buffer | undefined;
+  /** The first format's entries, when they came as JSON. */
+  readonly json: readonly IndexEntry[] | undefined;
+}
+
+/**
+ * The transient-data key under which AnchorCheckpoint takes the entries' binary encoding as raw bytes, with its
+ * indexEntries argument empty. Transient data is not recorded in the transaction: the entries reach the block once,
+ * as the write set and the Anchored event hold them validated, rather than a third time as a base64 argument that
+ * the contract API copies and stringifies for its schema check (bench/RESULTS.md, "issue 13: follower").
+ */
+export const INDEX_ENTRIES_TRANSIENT_KEY = 'indexEntries';
+
+/** AnchorCheckpoint's entries, from transient data (raw binary) or from its indexEntries argument. */
+export function parseIndexInput(ctx: Context, argument: string, mode: UsccMode): ParsedIndexEntries {
+  const transient = ctx.stub.getTransient().get(INDEX_ENTRIES_TRANSIENT_KEY);
+  if (transient === undefined) return parseIndexArgument(argument, mode);
+  if (argument !== '') invalid('indexEntries', 'must be empty when the entries come as transient data');
+  return parseIndexBytes(Buffer.from(transient.buffer, transient.byteOffset, transient.byteLength), mode);
+}
+
+function parseIndexBytes(bytes: Buffer, mode: UsccMode): ParsedIndexEntries {
+  const view = scanIndexEntries(bytes, mode);
+  return {
+    count: view.count,
+    firstLeaf: view.count === 0 ? -1 : leafIndexAt(view, 0),
+    lastLeaf: view.count === 0 ? -1 : leafIndexAt(view, view.count - 1),
+    binary: view.bytes,
+    json: undefined,
+  };
 }
 
 /** The argument as either format: base64 of the binary encoding, or the first format's JSON array ('' = none). */
 export function parseIndexArgument(text: string, mode: UsccMode): ParsedIndexEntries {
-  if (!isBinaryIndexArgument(text)) return { entries: parseIndexEntries(text, mode), binary: undefined };
-  const binary = decodeBase64Field('indexEntries', text);
-  return { entries: decodeIndexEntries(binary, mode), binary };
+  if (!isBinaryIndexArgument(text)) {
+    const entries = parseIndexEntries(text, mode);
+    return {
+      count: entries.length,
+      firstLeaf: entries[0]?.leafIndex ?? -1,
+      lastLeaf: entries.at(-1)?.leafIndex ?? -1,
+      binary: undefined,
+      json: entries,
+    };
+  }
+  return parseIndexBytes(decodeBase64Field('indexEntries', text), mode);
 }
+
+/** The entries in the binary encoding: as sent, or encoded from the first format's JSON. */
+export const binaryOf = (parsed: ParsedIndexEntries): Buffer => parsed.binary ?? encodeIndexEntries(parsed.json ?? []);
 
 /** Entries sorted by strictly increasing leaf index (so no duplicates), each fully validated. */
 export function parseIndexEntries(json: string, mode: UsccMode): IndexEntry[] {
@@ -119,8 +168,8 @@ export async function writeIndex(
   origin: string,
   checkpointSize: number,
 ): Promise<void> {
-  const { entries, binary } = parsed;
-  if (entries.length === 0) return;
+  const { count, binary } = parsed;
+  if (count === 0) return;
   if (binary !== undefined) {
     await ctx.stub.putState(
       ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)),
@@ -128,6 +177,7 @@ export async function writeIndex(
     );
     return;
   }
+  const entries = parsed.json ?? [];
   for (let chunk = 0; chunk < chunkCount(entries.length); chunk++) {
     const row: ChunkRow = { entries: entries.slice(chunk * INDEX_CHUNK_ENTRIES, (chunk + 1) * INDEX_CHUNK_ENTRIES) };
     // canonicalJson took ≈13 % of the ledger's busy time on 10,000-entry anchors; parseIndexEntries builds every

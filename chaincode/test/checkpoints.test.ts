@@ -73,7 +73,14 @@ describe('AnchorCheckpoint', () => {
       txId,
       anchoredAt: '2026-03-01T00:00:00.000Z',
     });
-    expect(events).toEqual([{ name: 'Anchored', payload: { origin, size: '2', txId, indexCount: 2 } }]);
+    // The event carries the entries as the chain stored them (anchored-event.ts).
+    expect(events).toEqual([
+      {
+        name: 'Anchored',
+        payload: { anchoredAt: '2026-03-01T00:00:00.000Z', origin, size: '2', txId, indexCount: 2 },
+        attachment: encodeIndexEntries(entries),
+      },
+    ]);
     expect(await h.call(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, origin))).toEqual(result);
     expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '2', '0'))).toEqual({
       origin,
@@ -513,6 +520,45 @@ describe('AnchorCheckpoint', () => {
       c.GetIndexChunk(ctx, origin, '1500', '1'),
     );
     expect(second).toMatchObject({ chunk: 1, chunks: 2, txId, entries: entries.slice(1_000) });
+  });
+
+  it('takes the entries as transient data, raw, stores them as sent and carries them in the Anchored event', async () => {
+    const { h, logKey, origin } = await createConsortium();
+    const log = new TestLog();
+    const entries = appendRecords(log, [
+      [USCC.icbc, 'loan'],
+      [USCC.huawei, 'tax'],
+      [USCC.icbc, 'loan'],
+    ]);
+    const sent = encodeIndexEntries(entries);
+    h.ledger.transient.set('indexEntries', sent);
+    const { result, events } = await h.tx(client(MSP.agency), (c, ctx) =>
+      c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', ''),
+    );
+    expect(result).toMatchObject({ indexCount: 3, size: '3' });
+    expect([...h.ledger.state].find(([key]) => key.includes('lx.idx.b'))?.[1]).toEqual(sent);
+    expect(events[0]?.attachment).toEqual(sent);
+
+    // The rules are the argument's: validated, in range, and never both ways at once.
+    const more = appendRecords(log, [[USCC.alibaba, 'loan']]);
+    const cp = log.checkpoint(origin, logKey);
+    const proof = JSON.stringify(log.consistency(3));
+    const bad = Buffer.from(encodeIndexEntries(more));
+    bad.write('LOAN', bad.length - 4, 'latin1');
+    h.ledger.transient.set('indexEntries', bad);
+    await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, proof, ''), 'INVALID_ARGUMENT');
+    h.ledger.transient.set('indexEntries', encodeIndexEntries(entries));
+    await h.rejects(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, proof, ''), 'INDEX_LEAF_OUT_OF_RANGE');
+    h.ledger.transient.set('indexEntries', encodeIndexEntries(more));
+    const both = await h.rejects(
+      client(MSP.agency),
+      (c, ctx) => c.AnchorCheckpoint(ctx, cp, proof, encodeIndexEntries(more).toString('base64')),
+      'INVALID_ARGUMENT',
+    );
+    expect(both.detail).toContain('transient');
+    h.ledger.transient.set('indexEntries', encodeIndexEntries(more));
+    const { result: second } = await h.tx(client(MSP.agency), (c, ctx) => c.AnchorCheckpoint(ctx, cp, proof, ''));
+    expect(second).toMatchObject({ indexCount: 1, size: '4', previousSize: '3' });
   });
 
   it('answers an anchor of the first, JSON format through GetIndexEntries in the binary encoding', async () => {

@@ -21,7 +21,7 @@ export interface IdentitySpec {
 
 export interface TxResult<T> {
   readonly result: T;
-  readonly events: ReadonlyArray<{ name: string; payload: unknown }>;
+  readonly events: ReadonlyArray<{ name: string; payload: unknown; attachment?: Buffer }>;
   readonly txId: string;
   readonly writes: number;
   /** Keys plus values written: what the transaction's write set weighs in a block. */
@@ -55,11 +55,14 @@ export class FakeLedger {
   #discarded: WriteSet = new Map();
   /** Milliseconds since the epoch used as the next transaction's timestamp. */
   now = Date.parse('2026-03-01T00:00:00Z');
+  /** The next transaction's transient data (the proposal's TransientMap); each transaction takes and clears it. */
+  transient = new Map<string, Uint8Array>();
 
   /** Runs `fn` as one transaction; its writes are committed only if it resolves. */
   async invoke<T>(identity: IdentitySpec, fn: (ctx: Context) => Promise<T>): Promise<TxResult<T>> {
     const txId = this.#nextTxId();
     const stub = new FakeStub(this, txId, this.now);
+    stub.transient = this.#takeTransient();
     const ctx = { stub: stub as unknown as ChaincodeStub, clientIdentity: fakeIdentity(identity) } as unknown as Context;
     this.#discarded = new Map();
     let result: T;
@@ -78,8 +81,9 @@ export class FakeLedger {
   /** Runs a whole chaincode (fabric-contract-api dispatch) on `args`, as the peer's shim handler would. */
   async invokeChaincode(
     chaincode: { Invoke(stub: ChaincodeStub): Promise<ChaincodeResponse> }, creator: SerializedIdentity, args: string[],
-  ): Promise<ChaincodeResponse & { events: ReadonlyArray<{ name: string; payload: unknown }> }> {
+  ): Promise<ChaincodeResponse & { events: ReadonlyArray<{ name: string; payload: unknown; attachment?: Buffer }> }> {
     const stub = new FakeStub(this, this.#nextTxId(), this.now, creator, args);
+    stub.transient = this.#takeTransient();
     const response = await chaincode.Invoke(stub as unknown as ChaincodeStub);
     this.#discarded = response.status === 200 ? new Map() : new Map(stub.writes);
     if (response.status === 200) this.#commit(stub);
@@ -89,6 +93,12 @@ export class FakeLedger {
   /** What the last transaction wrote before it failed (empty after a success): never committed, kept for tests. */
   get discardedWrites(): WriteSet {
     return this.#discarded;
+  }
+
+  #takeTransient(): Map<string, Uint8Array> {
+    const taken = this.transient;
+    this.transient = new Map();
+    return taken;
   }
 
   /** Fabric txids are 64 hex characters (SHA-256 of nonce ‖ creator); sizes measured here depend on it. */
@@ -111,7 +121,8 @@ export class FakeLedger {
 
 class FakeStub {
   readonly writes = new Map<string, Buffer | undefined>();
-  readonly events: Array<{ name: string; payload: unknown }> = [];
+  transient = new Map<string, Uint8Array>();
+  readonly events: Array<{ name: string; payload: unknown; attachment?: Buffer }> = [];
   readonly #ledger: FakeLedger;
   readonly #txId: string;
   readonly #time: number;
@@ -163,9 +174,17 @@ class FakeStub {
     return Promise.resolve();
   }
 
+  getTransient(): Map<string, Uint8Array> {
+    return this.transient;
+  }
+
   setEvent(name: string, payload: Uint8Array): void {
     this.events.length = 0; // fabric-shim: the last setEvent wins
-    this.events.push({ name, payload: JSON.parse(Buffer.from(payload).toString('utf8')) as unknown });
+    // A JSON header, then (the Anchored event's index entries, anchored-event.ts) a line feed and bytes.
+    const bytes = Buffer.from(payload);
+    const split = bytes.indexOf(0x0a);
+    const header = JSON.parse(bytes.toString('utf8', 0, split < 0 ? bytes.length : split)) as unknown;
+    this.events.push({ name, payload: header, ...(split < 0 ? {} : { attachment: bytes.subarray(split + 1) }) });
   }
 
   createCompositeKey(objectType: string, attributes: string[]): string {

@@ -4,10 +4,15 @@ import {
   decodeBase64Field,
   decodeIndexEntries,
   encodeIndexEntries,
+  indexEntriesOf,
+  leafIndexAt,
   MAX_INDEX_ENTRIES,
+  scanIndexEntries,
   type IndexEntry,
 } from '../src/index-entry-codec';
 import { ChaincodeError } from '../src/errors';
+import { checkUscc } from '../src/uscc';
+import { RECORD_KIND } from '../src/validation';
 import { USCC } from './fixtures';
 
 const SUBJECTS = [USCC.icbc, USCC.huawei, USCC.alibaba];
@@ -152,5 +157,59 @@ describe('index entry codec', () => {
     for (const bad of ['AAE', 'AA==AA==', 'AA\nEC', 'AAE=!', 'AAF=']) {
       expect(refusal(() => decodeBase64Field('f', bad))).toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
+  });
+});
+
+describe('scanning index entries in place', () => {
+  // Subjects near the valid ones: every position mutated to characters in and out of the alphabet, lower case.
+  const MUTATIONS = ['0', '9', 'A', 'H', 'I', 'O', 'S', 'V', 'Z', 'Y', 'a', 'y', ' ', '\u00ff'];
+  const candidates = [USCC.icbc, USCC.huawei, USCC.alibaba].flatMap((code) => [
+    code,
+    code.toLowerCase(),
+    ...Array.from({ length: 18 }, (_, i) => MUTATIONS.map((m) => `${code.slice(0, i)}${m}${code.slice(i + 1)}`)).flat(),
+  ]);
+
+  it("accepts exactly the subjects checkUscc accepts upper-case, in both modes, with decodeIndexEntries' errors", () => {
+    const [entry] = randomEntries(1, 8) as [IndexEntry];
+    let refused = 0;
+    for (const mode of ['strict', 'lenient'] as const) {
+      for (const subject of candidates) {
+        const bytes = encodeIndexEntries([{ ...entry, subject }]);
+        const verdict = checkUscc(subject, mode);
+        if (verdict.valid && verdict.code === subject) {
+          expect(scanIndexEntries(bytes, mode).count).toBe(1);
+        } else {
+          refused++;
+          expect(refusal(() => scanIndexEntries(bytes, mode))).toMatchObject({
+            code: verdict.valid ? 'INVALID_ARGUMENT' : 'INVALID_USCC',
+          });
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(candidates.length);
+  });
+
+  it('accepts exactly the kinds RECORD_KIND matches', () => {
+    const [entry] = randomEntries(1, 9) as [IndexEntry];
+    for (const kind of ['a', 'loan', 'court_2', 'x9', 'k'.repeat(32), '_a', '9a', 'Loan', 'lo-an', 'lo an', 'é']) {
+      const bytes = encodeIndexEntries([{ ...entry, kind: 'loan' }]);
+      const withKind = Buffer.concat([
+        bytes.subarray(0, bytes.length - 5),
+        Buffer.from([kind.length]),
+        Buffer.from(kind, 'latin1'),
+      ]);
+      if (RECORD_KIND.test(kind)) expect(scanIndexEntries(withKind, 'strict').count).toBe(1);
+      else expect(refusal(() => scanIndexEntries(withKind, 'strict'))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+  });
+
+  it('gives each entry its offset and leaf index, and the objects decodeIndexEntries gives', () => {
+    const entries = randomEntries(25, 10);
+    const bytes = encodeIndexEntries(entries);
+    const view = scanIndexEntries(bytes, 'strict');
+    expect(view.count).toBe(25);
+    expect(view.offsets[25]).toBe(bytes.length);
+    expect(Array.from({ length: 25 }, (_, i) => leafIndexAt(view, i))).toEqual(entries.map((e) => e.leafIndex));
+    expect(indexEntriesOf(view)).toEqual(entries.map(sorted));
   });
 });

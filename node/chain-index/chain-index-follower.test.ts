@@ -11,6 +11,7 @@ import {
   type IndexEntry,
   type LianxinChain,
 } from '../ledger/index.ts';
+import { encodeIndexEntries, scanIndexEntries } from '../../chaincode/src/protocol.ts';
 import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
 import { ChainIndex, ChainIndexFollower } from './index.ts';
 
@@ -116,6 +117,66 @@ describe('ChainIndexFollower entries', () => {
       version: 2,
       txId: 'other-tx',
     });
+  });
+
+  it('applies the entries an event carries without asking the chain, a subject indexed twice in one anchor numbered twice', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    const index = await ChainIndex.open(db.chainIndex);
+    const carried = (anchoredAt: string, entries: IndexEntry[]) => ({
+      anchoredAt,
+      entries: scanIndexEntries(encodeIndexEntries(entries), 'lenient'),
+    });
+    const events: AnchoredEvent[] = [
+      {
+        blockNumber: 7n,
+        transactionId: 'tx-7',
+        origin: OTHER,
+        size: 3,
+        indexCount: 3,
+        carried: carried('2026-12-05T00:00:07.000Z', [entry(0, SUBJECT_A), entry(1, SUBJECT_B), entry(2, SUBJECT_A)]),
+      },
+      {
+        blockNumber: 8n,
+        transactionId: 'tx-8',
+        origin: OTHER,
+        size: 4,
+        indexCount: 1,
+        carried: carried('2026-12-05T00:00:08.000Z', [entry(3, SUBJECT_A)]),
+      },
+    ];
+    const applied: bigint[] = [];
+    const follower = new ChainIndexFollower({
+      index,
+      chain: {
+        anchoredEvents: () => Promise.resolve(streamOf(events)),
+        getIndexEntries: () => Promise.reject(new Error('the event carried the entries')),
+      },
+      onApplied: (anchor) => applied.push(anchor.blockNumber),
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    follower.start();
+    for (let i = 0; i < 200 && applied.length < 2; i++) await sleep(10);
+    expect(follower.failure).toBeUndefined();
+    await follower.stop();
+    expect(applied).toEqual([7n, 8n]);
+    expect(await index.getIndexRecord(SUBJECT_A, 'loan')).toEqual({
+      subject: SUBJECT_A,
+      kind: 'loan',
+      version: 3,
+      origin: OTHER,
+      leafIndex: 3,
+      leafHash: entry(3, SUBJECT_A).leafHash,
+      recordDigest: 'ab'.repeat(32),
+      checkpointSize: 4,
+      txId: 'tx-8',
+      blockNumber: '8',
+      anchoredAt: '2026-12-05T00:00:08.000Z',
+    });
+    expect(await index.getIndexRecord(SUBJECT_B, 'loan')).toMatchObject({ version: 1, leafIndex: 1, txId: 'tx-7' });
+    expect(index.position).toEqual({ blockNumber: 8n, transactionId: 'tx-8' });
   });
 
   it('does not apply an anchor whose entries are not as many as its event announced', async () => {

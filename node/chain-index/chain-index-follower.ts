@@ -1,9 +1,11 @@
 /**
  * Keeps the node's ChainIndex up with the chain: follows the chaincode's `Anchored` events from the last applied
- * anchor, reads each anchor's index entries (GetIndexEntries, one evaluation in the binary encoding) and applies
- * them. The node's own anchors are not read back: the anchorer hands over the entries it submitted, which are the
- * bytes the chain stored once the transaction named by the event committed (chaincode/src/index-entry-codec.ts). A broken event stream or an
- * unavailable ledger is retried with capped exponential backoff; the stored position makes every resume exact.
+ * anchor and applies each anchor's index entries, which the event carries in the chain's binary encoding
+ * (chaincode/src/anchored-event.ts), validated by the ledger client. Anchors committed before events carried
+ * them are read with GetIndexEntries (one evaluation), or, for the node's own, taken from the anchorer, which
+ * hands over the entries it submitted: the bytes the chain stored once the transaction named by the event
+ * committed (chaincode/src/index-entry-codec.ts). A broken event stream or an unavailable ledger is retried with
+ * capped exponential backoff; the stored position makes every resume exact.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnchoredEvent, AnchorIndexEntries, LianxinChain } from '../ledger/index.ts';
@@ -103,11 +105,17 @@ export class ChainIndexFollower {
   }
 
   async #apply(anchor: AnchoredEvent): Promise<void> {
+    // The anchorer keeps its own anchors' entries for this follower: taken either way, so none is left behind.
+    const own = this.#o.ownEntries?.(anchor.transactionId);
+    if (anchor.carried) {
+      await this.#o.index.applyEncoded(anchor, anchor.carried.anchoredAt, anchor.carried.entries);
+      this.#applied(anchor, anchor.carried.anchoredAt);
+      return;
+    }
     const { anchoredAt, entries } =
       anchor.indexCount === 0
         ? { anchoredAt: '', entries: [] }
-        : (this.#o.ownEntries?.(anchor.transactionId) ??
-          (await this.#o.chain.getIndexEntries(anchor.origin, anchor.size)));
+        : (own ?? (await this.#o.chain.getIndexEntries(anchor.origin, anchor.size)));
     if (entries.length !== anchor.indexCount) {
       throw new Error(
         `anchor ${anchor.origin}/${String(anchor.size)} announced ${String(anchor.indexCount)} index entries, ` +
@@ -115,6 +123,10 @@ export class ChainIndexFollower {
       );
     }
     await this.#o.index.apply(anchor, anchoredAt, entries);
+    this.#applied(anchor, anchoredAt);
+  }
+
+  #applied(anchor: AnchoredEvent, anchoredAt: string): void {
     this.#o.onApplied?.(anchor);
     this.#logProgress(anchor, anchoredAt);
   }

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeLatestRow, encodeLatestRow, versionOf, type LatestRow } from './index-rows.ts';
+import { encodeIndexEntries, scanIndexEntries, type IndexEntry } from '../../chaincode/src/protocol.ts';
+import { decodeLatestRow, encodeLatestRow, latestKey, latestRowsOf, versionOf, type LatestRow } from './index-rows.ts';
 
 describe('chain index rows', () => {
   const row: LatestRow = {
@@ -27,5 +29,39 @@ describe('chain index rows', () => {
       anchoredAt: '2026-11-23T08:00:00.000Z',
     });
     expect(encodeLatestRow(row).length).toBeLessThan(json.length / 3);
+  });
+});
+
+describe('latest rows built from the chain encoding', () => {
+  it('gives the keys and rows latestKey and encodeLatestRow give, byte for byte', () => {
+    const kinds = ['loan', 'a', 'court_judgment_2', 'k'.repeat(32)];
+    const subjects = ['91330100716105852D', '91100000100003962T', '914403001922038216'];
+    const entries: IndexEntry[] = Array.from({ length: 40 }, (_, i) => ({
+      leafIndex: 2 ** 40 + i * 3,
+      leafHash: createHash('sha256')
+        .update(`leaf ${String(i)}`)
+        .digest('hex'),
+      subject: subjects[i % subjects.length] ?? '',
+      kind: kinds[i % kinds.length] ?? '',
+      recordDigest: createHash('sha256')
+        .update(`record ${String(i)}`)
+        .digest('hex'),
+    }));
+    const origin = 'lianxin/NanjingSupplyChainMSP/shard-2';
+    const rows = latestRowsOf(scanIndexEntries(encodeIndexEntries(entries), 'lenient'), origin, 2 ** 40 + 200);
+    for (let i = 0; i < entries.length; i++) rows.setVersion(i, i + 1);
+    expect(rows.keys).toEqual(entries.map((e) => latestKey(e.subject, e.kind)));
+    expect(rows.values).toEqual(
+      entries.map((e, i) =>
+        encodeLatestRow({
+          version: i + 1,
+          leafIndex: e.leafIndex,
+          checkpointSize: 2 ** 40 + 200,
+          leafHash: e.leafHash,
+          recordDigest: e.recordDigest,
+          origin,
+        }),
+      ),
+    );
   });
 });

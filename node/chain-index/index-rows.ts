@@ -29,6 +29,14 @@ export interface AnchorRow {
   readonly anchoredAt: string;
 }
 
+import {
+  ENTRY_HASH_BYTES,
+  ENTRY_OFFSET,
+  ENTRY_SUBJECT_BYTES,
+  leafIndexAt,
+  type IndexEntriesView,
+} from '../../chaincode/src/protocol.ts';
+
 export const POSITION_KEY = Buffer.from('position');
 
 export const latestKey = (subject: string, kind: string): Buffer => Buffer.from(`latest/${subject}/${kind}`);
@@ -61,6 +69,60 @@ export function decodeLatestRow(bytes: Buffer): LatestRow {
     leafHash: bytes.toString('hex', 20, 20 + HASH_BYTES),
     recordDigest: bytes.toString('hex', 20 + HASH_BYTES, FIXED_BYTES),
     origin: bytes.toString('utf8', FIXED_BYTES),
+  };
+}
+
+/** An anchor's latest rows, built from its encoded entries; versions are filled in by `setVersion`. */
+export interface LatestRows {
+  /** `latestKey(subject, kind)` of entry i. */
+  readonly keys: Buffer[];
+  /** `encodeLatestRow` of entry i, with version 0 until set. */
+  readonly values: Buffer[];
+  setVersion(i: number, version: number): void;
+}
+
+const LATEST_PREFIX = Buffer.from('latest/');
+const SLASH = 0x2f;
+
+/**
+ * The keys and rows of an anchor's entries, the bytes `latestKey` and `encodeLatestRow` give, copied from the
+ * chain's encoding: one allocation for all keys and one for all rows of the anchor, views into them per entry
+ * (a follower applies every anchor of the consortium; per-entry objects and hex strings were most of its CPU).
+ */
+export function latestRowsOf(entries: IndexEntriesView, origin: string, checkpointSize: number): LatestRows {
+  const { bytes, count, offsets } = entries;
+  const originBytes = Buffer.from(origin, 'utf8');
+  const rowBytes = FIXED_BYTES + originBytes.length;
+  const fixedKeyBytes = LATEST_PREFIX.length + ENTRY_SUBJECT_BYTES + 1;
+  const kindBytes = (offsets[count] ?? 0) - (offsets[0] ?? 0) - count * ENTRY_OFFSET.kind;
+  const keySlab = Buffer.allocUnsafe(count * fixedKeyBytes + kindBytes);
+  const rowSlab = Buffer.allocUnsafe(count * rowBytes);
+  const keys = new Array<Buffer>(count);
+  const values = new Array<Buffer>(count);
+  let keyAt = 0;
+  for (let i = 0; i < count; i++) {
+    const at = offsets[i] ?? 0;
+    const kindAt = at + ENTRY_OFFSET.kind;
+    const kindEnd = offsets[i + 1] ?? 0;
+    const keyStart = keyAt;
+    keyAt += LATEST_PREFIX.copy(keySlab, keyAt);
+    keyAt += bytes.copy(keySlab, keyAt, at + ENTRY_OFFSET.subject, at + ENTRY_OFFSET.subject + ENTRY_SUBJECT_BYTES);
+    keySlab[keyAt++] = SLASH;
+    keyAt += bytes.copy(keySlab, keyAt, kindAt, kindEnd);
+    keys[i] = keySlab.subarray(keyStart, keyAt);
+    const rowAt = i * rowBytes;
+    rowSlab.writeUInt32BE(0, rowAt);
+    rowSlab.writeDoubleBE(leafIndexAt(entries, i), rowAt + 4);
+    rowSlab.writeDoubleBE(checkpointSize, rowAt + 12);
+    // leafHash then recordDigest, adjacent in both layouts.
+    bytes.copy(rowSlab, rowAt + 20, at + ENTRY_OFFSET.leafHash, at + ENTRY_OFFSET.leafHash + 2 * ENTRY_HASH_BYTES);
+    originBytes.copy(rowSlab, rowAt + FIXED_BYTES);
+    values[i] = rowSlab.subarray(rowAt, rowAt + rowBytes);
+  }
+  return {
+    keys,
+    values,
+    setVersion: (i, version) => rowSlab.writeUInt32BE(version, i * rowBytes),
   };
 }
 

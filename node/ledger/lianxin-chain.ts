@@ -13,7 +13,16 @@ import {
 } from '@hyperledger/fabric-gateway';
 import { X509Certificate } from 'node:crypto';
 import { common } from '@hyperledger/fabric-protos';
-import { decodeBase64Field, decodeIndexEntries, encodeIndexEntries } from '../../chaincode/src/protocol.ts';
+import {
+  ChaincodeError,
+  decodeBase64Field,
+  decodeIndexEntries,
+  encodeIndexEntries,
+  INDEX_ENTRIES_TRANSIENT_KEY,
+  parseAnchoredEvent,
+  scanIndexEntries,
+  type IndexEntriesView,
+} from '../../chaincode/src/protocol.ts';
 import type {
   AccessReceipt,
   AnchoredCheckpoint,
@@ -42,6 +51,7 @@ export type {
   ConsentCheck,
   Evidence,
   IndexChunk,
+  IndexEntriesView,
   IndexEntry,
   NodeRecord,
   Organization,
@@ -116,6 +126,11 @@ export interface AnchoredEvent extends ChainPosition {
   readonly origin: string;
   readonly size: number;
   readonly indexCount: number;
+  /**
+   * The anchor's index entries as the event carried them, validated (chaincode/src/anchored-event.ts), with the
+   * transaction's time; absent for anchors committed before events carried them (read them with getIndexEntries).
+   */
+  readonly carried?: { readonly anchoredAt: string; readonly entries: IndexEntriesView };
 }
 
 interface Page<T> {
@@ -242,7 +257,9 @@ export class LianxinChain {
 
   /**
    * Anchors a signed checkpoint with the RFC 9162 consistency proof from the last anchored size and the index
-   * entries of the leaves it newly covers, in the binary encoding (chaincode/src/index-entry-codec.ts).
+   * entries of the leaves it newly covers, in the binary encoding (chaincode/src/index-entry-codec.ts), sent as
+   * transient data (INDEX_ENTRIES_TRANSIENT_KEY): the chain records them in the write set and the Anchored event,
+   * not a third time as an argument.
    */
   anchorCheckpoint(
     note: string,
@@ -252,12 +269,9 @@ export class LianxinChain {
   ) {
     return this.#submitWith<AnchoredCheckpoint>(
       'AnchorCheckpoint',
-      [
-        note,
-        JSON.stringify(consistencyProof.map((h) => Buffer.from(h).toString('base64'))),
-        entries.length === 0 ? '' : encodeIndexEntries(entries).toString('base64'),
-      ],
+      [note, JSON.stringify(consistencyProof.map((h) => Buffer.from(h).toString('base64'))), ''],
       options.onEndorsed,
+      entries.length === 0 ? undefined : { [INDEX_ENTRIES_TRANSIENT_KEY]: encodeIndexEntries(entries) },
     );
   }
 
@@ -533,10 +547,14 @@ export class LianxinChain {
     transaction: string,
     args: readonly string[],
     onEndorsed: ((transactionId: string, result: T) => void) | undefined,
+    transientData?: Record<string, Uint8Array>,
   ): Promise<Committed<T>> {
     let transactionId: string | undefined;
     try {
-      const submitted = await this.#contract.submitAsync(transaction, { arguments: [...args] });
+      const submitted = await this.#contract.submitAsync(transaction, {
+        arguments: [...args],
+        ...(transientData === undefined ? {} : { transientData }),
+      });
       transactionId = submitted.getTransactionId();
       onEndorsed?.(transactionId, parse(submitted.getResult()) as T);
       const status = await submitted.getStatus();
@@ -590,15 +608,29 @@ function parse(bytes: Uint8Array): unknown {
 }
 
 /** The payload is the chaincode's `Anchored {origin,size,txId,indexCount}` (chaincode/README.md). */
+/**
+ * The payload is the chaincode's `Anchored` event (chaincode/src/anchored-event.ts). Entries it carries are
+ * validated by the chaincode's own decoder, leniently (the registry's USCC mode applied when the anchor committed;
+ * it may have changed since), and must be as many as the header says.
+ */
 function toAnchoredEvent(event: ChaincodeEvent): AnchoredEvent {
-  const payload = parse(event.payload) as { origin: string; size: string; indexCount: number };
-  return {
+  const { header, entries } = parseAnchoredEvent(event.payload);
+  const anchored = {
     blockNumber: event.blockNumber,
     transactionId: event.transactionId,
-    origin: payload.origin,
-    size: Number(payload.size),
-    indexCount: payload.indexCount,
+    origin: header.origin,
+    size: Number(header.size),
+    indexCount: header.indexCount,
   };
+  if (entries === undefined || header.anchoredAt === undefined) return anchored;
+  const view = scanIndexEntries(entries, 'lenient', `Anchored(${header.origin}, ${header.size}).entries`);
+  if (view.count !== header.indexCount) {
+    throw new ChaincodeError(
+      'INVALID_ARGUMENT',
+      `"Anchored(${header.origin}, ${header.size})" announces ${String(header.indexCount)} index entries but carries ${String(view.count)}`,
+    );
+  }
+  return { ...anchored, carried: { anchoredAt: header.anchoredAt, entries: view } };
 }
 
 /** The payload is the chaincode's `ConsentChanged {consentId,action,txId}` (chaincode/src/consents.ts). */

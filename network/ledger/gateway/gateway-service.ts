@@ -8,6 +8,7 @@ import { LedgerError } from '../errors.ts';
 import { blockTransactions } from '../events/block-transactions.ts';
 import { toPeerResponse } from '../endorser/index.ts';
 import { callSignal } from './call-signal.ts';
+import { ChaincodeEventsCache } from './chaincode-events-cache.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
 import { toServiceError, type GatewayOperation } from './grpc-errors.ts';
 import { decodeRequest } from './raw-service.ts';
@@ -15,6 +16,7 @@ import { decodeRequest } from './raw-service.ts';
 type Unary = (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>) => void;
 
 export function gatewayService(backend: GatewayBackend): UntypedServiceImplementation {
+  const eventsCache = new ChaincodeEventsCache();
   const unary =
     (operation: GatewayOperation, handle: (request: Buffer, signal: AbortSignal) => Promise<Uint8Array>): Unary =>
     (call, callback) => {
@@ -80,7 +82,7 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
 
     ChaincodeEvents: (call: ServerWritableStream<Buffer, Uint8Array>) => {
       backend.streams
-        .run(() => streamChaincodeEvents(backend, call))
+        .run(() => streamChaincodeEvents(backend, call, eventsCache))
         .catch((err: unknown) => {
           // A cancelled call has no one to tell (the handler ended because of it, e.g. while waiting for drain).
           if (call.cancelled) return;
@@ -148,6 +150,7 @@ async function waitForTransaction(backend: GatewayBackend, txId: string, signal:
 async function streamChaincodeEvents(
   backend: GatewayBackend,
   call: ServerWritableStream<Buffer, Uint8Array>,
+  cache: ChaincodeEventsCache,
 ): Promise<void> {
   const signal = callSignal(call);
   const request = await verifiedRequest(
@@ -173,28 +176,43 @@ async function streamChaincodeEvents(
 
   while (!signal.aborted) {
     await backend.blocks.waitForHeight(blockNum + 1, signal);
-    const block = await backend.getBlock(blockNum);
-    if (!block) throw new LedgerError('BAD_REQUEST', `block ${blockNum} not found`);
-    const events: peer.ChaincodeEvent[] = [];
-    for (const tx of blockTransactions(block)) {
-      if (skipUntilAfter !== undefined) {
-        if (tx.txId === skipUntilAfter) skipUntilAfter = undefined;
-        continue;
-      }
-      if (tx.type !== common.HeaderType.ENDORSER_TRANSACTION || tx.validationCode !== peer.TxValidationCode.VALID)
-        continue;
-      // event/transaction.go:97: only complete events of the requested chaincode.
-      events.push(
-        ...tx.events.filter((e) => e.getChaincodeId() === chaincodeId && e.getEventName() !== '' && e.getTxId() !== ''),
-      );
-    }
+    const skip = skipUntilAfter;
     skipUntilAfter = undefined;
-    if (events.length > 0) {
-      const response = new gateway.ChaincodeEventsResponse();
-      response.setBlockNumber(blockNum);
-      response.setEventsList(events);
-      if (!call.write(response.serializeBinary())) await backend.streams.drain(call, signal);
-    }
+    // A resumed stream's first block is its own answer; every other block's is the same for every stream.
+    const answer =
+      skip === undefined
+        ? await cache.get(blockNum, chaincodeId, () => chaincodeEventsAnswer(backend, blockNum, chaincodeId, undefined))
+        : await chaincodeEventsAnswer(backend, blockNum, chaincodeId, skip);
+    if (answer !== undefined && !call.write(answer)) await backend.streams.drain(call, signal);
     blockNum++;
   }
+}
+
+/** Block `blockNum`'s ChaincodeEventsResponse for `chaincodeId`, after transaction `skipUntilAfter` if given. */
+async function chaincodeEventsAnswer(
+  backend: GatewayBackend,
+  blockNum: number,
+  chaincodeId: string,
+  skipUntilAfter: string | undefined,
+): Promise<Uint8Array | undefined> {
+  const block = await backend.getBlock(blockNum);
+  if (!block) throw new LedgerError('BAD_REQUEST', `block ${blockNum} not found`);
+  const events: peer.ChaincodeEvent[] = [];
+  for (const tx of blockTransactions(block)) {
+    if (skipUntilAfter !== undefined) {
+      if (tx.txId === skipUntilAfter) skipUntilAfter = undefined;
+      continue;
+    }
+    if (tx.type !== common.HeaderType.ENDORSER_TRANSACTION || tx.validationCode !== peer.TxValidationCode.VALID)
+      continue;
+    // event/transaction.go:97: only complete events of the requested chaincode.
+    events.push(
+      ...tx.events.filter((e) => e.getChaincodeId() === chaincodeId && e.getEventName() !== '' && e.getTxId() !== ''),
+    );
+  }
+  if (events.length === 0) return undefined;
+  const response = new gateway.ChaincodeEventsResponse();
+  response.setBlockNumber(blockNum);
+  response.setEventsList(events);
+  return response.serializeBinary();
 }
