@@ -272,19 +272,18 @@ function toRecord(
   contentDir: string,
   rules: RecordRules,
 ): ReadRecord | Promise<ReadRecord> {
-  const invalid = (field: Field, reason: string): InvalidLine => ({ ok: false, line, field, reason });
   for (const field of REQUIRED) {
-    if (values[field] === undefined || values[field] === '') return invalid(field, 'is required');
+    if (values[field] === undefined || values[field] === '') return invalid(line, field, 'is required');
   }
   const hasContent = values.content !== undefined && values.content !== '';
   const hasFile = values.content_file !== undefined && values.content_file !== '';
   if (hasContent === hasFile)
-    return invalid(hasContent ? 'content_file' : 'content', 'give exactly one of content, content_file');
+    return invalid(line, hasContent ? 'content_file' : 'content', 'give exactly one of content, content_file');
   if (hasContent) {
-    if (typeof values.content !== 'string') return invalid('content', 'must be a string (the record text)');
+    if (typeof values.content !== 'string') return invalid(line, 'content', 'must be a string (the record text)');
     return validRecord(line, values, Buffer.from(values.content, 'utf8'), 'content', rules);
   }
-  if (typeof values.content_file !== 'string') return invalid('content_file', 'must be a file name');
+  if (typeof values.content_file !== 'string') return invalid(line, 'content_file', 'must be a file name');
   const path = resolve(contentDir, values.content_file);
   return (async () => {
     let content: Buffer;
@@ -294,7 +293,7 @@ function toRecord(
       content = await readFile(path);
     } catch (err) {
       if (err instanceof RecordValidationError) return refused(line, err, 'content_file');
-      return invalid('content_file', `cannot be read: ${fileErrorReason(err)}`);
+      return invalid(line, 'content_file', `cannot be read: ${fileErrorReason(err)}`);
     }
     return validRecord(line, values, content, 'content_file', rules);
   })();
@@ -327,6 +326,11 @@ function validRecord(
     if (!(err instanceof RecordValidationError)) throw err;
     return refused(line, err, contentField);
   }
+}
+
+/** A line refused for `field` (a function of its own, not a closure per record: bulk loads call toRecord per line). */
+function invalid(line: number, field: Field, reason: string): InvalidLine {
+  return { ok: false, line, field, reason };
 }
 
 function refused(line: number, err: RecordValidationError, contentField: Field): InvalidLine {
