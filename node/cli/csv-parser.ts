@@ -62,6 +62,7 @@ export class CsvParser {
   #rowHasContent = false;
   #started = false;
 
+  /** `maxRecordBytes` is counted in UTF-16 code units of the decoded text, as csv-parse counted it. */
   constructor(maxRecordBytes = MAX_CSV_RECORD_BYTES) {
     this.#maxRecordChars = maxRecordBytes;
   }
