@@ -8,11 +8,12 @@
  * A row that breaks the grammar (a quote inside an unquoted field, text after a closing quote, an unterminated
  * quote, an oversized record) is the last row: after a broken quote, where the next record begins is a guess.
  *
- * Why not csv-parse (which this module wrapped until issue 13): a bulk load spends most of the CLI's CPU here,
- * and csv-parse through a Transform stream, an object per row and a promise per row cost ≈9 µs of CPU per record
- * on the 2-core bench machine against a budget of 5 µs for the whole CLI. `CsvParser` parses a chunk in one
- * synchronous pass (charCodeAt scanning, one slice per field). csv-parser.test.ts checks it row for row against
- * csv-parse, with the options this module used, on generated inputs cut into chunks at every size.
+ * Why not csv-parse (which this module wrapped until issue 13): a bulk load spends most of the CLI's CPU here.
+ * Through csv-parse's Transform stream, with an object and a promise per row, reading and validating a record cost
+ * ≈10 µs of CPU on the 2-core bench machine, against a budget of 5 µs for the whole CLI; `CsvParser` parses a chunk
+ * in one synchronous pass (charCodeAt scanning, one slice per field) and halves that. csv-parser.test.ts checks it
+ * row for row against csv-parse, with the options this module used, on generated texts cut into chunks of 1, 2
+ * and 5 characters and whole.
  */
 import { MAX_CONFIGURABLE_RECORD_BYTES } from '../records/index.ts';
 
