@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { CsvError, parse as csvParse } from 'csv-parse';
 import { describe, expect, it } from 'vitest';
-import { csvRows, MAX_CSV_RECORD_BYTES, type CsvRow } from './csv-parser.ts';
+import { CsvParser, csvRows, MAX_CSV_RECORD_BYTES, type CsvRow } from './csv-parser.ts';
 
 /** Parses `text` fed in chunks of `size` characters (every split point is a chunk boundary somewhere). */
 async function parse(text: string, size = text.length || 1, maxRecordBytes?: number): Promise<CsvRow[]> {
@@ -11,7 +13,7 @@ async function parse(text: string, size = text.length || 1, maxRecordBytes?: num
   return rows;
 }
 
-describe('csvRows (RFC 4180, through csv-parse)', () => {
+describe('csvRows (RFC 4180)', () => {
   it('splits plain fields and numbers rows by the line they begin on', async () => {
     expect(await parse('a,b,c\n1,2,3\n')).toEqual([
       { line: 1, fields: ['a', 'b', 'c'] },
@@ -101,5 +103,75 @@ describe('csvRows (RFC 4180, through csv-parse)', () => {
       { line: 1, fields: ['a', 'b'] },
       { line: 2, error: 'a record longer than 16842752 bytes'.replace('16842752', String(MAX_CSV_RECORD_BYTES)) },
     ]);
+  });
+});
+
+/** csv-parse's rows and grammar error for `text`, with the options csv-parser.ts wrapped it with until issue 13. */
+async function reference(text: string): Promise<{ fields: string[][]; error?: string }> {
+  const parser = csvParse({
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    record_delimiter: ['\r\n', '\n', '\r'],
+  });
+  const fields: string[][] = [];
+  let error: string | undefined;
+  parser.on('data', (record: string[]) => fields.push(record));
+  parser.on('error', (err) => {
+    error = err instanceof CsvError ? err.code : String(err);
+  });
+  parser.end(text);
+  await finished(parser).catch(() => undefined);
+  return error === undefined ? { fields } : { fields, error };
+}
+
+const ERROR_CODES: Readonly<Record<string, string>> = {
+  INVALID_OPENING_QUOTE: 'a quote inside an unquoted field',
+  CSV_INVALID_CLOSING_QUOTE: 'text after the closing quote',
+  CSV_QUOTE_NOT_CLOSED: 'an unterminated quoted field',
+};
+
+/** A deterministic generator of short texts made of the characters that matter to the grammar. */
+function* texts(count: number): Generator<string> {
+  const alphabet = ['a', 'b', ',', ',', '"', '"', '""', '\r', '\n', '\r\n', '\uFEFF', '汉'];
+  let seed = 0x2545f491;
+  const next = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  for (let i = 0; i < count; i++) {
+    let text = '';
+    const length = Math.floor(next() * 24);
+    for (let j = 0; j < length; j++) text += alphabet[Math.floor(next() * alphabet.length)] ?? '';
+    yield text;
+  }
+}
+
+describe('CsvParser against csv-parse', () => {
+  it('gives the rows csv-parse gives, and fails where it fails, whatever the chunking', async () => {
+    let failures = 0;
+    for (const text of texts(1500)) {
+      const expected = await reference(text);
+      for (const size of [text.length || 1, 1, 2, 5]) {
+        const parser = new CsvParser();
+        const rows: CsvRow[] = [];
+        for (let i = 0; i < text.length; i += size) rows.push(...parser.push(text.slice(i, i + size)));
+        rows.push(...parser.end());
+        const last = rows.at(-1);
+        const error = last !== undefined && 'error' in last ? last.error : undefined;
+        const fields = rows.flatMap((row) => ('fields' in row ? [row.fields] : []));
+        expect({ text, size, fields }).toEqual({ text, size, fields: expected.fields });
+        if (expected.error === undefined) expect({ text, error }).toEqual({ text, error: undefined });
+        else {
+          const reason = ERROR_CODES[expected.error] ?? expected.error;
+          expect({ text, error }).toEqual({ text, error: expect.stringContaining(reason) as string });
+        }
+        if (error !== undefined) failures++;
+      }
+    }
+    // The generator reaches the error paths too, not only well-formed texts.
+    expect(failures).toBeGreaterThan(500);
   });
 });
