@@ -7,7 +7,7 @@ import { common, gateway, orderer, peer } from '@hyperledger/fabric-protos';
 import { LedgerError } from '../errors.ts';
 import { blockTransactions } from '../events/block-transactions.ts';
 import { toPeerResponse } from '../endorser/index.ts';
-import { callSignal } from './call-signal.ts';
+import { callSignal, watchCall } from './call-signal.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
 import { toServiceError, type GatewayOperation } from './grpc-errors.ts';
 import { decodeRequest, encodeMessageField, messageFieldBytes } from './raw-service.ts';
@@ -23,14 +23,17 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
   const unary =
     (operation: GatewayOperation, handle: (request: Buffer, signal: AbortSignal) => Promise<Uint8Array>): Unary =>
     (call, callback) => {
+      const watched = watchCall(call);
       // Through then(): a handler that throws synchronously must still answer with its status, not UNKNOWN.
       Promise.resolve(call.request)
-        .then((request) => handle(request, callSignal(call)))
+        .then((request) => handle(request, watched.signal))
         .then(
           (response) => {
+            watched[Symbol.dispose]();
             callback(null, response);
           },
           (err: unknown) => {
+            watched[Symbol.dispose]();
             callback(toServiceError(err, operation, backend.peer));
           },
         );
