@@ -52,8 +52,8 @@ export interface IdentityVerifier {
   /** validate(), then a low-S ECDSA P-256 signature over SHA-256(message). */
   verifySignature(serializedIdentity: Uint8Array, message: Uint8Array, signature: Uint8Array, at?: Date): IdentityCheck;
   /**
-   * verifySignature() with the curve check on libuv's thread pool: the gateway's per-call signatures (proposal,
-   * transaction, commit-status request) are verified while the event loop serves other calls.
+   * verifySignature() as a promise, for the gateway's per-call signatures (proposal, transaction, commit-status
+   * request): an implementation may run the curve check on libuv's thread pool (ChannelMspsOptions).
    */
   verifySignatureAsync(
     serializedIdentity: Uint8Array,

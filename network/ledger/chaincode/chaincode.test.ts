@@ -380,6 +380,39 @@ describe('in-process low-level chaincode', () => {
   });
 });
 
+describe('in-process chaincode messages', () => {
+  it('endorse the event a contract set, even if it overwrites the buffer once the invocation returned', async () => {
+    const reused = Buffer.from('first event');
+    interface Stub {
+      setEvent(name: string, payload: Buffer): void;
+    }
+    const connection = await startInProcessChaincode({
+      name: NAME,
+      mspId: PEER_MSP,
+      chaincode: {
+        Init: () => Promise.resolve({ status: 200 }),
+        Invoke: (stub) => {
+          (stub as Stub).setEvent('Reused', reused);
+          // Runs after the shim has written COMPLETED and before the peer side has read it.
+          setImmediate(() => reused.write('later value'));
+          return Promise.resolve({ status: 200, payload: Buffer.from('ok') });
+        },
+      },
+    });
+    try {
+      const result = await connection.execute(
+        invocationOf(client, CHANNEL, NAME, ['emit'], 'reused-event'),
+        committedState(),
+      );
+      expect(result.event?.eventName).toBe('Reused');
+      expect(Buffer.from(result.event?.payload ?? []).toString()).toBe('first event');
+      expect(reused.toString()).toBe('later value');
+    } finally {
+      await connection.close();
+    }
+  });
+});
+
 describe('in-process chaincode execute timeout', () => {
   it('fails with TIMEOUT after executeTimeoutMs', async () => {
     const connection = await startInProcessChaincode({ name: NAME, mspId: PEER_MSP, contracts, executeTimeoutMs: 100 });

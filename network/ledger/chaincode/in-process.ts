@@ -10,11 +10,14 @@ import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { peer } from '@hyperledger/fabric-protos';
 import type { ChaincodeConnection } from '../types.ts';
+import { resolveBuiltinsFirst } from './builtin-modules.ts';
 import { cachingClientIdentity, type ClientIdentityClass } from './client-identity-cache.ts';
 import { loopback } from './loopback.ts';
 import { PeerHandler } from './peer-handler.ts';
 
 const require = createRequire(import.meta.url);
+// The contract libraries require() builtins per transaction: under module hooks (tsx) each runs the hook chain.
+resolveBuiltinsFirst();
 
 /** What the shim calls on a chaincode (fabric-shim ChaincodeInterface); `stub` is a fabric-shim ChaincodeStub. */
 export interface ShimChaincode {

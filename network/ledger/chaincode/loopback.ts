@@ -2,8 +2,14 @@ import { Duplex } from 'node:stream';
 import { peer } from '@hyperledger/fabric-protos';
 
 /**
- * Two object-mode streams wired back to back. Writes are serialized and parsed again on the other side, so no
- * object is shared; a write that is not a ChaincodeMessage fails the stream, as a gRPC serialization error would.
+ * Two object-mode streams wired back to back, each write delivered to the other side on a later turn of the event
+ * loop, as a network stream would. The message object itself crosses, not a serialized copy: a gRPC stream would
+ * encode and decode every ChaincodeMessage (two object trees per message, most of the shim round trip's protobuf
+ * cost), and nothing here needs the copy. Both ends build a fresh message for every send and never touch it
+ * again; fabric-shim copies every payload it receives (handler.js mapFromChaincodeMessage, parseResponse); the
+ * PeerHandler decodes request payloads, which the shim serialized itself, into new objects, and copies the one
+ * field a contract may still hold a reference to, the event payload (peer-handler.ts simulationResult).
+ * A write that is not a ChaincodeMessage still fails the stream, as a gRPC serialization error would.
  */
 export function loopback(): [Duplex, Duplex] {
   const sides: Duplex[] = [];
@@ -18,8 +24,13 @@ export function loopback(): [Duplex, Duplex] {
           callback(new TypeError('in-process chaincode stream: only ChaincodeMessage can be sent'));
           return;
         }
-        const copy = peer.ChaincodeMessage.deserializeBinary(msg.serializeBinary());
-        setImmediate(() => other().push(copy));
+        try {
+          copyChaincodeEvent(msg);
+        } catch (err) {
+          callback(err instanceof Error ? err : new TypeError(String(err)));
+          return;
+        }
+        setImmediate(() => other().push(msg));
         callback();
       },
       final(callback) {
@@ -36,4 +47,13 @@ export function loopback(): [Duplex, Duplex] {
     make(() => sides[0] as Duplex),
   );
   return [sides[0] as Duplex, sides[1] as Duplex];
+}
+
+/**
+ * Replaces a message's chaincode event by a copy, so that a contract that reuses its event buffer after the
+ * invocation returns cannot change what the peer endorses (over gRPC the event is encoded at this moment).
+ */
+function copyChaincodeEvent(msg: peer.ChaincodeMessage): void {
+  const event = msg.getChaincodeEvent();
+  if (event !== undefined) msg.setChaincodeEvent(peer.ChaincodeEvent.deserializeBinary(event.serializeBinary()));
 }

@@ -7,11 +7,16 @@ import { common, gateway, orderer, peer } from '@hyperledger/fabric-protos';
 import { LedgerError } from '../errors.ts';
 import { blockTransactions } from '../events/block-transactions.ts';
 import { toPeerResponse } from '../endorser/index.ts';
-import { callSignal } from './call-signal.ts';
+import { callSignal, watchCall } from './call-signal.ts';
 import { ChaincodeEventsCache } from './chaincode-events-cache.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
 import { toServiceError, type GatewayOperation } from './grpc-errors.ts';
-import { decodeRequest } from './raw-service.ts';
+import { decodeRequest, encodeMessageField, messageFieldBytes } from './raw-service.ts';
+
+/** Field numbers (fabric-protos gateway/gateway.proto): EndorseRequest and SubmitRequest field 3, EndorseResponse 1. */
+const PROPOSED_TRANSACTION = 3;
+const PREPARED_TRANSACTION = 3;
+const PREPARED_TRANSACTION_OF_RESPONSE = 1;
 
 type Unary = (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>) => void;
 
@@ -20,14 +25,17 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
   const unary =
     (operation: GatewayOperation, handle: (request: Buffer, signal: AbortSignal) => Promise<Uint8Array>): Unary =>
     (call, callback) => {
+      const watched = watchCall(call);
       // Through then(): a handler that throws synchronously must still answer with its status, not UNKNOWN.
       Promise.resolve(call.request)
-        .then((request) => handle(request, callSignal(call)))
+        .then((request) => handle(request, watched.signal))
         .then(
           (response) => {
+            watched[Symbol.dispose]();
             callback(null, response);
           },
           (err: unknown) => {
+            watched[Symbol.dispose]();
             callback(toServiceError(err, operation, backend.peer));
           },
         );
@@ -43,13 +51,16 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
       return response.serializeBinary();
     }),
 
+    // Endorse and Submit pass on the bytes of the proposal and the envelope as received, and the prepared envelope
+    // as the endorser encoded it: what is signed inside them are bytes fields, which no re-encoding changes.
     Endorse: unary('endorse', async (bytes, signal) => {
       const request = decodeRequest('EndorseRequest', bytes, (b) => gateway.EndorseRequest.deserializeBinary(b));
       const proposal = requireField(request.getProposedTransaction(), 'proposed_transaction');
-      const endorsement = await backend.endorser.endorse(proposal.serializeBinary(), signal);
-      const response = new gateway.EndorseResponse();
-      response.setPreparedTransaction(common.Envelope.deserializeBinary(endorsement.preparedTransaction));
-      return response.serializeBinary();
+      const endorsement = await backend.endorser.endorse(
+        messageFieldBytes(bytes, PROPOSED_TRANSACTION) ?? proposal.serializeBinary(),
+        signal,
+      );
+      return encodeMessageField(PREPARED_TRANSACTION_OF_RESPONSE, endorsement.preparedTransaction);
     }),
 
     Submit: unary('submit', async (bytes) => {
@@ -58,7 +69,7 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
       if (envelope.getSignature_asU8().length === 0) {
         throw new LedgerError('BAD_REQUEST', 'prepared transaction must be signed'); // submit.go:36
       }
-      await backend.submit(envelope.serializeBinary());
+      await backend.submit(messageFieldBytes(bytes, PREPARED_TRANSACTION) ?? envelope.serializeBinary());
       return new gateway.SubmitResponse().serializeBinary();
     }),
 

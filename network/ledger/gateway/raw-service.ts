@@ -4,6 +4,7 @@
  * generic INTERNAL error; parsing in the handler lets every bad request get INVALID_ARGUMENT naming the field.
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import { BinaryReader, BinaryWriter } from 'google-protobuf';
 import { LedgerError } from '../errors.ts';
 
 type RawMethod = MethodDefinition<Buffer, Uint8Array>;
@@ -43,4 +44,35 @@ export function decodeRequest<T>(what: string, bytes: Uint8Array, decode: (bytes
   } catch (cause) {
     throw new LedgerError('BAD_REQUEST', `${what} could not be parsed`, { cause });
   }
+}
+
+/** Protobuf wire type 2: length-delimited (bytes, strings, embedded messages). */
+const LENGTH_DELIMITED = 2;
+
+/**
+ * The encoded bytes of embedded message field `field` of `bytes` when it occurs exactly once; otherwise undefined
+ * (absent, or repeated: Go's parser merges repeats, google-protobuf keeps the last, so the caller then encodes the
+ * object its own decode gave, as before).
+ * What a handler passes on instead of encoding again the object a full decode built. Call it on bytes that
+ * `decodeRequest` accepted: it only finds the field's extent, the decode validated the rest.
+ */
+export function messageFieldBytes(bytes: Uint8Array, field: number): Uint8Array | undefined {
+  const reader = new BinaryReader(bytes);
+  let found: Uint8Array | undefined;
+  let occurrences = 0;
+  while (reader.nextField() && !reader.isEndGroup()) {
+    const wireType: number = reader.getWireType();
+    if (reader.getFieldNumber() === field && wireType === LENGTH_DELIMITED) {
+      found = reader.readBytes();
+      occurrences++;
+    } else reader.skipField();
+  }
+  return occurrences === 1 ? found : undefined;
+}
+
+/** A message whose only field is embedded message `field`, already encoded: `bytes` as field `field`. */
+export function encodeMessageField(field: number, bytes: Uint8Array): Uint8Array {
+  const writer = new BinaryWriter();
+  writer.writeBytes(field, bytes);
+  return writer.getResultBuffer();
 }

@@ -1,2 +1,9 @@
-export { ChannelMsps, channelMspConfigs, channelMspsOfConfigBlock, organizationalUnits, type ChannelMspConfig } from './channel-msps.ts';
+export {
+  ChannelMsps,
+  channelMspConfigs,
+  channelMspsOfConfigBlock,
+  organizationalUnits,
+  type ChannelMspConfig,
+  type ChannelMspsOptions,
+} from './channel-msps.ts';
 export { createSigner, serializeIdentity, type SignerOptions } from './signer.ts';

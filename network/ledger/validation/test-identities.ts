@@ -4,7 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { issueCertificate, type CertificateAuthority } from '../../pki/index.ts';
-import { ChannelMsps, createSigner } from '../msp/index.ts';
+import { ChannelMsps, createSigner, type ChannelMspsOptions } from '../msp/index.ts';
 import type { Identity, Signer } from '../types.ts';
 
 type NodeOU = Identity['nodeOU'];
@@ -43,6 +43,12 @@ export async function createTestOrg(mspId: string): Promise<TestOrg> {
 }
 
 /** The channel MSPs of the given test orgs, as the ledger builds them from its genesis block. */
-export function channelMspsOf(orgs: readonly Pick<TestOrg, 'mspId' | 'caPem'>[]): ChannelMsps {
-  return new ChannelMsps(orgs.map((org) => ({ mspId: org.mspId, rootCerts: [new X509Certificate(org.caPem)] })));
+export function channelMspsOf(
+  orgs: readonly Pick<TestOrg, 'mspId' | 'caPem'>[],
+  options: ChannelMspsOptions = {},
+): ChannelMsps {
+  return new ChannelMsps(
+    orgs.map((org) => ({ mspId: org.mspId, rootCerts: [new X509Certificate(org.caPem)] })),
+    options,
+  );
 }
