@@ -14,6 +14,7 @@ import {
   requireKind,
   requireMspId,
   requirePurpose,
+  SUITE_P256,
 } from '../../chaincode/src/protocol-portable.ts';
 import { MAX_REQUEST_KINDS } from '../p2p/constants.ts';
 import { ExchangeMessageError } from './errors.ts';
@@ -134,6 +135,28 @@ export function versionField(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
     throw bad(field, 'must be a version >= 1');
   return value;
+}
+
+/**
+ * A SignedEnvelope as protobufjs or a proto3 JSON reader gives it, checked field by field: the one envelope rule of
+ * the live exchange's frames, bundle files and the browser. The body is kept as received (it is what is signed).
+ */
+export function envelopeOf(value: unknown, field: string): SignedEnvelope {
+  const object = value as {
+    body?: unknown;
+    signature?: { kid?: unknown; suite?: unknown; signature?: unknown } | null;
+  };
+  const body = bytesField(object.body, `${field}.body`);
+  const signature = object.signature;
+  if (signature === null || signature === undefined) throw bad(`${field}.signature`, 'is required');
+  if (typeof signature.kid !== 'string' || !HEX_32.test(signature.kid)) {
+    throw bad(`${field}.signature.kid`, 'must be a key ID (lower-case hex SHA-256)');
+  }
+  if (signature.suite !== SUITE_P256) throw bad(`${field}.signature.suite`, `must be ${SUITE_P256}`);
+  const bytes = bytesField(signature.signature, `${field}.signature.signature`);
+  if (bytes.length === 0 || bytes.length > 72)
+    throw bad(`${field}.signature.signature`, 'must be a DER ECDSA signature');
+  return { body, signature: { kid: signature.kid, suite: signature.suite, signature: bytes } };
 }
 
 /**
