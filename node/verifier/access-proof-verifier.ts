@@ -25,7 +25,14 @@ import {
 } from './access-bundle-verifier.ts';
 import { explainAttestation } from './attestation-verifier.ts';
 import type { VerifierCrypto } from './crypto-port.ts';
-import type { AccessReceipt } from './exchange-codec.ts';
+import { toHex } from './bytes.ts';
+import {
+  decodeAccessReceipt,
+  decodeAccessRequest,
+  type AccessReceipt,
+  type AccessRequest,
+  type SignedEnvelope,
+} from './exchange-codec.ts';
 import { ACCESS_PROOF_STEP_IDS, step, type AccessProofStepId, type VerificationStep } from './steps.ts';
 import type { TrustBundle } from './trust-bundle.ts';
 
@@ -185,32 +192,47 @@ function bundleStepOf(problem: BundleProblem): AccessProofStepId {
 const failed = (id: AccessProofStepId, problem: BundleProblem | { code: string; reason: string; field?: string }) =>
   step(id, 'failed', problem.reason, problem.field === undefined ? { code: problem.code } : problem);
 
+const at = (ms: number) => new Date(ms).toISOString();
+
+const requestPassed = (request: AccessRequest, envelope: SignedEnvelope) =>
+  step(
+    'request-signature',
+    'passed',
+    `${request.requester} asked ${request.provider} for ${request.kinds.join(', ')} of ${request.subject} ` +
+      `(${request.purpose}) at ${at(request.issuedAtMs)}, signed with receipt key ${envelope.signature.kid}`,
+  );
+
+const receiptPassed = (crypto: VerifierCrypto, receipt: AccessReceipt, envelope: SignedEnvelope) =>
+  step(
+    'receipt-signature',
+    'passed',
+    `${receipt.provider} served ${receipt.records.length} record(s) at ${at(receipt.issuedAtMs)}, signed with ` +
+      `receipt key ${envelope.signature.kid}; receipt digest ${toHex(crypto.sha256(envelope.body))}`,
+  );
+
 /** The bundle's three steps: passed with what was established, or the first failure or finding. */
-function bundleSteps(bundle: AccessBundleVerification, outcomes: Outcomes): void {
+function bundleSteps(
+  crypto: VerifierCrypto,
+  envelopes: AccessBundleEnvelopes,
+  bundle: AccessBundleVerification,
+  outcomes: Outcomes,
+): void {
   if (!bundle.ok) {
-    outcomes.set(bundleStepOf(bundle), failed(bundleStepOf(bundle), bundle));
+    // The verifier checks the messages in order: a failure at the receipt means the request passed, and so on.
+    const failedAt = bundleStepOf(bundle);
+    if (failedAt !== 'request-signature') {
+      outcomes.set('request-signature', requestPassed(decodeAccessRequest(envelopes.request.body), envelopes.request));
+    }
+    if (failedAt === 'acknowledgement') {
+      const receipt = decodeAccessReceipt(envelopes.receipt.body);
+      outcomes.set('receipt-signature', receiptPassed(crypto, receipt, envelopes.receipt));
+    }
+    outcomes.set(failedAt, failed(failedAt, bundle));
     return;
   }
   const { request, receipt, acknowledgement } = bundle.bundle.decoded;
-  const at = (ms: number) => new Date(ms).toISOString();
-  outcomes.set(
-    'request-signature',
-    step(
-      'request-signature',
-      'passed',
-      `${request.requester} asked ${request.provider} for ${request.kinds.join(', ')} of ${request.subject} ` +
-        `(${request.purpose}) at ${at(request.issuedAtMs)}, signed with receipt key ${bundle.bundle.request.signature.kid}`,
-    ),
-  );
-  outcomes.set(
-    'receipt-signature',
-    step(
-      'receipt-signature',
-      'passed',
-      `${receipt.provider} served ${receipt.records.length} record(s) at ${at(receipt.issuedAtMs)}, signed with ` +
-        `receipt key ${bundle.bundle.receipt.signature.kid}; receipt digest ${bundle.receiptDigest}`,
-    ),
-  );
+  outcomes.set('request-signature', requestPassed(request, envelopes.request));
+  outcomes.set('receipt-signature', receiptPassed(crypto, receipt, envelopes.receipt));
   const finding = bundle.findings[0];
   if (finding !== undefined) outcomes.set('acknowledgement', failed('acknowledgement', finding));
   else if (acknowledgement !== undefined) {
@@ -220,7 +242,7 @@ function bundleSteps(bundle: AccessBundleVerification, outcomes: Outcomes): void
         'acknowledgement',
         'passed',
         `${acknowledgement.requester} accepted the receipt at ${at(acknowledgement.issuedAtMs)}, signed with ` +
-          `receipt key ${bundle.bundle.acknowledgement?.signature.kid ?? ''}`,
+          `receipt key ${envelopes.acknowledgement?.signature.kid ?? ''}`,
       ),
     );
   }
@@ -232,7 +254,7 @@ function bundleOnly(
 ): { verification: AccessBundleVerification; outcomes: Outcomes } {
   const verification = verifyAccessBundle(envelopes, trustBundleReceiptKeyLookup(trust), trust.crypto);
   const outcomes: Outcomes = new Map();
-  bundleSteps(verification, outcomes);
+  bundleSteps(trust.crypto, envelopes, verification, outcomes);
   return { verification, outcomes };
 }
 
@@ -245,7 +267,7 @@ function prove(
 ): { verification: AccessProofVerification; outcomes: Outcomes } {
   const outcomes: Outcomes = new Map();
   const bundle = verifyAccessBundle(envelopes, trustBundleReceiptKeyLookup(trust), trust.crypto);
-  bundleSteps(bundle, outcomes);
+  bundleSteps(trust.crypto, envelopes, bundle, outcomes);
   if (!bundle.ok) return { verification: bundle, outcomes };
 
   const explained = explainAttestation(attestation, trust, {
