@@ -4,20 +4,8 @@
  * the p2p layer's P2pError `BAD_MESSAGE`, field and message unchanged.
  */
 import * as core from '../verifier/access-proof-file.ts';
-import { ExchangeMessageError } from '../verifier/errors.ts';
 import type { BundleEnvelopes } from './bundle-verifier.ts';
-import { P2pError } from './errors.ts';
-
-function asP2p<T>(read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    if (err instanceof ExchangeMessageError) {
-      throw new P2pError('BAD_MESSAGE', err.message, { field: err.field, cause: err.cause ?? err });
-    }
-    throw err;
-  }
-}
+import { asP2p } from './exchange-messages.ts';
 
 /** The bundle of a parsed JSON file. @throws P2pError `BAD_MESSAGE` naming the field. */
 export const parseBundleJson = (json: unknown): BundleEnvelopes => asP2p(() => core.parseBundleJson(json));

@@ -134,7 +134,7 @@ function rule<T>(field: string, check: () => T): T {
 }
 
 /** Runs a core codec check, turning its error into the p2p layer's BAD_MESSAGE, field and message unchanged. */
-function asP2p<T>(check: () => T): T {
+export function asP2p<T>(check: () => T): T {
   try {
     return check();
   } catch (err) {

@@ -5,8 +5,8 @@
  * attestation under the attestation's own step names, then the leaf's correspondence to the bundle.
  */
 
-/** The checks of an attestation or notarization receipt, in order. */
-export const STEP_IDS = [
+/** The checks an attestation's proof of a leaf makes, in order: of its own, or of an access proof's leaf. */
+const ATTESTATION_CHECKS = [
   'format',
   'batch-proof',
   'node-signature',
@@ -14,8 +14,10 @@ export const STEP_IDS = [
   'checkpoint-signature',
   'inclusion-proof',
   'anchor',
-  'artifact',
 ] as const;
+
+/** The checks of an attestation or notarization receipt, in order. */
+export const STEP_IDS = [...ATTESTATION_CHECKS, 'artifact'] as const;
 export type AttestationStepId = (typeof STEP_IDS)[number];
 
 /** The checks of an access proof (`lianxin receipt prove --out`), in order; a bundle alone has the first three. */
@@ -23,13 +25,7 @@ export const ACCESS_PROOF_STEP_IDS = [
   'request-signature',
   'receipt-signature',
   'acknowledgement',
-  'format',
-  'batch-proof',
-  'node-signature',
-  'leaf-hash',
-  'checkpoint-signature',
-  'inclusion-proof',
-  'anchor',
+  ...ATTESTATION_CHECKS,
   'access-leaf',
 ] as const;
 export type AccessProofStepId = (typeof ACCESS_PROOF_STEP_IDS)[number];
