@@ -1,7 +1,7 @@
 /**
  * The access receipt bundle's messages (proto/lianxin/v1/exchange.proto: AccessRequest, AccessReceipt,
  * Acknowledgement) decoded and validated, in Node and in a browser: protobufjs/light over the committed JSON
- * descriptor (generated/exchange-descriptor.ts), the field rules the chain's own (protocol-portable.ts). This is
+ * descriptor (generated/verifier-descriptor.ts), the field rules the chain's own (protocol-portable.ts). This is
  * the one decoder of these bodies: node/p2p/exchange-messages.ts (the live exchange, bundle files, the audit)
  * calls it and maps its `ExchangeMessageError` to its `P2pError` `BAD_MESSAGE`, field and message unchanged.
  * Every body is attacker-controlled, and is kept as received: signatures and digests are over those bytes.
@@ -18,10 +18,10 @@ import {
 } from '../../chaincode/src/protocol-portable.ts';
 import { MAX_REQUEST_KINDS } from '../p2p/constants.ts';
 import { ExchangeMessageError } from './errors.ts';
-import { EXCHANGE_DESCRIPTOR } from './generated/exchange-descriptor.ts';
+import { VERIFIER_DESCRIPTOR } from './generated/verifier-descriptor.ts';
 
 const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
-const root = protobuf.Root.fromJSON(EXCHANGE_DESCRIPTOR);
+const root = protobuf.Root.fromJSON(VERIFIER_DESCRIPTOR);
 const types = {
   request: root.lookupType('lianxin.v1.AccessRequest'),
   receipt: root.lookupType('lianxin.v1.AccessReceipt'),
