@@ -1,6 +1,7 @@
 /**
  * Offline attestation verification (node/receipts verifyAttestation) on one thread, from the bytes a bank keeps,
- * against the machine's own limit measured in the same run: raw P-256 verifies through the same crypto wrapper.
+ * against the machine's own limit measured in the same run: raw P-256 verifies through the same crypto wrapper
+ * (bench/machine-limits.ts measureP256, the figure every bench uses).
  * Each attestation costs one ECDSA verify of the node's signature; the checkpoint's signature is verified once
  * per checkpoint and remembered for the bundle, and the attestations here share one checkpoint (64 leaves of a
  * 1,024-leaf log), as a bank's batch from one node's checkpoint does. So raw verifies/s is the ceiling and the
@@ -13,18 +14,25 @@
  * Side by side (issue 14), the same 64 attestations through the verifier core on each crypto backend: node:crypto
  * in Node, noble in Node, and noble in headless Chromium (the Verify page's path: the core bundled by esbuild,
  * run in the page). The browser's CPU per verification is the renderer's main-thread task time (Chrome DevTools
- * Protocol Performance.getMetrics TaskDuration) over the count.
+ * Protocol Performance.getMetrics TaskDuration) over the count. Then access proofs (`lianxin receipt prove`
+ * files) through the core's explainAccessProof on both backends in Node.
  */
 import { build } from 'esbuild';
-import { signP256, verifyP256 } from '../network/crypto/index.ts';
-import { explainAttestation, parseTrustBundle as parseWithBackend } from '../node/verifier/index.ts';
+import {
+  explainAccessProof,
+  explainAttestation,
+  parseAccessProofJson,
+  parseTrustBundle as parseWithBackend,
+} from '../node/verifier/index.ts';
 import { nobleCrypto } from '../node/verifier/noble-crypto.ts';
 import { nodeCrypto } from '../node/verifier/node-crypto.ts';
 import { launchChromium } from '../test/support/browser.ts';
 import { attestationBytes, parseTrustBundle, signAttestation, verifyAttestation } from '../node/receipts/index.ts';
 import { bundleOf, createTestLog, createTestOrg, unsignedAttestation } from '../node/receipts/test-fixtures.ts';
+import { createAccessProofFixture } from '../node/verifier/test-access-proof.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { BenchError } from './errors.ts';
+import { limitFigures, measureP256, type MachineLimit } from './machine-limits.ts';
 
 const LOG_SIZE = 1_024;
 const ATTESTATIONS = 64;
@@ -52,14 +60,11 @@ const benchmark: Benchmark = {
       unsignedAttestation(log, (i * LOG_SIZE) / ATTESTATIONS),
     );
     const samples = unsigned.map((u) => attestationBytes(signAttestation(u, agency.receiptKey)));
-    const message = Buffer.from('the same 32 bytes a receipt hash would be.');
-    const signature = signP256(agency.receiptKey.privateKey, message);
 
-    const rawVerify = measure(context, 'raw P-256 verify', () => {
-      if (!verifyP256(agency.receiptKey.publicKey, message, signature).ok) {
-        throw new BenchError('NOTHING_COMPLETED', 'the raw signature did not verify');
-      }
-    });
+    // The machine's raw P-256 verify and sign (bench/machine-limits.ts, as every bench measures them).
+    const p256 = measureP256(context, { maxDurationMs: PHASE.maxDurationMs });
+    const rawVerify = asPhase(p256.verify);
+    const rawSign = asPhase(p256.sign);
     const verify = measure(context, 'verifyAttestation', (i) => {
       const result = verifyAttestation(samples[i % samples.length] ?? new Uint8Array(0), bundle, {
         requireAnchored: true,
@@ -76,20 +81,14 @@ const benchmark: Benchmark = {
       });
     });
     const browser = await measureInChromium(context, bundleText, samples);
-    const rawSign = measure(context, 'raw P-256 sign', () => signP256(agency.receiptKey.privateKey, message));
+    const accessProofs = await measureAccessProofs(context);
     const sign = measure(context, 'signAttestation', (i) =>
       signAttestation(unsigned[i % unsigned.length] ?? {}, agency.receiptKey),
     );
 
     const bytes = samples[0]?.length ?? 0;
     return [
-      {
-        label: 'raw P-256 verify (the machine’s limit)',
-        value: rawVerify.perSecond,
-        unit: 'verifies/s',
-        note: `${rawVerify.count.toLocaleString('en-US')} in this run`,
-      },
-      { label: '  CPU per raw verify', value: rawVerify.cpuMicros, unit: 'µs' },
+      ...limitFigures(p256.verify),
       {
         label: 'verifyAttestation from bytes, 1 thread',
         value: verify.perSecond,
@@ -111,7 +110,8 @@ const benchmark: Benchmark = {
         note: 'at least 1 meets it',
       },
       ...sideBySide(backends, browser),
-      { label: 'raw P-256 sign', value: rawSign.perSecond, unit: 'signs/s' },
+      ...accessProofs,
+      ...limitFigures(p256.sign),
       { label: 'signAttestation, 1 thread', value: sign.perSecond, unit: 'signatures/s' },
       { label: '  CPU per signAttestation', value: sign.cpuMicros, unit: 'µs' },
       { label: 'signAttestation ÷ raw sign', value: sign.perSecond / rawSign.perSecond, unit: '×' },
@@ -142,6 +142,37 @@ function sideBySide(backends: readonly Phase[], browser: Phase): Figure[] {
       unit: '×',
     },
   ];
+}
+
+/** A machine limit as a phase of this bench: its rate and the bench process's CPU per operation. */
+function asPhase(limit: MachineLimit): Phase {
+  const cpuMicros = limit.cpuMicrosPerUnit['bench process'];
+  if (cpuMicros === undefined) throw new BenchError('NOTHING_COMPLETED', `${limit.label}: no CPU figure`);
+  return { count: limit.count, perSecond: limit.perSecond, cpuMicros };
+}
+
+/**
+ * An access proof (`lianxin receipt prove --out`: the bundle's three signatures, then the access leaf's v2
+ * attestation and its checkpoint) verified by the core's explainAccessProof on each backend in Node, from the
+ * parsed file: the three messages' ECDSA verifications each time; the batch signature and the checkpoint are
+ * remembered per trust bundle (as when a bank checks many proofs), so this is the bundle side's cost plus hashing.
+ */
+async function measureAccessProofs(context: BenchmarkContext): Promise<Figure[]> {
+  const fixture = await createAccessProofFixture();
+  const file = parseAccessProofJson(JSON.parse(fixture.fileText));
+  const trustText = JSON.stringify(fixture.trustJson);
+  return [nodeCrypto, nobleCrypto].flatMap((crypto) => {
+    const trust = parseWithBackend(trustText, crypto);
+    const phase = measure(context, `access proof on ${crypto.name} (Node)`, () => {
+      if (!explainAccessProof(file.envelopes, file.accessAttestation, trust).ok) {
+        throw new BenchError('NOTHING_COMPLETED', `access proof on ${crypto.name}: it did not verify`);
+      }
+    });
+    return [
+      { label: `access proof, ${crypto.name} in Node`, value: phase.perSecond, unit: 'verifications/s' },
+      { label: '  CPU per access proof', value: phase.cpuMicros, unit: 'µs' },
+    ];
+  });
 }
 
 /** The core bundled for the browser as the Verify page is, verifying `samples` in a page for up to PHASE's time. */

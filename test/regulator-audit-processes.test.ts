@@ -23,10 +23,8 @@ import { lianxin as lianxinHere } from '../node/cli/test-io.ts';
 import { buildTrustBundle } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
-import { freeAddress } from './support/free-port.ts';
-import { startDaemon, type DaemonProcess } from './support/node-daemon-process.ts';
-import { writeNodeProcessConfig } from './support/node-process.ts';
-import { seedRecordedAccess } from './support/seeded-access.ts';
+import type { DaemonProcess } from './support/node-daemon-process.ts';
+import { startSeededNodes } from './support/seeded-nodes.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -95,26 +93,29 @@ async function grant(subject: string, scope: string[]): Promise<string> {
 
 beforeAll(async () => {
   net = await startTestNetwork();
-  for (const mspId of [AGENCY, BANK, REGULATOR]) {
-    configs[mspId] = (
-      await writeNodeProcessConfig(net, mspId, SETTINGS, { p2pListen: await freeAddress() })
-    ).configFile;
-  }
   // A `loan` access under a `tax`-only consent, put in the agency's journal while the agency's node is down.
-  seededDigest = await seedRecordedAccess({
+  const started = await startSeededNodes(
     net,
-    configs,
-    requester: BANK,
-    provider: AGENCY,
-    subject: SEEDED,
-    purpose: PURPOSE,
-    consentScope: ['tax'],
-    kinds: ['loan'],
-  });
-  const agency = startDaemon(configs[AGENCY] ?? '');
-  const bank = startDaemon(configs[BANK] ?? '');
-  daemons.push(agency, bank);
-  const [agencyServing, bankServing] = await Promise.all([agency.serving, bank.serving]);
+    {
+      settings: SETTINGS,
+      members: [AGENCY, BANK, REGULATOR],
+      access: {
+        requester: BANK,
+        provider: AGENCY,
+        subject: SEEDED,
+        purpose: PURPOSE,
+        consentScope: ['tax'],
+        kinds: ['loan'],
+      },
+      running: [AGENCY, BANK],
+    },
+    daemons,
+  );
+  Object.assign(configs, started.configs);
+  seededDigest = started.seededDigest;
+  const agencyServing = started.serving[AGENCY];
+  const bankServing = started.serving[BANK];
+  if (agencyServing === undefined || bankServing === undefined) throw new Error('a node did not start');
   bankGrpc = bankServing.grpc;
 
   const records = new net.v1.RecordService(agencyServing.grpc, await net.credentials(AGENCY));

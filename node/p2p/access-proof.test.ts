@@ -23,16 +23,9 @@ import { testUscc } from '../services/test-node-parts.ts';
 import { accessEvidenceOf, encodeAccessLeaf } from './access-evidence.ts';
 import { verifyAccessProof } from './access-proof.ts';
 import { parseAccessProofJson } from './bundle-file.ts';
-import {
-  encodeAccessReceipt,
-  encodeAccessRequest,
-  encodeAcknowledgement,
-  type AccessReceipt,
-  type AccessRequest,
-  type Acknowledgement,
-} from './exchange-messages.ts';
 import type { ExchangeBundle } from './exchange-ports.ts';
-import { digestOf, signEnvelope } from './exchange-signatures.ts';
+import { digestOf } from './exchange-signatures.ts';
+import { signedExchange } from '../verifier/test-access-proof.ts';
 
 const AT = Date.parse('2026-11-23T11:00:00Z');
 
@@ -52,49 +45,7 @@ beforeAll(async () => {
 });
 
 /** A complete exchange between the bank and the agency, as both journals keep it. */
-function exchange(): ExchangeBundle {
-  const request: AccessRequest = {
-    requestId: randomBytes(32).toString('hex'),
-    requester: bank.mspId,
-    provider: agency.mspId,
-    subject: testUscc(11),
-    kinds: ['loan'],
-    purpose: 'LOAN_APPROVAL',
-    consentId: 'c'.repeat(64),
-    nonce: randomBytes(16),
-    issuedAtMs: AT,
-    expiresAtMs: AT + 60_000,
-  };
-  const requestEnvelope = signEnvelope('access-request', encodeAccessRequest(request), bank.receiptKey);
-  const receipt: AccessReceipt = {
-    requestId: request.requestId,
-    requestDigest: digestOf(requestEnvelope),
-    provider: agency.mspId,
-    requester: bank.mspId,
-    subject: request.subject,
-    purpose: request.purpose,
-    consentId: request.consentId,
-    records: [{ kind: 'loan', version: 1, recordDigest: randomBytes(32), leafHash: randomBytes(32) }],
-    reportDigest: randomBytes(32),
-    issuedAtMs: AT + 100,
-  };
-  const receiptEnvelope = signEnvelope('access-receipt', encodeAccessReceipt(receipt), agency.receiptKey);
-  const acknowledgement: Acknowledgement = {
-    requestId: request.requestId,
-    receiptDigest: digestOf(receiptEnvelope),
-    requester: bank.mspId,
-    status: 'ACCEPTED',
-    disputeReason: '',
-    issuedAtMs: AT + 200,
-  };
-  const ackEnvelope = signEnvelope('acknowledgement', encodeAcknowledgement(acknowledgement), bank.receiptKey);
-  return {
-    request: requestEnvelope,
-    receipt: receiptEnvelope,
-    acknowledgement: ackEnvelope,
-    decoded: { request, receipt, acknowledgement },
-  };
-}
+const exchange = (): ExchangeBundle => signedExchange(bank, agency);
 
 /** `owner`'s log of three leaves, the middle one holding `evidence`, and its attestation of that leaf. */
 function attestedLeaf(owner: TestOrg, evidence: AccessEvidence__Output | 'credit-record') {

@@ -21,9 +21,7 @@ import {
   type BundleProblem,
   type CoreReceiptKeyLookup,
 } from '../verifier/access-bundle-verifier.ts';
-import type { P256PublicKey } from '../verifier/crypto-port.ts';
-import { readP256SpkiPoint } from '../verifier/der.ts';
-import { keyObjectOf, nodeCrypto } from '../verifier/node-crypto.ts';
+import { coreKeyOf, keyObjectOf, nodeCrypto } from '../verifier/node-crypto.ts';
 import type { AccessReceipt, AccessRequest, SignedEnvelope } from './exchange-messages.ts';
 import type { ExchangeBundle } from './exchange-ports.ts';
 
@@ -54,19 +52,6 @@ export interface VerifiedBundle {
 }
 
 export type BundleVerification = VerifiedBundle | ({ readonly ok: false } & BundleProblem);
-
-/** KeyObjects as the node:crypto backend's keys, each converted once (the registry view keeps its objects). */
-const imported = new WeakMap<KeyObject, P256PublicKey>();
-
-function coreKeyOf(key: KeyObject): P256PublicKey {
-  let core = imported.get(key);
-  if (core === undefined) {
-    const spki = new Uint8Array(key.export({ type: 'spki', format: 'der' }));
-    core = { spki, point: readP256SpkiPoint(spki) ?? new Uint8Array(0), native: key };
-    imported.set(key, core);
-  }
-  return core;
-}
 
 const coreLookup = (keys: ReceiptKeyLookup): CoreReceiptKeyLookup => ({
   receiptKey(mspId, kid, atMs) {

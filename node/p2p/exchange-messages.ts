@@ -6,7 +6,7 @@
  * Signed messages travel as `SignedEnvelope { body, signature }`: the body is the serialized message, kept as
  * received, so signatures and digests are over the bytes sent and nothing is ever re-encoded to verify.
  */
-import { ChaincodeError, requireKind, requireMspId, SUITE_P256 } from '../../chaincode/src/protocol.ts';
+import { ChaincodeError, requireKind, requireMspId } from '../../chaincode/src/protocol.ts';
 import { ExchangeMessageError } from '../verifier/errors.ts';
 import * as core from '../verifier/exchange-codec.ts';
 import {
@@ -22,7 +22,7 @@ import {
 } from '../verifier/exchange-codec.ts';
 import { MAX_CLOCK_SKEW_MS, MAX_REQUEST_LIFETIME_MS } from './constants.ts';
 import { P2pError } from './errors.ts';
-import { badMessage as bad, decodeObject, HEX_32, loadProtoTypes } from './message-decoding.ts';
+import { badMessage as bad, decodeObject, loadProtoTypes } from './message-decoding.ts';
 
 // The bundle's messages (request, receipt, acknowledgement) are decoded by the verifier core, the one decoder
 // Node and the browser share; this module adds the live exchange's frames, reports and refusals.
@@ -134,7 +134,7 @@ function rule<T>(field: string, check: () => T): T {
 }
 
 /** Runs a core codec check, turning its error into the p2p layer's BAD_MESSAGE, field and message unchanged. */
-function asP2p<T>(check: () => T): T {
+export function asP2p<T>(check: () => T): T {
   try {
     return check();
   } catch (err) {
@@ -151,24 +151,8 @@ const timeField = (value: unknown, field: string): number => asP2p(() => coreTim
 const textField = (value: unknown, field: string, max: number): string => asP2p(() => coreTextField(value, field, max));
 const versionField = (value: unknown, field: string): number => asP2p(() => coreVersionField(value, field));
 
-/** A SignedEnvelope as protobufjs decoded it, checked field by field (shared by every message that embeds one). */
-export function envelopeOf(value: unknown, field: string): SignedEnvelope {
-  const object = value as {
-    body?: unknown;
-    signature?: { kid?: unknown; suite?: unknown; signature?: unknown } | null;
-  };
-  const body = bytesField(object.body, `${field}.body`);
-  const signature = object.signature;
-  if (signature === null || signature === undefined) throw bad(`${field}.signature`, 'is required');
-  if (typeof signature.kid !== 'string' || !HEX_32.test(signature.kid)) {
-    throw bad(`${field}.signature.kid`, 'must be a key ID (lower-case hex SHA-256)');
-  }
-  if (signature.suite !== SUITE_P256) throw bad(`${field}.signature.suite`, `must be ${SUITE_P256}`);
-  const bytes = bytesField(signature.signature, `${field}.signature.signature`);
-  if (bytes.length === 0 || bytes.length > 72)
-    throw bad(`${field}.signature.signature`, 'must be a DER ECDSA signature');
-  return { body, signature: { kid: signature.kid, suite: signature.suite, signature: bytes } };
-}
+/** A SignedEnvelope as protobufjs decoded it, checked field by field by the core's one envelope rule. */
+export const envelopeOf = (value: unknown, field: string): SignedEnvelope => asP2p(() => core.envelopeOf(value, field));
 
 /** One frame as read off the stream; the frame's kind is checked by the state machine that reads it. */
 export function decodeFrame(bytes: Uint8Array): ExchangeFrame {

@@ -5,11 +5,12 @@
  * the bytes sent, so a verifier hashes what it received.
  */
 import type { KeyObject } from 'node:crypto';
-import { SUITE_P256, verifyP256LowS } from '../../chaincode/src/protocol.ts';
+import { SUITE_P256 } from '../../chaincode/src/protocol.ts';
 import { sha256, signP256 } from '../../network/crypto/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
 import { exchangeSigningInput, type SignedMessage } from '../verifier/access-bundle-verifier.ts';
-import { nodeCrypto } from '../verifier/node-crypto.ts';
+import { coreKeyOf, nodeCrypto } from '../verifier/node-crypto.ts';
+import { verifyP256 } from '../verifier/p256.ts';
 import type { SignedEnvelope } from './exchange-messages.ts';
 
 export type { SignedMessage } from '../verifier/access-bundle-verifier.ts';
@@ -25,9 +26,18 @@ export function signEnvelope(message: SignedMessage, body: Uint8Array, key: Rece
   };
 }
 
-/** Whether `envelope` is `message` signed by `publicKey` (the caller found the key by kid, signer and time). */
+/**
+ * Whether `envelope` is `message` signed by `publicKey` (the caller found the key by kid, signer and time): the
+ * verifier core's signature rule (p256.ts, strict DER and low-S) on node:crypto, the rule every bundle verifier and
+ * the browser apply to the same envelope afterwards.
+ */
 export function verifyEnvelope(message: SignedMessage, envelope: SignedEnvelope, publicKey: KeyObject): boolean {
-  return verifyP256LowS(publicKey, signingInput(message, envelope.body), envelope.signature.signature);
+  return verifyP256(
+    nodeCrypto,
+    coreKeyOf(publicKey),
+    signingInput(message, envelope.body),
+    envelope.signature.signature,
+  ).ok;
 }
 
 /** The digest receipts and acknowledgements refer to: SHA-256 of the signed body. */

@@ -64,8 +64,10 @@ export {
 export { parseAccessProofJson, parseBundleJson } from './bundle-file.ts';
 export { accessEvidenceOf, accessLeafProblem, encodeAccessLeaf, type AccessSide } from './access-evidence.ts';
 export {
+  explainAccessProof,
   verifyAccessProof,
   type AccessProofVerification,
+  type ExplainedAccessProof,
   type ProvenAccess,
   type VerifyAccessProofOptions,
 } from './access-proof.ts';

@@ -39,7 +39,7 @@ import type { VerifierCrypto } from './crypto-port.ts';
 import { decodeAttestation, decodeLogLeaf, encodeAttestation, type DecodedAttestation } from './evidence-codec.ts';
 import { ReceiptsError } from './errors.ts';
 import { verifyP256 } from './p256.ts';
-import { step, STEP_IDS, type StepId, type VerificationStep } from './steps.ts';
+import { step, STEP_IDS, type AttestationStepId, type VerificationStep } from './steps.ts';
 import type { TrustBundle, TrustedKey } from './trust-bundle.ts';
 
 export type AttestationRejectionCode =
@@ -196,23 +196,23 @@ export function committedDigest(leaf: LogLeaf__Output): {
 class StepRun {
   readonly #steps: VerificationStep[] = [];
   readonly #artifact: boolean;
-  current: StepId = 'format';
+  current: AttestationStepId = 'format';
 
   constructor(artifact: boolean) {
     this.#artifact = artifact;
   }
 
   /** Moves on to `id`: the checks made from now belong to it. */
-  enter(id: StepId): void {
+  enter(id: AttestationStepId): void {
     this.current = id;
   }
 
-  pass(id: StepId, detail: string): void {
+  pass(id: AttestationStepId, detail: string): void {
     this.#steps.push(step(id, 'passed', detail));
   }
 
   fail(
-    id: StepId,
+    id: AttestationStepId,
     failure: { code: string; reason: string; field?: string },
     verified?: VerifiedAttestation,
   ): ExplainedAttestation {

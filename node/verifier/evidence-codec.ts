@@ -1,6 +1,6 @@
 /**
  * Protobuf encoding of attestations and log leaves with protobufjs, from the JSON descriptor generated from
- * proto/ (generated/evidence-descriptor.ts; no .proto parsing or file access at run time, so it runs in a browser)
+ * proto/ (generated/verifier-descriptor.ts; no .proto parsing or file access at run time, so it runs in a browser)
  * with the gRPC API's conversion options, so the objects here are the generated `__Output` shapes and encode to
  * exactly the bytes the API sends. In a browser, bytes fields decode to Uint8Array; in Node, to Buffer.
  *
@@ -17,11 +17,11 @@ import type { LogLeaf, LogLeaf__Output } from '../api/generated/lianxin/v1/LogLe
 import { concatBytes } from './bytes.ts';
 import { MAX_ATTESTATION_BYTES } from './constants.ts';
 import { ReceiptsError } from './errors.ts';
-import { EVIDENCE_DESCRIPTOR } from './generated/evidence-descriptor.ts';
+import { VERIFIER_DESCRIPTOR } from './generated/verifier-descriptor.ts';
 
 const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
 
-const root = protobuf.Root.fromJSON(EVIDENCE_DESCRIPTOR);
+const root = protobuf.Root.fromJSON(VERIFIER_DESCRIPTOR);
 const types = {
   attestation: root.lookupType('lianxin.v1.Attestation'),
   logLeaf: root.lookupType('lianxin.v1.LogLeaf'),

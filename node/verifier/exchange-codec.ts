@@ -1,7 +1,7 @@
 /**
  * The access receipt bundle's messages (proto/lianxin/v1/exchange.proto: AccessRequest, AccessReceipt,
  * Acknowledgement) decoded and validated, in Node and in a browser: protobufjs/light over the committed JSON
- * descriptor (generated/exchange-descriptor.ts), the field rules the chain's own (protocol-portable.ts). This is
+ * descriptor (generated/verifier-descriptor.ts), the field rules the chain's own (protocol-portable.ts). This is
  * the one decoder of these bodies: node/p2p/exchange-messages.ts (the live exchange, bundle files, the audit)
  * calls it and maps its `ExchangeMessageError` to its `P2pError` `BAD_MESSAGE`, field and message unchanged.
  * Every body is attacker-controlled, and is kept as received: signatures and digests are over those bytes.
@@ -14,13 +14,14 @@ import {
   requireKind,
   requireMspId,
   requirePurpose,
+  SUITE_P256,
 } from '../../chaincode/src/protocol-portable.ts';
 import { MAX_REQUEST_KINDS } from '../p2p/constants.ts';
 import { ExchangeMessageError } from './errors.ts';
-import { EXCHANGE_DESCRIPTOR } from './generated/exchange-descriptor.ts';
+import { VERIFIER_DESCRIPTOR } from './generated/verifier-descriptor.ts';
 
 const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
-const root = protobuf.Root.fromJSON(EXCHANGE_DESCRIPTOR);
+const root = protobuf.Root.fromJSON(VERIFIER_DESCRIPTOR);
 const types = {
   request: root.lookupType('lianxin.v1.AccessRequest'),
   receipt: root.lookupType('lianxin.v1.AccessReceipt'),
@@ -134,6 +135,28 @@ export function versionField(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
     throw bad(field, 'must be a version >= 1');
   return value;
+}
+
+/**
+ * A SignedEnvelope as protobufjs or a proto3 JSON reader gives it, checked field by field: the one envelope rule of
+ * the live exchange's frames, bundle files and the browser. The body is kept as received (it is what is signed).
+ */
+export function envelopeOf(value: unknown, field: string): SignedEnvelope {
+  const object = value as {
+    body?: unknown;
+    signature?: { kid?: unknown; suite?: unknown; signature?: unknown } | null;
+  };
+  const body = bytesField(object.body, `${field}.body`);
+  const signature = object.signature;
+  if (signature === null || signature === undefined) throw bad(`${field}.signature`, 'is required');
+  if (typeof signature.kid !== 'string' || !HEX_32.test(signature.kid)) {
+    throw bad(`${field}.signature.kid`, 'must be a key ID (lower-case hex SHA-256)');
+  }
+  if (signature.suite !== SUITE_P256) throw bad(`${field}.signature.suite`, `must be ${SUITE_P256}`);
+  const bytes = bytesField(signature.signature, `${field}.signature.signature`);
+  if (bytes.length === 0 || bytes.length > 72)
+    throw bad(`${field}.signature.signature`, 'must be a DER ECDSA signature');
+  return { body, signature: { kid: signature.kid, suite: signature.suite, signature: bytes } };
 }
 
 /**

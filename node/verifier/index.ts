@@ -1,5 +1,6 @@
 /**
- * The verification core: attestations and notarization receipts, trust bundles, checkpoints and RFC 9162 proofs,
+ * The verification core: attestations and notarization receipts, access receipt bundles and their proofs, trust
+ * bundles, checkpoints and RFC 9162 proofs,
  * the same code in Node and in a browser, the crypto behind `VerifierCrypto` (node-crypto.ts in Node,
  * noble-crypto.ts in a browser; import the backend module you want, this face imports neither).
  * @example
@@ -41,7 +42,16 @@ export {
 } from './trust-bundle.ts';
 export { checkpointVerifier, type CheckpointCheck, type ConsistencyCheck } from './checkpoint-verifier.ts';
 export { verifyP256, type P256Verification } from './p256.ts';
-export { STEP_IDS, STEP_TITLES, type StepId, type StepStatus, type VerificationStep } from './steps.ts';
+export {
+  ACCESS_PROOF_STEP_IDS,
+  STEP_IDS,
+  STEP_TITLES,
+  type AccessProofStepId,
+  type AttestationStepId,
+  type StepId,
+  type StepStatus,
+  type VerificationStep,
+} from './steps.ts';
 export { ReceiptsError, type ReceiptsErrorCode } from './errors.ts';
 export * from './constants.ts';
 export { toHex } from './bytes.ts';
@@ -68,3 +78,18 @@ export {
   type SignedEnvelope,
 } from './exchange-codec.ts';
 export { ExchangeMessageError, type ExchangeMessageErrorCode } from './errors.ts';
+export {
+  accessLeafProblem,
+  explainAccessProof,
+  verifyAccessProof,
+  type AccessProofVerification,
+  type ExplainedAccessProof,
+  type ProvenAccess,
+  type VerifyAccessProofOptions,
+} from './access-proof-verifier.ts';
+export {
+  looksLikeAccessFile,
+  parseAccessProofJson,
+  parseBundleJson,
+  type AccessProofFile,
+} from './access-proof-file.ts';

@@ -22,10 +22,8 @@ import { buildTrustBundle, parseTrustBundle, verifyAttestation } from '../../nod
 import { launchChromium, saveScreenshot } from '../support/browser.ts';
 import { testUscc } from '../support/chaincode-log.ts';
 import { eventually } from '../support/eventually.ts';
-import { freeAddress } from '../support/free-port.ts';
-import { startDaemon, type DaemonProcess } from '../support/node-daemon-process.ts';
-import { writeNodeProcessConfig } from '../support/node-process.ts';
-import { seedRecordedAccess } from '../support/seeded-access.ts';
+import type { DaemonProcess } from '../support/node-daemon-process.ts';
+import { startSeededNodes } from '../support/seeded-nodes.ts';
 import { startTestNetwork, type TestNetwork } from '../support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -81,25 +79,28 @@ let seededDigest: string;
 
 beforeAll(async () => {
   net = await startTestNetwork();
-  for (const mspId of [AGENCY, BANK, REGULATOR]) {
-    configs[mspId] = (
-      await writeNodeProcessConfig(net, mspId, SETTINGS, { p2pListen: await freeAddress() })
-    ).configFile;
-  }
-  seededDigest = await seedRecordedAccess({
+  const started = await startSeededNodes(
     net,
-    configs,
-    requester: BANK,
-    provider: AGENCY,
-    subject: ACCESSED,
-    purpose: PURPOSE,
-    consentScope: ['loan'],
-    kinds: ['loan'],
-  });
-  const agency = startDaemon(configs[AGENCY] ?? '');
-  const regulator = startDaemon(configs[REGULATOR] ?? '');
-  daemons.push(agency, regulator);
-  const [agencyServing, regulatorServing] = await Promise.all([agency.serving, regulator.serving]);
+    {
+      settings: SETTINGS,
+      members: [AGENCY, BANK, REGULATOR],
+      access: {
+        requester: BANK,
+        provider: AGENCY,
+        subject: ACCESSED,
+        purpose: PURPOSE,
+        consentScope: ['loan'],
+        kinds: ['loan'],
+      },
+      running: [AGENCY, REGULATOR],
+    },
+    daemons,
+  );
+  Object.assign(configs, started.configs);
+  seededDigest = started.seededDigest;
+  const agencyServing = started.serving[AGENCY];
+  const regulatorServing = started.serving[REGULATOR];
+  if (agencyServing === undefined || regulatorServing === undefined) throw new Error('a node did not start');
   explorer[AGENCY] = `https://${agencyServing.operations}`;
   explorer[REGULATOR] = `https://${regulatorServing.operations}`;
 

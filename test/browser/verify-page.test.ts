@@ -1,7 +1,9 @@
 /**
  * The Verify page in real headless Chromium (Debian's chromium via playwright-core): served from the explorer's
  * own asset build over loopback HTTP, then taken offline; a valid attestation verifies with every check passed,
- * and each tampered variant fails at the check that catches it. Screenshots go to test-results/screenshots/.
+ * and each tampered variant fails at the check that catches it; so does an access proof (the file
+ * `lianxin receipt prove --out` writes, made by node/verifier/test-access-proof.ts) and its tampered variants.
+ * Screenshots go to test-results/screenshots/.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +26,15 @@ import {
   type TestOrg,
 } from '../../node/receipts/test-fixtures.ts';
 import { encodeLogLeaf } from '../../node/receipts/attestation-codec.ts';
+import {
+  accessProofFileText,
+  createAccessProofFixture,
+  signedExchange,
+  accessLog,
+  type AccessProofFixture,
+} from '../../node/verifier/test-access-proof.ts';
+import { editBundle } from '../../node/receipts/test-fixtures.ts';
+import { ACCESS_PROOF_STEP_IDS } from '../../node/verifier/steps.ts';
 import { launchChromium, saveScreenshot } from '../support/browser.ts';
 
 let server: Server;
@@ -87,6 +98,11 @@ async function verify(name: string, bytes: Uint8Array, artifact?: Buffer): Promi
     mimeType: 'application/octet-stream',
     buffer: Buffer.from(bytes),
   });
+  return stepsOnceVerified(name);
+}
+
+/** Each check's status once the page has given its verdict on `name`. */
+async function stepsOnceVerified(name: string): Promise<Record<string, string>> {
   await page.locator('#verdict', { hasText: name }).waitFor();
   const steps: Record<string, string> = {};
   for (const row of await page.locator('#steps tbody tr').all()) {
@@ -170,5 +186,140 @@ describe('the Verify page, offline in Chromium', () => {
       attestationBytes({ ...valid, batch: { ...valid.batch, path } }),
     );
     await saveScreenshot(page, 'verify-tampered-v2-path');
+  });
+});
+
+describe('an access proof on the Verify page, offline in Chromium', () => {
+  let fx: AccessProofFixture;
+  const json = (text: string) => JSON.parse(text) as { bundle: Record<string, { signature: { signature: string } }> };
+
+  async function useTrustBundle(name: string, trust: unknown): Promise<void> {
+    await page.setInputFiles('#bundle-file', {
+      name,
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify(trust)),
+    });
+    await page.locator('#loaded', { hasText: name }).waitFor();
+  }
+
+  async function verifyFile(name: string, text: string): Promise<Record<string, string>> {
+    await page.setInputFiles('#artifact-file', []);
+    await page.setInputFiles('#attestation-file', {
+      name,
+      mimeType: 'application/json',
+      buffer: Buffer.from(text),
+    });
+    return stepsOnceVerified(name);
+  }
+
+  /** The proof fails at `step`, every check before it passed; returns the failing row's text. */
+  async function failsAt(step: string, name: string, text: string): Promise<string> {
+    const steps = await verifyFile(name, text);
+    expect(steps[step], `${name}: ${JSON.stringify(steps)}`).toBe('failed');
+    const order = Object.keys(steps);
+    for (const earlier of order.slice(0, order.indexOf(step)))
+      expect(steps[earlier], `${name}: ${earlier}`).toBe('passed');
+    return (await page.locator(`#steps tr[data-step="${step}"]`).textContent()) ?? '';
+  }
+
+  /** `base64` with its last byte flipped: inside a DER signature's s. */
+  const flipLast = (base64: string) => {
+    const bytes = Buffer.from(base64, 'base64');
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0x01;
+    return bytes.toString('base64');
+  };
+
+  beforeAll(async () => {
+    fx = await createAccessProofFixture();
+    await useTrustBundle('access-trust-bundle.json', fx.trustJson);
+  });
+
+  it("verifies an access proof: the bundle, the access leaf's attestation and the leaf, every check passed", async () => {
+    const steps = await verifyFile('access-proof.json', fx.fileText);
+    // Every check of the core's list, in its order, passed.
+    expect(Object.entries(steps)).toEqual(ACCESS_PROOF_STEP_IDS.map((id) => [id, 'passed']));
+    expect(await page.textContent('#loaded')).toContain('access proof: access-proof.json');
+    expect(await page.textContent('#verdict')).toContain('every check passed');
+    await saveScreenshot(page, 'verify-access-proof'); // README's node/explorer/screenshots/verify-access-proof.png
+  });
+
+  it('fails each tampered access proof at its own check', async () => {
+    const proof = json(fx.fileText);
+    const withSignature = (message: string) => {
+      const copy = structuredClone(proof);
+      const signed = copy.bundle[message];
+      if (signed === undefined) throw new Error(`no ${message}`);
+      signed.signature.signature = flipLast(signed.signature.signature);
+      return JSON.stringify(copy);
+    };
+    expect(await failsAt('request-signature', 'request-signature-flipped.json', withSignature('request'))).toContain(
+      'SIGNATURE_INVALID',
+    );
+    expect(await failsAt('receipt-signature', 'receipt-signature-flipped.json', withSignature('receipt'))).toContain(
+      'SIGNATURE_INVALID',
+    );
+    expect(await failsAt('acknowledgement', 'ack-signature-flipped.json', withSignature('acknowledgement'))).toContain(
+      'SIGNATURE_INVALID',
+    );
+
+    // What a lying bank node could sign: its own attestation of the leaf with a changed part.
+    const valid = attest(fx.log, 1);
+    const reattested = (change: Parameters<typeof resigned>[2]) =>
+      accessProofFileText(fx.bundle, attestationBytes(resigned(valid, fx.bank.receiptKey, change)));
+    const hashes = (valid.inclusion?.hashes ?? []).map((h, i) =>
+      i === 0 ? Uint8Array.from(h, (b, j) => (j === 0 ? b ^ 0x01 : b)) : h,
+    );
+    expect(
+      await failsAt(
+        'inclusion-proof',
+        'inclusion-path-flipped.json',
+        reattested({ inclusion: { ...valid.inclusion, hashes } }),
+      ),
+    ).toContain('BAD_INCLUSION_PROOF');
+    const forged = signCheckpoint(fx.bank.origin, 3, fx.log.rootHash, generateTestKey());
+    expect(
+      await failsAt(
+        'checkpoint-signature',
+        'checkpoint-foreign-key.json',
+        reattested({ checkpoint: { ...valid.checkpoint, note: forged } }),
+      ),
+    ).toContain('BAD_CHECKPOINT_SIGNATURE');
+    await saveScreenshot(page, 'verify-access-proof-tampered-checkpoint');
+    await failsAt(
+      'anchor',
+      'anchor-other-channel.json',
+      reattested({ anchor: { ...valid.anchor, channel: 'elsewhere' } }),
+    );
+
+    // The leaf of another exchange between the same two institutions, properly logged and attested.
+    const other = signedExchange(fx.bank, fx.agency);
+    const otherLeaf = attest(accessLog(fx.bank, other), 1);
+    expect(
+      await failsAt(
+        'access-leaf',
+        'another-exchanges-leaf.json',
+        accessProofFileText(fx.bundle, attestationBytes(otherLeaf)),
+      ),
+    ).toContain('ACCESS_LEAF_MISMATCH');
+  });
+
+  it("fails the checkpoint signature when the bank's log key was not yet valid, per the trust bundle", async () => {
+    const notYet = editBundle(fx.trustJson, (draft) => {
+      for (const key of draft.keys)
+        if (key.mspId === fx.bank.mspId && key.role === 'log') key.validFrom = '2026-11-23T13:00:00.000Z';
+    });
+    await useTrustBundle('trust-bundle-log-key-later.json', notYet);
+    expect(await failsAt('checkpoint-signature', 'access-proof-key-window.json', fx.fileText)).toContain(
+      'KEY_NOT_VALID_AT_TIME',
+    );
+    const expired = editBundle(fx.trustJson, (draft) => {
+      for (const key of draft.keys)
+        if (key.mspId === fx.bank.mspId && key.role === 'receipt') key.validUntil = '2026-11-23T10:00:00.000Z';
+    });
+    await useTrustBundle('trust-bundle-receipt-key-expired.json', expired);
+    expect(await failsAt('request-signature', 'access-proof-receipt-key-window.json', fx.fileText)).toContain(
+      'no receipt key',
+    );
+    await useTrustBundle('access-trust-bundle-again.json', fx.trustJson);
   });
 });

@@ -15,29 +15,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
 import type { AccessProof__Output } from '../../api/generated/lianxin/v1/AccessProof.ts';
 import { RETRY_AFTER_MS_KEY } from '../../api/errors.ts';
-import {
-  parseAccessProofJson,
-  P2pError,
-  trustBundleReceiptKeys,
-  verifyAccessProof,
-  verifyBundle,
-  type AccessProofVerification,
-  type BundleVerification,
-  type ProvenAccess,
-} from '../../p2p/index.ts';
+import { explainAccessProof, parseAccessProofJson, P2pError, type ProvenAccess } from '../../p2p/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
 import { unary, withNodeClient } from '../connection.ts';
 import { CliError, messageOf } from '../errors.ts';
 import { printJson } from '../output.ts';
 import { toProto3Json } from '../proto-json.ts';
 import { addNodeOptions, resolveSettings } from '../settings.ts';
-import { read, trustBundle } from './verify.ts';
+import { read, stepLines, trustBundle } from './verify.ts';
 
 const DESCRIPTION = `Verifies a report access's receipt bundle offline with the consortium trust bundle: the requester's signed
 request, the provider's signed receipt stating that request, and the requester's signed acknowledgement of that
 receipt. A file from lianxin receipt prove also holds the attestation of the access leaf: it must be in the log
 of the requester or the provider, under a checkpoint signed by that institution's log key and anchored on the
-channel, and state the digests of these very messages. Exit 0 with a summary (the receipt digest the chain
+channel, and state the digests of these very messages. --steps prints each check (the Verify page's). Exit 0 with a summary (the receipt digest the chain
 records); 1 with one line naming the code (SIGNATURE_INVALID, BUNDLE_INCONSISTENT, BUNDLE_MALFORMED,
 ACCESS_PROOF_REJECTED with the attestation's code, ACCESS_LEAF_MISMATCH) and the field, or when the access was
 never acknowledged (NO_ACKNOWLEDGEMENT) or was disputed (DISPUTED).`;
@@ -61,7 +52,8 @@ export const receiptCommand: CommandDefinition = (parent, io) => {
   subcommand(receipt, 'verify <file>', 'verify a receipt bundle (and its access proof) offline', DESCRIPTION)
     .requiredOption('--bundle <file>', 'the consortium trust bundle (lianxin bundle export)')
     .option('--json', 'print the summary as JSON')
-    .action(async (file: string, values: { bundle: string; json?: true }) => {
+    .option('--steps', 'print each check and its result before the summary (or the failure)')
+    .action(async (file: string, values: { bundle: string; json?: true; steps?: true }) => {
       const [bytes, trust] = await Promise.all([
         read(file),
         read(values.bundle).then((b) => trustBundle(values.bundle, b)),
@@ -73,17 +65,16 @@ export const receiptCommand: CommandDefinition = (parent, io) => {
         if (!(err instanceof P2pError || err instanceof SyntaxError)) throw err;
         throw new CliError('INVALID_INPUT', `${file}: not a receipt bundle: ${err.message}`, { cause: err });
       }
-      const proven: AccessProofVerification | undefined =
-        parsed.accessAttestation === undefined
-          ? undefined
-          : verifyAccessProof(parsed.envelopes, parsed.accessAttestation, trust);
-      const result: BundleVerification = proven ?? verifyBundle(parsed.envelopes, trustBundleReceiptKeys(trust));
+      // The checks the Verify page shows, from the same core: the bundle's, then the access leaf's when present.
+      const explained = explainAccessProof(parsed.envelopes, parsed.accessAttestation, trust);
+      if (values.steps === true && values.json !== true) io.stdout.write(stepLines(explained));
+      const result = explained.verification;
       if (!result.ok) {
         const field = result.field === undefined ? '' : ` [field ${result.field}]`;
         throw new CliError('VERIFICATION_FAILED', `${file}: ${result.code}: ${result.reason}${field}`);
       }
       const { request, receipt: signed } = result.bundle.decoded;
-      const access: ProvenAccess | undefined = proven?.ok === true ? proven.access : undefined;
+      const access: ProvenAccess | undefined = 'access' in result ? result.access : undefined;
       const summary = {
         verified: result.findings.length === 0,
         receiptDigest: result.receiptDigest,
@@ -97,7 +88,7 @@ export const receiptCommand: CommandDefinition = (parent, io) => {
         findings: result.findings,
         ...(access === undefined ? {} : { accessLeaf: access }),
       };
-      if (values.json === true) printJson(io, summary);
+      if (values.json === true) printJson(io, values.steps === true ? { ...summary, steps: explained.steps } : summary);
       else {
         io.stdout.write(
           `${file}: ${signed.provider} served ${request.requester} ${request.kinds.join(',')} of ${signed.subject} ` +

@@ -9,13 +9,8 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { LogLeaf__Output } from '../../api/generated/lianxin/v1/LogLeaf.ts';
-import {
-  explainAttestation,
-  parseTrustBundle,
-  ReceiptsError,
-  type ExplainedAttestation,
-  type TrustBundle,
-} from '../../receipts/index.ts';
+import { explainAttestation, parseTrustBundle, ReceiptsError, type TrustBundle } from '../../receipts/index.ts';
+import type { VerificationStep } from '../../verifier/steps.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
 import { printJson } from '../output.ts';
@@ -147,8 +142,11 @@ export const verifyCommand: CommandDefinition = (parent, io) => {
     });
 };
 
-/** One line per check: `  ✔ node-signature  signed by receipt key …`. */
-function stepLines({ steps }: ExplainedAttestation): string {
+/**
+ * One line per check: `  ✔ node-signature  signed by receipt key …`. Shared with `lianxin receipt verify --steps`,
+ * whose access-proof steps come from the same core.
+ */
+export function stepLines({ steps }: { readonly steps: readonly VerificationStep[] }): string {
   const mark = { passed: '✔', failed: '✘', 'not-reached': '·', 'not-requested': '·' } as const;
   const width = Math.max(...steps.map((s) => s.id.length));
   return (

@@ -1,14 +1,34 @@
 /**
- * The Verify page: an attestation or notarization receipt, the trust bundle and optionally the document it is
- * about, verified entirely in the browser by the verifier core on the noble backend; each check is shown passed,
- * failed (with the verifier's code and reason) or not reached. Nothing is sent anywhere, except the optional
- * fetch of the node's own trust bundle.
+ * The Verify page: an attestation, a notarization receipt or an access receipt (the bundle file of
+ * `lianxin report request --out`, or the access proof of `lianxin receipt prove --out`), the trust bundle and
+ * optionally the document an attestation is about, verified entirely in the browser by the verifier core on the
+ * noble backend; each check is shown passed, failed (with the verifier's code and reason) or not reached. A dropped
+ * file's kind is told by its content: protobuf bytes are an attestation or receipt, JSON with a request and a
+ * receipt an access receipt, other JSON the trust bundle. Nothing is sent anywhere, except the optional fetch of
+ * the node's own trust bundle.
  */
-import { explainAttestation, parseTrustBundle, ReceiptsError, toHex, type TrustBundle } from '../../verifier/index.ts';
+import {
+  ExchangeMessageError,
+  explainAccessProof,
+  explainAttestation,
+  looksLikeAccessFile,
+  parseAccessProofJson,
+  parseTrustBundle,
+  ReceiptsError,
+  toHex,
+  type AccessProofFile,
+  type TrustBundle,
+  type VerificationStep,
+} from '../../verifier/index.ts';
 import { nobleCrypto } from '../../verifier/noble-crypto.ts';
 
+/** What was dropped to verify: an attestation or notarization receipt (bytes), or an access receipt file. */
+type Evidence =
+  | { readonly kind: 'attestation'; readonly name: string; readonly bytes: Uint8Array }
+  | { readonly kind: 'access-proof'; readonly name: string; readonly file: AccessProofFile };
+
 interface Inputs {
-  attestation?: { name: string; bytes: Uint8Array };
+  evidence?: Evidence;
   bundle?: { name: string; bundle: TrustBundle };
   artifact?: { name: string; digest: Uint8Array };
 }
@@ -44,26 +64,66 @@ function readBundle(name: string, text: string): void {
   render();
 }
 
-async function take(file: File, slot: 'attestation' | 'bundle' | 'artifact'): Promise<void> {
-  const bytes = await bytesOf(file);
-  if (slot === 'bundle') {
-    readBundle(file.name, new TextDecoder().decode(bytes));
+/** JSON text's parsed value, when the bytes are a JSON object (an access receipt or a trust bundle). */
+function jsonOf(bytes: Uint8Array): unknown {
+  const first = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+  if (first !== 0x7b) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads an access receipt file, showing why it is refused (the field to blame) instead of verifying. */
+function readAccessFile(name: string, json: unknown): void {
+  try {
+    inputs.evidence = { kind: 'access-proof', name, file: parseAccessProofJson(json) };
+  } catch (err) {
+    delete inputs.evidence;
+    const why = err instanceof ExchangeMessageError ? `${err.code}: ${err.message}` : String(err);
+    showVerdict('fail', `${name} is not an access receipt file — ${why}`);
+    element('steps').hidden = true;
     return;
   }
-  if (slot === 'artifact') inputs.artifact = { name: file.name, digest: nobleCrypto.sha256(bytes) };
-  else inputs.attestation = { name: file.name, bytes };
   render();
 }
 
-/** A dropped file is a trust bundle when it is JSON, otherwise the attestation, or the document once both are in. */
+/** The evidence slot: JSON with a request and a receipt is an access receipt, anything else an attestation. */
+function takeEvidence(name: string, bytes: Uint8Array): void {
+  const json = jsonOf(bytes);
+  if (json !== undefined && looksLikeAccessFile(json)) {
+    readAccessFile(name, json);
+    return;
+  }
+  inputs.evidence = { kind: 'attestation', name, bytes };
+  render();
+}
+
+async function take(file: File, slot: 'evidence' | 'bundle' | 'artifact'): Promise<void> {
+  const bytes = await bytesOf(file);
+  if (slot === 'bundle') readBundle(file.name, new TextDecoder().decode(bytes));
+  else if (slot === 'evidence') takeEvidence(file.name, bytes);
+  else {
+    inputs.artifact = { name: file.name, digest: nobleCrypto.sha256(bytes) };
+    render();
+  }
+}
+
+/**
+ * Each dropped file by its content: JSON is an access receipt (it has a request and a receipt) or the trust
+ * bundle; other bytes are the attestation, or the document once an attestation is in.
+ */
 async function dropped(files: FileList): Promise<void> {
   for (const file of Array.from(files)) {
     const bytes = await bytesOf(file);
-    const first = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
-    if (first === 0x7b) readBundle(file.name, new TextDecoder().decode(bytes));
-    else if (inputs.attestation === undefined || file.name.endsWith('.binpb'))
-      inputs.attestation = { name: file.name, bytes };
-    else inputs.artifact = { name: file.name, digest: nobleCrypto.sha256(bytes) };
+    const json = jsonOf(bytes);
+    if (json !== undefined) {
+      if (looksLikeAccessFile(json)) readAccessFile(file.name, json);
+      else readBundle(file.name, new TextDecoder().decode(bytes));
+    } else if (inputs.evidence === undefined || file.name.endsWith('.binpb')) {
+      inputs.evidence = { kind: 'attestation', name: file.name, bytes };
+    } else inputs.artifact = { name: file.name, digest: nobleCrypto.sha256(bytes) };
   }
   render();
 }
@@ -74,32 +134,52 @@ function showVerdict(kind: 'ok' | 'fail' | 'muted', text: string): void {
   verdict.textContent = text;
 }
 
+function describe(evidence: Evidence | undefined): string {
+  if (evidence === undefined) return 'no attestation, receipt or access proof yet';
+  if (evidence.kind === 'attestation') return `attestation: ${evidence.name} (${evidence.bytes.length} bytes)`;
+  return evidence.file.accessAttestation === undefined
+    ? `access receipt bundle: ${evidence.name} (request, receipt, acknowledgement; no access-leaf attestation)`
+    : `access proof: ${evidence.name} (receipt bundle and the attestation of its access leaf)`;
+}
+
+/** The checks of the dropped evidence: an access receipt's, or an attestation's (with the document's). */
+function explain(
+  evidence: Evidence,
+  bundle: TrustBundle,
+  artifact: Inputs['artifact'],
+): { ok: boolean; steps: readonly VerificationStep[] } {
+  if (evidence.kind === 'access-proof') {
+    return explainAccessProof(evidence.file.envelopes, evidence.file.accessAttestation, bundle);
+  }
+  return explainAttestation(evidence.bytes, bundle, artifact ? { artifactDigest: artifact.digest } : {});
+}
+
 function render(): void {
-  const { attestation, bundle, artifact } = inputs;
+  const { evidence, bundle, artifact } = inputs;
   element('loaded').textContent = [
-    attestation ? `attestation: ${attestation.name} (${attestation.bytes.length} bytes)` : 'no attestation yet',
+    describe(evidence),
     bundle
       ? `trust bundle: ${bundle.name} (channel ${bundle.bundle.json.channel}, exported ${bundle.bundle.json.exportedAt})`
       : 'no trust bundle yet',
-    ...(artifact ? [`document: ${artifact.name} (sha256 ${toHex(artifact.digest)})`] : []),
+    // A document is checked against an attestation only: an access proof commits to no document in hand.
+    ...(artifact && evidence?.kind !== 'access-proof'
+      ? [`document: ${artifact.name} (sha256 ${toHex(artifact.digest)})`]
+      : []),
   ].join(' · ');
   const table = element('steps') as HTMLTableElement;
-  if (attestation === undefined || bundle === undefined) {
+  if (evidence === undefined || bundle === undefined) {
     table.hidden = true;
-    showVerdict('muted', 'Waiting for an attestation and a trust bundle.');
+    showVerdict('muted', 'Waiting for an attestation, receipt or access proof, and a trust bundle.');
     return;
   }
-  const result = explainAttestation(
-    attestation.bytes,
-    bundle.bundle,
-    artifact ? { artifactDigest: artifact.digest } : {},
-  );
+  const result = explain(evidence, bundle.bundle, artifact);
   const failed = result.steps.find((s) => s.status === 'failed');
+  document.body.dataset.kind = evidence.kind;
   showVerdict(
     result.ok ? 'ok' : 'fail',
     result.ok
-      ? `✔ ${attestation.name} verifies: every check passed.`
-      : `✘ ${attestation.name} does not verify: ${failed?.code ?? ''} at “${failed?.id ?? ''}”.`,
+      ? `✔ ${evidence.name} verifies: every check passed.`
+      : `✘ ${evidence.name} does not verify: ${failed?.code ?? ''} at “${failed?.id ?? ''}”.`,
   );
   const body = table.tBodies[0];
   if (body === undefined) return;
@@ -128,7 +208,7 @@ function render(): void {
   table.hidden = false;
 }
 
-function onFile(id: string, slot: 'attestation' | 'bundle' | 'artifact'): void {
+function onFile(id: string, slot: 'evidence' | 'bundle' | 'artifact'): void {
   const input = element(id) as HTMLInputElement;
   input.addEventListener('change', () => {
     const file = input.files?.[0];
@@ -136,7 +216,7 @@ function onFile(id: string, slot: 'attestation' | 'bundle' | 'artifact'): void {
   });
 }
 
-onFile('attestation-file', 'attestation');
+onFile('attestation-file', 'evidence');
 onFile('bundle-file', 'bundle');
 onFile('artifact-file', 'artifact');
 element('fetch-bundle').addEventListener('click', () => {
