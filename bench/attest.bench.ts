@@ -84,6 +84,8 @@ const benchmark: Benchmark = {
           { ...ATTEST_UNARY, signal: context.signal },
         );
         if (unary.failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(unary.failed)} unary Attest failed`);
+        /** Sum over answers of their batch's size: the answer-weighted mean batch a signature covers. */
+        let batchSizes = 0;
         const stream = await measureCpu(processes, () =>
           runWindowedStream<AttestRequest, AttestResponse__Output>(bank.AttestStream(), {
             ...ATTEST_STREAM,
@@ -92,6 +94,7 @@ const benchmark: Benchmark = {
             onResponse(answer, i) {
               if (answer.attestation?.state !== 'EVIDENCE_STATE_ANCHORED' || answer.requestId !== `q${String(i)}`)
                 throw new BenchError('NOTHING_COMPLETED', `answer ${String(i)} is not an anchored attestation`);
+              batchSizes += answer.attestation.batch?.size ?? 0;
             },
           }),
         );
@@ -115,6 +118,12 @@ const benchmark: Benchmark = {
           },
           { label: '  latency p50', value: stream.value.p50Ms, unit: 'ms' },
           { label: '  latency p99', value: stream.value.p99Ms, unit: 'ms' },
+          {
+            label: '  batch an answer is signed in, mean',
+            value: batchSizes / answered,
+            unit: 'answers',
+            note: 'one P-256 signature per batch',
+          },
           ...Object.entries(stream.cpuMs).flatMap(([name, ms]) =>
             ms === undefined
               ? []
