@@ -74,4 +74,17 @@ describe('encodeAttestationBody', () => {
     expectSameBytes(body(2, { checkpoint: null, anchor: null }));
     expectSameBytes(body(2, { issuedAtMs: -1 }));
   });
+
+  it('compares the shared fields by value: a checkpoint object changed after an answer, or bytes as Uint8Array', () => {
+    const fields = body(4);
+    expectSameBytes(fields);
+    const checkpoint = fields.checkpoint;
+    if (checkpoint === null) throw new Error('the fixture has a checkpoint');
+    checkpoint.rootHash[0] = (checkpoint.rootHash[0] ?? 0) ^ 1;
+    expectSameBytes(fields);
+    checkpoint.size += 1;
+    expectSameBytes(fields);
+    // structuredClone turns every Buffer into a Uint8Array: what a caller outside the gRPC layer may hand over.
+    expectSameBytes(structuredClone(body(5)));
+  });
 });

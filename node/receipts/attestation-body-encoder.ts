@@ -8,8 +8,8 @@
  * and copied. The fields that differ per answer (1 format, 2 leaf, 3 inclusion, 7 issued_at_ms, 8 issuer) are
  * written here: strings, bytes, a nested message and unsigned varints, in field-number order as protobufjs writes
  * them, every field present written even when it holds its default (encodeNormalized's rule for normalized
- * objects). A value this writer does not cover (an integer beyond 2^53 or negative, a string that is not ASCII)
- * goes through protobufjs.
+ * objects). A value this writer does not cover (an integer beyond 2^53 or negative, a string that is not ASCII,
+ * anything of another type than the generated `__Output` declares) goes through protobufjs.
  * attestation-body-encoder.test.ts checks both encodings agree byte for byte.
  */
 import protobuf from 'protobufjs/light.js';
@@ -30,9 +30,12 @@ const VARINT = 0;
 const LEN = 2;
 const tag = (field: number, wireType: number): number => (field << 3) | wireType;
 
+/** Fields 4 to 6 as they were encoded: copies of their values, compared by value (the caller's objects may change). */
 interface Shared {
-  readonly checkpoint: AttestationBodyFields['checkpoint'];
-  readonly anchor: AttestationBodyFields['anchor'];
+  readonly origin: string;
+  readonly size: number;
+  readonly rootHash: Buffer;
+  readonly anchor: Readonly<NonNullable<AttestationBodyFields['anchor']>> | null;
   readonly state: AttestationBodyFields['state'];
   /** Fields 4 to 6, serialized. */
   readonly bytes: Buffer;
@@ -45,7 +48,12 @@ let shared = new Map<string, Shared>();
 export function encodeAttestationBody(body: AttestationBodyFields): Buffer {
   const { format, leaf, inclusion, issuedAtMs, issuer } = body;
   if (
+    typeof format !== 'string' ||
+    typeof issuer !== 'string' ||
+    !(leaf instanceof Uint8Array) ||
     inclusion === null ||
+    !Array.isArray(inclusion.hashes) ||
+    !inclusion.hashes.every((hash) => hash instanceof Uint8Array) ||
     !isVarint(inclusion.leafIndex) ||
     !isVarint(inclusion.treeSize) ||
     !isVarint(issuedAtMs) ||
@@ -101,43 +109,51 @@ export function encodeAttestationBody(body: AttestationBodyFields): Buffer {
 
 /** Fields 4 to 6 of `body`, from the memory when an answer against the same checkpoint encoded them. */
 function sharedFields({ checkpoint, anchor, state }: AttestationBodyFields): Buffer {
-  const note = checkpoint?.note;
-  const known = note === undefined ? undefined : shared.get(note);
-  if (known !== undefined && known.state === state && sameCheckpoint(known, checkpoint) && sameAnchor(known, anchor)) {
+  const known = typeof checkpoint?.note === 'string' ? shared.get(checkpoint.note) : undefined;
+  if (known !== undefined && checkpoint !== null && known.state === state && sameAs(known, checkpoint, anchor)) {
     return known.bytes;
   }
   // The encoding of a message holding only these fields is exactly their part of the whole message.
   const bytes = asBuffer(ATTESTATION.encode(ATTESTATION.fromObject({ checkpoint, anchor, state })).finish());
-  if (note !== undefined) {
+  // Remembered only for well-formed values (what protobufjs just encoded without complaint, as the node builds them).
+  if (
+    checkpoint !== null &&
+    typeof checkpoint.note === 'string' &&
+    typeof checkpoint.origin === 'string' &&
+    Number.isSafeInteger(checkpoint.size) &&
+    checkpoint.rootHash instanceof Uint8Array
+  ) {
     if (shared.size >= MAX_SHARED) shared = new Map();
-    shared.set(note, { checkpoint, anchor, state, bytes });
+    shared.set(checkpoint.note, {
+      origin: checkpoint.origin,
+      size: checkpoint.size,
+      rootHash: Buffer.from(checkpoint.rootHash),
+      anchor: anchor === null ? null : { ...anchor },
+      state,
+      bytes,
+    });
   }
   return bytes;
 }
 
-function sameCheckpoint(known: Shared, checkpoint: AttestationBodyFields['checkpoint']): boolean {
-  const a = known.checkpoint;
-  return (
-    a === checkpoint ||
-    (a !== null &&
-      checkpoint !== null &&
-      a.note === checkpoint.note &&
-      a.origin === checkpoint.origin &&
-      a.size === checkpoint.size &&
-      a.rootHash.equals(checkpoint.rootHash))
-  );
-}
-
-function sameAnchor(known: Shared, anchor: AttestationBodyFields['anchor']): boolean {
+function sameAs(
+  known: Shared,
+  checkpoint: NonNullable<AttestationBodyFields['checkpoint']>,
+  anchor: AttestationBodyFields['anchor'],
+): boolean {
   const a = known.anchor;
   return (
-    a === anchor ||
-    (a !== null &&
-      anchor !== null &&
-      a.channel === anchor.channel &&
-      a.chaincode === anchor.chaincode &&
-      a.transactionId === anchor.transactionId &&
-      a.blockNumber === anchor.blockNumber)
+    known.origin === checkpoint.origin &&
+    known.size === checkpoint.size &&
+    checkpoint.rootHash instanceof Uint8Array &&
+    Buffer.compare(known.rootHash, checkpoint.rootHash) === 0 &&
+    (a === null
+      ? anchor === null
+      : anchor !== null &&
+        a.channel === anchor.channel &&
+        a.chaincode === anchor.chaincode &&
+        a.transactionId === anchor.transactionId &&
+        a.blockNumber === anchor.blockNumber)
   );
 }
 
