@@ -4,9 +4,9 @@
  * insertion order (delete, set, evict the first key) makes V8 scan the deleted entries at the front on every
  * eviction, which under a miss-heavy load cost more than the database reads it saved.
  */
-export class RecentCache<V> {
-  #young = new Map<string, V>();
-  #old = new Map<string, V>();
+export class RecentCache<V, K extends string | number = string> {
+  #young = new Map<K, V>();
+  #old = new Map<K, V>();
   readonly #generation: number;
 
   /** Holds at most `limit` values (and at least half of it, once that many were set). */
@@ -14,7 +14,7 @@ export class RecentCache<V> {
     this.#generation = Math.max(1, Math.floor(limit / 2));
   }
 
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     const young = this.#young.get(key);
     if (young !== undefined) return young;
     const old = this.#old.get(key);
@@ -22,7 +22,7 @@ export class RecentCache<V> {
     return old;
   }
 
-  set(key: string, value: V): void {
+  set(key: K, value: V): void {
     if (this.#young.size >= this.#generation) {
       this.#old = this.#young;
       this.#young = new Map();

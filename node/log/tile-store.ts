@@ -82,6 +82,19 @@ const MAX_COMPLETE_ROWS = 1024;
 /** Right-edge range hashes remembered (~log2(size) per tree size proofs are asked at); beyond this, start over. */
 const MAX_EDGE_RANGES = 4096;
 
+/**
+ * Rows in memory are known by a number, not a string (a string built per lookup cost more to hash than the rest
+ * of a cached read): index · ROW_KINDS + kind, kind a tree level for `t` rows, SUBTREE_ROW for `h`, BUNDLE_ROW
+ * for `e`. Exact while index · 128 < 2^53, i.e. for logs of fewer than 2^46 leaves.
+ */
+const ROW_KINDS = 128;
+const SUBTREE_ROW = 64;
+const BUNDLE_ROW = 65;
+
+function rowId(kind: number, index: number): number {
+  return index * ROW_KINDS + kind;
+}
+
 function u64(value: number): Buffer {
   const bytes = Buffer.alloc(8);
   bytes.writeUInt32BE(Math.floor(value / 2 ** 32), 0);
@@ -171,17 +184,17 @@ export class TileStore {
   #openBundle: Buffer;
   #appending: Promise<unknown> = Promise.resolve();
   /**
-   * Tiles of levels >= CACHED_LEVEL by `level/tile`, the widest written or read: a tile at a later size extends
+   * Tiles of levels >= CACHED_LEVEL by row id (`rowId(level, tile)`), the widest written or read: a tile at a later size extends
    * the one at an earlier size, so a cached tile answers every hash it holds, partial or not.
    */
-  readonly #upper = new Map<string, Buffer>();
+  readonly #upper = new Map<number, Buffer>();
   /**
    * Hashes of ranges that are no complete subtree, by `begin-end`: they lie on the right edge of a tree size, all
    * proofs at that size share them, and folding them needs low-level tiles that are not kept in memory.
    */
   #edgeRanges = new Map<string, Buffer>();
-  /** Complete rows below CACHED_LEVEL by `level/tile`, `h/subtree` or `e/bundle`, least recently used dropped first. */
-  readonly #complete = new RecentCache<Buffer>(MAX_COMPLETE_ROWS);
+  /** Complete rows below CACHED_LEVEL (`t`, `h` and `e` rows) by row id, least recently used dropped first. */
+  readonly #complete = new RecentCache<Buffer, number>(MAX_COMPLETE_ROWS);
 
   /** Subtrees of 256 leaves from this one on have an `h` row once complete. */
   readonly #subtreeRowsFrom: number;
@@ -348,7 +361,7 @@ export class TileStore {
     }
     puts.push({ type: 'put', key: SIZE_KEY, value: u64(size) });
     await this.#db.batch(puts, { sync: true, ...(alongside ? { alongside: alongside(firstIndex) } : {}) });
-    for (const { level, tile, value } of upper) this.#keepUpper(`${level}/${tile}`, value);
+    for (const { level, tile, value } of upper) this.#keepUpper(rowId(level, tile), value);
     this.#edges = edges;
     this.#openBundle = openBundle;
     this.#size = size;
@@ -364,7 +377,7 @@ export class TileStore {
     const bundles = await this.#completeRows(
       Array.from({ length: last - first + 1 }, (_, i) => {
         const bundle = first + i;
-        return { id: `e/${bundle}`, key: () => bundleKey(bundle), complete: bundle < completeBundles };
+        return { id: rowId(BUNDLE_ROW, bundle), key: () => bundleKey(bundle), complete: bundle < completeBundles };
       }),
     );
     return bundles.flatMap((bytes, i) => {
@@ -403,12 +416,12 @@ export class TileStore {
    */
   async rangeHashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
     /**
-     * Per row needed, by `level/tile` or `h/subtree`: its slot in `rows`, whether it is kept in memory, and the end
+     * Per row needed, by row id: its slot in `rows`, whether it is kept in memory, and the end
      * of the widest hash wanted.
      */
-    const needed = new Map<string, { slot: number; key: () => Buffer; keep: boolean; end: number }>();
+    const needed = new Map<number, { slot: number; key: () => Buffer; keep: boolean; end: number }>();
     const rows: (Buffer | undefined)[] = [];
-    const need = (id: string, keep: boolean, key: () => Buffer, offset: number): { slot: number; offset: number } => {
+    const need = (id: number, keep: boolean, key: () => Buffer, offset: number): { slot: number; offset: number } => {
       let entry = needed.get(id);
       if (entry === undefined) {
         entry = { slot: rows.push(keep ? this.#upper.get(id) : undefined) - 1, key, keep, end: 0 };
@@ -424,12 +437,12 @@ export class TileStore {
         const subtree = Math.floor(index / perSubtree);
         if (subtree >= this.#subtreeRowsFrom && subtree < completeSubtrees) {
           const offset = (subtreeRowStart(level) + (index % perSubtree)) * HASH_SIZE;
-          return need(`h/${subtree}`, false, () => subtreeKey(subtree), offset);
+          return need(rowId(SUBTREE_ROW, subtree), false, () => subtreeKey(subtree), offset);
         }
       }
       const tile = Math.floor(index / TILE_WIDTH);
       const keep = level >= CACHED_LEVEL;
-      return need(`${level}/${tile}`, keep, () => tileKey(level, tile), (index % TILE_WIDTH) * HASH_SIZE);
+      return need(rowId(level, tile), keep, () => tileKey(level, tile), (index % TILE_WIDTH) * HASH_SIZE);
     };
     const located = ranges.map((range) => {
       const subtrees = rangeSubtrees(range);
@@ -467,11 +480,12 @@ export class TileStore {
     });
   }
 
-  /** Whether the lower row `level/tile` or `h/subtree` is complete at the current size (an `h` row always is). */
-  #isComplete(id: string): boolean {
-    const [level, tile] = id.split('/');
-    if (level === 'h') return true;
-    return (Number(tile) + 1) * TILE_WIDTH * 2 ** Number(level) <= this.#size;
+  /** Whether the lower row `id` (a `t` or `h` row) is complete at the current size (an `h` row always is). */
+  #isComplete(id: number): boolean {
+    const kind = id % ROW_KINDS;
+    if (kind === SUBTREE_ROW) return true;
+    const tile = (id - kind) / ROW_KINDS;
+    return (tile + 1) * TILE_WIDTH * 2 ** kind <= this.#size;
   }
 
   /**
@@ -479,7 +493,7 @@ export class TileStore {
    * Only rows read back from the database are remembered: what the store holds, durable.
    */
   async #completeRows(
-    wanted: readonly { id: string; key: () => Buffer; complete: boolean }[],
+    wanted: readonly { id: number; key: () => Buffer; complete: boolean }[],
   ): Promise<(Buffer | undefined)[]> {
     const rows = wanted.map(({ id, complete }) => (complete ? this.#complete.get(id) : undefined));
     const missing = wanted.filter((_, i) => rows[i] === undefined);
@@ -489,7 +503,7 @@ export class TileStore {
     rows.forEach((known, at) => {
       if (known !== undefined) return;
       const row = read[next];
-      const { id, complete } = missing[next] ?? { id: '', complete: false };
+      const { id, complete } = missing[next] ?? { id: -1, complete: false };
       next += 1;
       rows[at] = row;
       if (row === undefined || !complete) return;
@@ -499,7 +513,7 @@ export class TileStore {
   }
 
   /** Keeps an upper-level tile unless a wider one of it is kept already (a read may race an append). */
-  #keepUpper(id: string, tile: Buffer): void {
+  #keepUpper(id: number, tile: Buffer): void {
     if ((this.#upper.get(id)?.length ?? 0) < tile.length) this.#upper.set(id, tile);
   }
 

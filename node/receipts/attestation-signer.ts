@@ -17,10 +17,10 @@ import type { NodeSignature__Output } from '../api/generated/lianxin/v1/NodeSign
 import { attestationSigningInput as signingInputWith } from '../verifier/attestation-verifier.ts';
 import { nodeCrypto } from '../verifier/node-crypto.ts';
 import { batchLeafHash, batchSigningInput, buildBatchTree } from './attestation-batch.ts';
+import { encodeAttestationBody } from './attestation-body-encoder.ts';
 import {
   encodeAttestation,
   encodeAttestationTail,
-  encodeNormalized,
   normalizeAttestation,
   rememberedEncoding,
   rememberEncoding,
@@ -61,7 +61,8 @@ export function signAttestationBatch(
   receiptKey: ReceiptKey,
 ): Attestation__Output[] {
   const unsigned = bodies.map((body) => ({ format: ATTESTATION_FORMAT, ...body }));
-  const encoded = unsigned.map((body) => encodeNormalized(body));
+  // The answers' shared fields (checkpoint, anchor) are encoded once per checkpoint (attestation-body-encoder.ts).
+  const encoded = unsigned.map((body) => encodeAttestationBody(body));
   const { root, paths } = buildBatchTree(encoded.map((bytes) => batchLeafHash(bytes)));
   const size = bodies.length;
   const signature: NodeSignature__Output = Object.freeze({

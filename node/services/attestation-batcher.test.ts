@@ -87,4 +87,35 @@ describe('AttestationBatcher', () => {
       [0, 1],
     ]);
   });
+
+  it('holds answers that wait for a fuller batch across turns, then signs them together once it is full', async () => {
+    const batcher = new AttestationBatcher(log.org.receiptKey, { maxWaitMs: NEVER_MS });
+    const early = [0, 1].map((i) => batcher.expect({ waitFor: 3 }).sign(body(i)));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    const late = batcher.expect({ waitFor: 3 }).sign(body(2));
+    const attestations = await Promise.all([...early, late]);
+    expect(attestations.map((a) => [a.batch?.index, a.batch?.size])).toEqual([
+      [0, 3],
+      [1, 3],
+      [2, 3],
+    ]);
+    attestations.forEach((a, i) => {
+      expect(verifyAttestation(a, bundle)).toMatchObject({ ok: true, leafIndex: i });
+    });
+  });
+
+  it('signs waiting answers at the end of the turn in which one arrives that does not wait', async () => {
+    const batcher = new AttestationBatcher(log.org.receiptKey, { maxWaitMs: NEVER_MS });
+    const patient = batcher.expect({ waitFor: 16 }).sign(body(0));
+    await new Promise((resolve) => setImmediate(resolve));
+    const unary = batcher.expect().sign(body(1));
+    expect((await Promise.all([patient, unary])).map((a) => a.batch?.size)).toEqual([2, 2]);
+  });
+
+  it('signs answers that wait for a fuller batch after maxWaitMs when no more come', async () => {
+    const batcher = new AttestationBatcher(log.org.receiptKey, { maxWaitMs: 5 });
+    const attestation = await batcher.expect({ waitFor: 16 }).sign(body(3));
+    expect(attestation.batch).toMatchObject({ index: 0, size: 1 });
+  });
 });

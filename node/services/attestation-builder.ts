@@ -10,7 +10,12 @@ import { NodeError } from '../api/errors.ts';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import type { SignedCheckpoint, TransparencyLog } from '../log/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
-import { AttestationBatcher, type AttestationBatcherInit, type BatchTicket } from './attestation-batcher.ts';
+import {
+  AttestationBatcher,
+  type AttestationBatcherInit,
+  type BatchTicket,
+  type ExpectOptions,
+} from './attestation-batcher.ts';
 
 export interface AttestationBuilderComponents {
   readonly log: Pick<TransparencyLog, 'leaf' | 'inclusionProof' | 'latestCheckpoint'>;
@@ -36,8 +41,9 @@ export interface AttestationBuilder {
   /**
    * Announces an attestation the caller will ask for once its own lookups tell it which leaf (or withdraw, if
    * there is none): batches being gathered meanwhile wait for it, so concurrent answers share a signature.
+   * A patient one may wait for a fuller batch (attestation-batcher.ts).
    */
-  announce(): AnnouncedAttestation;
+  announce(options?: ExpectOptions): AnnouncedAttestation;
 }
 
 export interface AnnouncedAttestation {
@@ -143,8 +149,8 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
   return {
     // Announced before the lookups, so that answers being looked up meanwhile join this one's batch.
     attest: (leafIndex) => attest(leafIndex, batcher.expect()),
-    announce() {
-      const ticket = batcher.expect();
+    announce(options) {
+      const ticket = batcher.expect(options);
       return {
         attest: (leafIndex) => attest(leafIndex, ticket),
         withdraw: () => {

@@ -302,4 +302,70 @@ describe('AttestationService.AttestStream', () => {
     });
     expect(answered).toEqual(['ok-1']);
   });
+
+  describe('batches of a deep window', () => {
+    /** A service whose batches end by timer after `maxWaitMs` at the earliest. */
+    const serviceWaiting = (maxWaitMs: number) =>
+      createAttestationService({
+        records: parts.records,
+        builder: createAttestationBuilder({
+          log: parts.log,
+          anchorer: parts.anchorer,
+          receiptKey: parts.org.receiptKey,
+          mspId: parts.org.mspId,
+          channel: CHANNEL,
+          chaincode: CHAINCODE,
+          uncheckpointedRetryAfterMs: UNCHECKPOINTED_RETRY_AFTER_MS,
+          batching: { maxWaitMs },
+        }),
+        chain,
+      });
+
+    it('signs requests that trickle in one per turn together once the stream had a deep window', async () => {
+      await parts.ingest(Array.from({ length: 64 }, (_, i) => i + 1));
+      await parts.anchorAll();
+      async function* burstThenTrickle(): AsyncIterable<AttestRequest__Output> {
+        // The client's window sent at once, as a bulk client starts; then one request per event loop turn.
+        for (let i = 0; i < 32; i++) yield request(`b-${i}`, i + 1);
+        for (let i = 32; i < 64; i++) {
+          await new Promise((resolve) => setImmediate(resolve));
+          yield request(`t-${i}`, i + 1);
+        }
+      }
+
+      // Only the last batch ends by timer (no request comes to fill it).
+      const responses = await collect(serviceWaiting(100).AttestStream(burstThenTrickle(), ctx));
+
+      // Alone in its turn, each trickled answer would be a batch of its own; they wait for 16 (the first few may
+      // join the burst's batch, the last batch holds what is left).
+      const trickled = responses.slice(32).map((r) => r.attestation?.batch?.size ?? 0);
+      expect(Math.min(...trickled)).toBeGreaterThanOrEqual(8);
+      expect(new Set(responses.map((r) => r.attestation?.signature?.signature?.toString('hex'))).size).toBeLessThanOrEqual(4);
+      responses.forEach((r, i) => {
+        expect(verifyAttestation(r.attestation ?? {}, parts.bundle)).toMatchObject({ ok: true, leafIndex: i });
+      });
+    });
+
+    it('does not hold the answers of a client that waits for each one', async () => {
+      await parts.ingest([1, 2, 3]);
+      await parts.anchorAll();
+      let answer: (() => void) | undefined;
+      async function* pingPong(): AsyncIterable<AttestRequest__Output> {
+        for (const n of [1, 2, 3]) {
+          const waiting = new Promise<void>((resolve) => (answer = resolve));
+          yield request(`p-${n}`, n);
+          await waiting;
+        }
+      }
+      const sizes: (number | undefined)[] = [];
+
+      // Batches never end by timer here: an answer held for a fuller batch would time the test out.
+      for await (const response of serviceWaiting(60_000).AttestStream(pingPong(), ctx)) {
+        sizes.push(response.attestation?.batch?.size);
+        answer?.();
+      }
+
+      expect(sizes).toEqual([1, 1, 1]);
+    });
+  });
 });

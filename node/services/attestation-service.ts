@@ -11,6 +11,7 @@ import type { ChainIndexEntry } from '../api/generated/lianxin/v1/ChainIndexEntr
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import type { ChainIndex, ChainIndexRecord } from '../chain-index/index.ts';
 import type { RecordStore } from '../records/index.ts';
+import { ATTESTATION_PATIENT_BATCH } from './attestation-batcher.ts';
 import type { AttestationBuilder } from './attestation-builder.ts';
 import { inOrder } from './in-order.ts';
 
@@ -24,9 +25,17 @@ export interface AttestationServiceComponents {
 
 /** Enough to keep LevelDB and the signer busy while bounding the memory one stream can hold. */
 export const ATTEST_STREAM_CONCURRENCY = 64;
+/**
+ * How full a batch a stream's answers wait for (attestation-batcher.ts): as many as the stream has had
+ * unanswered at once, up to ATTESTATION_PATIENT_BATCH. A client that waits for each answer has had one, and is
+ * answered as a unary call is; a client with a deep window sends it at once when it starts, and its answers then
+ * wait for one another however the window trickles in later. The wait is bounded by the batcher's `maxWaitMs`
+ * (a client that narrows its window after that pays at most that).
+ */
+const patienceOf = (deepest: number): number => Math.min(deepest, ATTESTATION_PATIENT_BATCH);
 
 export function createAttestationService(c: Readonly<AttestationServiceComponents>): AttestationServiceImpl {
-  const attest = async ({ requestId, record }: AttestRequest__Output): Promise<AttestResponse> => {
+  const attest = async ({ requestId, record }: AttestRequest__Output, waitFor = 1): Promise<AttestResponse> => {
     if (record === null) throw invalidArgument('record', 'is required');
     // Lenient: a bank may look up codes the owner stored before strict checking was switched on.
     const subject = checkUscc(record.subject, 'lenient');
@@ -35,7 +44,7 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
       throw invalidArgument('record.kind', 'must be a record kind: [a-z][a-z0-9_]{0,31}');
 
     // Announced before the record lookup: answers looked up at the same time then share one batch signature.
-    const attestation = c.builder.announce();
+    const attestation = c.builder.announce({ waitFor });
     try {
       const own = await c.records.get(subject.code, record.kind, record.version);
       if (own) return { requestId, attestation: await attestation.attest(own.leafIndex) };
@@ -60,18 +69,31 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
      * the first lookup that fails ends the stream with its status, its message naming the request ID; the
      * answers before it have been sent.
      */
-    AttestStream: (requests) =>
-      inOrder(requests, c.streamConcurrency ?? ATTEST_STREAM_CONCURRENCY, (request) =>
-        attest(request).catch((err: unknown) => {
-          throw err instanceof NodeError
-            ? new NodeError(err.code, `request "${request.requestId}": ${err.message}`, {
-                cause: err,
-                ...(err.field !== undefined && { field: err.field }),
-                ...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs }),
-              })
-            : err;
-        }),
-      ),
+    AttestStream: (requests) => {
+      /** This stream's requests being worked on, and the most it has had at once. */
+      let working = 0;
+      let deepest = 0;
+      return inOrder(requests, c.streamConcurrency ?? ATTEST_STREAM_CONCURRENCY, (request) => {
+        working++;
+        deepest = Math.max(deepest, working);
+        return attest(request, patienceOf(deepest)).then(
+          (answer) => {
+            working--;
+            return answer;
+          },
+          (err: unknown) => {
+            working--;
+            throw err instanceof NodeError
+              ? new NodeError(err.code, `request "${request.requestId}": ${err.message}`, {
+                  cause: err,
+                  ...(err.field !== undefined && { field: err.field }),
+                  ...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs }),
+                })
+              : err;
+          },
+        );
+      });
+    },
   };
 }
 

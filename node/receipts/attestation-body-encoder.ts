@@ -1,0 +1,196 @@
+/**
+ * The serialization of an attestation's body (every field but `signature` and `batch`), as the node's signer
+ * makes it for each answer: the same bytes as the verifier core's `encodeNormalized` (protobufjs), in one
+ * allocation and without protobufjs's object conversion of the whole message.
+ *
+ * Fields 4 to 6 (checkpoint, anchor, state) are the same for every answer against one anchored checkpoint — the
+ * checkpoint's signed note alone is a few hundred bytes — so they are encoded once per checkpoint, by protobufjs,
+ * and copied. The fields that differ per answer (1 format, 2 leaf, 3 inclusion, 7 issued_at_ms, 8 issuer) are
+ * written here: strings, bytes, a nested message and unsigned varints, in field-number order as protobufjs writes
+ * them, every field present written even when it holds its default (encodeNormalized's rule for normalized
+ * objects). A value this writer does not cover (an integer beyond 2^53 or negative, a string that is not ASCII,
+ * anything of another type than the generated `__Output` declares) goes through protobufjs.
+ * attestation-body-encoder.test.ts checks both encodings agree byte for byte.
+ */
+import protobuf from 'protobufjs/light.js';
+import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
+import { EVIDENCE_DESCRIPTOR } from '../verifier/generated/evidence-descriptor.ts';
+import { encodeNormalized } from './attestation-codec.ts';
+
+/** An attestation as the signer encodes it: every field present, no signature or batch yet. */
+export type AttestationBodyFields = Omit<Attestation__Output, 'signature' | 'batch'>;
+
+/** The checkpoints whose shared fields are remembered; beyond this the memory starts over (~1 KiB each). */
+const MAX_SHARED = 64;
+
+/** The verifier core's message type (evidence-codec.ts builds it from the same descriptor). */
+const ATTESTATION = protobuf.Root.fromJSON(EVIDENCE_DESCRIPTOR).lookupType('lianxin.v1.Attestation');
+/** Wire types: varint, length-delimited. */
+const VARINT = 0;
+const LEN = 2;
+const tag = (field: number, wireType: number): number => (field << 3) | wireType;
+
+/** Fields 4 to 6 as they were encoded: copies of their values, compared by value (the caller's objects may change). */
+interface Shared {
+  readonly origin: string;
+  readonly size: number;
+  readonly rootHash: Buffer;
+  readonly anchor: Readonly<NonNullable<AttestationBodyFields['anchor']>> | null;
+  readonly state: AttestationBodyFields['state'];
+  /** Fields 4 to 6, serialized. */
+  readonly bytes: Buffer;
+}
+
+/** By checkpoint note: one entry per checkpoint answers are given against. */
+let shared = new Map<string, Shared>();
+
+/** The deterministic serialization of `body` (see the module comment). */
+export function encodeAttestationBody(body: AttestationBodyFields): Buffer {
+  const { format, leaf, inclusion, issuedAtMs, issuer } = body;
+  if (
+    typeof format !== 'string' ||
+    typeof issuer !== 'string' ||
+    !(leaf instanceof Uint8Array) ||
+    inclusion === null ||
+    !Array.isArray(inclusion.hashes) ||
+    !inclusion.hashes.every((hash) => hash instanceof Uint8Array) ||
+    !isVarint(inclusion.leafIndex) ||
+    !isVarint(inclusion.treeSize) ||
+    !isVarint(issuedAtMs) ||
+    !isAscii(format) ||
+    !isAscii(issuer)
+  ) {
+    return asBuffer(encodeNormalized(body));
+  }
+  const middle = sharedFields(body);
+  let inclusionLength = 1 + varintLength(inclusion.leafIndex) + 1 + varintLength(inclusion.treeSize);
+  for (const hash of inclusion.hashes) inclusionLength += 1 + varintLength(hash.length) + hash.length;
+  const formatLength = format.length;
+  const issuerLength = issuer.length;
+  const length =
+    delimited(formatLength) +
+    delimited(leaf.length) +
+    delimited(inclusionLength) +
+    middle.length +
+    1 +
+    varintLength(issuedAtMs) +
+    delimited(issuerLength);
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  out[at++] = tag(1, LEN);
+  at = writeVarint(out, at, formatLength);
+  at += out.write(format, at, 'latin1');
+  out[at++] = tag(2, LEN);
+  at = writeVarint(out, at, leaf.length);
+  out.set(leaf, at);
+  at += leaf.length;
+  out[at++] = tag(3, LEN);
+  at = writeVarint(out, at, inclusionLength);
+  out[at++] = tag(1, VARINT);
+  at = writeVarint(out, at, inclusion.leafIndex);
+  out[at++] = tag(2, VARINT);
+  at = writeVarint(out, at, inclusion.treeSize);
+  for (const hash of inclusion.hashes) {
+    out[at++] = tag(3, LEN);
+    at = writeVarint(out, at, hash.length);
+    out.set(hash, at);
+    at += hash.length;
+  }
+  out.set(middle, at);
+  at += middle.length;
+  out[at++] = tag(7, VARINT);
+  at = writeVarint(out, at, issuedAtMs);
+  out[at++] = tag(8, LEN);
+  at = writeVarint(out, at, issuerLength);
+  at += out.write(issuer, at, 'latin1');
+  if (at !== length) throw new RangeError(`attestation body: wrote ${at} of ${length} bytes`);
+  return out;
+}
+
+/** Fields 4 to 6 of `body`, from the memory when an answer against the same checkpoint encoded them. */
+function sharedFields({ checkpoint, anchor, state }: AttestationBodyFields): Buffer {
+  const known = typeof checkpoint?.note === 'string' ? shared.get(checkpoint.note) : undefined;
+  if (known !== undefined && checkpoint !== null && known.state === state && sameAs(known, checkpoint, anchor)) {
+    return known.bytes;
+  }
+  // The encoding of a message holding only these fields is exactly their part of the whole message.
+  const bytes = asBuffer(ATTESTATION.encode(ATTESTATION.fromObject({ checkpoint, anchor, state })).finish());
+  // Remembered only for well-formed values (what protobufjs just encoded without complaint, as the node builds them).
+  if (
+    checkpoint !== null &&
+    typeof checkpoint.note === 'string' &&
+    typeof checkpoint.origin === 'string' &&
+    Number.isSafeInteger(checkpoint.size) &&
+    checkpoint.rootHash instanceof Uint8Array
+  ) {
+    if (shared.size >= MAX_SHARED) shared = new Map();
+    shared.set(checkpoint.note, {
+      origin: checkpoint.origin,
+      size: checkpoint.size,
+      rootHash: Buffer.from(checkpoint.rootHash),
+      anchor: anchor === null ? null : { ...anchor },
+      state,
+      bytes,
+    });
+  }
+  return bytes;
+}
+
+function sameAs(
+  known: Shared,
+  checkpoint: NonNullable<AttestationBodyFields['checkpoint']>,
+  anchor: AttestationBodyFields['anchor'],
+): boolean {
+  const a = known.anchor;
+  return (
+    known.origin === checkpoint.origin &&
+    known.size === checkpoint.size &&
+    checkpoint.rootHash instanceof Uint8Array &&
+    Buffer.compare(known.rootHash, checkpoint.rootHash) === 0 &&
+    (a === null
+      ? anchor === null
+      : anchor !== null &&
+        a.channel === anchor.channel &&
+        a.chaincode === anchor.chaincode &&
+        a.transactionId === anchor.transactionId &&
+        a.blockNumber === anchor.blockNumber)
+  );
+}
+
+/** Strings this writer encodes as protobufjs does: ASCII (protobufjs and Buffer differ on lone surrogates). */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** A non-negative safe integer: what this writer's varints cover (protobufjs takes the rest). */
+function isVarint(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
+}
+
+/** A length-delimited field of `length` bytes, its one-byte tag and its length included. */
+function delimited(length: number): number {
+  return 1 + varintLength(length) + length;
+}
+
+function varintLength(value: number): number {
+  let length = 1;
+  // Division, not shifts: shifts truncate to 32 bits, and timestamps and tree sizes go beyond.
+  for (let rest = value; rest >= 128; rest = Math.floor(rest / 128)) length++;
+  return length;
+}
+
+function writeVarint(out: Buffer, at: number, value: number): number {
+  let rest = value;
+  let offset = at;
+  while (rest >= 128) {
+    out[offset++] = (rest % 128) | 0x80;
+    rest = Math.floor(rest / 128);
+  }
+  out[offset++] = rest;
+  return offset;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
