@@ -14,7 +14,7 @@
  */
 import protobuf from 'protobufjs/light.js';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
-import { EVIDENCE_DESCRIPTOR } from '../verifier/generated/evidence-descriptor.ts';
+import { VERIFIER_DESCRIPTOR } from '../verifier/generated/verifier-descriptor.ts';
 import { encodeNormalized } from './attestation-codec.ts';
 
 /** An attestation as the signer encodes it: every field present, no signature or batch yet. */
@@ -24,7 +24,7 @@ export type AttestationBodyFields = Omit<Attestation__Output, 'signature' | 'bat
 const MAX_SHARED = 64;
 
 /** The verifier core's message type (evidence-codec.ts builds it from the same descriptor). */
-const ATTESTATION = protobuf.Root.fromJSON(EVIDENCE_DESCRIPTOR).lookupType('lianxin.v1.Attestation');
+const ATTESTATION = protobuf.Root.fromJSON(VERIFIER_DESCRIPTOR).lookupType('lianxin.v1.Attestation');
 /** Wire types: varint, length-delimited. */
 const VARINT = 0;
 const LEN = 2;
