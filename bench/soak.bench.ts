@@ -13,6 +13,14 @@
  * Environment: SOAK_RECORDS (default 1,000,000: what fits the budget on a shared 2-core machine; up to
  * 20,000,000), SOAK_SAMPLE_EVERY (default 250,000, 1,000,000 from 5M records), SOAK_WARMUP_RECORDS (default a
  * quarter of the run, at least 250,000), SOAK_MAX_OPEN_FILES (the node's storage.leveldb.maxOpenFiles).
+ * The node and the ledger run with the memory settings npm start gives them (scripts/process-memory.ts:
+ * MALLOC_ARENA_MAX=2 unless set; MALLOC_ARENA_MAX=16 is glibc's own default on 2 cores, for a before/after).
+ *
+ * The slope is fitted over the samples taken while records were being ingested; the sample taken once everything
+ * is anchored (the outbox drained, minutes after the last acknowledgement) is shown beside it, not fitted: at the
+ * same record count as the last ingest sample, it would weigh a different phase into the slope. The fit's standard
+ * error and the residuals' spread are printed with it: a slope is only as good as the run is long against that
+ * spread.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,6 +35,7 @@ import { ingestBatch, recordBatch } from './ingest-batch.ts';
 import { fetchMetrics, metricValue, waitAnchored } from './node-metrics.ts';
 import { startNodeProcess } from './node-process.ts';
 import { startServerProcess } from './server-process.ts';
+import { withProcessMemorySettings } from '../scripts/process-memory.ts';
 
 const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const BATCH_RECORDS = 1_000;
@@ -67,6 +76,8 @@ export interface MemorySample {
   /** V8's committed heap: what of RssAnon the JavaScript heap can account for, used or not. */
   readonly heapTotalBytes: number;
   readonly externalBytes: number;
+  /** Anonymous memory of glibc's main arena (`[heap]` in smaps): the main thread's mallocs, Buffers' stores. */
+  readonly mainArenaBytes: number;
 }
 
 const benchmark: Benchmark = {
@@ -75,6 +86,9 @@ const benchmark: Benchmark = {
   budgetMs: SETUP_MS + (RECORDS * 1000) / WORST_RECORDS_PER_S,
   async run(context) {
     quietChaincodeLogs();
+    // The children inherit this process's environment (server-process.ts): as npm start would launch them.
+    const arenasBefore = process.env.MALLOC_ARENA_MAX;
+    process.env.MALLOC_ARENA_MAX = withProcessMemorySettings(process.env).MALLOC_ARENA_MAX;
     const members = await createTestConsortium();
     try {
       await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
@@ -89,6 +103,7 @@ const benchmark: Benchmark = {
         storage: { leveldb: { maxOpenFiles: MAX_OPEN_FILES } },
       });
       const pid = node.server.pid;
+      const arenas = /(?:^|\0)MALLOC_ARENA_MAX=([^\0]*)/.exec(await readFile(`/proc/${String(pid)}/environ`, 'utf8'));
       const agency = new (lianxinV1().RecordService)(node.server.address, await node.credentials(AGENCY));
       const samples: MemorySample[] = [];
       const sample = async (records: number) => {
@@ -109,9 +124,10 @@ const benchmark: Benchmark = {
         },
       );
       agency.close();
-      await sample(progress.acked);
+      const anchored = await memorySample(pid, node.metricsAddress, progress.acked);
+      context.log(`once all anchored: ${describeSample(anchored)}`);
       const seconds = (performance.now() - started) / 1000;
-      return figures(samples, progress.acked, seconds, anchoredMs, cpuMs);
+      return figures(samples, anchored, progress.acked, seconds, anchoredMs, cpuMs, arenas?.[1] ?? 'unset');
 
       /** The closed loop of batches, sampling memory each time another SAMPLE_EVERY records are acknowledged. */
       async function soak(ctx: BenchmarkContext, send: (b: number) => Promise<boolean>): Promise<void> {
@@ -132,6 +148,8 @@ const benchmark: Benchmark = {
       }
     } finally {
       await members.cleanup();
+      if (arenasBefore === undefined) delete process.env.MALLOC_ARENA_MAX;
+      else process.env.MALLOC_ARENA_MAX = arenasBefore;
     }
   },
 };
@@ -158,7 +176,16 @@ async function memorySample(pid: number, metrics: string, records: number): Prom
     heapUsedBytes: metricValue(text, 'nodejs_heap_size_used_bytes'),
     heapTotalBytes: metricValue(text, 'nodejs_heap_size_total_bytes'),
     externalBytes: metricValue(text, 'nodejs_external_memory_bytes'),
+    mainArenaBytes: mainArena(smaps),
   };
+}
+
+/** Anonymous kB of the `[heap]` mapping (glibc's main arena), in bytes; 0 when there is none. */
+export function mainArena(smaps: string): number {
+  const at = smaps.search(/^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s+\[heap\]$/m);
+  if (at < 0) return 0;
+  const field = /^Anonymous:\s+(\d+) kB$/m.exec(smaps.slice(at));
+  return Number(field?.[1] ?? 0) * 1024;
 }
 
 /**
@@ -188,6 +215,19 @@ export function mappedTables(smaps: string): { files: number; sizeBytes: number;
 
 /** Least-squares slope of y over x (the points' own units), NaN for fewer than two distinct x. */
 export function leastSquaresSlope(points: readonly (readonly [number, number])[]): number {
+  return leastSquaresFit(points).slope;
+}
+
+export interface LineFit {
+  readonly slope: number;
+  /** The slope's standard error (NaN for fewer than three points). */
+  readonly standardError: number;
+  /** Standard deviation of the residuals around the line, in y's units. */
+  readonly residualSd: number;
+}
+
+/** The least-squares line through the points: its slope, the slope's standard error, the residuals' spread. */
+export function leastSquaresFit(points: readonly (readonly [number, number])[]): LineFit {
   const n = points.length;
   const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
   const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
@@ -197,23 +237,32 @@ export function leastSquaresSlope(points: readonly (readonly [number, number])[]
     covariance += (x - meanX) * (y - meanY);
     variance += (x - meanX) ** 2;
   }
-  return variance === 0 ? NaN : covariance / variance;
+  if (variance === 0) return { slope: NaN, standardError: NaN, residualSd: NaN };
+  const slope = covariance / variance;
+  const squares = points.reduce((sum, [x, y]) => sum + (y - meanY - slope * (x - meanX)) ** 2, 0);
+  const residualVariance = n > 2 ? squares / (n - 2) : NaN;
+  return { slope, standardError: Math.sqrt(residualVariance / variance), residualSd: Math.sqrt(residualVariance) };
 }
 
 function figures(
   samples: readonly MemorySample[],
+  anchored: MemorySample,
   records: number,
   seconds: number,
   anchoredMs: number,
   cpuMs: Readonly<Record<string, number | undefined>>,
+  arenas: string,
 ): Figure[] {
   const steady = samples.filter((s) => s.records >= WARMUP_RECORDS);
   const slope = (value: (s: MemorySample) => number) =>
     leastSquaresSlope(steady.map((s) => [s.records / 1e6, value(s) / MIB]));
-  const anonSlope = slope((s) => s.anonBytes);
+  const anonFit = leastSquaresFit(steady.map((s) => [s.records / 1e6, s.anonBytes / MIB]));
+  const anonSlope = anonFit.slope;
   const first = steady[0];
   const last = samples.at(-1);
+  const all = [...samples, anchored];
   const peak = (value: (s: MemorySample) => number) => samples.reduce((max, s) => Math.max(max, value(s)), 0);
+  const peakAll = (value: (s: MemorySample) => number) => all.reduce((max, s) => Math.max(max, value(s)), 0);
   const tableBound = (MAX_OPEN_FILES - 10) * DEFAULT_LEVELDB_MAX_FILE_MEGABYTES * MIB;
   const mib = (bytes: number | undefined) => (bytes ?? NaN) / MIB;
   return [
@@ -221,7 +270,7 @@ function figures(
       label: 'records ingested and anchored',
       value: records,
       unit: 'records',
-      note: `${(records / seconds).toFixed(0)} records/s end to end (anchoring took ${(anchoredMs / 1000).toFixed(0)} s after the last acknowledgement)`,
+      note: `${(records / seconds).toFixed(0)} records/s end to end (anchoring took ${(anchoredMs / 1000).toFixed(0)} s after the last acknowledgement); node MALLOC_ARENA_MAX=${arenas}`,
     },
     ...Object.entries(cpuMs).flatMap(([process, ms]) =>
       ms === undefined ? [] : [{ label: `  ${process} CPU per record`, value: (ms * 1000) / records, unit: 'µs' }],
@@ -230,7 +279,13 @@ function figures(
       label: 'anonymous memory slope after warm-up',
       value: anonSlope,
       unit: 'MiB/1M records',
-      note: `least squares over ${String(steady.length)} samples from ${WARMUP_RECORDS.toLocaleString('en-US')} records`,
+      note: `least squares over ${String(steady.length)} samples from ${WARMUP_RECORDS.toLocaleString('en-US')} records, ± ${anonFit.standardError.toFixed(2)} (1 standard error)`,
+    },
+    {
+      label: '  spread of the samples around that line',
+      value: anonFit.residualSd,
+      unit: 'MiB',
+      note: 'residuals’ standard deviation',
     },
     {
       label: '  the same over the second half of those samples',
@@ -256,6 +311,12 @@ function figures(
     { label: '  V8 heap committed slope after warm-up', value: slope((s) => s.heapTotalBytes), unit: 'MiB/1M records' },
     { label: '  external (Buffers) slope after warm-up', value: slope((s) => s.externalBytes), unit: 'MiB/1M records' },
     {
+      label: '  glibc main arena ([heap]) slope after warm-up',
+      value: slope((s) => s.mainArenaBytes),
+      unit: 'MiB/1M records',
+      note: `${mib(first?.mainArenaBytes).toFixed(0)} → ${mib(last?.mainArenaBytes).toFixed(0)} MiB`,
+    },
+    {
       label: '  native (RssAnon − heap committed − external) slope',
       value: slope((s) => s.anonBytes - s.heapTotalBytes - s.externalBytes),
       unit: 'MiB/1M records',
@@ -265,16 +326,22 @@ function figures(
       label: 'RssAnon after warm-up → at the end',
       value: mib(last?.anonBytes),
       unit: 'MiB',
-      note: `from ${mib(first?.anonBytes).toFixed(0)} MiB at ${(first?.records ?? 0).toLocaleString('en-US')} records; peak ${mib(peak((s) => s.anonBytes)).toFixed(0)} MiB`,
+      note: `from ${mib(first?.anonBytes).toFixed(0)} MiB at ${(first?.records ?? 0).toLocaleString('en-US')} records; peak ${mib(peak((s) => s.anonBytes)).toFixed(0)} MiB while ingesting`,
     },
-    { label: 'RssFile at the end', value: mib(last?.fileBytes), unit: 'MiB', note: 'file-backed, reclaimable' },
+    {
+      label: 'RssAnon once all anchored',
+      value: mib(anchored.anonBytes),
+      unit: 'MiB',
+      note: `${(anchoredMs / 1000).toFixed(0)} s after the last acknowledgement; not in the fit`,
+    },
+    { label: 'RssFile at the end', value: mib(anchored.fileBytes), unit: 'MiB', note: 'file-backed, reclaimable' },
     {
       label: 'peak LevelDB tables mapped',
-      value: mib(peak((s) => s.tablesMappedBytes)),
+      value: mib(peakAll((s) => s.tablesMappedBytes)),
       unit: 'MiB',
-      note: `${String(peak((s) => s.tablesMapped))} tables at most; bound (maxOpenFiles ${String(MAX_OPEN_FILES)} − 10) × ${String(DEFAULT_LEVELDB_MAX_FILE_MEGABYTES)} MiB = ${mib(tableBound).toFixed(0)} MiB`,
+      note: `${String(peakAll((s) => s.tablesMapped))} tables at most; bound (maxOpenFiles ${String(MAX_OPEN_FILES)} − 10) × ${String(DEFAULT_LEVELDB_MAX_FILE_MEGABYTES)} MiB = ${mib(tableBound).toFixed(0)} MiB`,
     },
-    { label: '  of which resident, peak', value: mib(peak((s) => s.tablesResidentBytes)), unit: 'MiB' },
+    { label: '  of which resident, peak', value: mib(peakAll((s) => s.tablesResidentBytes)), unit: 'MiB' },
   ];
 }
 
@@ -283,6 +350,7 @@ function describeSample(s: MemorySample): string {
   return (
     `${s.records.toLocaleString('en-US')} records: anon ${mib(s.anonBytes)} MiB, file ${mib(s.fileBytes)} MiB, ` +
     `tables ${String(s.tablesMapped)} mapped ${mib(s.tablesMappedBytes)} MiB (resident ${mib(s.tablesResidentBytes)}), ` +
-    `heap used ${mib(s.heapUsedBytes)} of ${mib(s.heapTotalBytes)} MiB, external ${mib(s.externalBytes)} MiB`
+    `heap used ${mib(s.heapUsedBytes)} of ${mib(s.heapTotalBytes)} MiB, external ${mib(s.externalBytes)} MiB, ` +
+    `main arena ${mib(s.mainArenaBytes)} MiB`
   );
 }

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { envName } from '../node/config/index.ts';
 import { generateCryptoMaterial, loadConsortium, type Consortium } from '../network/pki/index.ts';
+import { withProcessMemorySettings } from './process-memory.ts';
 import type { InstitutionNode } from './register-institutions.ts';
 import { waitForHealthz, type ChildCommand, type Health } from './supervisor/index.ts';
 
@@ -40,7 +41,7 @@ export function ledgerCommand(o: Readonly<LedgerProcessOptions>): ChildCommand {
       String(o.port),
       ...(o.chaincodes ?? []).flatMap((c) => ['--chaincode', c]),
     ],
-    env: process.env,
+    env: withProcessMemorySettings(process.env),
   };
 }
 
@@ -52,11 +53,11 @@ export function nodeCommand(node: InstitutionNode, ledgerAddress: string): Child
 /**
  * The node's environment: this one without `LIANXIN_*` (the launcher's own LIANXIN_DATA_DIR would override every
  * node's dataDir; a node's settings are in its node.yaml), with the address of the ledger this start runs — also
- * when an operator's edited node.yaml names another one.
+ * when an operator's edited node.yaml names another one — and the memory settings of process-memory.ts.
  */
 function nodeEnvironment(ledgerAddress: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LIANXIN_')));
-  return { ...env, [envName('ledger.address')]: ledgerAddress };
+  return withProcessMemorySettings({ ...env, [envName('ledger.address')]: ledgerAddress });
 }
 
 /**

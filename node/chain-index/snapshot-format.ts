@@ -20,7 +20,7 @@
  * A statement is an institution's signature over "my index at this position has this digest": low-S ECDSA P-256 by
  * its registered `receipt` key over "lianxin-index-snapshot/v1/statement\n" ‖ SHA-256(body), the body sent as is.
  */
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { SUITE_P256, verifyP256LowS } from '../../chaincode/src/protocol.ts';
 import { sha256, signP256 } from '../../network/crypto/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
@@ -79,7 +79,9 @@ export interface SignedStatement {
   readonly signature: Uint8Array;
 }
 
-export const chunkHash = (chunk: Uint8Array): Buffer => sha256(Buffer.concat([CHUNK_CONTEXT, chunk]));
+/** Hashed in two updates: the context is not copied in front of a 1 MiB chunk. */
+export const chunkHash = (chunk: Uint8Array): Buffer =>
+  createHash('sha256').update(CHUNK_CONTEXT).update(chunk).digest();
 
 /**
  * Cuts the row stream into chunks: rows are appended into one buffer, and the chunk is taken once it holds

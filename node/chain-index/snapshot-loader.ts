@@ -8,6 +8,12 @@
  * written in the last batch, synced, with the marker's removal. A node that finds the marker at start discards
  * the whole index (`discardUnfinishedLoad`) and starts over. Rows are written in one batch per chunk (≈7,000
  * rows), one batch in flight while the next chunk arrives and is checked.
+ *
+ * The rows go in through a chained batch of the node's database with the sublevel's prefix already on each key,
+ * not through the sublevel's array batch: that path clones each operation into a new object, prefixes each key
+ * with a Buffer.concat of its own and has the native side read the operation's properties back one by one, which
+ * made up most of the loader's main-thread time (profile in bench/RESULTS.md, issue 13: scale). Here the keys of a
+ * chunk are prefixed into one buffer and handed to LevelDB's WriteBatch one native call per row (it copies them).
  */
 import type { NodeSublevel } from '../store/index.ts';
 import { encodeStoredPosition } from './chain-index.ts';
@@ -68,7 +74,7 @@ export async function loadIndexSnapshot(
       lastKey = keys.at(-1) ?? lastKey;
       rows += keys.length;
       await pending;
-      pending = db.batch(keys.map((key, i) => ({ type: 'put' as const, key, value: values[i] as Buffer })));
+      pending = writeRows(db, keys, values);
       index += 1;
     }
     await pending;
@@ -97,4 +103,21 @@ export async function loadIndexSnapshot(
     await db.clear();
     throw err;
   }
+}
+
+/** One chunk's rows into `db`'s database, keys prefixed as `db` would prefix them, in one chained batch. */
+function writeRows(db: NodeSublevel, keys: readonly Buffer[], values: readonly Buffer[]): Promise<void> {
+  const prefix = Buffer.from(db.prefix, 'utf8');
+  let size = 0;
+  for (const key of keys) size += prefix.length + key.length;
+  const prefixed = Buffer.allocUnsafe(size);
+  const batch = db.db.batch();
+  let at = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const start = at;
+    at += prefix.copy(prefixed, at);
+    at += (keys[i] as Buffer).copy(prefixed, at);
+    batch.put(prefixed.subarray(start, at), values[i] as Buffer);
+  }
+  return batch.write();
 }

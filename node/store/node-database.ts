@@ -84,6 +84,12 @@ interface LevelWrites {
   _batch(this: unknown, operations: unknown, options: unknown): Promise<void>;
   _put(this: unknown, key: unknown, value: unknown, options: unknown): Promise<void>;
   _del(this: unknown, key: unknown, options: unknown): Promise<void>;
+  _chainedBatch(this: unknown): NativeChainedBatch;
+}
+
+/** classic-level's chained batch: rows go into a native WriteBatch one call each, `_write` commits it. */
+interface NativeChainedBatch {
+  _write(options: Record<string, unknown>): Promise<void>;
 }
 const LEVEL_WRITES = Level.prototype as unknown as LevelWrites;
 
@@ -91,8 +97,9 @@ const LEVEL_WRITES = Level.prototype as unknown as LevelWrites;
 const PROBE_OPTION = 'lianxinStorageProbe';
 
 /**
- * Every write of the node, whichever sublevel it names, reaches LevelDB through one of these three methods: the
- * one place where a fault is noticed and where writes are refused while the store is in one.
+ * Every write of the node, whichever sublevel it names, reaches LevelDB through one of these methods (an array
+ * batch, a put, a del, or a chained batch's commit): the one place where a fault is noticed and where writes are
+ * refused while the store is in one.
  */
 class GuardedLevel extends Level<Buffer, Buffer> {
   guard: StorageGuard | undefined;
@@ -108,6 +115,15 @@ class GuardedLevel extends Level<Buffer, Buffer> {
 
   async _del(key: unknown, options: Record<string, unknown>): Promise<void> {
     await this.#guarded(options, () => LEVEL_WRITES._del.call(this, key, options));
+  }
+
+  // A chained batch (`db.batch()` with no arguments: the snapshot loader's bulk writes) commits through its own
+  // `_write`, not through `_batch`; that commit is guarded the same way.
+  _chainedBatch(): NativeChainedBatch {
+    const batch = LEVEL_WRITES._chainedBatch.call(this);
+    const write = batch._write.bind(batch);
+    batch._write = (options) => this.#guarded(options, () => write(options));
+    return batch;
   }
 
   async #guarded(options: Record<string, unknown> | undefined, write: () => Promise<void>): Promise<void> {

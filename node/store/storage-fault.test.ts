@@ -86,6 +86,28 @@ describe('a node store in a storage fault', () => {
     expect(db.storage.refusal).toBeUndefined();
   });
 
+  it('guards a chained batch’s commit like any other write (the snapshot loader writes through one)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'node-store-chained-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    let full = false;
+    const db = await openNodeDatabase(join(dir, 'db'), {
+      probeIntervalMs: 60_000,
+      injectWriteFault: () => (full ? levelEnospc() : undefined),
+    });
+    cleanup.push(() => db.close());
+    const chained = (i: number) => db.chainIndex.db.batch().put(key(i), Buffer.from('x')).write();
+
+    full = true;
+    const err = await chained(0).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageFaultError);
+    expect(err).toMatchObject({ code: 'STORAGE_FULL' });
+    expect(db.storage.fault).toMatchObject({ code: 'STORAGE_FULL' });
+    // In the fault, refused before LevelDB is asked (the injected fault is gone; the guard alone refuses).
+    full = false;
+    await expect(chained(1)).rejects.toMatchObject({ code: 'STORAGE_FULL' });
+    expect(await db.chainIndex.db.get(key(1))).toBeUndefined();
+  });
+
   it('refuses ingest below the free-space watermark while other writes go on', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'node-store-watermark-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
