@@ -3,8 +3,9 @@
  * a loopback TCP port registered on chain. A Shanghai bank obtains a report through its own node's ReportService
  * (gRPC over mutual TLS) from the Hangzhou agency's node with a consent recorded on chain, and is refused without
  * one; both nodes log the exchange as an access leaf, and the bank proves the access offline with the bundle
- * and its anchored leaf (`lianxin receipt prove`, `lianxin receipt verify`); a node whose p2p port is taken does
- * not start.
+ * and its anchored leaf (`lianxin receipt prove`, `lianxin receipt verify`), the same proof file and the trust
+ * bundle of `lianxin bundle export` verifying on the verifier core's noble backend and on the Verify page in
+ * Chromium, every check passed; a node whose p2p port is taken does not start.
  */
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -16,12 +17,20 @@ import type { LianxinNode } from '../node/node.ts';
 import { status } from '@grpc/grpc-js';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY, REFUSAL_REASON_KEY } from '../node/api/errors.ts';
 import { decodeAccessReceipt } from '../node/p2p/exchange-messages.ts';
-import { buildTrustBundle, decodeLogLeaf } from '../node/receipts/index.ts';
+import { decodeLogLeaf } from '../node/receipts/index.ts';
+import {
+  ACCESS_PROOF_STEP_IDS,
+  explainAccessProof,
+  parseAccessProofJson,
+  parseTrustBundle,
+} from '../node/verifier/index.ts';
+import { nobleCrypto } from '../node/verifier/noble-crypto.ts';
 import { lianxin } from '../node/cli/test-io.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { cliFlags, CONSORTIUM_FILE } from './support/test-consortium.ts';
 import { eventually } from './support/eventually.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+import { verifyOnPage } from './support/verify-page.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const BANK = 'ShanghaiBankMSP';
@@ -203,11 +212,23 @@ describe('access leaves and the offline proof of an access', () => {
     const dir = net.members.dir;
     const proofFile = join(dir, 'access-proof.json');
     const trustFile = join(dir, 'access-trust-bundle.json');
-    const snapshot = await (await net.chain(BANK)).registrySnapshot();
-    await writeFile(
+    // The trust bundle as a user gets it: exported from the chain by the CLI (registry and channel CAs).
+    const exported = await lianxin([
+      'bundle',
+      'export',
+      '--out',
       trustFile,
-      JSON.stringify(buildTrustBundle({ channel: 'lianxin', exportedAt: new Date(), ...snapshot, certificates: [] })),
-    );
+      '--crypto-dir',
+      net.members.cryptoDir,
+      '--msp',
+      BANK,
+      '--consortium',
+      CONSORTIUM_FILE,
+      '--ledger',
+      net.ledger.address,
+    ]);
+    expect(exported.stderr).toBe('');
+    expect(exported.code).toBe(0);
     const nodeFlags = cliFlags(bankNode.address, net.members.cryptoDir, BANK);
     // Waits for the bank's checkpoint covering the leaf to be anchored (checkpoints every second here).
     const proved = await lianxin(['receipt', 'prove', '--receipt', receiptDigest, '--out', proofFile, ...nodeFlags]);
@@ -225,7 +246,34 @@ describe('access leaves and the offline proof of an access', () => {
       accessLeaf: { loggedBy: BANK, origin: bankNode.origin, anchor: { channel: 'lianxin' } },
     });
 
-    const proof = JSON.parse(await readFile(proofFile, 'utf8')) as {
+    // The same two files through what the Verify page runs: the verifier core on the noble backend, step by step.
+    const proofText = await readFile(proofFile, 'utf8');
+    const trustText = await readFile(trustFile, 'utf8');
+    const parsed = parseAccessProofJson(JSON.parse(proofText));
+    expect(parsed.accessAttestation).toBeDefined();
+    const explained = explainAccessProof(
+      parsed.envelopes,
+      parsed.accessAttestation,
+      parseTrustBundle(trustText, nobleCrypto),
+    );
+    const allPassed = ACCESS_PROOF_STEP_IDS.map((id) => [id, 'passed']);
+    expect(explained.steps.map((s) => [s.id, s.status])).toEqual(allPassed);
+    expect(explained.ok).toBe(true);
+    expect(explained.verification).toMatchObject({
+      ok: true,
+      receiptDigest,
+      access: { loggedBy: BANK, origin: bankNode.origin },
+    });
+    // And the page itself, offline in Chromium, given the files as a user picks them.
+    const shown = await verifyOnPage(
+      { name: 'access-proof.json', text: proofText },
+      { name: 'access-trust-bundle.json', text: trustText },
+    );
+    expect(shown.loaded).toContain('access proof: access-proof.json');
+    expect(shown.steps).toEqual(allPassed);
+    expect(shown.verdict).toContain('access-proof.json verifies: every check passed');
+
+    const proof = JSON.parse(proofText) as {
       bundle: { acknowledgement: { body: string } };
       accessAttestation: string;
     };
