@@ -160,7 +160,9 @@ interface RunningConsortium {
  * its gRPC port (node/bootstrap/local-node-config.ts), so all of them move together.
  */
 async function movedConsortium(dir: string): Promise<string> {
-  const offset = 10_000 + 1_000 * Math.floor(Math.random() * 30);
+  // Below Linux's ephemeral range (32768–60999): there a port can be taken by any outgoing connection (seen once:
+  // an operations port ending up at 39446 was in use). The consortium's ports are 7101–9445, so ≤ 22,000 keeps clear.
+  const offset = 10_000 + 1_000 * Math.floor(Math.random() * 13);
   const yaml = parse(await readFile(CONSORTIUM, 'utf8')) as {
     organizations: { nodes: { ports: Record<string, number> }[] }[];
   };
