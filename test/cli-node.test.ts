@@ -12,7 +12,7 @@ import type { LianxinNode } from '../node/node.ts';
 import { parseTrustBundle } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { quietChaincodeLogs } from './support/chaincode-network.ts';
-import { cliFlags, CONSORTIUM_FILE } from './support/test-consortium.ts';
+import { cliFlags, ledgerCliFlags } from './support/test-consortium.ts';
 import type { TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -169,14 +169,7 @@ describe('lianxin CLI with a real node', () => {
       'export',
       '--out',
       bundleFile,
-      '--crypto-dir',
-      net.members.cryptoDir,
-      '--msp',
-      BANK,
-      '--consortium',
-      CONSORTIUM_FILE,
-      '--ledger',
-      net.ledger.address,
+      ...ledgerCliFlags(net.ledger.address, net.members.cryptoDir, BANK),
     ]);
     expect(run.code).toBe(0);
     const bundle = parseTrustBundle(readFileSync(bundleFile, 'utf8'));

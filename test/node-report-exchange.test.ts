@@ -27,7 +27,7 @@ import {
 import { nobleCrypto } from '../node/verifier/noble-crypto.ts';
 import { lianxin } from '../node/cli/test-io.ts';
 import { testUscc } from './support/chaincode-log.ts';
-import { cliFlags, CONSORTIUM_FILE } from './support/test-consortium.ts';
+import { cliFlags, ledgerCliFlags } from './support/test-consortium.ts';
 import { eventually } from './support/eventually.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 import { verifyOnPage } from './support/verify-page.ts';
@@ -218,14 +218,7 @@ describe('access leaves and the offline proof of an access', () => {
       'export',
       '--out',
       trustFile,
-      '--crypto-dir',
-      net.members.cryptoDir,
-      '--msp',
-      BANK,
-      '--consortium',
-      CONSORTIUM_FILE,
-      '--ledger',
-      net.ledger.address,
+      ...ledgerCliFlags(net.ledger.address, net.members.cryptoDir, BANK),
     ]);
     expect(exported.stderr).toBe('');
     expect(exported.code).toBe(0);
@@ -309,16 +302,7 @@ describe('access leaves and the offline proof of an access', () => {
 
 describe('lianxin consent and lianxin report', () => {
   it('a bank grants a consent, obtains a report into a file, lists and revokes the consent, and is then refused', async () => {
-    const ledgerFlags = [
-      '--crypto-dir',
-      net.members.cryptoDir,
-      '--msp',
-      BANK,
-      '--consortium',
-      CONSORTIUM_FILE,
-      '--ledger',
-      net.ledger.address,
-    ];
+    const ledgerFlags = ledgerCliFlags(net.ledger.address, net.members.cryptoDir, BANK);
     const document = join(net.members.dir, 'authorization.pdf');
     await writeFile(document, `authorization of ${VIA_CLI} for ${BANK}`);
     const granted = await lianxin([

@@ -30,6 +30,18 @@ export const cliFlags = (address: string, cryptoDir: string, mspId: string): str
   CONSORTIUM_FILE,
 ];
 
+/** The `lianxin` CLI's flags for `mspId`'s User1 calling the ledger at `ledger` directly (bundle, consent, report). */
+export const ledgerCliFlags = (ledger: string, cryptoDir: string, mspId: string): string[] => [
+  '--crypto-dir',
+  cryptoDir,
+  '--msp',
+  mspId,
+  '--consortium',
+  CONSORTIUM_FILE,
+  '--ledger',
+  ledger,
+];
+
 export interface TestConsortium {
   readonly consortium: Consortium;
   readonly dir: string;
