@@ -4,10 +4,12 @@
  * `node --import tsx attest-unary-client.ts <json UnaryClientArgs>`.
  *
  * Why not from the bench process: that process also holds the consortium's setup, the ledger clients and the
- * load phase's leftovers, and under this phase's allocations its young-generation scavenges promoted ~3 MB each
- * and took 8–22 ms (--trace-gc, 2026-12-05): 13 of the 40 calls over 5 ms in a 3,000-call run overlapped one, so
- * the p99 measured the harness's heap rather than the node. The client's own GC pauses are still in the
- * latencies (they are the client's), and reported beside them.
+ * load phase's leftovers, and a bank's client holds none of them. Moving the calls here did not shorten the tail
+ * (2026-12-05, bench/RESULTS.md): this lean process's young-generation scavenges still promote ~3 MB each and
+ * pause it 12–17 ms about every 400 ms: the garbage comes from the calls themselves (grpc-js, decoding the
+ * answers), which a bank's client pays too.
+ * The pauses stay in the latencies (they are the client's) and are reported beside them, with the p99 of the
+ * calls none of them overlapped: the node's and the wire's share.
  */
 import { readFile } from 'node:fs/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
