@@ -9,7 +9,7 @@
  * pause it 12–17 ms about every 400 ms: the garbage comes from the calls themselves (grpc-js, decoding the
  * answers), which a bank's client pays too.
  * The pauses stay in the latencies (they are the client's) and are reported beside them, with the p99 of the
- * calls none of them overlapped: the node's and the wire's share.
+ * calls none of them overlapped.
  */
 import { readFile } from 'node:fs/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -47,7 +47,7 @@ export interface UnaryClientResult {
   /** This process's GC pauses during the timed calls. */
   readonly gcPauses: number;
   readonly gcMaxMs: number;
-  /** The timed calls no GC pause of this process overlapped, and their p99: the node's and the wire's share. */
+  /** The timed calls no GC pause of this process overlapped, and their p99: the tail without the client's GC. */
   readonly withoutClientGc: number;
   readonly withoutClientGcP99Ms: number;
 }
