@@ -11,19 +11,23 @@ import type { AttestRequest } from '../node/api/generated/lianxin/v1/AttestReque
 import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/AttestResponse.ts';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch } from '../node/api/generated/lianxin/v1/RecordBatch.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { orgPaths } from '../network/pki/index.ts';
 import { lianxinV1 } from '../node/api/index.ts';
 import { testUscc } from '../test/support/chaincode-log.ts';
 import { AGENCY, BANK, quietChaincodeLogs } from '../test/support/chaincode-network.ts';
 import { createTestConsortium } from '../test/support/test-consortium.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
-import { runClosedLoop } from './closed-loop.ts';
 import { measureCpu, waitUntilIdle } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { limitFigures, measureGrpc, measureP256, ratioToLimit } from './machine-limits.ts';
 import { startNodeProcess, type NodeProcess } from './node-process.ts';
 import { startServerProcess } from './server-process.ts';
 import { runWindowedStream } from './windowed-stream.ts';
+import type { UnaryClientArgs, UnaryClientResult } from './attest-unary-client.ts';
 
+const UNARY_CLIENT_ENTRY = new URL('attest-unary-client.ts', import.meta.url).pathname;
 const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const KIND = 'loan';
 /** twoCoreMicros: node + client CPU per attestation that lets two cores answer attestPerS. */
@@ -35,7 +39,7 @@ const NODE_SETTINGS = {
 } as const;
 /** Enough leaves for inclusion proofs of realistic depth and lookups spread over LevelDB, loaded in seconds. */
 const LOAD = { records: 20_000, batchRecords: 1_000, window: 4, maxDurationMs: 60_000, anchorMaxMs: 120_000 } as const;
-const ATTEST_UNARY = { concurrency: 1, maxOperations: 3_000, maxDurationMs: 6_000 } as const;
+const ATTEST_UNARY = { warmup: 100, concurrency: 1, maxOperations: 3_000, maxDurationMs: 6_000 } as const;
 const ATTEST_STREAM = { window: 64, maxRequests: 300_000, maxDurationMs: 12_000 } as const;
 /** Each limit's measuring time: enough for a stable rate, short beside the bench's budget. */
 const LIMIT_MS = 2_000;
@@ -71,18 +75,16 @@ const benchmark: Benchmark = {
           requestId: `q${String(i)}`,
           record: { subject: testUscc(Math.floor(Math.random() * records)), kind: KIND },
         });
-        const unary = await runClosedLoop(
-          async (i) =>
-            (
-              await new Promise<AttestResponse__Output>((resolve, reject) => {
-                bank.Attest(request(i), (err, answer) => {
-                  if (err || answer === undefined) reject(err ?? new Error('no answer'));
-                  else resolve(answer);
-                });
-              })
-            ).attestation?.state === 'EVIDENCE_STATE_ANCHORED',
-          { ...ATTEST_UNARY, signal: context.signal },
-        );
+        // From its own process, as a bank's client calls (attest-unary-client.ts says why).
+        const unary = await runUnaryClient({
+          address: node.server.address,
+          caFile: orgPaths(members.cryptoDir, AGENCY).tlsca.cert,
+          keyFile: orgPaths(members.cryptoDir, BANK).user('User1').tls.key,
+          certFile: orgPaths(members.cryptoDir, BANK).user('User1').tls.cert,
+          records,
+          kind: KIND,
+          ...ATTEST_UNARY,
+        });
         if (unary.failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(unary.failed)} unary Attest failed`);
         /** Sum over answers of their batch's size: the answer-weighted mean batch a signature covers. */
         let batchSizes = 0;
@@ -104,6 +106,8 @@ const benchmark: Benchmark = {
         // The limits after the phases, the node and the ledger idle, so they do not compete with them.
         const p256 = measureP256(context, { maxDurationMs: LIMIT_MS });
         const grpc = await measureGrpc(members.dir, context, { maxDurationMs: LIMIT_MS });
+        // The unary phase's floor: a bare echo at 1 in flight over the same TLS, its p50 and p99 in the note.
+        const grpcOne = await measureGrpc(members.dir, context, { concurrency: 1, maxDurationMs: LIMIT_MS });
         const answered = stream.value.answered;
         const perAttestation = (ms: number | undefined) => (ms === undefined ? undefined : (ms * 1000) / answered);
         const nodeAndClient =
@@ -150,8 +154,21 @@ const benchmark: Benchmark = {
           },
           { label: '  latency p50', value: unary.p50Ms, unit: 'ms' },
           { label: '  latency p99', value: unary.p99Ms, unit: 'ms' },
+          {
+            label: '  its client process: longest GC pause',
+            value: unary.gcMaxMs,
+            unit: 'ms',
+            note: `${String(unary.gcPauses)} pauses in the phase`,
+          },
+          {
+            label: '  latency p99 of the calls none of them overlapped',
+            value: unary.withoutClientGcP99Ms,
+            unit: 'ms',
+            note: `${unary.withoutClientGc.toLocaleString('en')} calls: the tail without the client's GC`,
+          },
           ...limitFigures(p256.sign),
           ...limitFigures(grpc.streaming),
+          ...limitFigures(grpcOne.unary),
           {
             label: `AttestStream ÷ target ${TARGETS.attestPerS.toLocaleString('en')}/s`,
             value: stream.value.perSecond / TARGETS.attestPerS,
@@ -221,3 +238,16 @@ const creditRecord = (n: number) => ({
   contentType: 'application/json',
   content: Buffer.from(JSON.stringify({ n, balance: n * 100, currency: 'CNY', status: 'current', term: 36 })),
 });
+
+/** Runs the unary phase in its own process (attest-unary-client.ts) and returns what it measured. */
+async function runUnaryClient(args: Readonly<UnaryClientArgs>): Promise<UnaryClientResult> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', UNARY_CLIENT_ENTRY, JSON.stringify(args)],
+    { maxBuffer: 1024 * 1024 },
+  ).catch((err: unknown) => {
+    throw new BenchError('CHILD_EXITED', `the unary Attest client failed: ${String(err)}`, { cause: err });
+  });
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as UnaryClientResult;
+}

@@ -1,0 +1,133 @@
+/**
+ * The bank's side of attest.bench.ts's unary phase in its own process, as a bank's client is one: a closed loop
+ * of unary Attest calls over mutual TLS, timed here, printed as one JSON line (`UnaryClientResult`).
+ * `node --import tsx attest-unary-client.ts <json UnaryClientArgs>`.
+ *
+ * Why not from the bench process: that process also holds the consortium's setup, the ledger clients and the
+ * load phase's leftovers, and a bank's client holds none of them. Moving the calls here did not shorten the tail
+ * (2026-12-05, bench/RESULTS.md): this lean process's young-generation scavenges still promote ~3 MB each and
+ * pause it 12–17 ms about every 400 ms: the garbage comes from the calls themselves (grpc-js, decoding the
+ * answers), which a bank's client pays too.
+ * The pauses stay in the latencies (they are the client's) and are reported beside them, with the p99 of the
+ * calls none of them overlapped.
+ */
+import { readFile } from 'node:fs/promises';
+import { PerformanceObserver } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
+import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/AttestResponse.ts';
+import { lianxinV1 } from '../node/api/index.ts';
+import { testUscc } from '../test/support/chaincode-log.ts';
+import { runClosedLoop } from './closed-loop.ts';
+import { BenchError } from './errors.ts';
+
+export interface UnaryClientArgs {
+  readonly address: string;
+  /** PEM files: the node's TLS CA, and the bank user's TLS key and certificate. */
+  readonly caFile: string;
+  readonly keyFile: string;
+  readonly certFile: string;
+  /** Subjects `testUscc(0 .. records - 1)` of `kind`, each anchored. */
+  readonly records: number;
+  readonly kind: string;
+  /** Calls before the timed ones: the channel's TLS handshake and the first calls' compilation, once per client. */
+  readonly warmup: number;
+  readonly concurrency: number;
+  readonly maxOperations: number;
+  readonly maxDurationMs: number;
+}
+
+export interface UnaryClientResult {
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly firstFailure?: string;
+  readonly elapsedMs: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** This process's GC pauses during the timed calls. */
+  readonly gcPauses: number;
+  readonly gcMaxMs: number;
+  /** The timed calls no GC pause of this process overlapped, and their p99: the tail without the client's GC. */
+  readonly withoutClientGc: number;
+  readonly withoutClientGcP99Ms: number;
+}
+
+const [json] = process.argv.slice(2);
+if (json === undefined) throw new Error('usage: attest-unary-client.ts <json UnaryClientArgs>');
+const args = JSON.parse(json) as UnaryClientArgs;
+
+const [ca, key, cert] = await Promise.all([readFile(args.caFile), readFile(args.keyFile), readFile(args.certFile)]);
+const bank = new (lianxinV1().AttestationService)(args.address, grpc.credentials.createSsl(ca, key, cert));
+const signal = new AbortController().signal;
+
+/** Each answered call's [issued, answered] on performance.now()'s clock, in order. */
+const spans: number[] = [];
+
+const attest = (i: number) =>
+  new Promise<boolean>((resolve, reject) => {
+    const issued = performance.now();
+    const request = {
+      requestId: `q${String(i)}`,
+      record: { subject: testUscc(Math.floor(Math.random() * args.records)), kind: args.kind },
+    };
+    bank.Attest(request, (err, answer?: AttestResponse__Output) => {
+      if (err || answer === undefined) reject(err ?? new Error('no answer'));
+      else {
+        spans.push(issued, performance.now());
+        resolve(answer.attestation?.state === 'EVIDENCE_STATE_ANCHORED');
+      }
+    });
+  });
+
+try {
+  const warm = await runClosedLoop(attest, {
+    concurrency: 1,
+    maxOperations: args.warmup,
+    maxDurationMs: 10_000,
+    signal,
+  });
+  if (warm.failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(warm.failed)} warm-up Attest failed`);
+  spans.length = 0;
+  /** [start, end] of each GC pause. */
+  const pauses: (readonly [number, number])[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push([entry.startTime, entry.startTime + entry.duration]);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const timed = await runClosedLoop(attest, {
+    concurrency: args.concurrency,
+    maxOperations: args.maxOperations,
+    maxDurationMs: args.maxDurationMs,
+    signal,
+    firstIndex: warm.nextIndex,
+  });
+  observer.disconnect();
+  const { firstFailure, nextIndex: _next, ...figures } = timed;
+  const result: UnaryClientResult = {
+    ...figures,
+    ...(firstFailure !== undefined && {
+      firstFailure: firstFailure instanceof Error ? firstFailure.message : JSON.stringify(firstFailure),
+    }),
+    gcPauses: pauses.length,
+    gcMaxMs: Math.max(0, ...pauses.map(([start, end]) => end - start)),
+    ...p99Without(spans, pauses),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} finally {
+  bank.close();
+}
+
+/** The p99 latency of the calls in `spans` that no pause overlapped. */
+function p99Without(spans: readonly number[], pauses: readonly (readonly [number, number])[]) {
+  const latencies: number[] = [];
+  for (let i = 0; i + 1 < spans.length; i += 2) {
+    const issued = spans[i] ?? 0;
+    const answered = spans[i + 1] ?? 0;
+    if (!pauses.some(([start, end]) => start < answered && end > issued)) latencies.push(answered - issued);
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    withoutClientGc: latencies.length,
+    withoutClientGcP99Ms: latencies[Math.min(latencies.length - 1, Math.floor(0.99 * latencies.length))] ?? NaN,
+  };
+}
