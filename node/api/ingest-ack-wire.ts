@@ -12,9 +12,12 @@
 import type { IngestAck, IngestAck__Output } from './generated/lianxin/v1/IngestAck.ts';
 import type { IngestResult__Output } from './generated/lianxin/v1/IngestResult.ts';
 import {
+  bytesFieldLength,
   isAscii,
   LENGTH_DELIMITED,
   MAX_FAST_VARINT_BYTES,
+  present,
+  uintFieldLength,
   VARINT,
   varintLength,
   writeVarint,
@@ -31,8 +34,6 @@ interface LooseResult {
   readonly recordDigest?: unknown;
 }
 
-const present = (value: unknown): boolean => value !== undefined && value !== null;
-
 function outcomeNumber(outcome: unknown): number {
   if (typeof outcome === 'number') return outcome >= 0 && outcome < OUTCOMES.length ? outcome : -1;
   return OUTCOMES.indexOf(outcome as Outcome);
@@ -48,15 +49,10 @@ function resultLength(result: LooseResult | null): number {
     if (number < 0) return -1;
     length += 2;
   }
-  if (present(leafIndex)) {
-    if (typeof leafIndex !== 'number' || !Number.isSafeInteger(leafIndex) || leafIndex < 0) return -1;
-    length += 1 + varintLength(leafIndex);
-  }
-  if (present(recordDigest)) {
-    if (!(recordDigest instanceof Uint8Array)) return -1;
-    length += 1 + varintLength(recordDigest.length) + recordDigest.length;
-  }
-  return length;
+  const leafIndexLength = uintFieldLength(leafIndex);
+  const recordDigestLength = bytesFieldLength(recordDigest);
+  if (leafIndexLength < 0 || recordDigestLength < 0) return -1;
+  return length + leafIndexLength + recordDigestLength;
 }
 
 /** The acknowledgement's bytes, or undefined when it is not in the plain shape (see the header). */

@@ -15,9 +15,12 @@
 import type { CreditRecord__Output } from './generated/lianxin/v1/CreditRecord.ts';
 import type { RecordBatch, RecordBatch__Output } from './generated/lianxin/v1/RecordBatch.ts';
 import {
+  bytesFieldLength,
   isAscii,
   LENGTH_DELIMITED,
   MAX_FAST_VARINT_BYTES,
+  present,
+  uintFieldLength,
   VARINT,
   varintLength,
   writeVarint,
@@ -154,7 +157,7 @@ export function plainRecordBatchEncoder(fallback: (batch: RecordBatch) => Buffer
 
 /** A string field's tag and length prefix plus the string, or -1 when it is not an ASCII string. */
 function stringFieldLength(value: unknown): number {
-  if (value === undefined || value === null) return 0;
+  if (!present(value)) return 0;
   if (typeof value !== 'string' || !isAscii(value)) return -1;
   return 1 + varintLength(value.length) + value.length;
 }
@@ -171,8 +174,6 @@ interface LooseRecord {
   readonly contentType?: unknown;
 }
 
-const present = (value: unknown): boolean => value !== undefined && value !== null;
-
 /** The encoded CreditRecord's length, or -1 when it is not in the plain shape. */
 function creditRecordLength(record: LooseRecord | null): number {
   // protobufjs refuses a record that is not an object with its own message: let it.
@@ -181,17 +182,10 @@ function creditRecordLength(record: LooseRecord | null): number {
   const subjectLength = stringFieldLength(subject);
   const kindLength = stringFieldLength(kind);
   const contentTypeLength = stringFieldLength(contentType);
-  if (subjectLength < 0 || kindLength < 0 || contentTypeLength < 0) return -1;
-  let length = subjectLength + kindLength + contentTypeLength;
-  if (present(version)) {
-    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) return -1;
-    length += 1 + varintLength(version);
-  }
-  if (present(content)) {
-    if (!(content instanceof Uint8Array)) return -1;
-    length += 1 + varintLength(content.length) + content.length;
-  }
-  return length;
+  const versionLength = uintFieldLength(version);
+  const contentLength = bytesFieldLength(content);
+  if (subjectLength < 0 || kindLength < 0 || contentTypeLength < 0 || versionLength < 0 || contentLength < 0) return -1;
+  return subjectLength + kindLength + contentTypeLength + versionLength + contentLength;
 }
 
 /** A string field, if present: the caller checked it is an ASCII string. */

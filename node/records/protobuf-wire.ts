@@ -29,6 +29,23 @@ export function writeVarint(bytes: Buffer, value: number, at: number): number {
   return i;
 }
 
+/** Set, as protobufjs reads a field: neither undefined nor null. */
+export const present = (value: unknown): boolean => value !== undefined && value !== null;
+
+/** An unsigned integer field's tag and varint: 0 when absent, -1 when not a safe non-negative integer. */
+export function uintFieldLength(value: unknown): number {
+  if (!present(value)) return 0;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return -1;
+  return 1 + varintLength(value);
+}
+
+/** A bytes field's tag, length prefix and bytes: 0 when absent, -1 when not a Uint8Array. */
+export function bytesFieldLength(value: unknown): number {
+  if (!present(value)) return 0;
+  if (!(value instanceof Uint8Array)) return -1;
+  return 1 + varintLength(value.length) + value.length;
+}
+
 /** ASCII only: where UTF-8 and Latin-1 agree, so a string's length is its byte length. */
 export function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
