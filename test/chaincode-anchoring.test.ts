@@ -214,6 +214,24 @@ describe('the index, as another organisation reads it', () => {
     });
   });
 
+  it('closes an event stream nobody has read yet without an unheard error', async () => {
+    const chain = new LianxinChain(bank.network, CHAINCODE_NAME);
+    const unheard: unknown[] = [];
+    const onUncaught = (err: unknown) => unheard.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      for (const open of [() => chain.registryChanges(0n), () => chain.consentChanges(0n)]) {
+        const events = await open();
+        events.close();
+      }
+      // grpc-js delivers the cancellation on a later turn: give it several.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(unheard).toEqual([]);
+  });
+
   it('gives every node the same latest record of a subject and kind, versioned in chain order', async () => {
     const chain = new LianxinChain(bank.network, CHAINCODE_NAME);
     const entries = log.entries(0, 12);

@@ -343,11 +343,22 @@ export class LianxinChain {
     } catch (err) {
       throw toChainError(err, 'ChaincodeEvents', undefined);
     }
+    let read = false;
     const close = () => {
+      // grpc-js reports the cancelled call as an 'error' event on the stream, which only a reader listens for; an
+      // 'error' nobody hears ends the process. A stream closed before anyone read it (a node stopping between
+      // opening its streams and following them) gets a reader here that takes that error and drops it.
+      if (!read) {
+        read = true;
+        events[Symbol.asyncIterator]()
+          .next()
+          .catch(() => undefined);
+      }
       events.close();
     };
     return {
       async *[Symbol.asyncIterator]() {
+        read = true;
         try {
           for await (const event of events) if (event.eventName === name) yield decode(event);
         } catch (err) {

@@ -10,7 +10,7 @@ import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ChildCommand, ExitStatus } from '../supervisor/index.ts';
+import { lastWords, type ChildCommand, type ExitStatus } from '../supervisor/index.ts';
 
 const TSX_LOADER = import.meta.resolve('tsx');
 const POLL_MS = 100;
@@ -69,13 +69,7 @@ export async function startDetached(command: Readonly<ChildCommand>, logFile: st
     exited,
     waitForLine: (parse, signal) => waitForLogLine(logFile, from, parse, signal),
     lastWords: async () => {
-      const lines = (await readFrom(logFile, from, TAIL_BYTES))
-        .toString('utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== '');
-      let last = lines.length - 1;
-      while (last > 0 && /^\s+at /.test(lines[last] ?? '')) last -= 1;
-      return lines[last];
+      return lastWords((await readFrom(logFile, from, TAIL_BYTES)).toString('utf8').split('\n'));
     },
   };
 }

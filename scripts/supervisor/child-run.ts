@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import type { WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { lastWords } from './last-words.ts';
 
 export interface ExitStatus {
   readonly code: number | null;
@@ -126,10 +127,7 @@ export class ChildRun {
 
   /** Its last line on stderr: the error line of an uncaught error rather than its stack frames. */
   lastErrorLine(): string | undefined {
-    // Under a stack trace (an uncaught error), the words are the error's own line above its frames.
-    let last = this.#stderr.length - 1;
-    while (last > 0 && /^\s+at /.test(this.#stderr[last] ?? '')) last -= 1;
-    return this.#stderr[last];
+    return lastWords(this.#stderr);
   }
 
   /** Sends `signal` to the child's whole process group; false when there is no such group any more. */

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
-import { freePort } from './free-port.ts';
+import { EPHEMERAL_START, freePort, isFree } from './free-port.ts';
 
 /** node/bootstrap/local-node-config.ts: the operations endpoint of the node on gRPC port 7100+N listens on 9443+N. */
 export const operationsPort = (grpcPort: number): number => 9_443 + grpcPort - 7_100;
@@ -23,7 +23,7 @@ export async function consortiumOnFreePorts(file: string): Promise<string> {
     for (;;) {
       const port = await freePort();
       const ops = operationsPort(port);
-      if (taken.has(port) || (withOperations && (taken.has(ops) || ops >= 65_536 || !(await isFree(ops))))) continue;
+      if (taken.has(port) || (withOperations && (taken.has(ops) || ops >= EPHEMERAL_START || !(await isFree(ops))))) continue;
       taken.add(port);
       if (withOperations) taken.add(ops);
       return port;
@@ -37,19 +37,4 @@ export async function consortiumOnFreePorts(file: string): Promise<string> {
     }
   }
   return stringify(doc);
-}
-
-async function isFree(port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => {
-      resolve(false);
-    });
-    server.listen(port, '127.0.0.1', () => {
-      server.close(() => {
-        resolve(true);
-      });
-    });
-  });
 }

@@ -1,0 +1,22 @@
+/**
+ * The line of a process's output that says why it ended: the node's and the ledger's one-line start-up failure,
+ * or, for an error nothing caught, the error's own line. Node prints an uncaught error as a source excerpt, the
+ * error line, its stack frames, its properties and a `Node.js v22.x` trailer; the trailer says nothing, so the
+ * error line is looked for above it.
+ */
+const STACK_FRAME = /^\s+at /;
+const NODE_TRAILER = /^Node\.js v\d+/;
+/** `Error: …`, `TypeError: …`, `Error [ERR_X]: …`: how Node's inspector starts an error's first line. */
+const ERROR_LINE = /^[A-Za-z]*Error(?: \[[\w-]+\])?: /;
+
+export function lastWords(lines: readonly string[]): string | undefined {
+  const said = lines.filter((line) => line.trim() !== '');
+  const trailer = said.findLastIndex((line) => NODE_TRAILER.test(line));
+  if (trailer >= 0) {
+    const thrown = said.slice(0, trailer).findLast((line) => ERROR_LINE.test(line));
+    if (thrown !== undefined) return thrown;
+  }
+  let last = said.length - 1;
+  while (last > 0 && STACK_FRAME.test(said[last] ?? '')) last -= 1;
+  return said[last];
+}
