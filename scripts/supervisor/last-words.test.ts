@@ -14,7 +14,9 @@ function stderrOf(script: string): string[] {
 
 describe('lastWords', () => {
   it("keeps a process's own last line", () => {
-    const lines = stderrOf("console.error('lianxin node: cannot start: the p2p listener cannot bind'); process.exit(1)");
+    const lines = stderrOf(
+      "console.error('lianxin node: cannot start: the p2p listener cannot bind'); process.exit(1)",
+    );
     expect(lastWords(lines)).toBe('lianxin node: cannot start: the p2p listener cannot bind');
   });
 

@@ -23,7 +23,8 @@ export async function consortiumOnFreePorts(file: string): Promise<string> {
     for (;;) {
       const port = await freePort();
       const ops = operationsPort(port);
-      if (taken.has(port) || (withOperations && (taken.has(ops) || ops >= EPHEMERAL_START || !(await isFree(ops))))) continue;
+      if (taken.has(port) || (withOperations && (taken.has(ops) || ops >= EPHEMERAL_START || !(await isFree(ops)))))
+        continue;
       taken.add(port);
       if (withOperations) taken.add(ops);
       return port;
