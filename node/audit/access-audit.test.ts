@@ -2,24 +2,11 @@
  * The audit's verdicts from typed fakes of the chain and of the nodes' bundle fetch (the process test in
  * test/regulator-audit-processes.test.ts runs the real parts): which copy is checked, and what each case yields.
  */
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Consent } from '../../chaincode/src/protocol.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
-import {
-  digestOf,
-  encodeAccessRequest,
-  P2pError,
-  RegistryView,
-  signEnvelope,
-  type FetchedBundle,
-} from '../p2p/index.ts';
-import {
-  encodeAccessReceipt,
-  encodeAcknowledgement,
-  type AccessReceipt,
-  type AccessRequest,
-} from '../p2p/exchange-messages.ts';
+import { digestOf, P2pError, RegistryView, type FetchedBundle } from '../p2p/index.ts';
+import { signedExchange } from '../p2p/test-exchange.ts';
 import { snapshotOf, newReceiptKey, spkiOf } from '../p2p/test-registry.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import { auditAccesses, type AccessAuditComponents } from './access-audit.ts';
@@ -42,44 +29,17 @@ const registry = new RegistryView(
 
 /** One access: its bundle as both nodes keep it (with and without the acknowledgement) and the chain's record. */
 function access(kinds: string[], at = AT) {
-  const request: AccessRequest = {
-    requestId: randomBytes(32).toString('hex'),
-    requester: BANK,
-    provider: AGENCY,
-    subject: SUBJECT,
-    kinds,
-    purpose: 'LOAN_APPROVAL',
-    consentId: CONSENT,
-    nonce: randomBytes(16),
-    issuedAtMs: at,
-    expiresAtMs: at + 60_000,
-  };
-  const requestEnvelope = signEnvelope('access-request', encodeAccessRequest(request), bankKey);
-  const receipt: AccessReceipt = {
-    requestId: request.requestId,
-    requestDigest: digestOf(requestEnvelope),
-    provider: AGENCY,
-    requester: BANK,
-    subject: SUBJECT,
-    purpose: 'LOAN_APPROVAL',
-    consentId: CONSENT,
-    records: [],
-    reportDigest: randomBytes(32),
-    issuedAtMs: at + 10,
-  };
-  const receiptEnvelope = signEnvelope('access-receipt', encodeAccessReceipt(receipt), agencyKey);
-  const ack = signEnvelope(
-    'acknowledgement',
-    encodeAcknowledgement({
-      requestId: request.requestId,
-      receiptDigest: digestOf(receiptEnvelope),
-      requester: BANK,
-      status: 'ACCEPTED',
-      disputeReason: '',
-      issuedAtMs: at + 20,
-    }),
-    bankKey,
+  const exchange = signedExchange(
+    { mspId: BANK, receiptKey: bankKey },
+    { mspId: AGENCY, receiptKey: agencyKey },
+    {
+      at,
+      request: { subject: SUBJECT, kinds, consentId: CONSENT },
+      receipt: { records: [], issuedAtMs: at + 10 },
+      acknowledgement: { issuedAtMs: at + 20 },
+    },
   );
+  const { request: requestEnvelope, receipt: receiptEnvelope, acknowledgement: ack } = exchange;
   const receiptDigest = digestOf(receiptEnvelope).toString('hex');
   const onChain: ChainReceipt = {
     receiptDigest,

@@ -25,7 +25,8 @@ import {
   type Acknowledgement,
   type SignedEnvelope,
 } from './exchange-messages.ts';
-import { digestOf, signEnvelope } from './exchange-signatures.ts';
+import { digestOf } from './exchange-signatures.ts';
+import { signedExchange } from './test-exchange.ts';
 import { RegistryView } from './registry-view.ts';
 import { snapshotOf, newReceiptKey, spkiOf } from './test-registry.ts';
 
@@ -52,52 +53,6 @@ const trusted = trustBundleReceiptKeys(
   parseTrustBundle(buildTrustBundle({ channel: 'lianxin', exportedAt: new Date(AT), ...snapshot, certificates: [] })),
 );
 
-function requestOf(overrides: Partial<AccessRequest> = {}): AccessRequest {
-  return {
-    requestId: randomBytes(32).toString('hex'),
-    requester: BANK,
-    provider: AGENCY,
-    subject: SUBJECT,
-    kinds: ['loan'],
-    purpose: 'LOAN_APPROVAL',
-    consentId: CONSENT,
-    nonce: randomBytes(16),
-    issuedAtMs: AT,
-    expiresAtMs: AT + 60_000,
-    ...overrides,
-  };
-}
-
-function receiptOf(request: AccessRequest, requestEnvelope: SignedEnvelope, overrides: Partial<AccessReceipt> = {}) {
-  const receipt: AccessReceipt = {
-    requestId: request.requestId,
-    requestDigest: digestOf(requestEnvelope),
-    provider: AGENCY,
-    requester: BANK,
-    subject: request.subject,
-    purpose: request.purpose,
-    consentId: request.consentId,
-    records: [{ kind: 'loan', version: 1, recordDigest: randomBytes(32), leafHash: randomBytes(32) }],
-    reportDigest: randomBytes(32),
-    issuedAtMs: AT + 100,
-    ...overrides,
-  };
-  return receipt;
-}
-
-function ackOf(request: AccessRequest, receiptEnvelope: SignedEnvelope, overrides: Partial<Acknowledgement> = {}) {
-  const ack: Acknowledgement = {
-    requestId: request.requestId,
-    receiptDigest: digestOf(receiptEnvelope),
-    requester: BANK,
-    status: 'ACCEPTED',
-    disputeReason: '',
-    issuedAtMs: AT + 200,
-    ...overrides,
-  };
-  return ack;
-}
-
 /** A bundle as the two nodes would exchange it; each part can be replaced. */
 function bundle(
   change: {
@@ -107,16 +62,25 @@ function bundle(
     receiptKey?: ReceiptKey;
   } = {},
 ) {
-  const request = requestOf(change.request);
-  const requestEnvelope = signEnvelope('access-request', encodeAccessRequest(request), bankKey);
-  const receipt = receiptOf(request, requestEnvelope, change.receipt);
-  const receiptEnvelope = signEnvelope('access-receipt', encodeAccessReceipt(receipt), change.receiptKey ?? agencyKey);
-  const ack = ackOf(request, receiptEnvelope, change.ack);
-  const ackEnvelope = signEnvelope('acknowledgement', encodeAcknowledgement(ack), bankKey);
+  const exchange = signedExchange(
+    { mspId: BANK, receiptKey: bankKey },
+    { mspId: AGENCY, receiptKey: agencyKey },
+    {
+      at: AT,
+      request: { subject: SUBJECT, consentId: CONSENT, ...change.request },
+      receipt: change.receipt,
+      acknowledgement: change.ack,
+      receiptKey: change.receiptKey,
+    },
+  );
+  const { request, receipt, acknowledgement: ack } = exchange.decoded;
+  const { acknowledgement } = exchange;
+  if (ack === undefined || acknowledgement === undefined) throw new Error('the exchange has an acknowledgement');
   return {
     request,
     receipt,
-    envelopes: { request: requestEnvelope, receipt: receiptEnvelope, acknowledgement: ackEnvelope },
+    ack,
+    envelopes: { request: exchange.request, receipt: exchange.receipt, acknowledgement },
   };
 }
 
@@ -225,10 +189,10 @@ describe('verifyBundle', () => {
       code: 'BUNDLE_INCONSISTENT',
       field: 'acknowledgement.receiptDigest',
     });
-    const { envelopes, request } = bundle();
+    const { envelopes, ack } = bundle();
     const edited = tampered(
       envelopes.acknowledgement,
-      encodeAcknowledgement(ackOf(request, envelopes.receipt, { status: 'DISPUTED', disputeReason: 'x' })),
+      encodeAcknowledgement({ ...ack, status: 'DISPUTED', disputeReason: 'x' }),
     );
     expect(verifyBundle({ ...envelopes, acknowledgement: edited }, registry)).toMatchObject({
       code: 'SIGNATURE_INVALID',

@@ -5,10 +5,10 @@
  * rightful signer (so the change reaches the cross-reference checks) — plus each envelope's kid and signature.
  * A disagreement is a bundle `lianxin receipt verify` accepts and the browser refuses, or the reverse.
  */
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeAccessReceipt, encodeAccessRequest, encodeAcknowledgement } from '../p2p/exchange-messages.ts';
-import { digestOf, signEnvelope } from '../p2p/exchange-signatures.ts';
+import { signEnvelope } from '../p2p/exchange-signatures.ts';
+import { signedExchange } from '../p2p/test-exchange.ts';
 import { snapshotOf, newReceiptKey, spkiOf } from '../p2p/test-registry.ts';
 import { buildTrustBundle, type ReceiptKey } from '../receipts/index.ts';
 import { testUscc } from '../services/test-node-parts.ts';
@@ -19,7 +19,7 @@ import {
   type SignedMessage,
 } from './access-bundle-verifier.ts';
 import type { VerifierCrypto } from './crypto-port.ts';
-import type { AccessReceipt, AccessRequest, Acknowledgement, SignedEnvelope } from './exchange-codec.ts';
+import type { SignedEnvelope } from './exchange-codec.ts';
 import { nobleCrypto } from './noble-crypto.ts';
 import { nodeCrypto } from './node-crypto.ts';
 import { parseTrustBundle } from './trust-bundle.ts';
@@ -43,41 +43,14 @@ const BACKENDS: readonly { crypto: VerifierCrypto; keys: ReturnType<typeof trust
   nobleCrypto,
 ].map((crypto) => ({ crypto, keys: trustBundleReceiptKeyLookup(parseTrustBundle(trustJson, crypto)) }));
 
-const request: AccessRequest = {
-  requestId: randomBytes(32).toString('hex'),
-  requester: BANK,
-  provider: AGENCY,
-  subject: testUscc(7),
-  kinds: ['loan', 'guarantee'],
-  purpose: 'LOAN_APPROVAL',
-  consentId: 'c'.repeat(64),
-  nonce: randomBytes(16),
-  issuedAtMs: AT,
-  expiresAtMs: AT + 60_000,
-};
-const requestEnvelope = signEnvelope('access-request', encodeAccessRequest(request), bankKey);
-const receipt: AccessReceipt = {
-  requestId: request.requestId,
-  requestDigest: digestOf(requestEnvelope),
-  provider: AGENCY,
-  requester: BANK,
-  subject: request.subject,
-  purpose: request.purpose,
-  consentId: request.consentId,
-  records: [{ kind: 'loan', version: 1, recordDigest: randomBytes(32), leafHash: randomBytes(32) }],
-  reportDigest: randomBytes(32),
-  issuedAtMs: AT + 100,
-};
-const receiptEnvelope = signEnvelope('access-receipt', encodeAccessReceipt(receipt), agencyKey);
-const ack: Acknowledgement = {
-  requestId: request.requestId,
-  receiptDigest: digestOf(receiptEnvelope),
-  requester: BANK,
-  status: 'ACCEPTED',
-  disputeReason: '',
-  issuedAtMs: AT + 200,
-};
-const ackEnvelope = signEnvelope('acknowledgement', encodeAcknowledgement(ack), bankKey);
+const exchange = signedExchange(
+  { mspId: BANK, receiptKey: bankKey },
+  { mspId: AGENCY, receiptKey: agencyKey },
+  { at: AT, request: { subject: testUscc(7), kinds: ['loan', 'guarantee'] } },
+);
+const { request, receipt, acknowledgement: ack } = exchange.decoded;
+const { request: requestEnvelope, receipt: receiptEnvelope, acknowledgement: ackEnvelope } = exchange;
+if (ack === undefined || ackEnvelope === undefined) throw new Error('the exchange has an acknowledgement');
 const valid: AccessBundleEnvelopes = {
   request: requestEnvelope,
   receipt: receiptEnvelope,

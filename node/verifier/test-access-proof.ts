@@ -6,21 +6,12 @@
  * proto3 JSON printer as `lianxin receipt prove --out` writes it (lianxin.v1.AccessProof). Nothing is hand-written
  * JSON. The institutions' keys are fresh test keys, so tests can also make what a lying issuer would sign.
  */
-import { randomBytes } from 'node:crypto';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import { toProto3Json } from '../cli/proto-json.ts';
 import { accessEvidenceOf, encodeAccessLeaf } from '../p2p/access-evidence.ts';
-import {
-  encodeAccessReceipt,
-  encodeAccessRequest,
-  encodeAcknowledgement,
-  type AccessReceipt,
-  type AccessRequest,
-  type Acknowledgement,
-  type SignedEnvelope,
-} from '../p2p/exchange-messages.ts';
+import type { SignedEnvelope } from '../p2p/exchange-messages.ts';
 import type { ExchangeBundle } from '../p2p/exchange-ports.ts';
-import { digestOf, signEnvelope } from '../p2p/exchange-signatures.ts';
+import { signedExchange as signedExchangeOf } from '../p2p/test-exchange.ts';
 import { attestationBytes, decodeLogLeaf, type TrustBundleJson } from '../receipts/index.ts';
 import type { OrgRootCerts } from '../../network/pki/index.ts';
 import {
@@ -32,7 +23,6 @@ import {
   type TestLog,
   type TestOrg,
 } from '../receipts/test-fixtures.ts';
-import { testUscc } from '../services/test-node-parts.ts';
 
 /** When the exchange happened: an hour before the test attestations' issue time (2026-11-23T12:00Z). */
 export const EXCHANGE_AT_MS = Date.parse('2026-11-23T11:00:00Z');
@@ -53,49 +43,8 @@ export interface AccessProofFixture {
 }
 
 /** A complete exchange between `requester` and `provider` at `at`, as both journals keep it. */
-export function signedExchange(requester: TestOrg, provider: TestOrg, at = EXCHANGE_AT_MS): ExchangeBundle {
-  const request: AccessRequest = {
-    requestId: randomBytes(32).toString('hex'),
-    requester: requester.mspId,
-    provider: provider.mspId,
-    subject: testUscc(11),
-    kinds: ['loan'],
-    purpose: 'LOAN_APPROVAL',
-    consentId: 'c'.repeat(64),
-    nonce: randomBytes(16),
-    issuedAtMs: at,
-    expiresAtMs: at + 60_000,
-  };
-  const requestEnvelope = signEnvelope('access-request', encodeAccessRequest(request), requester.receiptKey);
-  const receipt: AccessReceipt = {
-    requestId: request.requestId,
-    requestDigest: digestOf(requestEnvelope),
-    provider: provider.mspId,
-    requester: requester.mspId,
-    subject: request.subject,
-    purpose: request.purpose,
-    consentId: request.consentId,
-    records: [{ kind: 'loan', version: 1, recordDigest: randomBytes(32), leafHash: randomBytes(32) }],
-    reportDigest: randomBytes(32),
-    issuedAtMs: at + 100,
-  };
-  const receiptEnvelope = signEnvelope('access-receipt', encodeAccessReceipt(receipt), provider.receiptKey);
-  const acknowledgement: Acknowledgement = {
-    requestId: request.requestId,
-    receiptDigest: digestOf(receiptEnvelope),
-    requester: requester.mspId,
-    status: 'ACCEPTED',
-    disputeReason: '',
-    issuedAtMs: at + 200,
-  };
-  const ackEnvelope = signEnvelope('acknowledgement', encodeAcknowledgement(acknowledgement), requester.receiptKey);
-  return {
-    request: requestEnvelope,
-    receipt: receiptEnvelope,
-    acknowledgement: ackEnvelope,
-    decoded: { request, receipt, acknowledgement },
-  };
-}
+export const signedExchange = (requester: TestOrg, provider: TestOrg, at = EXCHANGE_AT_MS): ExchangeBundle =>
+  signedExchangeOf(requester, provider, { at });
 
 /** The file `lianxin receipt prove --out` writes for this bundle and attestation (lianxin.v1.AccessProof). */
 export function accessProofFileText(
