@@ -192,6 +192,9 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         onPrivateData: (txId, privateData) => {
           channel.keepPrivateData(txId, privateData);
         },
+        onPrepared: (prepared) => {
+          channel.keepPrepared(prepared);
+        },
       }),
     );
 
