@@ -11,63 +11,95 @@ const FIXED64 = 1;
 const LENGTH_DELIMITED = 2;
 const FIXED32 = 5;
 
-/** A proto3 field, encoded: tag, and length or value. */
-export type WireField = Uint8Array;
+/**
+ * A field to be written: its encoded size, and how to write it at an offset. A message is written once, into one
+ * buffer of its exact size, however deep its fields nest (nested Buffer.concat copies and allocations cost as much
+ * as the google-protobuf objects they replaced).
+ */
+export interface WireField {
+  readonly size: number;
+  write(into: Uint8Array, at: number): number;
+}
 
-function varint(value: number | bigint): number[] {
-  let v = BigInt.asUintN(64, BigInt(value));
-  const out: number[] = [];
+const NOTHING: WireField = { size: 0, write: (_into, at) => at };
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) size++;
+  return size;
+}
+
+/** A non-negative safe integer as a varint at `at`; the position after it. */
+function writeVarint(into: Uint8Array, at: number, value: number): number {
+  let v = value;
+  let i = at;
+  while (v >= 0x80) {
+    into[i++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  into[i++] = v;
+  return i;
+}
+
+function lengthDelimited(
+  field: number,
+  length: number,
+  writeBody: (into: Uint8Array, at: number) => number,
+): WireField {
+  const tag = (field << 3) | LENGTH_DELIMITED;
+  return {
+    size: varintSize(tag) + varintSize(length) + length,
+    write: (into, at) => writeBody(into, writeVarint(into, writeVarint(into, at, tag), length)),
+  };
+}
+
+/** A bytes field; proto3 leaves an empty one out. */
+export function bytesField(field: number, value: Uint8Array): WireField {
+  if (value.length === 0) return NOTHING;
+  return lengthDelimited(field, value.length, (into, at) => {
+    into.set(value, at);
+    return at + value.length;
+  });
+}
+
+/** A string field in UTF-8; proto3 leaves an empty one out. */
+export function stringField(field: number, value: string): WireField {
+  return value === '' ? NOTHING : bytesField(field, Buffer.from(value, 'utf8'));
+}
+
+/** An embedded message field: written even when the message is empty, as google-protobuf writes a set message. */
+export function messageField(field: number, ...parts: readonly WireField[]): WireField {
+  const length = parts.reduce((n, part) => n + part.size, 0);
+  return lengthDelimited(field, length, (into, at) => parts.reduce((next, part) => part.write(into, next), at));
+}
+
+/** An int32 field: a negative value takes ten bytes, sign-extended (protobuf's int32); proto3 leaves 0 out. */
+export function int32Field(field: number, value: number): WireField {
+  if (value === 0) return NOTHING;
+  const bytes: number[] = [];
+  let v = BigInt.asUintN(64, BigInt(value | 0));
   while (v >= 0x80n) {
-    out.push(Number(v & 0x7fn) | 0x80);
+    bytes.push(Number(v & 0x7fn) | 0x80);
     v >>= 7n;
   }
-  out.push(Number(v));
+  bytes.push(Number(v));
+  const tag = (field << 3) | VARINT;
+  return {
+    size: varintSize(tag) + bytes.length,
+    write: (into, at) => {
+      const after = writeVarint(into, at, tag);
+      into.set(bytes, after);
+      return after + bytes.length;
+    },
+  };
+}
+
+/** The message of `parts` (given in field number order), written into one buffer of its size. */
+export function encodeMessage(...parts: readonly WireField[]): Buffer {
+  const out = Buffer.allocUnsafeSlow(parts.reduce((n, part) => n + part.size, 0));
+  const end = parts.reduce((at, part) => part.write(out, at), 0);
+  if (end !== out.length) throw new RangeError(`encoded ${String(end)} bytes of a ${String(out.length)}-byte message`);
   return out;
-}
-
-/** Small non-negative integers without BigInt (tags and lengths). */
-function smallVarint(value: number, out: number[]): void {
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80);
-    v >>>= 7;
-  }
-  out.push(v);
-}
-
-function header(field: number, wireType: number, length?: number): Buffer {
-  const out: number[] = [];
-  smallVarint((field << 3) | wireType, out);
-  if (length !== undefined) smallVarint(length, out);
-  return Buffer.from(out);
-}
-
-/** A bytes or embedded-message field; proto3 leaves an empty bytes field out, as `message` does not. */
-export function bytesField(field: number, value: Uint8Array): WireField {
-  if (value.length === 0) return new Uint8Array(0);
-  return Buffer.concat([header(field, LENGTH_DELIMITED, value.length), value]);
-}
-
-/** An embedded message field: present even when the message is empty (google-protobuf writes a set message). */
-export function messageField(field: number, ...parts: readonly WireField[]): WireField {
-  const body = Buffer.concat(parts);
-  return Buffer.concat([header(field, LENGTH_DELIMITED, body.length), body]);
-}
-
-/** A string field in UTF-8; left out when empty. */
-export function stringField(field: number, value: string): WireField {
-  return bytesField(field, Buffer.from(value, 'utf8'));
-}
-
-/** An int32 field: negative values take ten bytes, sign-extended (as protobuf's int32 does); left out when 0. */
-export function int32Field(field: number, value: number): WireField {
-  if (value === 0) return new Uint8Array(0);
-  return Buffer.from([...header(field, VARINT), ...varint(value | 0)]);
-}
-
-/** A message of `parts`, in the order given (callers give them in field number order). */
-export function message(...parts: readonly WireField[]): Buffer {
-  return Buffer.concat(parts);
 }
 
 /**

@@ -4,7 +4,14 @@
  * exactly as the 2.5 gateway does (internal/pkg/gateway/submit.go:113).
  */
 import { peer } from '@hyperledger/fabric-protos';
-import { bytesField, int32Field, message, messageField, stringField } from '../block/protobuf-wire.ts';
+import {
+  bytesField,
+  encodeMessage,
+  int32Field,
+  messageField,
+  singleBytesField,
+  stringField,
+} from '../block/protobuf-wire.ts';
 import { LedgerError } from '../errors.ts';
 import type {
   ChaincodeConnection,
@@ -157,24 +164,27 @@ export class Endorser {
   #prepare(proposal: UnpackedProposal, result: SimulationResult): Uint8Array {
     const { peerSigner } = this.#c;
     const { status, message: responseMessage, payload: responsePayload } = result.response;
-    const chaincodeAction = message(
-      bytesField(1, result.rwset),
-      result.event
-        ? bytesField(
-            2,
-            message(
+    // Bytes fields that hold a message (extension, events, data, payload) are written as messageField: each is
+    // never empty here (a ChaincodeAction always names its chaincode), where bytes and message fields agree.
+    // ProposalResponsePayload{proposal_hash, extension: ChaincodeAction{results, events, response, chaincode_id}}
+    const prpBytes = encodeMessage(
+      bytesField(1, proposal.proposalHash),
+      messageField(
+        2,
+        bytesField(1, result.rwset),
+        result.event
+          ? messageField(
+              2,
               stringField(1, proposal.chaincodeName),
               stringField(2, proposal.txId),
               stringField(3, result.event.eventName),
               bytesField(4, result.event.payload),
-            ),
-          )
-        : EMPTY,
-      messageField(3, int32Field(1, status), stringField(2, responseMessage), bytesField(3, responsePayload)),
-      messageField(4, stringField(2, proposal.chaincodeName), stringField(3, this.#c.chaincodeVersion)),
+            )
+          : bytesField(2, EMPTY),
+        messageField(3, int32Field(1, status), stringField(2, responseMessage), bytesField(3, responsePayload)),
+        messageField(4, stringField(2, proposal.chaincodeName), stringField(3, this.#c.chaincodeVersion)),
+      ),
     );
-    // ProposalResponsePayload{proposal_hash, extension}
-    const prpBytes = message(bytesField(1, proposal.proposalHash), bytesField(2, chaincodeAction));
 
     // Endorsement signature over prp ‖ endorser (core/handlers/endorsement/builtin/default_endorsement.go:47).
     const endorser = peerSigner.serializedIdentity;
@@ -182,24 +192,32 @@ export class Endorser {
     const signature = peerSigner.sign(signed);
     this.#c.onEndorsementSigned?.(endorser, signed, signature);
 
-    // Transaction{actions: [TransactionAction{header, payload: ChaincodeActionPayload{chaincode_proposal_payload,
-    // action: ChaincodeEndorsedAction{proposal_response_payload, endorsements: [Endorsement{endorser, signature}]}}}]}
-    const actionPayload = message(
-      bytesField(1, proposal.strippedPayload),
-      messageField(2, bytesField(1, prpBytes), messageField(2, bytesField(1, endorser), bytesField(2, signature))),
-    );
-    const transaction = message(
-      messageField(1, bytesField(1, proposal.signatureHeaderBytes), bytesField(2, actionPayload)),
-    );
-    // Payload{header: Header{channel_header, signature_header}, data}
-    const payload = message(
+    // Payload{header: Header{channel_header, signature_header}, data: Transaction{actions: [TransactionAction{
+    // header, payload: ChaincodeActionPayload{chaincode_proposal_payload, action: ChaincodeEndorsedAction{
+    // proposal_response_payload, endorsements: [Endorsement{endorser, signature}]}}}]}}
+    const payload = encodeMessage(
       messageField(1, bytesField(1, proposal.channelHeaderBytes), bytesField(2, proposal.signatureHeaderBytes)),
-      bytesField(2, transaction),
+      messageField(
+        2,
+        messageField(
+          1,
+          bytesField(1, proposal.signatureHeaderBytes),
+          messageField(
+            2,
+            bytesField(1, proposal.strippedPayload),
+            messageField(
+              2,
+              bytesField(1, prpBytes),
+              messageField(2, bytesField(1, endorser), bytesField(2, signature)),
+            ),
+          ),
+        ),
+      ),
     );
     this.#c.onPrepared?.({
       payload,
       signature: EMPTY,
-      data: transaction,
+      data: singleBytesField(payload, 2) ?? EMPTY,
       channelHeaderBytes: proposal.channelHeaderBytes,
       signatureHeaderBytes: proposal.signatureHeaderBytes,
       type: proposal.channelHeader.getType(),
@@ -215,7 +233,8 @@ export class Endorser {
         endorsements: [{ endorser, signature }],
       },
     });
-    return message(bytesField(1, payload));
+    // Envelope{payload}: the client adds the signature.
+    return encodeMessage(bytesField(1, payload));
   }
 }
 
