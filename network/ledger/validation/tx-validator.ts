@@ -274,7 +274,7 @@ function verifiedEndorsers(
   const seen = new Set<string>();
   const result: Identity[] = [];
   for (const { endorser, signature } of endorsements) {
-    const id = Buffer.from(endorser).toString('base64');
+    const id = Buffer.from(endorser.buffer, endorser.byteOffset, endorser.byteLength).toString('latin1');
     if (seen.has(id)) continue;
     seen.add(id);
     const check = identities.verifySignature(endorser, Buffer.concat([prpBytes, endorser]), signature);
