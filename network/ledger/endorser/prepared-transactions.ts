@@ -15,8 +15,11 @@ const PAYLOAD_HEADER = 1;
 const HEADER_CHANNEL_HEADER = 1;
 const CHANNEL_HEADER_TX_ID = 5;
 
-/** Several times the transactions in flight between Endorse and Submit at the bench's 64 (≈5 KB each). */
-const DEFAULT_CAPACITY = 4_096;
+/**
+ * Sixteen times the bench's 64 transactions in flight between Endorse and Submit; at ≈ 5 KB each, at most ≈ 5 MB held
+ * for endorsements never submitted (an entry leaves at its Submit).
+ */
+const DEFAULT_CAPACITY = 1_024;
 
 /** A prepared transaction's payload and what it holds: the envelope the client signs, before its signature. */
 export type PreparedTransaction = DecodedEnvelope & { readonly payload: Buffer };
