@@ -9,6 +9,7 @@ import {
   encodeMessage,
   int32Field,
   messageField,
+  NO_FIELD,
   singleBytesField,
   stringField,
 } from '../block/protobuf-wire.ts';
@@ -180,7 +181,7 @@ export class Endorser {
               stringField(3, result.event.eventName),
               bytesField(4, result.event.payload),
             )
-          : bytesField(2, EMPTY),
+          : NO_FIELD,
         messageField(3, int32Field(1, status), stringField(2, responseMessage), bytesField(3, responsePayload)),
         messageField(4, stringField(2, proposal.chaincodeName), stringField(3, this.#c.chaincodeVersion)),
       ),
