@@ -19,6 +19,7 @@ import {
   setTransactionsFilter,
 } from './block/index.ts';
 import type { Endorser } from './endorser/index.ts';
+import { PreparedTransactions, type PreparedTransaction } from './endorser/prepared-transactions.ts';
 import { TransientStore } from './endorser/transient-store.ts';
 import { BlockNotifier } from './events/block-notifier.ts';
 import type { GatewayBackend } from './gateway/gateway-backend.ts';
@@ -74,6 +75,8 @@ export class ChannelLedger implements GatewayBackend {
   #endorser: Endorser | undefined;
   #previousHash: Uint8Array | undefined;
   readonly #transient = new TransientStore();
+  /** Payloads the endorser prepared, until their envelope is submitted: admitted and validated undecoded. */
+  readonly #prepared = new PreparedTransactions();
   /** What admission decoded of each envelope waiting to be committed, by its bytes (gone with them). */
   readonly #decoded = new WeakMap<Uint8Array, DecodedEnvelope>();
   #config: ChannelConfigState;
@@ -118,6 +121,11 @@ export class ChannelLedger implements GatewayBackend {
     this.#transient.put(txId, privateData);
   }
 
+  /** A transaction the endorser prepared, for the client to sign and submit. */
+  keepPrepared(prepared: PreparedTransaction): void {
+    this.#prepared.keep(prepared);
+  }
+
   order(envelope: Uint8Array): void {
     const decoded = admitEnvelope(envelope, this.#admission);
     this.#orderer.order(envelope);
@@ -130,8 +138,15 @@ export class ChannelLedger implements GatewayBackend {
     this.#decoded.set(envelope, decoded);
   }
 
+  readonly #takePrepared = (envelope: Uint8Array): DecodedEnvelope | undefined => this.#prepared.take(envelope);
+
   get #admission(): AdmissionOptions {
-    return { channelId: this.channelId, msps: this.msps, absoluteMaxBytes: this.#absoluteMaxBytes };
+    return {
+      channelId: this.channelId,
+      msps: this.msps,
+      absoluteMaxBytes: this.#absoluteMaxBytes,
+      prepared: this.#takePrepared,
+    };
   }
 
   /**

@@ -192,11 +192,19 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         onPrivateData: (txId, privateData) => {
           channel.keepPrivateData(txId, privateData);
         },
+        onPrepared: (prepared) => {
+          channel.keepPrepared(prepared);
+        },
       }),
     );
 
     const maxReceive = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': maxReceive });
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': maxReceive,
+      // channelz (grpc-js's introspection service, which nothing here serves) counts every call and message
+      // with timestamps, on the ledger's three unary calls per transaction.
+      'grpc.enable_channelz': 0,
+    });
     server.addService(RAW_GATEWAY_SERVICE, gatewayService(channel));
     server.addService(RAW_DELIVER_SERVICE, deliverService(channel));
     server.addService(RAW_BROADCAST_SERVICE, broadcastService(channel));

@@ -15,28 +15,94 @@ export function tryReadChannelHeader(envelope: Uint8Array): common.ChannelHeader
 }
 
 /**
+ * What the endorser itself put into an endorser transaction's payload (Transaction → one TransactionAction →
+ * ChaincodeActionPayload → ChaincodeEndorsedAction → ProposalResponsePayload → ChaincodeAction): known without
+ * decoding `data` again when the submitted payload is byte for byte the one it prepared.
+ */
+export interface EndorsedAction {
+  /** ChaincodeAction.chaincode_id.name. */
+  readonly chaincodeName: string;
+  /** ChaincodeAction.results: the serialized TxReadWriteSet. */
+  readonly results: Uint8Array;
+  /** ChaincodeEndorsedAction.proposal_response_payload, whose hash of the proposal matches the headers. */
+  readonly proposalResponsePayload: Uint8Array;
+  readonly endorsements: readonly { readonly endorser: Uint8Array; readonly signature: Uint8Array }[];
+}
+
+/**
  * An envelope's outer layers, every one of which parsed: what the orderer's admission reads, handed to the
  * committer beside the bytes so that a transaction's envelope is decoded once between Submit and commit.
  */
 export interface DecodedEnvelope {
-  readonly envelope: common.Envelope;
-  readonly payload: common.Payload;
-  readonly header: common.Header;
-  readonly channelHeader: common.ChannelHeader;
-  readonly signatureHeader: common.SignatureHeader;
+  /** Envelope.payload: what the creator signed. */
+  readonly payload: Uint8Array;
+  readonly signature: Uint8Array;
+  /** Payload.data. */
+  readonly data: Uint8Array;
+  readonly channelHeaderBytes: Uint8Array;
+  readonly signatureHeaderBytes: Uint8Array;
+  readonly type: number;
+  readonly epoch: number;
+  readonly txId: string;
+  readonly channelId: string;
+  readonly creator: Uint8Array;
+  readonly nonce: Uint8Array;
+  /** Set when the ledger's endorser prepared this very payload: the transaction's contents, undecoded. */
+  readonly endorsed?: EndorsedAction;
+}
+
+/** Which layer did not parse; the txid when the channel header did. */
+export type EnvelopeReading =
+  | { readonly ok: true; readonly envelope: DecodedEnvelope }
+  | { readonly ok: false; readonly layer: 'payload' | 'header'; readonly txId?: string };
+
+/**
+ * Envelope, Payload, Header, ChannelHeader and SignatureHeader, as the committer's first check reads them
+ * (msgvalidation.go: a payload that does not parse is BAD_PAYLOAD, a header that does not is BAD_COMMON_HEADER).
+ * `bytes` is attacker-controlled.
+ */
+export function readEnvelope(bytes: Uint8Array): EnvelopeReading {
+  const envelope = parse(() => common.Envelope.deserializeBinary(bytes));
+  const payload = envelope && parse(() => common.Payload.deserializeBinary(envelope.getPayload_asU8()));
+  if (!envelope || !payload) return { ok: false, layer: 'payload' };
+  const header = payload.getHeader();
+  if (!header) return { ok: false, layer: 'header' };
+  const channelHeaderBytes = header.getChannelHeader_asU8();
+  const signatureHeaderBytes = header.getSignatureHeader_asU8();
+  const channelHeader = parse(() => common.ChannelHeader.deserializeBinary(channelHeaderBytes));
+  if (!channelHeader) return { ok: false, layer: 'header' };
+  const signatureHeader = parse(() => common.SignatureHeader.deserializeBinary(signatureHeaderBytes));
+  if (!signatureHeader) return { ok: false, layer: 'header', txId: channelHeader.getTxId() };
+  return {
+    ok: true,
+    envelope: {
+      payload: envelope.getPayload_asU8(),
+      signature: envelope.getSignature_asU8(),
+      data: payload.getData_asU8(),
+      channelHeaderBytes,
+      signatureHeaderBytes,
+      type: channelHeader.getType(),
+      epoch: channelHeader.getEpoch(),
+      txId: channelHeader.getTxId(),
+      channelId: channelHeader.getChannelId(),
+      creator: signatureHeader.getCreator_asU8(),
+      nonce: signatureHeader.getNonce_asU8(),
+    },
+  };
 }
 
 /** Throws when a layer does not parse or the payload has no header. `bytes` is attacker-controlled. */
 export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
-  const envelope = common.Envelope.deserializeBinary(bytes);
-  const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
-  const header = payload.getHeader();
-  if (!header) throw new Error('missing header');
-  return {
-    envelope,
-    payload,
-    header,
-    channelHeader: common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8()),
-    signatureHeader: common.SignatureHeader.deserializeBinary(header.getSignatureHeader_asU8()),
-  };
+  const reading = readEnvelope(bytes);
+  if (!reading.ok) throw new Error(`the envelope's ${reading.layer} does not parse`);
+  return reading.envelope;
+}
+
+/** google-protobuf throws on malformed bytes. */
+function parse<T>(decode: () => T): T | undefined {
+  try {
+    return decode();
+  } catch {
+    return undefined;
+  }
 }

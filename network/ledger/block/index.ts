@@ -24,7 +24,14 @@ export {
   type ChannelMsp,
   type GenesisBlockOptions,
 } from './config-block.ts';
-export { decodeEnvelope, tryReadChannelHeader, type DecodedEnvelope } from './envelope.ts';
+export {
+  decodeEnvelope,
+  readEnvelope,
+  tryReadChannelHeader,
+  type DecodedEnvelope,
+  type EndorsedAction,
+  type EnvelopeReading,
+} from './envelope.ts';
 export { BlockFormatError, type BlockFormatErrorCode } from './errors.ts';
 export { computeConfigUpdate } from './config-update.ts';
 export {

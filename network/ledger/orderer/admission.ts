@@ -13,6 +13,11 @@ export interface AdmissionOptions {
   readonly msps: IdentityVerifier;
   /** Fabric's BatchSize.AbsoluteMaxBytes. */
   readonly absoluteMaxBytes: number;
+  /**
+   * The decoded form of an envelope whose payload the ledger's endorser prepared itself (PreparedTransactions.take),
+   * if it is one: the same layers a decode would give, from the record, not from the bytes again.
+   */
+  readonly prepared?: (envelope: Uint8Array) => DecodedEnvelope | undefined;
 }
 
 const refuse = (status: string, info: string): never => {
@@ -40,8 +45,8 @@ export async function admitEnvelopeAsync(
 }
 
 /** Creator, signed bytes and signature: `/Channel/Writers` is any member whose signature over the payload verifies. */
-function signed({ envelope, signatureHeader }: DecodedEnvelope): [Uint8Array, Uint8Array, Uint8Array] {
-  return [signatureHeader.getCreator_asU8(), envelope.getPayload_asU8(), envelope.getSignature_asU8()];
+function signed({ creator, payload, signature }: DecodedEnvelope): [Uint8Array, Uint8Array, Uint8Array] {
+  return [creator, payload, signature];
 }
 
 function refuseUnlessWriter(check: IdentityCheck): void {
@@ -58,18 +63,17 @@ function checkEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOpt
       `message payload is ${envelopeBytes.length} bytes and exceeds maximum allowed ${options.absoluteMaxBytes} bytes`,
     );
   }
-  let decoded: DecodedEnvelope;
-  try {
-    decoded = decodeEnvelope(envelopeBytes);
-  } catch {
-    return refuse('BAD_REQUEST', 'bad payload: envelope, payload or header could not be parsed');
+  let decoded = options.prepared?.(envelopeBytes);
+  if (decoded === undefined) {
+    try {
+      decoded = decodeEnvelope(envelopeBytes);
+    } catch {
+      return refuse('BAD_REQUEST', 'bad payload: envelope, payload or header could not be parsed');
+    }
   }
-  const { channelHeader } = decoded;
-  if (channelHeader.getChannelId() !== options.channelId) {
-    refuse('NOT_FOUND', `channel ${channelHeader.getChannelId()} not found`);
-  }
-  if (channelHeader.getType() !== common.HeaderType.ENDORSER_TRANSACTION) {
-    refuse('BAD_REQUEST', `message of type ${channelHeader.getType()} is not an endorser transaction`);
+  if (decoded.channelId !== options.channelId) refuse('NOT_FOUND', `channel ${decoded.channelId} not found`);
+  if (decoded.type !== common.HeaderType.ENDORSER_TRANSACTION) {
+    refuse('BAD_REQUEST', `message of type ${decoded.type} is not an endorser transaction`);
   }
   return decoded;
 }

@@ -2,7 +2,7 @@
  * Test helper: real P-256 organisations (a CA issuing NodeOU leaf certificates through the project's PKI) and the
  * production channel MSP verifier over them, so ledger tests check identities exactly as the ledger does.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { issueCertificate, type CertificateAuthority } from '../../pki/index.ts';
 import { ChannelMsps, createSigner, type ChannelMspsOptions } from '../msp/index.ts';
 import type { Identity, Signer } from '../types.ts';
@@ -11,6 +11,8 @@ type NodeOU = Identity['nodeOU'];
 
 export interface TestSigner extends Signer {
   readonly certificatePem: string;
+  /** For signing what a client builds itself (proposals, in network/ledger/chaincode/testing.ts's invocationOf). */
+  readonly privateKey: KeyObject;
   readonly nodeOU: NodeOU;
 }
 
@@ -37,7 +39,7 @@ export async function createTestOrg(mspId: string): Promise<TestOrg> {
         issuer: ca,
       });
       const signer = createSigner({ mspId, certificatePem: leaf.certificatePem, privateKey: leaf.privateKey });
-      return { ...signer, certificatePem: leaf.certificatePem, nodeOU };
+      return { ...signer, certificatePem: leaf.certificatePem, privateKey: leaf.privateKey, nodeOU };
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { common, ledger, peer } from '@hyperledger/fabric-protos';
 import { sha256, sha256Hex } from '../../crypto/index.ts';
-import type { DecodedEnvelope } from '../block/index.ts';
+import { readEnvelope, type DecodedEnvelope, type EndorsedAction } from '../block/index.ts';
 import { sortUpdates, type StateUpdate } from '../store/index.ts';
 import type { Identity, IdentityVerifier, StateReader, TxLocation } from '../types.ts';
 import { ANY_PEER_ENDORSEMENT, type EndorsementPolicy } from './endorsement-policy.ts';
@@ -164,28 +164,22 @@ function checkTransaction(
   if (envelopeBytes.length === 0) return fail(Code.NIL_ENVELOPE);
 
   // 1. BAD_PAYLOAD / BAD_COMMON_HEADER (msgvalidation.go:248, validateCommonHeader)
-  const known = context.decoded?.(envelopeBytes);
-  const envelope = known?.envelope ?? parse(() => common.Envelope.deserializeBinary(envelopeBytes));
-  const payload =
-    known?.payload ?? (envelope && parse(() => common.Payload.deserializeBinary(envelope.getPayload_asU8())));
-  if (!envelope || !payload) return fail(Code.BAD_PAYLOAD);
-  const header = payload.getHeader();
-  const channelHeaderBytes = header?.getChannelHeader_asU8() ?? new Uint8Array();
-  const signatureHeaderBytes = header?.getSignatureHeader_asU8() ?? new Uint8Array();
-  const channelHeader =
-    known?.channelHeader ?? (header && parse(() => common.ChannelHeader.deserializeBinary(channelHeaderBytes)));
-  const signatureHeader =
-    known?.signatureHeader ?? parse(() => common.SignatureHeader.deserializeBinary(signatureHeaderBytes));
-  if (channelHeader) onTxId(channelHeader.getTxId());
-  if (!header || !channelHeader || !signatureHeader) return fail(Code.BAD_COMMON_HEADER);
-  const type = channelHeader.getType();
+  let tx = context.decoded?.(envelopeBytes);
+  if (tx === undefined) {
+    const reading = readEnvelope(envelopeBytes);
+    if (!reading.ok) {
+      if (reading.txId !== undefined) onTxId(reading.txId);
+      return fail(reading.layer === 'payload' ? Code.BAD_PAYLOAD : Code.BAD_COMMON_HEADER);
+    }
+    tx = reading.envelope;
+  }
+  onTxId(tx.txId);
+  const { type, nonce, creator } = tx;
   // Block 0 carries the genesis config: it is the channel's trust root, not validated against itself.
   if (type === CONFIG && blockNum === 0) return { kind: 'config' };
-  const nonce = signatureHeader.getNonce_asU8();
-  const creator = signatureHeader.getCreator_asU8();
   if (
     (type !== ENDORSER_TRANSACTION && type !== CONFIG) ||
-    channelHeader.getEpoch() !== 0 ||
+    tx.epoch !== 0 ||
     nonce.length === 0 ||
     creator.length === 0
   ) {
@@ -193,12 +187,12 @@ function checkTransaction(
   }
 
   // 2. BAD_CREATOR_SIGNATURE: the creator's signature over Envelope.payload (msgvalidation.go:checkSignatureFromCreator)
-  if (!context.identities.verifySignature(creator, envelope.getPayload_asU8(), envelope.getSignature_asU8()).ok) {
+  if (!context.identities.verifySignature(creator, tx.payload, tx.signature).ok) {
     return fail(Code.BAD_CREATOR_SIGNATURE);
   }
 
   // 3. BAD_PROPOSAL_TXID: txid = hex(SHA-256(nonce ‖ creator)) (protoutil.CheckTxID)
-  const txId = channelHeader.getTxId();
+  const txId = tx.txId;
   if (txId !== sha256Hex(Buffer.concat([nonce, creator]))) return fail(Code.BAD_PROPOSAL_TXID);
 
   // A config transaction after genesis: valid only as a transition the current config authorizes.
@@ -206,13 +200,40 @@ function checkTransaction(
     return context.configTransaction?.(envelopeBytes) ? { kind: 'config' } : fail(Code.INVALID_CONFIG_TRANSACTION);
   }
 
-  // 4. INVALID_ENDORSER_TRANSACTION (msgvalidation.go:190 one action, :240 proposal hash)
-  const transaction = parse(() => peer.Transaction.deserializeBinary(payload.getData_asU8()));
+  // 4. INVALID_ENDORSER_TRANSACTION: what the ledger's own endorser prepared passes by construction (one action,
+  // the proposal's own headers and hash); anything else is decoded and checked.
+  const action = tx.endorsed ?? readEndorsedAction(tx);
+  if (action === undefined) return fail(Code.INVALID_ENDORSER_TRANSACTION);
+
+  // 5. TARGET_CHAIN_NOT_FOUND
+  if (tx.channelId !== context.channelId) return fail(Code.TARGET_CHAIN_NOT_FOUND);
+
+  const parsed = action.chaincodeName === undefined ? undefined : parseRwsets(action.results);
+  if (action.chaincodeName === undefined || !parsed) return fail(Code.BAD_RWSET);
+
+  return {
+    kind: 'endorser',
+    txId,
+    chaincodeName: action.chaincodeName,
+    endorsers: verifiedEndorsers(action.endorsements, action.proposalResponsePayload, context.identities),
+    rwsets: parsed.rwsets,
+    collections: parsed.collections,
+  };
+}
+
+/**
+ * Step 4 (msgvalidation.go:190 one action, :240 proposal hash) on the decoded transaction; undefined when it fails.
+ * Every failure inside validateEndorserTransaction is INVALID_ENDORSER_TRANSACTION, including the action's own
+ * SignatureHeader lacking a nonce or creator (msgvalidation.go, validateSignatureHeader). A ChaincodeAction that
+ * does not parse comes back without a chaincode name: BAD_RWSET, after the channel check.
+ */
+function readEndorsedAction(
+  tx: DecodedEnvelope,
+): (Omit<EndorsedAction, 'chaincodeName'> & { readonly chaincodeName: string | undefined }) | undefined {
+  const transaction = parse(() => peer.Transaction.deserializeBinary(tx.data));
   const actions = transaction?.getActionsList() ?? [];
   const action = actions[0];
-  if (actions.length !== 1 || !action) return fail(Code.INVALID_ENDORSER_TRANSACTION);
-  // Every failure inside validateEndorserTransaction is INVALID_ENDORSER_TRANSACTION, including the action's own
-  // SignatureHeader lacking a nonce or creator (msgvalidation.go, validateSignatureHeader).
+  if (actions.length !== 1 || !action) return undefined;
   const actionHeader = parse(() => common.SignatureHeader.deserializeBinary(action.getHeader_asU8()));
   const actionPayload = parse(() => peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8()));
   const endorsed = actionPayload?.getAction();
@@ -226,48 +247,37 @@ function checkTransaction(
     !endorsed ||
     !prp
   ) {
-    return fail(Code.INVALID_ENDORSER_TRANSACTION);
+    return undefined;
   }
   const proposalHash = sha256(
-    Buffer.concat([channelHeaderBytes, signatureHeaderBytes, actionPayload.getChaincodeProposalPayload_asU8()]),
+    Buffer.concat([tx.channelHeaderBytes, tx.signatureHeaderBytes, actionPayload.getChaincodeProposalPayload_asU8()]),
   );
-  if (!proposalHash.equals(prp.getProposalHash_asU8())) return fail(Code.INVALID_ENDORSER_TRANSACTION);
-
-  // 5. TARGET_CHAIN_NOT_FOUND
-  if (channelHeader.getChannelId() !== context.channelId) return fail(Code.TARGET_CHAIN_NOT_FOUND);
-
+  if (!proposalHash.equals(prp.getProposalHash_asU8())) return undefined;
   const chaincodeAction = parse(() => peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8()));
-  const parsed = chaincodeAction && parseRwsets(chaincodeAction.getResults_asU8());
-  if (!chaincodeAction || !parsed) return fail(Code.BAD_RWSET);
-
   return {
-    kind: 'endorser',
-    txId,
-    chaincodeName: chaincodeAction.getChaincodeId()?.getName() ?? '',
-    endorsers: verifiedEndorsers(endorsed, prpBytes, context.identities),
-    rwsets: parsed.rwsets,
-    collections: parsed.collections,
+    chaincodeName: chaincodeAction && (chaincodeAction.getChaincodeId()?.getName() ?? ''),
+    results: chaincodeAction?.getResults_asU8() ?? new Uint8Array(),
+    proposalResponsePayload: prpBytes,
+    endorsements: endorsed.getEndorsementsList().map((e) => ({
+      endorser: e.getEndorser_asU8(),
+      signature: e.getSignature_asU8(),
+    })),
   };
 }
 
 /** Endorsers whose signature over `prp ‖ endorser` verifies, each counted once (VSCC dedup by endorser bytes). */
 function verifiedEndorsers(
-  endorsed: peer.ChaincodeEndorsedAction,
+  endorsements: EndorsedAction['endorsements'],
   prpBytes: Uint8Array,
   identities: IdentityVerifier,
 ): Identity[] {
   const seen = new Set<string>();
   const result: Identity[] = [];
-  for (const endorsement of endorsed.getEndorsementsList()) {
-    const endorser = endorsement.getEndorser_asU8();
-    const id = Buffer.from(endorser).toString('base64');
+  for (const { endorser, signature } of endorsements) {
+    const id = Buffer.from(endorser.buffer, endorser.byteOffset, endorser.byteLength).toString('latin1');
     if (seen.has(id)) continue;
     seen.add(id);
-    const check = identities.verifySignature(
-      endorser,
-      Buffer.concat([prpBytes, endorser]),
-      endorsement.getSignature_asU8(),
-    );
+    const check = identities.verifySignature(endorser, Buffer.concat([prpBytes, endorser]), signature);
     if (check.ok) result.push(check.identity);
   }
   return result;

@@ -1,0 +1,70 @@
+import { common, peer } from '@hyperledger/fabric-protos';
+import { describe, expect, it } from 'vitest';
+import {
+  bytesField,
+  encodeMessage,
+  int32Field,
+  messageField,
+  singleBytesField,
+  singleLengthDelimitedFields,
+  stringField,
+} from './protobuf-wire.ts';
+
+const hex = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString('hex') : undefined);
+
+describe('protobuf wire writers', () => {
+  it('write what google-protobuf writes, defaults left out and set messages kept', () => {
+    for (const status of [200, 0, -1, 2 ** 31 - 1, -(2 ** 31)]) {
+      const response = new peer.Response();
+      response.setStatus(status);
+      response.setMessage(status === 0 ? '' : 'é ok');
+      response.setPayload(Buffer.alloc(status === 0 ? 0 : 200, 1));
+      const action = new peer.ChaincodeAction();
+      action.setResponse(response);
+      action.setChaincodeId(new peer.ChaincodeID());
+      const written = encodeMessage(
+        messageField(
+          3,
+          int32Field(1, status),
+          stringField(2, status === 0 ? '' : 'é ok'),
+          bytesField(3, Buffer.alloc(status === 0 ? 0 : 200, 1)),
+        ),
+        messageField(4),
+      );
+      expect(hex(written), String(status)).toBe(hex(action.serializeBinary()));
+    }
+  });
+});
+
+describe('protobuf wire readers', () => {
+  const envelope = (payload: string, signature: string) => {
+    const e = new common.Envelope();
+    e.setPayload(Buffer.from(payload));
+    e.setSignature(Buffer.from(signature));
+    return Buffer.from(e.serializeBinary());
+  };
+
+  it('find the fields google-protobuf decodes, as views', () => {
+    const bytes = envelope('p'.repeat(300), 'sig');
+    const fields = singleLengthDelimitedFields(bytes);
+    expect([...(fields?.keys() ?? [])]).toEqual([1, 2]);
+    expect(hex(fields?.get(1))).toBe(hex(common.Envelope.deserializeBinary(bytes).getPayload_asU8()));
+    expect(fields?.get(2)?.buffer).toBe(bytes.buffer);
+    expect(hex(singleBytesField(bytes, 2))).toBe(hex(Buffer.from('sig')));
+  });
+
+  it('give up on a repeated field, another wire type, a truncated length or a varint beyond 7 bytes', () => {
+    const good = envelope('payload', 'sig');
+    const repeated = Buffer.concat([good, Buffer.from([0x0a, 0x01, 0x78])]);
+    const varintField = Buffer.concat([good, Buffer.from([0x18, 0x05])]);
+    const truncated = good.subarray(0, good.length - 1);
+    const longVarint = Buffer.concat([good, Buffer.from([0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])]);
+    const group = Buffer.concat([good, Buffer.from([0x1b])]);
+    for (const bytes of [repeated, varintField, truncated, longVarint, group]) {
+      expect(singleLengthDelimitedFields(bytes)).toBeUndefined();
+    }
+    expect(singleBytesField(repeated, 1)).toBeUndefined();
+    expect(hex(singleBytesField(varintField, 1))).toBe(hex(Buffer.from('payload')));
+    for (const bytes of [truncated, longVarint, group]) expect(singleBytesField(bytes, 1)).toBeUndefined();
+  });
+});

@@ -1,0 +1,206 @@
+/**
+ * Protocol Buffers wire format for the transaction's hot path: the endorser writes the prepared transaction's
+ * nested messages straight into bytes, and the orderer's admission finds an envelope's fields without building
+ * google-protobuf objects (a dozen message objects per transaction, and their garbage, were a tenth of the
+ * ledger's CPU per transaction: bench/RESULTS.md, issue 13). Writers emit exactly google-protobuf's bytes for
+ * what they are given (fields in number order, proto3 defaults left out); tests compare both byte for byte.
+ */
+
+const VARINT = 0;
+const FIXED64 = 1;
+const LENGTH_DELIMITED = 2;
+const FIXED32 = 5;
+
+/**
+ * A field to be written, as plain data: its tag, then either a varint's bytes, or a length and the bytes or fields
+ * it holds. A message is written once, into one buffer of its exact size, however deep its fields nest (nested
+ * Buffer.concat copies and allocations cost as much as the google-protobuf objects they replaced), and no closure is
+ * made per field (under tsx each named closure also costs a `__name` call).
+ */
+export interface WireField {
+  /** Encoded size of the whole field; 0 for a field left out. */
+  readonly size: number;
+  readonly tag: number;
+  /** Length of the body of a length-delimited field. */
+  readonly length: number;
+  /** A bytes field's value, or a varint field's encoded value. */
+  readonly bytes?: Uint8Array;
+  /** An embedded message's fields. */
+  readonly fields?: readonly WireField[];
+}
+
+/** No field at all: what an unset optional field writes. */
+export const NO_FIELD: WireField = { size: 0, tag: 0, length: 0 };
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) size++;
+  return size;
+}
+
+/** A non-negative safe integer as a varint at `at`; the position after it. */
+function writeVarint(into: Uint8Array, at: number, value: number): number {
+  let v = value;
+  let i = at;
+  while (v >= 0x80) {
+    into[i++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  into[i++] = v;
+  return i;
+}
+
+function sizeOf(fields: readonly WireField[]): number {
+  let size = 0;
+  for (const field of fields) size += field.size;
+  return size;
+}
+
+/** A bytes field; proto3 leaves an empty one out. */
+export function bytesField(field: number, value: Uint8Array): WireField {
+  if (value.length === 0) return NO_FIELD;
+  const tag = (field << 3) | LENGTH_DELIMITED;
+  return { size: varintSize(tag) + varintSize(value.length) + value.length, tag, length: value.length, bytes: value };
+}
+
+/** A string field in UTF-8; proto3 leaves an empty one out. */
+export function stringField(field: number, value: string): WireField {
+  return value === '' ? NO_FIELD : bytesField(field, Buffer.from(value, 'utf8'));
+}
+
+/** An embedded message field: written even when the message is empty, as google-protobuf writes a set message. */
+export function messageField(field: number, ...fields: readonly WireField[]): WireField {
+  const tag = (field << 3) | LENGTH_DELIMITED;
+  const length = sizeOf(fields);
+  return { size: varintSize(tag) + varintSize(length) + length, tag, length, fields };
+}
+
+/** An int32 field: a negative value takes ten bytes, sign-extended (protobuf's int32); proto3 leaves 0 out. */
+export function int32Field(field: number, value: number): WireField {
+  if (value === 0) return NO_FIELD;
+  const bytes: number[] = [];
+  let v = BigInt.asUintN(64, BigInt(value | 0));
+  while (v >= 0x80n) {
+    bytes.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  bytes.push(Number(v));
+  const tag = (field << 3) | VARINT;
+  return { size: varintSize(tag) + bytes.length, tag, length: 0, bytes: Uint8Array.from(bytes) };
+}
+
+function writeField(field: WireField, into: Uint8Array, at: number): number {
+  if (field.size === 0) return at;
+  let i = writeVarint(into, at, field.tag);
+  if ((field.tag & 7) === LENGTH_DELIMITED) i = writeVarint(into, i, field.length);
+  if (field.bytes !== undefined) {
+    into.set(field.bytes, i);
+    return i + field.bytes.length;
+  }
+  for (const part of field.fields ?? []) i = writeField(part, into, i);
+  return i;
+}
+
+/** The message of `fields` (given in field number order), written into one buffer of its size. */
+export function encodeMessage(...fields: readonly WireField[]): Buffer {
+  const out = Buffer.allocUnsafeSlow(sizeOf(fields));
+  let at = 0;
+  for (const field of fields) at = writeField(field, out, at);
+  if (at !== out.length) throw new RangeError(`encoded ${String(at)} bytes of a ${String(out.length)}-byte message`);
+  return out;
+}
+
+/**
+ * The length-delimited fields of a message that has only such fields, each number at most once: field number →
+ * bytes (views into `bytes`). Undefined for anything else — another wire type, a repeated field, a truncated or
+ * malformed message — whose meaning the caller then leaves to the full decoder. `bytes` may be attacker-controlled.
+ */
+export function singleLengthDelimitedFields(bytes: Uint8Array): Map<number, Uint8Array> | undefined {
+  const fields = new Map<number, Uint8Array>();
+  const reader = new Reader(bytes);
+  while (!reader.done) {
+    const tag = reader.varint();
+    const field = Math.floor(tag / 8);
+    if (tag < 0 || tag % 8 !== LENGTH_DELIMITED || field === 0 || fields.has(field)) return undefined;
+    const body = reader.lengthDelimited();
+    if (body === undefined) return undefined;
+    fields.set(field, body);
+  }
+  return fields;
+}
+
+/**
+ * The bytes of length-delimited field `field` of `bytes` when it occurs exactly once and the message is well formed
+ * (any wire type elsewhere); otherwise undefined. `bytes` may be attacker-controlled.
+ */
+export function singleBytesField(bytes: Uint8Array, field: number): Uint8Array | undefined {
+  let found: Uint8Array | undefined;
+  let occurrences = 0;
+  const reader = new Reader(bytes);
+  while (!reader.done) {
+    const tag = reader.varint();
+    const wireType = tag % 8;
+    if (tag < 0) return undefined;
+    if (wireType === LENGTH_DELIMITED) {
+      const body = reader.lengthDelimited();
+      if (body === undefined) return undefined;
+      if (Math.floor(tag / 8) === field) {
+        found = body;
+        occurrences++;
+      }
+    } else if (!reader.skip(wireType)) {
+      return undefined;
+    }
+  }
+  return occurrences === 1 ? found : undefined;
+}
+
+/** A position in a message: one object per walk, not one per varint. */
+class Reader {
+  readonly #bytes: Uint8Array;
+  #at = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  get done(): boolean {
+    return this.#at >= this.#bytes.length;
+  }
+
+  /** A varint of at most 7 bytes (below 2^49, exact as a number); -1 for a longer or truncated one. */
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    const bytes = this.#bytes;
+    for (let i = this.#at; i < bytes.length && i < this.#at + 7; i++) {
+      const byte = bytes[i] ?? 0;
+      value += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) {
+        this.#at = i + 1;
+        return value;
+      }
+      scale *= 0x80;
+    }
+    this.#at = bytes.length;
+    return -1;
+  }
+
+  /** A length and that many bytes (a view), or undefined when they overrun the message. */
+  lengthDelimited(): Uint8Array | undefined {
+    const length = this.varint();
+    const end = this.#at + length;
+    if (length < 0 || end > this.#bytes.length) return undefined;
+    const body = this.#bytes.subarray(this.#at, end);
+    this.#at = end;
+    return body;
+  }
+
+  /** Past a varint or fixed-width value; false for groups, reserved wire types and truncation. */
+  skip(wireType: number): boolean {
+    if (wireType === VARINT) return this.varint() >= 0;
+    if (wireType !== FIXED64 && wireType !== FIXED32) return false;
+    this.#at += wireType === FIXED64 ? 8 : 4;
+    return this.#at <= this.#bytes.length;
+  }
+}

@@ -1,0 +1,228 @@
+import { common, peer } from '@hyperledger/fabric-protos';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signP256 } from '../../crypto/index.ts';
+import { buildBlock } from '../block/index.ts';
+import { admitEnvelope } from '../orderer/admission.ts';
+import { invocationOf } from '../chaincode/testing.ts';
+import { setChaincodeLogLevel, startInProcessChaincode } from '../chaincode/index.ts';
+import type { ChaincodeConnection } from '../types.ts';
+import { validateBlock } from '../validation/index.ts';
+import { CHANNEL, createTestLedger, type TestLedger } from '../validation/test-ledger.ts';
+import { Endorser, type Endorsement } from './endorser.ts';
+import { PreparedTransactions, type PreparedTransaction } from './prepared-transactions.ts';
+
+const CC = 'basic';
+const Code = peer.TxValidationCode;
+
+interface Stub {
+  getState(key: string): Promise<Uint8Array>;
+  putState(key: string, value: Uint8Array): Promise<void>;
+  setEvent(name: string, payload: Buffer): void;
+  getArgs(): string[];
+}
+
+describe('the prepared transaction', () => {
+  let ledger: TestLedger;
+  let chaincode: ChaincodeConnection;
+  let endorser: Endorser;
+  const prepared: PreparedTransaction[] = [];
+
+  beforeAll(async () => {
+    setChaincodeLogLevel('WARNING');
+    ledger = await createTestLedger();
+    // A low-level chaincode through the real fabric-shim: reads, writes, an event when asked, any status < 400.
+    chaincode = await startInProcessChaincode({
+      name: CC,
+      mspId: ledger.org.mspId,
+      chaincode: {
+        Init: () => Promise.resolve({ status: 200 }),
+        Invoke: async (raw) => {
+          const stub = raw as Stub;
+          const [, key = '', value = '', event = '', status = '200', message = ''] = stub.getArgs();
+          await stub.getState(key);
+          await stub.putState(key, Buffer.from(value));
+          if (event !== '') stub.setEvent(event, Buffer.from(`event of ${key}`));
+          return { status: Number(status), message, payload: Buffer.from(`put ${key}`) };
+        },
+      },
+    });
+    endorser = new Endorser({
+      channelId: CHANNEL,
+      msps: ledger.identities,
+      state: ledger.store,
+      findTransaction: (txId) => ledger.store.getTxLocation(txId),
+      chaincodes: new Map([[CC, chaincode]]),
+      systemChaincodes: new Map(),
+      peerSigner: ledger.peer,
+      chaincodeVersion: '1.0',
+      onEndorsementSigned: (endorserIdentity, message, signature) => {
+        ledger.identities.rememberVerified(endorserIdentity, message, signature);
+      },
+      onPrepared: (transaction) => prepared.push(transaction),
+    });
+  });
+  afterAll(async () => {
+    await chaincode.close();
+    await ledger.dispose();
+  });
+
+  const client = () => ({ ...ledger.client, serialized: ledger.client.serializedIdentity });
+  const endorse = (seed: string, args: readonly string[]) =>
+    endorser.endorse(invocationOf(client(), CHANNEL, CC, ['put', ...args], seed).signedProposal);
+  const signed = (unsigned: Uint8Array, tamper?: (payload: Buffer) => Buffer) => {
+    const envelope = common.Envelope.deserializeBinary(unsigned);
+    const payload = tamper ? tamper(Buffer.from(envelope.getPayload_asU8())) : envelope.getPayload_asU8();
+    envelope.setPayload(payload);
+    envelope.setSignature(signP256(ledger.client.privateKey, payload));
+    return envelope.serializeBinary();
+  };
+
+  it('is the bytes google-protobuf encodes from the same parts', async () => {
+    for (const [seed, args] of [
+      ['plain', ['a', '1']],
+      ['event', ['b', '2', 'Created']],
+      ['status-and-message', ['c', '', '', '201', '创建 created']],
+    ] as const) {
+      const endorsement = await endorse(seed, args);
+      expect(Buffer.from(endorsement.preparedTransaction).equals(referenceEncoding(endorsement)), seed).toBe(true);
+    }
+  });
+
+  it('is admitted and validated from what the endorser recorded, as decoding it would, and only if unchanged', async () => {
+    prepared.length = 0;
+    const first = await endorse('admit-1', ['k1', 'v1', 'Put']);
+    const second = await endorse('admit-2', ['k2', 'v2']);
+    const third = await endorse('admit-3', ['k3', 'v3']);
+    const records = new PreparedTransactions();
+    for (const p of prepared) records.keep(p);
+    expect(records.size).toBe(3);
+
+    const envelopes = [
+      signed(first.preparedTransaction),
+      // The same transaction with its payload changed after endorsement (a byte of the response payload).
+      signed(second.preparedTransaction, (payload) => {
+        const at = payload.lastIndexOf(Buffer.from('put k2'));
+        payload[at + 4] = 'x'.charCodeAt(0);
+        return payload;
+      }),
+      // Extra bytes after the envelope's fields: not the plain Envelope the record describes.
+      Buffer.concat([signed(third.preparedTransaction), Buffer.from([0x1a, 0x00])]),
+    ];
+    const admission = { channelId: CHANNEL, msps: ledger.identities, absoluteMaxBytes: 1 << 20 };
+    const known = new Map(
+      envelopes.map((e) => [e, admitEnvelope(e, { ...admission, prepared: (bytes) => records.take(bytes) })]),
+    );
+    expect([...known.values()].map((d) => d.endorsed !== undefined)).toEqual([true, false, false]);
+    // Taken once: a second submission of the same envelope is decoded.
+    expect(records.take(envelopes[0] ?? new Uint8Array())).toBeUndefined();
+    // What admission decodes by itself is what the record says, but for the contents of the transaction.
+    const [firstEnvelope] = envelopes;
+    const { endorsed, ...outer } = known.get(firstEnvelope ?? new Uint8Array()) ?? {};
+    expect(endorsed?.chaincodeName).toBe(CC);
+    expect(asBuffers(outer)).toEqual(asBuffers(admitEnvelope(firstEnvelope ?? new Uint8Array(), admission)));
+
+    const info = ledger.store.blockchainInfo();
+    const block = buildBlock({
+      number: info.getHeight(),
+      previousHash: info.getCurrentblockhash_asU8(),
+      envelopes,
+      ordererSigner: ledger.orderer,
+      lastConfigIndex: 0,
+    });
+    const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store };
+    const byItself = await validateBlock(block, context);
+    const decode = peer.Transaction.deserializeBinary.bind(peer.Transaction);
+    let decodes = 0;
+    peer.Transaction.deserializeBinary = (bytes) => {
+      decodes++;
+      return decode(bytes);
+    };
+    let withRecords;
+    try {
+      withRecords = await validateBlock(block, { ...context, decoded: (e) => known.get(e) });
+    } finally {
+      peer.Transaction.deserializeBinary = decode;
+    }
+    expect(withRecords).toEqual(byItself);
+    // The changed payload, signed again by its client, no longer carries the endorsement of the original: had the
+    // record been used for it, it would be VALID.
+    expect(byItself.codes).toEqual([Code.VALID, Code.ENDORSEMENT_POLICY_FAILURE, Code.VALID]);
+    expect(byItself.updates.map((u) => [u.key, Buffer.from(u.value ?? []).toString()])).toEqual([
+      ['k1', 'v1'],
+      ['k3', 'v3'],
+    ]);
+    // Only the two envelopes not taken from a record are decoded.
+    expect(decodes).toBe(2);
+  });
+});
+
+const asBuffers = (fields: object) =>
+  Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v) : v]));
+
+/** The prepared envelope as google-protobuf's message objects encode it (the endorser's encoding before issue 13). */
+function referenceEncoding(endorsement: Endorsement): Buffer {
+  const { proposal, response } = endorsement;
+  const decoded = decodeLayers(endorsement.preparedTransaction);
+  const action = new peer.ChaincodeAction();
+  action.setResults(decoded.chaincodeAction.getResults_asU8());
+  const eventBytes = decoded.chaincodeAction.getEvents_asU8();
+  if (eventBytes.length > 0) {
+    const original = peer.ChaincodeEvent.deserializeBinary(eventBytes);
+    const event = new peer.ChaincodeEvent();
+    event.setChaincodeId(proposal.chaincodeName);
+    event.setTxId(proposal.txId);
+    event.setEventName(original.getEventName());
+    event.setPayload(original.getPayload_asU8());
+    action.setEvents(event.serializeBinary());
+  }
+  const peerResponse = new peer.Response();
+  peerResponse.setStatus(response.status);
+  peerResponse.setMessage(response.message);
+  peerResponse.setPayload(response.payload);
+  action.setResponse(peerResponse);
+  const chaincodeId = new peer.ChaincodeID();
+  chaincodeId.setName(proposal.chaincodeName);
+  chaincodeId.setVersion('1.0');
+  action.setChaincodeId(chaincodeId);
+
+  const prp = new peer.ProposalResponsePayload();
+  prp.setProposalHash(proposal.proposalHash);
+  prp.setExtension$(action.serializeBinary());
+  const endorsementMessage = new peer.Endorsement();
+  endorsementMessage.setEndorser(decoded.endorsement.getEndorser_asU8());
+  endorsementMessage.setSignature(decoded.endorsement.getSignature_asU8());
+  const endorsed = new peer.ChaincodeEndorsedAction();
+  endorsed.setProposalResponsePayload(prp.serializeBinary());
+  endorsed.setEndorsementsList([endorsementMessage]);
+  const actionPayload = new peer.ChaincodeActionPayload();
+  actionPayload.setChaincodeProposalPayload(proposal.strippedPayload);
+  actionPayload.setAction(endorsed);
+  const txAction = new peer.TransactionAction();
+  txAction.setHeader(proposal.signatureHeaderBytes);
+  txAction.setPayload(actionPayload.serializeBinary());
+  const transaction = new peer.Transaction();
+  transaction.setActionsList([txAction]);
+  const header = new common.Header();
+  header.setChannelHeader(proposal.channelHeaderBytes);
+  header.setSignatureHeader(proposal.signatureHeaderBytes);
+  const payload = new common.Payload();
+  payload.setHeader(header);
+  payload.setData(transaction.serializeBinary());
+  const envelope = new common.Envelope();
+  envelope.setPayload(payload.serializeBinary());
+  return Buffer.from(envelope.serializeBinary());
+}
+
+function decodeLayers(envelopeBytes: Uint8Array) {
+  const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(envelopeBytes).getPayload_asU8());
+  const [action] = peer.Transaction.deserializeBinary(payload.getData_asU8()).getActionsList();
+  const endorsed = peer.ChaincodeActionPayload.deserializeBinary(
+    action?.getPayload_asU8() ?? new Uint8Array(),
+  ).getAction();
+  const prp = peer.ProposalResponsePayload.deserializeBinary(
+    endorsed?.getProposalResponsePayload_asU8() ?? new Uint8Array(),
+  );
+  const [endorsement] = endorsed?.getEndorsementsList() ?? [];
+  if (!endorsement) throw new Error('no endorsement');
+  return { chaincodeAction: peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8()), endorsement };
+}
