@@ -82,18 +82,26 @@ export interface LatestRows {
 }
 
 const LATEST_PREFIX = Buffer.from('latest/');
+const NO_PREFIX = Buffer.alloc(0);
 const SLASH = 0x2f;
 
 /**
  * The keys and rows of an anchor's entries, the bytes `latestKey` and `encodeLatestRow` give, copied from the
  * chain's encoding: one allocation for all keys and one for all rows of the anchor, views into them per entry
  * (a follower applies every anchor of the consortium; per-entry objects and hex strings were most of its CPU).
+ * Each key starts with `keyPrefix` (a sublevel's prefix, for writing to its root database without the sublevel
+ * copying every key once more).
  */
-export function latestRowsOf(entries: IndexEntriesView, origin: string, checkpointSize: number): LatestRows {
+export function latestRowsOf(
+  entries: IndexEntriesView,
+  origin: string,
+  checkpointSize: number,
+  keyPrefix: Buffer = NO_PREFIX,
+): LatestRows {
   const { bytes, count, offsets } = entries;
   const originBytes = Buffer.from(origin, 'utf8');
   const rowBytes = FIXED_BYTES + originBytes.length;
-  const fixedKeyBytes = LATEST_PREFIX.length + ENTRY_SUBJECT_BYTES + 1;
+  const fixedKeyBytes = keyPrefix.length + LATEST_PREFIX.length + ENTRY_SUBJECT_BYTES + 1;
   const kindBytes = (offsets[count] ?? 0) - (offsets[0] ?? 0) - count * ENTRY_OFFSET.kind;
   const keySlab = Buffer.allocUnsafe(count * fixedKeyBytes + kindBytes);
   const rowSlab = Buffer.allocUnsafe(count * rowBytes);
@@ -105,6 +113,7 @@ export function latestRowsOf(entries: IndexEntriesView, origin: string, checkpoi
     const kindAt = at + ENTRY_OFFSET.kind;
     const kindEnd = offsets[i + 1] ?? 0;
     const keyStart = keyAt;
+    keyAt += keyPrefix.copy(keySlab, keyAt);
     keyAt += LATEST_PREFIX.copy(keySlab, keyAt);
     keyAt += bytes.copy(keySlab, keyAt, at + ENTRY_OFFSET.subject, at + ENTRY_OFFSET.subject + ENTRY_SUBJECT_BYTES);
     keySlab[keyAt++] = SLASH;
