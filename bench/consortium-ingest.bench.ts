@@ -159,7 +159,7 @@ const benchmark: Benchmark = {
         0,
       );
       figures.push({ label: 'CPU all nodes', value: perRecordUs(nodesTotal), unit: 'µs/record' });
-      if (idle.value > 0) {
+      if (idleMs > 0 && idle.value > 0) {
         // What each process would have spent idle for as long as the ingest lasted, taken off its CPU.
         const aboveIdle = (name: string) => {
           const ms = measured.cpuMs[name];
