@@ -9,6 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainIndex, ChainIndexFollower } from '../node/chain-index/index.ts';
+import { ChaincodeEventHub } from '../node/ledger/chaincode-event-hub.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import { createLogger } from '../node/logging/index.ts';
 import { ConsentView } from '../node/p2p/consent-view.ts';
@@ -152,6 +153,48 @@ describe("a node's chaincode events", () => {
     });
     expect(chain.eventStreams.open).toBe(1);
     expect(indexFollower.failure).toBeUndefined();
+  });
+
+  it('does not hold a follower up behind one that has fallen behind: that one goes on on its own stream, then rejoins', async () => {
+    // A queue of one event: the anchors' reader, which reads nothing for now, is behind from its second anchor.
+    const hub = new ChaincodeEventHub((startBlock) => bank.network.getChaincodeEvents(CHAINCODE_NAME, { startBlock }), {
+      maxQueuedEvents: 1,
+    });
+    const from = { block: BigInt(net.ledger.height) };
+    const anchors = await hub.subscribe('Anchored', from);
+    const consentsSeen = await hub.subscribe('ConsentChanged', from);
+    expect(hub.openStreams).toBe(1);
+    const anchored = [await anchorRecords(1), await anchorRecords(1), await anchorRecords(1)];
+    const now = Date.now();
+    const consent = await bank.submit<{ txId: string }>(
+      'GrantConsent',
+      testUscc(202),
+      BANK,
+      'LOAN_APPROVAL',
+      '["loan"]',
+      new Date(now - DAY).toISOString(),
+      new Date(now + DAY).toISOString(),
+      sha256Hex('authorization 2'),
+    );
+    const consentReader = consentsSeen[Symbol.asyncIterator]();
+    const heard = await consentReader.next();
+    expect(heard.done ? undefined : heard.value.transactionId).toBe(consent.txId);
+    // The one behind still gets every anchor, once, in order; then it catches up and shares the stream again.
+    expect(hub.openStreams).toBe(2);
+    const reader = anchors[Symbol.asyncIterator]();
+    const read = async () => {
+      const next = await reader.next();
+      return next.done ? undefined : next.value.transactionId;
+    };
+    expect([await read(), await read(), await read()]).toEqual(anchored);
+    const next = await anchorRecords(1);
+    expect(await read()).toBe(next);
+    await eventually(() => Promise.resolve(hub.openStreams === 1 || undefined), { what: 'the streams merged' });
+    const after = await anchorRecords(1);
+    expect(await read()).toBe(after);
+    anchors.close();
+    consentsSeen.close();
+    expect(hub.openStreams).toBe(0);
   });
 
   it('tells each follower sharing the stream when it ends', async () => {

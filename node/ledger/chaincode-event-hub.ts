@@ -12,8 +12,10 @@
  *   own start unless one is exactly there; two streams that reach the same event merge into one (the one that
  *   got there second hands its subscribers over and closes). Followers at the chain's tip therefore share one
  *   stream from the first event after they open; one replaying the chain shares it once it has caught up.
- * - A subscriber that reads slowly slows its stream (at most `MAX_QUEUED_BYTES` or `MAX_QUEUED_EVENTS` wait for
- *   it), as its own stream would have.
+ * - A subscriber that reads slowly does not hold up the others either: once its queue is full (`maxQueuedBytes`
+ *   or `maxQueuedEvents` wait for it) while others on its stream have room, it moves to a stream of its own from
+ *   where it is, and merges back once it has caught up and has room again. (The chain index applying a burst of
+ *   anchors must not delay a consent revocation behind them.) Alone, it slows its stream, as its own would have.
  */
 import type { ChaincodeEvent, CloseableAsyncIterable } from '@hyperledger/fabric-gateway';
 
@@ -26,9 +28,14 @@ export interface EventStart {
 /** The chaincode's events from block `startBlock` on, every name, until closed. */
 export type OpenChaincodeEvents = (startBlock: bigint) => Promise<CloseableAsyncIterable<ChaincodeEvent>>;
 
-/** A subscriber's queue past either bound holds its stream: an anchor's event is ≈2 MB, a consent's ≈100 bytes. */
-const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
-const MAX_QUEUED_EVENTS = 1_024;
+/** How much a subscriber's queue holds before it is full: an anchor's event is ≈1 MB, a consent's ≈100 bytes. */
+export interface ChaincodeEventHubLimits {
+  readonly maxQueuedBytes?: number;
+  readonly maxQueuedEvents?: number;
+}
+
+const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_QUEUED_EVENTS = 1_024;
 
 interface Position {
   readonly block: bigint;
@@ -67,8 +74,13 @@ export class ChaincodeEventHub {
   readonly #streams = new Set<SharedStream>();
   #opened = 0;
 
-  constructor(open: OpenChaincodeEvents) {
+  readonly #maxQueuedBytes: number;
+  readonly #maxQueuedEvents: number;
+
+  constructor(open: OpenChaincodeEvents, limits: Readonly<ChaincodeEventHubLimits> = {}) {
     this.#open = open;
+    this.#maxQueuedBytes = limits.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.#maxQueuedEvents = limits.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS;
   }
 
   /** Streams open now (one per node once its followers have seen an event together). */
@@ -118,6 +130,8 @@ export class ChaincodeEventHub {
     // Read at once and always: grpc-js reports a cancelled call as an 'error' event that only a reader hears, and
     // an unheard 'error' ends the process.
     void this.#read(stream);
+    // A subscriber moved to a stream of its own may have been closed while the stream opened.
+    if (subscriber.ended !== undefined) this.#leave(subscriber);
   }
 
   #attach(subscriber: Subscriber, stream: SharedStream): void {
@@ -154,8 +168,11 @@ export class ChaincodeEventHub {
       subscriber.wake?.();
     }
     stream.last = position;
+    // Merged only when nobody on either stream is full: one behind would be moved off again at once.
+    if ([...stream.subscribers].some((s) => this.#isFull(s))) return;
     for (const other of this.#streams) {
       if (other === stream || other.closed || other.last === undefined) continue;
+      if ([...other.subscribers].some((s) => this.#isFull(s))) continue;
       if (other.last.block === position.block && other.last.transactionId === position.transactionId) {
         for (const subscriber of stream.subscribers) this.#attach(subscriber, other);
         stream.subscribers.clear();
@@ -168,10 +185,33 @@ export class ChaincodeEventHub {
 
   /** Waits until every subscriber of `stream` has room for more (or the stream is closed). */
   async #roomIn(stream: SharedStream): Promise<void> {
-    while (!stream.closed && [...stream.subscribers].some(isFull)) {
+    for (;;) {
+      if (isClosed(stream)) return;
+      const full = [...stream.subscribers].filter((s) => this.#isFull(s));
+      if (full.length === 0) return;
+      const last = stream.last;
+      if (full.length < stream.subscribers.size && last !== undefined) {
+        for (const subscriber of full) this.#detach(subscriber, stream, last);
+        continue;
+      }
       await new Promise<void>((resolve) => (stream.room = resolve));
       stream.room = undefined;
     }
+  }
+
+  /** `subscriber` is behind the others on `stream`: it goes on from `last` (all it has queued) on its own stream. */
+  #detach(subscriber: Subscriber, stream: SharedStream, last: Position): void {
+    stream.subscribers.delete(subscriber);
+    subscriber.stream = undefined;
+    subscriber.from ??= { block: last.block, afterTransactionId: last.transactionId };
+    this.#openFor(subscriber).catch((err: unknown) => {
+      this.#finish(subscriber, { error: err });
+    });
+  }
+
+  #isFull(subscriber: Subscriber): boolean {
+    const queued = subscriber.queue.length - subscriber.head;
+    return queued > 0 && (queued >= this.#maxQueuedEvents || subscriber.queuedBytes >= this.#maxQueuedBytes);
   }
 
   /** The stream broke (`error`) or the ledger ended it: so does every subscription on it. */
@@ -273,9 +313,4 @@ function isAfter(position: Position, from: EventStart, subscriber: Subscriber): 
 /** A function, not a property read: TypeScript would narrow `closed` to false across the reads' awaits. */
 function isClosed(stream: SharedStream): boolean {
   return stream.closed;
-}
-
-function isFull(subscriber: Subscriber): boolean {
-  const queued = subscriber.queue.length - subscriber.head;
-  return queued > 0 && (queued >= MAX_QUEUED_EVENTS || subscriber.queuedBytes >= MAX_QUEUED_BYTES);
 }
