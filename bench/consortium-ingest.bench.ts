@@ -90,6 +90,7 @@ const benchmark: Benchmark = {
       });
       context.log(`ingesting ${records.toLocaleString('en')} records into ${INGEST_MSP} at ${ingestNode.grpc}`);
       const cliBefore = reapedChildrenCpuMs();
+      let lastScrape = baseline;
       const measured = await measureCpu(processes, async () => {
         const started = performance.now();
         const times = { acknowledged: 0, anchored: 0, indexed: 0, wall: 0 };
@@ -108,6 +109,7 @@ const benchmark: Benchmark = {
             );
           await sleep(METRICS_POLL_MS);
           const now = await scrapeAll(consortium);
+          lastScrape = now;
           const elapsed = performance.now() - started;
           if (
             times.anchored === 0 &&
@@ -159,6 +161,16 @@ const benchmark: Benchmark = {
         0,
       );
       figures.push({ label: 'CPU all nodes', value: perRecordUs(nodesTotal), unit: 'µs/record' });
+      figures.push({
+        label: 'chaincode-event streams opened meanwhile',
+        value: [...consortium.nodes.keys()].reduce(
+          (sum, msp) =>
+            sum + (lastScrape.get(msp)?.eventStreamsOpened ?? 0) - (baseline.get(msp)?.eventStreamsOpened ?? 0),
+          0,
+        ),
+        unit: 'streams',
+        note: "all nodes: 0 when every follower kept up on its node's one stream",
+      });
       if (idleMs > 0 && idle.value > 0) {
         // What each process would have spent idle for as long as the ingest lasted, taken off its CPU.
         const aboveIdle = (name: string) => {
@@ -277,6 +289,8 @@ async function startConsortium(
 interface Counts {
   readonly anchored: number;
   readonly indexed: number;
+  /** Chaincode-event streams the node opened since it started (one per node when its followers share it). */
+  readonly eventStreamsOpened: number;
 }
 
 async function scrapeAll(consortium: RunningConsortium): Promise<Map<string, Counts>> {
@@ -289,7 +303,11 @@ async function scrapeAll(consortium: RunningConsortium): Promise<Map<string, Cou
 async function scrape(operations: string): Promise<Counts> {
   const text = await (await fetch(`http://${operations}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { anchored: value('lianxin_anchored_records_total'), indexed: value('lianxin_chain_index_entries_total') };
+  return {
+    anchored: value('lianxin_anchored_records_total'),
+    indexed: value('lianxin_chain_index_entries_total'),
+    eventStreamsOpened: value('lianxin_chain_event_streams_opened'),
+  };
 }
 
 function runCli(config: string, dir: string, grpc: string, csv: string, env: NodeJS.ProcessEnv): Promise<void> {
