@@ -9,6 +9,12 @@
  *
  *   LIANXIN_BENCH_RECORDS      records to ingest (default 200,000)
  *   LIANXIN_BENCH_CPU_PROF     a directory: every process of the run writes a V8 CPU profile there (--cpu-prof)
+ *   LIANXIN_BENCH_IDLE_MS      how long the idle consortium is measured before the ingest (default 10,000; 0: not)
+ *
+ * A node spends CPU by the second whether or not records flow (libp2p pings and identify, health probes, the
+ * probe's own metrics scrapes): on a loaded machine the same load takes longer and that cost per record grows. So
+ * each process's idle rate is measured first, under the same scrapes, and its CPU per record is also reported
+ * above that rate: what the records themselves cost it, comparable across runs on a busy machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -34,14 +40,19 @@ const TARGET_RECORDS_PER_S = 50_000;
 const METRICS_POLL_MS = 1_000;
 const START_TIMEOUT_MS = 240_000;
 
-function settings(): { records: number; cpuProfDir: string | undefined } {
+function settings(): { records: number; cpuProfDir: string | undefined; idleMs: number } {
   const text = process.env.LIANXIN_BENCH_RECORDS ?? '200000';
   const records = Number(text);
   if (!Number.isSafeInteger(records) || records < 1) {
     throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_RECORDS must be a positive whole number, not "${text}"`);
   }
   const prof = process.env.LIANXIN_BENCH_CPU_PROF;
-  return { records, cpuProfDir: prof === undefined || prof === '' ? undefined : resolve(prof) };
+  const idleText = process.env.LIANXIN_BENCH_IDLE_MS ?? '10000';
+  const idleMs = Number(idleText);
+  if (!Number.isSafeInteger(idleMs) || idleMs < 0) {
+    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_IDLE_MS must be a whole number ≥ 0, not "${idleText}"`);
+  }
+  return { records, cpuProfDir: prof === undefined || prof === '' ? undefined : resolve(prof), idleMs };
 }
 
 const benchmark: Benchmark = {
@@ -50,7 +61,7 @@ const benchmark: Benchmark = {
     'local consortium (npm start): CLI ingest into one node → records ANCHORED/s, CPU µs per record per process',
   budgetMs: 900_000,
   async run(context) {
-    const { records, cpuProfDir } = settings();
+    const { records, cpuProfDir, idleMs } = settings();
     const dir = await mkdtemp(join(tmpdir(), 'lianxin-consortium-bench-'));
     const env = {
       ...process.env,
@@ -68,11 +79,21 @@ const benchmark: Benchmark = {
       const processes: Record<string, number | 'machine'> = { ledger: consortium.ledgerPid };
       for (const [msp, node] of consortium.nodes) processes[`node ${msp}`] = node.pid;
       processes['whole machine'] = 'machine';
+      const idle = await measureCpu(processes, async () => {
+        const started = performance.now();
+        if (idleMs > 0) context.log(`measuring the idle consortium for ${(idleMs / 1000).toFixed(0)} s`);
+        while (performance.now() - started < idleMs && !context.signal.aborted) {
+          await sleep(METRICS_POLL_MS);
+          await scrapeAll(consortium);
+        }
+        return performance.now() - started;
+      });
       context.log(`ingesting ${records.toLocaleString('en')} records into ${INGEST_MSP} at ${ingestNode.grpc}`);
       const cliBefore = reapedChildrenCpuMs();
+      let lastScrape = baseline;
       const measured = await measureCpu(processes, async () => {
         const started = performance.now();
-        const times = { acknowledged: 0, anchored: 0, indexed: 0 };
+        const times = { acknowledged: 0, anchored: 0, indexed: 0, wall: 0 };
         const cli = runCli(config, dir, ingestNode.grpc, csv, env).then(
           () => (times.acknowledged = performance.now() - started),
         );
@@ -88,6 +109,7 @@ const benchmark: Benchmark = {
             );
           await sleep(METRICS_POLL_MS);
           const now = await scrapeAll(consortium);
+          lastScrape = now;
           const elapsed = performance.now() - started;
           if (
             times.anchored === 0 &&
@@ -102,6 +124,7 @@ const benchmark: Benchmark = {
           if (times.anchored > 0 && pending.size === 0) times.indexed = elapsed;
         }
         await cli;
+        times.wall = performance.now() - started;
         return times;
       });
       const cliMs = reapedChildrenCpuMs() - cliBefore;
@@ -138,6 +161,34 @@ const benchmark: Benchmark = {
         0,
       );
       figures.push({ label: 'CPU all nodes', value: perRecordUs(nodesTotal), unit: 'µs/record' });
+      figures.push({
+        label: 'chaincode-event streams opened meanwhile',
+        value: [...consortium.nodes.keys()].reduce(
+          (sum, msp) =>
+            sum + (lastScrape.get(msp)?.eventStreamsOpened ?? 0) - (baseline.get(msp)?.eventStreamsOpened ?? 0),
+          0,
+        ),
+        unit: 'streams',
+        note: "all nodes: 0 when every follower kept up on its node's one stream",
+      });
+      if (idleMs > 0 && idle.value > 0) {
+        // What each process would have spent idle for as long as the ingest lasted, taken off its CPU.
+        const aboveIdle = (name: string) => {
+          const ms = measured.cpuMs[name];
+          const idleMsUsed = idle.cpuMs[name];
+          return ms === undefined || idleMsUsed === undefined ? undefined : ms - (idleMsUsed / idle.value) * t.wall;
+        };
+        for (const name of Object.keys(processes)) {
+          if (name === 'whole machine') continue;
+          const idleUsed = idle.cpuMs[name];
+          figures.push({
+            label: `CPU ${name} above idle`,
+            value: perRecordUs(aboveIdle(name)),
+            unit: 'µs/record',
+            note: `idle ${idleUsed === undefined ? '?' : ((idleUsed * 1000) / idle.value).toFixed(1)} ms/s`,
+          });
+        }
+      }
       return figures;
     } finally {
       await consortium.stop();
@@ -238,6 +289,8 @@ async function startConsortium(
 interface Counts {
   readonly anchored: number;
   readonly indexed: number;
+  /** Chaincode-event streams the node opened since it started (one per node when its followers share it). */
+  readonly eventStreamsOpened: number;
 }
 
 async function scrapeAll(consortium: RunningConsortium): Promise<Map<string, Counts>> {
@@ -250,7 +303,11 @@ async function scrapeAll(consortium: RunningConsortium): Promise<Map<string, Cou
 async function scrape(operations: string): Promise<Counts> {
   const text = await (await fetch(`http://${operations}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { anchored: value('lianxin_anchored_records_total'), indexed: value('lianxin_chain_index_entries_total') };
+  return {
+    anchored: value('lianxin_anchored_records_total'),
+    indexed: value('lianxin_chain_index_entries_total'),
+    eventStreamsOpened: value('lianxin_chain_event_streams_opened'),
+  };
 }
 
 function runCli(config: string, dir: string, grpc: string, csv: string, env: NodeJS.ProcessEnv): Promise<void> {

@@ -43,6 +43,7 @@ import { ChainError, LianxinChain, type RegistrySnapshot } from './ledger/index.
 import { LiveNodeKeys } from './keys/index.ts';
 import { openTransparencyLog, signCheckpoint, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
+import { Gauge } from 'prom-client';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
 import { NodeStartError, type NodeListener } from './node-errors.ts';
 import { EvidenceNotarizer } from './notary/index.ts';
@@ -307,6 +308,28 @@ async function startPipelines(
     return Promise.resolve();
   });
   const chain = new LianxinChain(connection.gateway.getNetwork(config.ledger.channel), config.ledger.chaincode);
+  // The chaincode-event streams the node holds (one once its followers share it) and has opened: a follower that
+  // fell behind and went on on a stream of its own, or streams broken and reopened, show here.
+  metrics.registry.registerMetric(
+    new Gauge({
+      name: 'lianxin_chain_event_streams',
+      help: 'Chaincode-event streams this node holds open to the ledger',
+      registers: [],
+      collect() {
+        this.set(chain.eventStreams.open);
+      },
+    }),
+  );
+  metrics.registry.registerMetric(
+    new Gauge({
+      name: 'lianxin_chain_event_streams_opened',
+      help: 'Chaincode-event streams this node has opened to the ledger since it started',
+      registers: [],
+      collect() {
+        this.set(chain.eventStreams.opened);
+      },
+    }),
+  );
 
   // The log announces checkpoints to the anchorer, which reads the log: the anchorer is set once both exist.
   const wiring: { anchorer?: CheckpointAnchorer } = {};

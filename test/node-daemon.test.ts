@@ -361,6 +361,17 @@ describe('a node in its own process', () => {
     // Everything anchored: the outbox gauge says 0, not the depth it had at the last ingest.
     const metrics = await (await fetch(`http://${operations}/metrics`)).text();
     expect(metrics).toMatch(/^lianxin_outbox_depth\{msp_id="HefeiCreditMSP"\} 0$/m);
+    // Its followers share one chaincode-event stream, reopened after the ledger came back.
+    const streams = async (name: string) =>
+      Number(
+        new RegExp(`^${name}\\{msp_id="HefeiCreditMSP"\\} (\\d+)$`, 'm').exec(
+          await (await fetch(`http://${operations}/metrics`)).text(),
+        )?.[1],
+      );
+    await eventually(async () => ((await streams('lianxin_chain_event_streams')) === 1 ? true : undefined), {
+      what: 'one chaincode-event stream',
+    });
+    expect(await streams('lianxin_chain_event_streams_opened')).toBeGreaterThanOrEqual(2);
   });
 
   it('refuses to start on a busy gRPC or operations port, a corrupt store or a missing key: one line, exit 1, nothing listening', async () => {

@@ -69,11 +69,20 @@ export const encodeStoredPosition = (position: StoredPosition): Buffer =>
 
 export class ChainIndex {
   readonly #db: NodeSublevel;
+  /**
+   * The database the sublevel lives in, and the sublevel's key prefix: `applyEncoded` writes there with the prefix
+   * already in its keys. Through the sublevel, every key of every entry was copied once more to prefix it and
+   * every operation cloned twice (the sublevel's batch, then its parent's), a third of a follower's apply CPU.
+   */
+  readonly #root: NodeSublevel['db'];
+  readonly #prefix: Buffer;
   #position: ChainPosition | undefined;
   readonly #anchors = new Map<string, AnchorRow>();
 
   private constructor(db: NodeSublevel, position: ChainPosition | undefined) {
     this.#db = db;
+    this.#root = db.db;
+    this.#prefix = Buffer.from(db.prefix, 'utf8');
     this.#position = position;
   }
 
@@ -146,6 +155,10 @@ export class ChainIndex {
     return [...byOrigin.values()].flat();
   }
 
+  #prefixed(key: Buffer): Buffer {
+    return Buffer.concat([this.#prefix, key]);
+  }
+
   /** Applies one anchor's entries (in leaf order) and moves the position past it, atomically. */
   async apply(anchor: AnchoredEvent, anchoredAt: string, entries: readonly IndexEntry[]): Promise<void> {
     await this.applyEncoded(anchor, anchoredAt, scanIndexEntries(encodeIndexEntries(entries), 'lenient'));
@@ -157,8 +170,8 @@ export class ChainIndex {
    * entries' bytes without an object per entry.
    */
   async applyEncoded(anchor: AnchoredEvent, anchoredAt: string, entries: IndexEntriesView): Promise<void> {
-    const rows = latestRowsOf(entries, anchor.origin, anchor.size);
-    const stored = await this.#db.getMany(rows.keys);
+    const rows = latestRowsOf(entries, anchor.origin, anchor.size, this.#prefix);
+    const stored = await this.#root.getMany(rows.keys);
     // Each subject and kind's stored version, then +1 per entry of this anchor. An anchor may index a pair more
     // than once: its rows are written in leaf order in one batch, so the last (highest version) wins.
     const repeated = new Map<string, number>();
@@ -171,17 +184,22 @@ export class ChainIndex {
       repeated.set(text, version);
       rows.setVersion(i, version);
     }
-    const writes = new Array<{ type: 'put'; key: Buffer; value: Buffer }>(entries.count);
-    for (let i = 0; i < entries.count; i++) {
-      writes[i] = { type: 'put', key: rows.keys[i] as Buffer, value: rows.values[i] as Buffer };
-    }
     const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
     const position: StoredPosition = { blockNumber: row.blockNumber, transactionId: anchor.transactionId };
-    if (entries.count > 0)
-      writes.push({ type: 'put', key: anchorKey(anchor.origin, anchor.size), value: Buffer.from(JSON.stringify(row)) });
-    writes.push({ type: 'put', key: POSITION_KEY, value: Buffer.from(JSON.stringify(position)) });
+    // A chained batch: each row goes into LevelDB's WriteBatch as it is put, with no operation object for LevelDB
+    // to read its fields from one by one.
+    const batch = this.#root.batch();
+    try {
+      for (let i = 0; i < entries.count; i++) batch.put(rows.keys[i] as Buffer, rows.values[i] as Buffer);
+      if (entries.count > 0)
+        batch.put(this.#prefixed(anchorKey(anchor.origin, anchor.size)), Buffer.from(JSON.stringify(row)));
+      batch.put(this.#prefixed(POSITION_KEY), Buffer.from(JSON.stringify(position)));
+    } catch (err) {
+      await batch.close();
+      throw err;
+    }
     // classic-level's default: not synced (see above).
-    await this.#db.batch(writes);
+    await batch.write();
     this.#position = { blockNumber: anchor.blockNumber, transactionId: anchor.transactionId };
   }
 }

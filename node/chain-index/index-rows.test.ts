@@ -63,5 +63,10 @@ describe('latest rows built from the chain encoding', () => {
         }),
       ),
     );
+    // With a sublevel's prefix: the same keys behind it, the same rows.
+    const prefix = Buffer.from('!chain-index!');
+    const prefixed = latestRowsOf(scanIndexEntries(encodeIndexEntries(entries), 'lenient'), origin, 2, prefix);
+    expect(prefixed.keys).toEqual(entries.map((e) => Buffer.concat([prefix, latestKey(e.subject, e.kind)])));
+    expect(prefixed.values.map((v) => v.subarray(20))).toEqual(rows.values.map((v) => v.subarray(20)));
   });
 });

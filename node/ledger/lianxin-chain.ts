@@ -42,6 +42,7 @@ import type {
 import { fetchConfigBlock } from '../../network/client/index.ts';
 import { readChannelMsps } from '../../network/ledger/block/index.ts';
 import type { OrgRootCerts } from '../../network/pki/index.ts';
+import { ChaincodeEventHub, type EventStart } from './chaincode-event-hub.ts';
 import { ChainError } from './errors.ts';
 
 export type {
@@ -146,11 +147,14 @@ export class LianxinChain {
   readonly #contract: Contract;
   /** The query system chaincode (core/scc/qscc): blocks by transaction, as any Fabric peer serves them. */
   readonly #qscc: Contract;
+  /** One stream of the contract's events for every follower of them (anchors, consents, registry). */
+  readonly #events: ChaincodeEventHub;
 
   constructor(network: Network, chaincode: string) {
     this.#network = network;
     this.#contract = network.getContract(chaincode);
     this.#qscc = network.getContract('qscc');
+    this.#events = new ChaincodeEventHub((startBlock) => network.getChaincodeEvents(chaincode, { startBlock }));
   }
 
   // Registry -------------------------------------------------------------------------------------------------
@@ -308,9 +312,7 @@ export class LianxinChain {
     return this.#chaincodeEvents(
       'Anchored',
       toAnchoredEvent,
-      after === undefined
-        ? { startBlock: 0n }
-        : { checkpoint: { getBlockNumber: () => after.blockNumber, getTransactionId: () => after.transactionId } },
+      after === undefined ? { block: 0n } : { block: after.blockNumber, afterTransactionId: after.transactionId },
     );
   }
 
@@ -319,7 +321,7 @@ export class LianxinChain {
    * closed. A broken connection ends the iteration with a ChainError.
    */
   consentChanges(startBlock: bigint): Promise<CloseableAsyncIterable<ConsentChange>> {
-    return this.#chaincodeEvents('ConsentChanged', toConsentChange, { startBlock });
+    return this.#chaincodeEvents('ConsentChanged', toConsentChange, { block: startBlock });
   }
 
   /**
@@ -328,39 +330,31 @@ export class LianxinChain {
    * ChainError. The event says what changed, not how: readers re-read the registry.
    */
   registryChanges(startBlock: bigint): Promise<CloseableAsyncIterable<RegistryChange>> {
-    return this.#chaincodeEvents('RegistryChanged', toRegistryChange, { startBlock });
+    return this.#chaincodeEvents('RegistryChanged', toRegistryChange, { block: startBlock });
   }
 
-  /** The contract's events named `name`, decoded by `decode`, from `from` on; failures as ChainErrors. */
+  /**
+   * The contract's events named `name`, decoded by `decode`, after `from`; failures as ChainErrors. Every call
+   * shares the node's one stream of the contract's events (chaincode-event-hub.ts).
+   */
   async #chaincodeEvents<T>(
     name: string,
     decode: (event: ChaincodeEvent) => T,
-    from: Parameters<Network['getChaincodeEvents']>[1],
+    from: EventStart,
   ): Promise<CloseableAsyncIterable<T>> {
     let events: CloseableAsyncIterable<ChaincodeEvent>;
     try {
-      events = await this.#network.getChaincodeEvents(this.#contract.getChaincodeName(), from);
+      events = await this.#events.subscribe(name, from);
     } catch (err) {
       throw toChainError(err, 'ChaincodeEvents', undefined);
     }
-    let read = false;
     const close = () => {
-      // grpc-js reports the cancelled call as an 'error' event on the stream, which only a reader listens for; an
-      // 'error' nobody hears ends the process. A stream closed before anyone read it (a node stopping between
-      // opening its streams and following them) gets a reader here that takes that error and drops it.
-      if (!read) {
-        read = true;
-        events[Symbol.asyncIterator]()
-          .next()
-          .catch(() => undefined);
-      }
       events.close();
     };
     return {
       async *[Symbol.asyncIterator]() {
-        read = true;
         try {
-          for await (const event of events) if (event.eventName === name) yield decode(event);
+          for await (const event of events) yield decode(event);
         } catch (err) {
           throw toChainError(err, 'ChaincodeEvents', undefined);
         } finally {
@@ -370,6 +364,11 @@ export class LianxinChain {
       close,
       [Symbol.dispose]: close,
     };
+  }
+
+  /** The node's chaincode-event streams to the ledger: open now, and opened since start (for health and tests). */
+  get eventStreams(): { readonly open: number; readonly opened: number } {
+    return { open: this.#events.openStreams, opened: this.#events.streamsOpened };
   }
 
   /**
