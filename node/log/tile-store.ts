@@ -4,7 +4,7 @@
  *   o               origin (UTF-8)                     s   tree size (u64 BE)
  *   c               latest signed checkpoint note      H   the first subtree of 256 leaves with an `h` row (u64 BE)
  *   e‖u64 BE n      leaves [16n, 16n + 16), each as u16 BE length ‖ leaf bytes exactly as appended
- *   t‖u8 level‖u64 BE n   hashes of tree level `level`, indices [256n, 256n + 256), 32 bytes each
+ *   t‖u8 level‖u64 BE n   hashes of tree level `level` (0, and 8 up), indices [256n, 256n + 256), 32 bytes each
  *   h‖u64 BE n      the subtree of leaves [256n, 256n + 256) once complete: its hashes of levels 1 to 7, level 1
  *                   first (128 + 64 + … + 2 = 254 hashes)
  *
@@ -14,8 +14,9 @@
  *
  * The `t` rows at levels 8L are C2SP tlog-tiles `tile/L/N` byte for byte (full, or the widest partial so far:
  * hashes of complete subtrees never change, so the tile of width W at an older size is a prefix of the stored
- * one). The rows in between store the interior levels a tile reader would recompute, so the hash of any complete
- * subtree (level, index) is one read and a proof or root for any size is O(log n) reads, gathered in one getMany.
+ * one). The rows of levels 9 to 15, 17 to 23, … store the interior levels a tile reader would recompute, so the
+ * hash of any complete subtree (level, index) is one read and a proof or root for any size is O(log n) reads,
+ * gathered in one getMany.
  * The `h` rows hold the interior levels a proof needs within a complete subtree of 256 leaves, so a proof reads two
  * rows (its level-0 tile and that) for the eight levels below 8 instead of eight (levels 8 and up stay in memory,
  * see below). A log written before `h` rows existed has them from the subtree it was at when first reopened (`H`);
