@@ -8,6 +8,7 @@
  *   3. Offline verification of real attestations from 2, on this process's one JavaScript thread.
  *   4. The node's resident memory during 1.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
@@ -222,6 +223,8 @@ interface BulkResult {
   readonly tailCpuMs: Readonly<Record<string, number | undefined>>;
   readonly tailMs: number;
   readonly rss: { readonly start: number; readonly peak: number; readonly end: number };
+  /** Bytes the node process had written to storage from the first batch to the last record anchored. */
+  readonly nodeWriteBytes: number | undefined;
   readonly lastStatus: RecordStatus__Output;
 }
 
@@ -233,6 +236,7 @@ async function measureBulk(
 ): Promise<BulkResult> {
   const progress = { acked: 0 };
   const rss = await startRssSampler(node.server.pid, RSS_SAMPLE_MS, () => progress.acked);
+  const writtenBefore = await writeBytes(node.server.pid);
   const start = performance.now();
   const ingest = await measureCpu(processes, () =>
     ingestBatches(
@@ -249,6 +253,7 @@ async function measureBulk(
 
   const tail = await measureCpu(processes, () => waitAnchored(node, acked, context));
   const endToEndMs = performance.now() - start;
+  const writtenAfter = await writeBytes(node.server.pid);
   const memory = await rss.stop();
   const metrics = tail.value;
   context.log(`anchored ${String(metrics.anchored)} in ${(endToEndMs / 1000).toFixed(1)} s from the first batch`);
@@ -265,6 +270,8 @@ async function measureBulk(
     tailCpuMs: tail.cpuMs,
     tailMs: endToEndMs - ingestMs,
     rss: { start: memory.startBytes, peak: memory.peakBytes, end: memory.endBytes },
+    nodeWriteBytes:
+      writtenBefore === undefined || writtenAfter === undefined ? undefined : writtenAfter - writtenBefore,
     lastStatus,
   };
 }
@@ -490,6 +497,16 @@ function measureVerify(
   return { perSecond, count };
 }
 
+/**
+ * Bytes `pid` has caused to be written to storage so far (write_bytes of proc(5) /proc/<pid>/io, all its threads):
+ * what a record costs the disk and LevelDB's background threads. Undefined where /proc cannot tell.
+ */
+async function writeBytes(pid: number): Promise<number | undefined> {
+  const io = await readFile(`/proc/${String(pid)}/io`, 'utf8').catch(() => undefined);
+  const bytes = Number(/^write_bytes: (\d+)$/m.exec(io ?? '')?.[1]);
+  return Number.isFinite(bytes) ? bytes : undefined;
+}
+
 function bulkFigures(bulk: BulkResult, leveldb: MachineLimit): Figure[] {
   const endToEnd = (bulk.anchored * 1000) / bulk.endToEndMs;
   const ingest = (bulk.acked * 1000) / bulk.ingestMs;
@@ -539,6 +556,12 @@ function bulkFigures(bulk: BulkResult, leveldb: MachineLimit): Figure[] {
       note: 'leaves anchored ÷ Σ AnchorCheckpoint seconds (node metrics)',
     },
     ...cpuFigures('record, ingest + anchoring', wholeRunCpuMs, bulk.anchored, bulk.endToEndMs),
+    {
+      label: '  node storage writes per record, ingest + anchoring',
+      value: (bulk.nodeWriteBytes ?? Number.NaN) / bulk.anchored,
+      unit: 'bytes',
+      note: 'all its threads: LevelDB log, tables, compactions (/proc/<pid>/io write_bytes)',
+    },
     { label: leveldb.label, value: leveldb.perSecond, unit: 'records/s' },
     { label: '  raw LevelDB CPU per record', value: rawCpu, unit: 'µs', note: 'all its threads' },
     { label: 'node RSS at start', value: bulk.rss.start / MIB, unit: 'MiB' },

@@ -53,6 +53,10 @@ export interface TestDatabase extends AsyncDisposable {
   reopen(): Promise<void>;
   /** Deletes the log's rows whose keys start with `prefix` (as a log written by an earlier version lacks them). */
   deleteRows(prefix: string): Promise<number>;
+  /** Writes rows into the log's sublevel (as a log written by an earlier version has them). */
+  putRows(rows: readonly (readonly [Buffer, Buffer])[]): Promise<void>;
+  /** The keys of the log's rows whose keys start with `prefix`. */
+  keys(prefix: Buffer): Promise<Buffer[]>;
 }
 
 export async function openTestDatabase(): Promise<TestDatabase> {
@@ -70,6 +74,15 @@ export async function openTestDatabase(): Promise<TestDatabase> {
       const doomed = keys.filter((key) => key.subarray(0, prefix.length).equals(Buffer.from(prefix, 'latin1')));
       await log.batch(doomed.map((key) => ({ type: 'del', key })));
       return doomed.length;
+    },
+    putRows: async (rows) => {
+      const log = db.sublevel<Buffer, Buffer>('log', { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      await log.batch(rows.map(([key, value]) => ({ type: 'put', key, value })));
+    },
+    keys: async (prefix) => {
+      const log = db.sublevel<Buffer, Buffer>('log', { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      const keys = await log.keys().all();
+      return keys.filter((key) => key.subarray(0, prefix.length).equals(prefix));
     },
     reopen: async () => {
       await db.close();

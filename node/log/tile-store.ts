@@ -4,7 +4,7 @@
  *   o               origin (UTF-8)                     s   tree size (u64 BE)
  *   c               latest signed checkpoint note      H   the first subtree of 256 leaves with an `h` row (u64 BE)
  *   e‖u64 BE n      leaves [16n, 16n + 16), each as u16 BE length ‖ leaf bytes exactly as appended
- *   t‖u8 level‖u64 BE n   hashes of tree level `level`, indices [256n, 256n + 256), 32 bytes each
+ *   t‖u8 level‖u64 BE n   hashes of tree level `level` (0, and 8 up), indices [256n, 256n + 256), 32 bytes each
  *   h‖u64 BE n      the subtree of leaves [256n, 256n + 256) once complete: its hashes of levels 1 to 7, level 1
  *                   first (128 + 64 + … + 2 = 254 hashes)
  *
@@ -14,12 +14,19 @@
  *
  * The `t` rows at levels 8L are C2SP tlog-tiles `tile/L/N` byte for byte (full, or the widest partial so far:
  * hashes of complete subtrees never change, so the tile of width W at an older size is a prefix of the stored
- * one). The rows in between store the interior levels a tile reader would recompute, so the hash of any complete
- * subtree (level, index) is one read and a proof or root for any size is O(log n) reads, gathered in one getMany.
- * The `h` rows hold again the interior levels a proof needs within a complete subtree of 256 leaves, so a proof
- * reads two rows (its level-0 tile and that) for the eight levels below 8 instead of eight (levels 8 and up stay
- * in memory, see below), for 32 more bytes stored per leaf and one more row per 256 leaves. A log written before
- * `h` rows existed has them from the subtree it was at when first reopened (`H`); earlier subtrees read tiles.
+ * one). The rows of levels 9 to 15, 17 to 23, … store the interior levels a tile reader would recompute, so the
+ * hash of any complete subtree (level, index) is one read and a proof or root for any size is O(log n) reads,
+ * gathered in one getMany.
+ * The `h` rows hold the interior levels a proof needs within a complete subtree of 256 leaves, so a proof reads two
+ * rows (its level-0 tile and that) for the eight levels below 8 instead of eight (levels 8 and up stay in memory,
+ * see below). A log written before `h` rows existed has them from the subtree it was at when first reopened (`H`);
+ * earlier subtrees read tiles.
+ *
+ * Levels 1 to 7 are no longer written as `t` rows: of a complete subtree of 256 leaves the `h` row holds them, and
+ * of the one subtree not yet complete the right edge in memory does (rebuilt at open from the `h` rows and the
+ * level-0 tile). Writing them again cost 32 bytes per leaf, and each append rewrote the partial tile of each of the
+ * seven levels (≈ 40 of the ≈ 470 bytes an ingested record wrote). Rows a log wrote at those levels before are
+ * still read, for the subtrees before `H`; a log written this way cannot be read by a node of an earlier version.
  * An append writes its entry bundles, the tiles it touches and the new size in one synced batch: a crash leaves
  * either all of it or none.
  */
@@ -167,6 +174,9 @@ function subtreeKey(subtree: number): Buffer {
   return Buffer.concat([Buffer.from('h'), u64(subtree)]);
 }
 
+/** Whether tree level `level` is stored in `t` rows: level 0 and levels 8 and up (see the file comment). */
+const isTileLevel = (level: number): boolean => level === 0 || level >= TILE_HEIGHT;
+
 /** Where tree level `level` (1 to 7) starts in an `h` row, in hashes: after 128 + 64 + … of those below. */
 const subtreeRowStart = (level: number): number => TILE_WIDTH - ((2 * TILE_WIDTH) >> level);
 
@@ -227,27 +237,18 @@ export class TileStore {
     }
     if (storedSize?.length !== 8) throw new TransparencyLogError('CORRUPT', 'the log has an origin but no size');
     const size = readU64(storedSize);
-    const partial: { level: number; width: number; key: Buffer }[] = [];
-    for (let level = 0; rowLength(size, level) > 0; level++) {
-      const length = rowLength(size, level);
-      const width = length % TILE_WIDTH;
-      if (width > 0) partial.push({ level, width, key: tileKey(level, Math.floor(length / TILE_WIDTH)) });
-    }
-    const bundle = Math.floor(size / BUNDLE_WIDTH);
-    const [stored, ...tiles] = await db.getMany([bundleKey(bundle), ...partial.map((tile) => tile.key)]);
-    const edges: Buffer[][] = [];
-    partial.forEach(({ level, width }, i) => {
-      edges[level] = splitHashes(requireTile(tiles[i], level, width), width);
-    });
-    // CORRUPT unless the last bundle holds the leaves the size says it does.
-    const openEntries = bundleEntries(stored, bundle, size % BUNDLE_WIDTH);
-    const openBundle = openEntries.length === 0 ? NO_BYTES : (stored ?? NO_BYTES).subarray(0, byteLength(openEntries));
     let subtreeRowsFrom = storedRowsFrom?.length === 8 ? readU64(storedRowsFrom) : undefined;
     if (subtreeRowsFrom === undefined) {
       // Written before `h` rows: the subtree in progress gets one when complete (the right edge holds its hashes).
       subtreeRowsFrom = Math.floor(size / TILE_WIDTH);
       await db.batch([{ type: 'put', key: SUBTREE_ROWS_KEY, value: u64(subtreeRowsFrom) }], { sync: true });
     }
+    const edges = await readEdges(db, size, subtreeRowsFrom);
+    const bundle = Math.floor(size / BUNDLE_WIDTH);
+    const [stored] = await db.getMany([bundleKey(bundle)]);
+    // CORRUPT unless the last bundle holds the leaves the size says it does.
+    const openEntries = bundleEntries(stored, bundle, size % BUNDLE_WIDTH);
+    const openBundle = openEntries.length === 0 ? NO_BYTES : (stored ?? NO_BYTES).subarray(0, byteLength(openEntries));
     return new TileStore(db, size, edges, openBundle, subtreeRowsFrom);
   }
 
@@ -338,10 +339,12 @@ export class TileStore {
           subtree.push(...row.slice(-(TILE_WIDTH >> level)));
         }
         if (row.length === TILE_WIDTH) {
-          const tile = length / TILE_WIDTH - 1;
-          const value = Buffer.concat(row);
-          puts.push({ type: 'put', key: tileKey(level, tile), value });
-          if (level >= CACHED_LEVEL) upper.push({ level, tile, value });
+          if (isTileLevel(level)) {
+            const tile = length / TILE_WIDTH - 1;
+            const value = Buffer.concat(row);
+            puts.push({ type: 'put', key: tileKey(level, tile), value });
+            if (level >= CACHED_LEVEL) upper.push({ level, tile, value });
+          }
           edges[level] = [];
           unwritten.delete(level);
         }
@@ -354,6 +357,7 @@ export class TileStore {
       }
     }
     for (const level of unwritten) {
+      if (!isTileLevel(level)) continue;
       const tile = Math.floor(rowLength(size, level) / TILE_WIDTH);
       const value = Buffer.concat(edges[level] ?? []);
       puts.push({ type: 'put', key: tileKey(level, tile), value });
@@ -431,11 +435,22 @@ export class TileStore {
       return { slot: entry.slot, offset };
     };
     const completeSubtrees = Math.floor(this.#size / TILE_WIDTH);
+    const edges = this.#edges;
+    const size = this.#size;
     const locate = ({ level, index }: SubtreeId): { slot: number; offset: number } => {
       if (level > 0 && level < TILE_HEIGHT) {
         const perSubtree = TILE_WIDTH >> level;
         const subtree = Math.floor(index / perSubtree);
-        if (subtree >= this.#subtreeRowsFrom && subtree < completeSubtrees) {
+        if (subtree >= completeSubtrees) {
+          // In the subtree not yet complete: on the right edge, in memory only (taken now, before any await).
+          const edge = edges[level] ?? [];
+          const hash = edge[index - (rowLength(size, level) - edge.length)];
+          if (hash === undefined) {
+            throw new TransparencyLogError('CORRUPT', `hash ${index} of tree level ${level} is not on the right edge`);
+          }
+          return { slot: rows.push(hash) - 1, offset: 0 };
+        }
+        if (subtree >= this.#subtreeRowsFrom) {
           const offset = (subtreeRowStart(level) + (index % perSubtree)) * HASH_SIZE;
           return need(rowId(SUBTREE_ROW, subtree), false, () => subtreeKey(subtree), offset);
         }
@@ -539,6 +554,72 @@ export class TileStore {
   }
 }
 
+/**
+ * The right edge of a tree of `size` leaves: for each level, the hashes of its last, not yet full, tile. Level 0 and
+ * levels 8 and up from their partial `t` rows; levels 1 to 7 (not stored as `t` rows, see the file comment) from the
+ * `h` rows of the complete subtrees of 256 leaves the edge spans, from `t` rows for subtrees before
+ * `subtreeRowsFrom` (a log that wrote them), and for the subtree not yet complete, hashed up from its level-0 hashes.
+ */
+async function readEdges(db: LogDatabase, size: number, subtreeRowsFrom: number): Promise<Buffer[][]> {
+  const completeSubtrees = Math.floor(size / TILE_WIDTH);
+  const keys: Buffer[] = [];
+  const slots = new Map<string, number>();
+  const slot = (id: string, key: () => Buffer): number => {
+    let at = slots.get(id);
+    if (at === undefined) slots.set(id, (at = keys.push(key()) - 1));
+    return at;
+  };
+  /** Per level: where each edge hash is, as (row slot, hash offset), or undefined for the incomplete subtree. */
+  const plan: { level: number; width: number; at: ({ slot: number; offset: number } | undefined)[] }[] = [];
+  for (let level = 0; rowLength(size, level) > 0; level++) {
+    const length = rowLength(size, level);
+    const width = length % TILE_WIDTH;
+    if (width === 0) continue;
+    const tile = Math.floor(length / TILE_WIDTH);
+    const at: ({ slot: number; offset: number } | undefined)[] = [];
+    for (let index = length - width; index < length; index++) {
+      const offset = (index % TILE_WIDTH) * HASH_SIZE;
+      if (isTileLevel(level)) {
+        at.push({ slot: slot(`t${level}`, () => tileKey(level, tile)), offset });
+        continue;
+      }
+      const perSubtree = TILE_WIDTH >> level;
+      const subtree = Math.floor(index / perSubtree);
+      if (subtree >= completeSubtrees) at.push(undefined);
+      else if (subtree < subtreeRowsFrom) at.push({ slot: slot(`t${level}`, () => tileKey(level, tile)), offset });
+      else {
+        const rowOffset = (subtreeRowStart(level) + (index % perSubtree)) * HASH_SIZE;
+        at.push({ slot: slot(`h${subtree}`, () => subtreeKey(subtree)), offset: rowOffset });
+      }
+    }
+    plan.push({ level, width, at });
+  }
+  const rows = keys.length === 0 ? [] : await db.getMany(keys);
+  const edges: Buffer[][] = [];
+  for (const { level, at } of plan) {
+    edges[level] = at.map((where, i) => {
+      if (where === undefined) return EMPTY_ROOT; // filled in below
+      const row = rows[where.slot];
+      if (row === undefined || row.length < where.offset + HASH_SIZE) {
+        const index = rowLength(size, level) - at.length + i;
+        throw new TransparencyLogError('CORRUPT', `hash ${index} of tree level ${level} is missing`);
+      }
+      return row.subarray(where.offset, where.offset + HASH_SIZE);
+    });
+  }
+  // The subtree not yet complete: its level-0 hashes are the whole partial level-0 tile; each level above pairs them.
+  let below = edges[0] ?? [];
+  for (let level = 1; level < TILE_HEIGHT && below.length > 1; level++) {
+    const above = Array.from({ length: below.length >> 1 }, (_, j) =>
+      nodeHash(below[2 * j] ?? EMPTY_ROOT, below[2 * j + 1] ?? EMPTY_ROOT),
+    );
+    const edge = edges[level] ?? [];
+    edge.splice(edge.length - above.length, above.length, ...above);
+    below = above;
+  }
+  return edges;
+}
+
 /** H(c1, H(c2, … H(c_{k-1}, c_k))): the hash of a range from its complete subtrees, largest first. */
 function foldRight(hashes: readonly Buffer[]): Buffer {
   let acc = hashes.at(-1);
@@ -549,15 +630,4 @@ function foldRight(hashes: readonly Buffer[]): Buffer {
 
 function byteLength(entries: readonly Buffer[]): number {
   return entries.reduce((sum, entry) => sum + 2 + entry.length, 0);
-}
-
-function requireTile(tile: Buffer | undefined, level: number, width: number): Buffer {
-  if (tile === undefined || tile.length < width * HASH_SIZE) {
-    throw new TransparencyLogError('CORRUPT', `the last tile of tree level ${level} has fewer than ${width} hashes`);
-  }
-  return tile;
-}
-
-function splitHashes(tile: Buffer, width: number): Buffer[] {
-  return Array.from({ length: width }, (_, i) => tile.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
 }

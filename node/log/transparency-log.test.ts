@@ -38,6 +38,29 @@ function tamper(proof: readonly Buffer[], random: (below: number) => number): Bu
   return copy;
 }
 
+/**
+ * The `t` rows of tree levels 1 to 7 a log of these leaf hashes held when written by an earlier version (tile-store.ts
+ * stores them no more): key 't' ‖ level ‖ u64 BE tile index, the complete level hashes of each tile, 256 a tile.
+ */
+function earlierTiles(leafHashes: readonly Uint8Array[]): [Buffer, Buffer][] {
+  const rows: [Buffer, Buffer][] = [];
+  for (let level = 1; level < 8; level++) {
+    const width = 2 ** level;
+    const length = Math.floor(leafHashes.length / width);
+    const hashes = Array.from({ length }, (_, i) =>
+      Buffer.from(referenceRoot(leafHashes.slice(i * width, (i + 1) * width))),
+    );
+    for (let tile = 0; tile * 256 < length; tile++) {
+      const key = Buffer.alloc(10);
+      key[0] = 0x74;
+      key[1] = level;
+      key.writeUInt32BE(tile, 6);
+      rows.push([key, Buffer.concat(hashes.slice(tile * 256, (tile + 1) * 256))]);
+    }
+  }
+  return rows;
+}
+
 function expectRejected(check: () => void): void {
   expect(check).toThrow(MerkleProofError);
 }
@@ -246,9 +269,11 @@ describe('transparency log', () => {
     };
     await appendUpTo(0, 3_000);
     await log.close();
-    // As stored by the earlier version: no `h` rows, no `H` key.
+    // As stored by the earlier version: no `h` rows, no `H` key, and tiles at every level, levels 1 to 7 included.
     expect(await testDb.deleteRows('h')).toBe(11);
     expect(await testDb.deleteRows('H')).toBe(1);
+    const leafHashes = Array.from({ length: 3_000 }, (_, i) => referenceLeafHash(testLeaf(i)));
+    await testDb.putRows(earlierTiles(leafHashes));
     await testDb.reopen();
     log = await openTransparencyLog({ db: testDb.logDb(), origin: ORIGIN, signer });
     await appendUpTo(3_000, 4_000);
@@ -267,6 +292,40 @@ describe('transparency log', () => {
         root,
       );
     }
+  });
+
+  it('writes no tile rows of tree levels 1 to 7, and reads their hashes from subtree rows and the right edge, also after reopening', async () => {
+    const random = prng(11);
+    const size = 256 * 20 + 77;
+    await appendTestLeaves(log, 0, size, random);
+    for (let level = 1; level < 8; level++) {
+      expect(await testDb.keys(Buffer.from([0x74, level]))).toEqual([]);
+    }
+    expect(await testDb.keys(Buffer.from([0x74, 0]))).toHaveLength(21);
+    const hashes = Array.from({ length: size + 300 }, (_, i) => referenceLeafHash(testLeaf(i)));
+    const check = async (treeSize: number) => {
+      const root = Buffer.from(referenceRoot(hashes.slice(0, treeSize)));
+      expect(await log.root(treeSize)).toEqual(root);
+      // Leaves of the subtree of 256 not yet complete and just before it: their proofs need its levels 1 to 7.
+      for (let index = Math.max(0, treeSize - 300); index < treeSize; index += 3) {
+        verifyInclusion(
+          BigInt(index),
+          BigInt(treeSize),
+          hashes[index] ?? Buffer.alloc(0),
+          await log.inclusionProof(index, treeSize),
+          root,
+        );
+      }
+    };
+    await check(size);
+    await log.close();
+    await testDb.reopen();
+    log = await openTransparencyLog({ db: testDb.logDb(), origin: ORIGIN, signer });
+    await check(size);
+    await check(size - 50);
+    await appendTestLeaves(log, size, size + 300, random);
+    await check(size + 300);
+    await check(size);
   });
 
   it('reopens from disk with the same size, roots and proofs, and appends on as if never closed', async () => {

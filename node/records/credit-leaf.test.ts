@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { prng } from '../log/test-log.ts';
 import { decodeLogLeaf, encodeLogLeaf } from '../receipts/index.ts';
 import { testUscc } from '../../test/support/chaincode-log.ts';
-import { encodeCreditLeaves, LEAF_VERSION, type CreditLeafFields } from './credit-leaf.ts';
+import { encodeCreditLeaves, LEAF_VERSION, readCreditLeafIndexFields, type CreditLeafFields } from './credit-leaf.ts';
 
 const printable = (random: (below: number) => number, length: number) =>
   Array.from({ length }, () => String.fromCharCode(0x21 + random(0x7e - 0x21 + 1))).join('');
@@ -58,5 +58,66 @@ describe('credit record leaves', () => {
     );
     expect(nonces.every((nonce) => nonce.length === 32)).toBe(true);
     expect(new Set(nonces).size).toBe(100);
+  });
+
+  it('are read in place, subject, kind and digest, exactly as protobufjs reads them', () => {
+    const random = prng(6962);
+    for (let round = 0; round < 200; round++) {
+      const record = {
+        subject: testUscc(random(1e9)),
+        kind: `k${'_0a'.repeat(random(11))}`,
+        version: 1 + Math.floor(2 ** random(54)),
+        digest: Buffer.from(Array.from({ length: 32 }, () => random(256))),
+        contentType: printable(random, 1 + random(40)),
+      };
+      const org = ['HangzhouCreditMSP', 'A', 'x'.repeat(1 + random(120))][random(3)] ?? 'A';
+      const [leaf] = encodeCreditLeaves(org, 1 + random(2 ** 40), [record]);
+      if (leaf === undefined) throw new Error('unreachable');
+      const decoded = decodeLogLeaf(leaf).creditRecord;
+      expect(readCreditLeafIndexFields(leaf)).toEqual({
+        subject: decoded?.subject,
+        kind: decoded?.kind,
+        recordDigest: Buffer.from(decoded?.recordDigest ?? []),
+      });
+    }
+  });
+
+  it('are read in place only when protobufjs reads the same: other entries, cut, extended or altered bytes', () => {
+    const random = prng(1962);
+    const record = {
+      subject: testUscc(7),
+      kind: 'loan',
+      version: 3,
+      digest: Buffer.alloc(32, 9),
+      contentType: 'application/json',
+    };
+    const [leaf] = encodeCreditLeaves('HangzhouCreditMSP', 1_795_000_000_000, [record]);
+    if (leaf === undefined) throw new Error('unreachable');
+    const contract = encodeLogLeaf({
+      version: 1,
+      org: 'PlatformMSP',
+      appendedAtMs: 1,
+      nonce: Buffer.alloc(16),
+      contract: { documentDigest: Buffer.alloc(32, 1), parties: [testUscc(1)] },
+    });
+    expect(readCreditLeafIndexFields(Buffer.from(contract))).toBeUndefined();
+    expect(readCreditLeafIndexFields(leaf.subarray(0, leaf.length - 1))).toBeUndefined();
+    expect(readCreditLeafIndexFields(Buffer.concat([leaf, Buffer.from([0x08, 0x01])]))).toBeUndefined();
+    let accepted = 0;
+    for (let round = 0; round < 3_000; round++) {
+      const altered = Buffer.from(leaf);
+      for (let n = 1 + random(2); n > 0; n--) altered[random(altered.length)] = random(256);
+      const fast = readCreditLeafIndexFields(altered);
+      if (fast === undefined) continue;
+      accepted++;
+      const decoded = decodeLogLeaf(altered).creditRecord;
+      expect(fast).toEqual({
+        subject: decoded?.subject,
+        kind: decoded?.kind,
+        recordDigest: Buffer.from(decoded?.recordDigest ?? []),
+      });
+    }
+    // Changes to the nonce, the digest, the time and the strings' ASCII bytes keep the layout.
+    expect(accepted).toBeGreaterThan(1_000);
   });
 });

@@ -11,3 +11,4 @@ export {
   type ValidCreditRecord,
 } from './record-validation.ts';
 export { DEFAULT_MAX_RECORD_BYTES, MAX_CONFIGURABLE_RECORD_BYTES, MAX_CONTENT_TYPE_CHARS } from './constants.ts';
+export { readCreditLeafIndexFields, type CreditLeafIndexFields } from './credit-leaf.ts';

@@ -27,23 +27,64 @@ describe('record values', () => {
     }
   });
 
-  it('round-trip an acknowledgement exactly', () => {
+  it('round-trip an acknowledgement exactly, its digests supplied by the batch it answers', () => {
     const results = [
       { outcome: 'OUTCOME_ACCEPTED' as const, leafIndex: 2 ** 33 + 1, recordDigest: digest },
+      { outcome: 'OUTCOME_ACCEPTED' as const, leafIndex: 2 ** 33 + 2, recordDigest: Buffer.alloc(32, 2) },
+      { outcome: 'OUTCOME_DUPLICATE' as const, leafIndex: 2 ** 33 + 3, recordDigest: Buffer.alloc(32, 3) },
       { outcome: 'OUTCOME_DUPLICATE' as const, leafIndex: 7, recordDigest: Buffer.alloc(32, 1) },
+      { outcome: 'OUTCOME_DUPLICATE' as const, leafIndex: 8, recordDigest: Buffer.alloc(32, 4) },
+      { outcome: 'OUTCOME_ACCEPTED' as const, leafIndex: 2 ** 33 + 5, recordDigest: Buffer.alloc(32, 5) },
+      { outcome: 'OUTCOME_ACCEPTED' as const, leafIndex: 0, recordDigest: Buffer.alloc(32, 6) },
     ];
     const bound = Buffer.alloc(32, 0xcd);
-    expect(decodeAck('r-1', encodeAck(results, bound))).toEqual({
-      ack: { requestId: 'r-1', results },
-      batchDigest: bound,
+    const stored = decodeAck('r-1', encodeAck(results, bound));
+    expect(stored.batchDigest).toEqual(bound);
+    expect(stored.ack(results.map((r) => r.recordDigest))).toEqual({ requestId: 'r-1', results });
+  });
+
+  it('stores a batch of consecutive accepted leaves in 46 bytes, whatever its size', () => {
+    const results = Array.from({ length: 1000 }, (_, i) => ({
+      outcome: 'OUTCOME_ACCEPTED' as const,
+      leafIndex: 5_000 + i,
+      recordDigest: digest,
+    }));
+    const stored = encodeAck(results, digest);
+    // 41 bytes a record before (each result's digest again): 41,033 for this batch.
+    expect(stored.length).toBe(46);
+    expect(decodeAck('bulk', stored).ack(results.map((r) => r.recordDigest))).toEqual({ requestId: 'bulk', results });
+  });
+
+  it('reads an acknowledgement stored with a digest per result (format 2)', () => {
+    // 0x02 ‖ batch digest ‖ per result: outcome ‖ u64 leaf index ‖ digest, as written before runs.
+    const bound = Buffer.alloc(32, 0xcd);
+    const old = Buffer.concat([
+      Buffer.from([2]),
+      bound,
+      Buffer.from([1, 0, 0, 0, 2, 0, 0, 0, 1]),
+      digest,
+      Buffer.from([2, 0, 0, 0, 0, 0, 0, 0, 7]),
+      Buffer.alloc(32, 1),
+    ]);
+    const stored = decodeAck('r-2', old);
+    expect(stored.batchDigest).toEqual(bound);
+    expect(stored.ack([])).toEqual({
+      requestId: 'r-2',
+      results: [
+        { outcome: 'OUTCOME_ACCEPTED', leafIndex: 2 ** 33 + 1, recordDigest: digest },
+        { outcome: 'OUTCOME_DUPLICATE', leafIndex: 7, recordDigest: Buffer.alloc(32, 1) },
+      ],
     });
   });
 
   it('reads an acknowledgement stored before request IDs were bound, without a batch digest', () => {
     // Format 1, as written before: 0x01 ‖ outcome ‖ u64 leaf index ‖ digest.
     const old = Buffer.concat([Buffer.from([1, 1]), Buffer.from([0, 0, 0, 0, 0, 0, 0, 7]), digest]);
-    expect(decodeAck('r-0', old)).toEqual({
-      ack: { requestId: 'r-0', results: [{ outcome: 'OUTCOME_ACCEPTED', leafIndex: 7, recordDigest: digest }] },
+    const stored = decodeAck('r-0', old);
+    expect(stored.batchDigest).toBeUndefined();
+    expect(stored.ack([])).toEqual({
+      requestId: 'r-0',
+      results: [{ outcome: 'OUTCOME_ACCEPTED', leafIndex: 7, recordDigest: digest }],
     });
   });
 
@@ -75,5 +116,23 @@ describe('record values', () => {
   it('refuses values in another format as CORRUPT', () => {
     expect(() => decodeRecord(Buffer.from('{"leafIndex":1}'))).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
     expect(() => decodeAck('r', Buffer.from([2, 9]))).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
+  });
+
+  it('refuses a damaged acknowledgement as CORRUPT: a cut run, an unknown outcome, an empty run, a count not the batch', () => {
+    const run = (outcome: number, first: number, count: number) => {
+      const bytes = Buffer.alloc(13);
+      bytes[0] = outcome;
+      bytes.writeUInt32BE(first, 5);
+      bytes.writeUInt32BE(count, 9);
+      return bytes;
+    };
+    const corrupt = expect.objectContaining({ code: 'CORRUPT' }) as unknown;
+    const head = Buffer.concat([Buffer.from([3]), digest]);
+    expect(() => decodeAck('r', Buffer.concat([head, run(1, 0, 2)]).subarray(0, 40))).toThrow(corrupt);
+    expect(() => decodeAck('r', Buffer.concat([head, run(3, 0, 2)]))).toThrow(corrupt);
+    expect(() => decodeAck('r', Buffer.concat([head, run(1, 0, 0)]))).toThrow(corrupt);
+    const stored = decodeAck('r', Buffer.concat([head, run(1, 0, 2), run(2, 9, 1)]));
+    expect(() => stored.ack([digest, digest])).toThrow(corrupt);
+    expect(stored.ack([digest, digest, digest]).results).toHaveLength(3);
   });
 });

@@ -3,10 +3,16 @@
  * with one allocation and no JSON.
  *
  *   record: 0x01 ‖ u64 BE leaf index ‖ digest(32) ‖ u8 n ‖ content type (n ASCII bytes) ‖ content
- *   ack:    0x02 ‖ batch digest(32) ‖ per result: u8 outcome (1 accepted, 2 duplicate) ‖ u64 BE leaf index ‖
- *           digest(32)
- *   ack, before the request ID was bound to its batch: 0x01 ‖ per result (as above). Still read: its batch is
- *           checked against the stored records instead (record-store.ts), so no migration is needed.
+ *   ack:    0x03 ‖ batch digest(32) ‖ runs, each: u8 outcome (1 accepted, 2 duplicate) ‖ u64 BE first leaf index ‖
+ *           u32 BE count. A run is results of one outcome at consecutive leaf indexes: a bulk batch is one run, 46
+ *           bytes for the whole batch. The records' digests are not stored again: result i's digest is the
+ *           digest of the batch's record i, and the batch digest binds every record's digest in order, so the
+ *           batch that is answered with a stored acknowledgement (same batch digest) supplies them.
+ *
+ * Acknowledgements stored in earlier formats are still read, so no migration is needed:
+ *   0x02 ‖ batch digest(32) ‖ per result: u8 outcome ‖ u64 BE leaf index ‖ digest(32) (41 bytes a record)
+ *   0x01 ‖ per result (as in 0x02), before the request ID was bound to its batch: its batch is checked against the
+ *          stored records instead (record-store.ts).
  */
 import { createHash } from 'node:crypto';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
@@ -14,13 +20,17 @@ import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
 import { RecordStoreError } from './errors.ts';
 
 const FORMAT = 0x01;
-const ACK_FORMAT = 0x02;
+const ACK_FORMAT = 0x03;
+const PER_RESULT_ACK_FORMAT = 0x02;
 const UNBOUND_ACK_FORMAT = 0x01;
 const DIGEST_BYTES = 32;
 const INDEX_AT = 1;
 const DIGEST_AT = INDEX_AT + 8;
 const CONTENT_TYPE_AT = DIGEST_AT + DIGEST_BYTES;
 const RESULT_BYTES = 1 + 8 + DIGEST_BYTES;
+const RUN_BYTES = 1 + 8 + 4;
+const ACCEPTED = 1;
+const DUPLICATE = 2;
 const OUTCOMES = ['OUTCOME_ACCEPTED', 'OUTCOME_DUPLICATE'] as const;
 
 /** What a stored record says about itself; the key gives subject, kind and version. */
@@ -104,11 +114,17 @@ export function storedDigest(bytes: Buffer): Buffer {
   return bytes.subarray(DIGEST_AT, DIGEST_AT + DIGEST_BYTES);
 }
 
-/** A stored acknowledgement: the results as first sent, and the digest of the batch they acknowledged. */
+/** A stored acknowledgement, and the digest of the batch it acknowledged. */
 export interface StoredAck {
-  readonly ack: IngestAck;
   /** batchDigest() of the acknowledged records; absent in acknowledgements stored before it was kept. */
   readonly batchDigest?: Buffer;
+  /**
+   * The acknowledgement as first sent. `recordDigests` are the digests of the batch being answered with it, in
+   * order: the current format takes result i's digest from them, so call it only once that batch's digest is
+   * known to equal `batchDigest` (then they are the acknowledged records' digests). Earlier formats hold their own.
+   * @throws RecordStoreError CORRUPT when the stored results are not one per digest.
+   */
+  ack(recordDigests: readonly Uint8Array[]): IngestAck;
 }
 
 /**
@@ -140,40 +156,83 @@ export function writeAscii(bytes: Buffer, text: string, at: number): number {
   return at + text.length;
 }
 
-/** Acknowledgements are given back exactly as first sent, with the digest of the batch they answer. */
+/**
+ * An acknowledgement to store: its results in runs (see the format above), bound to the batch `digest`. Result i's
+ * digest must be the digest of the batch's record i (record-store.ts acknowledges each record with its own).
+ */
 export function encodeAck(results: readonly IngestResult[], digest: Uint8Array): Buffer {
-  const bytes = Buffer.allocUnsafe(1 + DIGEST_BYTES + RESULT_BYTES * results.length);
+  let runs = 0;
+  for (let i = 0; i < results.length; i++) if (i === 0 || !continuesRun(results, i)) runs++;
+  const bytes = Buffer.allocUnsafe(1 + DIGEST_BYTES + RUN_BYTES * runs);
   bytes[0] = ACK_FORMAT;
   bytes.set(digest, 1);
-  let at = 1 + DIGEST_BYTES;
-  for (const result of results) {
-    bytes[at] = result.outcome === 'OUTCOME_DUPLICATE' ? 2 : 1;
+  let at = 1 + DIGEST_BYTES - RUN_BYTES;
+  for (let i = 0; i < results.length; i++) {
+    if (i > 0 && continuesRun(results, i)) {
+      bytes.writeUInt32BE(bytes.readUInt32BE(at + 9) + 1, at + 9);
+      continue;
+    }
+    at += RUN_BYTES;
+    const result = results[i] as IngestResult;
+    bytes[at] = result.outcome === 'OUTCOME_DUPLICATE' ? DUPLICATE : ACCEPTED;
     writeU64(bytes, Number(result.leafIndex), at + 1);
-    bytes.set(result.recordDigest as Uint8Array, at + 9);
-    at += RESULT_BYTES;
+    bytes.writeUInt32BE(1, at + 9);
   }
   return bytes;
 }
 
+/** Whether result i has the outcome of result i − 1 and the leaf after it. */
+function continuesRun(results: readonly IngestResult[], i: number): boolean {
+  const previous = results[i - 1] as IngestResult;
+  const result = results[i] as IngestResult;
+  return (
+    (result.outcome === 'OUTCOME_DUPLICATE') === (previous.outcome === 'OUTCOME_DUPLICATE') &&
+    Number(result.leafIndex) === Number(previous.leafIndex) + 1
+  );
+}
+
 export function decodeAck(requestId: string, bytes: Buffer): StoredAck {
-  const resultsAt = bytes[0] === ACK_FORMAT ? 1 + DIGEST_BYTES : 1;
-  if ((bytes[0] !== ACK_FORMAT && bytes[0] !== UNBOUND_ACK_FORMAT) || bytes.length < resultsAt) {
+  const damaged = () => new RecordStoreError('CORRUPT', `the stored acknowledgement of ${requestId} is damaged`);
+  if (bytes[0] === ACK_FORMAT) {
+    if (bytes.length < 1 + DIGEST_BYTES || (bytes.length - 1 - DIGEST_BYTES) % RUN_BYTES !== 0) throw damaged();
+    const runs: { outcome: (typeof OUTCOMES)[number]; first: number; count: number }[] = [];
+    let count = 0;
+    for (let at = 1 + DIGEST_BYTES; at < bytes.length; at += RUN_BYTES) {
+      const outcome = OUTCOMES[(bytes[at] ?? 0) - 1];
+      const run = { first: readU64(bytes, at + 1), count: bytes.readUInt32BE(at + 9) };
+      if (outcome === undefined || run.count === 0) throw damaged();
+      runs.push({ outcome, ...run });
+      count += run.count;
+    }
+    return {
+      batchDigest: Buffer.from(bytes.subarray(1, 1 + DIGEST_BYTES)),
+      ack: (recordDigests) => {
+        if (recordDigests.length !== count) throw damaged();
+        const results: IngestResult[] = [];
+        for (const { outcome, first, count: n } of runs) {
+          for (let k = 0; k < n; k++) {
+            results.push({ outcome, leafIndex: first + k, recordDigest: recordDigests[results.length] });
+          }
+        }
+        return { requestId, results };
+      },
+    };
+  }
+  const resultsAt = bytes[0] === PER_RESULT_ACK_FORMAT ? 1 + DIGEST_BYTES : 1;
+  if ((bytes[0] !== PER_RESULT_ACK_FORMAT && bytes[0] !== UNBOUND_ACK_FORMAT) || bytes.length < resultsAt) {
     throw new RecordStoreError('CORRUPT', `the stored acknowledgement of ${requestId} is not in format ${ACK_FORMAT}`);
   }
-  if ((bytes.length - resultsAt) % RESULT_BYTES !== 0) {
-    throw new RecordStoreError('CORRUPT', `the stored acknowledgement of ${requestId} is damaged`);
-  }
+  if ((bytes.length - resultsAt) % RESULT_BYTES !== 0) throw damaged();
   const results: IngestResult[] = [];
   for (let at = resultsAt; at < bytes.length; at += RESULT_BYTES) {
     const outcome = OUTCOMES[(bytes[at] ?? 0) - 1];
-    if (outcome === undefined)
-      throw new RecordStoreError('CORRUPT', `the stored acknowledgement of ${requestId} is damaged`);
+    if (outcome === undefined) throw damaged();
     results.push({
       outcome,
       leafIndex: readU64(bytes, at + 1),
       recordDigest: Buffer.from(bytes.subarray(at + 9, at + RESULT_BYTES)),
     });
   }
-  const ack = { requestId, results };
+  const ack = () => ({ requestId, results });
   return resultsAt === 1 ? { ack } : { ack, batchDigest: Buffer.from(bytes.subarray(1, resultsAt)) };
 }

@@ -56,6 +56,19 @@ const batch = (requestId: string, records: Required<CreditRecord>[]) => ({ reque
 const outcomes = (ack: { results?: { outcome?: unknown; leafIndex?: unknown }[] }) =>
   (ack.results ?? []).map((r) => [r.outcome, r.leafIndex]);
 
+/** An acknowledgement row written as an earlier format would have, under request ID `requestId`. */
+async function storeAck(requestId: string, value: Buffer): Promise<void> {
+  await db.write([{ type: 'put', sublevel: db.records, key: Buffer.from(`q\u0000${requestId}`, 'utf8'), value }]);
+}
+
+/** One result as formats 1 and 2 stored it: outcome ‖ u64 BE leaf index ‖ record digest. */
+function perResult(result: { outcome?: unknown; leafIndex?: unknown; recordDigest?: unknown }): Buffer {
+  const bytes = Buffer.alloc(9);
+  bytes[0] = result.outcome === 'OUTCOME_DUPLICATE' ? 2 : 1;
+  bytes.writeUInt32BE(Number(result.leafIndex), 5);
+  return Buffer.concat([bytes, result.recordDigest as Buffer]);
+}
+
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'records-'));
   pending = 0;
@@ -168,18 +181,8 @@ describe('RecordStore', () => {
   it('checks a request ID acknowledged before batch digests were stored against the stored records', async () => {
     const store = storeOf();
     const first = await store.ingest(batch('old', [record(1), record(2)]));
-    // The acknowledgement as the previous format stored it: 0x01 ‖ results, no batch digest.
-    const key = Buffer.from('q\u0000old', 'utf8');
-    const current = await db.records.get(key);
-    expect(current?.[0]).toBe(2);
-    await db.write([
-      {
-        type: 'put',
-        sublevel: db.records,
-        key,
-        value: Buffer.concat([Buffer.from([1]), current?.subarray(33) ?? Buffer.alloc(0)]),
-      },
-    ]);
+    // The acknowledgement as the first format stored it: 0x01 ‖ per result, no batch digest.
+    await storeAck('old', Buffer.concat([Buffer.from([1]), ...(first.results ?? []).map(perResult)]));
     expect(await store.ingest(batch('old', [record(1), record(2)]))).toEqual({ ...first, replayed: true });
     for (const other of [
       [record(1)],
@@ -194,6 +197,34 @@ describe('RecordStore', () => {
     }
     expect(log.size).toBe(2);
     expect(await store.get(testUscc(3), 'loan')).toBeUndefined();
+  });
+
+  it('replays an acknowledgement stored with a digest per result (format 2), and refuses other records under its ID', async () => {
+    const store = storeOf();
+    const first = await store.ingest(batch('v2', [record(1), record(2)]));
+    const stored = await db.records.get(Buffer.from('q\u0000v2', 'utf8'));
+    const bound = stored?.subarray(1, 33) ?? Buffer.alloc(0);
+    await storeAck('v2', Buffer.concat([Buffer.from([2]), bound, ...(first.results ?? []).map(perResult)]));
+    const replayed = await storeOf().ingest(batch('v2', [record(1), record(2)]));
+    expect(replayed).toEqual({ ...first, replayed: true });
+    await expect(store.ingest(batch('v2', [record(2), record(1)]))).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+      field: 'request_id',
+    });
+  });
+
+  it('stores the acknowledgement of a batch of new records in a few bytes, and replays it whole after a restart', async () => {
+    const records = Array.from({ length: 100 }, (_, i) => record(i));
+    const first = await storeOf().ingest(batch('bulk', records));
+    const stored = await db.records.get(Buffer.from('q\u0000bulk', 'utf8'));
+    // Format 3: the batch digest and one run; the records' digests are not repeated (41 bytes a record before).
+    expect(stored?.length).toBe(46);
+    await close();
+    await open();
+    const replayed = await storeOf().ingest(batch('bulk', records));
+    expect(replayed).toEqual({ ...first, replayed: true });
+    expect(replayed.results?.map((r) => r.recordDigest)).toEqual(records.map((r) => sha256(r.content)));
+    expect(log.size).toBe(100);
   });
 
   it('logs a record once whether repeated in its batch, in another batch of the commit or in a later one', async () => {

@@ -415,21 +415,25 @@ function replayOf(
   stored: StoredAck,
   found: readonly (Buffer | undefined)[],
 ): IngestAck | NodeError {
-  const { ack, batchDigest: digest } = stored;
+  const { batchDigest: digest } = stored;
+  if (digest !== undefined) {
+    // The same batch digest: the same records' digests in the same order, from which the acknowledgement is whole.
+    if (!digest.equals(batch.digest)) return reusedRequestId(batch.requestId);
+    return { ...stored.ack(batch.records.map((record) => record.digest)), replayed: true };
+  }
+  const ack = stored.ack([]);
   const same =
-    digest !== undefined
-      ? digest.equals(batch.digest)
-      : ack.results?.length === batch.records.length &&
-        batch.records.every((record, i) => {
-          const value = found[i];
-          if (value === undefined) return false;
-          const { leafIndex, digest: storedContent, contentType } = decodeRecord(value);
-          return (
-            leafIndex === Number(ack.results?.[i]?.leafIndex) &&
-            storedContent.equals(record.digest) &&
-            contentType === record.contentType
-          );
-        });
+    ack.results?.length === batch.records.length &&
+    batch.records.every((record, i) => {
+      const value = found[i];
+      if (value === undefined) return false;
+      const { leafIndex, digest: storedContent, contentType } = decodeRecord(value);
+      return (
+        leafIndex === Number(ack.results?.[i]?.leafIndex) &&
+        storedContent.equals(record.digest) &&
+        contentType === record.contentType
+      );
+    });
   return same ? { ...ack, replayed: true } : reusedRequestId(batch.requestId);
 }
 

@@ -1,0 +1,168 @@
+/**
+ * The ingesting node's storage half in one process, without gRPC or the chain: RecordStore + TransparencyLog on the
+ * node's own LevelDB (openNodeDatabase), batches of 1,000 records of the node bench's shape (bench/ingest-batch.ts)
+ * with 8 in flight, as IngestRecords reads ahead. Reports CPU per record of the process (LevelDB's threads included)
+ * and of its main thread, the logical bytes written per record by row kind, and the bytes the process wrote to
+ * storage per record (/proc/self/io: the WAL, memtable flushes and compactions): the figures the record and log
+ * layouts are judged by (bench/RESULTS.md, "issue 13: origin"). Raw LevelDB in the same run is the denominator.
+ *
+ *   LIANXIN_BENCH_STORE_RECORDS   records to ingest, a multiple of 1,000 (default 100,000)
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RecordBatch__Output } from '../node/api/generated/lianxin/v1/RecordBatch.ts';
+import { openTransparencyLog, p256LogSigner, type LogDatabase, type LogPut } from '../node/log/index.ts';
+import { RecordStore } from '../node/records/index.ts';
+import { openNodeDatabase, type SublevelWrite } from '../node/store/index.ts';
+import type { Benchmark, Figure } from './benchmark.ts';
+import { BenchError } from './errors.ts';
+import { recordBatch } from './ingest-batch.ts';
+import { limitFigures, measureLevelDb } from './machine-limits.ts';
+
+const BATCH_RECORDS = 1_000;
+const IN_FLIGHT = 8;
+const MSP_ID = 'HangzhouCreditMSP';
+
+function recordCount(): number {
+  const text = process.env.LIANXIN_BENCH_STORE_RECORDS ?? '100000';
+  const count = Number(text);
+  if (!Number.isSafeInteger(count) || count < BATCH_RECORDS || count % BATCH_RECORDS !== 0) {
+    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_STORE_RECORDS must be a multiple of 1,000, not "${text}"`);
+  }
+  return count;
+}
+
+/** Bytes this process has caused to be written to storage (proc(5) /proc/self/io); undefined where unknown. */
+async function writeBytes(): Promise<number | undefined> {
+  const io = await readFile('/proc/self/io', 'utf8').catch(() => undefined);
+  const bytes = Number(/^write_bytes: (\d+)$/m.exec(io ?? '')?.[1]);
+  return Number.isFinite(bytes) ? bytes : undefined;
+}
+
+/**
+ * The log's database, counting the key and value bytes of every row its appends write, by row kind: the first byte
+ * of the key, after the sublevel's prefix (`!log!` or `!records!`, counted too).
+ */
+function countingLog(inner: LogDatabase, bytes: Map<string, number>): LogDatabase {
+  const add = (kind: string, count: number) => bytes.set(kind, (bytes.get(kind) ?? 0) + count);
+  return {
+    get: (key) => inner.get(key),
+    getMany: (keys) => inner.getMany(keys),
+    batch: (operations: LogPut[], options) => {
+      for (const { key, value } of operations)
+        add(`log ${String.fromCharCode(key[0] ?? 0)}`, 5 + key.length + value.length);
+      for (const write of (options.alongside ?? []) as readonly SublevelWrite[]) {
+        const kind = `records ${String.fromCharCode(write.key[0] ?? 0)}`;
+        add(kind, 9 + write.key.length + (write.value?.length ?? 0));
+      }
+      return inner.batch(operations, options);
+    },
+  };
+}
+
+const benchmark: Benchmark = {
+  name: 'store-ingest',
+  description: "the ingesting node's record store and log in one process: CPU and bytes written per record",
+  budgetMs: 120_000,
+  async run(context) {
+    const records = recordCount();
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-bench-store-'));
+    try {
+      const leveldb = await measureLevelDb(join(dir, 'raw'), context, { maxDurationMs: 5_000 });
+      const db = await openNodeDatabase(join(dir, 'node'));
+      const bytes = new Map<string, number>();
+      try {
+        const log = await openTransparencyLog({
+          db: countingLog(db.log, bytes),
+          origin: `lianxin/${MSP_ID}/0`,
+          signer: p256LogSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
+          checkpointLeaves: Number.MAX_SAFE_INTEGER,
+          checkpointIntervalMs: 86_400_000,
+        });
+        const store = new RecordStore({
+          db: db.records,
+          write: db.write,
+          log,
+          mspId: MSP_ID,
+          maxBatchRecords: BATCH_RECORDS,
+          maxRecordBytes: 64 * 1024,
+          usccMode: 'strict',
+          backlog: () => ({ pending: 0, limit: Number.MAX_SAFE_INTEGER, retryAfterMs: 1 }),
+        });
+        const batches = Array.from(
+          { length: records / BATCH_RECORDS },
+          (_, b) => recordBatch(b, BATCH_RECORDS, 'store') as RecordBatch__Output,
+        );
+        bytes.clear();
+        const writtenBefore = await writeBytes();
+        const cpu = process.cpuUsage();
+        const mainThread = process.threadCpuUsage();
+        const started = performance.now();
+        let next = 0;
+        const lane = async () => {
+          while (next < batches.length && !context.signal.aborted) {
+            const batch = batches[next++];
+            if (batch !== undefined) await store.ingest(batch);
+          }
+        };
+        await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+        const seconds = (performance.now() - started) / 1000;
+        const used = process.cpuUsage(cpu);
+        const usedMain = process.threadCpuUsage(mainThread);
+        const ingested = log.size;
+        await log.close();
+        await db.close();
+        const writtenAfter = await writeBytes();
+        if (ingested === 0) throw new BenchError('NOTHING_COMPLETED', 'no record was ingested');
+        context.log(`ingested ${String(ingested)} records in ${seconds.toFixed(1)} s`);
+        const perRecord = (micros: number) => micros / ingested;
+        const logical = [...bytes.values()].reduce((sum, n) => sum + n, 0);
+        const raw = leveldb.cpuMicrosPerUnit['bench process'];
+        const processMicros = perRecord(used.user + used.system);
+        const figures: Figure[] = [
+          ...limitFigures(leveldb),
+          {
+            label: `store ingest, batches of 1,000, ${String(IN_FLIGHT)} in flight`,
+            value: ingested / seconds,
+            unit: 'records/s',
+            note: `${ingested.toLocaleString('en')} records, each acknowledged durable and logged`,
+          },
+          { label: '  process CPU per record', value: processMicros, unit: 'µs', note: "LevelDB's threads included" },
+          { label: '  main thread CPU per record', value: perRecord(usedMain.user + usedMain.system), unit: 'µs' },
+          {
+            label: '  storage writes per record',
+            value:
+              writtenBefore === undefined || writtenAfter === undefined
+                ? Number.NaN
+                : (writtenAfter - writtenBefore) / ingested,
+            unit: 'bytes',
+            note: 'WAL, flushes and compactions, until the database closed (/proc/self/io)',
+          },
+          {
+            label: '  logical bytes written per record',
+            value: logical / ingested,
+            unit: 'bytes',
+            note: 'keys (with their sublevel prefix) and values',
+          },
+          ...[...bytes]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([kind, n]) => ({ label: `    ${kind} rows`, value: n / ingested, unit: 'bytes' })),
+          {
+            label: 'process CPU per record ÷ raw LevelDB CPU per record',
+            value: raw === undefined ? Number.NaN : processMicros / raw,
+            unit: '×',
+          },
+        ];
+        return figures;
+      } finally {
+        await db.close().catch(() => undefined);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export default benchmark;
