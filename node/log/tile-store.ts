@@ -189,10 +189,11 @@ export class TileStore {
    */
   readonly #upper = new Map<number, Buffer>();
   /**
-   * Hashes of ranges that are no complete subtree, by `begin-end`: they lie on the right edge of a tree size, all
-   * proofs at that size share them, and folding them needs low-level tiles that are not kept in memory.
+   * Hashes of ranges that are no complete subtree, by end (the tree size whose right edge they lie on), then
+   * begin: all proofs at that size share them, and folding them needs low-level tiles that are not kept in memory.
    */
-  #edgeRanges = new Map<string, Buffer>();
+  #edgeRanges = new Map<number, Map<number, Buffer>>();
+  #edgeRangeCount = 0;
   /** Complete rows below CACHED_LEVEL (`t`, `h` and `e` rows) by row id, least recently used dropped first. */
   readonly #complete = new RecentCache<Buffer, number>(MAX_COMPLETE_ROWS);
 
@@ -415,6 +416,74 @@ export class TileStore {
    * only widen tiles.
    */
   async rangeHashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
+    // Most hashes of a proof are in memory (upper tiles, remembered rows and right edges): found by arithmetic
+    // alone, without the bookkeeping of a read, which cost an attestation more than the rest of its proof.
+    const hashes: Buffer[] = [];
+    let missing: { readonly at: number[]; readonly ranges: LeafRange[] } | undefined;
+    for (const range of ranges) {
+      const hash = this.#rememberedHash(range);
+      if (hash === undefined) {
+        missing ??= { at: [], ranges: [] };
+        missing.at.push(hashes.length);
+        missing.ranges.push(range);
+      }
+      hashes.push(hash ?? EMPTY_ROOT);
+    }
+    if (missing === undefined) return hashes;
+    const read = await this.#readRangeHashes(missing.ranges);
+    missing.at.forEach((at, i) => {
+      const hash = read[i];
+      if (hash !== undefined) hashes[at] = hash;
+    });
+    return hashes;
+  }
+
+  /**
+   * MTH(D[begin:end]) when memory holds it: an edge range folded before, or a complete subtree in a kept upper
+   * tile or a remembered complete row. Undefined when it must be read (`#readRangeHashes`).
+   */
+  #rememberedHash({ begin, end }: LeafRange): Buffer | undefined {
+    const width = end - begin;
+    const level = subtreeLevel(width);
+    if (level < 0 || begin % width !== 0) return this.#edgeRanges.get(end)?.get(begin);
+    const index = begin / width;
+    let row: Buffer | undefined;
+    let offset: number;
+    if (level >= CACHED_LEVEL) {
+      row = this.#upper.get(rowId(level, Math.floor(index / TILE_WIDTH)));
+      offset = (index % TILE_WIDTH) * HASH_SIZE;
+    } else {
+      const perSubtree = TILE_WIDTH >> level;
+      const subtree = Math.floor(index / perSubtree);
+      if (level > 0 && subtree >= this.#subtreeRowsFrom && subtree < Math.floor(this.#size / TILE_WIDTH)) {
+        row = this.#complete.get(rowId(SUBTREE_ROW, subtree));
+        offset = (subtreeRowStart(level) + (index % perSubtree)) * HASH_SIZE;
+      } else {
+        const id = rowId(level, Math.floor(index / TILE_WIDTH));
+        row = this.#isComplete(id) ? this.#complete.get(id) : undefined;
+        offset = (index % TILE_WIDTH) * HASH_SIZE;
+      }
+    }
+    return row !== undefined && row.length >= offset + HASH_SIZE ? row.subarray(offset, offset + HASH_SIZE) : undefined;
+  }
+
+  /** Keeps the hash of an edge range (see `#edgeRanges`); beyond MAX_EDGE_RANGES, starts over. */
+  #keepEdgeRange({ begin, end }: LeafRange, hash: Buffer): void {
+    if (this.#edgeRangeCount >= MAX_EDGE_RANGES) {
+      this.#edgeRanges = new Map();
+      this.#edgeRangeCount = 0;
+    }
+    let atEnd = this.#edgeRanges.get(end);
+    if (atEnd === undefined) {
+      atEnd = new Map();
+      this.#edgeRanges.set(end, atEnd);
+    }
+    if (!atEnd.has(begin)) this.#edgeRangeCount++;
+    atEnd.set(begin, hash);
+  }
+
+  /** `rangeHashes` from the database: the rows holding the ranges' complete subtrees, in one batched read. */
+  async #readRangeHashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
     /**
      * Per row needed, by row id: its slot in `rows`, whether it is kept in memory, and the end
      * of the widest hash wanted.
@@ -446,9 +515,9 @@ export class TileStore {
     };
     const located = ranges.map((range) => {
       const subtrees = rangeSubtrees(range);
-      const id = subtrees.length > 1 ? `${range.begin}-${range.end}` : undefined;
-      const known = id === undefined ? undefined : this.#edgeRanges.get(id);
-      return known ?? { id, subtrees: subtrees.map((subtree) => ({ subtree, ...locate(subtree) })) };
+      const edge = subtrees.length > 1;
+      const known = edge ? this.#edgeRanges.get(range.end)?.get(range.begin) : undefined;
+      return known ?? { range, edge, subtrees: subtrees.map((subtree) => ({ subtree, ...locate(subtree) })) };
     });
     // A cached tile narrower than a wanted hash was cached at an earlier size: read it again.
     const reads = [...needed].filter(([, { slot, end }]) => (rows[slot]?.length ?? 0) < end);
@@ -472,10 +541,7 @@ export class TileStore {
         return tile.subarray(offset, offset + HASH_SIZE);
       });
       const hash = foldRight(hashes);
-      if (range.id !== undefined) {
-        if (this.#edgeRanges.size >= MAX_EDGE_RANGES) this.#edgeRanges = new Map();
-        this.#edgeRanges.set(range.id, hash);
-      }
+      if (range.edge) this.#keepEdgeRange(range.range, hash);
       return hash;
     });
   }
@@ -537,6 +603,14 @@ export class TileStore {
   async settled(): Promise<void> {
     await this.#appending;
   }
+}
+
+/** log2(width) when `width` is a power of two (a complete subtree's leaf count), else -1. */
+function subtreeLevel(width: number): number {
+  if (width < 1) return -1;
+  // clz32 for the widths of logs below 2^31 leaves, without a loop or Math.pow per range.
+  const level = width < 2 ** 31 ? 31 - Math.clz32(width) : Math.floor(Math.log2(width));
+  return 2 ** level === width ? level : -1;
 }
 
 /** H(c1, H(c2, … H(c_{k-1}, c_k))): the hash of a range from its complete subtrees, largest first. */
