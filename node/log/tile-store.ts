@@ -126,6 +126,18 @@ function bundleEntries(bytes: Buffer | undefined, bundle: number, count: number)
   return entries;
 }
 
+/** Entry `position` of a stored bundle, as a view of it; CORRUPT when the bundle holds no such entry. */
+function bundleEntry(bytes: Buffer | undefined, bundle: number, position: number): Buffer {
+  let at = 0;
+  for (let skipped = 0; bytes !== undefined && at + 2 <= bytes.length; skipped++) {
+    const end = at + 2 + bytes.readUInt16BE(at);
+    if (end > bytes.length) break;
+    if (skipped === position) return bytes.subarray(at + 2, end);
+    at = end;
+  }
+  throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} holds fewer than ${position + 1} leaves`);
+}
+
 /** Leaves as one run of entry-bundle entries (u16 length ‖ bytes), where each entry starts, and the leaf hashes. */
 interface EntryRun {
   readonly bytes: Buffer;
@@ -367,6 +379,22 @@ export class TileStore {
     this.#openBundle = openBundle;
     this.#size = size;
     return { firstIndex, size };
+  }
+
+  /**
+   * Leaf `index` as stored (what every attestation reads); the caller checks index < size. As `leaves` for one,
+   * without building the list of the bundle's other entries.
+   */
+  async leaf(index: number): Promise<Buffer> {
+    const bundle = Math.floor(index / BUNDLE_WIDTH);
+    const id = rowId(BUNDLE_ROW, bundle);
+    const complete = bundle < Math.floor(this.#size / BUNDLE_WIDTH);
+    let bytes = complete ? this.#complete.get(id) : undefined;
+    if (bytes === undefined) {
+      bytes = await this.#db.get(bundleKey(bundle));
+      if (bytes !== undefined && complete) this.#complete.set(id, bytes);
+    }
+    return bundleEntry(bytes, bundle, index - bundle * BUNDLE_WIDTH);
   }
 
   /** Leaves [start, end) as stored; the caller checks end <= size. */

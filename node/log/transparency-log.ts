@@ -135,9 +135,8 @@ class LevelTransparencyLog implements TransparencyLog {
   }
 
   async leaf(index: number): Promise<Buffer> {
-    const [leaf] = await this.leaves(index, index + 1);
-    if (leaf === undefined) throw new TransparencyLogError('CORRUPT', `leaf ${index} is missing`);
-    return leaf;
+    this.#requireSize('index', index, 0, this.size - 1);
+    return this.#store.leaf(index);
   }
 
   async leaves(start: number, end: number): Promise<Buffer[]> {
