@@ -149,16 +149,27 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
   return {
     // Announced before the lookups, so that answers being looked up meanwhile join this one's batch.
     attest: (leafIndex) => attest(leafIndex, batcher.expect()),
-    announce(options) {
-      const ticket = batcher.expect(options);
-      return {
-        attest: (leafIndex) => attest(leafIndex, ticket),
-        withdraw: () => {
-          ticket.withdraw();
-        },
-      };
-    },
+    announce: (options) => new Announced(attest, batcher.expect(options)),
   };
+}
+
+/** An announced attestation: an object per answer, not closures (tsx names each closure it makes, per call). */
+class Announced implements AnnouncedAttestation {
+  readonly #build: (leafIndex: number, ticket: BatchTicket) => Promise<Attestation__Output>;
+  readonly #ticket: BatchTicket;
+
+  constructor(build: (leafIndex: number, ticket: BatchTicket) => Promise<Attestation__Output>, ticket: BatchTicket) {
+    this.#build = build;
+    this.#ticket = ticket;
+  }
+
+  attest(leafIndex: number): Promise<Attestation__Output> {
+    return this.#build(leafIndex, this.#ticket);
+  }
+
+  withdraw(): void {
+    this.#ticket.withdraw();
+  }
 }
 
 /** An anchored note, parsed: the anchorer wrote it, so a note that does not parse is corruption. */
