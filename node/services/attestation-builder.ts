@@ -95,10 +95,8 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
     return range;
   };
 
-  const firstAnchorCovering = async (leafIndex: number): Promise<CoveredRange | undefined> => {
-    if (leafIndex >= c.anchorer.anchoredSize) return undefined;
-    const known = remembered(leafIndex);
-    if (known) return known;
+  /** Looked up in the anchor sublevel: what `remembered` does not know yet. */
+  const lookUpFirstAnchor = async (leafIndex: number): Promise<CoveredRange | undefined> => {
     const anchored = await c.anchorer.anchorCovering(leafIndex);
     return anchored && remember(leafIndex, anchored);
   };
@@ -114,7 +112,11 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
 
   const attest = async (leafIndex: number, ticket: BatchTicket): Promise<Attestation__Output> => {
     try {
-      const anchoredRange = await firstAnchorCovering(leafIndex);
+      // Remembered ranges answer almost every call: no promise for them.
+      const anchoredRange =
+        leafIndex < c.anchorer.anchoredSize
+          ? (remembered(leafIndex) ?? (await lookUpFirstAnchor(leafIndex)))
+          : undefined;
       const anchored = anchoredRange?.anchored;
       const checkpoint = anchoredRange?.checkpoint ?? c.log.latestCheckpoint();
       if (checkpoint === undefined || checkpoint.size <= leafIndex) {
@@ -122,10 +124,9 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
           retryAfterMs: c.uncheckpointedRetryAfterMs,
         });
       }
-      const [leaf, hashes] = await Promise.all([
-        c.log.leaf(leafIndex),
-        c.log.inclusionProof(leafIndex, checkpoint.size),
-      ]);
+      // One after the other: both read synchronously (the log's getSync), so Promise.all would only add promises.
+      const leaf = await c.log.leaf(leafIndex);
+      const hashes = await c.log.inclusionProof(leafIndex, checkpoint.size);
       // Every field present (AttestationBody): the signer encodes it once, as is.
       return await ticket.sign({
         leaf: asBuffer(leaf),
