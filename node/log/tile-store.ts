@@ -25,7 +25,7 @@
  */
 import { BUNDLE_WIDTH, MAX_LEAF_BYTES, TILE_HEIGHT, TILE_WIDTH } from './constants.ts';
 import { TransparencyLogError } from './errors.ts';
-import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, nodeHash } from './merkle-hash.ts';
+import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, leafHash, nodeHash } from './merkle-hash.ts';
 import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
 import { RecentCache } from './recent-cache.ts';
 
@@ -387,6 +387,31 @@ export class TileStore {
    */
   async leaf(index: number): Promise<Buffer> {
     const bundle = Math.floor(index / BUNDLE_WIDTH);
+    return bundleEntry(await this.#bundle(bundle), bundle, index - bundle * BUNDLE_WIDTH);
+  }
+
+  /**
+   * Leaf `index` and the hashes of `path`, its inclusion ranges leaf-first (proof-plan.ts). The first range, when
+   * it is the sibling leaf, is in the leaf's own entry bundle (bundles are 16 wide, siblings aligned pairs): its
+   * hash is taken from the stored sibling leaf unless its level-0 tile is in memory. The caller checks the ranges
+   * lie within the size.
+   */
+  async leafWithProof(index: number, path: readonly LeafRange[]): Promise<{ leaf: Buffer; hashes: Buffer[] }> {
+    const bundle = Math.floor(index / BUNDLE_WIDTH);
+    const bytes = await this.#bundle(bundle);
+    const leaf = bundleEntry(bytes, bundle, index - bundle * BUNDLE_WIDTH);
+    const [first, ...rest] = path;
+    const sibling = index % 2 === 0 ? index + 1 : index - 1;
+    if (first === undefined || first.begin !== sibling || first.end !== sibling + 1) {
+      return { leaf, hashes: await this.rangeHashes(path) };
+    }
+    const siblingHash =
+      this.#rememberedHash(first) ?? leafHash(bundleEntry(bytes, bundle, sibling - bundle * BUNDLE_WIDTH));
+    return { leaf, hashes: [siblingHash, ...(await this.rangeHashes(rest))] };
+  }
+
+  /** The stored entry bundle `bundle`: remembered once read if complete (a complete bundle never changes). */
+  async #bundle(bundle: number): Promise<Buffer | undefined> {
     const id = rowId(BUNDLE_ROW, bundle);
     const complete = bundle < Math.floor(this.#size / BUNDLE_WIDTH);
     let bytes = complete ? this.#complete.get(id) : undefined;
@@ -394,7 +419,7 @@ export class TileStore {
       bytes = await this.#db.get(bundleKey(bundle));
       if (bytes !== undefined && complete) this.#complete.set(id, bytes);
     }
-    return bundleEntry(bytes, bundle, index - bundle * BUNDLE_WIDTH);
+    return bytes;
   }
 
   /** Leaves [start, end) as stored; the caller checks end <= size. */

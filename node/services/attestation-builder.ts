@@ -18,7 +18,7 @@ import {
 } from './attestation-batcher.ts';
 
 export interface AttestationBuilderComponents {
-  readonly log: Pick<TransparencyLog, 'leaf' | 'inclusionProof' | 'latestCheckpoint'>;
+  readonly log: Pick<TransparencyLog, 'leafWithInclusionProof' | 'latestCheckpoint'>;
   readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize' | 'anchorCovering'>;
   readonly receiptKey: ReceiptKey;
   /** The issuer: this node's MSP ID. */
@@ -124,9 +124,8 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
           retryAfterMs: c.uncheckpointedRetryAfterMs,
         });
       }
-      // One after the other: both read synchronously (the log's getSync), so Promise.all would only add promises.
-      const leaf = await c.log.leaf(leafIndex);
-      const hashes = await c.log.inclusionProof(leafIndex, checkpoint.size);
+      // The leaf and its proof in one call: the proof's sibling leaf hash comes from the leaf's own entry bundle.
+      const { leaf, hashes } = await c.log.leafWithInclusionProof(leafIndex, checkpoint.size);
       // Every field present (AttestationBody): the signer encodes it once, as is.
       return await ticket.sign({
         leaf: asBuffer(leaf),
