@@ -9,7 +9,7 @@ import type { AnchoredCheckpoint, CheckpointAnchorer } from '../anchor/index.ts'
 import { NodeError } from '../api/errors.ts';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import type { SignedCheckpoint, TransparencyLog } from '../log/index.ts';
-import type { ReceiptKey } from '../receipts/index.ts';
+import type { AttestationBody, ReceiptKey } from '../receipts/index.ts';
 import {
   AttestationBatcher,
   type AttestationBatcherInit,
@@ -61,7 +61,11 @@ interface CoveredRange {
   from: number;
   readonly anchored: AnchoredCheckpoint;
   readonly checkpoint: SignedCheckpoint;
+  /** The attestation fields every answer against this anchor shares: built once, frozen. */
+  readonly shared: SharedFields;
 }
+
+type SharedFields = Readonly<Pick<AttestationBody, 'checkpoint' | 'anchor' | 'state'>>;
 
 export function createAttestationBuilder(c: Readonly<AttestationBuilderComponents>): AttestationBuilder {
   /**
@@ -70,6 +74,13 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
    * checkpoint size.
    */
   let covered: CoveredRange[] = [];
+
+  const anchorOf = (anchored: AnchoredCheckpoint): NonNullable<AttestationBody['anchor']> => ({
+    channel: c.channel,
+    chaincode: c.chaincode,
+    transactionId: anchored.transactionId,
+    blockNumber: anchored.blockNumber,
+  });
 
   const remembered = (leafIndex: number): CoveredRange | undefined => {
     let low = 0;
@@ -90,7 +101,8 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
       return known;
     }
     if (covered.length >= MAX_REMEMBERED_ANCHORS) covered = [];
-    const range = { from: leafIndex, anchored, checkpoint: checkpointOf(anchored) };
+    const checkpoint = checkpointOf(anchored);
+    const range = { from: leafIndex, anchored, checkpoint, shared: sharedFields(checkpoint, anchorOf(anchored)) };
     covered = [...covered, range].sort((a, b) => a.checkpoint.size - b.checkpoint.size);
     return range;
   };
@@ -101,13 +113,6 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
     return anchored && remember(leafIndex, anchored);
   };
 
-  const anchorOf = (anchored: AnchoredCheckpoint) => ({
-    channel: c.channel,
-    chaincode: c.chaincode,
-    transactionId: anchored.transactionId,
-    blockNumber: anchored.blockNumber,
-  });
-
   const batcher = new AttestationBatcher(c.receiptKey, c.batching);
 
   const attest = async (leafIndex: number, ticket: BatchTicket): Promise<Attestation__Output> => {
@@ -117,7 +122,6 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
         leafIndex < c.anchorer.anchoredSize
           ? (remembered(leafIndex) ?? (await lookUpFirstAnchor(leafIndex)))
           : undefined;
-      const anchored = anchoredRange?.anchored;
       const checkpoint = anchoredRange?.checkpoint ?? c.log.latestCheckpoint();
       if (checkpoint === undefined || checkpoint.size <= leafIndex) {
         throw new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is not yet checkpointed: retry shortly`, {
@@ -127,17 +131,13 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
       // The leaf and its proof in one call: the proof's sibling leaf hash comes from the leaf's own entry bundle.
       const { leaf, hashes } = await c.log.leafWithInclusionProof(leafIndex, checkpoint.size);
       // Every field present (AttestationBody): the signer encodes it once, as is.
+      const shared = anchoredRange?.shared ?? sharedFields(checkpoint, null);
       return await ticket.sign({
-        leaf: asBuffer(leaf),
-        inclusion: { leafIndex, treeSize: checkpoint.size, hashes: hashes.map(asBuffer) },
-        checkpoint: {
-          note: checkpoint.note,
-          origin: checkpoint.origin,
-          size: checkpoint.size,
-          rootHash: asBuffer(checkpoint.rootHash),
-        },
-        anchor: anchored ? anchorOf(anchored) : null,
-        state: anchored ? 'EVIDENCE_STATE_ANCHORED' : 'EVIDENCE_STATE_CHECKPOINTED',
+        leaf,
+        inclusion: { leafIndex, treeSize: checkpoint.size, hashes },
+        checkpoint: shared.checkpoint,
+        anchor: shared.anchor,
+        state: shared.state,
         issuedAtMs: Date.now(),
         issuer: c.mspId,
       });
@@ -170,6 +170,20 @@ class Announced implements AnnouncedAttestation {
   withdraw(): void {
     this.#ticket.withdraw();
   }
+}
+
+/** The checkpoint, anchor and state of answers against `checkpoint`, ANCHORED by `anchor` or CHECKPOINTED. */
+function sharedFields(checkpoint: SignedCheckpoint, anchor: AttestationBody['anchor']): SharedFields {
+  return Object.freeze({
+    checkpoint: Object.freeze({
+      note: checkpoint.note,
+      origin: checkpoint.origin,
+      size: checkpoint.size,
+      rootHash: asBuffer(checkpoint.rootHash),
+    }),
+    anchor: anchor && Object.freeze(anchor),
+    state: anchor ? 'EVIDENCE_STATE_ANCHORED' : 'EVIDENCE_STATE_CHECKPOINTED',
+  });
 }
 
 /** An anchored note, parsed: the anchorer wrote it, so a note that does not parse is corruption. */
