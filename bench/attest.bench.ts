@@ -22,13 +22,11 @@ import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { measureCpu, waitUntilIdle } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { limitFigures, measureGrpc, measureP256, ratioToLimit } from './machine-limits.ts';
-import { startNodeProcess, type NodeProcess } from './node-process.ts';
-import { startServerProcess } from './server-process.ts';
+import { startBenchNode, type NodeProcess } from './node-process.ts';
 import { runWindowedStream } from './windowed-stream.ts';
 import type { UnaryClientArgs, UnaryClientResult } from './attest-unary-client.ts';
 
 const UNARY_CLIENT_ENTRY = new URL('attest-unary-client.ts', import.meta.url).pathname;
-const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const KIND = 'loan';
 /** twoCoreMicros: node + client CPU per attestation that lets two cores answer attestPerS. */
 const TARGETS = { attestPerS: 20_000, unaryP99Ms: 5, twoCoreMicros: 100 } as const;
@@ -52,19 +50,9 @@ const benchmark: Benchmark = {
     quietChaincodeLogs();
     const members = await createTestConsortium();
     try {
-      await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
-        members.cryptoDir,
-        `${members.dir}/ledger`,
-        'lianxin',
-      ]);
       // Without a libp2p host (startNodeProcess's choice): attestations need none.
-      await using node = await startNodeProcess(members, ledger.address, AGENCY, NODE_SETTINGS);
-      const processes = {
-        node: node.server.pid,
-        ledger: ledger.pid,
-        'bench client': process.pid,
-        'whole machine': 'machine',
-      } as const;
+      await using bench = await startBenchNode(members, AGENCY, NODE_SETTINGS);
+      const { node, ledger, processes } = bench;
       const v1 = lianxinV1();
       const agency = new v1.RecordService(node.server.address, await node.credentials(AGENCY));
       const bank = new v1.AttestationService(node.server.address, await node.credentials(BANK));

@@ -20,6 +20,7 @@ import { startServerProcess, type ServerProcess } from './server-process.ts';
 import { freePort } from '../test/support/free-port.ts';
 
 const NODE_CHILD_ENTRY = new URL('node-child.ts', import.meta.url).pathname;
+const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 
 export interface NodeProcess extends AsyncDisposable {
   readonly server: ServerProcess;
@@ -92,6 +93,51 @@ export async function startNodeProcess(
     };
   } catch (err) {
     close();
+    throw err;
+  }
+}
+
+/** The processes a node benchmark measures, by the name its figures give them (`measureCpu`'s argument). */
+export type BenchProcesses = Readonly<{
+  node: number;
+  ledger: number;
+  'bench client': number;
+  'whole machine': 'machine';
+}>;
+
+export interface BenchNode extends AsyncDisposable {
+  readonly ledger: ServerProcess;
+  readonly node: NodeProcess;
+  readonly processes: BenchProcesses;
+}
+
+/**
+ * The embedded ledger (channel `lianxin`, data under the consortium's directory) in one process and `mspId`'s node
+ * on it in another, as the node and attest benchmarks run them; disposing stops the node, then the ledger.
+ */
+export async function startBenchNode(
+  members: TestConsortium,
+  mspId: string,
+  settings: Readonly<Record<string, unknown>>,
+): Promise<BenchNode> {
+  const ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [members.cryptoDir, `${members.dir}/ledger`, 'lianxin']);
+  try {
+    const node = await startNodeProcess(members, ledger.address, mspId, settings);
+    const stop = async () => {
+      try {
+        await node[Symbol.asyncDispose]();
+      } finally {
+        await ledger.stop();
+      }
+    };
+    return {
+      ledger,
+      node,
+      processes: { node: node.server.pid, ledger: ledger.pid, 'bench client': process.pid, 'whole machine': 'machine' },
+      [Symbol.asyncDispose]: stop,
+    };
+  } catch (err) {
+    await ledger.stop();
     throw err;
   }
 }

@@ -29,12 +29,10 @@ import { runClosedLoop } from './closed-loop.ts';
 import { measureCpu, waitUntilIdle } from './cpu-time.ts';
 import { measureLevelDb, type MachineLimit } from './machine-limits.ts';
 import { BenchError } from './errors.ts';
-import { startNodeProcess, type NodeProcess } from './node-process.ts';
+import { startBenchNode, type NodeProcess } from './node-process.ts';
 import { startRssSampler, type RssSample, type RssSummary } from './rss-sampler.ts';
-import { startServerProcess } from './server-process.ts';
 import { runWindowedStream } from './windowed-stream.ts';
 
-const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const KIND = 'loan';
 /** DESIGN §10. */
 const TARGETS = { bulkRecordsPerS: 50_000, attestPerS: 20_000, unaryP99Ms: 5, verifyPerS: 5_000 } as const;
@@ -101,18 +99,8 @@ const benchmark: Benchmark = {
       const leveldb = await measureLevelDb(join(members.dir, 'raw-leveldb'), context, {
         maxDurationMs: LEVELDB_MAX_DURATION_MS,
       });
-      await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
-        members.cryptoDir,
-        join(members.dir, 'ledger'),
-        'lianxin',
-      ]);
-      await using node = await startNodeProcess(members, ledger.address, AGENCY, NODE_SETTINGS);
-      const processes = {
-        node: node.server.pid,
-        ledger: ledger.pid,
-        'bench client': process.pid,
-        'whole machine': 'machine',
-      } as const;
+      await using bench = await startBenchNode(members, AGENCY, NODE_SETTINGS);
+      const { node, ledger, processes } = bench;
       const v1 = lianxinV1();
       const agency = new v1.RecordService(node.server.address, await node.credentials(AGENCY));
       const bank = new v1.AttestationService(node.server.address, await node.credentials(BANK));

@@ -55,6 +55,19 @@ describe("AttestationService's response serializer", () => {
     expect(sent).toEqual(Buffer.concat([Buffer.from([0x0a, 1, 0x71, 0x12, remembered.length]), remembered]));
   });
 
+  it('writes request IDs of every length and alphabet, and remembered bytes of multi-byte lengths, as proto-loader does', () => {
+    const attestation = { ...attestations[1] } as Attestation__Output;
+    const large = Buffer.alloc(20_000, 0x5a);
+    rememberEncoding(attestation, large);
+    for (const requestId of ['', 'a'.repeat(127), 'b'.repeat(128), 'c'.repeat(300), '请求-7', 'é\u0000ü']) {
+      const sent = served.AttestStream?.responseSerialize({ requestId, attestation });
+      // proto-loader's writing of the same two fields: request_id, then the bytes as one length-delimited field.
+      const expected = plain.AttestStream?.responseSerialize({ requestId, attestation: null });
+      const tail = Buffer.concat([Buffer.from([0x12, 0xa0, 0x9c, 0x01]), large]);
+      expect(sent?.toString('hex')).toBe(Buffer.concat([expected ?? Buffer.alloc(0), tail]).toString('hex'));
+    }
+  });
+
   it('encodes an index entry, and an attestation it did not sign, as proto-loader does', () => {
     const indexEntry = {
       subject: '91330100MA27XK5U3F',

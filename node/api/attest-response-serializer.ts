@@ -37,10 +37,48 @@ function preEncodedSerializer(fallback: (value: unknown) => Buffer): (value: unk
     const bytes = attestation ? rememberedEncoding(attestation) : undefined;
     if (bytes === undefined || response.indexEntry != null || typeof response.requestId !== 'string')
       return fallback(value);
-    const writer = protobuf.Writer.create();
-    writer.uint32(REQUEST_ID_TAG).string(response.requestId);
-    writer.uint32(ATTESTATION_TAG).bytes(bytes);
-    const message = writer.finish();
-    return Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    const requestId = response.requestId;
+    if (!isAscii(requestId)) {
+      const writer = protobuf.Writer.create();
+      writer.uint32(REQUEST_ID_TAG).string(requestId);
+      writer.uint32(ATTESTATION_TAG).bytes(bytes);
+      const message = writer.finish();
+      return Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    }
+    // The two fields written straight into one buffer (the request ID is ASCII: one byte per character, as
+    // protobufjs writes it), without a Writer and its list of operations per answer.
+    const out = Buffer.allocUnsafe(
+      1 + varintLength(requestId.length) + requestId.length + 1 + varintLength(bytes.length) + bytes.length,
+    );
+    let at = 0;
+    out[at++] = REQUEST_ID_TAG;
+    at = writeVarint(out, at, requestId.length);
+    at += out.write(requestId, at, 'latin1');
+    out[at++] = ATTESTATION_TAG;
+    at = writeVarint(out, at, bytes.length);
+    out.set(bytes, at);
+    return out;
   };
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Lengths here are below 2^31: an answer is far smaller than gRPC's message limit. */
+function varintLength(value: number): number {
+  let length = 1;
+  for (let rest = value >>> 7; rest > 0; rest >>>= 7) length++;
+  return length;
+}
+
+function writeVarint(out: Buffer, at: number, value: number): number {
+  let rest = value >>> 0;
+  while (rest > 0x7f) {
+    out[at++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  out[at++] = rest;
+  return at;
 }

@@ -32,7 +32,7 @@
  */
 import { BUNDLE_WIDTH, MAX_LEAF_BYTES, TILE_HEIGHT, TILE_WIDTH } from './constants.ts';
 import { TransparencyLogError } from './errors.ts';
-import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, nodeHash } from './merkle-hash.ts';
+import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, leafHash, nodeHash } from './merkle-hash.ts';
 import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
 import { RecentCache } from './recent-cache.ts';
 
@@ -133,6 +133,18 @@ function bundleEntries(bytes: Buffer | undefined, bundle: number, count: number)
   return entries;
 }
 
+/** Entry `position` of a stored bundle, as a view of it; CORRUPT when the bundle holds no such entry. */
+function bundleEntry(bytes: Buffer | undefined, bundle: number, position: number): Buffer {
+  let at = 0;
+  for (let skipped = 0; bytes !== undefined && at + 2 <= bytes.length; skipped++) {
+    const end = at + 2 + bytes.readUInt16BE(at);
+    if (end > bytes.length) break;
+    if (skipped === position) return bytes.subarray(at + 2, end);
+    at = end;
+  }
+  throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} holds fewer than ${position + 1} leaves`);
+}
+
 /** Leaves as one run of entry-bundle entries (u16 length ‖ bytes), where each entry starts, and the leaf hashes. */
 interface EntryRun {
   readonly bytes: Buffer;
@@ -199,10 +211,11 @@ export class TileStore {
    */
   readonly #upper = new Map<number, Buffer>();
   /**
-   * Hashes of ranges that are no complete subtree, by `begin-end`: they lie on the right edge of a tree size, all
-   * proofs at that size share them, and folding them needs low-level tiles that are not kept in memory.
+   * Hashes of ranges that are no complete subtree, by end (the tree size whose right edge they lie on), then
+   * begin: all proofs at that size share them, and folding them needs low-level tiles that are not kept in memory.
    */
-  #edgeRanges = new Map<string, Buffer>();
+  #edgeRanges = new Map<number, Map<number, Buffer>>();
+  #edgeRangeCount = 0;
   /** Complete rows below CACHED_LEVEL (`t`, `h` and `e` rows) by row id, least recently used dropped first. */
   readonly #complete = new RecentCache<Buffer, number>(MAX_COMPLETE_ROWS);
 
@@ -372,6 +385,47 @@ export class TileStore {
     return { firstIndex, size };
   }
 
+  /**
+   * Leaf `index` as stored (what every attestation reads); the caller checks index < size. As `leaves` for one,
+   * without building the list of the bundle's other entries.
+   */
+  async leaf(index: number): Promise<Buffer> {
+    const bundle = Math.floor(index / BUNDLE_WIDTH);
+    return bundleEntry(await this.#bundle(bundle), bundle, index - bundle * BUNDLE_WIDTH);
+  }
+
+  /**
+   * Leaf `index` and the hashes of `path`, its inclusion ranges leaf-first (proof-plan.ts). The first range, when
+   * it is the sibling leaf, is in the leaf's own entry bundle (bundles are 16 wide, siblings aligned pairs): its
+   * hash is taken from the stored sibling leaf unless its level-0 tile is in memory. The caller checks the ranges
+   * lie within the size.
+   */
+  async leafWithProof(index: number, path: readonly LeafRange[]): Promise<{ leaf: Buffer; hashes: Buffer[] }> {
+    const bundle = Math.floor(index / BUNDLE_WIDTH);
+    const bytes = await this.#bundle(bundle);
+    const leaf = bundleEntry(bytes, bundle, index - bundle * BUNDLE_WIDTH);
+    const [first, ...rest] = path;
+    const sibling = index % 2 === 0 ? index + 1 : index - 1;
+    if (first === undefined || first.begin !== sibling || first.end !== sibling + 1) {
+      return { leaf, hashes: await this.rangeHashes(path) };
+    }
+    const siblingHash =
+      this.#rememberedHash(first) ?? leafHash(bundleEntry(bytes, bundle, sibling - bundle * BUNDLE_WIDTH));
+    return { leaf, hashes: [siblingHash, ...(await this.rangeHashes(rest))] };
+  }
+
+  /** The stored entry bundle `bundle`: remembered once read if complete (a complete bundle never changes). */
+  async #bundle(bundle: number): Promise<Buffer | undefined> {
+    const id = rowId(BUNDLE_ROW, bundle);
+    const complete = bundle < Math.floor(this.#size / BUNDLE_WIDTH);
+    let bytes = complete ? this.#complete.get(id) : undefined;
+    if (bytes === undefined) {
+      bytes = await this.#db.get(bundleKey(bundle));
+      if (bytes !== undefined && complete) this.#complete.set(id, bytes);
+    }
+    return bytes;
+  }
+
   /** Leaves [start, end) as stored; the caller checks end <= size. */
   async leaves(start: number, end: number): Promise<Buffer[]> {
     if (end <= start) return [];
@@ -419,6 +473,74 @@ export class TileStore {
    * only widen tiles.
    */
   async rangeHashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
+    // Most hashes of a proof are in memory (upper tiles, remembered rows and right edges): found by arithmetic
+    // alone, without the bookkeeping of a read, which cost an attestation more than the rest of its proof.
+    const hashes: Buffer[] = [];
+    let missing: { readonly at: number[]; readonly ranges: LeafRange[] } | undefined;
+    for (const range of ranges) {
+      const hash = this.#rememberedHash(range);
+      if (hash === undefined) {
+        missing ??= { at: [], ranges: [] };
+        missing.at.push(hashes.length);
+        missing.ranges.push(range);
+      }
+      hashes.push(hash ?? EMPTY_ROOT);
+    }
+    if (missing === undefined) return hashes;
+    const read = await this.#readRangeHashes(missing.ranges);
+    missing.at.forEach((at, i) => {
+      const hash = read[i];
+      if (hash !== undefined) hashes[at] = hash;
+    });
+    return hashes;
+  }
+
+  /**
+   * MTH(D[begin:end]) when memory holds it: an edge range folded before, or a complete subtree in a kept upper
+   * tile or a remembered complete row. Undefined when it must be read (`#readRangeHashes`).
+   */
+  #rememberedHash({ begin, end }: LeafRange): Buffer | undefined {
+    const width = end - begin;
+    const level = subtreeLevel(width);
+    if (level < 0 || begin % width !== 0) return this.#edgeRanges.get(end)?.get(begin);
+    const index = begin / width;
+    let row: Buffer | undefined;
+    let offset: number;
+    if (level >= CACHED_LEVEL) {
+      row = this.#upper.get(rowId(level, Math.floor(index / TILE_WIDTH)));
+      offset = (index % TILE_WIDTH) * HASH_SIZE;
+    } else {
+      const perSubtree = TILE_WIDTH >> level;
+      const subtree = Math.floor(index / perSubtree);
+      if (level > 0 && subtree >= this.#subtreeRowsFrom && subtree < Math.floor(this.#size / TILE_WIDTH)) {
+        row = this.#complete.get(rowId(SUBTREE_ROW, subtree));
+        offset = (subtreeRowStart(level) + (index % perSubtree)) * HASH_SIZE;
+      } else {
+        const id = rowId(level, Math.floor(index / TILE_WIDTH));
+        row = this.#isComplete(id) ? this.#complete.get(id) : undefined;
+        offset = (index % TILE_WIDTH) * HASH_SIZE;
+      }
+    }
+    return row !== undefined && row.length >= offset + HASH_SIZE ? row.subarray(offset, offset + HASH_SIZE) : undefined;
+  }
+
+  /** Keeps the hash of an edge range (see `#edgeRanges`); beyond MAX_EDGE_RANGES, starts over. */
+  #keepEdgeRange({ begin, end }: LeafRange, hash: Buffer): void {
+    if (this.#edgeRangeCount >= MAX_EDGE_RANGES) {
+      this.#edgeRanges = new Map();
+      this.#edgeRangeCount = 0;
+    }
+    let atEnd = this.#edgeRanges.get(end);
+    if (atEnd === undefined) {
+      atEnd = new Map();
+      this.#edgeRanges.set(end, atEnd);
+    }
+    if (!atEnd.has(begin)) this.#edgeRangeCount++;
+    atEnd.set(begin, hash);
+  }
+
+  /** `rangeHashes` from the database: the rows holding the ranges' complete subtrees, in one batched read. */
+  async #readRangeHashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
     /**
      * Per row needed, by row id: its slot in `rows`, whether it is kept in memory, and the end
      * of the widest hash wanted.
@@ -461,9 +583,9 @@ export class TileStore {
     };
     const located = ranges.map((range) => {
       const subtrees = rangeSubtrees(range);
-      const id = subtrees.length > 1 ? `${range.begin}-${range.end}` : undefined;
-      const known = id === undefined ? undefined : this.#edgeRanges.get(id);
-      return known ?? { id, subtrees: subtrees.map((subtree) => ({ subtree, ...locate(subtree) })) };
+      const edge = subtrees.length > 1;
+      const known = edge ? this.#edgeRanges.get(range.end)?.get(range.begin) : undefined;
+      return known ?? { range, edge, subtrees: subtrees.map((subtree) => ({ subtree, ...locate(subtree) })) };
     });
     // A cached tile narrower than a wanted hash was cached at an earlier size: read it again.
     const reads = [...needed].filter(([, { slot, end }]) => (rows[slot]?.length ?? 0) < end);
@@ -487,10 +609,7 @@ export class TileStore {
         return tile.subarray(offset, offset + HASH_SIZE);
       });
       const hash = foldRight(hashes);
-      if (range.id !== undefined) {
-        if (this.#edgeRanges.size >= MAX_EDGE_RANGES) this.#edgeRanges = new Map();
-        this.#edgeRanges.set(range.id, hash);
-      }
+      if (range.edge) this.#keepEdgeRange(range.range, hash);
       return hash;
     });
   }
@@ -618,6 +737,14 @@ async function readEdges(db: LogDatabase, size: number, subtreeRowsFrom: number)
     below = above;
   }
   return edges;
+}
+
+/** log2(width) when `width` is a power of two (a complete subtree's leaf count), else -1. */
+function subtreeLevel(width: number): number {
+  if (width < 1) return -1;
+  // clz32 for the widths of logs below 2^31 leaves, without a loop or Math.pow per range.
+  const level = width < 2 ** 31 ? 31 - Math.clz32(width) : Math.floor(Math.log2(width));
+  return 2 ** level === width ? level : -1;
 }
 
 /** H(c1, H(c2, … H(c_{k-1}, c_k))): the hash of a range from its complete subtrees, largest first. */

@@ -424,6 +424,48 @@ describe('transparency log', () => {
     await expect(log.leafHashes(0, size + 1)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
   });
 
+  it('reads each leaf alone as appended, from full and open bundles, from the database and from memory', async () => {
+    const size = 3 * 16 + 5;
+    await appendTestLeaves(log, 0, size, prng(17));
+    for (let round = 0; round < 2; round++) {
+      for (let index = 0; index < size; index++) expect(await log.leaf(index)).toEqual(testLeaf(index));
+    }
+  });
+
+  it('gives each leaf with its inclusion proof at every size, equal to leaf() and inclusionProof(), the sibling hashed from its bundle or read from its tile', async () => {
+    const size = 2 * 256 + 37;
+    await appendTestLeaves(log, 0, size, prng(19));
+    const root = await log.root(size);
+    for (const treeSize of [1, 2, 3, 17, 256, 300, size]) {
+      for (let index = 0; index < treeSize; index++) {
+        const { leaf, hashes } = await log.leafWithInclusionProof(index, treeSize);
+        expect(leaf).toEqual(testLeaf(index));
+        expect(hashes.map((h) => h.toString('hex'))).toEqual(
+          (await log.inclusionProof(index, treeSize)).map((h) => h.toString('hex')),
+        );
+      }
+    }
+    // Once the level-0 tiles were read (by inclusionProof above), from memory: still the same proof, and valid.
+    for (let index = 0; index < size; index += 7) {
+      const { leaf, hashes } = await log.leafWithInclusionProof(index, size);
+      verifyInclusion(BigInt(index), BigInt(size), leafHash(leaf), hashes, root);
+    }
+    await expect(log.leafWithInclusionProof(size, size)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    await expect(log.leafWithInclusionProof(0, size + 1)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+  });
+
+  it('refuses a leaf its stored entry bundle does not hold', async () => {
+    await log.append(leaves(0, 20));
+    // Bundle 0 stored with its first entry only, as a damaged row would be.
+    const bundle0 = Buffer.concat([Buffer.from('e'), Buffer.alloc(8)]);
+    const first = testLeaf(0);
+    await db.batch([{ type: 'put', key: bundle0, value: Buffer.concat([Buffer.from([0, first.length]), first]) }], {
+      sync: true,
+    });
+    expect(await log.leaf(0)).toEqual(first);
+    await expect(log.leaf(1)).rejects.toMatchObject({ name: 'TransparencyLogError', code: 'CORRUPT' });
+  });
+
   it('refuses to open when the last entry bundle holds fewer leaves than the size', async () => {
     await log.append(leaves(0, 20));
     await log.close();

@@ -43,6 +43,12 @@ export interface TransparencyLog extends AsyncDisposable {
   root(treeSize?: number): Promise<Buffer>;
   /** RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of `treeSize` leaves, leaf-first. */
   inclusionProof(index: number, treeSize: number): Promise<Buffer[]>;
+  /**
+   * `leaf(index)` and `inclusionProof(index, treeSize)` together, as an attestation needs them: the proof's first
+   * hash, the sibling leaf's, is hashed from the entry bundle the leaf is read from when no level-0 tile holding
+   * it is in memory, instead of reading that 8 KiB tile for one hash.
+   */
+  leafWithInclusionProof(index: number, treeSize: number): Promise<{ leaf: Buffer; hashes: Buffer[] }>;
   /** RFC 9162 §2.1.4.1 consistency proof from size1 to size2, 0 < size1 <= size2 <= size. */
   consistencyProof(size1: number, size2: number): Promise<Buffer[]>;
   /** The latest signed checkpoint, if any. */
@@ -135,9 +141,8 @@ class LevelTransparencyLog implements TransparencyLog {
   }
 
   async leaf(index: number): Promise<Buffer> {
-    const [leaf] = await this.leaves(index, index + 1);
-    if (leaf === undefined) throw new TransparencyLogError('CORRUPT', `leaf ${index} is missing`);
-    return leaf;
+    this.#requireSize('index', index, 0, this.size - 1);
+    return this.#store.leaf(index);
   }
 
   async leaves(start: number, end: number): Promise<Buffer[]> {
@@ -161,6 +166,12 @@ class LevelTransparencyLog implements TransparencyLog {
     this.#requireSize('treeSize', treeSize, 1, this.size);
     this.#requireSize('index', index, 0, treeSize - 1);
     return this.#store.rangeHashes(inclusionRanges(index, treeSize));
+  }
+
+  async leafWithInclusionProof(index: number, treeSize: number): Promise<{ leaf: Buffer; hashes: Buffer[] }> {
+    this.#requireSize('treeSize', treeSize, 1, this.size);
+    this.#requireSize('index', index, 0, treeSize - 1);
+    return this.#store.leafWithProof(index, inclusionRanges(index, treeSize));
   }
 
   async consistencyProof(size1: number, size2: number): Promise<Buffer[]> {

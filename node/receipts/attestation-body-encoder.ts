@@ -46,6 +46,30 @@ let shared = new Map<string, Shared>();
 
 /** The deterministic serialization of `body` (see the module comment). */
 export function encodeAttestationBody(body: AttestationBodyFields): Buffer {
+  const plan = planAttestationBody(body);
+  if (plan === undefined) return asBuffer(encodeNormalized(body));
+  const out = Buffer.allocUnsafe(plan.length);
+  writeAttestationBody(plan, out, 0);
+  return out;
+}
+
+/** A body this writer covers, measured: what `writeAttestationBody` needs to write it anywhere. */
+export interface BodyPlan {
+  readonly body: AttestationBodyFields;
+  /** `body.inclusion`, checked present. */
+  readonly inclusion: NonNullable<AttestationBodyFields['inclusion']>;
+  /** Bytes of the whole serialization. */
+  readonly length: number;
+  readonly inclusionLength: number;
+  /** Fields 4 to 6, serialized (shared by the answers against one checkpoint). */
+  readonly middle: Buffer;
+}
+
+/**
+ * Measures `body`, or undefined when this writer does not cover it (the module comment says which; encode it
+ * with `encodeAttestationBody`). Lets a caller lay out many bodies in one allocation.
+ */
+export function planAttestationBody(body: AttestationBodyFields): BodyPlan | undefined {
   const { format, leaf, inclusion, issuedAtMs, issuer } = body;
   if (
     typeof format !== 'string' ||
@@ -60,25 +84,29 @@ export function encodeAttestationBody(body: AttestationBodyFields): Buffer {
     !isAscii(format) ||
     !isAscii(issuer)
   ) {
-    return asBuffer(encodeNormalized(body));
+    return undefined;
   }
   const middle = sharedFields(body);
   let inclusionLength = 1 + varintLength(inclusion.leafIndex) + 1 + varintLength(inclusion.treeSize);
   for (const hash of inclusion.hashes) inclusionLength += 1 + varintLength(hash.length) + hash.length;
-  const formatLength = format.length;
-  const issuerLength = issuer.length;
   const length =
-    delimited(formatLength) +
+    delimited(format.length) +
     delimited(leaf.length) +
     delimited(inclusionLength) +
     middle.length +
     1 +
     varintLength(issuedAtMs) +
-    delimited(issuerLength);
-  const out = Buffer.allocUnsafe(length);
-  let at = 0;
+    delimited(issuer.length);
+  return { body, inclusion, length, inclusionLength, middle };
+}
+
+/** Writes the planned body into `out` at `at` (`plan.length` bytes); returns where it ends. */
+export function writeAttestationBody(plan: BodyPlan, out: Buffer, at: number): number {
+  const { format, leaf, issuedAtMs, issuer } = plan.body;
+  const { inclusion, inclusionLength, middle } = plan;
+  const start = at;
   out[at++] = tag(1, LEN);
-  at = writeVarint(out, at, formatLength);
+  at = writeVarint(out, at, format.length);
   at += out.write(format, at, 'latin1');
   out[at++] = tag(2, LEN);
   at = writeVarint(out, at, leaf.length);
@@ -101,10 +129,10 @@ export function encodeAttestationBody(body: AttestationBodyFields): Buffer {
   out[at++] = tag(7, VARINT);
   at = writeVarint(out, at, issuedAtMs);
   out[at++] = tag(8, LEN);
-  at = writeVarint(out, at, issuerLength);
+  at = writeVarint(out, at, issuer.length);
   at += out.write(issuer, at, 'latin1');
-  if (at !== length) throw new RangeError(`attestation body: wrote ${at} of ${length} bytes`);
-  return out;
+  if (at - start !== plan.length) throw new RangeError(`attestation body: wrote ${at - start} of ${plan.length} bytes`);
+  return at;
 }
 
 /** Fields 4 to 6 of `body`, from the memory when an answer against the same checkpoint encoded them. */
@@ -173,14 +201,14 @@ function delimited(length: number): number {
   return 1 + varintLength(length) + length;
 }
 
-function varintLength(value: number): number {
+export function varintLength(value: number): number {
   let length = 1;
   // Division, not shifts: shifts truncate to 32 bits, and timestamps and tree sizes go beyond.
   for (let rest = value; rest >= 128; rest = Math.floor(rest / 128)) length++;
   return length;
 }
 
-function writeVarint(out: Buffer, at: number, value: number): number {
+export function writeVarint(out: Buffer, at: number, value: number): number {
   let rest = value;
   let offset = at;
   while (rest >= 128) {

@@ -16,11 +16,14 @@ import type { Attestation, Attestation__Output } from '../api/generated/lianxin/
 import type { NodeSignature__Output } from '../api/generated/lianxin/v1/NodeSignature.ts';
 import { attestationSigningInput as signingInputWith } from '../verifier/attestation-verifier.ts';
 import { nodeCrypto } from '../verifier/node-crypto.ts';
-import { batchLeafHash, batchSigningInput, buildBatchTree } from './attestation-batch.ts';
-import { encodeAttestationBody } from './attestation-body-encoder.ts';
+import { HashSlab } from '../log/index.ts';
+import { batchSigningInput, buildBatchTree } from './attestation-batch.ts';
+import { batchFieldLength, writeBatchField } from './attestation-batch-field.ts';
+import { planAttestationBody, writeAttestationBody } from './attestation-body-encoder.ts';
 import {
   encodeAttestation,
   encodeAttestationTail,
+  encodeNormalized,
   normalizeAttestation,
   rememberedEncoding,
   rememberEncoding,
@@ -42,6 +45,14 @@ export type UnsignedAttestation = Omit<Attestation, 'format' | 'signature' | 'ba
  */
 export type AttestationBody = Omit<Attestation__Output, 'format' | 'signature' | 'batch'>;
 
+/** RFC 9162 §2.1.1 leaf prefix of a batch leaf hash (attestation-batch.ts). */
+const BATCH_LEAF_PREFIX = 0x00;
+
+/** The bytes as a Buffer without copying. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** The receipt key of a P-256 private key, its kid computed from the public key. */
 export function receiptKeyOf(privateKey: KeyObject): ReceiptKey {
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
@@ -60,11 +71,16 @@ export function signAttestationBatch(
   bodies: readonly AttestationBody[],
   receiptKey: ReceiptKey,
 ): Attestation__Output[] {
-  const unsigned = bodies.map((body) => ({ format: ATTESTATION_FORMAT, ...body }));
-  // The answers' shared fields (checkpoint, anchor) are encoded once per checkpoint (attestation-body-encoder.ts).
-  const encoded = unsigned.map((body) => encodeAttestationBody(body));
-  const { root, paths } = buildBatchTree(encoded.map((bytes) => batchLeafHash(bytes)));
   const size = bodies.length;
+  // Filled in once the batch is signed, then frozen: one object per answer.
+  const attestations: Mutable<Attestation__Output>[] = bodies.map((body) => ({
+    format: ATTESTATION_FORMAT,
+    ...body,
+    signature: null,
+    batch: null,
+  }));
+  const { unsigned, leafHashes } = encodeBodies(attestations);
+  const { root, paths } = buildBatchTree(leafHashes);
   const signature: NodeSignature__Output = Object.freeze({
     kid: receiptKey.kid,
     suite: SUITE_P256,
@@ -72,19 +88,68 @@ export function signAttestationBatch(
   });
   // The signature field is the same bytes for the whole batch: encoded once.
   const signatureField = encodeAttestationTail({ signature });
-  const rootBytes = Buffer.from(root);
-  return unsigned.map((body, index) => {
-    const path = (paths[index] ?? []).map((hash) => Buffer.from(hash));
-    const batch = Object.freeze({ index, size, root: rootBytes, path });
-    const attestation: Attestation__Output = Object.freeze({ ...body, signature, batch });
-    const bytes = Buffer.concat([
-      encoded[index] ?? new Uint8Array(0),
-      signatureField,
-      encodeAttestationTail({ batch }),
-    ]);
-    rememberEncoding(attestation, bytes);
-    return attestation;
+  const rootBytes = asBuffer(root);
+  const batches = attestations.map((_, index) =>
+    Object.freeze({ index, size, root: rootBytes, path: (paths[index] ?? []).map(asBuffer) }),
+  );
+  // Every answer's bytes in one allocation: per-answer buffers cost the pool a new chunk every few answers, and
+  // the GC one object each.
+  let total = 0;
+  unsigned.forEach((bytes, i) => {
+    total += bytes.length + signatureField.length + batchFieldLength(batches[i] ?? EMPTY_BATCH);
   });
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  return attestations.map((attestation, i) => {
+    const start = at;
+    const body = unsigned[i] ?? EMPTY;
+    const batch = batches[i] ?? EMPTY_BATCH;
+    out.set(body, at);
+    at += body.length;
+    out.set(signatureField, at);
+    at += signatureField.length;
+    at = writeBatchField(out, at, batch);
+    attestation.signature = signature;
+    attestation.batch = batch;
+    const frozen = Object.freeze(attestation);
+    rememberEncoding(frozen, out.subarray(start, at));
+    return frozen;
+  });
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const EMPTY = Buffer.alloc(0);
+const EMPTY_BATCH = Object.freeze({ index: 0, size: 0, root: EMPTY, path: [] });
+/** Batch leaf hashes: views of shared chunks (merkle-hash.ts), not an ArrayBuffer each. */
+const leafHashSlab = new HashSlab();
+
+/**
+ * The bodies' bytes (signature and batch unset), each a view of one allocation in which it follows a 0x00 byte,
+ * so that its RFC 9162 batch leaf hash, SHA-256(0x00 ‖ bytes), is taken in place.
+ */
+function encodeBodies(bodies: readonly Attestation__Output[]): { unsigned: Buffer[]; leafHashes: Buffer[] } {
+  // The answers' shared fields (checkpoint, anchor) are encoded once per checkpoint (attestation-body-encoder.ts).
+  const plans = bodies.map((body) => planAttestationBody(body) ?? asBuffer(encodeNormalized(body)));
+  let total = 0;
+  for (const plan of plans) total += 1 + plan.length;
+  const slab = Buffer.allocUnsafe(total);
+  let at = 0;
+  const unsigned: Buffer[] = [];
+  const leafHashes: Buffer[] = [];
+  for (const plan of plans) {
+    const prefixAt = at;
+    slab[at++] = BATCH_LEAF_PREFIX;
+    if (Buffer.isBuffer(plan)) {
+      slab.set(plan, at);
+      at += plan.length;
+    } else {
+      at = writeAttestationBody(plan, slab, at);
+    }
+    unsigned.push(slab.subarray(prefixAt + 1, at));
+    leafHashes.push(leafHashSlab.sha256(slab.subarray(prefixAt, at)));
+  }
+  return { unsigned, leafHashes };
 }
 
 /**

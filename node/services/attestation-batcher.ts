@@ -55,6 +55,40 @@ interface Waiting {
   readonly waitFor: number;
 }
 
+/**
+ * What a ticket reaches of its batcher. Tickets are objects of a class rather than closures made per call: every
+ * answer takes one, and the closures (each also named at run time by tsx's keepNames) were a measurable part of it.
+ */
+interface TicketDesk {
+  arrive(waiting: Waiting): void;
+  leave(): void;
+}
+
+class Ticket implements BatchTicket {
+  readonly #desk: TicketDesk;
+  readonly #waitFor: number;
+  #settled = false;
+
+  constructor(desk: TicketDesk, waitFor: number) {
+    this.#desk = desk;
+    this.#waitFor = waitFor;
+  }
+
+  sign(body: AttestationBody): Promise<Attestation__Output> {
+    if (this.#settled) return Promise.reject(new NodeError('INTERNAL', 'an attestation batch ticket was used twice'));
+    this.#settled = true;
+    return new Promise<Attestation__Output>((resolve, reject) => {
+      this.#desk.arrive({ body, resolve, reject, waitFor: this.#waitFor });
+    });
+  }
+
+  withdraw(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#desk.leave();
+  }
+}
+
 export class AttestationBatcher {
   readonly #receiptKey: ReceiptKey;
   readonly #maxBatch: number;
@@ -64,6 +98,17 @@ export class AttestationBatcher {
   #waiting: Waiting[] = [];
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
+  readonly #desk: TicketDesk = {
+    arrive: (waiting) => {
+      this.#coming--;
+      this.#waiting.push(waiting);
+      this.#settle();
+    },
+    leave: () => {
+      this.#coming--;
+      this.#settle();
+    },
+  };
 
   constructor(receiptKey: ReceiptKey, init: Readonly<AttestationBatcherInit> = {}) {
     this.#receiptKey = receiptKey;
@@ -74,25 +119,7 @@ export class AttestationBatcher {
   /** Announces an answer to come: batches then wait for it (up to `maxWaitMs`). */
   expect({ waitFor = 1 }: ExpectOptions = {}): BatchTicket {
     this.#coming++;
-    let settled = false;
-    const leave = () => {
-      if (settled) return false;
-      settled = true;
-      this.#coming--;
-      return true;
-    };
-    return {
-      sign: (body) => {
-        if (!leave()) return Promise.reject(new NodeError('INTERNAL', 'an attestation batch ticket was used twice'));
-        return new Promise<Attestation__Output>((resolve, reject) => {
-          this.#waiting.push({ body, resolve, reject, waitFor });
-          this.#settle();
-        });
-      },
-      withdraw: () => {
-        if (leave()) this.#settle();
-      },
-    };
+    return new Ticket(this.#desk, waitFor);
   }
 
   #settle(): void {

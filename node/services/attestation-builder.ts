@@ -9,7 +9,7 @@ import type { AnchoredCheckpoint, CheckpointAnchorer } from '../anchor/index.ts'
 import { NodeError } from '../api/errors.ts';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import type { SignedCheckpoint, TransparencyLog } from '../log/index.ts';
-import type { ReceiptKey } from '../receipts/index.ts';
+import type { AttestationBody, ReceiptKey } from '../receipts/index.ts';
 import {
   AttestationBatcher,
   type AttestationBatcherInit,
@@ -18,7 +18,7 @@ import {
 } from './attestation-batcher.ts';
 
 export interface AttestationBuilderComponents {
-  readonly log: Pick<TransparencyLog, 'leaf' | 'inclusionProof' | 'latestCheckpoint'>;
+  readonly log: Pick<TransparencyLog, 'leafWithInclusionProof' | 'latestCheckpoint'>;
   readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize' | 'anchorCovering'>;
   readonly receiptKey: ReceiptKey;
   /** The issuer: this node's MSP ID. */
@@ -61,7 +61,11 @@ interface CoveredRange {
   from: number;
   readonly anchored: AnchoredCheckpoint;
   readonly checkpoint: SignedCheckpoint;
+  /** The attestation fields every answer against this anchor shares: built once, frozen. */
+  readonly shared: SharedFields;
 }
+
+type SharedFields = Readonly<Pick<AttestationBody, 'checkpoint' | 'anchor' | 'state'>>;
 
 export function createAttestationBuilder(c: Readonly<AttestationBuilderComponents>): AttestationBuilder {
   /**
@@ -70,6 +74,13 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
    * checkpoint size.
    */
   let covered: CoveredRange[] = [];
+
+  const anchorOf = (anchored: AnchoredCheckpoint): NonNullable<AttestationBody['anchor']> => ({
+    channel: c.channel,
+    chaincode: c.chaincode,
+    transactionId: anchored.transactionId,
+    blockNumber: anchored.blockNumber,
+  });
 
   const remembered = (leafIndex: number): CoveredRange | undefined => {
     let low = 0;
@@ -90,54 +101,43 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
       return known;
     }
     if (covered.length >= MAX_REMEMBERED_ANCHORS) covered = [];
-    const range = { from: leafIndex, anchored, checkpoint: checkpointOf(anchored) };
+    const checkpoint = checkpointOf(anchored);
+    const range = { from: leafIndex, anchored, checkpoint, shared: sharedFields(checkpoint, anchorOf(anchored)) };
     covered = [...covered, range].sort((a, b) => a.checkpoint.size - b.checkpoint.size);
     return range;
   };
 
-  const firstAnchorCovering = async (leafIndex: number): Promise<CoveredRange | undefined> => {
-    if (leafIndex >= c.anchorer.anchoredSize) return undefined;
-    const known = remembered(leafIndex);
-    if (known) return known;
+  /** Looked up in the anchor sublevel: what `remembered` does not know yet. */
+  const lookUpFirstAnchor = async (leafIndex: number): Promise<CoveredRange | undefined> => {
     const anchored = await c.anchorer.anchorCovering(leafIndex);
     return anchored && remember(leafIndex, anchored);
   };
-
-  const anchorOf = (anchored: AnchoredCheckpoint) => ({
-    channel: c.channel,
-    chaincode: c.chaincode,
-    transactionId: anchored.transactionId,
-    blockNumber: anchored.blockNumber,
-  });
 
   const batcher = new AttestationBatcher(c.receiptKey, c.batching);
 
   const attest = async (leafIndex: number, ticket: BatchTicket): Promise<Attestation__Output> => {
     try {
-      const anchoredRange = await firstAnchorCovering(leafIndex);
-      const anchored = anchoredRange?.anchored;
+      // Remembered ranges answer almost every call: no promise for them.
+      const anchoredRange =
+        leafIndex < c.anchorer.anchoredSize
+          ? (remembered(leafIndex) ?? (await lookUpFirstAnchor(leafIndex)))
+          : undefined;
       const checkpoint = anchoredRange?.checkpoint ?? c.log.latestCheckpoint();
       if (checkpoint === undefined || checkpoint.size <= leafIndex) {
         throw new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is not yet checkpointed: retry shortly`, {
           retryAfterMs: c.uncheckpointedRetryAfterMs,
         });
       }
-      const [leaf, hashes] = await Promise.all([
-        c.log.leaf(leafIndex),
-        c.log.inclusionProof(leafIndex, checkpoint.size),
-      ]);
+      // The leaf and its proof in one call: the proof's sibling leaf hash comes from the leaf's own entry bundle.
+      const { leaf, hashes } = await c.log.leafWithInclusionProof(leafIndex, checkpoint.size);
       // Every field present (AttestationBody): the signer encodes it once, as is.
+      const shared = anchoredRange?.shared ?? sharedFields(checkpoint, null);
       return await ticket.sign({
-        leaf: asBuffer(leaf),
-        inclusion: { leafIndex, treeSize: checkpoint.size, hashes: hashes.map(asBuffer) },
-        checkpoint: {
-          note: checkpoint.note,
-          origin: checkpoint.origin,
-          size: checkpoint.size,
-          rootHash: asBuffer(checkpoint.rootHash),
-        },
-        anchor: anchored ? anchorOf(anchored) : null,
-        state: anchored ? 'EVIDENCE_STATE_ANCHORED' : 'EVIDENCE_STATE_CHECKPOINTED',
+        leaf,
+        inclusion: { leafIndex, treeSize: checkpoint.size, hashes },
+        checkpoint: shared.checkpoint,
+        anchor: shared.anchor,
+        state: shared.state,
         issuedAtMs: Date.now(),
         issuer: c.mspId,
       });
@@ -149,16 +149,41 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
   return {
     // Announced before the lookups, so that answers being looked up meanwhile join this one's batch.
     attest: (leafIndex) => attest(leafIndex, batcher.expect()),
-    announce(options) {
-      const ticket = batcher.expect(options);
-      return {
-        attest: (leafIndex) => attest(leafIndex, ticket),
-        withdraw: () => {
-          ticket.withdraw();
-        },
-      };
-    },
+    announce: (options) => new Announced(attest, batcher.expect(options)),
   };
+}
+
+/** An announced attestation: an object per answer, not closures (tsx names each closure it makes, per call). */
+class Announced implements AnnouncedAttestation {
+  readonly #build: (leafIndex: number, ticket: BatchTicket) => Promise<Attestation__Output>;
+  readonly #ticket: BatchTicket;
+
+  constructor(build: (leafIndex: number, ticket: BatchTicket) => Promise<Attestation__Output>, ticket: BatchTicket) {
+    this.#build = build;
+    this.#ticket = ticket;
+  }
+
+  attest(leafIndex: number): Promise<Attestation__Output> {
+    return this.#build(leafIndex, this.#ticket);
+  }
+
+  withdraw(): void {
+    this.#ticket.withdraw();
+  }
+}
+
+/** The checkpoint, anchor and state of answers against `checkpoint`, ANCHORED by `anchor` or CHECKPOINTED. */
+function sharedFields(checkpoint: SignedCheckpoint, anchor: AttestationBody['anchor']): SharedFields {
+  return Object.freeze({
+    checkpoint: Object.freeze({
+      note: checkpoint.note,
+      origin: checkpoint.origin,
+      size: checkpoint.size,
+      rootHash: asBuffer(checkpoint.rootHash),
+    }),
+    anchor: anchor && Object.freeze(anchor),
+    state: anchor ? 'EVIDENCE_STATE_ANCHORED' : 'EVIDENCE_STATE_CHECKPOINTED',
+  });
 }
 
 /** An anchored note, parsed: the anchorer wrote it, so a note that does not parse is corruption. */
