@@ -8,6 +8,7 @@ import { setChaincodeLogLevel, startInProcessChaincode } from '../chaincode/inde
 import type { ChaincodeConnection } from '../types.ts';
 import { validateBlock } from '../validation/index.ts';
 import { CHANNEL, createTestLedger, type TestLedger } from '../validation/test-ledger.ts';
+import { countingDecodes } from '../validation/count-decodes.ts';
 import { Endorser, type Endorsement } from './endorser.ts';
 import { PreparedTransactions, type PreparedTransaction } from './prepared-transactions.ts';
 
@@ -131,18 +132,9 @@ describe('the prepared transaction', () => {
     });
     const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store };
     const byItself = await validateBlock(block, context);
-    const decode = peer.Transaction.deserializeBinary.bind(peer.Transaction);
-    let decodes = 0;
-    peer.Transaction.deserializeBinary = (bytes) => {
-      decodes++;
-      return decode(bytes);
-    };
-    let withRecords;
-    try {
-      withRecords = await validateBlock(block, { ...context, decoded: (e) => known.get(e) });
-    } finally {
-      peer.Transaction.deserializeBinary = decode;
-    }
+    const { result: withRecords, decodes } = await countingDecodes(peer.Transaction, () =>
+      validateBlock(block, { ...context, decoded: (e) => known.get(e) }),
+    );
     expect(withRecords).toEqual(byItself);
     // The changed payload, signed again by its client, no longer carries the endorsement of the original: had the
     // record been used for it, it would be VALID.

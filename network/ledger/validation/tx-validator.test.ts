@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildBlock, buildGenesisBlock, decodeEnvelope, tryReadChannelHeader } from '../block/index.ts';
 import { sha256Hex } from '../../crypto/index.ts';
 import { validateBlock } from './tx-validator.ts';
+import { countingDecodes } from './count-decodes.ts';
 import { buildEndorserTransaction, type EndorserTxOptions } from './test-tx-builder.ts';
 import { CHANNEL, createTestLedger, type TestLedger } from './test-ledger.ts';
 
@@ -72,18 +73,9 @@ describe('validateBlock', () => {
         }
       }),
     );
-    const deserialize = common.Envelope.deserializeBinary.bind(common.Envelope);
-    let decodes = 0;
-    common.Envelope.deserializeBinary = (bytes) => {
-      decodes++;
-      return deserialize(bytes);
-    };
-    let withDecoded;
-    try {
-      withDecoded = await validateBlock(block, { ...context, decoded: (e) => admitted.get(e) });
-    } finally {
-      common.Envelope.deserializeBinary = deserialize;
-    }
+    const { result: withDecoded, decodes } = await countingDecodes(common.Envelope, () =>
+      validateBlock(block, { ...context, decoded: (e) => admitted.get(e) }),
+    );
     expect(withDecoded).toEqual(byItself);
     expect(byItself.codes).toEqual([
       Code.VALID,
