@@ -154,6 +154,12 @@ const benchmark: Benchmark = {
             unit: 'ms',
             note: `${unary.withoutClientGc.toLocaleString('en')} calls: the tail without the client's GC`,
           },
+          {
+            label: '  its client process: heap allocated per call',
+            value: unary.allocatedPerCall / 1024,
+            unit: 'KiB',
+            note: `${(unary.promotedPerCall / 1024).toFixed(2)} KiB per call promoted by its scavenges`,
+          },
           ...limitFigures(p256.sign),
           ...limitFigures(grpc.streaming),
           ...limitFigures(grpcOne.unary),
