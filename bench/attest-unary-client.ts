@@ -7,7 +7,9 @@
  * load phase's leftovers, and a bank's client holds none of them. Moving the calls here did not shorten the tail
  * (2026-12-05, bench/RESULTS.md): this lean process's young-generation scavenges still promote ~3 MB each and
  * pause it 12–17 ms about every 400 ms: the garbage comes from the calls themselves (grpc-js, decoding the
- * answers), which a bank's client pays too.
+ * answers), which a bank's client pays too: a finished grpc-js call over TLS, with the answer its closure holds,
+ * survives every scavenge and dies only at a mark-compact (bench/RESULTS.md, 2026-12-06 "unary Attest p99": a bare
+ * grpc-js echo client promotes 7.5–9.4 KiB per call, this one 10.6–13.0).
  * The pauses stay in the latencies (they are the client's) and are reported beside them, with the p99 of the
  * calls none of them overlapped.
  */
