@@ -7,12 +7,16 @@
  * load phase's leftovers, and a bank's client holds none of them. Moving the calls here did not shorten the tail
  * (2026-12-05, bench/RESULTS.md): this lean process's young-generation scavenges still promote ~3 MB each and
  * pause it 12–17 ms about every 400 ms: the garbage comes from the calls themselves (grpc-js, decoding the
- * answers), which a bank's client pays too.
+ * answers), which a bank's client pays too: a finished grpc-js call over TLS, with the answer its closure holds,
+ * survives every scavenge and dies only at a mark-compact (bench/RESULTS.md, 2026-12-06 "unary Attest p99": a bare
+ * grpc-js echo client promotes 7.5–9.4 KiB per call, this one 10.6–13.0).
  * The pauses stay in the latencies (they are the client's) and are reported beside them, with the p99 of the
  * calls none of them overlapped.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import * as grpc from '@grpc/grpc-js';
 import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/AttestResponse.ts';
 import { lianxinV1 } from '../node/api/index.ts';
@@ -50,6 +54,9 @@ export interface UnaryClientResult {
   /** The timed calls no GC pause of this process overlapped, and their p99: the tail without the client's GC. */
   readonly withoutClientGc: number;
   readonly withoutClientGcP99Ms: number;
+  /** Bytes this process allocated per timed call (heap growth between GCs), and what its scavenges promoted per call. */
+  readonly allocatedPerCall: number;
+  readonly promotedPerCall: number;
 }
 
 const [json] = process.argv.slice(2);
@@ -94,6 +101,10 @@ try {
     for (const entry of list.getEntries()) pauses.push([entry.startTime, entry.startTime + entry.duration]);
   });
   observer.observe({ entryTypes: ['gc'] });
+  const profiler = new GCProfiler();
+  const heapAtStart = getHeapStatistics().used_heap_size;
+  profiler.start();
+  const sampling = await startPromotedSampling();
   const timed = await runClosedLoop(attest, {
     concurrency: args.concurrency,
     maxOperations: args.maxOperations,
@@ -102,6 +113,8 @@ try {
     firstIndex: warm.nextIndex,
   });
   observer.disconnect();
+  await sampling?.stop();
+  const heap = heapFlow(heapAtStart, profiler.stop().statistics, getHeapStatistics().used_heap_size);
   const { firstFailure, nextIndex: _next, ...figures } = timed;
   const result: UnaryClientResult = {
     ...figures,
@@ -111,6 +124,8 @@ try {
     gcPauses: pauses.length,
     gcMaxMs: Math.max(0, ...pauses.map(([start, end]) => end - start)),
     ...p99Without(spans, pauses),
+    allocatedPerCall: heap.allocated / Math.max(1, timed.succeeded + timed.failed),
+    promotedPerCall: heap.promoted / Math.max(1, timed.succeeded + timed.failed),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
@@ -129,5 +144,51 @@ function p99Without(spans: readonly number[], pauses: readonly (readonly [number
   return {
     withoutClientGc: latencies.length,
     withoutClientGcP99Ms: latencies[Math.min(latencies.length - 1, Math.floor(0.99 * latencies.length))] ?? NaN,
+  };
+}
+
+type GcStatistics = NonNullable<ReturnType<GCProfiler['stop']>>['statistics'][number];
+
+/**
+ * Bytes allocated between heap sizes `start` and `end` with the GCs `statistics` between them (each GC's heap
+ * before it less the heap after the one before) and bytes the scavenges moved into the old generation (promoted):
+ * what a call leaves alive through a young-generation collection is what makes those pauses long.
+ */
+function heapFlow(start: number, statistics: readonly GcStatistics[], end: number) {
+  const oldSpace = (spaces: GcStatistics['beforeGC']['heapSpaceStatistics']) =>
+    spaces.find((space) => space.spaceName === 'old_space')?.spaceUsedSize ?? 0;
+  let allocated = 0;
+  let promoted = 0;
+  let after = start;
+  for (const gc of statistics) {
+    allocated += gc.beforeGC.heapStatistics.usedHeapSize - after;
+    after = gc.afterGC.heapStatistics.usedHeapSize;
+    if (gc.gcType === 'Scavenge')
+      promoted += oldSpace(gc.afterGC.heapSpaceStatistics) - oldSpace(gc.beforeGC.heapSpaceStatistics);
+  }
+  return { allocated: allocated + end - after, promoted };
+}
+
+/**
+ * With `LIANXIN_BENCH_UNARY_HEAP_PROF=<file>`, samples the allocations of the timed calls that a scavenge did not
+ * collect (V8's sampling heap profiler, keeping what minor GCs freed out and what major GCs freed in) and writes
+ * the .heapprofile there: where the objects that the client's scavenges promote were allocated.
+ */
+async function startPromotedSampling() {
+  const file = process.env.LIANXIN_BENCH_UNARY_HEAP_PROF;
+  if (file === undefined || file === '') return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: false,
+  });
+  return {
+    async stop() {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+    },
   };
 }

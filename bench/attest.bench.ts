@@ -22,6 +22,7 @@ import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { measureCpu, waitUntilIdle } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { limitFigures, measureGrpc, measureP256, ratioToLimit } from './machine-limits.ts';
+import { fetchMetrics } from './node-metrics.ts';
 import { startBenchNode, type NodeProcess } from './node-process.ts';
 import { runWindowedStream } from './windowed-stream.ts';
 import type { UnaryClientArgs, UnaryClientResult } from './attest-unary-client.ts';
@@ -64,6 +65,7 @@ const benchmark: Benchmark = {
           record: { subject: testUscc(Math.floor(Math.random() * records)), kind: KIND },
         });
         // From its own process, as a bank's client calls (attest-unary-client.ts says why).
+        const nodeGcBefore = gcDurations(await fetchMetrics(node.metricsAddress));
         const unary = await runUnaryClient({
           address: node.server.address,
           caFile: orgPaths(members.cryptoDir, AGENCY).tlsca.cert,
@@ -74,6 +76,8 @@ const benchmark: Benchmark = {
           ...ATTEST_UNARY,
         });
         if (unary.failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(unary.failed)} unary Attest failed`);
+        // The node's side of the tail: its GC pauses while it answered the unary calls (prom-client's histogram).
+        const nodeGc = gcDurations(await fetchMetrics(node.metricsAddress), nodeGcBefore);
         /** Sum over answers of their batch's size: the answer-weighted mean batch a signature covers. */
         let batchSizes = 0;
         const stream = await measureCpu(processes, () =>
@@ -153,6 +157,18 @@ const benchmark: Benchmark = {
             value: unary.withoutClientGcP99Ms,
             unit: 'ms',
             note: `${unary.withoutClientGc.toLocaleString('en')} calls: the tail without the client's GC`,
+          },
+          {
+            label: '  the node: GC pause per call',
+            value: ((nodeGc.minor.seconds + nodeGc.major.seconds) * 1e6) / unary.succeeded,
+            unit: 'µs',
+            note: `${String(nodeGc.minor.count)} scavenges (mean ${((nodeGc.minor.seconds * 1000) / Math.max(1, nodeGc.minor.count)).toFixed(1)} ms), ${String(nodeGc.major.count)} mark-compacts (mean ${((nodeGc.major.seconds * 1000) / Math.max(1, nodeGc.major.count)).toFixed(1)} ms)`,
+          },
+          {
+            label: '  its client process: heap allocated per call',
+            value: unary.allocatedPerCall / 1024,
+            unit: 'KiB',
+            note: `${(unary.promotedPerCall / 1024).toFixed(2)} KiB per call promoted by its scavenges`,
           },
           ...limitFigures(p256.sign),
           ...limitFigures(grpc.streaming),
@@ -238,4 +254,32 @@ async function runUnaryClient(args: Readonly<UnaryClientArgs>): Promise<UnaryCli
   });
   const line = stdout.trim().split('\n').at(-1) ?? '';
   return JSON.parse(line) as UnaryClientResult;
+}
+
+interface GcDuration {
+  readonly count: number;
+  readonly seconds: number;
+}
+
+/**
+ * The node's GC pauses by kind from its /metrics text (prom-client's `nodejs_gc_duration_seconds`), less those in
+ * `before` when given.
+ */
+function gcDurations(
+  text: string,
+  before?: Readonly<Record<'minor' | 'major', GcDuration>>,
+): Record<'minor' | 'major', GcDuration> {
+  const of = (kind: 'minor' | 'major'): GcDuration => {
+    const sample = (suffix: string) =>
+      Number(
+        new RegExp(`^nodejs_gc_duration_seconds_${suffix}\\{(?:[^}]*,)?kind="${kind}"[^}]*\\} (\\S+)$`, 'm').exec(
+          text,
+        )?.[1] ?? 0,
+      );
+    return {
+      count: sample('count') - (before?.[kind].count ?? 0),
+      seconds: sample('sum') - (before?.[kind].seconds ?? 0),
+    };
+  };
+  return { minor: of('minor'), major: of('major') };
 }
