@@ -12,6 +12,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import type { RecordBatch__Output } from '../node/api/generated/lianxin/v1/RecordBatch.ts';
 import { openTransparencyLog, p256LogSigner, type LogDatabase, type LogPut } from '../node/log/index.ts';
 import { RecordStore } from '../node/records/index.ts';
@@ -32,6 +33,27 @@ function recordCount(): number {
     throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_STORE_RECORDS must be a multiple of 1,000, not "${text}"`);
   }
   return count;
+}
+
+/**
+ * The main thread's garbage collections while `count` runs: young-generation ones (scavenges) and all, with their
+ * pauses. What the ingest path allocates per record and keeps alive across a commit's fsync shows here (bench/
+ * RESULTS.md, "issue 13: ingestgc").
+ */
+function watchGc(): () => { scavenges: number; all: number; pauseMs: number } {
+  const entries: PerformanceEntry[] = [];
+  const observer = new PerformanceObserver((list) => entries.push(...list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  return () => {
+    entries.push(...observer.takeRecords());
+    observer.disconnect();
+    const kind = (entry: PerformanceEntry) => (entry as { detail?: { kind?: number } }).detail?.kind;
+    return {
+      scavenges: entries.filter((entry) => kind(entry) === perfConstants.NODE_PERFORMANCE_GC_MINOR).length,
+      all: entries.length,
+      pauseMs: entries.reduce((sum, entry) => sum + entry.duration, 0),
+    };
+  };
 }
 
 /** Bytes this process has caused to be written to storage (proc(5) /proc/self/io); undefined where unknown. */
@@ -97,6 +119,7 @@ const benchmark: Benchmark = {
         );
         bytes.clear();
         const writtenBefore = await writeBytes();
+        const gc = watchGc();
         const cpu = process.cpuUsage();
         const mainThread = process.threadCpuUsage();
         const started = performance.now();
@@ -111,6 +134,7 @@ const benchmark: Benchmark = {
         const seconds = (performance.now() - started) / 1000;
         const used = process.cpuUsage(cpu);
         const usedMain = process.threadCpuUsage(mainThread);
+        const collections = gc();
         const ingested = log.size;
         await log.close();
         await db.close();
@@ -131,6 +155,24 @@ const benchmark: Benchmark = {
           },
           { label: '  process CPU per record', value: processMicros, unit: 'µs', note: "LevelDB's threads included" },
           { label: '  main thread CPU per record', value: perRecord(usedMain.user + usedMain.system), unit: 'µs' },
+          {
+            label: '    of it system time',
+            value: perRecord(usedMain.system),
+            unit: 'µs',
+            note: "mostly page faults: V8's new young-generation pages and malloc's (perf, bench/RESULTS.md)",
+          },
+          {
+            label: '  young-generation collections per 100,000 records',
+            value: (collections.scavenges * 100_000) / ingested,
+            unit: '',
+            note: `${String(collections.all)} collections in all`,
+          },
+          {
+            label: '  GC pause per record',
+            value: perRecord(collections.pauseMs * 1000),
+            unit: 'µs',
+            note: 'main thread',
+          },
           {
             label: '  storage writes per record',
             value:

@@ -369,7 +369,10 @@ export class RecordStore {
   ): Decided | NodeError {
     const decided: Decided = { results: [], appended: [], relative: [] };
     const own = new Map<string, Appended>();
-    for (const [i, record] of batch.records.entries()) {
+    // An indexed loop: `entries()` allocates an iterator result and an [index, record] pair per record.
+    const { records } = batch;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as PreparedRecord;
       const value = found[i];
       const earlier = value === undefined ? (appendedById.get(record.id) ?? own.get(record.id)) : undefined;
       const digest = value === undefined ? earlier?.record.digest : storedDigest(value);
