@@ -6,7 +6,7 @@
  * and size written even when 0, root even when empty, one path entry per hash. attestation-batch-field.test.ts
  * checks the two agree byte for byte.
  */
-import { varintLength, writeVarint } from './attestation-body-encoder.ts';
+import { varintLength, writeVarint } from '../records/protobuf-wire.ts';
 
 /** The attestation's place in its batch, as the signer fills in `AttestationBatch`. */
 export interface BatchFieldValues {
@@ -43,18 +43,18 @@ export function writeBatchField(out: Buffer, at: number, batch: BatchFieldValues
   const { index, size, root, path } = batch;
   if (!isUint32(index) || !isUint32(size)) throw new RangeError(`batch index ${index} or size ${size} is no uint32`);
   out[at++] = BATCH_TAG;
-  at = writeVarint(out, at, messageLength(batch));
+  at = writeVarint(out, messageLength(batch), at);
   out[at++] = INDEX_TAG;
-  at = writeVarint(out, at, index);
+  at = writeVarint(out, index, at);
   out[at++] = SIZE_TAG;
-  at = writeVarint(out, at, size);
+  at = writeVarint(out, size, at);
   out[at++] = ROOT_TAG;
-  at = writeVarint(out, at, root.length);
+  at = writeVarint(out, root.length, at);
   out.set(root, at);
   at += root.length;
   for (const hash of path) {
     out[at++] = PATH_TAG;
-    at = writeVarint(out, at, hash.length);
+    at = writeVarint(out, hash.length, at);
     out.set(hash, at);
     at += hash.length;
   }

@@ -15,6 +15,7 @@
 import protobuf from 'protobufjs/light.js';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import { VERIFIER_DESCRIPTOR } from '../verifier/generated/verifier-descriptor.ts';
+import { LENGTH_DELIMITED, tag, VARINT, varintLength, writeVarint } from '../records/protobuf-wire.ts';
 import { encodeNormalized } from './attestation-codec.ts';
 
 /** An attestation as the signer encodes it: every field present, no signature or batch yet. */
@@ -26,9 +27,6 @@ const MAX_SHARED = 64;
 /** The verifier core's message type (evidence-codec.ts builds it from the same descriptor). */
 const ATTESTATION = protobuf.Root.fromJSON(VERIFIER_DESCRIPTOR).lookupType('lianxin.v1.Attestation');
 /** Wire types: varint, length-delimited. */
-const VARINT = 0;
-const LEN = 2;
-const tag = (field: number, wireType: number): number => (field << 3) | wireType;
 
 /** Fields 4 to 6 as they were encoded: copies of their values, compared by value (the caller's objects may change). */
 interface Shared {
@@ -105,31 +103,31 @@ export function writeAttestationBody(plan: BodyPlan, out: Buffer, at: number): n
   const { format, leaf, issuedAtMs, issuer } = plan.body;
   const { inclusion, inclusionLength, middle } = plan;
   const start = at;
-  out[at++] = tag(1, LEN);
-  at = writeVarint(out, at, format.length);
+  out[at++] = tag(1, LENGTH_DELIMITED);
+  at = writeVarint(out, format.length, at);
   at += out.write(format, at, 'latin1');
-  out[at++] = tag(2, LEN);
-  at = writeVarint(out, at, leaf.length);
+  out[at++] = tag(2, LENGTH_DELIMITED);
+  at = writeVarint(out, leaf.length, at);
   out.set(leaf, at);
   at += leaf.length;
-  out[at++] = tag(3, LEN);
-  at = writeVarint(out, at, inclusionLength);
+  out[at++] = tag(3, LENGTH_DELIMITED);
+  at = writeVarint(out, inclusionLength, at);
   out[at++] = tag(1, VARINT);
-  at = writeVarint(out, at, inclusion.leafIndex);
+  at = writeVarint(out, inclusion.leafIndex, at);
   out[at++] = tag(2, VARINT);
-  at = writeVarint(out, at, inclusion.treeSize);
+  at = writeVarint(out, inclusion.treeSize, at);
   for (const hash of inclusion.hashes) {
-    out[at++] = tag(3, LEN);
-    at = writeVarint(out, at, hash.length);
+    out[at++] = tag(3, LENGTH_DELIMITED);
+    at = writeVarint(out, hash.length, at);
     out.set(hash, at);
     at += hash.length;
   }
   out.set(middle, at);
   at += middle.length;
   out[at++] = tag(7, VARINT);
-  at = writeVarint(out, at, issuedAtMs);
-  out[at++] = tag(8, LEN);
-  at = writeVarint(out, at, issuer.length);
+  at = writeVarint(out, issuedAtMs, at);
+  out[at++] = tag(8, LENGTH_DELIMITED);
+  at = writeVarint(out, issuer.length, at);
   at += out.write(issuer, at, 'latin1');
   if (at - start !== plan.length) throw new RangeError(`attestation body: wrote ${at - start} of ${plan.length} bytes`);
   return at;
@@ -199,24 +197,6 @@ function isVarint(value: number): boolean {
 /** A length-delimited field of `length` bytes, its one-byte tag and its length included. */
 function delimited(length: number): number {
   return 1 + varintLength(length) + length;
-}
-
-export function varintLength(value: number): number {
-  let length = 1;
-  // Division, not shifts: shifts truncate to 32 bits, and timestamps and tree sizes go beyond.
-  for (let rest = value; rest >= 128; rest = Math.floor(rest / 128)) length++;
-  return length;
-}
-
-export function writeVarint(out: Buffer, at: number, value: number): number {
-  let rest = value;
-  let offset = at;
-  while (rest >= 128) {
-    out[offset++] = (rest % 128) | 0x80;
-    rest = Math.floor(rest / 128);
-  }
-  out[offset++] = rest;
-  return offset;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

@@ -1,8 +1,8 @@
 /**
- * Protocol Buffers wire-format pieces for the hand-written fast paths of the bulk ingest (credit leaves, RecordBatch,
- * IngestAck): protobufjs builds a message object per record, which at 50k records/s costs more than the encoding
- * itself. Each fast path writes exactly protobufjs's bytes for the shapes it takes and hands anything else to
- * protobufjs (tests compare both byte for byte).
+ * Protocol Buffers wire-format pieces for the node's hand-written fast paths (the bulk ingest's credit leaves,
+ * RecordBatch and IngestAck; the attestation signer's bodies and batch field): protobufjs builds a message object per
+ * record, which at 50k records/s costs more than the encoding itself. Each fast path writes exactly protobufjs's
+ * bytes for the shapes it takes and hands anything else to protobufjs (tests compare both byte for byte).
  */
 export const VARINT = 0;
 export const LENGTH_DELIMITED = 2;
