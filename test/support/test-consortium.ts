@@ -18,10 +18,8 @@ import { ledgerNode } from '../../network/consortium-ledger.ts';
 
 export const CONSORTIUM_FILE = new URL('../../network/consortium.yaml', import.meta.url).pathname;
 
-/** The `lianxin` CLI's connection flags for `mspId`'s User1 calling the node at `address` (as npm start prints them). */
-export const cliFlags = (address: string, cryptoDir: string, mspId: string): string[] => [
-  '--node',
-  address,
+/** The `lianxin` CLI's flags naming `mspId`'s User1 and the consortium, whatever it calls. */
+const identityFlags = (cryptoDir: string, mspId: string): string[] => [
   '--crypto-dir',
   cryptoDir,
   '--msp',
@@ -30,14 +28,16 @@ export const cliFlags = (address: string, cryptoDir: string, mspId: string): str
   CONSORTIUM_FILE,
 ];
 
+/** The `lianxin` CLI's connection flags for `mspId`'s User1 calling the node at `address` (as npm start prints them). */
+export const cliFlags = (address: string, cryptoDir: string, mspId: string): string[] => [
+  '--node',
+  address,
+  ...identityFlags(cryptoDir, mspId),
+];
+
 /** The `lianxin` CLI's flags for `mspId`'s User1 calling the ledger at `ledger` directly (bundle, consent, report). */
 export const ledgerCliFlags = (ledger: string, cryptoDir: string, mspId: string): string[] => [
-  '--crypto-dir',
-  cryptoDir,
-  '--msp',
-  mspId,
-  '--consortium',
-  CONSORTIUM_FILE,
+  ...identityFlags(cryptoDir, mspId),
   '--ledger',
   ledger,
 ];
