@@ -72,6 +72,7 @@ function countingLog(inner: LogDatabase, bytes: Map<string, number>): LogDatabas
   return {
     get: (key) => inner.get(key),
     getMany: (keys) => inner.getMany(keys),
+    values: (range) => inner.values(range),
     batch: (operations: LogPut[], options) => {
       for (const { key, value } of operations)
         add(`log ${String.fromCharCode(key[0] ?? 0)}`, 5 + key.length + value.length);
