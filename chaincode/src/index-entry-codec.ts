@@ -120,6 +120,7 @@ export interface IndexEntryFieldsAt {
  */
 export class IndexEntriesWriter {
   readonly #bytes: Buffer;
+  readonly #capacity: number;
   #at = HEADER_BYTES;
   #count = 0;
 
@@ -127,6 +128,7 @@ export class IndexEntriesWriter {
   constructor(maxEntries: number) {
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 0 || maxEntries > MAX_INDEX_ENTRIES)
       invalid('indexEntries', `must hold at most ${MAX_INDEX_ENTRIES} entries`);
+    this.#capacity = maxEntries;
     this.#bytes = Buffer.allocUnsafe(HEADER_BYTES + maxEntries * (FIXED_ENTRY_BYTES + MAX_KIND_BYTES));
   }
 
@@ -140,11 +142,17 @@ export class IndexEntriesWriter {
    * lengths are checked here (they fix the layout); everything else by `finish`.
    */
   add(leafIndex: number, leafHash: Uint8Array, leafHashAt: number, source: Uint8Array, at: IndexEntryFieldsAt): void {
+    if (this.#count >= this.#capacity) {
+      invalid(
+        'indexEntries',
+        this.#capacity === MAX_INDEX_ENTRIES
+          ? `must hold at most ${MAX_INDEX_ENTRIES} entries`
+          : `holds more entries than the ${this.#capacity} its writer was made for`,
+      );
+    }
     const field = `indexEntries[${this.#count}]`;
     if (at.subjectLength !== SUBJECT_BYTES) invalid(`${field}.subject`, `must be ${SUBJECT_BYTES} characters`);
     if (at.kindLength === 0 || at.kindLength > MAX_KIND_BYTES) invalid(`${field}.kind`, 'has a bad length');
-    if (this.#at + FIXED_ENTRY_BYTES + at.kindLength > this.#bytes.length)
-      invalid('indexEntries', 'holds more entries than the writer was made for');
     if (leafHashAt < 0 || leafHashAt + HASH_BYTES > leafHash.length)
       invalid(`${field}.leafHash`, `must be ${HASH_BYTES} bytes`);
     if (at.digestAt < 0 || at.digestAt + HASH_BYTES > source.length)

@@ -112,6 +112,38 @@ describe('anchorIndexEntries', () => {
     }
   });
 
+  it("bounds the entries, not the leaves, by the chaincode's 10,000 per anchor", async () => {
+    const record = (n: number): CreditLeafFields => ({
+      subject: testUscc(n),
+      kind: 'loan',
+      version: 1,
+      digest: Buffer.alloc(32, n % 256),
+      contentType: 'application/json',
+    });
+    const contract = encodeLogLeaf({
+      version: 1,
+      org: ORIGIN,
+      appendedAtMs: 5,
+      nonce: Buffer.alloc(16, 1),
+      contract: { documentDigest: Buffer.alloc(32, 7), parties: [testUscc(1)], partySignatureDigests: [], labels: {} },
+    });
+    await log.append(Array.from({ length: 50 }, () => contract));
+    await log.append(
+      encodeCreditLeaves(
+        'HangzhouCreditMSP',
+        1,
+        Array.from({ length: 10_000 }, (_, i) => record(i)),
+      ),
+    );
+    // 10,050 leaves, 10,000 of them credit records: one full anchor.
+    expect((await anchorIndexEntries(log, 0, 10_050)).count).toBe(10_000);
+    await log.append(encodeCreditLeaves('HangzhouCreditMSP', 2, [record(10_000)]));
+    await expect(anchorIndexEntries(log, 0, 10_051)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('at most 10000 entries') as unknown,
+    });
+  });
+
   it('refuses to write a credit leaf whose subject the chain would refuse', async () => {
     const [leaf] = encodeCreditLeaves('HangzhouCreditMSP', 1, [
       { subject: testUscc(7).toLowerCase(), kind: 'loan', version: 1, digest: Buffer.alloc(32), contentType: 'a/b' },

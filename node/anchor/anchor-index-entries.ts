@@ -6,14 +6,14 @@
  * for the encoder to turn the hex back into the bytes it started from (bench/RESULTS.md, "issue 13: origin3").
  * The bytes are checked by the codec's one validator before they leave (`IndexEntriesWriter.finish`).
  */
-import { IndexEntriesWriter, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
+import { IndexEntriesWriter, MAX_INDEX_ENTRIES, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import { decodeLogLeaf } from '../receipts/index.ts';
 import { locateCreditLeafIndexFields } from '../records/index.ts';
 
 /**
  * The index entries of the credit-record leaves in [from, to), read back from the log exactly as stored; other
- * leaves have none. At most MAX_INDEX_ENTRIES leaves (the caller bounds an anchor by it).
+ * leaves have none. INVALID_ARGUMENT if they are more than MAX_INDEX_ENTRIES, as the chaincode would refuse them.
  */
 export async function anchorIndexEntries(
   log: Pick<TransparencyLog, 'leaves' | 'leafHashes'>,
@@ -21,7 +21,8 @@ export async function anchorIndexEntries(
   to: number,
 ): Promise<IndexEntriesView> {
   const [leaves, hashes] = await Promise.all([log.leaves(from, to), log.leafHashes(from, to)]);
-  const writer = new IndexEntriesWriter(leaves.length);
+  // The chaincode's limit is on entries, not leaves: leaves of other kinds (contracts, exchanges) have none.
+  const writer = new IndexEntriesWriter(Math.min(leaves.length, MAX_INDEX_ENTRIES));
   for (let i = 0; i < leaves.length; i++) {
     const leaf = leaves[i];
     const hash = hashes[i];
