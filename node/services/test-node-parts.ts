@@ -69,6 +69,7 @@ export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 
     note: string,
     _proof: readonly Uint8Array[],
     encoded: IndexEntriesView,
+    options: { readonly onEndorsed?: (transactionId: string, result: AnchoredCheckpoint) => void } = {},
   ): Promise<Committed<AnchoredCheckpoint>> {
     const transactionId = randomBytes(32).toString('hex');
     // As the chaincode reads them: validated again and decoded (tests compare the entries themselves).
@@ -88,6 +89,8 @@ export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 
       anchoredAt: new Date().toISOString(),
     };
     this.#latest.push(result);
+    // As the gateway does: endorsed, then committed.
+    options.onEndorsed?.(transactionId, result);
     return Promise.resolve({ transactionId, blockNumber: BigInt(this.anchored.length), result });
   }
 
