@@ -4,7 +4,9 @@
  * with 8 in flight, as IngestRecords reads ahead. Reports CPU per record of the process (LevelDB's threads included)
  * and of its main thread, the logical bytes written per record by row kind, and the bytes the process wrote to
  * storage per record (/proc/self/io: the WAL, memtable flushes and compactions): the figures the record and log
- * layouts are judged by (bench/RESULTS.md, "issue 13: origin"). Raw LevelDB in the same run is the denominator.
+ * layouts are judged by (bench/RESULTS.md, "issue 13: origin"), and the main-thread CPU per leaf of the anchoring
+ * half's read of the log (each anchor's index entries, "issue 13: origin3"). Raw LevelDB in the same run is the
+ * denominator.
  *
  *   LIANXIN_BENCH_STORE_RECORDS   records to ingest, a multiple of 1,000 (default 100,000)
  */
@@ -14,7 +16,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import type { RecordBatch__Output } from '../node/api/generated/lianxin/v1/RecordBatch.ts';
-import { openTransparencyLog, p256LogSigner, type LogDatabase, type LogPut } from '../node/log/index.ts';
+import { MAX_INDEX_ENTRIES } from '../chaincode/src/protocol.ts';
+import { anchorIndexEntries } from '../node/anchor/index.ts';
+import {
+  openTransparencyLog,
+  p256LogSigner,
+  type LogDatabase,
+  type LogPut,
+  type TransparencyLog,
+} from '../node/log/index.ts';
 import { RecordStore } from '../node/records/index.ts';
 import { openNodeDatabase, type SublevelWrite } from '../node/store/index.ts';
 import type { Benchmark, Figure } from './benchmark.ts';
@@ -72,6 +82,7 @@ function countingLog(inner: LogDatabase, bytes: Map<string, number>): LogDatabas
   return {
     get: (key) => inner.get(key),
     getMany: (keys) => inner.getMany(keys),
+    values: (range) => inner.values(range),
     batch: (operations: LogPut[], options) => {
       for (const { key, value } of operations)
         add(`log ${String.fromCharCode(key[0] ?? 0)}`, 5 + key.length + value.length);
@@ -82,6 +93,22 @@ function countingLog(inner: LogDatabase, bytes: Map<string, number>): LogDatabas
       return inner.batch(operations, options);
     },
   };
+}
+
+/**
+ * The anchoring half's own read of the log: each anchor's index entries (leaves, their hashes from the level-0
+ * tiles, the binary encoding), over the whole log in anchors of 10,000 leaves, main-thread CPU per leaf.
+ */
+async function measureIndexEntries(log: TransparencyLog): Promise<{ mainMicrosPerLeaf: number; anchors: number }> {
+  const mainThread = process.threadCpuUsage();
+  let anchors = 0;
+  for (let from = 0; from < log.size; from += MAX_INDEX_ENTRIES) {
+    const view = await anchorIndexEntries(log, from, Math.min(log.size, from + MAX_INDEX_ENTRIES));
+    if (view.count === 0) throw new BenchError('NOTHING_COMPLETED', `no index entry for leaves from ${String(from)}`);
+    anchors += 1;
+  }
+  const used = process.threadCpuUsage(mainThread);
+  return { mainMicrosPerLeaf: (used.user + used.system) / Math.max(1, log.size), anchors };
 }
 
 const benchmark: Benchmark = {
@@ -136,6 +163,7 @@ const benchmark: Benchmark = {
         const usedMain = process.threadCpuUsage(mainThread);
         const collections = gc();
         const ingested = log.size;
+        const indexing = await measureIndexEntries(log);
         await log.close();
         await db.close();
         const writtenAfter = await writeBytes();
@@ -191,6 +219,12 @@ const benchmark: Benchmark = {
           ...[...bytes]
             .sort(([a], [b]) => a.localeCompare(b))
             .map(([kind, n]) => ({ label: `    ${kind} rows`, value: n / ingested, unit: 'bytes' })),
+          {
+            label: `anchor index entries, ${MAX_INDEX_ENTRIES.toLocaleString('en')} leaves per anchor`,
+            value: indexing.mainMicrosPerLeaf,
+            unit: 'µs',
+            note: `main thread CPU per leaf, as the anchorer builds them (${String(indexing.anchors)} anchors)`,
+          },
           {
             label: 'process CPU per record ÷ raw LevelDB CPU per record',
             value: raw === undefined ? Number.NaN : processMicros / raw,

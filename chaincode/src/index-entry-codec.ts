@@ -102,6 +102,122 @@ export const ENTRY_OFFSET = {
 export const ENTRY_HASH_BYTES = HASH_BYTES;
 export const ENTRY_SUBJECT_BYTES = SUBJECT_BYTES;
 
+/** Where an entry's subject, kind and record digest lie in the bytes that hold them (a log leaf). */
+export interface IndexEntryFieldsAt {
+  readonly subjectAt: number;
+  readonly subjectLength: number;
+  readonly kindAt: number;
+  readonly kindLength: number;
+  readonly digestAt: number;
+}
+
+/**
+ * Writes the version-1 encoding from fields the caller holds as bytes already (the anchorer: leaf hashes from the
+ * log's level-0 tiles, subject, kind and record digest inside each leaf), with no object or hex string per entry:
+ * building IndexEntry objects only for `encodeIndexEntries` to turn their hex back into bytes cost the ingesting
+ * node ≈8 % of its CPU (bench/RESULTS.md, "issue 13: origin3"). `finish` checks the bytes with `scanIndexEntries`,
+ * the one validator of this format, so a node never submits bytes the chain refuses for their shape.
+ */
+export class IndexEntriesWriter {
+  readonly #bytes: Buffer;
+  readonly #capacity: number;
+  #at = HEADER_BYTES;
+  #count = 0;
+
+  /** Room for `maxEntries` entries (at most MAX_INDEX_ENTRIES); the unused tail is dropped by `finish`. */
+  constructor(maxEntries: number) {
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 0 || maxEntries > MAX_INDEX_ENTRIES)
+      invalid('indexEntries', `must hold at most ${MAX_INDEX_ENTRIES} entries`);
+    this.#capacity = maxEntries;
+    this.#bytes = Buffer.allocUnsafe(HEADER_BYTES + maxEntries * (FIXED_ENTRY_BYTES + MAX_KIND_BYTES));
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /**
+   * Appends one entry: the hashes are the 32 bytes at `leafHashAt` of `leafHash` and at `digestAt` of `source`,
+   * the subject the 18 bytes at `subjectAt` and the kind the `kindLength` bytes at `kindAt` of `source`. The
+   * lengths are checked here (they fix the layout); everything else by `finish`.
+   */
+  add(leafIndex: number, leafHash: Uint8Array, leafHashAt: number, source: Uint8Array, at: IndexEntryFieldsAt): void {
+    if (this.#count >= this.#capacity) {
+      invalid(
+        'indexEntries',
+        this.#capacity === MAX_INDEX_ENTRIES
+          ? `must hold at most ${MAX_INDEX_ENTRIES} entries`
+          : `holds more entries than the ${this.#capacity} its writer was made for`,
+      );
+    }
+    const field = `indexEntries[${this.#count}]`;
+    if (at.subjectLength !== SUBJECT_BYTES) invalid(`${field}.subject`, `must be ${SUBJECT_BYTES} characters`);
+    if (at.kindLength === 0 || at.kindLength > MAX_KIND_BYTES) invalid(`${field}.kind`, 'has a bad length');
+    if (leafHashAt < 0 || leafHashAt + HASH_BYTES > leafHash.length)
+      invalid(`${field}.leafHash`, `must be ${HASH_BYTES} bytes`);
+    if (at.digestAt < 0 || at.digestAt + HASH_BYTES > source.length)
+      invalid(`${field}.recordDigest`, `must be ${HASH_BYTES} bytes`);
+    if (at.subjectAt < 0 || at.subjectAt + SUBJECT_BYTES > source.length)
+      invalid(`${field}.subject`, 'lies outside its source bytes');
+    if (at.kindAt < 0 || at.kindAt + at.kindLength > source.length)
+      invalid(`${field}.kind`, 'lies outside its source bytes');
+    if (!Number.isSafeInteger(leafIndex) || leafIndex < 0) invalid(`${field}.leafIndex`, 'must be a safe integer');
+    const out = this.#bytes;
+    const start = this.#at;
+    out.writeUInt32BE(Math.floor(leafIndex / TWO_32), start);
+    out.writeUInt32BE(leafIndex % TWO_32, start + 4);
+    copy(leafHash, leafHashAt, HASH_BYTES, out, start + ENTRY_OFFSET.leafHash);
+    copy(source, at.digestAt, HASH_BYTES, out, start + ENTRY_OFFSET.recordDigest);
+    copy(source, at.subjectAt, SUBJECT_BYTES, out, start + ENTRY_OFFSET.subject);
+    out[start + ENTRY_OFFSET.kindLength] = at.kindLength;
+    copy(source, at.kindAt, at.kindLength, out, start + ENTRY_OFFSET.kind);
+    this.#at = start + FIXED_ENTRY_BYTES + at.kindLength;
+    this.#count += 1;
+  }
+
+  /**
+   * Appends one entry from a decoded record's fields (a leaf not in the ingest's own layout): the strings' UTF-8
+   * bytes, so a character outside ASCII is refused rather than cut to a byte; the digest must be exactly 32 bytes.
+   */
+  addDecoded(
+    leafIndex: number,
+    leafHash: Uint8Array,
+    leafHashAt: number,
+    subject: string,
+    kind: string,
+    recordDigest: Uint8Array,
+  ): void {
+    if (recordDigest.length !== HASH_BYTES)
+      invalid(`indexEntries[${this.#count}].recordDigest`, `must be ${HASH_BYTES} bytes`);
+    const subjectBytes = Buffer.from(subject, 'utf8');
+    const kindBytes = Buffer.from(kind, 'utf8');
+    this.add(leafIndex, leafHash, leafHashAt, Buffer.concat([subjectBytes, kindBytes, recordDigest]), {
+      subjectAt: 0,
+      subjectLength: subjectBytes.length,
+      kindAt: subjectBytes.length,
+      kindLength: kindBytes.length,
+      digestAt: subjectBytes.length + kindBytes.length,
+    });
+  }
+
+  /**
+   * The entries written, in a buffer of their exact length, validated by `scanIndexEntries` in `mode` (INVALID_ARGUMENT
+   * naming the field, or INVALID_USCC). The writer is spent.
+   */
+  finish(mode: UsccMode): IndexEntriesView {
+    const bytes = Buffer.allocUnsafe(this.#at);
+    this.#bytes.copy(bytes, 0, 0, this.#at);
+    bytes.writeUInt8(INDEX_ENTRIES_FORMAT_VERSION, 0);
+    bytes.writeUInt32BE(this.#count, 1);
+    return scanIndexEntries(bytes, mode);
+  }
+}
+
+/** A few bytes copied by a loop: at these lengths it beats a view and a native call per field. */
+function copy(from: Uint8Array, start: number, length: number, to: Buffer, at: number): void {
+  for (let i = 0; i < length; i++) to[at + i] = from[start + i] ?? 0;
+}
+
 /** The leaf index of entry `i` of a scanned view. */
 export function leafIndexAt(view: IndexEntriesView, i: number): number {
   const at = view.offsets[i] ?? 0;

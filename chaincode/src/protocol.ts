@@ -75,11 +75,13 @@ export {
   ENTRY_SUBJECT_BYTES,
   INDEX_ENTRIES_FORMAT_VERSION,
   indexEntriesOf,
+  IndexEntriesWriter,
   leafIndexAt,
   MAX_INDEX_ENTRIES,
   scanIndexEntries,
   type IndexEntriesView,
   type IndexEntry,
+  type IndexEntryFieldsAt,
 } from './index-entry-codec';
 export {
   encodeAnchoredEvent,

@@ -5,6 +5,7 @@ import {
   decodeIndexEntries,
   encodeIndexEntries,
   indexEntriesOf,
+  IndexEntriesWriter,
   leafIndexAt,
   MAX_INDEX_ENTRIES,
   scanIndexEntries,
@@ -211,5 +212,123 @@ describe('scanning index entries in place', () => {
     expect(view.offsets[25]).toBe(bytes.length);
     expect(Array.from({ length: 25 }, (_, i) => leafIndexAt(view, i))).toEqual(entries.map((e) => e.leafIndex));
     expect(indexEntriesOf(view)).toEqual(entries.map(sorted));
+  });
+});
+
+/**
+ * Each entry's fields as bytes scattered in one buffer, as a log leaf holds them (padding before, between and after),
+ * with the leaf hash in a separate buffer at an offset, as a level-0 tile holds it.
+ */
+function writeAll(entries: readonly IndexEntry[], capacity = entries.length): IndexEntriesWriter {
+  const writer = new IndexEntriesWriter(capacity);
+  entries.forEach((entry, i) => {
+    const pad = Buffer.alloc(1 + (i % 3), 0xee);
+    const subject = Buffer.from(entry.subject, 'latin1');
+    const kind = Buffer.from(entry.kind, 'latin1');
+    const digest = Buffer.from(entry.recordDigest, 'hex');
+    const source = Buffer.concat([pad, subject, pad, kind, pad, digest, pad]);
+    const tile = Buffer.concat([randomBytes(32 * (i % 4)), Buffer.from(entry.leafHash, 'hex'), randomBytes(32)]);
+    writer.add(entry.leafIndex, tile, 32 * (i % 4), source, {
+      subjectAt: pad.length,
+      subjectLength: subject.length,
+      kindAt: 2 * pad.length + subject.length,
+      kindLength: kind.length,
+      digestAt: 3 * pad.length + subject.length + kind.length,
+    });
+  });
+  return writer;
+}
+
+describe('index entries written from bytes (IndexEntriesWriter)', () => {
+  it('writes byte for byte what encodeIndexEntries writes for the same entries', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const entries = randomEntries(seed * 3, seed);
+      const view = writeAll(entries, entries.length + seed).finish('strict');
+      expect(view.bytes.toString('hex')).toBe(encodeIndexEntries(entries).toString('hex'));
+      expect(view.count).toBe(entries.length);
+      expect(indexEntriesOf(view)).toEqual(entries.map(sorted));
+    }
+  });
+
+  it('writes decoded fields (addDecoded) as encodeIndexEntries does', () => {
+    const entries = randomEntries(12, 3);
+    const writer = new IndexEntriesWriter(entries.length);
+    for (const e of entries) {
+      writer.addDecoded(
+        e.leafIndex,
+        Buffer.from(e.leafHash, 'hex'),
+        0,
+        e.subject,
+        e.kind,
+        Buffer.from(e.recordDigest, 'hex'),
+      );
+    }
+    expect(writer.finish('strict').bytes).toEqual(encodeIndexEntries(entries));
+  });
+
+  it('refuses what the decoder refuses, naming the field', () => {
+    const [a, b] = randomEntries(2, 5) as [IndexEntry, IndexEntry];
+    expect(refusal(() => writeAll([b, a]).finish('lenient'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expectText('indexEntries[1].leafIndex'),
+    });
+    expect(refusal(() => writeAll([{ ...a, subject: a.subject.toLowerCase() }]).finish('lenient'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expectText('indexEntries[0].subject'),
+    });
+    expect(refusal(() => writeAll([{ ...a, kind: 'Loan' }]).finish('lenient'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expectText('indexEntries[0].kind'),
+    });
+    const wrongCheck = { ...a, subject: `${a.subject.slice(0, 17)}${a.subject.endsWith('0') ? '1' : '0'}` };
+    expect(refusal(() => writeAll([wrongCheck]).finish('strict'))).toMatchObject({ code: 'INVALID_USCC' });
+    expect(writeAll([wrongCheck]).finish('lenient').count).toBe(1);
+  });
+
+  it('refuses fields of the wrong length before writing them', () => {
+    const [a] = randomEntries(1, 6) as [IndexEntry];
+    const cases: [IndexEntry, string][] = [
+      [{ ...a, subject: a.subject.slice(1) }, 'indexEntries[0].subject'],
+      [{ ...a, kind: '' }, 'indexEntries[0].kind'],
+      [{ ...a, kind: 'k'.repeat(33) }, 'indexEntries[0].kind'],
+    ];
+    for (const [entry, field] of cases) {
+      expect(refusal(() => writeAll([entry]))).toMatchObject({ code: 'INVALID_ARGUMENT', message: expectText(field) });
+    }
+    const writer = new IndexEntriesWriter(1);
+    const hash = Buffer.from(a.leafHash, 'hex');
+    expect(
+      refusal(() => {
+        writer.add(1, hash, 1, Buffer.alloc(0), {
+          subjectAt: 0,
+          subjectLength: 18,
+          kindAt: 0,
+          kindLength: 1,
+          digestAt: 0,
+        });
+      }),
+    ).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expectText('indexEntries[0].leafHash'),
+    });
+    for (const digest of [Buffer.alloc(31), Buffer.alloc(33)]) {
+      expect(
+        refusal(() => {
+          writer.addDecoded(1, hash, 0, a.subject, a.kind, digest);
+        }),
+      ).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expectText('indexEntries[0].recordDigest'),
+      });
+    }
+    // A character outside ASCII is not cut to a byte that might pass: its UTF-8 bytes are refused.
+    const lookalike = `${a.subject.slice(0, 17)}\u0141`;
+    expect(() => {
+      const w = new IndexEntriesWriter(1);
+      w.addDecoded(1, hash, 0, lookalike, a.kind, Buffer.alloc(32));
+      w.finish('lenient');
+    }).toThrow(ChaincodeError);
+    expect(refusal(() => writeAll([a, a], 1))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(refusal(() => new IndexEntriesWriter(MAX_INDEX_ENTRIES + 1))).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

@@ -9,6 +9,7 @@
  * attestations name it and must never carry a stand-in.
  */
 import { NodeError } from '../api/errors.ts';
+import { indexEntriesOf, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
 import {
   ChainError,
   type AnchoredCheckpoint as ChainCheckpoint,
@@ -18,10 +19,9 @@ import {
 } from '../ledger/index.ts';
 import type { SignedCheckpoint, TransparencyLog } from '../log/index.ts';
 import type { Logger } from '../logging/index.ts';
-import { decodeLogLeaf } from '../receipts/index.ts';
-import { readCreditLeafIndexFields } from '../records/index.ts';
 import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
 import { OutboxWorker } from '../worker/index.ts';
+import { anchorIndexEntries } from './anchor-index-entries.ts';
 import { ANCHORED, prefixEnd, QUEUED, sizeKey, sizeOf } from './anchor-keys.ts';
 
 /** A checkpoint committed VALID on the channel, as the node remembers it. */
@@ -80,7 +80,7 @@ export class CheckpointAnchorer {
   /** Whether the chain's latest anchor of the origin was read since start: a crash may have left the chain ahead. */
   #reconciled = false;
   /** Entries of this node's latest committed anchors by transaction ID, oldest first (`takeCommittedEntries`). */
-  readonly #committed = new Map<string, AnchorIndexEntries>();
+  readonly #committed = new Map<string, KeptEntries>();
 
   private constructor(options: CheckpointAnchorerOptions, anchored: StoredAnchor | undefined) {
     this.#o = options;
@@ -196,7 +196,7 @@ export class CheckpointAnchorer {
     }
     const from = this.anchoredSize;
     const [entries, proof] = await Promise.all([
-      this.#indexEntries(from, size),
+      anchorIndexEntries(this.#o.log, from, size),
       from === 0 ? Promise.resolve([]) : this.#o.log.consistencyProof(from, size),
     ]);
     const started = performance.now();
@@ -220,11 +220,11 @@ export class CheckpointAnchorer {
   }
 
   /** AnchorCheckpoint; once more with the checkpoint re-signed when the key that signed it is no longer valid. */
-  async #submitAnchor(note: string, proof: Buffer[], entries: IndexEntry[], size: number) {
+  async #submitAnchor(note: string, proof: Buffer[], entries: IndexEntriesView, size: number) {
     // Kept from endorsement on: the chain-index follower may see the committed block before this hears of it.
     const options = {
       onEndorsed: (transactionId: string, result: ChainCheckpoint) => {
-        this.#keepCommitted(transactionId, { anchoredAt: result.anchoredAt, entries });
+        this.#keepCommitted(transactionId, new KeptEntries(result.anchoredAt, entries));
       },
     };
     try {
@@ -243,8 +243,8 @@ export class CheckpointAnchorer {
   }
 
   /** Kept under the transaction's ID: an event naming it means it committed VALID, these entries with it. */
-  #keepCommitted(transactionId: string, kept: AnchorIndexEntries): void {
-    if (kept.entries.length === 0) return;
+  #keepCommitted(transactionId: string, kept: KeptEntries): void {
+    if (kept.count === 0) return;
     this.#committed.set(transactionId, kept);
     for (const oldest of this.#committed.keys()) {
       if (this.#committed.size <= KEPT_COMMITTED_ANCHORS) break;
@@ -311,33 +311,28 @@ export class CheckpointAnchorer {
     this.#anchoredWaiters = this.#anchoredWaiters.filter((w) => w.size > anchored.size);
     for (const waiter of ready) waiter.resolve();
   }
-
-  /**
-   * Index entries of the credit-record leaves in [from, to), read back from the log exactly as stored; their leaf
-   * hashes from the tree's level-0 tiles, which hold them already (hashing every leaf again cost ≈1 µs a record).
-   */
-  async #indexEntries(from: number, to: number): Promise<IndexEntry[]> {
-    const [leaves, hashes] = await Promise.all([this.#o.log.leaves(from, to), this.#o.log.leafHashes(from, to)]);
-    const entries: IndexEntry[] = [];
-    leaves.forEach((bytes, i) => {
-      // The ingest's own layout read in place (≈3 µs a leaf less than protobufjs); anything else decoded in full.
-      const record = readCreditLeafIndexFields(bytes) ?? decodeLogLeaf(bytes).creditRecord;
-      const hash = hashes[i];
-      if (!record || !hash) return;
-      entries.push({
-        leafIndex: from + i,
-        leafHash: hash.toString('hex'),
-        subject: record.subject,
-        kind: record.kind,
-        recordDigest: hex(record.recordDigest),
-      });
-    });
-    return entries;
-  }
 }
 
 const encodeAnchor = (anchored: AnchoredCheckpoint): Buffer => Buffer.from(JSON.stringify(anchored));
 
-/** Lower-case hex of `bytes`, read in place. */
-const hex = (bytes: Uint8Array): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+/**
+ * An anchor's entries as submitted, kept for this node's chain-index follower. Events carry the entries, so the
+ * follower mostly applies those and only takes these to drop them; the objects are built when asked for.
+ */
+class KeptEntries implements AnchorIndexEntries {
+  readonly anchoredAt: string;
+  readonly #view: IndexEntriesView;
+
+  constructor(anchoredAt: string, view: IndexEntriesView) {
+    this.anchoredAt = anchoredAt;
+    this.#view = view;
+  }
+
+  get count(): number {
+    return this.#view.count;
+  }
+
+  get entries(): readonly IndexEntry[] {
+    return indexEntriesOf(this.#view);
+  }
+}

@@ -1,2 +1,3 @@
 /** The anchoring pipeline: signed checkpoints from the durable outbox onto the chain, exactly once. */
 export { CheckpointAnchorer, type AnchoredCheckpoint, type CheckpointAnchorerOptions } from './checkpoint-anchorer.ts';
+export { anchorIndexEntries } from './anchor-index-entries.ts';

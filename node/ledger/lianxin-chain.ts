@@ -17,7 +17,6 @@ import {
   ChaincodeError,
   decodeBase64Field,
   decodeIndexEntries,
-  encodeIndexEntries,
   INDEX_ENTRIES_TRANSIENT_KEY,
   parseAnchoredEvent,
   scanIndexEntries,
@@ -263,19 +262,20 @@ export class LianxinChain {
    * Anchors a signed checkpoint with the RFC 9162 consistency proof from the last anchored size and the index
    * entries of the leaves it newly covers, in the binary encoding (chaincode/src/index-entry-codec.ts), sent as
    * transient data (INDEX_ENTRIES_TRANSIENT_KEY): the chain records them in the write set and the Anchored event,
-   * not a third time as an argument.
+   * not a third time as an argument. `entries` are validated bytes (scanIndexEntries, or IndexEntriesWriter which
+   * ends with it), sent as they are.
    */
   anchorCheckpoint(
     note: string,
     consistencyProof: readonly Uint8Array[],
-    entries: readonly IndexEntry[],
+    entries: IndexEntriesView,
     options: { readonly onEndorsed?: (transactionId: string, result: AnchoredCheckpoint) => void } = {},
   ) {
     return this.#submitWith<AnchoredCheckpoint>(
       'AnchorCheckpoint',
       [note, JSON.stringify(consistencyProof.map((h) => Buffer.from(h).toString('base64'))), ''],
       options.onEndorsed,
-      entries.length === 0 ? undefined : { [INDEX_ENTRIES_TRANSIENT_KEY]: encodeIndexEntries(entries) },
+      entries.count === 0 ? undefined : { [INDEX_ENTRIES_TRANSIENT_KEY]: entries.bytes },
     );
   }
 

@@ -34,6 +34,18 @@ export class CountingDatabase implements LogDatabase {
     return this.#inner.getMany(keys);
   }
 
+  /** Counted as the keys it reads, once read. */
+  values(range: { readonly gte: Buffer; readonly lte: Buffer }): { all(): Promise<Buffer[]> } {
+    const inner = this.#inner.values(range);
+    return {
+      all: async () => {
+        const values = await inner.all();
+        this.keysRead += values.length;
+        return values;
+      },
+    };
+  }
+
   batch(operations: LogPut[], options: { sync: boolean }): Promise<void> {
     if (this.failNextBatch?.(operations) === true) {
       this.failNextBatch = undefined;

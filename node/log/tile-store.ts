@@ -56,6 +56,8 @@ export type AlongsideWrite = object;
 export interface LogDatabase {
   get(key: Buffer): Promise<Buffer | undefined>;
   getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
+  /** The values of the keys in [gte, lte], in key order (an iterator: one pass, not a lookup per key). */
+  values(range: { readonly gte: Buffer; readonly lte: Buffer }): { all(): Promise<Buffer[]> };
   batch(operations: LogPut[], options: { sync: boolean; alongside?: readonly AlongsideWrite[] }): Promise<void>;
 }
 
@@ -86,6 +88,8 @@ const CACHED_LEVEL = 8;
  * once. 1024 rows bound this to ~8 MiB; the least recently used are dropped (recent-cache.ts).
  */
 const MAX_COMPLETE_ROWS = 1024;
+/** `leaves` reads this many entry bundles or more by one iterator rather than a point read each. */
+const RANGE_READ_BUNDLES = 16;
 /** Right-edge range hashes remembered (~log2(size) per tree size proofs are asked at); beyond this, start over. */
 const MAX_EDGE_RANGES = 4096;
 
@@ -426,18 +430,30 @@ export class TileStore {
     return bytes;
   }
 
-  /** Leaves [start, end) as stored; the caller checks end <= size. */
+  /**
+   * Leaves [start, end) as stored; the caller checks end <= size. A wide range (the anchorer's 10,000 leaves) is
+   * read in one pass of an iterator: a point read per bundle cost ≈1 µs of main thread per leaf, about as much as
+   * the rest of an anchor's index entries. Bundles read so are not remembered: the anchorer reads each once, and
+   * 625 of them would push out the rows attestations use.
+   */
   async leaves(start: number, end: number): Promise<Buffer[]> {
     if (end <= start) return [];
     const first = Math.floor(start / BUNDLE_WIDTH);
     const last = Math.floor((end - 1) / BUNDLE_WIDTH);
     const completeBundles = Math.floor(this.#size / BUNDLE_WIDTH);
-    const bundles = await this.#completeRows(
-      Array.from({ length: last - first + 1 }, (_, i) => {
-        const bundle = first + i;
-        return { id: rowId(BUNDLE_ROW, bundle), key: () => bundleKey(bundle), complete: bundle < completeBundles };
-      }),
-    );
+    const bundles =
+      last - first + 1 >= RANGE_READ_BUNDLES
+        ? await this.#bundleRange(first, last)
+        : await this.#completeRows(
+            Array.from({ length: last - first + 1 }, (_, i) => {
+              const bundle = first + i;
+              return {
+                id: rowId(BUNDLE_ROW, bundle),
+                key: () => bundleKey(bundle),
+                complete: bundle < completeBundles,
+              };
+            }),
+          );
     return bundles.flatMap((bytes, i) => {
       const bundle = first + i;
       const from = Math.max(start - bundle * BUNDLE_WIDTH, 0);
@@ -620,6 +636,16 @@ export class TileStore {
     if (kind === SUBTREE_ROW) return true;
     const tile = (id - kind) / ROW_KINDS;
     return (tile + 1) * TILE_WIDTH * 2 ** kind <= this.#size;
+  }
+
+  /**
+   * Entry bundles first to last in one iterator pass. The keys between are exactly those bundles' (`e` and a u64),
+   * so as many values as bundles means each is there; fewer means one is missing, which the point reads name.
+   */
+  async #bundleRange(first: number, last: number): Promise<(Buffer | undefined)[]> {
+    const read = await this.#db.values({ gte: bundleKey(first), lte: bundleKey(last) }).all();
+    if (read.length === last - first + 1) return read;
+    return this.#db.getMany(Array.from({ length: last - first + 1 }, (_, i) => bundleKey(first + i)));
   }
 
   /**

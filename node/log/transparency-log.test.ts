@@ -466,6 +466,27 @@ describe('transparency log', () => {
     await expect(log.leaf(1)).rejects.toMatchObject({ name: 'TransparencyLogError', code: 'CORRUPT' });
   });
 
+  it('reads a wide range of leaves (one iterator pass) as appended, ending in a full or an open bundle, and names a missing bundle', async () => {
+    const size = 40 * 16 + 9;
+    await appendTestLeaves(log, 0, size, prng(23));
+    const expected = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => testLeaf(from + i));
+    for (const [from, to] of [
+      [0, size],
+      [5, 16 * 17],
+      [3, size - 2],
+      [16 * 20 + 1, size],
+    ] as const) {
+      const before = db.keysRead;
+      expect(await log.leaves(from, to)).toEqual(expected(from, to));
+      // One pass: each bundle read once (a point read per bundle after the pass would be twice).
+      expect(db.keysRead - before).toBe(Math.floor((to - 1) / 16) - Math.floor(from / 16) + 1);
+    }
+    // A bundle in the middle of a wide range gone, as a damaged store would be: the range read is short of it.
+    const bundle7 = Buffer.concat([Buffer.from('e'), Buffer.alloc(7), Buffer.from([7])]);
+    expect(await testDb.deleteRows(bundle7.toString('latin1'))).toBe(1);
+    await expect(log.leaves(0, size)).rejects.toMatchObject({ name: 'TransparencyLogError', code: 'CORRUPT' });
+  });
+
   it('refuses to open when the last entry bundle holds fewer leaves than the size', async () => {
     await log.append(leaves(0, 20));
     await log.close();

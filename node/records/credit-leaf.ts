@@ -124,13 +124,22 @@ function asciiField(bytes: Uint8Array, at: number, field: number, end: number): 
   return stop;
 }
 
+/** Where a credit-record leaf's index fields lie in its bytes (offsets from the leaf's first byte). */
+export interface CreditLeafIndexOffsets {
+  readonly subjectAt: number;
+  readonly subjectLength: number;
+  readonly kindAt: number;
+  readonly kindLength: number;
+  readonly digestAt: number;
+}
+
 /**
- * The subject, kind and record digest of a leaf laid out exactly as encodeCreditLeaves writes it, read in place:
- * the anchorer indexes 10,000 leaves per anchor, and protobufjs's decode cost ≈3 µs a leaf. Undefined for any other
- * bytes (another entry kind, another field order, unknown or repeated fields, non-ASCII strings), which the caller
- * reads with the protobufjs decoder instead: on the bytes it accepts, this reads what protobufjs reads.
+ * Where the subject, kind and record digest of a leaf laid out exactly as encodeCreditLeaves writes it lie, found
+ * in place: the anchorer indexes 10,000 leaves per anchor, and protobufjs's decode cost ≈3 µs a leaf. Undefined for
+ * any other bytes (another entry kind, another field order, unknown or repeated fields, non-ASCII strings), which
+ * the caller reads with the protobufjs decoder instead: on the bytes it accepts, this reads what protobufjs reads.
  */
-export function readCreditLeafIndexFields(leaf: Buffer): CreditLeafIndexFields | undefined {
+export function locateCreditLeafIndexFields(leaf: Uint8Array): CreditLeafIndexOffsets | undefined {
   const end = leaf.length;
   // version, org, appended_at_ms, nonce, then credit_record (field 10) to the end.
   if (leaf[0] !== tag(1, VARINT)) return undefined;
@@ -161,8 +170,21 @@ export function readCreditLeafIndexFields(leaf: Buffer): CreditLeafIndexFields |
   at = asciiField(leaf, digestAt + DIGEST_BYTES, 5, end);
   if (at !== end) return undefined;
   return {
-    subject: leaf.toString('latin1', subjectAt + 2, kindAt),
-    kind: leaf.toString('latin1', kindAt + 2, kindAt + 2 + (leaf[kindAt + 1] ?? 0)),
-    recordDigest: leaf.subarray(digestAt, digestAt + DIGEST_BYTES),
+    subjectAt: subjectAt + 2,
+    subjectLength: kindAt - subjectAt - 2,
+    kindAt: kindAt + 2,
+    kindLength: leaf[kindAt + 1] ?? 0,
+    digestAt,
+  };
+}
+
+/** The subject, kind and record digest of a leaf `locateCreditLeafIndexFields` accepts, read in place. */
+export function readCreditLeafIndexFields(leaf: Buffer): CreditLeafIndexFields | undefined {
+  const at = locateCreditLeafIndexFields(leaf);
+  if (at === undefined) return undefined;
+  return {
+    subject: leaf.toString('latin1', at.subjectAt, at.subjectAt + at.subjectLength),
+    kind: leaf.toString('latin1', at.kindAt, at.kindAt + at.kindLength),
+    recordDigest: leaf.subarray(at.digestAt, at.digestAt + DIGEST_BYTES),
   };
 }

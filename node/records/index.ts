@@ -11,4 +11,9 @@ export {
   type ValidCreditRecord,
 } from './record-validation.ts';
 export { DEFAULT_MAX_RECORD_BYTES, MAX_CONFIGURABLE_RECORD_BYTES, MAX_CONTENT_TYPE_CHARS } from './constants.ts';
-export { readCreditLeafIndexFields, type CreditLeafIndexFields } from './credit-leaf.ts';
+export {
+  locateCreditLeafIndexFields,
+  readCreditLeafIndexFields,
+  type CreditLeafIndexFields,
+  type CreditLeafIndexOffsets,
+} from './credit-leaf.ts';

@@ -8,7 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type OrgRole, usccCheckCharacter } from '../../chaincode/src/protocol.ts';
+import {
+  decodeIndexEntries,
+  type IndexEntriesView,
+  type OrgRole,
+  usccCheckCharacter,
+} from '../../chaincode/src/protocol.ts';
 import { Metadata } from '@grpc/grpc-js';
 import { CheckpointAnchorer } from '../anchor/index.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
@@ -63,9 +68,12 @@ export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 
   anchorCheckpoint(
     note: string,
     _proof: readonly Uint8Array[],
-    entries: readonly IndexEntry[],
+    encoded: IndexEntriesView,
+    options: { readonly onEndorsed?: (transactionId: string, result: AnchoredCheckpoint) => void } = {},
   ): Promise<Committed<AnchoredCheckpoint>> {
     const transactionId = randomBytes(32).toString('hex');
+    // As the chaincode reads them: validated again and decoded (tests compare the entries themselves).
+    const entries = decodeIndexEntries(encoded.bytes, 'lenient');
     this.anchored.push({ note, entries, transactionId });
     const [, size = '0', rootHash = ''] = note.split('\n');
     const result: AnchoredCheckpoint = {
@@ -81,6 +89,8 @@ export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 
       anchoredAt: new Date().toISOString(),
     };
     this.#latest.push(result);
+    // As the gateway does: endorsed, then committed.
+    options.onEndorsed?.(transactionId, result);
     return Promise.resolve({ transactionId, blockNumber: BigInt(this.anchored.length), result });
   }
 

@@ -200,6 +200,8 @@ export async function openNodeDatabase(
     // The price: a read that misses the OS page cache blocks the event loop for that disk read (≈0.1 ms on SSD).
     get: (key) => asPromise(() => logLevel.getSync(key)),
     getMany: (keys) => asPromise(() => keys.map((key) => logLevel.getSync(key))),
+    // A range (the anchorer's leaves) in one iterator pass, on the thread pool.
+    values: (range) => logLevel.values(range),
     batch: (operations: LogPut[], options: { sync: boolean; alongside?: readonly AlongsideWrite[] }) =>
       db.batch(
         [

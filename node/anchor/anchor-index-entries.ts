@@ -1,0 +1,42 @@
+/**
+ * An anchor's index entries, in the chain's binary encoding (chaincode/src/index-entry-codec.ts), written straight
+ * from the bytes the log holds: each credit-record leaf's subject, kind and record digest copied from the leaf,
+ * its RFC 9162 leaf hash from the tree's level-0 tiles (hashing every leaf again cost ≈1 µs a record). No
+ * IndexEntry object or hex string is built per leaf: those cost the ingesting node ≈8 % of its main thread, only
+ * for the encoder to turn the hex back into the bytes it started from (bench/RESULTS.md, "issue 13: origin3").
+ * The bytes are checked by the codec's one validator before they leave (`IndexEntriesWriter.finish`).
+ */
+import { IndexEntriesWriter, MAX_INDEX_ENTRIES, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
+import type { TransparencyLog } from '../log/index.ts';
+import { decodeLogLeaf } from '../receipts/index.ts';
+import { locateCreditLeafIndexFields } from '../records/index.ts';
+
+/**
+ * The index entries of the credit-record leaves in [from, to), read back from the log exactly as stored; other
+ * leaves have none. INVALID_ARGUMENT if they are more than MAX_INDEX_ENTRIES, as the chaincode would refuse them.
+ */
+export async function anchorIndexEntries(
+  log: Pick<TransparencyLog, 'leaves' | 'leafHashes'>,
+  from: number,
+  to: number,
+): Promise<IndexEntriesView> {
+  const [leaves, hashes] = await Promise.all([log.leaves(from, to), log.leafHashes(from, to)]);
+  // The chaincode's limit is on entries, not leaves: leaves of other kinds (contracts, exchanges) have none.
+  const writer = new IndexEntriesWriter(Math.min(leaves.length, MAX_INDEX_ENTRIES));
+  for (let i = 0; i < leaves.length; i++) {
+    const leaf = leaves[i];
+    const hash = hashes[i];
+    if (leaf === undefined || hash === undefined) continue;
+    // The ingest's own layout read in place (≈3 µs a leaf less than protobufjs); anything else decoded in full.
+    const at = locateCreditLeafIndexFields(leaf);
+    if (at !== undefined) {
+      writer.add(from + i, hash, 0, leaf, at);
+      continue;
+    }
+    const record = decodeLogLeaf(leaf).creditRecord;
+    if (record) writer.addDecoded(from + i, hash, 0, record.subject, record.kind, record.recordDigest);
+  }
+  // Lenient: the record was checked in the node's configured USCC mode when ingested; the chaincode applies the
+  // registry's mode again, as it did to the entries this replaces.
+  return writer.finish('lenient');
+}
