@@ -11,16 +11,16 @@
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
+// node/records' validator and limits, not its index: that brings the record store and LevelDB into the CLI.
+import { MAX_CONFIGURABLE_RECORD_BYTES } from '../records/constants.ts';
+import { RecordValidationError, type RecordRule } from '../records/errors.ts';
 import {
   DEFAULT_RECORD_RULES,
-  MAX_CONFIGURABLE_RECORD_BYTES,
-  RecordValidationError,
   requireContentSize,
   validateCreditRecord,
-  type RecordRule,
   type RecordRules,
   type ValidCreditRecord,
-} from '../records/index.ts';
+} from '../records/record-validation.ts';
 import { CsvParser, type CsvRow } from './csv-parser.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
 

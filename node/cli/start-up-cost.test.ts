@@ -5,6 +5,9 @@
  * loading the node's whole graph (gRPC, Fabric, LevelDB, libp2p, x509) cost `lianxin --help` ≈3 s of CPU.
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RECORD_RULES } from '../records/index.ts';
@@ -87,6 +90,26 @@ describe('lianxin start-up: each command loads only what it uses', () => {
     ]);
     expect(code).toBe(0);
     expect(loadedOf(packages, NODE_PACKAGES)).toEqual([]);
+  });
+
+  it('`lianxin ingest` loads its client parts only: no Fabric, LevelDB, libp2p or x509', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-start-up-'));
+    try {
+      const csv = join(dir, 'one.csv');
+      await writeFile(csv, 'subject,kind,version,content_type,content\n91310000000000000U,loan,1,text/plain,x\n');
+      // Nothing listens on port 9 (discard): the run loads everything it would use, then fails to connect.
+      const { code, packages } = await modulesLoadedBy(['ingest', csv, '--node', '127.0.0.1:9', '--tls-ca', csv]);
+      expect(code).toBe(1);
+      expect(packages).toContain('@grpc/grpc-js');
+      expect(
+        loadedOf(
+          packages,
+          NODE_PACKAGES.filter((p) => !p.startsWith('@grpc/')),
+        ),
+      ).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("shows the node's own default --uscc-mode", () => {
