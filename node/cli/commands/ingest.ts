@@ -233,24 +233,27 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
     await session.send(request);
   };
   try {
-    for await (const item of run.source) {
-      if (!item.ok) {
-        const where = describeInvalid(run.file, item);
-        // A CSV grammar error ends what can be read of the file: skipping it would drop the rest unseen.
-        if (!run.skipInvalid || item.last === true) {
-          await session.finish();
-          throw new CliError(
-            'INVALID_INPUT',
-            `${where}; stopped: lines ${lines[0] ?? item.line}–${item.line} not sent, ${formatCount(done())} records before them ingested`,
-          );
+    // A chunk's records at a time (record-reader.ts): no promise per record.
+    for await (const items of run.source.batches()) {
+      for (const item of items) {
+        if (!item.ok) {
+          const where = describeInvalid(run.file, item);
+          // A CSV grammar error ends what can be read of the file: skipping it would drop the rest unseen.
+          if (!run.skipInvalid || item.last === true) {
+            await session.finish();
+            throw new CliError(
+              'INVALID_INPUT',
+              `${where}; stopped: lines ${lines[0] ?? item.line}–${item.line} not sent, ${formatCount(done())} records before them ingested`,
+            );
+          }
+          skip(where);
+          continue;
         }
-        skip(where);
-        continue;
+        records.push(item.record);
+        lines.push(item.line);
+        batchBytes += item.record.content.length;
+        if (records.length >= run.batchSize || batchBytes >= MAX_BATCH_CONTENT_BYTES) await flush();
       }
-      records.push(item.record);
-      lines.push(item.line);
-      batchBytes += item.record.content.length;
-      if (records.length >= run.batchSize || batchBytes >= MAX_BATCH_CONTENT_BYTES) await flush();
     }
     await flush();
     await session.finish();
