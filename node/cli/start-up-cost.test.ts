@@ -16,7 +16,10 @@ import { DEFAULT_USCC_MODE } from './constants.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TESTDATA = 'node/receipts/testdata';
 
-/** Registered before tsx: prints every resolved URL to stderr when the process exits, one per line. */
+/**
+ * Registered before tsx: prints every resolved URL to stderr when the process exits, one per line
+ * (module.registerHooks: Node ≥ 22.15; the project runs its pinned 22.23).
+ */
 const TRACE_HOOK = `data:text/javascript,${encodeURIComponent(`
 import { registerHooks } from 'node:module';
 import { writeSync } from 'node:fs';
