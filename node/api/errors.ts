@@ -8,6 +8,7 @@ import { ChainError, type ChainErrorCode } from '../ledger/index.ts';
 import { ExchangeRefusedError, P2pError, type P2pErrorCode } from '../p2p/errors.ts';
 import type { RefusalReason } from '../p2p/exchange-messages.ts';
 import { StorageFaultError } from '../store/index.ts';
+import { ERROR_CODE_KEY, ERROR_FIELD_KEY, REFUSAL_REASON_KEY, RETRY_AFTER_MS_KEY } from './error-trailers.ts';
 
 export type NodeErrorCode =
   /** The request is malformed; `field` names the offending field (`records[3].subject`). */
@@ -61,12 +62,8 @@ export function invalidArgument(field: string, message: string): NodeError {
   return new NodeError('INVALID_ARGUMENT', `"${field}" ${message}`, { field });
 }
 
-/** Trailing metadata keys the node sets on errors; clients read them rather than parse messages. */
-export const RETRY_AFTER_MS_KEY = 'retry-after-ms';
-export const ERROR_CODE_KEY = 'lianxin-error-code';
-export const ERROR_FIELD_KEY = 'lianxin-error-field';
-/** On a report exchange the provider refused: its signed reason code (NO_CONSENT, REPLAY, ...). */
-export const REFUSAL_REASON_KEY = 'lianxin-refusal-reason';
+/** Trailing metadata keys the node sets on errors (error-trailers.ts). */
+export { RETRY_AFTER_MS_KEY, ERROR_CODE_KEY, ERROR_FIELD_KEY, REFUSAL_REASON_KEY } from './error-trailers.ts';
 
 const GRPC_STATUS: Readonly<Record<NodeErrorCode, status>> = {
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,

@@ -3,45 +3,35 @@
  * in ./generated were produced with (scripts/generate-proto.sh): camelCase fields, uint64 as number, enums as
  * their names, defaults filled in, the set oneof member named.
  */
-import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition } from '@grpc/grpc-js';
-import { loadSync, type Options, type PackageDefinition, type ServiceDefinition } from '@grpc/proto-loader';
+import { loadSync, type PackageDefinition, type ServiceDefinition } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import type { ProtoGrpcType as EvidenceGrpcType } from './generated/evidence.ts';
 import type { ProtoGrpcType as NodeGrpcType } from './generated/node.ts';
 import { withPreEncodedAttestations } from './attest-response-serializer.ts';
 import { plainIngestAckDecoder, plainIngestAckEncoder } from './ingest-ack-wire.ts';
 import { plainRecordBatchEncoder, plainRecordBatchFirst } from './record-batch-wire.ts';
+import {
+  LIANXIN_SERVICES,
+  PROTO_FILES,
+  PROTO_LOADER_OPTIONS,
+  PROTO_ROOT,
+  qualifiedServiceName,
+  type LianxinServiceName,
+  type LianxinV1,
+} from './proto-files.ts';
 import { strictDeserializer } from './strict-decoding.ts';
 
-/** Root of the proto tree; imports are written relative to it (`lianxin/v1/proofs.proto`). */
-export const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
-export const PROTO_FILES = ['lianxin/v1/evidence.proto', 'lianxin/v1/proofs.proto', 'lianxin/v1/node.proto'];
-export const PROTO_PACKAGE = 'lianxin.v1';
-
-/** The same options as the generator's flags; a difference would make the generated types lie. */
-export const PROTO_LOADER_OPTIONS: Options = {
-  keepCase: false,
-  longs: Number,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [PROTO_ROOT],
-};
-
-/** The services of node.proto, by their short name. */
-export const LIANXIN_SERVICES = [
-  'RecordService',
-  'AttestationService',
-  'NotaryService',
-  'LogService',
-  'NodeInfoService',
-  'ReportService',
-] as const;
-export type LianxinServiceName = (typeof LIANXIN_SERVICES)[number];
-
-/** Every message, enum and service of lianxin.v1, typed by the generated code. */
-export type LianxinV1 = NodeGrpcType['lianxin']['v1'] & EvidenceGrpcType['lianxin']['v1'];
+export {
+  PROTO_ROOT,
+  PROTO_FILES,
+  PROTO_PACKAGE,
+  PROTO_LOADER_OPTIONS,
+  LIANXIN_SERVICES,
+  qualifiedServiceName,
+  type LianxinServiceName,
+  type LianxinV1,
+} from './proto-files.ts';
 
 let packageDefinition: PackageDefinition | undefined;
 let grpcObject: LianxinV1 | undefined;
@@ -96,9 +86,4 @@ export function lianxinV1(): LianxinV1 {
 /** The service definition grpc-js registers, e.g. `serviceDefinition('RecordService')`. */
 export function serviceDefinition<N extends LianxinServiceName>(name: N): LianxinV1[N]['service'] {
   return lianxinV1()[name].service;
-}
-
-/** Fully qualified name, as health checking and reflection know the service: `lianxin.v1.RecordService`. */
-export function qualifiedServiceName(name: LianxinServiceName): string {
-  return `${PROTO_PACKAGE}.${name}`;
 }

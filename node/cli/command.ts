@@ -13,7 +13,13 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** Adds one command to the program (or a command group); each command module exports one of these. */
+/**
+ * Adds one command to the program (or a command group); each command module exports one of these. Every run
+ * defines every command (commander needs them all for help and suggestions), so a command module imports at its
+ * top only what defining it takes (commander, this module, errors.ts, settings.ts, output-options.ts, light
+ * constants) and imports what its action uses when the action runs (`await import(…)`): `lianxin --help` then
+ * loads no gRPC, Fabric, LevelDB or libp2p code, and each command only its own (start-up-cost.test.ts).
+ */
 export type CommandDefinition = (parent: Command, io: CliIo) => void;
 
 /**

@@ -10,8 +10,13 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { ERROR_CODE_KEY, ERROR_FIELD_KEY, lianxinV1, type LianxinServiceName, type LianxinV1 } from '../api/index.ts';
-import { loadConsortium, orgPaths, type Consortium, type OrgNode } from '../../network/pki/index.ts';
+// The client's parts of node/api and network/pki, not their indexes: those bring the node's server (its error
+// mapping: the ledger, the store, p2p) and the certificate issuer, ≈1 s of CPU that every command paid.
+import { lianxinClientV1 } from '../api/client-package.ts';
+import { ERROR_CODE_KEY, ERROR_FIELD_KEY } from '../api/error-trailers.ts';
+import type { LianxinServiceName, LianxinV1 } from '../api/proto-files.ts';
+import { loadConsortium, type Consortium, type OrgNode } from '../../network/pki/consortium-config.ts';
+import { orgPaths } from '../../network/pki/msp-paths.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
 import { DEFAULT_CONSORTIUM_FILE, sourceNote, type Setting, type Settings } from './settings.ts';
 
@@ -180,7 +185,7 @@ export function nodeClient<N extends LianxinServiceName>(
     endpoint.clientTls?.keyPem ?? null,
     endpoint.clientTls?.certPem ?? null,
   );
-  const Client = lianxinV1()[service] as unknown as new (
+  const Client = lianxinClientV1()[service] as unknown as new (
     address: string,
     credentials: grpc.ChannelCredentials,
     options: grpc.ChannelOptions,

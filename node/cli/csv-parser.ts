@@ -15,7 +15,8 @@
  * row for row against csv-parse, with the options this module used, on generated texts cut into chunks of 1, 2
  * and 5 characters and whole.
  */
-import { MAX_CONFIGURABLE_RECORD_BYTES } from '../records/index.ts';
+// node/records' limits alone: its index brings the record store and LevelDB.
+import { MAX_CONFIGURABLE_RECORD_BYTES } from '../records/constants.ts';
 
 export type CsvRow =
   | { readonly line: number; readonly fields: string[] }

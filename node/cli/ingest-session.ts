@@ -21,8 +21,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { IngestAck__Output } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch } from '../api/generated/lianxin/v1/RecordBatch.ts';
-import { ERROR_CODE_KEY, ERROR_FIELD_KEY, RETRY_AFTER_MS_KEY } from '../api/index.ts';
+import { ERROR_CODE_KEY, ERROR_FIELD_KEY, RETRY_AFTER_MS_KEY } from '../api/error-trailers.ts';
 import type { ValidCreditRecord } from '../records/index.ts';
+import { DEFAULT_ACK_TIMEOUT_MS } from './constants.ts';
 import { CliError } from './errors.ts';
 import { nodeCallError } from './connection.ts';
 
@@ -76,8 +77,6 @@ export interface IngestSessionOptions {
 const DEFAULT_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
 const DEFAULT_MAX_RETRIES = 300;
-/** A batch of 1,000 records is durable in milliseconds; a minute without any acknowledgement is a stuck stream. */
-export const DEFAULT_ACK_TIMEOUT_MS = 60_000;
 /** Statuses that refuse a batch for what it holds: resending it unchanged would be refused again. */
 const REFUSALS: ReadonlySet<grpc.status> = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.ALREADY_EXISTS]);
 
@@ -165,11 +164,14 @@ export class IngestSession {
       // Its events are ignored from here on (they are no longer of `this.#stream`).
       this.#stream = undefined;
       stream.cancel();
-      this.#retry(grpc.status.DEADLINE_EXCEEDED, undefined, () =>
-        new CliError(
-          'NODE_ERROR',
-          `IngestRecords: no acknowledgement for ${String(timeoutMs)} ms, ${String(this.#retries)} times in a row: gave up`,
-        ),
+      this.#retry(
+        grpc.status.DEADLINE_EXCEEDED,
+        undefined,
+        () =>
+          new CliError(
+            'NODE_ERROR',
+            `IngestRecords: no acknowledgement for ${String(timeoutMs)} ms, ${String(this.#retries)} times in a row: gave up`,
+          ),
       );
     }, timeoutMs);
     timer.unref();

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import { PROTO_FILES, PROTO_PACKAGE, PROTO_ROOT } from '../api/index.ts';
+import { PROTO_FILES, PROTO_PACKAGE, PROTO_ROOT } from '../api/proto-files.ts';
 
 /** lianxin.v1 messages the CLI prints. */
 export type PrintedMessage =

@@ -305,6 +305,26 @@ describe('openRecords: streaming', () => {
     expect(readWhenFirst).toBeLessThanOrEqual(256 * 1024);
     expect(source.bytesRead).toBe(size);
   });
+
+  it('gives by batches() the same records and bad lines, in the same order, a chunk at a time', async () => {
+    const rows = ['subject,kind,version,content_type,content_file'];
+    await writeFile(join(dir, 'doc.txt'), 'from a file');
+    for (let i = 1; i <= 8000; i++) {
+      // Every 2000th a bad line, every 700th content from a file (read before the rows after it); ≈440 KB.
+      const subject = i % 2000 === 0 ? WRONG_CHECK : SUBJECT;
+      rows.push(`${subject},loan,${i},text/plain,${i % 700 === 0 ? 'doc.txt' : 'note.txt'}`);
+    }
+    await writeFile(join(dir, 'note.txt'), 'x'.repeat(200));
+    const path = await file('batched.csv', `${rows.join('\n')}\n`);
+    const one = await readAll(path);
+    const batches: (readonly ReadRecord[])[] = [];
+    for await (const batch of openRecords(path).batches()) batches.push(batch);
+    expect(batches.flat()).toEqual(one);
+    expect(one).toHaveLength(8000);
+    expect(one.filter((r) => !r.ok).map((r) => r.line)).toEqual([2001, 4001, 6001, 8001]);
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches.every((b) => b.length > 0)).toBe(true);
+  });
 });
 
 describe('recordFormatOf', () => {

@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import type { AttestResponse__Output } from '../../api/generated/lianxin/v1/AttestResponse.ts';
 import type { ChainIndexEntry__Output } from '../../api/generated/lianxin/v1/ChainIndexEntry.ts';
 import { integerArgument, subcommand, type CliIo, type CommandDefinition } from '../command.ts';
-import { nodeClient, resolveNodeEndpoint, unary, type NodeEndpoint } from '../connection.ts';
+import type { NodeEndpoint } from '../connection.ts';
 import { CliError } from '../errors.ts';
-import { lookupHolder, type OriginHolder } from '../holder-lookup.ts';
-import { addAttestationOutputOptions, printMessage, writeAttestation, type AttestationOutput } from '../output.ts';
+import type { OriginHolder } from '../holder-lookup.ts';
+import { addAttestationOutputOptions, type AttestationOutput } from '../output-options.ts';
 import { addNodeOptions, addRegistryOptions, resolveSettings } from '../settings.ts';
 
 const DESCRIPTION = `Asks the node for an attestation of a credit record: the logged leaf, its inclusion proof, the signed
@@ -38,6 +38,11 @@ export const attestCommand: CommandDefinition = (parent, io) => {
         requestId: randomUUID(),
         record: { subject, kind, version: version === undefined ? 0 : integerArgument('version', version) },
       };
+      const [{ resolveNodeEndpoint }, { writeAttestation, printMessage }, { lookupHolder }] = await Promise.all([
+        import('../connection.ts'),
+        import('../output.ts'),
+        import('../holder-lookup.ts'),
+      ]);
       const settings = await resolveSettings(options, io.env);
       const endpoint = await resolveNodeEndpoint(settings);
       const response = await attestAt(endpoint, request);
@@ -73,6 +78,7 @@ export const attestCommand: CommandDefinition = (parent, io) => {
 type AttestRequest = { requestId: string; record: { subject: string; kind: string; version: number } };
 
 async function attestAt(endpoint: NodeEndpoint, request: AttestRequest): Promise<AttestResponse__Output> {
+  const { nodeClient, unary } = await import('../connection.ts');
   const client = nodeClient(endpoint, 'AttestationService');
   try {
     return await unary<AttestResponse__Output>(
@@ -113,6 +119,7 @@ async function follow(
   );
   const response = await attestAt(endpoint, request);
   if (response.result === 'attestation' && response.attestation) {
+    const { writeAttestation } = await import('../output.ts');
     await writeAttestation(io, response.attestation, output);
     return;
   }

@@ -4,9 +4,7 @@
  * accesses from the chain, fetches every receipt bundle from the institutions' nodes over p2p, verifies it, and
  * prints one verdict per access: a table, or JSON lines with --json. Exit 1 when any access is not OK.
  */
-import { AuditError, runRegulatorAudit, type AuditedAccess } from '../../audit/index.ts';
-import { loadNodeConfig, NodeConfigError } from '../../config/index.ts';
-import { ChainError } from '../../ledger/index.ts';
+import type { AuditedAccess } from '../../audit/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
 import { CliError } from '../errors.ts';
 
@@ -75,6 +73,12 @@ export const auditCommand: CommandDefinition = (parent, io) => {
     .option('--to <time>', 'accesses before this RFC 3339 time')
     .option('--json', 'one JSON object per access and line, instead of a table')
     .action(async (values: AuditOptions) => {
+      const [{ AuditError, runRegulatorAudit }, { loadNodeConfig, NodeConfigError }, { ChainError }] =
+        await Promise.all([
+          import('../../audit/index.ts'),
+          import('../../config/index.ts'),
+          import('../../ledger/index.ts'),
+        ]);
       let accesses: AuditedAccess[];
       try {
         const config = await loadNodeConfig(values.config, io.env);

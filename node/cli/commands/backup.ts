@@ -3,10 +3,8 @@
  * itself (it holds its store's LevelDB lock) through its admin socket, from one LevelDB snapshot.
  */
 import { join, resolve } from 'node:path';
-import { adminSocketPath, requestBackup } from '../../admin/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
 import { CliError } from '../errors.ts';
-import { operatorError, readNodeConfig } from '../node-admin.ts';
 
 const DESCRIPTION = `Writes a consistent online backup of the running node to one file: every part of its store (records,
 transparency log, checkpoints, the anchoring outbox, the chain index, the report exchange's journal) as of one
@@ -19,6 +17,10 @@ export const backupCommand: CommandDefinition = (parent, io) => {
     .requiredOption('--config <file>', "the node's configuration (node.yaml)")
     .requiredOption('-o, --out <file>', 'the backup file to write')
     .action(async (options: { config: string; out: string }) => {
+      const [{ adminSocketPath, requestBackup }, { operatorError, readNodeConfig }] = await Promise.all([
+        import('../../admin/index.ts'),
+        import('../node-admin.ts'),
+      ]);
       const config = await readNodeConfig(options.config, io);
       const out = resolve(options.out);
       try {
@@ -48,6 +50,10 @@ export const ledgerBackupCommand: CommandDefinition = (parent, io) => {
     .option('--data-dir <dir>', "the ledger's data dir, as npm run ledger got it", '.data')
     .requiredOption('-o, --out <file>', 'the backup file to write')
     .action(async (options: { dataDir: string; out: string }) => {
+      const [{ requestBackup }, { operatorError }] = await Promise.all([
+        import('../../admin/index.ts'),
+        import('../node-admin.ts'),
+      ]);
       const out = resolve(options.out);
       try {
         const manifest = await requestBackup(join(options.dataDir, 'ledger', 'admin.sock'), out);

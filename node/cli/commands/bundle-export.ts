@@ -5,12 +5,8 @@
  * block (cscc GetConfigBlock), so a verifier trusts exactly the CAs the channel trusts, not a local folder.
  */
 import { writeFile } from 'node:fs/promises';
-import { ChainError } from '../../ledger/index.ts';
-import { exportTrustBundle, ReceiptsError } from '../../receipts/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
-import { consortiumMember } from '../connection.ts';
 import { CliError, messageOf } from '../errors.ts';
-import { withLedger } from '../ledger-connection.ts';
 import { addLedgerOptions, resolveSettings } from '../settings.ts';
 
 const DESCRIPTION = `Exports the consortium trust bundle for offline verification: organisations, registered keys (rotated and
@@ -29,6 +25,13 @@ export const bundleCommand: CommandDefinition = (parent, io) => {
     'where to write the bundle (JSON)',
   );
   addLedgerOptions(command).action(async (values: { out: string } & Record<string, unknown>) => {
+    const [{ ChainError }, { exportTrustBundle, ReceiptsError }, { consortiumMember }, { withLedger }] =
+      await Promise.all([
+        import('../../ledger/index.ts'),
+        import('../../receipts/index.ts'),
+        import('../connection.ts'),
+        import('../ledger-connection.ts'),
+      ]);
     const settings = await resolveSettings(values, io.env);
     const member = consortiumMember(settings);
     if (member === undefined) {

@@ -9,7 +9,6 @@ import { readFile } from 'node:fs/promises';
 import type { Consent } from '../../../chaincode/src/protocol.ts';
 import { subcommand, type CliIo, type CommandDefinition } from '../command.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
-import { withLedger } from '../ledger-connection.ts';
 import { addLedgerOptions, resolveSettings } from '../settings.ts';
 
 const DESCRIPTION = `Consents on chain: an enterprise's authorization for an institution (the grantee) to obtain its records of
@@ -45,6 +44,7 @@ export const consentCommand: CommandDefinition = (parent, io) => {
     .option('--digest <hex>', 'SHA-256 of the authorization document, when the file is not at hand')
     .option('--json', 'print the consent as JSON');
   addLedgerOptions(grant).action(async (subject: string, values: GrantOptions & Record<string, unknown>) => {
+    const { withLedger } = await import('../ledger-connection.ts');
     const settings = await resolveSettings(values, io.env);
     const digest = await authorizationDigest(values);
     const from = values.from ?? new Date().toISOString();
@@ -66,6 +66,7 @@ export const consentCommand: CommandDefinition = (parent, io) => {
   const revoke = subcommand(consent, 'revoke <consentId>', 'revoke a consent (its recorder or grantee)', DESCRIPTION);
   addLedgerOptions(revoke.option('--json', 'print the consent as JSON')).action(
     async (consentId: string, values: { json?: true } & Record<string, unknown>) => {
+      const { withLedger } = await import('../ledger-connection.ts');
       const settings = await resolveSettings(values, io.env);
       const revoked = await withLedger(settings, ({ chain }) => chain.revokeConsent(consentId));
       printConsent(io, revoked.result, values.json === true, `revoked in ${revoked.transactionId}`);
@@ -80,6 +81,7 @@ export const consentCommand: CommandDefinition = (parent, io) => {
   );
   addLedgerOptions(list.option('--json', 'print them as JSON lines')).action(
     async (subject: string, values: { json?: true } & Record<string, unknown>) => {
+      const { withLedger } = await import('../ledger-connection.ts');
       const settings = await resolveSettings(values, io.env);
       const consents = await withLedger(settings, ({ chain }) => chain.listConsentsBySubject(subject));
       for (const c of consents) printConsent(io, c, values.json === true);

@@ -1,8 +1,6 @@
 /** `lianxin info`: who the node is and where its log stands (NodeInfoService.GetNodeInfo). */
 import type { NodeInfo__Output } from '../../api/generated/lianxin/v1/NodeInfo.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
-import { unary, withNodeClient } from '../connection.ts';
-import { printMessage } from '../output.ts';
 import { addNodeOptions, resolveSettings } from '../settings.ts';
 
 export const infoCommand: CommandDefinition = (parent, io) => {
@@ -14,6 +12,10 @@ export const infoCommand: CommandDefinition = (parent, io) => {
 JSON of lianxin.v1.NodeInfo.`,
   );
   addNodeOptions(command).action(async (options: Record<string, unknown>) => {
+    const [{ unary, withNodeClient }, { printMessage }] = await Promise.all([
+      import('../connection.ts'),
+      import('../output.ts'),
+    ]);
     const info = await withNodeClient(await resolveSettings(options, io.env), 'NodeInfoService', (client) =>
       unary<NodeInfo__Output>('GetNodeInfo', (callOptions, cb) => client.GetNodeInfo({}, callOptions, cb), client),
     );

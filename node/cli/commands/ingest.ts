@@ -6,24 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { status, type ServiceError } from '@grpc/grpc-js';
-import {
-  DEFAULT_RECORD_RULES,
-  MAX_CONFIGURABLE_RECORD_BYTES,
-  type RecordRules,
-  type ValidCreditRecord,
-} from '../../records/index.ts';
+import type { ServiceError } from '@grpc/grpc-js';
+// The limits alone, not node/records' index: that brings the record store, and LevelDB with it, into every run.
+import { DEFAULT_MAX_RECORD_BYTES, MAX_CONFIGURABLE_RECORD_BYTES } from '../../records/constants.ts';
+import type { RecordRules, ValidCreditRecord } from '../../records/index.ts';
 import { integerArgument, subcommand, type CliIo, type CommandDefinition } from '../command.ts';
-import { endpointMismatch, nodeClient, resolveNodeEndpoint } from '../connection.ts';
+import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_USCC_MODE } from '../constants.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
-import {
-  DEFAULT_ACK_TIMEOUT_MS,
-  IngestSession,
-  type IngestBatchRequest,
-  type NodeRefusal,
-} from '../ingest-session.ts';
+import type { IngestBatchRequest, IngestSession, NodeRefusal } from '../ingest-session.ts';
 import { formatCount, formatDuration, formatRate, ProgressBar, rateOf } from '../progress.ts';
-import { openRecords, recordFormatOf, type InvalidLine } from '../record-reader.ts';
+import type { InvalidLine, openRecords } from '../record-reader.ts';
 import { addNodeOptions, resolveSettings } from '../settings.ts';
 
 const DESCRIPTION = `Loads credit records into your organisation's node. Columns (CSV header) or fields (JSONL):
@@ -59,7 +51,7 @@ export const ingestCommand: CommandDefinition = (parent, io) => {
       '--uscc-mode <mode>',
       "as the node's ingest.usccMode: strict refuses a Unified Social Credit Code with a wrong check character, " +
         'lenient takes it',
-      DEFAULT_RECORD_RULES.usccMode,
+      DEFAULT_USCC_MODE,
     )
     .option(
       '--ack-timeout <seconds>',
@@ -69,7 +61,7 @@ export const ingestCommand: CommandDefinition = (parent, io) => {
     .option(
       '--max-record-bytes <n>',
       "as the node's ingest.maxRecordBytes: the largest content",
-      String(DEFAULT_RECORD_RULES.maxContentBytes),
+      String(DEFAULT_MAX_RECORD_BYTES),
     );
   addNodeOptions(command).action(async (file: string, values: IngestOptions) => {
     const batchSize = integerArgument('--batch', values.batch, 1);
@@ -77,6 +69,8 @@ export const ingestCommand: CommandDefinition = (parent, io) => {
     const window = integerArgument('--window', values.window, 1);
     const ackTimeoutMs = integerArgument('--ack-timeout', values.ackTimeout, 1) * 1000;
     const rules = rulesOf(values.usccMode, values.maxRecordBytes);
+    const [{ status }, { endpointMismatch, nodeClient, resolveNodeEndpoint }, { openRecords, recordFormatOf }] =
+      await Promise.all([import('@grpc/grpc-js'), import('../connection.ts'), import('../record-reader.ts')]);
     const format = recordFormatOf(file);
     // The file first: a missing file is the answer whatever the connection flags say.
     const size = await fileSize(file);
@@ -168,6 +162,7 @@ interface IngestRun {
 }
 
 async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
+  const [{ status }, { IngestSession }] = await Promise.all([import('@grpc/grpc-js'), import('../ingest-session.ts')]);
   const progress = new ProgressBar(io.stderr);
   let accepted = 0;
   let duplicate = 0;
@@ -195,7 +190,7 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
       progress.update(done(), run.size > 0 ? run.source.bytesRead / run.size : undefined);
     },
     onRefused: (batch, refusal) => {
-      const refused = refusedRecord(run.file, batch, refusal);
+      const refused = refusedRecord(run.file, batch, refusal, status[refusal.status]);
       if (refused === undefined) {
         if (refusal.field === 'request_id' && refusal.status === status.ALREADY_EXISTS) {
           throw new CliError(
@@ -238,24 +233,27 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
     await session.send(request);
   };
   try {
-    for await (const item of run.source) {
-      if (!item.ok) {
-        const where = describeInvalid(run.file, item);
-        // A CSV grammar error ends what can be read of the file: skipping it would drop the rest unseen.
-        if (!run.skipInvalid || item.last === true) {
-          await session.finish();
-          throw new CliError(
-            'INVALID_INPUT',
-            `${where}; stopped: lines ${lines[0] ?? item.line}–${item.line} not sent, ${formatCount(done())} records before them ingested`,
-          );
+    // A chunk's records at a time (record-reader.ts): no promise per record.
+    for await (const items of run.source.batches()) {
+      for (const item of items) {
+        if (!item.ok) {
+          const where = describeInvalid(run.file, item);
+          // A CSV grammar error ends what can be read of the file: skipping it would drop the rest unseen.
+          if (!run.skipInvalid || item.last === true) {
+            await session.finish();
+            throw new CliError(
+              'INVALID_INPUT',
+              `${where}; stopped: lines ${lines[0] ?? item.line}–${item.line} not sent, ${formatCount(done())} records before them ingested`,
+            );
+          }
+          skip(where);
+          continue;
         }
-        skip(where);
-        continue;
+        records.push(item.record);
+        lines.push(item.line);
+        batchBytes += item.record.content.length;
+        if (records.length >= run.batchSize || batchBytes >= MAX_BATCH_CONTENT_BYTES) await flush();
       }
-      records.push(item.record);
-      lines.push(item.line);
-      batchBytes += item.record.content.length;
-      if (records.length >= run.batchSize || batchBytes >= MAX_BATCH_CONTENT_BYTES) await flush();
     }
     await flush();
     await session.finish();
@@ -278,12 +276,14 @@ const RECORD_FIELD = /^records\[(\d+)\]\.([a-z_]+)$/;
 
 /**
  * The record of `batch` the node refused, as file:line and the node's reason, when the refusal names one
- * (`records[i].<field>`); the node's message is `"records[i].<field>" <requirement>`.
+ * (`records[i].<field>`); the node's message is `"records[i].<field>" <requirement>`. `statusName`: the refusal's
+ * gRPC status by name.
  */
 function refusedRecord(
   file: string,
   batch: IngestBatchRequest,
   refusal: NodeRefusal,
+  statusName: string,
 ): { readonly index: number; readonly where: string } | undefined {
   const match = RECORD_FIELD.exec(refusal.field ?? '');
   const index = Number(match?.[1]);
@@ -291,7 +291,7 @@ function refusedRecord(
   if (match === null || line === undefined) return undefined;
   const prefix = `"${refusal.field}" `;
   const reason = refusal.details.startsWith(prefix) ? refusal.details.slice(prefix.length) : refusal.details;
-  return { index, where: `${file}:${line}: "${match[2]}" ${reason} (refused by the node: ${status[refusal.status]})` };
+  return { index, where: `${file}:${line}: "${match[2]}" ${reason} (refused by the node: ${statusName})` };
 }
 
 function lineRange(batch: IngestBatchRequest): string {

@@ -4,11 +4,10 @@
  * registered on chain first (RotateKeyWithOverlap, UpdateNode), then installed and the running node switched over its
  * admin socket — no restart of the node for any kind).
  */
-import { adminSocketPath, AdminError, requestKeyReload, type ReloadedKeys } from '../../admin/index.ts';
-import { rotateNodeKey, type RotatedKind } from '../../keys/index.ts';
+import type { ReloadedKeys } from '../../admin/index.ts';
+import type { RotatedKind } from '../../keys/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
 import { CliError } from '../errors.ts';
-import { operatorError, readNodeConfig, withAdminChain } from '../node-admin.ts';
 
 const KINDS: readonly RotatedKind[] = ['log', 'receipt', 'p2p'];
 
@@ -34,13 +33,15 @@ export const keysCommand: CommandDefinition = (parent, io) => {
     .requiredOption('--kind <kind>', 'log, receipt or p2p')
     .requiredOption('--config <file>', "the node's configuration (node.yaml)")
     .requiredOption('--admin-msp-dir <dir>', "the organisation admin's MSP folder (signs RotateKey)")
-    .option('--overlap <seconds>', "how long the old log or receipt key stays valid after the rotation (0–86400)")
+    .option('--overlap <seconds>', 'how long the old log or receipt key stays valid after the rotation (0–86400)')
     .action(async (options: { kind: string; config: string; adminMspDir: string; overlap?: string }) => {
       if (!(KINDS as readonly string[]).includes(options.kind)) {
         throw new CliError('USAGE', `--kind must be one of ${KINDS.join(', ')}, got ${JSON.stringify(options.kind)}`);
       }
       const overlapSeconds = parseOverlap(options.overlap);
       const kind = options.kind as RotatedKind;
+      const [{ adminSocketPath }, { rotateNodeKey }, { operatorError, readNodeConfig, withAdminChain }] =
+        await Promise.all([import('../../admin/index.ts'), import('../../keys/index.ts'), import('../node-admin.ts')]);
       const config = await readNodeConfig(options.config, io);
       const keyFile = config.keys[kind];
       if (keyFile === undefined) throw new CliError('CONFIGURATION', `${options.config} names no keys.${kind} file`);
@@ -101,6 +102,7 @@ export const keysCommand: CommandDefinition = (parent, io) => {
       if (!/^[0-9a-f]{64}$/.test(options.kid)) {
         throw new CliError('USAGE', '--kid must be a key ID: 64 lower-case hex digits');
       }
+      const { readNodeConfig, withAdminChain } = await import('../node-admin.ts');
       const config = await readNodeConfig(options.config, io);
       const { result } = await withAdminChain(config, options.adminMspDir, (chain) => chain.revokeKey(options.kid));
       io.stdout.write(
@@ -120,6 +122,7 @@ function parseOverlap(value: string | undefined): number | undefined {
 
 /** Tells the running node to read its key files again; undefined when no node runs there. */
 async function reloadIfRunning(socket: string): Promise<ReloadedKeys | undefined> {
+  const { AdminError, requestKeyReload } = await import('../../admin/index.ts');
   try {
     return await requestKeyReload(socket);
   } catch (err) {

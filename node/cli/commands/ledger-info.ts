@@ -5,8 +5,6 @@
  */
 import type { AnchoredCheckpoint, NodeRecord } from '../../ledger/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
-import { withLedger } from '../ledger-connection.ts';
-import { printJson } from '../output.ts';
 import { formatCount, formatDuration } from '../progress.ts';
 import { addLedgerOptions, resolveSettings } from '../settings.ts';
 
@@ -45,6 +43,10 @@ export const ledgerCommand: CommandDefinition = (parent, io) => {
     DESCRIPTION,
   ).option('--json', 'print it as JSON');
   addLedgerOptions(command).action(async (values: { json?: true } & Record<string, unknown>) => {
+    const [{ withLedger }, { printJson }] = await Promise.all([
+      import('../ledger-connection.ts'),
+      import('../json-output.ts'),
+    ]);
     const settings = await resolveSettings(values, io.env);
     const info = await withLedger(settings, async ({ chain, consortium }) => {
       const [chainInfo, registry] = await Promise.all([chain.chainInfo(), chain.registrySnapshot()]);

@@ -6,8 +6,6 @@ import type { ConsistencyProof__Output } from '../../api/generated/lianxin/v1/Co
 import type { InclusionProof__Output } from '../../api/generated/lianxin/v1/InclusionProof.ts';
 import type { SignedCheckpoint__Output } from '../../api/generated/lianxin/v1/SignedCheckpoint.ts';
 import { integerArgument, subcommand, type CommandDefinition } from '../command.ts';
-import { unary, withNodeClient } from '../connection.ts';
-import { printMessage } from '../output.ts';
 import { addNodeOptions, resolveSettings } from '../settings.ts';
 
 export const checkpointCommand: CommandDefinition = (parent, io) => {
@@ -18,6 +16,7 @@ export const checkpointCommand: CommandDefinition = (parent, io) => {
     "Prints the node's latest signed checkpoint (C2SP signed note: origin, size, root hash, signatures).",
   ).option('--json', 'the parsed fields instead, as canonical proto3 JSON of lianxin.v1.SignedCheckpoint');
   addNodeOptions(command).action(async (options: { json?: true }) => {
+    const { unary, withNodeClient, printMessage } = await actionModules();
     const checkpoint = await withNodeClient(await resolveSettings(options, io.env), 'LogService', (client) =>
       unary<SignedCheckpoint__Output>(
         'GetCheckpoint',
@@ -48,6 +47,7 @@ export const proofCommand: CommandDefinition = (parent, io) => {
       leafIndex: integerArgument('leaf-index', leaf),
       treeSize: size === undefined ? 0 : integerArgument('tree-size', size),
     };
+    const { unary, withNodeClient, printMessage } = await actionModules();
     const answer = await withNodeClient(await resolveSettings(options, io.env), 'LogService', (client) =>
       unary<InclusionProof__Output>(
         'GetInclusionProof',
@@ -65,6 +65,7 @@ export const proofCommand: CommandDefinition = (parent, io) => {
   );
   addNodeOptions(consistency).action(async (first: string, second: string, options: Record<string, unknown>) => {
     const request = { size1: integerArgument('size1', first), size2: integerArgument('size2', second) };
+    const { unary, withNodeClient, printMessage } = await actionModules();
     const answer = await withNodeClient(await resolveSettings(options, io.env), 'LogService', (client) =>
       unary<ConsistencyProof__Output>(
         'GetConsistencyProof',
@@ -75,3 +76,9 @@ export const proofCommand: CommandDefinition = (parent, io) => {
     printMessage(io, 'ConsistencyProof', answer);
   });
 };
+
+/** What the actions use, imported when one runs (command.ts). */
+async function actionModules() {
+  const [connection, output] = await Promise.all([import('../connection.ts'), import('../output.ts')]);
+  return { unary: connection.unary, withNodeClient: connection.withNodeClient, printMessage: output.printMessage };
+}

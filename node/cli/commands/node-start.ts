@@ -3,7 +3,6 @@
  * Fabric peer (node/daemon runNodeDaemon: configuration validated first, a start-up failure as one line and exit
  * 1, SIGTERM/SIGINT a graceful stop and exit 0).
  */
-import { runNodeDaemon } from '../../daemon/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
 import { AlreadyReported } from '../errors.ts';
 
@@ -18,6 +17,7 @@ export const nodeCommand: CommandDefinition = (parent, io) => {
   subcommand(node, 'start', "run your institution's node until SIGTERM/SIGINT", DESCRIPTION)
     .requiredOption('--config <file>', "the node's configuration (node.yaml)")
     .action(async (options: { config: string }) => {
+      const { runNodeDaemon } = await import('../../daemon/index.ts');
       const code = await runNodeDaemon({ configPath: options.config, env: io.env });
       // The daemon has said why on stderr, in its one line.
       if (code !== 0) throw new AlreadyReported(code);

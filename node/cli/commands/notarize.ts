@@ -10,9 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import type { ChainEvidence__Output } from '../../api/generated/lianxin/v1/ChainEvidence.ts';
 import type { NotarizeResponse__Output } from '../../api/generated/lianxin/v1/NotarizeResponse.ts';
 import { collect, subcommand, type CliIo, type CommandDefinition } from '../command.ts';
-import { unary, withNodeClient } from '../connection.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
-import { addAttestationOutputOptions, printMessage, writeAttestation, type AttestationOutput } from '../output.ts';
+import { addAttestationOutputOptions, type AttestationOutput } from '../output-options.ts';
 import { addNodeOptions, resolveSettings } from '../settings.ts';
 
 const NOTARIZE_DESCRIPTION = `Notarizes a contract: the node logs its SHA-256 with the parties (USCCs or MSP IDs), the digests of their
@@ -64,6 +63,7 @@ export const notarizeCommand: CommandDefinition = (parent, io) => {
         partySignatureDigests,
         labels,
       };
+      const { unary, withNodeClient } = await import('../connection.ts');
       const settings = await resolveSettings(values, io.env);
       const response = await withNodeClient(settings, 'NotaryService', (client) =>
         unary<NotarizeResponse__Output>(
@@ -86,6 +86,7 @@ export const notarizationCommand: CommandDefinition = (parent, io) => {
   );
   addNodeOptions(addAttestationOutputOptions(command)).action(async (hex: string, values: AttestationOutput) => {
     const documentDigest = digestArgument('document digest', hex);
+    const { unary, withNodeClient } = await import('../connection.ts');
     const response = await withNodeClient(await resolveSettings(values, io.env), 'NotaryService', (client) =>
       unary<NotarizeResponse__Output>(
         'GetNotarization',
@@ -107,6 +108,7 @@ async function writeReceipt(
   response: NotarizeResponse__Output,
   output: AttestationOutput,
 ): Promise<void> {
+  const { printMessage, writeAttestation } = await import('../output.ts');
   if (!response.receipt) {
     if (response.chainEvidence.length === 0) {
       throw new CliError('NODE_ERROR', `${method}: the node answered with neither a receipt nor chain evidence`);

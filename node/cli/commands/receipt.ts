@@ -14,13 +14,10 @@ import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
 import type { AccessProof__Output } from '../../api/generated/lianxin/v1/AccessProof.ts';
-import { RETRY_AFTER_MS_KEY } from '../../api/errors.ts';
-import { explainAccessProof, parseAccessProofJson, P2pError, type ProvenAccess } from '../../p2p/index.ts';
+import { RETRY_AFTER_MS_KEY } from '../../api/error-trailers.ts';
+import type { ProvenAccess } from '../../p2p/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
-import { unary, withNodeClient } from '../connection.ts';
 import { CliError, messageOf } from '../errors.ts';
-import { printJson } from '../output.ts';
-import { toProto3Json } from '../proto-json.ts';
 import { addNodeOptions, resolveSettings } from '../settings.ts';
 import { read, stepLines, trustBundle } from './verify.ts';
 
@@ -54,6 +51,10 @@ export const receiptCommand: CommandDefinition = (parent, io) => {
     .option('--json', 'print the summary as JSON')
     .option('--steps', 'print each check and its result before the summary (or the failure)')
     .action(async (file: string, values: { bundle: string; json?: true; steps?: true }) => {
+      const [{ explainAccessProof, parseAccessProofJson, P2pError }, { printJson }] = await Promise.all([
+        import('../../p2p/index.ts'),
+        import('../json-output.ts'),
+      ]);
       const [bytes, trust] = await Promise.all([
         read(file),
         read(values.bundle).then((b) => trustBundle(values.bundle, b)),
@@ -116,6 +117,10 @@ export const receiptCommand: CommandDefinition = (parent, io) => {
     if (!Number.isFinite(waitSeconds) || waitSeconds < 0) {
       throw new CliError('USAGE', `--wait must be a number of seconds, got ${JSON.stringify(values.wait)}`);
     }
+    const [{ unary, withNodeClient }, { toProto3Json }] = await Promise.all([
+      import('../connection.ts'),
+      import('../proto-json.ts'),
+    ]);
     const settings = await resolveSettings(values, io.env);
     const deadline = Date.now() + waitSeconds * 1000;
     const proof = await withNodeClient(settings, 'ReportService', async (client) => {

@@ -7,9 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { RequestReportResponse__Output } from '../../api/generated/lianxin/v1/RequestReportResponse.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
-import { unary, withNodeClient } from '../connection.ts';
 import { CliError, messageOf } from '../errors.ts';
-import { toProto3Json } from '../proto-json.ts';
 import { addNodeOptions, resolveSettings } from '../settings.ts';
 
 const DESCRIPTION = `Asks your institution's own node for an enterprise's latest records of some kinds, under a consent recorded
@@ -34,6 +32,10 @@ export const reportCommand: CommandDefinition = (parent, io) => {
     .requiredOption('--consent <id>', 'the consent ID on chain')
     .requiredOption('-o, --out <file>', 'where to write the report and its receipt bundle (JSON)');
   addNodeOptions(request).action(async (subject: string, values: RequestOptions & Record<string, unknown>) => {
+    const [{ unary, withNodeClient }, { toProto3Json }] = await Promise.all([
+      import('../connection.ts'),
+      import('../proto-json.ts'),
+    ]);
     const settings = await resolveSettings(values, io.env);
     const answer = await withNodeClient(settings, 'ReportService', (client) =>
       unary<RequestReportResponse__Output>(

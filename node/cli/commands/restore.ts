@@ -2,9 +2,7 @@
  * `lianxin node restore --from F --data-dir D`: a new node data dir from a backup, its digest checked first. The
  * node started on it resumes where the backup was taken, and takes anchors the chain got since from the chain.
  */
-import { restoreLedger, restoreNode } from '../../backup/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
-import { operatorError, readNodeConfig } from '../node-admin.ts';
 import { group } from './backup.ts';
 
 const DESCRIPTION = `Restores a node's store from a backup (lianxin node backup) into a new data dir, which must be absent or
@@ -18,6 +16,10 @@ export const restoreCommand: CommandDefinition = (parent, io) => {
     .requiredOption('--data-dir <dir>', 'the new data dir (absent or empty)')
     .option('--config <file>', "the node's configuration: the backup must be this node's")
     .action(async (options: { from: string; dataDir: string; config?: string }) => {
+      const [{ restoreNode }, { operatorError, readNodeConfig }] = await Promise.all([
+        import('../../backup/index.ts'),
+        import('../node-admin.ts'),
+      ]);
       const config = options.config === undefined ? undefined : await readNodeConfig(options.config, io);
       try {
         const manifest = await restoreNode({
@@ -50,6 +52,10 @@ export const ledgerRestoreCommand: CommandDefinition = (parent, io) => {
     .requiredOption('--from <file>', 'the backup file')
     .requiredOption('--data-dir <dir>', 'the data dir to restore into (its ledger/ absent or empty)')
     .action(async (options: { from: string; dataDir: string }) => {
+      const [{ restoreLedger }, { operatorError }] = await Promise.all([
+        import('../../backup/index.ts'),
+        import('../node-admin.ts'),
+      ]);
       try {
         const manifest = await restoreLedger({ from: options.from, dataDir: options.dataDir });
         io.stdout.write(

@@ -4,8 +4,6 @@
  */
 import type { RecordStatus__Output } from '../../api/generated/lianxin/v1/RecordStatus.ts';
 import { integerArgument, subcommand, type CommandDefinition } from '../command.ts';
-import { unary, withNodeClient } from '../connection.ts';
-import { printMessage } from '../output.ts';
 import { addNodeOptions, resolveSettings } from '../settings.ts';
 
 const DESCRIPTION = `Prints where the evidence of a record stands: PENDING (logged), CHECKPOINTED (under a signed checkpoint),
@@ -23,6 +21,10 @@ export const statusCommand: CommandDefinition = (parent, io) => {
   addNodeOptions(command).action(
     async (subject: string, kind: string, version: string | undefined, options: { json?: true }) => {
       const ref = { subject, kind, version: version === undefined ? 0 : integerArgument('version', version) };
+      const [{ unary, withNodeClient }, { printMessage }] = await Promise.all([
+        import('../connection.ts'),
+        import('../output.ts'),
+      ]);
       const settings = await resolveSettings(options, io.env);
       const status = await withNodeClient(settings, 'RecordService', (client) =>
         unary<RecordStatus__Output>(

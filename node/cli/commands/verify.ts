@@ -9,11 +9,10 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { LogLeaf__Output } from '../../api/generated/lianxin/v1/LogLeaf.ts';
-import { explainAttestation, parseTrustBundle, ReceiptsError, type TrustBundle } from '../../receipts/index.ts';
+import type { TrustBundle } from '../../receipts/index.ts';
 import type { VerificationStep } from '../../verifier/steps.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
-import { printJson } from '../output.ts';
 
 const DESCRIPTION = `Verifies an attestation or notarization receipt offline: the issuer is a registered, active organisation
 whose receipt key signed it; the leaf is in the issuer's registered log under a checkpoint its log key signed.
@@ -60,6 +59,10 @@ export const verifyCommand: CommandDefinition = (parent, io) => {
         throw new CliError('USAGE', 'give --artifact or --digest, not both');
       }
       const claimedDigest = values.digest === undefined ? undefined : digestOption(values.digest);
+      const [{ explainAttestation }, { printJson }] = await Promise.all([
+        import('../../receipts/index.ts'),
+        import('../json-output.ts'),
+      ]);
       const [attestation, bundle, artifactDigest] = await Promise.all([
         read(file),
         read(bundleFile).then((b) => trustBundle(bundleFile, b)),
@@ -255,7 +258,8 @@ export async function read(file: string): Promise<Buffer> {
   }
 }
 
-export function trustBundle(file: string, bytes: Buffer): TrustBundle {
+export async function trustBundle(file: string, bytes: Buffer): Promise<TrustBundle> {
+  const { parseTrustBundle, ReceiptsError } = await import('../../receipts/index.ts');
   try {
     return parseTrustBundle(bytes.toString('utf8'));
   } catch (err) {
