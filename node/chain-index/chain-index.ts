@@ -7,6 +7,12 @@
  * Each anchor is applied in one LevelDB batch together with the chain position it reached, so a crash replays
  * from the last applied anchor and never applies one twice. The batch is not synced: the table is derived from
  * the chain, and losing its newest batches to a power failure only means reading them from the chain again.
+ *
+ * Numbering a new version needs the stored one: applying an anchor reads only the keys an in-memory filter of every
+ * stored key (key-filter.ts) says may be there; a bulk load's new subjects are not read at all. The filter is
+ * filled by a scan of the stored keys that starts with the first apply, and by every apply; until that scan has
+ * finished every key is read. Rows written under this index by anything else (the snapshot loader) must be
+ * followed by `reload()`, which drops the filter.
  */
 import { encodeIndexEntries, scanIndexEntries, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
 import type { AnchoredEvent, ChainPosition, IndexEntry } from '../ledger/index.ts';
@@ -21,6 +27,7 @@ import {
   versionOf,
   type AnchorRow,
 } from './index-rows.ts';
+import { LatestKeyFilter } from './key-filter.ts';
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
 export interface ChainIndexRecord {
@@ -58,6 +65,12 @@ const ANCHOR_CACHE_ENTRIES = 1_024;
 /** Anchoring history rows per origin at most: a chart's worth (an anchor every 5 s for a day is 17 280). */
 export const ANCHOR_HISTORY_LIMIT = 20_000;
 
+/** Keys per read of the filter's scan. */
+const SCAN_KEYS_PER_READ = 1_000;
+const LATEST_PREFIX = Buffer.from('latest/');
+/** The first key after every `latest/…` ('0' follows '/'). */
+const LATEST_END = Buffer.from('latest0');
+
 interface StoredPosition {
   readonly blockNumber: string;
   readonly transactionId: string;
@@ -78,6 +91,9 @@ export class ChainIndex {
   readonly #prefix: Buffer;
   #position: ChainPosition | undefined;
   readonly #anchors = new Map<string, AnchorRow>();
+  /** Every stored `latest/` key is in it once `#filterComplete`; undefined until the first apply. */
+  #filter: LatestKeyFilter | undefined;
+  #filterComplete = false;
 
   private constructor(db: NodeSublevel, position: ChainPosition | undefined) {
     this.#db = db;
@@ -103,6 +119,67 @@ export class ChainIndex {
     const reopened = await ChainIndex.open(this.#db);
     this.#position = reopened.#position;
     this.#anchors.clear();
+    // Rows were written behind the filter's back: the next apply scans them into a new one.
+    this.#filter = undefined;
+    this.#filterComplete = false;
+  }
+
+  /**
+   * Starts filling a filter (in the background) if there is none. Its scan reads from a LevelDB snapshot taken
+   * after the filter exists, and each apply adds its keys once written, so every key written before the scan's
+   * snapshot is scanned and every key written after it is added.
+   */
+  #startFilter(): void {
+    if (this.#filter === undefined) {
+      const filter = new LatestKeyFilter(this.#prefix.length + LATEST_PREFIX.length);
+      this.#filter = filter;
+      this.#scanInto(filter).then(
+        () => {
+          if (this.#filter === filter) this.#filterComplete = true;
+        },
+        () => {
+          // Not complete, so never trusted; the next apply starts a new one (a closed database ends it here).
+          if (this.#filter === filter) this.#filter = undefined;
+        },
+      );
+    }
+  }
+
+  async #scanInto(filter: LatestKeyFilter): Promise<void> {
+    const iterator = this.#root.keys({ gte: this.#prefixed(LATEST_PREFIX), lt: this.#prefixed(LATEST_END) });
+    try {
+      for (;;) {
+        const keys = await iterator.nextv(SCAN_KEYS_PER_READ);
+        if (keys.length === 0) return;
+        // A reload meanwhile made this filter stale.
+        if (this.#filter !== filter) return;
+        for (const key of keys) filter.add(key);
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  /**
+   * The stored row of each key, or undefined: read only where the filter cannot rule the key out. Leaves each key's
+   * hashes in `hashes` for adding the keys once written.
+   */
+  async #storedRows(keys: readonly Buffer[], hashes: Uint32Array): Promise<(Buffer | undefined)[]> {
+    const filter = this.#filter;
+    if (filter !== undefined) for (let i = 0; i < keys.length; i++) filter.hashInto(keys[i] as Buffer, hashes, i);
+    if (filter === undefined || !this.#filterComplete) return this.#root.getMany(keys as Buffer[]);
+    const rows = new Array<Buffer | undefined>(keys.length).fill(undefined);
+    const maybe: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (filter.mightContainHashed(hashes, i)) maybe.push(i);
+    if (maybe.length === 0) return rows;
+    const found = await this.#root.getMany(maybe.map((i) => keys[i] as Buffer));
+    for (let j = 0; j < maybe.length; j++) rows[maybe[j] as number] = found[j];
+    return rows;
+  }
+
+  /** Whether applying skips reading keys the filter rules out: after the first apply's scan of the stored keys. */
+  get keyFilterReady(): boolean {
+    return this.#filterComplete;
   }
 
   /** The last anchor applied; undefined before the first. */
@@ -171,7 +248,10 @@ export class ChainIndex {
    */
   async applyEncoded(anchor: AnchoredEvent, anchoredAt: string, entries: IndexEntriesView): Promise<void> {
     const rows = latestRowsOf(entries, anchor.origin, anchor.size, this.#prefix);
-    const stored = await this.#root.getMany(rows.keys);
+    this.#startFilter();
+    const filter = this.#filter;
+    const hashes = new Uint32Array(2 * entries.count);
+    const stored = await this.#storedRows(rows.keys, hashes);
     // Each subject and kind's stored version, then +1 per entry of this anchor. An anchor may index a pair more
     // than once: its rows are written in leaf order in one batch, so the last (highest version) wins.
     const repeated = new Map<string, number>();
@@ -200,6 +280,11 @@ export class ChainIndex {
     }
     // classic-level's default: not synced (see above).
     await batch.write();
+    // Written: the filter (complete or still scanning) must not rule these keys out from now on. A reload meanwhile
+    // dropped it: its successor scans them.
+    if (filter !== undefined && filter === this.#filter) {
+      for (let i = 0; i < entries.count; i++) filter.addHashed(hashes, i);
+    }
     this.#position = { blockNumber: anchor.blockNumber, transactionId: anchor.transactionId };
   }
 }

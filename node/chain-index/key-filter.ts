@@ -1,0 +1,134 @@
+/**
+ * A Bloom filter over the chain index's `latest/` keys, kept in memory so that applying an anchor reads from LevelDB
+ * only the keys that may already be there. A bulk load is almost all new subjects: each one's read was a LevelDB
+ * miss probing every level (and charging a "seek" to the table it probed first, which schedules that table for
+ * compaction), ≈60 % of a follower's CPU per entry (bench/RESULTS.md, "issue 13: index").
+ *
+ * What a caller may assume: `mightContain` is false only for a key never added. It says nothing about keys stored
+ * before the filter existed: the owner adds every stored key (a scan) and every key it writes, and trusts a
+ * negative only once the scan has finished. A positive may be false (≈1 % at the sized load): that key is read.
+ *
+ * Layout: a split-block Bloom filter (Putze, Sanders, Singler, "Cache-, Hash- and Space-Efficient Bloom Filters",
+ * 2007; the Parquet format's SBBF): a key sets one bit in each of the 8 words of one 32-byte block, so a lookup
+ * touches one cache line. ≈10 bits per key. The filter grows by segments, each twice the last, so it never has to
+ * be rebuilt from the database; a lookup asks each segment (a handful at 23 million keys).
+ */
+
+/** Odd constants from the Parquet SBBF specification: word i of a block gets bit (h × SALT[i]) >>> 27. */
+const SALT = new Uint32Array([
+  0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31,
+]);
+const WORDS_PER_BLOCK = 8;
+const BITS_PER_KEY = 10;
+/** The first segment's capacity, in keys (≈1.2 MiB). */
+export const KEY_FILTER_MIN_KEYS = 1 << 20;
+
+class Segment {
+  readonly words: Uint32Array;
+  readonly blocks: number;
+  readonly capacity: number;
+  count = 0;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.blocks = Math.max(1, Math.ceil((capacity * BITS_PER_KEY) / (32 * WORDS_PER_BLOCK)));
+    this.words = new Uint32Array(this.blocks * WORDS_PER_BLOCK);
+  }
+}
+
+export class LatestKeyFilter {
+  readonly #segments: Segment[];
+  readonly #skip: number;
+
+  /**
+   * @param skip leading bytes every key shares (the sublevel's prefix and `latest/`), left out of the hash.
+   * @param expectedKeys keys the first segment is sized for.
+   */
+  constructor(skip = 0, expectedKeys = KEY_FILTER_MIN_KEYS) {
+    this.#skip = skip;
+    this.#segments = [new Segment(Math.max(KEY_FILTER_MIN_KEYS, expectedKeys))];
+  }
+
+  /** Keys added so far. */
+  get size(): number {
+    return this.#segments.reduce((sum, segment) => sum + segment.count, 0);
+  }
+
+  /** Bytes of memory the filter holds. */
+  get bytes(): number {
+    return this.#segments.reduce((sum, segment) => sum + segment.words.byteLength, 0);
+  }
+
+  add(key: Uint8Array): void {
+    const hashes = new Uint32Array(2);
+    this.hashInto(key, hashes, 0);
+    this.addHashed(hashes, 0);
+  }
+
+  /** False only if `key` was never added. */
+  mightContain(key: Uint8Array): boolean {
+    const hashes = new Uint32Array(2);
+    this.hashInto(key, hashes, 0);
+    return this.mightContainHashed(hashes, 0);
+  }
+
+  /**
+   * Writes the key's two hashes at `hashes[2i]` and `hashes[2i + 1]`: an anchor's keys are hashed once for the
+   * question before the read and the addition after the write.
+   */
+  hashInto(key: Uint8Array, hashes: Uint32Array, i: number): void {
+    // Two independent 32-bit hashes of the bytes (FNV-1a and a multiplicative one, each finished with
+    // MurmurHash3's fmix32): the first picks the block, the second the bits in it.
+    let a = 0x811c9dc5;
+    let b = 0x9747b28c;
+    for (let at = this.#skip; at < key.length; at++) {
+      const byte = key[at] as number;
+      a = Math.imul(a ^ byte, 0x01000193);
+      b = Math.imul(b ^ byte, 0x5bd1e995) ^ (b >>> 15);
+    }
+    hashes[2 * i] = fmix32(a);
+    hashes[2 * i + 1] = fmix32(b ^ key.length);
+  }
+
+  addHashed(hashes: Uint32Array, i: number): void {
+    let last = this.#segments[this.#segments.length - 1] as Segment;
+    if (last.count >= last.capacity) {
+      last = new Segment(last.capacity * 2);
+      this.#segments.push(last);
+    }
+    setBits(last, hashes[2 * i] as number, hashes[2 * i + 1] as number);
+    last.count++;
+  }
+
+  mightContainHashed(hashes: Uint32Array, i: number): boolean {
+    const h1 = hashes[2 * i] as number;
+    const h2 = hashes[2 * i + 1] as number;
+    for (const segment of this.#segments) if (hasBits(segment, h1, h2)) return true;
+    return false;
+  }
+}
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function setBits(segment: Segment, h1: number, h2: number): void {
+  const base = (h1 % segment.blocks) * WORDS_PER_BLOCK;
+  const words = segment.words;
+  for (let i = 0; i < WORDS_PER_BLOCK; i++) {
+    words[base + i] = (words[base + i] as number) | (1 << (Math.imul(h2, SALT[i] as number) >>> 27));
+  }
+}
+
+function hasBits(segment: Segment, h1: number, h2: number): boolean {
+  const base = (h1 % segment.blocks) * WORDS_PER_BLOCK;
+  const words = segment.words;
+  for (let i = 0; i < WORDS_PER_BLOCK; i++) {
+    if (((words[base + i] as number) & (1 << (Math.imul(h2, SALT[i] as number) >>> 27))) === 0) return false;
+  }
+  return true;
+}
