@@ -26,8 +26,9 @@ import {
   POSITION_KEY,
   versionOf,
   type AnchorRow,
+  type LatestRows,
 } from './index-rows.ts';
-import { LatestKeyFilter } from './key-filter.ts';
+import { hashKeyInto, LatestKeyFilter } from './key-filter.ts';
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
 export interface ChainIndexRecord {
@@ -64,6 +65,43 @@ export interface AnchoredSize {
 const ANCHOR_CACHE_ENTRIES = 1_024;
 /** Anchoring history rows per origin at most: a chart's worth (an anchor every 5 s for a day is 17 280). */
 export const ANCHOR_HISTORY_LIMIT = 20_000;
+
+/**
+ * Numbers each row's version: the stored version (or 0) + 1, or for a key already met earlier in the same anchor,
+ * that entry's version + 1 (its rows are written in leaf order in one batch, so the last, highest, wins). Repeats
+ * are found through an open-addressing table of entry numbers keyed by the keys' hashes, bytes compared on a
+ * hash match: no string or Map entry per key.
+ */
+function numberVersions(rows: LatestRows, hashes: Uint32Array, stored: readonly (Buffer | undefined)[]): void {
+  const count = rows.keys.length;
+  let slots = 16;
+  while (slots < 2 * count) slots *= 2;
+  const mask = slots - 1;
+  const table = new Int32Array(slots).fill(-1);
+  const versions = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    const h1 = hashes[2 * i] as number;
+    const h2 = hashes[2 * i + 1] as number;
+    const key = rows.keys[i] as Buffer;
+    let before = 0;
+    for (let slot = h1 & mask; ; slot = (slot + 1) & mask) {
+      const j = table[slot] as number;
+      if (j === -1) {
+        table[slot] = i;
+        break;
+      }
+      if (hashes[2 * j] === h1 && hashes[2 * j + 1] === h2 && key.equals(rows.keys[j] as Buffer)) {
+        before = versions[j] as number;
+        table[slot] = i;
+        break;
+      }
+    }
+    const bytes = stored[i];
+    const version = (before > 0 ? before : bytes ? versionOf(bytes) : 0) + 1;
+    versions[i] = version;
+    rows.setVersion(i, version);
+  }
+}
 
 /** Keys per read of the filter's scan. */
 const SCAN_KEYS_PER_READ = 1_000;
@@ -166,7 +204,6 @@ export class ChainIndex {
    */
   async #storedRows(keys: readonly Buffer[], hashes: Uint32Array): Promise<(Buffer | undefined)[]> {
     const filter = this.#filter;
-    if (filter !== undefined) for (let i = 0; i < keys.length; i++) filter.hashInto(keys[i] as Buffer, hashes, i);
     if (filter === undefined || !this.#filterComplete) return this.#root.getMany(keys as Buffer[]);
     const rows = new Array<Buffer | undefined>(keys.length).fill(undefined);
     const maybe: number[] = [];
@@ -243,27 +280,20 @@ export class ChainIndex {
 
   /**
    * Applies one anchor's entries, validated and still in the chain's encoding (the Anchored event carries them so),
-   * and moves the position past it, atomically: one LevelDB read and one write per entry, the rows built from the
-   * entries' bytes without an object per entry.
+   * and moves the position past it, atomically: one LevelDB write per entry and a read only of keys that may be
+   * stored, the rows built from the entries' bytes without an object or string per entry.
    */
   async applyEncoded(anchor: AnchoredEvent, anchoredAt: string, entries: IndexEntriesView): Promise<void> {
     const rows = latestRowsOf(entries, anchor.origin, anchor.size, this.#prefix);
     this.#startFilter();
     const filter = this.#filter;
     const hashes = new Uint32Array(2 * entries.count);
+    const skip = this.#prefix.length + LATEST_PREFIX.length;
+    for (let i = 0; i < entries.count; i++) hashKeyInto(rows.keys[i] as Buffer, skip, hashes, i);
     const stored = await this.#storedRows(rows.keys, hashes);
     // Each subject and kind's stored version, then +1 per entry of this anchor. An anchor may index a pair more
     // than once: its rows are written in leaf order in one batch, so the last (highest version) wins.
-    const repeated = new Map<string, number>();
-    for (let i = 0; i < entries.count; i++) {
-      const key = rows.keys[i] as Buffer;
-      const text = key.toString('latin1');
-      const before = repeated.get(text);
-      const bytes = stored[i];
-      const version = (before ?? (bytes ? versionOf(bytes) : 0)) + 1;
-      repeated.set(text, version);
-      rows.setVersion(i, version);
-    }
+    numberVersions(rows, hashes, stored);
     const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
     const position: StoredPosition = { blockNumber: row.blockNumber, transactionId: anchor.transactionId };
     // A chained batch: each row goes into LevelDB's WriteBatch as it is put, with no operation object for LevelDB

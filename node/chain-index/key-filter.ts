@@ -77,17 +77,7 @@ export class LatestKeyFilter {
    * question before the read and the addition after the write.
    */
   hashInto(key: Uint8Array, hashes: Uint32Array, i: number): void {
-    // Two independent 32-bit hashes of the bytes (FNV-1a and a multiplicative one, each finished with
-    // MurmurHash3's fmix32): the first picks the block, the second the bits in it.
-    let a = 0x811c9dc5;
-    let b = 0x9747b28c;
-    for (let at = this.#skip; at < key.length; at++) {
-      const byte = key[at] as number;
-      a = Math.imul(a ^ byte, 0x01000193);
-      b = Math.imul(b ^ byte, 0x5bd1e995) ^ (b >>> 15);
-    }
-    hashes[2 * i] = fmix32(a);
-    hashes[2 * i + 1] = fmix32(b ^ key.length);
+    hashKeyInto(key, this.#skip, hashes, i);
   }
 
   addHashed(hashes: Uint32Array, i: number): void {
@@ -106,6 +96,24 @@ export class LatestKeyFilter {
     for (const segment of this.#segments) if (hasBits(segment, h1, h2)) return true;
     return false;
   }
+}
+
+/**
+ * Two independent 32-bit hashes of `key`'s bytes after the first `skip` (FNV-1a and a multiplicative one, each
+ * finished with MurmurHash3's fmix32), written at `hashes[2i]` and `hashes[2i + 1]`: the filter's first picks the
+ * block, the second the bits in it. Not for adversaries (a chosen key set can fill a block); a false positive costs
+ * only a read.
+ */
+export function hashKeyInto(key: Uint8Array, skip: number, hashes: Uint32Array, i: number): void {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let at = skip; at < key.length; at++) {
+    const byte = key[at] as number;
+    a = Math.imul(a ^ byte, 0x01000193);
+    b = Math.imul(b ^ byte, 0x5bd1e995) ^ (b >>> 15);
+  }
+  hashes[2 * i] = fmix32(a);
+  hashes[2 * i + 1] = fmix32(b ^ key.length);
 }
 
 function fmix32(h: number): number {
