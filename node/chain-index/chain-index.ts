@@ -103,6 +103,10 @@ function numberVersions(rows: LatestRows, hashes: Uint32Array, stored: readonly 
   }
 }
 
+/** The saved filter's bytes, in rows of at most this many. */
+const FILTER_CHUNK_BYTES = 1024 * 1024;
+const FILTER_CHUNK = Buffer.from('chunk/');
+
 /** Keys per read of the filter's scan. */
 const SCAN_KEYS_PER_READ = 1_000;
 const LATEST_PREFIX = Buffer.from('latest/');
@@ -133,20 +137,69 @@ export class ChainIndex {
   #filter: LatestKeyFilter | undefined;
   #filterComplete = false;
 
-  private constructor(db: NodeSublevel, position: ChainPosition | undefined) {
+  /** Where the filter is kept across a clean stop (`close`); none: every start scans. */
+  readonly #filterStore: NodeSublevel | undefined;
+
+  private constructor(db: NodeSublevel, position: ChainPosition | undefined, filterStore?: NodeSublevel) {
     this.#db = db;
+    this.#filterStore = filterStore;
     this.#root = db.db;
     this.#prefix = Buffer.from(db.prefix, 'utf8');
     this.#position = position;
   }
 
-  static async open(db: NodeSublevel): Promise<ChainIndex> {
+  /**
+   * @param filterStore where `close` keeps the key filter for the next open (a sublevel of its own: the index's
+   * sublevel is what snapshots digest). A filter kept at another position than the index's is not used.
+   */
+  static async open(db: NodeSublevel, filterStore?: NodeSublevel): Promise<ChainIndex> {
     const stored = await db.get(POSITION_KEY);
     const position = stored === undefined ? undefined : (JSON.parse(stored.toString('utf8')) as StoredPosition);
-    return new ChainIndex(
+    const index = new ChainIndex(
       db,
       position && { blockNumber: BigInt(position.blockNumber), transactionId: position.transactionId },
+      filterStore,
     );
+    if (filterStore !== undefined) await index.#takeSavedFilter(filterStore, stored);
+    return index;
+  }
+
+  /**
+   * Uses the filter the last clean stop saved if it was saved at the index's position (nothing applied since), and
+   * deletes it either way: from the next apply on it would no longer hold every stored key, so a crash later must
+   * find none.
+   */
+  async #takeSavedFilter(store: NodeSublevel, position: Buffer | undefined): Promise<void> {
+    const rows = await store.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }).all();
+    if (rows.length === 0) return;
+    await store.clear();
+    const saved = rows.find(([key]) => key.equals(POSITION_KEY))?.[1];
+    if (saved === undefined || position === undefined || !saved.equals(position)) return;
+    const chunks = rows.filter(([key]) => key.subarray(0, FILTER_CHUNK.length).equals(FILTER_CHUNK));
+    const filter = LatestKeyFilter.fromBytes(Buffer.concat(chunks.map(([, value]) => value)));
+    if (filter === undefined) return;
+    this.#filter = filter;
+    this.#filterComplete = true;
+  }
+
+  /**
+   * Saves the key filter for the next open, if it is complete, so that a clean restart does not scan every stored
+   * key again (≈2-3 µs each). Call after the last apply has ended (the follower stopped), before the database
+   * closes. The index stays usable.
+   */
+  async close(): Promise<void> {
+    const store = this.#filterStore;
+    const filter = this.#filter;
+    if (store === undefined || filter === undefined || !this.#filterComplete) return;
+    const position = await this.#db.get(POSITION_KEY);
+    if (position === undefined) return;
+    const bytes = filter.toBytes();
+    const rows = [{ type: 'put' as const, key: POSITION_KEY, value: position }];
+    for (let at = 0, n = 0; at < bytes.length; at += FILTER_CHUNK_BYTES, n++) {
+      const key = Buffer.concat([FILTER_CHUNK, Buffer.from(n.toString().padStart(8, '0'))]);
+      rows.push({ type: 'put', key, value: bytes.subarray(at, at + FILTER_CHUNK_BYTES) });
+    }
+    await store.batch(rows);
   }
 
   /**

@@ -41,4 +41,21 @@ describe('LatestKeyFilter', () => {
     }
     expect(ruledOut).toBe(3);
   });
+
+  it('comes back from its bytes with the same keys, and refuses bytes that are not a filter', () => {
+    const filter = new LatestKeyFilter(3);
+    const count = KEY_FILTER_MIN_KEYS + 10;
+    for (let n = 0; n < count; n++) filter.add(key(n));
+    const bytes = filter.toBytes();
+    const back = LatestKeyFilter.fromBytes(bytes);
+    expect(back?.size).toBe(count);
+    expect(back?.bytes).toBe(filter.bytes);
+    let missed = 0;
+    for (let n = 0; n < count; n += 97) if (back?.mightContain(key(n)) !== true) missed++;
+    expect(missed).toBe(0);
+    expect(back?.toBytes().equals(bytes)).toBe(true);
+    expect(LatestKeyFilter.fromBytes(bytes.subarray(0, bytes.length - 1))).toBeUndefined();
+    expect(LatestKeyFilter.fromBytes(Buffer.concat([bytes, Buffer.alloc(4)]))).toBeUndefined();
+    expect(LatestKeyFilter.fromBytes(Buffer.from([2, 0, 0, 0, 0, 0, 0, 0, 1]))).toBeUndefined();
+  });
 });

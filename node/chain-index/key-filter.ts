@@ -19,9 +19,12 @@ const SALT = new Uint32Array([
   0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31,
 ]);
 const WORDS_PER_BLOCK = 8;
+const BIG_ENDIAN_PLATFORM = new Uint8Array(new Uint32Array([1]).buffer)[0] === 0;
 const BITS_PER_KEY = 10;
 /** The first segment's capacity, in keys (≈1.2 MiB). */
 export const KEY_FILTER_MIN_KEYS = 1 << 20;
+
+const blocksFor = (capacity: number) => Math.max(1, Math.ceil((capacity * BITS_PER_KEY) / (32 * WORDS_PER_BLOCK)));
 
 class Segment {
   readonly words: Uint32Array;
@@ -29,12 +32,17 @@ class Segment {
   readonly capacity: number;
   count = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, words?: Uint32Array) {
     this.capacity = capacity;
-    this.blocks = Math.max(1, Math.ceil((capacity * BITS_PER_KEY) / (32 * WORDS_PER_BLOCK)));
-    this.words = new Uint32Array(this.blocks * WORDS_PER_BLOCK);
+    this.blocks = blocksFor(capacity);
+    this.words = words ?? new Uint32Array(this.blocks * WORDS_PER_BLOCK);
   }
 }
+
+/** Format of `toBytes`: u8 version | u32 skip | u32 segments | per segment u32 capacity, u32 count | words. */
+const FILTER_BYTES_VERSION = 1;
+/** Largest capacity `fromBytes` accepts for one segment: 2^31 keys (2.5 GiB). */
+const MAX_SEGMENT_CAPACITY = 2 ** 31;
 
 export class LatestKeyFilter {
   readonly #segments: Segment[];
@@ -47,6 +55,55 @@ export class LatestKeyFilter {
   constructor(skip = 0, expectedKeys = KEY_FILTER_MIN_KEYS) {
     this.#skip = skip;
     this.#segments = [new Segment(Math.max(KEY_FILTER_MIN_KEYS, expectedKeys))];
+  }
+
+  /**
+   * The filter as bytes, to keep it across a restart (ChainIndex saves it at a clean stop). Words in little-endian
+   * order.
+   */
+  toBytes(): Buffer {
+    const header = Buffer.alloc(9 + 8 * this.#segments.length);
+    header.writeUInt8(FILTER_BYTES_VERSION, 0);
+    header.writeUInt32BE(this.#skip, 1);
+    header.writeUInt32BE(this.#segments.length, 5);
+    this.#segments.forEach((segment, i) => {
+      header.writeUInt32BE(segment.capacity, 9 + 8 * i);
+      header.writeUInt32BE(segment.count, 13 + 8 * i);
+    });
+    const words = this.#segments.map((segment) => {
+      const bytes = Buffer.from(segment.words.buffer, segment.words.byteOffset, segment.words.byteLength);
+      // Uint32Array holds the platform's order; the bytes are little-endian on every platform.
+      return BIG_ENDIAN_PLATFORM ? Buffer.from(bytes).swap32() : bytes;
+    });
+    return Buffer.concat([header, ...words]);
+  }
+
+  /** The filter `toBytes` wrote, or undefined for bytes that are not one (the caller then rebuilds it). */
+  static fromBytes(bytes: Buffer): LatestKeyFilter | undefined {
+    if (bytes.length < 9 || bytes.readUInt8(0) !== FILTER_BYTES_VERSION) return undefined;
+    const skip = bytes.readUInt32BE(1);
+    const count = bytes.readUInt32BE(5);
+    if (count === 0 || bytes.length < 9 + 8 * count) return undefined;
+    const segments: Segment[] = [];
+    let at = 9 + 8 * count;
+    for (let i = 0; i < count; i++) {
+      const capacity = bytes.readUInt32BE(9 + 8 * i);
+      const keys = bytes.readUInt32BE(13 + 8 * i);
+      if (capacity < 1 || capacity > MAX_SEGMENT_CAPACITY || keys > capacity) return undefined;
+      const length = blocksFor(capacity) * WORDS_PER_BLOCK * 4;
+      if (at + length > bytes.length) return undefined;
+      const words = new Uint32Array(length / 4);
+      new Uint8Array(words.buffer).set(bytes.subarray(at, at + length));
+      if (BIG_ENDIAN_PLATFORM) Buffer.from(words.buffer).swap32();
+      const segment = new Segment(capacity, words);
+      segment.count = keys;
+      segments.push(segment);
+      at += length;
+    }
+    if (at !== bytes.length) return undefined;
+    const filter = new LatestKeyFilter(skip);
+    filter.#segments.splice(0, filter.#segments.length, ...segments);
+    return filter;
   }
 
   /** Keys added so far. */
