@@ -177,4 +177,35 @@ describe('ChainIndex key filter across restarts', () => {
     // Taken once: a later open without a clean stop scans too.
     expect(await db.chainIndexFilter.keys().all()).toEqual([]);
   });
+
+  it('neither saves nor takes back a filter on a store refusing writes, and still opens and stops', async () => {
+    await db.close();
+    let refuse = false;
+    db = await openNodeDatabase(join(dir, 'db'), {
+      injectWriteFault: () => (refuse ? new Error('ENOSPC: no space left on device') : undefined),
+      probeIntervalMs: 20,
+    });
+    const first = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+    await anchor(first, [1]);
+    await vi.waitFor(() => {
+      expect(first.keyFilterReady).toBe(true);
+    });
+    refuse = true;
+    await expect(first.close()).resolves.toBeUndefined();
+    expect(await db.chainIndexFilter.keys().all()).toEqual([]);
+    refuse = false;
+    // Once the store's guard has seen a write go through again.
+    await vi.waitFor(
+      async () => {
+        await first.close();
+        expect((await db.chainIndexFilter.keys().all()).length).toBeGreaterThan(1);
+      },
+      { timeout: 5_000 },
+    );
+    // Saved; the next open cannot delete it, so does not use it.
+    refuse = true;
+    const index = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+    expect(index.keyFilterReady).toBe(false);
+    refuse = false;
+  });
 });
