@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnchoredEvent, IndexEntry } from '../ledger/index.ts';
 import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
 import { ChainIndex } from './index.ts';
+import { LatestKeyFilter } from './key-filter.ts';
 
 const ORIGIN = 'lianxin/HangzhouCreditMSP/0';
 const subject = (n: number) => `9133010${String(n).padStart(10, '0')}X`;
@@ -207,5 +208,28 @@ describe('ChainIndex key filter across restarts', () => {
     const index = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
     expect(index.keyFilterReady).toBe(false);
     refuse = false;
+  });
+
+  it('does not use a saved filter whose keys were hashed from another offset', async () => {
+    const first = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+    await anchor(first, [1]);
+    await vi.waitFor(() => {
+      expect(first.keyFilterReady).toBe(true);
+    });
+    await first.close();
+    const position = await db.chainIndexFilter.get(Buffer.from('position'));
+    const chunks = await db.chainIndexFilter.keys({ gt: Buffer.from('chunk/'), lt: Buffer.from('chunk0') }).all();
+    expect(position).toBeDefined();
+    expect(chunks.length).toBeGreaterThan(0);
+    // The same shape, hashed from byte 0: every lookup of it would miss.
+    const other = new LatestKeyFilter(0).toBytes();
+    await db.chainIndexFilter.batch([
+      ...chunks.map((key) => ({ type: 'del' as const, key })),
+      { type: 'put', key: Buffer.from('chunk/00000000'), value: other },
+    ]);
+    const index = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+    expect(index.keyFilterReady).toBe(false);
+    await anchor(index, [1]);
+    expect(await versionOf(index, 1)).toBe(2);
   });
 });

@@ -139,12 +139,15 @@ export class ChainIndex {
 
   /** Where the filter is kept across a clean stop (`close`); none: every start scans. */
   readonly #filterStore: NodeSublevel | undefined;
+  /** What every `latest/` key starts with, left out of its hash: the sublevel's prefix and `latest/`. */
+  readonly #hashSkip: number;
 
   private constructor(db: NodeSublevel, position: ChainPosition | undefined, filterStore?: NodeSublevel) {
     this.#db = db;
     this.#filterStore = filterStore;
     this.#root = db.db;
     this.#prefix = Buffer.from(db.prefix, 'utf8');
+    this.#hashSkip = this.#prefix.length + LATEST_PREFIX.length;
     this.#position = position;
   }
 
@@ -184,7 +187,8 @@ export class ChainIndex {
     if (saved === undefined || position === undefined || !saved.equals(position)) return;
     const chunks = rows.filter(([key]) => key.subarray(0, FILTER_CHUNK.length).equals(FILTER_CHUNK));
     const filter = LatestKeyFilter.fromBytes(Buffer.concat(chunks.map(([, value]) => value)));
-    if (filter === undefined) return;
+    // Its hashes must be the ones applyEncoded computes.
+    if (filter?.skip !== this.#hashSkip) return;
     this.#filter = filter;
     this.#filterComplete = true;
   }
@@ -233,7 +237,7 @@ export class ChainIndex {
    */
   #startFilter(): void {
     if (this.#filter === undefined) {
-      const filter = new LatestKeyFilter(this.#prefix.length + LATEST_PREFIX.length);
+      const filter = new LatestKeyFilter(this.#hashSkip);
       this.#filter = filter;
       this.#scanInto(filter).then(
         () => {
@@ -352,8 +356,7 @@ export class ChainIndex {
     this.#startFilter();
     const filter = this.#filter;
     const hashes = new Uint32Array(2 * entries.count);
-    const skip = this.#prefix.length + LATEST_PREFIX.length;
-    for (let i = 0; i < entries.count; i++) hashKeyInto(rows.keys[i] as Buffer, skip, hashes, i);
+    for (let i = 0; i < entries.count; i++) hashKeyInto(rows.keys[i] as Buffer, this.#hashSkip, hashes, i);
     const stored = await this.#storedRows(rows.keys, hashes);
     // Each subject and kind's stored version, then +1 per entry of this anchor. An anchor may index a pair more
     // than once: its rows are written in leaf order in one batch, so the last (highest version) wins.

@@ -39,7 +39,10 @@ class Segment {
   }
 }
 
-/** Format of `toBytes`: u8 version | u32 skip | u32 segments | per segment u32 capacity, u32 count | words. */
+/**
+ * Format of `toBytes`: u8 version | u32 skip | u32 segments | per segment u32 capacity, u32 count | words. A change
+ * of `hashKeyInto` or of the bit layout is a new version: saved filters of the old one are then not used.
+ */
 const FILTER_BYTES_VERSION = 1;
 /** Largest capacity `fromBytes` accepts for one segment: 2^31 keys (2.5 GiB). */
 const MAX_SEGMENT_CAPACITY = 2 ** 31;
@@ -104,6 +107,11 @@ export class LatestKeyFilter {
     const filter = new LatestKeyFilter(skip);
     filter.#segments.splice(0, filter.#segments.length, ...segments);
     return filter;
+  }
+
+  /** Leading bytes of every key left out of its hash. */
+  get skip(): number {
+    return this.#skip;
   }
 
   /** Keys added so far. */
