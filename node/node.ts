@@ -414,7 +414,9 @@ async function startPipelines(
   if (await discardUnfinishedLoad(db.chainIndex)) {
     logger.warn('a chain index snapshot load was cut short: the chain index starts over');
   }
-  const chainIndex = await ChainIndex.open(db.chainIndex);
+  const chainIndex = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+  // After the follower has stopped (cleanups run in reverse), before the database closes.
+  cleanup.push(() => chainIndex.close());
   const { snapshots, taker } = await openIndexSnapshots(config, db, chainIndex, keys, logger);
   const follower = new ChainIndexFollower({
     index: chainIndex,

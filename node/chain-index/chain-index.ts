@@ -7,6 +7,12 @@
  * Each anchor is applied in one LevelDB batch together with the chain position it reached, so a crash replays
  * from the last applied anchor and never applies one twice. The batch is not synced: the table is derived from
  * the chain, and losing its newest batches to a power failure only means reading them from the chain again.
+ *
+ * Numbering a new version needs the stored one: applying an anchor reads only the keys an in-memory filter of every
+ * stored key (key-filter.ts) says may be there; a bulk load's new subjects are not read at all. The filter is
+ * filled by a scan of the stored keys that starts with the first apply, and by every apply; until that scan has
+ * finished every key is read. Rows written under this index by anything else (the snapshot loader) must be
+ * followed by `reload()`, which drops the filter.
  */
 import { encodeIndexEntries, scanIndexEntries, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
 import type { AnchoredEvent, ChainPosition, IndexEntry } from '../ledger/index.ts';
@@ -20,7 +26,9 @@ import {
   POSITION_KEY,
   versionOf,
   type AnchorRow,
+  type LatestRows,
 } from './index-rows.ts';
+import { hashKeyInto, LatestKeyFilter } from './key-filter.ts';
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
 export interface ChainIndexRecord {
@@ -58,6 +66,53 @@ const ANCHOR_CACHE_ENTRIES = 1_024;
 /** Anchoring history rows per origin at most: a chart's worth (an anchor every 5 s for a day is 17 280). */
 export const ANCHOR_HISTORY_LIMIT = 20_000;
 
+/**
+ * Numbers each row's version: the stored version (or 0) + 1, or for a key already met earlier in the same anchor,
+ * that entry's version + 1 (its rows are written in leaf order in one batch, so the last, highest, wins). Repeats
+ * are found through an open-addressing table of entry numbers keyed by the keys' hashes, bytes compared on a
+ * hash match: no string or Map entry per key.
+ */
+function numberVersions(rows: LatestRows, hashes: Uint32Array, stored: readonly (Buffer | undefined)[]): void {
+  const count = rows.keys.length;
+  let slots = 16;
+  while (slots < 2 * count) slots *= 2;
+  const mask = slots - 1;
+  const table = new Int32Array(slots).fill(-1);
+  const versions = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    const h1 = hashes[2 * i] as number;
+    const h2 = hashes[2 * i + 1] as number;
+    const key = rows.keys[i] as Buffer;
+    let before = 0;
+    for (let slot = h1 & mask; ; slot = (slot + 1) & mask) {
+      const j = table[slot] as number;
+      if (j === -1) {
+        table[slot] = i;
+        break;
+      }
+      if (hashes[2 * j] === h1 && hashes[2 * j + 1] === h2 && key.equals(rows.keys[j] as Buffer)) {
+        before = versions[j] as number;
+        table[slot] = i;
+        break;
+      }
+    }
+    const bytes = stored[i];
+    const version = (before > 0 ? before : bytes ? versionOf(bytes) : 0) + 1;
+    versions[i] = version;
+    rows.setVersion(i, version);
+  }
+}
+
+/** The saved filter's bytes, in rows of at most this many. */
+const FILTER_CHUNK_BYTES = 1024 * 1024;
+const FILTER_CHUNK = Buffer.from('chunk/');
+
+/** Keys per read of the filter's scan. */
+const SCAN_KEYS_PER_READ = 1_000;
+const LATEST_PREFIX = Buffer.from('latest/');
+/** The first key after every `latest/…` ('0' follows '/'). */
+const LATEST_END = Buffer.from('latest0');
+
 interface StoredPosition {
   readonly blockNumber: string;
   readonly transactionId: string;
@@ -78,21 +133,88 @@ export class ChainIndex {
   readonly #prefix: Buffer;
   #position: ChainPosition | undefined;
   readonly #anchors = new Map<string, AnchorRow>();
+  /** Every stored `latest/` key is in it once `#filterComplete`; undefined until the first apply. */
+  #filter: LatestKeyFilter | undefined;
+  #filterComplete = false;
 
-  private constructor(db: NodeSublevel, position: ChainPosition | undefined) {
+  /** Where the filter is kept across a clean stop (`close`); none: every start scans. */
+  readonly #filterStore: NodeSublevel | undefined;
+  /** What every `latest/` key starts with, left out of its hash: the sublevel's prefix and `latest/`. */
+  readonly #hashSkip: number;
+
+  private constructor(db: NodeSublevel, position: ChainPosition | undefined, filterStore?: NodeSublevel) {
     this.#db = db;
+    this.#filterStore = filterStore;
     this.#root = db.db;
     this.#prefix = Buffer.from(db.prefix, 'utf8');
+    this.#hashSkip = this.#prefix.length + LATEST_PREFIX.length;
     this.#position = position;
   }
 
-  static async open(db: NodeSublevel): Promise<ChainIndex> {
+  /**
+   * @param filterStore where `close` keeps the key filter for the next open (a sublevel of its own: the index's
+   * sublevel is what snapshots digest). A filter kept at another position than the index's is not used.
+   */
+  static async open(db: NodeSublevel, filterStore?: NodeSublevel): Promise<ChainIndex> {
     const stored = await db.get(POSITION_KEY);
     const position = stored === undefined ? undefined : (JSON.parse(stored.toString('utf8')) as StoredPosition);
-    return new ChainIndex(
+    const index = new ChainIndex(
       db,
       position && { blockNumber: BigInt(position.blockNumber), transactionId: position.transactionId },
+      filterStore,
     );
+    if (filterStore !== undefined) await index.#takeSavedFilter(filterStore, stored);
+    return index;
+  }
+
+  /**
+   * Uses the filter the last clean stop saved if it was saved at the index's position (nothing applied since), and
+   * deletes it either way: from the next apply on it would no longer hold every stored key, so a crash later must
+   * find none.
+   */
+  async #takeSavedFilter(store: NodeSublevel, position: Buffer | undefined): Promise<void> {
+    const rows = await store.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }).all();
+    if (rows.length === 0) return;
+    try {
+      // A batch, not clear(): it goes through the store's write guard (node/store/node-database.ts).
+      await store.batch(rows.map(([key]) => ({ type: 'del' as const, key })));
+    } catch {
+      // Not deleted (a store refusing writes): not used either; the index scans, as after a crash. The position
+      // check still refuses the saved filter once anything has been applied.
+      return;
+    }
+    const saved = rows.find(([key]) => key.equals(POSITION_KEY))?.[1];
+    if (saved === undefined || position === undefined || !saved.equals(position)) return;
+    const chunks = rows.filter(([key]) => key.subarray(0, FILTER_CHUNK.length).equals(FILTER_CHUNK));
+    const filter = LatestKeyFilter.fromBytes(Buffer.concat(chunks.map(([, value]) => value)));
+    // Its hashes must be the ones applyEncoded computes.
+    if (filter?.skip !== this.#hashSkip) return;
+    this.#filter = filter;
+    this.#filterComplete = true;
+  }
+
+  /**
+   * Saves the key filter for the next open, if it is complete, so that a clean restart does not scan every stored
+   * key again (≈2-5 µs each). Call after the last apply has ended (the follower stopped), before the database
+   * closes. Best effort: a filter not saved is rebuilt by the next start's scan. The index stays usable.
+   */
+  async close(): Promise<void> {
+    const store = this.#filterStore;
+    const filter = this.#filter;
+    if (store === undefined || filter === undefined || !this.#filterComplete) return;
+    const position = await this.#db.get(POSITION_KEY);
+    if (position === undefined) return;
+    const bytes = filter.toBytes();
+    const rows = [{ type: 'put' as const, key: POSITION_KEY, value: position }];
+    for (let at = 0, n = 0; at < bytes.length; at += FILTER_CHUNK_BYTES, n++) {
+      const key = Buffer.concat([FILTER_CHUNK, Buffer.from(n.toString().padStart(8, '0'))]);
+      rows.push({ type: 'put', key, value: bytes.subarray(at, at + FILTER_CHUNK_BYTES) });
+    }
+    try {
+      await store.batch(rows);
+    } catch {
+      // A store refusing writes (storage-guard.ts) must not stop the node's shutdown for this: the next start scans.
+    }
   }
 
   /**
@@ -103,6 +225,66 @@ export class ChainIndex {
     const reopened = await ChainIndex.open(this.#db);
     this.#position = reopened.#position;
     this.#anchors.clear();
+    // Rows were written behind the filter's back: the next apply scans them into a new one.
+    this.#filter = undefined;
+    this.#filterComplete = false;
+  }
+
+  /**
+   * Starts filling a filter (in the background) if there is none. Its scan reads from a LevelDB snapshot taken
+   * after the filter exists, and each apply adds its keys once written, so every key written before the scan's
+   * snapshot is scanned and every key written after it is added.
+   */
+  #startFilter(): void {
+    if (this.#filter === undefined) {
+      const filter = new LatestKeyFilter(this.#hashSkip);
+      this.#filter = filter;
+      this.#scanInto(filter).then(
+        () => {
+          if (this.#filter === filter) this.#filterComplete = true;
+        },
+        () => {
+          // Not complete, so never trusted; the next apply starts a new one (a closed database ends it here).
+          if (this.#filter === filter) this.#filter = undefined;
+        },
+      );
+    }
+  }
+
+  async #scanInto(filter: LatestKeyFilter): Promise<void> {
+    const iterator = this.#root.keys({ gte: this.#prefixed(LATEST_PREFIX), lt: this.#prefixed(LATEST_END) });
+    try {
+      for (;;) {
+        const keys = await iterator.nextv(SCAN_KEYS_PER_READ);
+        if (keys.length === 0) return;
+        // A reload meanwhile made this filter stale.
+        if (this.#filter !== filter) return;
+        for (const key of keys) filter.add(key);
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  /**
+   * The stored row of each key, or undefined: read only where the filter cannot rule the key out. Leaves each key's
+   * hashes in `hashes` for adding the keys once written.
+   */
+  async #storedRows(keys: readonly Buffer[], hashes: Uint32Array): Promise<(Buffer | undefined)[]> {
+    const filter = this.#filter;
+    if (filter === undefined || !this.#filterComplete) return this.#root.getMany(keys as Buffer[]);
+    const rows = new Array<Buffer | undefined>(keys.length).fill(undefined);
+    const maybe: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (filter.mightContainHashed(hashes, i)) maybe.push(i);
+    if (maybe.length === 0) return rows;
+    const found = await this.#root.getMany(maybe.map((i) => keys[i] as Buffer));
+    for (let j = 0; j < maybe.length; j++) rows[maybe[j] as number] = found[j];
+    return rows;
+  }
+
+  /** Whether applying skips reading keys the filter rules out: after the first apply's scan of the stored keys. */
+  get keyFilterReady(): boolean {
+    return this.#filterComplete;
   }
 
   /** The last anchor applied; undefined before the first. */
@@ -166,24 +348,19 @@ export class ChainIndex {
 
   /**
    * Applies one anchor's entries, validated and still in the chain's encoding (the Anchored event carries them so),
-   * and moves the position past it, atomically: one LevelDB read and one write per entry, the rows built from the
-   * entries' bytes without an object per entry.
+   * and moves the position past it, atomically: one LevelDB write per entry and a read only of keys that may be
+   * stored, the rows built from the entries' bytes without an object or string per entry.
    */
   async applyEncoded(anchor: AnchoredEvent, anchoredAt: string, entries: IndexEntriesView): Promise<void> {
     const rows = latestRowsOf(entries, anchor.origin, anchor.size, this.#prefix);
-    const stored = await this.#root.getMany(rows.keys);
+    this.#startFilter();
+    const filter = this.#filter;
+    const hashes = new Uint32Array(2 * entries.count);
+    for (let i = 0; i < entries.count; i++) hashKeyInto(rows.keys[i] as Buffer, this.#hashSkip, hashes, i);
+    const stored = await this.#storedRows(rows.keys, hashes);
     // Each subject and kind's stored version, then +1 per entry of this anchor. An anchor may index a pair more
     // than once: its rows are written in leaf order in one batch, so the last (highest version) wins.
-    const repeated = new Map<string, number>();
-    for (let i = 0; i < entries.count; i++) {
-      const key = rows.keys[i] as Buffer;
-      const text = key.toString('latin1');
-      const before = repeated.get(text);
-      const bytes = stored[i];
-      const version = (before ?? (bytes ? versionOf(bytes) : 0)) + 1;
-      repeated.set(text, version);
-      rows.setVersion(i, version);
-    }
+    numberVersions(rows, hashes, stored);
     const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
     const position: StoredPosition = { blockNumber: row.blockNumber, transactionId: anchor.transactionId };
     // A chained batch: each row goes into LevelDB's WriteBatch as it is put, with no operation object for LevelDB
@@ -200,6 +377,11 @@ export class ChainIndex {
     }
     // classic-level's default: not synced (see above).
     await batch.write();
+    // Written: the filter (complete or still scanning) must not rule these keys out from now on. A reload meanwhile
+    // dropped it: its successor scans them.
+    if (filter !== undefined && filter === this.#filter) {
+      for (let i = 0; i < entries.count; i++) filter.addHashed(hashes, i);
+    }
     this.#position = { blockNumber: anchor.blockNumber, transactionId: anchor.transactionId };
   }
 }

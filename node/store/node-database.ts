@@ -32,6 +32,8 @@ export interface NodeDatabase extends AsyncDisposable {
   readonly anchor: NodeSublevel;
   /** The node's view of the consortium's chain index (node/chain-index), rebuilt from the chain if lost. */
   readonly chainIndex: NodeSublevel;
+  /** The chain index's key filter, kept across a clean stop (node/chain-index/key-filter.ts); not in its snapshots. */
+  readonly chainIndexFilter: NodeSublevel;
   /** The report exchange's request IDs and nonces seen (node/p2p ReplayGuard). */
   readonly exchangeReplay: NodeSublevel;
   /** The report exchange's bundles, provided and obtained, and receipts pending on chain (node/p2p journal). */
@@ -166,10 +168,20 @@ export async function openNodeDatabase(
   const records = openSublevel(db, 'records');
   const anchor = openSublevel(db, 'anchor');
   const chainIndex = openSublevel(db, 'chain-index');
+  const chainIndexFilter = openSublevel(db, 'chain-index-filter');
   const exchangeReplay = openSublevel(db, 'exchange-replay');
   const exchangeJournal = openSublevel(db, 'exchange-journal');
   const probeLevel = openSublevel(db, 'storage-probe');
-  const sublevels = [logLevel, records, anchor, chainIndex, exchangeReplay, exchangeJournal, probeLevel];
+  const sublevels = [
+    logLevel,
+    records,
+    anchor,
+    chainIndex,
+    chainIndexFilter,
+    exchangeReplay,
+    exchangeJournal,
+    probeLevel,
+  ];
   // A sublevel opens after its database, asynchronously; getSync needs it open.
   await Promise.all(sublevels.map((sublevel) => sublevel.open()));
   const storage = new StorageGuard({
@@ -224,6 +236,7 @@ export async function openNodeDatabase(
     records,
     anchor,
     chainIndex,
+    chainIndexFilter,
     exchangeReplay,
     exchangeJournal,
     log,

@@ -1,0 +1,261 @@
+/**
+ * A chain-index follower's apply path in one process, without the chain: anchors of 10,000 encoded index entries
+ * (the Anchored event's binary, chaincode/src/index-entry-codec.ts) validated with `scanIndexEntries` as the event
+ * hub does and applied with `ChainIndex.applyEncoded` to the node's own LevelDB (openNodeDatabase). Reports CPU per
+ * entry of the whole process and of each kind of thread (/proc/self/task: the main thread, libuv's workers that run
+ * LevelDB's reads and writes, LevelDB's compaction thread, V8's helpers), the figure every other node of the
+ * consortium pays per record anchored (bench/RESULTS.md, "issue 13: index").
+ *
+ *   LIANXIN_BENCH_INDEX_ENTRIES   entries applied and measured, a multiple of 10,000 (default 200,000)
+ *   LIANXIN_BENCH_INDEX_PRELOAD   entries applied first, unmeasured, so the measured ones meet a filled table
+ *                                 (default 200,000)
+ *   LIANXIN_BENCH_INDEX_ORDER     `sequential` (subjects in ascending order, as the consortium bench's generated
+ *                                 enterprises) or `random` (default `random`)
+ *   LIANXIN_BENCH_INDEX_REPEAT    percentage of measured entries naming a subject already indexed (default 0)
+ *   LIANXIN_BENCH_INDEX_WRITE_BUFFER_MB, LIANXIN_BENCH_INDEX_MAX_FILE_MB
+ *                                 LevelDB's writeBufferSize and maxFileSize for the run (default: the node's, 4 and 2)
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  encodeIndexEntries,
+  MAX_INDEX_ENTRIES,
+  scanIndexEntries,
+  usccCheckCharacter,
+  type IndexEntry,
+} from '../chaincode/src/protocol.ts';
+import { ChainIndex } from '../node/chain-index/index.ts';
+import { openNodeDatabase } from '../node/store/index.ts';
+import type { Benchmark, Figure } from './benchmark.ts';
+import { BenchError } from './errors.ts';
+
+const ORIGIN = 'lianxin/HangzhouCreditMSP/0';
+const USER_HZ = 100;
+
+function setting(name: string, fallback: number): number {
+  const text = process.env[name] ?? String(fallback);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0 || value % MAX_INDEX_ENTRIES !== 0) {
+    throw new BenchError('BAD_SETTING', `${name} must be a multiple of ${String(MAX_INDEX_ENTRIES)}, not "${text}"`);
+  }
+  return value;
+}
+
+function order(): 'sequential' | 'random' {
+  const text = process.env.LIANXIN_BENCH_INDEX_ORDER ?? 'random';
+  if (text !== 'sequential' && text !== 'random') {
+    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_INDEX_ORDER must be sequential or random, not "${text}"`);
+  }
+  return text;
+}
+
+function repeatPercent(): number {
+  const text = process.env.LIANXIN_BENCH_INDEX_REPEAT ?? '0';
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 100) {
+    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_INDEX_REPEAT must be a percentage, not "${text}"`);
+  }
+  return value;
+}
+
+const MIB = 1024 * 1024;
+
+/** The node's defaults (node/config: storage.leveldb), or the sizes the environment names. */
+function leveldbTuning(): { writeBufferSize: number; maxFileSize: number; cacheSize: number; maxOpenFiles: number } {
+  const mib = (name: string, fallback: number) => {
+    const value = Number(process.env[name] ?? String(fallback));
+    if (!Number.isInteger(value) || value < 1)
+      throw new BenchError('BAD_SETTING', `${name} must be a whole number of MiB`);
+    return value * MIB;
+  };
+  return {
+    writeBufferSize: mib('LIANXIN_BENCH_INDEX_WRITE_BUFFER_MB', 4),
+    maxFileSize: mib('LIANXIN_BENCH_INDEX_MAX_FILE_MB', 2),
+    cacheSize: 8 * MIB,
+    maxOpenFiles: 256,
+  };
+}
+
+const subjectOf = (n: number): string => {
+  const first17 = `91310000${String(n).padStart(9, '0')}`;
+  return first17 + usccCheckCharacter(first17);
+};
+
+/** A deterministic permutation of 0..n-1 (xorshift-driven Fisher–Yates), so runs compare like for like. */
+function permutation(n: number, seed: number): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  let state = seed >>> 0 || 1;
+  for (let i = n - 1; i > 0; i--) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    const j = (state >>> 0) % (i + 1);
+    const t = out[i] as number;
+    out[i] = out[j] as number;
+    out[j] = t;
+  }
+  return out;
+}
+
+/** The anchors' encoded entries: subject numbers in the order given, leaf indexes counting from `firstLeaf`. */
+function encodeAnchors(subjects: ArrayLike<number>, firstLeaf: number): Buffer[] {
+  const anchors: Buffer[] = [];
+  for (let start = 0; start < subjects.length; start += MAX_INDEX_ENTRIES) {
+    const entries: IndexEntry[] = [];
+    for (let i = start; i < Math.min(start + MAX_INDEX_ENTRIES, subjects.length); i++) {
+      const leaf = firstLeaf + i;
+      const hex = leaf.toString(16).padStart(64, '0');
+      entries.push({
+        leafIndex: leaf,
+        leafHash: hex,
+        recordDigest: hex.split('').reverse().join(''),
+        subject: subjectOf(subjects[i] as number),
+        kind: 'loan',
+      });
+    }
+    anchors.push(encodeIndexEntries(entries));
+  }
+  return anchors;
+}
+
+/** CPU milliseconds so far of each thread of this process, by thread name and id (proc(5) /proc/self/task/<tid>/stat). */
+async function threadCpuMs(): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  for (const tid of await readdir('/proc/self/task').catch(() => [])) {
+    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => undefined);
+    if (stat === undefined) continue;
+    // LevelDB's compaction thread is started by the libuv worker whose write first needed it and inherits its name:
+    // threads are told apart by id.
+    const name =
+      tid === String(process.pid)
+        ? 'main thread'
+        : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))} ${tid}`;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+    byName.set(name, (byName.get(name) ?? 0) + ms);
+  }
+  return byName;
+}
+
+const benchmark: Benchmark = {
+  name: 'chain-index-apply',
+  description: "a chain-index follower's apply of 10,000-entry anchors in one process: CPU per entry, per thread",
+  budgetMs: 300_000,
+  async run(context) {
+    const measured = setting('LIANXIN_BENCH_INDEX_ENTRIES', 200_000);
+    const preload = setting('LIANXIN_BENCH_INDEX_PRELOAD', 200_000);
+    const repeat = repeatPercent();
+    if (measured === 0) throw new BenchError('BAD_SETTING', 'LIANXIN_BENCH_INDEX_ENTRIES must not be 0');
+    const keyOrder = order();
+    const total = preload + measured;
+    const numbers =
+      keyOrder === 'random' ? permutation(total, 0x5eed) : Uint32Array.from({ length: total }, (_, i) => i);
+    // Repeats: that share of the measured entries names subjects of the preload instead of new ones.
+    const measuredSubjects = numbers.slice(preload);
+    if (repeat > 0 && preload > 0) {
+      for (let i = 0; i < measured; i++) {
+        if ((i * 7919) % 100 < repeat) measuredSubjects[i] = numbers[(i * 104_729) % preload] as number;
+      }
+    }
+    const preloadAnchors = encodeAnchors(numbers.subarray(0, preload), 0);
+    const measuredAnchors = encodeAnchors(measuredSubjects, preload);
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-bench-index-'));
+    try {
+      const db = await openNodeDatabase(join(dir, 'node'), { leveldb: leveldbTuning() });
+      try {
+        const index = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+        let block = 0n;
+        const applyAll = async (anchors: readonly Buffer[], firstSize: number) => {
+          let size = firstSize;
+          for (const bytes of anchors) {
+            if (context.signal.aborted) return;
+            const entries = scanIndexEntries(bytes, 'lenient');
+            size += entries.count;
+            block += 1n;
+            const transactionId = block.toString(16).padStart(64, '0');
+            await index.applyEncoded(
+              { origin: ORIGIN, size, indexCount: entries.count, blockNumber: block, transactionId },
+              '2026-12-06T00:00:00.000Z',
+              entries,
+            );
+          }
+        };
+        await applyAll(preloadAnchors, 0);
+        const threadsBefore = await threadCpuMs();
+        const cpu = process.cpuUsage();
+        const started = performance.now();
+        await applyAll(measuredAnchors, preload);
+        const seconds = (performance.now() - started) / 1000;
+        const used = process.cpuUsage(cpu);
+        const threadsAfter = await threadCpuMs();
+        const sample = measuredSubjects[measured - 1] as number;
+        const found = await index.getIndexRecord(subjectOf(sample), 'loan');
+        if (found?.leafIndex !== total - 1) throw new BenchError('NOTHING_COMPLETED', 'the last entry was not applied');
+        context.log(
+          `applied ${String(measured)} entries (${keyOrder}, after ${String(preload)}) in ${seconds.toFixed(1)} s`,
+        );
+        // A clean stop saves the key filter; the next open takes it back.
+        const saveCpu = process.cpuUsage();
+        await index.close();
+        const reopenedClean = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+        const saveUsed = process.cpuUsage(saveCpu);
+        if (!reopenedClean.keyFilterReady)
+          throw new BenchError('NOTHING_COMPLETED', 'the saved key filter was not used');
+        // A restarted node's first apply starts a scan of every stored key into its key filter; until it is done,
+        // every key is read.
+        // Crashed: no saved filter (the clean open above took it).
+        const reopened = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+        const scanCpu = process.cpuUsage();
+        const scanStarted = performance.now();
+        await reopened.applyEncoded(
+          { origin: ORIGIN, size: total, indexCount: 0, blockNumber: block + 1n, transactionId: 'f'.repeat(64) },
+          '2026-12-06T00:00:00.000Z',
+          scanIndexEntries(encodeIndexEntries([]), 'lenient'),
+        );
+        while (!reopened.keyFilterReady) await new Promise((resolve) => setTimeout(resolve, 1));
+        const scanSeconds = (performance.now() - scanStarted) / 1000;
+        const scanUsed = process.cpuUsage(scanCpu);
+        const perEntry = (micros: number) => micros / measured;
+        const threads = [...threadsAfter]
+          .map(([name, ms]) => [name, ms - (threadsBefore.get(name) ?? 0)] as const)
+          .filter(([, ms]) => ms > 0)
+          .sort(([, a], [, b]) => b - a);
+        const figures: Figure[] = [
+          {
+            label: `chain index apply, anchors of 10,000 entries (${keyOrder}, ${String(repeat)} % repeated)`,
+            value: measured / seconds,
+            unit: 'entries/s',
+            note: `${measured.toLocaleString('en')} entries after ${preload.toLocaleString('en')}`,
+          },
+          {
+            label: '  process CPU per entry',
+            value: perEntry(used.user + used.system),
+            unit: 'µs',
+            note: "validation and LevelDB's threads included",
+          },
+          ...threads.map(([name, ms]) => ({ label: `    ${name}`, value: perEntry(ms * 1000), unit: 'µs' })),
+          {
+            label: 'key filter scan after a restart, process CPU per stored key',
+            value: (scanUsed.user + scanUsed.system) / total,
+            unit: 'µs',
+            note: `${total.toLocaleString('en')} keys in ${scanSeconds.toFixed(2)} s`,
+          },
+          {
+            label: 'key filter saved at a clean stop and taken back at open, process CPU per stored key',
+            value: (saveUsed.user + saveUsed.system) / total,
+            unit: 'µs',
+          },
+        ];
+        return figures;
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export default benchmark;

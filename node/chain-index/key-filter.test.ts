@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { KEY_FILTER_MIN_KEYS, LatestKeyFilter } from './key-filter.ts';
+
+const key = (n: number, salt = 'latest') =>
+  Buffer.from(`!chain-index!${salt}/9131000${String(n).padStart(10, '0')}X/loan`);
+
+describe('LatestKeyFilter', () => {
+  it('never rules out a key it was given, across its growth past the first segment', () => {
+    const filter = new LatestKeyFilter();
+    const count = KEY_FILTER_MIN_KEYS + 200_000;
+    for (let n = 0; n < count; n++) filter.add(key(n));
+    expect(filter.size).toBe(count);
+    // First segment, then one twice its size.
+    expect(filter.bytes).toBe((KEY_FILTER_MIN_KEYS * 3 * 10) / 8);
+    let missed = 0;
+    for (let n = 0; n < count; n++) if (!filter.mightContain(key(n))) missed++;
+    expect(missed).toBe(0);
+  });
+
+  it('rules out almost every key it was not given, at its sized load', () => {
+    const filter = new LatestKeyFilter();
+    for (let n = 0; n < KEY_FILTER_MIN_KEYS; n++) filter.add(key(n));
+    let falsePositives = 0;
+    const probes = 100_000;
+    for (let n = 0; n < probes; n++) if (filter.mightContain(key(n, 'other'))) falsePositives++;
+    // A split-block filter at 10 bits per key: ≈1 % (2 % allows for the hash).
+    expect(falsePositives / probes).toBeLessThan(0.02);
+  });
+
+  it('tells apart keys that differ in one byte or only in length', () => {
+    const filter = new LatestKeyFilter();
+    filter.add(Buffer.from('latest/91310000000000001X/loan'));
+    expect(filter.mightContain(Buffer.from('latest/91310000000000001X/loan'))).toBe(true);
+    let ruledOut = 0;
+    for (const other of [
+      'latest/91310000000000002X/loan',
+      'latest/91310000000000001X/loa',
+      'latest/91310000000000001X/loan2',
+    ]) {
+      if (!filter.mightContain(Buffer.from(other))) ruledOut++;
+    }
+    expect(ruledOut).toBe(3);
+  });
+
+  it('comes back from its bytes with the same keys, and refuses bytes that are not a filter', () => {
+    const filter = new LatestKeyFilter(3);
+    const count = KEY_FILTER_MIN_KEYS + 10;
+    for (let n = 0; n < count; n++) filter.add(key(n));
+    const bytes = filter.toBytes();
+    const back = LatestKeyFilter.fromBytes(bytes);
+    expect(back?.size).toBe(count);
+    expect(back?.bytes).toBe(filter.bytes);
+    let missed = 0;
+    for (let n = 0; n < count; n += 97) if (back?.mightContain(key(n)) !== true) missed++;
+    expect(missed).toBe(0);
+    expect(back?.toBytes().equals(bytes)).toBe(true);
+    expect(LatestKeyFilter.fromBytes(bytes.subarray(0, bytes.length - 1))).toBeUndefined();
+    expect(LatestKeyFilter.fromBytes(Buffer.concat([bytes, Buffer.alloc(4)]))).toBeUndefined();
+    expect(LatestKeyFilter.fromBytes(Buffer.from([2, 0, 0, 0, 0, 0, 0, 0, 1]))).toBeUndefined();
+  });
+});
