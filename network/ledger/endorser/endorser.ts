@@ -41,11 +41,6 @@ export interface EndorserComponents {
   readonly systemChaincodes: ReadonlyMap<string, SystemChaincode>;
   readonly peerSigner: Signer;
   /**
-   * Told of each endorsement signature the peer makes, so the committer need not verify its own signature again
-   * (ChannelMsps.rememberVerified).
-   */
-  readonly onEndorsementSigned?: (endorser: Uint8Array, message: Uint8Array, signature: Uint8Array) => void;
-  /**
    * Given the private data writes of each endorsed transaction, for the transient store: they travel to the
    * committer beside the transaction, never in it.
    */
@@ -187,11 +182,10 @@ export class Endorser {
       ),
     );
 
-    // Endorsement signature over prp ‖ endorser (core/handlers/endorsement/builtin/default_endorsement.go:47).
+    // Endorsement signature over prp ‖ endorser (core/handlers/endorsement/builtin/default_endorsement.go:47), signed
+    // as parts: prp holds the write set and the event, megabytes for a large anchor, not worth copying to sign.
     const endorser = peerSigner.serializedIdentity;
-    const signed = Buffer.concat([prpBytes, endorser]);
-    const signature = peerSigner.sign(signed);
-    this.#c.onEndorsementSigned?.(endorser, signed, signature);
+    const signature = peerSigner.sign([prpBytes, endorser]);
 
     // Payload{header: Header{channel_header, signature_header}, data: Transaction{actions: [TransactionAction{
     // header, payload: ChaincodeActionPayload{chaincode_proposal_payload, action: ChaincodeEndorsedAction{
@@ -232,6 +226,7 @@ export class Endorser {
         results: result.rwset,
         proposalResponsePayload: prpBytes,
         endorsements: [{ endorser, signature }],
+        signedHere: true,
       },
     });
     // Envelope{payload}: the client adds the signature.
