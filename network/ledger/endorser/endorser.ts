@@ -190,7 +190,8 @@ export class Endorser {
     // Payload{header: Header{channel_header, signature_header}, data: Transaction{actions: [TransactionAction{
     // header, payload: ChaincodeActionPayload{chaincode_proposal_payload, action: ChaincodeEndorsedAction{
     // proposal_response_payload, endorsements: [Endorsement{endorser, signature}]}}}]}}
-    const payload = encodeMessage(
+    const payloadField = messageField(
+      1,
       messageField(1, bytesField(1, proposal.channelHeaderBytes), bytesField(2, proposal.signatureHeaderBytes)),
       messageField(
         2,
@@ -209,6 +210,9 @@ export class Endorser {
         ),
       ),
     );
+    // Envelope{payload}, written once: the payload is the envelope's tail, not a buffer of its own copied into it.
+    const envelope = encodeMessage(payloadField);
+    const payload = envelope.subarray(envelope.length - payloadField.length);
     this.#c.onPrepared?.({
       payload,
       signature: EMPTY,
@@ -229,8 +233,8 @@ export class Endorser {
         signedHere: true,
       },
     });
-    // Envelope{payload}: the client adds the signature.
-    return encodeMessage(bytesField(1, payload));
+    // The client adds the signature.
+    return envelope;
   }
 }
 
