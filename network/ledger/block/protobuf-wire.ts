@@ -63,6 +63,23 @@ export function bytesField(field: number, value: Uint8Array): WireField {
   return { size: varintSize(tag) + varintSize(value.length) + value.length, tag, length: value.length, bytes: value };
 }
 
+/** One element of a repeated bytes field: written even when empty, as google-protobuf writes every element. */
+export function bytesElement(field: number, value: Uint8Array): WireField {
+  const tag = (field << 3) | LENGTH_DELIMITED;
+  return { size: varintSize(tag) + varintSize(value.length) + value.length, tag, length: value.length, bytes: value };
+}
+
+/** A uint64 field of a safe integer; proto3 leaves 0 out. */
+export function uint64Field(field: number, value: number): WireField {
+  if (value === 0) return NO_FIELD;
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`uint64 field ${String(field)} is ${String(value)}`);
+  const bytes = new Uint8Array(varintSize(value));
+  writeVarint(bytes, 0, value);
+  const tag = (field << 3) | VARINT;
+  return { size: varintSize(tag) + bytes.length, tag, length: 0, bytes };
+}
+
 /** A string field in UTF-8; proto3 leaves an empty one out. */
 export function stringField(field: number, value: string): WireField {
   return value === '' ? NO_FIELD : bytesField(field, Buffer.from(value, 'utf8'));
