@@ -69,6 +69,13 @@ export function bytesElement(field: number, value: Uint8Array): WireField {
   return { size: varintSize(tag) + varintSize(value.length) + value.length, tag, length: value.length, bytes: value };
 }
 
+/** A bool field; proto3 leaves false out. */
+export function boolField(field: number, value: boolean): WireField {
+  const tag = (field << 3) | VARINT;
+  return value ? { size: varintSize(tag) + 1, tag, length: 0, bytes: TRUE } : NO_FIELD;
+}
+const TRUE = Uint8Array.of(1);
+
 /** A uint64 field of a safe integer; proto3 leaves 0 out. */
 export function uint64Field(field: number, value: number): WireField {
   if (value === 0) return NO_FIELD;
