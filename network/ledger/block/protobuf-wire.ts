@@ -135,6 +135,26 @@ export function encodeMessage(...fields: readonly WireField[]): Buffer {
 }
 
 /**
+ * The bytes {@link encodeMessage} would write for `fields`, as a list of parts (tags and lengths, then each bytes
+ * field's value where it lies): what a signer hashes part by part, without the message being written first.
+ */
+export function messageParts(...fields: readonly WireField[]): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  const push = (field: WireField): void => {
+    if (field.size === 0) return;
+    const lengthDelimited = (field.tag & 7) === LENGTH_DELIMITED;
+    const head = new Uint8Array(varintSize(field.tag) + (lengthDelimited ? varintSize(field.length) : 0));
+    const at = writeVarint(head, 0, field.tag);
+    if (lengthDelimited) writeVarint(head, at, field.length);
+    parts.push(head);
+    if (field.bytes !== undefined) parts.push(field.bytes);
+    else for (const part of field.fields ?? []) push(part);
+  };
+  for (const field of fields) push(field);
+  return parts;
+}
+
+/**
  * The length-delimited fields of a message that has only such fields, each number at most once: field number →
  * bytes (views into `bytes`). Undefined for anything else — another wire type, a repeated field, a truncated or
  * malformed message — whose meaning the caller then leaves to the full decoder. `bytes` may be attacker-controlled.
