@@ -4,7 +4,7 @@
  * OpenSSL (node:crypto) does the curve work: ~20x the rate of pure-JS curves here (DESIGN §9).
  * About half of OpenSSL's signatures are high-S, so `signP256` normalises them.
  */
-import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, createSign, sign, verify, type KeyObject } from 'node:crypto';
 import { CryptoError } from './errors.ts';
 
 /** Order of the P-256 group (SEC 2 §2.4.2). */
@@ -16,9 +16,16 @@ export interface EcdsaSignature {
   readonly s: bigint;
 }
 
-/** Signs SHA-256(data) and returns a low-S DER signature. */
-export function signP256(privateKey: KeyObject, data: Uint8Array): Uint8Array {
-  const der = sign('sha256', data, { key: privateKey, dsaEncoding: 'der' });
+/**
+ * Signs SHA-256(data) and returns a low-S DER signature. `data` given as parts is signed as their concatenation,
+ * hashed part by part: a large message is not copied into one buffer first.
+ */
+export function signP256(privateKey: KeyObject, data: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  const der = ArrayBuffer.isView(data)
+    ? sign('sha256', data, { key: privateKey, dsaEncoding: 'der' })
+    : data
+        .reduce((signer, part) => signer.update(part), createSign('sha256'))
+        .sign({ key: privateKey, dsaEncoding: 'der' });
   const sig = decodeDerSignature(der);
   return sig.s > P256_HALF_N ? encodeDerSignature({ r: sig.r, s: P256_N - sig.s }) : der;
 }

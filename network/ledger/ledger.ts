@@ -184,9 +184,6 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
           ],
         ]),
         peerSigner,
-        onEndorsementSigned: (endorser, message, signature) => {
-          msps.rememberVerified(endorser, message, signature);
-        },
         chaincodeVersion: '1.0',
         ...(options.onWarning ? { onWarning: options.onWarning } : {}),
         onPrivateData: (txId, privateData) => {

@@ -68,8 +68,8 @@ export interface Signer {
   readonly mspId: string;
   /** Serialized `msp.SerializedIdentity` naming this signer. */
   readonly serializedIdentity: Uint8Array;
-  /** Low-S DER ECDSA P-256 over SHA-256(data). */
-  sign(data: Uint8Array): Uint8Array;
+  /** Low-S DER ECDSA P-256 over SHA-256(data); parts are signed as their concatenation, without making it. */
+  sign(data: Uint8Array | readonly Uint8Array[]): Uint8Array;
 }
 
 /** One chaincode invocation as the endorser hands it to the chaincode runtime. */

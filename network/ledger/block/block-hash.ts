@@ -3,6 +3,7 @@
  */
 import type { common } from '@hyperledger/fabric-protos';
 import { sha256 } from '../../crypto/index.ts';
+import { sha256Parts } from './sha256-parts.ts';
 
 export interface BlockHeaderFields {
   readonly number: number | bigint;
@@ -30,9 +31,12 @@ export function blockHeaderHash(header: BlockHeaderFields | common.BlockHeader):
   return sha256(blockHeaderBytes(header));
 }
 
-/** SHA-256 over the plain concatenation of the serialized envelopes (`protoutil/blockutils.go:67`): not a Merkle tree. */
+/**
+ * SHA-256 over the plain concatenation of the serialized envelopes (`protoutil/blockutils.go:67`): not a Merkle tree.
+ * Hashed envelope by envelope, not concatenated first (sha256-parts.ts).
+ */
 export function blockDataHash(envelopes: readonly Uint8Array[]): Buffer {
-  return sha256(Buffer.concat(envelopes));
+  return sha256Parts(envelopes);
 }
 
 function fieldsOf(header: common.BlockHeader): BlockHeaderFields {

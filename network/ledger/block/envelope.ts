@@ -27,6 +27,12 @@ export interface EndorsedAction {
   /** ChaincodeEndorsedAction.proposal_response_payload, whose hash of the proposal matches the headers. */
   readonly proposalResponsePayload: Uint8Array;
   readonly endorsements: readonly { readonly endorser: Uint8Array; readonly signature: Uint8Array }[];
+  /**
+   * Set by the ledger's own endorser only: the endorsements are its own signatures over exactly these bytes (the
+   * submitted payload matched the one it prepared, byte for byte), so the committer validates the endorser's
+   * identity but need not verify, nor hash, the signed megabytes again.
+   */
+  readonly signedHere?: true;
 }
 
 /**
@@ -49,6 +55,11 @@ export interface DecodedEnvelope {
   readonly nonce: Uint8Array;
   /** Set when the ledger's endorser prepared this very payload: the transaction's contents, undecoded. */
   readonly endorsed?: EndorsedAction;
+  /**
+   * Set by the orderer's admission once the creator's signature over `payload` verified: the committer validates
+   * the creator's identity again (it may have expired or left the channel since) but not the signature.
+   */
+  readonly creatorSignatureVerified?: true;
 }
 
 /** Which layer did not parse; the txid when the channel header did. */

@@ -5,6 +5,8 @@ import {
   encodeMessage,
   int32Field,
   messageField,
+  messageParts,
+  NO_FIELD,
   singleBytesField,
   singleLengthDelimitedFields,
   stringField,
@@ -33,6 +35,27 @@ describe('protobuf wire writers', () => {
       );
       expect(hex(written), String(status)).toBe(hex(action.serializeBinary()));
     }
+  });
+});
+
+describe('messageParts', () => {
+  it('are, concatenated, the bytes encodeMessage writes, large values left where they lie', () => {
+    const large = Buffer.alloc(300_000, 7);
+    const fields = [
+      bytesField(1, Buffer.from('hash')),
+      messageField(
+        2,
+        bytesField(1, large),
+        NO_FIELD,
+        messageField(2, stringField(1, 'cc'), int32Field(2, -5), bytesField(4, Buffer.alloc(200, 2))),
+        messageField(3),
+        messageField(4, stringField(2, 'basic')),
+      ),
+    ];
+    const parts = messageParts(...fields);
+    expect(Buffer.concat(parts).equals(encodeMessage(...fields))).toBe(true);
+    expect(parts).toContain(large);
+    expect(messageParts()).toEqual([]);
   });
 });
 

@@ -63,6 +63,30 @@ export function bytesField(field: number, value: Uint8Array): WireField {
   return { size: varintSize(tag) + varintSize(value.length) + value.length, tag, length: value.length, bytes: value };
 }
 
+/** One element of a repeated bytes field: written even when empty, as google-protobuf writes every element. */
+export function bytesElement(field: number, value: Uint8Array): WireField {
+  const tag = (field << 3) | LENGTH_DELIMITED;
+  return { size: varintSize(tag) + varintSize(value.length) + value.length, tag, length: value.length, bytes: value };
+}
+
+/** A bool field; proto3 leaves false out. */
+export function boolField(field: number, value: boolean): WireField {
+  const tag = (field << 3) | VARINT;
+  return value ? { size: varintSize(tag) + 1, tag, length: 0, bytes: TRUE } : NO_FIELD;
+}
+const TRUE = Uint8Array.of(1);
+
+/** A uint64 field of a safe integer; proto3 leaves 0 out. */
+export function uint64Field(field: number, value: number): WireField {
+  if (value === 0) return NO_FIELD;
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`uint64 field ${String(field)} is ${String(value)}`);
+  const bytes = new Uint8Array(varintSize(value));
+  writeVarint(bytes, 0, value);
+  const tag = (field << 3) | VARINT;
+  return { size: varintSize(tag) + bytes.length, tag, length: 0, bytes };
+}
+
 /** A string field in UTF-8; proto3 leaves an empty one out. */
 export function stringField(field: number, value: string): WireField {
   return value === '' ? NO_FIELD : bytesField(field, Buffer.from(value, 'utf8'));
@@ -108,6 +132,26 @@ export function encodeMessage(...fields: readonly WireField[]): Buffer {
   for (const field of fields) at = writeField(field, out, at);
   if (at !== out.length) throw new RangeError(`encoded ${String(at)} bytes of a ${String(out.length)}-byte message`);
   return out;
+}
+
+/**
+ * The bytes {@link encodeMessage} would write for `fields`, as a list of parts (tags and lengths, then each bytes
+ * field's value where it lies): what a signer hashes part by part, without the message being written first.
+ */
+export function messageParts(...fields: readonly WireField[]): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  const push = (field: WireField): void => {
+    if (field.size === 0) return;
+    const lengthDelimited = (field.tag & 7) === LENGTH_DELIMITED;
+    const head = new Uint8Array(varintSize(field.tag) + (lengthDelimited ? varintSize(field.length) : 0));
+    const at = writeVarint(head, 0, field.tag);
+    if (lengthDelimited) writeVarint(head, at, field.length);
+    parts.push(head);
+    if (field.bytes !== undefined) parts.push(field.bytes);
+    else for (const part of field.fields ?? []) push(part);
+  };
+  for (const field of fields) push(field);
+  return parts;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { ledger } from '@hyperledger/fabric-protos';
 import { describe, expect, it } from 'vitest';
 import { TxSimulator } from './tx-simulator.ts';
 import { MapState, readRwset } from './testing.ts';
@@ -26,6 +28,38 @@ async function drain(scan: ReturnType<TxSimulator['rangeScan']>, limit = Infinit
 }
 
 describe('TxSimulator', () => {
+  it("writes its rwset as google-protobuf's bytes: reads, ranges, writes, deletes, a large value, collections", async () => {
+    const reencoded = (bytes: Uint8Array) => {
+      const set = ledger.rwset.TxReadWriteSet.deserializeBinary(bytes);
+      for (const ns of set.getNsRwsetList()) {
+        const kv = ns.getRwset_asU8();
+        // The nested KVRWSet as google-protobuf writes it, and the whole set around it.
+        expect(Buffer.from(ledger.rwset.kvrwset.KVRWSet.deserializeBinary(kv).serializeBinary()).equals(kv)).toBe(true);
+      }
+      return Buffer.from(set.serializeBinary());
+    };
+    const large = randomBytes(1_100_000);
+    const full = new TxSimulator(state(), NS, 'tx');
+    await full.getState('a');
+    await full.getState('missing');
+    await drain(full.rangeScan('a', 'c'));
+    full.setState('b', large);
+    full.setState('z', bytes('z'));
+    full.deleteState('c');
+    full.putPrivateData('_implicit_org_Org1MSP', 'secret', bytes('s'));
+    const onlyPrivate = new TxSimulator(state(), NS, 'tx');
+    onlyPrivate.putPrivateData('_implicit_org_Org1MSP', 'secret', bytes('s'));
+    const onlyRange = new TxSimulator(state(), NS, 'tx');
+    await drain(onlyRange.rangeScan('x', 'y'));
+    const none = new TxSimulator(state(), NS, 'tx');
+    for (const sim of [full, onlyPrivate, onlyRange, none]) {
+      const results = sim.results();
+      expect(reencoded(results).equals(results)).toBe(true);
+    }
+    expect(readRwset(full.results()).namespaces[0]?.writes.map((w) => w.key)).toEqual(['b', 'c', 'z']);
+    expect(none.results().length).toBe(0);
+  });
+
   it('produces an rwset with no namespace when nothing was read or written', () => {
     expect(readRwset(new TxSimulator(state(), NS, 'tx').results())).toEqual({ namespaces: [] });
   });

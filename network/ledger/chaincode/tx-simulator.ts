@@ -3,6 +3,15 @@
  * query_executor.go, rwsetutil/rwset_builder.go; reference §7).
  */
 import { ledger } from '@hyperledger/fabric-protos';
+import {
+  boolField,
+  bytesElement,
+  bytesField,
+  encodeMessage,
+  messageField,
+  NO_FIELD,
+  stringField,
+} from '../block/protobuf-wire.ts';
 import { sha256 } from '../../crypto/index.ts';
 import type { StateEntry, StateReader, Version, VersionedValue } from '../types.ts';
 import { SimulationError } from './errors.ts';
@@ -10,6 +19,8 @@ import { checkWriteKey, compareKeys } from './keys.ts';
 import { checkCollection, hashedNamespace, keyHashHex, privateNamespace } from './private-data.ts';
 
 const { kvrwset } = ledger.rwset;
+/** NsReadWriteSet.rwset. */
+const NS_RWSET_RWSET = 2;
 
 /** A range iterator as the handler drives it (statedb kvScanner wrapped by txmgr resultsItr). */
 export interface RangeScan {
@@ -196,32 +207,36 @@ export class TxSimulator {
     return scan;
   }
 
-  /** Serialized rwset.TxReadWriteSet; empty ns_rwset when nothing was read or written, as Fabric's builder. */
+  /**
+   * Serialized rwset.TxReadWriteSet; empty ns_rwset when nothing was read or written, as Fabric's builder. Written
+   * into one buffer by protobuf-wire, each write's value copied once: google-protobuf serialized the KVRWSet, then
+   * copied it into the TxReadWriteSet (two copies of a 1.1 MB anchor value, bench/RESULTS.md issue 13
+   * ledger-anchor). Reads, range queries and collections, small, are still google-protobuf's, embedded as they are.
+   * The bytes are google-protobuf's (data_model KV is 0, left out): tx-simulator.test.ts decodes and re-encodes them.
+   */
   results(): Uint8Array {
-    const txRwSet = new ledger.rwset.TxReadWriteSet();
-    txRwSet.setDataModel(ledger.rwset.TxReadWriteSet.DataModel.KV);
     const rangeInfos = this.rangeQueryInfos();
     const collections = this.collectionSets();
-    if (this.reads.size > 0 || this.writes.size > 0 || rangeInfos.length > 0 || collections.length > 0) {
-      const kv = new kvrwset.KVRWSet();
-      kv.setReadsList(sortedByKey(this.reads).map(([key, version]) => toKVRead({ key, version })));
-      kv.setRangeQueriesInfoList(rangeInfos);
-      kv.setWritesList(
-        sortedByKey(this.writes).map(([key, value]) => {
-          const w = new kvrwset.KVWrite();
-          w.setKey(key);
-          w.setIsDelete(value.length === 0);
-          w.setValue(value);
-          return w;
-        }),
-      );
-      const ns = new ledger.rwset.NsReadWriteSet();
-      ns.setNamespace(this.namespace);
-      ns.setRwset(kv.serializeBinary());
-      ns.setCollectionHashedRwsetList(collections.map((c) => c.hashed));
-      txRwSet.setNsRwsetList([ns]);
-    }
-    return txRwSet.serializeBinary();
+    if (this.reads.size === 0 && this.writes.size === 0 && rangeInfos.length === 0 && collections.length === 0)
+      return new Uint8Array(0);
+    // KVRWSet{reads = 1, range_queries_info = 2, writes = 3 (KVWrite{key = 1, is_delete = 2, value = 3})}
+    const kv = messageField(
+      NS_RWSET_RWSET,
+      ...sortedByKey(this.reads).map(([key, version]) => bytesElement(1, toKVRead({ key, version }).serializeBinary())),
+      ...rangeInfos.map((info) => bytesElement(2, info.serializeBinary())),
+      ...sortedByKey(this.writes).map(([key, value]) =>
+        messageField(3, stringField(1, key), boolField(2, value.length === 0), bytesField(3, value)),
+      ),
+    );
+    // TxReadWriteSet{ns_rwset = 2: NsReadWriteSet{namespace = 1, rwset = 2 (bytes: left out when empty), hashed = 3}}
+    return encodeMessage(
+      messageField(
+        2,
+        stringField(1, this.namespace),
+        kv.length === 0 ? NO_FIELD : kv,
+        ...collections.map((c) => bytesElement(3, c.hashed.serializeBinary())),
+      ),
+    );
   }
 
   /**

@@ -5,7 +5,7 @@ import { buildBlock } from '../block/index.ts';
 import { admitEnvelope } from '../orderer/admission.ts';
 import { invocationOf } from '../chaincode/testing.ts';
 import { setChaincodeLogLevel, startInProcessChaincode } from '../chaincode/index.ts';
-import type { ChaincodeConnection } from '../types.ts';
+import type { ChaincodeConnection, IdentityVerifier } from '../types.ts';
 import { validateBlock } from '../validation/index.ts';
 import { CHANNEL, createTestLedger, type TestLedger } from '../validation/test-ledger.ts';
 import { countingDecodes } from '../validation/count-decodes.ts';
@@ -56,9 +56,6 @@ describe('the prepared transaction', () => {
       systemChaincodes: new Map(),
       peerSigner: ledger.peer,
       chaincodeVersion: '1.0',
-      onEndorsementSigned: (endorserIdentity, message, signature) => {
-        ledger.identities.rememberVerified(endorserIdentity, message, signature);
-      },
       onPrepared: (transaction) => prepared.push(transaction),
     });
   });
@@ -145,6 +142,67 @@ describe('the prepared transaction', () => {
     ]);
     // Only the two envelopes not taken from a record are decoded.
     expect(decodes).toBe(2);
+  });
+
+  it('commits its own endorsement and an admitted creator signature without verifying them again, identities checked as of now', async () => {
+    prepared.length = 0;
+    const endorsements = [await endorse('own-1', ['o1', 'v1']), await endorse('own-2', ['o2', 'v2'])];
+    const records = new PreparedTransactions();
+    for (const p of prepared) records.keep(p);
+    const envelopes = endorsements.map((e) => signed(e.preparedTransaction));
+    const admission = { channelId: CHANNEL, msps: ledger.identities, absoluteMaxBytes: 1 << 20 };
+    const known = new Map(
+      envelopes.map((e) => [e, admitEnvelope(e, { ...admission, prepared: (bytes) => records.take(bytes) })]),
+    );
+    const info = ledger.store.blockchainInfo();
+    const block = buildBlock({
+      number: info.getHeight(),
+      previousHash: info.getCurrentblockhash_asU8(),
+      envelopes,
+      ordererSigner: ledger.orderer,
+      lastConfigIndex: 0,
+    });
+    // The real channel MSPs, counting signature checks; `refused` identities fail validation as if expired.
+    let signatureChecks = 0;
+    const refused = new Set<Uint8Array>();
+    const msps = ledger.identities;
+    const identities: IdentityVerifier = {
+      hasMsp: (mspId) => msps.hasMsp(mspId),
+      validate: (identity, at) =>
+        [...refused].some((r) => Buffer.from(r).equals(identity))
+          ? { ok: false, reason: 'expired' }
+          : msps.validate(identity, at),
+      verifySignature: (...args) => {
+        signatureChecks++;
+        return msps.verifySignature(...args);
+      },
+      verifySignatureAsync: (...args) => {
+        signatureChecks++;
+        return msps.verifySignatureAsync(...args);
+      },
+    };
+    const context = { channelId: CHANNEL, identities, state: ledger.store, txIndex: ledger.store };
+    const validated = await validateBlock(block, { ...context, decoded: (e) => known.get(e) });
+    expect(validated.codes).toEqual([Code.VALID, Code.VALID]);
+    // Admission verified the creator's signature over these bytes; the endorsement is the ledger's own.
+    expect(signatureChecks).toBe(0);
+    // Decoded from the bytes alone, both signatures of each are verified.
+    expect((await validateBlock(block, context)).codes).toEqual([Code.VALID, Code.VALID]);
+    expect(signatureChecks).toBe(4);
+
+    // Each identity is still validated at commit: a creator, or the peer, no longer valid fails the transaction.
+    refused.add(ledger.client.serializedIdentity);
+    expect((await validateBlock(block, { ...context, decoded: (e) => known.get(e) })).codes).toEqual([
+      Code.BAD_CREATOR_SIGNATURE,
+      Code.BAD_CREATOR_SIGNATURE,
+    ]);
+    refused.clear();
+    refused.add(ledger.peer.serializedIdentity);
+    expect((await validateBlock(block, { ...context, decoded: (e) => known.get(e) })).codes).toEqual([
+      Code.ENDORSEMENT_POLICY_FAILURE,
+      Code.ENDORSEMENT_POLICY_FAILURE,
+    ]);
+    expect(signatureChecks).toBe(4);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   encodeMessage,
   int32Field,
   messageField,
+  messageParts,
   NO_FIELD,
   singleBytesField,
   stringField,
@@ -40,11 +41,6 @@ export interface EndorserComponents {
   readonly chaincodes: ReadonlyMap<string, ChaincodeConnection>;
   readonly systemChaincodes: ReadonlyMap<string, SystemChaincode>;
   readonly peerSigner: Signer;
-  /**
-   * Told of each endorsement signature the peer makes, so the committer need not verify its own signature again
-   * (ChannelMsps.rememberVerified).
-   */
-  readonly onEndorsementSigned?: (endorser: Uint8Array, message: Uint8Array, signature: Uint8Array) => void;
   /**
    * Given the private data writes of each endorsed transaction, for the transient store: they travel to the
    * committer beside the transaction, never in it.
@@ -168,7 +164,7 @@ export class Endorser {
     // Bytes fields that hold a message (extension, events, data, payload) are written as messageField: each is
     // never empty here (a ChaincodeAction always names its chaincode), where bytes and message fields agree.
     // ProposalResponsePayload{proposal_hash, extension: ChaincodeAction{results, events, response, chaincode_id}}
-    const prpBytes = encodeMessage(
+    const prpFields = [
       bytesField(1, proposal.proposalHash),
       messageField(
         2,
@@ -185,18 +181,19 @@ export class Endorser {
         messageField(3, int32Field(1, status), stringField(2, responseMessage), bytesField(3, responsePayload)),
         messageField(4, stringField(2, proposal.chaincodeName), stringField(3, this.#c.chaincodeVersion)),
       ),
-    );
+    ];
 
-    // Endorsement signature over prp ‖ endorser (core/handlers/endorsement/builtin/default_endorsement.go:47).
+    // Endorsement signature over prp ‖ endorser (core/handlers/endorsement/builtin/default_endorsement.go:47), signed
+    // as parts before prp is written anywhere: it holds the write set and the event, megabytes for a large anchor,
+    // which are then written once, into the envelope.
     const endorser = peerSigner.serializedIdentity;
-    const signed = Buffer.concat([prpBytes, endorser]);
-    const signature = peerSigner.sign(signed);
-    this.#c.onEndorsementSigned?.(endorser, signed, signature);
+    const signature = peerSigner.sign([...messageParts(...prpFields), endorser]);
 
     // Payload{header: Header{channel_header, signature_header}, data: Transaction{actions: [TransactionAction{
     // header, payload: ChaincodeActionPayload{chaincode_proposal_payload, action: ChaincodeEndorsedAction{
     // proposal_response_payload, endorsements: [Endorsement{endorser, signature}]}}}]}}
-    const payload = encodeMessage(
+    const payloadField = messageField(
+      1,
       messageField(1, bytesField(1, proposal.channelHeaderBytes), bytesField(2, proposal.signatureHeaderBytes)),
       messageField(
         2,
@@ -208,17 +205,22 @@ export class Endorser {
             bytesField(1, proposal.strippedPayload),
             messageField(
               2,
-              bytesField(1, prpBytes),
+              messageField(1, ...prpFields),
               messageField(2, bytesField(1, endorser), bytesField(2, signature)),
             ),
           ),
         ),
       ),
     );
+    // Envelope{payload}, written once: the payload is the envelope's tail, not a buffer of its own copied into it.
+    const envelope = encodeMessage(payloadField);
+    const payload = envelope.subarray(envelope.length - payloadField.length);
+    const data = singleBytesField(payload, 2) ?? EMPTY;
+    const prpBytes = proposalResponsePayloadOf(data);
     this.#c.onPrepared?.({
       payload,
       signature: EMPTY,
-      data: singleBytesField(payload, 2) ?? EMPTY,
+      data,
       channelHeaderBytes: proposal.channelHeaderBytes,
       signatureHeaderBytes: proposal.signatureHeaderBytes,
       type: proposal.channelHeader.getType(),
@@ -232,14 +234,28 @@ export class Endorser {
         results: result.rwset,
         proposalResponsePayload: prpBytes,
         endorsements: [{ endorser, signature }],
+        signedHere: true,
       },
     });
-    // Envelope{payload}: the client adds the signature.
-    return encodeMessage(bytesField(1, payload));
+    // The client adds the signature.
+    return envelope;
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Transaction.actions[0].payload (ChaincodeActionPayload).action (ChaincodeEndorsedAction).proposal_response_payload
+ * of the transaction the endorser just wrote, where it lies in the envelope.
+ */
+function proposalResponsePayloadOf(transaction: Uint8Array): Uint8Array {
+  const action = singleBytesField(transaction, 1);
+  const actionPayload = action && singleBytesField(action, 2);
+  const endorsed = actionPayload && singleBytesField(actionPayload, 2);
+  const prp = endorsed && singleBytesField(endorsed, 1);
+  if (prp === undefined) throw new Error('the prepared transaction has no proposal response payload');
+  return prp;
+}
 
 function noEndorsementPlan(chaincodeName: string, channelId: string): string {
   return `no combination of peers can be derived which satisfy the endorsement policy: No metadata was found for chaincode ${chaincodeName} in channel ${channelId}`;

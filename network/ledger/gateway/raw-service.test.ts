@@ -57,6 +57,9 @@ describe('encodeMessageField', () => {
 
     const expected = new gateway.EndorseResponse();
     expected.setPreparedTransaction(envelope);
-    expect(encodeMessageField(1, prepared)).toEqual(expected.serializeBinary());
+    expect(Buffer.from(encodeMessageField(1, prepared))).toEqual(Buffer.from(expected.serializeBinary()));
+    // A set but empty message is written too.
+    expected.setPreparedTransaction(new common.Envelope());
+    expect(Buffer.from(encodeMessageField(1, new Uint8Array()))).toEqual(Buffer.from(expected.serializeBinary()));
   });
 });

@@ -4,7 +4,8 @@
  * generic INTERNAL error; parsing in the handler lets every bad request get INVALID_ARGUMENT naming the field.
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import { BinaryReader, BinaryWriter } from 'google-protobuf';
+import { BinaryReader } from 'google-protobuf';
+import { bytesElement, encodeMessage } from '../block/protobuf-wire.ts';
 import { LedgerError } from '../errors.ts';
 
 type RawMethod = MethodDefinition<Buffer, Uint8Array>;
@@ -70,9 +71,11 @@ export function messageFieldBytes(bytes: Uint8Array, field: number): Uint8Array 
   return occurrences === 1 ? found : undefined;
 }
 
-/** A message whose only field is embedded message `field`, already encoded: `bytes` as field `field`. */
+/**
+ * A message whose only field is embedded message `field`, already encoded: `bytes` as field `field`, copied once
+ * (google-protobuf's BinaryWriter copied a 2.2 MB prepared anchor transaction twice: bench/RESULTS.md, issue 13
+ * ledger-anchor). Written even when empty, as google-protobuf writes a set message.
+ */
 export function encodeMessageField(field: number, bytes: Uint8Array): Uint8Array {
-  const writer = new BinaryWriter();
-  writer.writeBytes(field, bytes);
-  return writer.getResultBuffer();
+  return encodeMessage(bytesElement(field, bytes));
 }

@@ -21,7 +21,7 @@ describe('ChannelMsps.verifySignatureAsync', () => {
       [client.serializedIdentity, message, Uint8Array.of(0x30, 0x02, 0x02, 0x00)],
       [outsider.serializedIdentity, message, outsider.sign(message)],
     ];
-    // Fresh verifiers: neither answer comes from the other's memo.
+    // Fresh verifiers for each form.
     const sync = cases.map(([who, bytes, sig]) => channelMspsOf([org]).verifySignature(who, bytes, sig));
     for (const verifyOnThreadPool of [false, true]) {
       const async = await Promise.all(

@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { type common, msp } from '@hyperledger/fabric-protos';
 import { readChannelMsps, type ChannelOrg } from '../block/index.ts';
-import { sha256Hex, verifyP256, verifyP256Async, type VerifyResult } from '../../crypto/index.ts';
+import { verifyP256, verifyP256Async, type VerifyResult } from '../../crypto/index.ts';
 import { TrustedCas, type TrustedCa } from '../../pki/index.ts';
 import type { Identity, IdentityCheck, IdentityVerifier } from '../types.ts';
 
@@ -20,16 +20,12 @@ const NODE_OUS = new Set(['client', 'peer', 'admin', 'orderer']);
 
 /** Parsed certificates are cached by their serialized identity: parsing X.509 costs far more than the signature. */
 const MAX_CACHED_IDENTITIES = 10_000;
-/** Signatures verified recently (a block's worth many times over). */
-const MAX_REMEMBERED_SIGNATURES = 50_000;
 
 /** A deserialized creator and the root CA that issued it (its validity is checked at every use). */
 interface IssuedIdentity {
   readonly identity: Identity;
   readonly issuer: TrustedCa;
   readonly roots: TrustedCas;
-  /** SHA-256 of the serialized identity, hex: its part of a signature's memo key, hashed once. */
-  readonly digest: string;
 }
 
 export interface ChannelMspsOptions {
@@ -47,7 +43,6 @@ export interface ChannelMspsOptions {
 export class ChannelMsps implements IdentityVerifier {
   #roots: ReadonlyMap<string, TrustedCas>;
   readonly #cache = new Map<string, IssuedIdentity | string>();
-  readonly #verified = new Set<string>();
   readonly #verifyOnThreadPool: boolean;
 
   constructor(msps: readonly ChannelMspConfig[], options: Readonly<ChannelMspsOptions> = {}) {
@@ -62,7 +57,6 @@ export class ChannelMsps implements IdentityVerifier {
   reconfigure(msps: readonly ChannelMspConfig[]): void {
     this.#roots = new Map(msps.map((m) => [m.mspId, new TrustedCas(m.rootCerts)]));
     this.#cache.clear();
-    this.#verified.clear();
   }
 
   get mspIds(): string[] {
@@ -108,12 +102,11 @@ export class ChannelMsps implements IdentityVerifier {
   ): IdentityCheck {
     const valid = this.#validate(serializedIdentity, at);
     if (!valid.ok) return valid;
+    // No memo of verified signatures: the committer does not verify again what admission verified, nor the
+    // ledger's own endorsements (DecodedEnvelope.creatorSignatureVerified, EndorsedAction.signedHere), and a memo
+    // key hashed every message once more, megabytes for a large anchor.
     const check: IdentityCheck = { ok: true, identity: valid.entry.identity };
-    // The orderer's admission and the committer check the same envelope signature: verify each (identity,
-    // message, signature) once. Hashing costs a few µs, an ECDSA verify ~80 µs.
-    const memoKey = signatureMemoKey(valid.entry.digest, message, signature);
-    if (this.#verified.has(memoKey)) return check;
-    return this.#outcome(check, memoKey, verifyP256(check.identity.publicKey, message, signature));
+    return outcome(check, verifyP256(check.identity.publicKey, message, signature));
   }
 
   async verifySignatureAsync(
@@ -125,31 +118,9 @@ export class ChannelMsps implements IdentityVerifier {
     const valid = this.#validate(serializedIdentity, at);
     if (!valid.ok) return valid;
     const check: IdentityCheck = { ok: true, identity: valid.entry.identity };
-    const memoKey = signatureMemoKey(valid.entry.digest, message, signature);
-    if (this.#verified.has(memoKey)) return check;
-    if (!this.#verifyOnThreadPool)
-      return this.#outcome(check, memoKey, verifyP256(check.identity.publicKey, message, signature));
-    // A reconfigure() meanwhile does not matter: whether a signature verifies under a key is no channel fact, and
-    // the identity is validated against the channel's MSPs again at every use of the memo.
-    return this.#outcome(check, memoKey, await verifyP256Async(check.identity.publicKey, message, signature));
-  }
-
-  #outcome(check: IdentityCheck, memoKey: string, result: VerifyResult): IdentityCheck {
-    if (!result.ok) {
-      return { ok: false, reason: `the creator's signature over the proposal is not valid: ${result.reason}` };
-    }
-    this.#remember(memoKey);
-    return check;
-  }
-
-  /** Records a signature this process made itself (the peer's endorsements) as verified. */
-  rememberVerified(serializedIdentity: Uint8Array, message: Uint8Array, signature: Uint8Array): void {
-    this.#remember(signatureMemoKey(sha256Hex(serializedIdentity), message, signature));
-  }
-
-  #remember(memoKey: string): void {
-    if (this.#verified.size >= MAX_REMEMBERED_SIGNATURES) this.#verified.clear();
-    this.#verified.add(memoKey);
+    if (!this.#verifyOnThreadPool) return outcome(check, verifyP256(check.identity.publicKey, message, signature));
+    // A reconfigure() meanwhile does not matter: whether a signature verifies under a key is no channel fact.
+    return outcome(check, await verifyP256Async(check.identity.publicKey, message, signature));
   }
 
   /** Returns the identity and its issuer, or the reason it is refused. `bytes` is attacker-controlled. */
@@ -187,14 +158,15 @@ export class ChannelMsps implements IdentityVerifier {
       nodeOU: nodeOU as Identity['nodeOU'],
       serialized: bytes,
     };
-    return { identity, issuer: issuer.value, roots, digest: sha256Hex(bytes) };
+    return { identity, issuer: issuer.value, roots };
   }
 }
 
-/** `identityDigest`: sha256Hex of the serialized identity. */
-function signatureMemoKey(identityDigest: string, message: Uint8Array, signature: Uint8Array): string {
-  const sig = Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('base64');
-  return `${identityDigest}${sha256Hex(message)}${sig}`;
+function outcome(check: IdentityCheck, result: VerifyResult): IdentityCheck {
+  if (!result.ok) {
+    return { ok: false, reason: `the creator's signature over the proposal is not valid: ${result.reason}` };
+  }
+  return check;
 }
 
 /** The OU values of the certificate's subject. node:crypto prints the subject one attribute per line. */

@@ -26,12 +26,12 @@ const refuse = (status: string, info: string): never => {
 
 /**
  * Broadcast's admission: refuses, by throwing ORDERER_REJECTED, what the filters refuse; returns the envelope's
- * decoded layers for the committer.
+ * decoded layers for the committer, marked as having passed the signature check.
  */
 export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): DecodedEnvelope {
   const decoded = checkEnvelope(envelopeBytes, options);
   refuseUnlessWriter(options.msps.verifySignature(...signed(decoded)));
-  return decoded;
+  return { ...decoded, creatorSignatureVerified: true };
 }
 
 /** {@link admitEnvelope} with the signature verified on libuv's thread pool (the gateway's Submit). */
@@ -41,7 +41,7 @@ export async function admitEnvelopeAsync(
 ): Promise<DecodedEnvelope> {
   const decoded = checkEnvelope(envelopeBytes, options);
   refuseUnlessWriter(await options.msps.verifySignatureAsync(...signed(decoded)));
-  return decoded;
+  return { ...decoded, creatorSignatureVerified: true };
 }
 
 /** Creator, signed bytes and signature: `/Channel/Writers` is any member whose signature over the payload verifies. */

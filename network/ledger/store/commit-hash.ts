@@ -3,7 +3,7 @@
  * folds in its validation flags, its state updates and the previous commit hash, so two peers that agree on it
  * agree on the state. Fabric's update-batch bytes are peer-internal; ours are defined here, deterministically.
  */
-import { sha256 } from '../../crypto/index.ts';
+import { Sha256Parts } from '../block/sha256-parts.ts';
 import { sortUpdates, type StateUpdate } from './state-update.ts';
 
 /**
@@ -13,32 +13,40 @@ import { sortUpdates, type StateUpdate } from './state-update.ts';
  */
 export function updateBatchBytes(updates: Iterable<StateUpdate>): Buffer {
   const parts: Uint8Array[] = [];
+  writeUpdateBatch(updates, (part) => parts.push(part));
+  return Buffer.concat(parts);
+}
+
+/** The parts of {@link updateBatchBytes}, in order, each handed to `write`. */
+function writeUpdateBatch(updates: Iterable<StateUpdate>, write: (part: Uint8Array) => void): void {
   for (const update of sortUpdates(updates)) {
     const namespace = Buffer.from(update.namespace, 'utf8');
     const key = Buffer.from(update.key, 'utf8');
     const value = update.value ?? new Uint8Array();
-    parts.push(
-      uvarint(namespace.length),
-      namespace,
-      uvarint(key.length),
-      key,
-      Buffer.of(update.value === null ? 1 : 0),
-      uvarint(value.length),
-      value,
-      uvarint(update.version.blockNum),
-      uvarint(update.version.txNum),
-    );
+    write(uvarint(namespace.length));
+    write(namespace);
+    write(uvarint(key.length));
+    write(key);
+    write(Buffer.of(update.value === null ? 1 : 0));
+    write(uvarint(value.length));
+    write(value);
+    write(uvarint(update.version.blockNum));
+    write(uvarint(update.version.txNum));
   }
-  return Buffer.concat(parts);
 }
 
-/** SHA-256(uvarint(len(filter)) ‖ filter ‖ update-batch bytes ‖ previous commit hash); block 0 has none before it. */
+/**
+ * SHA-256(uvarint(len(filter)) ‖ filter ‖ update-batch bytes ‖ previous commit hash); block 0 has none before it.
+ * Hashed part by part: a large value is not copied into a concatenation first (sha256-parts.ts).
+ */
 export function computeCommitHash(
   filter: Uint8Array,
   updates: Iterable<StateUpdate>,
   previousCommitHash: Uint8Array,
 ): Buffer {
-  return sha256(Buffer.concat([uvarint(filter.length), filter, updateBatchBytes(updates), previousCommitHash]));
+  const hash = new Sha256Parts().update(uvarint(filter.length)).update(filter);
+  writeUpdateBatch(updates, (part) => hash.update(part));
+  return hash.update(previousCommitHash).digest();
 }
 
 /** Protobuf base-128 varint (`proto.EncodeVarint`). */

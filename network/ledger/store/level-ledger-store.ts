@@ -12,6 +12,7 @@ import {
   setMetadataSlot,
   tryReadChannelHeader,
 } from '../block/index.ts';
+import { encodeBlock } from '../block/block-bytes.ts';
 import type { StateEntry, StateReader, TxLocation, VersionedValue } from '../types.ts';
 import { computeCommitHash } from './commit-hash.ts';
 import { LedgerStoreError, levelFailure } from './errors.ts';
@@ -322,7 +323,7 @@ class LevelLedgerStore implements LedgerStore {
     setMetadataSlot(block, common.BlockMetadataIndex.COMMIT_HASH, commitMetadata.serializeBinary());
 
     const batch = this.#db.batch();
-    batch.put(blockKey(height), Buffer.from(block.serializeBinary()), { sublevel: this.#blocks });
+    batch.put(blockKey(height), encodeBlock(block), { sublevel: this.#blocks });
     // Duplicate txids keep the FIRST occurrence's location (Fabric 2.x blkstorage; reference §10 CommitStatus).
     const seen = new Set<string>();
     if (knownTxIds !== undefined && knownTxIds.length !== envelopes.length) {

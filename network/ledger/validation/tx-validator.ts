@@ -186,10 +186,12 @@ function checkTransaction(
     return fail(Code.BAD_COMMON_HEADER);
   }
 
-  // 2. BAD_CREATOR_SIGNATURE: the creator's signature over Envelope.payload (msgvalidation.go:checkSignatureFromCreator)
-  if (!context.identities.verifySignature(creator, tx.payload, tx.signature).ok) {
-    return fail(Code.BAD_CREATOR_SIGNATURE);
-  }
+  // 2. BAD_CREATOR_SIGNATURE: the creator's signature over Envelope.payload (msgvalidation.go:checkSignatureFromCreator).
+  // Where the orderer's admission verified that signature over these very bytes, only the identity is checked again.
+  const creatorCheck = tx.creatorSignatureVerified
+    ? context.identities.validate(creator)
+    : context.identities.verifySignature(creator, tx.payload, tx.signature);
+  if (!creatorCheck.ok) return fail(Code.BAD_CREATOR_SIGNATURE);
 
   // 3. BAD_PROPOSAL_TXID: txid = hex(SHA-256(nonce ‖ creator)) (protoutil.CheckTxID)
   const txId = tx.txId;
@@ -215,7 +217,7 @@ function checkTransaction(
     kind: 'endorser',
     txId,
     chaincodeName: action.chaincodeName,
-    endorsers: verifiedEndorsers(action.endorsements, action.proposalResponsePayload, context.identities),
+    endorsers: verifiedEndorsers(action, context.identities),
     rwsets: parsed.rwsets,
     collections: parsed.collections,
   };
@@ -265,19 +267,24 @@ function readEndorsedAction(
   };
 }
 
-/** Endorsers whose signature over `prp ‖ endorser` verifies, each counted once (VSCC dedup by endorser bytes). */
+/**
+ * Endorsers whose signature over `prp ‖ endorser` verifies, each counted once (VSCC dedup by endorser bytes). The
+ * ledger's own endorsements of the very bytes it prepared (`signedHere`) are known good: only the identity is
+ * validated, as of now.
+ */
 function verifiedEndorsers(
-  endorsements: EndorsedAction['endorsements'],
-  prpBytes: Uint8Array,
+  action: Pick<EndorsedAction, 'endorsements' | 'proposalResponsePayload' | 'signedHere'>,
   identities: IdentityVerifier,
 ): Identity[] {
   const seen = new Set<string>();
   const result: Identity[] = [];
-  for (const { endorser, signature } of endorsements) {
+  for (const { endorser, signature } of action.endorsements) {
     const id = Buffer.from(endorser.buffer, endorser.byteOffset, endorser.byteLength).toString('latin1');
     if (seen.has(id)) continue;
     seen.add(id);
-    const check = identities.verifySignature(endorser, Buffer.concat([prpBytes, endorser]), signature);
+    const check = action.signedHere
+      ? identities.validate(endorser)
+      : identities.verifySignature(endorser, Buffer.concat([action.proposalResponsePayload, endorser]), signature);
     if (check.ok) result.push(check.identity);
   }
   return result;
