@@ -5,6 +5,7 @@
  * proof generation happen before each timed submit; the timed span is endorse + order + commit.
  */
 import { join } from 'node:path';
+import { encodeIndexEntries, scanIndexEntries } from '../chaincode/src/protocol.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import { RecordLog, testUscc } from '../test/support/chaincode-log.ts';
 import {
@@ -108,7 +109,8 @@ class Anchorer {
       for (let n = 0; n < entries; n++) this.#log.append(testUscc(previous + n), KIND, `record-${previous + n}`);
       const note = this.#log.checkpoint(this.#node.key);
       const proof = previous === 0 ? [] : this.#log.consistencyProof(previous).map((h) => Buffer.from(h, 'base64'));
-      const indexEntries = this.#log.entries(previous);
+      // Encoded and checked as the anchorer hands them over (node/anchor: bytes from the log, scanned by the codec).
+      const indexEntries = scanIndexEntries(encodeIndexEntries(this.#log.entries(previous)), 'lenient');
       const started = performance.now();
       // As nodes send them (LianxinChain): the entries' binary encoding as transient data, not an argument.
       const { cpuMs } = await measureCpu({ ledger: this.#ledgerPid }, () =>
