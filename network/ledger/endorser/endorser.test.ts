@@ -1,7 +1,6 @@
 import { common, peer } from '@hyperledger/fabric-protos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signP256 } from '../../crypto/index.ts';
-import { buildBlock } from '../block/index.ts';
 import { admitEnvelope } from '../orderer/admission.ts';
 import { invocationOf } from '../chaincode/testing.ts';
 import { setChaincodeLogLevel, startInProcessChaincode } from '../chaincode/index.ts';
@@ -119,14 +118,7 @@ describe('the prepared transaction', () => {
     expect(endorsed?.chaincodeName).toBe(CC);
     expect(asBuffers(outer)).toEqual(asBuffers(admitEnvelope(firstEnvelope ?? new Uint8Array(), admission)));
 
-    const info = ledger.store.blockchainInfo();
-    const block = buildBlock({
-      number: info.getHeight(),
-      previousHash: info.getCurrentblockhash_asU8(),
-      envelopes,
-      ordererSigner: ledger.orderer,
-      lastConfigIndex: 0,
-    });
+    const block = ledger.nextBlock(envelopes);
     const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store };
     const byItself = await validateBlock(block, context);
     const { result: withRecords, decodes } = await countingDecodes(peer.Transaction, () =>
@@ -154,14 +146,7 @@ describe('the prepared transaction', () => {
     const known = new Map(
       envelopes.map((e) => [e, admitEnvelope(e, { ...admission, prepared: (bytes) => records.take(bytes) })]),
     );
-    const info = ledger.store.blockchainInfo();
-    const block = buildBlock({
-      number: info.getHeight(),
-      previousHash: info.getCurrentblockhash_asU8(),
-      envelopes,
-      ordererSigner: ledger.orderer,
-      lastConfigIndex: 0,
-    });
+    const block = ledger.nextBlock(envelopes);
     // The real channel MSPs, counting signature checks; `refused` identities fail validation as if expired.
     let signatureChecks = 0;
     const refused = new Set<Uint8Array>();

@@ -2,6 +2,7 @@
  * Test helper: a channel with one application org and one orderer org, a LevelDB store in a temp dir holding the
  * genesis block, and `commit()` running the committer's steps: build → validate → TRANSACTIONS_FILTER → store.
  */
+import type { common } from '@hyperledger/fabric-protos';
 import type { ChannelMsps } from '../msp/index.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,8 @@ export interface TestLedger {
   readonly client: TestSigner;
   readonly peer: TestSigner;
   readonly orderer: TestSigner;
+  /** The next block of `envelopes`, signed by `signer` (the orderer unless given), not validated or committed. */
+  nextBlock(envelopes: readonly Uint8Array[], signer?: TestSigner): common.Block;
   /** Orders, validates and commits one block of `envelopes`. */
   commit(envelopes: readonly Uint8Array[]): Promise<BlockValidation>;
   reopen(): Promise<void>;
@@ -47,15 +50,18 @@ export async function createTestLedger(): Promise<TestLedger> {
     client,
     peer,
     orderer,
-    async commit(envelopes) {
+    nextBlock(envelopes, signer = orderer) {
       const info = ledger.store.blockchainInfo();
-      const block = buildBlock({
+      return buildBlock({
         number: info.getHeight(),
         previousHash: info.getCurrentblockhash_asU8(),
         envelopes,
-        ordererSigner: orderer,
+        ordererSigner: signer,
         lastConfigIndex: 0,
       });
+    },
+    async commit(envelopes) {
+      const block = ledger.nextBlock(envelopes);
       const result = await validateBlock(block, {
         channelId: CHANNEL,
         identities,

@@ -53,14 +53,7 @@ describe('validateBlock', () => {
       valid.envelope,
       write('c', '3').envelope,
     ];
-    const info = ledger.store.blockchainInfo();
-    const block = buildBlock({
-      number: info.getHeight(),
-      previousHash: info.getCurrentblockhash_asU8(),
-      envelopes,
-      ordererSigner: ledger.orderer,
-      lastConfigIndex: 0,
-    });
+    const block = ledger.nextBlock(envelopes);
     const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store };
     const byItself = await validateBlock(block, context);
 

@@ -1,7 +1,7 @@
 import { common, peer } from '@hyperledger/fabric-protos';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildBlock, setTransactionsFilter } from '../block/index.ts';
+import { setTransactionsFilter } from '../block/index.ts';
 import { LEDGER_SUBLEVELS, stateKey } from '../store/index.ts';
 import { readSavepoint, writeSavepoint, zeroTables } from '../store/test-damage.ts';
 import { buildEndorserTransaction } from './test-tx-builder.ts';
@@ -127,14 +127,7 @@ describe('verifyChain', () => {
   });
 
   it('rejects a block signed by a non-orderer identity', async () => {
-    const info = ledger.store.blockchainInfo();
-    const block = buildBlock({
-      number: info.getHeight(),
-      previousHash: info.getCurrentblockhash_asU8(),
-      envelopes: [],
-      ordererSigner: ledger.client,
-      lastConfigIndex: 0,
-    });
+    const block = ledger.nextBlock([], ledger.client);
     setTransactionsFilter(block, []);
     await ledger.store.commitBlock(block, []);
     const result = await verifyChain(ledger.store, ledger.identities);
