@@ -29,7 +29,7 @@ import {
 } from './chain-index/index.ts';
 import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
 import { startApiServer, type ApiServer, type ServiceImpls } from './api/index.ts';
-import type { LianxinServiceName } from './api/proto-loader.ts';
+import type { LianxinServiceName } from './api/proto-files.ts';
 import type { NodeConfig } from './config/index.ts';
 import {
   anchoringCheck,

@@ -5,7 +5,8 @@ import { parseTrustBundle, verifyAttestation, type TrustBundle } from '../receip
 import { attestBatch, bundleOf, createTestLog, createTestOrg, type TestLog } from '../receipts/test-fixtures.ts';
 import type { Attestation__Output } from './generated/lianxin/v1/Attestation.ts';
 import type { AttestResponse__Output } from './generated/lianxin/v1/AttestResponse.ts';
-import { lianxinPackageDefinition, PROTO_FILES, PROTO_LOADER_OPTIONS } from './proto-loader.ts';
+import { PROTO_FILES, PROTO_LOADER_OPTIONS } from './proto-files.ts';
+import { lianxinPackageDefinition } from './proto-loader.ts';
 
 interface Method {
   responseSerialize(value: unknown): Buffer;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { apiFileDescriptorProtos, DESCRIPTOR_SET_PATH, splitDescriptorSet } from './descriptor-set.ts';
-import { PROTO_FILES, PROTO_ROOT } from './proto-loader.ts';
+import { PROTO_FILES, PROTO_ROOT } from './proto-files.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const hasProtoc = spawnSync('protoc', ['--version']).status === 0;

@@ -22,7 +22,7 @@ import type { NodeInfoServiceHandlers } from './generated/lianxin/v1/NodeInfoSer
 import type { NotaryServiceHandlers } from './generated/lianxin/v1/NotaryService.ts';
 import type { RecordServiceHandlers } from './generated/lianxin/v1/RecordService.ts';
 import type { ReportServiceHandlers } from './generated/lianxin/v1/ReportService.ts';
-import type { LianxinServiceName } from './proto-loader.ts';
+import type { LianxinServiceName } from './proto-files.ts';
 
 export interface CallContext {
   readonly caller: Caller;

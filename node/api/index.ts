@@ -44,11 +44,9 @@ export {
   PROTO_PACKAGE,
   PROTO_LOADER_OPTIONS,
   LIANXIN_SERVICES,
-  lianxinPackageDefinition,
-  lianxinV1,
-  serviceDefinition,
   qualifiedServiceName,
   type LianxinServiceName,
   type LianxinV1,
-} from './proto-loader.ts';
+} from './proto-files.ts';
+export { lianxinPackageDefinition, lianxinV1, serviceDefinition } from './proto-loader.ts';
 export { DEFAULT_SHUTDOWN_GRACE_MS } from './constants.ts';

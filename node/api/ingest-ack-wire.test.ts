@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { prng } from '../log/test-log.ts';
 import type { IngestAck } from './generated/lianxin/v1/IngestAck.ts';
 import { decodePlainIngestAck, encodePlainIngestAck } from './ingest-ack-wire.ts';
-import { PROTO_FILES, PROTO_LOADER_OPTIONS, serviceDefinition } from './proto-loader.ts';
+import { PROTO_FILES, PROTO_LOADER_OPTIONS } from './proto-files.ts';
+import { serviceDefinition } from './proto-loader.ts';
 
 // The reference: proto-loader's own IngestRecords response (de)serializers, protobufjs underneath.
 const plain = (

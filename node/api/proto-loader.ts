@@ -22,17 +22,6 @@ import {
 } from './proto-files.ts';
 import { strictDeserializer } from './strict-decoding.ts';
 
-export {
-  PROTO_ROOT,
-  PROTO_FILES,
-  PROTO_PACKAGE,
-  PROTO_LOADER_OPTIONS,
-  LIANXIN_SERVICES,
-  qualifiedServiceName,
-  type LianxinServiceName,
-  type LianxinV1,
-} from './proto-files.ts';
-
 let packageDefinition: PackageDefinition | undefined;
 let grpcObject: LianxinV1 | undefined;
 

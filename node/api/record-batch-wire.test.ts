@@ -4,7 +4,8 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../log/test-log.ts';
 import type { RecordBatch } from './generated/lianxin/v1/RecordBatch.ts';
-import { PROTO_FILES, PROTO_LOADER_OPTIONS, PROTO_ROOT, serviceDefinition } from './proto-loader.ts';
+import { PROTO_FILES, PROTO_LOADER_OPTIONS, PROTO_ROOT } from './proto-files.ts';
+import { serviceDefinition } from './proto-loader.ts';
 import { decodePlainRecordBatch, encodePlainRecordBatch } from './record-batch-wire.ts';
 import { MalformedMessage, strictDeserializer } from './strict-decoding.ts';
 

@@ -31,7 +31,8 @@ import { BULK_REQUEST_RPCS, DEFAULT_SHUTDOWN_GRACE_MS, SMALL_REQUEST_MAX_BYTES }
 import { isServerFault, NodeError, toGrpcStatus } from './errors.ts';
 import { assertWithinLimit, limitRequestSize } from './request-limits.ts';
 import type { CallContext, LianxinServiceImpls, RpcName, ServiceImpls } from './handlers.ts';
-import { LIANXIN_SERVICES, qualifiedServiceName, serviceDefinition, type LianxinServiceName } from './proto-loader.ts';
+import { LIANXIN_SERVICES, qualifiedServiceName, type LianxinServiceName } from './proto-files.ts';
+import { serviceDefinition } from './proto-loader.ts';
 import { addHealthService } from './health-service.ts';
 import { HEALTH_SERVICE, addReflectionService } from './reflection.ts';
 import { wellFormed } from './strict-decoding.ts';
