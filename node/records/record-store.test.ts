@@ -378,6 +378,49 @@ describe('RecordStore', () => {
     expect(await reopened.get(testUscc(1), 'loan')).toMatchObject({ version: 1, leafIndex: 0 });
   });
 
+  it('reads a record never updated once for its latest version, and an updated one at its latest, after a restart too', async () => {
+    let reads = 0;
+    const countReads = () =>
+      new Proxy(db.records, {
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          const bound = (value as (...args: unknown[]) => unknown).bind(target);
+          return property === 'getSync'
+            ? (...args: unknown[]) => {
+                reads += 1;
+                return bound(...args);
+              }
+            : bound;
+        },
+      });
+    const first = new RecordStore({ ...storeOptions(), db: countReads() });
+    expect(await first.latestKeysLoaded).toBe(true);
+    await first.ingest(batch('some', [record(1), record(2), record(2, 2), record(3), record(3, 3)]));
+    reads = 0;
+    expect(await first.get(testUscc(1), 'loan')).toMatchObject({ version: 1 });
+    // Before the latest-version filter: the absent latest-version key, then the record.
+    expect(reads).toBe(1);
+    expect(await first.get(testUscc(2), 'loan')).toMatchObject({ version: 2 });
+    // Updated after the filter was loaded: added by the commit that wrote its latest-version key.
+    await first.ingest(batch('update', [record(1, 4)]));
+    expect(await first.get(testUscc(1), 'loan')).toMatchObject({ version: 4 });
+
+    await close();
+    await open();
+    const reopened = new RecordStore({ ...storeOptions(), db: countReads() });
+    expect(await reopened.latestKeysLoaded).toBe(true);
+    reads = 0;
+    expect(await reopened.get(testUscc(1), 'loan')).toMatchObject({ version: 4 });
+    expect(await reopened.get(testUscc(2), 'loan')).toMatchObject({ version: 2 });
+    expect(await reopened.get(testUscc(3), 'loan')).toMatchObject({ version: 3 });
+    expect(reads).toBe(6);
+    await reopened.ingest(batch('fresh', [record(7)]));
+    reads = 0;
+    expect(await reopened.get(testUscc(7), 'loan')).toMatchObject({ version: 1 });
+    expect(reads).toBe(1);
+  });
+
   it('refuses the batches of a commit whose write fails, and commits later ones', async () => {
     let appends = 0;
     const failing = new Proxy(log, {

@@ -15,7 +15,8 @@
  * thread each for a cached block instead of a thread-pool round trip; a read that misses the OS page cache blocks
  * the event loop for that disk read. Found records are remembered (`MAX_REMEMBERED_RECORDS`, the least recently used
  * dropped): a stored version never changes, and which version is the latest is forgotten whenever a commit writes, so
- * repeated lookups (attestations of the same records) read nothing.
+ * repeated lookups (attestations of the same records) read nothing. A lookup of the latest version of a record never
+ * updated reads the record alone: a Bloom filter of the latest-version keys says there is none to read.
  */
 import { checkUscc, type UsccMode } from '../../chaincode/src/protocol.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
@@ -38,6 +39,7 @@ import {
   type StoredAck,
 } from './record-codec.ts';
 import { RecordValidationError } from './errors.ts';
+import { LatestKeyFilter } from './latest-key-filter.ts';
 import { latestId, recordId, recordKey, requestKey } from './record-keys.ts';
 import {
   validateCreditRecord,
@@ -128,9 +130,17 @@ export class RecordStore {
   readonly #byVersion = new RecentCache<RecordMeta>(MAX_REMEMBERED_RECORDS);
   /** Found lookups of the latest version: cleared by every commit that writes (or may have written). */
   readonly #latestMeta = new RecentCache<RecordMeta>(MAX_REMEMBERED_RECORDS);
+  /** Which records may have a latest-version key: this store is the only writer of its sublevel, as in the node. */
+  readonly #latestKeys = new LatestKeyFilter();
+  /**
+   * Settles once the latest-version keys already stored are known (true), after which a lookup of a record never
+   * updated reads once; false if they could not be read (lookups then read twice, as before). For tests and benches.
+   */
+  readonly latestKeysLoaded: Promise<boolean>;
 
   constructor(options: Readonly<RecordStoreOptions>) {
     this.#o = options;
+    this.latestKeysLoaded = this.#latestKeys.load(options.db);
   }
 
   /**
@@ -187,7 +197,8 @@ export class RecordStore {
   }
 
   #latest(subject: string, kind: string) {
-    const latest = this.#o.db.getSync(Buffer.from(latestId(subject, kind), 'utf8'));
+    const id = latestId(subject, kind);
+    const latest = this.#latestKeys.mayHave(id) ? this.#o.db.getSync(Buffer.from(id, 'utf8')) : undefined;
     return this.#read(subject, kind, latest === undefined ? 1 : Number(latest.toString('latin1')));
   }
 
@@ -345,7 +356,7 @@ export class RecordStore {
               setLeafIndex(record.value, firstIndex + offset);
               writes.push({ type: 'put', sublevel: db, key: record.key, value: record.value });
             }
-            writes.push(...latestWrites(db, appended, storedLatest), ...ackWrites());
+            writes.push(...latestWrites(db, appended, storedLatest, this.#latestKeys), ...ackWrites());
             return writes;
           },
         );
@@ -446,11 +457,15 @@ function reusedRequestId(requestId: string): NodeError {
   });
 }
 
-/** Puts of the latest-version keys that `appended` moves beyond what is `stored`. */
+/**
+ * Puts of the latest-version keys that `appended` moves beyond what is `stored`, each added to `filter` first: a
+ * lookup between now and the write reads the key, finds it absent still, and answers the version stored until then.
+ */
 function latestWrites(
   db: NodeSublevel,
   appended: readonly Appended[],
   stored: ReadonlyMap<string, Buffer | undefined>,
+  filter: LatestKeyFilter,
 ): SublevelWrite[] {
   const moved = new Map<string, number>();
   for (const { record } of appended) {
@@ -459,6 +474,7 @@ function latestWrites(
     const latest = moved.get(id) ?? Number(stored.get(id)?.toString('latin1') ?? 1);
     if (record.version > latest) moved.set(id, record.version);
   }
+  for (const id of moved.keys()) filter.add(id);
   return [...moved].map(([id, version]) => ({
     type: 'put',
     sublevel: db,

@@ -1,53 +1,182 @@
 /** Bounded concurrent work over a request stream, answered in request order (AttestStream, IngestRecords). */
 
-type Settled<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown };
+/** One item's work, in source order; `settled` once its promise has. */
+interface Slot<R> {
+  settled: boolean;
+  ok: boolean;
+  value: R | undefined;
+  error: unknown;
+}
+
+/** The consumer's `next()` that has not been answered yet. */
+interface Waiter<R> {
+  readonly resolve: (result: IteratorResult<R>) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** A read of the source that has arrived and not yet been acted on. */
+type Arrived<T> = { readonly ok: true; readonly result: IteratorResult<T> } | { readonly ok: false; readonly error: unknown };
 
 /**
- * `work` applied to every item of `source`, at most `limit` at once, results yielded in source order. Reading the
- * next request races the oldest answer, so a client that waits for each answer before sending more is served too.
+ * `work` applied to every item of `source`, at most `limit` at once, results yielded in source order. A read of
+ * the next request is always outstanding, and the oldest answer is handed over as soon as it is ready, so a client
+ * that waits for each answer before sending more is served too.
+ *
+ * Pull-driven, as the async generator it replaces was: reads that arrive and answers that settle are acted on
+ * only while the consumer waits in `next()` (a consumer held back by HTTP/2 flow control starts no new work), and
+ * a read that has arrived is acted on before the oldest answer is handed over, so the window fills first. Written
+ * as callbacks on each read and each answer rather than a generator racing fresh promises per event: per answer,
+ * one promise for the read, one for the work and one for `next()`.
  */
-export async function* inOrder<T, R>(
+export function inOrder<T, R>(
   source: AsyncIterable<T>,
   limit: number,
   work: (item: T) => Promise<R>,
-): AsyncGenerator<R> {
-  const iterator = source[Symbol.asyncIterator]();
-  const inFlight: Promise<Settled<R>>[] = [];
-  const read = () => {
-    const promise = iterator.next();
-    // A read left pending when the stream ends early may reject later: that is not an unhandled failure.
-    promise.catch(() => undefined);
-    return promise;
-  };
-  let next: Promise<IteratorResult<T>> | undefined = read();
-  try {
-    while (next !== undefined || inFlight.length > 0) {
-      const oldest = inFlight[0];
-      const reading: Promise<IteratorResult<T>> | undefined = inFlight.length < limit ? next : undefined;
-      const event = await Promise.race([
-        ...(reading ? [reading.then((read) => ({ read }))] : []),
-        ...(oldest ? [oldest.then((settled) => ({ settled }))] : []),
-      ]);
-      if ('read' in event) {
-        if (event.read.done === true) {
-          next = undefined;
-        } else {
-          inFlight.push(
-            work(event.read.value).then(
-              (value) => ({ ok: true, value }),
-              (error: unknown) => ({ ok: false, error }),
-            ),
-          );
-          next = read();
-        }
-        continue;
+): AsyncIterableIterator<R> {
+  return new InOrder(source[Symbol.asyncIterator](), limit, work);
+}
+
+class InOrder<T, R> implements AsyncIterableIterator<R> {
+  readonly #source: AsyncIterator<T>;
+  readonly #limit: number;
+  readonly #work: (item: T) => Promise<R>;
+  /** Work not yet handed to the consumer, oldest first: at most `limit`. */
+  readonly #slots: Slot<R>[] = [];
+  #arrived: Arrived<T> | undefined;
+  /** The source has ended (or the stream has, so it will not be read again). */
+  #sourceDone = false;
+  /** The stream has ended: every later `next()` is done. */
+  #ended = false;
+  #waiter: Waiter<R> | undefined;
+
+  constructor(source: AsyncIterator<T>, limit: number, work: (item: T) => Promise<R>) {
+    this.#source = source;
+    this.#limit = limit;
+    this.#work = work;
+    this.#read();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<R>> {
+    if (this.#ended) return Promise.resolve({ done: true, value: undefined });
+    if (this.#waiter !== undefined) return Promise.reject(new Error('inOrder: next() called before the last settled'));
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+      this.#advance();
+    });
+  }
+
+  /** The consumer ends the stream early (it failed, or the client cancelled): reading stops. */
+  return(): Promise<IteratorResult<R>> {
+    this.#end();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve({ done: true, value: undefined });
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  #read(): void {
+    this.#source.next().then(
+      (result) => {
+        this.#arrive({ ok: true, result });
+      },
+      // A read left outstanding when the stream ends early may reject later: that is not an unhandled failure.
+      (error: unknown) => {
+        this.#arrive({ ok: false, error });
+      },
+    );
+  }
+
+  #arrive(arrived: Arrived<T>): void {
+    if (this.#ended) return;
+    this.#arrived = arrived;
+    if (this.#waiter !== undefined) this.#advance();
+  }
+
+  #settle(slot: Slot<R>, ok: boolean, value: R | undefined, error: unknown): void {
+    slot.settled = true;
+    slot.ok = ok;
+    slot.value = value;
+    slot.error = error;
+    if (slot === this.#slots[0] && this.#waiter !== undefined) this.#advance();
+  }
+
+  /** With the consumer waiting: start work on what has been read while there is room, then answer if it can. */
+  #advance(): void {
+    const waiter = this.#waiter;
+    if (waiter === undefined || this.#ended) return;
+    while (this.#arrived !== undefined && this.#slots.length < this.#limit) {
+      const arrived = this.#arrived;
+      this.#arrived = undefined;
+      if (!arrived.ok) {
+        this.#fail(waiter, arrived.error);
+        return;
       }
-      void inFlight.shift(); // the oldest, which has settled
-      if (!event.settled.ok) throw event.settled.error;
-      yield event.settled.value;
+      if (arrived.result.done === true) {
+        this.#sourceDone = true;
+        break;
+      }
+      this.#start(arrived.result.value);
+      this.#read();
     }
-  } finally {
+    const oldest = this.#slots[0];
+    if (oldest?.settled === true) {
+      this.#slots.shift();
+      if (!oldest.ok) {
+        this.#fail(waiter, oldest.error);
+        return;
+      }
+      this.#waiter = undefined;
+      waiter.resolve({ done: false, value: oldest.value as R });
+    } else if (oldest === undefined && this.#sourceDone) {
+      this.#ended = true;
+      this.#waiter = undefined;
+      waiter.resolve({ done: true, value: undefined });
+    }
+  }
+
+  #start(item: T): void {
+    const slot: Slot<R> = { settled: false, ok: false, value: undefined, error: undefined };
+    this.#slots.push(slot);
+    let promise: Promise<R>;
+    try {
+      promise = this.#work(item);
+    } catch (error) {
+      // `work` is async in every caller; a synchronous throw fails its own slot all the same (found by the caller's
+      // #advance, not re-entered from here).
+      slot.settled = true;
+      slot.error = error;
+      return;
+    }
+    promise.then(
+      (value) => {
+        this.#settle(slot, true, value, undefined);
+      },
+      (error: unknown) => {
+        this.#settle(slot, false, undefined, error);
+      },
+    );
+  }
+
+  /** The first failure in source order ends the stream with it; the answers before it have been handed over. */
+  #fail(waiter: Waiter<R>, error: unknown): void {
+    this.#waiter = undefined;
+    this.#end();
+    waiter.reject(error);
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#slots.length = 0;
+    this.#arrived = undefined;
     // Stops reading when the stream ends early (an error, or the client cancelling).
-    if (next !== undefined) void iterator.return?.().catch(() => undefined);
+    if (!this.#sourceDone) {
+      this.#sourceDone = true;
+      void Promise.resolve(this.#source.return?.()).catch(() => undefined);
+    }
   }
 }
