@@ -333,8 +333,9 @@ describe('AttestationService.AttestStream', () => {
         }
       }
 
-      // Only the last batch ends by timer (no request comes to fill it).
-      const responses = await collect(serviceWaiting(100).AttestStream(burstThenTrickle(), ctx));
+      // Only the last batch ends by timer (no request comes to fill it). The timer is long enough that a loaded
+      // machine's slow turns do not end a trickled batch early (100 ms gave batches of 7 beside other test files).
+      const responses = await collect(serviceWaiting(1_000).AttestStream(burstThenTrickle(), ctx));
 
       // Alone in its turn, each trickled answer would be a batch of its own; they wait for 16 (the first few may
       // join the burst's batch, the last batch holds what is left).
