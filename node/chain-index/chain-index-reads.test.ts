@@ -1,5 +1,5 @@
 /**
- * Applying an anchor reads the stored row only of keys the in-memory key filter cannot rule out (key-filter.ts);
+ * Applying an anchor reads the stored row only of keys the in-memory key filter cannot rule out (node/store/key-filter.ts);
  * the versions it numbers must be the same as when every key was read: after a restart, and after rows were
  * written under the index by something else (a snapshot load) and the index reloaded.
  */
@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnchoredEvent, IndexEntry } from '../ledger/index.ts';
 import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
 import { ChainIndex } from './index.ts';
-import { LatestKeyFilter } from './key-filter.ts';
+import { KeyFilter } from '../store/index.ts';
 
 const ORIGIN = 'lianxin/HangzhouCreditMSP/0';
 const subject = (n: number) => `9133010${String(n).padStart(10, '0')}X`;
@@ -222,7 +222,7 @@ describe('ChainIndex key filter across restarts', () => {
     expect(position).toBeDefined();
     expect(chunks.length).toBeGreaterThan(0);
     // The same shape, hashed from byte 0: every lookup of it would miss.
-    const other = new LatestKeyFilter(0).toBytes();
+    const other = new KeyFilter(0).toBytes();
     await db.chainIndexFilter.batch([
       ...chunks.map((key) => ({ type: 'del' as const, key })),
       { type: 'put', key: Buffer.from('chunk/00000000'), value: other },

@@ -9,7 +9,7 @@
  * the chain, and losing its newest batches to a power failure only means reading them from the chain again.
  *
  * Numbering a new version needs the stored one: applying an anchor reads only the keys an in-memory filter of every
- * stored key (key-filter.ts) says may be there; a bulk load's new subjects are not read at all. The filter is
+ * stored key (node/store/key-filter.ts) says may be there; a bulk load's new subjects are not read at all. The filter is
  * filled by a scan of the stored keys that starts with the first apply, and by every apply; until that scan has
  * finished every key is read. Rows written under this index by anything else (the snapshot loader) must be
  * followed by `reload()`, which drops the filter.
@@ -28,7 +28,7 @@ import {
   type AnchorRow,
   type LatestRows,
 } from './index-rows.ts';
-import { hashKeyInto, LatestKeyFilter } from './key-filter.ts';
+import { hashKeyInto, KeyFilter } from '../store/index.ts';
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
 export interface ChainIndexRecord {
@@ -134,7 +134,7 @@ export class ChainIndex {
   #position: ChainPosition | undefined;
   readonly #anchors = new Map<string, AnchorRow>();
   /** Every stored `latest/` key is in it once `#filterComplete`; undefined until the first apply. */
-  #filter: LatestKeyFilter | undefined;
+  #filter: KeyFilter | undefined;
   #filterComplete = false;
 
   /** Where the filter is kept across a clean stop (`close`); none: every start scans. */
@@ -186,7 +186,7 @@ export class ChainIndex {
     const saved = rows.find(([key]) => key.equals(POSITION_KEY))?.[1];
     if (saved === undefined || position === undefined || !saved.equals(position)) return;
     const chunks = rows.filter(([key]) => key.subarray(0, FILTER_CHUNK.length).equals(FILTER_CHUNK));
-    const filter = LatestKeyFilter.fromBytes(Buffer.concat(chunks.map(([, value]) => value)));
+    const filter = KeyFilter.fromBytes(Buffer.concat(chunks.map(([, value]) => value)));
     // Its hashes must be the ones applyEncoded computes.
     if (filter?.skip !== this.#hashSkip) return;
     this.#filter = filter;
@@ -237,7 +237,7 @@ export class ChainIndex {
    */
   #startFilter(): void {
     if (this.#filter === undefined) {
-      const filter = new LatestKeyFilter(this.#hashSkip);
+      const filter = new KeyFilter(this.#hashSkip);
       this.#filter = filter;
       this.#scanInto(filter).then(
         () => {
@@ -251,7 +251,7 @@ export class ChainIndex {
     }
   }
 
-  async #scanInto(filter: LatestKeyFilter): Promise<void> {
+  async #scanInto(filter: KeyFilter): Promise<void> {
     const iterator = this.#root.keys({ gte: this.#prefixed(LATEST_PREFIX), lt: this.#prefixed(LATEST_END) });
     try {
       for (;;) {

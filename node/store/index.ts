@@ -10,3 +10,4 @@ export {
 export { NodeStoreError, StorageFaultError, type NodeStoreErrorCode, type StorageFaultCode } from './errors.ts';
 export { classifyStorageFault, isTransientStoreError, StorageGuard, type StorageFault, type StorageGuardOptions } from './storage-guard.ts';
 export { restoreStoreEntries } from './restore-entries.ts';
+export { KeyFilter, KEY_FILTER_MIN_KEYS, hashKeyInto } from './key-filter.ts';

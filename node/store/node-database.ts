@@ -32,7 +32,7 @@ export interface NodeDatabase extends AsyncDisposable {
   readonly anchor: NodeSublevel;
   /** The node's view of the consortium's chain index (node/chain-index), rebuilt from the chain if lost. */
   readonly chainIndex: NodeSublevel;
-  /** The chain index's key filter, kept across a clean stop (node/chain-index/key-filter.ts); not in its snapshots. */
+  /** The chain index's key filter, kept across a clean stop (node/store/key-filter.ts); not in its snapshots. */
   readonly chainIndexFilter: NodeSublevel;
   /** The report exchange's request IDs and nonces seen (node/p2p ReplayGuard). */
   readonly exchangeReplay: NodeSublevel;

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { KEY_FILTER_MIN_KEYS, LatestKeyFilter } from './key-filter.ts';
+import { KEY_FILTER_MIN_KEYS, KeyFilter } from './key-filter.ts';
 
 const key = (n: number, salt = 'latest') =>
   Buffer.from(`!chain-index!${salt}/9131000${String(n).padStart(10, '0')}X/loan`);
 
-describe('LatestKeyFilter', () => {
+describe('KeyFilter', () => {
   it('never rules out a key it was given, across its growth past the first segment', () => {
-    const filter = new LatestKeyFilter();
+    const filter = new KeyFilter();
     const count = KEY_FILTER_MIN_KEYS + 200_000;
     for (let n = 0; n < count; n++) filter.add(key(n));
     expect(filter.size).toBe(count);
@@ -18,7 +18,7 @@ describe('LatestKeyFilter', () => {
   });
 
   it('rules out almost every key it was not given, at its sized load', () => {
-    const filter = new LatestKeyFilter();
+    const filter = new KeyFilter();
     for (let n = 0; n < KEY_FILTER_MIN_KEYS; n++) filter.add(key(n));
     let falsePositives = 0;
     const probes = 100_000;
@@ -28,7 +28,7 @@ describe('LatestKeyFilter', () => {
   });
 
   it('tells apart keys that differ in one byte or only in length', () => {
-    const filter = new LatestKeyFilter();
+    const filter = new KeyFilter();
     filter.add(Buffer.from('latest/91310000000000001X/loan'));
     expect(filter.mightContain(Buffer.from('latest/91310000000000001X/loan'))).toBe(true);
     let ruledOut = 0;
@@ -43,19 +43,19 @@ describe('LatestKeyFilter', () => {
   });
 
   it('comes back from its bytes with the same keys, and refuses bytes that are not a filter', () => {
-    const filter = new LatestKeyFilter(3);
+    const filter = new KeyFilter(3);
     const count = KEY_FILTER_MIN_KEYS + 10;
     for (let n = 0; n < count; n++) filter.add(key(n));
     const bytes = filter.toBytes();
-    const back = LatestKeyFilter.fromBytes(bytes);
+    const back = KeyFilter.fromBytes(bytes);
     expect(back?.size).toBe(count);
     expect(back?.bytes).toBe(filter.bytes);
     let missed = 0;
     for (let n = 0; n < count; n += 97) if (back?.mightContain(key(n)) !== true) missed++;
     expect(missed).toBe(0);
     expect(back?.toBytes().equals(bytes)).toBe(true);
-    expect(LatestKeyFilter.fromBytes(bytes.subarray(0, bytes.length - 1))).toBeUndefined();
-    expect(LatestKeyFilter.fromBytes(Buffer.concat([bytes, Buffer.alloc(4)]))).toBeUndefined();
-    expect(LatestKeyFilter.fromBytes(Buffer.from([2, 0, 0, 0, 0, 0, 0, 0, 1]))).toBeUndefined();
+    expect(KeyFilter.fromBytes(bytes.subarray(0, bytes.length - 1))).toBeUndefined();
+    expect(KeyFilter.fromBytes(Buffer.concat([bytes, Buffer.alloc(4)]))).toBeUndefined();
+    expect(KeyFilter.fromBytes(Buffer.from([2, 0, 0, 0, 0, 0, 0, 0, 1]))).toBeUndefined();
   });
 });

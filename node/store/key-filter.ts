@@ -1,8 +1,9 @@
 /**
- * A Bloom filter over the chain index's `latest/` keys, kept in memory so that applying an anchor reads from LevelDB
- * only the keys that may already be there. A bulk load is almost all new subjects: each one's read was a LevelDB
- * miss probing every level (and charging a "seek" to the table it probed first, which schedules that table for
- * compaction), ≈60 % of a follower's CPU per entry (bench/RESULTS.md, "issue 13: index").
+ * A Bloom filter over LevelDB keys, kept in memory so that a reader skips the LevelDB read of a key that was never
+ * stored. Two users: the chain index's `latest/` keys (applying an anchor: a bulk load is almost all new subjects,
+ * each one's read a LevelDB miss probing every level and charging a "seek" that schedules compaction, ≈60 % of a
+ * follower's CPU per entry; bench/RESULTS.md, "issue 13: index"), and the record store's latest-version keys (a
+ * record never updated is looked up in one read; node/records/latest-key-filter.ts).
  *
  * What a caller may assume: `mightContain` is false only for a key never added. It says nothing about keys stored
  * before the filter existed: the owner adds every stored key (a scan) and every key it writes, and trusts a
@@ -47,7 +48,7 @@ const FILTER_BYTES_VERSION = 1;
 /** Largest capacity `fromBytes` accepts for one segment: 2^31 keys (2.5 GiB). */
 const MAX_SEGMENT_CAPACITY = 2 ** 31;
 
-export class LatestKeyFilter {
+export class KeyFilter {
   readonly #segments: Segment[];
   readonly #skip: number;
 
@@ -82,7 +83,7 @@ export class LatestKeyFilter {
   }
 
   /** The filter `toBytes` wrote, or undefined for bytes that are not one (the caller then rebuilds it). */
-  static fromBytes(bytes: Buffer): LatestKeyFilter | undefined {
+  static fromBytes(bytes: Buffer): KeyFilter | undefined {
     if (bytes.length < 9 || bytes.readUInt8(0) !== FILTER_BYTES_VERSION) return undefined;
     const skip = bytes.readUInt32BE(1);
     const count = bytes.readUInt32BE(5);
@@ -104,7 +105,7 @@ export class LatestKeyFilter {
       at += length;
     }
     if (at !== bytes.length) return undefined;
-    const filter = new LatestKeyFilter(skip);
+    const filter = new KeyFilter(skip);
     filter.#segments.splice(0, filter.#segments.length, ...segments);
     return filter;
   }
