@@ -4,30 +4,16 @@
  * record, which at 50k records/s costs more than the encoding itself. Each fast path writes exactly protobufjs's
  * bytes for the shapes it takes and hands anything else to protobufjs (tests compare both byte for byte).
  */
+import { varintLength, writeVarint } from '../../network/wire/index.ts';
+
+export { varintLength, writeVarint };
+
 export const VARINT = 0;
 export const LENGTH_DELIMITED = 2;
 /** A varint this long is below 2^49, exact as a JavaScript number; longer ones go the strict way. */
 export const MAX_FAST_VARINT_BYTES = 7;
 
 export const tag = (field: number, wireType: number): number => (field << 3) | wireType;
-
-export function varintLength(value: number): number {
-  let length = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) length++;
-  return length;
-}
-
-/** Writes `value` as a varint at `at`; returns the position after it. */
-export function writeVarint(bytes: Buffer, value: number, at: number): number {
-  let v = value;
-  let i = at;
-  while (v >= 0x80) {
-    bytes[i++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  bytes[i++] = v;
-  return i;
-}
 
 /** Set, as protobufjs reads a field: neither undefined nor null. */
 export const present = (value: unknown): boolean => value !== undefined && value !== null;

@@ -6,6 +6,8 @@
  * what they are given (fields in number order, proto3 defaults left out); tests compare both byte for byte.
  */
 
+import { varintLength, writeVarint } from '../../wire/index.ts';
+
 const VARINT = 0;
 const FIXED64 = 1;
 const LENGTH_DELIMITED = 2;
@@ -32,24 +34,6 @@ export interface WireField {
 /** No field at all: what an unset optional field writes. */
 export const NO_FIELD: WireField = { size: 0, tag: 0, length: 0 };
 
-function varintSize(value: number): number {
-  let size = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) size++;
-  return size;
-}
-
-/** A non-negative safe integer as a varint at `at`; the position after it. */
-function writeVarint(into: Uint8Array, at: number, value: number): number {
-  let v = value;
-  let i = at;
-  while (v >= 0x80) {
-    into[i++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  into[i++] = v;
-  return i;
-}
-
 function sizeOf(fields: readonly WireField[]): number {
   let size = 0;
   for (const field of fields) size += field.size;
@@ -58,21 +42,24 @@ function sizeOf(fields: readonly WireField[]): number {
 
 /** A bytes field; proto3 leaves an empty one out. */
 export function bytesField(field: number, value: Uint8Array): WireField {
-  if (value.length === 0) return NO_FIELD;
-  const tag = (field << 3) | LENGTH_DELIMITED;
-  return { size: varintSize(tag) + varintSize(value.length) + value.length, tag, length: value.length, bytes: value };
+  return value.length === 0 ? NO_FIELD : bytesElement(field, value);
 }
 
 /** One element of a repeated bytes field: written even when empty, as google-protobuf writes every element. */
 export function bytesElement(field: number, value: Uint8Array): WireField {
   const tag = (field << 3) | LENGTH_DELIMITED;
-  return { size: varintSize(tag) + varintSize(value.length) + value.length, tag, length: value.length, bytes: value };
+  return {
+    size: varintLength(tag) + varintLength(value.length) + value.length,
+    tag,
+    length: value.length,
+    bytes: value,
+  };
 }
 
 /** A bool field; proto3 leaves false out. */
 export function boolField(field: number, value: boolean): WireField {
   const tag = (field << 3) | VARINT;
-  return value ? { size: varintSize(tag) + 1, tag, length: 0, bytes: TRUE } : NO_FIELD;
+  return value ? { size: varintLength(tag) + 1, tag, length: 0, bytes: TRUE } : NO_FIELD;
 }
 const TRUE = Uint8Array.of(1);
 
@@ -81,10 +68,10 @@ export function uint64Field(field: number, value: number): WireField {
   if (value === 0) return NO_FIELD;
   if (!Number.isSafeInteger(value) || value < 0)
     throw new RangeError(`uint64 field ${String(field)} is ${String(value)}`);
-  const bytes = new Uint8Array(varintSize(value));
-  writeVarint(bytes, 0, value);
+  const bytes = new Uint8Array(varintLength(value));
+  writeVarint(bytes, value, 0);
   const tag = (field << 3) | VARINT;
-  return { size: varintSize(tag) + bytes.length, tag, length: 0, bytes };
+  return { size: varintLength(tag) + bytes.length, tag, length: 0, bytes };
 }
 
 /** A string field in UTF-8; proto3 leaves an empty one out. */
@@ -96,7 +83,7 @@ export function stringField(field: number, value: string): WireField {
 export function messageField(field: number, ...fields: readonly WireField[]): WireField {
   const tag = (field << 3) | LENGTH_DELIMITED;
   const length = sizeOf(fields);
-  return { size: varintSize(tag) + varintSize(length) + length, tag, length, fields };
+  return { size: varintLength(tag) + varintLength(length) + length, tag, length, fields };
 }
 
 /** An int32 field: a negative value takes ten bytes, sign-extended (protobuf's int32); proto3 leaves 0 out. */
@@ -110,13 +97,13 @@ export function int32Field(field: number, value: number): WireField {
   }
   bytes.push(Number(v));
   const tag = (field << 3) | VARINT;
-  return { size: varintSize(tag) + bytes.length, tag, length: 0, bytes: Uint8Array.from(bytes) };
+  return { size: varintLength(tag) + bytes.length, tag, length: 0, bytes: Uint8Array.from(bytes) };
 }
 
 function writeField(field: WireField, into: Uint8Array, at: number): number {
   if (field.size === 0) return at;
-  let i = writeVarint(into, at, field.tag);
-  if ((field.tag & 7) === LENGTH_DELIMITED) i = writeVarint(into, i, field.length);
+  let i = writeVarint(into, field.tag, at);
+  if ((field.tag & 7) === LENGTH_DELIMITED) i = writeVarint(into, field.length, i);
   if (field.bytes !== undefined) {
     into.set(field.bytes, i);
     return i + field.bytes.length;
@@ -143,9 +130,9 @@ export function messageParts(...fields: readonly WireField[]): Uint8Array[] {
   const push = (field: WireField): void => {
     if (field.size === 0) return;
     const lengthDelimited = (field.tag & 7) === LENGTH_DELIMITED;
-    const head = new Uint8Array(varintSize(field.tag) + (lengthDelimited ? varintSize(field.length) : 0));
-    const at = writeVarint(head, 0, field.tag);
-    if (lengthDelimited) writeVarint(head, at, field.length);
+    const head = new Uint8Array(varintLength(field.tag) + (lengthDelimited ? varintLength(field.length) : 0));
+    const at = writeVarint(head, field.tag, 0);
+    if (lengthDelimited) writeVarint(head, field.length, at);
     parts.push(head);
     if (field.bytes !== undefined) parts.push(field.bytes);
     else for (const part of field.fields ?? []) push(part);

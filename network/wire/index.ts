@@ -1,0 +1,1 @@
+export { varintLength, writeVarint } from './varint.ts';
