@@ -1,7 +1,10 @@
 /**
  * Servers under test run in their own process, as in a deployment: on 2 cores the server gets one and the load
  * generator the other, instead of both sharing one event loop. The child prints `listening <host:port>` when it
- * accepts calls and exits cleanly on SIGTERM (so `NODE_OPTIONS=--cpu-prof` also profiles it).
+ * accepts calls and exits cleanly on SIGTERM (so `NODE_OPTIONS=--cpu-prof` also profiles it). It runs with the
+ * process settings `npm start` gives the ledger and every node (scripts/process-memory.ts), so that a benchmark
+ * measures the processes as they are deployed; the machine's limits (the TLS echo server) run with them too, so
+ * that a ratio to a limit compares like with like.
  */
 import { spawn } from 'node:child_process';
 
@@ -10,6 +13,7 @@ const PROFILE_DIR = process.env.LIANXIN_BENCH_CPU_PROF;
 const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { withProcessMemorySettings } from '../scripts/process-memory.ts';
 import { BenchError } from './errors.ts';
 
 export interface ServerProcess extends AsyncDisposable {
@@ -23,6 +27,7 @@ export interface ServerProcess extends AsyncDisposable {
 export async function startServerProcess(entry: string, args: readonly string[]): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...PROFILE_ARGS, '--import', 'tsx', entry, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: withProcessMemorySettings(process.env),
   });
   const exited = once(child, 'exit');
   let stderr = '';

@@ -13,8 +13,9 @@
  * Environment: SOAK_RECORDS (default 1,000,000: what fits the budget on a shared 2-core machine; up to
  * 20,000,000), SOAK_SAMPLE_EVERY (default 250,000, 1,000,000 from 5M records), SOAK_WARMUP_RECORDS (default a
  * quarter of the run, at least 250,000), SOAK_MAX_OPEN_FILES (the node's storage.leveldb.maxOpenFiles).
- * The node and the ledger run with the memory settings npm start gives them (scripts/process-memory.ts:
- * MALLOC_ARENA_MAX=2 unless set; MALLOC_ARENA_MAX=16 is glibc's own default on 2 cores, for a before/after).
+ * The node and the ledger run with the memory settings npm start gives them (server-process.ts applies
+ * scripts/process-memory.ts: MALLOC_ARENA_MAX=2 unless set; MALLOC_ARENA_MAX=16 is glibc's own default on 2 cores,
+ * for a before/after).
  *
  * The slope is fitted over the samples taken while records were being ingested; the sample taken once everything
  * is anchored (the outbox drained, minutes after the last acknowledgement) is shown beside it, not fitted: at the
@@ -35,7 +36,6 @@ import { ingestBatch, recordBatch } from './ingest-batch.ts';
 import { fetchMetrics, metricValue, waitAnchored } from './node-metrics.ts';
 import { startNodeProcess } from './node-process.ts';
 import { startServerProcess } from './server-process.ts';
-import { withProcessMemorySettings } from '../scripts/process-memory.ts';
 
 const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const BATCH_RECORDS = 1_000;
@@ -86,9 +86,6 @@ const benchmark: Benchmark = {
   budgetMs: SETUP_MS + (RECORDS * 1000) / WORST_RECORDS_PER_S,
   async run(context) {
     quietChaincodeLogs();
-    // The children inherit this process's environment (server-process.ts): as npm start would launch them.
-    const arenasBefore = process.env.MALLOC_ARENA_MAX;
-    process.env.MALLOC_ARENA_MAX = withProcessMemorySettings(process.env).MALLOC_ARENA_MAX;
     const members = await createTestConsortium();
     try {
       await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
@@ -148,8 +145,6 @@ const benchmark: Benchmark = {
       }
     } finally {
       await members.cleanup();
-      if (arenasBefore === undefined) delete process.env.MALLOC_ARENA_MAX;
-      else process.env.MALLOC_ARENA_MAX = arenasBefore;
     }
   },
 };

@@ -2,10 +2,16 @@
  * The launchers' processes get glibc's arena limit (process-memory.ts), through the one place both launchers take
  * their commands from (consortium-processes.ts), and an operator's own value wins.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startServerProcess } from '../bench/server-process.ts';
 import { ledgerCommand, nodeCommand } from './consortium-processes.ts';
 import { withProcessMemorySettings } from './process-memory.ts';
 import type { InstitutionNode } from './register-institutions.ts';
+import { ChildRun } from './supervisor/index.ts';
 
 const saved = process.env.MALLOC_ARENA_MAX;
 afterEach(() => {
@@ -34,5 +40,82 @@ describe('process memory settings of launched processes', () => {
     const env = nodeCommand(node, '127.0.0.1:7050').env;
     expect(Object.values(env)).toContain('127.0.0.1:7050');
     expect(env.PATH).toBe(process.env.PATH);
+  });
+});
+
+/** What the fixture child reports about itself (scripts/fixtures/report-process-settings.ts). */
+interface Reported {
+  readonly heapSizeLimit: number;
+  readonly execArgv: readonly string[];
+  readonly nodeOptions: string | null;
+  readonly mallocArenaMax: string | null;
+  readonly uvThreadpoolSize: string | null;
+}
+
+const REPORTER = new URL('./fixtures/report-process-settings.ts', import.meta.url).pathname;
+
+/** Runs the fixture as npm start and `network up` run the ledger: ChildRun with ledgerCommand's environment. */
+async function reportedBySupervisedChild(dir: string): Promise<Reported> {
+  const log = createWriteStream(join(dir, 'child.log'));
+  const run = new ChildRun({ ...ledger(), script: REPORTER, args: [] }, log);
+  try {
+    return await run.waitForLine(
+      (line) => (line.startsWith('{') ? (JSON.parse(line) as Reported) : undefined),
+      AbortSignal.timeout(30_000),
+    );
+  } finally {
+    await run.stop(5_000);
+    log.end();
+  }
+}
+
+/** Runs the fixture as the benchmarks run the node and the ledger (bench/server-process.ts). */
+async function reportedByBenchServer(dir: string): Promise<Reported> {
+  const file = join(dir, 'reported.json');
+  const server = await startServerProcess(REPORTER, [file]);
+  await server.stop();
+  return JSON.parse(await readFile(file, 'utf8')) as Reported;
+}
+
+describe('the processes the launchers start', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-process-settings-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('run with MALLOC_ARENA_MAX=2 under npm start and under the benchmarks alike', async () => {
+    delete process.env.MALLOC_ARENA_MAX;
+    for (const reported of [await reportedBySupervisedChild(dir), await reportedByBenchServer(dir)]) {
+      expect(reported.mallocArenaMax).toBe('2');
+    }
+  });
+
+  it("run with the operator's own NODE_OPTIONS and UV_THREADPOOL_SIZE (V8 really takes the flag)", async () => {
+    const savedOptions = process.env.NODE_OPTIONS;
+    const savedPool = process.env.UV_THREADPOOL_SIZE;
+    try {
+      const defaults = await reportedBySupervisedChild(dir);
+      // V8's heap limit holds three semi-spaces: 32 MiB instead of Node 22's 16 adds 48 MiB to it.
+      process.env.NODE_OPTIONS = [savedOptions, '--max-semi-space-size=32'].filter(Boolean).join(' ');
+      process.env.UV_THREADPOOL_SIZE = '2';
+      for (const reported of [await reportedBySupervisedChild(dir), await reportedByBenchServer(dir)]) {
+        expect(reported.nodeOptions).toContain('--max-semi-space-size=32');
+        expect(reported.heapSizeLimit - defaults.heapSizeLimit).toBe(48 * 2 ** 20);
+        expect(reported.uvThreadpoolSize).toBe('2');
+      }
+    } finally {
+      if (savedOptions === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = savedOptions;
+      if (savedPool === undefined) delete process.env.UV_THREADPOOL_SIZE;
+      else process.env.UV_THREADPOOL_SIZE = savedPool;
+    }
+  });
+
+  it("run with the operator's own MALLOC_ARENA_MAX under npm start and under the benchmarks alike", async () => {
+    process.env.MALLOC_ARENA_MAX = '3';
+    for (const reported of [await reportedBySupervisedChild(dir), await reportedByBenchServer(dir)]) {
+      expect(reported.mallocArenaMax).toBe('3');
+    }
   });
 });
