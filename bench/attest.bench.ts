@@ -80,6 +80,8 @@ const benchmark: Benchmark = {
         const nodeGc = gcDurations(await fetchMetrics(node.metricsAddress), nodeGcBefore);
         /** Sum over answers of their batch's size: the answer-weighted mean batch a signature covers. */
         let batchSizes = 0;
+        /** Signatures made for the phase's answers: a batch of n is n answers of 1/n signature each. */
+        let signatures = 0;
         const stream = await measureCpu(processes, () =>
           runWindowedStream<AttestRequest, AttestResponse__Output>(bank.AttestStream(), {
             ...ATTEST_STREAM,
@@ -88,7 +90,9 @@ const benchmark: Benchmark = {
             onResponse(answer, i) {
               if (answer.attestation?.state !== 'EVIDENCE_STATE_ANCHORED' || answer.requestId !== `q${String(i)}`)
                 throw new BenchError('NOTHING_COMPLETED', `answer ${String(i)} is not an anchored attestation`);
-              batchSizes += answer.attestation.batch?.size ?? 0;
+              const size = answer.attestation.batch?.size ?? 0;
+              batchSizes += size;
+              signatures += size > 0 ? 1 / size : 0;
             },
           }),
         );
@@ -119,6 +123,12 @@ const benchmark: Benchmark = {
             value: batchSizes / answered,
             unit: 'answers',
             note: 'one P-256 signature per batch',
+          },
+          {
+            label: '  answers per signature',
+            value: answered / signatures,
+            unit: 'answers',
+            note: `${Math.round(signatures).toLocaleString('en')} signatures: small batches weigh as much as large ones here`,
           },
           ...Object.entries(stream.cpuMs).flatMap(([name, ms]) =>
             ms === undefined

@@ -36,6 +36,7 @@ import { serviceDefinition } from './proto-loader.ts';
 import { addHealthService } from './health-service.ts';
 import { HEALTH_SERVICE, addReflectionService } from './reflection.ts';
 import { wellFormed } from './strict-decoding.ts';
+import { writeAheadInterceptor } from './write-ahead.ts';
 
 /** PEM bytes, as read from the files the node configuration names. */
 export interface ApiTlsMaterial {
@@ -114,7 +115,8 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
     'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
-    interceptors: [wrapper.admission.interceptor],
+    // Write-ahead first, next to grpc-js's own call: a stream's answers leave together (write-ahead.ts).
+    interceptors: [writeAheadInterceptor(), wrapper.admission.interceptor],
   });
   const served = LIANXIN_SERVICES.filter((name) => options.services[name] !== undefined);
   for (const name of served) server.addService(wrapper.definition(name), wrapper.service(name));

@@ -3,7 +3,8 @@
  * (node/verifier/attestation-batch.ts, where the format is described) bound to chaincode's node:crypto RFC 9162
  * functions, for the node's signer and its tests. One tree implementation serves the node and the browser.
  */
-import { createMerkle, nodeSha256 } from '../../chaincode/src/protocol.ts';
+import { hash } from 'node:crypto';
+import { createMerkle, type Sha256 } from '../../chaincode/src/protocol.ts';
 import {
   buildBatchTree as buildBatchTreeWith,
   checkBatchPath as checkBatchPathWith,
@@ -19,7 +20,29 @@ export {
   type BatchTree,
 } from '../verifier/attestation-batch.ts';
 
-const nodeMerkle = createMerkle(nodeSha256);
+/** An inner node's input: 0x01 ‖ left ‖ right (RFC 9162 §2.1.1). */
+const INNER_NODE_BYTES = 65;
+const innerNodeInput = Buffer.allocUnsafe(INNER_NODE_BYTES);
+
+/**
+ * SHA-256 of the parts through OpenSSL in one call (`crypto.hash`), the parts copied into one input first. A batch
+ * hashes one 65-byte inner node per answer, and `createHash`'s object and three `update`s cost more than the hash:
+ * buildBatchTree of 40 answers, 3.0 → 1.8 µs CPU per answer (median of 8 alternated runs, attest5).
+ * `hash` reads its input before it returns, so inner nodes share one scratch buffer.
+ */
+const oneShotSha256: Sha256 = (...parts) => {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const input = length <= INNER_NODE_BYTES ? innerNodeInput.subarray(0, length) : Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const part of parts) {
+    input.set(part, at);
+    at += part.length;
+  }
+  return hash('sha256', input, 'buffer');
+};
+
+const nodeMerkle = createMerkle(oneShotSha256);
 
 /** The leaf hash of one attestation of a batch: SHA-256(0x00 ‖ its bytes without `signature` and `batch`). */
 export function batchLeafHash(unsignedBytes: Uint8Array): Uint8Array {
