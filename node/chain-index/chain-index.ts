@@ -415,20 +415,21 @@ export class ChainIndex {
     numberVersions(rows, hashes, stored, scratch);
     const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
     const position: StoredPosition = { blockNumber: row.blockNumber, transactionId: anchor.transactionId };
-    // A chained batch: each row goes into LevelDB's WriteBatch as it is put, with no operation object for LevelDB
-    // to read its fields from one by one.
-    const batch = this.#root.batch();
-    try {
-      for (let i = 0; i < entries.count; i++) batch.put(rows.keys[i] as Buffer, rows.values[i] as Buffer);
-      if (entries.count > 0)
-        batch.put(this.#prefixed(anchorKey(anchor.origin, anchor.size)), Buffer.from(JSON.stringify(row)));
-      batch.put(this.#prefixed(POSITION_KEY), Buffer.from(JSON.stringify(position)));
-    } catch (err) {
-      await batch.close();
-      throw err;
-    }
+    // An array batch, not a chained one: classic-level frees a chained batch's native WriteBatch (≈2-3.5 MB for
+    // 10,000 rows, grown by doubling) only when a GC finalizes its JS object, so every anchor's batch was built in
+    // memory new to the process, a page fault per 4 KiB (≈5-7 µs of kernel time each on the 2-core machine); an
+    // array batch's WriteBatch is freed as its write completes and the allocator hands the same memory to the next.
     // classic-level's default: not synced (see above).
-    await batch.write();
+    const writes = new Array<{ type: 'put'; key: Buffer; value: Buffer }>(entries.count);
+    for (let i = 0; i < entries.count; i++) {
+      writes[i] = { type: 'put', key: rows.keys[i] as Buffer, value: rows.values[i] as Buffer };
+    }
+    if (entries.count > 0) {
+      const key = this.#prefixed(anchorKey(anchor.origin, anchor.size));
+      writes.push({ type: 'put', key, value: Buffer.from(JSON.stringify(row)) });
+    }
+    writes.push({ type: 'put', key: this.#prefixed(POSITION_KEY), value: Buffer.from(JSON.stringify(position)) });
+    await this.#root.batch(writes);
     // Written: the filter (complete or still scanning) must not rule these keys out from now on. A reload meanwhile
     // dropped it: its successor scans them.
     if (filter !== undefined && filter === this.#filter) {
