@@ -112,8 +112,8 @@ function numberVersions(
 
 /**
  * The memory one apply works in, kept for the next (one anchor's keys, rows, key hashes and the table of repeats,
- * ≈2.2 MB for 10,000 entries): fresh memory of that size per anchor was fresh pages per anchor (index-rows.ts,
- * RowSlabs). Used by one apply at a time: `ChainIndex` hands it out and takes it back.
+ * ≈2.2 MB for 10,000 entries), rather than new memory per anchor that only a GC frees (index-rows.ts, RowSlabs). Used
+ * by one apply at a time: `ChainIndex` hands it out and takes it back.
  */
 class ApplyScratch {
   readonly slabs = new RowSlabs();

@@ -86,9 +86,9 @@ const SLAB_STEP = 64 * 1024;
 
 /**
  * The memory `latestRowsOf` builds an anchor's keys and rows in, kept from one anchor to the next (≈2 MB for 10,000
- * entries). A follower built every anchor's rows in new slabs: buffers this large are mapped afresh by the allocator
- * and given back to the kernel when a GC frees them, so every anchor touched ≈2 MB of new pages, and a page fault
- * costs ≈5-7 µs of system time on the 2-core machine (bench/RESULTS.md, "issue 13: follower, fourth session").
+ * entries). New slabs per anchor are freed only by a GC, so some of each anchor's were pages new to the process, and
+ * a page fault costs ≈5-7 µs of system time on the 2-core machine: kept, ≈10 fewer faults per 1,000 entries applied
+ * (bench/RESULTS.md, "issue 13: follower, fourth session"; most were the LevelDB batch's, see ChainIndex).
  * Holds at most the largest anchor seen, ≤ MAX_INDEX_ENTRIES keys and rows.
  */
 export class RowSlabs {
