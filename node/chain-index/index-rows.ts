@@ -81,6 +81,33 @@ export interface LatestRows {
   setVersion(i: number, version: number): void;
 }
 
+/** Slabs are allocated in steps of this many bytes, so anchors of nearly the same size reuse one. */
+const SLAB_STEP = 64 * 1024;
+
+/**
+ * The memory `latestRowsOf` builds an anchor's keys and rows in, kept from one anchor to the next (≈2 MB for 10,000
+ * entries). New slabs per anchor are freed only by a GC, so some of each anchor's were pages new to the process, and
+ * a page fault costs ≈5-7 µs of system time on the 2-core machine: kept, ≈10 fewer faults per 1,000 entries applied
+ * (bench/RESULTS.md, "issue 13: follower, fourth session"; most were the LevelDB batch's, see ChainIndex).
+ * Holds at most the largest anchor seen, ≤ MAX_INDEX_ENTRIES keys and rows.
+ */
+export class RowSlabs {
+  #keys = Buffer.alloc(0);
+  #rows = Buffer.alloc(0);
+
+  /** `bytes` bytes for keys, of this object's memory: the previous call's keys are overwritten. */
+  keys(bytes: number): Buffer {
+    if (this.#keys.length < bytes) this.#keys = Buffer.allocUnsafe(Math.ceil(bytes / SLAB_STEP) * SLAB_STEP);
+    return this.#keys.subarray(0, bytes);
+  }
+
+  /** `bytes` bytes for rows, as `keys`. */
+  rows(bytes: number): Buffer {
+    if (this.#rows.length < bytes) this.#rows = Buffer.allocUnsafe(Math.ceil(bytes / SLAB_STEP) * SLAB_STEP);
+    return this.#rows.subarray(0, bytes);
+  }
+}
+
 const LATEST_PREFIX = Buffer.from('latest/');
 const NO_PREFIX = Buffer.alloc(0);
 const SLASH = 0x2f;
@@ -90,13 +117,15 @@ const SLASH = 0x2f;
  * chain's encoding: one allocation for all keys and one for all rows of the anchor, views into them per entry
  * (a follower applies every anchor of the consortium; per-entry objects and hex strings were most of its CPU).
  * Each key starts with `keyPrefix` (a sublevel's prefix, for writing to its root database without the sublevel
- * copying every key once more).
+ * copying every key once more). With `slabs`, the keys and rows are views into its memory, valid until the next
+ * call with the same slabs (LevelDB copies what it is given: a batch's put and a getMany's keys).
  */
 export function latestRowsOf(
   entries: IndexEntriesView,
   origin: string,
   checkpointSize: number,
   keyPrefix: Buffer = NO_PREFIX,
+  slabs?: RowSlabs,
 ): LatestRows {
   const { bytes, count, offsets } = entries;
   const originBytes = Buffer.from(origin, 'utf8');
@@ -104,8 +133,9 @@ export function latestRowsOf(
   const keyHead = Buffer.concat([keyPrefix, LATEST_PREFIX]);
   const fixedKeyBytes = keyHead.length + ENTRY_SUBJECT_BYTES + 1;
   const kindBytes = (offsets[count] ?? 0) - (offsets[0] ?? 0) - count * ENTRY_OFFSET.kind;
-  const keySlab = Buffer.allocUnsafe(count * fixedKeyBytes + kindBytes);
-  const rowSlab = Buffer.allocUnsafe(count * rowBytes);
+  const keySlabBytes = count * fixedKeyBytes + kindBytes;
+  const keySlab = slabs ? slabs.keys(keySlabBytes) : Buffer.allocUnsafe(keySlabBytes);
+  const rowSlab = slabs ? slabs.rows(count * rowBytes) : Buffer.allocUnsafe(count * rowBytes);
   // What every row of the anchor shares (version 0 until set, its checkpoint size, its origin) is written once and
   // repeated over the slab by doubling copies; then each row gets only its leaf index and hashes. The entries'
   // bytes are copied a byte at a time: for 18 to 64 bytes that is cheaper than a Buffer.copy call's checks.
