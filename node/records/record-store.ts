@@ -40,6 +40,7 @@ import {
 } from './record-codec.ts';
 import { RecordValidationError } from './errors.ts';
 import { LatestKeyFilter } from './latest-key-filter.ts';
+import { RecordKeyFilter } from './record-key-filter.ts';
 import { latestId, recordId, recordKey, requestKey } from './record-keys.ts';
 import {
   validateCreditRecord,
@@ -137,10 +138,18 @@ export class RecordStore {
    * updated reads once; false if they could not be read (lookups then read twice, as before). For tests and benches.
    */
   readonly latestKeysLoaded: Promise<boolean>;
+  /** Which records may be stored: a commit reads only those (record-key-filter.ts). */
+  readonly #recordKeys = new RecordKeyFilter();
+  /**
+   * Settles once the record keys already stored are known (true), after which a commit reads no new record's key;
+   * false if they could not be read (commits then read every key, as before). For tests and benches.
+   */
+  readonly recordKeysLoaded: Promise<boolean>;
 
   constructor(options: Readonly<RecordStoreOptions>) {
     this.#o = options;
     this.latestKeysLoaded = this.#latestKeys.load(options.db);
+    this.recordKeysLoaded = this.#recordKeys.load(options.db);
   }
 
   /**
@@ -267,10 +276,16 @@ export class RecordStore {
   /** Decides each batch of `group` in order, then writes all that were accepted in one synced batch. */
   async #commit(group: readonly QueuedBatch[]): Promise<void> {
     const { db, log } = this.#o;
+    // Each batch's request key, then the keys of its records the filter may have: `slots` says where each record's
+    // value is in the read (-1: not stored, not read). A bulk load's new records read nothing.
     const keys: Buffer[] = [];
+    const slots = new Int32Array(group.reduce((sum, batch) => sum + 1 + batch.records.length, 0));
+    let slot = 0;
     for (const batch of group) {
-      keys.push(requestKey(batch.requestId));
-      for (const record of batch.records) keys.push(record.key);
+      slots[slot++] = keys.push(requestKey(batch.requestId)) - 1;
+      for (const record of batch.records) {
+        slots[slot++] = this.#recordKeys.mayHave(record.key) ? keys.push(record.key) - 1 : -1;
+      }
     }
     // Then the latest-version keys that versions above 1 may move (version 1 never does: no read, no write).
     const latestSlots = new Map<string, number>();
@@ -280,8 +295,14 @@ export class RecordStore {
         if (id !== undefined && !latestSlots.has(id)) latestSlots.set(id, keys.push(Buffer.from(id, 'utf8')) - 1);
       }
     }
-    const stored = await db.getMany(keys);
-    const storedLatest = new Map([...latestSlots].map(([id, slot]) => [id, stored[slot]]));
+    const read = await db.getMany(keys);
+    // In the order of `slots`: each batch's stored acknowledgement, then its records' stored values.
+    const stored: (Buffer | undefined)[] = [];
+    for (let i = 0; i < slots.length; i++) {
+      const at = slots[i] as number;
+      stored.push(at < 0 ? undefined : read[at]);
+    }
+    const storedLatest = new Map([...latestSlots].map(([id, at]) => [id, read[at]]));
     const { pending, limit, retryAfterMs } = this.#o.backlog();
 
     /** Records appended by this commit's earlier batches: their digest and results. */
@@ -354,6 +375,8 @@ export class RecordStore {
             const writes: SublevelWrite[] = [];
             for (const { record, offset } of appended) {
               setLeafIndex(record.value, firstIndex + offset);
+              // Before the write (record-key-filter.ts); a write that then fails leaves a harmless "may have".
+              this.#recordKeys.add(record.key);
               writes.push({ type: 'put', sublevel: db, key: record.key, value: record.value });
             }
             writes.push(...latestWrites(db, appended, storedLatest, this.#latestKeys), ...ackWrites());
