@@ -465,6 +465,50 @@ describe('RecordStore', () => {
     expect(log.size).toBe(51);
   });
 
+  it('keeps its record keys across a clean restart without a scan, and scans after records were written since', async () => {
+    let scans = 0;
+    const countScans = () =>
+      new Proxy(db.records, {
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          const bound = (value as (...args: unknown[]) => unknown).bind(target);
+          return property === 'keys'
+            ? (range: { gte?: Buffer }) => {
+                if (range.gte?.[0] === 0x72) scans += 1;
+                return bound(range);
+              }
+            : bound;
+        },
+      });
+    const first = storeOf();
+    expect(await first.recordKeysLoaded).toBe(true);
+    await first.ingest(batch('one', Array.from({ length: 20 }, (_, i) => record(i))));
+    await first.close();
+    await close();
+    await open();
+
+    const second = new RecordStore({ ...storeOptions(), db: countScans() });
+    expect(await second.recordKeysLoaded).toBe(true);
+    expect(scans).toBe(0);
+    expect(outcomes(await second.ingest(batch('two', [record(3), record(30)])))).toEqual([
+      ['OUTCOME_DUPLICATE', 3],
+      ['OUTCOME_ACCEPTED', 20],
+    ]);
+    // Stopped without saving (a crash): the filter saved before record 30 was written must not be taken.
+    await close();
+    await open();
+
+    const third = new RecordStore({ ...storeOptions(), db: countScans() });
+    expect(await third.recordKeysLoaded).toBe(true);
+    expect(scans).toBe(1);
+    expect(outcomes(await third.ingest(batch('three', [record(30), record(5)])))).toEqual([
+      ['OUTCOME_DUPLICATE', 20],
+      ['OUTCOME_DUPLICATE', 5],
+    ]);
+    expect(log.size).toBe(21);
+  });
+
   it('refuses the batches of a commit whose write fails, and commits later ones', async () => {
     let appends = 0;
     const failing = new Proxy(log, {

@@ -149,7 +149,20 @@ export class RecordStore {
   constructor(options: Readonly<RecordStoreOptions>) {
     this.#o = options;
     this.latestKeysLoaded = this.#latestKeys.load(options.db);
-    this.recordKeysLoaded = this.#recordKeys.load(options.db);
+    this.recordKeysLoaded = this.#recordKeys.load(options.db, options.log.size);
+  }
+
+  /**
+   * Keeps what the store knows of its stored record keys for the next start, so that a clean restart does not scan
+   * them all (record-key-filter.ts). Call once ingestion has stopped, before the log and the database close. Best
+   * effort: a filter not saved is rebuilt by the next start's scan.
+   */
+  async close(): Promise<void> {
+    try {
+      await this.#recordKeys.save(this.#o.db, this.#o.write, this.#o.log.size);
+    } catch {
+      // A store refusing writes (a storage fault) must not stop the node's shutdown for this: the next start scans.
+    }
   }
 
   /**
