@@ -38,6 +38,10 @@ export class RecordKeyFilter {
   /** Keys added since this filter was made: a saved filter replaces it only while none were. */
   #added = 0;
   #loaded = false;
+  /** Whether the filter holds keys that no saved filter does: then `save` writes it. */
+  #unsaved = false;
+  /** The log size of the saved filter this one was taken from: `save` writes it again only at another size. */
+  #takenAt: number | undefined;
 
   /** False only if `key` (a recordKey, without the sublevel's prefix) is not stored, once stored keys are known. */
   mayHave(key: Uint8Array): boolean {
@@ -51,6 +55,7 @@ export class RecordKeyFilter {
     this.#keys.hashInto(key, this.#hashes, 0);
     this.#keys.addHashed(this.#hashes, 0);
     this.#added++;
+    this.#unsaved = true;
   }
 
   /**
@@ -64,6 +69,8 @@ export class RecordKeyFilter {
     if (saved !== undefined && this.#added === 0) {
       this.#keys = saved;
       this.#loaded = true;
+      this.#unsaved = false;
+      this.#takenAt = logSize;
       return true;
     }
     try {
@@ -84,10 +91,12 @@ export class RecordKeyFilter {
 
   /**
    * Writes the filter for the next start, with `logSize`, the log's size read now: every key stored at that size
-   * was added before its write, so the filter holds them all. Nothing if the filter is not complete yet.
+   * was added before its write, so the filter holds them all. Nothing if the filter is not complete yet, or if it
+   * holds no key and none is saved (a node that never ingested a record writes nothing at its stop), or if it is the
+   * saved one at the same size.
    */
   async save(db: NodeSublevel, write: (writes: readonly SublevelWrite[]) => Promise<void>, logSize: number) {
-    if (!this.#loaded) return;
+    if (!this.#loaded || (!this.#unsaved && (this.#takenAt === undefined || this.#takenAt === logSize))) return;
     const bytes = this.#keys.toBytes();
     const chunks = Math.ceil(bytes.length / SAVED_CHUNK_BYTES);
     const header = Buffer.alloc(12);

@@ -481,10 +481,17 @@ describe('RecordStore', () => {
             : bound;
         },
       });
+    const savedRows = async () => (await db.records.keys({ gte: Buffer.from('k'), lt: Buffer.from('l') }).all()).length;
+    const empty = storeOf();
+    expect(await empty.recordKeysLoaded).toBe(true);
+    // Nothing ingested: nothing to keep, no write at the stop.
+    await empty.close();
+    expect(await savedRows()).toBe(0);
     const first = storeOf();
     expect(await first.recordKeysLoaded).toBe(true);
     await first.ingest(batch('one', Array.from({ length: 20 }, (_, i) => record(i))));
     await first.close();
+    expect(await savedRows()).toBeGreaterThan(1);
     await close();
     await open();
 
