@@ -4,8 +4,8 @@
  * new, skips a LevelDB miss per record (its key copied again with the sublevel's prefix, a lookup on LevelDB's
  * thread; bench/RESULTS.md, "issue 13: origin4").
  *
- * What the record store may assume: `mayHave` is false only for a key that is not stored. A false "may have" only
- * costs the read; a false "has not" would append a record already stored as new (a second leaf, its row
+ * What the record store may assume: `mayHaveHashed` is false only for a key that is not stored. A false "may have"
+ * only costs the read; a false "has not" would append a record already stored as new (a second leaf, its row
  * overwritten), so every key is added before the write that stores it, and until the keys already stored are known
  * the filter answers "may have" for all. The record store is the only writer of record keys, and writes them only
  * in a log append's batch, so the log's size says whether any was written since a given moment.
@@ -43,19 +43,35 @@ export class RecordKeyFilter {
   /** The log size of the saved filter this one was taken from: `save` writes it again only at another size. */
   #takenAt: number | undefined;
 
-  /** False only if `key` (a recordKey, without the sublevel's prefix) is not stored, once stored keys are known. */
-  mayHave(key: Uint8Array): boolean {
-    if (!this.#loaded) return true;
-    this.#keys.hashInto(key, this.#hashes, 0);
-    return this.#keys.mightContainHashed(this.#hashes, 0);
+  /** Room for the hashes of `count` keys, for `hash`. */
+  hashes(count: number): Uint32Array {
+    return new Uint32Array(2 * count);
   }
 
-  /** Call before the write that stores `key`. */
-  add(key: Uint8Array): void {
-    this.#keys.hashInto(key, this.#hashes, 0);
-    this.#keys.addHashed(this.#hashes, 0);
+  /**
+   * Writes the hashes of `key` (a recordKey, without the sublevel's prefix) at slot `i` of `hashes`: a commit hashes
+   * each key once, for `mayHaveHashed` before its read and `addHashed` before its write.
+   */
+  hash(key: Uint8Array, hashes: Uint32Array, i: number): void {
+    this.#keys.hashInto(key, hashes, i);
+  }
+
+  /** False only if the key hashed at slot `i` is not stored, once stored keys are known. */
+  mayHaveHashed(hashes: Uint32Array, i: number): boolean {
+    return !this.#loaded || this.#keys.mightContainHashed(hashes, i);
+  }
+
+  /** Call before the write that stores the key hashed at slot `i`. */
+  addHashed(hashes: Uint32Array, i: number): void {
+    this.#keys.addHashed(hashes, i);
     this.#added++;
     this.#unsaved = true;
+  }
+
+  /** `hash` and `addHashed` of one key. */
+  add(key: Uint8Array): void {
+    this.#keys.hashInto(key, this.#hashes, 0);
+    this.addHashed(this.#hashes, 0);
   }
 
   /**

@@ -115,6 +115,8 @@ interface Appended {
   readonly record: PreparedRecord;
   readonly leaf: Uint8Array;
   readonly offset: number;
+  /** Where the record's key hashes are among the commit's (RecordKeyFilter.hash). */
+  readonly slot: number;
 }
 
 interface Decided {
@@ -291,13 +293,17 @@ export class RecordStore {
     const { db, log } = this.#o;
     // Each batch's request key, then the keys of its records the filter may have: `slots` says where each record's
     // value is in the read (-1: not stored, not read). A bulk load's new records read nothing.
+    // Each record's key is hashed once, for this question and for the filter's addition before the write.
     const keys: Buffer[] = [];
     const slots = new Int32Array(group.reduce((sum, batch) => sum + 1 + batch.records.length, 0));
+    const hashes = this.#recordKeys.hashes(slots.length);
     let slot = 0;
     for (const batch of group) {
       slots[slot++] = keys.push(requestKey(batch.requestId)) - 1;
       for (const record of batch.records) {
-        slots[slot++] = this.#recordKeys.mayHave(record.key) ? keys.push(record.key) - 1 : -1;
+        this.#recordKeys.hash(record.key, hashes, slot);
+        slots[slot] = this.#recordKeys.mayHaveHashed(hashes, slot) ? keys.push(record.key) - 1 : -1;
+        slot++;
       }
     }
     // Then the latest-version keys that versions above 1 may move (version 1 never does: no read, no write).
@@ -330,6 +336,8 @@ export class RecordStore {
     const toAcknowledge: { batch: QueuedBatch; ack: IngestAck }[] = [];
     let at = 0;
     for (const batch of group) {
+      // This batch's records are at slots at + 1 … (their key hashes too).
+      const firstSlot = at + 1;
       const storedAck = stored[at];
       const found = stored.slice(at + 1, at + 1 + batch.records.length);
       at += 1 + batch.records.length;
@@ -354,7 +362,7 @@ export class RecordStore {
         );
         continue;
       }
-      const decided = this.#decide(batch, found, appendedById, appended.length);
+      const decided = this.#decide(batch, found, appendedById, appended.length, firstSlot);
       if (decided instanceof NodeError) {
         batch.reject(decided);
         continue;
@@ -386,10 +394,10 @@ export class RecordStore {
           (firstIndex) => {
             for (const result of relative) result.leafIndex = firstIndex + Number(result.leafIndex);
             const writes: SublevelWrite[] = [];
-            for (const { record, offset } of appended) {
+            for (const { record, offset, slot: keySlot } of appended) {
               setLeafIndex(record.value, firstIndex + offset);
               // Before the write (record-key-filter.ts); a write that then fails leaves a harmless "may have".
-              this.#recordKeys.add(record.key);
+              this.#recordKeys.addHashed(hashes, keySlot);
               writes.push({ type: 'put', sublevel: db, key: record.key, value: record.value });
             }
             writes.push(...latestWrites(db, appended, storedLatest, this.#latestKeys), ...ackWrites());
@@ -413,6 +421,7 @@ export class RecordStore {
     found: readonly (Buffer | undefined)[],
     appendedById: ReadonlyMap<string, Appended>,
     firstOffset: number,
+    firstSlot: number,
   ): Decided | NodeError {
     const decided: Decided = { results: [], appended: [], relative: [] };
     const own = new Map<string, Appended>();
@@ -445,7 +454,7 @@ export class RecordStore {
       decided.results.push(result);
       decided.relative.push(result);
       if (earlier === undefined) {
-        const entry = { record, leaf: batch.leaves[i] ?? new Uint8Array(0), offset };
+        const entry = { record, leaf: batch.leaves[i] ?? new Uint8Array(0), offset, slot: firstSlot + i };
         own.set(record.id, entry);
         decided.appended.push(entry);
       }
