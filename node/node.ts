@@ -464,6 +464,8 @@ async function startPipelines(
       retryAfterMs: BACKLOG_RETRY_AFTER_MS,
     }),
   });
+  // After the API has stopped taking batches (cleanups run in reverse), before the log and the database close.
+  cleanup.push(() => records.close());
   metrics.measureOutboxDepth(() => log.size - anchorer.anchoredSize);
 
   const parts: NodeParts = {

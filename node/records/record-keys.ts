@@ -9,6 +9,8 @@
  *                                        Without it, version 1 is the only one there may be, and the store's
  *                                        filter of these keys (latest-key-filter.ts) mostly spares the read that
  *                                        would find it absent: one point read.
+ *   k ‖ …                              → the filter of the stored record keys, kept by a clean stop with the log
+ *                                        size it holds (record-key-filter.ts)
  */
 const SEP = '\u0000';
 const VERSION_WIDTH = 20;

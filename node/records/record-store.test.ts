@@ -421,6 +421,101 @@ describe('RecordStore', () => {
     expect(reads).toBe(1);
   });
 
+  it('reads no stored value for records never stored once its keys are loaded, and finds stored ones after a restart', async () => {
+    const readKeys: string[] = [];
+    const countReads = () =>
+      new Proxy(db.records, {
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          const bound = (value as (...args: unknown[]) => unknown).bind(target);
+          return property === 'getMany'
+            ? (keys: Buffer[]) => {
+                readKeys.push(...keys.map((key) => key.toString('latin1').split('\u0000')[0] ?? ''));
+                return bound(keys);
+              }
+            : bound;
+        },
+      });
+    const first = new RecordStore({ ...storeOptions(), db: countReads() });
+    expect(await first.recordKeysLoaded).toBe(true);
+    const records = Array.from({ length: 50 }, (_, i) => record(i));
+    expect((await first.ingest(batch('new', records))).results).toHaveLength(50);
+    // The request key alone: none of the 50 records was stored, so none is read.
+    expect(readKeys).toEqual(['q']);
+
+    await close();
+    await open();
+    const reopened = new RecordStore({ ...storeOptions(), db: countReads() });
+    expect(await reopened.recordKeysLoaded).toBe(true);
+    readKeys.length = 0;
+    // Stored before the restart, under a new request ID: each found, a duplicate at its first leaf.
+    const again = await reopened.ingest(batch('again', [record(7), record(60), record(3)]));
+    expect(outcomes(again)).toEqual([
+      ['OUTCOME_DUPLICATE', 7],
+      ['OUTCOME_ACCEPTED', 50],
+      ['OUTCOME_DUPLICATE', 3],
+    ]);
+    expect(readKeys.filter((kind) => kind === 'r').length).toBeGreaterThanOrEqual(2);
+    // A stored version with other content is still refused.
+    await expect(reopened.ingest(batch('changed', [record(61), record(9, 1, 'other')]))).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+      field: 'records[1].content',
+    });
+    expect(log.size).toBe(51);
+  });
+
+  it('keeps its record keys across a clean restart without a scan, and scans after records were written since', async () => {
+    let scans = 0;
+    const countScans = () =>
+      new Proxy(db.records, {
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          const bound = (value as (...args: unknown[]) => unknown).bind(target);
+          return property === 'keys'
+            ? (range: { gte?: Buffer }) => {
+                if (range.gte?.[0] === 0x72) scans += 1;
+                return bound(range);
+              }
+            : bound;
+        },
+      });
+    const savedRows = async () => (await db.records.keys({ gte: Buffer.from('k'), lt: Buffer.from('l') }).all()).length;
+    const empty = storeOf();
+    expect(await empty.recordKeysLoaded).toBe(true);
+    // Nothing ingested: nothing to keep, no write at the stop.
+    await empty.close();
+    expect(await savedRows()).toBe(0);
+    const first = storeOf();
+    expect(await first.recordKeysLoaded).toBe(true);
+    await first.ingest(batch('one', Array.from({ length: 20 }, (_, i) => record(i))));
+    await first.close();
+    expect(await savedRows()).toBeGreaterThan(1);
+    await close();
+    await open();
+
+    const second = new RecordStore({ ...storeOptions(), db: countScans() });
+    expect(await second.recordKeysLoaded).toBe(true);
+    expect(scans).toBe(0);
+    expect(outcomes(await second.ingest(batch('two', [record(3), record(30)])))).toEqual([
+      ['OUTCOME_DUPLICATE', 3],
+      ['OUTCOME_ACCEPTED', 20],
+    ]);
+    // Stopped without saving (a crash): the filter saved before record 30 was written must not be taken.
+    await close();
+    await open();
+
+    const third = new RecordStore({ ...storeOptions(), db: countScans() });
+    expect(await third.recordKeysLoaded).toBe(true);
+    expect(scans).toBe(1);
+    expect(outcomes(await third.ingest(batch('three', [record(30), record(5)])))).toEqual([
+      ['OUTCOME_DUPLICATE', 20],
+      ['OUTCOME_DUPLICATE', 5],
+    ]);
+    expect(log.size).toBe(21);
+  });
+
   it('refuses the batches of a commit whose write fails, and commits later ones', async () => {
     let appends = 0;
     const failing = new Proxy(log, {

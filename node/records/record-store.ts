@@ -40,6 +40,7 @@ import {
 } from './record-codec.ts';
 import { RecordValidationError } from './errors.ts';
 import { LatestKeyFilter } from './latest-key-filter.ts';
+import { RecordKeyFilter } from './record-key-filter.ts';
 import { latestId, recordId, recordKey, requestKey } from './record-keys.ts';
 import {
   validateCreditRecord,
@@ -114,6 +115,8 @@ interface Appended {
   readonly record: PreparedRecord;
   readonly leaf: Uint8Array;
   readonly offset: number;
+  /** Where the record's key hashes are among the commit's (RecordKeyFilter.hash). */
+  readonly slot: number;
 }
 
 interface Decided {
@@ -137,10 +140,31 @@ export class RecordStore {
    * updated reads once; false if they could not be read (lookups then read twice, as before). For tests and benches.
    */
   readonly latestKeysLoaded: Promise<boolean>;
+  /** Which records may be stored: a commit reads only those (record-key-filter.ts). */
+  readonly #recordKeys = new RecordKeyFilter();
+  /**
+   * Settles once the record keys already stored are known (true), after which a commit reads no new record's key;
+   * false if they could not be read (commits then read every key, as before). For tests and benches.
+   */
+  readonly recordKeysLoaded: Promise<boolean>;
 
   constructor(options: Readonly<RecordStoreOptions>) {
     this.#o = options;
     this.latestKeysLoaded = this.#latestKeys.load(options.db);
+    this.recordKeysLoaded = this.#recordKeys.load(options.db, options.log.size);
+  }
+
+  /**
+   * Keeps what the store knows of its stored record keys for the next start, so that a clean restart does not scan
+   * them all (record-key-filter.ts). Call once ingestion has stopped, before the log and the database close. Best
+   * effort: a filter not saved is rebuilt by the next start's scan.
+   */
+  async close(): Promise<void> {
+    try {
+      await this.#recordKeys.save(this.#o.db, this.#o.write, this.#o.log.size);
+    } catch {
+      // A store refusing writes (a storage fault) must not stop the node's shutdown for this: the next start scans.
+    }
   }
 
   /**
@@ -267,10 +291,20 @@ export class RecordStore {
   /** Decides each batch of `group` in order, then writes all that were accepted in one synced batch. */
   async #commit(group: readonly QueuedBatch[]): Promise<void> {
     const { db, log } = this.#o;
+    // Each batch's request key, then the keys of its records the filter may have: `slots` says where each record's
+    // value is in the read (-1: not stored, not read). A bulk load's new records read nothing.
+    // Each record's key is hashed once, for this question and for the filter's addition before the write.
     const keys: Buffer[] = [];
+    const slots = new Int32Array(group.reduce((sum, batch) => sum + 1 + batch.records.length, 0));
+    const hashes = this.#recordKeys.hashes(slots.length);
+    let slot = 0;
     for (const batch of group) {
-      keys.push(requestKey(batch.requestId));
-      for (const record of batch.records) keys.push(record.key);
+      slots[slot++] = keys.push(requestKey(batch.requestId)) - 1;
+      for (const record of batch.records) {
+        this.#recordKeys.hash(record.key, hashes, slot);
+        slots[slot] = this.#recordKeys.mayHaveHashed(hashes, slot) ? keys.push(record.key) - 1 : -1;
+        slot++;
+      }
     }
     // Then the latest-version keys that versions above 1 may move (version 1 never does: no read, no write).
     const latestSlots = new Map<string, number>();
@@ -280,8 +314,14 @@ export class RecordStore {
         if (id !== undefined && !latestSlots.has(id)) latestSlots.set(id, keys.push(Buffer.from(id, 'utf8')) - 1);
       }
     }
-    const stored = await db.getMany(keys);
-    const storedLatest = new Map([...latestSlots].map(([id, slot]) => [id, stored[slot]]));
+    const read = await db.getMany(keys);
+    // In the order of `slots`: each batch's stored acknowledgement, then its records' stored values.
+    const stored: (Buffer | undefined)[] = [];
+    for (let i = 0; i < slots.length; i++) {
+      const at = slots[i] as number;
+      stored.push(at < 0 ? undefined : read[at]);
+    }
+    const storedLatest = new Map([...latestSlots].map(([id, at]) => [id, read[at]]));
     const { pending, limit, retryAfterMs } = this.#o.backlog();
 
     /** Records appended by this commit's earlier batches: their digest and results. */
@@ -296,6 +336,8 @@ export class RecordStore {
     const toAcknowledge: { batch: QueuedBatch; ack: IngestAck }[] = [];
     let at = 0;
     for (const batch of group) {
+      // This batch's records are at slots at + 1 … (their key hashes too).
+      const firstSlot = at + 1;
       const storedAck = stored[at];
       const found = stored.slice(at + 1, at + 1 + batch.records.length);
       at += 1 + batch.records.length;
@@ -320,7 +362,7 @@ export class RecordStore {
         );
         continue;
       }
-      const decided = this.#decide(batch, found, appendedById, appended.length);
+      const decided = this.#decide(batch, found, appendedById, appended.length, firstSlot);
       if (decided instanceof NodeError) {
         batch.reject(decided);
         continue;
@@ -352,8 +394,10 @@ export class RecordStore {
           (firstIndex) => {
             for (const result of relative) result.leafIndex = firstIndex + Number(result.leafIndex);
             const writes: SublevelWrite[] = [];
-            for (const { record, offset } of appended) {
+            for (const { record, offset, slot: keySlot } of appended) {
               setLeafIndex(record.value, firstIndex + offset);
+              // Before the write (record-key-filter.ts); a write that then fails leaves a harmless "may have".
+              this.#recordKeys.addHashed(hashes, keySlot);
               writes.push({ type: 'put', sublevel: db, key: record.key, value: record.value });
             }
             writes.push(...latestWrites(db, appended, storedLatest, this.#latestKeys), ...ackWrites());
@@ -377,6 +421,7 @@ export class RecordStore {
     found: readonly (Buffer | undefined)[],
     appendedById: ReadonlyMap<string, Appended>,
     firstOffset: number,
+    firstSlot: number,
   ): Decided | NodeError {
     const decided: Decided = { results: [], appended: [], relative: [] };
     const own = new Map<string, Appended>();
@@ -409,7 +454,7 @@ export class RecordStore {
       decided.results.push(result);
       decided.relative.push(result);
       if (earlier === undefined) {
-        const entry = { record, leaf: batch.leaves[i] ?? new Uint8Array(0), offset };
+        const entry = { record, leaf: batch.leaves[i] ?? new Uint8Array(0), offset, slot: firstSlot + i };
         own.set(record.id, entry);
         decided.appended.push(entry);
       }
