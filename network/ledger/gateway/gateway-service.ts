@@ -9,6 +9,7 @@ import { blockTransactions } from '../events/block-transactions.ts';
 import { toPeerResponse } from '../endorser/index.ts';
 import { callSignal, watchCall } from './call-signal.ts';
 import { ChaincodeEventsCache } from './chaincode-events-cache.ts';
+import { encodeChaincodeEventsResponse } from './chaincode-events-response.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
 import { toServiceError, type GatewayOperation } from './grpc-errors.ts';
 import { decodeRequest, messageFieldBytes } from './raw-service.ts';
@@ -221,8 +222,5 @@ async function chaincodeEventsAnswer(
     );
   }
   if (events.length === 0) return undefined;
-  const response = new gateway.ChaincodeEventsResponse();
-  response.setBlockNumber(blockNum);
-  response.setEventsList(events);
-  return response.serializeBinary();
+  return encodeChaincodeEventsResponse(blockNum, events);
 }
