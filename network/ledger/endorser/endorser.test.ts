@@ -98,6 +98,17 @@ describe('the prepared transaction', () => {
     );
   });
 
+  it('holds the write set once, where the envelope has it: what the committer applies is a view of it', async () => {
+    prepared.length = 0;
+    const endorsement = await endorse('rwset-once', ['w', 'x'.repeat(4096)]);
+    const record = prepared.at(-1);
+    const results = record?.endorsed?.results ?? new Uint8Array();
+    expect(results.buffer).toBe(endorsement.endorseResponse.buffer);
+    const action = decodeLayers(endorsement.preparedTransaction).chaincodeAction;
+    expect(Buffer.from(results).equals(Buffer.from(action.getResults_asU8()))).toBe(true);
+    expect(results.length).toBeGreaterThan(4096);
+  });
+
   it('is admitted and validated from what the endorser recorded, as decoding it would, and only if unchanged', async () => {
     prepared.length = 0;
     const first = await endorse('admit-1', ['k1', 'v1', 'Put']);

@@ -178,7 +178,12 @@ export class Endorser {
       bytesField(1, proposal.proposalHash),
       messageField(
         2,
-        bytesField(1, result.rwset),
+        // ChaincodeAction.results, a bytes field holding a TxReadWriteSet: left out when empty.
+        result.rwsetFields === undefined
+          ? bytesField(1, result.rwset)
+          : result.rwsetFields.length === 0
+            ? NO_FIELD
+            : messageField(1, ...result.rwsetFields),
         result.event
           ? messageField(
               2,
@@ -244,7 +249,8 @@ export class Endorser {
       nonce: proposal.nonce,
       endorsed: {
         chaincodeName: proposal.chaincodeName,
-        results: result.rwset,
+        // Where the endorser wrote them, not a buffer of their own.
+        results: resultsOf(prpBytes),
         proposalResponsePayload: prpBytes,
         endorsements: [{ endorser, signature }],
         signedHere: true,
@@ -270,6 +276,13 @@ function proposalResponsePayloadOf(transaction: Uint8Array): Uint8Array {
   const prp = endorsed && singleBytesField(endorsed, 1);
   if (prp === undefined) throw new Error('the prepared transaction has no proposal response payload');
   return prp;
+}
+
+/** ProposalResponsePayload.extension (ChaincodeAction).results as written in `prp`; empty when left out. */
+function resultsOf(prp: Uint8Array): Uint8Array {
+  const action = singleBytesField(prp, 2);
+  if (action === undefined) throw new Error('the prepared transaction has no chaincode action');
+  return singleBytesField(action, 1) ?? EMPTY;
 }
 
 function noEndorsementPlan(chaincodeName: string, channelId: string): string {
