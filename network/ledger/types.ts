@@ -3,6 +3,7 @@
  * only on these narrow interfaces, so the store, the chaincode runtime and the gateway can be tested apart.
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { WireField } from './block/protobuf-wire.ts';
 
 /** Fabric's `kvrwset.Version`: the (block, tx) of the last VALID transaction that wrote the key. */
 export interface Version {
@@ -95,6 +96,11 @@ export interface SimulationResult {
   readonly event?: { readonly eventName: string; readonly payload: Uint8Array };
   /** Serialized `rwset.TxReadWriteSet`, namespaces and keys in sorted order (reference §7). */
   readonly rwset: Uint8Array;
+  /**
+   * The same TxReadWriteSet's fields, not yet written (none when it is empty), when the simulator kept them so:
+   * the endorser writes them into the envelope, and `rwset` is then written only if something reads it.
+   */
+  readonly rwsetFields?: readonly WireField[];
   /** Serialized `rwset.TxPvtReadWriteSet` of private data writes; never part of the transaction. */
   readonly privateData?: Uint8Array;
 }

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { ledger, peer } from '@hyperledger/fabric-protos';
 import { BinaryReader } from 'google-protobuf';
+import { encodeMessage } from '../block/protobuf-wire.ts';
 import type { ChaincodeInvocation, SimulationResult, StateEntry, StateReader } from '../types.ts';
 import { ChaincodeError, SimulationError } from './errors.ts';
 import { decodeKey } from './keys.ts';
@@ -281,10 +282,16 @@ export class PeerHandler {
     }
     const event = msg.getChaincodeEvent();
     const privateData = simulator.privateResults();
+    // The write set as fields: the endorser writes them into the envelope; the bytes only when asked for.
+    const rwsetFields = simulator.resultsFields();
+    let rwset: Uint8Array | undefined;
     return {
       response: { status: response.getStatus(), message: response.getMessage(), payload: response.getPayload_asU8() },
       ...(event === undefined ? {} : { event: { eventName: event.getEventName(), payload: event.getPayload_asU8() } }),
-      rwset: simulator.results(),
+      rwsetFields,
+      get rwset() {
+        return (rwset ??= rwsetFields.length === 0 ? new Uint8Array(0) : encodeMessage(...rwsetFields));
+      },
       ...(privateData === undefined ? {} : { privateData }),
     };
   }

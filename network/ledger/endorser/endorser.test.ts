@@ -1,4 +1,4 @@
-import { common, peer } from '@hyperledger/fabric-protos';
+import { common, gateway, peer } from '@hyperledger/fabric-protos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signP256 } from '../../crypto/index.ts';
 import { admitEnvelope } from '../orderer/admission.ts';
@@ -83,6 +83,30 @@ describe('the prepared transaction', () => {
       const endorsement = await endorse(seed, args);
       expect(Buffer.from(endorsement.preparedTransaction).equals(referenceEncoding(endorsement)), seed).toBe(true);
     }
+  });
+
+  it("is answered as the gateway's EndorseResponse written around it, not copied into one", async () => {
+    const endorsement = await endorse('endorse-response', ['r', '1', 'Put']);
+    const expected = new gateway.EndorseResponse();
+    expected.setPreparedTransaction(common.Envelope.deserializeBinary(endorsement.preparedTransaction));
+    expect(Buffer.from(endorsement.endorseResponse).equals(Buffer.from(expected.serializeBinary()))).toBe(true);
+    // The envelope is the response's tail, in the same memory: the gateway sends the response as it is.
+    expect(endorsement.preparedTransaction.buffer).toBe(endorsement.endorseResponse.buffer);
+    const { byteOffset, length } = endorsement.endorseResponse;
+    expect(endorsement.preparedTransaction.byteOffset + endorsement.preparedTransaction.length).toBe(
+      byteOffset + length,
+    );
+  });
+
+  it('holds the write set once, where the envelope has it: what the committer applies is a view of it', async () => {
+    prepared.length = 0;
+    const endorsement = await endorse('rwset-once', ['w', 'x'.repeat(4096)]);
+    const record = prepared.at(-1);
+    const results = record?.endorsed?.results ?? new Uint8Array();
+    expect(results.buffer).toBe(endorsement.endorseResponse.buffer);
+    const action = decodeLayers(endorsement.preparedTransaction).chaincodeAction;
+    expect(Buffer.from(results).equals(Buffer.from(action.getResults_asU8()))).toBe(true);
+    expect(results.length).toBeGreaterThan(4096);
   });
 
   it('is admitted and validated from what the endorser recorded, as decoding it would, and only if unchanged', async () => {

@@ -62,6 +62,12 @@ export interface Endorsement {
   readonly response: ChaincodeResponse;
   /** The unsigned prepared transaction: serialized common.Envelope with an empty signature. */
   readonly preparedTransaction: Uint8Array;
+  /**
+   * gateway.EndorseResponse{prepared_transaction: preparedTransaction}, the buffer preparedTransaction is the tail
+   * of: the gateway's answer, written with the envelope so that a megabyte envelope is not copied once more only
+   * to be put behind a two- to four-byte field header (bench/RESULTS.md, issue 13: ledger5).
+   */
+  readonly endorseResponse: Uint8Array;
 }
 
 export class Endorser {
@@ -93,7 +99,7 @@ export class Endorser {
     const result = await this.#simulate(proposal, 'endorse', signal);
     assertSuccessful(result.response);
     if (result.privateData) this.#c.onPrivateData?.(proposal.txId, result.privateData);
-    return { proposal, response: result.response, preparedTransaction: this.#prepare(proposal, result) };
+    return { proposal, response: result.response, ...this.#prepare(proposal, result) };
   }
 
   async #preProcess(signedProposal: Uint8Array, operation: 'evaluate' | 'endorse'): Promise<UnpackedProposal> {
@@ -158,7 +164,11 @@ export class Endorser {
    * google-protobuf's message objects gave (endorser.test.ts compares them), without a dozen objects per transaction.
    * The record of what it holds goes to `onPrepared`, so that the committer need not decode it again.
    */
-  #prepare(proposal: UnpackedProposal, result: SimulationResult): Uint8Array {
+  /** The prepared transaction, written as field 1 of gateway.EndorseResponse (see Endorsement.endorseResponse). */
+  #prepare(
+    proposal: UnpackedProposal,
+    result: SimulationResult,
+  ): Pick<Endorsement, 'preparedTransaction' | 'endorseResponse'> {
     const { peerSigner } = this.#c;
     const { status, message: responseMessage, payload: responsePayload } = result.response;
     // Bytes fields that hold a message (extension, events, data, payload) are written as messageField: each is
@@ -168,7 +178,12 @@ export class Endorser {
       bytesField(1, proposal.proposalHash),
       messageField(
         2,
-        bytesField(1, result.rwset),
+        // ChaincodeAction.results, a bytes field holding a TxReadWriteSet: left out when empty.
+        result.rwsetFields === undefined
+          ? bytesField(1, result.rwset)
+          : result.rwsetFields.length === 0
+            ? NO_FIELD
+            : messageField(1, ...result.rwsetFields),
         result.event
           ? messageField(
               2,
@@ -212,8 +227,11 @@ export class Endorser {
         ),
       ),
     );
-    // Envelope{payload}, written once: the payload is the envelope's tail, not a buffer of its own copied into it.
-    const envelope = encodeMessage(payloadField);
+    // EndorseResponse{prepared_transaction: Envelope{payload}}, written once: the envelope is the response's tail and
+    // the payload the envelope's, neither a buffer of its own copied into the next.
+    const envelopeField = messageField(PREPARED_TRANSACTION_OF_RESPONSE, payloadField);
+    const response = encodeMessage(envelopeField);
+    const envelope = response.subarray(response.length - envelopeField.length);
     const payload = envelope.subarray(envelope.length - payloadField.length);
     const data = singleBytesField(payload, 2) ?? EMPTY;
     const prpBytes = proposalResponsePayloadOf(data);
@@ -231,18 +249,21 @@ export class Endorser {
       nonce: proposal.nonce,
       endorsed: {
         chaincodeName: proposal.chaincodeName,
-        results: result.rwset,
+        // Where the endorser wrote them, not a buffer of their own.
+        results: resultsOf(prpBytes),
         proposalResponsePayload: prpBytes,
         endorsements: [{ endorser, signature }],
         signedHere: true,
       },
     });
     // The client adds the signature.
-    return envelope;
+    return { preparedTransaction: envelope, endorseResponse: response };
   }
 }
 
 const EMPTY = new Uint8Array(0);
+/** gateway.EndorseResponse.prepared_transaction (fabric-protos gateway/gateway.proto). */
+const PREPARED_TRANSACTION_OF_RESPONSE = 1;
 
 /**
  * Transaction.actions[0].payload (ChaincodeActionPayload).action (ChaincodeEndorsedAction).proposal_response_payload
@@ -255,6 +276,13 @@ function proposalResponsePayloadOf(transaction: Uint8Array): Uint8Array {
   const prp = endorsed && singleBytesField(endorsed, 1);
   if (prp === undefined) throw new Error('the prepared transaction has no proposal response payload');
   return prp;
+}
+
+/** ProposalResponsePayload.extension (ChaincodeAction).results as written in `prp`; empty when left out. */
+function resultsOf(prp: Uint8Array): Uint8Array {
+  const action = singleBytesField(prp, 2);
+  if (action === undefined) throw new Error('the prepared transaction has no chaincode action');
+  return singleBytesField(action, 1) ?? EMPTY;
 }
 
 function noEndorsementPlan(chaincodeName: string, channelId: string): string {

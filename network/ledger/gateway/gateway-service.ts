@@ -9,14 +9,14 @@ import { blockTransactions } from '../events/block-transactions.ts';
 import { toPeerResponse } from '../endorser/index.ts';
 import { callSignal, watchCall } from './call-signal.ts';
 import { ChaincodeEventsCache } from './chaincode-events-cache.ts';
+import { encodeChaincodeEventsResponse } from './chaincode-events-response.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
 import { toServiceError, type GatewayOperation } from './grpc-errors.ts';
-import { decodeRequest, encodeMessageField, messageFieldBytes } from './raw-service.ts';
+import { decodeRequest, messageFieldBytes } from './raw-service.ts';
 
-/** Field numbers (fabric-protos gateway/gateway.proto): EndorseRequest and SubmitRequest field 3, EndorseResponse 1. */
+/** Field numbers (fabric-protos gateway/gateway.proto): EndorseRequest and SubmitRequest field 3. */
 const PROPOSED_TRANSACTION = 3;
 const PREPARED_TRANSACTION = 3;
-const PREPARED_TRANSACTION_OF_RESPONSE = 1;
 
 type Unary = (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>) => void;
 
@@ -60,7 +60,7 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
         messageFieldBytes(bytes, PROPOSED_TRANSACTION) ?? proposal.serializeBinary(),
         signal,
       );
-      return encodeMessageField(PREPARED_TRANSACTION_OF_RESPONSE, endorsement.preparedTransaction);
+      return endorsement.endorseResponse;
     }),
 
     Submit: unary('submit', async (bytes) => {
@@ -222,8 +222,5 @@ async function chaincodeEventsAnswer(
     );
   }
   if (events.length === 0) return undefined;
-  const response = new gateway.ChaincodeEventsResponse();
-  response.setBlockNumber(blockNum);
-  response.setEventsList(events);
-  return response.serializeBinary();
+  return encodeChaincodeEventsResponse(blockNum, events);
 }

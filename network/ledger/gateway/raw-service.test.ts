@@ -1,7 +1,7 @@
-import { common, gateway, peer } from '@hyperledger/fabric-protos';
+import { gateway, peer } from '@hyperledger/fabric-protos';
 import { BinaryWriter } from 'google-protobuf';
 import { describe, expect, it } from 'vitest';
-import { encodeMessageField, messageFieldBytes } from './raw-service.ts';
+import { messageFieldBytes } from './raw-service.ts';
 
 const signedProposal = (proposal: string, signature: string) => {
   const signed = new peer.SignedProposal();
@@ -44,22 +44,5 @@ describe('messageFieldBytes', () => {
     // google-protobuf keeps the last occurrence (Go would merge): what the handler encodes when this is undefined.
     const decoded = gateway.EndorseRequest.deserializeBinary(repeated).getProposedTransaction();
     expect(decoded?.serializeBinary()).toEqual(second);
-  });
-});
-
-describe('encodeMessageField', () => {
-  it('encodes an EndorseResponse that carries the prepared envelope byte for byte', () => {
-    const envelope = new common.Envelope();
-    envelope.setPayload(Buffer.from('payload'));
-    const prepared = envelope.serializeBinary();
-    const response = gateway.EndorseResponse.deserializeBinary(encodeMessageField(1, prepared));
-    expect(response.getPreparedTransaction()?.serializeBinary()).toEqual(prepared);
-
-    const expected = new gateway.EndorseResponse();
-    expected.setPreparedTransaction(envelope);
-    expect(Buffer.from(encodeMessageField(1, prepared))).toEqual(Buffer.from(expected.serializeBinary()));
-    // A set but empty message is written too.
-    expected.setPreparedTransaction(new common.Envelope());
-    expect(Buffer.from(encodeMessageField(1, new Uint8Array()))).toEqual(Buffer.from(expected.serializeBinary()));
   });
 });

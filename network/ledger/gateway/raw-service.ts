@@ -5,7 +5,6 @@
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { BinaryReader } from 'google-protobuf';
-import { bytesElement, encodeMessage } from '../block/protobuf-wire.ts';
 import { LedgerError } from '../errors.ts';
 
 type RawMethod = MethodDefinition<Buffer, Uint8Array>;
@@ -69,13 +68,4 @@ export function messageFieldBytes(bytes: Uint8Array, field: number): Uint8Array 
     } else reader.skipField();
   }
   return occurrences === 1 ? found : undefined;
-}
-
-/**
- * A message whose only field is embedded message `field`, already encoded: `bytes` as field `field`, copied once
- * (google-protobuf's BinaryWriter copied a 2.2 MB prepared anchor transaction twice: bench/RESULTS.md, issue 13
- * ledger-anchor). Written even when empty, as google-protobuf writes a set message.
- */
-export function encodeMessageField(field: number, bytes: Uint8Array): Uint8Array {
-  return encodeMessage(bytesElement(field, bytes));
 }
