@@ -6,10 +6,8 @@
  * never DEADLINE_EXCEEDED (a status that never came).
  */
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orgPaths } from '../network/pki/index.ts';
 import {
   consortiumRoles,
   lianxinV1,
@@ -20,6 +18,7 @@ import {
   type RecordServiceImpl,
 } from '../node/api/index.ts';
 import { createLogger } from '../node/logging/index.ts';
+import { nodeApiTls } from './support/node-api-tls.ts';
 import { createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -52,31 +51,18 @@ const records: RecordServiceImpl = {
 
 beforeAll(async () => {
   tc = await createTestConsortium();
-  const local = orgPaths(tc.cryptoDir, AGENCY);
-  const node = tc.consortium.organizations.find((o) => o.mspId === AGENCY)?.nodes[0];
-  if (!node) throw new Error('the demo consortium lost its Hangzhou node');
+  const node = await nodeApiTls(tc, AGENCY);
   serverName = node.host;
-  const bundle = await Promise.all(
-    tc.consortium.organizations.map((o) => readFile(orgPaths(tc.cryptoDir, o.mspId).tlsca.cert)),
-  );
   api = await startApiServer({
     listen: '127.0.0.1:0',
-    tls: {
-      certChain: await readFile(local.node(node).tls.cert),
-      privateKey: await readFile(local.node(node).tls.key),
-      clientCaBundle: Buffer.concat(bundle),
-    },
+    tls: node.server,
     mspId: AGENCY,
     resolveRole: consortiumRoles(tc.consortium),
     services: { RecordService: records },
     logger: createLogger({ level: 'silent' }),
   });
-  const user = local.user('User1').tls;
-  credentials = grpc.credentials.createSsl(
-    await readFile(local.tlsca.cert),
-    await readFile(user.key),
-    await readFile(user.cert),
-  );
+  const user = await node.user('User1');
+  credentials = grpc.credentials.createSsl(node.caPem, user.key, user.cert);
 });
 
 afterAll(async () => {

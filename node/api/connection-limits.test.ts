@@ -11,6 +11,7 @@ import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orgPaths } from '../../network/pki/index.ts';
+import { nodeApiTls } from '../../test/support/node-api-tls.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
 import { eventually } from '../../test/support/eventually.ts';
 import { createLogger } from '../logging/index.ts';
@@ -153,18 +154,7 @@ function recordClient(api: ApiServer, client: ClientTls) {
 
 beforeAll(async () => {
   tc = await createTestConsortium();
-  const local = orgPaths(tc.cryptoDir, LOCAL_MSP);
-  const node = tc.consortium.organizations.find((o) => o.mspId === LOCAL_MSP)?.nodes[0];
-  if (!node) throw new Error('the demo consortium lost its Hangzhou node');
-  const bundle = await Promise.all(
-    tc.consortium.organizations.map((o) => readFile(orgPaths(tc.cryptoDir, o.mspId).tlsca.cert)),
-  );
-  serverTls = {
-    certChain: await readFile(local.node(node).tls.cert),
-    privateKey: await readFile(local.node(node).tls.key),
-    clientCaBundle: Buffer.concat(bundle),
-  };
-  serverCaPem = await readFile(local.tlsca.cert);
+  ({ server: serverTls, caPem: serverCaPem } = await nodeApiTls(tc, LOCAL_MSP));
 });
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueCertificate, orgPaths } from '../../network/pki/index.ts';
+import { nodeApiTls } from '../../test/support/node-api-tls.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
 import { createLogger } from '../logging/index.ts';
 import { apiFileDescriptorProtos } from './descriptor-set.ts';
@@ -34,20 +35,11 @@ const nodeInfo: NodeInfoServiceImpl = {
 
 beforeAll(async () => {
   tc = await createTestConsortium();
-  const local = orgPaths(tc.cryptoDir, LOCAL_MSP);
-  const node = tc.consortium.organizations.find((o) => o.mspId === LOCAL_MSP)?.nodes[0];
-  if (!node) throw new Error('the demo consortium lost its Hangzhou node');
-  const bundle = await Promise.all(
-    tc.consortium.organizations.map((o) => readFile(orgPaths(tc.cryptoDir, o.mspId).tlsca.cert)),
-  );
-  serverCaPem = await readFile(local.tlsca.cert);
+  const node = await nodeApiTls(tc, LOCAL_MSP);
+  serverCaPem = node.caPem;
   api = await startApiServer({
     listen: '127.0.0.1:0',
-    tls: {
-      certChain: await readFile(local.node(node).tls.cert),
-      privateKey: await readFile(local.node(node).tls.key),
-      clientCaBundle: Buffer.concat(bundle),
-    },
+    tls: node.server,
     mspId: LOCAL_MSP,
     resolveRole: consortiumRoles(tc.consortium),
     // Only NodeInfoService: reflection must list what the server runs, not every service of node.proto.

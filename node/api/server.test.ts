@@ -12,6 +12,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueCertificate, orgPaths, type CertificateAuthority } from '../../network/pki/index.ts';
+import { nodeApiTls } from '../../test/support/node-api-tls.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
 import { createLogger } from '../logging/index.ts';
 import { createNodeMetrics } from '../metrics/index.ts';
@@ -145,18 +146,7 @@ async function start(
 
 beforeAll(async () => {
   tc = await createTestConsortium();
-  const local = orgPaths(tc.cryptoDir, LOCAL_MSP);
-  const node = tc.consortium.organizations.find((o) => o.mspId === LOCAL_MSP)?.nodes[0];
-  if (!node) throw new Error('the demo consortium lost its Hangzhou node');
-  const bundle = await Promise.all(
-    tc.consortium.organizations.map((o) => readFile(orgPaths(tc.cryptoDir, o.mspId).tlsca.cert)),
-  );
-  serverTls = {
-    certChain: await readFile(local.node(node).tls.cert),
-    privateKey: await readFile(local.node(node).tls.key),
-    clientCaBundle: Buffer.concat(bundle),
-  };
-  serverCaPem = await readFile(local.tlsca.cert);
+  ({ server: serverTls, caPem: serverCaPem } = await nodeApiTls(tc, LOCAL_MSP));
 });
 
 afterAll(async () => {

@@ -3,11 +3,10 @@
  * the API server over real loopback TLS, its response read frame by frame by Node's own HTTP/2 client.
  */
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import * as http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orgPaths } from '../../network/pki/index.ts';
+import { nodeApiTls } from '../../test/support/node-api-tls.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
 import { createLogger } from '../logging/index.ts';
 import { consortiumRoles, serviceDefinition, startApiServer, type RecordServiceImpl } from './index.ts';
@@ -113,26 +112,16 @@ describe('write-ahead on the API server, over TLS', () => {
 
   beforeAll(async () => {
     tc = await createTestConsortium();
-    const local = orgPaths(tc.cryptoDir, LOCAL_MSP);
-    const node = tc.consortium.organizations.find((o) => o.mspId === LOCAL_MSP)?.nodes[0];
-    if (!node) throw new Error('the demo consortium lost its Hangzhou node');
-    const bundle = await Promise.all(
-      tc.consortium.organizations.map((o) => readFile(orgPaths(tc.cryptoDir, o.mspId).tlsca.cert)),
-    );
+    const node = await nodeApiTls(tc, LOCAL_MSP);
     api = await startApiServer({
       listen: '127.0.0.1:0',
-      tls: {
-        certChain: await readFile(local.node(node).tls.cert),
-        privateKey: await readFile(local.node(node).tls.key),
-        clientCaBundle: Buffer.concat(bundle),
-      },
+      tls: node.server,
       mspId: LOCAL_MSP,
       resolveRole: consortiumRoles(tc.consortium),
       services: { RecordService: records },
       logger: createLogger({ level: 'silent' }),
     });
-    const user = local.user('User1').tls;
-    tls = { ca: await readFile(local.tlsca.cert), cert: await readFile(user.cert), key: await readFile(user.key) };
+    tls = { ca: node.caPem, ...(await node.user('User1')) };
   });
 
   afterAll(async () => {
