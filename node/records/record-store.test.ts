@@ -43,6 +43,23 @@ const storeOptions = (storeLog: TransparencyLog = log) => ({
 
 const storeOf = (storeLog: TransparencyLog = log) => new RecordStore(storeOptions(storeLog));
 
+/** The records sublevel with its method `method` watched: `onCall` sees each call's arguments before it runs. */
+function watchedRecords(method: 'getSync' | 'getMany' | 'keys', onCall: (...args: never[]) => void) {
+  return new Proxy(db.records, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      const bound = (value as (...args: unknown[]) => unknown).bind(target);
+      return property === method
+        ? (...args: unknown[]) => {
+            onCall(...(args as never[]));
+            return bound(...args);
+          }
+        : bound;
+    },
+  });
+}
+
 const record = (n: number, version = 1, content = `{"n":${n},"v":${version}}`) => ({
   subject: testUscc(n),
   kind: 'loan',
@@ -325,18 +342,8 @@ describe('RecordStore', () => {
 
   it('remembers found records, reading nothing for a repeated lookup, and follows a newer latest version', async () => {
     let reads = 0;
-    const counted = new Proxy(db.records, {
-      get(target, property) {
-        const value: unknown = Reflect.get(target, property, target);
-        if (typeof value !== 'function') return value;
-        const bound = (value as (...args: unknown[]) => unknown).bind(target);
-        return property === 'getSync'
-          ? (...args: unknown[]) => {
-              reads += 1;
-              return bound(...args);
-            }
-          : bound;
-      },
+    const counted = watchedRecords('getSync', () => {
+      reads += 1;
     });
     const store = new RecordStore({ ...storeOptions(), db: counted });
     await store.ingest(batch('v1', [record(4, 1)]));
@@ -381,18 +388,8 @@ describe('RecordStore', () => {
   it('reads a record never updated once for its latest version, and an updated one at its latest, after a restart too', async () => {
     let reads = 0;
     const countReads = () =>
-      new Proxy(db.records, {
-        get(target, property) {
-          const value: unknown = Reflect.get(target, property, target);
-          if (typeof value !== 'function') return value;
-          const bound = (value as (...args: unknown[]) => unknown).bind(target);
-          return property === 'getSync'
-            ? (...args: unknown[]) => {
-                reads += 1;
-                return bound(...args);
-              }
-            : bound;
-        },
+      watchedRecords('getSync', () => {
+        reads += 1;
       });
     const first = new RecordStore({ ...storeOptions(), db: countReads() });
     expect(await first.latestKeysLoaded).toBe(true);
@@ -424,18 +421,8 @@ describe('RecordStore', () => {
   it('reads no stored value for records never stored once its keys are loaded, and finds stored ones after a restart', async () => {
     const readKeys: string[] = [];
     const countReads = () =>
-      new Proxy(db.records, {
-        get(target, property) {
-          const value: unknown = Reflect.get(target, property, target);
-          if (typeof value !== 'function') return value;
-          const bound = (value as (...args: unknown[]) => unknown).bind(target);
-          return property === 'getMany'
-            ? (keys: Buffer[]) => {
-                readKeys.push(...keys.map((key) => key.toString('latin1').split('\u0000')[0] ?? ''));
-                return bound(keys);
-              }
-            : bound;
-        },
+      watchedRecords('getMany', (keys: Buffer[]) => {
+        readKeys.push(...keys.map((key) => key.toString('latin1').split('\u0000')[0] ?? ''));
       });
     const first = new RecordStore({ ...storeOptions(), db: countReads() });
     expect(await first.recordKeysLoaded).toBe(true);
@@ -468,18 +455,8 @@ describe('RecordStore', () => {
   it('keeps its record keys across a clean restart without a scan, and scans after records were written since', async () => {
     let scans = 0;
     const countScans = () =>
-      new Proxy(db.records, {
-        get(target, property) {
-          const value: unknown = Reflect.get(target, property, target);
-          if (typeof value !== 'function') return value;
-          const bound = (value as (...args: unknown[]) => unknown).bind(target);
-          return property === 'keys'
-            ? (range: { gte?: Buffer }) => {
-                if (range.gte?.[0] === 0x72) scans += 1;
-                return bound(range);
-              }
-            : bound;
-        },
+      watchedRecords('keys', (range: { gte?: Buffer }) => {
+        if (range.gte?.[0] === 0x72) scans += 1;
       });
     const savedRows = async () => (await db.records.keys({ gte: Buffer.from('k'), lt: Buffer.from('l') }).all()).length;
     const empty = storeOf();
@@ -489,7 +466,12 @@ describe('RecordStore', () => {
     expect(await savedRows()).toBe(0);
     const first = storeOf();
     expect(await first.recordKeysLoaded).toBe(true);
-    await first.ingest(batch('one', Array.from({ length: 20 }, (_, i) => record(i))));
+    await first.ingest(
+      batch(
+        'one',
+        Array.from({ length: 20 }, (_, i) => record(i)),
+      ),
+    );
     await first.close();
     expect(await savedRows()).toBeGreaterThan(1);
     await close();
