@@ -337,11 +337,17 @@ describe('AttestationService.AttestStream', () => {
       // machine's slow turns do not end a trickled batch early (100 ms gave batches of 7 beside other test files).
       const responses = await collect(serviceWaiting(1_000).AttestStream(burstThenTrickle(), ctx));
 
-      // Alone in its turn, each trickled answer would be a batch of its own; they wait for 16 (the first few may
-      // join the burst's batch, the last batch holds what is left).
-      const trickled = responses.slice(32).map((r) => r.attestation?.batch?.size ?? 0);
-      expect(Math.min(...trickled)).toBeGreaterThanOrEqual(8);
-      expect(new Set(responses.map((r) => r.attestation?.signature?.signature?.toString('hex'))).size).toBeLessThanOrEqual(4);
+      // Alone in its turn, each trickled answer would be a batch of its own; they wait for 16. Some join the burst's
+      // batch (2-3 on an idle machine, up to 31 when its lookups keep the batch open on a loaded one: seen in CI),
+      // and the last batch holds what is left, so it may be of any size.
+      const signatureOf = (r: AttestResponse | undefined) => r?.attestation?.signature?.signature?.toString('hex');
+      const lastSignature = signatureOf(responses.at(-1));
+      const trickledBeforeLast = responses
+        .slice(32)
+        .filter((r) => signatureOf(r) !== lastSignature)
+        .map((r) => r.attestation?.batch?.size ?? 0);
+      expect(Math.min(...trickledBeforeLast)).toBeGreaterThanOrEqual(8);
+      expect(new Set(responses.map(signatureOf)).size).toBeLessThanOrEqual(4);
       responses.forEach((r, i) => {
         expect(verifyAttestation(r.attestation ?? {}, parts.bundle)).toMatchObject({ ok: true, leafIndex: i });
       });
