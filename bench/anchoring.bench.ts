@@ -24,9 +24,8 @@ import { createTestConsortium } from '../test/support/test-consortium.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
-import { startServerProcess } from './server-process.ts';
+import { startLedgerProcess } from './server-process.ts';
 
-const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const BATCHES = [
   // One entry per transaction: what an anchor costs the ledger whatever its size (the intercept of the two below).
   // Run first, it also warms the ledger process: a fresh one's first ten anchors cost ≈ 1.8× the later ones
@@ -62,11 +61,7 @@ const benchmark: Benchmark = {
     const members = await createTestConsortium();
     try {
       // The ledger (with the chaincode in-process, as on a peer) gets its own process and core, as deployed.
-      await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
-        members.cryptoDir,
-        join(members.dir, 'ledger'),
-        'lianxin',
-      ]);
+      await using ledger = await startLedgerProcess([members.cryptoDir, join(members.dir, 'ledger'), 'lianxin']);
       const net = lianxinMembers(members, ledger.address);
       try {
         await onboardConsortium(net);

@@ -54,7 +54,7 @@ import { CONSORTIUM_FILE, createTestConsortium } from '../test/support/test-cons
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
-import { startServerProcess } from './server-process.ts';
+import { startLedgerProcess } from './server-process.ts';
 import { BULK_PROTOCOL, ECHO_PROTOCOL, type FromRequester, type ToRequester } from './exchange-ipc.ts';
 
 const KIND = 'loan';
@@ -69,7 +69,6 @@ const LARGE_SUBJECT = testUscc(SUBJECTS + 1);
 /** Each rate phase stops at this many operations or this long, whichever comes first. */
 const PHASE = { operations: 50_000, maxDurationMs: 10_000 } as const;
 const LARGE_EXCHANGES = 5;
-const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const REQUESTER_ENTRY = new URL('exchange-requester-child.ts', import.meta.url).pathname;
 /** `LIANXIN_BENCH_CPU_PROF=<dir>` profiles the requester process too (server-process.ts does the same for servers). */
 const PROFILE_DIR = process.env.LIANXIN_BENCH_CPU_PROF;
@@ -361,11 +360,7 @@ async function startSetup(context: BenchmarkContext): Promise<Setup> {
     quietChaincodeLogs();
     const members = await createTestConsortium();
     cleanups.push(() => members.cleanup());
-    const ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
-      members.cryptoDir,
-      join(members.dir, 'ledger'),
-      'lianxin',
-    ]);
+    const ledger = await startLedgerProcess([members.cryptoDir, join(members.dir, 'ledger'), 'lianxin']);
     cleanups.push(() => ledger.stop());
     const net = lianxinMembers(members, ledger.address);
     cleanups.push(() => net.disconnect());

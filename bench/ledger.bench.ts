@@ -16,9 +16,8 @@ import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { runClosedLoop, type ClosedLoopOptions, type ClosedLoopResult } from './closed-loop.ts';
 import { measureCpu } from './cpu-time.ts';
 import { limitFigures, measureGrpc, measureP256, ratioToLimit, type MachineLimit } from './machine-limits.ts';
-import { startServerProcess } from './server-process.ts';
+import { startLedgerProcess } from './server-process.ts';
 
-const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const CLIENT_MSP = 'ShanghaiBankMSP';
 const IN_FLIGHT = 64;
 /** DESIGN §10. */
@@ -54,10 +53,7 @@ const ledgerBenchmark: Benchmark = {
       const unaryLimit = grpcLimits.unary;
       const p256 = measureP256(context);
 
-      await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
-        members.cryptoDir,
-        join(members.dir, 'ledger'),
-      ]);
+      await using ledger = await startLedgerProcess([members.cryptoDir, join(members.dir, 'ledger')]);
       await using connection = await members.connect(ledger.address, CLIENT_MSP);
       const network = connection.gateway.getNetwork(members.consortium.channel);
       const basic = network.getContract('basic');

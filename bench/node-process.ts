@@ -16,11 +16,10 @@ import {
 import { LianxinChain } from '../node/ledger/index.ts';
 import { CHAINCODE_NAME } from '../test/support/chaincode-network.ts';
 import type { TestConsortium } from '../test/support/test-consortium.ts';
-import { startServerProcess, type ServerProcess } from './server-process.ts';
+import { startLedgerProcess, startServerProcess, type ServerProcess } from './server-process.ts';
 import { freePort } from '../test/support/free-port.ts';
 
 const NODE_CHILD_ENTRY = new URL('node-child.ts', import.meta.url).pathname;
-const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 
 export interface NodeProcess extends AsyncDisposable {
   readonly server: ServerProcess;
@@ -120,7 +119,7 @@ export async function startBenchNode(
   mspId: string,
   settings: Readonly<Record<string, unknown>>,
 ): Promise<BenchNode> {
-  const ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [members.cryptoDir, `${members.dir}/ledger`, 'lianxin']);
+  const ledger = await startLedgerProcess([members.cryptoDir, `${members.dir}/ledger`, 'lianxin']);
   try {
     const node = await startNodeProcess(members, ledger.address, mspId, settings);
     const stop = async () => {

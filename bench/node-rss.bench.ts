@@ -28,9 +28,8 @@ import { BenchError } from './errors.ts';
 import { ingestBatch, recordBatch } from './ingest-batch.ts';
 import { heapMetrics, waitAnchored, type HeapMetrics } from './node-metrics.ts';
 import { startRssSampler, type RssSample } from './rss-sampler.ts';
-import { startServerProcess } from './server-process.ts';
+import { startLedgerProcess } from './server-process.ts';
 
-const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const RECORDS = 1_000_000;
 const BATCH_RECORDS = 1_000;
 const CONCURRENCY = 4;
@@ -56,11 +55,7 @@ const benchmark: Benchmark = {
     const members = await createTestConsortium();
     const connections: LedgerConnection[] = [];
     try {
-      await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
-        members.cryptoDir,
-        join(members.dir, 'ledger'),
-        'lianxin',
-      ]);
+      await using ledger = await startLedgerProcess([members.cryptoDir, join(members.dir, 'ledger'), 'lianxin']);
       const configFile = await registeredNodeConfig(members, ledger.address, connections);
       const node = startDaemon(configFile);
       try {

@@ -35,9 +35,8 @@ import { BenchError } from './errors.ts';
 import { ingestBatch, recordBatch } from './ingest-batch.ts';
 import { fetchMetrics, metricValue, waitAnchored } from './node-metrics.ts';
 import { startNodeProcess } from './node-process.ts';
-import { startServerProcess } from './server-process.ts';
+import { startLedgerProcess } from './server-process.ts';
 
-const LEDGER_CHILD_ENTRY = new URL('../test/support/ledger-child.ts', import.meta.url).pathname;
 const BATCH_RECORDS = 1_000;
 const CONCURRENCY = 4;
 const MAX_RECORDS = 20_000_000;
@@ -88,11 +87,7 @@ const benchmark: Benchmark = {
     quietChaincodeLogs();
     const members = await createTestConsortium();
     try {
-      await using ledger = await startServerProcess(LEDGER_CHILD_ENTRY, [
-        members.cryptoDir,
-        join(members.dir, 'ledger'),
-        'lianxin',
-      ]);
+      await using ledger = await startLedgerProcess([members.cryptoDir, join(members.dir, 'ledger'), 'lianxin']);
       await using node = await startNodeProcess(members, ledger.address, AGENCY, {
         log: { level: 'warn' },
         checkpoint: { intervalSeconds: 1, leaves: 10_000 },

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { envName } from '../node/config/index.ts';
 import { generateCryptoMaterial, loadConsortium, type Consortium } from '../network/pki/index.ts';
-import { withProcessMemorySettings } from './process-memory.ts';
+import { LEDGER_NODE_FLAGS, withProcessMemorySettings } from './process-memory.ts';
 import type { InstitutionNode } from './register-institutions.ts';
 import { waitForHealthz, type ChildCommand, type Health } from './supervisor/index.ts';
 
@@ -28,7 +28,10 @@ export interface LedgerProcessOptions {
   readonly chaincodes?: readonly string[];
 }
 
-/** The embedded ledger's process, serving the consortium of `config` from `<dataDir>/ledger`. */
+/**
+ * The embedded ledger's process, serving the consortium of `config` from `<dataDir>/ledger`, with its floor under
+ * V8's old-generation limit (process-memory.ts).
+ */
 export function ledgerCommand(o: Readonly<LedgerProcessOptions>): ChildCommand {
   return {
     script: LEDGER_SCRIPT,
@@ -42,6 +45,7 @@ export function ledgerCommand(o: Readonly<LedgerProcessOptions>): ChildCommand {
       ...(o.chaincodes ?? []).flatMap((c) => ['--chaincode', c]),
     ],
     env: withProcessMemorySettings(process.env),
+    nodeFlags: LEDGER_NODE_FLAGS,
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The launchers' processes get glibc's arena limit (process-memory.ts), through the one place both launchers take
- * their commands from (consortium-processes.ts), and an operator's own value wins.
+ * their commands from (consortium-processes.ts), and an operator's own value wins; the ledger also gets V8's floor
+ * under its old-generation limit on its command line, and V8 really keeps it.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -9,9 +10,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess } from '../bench/server-process.ts';
 import { ledgerCommand, nodeCommand } from './consortium-processes.ts';
-import { withProcessMemorySettings } from './process-memory.ts';
+import { startDetached } from './network/detached-process.ts';
+import { LEDGER_NODE_FLAGS, withProcessMemorySettings } from './process-memory.ts';
 import type { InstitutionNode } from './register-institutions.ts';
-import { ChildRun } from './supervisor/index.ts';
+import { ChildRun, type ChildCommand } from './supervisor/index.ts';
 
 const saved = process.env.MALLOC_ARENA_MAX;
 afterEach(() => {
@@ -36,6 +38,11 @@ describe('process memory settings of launched processes', () => {
     expect(nodeCommand(node, '127.0.0.1:7050').env.MALLOC_ARENA_MAX).toBe('4');
   });
 
+  it("puts a 128 MiB floor under V8's old-generation limit on the ledger's command line, not on a node's", () => {
+    expect(ledger().nodeFlags).toEqual(['--initial-old-space-size=128']);
+    expect(nodeCommand(node, '127.0.0.1:7050').nodeFlags ?? []).toEqual([]);
+  });
+
   it('leaves the rest of the environment as it was (the node still gets the ledger address)', () => {
     const env = nodeCommand(node, '127.0.0.1:7050').env;
     expect(Object.values(env)).toContain('127.0.0.1:7050');
@@ -50,29 +57,48 @@ interface Reported {
   readonly nodeOptions: string | null;
   readonly mallocArenaMax: string | null;
   readonly uvThreadpoolSize: string | null;
+  readonly markCompactsWhileOldGenerationGrew: number | null;
 }
 
 const REPORTER = new URL('./fixtures/report-process-settings.ts', import.meta.url).pathname;
 
-/** Runs the fixture as npm start and `network up` run the ledger: ChildRun with ledgerCommand's environment. */
-async function reportedBySupervisedChild(dir: string): Promise<Reported> {
-  const log = createWriteStream(join(dir, 'child.log'));
-  const run = new ChildRun({ ...ledger(), script: REPORTER, args: [] }, log);
+const parseReport = (line: string) => (line.startsWith('{') ? (JSON.parse(line) as Reported) : undefined);
+
+/** Runs the fixture as npm start runs the ledger (or `command`, with `args`): ChildRun with ledgerCommand's settings. */
+async function reportedBySupervisedChild(
+  dir: string,
+  args: readonly string[] = [],
+  command: ChildCommand = ledger(),
+): Promise<Reported> {
+  const log = createWriteStream(join(dir, `child-${String(Math.random()).slice(2)}.log`));
+  const run = new ChildRun({ ...command, script: REPORTER, args }, log);
   try {
-    return await run.waitForLine(
-      (line) => (line.startsWith('{') ? (JSON.parse(line) as Reported) : undefined),
-      AbortSignal.timeout(30_000),
-    );
+    return await run.waitForLine(parseReport, AbortSignal.timeout(30_000));
   } finally {
     await run.stop(5_000);
     log.end();
   }
 }
 
+/** Runs the fixture as `network up` runs the ledger: detached, with ledgerCommand's settings, its output in a log. */
+async function reportedByDetachedLedger(dir: string, args: readonly string[]): Promise<Reported> {
+  const detached = await startDetached({ ...ledger(), script: REPORTER, args }, join(dir, 'detached.log'));
+  try {
+    return await detached.waitForLine(parseReport, AbortSignal.timeout(30_000));
+  } finally {
+    process.kill(detached.pid, 'SIGTERM');
+    await detached.exited;
+  }
+}
+
 /** Runs the fixture as the benchmarks run the node and the ledger (bench/server-process.ts). */
-async function reportedByBenchServer(dir: string): Promise<Reported> {
-  const file = join(dir, 'reported.json');
-  const server = await startServerProcess(REPORTER, [file]);
+async function reportedByBenchServer(
+  dir: string,
+  args: readonly string[] = [],
+  nodeFlags: readonly string[] = [],
+): Promise<Reported> {
+  const file = join(dir, `reported-${String(Math.random()).slice(2)}.json`);
+  const server = await startServerProcess(REPORTER, [file, ...args], nodeFlags);
   await server.stop();
   return JSON.parse(await readFile(file, 'utf8')) as Reported;
 }
@@ -117,5 +143,22 @@ describe('the processes the launchers start', () => {
     for (const reported of [await reportedBySupervisedChild(dir), await reportedByBenchServer(dir)]) {
       expect(reported.mallocArenaMax).toBe('3');
     }
+  });
+
+  it("run the ledger with V8's old-generation floor under npm start, network up and the benchmarks alike: V8 starts no mark-compact below it, as it does in a node", async () => {
+    const grow = ['--grow-old-generation'];
+    const [supervised, detached, bench, supervisedNode] = await Promise.all([
+      reportedBySupervisedChild(dir, grow),
+      reportedByDetachedLedger(dir, grow),
+      reportedByBenchServer(dir, grow, LEDGER_NODE_FLAGS),
+      reportedBySupervisedChild(dir, grow, nodeCommand(node, '127.0.0.1:7050')),
+    ]);
+    for (const reported of [supervised, detached, bench]) {
+      expect(reported.execArgv).toContain('--initial-old-space-size=128');
+      expect(reported.markCompactsWhileOldGenerationGrew).toBe(0);
+    }
+    // Without the floor, V8's limit sits ≈ 8 MiB above the live heap: 64 MiB more live objects pass it.
+    expect(supervisedNode.execArgv.join(' ')).not.toContain('--initial-old-space-size');
+    expect(supervisedNode.markCompactsWhileOldGenerationGrew).toBeGreaterThan(0);
   });
 });

@@ -36,11 +36,15 @@ export async function startDetached(command: Readonly<ChildCommand>, logFile: st
   let exited: Promise<ExitStatus>;
   let from = 0;
   try {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, command.script, ...command.args], {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: command.env,
-    });
+    const child = spawn(
+      process.execPath,
+      [...(command.nodeFlags ?? []), '--import', TSX_LOADER, command.script, ...command.args],
+      {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: command.env,
+      },
+    );
     exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         resolve({ code, signal });

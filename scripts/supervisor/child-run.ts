@@ -20,6 +20,8 @@ export interface ChildCommand {
   readonly script: string;
   readonly args: readonly string[];
   readonly env: NodeJS.ProcessEnv;
+  /** Node and V8 flags for the command line, before the loader: those Node refuses in NODE_OPTIONS. */
+  readonly nodeFlags?: readonly string[];
 }
 
 type LineListener = (line: string, stream: 'stdout' | 'stderr') => void;
@@ -41,7 +43,7 @@ export class ChildRun {
 
   constructor(command: Readonly<ChildCommand>, log: WriteStream) {
     const loader = ['--import', TSX_LOADER, '--import', ORPHAN_GUARD];
-    const child = spawn(process.execPath, [...loader, command.script, ...command.args], {
+    const child = spawn(process.execPath, [...(command.nodeFlags ?? []), ...loader, command.script, ...command.args], {
       detached: true,
       // stdin: held open and never written; its end tells the child that the supervisor is gone (orphan-guard.ts).
       stdio: ['pipe', 'pipe', 'pipe'],
