@@ -228,7 +228,7 @@ const benchmark: Benchmark = {
 
 export default benchmark;
 
-interface RunningConsortium {
+export interface RunningConsortium {
   readonly ledgerPid: number;
   readonly nodes: ReadonlyMap<string, { readonly pid: number; readonly grpc: string; readonly operations: string }>;
   stop(): Promise<void>;
@@ -238,7 +238,7 @@ interface RunningConsortium {
  * network/consortium.yaml with every node's ports moved by one random offset: the node's operations port follows
  * its gRPC port (node/bootstrap/local-node-config.ts), so all of them move together.
  */
-async function movedConsortium(dir: string): Promise<string> {
+export async function movedConsortium(dir: string): Promise<string> {
   // Below Linux's ephemeral range (32768–60999): there a port can be taken by any outgoing connection (seen once:
   // an operations port ending up at 39446 was in use). The consortium's ports are 7101–9445, so ≤ 22,000 keeps clear.
   const offset = 10_000 + 1_000 * Math.floor(Math.random() * 13);
@@ -258,7 +258,7 @@ const HEALTHY = /^(\S+) node healthy \(pid (\d+)/;
 const NODE_LINE = /^\s+(\S+MSP)\s.*gRPC (\S+)\s+operations http:\/\/(\S+)\/healthz/;
 const UP = /^Lianxin local consortium is up/;
 
-async function startConsortium(
+export async function startConsortium(
   config: string,
   dir: string,
   env: NodeJS.ProcessEnv,
@@ -321,7 +321,7 @@ interface Counts {
   readonly eventStreamsOpened: number;
 }
 
-async function scrapeAll(consortium: RunningConsortium): Promise<Map<string, Counts>> {
+export async function scrapeAll(consortium: RunningConsortium): Promise<Map<string, Counts>> {
   const entries = await Promise.all(
     [...consortium.nodes].map(async ([msp, node]) => [msp, await scrape(node.operations)] as const),
   );

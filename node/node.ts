@@ -603,9 +603,12 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
   // The probe reports to the health, which checks the probe: the health is set once both exist.
   const wiring: { health?: NodeHealth } = {};
   const probe = new LedgerProbe({
-    // Cheap. A refusal by the chaincode is still an answer: the ledger is reachable.
+    // The channel's height from the ledger's own qscc: a signed round trip through its gateway and endorser that
+    // runs no chaincode (a GetOrganization ran the Lianxin chaincode for every probe of every node). Whether the
+    // chaincode works shows in the anchoring and chain-index checks. A refusal is still an answer: the ledger is
+    // reachable.
     probe: () =>
-      chain.getOrganization(config.mspId).catch((err: unknown) => {
+      chain.chainInfo().catch((err: unknown) => {
         if (err instanceof ChainError && !err.retryable) return undefined;
         throw err;
       }),

@@ -2,6 +2,8 @@
  * The libp2p host over real TCP on loopback with Noise and Yamux: a connection gater that admits only registered,
  * active institutions' peer IDs, in both directions, from the registry view it is given.
  */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { lpStream } from '@libp2p/utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { P2pError } from './errors.ts';
@@ -11,10 +13,39 @@ import { snapshotOf, testPeer, type SnapshotMember, type TestPeer } from './test
 
 const ECHO = '/lianxin-test/echo/1.0.0';
 const hosts: P2pHost[] = [];
+const servers: Server[] = [];
 
 afterEach(async () => {
   await Promise.all(hosts.splice(0).map((host) => host.stop()));
+  for (const server of servers.splice(0)) server.close();
 });
+
+/**
+ * A TCP relay to `port` that can go silent: its sockets stay open but stop carrying bytes either way, as a peer
+ * whose machine vanished (no FIN, no RST) looks from the other side.
+ */
+async function silenceableRelay(port: number): Promise<{ readonly address: string; silence(): void }> {
+  const sockets: Socket[] = [];
+  const server = createServer((inbound) => {
+    const outbound = connect(port, '127.0.0.1');
+    sockets.push(inbound, outbound);
+    inbound.pipe(outbound).on('error', () => undefined);
+    outbound.pipe(inbound).on('error', () => undefined);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the relay has no TCP address');
+  return {
+    address: `/ip4/127.0.0.1/tcp/${String(address.port)}`,
+    silence() {
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
+    },
+  };
+}
 
 async function start(peer: TestPeer, registry: RegistryView, serve = true): Promise<P2pHost> {
   const host = await startP2pHost({ privateKey: peer.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], registry });
@@ -157,5 +188,38 @@ describe('the p2p host', () => {
     agencyRegistry.replace(rotated);
     expect(await echo(bankHost, agency.mspId, 'new identity')).toBe('new identity');
     expect(await echo(agencyHost, bank.mspId, 'and back')).toBe('and back');
+  });
+
+  it('cuts a connection whose peer stops answering within the liveness interval and timeout', async () => {
+    const [bank, agency] = await Promise.all([testPeer('ShanghaiBankMSP'), testPeer('HangzhouCreditMSP')]);
+    const registry = new RegistryView(snapshotOf([]));
+    const agencyHost = await start(agency, registry);
+    const agencyPort = Number(/\/tcp\/(\d+)/.exec(agencyHost.addresses()[0] ?? '')?.[1]);
+    const relay = await silenceableRelay(agencyPort);
+    const bankHost = await startP2pHost({
+      privateKey: bank.privateKey,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      registry,
+      liveness: { intervalMs: 250, timeoutMs: 2_000 },
+    });
+    hosts.push(bankHost);
+    // The bank reaches the agency only through the relay.
+    registry.replace(
+      snapshotOf([
+        member(bank, bankHost),
+        { mspId: agency.mspId, peerId: agency.peerId, addresses: [relay.address], status: 'active' },
+      ]),
+    );
+    expect(await echo(bankHost, agency.mspId, 'hello')).toBe('hello');
+    // Pings answered: the connection stays over several intervals.
+    await sleep(1_000);
+    expect(bankHost.connectedPeers()).toEqual([agency.peerId]);
+
+    relay.silence();
+    const silenced = performance.now();
+    while (bankHost.connectedPeers().length > 0 && performance.now() - silenced < 8_000) await sleep(20);
+    expect(bankHost.connectedPeers()).toEqual([]);
+    // Interval + timeout, and a margin for a loaded machine; libp2p's default monitor took 10 s + at least 5 s.
+    expect(performance.now() - silenced).toBeLessThan(250 + 2_000 + 2_000);
   });
 });

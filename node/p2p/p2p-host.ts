@@ -25,6 +25,8 @@ import { createLibp2p, type Libp2p } from 'libp2p';
 import {
   IDENTITY_SWITCH_DRAIN_MS,
   DEFAULT_INBOUND_CONNECTION_THRESHOLD,
+  DEFAULT_LIVENESS_INTERVAL_MS,
+  DEFAULT_LIVENESS_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_INBOUND_STREAMS,
   DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
@@ -45,6 +47,11 @@ export interface P2pHostOptions {
   readonly maxConnections?: number;
   /** Streams per protocol this host opens on one connection, for protocols it does not serve itself. */
   readonly maxOutboundStreams?: number;
+  /**
+   * How often each connection is pinged, and how long the answer may take before the connection is cut
+   * (defaults: DEFAULT_LIVENESS_INTERVAL_MS, DEFAULT_LIVENESS_TIMEOUT_MS).
+   */
+  readonly liveness?: { readonly intervalMs: number; readonly timeoutMs: number };
 }
 
 /** Stream limits per protocol and connection. */
@@ -59,6 +66,8 @@ export interface P2pHost extends AsyncDisposable {
   readonly peerId: PeerId;
   /** The addresses it listens on, each ending in `/p2p/<peerId>`. */
   addresses(): string[];
+  /** Peer IDs this host has an open connection to now. */
+  connectedPeers(): string[];
   handle(protocol: string, handler: StreamHandler, options?: HandleOptions): Promise<void>;
   /**
    * Opens a stream for `protocol` to a node of institution `mspId`, dialling the addresses its node registered.
@@ -163,6 +172,7 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
       return peerIdFromPrivateKey(privateKey);
     },
     addresses: () => node.getMultiaddrs().map((address) => address.toString()),
+    connectedPeers: () => node.getPeers().map((peer) => peer.toString()),
     async handle(protocol, handler, limits = {}) {
       handlers.set(protocol, { handler, limits });
       await handleOn(node, protocol, handler, limits, streams);
@@ -242,7 +252,9 @@ async function createHost(
     connectionEncrypters: [noise()],
     // Streams a peer opens before this side has finished upgrading the connection are held as "early" streams;
     // yamux's default of 10 resets the whole connection when a requester starts many exchanges at once.
-    streamMuxers: [yamux({ maxEarlyStreams: DEFAULT_MAX_INBOUND_STREAMS })],
+    // Yamux's own keep-alive (a ping frame every 30 s) only logs a missing answer: the connection monitor below is
+    // what cuts a dead connection, and its pings keep an idle connection's NAT and firewall state alive as well.
+    streamMuxers: [yamux({ maxEarlyStreams: DEFAULT_MAX_INBOUND_STREAMS, enableKeepAlive: false })],
     connectionGater: registryGater(options.registry),
     connectionManager: {
       inboundConnectionThreshold: options.inboundConnectionThreshold ?? DEFAULT_INBOUND_CONNECTION_THRESHOLD,
@@ -250,11 +262,24 @@ async function createHost(
       maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
       inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
     },
+    connectionMonitor: livenessMonitor(options.liveness),
     services: { identify: identify(), ping: ping() },
   });
   await node.start();
   for (const [protocol, { handler, limits }] of handlers) await handleOn(node, protocol, handler, limits, streams);
   return node;
+}
+
+/** libp2p's connection monitor with a fixed answer timeout, so that a dead connection is cut within a stated time. */
+function livenessMonitor(liveness: P2pHostOptions['liveness']) {
+  const intervalMs = liveness?.intervalMs ?? DEFAULT_LIVENESS_INTERVAL_MS;
+  const timeoutMs = liveness?.timeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS;
+  return {
+    enabled: true,
+    pingInterval: intervalMs,
+    pingTimeout: { minTimeout: timeoutMs, maxTimeout: timeoutMs },
+    abortConnectionOnPingFailure: true,
+  };
 }
 
 async function handleOn(

@@ -2,7 +2,7 @@
  * The report exchange as a node runs it, built from the node's parts in one call so that the composition root
  * (node/node.ts) wires it in a few lines: the libp2p host on the node's p2p address with its registered peer ID,
  * the registry view the gater and the exchange check against (read from the chain at start, again at every
- * `RegistryChanged` event, and every `registryRefreshMs` as a safety net), the provider serving `/lianxin/report/1.0.0`,
+ * `RegistryChanged` event, and every `registryRefreshMs` while those events are not followed), the provider serving `/lianxin/report/1.0.0`,
  * the consent view the provider checks against (kept current by the chain's consent events), the requester,
  * and the journal (receipts left pending, by a previous life or a chain outage, are recorded at
  * start and then at every refresh).
@@ -15,6 +15,7 @@ import { bundleServer } from './audit-protocol.ts';
 import { AUDIT_PROTOCOL, EXCHANGE_PROTOCOL } from './constants.ts';
 import { ChainExchangeJournal, type JournalDatabase } from './exchange-journal.ts';
 import { ConsentView, type ConsentViewInit } from './consent-view.ts';
+import { startExchangeUpkeep } from './exchange-upkeep.ts';
 import type { IndexLookup, ReportSource } from './exchange-ports.ts';
 import { ReportProvider, type ReportProviderInit } from './exchange-provider.ts';
 import { ReportRequester, type ReportRequesterInit } from './exchange-requester.ts';
@@ -142,15 +143,19 @@ export async function startReportExchange(
     },
     init.requester,
   );
-  // A failed refresh keeps the last view: the gater goes on admitting whom the chain last listed. Receipts a
-  // chain outage left pending are offered again at the same pace (recording is idempotent on chain).
-  const timer = setInterval(() => {
-    refreshRegistry().catch(onError);
-    journal.start().catch(onError);
-  }, init.registryRefreshMs ?? DEFAULT_REGISTRY_REFRESH_MS);
-  timer.unref();
+  // Receipts a chain outage left pending are offered again at the registry refresh's pace (recording is
+  // idempotent on chain).
+  const stopUpkeep = startExchangeUpkeep(
+    {
+      following: () => registryFollower.following,
+      refreshRegistry,
+      retryPending: () => journal.start(),
+      onError,
+    },
+    init.registryRefreshMs ?? DEFAULT_REGISTRY_REFRESH_MS,
+  );
   const stop = async () => {
-    clearInterval(timer);
+    stopUpkeep();
     await registryFollower.stop();
     await host.stop();
     await consents.stop();
