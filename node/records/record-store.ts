@@ -409,12 +409,12 @@ export class RecordStore {
         queued.reject(decided);
         continue;
       }
-      for (const i of decided.appended) {
-        appendedById.set(batch.id(i), plan.appendedBatches.length);
+      decided.appended.forEach((i, k) => {
+        appendedById.set(decided.appendedIds[k] as string, plan.appendedBatches.length);
         plan.appendedBatches.push(batch);
         plan.appendedIndexes.push(i);
         plan.appendedSlots.push(firstSlot + i);
-      }
+      });
       plan.decisions.set(batch.requestId, decided.decision);
       plan.toAcknowledge.push({ queued, decision: decided.decision, replayed: false });
     }
@@ -431,9 +431,11 @@ export class RecordStore {
     found: readonly (Buffer | undefined)[],
     appendedById: ReadonlyMap<string, number>,
     plan: CommitPlan,
-  ): { decision: Decision; appended: number[] } | NodeError {
+  ): { decision: Decision; appended: number[]; appendedIds: string[] } | NodeError {
     const decision = new Decision(batch);
     const appended: number[] = [];
+    /** The record ID of each of `appended`, made once. */
+    const appendedIds: string[] = [];
     const firstOffset = plan.appendedBatches.length;
     /** This batch's own new records: the index of each, by record ID. */
     const own = new Map<string, number>();
@@ -460,12 +462,13 @@ export class RecordStore {
         offset = firstOffset + appended.length;
         own.set(id, i);
         appended.push(i);
+        appendedIds.push(id);
       }
       decision.outcomes[i] = inPlan === undefined && inBatch === undefined ? OUTCOME_ACCEPTED : OUTCOME_DUPLICATE;
       decision.leafIndexes[i] = offset;
       decision.relative[i] = 1;
     }
-    return { decision, appended };
+    return { decision, appended, appendedIds };
   }
 }
 
