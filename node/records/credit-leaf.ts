@@ -40,7 +40,7 @@ function leafHead(org: string, appendedAtMs: number): Buffer {
 }
 
 /** Length of the CreditRecordEvidence message (field 10 of LogLeaf). */
-function evidenceLength(r: CreditLeafFields): number {
+function evidenceLength(r: Omit<CreditLeafFields, 'digest'>): number {
   return (
     2 + r.subject.length + 2 + r.kind.length + 1 + varintLength(r.version) + 2 + DIGEST_BYTES + 2 + r.contentType.length
   );
@@ -66,17 +66,36 @@ function copyBytes(from: Uint8Array, start: number, length: number, bytes: Buffe
  * randomness for the batch: a call per record cost ≈8 % of ingest CPU).
  */
 export function encodeCreditLeaves(org: string, appendedAtMs: number, records: readonly CreditLeafFields[]): Buffer[] {
+  const { bytes, starts } = encodeCreditLeafRun(
+    org,
+    appendedAtMs,
+    records,
+    (i) => (records[i] as CreditLeafFields).digest,
+  );
+  return records.map((_, i) => bytes.subarray(starts[i], starts[i + 1]));
+}
+
+/**
+ * encodeCreditLeaves as one buffer and where each leaf starts (`starts[i]`; `starts[records.length]` is the end),
+ * for a caller that keeps offsets rather than a view per leaf; record i's digest is `digestOf(i)`.
+ */
+export function encodeCreditLeafRun(
+  org: string,
+  appendedAtMs: number,
+  records: readonly Omit<CreditLeafFields, 'digest'>[],
+  digestOf: (i: number) => Uint8Array,
+): { readonly bytes: Buffer; readonly starts: Uint32Array } {
   const head = leafHead(org, appendedAtMs);
   const lengths = records.map(evidenceLength);
   const fixed = head.length + 2 + NONCE_BYTES + 1;
   const total = lengths.reduce((sum, n) => sum + fixed + varintLength(n) + n, 0);
   const bytes = Buffer.allocUnsafe(total);
+  const starts = new Uint32Array(records.length + 1);
   const nonces = randomBytes(NONCE_BYTES * records.length);
-  const leaves: Buffer[] = [];
   let at = 0;
   for (let i = 0; i < records.length; i++) {
-    const r = records[i] as CreditLeafFields;
-    const start = at;
+    const r = records[i] as Omit<CreditLeafFields, 'digest'>;
+    starts[i] = at;
     at = copyBytes(head, 0, head.length, bytes, at);
     bytes[at++] = tag(4, LENGTH_DELIMITED);
     bytes[at++] = NONCE_BYTES;
@@ -89,12 +108,12 @@ export function encodeCreditLeaves(org: string, appendedAtMs: number, records: r
     at = writeVarint(bytes, r.version, at);
     bytes[at++] = tag(4, LENGTH_DELIMITED);
     bytes[at++] = DIGEST_BYTES;
-    bytes.set(r.digest, at);
+    bytes.set(digestOf(i), at);
     at += DIGEST_BYTES;
     at = writeString(bytes, 5, r.contentType, at);
-    leaves.push(bytes.subarray(start, at));
   }
-  return leaves;
+  starts[records.length] = at;
+  return { bytes, starts };
 }
 
 /** What a credit-record leaf contributes to the chain index. */

@@ -14,7 +14,7 @@
  *   0x01 ‖ per result (as in 0x02), before the request ID was bound to its batch: its batch is checked against the
  *          stored records instead (record-store.ts).
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
 import { RecordStoreError } from './errors.ts';
@@ -92,6 +92,24 @@ export function writeRecord(
   return bytes.subarray(at, contentAt + content.length);
 }
 
+/**
+ * writeRecord with the content's SHA-256 computed straight into the value (node:crypto's one-shot digest as a
+ * latin1 string, one char per byte: no Buffer per hash); returns the end of the value. The digest is then read
+ * where it lies (RECORD_DIGEST_AT), by every part that needs it: the leaf, the batch digest, the acknowledgement.
+ */
+export function writeRecordHashing(bytes: Buffer, at: number, contentType: string, content: Uint8Array): number {
+  const contentAt = at + CONTENT_TYPE_AT + 1 + contentType.length;
+  bytes[at] = FORMAT;
+  bytes.write(hash('sha256', content, 'binary'), at + DIGEST_AT, DIGEST_BYTES, 'latin1');
+  bytes[at + CONTENT_TYPE_AT] = contentType.length;
+  writeAscii(bytes, contentType, at + CONTENT_TYPE_AT + 1);
+  bytes.set(content, contentAt);
+  return contentAt + content.length;
+}
+
+/** Where a stored record's content digest starts in its value. */
+export const RECORD_DIGEST_AT = DIGEST_AT;
+
 export function setLeafIndex(record: Buffer, leafIndex: number): void {
   writeU64(record, leafIndex, INDEX_AT);
 }
@@ -150,6 +168,36 @@ export function batchDigest(records: readonly { id: string; contentType: string;
   return createHash('sha256').update(bytes).digest();
 }
 
+/**
+ * batchDigest of records whose keys and stored values lie in `store` (record i's key is [keyStarts[i],
+ * valueStarts[i]), its value starts at valueStarts[i]): the same bytes hashed, copied from where they are stored
+ * rather than from an object per record.
+ */
+export function storedBatchDigest(
+  store: Buffer,
+  keyStarts: Uint32Array,
+  valueStarts: Uint32Array,
+  count: number,
+): Buffer {
+  let length = 0;
+  for (let i = 0; i < count; i++) {
+    const valueAt = valueStarts[i] ?? 0;
+    length += valueAt - (keyStarts[i] ?? 0) + (store[valueAt + CONTENT_TYPE_AT] ?? 0) + 2 + DIGEST_BYTES;
+  }
+  const bytes = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const valueAt = valueStarts[i] ?? 0;
+    const typeAt = valueAt + CONTENT_TYPE_AT + 1;
+    at += store.copy(bytes, at, keyStarts[i] ?? 0, valueAt);
+    bytes[at++] = 0;
+    at += store.copy(bytes, at, typeAt, typeAt + (store[typeAt - 1] ?? 0));
+    bytes[at++] = 0;
+    at += store.copy(bytes, at, valueAt + DIGEST_AT, valueAt + DIGEST_AT + DIGEST_BYTES);
+  }
+  return createHash('sha256').update(bytes).digest();
+}
+
 /** Writes an ASCII string as its bytes (one per character); for the short keys here a loop beats Buffer.write. */
 export function writeAscii(bytes: Buffer, text: string, at: number): number {
   for (let i = 0; i < text.length; i++) bytes[at + i] = text.charCodeAt(i);
@@ -161,34 +209,44 @@ export function writeAscii(bytes: Buffer, text: string, at: number): number {
  * digest must be the digest of the batch's record i (record-store.ts acknowledges each record with its own).
  */
 export function encodeAck(results: readonly IngestResult[], digest: Uint8Array): Buffer {
+  const outcomes = new Uint8Array(results.length);
+  const leafIndexes = new Float64Array(results.length);
+  results.forEach((result, i) => {
+    outcomes[i] = result.outcome === 'OUTCOME_DUPLICATE' ? DUPLICATE : ACCEPTED;
+    leafIndexes[i] = Number(result.leafIndex);
+  });
+  return encodeAckColumns(outcomes, leafIndexes, digest);
+}
+
+/** IngestResult outcomes as encodeAckColumns takes them. */
+export const OUTCOME_ACCEPTED = ACCEPTED;
+export const OUTCOME_DUPLICATE = DUPLICATE;
+
+/**
+ * encodeAck of results given as columns: result i is outcome `outcomes[i]` (OUTCOME_ACCEPTED or OUTCOME_DUPLICATE)
+ * at leaf `leafIndexes[i]`.
+ */
+export function encodeAckColumns(outcomes: Uint8Array, leafIndexes: Float64Array, digest: Uint8Array): Buffer {
+  const count = outcomes.length;
+  const continuesRun = (i: number): boolean =>
+    outcomes[i] === outcomes[i - 1] && leafIndexes[i] === (leafIndexes[i - 1] ?? 0) + 1;
   let runs = 0;
-  for (let i = 0; i < results.length; i++) if (i === 0 || !continuesRun(results, i)) runs++;
+  for (let i = 0; i < count; i++) if (i === 0 || !continuesRun(i)) runs++;
   const bytes = Buffer.allocUnsafe(1 + DIGEST_BYTES + RUN_BYTES * runs);
   bytes[0] = ACK_FORMAT;
   bytes.set(digest, 1);
   let at = 1 + DIGEST_BYTES - RUN_BYTES;
-  for (let i = 0; i < results.length; i++) {
-    if (i > 0 && continuesRun(results, i)) {
+  for (let i = 0; i < count; i++) {
+    if (i > 0 && continuesRun(i)) {
       bytes.writeUInt32BE(bytes.readUInt32BE(at + 9) + 1, at + 9);
       continue;
     }
     at += RUN_BYTES;
-    const result = results[i] as IngestResult;
-    bytes[at] = result.outcome === 'OUTCOME_DUPLICATE' ? DUPLICATE : ACCEPTED;
-    writeU64(bytes, Number(result.leafIndex), at + 1);
+    bytes[at] = outcomes[i] === DUPLICATE ? DUPLICATE : ACCEPTED;
+    writeU64(bytes, leafIndexes[i] ?? 0, at + 1);
     bytes.writeUInt32BE(1, at + 9);
   }
   return bytes;
-}
-
-/** Whether result i has the outcome of result i − 1 and the leaf after it. */
-function continuesRun(results: readonly IngestResult[], i: number): boolean {
-  const previous = results[i - 1] as IngestResult;
-  const result = results[i] as IngestResult;
-  return (
-    (result.outcome === 'OUTCOME_DUPLICATE') === (previous.outcome === 'OUTCOME_DUPLICATE') &&
-    Number(result.leafIndex) === Number(previous.leafIndex) + 1
-  );
 }
 
 export function decodeAck(requestId: string, bytes: Buffer): StoredAck {

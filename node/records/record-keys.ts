@@ -26,3 +26,27 @@ export const recordKey = (subject: string, kind: string, version: number): Buffe
 export const latestId = (subject: string, kind: string): string => `l${SEP}${subject}${SEP}${kind}`;
 
 export const requestKey = (requestId: string): Buffer => Buffer.from(`q${SEP}${requestId}`, 'utf8');
+
+/** The length of recordKey(subject, kind, version) in bytes (its parts are ASCII). */
+export const recordKeyLength = (subject: string, kind: string): number =>
+  4 + subject.length + kind.length + VERSION_WIDTH;
+
+/**
+ * recordKey(subject, kind, version) written into `bytes` at `at` (recordKeyLength bytes), for ASCII subjects and
+ * kinds (validated) and versions below 10^20; returns its end. No string is built for it.
+ */
+export function writeRecordKey(bytes: Buffer, at: number, subject: string, kind: string, version: number): number {
+  bytes[at++] = 0x72; // r
+  bytes[at++] = 0;
+  for (let i = 0; i < subject.length; i++) bytes[at++] = subject.charCodeAt(i);
+  bytes[at++] = 0;
+  for (let i = 0; i < kind.length; i++) bytes[at++] = kind.charCodeAt(i);
+  bytes[at++] = 0;
+  // The version in decimal, right-aligned in VERSION_WIDTH digits (padStart's '0's before it).
+  let rest = version;
+  for (let i = VERSION_WIDTH - 1; i >= 0; i--) {
+    bytes[at + i] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return at + VERSION_WIDTH;
+}

@@ -23,25 +23,23 @@ import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
-import { HashSlab, RecentCache, type TransparencyLog } from '../log/index.ts';
+import { RecentCache, type TransparencyLog } from '../log/index.ts';
 import { asPromise, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
-import { encodeCreditLeaves, type CreditLeafFields } from './credit-leaf.ts';
 import {
-  batchDigest,
   decodeAck,
   decodeRecord,
-  encodeAck,
-  recordLength,
+  encodeAckColumns,
+  OUTCOME_ACCEPTED,
+  OUTCOME_DUPLICATE,
   setLeafIndex,
   storedDigest,
-  writeAscii,
-  writeRecord,
   type StoredAck,
 } from './record-codec.ts';
 import { RecordValidationError } from './errors.ts';
 import { LatestKeyFilter } from './latest-key-filter.ts';
+import { PreparedBatch } from './prepared-batch.ts';
 import { RecordKeyFilter } from './record-key-filter.ts';
-import { latestId, recordId, recordKey, requestKey } from './record-keys.ts';
+import { latestId, recordKey, requestKey } from './record-keys.ts';
 import {
   validateCreditRecord,
   type CreditRecordInput,
@@ -89,40 +87,63 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 /** A commit takes the waiting batches up to this many records (at least one batch, whatever its size). */
 const MAX_COMMIT_RECORDS = 8_192;
 
-/** A record as it arrived, checked, hashed and encoded. */
-interface PreparedRecord extends CreditLeafFields {
-  /** The record key, as a string. */
-  readonly id: string;
-  readonly key: Buffer;
-  readonly digest: Buffer;
-  /** The stored value, its leaf index set at commit. */
-  readonly value: Buffer;
-}
-
 interface QueuedBatch {
-  readonly requestId: string;
-  /** What the request ID is bound to (batchDigest). */
-  readonly digest: Buffer;
-  readonly records: readonly PreparedRecord[];
-  /** The records' leaves, in record order. */
-  readonly leaves: readonly Uint8Array[];
+  readonly batch: PreparedBatch;
   readonly resolve: (ack: IngestAck) => void;
   readonly reject: (err: unknown) => void;
 }
 
-/** A record the commit appends, its leaf, and the leaf's offset among the commit's leaves. */
-interface Appended {
-  readonly record: PreparedRecord;
-  readonly leaf: Uint8Array;
-  readonly offset: number;
-  /** Where the record's key hashes are among the commit's (RecordKeyFilter.hash). */
-  readonly slot: number;
+/**
+ * One batch's outcome per record, as numbers until the acknowledgement is built once durable: nothing per record
+ * is an object while the commit's write is in flight (prepared-batch.ts says why).
+ */
+class Decision {
+  readonly batch: PreparedBatch;
+  /** OUTCOME_ACCEPTED or OUTCOME_DUPLICATE (record-codec.ts). */
+  readonly outcomes: Uint8Array;
+  /** A stored duplicate's leaf index; else the leaf's offset among the commit's leaves until the append (`resolve`). */
+  readonly leafIndexes: Float64Array;
+  /** 1 where leafIndexes holds an offset among the commit's leaves. */
+  readonly relative: Uint8Array;
+
+  constructor(batch: PreparedBatch) {
+    this.batch = batch;
+    this.outcomes = new Uint8Array(batch.count);
+    this.leafIndexes = new Float64Array(batch.count);
+    this.relative = new Uint8Array(batch.count);
+  }
+
+  /** Offsets among the commit's leaves become leaf indexes, the first leaf's being `firstIndex`. */
+  resolve(firstIndex: number): void {
+    for (let i = 0; i < this.relative.length; i++) {
+      if (this.relative[i] === 1) this.leafIndexes[i] = (this.leafIndexes[i] ?? 0) + firstIndex;
+    }
+  }
+
+  /** The acknowledgement of `batch` (this decision's, or one with the same batch digest). */
+  ack(batch: PreparedBatch, replayed: boolean): IngestAck {
+    const results: IngestResult[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      results.push({
+        outcome: this.outcomes[i] === OUTCOME_DUPLICATE ? 'OUTCOME_DUPLICATE' : 'OUTCOME_ACCEPTED',
+        leafIndex: this.leafIndexes[i] ?? 0,
+        recordDigest: batch.digestOf(i),
+      });
+    }
+    return { requestId: batch.requestId, results, replayed };
+  }
 }
 
-interface Decided {
-  readonly results: IngestResult[];
-  readonly appended: Appended[];
-  readonly relative: IngestResult[];
+/** What a commit writes: each record appended as (its batch, its index there), in leaf order, and the decisions. */
+interface CommitPlan {
+  readonly appendedBatches: PreparedBatch[];
+  readonly appendedIndexes: number[];
+  /** Where each appended record's key hashes are among the commit's (RecordKeyFilter.hash). */
+  readonly appendedSlots: number[];
+  /** Acknowledgements to write, by request ID (a repeated ID within the commit is decided against the first). */
+  readonly decisions: Map<string, Decision>;
+  /** Batches answered once the write is durable, each with the decision its acknowledgement is built from. */
+  readonly toAcknowledge: { readonly queued: QueuedBatch; readonly decision: Decision; readonly replayed: boolean }[];
 }
 
 export class RecordStore {
@@ -173,10 +194,9 @@ export class RecordStore {
    */
   async ingest(batch: RecordBatch__Output): Promise<IngestAck> {
     this.#o.admit?.();
-    const { records, leaves } = this.#prepare(batch);
-    const digest = batchDigest(records);
+    const prepared = this.#prepare(batch);
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ requestId: batch.requestId, digest, records, leaves, resolve, reject });
+      this.#waiting.push({ batch: prepared, resolve, reject });
       if (!this.#committing) void this.#commitWaiting();
     });
   }
@@ -226,7 +246,7 @@ export class RecordStore {
     return this.#read(subject, kind, latest === undefined ? 1 : Number(latest.toString('latin1')));
   }
 
-  #prepare(batch: RecordBatch__Output): Pick<QueuedBatch, 'records' | 'leaves'> {
+  #prepare(batch: RecordBatch__Output): PreparedBatch {
     const { maxBatchRecords, maxRecordBytes, usccMode } = this.#o;
     if (!REQUEST_ID.test(batch.requestId)) {
       throw invalidArgument('request_id', 'must be 1 to 128 printable ASCII characters without spaces');
@@ -238,33 +258,8 @@ export class RecordStore {
     const rules = { usccMode, maxContentBytes: maxRecordBytes };
     const count = batch.records.length;
     const valid: ValidCreditRecord[] = [];
-    const ids: string[] = [];
-    let bytes = 0;
-    for (let i = 0; i < count; i++) {
-      const record = validRecord(batch.records[i] as CreditRecordInput, i, rules);
-      const id = recordId(record.subject, record.kind, record.version);
-      valid.push(record);
-      ids.push(id);
-      bytes += id.length + recordLength(record.contentType, record.content.length);
-    }
-    // Every key and value of the batch in one allocation (views of it), rather than two per record.
-    const store = Buffer.allocUnsafe(bytes);
-    const slab = new HashSlab();
-    const prepared: PreparedRecord[] = [];
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      const { subject, kind, version, contentType, content } = valid[i] as ValidCreditRecord;
-      const id = ids[i] as string;
-      // Record keys are ASCII: USCCs, record kinds and decimal digits joined by 0x00 (record-keys.ts).
-      const key = store.subarray(at, writeAscii(store, id, at));
-      at += id.length;
-      const digest = slab.sha256(content);
-      const value = writeRecord(store, at, digest, contentType, content);
-      at += value.length;
-      prepared.push({ subject, kind, version, contentType, digest, id, key, value });
-    }
-    // Encoded now, while an earlier commit is being written; a duplicate's leaf is dropped at commit.
-    return { records: prepared, leaves: encodeCreditLeaves(this.#o.mspId, Date.now(), prepared) };
+    for (let i = 0; i < count; i++) valid.push(validRecord(batch.records[i] as CreditRecordInput, i, rules));
+    return new PreparedBatch(batch.requestId, valid, this.#o.mspId, Date.now());
   }
 
   async #commitWaiting(): Promise<void> {
@@ -272,9 +267,9 @@ export class RecordStore {
     while (this.#waiting.length > 0) {
       let records = 0;
       let count = 0;
-      for (const batch of this.#waiting) {
-        if (count > 0 && records + batch.records.length > MAX_COMMIT_RECORDS) break;
-        records += batch.records.length;
+      for (const { batch } of this.#waiting) {
+        if (count > 0 && records + batch.count > MAX_COMMIT_RECORDS) break;
+        records += batch.count;
         count++;
       }
       const group = this.#waiting.splice(0, count);
@@ -282,7 +277,7 @@ export class RecordStore {
         await this.#commit(group);
       } catch (err) {
         // Settled batches ignore it: only those the failed write would have acknowledged are refused.
-        for (const batch of group) batch.reject(err);
+        for (const queued of group) queued.reject(err);
       }
     }
     this.#committing = false;
@@ -295,23 +290,25 @@ export class RecordStore {
     // value is in the read (-1: not stored, not read). A bulk load's new records read nothing.
     // Each record's key is hashed once, for this question and for the filter's addition before the write.
     const keys: Buffer[] = [];
-    const slots = new Int32Array(group.reduce((sum, batch) => sum + 1 + batch.records.length, 0));
+    const slots = new Int32Array(group.reduce((sum, { batch }) => sum + 1 + batch.count, 0));
     const hashes = this.#recordKeys.hashes(slots.length);
     let slot = 0;
-    for (const batch of group) {
+    for (const { batch } of group) {
       slots[slot++] = keys.push(requestKey(batch.requestId)) - 1;
-      for (const record of batch.records) {
-        this.#recordKeys.hash(record.key, hashes, slot);
-        slots[slot] = this.#recordKeys.mayHaveHashed(hashes, slot) ? keys.push(record.key) - 1 : -1;
+      for (let i = 0; i < batch.count; i++) {
+        const key = batch.key(i);
+        this.#recordKeys.hash(key, hashes, slot);
+        slots[slot] = this.#recordKeys.mayHaveHashed(hashes, slot) ? keys.push(key) - 1 : -1;
         slot++;
       }
     }
     // Then the latest-version keys that versions above 1 may move (version 1 never does: no read, no write).
     const latestSlots = new Map<string, number>();
-    for (const batch of group) {
-      for (const { subject, kind, version } of batch.records) {
-        const id = version > 1 ? latestId(subject, kind) : undefined;
-        if (id !== undefined && !latestSlots.has(id)) latestSlots.set(id, keys.push(Buffer.from(id, 'utf8')) - 1);
+    for (const { batch } of group) {
+      for (let i = 0; i < batch.count; i++) {
+        if (batch.version(i) <= 1) continue;
+        const id = batch.latestId(i);
+        if (!latestSlots.has(id)) latestSlots.set(id, keys.push(Buffer.from(id, 'utf8')) - 1);
       }
     }
     const read = await db.getMany(keys);
@@ -322,145 +319,167 @@ export class RecordStore {
       stored.push(at < 0 ? undefined : read[at]);
     }
     const storedLatest = new Map([...latestSlots].map(([id, at]) => [id, read[at]]));
-    const { pending, limit, retryAfterMs } = this.#o.backlog();
+    // Decided in one synchronous step: what it needs per record (maps of record IDs) is gone before the write.
+    const plan = this.#plan(group, stored);
+    if (plan.toAcknowledge.length === 0) return;
 
-    /** Records appended by this commit's earlier batches: their digest and results. */
-    const appendedById = new Map<string, Appended>();
-    const appended: Appended[] = [];
-    const relative: IngestResult[] = [];
-    /**
-     * Acknowledgements this commit writes, by request ID, with the batch digest each is bound to; a repeated ID
-     * within the commit is decided against it as against a stored one.
-     */
-    const acks = new Map<string, { ack: IngestAck; digest: Buffer }>();
-    const toAcknowledge: { batch: QueuedBatch; ack: IngestAck }[] = [];
+    const ackWrites = (): SublevelWrite[] =>
+      [...plan.decisions].map(([requestId, decision]) => ({
+        type: 'put',
+        sublevel: db,
+        key: requestKey(requestId),
+        value: encodeAckColumns(decision.outcomes, decision.leafIndexes, decision.batch.digest),
+      }));
+    const { appendedBatches, appendedIndexes, appendedSlots } = plan;
+    if (appendedBatches.length === 0) await this.#o.write(ackWrites());
+    else {
+      // A lookup of the latest version made before this write lands must not outlive it (nor a failed one).
+      try {
+        const leaves = appendedBatches.map((batch, k) => batch.leaf(appendedIndexes[k] ?? 0));
+        await log.append(leaves, (firstIndex) => {
+          for (const decision of plan.decisions.values()) decision.resolve(firstIndex);
+          const writes: SublevelWrite[] = [];
+          for (let k = 0; k < appendedBatches.length; k++) {
+            const batch = appendedBatches[k] as PreparedBatch;
+            const i = appendedIndexes[k] ?? 0;
+            const value = batch.value(i);
+            setLeafIndex(value, firstIndex + k);
+            // Before the write (record-key-filter.ts); a write that then fails leaves a harmless "may have".
+            this.#recordKeys.addHashed(hashes, appendedSlots[k] ?? 0);
+            writes.push({ type: 'put', sublevel: db, key: batch.key(i), value });
+          }
+          writes.push(...latestWrites(db, plan, storedLatest, this.#latestKeys), ...ackWrites());
+          return writes;
+        });
+      } finally {
+        this.#latestMeta.clear();
+      }
+    }
+    for (const { queued, decision, replayed } of plan.toAcknowledge)
+      queued.resolve(decision.ack(queued.batch, replayed));
+  }
+
+  /**
+   * Decides each batch of `group` in order against what is stored (`stored`, in the order of the commit's slots),
+   * refusing or answering from storage those that append nothing, and plans the rest's write.
+   */
+  #plan(group: readonly QueuedBatch[], stored: readonly (Buffer | undefined)[]): CommitPlan {
+    const { pending, limit, retryAfterMs } = this.#o.backlog();
+    const plan: CommitPlan = {
+      appendedBatches: [],
+      appendedIndexes: [],
+      appendedSlots: [],
+      decisions: new Map(),
+      toAcknowledge: [],
+    };
+    /** Records appended by this commit's earlier batches: their offset among the commit's leaves, by record ID. */
+    const appendedById = new Map<string, number>();
     let at = 0;
-    for (const batch of group) {
+    for (const queued of group) {
+      const { batch } = queued;
       // This batch's records are at slots at + 1 … (their key hashes too).
       const firstSlot = at + 1;
       const storedAck = stored[at];
-      const found = stored.slice(at + 1, at + 1 + batch.records.length);
-      at += 1 + batch.records.length;
+      const found = stored.slice(at + 1, at + 1 + batch.count);
+      at += 1 + batch.count;
       if (storedAck !== undefined) {
         const replay = replayOf(batch, decodeAck(batch.requestId, storedAck), found);
-        if (replay instanceof NodeError) batch.reject(replay);
-        else batch.resolve(replay);
+        if (replay instanceof NodeError) queued.reject(replay);
+        else queued.resolve(replay);
         continue;
       }
-      const earlier = acks.get(batch.requestId);
+      const earlier = plan.decisions.get(batch.requestId);
       if (earlier !== undefined) {
         // Acknowledged once this commit is durable, like the batch it repeats.
-        if (earlier.digest.equals(batch.digest)) toAcknowledge.push({ batch, ack: { ...earlier.ack, replayed: true } });
-        else batch.reject(reusedRequestId(batch.requestId));
+        if (earlier.batch.digest.equals(batch.digest))
+          plan.toAcknowledge.push({ queued, decision: earlier, replayed: true });
+        else queued.reject(reusedRequestId(batch.requestId));
         continue;
       }
-      if (pending + appended.length + batch.records.length > limit) {
-        batch.reject(
+      if (pending + plan.appendedBatches.length + batch.count > limit) {
+        queued.reject(
           new NodeError('OVERLOADED', `${pending} records are waiting to be anchored (limit ${limit}): retry later`, {
             retryAfterMs,
           }),
         );
         continue;
       }
-      const decided = this.#decide(batch, found, appendedById, appended.length, firstSlot);
+      const decided = this.#decide(batch, found, appendedById, plan);
       if (decided instanceof NodeError) {
-        batch.reject(decided);
+        queued.reject(decided);
         continue;
       }
-      for (const entry of decided.appended) {
-        appendedById.set(entry.record.id, entry);
-        appended.push(entry);
-      }
-      relative.push(...decided.relative);
-      const ack = { requestId: batch.requestId, results: decided.results, replayed: false };
-      acks.set(batch.requestId, { ack, digest: batch.digest });
-      toAcknowledge.push({ batch, ack });
+      decided.appended.forEach((i, k) => {
+        appendedById.set(decided.appendedIds[k] as string, plan.appendedBatches.length);
+        plan.appendedBatches.push(batch);
+        plan.appendedIndexes.push(i);
+        plan.appendedSlots.push(firstSlot + i);
+      });
+      plan.decisions.set(batch.requestId, decided.decision);
+      plan.toAcknowledge.push({ queued, decision: decided.decision, replayed: false });
     }
-    if (toAcknowledge.length === 0) return;
-
-    const ackWrites = (): SublevelWrite[] =>
-      [...acks].map(([requestId, { ack, digest }]) => ({
-        type: 'put',
-        sublevel: db,
-        key: requestKey(requestId),
-        value: encodeAck(ack.results ?? [], digest),
-      }));
-    if (appended.length === 0) await this.#o.write(ackWrites());
-    else {
-      // A lookup of the latest version made before this write lands must not outlive it (nor a failed one).
-      try {
-        await log.append(
-          appended.map((a) => a.leaf),
-          (firstIndex) => {
-            for (const result of relative) result.leafIndex = firstIndex + Number(result.leafIndex);
-            const writes: SublevelWrite[] = [];
-            for (const { record, offset, slot: keySlot } of appended) {
-              setLeafIndex(record.value, firstIndex + offset);
-              // Before the write (record-key-filter.ts); a write that then fails leaves a harmless "may have".
-              this.#recordKeys.addHashed(hashes, keySlot);
-              writes.push({ type: 'put', sublevel: db, key: record.key, value: record.value });
-            }
-            writes.push(...latestWrites(db, appended, storedLatest, this.#latestKeys), ...ackWrites());
-            return writes;
-          },
-        );
-      } finally {
-        this.#latestMeta.clear();
-      }
-    }
-    for (const { batch, ack } of toAcknowledge) batch.resolve(ack);
+    return plan;
   }
 
   /**
    * One batch's outcome per record, against what is stored (`found`, in record order) and what this commit
-   * appends before it (leaf offsets from `firstOffset`). Nothing shared is changed, so a refused batch leaves no
-   * trace. The `relative` results hold their leaf's offset in the commit until the append knows its index.
+   * appends before it (`plan`, whose records `appendedById` finds by ID). Nothing shared is changed, so a refused
+   * batch leaves no trace. Leaves this batch appends get offsets after the plan's, in record order (`appended`).
    */
   #decide(
-    batch: QueuedBatch,
+    batch: PreparedBatch,
     found: readonly (Buffer | undefined)[],
-    appendedById: ReadonlyMap<string, Appended>,
-    firstOffset: number,
-    firstSlot: number,
-  ): Decided | NodeError {
-    const decided: Decided = { results: [], appended: [], relative: [] };
-    const own = new Map<string, Appended>();
-    // An indexed loop: `entries()` allocates an iterator result and an [index, record] pair per record.
-    const { records } = batch;
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i] as PreparedRecord;
+    appendedById: ReadonlyMap<string, number>,
+    plan: CommitPlan,
+  ): { decision: Decision; appended: number[]; appendedIds: string[] } | NodeError {
+    const decision = new Decision(batch);
+    const appended: number[] = [];
+    /** The record ID of each of `appended`, made once. */
+    const appendedIds: string[] = [];
+    const firstOffset = plan.appendedBatches.length;
+    /** This batch's own new records: the index of each, by record ID. */
+    const own = new Map<string, number>();
+    for (let i = 0; i < batch.count; i++) {
       const value = found[i];
-      const earlier = value === undefined ? (appendedById.get(record.id) ?? own.get(record.id)) : undefined;
-      const digest = value === undefined ? earlier?.record.digest : storedDigest(value);
-      if (digest !== undefined && !digest.equals(record.digest)) {
-        const [, subject, kind, version] = record.id.split('\u0000');
-        return new NodeError(
-          'ALREADY_EXISTS',
-          `${String(subject)}/${String(kind)}/${Number(version)} was already ingested with another digest`,
-          { field: `records[${i}].content` },
-        );
-      }
       if (value !== undefined) {
-        const { leafIndex } = decodeRecord(value);
-        decided.results.push({ outcome: 'OUTCOME_DUPLICATE', leafIndex, recordDigest: record.digest });
+        if (!batch.digestEquals(i, storedDigest(value))) return alreadyIngested(batch, i);
+        decision.outcomes[i] = OUTCOME_DUPLICATE;
+        decision.leafIndexes[i] = decodeRecord(value).leafIndex;
         continue;
       }
-      const offset = earlier?.offset ?? firstOffset + decided.appended.length;
-      const result: IngestResult = {
-        outcome: earlier ? 'OUTCOME_DUPLICATE' : 'OUTCOME_ACCEPTED',
-        leafIndex: offset,
-        recordDigest: record.digest,
-      };
-      decided.results.push(result);
-      decided.relative.push(result);
-      if (earlier === undefined) {
-        const entry = { record, leaf: batch.leaves[i] ?? new Uint8Array(0), offset, slot: firstSlot + i };
-        own.set(record.id, entry);
-        decided.appended.push(entry);
+      const id = batch.id(i);
+      const inPlan = appendedById.get(id);
+      const inBatch = inPlan === undefined ? own.get(id) : undefined;
+      let offset: number;
+      if (inPlan !== undefined) {
+        const earlier = plan.appendedBatches[inPlan] as PreparedBatch;
+        if (!batch.sameDigest(i, earlier, plan.appendedIndexes[inPlan] ?? 0)) return alreadyIngested(batch, i);
+        offset = inPlan;
+      } else if (inBatch !== undefined) {
+        if (!batch.sameDigest(i, batch, inBatch)) return alreadyIngested(batch, i);
+        offset = decision.leafIndexes[inBatch] ?? 0;
+      } else {
+        offset = firstOffset + appended.length;
+        own.set(id, i);
+        appended.push(i);
+        appendedIds.push(id);
       }
+      decision.outcomes[i] = inPlan === undefined && inBatch === undefined ? OUTCOME_ACCEPTED : OUTCOME_DUPLICATE;
+      decision.leafIndexes[i] = offset;
+      decision.relative[i] = 1;
     }
-    return decided;
+    return { decision, appended, appendedIds };
   }
+}
+
+/** Record i of `batch` was stored, or is appended by this commit, with another content digest. */
+function alreadyIngested(batch: PreparedBatch, i: number): NodeError {
+  const [, subject, kind, version] = batch.id(i).split('\u0000');
+  return new NodeError(
+    'ALREADY_EXISTS',
+    `${String(subject)}/${String(kind)}/${Number(version)} was already ingested with another digest`,
+    { field: `records[${i}].content` },
+  );
 }
 
 /**
@@ -470,7 +489,7 @@ export class RecordStore {
  * A leaf holds one record, so this binds the same fields as the digest.
  */
 function replayOf(
-  batch: QueuedBatch,
+  batch: PreparedBatch,
   stored: StoredAck,
   found: readonly (Buffer | undefined)[],
 ): IngestAck | NodeError {
@@ -478,21 +497,22 @@ function replayOf(
   if (digest !== undefined) {
     // The same batch digest: the same records' digests in the same order, from which the acknowledgement is whole.
     if (!digest.equals(batch.digest)) return reusedRequestId(batch.requestId);
-    return { ...stored.ack(batch.records.map((record) => record.digest)), replayed: true };
+    return { ...stored.ack(Array.from({ length: batch.count }, (_, i) => batch.digestOf(i))), replayed: true };
   }
   const ack = stored.ack([]);
-  const same =
-    ack.results?.length === batch.records.length &&
-    batch.records.every((record, i) => {
-      const value = found[i];
-      if (value === undefined) return false;
-      const { leafIndex, digest: storedContent, contentType } = decodeRecord(value);
-      return (
-        leafIndex === Number(ack.results?.[i]?.leafIndex) &&
-        storedContent.equals(record.digest) &&
-        contentType === record.contentType
-      );
-    });
+  let same = ack.results?.length === batch.count;
+  for (let i = 0; same && i < batch.count; i++) {
+    const value = found[i];
+    if (value === undefined) {
+      same = false;
+      break;
+    }
+    const { leafIndex, digest: storedContent, contentType } = decodeRecord(value);
+    same =
+      leafIndex === Number(ack.results?.[i]?.leafIndex) &&
+      batch.digestEquals(i, storedContent) &&
+      contentType === decodeRecord(batch.value(i)).contentType;
+  }
   return same ? { ...ack, replayed: true } : reusedRequestId(batch.requestId);
 }
 
@@ -503,21 +523,25 @@ function reusedRequestId(requestId: string): NodeError {
 }
 
 /**
- * Puts of the latest-version keys that `appended` moves beyond what is `stored`, each added to `filter` first: a
- * lookup between now and the write reads the key, finds it absent still, and answers the version stored until then.
+ * Puts of the latest-version keys that the plan's appended records move beyond what is `stored`, each added to
+ * `filter` first: a lookup between now and the write reads the key, finds it absent still, and answers the version
+ * stored until then.
  */
 function latestWrites(
   db: NodeSublevel,
-  appended: readonly Appended[],
+  { appendedBatches, appendedIndexes }: CommitPlan,
   stored: ReadonlyMap<string, Buffer | undefined>,
   filter: LatestKeyFilter,
 ): SublevelWrite[] {
   const moved = new Map<string, number>();
-  for (const { record } of appended) {
-    if (record.version === 1) continue;
-    const id = latestId(record.subject, record.kind);
+  for (let k = 0; k < appendedBatches.length; k++) {
+    const batch = appendedBatches[k] as PreparedBatch;
+    const i = appendedIndexes[k] ?? 0;
+    const version = batch.version(i);
+    if (version === 1) continue;
+    const id = batch.latestId(i);
     const latest = moved.get(id) ?? Number(stored.get(id)?.toString('latin1') ?? 1);
-    if (record.version > latest) moved.set(id, record.version);
+    if (version > latest) moved.set(id, version);
   }
   for (const id of moved.keys()) filter.add(id);
   return [...moved].map(([id, version]) => ({

@@ -28,8 +28,7 @@ export interface RecordServiceComponents {
 const READ_AHEAD_BATCHES = 8;
 
 export function createRecordService(c: Readonly<RecordServiceComponents>): RecordServiceImpl {
-  const ingest = async (batch: RecordBatch__Output): Promise<IngestAck> => {
-    const ack = await c.records.ingest(batch);
+  const counted = (ack: IngestAck): IngestAck => {
     // A replayed acknowledgement ingested nothing this time: its records were counted when first acknowledged.
     if (ack.replayed === true) return ack;
     const results = ack.results ?? [];
@@ -38,6 +37,10 @@ export function createRecordService(c: Readonly<RecordServiceComponents>): Recor
     c.metrics.ingestedRecords.inc({ outcome: 'duplicate' }, results.length - accepted);
     return ack;
   };
+  // Not an async function: a suspended one keeps its arguments, and the decoded batch (an object, three strings and
+  // a view per record) would then live until its acknowledgement, across the commit's fsync, and be copied by every
+  // young-generation collection meanwhile. The record store keeps only what it prepared from it.
+  const ingest = (batch: RecordBatch__Output): Promise<IngestAck> => c.records.ingest(batch).then(counted);
   return {
     IngestBatch: (batch) => ingest(batch),
 

@@ -1,0 +1,124 @@
+/**
+ * A batch of credit records as the record store holds it from arrival to acknowledgement: checked, each record's
+ * key and stored value written into one buffer, its leaf into another, and nothing else per record but offsets.
+ *
+ * Why not an object per record: a batch waits, and is written, across a commit's fsync, and every young-generation
+ * collection meanwhile copies what it holds. An object per record with its key, value, digest and leaf as views
+ * and its identity as a string cost ≈ 700 bytes per record to copy, and to promote once copied twice; offsets cost
+ * 16. Views and strings are made when asked for, and live as long as the caller keeps them.
+ *
+ * Record i's key is [keyStarts[i], valueStarts[i]) of the store, its value [valueStarts[i], keyStarts[i + 1]).
+ * Keys are record keys (record-keys.ts): ASCII, `r ‖ 0x00 ‖ subject ‖ 0x00 ‖ kind ‖ 0x00 ‖ version (20 digits)`.
+ */
+import { encodeCreditLeafRun } from './credit-leaf.ts';
+import { RECORD_DIGEST_AT, recordLength, storedBatchDigest, writeRecordHashing } from './record-codec.ts';
+import { recordKeyLength, writeRecordKey } from './record-keys.ts';
+import type { ValidCreditRecord } from './record-validation.ts';
+
+const DIGEST_BYTES = 32;
+/** `0x00 ‖ version (20 digits)`: the end of every record key. */
+const VERSION_SUFFIX_BYTES = 21;
+
+/** Buffer.prototype.latin1Slice, Node's own (not in @types/node): toString('latin1', …) without its argument checks. */
+type LatinSlicing = Buffer & { latin1Slice(start: number, end: number): string };
+
+export class PreparedBatch {
+  readonly requestId: string;
+  readonly count: number;
+  /** What the request ID is bound to (record-codec.ts batchDigest). */
+  readonly digest: Buffer;
+  readonly #store: Buffer;
+  /** keyStarts[i]: where record i's key starts; keyStarts[count]: the end of the last value. */
+  readonly #keyStarts: Uint32Array;
+  readonly #valueStarts: Uint32Array;
+  readonly #versions: Float64Array;
+  readonly #leaves: Buffer;
+  /** leafStarts[i]: where leaf i starts; leafStarts[count]: the end. */
+  readonly #leafStarts: Uint32Array;
+
+  /**
+   * Writes the keys and values of `records` (each valid) and their leaves, as `mspId`'s at `appendedAtMs`. Each
+   * content is hashed once, into its value, where the leaf, the batch digest and the acknowledgement read it.
+   */
+  constructor(requestId: string, records: readonly ValidCreditRecord[], mspId: string, appendedAtMs: number) {
+    const count = records.length;
+    let bytes = 0;
+    for (const { subject, kind, contentType, content } of records) {
+      bytes += recordKeyLength(subject, kind) + recordLength(contentType, content.length);
+    }
+    const store = Buffer.allocUnsafe(bytes);
+    const keyStarts = new Uint32Array(count + 1);
+    const valueStarts = new Uint32Array(count);
+    const versions = new Float64Array(count);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const { subject, kind, version, contentType, content } = records[i] as ValidCreditRecord;
+      keyStarts[i] = at;
+      at = writeRecordKey(store, at, subject, kind, version);
+      valueStarts[i] = at;
+      at = writeRecordHashing(store, at, contentType, content);
+      versions[i] = version;
+    }
+    keyStarts[count] = at;
+    this.requestId = requestId;
+    this.count = count;
+    this.#store = store;
+    this.#keyStarts = keyStarts;
+    this.#valueStarts = valueStarts;
+    this.#versions = versions;
+    // Encoded now, while an earlier commit is being written; a duplicate's leaf is dropped at commit.
+    const leaves = encodeCreditLeafRun(mspId, appendedAtMs, records, (i) => this.digestOf(i));
+    this.#leaves = leaves.bytes;
+    this.#leafStarts = leaves.starts;
+    this.digest = storedBatchDigest(store, keyStarts, valueStarts, count);
+  }
+
+  /** Record i's key (a view). */
+  key(i: number): Buffer {
+    return this.#store.subarray(this.#keyStarts[i], this.#valueStarts[i]);
+  }
+
+  /** Record i's key as a string: its identity within a commit. */
+  id(i: number): string {
+    return (this.#store as LatinSlicing).latin1Slice(this.#keyStarts[i] ?? 0, this.#valueStarts[i] ?? 0);
+  }
+
+  /** Record i's stored value (a view): its leaf index is set at commit (setLeafIndex). */
+  value(i: number): Buffer {
+    return this.#store.subarray(this.#valueStarts[i], this.#keyStarts[i + 1]);
+  }
+
+  /** SHA-256 of record i's content (a view). */
+  digestOf(i: number): Buffer {
+    const at = (this.#valueStarts[i] ?? 0) + RECORD_DIGEST_AT;
+    return this.#store.subarray(at, at + DIGEST_BYTES);
+  }
+
+  /** Whether record i's content digest is the 32 bytes of `bytes` at `at`. */
+  digestEquals(i: number, bytes: Uint8Array, at = 0): boolean {
+    const mine = (this.#valueStarts[i] ?? 0) + RECORD_DIGEST_AT;
+    return this.#store.compare(bytes, at, at + DIGEST_BYTES, mine, mine + DIGEST_BYTES) === 0;
+  }
+
+  /** Whether record i's content digest is record j's of `other`. */
+  sameDigest(i: number, other: PreparedBatch, j: number): boolean {
+    return other.digestEquals(j, this.#store, (this.#valueStarts[i] ?? 0) + RECORD_DIGEST_AT);
+  }
+
+  version(i: number): number {
+    return this.#versions[i] ?? 0;
+  }
+
+  /** The latest-version key of record i's subject and kind, as a string (record-keys.ts latestId). */
+  latestId(i: number): string {
+    // r ‖ 0x00 ‖ subject ‖ 0x00 ‖ kind ‖ 0x00 ‖ version: the latest-version key is l ‖ 0x00 ‖ subject ‖ 0x00 ‖ kind.
+    const start = (this.#keyStarts[i] ?? 0) + 1;
+    const end = (this.#valueStarts[i] ?? 0) - VERSION_SUFFIX_BYTES;
+    return `l${(this.#store as LatinSlicing).latin1Slice(start, end)}`;
+  }
+
+  /** Record i's leaf (a view). */
+  leaf(i: number): Buffer {
+    return this.#leaves.subarray(this.#leafStarts[i], this.#leafStarts[i + 1]);
+  }
+}
