@@ -32,7 +32,7 @@
  */
 import { BUNDLE_WIDTH, MAX_LEAF_BYTES, TILE_HEIGHT, TILE_WIDTH } from './constants.ts';
 import { TransparencyLogError } from './errors.ts';
-import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, leafHash, nodeHash } from './merkle-hash.ts';
+import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, nodeHash } from './merkle-hash.ts';
 import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
 import { RecentCache } from './recent-cache.ts';
 
@@ -144,12 +144,19 @@ function bundleEntries(bytes: Buffer | undefined, bundle: number, count: number)
 function bundleEntry(bytes: Buffer | undefined, bundle: number, position: number): Buffer {
   let at = 0;
   for (let skipped = 0; bytes !== undefined && at + 2 <= bytes.length; skipped++) {
-    const end = at + 2 + bytes.readUInt16BE(at);
+    // The u16 read by hand: readUInt16BE checks its offset again on every entry, and every attestation walks here.
+    const end = at + 2 + (((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0));
     if (end > bytes.length) break;
     if (skipped === position) return bytes.subarray(at + 2, end);
     at = end;
   }
   throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} holds fewer than ${position + 1} leaves`);
+}
+
+/** Hashes of a proof that memory does not hold: their places in the proof, and their ranges. */
+interface MissingHashes {
+  readonly at: number[];
+  readonly ranges: LeafRange[];
 }
 
 /** Leaves as one run of entry-bundle entries (u16 length ‖ bytes), where each entry starts, and the leaf hashes. */
@@ -228,6 +235,8 @@ export class TileStore {
 
   /** Subtrees of 256 leaves from this one on have an `h` row once complete. */
   readonly #subtreeRowsFrom: number;
+  /** Where proofs' sibling leaf hashes go: views of shared chunks, not an ArrayBuffer each. */
+  readonly #proofSlab = new HashSlab();
 
   private constructor(db: LogDatabase, size: number, edges: Buffer[][], openBundle: Buffer, subtreeRowsFrom: number) {
     this.#db = db;
@@ -409,26 +418,37 @@ export class TileStore {
    */
   async leafWithProof(index: number, path: readonly LeafRange[]): Promise<{ leaf: Buffer; hashes: Buffer[] }> {
     const bundle = Math.floor(index / BUNDLE_WIDTH);
-    const bytes = await this.#bundle(bundle);
+    // Remembered bundles and proof hashes are taken without an await: each costs a promise and a microtask turn.
+    const bytes = this.#rememberedBundle(bundle) ?? (await this.#readBundle(bundle));
     const leaf = bundleEntry(bytes, bundle, index - bundle * BUNDLE_WIDTH);
-    const [first, ...rest] = path;
+    const first = path[0];
     const sibling = index % 2 === 0 ? index + 1 : index - 1;
     if (first === undefined || first.begin !== sibling || first.end !== sibling + 1) {
       return { leaf, hashes: await this.rangeHashes(path) };
     }
-    const siblingHash =
-      this.#rememberedHash(first) ?? leafHash(bundleEntry(bytes, bundle, sibling - bundle * BUNDLE_WIDTH));
-    return { leaf, hashes: [siblingHash, ...(await this.rangeHashes(rest))] };
+    const hashes = [
+      this.#rememberedHash(first) ??
+        // Into the proof slab: no allocation of its own per answer (merkle-hash.ts HashSlab).
+        this.#proofSlab.leafHash(bundleEntry(bytes, bundle, sibling - bundle * BUNDLE_WIDTH)),
+    ];
+    const missing = this.#rememberedHashes(path, 1, hashes);
+    if (missing !== undefined) await this.#readMissing(missing, hashes);
+    return { leaf, hashes };
   }
 
   /** The stored entry bundle `bundle`: remembered once read if complete (a complete bundle never changes). */
   async #bundle(bundle: number): Promise<Buffer | undefined> {
-    const id = rowId(BUNDLE_ROW, bundle);
-    const complete = bundle < Math.floor(this.#size / BUNDLE_WIDTH);
-    let bytes = complete ? this.#complete.get(id) : undefined;
-    if (bytes === undefined) {
-      bytes = await this.#db.get(bundleKey(bundle));
-      if (bytes !== undefined && complete) this.#complete.set(id, bytes);
+    return this.#rememberedBundle(bundle) ?? this.#readBundle(bundle);
+  }
+
+  #rememberedBundle(bundle: number): Buffer | undefined {
+    return bundle < Math.floor(this.#size / BUNDLE_WIDTH) ? this.#complete.get(rowId(BUNDLE_ROW, bundle)) : undefined;
+  }
+
+  async #readBundle(bundle: number): Promise<Buffer | undefined> {
+    const bytes = await this.#db.get(bundleKey(bundle));
+    if (bytes !== undefined && bundle < Math.floor(this.#size / BUNDLE_WIDTH)) {
+      this.#complete.set(rowId(BUNDLE_ROW, bundle), bytes);
     }
     return bytes;
   }
@@ -492,11 +512,21 @@ export class TileStore {
    * only widen tiles.
    */
   async rangeHashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
-    // Most hashes of a proof are in memory (upper tiles, remembered rows and right edges): found by arithmetic
-    // alone, without the bookkeeping of a read, which cost an attestation more than the rest of its proof.
     const hashes: Buffer[] = [];
-    let missing: { readonly at: number[]; readonly ranges: LeafRange[] } | undefined;
-    for (const range of ranges) {
+    const missing = this.#rememberedHashes(ranges, 0, hashes);
+    if (missing !== undefined) await this.#readMissing(missing, hashes);
+    return hashes;
+  }
+
+  /**
+   * Appends the hashes of `ranges` from `from` on to `hashes`, those memory holds (upper tiles, remembered rows and
+   * right edges: most of a proof), found by arithmetic alone, without the bookkeeping of a read, which cost an
+   * attestation more than the rest of its proof. The others are placeholders, returned as missing.
+   */
+  #rememberedHashes(ranges: readonly LeafRange[], from: number, hashes: Buffer[]): MissingHashes | undefined {
+    let missing: MissingHashes | undefined;
+    for (let i = from; i < ranges.length; i++) {
+      const range = ranges[i] ?? { begin: 0, end: 0 };
       const hash = this.#rememberedHash(range);
       if (hash === undefined) {
         missing ??= { at: [], ranges: [] };
@@ -505,13 +535,16 @@ export class TileStore {
       }
       hashes.push(hash ?? EMPTY_ROOT);
     }
-    if (missing === undefined) return hashes;
+    return missing;
+  }
+
+  /** Reads the missing hashes into their places in `hashes`. */
+  async #readMissing(missing: MissingHashes, hashes: Buffer[]): Promise<void> {
     const read = await this.#readRangeHashes(missing.ranges);
     missing.at.forEach((at, i) => {
       const hash = read[i];
       if (hash !== undefined) hashes[at] = hash;
     });
-    return hashes;
   }
 
   /**
