@@ -83,11 +83,16 @@ const NO_BYTES = Buffer.alloc(0);
  */
 const CACHED_LEVEL = 8;
 /**
- * Complete rows below CACHED_LEVEL (full level tiles, `h` rows, full entry bundles) remembered, ~8 KiB each at most:
- * a complete row never changes, so answers near the same leaves (an attestation window, recent records) read it
- * once. 1024 rows bound this to ~8 MiB; the least recently used are dropped (recent-cache.ts).
+ * Complete rows below CACHED_LEVEL (full level tiles, `h` rows, full entry bundles) remembered: a complete row never
+ * changes, so answers near the same leaves (an attestation window, recent records) read it once. Bounded by their
+ * bytes, ~8 MiB, the least recently used dropped (recent-cache.ts). A count of 1,024 rows made that bound for
+ * 8 KiB tiles, but an entry bundle of 16 credit leaves is ≈ 2 KiB: the count held 512 to 1,024 rows (two
+ * generations), fewer than the attest bench's 1,250 bundles, and an attestation read its bundle again about every
+ * other time; the byte bound holds ≈ 3,700 such bundles (≈ 60k leaves) in the same memory.
  */
-const MAX_COMPLETE_ROWS = 1024;
+const MAX_COMPLETE_ROW_BYTES = 8 * 1024 * 1024;
+/** What a remembered row costs besides its bytes (its Buffer and Map entry), so small rows are bounded too. */
+const ROW_OVERHEAD_BYTES = 256;
 /** `leaves` reads this many entry bundles or more by one iterator rather than a point read each. */
 const RANGE_READ_BUNDLES = 16;
 /** Right-edge range hashes remembered (~log2(size) per tree size proofs are asked at); beyond this, start over. */
@@ -231,7 +236,10 @@ export class TileStore {
   #edgeRanges = new Map<number, Map<number, Buffer>>();
   #edgeRangeCount = 0;
   /** Complete rows below CACHED_LEVEL (`t`, `h` and `e` rows) by row id, least recently used dropped first. */
-  readonly #complete = new RecentCache<Buffer, number>(MAX_COMPLETE_ROWS);
+  readonly #complete = new RecentCache<Buffer, number>(
+    MAX_COMPLETE_ROW_BYTES,
+    (row) => row.length + ROW_OVERHEAD_BYTES,
+  );
 
   /** Subtrees of 256 leaves from this one on have an `h` row once complete. */
   readonly #subtreeRowsFrom: number;
