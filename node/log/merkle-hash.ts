@@ -44,7 +44,21 @@ export class HashSlab {
     this.#chunk.write(hash('sha256', data, 'binary'), at, HASH_SIZE, 'latin1');
     return this.#chunk.subarray(at, at + HASH_SIZE);
   }
+
+  /** MTH({leaf}) = SHA-256(0x00 ‖ leaf), as `leafHash`, its input built in a reused scratch buffer. */
+  leafHash(leaf: Uint8Array): Buffer {
+    if (leafInput.length < 1 + leaf.length) {
+      leafInput = Buffer.allocUnsafe(1 + leaf.length);
+      leafInput[0] = LEAF_HASH_PREFIX;
+    }
+    leafInput.set(leaf, 1);
+    return this.sha256(leafInput.subarray(0, 1 + leaf.length));
+  }
 }
+
+/** `HashSlab.leafHash`'s input: 0x00 and the leaf. sha256 is synchronous, so no other call can see it half-written. */
+let leafInput = Buffer.alloc(1 + 1024);
+leafInput[0] = LEAF_HASH_PREFIX;
 
 // One scratch buffer: sha256 is synchronous, so no other call can observe it half-written.
 const nodeInput = Buffer.alloc(1 + 2 * HASH_SIZE);

@@ -17,4 +17,16 @@ describe('RecentCache', () => {
     cache.clear();
     expect(cache.get('999')).toBeUndefined();
   });
+
+  it('with a weight, bounds what its values weigh together rather than their count', () => {
+    const cache = new RecentCache<string>(100, (value) => value.length);
+    // Values of weight 1: as many as without a weight.
+    for (let n = 0; n < 40; n++) cache.set(`light${n}`, 'x');
+    expect(Array.from({ length: 40 }, (_, n) => cache.get(`light${n}`))).toEqual(Array(40).fill('x'));
+    // Heavy values: at most 100 units of weight, so at most 4 of these stay (two generations of 50).
+    for (let n = 0; n < 20; n++) cache.set(`heavy${n}`, 'y'.repeat(25));
+    const held = Array.from({ length: 20 }, (_, n) => cache.get(`heavy${n}`)).filter((v) => v !== undefined);
+    expect(held.length).toBeLessThanOrEqual(4);
+    expect(held.length).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -7,11 +7,18 @@
 export class RecentCache<V, K extends string | number = string> {
   #young = new Map<K, V>();
   #old = new Map<K, V>();
+  /** What the young generation's values weigh together (their count, without `weigh`). */
+  #youngWeight = 0;
   readonly #generation: number;
+  readonly #weigh: ((value: V) => number) | undefined;
 
-  /** Holds at most `limit` values (and at least half of it, once that many were set). */
-  constructor(limit: number) {
+  /**
+   * Holds values weighing at most `limit` together (and at least half of it, once that much was set), plus at most
+   * one value heavier than half of it. Without `weigh` every value weighs 1: `limit` bounds their count.
+   */
+  constructor(limit: number, weigh?: (value: V) => number) {
     this.#generation = Math.max(1, Math.floor(limit / 2));
+    this.#weigh = weigh;
   }
 
   get(key: K): V | undefined {
@@ -23,15 +30,19 @@ export class RecentCache<V, K extends string | number = string> {
   }
 
   set(key: K, value: V): void {
-    if (this.#young.size >= this.#generation) {
+    const weight = this.#weigh === undefined ? 1 : this.#weigh(value);
+    if (this.#youngWeight + weight > this.#generation && this.#young.size > 0) {
       this.#old = this.#young;
       this.#young = new Map();
+      this.#youngWeight = 0;
     }
     this.#young.set(key, value);
+    this.#youngWeight += weight;
   }
 
   clear(): void {
     this.#young = new Map();
     this.#old = new Map();
+    this.#youngWeight = 0;
   }
 }

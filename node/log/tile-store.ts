@@ -32,7 +32,7 @@
  */
 import { BUNDLE_WIDTH, MAX_LEAF_BYTES, TILE_HEIGHT, TILE_WIDTH } from './constants.ts';
 import { TransparencyLogError } from './errors.ts';
-import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, leafHash, nodeHash } from './merkle-hash.ts';
+import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, nodeHash } from './merkle-hash.ts';
 import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
 import { RecentCache } from './recent-cache.ts';
 
@@ -83,11 +83,16 @@ const NO_BYTES = Buffer.alloc(0);
  */
 const CACHED_LEVEL = 8;
 /**
- * Complete rows below CACHED_LEVEL (full level tiles, `h` rows, full entry bundles) remembered, ~8 KiB each at most:
- * a complete row never changes, so answers near the same leaves (an attestation window, recent records) read it
- * once. 1024 rows bound this to ~8 MiB; the least recently used are dropped (recent-cache.ts).
+ * Complete rows below CACHED_LEVEL (full level tiles, `h` rows, full entry bundles) remembered: a complete row never
+ * changes, so answers near the same leaves (an attestation window, recent records) read it once. Bounded by their
+ * bytes, ~8 MiB, the least recently used dropped (recent-cache.ts). A count of 1,024 rows made that bound for
+ * 8 KiB tiles, but an entry bundle of 16 credit leaves is ≈ 2 KiB: the count held 512 to 1,024 rows (two
+ * generations), fewer than the attest bench's 1,250 bundles, and an attestation read its bundle again about every
+ * other time; the byte bound holds ≈ 3,700 such bundles (≈ 60k leaves) in the same memory.
  */
-const MAX_COMPLETE_ROWS = 1024;
+const MAX_COMPLETE_ROW_BYTES = 8 * 1024 * 1024;
+/** What a remembered row costs besides its bytes (its Buffer and Map entry), so small rows are bounded too. */
+const ROW_OVERHEAD_BYTES = 256;
 /** `leaves` reads this many entry bundles or more by one iterator rather than a point read each. */
 const RANGE_READ_BUNDLES = 16;
 /** Right-edge range hashes remembered (~log2(size) per tree size proofs are asked at); beyond this, start over. */
@@ -101,6 +106,9 @@ const MAX_EDGE_RANGES = 4096;
 const ROW_KINDS = 128;
 const SUBTREE_ROW = 64;
 const BUNDLE_ROW = 65;
+
+/** 2^level for the tree levels a row id names: looked up, as `2 ** level` with a variable level is a runtime call. */
+const LEVEL_WIDTHS: readonly number[] = Array.from({ length: 64 }, (_, level) => 2 ** level);
 
 function rowId(kind: number, index: number): number {
   return index * ROW_KINDS + kind;
@@ -141,12 +149,19 @@ function bundleEntries(bytes: Buffer | undefined, bundle: number, count: number)
 function bundleEntry(bytes: Buffer | undefined, bundle: number, position: number): Buffer {
   let at = 0;
   for (let skipped = 0; bytes !== undefined && at + 2 <= bytes.length; skipped++) {
-    const end = at + 2 + bytes.readUInt16BE(at);
+    // The u16 read by hand: readUInt16BE checks its offset again on every entry, and every attestation walks here.
+    const end = at + 2 + (((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0));
     if (end > bytes.length) break;
     if (skipped === position) return bytes.subarray(at + 2, end);
     at = end;
   }
   throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} holds fewer than ${position + 1} leaves`);
+}
+
+/** Hashes of a proof that memory does not hold: their places in the proof, and their ranges. */
+interface MissingHashes {
+  readonly at: number[];
+  readonly ranges: LeafRange[];
 }
 
 /** Leaves as one run of entry-bundle entries (u16 length ‖ bytes), where each entry starts, and the leaf hashes. */
@@ -221,10 +236,15 @@ export class TileStore {
   #edgeRanges = new Map<number, Map<number, Buffer>>();
   #edgeRangeCount = 0;
   /** Complete rows below CACHED_LEVEL (`t`, `h` and `e` rows) by row id, least recently used dropped first. */
-  readonly #complete = new RecentCache<Buffer, number>(MAX_COMPLETE_ROWS);
+  readonly #complete = new RecentCache<Buffer, number>(
+    MAX_COMPLETE_ROW_BYTES,
+    (row) => row.length + ROW_OVERHEAD_BYTES,
+  );
 
   /** Subtrees of 256 leaves from this one on have an `h` row once complete. */
   readonly #subtreeRowsFrom: number;
+  /** Where proofs' sibling leaf hashes go: views of shared chunks, not an ArrayBuffer each. */
+  readonly #proofSlab = new HashSlab();
 
   private constructor(db: LogDatabase, size: number, edges: Buffer[][], openBundle: Buffer, subtreeRowsFrom: number) {
     this.#db = db;
@@ -406,26 +426,37 @@ export class TileStore {
    */
   async leafWithProof(index: number, path: readonly LeafRange[]): Promise<{ leaf: Buffer; hashes: Buffer[] }> {
     const bundle = Math.floor(index / BUNDLE_WIDTH);
-    const bytes = await this.#bundle(bundle);
+    // Remembered bundles and proof hashes are taken without an await: each costs a promise and a microtask turn.
+    const bytes = this.#rememberedBundle(bundle) ?? (await this.#readBundle(bundle));
     const leaf = bundleEntry(bytes, bundle, index - bundle * BUNDLE_WIDTH);
-    const [first, ...rest] = path;
+    const first = path[0];
     const sibling = index % 2 === 0 ? index + 1 : index - 1;
     if (first === undefined || first.begin !== sibling || first.end !== sibling + 1) {
       return { leaf, hashes: await this.rangeHashes(path) };
     }
-    const siblingHash =
-      this.#rememberedHash(first) ?? leafHash(bundleEntry(bytes, bundle, sibling - bundle * BUNDLE_WIDTH));
-    return { leaf, hashes: [siblingHash, ...(await this.rangeHashes(rest))] };
+    const hashes = [
+      this.#rememberedHash(first) ??
+        // Into the proof slab: no allocation of its own per answer (merkle-hash.ts HashSlab).
+        this.#proofSlab.leafHash(bundleEntry(bytes, bundle, sibling - bundle * BUNDLE_WIDTH)),
+    ];
+    const missing = this.#rememberedHashes(path, 1, hashes);
+    if (missing !== undefined) await this.#readMissing(missing, hashes);
+    return { leaf, hashes };
   }
 
   /** The stored entry bundle `bundle`: remembered once read if complete (a complete bundle never changes). */
   async #bundle(bundle: number): Promise<Buffer | undefined> {
-    const id = rowId(BUNDLE_ROW, bundle);
-    const complete = bundle < Math.floor(this.#size / BUNDLE_WIDTH);
-    let bytes = complete ? this.#complete.get(id) : undefined;
-    if (bytes === undefined) {
-      bytes = await this.#db.get(bundleKey(bundle));
-      if (bytes !== undefined && complete) this.#complete.set(id, bytes);
+    return this.#rememberedBundle(bundle) ?? this.#readBundle(bundle);
+  }
+
+  #rememberedBundle(bundle: number): Buffer | undefined {
+    return bundle < Math.floor(this.#size / BUNDLE_WIDTH) ? this.#complete.get(rowId(BUNDLE_ROW, bundle)) : undefined;
+  }
+
+  async #readBundle(bundle: number): Promise<Buffer | undefined> {
+    const bytes = await this.#db.get(bundleKey(bundle));
+    if (bytes !== undefined && bundle < Math.floor(this.#size / BUNDLE_WIDTH)) {
+      this.#complete.set(rowId(BUNDLE_ROW, bundle), bytes);
     }
     return bytes;
   }
@@ -489,11 +520,21 @@ export class TileStore {
    * only widen tiles.
    */
   async rangeHashes(ranges: readonly LeafRange[]): Promise<Buffer[]> {
-    // Most hashes of a proof are in memory (upper tiles, remembered rows and right edges): found by arithmetic
-    // alone, without the bookkeeping of a read, which cost an attestation more than the rest of its proof.
     const hashes: Buffer[] = [];
-    let missing: { readonly at: number[]; readonly ranges: LeafRange[] } | undefined;
-    for (const range of ranges) {
+    const missing = this.#rememberedHashes(ranges, 0, hashes);
+    if (missing !== undefined) await this.#readMissing(missing, hashes);
+    return hashes;
+  }
+
+  /**
+   * Appends the hashes of `ranges` from `from` on to `hashes`, those memory holds (upper tiles, remembered rows and
+   * right edges: most of a proof), found by arithmetic alone, without the bookkeeping of a read, which cost an
+   * attestation more than the rest of its proof. The others are placeholders, returned as missing.
+   */
+  #rememberedHashes(ranges: readonly LeafRange[], from: number, hashes: Buffer[]): MissingHashes | undefined {
+    let missing: MissingHashes | undefined;
+    for (let i = from; i < ranges.length; i++) {
+      const range = ranges[i] ?? { begin: 0, end: 0 };
       const hash = this.#rememberedHash(range);
       if (hash === undefined) {
         missing ??= { at: [], ranges: [] };
@@ -502,13 +543,16 @@ export class TileStore {
       }
       hashes.push(hash ?? EMPTY_ROOT);
     }
-    if (missing === undefined) return hashes;
+    return missing;
+  }
+
+  /** Reads the missing hashes into their places in `hashes`. */
+  async #readMissing(missing: MissingHashes, hashes: Buffer[]): Promise<void> {
     const read = await this.#readRangeHashes(missing.ranges);
     missing.at.forEach((at, i) => {
       const hash = read[i];
       if (hash !== undefined) hashes[at] = hash;
     });
-    return hashes;
   }
 
   /**
@@ -635,7 +679,7 @@ export class TileStore {
     const kind = id % ROW_KINDS;
     if (kind === SUBTREE_ROW) return true;
     const tile = (id - kind) / ROW_KINDS;
-    return (tile + 1) * TILE_WIDTH * 2 ** kind <= this.#size;
+    return (tile + 1) * TILE_WIDTH * (LEVEL_WIDTHS[kind] ?? 2 ** kind) <= this.#size;
   }
 
   /**
@@ -768,8 +812,10 @@ async function readEdges(db: LogDatabase, size: number, subtreeRowsFrom: number)
 /** log2(width) when `width` is a power of two (a complete subtree's leaf count), else -1. */
 function subtreeLevel(width: number): number {
   if (width < 1) return -1;
-  // clz32 for the widths of logs below 2^31 leaves, without a loop or Math.pow per range.
-  const level = width < 2 ** 31 ? 31 - Math.clz32(width) : Math.floor(Math.log2(width));
+  // Bit operations for the widths of logs below 2^31 leaves: `2 ** level` with a variable exponent is a call into
+  // V8's runtime (≈ 50 ns against ≈ 4), and a proof asks this of every one of its ≈ log2(size) ranges.
+  if (width < 2 ** 31) return (width & (width - 1)) === 0 ? 31 - Math.clz32(width) : -1;
+  const level = Math.floor(Math.log2(width));
   return 2 ** level === width ? level : -1;
 }
 

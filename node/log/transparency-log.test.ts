@@ -205,6 +205,27 @@ describe('transparency log', () => {
     expect(db.keysRead).toBe(0);
   });
 
+  it('remembers complete rows up to about 8 MiB of them: more than 1,024 entry bundles of small leaves, fewer of large ones', async () => {
+    // 1,600 complete bundles of small leaves (testLeaf: 0 to 40 bytes), ≈ 1 MiB: each read once, then none again.
+    const small = 1_600 * 16;
+    for (let next = 0; next < small; next += 3_200) {
+      await log.append(Array.from({ length: 3_200 }, (_, i) => testLeaf(next + i)));
+    }
+    const firstOfEach = Array.from({ length: 1_600 }, (_, bundle) => bundle * 16);
+    for (const index of firstOfEach) await log.leaf(index);
+    db.keysRead = 0;
+    for (const index of firstOfEach) expect(await log.leaf(index)).toEqual(testLeaf(index));
+    expect(db.keysRead).toBe(0);
+    // 160 complete bundles of 16 leaves of 4 KiB (64 KiB each, 10 MiB): at most 128 of them stay (8 MiB).
+    const large = Buffer.alloc(4_096, 7);
+    for (let i = 0; i < 160 * 16; i += 640) await log.append(Array.from({ length: 640 }, () => large));
+    const firstOfLarge = Array.from({ length: 160 }, (_, bundle) => small + bundle * 16);
+    for (const index of firstOfLarge) await log.leaf(index);
+    db.keysRead = 0;
+    for (const index of firstOfLarge) expect(await log.leaf(index)).toEqual(large);
+    expect(db.keysRead).toBeGreaterThanOrEqual(160 - 129);
+  });
+
   it('answers from upper tiles in memory and remembered right-edge ranges exactly as a reopened log reads from disk', async () => {
     const random = prng(7);
     const size = 256 * 256 + 3_000;
