@@ -14,8 +14,8 @@
  * size it was saved at; a start whose log has that size uses it, any other start (a crash, records ingested since)
  * scans every stored record key once, in the background (≈ 2.6 µs a key; reads go on meanwhile).
  *
- * Memory: node/store's KeyFilter, ≈ 1.25 bytes per stored record, up to twice that as its segments double (≈ 1 %
- * false "may have").
+ * Memory: node/store's KeyFilter, ≈ 1.25 bytes per stored record and at most ≈ 10 MiB of room not yet used (≈ 1 %
+ * false "may have" per segment).
  */
 import { KeyFilter, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
 

@@ -17,6 +17,17 @@ describe('KeyFilter', () => {
     expect(missed).toBe(0);
   });
 
+  it('stops doubling its segments at the largest segment size, so its unused room stays bounded', () => {
+    // Capped at the first segment's size: three more segments of that size, not 2 + 4 times it.
+    const filter = new KeyFilter(0, KEY_FILTER_MIN_KEYS, KEY_FILTER_MIN_KEYS);
+    const count = 3 * KEY_FILTER_MIN_KEYS + 1;
+    for (let n = 0; n < count; n++) filter.add(key(n));
+    expect(filter.bytes).toBe((KEY_FILTER_MIN_KEYS * 4 * 10) / 8);
+    let missed = 0;
+    for (let n = 0; n < count; n += 7) if (!filter.mightContain(key(n))) missed++;
+    expect(missed).toBe(0);
+  });
+
   it('rules out almost every key it was not given, at its sized load', () => {
     const filter = new KeyFilter();
     for (let n = 0; n < KEY_FILTER_MIN_KEYS; n++) filter.add(key(n));

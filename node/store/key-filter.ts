@@ -11,8 +11,12 @@
  *
  * Layout: a split-block Bloom filter (Putze, Sanders, Singler, "Cache-, Hash- and Space-Efficient Bloom Filters",
  * 2007; the Parquet format's SBBF): a key sets one bit in each of the 8 words of one 32-byte block, so a lookup
- * touches one cache line. ≈10 bits per key. The filter grows by segments, each twice the last, so it never has to
- * be rebuilt from the database; a lookup asks each segment (a handful at 23 million keys).
+ * touches one cache line. ≈10 bits per key. The filter grows by segments, each twice the last up to 8M keys and
+ * then 8M keys each, so it never has to be rebuilt from the database; a lookup asks each segment (5 at 23 million
+ * keys). Segments stop doubling because a node holds two of these filters over every record (the chain index's
+ * and the record store's): doubling to 16M keys held 31M keys' room (≈ 39 MB) for 16–23M keys, and stepped both
+ * filters up by 20 MB at once past 15M records, which the 20M-record soak counted as growth (bench/RESULTS.md,
+ * "the 20M-record memory soak again"); 8M-key segments keep at most ≈ 10 MB per filter unused.
  */
 
 /** Odd constants from the Parquet SBBF specification: word i of a block gets bit (h × SALT[i]) >>> 27. */
@@ -24,6 +28,8 @@ const BIG_ENDIAN_PLATFORM = new Uint8Array(new Uint32Array([1]).buffer)[0] === 0
 const BITS_PER_KEY = 10;
 /** The first segment's capacity, in keys (≈1.2 MiB). */
 export const KEY_FILTER_MIN_KEYS = 1 << 20;
+/** The largest segment growth adds, in keys (≈10 MiB); a first segment sized larger is repeated instead. */
+export const KEY_FILTER_MAX_SEGMENT_KEYS = 1 << 23;
 
 const blocksFor = (capacity: number) => Math.max(1, Math.ceil((capacity * BITS_PER_KEY) / (32 * WORDS_PER_BLOCK)));
 
@@ -51,14 +57,17 @@ const MAX_SEGMENT_CAPACITY = 2 ** 31;
 export class KeyFilter {
   readonly #segments: Segment[];
   readonly #skip: number;
+  readonly #maxSegmentKeys: number;
 
   /**
    * @param skip leading bytes every key shares (the sublevel's prefix and `latest/`), left out of the hash.
    * @param expectedKeys keys the first segment is sized for.
+   * @param maxSegmentKeys the largest segment growth adds (doubling stops there).
    */
-  constructor(skip = 0, expectedKeys = KEY_FILTER_MIN_KEYS) {
+  constructor(skip = 0, expectedKeys = KEY_FILTER_MIN_KEYS, maxSegmentKeys = KEY_FILTER_MAX_SEGMENT_KEYS) {
     this.#skip = skip;
     this.#segments = [new Segment(Math.max(KEY_FILTER_MIN_KEYS, expectedKeys))];
+    this.#maxSegmentKeys = maxSegmentKeys;
   }
 
   /**
@@ -149,7 +158,7 @@ export class KeyFilter {
   addHashed(hashes: Uint32Array, i: number): void {
     let last = this.#segments[this.#segments.length - 1] as Segment;
     if (last.count >= last.capacity) {
-      last = new Segment(last.capacity * 2);
+      last = new Segment(Math.max(last.capacity, Math.min(last.capacity * 2, this.#maxSegmentKeys)));
       this.#segments.push(last);
     }
     setBits(last, hashes[2 * i] as number, hashes[2 * i + 1] as number);
