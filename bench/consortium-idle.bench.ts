@@ -11,12 +11,12 @@
  *                              start-up compactions)
  *   LIANXIN_BENCH_CPU_PROF     a directory: every process of the run writes a V8 CPU profile there (--cpu-prof)
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Benchmark, Figure } from './benchmark.ts';
-import { movedConsortium, scrapeAll, startConsortium } from './consortium-ingest.bench.ts';
+import { movedConsortium, scrapeAll, startConsortium, stopConsortium } from './consortium-ingest.bench.ts';
 import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 
@@ -100,9 +100,7 @@ const benchmark: Benchmark = {
       });
       return figures;
     } finally {
-      await consortium.stop();
-      if (cpuProfDir === undefined) await rm(dir, { recursive: true, force: true });
-      else context.log(`kept ${dir}; CPU profiles in ${cpuProfDir}`);
+      await stopConsortium(consortium, dir, cpuProfDir, context);
     }
   },
 };

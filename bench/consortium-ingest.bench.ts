@@ -28,7 +28,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { usccCheckCharacter } from '../chaincode/src/protocol.ts';
-import type { Benchmark, Figure } from './benchmark.ts';
+import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 
@@ -219,9 +219,7 @@ const benchmark: Benchmark = {
       }
       return figures;
     } finally {
-      await consortium.stop();
-      if (cpuProfDir === undefined) await rm(dir, { recursive: true, force: true });
-      else context.log(`kept ${dir}; CPU profiles in ${cpuProfDir}`);
+      await stopConsortium(consortium, dir, cpuProfDir, context);
     }
   },
 };
@@ -251,6 +249,18 @@ export async function movedConsortium(dir: string): Promise<string> {
   const file = join(dir, 'consortium.yaml');
   await writeFile(file, stringify(yaml));
   return file;
+}
+
+/** Stops the consortium, then removes its directory, or keeps it beside the CPU profiles. */
+export async function stopConsortium(
+  consortium: RunningConsortium,
+  dir: string,
+  cpuProfDir: string | undefined,
+  context: Pick<BenchmarkContext, 'log'>,
+): Promise<void> {
+  await consortium.stop();
+  if (cpuProfDir === undefined) await rm(dir, { recursive: true, force: true });
+  else context.log(`kept ${dir}; CPU profiles in ${cpuProfDir}`);
 }
 
 const SERVING = /^ledger serving on (\S+) \(pid (\d+)/;
