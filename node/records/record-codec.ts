@@ -64,7 +64,9 @@ function readU64(bytes: Buffer, at: number): number {
  */
 export function encodeRecord(digest: Uint8Array, contentType: string, content: Uint8Array): Buffer {
   const bytes = Buffer.allocUnsafe(recordLength(contentType, content.length));
-  return writeRecord(bytes, 0, digest, contentType, content);
+  bytes.set(digest, DIGEST_AT);
+  writeRecordAroundDigest(bytes, 0, contentType, content);
+  return bytes;
 }
 
 /** The length of a record's value. */
@@ -73,34 +75,20 @@ export function recordLength(contentType: string, contentLength: number): number
 }
 
 /**
- * encodeRecord into `bytes` at `at` (recordLength bytes), returned as a view of them: a batch's values share one
- * allocation instead of one each.
- */
-export function writeRecord(
-  bytes: Buffer,
-  at: number,
-  digest: Uint8Array,
-  contentType: string,
-  content: Uint8Array,
-): Buffer {
-  const contentAt = at + CONTENT_TYPE_AT + 1 + contentType.length;
-  bytes[at] = FORMAT;
-  bytes.set(digest, at + DIGEST_AT);
-  bytes[at + CONTENT_TYPE_AT] = contentType.length;
-  writeAscii(bytes, contentType, at + CONTENT_TYPE_AT + 1);
-  bytes.set(content, contentAt);
-  return bytes.subarray(at, contentAt + content.length);
-}
-
-/**
- * writeRecord with the content's SHA-256 computed straight into the value (node:crypto's one-shot digest as a
- * latin1 string, one char per byte: no Buffer per hash); returns the end of the value. The digest is then read
- * where it lies (RECORD_DIGEST_AT), by every part that needs it: the leaf, the batch digest, the acknowledgement.
+ * encodeRecord into `bytes` at `at` (recordLength bytes), with the content's SHA-256 computed straight into the
+ * value (node:crypto's one-shot digest as a latin1 string, one char per byte: no Buffer per hash); returns the end
+ * of the value. The digest is then read where it lies (RECORD_DIGEST_AT), by every part that needs it: the leaf,
+ * the batch digest, the acknowledgement.
  */
 export function writeRecordHashing(bytes: Buffer, at: number, contentType: string, content: Uint8Array): number {
+  bytes.write(hash('sha256', content, 'binary'), at + DIGEST_AT, DIGEST_BYTES, 'latin1');
+  return writeRecordAroundDigest(bytes, at, contentType, content);
+}
+
+/** A record's value at `at` but its digest (the caller writes that): format, content type, content; returns its end. */
+function writeRecordAroundDigest(bytes: Buffer, at: number, contentType: string, content: Uint8Array): number {
   const contentAt = at + CONTENT_TYPE_AT + 1 + contentType.length;
   bytes[at] = FORMAT;
-  bytes.write(hash('sha256', content, 'binary'), at + DIGEST_AT, DIGEST_BYTES, 'latin1');
   bytes[at + CONTENT_TYPE_AT] = contentType.length;
   writeAscii(bytes, contentType, at + CONTENT_TYPE_AT + 1);
   bytes.set(content, contentAt);
