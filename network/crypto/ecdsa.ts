@@ -114,7 +114,8 @@ function readDerInteger(der: Uint8Array, offset: number): [bigint, number] {
   if (first === 0 && len > 1 && ((der[start + 1] ?? 0) & 0x80) === 0) {
     throw new CryptoError('BAD_SIGNATURE', 'non-minimal DER INTEGER');
   }
-  return [BigInt('0x' + (Buffer.from(der.subarray(start, end)).toString('hex') || '0')), end];
+  // A view, not a copy: three verifies and a sign per transaction read these.
+  return [BigInt('0x' + Buffer.from(der.buffer, der.byteOffset + start, len).toString('hex')), end];
 }
 
 function derInteger(value: bigint): number[] {

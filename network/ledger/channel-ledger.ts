@@ -282,7 +282,7 @@ export class ChannelLedger implements GatewayBackend {
     // Only once durable: a commit that failed on the disk is validated again and needs the plaintext again.
     this.#transient.delete(committed);
     this.#previousHash = blockHeaderHash(header(block));
-    this.blocks.advance(store.height, txIds);
+    this.blocks.advance(store.height, { blockNum: number, txIds, codes });
   }
 
   /**

@@ -2,7 +2,13 @@ import type { ChannelMsps } from '../msp/index.ts';
 import { common } from '@hyperledger/fabric-protos';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestOrg, channelMspsOf, type TestSigner } from '../validation/test-identities.ts';
-import { buildBlock, getTransactionsFilter, ordererSignedBytes, setTransactionsFilter } from './block-builder.ts';
+import {
+  buildBlock,
+  getTransactionsFilter,
+  holdsBuiltDataHash,
+  ordererSignedBytes,
+  setTransactionsFilter,
+} from './block-builder.ts';
 import { blockDataHash } from './block-hash.ts';
 
 describe('buildBlock', () => {
@@ -32,6 +38,23 @@ describe('buildBlock', () => {
     ).toBe(3);
     expect(slots[2]).toHaveLength(0);
     expect(slots[3]).toHaveLength(0);
+  });
+
+  it('vouches for the data hash of a block it built only while the block holds that hash and those envelopes', () => {
+    expect(holdsBuiltDataHash(build())).toBe(true);
+    const filtered = build();
+    setTransactionsFilter(filtered, [0, 0]);
+    expect(holdsBuiltDataHash(filtered)).toBe(true);
+    const dataReplaced = build();
+    dataReplaced.getData()?.setDataList([Uint8Array.of(1, 2, 3), Uint8Array.of(4)]);
+    expect(holdsBuiltDataHash(dataReplaced)).toBe(false);
+    const shortened = build();
+    shortened.getData()?.setDataList(envelopes.slice(0, 1));
+    expect(holdsBuiltDataHash(shortened)).toBe(false);
+    const hashReplaced = build();
+    hashReplaced.getHeader()?.setDataHash(blockDataHash(envelopes));
+    expect(holdsBuiltDataHash(hashReplaced)).toBe(false);
+    expect(holdsBuiltDataHash(common.Block.deserializeBinary(build().serializeBinary()))).toBe(false);
   });
 
   it('signs value ‖ signature_header ‖ header ASN.1 with the orderer identity and a 24-byte nonce', () => {

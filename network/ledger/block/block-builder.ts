@@ -27,13 +27,15 @@ export interface BuildBlockOptions {
  * COMMIT_HASH (4) are the committing peer's: see {@link setTransactionsFilter} and the store's commit hash.
  */
 export function buildBlock(options: Readonly<BuildBlockOptions>): common.Block {
+  const envelopes = [...options.envelopes];
+  const dataHash = blockDataHash(envelopes);
   const header = new common.BlockHeader();
   header.setNumber(options.number);
   header.setPreviousHash(options.previousHash);
-  header.setDataHash(blockDataHash(options.envelopes));
+  header.setDataHash(dataHash);
 
   const data = new common.BlockData();
-  data.setDataList([...options.envelopes]);
+  data.setDataList(envelopes);
 
   const lastConfig = new common.LastConfig();
   lastConfig.setIndex(options.lastConfigIndex);
@@ -56,7 +58,29 @@ export function buildBlock(options: Readonly<BuildBlockOptions>): common.Block {
   block.setHeader(header);
   block.setData(data);
   block.setMetadata(metadata);
+  builtData.set(block, { dataHash, envelopes });
   return block;
+}
+
+/** What {@link buildBlock} hashed into each block it built: the data hash and the envelopes, as objects. */
+const builtData = new WeakMap<
+  common.Block,
+  { readonly dataHash: Uint8Array; readonly envelopes: readonly Uint8Array[] }
+>();
+
+/**
+ * Whether `block` was built by {@link buildBlock} and still holds the data hash it computed over the very envelopes
+ * it still holds (the same objects, in order): its data hash is then right without hashing the envelopes again,
+ * which for a large anchor is megabytes a second time. Any block whose header or data was replaced since answers
+ * false, and must be hashed.
+ */
+export function holdsBuiltDataHash(block: common.Block): boolean {
+  const built = builtData.get(block);
+  if (built === undefined || block.getHeader()?.getDataHash_asU8() !== built.dataHash) return false;
+  const envelopes = block.getData()?.getDataList_asU8() ?? [];
+  return (
+    envelopes.length === built.envelopes.length && envelopes.every((envelope, i) => envelope === built.envelopes[i])
+  );
 }
 
 /**

@@ -2,6 +2,7 @@
 export { blockHeaderBytes, blockHeaderHash, blockDataHash, type BlockHeaderFields } from './block-hash.ts';
 export {
   buildBlock,
+  holdsBuiltDataHash,
   ordererSignedBytes,
   setTransactionsFilter,
   getTransactionsFilter,

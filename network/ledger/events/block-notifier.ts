@@ -1,8 +1,17 @@
 import { LedgerError } from '../errors.ts';
+import type { TxLocation } from '../types.ts';
 
-interface Waiter {
-  readonly resolve: (value: undefined) => void;
+interface Waiter<T> {
+  readonly resolve: (value: T) => void;
   readonly reject: (reason: LedgerError) => void;
+}
+
+/** A committed block's transactions as its validator read them: the order and codes its TRANSACTIONS_FILTER has. */
+export interface CommittedTransactions {
+  readonly blockNum: number;
+  /** Each envelope's channel header txid; undefined where it does not parse. */
+  readonly txIds: readonly (string | undefined)[];
+  readonly codes: readonly number[];
 }
 
 /**
@@ -13,8 +22,8 @@ interface Waiter {
  */
 export class BlockNotifier {
   #height: number;
-  readonly #heightWaiters = new Set<Waiter & { readonly height: number }>();
-  readonly #txWaiters = new Map<string, Set<Waiter>>();
+  readonly #heightWaiters = new Set<Waiter<undefined> & { readonly height: number }>();
+  readonly #txWaiters = new Map<string, Set<Waiter<TxLocation | undefined>>>();
   #closed = false;
 
   constructor(height: number) {
@@ -26,10 +35,10 @@ export class BlockNotifier {
   }
 
   /**
-   * The chain now holds `height` blocks. `txIds` are the transactions of the blocks committed since the last
-   * advance; without them, every transaction waiter wakes to look again.
+   * The chain now holds `height` blocks, the last of them `committed`: its transactions' waiters wake with where
+   * their transaction is. Without it (a config block, recovery), every transaction waiter wakes to look again.
    */
-  advance(height: number, txIds?: Iterable<string | undefined>): void {
+  advance(height: number, committed?: CommittedTransactions): void {
     this.#height = height;
     for (const waiter of this.#heightWaiters) {
       if (waiter.height <= height) {
@@ -37,20 +46,27 @@ export class BlockNotifier {
         waiter.resolve(undefined);
       }
     }
-    const woken = txIds === undefined ? [...this.#txWaiters.keys()] : txIds;
-    for (const txId of woken) {
+    if (committed === undefined) {
+      for (const waiters of this.#txWaiters.values()) for (const waiter of waiters) waiter.resolve(undefined);
+      this.#txWaiters.clear();
+      return;
+    }
+    const { blockNum, txIds, codes } = committed;
+    for (const [txNum, txId] of txIds.entries()) {
       if (txId === undefined) continue;
       const waiters = this.#txWaiters.get(txId);
       if (!waiters) continue;
+      // Woken by the first occurrence, the one the store's txid index keeps (a later duplicate finds none).
       this.#txWaiters.delete(txId);
-      for (const waiter of waiters) waiter.resolve(undefined);
+      const location: TxLocation = { blockNum, txNum, code: codes[txNum] ?? 0 };
+      for (const waiter of waiters) waiter.resolve(location);
     }
   }
 
   /** Resolves once the chain holds at least `height` blocks; rejects on abort or close. */
   async waitForHeight(height: number, signal?: AbortSignal): Promise<void> {
     if (height <= this.#height) return;
-    await this.#wait(signal, (waiter) => {
+    await this.#wait<undefined>(signal, (waiter) => {
       const entry = { ...waiter, height };
       this.#heightWaiters.add(entry);
       return () => this.#heightWaiters.delete(entry);
@@ -58,13 +74,15 @@ export class BlockNotifier {
   }
 
   /**
-   * Resolves once a block committed after the chain held `height` blocks may hold `txId` (the caller looks it up
-   * again): at once if the chain has grown since, else when a block naming it commits. Rejects on abort or close.
+   * Waits for `txId`, not found when the chain held `height` blocks: resolves with its location when a block naming
+   * it commits (no read of the txid index: one per CommitStatus less), or with undefined when the caller must look
+   * it up again: at once if the chain has grown since, or after a block whose transactions were not given. Rejects
+   * on abort or close.
    */
-  async waitForTransaction(txId: string, height: number, signal?: AbortSignal): Promise<void> {
-    if (this.#height > height) return;
-    await this.#wait(signal, (waiter) => {
-      const waiters = this.#txWaiters.get(txId) ?? new Set<Waiter>();
+  async waitForTransaction(txId: string, height: number, signal?: AbortSignal): Promise<TxLocation | undefined> {
+    if (this.#height > height) return undefined;
+    return this.#wait<TxLocation | undefined>(signal, (waiter) => {
+      const waiters = this.#txWaiters.get(txId) ?? new Set<Waiter<TxLocation | undefined>>();
       waiters.add(waiter);
       this.#txWaiters.set(txId, waiters);
       return () => {
@@ -74,10 +92,10 @@ export class BlockNotifier {
     });
   }
 
-  async #wait(signal: AbortSignal | undefined, register: (waiter: Waiter) => () => void): Promise<void> {
+  async #wait<T>(signal: AbortSignal | undefined, register: (waiter: Waiter<T>) => () => void): Promise<T> {
     if (this.#closed) throw new LedgerError('CLOSED', 'the ledger is shutting down');
     signal?.throwIfAborted();
-    const { promise, resolve, reject } = Promise.withResolvers<undefined>();
+    const { promise, resolve, reject } = Promise.withResolvers<T>();
     const unregister = register({ resolve, reject });
     const onAbort = (): void => {
       unregister();
@@ -85,7 +103,7 @@ export class BlockNotifier {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await promise;
+      return await promise;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

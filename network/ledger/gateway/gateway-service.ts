@@ -7,6 +7,7 @@ import { common, gateway, orderer, peer } from '@hyperledger/fabric-protos';
 import { LedgerError } from '../errors.ts';
 import { blockTransactions } from '../events/block-transactions.ts';
 import { toPeerResponse } from '../endorser/index.ts';
+import type { TxLocation } from '../types.ts';
 import { callSignal, watchCall } from './call-signal.ts';
 import { ChaincodeEventsCache } from './chaincode-events-cache.ts';
 import { encodeChaincodeEventsResponse } from './chaincode-events-response.ts';
@@ -142,13 +143,14 @@ async function verifiedRequest<T extends ChannelRequest>(
 }
 
 /** Blocks until the txid is committed (commit/finder.go); the call's deadline ends the wait. */
-async function waitForTransaction(backend: GatewayBackend, txId: string, signal: AbortSignal) {
+async function waitForTransaction(backend: GatewayBackend, txId: string, signal: AbortSignal): Promise<TxLocation> {
   for (;;) {
     const height = backend.blocks.height;
     const location = await backend.findTransaction(txId);
     if (location) return location;
     try {
-      await backend.blocks.waitForTransaction(txId, height, signal);
+      const committed = await backend.blocks.waitForTransaction(txId, height, signal);
+      if (committed) return committed;
     } catch (cause) {
       if (signal.aborted)
         throw new LedgerError('TIMEOUT', `timed out waiting for transaction ${txId} to commit`, { cause });

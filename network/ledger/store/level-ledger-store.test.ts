@@ -156,6 +156,25 @@ describe('LevelDB ledger store', () => {
     expect(store.height).toBe(1);
   });
 
+  it("refuses a block whose data no longer matches its header's data hash, whether built here or not", async () => {
+    await store.commitBlock(nextBlock([]), []);
+    const dataReplaced = nextBlock([envelope().envelope]);
+    dataReplaced.getData()?.setDataList([envelope().envelope]);
+    const hashReplaced = nextBlock([envelope().envelope]);
+    hashReplaced.getHeader()?.setDataHash(Buffer.alloc(32, 1));
+    const decoded = common.Block.deserializeBinary(nextBlock([envelope().envelope]).serializeBinary());
+    decoded.getData()?.setDataList([envelope().envelope]);
+    for (const block of [dataReplaced, hashReplaced, decoded]) {
+      await expect(store.commitBlock(block, [])).rejects.toMatchObject({
+        code: 'BAD_BLOCK',
+        message: '"header.data_hash" of block 1 does not match its data',
+      });
+    }
+    const intact = nextBlock([envelope().envelope]);
+    await store.commitBlock(common.Block.deserializeBinary(intact.serializeBinary()), []);
+    expect(store.height).toBe(2);
+  });
+
   it('refuses to open when the last block no longer hashes to the savepoint', async () => {
     await store.commitBlock(nextBlock([]), []);
     await store.close();
