@@ -64,7 +64,7 @@ function preEncodedSerializer(fallback: (value: unknown) => Buffer): (value: unk
 /**
  * The serializer's output, reused from one answer to the next: grpc-js copies what a response serializer returns
  * into the message it frames (`serializeMessage`: five header bytes, then the message) before it serializes
- * another, so a buffer of its own per answer would be one more ≈ 1.4 KB allocation and Buffer pool refill per
+ * another, so a buffer of its own per answer would be one more ≈ 1.2 KB allocation and Buffer pool refill per
  * answer. Only grpc-js calls this serializer; anything else that did would have to copy the result at once.
  */
 let scratch = Buffer.allocUnsafeSlow(4096);
