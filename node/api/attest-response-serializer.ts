@@ -47,7 +47,7 @@ function preEncodedSerializer(fallback: (value: unknown) => Buffer): (value: unk
     }
     // The two fields written straight into one buffer (the request ID is ASCII: one byte per character, as
     // protobufjs writes it), without a Writer and its list of operations per answer.
-    const out = Buffer.allocUnsafe(
+    const out = scratchOf(
       1 + varintLength(requestId.length) + requestId.length + 1 + varintLength(bytes.length) + bytes.length,
     );
     let at = 0;
@@ -59,6 +59,19 @@ function preEncodedSerializer(fallback: (value: unknown) => Buffer): (value: unk
     out.set(bytes, at);
     return out;
   };
+}
+
+/**
+ * The serializer's output, reused from one answer to the next: grpc-js copies what a response serializer returns
+ * into the message it frames (`serializeMessage`: five header bytes, then the message) before it serializes
+ * another, so a buffer of its own per answer would be one more ≈ 1.2 KB allocation and Buffer pool refill per
+ * answer. Only grpc-js calls this serializer; anything else that did would have to copy the result at once.
+ */
+let scratch = Buffer.allocUnsafeSlow(4096);
+
+function scratchOf(length: number): Buffer {
+  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.max(length, scratch.length * 2));
+  return scratch.subarray(0, length);
 }
 
 function isAscii(text: string): boolean {

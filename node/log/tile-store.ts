@@ -450,12 +450,12 @@ export class TileStore {
   }
 
   #rememberedBundle(bundle: number): Buffer | undefined {
-    return bundle < Math.floor(this.#size / BUNDLE_WIDTH) ? this.#complete.get(rowId(BUNDLE_ROW, bundle)) : undefined;
+    return this.#isCompleteBundle(bundle) ? this.#complete.get(rowId(BUNDLE_ROW, bundle)) : undefined;
   }
 
   async #readBundle(bundle: number): Promise<Buffer | undefined> {
     const bytes = await this.#db.get(bundleKey(bundle));
-    if (bytes !== undefined && bundle < Math.floor(this.#size / BUNDLE_WIDTH)) {
+    if (bytes !== undefined && this.#isCompleteBundle(bundle)) {
       this.#complete.set(rowId(BUNDLE_ROW, bundle), bytes);
     }
     return bytes;
@@ -471,7 +471,6 @@ export class TileStore {
     if (end <= start) return [];
     const first = Math.floor(start / BUNDLE_WIDTH);
     const last = Math.floor((end - 1) / BUNDLE_WIDTH);
-    const completeBundles = Math.floor(this.#size / BUNDLE_WIDTH);
     const bundles =
       last - first + 1 >= RANGE_READ_BUNDLES
         ? await this.#bundleRange(first, last)
@@ -481,7 +480,7 @@ export class TileStore {
               return {
                 id: rowId(BUNDLE_ROW, bundle),
                 key: () => bundleKey(bundle),
-                complete: bundle < completeBundles,
+                complete: this.#isCompleteBundle(bundle),
               };
             }),
           );
@@ -672,6 +671,11 @@ export class TileStore {
       if (range.edge) this.#keepEdgeRange(range.range, hash);
       return hash;
     });
+  }
+
+  /** Whether entry bundle `bundle` holds all BUNDLE_WIDTH of its leaves at the current size: it will not change. */
+  #isCompleteBundle(bundle: number): boolean {
+    return bundle < Math.floor(this.#size / BUNDLE_WIDTH);
   }
 
   /** Whether the lower row `id` (a `t` or `h` row) is complete at the current size (an `h` row always is). */

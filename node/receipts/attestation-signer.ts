@@ -111,9 +111,8 @@ export function signAttestationBatch(
     at = writeBatchField(out, at, batch);
     attestation.signature = signature;
     attestation.batch = batch;
-    const frozen = Object.freeze(attestation);
-    rememberEncoding(frozen, out.subarray(start, at));
-    return frozen;
+    rememberEncoding(attestation, out.subarray(start, at));
+    return Object.freeze(attestation);
   });
 }
 
