@@ -119,8 +119,8 @@ class GuardedLevel extends Level<Buffer, Buffer> {
     await this.#guarded(options, () => LEVEL_WRITES._del.call(this, key, options));
   }
 
-  // A chained batch (`db.batch()` with no arguments: the snapshot loader's bulk writes) commits through its own
-  // `_write`, not through `_batch`; that commit is guarded the same way.
+  // A chained batch (`db.batch()` with no arguments: every write of the node's own, writeChained, and the snapshot
+  // loader's bulk writes) commits through its own `_write`, not through `_batch`; that commit is guarded the same way.
   _chainedBatch(): NativeChainedBatch {
     const batch = LEVEL_WRITES._chainedBatch.call(this);
     const write = batch._write.bind(batch);
