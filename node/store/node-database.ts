@@ -334,10 +334,9 @@ type NodeChainedBatch = ReturnType<Level<Buffer, Buffer>['batch']>;
 
 /**
  * One atomic write, its operations added by `add` to a chained batch. Each operation is copied into LevelDB's
- * native WriteBatch as it is added, so none is kept on the JS heap while the write and its fsync are in flight: an
- * array batch keeps its array and abstract-level's clone of every operation (with a new prefixed key) alive until
- * the write resolves, and an ingest's young-generation collections copy them meanwhile (bench/RESULTS.md, "issue
- * 13: origin5" and "origin6").
+ * native WriteBatch as it is added: no operation array, abstract-level clone of each operation or native read of
+ * its properties, and nothing of it kept on the JS heap while the write and its fsync are in flight (an ingest's
+ * commit: 0.6–0.9 µs less main thread per record than an array batch, bench/RESULTS.md "issue 13: origin6").
  */
 async function writeChained(
   db: Level<Buffer, Buffer>,
