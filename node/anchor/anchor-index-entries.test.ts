@@ -4,7 +4,8 @@ import { testUscc } from '../../test/support/chaincode-log.ts';
 import { newLogKey, openTestDatabase, ORIGIN, prng, type TestDatabase } from '../log/test-log.ts';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../log/index.ts';
 import { decodeLogLeaf, encodeLogLeaf } from '../receipts/index.ts';
-import { encodeCreditLeaves, type CreditLeafFields } from '../records/credit-leaf.ts';
+import type { CreditLeafFields } from '../records/credit-leaf.ts';
+import { encodeCreditLeaves } from '../records/test-record-oracles.ts';
 import { anchorIndexEntries } from './anchor-index-entries.ts';
 
 const concatBytes = (leaf: Uint8Array, tail: readonly number[]) => Buffer.concat([leaf, Buffer.from(tail)]);

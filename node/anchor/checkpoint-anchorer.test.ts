@@ -27,4 +27,12 @@ describe('CheckpointAnchorer', () => {
     expect(parts.anchorer.takeCommittedEntries(second.transactionId)).toBeUndefined();
     expect(parts.anchorer.takeCommittedEntries(first.transactionId)?.entries).toEqual(first.entries);
   });
+
+  it('anchors a log grown by more than one anchor takes in steps of at most 10,000 leaves', async () => {
+    const subjects = Array.from({ length: 10_000 }, (_, i) => i);
+    for (const version of [1, 2, 3]) await parts.ingest(subjects, version);
+    await parts.anchorAll();
+    expect(parts.anchorChain.anchored.map(({ note }) => note.split('\n')[1])).toEqual(['10000', '20000', '30000']);
+    expect(parts.anchorer.anchoredSize).toBe(30_000);
+  });
 });

@@ -3,7 +3,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../log/test-log.ts';
 import type { IngestAck } from './generated/lianxin/v1/IngestAck.ts';
-import { decodePlainIngestAck, encodePlainIngestAck } from './ingest-ack-wire.ts';
+import { decodePlainIngestAck, encodePlainIngestAck, withResultColumns } from './ingest-ack-wire.ts';
 import { PROTO_FILES, PROTO_LOADER_OPTIONS } from './proto-files.ts';
 import { serviceDefinition } from './proto-loader.ts';
 
@@ -40,6 +40,39 @@ describe('IngestAck on the bulk ingest path', () => {
     for (let round = 0; round < 500; round++) {
       const ack = randomAck(random);
       expect(encodePlainIngestAck(ack)?.toString('hex')).toBe(reference.encode(ack).toString('hex'));
+    }
+  });
+
+  it('encodes an acknowledgement from its result columns byte for byte as protobufjs does its results', () => {
+    const random = prng(94);
+    for (let round = 0; round < 300; round++) {
+      const count = random(30);
+      const outcomes = Uint8Array.from({ length: count }, () => 1 + random(2));
+      const leafIndexes = Float64Array.from({ length: count }, () =>
+        Math.min(Number.MAX_SAFE_INTEGER, Math.floor(2 ** random(54) * random(3))),
+      );
+      const digests = Buffer.from(Array.from({ length: 32 * count }, () => random(256)));
+      const digestOf = (i: number) => digests.subarray(32 * i, 32 * (i + 1));
+      const ack = {
+        requestId: `bulk-${'x'.repeat(random(120))}`,
+        results: Array.from({ length: count }, (_, i) => ({
+          outcome: outcomes[i] === 2 ? ('OUTCOME_DUPLICATE' as const) : ('OUTCOME_ACCEPTED' as const),
+          leafIndex: leafIndexes[i] ?? 0,
+          recordDigest: digestOf(i),
+        })),
+        replayed: random(2) === 1,
+      };
+      const expected = reference.encode(ack).toString('hex');
+      const columns = {
+        outcomes,
+        leafIndexes,
+        digestInto: (i: number, bytes: Buffer, at: number) => {
+          bytes.set(digestOf(i), at);
+        },
+      };
+      // Its results replaced by other ones: the columns are what is encoded.
+      const columnar = withResultColumns({ ...ack, results: [] }, columns);
+      expect(encodePlainIngestAck(columnar)?.toString('hex')).toBe(expected);
     }
   });
 

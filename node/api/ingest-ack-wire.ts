@@ -39,6 +39,67 @@ function outcomeNumber(outcome: unknown): number {
   return OUTCOMES.indexOf(outcome as Outcome);
 }
 
+/**
+ * The results of an acknowledgement as columns: the record store's acknowledgement of a batch it committed carries
+ * them (`withResultColumns`), and is encoded from them, so that no result object or digest view is built per
+ * record (its `results` are built only if something reads them).
+ */
+export interface IngestResultColumns {
+  /** IngestResult.Outcome's number of result i: 1 accepted, 2 duplicate. */
+  readonly outcomes: Uint8Array;
+  readonly leafIndexes: Float64Array;
+  /** Writes result i's record digest (DIGEST_BYTES) into `bytes` at `at`. */
+  digestInto(i: number, bytes: Buffer, at: number): void;
+}
+
+const DIGEST_BYTES = 32;
+/** An IngestResult of the columns, encoded: outcome, leaf index (at most 8 bytes as a varint), digest. */
+const COLUMN_RESULT_FIXED_BYTES = 2 + 1 + 2 + DIGEST_BYTES;
+
+/** Acknowledgements that carry their results as columns too; a side table, so the ack stays a plain IngestAck. */
+const resultColumns = new WeakMap<IngestAck, IngestResultColumns>();
+
+/** `ack`, whose results are `columns` (the same results, in order), to be encoded from them. */
+export function withResultColumns<T extends IngestAck>(ack: T, columns: IngestResultColumns): T {
+  resultColumns.set(ack, columns);
+  return ack;
+}
+
+/** The results' columns of an ack made by withResultColumns. */
+export function resultColumnsOf(ack: IngestAck): IngestResultColumns | undefined {
+  return resultColumns.get(ack);
+}
+
+/** An acknowledgement from its columns: the bytes encodePlainIngestAck gives for the same results as objects. */
+function encodeColumns(requestId: string, replayed: boolean, columns: IngestResultColumns): Buffer {
+  const { outcomes, leafIndexes } = columns;
+  const count = outcomes.length;
+  let total = 1 + varintLength(requestId.length) + requestId.length + 2;
+  for (let i = 0; i < count; i++) total += 2 + COLUMN_RESULT_FIXED_BYTES + varintLength(leafIndexes[i] ?? 0);
+  const bytes = Buffer.allocUnsafe(total);
+  bytes[0] = (1 << 3) | LENGTH_DELIMITED;
+  let at = writeVarint(bytes, requestId.length, 1);
+  for (let i = 0; i < requestId.length; i++) bytes[at + i] = requestId.charCodeAt(i);
+  at += requestId.length;
+  for (let i = 0; i < count; i++) {
+    const leafIndex = leafIndexes[i] ?? 0;
+    // Below 128 bytes: a one-byte length.
+    bytes[at++] = (2 << 3) | LENGTH_DELIMITED;
+    bytes[at++] = COLUMN_RESULT_FIXED_BYTES + varintLength(leafIndex);
+    bytes[at++] = (1 << 3) | VARINT;
+    bytes[at++] = outcomes[i] ?? 0;
+    bytes[at++] = (2 << 3) | VARINT;
+    at = writeVarint(bytes, leafIndex, at);
+    bytes[at++] = (3 << 3) | LENGTH_DELIMITED;
+    bytes[at++] = DIGEST_BYTES;
+    columns.digestInto(i, bytes, at);
+    at += DIGEST_BYTES;
+  }
+  bytes[at] = (3 << 3) | VARINT;
+  bytes[at + 1] = replayed ? 1 : 0;
+  return bytes;
+}
+
 /** The encoded IngestResult's length, or -1 when it is not in the plain shape. */
 function resultLength(result: LooseResult | null): number {
   if (typeof result !== 'object' || result === null) return -1;
@@ -58,6 +119,10 @@ function resultLength(result: LooseResult | null): number {
 /** The acknowledgement's bytes, or undefined when it is not in the plain shape (see the header). */
 export function encodePlainIngestAck(ack: IngestAck): Buffer | undefined {
   const { requestId, replayed } = ack;
+  const columns = resultColumns.get(ack);
+  if (columns !== undefined && typeof requestId === 'string' && isAscii(requestId) && typeof replayed === 'boolean') {
+    return encodeColumns(requestId, replayed, columns);
+  }
   const results: unknown = ack.results ?? [];
   if (present(requestId) && (typeof requestId !== 'string' || !isAscii(requestId))) return undefined;
   if (present(replayed) && typeof replayed !== 'boolean') return undefined;

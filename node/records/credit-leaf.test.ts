@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { prng } from '../log/test-log.ts';
 import { decodeLogLeaf, encodeLogLeaf } from '../receipts/index.ts';
 import { testUscc } from '../../test/support/chaincode-log.ts';
-import { encodeCreditLeaves, LEAF_VERSION, readCreditLeafIndexFields, type CreditLeafFields } from './credit-leaf.ts';
+import { LEAF_VERSION, readCreditLeafIndexFields, type CreditLeafFields } from './credit-leaf.ts';
+import { encodeCreditLeaves } from './test-record-oracles.ts';
 
 const printable = (random: (below: number) => number, length: number) =>
   Array.from({ length }, () => String.fromCharCode(0x21 + random(0x7e - 0x21 + 1))).join('');

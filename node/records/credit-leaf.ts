@@ -62,22 +62,9 @@ function copyBytes(from: Uint8Array, start: number, length: number, bytes: Buffe
 }
 
 /**
- * The leaves of `records`, in order, as views of one buffer, each with a fresh 128-bit nonce (one draw of
- * randomness for the batch: a call per record cost ≈8 % of ingest CPU).
- */
-export function encodeCreditLeaves(org: string, appendedAtMs: number, records: readonly CreditLeafFields[]): Buffer[] {
-  const { bytes, starts } = encodeCreditLeafRun(
-    org,
-    appendedAtMs,
-    records,
-    (i) => (records[i] as CreditLeafFields).digest,
-  );
-  return records.map((_, i) => bytes.subarray(starts[i], starts[i + 1]));
-}
-
-/**
- * encodeCreditLeaves as one buffer and where each leaf starts (`starts[i]`; `starts[records.length]` is the end),
- * for a caller that keeps offsets rather than a view per leaf; record i's digest is `digestOf(i)`.
+ * The leaves of `records`, in order, each with a fresh 128-bit nonce (one draw of randomness for the batch: a call
+ * per record cost ≈8 % of ingest CPU), as one buffer and where each leaf starts (`starts[i]`;
+ * `starts[records.length]` is the end): offsets rather than a view per leaf. Record i's digest is `digestOf(i)`.
  */
 export function encodeCreditLeafRun(
   org: string,

@@ -94,6 +94,12 @@ export class PreparedBatch {
     return this.#store.subarray(at, at + DIGEST_BYTES);
   }
 
+  /** Copies record i's content digest into `bytes` at `at`. */
+  digestInto(i: number, bytes: Buffer, at: number): void {
+    const mine = (this.#valueStarts[i] ?? 0) + RECORD_DIGEST_AT;
+    this.#store.copy(bytes, at, mine, mine + DIGEST_BYTES);
+  }
+
   /** Whether record i's content digest is the 32 bytes of `bytes` at `at`. */
   digestEquals(i: number, bytes: Uint8Array, at = 0): boolean {
     const mine = (this.#valueStarts[i] ?? 0) + RECORD_DIGEST_AT;

@@ -122,7 +122,7 @@ export function storedDigest(bytes: Buffer): Buffer {
 
 /** A stored acknowledgement, and the digest of the batch it acknowledged. */
 export interface StoredAck {
-  /** batchDigest() of the acknowledged records; absent in acknowledgements stored before it was kept. */
+  /** storedBatchDigest() of the acknowledged records; absent in acknowledgements stored before it was kept. */
   readonly batchDigest?: Buffer;
   /**
    * The acknowledgement as first sent. `recordDigests` are the digests of the batch being answered with it, in
@@ -135,31 +135,10 @@ export interface StoredAck {
 
 /**
  * What a request ID is bound to: SHA-256 over each record's key (canonical subject, kind, version), content type
- * and content digest, in request order. Keys are 0x00-separated and content types printable, so the encoding is
- * unambiguous; the content digests are the ones already computed for the leaves.
- */
-export function batchDigest(records: readonly { id: string; contentType: string; digest: Uint8Array }[]): Buffer {
-  // The byte stream laid out in one buffer and hashed in one call: two update() calls per record, each converting
-  // a string, cost ≈0.6 µs per record. Keys and content types are ASCII (validated), one byte per character.
-  let length = 0;
-  for (const { id, contentType } of records) length += id.length + contentType.length + 2 + DIGEST_BYTES;
-  const bytes = Buffer.allocUnsafe(length);
-  let at = 0;
-  for (const { id, contentType, digest } of records) {
-    at = writeAscii(bytes, id, at);
-    bytes[at++] = 0;
-    at = writeAscii(bytes, contentType, at);
-    bytes[at++] = 0;
-    bytes.set(digest, at);
-    at += DIGEST_BYTES;
-  }
-  return createHash('sha256').update(bytes).digest();
-}
-
-/**
- * batchDigest of records whose keys and stored values lie in `store` (record i's key is [keyStarts[i],
- * valueStarts[i]), its value starts at valueStarts[i]): the same bytes hashed, copied from where they are stored
- * rather than from an object per record.
+ * and content digest, in request order (keys are 0x00-separated and content types printable, so the encoding is
+ * unambiguous). The records' keys and stored values lie in `store` (record i's key is [keyStarts[i],
+ * valueStarts[i]), its value starts at valueStarts[i]): the bytes are copied from there into one buffer and hashed
+ * in one call. test-record-oracles.ts batchDigest is the same definition from objects.
  */
 export function storedBatchDigest(
   store: Buffer,
@@ -192,27 +171,14 @@ export function writeAscii(bytes: Buffer, text: string, at: number): number {
   return at + text.length;
 }
 
-/**
- * An acknowledgement to store: its results in runs (see the format above), bound to the batch `digest`. Result i's
- * digest must be the digest of the batch's record i (record-store.ts acknowledges each record with its own).
- */
-export function encodeAck(results: readonly IngestResult[], digest: Uint8Array): Buffer {
-  const outcomes = new Uint8Array(results.length);
-  const leafIndexes = new Float64Array(results.length);
-  results.forEach((result, i) => {
-    outcomes[i] = result.outcome === 'OUTCOME_DUPLICATE' ? DUPLICATE : ACCEPTED;
-    leafIndexes[i] = Number(result.leafIndex);
-  });
-  return encodeAckColumns(outcomes, leafIndexes, digest);
-}
-
 /** IngestResult outcomes as encodeAckColumns takes them. */
 export const OUTCOME_ACCEPTED = ACCEPTED;
 export const OUTCOME_DUPLICATE = DUPLICATE;
 
 /**
- * encodeAck of results given as columns: result i is outcome `outcomes[i]` (OUTCOME_ACCEPTED or OUTCOME_DUPLICATE)
- * at leaf `leafIndexes[i]`.
+ * An acknowledgement to store, its results in runs (see the format above), bound to the batch `digest`: result i
+ * is outcome `outcomes[i]` (OUTCOME_ACCEPTED or OUTCOME_DUPLICATE) at leaf `leafIndexes[i]`, and its digest is the
+ * digest of the batch's record i (record-store.ts acknowledges each record with its own).
  */
 export function encodeAckColumns(outcomes: Uint8Array, leafIndexes: Float64Array, digest: Uint8Array): Buffer {
   const count = outcomes.length;

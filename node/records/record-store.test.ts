@@ -6,6 +6,7 @@ import { testUscc } from '../../test/support/chaincode-log.ts';
 import { sha256 } from '../../network/crypto/index.ts';
 import type { CreditRecord } from '../api/generated/lianxin/v1/CreditRecord.ts';
 import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
+import { encodePlainIngestAck, resultColumnsOf } from '../api/ingest-ack-wire.ts';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../log/index.ts';
 import { newLogKey } from '../log/test-log.ts';
 import { decodeLogLeaf } from '../receipts/index.ts';
@@ -262,6 +263,11 @@ describe('RecordStore', () => {
     ]);
     const later = await store.ingest(batch('c', [record(3)]));
     expect(outcomes(later)).toEqual([['OUTCOME_DUPLICATE', 3]]);
+    // Encoded from their result columns: the bytes of their results as objects.
+    for (const ack of [a, b, later]) {
+      expect(resultColumnsOf(ack)).toBeDefined();
+      expect(encodePlainIngestAck(ack)).toEqual(encodePlainIngestAck({ ...ack }));
+    }
     // An all-duplicate batch keeps its acknowledgement too.
     expect(await store.ingest(batch('c', [record(3)]))).toEqual({ ...later, replayed: true });
     expect(log.size).toBe(4);

@@ -23,6 +23,7 @@ import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
+import { withResultColumns } from '../api/ingest-ack-wire.ts';
 import { RecentCache, type TransparencyLog } from '../log/index.ts';
 import { asPromise, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
 import {
@@ -120,17 +121,33 @@ class Decision {
     }
   }
 
-  /** The acknowledgement of `batch` (this decision's, or one with the same batch digest). */
+  /**
+   * The acknowledgement of `batch` (this decision's, or one with the same batch digest), its results as this
+   * decision's columns: the wire encoder and the metrics read those, and the result objects are built only if
+   * something else reads `results`.
+   */
   ack(batch: PreparedBatch, replayed: boolean): IngestAck {
-    const results: IngestResult[] = [];
-    for (let i = 0; i < batch.count; i++) {
-      results.push({
-        outcome: this.outcomes[i] === OUTCOME_DUPLICATE ? 'OUTCOME_DUPLICATE' : 'OUTCOME_ACCEPTED',
-        leafIndex: this.leafIndexes[i] ?? 0,
-        recordDigest: batch.digestOf(i),
-      });
-    }
-    return { requestId: batch.requestId, results, replayed };
+    const { outcomes, leafIndexes } = this;
+    let results: IngestResult[] | undefined;
+    const ack = {
+      requestId: batch.requestId,
+      get results(): IngestResult[] {
+        results ??= Array.from({ length: batch.count }, (_, i) => ({
+          outcome: outcomes[i] === OUTCOME_DUPLICATE ? ('OUTCOME_DUPLICATE' as const) : ('OUTCOME_ACCEPTED' as const),
+          leafIndex: leafIndexes[i] ?? 0,
+          recordDigest: batch.digestOf(i),
+        }));
+        return results;
+      },
+      replayed,
+    };
+    return withResultColumns(ack, {
+      outcomes,
+      leafIndexes,
+      digestInto: (i, bytes, at) => {
+        batch.digestInto(i, bytes, at);
+      },
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import type { RecordServiceImpl } from '../api/handlers.ts';
 import { NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
+import { resultColumnsOf } from '../api/ingest-ack-wire.ts';
 import type { CheckpointAnchorer } from '../anchor/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import type { NodeMetrics } from '../metrics/index.ts';
@@ -26,15 +27,21 @@ export interface RecordServiceComponents {
  * acknowledgements (idempotent by request ID).
  */
 const READ_AHEAD_BATCHES = 8;
+/** IngestResult.Outcome OUTCOME_ACCEPTED's number, as the result columns hold it. */
+const ACCEPTED = 1;
 
 export function createRecordService(c: Readonly<RecordServiceComponents>): RecordServiceImpl {
   const counted = (ack: IngestAck): IngestAck => {
     // A replayed acknowledgement ingested nothing this time: its records were counted when first acknowledged.
     if (ack.replayed === true) return ack;
-    const results = ack.results ?? [];
-    const accepted = results.filter((r) => r.outcome === 'OUTCOME_ACCEPTED').length;
+    // From the columns when the ack has them: its result objects are not built for this.
+    const outcomes = resultColumnsOf(ack)?.outcomes;
+    const count = outcomes?.length ?? ack.results?.length ?? 0;
+    let accepted = 0;
+    if (outcomes) for (const outcome of outcomes) accepted += outcome === ACCEPTED ? 1 : 0;
+    else accepted = (ack.results ?? []).filter((r) => r.outcome === 'OUTCOME_ACCEPTED').length;
     c.metrics.ingestedRecords.inc({ outcome: 'accepted' }, accepted);
-    c.metrics.ingestedRecords.inc({ outcome: 'duplicate' }, results.length - accepted);
+    c.metrics.ingestedRecords.inc({ outcome: 'duplicate' }, count - accepted);
     return ack;
   };
   // Not an async function: a suspended one keeps its arguments, and the decoded batch (an object, three strings and

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   decodeIndexEntries,
+  MAX_INDEX_ENTRIES,
   type IndexEntriesView,
   type OrgRole,
   usccCheckCharacter,
@@ -26,7 +26,7 @@ import {
   type IndexEntry,
   type LianxinChain,
 } from '../ledger/index.ts';
-import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../log/index.ts';
+import { openTransparencyLog, p256LogSigner, type SignedCheckpoint, type TransparencyLog } from '../log/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { parseTrustBundle, type TrustBundle } from '../receipts/index.ts';
 import { bundleOf, CHANNEL, createTestOrg, type TestOrg } from '../receipts/test-fixtures.ts';
@@ -143,13 +143,16 @@ export async function openTestNodeParts(mspId: string, role: OrgRole): Promise<T
   const org = await createTestOrg(mspId, role);
   const dir = await mkdtemp(join(tmpdir(), 'lianxin-services-'));
   const db = await openNodeDatabase(dir);
-  // Checkpoints are taken explicitly by the tests (or by the service under test), never by the timer.
+  /** Checkpoints signed since the last anchorAll, oldest first. */
+  const signed: SignedCheckpoint[] = [];
+  // Checkpoints are taken explicitly by the tests (or by the service under test), never by the timer; the log
+  // signs one every 10,000 leaves (its default, an anchor's most), so that a log of any size can be anchored.
   const log = await openTransparencyLog({
     db: db.log,
     origin: org.origin,
     signer: p256LogSigner(org.logKey.privateKey),
     checkpointIntervalMs: 3_600_000,
-    checkpointLeaves: 1_000_000,
+    onCheckpoint: (checkpoint) => signed.push(checkpoint),
   });
   const anchorChain = new FakeAnchorChain(org.origin);
   const anchorer = await CheckpointAnchorer.open({
@@ -183,12 +186,7 @@ export async function openTestNodeParts(mspId: string, role: OrgRole): Promise<T
   });
   let batches = 0;
   const close = async () => {
-    // CheckpointAnchorer.stop() misses a worker caught between its outbox scan and its wait (a lost wake-up,
-    // reported to the lead): wake it through the outbox until it has stopped.
-    const stopping = anchorer.stop().then(() => 'stopped' as const);
-    const wakeUp = { origin: org.origin, size: Number.MAX_SAFE_INTEGER, rootHash: Buffer.alloc(32), note: '' };
-    do await anchorer.enqueue(wakeUp);
-    while ((await Promise.race([stopping, sleep(5)])) !== 'stopped');
+    await anchorer.stop();
     await log.close();
     await db.close();
     await rm(dir, { recursive: true, force: true });
@@ -216,7 +214,16 @@ export async function openTestNodeParts(mspId: string, role: OrgRole): Promise<T
     async anchorAll() {
       const checkpoint = await log.checkpoint();
       if (checkpoint === undefined) throw new Error('the log is empty: nothing to anchor');
-      await anchorer.enqueue(checkpoint);
+      // An anchor adds at most MAX_INDEX_ENTRIES leaves: queued are the checkpoints the anchorer steps through,
+      // each the newest signed within that many leaves of the one before (one, for a log grown by fewer).
+      let from = anchorer.anchoredSize;
+      for (const [k, step] of signed.entries()) {
+        const next = signed[k + 1];
+        if (next !== undefined && next.size - from <= MAX_INDEX_ENTRIES) continue;
+        await anchorer.enqueue(step);
+        from = step.size;
+      }
+      signed.length = 0;
       await anchorer.whenAnchored(checkpoint.size);
     },
     [Symbol.asyncDispose]: close,
