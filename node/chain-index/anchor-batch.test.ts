@@ -40,12 +40,15 @@ afterEach(async () => {
 });
 
 describe('writeAnchorBatch', () => {
-  it('writes every row', async () => {
+  it('writes every row, and lets go of them as soon as LevelDB has its copy', async () => {
     const root = db.chainIndex.db;
     const rows = rowsOf('a', 100);
-    await writeAnchorBatch(root, rows);
-    const stored = await root.getMany(rows.map((row) => row.key));
-    expect(stored.map(String)).toEqual(rows.map((row) => row.value.toString()));
+    const expected = [...rows];
+    const written = writeAnchorBatch(root, rows);
+    expect(rows).toEqual([]);
+    await written;
+    const stored = await root.getMany(expected.map((row) => row.key));
+    expect(stored.map(String)).toEqual(expected.map((row) => row.value.toString()));
   });
 
   it('is refused by the storage guard while the store is full, writing none of the rows', async () => {

@@ -16,7 +16,7 @@ export interface PutRow {
 
 /** abstract-level's private write API, which classic-level implements and the node's database wraps. */
 interface BatchImplementation {
-  _batch(operations: readonly PutRow[], options: Readonly<Record<string, never>>): Promise<void>;
+  _batch(operations: PutRow[], options: Readonly<Record<string, never>>): Promise<void>;
 }
 
 /**
@@ -25,8 +25,15 @@ interface BatchImplementation {
  * LEVEL_DATABASE_NOT_OPEN: the native binding must never be handed a write for a closed database. The status
  * check and the native call run in the same tick (both implementations are synchronous up to the native call), so
  * a close cannot slip between them; a close after it waits for the write (classic-level's priority work).
+ *
+ * On that path `rows` is emptied before this returns: classic-level's `batch_do` has copied every row into its
+ * WriteBatch by then, and an anchor's 10,000 operations kept reachable until the write completes were copied and
+ * promoted by the scavenges V8 runs while it waits (bench/RESULTS.md, "issue 13: follower5"). The caller must not
+ * read `rows` afterwards.
  */
-export async function writeAnchorBatch(root: NodeSublevel['db'], rows: readonly PutRow[]): Promise<void> {
-  if (root.status !== 'open') return root.batch(rows as PutRow[]);
-  return (root as unknown as BatchImplementation)._batch(rows, {});
+export function writeAnchorBatch(root: NodeSublevel['db'], rows: PutRow[]): Promise<void> {
+  if (root.status !== 'open') return root.batch(rows);
+  const written = (root as unknown as BatchImplementation)._batch(rows, {});
+  rows.length = 0;
+  return written;
 }

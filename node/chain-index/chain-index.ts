@@ -430,7 +430,12 @@ export class ChainIndex {
       writes.push({ type: 'put', key, value: Buffer.from(JSON.stringify(row)) });
     }
     writes.push({ type: 'put', key: this.#prefixed(POSITION_KEY), value: Buffer.from(JSON.stringify(position)) });
-    await writeAnchorBatch(this.#root, writes);
+    const written = writeAnchorBatch(this.#root, writes);
+    // LevelDB holds copies of the rows now (writeAnchorBatch emptied `writes`): the views go too, or a scavenge during
+    // the write, which V8 schedules for exactly such idle time, copies and promotes 30,000 dead objects per anchor.
+    rows.keys.length = 0;
+    rows.values.length = 0;
+    await written;
     // Written: the filter (complete or still scanning) must not rule these keys out from now on. A reload meanwhile
     // dropped it: its successor scans them.
     if (filter !== undefined && filter === this.#filter) {
