@@ -29,8 +29,7 @@ import {
   type AnchorRow,
   type LatestRows,
 } from './index-rows.ts';
-import { hashKeyInto, KeyFilter } from '../store/index.ts';
-import { writeAnchorBatch, type PutRow } from './anchor-batch.ts';
+import { hashKeyInto, KeyFilter, writeRows, type RowPut } from '../store/index.ts';
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
 export interface ChainIndexRecord {
@@ -420,8 +419,8 @@ export class ChainIndex {
     // 10,000 rows, grown by doubling) only when a GC finalizes its JS object, so every anchor's batch was built in
     // memory new to the process, a page fault per 4 KiB (≈5-7 µs of kernel time each on the 2-core machine); an
     // array batch's WriteBatch is freed as its write completes and the allocator hands the same memory to the next.
-    // classic-level's default: not synced (see above). Written past abstract-level's per-row checks (anchor-batch.ts).
-    const writes = new Array<PutRow>(entries.count);
+    // classic-level's default: not synced (see above). Written past abstract-level's per-row checks (writeRows).
+    const writes = new Array<RowPut>(entries.count);
     for (let i = 0; i < entries.count; i++) {
       writes[i] = { type: 'put', key: rows.keys[i] as Buffer, value: rows.values[i] as Buffer };
     }
@@ -430,8 +429,8 @@ export class ChainIndex {
       writes.push({ type: 'put', key, value: Buffer.from(JSON.stringify(row)) });
     }
     writes.push({ type: 'put', key: this.#prefixed(POSITION_KEY), value: Buffer.from(JSON.stringify(position)) });
-    const written = writeAnchorBatch(this.#root, writes);
-    // LevelDB holds copies of the rows now (writeAnchorBatch emptied `writes`): the views go too, or a scavenge during
+    const written = writeRows(this.#root, writes);
+    // LevelDB holds copies of the rows now (writeRows emptied `writes`): the views go too, or a scavenge during
     // the write, which V8 schedules for exactly such idle time, copies and promotes 30,000 dead objects per anchor.
     rows.keys.length = 0;
     rows.values.length = 0;

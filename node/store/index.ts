@@ -1,13 +1,21 @@
 export {
   asPromise,
   openNodeDatabase,
+  writeRows,
   type NodeDatabase,
   type LevelDbTuning,
   type NodeDatabaseOptions,
   type NodeSublevel,
+  type RowPut,
   type SublevelWrite,
 } from './node-database.ts';
 export { NodeStoreError, StorageFaultError, type NodeStoreErrorCode, type StorageFaultCode } from './errors.ts';
-export { classifyStorageFault, isTransientStoreError, StorageGuard, type StorageFault, type StorageGuardOptions } from './storage-guard.ts';
+export {
+  classifyStorageFault,
+  isTransientStoreError,
+  StorageGuard,
+  type StorageFault,
+  type StorageGuardOptions,
+} from './storage-guard.ts';
 export { restoreStoreEntries } from './restore-entries.ts';
 export { KeyFilter, KEY_FILTER_MIN_KEYS, hashKeyInto } from './key-filter.ts';

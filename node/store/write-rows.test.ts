@@ -1,15 +1,15 @@
 /**
- * An anchor's rows skip abstract-level's `batch()` (anchor-batch.ts): they must still be written atomically, still
- * pass the node database's storage guard, and never reach the native binding once the database is closed.
+ * writeRows skips abstract-level's `batch()` (the chain index's anchor rows): the rows must still be written
+ * atomically, still pass the node database's storage guard, and never reach the native binding once the database
+ * is closed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openNodeDatabase, StorageFaultError, type NodeDatabase } from '../store/index.ts';
-import { writeAnchorBatch, type PutRow } from './anchor-batch.ts';
+import { openNodeDatabase, StorageFaultError, writeRows, type NodeDatabase, type RowPut } from './index.ts';
 
-const rowsOf = (prefix: string, count: number): PutRow[] =>
+const rowsOf = (prefix: string, count: number): RowPut[] =>
   Array.from({ length: count }, (_, i) => ({
     type: 'put' as const,
     key: Buffer.from(`${prefix}/${String(i).padStart(4, '0')}`),
@@ -25,7 +25,7 @@ let closed = false;
 let full = false;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'lianxin-anchor-batch-'));
+  dir = await mkdtemp(join(tmpdir(), 'lianxin-write-rows-'));
   full = false;
   closed = false;
   db = await openNodeDatabase(join(dir, 'db'), {
@@ -39,12 +39,12 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('writeAnchorBatch', () => {
+describe('writeRows', () => {
   it('writes every row, and lets go of them as soon as LevelDB has its copy', async () => {
     const root = db.chainIndex.db;
     const rows = rowsOf('a', 100);
     const expected = [...rows];
-    const written = writeAnchorBatch(root, rows);
+    const written = writeRows(root, rows);
     expect(rows).toEqual([]);
     await written;
     const stored = await root.getMany(expected.map((row) => row.key));
@@ -54,10 +54,10 @@ describe('writeAnchorBatch', () => {
   it('is refused by the storage guard while the store is full, writing none of the rows', async () => {
     const root = db.chainIndex.db;
     full = true;
-    await expect(writeAnchorBatch(root, rowsOf('b', 10))).rejects.toBeInstanceOf(StorageFaultError);
+    await expect(writeRows(root, rowsOf('b', 10))).rejects.toBeInstanceOf(StorageFaultError);
     full = false;
     // Still refused until the guard's probe has seen a write go through.
-    await expect(writeAnchorBatch(root, rowsOf('b', 10))).rejects.toMatchObject({ code: 'STORAGE_FULL' });
+    await expect(writeRows(root, rowsOf('b', 10))).rejects.toMatchObject({ code: 'STORAGE_FULL' });
     expect(await root.getMany(rowsOf('b', 10).map((row) => row.key))).toEqual(new Array(10).fill(undefined));
   });
 
@@ -65,6 +65,6 @@ describe('writeAnchorBatch', () => {
     const root = db.chainIndex.db;
     await db.close();
     closed = true;
-    await expect(writeAnchorBatch(root, rowsOf('c', 10))).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' });
+    await expect(writeRows(root, rowsOf('c', 10))).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' });
   });
 });
