@@ -7,12 +7,6 @@
  * and the local write neither loses nor duplicates an anchor. The chain's record keeps the transaction ID, not
  * the block; the block number is looked up by transaction (qscc) before the anchor is recorded, because signed
  * attestations name it and must never carry a stand-in.
- *
- * One anchor is in flight at a time: the chaincode reads and writes the origin's latest checkpoint, so a second
- * AnchorCheckpoint of the origin endorsed before the first commits would fail MVCC validation. What is overlapped
- * is the node's own work: while an anchor is endorsed, ordered and committed, the next one's index entries and
- * consistency proof are built from the size it anchors, and used only if it commits and the next checkpoint
- * chosen is the same.
  */
 import { NodeError } from '../api/errors.ts';
 import { indexEntriesOf, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
@@ -87,8 +81,6 @@ export class CheckpointAnchorer {
   #reconciled = false;
   /** Entries of this node's latest committed anchors by transaction ID, oldest first (`takeCommittedEntries`). */
   readonly #committed = new Map<string, KeptEntries>();
-  /** The next anchor's entries and proof, built while the one before it is on its way to the chain. */
-  #prepared: Prepared | undefined;
 
   private constructor(options: CheckpointAnchorerOptions, anchored: StoredAnchor | undefined) {
     this.#o = options;
@@ -97,7 +89,7 @@ export class CheckpointAnchorer {
     this.#worker = new OutboxWorker({
       retryInitialMs: options.retryInitialMs,
       retryMaxMs: options.retryMaxMs,
-      next: () => this.#nextQueued(this.anchoredSize),
+      next: () => this.#nextQueued(),
       process: ({ size, note }) => this.#anchor(size, note),
       onFailure: (err, { size }, retryInMs) => {
         const retryable = !(err instanceof ChainError) || err.retryable;
@@ -177,15 +169,13 @@ export class CheckpointAnchorer {
 
   async stop(): Promise<void> {
     await this.#worker.stop();
-    // Its reads of the log end before the store closes.
-    await this.#prepared?.ready;
-    this.#prepared = undefined;
     for (const waiter of this.#anchoredWaiters) waiter.resolve();
     this.#anchoredWaiters = [];
   }
 
-  /** The newest queued checkpoint above `from` adding at most maxLeaves leaves, or the oldest if even that adds more. */
-  async #nextQueued(from: number): Promise<{ size: number; note: string } | undefined> {
+  /** The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more. */
+  async #nextQueued(): Promise<{ size: number; note: string } | undefined> {
+    const from = this.anchoredSize;
     let chosen: { size: number; note: string } | undefined;
     for await (const [key, value] of this.#o.db.iterator({ gt: sizeKey(QUEUED, from), lt: prefixEnd(QUEUED) })) {
       const size = sizeOf(key);
@@ -205,8 +195,10 @@ export class CheckpointAnchorer {
       if (size <= this.anchoredSize) return;
     }
     const from = this.anchoredSize;
-    const { entries, proof } = await this.#entriesAndProof(from, size);
-    this.#prepareAfter(size);
+    const [entries, proof] = await Promise.all([
+      anchorIndexEntries(this.#o.log, from, size),
+      from === 0 ? Promise.resolve([]) : this.#o.log.consistencyProof(from, size),
+    ]);
     const started = performance.now();
     let anchored: AnchoredCheckpoint;
     try {
@@ -225,36 +217,6 @@ export class CheckpointAnchorer {
     }
     await this.#record(anchored);
     this.#o.onAnchored?.(anchored.size - from, (performance.now() - started) / 1000, anchored);
-  }
-
-  /** The index entries and consistency proof of [from, size): prepared during the anchor before, or built now. */
-  async #entriesAndProof(from: number, size: number): Promise<Built> {
-    const prepared = this.#prepared;
-    this.#prepared = undefined;
-    if (prepared?.from === from) {
-      const ready = await prepared.ready;
-      if (ready?.size === size) return ready;
-    }
-    return this.#build(from, size);
-  }
-
-  async #build(from: number, size: number): Promise<Built> {
-    const [entries, proof] = await Promise.all([
-      anchorIndexEntries(this.#o.log, from, size),
-      from === 0 ? Promise.resolve([]) : this.#o.log.consistencyProof(from, size),
-    ]);
-    return { size, entries, proof };
-  }
-
-  /**
-   * Builds, in the background, the anchor that would follow one of `size`: the checkpoint #nextQueued would choose
-   * once `size` is anchored, as the outbox holds it now. Leaves below a signed checkpoint never change, so what is
-   * built stays right; it is used only if that anchor commits and the same checkpoint is chosen then. A failure
-   * here is dropped: the anchor is then built again in its turn, where a failure is reported and retried.
-   */
-  #prepareAfter(size: number): void {
-    const ready = this.#nextQueued(size).then((next) => next && this.#build(size, next.size));
-    this.#prepared = { from: size, ready: ready.catch(() => undefined) };
   }
 
   /** AnchorCheckpoint; once more with the checkpoint re-signed when the key that signed it is no longer valid. */
@@ -349,19 +311,6 @@ export class CheckpointAnchorer {
     this.#anchoredWaiters = this.#anchoredWaiters.filter((w) => w.size > anchored.size);
     for (const waiter of ready) waiter.resolve();
   }
-}
-
-/** An anchor's index entries and consistency proof, from the anchored size to `size`. */
-interface Built {
-  readonly size: number;
-  readonly entries: IndexEntriesView;
-  readonly proof: Buffer[];
-}
-
-/** An anchor built ahead, from `from`; `ready` never rejects (undefined: nothing queued, or the build failed). */
-interface Prepared {
-  readonly from: number;
-  readonly ready: Promise<Built | undefined>;
 }
 
 const encodeAnchor = (anchored: AnchoredCheckpoint): Buffer => Buffer.from(JSON.stringify(anchored));
