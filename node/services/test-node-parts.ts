@@ -13,6 +13,7 @@ import {
   type IndexEntriesView,
   type OrgRole,
   usccCheckCharacter,
+  verifyConsistency,
 } from '../../chaincode/src/protocol.ts';
 import { Metadata } from '@grpc/grpc-js';
 import { CheckpointAnchorer } from '../anchor/index.ts';
@@ -54,7 +55,10 @@ export function testUscc(n: number): string {
   return first17 + usccCheckCharacter(first17);
 }
 
-/** The chain as the anchorer sees it: every AnchorCheckpoint commits, in blocks 1, 2, … */
+/**
+ * The chain as the anchorer sees it: every AnchorCheckpoint whose consistency proof from the latest anchor holds and
+ * whose entries are of the leaves it adds commits, in blocks 1, 2, …
+ */
 export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 'getCheckpoint' | 'blockNumberOf'> {
   readonly anchored: { note: string; entries: readonly IndexEntry[]; transactionId: string }[] = [];
   readonly #origin: string;
@@ -67,15 +71,17 @@ export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 
 
   anchorCheckpoint(
     note: string,
-    _proof: readonly Uint8Array[],
+    proof: readonly Uint8Array[],
     encoded: IndexEntriesView,
     options: { readonly onEndorsed?: (transactionId: string, result: AnchoredCheckpoint) => void } = {},
   ): Promise<Committed<AnchoredCheckpoint>> {
     const transactionId = randomBytes(32).toString('hex');
     // As the chaincode reads them: validated again and decoded (tests compare the entries themselves).
     const entries = decodeIndexEntries(encoded.bytes, 'lenient');
-    this.anchored.push({ note, entries, transactionId });
     const [, size = '0', rootHash = ''] = note.split('\n');
+    const refusal = this.#refusal(Number(size), rootHash, proof, entries);
+    if (refusal) return Promise.reject(refusal);
+    this.anchored.push({ note, entries, transactionId });
     const result: AnchoredCheckpoint = {
       origin: this.#origin,
       mspId: this.#origin.split('/')[1] ?? '',
@@ -92,6 +98,34 @@ export class FakeAnchorChain implements Pick<LianxinChain, 'anchorCheckpoint' | 
     // As the gateway does: endorsed, then committed.
     options.onEndorsed?.(transactionId, result);
     return Promise.resolve({ transactionId, blockNumber: BigInt(this.anchored.length), result });
+  }
+
+  /** The chaincode's checks of an anchor against the one before it (chaincode/src/checkpoints.ts), in short. */
+  #refusal(
+    size: number,
+    rootHash: string,
+    proof: readonly Uint8Array[],
+    entries: readonly IndexEntry[],
+  ): ChainError | undefined {
+    const previous = this.#latest.at(-1);
+    const from = previous === undefined ? 0 : Number(previous.size);
+    try {
+      if (previous !== undefined) {
+        const root = (b64: string) => Buffer.from(b64, 'base64');
+        verifyConsistency(BigInt(from), BigInt(size), root(previous.rootHash), root(rootHash), proof);
+      } else if (proof.length > 0) throw new Error('a first anchor has no consistency proof');
+    } catch (cause) {
+      return new ChainError('REJECTED', `checkpoint ${size} is not consistent with ${from}`, {
+        cause,
+        chaincodeCode: 'CHECKPOINT_FORK',
+      });
+    }
+    if (entries.some(({ leafIndex }) => leafIndex < from || leafIndex >= size)) {
+      return new ChainError('REJECTED', `an index entry is outside [${from}, ${size})`, {
+        chaincodeCode: 'INDEX_LEAF_OUT_OF_RANGE',
+      });
+    }
+    return undefined;
   }
 
   /** The block of an anchor's transaction, as qscc GetBlockByTxID answers: one block per anchor, from 1. */
