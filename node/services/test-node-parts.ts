@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   decodeIndexEntries,
-  MAX_INDEX_ENTRIES,
   type IndexEntriesView,
   type OrgRole,
   usccCheckCharacter,
@@ -248,16 +247,9 @@ export async function openTestNodeParts(mspId: string, role: OrgRole): Promise<T
     async anchorAll() {
       const checkpoint = await log.checkpoint();
       if (checkpoint === undefined) throw new Error('the log is empty: nothing to anchor');
-      // An anchor adds at most MAX_INDEX_ENTRIES leaves: queued are the checkpoints the anchorer steps through,
-      // each the newest signed within that many leaves of the one before (one, for a log grown by fewer).
-      let from = anchorer.anchoredSize;
-      for (const [k, step] of signed.entries()) {
-        const next = signed[k + 1];
-        if (next !== undefined && next.size - from <= MAX_INDEX_ENTRIES) continue;
-        await anchorer.enqueue(step);
-        from = step.size;
-      }
-      signed.length = 0;
+      // Every checkpoint signed since, queued as the node queues them: an anchor adds at most 10,000 leaves (the
+      // chaincode's limit), and the anchorer steps through the queue taking the newest within that many each time.
+      for (const step of signed.splice(0)) await anchorer.enqueue(step);
       await anchorer.whenAnchored(checkpoint.size);
     },
     [Symbol.asyncDispose]: close,
