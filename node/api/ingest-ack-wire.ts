@@ -26,6 +26,8 @@ import {
 /** IngestResult.Outcome by number, and back. */
 const OUTCOMES = ['OUTCOME_UNSPECIFIED', 'OUTCOME_ACCEPTED', 'OUTCOME_DUPLICATE'] as const;
 type Outcome = (typeof OUTCOMES)[number];
+/** OUTCOME_ACCEPTED's number, as IngestResultColumns' outcomes hold it. */
+export const ACCEPTED_OUTCOME_NUMBER = OUTCOMES.indexOf('OUTCOME_ACCEPTED');
 
 /** A result as a caller hands it over: typed, but checked field by field (JavaScript callers pass anything). */
 interface LooseResult {

@@ -171,7 +171,10 @@ export function writeAscii(bytes: Buffer, text: string, at: number): number {
   return at + text.length;
 }
 
-/** IngestResult outcomes as encodeAckColumns takes them. */
+/**
+ * IngestResult outcomes as encodeAckColumns takes them: IngestResult.Outcome's own numbers (1, 2), so that a
+ * decision's outcome column also goes to the wire encoder as it is (record-store.ts, ingest-ack-wire.ts).
+ */
 export const OUTCOME_ACCEPTED = ACCEPTED;
 export const OUTCOME_DUPLICATE = DUPLICATE;
 

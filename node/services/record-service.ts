@@ -3,7 +3,7 @@ import type { RecordServiceImpl } from '../api/handlers.ts';
 import { NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
-import { resultColumnsOf } from '../api/ingest-ack-wire.ts';
+import { ACCEPTED_OUTCOME_NUMBER, resultColumnsOf } from '../api/ingest-ack-wire.ts';
 import type { CheckpointAnchorer } from '../anchor/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import type { NodeMetrics } from '../metrics/index.ts';
@@ -27,8 +27,6 @@ export interface RecordServiceComponents {
  * acknowledgements (idempotent by request ID).
  */
 const READ_AHEAD_BATCHES = 8;
-/** IngestResult.Outcome OUTCOME_ACCEPTED's number, as the result columns hold it. */
-const ACCEPTED = 1;
 
 export function createRecordService(c: Readonly<RecordServiceComponents>): RecordServiceImpl {
   const counted = (ack: IngestAck): IngestAck => {
@@ -38,7 +36,7 @@ export function createRecordService(c: Readonly<RecordServiceComponents>): Recor
     const outcomes = resultColumnsOf(ack)?.outcomes;
     const count = outcomes?.length ?? ack.results?.length ?? 0;
     let accepted = 0;
-    if (outcomes) for (const outcome of outcomes) accepted += outcome === ACCEPTED ? 1 : 0;
+    if (outcomes) for (const outcome of outcomes) accepted += outcome === ACCEPTED_OUTCOME_NUMBER ? 1 : 0;
     else accepted = (ack.results ?? []).filter((r) => r.outcome === 'OUTCOME_ACCEPTED').length;
     c.metrics.ingestedRecords.inc({ outcome: 'accepted' }, accepted);
     c.metrics.ingestedRecords.inc({ outcome: 'duplicate' }, count - accepted);
