@@ -11,11 +11,11 @@
  * read of their keys and one synced write. Each batch is still decided on its own, in arrival order, as if
  * committed alone: a refused batch writes nothing and leaves the others of its commit alone.
  *
- * Lookups (`get`, what every attestation starts with) read synchronously (classic-level getSync): ≈3–6 µs of main
- * thread each for a cached block instead of a thread-pool round trip; a read that misses the OS page cache blocks
- * the event loop for that disk read. Found records are remembered (`MAX_REMEMBERED_RECORDS`, the least recently used
- * dropped): a stored version never changes, and which version is the latest is forgotten whenever a commit writes, so
- * repeated lookups (attestations of the same records) read nothing. A lookup of the latest version of a record never
+ * Lookups (`get`, and `leafIndexOf`, what every attestation starts with) read synchronously (classic-level getSync):
+ * ≈3–6 µs of main thread each for a cached block instead of a thread-pool round trip; a read that misses the OS page
+ * cache blocks the event loop for that disk read. Found records are remembered (the least recently used dropped): a
+ * stored version never changes, and which version is the latest is forgotten whenever a commit writes, so repeated
+ * lookups (attestations of the same records) read nothing. A lookup of the latest version of a record never
  * updated reads the record alone: a Bloom filter of the latest-version keys says there is none to read.
  */
 import { checkUscc, type UsccMode } from '../../chaincode/src/protocol.ts';
