@@ -22,6 +22,7 @@ import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/At
 import { lianxinV1 } from '../node/api/index.ts';
 import { testUscc } from '../test/support/chaincode-log.ts';
 import { runClosedLoop } from './closed-loop.ts';
+import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 
 export interface UnaryClientArgs {
@@ -38,6 +39,8 @@ export interface UnaryClientArgs {
   readonly concurrency: number;
   readonly maxOperations: number;
   readonly maxDurationMs: number;
+  /** The node's process: its CPU over the timed calls is measured beside this process's own. */
+  readonly nodePid: number;
 }
 
 export interface UnaryClientResult {
@@ -57,6 +60,12 @@ export interface UnaryClientResult {
   /** Bytes this process allocated per timed call (heap growth between GCs), and what its scavenges promoted per call. */
   readonly allocatedPerCall: number;
   readonly promotedPerCall: number;
+  /**
+   * CPU microseconds per timed call of the node and of this process (absent where /proc cannot tell): at 1 in flight
+   * a call's latency is at least the CPU on its path, so this says how much of the p50 is work and how much waiting.
+   */
+  readonly nodeCpuPerCallUs?: number;
+  readonly clientCpuPerCallUs?: number;
 }
 
 const [json] = process.argv.slice(2);
@@ -105,16 +114,20 @@ try {
   const heapAtStart = getHeapStatistics().used_heap_size;
   profiler.start();
   const sampling = await startPromotedSampling();
-  const timed = await runClosedLoop(attest, {
-    concurrency: args.concurrency,
-    maxOperations: args.maxOperations,
-    maxDurationMs: args.maxDurationMs,
-    signal,
-    firstIndex: warm.nextIndex,
-  });
+  const { value: timed, cpuMs } = await measureCpu({ node: args.nodePid, client: process.pid }, () =>
+    runClosedLoop(attest, {
+      concurrency: args.concurrency,
+      maxOperations: args.maxOperations,
+      maxDurationMs: args.maxDurationMs,
+      signal,
+      firstIndex: warm.nextIndex,
+    }),
+  );
   observer.disconnect();
   await sampling?.stop();
   const heap = heapFlow(heapAtStart, profiler.stop().statistics, getHeapStatistics().used_heap_size);
+  const calls = Math.max(1, timed.succeeded + timed.failed);
+  const perCallUs = (ms: number | undefined) => (ms === undefined ? undefined : (ms * 1000) / calls);
   const { firstFailure, nextIndex: _next, ...figures } = timed;
   const result: UnaryClientResult = {
     ...figures,
@@ -124,8 +137,10 @@ try {
     gcPauses: pauses.length,
     gcMaxMs: Math.max(0, ...pauses.map(([start, end]) => end - start)),
     ...p99Without(spans, pauses),
-    allocatedPerCall: heap.allocated / Math.max(1, timed.succeeded + timed.failed),
-    promotedPerCall: heap.promoted / Math.max(1, timed.succeeded + timed.failed),
+    allocatedPerCall: heap.allocated / calls,
+    promotedPerCall: heap.promoted / calls,
+    nodeCpuPerCallUs: perCallUs(cpuMs.node),
+    clientCpuPerCallUs: perCallUs(cpuMs.client),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {

@@ -74,6 +74,7 @@ const benchmark: Benchmark = {
           records,
           kind: KIND,
           ...ATTEST_UNARY,
+          nodePid: node.server.pid,
         });
         if (unary.failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(unary.failed)} unary Attest failed`);
         // The node's side of the tail: its GC pauses while it answered the unary calls (prom-client's histogram).
@@ -168,6 +169,7 @@ const benchmark: Benchmark = {
             unit: 'ms',
             note: `${unary.withoutClientGc.toLocaleString('en')} calls: the tail without the client's GC`,
           },
+          ...unaryCpuFigures(unary),
           {
             label: '  the node: GC pause per call',
             value: ((nodeGc.minor.seconds + nodeGc.major.seconds) * 1e6) / unary.succeeded,
@@ -213,6 +215,16 @@ const benchmark: Benchmark = {
 };
 
 export default benchmark;
+
+/** The CPU a unary call takes in the node and in its client: the part of its latency that is work. */
+function unaryCpuFigures({ nodeCpuPerCallUs, clientCpuPerCallUs }: UnaryClientResult): Figure[] {
+  const figure = (label: string, value: number | undefined): Figure[] =>
+    value === undefined ? [] : [{ label, value, unit: 'µs', note: 'over the timed calls' }];
+  return [
+    ...figure('  the node: CPU per call', nodeCpuPerCallUs),
+    ...figure('  its client process: CPU per call', clientCpuPerCallUs),
+  ];
+}
 
 type RecordClient = InstanceType<ReturnType<typeof lianxinV1>['RecordService']>;
 

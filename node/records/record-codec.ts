@@ -115,6 +115,14 @@ export function decodeRecord(bytes: Buffer): StoredRecord {
   };
 }
 
+/** The leaf index of a stored record, without decoding the rest. */
+export function storedLeafIndex(bytes: Buffer): number {
+  if (bytes[0] !== FORMAT || bytes.length < CONTENT_TYPE_AT + 1) {
+    throw new RecordStoreError('CORRUPT', `a stored record is not in format ${FORMAT}`);
+  }
+  return readU64(bytes, INDEX_AT);
+}
+
 /** The digest of a stored record, without decoding the rest. */
 export function storedDigest(bytes: Buffer): Buffer {
   return bytes.subarray(DIGEST_AT, DIGEST_AT + DIGEST_BYTES);

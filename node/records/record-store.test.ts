@@ -367,6 +367,45 @@ describe('RecordStore', () => {
     expect(await store.get(testUscc(4), 'loan', 1)).toMatchObject({ version: 1, leafIndex: 0 });
   });
 
+  it("answers attestations' leaf indexes as get does, reading nothing for a repeated lookup, and follows a newer latest version", async () => {
+    let reads = 0;
+    const counted = watchedRecords('getSync', () => {
+      reads += 1;
+    });
+    const store = new RecordStore({ ...storeOptions(), db: counted });
+    await store.ingest(batch('v1', [record(4, 1), record(5, 1)]));
+    expect(store.leafIndexOf(testUscc(4), 'loan')).toBe(0);
+    expect(store.leafIndexOf(testUscc(4), 'loan', 1)).toBe(0);
+    reads = 0;
+    expect(store.leafIndexOf(testUscc(4), 'loan')).toBe(0);
+    expect(store.leafIndexOf(testUscc(4), 'loan', 1)).toBe(0);
+    expect(reads).toBe(0);
+    // Not found is not remembered: the record may come.
+    expect(store.leafIndexOf(testUscc(4), 'loan', 2)).toBeUndefined();
+    expect(store.leafIndexOf(testUscc(4), 'tax')).toBeUndefined();
+    await store.ingest(batch('v2', [record(4, 2)]));
+    // The commit that stored version 2 let go of the remembered latest: a stale answer would attest version 1.
+    expect(store.leafIndexOf(testUscc(4), 'loan')).toBe(2);
+    expect(store.leafIndexOf(testUscc(4), 'loan', 2)).toBe(2);
+    expect(store.leafIndexOf(testUscc(4), 'loan', 1)).toBe(0);
+    expect(store.leafIndexOf(testUscc(5), 'loan')).toBe(1);
+    // A late older version does not move the latest.
+    await store.ingest(batch('v0', [record(6, 3), record(6, 1)]));
+    expect(store.leafIndexOf(testUscc(6), 'loan')).toBe(3);
+    for (const [subject, version] of [
+      [4, 0],
+      [4, 1],
+      [4, 2],
+      [5, 0],
+      [6, 0],
+      [6, 1],
+    ] as const) {
+      expect(store.leafIndexOf(testUscc(subject), 'loan', version)).toBe(
+        (await store.get(testUscc(subject), 'loan', version))?.leafIndex,
+      );
+    }
+  });
+
   it('keeps the latest version across the batches of one commit, refused batches and a restart', async () => {
     const store = storeOf();
     await store.ingest(batch('first', [record(1)]));

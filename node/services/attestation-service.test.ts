@@ -4,9 +4,8 @@ import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import { verifyAttestation } from '../receipts/index.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RecordStore } from '../records/index.ts';
 import { createAttestationBuilder, type AttestationBuilder } from './attestation-builder.ts';
-import { createAttestationService } from './attestation-service.ts';
+import { createAttestationService, type AttestationServiceComponents } from './attestation-service.ts';
 import {
   callContext,
   CHAINCODE,
@@ -186,10 +185,10 @@ describe('AttestationService.AttestStream', () => {
       batching: { maxWaitMs: 60_000 },
     });
     const held = Promise.withResolvers<undefined>();
-    const records: Pick<RecordStore, 'get'> = {
-      get: async (subject, kind, version) => {
-        if (subject === testUscc(1)) await held.promise;
-        return parts.records.get(subject, kind, version);
+    const records: AttestationServiceComponents['records'] = {
+      leafIndexOf: async (code, kind, version) => {
+        if (code === testUscc(1)) await held.promise;
+        return parts.records.leafIndexOf(code, kind, version);
       },
     };
     const gated = createAttestationService({ records, builder, chain });

@@ -10,13 +10,15 @@ import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.
 import type { ChainIndexEntry } from '../api/generated/lianxin/v1/ChainIndexEntry.ts';
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import type { ChainIndex, ChainIndexRecord } from '../chain-index/index.ts';
-import type { RecordStore } from '../records/index.ts';
 import { ATTESTATION_PATIENT_BATCH } from './attestation-batcher.ts';
 import type { AttestationBuilder } from './attestation-builder.ts';
 import { inOrder } from './in-order.ts';
 
 export interface AttestationServiceComponents {
-  readonly records: Pick<RecordStore, 'get'>;
+  /** The record store's lookup for attestations; a store may answer asynchronously (the node's does not). */
+  readonly records: {
+    leafIndexOf(code: string, kind: string, version?: number): number | undefined | Promise<number | undefined>;
+  };
   readonly builder: Pick<AttestationBuilder, 'announce'>;
   readonly chain: Pick<ChainIndex, 'getIndexRecord'>;
   /** Lookups of one AttestStream worked on at once (default `ATTEST_STREAM_CONCURRENCY`). */
@@ -46,8 +48,8 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
     // Announced before the record lookup: answers looked up at the same time then share one batch signature.
     const attestation = c.builder.announce({ waitFor });
     try {
-      const own = await c.records.get(subject.code, record.kind, record.version);
-      if (own) return { requestId, attestation: await attestation.attest(own.leafIndex) };
+      const leafIndex = await c.records.leafIndexOf(subject.code, record.kind, record.version);
+      if (leafIndex !== undefined) return { requestId, attestation: await attestation.attest(leafIndex) };
     } finally {
       attestation.withdraw();
     }

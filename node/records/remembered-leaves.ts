@@ -1,0 +1,40 @@
+/**
+ * Leaf indexes of found records, what an attestation needs of a record, remembered by kind and then by a key within
+ * the kind (the subject for the latest version): the subject string the request came with is the key, so a
+ * remembered lookup builds no string (a joined `subject\0kind\0version` is a new string to flatten and hash on every lookup:
+ * ≈ 0.3 µs of a lookup's ≈ 0.6 µs in the cache, bench/RESULTS.md "attest8"). A number and its key weigh ≈ 70 bytes
+ * against ≈ 320 for a RecordMeta and its key, so more of them fit in the same memory.
+ *
+ * Each kind's entries are bounded by `limit` (RecentCache). An institution stores records of a few kinds; past
+ * MAX_KINDS kinds the memory starts over, so that lookups of many kinds cost reads, never unbounded memory.
+ */
+import { RecentCache } from '../log/index.ts';
+
+const MAX_KINDS = 8;
+
+export class RememberedLeaves {
+  readonly #limit: number;
+  #byKind = new Map<string, RecentCache<number>>();
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  get(kind: string, key: string): number | undefined {
+    return this.#byKind.get(kind)?.get(key);
+  }
+
+  set(kind: string, key: string, leafIndex: number): void {
+    let leaves = this.#byKind.get(kind);
+    if (leaves === undefined) {
+      if (this.#byKind.size >= MAX_KINDS) this.#byKind = new Map();
+      leaves = new RecentCache<number>(this.#limit);
+      this.#byKind.set(kind, leaves);
+    }
+    leaves.set(key, leafIndex);
+  }
+
+  clear(): void {
+    this.#byKind = new Map();
+  }
+}
