@@ -127,15 +127,22 @@ export class ChannelLedger implements GatewayBackend {
   }
 
   order(envelope: Uint8Array): void {
-    const decoded = admitEnvelope(envelope, this.#admission);
-    this.#orderer.order(envelope);
-    this.#decoded.set(envelope, decoded);
+    this.#order(envelope, admitEnvelope(envelope, this.#admission));
   }
 
   async submit(envelope: Uint8Array): Promise<void> {
-    const decoded = await admitEnvelopeAsync(envelope, this.#admission);
-    this.#orderer.order(envelope);
+    this.#order(envelope, await admitEnvelopeAsync(envelope, this.#admission));
+  }
+
+  /** Kept before ordering: the envelope may be cut and committed at once, and the committer uses what was decoded. */
+  #order(envelope: Uint8Array, decoded: DecodedEnvelope): void {
     this.#decoded.set(envelope, decoded);
+    try {
+      this.#orderer.order(envelope, decoded.payload.length + decoded.signature.length);
+    } catch (err) {
+      this.#decoded.delete(envelope);
+      throw err;
+    }
   }
 
   readonly #takePrepared = (envelope: Uint8Array): DecodedEnvelope | undefined => this.#prepared.take(envelope);

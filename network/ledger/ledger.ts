@@ -28,7 +28,7 @@ import { gatewayService } from './gateway/gateway-service.ts';
 import { RAW_DELIVER_SERVICE, RAW_GATEWAY_SERVICE } from './gateway/raw-service.ts';
 import type { StreamCounts } from './gateway/stream-activity.ts';
 import { channelMspsOfConfigBlock, createSigner, type ChannelMsps, type SignerOptions } from './msp/index.ts';
-import type { BatchOptions } from './orderer/solo-orderer.ts';
+import { DEFAULT_ABSOLUTE_MAX_BYTES, type BatchOptions } from './orderer/solo-orderer.ts';
 import { broadcastService, RAW_BROADCAST_SERVICE } from './orderer/broadcast-service.ts';
 import { createCscc } from './cscc.ts';
 import { createQscc } from './qscc.ts';
@@ -107,7 +107,6 @@ export interface Ledger extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-const DEFAULT_ABSOLUTE_MAX_BYTES = 10 * 1024 * 1024;
 const DEFAULT_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 5_000;
 
@@ -127,6 +126,8 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         orgs: options.orgs,
         ordererOrg: options.ordererOrg,
         ordererSigner,
+        ...(options.batch ? { batch: options.batch } : {}),
+        absoluteMaxBytes: options.absoluteMaxBytes ?? DEFAULT_ABSOLUTE_MAX_BYTES,
       });
       setTransactionsFilter(genesis, [0]);
       await store.commitBlock(genesis, []);

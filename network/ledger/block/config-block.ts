@@ -10,6 +10,7 @@ import { sha256Hex } from '../../crypto/index.ts';
 import type { Signer } from '../types.ts';
 import { buildBlock } from './block-builder.ts';
 import { BlockFormatError } from './errors.ts';
+import { DEFAULT_ABSOLUTE_MAX_BYTES, DEFAULT_BATCH_OPTIONS, type BatchOptions } from '../orderer/solo-orderer.ts';
 
 export interface ChannelOrg {
   readonly mspId: string;
@@ -25,6 +26,10 @@ export interface GenesisBlockOptions {
   /** The orderer organisation; its MSP must validate `ordererSigner`. */
   readonly ordererOrg: ChannelOrg;
   readonly ordererSigner: Signer;
+  /** The orderer's batch limits, recorded as the channel's BatchSize and BatchTimeout; the defaults when absent. */
+  readonly batch?: Readonly<Partial<BatchOptions>>;
+  /** Recorded as BatchSize.AbsoluteMaxBytes; sampleconfig's 10 MB when absent. */
+  readonly absoluteMaxBytes?: number;
 }
 
 export interface ChannelMsp extends ChannelOrg {
@@ -194,13 +199,15 @@ function channelGroup(options: Readonly<GenesisBlockOptions>): common.ConfigGrou
   const consensus = new orderer.ConsensusType();
   consensus.setType('solo');
   setValue(ordererGroup, 'ConsensusType', consensus.serializeBinary());
+  const batch = { ...DEFAULT_BATCH_OPTIONS, ...options.batch };
   const batchSize = new orderer.BatchSize();
-  batchSize.setMaxMessageCount(500);
-  batchSize.setAbsoluteMaxBytes(10 * 1024 * 1024);
-  batchSize.setPreferredMaxBytes(2 * 1024 * 1024);
+  batchSize.setMaxMessageCount(batch.maxTransactions);
+  batchSize.setAbsoluteMaxBytes(options.absoluteMaxBytes ?? DEFAULT_ABSOLUTE_MAX_BYTES);
+  batchSize.setPreferredMaxBytes(batch.preferredMaxBytes);
   setValue(ordererGroup, 'BatchSize', batchSize.serializeBinary());
   const batchTimeout = new orderer.BatchTimeout();
-  batchTimeout.setTimeout('2s');
+  // A Go duration, as Fabric parses it (time.ParseDuration).
+  batchTimeout.setTimeout(`${String(batch.batchTimeoutMs)}ms`);
   setValue(ordererGroup, 'BatchTimeout', batchTimeout.serializeBinary());
   setCapabilities(ordererGroup, 'V2_0');
 

@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LedgerError } from '../errors.ts';
 import { SoloOrderer } from './solo-orderer.ts';
 
 const envelope = (n: number, size = 10) => new Uint8Array(size).fill(n % 256);
+/** The test envelopes are their own payload: Fabric's message size is then their length. */
+const order = (orderer: SoloOrderer, e: Uint8Array) => {
+  orderer.order(e, e.length);
+};
 
 /** A committer that records batches and lets the test decide when each commit finishes. */
 function recordingCommitter() {
@@ -19,36 +23,88 @@ function recordingCommitter() {
 }
 
 describe('SoloOrderer', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('cuts a batch as soon as it holds maxTransactions envelopes', () => {
     const c = recordingCommitter();
     const orderer = new SoloOrderer(c.commit, { maxTransactions: 3, batchTimeoutMs: 60_000 });
-    for (let i = 0; i < 3; i++) orderer.order(envelope(i));
+    for (let i = 0; i < 3; i++) order(orderer, envelope(i));
     expect(c.batches.map((b) => b.length)).toEqual([3]);
   });
 
-  it('cuts a batch once it reaches preferredMaxBytes', () => {
+  it('cuts the pending batch first when an envelope would overflow preferredMaxBytes', () => {
     const c = recordingCommitter();
     const orderer = new SoloOrderer(c.commit, { maxTransactions: 100, preferredMaxBytes: 25, batchTimeoutMs: 60_000 });
-    orderer.order(envelope(1, 10));
-    orderer.order(envelope(2, 10));
+    order(orderer, envelope(1, 10));
+    order(orderer, envelope(2, 10));
     expect(c.batches).toHaveLength(0);
-    orderer.order(envelope(3, 10));
-    expect(c.batches.map((b) => b.length)).toEqual([3]);
+    order(orderer, envelope(3, 10));
+    expect(c.batches.map((b) => b.map((e) => e[0]))).toEqual([[1, 2]]);
   });
 
-  it('cuts a partial batch after batchTimeoutMs', async () => {
+  it('cuts an envelope larger than preferredMaxBytes at once, alone, after what was pending', async () => {
     const c = recordingCommitter();
-    const orderer = new SoloOrderer(c.commit, { maxTransactions: 100, batchTimeoutMs: 5 });
-    orderer.order(envelope(1));
+    const orderer = new SoloOrderer(c.commit, { maxTransactions: 100, preferredMaxBytes: 25, batchTimeoutMs: 60_000 });
+    order(orderer, envelope(1, 10));
+    order(orderer, envelope(2, 26));
+    expect(c.batches.map((b) => b.map((e) => e[0]))).toEqual([[1]]);
+    c.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(c.batches.map((b) => b.map((e) => e[0]))).toEqual([[1], [2]]);
+  });
+
+  it('cuts a partial batch batchTimeoutMs after its first envelope, and not before', () => {
+    vi.useFakeTimers();
+    const c = recordingCommitter();
+    const orderer = new SoloOrderer(c.commit, { maxTransactions: 100, batchTimeoutMs: 20 });
+    order(orderer, envelope(1));
+    vi.advanceTimersByTime(19);
+    order(orderer, envelope(2));
     expect(c.batches).toHaveLength(0);
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(c.batches.map((b) => b.length)).toEqual([1]);
+    vi.advanceTimersByTime(1);
+    expect(c.batches.map((b) => b.map((e) => e[0]))).toEqual([[1, 2]]);
+  });
+
+  it('stops the batch timer when a cut leaves nothing pending', () => {
+    vi.useFakeTimers();
+    const c = recordingCommitter();
+    const orderer = new SoloOrderer(c.commit, { maxTransactions: 2, batchTimeoutMs: 20 });
+    order(orderer, envelope(1));
+    order(orderer, envelope(2));
+    expect(vi.getTimerCount()).toBe(0);
+    order(orderer, envelope(3));
+    expect(vi.getTimerCount()).toBe(1);
+  });
+
+  it('cuts what is pending before a config transaction, which is a block of its own', async () => {
+    const kinds: string[] = [];
+    const c = recordingCommitter();
+    const orderer = new SoloOrderer(
+      (batch, kind) => {
+        kinds.push(kind);
+        return c.commit(batch);
+      },
+      { maxTransactions: 100, batchTimeoutMs: 60_000 },
+    );
+    order(orderer, envelope(1));
+    orderer.orderConfig(envelope(2));
+    order(orderer, envelope(3));
+    const close = orderer.close();
+    for (let i = 0; i < 3; i++) {
+      c.release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await close;
+    expect(c.batches.map((b) => b.map((e) => e[0]))).toEqual([[1], [2], [3]]);
+    expect(kinds).toEqual(['transactions', 'config', 'transactions']);
   });
 
   it('commits one batch at a time and keeps arrival order across batches', async () => {
     const c = recordingCommitter();
     const orderer = new SoloOrderer(c.commit, { maxTransactions: 2, batchTimeoutMs: 60_000 });
-    for (let i = 0; i < 5; i++) orderer.order(envelope(i));
+    for (let i = 0; i < 5; i++) order(orderer, envelope(i));
     expect(c.batches).toHaveLength(1); // the next batch waits for this commit
     c.release();
     await new Promise((resolve) => setImmediate(resolve));
@@ -64,11 +120,11 @@ describe('SoloOrderer', () => {
   it('refuses envelopes beyond maxPending with ORDERER_REJECTED', () => {
     const c = recordingCommitter();
     const orderer = new SoloOrderer(c.commit, { maxTransactions: 1, maxPending: 2, batchTimeoutMs: 60_000 });
-    orderer.order(envelope(0)); // cut at once, committing
-    orderer.order(envelope(1));
-    orderer.order(envelope(2));
+    order(orderer, envelope(0)); // cut at once, committing
+    order(orderer, envelope(1));
+    order(orderer, envelope(2));
     expect(() => {
-      orderer.order(envelope(3));
+      order(orderer, envelope(3));
     }).toThrow(expect.objectContaining({ code: 'ORDERER_REJECTED' }) as Error);
   });
 
@@ -81,21 +137,21 @@ describe('SoloOrderer', () => {
       },
       { maxTransactions: 100, batchTimeoutMs: 60_000 },
     );
-    orderer.order(envelope(1));
-    orderer.order(envelope(2));
+    order(orderer, envelope(1));
+    order(orderer, envelope(2));
     await orderer.close();
     expect(c.batches.map((b) => b.length)).toEqual([2]);
     expect(() => {
-      orderer.order(envelope(3));
+      order(orderer, envelope(3));
     }).toThrow(LedgerError);
   });
 
   it('stops ordering after a failed commit rather than forking the chain', async () => {
     const orderer = new SoloOrderer(() => Promise.reject(new Error('disk full')), { maxTransactions: 1 });
-    orderer.order(envelope(1));
+    order(orderer, envelope(1));
     await new Promise((resolve) => setImmediate(resolve));
     expect(() => {
-      orderer.order(envelope(2));
+      order(orderer, envelope(2));
     }).toThrow(expect.objectContaining({ code: 'ORDERER_REJECTED' }) as Error);
   });
 
@@ -119,12 +175,12 @@ describe('SoloOrderer', () => {
       { maxTransactions: 2, batchTimeoutMs: 5 },
       { transient: (err) => (err as { code?: unknown }).code === 'LEVEL_IO_ERROR', initialMs: 10, maxMs: 40 },
     );
-    orderer.order(envelope(1));
-    orderer.order(envelope(2));
+    order(orderer, envelope(1));
+    order(orderer, envelope(2));
     await new Promise((resolve) => setImmediate(resolve));
     expect(orderer.fault).toBeDefined();
     expect(() => {
-      orderer.order(envelope(3));
+      order(orderer, envelope(3));
     }).toThrow(
       expect.objectContaining({
         code: 'ORDERER_REJECTED',
@@ -140,7 +196,7 @@ describe('SoloOrderer', () => {
     ]);
     expect(committed).toEqual([[1, 2]]);
     expect(orderer.fault).toBeUndefined();
-    orderer.order(envelope(4));
+    order(orderer, envelope(4));
     await orderer.close();
     expect(committed).toEqual([[1, 2], [4]]);
   });

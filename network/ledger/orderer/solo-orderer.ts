@@ -1,9 +1,10 @@
 /**
- * Solo ordering (orderer/consensus/solo + common/blockcutter): envelopes queue in arrival order and a batch is cut
- * when it reaches `maxTransactions` or `preferredMaxBytes`, or `batchTimeoutMs` after its first envelope.
- * Batches are handed to the committer one at a time, in order; envelopes arriving meanwhile form the next batch.
- * A config transaction is never batched: what was queued before it is cut first, then it is a block of its own
- * (orderer/consensus/solo/consensus.go, the ConfigMsg branch).
+ * Solo ordering (orderer/consensus/solo/consensus.go + common/blockcutter): envelopes go through Fabric's block
+ * cutter in arrival order (block-cutter.ts: a large envelope is a block of its own at once, an overflowing one cuts
+ * the pending batch first, `maxTransactions` cuts), and the pending batch is cut `batchTimeoutMs` after the timer
+ * started — when an envelope is left pending and no timer runs, as solo's and etcdraft's loops do.
+ * Cut batches are handed to the committer one at a time, in order. A config transaction is never batched: the
+ * pending batch is cut first, then it is a block of its own (consensus.go, the ConfigMsg branch).
  *
  * A commit that fails on the disk (full or failing: `transient`) is a state, not the end: the batch stays first in
  * line and is committed again after a backoff (the committer reopens its store first), new envelopes are refused
@@ -12,6 +13,7 @@
  * committing the same batch again could only fail again, and skipping it would fork the chain.
  */
 import { LedgerError } from '../errors.ts';
+import { BlockCutter } from './block-cutter.ts';
 
 export interface BatchOptions {
   /** Fabric's BatchSize.MaxMessageCount. */
@@ -24,12 +26,20 @@ export interface BatchOptions {
   readonly maxPending: number;
 }
 
+/**
+ * MaxMessageCount is sampleconfig's (configtx.yaml), PreferredMaxBytes fabric-samples' test-network's (512 KB):
+ * a bulk anchor (≈1.9 MB) is then larger than a preferred batch and is cut alone at once instead of waiting out the
+ * batch timeout. The timeout is the embedded ledger's own: one process, where Fabric's 2 s would only add latency.
+ */
 export const DEFAULT_BATCH_OPTIONS: BatchOptions = {
   maxTransactions: 500,
-  preferredMaxBytes: 2 * 1024 * 1024,
+  preferredMaxBytes: 512 * 1024,
   batchTimeoutMs: 20,
   maxPending: 20_000,
 };
+
+/** Fabric's BatchSize.AbsoluteMaxBytes as sampleconfig sets it: the largest envelope Broadcast accepts. */
+export const DEFAULT_ABSOLUTE_MAX_BYTES = 10 * 1024 * 1024;
 
 /** What one block holds: transactions, or a single config transaction. */
 export type BatchKind = 'transactions' | 'config';
@@ -50,13 +60,20 @@ export interface CommitRetry {
 
 const NO_RETRY: CommitRetry = { transient: () => false, initialMs: 0, maxMs: 0 };
 
+interface Batch {
+  readonly envelopes: Uint8Array[];
+  readonly kind: BatchKind;
+}
+
 export class SoloOrderer {
   readonly #options: BatchOptions;
   readonly #commit: BatchCommitter;
-  #pending: Uint8Array[] = [];
-  /** The config transactions among #pending (by identity), each to be cut alone. */
-  readonly #configs = new Set<Uint8Array>();
-  #pendingBytes = 0;
+  readonly #cutter: BlockCutter;
+  /** Batches cut and waiting for the committer, in order. */
+  #ready: Batch[] = [];
+  /** Envelopes in #ready. */
+  #readyCount = 0;
+  /** The batch timer: it runs while the cutter holds a pending batch. */
   #timer: NodeJS.Timeout | undefined;
   #committing: Promise<void> | undefined;
   #closed = false;
@@ -64,6 +81,7 @@ export class SoloOrderer {
   readonly #retry: CommitRetry;
   /** The transient failure the first batch in line is waiting out, and the delay before the next try. */
   #fault: { readonly cause: unknown; delayMs: number } | undefined;
+  /** Set while a retry waits out its delay. */
   #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -73,6 +91,7 @@ export class SoloOrderer {
   ) {
     this.#commit = commit;
     this.#options = { ...DEFAULT_BATCH_OPTIONS, ...options };
+    this.#cutter = new BlockCutter(this.#options);
     this.#retry = retry;
   }
 
@@ -81,20 +100,49 @@ export class SoloOrderer {
     return this.#fault?.cause;
   }
 
-  /** Accepts a config transaction; it follows what is queued, in a block of its own. */
+  /** Accepts a config transaction: what is pending is cut, then it is a block of its own. */
   orderConfig(envelope: Uint8Array): void {
-    this.#configs.add(envelope);
-    try {
-      this.order(envelope);
-    } catch (err) {
-      this.#configs.delete(envelope);
-      throw err;
-    }
-    this.#cutSoon();
+    this.#admit();
+    this.#stopTimer();
+    this.#enqueue(this.#cutter.cut(), 'transactions');
+    this.#enqueue([envelope], 'config');
+    this.#commitNext();
   }
 
-  /** Accepts an envelope for ordering (Fabric's Broadcast SUCCESS); the commit happens later. */
-  order(envelope: Uint8Array): void {
+  /**
+   * Accepts an envelope for ordering (Fabric's Broadcast SUCCESS); the commit happens later. `sizeBytes` is what
+   * Fabric's block cutter counts of it: the lengths of its payload and signature.
+   */
+  order(envelope: Uint8Array, sizeBytes: number): void {
+    this.#admit();
+    const { batches, pending } = this.#cutter.ordered(envelope, sizeBytes);
+    for (const batch of batches) this.#enqueue(batch, 'transactions');
+    if (!pending) this.#stopTimer();
+    else
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        this.#enqueue(this.#cutter.cut(), 'transactions');
+        this.#commitNext();
+      }, this.#options.batchTimeoutMs);
+    this.#commitNext();
+  }
+
+  /** Commits what is queued, then stops accepting envelopes. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#stopTimer();
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#enqueue(this.#cutter.cut(), 'transactions');
+    // Nothing more is committed on a disk that refuses it: those envelopes are lost as in an orderer crash.
+    while (this.#committing ?? (this.#ready.length > 0 && this.#fault === undefined)) {
+      if (this.#committing) await this.#committing;
+      else this.#commitNext();
+    }
+  }
+
+  /** @throws LedgerError `CLOSED`, or `ORDERER_REJECTED` with Broadcast's SERVICE_UNAVAILABLE. */
+  #admit(): void {
     if (this.#closed) throw new LedgerError('CLOSED', 'the orderer is shutting down');
     if (this.#failure !== undefined) {
       throw new LedgerError(
@@ -113,88 +161,61 @@ export class SoloOrderer {
         { cause: this.#fault.cause },
       );
     }
-    if (this.#pending.length >= this.#options.maxPending) {
+    if (this.#readyCount + this.#cutter.pendingCount >= this.#options.maxPending) {
       throw new LedgerError(
         'ORDERER_REJECTED',
         'status=SERVICE_UNAVAILABLE, info=too many transactions waiting to be ordered',
       );
     }
-    this.#pending.push(envelope);
-    this.#pendingBytes += envelope.length;
-    if (this.#batchFull()) this.#cutSoon();
-    else
-      this.#timer ??= setTimeout(() => {
-        this.#cutSoon();
-      }, this.#options.batchTimeoutMs);
   }
 
-  /** Commits what is queued, then stops accepting envelopes. */
-  async close(): Promise<void> {
-    this.#closed = true;
+  #stopTimer(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    clearTimeout(this.#retryTimer);
-    // Nothing more is committed on a disk that refuses it: those envelopes are lost as in an orderer crash.
-    while (this.#committing ?? (this.#pending.length > 0 && this.#fault === undefined)) {
-      if (this.#committing) await this.#committing;
-      else this.#cutSoon();
-    }
   }
 
-  #batchFull(): boolean {
-    return (
-      this.#pending.length >= this.#options.maxTransactions || this.#pendingBytes >= this.#options.preferredMaxBytes
-    );
+  #enqueue(envelopes: Uint8Array[], kind: BatchKind): void {
+    if (envelopes.length === 0) return;
+    this.#ready.push({ envelopes, kind });
+    this.#readyCount += envelopes.length;
   }
 
-  #cutSoon(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#committing || this.#pending.length === 0) return;
-    const firstConfig = this.#pending.findIndex((e) => this.#configs.has(e));
-    const kind: BatchKind = firstConfig === 0 ? 'config' : 'transactions';
-    const count =
-      firstConfig === 0
-        ? 1
-        : firstConfig > 0
-          ? Math.min(firstConfig, this.#options.maxTransactions)
-          : this.#options.maxTransactions;
-    const batch = this.#pending.splice(0, count);
-    if (kind === 'config') this.#configs.delete(batch[0] ?? new Uint8Array());
-    this.#pendingBytes = this.#pending.reduce((n, e) => n + e.length, 0);
-    this.#committing = this.#commit(batch, kind)
+  /** Commits the first batch in line unless a commit runs or a retry waits. */
+  #commitNext(): void {
+    if (this.#committing || this.#retryTimer) return;
+    const batch = this.#ready.shift();
+    if (!batch) return;
+    this.#readyCount -= batch.envelopes.length;
+    this.#committing = this.#commit(batch.envelopes, batch.kind)
       .then(() => {
         this.#fault = undefined;
       })
       .catch((err: unknown) => {
         if (this.#retry.transient(err) && !this.#closed) {
           // First in line again, as it was cut: the next try commits the same block (a config one alone again).
-          this.#pending.unshift(...batch);
-          if (kind === 'config' && batch[0] !== undefined) this.#configs.add(batch[0]);
-          this.#pendingBytes = this.#pending.reduce((n, e) => n + e.length, 0);
+          this.#ready.unshift(batch);
+          this.#readyCount += batch.envelopes.length;
           const delayMs = this.#fault ? Math.min(this.#fault.delayMs * 2, this.#retry.maxMs) : this.#retry.initialMs;
           this.#fault = { cause: err, delayMs };
           return;
         }
         // A failed commit leaves the store at its last savepoint; refuse new work rather than fork the chain.
         this.#failure = err;
-        this.#pending = [];
-        this.#configs.clear();
+        this.#ready = [];
+        this.#readyCount = 0;
+        this.#cutter.cut();
+        this.#stopTimer();
       })
       .finally(() => {
         this.#committing = undefined;
-        if (this.#fault !== undefined) {
-          this.#retryTimer = setTimeout(() => {
-            this.#cutSoon();
-          }, this.#fault.delayMs);
+        if (this.#fault === undefined) {
+          this.#commitNext();
           return;
         }
-        if (this.#pending.length === 0) return;
-        if (this.#batchFull() || this.#closed || this.#configs.size > 0) this.#cutSoon();
-        else
-          this.#timer ??= setTimeout(() => {
-            this.#cutSoon();
-          }, this.#options.batchTimeoutMs);
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          this.#commitNext();
+        }, this.#fault.delayMs);
       });
   }
 }
