@@ -9,6 +9,8 @@
  *   LIANXIN_BENCH_INDEX_ENTRIES   entries applied and measured, a multiple of 10,000 (default 200,000)
  *   LIANXIN_BENCH_INDEX_PRELOAD   entries applied first, unmeasured, so the measured ones meet a filled table
  *                                 (default 200,000; millions are what a node of the Yangtze Delta's 23M meets)
+ *   LIANXIN_BENCH_INDEX_RESTART   0: no restart figures after the apply (the crash's scan of every key: a minute
+ *                                 and more at millions)
  *   LIANXIN_BENCH_INDEX_PRELOADED a directory keeping the preloaded database (closed cleanly, its key filter saved)
  *                                 for the next runs of the same settings, which start from a copy of it instead of
  *                                 applying the preload again (minutes at millions of entries)
@@ -33,7 +35,7 @@ import {
   type IndexEntry,
 } from '../chaincode/src/protocol.ts';
 import { ChainIndex } from '../node/chain-index/index.ts';
-import { openNodeDatabase } from '../node/store/index.ts';
+import { openNodeDatabase, type NodeDatabase } from '../node/store/index.ts';
 import type { Benchmark, Figure } from './benchmark.ts';
 import { BenchError } from './errors.ts';
 
@@ -167,6 +169,50 @@ async function faultsAndSystemMicros(): Promise<{ faults: number; systemMicros: 
   return { faults: Number(fields[7]), systemMicros: (Number(fields[12]) * 1_000_000) / USER_HZ };
 }
 
+/**
+ * What a restart costs with `total` keys stored: the key filter saved at a clean stop and taken back, and the scan
+ * that rebuilds it after a crash (seconds per million keys: skipped with LIANXIN_BENCH_INDEX_RESTART=0).
+ */
+async function restartFigures(
+  db: NodeDatabase,
+  index: ChainIndex,
+  { origin, total, block }: { origin: string; total: number; block: bigint },
+): Promise<Figure[]> {
+  // A clean stop saves the key filter; the next open takes it back.
+  const saveCpu = process.cpuUsage();
+  await index.close();
+  const reopenedClean = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+  const saveUsed = process.cpuUsage(saveCpu);
+  if (!reopenedClean.keyFilterReady) throw new BenchError('NOTHING_COMPLETED', 'the saved key filter was not used');
+  // A restarted node's first apply starts a scan of every stored key into its key filter; until it is done,
+  // every key is read.
+  // Crashed: no saved filter (the clean open above took it).
+  const reopened = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+  const scanCpu = process.cpuUsage();
+  const scanStarted = performance.now();
+  await reopened.applyEncoded(
+    { origin, size: total, indexCount: 0, blockNumber: block + 1n, transactionId: 'f'.repeat(64) },
+    '2026-12-06T00:00:00.000Z',
+    scanIndexEntries(encodeIndexEntries([]), 'lenient'),
+  );
+  while (!reopened.keyFilterReady) await new Promise((resolve) => setTimeout(resolve, 1));
+  const scanSeconds = (performance.now() - scanStarted) / 1000;
+  const scanUsed = process.cpuUsage(scanCpu);
+  return [
+    {
+      label: 'key filter scan after a restart, process CPU per stored key',
+      value: (scanUsed.user + scanUsed.system) / total,
+      unit: 'µs',
+      note: `${total.toLocaleString('en')} keys in ${scanSeconds.toFixed(2)} s`,
+    },
+    {
+      label: 'key filter saved at a clean stop and taken back at open, process CPU per stored key',
+      value: (saveUsed.user + saveUsed.system) / total,
+      unit: 'µs',
+    },
+  ];
+}
+
 const benchmark: Benchmark = {
   name: 'chain-index-apply',
   description: "a chain-index follower's apply of 10,000-entry anchors in one process: CPU per entry, per thread",
@@ -252,27 +298,6 @@ const benchmark: Benchmark = {
         context.log(
           `applied ${String(measured)} entries (${keyOrder}, after ${String(preload)}, rows of ${String(84 + anchorOrigin.length)} bytes) in ${seconds.toFixed(1)} s`,
         );
-        // A clean stop saves the key filter; the next open takes it back.
-        const saveCpu = process.cpuUsage();
-        await index.close();
-        const reopenedClean = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
-        const saveUsed = process.cpuUsage(saveCpu);
-        if (!reopenedClean.keyFilterReady)
-          throw new BenchError('NOTHING_COMPLETED', 'the saved key filter was not used');
-        // A restarted node's first apply starts a scan of every stored key into its key filter; until it is done,
-        // every key is read.
-        // Crashed: no saved filter (the clean open above took it).
-        const reopened = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
-        const scanCpu = process.cpuUsage();
-        const scanStarted = performance.now();
-        await reopened.applyEncoded(
-          { origin: anchorOrigin, size: total, indexCount: 0, blockNumber: block + 1n, transactionId: 'f'.repeat(64) },
-          '2026-12-06T00:00:00.000Z',
-          scanIndexEntries(encodeIndexEntries([]), 'lenient'),
-        );
-        while (!reopened.keyFilterReady) await new Promise((resolve) => setTimeout(resolve, 1));
-        const scanSeconds = (performance.now() - scanStarted) / 1000;
-        const scanUsed = process.cpuUsage(scanCpu);
         const perEntry = (micros: number) => micros / measured;
         const threads = [...threadsAfter]
           .map(([name, ms]) => [name, ms - (threadsBefore.get(name) ?? 0)] as const)
@@ -303,18 +328,10 @@ const benchmark: Benchmark = {
             unit: 'faults',
             note: 'memory new to the process, a fault per 4 KiB page',
           },
-          {
-            label: 'key filter scan after a restart, process CPU per stored key',
-            value: (scanUsed.user + scanUsed.system) / total,
-            unit: 'µs',
-            note: `${total.toLocaleString('en')} keys in ${scanSeconds.toFixed(2)} s`,
-          },
-          {
-            label: 'key filter saved at a clean stop and taken back at open, process CPU per stored key',
-            value: (saveUsed.user + saveUsed.system) / total,
-            unit: 'µs',
-          },
         ];
+        if (process.env.LIANXIN_BENCH_INDEX_RESTART !== '0') {
+          figures.push(...(await restartFigures(db, index, { origin: anchorOrigin, total, block })));
+        }
         return figures;
       } finally {
         await db.close();
