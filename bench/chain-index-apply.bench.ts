@@ -171,7 +171,7 @@ async function faultsAndSystemMicros(): Promise<{ faults: number; systemMicros: 
 
 /**
  * What a restart costs with `total` keys stored: the key filter saved at a clean stop and taken back, and the scan
- * that rebuilds it after a crash (seconds per million keys: skipped with LIANXIN_BENCH_INDEX_RESTART=0).
+ * that rebuilds it after a crash (≈ 3.5 µs per key: skipped with LIANXIN_BENCH_INDEX_RESTART=0).
  */
 async function restartFigures(
   db: NodeDatabase,
@@ -217,10 +217,10 @@ async function restartFigures(
 const SETTLED_MS = 1_000;
 
 /**
- * Waits until LevelDB's threads stop using CPU (LevelDB's compactions after the
- * preload, or after reopening a kept copy), so the measured apply pays for its own compactions rather than for a
- * backlog that depends on where the preload happened to stop: two 5M preloads measured 8.6-9.1 against 6.1-7.2 µs
- * per entry with 9 and 5 tables in level 0.
+ * Waits until LevelDB's threads stop using CPU (the compactions left by the preload, or by reopening a kept copy),
+ * so that the measured apply pays for its own compactions rather than for a backlog that depends on where the
+ * preload happened to stop: two kept 5M preloads measured 8.6-9.1 against 6.1-7.2 µs per entry, with 9 and 5 tables
+ * in level 0 (bench/RESULTS.md, "issue 13: follower6").
  */
 async function compactionsSettled(signal: AbortSignal): Promise<void> {
   const background = async () => {
