@@ -8,7 +8,12 @@
  *
  *   LIANXIN_BENCH_INDEX_ENTRIES   entries applied and measured, a multiple of 10,000 (default 200,000)
  *   LIANXIN_BENCH_INDEX_PRELOAD   entries applied first, unmeasured, so the measured ones meet a filled table
- *                                 (default 200,000)
+ *                                 (default 200,000; millions are what a node of the Yangtze Delta's 23M meets)
+ *   LIANXIN_BENCH_INDEX_RESTART   0: no restart figures after the apply (the crash's scan of every key: a minute
+ *                                 and more at millions)
+ *   LIANXIN_BENCH_INDEX_PRELOADED a directory keeping the preloaded database (closed cleanly, its key filter saved)
+ *                                 for the next runs of the same settings, which start from a copy of it instead of
+ *                                 applying the preload again (minutes at millions of entries)
  *   LIANXIN_BENCH_INDEX_ORDER     `sequential` (subjects in ascending order, as the consortium bench's generated
  *                                 enterprises) or `random` (default `random`)
  *   LIANXIN_BENCH_INDEX_REPEAT    percentage of measured entries naming a subject already indexed (default 0)
@@ -18,7 +23,8 @@
  *                                 `latest/` row repeats it, so its length sets the rows' size (84 bytes + the
  *                                 origin), for measuring what LevelDB's share of an entry owes to row bytes
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -29,7 +35,7 @@ import {
   type IndexEntry,
 } from '../chaincode/src/protocol.ts';
 import { ChainIndex } from '../node/chain-index/index.ts';
-import { openNodeDatabase } from '../node/store/index.ts';
+import { openNodeDatabase, type NodeDatabase } from '../node/store/index.ts';
 import type { Benchmark, Figure } from './benchmark.ts';
 import { BenchError } from './errors.ts';
 
@@ -109,25 +115,28 @@ function permutation(n: number, seed: number): Uint32Array {
   return out;
 }
 
-/** The anchors' encoded entries: subject numbers in the order given, leaf indexes counting from `firstLeaf`. */
-function encodeAnchors(subjects: ArrayLike<number>, firstLeaf: number): Buffer[] {
-  const anchors: Buffer[] = [];
+/**
+ * The anchors' encoded entries: subject numbers in the order given, leaf indexes counting from `firstLeaf`. One at a
+ * time: a preload of millions held at once would be ≈100 bytes per entry of heap.
+ */
+function* encodeAnchors(subjects: ArrayLike<number>, firstLeaf: number): Generator<Buffer> {
   for (let start = 0; start < subjects.length; start += MAX_INDEX_ENTRIES) {
     const entries: IndexEntry[] = [];
     for (let i = start; i < Math.min(start + MAX_INDEX_ENTRIES, subjects.length); i++) {
       const leaf = firstLeaf + i;
-      const hex = leaf.toString(16).padStart(64, '0');
+      // Digests as random as real ones: LevelDB compresses every table it writes, and rows of mostly zeros (as
+      // these once were) compressed to less than half the bytes a node's compactions move.
+      const digest = createHash('sha512').update(String(leaf)).digest('hex');
       entries.push({
         leafIndex: leaf,
-        leafHash: hex,
-        recordDigest: hex.split('').reverse().join(''),
+        leafHash: digest.slice(0, 64),
+        recordDigest: digest.slice(64),
         subject: subjectOf(subjects[i] as number),
         kind: 'loan',
       });
     }
-    anchors.push(encodeIndexEntries(entries));
+    yield encodeIndexEntries(entries);
   }
-  return anchors;
 }
 
 /** CPU milliseconds so far of each thread of this process, by thread name and id (proc(5) /proc/self/task/<tid>/stat). */
@@ -160,10 +169,82 @@ async function faultsAndSystemMicros(): Promise<{ faults: number; systemMicros: 
   return { faults: Number(fields[7]), systemMicros: (Number(fields[12]) * 1_000_000) / USER_HZ };
 }
 
+/**
+ * What a restart costs with `total` keys stored: the key filter saved at a clean stop and taken back, and the scan
+ * that rebuilds it after a crash (≈ 3.5 µs per key: skipped with LIANXIN_BENCH_INDEX_RESTART=0).
+ */
+async function restartFigures(
+  db: NodeDatabase,
+  index: ChainIndex,
+  { origin, total, block }: { origin: string; total: number; block: bigint },
+): Promise<Figure[]> {
+  // A clean stop saves the key filter; the next open takes it back.
+  const saveCpu = process.cpuUsage();
+  await index.close();
+  const reopenedClean = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+  const saveUsed = process.cpuUsage(saveCpu);
+  if (!reopenedClean.keyFilterReady) throw new BenchError('NOTHING_COMPLETED', 'the saved key filter was not used');
+  // A restarted node's first apply starts a scan of every stored key into its key filter; until it is done,
+  // every key is read.
+  // Crashed: no saved filter (the clean open above took it).
+  const reopened = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+  const scanCpu = process.cpuUsage();
+  const scanStarted = performance.now();
+  await reopened.applyEncoded(
+    { origin, size: total, indexCount: 0, blockNumber: block + 1n, transactionId: 'f'.repeat(64) },
+    '2026-12-06T00:00:00.000Z',
+    scanIndexEntries(encodeIndexEntries([]), 'lenient'),
+  );
+  while (!reopened.keyFilterReady) await new Promise((resolve) => setTimeout(resolve, 1));
+  const scanSeconds = (performance.now() - scanStarted) / 1000;
+  const scanUsed = process.cpuUsage(scanCpu);
+  return [
+    {
+      label: 'key filter scan after a restart, process CPU per stored key',
+      value: (scanUsed.user + scanUsed.system) / total,
+      unit: 'µs',
+      note: `${total.toLocaleString('en')} keys in ${scanSeconds.toFixed(2)} s`,
+    },
+    {
+      label: 'key filter saved at a clean stop and taken back at open, process CPU per stored key',
+      value: (saveUsed.user + saveUsed.system) / total,
+      unit: 'µs',
+    },
+  ];
+}
+
+/** LevelDB's threads idle for this long count as settled. */
+const SETTLED_MS = 1_000;
+
+/**
+ * Waits until LevelDB's threads stop using CPU (the compactions left by the preload, or by reopening a kept copy),
+ * so that the measured apply pays for its own compactions rather than for a backlog that depends on where the
+ * preload happened to stop: two kept 5M preloads measured 8.6-9.1 against 6.1-7.2 µs per entry, with 9 and 5 tables
+ * in level 0 (bench/RESULTS.md, "issue 13: follower6").
+ */
+async function compactionsSettled(signal: AbortSignal): Promise<void> {
+  const background = async () => {
+    let ms = 0;
+    // LevelDB's threads only (its compaction thread too is named for the libuv worker that started it): V8's
+    // helpers and a --cpu-prof sampler never stop.
+    for (const [name, used] of await threadCpuMs()) if (name.startsWith('libuv-worker')) ms += used;
+    return ms;
+  };
+  let before = await background();
+  while (!signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLED_MS));
+    const now = await background();
+    // Under 1 % of a core: the idle threads' clock ticks, not a compaction.
+    if (now - before < SETTLED_MS / 100) return;
+    before = now;
+  }
+}
+
 const benchmark: Benchmark = {
   name: 'chain-index-apply',
   description: "a chain-index follower's apply of 10,000-entry anchors in one process: CPU per entry, per thread",
-  budgetMs: 300_000,
+  // A preload of millions of entries takes minutes under load.
+  budgetMs: 1_800_000,
   async run(context) {
     const measured = setting('LIANXIN_BENCH_INDEX_ENTRIES', 200_000);
     const preload = setting('LIANXIN_BENCH_INDEX_PRELOAD', 200_000);
@@ -181,15 +262,23 @@ const benchmark: Benchmark = {
         if ((i * 7919) % 100 < repeat) measuredSubjects[i] = numbers[(i * 104_729) % preload] as number;
       }
     }
-    const preloadAnchors = encodeAnchors(numbers.subarray(0, preload), 0);
-    const measuredAnchors = encodeAnchors(measuredSubjects, preload);
+    const measuredAnchors = [...encodeAnchors(measuredSubjects, preload)];
+    const tuning = leveldbTuning();
     const dir = await mkdtemp(join(tmpdir(), 'lianxin-bench-index-'));
+    const path = join(dir, 'node');
+    const kept = process.env.LIANXIN_BENCH_INDEX_PRELOADED;
+    // What the kept database was made with; the measured count too, as the random order permutes preload + measured.
+    const keptSettings = JSON.stringify({ preload, measured, keyOrder, anchorOrigin, tuning });
+    const reused =
+      kept !== undefined &&
+      (await readFile(join(kept, 'settings.json'), 'utf8').catch(() => undefined)) === keptSettings;
+    if (reused) await cp(join(kept, 'node'), path, { recursive: true });
     try {
-      const db = await openNodeDatabase(join(dir, 'node'), { leveldb: leveldbTuning() });
+      let db = await openNodeDatabase(path, { leveldb: tuning });
       try {
-        const index = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
-        let block = 0n;
-        const applyAll = async (anchors: readonly Buffer[], firstSize: number) => {
+        let index = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+        let block = reused ? BigInt(preload / MAX_INDEX_ENTRIES) : 0n;
+        const applyAll = async (anchors: Iterable<Buffer>, firstSize: number) => {
           let size = firstSize;
           for (const bytes of anchors) {
             if (context.signal.aborted) return;
@@ -204,7 +293,28 @@ const benchmark: Benchmark = {
             );
           }
         };
-        await applyAll(preloadAnchors, 0);
+        if (!reused && preload > 0) {
+          const preloadStarted = performance.now();
+          const preloadCpu = process.cpuUsage();
+          await applyAll(encodeAnchors(numbers.subarray(0, preload), 0), 0);
+          const { user, system } = process.cpuUsage(preloadCpu);
+          // The whole build from an empty index, the bench's encoding of the anchors included: independent of where
+          // LevelDB's compactions stood when the measured apply begins.
+          context.log(
+            `preloaded ${String(preload)} entries in ${((performance.now() - preloadStarted) / 1000).toFixed(1)} s, process CPU ${((user + system) / preload).toFixed(2)} µs per entry`,
+          );
+          if (kept !== undefined && !context.signal.aborted) {
+            // Closed cleanly (the key filter saved, as a node's stop does), kept, and reopened from where it is.
+            await index.close();
+            await db.close();
+            await rm(kept, { recursive: true, force: true });
+            await cp(path, join(kept, 'node'), { recursive: true });
+            await writeFile(join(kept, 'settings.json'), keptSettings);
+            db = await openNodeDatabase(path, { leveldb: tuning });
+            index = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
+          }
+        }
+        await compactionsSettled(context.signal);
         const threadsBefore = await threadCpuMs();
         const faultsBefore = await faultsAndSystemMicros();
         const cpu = process.cpuUsage();
@@ -220,27 +330,6 @@ const benchmark: Benchmark = {
         context.log(
           `applied ${String(measured)} entries (${keyOrder}, after ${String(preload)}, rows of ${String(84 + anchorOrigin.length)} bytes) in ${seconds.toFixed(1)} s`,
         );
-        // A clean stop saves the key filter; the next open takes it back.
-        const saveCpu = process.cpuUsage();
-        await index.close();
-        const reopenedClean = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
-        const saveUsed = process.cpuUsage(saveCpu);
-        if (!reopenedClean.keyFilterReady)
-          throw new BenchError('NOTHING_COMPLETED', 'the saved key filter was not used');
-        // A restarted node's first apply starts a scan of every stored key into its key filter; until it is done,
-        // every key is read.
-        // Crashed: no saved filter (the clean open above took it).
-        const reopened = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
-        const scanCpu = process.cpuUsage();
-        const scanStarted = performance.now();
-        await reopened.applyEncoded(
-          { origin: anchorOrigin, size: total, indexCount: 0, blockNumber: block + 1n, transactionId: 'f'.repeat(64) },
-          '2026-12-06T00:00:00.000Z',
-          scanIndexEntries(encodeIndexEntries([]), 'lenient'),
-        );
-        while (!reopened.keyFilterReady) await new Promise((resolve) => setTimeout(resolve, 1));
-        const scanSeconds = (performance.now() - scanStarted) / 1000;
-        const scanUsed = process.cpuUsage(scanCpu);
         const perEntry = (micros: number) => micros / measured;
         const threads = [...threadsAfter]
           .map(([name, ms]) => [name, ms - (threadsBefore.get(name) ?? 0)] as const)
@@ -271,18 +360,10 @@ const benchmark: Benchmark = {
             unit: 'faults',
             note: 'memory new to the process, a fault per 4 KiB page',
           },
-          {
-            label: 'key filter scan after a restart, process CPU per stored key',
-            value: (scanUsed.user + scanUsed.system) / total,
-            unit: 'µs',
-            note: `${total.toLocaleString('en')} keys in ${scanSeconds.toFixed(2)} s`,
-          },
-          {
-            label: 'key filter saved at a clean stop and taken back at open, process CPU per stored key',
-            value: (saveUsed.user + saveUsed.system) / total,
-            unit: 'µs',
-          },
         ];
+        if (process.env.LIANXIN_BENCH_INDEX_RESTART !== '0') {
+          figures.push(...(await restartFigures(db, index, { origin: anchorOrigin, total, block })));
+        }
         return figures;
       } finally {
         await db.close();
