@@ -4,10 +4,10 @@
  * consortium on the machine), `lianxin ingest` loading N generated records into the Hangzhou agency's node, the
  * clock stopped when that node has anchored N more records: when the bench sees its "anchor committed" log line
  * that takes its `lianxin_anchored_records_total` to N more (the file watched: within milliseconds, and free for the
- * node). Also timed: when every other
- * node's chain index has applied the N entries (`lianxin_chain_index_entries_total`), the end of the work the
- * load causes. CPU per record is reported for every process: the ledger, each node, the CLI (its whole process
- * tree, counted when reaped) and the whole machine, from the start of the ingest until every index has them.
+ * node). Also timed: when every other node's chain index has applied the N entries
+ * (`lianxin_chain_index_entries_total`), the end of the work the load causes. CPU per record is reported for every
+ * process: the ledger, each node, the CLI (its whole process tree, counted when reaped), the bench itself (the
+ * probe) and the whole machine, from the start of the ingest until every index has them.
  * The CLI's own start-up (loading its modules, reading the consortium material) is measured apart, as the same
  * command's CPU on a file of the header alone, and its CPU per record is also reported above that.
  *
@@ -44,7 +44,7 @@ const INGEST_MSP = 'HangzhouCreditMSP';
 const TARGET_RECORDS_PER_S = 50_000;
 /**
  * Each scrape costs a node ≈2 ms of CPU (prom-client): once a second keeps the probe out of the figures. The
- * chain indexes are timed by it (to this period); ANCHORED by the node's log, to the millisecond.
+ * chain indexes are timed by it (to this period); ANCHORED by the node's log, within milliseconds.
  */
 const METRICS_POLL_MS = 1_000;
 const START_TIMEOUT_MS = 240_000;

@@ -53,8 +53,8 @@ const ANCHOR_COMMITTED = 'anchor committed';
  * A node's "anchor committed" lines (pino JSON, one per line), watched from where its log file ends now: when this
  * process saw the node reach some number of leaves anchored more, within milliseconds of the line being written.
  * Watching the file costs the node nothing (it writes the line anyway), where each /metrics scrape costs it ≈ 2 ms
- * of CPU. The line's own time is not used: this machine's wall clock drifts from the monotonic one (5 ms/s) and
- * was once seen 18 s ahead of it within a run.
+ * of CPU. The line's own time is not used: one run read a line timed 18 s after the bench saw it (cause not found;
+ * the wall clock of the machine it ran on also drifted 5 ms/s from the monotonic one).
  */
 export class AnchorLogFollower implements Disposable {
   readonly #file: string;
