@@ -1,7 +1,8 @@
 /**
  * Signs checkpoints of a growing log every T milliseconds or N leaves, whichever comes first (transparency-logs
- * reference §9.1), keeps the latest, and never signs a size at or below it: checkpoints of one log are then
- * always consistent with each other (tlog-checkpoint: a log must never sign two inconsistent checkpoints).
+ * reference §9.1), or once the log goes quiet: no append for Q milliseconds while at least F leaves wait. Keeps the
+ * latest, and never signs a size at or below it: checkpoints of one log are then always consistent with each other
+ * (tlog-checkpoint: a log must never sign two inconsistent checkpoints).
  * Each checkpoint is durable before it is published to `onCheckpoint`.
  *
  * Consecutive checkpoints are never more than N leaves apart, however large the appends: an anchor covers the
@@ -25,6 +26,10 @@ export interface CheckpointerOptions {
   readonly intervalMs: number;
   /** N: sign as soon as this many leaves are not covered by the latest checkpoint. */
   readonly maxLeaves: number;
+  /** Q: sign once no append came for this long, if at least `quietLeaves` wait. */
+  readonly quietMs: number;
+  /** F: the quiet trigger's floor, so that a trickle of appends is still signed every T, not one by one. */
+  readonly quietLeaves: number;
   /** The checkpoint found on disk at start, if any. */
   readonly latest: SignedCheckpoint | undefined;
   readonly onCheckpoint?: (checkpoint: SignedCheckpoint) => void;
@@ -36,6 +41,7 @@ export class Checkpointer {
   readonly #options: CheckpointerOptions;
   #latest: SignedCheckpoint | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #quietTimer: NodeJS.Timeout | undefined;
   #signing: Promise<unknown> = Promise.resolve();
   #queued = false;
   #stopped = false;
@@ -50,19 +56,21 @@ export class Checkpointer {
     return this.#latest;
   }
 
-  /** Tells the checkpointer the log grew: signs now if N leaves wait, else within T. */
+  /** Tells the checkpointer the log grew: signs now if N leaves wait, else within T, or after Q quiet if F wait. */
   notify(): void {
     if (this.#stopped || this.#queued) return;
-    const waiting = this.#options.source.size - (this.#latest?.size ?? 0);
+    const { source, maxLeaves, intervalMs, quietMs, quietLeaves } = this.#options;
+    const waiting = source.size - (this.#latest?.size ?? 0);
     if (waiting <= 0) return;
-    if (waiting >= this.#options.maxLeaves) {
+    if (waiting >= maxLeaves) {
       this.#background();
-    } else {
-      this.#timer ??= setTimeout(() => {
-        this.#timer = undefined;
-        this.#background();
-      }, this.#options.intervalMs);
+      return;
     }
+    this.#timer ??= setTimeout(this.#fire, intervalMs);
+    if (waiting < quietLeaves) return;
+    // Every append restarts the quiet wait: a burst is signed once, Q after its last append.
+    if (this.#quietTimer === undefined) this.#quietTimer = setTimeout(this.#fire, quietMs);
+    else this.#quietTimer.refresh();
   }
 
   /**
@@ -81,14 +89,23 @@ export class Checkpointer {
   /** Stops the triggers and waits for a signing in progress; leaves after the latest checkpoint stay unsigned. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#clearTimers();
     await this.#signing;
   }
 
-  #background(): void {
+  #clearTimers(): void {
     clearTimeout(this.#timer);
+    clearTimeout(this.#quietTimer);
     this.#timer = undefined;
+    this.#quietTimer = undefined;
+  }
+
+  readonly #fire = (): void => {
+    this.#background();
+  };
+
+  #background(): void {
+    this.#clearTimers();
     this.#queued = true;
     this.#enqueue().catch((error: unknown) => {
       if (this.#options.onError) this.#options.onError(error);

@@ -1,11 +1,18 @@
 /**
  * An institution's append-only RFC 9162 log (DESIGN §6): leaves stored and hashed exactly as given, proofs and
- * roots for any size the log has reached, and signed C2SP checkpoints on a T-or-N cadence.
+ * roots for any size the log has reached, and signed C2SP checkpoints every T, every N leaves, or once appends pause
+ * (Checkpointer).
  */
 import { parseCheckpoint } from '../../chaincode/src/protocol.ts';
 import type { LogSigner, SignedCheckpoint } from './checkpoint.ts';
 import { Checkpointer } from './checkpointer.ts';
-import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_CHECKPOINT_LEAVES, ORIGIN_PATTERN } from './constants.ts';
+import {
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+  DEFAULT_CHECKPOINT_LEAVES,
+  ORIGIN_PATTERN,
+  QUIET_CHECKPOINT_LEAVES,
+  QUIET_CHECKPOINT_MS,
+} from './constants.ts';
 import { TransparencyLogError } from './errors.ts';
 import { consistencyRanges, inclusionRanges } from './proof-plan.ts';
 import { TileStore, type Alongside, type AppendResult, type LogDatabase } from './tile-store.ts';
@@ -92,6 +99,8 @@ export async function openTransparencyLog(options: Readonly<TransparencyLogOptio
     source: store,
     intervalMs,
     maxLeaves,
+    quietMs: QUIET_CHECKPOINT_MS,
+    quietLeaves: QUIET_CHECKPOINT_LEAVES,
     latest: await loadLatest(store, origin),
     ...(options.onCheckpoint && { onCheckpoint: options.onCheckpoint }),
     ...(options.onCheckpointError && { onError: options.onCheckpointError }),
