@@ -53,8 +53,8 @@ import {
 /** Record lookups remembered per kind of lookup (by version, and the latest): ~200 bytes each. */
 const MAX_REMEMBERED_RECORDS = 16_384;
 /**
- * Attestations' leaf indexes remembered per kind of lookup and per record kind: ≈ 70 bytes each, so three times as
- * many in less memory than MAX_REMEMBERED_RECORDS RecordMetas take (≈ 320 bytes each with their key).
+ * Attestations' leaf indexes remembered per kind of lookup, all record kinds together: ≈ 70 bytes each, so three
+ * times as many in less memory than MAX_REMEMBERED_RECORDS RecordMetas take (≈ 320 bytes each with their key).
  */
 const MAX_REMEMBERED_LEAVES = 49_152;
 

@@ -5,8 +5,10 @@
  * ≈ 0.3 µs of a lookup's ≈ 0.6 µs in the cache, bench/RESULTS.md "attest8"). A number and its key weigh ≈ 70 bytes
  * against ≈ 320 for a RecordMeta and its key, so more of them fit in the same memory.
  *
- * Each kind's entries are bounded by `limit` (RecentCache). An institution stores records of a few kinds; past
- * MAX_KINDS kinds the memory starts over, so that lookups of many kinds cost reads, never unbounded memory.
+ * The kinds share `limit`: each holds at most `limit / kinds` entries (RecentCache), so the whole stays within `limit`
+ * however many kinds are looked up. A kind seen for the first time re-divides the budget, and what was remembered
+ * starts over (an institution stores records of a few kinds, so that happens a few times); past MAX_KINDS kinds it
+ * starts over with the new kind alone, so that lookups of many kinds cost reads, never more memory.
  */
 import { RecentCache } from '../log/index.ts';
 
@@ -27,9 +29,10 @@ export class RememberedLeaves {
   set(kind: string, key: string, leafIndex: number): void {
     let leaves = this.#byKind.get(kind);
     if (leaves === undefined) {
-      if (this.#byKind.size >= MAX_KINDS) this.#byKind = new Map();
-      leaves = new RecentCache<number>(this.#limit);
-      this.#byKind.set(kind, leaves);
+      const kinds = this.#byKind.size < MAX_KINDS ? [...this.#byKind.keys(), kind] : [kind];
+      const share = Math.max(1, Math.floor(this.#limit / kinds.length));
+      this.#byKind = new Map(kinds.map((k) => [k, new RecentCache<number>(share)]));
+      leaves = this.#byKind.get(kind) ?? new RecentCache<number>(share);
     }
     leaves.set(key, leafIndex);
   }
