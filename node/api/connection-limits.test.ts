@@ -1,7 +1,8 @@
 /**
  * The API server's connection and call limits (issue 11) as a client meets them over real loopback TLS with the
  * demo consortium's certificates: connection caps, the handshake deadline against a trickling peer, what a
- * certificate-less connection may do, idle and keepalive timeouts, and open calls per organisation.
+ * certificate-less connection may do, idle and keepalive timeouts, open calls per organisation, and the client
+ * certificate read once per connection.
  */
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
@@ -355,6 +356,110 @@ describe('API server: open calls per organisation', () => {
       const again = await open();
       again.end();
       await once(again, 'status');
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+});
+
+describe('API server: the client certificate, read once per connection', () => {
+  /** A port no socket holds now, for clients to connect from one after the other. */
+  async function freePort(): Promise<number> {
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const { port } = probe.address() as net.AddressInfo;
+    probe.close();
+    await once(probe, 'close');
+    return port;
+  }
+
+  /** GetNodeInfo over a connection from 127.0.0.1:`localPort`, with `client`'s certificate or none; reset after. */
+  async function nodeInfoFrom(
+    api: ApiServer,
+    localPort: number,
+    client?: ClientTls,
+  ): Promise<{ readonly status: number; readonly mspId?: string }> {
+    const tcp = net.connect({ host: '127.0.0.1', port: portOf(api), localAddress: '127.0.0.1', localPort });
+    tcp.on('error', () => undefined);
+    const session = http2.connect(`https://127.0.0.1:${String(portOf(api))}`, {
+      createConnection: () =>
+        tls.connect({
+          socket: tcp,
+          ca: serverCaPem,
+          checkServerIdentity: () => undefined,
+          ALPNProtocols: ['h2'],
+          ...(client === undefined ? {} : { cert: client.cert, key: client.key }),
+        }),
+    });
+    session.on('error', () => undefined);
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/lianxin.v1.NodeInfoService/GetNodeInfo',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    stream.on('error', () => undefined);
+    stream.end(Buffer.alloc(5)); // an empty GetNodeInfoRequest
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const status = await new Promise<number>((resolve) => {
+      stream.on('response', (headers: http2.IncomingHttpHeaders) => {
+        const value = headers['grpc-status'] as string | undefined;
+        if (value !== undefined) resolve(Number(value));
+      });
+      stream.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
+        resolve(Number(trailers['grpc-status']));
+      });
+      stream.on('close', () => {
+        resolve(-1);
+      });
+    });
+    // A reset leaves no TIME_WAIT behind, so the next client can connect from the same port at once.
+    tcp.resetAndDestroy();
+    await eventually(() => Promise.resolve(api.connectionStats().open === 0 ? true : undefined));
+    const body = Buffer.concat(chunks);
+    if (body.length === 0) return { status };
+    const info = lianxinV1().NodeInfoService.service.GetNodeInfo.responseDeserialize(body.subarray(5));
+    return { status, mspId: info.mspId };
+  }
+
+  it('answers each new connection from the same address and port as its own certificate, or none, says', async () => {
+    const api = await start({});
+    try {
+      const port = await freePort();
+      expect(await nodeInfoFrom(api, port, await userTls(LOCAL_MSP))).toEqual({ status: 0, mspId: LOCAL_MSP });
+      expect(await nodeInfoFrom(api, port, await userTls('RegulatorMSP'))).toEqual({
+        status: 0,
+        mspId: 'RegulatorMSP',
+      });
+      expect(await nodeInfoFrom(api, port)).toEqual({ status: grpc.status.UNAUTHENTICATED });
+      expect(await nodeInfoFrom(api, port, await userTls(LOCAL_MSP))).toEqual({ status: 0, mspId: LOCAL_MSP });
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('ends a connection that renegotiates TLS, so that it keeps the certificate of its handshake', async () => {
+    const api = await start({});
+    try {
+      const member = await userTls(LOCAL_MSP);
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port: portOf(api),
+        ca: serverCaPem,
+        checkServerIdentity: () => undefined,
+        ALPNProtocols: ['h2'],
+        maxVersion: 'TLSv1.2',
+        cert: member.cert,
+        key: member.key,
+      });
+      socket.on('error', () => undefined);
+      await once(socket, 'secureConnect');
+      socket.resume();
+      const ended = closed(socket);
+      socket.renegotiate({ rejectUnauthorized: false }, () => undefined);
+      await ended;
+      expect(socket.destroyed).toBe(true);
     } finally {
       await api.shutdown({ graceMs: 100 });
     }
