@@ -76,8 +76,13 @@ function start(limits: Partial<ConnectionLimits>): Promise<ApiServer> {
 const portOf = (api: ApiServer) => Number(api.address.slice(api.address.lastIndexOf(':') + 1));
 
 /** A TLS connection (ALPN h2) that completes its handshake and then says nothing; rejects if it is refused. */
-async function tlsConnection(api: ApiServer, client?: ClientTls): Promise<tls.TLSSocket> {
+async function tlsConnection(
+  api: ApiServer,
+  client?: ClientTls,
+  options: tls.ConnectionOptions = {},
+): Promise<tls.TLSSocket> {
   const socket = tls.connect({
+    ...options,
     host: '127.0.0.1',
     port: portOf(api),
     ca: serverCaPem,
@@ -117,17 +122,21 @@ function anonymousSession(api: ApiServer): http2.ClientHttp2Session {
   return session;
 }
 
-/** grpc.health.v1.Health/Check of the whole server over `session`: the grpc-status it ends with. */
-async function healthCheck(session: http2.ClientHttp2Session): Promise<number> {
+/** A unary call with an empty request over `session`, spoken raw: the grpc-status it ends with, and the answer's bytes. */
+async function emptyRequestCall(
+  session: http2.ClientHttp2Session,
+  path: string,
+): Promise<{ readonly status: number; readonly body: Buffer }> {
   const stream = session.request({
     ':method': 'POST',
-    ':path': '/grpc.health.v1.Health/Check',
+    ':path': path,
     'content-type': 'application/grpc',
     te: 'trailers',
   });
   stream.on('error', () => undefined);
-  stream.end(Buffer.alloc(5)); // an empty HealthCheckRequest
-  stream.resume();
+  stream.end(Buffer.alloc(5)); // an empty message
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
   const status = await new Promise<string | undefined>((resolve) => {
     stream.on('response', (headers: http2.IncomingHttpHeaders) => {
       const status = headers['grpc-status'] as string | undefined;
@@ -140,7 +149,12 @@ async function healthCheck(session: http2.ClientHttp2Session): Promise<number> {
       resolve(undefined);
     });
   });
-  return Number(status ?? -1);
+  return { status: Number(status ?? -1), body: Buffer.concat(chunks) };
+}
+
+/** grpc.health.v1.Health/Check of the whole server over `session`: the grpc-status it ends with. */
+async function healthCheck(session: http2.ClientHttp2Session): Promise<number> {
+  return (await emptyRequestCall(session, '/grpc.health.v1.Health/Check')).status;
 }
 
 function recordClient(api: ApiServer, client: ClientTls) {
@@ -392,32 +406,10 @@ describe('API server: the client certificate, read once per connection', () => {
         }),
     });
     session.on('error', () => undefined);
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/lianxin.v1.NodeInfoService/GetNodeInfo',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    stream.on('error', () => undefined);
-    stream.end(Buffer.alloc(5)); // an empty GetNodeInfoRequest
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const status = await new Promise<number>((resolve) => {
-      stream.on('response', (headers: http2.IncomingHttpHeaders) => {
-        const value = headers['grpc-status'] as string | undefined;
-        if (value !== undefined) resolve(Number(value));
-      });
-      stream.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
-        resolve(Number(trailers['grpc-status']));
-      });
-      stream.on('close', () => {
-        resolve(-1);
-      });
-    });
+    const { status, body } = await emptyRequestCall(session, '/lianxin.v1.NodeInfoService/GetNodeInfo');
     // A reset leaves no TIME_WAIT behind, so the next client can connect from the same port at once.
     tcp.resetAndDestroy();
     await eventually(() => Promise.resolve(api.connectionStats().open === 0 ? true : undefined));
-    const body = Buffer.concat(chunks);
     if (body.length === 0) return { status };
     const info = lianxinV1().NodeInfoService.service.GetNodeInfo.responseDeserialize(body.subarray(5));
     return { status, mspId: info.mspId };
@@ -442,20 +434,7 @@ describe('API server: the client certificate, read once per connection', () => {
   it('ends a connection that renegotiates TLS, so that it keeps the certificate of its handshake', async () => {
     const api = await start({});
     try {
-      const member = await userTls(LOCAL_MSP);
-      const socket = tls.connect({
-        host: '127.0.0.1',
-        port: portOf(api),
-        ca: serverCaPem,
-        checkServerIdentity: () => undefined,
-        ALPNProtocols: ['h2'],
-        maxVersion: 'TLSv1.2',
-        cert: member.cert,
-        key: member.key,
-      });
-      socket.on('error', () => undefined);
-      await once(socket, 'secureConnect');
-      socket.resume();
+      const socket = await tlsConnection(api, await userTls(LOCAL_MSP), { maxVersion: 'TLSv1.2' });
       const ended = closed(socket);
       socket.renegotiate({ rejectUnauthorized: false }, () => undefined);
       await ended;
