@@ -1,7 +1,8 @@
 /**
  * The API server's connection and call limits (issue 11) as a client meets them over real loopback TLS with the
  * demo consortium's certificates: connection caps, the handshake deadline against a trickling peer, what a
- * certificate-less connection may do, idle and keepalive timeouts, and open calls per organisation.
+ * certificate-less connection may do, idle and keepalive timeouts, open calls per organisation, and the client
+ * certificate read once per connection.
  */
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
@@ -75,8 +76,13 @@ function start(limits: Partial<ConnectionLimits>): Promise<ApiServer> {
 const portOf = (api: ApiServer) => Number(api.address.slice(api.address.lastIndexOf(':') + 1));
 
 /** A TLS connection (ALPN h2) that completes its handshake and then says nothing; rejects if it is refused. */
-async function tlsConnection(api: ApiServer, client?: ClientTls): Promise<tls.TLSSocket> {
+async function tlsConnection(
+  api: ApiServer,
+  client?: ClientTls,
+  options: tls.ConnectionOptions = {},
+): Promise<tls.TLSSocket> {
   const socket = tls.connect({
+    ...options,
     host: '127.0.0.1',
     port: portOf(api),
     ca: serverCaPem,
@@ -116,17 +122,21 @@ function anonymousSession(api: ApiServer): http2.ClientHttp2Session {
   return session;
 }
 
-/** grpc.health.v1.Health/Check of the whole server over `session`: the grpc-status it ends with. */
-async function healthCheck(session: http2.ClientHttp2Session): Promise<number> {
+/** A unary call with an empty request over `session`, spoken raw: the grpc-status it ends with, and the answer's bytes. */
+async function emptyRequestCall(
+  session: http2.ClientHttp2Session,
+  path: string,
+): Promise<{ readonly status: number; readonly body: Buffer }> {
   const stream = session.request({
     ':method': 'POST',
-    ':path': '/grpc.health.v1.Health/Check',
+    ':path': path,
     'content-type': 'application/grpc',
     te: 'trailers',
   });
   stream.on('error', () => undefined);
-  stream.end(Buffer.alloc(5)); // an empty HealthCheckRequest
-  stream.resume();
+  stream.end(Buffer.alloc(5)); // an empty message
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
   const status = await new Promise<string | undefined>((resolve) => {
     stream.on('response', (headers: http2.IncomingHttpHeaders) => {
       const status = headers['grpc-status'] as string | undefined;
@@ -139,7 +149,12 @@ async function healthCheck(session: http2.ClientHttp2Session): Promise<number> {
       resolve(undefined);
     });
   });
-  return Number(status ?? -1);
+  return { status: Number(status ?? -1), body: Buffer.concat(chunks) };
+}
+
+/** grpc.health.v1.Health/Check of the whole server over `session`: the grpc-status it ends with. */
+async function healthCheck(session: http2.ClientHttp2Session): Promise<number> {
+  return (await emptyRequestCall(session, '/grpc.health.v1.Health/Check')).status;
 }
 
 function recordClient(api: ApiServer, client: ClientTls) {
@@ -355,6 +370,75 @@ describe('API server: open calls per organisation', () => {
       const again = await open();
       again.end();
       await once(again, 'status');
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+});
+
+describe('API server: the client certificate, read once per connection', () => {
+  /** A port no socket holds now, for clients to connect from one after the other. */
+  async function freePort(): Promise<number> {
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const { port } = probe.address() as net.AddressInfo;
+    probe.close();
+    await once(probe, 'close');
+    return port;
+  }
+
+  /** GetNodeInfo over a connection from 127.0.0.1:`localPort`, with `client`'s certificate or none; reset after. */
+  async function nodeInfoFrom(
+    api: ApiServer,
+    localPort: number,
+    client?: ClientTls,
+  ): Promise<{ readonly status: number; readonly mspId?: string }> {
+    const tcp = net.connect({ host: '127.0.0.1', port: portOf(api), localAddress: '127.0.0.1', localPort });
+    tcp.on('error', () => undefined);
+    const session = http2.connect(`https://127.0.0.1:${String(portOf(api))}`, {
+      createConnection: () =>
+        tls.connect({
+          socket: tcp,
+          ca: serverCaPem,
+          checkServerIdentity: () => undefined,
+          ALPNProtocols: ['h2'],
+          ...(client === undefined ? {} : { cert: client.cert, key: client.key }),
+        }),
+    });
+    session.on('error', () => undefined);
+    const { status, body } = await emptyRequestCall(session, '/lianxin.v1.NodeInfoService/GetNodeInfo');
+    // A reset leaves no TIME_WAIT behind, so the next client can connect from the same port at once.
+    tcp.resetAndDestroy();
+    await eventually(() => Promise.resolve(api.connectionStats().open === 0 ? true : undefined));
+    if (body.length === 0) return { status };
+    const info = lianxinV1().NodeInfoService.service.GetNodeInfo.responseDeserialize(body.subarray(5));
+    return { status, mspId: info.mspId };
+  }
+
+  it('answers each new connection from the same address and port as its own certificate, or none, says', async () => {
+    const api = await start({});
+    try {
+      const port = await freePort();
+      expect(await nodeInfoFrom(api, port, await userTls(LOCAL_MSP))).toEqual({ status: 0, mspId: LOCAL_MSP });
+      expect(await nodeInfoFrom(api, port, await userTls('RegulatorMSP'))).toEqual({
+        status: 0,
+        mspId: 'RegulatorMSP',
+      });
+      expect(await nodeInfoFrom(api, port)).toEqual({ status: grpc.status.UNAUTHENTICATED });
+      expect(await nodeInfoFrom(api, port, await userTls(LOCAL_MSP))).toEqual({ status: 0, mspId: LOCAL_MSP });
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('ends a connection that renegotiates TLS, so that it keeps the certificate of its handshake', async () => {
+    const api = await start({});
+    try {
+      const socket = await tlsConnection(api, await userTls(LOCAL_MSP), { maxVersion: 'TLSv1.2' });
+      const ended = closed(socket);
+      socket.renegotiate({ rejectUnauthorized: false }, () => undefined);
+      await ended;
+      expect(socket.destroyed).toBe(true);
     } finally {
       await api.shutdown({ graceMs: 100 });
     }

@@ -97,7 +97,7 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     ...options.limits,
   };
   // TLS is done before grpc-js sees a connection: grpc-js serves plain HTTP/2 over the TLS socket (its injector,
-  // below) and still reads the client certificate from it (getAuthContext looks at the session's socket).
+  // below). The client certificate is read from it once, after the handshake, for all its calls (authContextOf).
   const connections = new ConnectionAdmission({
     limits,
     tls: options.tls,
@@ -106,7 +106,7 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     },
     logger: options.logger,
   });
-  const wrapper = new HandlerWrapper(options, limits, (peer) => connections.admitCall(peer));
+  const wrapper = new HandlerWrapper(options, limits, connections);
   const server = new grpc.Server({
     ...(options.maxReceiveMessageBytes === undefined
       ? {}
@@ -237,7 +237,7 @@ class HandlerWrapper {
   /** Authentication and authorization, before a request is read. */
   readonly admission: CallAdmission;
 
-  constructor(options: Readonly<ApiServerOptions>, limits: ConnectionLimits, admitPeerCall: (peer: string) => boolean) {
+  constructor(options: Readonly<ApiServerOptions>, limits: ConnectionLimits, connections: ConnectionAdmission) {
     this.#options = options;
     for (const name of LIANXIN_SERVICES) {
       for (const [method, { path }] of Object.entries(serviceDefinition(name))) {
@@ -254,7 +254,8 @@ class HandlerWrapper {
       rpcs: this.#rpcs,
       isPublic: isHealthCheck,
       maxCallsPerCaller: limits.maxCallsPerCaller,
-      admitPeerCall,
+      admitPeerCall: (peer) => connections.admitCall(peer),
+      authContextOf: (peer) => connections.authContextOf(peer),
       onRefused: (refusal) => {
         this.#refused(refusal);
       },
