@@ -54,7 +54,7 @@ export interface ConnectionStats {
 /** What grpc-js tells a call of its connection's TLS (its `AuthContext`, which its index does not export). */
 export type AuthContext = ReturnType<grpc.ServerInterceptingCallInterface['getAuthContext']>;
 
-/** One admitted connection, by the peer string grpc-js reports for its calls (`address:port`). */
+/** One admitted connection (kept by both ends' addresses, and indexed by the peer string grpc-js reports). */
 interface Connection {
   /** The absolute deadline of the TLS handshake, cleared when it completes. */
   readonly handshake: NodeJS.Timeout;
@@ -74,7 +74,13 @@ export class ConnectionAdmission {
   readonly #tls: tls.Server;
   readonly #open = new Set<net.Socket>();
   readonly #perAddress = new Map<string, number>();
+  /** By both ends' addresses (`connectionKey`): exact, whatever the peer strings. */
   readonly #connections = new Map<string, Connection>();
+  /**
+   * By the peer string grpc-js reports (the client's address and port). It names one connection only per server
+   * address: a server listening on several addresses can hold two from one client port, as can NATed clients.
+   */
+  readonly #byPeer = new Map<string, Set<Connection>>();
   #anonymousOpen = 0;
   readonly #budget: number;
   #refused = 0;
@@ -128,33 +134,49 @@ export class ConnectionAdmission {
   }
 
   /**
-   * Counts a call against its connection's budget when the connection has no client certificate.
+   * Counts a call against its connection's budget when the connection has no client certificate. When several open
+   * connections share the peer string, which one the call came on is unknown: it counts against each of them
+   * without a certificate (the strictest reading).
    * @returns false when that connection has used its budget: the call is to be refused (the connection closes).
    */
   admitCall(peer: string): boolean {
-    const anonymous = this.#connections.get(peer)?.anonymous;
-    if (anonymous === undefined) return true;
-    anonymous.calls++;
-    if (anonymous.calls <= this.#options.limits.anonymousCallBudget) return true;
-    // Closed after the refusal has had a moment to reach the client.
-    setTimeout(() => {
-      this.#expire(anonymous.socket);
-    }, 100).unref();
-    return false;
+    let admitted = true;
+    for (const { anonymous } of this.#byPeer.get(peer) ?? []) {
+      if (anonymous === undefined) continue;
+      anonymous.calls++;
+      if (anonymous.calls <= this.#options.limits.anonymousCallBudget) continue;
+      admitted = false;
+      // Closed after the refusal has had a moment to reach the client.
+      setTimeout(() => {
+        this.#expire(anonymous.socket);
+      }, 100).unref();
+    }
+    return admitted;
   }
 
   /**
    * The client certificate of the connection `peer`, read once after its handshake and in grpc-js's own shape, so
    * that calls need not read it again (grpc-js's `getAuthContext()` decodes it on every call: 7 % of the node's CPU
-   * per unary call, 2026-12-06 attest8). Undefined for a connection this admission does not hold. Keyed by peer
-   * like `admitCall`: call admission asks while grpc-js handles the call's headers, read from that very socket, so
-   * the peer names an open connection (an entry goes when its socket closes), never an earlier one on its port.
+   * per unary call, 2026-12-06 attest8). Undefined for a connection this admission does not hold, and when several
+   * open connections share the peer string (then the caller reads the call's own socket, `getAuthContext()`): two
+   * clients' certificates must never be told apart by a string that names both. Call admission asks while grpc-js
+   * handles the call's headers, read from that very socket, so the peer names an open connection (an entry goes when
+   * its socket closes), never an earlier one on its port.
    * Nor can the certificate change within a connection: node's HTTP/2 session disables TLS renegotiation on its
    * socket (RFC 9113 §9.2.1), and an attempt ends the connection.
    */
   authContextOf(peer: string): AuthContext | undefined {
-    return this.#connections.get(peer)?.authContext;
+    return this.#onlyConnection(peer)?.authContext;
   }
+
+  /** The connection `peer` names, unless none or several are open with it. */
+  #onlyConnection(peer: string): Connection | undefined {
+    const connections = this.#byPeer.get(peer);
+    if (connections?.size !== 1) return undefined;
+    for (const connection of connections) return connection;
+    return undefined;
+  }
+
 
   stats(): ConnectionStats {
     return {
@@ -196,15 +218,22 @@ export class ConnectionAdmission {
       socket.destroy();
     }, limits.handshakeTimeoutMs);
     handshake.unref();
-    this.#connections.set(peer, { handshake, secured: false });
+    const key = connectionKey(socket);
+    const connection: Connection = { handshake, secured: false };
+    this.#connections.set(key, connection);
+    const sharing = this.#byPeer.get(peer);
+    if (sharing === undefined) this.#byPeer.set(peer, new Set([connection]));
+    else sharing.add(connection);
     socket.on('error', () => undefined);
     socket.once('close', () => {
       clearTimeout(handshake);
       this.#open.delete(socket);
-      const connection = this.#connections.get(peer);
-      if (connection?.secured === false) this.#handshakeFailures++;
-      if (connection?.anonymous !== undefined) this.#anonymousOpen--;
-      this.#connections.delete(peer);
+      if (!connection.secured) this.#handshakeFailures++;
+      if (connection.anonymous !== undefined) this.#anonymousOpen--;
+      this.#connections.delete(key);
+      const sharers = this.#byPeer.get(peer);
+      sharers?.delete(connection);
+      if (sharers?.size === 0) this.#byPeer.delete(peer);
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(address);
       else this.#perAddress.set(address, left);
@@ -214,7 +243,7 @@ export class ConnectionAdmission {
   }
 
   #secured(socket: tls.TLSSocket): void {
-    const connection = this.#connections.get(peerOf(socket));
+    const connection = this.#connections.get(connectionKey(socket));
     if (connection === undefined) {
       // Closed while the handshake finished: nothing to hand on.
       socket.destroy();
@@ -282,4 +311,9 @@ function normalizedAddress(address: string | undefined): string {
 /** `address:port`, as grpc-js's `call.getPeer()` reports the connection (its TLS socket has the raw one's). */
 function peerOf(socket: net.Socket): string {
   return `${socket.remoteAddress ?? 'unknown'}:${String(socket.remotePort ?? 0)}`;
+}
+
+/** Both ends: one connection, whichever of the server's addresses it reached. */
+function connectionKey(socket: net.Socket): string {
+  return `${socket.localAddress ?? 'unknown'}:${String(socket.localPort ?? 0)} ${peerOf(socket)}`;
 }

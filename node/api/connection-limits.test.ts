@@ -61,9 +61,9 @@ const nodeInfo: NodeInfoServiceImpl = {
     Promise.resolve({ mspId: caller.mspId, role: caller.role, logOrigin: '', version: '' }),
 };
 
-function start(limits: Partial<ConnectionLimits>): Promise<ApiServer> {
+function start(limits: Partial<ConnectionLimits>, listen = '127.0.0.1:0'): Promise<ApiServer> {
   return startApiServer({
-    listen: '127.0.0.1:0',
+    listen,
     tls: serverTls,
     mspId: LOCAL_MSP,
     resolveRole: consortiumRoles(tc.consortium),
@@ -387,15 +387,11 @@ describe('API server: the client certificate, read once per connection', () => {
     return port;
   }
 
-  /** GetNodeInfo over a connection from 127.0.0.1:`localPort`, with `client`'s certificate or none; reset after. */
-  async function nodeInfoFrom(
-    api: ApiServer,
-    localPort: number,
-    client?: ClientTls,
-  ): Promise<{ readonly status: number; readonly mspId?: string }> {
-    const tcp = net.connect({ host: '127.0.0.1', port: portOf(api), localAddress: '127.0.0.1', localPort });
+  /** An HTTP/2 session to the server at `host` from 127.0.0.1:`localPort`, with `client`'s certificate or none. */
+  function sessionFrom(api: ApiServer, host: string, localPort: number, client?: ClientTls) {
+    const tcp = net.connect({ host, port: portOf(api), localAddress: '127.0.0.1', localPort });
     tcp.on('error', () => undefined);
-    const session = http2.connect(`https://127.0.0.1:${String(portOf(api))}`, {
+    const session = http2.connect(`https://${host}:${String(portOf(api))}`, {
       createConnection: () =>
         tls.connect({
           socket: tcp,
@@ -406,13 +402,31 @@ describe('API server: the client certificate, read once per connection', () => {
         }),
     });
     session.on('error', () => undefined);
+    return { tcp, session };
+  }
+
+  /** GetNodeInfo over `session`: its status, and the caller's MSP ID the node answered with. */
+  async function nodeInfo(
+    session: http2.ClientHttp2Session,
+  ): Promise<{ readonly status: number; readonly mspId?: string }> {
     const { status, body } = await emptyRequestCall(session, '/lianxin.v1.NodeInfoService/GetNodeInfo');
-    // A reset leaves no TIME_WAIT behind, so the next client can connect from the same port at once.
-    tcp.resetAndDestroy();
-    await eventually(() => Promise.resolve(api.connectionStats().open === 0 ? true : undefined));
     if (body.length === 0) return { status };
     const info = lianxinV1().NodeInfoService.service.GetNodeInfo.responseDeserialize(body.subarray(5));
     return { status, mspId: info.mspId };
+  }
+
+  /** GetNodeInfo over a connection from 127.0.0.1:`localPort`, with `client`'s certificate or none; reset after. */
+  async function nodeInfoFrom(
+    api: ApiServer,
+    localPort: number,
+    client?: ClientTls,
+  ): Promise<{ readonly status: number; readonly mspId?: string }> {
+    const { tcp, session } = sessionFrom(api, '127.0.0.1', localPort, client);
+    const answer = await nodeInfo(session);
+    // A reset leaves no TIME_WAIT behind, so the next client can connect from the same port at once.
+    tcp.resetAndDestroy();
+    await eventually(() => Promise.resolve(api.connectionStats().open === 0 ? true : undefined));
+    return answer;
   }
 
   it('answers each new connection from the same address and port as its own certificate, or none, says', async () => {
@@ -427,6 +441,27 @@ describe('API server: the client certificate, read once per connection', () => {
       expect(await nodeInfoFrom(api, port)).toEqual({ status: grpc.status.UNAUTHENTICATED });
       expect(await nodeInfoFrom(api, port, await userTls(LOCAL_MSP))).toEqual({ status: 0, mspId: LOCAL_MSP });
     } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('answers two open connections from the same address and port, to two of its addresses, each as its own', async () => {
+    // A client's address and port name one connection only per server address: a server listening on all of its
+    // addresses can hold two from 127.0.0.1:P at once (one to 127.0.0.1, one to 127.0.0.2), or two NATed clients.
+    const api = await start({}, '0.0.0.0:0');
+    const opened: net.Socket[] = [];
+    try {
+      const port = await freePort();
+      const first = sessionFrom(api, '127.0.0.1', port, await userTls(LOCAL_MSP));
+      opened.push(first.tcp);
+      expect(await nodeInfo(first.session)).toEqual({ status: 0, mspId: LOCAL_MSP });
+      const second = sessionFrom(api, '127.0.0.2', port, await userTls('RegulatorMSP'));
+      opened.push(second.tcp);
+      expect(await nodeInfo(second.session)).toEqual({ status: 0, mspId: 'RegulatorMSP' });
+      expect(await nodeInfo(first.session)).toEqual({ status: 0, mspId: LOCAL_MSP });
+      expect(await nodeInfo(second.session)).toEqual({ status: 0, mspId: 'RegulatorMSP' });
+    } finally {
+      for (const tcp of opened) tcp.resetAndDestroy();
       await api.shutdown({ graceMs: 100 });
     }
   });
