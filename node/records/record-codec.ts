@@ -102,11 +102,16 @@ export function setLeafIndex(record: Buffer, leafIndex: number): void {
   writeU64(record, leafIndex, INDEX_AT);
 }
 
-export function decodeRecord(bytes: Buffer): StoredRecord {
-  const contentAt = CONTENT_TYPE_AT + 1 + (bytes[CONTENT_TYPE_AT] ?? 0);
-  if (bytes[0] !== FORMAT || bytes.length < contentAt) {
+/** @throws RecordStoreError CORRUPT unless `bytes` starts a stored record of this format at least `length` long. */
+function requireFormat(bytes: Buffer, length: number): void {
+  if (bytes[0] !== FORMAT || bytes.length < length) {
     throw new RecordStoreError('CORRUPT', `a stored record is not in format ${FORMAT}`);
   }
+}
+
+export function decodeRecord(bytes: Buffer): StoredRecord {
+  const contentAt = CONTENT_TYPE_AT + 1 + (bytes[CONTENT_TYPE_AT] ?? 0);
+  requireFormat(bytes, contentAt);
   return {
     leafIndex: readU64(bytes, INDEX_AT),
     digest: bytes.subarray(DIGEST_AT, DIGEST_AT + DIGEST_BYTES),
@@ -117,9 +122,7 @@ export function decodeRecord(bytes: Buffer): StoredRecord {
 
 /** The leaf index of a stored record, without decoding the rest. */
 export function storedLeafIndex(bytes: Buffer): number {
-  if (bytes[0] !== FORMAT || bytes.length < CONTENT_TYPE_AT + 1) {
-    throw new RecordStoreError('CORRUPT', `a stored record is not in format ${FORMAT}`);
-  }
+  requireFormat(bytes, CONTENT_TYPE_AT + 1);
   return readU64(bytes, INDEX_AT);
 }
 
