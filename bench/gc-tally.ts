@@ -4,7 +4,7 @@
  * project's Node 22 first on PATH (npm itself runs on the system's Node, which cannot load a .ts preload):
  *
  *   PATH=$PWD/node_modules/.bin:$PATH BENCH_GC_TALLY_DIR=/tmp/gc \
- *     NODE_OPTIONS="--import $PWD/bench/gc-tally.ts" tsx bench/run.ts consortium-ingest
+ *     NODE_OPTIONS="--import $PWD/bench/gc-tally.ts" node --import tsx bench/run.ts consortium-ingest
  *
  * Each process writes `<dir>/gc-<pid>.json` every second and at exit: its script, arguments and flags, the number
  * and total pause of its scavenges, mark-compacts (the atomic pause that finishes marking) and the rest, by kind,
