@@ -285,6 +285,7 @@ async function startPipelines(
       writeBufferSize: config.storage.leveldb.writeBufferMegabytes * MIB,
       maxOpenFiles: config.storage.leveldb.maxOpenFiles,
       maxFileSize: config.storage.leveldb.maxFileMegabytes * MIB,
+      compression: config.storage.leveldb.compression,
     },
     onStorageChange: (fault) => {
       if (fault) logger.error({ code: fault.code, reason: fault.reason }, 'storage fault: writes refused');
