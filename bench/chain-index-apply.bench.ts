@@ -19,8 +19,8 @@
  *   LIANXIN_BENCH_INDEX_REPEAT    percentage of measured entries naming a subject already indexed (default 0)
  *   LIANXIN_BENCH_INDEX_WRITE_BUFFER_MB, LIANXIN_BENCH_INDEX_MAX_FILE_MB
  *                                 LevelDB's writeBufferSize and maxFileSize for the run (default: the node's, 4 and 2)
- *   LIANXIN_BENCH_INDEX_COMPRESSION 0: LevelDB's tables written without snappy (the node's storage.leveldb.compression
- *                                 false); default 1
+ *   LIANXIN_BENCH_INDEX_COMPRESSION 0: LevelDB's tables written without snappy (openNodeDatabase's `compression`);
+ *                                 default 1, the node's
  *   LIANXIN_BENCH_INDEX_ORIGIN    the log origin the anchors name (default `lianxin/HangzhouCreditMSP/0`): every
  *                                 `latest/` row repeats it, so its length sets the rows' size (84 bytes + the
  *                                 origin), for measuring what LevelDB's share of an entry owes to row bytes

@@ -285,7 +285,6 @@ async function startPipelines(
       writeBufferSize: config.storage.leveldb.writeBufferMegabytes * MIB,
       maxOpenFiles: config.storage.leveldb.maxOpenFiles,
       maxFileSize: config.storage.leveldb.maxFileMegabytes * MIB,
-      compression: config.storage.leveldb.compression,
     },
     onStorageChange: (fault) => {
       if (fault) logger.error({ code: fault.code, reason: fault.reason }, 'storage fault: writes refused');

@@ -53,7 +53,6 @@
  * | LIANXIN_STORAGE_LEVELDB_WRITE_BUFFER_MEGABYTES | storage.leveldb.writeBufferMegabytes | 4     |
  * | LIANXIN_STORAGE_LEVELDB_MAX_OPEN_FILES   | storage.leveldb.maxOpenFiles  | 256            |
  * | LIANXIN_STORAGE_LEVELDB_MAX_FILE_MEGABYTES | storage.leveldb.maxFileMegabytes | 2            |
- * | LIANXIN_STORAGE_LEVELDB_COMPRESSION      | storage.leveldb.compression   | true           |
  * | LIANXIN_SHUTDOWN_GRACE_SECONDS           | shutdown.graceSeconds         | 10             |
  * | LIANXIN_CONNECTIONS_MAX_CONNECTIONS      | connections.maxConnections    | see below      |
  * | LIANXIN_CONNECTIONS_MAX_CONNECTIONS_PER_ADDRESS | connections.maxConnectionsPerAddress | see below      |
@@ -95,7 +94,6 @@ import {
   DEFAULT_STORAGE_MIN_FREE_PERCENT,
   DEFAULT_STORAGE_PROBE_INTERVAL_MS,
   DEFAULT_LEVELDB_CACHE_MEGABYTES,
-  DEFAULT_LEVELDB_COMPRESSION,
   DEFAULT_LEVELDB_MAX_FILE_MEGABYTES,
   DEFAULT_LEVELDB_MAX_OPEN_FILES,
   DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES,
@@ -324,11 +322,6 @@ export const CONFIG_FIELDS = {
     kind: count(1, 1_024),
     default: DEFAULT_LEVELDB_MAX_FILE_MEGABYTES,
     doc: 'size of one LevelDB table file: mapped table memory is at most (maxOpenFiles − 10) × this',
-  },
-  'storage.leveldb.compression': {
-    kind: { type: 'boolean' },
-    default: DEFAULT_LEVELDB_COMPRESSION,
-    doc: "snappy-compress LevelDB's table blocks; applies to tables written from then on (either kind is read)",
   },
   'shutdown.graceSeconds': {
     kind: count(1, 3_600),

@@ -85,7 +85,6 @@ export const DEFAULT_LEVELDB_CACHE_MEGABYTES = 8;
 export const DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES = 4;
 export const DEFAULT_LEVELDB_MAX_OPEN_FILES = 256;
 export const DEFAULT_LEVELDB_MAX_FILE_MEGABYTES = 2;
-export const DEFAULT_LEVELDB_COMPRESSION = true;
 /** LevelDB clips max_open_files to [74, 50000] (db/db_impl.cc SanitizeOptions): the range the field accepts. */
 export const MIN_LEVELDB_MAX_OPEN_FILES = 74;
 export const MAX_LEVELDB_MAX_OPEN_FILES = 50_000;

@@ -259,23 +259,18 @@ describe('parseNodeConfig', () => {
 
   it('reads the LevelDB bounds, defaults for those the file omits, and rejects an open-file limit LevelDB would clip', () => {
     const doc = set(set(example(), 'storage.leveldb', undefined), 'storage.leveldb.maxOpenFiles', 100);
-    const config = parseDoc(doc, {
-      LIANXIN_STORAGE_LEVELDB_CACHE_MEGABYTES: '32',
-      LIANXIN_STORAGE_LEVELDB_COMPRESSION: 'false',
-    });
+    const config = parseDoc(doc, { LIANXIN_STORAGE_LEVELDB_CACHE_MEGABYTES: '32' });
     expect(config.storage.leveldb).toEqual({
       cacheMegabytes: 32,
       writeBufferMegabytes: 4,
       maxOpenFiles: 100,
       maxFileMegabytes: 2,
-      compression: false,
     });
     expect(parseDoc(set(example(), 'storage', undefined)).storage.leveldb).toEqual({
       cacheMegabytes: 8,
       writeBufferMegabytes: 4,
       maxOpenFiles: 256,
       maxFileMegabytes: 2,
-      compression: true,
     });
     // LevelDB clips max_open_files to at least 74 (64 tables and 10 other files): a smaller value would not hold.
     expect(() => parseDoc(set(example(), 'storage.leveldb.maxOpenFiles', 20))).toThrow(

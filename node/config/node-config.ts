@@ -89,7 +89,6 @@ export interface NodeConfig {
       readonly writeBufferMegabytes: number;
       readonly maxOpenFiles: number;
       readonly maxFileMegabytes: number;
-      readonly compression: boolean;
     };
   };
   readonly shutdown: { readonly graceSeconds: number };
@@ -204,7 +203,6 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
         writeBufferMegabytes: v('storage.leveldb.writeBufferMegabytes'),
         maxOpenFiles: v('storage.leveldb.maxOpenFiles'),
         maxFileMegabytes: v('storage.leveldb.maxFileMegabytes'),
-        compression: v('storage.leveldb.compression'),
       },
     },
     shutdown: { graceSeconds: v('shutdown.graceSeconds') },

@@ -86,7 +86,7 @@ describe.runIf(process.platform === 'linux')('LevelDB tuning of the node store',
   });
 });
 
-describe('LevelDB compression of the node store (storage.leveldb.compression)', () => {
+describe('LevelDB compression of the node store (the open option `compression`)', () => {
   /** Text rows that snappy shrinks several times over: 2 MiB of them, past two 512 KiB write buffers. */
   const ROWS = 2_048;
   const row = (i: number) => Buffer.from(`{"record":${i},"subject":"${'credit '.repeat(140)}"}`.padEnd(1_024, ' '));
