@@ -19,6 +19,8 @@
  *   LIANXIN_BENCH_INDEX_REPEAT    percentage of measured entries naming a subject already indexed (default 0)
  *   LIANXIN_BENCH_INDEX_WRITE_BUFFER_MB, LIANXIN_BENCH_INDEX_MAX_FILE_MB
  *                                 LevelDB's writeBufferSize and maxFileSize for the run (default: the node's, 4 and 2)
+ *   LIANXIN_BENCH_INDEX_COMPRESSION 0: LevelDB's tables written without snappy (openNodeDatabase's `compression`);
+ *                                 default 1, the node's
  *   LIANXIN_BENCH_INDEX_ORIGIN    the log origin the anchors name (default `lianxin/HangzhouCreditMSP/0`): every
  *                                 `latest/` row repeats it, so its length sets the rows' size (84 bytes + the
  *                                 origin), for measuring what LevelDB's share of an entry owes to row bytes
@@ -35,7 +37,7 @@ import {
   type IndexEntry,
 } from '../chaincode/src/protocol.ts';
 import { ChainIndex } from '../node/chain-index/index.ts';
-import { openNodeDatabase, type NodeDatabase } from '../node/store/index.ts';
+import { openNodeDatabase, type LevelDbTuning, type NodeDatabase } from '../node/store/index.ts';
 import type { Benchmark, Figure } from './benchmark.ts';
 import { BenchError } from './errors.ts';
 
@@ -77,8 +79,16 @@ function repeatPercent(): number {
 
 const MIB = 1024 * 1024;
 
+function compression(): boolean {
+  const text = process.env.LIANXIN_BENCH_INDEX_COMPRESSION ?? '1';
+  if (text !== '0' && text !== '1') {
+    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_INDEX_COMPRESSION must be 0 or 1, not "${text}"`);
+  }
+  return text === '1';
+}
+
 /** The node's defaults (node/config: storage.leveldb), or the sizes the environment names. */
-function leveldbTuning(): { writeBufferSize: number; maxFileSize: number; cacheSize: number; maxOpenFiles: number } {
+function leveldbTuning(): Required<LevelDbTuning> {
   const mib = (name: string, fallback: number) => {
     const value = Number(process.env[name] ?? String(fallback));
     if (!Number.isInteger(value) || value < 1)
@@ -90,6 +100,7 @@ function leveldbTuning(): { writeBufferSize: number; maxFileSize: number; cacheS
     maxFileSize: mib('LIANXIN_BENCH_INDEX_MAX_FILE_MB', 2),
     cacheSize: 8 * MIB,
     maxOpenFiles: 256,
+    compression: compression(),
   };
 }
 

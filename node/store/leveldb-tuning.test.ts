@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +82,59 @@ describe.runIf(process.platform === 'linux')('LevelDB tuning of the node store',
       expect(mapped).toBeLessThanOrEqual(TABLE_CACHE);
     } finally {
       await tuned.close();
+    }
+  });
+});
+
+describe('LevelDB compression of the node store (the open option `compression`)', () => {
+  /** Text rows that snappy shrinks several times over: 2 MiB of them, past two 512 KiB write buffers. */
+  const ROWS = 2_048;
+  const row = (i: number) => Buffer.from(`{"record":${i},"subject":"${'credit '.repeat(140)}"}`.padEnd(1_024, ' '));
+  const tableBytes = async (path: string) => {
+    let total = 0;
+    for (const file of await readdir(path, { withFileTypes: true }))
+      if (file.name.endsWith('.ldb')) total += (await stat(join(path, file.name))).size;
+    return total;
+  };
+  const open = (path: string, compression: boolean) =>
+    openNodeDatabase(path, { leveldb: { writeBufferSize: MIB / 2, compression } });
+  const writeRows = async (db: NodeDatabase, from: number) => {
+    for (let b = from; b < from + ROWS; b += 256)
+      await db.records.batch(
+        Array.from({ length: 256 }, (_, i) => ({ type: 'put' as const, key: key(b + i), value: row(b + i) })),
+      );
+  };
+  /**
+   * Writes ROWS rows from `from` with the setting, closes, and opens again with it: the reopening writes the rows
+   * still in the log into a table (LevelDB's recovery), so every row is in a table. The tables' bytes then.
+   */
+  const written = async (path: string, compression: boolean, from: number) => {
+    const db = await open(path, compression);
+    await writeRows(db, from);
+    await db.close();
+    await (await open(path, compression)).close();
+    return tableBytes(path);
+  };
+  const readRows = (db: NodeDatabase, to: number) => {
+    for (let i = 0; i < to; i++) expect(db.records.getSync(key(i))).toEqual(row(i));
+  };
+
+  // A table records each block's compression in the block's trailer, and the reader decodes by that byte, not by
+  // the option (LevelDB table/format.cc, ReadBlock): a database written with either setting opens and reads under
+  // the other; a table changes kind only when a compaction rewrites it (with the options of the day).
+  it('reads tables written with and without it, whichever it is now set to', async () => {
+    const path = join(dir, 'compression');
+    const plainBytes = await written(path, false, 0);
+    expect(plainBytes).toBeGreaterThan(ROWS * 1_024);
+    // The same number of rows again, compressed: their tables take less than half the bytes.
+    expect((await written(path, true, ROWS)) - plainBytes).toBeLessThan(plainBytes / 2);
+    for (const compression of [true, false]) {
+      const db = await open(path, compression);
+      try {
+        readRows(db, 2 * ROWS);
+      } finally {
+        await db.close();
+      }
     }
   });
 });

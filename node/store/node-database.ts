@@ -71,13 +71,17 @@ export interface NodeDatabase extends AsyncDisposable {
 /**
  * LevelDB's memory, as classic-level's open options (bytes): the block cache and two write buffers at most are
  * anonymous memory; (min(1000, maxOpenFiles − 10)) table files of about maxFileSize are mmapped at most (LevelDB
- * maps each table its table cache opens, up to 1,000 per process). Unset fields take classic-level's defaults.
+ * maps each table its table cache opens, up to 1,000 per process). `compression`: snappy on the tables' blocks,
+ * classic-level's default (on), which the node keeps: off measured no CPU gain and the same disk bytes at 1M records
+ * (bench/RESULTS.md, "store10"); a database written either way reads under either (leveldb-tuning.test.ts). Unset
+ * fields take classic-level's defaults.
  */
 export interface LevelDbTuning {
   readonly cacheSize?: number;
   readonly writeBufferSize?: number;
   readonly maxOpenFiles?: number;
   readonly maxFileSize?: number;
+  readonly compression?: boolean;
 }
 
 export interface NodeDatabaseOptions {
