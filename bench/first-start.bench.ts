@@ -6,7 +6,8 @@
  *     Yamux on loopback): statements, quorum check, manifest, chunks checked and loaded into LevelDB.
  * CPU per entry for each phase (process CPU time / entries: the phases run one after the other in this process; the
  * transfer's figure holds both ends), beside the apply step of a replay, which is a lower bound of replay's cost: a
- * replay also evaluates GetIndexChunk on the ledger and decodes every chunk (≈72k entries/s end to end, issue 13).
+ * replay also receives every anchor's Anchored event from the ledger and checks its entries (the chaincode keeps
+ * them nowhere else since 0.2; ≈72k entries/s end to end when replay read chunks, issue 13).
  *
  * At 23M entries on a loaded 2-core machine the apply step alone runs for hours, so two knobs shorten what is not
  * under test: LIANXIN_BENCH_FIRST_START_APPLIED (default all) entries go through ChainIndex.apply, which gives the

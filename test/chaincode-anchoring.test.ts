@@ -4,7 +4,9 @@
  * replays are refused with their own codes; a bank of another organisation looks the records up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAnchoredEvent } from '../chaincode/src/protocol.ts';
+import { createHash } from 'node:crypto';
+import { common } from '@hyperledger/fabric-protos';
+import { encodeIndexEntries, parseAnchoredEvent, scanIndexEntries } from '../chaincode/src/protocol.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import { RecordLog, testUscc, type IndexEntry } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
@@ -12,6 +14,7 @@ import { withChainIndex } from './support/follow-chain-index.ts';
 import { take } from './support/take.ts';
 import {
   AGENCY,
+  AGENCY2,
   BANK,
   CHAINCODE_NAME,
   onboardConsortium,
@@ -257,6 +260,56 @@ describe('the index, as another organisation reads it', () => {
         }
       }
       expect(await index.getIndexRecord(testUscc(999), 'loan')).toBeUndefined();
+    });
+  });
+});
+
+describe('an anchor as nodes send it: entries in the binary encoding, on chain once', () => {
+  it('carries them in the Anchored event only, keeps their SHA-256, and names that event to GetIndexEntries', async () => {
+    const hefei = await registerLogNode(net, AGENCY2);
+    const hefeiLog = new RecordLog(hefei.origin);
+    for (let n = 0; n < 500; n++) hefeiLog.append(testUscc(200 + (n % 50)), 'loan', `hefei-${n}`);
+    const bytes = encodeIndexEntries(hefeiLog.entries(0));
+    const agency2 = await net.as(AGENCY2);
+    const chain = new LianxinChain(agency2.network, CHAINCODE_NAME);
+    const committed = await chain.anchorCheckpoint(
+      hefeiLog.checkpoint(hefei.key),
+      [],
+      scanIndexEntries(bytes, 'strict'),
+    );
+    const indexSha256 = createHash('sha256').update(bytes).digest('hex');
+    expect(committed.result).toMatchObject({ indexCount: 500, indexSha256 });
+
+    // The block holds the entries once: its one envelope is not twice their size.
+    const block = common.Block.deserializeBinary(
+      await agency.network
+        .getContract('qscc')
+        .evaluateTransaction('GetBlockByNumber', agency.network.getName(), String(committed.blockNumber)),
+    );
+    const envelope = block
+      .getData()
+      ?.getDataList_asU8()
+      .find((e) => Buffer.from(e).includes(bytes));
+    expect(envelope?.length).toBeLessThan(bytes.length * 1.5);
+
+    const bank = await net.as(BANK);
+    const refusal = await bank.refusedEvaluate('GetIndexEntries', hefei.origin, '500');
+    expect(refusal).toMatchObject({ code: 'INDEX_IN_EVENT' });
+    expect(refusal.detail).toContain(`Anchored event of transaction ${committed.transactionId}`);
+    expect(await bank.refusedEvaluate('GetIndexChunk', hefei.origin, '500', '0')).toMatchObject({
+      code: 'INDEX_IN_EVENT',
+    });
+
+    // A chain with anchors of both kinds (the JSON ones above keep their chunks): a chain index applies them all.
+    await withChainIndex(new LianxinChain(bank.network, CHAINCODE_NAME), net.members.dir, async (index) => {
+      await eventually(() => Promise.resolve(index.position?.transactionId === committed.transactionId || undefined));
+      expect(await index.getIndexRecord(testUscc(249), 'loan')).toMatchObject({
+        origin: hefei.origin,
+        leafIndex: 499,
+        version: 10,
+        txId: committed.transactionId,
+      });
+      expect(await index.getIndexRecord(ALPHA, 'loan')).toMatchObject({ origin: node.origin });
     });
   });
 });

@@ -3,9 +3,10 @@
  * followers read it) share.
  *
  * Payload, version 2: the canonical JSON header below, then, when the anchor indexed leaves, one line feed (0x0a)
- * and the anchor's index entries in index-entry-codec's encoding, the bytes the chain stored. Canonical JSON holds
- * no raw line feed, so the first one ends the header. Version 1 (anchors committed before) is the header alone
- * without `anchoredAt`: a follower reads those anchors' entries with GetIndexEntries.
+ * and the anchor's index entries in index-entry-codec's encoding. Canonical JSON holds no raw line feed, so the
+ * first one ends the header. For entries sent in that encoding the event is their only copy on chain; the state
+ * keeps their SHA-256 (the checkpoint record's `indexSha256`, record-index.ts). Version 1 (anchors committed
+ * before) is the header alone without `anchoredAt`: a follower reads those anchors' entries with GetIndexEntries.
  *
  * Why the entries travel in the event: every other node used to evaluate GetIndexEntries for every anchor, and
  * the ledger spent more CPU answering those (chaincode round trip, base64, JSON, two protobuf encodings of a
@@ -28,13 +29,13 @@ export interface AnchoredEventHeader {
 
 export interface AnchoredEventPayload {
   readonly header: AnchoredEventHeader;
-  /** The index entries as stored (index-entry-codec), not yet validated; absent from version-1 events. */
+  /** The index entries (index-entry-codec), not yet validated; absent from version-1 events. */
   readonly entries: Uint8Array | undefined;
 }
 
 const LINE_FEED = 0x0a;
 
-/** The event payload: header, and the entries' stored bytes when there are any. */
+/** The event payload: header, and the entries' bytes when there are any. */
 export function encodeAnchoredEvent(header: AnchoredEventHeader, entries: Uint8Array | undefined): Buffer {
   const json = Buffer.from(canonicalJson(header), 'utf8');
   if (entries === undefined || header.indexCount === 0) return json;

@@ -2,7 +2,7 @@
  * Checkpoint anchoring. AnchorCheckpoint accepts a C2SP checkpoint from the caller's
  * own log only if a registered log key valid now signed it, the size never shrinks and an RFC 9162 consistency
  * proof links it to the previously anchored root — so no institution can rewrite or fork its history. The same
- * transaction stores the index entries of the credit-record leaves the new checkpoint covers (record-index.ts).
+ * transaction carries the index entries of the credit-record leaves the new checkpoint covers (record-index.ts).
  */
 import type { Context } from 'fabric-contract-api';
 import { fail, invalid } from './errors';
@@ -13,7 +13,14 @@ import { listPage, type Page } from './pagination';
 import { findOrigin, isKeyValidAt, requireMember, type PublicKeyRecord } from './registry';
 import { decodeBase64Strict, parseCheckpoint, type Checkpoint } from './signed-note';
 import { encodeAnchoredEvent } from './anchored-event';
-import { binaryOf, checkpointHistoryKey, parseIndexInput, requireOrigin, writeIndex } from './record-index';
+import {
+  binaryOf,
+  checkpointHistoryKey,
+  indexSha256Of,
+  parseIndexInput,
+  requireOrigin,
+  writeIndex,
+} from './record-index';
 import { getJson, NS, putJson, txTime } from './state';
 import { usccModeOf } from './subject';
 import { isoTime, requireJson } from './validation';
@@ -31,6 +38,12 @@ export interface AnchoredCheckpoint {
   readonly kid: string;
   readonly previousSize: string | null;
   readonly indexCount: number;
+  /**
+   * Lower-case hex SHA-256 of the entries' binary encoding, which the Anchored event alone carries (record-index.ts);
+   * absent when there are none, for the first format's JSON entries (stored in chunks) and for anchors committed
+   * before chaincode 0.2 (stored as sent).
+   */
+  readonly indexSha256?: string;
   readonly txId: string;
   readonly anchoredAt: string;
 }
@@ -80,6 +93,7 @@ export async function anchorCheckpoint(
 
   const txId = ctx.stub.getTxID();
   const anchoredAt = isoTime(now);
+  const indexSha256 = indexSha256Of(index);
   const anchored: AnchoredCheckpoint = {
     origin: cp.origin,
     mspId: caller.mspId,
@@ -89,13 +103,15 @@ export async function anchorCheckpoint(
     kid,
     previousSize: previous === undefined ? null : previous.size,
     indexCount: index.count,
+    ...(indexSha256 === undefined ? {} : { indexSha256 }),
     txId,
     anchoredAt,
   };
   await putJson(ctx, NS.checkpoint, [cp.origin], anchored);
   await putJson(ctx, NS.checkpointHistory, checkpointHistoryKey(cp.origin, size), anchored);
   await writeIndex(ctx, index, cp.origin, size);
-  // The entries travel in the event (anchored-event.ts): followers need not ask the chain for them.
+  // The entries travel in the event (anchored-event.ts): followers need not ask the chain for them, and entries
+  // sent in the binary encoding are on chain only there.
   ctx.stub.setEvent(
     'Anchored',
     encodeAnchoredEvent(

@@ -1,6 +1,6 @@
 /**
  * The binary encoding of an anchor's index entries, the one module the chaincode (AnchorCheckpoint's argument,
- * the chunks it stores, GetIndexEntries' answer) and the nodes (the anchorer that writes it, the chain-index
+ * the Anchored event, GetIndexEntries' answer) and the nodes (the anchorer that writes it, the chain-index
  * follower that reads it) share, so both sides validate the same bytes by the same rules.
  *
  * Why binary: as JSON an entry is ≈215 bytes, and each one was stringified by the node, escaped twice and
@@ -13,7 +13,7 @@
  *   entry: u64 leafIndex (≤ 2^53 − 1) | leafHash[32] | recordDigest[32] | subject[18] (ASCII) | u8 kindLength | kind
  *
  * The decoder is strict so that the bytes are canonical: one list of entries has exactly one encoding (subjects
- * upper-case, leaf indexes strictly increasing, no trailing bytes). The chaincode stores what it accepted as it
+ * upper-case, leaf indexes strictly increasing, no trailing bytes). The chaincode emits what it accepted as it
  * was sent, and a node can trust its own copy of what it sent once the transaction committed.
  */
 import { fail, invalid } from './errors';

@@ -1,21 +1,27 @@
 /**
- * The credit-record index as the chain holds it. AnchorCheckpoint stores the index entries of the leaves a new
- * checkpoint covers (subject, kind, leaf, leaf hash, record digest) under that checkpoint, in chunks of up to
- * INDEX_CHUNK_ENTRIES: lx.idx.c[origin, size, chunk]. Nodes follow the Anchored events, read the chunks and keep the
- * subject+kind → latest-leaf lookup themselves (node/chain-index), in chain order, so every node derives the same
- * versions from the same blocks.
+ * The credit-record index as the chain holds it. AnchorCheckpoint carries the index entries of the leaves a new
+ * checkpoint covers (subject, kind, leaf, leaf hash, record digest); nodes follow the Anchored events, take the
+ * entries each carries and keep the subject+kind → latest-leaf lookup themselves (node/chain-index), in chain order,
+ * so every node derives the same versions from the same blocks.
  *
- * Why chunks and not a key per subject: on the embedded ledger one AnchorCheckpoint of 10,000 entries committed in
- * ≈2.4 s with a read and three keys per entry (latest, history, by digest), ≈0.67 s with one blind key per entry
- * and ≈0.21 s as chunks (bench/RESULTS.md, "anchoring"). World-state keys per record cap a channel far below the
- * 50,000 records/s of DESIGN §10; bytes in a handful of keys do not. The entries stay on chain, ordered and
- * immutable; only the lookup table moved to the nodes.
+ * Why not a key per subject: on the embedded ledger one AnchorCheckpoint of 10,000 entries committed in ≈2.4 s with
+ * a read and three keys per entry (latest, history, by digest), ≈0.67 s with one blind key per entry and ≈0.21 s as
+ * chunks (bench/RESULTS.md, "anchoring"). World-state keys per record cap a channel far below the 50,000 records/s
+ * of DESIGN §10; bytes in a handful of keys do not. The entries stay on chain, ordered and immutable; only the
+ * lookup table moved to the nodes.
  *
- * Two formats: anchors sent as JSON (the first format) keep their JSON chunks; anchors sent in the binary encoding
- * (index-entry-codec.ts) are stored as one value, the bytes exactly as sent once validated, lx.idx.b[origin, size].
- * GetIndexEntries answers every anchor in the binary encoding, whichever way it was stored; GetIndexChunk answers
- * JSON chunks of either.
+ * Three ways an anchor's entries were kept, never rewritten:
+ * - entries sent in the binary encoding (index-entry-codec.ts, what nodes send), from chaincode 0.2: once, in the
+ *   Anchored event (anchored-event.ts); the state keeps their SHA-256 and count in the checkpoint record
+ *   (`indexSha256`, `indexCount`). Writing them to the state as well put every anchor's megabyte in the block twice
+ *   (write set and event) and in the state database once more (bench/RESULTS.md, "issue 13: anchor1");
+ * - entries sent in the binary encoding before: the bytes as sent, lx.idx.b[origin, size];
+ * - entries sent as JSON (the first format): JSON chunks of up to INDEX_CHUNK_ENTRIES, lx.idx.c[origin, size,
+ *   chunk], as they always were.
+ * GetIndexEntries answers the last two in the binary encoding and GetIndexChunk as JSON chunks; for the first they
+ * answer INDEX_IN_EVENT, naming the transaction whose Anchored event holds the entries.
  */
+import { createHash } from 'node:crypto';
 import type { Context } from 'fabric-contract-api';
 import { canonicalJson } from './canonical-json';
 import type { AnchoredCheckpoint } from './checkpoints';
@@ -88,8 +94,8 @@ export interface ParsedIndexEntries {
 /**
  * The transient-data key under which AnchorCheckpoint takes the entries' binary encoding as raw bytes, with its
  * indexEntries argument empty. Transient data is not recorded in the transaction: the entries reach the block once,
- * as the write set and the Anchored event hold them validated, rather than a third time as a base64 argument that
- * the contract API copies and stringifies for its schema check (bench/RESULTS.md, "issue 13: follower").
+ * in the Anchored event, validated, rather than a second time as a base64 argument that the contract API copies and
+ * stringifies for its schema check (bench/RESULTS.md, "issue 13: follower").
  */
 export const INDEX_ENTRIES_TRANSIENT_KEY = 'indexEntries';
 
@@ -162,21 +168,23 @@ export function parseIndexEntries(json: string, mode: UsccMode): IndexEntry[] {
 
 export const chunkCount = (indexCount: number): number => Math.ceil(indexCount / INDEX_CHUNK_ENTRIES);
 
+/**
+ * What the checkpoint record keeps of entries sent in the binary encoding: the lower-case hex SHA-256 of the bytes
+ * the Anchored event carries (the entries themselves are not written to the state). Undefined for the first
+ * format's JSON entries, which writeIndex stores in chunks, and when there are no entries.
+ */
+export function indexSha256Of(parsed: ParsedIndexEntries): string | undefined {
+  if (parsed.count === 0 || parsed.binary === undefined) return undefined;
+  return createHash('sha256').update(parsed.binary).digest('hex');
+}
+
+/** Writes the first format's JSON entries in chunks; entries sent in the binary encoding are not written here. */
 export async function writeIndex(
   ctx: Context,
   parsed: ParsedIndexEntries,
   origin: string,
   checkpointSize: number,
 ): Promise<void> {
-  const { count, binary } = parsed;
-  if (count === 0) return;
-  if (binary !== undefined) {
-    await ctx.stub.putState(
-      ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)),
-      binary,
-    );
-    return;
-  }
   const entries = parsed.json ?? [];
   for (let chunk = 0; chunk < chunkCount(entries.length); chunk++) {
     const row: ChunkRow = { entries: entries.slice(chunk * INDEX_CHUNK_ENTRIES, (chunk + 1) * INDEX_CHUNK_ENTRIES) };
@@ -195,6 +203,34 @@ const chunkKey = (origin: string, size: number, chunk: number): string[] => [
 ];
 
 /**
+ * The checkpoint record of an anchor whose entries the state holds (JSON chunks or the binary value). An anchor
+ * that keeps only their SHA-256 is refused with INDEX_IN_EVENT, naming where the entries are: the Anchored event
+ * of its transaction, which every peer's block store keeps (ChaincodeEvents from its block, or the transaction
+ * itself through qscc GetTransactionByID); SHA-256 of the event's entry bytes equals the record's `indexSha256`.
+ */
+async function anchorWithStoredIndex(
+  ctx: Context,
+  origin: string,
+  checkpointSize: number,
+): Promise<AnchoredCheckpoint> {
+  const anchor = await getJson<AnchoredCheckpoint>(
+    ctx,
+    NS.checkpointHistory,
+    checkpointHistoryKey(origin, checkpointSize),
+  );
+  if (anchor === undefined)
+    return fail('CHECKPOINT_NOT_FOUND', `no checkpoint of size ${checkpointSize} is anchored for ${origin}`);
+  if (anchor.indexSha256 !== undefined)
+    return fail(
+      'INDEX_IN_EVENT',
+      `the ${anchor.indexCount} index entries of checkpoint ${checkpointSize} of ${origin} are kept once, in the ` +
+        `Anchored event of transaction ${anchor.txId} (replay the chaincode events from its block, or read the ` +
+        `transaction with qscc GetTransactionByID); the state keeps their SHA-256 ${anchor.indexSha256}`,
+    );
+  return anchor;
+}
+
+/**
  * GetIndexChunk's answer, canonical JSON with the stored entries spliced in as they are: parsing and re-serializing
  * 1,000 entries per call was ≈11 % of the ledger's busy time while a node followed the chain (every node reads
  * every anchor's chunks).
@@ -203,13 +239,7 @@ export async function getIndexChunkJson(ctx: Context, origin: string, size: stri
   requireOrigin('origin', origin);
   const checkpointSize = requireIndex('checkpointSize', size);
   const index = requireIndex('chunk', chunk);
-  const anchor = await getJson<AnchoredCheckpoint>(
-    ctx,
-    NS.checkpointHistory,
-    checkpointHistoryKey(origin, checkpointSize),
-  );
-  if (anchor === undefined)
-    return fail('CHECKPOINT_NOT_FOUND', `no checkpoint of size ${checkpointSize} is anchored for ${origin}`);
+  const anchor = await anchorWithStoredIndex(ctx, origin, checkpointSize);
   const chunks = chunkCount(anchor.indexCount);
   if (index >= chunks)
     return fail(
@@ -267,13 +297,7 @@ export interface IndexEntriesAnswer {
 export async function getIndexEntries(ctx: Context, origin: string, size: string): Promise<string> {
   requireOrigin('origin', origin);
   const checkpointSize = requireIndex('checkpointSize', size);
-  const anchor = await getJson<AnchoredCheckpoint>(
-    ctx,
-    NS.checkpointHistory,
-    checkpointHistoryKey(origin, checkpointSize),
-  );
-  if (anchor === undefined)
-    return fail('CHECKPOINT_NOT_FOUND', `no checkpoint of size ${checkpointSize} is anchored for ${origin}`);
+  const anchor = await anchorWithStoredIndex(ctx, origin, checkpointSize);
   let bytes: Uint8Array = await ctx.stub.getState(
     ctx.stub.createCompositeKey(NS.indexBinary, checkpointHistoryKey(origin, checkpointSize)),
   );

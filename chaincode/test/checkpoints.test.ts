@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../src/canonical-json';
 import { decodeIndexEntries, encodeIndexEntries } from '../src/index-entry-codec';
@@ -14,6 +15,7 @@ import {
   USCC,
   type Harness,
 } from './fixtures';
+import { compositeKey } from './fake-stub';
 
 interface Entry {
   leafIndex: number;
@@ -490,7 +492,7 @@ describe('AnchorCheckpoint', () => {
     expect(writeBytes).toBeLessThan(2_500_000);
   });
 
-  it('stores entries sent in the binary encoding as sent, and answers them through GetIndexEntries and GetIndexChunk', async () => {
+  it('keeps entries sent in the binary encoding once, in the Anchored event, and their SHA-256 in the checkpoint record', async () => {
     const { h, logKey, origin } = await createConsortium();
     const log = new TestLog();
     const entries = appendRecords(
@@ -500,13 +502,46 @@ describe('AnchorCheckpoint', () => {
         (_, i) => [[USCC.icbc, USCC.huawei][i % 2] ?? USCC.icbc, i % 3 === 0 ? 'tax' : 'loan'] as [string, string],
       ),
     );
-    const { result, txId, writes } = await anchorBinary(h, log.checkpoint(origin, logKey), [], entries);
-    expect(result).toMatchObject({ indexCount: 1_500, size: '1500' });
-    // The checkpoint, its history row and one value for all the entries.
-    expect(writes).toBe(3);
+    const { result, txId, writes, events } = await anchorBinary(h, log.checkpoint(origin, logKey), [], entries);
     const sent = encodeIndexEntries(entries);
-    const stored = [...h.ledger.state].find(([key]) => key.includes('lx.idx.b'))?.[1];
-    expect(stored).toEqual(sent);
+    const indexSha256 = createHash('sha256').update(sent).digest('hex');
+    expect(result).toMatchObject({ indexCount: 1_500, size: '1500', indexSha256 });
+    // The checkpoint and its history row; the entries are not in the write set.
+    expect(writes).toBe(2);
+    expect([...h.ledger.state.keys()].filter((key) => key.includes('lx.idx'))).toEqual([]);
+    expect(events[0]?.attachment).toEqual(sent);
+    expect(await h.call(client(MSP.bank), (c, ctx) => c.GetCheckpoint(ctx, origin))).toEqual(result);
+
+    // The queries that read the entries from the state name the transaction whose event holds them.
+    const queries: Array<Parameters<Harness['rejects']>[1]> = [
+      (c, ctx) => c.GetIndexEntries(ctx, origin, '1500'),
+      (c, ctx) => c.GetIndexChunk(ctx, origin, '1500', '0'),
+    ];
+    for (const query of queries) {
+      const err = await h.rejects(client(MSP.bank), query, 'INDEX_IN_EVENT');
+      expect(err.detail).toContain(`Anchored event of transaction ${txId}`);
+      expect(err.detail).toContain(indexSha256);
+    }
+    await h.rejects(client(MSP.bank), (c, ctx) => c.GetIndexEntries(ctx, origin, '1501'), 'CHECKPOINT_NOT_FOUND');
+  });
+
+  it('answers an anchor whose binary entries an earlier chaincode stored as sent, as it always did', async () => {
+    const { h, logKey, origin } = await createConsortium();
+    const log = new TestLog();
+    const entries = appendRecords(
+      log,
+      Array.from({ length: 1_500 }, (_, i) => [USCC.huawei, i % 3 === 0 ? 'tax' : 'loan'] as [string, string]),
+    );
+    const { result, txId } = await anchorBinary(h, log.checkpoint(origin, logKey), [], entries);
+    // The state as chaincode 0.1 left it: the record without indexSha256, the entries under lx.idx.b.
+    const sent = encodeIndexEntries(entries);
+    const { indexSha256: _, ...earlier } = result as { indexSha256: string };
+    h.ledger.state.set(
+      compositeKey('lx.cp.h', [origin, '1500'.padStart(20, '0')]),
+      Buffer.from(canonicalJson(earlier)),
+    );
+    h.ledger.state.set(compositeKey('lx.idx.b', [origin, '1500'.padStart(20, '0')]), sent);
+
     const answer = await h.call<EntriesAnswer>(client(MSP.bank), (c, ctx) => c.GetIndexEntries(ctx, origin, '1500'));
     expect(answer).toEqual({
       anchoredAt: '2026-03-01T00:00:00.000Z',
@@ -522,7 +557,7 @@ describe('AnchorCheckpoint', () => {
     expect(second).toMatchObject({ chunk: 1, chunks: 2, txId, entries: entries.slice(1_000) });
   });
 
-  it('takes the entries as transient data, raw, stores them as sent and carries them in the Anchored event', async () => {
+  it('takes the entries as transient data, raw, and carries them as sent in the Anchored event', async () => {
     const { h, logKey, origin } = await createConsortium();
     const log = new TestLog();
     const entries = appendRecords(log, [
@@ -536,7 +571,7 @@ describe('AnchorCheckpoint', () => {
       c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), '[]', ''),
     );
     expect(result).toMatchObject({ indexCount: 3, size: '3' });
-    expect([...h.ledger.state].find(([key]) => key.includes('lx.idx.b'))?.[1]).toEqual(sent);
+    expect(result).toHaveProperty('indexSha256', createHash('sha256').update(sent).digest('hex'));
     expect(events[0]?.attachment).toEqual(sent);
 
     // The rules are the argument's: validated, in range, and never both ways at once.
