@@ -107,6 +107,7 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     logger: options.logger,
   });
   const wrapper = new HandlerWrapper(options, limits, connections);
+  const writeAhead = writeAheadInterceptor();
   const server = new grpc.Server({
     ...(options.maxReceiveMessageBytes === undefined
       ? {}
@@ -118,8 +119,9 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     // channelz (grpc-js's introspection service, which nothing here serves) stamps every call and message with
     // the time and counts them per connection: work on every unary call (issue 13, attest10).
     'grpc.enable_channelz': 0,
-    // Write-ahead first, next to grpc-js's own call: a stream's answers leave together (write-ahead.ts).
-    interceptors: [writeAheadInterceptor(), wrapper.admission.interceptor],
+    // Write-ahead first, next to grpc-js's own call: a stream's answers leave together (write-ahead.ts). One
+    // interceptor: a unary call goes through no layer of write-ahead's.
+    interceptors: [(method, call) => wrapper.admission.interceptor(method, writeAhead(method, call))],
   });
   const served = LIANXIN_SERVICES.filter((name) => options.services[name] !== undefined);
   for (const name of served) server.addService(wrapper.definition(name), wrapper.service(name));
