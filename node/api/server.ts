@@ -193,6 +193,11 @@ interface Rpc {
   readonly name: RpcName;
   readonly service: string;
   readonly method: string;
+  /**
+   * Its calls' loggers by caller MSP ID (`#callLogger`): pino's `child` serializes its bindings, the same ones for
+   * every call of an organisation. Only admitted callers reach it, so the consortium bounds its size.
+   */
+  readonly loggers: Map<string, { readonly role: string; readonly logger: Logger }>;
 }
 type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly status: grpc.StatusObject };
 /** What every kind of server call has (grpc-js does not export its ServerSurfaceCall). */
@@ -241,11 +246,6 @@ class HandlerWrapper {
   readonly #rpcs = new Map<string, RpcName>();
   /** Authentication and authorization, before a request is read. */
   readonly admission: CallAdmission;
-  /**
-   * Each call's logger by RPC and caller (`#callLogger`): pino's `child` serializes its bindings, the same ones
-   * for every call of an organisation. Only admitted callers reach it, so the consortium bounds its size.
-   */
-  readonly #callLoggers = new Map<string, Logger>();
 
   constructor(options: Readonly<ApiServerOptions>, limits: ConnectionLimits, connections: ConnectionAdmission) {
     this.#options = options;
@@ -296,7 +296,7 @@ class HandlerWrapper {
     for (const [method, definition] of Object.entries(serviceDefinition(name))) {
       const handler = handlers[method];
       if (handler === undefined) continue;
-      const rpc: Rpc = { name: `${name}.${method}` as RpcName, service: name, method };
+      const rpc: Rpc = { name: `${name}.${method}` as RpcName, service: name, method, loggers: new Map() };
       const call = handler.bind(impl);
       grpcHandlers[method] = definition.responseStream
         ? this.#streaming(rpc, definition.requestStream, call)
@@ -350,12 +350,10 @@ class HandlerWrapper {
   #callLogger(rpc: Rpc, caller: Caller): Logger {
     // `caller`, not `mspId`: the node's own root logger already binds `mspId` (the node's), and a line with the
     // field twice is read differently by every log collector.
-    const key = `${rpc.name}\0${caller.mspId}\0${caller.role}`;
-    let logger = this.#callLoggers.get(key);
-    if (logger === undefined) {
-      logger = this.#options.logger.child({ rpc: rpc.name, caller: caller.mspId, callerRole: caller.role });
-      this.#callLoggers.set(key, logger);
-    }
+    const known = rpc.loggers.get(caller.mspId);
+    if (known?.role === caller.role) return known.logger;
+    const logger = this.#options.logger.child({ rpc: rpc.name, caller: caller.mspId, callerRole: caller.role });
+    rpc.loggers.set(caller.mspId, { role: caller.role, logger });
     return logger;
   }
 
@@ -363,12 +361,13 @@ class HandlerWrapper {
   async #invoke<T>(call: SurfaceCall, rpc: Rpc, run: (ctx: CallContext) => Promise<T>): Promise<Outcome<T>> {
     const started = performance.now();
     const abort = new AbortController();
-    const cancelled = (): void => {
-      abort.abort(new Error('the client cancelled the call'));
-    };
-    // Listened to only while the call runs: grpc-js emits 'cancelled' when any call's stream closes, a finished
-    // one's too, and aborting then (a new Error, the signal's event) was ≈ 4 % of a unary call's CPU (attest10).
-    (call as EventEmitter).on('cancelled', cancelled);
+    // Only while the call runs: grpc-js emits 'cancelled' when any call's stream closes, a finished one's too, and
+    // aborting then (a new Error, the signal's event) was ≈ 4 % of a unary call's CPU (attest10). The listener is
+    // left unnamed: tsx's keepNames would name a `const` closure at run time, at every call.
+    let running = true;
+    (call as EventEmitter).once('cancelled', () => {
+      if (running) abort.abort(new Error('the client cancelled the call'));
+    });
     let logger: Logger | undefined;
     let outcome: Outcome<T>;
     try {
@@ -387,7 +386,7 @@ class HandlerWrapper {
       else logger.warn({ code: grpc.status[status.code], details: status.details }, 'call refused');
       outcome = { ok: false, status };
     }
-    (call as EventEmitter).off('cancelled', cancelled);
+    running = false;
     const seconds = (performance.now() - started) / 1000;
     const code = grpc.status[outcome.ok ? grpc.status.OK : outcome.status.code];
     this.#options.metrics?.rpcLatency.observe({ service: rpc.service, method: rpc.method, code }, seconds);
