@@ -470,6 +470,32 @@ describe('API server: health checking, reflection, shutdown', () => {
     await stopped;
   });
 
+  it('leaves a finished call’s signal alone when its stream closes', async () => {
+    // grpc-js reports every call's stream closing as a cancellation, a finished one's too.
+    const signals: AbortSignal[] = [];
+    const kept: RecordServiceImpl = {
+      ...records,
+      IngestBatch: (batch, ctx) => {
+        signals.push(ctx.signal);
+        return records.IngestBatch(batch, ctx);
+      },
+    };
+    const { api } = await start({ RecordService: kept, NodeInfoService: nodeInfo });
+    try {
+      const client = recordClient(api, await userTls(LOCAL_MSP));
+      const record = { subject: '91330100MA27XY1234', kind: 'loan', version: 1, content: Buffer.from('{}') };
+      const batch = (requestId: string) =>
+        call<IngestAck>((cb) => client.IngestBatch({ requestId, records: [record] }, cb));
+      await batch('first');
+      // One connection: the first call's stream closed before the second call's request was read.
+      await batch('second');
+      expect(signals).toHaveLength(2);
+      expect(signals[0]?.aborted).toBe(false);
+    } finally {
+      await api.shutdown();
+    }
+  });
+
   it('cuts off a call that outlives the grace period and aborts its signal', async () => {
     let entered: () => void = () => undefined;
     const inHandler = new Promise<void>((resolve) => (entered = resolve));

@@ -24,14 +24,19 @@ import * as grpc from '@grpc/grpc-js';
  */
 export const WRITE_AHEAD_MESSAGES = 32;
 
+/** Wraps a call of `method` for the interceptor after it, or hands the call on as it is. */
+export type CallWrapper = (
+  method: grpc.ServerMethodDefinition<unknown, unknown>,
+  call: grpc.ServerInterceptingCallInterface,
+) => grpc.ServerInterceptingCallInterface;
+
 /**
- * The grpc.Server interceptor: streaming responses run up to `limit` messages ahead, other calls are passed
- * through unchanged.
+ * For the server's interceptor to apply first: streaming responses run up to `limit` messages ahead; any other
+ * call is handed on itself, not wrapped in a pass-through layer that every event of it would go through.
  */
-export function writeAheadInterceptor(limit: number = WRITE_AHEAD_MESSAGES): grpc.ServerInterceptor {
+export function writeAheadInterceptor(limit: number = WRITE_AHEAD_MESSAGES): CallWrapper {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`write-ahead "limit" must be a positive integer`);
-  return (method, call) =>
-    method.responseStream ? new WriteAheadCall(call, limit) : new grpc.ServerInterceptingCall(call);
+  return (method, call) => (method.responseStream ? new WriteAheadCall(call, limit) : call);
 }
 
 /** One streaming call's messages, counted from `sendMessage` to their write's completion. */
