@@ -79,7 +79,7 @@ function numberVersions(
   stored: readonly (Buffer | undefined)[],
   scratch: ApplyScratch,
 ): void {
-  const count = rows.keys.length;
+  const count = rows.count;
   let slots = 16;
   while (slots < 2 * count) slots *= 2;
   const mask = slots - 1;
@@ -89,7 +89,6 @@ function numberVersions(
   for (let i = 0; i < count; i++) {
     const h1 = hashes[2 * i] as number;
     const h2 = hashes[2 * i + 1] as number;
-    const key = rows.keys[i] as Buffer;
     let before = 0;
     for (let slot = h1 & mask; ; slot = (slot + 1) & mask) {
       const j = table[slot] as number;
@@ -97,7 +96,7 @@ function numberVersions(
         table[slot] = i;
         break;
       }
-      if (hashes[2 * j] === h1 && hashes[2 * j + 1] === h2 && key.equals(rows.keys[j] as Buffer)) {
+      if (hashes[2 * j] === h1 && hashes[2 * j + 1] === h2 && rows.key(i).equals(rows.key(j))) {
         before = versions[j] as number;
         table[slot] = i;
         break;
@@ -307,16 +306,16 @@ export class ChainIndex {
    * The stored row of each key, or undefined: read only where the filter cannot rule the key out. Leaves each key's
    * hashes in `hashes` for adding the keys once written.
    */
-  async #storedRows(keys: readonly Buffer[], hashes: Uint32Array): Promise<(Buffer | undefined)[]> {
+  async #storedRows(rows: LatestRows, hashes: Uint32Array): Promise<(Buffer | undefined)[]> {
     const filter = this.#filter;
-    if (filter === undefined || !this.#filterComplete) return this.#root.getMany(keys as Buffer[]);
-    const rows = new Array<Buffer | undefined>(keys.length).fill(undefined);
+    const stored = new Array<Buffer | undefined>(rows.count).fill(undefined);
     const maybe: number[] = [];
-    for (let i = 0; i < keys.length; i++) if (filter.mightContainHashed(hashes, i)) maybe.push(i);
-    if (maybe.length === 0) return rows;
-    const found = await this.#root.getMany(maybe.map((i) => keys[i] as Buffer));
-    for (let j = 0; j < maybe.length; j++) rows[maybe[j] as number] = found[j];
-    return rows;
+    const complete = filter !== undefined && this.#filterComplete;
+    for (let i = 0; i < rows.count; i++) if (!complete || filter.mightContainHashed(hashes, i)) maybe.push(i);
+    if (maybe.length === 0) return stored;
+    const found = await this.#root.getMany(maybe.map((i) => rows.key(i)));
+    for (let j = 0; j < maybe.length; j++) stored[maybe[j] as number] = found[j];
+    return stored;
   }
 
   /** Whether applying skips reading keys the filter rules out: after the first apply's scan of the stored keys. */
@@ -408,8 +407,8 @@ export class ChainIndex {
     this.#startFilter();
     const filter = this.#filter;
     const hashes = scratch.hashes(entries.count);
-    for (let i = 0; i < entries.count; i++) hashKeyInto(rows.keys[i] as Buffer, this.#hashSkip, hashes, i);
-    const stored = await this.#storedRows(rows.keys, hashes);
+    for (let i = 0; i < entries.count; i++) hashKeyInto(rows.key(i), this.#hashSkip, hashes, i);
+    const stored = await this.#storedRows(rows, hashes);
     // Each subject and kind's stored version, then +1 per entry of this anchor. An anchor may index a pair more
     // than once: its rows are written in leaf order in one batch, so the last (highest version) wins.
     numberVersions(rows, hashes, stored, scratch);
@@ -420,21 +419,18 @@ export class ChainIndex {
     // memory new to the process, a page fault per 4 KiB (≈5-7 µs of kernel time each on the 2-core machine); an
     // array batch's WriteBatch is freed as its write completes and the allocator hands the same memory to the next.
     // classic-level's default: not synced (see above). Written past abstract-level's per-row checks (writeRows).
+    // The operations and their views are made here, after the reads, and dropped as LevelDB has copied them: young
+    // garbage that no scavenge finds alive.
     const writes = new Array<RowPut>(entries.count);
-    for (let i = 0; i < entries.count; i++) {
-      writes[i] = { type: 'put', key: rows.keys[i] as Buffer, value: rows.values[i] as Buffer };
-    }
+    for (let i = 0; i < entries.count; i++) writes[i] = { type: 'put', key: rows.key(i), value: rows.value(i) };
     if (entries.count > 0) {
       const key = this.#prefixed(anchorKey(anchor.origin, anchor.size));
       writes.push({ type: 'put', key, value: Buffer.from(JSON.stringify(row)) });
     }
     writes.push({ type: 'put', key: this.#prefixed(POSITION_KEY), value: Buffer.from(JSON.stringify(position)) });
-    const written = writeRows(this.#root, writes);
-    // LevelDB holds copies of the rows now (writeRows emptied `writes`): the views go too, or a scavenge during
-    // the write, which V8 schedules for exactly such idle time, copies and promotes 30,000 dead objects per anchor.
-    rows.keys.length = 0;
-    rows.values.length = 0;
-    await written;
+    // LevelDB holds copies of the rows once this returns, and writeRows empties `writes`: else a scavenge during the
+    // write, which V8 schedules for exactly such idle time, copies and promotes 30,000 dead objects per anchor.
+    await writeRows(this.#root, writes);
     // Written: the filter (complete or still scanning) must not rule these keys out from now on. A reload meanwhile
     // dropped it: its successor scans them.
     if (filter !== undefined && filter === this.#filter) {
