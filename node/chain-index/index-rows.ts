@@ -127,7 +127,7 @@ const SLASH = 0x2f;
 
 /**
  * The keys and rows of an anchor's entries, the bytes `latestKey` and `encodeLatestRow` give, copied from the
- * chain's encoding: one allocation for all keys and one for all rows of the anchor, views into them per entry
+ * chain's encoding: one allocation for all keys and one for all rows of the anchor, an entry's views made on demand
  * (a follower applies every anchor of the consortium; per-entry objects and hex strings were most of its CPU).
  * Each key starts with `keyPrefix` (a sublevel's prefix, for writing to its root database without the sublevel
  * copying every key once more). With `slabs`, the keys and rows are views into its memory, valid until the next
