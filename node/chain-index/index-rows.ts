@@ -74,9 +74,8 @@ export function decodeLatestRow(bytes: Buffer): LatestRow {
 
 /**
  * An anchor's latest rows, built from its encoded entries into two slabs; versions are filled in by `setVersion`.
- * A row's key and value are views made when asked for, not held for the whole apply: 20,000 views per anchor kept
- * across its reads were copied by the scavenges meanwhile and promoted, growing the old generation by megabytes per
- * anchor until a mark-compact (bench/RESULTS.md, "issue 13: own10").
+ * A row's key and value are views made when asked for, not held for the whole apply: 20,000 views per anchor held
+ * across its reads were copied by any scavenge meanwhile, and promoted by a second (bench/RESULTS.md, "own10").
  */
 export interface LatestRows {
   readonly count: number;
