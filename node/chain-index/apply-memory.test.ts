@@ -1,6 +1,7 @@
 /**
  * An apply builds its anchor's keys, rows and hashes in memory the index keeps for the next apply (ApplyScratch,
- * RowSlabs): nothing of one anchor may show in the rows of the next, and two applies at once must not share it.
+ * RowSlabs, and its LevelDB batch, RowBatch): nothing of one anchor may show in the rows of the next, not even of one
+ * whose write failed, and two applies at once must not share it.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnchoredEvent, IndexEntry } from '../ledger/index.ts';
-import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
+import { openNodeDatabase, StorageFaultError, type NodeDatabase } from '../store/index.ts';
 import { ChainIndex } from './index.ts';
 
 const subject = (n: number) => `9133010${String(n).padStart(10, '0')}X`;
@@ -17,10 +18,27 @@ const hash = (text: string) => createHash('sha256').update(text).digest('hex');
 let dir: string;
 let db: NodeDatabase;
 let block = 0;
+/** The next write of the database fails as a full disk's would (openNodeDatabase's test hook). */
+let failNextWrite = false;
+/** Resolves when the store has left a storage fault (its probe reopened it and wrote). */
+let recovered: Promise<void>;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lianxin-chain-index-memory-'));
-  db = await openNodeDatabase(join(dir, 'db'));
+  failNextWrite = false;
+  let onRecovered = () => {};
+  recovered = new Promise((resolve) => (onRecovered = resolve));
+  db = await openNodeDatabase(join(dir, 'db'), {
+    probeIntervalMs: 10,
+    onStorageChange: (fault) => {
+      if (fault === undefined) onRecovered();
+    },
+    injectWriteFault: () => {
+      if (!failNextWrite) return undefined;
+      failNextWrite = false;
+      return Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' });
+    },
+  });
   block = 0;
 });
 
@@ -109,5 +127,28 @@ describe('ChainIndex apply memory', () => {
     await Promise.all([apply(index, first), apply(index, second)]);
     await expectIndexed(index, first, 1);
     await expectIndexed(index, second, 1);
+  });
+
+  it('writes nothing of an anchor whose write failed, then or with the next anchor after the store reopened', async () => {
+    const index = await ChainIndex.open(db.chainIndex);
+    await apply(index, anchorOf('lianxin/HangzhouCreditMSP/0', [0], 'loan', 0));
+    const failed = anchorOf('lianxin/HangzhouCreditMSP/0', [1, 2, 3], 'loan', 1);
+    const next = anchorOf('lianxin/HangzhouCreditMSP/0', [4, 5], 'loan', 1);
+    failNextWrite = true;
+    await expect(apply(index, failed)).rejects.toBeInstanceOf(StorageFaultError);
+    await recovered;
+    await apply(index, next);
+    for (const entry of failed.entries) expect(await index.getIndexRecord(entry.subject, entry.kind)).toBeUndefined();
+    await expectIndexed(index, next, 1);
+    expect(index.position?.transactionId).toBe(next.event.transactionId);
+  });
+
+  it('refuses to apply to a closed database with abstract-level\'s error, its batch kept from before', async () => {
+    const index = await ChainIndex.open(db.chainIndex);
+    await apply(index, anchorOf('o', [1], 'loan', 0));
+    await db.close();
+    await expect(apply(index, anchorOf('o', [2], 'loan', 1))).rejects.toMatchObject({
+      code: 'LEVEL_DATABASE_NOT_OPEN',
+    });
   });
 });

@@ -29,7 +29,8 @@ import {
   type AnchorRow,
   type LatestRows,
 } from './index-rows.ts';
-import { hashKeyInto, KeyFilter, writeRows, type RowPut } from '../store/index.ts';
+import { hashKeyInto, KeyFilter, type RowPut } from '../store/index.ts';
+import { RowBatch } from './row-batch.ts';
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
 export interface ChainIndexRecord {
@@ -79,7 +80,7 @@ function numberVersions(
   stored: readonly (Buffer | undefined)[],
   scratch: ApplyScratch,
 ): void {
-  const count = rows.keys.length;
+  const count = rows.count;
   let slots = 16;
   while (slots < 2 * count) slots *= 2;
   const mask = slots - 1;
@@ -89,7 +90,6 @@ function numberVersions(
   for (let i = 0; i < count; i++) {
     const h1 = hashes[2 * i] as number;
     const h2 = hashes[2 * i + 1] as number;
-    const key = rows.keys[i] as Buffer;
     let before = 0;
     for (let slot = h1 & mask; ; slot = (slot + 1) & mask) {
       const j = table[slot] as number;
@@ -97,7 +97,7 @@ function numberVersions(
         table[slot] = i;
         break;
       }
-      if (hashes[2 * j] === h1 && hashes[2 * j + 1] === h2 && key.equals(rows.keys[j] as Buffer)) {
+      if (hashes[2 * j] === h1 && hashes[2 * j + 1] === h2 && rows.key(i).equals(rows.key(j))) {
         before = versions[j] as number;
         table[slot] = i;
         break;
@@ -112,14 +112,20 @@ function numberVersions(
 
 /**
  * The memory one apply works in, kept for the next (one anchor's keys, rows, key hashes and the table of repeats,
- * ≈2.2 MB for 10,000 entries), rather than new memory per anchor that only a GC frees (index-rows.ts, RowSlabs). Used
- * by one apply at a time: `ChainIndex` hands it out and takes it back.
+ * ≈2.2 MB for 10,000 entries, and its LevelDB batch, 2–3.5 MB), rather than new memory per anchor that only a GC
+ * frees (index-rows.ts, RowSlabs; row-batch.ts). Used by one apply at a time: `ChainIndex` hands it out and takes it
+ * back.
  */
 class ApplyScratch {
   readonly slabs = new RowSlabs();
+  readonly batch: RowBatch;
   #hashes = new Uint32Array(0);
   #table = new Int32Array(0);
   #versions = new Uint32Array(0);
+
+  constructor(root: NodeSublevel['db']) {
+    this.batch = new RowBatch(root);
+  }
 
   /** Two hashes per key of `count` keys; contents left from the last use. */
   hashes(count: number): Uint32Array {
@@ -175,7 +181,7 @@ export class ChainIndex {
   /** Where the filter is kept across a clean stop (`close`); none: every start scans. */
   readonly #filterStore: NodeSublevel | undefined;
   /** The idle apply's memory; an apply running beside another (none does in a node) works in its own. */
-  #scratch: ApplyScratch | undefined = new ApplyScratch();
+  #scratch: ApplyScratch | undefined;
   /** What every `latest/` key starts with, left out of its hash: the sublevel's prefix and `latest/`. */
   readonly #hashSkip: number;
 
@@ -186,6 +192,7 @@ export class ChainIndex {
     this.#prefix = Buffer.from(db.prefix, 'utf8');
     this.#hashSkip = this.#prefix.length + LATEST_PREFIX.length;
     this.#position = position;
+    this.#scratch = new ApplyScratch(this.#root);
   }
 
   /**
@@ -307,16 +314,16 @@ export class ChainIndex {
    * The stored row of each key, or undefined: read only where the filter cannot rule the key out. Leaves each key's
    * hashes in `hashes` for adding the keys once written.
    */
-  async #storedRows(keys: readonly Buffer[], hashes: Uint32Array): Promise<(Buffer | undefined)[]> {
+  async #storedRows(rows: LatestRows, hashes: Uint32Array): Promise<(Buffer | undefined)[]> {
     const filter = this.#filter;
-    if (filter === undefined || !this.#filterComplete) return this.#root.getMany(keys as Buffer[]);
-    const rows = new Array<Buffer | undefined>(keys.length).fill(undefined);
+    const stored = new Array<Buffer | undefined>(rows.count).fill(undefined);
     const maybe: number[] = [];
-    for (let i = 0; i < keys.length; i++) if (filter.mightContainHashed(hashes, i)) maybe.push(i);
-    if (maybe.length === 0) return rows;
-    const found = await this.#root.getMany(maybe.map((i) => keys[i] as Buffer));
-    for (let j = 0; j < maybe.length; j++) rows[maybe[j] as number] = found[j];
-    return rows;
+    const complete = filter !== undefined && this.#filterComplete;
+    for (let i = 0; i < rows.count; i++) if (!complete || filter.mightContainHashed(hashes, i)) maybe.push(i);
+    if (maybe.length === 0) return stored;
+    const found = await this.#root.getMany(maybe.map((i) => rows.key(i)));
+    for (let j = 0; j < maybe.length; j++) stored[maybe[j] as number] = found[j];
+    return stored;
   }
 
   /** Whether applying skips reading keys the filter rules out: after the first apply's scan of the stored keys. */
@@ -389,7 +396,7 @@ export class ChainIndex {
    * stored, the rows built from the entries' bytes without an object or string per entry.
    */
   async applyEncoded(anchor: AnchoredEvent, anchoredAt: string, entries: IndexEntriesView): Promise<void> {
-    const scratch = this.#scratch ?? new ApplyScratch();
+    const scratch = this.#scratch ?? new ApplyScratch(this.#root);
     this.#scratch = undefined;
     try {
       await this.#applyIn(scratch, anchor, anchoredAt, entries);
@@ -408,33 +415,22 @@ export class ChainIndex {
     this.#startFilter();
     const filter = this.#filter;
     const hashes = scratch.hashes(entries.count);
-    for (let i = 0; i < entries.count; i++) hashKeyInto(rows.keys[i] as Buffer, this.#hashSkip, hashes, i);
-    const stored = await this.#storedRows(rows.keys, hashes);
+    for (let i = 0; i < entries.count; i++) hashKeyInto(rows.key(i), this.#hashSkip, hashes, i);
+    const stored = await this.#storedRows(rows, hashes);
     // Each subject and kind's stored version, then +1 per entry of this anchor. An anchor may index a pair more
     // than once: its rows are written in leaf order in one batch, so the last (highest version) wins.
     numberVersions(rows, hashes, stored, scratch);
     const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
     const position: StoredPosition = { blockNumber: row.blockNumber, transactionId: anchor.transactionId };
-    // An array batch, not a chained one: classic-level frees a chained batch's native WriteBatch (≈2-3.5 MB for
-    // 10,000 rows, grown by doubling) only when a GC finalizes its JS object, so every anchor's batch was built in
-    // memory new to the process, a page fault per 4 KiB (≈5-7 µs of kernel time each on the 2-core machine); an
-    // array batch's WriteBatch is freed as its write completes and the allocator hands the same memory to the next.
-    // classic-level's default: not synced (see above). Written past abstract-level's per-row checks (writeRows).
-    const writes = new Array<RowPut>(entries.count);
-    for (let i = 0; i < entries.count; i++) {
-      writes[i] = { type: 'put', key: rows.keys[i] as Buffer, value: rows.values[i] as Buffer };
-    }
+    // Through a batch kept for the next anchor (row-batch.ts), each row's views made as it is put and dropped once
+    // LevelDB has copied it: young garbage that no scavenge finds alive. Not synced (see above).
+    const more: RowPut[] = [];
     if (entries.count > 0) {
       const key = this.#prefixed(anchorKey(anchor.origin, anchor.size));
-      writes.push({ type: 'put', key, value: Buffer.from(JSON.stringify(row)) });
+      more.push({ type: 'put', key, value: Buffer.from(JSON.stringify(row)) });
     }
-    writes.push({ type: 'put', key: this.#prefixed(POSITION_KEY), value: Buffer.from(JSON.stringify(position)) });
-    const written = writeRows(this.#root, writes);
-    // LevelDB holds copies of the rows now (writeRows emptied `writes`): the views go too, or a scavenge during
-    // the write, which V8 schedules for exactly such idle time, copies and promotes 30,000 dead objects per anchor.
-    rows.keys.length = 0;
-    rows.values.length = 0;
-    await written;
+    more.push({ type: 'put', key: this.#prefixed(POSITION_KEY), value: encodeStoredPosition(position) });
+    await scratch.batch.write(rows, more);
     // Written: the filter (complete or still scanning) must not rule these keys out from now on. A reload meanwhile
     // dropped it: its successor scans them.
     if (filter !== undefined && filter === this.#filter) {

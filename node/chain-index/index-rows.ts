@@ -72,12 +72,17 @@ export function decodeLatestRow(bytes: Buffer): LatestRow {
   };
 }
 
-/** An anchor's latest rows, built from its encoded entries; versions are filled in by `setVersion`. */
+/**
+ * An anchor's latest rows, built from its encoded entries into two slabs; versions are filled in by `setVersion`.
+ * A row's key and value are views made when asked for, not held for the whole apply: 20,000 views per anchor held
+ * across its reads were copied by any scavenge meanwhile, and promoted by a second (bench/RESULTS.md, "own10").
+ */
 export interface LatestRows {
-  /** `latestKey(subject, kind)` of entry i. */
-  readonly keys: Buffer[];
-  /** `encodeLatestRow` of entry i, with version 0 until set. */
-  readonly values: Buffer[];
+  readonly count: number;
+  /** `latestKey(subject, kind)` of entry i: a new view each call. */
+  key(i: number): Buffer;
+  /** `encodeLatestRow` of entry i, with version 0 until set: a new view each call. */
+  value(i: number): Buffer;
   setVersion(i: number, version: number): void;
 }
 
@@ -94,6 +99,7 @@ const SLAB_STEP = 64 * 1024;
 export class RowSlabs {
   #keys = Buffer.alloc(0);
   #rows = Buffer.alloc(0);
+  #keyEnds = new Uint32Array(0);
 
   /** `bytes` bytes for keys, of this object's memory: the previous call's keys are overwritten. */
   keys(bytes: number): Buffer {
@@ -106,6 +112,12 @@ export class RowSlabs {
     if (this.#rows.length < bytes) this.#rows = Buffer.allocUnsafe(Math.ceil(bytes / SLAB_STEP) * SLAB_STEP);
     return this.#rows.subarray(0, bytes);
   }
+
+  /** Where each of `count` keys ends in the key slab, as `keys`. */
+  keyEnds(count: number): Uint32Array {
+    if (this.#keyEnds.length < count) this.#keyEnds = new Uint32Array(count);
+    return this.#keyEnds.subarray(0, count);
+  }
 }
 
 const LATEST_PREFIX = Buffer.from('latest/');
@@ -114,7 +126,7 @@ const SLASH = 0x2f;
 
 /**
  * The keys and rows of an anchor's entries, the bytes `latestKey` and `encodeLatestRow` give, copied from the
- * chain's encoding: one allocation for all keys and one for all rows of the anchor, views into them per entry
+ * chain's encoding: one allocation for all keys and one for all rows of the anchor, an entry's views made on demand
  * (a follower applies every anchor of the consortium; per-entry objects and hex strings were most of its CPU).
  * Each key starts with `keyPrefix` (a sublevel's prefix, for writing to its root database without the sublevel
  * copying every key once more). With `slabs`, the keys and rows are views into its memory, valid until the next
@@ -136,6 +148,7 @@ export function latestRowsOf(
   const keySlabBytes = count * fixedKeyBytes + kindBytes;
   const keySlab = slabs ? slabs.keys(keySlabBytes) : Buffer.allocUnsafe(keySlabBytes);
   const rowSlab = slabs ? slabs.rows(count * rowBytes) : Buffer.allocUnsafe(count * rowBytes);
+  const keyEnds = slabs ? slabs.keyEnds(count) : new Uint32Array(count);
   // What every row of the anchor shares (version 0 until set, its checkpoint size, its origin) is written once and
   // repeated over the slab by doubling copies; then each row gets only its leaf index and hashes. The entries'
   // bytes are copied a byte at a time: for 18 to 64 bytes that is cheaper than a Buffer.copy call's checks.
@@ -148,30 +161,27 @@ export function latestRowsOf(
     }
   }
   const rowView = new DataView(rowSlab.buffer, rowSlab.byteOffset, rowSlab.byteLength);
-  const keys = new Array<Buffer>(count);
-  const values = new Array<Buffer>(count);
   const headBytes = keyHead.length;
   let keyAt = 0;
   for (let i = 0; i < count; i++) {
     const at = offsets[i] ?? 0;
-    const keyStart = keyAt;
     for (let b = 0; b < headBytes; b++) keySlab[keyAt++] = keyHead[b] as number;
     const subjectAt = at + ENTRY_OFFSET.subject;
     for (let b = 0; b < ENTRY_SUBJECT_BYTES; b++) keySlab[keyAt++] = bytes[subjectAt + b] as number;
     keySlab[keyAt++] = SLASH;
     const kindEnd = offsets[i + 1] ?? 0;
     for (let b = at + ENTRY_OFFSET.kind; b < kindEnd; b++) keySlab[keyAt++] = bytes[b] as number;
-    keys[i] = keySlab.subarray(keyStart, keyAt);
+    keyEnds[i] = keyAt;
     const rowAt = i * rowBytes;
     rowView.setFloat64(rowAt + 4, leafIndexAt(entries, i));
     // leafHash then recordDigest, adjacent in both layouts.
     const hashesAt = at + ENTRY_OFFSET.leafHash;
     for (let b = 0; b < 2 * ENTRY_HASH_BYTES; b++) rowSlab[rowAt + 20 + b] = bytes[hashesAt + b] as number;
-    values[i] = rowSlab.subarray(rowAt, rowAt + rowBytes);
   }
   return {
-    keys,
-    values,
+    count,
+    key: (i) => keySlab.subarray(i === 0 ? 0 : keyEnds[i - 1], keyEnds[i]),
+    value: (i) => rowSlab.subarray(i * rowBytes, (i + 1) * rowBytes),
     setVersion: (i, version) => {
       rowView.setUint32(i * rowBytes, version);
     },

@@ -1,0 +1,62 @@
+/**
+ * One LevelDB WriteBatch that the chain index's applies fill row by row and write, kept from one anchor to the next.
+ *
+ * Why not the array batch (node/store's writeRows): classic-level's `batch_do` reads every operation's `type`, `key`
+ * and `value` through N-API named-property calls, ≈ 0.9 µs per entry of a follower's main thread (bench/RESULTS.md,
+ * "issue 13: follower5"), and needs an object per row. Why not a new chained batch per anchor: classic-level frees
+ * its native WriteBatch (2–3.5 MB for 10,000 rows) only when a GC finalizes the JavaScript object, so every anchor's
+ * was built in memory new to the process, a page fault per 4 KiB ("follower, fourth session"). One chained batch,
+ * cleared before each anchor, takes a row in one call and writes it into memory it already holds.
+ *
+ * abstract-level has no public way to reuse a chained batch (its `write()` closes it), so this calls the methods its
+ * public ones delegate to (`_put`, `_clear`, `_write`), as writeRows calls `_batch`: the rows are Buffers the index
+ * built, and the node's database has no prewrite hooks or write listeners. The node's database guards `_write` as
+ * every other write (node/store/node-database.ts). A database that is not open is written through writeRows, which
+ * waits for it to open or throws LEVEL_DATABASE_NOT_OPEN: the native batch must never be written to a closed
+ * database (it crashes the process); the check and the native write run in the same tick.
+ */
+import { writeRows, type NodeSublevel, type RowPut } from '../store/index.ts';
+import type { LatestRows } from './index-rows.ts';
+
+/** abstract-level's chained batch, below its public methods. */
+interface ChainedBatchMethods {
+  _put(key: Buffer, value: Buffer): void;
+  _clear(): void;
+  _write(options: Record<string, unknown>): Promise<void>;
+}
+
+type Root = NodeSublevel['db'];
+
+export class RowBatch {
+  readonly #root: Root;
+  #batch: ChainedBatchMethods | undefined;
+
+  constructor(root: Root) {
+    this.#root = root;
+  }
+
+  /**
+   * Writes every row of `rows` then `more`, in that order, keys already prefixed, in one atomic, unsynced batch.
+   * Not called again before the returned promise settles (one apply at a time uses a RowBatch).
+   */
+  write(rows: LatestRows, more: readonly RowPut[]): Promise<void> {
+    const root = this.#root;
+    if (root.status !== 'open') {
+      const writes: RowPut[] = [];
+      for (let i = 0; i < rows.count; i++) writes.push({ type: 'put', key: rows.key(i), value: rows.value(i) });
+      return writeRows(root, [...writes, ...more]);
+    }
+    const batch = (this.#batch ??= this.#open());
+    batch._clear();
+    for (let i = 0; i < rows.count; i++) batch._put(rows.key(i), rows.value(i));
+    for (const row of more) batch._put(row.key, row.value);
+    return batch._write({});
+  }
+
+  #open(): ChainedBatchMethods {
+    const batch = this.#root.batch();
+    // Never closed through the database: it is written only while the database is open, and goes with this object.
+    this.#root.detachResource(batch);
+    return batch as unknown as ChainedBatchMethods;
+  }
+}
