@@ -17,8 +17,8 @@ import {
 import { LedgerError } from '../errors.ts';
 import type { Identity, IdentityVerifier } from '../types.ts';
 
-export interface UnpackedProposal {
-  readonly signedProposal: Uint8Array;
+/** What the checks read of a proposal's headers (SignedProposal, Proposal, Header, ChannelHeader, SignatureHeader). */
+interface ProposalHeaders {
   /** SignedProposal.proposal_bytes and .signature: what the creator signed, and its signature. */
   readonly proposalBytes: Uint8Array;
   readonly signature: Uint8Array;
@@ -27,10 +27,14 @@ export interface UnpackedProposal {
   /** ChannelHeader.type and .epoch. */
   readonly type: number;
   readonly epoch: number;
+  readonly channelId: string;
+  readonly txId: string;
   readonly creator: Uint8Array;
   readonly nonce: Uint8Array;
-  readonly txId: string;
-  readonly channelId: string;
+}
+
+export interface UnpackedProposal extends ProposalHeaders {
+  readonly signedProposal: Uint8Array;
   readonly chaincodeName: string;
   /** The ChaincodeInput as google-protobuf writes it again (what Fabric's peer sends the chaincode). */
   readonly input: Uint8Array;
@@ -53,20 +57,6 @@ function parse<T>(what: string, decode: () => T): T {
   } catch (cause) {
     throw new LedgerError('PROPOSAL_REJECTED', `error unmarshalling ${what}`, { cause });
   }
-}
-
-/** What the checks read of a proposal's headers (SignedProposal, Proposal, Header, ChannelHeader, SignatureHeader). */
-interface ProposalHeaders {
-  readonly proposalBytes: Uint8Array;
-  readonly signature: Uint8Array;
-  readonly channelHeaderBytes: Uint8Array;
-  readonly signatureHeaderBytes: Uint8Array;
-  readonly type: number;
-  readonly epoch: number;
-  readonly channelId: string;
-  readonly txId: string;
-  readonly creator: Uint8Array;
-  readonly nonce: Uint8Array;
 }
 
 /** ChaincodeProposalPayload.input, and the ChaincodeInput of the invocation spec it holds, if any. */
