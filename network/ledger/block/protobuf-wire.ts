@@ -186,6 +186,68 @@ export function singleBytesField(bytes: Uint8Array, field: number): Uint8Array |
   return occurrences === 1 ? found : undefined;
 }
 
+/**
+ * How {@link readMessage} reads a field: a varint, raw bytes, UTF-8 text, or an embedded message checked against
+ * its own schema.
+ */
+export type FieldKind = 'varint' | 'bytes' | 'string' | MessageSchema;
+/** The fields of a message that are read, by number; any other field is skipped, as a decoder skips it. */
+export interface MessageSchema {
+  readonly [field: number]: FieldKind;
+}
+/** A read field's value: a varint, a view of its bytes, its text, or the embedded message's fields. */
+export type WireValue = number | Uint8Array | string | ReadMessage;
+/** Field number → its values in the order they occur (a singular field may occur more than once on the wire). */
+export type ReadMessage = ReadonlyMap<number, readonly WireValue[]>;
+
+/** Text as google-protobuf decodes valid UTF-8 (a byte order mark kept); invalid UTF-8 throws. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The fields of `bytes` that `schema` names, embedded messages read through their own schemas; undefined for
+ * anything a decoder might read otherwise or refuse — a named field of another wire type, invalid UTF-8 in a
+ * string, a varint beyond 7 bytes, groups, field 0, truncation — whose meaning the caller then leaves to the full
+ * decoder. Unnamed fields are skipped when well formed. `bytes` may be attacker-controlled.
+ */
+export function readMessage(bytes: Uint8Array, schema: MessageSchema): ReadMessage | undefined {
+  const fields = new Map<number, WireValue[]>();
+  const reader = new Reader(bytes);
+  while (!reader.done) {
+    const tag = reader.varint();
+    const field = Math.floor(tag / 8);
+    const wireType = tag % 8;
+    if (tag < 0 || field === 0) return undefined;
+    const kind = schema[field];
+    let value: WireValue | undefined;
+    if (kind === undefined) {
+      if (wireType === LENGTH_DELIMITED ? reader.lengthDelimited() === undefined : !reader.skip(wireType)) {
+        return undefined;
+      }
+      continue;
+    } else if (kind === 'varint') {
+      value = wireType === VARINT ? reader.varint() : -1;
+      if (value < 0) return undefined;
+    } else {
+      const body = wireType === LENGTH_DELIMITED ? reader.lengthDelimited() : undefined;
+      if (body === undefined) return undefined;
+      value = kind === 'bytes' ? body : kind === 'string' ? utf8Text(body) : readMessage(body, kind);
+      if (value === undefined) return undefined;
+    }
+    const values = fields.get(field);
+    if (values === undefined) fields.set(field, [value]);
+    else values.push(value);
+  }
+  return fields;
+}
+
+function utf8Text(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A position in a message: one object per walk, not one per varint. */
 class Reader {
   readonly #bytes: Uint8Array;

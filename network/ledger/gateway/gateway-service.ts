@@ -4,6 +4,7 @@
  */
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { common, gateway, orderer, peer } from '@hyperledger/fabric-protos';
+import type { MessageSchema } from '../block/protobuf-wire.ts';
 import { LedgerError } from '../errors.ts';
 import { blockTransactions } from '../events/block-transactions.ts';
 import { toPeerResponse } from '../endorser/index.ts';
@@ -13,11 +14,21 @@ import { ChaincodeEventsCache } from './chaincode-events-cache.ts';
 import { encodeChaincodeEventsResponse } from './chaincode-events-response.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
 import { toServiceError, type GatewayOperation } from './grpc-errors.ts';
-import { decodeRequest, messageFieldBytes } from './raw-service.ts';
+import { decodeRequest, messageFieldBytes, readMessageField } from './raw-service.ts';
 
 /** Field numbers (fabric-protos gateway/gateway.proto): EndorseRequest and SubmitRequest field 3. */
 const PROPOSED_TRANSACTION = 3;
 const PREPARED_TRANSACTION = 3;
+/** Envelope.signature (common/common.proto). */
+const ENVELOPE_SIGNATURE = 2;
+
+// The requests as readMessage checks them. Strings are read as bytes: google-protobuf decodes any bytes as text.
+/** EndorseRequest{transaction_id, channel_id, proposed_transaction, endorsing_organizations}. */
+const ENDORSE_REQUEST: MessageSchema = { 1: 'bytes', 2: 'bytes', 3: 'bytes', 4: 'bytes' };
+/** SubmitRequest{transaction_id, channel_id, prepared_transaction}. */
+const SUBMIT_REQUEST: MessageSchema = { 1: 'bytes', 2: 'bytes', 3: 'bytes' };
+/** SignedProposal{proposal_bytes, signature} and Envelope{payload, signature}. */
+const SIGNED_BYTES: MessageSchema = { 1: 'bytes', 2: 'bytes' };
 
 type Unary = (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>) => void;
 
@@ -55,22 +66,12 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
     // Endorse and Submit pass on the bytes of the proposal and the envelope as received, and the prepared envelope
     // as the endorser encoded it: what is signed inside them are bytes fields, which no re-encoding changes.
     Endorse: unary('endorse', async (bytes, signal) => {
-      const request = decodeRequest('EndorseRequest', bytes, (b) => gateway.EndorseRequest.deserializeBinary(b));
-      const proposal = requireField(request.getProposedTransaction(), 'proposed_transaction');
-      const endorsement = await backend.endorser.endorse(
-        messageFieldBytes(bytes, PROPOSED_TRANSACTION) ?? proposal.serializeBinary(),
-        signal,
-      );
+      const endorsement = await backend.endorser.endorse(proposedTransaction(bytes), signal);
       return endorsement.endorseResponse;
     }),
 
     Submit: unary('submit', async (bytes) => {
-      const request = decodeRequest('SubmitRequest', bytes, (b) => gateway.SubmitRequest.deserializeBinary(b));
-      const envelope = requireField(request.getPreparedTransaction(), 'prepared_transaction');
-      if (envelope.getSignature_asU8().length === 0) {
-        throw new LedgerError('BAD_REQUEST', 'prepared transaction must be signed'); // submit.go:36
-      }
-      await backend.submit(messageFieldBytes(bytes, PREPARED_TRANSACTION) ?? envelope.serializeBinary());
+      await backend.submit(preparedTransaction(bytes));
       return new gateway.SubmitResponse().serializeBinary();
     }),
 
@@ -103,6 +104,36 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
         });
     },
   };
+}
+
+/** EndorseRequest.proposed_transaction as received, or as google-protobuf writes it again when it repeats. */
+function proposedTransaction(bytes: Buffer): Uint8Array {
+  const read = readMessageField(bytes, ENDORSE_REQUEST, PROPOSED_TRANSACTION, SIGNED_BYTES);
+  if (read) return read.bytes;
+  const request = decodeRequest('EndorseRequest', bytes, (b) => gateway.EndorseRequest.deserializeBinary(b));
+  const proposal = requireField(request.getProposedTransaction(), 'proposed_transaction');
+  return messageFieldBytes(bytes, PROPOSED_TRANSACTION) ?? proposal.serializeBinary();
+}
+
+/** SubmitRequest.prepared_transaction as received (or written again, as above), refused when unsigned. */
+function preparedTransaction(bytes: Buffer): Uint8Array {
+  const read = readMessageField(bytes, SUBMIT_REQUEST, PREPARED_TRANSACTION, SIGNED_BYTES);
+  const signatures = read?.fields.get(ENVELOPE_SIGNATURE);
+  if (read && (signatures?.length ?? 0) <= 1) return signedEnvelope(read.bytes, signatures?.[0]);
+  const request = decodeRequest('SubmitRequest', bytes, (b) => gateway.SubmitRequest.deserializeBinary(b));
+  const envelope = requireField(request.getPreparedTransaction(), 'prepared_transaction');
+  return signedEnvelope(
+    messageFieldBytes(bytes, PREPARED_TRANSACTION) ?? envelope.serializeBinary(),
+    envelope.getSignature_asU8(),
+  );
+}
+
+/** The envelope, refused when its signature is empty or absent (submit.go:36). */
+function signedEnvelope(envelope: Uint8Array, signature: unknown): Uint8Array {
+  if (!(signature instanceof Uint8Array) || signature.length === 0) {
+    throw new LedgerError('BAD_REQUEST', 'prepared transaction must be signed');
+  }
+  return envelope;
 }
 
 function requireField<T>(value: T | undefined, field: string): T {

@@ -1,7 +1,7 @@
 import { gateway, peer } from '@hyperledger/fabric-protos';
 import { BinaryWriter } from 'google-protobuf';
 import { describe, expect, it } from 'vitest';
-import { messageFieldBytes } from './raw-service.ts';
+import { messageFieldBytes, readMessageField } from './raw-service.ts';
 
 const signedProposal = (proposal: string, signature: string) => {
   const signed = new peer.SignedProposal();
@@ -44,5 +44,52 @@ describe('messageFieldBytes', () => {
     // google-protobuf keeps the last occurrence (Go would merge): what the handler encodes when this is undefined.
     const decoded = gateway.EndorseRequest.deserializeBinary(repeated).getProposedTransaction();
     expect(decoded?.serializeBinary()).toEqual(second);
+  });
+});
+
+describe('readMessageField', () => {
+  const REQUEST = { 1: 'bytes', 2: 'bytes', 3: 'bytes', 4: 'bytes' } as const;
+  const SIGNED = { 1: 'bytes', 2: 'bytes' } as const;
+
+  it('gives what messageFieldBytes gives, with the field read, for a request google-protobuf decodes', () => {
+    const request = new gateway.EndorseRequest();
+    request.setTransactionId('txid');
+    request.setProposedTransaction(signedProposal('proposal bytes', 'signature'));
+    request.setEndorsingOrganizationsList(['Org1MSP', 'Org2MSP']);
+    const bytes = request.serializeBinary();
+    const read = readMessageField(bytes, REQUEST, 3, SIGNED);
+    expect(read?.bytes).toEqual(messageFieldBytes(bytes, 3));
+    expect(read?.fields.get(2)).toEqual([new Uint8Array(Buffer.from('signature'))]);
+  });
+
+  it('is undefined for what it leaves to the full decode: absent, repeated, malformed inside or out', () => {
+    const field = signedProposal('proposal bytes', 'signature').serializeBinary();
+    const writer = (write: (w: BinaryWriter) => void): Uint8Array => {
+      const w = new BinaryWriter();
+      write(w);
+      return w.getResultBuffer();
+    };
+    const cases = [
+      writer((w) => {
+        w.writeString(1, 'txid');
+      }),
+      writer((w) => {
+        w.writeBytes(3, field);
+        w.writeBytes(3, field);
+      }),
+      writer((w) => {
+        w.writeBytes(3, Buffer.from([0x0a, 0x05]));
+      }),
+      writer((w) => {
+        w.writeInt32(1, 5);
+      }),
+      Buffer.concat([
+        writer((w) => {
+          w.writeBytes(3, field);
+        }),
+        Buffer.from([0x22, 0x05]),
+      ]),
+    ];
+    for (const bytes of cases) expect(readMessageField(bytes, REQUEST, 3, SIGNED)).toBeUndefined();
   });
 });
