@@ -29,8 +29,7 @@ import {
   type AnchorRow,
   type LatestRows,
 } from './index-rows.ts';
-import { hashKeyInto, KeyFilter, type RowPut } from '../store/index.ts';
-import { RowBatch } from './row-batch.ts';
+import { hashKeyInto, KeyFilter, RowBatch, type RowPut } from '../store/index.ts';
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
 export interface ChainIndexRecord {
@@ -113,7 +112,7 @@ function numberVersions(
 /**
  * The memory one apply works in, kept for the next (one anchor's keys, rows, key hashes and the table of repeats,
  * ≈2.2 MB for 10,000 entries, and its LevelDB batch, 2–3.5 MB), rather than new memory per anchor that only a GC
- * frees (index-rows.ts, RowSlabs; row-batch.ts). Used by one apply at a time: `ChainIndex` hands it out and takes it
+ * frees (index-rows.ts, RowSlabs; node/store/row-batch.ts). Used by one apply at a time: `ChainIndex` hands it out and takes it
  * back.
  */
 class ApplyScratch {
@@ -422,7 +421,7 @@ export class ChainIndex {
     numberVersions(rows, hashes, stored, scratch);
     const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
     const position: StoredPosition = { blockNumber: row.blockNumber, transactionId: anchor.transactionId };
-    // Through a batch kept for the next anchor (row-batch.ts), each row's views made as it is put and dropped once
+    // Through a batch kept for the next anchor (node/store/row-batch.ts), each row's views made as it is put and dropped once
     // LevelDB has copied it: young garbage that no scavenge finds alive. Not synced (see above).
     const more: RowPut[] = [];
     if (entries.count > 0) {

@@ -18,4 +18,5 @@ export {
   type StorageGuardOptions,
 } from './storage-guard.ts';
 export { restoreStoreEntries } from './restore-entries.ts';
+export { RowBatch, type IndexedRows } from './row-batch.ts';
 export { KeyFilter, KEY_FILTER_MIN_KEYS, hashKeyInto } from './key-filter.ts';

@@ -1,5 +1,6 @@
 /**
- * One LevelDB WriteBatch that the chain index's applies fill row by row and write, kept from one anchor to the next.
+ * One LevelDB WriteBatch filled row by row and written, kept from one write to the next: the chain index's applies
+ * (node/chain-index), one anchor's rows each.
  *
  * Why not the array batch (node/store's writeRows): classic-level's `batch_do` reads every operation's `type`, `key`
  * and `value` through N-API named-property calls, ≈ 0.9 µs per entry of a follower's main thread (bench/RESULTS.md,
@@ -15,8 +16,14 @@
  * waits for it to open or throws LEVEL_DATABASE_NOT_OPEN: the native batch must never be written to a closed
  * database (it crashes the process); the check and the native write run in the same tick.
  */
-import { writeRows, type NodeSublevel, type RowPut } from '../store/index.ts';
-import type { LatestRows } from './index-rows.ts';
+import { writeRows, type NodeSublevel, type RowPut } from './node-database.ts';
+
+/** Rows read by position, keys already prefixed (the chain index's LatestRows): no object per row. */
+export interface IndexedRows {
+  readonly count: number;
+  key(i: number): Buffer;
+  value(i: number): Buffer;
+}
 
 /** abstract-level's chained batch, below its public methods. */
 interface ChainedBatchMethods {
@@ -39,7 +46,7 @@ export class RowBatch {
    * Writes every row of `rows` then `more`, in that order, keys already prefixed, in one atomic, unsynced batch.
    * Not called again before the returned promise settles (one apply at a time uses a RowBatch).
    */
-  write(rows: LatestRows, more: readonly RowPut[]): Promise<void> {
+  write(rows: IndexedRows, more: readonly RowPut[]): Promise<void> {
     const root = this.#root;
     if (root.status !== 'open') {
       const writes: RowPut[] = [];
