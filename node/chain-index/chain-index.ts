@@ -112,8 +112,8 @@ function numberVersions(
 /**
  * The memory one apply works in, kept for the next (one anchor's keys, rows, key hashes and the table of repeats,
  * ≈2.2 MB for 10,000 entries, and its LevelDB batch, 2–3.5 MB), rather than new memory per anchor that only a GC
- * frees (index-rows.ts, RowSlabs; node/store/row-batch.ts). Used by one apply at a time: `ChainIndex` hands it out and takes it
- * back.
+ * frees (index-rows.ts, RowSlabs; node/store/row-batch.ts). Used by one apply at a time: `ChainIndex` hands it out
+ * and takes it back.
  */
 class ApplyScratch {
   readonly slabs = new RowSlabs();
@@ -421,8 +421,8 @@ export class ChainIndex {
     numberVersions(rows, hashes, stored, scratch);
     const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
     const position: StoredPosition = { blockNumber: row.blockNumber, transactionId: anchor.transactionId };
-    // Through a batch kept for the next anchor (node/store/row-batch.ts), each row's views made as it is put and dropped once
-    // LevelDB has copied it: young garbage that no scavenge finds alive. Not synced (see above).
+    // Through a batch kept for the next anchor (node/store/row-batch.ts), each row's views made as it is put and
+    // dropped once LevelDB has copied it: young garbage that no scavenge finds alive. Not synced (see above).
     const more: RowPut[] = [];
     if (entries.count > 0) {
       const key = this.#prefixed(anchorKey(anchor.origin, anchor.size));

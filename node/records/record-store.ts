@@ -15,8 +15,8 @@
  * ≈3–6 µs of main thread each for a cached block instead of a thread-pool round trip; a read that misses the OS page
  * cache blocks the event loop for that disk read. Found records are remembered (the least recently used dropped): a
  * stored version never changes, and which version is the latest is forgotten whenever a commit writes, so repeated
- * lookups (attestations of the same records) read nothing. A lookup of the latest version of a record never
- * updated reads the record alone: a Bloom filter of the latest-version keys says there is none to read.
+ * lookups (attestations of the same records) read nothing. A lookup of the latest version of a record never updated
+ * reads the record alone: a Bloom filter of the latest-version keys says there is none to read.
  */
 import { checkUscc, type UsccMode } from '../../chaincode/src/protocol.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';

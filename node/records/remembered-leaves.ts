@@ -1,7 +1,7 @@
 /**
- * Leaf indexes of found records, what an attestation needs of a record, remembered by kind and then by a key within
- * the kind (the subject for the latest version): the subject string the request came with is the key, so a
- * remembered lookup builds no string (a joined `subject\0kind\0version` is a new string to flatten and hash on every lookup:
+ * Leaf indexes of found records, what an attestation needs of a record, remembered by kind and then by a key within the
+ * kind (the subject for the latest version): the subject string the request came with is the key, so a remembered
+ * lookup builds no string (a joined `subject\0kind\0version` is a new string to flatten and hash on every lookup:
  * ≈ 0.3 µs of a lookup's ≈ 0.6 µs in the cache, bench/RESULTS.md "attest8"). A number and its key weigh ≈ 70 bytes
  * against ≈ 320 for a RecordMeta and its key, so more of them fit in the same memory.
  *

@@ -108,7 +108,9 @@ export function unpackProposal(signedProposalBytes: Uint8Array): UnpackedProposa
   };
 }
 
-/** The proposal through google-protobuf's message objects: every proposal, however it is encoded. Exported for tests. */
+/**
+ * The proposal through google-protobuf's message objects: every proposal, however it is encoded. Exported for tests.
+ */
 export function decodeProposalParts(signedProposalBytes: Uint8Array): ProposalParts {
   const signed = parse('SignedProposal', () => peer.SignedProposal.deserializeBinary(signedProposalBytes));
   const proposal = parse('Proposal', () => peer.Proposal.deserializeBinary(signed.getProposalBytes_asU8()));
