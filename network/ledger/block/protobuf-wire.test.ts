@@ -7,6 +7,7 @@ import {
   messageField,
   messageParts,
   NO_FIELD,
+  readMessage,
   singleBytesField,
   singleLengthDelimitedFields,
   stringField,
@@ -89,5 +90,20 @@ describe('protobuf wire readers', () => {
     expect(singleBytesField(repeated, 1)).toBeUndefined();
     expect(hex(singleBytesField(varintField, 1))).toBe(hex(Buffer.from('payload')));
     for (const bytes of [truncated, longVarint, group]) expect(singleBytesField(bytes, 1)).toBeUndefined();
+  });
+
+  it('give up on a tag beyond 32 bits, which google-protobuf reads as its low 32 bits and Go refuses', () => {
+    // Field 1, length-delimited, written in 5 bytes with bit 32 set: google-protobuf decodes "abc" as field 1.
+    const highField1 = Buffer.from([0x8a, 0x80, 0x80, 0x80, 0x10, 0x03, 0x61, 0x62, 0x63]);
+    expect(hex(common.Envelope.deserializeBinary(highField1).getPayload_asU8())).toBe(hex(Buffer.from('abc')));
+    // Field 1 as a varint the same way: google-protobuf refuses the message (field 1 of the wrong wire type).
+    const highVarint1 = Buffer.from([0x88, 0x80, 0x80, 0x80, 0x10, 0x05, 0x12, 0x01, 0x41]);
+    expect(() => common.Envelope.deserializeBinary(highVarint1)).toThrow();
+    for (const bytes of [highField1, highVarint1]) {
+      expect(singleLengthDelimitedFields(bytes)).toBeUndefined();
+      expect(singleBytesField(bytes, 1)).toBeUndefined();
+      expect(singleBytesField(bytes, 2)).toBeUndefined();
+      expect(readMessage(bytes, { 1: 'bytes', 2: 'bytes' })).toBeUndefined();
+    }
   });
 });

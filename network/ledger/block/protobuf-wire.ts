@@ -12,6 +12,8 @@ const VARINT = 0;
 const FIXED64 = 1;
 const LENGTH_DELIMITED = 2;
 const FIXED32 = 5;
+/** The largest tag a decoder reads as written: field number 2^29 − 1, wire type 7 (32 bits). */
+const MAX_TAG = 0xffffffff;
 
 /**
  * A field to be written, as plain data: its tag, then either a varint's bytes, or a length and the bytes or fields
@@ -150,9 +152,9 @@ export function singleLengthDelimitedFields(bytes: Uint8Array): Map<number, Uint
   const fields = new Map<number, Uint8Array>();
   const reader = new Reader(bytes);
   while (!reader.done) {
-    const tag = reader.varint();
+    const tag = reader.tag();
     const field = Math.floor(tag / 8);
-    if (tag < 0 || tag % 8 !== LENGTH_DELIMITED || field === 0 || fields.has(field)) return undefined;
+    if (tag < 0 || tag % 8 !== LENGTH_DELIMITED || fields.has(field)) return undefined;
     const body = reader.lengthDelimited();
     if (body === undefined) return undefined;
     fields.set(field, body);
@@ -169,7 +171,7 @@ export function singleBytesField(bytes: Uint8Array, field: number): Uint8Array |
   let occurrences = 0;
   const reader = new Reader(bytes);
   while (!reader.done) {
-    const tag = reader.varint();
+    const tag = reader.tag();
     const wireType = tag % 8;
     if (tag < 0) return undefined;
     if (wireType === LENGTH_DELIMITED) {
@@ -206,17 +208,17 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /**
  * The fields of `bytes` that `schema` names, embedded messages read through their own schemas; undefined for
  * anything a decoder might read otherwise or refuse — a named field of another wire type, invalid UTF-8 in a
- * string, a varint beyond 7 bytes, groups, field 0, truncation — whose meaning the caller then leaves to the full
+ * string, a varint beyond 7 bytes, groups, field 0, a tag beyond 32 bits, truncation — whose meaning the caller then leaves to the full
  * decoder. Unnamed fields are skipped when well formed. `bytes` may be attacker-controlled.
  */
 export function readMessage(bytes: Uint8Array, schema: MessageSchema): ReadMessage | undefined {
   const fields = new Map<number, WireValue[]>();
   const reader = new Reader(bytes);
   while (!reader.done) {
-    const tag = reader.varint();
+    const tag = reader.tag();
     const field = Math.floor(tag / 8);
     const wireType = tag % 8;
-    if (tag < 0 || field === 0) return undefined;
+    if (tag < 0) return undefined;
     const kind = schema[field];
     let value: WireValue | undefined;
     if (kind === undefined) {
@@ -277,6 +279,16 @@ class Reader {
     }
     this.#at = bytes.length;
     return -1;
+  }
+
+  /**
+   * A field's tag (field number × 8 + wire type); -1 for field 0, for a tag beyond 32 bits and for a truncated one.
+   * Decoders disagree past 32 bits (google-protobuf keeps the low 32 bits of a longer tag, Go refuses field numbers
+   * above 2^29 − 1), so a reader here leaves such a message to the full decoder rather than read a third meaning.
+   */
+  tag(): number {
+    const tag = this.varint();
+    return tag < 8 || tag > MAX_TAG ? -1 : tag;
   }
 
   /** A length and that many bytes (a view), or undefined when they overrun the message. */
