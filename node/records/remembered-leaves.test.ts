@@ -42,4 +42,16 @@ describe('RememberedLeaves', () => {
     const held = kinds.reduce((n, kind) => n + remembered(leaves, kind, 200), 0);
     expect(held).toBeLessThanOrEqual(limit);
   });
+
+  it('keeps its kinds across a clear, so that a kind already seen does not start the others over', () => {
+    const leaves = new RememberedLeaves(16);
+    leaves.set('loan', 's0', 1);
+    leaves.set('tax', 's0', 2);
+    leaves.clear();
+    expect(leaves.get('loan', 's0')).toBeUndefined();
+    leaves.set('loan', 's1', 3);
+    leaves.set('tax', 's1', 4);
+    expect(leaves.get('loan', 's1')).toBe(3);
+    expect(leaves.get('tax', 's1')).toBe(4);
+  });
 });

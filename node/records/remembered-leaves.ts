@@ -29,15 +29,21 @@ export class RememberedLeaves {
   set(kind: string, key: string, leafIndex: number): void {
     let leaves = this.#byKind.get(kind);
     if (leaves === undefined) {
-      const kinds = this.#byKind.size < MAX_KINDS ? [...this.#byKind.keys(), kind] : [kind];
-      const share = Math.max(1, Math.floor(this.#limit / kinds.length));
-      this.#byKind = new Map(kinds.map((k) => [k, new RecentCache<number>(share)]));
-      leaves = this.#byKind.get(kind) ?? new RecentCache<number>(share);
+      const others = this.#byKind.size < MAX_KINDS ? [...this.#byKind.keys()] : [];
+      const share = Math.max(1, Math.floor(this.#limit / (others.length + 1)));
+      leaves = new RecentCache<number>(share);
+      this.#byKind = new Map(others.map((k) => [k, new RecentCache<number>(share)]));
+      this.#byKind.set(kind, leaves);
     }
     leaves.set(key, leafIndex);
   }
 
+  /**
+   * Forgets every leaf and keeps the kinds and their shares: the record store clears its latest-version leaves at
+   * every commit, and starting the kinds over too made each commit's first lookup of a second kind re-divide the
+   * budget and drop what the first had remembered since.
+   */
   clear(): void {
-    this.#byKind = new Map();
+    for (const leaves of this.#byKind.values()) leaves.clear();
   }
 }
