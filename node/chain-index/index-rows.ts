@@ -36,6 +36,7 @@ import {
   leafIndexAt,
   type IndexEntriesView,
 } from '../../chaincode/src/protocol.ts';
+import type { IndexedRows } from '../store/index.ts';
 
 export const POSITION_KEY = Buffer.from('position');
 
@@ -77,8 +78,7 @@ export function decodeLatestRow(bytes: Buffer): LatestRow {
  * A row's key and value are views made when asked for, not held for the whole apply: 20,000 views per anchor held
  * across its reads were copied by any scavenge meanwhile, and promoted by a second (bench/RESULTS.md, "own10").
  */
-export interface LatestRows {
-  readonly count: number;
+export interface LatestRows extends IndexedRows {
   /** `latestKey(subject, kind)` of entry i: a new view each call. */
   key(i: number): Buffer;
   /** `encodeLatestRow` of entry i, with version 0 until set: a new view each call. */

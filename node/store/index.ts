@@ -1,7 +1,6 @@
 export {
   asPromise,
   openNodeDatabase,
-  writeRows,
   type NodeDatabase,
   type LevelDbTuning,
   type NodeDatabaseOptions,

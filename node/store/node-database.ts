@@ -19,20 +19,11 @@ function openSublevel(db: Level<Buffer, Buffer>, name: string) {
 
 export type NodeSublevel = ReturnType<typeof openSublevel>;
 
-/** A put of bytes the node built itself, its key already prefixed with its sublevel's: see writeRows. */
+/** A put of bytes the node built itself, its key already prefixed with its sublevel's (RowBatch). */
 export interface RowPut {
   readonly type: 'put';
   readonly key: Buffer;
   readonly value: Buffer;
-}
-
-/**
- * Writes `rows` (keys already prefixed) into the node database `root` in one atomic, unsynced batch, without
- * abstract-level's per-row clones and checks, and empties `rows` as soon as LevelDB has copied them: see
- * GuardedLevel.writeRows. Any other Level (not the node's database) takes them through its public `batch()`.
- */
-export function writeRows(root: NodeSublevel['db'], rows: RowPut[]): Promise<void> {
-  return root instanceof GuardedLevel ? root.writeRows(rows) : root.batch(rows);
 }
 
 /** A put or delete into one of the node's sublevels, written alongside a log append. */
@@ -137,30 +128,6 @@ class GuardedLevel extends Level<Buffer, Buffer> {
 
   async _del(key: unknown, options: Record<string, unknown>): Promise<void> {
     await this.#guarded(options, () => LEVEL_WRITES._del.call(this, key, options));
-  }
-
-  /**
-   * Writes `rows`, keys already prefixed, in one atomic, unsynced batch handed to this class's own `_batch` (guarded
-   * as every write is), past abstract-level's public `batch()`, which clones every operation into a new object and
-   * checks its key, value and encodings before passing the same Buffers on: for an anchor's 10,000 chain-index rows
-   * ≈0.13 µs of main-thread CPU per row and ≈0.25 of the process's with the clones' collection (bench/RESULTS.md,
-   * "issue 13: follower5"). Nothing is lost by skipping it: the rows are Buffers the node built, and this database
-   * has no prewrite hooks or write listeners.
-   *
-   * A database not open (opening, closing, closed) goes through `batch()`, which waits for it to open or throws
-   * abstract-level's LEVEL_DATABASE_NOT_OPEN: the native binding must never be handed a write for a closed database
-   * (it crashes the process). The status check and the native call run in the same tick (#guarded and classic-level's
-   * `_batch` are synchronous up to the native call), so a close cannot slip between them.
-   *
-   * On that path `rows` is emptied before this returns: classic-level has copied every row into its WriteBatch by
-   * then, and 10,000 operations kept reachable until the write completes were copied and promoted by the scavenges
-   * V8 runs while it waits. The caller must not read `rows` afterwards.
-   */
-  writeRows(rows: RowPut[]): Promise<void> {
-    if (this.status !== 'open') return this.batch(rows);
-    const written = this._batch(rows, {});
-    rows.length = 0;
-    return written;
   }
 
   // A chained batch (`db.batch()` with no arguments: every write of the node's own, writeChained, and the snapshot

@@ -2,7 +2,7 @@
  * One LevelDB WriteBatch filled row by row and written, kept from one write to the next: the chain index's applies
  * (node/chain-index), one anchor's rows each.
  *
- * Why not the array batch (node/store's writeRows): classic-level's `batch_do` reads every operation's `type`, `key`
+ * Why not an array batch (`batch([...])`): classic-level's `batch_do` reads every operation's `type`, `key`
  * and `value` through N-API named-property calls, ≈ 0.9 µs per entry of a follower's main thread (bench/RESULTS.md,
  * "issue 13: follower5"), and needs an object per row. Why not a new chained batch per anchor: classic-level frees
  * its native WriteBatch (2–3.5 MB for 10,000 rows) only when a GC finalizes the JavaScript object, so every anchor's
@@ -10,13 +10,13 @@
  * cleared before each anchor, takes a row in one call and writes it into memory it already holds.
  *
  * abstract-level has no public way to reuse a chained batch (its `write()` closes it), so this calls the methods its
- * public ones delegate to (`_put`, `_clear`, `_write`), as writeRows calls `_batch`: the rows are Buffers the index
- * built, and the node's database has no prewrite hooks or write listeners. The node's database guards `_write` as
- * every other write (node/store/node-database.ts). A database that is not open is written through writeRows, which
- * waits for it to open or throws LEVEL_DATABASE_NOT_OPEN: the native batch must never be written to a closed
- * database (it crashes the process); the check and the native write run in the same tick.
+ * public ones delegate to (`_put`, `_clear`, `_write`): the rows are Buffers the index built, and the node's database
+ * has no prewrite hooks or write listeners. The node's database guards `_write` as every other write
+ * (node/store/node-database.ts). A database that is not open is written through the public `batch()`, which waits for
+ * it to open or throws LEVEL_DATABASE_NOT_OPEN: the native batch must never be written to a closed database (it crashes
+ * the process); the check and the native write run in the same tick.
  */
-import { writeRows, type NodeSublevel, type RowPut } from './node-database.ts';
+import type { NodeSublevel, RowPut } from './node-database.ts';
 
 /** Rows read by position, keys already prefixed (the chain index's LatestRows): no object per row. */
 export interface IndexedRows {
@@ -51,7 +51,8 @@ export class RowBatch {
     if (root.status !== 'open') {
       const writes: RowPut[] = [];
       for (let i = 0; i < rows.count; i++) writes.push({ type: 'put', key: rows.key(i), value: rows.value(i) });
-      return writeRows(root, [...writes, ...more]);
+      writes.push(...more);
+      return root.batch(writes);
     }
     const batch = (this.#batch ??= this.#open());
     batch._clear();
