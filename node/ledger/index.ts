@@ -13,7 +13,6 @@ export {
   type RegistryChange,
   type Committed,
   type Evidence,
-  type IndexChunk,
   type IndexEntry,
   type NodeRecord,
   type Organization,

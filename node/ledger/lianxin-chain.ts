@@ -29,7 +29,6 @@ import type {
   Consent,
   ConsentCheck,
   Evidence,
-  IndexChunk,
   IndexEntriesAnswer,
   IndexEntry,
   NodeRecord,
@@ -50,7 +49,6 @@ export type {
   Consent,
   ConsentCheck,
   Evidence,
-  IndexChunk,
   IndexEntriesView,
   IndexEntry,
   NodeRecord,
@@ -284,18 +282,10 @@ export class LianxinChain {
   }
 
   /**
-   * One chunk of the index entries an anchored checkpoint carried (chunkCount of its indexCount), for anchors whose
-   * entries the state holds: an anchor with `indexSha256` (entries sent in the binary encoding, chaincode 0.2 on)
-   * keeps them only in its Anchored event (anchoredEvents), and this throws ChainError INDEX_IN_EVENT.
-   */
-  getIndexChunk(origin: string, checkpointSize: number, chunk: number): Promise<IndexChunk> {
-    return this.#evaluate<IndexChunk>('GetIndexChunk', origin, checkpointSize.toString(), chunk.toString());
-  }
-
-  /**
    * Every index entry an anchored checkpoint carried, in one evaluation, validated by the chaincode's own decoder
    * (the answer is the ledger's word, but a node does not build its index from bytes nobody checked). Only for
-   * anchors whose entries the state holds, as getIndexChunk; the follower asks only for anchors whose event came
+   * anchors whose entries the state holds (an anchor with `indexSha256`, chaincode 0.2 on, keeps them only in its
+   * Anchored event, and this throws ChainError INDEX_IN_EVENT); the follower asks only for anchors whose event came
    * without entries, committed before events carried them and before the state stopped holding them.
    */
   async getIndexEntries(origin: string, checkpointSize: number): Promise<AnchorIndexEntries> {

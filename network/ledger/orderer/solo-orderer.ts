@@ -28,8 +28,9 @@ export interface BatchOptions {
 
 /**
  * MaxMessageCount is sampleconfig's (configtx.yaml), PreferredMaxBytes fabric-samples' test-network's (512 KB):
- * a bulk anchor (≈1.9 MB) is then larger than a preferred batch and is cut alone at once instead of waiting out the
- * batch timeout. The timeout is the embedded ledger's own: one process, where Fabric's 2 s would only add latency.
+ * a bulk anchor (≈1 MB: 10,000 entries) is then larger than a preferred batch and is cut alone at once instead of
+ * waiting out the batch timeout. The timeout is the embedded ledger's own: one process, where Fabric's 2 s would
+ * only add latency.
  */
 export const DEFAULT_BATCH_OPTIONS: BatchOptions = {
   maxTransactions: 500,
