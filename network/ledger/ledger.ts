@@ -118,6 +118,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
   const store = await openStore(join(options.dataDir, 'ledger'));
   const started: ChaincodeConnection[] = [];
   try {
+    const absoluteMaxBytes = options.absoluteMaxBytes ?? DEFAULT_ABSOLUTE_MAX_BYTES;
     const ordererSigner = createSigner(options.orderer);
     const peerSigner = createSigner(options.peer);
     if (store.height === 0) {
@@ -127,7 +128,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         ordererOrg: options.ordererOrg,
         ordererSigner,
         ...(options.batch ? { batch: options.batch } : {}),
-        absoluteMaxBytes: options.absoluteMaxBytes ?? DEFAULT_ABSOLUTE_MAX_BYTES,
+        absoluteMaxBytes,
       });
       setTransactionsFilter(genesis, [0]);
       await store.commitBlock(genesis, []);
@@ -161,7 +162,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         config: { blockNumber: configBlock.number, config: readConfig(configBlock.block) },
       },
       {
-        absoluteMaxBytes: options.absoluteMaxBytes ?? DEFAULT_ABSOLUTE_MAX_BYTES,
+        absoluteMaxBytes,
         ...(options.batch ? { batch: options.batch } : {}),
       },
     );
