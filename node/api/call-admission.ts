@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { authorize, type AuthorizationPolicy } from './authorization.ts';
 import type { Caller, CallerAuthenticator } from './caller.ts';
-import type { AuthContext } from './connection-admission.ts';
+import type { AuthContext, ConnectionInfo } from './connection-admission.ts';
 import { NodeError, toGrpcStatus } from './errors.ts';
 import type { RpcName } from './handlers.ts';
 
@@ -51,13 +51,13 @@ export interface CallAdmissionOptions {
   readonly onRefused: (refusal: Refusal) => void;
   /** Calls one organisation may have open at once; default unlimited. */
   readonly maxCallsPerCaller?: number;
-  /** Whether the connection (by `call.getPeer()`) may make another call; default always. */
-  readonly admitPeerCall?: (peer: string) => boolean;
+  /** Whether the call's connection (`call.getConnectionInfo()`) may make another call; default always. */
+  readonly admitPeerCall?: (connection: ConnectionInfo) => boolean;
   /**
-   * The TLS of the connection `peer` as its handshake left it (`ConnectionAdmission.authContextOf`); undefined, or
+   * The TLS of the call's connection as its handshake left it (`ConnectionAdmission.authContextOf`); undefined, or
    * for a connection it does not know, grpc-js's `call.getAuthContext()`, which reads it again at every call.
    */
-  readonly authContextOf?: (peer: string) => AuthContext | undefined;
+  readonly authContextOf?: (connection: ConnectionInfo) => AuthContext | undefined;
 }
 
 /** How long a caller refused at its open-call limit is told to wait: long enough for a stream or two to end. */
@@ -95,8 +95,8 @@ export class CallAdmission {
     let release: (() => void) | undefined;
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
-        const peer = call.getPeer();
-        if (admitPeerCall !== undefined && !admitPeerCall(peer)) {
+        const connection = call.getConnectionInfo();
+        if (admitPeerCall !== undefined && !admitPeerCall(connection)) {
           const error = new NodeError(
             'OVERLOADED',
             'a connection without a client certificate has used its call budget: reconnect',
@@ -108,7 +108,7 @@ export class CallAdmission {
           next(metadata);
           return;
         }
-        void this.#admit(call, peer, rpc).then((outcome) => {
+        void this.#admit(call, connection, rpc).then((outcome) => {
           if (outcome.ok) {
             release = this.#hold(outcome.caller);
             if (release === undefined) {
@@ -182,11 +182,11 @@ export class CallAdmission {
 
   async #admit(
     call: grpc.ServerInterceptingCallInterface,
-    peer: string,
+    connection: ConnectionInfo,
     rpc: RpcName | undefined,
   ): Promise<{ readonly ok: true; readonly caller: Caller } | { readonly ok: false; readonly error: unknown }> {
     try {
-      const tls = this.#options.authContextOf?.(peer) ?? call.getAuthContext();
+      const tls = this.#options.authContextOf?.(connection) ?? call.getAuthContext();
       const caller = await this.#options.authenticator.authenticate(tls.sslPeerCertificate);
       if (rpc !== undefined) authorize(this.#options.policy, rpc, caller, this.#options.mspId);
       return { ok: true, caller };

@@ -1,6 +1,6 @@
 /**
- * Who is calling: derived from the TLS client certificate of the connection (grpc-js `call.getAuthContext()`
- * exposes node's `tls.PeerCertificate`). The TLS handshake proves the client holds the certificate's key; the
+ * Who is calling: derived from the TLS client certificate of the connection (node's `tls.PeerCertificate`, read
+ * once per connection by ConnectionAdmission, or grpc-js `call.getAuthContext()` for a connection it does not know). The TLS handshake proves the client holds the certificate's key; the
  * server asks for a certificate without letting TLS reject it (see `server.ts`), so the checks that make it a
  * consortium member are made here, and a failure is UNAUTHENTICATED rather than a dropped connection:
  * - issued (directly) by a TLS CA of the consortium bundle whose O is the certificate's O: a CA vouches only

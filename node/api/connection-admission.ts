@@ -53,6 +53,8 @@ export interface ConnectionStats {
 
 /** What grpc-js tells a call of its connection's TLS (its `AuthContext`, which its index does not export). */
 export type AuthContext = ReturnType<grpc.ServerInterceptingCallInterface['getAuthContext']>;
+/** What grpc-js tells a call of its connection's addresses (`getConnectionInfo()`; its index does not export it). */
+export type ConnectionInfo = ReturnType<grpc.ServerInterceptingCallInterface['getConnectionInfo']>;
 
 /** One admitted connection (kept by both ends' addresses, and indexed by the peer string grpc-js reports). */
 interface Connection {
@@ -74,13 +76,12 @@ export class ConnectionAdmission {
   readonly #tls: tls.Server;
   readonly #open = new Set<net.Socket>();
   readonly #perAddress = new Map<string, number>();
-  /** By both ends' addresses (`connectionKey`): exact, whatever the peer strings. */
-  readonly #connections = new Map<string, Connection>();
   /**
-   * By the peer string grpc-js reports (the client's address and port). It names one connection only per server
-   * address: a server listening on several addresses can hold two from one client port, as can NATed clients.
+   * By both ends' addresses (`connectionKey`), as a call's `getConnectionInfo()` names them: the client's address
+   * and port alone would not do, since a server listening on several addresses can hold two connections from one
+   * client port, as can NATed clients.
    */
-  readonly #byPeer = new Map<string, Set<Connection>>();
+  readonly #connections = new Map<string, Connection>();
   #anonymousOpen = 0;
   readonly #budget: number;
   #refused = 0;
@@ -134,49 +135,34 @@ export class ConnectionAdmission {
   }
 
   /**
-   * Counts a call against its connection's budget when the connection has no client certificate. When several open
-   * connections share the peer string, which one the call came on is unknown: it counts against each of them
-   * without a certificate (the strictest reading).
+   * Counts a call against its connection's budget when the connection has no client certificate.
    * @returns false when that connection has used its budget: the call is to be refused (the connection closes).
    */
-  admitCall(peer: string): boolean {
-    let admitted = true;
-    for (const { anonymous } of this.#byPeer.get(peer) ?? []) {
-      if (anonymous === undefined) continue;
-      anonymous.calls++;
-      if (anonymous.calls <= this.#options.limits.anonymousCallBudget) continue;
-      admitted = false;
-      // Closed after the refusal has had a moment to reach the client.
-      setTimeout(() => {
-        this.#expire(anonymous.socket);
-      }, 100).unref();
-    }
-    return admitted;
+  admitCall(connection: ConnectionInfo): boolean {
+    const anonymous = this.#connections.get(connectionKey(connection))?.anonymous;
+    if (anonymous === undefined) return true;
+    anonymous.calls++;
+    if (anonymous.calls <= this.#options.limits.anonymousCallBudget) return true;
+    // Closed after the refusal has had a moment to reach the client.
+    setTimeout(() => {
+      this.#expire(anonymous.socket);
+    }, 100).unref();
+    return false;
   }
 
   /**
-   * The client certificate of the connection `peer`, read once after its handshake and in grpc-js's own shape, so
-   * that calls need not read it again (grpc-js's `getAuthContext()` decodes it on every call: 7 % of the node's CPU
-   * per unary call, 2026-12-06 attest8). Undefined for a connection this admission does not hold, and when several
-   * open connections share the peer string (then the caller reads the call's own socket, `getAuthContext()`): two
-   * clients' certificates must never be told apart by a string that names both. Call admission asks while grpc-js
-   * handles the call's headers, read from that very socket, so the peer names an open connection (an entry goes when
-   * its socket closes), never an earlier one on its port.
+   * The client certificate of `connection`, read once after its handshake and in grpc-js's own shape, so that calls
+   * need not read it again (grpc-js's `getAuthContext()` decodes it on every call: 7 % of the node's CPU per unary
+   * call, 2026-12-06 attest8). Undefined for a connection this admission does not hold (then the caller reads the
+   * call's own socket, `getAuthContext()`). Call admission asks while grpc-js handles the call's headers, read from
+   * that very socket, so both ends' addresses name an open connection (an entry goes when its socket closes), never
+   * an earlier one on the same ports.
    * Nor can the certificate change within a connection: node's HTTP/2 session disables TLS renegotiation on its
    * socket (RFC 9113 §9.2.1), and an attempt ends the connection.
    */
-  authContextOf(peer: string): AuthContext | undefined {
-    return this.#onlyConnection(peer)?.authContext;
+  authContextOf(connection: ConnectionInfo): AuthContext | undefined {
+    return this.#connections.get(connectionKey(connection))?.authContext;
   }
-
-  /** The connection `peer` names, unless none or several are open with it. */
-  #onlyConnection(peer: string): Connection | undefined {
-    const connections = this.#byPeer.get(peer);
-    if (connections?.size !== 1) return undefined;
-    for (const connection of connections) return connection;
-    return undefined;
-  }
-
 
   stats(): ConnectionStats {
     return {
@@ -213,7 +199,6 @@ export class ConnectionAdmission {
     }
     this.#open.add(socket);
     this.#perAddress.set(address, fromAddress + 1);
-    const peer = peerOf(socket);
     const handshake = setTimeout(() => {
       socket.destroy();
     }, limits.handshakeTimeoutMs);
@@ -221,9 +206,6 @@ export class ConnectionAdmission {
     const key = connectionKey(socket);
     const connection: Connection = { handshake, secured: false };
     this.#connections.set(key, connection);
-    const sharing = this.#byPeer.get(peer);
-    if (sharing === undefined) this.#byPeer.set(peer, new Set([connection]));
-    else sharing.add(connection);
     socket.on('error', () => undefined);
     socket.once('close', () => {
       clearTimeout(handshake);
@@ -231,9 +213,6 @@ export class ConnectionAdmission {
       if (!connection.secured) this.#handshakeFailures++;
       if (connection.anonymous !== undefined) this.#anonymousOpen--;
       this.#connections.delete(key);
-      const sharers = this.#byPeer.get(peer);
-      sharers?.delete(connection);
-      if (sharers?.size === 0) this.#byPeer.delete(peer);
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(address);
       else this.#perAddress.set(address, left);
@@ -308,12 +287,12 @@ function normalizedAddress(address: string | undefined): string {
   return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
 }
 
-/** `address:port`, as grpc-js's `call.getPeer()` reports the connection (its TLS socket has the raw one's). */
-function peerOf(socket: net.Socket): string {
-  return `${socket.remoteAddress ?? 'unknown'}:${String(socket.remotePort ?? 0)}`;
-}
-
-/** Both ends: one connection, whichever of the server's addresses it reached. */
-function connectionKey(socket: net.Socket): string {
-  return `${socket.localAddress ?? 'unknown'}:${String(socket.localPort ?? 0)} ${peerOf(socket)}`;
+/**
+ * Both ends' addresses and ports: one connection, whichever of the server's addresses it reached. From a socket, or
+ * from what grpc-js tells a call of its connection (`getConnectionInfo()`: those of its HTTP/2 session's socket, the
+ * TLS socket over the raw one, which reports the raw one's).
+ */
+function connectionKey(info: ConnectionInfo): string {
+  const { localAddress, localPort, remoteAddress, remotePort } = info;
+  return `${localAddress ?? 'unknown'}:${String(localPort ?? 0)} ${remoteAddress ?? 'unknown'}:${String(remotePort ?? 0)}`;
 }

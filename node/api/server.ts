@@ -36,7 +36,7 @@ import { serviceDefinition } from './proto-loader.ts';
 import { addHealthService } from './health-service.ts';
 import { HEALTH_SERVICE, addReflectionService } from './reflection.ts';
 import { wellFormed } from './strict-decoding.ts';
-import { writeAheadInterceptor } from './write-ahead.ts';
+import { writeAheadWrapper } from './write-ahead.ts';
 
 /** PEM bytes, as read from the files the node configuration names. */
 export interface ApiTlsMaterial {
@@ -107,7 +107,7 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     logger: options.logger,
   });
   const wrapper = new HandlerWrapper(options, limits, connections);
-  const writeAhead = writeAheadInterceptor();
+  const writeAhead = writeAheadWrapper();
   const server = new grpc.Server({
     ...(options.maxReceiveMessageBytes === undefined
       ? {}
@@ -264,8 +264,8 @@ class HandlerWrapper {
       rpcs: this.#rpcs,
       isPublic: isHealthCheck,
       maxCallsPerCaller: limits.maxCallsPerCaller,
-      admitPeerCall: (peer) => connections.admitCall(peer),
-      authContextOf: (peer) => connections.authContextOf(peer),
+      admitPeerCall: (connection) => connections.admitCall(connection),
+      authContextOf: (connection) => connections.authContextOf(connection),
       onRefused: (refusal) => {
         this.#refused(refusal);
       },

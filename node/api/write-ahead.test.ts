@@ -10,7 +10,7 @@ import { nodeApiTls } from '../../test/support/node-api-tls.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
 import { createLogger } from '../logging/index.ts';
 import { consortiumRoles, serviceDefinition, startApiServer, type RecordServiceImpl } from './index.ts';
-import { writeAheadInterceptor } from './write-ahead.ts';
+import { writeAheadWrapper } from './write-ahead.ts';
 
 /** grpc-js's next call, reduced to what the test watches: each message and its write-completion callback. */
 class FakeNextCall implements grpc.ServerInterceptingCallInterface {
@@ -50,10 +50,10 @@ const method = (responseStream: boolean): grpc.ServerMethodDefinition<unknown, u
   responseSerialize: (value: unknown) => value as Buffer,
 });
 
-describe('write-ahead interceptor', () => {
+describe('write-ahead wrapper', () => {
   it('calls the handler back at once for up to `limit` unwritten messages, then once the oldest is written', () => {
     const next = new FakeNextCall();
-    const call = writeAheadInterceptor(3)(method(true), next);
+    const call = writeAheadWrapper(3)(method(true), next);
     const calledBack: number[] = [];
     for (let i = 0; i < 4; i++) call.sendMessage(i, () => calledBack.push(i));
     expect(next.sent.map((s) => s.message)).toEqual([0, 1, 2, 3]);
@@ -70,7 +70,7 @@ describe('write-ahead interceptor', () => {
 
   it("leaves a unary call's response to grpc-js: its callback waits for the write", () => {
     const next = new FakeNextCall();
-    const call = writeAheadInterceptor(3)(method(false), next);
+    const call = writeAheadWrapper(3)(method(false), next);
     let calledBack = false;
     call.sendMessage('answer', () => {
       calledBack = true;
@@ -81,8 +81,8 @@ describe('write-ahead interceptor', () => {
   });
 
   it('refuses a limit that is not a positive integer', () => {
-    expect(() => writeAheadInterceptor(0)).toThrow(RangeError);
-    expect(() => writeAheadInterceptor(1.5)).toThrow(RangeError);
+    expect(() => writeAheadWrapper(0)).toThrow(RangeError);
+    expect(() => writeAheadWrapper(1.5)).toThrow(RangeError);
   });
 });
 

@@ -34,7 +34,7 @@ export type CallWrapper = (
  * For the server's interceptor to apply first: streaming responses run up to `limit` messages ahead; any other
  * call is handed on itself, not wrapped in a pass-through layer that every event of it would go through.
  */
-export function writeAheadInterceptor(limit: number = WRITE_AHEAD_MESSAGES): CallWrapper {
+export function writeAheadWrapper(limit: number = WRITE_AHEAD_MESSAGES): CallWrapper {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`write-ahead "limit" must be a positive integer`);
   return (method, call) => (method.responseStream ? new WriteAheadCall(call, limit) : call);
 }
