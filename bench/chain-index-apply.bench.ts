@@ -79,11 +79,10 @@ function repeatPercent(): number {
 
 const MIB = 1024 * 1024;
 
-function compression(): boolean {
-  const text = process.env.LIANXIN_BENCH_INDEX_COMPRESSION ?? '1';
-  if (text !== '0' && text !== '1') {
-    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_INDEX_COMPRESSION must be 0 or 1, not "${text}"`);
-  }
+/** A 0/1 switch from the environment, on unless set to 0; anything else is refused, not read as either. */
+function switchOn(name: string): boolean {
+  const text = process.env[name] ?? '1';
+  if (text !== '0' && text !== '1') throw new BenchError('BAD_SETTING', `${name} must be 0 or 1, not "${text}"`);
   return text === '1';
 }
 
@@ -100,7 +99,7 @@ function leveldbTuning(): Required<LevelDbTuning> {
     maxFileSize: mib('LIANXIN_BENCH_INDEX_MAX_FILE_MB', 2),
     cacheSize: 8 * MIB,
     maxOpenFiles: 256,
-    compression: compression(),
+    compression: switchOn('LIANXIN_BENCH_INDEX_COMPRESSION'),
   };
 }
 
@@ -258,6 +257,7 @@ const benchmark: Benchmark = {
   budgetMs: 1_800_000,
   async run(context) {
     const measured = setting('LIANXIN_BENCH_INDEX_ENTRIES', 200_000);
+    const restartFiguresWanted = switchOn('LIANXIN_BENCH_INDEX_RESTART');
     const preload = setting('LIANXIN_BENCH_INDEX_PRELOAD', 200_000);
     const repeat = repeatPercent();
     if (measured === 0) throw new BenchError('BAD_SETTING', 'LIANXIN_BENCH_INDEX_ENTRIES must not be 0');
@@ -372,7 +372,7 @@ const benchmark: Benchmark = {
             note: 'memory new to the process, a fault per 4 KiB page',
           },
         ];
-        if (process.env.LIANXIN_BENCH_INDEX_RESTART !== '0') {
+        if (restartFiguresWanted) {
           figures.push(...(await restartFigures(db, index, { origin: anchorOrigin, total, block })));
         }
         return figures;
