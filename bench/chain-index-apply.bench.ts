@@ -26,7 +26,7 @@
  *                                 origin), for measuring what LevelDB's share of an entry owes to row bytes
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -39,6 +39,7 @@ import {
 import { ChainIndex } from '../node/chain-index/index.ts';
 import { openNodeDatabase, type LevelDbTuning, type NodeDatabase } from '../node/store/index.ts';
 import type { Benchmark, Figure } from './benchmark.ts';
+import { threadCpuMs } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 
 /** Printable ASCII up to 200 bytes: a measurement knob, not an origin the chaincode would accept as such. */
@@ -147,25 +148,6 @@ function* encodeAnchors(subjects: ArrayLike<number>, firstLeaf: number): Generat
     }
     yield encodeIndexEntries(entries);
   }
-}
-
-/** CPU milliseconds so far of each thread of this process, by thread name and id (proc(5) /proc/self/task/<tid>/stat). */
-async function threadCpuMs(): Promise<Map<string, number>> {
-  const byName = new Map<string, number>();
-  for (const tid of await readdir('/proc/self/task').catch(() => [])) {
-    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => undefined);
-    if (stat === undefined) continue;
-    // LevelDB's compaction thread is started by the libuv worker whose write first needed it and inherits its name:
-    // threads are told apart by id.
-    const name =
-      tid === String(process.pid)
-        ? 'main thread'
-        : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))} ${tid}`;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
-    byName.set(name, (byName.get(name) ?? 0) + ms);
-  }
-  return byName;
 }
 
 /**

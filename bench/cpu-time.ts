@@ -4,7 +4,7 @@
  * utime and stime (fields 14 and 15 of /proc/<pid>/stat, all threads) and the machine's non-idle time (the `cpu`
  * line of /proc/stat), both in USER_HZ = 100 ticks per second on every Linux ABI.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 const USER_HZ = 100;
 
@@ -80,4 +80,23 @@ export async function waitUntilIdle(
     if (ms < maxCores * windowMs) return { settled: true, waitedMs: performance.now() - start };
   }
   return { settled: false, waitedMs: performance.now() - start };
+}
+
+/** CPU milliseconds so far of each thread of this process, by thread name and id (proc(5) /proc/self/task/<tid>/stat). */
+export async function threadCpuMs(): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  for (const tid of await readdir('/proc/self/task').catch(() => [])) {
+    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => undefined);
+    if (stat === undefined) continue;
+    // LevelDB's compaction thread is started by the libuv worker whose write first needed it and inherits its name:
+    // threads are told apart by id.
+    const name =
+      tid === String(process.pid)
+        ? 'main thread'
+        : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))} ${tid}`;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+    byName.set(name, (byName.get(name) ?? 0) + ms);
+  }
+  return byName;
 }

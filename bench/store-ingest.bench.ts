@@ -28,6 +28,7 @@ import {
 import { RecordStore } from '../node/records/index.ts';
 import { openNodeDatabase, type SublevelWrite } from '../node/store/index.ts';
 import type { Benchmark, Figure } from './benchmark.ts';
+import { threadCpuMs } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { recordBatch } from './ingest-batch.ts';
 import { limitFigures, measureLevelDb } from './machine-limits.ts';
@@ -147,6 +148,7 @@ const benchmark: Benchmark = {
         bytes.clear();
         const writtenBefore = await writeBytes();
         const gc = watchGc();
+        const threadsBefore = await threadCpuMs();
         const cpu = process.cpuUsage();
         const mainThread = process.threadCpuUsage();
         const started = performance.now();
@@ -161,6 +163,7 @@ const benchmark: Benchmark = {
         const seconds = (performance.now() - started) / 1000;
         const used = process.cpuUsage(cpu);
         const usedMain = process.threadCpuUsage(mainThread);
+        const threadsAfter = await threadCpuMs();
         const collections = gc();
         const ingested = log.size;
         const indexing = await measureIndexEntries(log);
@@ -189,6 +192,14 @@ const benchmark: Benchmark = {
             unit: 'µs',
             note: "mostly page faults: V8's new young-generation pages and malloc's (perf, bench/RESULTS.md)",
           },
+          // The other threads by name and id: classic-level's writes, reads and fsyncs run on libuv's pool, LevelDB's
+          // compaction thread is named for the libuv worker that started it (10 ms ticks).
+          ...[...threadsAfter]
+            .filter(([name]) => name !== 'main thread')
+            .map(([name, ms]) => [name, ms - (threadsBefore.get(name) ?? 0)] as const)
+            .filter(([, ms]) => ms > 0)
+            .sort(([, a], [, b]) => b - a)
+            .map(([name, ms]) => ({ label: `    ${name}`, value: perRecord(ms * 1000), unit: 'µs' })),
           {
             label: '  young-generation collections per 100,000 records',
             value: (collections.scavenges * 100_000) / ingested,
