@@ -162,7 +162,16 @@ interface IngestRun {
 }
 
 async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
-  const [{ status }, { IngestSession }] = await Promise.all([import('@grpc/grpc-js'), import('../ingest-session.ts')]);
+  const [{ status }, { IngestSession }, { EncodedRecordBatch }] = await Promise.all([
+    import('@grpc/grpc-js'),
+    import('../ingest-session.ts'),
+    import('../../api/record-batch-wire.ts'),
+  ]);
+  /** Encoded now: the session keeps (and may resend) the bytes, not the records (record-batch-wire.ts). */
+  const batchOf = (records: readonly ValidCreditRecord[], lines: readonly number[]): IngestBatchRequest => ({
+    message: EncodedRecordBatch.of(requestIdOf(records), records),
+    lines,
+  });
   const progress = new ProgressBar(io.stderr);
   let accepted = 0;
   let duplicate = 0;
@@ -196,7 +205,7 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
           throw new CliError(
             'NODE_ERROR',
             `${run.file}: the batch of lines ${lineRange(batch)} was refused: the node holds its request ID ` +
-              `${batch.requestId} for other records (${refusal.details})`,
+              `${batch.message.requestId} for other records (${refusal.details})`,
             { cause: refusal.error },
           );
         }
@@ -210,9 +219,12 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
         );
       }
       skip(refused.where);
-      const records = batch.records.filter((_, i) => i !== refused.index);
+      const records = batch.message.records.filter((_, i) => i !== refused.index);
       if (records.length === 0) return undefined;
-      return { requestId: requestIdOf(records), records, lines: batch.lines.filter((_, i) => i !== refused.index) };
+      return batchOf(
+        records,
+        batch.lines.filter((_, i) => i !== refused.index),
+      );
     },
     onRetry: (code, waitMs) => {
       progress.clear();
@@ -226,7 +238,7 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
   let batchBytes = 0;
   const flush = async (): Promise<void> => {
     if (records.length === 0) return;
-    const request: IngestBatchRequest = { requestId: requestIdOf(records), records, lines };
+    const request = batchOf(records, lines);
     records = [];
     lines = [];
     batchBytes = 0;
