@@ -22,6 +22,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { IngestAck__Output } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY, RETRY_AFTER_MS_KEY } from '../api/error-trailers.ts';
+import { outcomesOf } from '../api/ingest-ack-wire.ts';
 import type { EncodedRecordBatch } from '../api/record-batch-wire.ts';
 import { DEFAULT_ACK_TIMEOUT_MS } from './constants.ts';
 import { CliError } from './errors.ts';
@@ -220,7 +221,7 @@ export class IngestSession {
     const batch = this.#unacked.get(ack.requestId);
     // An acknowledgement of a batch resent after a push-back may arrive twice: the second is of no interest.
     if (batch === undefined) return;
-    const results = ack.results.length;
+    const results = outcomesOf(ack).length;
     if (results !== batch.message.count) {
       this.#fail(
         new CliError(

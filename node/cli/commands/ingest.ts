@@ -162,10 +162,11 @@ interface IngestRun {
 }
 
 async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
-  const [{ status }, { IngestSession }, { EncodedRecordBatch }] = await Promise.all([
+  const [{ status }, { IngestSession }, { EncodedRecordBatch }, ackWire] = await Promise.all([
     import('@grpc/grpc-js'),
     import('../ingest-session.ts'),
     import('../../api/record-batch-wire.ts'),
+    import('../../api/ingest-ack-wire.ts'),
   ]);
   /** Encoded now: the session keeps (and may resend) the bytes, not the records (record-batch-wire.ts). */
   const batchOf = (records: readonly ValidCreditRecord[], lines: readonly number[]): IngestBatchRequest => ({
@@ -189,11 +190,13 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
     ackTimeoutMs: run.ackTimeoutMs,
     onAck: (_batch, ack, resent) => {
       // A replay of a batch sent once is an earlier run's; one resent here may be this run's own, unseen.
-      if (ack.replayed && !resent) alreadyAcknowledged += ack.results.length;
+      // The outcomes alone: no result object is built (ingest-ack-wire.ts).
+      const outcomes = ackWire.outcomesOf(ack);
+      if (ack.replayed && !resent) alreadyAcknowledged += outcomes.length;
       else {
-        for (const result of ack.results) {
-          if (result.outcome === 'OUTCOME_ACCEPTED') accepted++;
-          else if (result.outcome === 'OUTCOME_DUPLICATE') duplicate++;
+        for (const outcome of outcomes) {
+          if (outcome === ackWire.ACCEPTED_OUTCOME_NUMBER) accepted++;
+          else if (outcome === ackWire.DUPLICATE_OUTCOME_NUMBER) duplicate++;
         }
       }
       progress.update(done(), run.size > 0 ? run.source.bytesRead / run.size : undefined);
