@@ -15,13 +15,13 @@ import {
   bytesFieldLength,
   isAscii,
   LENGTH_DELIMITED,
-  MAX_FAST_VARINT_BYTES,
   present,
   uintFieldLength,
   VARINT,
   varintLength,
   writeVarint,
 } from '../records/protobuf-wire.ts';
+import { Cursor } from './record-batch-wire.ts';
 
 /** IngestResult.Outcome by number, and back. */
 const OUTCOMES = ['OUTCOME_UNSPECIFIED', 'OUTCOME_ACCEPTED', 'OUTCOME_DUPLICATE'] as const;
@@ -181,29 +181,6 @@ export function plainIngestAckEncoder(fallback: (ack: IngestAck) => Buffer): (ac
   return (ack) => encodePlainIngestAck(ack) ?? fallback(ack);
 }
 
-/** A read position in an acknowledgement's bytes. */
-class Reader {
-  at = 0;
-  constructor(readonly bytes: Buffer) {}
-
-  /** A varint of at most MAX_FAST_VARINT_BYTES ending before `end`, or -1. */
-  varint(end: number): number {
-    let value = 0;
-    for (let i = 0; i < MAX_FAST_VARINT_BYTES && this.at < end; i++) {
-      const byte = this.bytes[this.at++] ?? 0;
-      value += (byte & 0x7f) * 2 ** (7 * i);
-      if (byte < 0x80) return value;
-    }
-    return -1;
-  }
-
-  /** The end of a length-delimited value starting here, or -1 if it runs past `end`. */
-  lengthDelimited(end: number): number {
-    const length = this.varint(end);
-    return length < 0 || length > end - this.at ? -1 : this.at + length;
-  }
-}
-
 /**
  * The results of a decoded acknowledgement as columns, result i at index i: a bulk client reads the outcomes
  * (outcomesOf) and nothing else, so the result objects, and a Buffer view per digest, are built only if read.
@@ -217,7 +194,7 @@ interface ResultColumns {
 }
 
 /** One IngestResult in [reader.at, end) added to `columns`; false for anything but the plain shape. */
-function readResult(reader: Reader, end: number, columns: ResultColumns): boolean {
+function readResult(reader: Cursor, end: number, columns: ResultColumns): boolean {
   let outcome = -1;
   let leafIndex = -1;
   let digestStart = -1;
@@ -268,7 +245,7 @@ export function decodePlainIngestAck(bytes: Buffer): IngestAck__Output | undefin
   let requestId: string | undefined;
   let replayed: boolean | undefined;
   const columns: ResultColumns = { outcomes: [], leafIndexes: [], digestStarts: [], digestEnds: [] };
-  const reader = new Reader(bytes);
+  const reader = new Cursor(bytes);
   const end = bytes.length;
   while (reader.at < end) {
     const tag = bytes[reader.at++];
@@ -283,9 +260,8 @@ export function decodePlainIngestAck(bytes: Buffer): IngestAck__Output | undefin
     if (valueEnd < 0) return undefined;
     if (tag === ((1 << 3) | LENGTH_DELIMITED)) {
       if (requestId !== undefined) return undefined;
-      for (let i = reader.at; i < valueEnd; i++) if ((bytes[i] ?? 0) >= 0x80) return undefined;
-      requestId = bytes.toString('latin1', reader.at, valueEnd);
-      reader.at = valueEnd;
+      requestId = reader.ascii(valueEnd);
+      if (requestId === undefined) return undefined;
       continue;
     }
     if (!readResult(reader, valueEnd, columns)) return undefined;

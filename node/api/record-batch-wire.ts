@@ -29,12 +29,12 @@ import {
 /** Buffer.prototype.latin1Slice, Node's own (not in @types/node): toString('latin1', …) without its argument checks. */
 type LatinSlicing = Buffer & { latin1Slice(start: number, end: number): string };
 
-/** The message's bytes and a read position, for the decoder's small helpers. */
-class Cursor {
+/** A message's bytes and a read position, for the decoders' small helpers (this module's and ingest-ack-wire.ts'). */
+export class Cursor {
   at = 0;
   constructor(
     readonly bytes: Buffer,
-    readonly maxVarintBytes: number,
+    readonly maxVarintBytes = MAX_FAST_VARINT_BYTES,
   ) {}
 
   /** A varint of at most `maxVarintBytes` ending before `end`, or -1. */
