@@ -3,7 +3,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../log/test-log.ts';
 import type { IngestAck } from './generated/lianxin/v1/IngestAck.ts';
-import { decodePlainIngestAck, encodePlainIngestAck, withResultColumns } from './ingest-ack-wire.ts';
+import { decodePlainIngestAck, encodePlainIngestAck, outcomesOf, withResultColumns } from './ingest-ack-wire.ts';
 import { PROTO_FILES, PROTO_LOADER_OPTIONS } from './proto-files.ts';
 import { serviceDefinition } from './proto-loader.ts';
 
@@ -101,7 +101,10 @@ describe('IngestAck on the bulk ingest path', () => {
       }
       if (fast === undefined) continue;
       decoded++;
-      expect(fast).toStrictEqual(reference.decode(input));
+      // Its outcomes first, before anything builds its results, then the results built from the same columns.
+      const expected = reference.decode(input);
+      expect(outcomesOf(fast)).toEqual(expected.results?.map((result) => OUTCOMES.indexOf(result.outcome ?? 0)));
+      expect(fast).toStrictEqual(expected);
     }
     expect(decoded).toBeGreaterThan(500);
   });
@@ -118,7 +121,12 @@ describe('IngestAck on the bulk ingest path', () => {
     const method = serviceDefinition('RecordService').IngestRecords;
     for (const bytes of cases) {
       expect(decodePlainIngestAck(bytes)).toBeUndefined();
-      expect(method.responseDeserialize(bytes)).toStrictEqual(reference.decode(bytes));
+      const ack = method.responseDeserialize(bytes);
+      expect(ack).toStrictEqual(reference.decode(bytes));
+      // From its results: -1 for the outcome 7 protobufjs leaves a number.
+      expect(outcomesOf(ack)).toEqual(
+        ack.results.map((r) => (typeof r.outcome === 'number' ? -1 : OUTCOMES.indexOf(r.outcome))),
+      );
     }
   });
 });

@@ -15,19 +15,21 @@ import {
   bytesFieldLength,
   isAscii,
   LENGTH_DELIMITED,
-  MAX_FAST_VARINT_BYTES,
   present,
   uintFieldLength,
   VARINT,
   varintLength,
   writeVarint,
 } from '../records/protobuf-wire.ts';
+import { Cursor } from './record-batch-wire.ts';
 
 /** IngestResult.Outcome by number, and back. */
 const OUTCOMES = ['OUTCOME_UNSPECIFIED', 'OUTCOME_ACCEPTED', 'OUTCOME_DUPLICATE'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 /** OUTCOME_ACCEPTED's number, as IngestResultColumns' outcomes hold it. */
 export const ACCEPTED_OUTCOME_NUMBER = OUTCOMES.indexOf('OUTCOME_ACCEPTED');
+/** OUTCOME_DUPLICATE's number. */
+export const DUPLICATE_OUTCOME_NUMBER = OUTCOMES.indexOf('OUTCOME_DUPLICATE');
 
 /** A result as a caller hands it over: typed, but checked field by field (JavaScript callers pass anything). */
 interface LooseResult {
@@ -179,80 +181,109 @@ export function plainIngestAckEncoder(fallback: (ack: IngestAck) => Buffer): (ac
   return (ack) => encodePlainIngestAck(ack) ?? fallback(ack);
 }
 
-/** A varint of at most MAX_FAST_VARINT_BYTES from `at`, before `end`: [value, next position], or undefined. */
-function readVarint(bytes: Buffer, at: number, end: number): [number, number] | undefined {
-  let value = 0;
-  for (let i = 0; i < MAX_FAST_VARINT_BYTES && at + i < end; i++) {
-    const byte = bytes[at + i] ?? 0;
-    value += (byte & 0x7f) * 2 ** (7 * i);
-    if (byte < 0x80) return [value, at + i + 1];
-  }
-  return undefined;
+/**
+ * The results of a decoded acknowledgement as columns, result i at index i: a bulk client reads the outcomes
+ * (outcomesOf) and nothing else, so the result objects, and a Buffer view per digest, are built only if read.
+ */
+interface ResultColumns {
+  readonly outcomes: number[];
+  readonly leafIndexes: number[];
+  /** Where each digest starts and ends in the message; both -1 for a result without one. */
+  readonly digestStarts: number[];
+  readonly digestEnds: number[];
 }
 
-/** One IngestResult in [at, end), or undefined for anything but the plain shape. */
-function decodeResult(bytes: Buffer, start: number, end: number): IngestResult__Output | undefined {
-  let outcome: Outcome | undefined;
-  let leafIndex: number | undefined;
-  let recordDigest: Buffer | undefined;
-  let at = start;
-  while (at < end) {
-    const tag = bytes[at++];
-    if (tag === ((1 << 3) | VARINT) && outcome === undefined) {
-      const read = readVarint(bytes, at, end);
-      outcome = read === undefined ? undefined : OUTCOMES[read[0]];
-      if (read === undefined || outcome === undefined) return undefined;
-      at = read[1];
-    } else if (tag === ((2 << 3) | VARINT) && leafIndex === undefined) {
-      const read = readVarint(bytes, at, end);
-      if (read === undefined) return undefined;
-      [leafIndex, at] = read;
-    } else if (tag === ((3 << 3) | LENGTH_DELIMITED) && recordDigest === undefined) {
-      const read = readVarint(bytes, at, end);
-      if (read === undefined || read[0] > end - read[1]) return undefined;
-      // A view of the message, as protobufjs gives it.
-      recordDigest = bytes.subarray(read[1], read[1] + read[0]);
-      at = read[1] + read[0];
-    } else return undefined;
+/** One IngestResult in [reader.at, end) added to `columns`; false for anything but the plain shape. */
+function readResult(reader: Cursor, end: number, columns: ResultColumns): boolean {
+  let outcome = -1;
+  let leafIndex = -1;
+  let digestStart = -1;
+  let digestEnd = -1;
+  while (reader.at < end) {
+    const tag = reader.bytes[reader.at++];
+    if (tag === ((1 << 3) | VARINT) && outcome < 0) {
+      outcome = reader.varint(end);
+      if (outcome < 0 || outcome >= OUTCOMES.length) return false;
+    } else if (tag === ((2 << 3) | VARINT) && leafIndex < 0) {
+      leafIndex = reader.varint(end);
+      if (leafIndex < 0) return false;
+    } else if (tag === ((3 << 3) | LENGTH_DELIMITED) && digestStart < 0) {
+      digestEnd = reader.lengthDelimited(end);
+      if (digestEnd < 0) return false;
+      digestStart = reader.at;
+      reader.at = digestEnd;
+    } else return false;
   }
-  return {
-    outcome: outcome ?? 'OUTCOME_UNSPECIFIED',
-    leafIndex: leafIndex ?? 0,
-    recordDigest: recordDigest ?? Buffer.alloc(0),
-  };
+  columns.outcomes.push(Math.max(outcome, 0));
+  columns.leafIndexes.push(Math.max(leafIndex, 0));
+  columns.digestStarts.push(digestStart);
+  columns.digestEnds.push(digestEnd);
+  return true;
 }
 
-/** The IngestAck in `bytes` as protobufjs would give it, or undefined when not in the plain shape. */
+/** The results as protobufjs gives them (defaults filled in; each digest a view of the message). */
+function resultObjects(bytes: Buffer, columns: ResultColumns): IngestResult__Output[] {
+  const { outcomes, leafIndexes, digestStarts, digestEnds } = columns;
+  return outcomes.map((outcome, i) => {
+    const start = digestStarts[i] ?? -1;
+    return {
+      outcome: OUTCOMES[outcome] ?? 'OUTCOME_UNSPECIFIED',
+      leafIndex: leafIndexes[i] ?? 0,
+      recordDigest: start < 0 ? Buffer.alloc(0) : bytes.subarray(start, digestEnds[i]),
+    };
+  });
+}
+
+/** The outcome columns of the acknowledgements decodePlainIngestAck gave (a side table: the ack stays plain). */
+const decodedOutcomes = new WeakMap<IngestAck__Output, readonly number[]>();
+
+/**
+ * The IngestAck in `bytes` as protobufjs would give it, or undefined when not in the plain shape. Its `results`
+ * are built when first read (outcomesOf reads the outcomes without them).
+ */
 export function decodePlainIngestAck(bytes: Buffer): IngestAck__Output | undefined {
   let requestId: string | undefined;
   let replayed: boolean | undefined;
-  const results: IngestResult__Output[] = [];
+  const columns: ResultColumns = { outcomes: [], leafIndexes: [], digestStarts: [], digestEnds: [] };
+  const reader = new Cursor(bytes);
   const end = bytes.length;
-  let at = 0;
-  while (at < end) {
-    const tag = bytes[at++];
+  while (reader.at < end) {
+    const tag = bytes[reader.at++];
     if (tag === ((3 << 3) | VARINT) && replayed === undefined) {
-      const value = bytes[at++];
+      const value = bytes[reader.at++];
       if (value !== 0 && value !== 1) return undefined;
       replayed = value === 1;
       continue;
     }
     if (tag !== ((1 << 3) | LENGTH_DELIMITED) && tag !== ((2 << 3) | LENGTH_DELIMITED)) return undefined;
-    const read = readVarint(bytes, at, end);
-    if (read === undefined || read[0] > end - read[1]) return undefined;
-    const [length, valueAt] = read;
-    at = valueAt + length;
+    const valueEnd = reader.lengthDelimited(end);
+    if (valueEnd < 0) return undefined;
     if (tag === ((1 << 3) | LENGTH_DELIMITED)) {
       if (requestId !== undefined) return undefined;
-      for (let i = valueAt; i < at; i++) if ((bytes[i] ?? 0) >= 0x80) return undefined;
-      requestId = bytes.toString('latin1', valueAt, at);
+      requestId = reader.ascii(valueEnd);
+      if (requestId === undefined) return undefined;
       continue;
     }
-    const result = decodeResult(bytes, valueAt, at);
-    if (result === undefined) return undefined;
-    results.push(result);
+    if (!readResult(reader, valueEnd, columns)) return undefined;
   }
-  return { requestId: requestId ?? '', results, replayed: replayed ?? false };
+  let results: IngestResult__Output[] | undefined;
+  const ack: IngestAck__Output = {
+    requestId: requestId ?? '',
+    get results() {
+      return (results ??= resultObjects(bytes, columns));
+    },
+    replayed: replayed ?? false,
+  };
+  decodedOutcomes.set(ack, columns.outcomes);
+  return ack;
+}
+
+/**
+ * The outcome of each result of `ack` as IngestResult.Outcome's number (-1 for one this module does not know):
+ * from the columns for an acknowledgement decodePlainIngestAck gave, else from its results.
+ */
+export function outcomesOf(ack: IngestAck__Output): readonly number[] {
+  return decodedOutcomes.get(ack) ?? ack.results.map((result) => outcomeNumber(result.outcome));
 }
 
 /** A client's IngestAck decoder: the plain shape in one pass, anything else by `fallback` (protobufjs). */

@@ -6,7 +6,12 @@ import { prng } from '../log/test-log.ts';
 import type { RecordBatch } from './generated/lianxin/v1/RecordBatch.ts';
 import { PROTO_FILES, PROTO_LOADER_OPTIONS, PROTO_ROOT } from './proto-files.ts';
 import { serviceDefinition } from './proto-loader.ts';
-import { decodePlainRecordBatch, encodePlainRecordBatch } from './record-batch-wire.ts';
+import {
+  decodePlainRecordBatch,
+  EncodedRecordBatch,
+  encodePlainRecordBatch,
+  RecordBatchEncodingError,
+} from './record-batch-wire.ts';
 import { MalformedMessage, strictDeserializer } from './strict-decoding.ts';
 
 // The reference: proto-loader's own (de)serializers of IngestRecords, the request behind the strict check.
@@ -43,6 +48,14 @@ function randomBatch(random: (below: number) => number): RecordBatch {
   };
 }
 
+const validRecord = {
+  subject: '91310000000000000U',
+  kind: 'loan',
+  version: 1,
+  contentType: 'application/json',
+  content: Buffer.from('{}'),
+};
+
 describe('RecordBatch on the bulk ingest path', () => {
   it('encodes byte for byte as protobufjs does, over random batches', () => {
     const random = prng(13);
@@ -61,6 +74,29 @@ describe('RecordBatch on the bulk ingest path', () => {
     const method = serviceDefinition('RecordService').IngestRecords;
     const batch = { requestId: 'é', records: [{ subject: '统一', version: '7', content: 'aGk=' }] };
     expect(method.requestSerialize(batch).equals(reference.encode(batch))).toBe(true);
+  });
+
+  it('sends an EncodedRecordBatch as protobufjs encodes its records, and decodes them back from its bytes', () => {
+    const random = prng(31);
+    const method = serviceDefinition('RecordService').IngestRecords;
+    for (let round = 0; round < 200; round++) {
+      // The records a client validated: every field present, a positive version.
+      const records = Array.from({ length: random(12) }, () => ({
+        subject: ascii(random, 18),
+        kind: ascii(random, 1 + random(32)),
+        version: 1 + Math.floor(2 ** random(53) * random(2)),
+        contentType: ascii(random, 1 + random(127)),
+        content: Buffer.from(Array.from({ length: 1 + random(300) }, () => random(256))),
+      }));
+      const requestId = ascii(random, random(140));
+      const batch = EncodedRecordBatch.of(requestId, records);
+      const expected = reference.encode({ requestId, records });
+      expect(batch.bytes.toString('hex')).toBe(expected.toString('hex'));
+      expect(method.requestSerialize(batch)).toBe(batch.bytes);
+      expect(batch.count).toBe(records.length);
+      expect(batch.records).toEqual(records);
+    }
+    expect(() => EncodedRecordBatch.of('id', [{ ...validRecord, subject: '统一' }])).toThrow(RecordBatchEncodingError);
   });
 
   it('decodes to exactly what the strict path gives, over random batches', () => {

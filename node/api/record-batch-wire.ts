@@ -29,15 +29,18 @@ import {
 /** Buffer.prototype.latin1Slice, Node's own (not in @types/node): toString('latin1', …) without its argument checks. */
 type LatinSlicing = Buffer & { latin1Slice(start: number, end: number): string };
 
-/** The message's bytes and a read position, for the decoder's small helpers. */
-class Cursor {
+/** A message's bytes and a read position, for the decoders' small helpers (this module's and ingest-ack-wire.ts'). */
+export class Cursor {
   at = 0;
-  constructor(readonly bytes: Buffer) {}
+  constructor(
+    readonly bytes: Buffer,
+    readonly maxVarintBytes = MAX_FAST_VARINT_BYTES,
+  ) {}
 
-  /** A varint of at most MAX_FAST_VARINT_BYTES ending before `end`, or -1. */
+  /** A varint of at most `maxVarintBytes` ending before `end`, or -1. */
   varint(end: number): number {
     let value = 0;
-    for (let i = 0; i < MAX_FAST_VARINT_BYTES && this.at < end; i++) {
+    for (let i = 0; i < this.maxVarintBytes && this.at < end; i++) {
       const byte = this.bytes[this.at++] ?? 0;
       value += (byte & 0x7f) * 2 ** (7 * i);
       if (byte < 0x80) return value;
@@ -61,6 +64,8 @@ class Cursor {
   }
 }
 
+/** Enough for any safe integer (2^53 - 1 takes 53 bits, 7 to a byte). */
+const SAFE_INTEGER_VARINT_BYTES = 8;
 const SUBJECT = 1;
 const KIND = 2;
 const VERSION = 3;
@@ -114,8 +119,11 @@ function creditRecord(cursor: Cursor, end: number): CreditRecord__Output | undef
  * The RecordBatch in `bytes` as the strict path would give it, or undefined when the bytes are not in the plain
  * shape (see the header): the caller then decodes them the strict way, which also answers malformed ones.
  */
-export function decodePlainRecordBatch(bytes: Buffer): RecordBatch__Output | undefined {
-  const cursor = new Cursor(bytes);
+export function decodePlainRecordBatch(
+  bytes: Buffer,
+  maxVarintBytes = MAX_FAST_VARINT_BYTES,
+): RecordBatch__Output | undefined {
+  const cursor = new Cursor(bytes, maxVarintBytes);
   const end = bytes.length;
   let requestId: string | undefined;
   const records: CreditRecord__Output[] = [];
@@ -152,7 +160,52 @@ export function plainRecordBatchFirst<T>(strict: (bytes: Buffer) => T): (bytes: 
  * `fallback`, protobufjs's encoder, unchanged.
  */
 export function plainRecordBatchEncoder(fallback: (batch: RecordBatch) => Buffer): (batch: RecordBatch) => Buffer {
-  return (batch) => encodePlainRecordBatch(batch) ?? fallback(batch);
+  return (batch) =>
+    batch instanceof EncodedRecordBatch ? batch.bytes : (encodePlainRecordBatch(batch) ?? fallback(batch));
+}
+
+/**
+ * A RecordBatch encoded once, when it is made, and sent as those bytes (plainRecordBatchEncoder): a client that
+ * keeps batches until they are acknowledged (the CLI keeps a window of them, and resends) then holds one Buffer
+ * per batch, not an object, five fields and a content Buffer per record that every young-generation GC would copy
+ * and then promote. Its records are decoded from the bytes only if something reads them (a refusal).
+ */
+export class EncodedRecordBatch implements RecordBatch {
+  /**
+   * @param count the number of records in `bytes`.
+   * @param bytes the message, as encodePlainRecordBatch gives it for { requestId, records }.
+   */
+  private constructor(
+    readonly requestId: string,
+    readonly count: number,
+    readonly bytes: Buffer,
+  ) {}
+
+  /**
+   * `records` under `requestId`, encoded.
+   * @throws RecordBatchEncodingError when a record is not in the plain shape (validated records always are).
+   */
+  static of(requestId: string, records: readonly CreditRecord__Output[]): EncodedRecordBatch {
+    const bytes = encodePlainRecordBatch({ requestId, records: records as CreditRecord__Output[] });
+    if (bytes === undefined) {
+      throw new RecordBatchEncodingError('a record with a non-ASCII string or an unsafe version cannot be pre-encoded');
+    }
+    return new EncodedRecordBatch(requestId, records.length, bytes);
+  }
+
+  /** The records, decoded from the bytes (each content a view of them). */
+  get records(): CreditRecord__Output[] {
+    // This module's own encoding of safe integers: versions up to 2^53 - 1, eight-byte varints, read exactly.
+    const batch = decodePlainRecordBatch(this.bytes, SAFE_INTEGER_VARINT_BYTES);
+    if (batch === undefined) throw new RecordBatchEncodingError('an encoded batch that does not decode');
+    return batch.records;
+  }
+}
+
+/** A batch that EncodedRecordBatch cannot encode itself. */
+export class RecordBatchEncodingError extends Error {
+  readonly code = 'NOT_PLAIN';
+  override readonly name = 'RecordBatchEncodingError';
 }
 
 /** A string field's tag and length prefix plus the string, or -1 when it is not an ASCII string. */

@@ -22,7 +22,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { IngestAck__Output } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY, RETRY_AFTER_MS_KEY } from '../api/error-trailers.ts';
-import type { ValidCreditRecord } from '../records/index.ts';
+import { outcomesOf } from '../api/ingest-ack-wire.ts';
+import type { EncodedRecordBatch } from '../api/record-batch-wire.ts';
 import { DEFAULT_ACK_TIMEOUT_MS } from './constants.ts';
 import { CliError } from './errors.ts';
 import { nodeCallError } from './connection.ts';
@@ -31,8 +32,8 @@ export type IngestStream = grpc.ClientDuplexStream<RecordBatch, IngestAck__Outpu
 
 /** A batch as the session keeps it: what is sent, and the input line of each record (for messages). */
 export interface IngestBatchRequest {
-  readonly requestId: string;
-  readonly records: readonly ValidCreditRecord[];
+  /** Encoded once, kept (and resent) as its bytes. */
+  readonly message: EncodedRecordBatch;
   /** The line each record began on, in record order. */
   readonly lines: readonly number[];
 }
@@ -105,8 +106,9 @@ export class IngestSession {
    * one is acknowledged: the node then acknowledges this one again). @throws CliError when the session failed.
    */
   async send(batch: IngestBatchRequest): Promise<void> {
-    await this.#until(() => this.#unacked.size < this.#options.window && !this.#unacked.has(batch.requestId));
-    this.#unacked.set(batch.requestId, batch);
+    const { requestId } = batch.message;
+    await this.#until(() => this.#unacked.size < this.#options.window && !this.#unacked.has(requestId));
+    this.#unacked.set(requestId, batch);
     if (!this.#retrying) this.#write(this.#currentStream(), batch);
   }
 
@@ -148,8 +150,8 @@ export class IngestSession {
   }
 
   #write(stream: IngestStream, batch: IngestBatchRequest): void {
-    this.#sends.set(batch.requestId, (this.#sends.get(batch.requestId) ?? 0) + 1);
-    const message: RecordBatch = { requestId: batch.requestId, records: [...batch.records] };
+    const { message } = batch;
+    this.#sends.set(message.requestId, (this.#sends.get(message.requestId) ?? 0) + 1);
     stream.write(message);
     this.#ackTimer ??= this.#arm();
   }
@@ -219,11 +221,12 @@ export class IngestSession {
     const batch = this.#unacked.get(ack.requestId);
     // An acknowledgement of a batch resent after a push-back may arrive twice: the second is of no interest.
     if (batch === undefined) return;
-    if (ack.results.length !== batch.records.length) {
+    const results = outcomesOf(ack).length;
+    if (results !== batch.message.count) {
       this.#fail(
         new CliError(
           'NODE_ERROR',
-          `IngestRecords: the acknowledgement of ${ack.requestId} has ${ack.results.length} results for ${batch.records.length} records`,
+          `IngestRecords: the acknowledgement of ${ack.requestId} has ${results} results for ${batch.message.count} records`,
         ),
       );
       return;
@@ -315,10 +318,10 @@ export class IngestSession {
     }
     const rest = [...this.#unacked.values()].slice(1);
     this.#unacked = new Map();
-    this.#sends.delete(refused.requestId);
+    this.#sends.delete(refused.message.requestId);
     // A replacement with the same records as a later batch shares its ID: one entry, acknowledged (and counted) once.
     for (const batch of replacement === undefined ? rest : [replacement, ...rest]) {
-      this.#unacked.set(batch.requestId, batch);
+      this.#unacked.set(batch.message.requestId, batch);
     }
     this.#wake();
     if (this.#unacked.size > 0) this.#resendAll();

@@ -162,7 +162,17 @@ interface IngestRun {
 }
 
 async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
-  const [{ status }, { IngestSession }] = await Promise.all([import('@grpc/grpc-js'), import('../ingest-session.ts')]);
+  const [{ status }, { IngestSession }, { EncodedRecordBatch }, ackWire] = await Promise.all([
+    import('@grpc/grpc-js'),
+    import('../ingest-session.ts'),
+    import('../../api/record-batch-wire.ts'),
+    import('../../api/ingest-ack-wire.ts'),
+  ]);
+  /** Encoded now: the session keeps (and may resend) the bytes, not the records (record-batch-wire.ts). */
+  const batchOf = (records: readonly ValidCreditRecord[], lines: readonly number[]): IngestBatchRequest => ({
+    message: EncodedRecordBatch.of(requestIdOf(records), records),
+    lines,
+  });
   const progress = new ProgressBar(io.stderr);
   let accepted = 0;
   let duplicate = 0;
@@ -180,11 +190,13 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
     ackTimeoutMs: run.ackTimeoutMs,
     onAck: (_batch, ack, resent) => {
       // A replay of a batch sent once is an earlier run's; one resent here may be this run's own, unseen.
-      if (ack.replayed && !resent) alreadyAcknowledged += ack.results.length;
+      // The outcomes alone: no result object is built (ingest-ack-wire.ts).
+      const outcomes = ackWire.outcomesOf(ack);
+      if (ack.replayed && !resent) alreadyAcknowledged += outcomes.length;
       else {
-        for (const result of ack.results) {
-          if (result.outcome === 'OUTCOME_ACCEPTED') accepted++;
-          else if (result.outcome === 'OUTCOME_DUPLICATE') duplicate++;
+        for (const outcome of outcomes) {
+          if (outcome === ackWire.ACCEPTED_OUTCOME_NUMBER) accepted++;
+          else if (outcome === ackWire.DUPLICATE_OUTCOME_NUMBER) duplicate++;
         }
       }
       progress.update(done(), run.size > 0 ? run.source.bytesRead / run.size : undefined);
@@ -196,7 +208,7 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
           throw new CliError(
             'NODE_ERROR',
             `${run.file}: the batch of lines ${lineRange(batch)} was refused: the node holds its request ID ` +
-              `${batch.requestId} for other records (${refusal.details})`,
+              `${batch.message.requestId} for other records (${refusal.details})`,
             { cause: refusal.error },
           );
         }
@@ -210,9 +222,12 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
         );
       }
       skip(refused.where);
-      const records = batch.records.filter((_, i) => i !== refused.index);
+      const records = batch.message.records.filter((_, i) => i !== refused.index);
       if (records.length === 0) return undefined;
-      return { requestId: requestIdOf(records), records, lines: batch.lines.filter((_, i) => i !== refused.index) };
+      return batchOf(
+        records,
+        batch.lines.filter((_, i) => i !== refused.index),
+      );
     },
     onRetry: (code, waitMs) => {
       progress.clear();
@@ -226,7 +241,7 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
   let batchBytes = 0;
   const flush = async (): Promise<void> => {
     if (records.length === 0) return;
-    const request: IngestBatchRequest = { requestId: requestIdOf(records), records, lines };
+    const request = batchOf(records, lines);
     records = [];
     lines = [];
     batchBytes = 0;
