@@ -81,15 +81,27 @@ export class CheckpointAnchorer {
   #reconciled = false;
   /** Entries of this node's latest committed anchors by transaction ID, oldest first (`takeCommittedEntries`). */
   readonly #committed = new Map<string, KeptEntries>();
+  /**
+   * The outbox's queued checkpoints as the store holds them, by size ascending: read once at open, then changed
+   * only after each durable write of them succeeds. Choosing and recording an anchor from the store took two
+   * LevelDB iterators per anchor, each opened on the main thread (classic-level's iterator_init is synchronous; in a
+   * bulk load one held the event loop 170 ms) and read behind the ingest's writes (bench/RESULTS.md, "own11").
+   */
+  #queued: QueuedCheckpoint[];
 
-  private constructor(options: CheckpointAnchorerOptions, anchored: StoredAnchor | undefined) {
+  private constructor(
+    options: CheckpointAnchorerOptions,
+    anchored: StoredAnchor | undefined,
+    queued: QueuedCheckpoint[],
+  ) {
     this.#o = options;
     this.#maxLeaves = options.maxLeavesPerAnchor ?? MAX_INDEX_ENTRIES;
     this.#anchored = anchored;
+    this.#queued = queued;
     this.#worker = new OutboxWorker({
       retryInitialMs: options.retryInitialMs,
       retryMaxMs: options.retryMaxMs,
-      next: () => this.#nextQueued(),
+      next: () => Promise.resolve(this.#nextQueued()),
       process: ({ size, note }) => this.#anchor(size, note),
       onFailure: (err, { size }, retryInMs) => {
         const retryable = !(err instanceof ChainError) || err.retryable;
@@ -109,7 +121,11 @@ export class CheckpointAnchorer {
 
   static async open(options: Readonly<CheckpointAnchorerOptions>): Promise<CheckpointAnchorer> {
     const [last] = await options.db.values({ gte: ANCHORED, lt: prefixEnd(ANCHORED), reverse: true, limit: 1 }).all();
-    return new CheckpointAnchorer(options, last && (JSON.parse(last.toString('utf8')) as StoredAnchor));
+    const queued = (await options.db.iterator({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).map(([key, value]) => ({
+      size: sizeOf(key),
+      note: value.toString('utf8'),
+    }));
+    return new CheckpointAnchorer(options, last && (JSON.parse(last.toString('utf8')) as StoredAnchor), queued);
   }
 
   /** Leaves below this size are anchored on chain. */
@@ -123,6 +139,7 @@ export class CheckpointAnchorer {
     await this.#o.write([
       { type: 'put', sublevel: this.#o.db, key: sizeKey(QUEUED, checkpoint.size), value: Buffer.from(checkpoint.note) },
     ]);
+    this.#remember({ size: checkpoint.size, note: checkpoint.note });
     this.#worker.wake();
   }
 
@@ -174,15 +191,23 @@ export class CheckpointAnchorer {
   }
 
   /** The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more. */
-  async #nextQueued(): Promise<{ size: number; note: string } | undefined> {
+  #nextQueued(): QueuedCheckpoint | undefined {
     const from = this.anchoredSize;
-    let chosen: { size: number; note: string } | undefined;
-    for await (const [key, value] of this.#o.db.iterator({ gt: sizeKey(QUEUED, from), lt: prefixEnd(QUEUED) })) {
-      const size = sizeOf(key);
-      if (chosen && size - from > this.#maxLeaves) break;
-      chosen = { size, note: value.toString('utf8') };
+    let chosen: QueuedCheckpoint | undefined;
+    for (const queued of this.#queued) {
+      if (queued.size <= from) continue;
+      if (chosen && queued.size - from > this.#maxLeaves) break;
+      chosen = queued;
     }
     return chosen;
+  }
+
+  /** A checkpoint durably queued: in size order, replacing the note of one queued at the same size. */
+  #remember(checkpoint: QueuedCheckpoint): void {
+    const queued = this.#queued;
+    let at = queued.length;
+    while (at > 0 && (queued[at - 1]?.size ?? 0) >= checkpoint.size) at--;
+    queued.splice(at, queued[at]?.size === checkpoint.size ? 1 : 0, checkpoint);
   }
 
   async #anchor(size: number, note: string): Promise<void> {
@@ -292,13 +317,9 @@ export class CheckpointAnchorer {
 
   async #record(anchored: AnchoredCheckpoint): Promise<void> {
     const { db } = this.#o;
-    const done: SublevelWrite[] = [];
-    for await (const key of db.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) })) {
-      if (sizeOf(key) > anchored.size) break;
-      done.push({ type: 'del', sublevel: db, key });
-    }
+    const done = this.#queued.filter(({ size }) => size <= anchored.size);
     await this.#o.write([
-      ...done,
+      ...done.map(({ size }): SublevelWrite => ({ type: 'del', sublevel: db, key: sizeKey(QUEUED, size) })),
       {
         type: 'put',
         sublevel: db,
@@ -306,6 +327,9 @@ export class CheckpointAnchorer {
         value: encodeAnchor(anchored),
       },
     ]);
+    // Only what the batch deleted: one queued meanwhile stays, as in the store, until the next anchor deletes it.
+    const deleted = new Set(done);
+    this.#queued = this.#queued.filter((queued) => !deleted.has(queued));
     this.#anchored = anchored;
     const ready = this.#anchoredWaiters.filter((w) => w.size <= anchored.size);
     this.#anchoredWaiters = this.#anchoredWaiters.filter((w) => w.size > anchored.size);
@@ -314,6 +338,12 @@ export class CheckpointAnchorer {
 }
 
 const encodeAnchor = (anchored: AnchoredCheckpoint): Buffer => Buffer.from(JSON.stringify(anchored));
+
+/** A signed checkpoint waiting in the outbox. */
+interface QueuedCheckpoint {
+  readonly size: number;
+  readonly note: string;
+}
 
 /**
  * An anchor's entries as submitted, kept for this node's chain-index follower. Events carry the entries, so the
