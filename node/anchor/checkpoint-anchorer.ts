@@ -82,18 +82,15 @@ export class CheckpointAnchorer {
   /** Entries of this node's latest committed anchors by transaction ID, oldest first (`takeCommittedEntries`). */
   readonly #committed = new Map<string, KeptEntries>();
   /**
-   * The outbox's queued checkpoints as the store holds them, by size ascending: read once at open, then changed
+   * The sizes of the outbox's queued checkpoints as the store holds them, ascending: read once at open, then changed
    * only after each durable write of them succeeds. Choosing and recording an anchor from the store took two
    * LevelDB iterators per anchor, each opened on the main thread (classic-level's iterator_init is synchronous; in a
    * bulk load one held the event loop 170 ms) and read behind the ingest's writes (bench/RESULTS.md, "own11").
+   * Sizes only: an outbox grown through a long chain outage costs 8 bytes a checkpoint here, its notes stay on disk.
    */
-  #queued: QueuedCheckpoint[];
+  #queued: number[];
 
-  private constructor(
-    options: CheckpointAnchorerOptions,
-    anchored: StoredAnchor | undefined,
-    queued: QueuedCheckpoint[],
-  ) {
+  private constructor(options: CheckpointAnchorerOptions, anchored: StoredAnchor | undefined, queued: number[]) {
     this.#o = options;
     this.#maxLeaves = options.maxLeavesPerAnchor ?? MAX_INDEX_ENTRIES;
     this.#anchored = anchored;
@@ -101,7 +98,7 @@ export class CheckpointAnchorer {
     this.#worker = new OutboxWorker({
       retryInitialMs: options.retryInitialMs,
       retryMaxMs: options.retryMaxMs,
-      next: () => Promise.resolve(this.#nextQueued()),
+      next: () => this.#nextQueued(),
       process: ({ size, note }) => this.#anchor(size, note),
       onFailure: (err, { size }, retryInMs) => {
         const retryable = !(err instanceof ChainError) || err.retryable;
@@ -121,10 +118,7 @@ export class CheckpointAnchorer {
 
   static async open(options: Readonly<CheckpointAnchorerOptions>): Promise<CheckpointAnchorer> {
     const [last] = await options.db.values({ gte: ANCHORED, lt: prefixEnd(ANCHORED), reverse: true, limit: 1 }).all();
-    const queued = (await options.db.iterator({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).map(([key, value]) => ({
-      size: sizeOf(key),
-      note: value.toString('utf8'),
-    }));
+    const queued = (await options.db.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).map(sizeOf);
     return new CheckpointAnchorer(options, last && (JSON.parse(last.toString('utf8')) as StoredAnchor), queued);
   }
 
@@ -139,7 +133,7 @@ export class CheckpointAnchorer {
     await this.#o.write([
       { type: 'put', sublevel: this.#o.db, key: sizeKey(QUEUED, checkpoint.size), value: Buffer.from(checkpoint.note) },
     ]);
-    this.#remember({ size: checkpoint.size, note: checkpoint.note });
+    this.#remember(checkpoint.size);
     this.#worker.wake();
   }
 
@@ -191,23 +185,28 @@ export class CheckpointAnchorer {
   }
 
   /** The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more. */
-  #nextQueued(): QueuedCheckpoint | undefined {
+  async #nextQueued(): Promise<{ size: number; note: string } | undefined> {
     const from = this.anchoredSize;
-    let chosen: QueuedCheckpoint | undefined;
-    for (const queued of this.#queued) {
-      if (queued.size <= from) continue;
-      if (chosen && queued.size - from > this.#maxLeaves) break;
-      chosen = queued;
+    let chosen: number | undefined;
+    for (const size of this.#queued) {
+      if (size <= from) continue;
+      if (chosen !== undefined && size - from > this.#maxLeaves) break;
+      chosen = size;
     }
-    return chosen;
+    if (chosen === undefined) return undefined;
+    const note = await this.#o.db.get(sizeKey(QUEUED, chosen));
+    if (note === undefined) {
+      throw new NodeError('INTERNAL', `checkpoint ${chosen} is queued in memory but not in the store's outbox`);
+    }
+    return { size: chosen, note: note.toString('utf8') };
   }
 
-  /** A checkpoint durably queued: in size order, replacing the note of one queued at the same size. */
-  #remember(checkpoint: QueuedCheckpoint): void {
+  /** A checkpoint durably queued, in size order (queued again at the same size, it is there once). */
+  #remember(size: number): void {
     const queued = this.#queued;
     let at = queued.length;
-    while (at > 0 && (queued[at - 1]?.size ?? 0) >= checkpoint.size) at--;
-    queued.splice(at, queued[at]?.size === checkpoint.size ? 1 : 0, checkpoint);
+    while (at > 0 && (queued[at - 1] ?? 0) >= size) at--;
+    if (queued[at] !== size) queued.splice(at, 0, size);
   }
 
   async #anchor(size: number, note: string): Promise<void> {
@@ -317,9 +316,9 @@ export class CheckpointAnchorer {
 
   async #record(anchored: AnchoredCheckpoint): Promise<void> {
     const { db } = this.#o;
-    const done = this.#queued.filter(({ size }) => size <= anchored.size);
+    const done = this.#queued.filter((size) => size <= anchored.size);
     await this.#o.write([
-      ...done.map(({ size }): SublevelWrite => ({ type: 'del', sublevel: db, key: sizeKey(QUEUED, size) })),
+      ...done.map((size): SublevelWrite => ({ type: 'del', sublevel: db, key: sizeKey(QUEUED, size) })),
       {
         type: 'put',
         sublevel: db,
@@ -329,7 +328,7 @@ export class CheckpointAnchorer {
     ]);
     // Only what the batch deleted: one queued meanwhile stays, as in the store, until the next anchor deletes it.
     const deleted = new Set(done);
-    this.#queued = this.#queued.filter((queued) => !deleted.has(queued));
+    this.#queued = this.#queued.filter((size) => !deleted.has(size));
     this.#anchored = anchored;
     const ready = this.#anchoredWaiters.filter((w) => w.size <= anchored.size);
     this.#anchoredWaiters = this.#anchoredWaiters.filter((w) => w.size > anchored.size);
@@ -338,12 +337,6 @@ export class CheckpointAnchorer {
 }
 
 const encodeAnchor = (anchored: AnchoredCheckpoint): Buffer => Buffer.from(JSON.stringify(anchored));
-
-/** A signed checkpoint waiting in the outbox. */
-interface QueuedCheckpoint {
-  readonly size: number;
-  readonly note: string;
-}
 
 /**
  * An anchor's entries as submitted, kept for this node's chain-index follower. Events carry the entries, so the
