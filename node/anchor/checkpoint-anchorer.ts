@@ -81,11 +81,20 @@ export class CheckpointAnchorer {
   #reconciled = false;
   /** Entries of this node's latest committed anchors by transaction ID, oldest first (`takeCommittedEntries`). */
   readonly #committed = new Map<string, KeptEntries>();
+  /**
+   * The sizes of the outbox's queued checkpoints as the store holds them, ascending: read once at open, then changed
+   * only after each durable write of them succeeds. Choosing and recording an anchor from the store took two
+   * LevelDB iterators per anchor, each opened on the main thread (classic-level's iterator_init is synchronous; in a
+   * bulk load one held the event loop 170 ms) and read behind the ingest's writes (bench/RESULTS.md, "own11").
+   * Sizes only: an outbox grown through a long chain outage costs 8 bytes a checkpoint here, its notes stay on disk.
+   */
+  #queued: number[];
 
-  private constructor(options: CheckpointAnchorerOptions, anchored: StoredAnchor | undefined) {
+  private constructor(options: CheckpointAnchorerOptions, anchored: StoredAnchor | undefined, queued: number[]) {
     this.#o = options;
     this.#maxLeaves = options.maxLeavesPerAnchor ?? MAX_INDEX_ENTRIES;
     this.#anchored = anchored;
+    this.#queued = queued;
     this.#worker = new OutboxWorker({
       retryInitialMs: options.retryInitialMs,
       retryMaxMs: options.retryMaxMs,
@@ -109,7 +118,8 @@ export class CheckpointAnchorer {
 
   static async open(options: Readonly<CheckpointAnchorerOptions>): Promise<CheckpointAnchorer> {
     const [last] = await options.db.values({ gte: ANCHORED, lt: prefixEnd(ANCHORED), reverse: true, limit: 1 }).all();
-    return new CheckpointAnchorer(options, last && (JSON.parse(last.toString('utf8')) as StoredAnchor));
+    const queued = (await options.db.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).map(sizeOf);
+    return new CheckpointAnchorer(options, last && (JSON.parse(last.toString('utf8')) as StoredAnchor), queued);
   }
 
   /** Leaves below this size are anchored on chain. */
@@ -123,6 +133,7 @@ export class CheckpointAnchorer {
     await this.#o.write([
       { type: 'put', sublevel: this.#o.db, key: sizeKey(QUEUED, checkpoint.size), value: Buffer.from(checkpoint.note) },
     ]);
+    this.#remember(checkpoint.size);
     this.#worker.wake();
   }
 
@@ -176,13 +187,26 @@ export class CheckpointAnchorer {
   /** The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more. */
   async #nextQueued(): Promise<{ size: number; note: string } | undefined> {
     const from = this.anchoredSize;
-    let chosen: { size: number; note: string } | undefined;
-    for await (const [key, value] of this.#o.db.iterator({ gt: sizeKey(QUEUED, from), lt: prefixEnd(QUEUED) })) {
-      const size = sizeOf(key);
-      if (chosen && size - from > this.#maxLeaves) break;
-      chosen = { size, note: value.toString('utf8') };
+    let chosen: number | undefined;
+    for (const size of this.#queued) {
+      if (size <= from) continue;
+      if (chosen !== undefined && size - from > this.#maxLeaves) break;
+      chosen = size;
     }
-    return chosen;
+    if (chosen === undefined) return undefined;
+    const note = await this.#o.db.get(sizeKey(QUEUED, chosen));
+    if (note === undefined) {
+      throw new NodeError('INTERNAL', `checkpoint ${chosen} is queued in memory but not in the store's outbox`);
+    }
+    return { size: chosen, note: note.toString('utf8') };
+  }
+
+  /** A checkpoint durably queued, in size order (queued again at the same size, it is there once). */
+  #remember(size: number): void {
+    const queued = this.#queued;
+    let at = queued.length;
+    while (at > 0 && (queued[at - 1] ?? 0) >= size) at--;
+    if (queued[at] !== size) queued.splice(at, 0, size);
   }
 
   async #anchor(size: number, note: string): Promise<void> {
@@ -292,13 +316,9 @@ export class CheckpointAnchorer {
 
   async #record(anchored: AnchoredCheckpoint): Promise<void> {
     const { db } = this.#o;
-    const done: SublevelWrite[] = [];
-    for await (const key of db.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) })) {
-      if (sizeOf(key) > anchored.size) break;
-      done.push({ type: 'del', sublevel: db, key });
-    }
+    const done = this.#queued.filter((size) => size <= anchored.size);
     await this.#o.write([
-      ...done,
+      ...done.map((size): SublevelWrite => ({ type: 'del', sublevel: db, key: sizeKey(QUEUED, size) })),
       {
         type: 'put',
         sublevel: db,
@@ -306,6 +326,9 @@ export class CheckpointAnchorer {
         value: encodeAnchor(anchored),
       },
     ]);
+    // Only what the batch deleted: one queued meanwhile stays, as in the store, until the next anchor deletes it.
+    const deleted = new Set(done);
+    this.#queued = this.#queued.filter((size) => !deleted.has(size));
     this.#anchored = anchored;
     const ready = this.#anchoredWaiters.filter((w) => w.size <= anchored.size);
     this.#anchoredWaiters = this.#anchoredWaiters.filter((w) => w.size > anchored.size);
