@@ -70,6 +70,11 @@ export interface UnaryClientResult {
    */
   readonly nodeCpuPerCallUs?: number;
   readonly clientCpuPerCallUs?: number;
+  /**
+   * Calls answered before the timed ones (warm-up, first calls, tier-up): fewer than `warmup + firstCalls + tierUp`
+   * when their time ran out, and then the timed calls may meet code V8 has not optimized yet.
+   */
+  readonly callsBefore: number;
   /** The first calls' latencies and the node's CPU per first call: the per-call code before V8 optimizes it. */
   readonly firstCalls: {
     readonly succeeded: number;
@@ -154,6 +159,7 @@ try {
     promotedPerCall: heap.promoted / calls,
     nodeCpuPerCallUs: perCallUs(cpuMs.node),
     clientCpuPerCallUs: perCallUs(cpuMs.client),
+    callsBefore: warm.succeeded + first.value.succeeded + tierUp.succeeded,
     firstCalls: {
       succeeded: first.value.succeeded,
       p50Ms: first.value.p50Ms,
