@@ -34,8 +34,12 @@ export interface UnaryClientArgs {
   /** Subjects `testUscc(0 .. records - 1)` of `kind`, each anchored. */
   readonly records: number;
   readonly kind: string;
-  /** Calls before the timed ones: the channel's TLS handshake and the first calls' compilation, once per client. */
+  /** Calls before any timed ones: the channel's TLS handshake and the first calls' compilation, once per client. */
   readonly warmup: number;
+  /** Calls timed after the warm-up as the first calls (`firstCalls` in the result), then `tierUp` more untimed. */
+  readonly firstCalls: number;
+  /** Calls between the first calls and the timed ones, so that V8 optimizes the per-call code of node and client. */
+  readonly tierUp: number;
   readonly concurrency: number;
   readonly maxOperations: number;
   readonly maxDurationMs: number;
@@ -66,6 +70,18 @@ export interface UnaryClientResult {
    */
   readonly nodeCpuPerCallUs?: number;
   readonly clientCpuPerCallUs?: number;
+  /**
+   * Calls answered before the timed ones (warm-up, first calls, tier-up): fewer than `warmup + firstCalls + tierUp`
+   * when their time ran out, and then the timed calls may meet code V8 has not optimized yet.
+   */
+  readonly callsBefore: number;
+  /** The first calls' latencies and the node's CPU per first call: the per-call code before V8 optimizes it. */
+  readonly firstCalls: {
+    readonly succeeded: number;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly nodeCpuPerCallUs?: number;
+  };
 }
 
 const [json] = process.argv.slice(2);
@@ -96,13 +112,15 @@ const attest = (i: number) =>
   });
 
 try {
-  const warm = await runClosedLoop(attest, {
-    concurrency: 1,
-    maxOperations: args.warmup,
-    maxDurationMs: 10_000,
-    signal,
-  });
-  if (warm.failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(warm.failed)} warm-up Attest failed`);
+  const loop = (maxOperations: number, maxDurationMs: number, firstIndex = 0) =>
+    runClosedLoop(attest, { concurrency: 1, maxOperations, maxDurationMs, signal, firstIndex });
+  const warm = await loop(args.warmup, 10_000);
+  const first = await measureCpu({ node: args.nodePid }, () =>
+    loop(args.firstCalls, args.maxDurationMs, warm.nextIndex),
+  );
+  const tierUp = await loop(args.tierUp, 15_000, first.value.nextIndex);
+  const failed = warm.failed + first.value.failed + tierUp.failed;
+  if (failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(failed)} warm-up Attest failed`);
   spans.length = 0;
   /** [start, end] of each GC pause. */
   const pauses: (readonly [number, number])[] = [];
@@ -120,7 +138,7 @@ try {
       maxOperations: args.maxOperations,
       maxDurationMs: args.maxDurationMs,
       signal,
-      firstIndex: warm.nextIndex,
+      firstIndex: tierUp.nextIndex,
     }),
   );
   observer.disconnect();
@@ -141,6 +159,15 @@ try {
     promotedPerCall: heap.promoted / calls,
     nodeCpuPerCallUs: perCallUs(cpuMs.node),
     clientCpuPerCallUs: perCallUs(cpuMs.client),
+    callsBefore: warm.succeeded + first.value.succeeded + tierUp.succeeded,
+    firstCalls: {
+      succeeded: first.value.succeeded,
+      p50Ms: first.value.p50Ms,
+      p99Ms: first.value.p99Ms,
+      ...(first.cpuMs.node !== undefined && {
+        nodeCpuPerCallUs: (first.cpuMs.node * 1000) / Math.max(1, first.value.succeeded),
+      }),
+    },
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
