@@ -70,4 +70,84 @@ describe('CheckpointAnchorer', () => {
       await reopened.stop();
     }
   });
+  it('goes on anchoring after a write reported failed that reached the disk, neither stopping nor anchoring twice', async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+    await parts.anchorer.stop();
+    await parts.ingest([4, 5, 6]);
+    const checkpoint = await parts.log.checkpoint();
+    if (checkpoint === undefined) throw new Error('expected a checkpoint');
+    // The store's guard replays a write whose sync failed once it recovers: the anchor's record is on disk, the
+    // anchorer told otherwise.
+    let failRecord = true;
+    const reopened = await CheckpointAnchorer.open({
+      db: parts.db.anchor,
+      write: async (writes) => {
+        await parts.db.write(writes);
+        if (writes.length > 1 && failRecord) {
+          failRecord = false;
+          throw new Error('EIO: i/o error, fsync');
+        }
+      },
+      log: parts.log,
+      chain: parts.anchorChain,
+      logger: createLogger({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 100,
+    });
+    reopened.start();
+    try {
+      await reopened.enqueue(checkpoint);
+      await reopened.whenAnchored(6);
+      expect(failRecord).toBe(false);
+      expect(parts.anchorChain.anchored.map(({ note }) => note.split('\n')[1])).toEqual(['3', '6']);
+      await parts.ingest([7]);
+      const next = await parts.log.checkpoint();
+      if (next === undefined) throw new Error('expected a checkpoint');
+      await reopened.enqueue(next);
+      await reopened.whenAnchored(7);
+      expect(parts.anchorChain.anchored.map(({ note }) => note.split('\n')[1])).toEqual(['3', '6', '7']);
+      expect(await parts.db.anchor.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).toEqual([]);
+    } finally {
+      await reopened.stop();
+    }
+  });
+  it('deletes from its outbox a checkpoint queued again while the anchor covering it was being recorded', async () => {
+    await parts.anchorer.stop();
+    await parts.ingest([1, 2, 3]);
+    const checkpoint = await parts.log.checkpoint();
+    if (checkpoint === undefined) throw new Error('expected a checkpoint');
+    let queuedAgain: Promise<void> | undefined;
+    const anchorer: CheckpointAnchorer = await CheckpointAnchorer.open({
+      db: parts.db.anchor,
+      write: async (writes) => {
+        await parts.db.write(writes);
+        // The anchor's record (its deletes) lands first, the same checkpoint's second put after it.
+        if (writes.length > 1 && queuedAgain === undefined) {
+          queuedAgain = anchorer.enqueue(checkpoint);
+          await queuedAgain;
+        }
+      },
+      log: parts.log,
+      chain: parts.anchorChain,
+      logger: createLogger({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 100,
+    });
+    anchorer.start();
+    try {
+      await anchorer.enqueue(checkpoint);
+      await anchorer.whenAnchored(3);
+      expect(await parts.db.anchor.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).toHaveLength(1);
+      await parts.ingest([4]);
+      const next = await parts.log.checkpoint();
+      if (next === undefined) throw new Error('expected a checkpoint');
+      await anchorer.enqueue(next);
+      await anchorer.whenAnchored(4);
+      expect(parts.anchorChain.anchored.map(({ note }) => note.split('\n')[1])).toEqual(['3', '4']);
+      expect(await parts.db.anchor.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).toEqual([]);
+    } finally {
+      await anchorer.stop();
+    }
+  });
 });

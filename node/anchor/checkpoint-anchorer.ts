@@ -89,12 +89,20 @@ export class CheckpointAnchorer {
    * Sizes only: an outbox grown through a long chain outage costs 8 bytes a checkpoint here, its notes stay on disk.
    */
   #queued: number[];
+  /**
+   * Set when a write of the outbox failed: a write reported failed may still have reached the disk (LevelDB logs it
+   * before the sync, and the storage guard's reopen replays it), so memory is read again from the store before the
+   * next choice rather than trusted.
+   */
+  #stale = false;
+  /** Sizes queued while a `#record` write is in flight, which its deletes may have preceded (kept in memory). */
+  #queuedDuringRecord: Set<number> | undefined;
 
-  private constructor(options: CheckpointAnchorerOptions, anchored: StoredAnchor | undefined, queued: number[]) {
+  private constructor(options: CheckpointAnchorerOptions, outbox: StoredOutbox) {
     this.#o = options;
     this.#maxLeaves = options.maxLeavesPerAnchor ?? MAX_INDEX_ENTRIES;
-    this.#anchored = anchored;
-    this.#queued = queued;
+    this.#anchored = outbox.anchored;
+    this.#queued = outbox.queued;
     this.#worker = new OutboxWorker({
       retryInitialMs: options.retryInitialMs,
       retryMaxMs: options.retryMaxMs,
@@ -117,9 +125,7 @@ export class CheckpointAnchorer {
   }
 
   static async open(options: Readonly<CheckpointAnchorerOptions>): Promise<CheckpointAnchorer> {
-    const [last] = await options.db.values({ gte: ANCHORED, lt: prefixEnd(ANCHORED), reverse: true, limit: 1 }).all();
-    const queued = (await options.db.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).map(sizeOf);
-    return new CheckpointAnchorer(options, last && (JSON.parse(last.toString('utf8')) as StoredAnchor), queued);
+    return new CheckpointAnchorer(options, await readOutbox(options.db));
   }
 
   /** Leaves below this size are anchored on chain. */
@@ -130,7 +136,7 @@ export class CheckpointAnchorer {
   /** Puts a freshly signed checkpoint in the outbox (durably) and wakes the worker. */
   async enqueue(checkpoint: SignedCheckpoint): Promise<void> {
     if (checkpoint.size <= this.anchoredSize) return;
-    await this.#o.write([
+    await this.#written([
       { type: 'put', sublevel: this.#o.db, key: sizeKey(QUEUED, checkpoint.size), value: Buffer.from(checkpoint.note) },
     ]);
     this.#remember(checkpoint.size);
@@ -186,6 +192,20 @@ export class CheckpointAnchorer {
 
   /** The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more. */
   async #nextQueued(): Promise<{ size: number; note: string } | undefined> {
+    if (this.#stale) await this.#reload();
+    for (let attempt = 0; ; attempt++) {
+      const chosen = this.#choose();
+      if (chosen === undefined) return undefined;
+      const note = await this.#o.db.get(sizeKey(QUEUED, chosen));
+      if (note !== undefined) return { size: chosen, note: note.toString('utf8') };
+      if (attempt > 0) throw new NodeError('INTERNAL', `checkpoint ${chosen} is in the outbox's keys but not readable`);
+      // Memory and store disagree only after a fault the store recovered from: the store is what survives a restart.
+      this.#o.logger.warn({ size: chosen }, "the anchoring queue in memory differs from the store's; reading it again");
+      await this.#reload();
+    }
+  }
+
+  #choose(): number | undefined {
     const from = this.anchoredSize;
     let chosen: number | undefined;
     for (const size of this.#queued) {
@@ -193,16 +213,30 @@ export class CheckpointAnchorer {
       if (chosen !== undefined && size - from > this.#maxLeaves) break;
       chosen = size;
     }
-    if (chosen === undefined) return undefined;
-    const note = await this.#o.db.get(sizeKey(QUEUED, chosen));
-    if (note === undefined) {
-      throw new NodeError('INTERNAL', `checkpoint ${chosen} is queued in memory but not in the store's outbox`);
+    return chosen;
+  }
+
+  async #reload(): Promise<void> {
+    const { anchored, queued } = await readOutbox(this.#o.db);
+    this.#anchored = anchored;
+    this.#queued = queued;
+    this.#stale = false;
+    this.#wakeWaiters();
+  }
+
+  /** The store's atomic write; a failure marks memory stale (see `#stale`). */
+  async #written(writes: SublevelWrite[]): Promise<void> {
+    try {
+      await this.#o.write(writes);
+    } catch (err) {
+      this.#stale = true;
+      throw err;
     }
-    return { size: chosen, note: note.toString('utf8') };
   }
 
   /** A checkpoint durably queued, in size order (queued again at the same size, it is there once). */
   #remember(size: number): void {
+    this.#queuedDuringRecord?.add(size);
     const queued = this.#queued;
     let at = queued.length;
     while (at > 0 && (queued[at - 1] ?? 0) >= size) at--;
@@ -317,26 +351,50 @@ export class CheckpointAnchorer {
   async #record(anchored: AnchoredCheckpoint): Promise<void> {
     const { db } = this.#o;
     const done = this.#queued.filter((size) => size <= anchored.size);
-    await this.#o.write([
-      ...done.map((size): SublevelWrite => ({ type: 'del', sublevel: db, key: sizeKey(QUEUED, size) })),
-      {
-        type: 'put',
-        sublevel: db,
-        key: sizeKey(ANCHORED, anchored.size),
-        value: encodeAnchor(anchored),
-      },
-    ]);
-    // Only what the batch deleted: one queued meanwhile stays, as in the store, until the next anchor deletes it.
-    const deleted = new Set(done);
+    const queuedMeanwhile = new Set<number>();
+    this.#queuedDuringRecord = queuedMeanwhile;
+    try {
+      await this.#written([
+        ...done.map((size): SublevelWrite => ({ type: 'del', sublevel: db, key: sizeKey(QUEUED, size) })),
+        {
+          type: 'put',
+          sublevel: db,
+          key: sizeKey(ANCHORED, anchored.size),
+          value: encodeAnchor(anchored),
+        },
+      ]);
+    } finally {
+      this.#queuedDuringRecord = undefined;
+    }
+    // Only what the batch deleted, less any size queued again meanwhile (its put may have landed after the delete):
+    // those stay, as they may in the store, until the next anchor deletes them.
+    const deleted = new Set(done.filter((size) => !queuedMeanwhile.has(size)));
     this.#queued = this.#queued.filter((size) => !deleted.has(size));
     this.#anchored = anchored;
-    const ready = this.#anchoredWaiters.filter((w) => w.size <= anchored.size);
-    this.#anchoredWaiters = this.#anchoredWaiters.filter((w) => w.size > anchored.size);
+    this.#wakeWaiters();
+  }
+
+  #wakeWaiters(): void {
+    const size = this.anchoredSize;
+    const ready = this.#anchoredWaiters.filter((w) => w.size <= size);
+    this.#anchoredWaiters = this.#anchoredWaiters.filter((w) => w.size > size);
     for (const waiter of ready) waiter.resolve();
   }
 }
 
 const encodeAnchor = (anchored: AnchoredCheckpoint): Buffer => Buffer.from(JSON.stringify(anchored));
+
+interface StoredOutbox {
+  readonly anchored: StoredAnchor | undefined;
+  /** The queued checkpoints' sizes, ascending. */
+  readonly queued: number[];
+}
+
+async function readOutbox(db: CheckpointAnchorerOptions['db']): Promise<StoredOutbox> {
+  const [last] = await db.values({ gte: ANCHORED, lt: prefixEnd(ANCHORED), reverse: true, limit: 1 }).all();
+  const queued = (await db.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).map(sizeOf);
+  return { anchored: last && (JSON.parse(last.toString('utf8')) as StoredAnchor), queued };
+}
 
 /**
  * An anchor's entries as submitted, kept for this node's chain-index follower. Events carry the entries, so the
