@@ -120,7 +120,7 @@ try {
   );
   const tierUp = await loop(args.tierUp, 15_000, first.value.nextIndex);
   const failed = warm.failed + first.value.failed + tierUp.failed;
-  if (failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(failed)} warm-up Attest failed`);
+  if (failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(failed)} Attest before the timed calls failed`);
   spans.length = 0;
   /** [start, end] of each GC pause. */
   const pauses: (readonly [number, number])[] = [];
