@@ -157,7 +157,7 @@ export function plainRecordBatchFirst<T>(strict: (bytes: Buffer) => T): (bytes: 
  * A client's RecordBatch encoder, byte for byte protobufjs's for the batches it takes (fields in number order,
  * each present field written): records whose strings are ASCII, whose version is a safe non-negative integer and
  * whose content is bytes. Anything else (a string version, a Long, a non-ASCII subject, base64 content) goes to
- * `fallback`, protobufjs's encoder, unchanged.
+ * `fallback`, protobufjs's encoder, unchanged. An `EncodedRecordBatch` is sent as the bytes it holds.
  */
 export function plainRecordBatchEncoder(fallback: (batch: RecordBatch) => Buffer): (batch: RecordBatch) => Buffer {
   return (batch) =>

@@ -313,7 +313,14 @@ export class IngestSession {
         error,
       });
     } catch (failure) {
-      this.#fail(failure instanceof CliError ? failure : error);
+      const reason = failure instanceof Error ? failure.message : String(failure);
+      this.#fail(
+        failure instanceof CliError
+          ? failure
+          : new CliError(error.code, `${error.message}; the batch without it could not be made: ${reason}`, {
+              cause: failure,
+            }),
+      );
       return;
     }
     const rest = [...this.#unacked.values()].slice(1);
