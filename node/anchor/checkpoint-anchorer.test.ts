@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.ts';
 import { openTestNodeParts, type TestNodeParts } from '../services/test-node-parts.ts';
 import { QUEUED, prefixEnd } from './anchor-keys.ts';
-import { CheckpointAnchorer } from './checkpoint-anchorer.ts';
+import { CheckpointAnchorer, type CheckpointAnchorerOptions } from './checkpoint-anchorer.ts';
 
 let parts: TestNodeParts;
 
@@ -13,6 +13,18 @@ beforeEach(async () => {
 afterEach(async () => {
   await parts[Symbol.asyncDispose]();
 });
+
+/** A second anchorer on the test node's outbox and log, writing through `write`. */
+const openAnchorer = (write: CheckpointAnchorerOptions['write']): Promise<CheckpointAnchorer> =>
+  CheckpointAnchorer.open({
+    db: parts.db.anchor,
+    write,
+    log: parts.log,
+    chain: parts.anchorChain,
+    logger: createLogger({ level: 'silent' }),
+    retryInitialMs: 10,
+    retryMaxMs: 100,
+  });
 
 describe('CheckpointAnchorer', () => {
   it("hands its chain-index follower each committed anchor's entries once, as the chain decoded them", async () => {
@@ -52,15 +64,7 @@ describe('CheckpointAnchorer', () => {
     await parts.anchorer.enqueue(second);
     await parts.anchorer.enqueue(third);
 
-    const reopened = await CheckpointAnchorer.open({
-      db: parts.db.anchor,
-      write: parts.db.write,
-      log: parts.log,
-      chain: parts.anchorChain,
-      logger: createLogger({ level: 'silent' }),
-      retryInitialMs: 10,
-      retryMaxMs: 100,
-    });
+    const reopened = await openAnchorer(parts.db.write);
     reopened.start();
     try {
       await reopened.whenAnchored(6);
@@ -80,20 +84,12 @@ describe('CheckpointAnchorer', () => {
     // The store's guard replays a write whose sync failed once it recovers: the anchor's record is on disk, the
     // anchorer told otherwise.
     let failRecord = true;
-    const reopened = await CheckpointAnchorer.open({
-      db: parts.db.anchor,
-      write: async (writes) => {
-        await parts.db.write(writes);
-        if (writes.length > 1 && failRecord) {
-          failRecord = false;
-          throw new Error('EIO: i/o error, fsync');
-        }
-      },
-      log: parts.log,
-      chain: parts.anchorChain,
-      logger: createLogger({ level: 'silent' }),
-      retryInitialMs: 10,
-      retryMaxMs: 100,
+    const reopened = await openAnchorer(async (writes) => {
+      await parts.db.write(writes);
+      if (writes.length > 1 && failRecord) {
+        failRecord = false;
+        throw new Error('EIO: i/o error, fsync');
+      }
     });
     reopened.start();
     try {
@@ -118,21 +114,13 @@ describe('CheckpointAnchorer', () => {
     const checkpoint = await parts.log.checkpoint();
     if (checkpoint === undefined) throw new Error('expected a checkpoint');
     let queuedAgain: Promise<void> | undefined;
-    const anchorer: CheckpointAnchorer = await CheckpointAnchorer.open({
-      db: parts.db.anchor,
-      write: async (writes) => {
-        await parts.db.write(writes);
-        // The anchor's record (its deletes) lands first, the same checkpoint's second put after it.
-        if (writes.length > 1 && queuedAgain === undefined) {
-          queuedAgain = anchorer.enqueue(checkpoint);
-          await queuedAgain;
-        }
-      },
-      log: parts.log,
-      chain: parts.anchorChain,
-      logger: createLogger({ level: 'silent' }),
-      retryInitialMs: 10,
-      retryMaxMs: 100,
+    const anchorer: CheckpointAnchorer = await openAnchorer(async (writes) => {
+      await parts.db.write(writes);
+      // The anchor's record (its deletes) lands first, the same checkpoint's second put after it.
+      if (writes.length > 1 && queuedAgain === undefined) {
+        queuedAgain = anchorer.enqueue(checkpoint);
+        await queuedAgain;
+      }
     });
     anchorer.start();
     try {
