@@ -103,7 +103,9 @@ describe('IngestAck on the bulk ingest path', () => {
       decoded++;
       // Its outcomes first, before anything builds its results, then the results built from the same columns.
       const expected = reference.decode(input);
-      expect(outcomesOf(fast)).toEqual(expected.results?.map((result) => OUTCOMES.indexOf(result.outcome ?? 0)));
+      expect(outcomesOf(fast)).toEqual(
+        expected.results?.map((result) => OUTCOMES.indexOf(result.outcome ?? 'OUTCOME_UNSPECIFIED')),
+      );
       expect(fast).toStrictEqual(expected);
     }
     expect(decoded).toBeGreaterThan(500);

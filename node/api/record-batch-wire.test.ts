@@ -96,6 +96,11 @@ describe('RecordBatch on the bulk ingest path', () => {
       expect(batch.count).toBe(records.length);
       expect(batch.records).toEqual(records);
     }
+    // The largest version a record may have (2^53 − 1), an 8-byte varint the random rounds seldom reach.
+    const largest = [{ ...validRecord, version: Number.MAX_SAFE_INTEGER }];
+    const batch = EncodedRecordBatch.of('max', largest);
+    expect(batch.bytes.equals(reference.encode({ requestId: 'max', records: largest }))).toBe(true);
+    expect(batch.records).toEqual(largest);
     expect(() => EncodedRecordBatch.of('id', [{ ...validRecord, subject: '统一' }])).toThrow(RecordBatchEncodingError);
   });
 
