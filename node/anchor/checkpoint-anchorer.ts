@@ -366,10 +366,9 @@ export class CheckpointAnchorer {
     } finally {
       this.#queuedDuringRecord = undefined;
     }
-    // Only what the batch deleted, less any size queued again meanwhile (its put may have landed after the delete):
-    // those stay, as they may in the store, until the next anchor deletes them.
-    const deleted = new Set(done.filter((size) => !queuedMeanwhile.has(size)));
-    this.#queued = this.#queued.filter((size) => !deleted.has(size));
+    // What the batch deleted goes, except a size queued again meanwhile (its put may have landed after the delete):
+    // that stays, as it may in the store, until the next anchor deletes it.
+    this.#queued = this.#queued.filter((size) => size > anchored.size || queuedMeanwhile.has(size));
     this.#anchored = anchored;
     this.#wakeWaiters();
   }

@@ -25,7 +25,7 @@ import { ERROR_CODE_KEY, ERROR_FIELD_KEY, RETRY_AFTER_MS_KEY } from '../api/erro
 import { outcomesOf } from '../api/ingest-ack-wire.ts';
 import type { EncodedRecordBatch } from '../api/record-batch-wire.ts';
 import { DEFAULT_ACK_TIMEOUT_MS } from './constants.ts';
-import { CliError } from './errors.ts';
+import { CliError, messageOf } from './errors.ts';
 import { nodeCallError } from './connection.ts';
 
 export type IngestStream = grpc.ClientDuplexStream<RecordBatch, IngestAck__Output>;
@@ -313,13 +313,16 @@ export class IngestSession {
         error,
       });
     } catch (failure) {
-      const reason = failure instanceof Error ? failure.message : String(failure);
       this.#fail(
         failure instanceof CliError
           ? failure
-          : new CliError(error.code, `${error.message}; the batch without it could not be made: ${reason}`, {
-              cause: failure,
-            }),
+          : new CliError(
+              error.code,
+              `${error.message}; the batch without it could not be made: ${messageOf(failure)}`,
+              {
+                cause: failure,
+              },
+            ),
       );
       return;
     }
