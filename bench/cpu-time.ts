@@ -15,10 +15,15 @@ async function processCpuMs(pid: number): Promise<number | undefined> {
     return (user + system) / 1000;
   }
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat === undefined ? undefined : statCpuMs(stat);
+}
+
+/** utime + stime of a proc(5) `stat` line (a process's or a thread's), in milliseconds; undefined if unreadable. */
+function statCpuMs(stat: string): number | undefined {
   // The command name (field 2) is parenthesised and may hold spaces: count fields after its closing parenthesis.
-  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields?.[11]);
-  const stime = Number(fields?.[12]);
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
   return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / USER_HZ : undefined;
 }
 
@@ -94,9 +99,8 @@ export async function threadCpuMs(): Promise<Map<string, number>> {
       tid === String(process.pid)
         ? 'main thread'
         : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))} ${tid}`;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
-    byName.set(name, (byName.get(name) ?? 0) + ms);
+    const ms = statCpuMs(stat);
+    if (ms !== undefined) byName.set(name, (byName.get(name) ?? 0) + ms);
   }
   return byName;
 }
