@@ -39,7 +39,7 @@ import {
 import { ChainIndex } from '../node/chain-index/index.ts';
 import { openNodeDatabase, type LevelDbTuning, type NodeDatabase } from '../node/store/index.ts';
 import type { Benchmark, Figure } from './benchmark.ts';
-import { threadCpuMs } from './cpu-time.ts';
+import { procStatFields, threadCpuMs, USER_HZ } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 
 /** Printable ASCII up to 200 bytes: a measurement knob, not an origin the chaincode would accept as such. */
@@ -50,7 +50,6 @@ function origin(): string {
   }
   return text;
 }
-const USER_HZ = 100;
 
 function setting(name: string, fallback: number): number {
   const text = process.env[name] ?? String(fallback);
@@ -157,7 +156,7 @@ function* encodeAnchors(subjects: ArrayLike<number>, firstLeaf: number): Generat
 async function faultsAndSystemMicros(): Promise<{ faults: number; systemMicros: number }> {
   const stat = await readFile('/proc/self/stat', 'utf8').catch(() => undefined);
   if (stat === undefined) return { faults: 0, systemMicros: 0 };
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = procStatFields(stat);
   return { faults: Number(fields[7]), systemMicros: (Number(fields[12]) * 1_000_000) / USER_HZ };
 }
 

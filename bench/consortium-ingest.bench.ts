@@ -31,7 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { usccCheckCharacter } from '../chaincode/src/protocol.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
-import { measureCpu } from './cpu-time.ts';
+import { measureCpu, procStatFields, USER_HZ } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { AnchorLogFollower } from './node-metrics.ts';
 
@@ -375,8 +375,8 @@ function runCli(config: string, dir: string, grpc: string, csv: string, env: Nod
 function reapedChildrenCpuMs(): number {
   const { readFileSync } = process.getBuiltinModule('node:fs');
   const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  const fields = procStatFields(stat);
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / USER_HZ;
 }
 
 const CSV_HEADER = 'subject,kind,version,content_type,content';

@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 
-const USER_HZ = 100;
+export const USER_HZ = 100;
 
 /** CPU milliseconds (user + system, all threads) of `pid` so far; undefined where /proc is not available. */
 async function processCpuMs(pid: number): Promise<number | undefined> {
@@ -18,10 +18,17 @@ async function processCpuMs(pid: number): Promise<number | undefined> {
   return stat === undefined ? undefined : statCpuMs(stat);
 }
 
+/**
+ * The fields of a proc(5) `stat` line after the command name, from field 3 (state) on: field n is at index n - 3.
+ * The command name (field 2) is parenthesised and may hold spaces: fields are counted after its closing parenthesis.
+ */
+export function procStatFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** utime + stime of a proc(5) `stat` line (a process's or a thread's), in milliseconds; undefined if unreadable. */
 function statCpuMs(stat: string): number | undefined {
-  // The command name (field 2) is parenthesised and may hold spaces: count fields after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = procStatFields(stat);
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / USER_HZ : undefined;
