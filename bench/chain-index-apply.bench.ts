@@ -38,8 +38,9 @@ import {
 } from '../chaincode/src/protocol.ts';
 import { ChainIndex } from '../node/chain-index/index.ts';
 import { openNodeDatabase, type LevelDbTuning, type NodeDatabase } from '../node/store/index.ts';
+import { procStatFields, USER_HZ } from '../scripts/proc-stat.ts';
 import type { Benchmark, Figure } from './benchmark.ts';
-import { procStatFields, threadCpuMs, USER_HZ } from './cpu-time.ts';
+import { threadCpuMs } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 
 /** Printable ASCII up to 200 bytes: a measurement knob, not an origin the chaincode would accept as such. */

@@ -30,8 +30,9 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { usccCheckCharacter } from '../chaincode/src/protocol.ts';
+import { procStatFields, USER_HZ } from '../scripts/proc-stat.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
-import { measureCpu, procStatFields, USER_HZ } from './cpu-time.ts';
+import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { AnchorLogFollower } from './node-metrics.ts';
 

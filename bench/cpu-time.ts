@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 
-export const USER_HZ = 100;
+import { procStatFields, USER_HZ } from '../scripts/proc-stat.ts';
 
 /** CPU milliseconds (user + system, all threads) of `pid` so far; undefined where /proc is not available. */
 async function processCpuMs(pid: number): Promise<number | undefined> {
@@ -16,14 +16,6 @@ async function processCpuMs(pid: number): Promise<number | undefined> {
   }
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
   return stat === undefined ? undefined : statCpuMs(stat);
-}
-
-/**
- * The fields of a proc(5) `stat` line after the command name, from field 3 (state) on: field n is at index n - 3.
- * The command name (field 2) is parenthesised and may hold spaces: fields are counted after its closing parenthesis.
- */
-export function procStatFields(stat: string): string[] {
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** utime + stime of a proc(5) `stat` line (a process's or a thread's), in milliseconds; undefined if unreadable. */

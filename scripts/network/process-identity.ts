@@ -7,6 +7,8 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
+import { procStatFields } from '../proc-stat.ts';
+
 /** A process as recorded when it was started. */
 export interface ProcessIdentity {
   readonly pid: number;
@@ -22,10 +24,9 @@ export async function processStartTime(pid: number): Promise<string | undefined>
   if (HAS_PROC) {
     const stat = await readFile(`/proc/${String(pid)}/stat`, 'utf8').catch(() => undefined);
     if (stat === undefined) return undefined;
-    // `pid (comm) state …`: comm may hold spaces and parentheses; the fields after the last ')' do not.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = procStatFields(stat);
     const state = fields[0];
-    const startTime = fields[19]; // field 22 overall; this list starts at field 3
+    const startTime = fields[19]; // field 22
     return state === undefined || state === 'Z' || state === 'X' ? undefined : startTime;
   }
   return new Promise((resolve) => {
