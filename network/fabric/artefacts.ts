@@ -90,7 +90,7 @@ export function configtxYaml(consortium: Consortium, crypto: CryptoLocator): str
     // Fabric's sampleconfig values but PreferredMaxBytes, test-network's 512 KB: a bulk anchor (≈1 MB: 10,000
     // entries) is then larger than a preferred batch, so the blockcutter cuts it alone at once instead of after the
     // 2 s BatchTimeout.
-    // The embedded ledger cuts at the same sizes (network/ledger/orderer/solo-orderer.ts, DEFAULT_BATCH_OPTIONS);
+    // The embedded ledger cuts at the same sizes (network/ledger/orderer/batch-options.ts, DEFAULT_BATCH_OPTIONS);
     // only its timeout is shorter, being one process.
     BatchTimeout: '2s',
     BatchSize: { MaxMessageCount: 500, AbsoluteMaxBytes: '10 MB', PreferredMaxBytes: '512 KB' },

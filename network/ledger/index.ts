@@ -9,5 +9,5 @@ export {
 export { LedgerError, type LedgerErrorCode } from './errors.ts';
 export { ChannelMsps, channelMspsOfConfigBlock, createSigner, serializeIdentity } from './msp/index.ts';
 export type { ChannelOrg } from './block/index.ts';
-export type { BatchOptions } from './orderer/solo-orderer.ts';
+export type { BatchOptions } from './orderer/batch-options.ts';
 export { verifyChain, type ChainVerification } from './validation/index.ts';

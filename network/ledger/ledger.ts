@@ -28,7 +28,7 @@ import { gatewayService } from './gateway/gateway-service.ts';
 import { RAW_DELIVER_SERVICE, RAW_GATEWAY_SERVICE } from './gateway/raw-service.ts';
 import type { StreamCounts } from './gateway/stream-activity.ts';
 import { channelMspsOfConfigBlock, createSigner, type ChannelMsps, type SignerOptions } from './msp/index.ts';
-import { DEFAULT_ABSOLUTE_MAX_BYTES, type BatchOptions } from './orderer/solo-orderer.ts';
+import { DEFAULT_ABSOLUTE_MAX_BYTES, type BatchOptions } from './orderer/batch-options.ts';
 import { broadcastService, RAW_BROADCAST_SERVICE } from './orderer/broadcast-service.ts';
 import { createCscc } from './cscc.ts';
 import { createQscc } from './qscc.ts';

@@ -10,7 +10,7 @@ import { sha256Hex } from '../../crypto/index.ts';
 import type { Signer } from '../types.ts';
 import { buildBlock } from './block-builder.ts';
 import { BlockFormatError } from './errors.ts';
-import { DEFAULT_ABSOLUTE_MAX_BYTES, DEFAULT_BATCH_OPTIONS, type BatchOptions } from '../orderer/solo-orderer.ts';
+import { DEFAULT_ABSOLUTE_MAX_BYTES, DEFAULT_BATCH_OPTIONS, type BatchOptions } from '../orderer/batch-options.ts';
 
 export interface ChannelOrg {
   readonly mspId: string;

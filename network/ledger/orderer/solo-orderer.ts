@@ -13,34 +13,8 @@
  * committing the same batch again could only fail again, and skipping it would fork the chain.
  */
 import { LedgerError } from '../errors.ts';
+import { DEFAULT_BATCH_OPTIONS, type BatchOptions } from './batch-options.ts';
 import { BlockCutter } from './block-cutter.ts';
-
-export interface BatchOptions {
-  /** Fabric's BatchSize.MaxMessageCount. */
-  readonly maxTransactions: number;
-  /** Fabric's BatchSize.PreferredMaxBytes. */
-  readonly preferredMaxBytes: number;
-  /** Fabric's BatchTimeout. */
-  readonly batchTimeoutMs: number;
-  /** Envelopes waiting to be ordered before Submit is refused (back-pressure). */
-  readonly maxPending: number;
-}
-
-/**
- * MaxMessageCount is sampleconfig's (configtx.yaml), PreferredMaxBytes fabric-samples' test-network's (512 KB):
- * a bulk anchor (≈1 MB: 10,000 entries) is then larger than a preferred batch and is cut alone at once instead of
- * waiting out the batch timeout. The timeout is the embedded ledger's own: one process, where Fabric's 2 s would
- * only add latency.
- */
-export const DEFAULT_BATCH_OPTIONS: BatchOptions = {
-  maxTransactions: 500,
-  preferredMaxBytes: 512 * 1024,
-  batchTimeoutMs: 20,
-  maxPending: 20_000,
-};
-
-/** Fabric's BatchSize.AbsoluteMaxBytes as sampleconfig sets it: the largest envelope Broadcast accepts. */
-export const DEFAULT_ABSOLUTE_MAX_BYTES = 10 * 1024 * 1024;
 
 /** What one block holds: transactions, or a single config transaction. */
 export type BatchKind = 'transactions' | 'config';
