@@ -2,6 +2,8 @@ import type { RpcName } from './handlers.ts';
 
 /** How long a graceful shutdown lets calls in flight finish before cutting them off. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** After the grace period, how long the statuses of the calls it ended have to reach their clients. */
+export const CUT_OFF_FLUSH_MS = 1_000;
 
 /**
  * Largest request of every method but RecordService.IngestRecords / IngestBatch. The largest of them, a

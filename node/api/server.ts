@@ -27,7 +27,12 @@ import { CallAdmission, type Refusal } from './call-admission.ts';
 import { CallerAuthenticator, parseClientCaBundle, type Caller, type RoleResolver } from './caller.ts';
 import { ConnectionAdmission, type ConnectionStats } from './connection-admission.ts';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.ts';
-import { BULK_REQUEST_RPCS, DEFAULT_SHUTDOWN_GRACE_MS, SMALL_REQUEST_MAX_BYTES } from './constants.ts';
+import {
+  BULK_REQUEST_RPCS,
+  CUT_OFF_FLUSH_MS,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+  SMALL_REQUEST_MAX_BYTES,
+} from './constants.ts';
 import { isServerFault, NodeError, toGrpcStatus } from './errors.ts';
 import { assertWithinLimit, limitRequestSize } from './request-limits.ts';
 import type { CallContext, LianxinServiceImpls, RpcName, ServiceImpls } from './handlers.ts';
@@ -163,13 +168,21 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     stopped ??= new Promise<void>((resolve) => {
       setServing(false);
       connections.stopAccepting();
-      const force = setTimeout(() => {
-        options.logger.warn({ graceMs }, 'calls still running after the grace period: cutting them off');
-        server.forceShutdown();
-        connections.destroyAll();
-        resolve();
+      let force: NodeJS.Timeout | undefined;
+      const cutOff = setTimeout(() => {
+        // Calls still running end with UNAVAILABLE, their signals aborted, so a client reads why and may retry
+        // elsewhere; destroying the connections alone left it to guess from how its stream broke (CANCELLED,
+        // UNAVAILABLE or INTERNAL, by timing). tryShutdown resolves once their statuses are out; what still
+        // holds a connection after CUT_OFF_FLUSH_MS (a call not yet admitted, a client not reading) is cut.
+        options.logger.warn({ graceMs, calls: wrapper.cutOff() }, 'calls still running after the grace period: ended');
+        force = setTimeout(() => {
+          server.forceShutdown();
+          connections.destroyAll();
+          resolve();
+        }, CUT_OFF_FLUSH_MS);
       }, graceMs);
       server.tryShutdown(() => {
+        clearTimeout(cutOff);
         clearTimeout(force);
         resolve();
       });
@@ -246,6 +259,8 @@ class HandlerWrapper {
   readonly #rpcs = new Map<string, RpcName>();
   /** Authentication and authorization, before a request is read. */
   readonly admission: CallAdmission;
+  /** How to end each call whose handler runs now, at the end of a shutdown's grace period. */
+  readonly #running = new Set<(reason: NodeError) => void>();
 
   constructor(options: Readonly<ApiServerOptions>, limits: ConnectionLimits, connections: ConnectionAdmission) {
     this.#options = options;
@@ -270,6 +285,17 @@ class HandlerWrapper {
         this.#refused(refusal);
       },
     });
+  }
+
+  /** Ends every call whose handler still runs with UNAVAILABLE and aborts its signal; how many there were. */
+  cutOff(): number {
+    const reason = new NodeError(
+      'UNAVAILABLE',
+      'the node is shutting down and the call outlived its grace period: retry it later or on another node',
+    );
+    const ended = this.#running.size;
+    for (const end of this.#running) end(reason);
+    return ended;
   }
 
   /** Who is calling, as `CallAdmission` admitted it; rejects (UNAUTHENTICATED) for a call it did not admit. */
@@ -368,6 +394,14 @@ class HandlerWrapper {
     (call as EventEmitter).once('cancelled', () => {
       if (running) abort.abort(new Error('the client cancelled the call'));
     });
+    // A shutdown ends the call whether or not its handler heeds the signal (cutOff).
+    const cut = Promise.withResolvers<never>();
+    let cutBy: NodeError | undefined;
+    const end = (reason: NodeError): void => {
+      cutBy = reason;
+      cut.reject(reason);
+      abort.abort(reason);
+    };
     let logger: Logger | undefined;
     let outcome: Outcome<T>;
     try {
@@ -375,18 +409,26 @@ class HandlerWrapper {
       // Unreachable while the interceptor is installed: every lianxin.v1 call passes CallAdmission first.
       if (caller === undefined) throw new NodeError('INTERNAL', `${rpc.name} reached its handler unadmitted`);
       logger = this.#callLogger(rpc, caller);
-      const value = await run({ caller, signal: abort.signal, metadata: call.metadata, logger });
+      this.#running.add(end);
+      const value = await Promise.race([
+        run({ caller, signal: abort.signal, metadata: call.metadata, logger }),
+        cut.promise,
+      ]);
       outcome = { ok: true, value };
     } catch (err) {
-      const status = abort.signal.aborted
-        ? { code: grpc.status.CANCELLED, details: 'the call was cancelled', metadata: new grpc.Metadata() }
-        : toGrpcStatus(err);
+      const status =
+        cutBy !== undefined
+          ? toGrpcStatus(cutBy)
+          : abort.signal.aborted
+            ? { code: grpc.status.CANCELLED, details: 'the call was cancelled', metadata: new grpc.Metadata() }
+            : toGrpcStatus(err);
       logger ??= this.#options.logger.child({ rpc: rpc.name, peer: call.getPeer() });
       if (isServerFault(status.code)) logger.error({ err }, 'call failed');
       else logger.warn({ code: grpc.status[status.code], details: status.details }, 'call refused');
       outcome = { ok: false, status };
     }
     running = false;
+    this.#running.delete(end);
     const seconds = (performance.now() - started) / 1000;
     const code = grpc.status[outcome.ok ? grpc.status.OK : outcome.status.code];
     this.#options.metrics?.rpcLatency.observe({ service: rpc.service, method: rpc.method, code }, seconds);
