@@ -12,6 +12,7 @@ import { peer } from '@hyperledger/fabric-protos';
 import type { ChaincodeConnection } from '../types.ts';
 import { resolveBuiltinsFirst } from './builtin-modules.ts';
 import { cachingClientIdentity, type ClientIdentityClass } from './client-identity-cache.ts';
+import { skipUnprintedParameterWork } from './contract-parameters.ts';
 import { loopback } from './loopback.ts';
 import { PeerHandler } from './peer-handler.ts';
 
@@ -38,6 +39,7 @@ const { ChaincodeMessageHandler } = require('fabric-shim/lib/handler.js') as {
 // The contract SPI takes ClientIdentity from the shim's exports when it loads: the caching one must be there first.
 const shimExports = require('fabric-shim/lib/chaincode.js') as { ClientIdentity: ClientIdentityClass };
 shimExports.ClientIdentity = cachingClientIdentity(shimExports.ClientIdentity);
+skipUnprintedParameterWork();
 const ChaincodeFromContract = require('fabric-shim/lib/contract-spi/chaincodefromcontract.js') as new (
   contracts: ContractClass[],
   serializers: unknown,
