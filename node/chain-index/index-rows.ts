@@ -150,8 +150,9 @@ export function latestRowsOf(
   const rowSlab = slabs ? slabs.rows(count * rowBytes) : Buffer.allocUnsafe(count * rowBytes);
   const keyEnds = slabs ? slabs.keyEnds(count) : new Uint32Array(count);
   // What every row of the anchor shares (version 0 until set, its checkpoint size, its origin) is written once and
-  // repeated over the slab by doubling copies; then each row gets only its leaf index and hashes. The entries'
-  // bytes are copied a byte at a time: for 18 to 64 bytes that is cheaper than a Buffer.copy call's checks.
+  // repeated over the slab by doubling copies; then each row gets only its leaf index and hashes. Runs of 18 bytes
+  // and more are copied by Buffer.copy, the kind's few bytes one at a time: on Node 22 a byte loop costs ≈ 3-5 ns
+  // a byte against ≈ 30-80 ns per copy call (bench/RESULTS.md, "follower7").
   if (count > 0) {
     rowSlab.fill(0, 0, FIXED_BYTES);
     rowSlab.writeDoubleBE(checkpointSize, 12);
@@ -161,13 +162,12 @@ export function latestRowsOf(
     }
   }
   const rowView = new DataView(rowSlab.buffer, rowSlab.byteOffset, rowSlab.byteLength);
-  const headBytes = keyHead.length;
   let keyAt = 0;
   for (let i = 0; i < count; i++) {
     const at = offsets[i] ?? 0;
-    for (let b = 0; b < headBytes; b++) keySlab[keyAt++] = keyHead[b] as number;
+    keyAt += keyHead.copy(keySlab, keyAt);
     const subjectAt = at + ENTRY_OFFSET.subject;
-    for (let b = 0; b < ENTRY_SUBJECT_BYTES; b++) keySlab[keyAt++] = bytes[subjectAt + b] as number;
+    keyAt += bytes.copy(keySlab, keyAt, subjectAt, subjectAt + ENTRY_SUBJECT_BYTES);
     keySlab[keyAt++] = SLASH;
     const kindEnd = offsets[i + 1] ?? 0;
     for (let b = at + ENTRY_OFFSET.kind; b < kindEnd; b++) keySlab[keyAt++] = bytes[b] as number;
@@ -176,7 +176,7 @@ export function latestRowsOf(
     rowView.setFloat64(rowAt + 4, leafIndexAt(entries, i));
     // leafHash then recordDigest, adjacent in both layouts.
     const hashesAt = at + ENTRY_OFFSET.leafHash;
-    for (let b = 0; b < 2 * ENTRY_HASH_BYTES; b++) rowSlab[rowAt + 20 + b] = bytes[hashesAt + b] as number;
+    bytes.copy(rowSlab, rowAt + 20, hashesAt, hashesAt + 2 * ENTRY_HASH_BYTES);
   }
   return {
     count,
