@@ -141,6 +141,8 @@ describe('lianxin node backup and restore', () => {
       for (let n = 12; n < 14; n++) await ingest(node, n);
       while (node.log.latestCheckpoint()?.size !== 14 * BATCH) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(await lianxin(['node', 'backup', '--config', configFile, '--out', backup])).toMatchObject({ code: 0 });
+      // The ledger is down: the backup holds the anchors up to here, and not the one the node makes next.
+      expect(node.anchorer.anchoredSize).toBe(12 * BATCH);
     });
     await node.anchorer.whenAnchored(14 * BATCH);
     const chain = await net.chain(AGENCY);
@@ -149,8 +151,9 @@ describe('lianxin node backup and restore', () => {
 
     const restoredDir = join(net.members.dir, 'restored-2');
     expect(await lianxin(['node', 'restore', '--from', backup, '--data-dir', restoredDir])).toMatchObject({ code: 0 });
+    // It opens with the backup's 12 batches anchored but may learn of the chain's later anchor while it starts,
+    // before this test could look (seen under load): the outcome is what is checked.
     const restored = await startOn(restoredDir);
-    expect(restored.anchorer.anchoredSize).toBe(12 * BATCH);
     await restored.anchorer.whenAnchored(14 * BATCH);
     // The chain's record of the origin is still the anchor the first node made: nothing was submitted again.
     expect(await chain.getCheckpoint(restored.origin)).toEqual(anchoredAfterBackup);
