@@ -78,7 +78,18 @@ export class PreparedBatch {
     return this.#store.subarray(this.#keyStarts[i], this.#valueStarts[i]);
   }
 
-  /** Record i's key as a string: its identity within a commit. */
+  /** Whether record i's key is record j's of `other`. */
+  sameKey(i: number, other: PreparedBatch, j: number): boolean {
+    const start = this.#keyStarts[i] ?? 0;
+    const end = this.#valueStarts[i] ?? 0;
+    const otherStart = other.#keyStarts[j] ?? 0;
+    const otherEnd = other.#valueStarts[j] ?? 0;
+    return (
+      end - start === otherEnd - otherStart && this.#store.compare(other.#store, otherStart, otherEnd, start, end) === 0
+    );
+  }
+
+  /** Record i's key as a string (a refusal names the record by it). */
   id(i: number): string {
     return (this.#store as LatinSlicing).latin1Slice(this.#keyStarts[i] ?? 0, this.#valueStarts[i] ?? 0);
   }

@@ -42,11 +42,11 @@ export function writeRecordKey(bytes: Buffer, at: number, subject: string, kind:
   bytes[at++] = 0;
   for (let i = 0; i < kind.length; i++) bytes[at++] = kind.charCodeAt(i);
   bytes[at++] = 0;
-  // The version in decimal, right-aligned in VERSION_WIDTH digits (padStart's '0's before it).
-  let rest = version;
-  for (let i = VERSION_WIDTH - 1; i >= 0; i--) {
-    bytes[at + i] = 0x30 + (rest % 10);
-    rest = Math.floor(rest / 10);
-  }
+  // The version in decimal, right-aligned in VERSION_WIDTH digits (padStart's '0's before it). Its digits only, then
+  // the '0's: a version is a double to V8 here, each `% 10` a call into C, and all 20 digits of every key cost
+  // ≈ 0.2 µs a record on the ingest path (bench/RESULTS.md, "issue 13: origin9").
+  let digit = at + VERSION_WIDTH - 1;
+  for (let rest = version; rest > 0; rest = Math.floor(rest / 10)) bytes[digit--] = 0x30 + (rest % 10);
+  while (digit >= at) bytes[digit--] = 0x30;
   return at + VERSION_WIDTH;
 }

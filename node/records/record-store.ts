@@ -40,6 +40,7 @@ import {
 import { RecordValidationError } from './errors.ts';
 import { LatestKeyFilter } from './latest-key-filter.ts';
 import { PreparedBatch } from './prepared-batch.ts';
+import { CommitKeys } from './commit-keys.ts';
 import { RecordKeyFilter } from './record-key-filter.ts';
 import { RememberedLeaves } from './remembered-leaves.ts';
 import { latestId, recordKey, requestKey } from './record-keys.ts';
@@ -190,6 +191,8 @@ export class RecordStore {
   readonly latestKeysLoaded: Promise<boolean>;
   /** Which records may be stored: a commit reads only those (record-key-filter.ts). */
   readonly #recordKeys = new RecordKeyFilter();
+  /** The records each commit appends, by key (commit-keys.ts). */
+  readonly #commitKeys = new CommitKeys();
   /**
    * Settles once the record keys already stored are known (true), after which a commit reads no new record's key;
    * false if they could not be read (commits then read every key, as before). For tests and benches.
@@ -363,8 +366,17 @@ export class RecordStore {
       stored.push(at < 0 ? undefined : read[at]);
     }
     const storedLatest = new Map([...latestSlots].map(([id, at]) => [id, read[at]]));
-    // Decided in one synchronous step: what it needs per record (maps of record IDs) is gone before the write.
-    const plan = this.#plan(group, stored);
+    // Decided in one synchronous step: what it needs per record (the commit's keys) is let go before the write.
+    this.#commitKeys.begin(
+      group.map(({ batch }) => batch),
+      slots.length - group.length,
+    );
+    let plan: CommitPlan;
+    try {
+      plan = this.#plan(group, stored, hashes);
+    } finally {
+      this.#commitKeys.end();
+    }
     if (plan.toAcknowledge.length === 0) return;
 
     const ackWrites = (): SublevelWrite[] =>
@@ -405,10 +417,11 @@ export class RecordStore {
   }
 
   /**
-   * Decides each batch of `group` in order against what is stored (`stored`, in the order of the commit's slots),
-   * refusing or answering from storage those that append nothing, and plans the rest's write.
+   * Decides each batch of `group` in order against what is stored (`stored`, in the order of the commit's slots,
+   * whose record keys' hashes are `hashes`: RecordKeyFilter.hash), refusing or answering from storage those that
+   * append nothing, and plans the rest's write.
    */
-  #plan(group: readonly QueuedBatch[], stored: readonly (Buffer | undefined)[]): CommitPlan {
+  #plan(group: readonly QueuedBatch[], stored: readonly (Buffer | undefined)[], hashes: Uint32Array): CommitPlan {
     const { pending, limit, retryAfterMs } = this.#o.backlog();
     const plan: CommitPlan = {
       appendedBatches: [],
@@ -417,10 +430,8 @@ export class RecordStore {
       decisions: new Map(),
       toAcknowledge: [],
     };
-    /** Records appended by this commit's earlier batches: their offset among the commit's leaves, by record ID. */
-    const appendedById = new Map<string, number>();
     let at = 0;
-    for (const queued of group) {
+    for (const [ordinal, queued] of group.entries()) {
       const { batch } = queued;
       // This batch's records are at slots at + 1 … (their key hashes too).
       const firstSlot = at + 1;
@@ -449,13 +460,13 @@ export class RecordStore {
         );
         continue;
       }
-      const decided = this.#decide(batch, found, appendedById, plan);
+      const decided = this.#decide(batch, ordinal, found, hashes, firstSlot, plan);
       if (decided instanceof NodeError) {
+        this.#commitKeys.refuse(ordinal);
         queued.reject(decided);
         continue;
       }
-      decided.appended.forEach((i, k) => {
-        appendedById.set(decided.appendedIds[k] as string, plan.appendedBatches.length);
+      decided.appended.forEach((i) => {
         plan.appendedBatches.push(batch);
         plan.appendedIndexes.push(i);
         plan.appendedSlots.push(firstSlot + i);
@@ -468,22 +479,22 @@ export class RecordStore {
 
   /**
    * One batch's outcome per record, against what is stored (`found`, in record order) and what this commit
-   * appends before it (`plan`, whose records `appendedById` finds by ID). Nothing shared is changed, so a refused
-   * batch leaves no trace. Leaves this batch appends get offsets after the plan's, in record order (`appended`).
+   * appends before it and in it (`plan`; the commit's keys find those records, batch `ordinal`'s own added as it
+   * goes; record i's key hash is at slot `firstSlot + i` of `hashes`). Nothing else shared is changed, and the
+   * caller refuses this batch's keys in the commit's if it is refused. Leaves this batch appends get offsets after
+   * the plan's, in record order (`appended`).
    */
   #decide(
     batch: PreparedBatch,
+    ordinal: number,
     found: readonly (Buffer | undefined)[],
-    appendedById: ReadonlyMap<string, number>,
+    hashes: Uint32Array,
+    firstSlot: number,
     plan: CommitPlan,
-  ): { decision: Decision; appended: number[]; appendedIds: string[] } | NodeError {
+  ): { decision: Decision; appended: number[] } | NodeError {
     const decision = new Decision(batch);
     const appended: number[] = [];
-    /** The record ID of each of `appended`, made once. */
-    const appendedIds: string[] = [];
     const firstOffset = plan.appendedBatches.length;
-    /** This batch's own new records: the index of each, by record ID. */
-    const own = new Map<string, number>();
     for (let i = 0; i < batch.count; i++) {
       const value = found[i];
       if (value !== undefined) {
@@ -492,28 +503,23 @@ export class RecordStore {
         decision.leafIndexes[i] = decodeRecord(value).leafIndex;
         continue;
       }
-      const id = batch.id(i);
-      const inPlan = appendedById.get(id);
-      const inBatch = inPlan === undefined ? own.get(id) : undefined;
+      const hash = hashes[2 * (firstSlot + i)] ?? 0;
+      // Appended by this commit already: by an earlier batch, or earlier in this one.
+      const earlier = this.#commitKeys.find(ordinal, i, hash);
       let offset: number;
-      if (inPlan !== undefined) {
-        const earlier = plan.appendedBatches[inPlan] as PreparedBatch;
-        if (!batch.sameDigest(i, earlier, plan.appendedIndexes[inPlan] ?? 0)) return alreadyIngested(batch, i);
-        offset = inPlan;
-      } else if (inBatch !== undefined) {
-        if (!batch.sameDigest(i, batch, inBatch)) return alreadyIngested(batch, i);
-        offset = decision.leafIndexes[inBatch] ?? 0;
+      if (earlier !== undefined) {
+        if (!batch.sameDigest(i, earlier.batch, earlier.index)) return alreadyIngested(batch, i);
+        offset = earlier.offset;
       } else {
         offset = firstOffset + appended.length;
-        own.set(id, i);
+        this.#commitKeys.add(ordinal, i, hash, offset);
         appended.push(i);
-        appendedIds.push(id);
       }
-      decision.outcomes[i] = inPlan === undefined && inBatch === undefined ? OUTCOME_ACCEPTED : OUTCOME_DUPLICATE;
+      decision.outcomes[i] = earlier === undefined ? OUTCOME_ACCEPTED : OUTCOME_DUPLICATE;
       decision.leafIndexes[i] = offset;
       decision.relative[i] = 1;
     }
-    return { decision, appended, appendedIds };
+    return { decision, appended };
   }
 }
 
