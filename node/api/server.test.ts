@@ -520,16 +520,19 @@ describe('API server: health checking, reflection, shutdown', () => {
     await sawAbort;
   });
 
-  it('ends a stream that outlives the grace period with UNAVAILABLE after what it already sent', async () => {
+  it('ends a stream that outlives the grace period with UNAVAILABLE after what it sent before', async () => {
     let entered: () => void = () => undefined;
     const inHandler = new Promise<void>((resolve) => (entered = resolve));
     const stuck: RecordServiceImpl = {
       ...records,
-      // Acknowledges one batch, then waits for good without looking at its signal.
-      IngestRecords: async function* () {
+      // Acknowledges one batch, then waits for its signal and answers once more all the same.
+      IngestRecords: async function* (_batches, { signal }) {
         yield { requestId: 'first', results: [] };
         entered();
-        await new Promise<never>(() => undefined);
+        await new Promise((resolve) => {
+          signal.addEventListener('abort', resolve);
+        });
+        yield { requestId: 'after the cut', results: [] };
       },
     };
     const { api } = await start({ RecordService: stuck, NodeInfoService: nodeInfo });

@@ -88,8 +88,8 @@ export interface ApiServer extends AsyncDisposable {
    */
   setServing(serving: boolean, services?: readonly (LianxinServiceName | '')[]): void;
   /**
-   * Stops accepting calls, reports NOT_SERVING, lets calls in flight finish for `graceMs`, then cuts off
-   * the rest.
+   * Stops accepting calls, reports NOT_SERVING, lets calls in flight finish, then ends the rest with UNAVAILABLE
+   * and closes the connections: all within `graceMs`.
    */
   shutdown(options?: { readonly graceMs?: number }): Promise<void>;
 }
@@ -168,19 +168,22 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     stopped ??= new Promise<void>((resolve) => {
       setServing(false);
       connections.stopAccepting();
+      // The calls' statuses must be out within graceMs too: the node's own shutdown budget counts on it.
+      const flushMs = Math.min(CUT_OFF_FLUSH_MS, graceMs / 2);
       let force: NodeJS.Timeout | undefined;
       const cutOff = setTimeout(() => {
-        // Calls still running end with UNAVAILABLE, their signals aborted, so a client reads why and may retry
-        // elsewhere; destroying the connections alone left it to guess from how its stream broke (CANCELLED,
-        // UNAVAILABLE or INTERNAL, by timing). tryShutdown resolves once their statuses are out; what still
-        // holds a connection after CUT_OFF_FLUSH_MS (a call not yet admitted, a client not reading) is cut.
-        options.logger.warn({ graceMs, calls: wrapper.cutOff() }, 'calls still running after the grace period: ended');
+        // Calls still running end with UNAVAILABLE, their signals aborted, so a client reads why; destroying the
+        // connections alone left it to guess from how its stream broke (CANCELLED, UNAVAILABLE or INTERNAL, by
+        // timing). tryShutdown resolves once their statuses are out; what still holds a connection after flushMs
+        // (a health watch, a client not reading) is cut.
+        const calls = wrapper.cutOff();
+        options.logger.warn({ graceMs, calls }, 'calls still running after the grace period: ended');
         force = setTimeout(() => {
           server.forceShutdown();
           connections.destroyAll();
           resolve();
-        }, CUT_OFF_FLUSH_MS);
-      }, graceMs);
+        }, flushMs);
+      }, graceMs - flushMs);
       server.tryShutdown(() => {
         clearTimeout(cutOff);
         clearTimeout(force);
@@ -261,6 +264,8 @@ class HandlerWrapper {
   readonly admission: CallAdmission;
   /** How to end each call whose handler runs now, at the end of a shutdown's grace period. */
   readonly #running = new Set<(reason: NodeError) => void>();
+  /** Set once a shutdown's grace period is over. */
+  #cutReason: NodeError | undefined;
 
   constructor(options: Readonly<ApiServerOptions>, limits: ConnectionLimits, connections: ConnectionAdmission) {
     this.#options = options;
@@ -287,14 +292,17 @@ class HandlerWrapper {
     });
   }
 
-  /** Ends every call whose handler still runs with UNAVAILABLE and aborts its signal; how many there were. */
+  /**
+   * Ends every call whose handler still runs, and any that starts from now on, with UNAVAILABLE and aborts its
+   * signal; how many were running.
+   */
   cutOff(): number {
-    const reason = new NodeError(
+    this.#cutReason = new NodeError(
       'UNAVAILABLE',
-      'the node is shutting down and the call outlived its grace period: retry it later or on another node',
+      'the node is shutting down and ended the call after its grace period: its outcome is unknown',
     );
     const ended = this.#running.size;
-    for (const end of this.#running) end(reason);
+    for (const end of this.#running) end(this.#cutReason);
     return ended;
   }
 
@@ -351,6 +359,9 @@ class HandlerWrapper {
       const run = async (ctx: CallContext): Promise<void> => {
         const input = requestStream ? requests(call, rpc, ctx.signal) : request(call, rpc);
         for await (const message of handler(input, ctx) as AsyncIterable<unknown>) {
+          // A call ended meanwhile (cancelled, or cut at shutdown) writes nothing more: a write after its status
+          // was emitted would destroy the stream before the status went out.
+          ctx.signal.throwIfAborted();
           // Respect HTTP/2 flow control: a slow client must not make the node buffer a whole stream.
           if (!call.write(message)) await once(call, 'drain', { signal: ctx.signal });
         }
@@ -410,14 +421,16 @@ class HandlerWrapper {
       if (caller === undefined) throw new NodeError('INTERNAL', `${rpc.name} reached its handler unadmitted`);
       logger = this.#callLogger(rpc, caller);
       this.#running.add(end);
+      if (this.#cutReason !== undefined) end(this.#cutReason);
       const value = await Promise.race([
         run({ caller, signal: abort.signal, metadata: call.metadata, logger }),
         cut.promise,
       ]);
       outcome = { ok: true, value };
     } catch (err) {
+      // A call the client had cancelled before the cut stays CANCELLED (abort() keeps the first reason).
       const status =
-        cutBy !== undefined
+        cutBy !== undefined && abort.signal.reason === cutBy
           ? toGrpcStatus(cutBy)
           : abort.signal.aborted
             ? { code: grpc.status.CANCELLED, details: 'the call was cancelled', metadata: new grpc.Metadata() }
@@ -426,9 +439,10 @@ class HandlerWrapper {
       if (isServerFault(status.code)) logger.error({ err }, 'call failed');
       else logger.warn({ code: grpc.status[status.code], details: status.details }, 'call refused');
       outcome = { ok: false, status };
+    } finally {
+      running = false;
+      this.#running.delete(end);
     }
-    running = false;
-    this.#running.delete(end);
     const seconds = (performance.now() - started) / 1000;
     const code = grpc.status[outcome.ok ? grpc.status.OK : outcome.status.code];
     this.#options.metrics?.rpcLatency.observe({ service: rpc.service, method: rpc.method, code }, seconds);
