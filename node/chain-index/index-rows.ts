@@ -150,9 +150,9 @@ export function latestRowsOf(
   const rowSlab = slabs ? slabs.rows(count * rowBytes) : Buffer.allocUnsafe(count * rowBytes);
   const keyEnds = slabs ? slabs.keyEnds(count) : new Uint32Array(count);
   // What every row of the anchor shares (version 0 until set, its checkpoint size, its origin) is written once and
-  // repeated over the slab by doubling copies; then each row gets only its leaf index and hashes. Runs of 18 bytes
-  // and more are copied by Buffer.copy, the kind's few bytes one at a time: on Node 22 a byte loop costs ≈ 3-5 ns
-  // a byte against ≈ 30-80 ns per copy call (bench/RESULTS.md, "follower7").
+  // repeated over the slab by doubling copies; then each row gets only its leaf index and hashes. The key's head,
+  // the subject (18 bytes) and the hashes (64) are copied by Buffer.copy, the kind's few bytes one at a time: on
+  // Node 22 a byte loop costs ≈ 3-5 ns a byte against ≈ 30-80 ns per copy call (bench/RESULTS.md, "follower7").
   if (count > 0) {
     rowSlab.fill(0, 0, FIXED_BYTES);
     rowSlab.writeDoubleBE(checkpointSize, 12);

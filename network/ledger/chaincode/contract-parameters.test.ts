@@ -25,7 +25,11 @@ function outcome(run: () => unknown[]): { value: unknown[] } | { error: string }
   }
 }
 
-const cases: [string, { parameters?: ReturnType<typeof param>[] }, Buffer[]][] = [
+const cases: [
+  string,
+  { parameters?: ({ name: string; schema?: Record<string, unknown> } | undefined)[] | null },
+  Buffer[],
+][] = [
   ['strings', { parameters: [param({ type: 'string' }), param({ type: 'string' })] }, args('a b', '{"x":1}')],
   [
     'UTF-8 and invalid UTF-8',
@@ -45,6 +49,8 @@ const cases: [string, { parameters?: ReturnType<typeof param>[] }, Buffer[]][] =
   ['an object by $ref', { parameters: [param({ $ref: '#/components/schemas/Asset' })] }, args('{"id":"a1"}')],
   ['an array', { parameters: [param({ type: 'array', items: { type: 'string' } })] }, args('["a","b"]')],
   ['no type', { parameters: [param({ format: 'x' })] }, args('a')],
+  ['parameters: null', { parameters: null }, args('a')],
+  ['a parameter without a schema', { parameters: [param({ type: 'number' }), { name: 'q' }] }, args('x', 'y')],
 ];
 
 describe('handleParameters', () => {
@@ -67,6 +73,19 @@ describe('handleParameters', () => {
     for (let i = 0; i < 3; i++) expect(handleParameters.call(fast, fn, args('a', '1'), '[p]')).toEqual(['a', 1]);
     expect(compile).toHaveBeenCalledTimes(2);
     expect(handleParameters.call(marshall(), fn, args('b', '2'), '[p]')).toEqual(['b', 2]);
+  });
+
+  it('leaves a schema with a $ref anywhere to the stock method', () => {
+    const fn = { parameters: [param({ type: 'string', allOf: [{ $ref: '#/components/schemas/Asset' }] })] };
+    const fast = marshall();
+    const compile = vi.spyOn(fast.ajv, 'compile');
+    for (let i = 0; i < 2; i++) {
+      expect(outcome(() => handleParameters.call(fast, fn, args('a'), '[p]'))).toEqual(
+        outcome(() => stockHandleParameters.call(marshall(), fn, args('a'), '[p]')),
+      );
+    }
+    // the stock method compiles on every call
+    expect(compile).toHaveBeenCalledTimes(2);
   });
 
   it('leaves everything to the stock method while the datamarshall logger prints DEBUG', () => {

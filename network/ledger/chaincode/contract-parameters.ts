@@ -8,23 +8,29 @@
  * after serializing the schema into a key (fast-json-stable-stringify): ≈ 5 % of the embedded ledger's busy time
  * per small transaction (bench/RESULTS.md, issue 13, ledger8). While DEBUG is off, a transaction whose parameters
  * all have a primitive schema (`string`, `number`, `boolean`: what TypeScript parameters of those types and a plain
- * JavaScript contract's `argN` get) takes the path below: the same serializer call, a validator ajv compiled from
- * the same schema (kept per parameter), the same results and the same errors in the same order. Everything else
- * takes the stock method: DEBUG on, no parameter metadata, a wrong parameter count (its error line and message),
- * and `$ref`/array schemas, whose serializer rewrites the contract's components on first use, which changes what
- * ajv compiles for the next call.
+ * JavaScript contract's `argN` get) and referring to no component takes the path below: the same serializer call,
+ * a validator ajv compiled from the same schema on the parameter's first call and kept per parameter schema object
+ * (the contract's components are not part of that key: such a schema does not read them), the same results and the
+ * same errors in the same order. Everything else takes the stock method: DEBUG on, no parameter metadata, a wrong
+ * parameter count (its error line and message), and schemas with a `$ref` anywhere or of arrays, whose serializer
+ * rewrites the contract's components on first use, which changes what ajv compiles for the next call.
  */
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
+/** As declared; hand-written metadata may lack what decorators always give. */
 interface ParameterMetadata {
+  readonly schema?: Readonly<Record<string, unknown>> | null;
+}
+
+interface PrimitiveParameter {
   readonly schema: Readonly<Record<string, unknown>>;
 }
 
 /** A transaction's entry in the contract metadata (`fabric:transactions`). */
 interface TransactionMetadata {
-  readonly parameters?: readonly ParameterMetadata[];
+  readonly parameters?: readonly (ParameterMetadata | undefined)[] | null;
 }
 
 type Validator = ((data: unknown) => boolean) & { readonly errors?: readonly { readonly message?: string }[] | null };
@@ -64,8 +70,24 @@ const logger = (
 
 const PRIMITIVE_TYPES: ReadonlySet<unknown> = new Set(['string', 'number', 'boolean']);
 
-const isPrimitive = (parameter: ParameterMetadata): boolean =>
-  PRIMITIVE_TYPES.has(parameter.schema.type) && parameter.schema.$ref === undefined;
+/** Per parameter schema object: whether it is a primitive type referring to nothing (no `$ref` at any depth). */
+const primitive = new WeakMap<object, boolean>();
+
+/**
+ * Whether the fast path holds for `parameter`: a primitive type whose schema refers to no component. A `$ref`
+ * anywhere (in `allOf`, `anyOf`, …) would make the validator depend on the contract's components, which the
+ * serializer rewrites on a `$ref` parameter's first use, so ajv must compile it again as the stock method does.
+ */
+function isPrimitive(parameter: ParameterMetadata | undefined): parameter is PrimitiveParameter {
+  const schema = parameter?.schema;
+  if (schema == null) return false;
+  let known = primitive.get(schema);
+  if (known === undefined) {
+    known = PRIMITIVE_TYPES.has(schema.type) && !JSON.stringify(schema).includes('"$ref"');
+    primitive.set(schema, known);
+  }
+  return known;
+}
 
 /** Per DataMarshall (each has its own ajv), the validator of each parameter schema object of its metadata. */
 const validators = new WeakMap<DataMarshall, WeakMap<object, Validator>>();
@@ -81,7 +103,7 @@ function validatorOf(marshall: DataMarshall, parameterSchema: object, schema: ob
 export const handleParameters: HandleParameters = function handleParameters(fn, parameters, loggerPrefix) {
   const expected = fn.parameters;
   if (
-    expected === undefined ||
+    expected == null ||
     expected.length !== parameters.length ||
     !expected.every(isPrimitive) ||
     logger.isLevelEnabled('debug')
