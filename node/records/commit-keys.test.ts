@@ -40,8 +40,9 @@ describe('CommitKeys', () => {
     keys.add(1, 0, 0xfedcba98, 0);
     expect(keys.find(1, 0, 0xfedcba98)).toEqual({ batch: second, index: 0, offset: 0 });
     keys.end();
-    keys.begin([second, first], 6);
-    expect(keys.find(1, 1, 0xfedcba98)).toBeUndefined();
+    // The same batches again: an entry left from the last commit would be found.
+    keys.begin([first, second], 6);
+    expect(keys.find(1, 0, 0xfedcba98)).toBeUndefined();
   });
 
   it('grows for a larger commit', () => {
@@ -54,5 +55,10 @@ describe('CommitKeys', () => {
     keys.begin([many], 100);
     for (let i = 0; i < many.count; i++) keys.add(0, i, i % 5, i);
     for (let i = 0; i < many.count; i++) expect(keys.find(0, i, i % 5)?.offset).toBe(i);
+    // A small commit after it uses part of the table, a large one after that the whole again: nothing is left over.
+    keys.begin([first], 3);
+    expect(keys.find(0, 0, 0)).toBeUndefined();
+    keys.begin([many], 100);
+    for (let i = 0; i < many.count; i++) expect(keys.find(0, i, i % 5)).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@
  * confirmed on the keys' bytes. A record ID string per record, hashed into two Maps, cost the ingest's main thread
  * ≈ 3 % of its samples (bench/RESULTS.md, "issue 13: origin9").
  */
+import { getRandomValues } from 'node:crypto';
 import type { PreparedBatch } from './prepared-batch.ts';
 
 /** What a lookup found: the record added with that key, and its offset. */
@@ -17,10 +18,20 @@ export interface CommitKeyEntry {
   readonly offset: number;
 }
 
+/** Fibonacci hashing's multiplier, 2^32 / φ. */
+const GOLDEN = 0x9e3779b1;
+
 export class CommitKeys {
   /** Entry number + 1 per table slot, 0 for an empty one; the table is a power of two, at least twice the entries. */
   #table = new Int32Array(0);
   #mask = 0;
+  /** 32 − log2(table size): a slot is the top bits of the mixed hash. */
+  #shift = 32;
+  /**
+   * Mixed into every slot: the key filter's hash is unseeded ("not for adversaries"), and a client choosing keys
+   * whose hashes share their low bits would otherwise make each commit's probing quadratic.
+   */
+  readonly #seed = getRandomValues(new Uint32Array(1))[0] ?? 0;
   #hashes = new Uint32Array(0);
   #owners = new Int32Array(0);
   #indexes = new Int32Array(0);
@@ -33,10 +44,15 @@ export class CommitKeys {
   /** Starts a commit of `batches`, of `records` records in all. */
   begin(batches: readonly PreparedBatch[], records: number): void {
     let size = 16;
-    while (size < 2 * records) size *= 2;
+    let bits = 4;
+    while (size < 2 * records) {
+      size *= 2;
+      bits++;
+    }
     if (this.#table.length < size) this.#table = new Int32Array(size);
     else this.#table.fill(0, 0, size);
     this.#mask = size - 1;
+    this.#shift = 32 - bits;
     if (this.#hashes.length < records) {
       this.#hashes = new Uint32Array(records);
       this.#owners = new Int32Array(records);
@@ -59,7 +75,7 @@ export class CommitKeys {
    */
   find(batch: number, index: number, hash: number): CommitKeyEntry | undefined {
     const mine = this.#batches[batch] as PreparedBatch;
-    for (let slot = hash & this.#mask; ; slot = (slot + 1) & this.#mask) {
+    for (let slot = this.#slotOf(hash); ; slot = (slot + 1) & this.#mask) {
       const entry = (this.#table[slot] ?? 0) - 1;
       if (entry < 0) return undefined;
       const owner = this.#owners[entry] ?? 0;
@@ -81,9 +97,13 @@ export class CommitKeys {
     this.#owners[entry] = batch;
     this.#indexes[entry] = index;
     this.#offsets[entry] = offset;
-    let slot = hash & this.#mask;
+    let slot = this.#slotOf(hash);
     while (this.#table[slot] !== 0) slot = (slot + 1) & this.#mask;
     this.#table[slot] = entry + 1;
+  }
+
+  #slotOf(hash: number): number {
+    return Math.imul(hash ^ this.#seed, GOLDEN) >>> this.#shift;
   }
 
   /** Batch `batch` was refused: the keys it added are not found again. */

@@ -15,7 +15,7 @@
 const SEP = '\u0000';
 const VERSION_WIDTH = 20;
 
-/** The record key as a string: also the record's identity within a commit. */
+/** The record key as a string. */
 export const recordId = (subject: string, kind: string, version: number): string =>
   `r${SEP}${subject}${SEP}${kind}${SEP}${String(version).padStart(VERSION_WIDTH, '0')}`;
 
@@ -46,7 +46,7 @@ export function writeRecordKey(bytes: Buffer, at: number, subject: string, kind:
   // the '0's: a version is a double to V8 here, each `% 10` a call into C, and all 20 digits of every key cost
   // ≈ 0.2 µs a record on the ingest path (bench/RESULTS.md, "issue 13: origin9").
   let digit = at + VERSION_WIDTH - 1;
-  for (let rest = version; rest > 0; rest = Math.floor(rest / 10)) bytes[digit--] = 0x30 + (rest % 10);
+  for (let rest = version; rest > 0 && digit >= at; rest = Math.floor(rest / 10)) bytes[digit--] = 0x30 + (rest % 10);
   while (digit >= at) bytes[digit--] = 0x30;
   return at + VERSION_WIDTH;
 }

@@ -301,6 +301,20 @@ describe('RecordStore', () => {
     expect(outcomes(resent)).toEqual([['OUTCOME_ACCEPTED', 4]]);
   });
 
+  it('refuses a batch holding one version twice with two contents, logging none of it', async () => {
+    const store = storeOf();
+    await expect(store.ingest(batch('twice', [record(1), record(2), record(1, 1, 'changed')]))).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+      field: 'records[2].content',
+    });
+    expect(log.size).toBe(0);
+    // Its other records were not kept for the next commit: a later batch logs them.
+    expect(outcomes(await store.ingest(batch('next', [record(2), record(1)])))).toEqual([
+      ['OUTCOME_ACCEPTED', 0],
+      ['OUTCOME_ACCEPTED', 1],
+    ]);
+  });
+
   it('refuses a bad batch before anything is written, naming the field', async () => {
     const store = storeOf();
     const bad = { ...record(2), subject: '91330100716105852X' };
