@@ -293,8 +293,8 @@ class HandlerWrapper {
   }
 
   /**
-   * Ends every call whose handler still runs, and any that starts from now on, with UNAVAILABLE and aborts its
-   * signal; how many were running.
+   * Ends every call whose handler still runs with UNAVAILABLE and aborts its signal, and refuses any that would start
+   * from now on; how many were running.
    */
   cutOff(): number {
     this.#cutReason = new NodeError(
@@ -420,8 +420,10 @@ class HandlerWrapper {
       // Unreachable while the interceptor is installed: every lianxin.v1 call passes CallAdmission first.
       if (caller === undefined) throw new NodeError('INTERNAL', `${rpc.name} reached its handler unadmitted`);
       logger = this.#callLogger(rpc, caller);
+      if (this.#cutReason !== undefined) {
+        throw new NodeError('UNAVAILABLE', 'the node is shutting down: the call was not started');
+      }
       this.#running.add(end);
-      if (this.#cutReason !== undefined) end(this.#cutReason);
       const value = await Promise.race([
         run({ caller, signal: abort.signal, metadata: call.metadata, logger }),
         cut.promise,
