@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { MethodDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
@@ -109,6 +110,23 @@ describe('IngestAck on the bulk ingest path', () => {
       expect(fast).toStrictEqual(expected);
     }
     expect(decoded).toBeGreaterThan(500);
+  });
+
+  it('shows a decoded ack to util.inspect with its results, not a getter', () => {
+    const sent: IngestAck = {
+      requestId: 'bulk-1',
+      results: [
+        { outcome: 'OUTCOME_ACCEPTED', leafIndex: 41, recordDigest: Buffer.alloc(32, 7) },
+        { outcome: 'OUTCOME_DUPLICATE', leafIndex: 12, recordDigest: Buffer.alloc(32, 9) },
+      ],
+    };
+    const ack = decodePlainIngestAck(Buffer.from(reference.encode(sent)));
+    expect(ack).toBeDefined();
+    const shown = inspect(ack, { depth: 4 });
+    expect(shown).not.toContain('[Getter]');
+    expect(shown).toBe(
+      inspect({ requestId: ack?.requestId, results: ack?.results, replayed: ack?.replayed }, { depth: 4 }),
+    );
   });
 
   it('hands protobufjs repeated scalars, unknown fields, unknown outcomes and non-ASCII request IDs', () => {

@@ -9,6 +9,7 @@
  * fields with their own wire types, each scalar once, known outcomes, ASCII request IDs and varints of at most
  * 7 bytes. Clients decode responses leniently (strict-decoding.ts checks requests only), and so does this.
  */
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import type { IngestAck, IngestAck__Output } from './generated/lianxin/v1/IngestAck.ts';
 import type { IngestResult__Output } from './generated/lianxin/v1/IngestResult.ts';
 import {
@@ -234,6 +235,13 @@ function resultObjects(bytes: Buffer, columns: ResultColumns): IngestResult__Out
   });
 }
 
+/** `util.inspect` of a decoded ack: its fields as values (Node's documented custom-inspect pattern). */
+function inspectAck(this: IngestAck__Output, depth: number, options: InspectOptionsStylized): string {
+  if (depth < 0) return options.stylize('[IngestAck]', 'special');
+  const { requestId, results, replayed } = this;
+  return inspect({ requestId, results, replayed }, { ...options, depth: options.depth === null ? null : depth });
+}
+
 /** The outcome columns of the acknowledgements decodePlainIngestAck gave (a side table: the ack stays plain). */
 const decodedOutcomes = new WeakMap<IngestAck__Output, readonly number[]>();
 
@@ -274,6 +282,8 @@ export function decodePlainIngestAck(bytes: Buffer): IngestAck__Output | undefin
     },
     replayed: replayed ?? false,
   };
+  // Not enumerable, so the ack still equals protobufjs's plain object; a logged ack shows its results, not [Getter].
+  Object.defineProperty(ack, inspect.custom, { value: inspectAck });
   decodedOutcomes.set(ack, columns.outcomes);
   return ack;
 }
