@@ -67,18 +67,20 @@ const ANCHOR_CACHE_ENTRIES = 1_024;
 /** Anchoring history rows per origin at most: a chart's worth (an anchor every 5 s for a day is 17 280). */
 export const ANCHOR_HISTORY_LIMIT = 20_000;
 
+/** The rows read for some of an anchor's entries: `rows[j]` is entry `entries[j]`'s (undefined: none stored). */
+interface StoredRows {
+  /** Ascending entry numbers, at least as many as `rows`. */
+  readonly entries: Uint32Array;
+  readonly rows: readonly (Buffer | undefined)[];
+}
+
 /**
  * Numbers each row's version: the stored version (or 0) + 1, or for a key already met earlier in the same anchor,
  * that entry's version + 1 (its rows are written in leaf order in one batch, so the last, highest, wins). Repeats
  * are found through an open-addressing table of entry numbers keyed by the keys' hashes, bytes compared on a
  * hash match: no string or Map entry per key.
  */
-function numberVersions(
-  rows: LatestRows,
-  hashes: Uint32Array,
-  stored: readonly (Buffer | undefined)[],
-  scratch: ApplyScratch,
-): void {
+function numberVersions(rows: LatestRows, hashes: Uint32Array, stored: StoredRows, scratch: ApplyScratch): void {
   const count = rows.count;
   let slots = 16;
   while (slots < 2 * count) slots *= 2;
@@ -86,6 +88,7 @@ function numberVersions(
   const table = scratch.table(slots).fill(-1);
   // Entry j's version is set before any later entry reads it.
   const versions = scratch.versions(count);
+  let read = 0;
   for (let i = 0; i < count; i++) {
     const h1 = hashes[2 * i] as number;
     const h2 = hashes[2 * i + 1] as number;
@@ -102,7 +105,8 @@ function numberVersions(
         break;
       }
     }
-    const bytes = stored[i];
+    let bytes: Buffer | undefined;
+    if (read < stored.rows.length && stored.entries[read] === i) bytes = stored.rows[read++];
     const version = (before > 0 ? before : bytes ? versionOf(bytes) : 0) + 1;
     versions[i] = version;
     rows.setVersion(i, version);
@@ -121,6 +125,7 @@ class ApplyScratch {
   #hashes = new Uint32Array(0);
   #table = new Int32Array(0);
   #versions = new Uint32Array(0);
+  #maybe = new Uint32Array(0);
 
   constructor(root: NodeSublevel['db']) {
     this.batch = new RowBatch(root);
@@ -140,6 +145,12 @@ class ApplyScratch {
   versions(count: number): Uint32Array {
     if (this.#versions.length < count) this.#versions = new Uint32Array(count);
     return this.#versions.subarray(0, count);
+  }
+
+  /** Room for `count` entry numbers: the entries whose keys are read. */
+  maybe(count: number): Uint32Array {
+    if (this.#maybe.length < count) this.#maybe = new Uint32Array(count);
+    return this.#maybe.subarray(0, count);
   }
 }
 
@@ -275,8 +286,8 @@ export class ChainIndex {
 
   /**
    * Starts filling a filter (in the background) if there is none. Its scan reads from a LevelDB snapshot taken
-   * after the filter exists, and each apply adds its keys once written, so every key written before the scan's
-   * snapshot is scanned and every key written after it is added.
+   * after the filter exists, and each apply adds its keys before writing them, so every key written before the
+   * scan's snapshot is scanned and every key written after it is added.
    */
   #startFilter(): void {
     if (this.#filter === undefined) {
@@ -310,19 +321,31 @@ export class ChainIndex {
   }
 
   /**
-   * The stored row of each key, or undefined: read only where the filter cannot rule the key out. Leaves each key's
-   * hashes in `hashes` for adding the keys once written.
+   * Hashes each key and asks the filter about it, then adds it: one pass, so each key's filter block is still in
+   * the cache when it is added; asked before the read and added after the write, each of a million-key filter's
+   * blocks was fetched twice (≈ 0.1 µs per entry of random subjects: bench/RESULTS.md, "index8"). Adding a key
+   * before its row is written keeps the filter a superset of the stored keys, as it must be: a write that fails, or
+   * a key repeated later in the same anchor, only makes it answer "maybe", which costs a read. Leaves the keys'
+   * hashes in `hashes` and the entries whose key may be stored at the start of `maybe`, and returns their number.
    */
-  async #storedRows(rows: LatestRows, hashes: Uint32Array): Promise<(Buffer | undefined)[]> {
+  #askAndAdd(rows: LatestRows, hashes: Uint32Array, maybe: Uint32Array): number {
     const filter = this.#filter;
-    const stored = new Array<Buffer | undefined>(rows.count).fill(undefined);
-    const maybe: number[] = [];
     const complete = filter !== undefined && this.#filterComplete;
-    for (let i = 0; i < rows.count; i++) if (!complete || filter.mightContainHashed(hashes, i)) maybe.push(i);
-    if (maybe.length === 0) return stored;
-    const found = await this.#root.getMany(maybe.map((i) => rows.key(i)));
-    for (let j = 0; j < maybe.length; j++) stored[maybe[j] as number] = found[j];
-    return stored;
+    let count = 0;
+    for (let i = 0; i < rows.count; i++) {
+      hashKeyInto(rows.key(i), this.#hashSkip, hashes, i);
+      if (!complete || filter.mightContainHashed(hashes, i)) maybe[count++] = i;
+      filter?.addHashed(hashes, i);
+    }
+    return count;
+  }
+
+  /** The stored row of each of the first `count` entries of `maybe`, in that order (undefined: none). */
+  async #storedRows(rows: LatestRows, maybe: Uint32Array, count: number): Promise<(Buffer | undefined)[]> {
+    if (count === 0) return [];
+    const keys = new Array<Buffer>(count);
+    for (let j = 0; j < count; j++) keys[j] = rows.key(maybe[j] as number);
+    return this.#root.getMany(keys);
   }
 
   /** Whether applying skips reading keys the filter rules out: after the first apply's scan of the stored keys. */
@@ -412,13 +435,13 @@ export class ChainIndex {
   ): Promise<void> {
     const rows = latestRowsOf(entries, anchor.origin, anchor.size, this.#prefix, scratch.slabs);
     this.#startFilter();
-    const filter = this.#filter;
     const hashes = scratch.hashes(entries.count);
-    for (let i = 0; i < entries.count; i++) hashKeyInto(rows.key(i), this.#hashSkip, hashes, i);
-    const stored = await this.#storedRows(rows, hashes);
+    const maybe = scratch.maybe(entries.count);
+    const maybeCount = this.#askAndAdd(rows, hashes, maybe);
+    const stored = await this.#storedRows(rows, maybe, maybeCount);
     // Each subject and kind's stored version, then +1 per entry of this anchor. An anchor may index a pair more
     // than once: its rows are written in leaf order in one batch, so the last (highest version) wins.
-    numberVersions(rows, hashes, stored, scratch);
+    numberVersions(rows, hashes, { entries: maybe, rows: stored }, scratch);
     const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
     const position: StoredPosition = { blockNumber: row.blockNumber, transactionId: anchor.transactionId };
     // Through a batch kept for the next anchor (node/store/row-batch.ts), each row's views made as it is put and
@@ -430,11 +453,6 @@ export class ChainIndex {
     }
     more.push({ type: 'put', key: this.#prefixed(POSITION_KEY), value: encodeStoredPosition(position) });
     await scratch.batch.write(rows, more);
-    // Written: the filter (complete or still scanning) must not rule these keys out from now on. A reload meanwhile
-    // dropped it: its successor scans them.
-    if (filter !== undefined && filter === this.#filter) {
-      for (let i = 0; i < entries.count; i++) filter.addHashed(hashes, i);
-    }
     this.#position = { blockNumber: anchor.blockNumber, transactionId: anchor.transactionId };
   }
 }
