@@ -47,7 +47,7 @@ describe('PreparedBatch', () => {
         expect(batch.digestOf(i)).toEqual(digest);
         expect(batch.digestEquals(i, digest)).toBe(true);
         // The value as encodeRecord writes it, leaf index still to be set; setting it touches that record alone.
-        const expected = encodeRecord(digest, contentType, content);
+        const expected = encodeRecord(contentType, content);
         const value = batch.value(i);
         expect(value.subarray(9)).toEqual(expected.subarray(9));
         setLeafIndex(value, 2 ** 40 + i);

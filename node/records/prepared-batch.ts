@@ -7,15 +7,15 @@
  * and its identity as a string cost ≈ 700 bytes per record to copy, and to promote once copied twice; offsets cost
  * 16. Views and strings are made when asked for, and live as long as the caller keeps them.
  *
- * Record i's key is [keyStarts[i], valueStarts[i]) of the store, its value [valueStarts[i], keyStarts[i + 1]).
+ * Record i's key starts at keyStarts[i] of the store, its content digest (RECORD_DIGEST_BYTES) follows, then its
+ * value [valueStarts[i], keyStarts[i + 1]): the digest is read where it lies but not stored (record-codec.ts).
  * Keys are record keys (record-keys.ts): ASCII, `r ‖ 0x00 ‖ subject ‖ 0x00 ‖ kind ‖ 0x00 ‖ version (20 digits)`.
  */
 import { encodeCreditLeafRun } from './credit-leaf.ts';
-import { RECORD_DIGEST_AT, recordLength, storedBatchDigest, writeRecordHashing } from './record-codec.ts';
+import { RECORD_DIGEST_BYTES, recordLength, storedBatchDigest, writeRecordHashing } from './record-codec.ts';
 import { recordKeyLength, writeRecordKey } from './record-keys.ts';
 import type { ValidCreditRecord } from './record-validation.ts';
 
-const DIGEST_BYTES = 32;
 /** `0x00 ‖ version (20 digits)`: the end of every record key. */
 const VERSION_SUFFIX_BYTES = 21;
 
@@ -44,7 +44,7 @@ export class PreparedBatch {
     const count = records.length;
     let bytes = 0;
     for (const { subject, kind, contentType, content } of records) {
-      bytes += recordKeyLength(subject, kind) + recordLength(contentType, content.length);
+      bytes += recordKeyLength(subject, kind) + RECORD_DIGEST_BYTES + recordLength(contentType, content.length);
     }
     const store = Buffer.allocUnsafe(bytes);
     const keyStarts = new Uint32Array(count + 1);
@@ -55,7 +55,7 @@ export class PreparedBatch {
       const { subject, kind, version, contentType, content } = records[i] as ValidCreditRecord;
       keyStarts[i] = at;
       at = writeRecordKey(store, at, subject, kind, version);
-      valueStarts[i] = at;
+      valueStarts[i] = at + RECORD_DIGEST_BYTES;
       at = writeRecordHashing(store, at, contentType, content);
       versions[i] = version;
     }
@@ -75,15 +75,20 @@ export class PreparedBatch {
 
   /** Record i's key (a view). */
   key(i: number): Buffer {
-    return this.#store.subarray(this.#keyStarts[i], this.#valueStarts[i]);
+    return this.#store.subarray(this.#keyStarts[i], this.#digestStart(i));
+  }
+
+  /** Where record i's content digest starts in the store: right after its key. */
+  #digestStart(i: number): number {
+    return (this.#valueStarts[i] ?? 0) - RECORD_DIGEST_BYTES;
   }
 
   /** Whether record i's key is record j's of `other`. */
   sameKey(i: number, other: PreparedBatch, j: number): boolean {
     const start = this.#keyStarts[i] ?? 0;
-    const end = this.#valueStarts[i] ?? 0;
+    const end = this.#digestStart(i);
     const otherStart = other.#keyStarts[j] ?? 0;
-    const otherEnd = other.#valueStarts[j] ?? 0;
+    const otherEnd = other.#digestStart(j);
     return (
       end - start === otherEnd - otherStart && this.#store.compare(other.#store, otherStart, otherEnd, start, end) === 0
     );
@@ -91,7 +96,7 @@ export class PreparedBatch {
 
   /** Record i's key as a string (a refusal names the record by it). */
   id(i: number): string {
-    return (this.#store as LatinSlicing).latin1Slice(this.#keyStarts[i] ?? 0, this.#valueStarts[i] ?? 0);
+    return (this.#store as LatinSlicing).latin1Slice(this.#keyStarts[i] ?? 0, this.#digestStart(i));
   }
 
   /** Record i's stored value (a view): its leaf index is set at commit (setLeafIndex). */
@@ -101,25 +106,25 @@ export class PreparedBatch {
 
   /** SHA-256 of record i's content (a view). */
   digestOf(i: number): Buffer {
-    const at = (this.#valueStarts[i] ?? 0) + RECORD_DIGEST_AT;
-    return this.#store.subarray(at, at + DIGEST_BYTES);
+    const at = this.#digestStart(i);
+    return this.#store.subarray(at, at + RECORD_DIGEST_BYTES);
   }
 
   /** Copies record i's content digest into `bytes` at `at`. */
   digestInto(i: number, bytes: Buffer, at: number): void {
-    const mine = (this.#valueStarts[i] ?? 0) + RECORD_DIGEST_AT;
-    this.#store.copy(bytes, at, mine, mine + DIGEST_BYTES);
+    const mine = this.#digestStart(i);
+    this.#store.copy(bytes, at, mine, mine + RECORD_DIGEST_BYTES);
   }
 
   /** Whether record i's content digest is the 32 bytes of `bytes` at `at`. */
   digestEquals(i: number, bytes: Uint8Array, at = 0): boolean {
-    const mine = (this.#valueStarts[i] ?? 0) + RECORD_DIGEST_AT;
-    return this.#store.compare(bytes, at, at + DIGEST_BYTES, mine, mine + DIGEST_BYTES) === 0;
+    const mine = this.#digestStart(i);
+    return this.#store.compare(bytes, at, at + RECORD_DIGEST_BYTES, mine, mine + RECORD_DIGEST_BYTES) === 0;
   }
 
   /** Whether record i's content digest is record j's of `other`. */
   sameDigest(i: number, other: PreparedBatch, j: number): boolean {
-    return other.digestEquals(j, this.#store, (this.#valueStarts[i] ?? 0) + RECORD_DIGEST_AT);
+    return other.digestEquals(j, this.#store, this.#digestStart(i));
   }
 
   version(i: number): number {
@@ -130,7 +135,7 @@ export class PreparedBatch {
   latestId(i: number): string {
     // r ‖ 0x00 ‖ subject ‖ 0x00 ‖ kind ‖ 0x00 ‖ version: the latest-version key is l ‖ 0x00 ‖ subject ‖ 0x00 ‖ kind.
     const start = (this.#keyStarts[i] ?? 0) + 1;
-    const end = (this.#valueStarts[i] ?? 0) - VERSION_SUFFIX_BYTES;
+    const end = this.#digestStart(i) - VERSION_SUFFIX_BYTES;
     return `l${(this.#store as LatinSlicing).latin1Slice(start, end)}`;
   }
 

@@ -1,23 +1,59 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeAck, decodeRecord, encodeRecord, setLeafIndex, storedDigest } from './record-codec.ts';
+import {
+  decodeAck,
+  decodeRecord,
+  encodeRecord,
+  setLeafIndex,
+  storedContent,
+  storedDigest,
+  storedLeafIndex,
+} from './record-codec.ts';
 import { batchDigest, encodeAck } from './test-record-oracles.ts';
 
 const digest = Buffer.alloc(32, 0xab);
 
 describe('record values', () => {
-  it('round-trip a record with any leaf index up to 2^53 - 1', () => {
+  it("round-trip a record with any leaf index up to 2^53 - 1, its digest the content's SHA-256, not stored", () => {
+    const content = Buffer.from('{"a":1}');
+    const contentDigest = createHash('sha256').update(content).digest();
     for (const leafIndex of [0, 255, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER]) {
-      const stored = encodeRecord(digest, 'application/json', Buffer.from('{"a":1}'));
+      const stored = encodeRecord('application/json', content);
       setLeafIndex(stored, leafIndex);
+      // Format, leaf index, content type's length and bytes, content: nothing else.
+      expect(stored).toHaveLength(1 + 8 + 1 + 'application/json'.length + content.length);
+      expect(stored[0]).toBe(2);
       expect(decodeRecord(stored)).toEqual({
         leafIndex,
-        digest,
+        digest: contentDigest,
         contentType: 'application/json',
-        content: Buffer.from('{"a":1}'),
+        content,
       });
-      expect(storedDigest(stored)).toEqual(digest);
+      expect(storedDigest(stored)).toEqual(contentDigest);
+      expect(storedLeafIndex(stored)).toBe(leafIndex);
+      expect(storedContent(stored)).toEqual(content);
     }
+  });
+
+  it('reads a record stored in format 1, its digest as stored', () => {
+    const content = Buffer.from('{"a":1}');
+    const leafIndex = 2 ** 40 + 5;
+    const index = Buffer.alloc(8);
+    index.writeUInt32BE(Math.floor(leafIndex / 2 ** 32), 0);
+    index.writeUInt32BE(leafIndex % 2 ** 32, 4);
+    // 0x01 ‖ u64 BE leaf index ‖ digest(32) ‖ u8 n ‖ content type ‖ content, as an earlier version wrote it.
+    const stored = Buffer.concat([
+      Buffer.from([1]),
+      index,
+      digest,
+      Buffer.from([16]),
+      Buffer.from('application/json'),
+      content,
+    ]);
+    expect(decodeRecord(stored)).toEqual({ leafIndex, digest, contentType: 'application/json', content });
+    expect(storedDigest(stored)).toEqual(digest);
+    expect(storedLeafIndex(stored)).toBe(leafIndex);
+    expect(storedContent(stored)).toEqual(content);
   });
 
   it('round-trip an acknowledgement exactly, its digests supplied by the batch it answers', () => {
@@ -108,6 +144,10 @@ describe('record values', () => {
 
   it('refuses values in another format as CORRUPT', () => {
     expect(() => decodeRecord(Buffer.from('{"leafIndex":1}'))).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
+    // A known format cut short of its content type.
+    expect(() => decodeRecord(Buffer.from([2, 0, 0, 0, 0, 0, 0, 0, 1, 16, 0x61]))).toThrow(
+      expect.objectContaining({ code: 'CORRUPT' }),
+    );
     expect(() => decodeAck('r', Buffer.from([2, 9]))).toThrow(expect.objectContaining({ code: 'CORRUPT' }));
   });
 

@@ -2,14 +2,19 @@
  * Values of the records sublevel, in binary: an ingest writes one per record and one per batch, so they are built
  * with one allocation and no JSON.
  *
- *   record: 0x01 ‖ u64 BE leaf index ‖ digest(32) ‖ u8 n ‖ content type (n ASCII bytes) ‖ content
+ *   record: 0x02 ‖ u64 BE leaf index ‖ u8 n ‖ content type (n ASCII bytes) ‖ content. The content's digest
+ *           (SHA-256) is not stored: it is the hash of the content beside it, computed again by the few reads that
+ *           need it (a record's metadata, a duplicate's check). Stored, it was 32 incompressible bytes of the ≈ 530
+ *           an ingested record writes, which LevelDB's WAL, flush and compactions wrote ≈ 5.8 times at 1M records
+ *           (bench/RESULTS.md, "issue 13: bytes1").
  *   ack:    0x03 ‖ batch digest(32) ‖ runs, each: u8 outcome (1 accepted, 2 duplicate) ‖ u64 BE first leaf index ‖
  *           u32 BE count. A run is results of one outcome at consecutive leaf indexes: a bulk batch is one run, 46
  *           bytes for the whole batch. The records' digests are not stored again: result i's digest is the
  *           digest of the batch's record i, and the batch digest binds every record's digest in order, so the
  *           batch that is answered with a stored acknowledgement (same batch digest) supplies them.
  *
- * Acknowledgements stored in earlier formats are still read, so no migration is needed:
+ * Records and acknowledgements stored in earlier formats are still read, so no migration is needed:
+ *   record 0x01 ‖ u64 BE leaf index ‖ digest(32) ‖ u8 n ‖ content type ‖ content: the digest as stored.
  *   0x02 ‖ batch digest(32) ‖ per result: u8 outcome ‖ u64 BE leaf index ‖ digest(32) (41 bytes a record)
  *   0x01 ‖ per result (as in 0x02), before the request ID was bound to its batch: its batch is checked against the
  *          stored records instead (record-store.ts).
@@ -19,14 +24,16 @@ import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
 import { RecordStoreError } from './errors.ts';
 
-const FORMAT = 0x01;
+const FORMAT = 0x02;
+const DIGEST_STORED_FORMAT = 0x01;
 const ACK_FORMAT = 0x03;
 const PER_RESULT_ACK_FORMAT = 0x02;
 const UNBOUND_ACK_FORMAT = 0x01;
 const DIGEST_BYTES = 32;
 const INDEX_AT = 1;
-const DIGEST_AT = INDEX_AT + 8;
-const CONTENT_TYPE_AT = DIGEST_AT + DIGEST_BYTES;
+const CONTENT_TYPE_AT = INDEX_AT + 8;
+/** Format 0x01: the digest where format 0x02 has the content type, which follows it. */
+const STORED_DIGEST_AT = CONTENT_TYPE_AT;
 const RESULT_BYTES = 1 + 8 + DIGEST_BYTES;
 const RUN_BYTES = 1 + 8 + 4;
 const ACCEPTED = 1;
@@ -62,10 +69,9 @@ function readU64(bytes: Buffer, at: number): number {
  * A record's value with its leaf index still unset (setLeafIndex fills it in once the append knows it), so that
  * the copy is made when the batch arrives rather than on the commit path. `contentType` is ASCII (validated).
  */
-export function encodeRecord(digest: Uint8Array, contentType: string, content: Uint8Array): Buffer {
+export function encodeRecord(contentType: string, content: Uint8Array): Buffer {
   const bytes = Buffer.allocUnsafe(recordLength(contentType, content.length));
-  bytes.set(digest, DIGEST_AT);
-  writeRecordAroundDigest(bytes, 0, contentType, content);
+  writeRecord(bytes, 0, contentType, content);
   return bytes;
 }
 
@@ -74,19 +80,22 @@ export function recordLength(contentType: string, contentLength: number): number
   return CONTENT_TYPE_AT + 1 + contentType.length + contentLength;
 }
 
+/** The bytes writeRecordHashing writes before a record's value: its content digest. */
+export const RECORD_DIGEST_BYTES = DIGEST_BYTES;
+
 /**
- * encodeRecord into `bytes` at `at` (recordLength bytes), with the content's SHA-256 computed straight into the
- * value (node:crypto's one-shot digest as a latin1 string, one char per byte: no Buffer per hash); returns the end
- * of the value. The digest is then read where it lies (RECORD_DIGEST_AT), by every part that needs it: the leaf,
- * the batch digest, the acknowledgement.
+ * The content's SHA-256 at `at` (RECORD_DIGEST_BYTES), then the record's value (recordLength bytes); returns the
+ * end of the value. The digest is computed straight into place (node:crypto's one-shot digest as a latin1 string,
+ * one char per byte: no Buffer per hash), where every part that needs it reads it: the leaf, the batch digest, the
+ * acknowledgement. It is kept beside the value, not in it: the value is what is stored.
  */
 export function writeRecordHashing(bytes: Buffer, at: number, contentType: string, content: Uint8Array): number {
-  bytes.write(hash('sha256', content, 'binary'), at + DIGEST_AT, DIGEST_BYTES, 'latin1');
-  return writeRecordAroundDigest(bytes, at, contentType, content);
+  bytes.write(hash('sha256', content, 'binary'), at, DIGEST_BYTES, 'latin1');
+  return writeRecord(bytes, at + DIGEST_BYTES, contentType, content);
 }
 
-/** A record's value at `at` but its digest (the caller writes that): format, content type, content; returns its end. */
-function writeRecordAroundDigest(bytes: Buffer, at: number, contentType: string, content: Uint8Array): number {
+/** A record's value at `at`: format, content type, content (its leaf index set later); returns its end. */
+function writeRecord(bytes: Buffer, at: number, contentType: string, content: Uint8Array): number {
   const contentAt = at + CONTENT_TYPE_AT + 1 + contentType.length;
   bytes[at] = FORMAT;
   bytes[at + CONTENT_TYPE_AT] = contentType.length;
@@ -95,40 +104,56 @@ function writeRecordAroundDigest(bytes: Buffer, at: number, contentType: string,
   return contentAt + content.length;
 }
 
-/** Where a stored record's content digest starts in its value. */
-export const RECORD_DIGEST_AT = DIGEST_AT;
-
 export function setLeafIndex(record: Buffer, leafIndex: number): void {
   writeU64(record, leafIndex, INDEX_AT);
 }
 
-/** @throws RecordStoreError CORRUPT unless `bytes` starts a stored record of this format at least `length` long. */
-function requireFormat(bytes: Buffer, length: number): void {
-  if (bytes[0] !== FORMAT || bytes.length < length) {
-    throw new RecordStoreError('CORRUPT', `a stored record is not in format ${FORMAT}`);
+/**
+ * Where a stored record's content type starts (its length byte) in either format.
+ * @throws RecordStoreError CORRUPT unless `bytes` is a stored record of a known format, at least that long.
+ */
+function contentTypeAt(bytes: Buffer): number {
+  const at =
+    bytes[0] === FORMAT ? CONTENT_TYPE_AT : bytes[0] === DIGEST_STORED_FORMAT ? STORED_DIGEST_AT + DIGEST_BYTES : -1;
+  if (at < 0 || bytes.length < at + 1 || bytes.length < at + 1 + (bytes[at] ?? 0)) {
+    throw new RecordStoreError('CORRUPT', `a stored record is not in format ${FORMAT} or ${DIGEST_STORED_FORMAT}`);
   }
+  return at;
 }
 
+const contentOf = (bytes: Buffer, typeAt: number): Buffer => bytes.subarray(typeAt + 1 + (bytes[typeAt] ?? 0));
+
 export function decodeRecord(bytes: Buffer): StoredRecord {
-  const contentAt = CONTENT_TYPE_AT + 1 + (bytes[CONTENT_TYPE_AT] ?? 0);
-  requireFormat(bytes, contentAt);
+  const typeAt = contentTypeAt(bytes);
+  const contentAt = typeAt + 1 + (bytes[typeAt] ?? 0);
   return {
     leafIndex: readU64(bytes, INDEX_AT),
-    digest: bytes.subarray(DIGEST_AT, DIGEST_AT + DIGEST_BYTES),
-    contentType: bytes.toString('latin1', CONTENT_TYPE_AT + 1, contentAt),
+    digest: digestAt(bytes, typeAt),
+    contentType: bytes.toString('latin1', typeAt + 1, contentAt),
     content: bytes.subarray(contentAt),
   };
 }
 
 /** The leaf index of a stored record, without decoding the rest. */
 export function storedLeafIndex(bytes: Buffer): number {
-  requireFormat(bytes, CONTENT_TYPE_AT + 1);
+  contentTypeAt(bytes);
   return readU64(bytes, INDEX_AT);
 }
 
-/** The digest of a stored record, without decoding the rest. */
+/** The content of a stored record, without its digest. */
+export function storedContent(bytes: Buffer): Buffer {
+  return contentOf(bytes, contentTypeAt(bytes));
+}
+
+/** The content digest of a stored record: as stored (format 0x01), or computed from its content. */
 export function storedDigest(bytes: Buffer): Buffer {
-  return bytes.subarray(DIGEST_AT, DIGEST_AT + DIGEST_BYTES);
+  return digestAt(bytes, contentTypeAt(bytes));
+}
+
+function digestAt(bytes: Buffer, typeAt: number): Buffer {
+  return bytes[0] === DIGEST_STORED_FORMAT
+    ? bytes.subarray(STORED_DIGEST_AT, STORED_DIGEST_AT + DIGEST_BYTES)
+    : createHash('sha256').update(contentOf(bytes, typeAt)).digest();
 }
 
 /** A stored acknowledgement, and the digest of the batch it acknowledged. */
@@ -147,9 +172,10 @@ export interface StoredAck {
 /**
  * What a request ID is bound to: SHA-256 over each record's key (canonical subject, kind, version), content type
  * and content digest, in request order (keys are 0x00-separated and content types printable, so the encoding is
- * unambiguous). The records' keys and stored values lie in `store` (record i's key is [keyStarts[i],
- * valueStarts[i]), its value starts at valueStarts[i]): the bytes are copied from there into one buffer and hashed
- * in one call. test-record-oracles.ts batchDigest is the same definition from objects.
+ * unambiguous). The records' keys, digests and stored values lie in `store` as PreparedBatch writes them (record
+ * i's key starts at keyStarts[i], its value at valueStarts[i], its digest in the RECORD_DIGEST_BYTES before the
+ * value): the bytes are copied from there into one buffer and hashed in one call. test-record-oracles.ts
+ * batchDigest is the same definition from objects.
  */
 export function storedBatchDigest(
   store: Buffer,
@@ -160,18 +186,20 @@ export function storedBatchDigest(
   let length = 0;
   for (let i = 0; i < count; i++) {
     const valueAt = valueStarts[i] ?? 0;
-    length += valueAt - (keyStarts[i] ?? 0) + (store[valueAt + CONTENT_TYPE_AT] ?? 0) + 2 + DIGEST_BYTES;
+    // key ‖ 0 ‖ content type ‖ 0 ‖ digest: as long as the key and digest in `store`, + the content type and two.
+    length += valueAt - (keyStarts[i] ?? 0) + (store[valueAt + CONTENT_TYPE_AT] ?? 0) + 2;
   }
   const bytes = Buffer.allocUnsafe(length);
   let at = 0;
   for (let i = 0; i < count; i++) {
     const valueAt = valueStarts[i] ?? 0;
+    const digestAt = valueAt - DIGEST_BYTES;
     const typeAt = valueAt + CONTENT_TYPE_AT + 1;
-    at += store.copy(bytes, at, keyStarts[i] ?? 0, valueAt);
+    at += store.copy(bytes, at, keyStarts[i] ?? 0, digestAt);
     bytes[at++] = 0;
     at += store.copy(bytes, at, typeAt, typeAt + (store[typeAt - 1] ?? 0));
     bytes[at++] = 0;
-    at += store.copy(bytes, at, valueAt + DIGEST_AT, valueAt + DIGEST_AT + DIGEST_BYTES);
+    at += store.copy(bytes, at, digestAt, valueAt);
   }
   return createHash('sha256').update(bytes).digest();
 }

@@ -11,6 +11,8 @@ import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../log
 import { newLogKey } from '../log/test-log.ts';
 import { decodeLogLeaf } from '../receipts/index.ts';
 import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
+import { storedContent } from './record-codec.ts';
+import { recordKey } from './record-keys.ts';
 import { RecordStore } from './record-store.ts';
 
 const MSP_ID = 'HangzhouCreditMSP';
@@ -299,6 +301,35 @@ describe('RecordStore', () => {
     // The refused request ID was not kept: resent corrected, it goes through.
     const resent = await store.ingest(batch('conflict', [record(4)]));
     expect(outcomes(resent)).toEqual([['OUTCOME_ACCEPTED', 4]]);
+  });
+
+  it('reads records an earlier version stored with their digest (format 1): metadata, content, duplicates, conflicts', async () => {
+    await storeOf().ingest(batch('first', [record(1), record(2)]));
+    await close();
+    await open();
+    // Each row rewritten as format 1 held it: 0x01 ‖ leaf index ‖ digest ‖ content type ‖ content.
+    const rows = [1, 2].map((n) => recordKey(testUscc(n), 'loan', 1));
+    const values = await db.records.getMany(rows);
+    await db.write(
+      rows.map((key, i) => {
+        const value = values[i] as Buffer;
+        const digest = sha256(storedContent(value));
+        const earlier = Buffer.concat([Buffer.from([1]), value.subarray(1, 9), digest, value.subarray(9)]);
+        return { type: 'put' as const, sublevel: db.records, key, value: earlier };
+      }),
+    );
+    const store = storeOf();
+    const content = Buffer.from('{"n":2,"v":1}');
+    expect(await store.get(testUscc(2), 'loan')).toMatchObject({
+      leafIndex: 1,
+      digest: sha256(content).toString('hex'),
+    });
+    expect(await store.content({ subject: testUscc(2), kind: 'loan', version: 1 })).toEqual(content);
+    expect(outcomes(await store.ingest(batch('again', [record(1)])))).toEqual([['OUTCOME_DUPLICATE', 0]]);
+    await expect(store.ingest(batch('changed', [record(2, 1, 'changed')]))).rejects.toMatchObject({
+      code: 'ALREADY_EXISTS',
+    });
+    expect(log.size).toBe(2);
   });
 
   it('refuses a batch holding one version twice with two contents, logging none of it', async () => {

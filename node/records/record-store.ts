@@ -33,6 +33,7 @@ import {
   OUTCOME_ACCEPTED,
   OUTCOME_DUPLICATE,
   setLeafIndex,
+  storedContent,
   storedDigest,
   storedLeafIndex,
   type StoredAck,
@@ -279,7 +280,7 @@ export class RecordStore {
   /** The record's content as ingested (it never leaves the node but through the consented report exchange). */
   async content(meta: Pick<RecordMeta, 'subject' | 'kind' | 'version'>): Promise<Buffer | undefined> {
     const stored = await this.#o.db.get(recordKey(meta.subject, meta.kind, meta.version));
-    return stored === undefined ? undefined : decodeRecord(stored).content;
+    return stored === undefined ? undefined : storedContent(stored);
   }
 
   #read(subject: string, kind: string, version: number) {
@@ -500,7 +501,7 @@ export class RecordStore {
       if (value !== undefined) {
         if (!batch.digestEquals(i, storedDigest(value))) return alreadyIngested(batch, i);
         decision.outcomes[i] = OUTCOME_DUPLICATE;
-        decision.leafIndexes[i] = decodeRecord(value).leafIndex;
+        decision.leafIndexes[i] = storedLeafIndex(value);
         continue;
       }
       const hash = hashes[2 * (firstSlot + i)] ?? 0;
