@@ -99,9 +99,11 @@ describe('ChainIndex reads before numbering', () => {
     await vi.waitFor(() => {
       expect(index.keyFilterReady).toBe(true);
     });
-    // Stored before the restart: only the scan put them in the filter.
-    await anchor(index, [1, 2, 3, 11]);
+    // Stored before the restart: only the scan put them in the filter. Subject 10, applied while the scan ran:
+    // only that apply's own addition did.
+    await anchor(index, [1, 2, 3, 10, 11]);
     expect([await versionOf(index, 1), await versionOf(index, 2), await versionOf(index, 3)]).toEqual([2, 3, 2]);
+    expect(await versionOf(index, 10)).toBe(2);
     expect(await versionOf(index, 11)).toBe(1);
   });
 

@@ -334,8 +334,16 @@ export class ChainIndex {
     let count = 0;
     for (let i = 0; i < rows.count; i++) {
       hashKeyInto(rows.key(i), this.#hashSkip, hashes, i);
-      if (!complete || filter.mightContainHashed(hashes, i)) maybe[count++] = i;
-      filter?.addHashed(hashes, i);
+      if (!complete) {
+        maybe[count++] = i;
+        filter?.addHashed(hashes, i);
+      } else if (filter.mightContainHashed(hashes, i)) {
+        // Its bits are set already: adding it again would only grow the filter (an anchor retried after a failed
+        // write, a subject indexed again).
+        maybe[count++] = i;
+      } else {
+        filter.addHashed(hashes, i);
+      }
     }
     return count;
   }

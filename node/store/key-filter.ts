@@ -148,8 +148,8 @@ export class KeyFilter {
   }
 
   /**
-   * Writes the key's two hashes at `hashes[2i]` and `hashes[2i + 1]`: an anchor's keys are hashed once for the
-   * question before the read and the addition after the write.
+   * Writes the key's two hashes at `hashes[2i]` and `hashes[2i + 1]`, so that a key hashed once can be asked about
+   * and added (mightContainHashed, addHashed).
    */
   hashInto(key: Uint8Array, hashes: Uint32Array, i: number): void {
     hashKeyInto(key, this.#skip, hashes, i);
