@@ -38,7 +38,8 @@ export class PreparedBatch {
 
   /**
    * Writes the keys and values of `records` (each valid) and their leaves, as `mspId`'s at `appendedAtMs`. Each
-   * content is hashed once, into its value, where the leaf, the batch digest and the acknowledgement read it.
+   * content is hashed once, into the 32 bytes before its value, where the leaf, the batch digest and the
+   * acknowledgement read it (the stored value does not hold it: record-codec.ts).
    */
   constructor(requestId: string, records: readonly ValidCreditRecord[], mspId: string, appendedAtMs: number) {
     const count = records.length;

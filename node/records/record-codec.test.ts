@@ -5,8 +5,9 @@ import {
   decodeRecord,
   encodeRecord,
   setLeafIndex,
+  holdsContent,
   storedContent,
-  storedDigest,
+  storedContentType,
   storedLeafIndex,
 } from './record-codec.ts';
 import { batchDigest, encodeAck } from './test-record-oracles.ts';
@@ -29,9 +30,12 @@ describe('record values', () => {
         contentType: 'application/json',
         content,
       });
-      expect(storedDigest(stored)).toEqual(contentDigest);
       expect(storedLeafIndex(stored)).toBe(leafIndex);
       expect(storedContent(stored)).toEqual(content);
+      expect(storedContentType(stored)).toBe('application/json');
+      // Format 2 compares the content itself: the digest argument is not what decides.
+      expect(holdsContent(stored, digest, content)).toBe(true);
+      expect(holdsContent(stored, contentDigest, Buffer.from('{"a":2}'))).toBe(false);
     }
   });
 
@@ -51,9 +55,12 @@ describe('record values', () => {
       content,
     ]);
     expect(decodeRecord(stored)).toEqual({ leafIndex, digest, contentType: 'application/json', content });
-    expect(storedDigest(stored)).toEqual(digest);
     expect(storedLeafIndex(stored)).toBe(leafIndex);
     expect(storedContent(stored)).toEqual(content);
+    expect(storedContentType(stored)).toBe('application/json');
+    // Format 1 compares the stored digest (here not the content's SHA-256, so the stored one is what decides).
+    expect(holdsContent(stored, digest, Buffer.from('other'))).toBe(true);
+    expect(holdsContent(stored, createHash('sha256').update(content).digest(), content)).toBe(false);
   });
 
   it('round-trip an acknowledgement exactly, its digests supplied by the batch it answers', () => {

@@ -13,10 +13,12 @@
  *           digest of the batch's record i, and the batch digest binds every record's digest in order, so the
  *           batch that is answered with a stored acknowledgement (same batch digest) supplies them.
  *
- * Records and acknowledgements stored in earlier formats are still read, so no migration is needed:
+ * Records and acknowledgements stored in earlier formats are still read, so no migration is needed. The converse
+ * does not hold: a node of a version before record format 0x02 refuses such records as CORRUPT (and its duplicate
+ * check would misread them), so a store that holds them must not be opened by an earlier version. Earlier formats:
  *   record 0x01 ‖ u64 BE leaf index ‖ digest(32) ‖ u8 n ‖ content type ‖ content: the digest as stored.
- *   0x02 ‖ batch digest(32) ‖ per result: u8 outcome ‖ u64 BE leaf index ‖ digest(32) (41 bytes a record)
- *   0x01 ‖ per result (as in 0x02), before the request ID was bound to its batch: its batch is checked against the
+ *   ack 0x02 ‖ batch digest(32) ‖ per result: u8 outcome ‖ u64 BE leaf index ‖ digest(32) (41 bytes a record)
+ *   ack 0x01 ‖ per result (as in 0x02), before the request ID was bound to its batch: its batch is checked against the
  *          stored records instead (record-store.ts).
  */
 import { createHash, hash } from 'node:crypto';
@@ -115,8 +117,18 @@ export function setLeafIndex(record: Buffer, leafIndex: number): void {
 function contentTypeAt(bytes: Buffer): number {
   const at =
     bytes[0] === FORMAT ? CONTENT_TYPE_AT : bytes[0] === DIGEST_STORED_FORMAT ? STORED_DIGEST_AT + DIGEST_BYTES : -1;
-  if (at < 0 || bytes.length < at + 1 || bytes.length < at + 1 + (bytes[at] ?? 0)) {
-    throw new RecordStoreError('CORRUPT', `a stored record is not in format ${FORMAT} or ${DIGEST_STORED_FORMAT}`);
+  if (at < 0) {
+    throw new RecordStoreError(
+      'CORRUPT',
+      `a stored record's format byte ${String(bytes[0])} is neither ${FORMAT} nor ${DIGEST_STORED_FORMAT}`,
+    );
+  }
+  if (bytes.length < at + 1 + (bytes[at] ?? 0)) {
+    throw new RecordStoreError(
+      'CORRUPT',
+      `a stored record's content type (${String(bytes[at] ?? 0)} bytes after byte ${at}) runs past its end ` +
+        `(${bytes.length} bytes)`,
+    );
   }
   return at;
 }
@@ -145,15 +157,28 @@ export function storedContent(bytes: Buffer): Buffer {
   return contentOf(bytes, contentTypeAt(bytes));
 }
 
-/** The content digest of a stored record: as stored (format 0x01), or computed from its content. */
-export function storedDigest(bytes: Buffer): Buffer {
-  return digestAt(bytes, contentTypeAt(bytes));
+/** The content type of a stored record, without decoding the rest. */
+export function storedContentType(bytes: Buffer): string {
+  const typeAt = contentTypeAt(bytes);
+  return bytes.toString('latin1', typeAt + 1, typeAt + 1 + (bytes[typeAt] ?? 0));
+}
+
+/**
+ * Whether a stored record holds the content whose SHA-256 is `digest`: by its stored digest (format 0x01), or by
+ * comparing `content` with its own (format 0x02; equal bytes, equal digests, and no hash on the ingest's commit path
+ * for a record sent again).
+ */
+export function holdsContent(bytes: Buffer, digest: Uint8Array, content: Uint8Array): boolean {
+  const typeAt = contentTypeAt(bytes);
+  return bytes[0] === DIGEST_STORED_FORMAT
+    ? bytes.compare(digest, 0, DIGEST_BYTES, STORED_DIGEST_AT, STORED_DIGEST_AT + DIGEST_BYTES) === 0
+    : contentOf(bytes, typeAt).equals(content);
 }
 
 function digestAt(bytes: Buffer, typeAt: number): Buffer {
   return bytes[0] === DIGEST_STORED_FORMAT
     ? bytes.subarray(STORED_DIGEST_AT, STORED_DIGEST_AT + DIGEST_BYTES)
-    : createHash('sha256').update(contentOf(bytes, typeAt)).digest();
+    : hash('sha256', contentOf(bytes, typeAt), 'buffer');
 }
 
 /** A stored acknowledgement, and the digest of the batch it acknowledged. */
@@ -193,13 +218,13 @@ export function storedBatchDigest(
   let at = 0;
   for (let i = 0; i < count; i++) {
     const valueAt = valueStarts[i] ?? 0;
-    const digestAt = valueAt - DIGEST_BYTES;
+    const digestStart = valueAt - DIGEST_BYTES;
     const typeAt = valueAt + CONTENT_TYPE_AT + 1;
-    at += store.copy(bytes, at, keyStarts[i] ?? 0, digestAt);
+    at += store.copy(bytes, at, keyStarts[i] ?? 0, digestStart);
     bytes[at++] = 0;
     at += store.copy(bytes, at, typeAt, typeAt + (store[typeAt - 1] ?? 0));
     bytes[at++] = 0;
-    at += store.copy(bytes, at, digestAt, valueAt);
+    at += store.copy(bytes, at, digestStart, valueAt);
   }
   return createHash('sha256').update(bytes).digest();
 }

@@ -33,8 +33,9 @@ import {
   OUTCOME_ACCEPTED,
   OUTCOME_DUPLICATE,
   setLeafIndex,
+  holdsContent,
   storedContent,
-  storedDigest,
+  storedContentType,
   storedLeafIndex,
   type StoredAck,
 } from './record-codec.ts';
@@ -499,7 +500,7 @@ export class RecordStore {
     for (let i = 0; i < batch.count; i++) {
       const value = found[i];
       if (value !== undefined) {
-        if (!batch.digestEquals(i, storedDigest(value))) return alreadyIngested(batch, i);
+        if (!holdsContent(value, batch.digestOf(i), storedContent(batch.value(i)))) return alreadyIngested(batch, i);
         decision.outcomes[i] = OUTCOME_DUPLICATE;
         decision.leafIndexes[i] = storedLeafIndex(value);
         continue;
@@ -559,11 +560,10 @@ function replayOf(
       same = false;
       break;
     }
-    const { leafIndex, digest: storedContent, contentType } = decodeRecord(value);
     same =
-      leafIndex === Number(ack.results?.[i]?.leafIndex) &&
-      batch.digestEquals(i, storedContent) &&
-      contentType === decodeRecord(batch.value(i)).contentType;
+      storedLeafIndex(value) === Number(ack.results?.[i]?.leafIndex) &&
+      holdsContent(value, batch.digestOf(i), storedContent(batch.value(i))) &&
+      storedContentType(value) === storedContentType(batch.value(i));
   }
   return same ? { ...ack, replayed: true } : reusedRequestId(batch.requestId);
 }
