@@ -9,8 +9,8 @@
  *   LIANXIN_BENCH_IDLE_MS      length of each measured window (default 60,000)
  *   LIANXIN_BENCH_SETTLE_MS    wait after start-up before measuring (default 60,000: the demo exchange's anchors,
  *                              start-up compactions, and V8's memory reducer, whose mark-compacts shrink each
- *                              process's start-up heap ≈ 30–40 s after it started: 50–200 ms of CPU once, which in
- *                              a window begun 20 s after start-up was half of a node's "idle" figure)
+ *                              process's start-up heap ≈ 40 s after it started, later on a loaded machine: 50–200 ms
+ *                              of CPU once, which in a window begun 20 s after start-up was half of a node's "idle")
  *   LIANXIN_BENCH_CPU_PROF     a directory: every process of the run writes a V8 CPU profile there (--cpu-prof)
  */
 import { mkdtemp } from 'node:fs/promises';
