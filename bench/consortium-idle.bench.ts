@@ -7,8 +7,10 @@
  * a bulk load carries on top of its own work.
  *
  *   LIANXIN_BENCH_IDLE_MS      length of each measured window (default 60,000)
- *   LIANXIN_BENCH_SETTLE_MS    wait after start-up before measuring (default 20,000: the demo exchange's anchors,
- *                              start-up compactions)
+ *   LIANXIN_BENCH_SETTLE_MS    wait after start-up before measuring (default 60,000: the demo exchange's anchors,
+ *                              start-up compactions, and V8's memory reducer, whose mark-compacts shrink each
+ *                              process's start-up heap ≈ 40 s after it started, later on a loaded machine: 50–200 ms
+ *                              of CPU once, which in a window begun 20 s after start-up was half of a node's "idle")
  *   LIANXIN_BENCH_CPU_PROF     a directory: every process of the run writes a V8 CPU profile there (--cpu-prof)
  */
 import { mkdtemp } from 'node:fs/promises';
@@ -36,7 +38,7 @@ function settings(): { windowMs: number; settleMs: number; cpuProfDir: string | 
   const prof = process.env.LIANXIN_BENCH_CPU_PROF;
   return {
     windowMs: Math.max(1_000, whole('LIANXIN_BENCH_IDLE_MS', 60_000)),
-    settleMs: whole('LIANXIN_BENCH_SETTLE_MS', 20_000),
+    settleMs: whole('LIANXIN_BENCH_SETTLE_MS', 60_000),
     cpuProfDir: prof === undefined || prof === '' ? undefined : resolve(prof),
   };
 }
@@ -64,12 +66,16 @@ const benchmark: Benchmark = {
       processes['whole machine'] = 'machine';
       context.log(`settling for ${(settleMs / 1000).toFixed(0)} s`);
       await sleep(settleMs, undefined, { signal: context.signal });
+      let scrapes = 0;
       const window = (scrape: boolean) =>
         measureCpu(processes, async () => {
           const started = performance.now();
           while (performance.now() - started < windowMs && !context.signal.aborted) {
             await sleep(METRICS_POLL_MS);
-            if (scrape) await scrapeAll(consortium);
+            if (scrape) {
+              await scrapeAll(consortium);
+              scrapes += 1;
+            }
           }
           return performance.now() - started;
         });
@@ -81,13 +87,17 @@ const benchmark: Benchmark = {
         const ms = run.cpuMs[name];
         return ms === undefined ? NaN : (ms * 1000) / run.value;
       };
+      // What one scrape costs a node: the second window's CPU above the first's, per scrape of that node.
+      const perScrape = (name: string) =>
+        scrapes === 0 ? NaN : ((rate(scraped, name) - rate(quiet, name)) * scraped.value) / 1000 / scrapes;
       const figures: Figure[] = [];
       for (const name of Object.keys(processes)) {
+        const scrapeCost = name.startsWith('node ') ? `, ${perScrape(name).toFixed(2)} ms per scrape` : '';
         figures.push({
           label: `CPU ${name}, idle`,
           value: rate(quiet, name),
           unit: 'ms/s',
-          note: `with scrapes ${rate(scraped, name).toFixed(1)} ms/s`,
+          note: `with scrapes ${rate(scraped, name).toFixed(1)} ms/s${scrapeCost}`,
         });
       }
       const nodes = Object.keys(processes).filter((name) => name.startsWith('node '));

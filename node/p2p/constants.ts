@@ -27,12 +27,12 @@ export const DEFAULT_MESSAGE_TIMEOUT_MS = 10_000;
 /** Time allowed for a whole exchange on either side. */
 export const DEFAULT_EXCHANGE_TIMEOUT_MS = 60_000;
 /**
- * How often a host checks that each of its connections still answers (libp2p's connection monitor: a ping stream
+ * How often a host checks that each of its connections still answers (connection-liveness.ts: a yamux ping frame
  * per connection and interval), and how long an answer may take before the connection is cut. A peer whose process
  * ends closes or resets its connections at once; this is for a peer that vanished without a word (its host down, a
  * network partition), so that the next exchange dials afresh rather than waiting on a dead connection: such a
- * connection is cut within interval + timeout (70 s). libp2p's default of a ping every 10 s per connection and side
- * (a stream opened, negotiated, written and closed each time: ≈ 20 Noise frames) was a third of an idle node's CPU.
+ * connection is cut within interval + timeout (70 s). libp2p's default of a ping stream every 10 s per connection
+ * and side (opened, negotiated, written and closed each time: ≈ 20 Noise frames) was a third of an idle node's CPU.
  */
 export const DEFAULT_LIVENESS_INTERVAL_MS = 60_000;
 export const DEFAULT_LIVENESS_TIMEOUT_MS = 10_000;

@@ -33,6 +33,7 @@ import {
   DEFAULT_MAX_OUTBOUND_STREAMS,
   INBOUND_UPGRADE_TIMEOUT_MS,
 } from './constants.ts';
+import { checkLiveness } from './connection-liveness.ts';
 import { P2pError } from './errors.ts';
 import type { PeerRegistry } from './registry-view.ts';
 
@@ -252,8 +253,8 @@ async function createHost(
     connectionEncrypters: [noise()],
     // Streams a peer opens before this side has finished upgrading the connection are held as "early" streams;
     // yamux's default of 10 resets the whole connection when a requester starts many exchanges at once.
-    // Yamux's own keep-alive (a ping frame every 30 s) only logs a missing answer: the connection monitor below is
-    // what cuts a dead connection, and its pings keep an idle connection's NAT and firewall state alive as well.
+    // Yamux's own keep-alive (a ping frame every 30 s) only logs a missing answer: checkLiveness below pings with
+    // the same frames and cuts a connection that does not answer.
     streamMuxers: [yamux({ maxEarlyStreams: DEFAULT_MAX_INBOUND_STREAMS, enableKeepAlive: false })],
     connectionGater: registryGater(options.registry),
     connectionManager: {
@@ -262,24 +263,18 @@ async function createHost(
       maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
       inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
     },
-    connectionMonitor: livenessMonitor(options.liveness),
+    // Replaced by checkLiveness (a ping frame rather than a ping stream). The ping service still answers the
+    // monitors of nodes that ping by stream.
+    connectionMonitor: { enabled: false },
     services: { identify: identify(), ping: ping() },
   });
   await node.start();
+  checkLiveness(node, {
+    intervalMs: options.liveness?.intervalMs ?? DEFAULT_LIVENESS_INTERVAL_MS,
+    timeoutMs: options.liveness?.timeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS,
+  });
   for (const [protocol, { handler, limits }] of handlers) await handleOn(node, protocol, handler, limits, streams);
   return node;
-}
-
-/** libp2p's connection monitor with a fixed answer timeout, so that a dead connection is cut within a stated time. */
-function livenessMonitor(liveness: P2pHostOptions['liveness']) {
-  const intervalMs = liveness?.intervalMs ?? DEFAULT_LIVENESS_INTERVAL_MS;
-  const timeoutMs = liveness?.timeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS;
-  return {
-    enabled: true,
-    pingInterval: intervalMs,
-    pingTimeout: { minTimeout: timeoutMs, maxTimeout: timeoutMs },
-    abortConnectionOnPingFailure: true,
-  };
 }
 
 async function handleOn(
