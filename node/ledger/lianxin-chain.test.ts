@@ -37,16 +37,17 @@ function anchoredEvent(transactionId: string, entries: Uint8Array, indexCount: n
 }
 
 /**
- * A chain whose gateway endorses every submission as transaction `transactionId` and whose event stream brings
- * `events` (given once the submission is made) and then ends.
+ * A chain whose gateway endorses its submissions as transactions `transactionIds`, in turn, and whose event stream
+ * brings the events last given to `emit` and then ends.
  */
-function fakeChain(transactionId: string) {
+function fakeChain(...transactionIds: string[]) {
   const sent: Uint8Array[] = [];
   let events: ChaincodeEvent[] = [];
   const contract = {
     submitAsync: (_name: string, proposal: { transientData?: Record<string, Uint8Array> }) => {
       const transient = proposal.transientData?.[INDEX_ENTRIES_TRANSIENT_KEY];
       if (transient !== undefined) sent.push(transient);
+      const transactionId = transactionIds[sent.length - 1] ?? 'tx-unnamed';
       const result = Buffer.from(JSON.stringify({ origin: ORIGIN, size: '100', anchoredAt: ANCHORED_AT }));
       return Promise.resolve({
         getTransactionId: () => transactionId,
@@ -98,7 +99,7 @@ describe('LianxinChain: the Anchored events of its own anchors', () => {
   });
 
   it("scans an event's entries that differ from its own, and refuses ones the decoder refuses", async () => {
-    const { chain, emit } = fakeChain('tx-own');
+    const { chain, emit } = fakeChain('tx-own', 'tx-own-2');
     const own = entriesView(40, 7);
     await chain.anchorCheckpoint('note', [], own);
     const other = entriesView(40, 7);
@@ -112,8 +113,18 @@ describe('LianxinChain: the Anchored events of its own anchors', () => {
     const tampered = Buffer.from(own.bytes);
     const subjectAt = (own.offsets[0] ?? 0) + 8 + 64;
     tampered[subjectAt + 10] = 0x61;
-    emit(anchoredEvent('tx-own', tampered, own.count));
+    emit(anchoredEvent('tx-own-2', tampered, own.count));
     await expect(allAnchored(chain)).rejects.toThrow(/Anchored\(.*\)\.entries\[0\]\.subject/);
+  });
+
+  it('keeps the entries of its latest 8 anchors only', async () => {
+    const ids = Array.from({ length: 9 }, (_, i) => `tx-${String(i)}`);
+    const { chain, emit } = fakeChain(...ids);
+    const views = ids.map((_, i) => entriesView(2, 10 * i + 1));
+    for (const view of views) await chain.anchorCheckpoint('note', [], view);
+    emit(...ids.map((id, i) => anchoredEvent(id, Buffer.from(views[i]?.bytes ?? []), 2)));
+    const taken = (await allAnchored(chain)).map((event, i) => event.carried?.entries === views[i]);
+    expect(taken).toEqual([false, true, true, true, true, true, true, true, true]);
   });
 
   it('scans the entries of an event for a transaction it did not submit', async () => {

@@ -289,13 +289,13 @@ export class LianxinChain {
     );
   }
 
+  /** Each call adds one, so dropping the oldest one keeps the bound. */
   #keepOwn(transactionId: string, entries: IndexEntriesView): void {
     if (entries.count === 0) return;
-    this.#ownEntries.set(transactionId, entries);
-    for (const oldest of this.#ownEntries.keys()) {
-      if (this.#ownEntries.size <= OWN_ANCHORS_KEPT) break;
-      this.#ownEntries.delete(oldest);
-    }
+    const own = this.#ownEntries;
+    own.set(transactionId, entries);
+    const oldest = own.keys().next();
+    if (own.size > OWN_ANCHORS_KEPT && oldest.done !== true) own.delete(oldest.value);
   }
 
   getCheckpoint(origin: string): Promise<AnchoredCheckpoint | undefined> {
