@@ -42,6 +42,7 @@ const MAX_KIND_BYTES = 32;
 const FIXED_ENTRY_BYTES = 8 + 2 * HASH_BYTES + SUBJECT_BYTES + 1;
 const TWO_32 = 2 ** 32;
 const HEX_HASH = /^[0-9a-f]{64}$/;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Encodes entries sorted by strictly increasing leaf index. The caller's entries are checked as the decoder will
@@ -119,17 +120,30 @@ export interface IndexEntryFieldsAt {
  * the one validator of this format, so a node never submits bytes the chain refuses for their shape.
  */
 export class IndexEntriesWriter {
-  readonly #bytes: Buffer;
-  readonly #capacity: number;
+  #bytes = EMPTY;
+  #capacity = 0;
   #at = HEADER_BYTES;
   #count = 0;
 
   /** Room for `maxEntries` entries (at most MAX_INDEX_ENTRIES); the unused tail is dropped by `finish`. */
   constructor(maxEntries: number) {
+    this.restart(maxEntries);
+  }
+
+  /**
+   * Empties the writer for a new list of at most `maxEntries` entries, written into the same bytes when they have
+   * room. An anchorer writes one list per anchor: a fresh ≈1.5 MB buffer each time was external memory, which V8
+   * counts towards starting a mark-compact (bench/RESULTS.md, "own12"). What `finish` returned is a copy and
+   * stays as it is.
+   */
+  restart(maxEntries: number): void {
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 0 || maxEntries > MAX_INDEX_ENTRIES)
       invalid('indexEntries', `must hold at most ${MAX_INDEX_ENTRIES} entries`);
+    const size = HEADER_BYTES + maxEntries * (FIXED_ENTRY_BYTES + MAX_KIND_BYTES);
+    if (this.#bytes.length < size) this.#bytes = Buffer.allocUnsafe(size);
     this.#capacity = maxEntries;
-    this.#bytes = Buffer.allocUnsafe(HEADER_BYTES + maxEntries * (FIXED_ENTRY_BYTES + MAX_KIND_BYTES));
+    this.#at = HEADER_BYTES;
+    this.#count = 0;
   }
 
   get count(): number {
@@ -150,18 +164,17 @@ export class IndexEntriesWriter {
           : `holds more entries than the ${this.#capacity} its writer was made for`,
       );
     }
-    const field = `indexEntries[${this.#count}]`;
-    if (at.subjectLength !== SUBJECT_BYTES) invalid(`${field}.subject`, `must be ${SUBJECT_BYTES} characters`);
-    if (at.kindLength === 0 || at.kindLength > MAX_KIND_BYTES) invalid(`${field}.kind`, 'has a bad length');
+    if (at.subjectLength !== SUBJECT_BYTES) this.#refuse('subject', `must be ${SUBJECT_BYTES} characters`);
+    if (at.kindLength === 0 || at.kindLength > MAX_KIND_BYTES) this.#refuse('kind', 'has a bad length');
     if (leafHashAt < 0 || leafHashAt + HASH_BYTES > leafHash.length)
-      invalid(`${field}.leafHash`, `must be ${HASH_BYTES} bytes`);
+      this.#refuse('leafHash', `must be ${HASH_BYTES} bytes`);
     if (at.digestAt < 0 || at.digestAt + HASH_BYTES > source.length)
-      invalid(`${field}.recordDigest`, `must be ${HASH_BYTES} bytes`);
+      this.#refuse('recordDigest', `must be ${HASH_BYTES} bytes`);
     if (at.subjectAt < 0 || at.subjectAt + SUBJECT_BYTES > source.length)
-      invalid(`${field}.subject`, 'lies outside its source bytes');
+      this.#refuse('subject', 'lies outside its source bytes');
     if (at.kindAt < 0 || at.kindAt + at.kindLength > source.length)
-      invalid(`${field}.kind`, 'lies outside its source bytes');
-    if (!Number.isSafeInteger(leafIndex) || leafIndex < 0) invalid(`${field}.leafIndex`, 'must be a safe integer');
+      this.#refuse('kind', 'lies outside its source bytes');
+    if (!Number.isSafeInteger(leafIndex) || leafIndex < 0) this.#refuse('leafIndex', 'must be a safe integer');
     const out = this.#bytes;
     const start = this.#at;
     out.writeUInt32BE(Math.floor(leafIndex / TWO_32), start);
@@ -173,6 +186,11 @@ export class IndexEntriesWriter {
     copy(source, at.kindAt, at.kindLength, out, start + ENTRY_OFFSET.kind);
     this.#at = start + FIXED_ENTRY_BYTES + at.kindLength;
     this.#count += 1;
+  }
+
+  /** Refuses the entry being added, naming its field: built for every entry, the name was 10,000 strings an anchor. */
+  #refuse(field: string, requirement: string): never {
+    invalid(`indexEntries[${this.#count}].${field}`, requirement);
   }
 
   /**
@@ -187,8 +205,7 @@ export class IndexEntriesWriter {
     kind: string,
     recordDigest: Uint8Array,
   ): void {
-    if (recordDigest.length !== HASH_BYTES)
-      invalid(`indexEntries[${this.#count}].recordDigest`, `must be ${HASH_BYTES} bytes`);
+    if (recordDigest.length !== HASH_BYTES) this.#refuse('recordDigest', `must be ${HASH_BYTES} bytes`);
     const subjectBytes = Buffer.from(subject, 'utf8');
     const kindBytes = Buffer.from(kind, 'utf8');
     this.add(leafIndex, leafHash, leafHashAt, Buffer.concat([subjectBytes, kindBytes, recordDigest]), {
@@ -202,7 +219,7 @@ export class IndexEntriesWriter {
 
   /**
    * The entries written, in a buffer of their exact length, validated by `scanIndexEntries` in `mode` (INVALID_ARGUMENT
-   * naming the field, or INVALID_USCC). The writer is spent.
+   * naming the field, or INVALID_USCC). The bytes are a copy, which `restart` leaves as they are.
    */
   finish(mode: UsccMode): IndexEntriesView {
     const bytes = Buffer.allocUnsafe(this.#at);

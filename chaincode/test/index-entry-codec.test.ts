@@ -239,6 +239,18 @@ function writeAll(entries: readonly IndexEntry[], capacity = entries.length): In
   return writer;
 }
 
+/** One entry written from its decoded fields. */
+function addDecoded(writer: IndexEntriesWriter, e: IndexEntry): void {
+  writer.addDecoded(
+    e.leafIndex,
+    Buffer.from(e.leafHash, 'hex'),
+    0,
+    e.subject,
+    e.kind,
+    Buffer.from(e.recordDigest, 'hex'),
+  );
+}
+
 describe('index entries written from bytes (IndexEntriesWriter)', () => {
   it('writes byte for byte what encodeIndexEntries writes for the same entries', () => {
     for (let seed = 0; seed < 20; seed++) {
@@ -250,19 +262,43 @@ describe('index entries written from bytes (IndexEntriesWriter)', () => {
     }
   });
 
+  it('writes a list after restart as a new writer does, into the same bytes, leaving what it returned before', () => {
+    const first = randomEntries(30, 21);
+    const writer = writeAll(first);
+    const firstView = writer.finish('strict');
+    const firstBytes = Buffer.from(firstView.bytes);
+    for (const [count, seed] of [
+      [12, 22],
+      [30, 23],
+      [45, 24],
+      [0, 25],
+    ] as const) {
+      const entries = randomEntries(count, seed);
+      writer.restart(entries.length);
+      for (const e of entries) addDecoded(writer, e);
+      expect(writer.count).toBe(count);
+      expect(writer.finish('strict').bytes).toEqual(encodeIndexEntries(entries));
+    }
+    expect(firstView.bytes).toEqual(firstBytes);
+    expect(indexEntriesOf(firstView)).toEqual(first.map(sorted));
+    // A list left half-written (an anchor that failed) leaves nothing in the next one.
+    const [a, b] = randomEntries(2, 26) as [IndexEntry, IndexEntry];
+    writer.restart(1);
+    addDecoded(writer, a);
+    writer.restart(1);
+    addDecoded(writer, b);
+    expect(writer.finish('strict').bytes).toEqual(encodeIndexEntries([b]));
+    expect(
+      refusal(() => {
+        writer.restart(MAX_INDEX_ENTRIES + 1);
+      }),
+    ).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   it('writes decoded fields (addDecoded) as encodeIndexEntries does', () => {
     const entries = randomEntries(12, 3);
     const writer = new IndexEntriesWriter(entries.length);
-    for (const e of entries) {
-      writer.addDecoded(
-        e.leafIndex,
-        Buffer.from(e.leafHash, 'hex'),
-        0,
-        e.subject,
-        e.kind,
-        Buffer.from(e.recordDigest, 'hex'),
-      );
-    }
+    for (const e of entries) addDecoded(writer, e);
     expect(writer.finish('strict').bytes).toEqual(encodeIndexEntries(entries));
   });
 

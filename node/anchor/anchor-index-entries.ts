@@ -14,15 +14,18 @@ import { locateCreditLeafIndexFields } from '../records/index.ts';
 /**
  * The index entries of the credit-record leaves in [from, to), read back from the log exactly as stored; other
  * leaves have none. INVALID_ARGUMENT if they are more than MAX_INDEX_ENTRIES, as the chaincode would refuse them.
+ * `writer` is restarted and written into (an anchorer passes the same one for every anchor, so that its bytes are
+ * not allocated again each time); what is returned does not share them.
  */
 export async function anchorIndexEntries(
   log: Pick<TransparencyLog, 'leaves' | 'leafHashes'>,
   from: number,
   to: number,
+  writer = new IndexEntriesWriter(0),
 ): Promise<IndexEntriesView> {
   const [leaves, hashes] = await Promise.all([log.leaves(from, to), log.leafHashes(from, to)]);
   // The chaincode's limit is on entries, not leaves: leaves of other kinds (contracts, exchanges) have none.
-  const writer = new IndexEntriesWriter(Math.min(leaves.length, MAX_INDEX_ENTRIES));
+  writer.restart(Math.min(leaves.length, MAX_INDEX_ENTRIES));
   for (let i = 0; i < leaves.length; i++) {
     const leaf = leaves[i];
     const hash = hashes[i];

@@ -9,7 +9,7 @@
  * attestations name it and must never carry a stand-in.
  */
 import { NodeError } from '../api/errors.ts';
-import { indexEntriesOf, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
+import { IndexEntriesWriter, indexEntriesOf, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
 import {
   ChainError,
   type AnchoredCheckpoint as ChainCheckpoint,
@@ -97,6 +97,11 @@ export class CheckpointAnchorer {
   #stale = false;
   /** Sizes queued while a `#record` write is in flight, which its deletes may have preceded (kept in memory). */
   #queuedDuringRecord: Set<number> | undefined;
+  /**
+   * Every anchor's entries are written into this one writer's bytes (`restart`): from restart to finish the writing
+   * runs without an await, so two anchors never interleave in them.
+   */
+  readonly #entriesWriter = new IndexEntriesWriter(0);
 
   private constructor(options: CheckpointAnchorerOptions, outbox: StoredOutbox) {
     this.#o = options;
@@ -254,7 +259,7 @@ export class CheckpointAnchorer {
     }
     const from = this.anchoredSize;
     const [entries, proof] = await Promise.all([
-      anchorIndexEntries(this.#o.log, from, size),
+      anchorIndexEntries(this.#o.log, from, size, this.#entriesWriter),
       from === 0 ? Promise.resolve([]) : this.#o.log.consistencyProof(from, size),
     ]);
     const started = performance.now();
