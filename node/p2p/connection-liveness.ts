@@ -7,6 +7,7 @@
  * `timeoutMs` is aborted, so that the next exchange dials afresh; the frames also keep NAT and firewall state alive.
  */
 import type { Connection, Libp2p } from '@libp2p/interface';
+import type { Ping } from '@libp2p/ping';
 import { P2pError } from './errors.ts';
 
 export interface LivenessOptions {
@@ -21,36 +22,45 @@ interface PingingMuxer {
 
 /**
  * The connection's muxer, when it can ping. libp2p's `Connection` type does not list its muxer; the implementation
- * keeps it as the `muxer` field.
+ * keeps it as the `muxer` field (libp2p 3.3, yamux 8: pinned by the lockfile).
  */
 function pingingMuxer(connection: Connection): PingingMuxer | undefined {
   const muxer = (connection as unknown as { muxer?: Partial<PingingMuxer> }).muxer;
   return typeof muxer?.ping === 'function' ? (muxer as PingingMuxer) : undefined;
 }
 
-/** Pings every connection of `node` each `intervalMs` until `node` stops. */
-export function checkLiveness(node: Libp2p, { intervalMs, timeoutMs }: LivenessOptions): void {
-  const stopped = new AbortController();
+/**
+ * Pings every open connection of `node` each `intervalMs` until `node` stops. A connection whose muxer cannot ping
+ * (a libp2p or muxer version that no longer exposes it) is pinged by the ping service's stream instead, as libp2p's
+ * monitor did: liveness is kept either way, rather than every connection being cut for want of a method.
+ */
+export function checkLiveness(node: Libp2p<{ ping: Ping }>, { intervalMs, timeoutMs }: LivenessOptions): void {
+  let stopped = false;
   const ping = (connection: Connection) => {
-    const signal = AbortSignal.any([stopped.signal, AbortSignal.timeout(timeoutMs)]);
-    const answer =
-      pingingMuxer(connection)?.ping({ signal }) ??
-      Promise.reject(new P2pError('UNAVAILABLE', 'the connection has no muxer that answers pings'));
+    // Its own timeout only: a ping in flight at stop ends by it, and its failure is then ignored.
+    const signal = AbortSignal.timeout(timeoutMs);
+    const muxer = pingingMuxer(connection);
+    const answer = muxer ? muxer.ping({ signal }) : node.services.ping.ping(connection.remotePeer, { signal });
     answer.catch((err: unknown) => {
-      if (stopped.signal.aborted) return;
-      connection.abort(
-        new P2pError('UNAVAILABLE', `no answer to a liveness ping within ${String(timeoutMs)} ms`, { cause: err }),
-      );
+      if (stopped || connection.status !== 'open') return;
+      const why =
+        err instanceof Error && err.name === 'TimeoutError'
+          ? `no answer within ${String(timeoutMs)} ms`
+          : `failed: ${err instanceof Error ? err.message : String(err)}`;
+      const peer = `${connection.remotePeer.toString()} at ${connection.remoteAddr.toString()}`;
+      connection.abort(new P2pError('UNAVAILABLE', `liveness ping to ${peer} ${why}`, { cause: err }));
     });
   };
   const timer = setInterval(() => {
-    for (const connection of node.getConnections()) ping(connection);
+    if (stopped || node.status !== 'started') return;
+    // A closing connection is left to close: a ping's failure would turn its graceful close into an abort.
+    for (const connection of node.getConnections()) if (connection.status === 'open') ping(connection);
   }, intervalMs).unref();
   node.addEventListener(
     'stop',
     () => {
+      stopped = true;
       clearInterval(timer);
-      stopped.abort();
     },
     { once: true },
   );

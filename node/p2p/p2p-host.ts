@@ -147,7 +147,10 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
     streams.refuseInbound = true;
     await streams.drained(drainMs);
     // The same addresses, a port the OS chose (`/tcp/0`) included: the registry lists the node where it listens.
-    const bound = pinPorts(listen, old.getMultiaddrs().map((address) => address.toString()));
+    const bound = pinPorts(
+      listen,
+      old.getMultiaddrs().map((address) => address.toString()),
+    );
     listen = bound;
     await old.stop();
     try {
@@ -246,7 +249,7 @@ async function createHost(
   handlers: ReadonlyMap<string, { handler: StreamHandler; limits: HandleOptions }>,
   streams: InFlightStreams,
 ): Promise<Libp2p> {
-  const node: Libp2p = await createLibp2p({
+  const node = await createLibp2p({
     privateKey,
     addresses: { listen: [...listen] },
     transports: [tcp()],
@@ -269,11 +272,17 @@ async function createHost(
     services: { identify: identify(), ping: ping() },
   });
   await node.start();
-  checkLiveness(node, {
-    intervalMs: options.liveness?.intervalMs ?? DEFAULT_LIVENESS_INTERVAL_MS,
-    timeoutMs: options.liveness?.timeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS,
-  });
-  for (const [protocol, { handler, limits }] of handlers) await handleOn(node, protocol, handler, limits, streams);
+  try {
+    checkLiveness(node, {
+      intervalMs: options.liveness?.intervalMs ?? DEFAULT_LIVENESS_INTERVAL_MS,
+      timeoutMs: options.liveness?.timeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS,
+    });
+    for (const [protocol, { handler, limits }] of handlers) await handleOn(node, protocol, handler, limits, streams);
+  } catch (err) {
+    // A host that cannot serve its protocols is not returned: stop it, so its listeners and timers go too.
+    await node.stop();
+    throw err;
+  }
   return node;
 }
 
