@@ -1,7 +1,6 @@
 import type { Connection, Libp2p } from '@libp2p/interface';
-import type { Ping } from '@libp2p/ping';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkLiveness } from './connection-liveness.ts';
 
 type Answer = (signal: AbortSignal) => Promise<number>;
@@ -17,39 +16,32 @@ const never: Answer = (signal) =>
 /** A connection to `name` whose muxer answers pings with `answer` (none: no muxer that pings), counting pings. */
 function fakeConnection(name: string, answer: Answer | undefined) {
   const seen = { pings: 0, aborted: undefined as unknown };
+  const muxer = answer && {
+    status: 'open',
+    ping: ({ signal }: { signal: AbortSignal }) => {
+      seen.pings++;
+      return answer(signal);
+    },
+  };
   const connection = {
     status: 'open',
     remotePeer: { toString: () => name },
     remoteAddr: { toString: () => `/ip4/127.0.0.1/tcp/1/${name}` },
-    muxer: answer && {
-      ping: ({ signal }: { signal: AbortSignal }) => {
-        seen.pings++;
-        return answer(signal);
-      },
-    },
+    muxer,
     abort: (err: unknown) => (seen.aborted = err),
   };
-  return { connection: connection as unknown as Connection, seen };
+  return { connection: connection as unknown as Connection, seen, muxer, state: connection };
 }
 
-/** Just what checkLiveness uses of a libp2p node: status, connections, the ping service, its stop event. */
-function fakeNode(connections: Connection[], servicePing: Answer) {
+/** Just what checkLiveness uses of a libp2p node: its status, its connections, its stop event. */
+function fakeNode(connections: Connection[]) {
   const target = new EventTarget();
-  const serviced: string[] = [];
   const node = {
     status: 'started',
     getConnections: () => connections,
-    services: {
-      ping: {
-        ping: (peer: { toString(): string }, { signal }: { signal: AbortSignal }) => {
-          serviced.push(peer.toString());
-          return servicePing(signal);
-        },
-      },
-    },
     addEventListener: target.addEventListener.bind(target),
-  } as unknown as Libp2p<{ ping: Ping }>;
-  return { node, serviced, stop: () => target.dispatchEvent(new Event('stop')) };
+  } as unknown as Libp2p;
+  return { node, stop: () => target.dispatchEvent(new Event('stop')) };
 }
 
 /** Waits for `condition` by ticks, not wall time (a loaded machine runs a 10 ms timer late), for at most 5 s. */
@@ -61,18 +53,26 @@ async function until(what: string, condition: () => boolean): Promise<void> {
   }
 }
 
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 describe('connection liveness', () => {
-  it('keeps a connection that answers, cuts one that does not, and pings by stream where the muxer cannot', async () => {
+  it('keeps a connection that answers, cuts one that does not, leaves closing ones to close', async () => {
     const answering = fakeConnection('answering', () => Promise.resolve(1));
     const silent = fakeConnection('silent', never);
-    const refusing = fakeConnection('refusing', () => Promise.reject(new Error('muxer closed')));
-    const muxerless = fakeConnection('muxerless', undefined);
+    const refusing = fakeConnection('refusing', () => Promise.reject(new Error('stream reset')));
     const closing = fakeConnection('closing', never);
-    (closing.connection as { status: string }).status = 'closing';
-    const { node, serviced, stop } = fakeNode(
-      [answering.connection, silent.connection, refusing.connection, muxerless.connection, closing.connection],
-      () => Promise.resolve(2),
-    );
+    closing.state.status = 'closing';
+    const goingAway = fakeConnection('going-away', never);
+    if (goingAway.muxer) goingAway.muxer.status = 'closing';
+    const { node, stop } = fakeNode([
+      answering.connection,
+      silent.connection,
+      refusing.connection,
+      closing.connection,
+      goingAway.connection,
+    ]);
     checkLiveness(node, { intervalMs: 10, timeoutMs: 30 });
 
     await until(
@@ -86,27 +86,39 @@ describe('connection liveness', () => {
       message: 'liveness ping to silent at /ip4/127.0.0.1/tcp/1/silent no answer within 30 ms',
     });
     expect((silent.seen.aborted as Error).cause).toMatchObject({ name: 'TimeoutError' });
-    expect(refusing.seen.aborted).toMatchObject({ code: 'UNAVAILABLE', message: /refusing .* failed: muxer closed$/ });
-    // No muxer ping: the ping service's stream instead, and the connection kept while that answers.
-    expect(serviced).toContain('muxerless');
-    expect(muxerless.seen.aborted).toBeUndefined();
-    // A closing connection is left to close.
-    expect(closing.seen.pings).toBe(0);
+    expect(refusing.seen.aborted).toMatchObject({ code: 'UNAVAILABLE', message: /refusing .* failed: stream reset$/ });
+    // A closing connection, or one whose muxer is closing (it closes first), is neither pinged nor cut.
+    expect([closing.seen.pings, goingAway.seen.pings]).toEqual([0, 0]);
     stop();
   });
 
-  it('cuts a connection whose stream ping fails where the muxer cannot ping', async () => {
-    const muxerless = fakeConnection('muxerless', undefined);
-    const { node, stop } = fakeNode([muxerless.connection], never);
+  it('does not cut a connection that starts closing while its ping is in flight', async () => {
+    const closingLate = fakeConnection('closing-late', never);
+    const { node, stop } = fakeNode([closingLate.connection]);
+    checkLiveness(node, { intervalMs: 10, timeoutMs: 50 });
+    await until('a first ping', () => closingLate.seen.pings >= 1);
+    closingLate.state.status = 'closing';
+    await sleep(150);
+    expect(closingLate.seen.aborted).toBeUndefined();
+    stop();
+  });
+
+  it('neither pings nor cuts where the muxer cannot ping, and warns once', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const muxerless = [fakeConnection('a', undefined), fakeConnection('b', undefined)];
+    const answering = fakeConnection('answering', () => Promise.resolve(1));
+    const { node, stop } = fakeNode([...muxerless.map((m) => m.connection), answering.connection]);
     checkLiveness(node, { intervalMs: 10, timeoutMs: 30 });
-    await until('the connection to be cut', () => muxerless.seen.aborted !== undefined);
-    expect(muxerless.seen.aborted).toMatchObject({ code: 'UNAVAILABLE', message: /no answer within 30 ms$/ });
+    await until('three rounds', () => answering.seen.pings >= 3);
+    expect(muxerless.map((m) => m.seen.aborted)).toEqual([undefined, undefined]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]?.[1]).toMatchObject({ code: 'LIANXIN_P2P_NO_MUXER_PING' });
     stop();
   });
 
   it('stops pinging with the node, and a ping in flight at the stop cuts nothing', async () => {
     const pending = fakeConnection('pending', never);
-    const { node, stop } = fakeNode([pending.connection], never);
+    const { node, stop } = fakeNode([pending.connection]);
     checkLiveness(node, { intervalMs: 10, timeoutMs: 100 });
     await until('a first ping', () => pending.seen.pings >= 1);
     stop();

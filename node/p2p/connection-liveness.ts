@@ -7,7 +7,6 @@
  * `timeoutMs` is aborted, so that the next exchange dials afresh; the frames also keep NAT and firewall state alive.
  */
 import type { Connection, Libp2p } from '@libp2p/interface';
-import type { Ping } from '@libp2p/ping';
 import { P2pError } from './errors.ts';
 
 export interface LivenessOptions {
@@ -17,6 +16,7 @@ export interface LivenessOptions {
 
 /** What the check needs of a muxer: @chainsafe/libp2p-yamux's `ping`, resolving with the round trip in ms. */
 interface PingingMuxer {
+  readonly status: string;
   ping(options?: { signal?: AbortSignal }): Promise<number>;
 }
 
@@ -31,18 +31,21 @@ function pingingMuxer(connection: Connection): PingingMuxer | undefined {
 
 /**
  * Pings every open connection of `node` each `intervalMs` until `node` stops. A connection whose muxer cannot ping
- * (a libp2p or muxer version that no longer exposes it) is pinged by the ping service's stream instead, as libp2p's
- * monitor did: liveness is kept either way, rather than every connection being cut for want of a method.
+ * (a libp2p or muxer version that no longer exposes it) is not pinged and not cut: Node prints one warning
+ * (LIANXIN_P2P_NO_MUXER_PING) and p2p-host.test's silent-peer case fails, rather than every connection being cut
+ * each minute or pinged over another connection to the same peer.
  */
-export function checkLiveness(node: Libp2p<{ ping: Ping }>, { intervalMs, timeoutMs }: LivenessOptions): void {
+export function checkLiveness(node: Libp2p, { intervalMs, timeoutMs }: LivenessOptions): void {
   let stopped = false;
-  const ping = (connection: Connection) => {
+  let warned = false;
+  /** Closing (its muxer first, then its transport) or closed: left to close, a failed ping would abort it. */
+  const closing = (connection: Connection, muxer: PingingMuxer) =>
+    connection.status !== 'open' || muxer.status !== 'open';
+  const ping = (connection: Connection, muxer: PingingMuxer) => {
     // Its own timeout only: a ping in flight at stop ends by it, and its failure is then ignored.
     const signal = AbortSignal.timeout(timeoutMs);
-    const muxer = pingingMuxer(connection);
-    const answer = muxer ? muxer.ping({ signal }) : node.services.ping.ping(connection.remotePeer, { signal });
-    answer.catch((err: unknown) => {
-      if (stopped || connection.status !== 'open') return;
+    muxer.ping({ signal }).catch((err: unknown) => {
+      if (stopped || closing(connection, muxer)) return;
       const why =
         err instanceof Error && err.name === 'TimeoutError'
           ? `no answer within ${String(timeoutMs)} ms`
@@ -53,8 +56,19 @@ export function checkLiveness(node: Libp2p<{ ping: Ping }>, { intervalMs, timeou
   };
   const timer = setInterval(() => {
     if (stopped || node.status !== 'started') return;
-    // A closing connection is left to close: a ping's failure would turn its graceful close into an abort.
-    for (const connection of node.getConnections()) if (connection.status === 'open') ping(connection);
+    for (const connection of node.getConnections()) {
+      const muxer = pingingMuxer(connection);
+      if (muxer === undefined) {
+        if (!warned) {
+          warned = true;
+          process.emitWarning('a libp2p connection exposes no muxer ping: connection liveness is not checked', {
+            code: 'LIANXIN_P2P_NO_MUXER_PING',
+          });
+        }
+      } else if (!closing(connection, muxer)) {
+        ping(connection, muxer);
+      }
+    }
   }, intervalMs).unref();
   node.addEventListener(
     'stop',

@@ -279,8 +279,9 @@ async function createHost(
     });
     for (const [protocol, { handler, limits }] of handlers) await handleOn(node, protocol, handler, limits, streams);
   } catch (err) {
-    // A host that cannot serve its protocols is not returned: stop it, so its listeners and timers go too.
-    await node.stop();
+    // A host that cannot serve its protocols is not returned: stop it, so its listeners and timers go too. The
+    // registration's error is the one to report; a failure to stop is only its consequence.
+    await Promise.resolve(node.stop()).catch(() => undefined);
     throw err;
   }
   return node;
