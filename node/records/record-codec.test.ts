@@ -63,6 +63,15 @@ describe('record values', () => {
     expect(holdsContent(stored, createHash('sha256').update(content).digest(), content)).toBe(false);
   });
 
+  it('refuses a stored record that is not one, naming what is wrong', () => {
+    const stored = encodeRecord('application/json', Buffer.from('{}'));
+    expect(() => decodeRecord(Buffer.from([7, ...stored.subarray(1)]))).toThrow(/format byte 7 is neither 2 nor 1/);
+    expect(() => storedContent(stored.subarray(0, 12))).toThrow(/content type \(16 bytes after byte 9\) runs past/);
+    expect(() => storedLeafIndex(Buffer.concat([Buffer.from([1]), Buffer.alloc(20)]))).toThrow(
+      /in format 1 is cut short \(21 bytes\)/,
+    );
+  });
+
   it('round-trip an acknowledgement exactly, its digests supplied by the batch it answers', () => {
     const results = [
       { outcome: 'OUTCOME_ACCEPTED' as const, leafIndex: 2 ** 33 + 1, recordDigest: digest },

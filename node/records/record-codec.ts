@@ -123,6 +123,12 @@ function contentTypeAt(bytes: Buffer): number {
       `a stored record's format byte ${String(bytes[0])} is neither ${FORMAT} nor ${DIGEST_STORED_FORMAT}`,
     );
   }
+  if (bytes.length < at + 1) {
+    throw new RecordStoreError(
+      'CORRUPT',
+      `a stored record in format ${String(bytes[0])} is cut short (${bytes.length} bytes)`,
+    );
+  }
   if (bytes.length < at + 1 + (bytes[at] ?? 0)) {
     throw new RecordStoreError(
       'CORRUPT',
