@@ -12,7 +12,14 @@
  * Keys are record keys (record-keys.ts): ASCII, `r ‖ 0x00 ‖ subject ‖ 0x00 ‖ kind ‖ 0x00 ‖ version (20 digits)`.
  */
 import { encodeCreditLeafRun } from './credit-leaf.ts';
-import { RECORD_DIGEST_BYTES, recordLength, storedBatchDigest, writeRecordHashing } from './record-codec.ts';
+import {
+  holdsContent,
+  RECORD_DIGEST_BYTES,
+  recordLength,
+  storedBatchDigest,
+  storedContent,
+  writeRecordHashing,
+} from './record-codec.ts';
 import { recordKeyLength, writeRecordKey } from './record-keys.ts';
 import type { ValidCreditRecord } from './record-validation.ts';
 
@@ -121,6 +128,11 @@ export class PreparedBatch {
   digestEquals(i: number, bytes: Uint8Array, at = 0): boolean {
     const mine = this.#digestStart(i);
     return this.#store.compare(bytes, at, at + RECORD_DIGEST_BYTES, mine, mine + RECORD_DIGEST_BYTES) === 0;
+  }
+
+  /** Whether `stored`, a stored record's value (either format), holds record i's content. */
+  heldBy(i: number, stored: Buffer): boolean {
+    return holdsContent(stored, this.digestOf(i), storedContent(this.value(i)));
   }
 
   /** Whether record i's content digest is record j's of `other`. */

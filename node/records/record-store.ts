@@ -30,7 +30,6 @@ import {
   decodeAck,
   decodeRecord,
   encodeAckColumns,
-  holdsContent,
   OUTCOME_ACCEPTED,
   OUTCOME_DUPLICATE,
   setLeafIndex,
@@ -500,7 +499,7 @@ export class RecordStore {
     for (let i = 0; i < batch.count; i++) {
       const value = found[i];
       if (value !== undefined) {
-        if (!holdsContent(value, batch.digestOf(i), storedContent(batch.value(i)))) return alreadyIngested(batch, i);
+        if (!batch.heldBy(i, value)) return alreadyIngested(batch, i);
         decision.outcomes[i] = OUTCOME_DUPLICATE;
         decision.leafIndexes[i] = storedLeafIndex(value);
         continue;
@@ -562,7 +561,7 @@ function replayOf(
     }
     same =
       storedLeafIndex(value) === Number(ack.results?.[i]?.leafIndex) &&
-      holdsContent(value, batch.digestOf(i), storedContent(batch.value(i))) &&
+      batch.heldBy(i, value) &&
       storedContentType(value) === storedContentType(batch.value(i));
   }
   return same ? { ...ack, replayed: true } : reusedRequestId(batch.requestId);
