@@ -53,6 +53,15 @@ async function until(what: string, condition: () => boolean): Promise<void> {
   }
 }
 
+/** One connection whose ping never answers, checked every 10 ms, once its first ping is in flight. */
+async function pingInFlight(name: string, timeoutMs: number) {
+  const pending = fakeConnection(name, never);
+  const { node, stop } = fakeNode([pending.connection]);
+  checkLiveness(node, { intervalMs: 10, timeoutMs });
+  await until('a first ping', () => pending.seen.pings >= 1);
+  return { pending, stop };
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -93,13 +102,10 @@ describe('connection liveness', () => {
   });
 
   it('does not cut a connection that starts closing while its ping is in flight', async () => {
-    const closingLate = fakeConnection('closing-late', never);
-    const { node, stop } = fakeNode([closingLate.connection]);
-    checkLiveness(node, { intervalMs: 10, timeoutMs: 50 });
-    await until('a first ping', () => closingLate.seen.pings >= 1);
-    closingLate.state.status = 'closing';
+    const { pending, stop } = await pingInFlight('closing-late', 50);
+    pending.state.status = 'closing';
     await sleep(150);
-    expect(closingLate.seen.aborted).toBeUndefined();
+    expect(pending.seen.aborted).toBeUndefined();
     stop();
   });
 
@@ -117,10 +123,7 @@ describe('connection liveness', () => {
   });
 
   it('stops pinging with the node, and a ping in flight at the stop cuts nothing', async () => {
-    const pending = fakeConnection('pending', never);
-    const { node, stop } = fakeNode([pending.connection]);
-    checkLiveness(node, { intervalMs: 10, timeoutMs: 100 });
-    await until('a first ping', () => pending.seen.pings >= 1);
+    const { pending, stop } = await pingInFlight('pending', 100);
     stop();
     const pings = pending.seen.pings;
     // Past the in-flight ping's timeout: it fails, and is ignored.
