@@ -275,7 +275,7 @@ async function startPipelines(
 ): Promise<Pipelines> {
   await mkdir(config.dataDir, { recursive: true });
   // The store tells of its faults before the parts that react to them exist: they are set once all do.
-  const storageWiring: { recovered?: () => void; changed?: () => void } = {};
+  const storageWiring: { recovered: (() => void)[]; changed?: () => void } = { recovered: [] };
   const db = await openNodeDatabase(join(config.dataDir, 'db'), {
     minFreeBytes: config.storage.minFreeMegabytes * MIB,
     minFreePercent: config.storage.minFreePercent,
@@ -290,7 +290,7 @@ async function startPipelines(
       if (fault) logger.error({ code: fault.code, reason: fault.reason }, 'storage fault: writes refused');
       else {
         logger.info('storage recovered: writes resumed');
-        storageWiring.recovered?.();
+        for (const recovered of storageWiring.recovered) recovered();
       }
       storageWiring.changed?.();
     },
@@ -390,14 +390,16 @@ async function startPipelines(
   // After a storage fault: the log follows what reached the disk before writes are admitted again; once they are,
   // a checkpoint signed while the outbox could not take it is queued (the same as after a crash).
   db.storage.onRecover(() => log.resync());
-  storageWiring.recovered = () => {
+  // A failure the fault caused is retried now, not after a backoff that grew while it lasted.
+  storageWiring.recovered.push(() => {
+    anchorer.retryNow();
     const signed = log.latestCheckpoint();
     if (signed) {
       anchorer.enqueue(signed).catch((err: unknown) => {
         logger.error({ err, size: signed.size }, 'could not queue a checkpoint for anchoring');
       });
     }
-  };
+  });
   anchorer.start();
   cleanup.push(() => anchorer.stop());
   if (anchorer.anchoredSize > 0) {
@@ -445,6 +447,9 @@ async function startPipelines(
     ...retry,
   });
   notarizer.start();
+  storageWiring.recovered.push(() => {
+    notarizer.retryNow();
+  });
   cleanup.push(() => notarizer.stop());
 
   const records = new RecordStore({

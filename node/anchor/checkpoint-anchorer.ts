@@ -189,6 +189,11 @@ export class CheckpointAnchorer {
     this.#worker.start();
   }
 
+  /** The store left a fault: a failure it caused is retried now, not after a backoff grown while it lasted. */
+  retryNow(): void {
+    this.#worker.retryNow();
+  }
+
   async stop(): Promise<void> {
     await this.#worker.stop();
     for (const waiter of this.#anchoredWaiters) waiter.resolve();

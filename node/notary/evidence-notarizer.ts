@@ -146,6 +146,11 @@ export class EvidenceNotarizer {
     this.#worker.start();
   }
 
+  /** The store left a fault: a failure it caused is retried now, not after a backoff grown while it lasted. */
+  retryNow(): void {
+    this.#worker.retryNow();
+  }
+
   async stop(): Promise<void> {
     await this.#worker.stop();
     for (const waiters of this.#waiters.values()) for (const resolve of waiters) resolve();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OutboxWorker } from './outbox-worker.ts';
 
 /** An outbox in memory: the worker's loop is what is under test. */
-function outbox(fail = 0, readErrors: Error[] = []) {
+function outbox(fail = 0, readErrors: Error[] = [], { retryInitialMs = 1, retryMaxMs = 4 } = {}) {
   const queue: number[] = [];
   const done: number[] = [];
   const failures: number[] = [];
@@ -10,8 +10,8 @@ function outbox(fail = 0, readErrors: Error[] = []) {
   const stopped: unknown[] = [];
   let failing = fail;
   const worker = new OutboxWorker<number>({
-    retryInitialMs: 1,
-    retryMaxMs: 4,
+    retryInitialMs,
+    retryMaxMs,
     next: () => {
       const err = readErrors.shift();
       return err === undefined ? Promise.resolve(queue[0]) : Promise.reject(err);
@@ -58,6 +58,21 @@ describe('OutboxWorker', () => {
     await worker.stop();
     expect(failures).toEqual([1, 2, 4, 4]);
     expect(done).toEqual([7]);
+  });
+
+  it('ends a backoff when told to retry now, and backs off from the initial delay again', async () => {
+    // Minutes of backoff: without retryNow this test would time out at the first failure.
+    const { queue, done, failures, worker } = outbox(3, [], { retryInitialMs: 60_000, retryMaxMs: 600_000 });
+    queue.push(5);
+    worker.start();
+    for (const failed of [1, 2, 3]) {
+      await until(() => failures.length === failed);
+      worker.retryNow();
+    }
+    await until(() => done.length === 1);
+    await worker.stop();
+    expect(failures).toEqual([60_000, 60_000, 60_000]);
+    expect(done).toEqual([5]);
   });
 
   it('waits out a store being reopened or full while it reads the outbox, and stops on any other read error', async () => {

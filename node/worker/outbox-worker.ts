@@ -4,7 +4,8 @@
  * jitter) when doing it fails. No wake-up is lost: the flag is cleared before each look at the outbox and read
  * after it. A failure to read the outbox itself is the store's: a storage fault, or the store closed while the
  * storage guard reopens it, is waited out with the same backoff (`onReadRetry`); anything else stops the loop
- * (`onStopped`).
+ * (`onStopped`). When the store leaves a fault, `retryNow` ends the backoff: a fault that lasted seconds has grown it
+ * towards `retryMaxMs` (30 s by default), which would hold the work back that long after the disk was freed.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransientStoreError } from '../store/index.ts';
@@ -29,6 +30,9 @@ export class OutboxWorker<T> {
   /** Set by wake() and stop(); cleared before each look at the outbox. */
   #woken = false;
   #wake: (() => void) | undefined;
+  /** Set by retryNow(); cleared when a backoff ends or the work goes through. */
+  #retryNow = false;
+  #cutBackOff: AbortController | undefined;
   readonly #stopping = new AbortController();
   #running: Promise<void> | undefined;
 
@@ -49,6 +53,12 @@ export class OutboxWorker<T> {
   wake(): void {
     this.#woken = true;
     this.#wake?.();
+  }
+
+  /** What made the work fail is gone (the store left a fault): retry now, and back off from the start if it fails. */
+  retryNow(): void {
+    this.#retryNow = true;
+    this.#cutBackOff?.abort();
   }
 
   /** Finishes the work in hand and takes no more. */
@@ -74,8 +84,7 @@ export class OutboxWorker<T> {
       } catch (err) {
         if (!isTransientStoreError(err)) throw err;
         this.#o.onReadRetry(err, delay);
-        await this.#backOff(delay, signal);
-        delay = Math.min(delay * 2, this.#o.retryMaxMs);
+        delay = await this.#backOff(delay, signal);
         continue;
       }
       if (work === undefined) {
@@ -90,15 +99,25 @@ export class OutboxWorker<T> {
       try {
         await this.#o.process(work);
         delay = this.#o.retryInitialMs;
+        this.#retryNow = false;
       } catch (err) {
         this.#o.onFailure(err, work, delay);
-        await this.#backOff(delay, signal);
-        delay = Math.min(delay * 2, this.#o.retryMaxMs);
+        delay = await this.#backOff(delay, signal);
       }
     }
   }
 
-  #backOff(delay: number, signal: AbortSignal): Promise<void> {
-    return sleep(delay * (0.5 + Math.random() / 2), undefined, { signal }).catch(() => undefined);
+  /** Waits about `delay`, less if stopped or told to retry now; resolves with the delay for the next failure. */
+  async #backOff(delay: number, signal: AbortSignal): Promise<number> {
+    if (!this.#retryNow) {
+      const cut = new AbortController();
+      this.#cutBackOff = cut;
+      const either = AbortSignal.any([signal, cut.signal]);
+      await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal: either }).catch(() => undefined);
+      this.#cutBackOff = undefined;
+    }
+    if (!this.#retryNow) return Math.min(delay * 2, this.#o.retryMaxMs);
+    this.#retryNow = false;
+    return this.#o.retryInitialMs;
   }
 }
