@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChaincodeConnection, SimulationResult } from '../types.ts';
 import { ChaincodeError, connectChaincodeService, startInProcessChaincode, type ChaincodeServiceTls } from './index.ts';
 import { createClientIdentity, createTlsMaterial, invocationOf, MapState, readRwset } from './testing.ts';
-import { freePort } from '../../../test/support/free-port.ts';
+import { eventually } from '../../../test/support/eventually.ts';
+import { freePort, isFree } from '../../../test/support/free-port.ts';
 
 const fixtureDir = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const cli = fileURLToPath(new URL('../../../node_modules/.bin/fabric-chaincode-node', import.meta.url));
@@ -79,7 +80,7 @@ async function connectWhenUp(port: number, tls?: ChaincodeServiceTls): Promise<C
 
 interface Transport {
   readonly connection: ChaincodeConnection;
-  /** Drops the stream from the chaincode's side. */
+  /** Drops the stream from the chaincode's side (and, for a service, restarts it: resolves once it listens). */
   drop(): Promise<void>;
   close(): Promise<void>;
 }
@@ -100,6 +101,12 @@ async function chaincodeService(): Promise<Transport> {
       child.kill('SIGKILL');
       await exited;
       child = startServer(port);
+      // A new process: seconds when the machine is loaded, which the redial under test should not have to outwait.
+      await eventually(async () => ((await isFree(port)) ? undefined : true), {
+        what: `the chaincode server listening again on ${String(port)}`,
+        timeoutMs: 120_000,
+        intervalMs: 100,
+      });
     },
     close: async () => {
       await connection.close();
@@ -298,7 +305,7 @@ describe('chaincode-as-a-service after a drop', () => {
     } finally {
       await transport.close();
     }
-  });
+  }, 180_000);
 });
 
 describe('chaincode-as-a-service over mutual TLS', () => {
