@@ -4,7 +4,14 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import { ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
 import { lpStream } from '@libp2p/utils';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p } from 'libp2p';
 import { afterEach, describe, expect, it } from 'vitest';
 import { P2pError } from './errors.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
@@ -221,5 +228,41 @@ describe('the p2p host', () => {
     expect(bankHost.connectedPeers()).toEqual([]);
     // Interval + timeout, and a margin for a loaded machine; libp2p's default monitor took 10 s + at least 5 s.
     expect(performance.now() - silenced).toBeLessThan(250 + 2_000 + 2_000);
+  });
+
+  it('stays connected to a node of the earlier version, which pings by stream, and answers its pings', async () => {
+    const [bank, agency] = await Promise.all([testPeer('ShanghaiBankMSP'), testPeer('HangzhouCreditMSP')]);
+    const registry = new RegistryView(snapshotOf([]));
+    const agencyHost = await startP2pHost({
+      privateKey: agency.privateKey,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      registry,
+      liveness: { intervalMs: 250, timeoutMs: 2_000 },
+    });
+    hosts.push(agencyHost);
+    registry.replace(snapshotOf([member(agency, agencyHost), member(bank)]));
+    // The earlier version's host: libp2p's connection monitor, which opens an /ipfs/ping stream on every connection
+    // each interval and aborts the connection when one fails (here every 200 ms rather than 10 s).
+    const earlier = await createLibp2p({
+      privateKey: bank.privateKey,
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionMonitor: { pingInterval: 200 },
+      services: { identify: identify(), ping: ping() },
+    });
+    try {
+      const agencyAddress = multiaddr(agencyHost.addresses()[0] ?? '');
+      await earlier.dial(agencyAddress);
+      // Its ping is answered (by the ping service this host keeps for such nodes).
+      expect(await earlier.services.ping.ping(agencyAddress)).toBeGreaterThanOrEqual(0);
+      // Over several of both sides' intervals: its monitor's pings and this host's ping frames are all answered.
+      await sleep(1_500);
+      expect(agencyHost.connectedPeers()).toEqual([bank.peerId]);
+      expect(earlier.getConnections().map((c) => c.remotePeer.toString())).toEqual([agency.peerId]);
+    } finally {
+      await earlier.stop();
+    }
   });
 });
