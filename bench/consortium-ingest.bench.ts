@@ -14,6 +14,9 @@
  *   LIANXIN_BENCH_RECORDS      records to ingest (default 200,000; the issue's probe: 1,000,000)
  *   LIANXIN_BENCH_CPU_PROF     a directory: every process of the run writes a V8 CPU profile there (--cpu-prof)
  *   LIANXIN_BENCH_IDLE_MS      how long the idle consortium is measured before the ingest (default 10,000; 0: not)
+ *   LIANXIN_BENCH_SUBJECTS     `ascending` (default: enterprise numbers in order) or `random` (the same numbers
+ *                              scattered over the 9-digit range, as real USCCs arrive: every store and chain index
+ *                              then writes at random places in its key range, which costs its compactions more)
  *
  * A node spends CPU by the second whether or not records flow (libp2p pings and identify, health probes, the
  * probe's own metrics scrapes): on a loaded machine the same load takes longer and that cost per record grows. So
@@ -50,7 +53,9 @@ const TARGET_RECORDS_PER_S = 50_000;
 const METRICS_POLL_MS = 1_000;
 const START_TIMEOUT_MS = 240_000;
 
-function settings(): { records: number; cpuProfDir: string | undefined; idleMs: number } {
+type SubjectOrder = 'ascending' | 'random';
+
+function settings(): { records: number; cpuProfDir: string | undefined; idleMs: number; subjects: SubjectOrder } {
   const text = process.env.LIANXIN_BENCH_RECORDS ?? '200000';
   const records = Number(text);
   if (!Number.isSafeInteger(records) || records < 1) {
@@ -62,7 +67,11 @@ function settings(): { records: number; cpuProfDir: string | undefined; idleMs: 
   if (!Number.isSafeInteger(idleMs) || idleMs < 0) {
     throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_IDLE_MS must be a whole number ≥ 0, not "${idleText}"`);
   }
-  return { records, cpuProfDir: prof === undefined || prof === '' ? undefined : resolve(prof), idleMs };
+  const subjects = process.env.LIANXIN_BENCH_SUBJECTS ?? 'ascending';
+  if (subjects !== 'ascending' && subjects !== 'random') {
+    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_SUBJECTS must be "ascending" or "random", not "${subjects}"`);
+  }
+  return { records, cpuProfDir: prof === undefined || prof === '' ? undefined : resolve(prof), idleMs, subjects };
 }
 
 /**
@@ -83,7 +92,7 @@ const benchmark: Benchmark = {
     return Math.max(900_000, BASE_BUDGET_MS + records * BUDGET_MS_PER_RECORD);
   },
   async run(context) {
-    const { records, cpuProfDir, idleMs } = settings();
+    const { records, cpuProfDir, idleMs, subjects } = settings();
     const dir = await mkdtemp(join(tmpdir(), 'lianxin-consortium-bench-'));
     const env = {
       ...process.env,
@@ -92,7 +101,8 @@ const benchmark: Benchmark = {
     const config = await movedConsortium(dir);
     const csv = join(dir, 'records.csv');
     const headerOnly = join(dir, 'header-only.csv');
-    await writeRecordsCsv(csv, records);
+    await writeRecordsCsv(csv, records, subjects);
+    context.log(`${String(records)} records, subjects ${subjects}`);
     await writeFile(headerOnly, `${CSV_HEADER}\n`);
     context.log(`starting the consortium in ${dir}`);
     const consortium = await startConsortium(config, dir, env, context.signal);
@@ -384,15 +394,23 @@ const CSV_HEADER = 'subject,kind,version,content_type,content';
 /** Rows written at a time: the file is streamed out (1,000,000 rows are ≈110 MB), never held whole. */
 const CSV_ROWS_PER_WRITE = 10_000;
 
+/**
+ * Multiplying by this prime modulo 10⁹ permutes the 9-digit enterprise numbers (it shares no factor with 10⁹): the
+ * `random` order's subjects are all distinct and scattered, and the same in every run.
+ */
+const SCATTER = 982_451_653n;
+const NINE_DIGITS = 1_000_000_000n;
+
 /** Generated enterprises with valid Unified Social Credit Codes, one loan record each. */
-async function writeRecordsCsv(file: string, count: number): Promise<void> {
+async function writeRecordsCsv(file: string, count: number, order: SubjectOrder): Promise<void> {
   const out = createWriteStream(file);
   const finished = once(out, 'finish');
   out.write(`${CSV_HEADER}\n`);
   for (let from = 0; from < count; from += CSV_ROWS_PER_WRITE) {
     const rows: string[] = [];
     for (let n = from; n < Math.min(count, from + CSV_ROWS_PER_WRITE); n++) {
-      const first17 = `91310000${String(n).padStart(9, '0')}`;
+      const number = order === 'ascending' ? n : Number((BigInt(n) * SCATTER) % NINE_DIGITS);
+      const first17 = `91310000${String(number).padStart(9, '0')}`;
       const subject = first17 + usccCheckCharacter(first17);
       rows.push(
         `${subject},loan,1,application/json,"{""enterprise"":""${subject}"",""outstandingLoans"":${String((n * 37) % 1000)}}"\n`,
