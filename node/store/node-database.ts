@@ -96,6 +96,8 @@ export interface NodeDatabaseOptions {
   /** How often a store in a fault tries to leave it; default 1000. */
   readonly probeIntervalMs?: number;
   readonly onStorageChange?: (fault: StorageFault | undefined) => void;
+  /** Told when a previous version's chain index is about to be moved into its own database (chain-index-move.ts). */
+  readonly onChainIndexMove?: () => void;
   /**
    * TEST ONLY: consulted before every write; an error it returns fails the write as though LevelDB had (the
    * storage-fault tests where no small file system can be mounted). Production code never sets it.
@@ -217,7 +219,7 @@ export async function openNodeDatabase(
   };
   try {
     await openAll();
-    await moveChainIndex(db, indexDb);
+    await moveChainIndex(db, indexDb, options.onChainIndexMove);
   } catch (err) {
     await closeAll();
     throw err;
