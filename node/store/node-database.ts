@@ -1,6 +1,7 @@
 /**
- * The node's one LevelDB: a sublevel per capability, so that an ingest writes the log's leaves and tiles and the
- * records they are evidence of in one atomic, synced batch (a crash keeps all of it or none).
+ * The node's LevelDB: a sublevel per capability, so that an ingest writes the log's leaves and tiles and the
+ * records they are evidence of in one atomic, synced batch (a crash keeps all of it or none). The chain index, which
+ * needs no such batch, has a LevelDB of its own inside the store's directory (chain-index-move.ts).
  *
  * A damaged store is refused at open with a NodeStoreError naming it, rather than failing later on the first read
  * of a damaged file: LevelDB itself refuses a bad CURRENT or MANIFEST at open, but opens a table file only when a
@@ -10,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Level } from 'level';
 import type { AlongsideWrite, LogDatabase, LogPut } from '../log/index.ts';
+import { CHAIN_INDEX_DIR, CHAIN_INDEX_SUBLEVELS, moveChainIndex } from './chain-index-move.ts';
 import { NodeStoreError } from './errors.ts';
 import { StorageGuard, type StorageFault } from './storage-guard.ts';
 
@@ -37,7 +39,10 @@ export interface SublevelWrite {
 export interface NodeDatabase extends AsyncDisposable {
   readonly records: NodeSublevel;
   readonly anchor: NodeSublevel;
-  /** The node's view of the consortium's chain index (node/chain-index), rebuilt from the chain if lost. */
+  /**
+   * The node's view of the consortium's chain index (node/chain-index), rebuilt from the chain if lost: in a LevelDB
+   * of its own (chain-index-move.ts), so that its random keys do not widen every compaction of the records and log.
+   */
   readonly chainIndex: NodeSublevel;
   /** The chain index's key filter, kept across a clean stop (node/store/key-filter.ts); not in its snapshots. */
   readonly chainIndexFilter: NodeSublevel;
@@ -47,11 +52,15 @@ export interface NodeDatabase extends AsyncDisposable {
   readonly exchangeJournal: NodeSublevel;
   /** The log's keyspace, as node/log wants it: its appends carry SublevelWrites along. */
   readonly log: LogDatabase;
-  /** Writes to any sublevels in one atomic, synced batch. */
+  /**
+   * Writes to any sublevels of the main database in one atomic, synced batch: not to the chain index's, which live
+   * in a database of their own and are written through their own handles.
+   */
   readonly write: (writes: readonly SublevelWrite[]) => Promise<void>;
   /**
-   * Every entry of every sublevel as stored (raw keys, sublevel prefix included), read from one LevelDB snapshot
-   * taken when iteration starts: writes made meanwhile are not seen, so an online backup is consistent.
+   * Every entry of every sublevel of both databases as stored (raw keys, sublevel prefix included), in key order,
+   * read from a snapshot of each taken when iteration starts: writes made meanwhile are not seen, so an online
+   * backup is consistent (the chain index needs no consistency with the rest: it is a view of the chain).
    */
   snapshotEntries(): AsyncIterable<[Buffer, Buffer]>;
   /** The store's fault state and free-space watermark (storage-guard.ts). */
@@ -78,6 +87,8 @@ export interface LevelDbTuning {
 export interface NodeDatabaseOptions {
   /** LevelDB's open options that bound its memory (node config `storage.leveldb`). */
   readonly leveldb?: Readonly<LevelDbTuning>;
+  /** The chain index's LevelDB's; default `leveldb`. */
+  readonly chainIndexLeveldb?: Readonly<LevelDbTuning>;
   /** Ingest is refused while fewer bytes than this are free on the store's file system; default 0 (none). */
   readonly minFreeBytes?: number;
   /** ... or less than this percentage of it; default 0 (none). */
@@ -85,6 +96,8 @@ export interface NodeDatabaseOptions {
   /** How often a store in a fault tries to leave it; default 1000. */
   readonly probeIntervalMs?: number;
   readonly onStorageChange?: (fault: StorageFault | undefined) => void;
+  /** Told when a previous version's chain index is about to be moved into its own database (chain-index-move.ts). */
+  readonly onChainIndexMove?: () => void;
   /**
    * TEST ONLY: consulted before every write; an error it returns fails the write as though LevelDB had (the
    * storage-fault tests where no small file system can be mounted). Production code never sets it.
@@ -152,7 +165,9 @@ class GuardedLevel extends Level<Buffer, Buffer> {
 }
 
 /**
- * Opens (or creates) the node's database in `dir`.
+ * Opens (or creates) the node's database in `dir`, and the chain index's own LevelDB in `dir/chain-index`.
+ * A store of the previous version, its chain index among the other sublevels, has it moved over first
+ * (chain-index-move.ts).
  * @throws NodeStoreError `STORE_CORRUPT`, `STORE_LOCKED` or `STORE_UNREADABLE`, its message one line for the
  * operator.
  */
@@ -160,62 +175,77 @@ export async function openNodeDatabase(
   dir: string,
   options: Readonly<NodeDatabaseOptions> = {},
 ): Promise<NodeDatabase> {
-  const guarded = new GuardedLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', ...options.leveldb });
-  guarded.injectWriteFault = options.injectWriteFault;
-  // A Level like any other to its users; the typings tie a sublevel to its parent's exact class.
-  const db = guarded as unknown as Level<Buffer, Buffer>;
+  const main = await openGuardedLevel(dir, 'main', options.leveldb, options.injectWriteFault);
+  let indexLevel: GuardedLevel;
   try {
-    await db.open();
+    indexLevel = await openGuardedLevel(
+      join(dir, CHAIN_INDEX_DIR),
+      'chainIndex',
+      options.chainIndexLeveldb ?? options.leveldb,
+      options.injectWriteFault,
+    );
   } catch (err) {
-    throw openError(dir, err);
-  }
-  try {
-    await checkTables(db, dir);
-  } catch (err) {
-    await db.close();
+    await main.close();
     throw err;
   }
+  // Levels like any other to their users; the typings tie a sublevel to its parent's exact class.
+  const db = main as unknown as Level<Buffer, Buffer>;
+  const indexDb = indexLevel as unknown as Level<Buffer, Buffer>;
   const logLevel = openSublevel(db, 'log');
   const records = openSublevel(db, 'records');
   const anchor = openSublevel(db, 'anchor');
-  const chainIndex = openSublevel(db, 'chain-index');
-  const chainIndexFilter = openSublevel(db, 'chain-index-filter');
   const exchangeReplay = openSublevel(db, 'exchange-replay');
   const exchangeJournal = openSublevel(db, 'exchange-journal');
   const probeLevel = openSublevel(db, 'storage-probe');
+  const chainIndex = openSublevel(indexDb, CHAIN_INDEX_SUBLEVELS[0]);
+  const chainIndexFilter = openSublevel(indexDb, CHAIN_INDEX_SUBLEVELS[1]);
   const sublevels = [
     logLevel,
     records,
     anchor,
-    chainIndex,
-    chainIndexFilter,
     exchangeReplay,
     exchangeJournal,
     probeLevel,
+    chainIndex,
+    chainIndexFilter,
   ];
-  // A sublevel opens after its database, asynchronously; getSync needs it open.
-  await Promise.all(sublevels.map((sublevel) => sublevel.open()));
+  const openAll = async () => {
+    await Promise.all([db.open(), indexDb.open()]);
+    // A sublevel opens after its database, asynchronously; getSync needs it open.
+    await Promise.all(sublevels.map((sublevel) => sublevel.open()));
+  };
+  const closeAll = async () => {
+    await Promise.all([db.close(), indexDb.close()]);
+  };
+  try {
+    await openAll();
+    await moveChainIndex(db, indexDb, options.onChainIndexMove);
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
   const storage = new StorageGuard({
     dir,
     minFreeBytes: options.minFreeBytes ?? 0,
     minFreePercent: options.minFreePercent ?? 0,
     probeIntervalMs: options.probeIntervalMs ?? 1_000,
     // The same Level and sublevel objects, closed and opened again: every holder of a sublevel keeps using it.
+    // Both databases: a fault met in either refuses writes to both, and both are cleared of it together.
     reopen: async () => {
-      await db.close();
-      await db.open();
-      await Promise.all(sublevels.map((sublevel) => sublevel.open()));
+      await closeAll();
+      await openAll();
     },
     probe: async () => {
       const probeOptions = { sync: true, [PROBE_OPTION]: true };
-      await db.batch(
-        [{ type: 'put', sublevel: probeLevel, key: PROBE_KEY, value: Buffer.from(String(Date.now())) }],
-        probeOptions,
-      );
+      const value = Buffer.from(String(Date.now()));
+      await db.batch([{ type: 'put', sublevel: probeLevel, key: PROBE_KEY, value }], probeOptions);
+      // At the chain index database's root, out of its sublevels: its backup reads only those.
+      await indexDb.batch([{ type: 'put', key: INDEX_PROBE_KEY, value }], probeOptions);
     },
     ...(options.onStorageChange && { onChange: options.onStorageChange }),
   });
-  guarded.guard = storage;
+  main.guard = storage;
+  indexLevel.guard = storage;
   await storage.start();
   const log: LogDatabase = {
     // Point reads of the log are synchronous (classic-level getSync): ≈3 µs of main thread for a cached block,
@@ -235,7 +265,7 @@ export async function openNodeDatabase(
   };
   const close = async () => {
     storage.stop();
-    await db.close();
+    await closeAll();
   };
   return {
     storage,
@@ -243,8 +273,7 @@ export async function openNodeDatabase(
       writeChained(db, storage, true, (batch) => {
         addWrites(batch, writes);
       }),
-    // abstract-level: an iterator reads from an implicit snapshot taken when it is created.
-    snapshotEntries: () => db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+    snapshotEntries: () => mergedEntries(db.iterator(RAW), indexDb.iterator({ ...RAW, ...SUBLEVEL_ROWS })),
     records,
     anchor,
     chainIndex,
@@ -257,45 +286,115 @@ export async function openNodeDatabase(
   };
 }
 
+/** A Level whose writes pass the storage guard, opened on `dir` and its tables checked. */
+async function openGuardedLevel(
+  dir: string,
+  kind: StoreKind,
+  tuning: Readonly<LevelDbTuning> | undefined,
+  injectWriteFault: (() => Error | undefined) | undefined,
+): Promise<GuardedLevel> {
+  const level = new GuardedLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', ...tuning });
+  level.injectWriteFault = injectWriteFault;
+  try {
+    await level.open();
+  } catch (err) {
+    throw openError(dir, kind, err);
+  }
+  try {
+    await checkTables(level as unknown as Level<Buffer, Buffer>, dir, kind);
+  } catch (err) {
+    await level.close();
+    throw err;
+  }
+  return level;
+}
+
 /**
- * Why the store did not open, for the operator. What is true of this node's store: its records and its
- * transparency log exist only here (the chain holds their checkpoints and index entries, not the records), so a
- * damaged store is restored from a backup; moved aside, the node starts empty and they are lost.
+ * Every entry of both databases in key order, as one database held them before the chain index had its own: a
+ * backup's archive is what it was. The iterators are created together, so their snapshots are of the same moment
+ * (abstract-level: an iterator reads from an implicit snapshot taken when it is created).
  */
-function openError(dir: string, err: unknown): NodeStoreError {
+async function* mergedEntries(...iterators: EntryIterator[]): AsyncGenerator<[Buffer, Buffer]> {
+  try {
+    const streams = await Promise.all(iterators.map(async (iterator) => ({ iterator, head: await iterator.next() })));
+    for (;;) {
+      let least: (typeof streams)[number] | undefined;
+      for (const stream of streams) {
+        if (stream.head && (!least?.head || Buffer.compare(stream.head[0], least.head[0]) < 0)) least = stream;
+      }
+      if (least?.head === undefined) return;
+      yield least.head;
+      least.head = await least.iterator.next();
+    }
+  } finally {
+    await Promise.all(iterators.map((iterator) => iterator.close()));
+  }
+}
+
+/** What mergedEntries needs of an abstract-level iterator. */
+interface EntryIterator {
+  next(): Promise<[Buffer, Buffer] | undefined>;
+  close(): Promise<void>;
+}
+const RAW = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
+/** The rows of a database's sublevels (`!name!key`), not what lies at its root (the probe's, a move's marker). */
+const SUBLEVEL_ROWS = { gte: Buffer.from('!'), lt: Buffer.from('"') } as const;
+
+/**
+ * What the operator is told of each database. The main one: the node's records and transparency log exist only
+ * there (the chain holds their checkpoints and index entries, not the records), so a damaged one is restored from a
+ * backup; moved aside, the node starts empty and they are lost. The chain index's: a view of the chain, rebuilt
+ * from it.
+ */
+const STORES = {
+  main: {
+    name: 'node store',
+    remedy:
+      "restore the node's data dir from a backup; its records and log are kept only there, not on the chain, so " +
+      'moving it aside starts the node empty and loses them',
+  },
+  chainIndex: {
+    name: 'node chain index',
+    remedy:
+      "remove that directory and start the node again: it rebuilds it from the chain (or a peer's snapshot); the " +
+      "node's records and log are not in it",
+  },
+} as const;
+
+type StoreKind = keyof typeof STORES;
+
+/** Why a database did not open, for the operator. */
+function openError(dir: string, kind: StoreKind, err: unknown): NodeStoreError {
   const path = resolve(dir);
+  const { name } = STORES[kind];
   const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
   const detail = oneLine(typeof cause?.message === 'string' ? cause.message : String(err));
   if (cause?.code === 'LEVEL_LOCKED') {
     return new NodeStoreError(
       'STORE_LOCKED',
       path,
-      `node store ${path} is in use by another process (${detail}): stop the other node on this data dir`,
+      `${name} ${path} is in use by another process (${detail}): stop the other node on this data dir`,
       { cause: err },
     );
   }
   if (cause?.code === 'LEVEL_CORRUPTION' || (cause?.code === 'LEVEL_IO_ERROR' && !/permission/i.test(detail))) {
-    return corrupt(path, detail, err);
+    return corrupt(path, kind, detail, err);
   }
   return new NodeStoreError(
     'STORE_UNREADABLE',
     path,
-    `node store ${path} cannot be read (${detail}): check the data dir's permissions and disk`,
+    `${name} ${path} cannot be read (${detail}): check the data dir's permissions and disk`,
     { cause: err },
   );
 }
 
-function corrupt(path: string, detail: string, cause?: unknown): NodeStoreError {
-  return new NodeStoreError(
-    'STORE_CORRUPT',
-    path,
-    `node store ${path} is damaged (${detail}): restore the node's data dir from a backup; its records and log ` +
-      'are kept only there, not on the chain, so moving it aside starts the node empty and loses them',
-    { cause },
-  );
+function corrupt(path: string, kind: StoreKind, detail: string, cause?: unknown): NodeStoreError {
+  const { name, remedy } = STORES[kind];
+  return new NodeStoreError('STORE_CORRUPT', path, `${name} ${path} is damaged (${detail}): ${remedy}`, { cause });
 }
 
 const PROBE_KEY = Buffer.from('probe');
+const INDEX_PROBE_KEY = Buffer.from('storage-probe');
 
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
@@ -306,7 +405,7 @@ const LIVE_TABLE = /^ (\d+):(\d+)\[/gm;
  * Every live table is there at the size the MANIFEST recorded (a truncated or lost table is otherwise found only
  * when a read reaches it). One stat per table; a table that a compaction removed meanwhile is not live any more.
  */
-async function checkTables(db: Level<Buffer, Buffer>, dir: string): Promise<void> {
+async function checkTables(db: Level<Buffer, Buffer>, dir: string, kind: StoreKind): Promise<void> {
   const live = () => new Map([...sstables(db).matchAll(LIVE_TABLE)].map((m) => [m[1], m[2]]));
   for (const [number, size] of live()) {
     if (number === undefined || size === undefined) continue;
@@ -316,7 +415,7 @@ async function checkTables(db: Level<Buffer, Buffer>, dir: string): Promise<void
     if (found === Number(size)) continue;
     if (found === undefined && !live().has(number)) continue;
     const what = found === undefined ? 'is missing' : `holds ${found} of its ${size} bytes`;
-    throw corrupt(resolve(dir), `table ${name} ${what}`);
+    throw corrupt(resolve(dir), kind, `table ${name} ${what}`);
   }
 }
 

@@ -1,0 +1,213 @@
+/**
+ * The chain index in a LevelDB of its own (chain-index-move.ts): where its rows live, a previous version's store
+ * moved over (also after a crash cut the move short), and the store's guards, damage check and backup covering both
+ * databases. Real LevelDB on disk.
+ */
+import { mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Level } from 'level';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../test/support/eventually.ts';
+import { CHAIN_INDEX_DIR } from './chain-index-move.ts';
+import { StorageFaultError } from './errors.ts';
+import { openNodeDatabase, type NodeDatabase } from './node-database.ts';
+import { restoreStoreEntries } from './restore-entries.ts';
+
+let dir: string;
+let store: string;
+let indexStore: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'node-store-index-'));
+  store = join(dir, 'db');
+  indexStore = join(store, CHAIN_INDEX_DIR);
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const raw = (path: string) => new Level<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+
+/** Every raw key of a LevelDB (sublevel prefix included), as text. */
+async function rawKeys(path: string): Promise<string[]> {
+  const db = raw(path);
+  try {
+    return (await db.keys().all()).map((key) => key.toString());
+  } finally {
+    await db.close();
+  }
+}
+
+/** A store as the previous version left it: the chain index's rows among the others, in the one LevelDB. */
+const PREVIOUS = [
+  ['!chain-index!latest/a', 'row a'],
+  ['!chain-index!position', 'block 7'],
+  ['!chain-index-filter!position', 'block 7'],
+  ['!records!r1', 'record 1'],
+] as const;
+
+async function writeRaw(path: string, rows: readonly (readonly [string, string])[]): Promise<void> {
+  const db = raw(path);
+  try {
+    await db.batch(rows.map(([key, value]) => ({ type: 'put', key: Buffer.from(key), value: Buffer.from(value) })));
+  } finally {
+    await db.close();
+  }
+}
+
+async function expectMoved(db: NodeDatabase): Promise<void> {
+  expect(await db.chainIndex.get(Buffer.from('latest/a'))).toEqual(Buffer.from('row a'));
+  expect(await db.chainIndex.get(Buffer.from('position'))).toEqual(Buffer.from('block 7'));
+  expect(await db.chainIndexFilter.get(Buffer.from('position'))).toEqual(Buffer.from('block 7'));
+  expect(await db.records.get(Buffer.from('r1'))).toEqual(Buffer.from('record 1'));
+}
+
+const indexRows = (keys: string[]) => keys.filter((key) => key.startsWith('!chain-index'));
+
+describe('the chain index in its own LevelDB', () => {
+  it('keeps its rows in db/chain-index, none in the main database', async () => {
+    const db = await openNodeDatabase(store);
+    await db.chainIndex.put(Buffer.from('latest/a'), Buffer.from('row a'));
+    await db.chainIndexFilter.put(Buffer.from('position'), Buffer.from('block 7'));
+    await db.write([{ type: 'put', sublevel: db.records, key: Buffer.from('r1'), value: Buffer.from('record 1') }]);
+    await db.close();
+    expect(indexRows(await rawKeys(store))).toEqual([]);
+    expect(indexRows(await rawKeys(indexStore))).toEqual(['!chain-index!latest/a', '!chain-index-filter!position']);
+  });
+
+  it("moves a previous version's chain index over at open, leaving the rest where it was", async () => {
+    await writeRaw(store, PREVIOUS);
+    let told = 0;
+    const onChainIndexMove = () => {
+      told++;
+    };
+    const db = await openNodeDatabase(store, { onChainIndexMove });
+    try {
+      await expectMoved(db);
+    } finally {
+      await db.close();
+    }
+    expect(await rawKeys(store)).toEqual(['!records!r1']);
+    expect(await rawKeys(indexStore)).toEqual(PREVIOUS.slice(0, 3).map(([key]) => key));
+    // Moved once: the next open finds nothing to move.
+    await (await openNodeDatabase(store, { onChainIndexMove })).close();
+    expect(told).toBe(1);
+  });
+
+  it('takes up a move a crash cut short, over what it had copied', async () => {
+    await writeRaw(store, PREVIOUS);
+    // Cut short after the marker and the first row were copied.
+    await writeRaw(indexStore, [
+      ['chain-index-moving', ''],
+      ['!chain-index!latest/a', 'row a'],
+    ]);
+    const db = await openNodeDatabase(store);
+    try {
+      await expectMoved(db);
+    } finally {
+      await db.close();
+    }
+    expect(await rawKeys(indexStore)).toEqual(PREVIOUS.slice(0, 3).map(([key]) => key));
+  });
+
+  it('drops what the chain index database held before a move that is not its own (a downgrade and back)', async () => {
+    await writeRaw(store, PREVIOUS);
+    await writeRaw(indexStore, [
+      ['!chain-index!latest/stale', 'from before the downgrade'],
+      ['!chain-index!position', 'block 99'],
+    ]);
+    const db = await openNodeDatabase(store);
+    try {
+      await expectMoved(db);
+      expect(await db.chainIndex.get(Buffer.from('latest/stale'))).toBeUndefined();
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('refuses a chain index database with a truncated table, naming it and what to do', async () => {
+    const db = await openNodeDatabase(store);
+    await db.chainIndex.batch(
+      Array.from({ length: 500 }, (_, i) => ({ type: 'put', key: Buffer.from(`k${i}`), value: Buffer.alloc(200, i) })),
+    );
+    await db.close();
+    // Reopening flushes the write-ahead log into a table.
+    await (await openNodeDatabase(store)).close();
+    const [table = ''] = (await readdir(indexStore)).filter((file) => file.endsWith('.ldb'));
+    const { size } = await stat(join(indexStore, table));
+    await truncate(join(indexStore, table), 10);
+    const err = await openNodeDatabase(store).then(
+      () => expect.fail('the damaged store opened'),
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'STORE_CORRUPT', path: indexStore });
+    expect((err as Error).message).toMatch(
+      new RegExp(`^node chain index ${indexStore} is damaged \\(table ${table} holds 10 of its ${size} bytes\\): `),
+    );
+    expect((err as Error).message).toMatch(/remove .* rebuilds it from the chain/);
+    // The main database was closed again: another open is refused for the damage, not for a lock.
+    await expect(openNodeDatabase(store)).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
+  });
+
+  it('refuses every write while either database is in a storage fault, and leaves it with both', async () => {
+    let refuse = false;
+    const db = await openNodeDatabase(store, {
+      probeIntervalMs: 50,
+      injectWriteFault: () =>
+        refuse
+          ? Object.assign(new Error('IO error: 000009.log: No space left on device'), { code: 'LEVEL_IO_ERROR' })
+          : undefined,
+    });
+    try {
+      refuse = true;
+      await expect(db.chainIndex.put(Buffer.from('a'), Buffer.from('1'))).rejects.toBeInstanceOf(StorageFaultError);
+      refuse = false;
+      // The fault met in the chain index's database refuses the main database's writes too, until the probe
+      // has reopened both and written through both.
+      const record = [{ type: 'put' as const, sublevel: db.records, key: Buffer.from('r'), value: Buffer.from('x') }];
+      await expect(db.write(record)).rejects.toMatchObject({ code: 'STORAGE_FULL' });
+      await eventually(() => Promise.resolve(db.storage.fault === undefined ? true : undefined), { what: 'recovery' });
+      await db.write(record);
+      await db.chainIndex.put(Buffer.from('a'), Buffer.from('1'));
+      expect(await db.chainIndex.get(Buffer.from('a'))).toEqual(Buffer.from('1'));
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('backs up both databases as one key space in key order, and a restore moves the chain index over', async () => {
+    const db = await openNodeDatabase(store);
+    await db.chainIndex.put(Buffer.from('latest/a'), Buffer.from('row a'));
+    await db.chainIndex.put(Buffer.from('position'), Buffer.from('block 7'));
+    await db.chainIndexFilter.put(Buffer.from('position'), Buffer.from('block 7'));
+    await db.write([
+      { type: 'put', sublevel: db.records, key: Buffer.from('r1'), value: Buffer.from('record 1') },
+      { type: 'put', sublevel: db.anchor, key: Buffer.from('h'), value: Buffer.from('anchored') },
+    ]);
+    const entries: [Buffer, Buffer][] = [];
+    for await (const entry of db.snapshotEntries()) entries.push(entry);
+    await db.close();
+    const keys = entries.map(([key]) => key.toString());
+    expect(keys).toEqual([...keys].sort());
+    expect(keys.filter((key) => !key.startsWith('!storage-probe!'))).toEqual([
+      '!anchor!h',
+      '!chain-index!latest/a',
+      '!chain-index!position',
+      '!chain-index-filter!position',
+      '!records!r1',
+    ]);
+
+    const restored = join(dir, 'restored');
+    await restoreStoreEntries(restored, Readable.from(entries));
+    const reopened = await openNodeDatabase(restored);
+    try {
+      await expectMoved(reopened);
+    } finally {
+      await reopened.close();
+    }
+    expect(indexRows(await rawKeys(restored))).toEqual([]);
+  });
+});
