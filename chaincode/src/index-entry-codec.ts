@@ -102,7 +102,6 @@ export const ENTRY_OFFSET = {
 } as const;
 export const ENTRY_HASH_BYTES = HASH_BYTES;
 export const ENTRY_SUBJECT_BYTES = SUBJECT_BYTES;
-export const ENTRY_MAX_KIND_BYTES = MAX_KIND_BYTES;
 
 /** Where an entry's subject, kind and record digest lie in the bytes that hold them (a log leaf). */
 export interface IndexEntryFieldsAt {

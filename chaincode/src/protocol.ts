@@ -71,7 +71,6 @@ export {
   decodeIndexEntries,
   encodeIndexEntries,
   ENTRY_HASH_BYTES,
-  ENTRY_MAX_KIND_BYTES,
   ENTRY_OFFSET,
   ENTRY_SUBJECT_BYTES,
   INDEX_ENTRIES_FORMAT_VERSION,

@@ -31,7 +31,6 @@ export interface AnchorRow {
 
 import {
   ENTRY_HASH_BYTES,
-  ENTRY_MAX_KIND_BYTES,
   ENTRY_OFFSET,
   ENTRY_SUBJECT_BYTES,
   leafIndexAt,
@@ -78,12 +77,11 @@ export function decodeLatestRow(bytes: Buffer): LatestRow {
  * An anchor's latest rows, built from its encoded entries into two slabs; versions are filled in by `setVersion`.
  * A row's key and value are views made when asked for, not held for the whole apply: 20,000 views per anchor held
  * across its reads were copied by any scavenge meanwhile, and promoted by a second (bench/RESULTS.md, "own10").
- * With slabs, the views are the slabs' own (`SlabViews`), kept from one anchor to the next.
  */
 export interface LatestRows extends IndexedRows {
-  /** `latestKey(subject, kind)` of entry i: a view, the same object for the same slot and length. */
+  /** `latestKey(subject, kind)` of entry i: a new view each call. */
   key(i: number): Buffer;
-  /** `encodeLatestRow` of entry i, with version 0 until set: a view, as `key`. */
+  /** `encodeLatestRow` of entry i, with version 0 until set: a new view each call. */
   value(i: number): Buffer;
   setVersion(i: number, version: number): void;
 }
@@ -92,69 +90,27 @@ export interface LatestRows extends IndexedRows {
 const SLAB_STEP = 64 * 1024;
 
 /**
- * Lengths of view a `SlabViews` keeps views of: a deployment's row length is one per origin length, its key length
- * one per kind length; more are made per call, as without the cache. Bounds what is kept to this many views per
- * slot (≈ 100 bytes each: ≈ 4 MB for 10,000 slots).
- */
-const VIEW_LENGTHS_KEPT = 4;
-
-/**
- * The views into one slab that rows and keys are handed out as, kept for the next anchor: slot `i` of a given
- * stride and length is the same bytes of the same memory every time. A new view per key and row per anchor (three
- * per entry: the key hashed, the key and the row written) was ≈ 90 % of a follower's allocation per entry (≈ 330 of
- * ≈ 375 bytes) and so of its scavenges (bench/RESULTS.md, "follower10"). A kept view is promoted once and then costs
- * a scavenge nothing.
- */
-class SlabViews {
-  #slab: Buffer | undefined;
-  /** By length: the stride the views were made at, and the views by slot. */
-  #byLength: ({ stride: number; views: (Buffer | undefined)[] } | undefined)[] = [];
-  #lengths = 0;
-
-  /** The view of `length` bytes at `i * stride` in `slab`. */
-  at(slab: Buffer, i: number, stride: number, length: number): Buffer {
-    if (slab !== this.#slab) {
-      this.#slab = slab;
-      this.#byLength = [];
-      this.#lengths = 0;
-    }
-    let kept = this.#byLength[length];
-    if (kept?.stride !== stride) {
-      if (kept === undefined && this.#lengths === VIEW_LENGTHS_KEPT)
-        return slab.subarray(i * stride, i * stride + length);
-      if (kept === undefined) this.#lengths++;
-      kept = { stride, views: [] };
-      this.#byLength[length] = kept;
-    }
-    return (kept.views[i] ??= slab.subarray(i * stride, i * stride + length));
-  }
-}
-
-/**
  * The memory `latestRowsOf` builds an anchor's keys and rows in, kept from one anchor to the next (≈2 MB for 10,000
- * entries), and the views of it that they are handed out as. New slabs per anchor are freed only by a GC, so some
- * of each anchor's were pages new to the process, and a page fault costs ≈5-7 µs of system time on the 2-core
- * machine: kept, ≈10 fewer faults per 1,000 entries applied (bench/RESULTS.md, "issue 13: follower, fourth
- * session"; most were the LevelDB batch's, see ChainIndex). Holds at most the largest anchor seen,
- * ≤ MAX_INDEX_ENTRIES keys and rows.
+ * entries). New slabs per anchor are freed only by a GC, so some of each anchor's were pages new to the process, and
+ * a page fault costs ≈5-7 µs of system time on the 2-core machine: kept, ≈10 fewer faults per 1,000 entries applied
+ * (bench/RESULTS.md, "issue 13: follower, fourth session"; most were the LevelDB batch's, see ChainIndex).
+ * Holds at most the largest anchor seen, ≤ MAX_INDEX_ENTRIES keys and rows.
  */
 export class RowSlabs {
   #keys = Buffer.alloc(0);
   #rows = Buffer.alloc(0);
   #keyEnds = new Uint32Array(0);
-  readonly keyViews = new SlabViews();
-  readonly rowViews = new SlabViews();
 
-  /** At least `bytes` bytes for keys, of this object's memory: the previous call's keys are overwritten. */
+  /** `bytes` bytes for keys, of this object's memory: the previous call's keys are overwritten. */
   keys(bytes: number): Buffer {
     if (this.#keys.length < bytes) this.#keys = Buffer.allocUnsafe(Math.ceil(bytes / SLAB_STEP) * SLAB_STEP);
-    return this.#keys;
+    return this.#keys.subarray(0, bytes);
   }
 
-  /** At least `bytes` bytes for rows, as `keys`. */
+  /** `bytes` bytes for rows, as `keys`. */
   rows(bytes: number): Buffer {
     if (this.#rows.length < bytes) this.#rows = Buffer.allocUnsafe(Math.ceil(bytes / SLAB_STEP) * SLAB_STEP);
-    return this.#rows;
+    return this.#rows.subarray(0, bytes);
   }
 
   /** Where each of `count` keys ends in the key slab, as `keys`. */
@@ -173,9 +129,8 @@ const SLASH = 0x2f;
  * chain's encoding: one allocation for all keys and one for all rows of the anchor, an entry's views made on demand
  * (a follower applies every anchor of the consortium; per-entry objects and hex strings were most of its CPU).
  * Each key starts with `keyPrefix` (a sublevel's prefix, for writing to its root database without the sublevel
- * copying every key once more), in a slot of the longest key's size, so that a key's view depends only on its
- * slot and length. With `slabs`, the keys and rows are views into its memory, valid until the next call with the
- * same slabs (LevelDB copies what it is given: a batch's put and a getMany's keys).
+ * copying every key once more). With `slabs`, the keys and rows are views into its memory, valid until the next
+ * call with the same slabs (LevelDB copies what it is given: a batch's put and a getMany's keys).
  */
 export function latestRowsOf(
   entries: IndexEntriesView,
@@ -188,11 +143,12 @@ export function latestRowsOf(
   const originBytes = Buffer.from(origin, 'utf8');
   const rowBytes = FIXED_BYTES + originBytes.length;
   const keyHead = Buffer.concat([keyPrefix, LATEST_PREFIX]);
-  const keyStride = keyHead.length + ENTRY_SUBJECT_BYTES + 1 + ENTRY_MAX_KIND_BYTES;
-  const keySlab = slabs ? slabs.keys(count * keyStride) : Buffer.allocUnsafe(count * keyStride);
+  const fixedKeyBytes = keyHead.length + ENTRY_SUBJECT_BYTES + 1;
+  const kindBytes = (offsets[count] ?? 0) - (offsets[0] ?? 0) - count * ENTRY_OFFSET.kind;
+  const keySlabBytes = count * fixedKeyBytes + kindBytes;
+  const keySlab = slabs ? slabs.keys(keySlabBytes) : Buffer.allocUnsafe(keySlabBytes);
   const rowSlab = slabs ? slabs.rows(count * rowBytes) : Buffer.allocUnsafe(count * rowBytes);
   const keyEnds = slabs ? slabs.keyEnds(count) : new Uint32Array(count);
-  const rowsEnd = count * rowBytes;
   // What every row of the anchor shares (version 0 until set, its checkpoint size, its origin) is written once and
   // repeated over the slab by doubling copies; then each row gets only its leaf index and hashes. The key's head,
   // the subject (18 bytes) and the hashes (64) are copied by Buffer.copy, the kind's few bytes one at a time: on
@@ -201,14 +157,14 @@ export function latestRowsOf(
     rowSlab.fill(0, 0, FIXED_BYTES);
     rowSlab.writeDoubleBE(checkpointSize, 12);
     originBytes.copy(rowSlab, FIXED_BYTES);
-    for (let filled = rowBytes; filled < rowsEnd; filled *= 2) {
-      rowSlab.copyWithin(filled, 0, Math.min(filled, rowsEnd - filled));
+    for (let filled = rowBytes; filled < rowSlab.length; filled *= 2) {
+      rowSlab.copyWithin(filled, 0, Math.min(filled, rowSlab.length - filled));
     }
   }
   const rowView = new DataView(rowSlab.buffer, rowSlab.byteOffset, rowSlab.byteLength);
+  let keyAt = 0;
   for (let i = 0; i < count; i++) {
     const at = offsets[i] ?? 0;
-    let keyAt = i * keyStride;
     keyAt += keyHead.copy(keySlab, keyAt);
     const subjectAt = at + ENTRY_OFFSET.subject;
     keyAt += bytes.copy(keySlab, keyAt, subjectAt, subjectAt + ENTRY_SUBJECT_BYTES);
@@ -222,15 +178,10 @@ export function latestRowsOf(
     const hashesAt = at + ENTRY_OFFSET.leafHash;
     bytes.copy(rowSlab, rowAt + 20, hashesAt, hashesAt + 2 * ENTRY_HASH_BYTES);
   }
-  const keyLength = (i: number) => (keyEnds[i] as number) - i * keyStride;
   return {
     count,
-    key: slabs
-      ? (i) => slabs.keyViews.at(keySlab, i, keyStride, keyLength(i))
-      : (i) => keySlab.subarray(i * keyStride, keyEnds[i]),
-    value: slabs
-      ? (i) => slabs.rowViews.at(rowSlab, i, rowBytes, rowBytes)
-      : (i) => rowSlab.subarray(i * rowBytes, (i + 1) * rowBytes),
+    key: (i) => keySlab.subarray(i === 0 ? 0 : keyEnds[i - 1], keyEnds[i]),
+    value: (i) => rowSlab.subarray(i * rowBytes, (i + 1) * rowBytes),
     setVersion: (i, version) => {
       rowView.setUint32(i * rowBytes, version);
     },
