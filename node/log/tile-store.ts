@@ -147,15 +147,41 @@ function bundleEntries(bytes: Buffer | undefined, bundle: number, count: number)
 
 /** Entry `position` of a stored bundle, as a view of it; CORRUPT when the bundle holds no such entry. */
 function bundleEntry(bytes: Buffer | undefined, bundle: number, position: number): Buffer {
+  const stored = bytes ?? NO_BYTES;
+  const at = bundleEntryStart(stored, bundle, position);
+  return stored.subarray(at + 2, at + 2 + entryLength(stored, at));
+}
+
+/**
+ * Entries `pair` and `pair + 1` of a stored bundle (`pair` even: a leaf and its sibling), as views of it, found in
+ * one walk: an attestation needs its leaf and its sibling's.
+ */
+function bundlePair(bytes: Buffer | undefined, bundle: number, pair: number): readonly [Buffer, Buffer] {
+  const stored = bytes ?? NO_BYTES;
+  const first = bundleEntryStart(stored, bundle, pair);
+  const second = first + 2 + entryLength(stored, first);
+  const end = second + 2 <= stored.length ? second + 2 + entryLength(stored, second) : Infinity;
+  if (end > stored.length) {
+    throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} holds fewer than ${pair + 2} leaves`);
+  }
+  return [stored.subarray(first + 2, second), stored.subarray(second + 2, end)];
+}
+
+/** Where entry `position` of a stored bundle starts (its u16 length), the entry checked to lie within the bundle. */
+function bundleEntryStart(bytes: Buffer, bundle: number, position: number): number {
   let at = 0;
-  for (let skipped = 0; bytes !== undefined && at + 2 <= bytes.length; skipped++) {
-    // The u16 read by hand: readUInt16BE checks its offset again on every entry, and every attestation walks here.
-    const end = at + 2 + (((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0));
+  for (let skipped = 0; at + 2 <= bytes.length; skipped++) {
+    const end = at + 2 + entryLength(bytes, at);
     if (end > bytes.length) break;
-    if (skipped === position) return bytes.subarray(at + 2, end);
+    if (skipped === position) return at;
     at = end;
   }
   throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} holds fewer than ${position + 1} leaves`);
+}
+
+/** The u16 length of the entry at `at`, read by hand: readUInt16BE checks its offset again on every entry. */
+function entryLength(bytes: Buffer, at: number): number {
+  return ((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0);
 }
 
 /** Hashes of a proof that memory does not hold: their places in the proof, and their ranges. */
@@ -245,6 +271,9 @@ export class TileStore {
   readonly #subtreeRowsFrom: number;
   /** Where proofs' sibling leaf hashes go: views of shared chunks, not an ArrayBuffer each. */
   readonly #proofSlab = new HashSlab();
+  /** The complete row `#completeRow` found last, and its id. */
+  #lastRowId = -1;
+  #lastRow: Buffer | undefined;
 
   private constructor(db: LogDatabase, size: number, edges: Buffer[][], openBundle: Buffer, subtreeRowsFrom: number) {
     this.#db = db;
@@ -428,17 +457,24 @@ export class TileStore {
     const bundle = Math.floor(index / BUNDLE_WIDTH);
     // Remembered bundles and proof hashes are taken without an await: each costs a promise and a microtask turn.
     const bytes = this.#rememberedBundle(bundle) ?? (await this.#readBundle(bundle));
-    const leaf = bundleEntry(bytes, bundle, index - bundle * BUNDLE_WIDTH);
+    const position = index - bundle * BUNDLE_WIDTH;
     const first = path[0];
     const sibling = index % 2 === 0 ? index + 1 : index - 1;
     if (first === undefined || first.begin !== sibling || first.end !== sibling + 1) {
-      return { leaf, hashes: await this.rangeHashes(path) };
+      return { leaf: bundleEntry(bytes, bundle, position), hashes: await this.rangeHashes(path) };
     }
-    const hashes = [
-      this.#rememberedHash(first) ??
-        // Into the proof slab: no allocation of its own per answer (merkle-hash.ts HashSlab).
-        this.#proofSlab.leafHash(bundleEntry(bytes, bundle, sibling - bundle * BUNDLE_WIDTH)),
-    ];
+    const remembered = this.#rememberedHash(first);
+    let leaf: Buffer;
+    let hashes: Buffer[];
+    if (remembered === undefined) {
+      const [even, odd] = bundlePair(bytes, bundle, position - (position % 2));
+      leaf = position % 2 === 0 ? even : odd;
+      // Into the proof slab: no allocation of its own per answer (merkle-hash.ts HashSlab).
+      hashes = [this.#proofSlab.leafHash(position % 2 === 0 ? odd : even)];
+    } else {
+      leaf = bundleEntry(bytes, bundle, position);
+      hashes = [remembered];
+    }
     const missing = this.#rememberedHashes(path, 1, hashes);
     if (missing !== undefined) await this.#readMissing(missing, hashes);
     return { leaf, hashes };
@@ -572,15 +608,29 @@ export class TileStore {
       const perSubtree = TILE_WIDTH >> level;
       const subtree = Math.floor(index / perSubtree);
       if (level > 0 && subtree >= this.#subtreeRowsFrom && subtree < Math.floor(this.#size / TILE_WIDTH)) {
-        row = this.#complete.get(rowId(SUBTREE_ROW, subtree));
+        row = this.#completeRow(rowId(SUBTREE_ROW, subtree));
         offset = (subtreeRowStart(level) + (index % perSubtree)) * HASH_SIZE;
       } else {
         const id = rowId(level, Math.floor(index / TILE_WIDTH));
-        row = this.#isComplete(id) ? this.#complete.get(id) : undefined;
+        row = this.#isComplete(id) ? this.#completeRow(id) : undefined;
         offset = (index % TILE_WIDTH) * HASH_SIZE;
       }
     }
     return row !== undefined && row.length >= offset + HASH_SIZE ? row.subarray(offset, offset + HASH_SIZE) : undefined;
+  }
+
+  /**
+   * A remembered complete row, the last one found kept aside: a proof asks the same `h` row for each of its levels
+   * 1 to 7, and a complete row never changes, so the one kept aside cannot be stale.
+   */
+  #completeRow(id: number): Buffer | undefined {
+    if (id === this.#lastRowId) return this.#lastRow;
+    const row = this.#complete.get(id);
+    if (row !== undefined) {
+      this.#lastRowId = id;
+      this.#lastRow = row;
+    }
+    return row;
   }
 
   /** Keeps the hash of an edge range (see `#edgeRanges`); beyond MAX_EDGE_RANGES, starts over. */

@@ -48,7 +48,9 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
     // Announced before the record lookup: answers looked up at the same time then share one batch signature.
     const attestation = c.builder.announce({ waitFor });
     try {
-      const leafIndex = await c.records.leafIndexOf(subject.code, record.kind, record.version);
+      const found = c.records.leafIndexOf(subject.code, record.kind, record.version);
+      // The node's store answers synchronously: awaiting its number would cost a microtask turn for nothing.
+      const leafIndex = found instanceof Promise ? await found : found;
       if (leafIndex !== undefined) return { requestId, attestation: await attestation.attest(leafIndex) };
     } finally {
       attestation.withdraw();
