@@ -294,9 +294,6 @@ async function startPipelines(
       }
       storageWiring.changed?.();
     },
-    onChainIndexMove: () => {
-      logger.info('moving the chain index into its own database (db/chain-index), once: a minute or so per 5M rows');
-    },
     ...(overrides.injectWriteFault && { injectWriteFault: overrides.injectWriteFault }),
   });
   cleanup.push(() => db.close());

@@ -49,7 +49,8 @@ export interface ConnectionLimits {
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxConnections: 4_096,
   maxConnectionsPerAddress: 64,
-  reservedFileDescriptors: 256,
+  // The store's two LevelDBs at their default maxOpenFiles (256 each), and room for logs and outgoing connections.
+  reservedFileDescriptors: 640,
   handshakeTimeoutMs: 5_000,
   idleTimeoutMs: 300_000,
   keepaliveTimeMs: 60_000,

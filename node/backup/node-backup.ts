@@ -1,14 +1,15 @@
 /**
  * Online backup and restore of an institution node's store (DESIGN §8). The backup reads every sublevel through
- * one LevelDB snapshot while the node keeps ingesting and anchoring: the records, their log leaves and tiles, the
- * checkpoints and the anchoring outbox are then of one instant, as a crash at that instant would have left them
+ * a snapshot of each of the store's LevelDBs, taken together, while the node keeps ingesting and anchoring: the
+ * records, their log leaves and tiles, the checkpoints and the anchoring outbox (all in the main one) are then of
+ * one instant, as a crash at that instant would have left them
  * (the node's crash recovery already starts from any such state). Restore creates a new data dir from an archive
  * whose digest it has checked first; the node started on it recovers from the chain any anchor made after the
  * backup (node/anchor reconciles on its first anchor) rather than anchoring again.
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { restoreStoreEntries, type NodeDatabase } from '../store/index.ts';
+import { nodeEntryPlacement, restoreStoreEntries, type NodeDatabase } from '../store/index.ts';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
 import { BackupError } from './errors.ts';
 
@@ -52,7 +53,7 @@ export async function restoreNode(options: Readonly<RestoreNodeOptions>): Promis
     }
   }
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  await restoreStoreEntries(join(options.dataDir, 'db'), readBackupEntries(options.from));
+  await restoreStoreEntries(join(options.dataDir, 'db'), readBackupEntries(options.from), nodeEntryPlacement);
   return manifest;
 }
 

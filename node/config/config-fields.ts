@@ -306,7 +306,7 @@ export const CONFIG_FIELDS = {
   'storage.leveldb.cacheMegabytes': {
     kind: count(0, 4_096),
     default: DEFAULT_LEVELDB_CACHE_MEGABYTES,
-    doc: "LevelDB's block cache of uncompressed blocks (anonymous memory)",
+    doc: "each LevelDB's block cache of uncompressed blocks (anonymous memory; the node has two: db/, db/chain-index/)",
   },
   'storage.leveldb.writeBufferMegabytes': {
     kind: count(1, 1_024),
@@ -316,7 +316,7 @@ export const CONFIG_FIELDS = {
   'storage.leveldb.maxOpenFiles': {
     kind: count(MIN_LEVELDB_MAX_OPEN_FILES, MAX_LEVELDB_MAX_OPEN_FILES),
     default: DEFAULT_LEVELDB_MAX_OPEN_FILES,
-    doc: 'files LevelDB keeps open; its tables held open (and mmapped, up to 1,000) are this less 10',
+    doc: 'files each of the two LevelDBs keeps open; its tables held open (and mmapped, up to 1,000) are this less 10',
   },
   'storage.leveldb.maxFileMegabytes': {
     kind: count(1, 1_024),
@@ -341,7 +341,7 @@ export const CONFIG_FIELDS = {
   'connections.reservedFileDescriptors': {
     kind: count(16, 1000000),
     default: DEFAULT_CONNECTION_LIMITS.reservedFileDescriptors,
-    doc: 'file descriptors kept free for the stores, logs and outgoing connections: connections are refused this far below `ulimit -n`',
+    doc: 'file descriptors kept free for the stores (two LevelDBs of storage.leveldb.maxOpenFiles each), logs and outgoing connections: connections are refused this far below `ulimit -n`',
   },
   'connections.handshakeTimeoutMs': {
     kind: count(100, 600000),

@@ -1,16 +1,16 @@
 /**
- * The chain index in a LevelDB of its own (chain-index-move.ts): where its rows live, a previous version's store
- * moved over (also after a crash cut the move short), and the store's guards, damage check and backup covering both
- * databases. Real LevelDB on disk.
+ * The chain index in a LevelDB of its own (chain-index-layout.ts): where its rows live, an earlier version's store
+ * keeping them where they were, and the store's guards, damage check, backup and restore covering both databases.
+ * Real LevelDB on disk.
  */
-import { mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../test/support/eventually.ts';
-import { CHAIN_INDEX_DIR } from './chain-index-move.ts';
+import { CHAIN_INDEX_DIR, nodeEntryPlacement } from './chain-index-layout.ts';
 import { StorageFaultError } from './errors.ts';
 import { openNodeDatabase, type NodeDatabase } from './node-database.ts';
 import { restoreStoreEntries } from './restore-entries.ts';
@@ -41,7 +41,7 @@ async function rawKeys(path: string): Promise<string[]> {
   }
 }
 
-/** A store as the previous version left it: the chain index's rows among the others, in the one LevelDB. */
+/** A store as an earlier version left it: the chain index's rows among the others, in the one LevelDB. */
 const PREVIOUS = [
   ['!chain-index!latest/a', 'row a'],
   ['!chain-index!position', 'block 7'],
@@ -58,7 +58,7 @@ async function writeRaw(path: string, rows: readonly (readonly [string, string])
   }
 }
 
-async function expectMoved(db: NodeDatabase): Promise<void> {
+async function expectRows(db: NodeDatabase): Promise<void> {
   expect(await db.chainIndex.get(Buffer.from('latest/a'))).toEqual(Buffer.from('row a'));
   expect(await db.chainIndex.get(Buffer.from('position'))).toEqual(Buffer.from('block 7'));
   expect(await db.chainIndexFilter.get(Buffer.from('position'))).toEqual(Buffer.from('block 7'));
@@ -78,54 +78,57 @@ describe('the chain index in its own LevelDB', () => {
     expect(indexRows(await rawKeys(indexStore))).toEqual(['!chain-index!latest/a', '!chain-index-filter!position']);
   });
 
-  it("moves a previous version's chain index over at open, leaving the rest where it was", async () => {
+  it("keeps an earlier version's chain index in the main database, and reads and writes it there", async () => {
     await writeRaw(store, PREVIOUS);
-    let told = 0;
-    const onChainIndexMove = () => {
-      told++;
-    };
-    const db = await openNodeDatabase(store, { onChainIndexMove });
+    const db = await openNodeDatabase(store);
     try {
-      await expectMoved(db);
+      await expectRows(db);
+      await db.chainIndex.put(Buffer.from('latest/b'), Buffer.from('row b'));
+      // The main database's own batch may carry them: they are its sublevels here.
+      await db.write([{ type: 'put', sublevel: db.chainIndex, key: Buffer.from('latest/c'), value: Buffer.from('c') }]);
     } finally {
       await db.close();
     }
-    expect(await rawKeys(store)).toEqual(['!records!r1']);
-    expect(await rawKeys(indexStore)).toEqual(PREVIOUS.slice(0, 3).map(([key]) => key));
-    // Moved once: the next open finds nothing to move.
-    await (await openNodeDatabase(store, { onChainIndexMove })).close();
-    expect(told).toBe(1);
+    expect(indexRows(await rawKeys(store))).toEqual([
+      '!chain-index!latest/a',
+      '!chain-index!latest/b',
+      '!chain-index!latest/c',
+      '!chain-index!position',
+      '!chain-index-filter!position',
+    ]);
+    await expect(access(indexStore)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('takes up a move a crash cut short, over what it had copied', async () => {
+  it('leaves alone, and backs up nothing of, a chain index database beside an earlier layout (a downgrade and back)', async () => {
     await writeRaw(store, PREVIOUS);
-    // Cut short after the marker and the first row were copied.
-    await writeRaw(indexStore, [
-      ['chain-index-moving', ''],
-      ['!chain-index!latest/a', 'row a'],
-    ]);
+    // Left by this version before a downgrade: the earlier version rebuilt its index in the main database since.
+    await writeRaw(indexStore, [['!chain-index!latest/stale', 'from before the downgrade']]);
     const db = await openNodeDatabase(store);
     try {
-      await expectMoved(db);
-    } finally {
-      await db.close();
-    }
-    expect(await rawKeys(indexStore)).toEqual(PREVIOUS.slice(0, 3).map(([key]) => key));
-  });
-
-  it('drops what the chain index database held before a move that is not its own (a downgrade and back)', async () => {
-    await writeRaw(store, PREVIOUS);
-    await writeRaw(indexStore, [
-      ['!chain-index!latest/stale', 'from before the downgrade'],
-      ['!chain-index!position', 'block 99'],
-    ]);
-    const db = await openNodeDatabase(store);
-    try {
-      await expectMoved(db);
+      await expectRows(db);
       expect(await db.chainIndex.get(Buffer.from('latest/stale'))).toBeUndefined();
+      const keys: string[] = [];
+      for await (const [key] of db.snapshotEntries()) keys.push(key.toString());
+      expect(keys.filter((key) => key.includes('stale'))).toEqual([]);
     } finally {
       await db.close();
     }
+  });
+
+  it("refuses a batch of the main database's that names the chain index's own database", async () => {
+    const db = await openNodeDatabase(store);
+    try {
+      const write = {
+        type: 'put' as const,
+        sublevel: db.chainIndex,
+        key: Buffer.from('latest/a'),
+        value: Buffer.from('a'),
+      };
+      await expect(db.write([write])).rejects.toThrow(/the chain index has a database of its own/);
+    } finally {
+      await db.close();
+    }
+    expect(await rawKeys(store)).toEqual([]);
   });
 
   it('refuses a chain index database with a truncated table, naming it and what to do', async () => {
@@ -178,7 +181,35 @@ describe('the chain index in its own LevelDB', () => {
     }
   });
 
-  it('backs up both databases as one key space in key order, and a restore moves the chain index over', async () => {
+  it('reads the main database while the chain index database cannot be reopened after a fault', async () => {
+    let refuse = false;
+    const db = await openNodeDatabase(store, {
+      probeIntervalMs: 20,
+      injectWriteFault: () =>
+        refuse
+          ? Object.assign(new Error('IO error: 000009.log: Input/output error'), { code: 'LEVEL_IO_ERROR' })
+          : undefined,
+    });
+    try {
+      await db.write([{ type: 'put', sublevel: db.records, key: Buffer.from('r1'), value: Buffer.from('record 1') }]);
+      refuse = true;
+      await expect(db.chainIndex.put(Buffer.from('a'), Buffer.from('1'))).rejects.toBeInstanceOf(StorageFaultError);
+      // Damaged meanwhile: the probe's reopen of the chain index database fails at every try.
+      await writeFile(join(indexStore, 'CURRENT'), 'MANIFEST-999999\n');
+      refuse = false;
+      await eventually(
+        async () => ((await db.records.get(Buffer.from('r1')).catch(() => undefined)) ? true : undefined),
+        {
+          what: "the main database's records readable",
+        },
+      );
+      expect(db.storage.fault).toBeDefined();
+    } finally {
+      await db.close().catch(() => undefined);
+    }
+  });
+
+  it('backs up both databases as one key space in key order, and a restore puts the chain index in its own', async () => {
     const db = await openNodeDatabase(store);
     await db.chainIndex.put(Buffer.from('latest/a'), Buffer.from('row a'));
     await db.chainIndex.put(Buffer.from('position'), Buffer.from('block 7'));
@@ -201,13 +232,18 @@ describe('the chain index in its own LevelDB', () => {
     ]);
 
     const restored = join(dir, 'restored');
-    await restoreStoreEntries(restored, Readable.from(entries));
+    await restoreStoreEntries(restored, Readable.from(entries), nodeEntryPlacement);
+    expect(indexRows(await rawKeys(restored))).toEqual([]);
+    expect(await rawKeys(join(restored, CHAIN_INDEX_DIR))).toEqual([
+      '!chain-index!latest/a',
+      '!chain-index!position',
+      '!chain-index-filter!position',
+    ]);
     const reopened = await openNodeDatabase(restored);
     try {
-      await expectMoved(reopened);
+      await expectRows(reopened);
     } finally {
       await reopened.close();
     }
-    expect(indexRows(await rawKeys(restored))).toEqual([]);
   });
 });

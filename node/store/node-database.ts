@@ -1,7 +1,7 @@
 /**
  * The node's LevelDB: a sublevel per capability, so that an ingest writes the log's leaves and tiles and the
  * records they are evidence of in one atomic, synced batch (a crash keeps all of it or none). The chain index, which
- * needs no such batch, has a LevelDB of its own inside the store's directory (chain-index-move.ts).
+ * needs no such batch, has a LevelDB of its own inside the store's directory (chain-index-layout.ts).
  *
  * A damaged store is refused at open with a NodeStoreError naming it, rather than failing later on the first read
  * of a damaged file: LevelDB itself refuses a bad CURRENT or MANIFEST at open, but opens a table file only when a
@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Level } from 'level';
 import type { AlongsideWrite, LogDatabase, LogPut } from '../log/index.ts';
-import { CHAIN_INDEX_DIR, CHAIN_INDEX_SUBLEVELS, moveChainIndex } from './chain-index-move.ts';
+import { CHAIN_INDEX_DIR, CHAIN_INDEX_SUBLEVELS, holdsChainIndex } from './chain-index-layout.ts';
 import { NodeStoreError } from './errors.ts';
 import { StorageGuard, type StorageFault } from './storage-guard.ts';
 
@@ -41,7 +41,8 @@ export interface NodeDatabase extends AsyncDisposable {
   readonly anchor: NodeSublevel;
   /**
    * The node's view of the consortium's chain index (node/chain-index), rebuilt from the chain if lost: in a LevelDB
-   * of its own (chain-index-move.ts), so that its random keys do not widen every compaction of the records and log.
+   * of its own (chain-index-layout.ts), so that its writes do not widen every compaction of the records and log; in
+   * an earlier version's store, among the main database's sublevels.
    */
   readonly chainIndex: NodeSublevel;
   /** The chain index's key filter, kept across a clean stop (node/store/key-filter.ts); not in its snapshots. */
@@ -87,8 +88,6 @@ export interface LevelDbTuning {
 export interface NodeDatabaseOptions {
   /** LevelDB's open options that bound its memory (node config `storage.leveldb`). */
   readonly leveldb?: Readonly<LevelDbTuning>;
-  /** The chain index's LevelDB's; default `leveldb`. */
-  readonly chainIndexLeveldb?: Readonly<LevelDbTuning>;
   /** Ingest is refused while fewer bytes than this are free on the store's file system; default 0 (none). */
   readonly minFreeBytes?: number;
   /** ... or less than this percentage of it; default 0 (none). */
@@ -96,8 +95,6 @@ export interface NodeDatabaseOptions {
   /** How often a store in a fault tries to leave it; default 1000. */
   readonly probeIntervalMs?: number;
   readonly onStorageChange?: (fault: StorageFault | undefined) => void;
-  /** Told when a previous version's chain index is about to be moved into its own database (chain-index-move.ts). */
-  readonly onChainIndexMove?: () => void;
   /**
    * TEST ONLY: consulted before every write; an error it returns fails the write as though LevelDB had (the
    * storage-fault tests where no small file system can be mounted). Production code never sets it.
@@ -165,9 +162,10 @@ class GuardedLevel extends Level<Buffer, Buffer> {
 }
 
 /**
- * Opens (or creates) the node's database in `dir`, and the chain index's own LevelDB in `dir/chain-index`.
- * A store of the previous version, its chain index among the other sublevels, has it moved over first
- * (chain-index-move.ts).
+ * Opens (or creates) the node's database in `dir`, and the chain index's own LevelDB in `dir/chain-index` — unless
+ * the store is an earlier version's, whose chain index stays among the main database's sublevels
+ * (chain-index-layout.ts). Each database takes the `leveldb` tuning: its cache, write buffers and open files are
+ * each database's.
  * @throws NodeStoreError `STORE_CORRUPT`, `STORE_LOCKED` or `STORE_UNREADABLE`, its message one line for the
  * operator.
  */
@@ -176,21 +174,18 @@ export async function openNodeDatabase(
   options: Readonly<NodeDatabaseOptions> = {},
 ): Promise<NodeDatabase> {
   const main = await openGuardedLevel(dir, 'main', options.leveldb, options.injectWriteFault);
-  let indexLevel: GuardedLevel;
+  const db = asLevel(main);
+  let own: GuardedLevel | undefined;
   try {
-    indexLevel = await openGuardedLevel(
-      join(dir, CHAIN_INDEX_DIR),
-      'chainIndex',
-      options.chainIndexLeveldb ?? options.leveldb,
-      options.injectWriteFault,
-    );
+    // An earlier version's store keeps its chain index among the main database's sublevels (chain-index-layout.ts).
+    if (!(await holdsChainIndex(db))) {
+      own = await openGuardedLevel(join(dir, CHAIN_INDEX_DIR), 'chainIndex', options.leveldb, options.injectWriteFault);
+    }
   } catch (err) {
     await main.close();
     throw err;
   }
-  // Levels like any other to their users; the typings tie a sublevel to its parent's exact class.
-  const db = main as unknown as Level<Buffer, Buffer>;
-  const indexDb = indexLevel as unknown as Level<Buffer, Buffer>;
+  const indexDb = own === undefined ? db : asLevel(own);
   const logLevel = openSublevel(db, 'log');
   const records = openSublevel(db, 'records');
   const anchor = openSublevel(db, 'anchor');
@@ -199,27 +194,23 @@ export async function openNodeDatabase(
   const probeLevel = openSublevel(db, 'storage-probe');
   const chainIndex = openSublevel(indexDb, CHAIN_INDEX_SUBLEVELS[0]);
   const chainIndexFilter = openSublevel(indexDb, CHAIN_INDEX_SUBLEVELS[1]);
-  const sublevels = [
-    logLevel,
-    records,
-    anchor,
-    exchangeReplay,
-    exchangeJournal,
-    probeLevel,
-    chainIndex,
-    chainIndexFilter,
-  ];
-  const openAll = async () => {
-    await Promise.all([db.open(), indexDb.open()]);
-    // A sublevel opens after its database, asynchronously; getSync needs it open.
-    await Promise.all(sublevels.map((sublevel) => sublevel.open()));
-  };
+  const mainSublevels = [logLevel, records, anchor, exchangeReplay, exchangeJournal, probeLevel];
+  const indexSublevels = [chainIndex, chainIndexFilter];
+  // Each database with the sublevels it holds: reopened on its own, so that one that cannot reopen (damaged by the
+  // fault) leaves the other's sublevels open for reads.
+  const databases =
+    own === undefined
+      ? [{ level: db, sublevels: [...mainSublevels, ...indexSublevels] }]
+      : [
+          { level: db, sublevels: mainSublevels },
+          { level: indexDb, sublevels: indexSublevels },
+        ];
   const closeAll = async () => {
-    await Promise.all([db.close(), indexDb.close()]);
+    await Promise.all(databases.map(({ level }) => level.close()));
   };
   try {
-    await openAll();
-    await moveChainIndex(db, indexDb, options.onChainIndexMove);
+    // A sublevel opens after its database, asynchronously; getSync needs it open.
+    await Promise.all(databases.flatMap(({ sublevels }) => sublevels.map((sublevel) => sublevel.open())));
   } catch (err) {
     await closeAll();
     throw err;
@@ -232,21 +223,23 @@ export async function openNodeDatabase(
     // The same Level and sublevel objects, closed and opened again: every holder of a sublevel keeps using it.
     // Both databases: a fault met in either refuses writes to both, and both are cleared of it together.
     reopen: async () => {
-      await closeAll();
-      await openAll();
+      const reopened = await Promise.allSettled(databases.map(reopenDatabase));
+      for (const result of reopened) if (result.status === 'rejected') throw result.reason;
     },
     probe: async () => {
       const probeOptions = { sync: true, [PROBE_OPTION]: true };
       const value = Buffer.from(String(Date.now()));
       await db.batch([{ type: 'put', sublevel: probeLevel, key: PROBE_KEY, value }], probeOptions);
       // At the chain index database's root, out of its sublevels: its backup reads only those.
-      await indexDb.batch([{ type: 'put', key: INDEX_PROBE_KEY, value }], probeOptions);
+      if (own) await indexDb.batch([{ type: 'put', key: INDEX_PROBE_KEY, value }], probeOptions);
     },
     ...(options.onStorageChange && { onChange: options.onStorageChange }),
   });
   main.guard = storage;
-  indexLevel.guard = storage;
+  if (own) own.guard = storage;
   await storage.start();
+  // The atomic batch is the main database's: a chain index sublevel of the other would be written at its root.
+  const foreign = new Set<NodeSublevel>(own === undefined ? [] : indexSublevels);
   const log: LogDatabase = {
     // Point reads of the log are synchronous (classic-level getSync): ≈3 µs of main thread for a cached block,
     // against ≈8 µs plus a thread-pool round trip asynchronously (an attestation makes two: its bundle, its proof).
@@ -260,7 +253,7 @@ export async function openNodeDatabase(
         const inLog = { sublevel: logLevel };
         for (const { key, value } of operations) batch.put(key, value, inLog);
         // The only writer of alongside entries is this node's code, through SublevelWrite.
-        addWrites(batch, (options.alongside ?? []) as readonly SublevelWrite[]);
+        addWrites(batch, (options.alongside ?? []) as readonly SublevelWrite[], foreign);
       }),
   };
   const close = async () => {
@@ -271,9 +264,12 @@ export async function openNodeDatabase(
     storage,
     write: (writes) =>
       writeChained(db, storage, true, (batch) => {
-        addWrites(batch, writes);
+        addWrites(batch, writes, foreign);
       }),
-    snapshotEntries: () => mergedEntries(db.iterator(RAW), indexDb.iterator({ ...RAW, ...SUBLEVEL_ROWS })),
+    snapshotEntries: () =>
+      own === undefined
+        ? db.iterator(RAW)
+        : mergedEntries(db.iterator(RAW), indexDb.iterator({ ...RAW, ...SUBLEVEL_ROWS })),
     records,
     anchor,
     chainIndex,
@@ -284,6 +280,16 @@ export async function openNodeDatabase(
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** A Level like any other to its users; the typings tie a sublevel to its parent's exact class. */
+const asLevel = (level: GuardedLevel) => level as unknown as Level<Buffer, Buffer>;
+
+/** Closes a database and opens it again with its sublevels (the storage guard's way out of a fault). */
+async function reopenDatabase({ level, sublevels }: { level: Level<Buffer, Buffer>; sublevels: NodeSublevel[] }) {
+  await level.close();
+  await level.open();
+  await Promise.all(sublevels.map((sublevel) => sublevel.open()));
 }
 
 /** A Level whose writes pass the storage guard, opened on `dir` and its tables checked. */
@@ -301,7 +307,7 @@ async function openGuardedLevel(
     throw openError(dir, kind, err);
   }
   try {
-    await checkTables(level as unknown as Level<Buffer, Buffer>, dir, kind);
+    await checkTables(asLevel(level), dir, kind);
   } catch (err) {
     await level.close();
     throw err;
@@ -467,8 +473,12 @@ async function writeChained(
   await batch.write({ sync });
 }
 
-function addWrites(batch: NodeChainedBatch, writes: readonly SublevelWrite[]): void {
+/** @throws TypeError for a write to a sublevel of `foreign`: a caller's mistake, which would otherwise be lost. */
+function addWrites(batch: NodeChainedBatch, writes: readonly SublevelWrite[], foreign: ReadonlySet<NodeSublevel>) {
   for (const { type, sublevel, key, value } of writes) {
+    if (foreign.has(sublevel)) {
+      throw new TypeError(`the chain index has a database of its own: ${type} its rows through its own handles`);
+    }
     if (type === 'put') batch.put(key, value ?? EMPTY, { sublevel });
     else batch.del(key, { sublevel });
   }

@@ -3,39 +3,66 @@
  * be new: entries are written as they come, without reading what is there, so a store with entries of its own
  * would end up a mix of two states.
  */
+import { join } from 'node:path';
 import { Level } from 'level';
 
 /** Entries per batch: LevelDB's write buffer takes a few MiB comfortably. */
 const BATCH_ENTRIES = 1_000;
 
 /**
- * Creates the store in `dir` (LevelDB refuses with `errorIfExists` when one is there) and writes the entries;
- * the last batch is synced, so a returned restore is durable.
+ * Where an entry of a store kept in more than one LevelDB goes: a directory under the store's (the node's chain
+ * index, chain-index-layout.ts), or '' for the store's own.
+ */
+export type EntryPlacement = (key: Buffer) => string;
+
+/** One LevelDB being written, and its batch not yet written. */
+interface Target {
+  readonly db: Level<Buffer, Buffer>;
+  batch: { type: 'put'; key: Buffer; value: Buffer }[];
+}
+
+/**
+ * Creates the store in `dir` (LevelDB refuses with `errorIfExists` when one is there), and any database under it
+ * that `placement` names, and writes the entries; each database's last batch is synced, so a returned restore is
+ * durable.
  * @returns how many entries were written.
  */
-export async function restoreStoreEntries(dir: string, entries: AsyncIterable<[Buffer, Buffer]>): Promise<number> {
-  const db = new Level<Buffer, Buffer>(dir, {
-    keyEncoding: 'buffer',
-    valueEncoding: 'buffer',
-    createIfMissing: true,
-    errorIfExists: true,
-  });
-  await db.open();
+export async function restoreStoreEntries(
+  dir: string,
+  entries: AsyncIterable<[Buffer, Buffer]>,
+  placement: EntryPlacement = () => '',
+): Promise<number> {
+  const targets = new Map<string, Target>();
+  const open = async (subdir: string): Promise<Target> => {
+    const db = new Level<Buffer, Buffer>(subdir === '' ? dir : join(dir, subdir), {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+      createIfMissing: true,
+      errorIfExists: true,
+    });
+    await db.open();
+    const target = { db, batch: [] };
+    targets.set(subdir, target);
+    return target;
+  };
+  // The store's own first: it creates `dir`, and refuses one already there before anything is written.
+  await open('');
   let count = 0;
   try {
-    let batch: { type: 'put'; key: Buffer; value: Buffer }[] = [];
     for await (const [key, value] of entries) {
+      const subdir = placement(key);
+      const target = targets.get(subdir) ?? (await open(subdir));
       // Flushed before it takes one more, so the batch left at the end is never empty: it carries the sync.
-      if (batch.length === BATCH_ENTRIES) {
-        await db.batch(batch);
-        batch = [];
+      if (target.batch.length === BATCH_ENTRIES) {
+        await target.db.batch(target.batch);
+        target.batch = [];
       }
-      batch.push({ type: 'put', key, value });
+      target.batch.push({ type: 'put', key, value });
       count++;
     }
-    if (batch.length > 0) await db.batch(batch, { sync: true });
+    for (const { db, batch } of targets.values()) if (batch.length > 0) await db.batch(batch, { sync: true });
   } finally {
-    await db.close();
+    await Promise.all([...targets.values()].map(({ db }) => db.close()));
   }
   return count;
 }

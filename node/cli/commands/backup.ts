@@ -1,6 +1,6 @@
 /**
  * `lianxin node backup --config node.yaml --out F`: an online backup of the running node, written by the node
- * itself (it holds its store's LevelDB lock) through its admin socket, from one LevelDB snapshot.
+ * itself (it holds its store's LevelDB locks) through its admin socket, from one snapshot of each of its LevelDBs.
  */
 import { join, resolve } from 'node:path';
 import { subcommand, type CommandDefinition } from '../command.ts';
@@ -8,7 +8,7 @@ import { CliError } from '../errors.ts';
 
 const DESCRIPTION = `Writes a consistent online backup of the running node to one file: every part of its store (records,
 transparency log, checkpoints, the anchoring outbox, the chain index, the report exchange's journal) as of one
-LevelDB snapshot, with a manifest (format version, MSP ID and log origin, entry counts, SHA-256). The node keeps
+snapshot of each of its LevelDBs, taken together, with a manifest (format version, MSP ID and log origin, entry counts, SHA-256). The node keeps
 serving meanwhile. The key files are not in it: keep them apart (they change only on rotation). The file is written
 by the node's process, on its host; it is never replaced if it exists.`;
 
