@@ -57,8 +57,13 @@ export type AlongsideWrite = object;
 export interface LogDatabase {
   get(key: Buffer): Promise<Buffer | undefined>;
   getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
-  /** The values of the keys in [gte, lte], in key order (an iterator: one pass, not a lookup per key). */
-  values(range: { readonly gte: Buffer; readonly lte: Buffer }): { all(): Promise<Buffer[]> };
+  /**
+   * The values of the keys in [gte, lte], in key order (an iterator: one pass, not a lookup per key), read ahead
+   * up to about `highWaterMarkBytes` at a time where the database takes the hint (classic-level's iterator option).
+   */
+  values(range: { readonly gte: Buffer; readonly lte: Buffer; readonly highWaterMarkBytes?: number }): {
+    all(): Promise<Buffer[]>;
+  };
   batch(operations: LogPut[], options: { sync: boolean; alongside?: readonly AlongsideWrite[] }): Promise<void>;
 }
 
@@ -96,6 +101,13 @@ const MAX_COMPLETE_ROW_BYTES = 8 * 1024 * 1024;
 const ROW_OVERHEAD_BYTES = 256;
 /** `leaves` reads this many entry bundles or more by one iterator rather than a point read each. */
 const RANGE_READ_BUNDLES = 16;
+/**
+ * What a range read takes from LevelDB per trip to the thread pool: the whole range is wanted at once, and
+ * classic-level's default of 16 KiB read an anchor's 625 bundles (≈ 1.5 MB) in ≈ 100 trips, each a promise, a
+ * thread-pool task and an array (bench/RESULTS.md, "issue 13: leaves1"). abstract-level's `all()` still reads at
+ * most 1,000 rows a trip.
+ */
+const RANGE_READ_AHEAD_BYTES = 64 * 1024 * 1024;
 /** Right-edge range hashes remembered (~log2(size) per tree size proofs are asked at); beyond this, start over. */
 const MAX_EDGE_RANGES = 4096;
 
@@ -692,7 +704,8 @@ export class TileStore {
    * so as many values as bundles means each is there; fewer means one is missing, which the point reads name.
    */
   async #bundleRange(first: number, last: number): Promise<(Buffer | undefined)[]> {
-    const read = await this.#db.values({ gte: bundleKey(first), lte: bundleKey(last) }).all();
+    const range = { gte: bundleKey(first), lte: bundleKey(last), highWaterMarkBytes: RANGE_READ_AHEAD_BYTES };
+    const read = await this.#db.values(range).all();
     if (read.length === last - first + 1) return read;
     return this.#db.getMany(Array.from({ length: last - first + 1 }, (_, i) => bundleKey(first + i)));
   }
