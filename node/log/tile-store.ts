@@ -103,7 +103,7 @@ const ROW_OVERHEAD_BYTES = 256;
 const RANGE_READ_BUNDLES = 16;
 /**
  * What a range read takes from LevelDB per trip to the thread pool: the whole range is wanted at once, and
- * classic-level's default of 16 KiB read an anchor's 625 bundles (≈ 1.5 MB) in ≈ 100 trips, each a promise, a
+ * classic-level's default of 16 KiB read an anchor's 625 bundles (≈ 1.3 MB) in 80 trips, each a promise, a
  * thread-pool task and an array (bench/RESULTS.md, "issue 13: leaves1"). abstract-level's `all()` still reads at
  * most 1,000 rows a trip.
  */
