@@ -1,9 +1,10 @@
 /**
  * An anchor's index entries, in the chain's binary encoding (chaincode/src/index-entry-codec.ts), written straight
- * from the bytes the log holds: each credit-record leaf's subject, kind and record digest copied from the leaf,
- * its RFC 9162 leaf hash from the tree's level-0 tiles (hashing every leaf again cost ≈1 µs a record). No
- * IndexEntry object or hex string is built per leaf: those cost the ingesting node ≈8 % of its main thread, only
- * for the encoder to turn the hex back into the bytes it started from (bench/RESULTS.md, "issue 13: origin3").
+ * from the bytes the log holds, walked in place (no Buffer per leaf or hash): each credit-record leaf's subject, kind
+ * and record digest copied from the leaf, its RFC 9162 leaf hash from the tree's level-0 tiles (hashing every leaf
+ * again cost ≈1 µs a record). No IndexEntry object or hex string is built per leaf: those cost the ingesting node
+ * ≈8 % of its main thread, only for the encoder to turn the hex back into the bytes it started from
+ * (bench/RESULTS.md, "issue 13: origin3").
  * The bytes are checked by the codec's one validator before they leave (`IndexEntriesWriter.finish`).
  */
 import { IndexEntriesWriter, MAX_INDEX_ENTRIES, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
@@ -18,27 +19,24 @@ import { locateCreditLeafIndexFields } from '../records/index.ts';
  * not allocated again each time); what is returned does not share them.
  */
 export async function anchorIndexEntries(
-  log: Pick<TransparencyLog, 'leaves' | 'leafHashes'>,
+  log: Pick<TransparencyLog, 'storedLeaves'>,
   from: number,
   to: number,
   writer = new IndexEntriesWriter(0),
 ): Promise<IndexEntriesView> {
-  const [leaves, hashes] = await Promise.all([log.leaves(from, to), log.leafHashes(from, to)]);
+  const stored = await log.storedLeaves(from, to);
   // The chaincode's limit is on entries, not leaves: leaves of other kinds (contracts, exchanges) have none.
-  writer.restart(Math.min(leaves.length, MAX_INDEX_ENTRIES));
-  for (let i = 0; i < leaves.length; i++) {
-    const leaf = leaves[i];
-    const hash = hashes[i];
-    if (leaf === undefined || hash === undefined) continue;
+  writer.restart(Math.min(to - from, MAX_INDEX_ENTRIES));
+  stored.forEach((index, leaf, hashes, hashAt) => {
     // The ingest's own layout read in place (≈3 µs a leaf less than protobufjs); anything else decoded in full.
     const at = locateCreditLeafIndexFields(leaf);
     if (at !== undefined) {
-      writer.add(from + i, hash, 0, leaf, at);
-      continue;
+      writer.add(index, hashes, hashAt, leaf, at);
+      return;
     }
     const record = decodeLogLeaf(leaf).creditRecord;
-    if (record) writer.addDecoded(from + i, hash, 0, record.subject, record.kind, record.recordDigest);
-  }
+    if (record) writer.addDecoded(index, hashes, hashAt, record.subject, record.kind, record.recordDigest);
+  });
   // Lenient: the record was checked in the node's configured USCC mode when ingested; the chaincode applies the
   // registry's mode again, as it did to the entries this replaces.
   return writer.finish('lenient');

@@ -6,3 +6,4 @@ export { leafHash, nodeHash, EMPTY_ROOT, HASH_SIZE, HashSlab } from './merkle-ha
 export { TransparencyLogError, type TransparencyLogErrorCode } from './errors.ts';
 export { ORIGIN_PATTERN } from './constants.ts';
 export { RecentCache } from './recent-cache.ts';
+export type { StoredLeaves, StoredLeafVisitor } from './stored-leaves.ts';

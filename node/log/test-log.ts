@@ -35,7 +35,7 @@ export class CountingDatabase implements LogDatabase {
   }
 
   /** Counted as the keys it reads, once read. */
-  values(range: { readonly gte: Buffer; readonly lte: Buffer }): { all(): Promise<Buffer[]> } {
+  values(range: Parameters<LogDatabase['values']>[0]): { all(): Promise<Buffer[]> } {
     const inner = this.#inner.values(range);
     return {
       all: async () => {

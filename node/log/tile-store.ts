@@ -35,6 +35,7 @@ import { TransparencyLogError } from './errors.ts';
 import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, nodeHash } from './merkle-hash.ts';
 import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
 import { RecentCache } from './recent-cache.ts';
+import { StoredLeaves } from './stored-leaves.ts';
 
 /** One put of an atomic batch. */
 export interface LogPut {
@@ -56,8 +57,13 @@ export type AlongsideWrite = object;
 export interface LogDatabase {
   get(key: Buffer): Promise<Buffer | undefined>;
   getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
-  /** The values of the keys in [gte, lte], in key order (an iterator: one pass, not a lookup per key). */
-  values(range: { readonly gte: Buffer; readonly lte: Buffer }): { all(): Promise<Buffer[]> };
+  /**
+   * The values of the keys in [gte, lte], in key order (an iterator: one pass, not a lookup per key), read ahead
+   * up to about `highWaterMarkBytes` at a time where the database takes the hint (classic-level's iterator option).
+   */
+  values(range: { readonly gte: Buffer; readonly lte: Buffer; readonly highWaterMarkBytes?: number }): {
+    all(): Promise<Buffer[]>;
+  };
   batch(operations: LogPut[], options: { sync: boolean; alongside?: readonly AlongsideWrite[] }): Promise<void>;
 }
 
@@ -95,6 +101,13 @@ const MAX_COMPLETE_ROW_BYTES = 8 * 1024 * 1024;
 const ROW_OVERHEAD_BYTES = 256;
 /** `leaves` reads this many entry bundles or more by one iterator rather than a point read each. */
 const RANGE_READ_BUNDLES = 16;
+/**
+ * What a range read takes from LevelDB per trip to the thread pool: the whole range is wanted at once, and
+ * classic-level's default of 16 KiB read an anchor's 625 bundles (≈ 1.3 MB) in 80 trips, each a promise, a
+ * thread-pool task and an array (bench/RESULTS.md, "issue 13: leaves1"). abstract-level's `all()` still reads at
+ * most 1,000 rows a trip.
+ */
+const RANGE_READ_AHEAD_BYTES = 64 * 1024 * 1024;
 /** Right-edge range hashes remembered (~log2(size) per tree size proofs are asked at); beyond this, start over. */
 const MAX_EDGE_RANGES = 4096;
 
@@ -498,28 +511,12 @@ export class TileStore {
   }
 
   /**
-   * Leaves [start, end) as stored; the caller checks end <= size. A wide range (the anchorer's 10,000 leaves) is
-   * read in one pass of an iterator: a point read per bundle cost ≈1 µs of main thread per leaf, about as much as
-   * the rest of an anchor's index entries. Bundles read so are not remembered: the anchorer reads each once, and
-   * 625 of them would push out the rows attestations use.
+   * Leaves [start, end) as stored; the caller checks end <= size. A wide range is read as `storedLeaves` reads it.
    */
   async leaves(start: number, end: number): Promise<Buffer[]> {
     if (end <= start) return [];
     const first = Math.floor(start / BUNDLE_WIDTH);
-    const last = Math.floor((end - 1) / BUNDLE_WIDTH);
-    const bundles =
-      last - first + 1 >= RANGE_READ_BUNDLES
-        ? await this.#bundleRange(first, last)
-        : await this.#completeRows(
-            Array.from({ length: last - first + 1 }, (_, i) => {
-              const bundle = first + i;
-              return {
-                id: rowId(BUNDLE_ROW, bundle),
-                key: () => bundleKey(bundle),
-                complete: this.#isCompleteBundle(bundle),
-              };
-            }),
-          );
+    const bundles = await this.#bundleRows(start, end);
     return bundles.flatMap((bytes, i) => {
       const bundle = first + i;
       const from = Math.max(start - bundle * BUNDLE_WIDTH, 0);
@@ -529,24 +526,40 @@ export class TileStore {
   }
 
   /**
-   * The RFC 9162 leaf hashes of leaves [start, end), read from the level-0 tiles (one row per 256) rather than
-   * computed again from the leaves; the caller checks end <= size.
+   * Leaves [start, end) and their RFC 9162 leaf hashes, as the stored entry bundles and level-0 tiles (the hashes
+   * not computed again from the leaves), to be walked in place; the caller checks end <= size.
    */
-  async leafHashes(start: number, end: number): Promise<Buffer[]> {
-    if (end <= start) return [];
-    const first = Math.floor(start / TILE_WIDTH);
-    const last = Math.floor((end - 1) / TILE_WIDTH);
-    const tiles = await this.#db.getMany(Array.from({ length: last - first + 1 }, (_, i) => tileKey(0, first + i)));
-    const hashes: Buffer[] = [];
-    for (let index = start; index < end; index++) {
-      const tile = tiles[Math.floor(index / TILE_WIDTH) - first];
-      const offset = (index % TILE_WIDTH) * HASH_SIZE;
-      if (tile === undefined || tile.length < offset + HASH_SIZE) {
-        throw new TransparencyLogError('CORRUPT', `hash ${index} of tree level 0 is missing`);
-      }
-      hashes.push(tile.subarray(offset, offset + HASH_SIZE));
-    }
-    return hashes;
+  async storedLeaves(start: number, end: number): Promise<StoredLeaves> {
+    if (end <= start) return new StoredLeaves(start, start, [], []);
+    const firstTile = Math.floor(start / TILE_WIDTH);
+    const lastTile = Math.floor((end - 1) / TILE_WIDTH);
+    const [bundles, tiles] = await Promise.all([
+      this.#bundleRows(start, end),
+      this.#db.getMany(Array.from({ length: lastTile - firstTile + 1 }, (_, i) => tileKey(0, firstTile + i))),
+    ]);
+    return new StoredLeaves(start, end, bundles, tiles);
+  }
+
+  /**
+   * The entry bundles holding leaves [start, end), start < end. A wide range (the anchorer's 10,000 leaves) is read
+   * in one pass of an iterator: a point read per bundle cost ≈1 µs of main thread per leaf, about as much as the
+   * rest of an anchor's index entries. Bundles read so are not remembered: the anchorer reads each once, and 625
+   * of them would push out the rows attestations use.
+   */
+  async #bundleRows(start: number, end: number): Promise<(Buffer | undefined)[]> {
+    const first = Math.floor(start / BUNDLE_WIDTH);
+    const last = Math.floor((end - 1) / BUNDLE_WIDTH);
+    if (last - first + 1 >= RANGE_READ_BUNDLES) return this.#bundleRange(first, last);
+    return this.#completeRows(
+      Array.from({ length: last - first + 1 }, (_, i) => {
+        const bundle = first + i;
+        return {
+          id: rowId(BUNDLE_ROW, bundle),
+          key: () => bundleKey(bundle),
+          complete: this.#isCompleteBundle(bundle),
+        };
+      }),
+    );
   }
 
   /**
@@ -741,7 +754,8 @@ export class TileStore {
    * so as many values as bundles means each is there; fewer means one is missing, which the point reads name.
    */
   async #bundleRange(first: number, last: number): Promise<(Buffer | undefined)[]> {
-    const read = await this.#db.values({ gte: bundleKey(first), lte: bundleKey(last) }).all();
+    const range = { gte: bundleKey(first), lte: bundleKey(last), highWaterMarkBytes: RANGE_READ_AHEAD_BYTES };
+    const read = await this.#db.values(range).all();
     if (read.length === last - first + 1) return read;
     return this.#db.getMany(Array.from({ length: last - first + 1 }, (_, i) => bundleKey(first + i)));
   }

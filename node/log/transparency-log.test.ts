@@ -434,15 +434,68 @@ describe('transparency log', () => {
     expect(await log.leaf(31)).toEqual(testLeaf(31));
   });
 
-  it("gives leaf hashes from the level-0 tiles equal to each leaf's RFC 9162 hash, across full and partial tiles", async () => {
+  it("walks stored leaves in place with hashes from the level-0 tiles equal to each leaf's RFC 9162 hash, across full and partial bundles and tiles", async () => {
     const size = 2 * 256 + 37;
     await appendTestLeaves(log, 0, size, prng(13));
-    const hashes = await log.leafHashes(250, size);
-    expect(hashes.map((h) => h.toString('hex'))).toEqual(
-      (await log.leaves(250, size)).map((leaf) => leafHash(leaf).toString('hex')),
-    );
-    expect(await log.leafHashes(7, 7)).toEqual([]);
-    await expect(log.leafHashes(0, size + 1)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    const walked = async (from: number, to: number) => {
+      const seen: { index: number; leaf: string; hash: string }[] = [];
+      (await log.storedLeaves(from, to)).forEach((index, leaf, hashes, hashAt) => {
+        seen.push({
+          index,
+          leaf: Buffer.from(leaf).toString('hex'),
+          hash: hashes.subarray(hashAt, hashAt + 32).toString('hex'),
+        });
+      });
+      return seen;
+    };
+    const expected = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => ({
+        index: from + i,
+        leaf: testLeaf(from + i).toString('hex'),
+        hash: leafHash(testLeaf(from + i)).toString('hex'),
+      }));
+    // Wide (one iterator pass) and narrow ranges, starting and ending inside bundles and tiles.
+    for (const [from, to] of [
+      [250, size],
+      [0, size],
+      [17, 18],
+      [255, 257],
+      [3, 16 * 17 + 5],
+    ] as const) {
+      expect(await walked(from, to)).toEqual(expected(from, to));
+    }
+    expect(await walked(7, 7)).toEqual([]);
+    await expect(log.storedLeaves(0, size + 1)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+  });
+
+  it('names a missing entry bundle or level-0 tile of stored leaves when the walk reaches it', async () => {
+    const size = 40 * 16 + 9;
+    await appendTestLeaves(log, 0, size, prng(29));
+    const walk = async (from: number, to: number) => {
+      const indexes: number[] = [];
+      (await log.storedLeaves(from, to)).forEach((index) => indexes.push(index));
+      return indexes;
+    };
+    // A damaged store: level-0 tile 1 (leaves 256–511) gone, then entry bundle 7 (leaves 112–127).
+    const tile1 = Buffer.concat([Buffer.from([0x74, 0]), Buffer.alloc(7), Buffer.from([1])]);
+    expect(await testDb.deleteRows(tile1.toString('latin1'))).toBe(1);
+    expect(await walk(0, 256)).toHaveLength(256);
+    await expect(walk(0, size)).rejects.toMatchObject({
+      name: 'TransparencyLogError',
+      code: 'CORRUPT',
+      message: 'hash 256 of tree level 0 is missing',
+    });
+    const bundle7 = Buffer.concat([Buffer.from('e'), Buffer.alloc(7), Buffer.from([7])]);
+    expect(await testDb.deleteRows(bundle7.toString('latin1'))).toBe(1);
+    for (const [from, to] of [
+      [0, 200],
+      [113, 114],
+    ] as const) {
+      await expect(walk(from, to)).rejects.toMatchObject({
+        code: 'CORRUPT',
+        message: expect.stringContaining('entry bundle 7') as unknown,
+      });
+    }
   });
 
   it('reads each leaf alone as appended, from full and open bundles, from the database and from memory', async () => {

@@ -15,6 +15,7 @@ import {
 } from './constants.ts';
 import { TransparencyLogError } from './errors.ts';
 import { consistencyRanges, inclusionRanges } from './proof-plan.ts';
+import type { StoredLeaves } from './stored-leaves.ts';
 import { TileStore, type Alongside, type AppendResult, type LogDatabase } from './tile-store.ts';
 
 export interface TransparencyLogOptions {
@@ -44,8 +45,11 @@ export interface TransparencyLog extends AsyncDisposable {
   leaf(index: number): Promise<Buffer>;
   /** Leaves [start, end). */
   leaves(start: number, end: number): Promise<Buffer[]>;
-  /** The RFC 9162 leaf hashes of leaves [start, end), as the tree holds them (not hashed again). */
-  leafHashes(start: number, end: number): Promise<Buffer[]>;
+  /**
+   * Leaves [start, end) and their RFC 9162 leaf hashes as the tree holds them (not hashed again), walked in place
+   * in the stored rows: no Buffer per leaf or hash.
+   */
+  storedLeaves(start: number, end: number): Promise<StoredLeaves>;
   /** MTH of the first `treeSize` leaves, for any treeSize <= size. */
   root(treeSize?: number): Promise<Buffer>;
   /** RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of `treeSize` leaves, leaf-first. */
@@ -160,10 +164,10 @@ class LevelTransparencyLog implements TransparencyLog {
     return this.#store.leaves(start, end);
   }
 
-  async leafHashes(start: number, end: number): Promise<Buffer[]> {
+  async storedLeaves(start: number, end: number): Promise<StoredLeaves> {
     this.#requireSize('start', start, 0, end);
     this.#requireSize('end', end, start, this.size);
-    return this.#store.leafHashes(start, end);
+    return this.#store.storedLeaves(start, end);
   }
 
   async root(treeSize = this.size): Promise<Buffer> {
