@@ -71,6 +71,18 @@ async function start(peer: TestPeer, registry: RegistryView, serve = true): Prom
   return host;
 }
 
+/** A host that pings each connection every 250 ms and cuts it after 2 s without an answer. */
+async function startPinging(peer: TestPeer, registry: RegistryView): Promise<P2pHost> {
+  const host = await startP2pHost({
+    privateKey: peer.privateKey,
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    registry,
+    liveness: { intervalMs: 250, timeoutMs: 2_000 },
+  });
+  hosts.push(host);
+  return host;
+}
+
 const member = (peer: TestPeer, host?: P2pHost, status: SnapshotMember['status'] = 'active'): SnapshotMember => ({
   mspId: peer.mspId,
   peerId: peer.peerId,
@@ -203,13 +215,7 @@ describe('the p2p host', () => {
     const agencyHost = await start(agency, registry);
     const agencyPort = Number(/\/tcp\/(\d+)/.exec(agencyHost.addresses()[0] ?? '')?.[1]);
     const relay = await silenceableRelay(agencyPort);
-    const bankHost = await startP2pHost({
-      privateKey: bank.privateKey,
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      registry,
-      liveness: { intervalMs: 250, timeoutMs: 2_000 },
-    });
-    hosts.push(bankHost);
+    const bankHost = await startPinging(bank, registry);
     // The bank reaches the agency only through the relay.
     registry.replace(
       snapshotOf([
@@ -233,13 +239,7 @@ describe('the p2p host', () => {
   it('stays connected to a node of the earlier version, which pings by stream, and answers its pings', async () => {
     const [bank, agency] = await Promise.all([testPeer('ShanghaiBankMSP'), testPeer('HangzhouCreditMSP')]);
     const registry = new RegistryView(snapshotOf([]));
-    const agencyHost = await startP2pHost({
-      privateKey: agency.privateKey,
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      registry,
-      liveness: { intervalMs: 250, timeoutMs: 2_000 },
-    });
-    hosts.push(agencyHost);
+    const agencyHost = await startPinging(agency, registry);
     registry.replace(snapshotOf([member(agency, agencyHost), member(bank)]));
     // The earlier version's host: libp2p's connection monitor, which opens an /ipfs/ping stream on every connection
     // each interval and aborts the connection when one fails (here every 200 ms rather than 10 s).

@@ -65,6 +65,17 @@ async function expectRows(db: NodeDatabase): Promise<void> {
   expect(await db.records.get(Buffer.from('r1'))).toEqual(Buffer.from('record 1'));
 }
 
+/** The store, its writes failing with LevelDB's IO error `message` while `faults.refuse`; probed every 20 ms. */
+function openFaulty(faults: { refuse: boolean }, message: string): Promise<NodeDatabase> {
+  return openNodeDatabase(store, {
+    probeIntervalMs: 20,
+    injectWriteFault: () =>
+      faults.refuse
+        ? Object.assign(new Error(`IO error: 000009.log: ${message}`), { code: 'LEVEL_IO_ERROR' })
+        : undefined,
+  });
+}
+
 const indexRows = (keys: string[]) => keys.filter((key) => key.startsWith('!chain-index'));
 
 describe('the chain index in its own LevelDB', () => {
@@ -156,18 +167,12 @@ describe('the chain index in its own LevelDB', () => {
   });
 
   it('refuses every write while either database is in a storage fault, and leaves it with both', async () => {
-    let refuse = false;
-    const db = await openNodeDatabase(store, {
-      probeIntervalMs: 50,
-      injectWriteFault: () =>
-        refuse
-          ? Object.assign(new Error('IO error: 000009.log: No space left on device'), { code: 'LEVEL_IO_ERROR' })
-          : undefined,
-    });
+    const faults = { refuse: false };
+    const db = await openFaulty(faults, 'No space left on device');
     try {
-      refuse = true;
+      faults.refuse = true;
       await expect(db.chainIndex.put(Buffer.from('a'), Buffer.from('1'))).rejects.toBeInstanceOf(StorageFaultError);
-      refuse = false;
+      faults.refuse = false;
       // The fault met in the chain index's database refuses the main database's writes too, until the probe
       // has reopened both and written through both.
       const record = [{ type: 'put' as const, sublevel: db.records, key: Buffer.from('r'), value: Buffer.from('x') }];
@@ -182,21 +187,15 @@ describe('the chain index in its own LevelDB', () => {
   });
 
   it('reads the main database while the chain index database cannot be reopened after a fault', async () => {
-    let refuse = false;
-    const db = await openNodeDatabase(store, {
-      probeIntervalMs: 20,
-      injectWriteFault: () =>
-        refuse
-          ? Object.assign(new Error('IO error: 000009.log: Input/output error'), { code: 'LEVEL_IO_ERROR' })
-          : undefined,
-    });
+    const faults = { refuse: false };
+    const db = await openFaulty(faults, 'Input/output error');
     try {
       await db.write([{ type: 'put', sublevel: db.records, key: Buffer.from('r1'), value: Buffer.from('record 1') }]);
-      refuse = true;
+      faults.refuse = true;
       await expect(db.chainIndex.put(Buffer.from('a'), Buffer.from('1'))).rejects.toBeInstanceOf(StorageFaultError);
       // Damaged meanwhile: the probe's reopen of the chain index database fails at every try.
       await writeFile(join(indexStore, 'CURRENT'), 'MANIFEST-999999\n');
-      refuse = false;
+      faults.refuse = false;
       await eventually(
         async () => ((await db.records.get(Buffer.from('r1')).catch(() => undefined)) ? true : undefined),
         {
