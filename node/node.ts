@@ -433,6 +433,9 @@ async function startPipelines(
       metrics.chainIndexBlock.set(Number(anchor.blockNumber));
     },
   });
+  storageWiring.recovered.push(() => {
+    follower.retryNow();
+  });
   // Started by createNode once the p2p host is up: a first start may load a snapshot before following.
   cleanup.push(() => follower.stop());
   if (taker) cleanup.push(() => taker.stop());

@@ -242,4 +242,31 @@ describe('ChainIndexFollower health', () => {
     expect(follower.failure).toBeUndefined();
     await follower.stop();
   });
+
+  it('tries again at once when told the store left its fault, not after the backoff grown meanwhile', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    let attempts = 0;
+    const follower = new ChainIndexFollower({
+      index: await ChainIndex.open(db.chainIndex),
+      chain: {
+        anchoredEvents: () => {
+          attempts++;
+          return attempts === 1 ? Promise.reject(new Error('the store is in a fault')) : Promise.resolve(quietStream());
+        },
+        getIndexEntries: () => Promise.reject(new Error('no anchors in this test')),
+      },
+      logger: pino({ level: 'silent' }),
+      // A minute: without retryNow the second attempt would come long after this test's timeout.
+      retryInitialMs: 60_000,
+      retryMaxMs: 60_000,
+    });
+    follower.start();
+    for (let i = 0; i < 100 && follower.failure === undefined; i++) await sleep(5);
+    expect(follower.failure).toBe('the store is in a fault');
+    follower.retryNow();
+    for (let i = 0; i < 200 && attempts < 2; i++) await sleep(10);
+    expect(attempts).toBe(2);
+    await follower.stop();
+  });
 });

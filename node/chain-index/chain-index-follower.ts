@@ -4,12 +4,12 @@
  * (chaincode/src/anchored-event.ts), validated by the ledger client. Anchors committed before events carried
  * them are read with GetIndexEntries (one evaluation), or, for the node's own, taken from the anchorer, which
  * hands over the entries it submitted: the bytes the chain stored once the transaction named by the event
- * committed (chaincode/src/index-entry-codec.ts). A broken event stream or an unavailable ledger is retried with
- * capped exponential backoff; the stored position makes every resume exact.
+ * committed (chaincode/src/index-entry-codec.ts). A broken event stream, an unavailable ledger or a store in a
+ * fault is retried with capped exponential backoff; the stored position makes every resume exact.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnchoredEvent, AnchorIndexEntries, LianxinChain } from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
+import { Backoff } from '../worker/index.ts';
 import type { ChainIndex } from './chain-index.ts';
 
 export interface ChainIndexFollowerOptions {
@@ -41,6 +41,7 @@ const STREAM_STABLE_MS = 2_000;
 export class ChainIndexFollower {
   readonly #o: ChainIndexFollowerOptions;
   readonly #stopping = new AbortController();
+  readonly #backoff: Backoff;
   #running: Promise<void> | undefined;
   #close: (() => void) | undefined;
   /** Why the follower is not following now; kept across reopened streams until one proves stable. */
@@ -50,6 +51,7 @@ export class ChainIndexFollower {
 
   constructor(options: Readonly<ChainIndexFollowerOptions>) {
     this.#o = options;
+    this.#backoff = new Backoff(options.retryInitialMs, options.retryMaxMs);
   }
 
   /** Why the follower is not following the chain's events now, or undefined while it is (for health). */
@@ -59,6 +61,11 @@ export class ChainIndexFollower {
 
   start(): void {
     this.#running ??= this.#run();
+  }
+
+  /** The store left a fault: an apply it made fail is retried now, not after a backoff grown while it lasted. */
+  retryNow(): void {
+    this.#backoff.retryNow();
   }
 
   async stop(): Promise<void> {
@@ -74,11 +81,12 @@ export class ChainIndexFollower {
 
   async #run(): Promise<void> {
     const signal = this.#stopping.signal;
-    let delay = this.#o.retryInitialMs;
     while (!this.#stopped()) {
       let stable: NodeJS.Timeout | undefined;
       try {
         const events = await this.#o.chain.anchoredEvents(this.#o.index.position);
+        // Following again: a retryNow() from here on is of no failure of this stream's.
+        this.#backoff.dropRetryNow();
         this.#close = () => {
           events.close();
         };
@@ -88,19 +96,18 @@ export class ChainIndexFollower {
           if (this.#stopped()) break;
           await this.#apply(anchor);
           this.#failure = undefined;
-          delay = this.#o.retryInitialMs;
+          this.#backoff.reset();
         }
         this.#failure ??= 'the ledger ended the event stream';
       } catch (err) {
         if (this.#stopped()) break;
         this.#failure = (err as Error).message.split('\n')[0] ?? String(err);
-        this.#o.logger.warn({ err, retryInMs: delay }, 'following the chain index failed; retrying');
+        this.#o.logger.warn({ err, retryInMs: this.#backoff.delayMs }, 'following the chain index failed; retrying');
       } finally {
         clearTimeout(stable);
       }
       // The stream only ends by itself when the ledger goes away: resume after a pause either way.
-      await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal }).catch(() => undefined);
-      delay = Math.min(delay * 2, this.#o.retryMaxMs);
+      await this.#backoff.wait(signal);
     }
   }
 

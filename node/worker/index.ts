@@ -1,2 +1,3 @@
-/** The loop shared by the node's durable outboxes (anchoring, notarization). */
+/** The retry loops shared by the node's durable outboxes (anchoring, notarization) and its chain-index follower. */
+export { Backoff } from './backoff.ts';
 export { OutboxWorker, type OutboxWorkerOptions } from './outbox-worker.ts';

@@ -75,6 +75,18 @@ describe('OutboxWorker', () => {
     expect(done).toEqual([5]);
   });
 
+  it('does not let a retryNow that came while it was idle skip the wait of a later failure', async () => {
+    const { queue, done, failures, worker } = outbox(2);
+    worker.start();
+    worker.retryNow();
+    queue.push(8);
+    worker.wake();
+    await until(() => done.length === 1);
+    await worker.stop();
+    // Kept, the retryNow would have skipped the first wait and started the doubling over: [1, 1].
+    expect(failures).toEqual([1, 2]);
+  });
+
   it('waits out a store being reopened or full while it reads the outbox, and stops on any other read error', async () => {
     const closed = levelError('LEVEL_DATABASE_NOT_OPEN', 'Database is not open');
     const full = levelError('LEVEL_IO_ERROR', 'IO error: 000003.log: No space left on device');

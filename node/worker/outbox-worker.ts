@@ -4,11 +4,10 @@
  * jitter) when doing it fails. No wake-up is lost: the flag is cleared before each look at the outbox and read
  * after it. A failure to read the outbox itself is the store's: a storage fault, or the store closed while the
  * storage guard reopens it, is waited out with the same backoff (`onReadRetry`); anything else stops the loop
- * (`onStopped`). When the store leaves a fault, `retryNow` ends the backoff: a fault that lasted seconds has grown it
- * towards `retryMaxMs` (30 s by default), which would hold the work back that long after the disk was freed.
+ * (`onStopped`). When the store leaves a fault, `retryNow` ends the backoff (backoff.ts).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransientStoreError } from '../store/index.ts';
+import { Backoff } from './backoff.ts';
 
 export interface OutboxWorkerOptions<T> {
   readonly retryInitialMs: number;
@@ -30,14 +29,13 @@ export class OutboxWorker<T> {
   /** Set by wake() and stop(); cleared before each look at the outbox. */
   #woken = false;
   #wake: (() => void) | undefined;
-  /** Set by retryNow(); cleared when a backoff ends or the work goes through. */
-  #retryNow = false;
-  #cutBackOff: AbortController | undefined;
+  readonly #backoff: Backoff;
   readonly #stopping = new AbortController();
   #running: Promise<void> | undefined;
 
   constructor(options: Readonly<OutboxWorkerOptions<T>>) {
     this.#o = options;
+    this.#backoff = new Backoff(options.retryInitialMs, options.retryMaxMs);
   }
 
   /** Aborted once stop() is called. */
@@ -57,8 +55,7 @@ export class OutboxWorker<T> {
 
   /** What made the work fail is gone (the store left a fault): retry now, and back off from the start if it fails. */
   retryNow(): void {
-    this.#retryNow = true;
-    this.#cutBackOff?.abort();
+    this.#backoff.retryNow();
   }
 
   /** Finishes the work in hand and takes no more. */
@@ -75,16 +72,17 @@ export class OutboxWorker<T> {
 
   async #run(): Promise<void> {
     const signal = this.#stopping.signal;
-    let delay = this.#o.retryInitialMs;
     while (!signal.aborted) {
       this.#woken = false;
+      // A retryNow() while the loop slept on an empty outbox had nothing to cut; one during process() still counts.
+      this.#backoff.dropRetryNow();
       let work: T | undefined;
       try {
         work = await this.#o.next();
       } catch (err) {
         if (!isTransientStoreError(err)) throw err;
-        this.#o.onReadRetry(err, delay);
-        delay = await this.#backOff(delay, signal);
+        this.#o.onReadRetry(err, this.#backoff.delayMs);
+        await this.#backoff.wait(signal);
         continue;
       }
       if (work === undefined) {
@@ -98,26 +96,11 @@ export class OutboxWorker<T> {
       }
       try {
         await this.#o.process(work);
-        delay = this.#o.retryInitialMs;
-        this.#retryNow = false;
+        this.#backoff.reset();
       } catch (err) {
-        this.#o.onFailure(err, work, delay);
-        delay = await this.#backOff(delay, signal);
+        this.#o.onFailure(err, work, this.#backoff.delayMs);
+        await this.#backoff.wait(signal);
       }
     }
-  }
-
-  /** Waits about `delay`, less if stopped or told to retry now; resolves with the delay for the next failure. */
-  async #backOff(delay: number, signal: AbortSignal): Promise<number> {
-    if (!this.#retryNow) {
-      const cut = new AbortController();
-      this.#cutBackOff = cut;
-      const either = AbortSignal.any([signal, cut.signal]);
-      await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal: either }).catch(() => undefined);
-      this.#cutBackOff = undefined;
-    }
-    if (!this.#retryNow) return Math.min(delay * 2, this.#o.retryMaxMs);
-    this.#retryNow = false;
-    return this.#o.retryInitialMs;
   }
 }
