@@ -311,7 +311,7 @@ export const CONFIG_FIELDS = {
   'storage.leveldb.writeBufferMegabytes': {
     kind: count(1, 1_024),
     default: DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES,
-    doc: "LevelDB's memtable; up to two are held (anonymous memory); larger is faster to bulk-load, slower to reopen",
+    doc: "each LevelDB's memtable; up to two are held (anonymous memory); larger is faster to bulk-load, slower to reopen",
   },
   'storage.leveldb.maxOpenFiles': {
     kind: count(MIN_LEVELDB_MAX_OPEN_FILES, MAX_LEVELDB_MAX_OPEN_FILES),
@@ -321,7 +321,7 @@ export const CONFIG_FIELDS = {
   'storage.leveldb.maxFileMegabytes': {
     kind: count(1, 1_024),
     default: DEFAULT_LEVELDB_MAX_FILE_MEGABYTES,
-    doc: 'size of one LevelDB table file: mapped table memory is at most (maxOpenFiles − 10) × this',
+    doc: 'size of one LevelDB table file: mapped table memory is at most (maxOpenFiles − 10) × this, per LevelDB',
   },
   'shutdown.graceSeconds': {
     kind: count(1, 3_600),

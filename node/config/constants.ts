@@ -79,7 +79,8 @@ export const DEFAULT_CHAIN_INDEX_SNAPSHOT_INTERVAL_BLOCKS = 1000;
  * File-backed memory: LevelDB keeps a table cache of maxOpenFiles − 10 open tables and mmaps each table it opens,
  * up to 1,000 per process (util/env_posix.cc), so at most (min(1000, maxOpenFiles − 10)) × maxFileMegabytes MiB of
  * table files are mapped; beyond the table cache a read opens its table again (≈ an open, a footer and an index
- * read). The defaults bound the mapped tables to ≈ 0.5 GiB: 246 tables of 2 MiB.
+ * read). The defaults bound the mapped tables to ≈ 0.5 GiB: 246 tables of 2 MiB. All of this is per database: the
+ * node's store has two (node/store/chain-index-layout.ts).
  */
 export const DEFAULT_LEVELDB_CACHE_MEGABYTES = 8;
 export const DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES = 4;

@@ -7,7 +7,7 @@
  * A store of an earlier version keeps its chain index where that version put it, among the main database's
  * sublevels: moving millions of rows at start-up would take minutes before the node serves (longer than a
  * supervisor's start-up wait, which would kill it mid-move, again and again) and would need a crash protocol of its
- * own. Such a store works as before; a restore (`lianxin restore` of its backup) writes the chain index into its own
+ * own. Such a store works as before; a restore (`lianxin node restore` of its backup) writes the chain index into its own
  * database, so backup and restore is the way to the new layout.
  */
 import type { Level } from 'level';
@@ -22,7 +22,7 @@ export const CHAIN_INDEX_SUBLEVELS = ['chain-index', 'chain-index-filter'] as co
 const PREFIXES = CHAIN_INDEX_SUBLEVELS.map((name) => Buffer.from(`!${name}!`));
 
 /** Whether a raw key (sublevel prefix included) is one of the chain index's rows. */
-export function isChainIndexKey(key: Buffer): boolean {
+function isChainIndexKey(key: Buffer): boolean {
   return PREFIXES.some((prefix) => key.length >= prefix.length && prefix.equals(key.subarray(0, prefix.length)));
 }
 

@@ -127,6 +127,8 @@ const PROBE_OPTION = 'lianxinStorageProbe';
 class GuardedLevel extends Level<Buffer, Buffer> {
   guard: StorageGuard | undefined;
   injectWriteFault: (() => Error | undefined) | undefined;
+  /** A write failed here since the last reopen: the storage guard's probe reopens this database. */
+  writeFailed = false;
 
   async _batch(operations: unknown, options: Record<string, unknown>): Promise<void> {
     await this.#guarded(options, () => LEVEL_WRITES._batch.call(this, operations, options));
@@ -156,6 +158,7 @@ class GuardedLevel extends Level<Buffer, Buffer> {
       if (injected) throw injected;
       await write();
     } catch (err) {
+      this.writeFailed = true;
       throw this.guard ? this.guard.failed(err) : err;
     }
   }
@@ -175,11 +178,12 @@ export async function openNodeDatabase(
 ): Promise<NodeDatabase> {
   const main = await openGuardedLevel(dir, 'main', options.leveldb, options.injectWriteFault);
   const db = asLevel(main);
+  const indexDir = join(dir, CHAIN_INDEX_DIR);
   let own: GuardedLevel | undefined;
   try {
     // An earlier version's store keeps its chain index among the main database's sublevels (chain-index-layout.ts).
     if (!(await holdsChainIndex(db))) {
-      own = await openGuardedLevel(join(dir, CHAIN_INDEX_DIR), 'chainIndex', options.leveldb, options.injectWriteFault);
+      own = await openGuardedLevel(indexDir, 'chainIndex', options.leveldb, options.injectWriteFault);
     }
   } catch (err) {
     await main.close();
@@ -196,17 +200,16 @@ export async function openNodeDatabase(
   const chainIndexFilter = openSublevel(indexDb, CHAIN_INDEX_SUBLEVELS[1]);
   const mainSublevels = [logLevel, records, anchor, exchangeReplay, exchangeJournal, probeLevel];
   const indexSublevels = [chainIndex, chainIndexFilter];
-  // Each database with the sublevels it holds: reopened on its own, so that one that cannot reopen (damaged by the
-  // fault) leaves the other's sublevels open for reads.
-  const databases =
+  // Each database with the sublevels it holds, reopened on its own after a fault (reopenDatabase).
+  const databases: Database[] =
     own === undefined
-      ? [{ level: db, sublevels: [...mainSublevels, ...indexSublevels] }]
+      ? [{ guarded: main, dir, kind: 'main', sublevels: [...mainSublevels, ...indexSublevels] }]
       : [
-          { level: db, sublevels: mainSublevels },
-          { level: indexDb, sublevels: indexSublevels },
+          { guarded: main, dir, kind: 'main', sublevels: mainSublevels },
+          { guarded: own, dir: indexDir, kind: 'chainIndex', sublevels: indexSublevels },
         ];
   const closeAll = async () => {
-    await Promise.all(databases.map(({ level }) => level.close()));
+    await Promise.all(databases.map(({ guarded }) => guarded.close()));
   };
   try {
     // A sublevel opens after its database, asynchronously; getSync needs it open.
@@ -221,9 +224,11 @@ export async function openNodeDatabase(
     minFreePercent: options.minFreePercent ?? 0,
     probeIntervalMs: options.probeIntervalMs ?? 1_000,
     // The same Level and sublevel objects, closed and opened again: every holder of a sublevel keeps using it.
-    // Both databases: a fault met in either refuses writes to both, and both are cleared of it together.
+    // A fault met in either database refuses writes to both, and both are probed; only one a write failed in is
+    // reopened (LevelDB keeps such an error for good), so the other serves its reads meanwhile.
     reopen: async () => {
-      const reopened = await Promise.allSettled(databases.map(reopenDatabase));
+      const failed = databases.filter(({ guarded }) => guarded.writeFailed);
+      const reopened = await Promise.allSettled(failed.map(reopenDatabase));
       for (const result of reopened) if (result.status === 'rejected') throw result.reason;
     },
     probe: async () => {
@@ -267,9 +272,10 @@ export async function openNodeDatabase(
         addWrites(batch, writes, foreign);
       }),
     snapshotEntries: () =>
-      own === undefined
-        ? db.iterator(RAW)
-        : mergedEntries(db.iterator(RAW), indexDb.iterator({ ...RAW, ...SUBLEVEL_ROWS })),
+      mergedEntries([
+        () => db.iterator(RAW),
+        ...(own === undefined ? [] : [() => indexDb.iterator({ ...RAW, ...SUBLEVEL_ROWS })]),
+      ]),
     records,
     anchor,
     chainIndex,
@@ -285,11 +291,27 @@ export async function openNodeDatabase(
 /** A Level like any other to its users; the typings tie a sublevel to its parent's exact class. */
 const asLevel = (level: GuardedLevel) => level as unknown as Level<Buffer, Buffer>;
 
-/** Closes a database and opens it again with its sublevels (the storage guard's way out of a fault). */
-async function reopenDatabase({ level, sublevels }: { level: Level<Buffer, Buffer>; sublevels: NodeSublevel[] }) {
-  await level.close();
-  await level.open();
+/** One of the store's LevelDBs, with the sublevels it holds. */
+interface Database {
+  readonly guarded: GuardedLevel;
+  readonly dir: string;
+  readonly kind: StoreKind;
+  readonly sublevels: readonly NodeSublevel[];
+}
+
+/**
+ * Closes a database and opens it again with its sublevels (the storage guard's way out of a fault); a database that
+ * does not open again is named, with what to do (openError), in the fault's reason.
+ */
+async function reopenDatabase({ guarded, dir, kind, sublevels }: Database): Promise<void> {
+  await guarded.close();
+  try {
+    await guarded.open();
+  } catch (err) {
+    throw openError(dir, kind, err);
+  }
   await Promise.all(sublevels.map((sublevel) => sublevel.open()));
+  guarded.writeFailed = false;
 }
 
 /** A Level whose writes pass the storage guard, opened on `dir` and its tables checked. */
@@ -316,11 +338,13 @@ async function openGuardedLevel(
 }
 
 /**
- * Every entry of both databases in key order, as one database held them before the chain index had its own: a
- * backup's archive is what it was. The iterators are created together, so their snapshots are of the same moment
- * (abstract-level: an iterator reads from an implicit snapshot taken when it is created).
+ * Every entry of the store's databases in key order, as one database held them before the chain index had its own:
+ * a backup's archive is what it was. The iterators are created together when iteration starts, so their snapshots
+ * are of the same moment (abstract-level: an iterator reads from an implicit snapshot taken when it is created), and
+ * only then: a caller that fails before iterating (a backup file it cannot create) leaves no snapshot held.
  */
-async function* mergedEntries(...iterators: EntryIterator[]): AsyncGenerator<[Buffer, Buffer]> {
+async function* mergedEntries(open: readonly (() => EntryIterator)[]): AsyncGenerator<[Buffer, Buffer]> {
+  const iterators = open.map((iterator) => iterator());
   try {
     const streams = await Promise.all(iterators.map(async (iterator) => ({ iterator, head: await iterator.next() })));
     for (;;) {
@@ -343,7 +367,7 @@ interface EntryIterator {
   close(): Promise<void>;
 }
 const RAW = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
-/** The rows of a database's sublevels (`!name!key`), not what lies at its root (the probe's, a move's marker). */
+/** The rows of a database's sublevels (`!name!key`), not what lies at its root (the storage probe's key). */
 const SUBLEVEL_ROWS = { gte: Buffer.from('!'), lt: Buffer.from('"') } as const;
 
 /**

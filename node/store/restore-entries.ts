@@ -1,6 +1,6 @@
 /**
- * Writes a backup's raw entries into a new LevelDB store (a node's or the ledger's), the inverse of snapshotEntries. The store must
- * be new: entries are written as they come, without reading what is there, so a store with entries of its own
+ * Writes a backup's raw entries into a new LevelDB store (a node's or the ledger's), the inverse of snapshotEntries.
+ * The store must be new: entries are written as they come, without reading what is there, so a store with entries of its own
  * would end up a mix of two states.
  */
 import { join } from 'node:path';
@@ -23,8 +23,7 @@ interface Target {
 
 /**
  * Creates the store in `dir` (LevelDB refuses with `errorIfExists` when one is there), and any database under it
- * that `placement` names, and writes the entries; each database's last batch is synced, so a returned restore is
- * durable.
+ * that `placement` names, and writes the entries, durably once it returns.
  * @returns how many entries were written.
  */
 export async function restoreStoreEntries(
@@ -63,6 +62,13 @@ export async function restoreStoreEntries(
     for (const { db, batch } of targets.values()) if (batch.length > 0) await db.batch(batch, { sync: true });
   } finally {
     await Promise.all([...targets.values()].map(({ db }) => db.close()));
+  }
+  // The last synced batch covers only the newest write-ahead log: LevelDB closes a log it switches from without
+  // syncing it, and at close may leave a memtable unflushed. Opened again, each database recovers its logs into a
+  // synced table and MANIFEST, so what the restore returns is on the disk.
+  for (const { db } of targets.values()) {
+    await db.open({ createIfMissing: false, errorIfExists: false });
+    await db.close();
   }
   return count;
 }

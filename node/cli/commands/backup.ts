@@ -8,8 +8,8 @@ import { CliError } from '../errors.ts';
 
 const DESCRIPTION = `Writes a consistent online backup of the running node to one file: every part of its store (records,
 transparency log, checkpoints, the anchoring outbox, the chain index, the report exchange's journal) as of one
-snapshot of each of its LevelDBs, taken together, with a manifest (format version, MSP ID and log origin, entry counts, SHA-256). The node keeps
-serving meanwhile. The key files are not in it: keep them apart (they change only on rotation). The file is written
+snapshot of each of its LevelDBs, taken together, with a manifest (format version, MSP ID and log origin, entry
+counts, SHA-256). The node keeps serving meanwhile. The key files are not in it: keep them apart (they change only on rotation). The file is written
 by the node's process, on its host; it is never replaced if it exists.`;
 
 export const backupCommand: CommandDefinition = (parent, io) => {
