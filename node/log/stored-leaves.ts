@@ -46,9 +46,10 @@ export class StoredLeaves {
       const bundleEnd = Math.min(this.end, bundleStart + BUNDLE_WIDTH);
       let at = 0;
       for (let index = bundleStart; index < bundleEnd; index++) {
-        // The u16 read by hand, as in tile-store.ts's bundleEntry: readUInt16BE checks its offset again per leaf.
+        // The u16 read by hand, as tile-store.ts's entryLength does: readUInt16BE checks its offset again per leaf.
         const end = bytes === undefined ? -1 : at + 2 + (((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0));
-        if (bytes === undefined || at + 2 > bytes.length || end > bytes.length) {
+        if (bytes === undefined) throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} is missing`);
+        if (at + 2 > bytes.length || end > bytes.length) {
           throw new TransparencyLogError(
             'CORRUPT',
             `entry bundle ${bundle} holds fewer than ${bundleEnd - bundleStart} leaves`,
@@ -65,6 +66,14 @@ export class StoredLeaves {
           visit(index, new Uint8Array(bytes.buffer, bytes.byteOffset + at + 2, end - at - 2), tile, hashAt);
         }
         at = end;
+      }
+      // A full bundle holds its 16 entries and nothing after them: a length prefix damaged within the bundle would
+      // otherwise shift every later entry and anchor fields read from the wrong bytes beside genuine leaf hashes.
+      if (bundleEnd === bundleStart + BUNDLE_WIDTH && at !== bytes?.length) {
+        throw new TransparencyLogError(
+          'CORRUPT',
+          `entry bundle ${bundle} does not end after its ${BUNDLE_WIDTH} leaves`,
+        );
       }
     }
   }

@@ -99,7 +99,7 @@ const CACHED_LEVEL = 8;
 const MAX_COMPLETE_ROW_BYTES = 8 * 1024 * 1024;
 /** What a remembered row costs besides its bytes (its Buffer and Map entry), so small rows are bounded too. */
 const ROW_OVERHEAD_BYTES = 256;
-/** `leaves` reads this many entry bundles or more by one iterator rather than a point read each. */
+/** A range of this many entry bundles or more (`leaves`, `storedLeaves`) is read by one iterator, not a point read each. */
 const RANGE_READ_BUNDLES = 16;
 /**
  * What a range read takes from LevelDB per trip to the thread pool: the whole range is wanted at once, and
@@ -503,8 +503,10 @@ export class TileStore {
   }
 
   async #readBundle(bundle: number): Promise<Buffer | undefined> {
+    // Decided before the read: a bundle completed by an append while the read was under way was read partial.
+    const complete = this.#isCompleteBundle(bundle);
     const bytes = await this.#db.get(bundleKey(bundle));
-    if (bytes !== undefined && this.#isCompleteBundle(bundle)) {
+    if (bytes !== undefined && complete) {
       this.#complete.set(rowId(BUNDLE_ROW, bundle), bytes);
     }
     return bytes;

@@ -498,6 +498,20 @@ describe('transparency log', () => {
     }
   });
 
+  it('refuses a full entry bundle with bytes after its 16 entries (a length prefix damaged within it)', async () => {
+    await appendTestLeaves(log, 0, 3 * 16, prng(31));
+    const bundle1 = Buffer.concat([Buffer.from('e'), Buffer.alloc(7), Buffer.from([1])]);
+    const [stored = Buffer.alloc(0)] = await db.getMany([bundle1]);
+    await testDb.putRows([[bundle1, Buffer.concat([stored, Buffer.from([0, 0])])]]);
+    // Reopened: nothing of the bundle remembered from the appends.
+    await testDb.reopen();
+    log = await openTransparencyLog({ db: testDb.logDb(), origin: ORIGIN, signer });
+    const walked = await log.storedLeaves(0, 3 * 16);
+    expect(() => {
+      walked.forEach(() => undefined);
+    }).toThrow('entry bundle 1 does not end after its 16 leaves');
+  });
+
   it('reads each leaf alone as appended, from full and open bundles, from the database and from memory', async () => {
     const size = 3 * 16 + 5;
     await appendTestLeaves(log, 0, size, prng(17));

@@ -50,7 +50,7 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
     try {
       const found = c.records.leafIndexOf(subject.code, record.kind, record.version);
       // The node's store answers synchronously: awaiting its number would cost a microtask turn for nothing.
-      const leafIndex = found instanceof Promise ? await found : found;
+      const leafIndex = typeof found === 'number' || found === undefined ? found : await found;
       if (leafIndex !== undefined) return { requestId, attestation: await attestation.attest(leafIndex) };
     } finally {
       attestation.withdraw();

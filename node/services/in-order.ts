@@ -15,7 +15,8 @@ interface Waiter<R> {
 }
 
 /** A read of the source that has arrived and not yet been acted on. */
-type Arrived<T> = { readonly ok: true; readonly result: IteratorResult<T> } | { readonly ok: false; readonly error: unknown };
+type Arrived<T> =
+  { readonly ok: true; readonly result: IteratorResult<T> } | { readonly ok: false; readonly error: unknown };
 
 /**
  * `work` applied to every item of `source`, at most `limit` at once, results yielded in source order. A read of
