@@ -15,8 +15,9 @@
  *   LIANXIN_BENCH_CPU_PROF     a directory: every process of the run writes a V8 CPU profile there (--cpu-prof)
  *   LIANXIN_BENCH_IDLE_MS      how long the idle consortium is measured before the ingest (default 10,000; 0: not)
  *   LIANXIN_BENCH_SUBJECTS     `ascending` (default: enterprise numbers in order) or `random` (the same numbers
- *                              scattered over the 9-digit range, as real USCCs arrive: every store and chain index
- *                              then writes at random places in its key range, which costs its compactions more)
+ *                              scattered over the 9-digit range by a fixed stride, as real USCCs arrive in no order:
+ *                              every store and chain index then writes all over its key range, which costs its
+ *                              compactions more)
  *
  * A node spends CPU by the second whether or not records flow (libp2p pings and identify, health probes, the
  * probe's own metrics scrapes): on a loaded machine the same load takes longer and that cost per record grows. So
@@ -58,8 +59,9 @@ type SubjectOrder = 'ascending' | 'random';
 function settings(): { records: number; cpuProfDir: string | undefined; idleMs: number; subjects: SubjectOrder } {
   const text = process.env.LIANXIN_BENCH_RECORDS ?? '200000';
   const records = Number(text);
-  if (!Number.isSafeInteger(records) || records < 1) {
-    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_RECORDS must be a positive whole number, not "${text}"`);
+  // The enterprise numbers are the USCC's 9 digits.
+  if (!Number.isSafeInteger(records) || records < 1 || records > 1_000_000_000) {
+    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_RECORDS must be a whole number from 1 to 10⁹, not "${text}"`);
   }
   const prof = process.env.LIANXIN_BENCH_CPU_PROF;
   const idleText = process.env.LIANXIN_BENCH_IDLE_MS ?? '10000';
@@ -396,7 +398,8 @@ const CSV_ROWS_PER_WRITE = 10_000;
 
 /**
  * Multiplying by this prime modulo 10⁹ permutes the 9-digit enterprise numbers (it shares no factor with 10⁹): the
- * `random` order's subjects are all distinct and scattered, and the same in every run.
+ * `random` order's subjects are all distinct, the same in every run, and consecutive ones 17,548,347 apart (a
+ * fixed stride, modulo 10⁹): not random, but every flush of a store spans its key range.
  */
 const SCATTER = 982_451_653n;
 const NINE_DIGITS = 1_000_000_000n;

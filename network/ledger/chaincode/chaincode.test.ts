@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChaincodeConnection, SimulationResult } from '../types.ts';
 import { ChaincodeError, connectChaincodeService, startInProcessChaincode, type ChaincodeServiceTls } from './index.ts';
 import { createClientIdentity, createTlsMaterial, invocationOf, MapState, readRwset } from './testing.ts';
+import { connect } from 'node:net';
 import { eventually } from '../../../test/support/eventually.ts';
-import { freePort, isFree } from '../../../test/support/free-port.ts';
+import { freePort } from '../../../test/support/free-port.ts';
 
 const fixtureDir = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const cli = fileURLToPath(new URL('../../../node_modules/.bin/fabric-chaincode-node', import.meta.url));
@@ -80,7 +81,7 @@ async function connectWhenUp(port: number, tls?: ChaincodeServiceTls): Promise<C
 
 interface Transport {
   readonly connection: ChaincodeConnection;
-  /** Drops the stream from the chaincode's side (and, for a service, restarts it: resolves once it listens). */
+  /** Drops the stream from the chaincode's side. */
   drop(): Promise<void>;
   close(): Promise<void>;
 }
@@ -90,23 +91,45 @@ async function inProcess(): Promise<Transport> {
   return { connection, drop: () => connection.close(), close: () => connection.close() };
 }
 
-async function chaincodeService(): Promise<Transport> {
+/** Whether something accepts TCP connections on loopback `port` now (a connect, which cannot take the port). */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      resolve(false);
+    });
+  });
+}
+
+async function chaincodeService(): Promise<Transport & { restart(): Promise<void> }> {
   const port = await freePort();
   let child = startServer(port);
   const connection = await connectWhenUp(port);
+  const drop = async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  };
   return {
     connection,
-    drop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-      child = startServer(port);
+    drop,
+    /** Drops it, starts a new server on the same port, and resolves once that one listens. */
+    restart: async () => {
+      await drop();
+      const restarted = startServer(port);
+      child = restarted;
       // A new process: seconds when the machine is loaded, which the redial under test should not have to outwait.
-      await eventually(async () => ((await isFree(port)) ? undefined : true), {
-        what: `the chaincode server listening again on ${String(port)}`,
-        timeoutMs: 120_000,
-        intervalMs: 100,
-      });
+      await eventually(
+        async () => {
+          if (restarted.exitCode !== null)
+            throw new Error(`the restarted chaincode server exited (${String(restarted.exitCode)})`);
+          return (await accepts(port)) ? true : undefined;
+        },
+        { what: `the chaincode server listening again on ${String(port)}`, timeoutMs: 120_000, intervalMs: 100 },
+      );
     },
     close: async () => {
       await connection.close();
@@ -288,7 +311,7 @@ describe('chaincode-as-a-service after a drop', () => {
   it('redials on the next invocation', async () => {
     const transport = await chaincodeService();
     try {
-      await transport.drop();
+      await transport.restart();
       let result: SimulationResult | undefined;
       for (let attempt = 0; result === undefined; attempt++) {
         try {
