@@ -102,12 +102,13 @@ const ROW_OVERHEAD_BYTES = 256;
 /** A range of this many entry bundles or more (`leaves`, `storedLeaves`) is read by one iterator, not a point read each. */
 const RANGE_READ_BUNDLES = 16;
 /**
- * What a range read takes from LevelDB per trip to the thread pool: the whole range is wanted at once, and
- * classic-level's default of 16 KiB read an anchor's 625 bundles (≈ 1.3 MB) in 80 trips, each a promise, a
- * thread-pool task and an array (bench/RESULTS.md, "issue 13: leaves1"). abstract-level's `all()` still reads at
- * most 1,000 rows a trip.
+ * What a range read takes from LevelDB per trip to the thread pool. classic-level's default of 16 KiB read an
+ * anchor's 625 bundles (≈ 1.3 MB) in 80 trips, each a promise, a thread-pool task and an array; the whole range in
+ * one trip was cheaper still but slowed the ingest's synced writes beside it by 8–18 %; 1 MiB (two trips an anchor)
+ * beat both at 1M in three alternated pairs: ANCHORED and acknowledgements higher, the machine's CPU per record lower
+ * (bench/RESULTS.md, "issue 13: leaves1" and "04:20–05:00 UTC").
  */
-const RANGE_READ_AHEAD_BYTES = 64 * 1024 * 1024;
+const RANGE_READ_AHEAD_BYTES = 1024 * 1024;
 /** Right-edge range hashes remembered (~log2(size) per tree size proofs are asked at); beyond this, start over. */
 const MAX_EDGE_RANGES = 4096;
 
