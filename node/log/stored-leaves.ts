@@ -5,6 +5,7 @@
  * lists `leaves` gives) was 20,000 objects an anchor of 10,000 leaves (bench/RESULTS.md, "issue 13: leaves1").
  */
 import { BUNDLE_WIDTH, TILE_WIDTH } from './constants.ts';
+import { entryLength } from './entry-bundle.ts';
 import { TransparencyLogError } from './errors.ts';
 import { HASH_SIZE } from './merkle-hash.ts';
 
@@ -44,11 +45,10 @@ export class StoredLeaves {
       const bytes = this.#bundles[b];
       const bundleStart = bundle * BUNDLE_WIDTH;
       const bundleEnd = Math.min(this.end, bundleStart + BUNDLE_WIDTH);
+      if (bytes === undefined) throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} is missing`);
       let at = 0;
       for (let index = bundleStart; index < bundleEnd; index++) {
-        // The u16 read by hand, as tile-store.ts's entryLength does: readUInt16BE checks its offset again per leaf.
-        const end = bytes === undefined ? -1 : at + 2 + (((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0));
-        if (bytes === undefined) throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} is missing`);
+        const end = at + 2 + entryLength(bytes, at);
         if (at + 2 > bytes.length || end > bytes.length) {
           throw new TransparencyLogError(
             'CORRUPT',
@@ -69,7 +69,7 @@ export class StoredLeaves {
       }
       // A full bundle holds its 16 entries and nothing after them: a length prefix damaged within the bundle would
       // otherwise shift every later entry and anchor fields read from the wrong bytes beside genuine leaf hashes.
-      if (bundleEnd === bundleStart + BUNDLE_WIDTH && at !== bytes?.length) {
+      if (bundleEnd === bundleStart + BUNDLE_WIDTH && at !== bytes.length) {
         throw new TransparencyLogError(
           'CORRUPT',
           `entry bundle ${bundle} does not end after its ${BUNDLE_WIDTH} leaves`,

@@ -31,6 +31,7 @@
  * either all of it or none.
  */
 import { BUNDLE_WIDTH, MAX_LEAF_BYTES, TILE_HEIGHT, TILE_WIDTH } from './constants.ts';
+import { bundleEntries, bundleEntry, bundlePair } from './entry-bundle.ts';
 import { TransparencyLogError } from './errors.ts';
 import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, nodeHash } from './merkle-hash.ts';
 import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
@@ -141,61 +142,6 @@ function readU64(bytes: Buffer): number {
 
 function bundleKey(bundle: number): Buffer {
   return Buffer.concat([Buffer.from('e'), u64(bundle)]);
-}
-
-/** The entries of a stored bundle, as views of it; CORRUPT unless it holds exactly `count` of them. */
-function bundleEntries(bytes: Buffer | undefined, bundle: number, count: number): Buffer[] {
-  const entries: Buffer[] = [];
-  let at = 0;
-  while (bytes !== undefined && at + 2 <= bytes.length && entries.length < count) {
-    const end = at + 2 + bytes.readUInt16BE(at);
-    if (end > bytes.length) break;
-    entries.push(bytes.subarray(at + 2, end));
-    at = end;
-  }
-  if (entries.length < count) {
-    throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} holds fewer than ${count} leaves`);
-  }
-  return entries;
-}
-
-/** Entry `position` of a stored bundle, as a view of it; CORRUPT when the bundle holds no such entry. */
-function bundleEntry(bytes: Buffer | undefined, bundle: number, position: number): Buffer {
-  const stored = bytes ?? NO_BYTES;
-  const at = bundleEntryStart(stored, bundle, position);
-  return stored.subarray(at + 2, at + 2 + entryLength(stored, at));
-}
-
-/**
- * Entries `pair` and `pair + 1` of a stored bundle (`pair` even: a leaf and its sibling), as views of it, found in
- * one walk: an attestation needs its leaf and its sibling's.
- */
-function bundlePair(bytes: Buffer | undefined, bundle: number, pair: number): readonly [Buffer, Buffer] {
-  const stored = bytes ?? NO_BYTES;
-  const first = bundleEntryStart(stored, bundle, pair);
-  const second = first + 2 + entryLength(stored, first);
-  const end = second + 2 <= stored.length ? second + 2 + entryLength(stored, second) : Infinity;
-  if (end > stored.length) {
-    throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} holds fewer than ${pair + 2} leaves`);
-  }
-  return [stored.subarray(first + 2, second), stored.subarray(second + 2, end)];
-}
-
-/** Where entry `position` of a stored bundle starts (its u16 length), the entry checked to lie within the bundle. */
-function bundleEntryStart(bytes: Buffer, bundle: number, position: number): number {
-  let at = 0;
-  for (let skipped = 0; at + 2 <= bytes.length; skipped++) {
-    const end = at + 2 + entryLength(bytes, at);
-    if (end > bytes.length) break;
-    if (skipped === position) return at;
-    at = end;
-  }
-  throw new TransparencyLogError('CORRUPT', `entry bundle ${bundle} holds fewer than ${position + 1} leaves`);
-}
-
-/** The u16 length of the entry at `at`, read by hand: readUInt16BE checks its offset again on every entry. */
-function entryLength(bytes: Buffer, at: number): number {
-  return ((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0);
 }
 
 /** Hashes of a proof that memory does not hold: their places in the proof, and their ranges. */
