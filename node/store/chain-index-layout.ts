@@ -18,19 +18,21 @@ export const CHAIN_INDEX_DIR = 'chain-index';
 /** The sublevels of the chain index (node/chain-index: its rows, its saved key filter). */
 export const CHAIN_INDEX_SUBLEVELS = ['chain-index', 'chain-index-filter'] as const;
 
-/** abstract-level's sublevel keys are `!name!key`, so every one of a sublevel sorts from `!name!` to below `!name"`. */
-const PREFIXES = CHAIN_INDEX_SUBLEVELS.map((name) => Buffer.from(`!${name}!`));
+/**
+ * Each sublevel's raw keys: abstract-level prefixes them `!name!`, so every one sorts from that prefix (`gte`) to
+ * below `!name"` (`lt`).
+ */
+const RANGES = CHAIN_INDEX_SUBLEVELS.map((name) => ({ gte: Buffer.from(`!${name}!`), lt: Buffer.from(`!${name}"`) }));
 
 /** Whether a raw key (sublevel prefix included) is one of the chain index's rows. */
 function isChainIndexKey(key: Buffer): boolean {
-  return PREFIXES.some((prefix) => key.length >= prefix.length && prefix.equals(key.subarray(0, prefix.length)));
+  return RANGES.some(({ gte }) => key.length >= gte.length && gte.equals(key.subarray(0, gte.length)));
 }
 
 /** Whether `main` holds chain index rows: an earlier version's store, whose chain index stays there. */
 export async function holdsChainIndex(main: Level<Buffer, Buffer>): Promise<boolean> {
-  for (const name of CHAIN_INDEX_SUBLEVELS) {
-    const range = { gte: Buffer.from(`!${name}!`), lt: Buffer.from(`!${name}"`), limit: 1 };
-    if ((await main.keys({ ...range, keyEncoding: 'buffer' }).all()).length > 0) return true;
+  for (const range of RANGES) {
+    if ((await main.keys({ ...range, limit: 1, keyEncoding: 'buffer' }).all()).length > 0) return true;
   }
   return false;
 }
