@@ -7,7 +7,7 @@
  * Invariant: while `following`, every event committed after the stream opened reaches `onEvent`; between a break
  * and the next `opened`, the owner must not trust what it kept from events (`lost` tells it).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Backoff } from '../worker/index.ts';
 import type { LianxinChain } from './lianxin-chain.ts';
 
 export interface ChainEventHandlers<T> {
@@ -33,8 +33,7 @@ const DEFAULT_RETRY_MAX_MS = 5_000;
 export class ChainEventFollower<T> {
   readonly #chain: Pick<LianxinChain, 'chainInfo'>;
   readonly #handlers: ChainEventHandlers<T>;
-  readonly #retryInitialMs: number;
-  readonly #retryMaxMs: number;
+  readonly #backoff: Backoff;
   readonly #stopping = new AbortController();
   #close: (() => void) | undefined;
   #running: Promise<void> | undefined;
@@ -48,8 +47,10 @@ export class ChainEventFollower<T> {
   ) {
     this.#chain = chain;
     this.#handlers = handlers;
-    this.#retryInitialMs = init.retryInitialMs ?? DEFAULT_RETRY_INITIAL_MS;
-    this.#retryMaxMs = init.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
+    this.#backoff = new Backoff(
+      init.retryInitialMs ?? DEFAULT_RETRY_INITIAL_MS,
+      init.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
+    );
   }
 
   /** Whether the events are followed now (the stream is open and `opened` has run). */
@@ -78,7 +79,6 @@ export class ChainEventFollower<T> {
   }
 
   async #run(): Promise<void> {
-    let delay = this.#retryInitialMs;
     while (!this.#stopped()) {
       try {
         // Events committed from this height on come through the stream; a read after it opens sees the rest.
@@ -93,7 +93,7 @@ export class ChainEventFollower<T> {
         for await (const event of events) {
           await this.#handlers.onEvent(event);
           this.#lastEvent = event;
-          delay = this.#retryInitialMs;
+          this.#backoff.reset();
         }
       } catch (err) {
         if (!this.#stopped()) this.#handlers.onError?.(err);
@@ -101,10 +101,7 @@ export class ChainEventFollower<T> {
         this.#following = false;
         this.#handlers.lost?.();
       }
-      await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal: this.#stopping.signal }).catch(
-        () => undefined,
-      );
-      delay = Math.min(delay * 2, this.#retryMaxMs);
+      await this.#backoff.wait(this.#stopping.signal);
     }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Capped exponential backoff with jitter, for the loops that retry what failed: the outbox workers (anchorer,
- * notarizer) and the chain-index follower. `retryNow` ends a wait at once and starts the doubling over, for when the
+ * notarizer), the chain-index follower and the chain-event followers (consents, the registry). `retryNow` ends a wait at once and starts the doubling over, for when the
  * cause of the failures is known to be gone (the store left a fault): a wait that grew while it lasted would
  * otherwise hold the work back for up to `maxMs` (`outbox.retryMaxMs`, 30 s by default) after the disk was freed.
  */
