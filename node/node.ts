@@ -19,7 +19,7 @@ import { connectToLedger, type LedgerConnection } from '../network/client/index.
 import { loadSigningIdentity } from '../network/pki/index.ts';
 import { adminSocketPath, startAdminSocket } from './admin/index.ts';
 import { CheckpointAnchorer } from './anchor/index.ts';
-import { backupNode } from './backup/index.ts';
+import { backupNode, refuseUnfinishedRestore } from './backup/index.ts';
 import {
   ChainIndex,
   ChainIndexFollower,
@@ -276,7 +276,9 @@ async function startPipelines(
   await mkdir(config.dataDir, { recursive: true });
   // The store tells of its faults before the parts that react to them exist: they are set once all do.
   const storageWiring: { recovered: (() => void)[]; changed?: () => void } = { recovered: [] };
-  const db = await openNodeDatabase(join(config.dataDir, 'db'), {
+  const storeDir = join(config.dataDir, 'db');
+  await refuseUnfinishedRestore(storeDir);
+  const db = await openNodeDatabase(storeDir, {
     minFreeBytes: config.storage.minFreeMegabytes * MIB,
     minFreePercent: config.storage.minFreePercent,
     probeIntervalMs: config.storage.probeIntervalMs,

@@ -9,7 +9,7 @@
  * - a busy port, a corrupt store, a missing key: one stderr line, exit 1, nothing left listening;
  * - SIGTERM: exit 0 within the grace period.
  */
-import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { basename, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -374,7 +374,7 @@ describe('a node in its own process', () => {
     expect(await streams('lianxin_chain_event_streams_opened')).toBeGreaterThanOrEqual(2);
   });
 
-  it('refuses to start on a busy gRPC or operations port, a corrupt store or a missing key: one line, exit 1, nothing listening', async () => {
+  it('refuses to start on a busy gRPC or operations port, a corrupt store, an unfinished restore or a missing key: one line, exit 1, nothing listening', async () => {
     const busy = await loopbackPort();
     try {
       const bankGrpc = await freeAddress();
@@ -403,7 +403,15 @@ describe('a node in its own process', () => {
       await rm(keyFile);
       const noKey = daemon(missingKey);
 
-      const exits = await Promise.all([busyGrpc, busyOperations, corrupt, noKey].map((d) => d.exited));
+      // A third home for the regulator's node, into which a restore was killed midway (lianxin node restore writes
+      // db.restoring and renames it to db once whole): the node must not start on it, nor make an empty store.
+      const restoringRoot = join(members.dir, 'restoring');
+      const restoringConfig = await nodeConfig('RegulatorMSP', {}, { ...unregistered, dataRoot: restoringRoot });
+      const restoringData = join(restoringRoot, 'nodes', 'RegulatorMSP', 'data');
+      await mkdir(join(restoringData, 'db.restoring'), { recursive: true });
+      const unfinished = daemon(restoringConfig);
+
+      const exits = await Promise.all([busyGrpc, busyOperations, corrupt, noKey, unfinished].map((d) => d.exited));
       for (const exit of exits) expect(exit).toEqual({ code: 1, signal: null });
 
       const oneLine = (d: DaemonProcess) => {
@@ -421,6 +429,11 @@ describe('a node in its own process', () => {
       expect(oneLine(noKey)).toBe(
         `lianxin node: cannot start: ${missingKey}: "keys.receipt" does not exist: ${keyFile}`,
       );
+      expect(oneLine(unfinished)).toBe(
+        `lianxin node: cannot start: node store ${join(restoringData, 'db')}: a restore into ${restoringData} did not ` +
+          `finish (${join(restoringData, 'db.restoring')} is left); remove ${restoringData} and run lianxin node restore again`,
+      );
+      expect(await readdir(restoringData)).toEqual(['db.restoring']);
       // The gRPC API had started before the operations port was found busy: it was closed again.
       expect(await portFree(nanjingGrpc)).toBe(true);
       expect(await portFree(bankGrpc)).toBe(true);

@@ -11,3 +11,4 @@ export {
 export { backupNode, requireEmptyDir, restoreNode, type NodeIdentity, type RestoreNodeOptions } from './node-backup.ts';
 export { BackupError, type BackupErrorCode } from './errors.ts';
 export { backupLedger, restoreLedger } from './ledger-backup.ts';
+export { refuseUnfinishedRestore } from './restore-target.ts';

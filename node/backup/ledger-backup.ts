@@ -9,10 +9,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerStore } from '../../network/ledger/store/index.ts';
-import { restoreStoreEntries } from '../store/index.ts';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
 import { BackupError } from './errors.ts';
 import { requireEmptyDir } from './node-backup.ts';
+import { restoreStoreAtomically } from './restore-target.ts';
 
 /** Writes a consistent snapshot of the running ledger's store to `out` (never replacing a file). */
 export function backupLedger(
@@ -41,6 +41,6 @@ export async function restoreLedger(options: {
     throw new BackupError('WRONG_ARCHIVE', `${options.from} is a backup of a ${manifest.kind}, not of a ledger`);
   }
   await mkdir(ledgerDir, { recursive: true, mode: 0o700 });
-  await restoreStoreEntries(join(ledgerDir, 'ledger'), readBackupEntries(options.from));
+  await restoreStoreAtomically(join(ledgerDir, 'ledger'), readBackupEntries(options.from));
   return manifest;
 }

@@ -9,9 +9,10 @@
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { nodeEntryPlacement, restoreStoreEntries, type NodeDatabase } from '../store/index.ts';
+import { nodeEntryPlacement, type NodeDatabase } from '../store/index.ts';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
 import { BackupError } from './errors.ts';
+import { RESTORING_SUFFIX, restoreStoreAtomically } from './restore-target.ts';
 
 /** Who the node is, recorded in the manifest and checked on restore. */
 export interface NodeIdentity {
@@ -53,7 +54,7 @@ export async function restoreNode(options: Readonly<RestoreNodeOptions>): Promis
     }
   }
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  await restoreStoreEntries(join(options.dataDir, 'db'), readBackupEntries(options.from), nodeEntryPlacement);
+  await restoreStoreAtomically(join(options.dataDir, 'db'), readBackupEntries(options.from), nodeEntryPlacement);
   return manifest;
 }
 
@@ -67,10 +68,13 @@ export async function requireEmptyDir(dir: string): Promise<void> {
     throw new BackupError('FILE_ERROR', `cannot read the data dir ${dir}: ${(err as Error).message}`, { cause: err });
   }
   if (names.length > 0) {
+    const unfinished = names.find((name) => name.endsWith(RESTORING_SUFFIX));
     throw new BackupError(
       'TARGET_NOT_EMPTY',
       `the data dir ${dir} is not empty (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}): ` +
-        'restore only ever creates a new one',
+        (unfinished === undefined
+          ? 'restore only ever creates a new one'
+          : `${unfinished} is an earlier restore that did not finish; remove ${dir} and restore again`),
     );
   }
 }

@@ -4,7 +4,9 @@ export type NodeStoreErrorCode =
   /** Another process holds the store open (LevelDB's LOCK). */
   | 'STORE_LOCKED'
   /** The store could not be read for another reason (permissions, the disk). */
-  | 'STORE_UNREADABLE';
+  | 'STORE_UNREADABLE'
+  /** A restore into the data dir was started and did not finish: the store is not there whole. */
+  | 'STORE_INCOMPLETE';
 
 /**
  * The node's database could not be opened. The message is one line for the operator: the store's path, what is

@@ -7,8 +7,9 @@ import { group } from './backup.ts';
 
 const DESCRIPTION = `Restores a node's store from a backup (lianxin node backup) into a new data dir, which must be absent or
 empty. The archive is checked whole (format, manifest, SHA-256) before anything is written. With --config, the
-backup must be of that node (its MSP ID and log origin). Start the node with dataDir pointing there: it resumes
-from the backup's state; anything ingested after the backup was taken is not in it.`;
+backup must be of that node (its MSP ID and log origin). The store is written as <data-dir>/db.restoring and renamed
+to db once complete: if the restore is interrupted, remove the data dir and run it again. Start the node with
+dataDir pointing there: it resumes from the backup's state; anything ingested after the backup was taken is not in it.`;
 
 export const restoreCommand: CommandDefinition = (parent, io) => {
   subcommand(group(parent, 'node'), 'restore', 'restore a node data dir from a backup', DESCRIPTION)
