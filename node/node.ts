@@ -28,7 +28,7 @@ import {
   IndexSnapshotTaker,
 } from './chain-index/index.ts';
 import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
-import { startApiServer, type ApiServer, type ServiceImpls } from './api/index.ts';
+import { startApiServer, storeReserveShortfall, type ApiServer, type ServiceImpls } from './api/index.ts';
 import type { LianxinServiceName } from './api/proto-files.ts';
 import type { NodeConfig } from './config/index.ts';
 import {
@@ -144,6 +144,20 @@ const MIB = 1024 * 1024;
 /** Chain index snapshots a node keeps and serves: the newest, and the one before while a joiner may still read it. */
 const INDEX_SNAPSHOTS_KEPT = 2;
 
+/**
+ * A reserve of descriptors set below what the store's two LevelDBs may open (an operator's value from before the
+ * chain index had a database of its own, 256, against 640 now): the node runs, but a connection flood could starve them.
+ */
+function warnOfSmallReserve(config: NodeConfig, logger: Logger): void {
+  const needed = storeReserveShortfall(config.connections, 2 * config.storage.leveldb.maxOpenFiles);
+  if (needed === undefined) return;
+  logger.warn(
+    { reservedFileDescriptors: config.connections.reservedFileDescriptors, needed },
+    `connections.reservedFileDescriptors is below what the store's two LevelDBs of storage.leveldb.maxOpenFiles ` +
+      `may hold open: connections could use the descriptors they need; set it to ${needed} or more`,
+  );
+}
+
 /** Shutdown steps, run in reverse order of start-up. */
 type Cleanup = (() => Promise<void>)[];
 
@@ -153,6 +167,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     base: { mspId: config.mspId },
     ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
   });
+  warnOfSmallReserve(config, logger);
   const metrics = createNodeMetrics({ defaultLabels: { msp_id: config.mspId } });
   const origin = `lianxin/${config.mspId}/${config.shard}`;
   const cleanup: Cleanup = [];

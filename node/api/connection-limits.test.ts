@@ -29,7 +29,7 @@ import {
   type NodeInfoServiceImpl,
   type RecordServiceImpl,
 } from './index.ts';
-import { connectionBudget, openFileLimit } from './file-descriptor-budget.ts';
+import { connectionBudget, openFileLimit, storeReserveShortfall } from './file-descriptor-budget.ts';
 
 const LOCAL_MSP = 'HangzhouCreditMSP';
 
@@ -192,6 +192,18 @@ describe('file-descriptor budget', () => {
     expect(connectionBudget(100, 256, 1024, 40)).toBe(100);
     expect(connectionBudget(4096, 256, undefined, 40)).toBe(4096);
     expect(connectionBudget(4096, 2000, 1024, 40)).toBe(1);
+  });
+
+  it('names the reserve the stores need when the open-file limit binds the connections and the reserve is short', () => {
+    const limits = { maxConnections: 4096, reservedFileDescriptors: 256 };
+    // Two LevelDBs of 256 table files each and 64 others: 576.
+    expect(storeReserveShortfall(limits, 512, 4096)).toBe(576);
+    // The default reserve is enough.
+    expect(storeReserveShortfall({ ...limits, reservedFileDescriptors: 640 }, 512, 4096)).toBe(undefined);
+    // A limit high enough that maxConnections binds first leaves the stores their descriptors whatever the reserve.
+    expect(storeReserveShortfall(limits, 512, 4096 + 576)).toBe(undefined);
+    expect(storeReserveShortfall(limits, 512, 4096 + 575)).toBe(576);
+    expect(storeReserveShortfall(limits, 512, undefined)).toBe(undefined);
   });
 });
 

@@ -5,6 +5,7 @@
  * in ways far from the cause (issue 11). Node exposes no getrlimit: Linux publishes the limits in /proc.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import type { ConnectionLimits } from './connection-limits.ts';
 
 /** The soft limit on open files from /proc/self/limits; undefined where there is none (not Linux) or unlimited. */
 export function openFileLimit(limitsText?: string): number | undefined {
@@ -43,4 +44,23 @@ export function connectionBudget(
 ): number {
   if (fdLimit === undefined) return maxConnections;
   return Math.max(1, Math.min(maxConnections, fdLimit - reserved - (openNow ?? 0)));
+}
+
+/** Descriptors beyond the LevelDBs' table files: their logs, manifests and locks, the node's own files, the ledger. */
+const OTHER_FILES = 64;
+
+/**
+ * The reserve the stores need when connections could otherwise take what it leaves: each LevelDB keeps up to
+ * `maxOpenFiles` table files open, opened as compactions and reads reach them, long after the server started.
+ * @returns that reserve when `reserved` is below it and the open-file limit binds the connections (so a flood
+ *   could leave a LevelDB unable to open a table: EMFILE, a storage fault); undefined when it is enough.
+ */
+export function storeReserveShortfall(
+  limits: Pick<ConnectionLimits, 'maxConnections' | 'reservedFileDescriptors'>,
+  storeTableFiles: number,
+  fdLimit: number | undefined = openFileLimit(),
+): number | undefined {
+  const needed = storeTableFiles + OTHER_FILES;
+  if (fdLimit === undefined || limits.reservedFileDescriptors >= needed) return undefined;
+  return fdLimit - needed < limits.maxConnections ? needed : undefined;
 }
