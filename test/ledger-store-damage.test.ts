@@ -5,7 +5,7 @@
  * Each case damages its own copy of one store the real ledger wrote.
  */
 import { execFile } from 'node:child_process';
-import { cp } from 'node:fs/promises';
+import { cp, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerError } from '../network/ledger/index.ts';
@@ -154,6 +154,18 @@ describe('a damaged ledger store', () => {
       stdout: `first bad block ${height - 1}: present beyond the savepoint, which names ${height - 1} blocks\n`,
       stderr: '',
     });
+  });
+
+  it('with a restore that did not finish (the store still under ledger.restoring): refused at start, nothing made', async () => {
+    const { root, store } = await copyOfStore();
+    // What `lianxin ledger restore` leaves when killed before it renames the store into place.
+    await rename(store, `${store}.restoring`);
+    const err = await refusal(root);
+    expect(err).toMatchObject({ code: 'STORE_DAMAGED' });
+    expect(err.message).toBe(
+      `ledger store ${store}: a restore did not finish (${store}.restoring is left); empty ${join(root, 'ledger')} and run lianxin ledger restore again`,
+    );
+    expect(await readdir(join(root, 'ledger'))).not.toContain('ledger');
   });
 });
 

@@ -19,7 +19,10 @@ export type LedgerErrorCode =
   | 'ACCESS_DENIED'
   | 'CHANNEL_NOT_FOUND'
   | 'TIMEOUT'
-  /** At start: the store on disk is damaged or contradicts itself (store/tip-check.ts); the ledger refuses it. */
+  /**
+   * At start: the store on disk is damaged or contradicts itself (store/tip-check.ts), or a restore into it did not
+   * finish; the ledger refuses it.
+   */
   | 'STORE_DAMAGED'
   /** At start: another process holds the store open. */
   | 'STORE_LOCKED'

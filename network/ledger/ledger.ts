@@ -2,9 +2,9 @@
  * The embedded ledger's composition root: a single-process Fabric 2.5 peer + solo orderer on one TLS gRPC
  * endpoint, storing its channel in LevelDB (DESIGN §4). Nothing else constructs its parts.
  */
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { common } from '@hyperledger/fabric-protos';
 import {
@@ -260,6 +260,16 @@ async function newestConfigBlock(
  * out, for the operator who reads it in a start-up log.
  */
 async function openStore(dir: string): Promise<LedgerStore> {
+  // `lianxin ledger restore` writes the store beside it under this name and renames it once whole
+  // (node/backup/restore-target.ts): left there, the restore was cut short, and an empty store made now would
+  // start the channel over from its genesis block.
+  const restoring = `${dir}.restoring`;
+  if (await exists(restoring)) {
+    throw new LedgerError(
+      'STORE_DAMAGED',
+      `ledger store ${dir}: a restore did not finish (${restoring} is left); empty ${dirname(dir)} and run lianxin ledger restore again`,
+    );
+  }
   try {
     return await openLedgerStore(dir);
   } catch (err) {
@@ -275,6 +285,12 @@ async function openStore(dir: string): Promise<LedgerStore> {
     );
   }
 }
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 async function startChaincode(
   deployment: ChaincodeDeployment,
