@@ -39,11 +39,16 @@ export class Cursor {
 
   /** A varint of at most `maxVarintBytes` ending before `end`, or -1. */
   varint(end: number): number {
+    const { bytes } = this;
     let value = 0;
+    // Each byte's 7 bits scaled by a running power of 128 (exact below 2^53), not 2 ** (7 * i) per byte: an
+    // acknowledgement of 1,000 results is 2,000 varints, decoded by the CLI for every batch it sends.
+    let scale = 1;
     for (let i = 0; i < this.maxVarintBytes && this.at < end; i++) {
-      const byte = this.bytes[this.at++] ?? 0;
-      value += (byte & 0x7f) * 2 ** (7 * i);
+      const byte = bytes[this.at++] ?? 0;
+      value += (byte & 0x7f) * scale;
       if (byte < 0x80) return value;
+      scale *= 128;
     }
     return -1;
   }

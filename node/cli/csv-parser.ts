@@ -63,6 +63,13 @@ export class CsvParser {
   /** The current row has a character other than its line break (a blank line has none and is skipped). */
   #rowHasContent = false;
   #started = false;
+  /**
+   * In the chunk being parsed: where the next LF and the next CR are at or after the last place looked from
+   * (the chunk's length for none), so that a quoted field's text is searched for line breaks by indexOf, not
+   * character by character.
+   */
+  #nextLf = 0;
+  #nextCr = 0;
 
   /** `maxRecordBytes` is counted in UTF-16 code units of the decoded text, as csv-parse counted it. */
   constructor(maxRecordBytes = MAX_CSV_RECORD_BYTES) {
@@ -74,6 +81,8 @@ export class CsvParser {
     const rows: CsvRow[] = [];
     const n = chunk.length;
     let i = 0;
+    this.#nextLf = -1;
+    this.#nextCr = -1;
     if (!this.#started && n > 0) {
       this.#started = true;
       if (chunk.charCodeAt(0) === BOM) i = 1;
@@ -112,11 +121,18 @@ export class CsvParser {
         }
         case 'quoted': {
           const q = chunk.indexOf('"', i);
-          const end = q === -1 ? n : q;
+          // A doubled quote in this chunk (§2.7) is read with the text before it, its first quote kept: one
+          // slice, not a slice and a quote joined on (JSON contents hold a doubled quote per JSON quote).
+          const doubled = q !== -1 && chunk.charCodeAt(q + 1) === QUOTE;
+          const end = q === -1 ? n : doubled ? q + 1 : q;
           this.#countBreaks(chunk, i, end);
           this.#field = this.#field === '' ? chunk.slice(i, end) : this.#field + chunk.slice(i, end);
           if (this.#grow(end - i + (q === -1 ? 0 : 1), rows)) return rows;
           if (q === -1) return rows;
+          if (doubled) {
+            i = q + 2;
+            break;
+          }
           // The quote breaks a CR from any LF after it.
           this.#afterCr = false;
           this.#state = 'closing';
@@ -188,16 +204,29 @@ export class CsvParser {
 
   /** Counts the line breaks of chunk[from, to) inside a quoted field (a CRLF once, across chunks too). */
   #countBreaks(chunk: string, from: number, to: number): void {
+    if (to === from) return;
+    if (this.#nextLf < from) this.#nextLf = indexOrEnd(chunk, '\n', from);
+    if (this.#nextCr < from) this.#nextCr = indexOrEnd(chunk, '\r', from);
+    if (this.#nextLf >= to && this.#nextCr >= to) {
+      // No line break: the common case (a JSON content), without a loop over its characters.
+      this.#afterCr = false;
+      return;
+    }
+    let line = this.#line;
+    let afterCr = this.#afterCr;
     for (let k = from; k < to; k++) {
       const c = chunk.charCodeAt(k);
-      if (c === LF) {
-        if (!this.#afterCr) this.#line++;
-        this.#afterCr = false;
+      if (c > CR) afterCr = false;
+      else if (c === LF) {
+        if (!afterCr) line++;
+        afterCr = false;
       } else if (c === CR) {
-        this.#line++;
-        this.#afterCr = true;
-      } else this.#afterCr = false;
+        line++;
+        afterCr = true;
+      } else afterCr = false;
     }
+    this.#line = line;
+    this.#afterCr = afterCr;
   }
 
   /** Adds `chars` to the record's size; true (and the error row pushed) when that passes the cap. */
@@ -232,4 +261,10 @@ export async function* csvRows(
     if ('error' in (rows.at(-1) ?? {})) return;
   }
   yield* parser.end();
+}
+
+/** Where `text` has `char` at or after `from`, or its length if nowhere. */
+function indexOrEnd(text: string, char: string, from: number): number {
+  const at = text.indexOf(char, from);
+  return at === -1 ? text.length : at;
 }

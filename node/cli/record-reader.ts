@@ -161,22 +161,34 @@ async function* csvRecords(
 ): AsyncGenerator<readonly ReadRecord[]> {
   const parser = new CsvParser();
   let header: Field[] | undefined;
+  /** Where each field is in a row (-1: no such column), from the header. */
+  let columns: Readonly<Record<Field, number>> | undefined;
   /** A row as a record, an invalid line, or nothing (the header). */
   const recordOf = (row: CsvRow): ReadRecord | Promise<ReadRecord> | undefined => {
     if ('error' in row) {
       // The parser stops at a grammar error: what follows cannot be read, so this line ends the file.
       return { ok: false, line: row.line, reason: `malformed CSV: ${row.error}`, last: true };
     }
-    if (header === undefined) {
+    if (header === undefined || columns === undefined) {
       header = csvHeader(file, row.line, row.fields);
+      const found = header;
+      columns = Object.fromEntries(FIELDS.map((field) => [field, found.indexOf(field)])) as Record<Field, number>;
       return undefined;
     }
     const { fields } = row;
     if (fields.length !== header.length) {
       return { ok: false, line: row.line, reason: `has ${fields.length} fields, the header has ${header.length}` };
     }
-    const values: Partial<Record<Field, string>> = {};
-    for (let i = 0; i < fields.length; i++) values[header[i] as Field] = fields[i];
+    // One object literal of one shape per row: filling an empty object by the header's names cost a keyed store
+    // per field (≈0.15 µs per record at bulk-load rates).
+    const values = {
+      subject: fieldAt(fields, columns.subject),
+      kind: fieldAt(fields, columns.kind),
+      version: fieldAt(fields, columns.version),
+      content_type: fieldAt(fields, columns.content_type),
+      content: fieldAt(fields, columns.content),
+      content_file: fieldAt(fields, columns.content_file),
+    };
     return toRecord(row.line, values, contentDir, rules);
   };
   const recordsOf = async (rows: readonly CsvRow[]): Promise<ReadRecord[]> => {
@@ -194,6 +206,11 @@ async function* csvRecords(
   const records = await recordsOf(parser.end());
   if (records.length > 0) yield records;
   if (header === undefined) throw new CliError('INVALID_INPUT', `${file}: empty file, expected a CSV header line`);
+}
+
+/** The field in column `index` (-1: the header has no such column). */
+function fieldAt(fields: readonly string[], index: number): string | undefined {
+  return index < 0 ? undefined : fields[index];
 }
 
 function csvHeader(file: string, line: number, names: readonly string[]): Field[] {
