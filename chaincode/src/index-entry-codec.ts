@@ -17,7 +17,7 @@
  * was sent, and a node can trust its own copy of what it sent once the transaction committed.
  */
 import { fail, invalid } from './errors';
-import { checkUscc, type UsccMode } from './uscc';
+import { checkUscc, USCC_SYMBOL_VALUE, USCC_WEIGHTS, usccCheckValue, type UsccMode } from './uscc';
 import { RECORD_KIND } from './validation';
 
 /** One credit-record leaf's entry in the chain index (hex hashes, as the JSON API carries them). */
@@ -242,10 +242,6 @@ export function leafIndexAt(view: IndexEntriesView, i: number): number {
 }
 
 // GB 32100 by byte: the symbol value of each allowed character (0-9A-HJ-NPQRTUWXY), -1 for any other byte.
-const USCC_ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
-const USCC_VALUE = new Int8Array(256).fill(-1);
-for (let v = 0; v < USCC_ALPHABET.length; v++) USCC_VALUE[USCC_ALPHABET.charCodeAt(v)] = v;
-const USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 
@@ -257,10 +253,10 @@ function usccBytesOk(buf: Buffer, at: number, mode: UsccMode): boolean {
   let sum = 0;
   for (let i = 0; i < SUBJECT_BYTES; i++) {
     const byte = buf[at + i] ?? 0;
-    const value = USCC_VALUE[byte] ?? -1;
+    const value = USCC_SYMBOL_VALUE[byte] ?? -1;
     if (value < 0 || (i >= 2 && i < 8 && (byte < DIGIT_0 || byte > DIGIT_9))) return false;
     if (i < 17) sum += value * (USCC_WEIGHTS[i] ?? 0);
-    else if (mode === 'strict' && value !== (31 - (sum % 31)) % 31) return false;
+    else if (mode === 'strict' && value !== usccCheckValue(sum)) return false;
   }
   return true;
 }

@@ -9,14 +9,26 @@ export type UsccCheck =
   | { readonly valid: false; readonly reason: 'format' | 'checksum' };
 
 const ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
-const WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28] as const;
+/** Each character code's value in the alphabet, -1 for a code outside it: one load per character, not a search. */
+export const USCC_SYMBOL_VALUE = new Int8Array(256).fill(-1);
+for (let v = 0; v < ALPHABET.length; v++) USCC_SYMBOL_VALUE[ALPHABET.charCodeAt(v)] = v;
+/** The weights of the first 17 characters: 3^(i-1) mod 31. */
+export const USCC_WEIGHTS: readonly number[] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 const SHAPE = /^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/;
+
+/** The check character's value for the weighted sum of the first 17 characters' values. */
+export const usccCheckValue = (sum: number): number => (31 - (sum % 31)) % 31;
+
+/** The check character's value for the first 17 characters of `code` (which must already match the shape). */
+function checkValueOf(code: string): number {
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += (USCC_SYMBOL_VALUE[code.charCodeAt(i)] ?? 0) * (USCC_WEIGHTS[i] ?? 0);
+  return usccCheckValue(sum);
+}
 
 /** The expected 18th character for the first 17 (which must already match the shape). */
 export function usccCheckCharacter(first17: string): string {
-  let sum = 0;
-  for (let i = 0; i < 17; i++) sum += ALPHABET.indexOf(first17.charAt(i)) * (WEIGHTS[i] ?? 0);
-  return ALPHABET.charAt((31 - (sum % 31)) % 31);
+  return ALPHABET.charAt(checkValueOf(first17));
 }
 
 /**
@@ -26,7 +38,7 @@ export function usccCheckCharacter(first17: string): string {
 export function checkUscc(input: string, mode: UsccMode): UsccCheck {
   const code = input.toUpperCase();
   if (!SHAPE.test(code)) return { valid: false, reason: 'format' };
-  const checksum = usccCheckCharacter(code.slice(0, 17)) === code.charAt(17);
+  const checksum = checkValueOf(code) === USCC_SYMBOL_VALUE[code.charCodeAt(17)];
   if (!checksum && mode === 'strict') return { valid: false, reason: 'checksum' };
   return { valid: true, code, checksum };
 }
