@@ -257,8 +257,11 @@ describe('the p2p host', () => {
     try {
       const agencyAddress = multiaddr(agencyHost.addresses()[0] ?? '');
       await earlier.dial(agencyAddress);
-      // Its ping is answered (by the ping service this host keeps for such nodes).
-      expect(await earlier.services.ping.ping(agencyAddress)).toBeGreaterThanOrEqual(0);
+      // Its ping is answered (by the ping service this host keeps for such nodes). The earlier host's monitor pings
+      // too, every 200 ms here, and libp2p's ping service takes two ping streams of a connection at once: when the
+      // machine is slow, a third — this one — can meet the limit and be closed unanswered. Tried a few times: a host
+      // that does not answer pings fails every attempt.
+      expect(await pingWithin(3, () => earlier.services.ping.ping(agencyAddress))).toBeGreaterThanOrEqual(0);
       // Over several of both sides' intervals: its monitor's pings and this host's ping frames are answered in time.
       await sleep(1_500);
       expect(agencyHost.connectedPeers()).toEqual([bank.peerId]);
@@ -268,3 +271,14 @@ describe('the p2p host', () => {
     }
   });
 });
+
+/** The first answer of up to `attempts` pings; the last failure when none is answered. */
+async function pingWithin(attempts: number, ping: () => Promise<number>): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ping();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+    }
+  }
+}
