@@ -293,16 +293,18 @@ async function startPipelines(
   const storageWiring: { recovered: (() => void)[]; changed?: () => void } = { recovered: [] };
   const storeDir = join(config.dataDir, 'db');
   await refuseUnfinishedRestore(storeDir);
+  const leveldb = {
+    cacheSize: config.storage.leveldb.cacheMegabytes * MIB,
+    writeBufferSize: config.storage.leveldb.writeBufferMegabytes * MIB,
+    maxOpenFiles: config.storage.leveldb.maxOpenFiles,
+    maxFileSize: config.storage.leveldb.maxFileMegabytes * MIB,
+  };
   const db = await openNodeDatabase(storeDir, {
     minFreeBytes: config.storage.minFreeMegabytes * MIB,
     minFreePercent: config.storage.minFreePercent,
     probeIntervalMs: config.storage.probeIntervalMs,
-    leveldb: {
-      cacheSize: config.storage.leveldb.cacheMegabytes * MIB,
-      writeBufferSize: config.storage.leveldb.writeBufferMegabytes * MIB,
-      maxOpenFiles: config.storage.leveldb.maxOpenFiles,
-      maxFileSize: config.storage.leveldb.maxFileMegabytes * MIB,
-    },
+    leveldb,
+    chainIndexLeveldb: { ...leveldb, writeBufferSize: config.storage.leveldb.chainIndexWriteBufferMegabytes * MIB },
     onStorageChange: (fault) => {
       if (fault) logger.error({ code: fault.code, reason: fault.reason }, 'storage fault: writes refused');
       else {

@@ -50,7 +50,8 @@
  * | LIANXIN_STORAGE_MIN_FREE_PERCENT         | storage.minFreePercent        | 0              |
  * | LIANXIN_STORAGE_PROBE_INTERVAL_MS        | storage.probeIntervalMs       | 1000           |
  * | LIANXIN_STORAGE_LEVELDB_CACHE_MEGABYTES  | storage.leveldb.cacheMegabytes | 8             |
- * | LIANXIN_STORAGE_LEVELDB_WRITE_BUFFER_MEGABYTES | storage.leveldb.writeBufferMegabytes | 4     |
+ * | LIANXIN_STORAGE_LEVELDB_WRITE_BUFFER_MEGABYTES | storage.leveldb.writeBufferMegabytes | 16    |
+ * | LIANXIN_STORAGE_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES | storage.leveldb.chainIndexWriteBufferMegabytes | 4 |
  * | LIANXIN_STORAGE_LEVELDB_MAX_OPEN_FILES   | storage.leveldb.maxOpenFiles  | 256            |
  * | LIANXIN_STORAGE_LEVELDB_MAX_FILE_MEGABYTES | storage.leveldb.maxFileMegabytes | 2            |
  * | LIANXIN_SHUTDOWN_GRACE_SECONDS           | shutdown.graceSeconds         | 10             |
@@ -97,6 +98,7 @@ import {
   DEFAULT_LEVELDB_MAX_FILE_MEGABYTES,
   DEFAULT_LEVELDB_MAX_OPEN_FILES,
   DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES,
+  DEFAULT_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES,
   ENV_PREFIX,
   MAX_LEVELDB_MAX_OPEN_FILES,
   MIN_LEVELDB_MAX_OPEN_FILES,
@@ -311,7 +313,12 @@ export const CONFIG_FIELDS = {
   'storage.leveldb.writeBufferMegabytes': {
     kind: count(1, 1_024),
     default: DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES,
-    doc: "each LevelDB's memtable; up to two are held (anonymous memory); larger is faster to bulk-load, slower to reopen",
+    doc: "the main LevelDB's memtable (db/: records, log); up to two are held (anonymous memory); larger is faster to bulk-load, slower to reopen",
+  },
+  'storage.leveldb.chainIndexWriteBufferMegabytes': {
+    kind: count(1, 1_024),
+    default: DEFAULT_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES,
+    doc: "the chain index LevelDB's memtable (db/chain-index/); up to two are held (anonymous memory)",
   },
   'storage.leveldb.maxOpenFiles': {
     kind: count(MIN_LEVELDB_MAX_OPEN_FILES, MAX_LEVELDB_MAX_OPEN_FILES),

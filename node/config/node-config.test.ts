@@ -262,16 +262,20 @@ describe('parseNodeConfig', () => {
     const config = parseDoc(doc, { LIANXIN_STORAGE_LEVELDB_CACHE_MEGABYTES: '32' });
     expect(config.storage.leveldb).toEqual({
       cacheMegabytes: 32,
-      writeBufferMegabytes: 4,
+      writeBufferMegabytes: 16,
+      chainIndexWriteBufferMegabytes: 4,
       maxOpenFiles: 100,
       maxFileMegabytes: 2,
     });
     expect(parseDoc(set(example(), 'storage', undefined)).storage.leveldb).toEqual({
       cacheMegabytes: 8,
-      writeBufferMegabytes: 4,
+      writeBufferMegabytes: 16,
+      chainIndexWriteBufferMegabytes: 4,
       maxOpenFiles: 256,
       maxFileMegabytes: 2,
     });
+    const chainIndex = parseDoc(example(), { LIANXIN_STORAGE_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES: '8' });
+    expect(chainIndex.storage.leveldb.chainIndexWriteBufferMegabytes).toBe(8);
     // LevelDB clips max_open_files to at least 74 (64 tables and 10 other files): a smaller value would not hold.
     expect(() => parseDoc(set(example(), 'storage.leveldb.maxOpenFiles', 20))).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', field: 'storage.leveldb.maxOpenFiles' }),

@@ -87,6 +87,7 @@ export interface NodeConfig {
     readonly leveldb: {
       readonly cacheMegabytes: number;
       readonly writeBufferMegabytes: number;
+      readonly chainIndexWriteBufferMegabytes: number;
       readonly maxOpenFiles: number;
       readonly maxFileMegabytes: number;
     };
@@ -201,6 +202,7 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       leveldb: {
         cacheMegabytes: v('storage.leveldb.cacheMegabytes'),
         writeBufferMegabytes: v('storage.leveldb.writeBufferMegabytes'),
+        chainIndexWriteBufferMegabytes: v('storage.leveldb.chainIndexWriteBufferMegabytes'),
         maxOpenFiles: v('storage.leveldb.maxOpenFiles'),
         maxFileMegabytes: v('storage.leveldb.maxFileMegabytes'),
       },

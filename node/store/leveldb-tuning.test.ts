@@ -138,3 +138,35 @@ describe('LevelDB compression of the node store (the open option `compression`)'
     }
   });
 });
+
+describe('the chain index database’s own tuning (the open option `chainIndexLeveldb`)', () => {
+  it('gives the chain index its write buffer and the main database the other', async () => {
+    const path = join(dir, 'two-buffers');
+    const db = await openNodeDatabase(path, {
+      leveldb: { writeBufferSize: 16 * MIB },
+      chainIndexLeveldb: { writeBufferSize: MIB / 2 },
+    });
+    const tables = async (at: string) => (await readdir(at)).filter((name) => name.endsWith('.ldb')).length;
+    try {
+      // 3 MiB of incompressible rows into each: past six of the chain index's write buffers, within the main one's.
+      const values = randomBytes(3 * MIB);
+      for (const sublevel of [db.records, db.chainIndex]) {
+        for (let b = 0; b < 3 * MIB; b += 256 * VALUE_BYTES)
+          await sublevel.batch(
+            Array.from({ length: 256 }, (_, i) => ({
+              type: 'put' as const,
+              key: key(b / VALUE_BYTES + i),
+              value: values.subarray(b + i * VALUE_BYTES, b + (i + 1) * VALUE_BYTES),
+            })),
+          );
+      }
+      // LevelDB flushes a full memtable to a table in its background thread: the chain index's have been.
+      for (let waited = 0; (await tables(join(path, 'chain-index'))) === 0 && waited < 10_000; waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await tables(join(path, 'chain-index'))).toBeGreaterThan(0);
+      expect(await tables(path)).toBe(0);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -88,6 +88,8 @@ export interface LevelDbTuning {
 export interface NodeDatabaseOptions {
   /** LevelDB's open options that bound its memory (node config `storage.leveldb`). */
   readonly leveldb?: Readonly<LevelDbTuning>;
+  /** The chain index database's, where it has one of its own; `leveldb` when unset. */
+  readonly chainIndexLeveldb?: Readonly<LevelDbTuning>;
   /** Ingest is refused while fewer bytes than this are free on the store's file system; default 0 (none). */
   readonly minFreeBytes?: number;
   /** ... or less than this percentage of it; default 0 (none). */
@@ -167,8 +169,8 @@ class GuardedLevel extends Level<Buffer, Buffer> {
 /**
  * Opens (or creates) the node's database in `dir`, and the chain index's own LevelDB in `dir/chain-index` — unless
  * the store is an earlier version's, whose chain index stays among the main database's sublevels
- * (chain-index-layout.ts). Each database takes the `leveldb` tuning: its cache, write buffers and open files are
- * each database's.
+ * (chain-index-layout.ts). Each database takes the `leveldb` tuning (the chain index's own, `chainIndexLeveldb` when
+ * given): its cache, write buffers and open files are each database's.
  * @throws NodeStoreError `STORE_CORRUPT`, `STORE_LOCKED` or `STORE_UNREADABLE`, its message one line for the
  * operator.
  */
@@ -183,7 +185,12 @@ export async function openNodeDatabase(
   try {
     // An earlier version's store keeps its chain index among the main database's sublevels (chain-index-layout.ts).
     if (!(await holdsChainIndex(db))) {
-      own = await openGuardedLevel(indexDir, 'chainIndex', options.leveldb, options.injectWriteFault);
+      own = await openGuardedLevel(
+        indexDir,
+        'chainIndex',
+        options.chainIndexLeveldb ?? options.leveldb,
+        options.injectWriteFault,
+      );
     }
   } catch (err) {
     await main.close();
