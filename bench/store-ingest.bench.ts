@@ -9,6 +9,11 @@
  * denominator.
  *
  *   LIANXIN_BENCH_STORE_RECORDS   records to ingest, a multiple of 1,000 (default 100,000)
+ *   LIANXIN_BENCH_SUBJECTS        `ascending` (default: enterprise numbers in order) or `random` (scattered over the
+ *                                 9-digit range as consortium-ingest scatters them: production's order, in which
+ *                                 every flush of the records' rows spans their whole key range)
+ *   LIANXIN_BENCH_STORE_WRITE_BUFFER_MB   LevelDB's write buffer in MiB (default: classic-level's 4, as the node's
+ *                                 `storage.leveldb.writeBufferMegabytes`): what its compaction thread costs by it
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -27,6 +32,7 @@ import {
 } from '../node/log/index.ts';
 import { RecordStore } from '../node/records/index.ts';
 import { openNodeDatabase, type SublevelWrite } from '../node/store/index.ts';
+import { testUscc } from '../test/support/chaincode-log.ts';
 import type { Benchmark, Figure } from './benchmark.ts';
 import { threadCpuMs } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
@@ -36,6 +42,45 @@ import { limitFigures, measureLevelDb } from './machine-limits.ts';
 const BATCH_RECORDS = 1_000;
 const IN_FLIGHT = 8;
 const MSP_ID = 'HangzhouCreditMSP';
+
+/** Multiplying by this prime modulo 10⁹ permutes the 9-digit enterprise numbers (consortium-ingest's `random`). */
+const SCATTER = 982_451_653n;
+const NINE_DIGITS = 1_000_000_000n;
+
+function subjectOrder(): 'ascending' | 'random' {
+  const order = process.env.LIANXIN_BENCH_SUBJECTS ?? 'ascending';
+  if (order !== 'ascending' && order !== 'random') {
+    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_SUBJECTS must be "ascending" or "random", not "${order}"`);
+  }
+  return order;
+}
+
+/** Batch `b` of the bench, its subjects scattered if `order` is `random` (the contents keep their numbers). */
+function benchBatch(b: number, order: 'ascending' | 'random'): RecordBatch__Output {
+  const batch = recordBatch(b, BATCH_RECORDS, 'store') as RecordBatch__Output;
+  if (order === 'ascending') return batch;
+  return {
+    ...batch,
+    records: batch.records.map((record, i) => ({
+      ...record,
+      subject: testUscc(Number((BigInt(b * BATCH_RECORDS + i) * SCATTER) % NINE_DIGITS)),
+    })),
+  };
+}
+
+/** LevelDB's write buffer if set (bytes), else undefined: classic-level's default, the node's too. */
+function writeBufferSize(): number | undefined {
+  const text = process.env.LIANXIN_BENCH_STORE_WRITE_BUFFER_MB;
+  if (text === undefined || text === '') return undefined;
+  const megabytes = Number(text);
+  if (!Number.isSafeInteger(megabytes) || megabytes < 1) {
+    throw new BenchError(
+      'BAD_SETTING',
+      `LIANXIN_BENCH_STORE_WRITE_BUFFER_MB must be a whole number ≥ 1, not "${text}"`,
+    );
+  }
+  return megabytes * 2 ** 20;
+}
 
 function recordCount(): number {
   const text = process.env.LIANXIN_BENCH_STORE_RECORDS ?? '100000';
@@ -118,10 +163,18 @@ const benchmark: Benchmark = {
   budgetMs: 120_000,
   async run(context) {
     const records = recordCount();
+    const order = subjectOrder();
+    const buffer = writeBufferSize();
+    context.log(
+      `subjects ${order}, write buffer ${buffer === undefined ? 'default' : `${String(buffer / 2 ** 20)} MiB`}`,
+    );
     const dir = await mkdtemp(join(tmpdir(), 'lianxin-bench-store-'));
     try {
       const leveldb = await measureLevelDb(join(dir, 'raw'), context, { maxDurationMs: 5_000 });
-      const db = await openNodeDatabase(join(dir, 'node'));
+      const db = await openNodeDatabase(
+        join(dir, 'node'),
+        buffer === undefined ? {} : { leveldb: { writeBufferSize: buffer } },
+      );
       const bytes = new Map<string, number>();
       try {
         const log = await openTransparencyLog({
@@ -141,10 +194,7 @@ const benchmark: Benchmark = {
           usccMode: 'strict',
           backlog: () => ({ pending: 0, limit: Number.MAX_SAFE_INTEGER, retryAfterMs: 1 }),
         });
-        const batches = Array.from(
-          { length: records / BATCH_RECORDS },
-          (_, b) => recordBatch(b, BATCH_RECORDS, 'store') as RecordBatch__Output,
-        );
+        const batches = Array.from({ length: records / BATCH_RECORDS }, (_, b) => benchBatch(b, order));
         bytes.clear();
         const writtenBefore = await writeBytes();
         const gc = watchGc();
