@@ -17,7 +17,14 @@ import {
   type ChainVerification,
   type ChannelMsps,
 } from '../network/ledger/index.ts';
-import { LedgerStoreError, levelFailure, openLedgerStore, type LedgerStore } from '../network/ledger/store/index.ts';
+import {
+  LedgerStoreError,
+  levelFailure,
+  openLedgerStore,
+  restoreLeftUnfinished,
+  restoringDir,
+  type LedgerStore,
+} from '../network/ledger/store/index.ts';
 import { loadConsortium } from '../network/pki/index.ts';
 
 const USAGE = 'usage: npm run verify-chain -- [--data-dir .data] [--config network/consortium.yaml]';
@@ -100,6 +107,10 @@ async function main(argv: string[]): Promise<number> {
   const consortium = await loadConsortium(values.config);
   // npm start gives the ledger <data-dir>/ledger, under which createLedger keeps its LevelDB in `ledger`.
   const storeDir = join(values['data-dir'], 'ledger', 'ledger');
+  if (await restoreLeftUnfinished(storeDir)) {
+    console.error(`verify-chain: a restore into ${storeDir} did not finish (${restoringDir(storeDir)} is left)`);
+    return 1;
+  }
   // LevelDB would create an empty store where none is: refuse a directory that holds no ledger.
   if (!(await exists(join(storeDir, 'CURRENT')))) {
     console.error(`verify-chain: no ledger in ${storeDir}`);

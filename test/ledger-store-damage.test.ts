@@ -156,7 +156,7 @@ describe('a damaged ledger store', () => {
     });
   });
 
-  it('with a restore that did not finish (the store still under ledger.restoring): refused at start, nothing made', async () => {
+  it('with a restore that did not finish (the store still under ledger.restoring): refused at start and by verify-chain, nothing made', async () => {
     const { root, store } = await copyOfStore();
     // What `lianxin ledger restore` leaves when killed before it renames the store into place.
     await rename(store, `${store}.restoring`);
@@ -166,6 +166,11 @@ describe('a damaged ledger store', () => {
       `ledger store ${store}: a restore did not finish (${store}.restoring is left); empty ${join(root, 'ledger')} and run lianxin ledger restore again`,
     );
     expect(await readdir(join(root, 'ledger'))).not.toContain('ledger');
+    expect(await runScript('verify-chain.ts', '--data-dir', root)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `verify-chain: a restore into ${store} did not finish (${store}.restoring is left)\n`,
+    });
   });
 });
 

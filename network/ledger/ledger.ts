@@ -2,7 +2,7 @@
  * The embedded ledger's composition root: a single-process Fabric 2.5 peer + solo orderer on one TLS gRPC
  * endpoint, storing its channel in LevelDB (DESIGN §4). Nothing else constructs its parts.
  */
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -32,7 +32,13 @@ import { DEFAULT_ABSOLUTE_MAX_BYTES, type BatchOptions } from './orderer/batch-o
 import { broadcastService, RAW_BROADCAST_SERVICE } from './orderer/broadcast-service.ts';
 import { createCscc } from './cscc.ts';
 import { createQscc } from './qscc.ts';
-import { LedgerStoreError, openLedgerStore, type LedgerStore } from './store/index.ts';
+import {
+  LedgerStoreError,
+  openLedgerStore,
+  restoreLeftUnfinished,
+  restoringDir,
+  type LedgerStore,
+} from './store/index.ts';
 import type { ChaincodeConnection } from './types.ts';
 import { LedgerError } from './errors.ts';
 
@@ -260,11 +266,10 @@ async function newestConfigBlock(
  * out, for the operator who reads it in a start-up log.
  */
 async function openStore(dir: string): Promise<LedgerStore> {
-  // `lianxin ledger restore` writes the store beside it under this name and renames it once whole
-  // (node/backup/restore-target.ts): left there, the restore was cut short, and an empty store made now would
-  // start the channel over from its genesis block.
-  const restoring = `${dir}.restoring`;
-  if (await exists(restoring)) {
+  // A restore cut short (store/unfinished-restore.ts): an empty store made now would start the channel over from
+  // its genesis block.
+  const restoring = restoringDir(dir);
+  if (await restoreLeftUnfinished(dir)) {
     throw new LedgerError(
       'STORE_DAMAGED',
       `ledger store ${dir}: a restore did not finish (${restoring} is left); empty ${dirname(dir)} and run lianxin ledger restore again`,
@@ -285,12 +290,6 @@ async function openStore(dir: string): Promise<LedgerStore> {
     );
   }
 }
-
-const exists = (path: string): Promise<boolean> =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 async function startChaincode(
   deployment: ChaincodeDeployment,

@@ -6,7 +6,6 @@
  * than the restored chain refuses to go on (its log is ahead of the chain's) — restore the ledger from a backup
  * taken after the nodes' last anchors, or treat it as a fresh channel.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerStore } from '../../network/ledger/store/index.ts';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
@@ -40,7 +39,6 @@ export async function restoreLedger(options: {
   if (manifest.kind !== 'ledger') {
     throw new BackupError('WRONG_ARCHIVE', `${options.from} is a backup of a ${manifest.kind}, not of a ledger`);
   }
-  await mkdir(ledgerDir, { recursive: true, mode: 0o700 });
   await restoreStoreAtomically(join(ledgerDir, 'ledger'), readBackupEntries(options.from));
   return manifest;
 }

@@ -7,12 +7,13 @@
  * whose digest it has checked first; the node started on it recovers from the chain any anchor made after the
  * backup (node/anchor reconciles on its first anchor) rather than anchoring again.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nodeEntryPlacement, type NodeDatabase } from '../store/index.ts';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
+import { RESTORING_SUFFIX } from '../../network/ledger/store/index.ts';
 import { BackupError } from './errors.ts';
-import { RESTORING_SUFFIX, restoreStoreAtomically } from './restore-target.ts';
+import { restoreStoreAtomically } from './restore-target.ts';
 
 /** Who the node is, recorded in the manifest and checked on restore. */
 export interface NodeIdentity {
@@ -53,7 +54,6 @@ export async function restoreNode(options: Readonly<RestoreNodeOptions>): Promis
       );
     }
   }
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   await restoreStoreAtomically(join(options.dataDir, 'db'), readBackupEntries(options.from), nodeEntryPlacement);
   return manifest;
 }

@@ -5,7 +5,7 @@
  * `db`, holding every entry.
  */
 import { spawn } from 'node:child_process';
-import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,18 +52,24 @@ describe('a restore killed midway', () => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'node/cli/main.ts', 'node', 'restore', '--from', archive, '--data-dir', dataDir],
-      { cwd: ROOT, stdio: 'ignore' },
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => {
       child.once('exit', (_code, signal) => {
         resolve(signal);
       });
     });
-    // Killed once LevelDB has created the restore's store and is taking its entries.
-    while (child.exitCode === null && !(await exists(join(dataDir, 'db.restoring', 'CURRENT')))) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    try {
+      // Killed once LevelDB has created the restore's store and is taking its entries.
+      while (child.exitCode === null && !(await exists(join(dataDir, 'db.restoring', 'CURRENT')))) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(child.exitCode, `the restore ended before it could be killed (raise ENTRIES?) ${stderr}`).toBeNull();
+    } finally {
+      child.kill('SIGKILL');
     }
-    child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
 
     expect(await readdir(dataDir)).toEqual(['db.restoring']);
@@ -80,8 +86,8 @@ describe('a restore killed midway', () => {
   }, 60_000);
 
   it('a restore that finishes leaves only db, with every entry, and nothing to refuse', async () => {
-    const dataDir = join(dir, 'whole');
-    await mkdir(dataDir);
+    // Absent: the restore creates it.
+    const dataDir = join(dir, 'new', 'whole');
     await restoreNode({ from: archive, dataDir });
     expect(await readdir(dataDir)).toEqual(['db']);
     await refuseUnfinishedRestore(join(dataDir, 'db'));

@@ -1,20 +1,19 @@
 /**
- * A restore writes its store under a name nothing opens (`<store>.restoring`) and renames it into place once every
- * entry is durable. A LevelDB left by a restore killed midway opens without complaint, missing whatever was not
- * written yet: in place, a node or ledger started on it would have taken it for the backup's whole state.
+ * A restore writes its store under a name nothing opens (`<store>.restoring`, network/ledger/store's
+ * unfinished-restore.ts) and renames it into place once every entry is durable. A LevelDB left by a restore killed
+ * midway opens without complaint, missing whatever was not written yet: in place, a node or ledger started on it
+ * would have taken it for the backup's whole state.
  */
-import { open, rename, stat } from 'node:fs/promises';
+import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { restoreLeftUnfinished, restoringDir } from '../../network/ledger/store/index.ts';
 import { NodeStoreError, restoreStoreEntries, type EntryPlacement } from '../store/index.ts';
 import { BackupError } from './errors.ts';
 
-export const RESTORING_SUFFIX = '.restoring';
-
-/** Where a restore of `storeDir` is written until it is complete. */
-export const restoringDir = (storeDir: string): string => `${storeDir}${RESTORING_SUFFIX}`;
-
 /**
- * Writes the entries into `restoringDir(storeDir)`, then renames it to `storeDir`, the rename itself made durable.
+ * Creates `storeDir`'s parent as needed (mode 0700), writes the entries into `restoringDir(storeDir)`, renames it to
+ * `storeDir`, and syncs the directories that changed: the rename's, and each one created with the entry naming it,
+ * so that after a power loss the store is there whole or the restore left its `.restoring` behind.
  * @returns how many entries were written.
  */
 export async function restoreStoreAtomically(
@@ -22,14 +21,28 @@ export async function restoreStoreAtomically(
   entries: AsyncIterable<[Buffer, Buffer]>,
   placement?: EntryPlacement,
 ): Promise<number> {
+  const parent = dirname(storeDir);
+  const created = await mkdir(parent, { recursive: true, mode: 0o700 });
   const count = await restoreStoreEntries(restoringDir(storeDir), entries, placement);
   try {
     await rename(restoringDir(storeDir), storeDir);
-    await syncDirectory(dirname(storeDir));
   } catch (err) {
     throw new BackupError('FILE_ERROR', `cannot move the restored store into ${storeDir}: ${(err as Error).message}`, {
       cause: err,
     });
+  }
+  const changed = [parent];
+  if (created !== undefined) for (let dir = parent; dir !== dirname(created);) changed.push((dir = dirname(dir)));
+  for (const dir of changed) {
+    try {
+      await syncDirectory(dir);
+    } catch (err) {
+      throw new BackupError(
+        'FILE_ERROR',
+        `restored into ${storeDir}, but ${dir} could not be synced: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
   }
   return count;
 }
@@ -47,21 +60,23 @@ async function syncDirectory(dir: string): Promise<void> {
 /**
  * Refuses a node store a restore was writing when it stopped (killed, or the disk failed): the node must not start on
  * a data dir without its store, nor create an empty one beside the unfinished restore.
- * @throws NodeStoreError `STORE_INCOMPLETE`
+ * @throws NodeStoreError `STORE_INCOMPLETE`, or `STORE_UNREADABLE` when the data dir cannot be read
  */
 export async function refuseUnfinishedRestore(storeDir: string): Promise<void> {
-  const restoring = restoringDir(storeDir);
-  try {
-    await stat(restoring);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
   const dataDir = dirname(storeDir);
+  let unfinished: boolean;
+  try {
+    unfinished = await restoreLeftUnfinished(storeDir);
+  } catch (err) {
+    throw new NodeStoreError('STORE_UNREADABLE', storeDir, `cannot read ${dataDir}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (!unfinished) return;
   throw new NodeStoreError(
     'STORE_INCOMPLETE',
     storeDir,
-    `node store ${storeDir}: a restore into ${dataDir} did not finish (${restoring} is left); ` +
+    `node store ${storeDir}: a restore into ${dataDir} did not finish (${restoringDir(storeDir)} is left); ` +
       `remove ${dataDir} and run lianxin node restore again`,
   );
 }

@@ -10,3 +10,4 @@ export { computeCommitHash, updateBatchBytes } from './commit-hash.ts';
 export { sortUpdates, stateKey, type StateUpdate } from './state-update.ts';
 export { isStorageFault, LedgerStoreError, levelFailure, type LedgerStoreErrorCode } from './errors.ts';
 export { TIP_BLOCKS } from './tip-check.ts';
+export { restoreLeftUnfinished, restoringDir, RESTORING_SUFFIX } from './unfinished-restore.ts';
