@@ -1,15 +1,16 @@
 /**
- * A server message sent on many gRPC streams, framed once for all of them.
+ * A server message written inside its gRPC frame, so that grpc-js sends that frame instead of copying the message.
  *
  * grpc-js frames every message it sends (BaseServerInterceptingCall.serializeMessage, grpc-js 1.14
  * server-interceptors.js): a new buffer of the message's length + 5, the 5-byte header, then the message copied in.
  * A block's ChaincodeEvents answer goes to every node's stream alike, and an Anchored event carries ≈ 1 MB of index
  * entries, so each anchor was copied into fresh memory once per follower (11 % of the ledger's main thread in a
- * consortium bulk load, growing with the consortium: bench/RESULTS.md, issue 13: ledger9 and ledger11). grpc-js
- * offers no way to send bytes already framed, so its framing method is wrapped: a message made by
- * {@link sharedFrame} is sent as the frame written around it when it was encoded — the same bytes on the wire
- * (grpc-js never compresses a server's messages: the header's flag is always 0) — and every other message goes
- * through grpc-js's own method. Streams only read the frame (http2 writes keep a reference until sent).
+ * consortium bulk load, growing with the consortium), and once more in its Endorse answer (bench/RESULTS.md,
+ * issue 13: ledger9 and ledger11). grpc-js offers no way to send bytes already framed, so its framing method is
+ * wrapped: a message made by {@link sharedFrame} is sent as the frame written around it — the same bytes on the wire
+ * (grpc-js never compresses a server's messages: the header's flag is always 0), one frame for every stream it is
+ * written to — and every other message goes through grpc-js's own method. Streams only read the frame (http2 writes
+ * keep a reference until sent).
  */
 import { createRequire } from 'node:module';
 
