@@ -26,6 +26,7 @@ import { Endorser } from './endorser/index.ts';
 import { deliverService } from './gateway/deliver-service.ts';
 import { gatewayService } from './gateway/gateway-service.ts';
 import { RAW_DELIVER_SERVICE, RAW_GATEWAY_SERVICE } from './gateway/raw-service.ts';
+import { sendSharedFrames } from './gateway/shared-frames.ts';
 import type { StreamCounts } from './gateway/stream-activity.ts';
 import { channelMspsOfConfigBlock, createSigner, type ChannelMsps, type SignerOptions } from './msp/index.ts';
 import { DEFAULT_ABSOLUTE_MAX_BYTES, type BatchOptions } from './orderer/batch-options.ts';
@@ -204,6 +205,8 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
     );
 
     const maxReceive = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
+    // A block's chaincode events go to every follower's stream framed once, not copied per stream.
+    sendSharedFrames();
     const server = new grpc.Server({
       'grpc.max_receive_message_length': maxReceive,
       // channelz (grpc-js's introspection service, which nothing here serves) counts every call and message

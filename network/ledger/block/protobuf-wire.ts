@@ -116,10 +116,18 @@ function writeField(field: WireField, into: Uint8Array, at: number): number {
 
 /** The message of `fields` (given in field number order), written into one buffer of its size. */
 export function encodeMessage(...fields: readonly WireField[]): Buffer {
-  const out = Buffer.allocUnsafeSlow(sizeOf(fields));
-  let at = 0;
+  return encodeMessageAfter(0, fields);
+}
+
+/**
+ * The message of `fields` written after `headroom` bytes left unwritten at the front of the one buffer: room for a
+ * frame header a transport puts before the message, so that the message is not copied again to frame it.
+ */
+export function encodeMessageAfter(headroom: number, fields: readonly WireField[]): Buffer {
+  const out = Buffer.allocUnsafeSlow(headroom + sizeOf(fields));
+  let at = headroom;
   for (const field of fields) at = writeField(field, out, at);
-  if (at !== out.length) throw new RangeError(`encoded ${String(at)} bytes of a ${String(out.length)}-byte message`);
+  if (at !== out.length) throw new RangeError(`encoded ${String(at)} bytes of a ${String(out.length)}-byte buffer`);
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { gateway, peer } from '@hyperledger/fabric-protos';
 import { describe, expect, it } from 'vitest';
 import { encodeChaincodeEventsResponse } from './chaincode-events-response.ts';
+import { GRPC_FRAME_HEADER_BYTES } from './shared-frames.ts';
 
 function event(chaincodeId: string, txId: string, name: string, payload: Uint8Array): peer.ChaincodeEvent {
   const e = new peer.ChaincodeEvent();
@@ -26,6 +27,9 @@ describe('encodeChaincodeEventsResponse', () => {
       expected.setEventsList(events);
       const written = encodeChaincodeEventsResponse(blockNumber, events);
       expect(Buffer.from(written).equals(Buffer.from(expected.serializeBinary())), String(blockNumber)).toBe(true);
+      // Written inside its gRPC frame (shared-frames.ts): flag 0, then the length.
+      const header = Buffer.from(written.buffer, written.byteOffset - GRPC_FRAME_HEADER_BYTES, GRPC_FRAME_HEADER_BYTES);
+      expect([header.readUInt8(0), header.readUInt32BE(1)]).toEqual([0, written.length]);
     }
   });
 });
