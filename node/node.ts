@@ -28,7 +28,13 @@ import {
   IndexSnapshotTaker,
 } from './chain-index/index.ts';
 import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
-import { startApiServer, storeReserveShortfall, type ApiServer, type ServiceImpls } from './api/index.ts';
+import {
+  openFileLimit,
+  startApiServer,
+  storeReserveShortfall,
+  type ApiServer,
+  type ServiceImpls,
+} from './api/index.ts';
 import type { LianxinServiceName } from './api/proto-files.ts';
 import type { NodeConfig } from './config/index.ts';
 import {
@@ -152,9 +158,15 @@ function warnOfSmallReserve(config: NodeConfig, logger: Logger): void {
   const needed = storeReserveShortfall(config.connections, 2 * config.storage.leveldb.maxOpenFiles);
   if (needed === undefined) return;
   logger.warn(
-    { reservedFileDescriptors: config.connections.reservedFileDescriptors, needed },
+    {
+      reservedFileDescriptors: config.connections.reservedFileDescriptors,
+      needed,
+      maxConnections: config.connections.maxConnections,
+      openFileLimit: openFileLimit(),
+    },
     `connections.reservedFileDescriptors is below what the store's two LevelDBs of storage.leveldb.maxOpenFiles ` +
-      `may hold open: connections could use the descriptors they need; set it to ${needed} or more`,
+      `may hold open: connections could use the descriptors they need; set it to ${needed} or more, or raise ` +
+      `ulimit -n to maxConnections + ${needed} or more`,
   );
 }
 

@@ -6,7 +6,8 @@
  *   anchors them;
  * - the ledger stopped: gRPC health and /healthz say NOT_SERVING naming the ledger, ingest is still acknowledged;
  *   the ledger back: SERVING again and the outbox anchored;
- * - a busy port, a corrupt store, a missing key: one stderr line, exit 1, nothing left listening;
+ * - a busy port, a corrupt store, an unfinished restore, a missing key: one stderr line, exit 1, nothing left
+ *   listening;
  * - SIGTERM: exit 0 within the grace period.
  */
 import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';

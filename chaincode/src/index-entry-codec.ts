@@ -17,7 +17,7 @@
  * was sent, and a node can trust its own copy of what it sent once the transaction committed.
  */
 import { fail, invalid } from './errors';
-import { checkUscc, USCC_SYMBOL_VALUE, USCC_WEIGHTS, usccCheckValue, type UsccMode } from './uscc';
+import { checkUscc, USCC_WEIGHTS, usccCheckValue, usccSymbolValue, type UsccMode } from './uscc';
 import { RECORD_KIND } from './validation';
 
 /** One credit-record leaf's entry in the chain index (hex hashes, as the JSON API carries them). */
@@ -241,7 +241,6 @@ export function leafIndexAt(view: IndexEntriesView, i: number): number {
   return view.bytes.readUInt32BE(at) * TWO_32 + view.bytes.readUInt32BE(at + 4);
 }
 
-// GB 32100 by byte: the symbol value of each allowed character (0-9A-HJ-NPQRTUWXY), -1 for any other byte.
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 
@@ -253,7 +252,7 @@ function usccBytesOk(buf: Buffer, at: number, mode: UsccMode): boolean {
   let sum = 0;
   for (let i = 0; i < SUBJECT_BYTES; i++) {
     const byte = buf[at + i] ?? 0;
-    const value = USCC_SYMBOL_VALUE[byte] ?? -1;
+    const value = usccSymbolValue(byte);
     if (value < 0 || (i >= 2 && i < 8 && (byte < DIGIT_0 || byte > DIGIT_9))) return false;
     if (i < 17) sum += value * (USCC_WEIGHTS[i] ?? 0);
     else if (mode === 'strict' && value !== usccCheckValue(sum)) return false;

@@ -10,10 +10,16 @@ export type UsccCheck =
 
 const ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
 /** Each character code's value in the alphabet, -1 for a code outside it: one load per character, not a search. */
-export const USCC_SYMBOL_VALUE = new Int8Array(256).fill(-1);
-for (let v = 0; v < ALPHABET.length; v++) USCC_SYMBOL_VALUE[ALPHABET.charCodeAt(v)] = v;
-/** The weights of the first 17 characters: 3^(i-1) mod 31. */
+const SYMBOL_VALUE = new Int8Array(256).fill(-1);
+for (let v = 0; v < ALPHABET.length; v++) SYMBOL_VALUE[ALPHABET.charCodeAt(v)] = v;
+/**
+ * The weights of the first 17 characters: 3^(i-1) mod 31. Read-only by type, not frozen: V8 read a frozen array's
+ * elements on a slower path here (≈ 50 ns more per code).
+ */
 export const USCC_WEIGHTS: readonly number[] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+/** A character code's value in the alphabet, -1 when it is not one of its symbols. */
+export const usccSymbolValue = (code: number): number => SYMBOL_VALUE[code] ?? -1;
 const SHAPE = /^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/;
 
 /** The check character's value for the weighted sum of the first 17 characters' values. */
@@ -22,7 +28,7 @@ export const usccCheckValue = (sum: number): number => (31 - (sum % 31)) % 31;
 /** The check character's value for the first 17 characters of `code` (which must already match the shape). */
 function checkValueOf(code: string): number {
   let sum = 0;
-  for (let i = 0; i < 17; i++) sum += (USCC_SYMBOL_VALUE[code.charCodeAt(i)] ?? 0) * (USCC_WEIGHTS[i] ?? 0);
+  for (let i = 0; i < 17; i++) sum += usccSymbolValue(code.charCodeAt(i)) * (USCC_WEIGHTS[i] ?? 0);
   return usccCheckValue(sum);
 }
 
@@ -38,7 +44,7 @@ export function usccCheckCharacter(first17: string): string {
 export function checkUscc(input: string, mode: UsccMode): UsccCheck {
   const code = input.toUpperCase();
   if (!SHAPE.test(code)) return { valid: false, reason: 'format' };
-  const checksum = checkValueOf(code) === USCC_SYMBOL_VALUE[code.charCodeAt(17)];
+  const checksum = checkValueOf(code) === usccSymbolValue(code.charCodeAt(17));
   if (!checksum && mode === 'strict') return { valid: false, reason: 'checksum' };
   return { valid: true, code, checksum };
 }

@@ -46,7 +46,10 @@ export function connectionBudget(
   return Math.max(1, Math.min(maxConnections, fdLimit - reserved - (openNow ?? 0)));
 }
 
-/** Descriptors beyond the LevelDBs' table files: their logs, manifests and locks, the node's own files, the ledger. */
+/**
+ * Descriptors beyond the LevelDBs' table files: their logs, manifests and locks, the node's own files, the ledger
+ * connection. Not the p2p connections (outside the gRPC budget): a consortium of many members needs more.
+ */
 const OTHER_FILES = 64;
 
 /**

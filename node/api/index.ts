@@ -6,7 +6,7 @@
 export { startApiServer, type ApiServer, type ApiServerOptions, type ApiTlsMaterial } from './server.ts';
 export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.ts';
 export type { ConnectionStats } from './connection-admission.ts';
-export { storeReserveShortfall } from './file-descriptor-budget.ts';
+export { openFileLimit, storeReserveShortfall } from './file-descriptor-budget.ts';
 export {
   NodeError,
   invalidArgument,

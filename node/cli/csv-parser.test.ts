@@ -154,6 +154,8 @@ describe('CsvParser against csv-parse', () => {
     let failures = 0;
     for (const text of texts(1500)) {
       const expected = await reference(text);
+      /** Each row's line, as the whole text in one chunk numbers them: every chunking must number them alike. */
+      let wholeLines: number[] | undefined;
       for (const size of [text.length || 1, 1, 2, 5]) {
         const parser = new CsvParser();
         const rows: CsvRow[] = [];
@@ -163,6 +165,9 @@ describe('CsvParser against csv-parse', () => {
         const error = last !== undefined && 'error' in last ? last.error : undefined;
         const fields = rows.flatMap((row) => ('fields' in row ? [row.fields] : []));
         expect({ text, size, fields }).toEqual({ text, size, fields: expected.fields });
+        const lines = rows.map((row) => row.line);
+        wholeLines ??= lines;
+        expect({ text, size, lines }).toEqual({ text, size, lines: wholeLines });
         if (expected.error === undefined) expect({ text, error }).toEqual({ text, error: undefined });
         else {
           const reason = ERROR_CODES[expected.error] ?? expected.error;

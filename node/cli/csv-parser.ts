@@ -68,8 +68,8 @@ export class CsvParser {
    * (the chunk's length for none), so that a quoted field's text is searched for line breaks by indexOf, not
    * character by character.
    */
-  #nextLf = 0;
-  #nextCr = 0;
+  #nextLf = -1;
+  #nextCr = -1;
 
   /** `maxRecordBytes` is counted in UTF-16 code units of the decoded text, as csv-parse counted it. */
   constructor(maxRecordBytes = MAX_CSV_RECORD_BYTES) {
@@ -81,6 +81,7 @@ export class CsvParser {
     const rows: CsvRow[] = [];
     const n = chunk.length;
     let i = 0;
+    // Positions in the last chunk say nothing of this one.
     this.#nextLf = -1;
     this.#nextCr = -1;
     if (!this.#started && n > 0) {

@@ -348,7 +348,7 @@ export const CONFIG_FIELDS = {
   'connections.reservedFileDescriptors': {
     kind: count(16, 1000000),
     default: DEFAULT_CONNECTION_LIMITS.reservedFileDescriptors,
-    doc: 'file descriptors kept free for the stores (two LevelDBs of storage.leveldb.maxOpenFiles each), logs and outgoing connections: connections are refused this far below `ulimit -n`; the node warns at start when it is below 2 × maxOpenFiles + 64 and `ulimit -n` binds the connections',
+    doc: 'file descriptors kept free for the stores (two LevelDBs of storage.leveldb.maxOpenFiles each), logs and outgoing connections: connections are refused this far below `ulimit -n`; the node warns at start when it is below 2 × maxOpenFiles + 64 and `ulimit -n` is below maxConnections + that',
   },
   'connections.handshakeTimeoutMs': {
     kind: count(100, 600000),

@@ -40,7 +40,8 @@ export const restoreCommand: CommandDefinition = (parent, io) => {
 
 const LEDGER_DESCRIPTION = `Restores the embedded ledger's store from a backup (lianxin ledger backup) into <data-dir>/ledger/ledger,
 where npm run ledger and verify-chain find it; <data-dir>/ledger must be absent or empty. The archive is checked
-whole first. Put the consortium's crypto material in <data-dir>/crypto (it is not in the backup), run
+whole first; the store is written as ledger/ledger.restoring and renamed once complete (if the restore is
+interrupted, empty <data-dir>/ledger and run it again). Put the consortium's crypto material in <data-dir>/crypto (it is not in the backup), run
 npm run verify-chain -- --data-dir <data-dir>, then start the ledger: it resumes at the backup's height.`;
 
 export const ledgerRestoreCommand: CommandDefinition = (parent, io) => {
