@@ -12,8 +12,8 @@
  *   LIANXIN_BENCH_SUBJECTS        `ascending` (default: enterprise numbers in order) or `random` (scattered over the
  *                                 9-digit range as consortium-ingest scatters them: production's order, in which
  *                                 every flush of the records' rows spans their whole key range)
- *   LIANXIN_BENCH_STORE_WRITE_BUFFER_MB   LevelDB's write buffer in MiB (default: classic-level's 4, as the node's
- *                                 `storage.leveldb.writeBufferMegabytes`): what its compaction thread costs by it
+ *   LIANXIN_BENCH_STORE_WRITE_BUFFER_MB   the main LevelDB's write buffer in MiB (default: the node's,
+ *                                 `storage.leveldb.writeBufferMegabytes`, 16): what its compaction thread costs by it
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -38,6 +38,10 @@ import { threadCpuMs } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { recordBatch } from './ingest-batch.ts';
 import { limitFigures, measureLevelDb } from './machine-limits.ts';
+import {
+  DEFAULT_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES,
+  DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES,
+} from '../node/config/constants.ts';
 
 const BATCH_RECORDS = 1_000;
 const IN_FLIGHT = 8;
@@ -68,10 +72,10 @@ function benchBatch(b: number, order: 'ascending' | 'random'): RecordBatch__Outp
   };
 }
 
-/** LevelDB's write buffer if set (bytes), else undefined: classic-level's default, the node's too. */
-function writeBufferSize(): number | undefined {
+/** The main LevelDB's write buffer (bytes): the setting, else the node's default. */
+function writeBufferSize(): number {
   const text = process.env.LIANXIN_BENCH_STORE_WRITE_BUFFER_MB;
-  if (text === undefined || text === '') return undefined;
+  if (text === undefined || text === '') return DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES * 2 ** 20;
   const megabytes = Number(text);
   if (!Number.isSafeInteger(megabytes) || megabytes < 1) {
     throw new BenchError(
@@ -165,16 +169,15 @@ const benchmark: Benchmark = {
     const records = recordCount();
     const order = subjectOrder();
     const buffer = writeBufferSize();
-    context.log(
-      `subjects ${order}, write buffer ${buffer === undefined ? 'default' : `${String(buffer / 2 ** 20)} MiB`}`,
-    );
+    context.log(`subjects ${order}, write buffer ${String(buffer / 2 ** 20)} MiB`);
     const dir = await mkdtemp(join(tmpdir(), 'lianxin-bench-store-'));
     try {
       const leveldb = await measureLevelDb(join(dir, 'raw'), context, { maxDurationMs: 5_000 });
-      const db = await openNodeDatabase(
-        join(dir, 'node'),
-        buffer === undefined ? {} : { leveldb: { writeBufferSize: buffer } },
-      );
+      // As a node opens its store: the chain index's database keeps its own (smaller) buffer.
+      const db = await openNodeDatabase(join(dir, 'node'), {
+        leveldb: { writeBufferSize: buffer },
+        chainIndexLeveldb: { writeBufferSize: DEFAULT_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES * 2 ** 20 },
+      });
       const bytes = new Map<string, number>();
       try {
         const log = await openTransparencyLog({

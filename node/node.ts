@@ -36,7 +36,7 @@ import {
   type ServiceImpls,
 } from './api/index.ts';
 import type { LianxinServiceName } from './api/proto-files.ts';
-import type { NodeConfig } from './config/index.ts';
+import { levelDbTunings, type NodeConfig } from './config/index.ts';
 import {
   anchoringCheck,
   chainIndexCheck,
@@ -305,18 +305,11 @@ async function startPipelines(
   const storageWiring: { recovered: (() => void)[]; changed?: () => void } = { recovered: [] };
   const storeDir = join(config.dataDir, 'db');
   await refuseUnfinishedRestore(storeDir);
-  const leveldb = {
-    cacheSize: config.storage.leveldb.cacheMegabytes * MIB,
-    writeBufferSize: config.storage.leveldb.writeBufferMegabytes * MIB,
-    maxOpenFiles: config.storage.leveldb.maxOpenFiles,
-    maxFileSize: config.storage.leveldb.maxFileMegabytes * MIB,
-  };
   const db = await openNodeDatabase(storeDir, {
     minFreeBytes: config.storage.minFreeMegabytes * MIB,
     minFreePercent: config.storage.minFreePercent,
     probeIntervalMs: config.storage.probeIntervalMs,
-    leveldb,
-    chainIndexLeveldb: { ...leveldb, writeBufferSize: config.storage.leveldb.chainIndexWriteBufferMegabytes * MIB },
+    ...levelDbTunings(config.storage.leveldb),
     onStorageChange: (fault) => {
       if (fault) logger.error({ code: fault.code, reason: fault.reason }, 'storage fault: writes refused');
       else {

@@ -205,8 +205,14 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
     );
 
     const maxReceive = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
-    // A block's chaincode events go to every follower's stream framed once, not copied per stream.
-    sendSharedFrames();
+    // A block's chaincode events go to every follower's stream framed once, not copied per stream, and an Endorse
+    // answer is sent in the frame it was written in (gateway/shared-frames.ts).
+    if (!sendSharedFrames()) {
+      process.emitWarning(
+        'grpc-js frames server messages elsewhere than gateway/shared-frames.ts wraps: each stream gets its own copy',
+        { code: 'LIANXIN_SHARED_FRAMES' },
+      );
+    }
     const server = new grpc.Server({
       'grpc.max_receive_message_length': maxReceive,
       // channelz (grpc-js's introspection service, which nothing here serves) counts every call and message

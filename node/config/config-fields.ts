@@ -318,7 +318,7 @@ export const CONFIG_FIELDS = {
   'storage.leveldb.chainIndexWriteBufferMegabytes': {
     kind: count(1, 1_024),
     default: DEFAULT_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES,
-    doc: "the chain index LevelDB's memtable (db/chain-index/); up to two are held (anonymous memory)",
+    doc: "the chain index LevelDB's memtable (db/chain-index/; a store of an earlier version keeps its chain index in db/, under writeBufferMegabytes); up to two are held (anonymous memory)",
   },
   'storage.leveldb.maxOpenFiles': {
     kind: count(MIN_LEVELDB_MAX_OPEN_FILES, MAX_LEVELDB_MAX_OPEN_FILES),

@@ -85,9 +85,11 @@ export const DEFAULT_CHAIN_INDEX_SNAPSHOT_INTERVAL_BLOCKS = 1000;
 export const DEFAULT_LEVELDB_CACHE_MEGABYTES = 8;
 /**
  * The main database's (records, log, checkpoints): 16 MiB, not LevelDB's 4, cut the ingesting node's compaction
- * thread by 1.1–1.5 µs per record at 1M records (random or ascending subjects; its tables are rewritten less often),
- * costing up to 24 MiB more only on a node that ingests (bench/RESULTS.md, "own13"). The chain index's database keeps
- * 4: under random subjects a larger memtable's inserts cost what its compactions save ("index10").
+ * thread by 1.1–1.5 µs per record at 1M records (random or ascending subjects; its tables are rewritten less often:
+ * bench/RESULTS.md, "own13"). Up to 24 MiB more anonymous memory, reached by a node that writes 16 MiB to db/
+ * between flushes — in practice the one that ingests. The chain index's database keeps 4, for memory: every node
+ * applies every entry, and at 16 a follower's RSS rose 18–40 MiB for at best ≈ 1 µs per entry ("index10", "own13").
+ * A store of an earlier version keeps its chain index in db/, which then has db/'s buffer.
  */
 export const DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES = 16;
 export const DEFAULT_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES = 4;

@@ -6,3 +6,4 @@ export { loadNodeConfig, parseNodeConfig, type NodeConfig, type ConfigEnv, type 
 export { CONFIG_FIELDS, envName, type FieldPath, type FieldSpec, type FieldKind } from './config-fields.ts';
 export { NodeConfigError, type ConfigIssue, type NodeConfigErrorCode } from './errors.ts';
 export * from './constants.ts';
+export { levelDbTunings, type LevelDbOpenOptions } from './leveldb-tunings.ts';

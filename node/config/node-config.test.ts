@@ -9,6 +9,7 @@ import {
   DEFAULT_CHECKPOINT_LEAVES,
   DEFAULT_GRPC_LISTEN,
   envName,
+  levelDbTunings,
   loadNodeConfig,
   type NodeConfigError,
   parseNodeConfig,
@@ -276,6 +277,13 @@ describe('parseNodeConfig', () => {
     });
     const chainIndex = parseDoc(example(), { LIANXIN_STORAGE_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES: '8' });
     expect(chainIndex.storage.leveldb.chainIndexWriteBufferMegabytes).toBe(8);
+    // As the node opens its two LevelDBs: each its own write buffer, the rest alike.
+    const MIB = 2 ** 20;
+    const shared = { cacheSize: 8 * MIB, maxOpenFiles: 256, maxFileSize: 2 * MIB };
+    expect(levelDbTunings(chainIndex.storage.leveldb)).toEqual({
+      leveldb: { ...shared, writeBufferSize: 16 * MIB },
+      chainIndexLeveldb: { ...shared, writeBufferSize: 8 * MIB },
+    });
     // LevelDB clips max_open_files to at least 74 (64 tables and 10 other files): a smaller value would not hold.
     expect(() => parseDoc(set(example(), 'storage.leveldb.maxOpenFiles', 20))).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', field: 'storage.leveldb.maxOpenFiles' }),

@@ -10,6 +10,7 @@ import { CHANNEL, createTestLedger, type TestLedger } from '../validation/test-l
 import { countingDecodes } from '../validation/count-decodes.ts';
 import { Endorser, type Endorsement } from './endorser.ts';
 import { PreparedTransactions, type PreparedTransaction } from './prepared-transactions.ts';
+import { GRPC_FRAME_HEADER_BYTES } from '../gateway/shared-frames.ts';
 
 const CC = 'basic';
 const Code = peer.TxValidationCode;
@@ -96,6 +97,13 @@ describe('the prepared transaction', () => {
     expect(endorsement.preparedTransaction.byteOffset + endorsement.preparedTransaction.length).toBe(
       byteOffset + length,
     );
+    // Written inside its gRPC frame, which the server sends without copying it again (gateway/shared-frames.ts).
+    const frame = Buffer.from(
+      endorsement.endorseResponse.buffer,
+      byteOffset - GRPC_FRAME_HEADER_BYTES,
+      length + GRPC_FRAME_HEADER_BYTES,
+    );
+    expect([frame.readUInt8(0), frame.readUInt32BE(1)]).toEqual([0, length]);
   });
 
   it('holds the write set once, where the envelope has it: what the committer applies is a view of it', async () => {

@@ -41,6 +41,8 @@ describe('sharedFrame with sendSharedFrames', () => {
     const large = Uint8Array.from({ length: 1_000_000 }, (_, i) => (i * 7) & 0xff);
     const shared = framed(large);
     const own = Uint8Array.of(1, 2, 3);
+    /** Messages the server serialized itself: a shared frame is sent without its method's serializer. */
+    let serialized = 0;
 
     beforeAll(async () => {
       sendSharedFrames();
@@ -53,7 +55,10 @@ describe('sharedFrame with sendSharedFrames', () => {
             responseStream: true,
             requestSerialize: identity,
             requestDeserialize: identity,
-            responseSerialize: toBuffer,
+            responseSerialize: (value: Uint8Array) => {
+              serialized++;
+              return toBuffer(value);
+            },
             responseDeserialize: identity,
           },
         },
@@ -92,6 +97,8 @@ describe('sharedFrame with sendSharedFrames', () => {
         }
       };
       const streams = await Promise.all([read(), read(), read()]);
+      // Only `own`, once per stream: were the wrapped method off the send path, all nine would be.
+      expect(serialized).toBe(3);
       for (const messages of streams) {
         expect(messages.map((m) => m.length)).toEqual([large.length, own.length, large.length]);
         expect(messages[0]?.equals(large)).toBe(true);

@@ -8,7 +8,7 @@
  * consortium bulk load, growing with the consortium), and once more in its Endorse answer (bench/RESULTS.md,
  * issue 13: ledger9 and ledger11). grpc-js offers no way to send bytes already framed, so its framing method is
  * wrapped: a message made by {@link sharedFrame} is sent as the frame written around it — the same bytes on the wire
- * (grpc-js never compresses a server's messages: the header's flag is always 0), one frame for every stream it is
+ * (grpc-js 1.14.7 never compresses a server's messages: the header's flag is always 0, server-interceptors.js:499), one frame for every stream it is
  * written to — and every other message goes through grpc-js's own method. Streams only read the frame (http2 writes
  * keep a reference until sent).
  */
@@ -18,12 +18,14 @@ import { createRequire } from 'node:module';
 export const GRPC_FRAME_HEADER_BYTES = 5;
 
 const frames = new WeakMap<object, Buffer>();
-const WRAPPED = Symbol('lianxin.sharedFrames');
+/** Global, so that a second evaluation of this module finds the method wrapped and does not wrap it again. */
+const WRAPPED = Symbol.for('lianxin.sharedFrames');
 
 /**
  * Writes the gRPC frame header into the first {@link GRPC_FRAME_HEADER_BYTES} bytes of `buffer` and returns the
  * message after it: what a handler writes to its streams, sent without another copy by a server whose framing
- * {@link sendSharedFrames} wrapped.
+ * {@link sendSharedFrames} wrapped. The frame is sent as it is, the method's `responseSerialize` not called: write
+ * such a message only to methods whose serializer sends the bytes as given (raw-service.ts's).
  */
 export function sharedFrame(buffer: Buffer): Buffer {
   const message = buffer.subarray(GRPC_FRAME_HEADER_BYTES);
@@ -44,10 +46,13 @@ const require = createRequire(import.meta.url);
  * grpc-js frames messages elsewhere (a version that moved the method): then every message is copied as before.
  */
 export function sendSharedFrames(): boolean {
-  const { BaseServerInterceptingCall } = require('@grpc/grpc-js/build/src/server-interceptors.js') as {
-    BaseServerInterceptingCall?: { prototype: Partial<FramingCall> & { [WRAPPED]?: true } };
-  };
-  const prototype = BaseServerInterceptingCall?.prototype;
+  let internals: { BaseServerInterceptingCall?: { prototype: Partial<FramingCall> & { [WRAPPED]?: true } } };
+  try {
+    internals = require('@grpc/grpc-js/build/src/server-interceptors.js') as typeof internals;
+  } catch {
+    return false;
+  }
+  const prototype = internals.BaseServerInterceptingCall?.prototype;
   const stock = prototype?.serializeMessage;
   if (prototype === undefined || stock === undefined) return false;
   if (prototype[WRAPPED] === true) return true;
