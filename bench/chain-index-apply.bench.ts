@@ -17,6 +17,10 @@
  *   LIANXIN_BENCH_INDEX_ORDER     `sequential` (subjects in ascending order, as the consortium bench's generated
  *                                 enterprises) or `random` (default `random`)
  *   LIANXIN_BENCH_INDEX_REPEAT    percentage of measured entries naming a subject already indexed (default 0)
+ *   LIANXIN_BENCH_INDEX_COMPACT   1: the measured apply starts from a database compacted to one level and its CPU
+ *                                 includes compacting it so again at the end (LevelDB's compactRange): settings that
+ *                                 leave different amounts in the memtable and level 0 (a larger write buffer leaves
+ *                                 more) then pay for the same work; default 0, the apply and what ran meanwhile
  *   LIANXIN_BENCH_INDEX_WRITE_BUFFER_MB, LIANXIN_BENCH_INDEX_MAX_FILE_MB
  *                                 LevelDB's writeBufferSize and maxFileSize for the run (default: the node's, 4 and 2)
  *   LIANXIN_BENCH_INDEX_COMPRESSION 0: LevelDB's tables written without snappy (openNodeDatabase's `compression`);
@@ -80,9 +84,9 @@ function repeatPercent(): number {
 
 const MIB = 1024 * 1024;
 
-/** A 0/1 switch from the environment, on unless set to 0; anything else is refused, not read as either. */
-function switchOn(name: string): boolean {
-  const text = process.env[name] ?? '1';
+/** A 0/1 switch from the environment, `fallback` unless set; anything else is refused, not read as either. */
+function switchOn(name: string, fallback: '0' | '1' = '1'): boolean {
+  const text = process.env[name] ?? fallback;
   if (text !== '0' && text !== '1') throw new BenchError('BAD_SETTING', `${name} must be 0 or 1, not "${text}"`);
   return text === '1';
 }
@@ -151,14 +155,27 @@ function* encodeAnchors(subjects: ArrayLike<number>, firstLeaf: number): Generat
 }
 
 /**
- * The process's minor page faults and its system CPU (µs) so far (proc(5) /proc/self/stat: minflt, stime): memory
- * new to the process costs a fault per 4 KiB page, ≈5-7 µs of system time each on the 2-core machine.
+ * The process's minor page faults, its system CPU (µs) and the bytes it has caused to be written to storage so far
+ * (proc(5) /proc/self/stat: minflt, stime; /proc/self/io: write_bytes, LevelDB's WAL, flushes and compactions):
+ * memory new to the process costs a fault per 4 KiB page, ≈5-7 µs of system time each on the 2-core machine.
  */
-async function faultsAndSystemMicros(): Promise<{ faults: number; systemMicros: number }> {
-  const stat = await readFile('/proc/self/stat', 'utf8').catch(() => undefined);
-  if (stat === undefined) return { faults: 0, systemMicros: 0 };
-  const fields = procStatFields(stat);
-  return { faults: Number(fields[7]), systemMicros: (Number(fields[12]) * 1_000_000) / USER_HZ };
+async function processCounters(): Promise<{ faults: number; systemMicros: number; writeBytes: number }> {
+  const [stat, io] = await Promise.all(
+    ['/proc/self/stat', '/proc/self/io'].map((file) => readFile(file, 'utf8').catch(() => '')),
+  );
+  const fields = procStatFields(stat ?? '');
+  return {
+    faults: Number(fields[7] ?? 0),
+    systemMicros: (Number(fields[12] ?? 0) * 1_000_000) / USER_HZ,
+    writeBytes: Number(/^write_bytes: (\d+)$/m.exec(io ?? '')?.[1] ?? 0),
+  };
+}
+
+/** The process's peak and current anonymous resident memory, MiB (proc(5) /proc/self/status: VmHWM, RssAnon). */
+async function residentMiB(): Promise<{ peak: number; anon: number }> {
+  const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? 0);
+  return { peak: kib('VmHWM') / 1024, anon: kib('RssAnon') / 1024 };
 }
 
 /**
@@ -232,6 +249,21 @@ async function compactionsSettled(signal: AbortSignal): Promise<void> {
   }
 }
 
+/**
+ * Every row of the chain index's database flushed from the memtable and compacted down to one level (LevelDB's
+ * compactRange over all its keys), then its background work settled: a state that depends on the rows only, not on
+ * the write buffer or file size that wrote them.
+ */
+async function compactAll(db: NodeDatabase, signal: AbortSignal): Promise<void> {
+  // `level`'s types leave out the compactRange of classic-level, which is what `level` runs on Node.
+  const level = db.chainIndex.db as unknown as {
+    compactRange(start: Buffer, end: Buffer, options: { keyEncoding: 'buffer' }): Promise<void>;
+  };
+  // Every raw key starts with a sublevel's `!name!` prefix: '!' to '~' spans them all.
+  await level.compactRange(Buffer.from('!'), Buffer.from('~'), { keyEncoding: 'buffer' });
+  await compactionsSettled(signal);
+}
+
 const benchmark: Benchmark = {
   name: 'chain-index-apply',
   description: "a chain-index follower's apply of 10,000-entry anchors in one process: CPU per entry, per thread",
@@ -242,6 +274,7 @@ const benchmark: Benchmark = {
     const restartFiguresWanted = switchOn('LIANXIN_BENCH_INDEX_RESTART');
     const preload = setting('LIANXIN_BENCH_INDEX_PRELOAD', 200_000);
     const repeat = repeatPercent();
+    const compact = switchOn('LIANXIN_BENCH_INDEX_COMPACT', '0');
     if (measured === 0) throw new BenchError('BAD_SETTING', 'LIANXIN_BENCH_INDEX_ENTRIES must not be 0');
     const keyOrder = order();
     const anchorOrigin = origin();
@@ -307,16 +340,25 @@ const benchmark: Benchmark = {
             index = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
           }
         }
+        if (compact) await compactAll(db, context.signal);
         await compactionsSettled(context.signal);
         const threadsBefore = await threadCpuMs();
-        const faultsBefore = await faultsAndSystemMicros();
+        const countersBefore = await processCounters();
         const cpu = process.cpuUsage();
         const started = performance.now();
         await applyAll(measuredAnchors, preload);
         const seconds = (performance.now() - started) / 1000;
+        let compactMicros = 0;
+        if (compact) {
+          const compactCpu = process.cpuUsage();
+          await compactAll(db, context.signal);
+          const { user, system } = process.cpuUsage(compactCpu);
+          compactMicros = user + system;
+        }
         const used = process.cpuUsage(cpu);
         const threadsAfter = await threadCpuMs();
-        const faultsAfter = await faultsAndSystemMicros();
+        const countersAfter = await processCounters();
+        const resident = await residentMiB();
         const sample = measuredSubjects[measured - 1] as number;
         const found = await index.getIndexRecord(subjectOf(sample), 'loan');
         if (found?.leafIndex !== total - 1) throw new BenchError('NOTHING_COMPLETED', 'the last entry was not applied');
@@ -342,17 +384,33 @@ const benchmark: Benchmark = {
             note: "validation and LevelDB's threads included",
           },
           ...threads.map(([name, ms]) => ({ label: `    ${name}`, value: perEntry(ms * 1000), unit: 'µs' })),
+          ...(compact
+            ? [{ label: '  of it the final compactRange', value: perEntry(compactMicros), unit: 'µs' } as Figure]
+            : []),
           {
             label: '  of it system CPU (kernel: page faults, file I/O)',
-            value: perEntry(faultsAfter.systemMicros - faultsBefore.systemMicros),
+            value: perEntry(countersAfter.systemMicros - countersBefore.systemMicros),
             unit: 'µs',
           },
           {
             label: '  minor page faults per 1,000 entries',
-            value: ((faultsAfter.faults - faultsBefore.faults) * 1000) / measured,
+            value: ((countersAfter.faults - countersBefore.faults) * 1000) / measured,
             unit: 'faults',
             note: 'memory new to the process, a fault per 4 KiB page',
           },
+          {
+            label: '  bytes written to storage per entry',
+            value: (countersAfter.writeBytes - countersBefore.writeBytes) / measured,
+            unit: 'B',
+            note: "LevelDB's WAL, flushes and compactions (write_bytes): its write amplification",
+          },
+          {
+            label: '  peak resident memory of the process',
+            value: resident.peak,
+            unit: 'MiB',
+            note: "VmHWM: the bench's anchors included",
+          },
+          { label: '  anonymous resident memory after the apply', value: resident.anon, unit: 'MiB', note: 'RssAnon' },
         ];
         if (restartFiguresWanted) {
           figures.push(...(await restartFigures(db, index, { origin: anchorOrigin, total, block })));
