@@ -58,7 +58,8 @@ export const EARLIER_ANCHOR_PREFIX = Buffer.from('anchor/');
 
 /** Whether `key` is an anchor row's key as snapshots and earlier stores name it. */
 export const isEarlierAnchorKey = (key: Buffer): boolean =>
-  key.length > EARLIER_ANCHOR_PREFIX.length && EARLIER_ANCHOR_PREFIX.compare(key, 0, EARLIER_ANCHOR_PREFIX.length) === 0;
+  key.length > EARLIER_ANCHOR_PREFIX.length &&
+  EARLIER_ANCHOR_PREFIX.compare(key, 0, EARLIER_ANCHOR_PREFIX.length) === 0;
 
 /** The byte in front of an earlier anchor key that makes it the stored one. */
 export const ANCHOR_TAG = Buffer.from(ANCHOR_PREFIX.slice(0, 1));
