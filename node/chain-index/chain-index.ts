@@ -21,10 +21,12 @@ import {
   ANCHOR_PREFIX,
   anchorKey,
   decodeLatestRow,
+  EARLIER_ANCHOR_PREFIX,
   latestKey,
   latestRowsOf,
   POSITION_KEY,
   RowSlabs,
+  storedAnchorKey,
   versionOf,
   type AnchorRow,
   type LatestRows,
@@ -158,11 +160,13 @@ class ApplyScratch {
 const FILTER_CHUNK_BYTES = 1024 * 1024;
 const FILTER_CHUNK = Buffer.from('chunk/');
 
+/** The first key after every `<prefix>…`: its last byte '/' becomes '0'. */
+const afterPrefix = (prefix: Buffer): Buffer => Buffer.concat([prefix.subarray(0, -1), Buffer.from('0')]);
+
 /** Keys per read of the filter's scan. */
 const SCAN_KEYS_PER_READ = 1_000;
 const LATEST_PREFIX = Buffer.from('latest/');
-/** The first key after every `latest/…` ('0' follows '/'). */
-const LATEST_END = Buffer.from('latest0');
+const LATEST_END = afterPrefix(LATEST_PREFIX);
 
 interface StoredPosition {
   readonly blockNumber: string;
@@ -172,6 +176,24 @@ interface StoredPosition {
 /** The position row as `apply` writes it, for a snapshot loader writing the position of what it loaded. */
 export const encodeStoredPosition = (position: StoredPosition): Buffer =>
   Buffer.from(JSON.stringify({ blockNumber: position.blockNumber, transactionId: position.transactionId }));
+
+/**
+ * Moves the anchor rows of a store of an earlier version from `anchor/…` to where this one keeps them
+ * (index-rows.ts, ANCHOR_PREFIX): one row per anchor that indexed leaves (≈2,300 at 23M entries), in one batch, so a
+ * crash leaves them all in one place or the other. Read in both places instead, every lookup's join and history
+ * would have to look twice for good.
+ */
+async function moveEarlierAnchorRows(db: NodeSublevel): Promise<void> {
+  const range = { gte: EARLIER_ANCHOR_PREFIX, lt: afterPrefix(EARLIER_ANCHOR_PREFIX) };
+  const rows = await db.iterator(range).all();
+  if (rows.length === 0) return;
+  await db.batch(
+    rows.flatMap(([key, value]) => [
+      { type: 'del' as const, key },
+      { type: 'put' as const, key: storedAnchorKey(key), value },
+    ]),
+  );
+}
 
 export class ChainIndex {
   readonly #db: NodeSublevel;
@@ -210,6 +232,7 @@ export class ChainIndex {
    * sublevel is what snapshots digest). A filter kept at another position than the index's is not used.
    */
   static async open(db: NodeSublevel, filterStore?: NodeSublevel): Promise<ChainIndex> {
+    await moveEarlierAnchorRows(db);
     const stored = await db.get(POSITION_KEY);
     const position = stored === undefined ? undefined : (JSON.parse(stored.toString('utf8')) as StoredPosition);
     const index = new ChainIndex(
@@ -395,8 +418,7 @@ export class ChainIndex {
    */
   async anchorHistory(limit = ANCHOR_HISTORY_LIMIT): Promise<AnchoredSize[]> {
     const byOrigin = new Map<string, AnchoredSize[]>();
-    // 'anchor0' is the first key after every 'anchor/…' ('0' follows '/').
-    const range = { gte: Buffer.from(ANCHOR_PREFIX), lt: Buffer.from('anchor0') };
+    const range = { gte: Buffer.from(ANCHOR_PREFIX), lt: afterPrefix(Buffer.from(ANCHOR_PREFIX)) };
     for await (const [key, value] of this.#db.iterator(range)) {
       // anchor/<origin>/<size20>: the origin holds slashes itself, the size is the last 20 characters.
       const text = key.toString('utf8');

@@ -6,8 +6,8 @@
  *
  *   latest/<subject>/<kind>   → LatestRow: u32 version | f64 leafIndex | f64 checkpointSize | leafHash[32] |
  *                               recordDigest[32] | origin (UTF-8, the rest)
- *   anchor/<origin>/<size20>  → AnchorRow as JSON
  *   position                  → the last applied anchor's block and txid, JSON
+ *   ~anchor/<origin>/<size20> → AnchorRow as JSON
  *
  * f64 holds integers up to 2^53 exactly, the chaincode's bound on log sizes.
  */
@@ -42,7 +42,33 @@ export const POSITION_KEY = Buffer.from('position');
 
 export const latestKey = (subject: string, kind: string): Buffer => Buffer.from(`latest/${subject}/${kind}`);
 
-export const ANCHOR_PREFIX = 'anchor/';
+/**
+ * The anchor rows sort after every `latest/` row (and the position): an anchor's batch of ascending subjects (a bulk
+ * load sorted by USCC) then lands in one tail of the key range, and its level-0 table overlaps only level 1's last
+ * table. Under `anchor/`, before `latest/`, every such table spanned the whole index and every compaction rewrote
+ * all of level 1: 1.7–2.9 µs per entry (bench/RESULTS.md, "index10" and "layout1").
+ */
+export const ANCHOR_PREFIX = '~anchor/';
+
+/**
+ * Where earlier versions' stores keep the anchor rows, and what snapshots name them (their v1 format lists the rows
+ * of that layout, so that nodes of either version compute the same digests): the stored key without its first byte.
+ */
+export const EARLIER_ANCHOR_PREFIX = Buffer.from('anchor/');
+
+/** Whether `key` is an anchor row's key as snapshots and earlier stores name it. */
+export const isEarlierAnchorKey = (key: Buffer): boolean =>
+  key.length > EARLIER_ANCHOR_PREFIX.length &&
+  EARLIER_ANCHOR_PREFIX.compare(key, 0, EARLIER_ANCHOR_PREFIX.length) === 0;
+
+/** The byte in front of an earlier anchor key that makes it the stored one. */
+export const ANCHOR_TAG = Buffer.from(ANCHOR_PREFIX.slice(0, 1));
+
+/** `anchor/…` → `~anchor/…`. */
+export const storedAnchorKey = (earlier: Buffer): Buffer => Buffer.concat([ANCHOR_TAG, earlier]);
+
+/** `~anchor/…` → `anchor/…`. */
+export const earlierAnchorKey = (stored: Buffer): Buffer => stored.subarray(ANCHOR_TAG.length);
 
 export const anchorKey = (origin: string, size: number): Buffer =>
   Buffer.from(`${ANCHOR_PREFIX}${origin}/${size.toString().padStart(20, '0')}`);

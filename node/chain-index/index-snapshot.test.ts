@@ -126,6 +126,39 @@ describe('chain index snapshots', () => {
     }
   });
 
+  it('writes the bytes an index in the earlier layout gives (anchor rows under anchor/), and loads either into this one', async () => {
+    const taken = await snapshot();
+    const earlier = await openNodeDatabase(join(dir, 'earlier'));
+    try {
+      // The source's rows as an earlier version keeps them: `~anchor/…` stored as `anchor/…`, written directly.
+      const rows = await source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }).all();
+      expect(rows.filter(([k]) => k.toString().startsWith('~anchor/'))).toHaveLength(4);
+      await earlier.chainIndex.batch(
+        rows.map(([k, v]) => ({ type: 'put' as const, key: k[0] === 0x7e ? k.subarray(1) : k, value: v })),
+      );
+      const store = await IndexSnapshotStore.open(join(dir, 'earlier-snapshots'), 2);
+      const position = { blockNumber: '13', transactionId: txId(3) };
+      const digest = await store.write(
+        earlier.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+        position,
+        IDENTITY,
+        key,
+      );
+      expect(digest).toBe(taken.digest);
+      const name = `${position.blockNumber.padStart(20, '0')}-${position.transactionId}.rows`;
+      const bytes = await readFile(join(dir, 'earlier-snapshots', name));
+      expect(bytes.equals(await readFile(join(dir, 'snapshots', name)))).toBe(true);
+      const first = decodeChunkRows(bytes.subarray(0, taken.manifest.chunks[0]?.[1]), 0, undefined);
+      expect(first.keys.slice(0, 4).map((k) => k.toString().slice(0, 7))).toEqual(Array(4).fill('anchor/'));
+
+      const lengths = taken.manifest.chunks.map(([, length]) => length);
+      await loadIndexSnapshot(target.chainIndex, taken.manifest, store.chunks(digest, lengths));
+      expect(await rowsOf(target.chainIndex)).toEqual(await rowsOf(source.chainIndex));
+    } finally {
+      await earlier.close();
+    }
+  });
+
   it('rejects a chunk with one row changed and leaves the index empty', async () => {
     const { manifest, chunks } = await snapshot();
     async function* tampered() {

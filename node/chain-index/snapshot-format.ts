@@ -4,7 +4,9 @@
  * and is validated here, once.
  *
  * A snapshot is the node's chain-index rows (node/chain-index/index-rows.ts) at one chain position, in key order,
- * without the position row itself:
+ * without the position row itself — the keys and order of the layout v1 was defined on: anchor rows as `anchor/…`,
+ * before the `latest/…` rows (the node now stores them as `~anchor/…`, after: its snapshot store and loader rename
+ * them, so that nodes of either layout write the same bytes):
  *
  *   row      = u16 keyLength | key | u32 valueLength | value            (big-endian; the bytes as stored)
  *   chunk    = rows, cut when a chunk reaches SNAPSHOT_CHUNK_BYTES         (so every node cuts the same chunks)

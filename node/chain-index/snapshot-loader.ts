@@ -17,7 +17,7 @@
  */
 import type { NodeSublevel } from '../store/index.ts';
 import { encodeStoredPosition } from './chain-index.ts';
-import { POSITION_KEY } from './index-rows.ts';
+import { ANCHOR_TAG, isEarlierAnchorKey, POSITION_KEY } from './index-rows.ts';
 import { IndexSnapshotError } from './snapshot-errors.ts';
 import { chunkHash, decodeChunkRows, type SnapshotManifest } from './snapshot-format.ts';
 
@@ -105,18 +105,23 @@ export async function loadIndexSnapshot(
   }
 }
 
-/** One chunk's rows into `db`'s database, keys prefixed as `db` would prefix them, in one chained batch. */
+/**
+ * One chunk's rows into `db`'s database, keys prefixed as `db` would prefix them, in one chained batch; an anchor
+ * row's `anchor/…` key (as snapshots name it) stored as `~anchor/…` (index-rows.ts, ANCHOR_PREFIX).
+ */
 function writeRows(db: NodeSublevel, keys: readonly Buffer[], values: readonly Buffer[]): Promise<void> {
   const prefix = Buffer.from(db.prefix, 'utf8');
   let size = 0;
-  for (const key of keys) size += prefix.length + key.length;
+  for (const key of keys) size += prefix.length + ANCHOR_TAG.length + key.length;
   const prefixed = Buffer.allocUnsafe(size);
   const batch = db.db.batch();
   let at = 0;
   for (let i = 0; i < keys.length; i++) {
     const start = at;
+    const key = keys[i] as Buffer;
     at += prefix.copy(prefixed, at);
-    at += (keys[i] as Buffer).copy(prefixed, at);
+    if (isEarlierAnchorKey(key)) at += ANCHOR_TAG.copy(prefixed, at);
+    at += key.copy(prefixed, at);
     batch.put(prefixed.subarray(start, at), values[i] as Buffer);
   }
   return batch.write();

@@ -23,11 +23,14 @@ import {
   type SignedStatement,
   type SnapshotPosition,
 } from './snapshot-format.ts';
+import { ANCHOR_PREFIX, earlierAnchorKey } from './index-rows.ts';
 import { IndexSnapshotError } from './snapshot-errors.ts';
 
 /** The rows of the index at one position, in key order: a LevelDB iterator over an implicit snapshot. */
 export interface IndexRowSource {
   nextv(size: number): Promise<[Buffer, Buffer][]>;
+  /** Moves to the first row at or after `target`; the iterator's snapshot stays the same. */
+  seek(target: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -145,10 +148,8 @@ export class IndexSnapshotStore {
         bytes += chunk.length;
         await f.write(chunk);
       };
-      for (;;) {
+      for await (const entries of inSnapshotOrder(source)) {
         signal?.throwIfAborted();
-        const entries = await source.nextv(READ_BATCH);
-        if (entries.length === 0) break;
         for (const [k, v] of entries) {
           if (!isIndexRow(k)) continue;
           builder.append(k, v);
@@ -196,7 +197,38 @@ export class IndexSnapshotStore {
 }
 
 /**
- * The index's rows (`latest/…`, `anchor/…`, index-rows.ts): not its `position`, nor a loader's marker
- * (snapshot-loader.ts). The first byte tells them apart; snapshot-format.ts checks the whole prefix on load.
+ * The source's rows in the order and under the keys of snapshot format v1 (snapshot-format.ts): the anchor rows
+ * first, each stored `~anchor/…` key given as the `anchor/…` it was, then every row before them. Both reads go
+ * through the one iterator, so through the one implicit snapshot. A store of an earlier layout (a test's) has no
+ * `~anchor/…` rows: its `anchor/…` rows come in the second read, in their place.
+ */
+async function* inSnapshotOrder(source: IndexRowSource): AsyncGenerator<[Buffer, Buffer][]> {
+  source.seek(Buffer.from(ANCHOR_PREFIX));
+  for (;;) {
+    const entries = await source.nextv(READ_BATCH);
+    const anchors = entries.filter(([key]) => isAnchorKey(key));
+    if (anchors.length > 0) yield anchors.map(([key, value]) => [earlierAnchorKey(key), value]);
+    if (anchors.length < READ_BATCH) break;
+  }
+  source.seek(Buffer.alloc(0));
+  for (;;) {
+    const entries = await source.nextv(READ_BATCH);
+    const before = entries.findIndex(([key]) => isAnchorKey(key));
+    if (before !== -1) {
+      yield entries.slice(0, before);
+      return;
+    }
+    if (entries.length === 0) return;
+    yield entries;
+  }
+}
+
+const ANCHOR_KEY_PREFIX = Buffer.from(ANCHOR_PREFIX);
+const isAnchorKey = (key: Buffer): boolean => ANCHOR_KEY_PREFIX.compare(key, 0, ANCHOR_KEY_PREFIX.length) === 0;
+
+/**
+ * The index's rows as a snapshot names them (`latest/…`, `anchor/…`, index-rows.ts): not its `position`, nor a
+ * loader's marker (snapshot-loader.ts). The first byte tells them apart; snapshot-format.ts checks the whole prefix
+ * on load.
  */
 const isIndexRow = (key: Buffer): boolean => key[0] === 0x6c || key[0] === 0x61;
