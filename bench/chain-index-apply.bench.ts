@@ -46,6 +46,12 @@ import { procStatFields, USER_HZ } from '../scripts/proc-stat.ts';
 import type { Benchmark, Figure } from './benchmark.ts';
 import { threadCpuMs } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
+import {
+  DEFAULT_LEVELDB_CACHE_MEGABYTES,
+  DEFAULT_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES,
+  DEFAULT_LEVELDB_MAX_FILE_MEGABYTES,
+  DEFAULT_LEVELDB_MAX_OPEN_FILES,
+} from '../node/config/constants.ts';
 
 /** Printable ASCII up to 200 bytes: a measurement knob, not an origin the chaincode would accept as such. */
 function origin(): string {
@@ -91,7 +97,7 @@ function switchOn(name: string, fallback: '0' | '1' = '1'): boolean {
   return text === '1';
 }
 
-/** The node's defaults (node/config: storage.leveldb), or the sizes the environment names. */
+/** The chain index database's defaults (node/config: storage.leveldb), or the sizes the environment names. */
 function leveldbTuning(): Required<LevelDbTuning> {
   const mib = (name: string, fallback: number) => {
     const value = Number(process.env[name] ?? String(fallback));
@@ -100,10 +106,10 @@ function leveldbTuning(): Required<LevelDbTuning> {
     return value * MIB;
   };
   return {
-    writeBufferSize: mib('LIANXIN_BENCH_INDEX_WRITE_BUFFER_MB', 4),
-    maxFileSize: mib('LIANXIN_BENCH_INDEX_MAX_FILE_MB', 2),
-    cacheSize: 8 * MIB,
-    maxOpenFiles: 256,
+    writeBufferSize: mib('LIANXIN_BENCH_INDEX_WRITE_BUFFER_MB', DEFAULT_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES),
+    maxFileSize: mib('LIANXIN_BENCH_INDEX_MAX_FILE_MB', DEFAULT_LEVELDB_MAX_FILE_MEGABYTES),
+    cacheSize: DEFAULT_LEVELDB_CACHE_MEGABYTES * MIB,
+    maxOpenFiles: DEFAULT_LEVELDB_MAX_OPEN_FILES,
     compression: switchOn('LIANXIN_BENCH_INDEX_COMPRESSION'),
   };
 }
