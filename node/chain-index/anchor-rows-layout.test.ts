@@ -77,7 +77,9 @@ async function buildIndex(): Promise<ChainIndexRecord[]> {
 async function toEarlierLayout(path: string): Promise<void> {
   const db = raw(path);
   try {
-    const anchors = await db.iterator({ gte: Buffer.from('!chain-index!~anchor/') }).all();
+    const anchors = await db
+      .iterator({ gte: Buffer.from('!chain-index!~anchor/'), lt: Buffer.from('!chain-index!~anchor0') })
+      .all();
     expect(anchors.length).toBe(4);
     await db.batch(
       anchors.flatMap(([key, value]) => [

@@ -143,7 +143,7 @@ describe('ChainIndex apply memory', () => {
     expect(index.position?.transactionId).toBe(next.event.transactionId);
   });
 
-  it('refuses to apply to a closed database with abstract-level\'s error, its batch kept from before', async () => {
+  it("refuses to apply to a closed database with abstract-level's error, its batch kept from before", async () => {
     const index = await ChainIndex.open(db.chainIndex);
     await apply(index, anchorOf('o', [1], 'loan', 0));
     await db.close();

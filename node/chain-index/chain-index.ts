@@ -420,7 +420,7 @@ export class ChainIndex {
     const byOrigin = new Map<string, AnchoredSize[]>();
     const range = { gte: Buffer.from(ANCHOR_PREFIX), lt: afterPrefix(Buffer.from(ANCHOR_PREFIX)) };
     for await (const [key, value] of this.#db.iterator(range)) {
-      // anchor/<origin>/<size20>: the origin holds slashes itself, the size is the last 20 characters.
+      // ~anchor/<origin>/<size20>: the origin holds slashes itself, the size is the last 20 characters.
       const text = key.toString('utf8');
       const origin = text.slice(ANCHOR_PREFIX.length, -21);
       const row = JSON.parse(value.toString('utf8')) as AnchorRow;

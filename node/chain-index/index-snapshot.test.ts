@@ -159,6 +159,59 @@ describe('chain index snapshots', () => {
     }
   });
 
+  it("gives every anchor row, and the earlier layout's bytes, when the anchor rows take more than one read", async () => {
+    // 300 anchors of one entry: ≈ 60 KB of anchor rows, past the 16 KiB a LevelDB read of the store returns at most.
+    const many = await openNodeDatabase(join(dir, 'many'));
+    const earlier = await openNodeDatabase(join(dir, 'many-earlier'));
+    try {
+      const index = await ChainIndex.open(many.chainIndex);
+      const ANCHORS = 300;
+      for (let a = 0; a < ANCHORS; a++) {
+        await index.apply(
+          {
+            origin: 'lianxin/Org0MSP/0',
+            size: a + 1,
+            indexCount: 1,
+            blockNumber: BigInt(10 + a),
+            transactionId: txId(a),
+          },
+          new Date(Date.UTC(2026, 11, 5, 10) + a * 1_000).toISOString(),
+          [
+            {
+              leafIndex: a,
+              leafHash: hex(`leaf${String(a)}`),
+              subject: `9133010${String(a).padStart(10, '0')}X`,
+              kind: 'loan',
+              recordDigest: hex(`record${String(a)}`),
+            },
+          ],
+        );
+      }
+      const rows = await many.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }).all();
+      await earlier.chainIndex.batch(
+        rows.map(([k, v]) => ({ type: 'put' as const, key: k[0] === 0x7e ? k.subarray(1) : k, value: v })),
+      );
+      const position = { blockNumber: String(10 + ANCHORS - 1), transactionId: txId(ANCHORS - 1) };
+      const take = async (db: NodeDatabase, name: string) => {
+        const store = await IndexSnapshotStore.open(join(dir, name), 2);
+        const digest = await store.write(
+          db.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+          position,
+          IDENTITY,
+          key,
+        );
+        return parseManifest((await store.manifest(digest)) ?? Buffer.alloc(0));
+      };
+      const taken = await take(many, 'many-snapshots');
+      expect(taken.rows).toBe(2 * ANCHORS);
+      // The same chunks (each with its digest) as the index in the earlier layout gives.
+      expect(taken.chunks).toEqual((await take(earlier, 'many-earlier-snapshots')).chunks);
+    } finally {
+      await many.close();
+      await earlier.close();
+    }
+  });
+
   it('rejects a chunk with one row changed and leaves the index empty', async () => {
     const { manifest, chunks } = await snapshot();
     async function* tampered() {

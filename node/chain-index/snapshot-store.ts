@@ -23,10 +23,13 @@ import {
   type SignedStatement,
   type SnapshotPosition,
 } from './snapshot-format.ts';
-import { ANCHOR_PREFIX, earlierAnchorKey } from './index-rows.ts';
+import { ANCHOR_PREFIX, earlierAnchorKey, isStoredAnchorKey } from './index-rows.ts';
 import { IndexSnapshotError } from './snapshot-errors.ts';
 
-/** The rows of the index at one position, in key order: a LevelDB iterator over an implicit snapshot. */
+/**
+ * The rows of the index at one position, in key order: a LevelDB iterator over an implicit snapshot (read in two
+ * passes, the anchor rows first: inSnapshotOrder).
+ */
 export interface IndexRowSource {
   nextv(size: number): Promise<[Buffer, Buffer][]>;
   /** Moves to the first row at or after `target`; the iterator's snapshot stays the same. */
@@ -204,16 +207,20 @@ export class IndexSnapshotStore {
  */
 async function* inSnapshotOrder(source: IndexRowSource): AsyncGenerator<[Buffer, Buffer][]> {
   source.seek(Buffer.from(ANCHOR_PREFIX));
+  // Until a row that is not an anchor's, or the end: a read may return fewer rows than asked for before the end
+  // (classic-level stops at its byte budget, 16 KiB by default: ≈ 80 anchor rows).
   for (;;) {
     const entries = await source.nextv(READ_BATCH);
-    const anchors = entries.filter(([key]) => isAnchorKey(key));
+    if (entries.length === 0) break;
+    const end = entries.findIndex(([key]) => !isStoredAnchorKey(key));
+    const anchors = end === -1 ? entries : entries.slice(0, end);
     if (anchors.length > 0) yield anchors.map(([key, value]) => [earlierAnchorKey(key), value]);
-    if (anchors.length < READ_BATCH) break;
+    if (end !== -1) break;
   }
   source.seek(Buffer.alloc(0));
   for (;;) {
     const entries = await source.nextv(READ_BATCH);
-    const before = entries.findIndex(([key]) => isAnchorKey(key));
+    const before = entries.findIndex(([key]) => isStoredAnchorKey(key));
     if (before !== -1) {
       yield entries.slice(0, before);
       return;
@@ -222,9 +229,6 @@ async function* inSnapshotOrder(source: IndexRowSource): AsyncGenerator<[Buffer,
     yield entries;
   }
 }
-
-const ANCHOR_KEY_PREFIX = Buffer.from(ANCHOR_PREFIX);
-const isAnchorKey = (key: Buffer): boolean => ANCHOR_KEY_PREFIX.compare(key, 0, ANCHOR_KEY_PREFIX.length) === 0;
 
 /**
  * The index's rows as a snapshot names them (`latest/…`, `anchor/…`, index-rows.ts): not its `position`, nor a
