@@ -6,7 +6,6 @@
 import { peer } from '@hyperledger/fabric-protos';
 import {
   bytesField,
-  encodeMessageAfter,
   int32Field,
   messageField,
   messageParts,
@@ -15,7 +14,7 @@ import {
   stringField,
 } from '../block/protobuf-wire.ts';
 import { LedgerError } from '../errors.ts';
-import { GRPC_FRAME_HEADER_BYTES, sharedFrame } from '../gateway/shared-frames.ts';
+import { encodeInSharedFrame } from '../gateway/shared-frames.ts';
 import type {
   ChaincodeConnection,
   ChaincodeResponse,
@@ -232,7 +231,7 @@ export class Endorser {
     // the payload the envelope's, neither a buffer of its own copied into the next; and the response inside the gRPC
     // frame it is sent in, which grpc-js would otherwise copy it into (shared-frames.ts).
     const envelopeField = messageField(PREPARED_TRANSACTION_OF_RESPONSE, payloadField);
-    const response = sharedFrame(encodeMessageAfter(GRPC_FRAME_HEADER_BYTES, [envelopeField]));
+    const response = encodeInSharedFrame([envelopeField]);
     const envelope = response.subarray(response.length - envelopeField.length);
     const payload = envelope.subarray(envelope.length - payloadField.length);
     const data = singleBytesField(payload, 2) ?? EMPTY;

@@ -6,26 +6,24 @@
  * google-protobuf's serializeBinary of the same response (tested).
  */
 import type { peer } from '@hyperledger/fabric-protos';
-import { bytesField, encodeMessageAfter, messageField, stringField, uint64Field } from '../block/protobuf-wire.ts';
-import { GRPC_FRAME_HEADER_BYTES, sharedFrame } from './shared-frames.ts';
+import { bytesField, messageField, stringField, uint64Field } from '../block/protobuf-wire.ts';
+import { encodeInSharedFrame } from './shared-frames.ts';
 
 /**
  * ChaincodeEventsResponse{events = 1, block_number = 2}; ChaincodeEvent{chaincode_id, tx_id, event_name, payload}.
  * Written inside its gRPC frame, which every stream it is sent on shares (shared-frames.ts).
  */
 export function encodeChaincodeEventsResponse(blockNumber: number, events: readonly peer.ChaincodeEvent[]): Buffer {
-  return sharedFrame(
-    encodeMessageAfter(GRPC_FRAME_HEADER_BYTES, [
-      ...events.map((event) =>
-        messageField(
-          1,
-          stringField(1, event.getChaincodeId()),
-          stringField(2, event.getTxId()),
-          stringField(3, event.getEventName()),
-          bytesField(4, event.getPayload_asU8()),
-        ),
+  return encodeInSharedFrame([
+    ...events.map((event) =>
+      messageField(
+        1,
+        stringField(1, event.getChaincodeId()),
+        stringField(2, event.getTxId()),
+        stringField(3, event.getEventName()),
+        bytesField(4, event.getPayload_asU8()),
       ),
-      uint64Field(2, blockNumber),
-    ]),
-  );
+    ),
+    uint64Field(2, blockNumber),
+  ]);
 }

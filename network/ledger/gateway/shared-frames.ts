@@ -8,11 +8,12 @@
  * consortium bulk load, growing with the consortium), and once more in its Endorse answer (bench/RESULTS.md,
  * issue 13: ledger9 and ledger11). grpc-js offers no way to send bytes already framed, so its framing method is
  * wrapped: a message made by {@link sharedFrame} is sent as the frame written around it — the same bytes on the wire
- * (grpc-js 1.14.7 never compresses a server's messages: the header's flag is always 0, server-interceptors.js:499), one frame for every stream it is
- * written to — and every other message goes through grpc-js's own method. Streams only read the frame (http2 writes
- * keep a reference until sent).
+ * (grpc-js 1.14.7 never compresses a server's messages: the header's flag is always 0, server-interceptors.js:499),
+ * one frame for every stream it is written to — and every other message goes through grpc-js's own method. Streams
+ * only read the frame (http2 writes keep a reference until sent).
  */
 import { createRequire } from 'node:module';
+import { encodeMessageAfter, type WireField } from '../block/protobuf-wire.ts';
 
 /** gRPC's length-prefixed message: a compressed flag byte and the message length, 32 bits big-endian. */
 export const GRPC_FRAME_HEADER_BYTES = 5;
@@ -33,6 +34,11 @@ export function sharedFrame(buffer: Buffer): Buffer {
   buffer.writeUInt32BE(message.length, 1);
   frames.set(message, buffer);
   return message;
+}
+
+/** The message of `fields` (given in field number order) written inside its frame: {@link sharedFrame} of it. */
+export function encodeInSharedFrame(fields: readonly WireField[]): Buffer {
+  return sharedFrame(encodeMessageAfter(GRPC_FRAME_HEADER_BYTES, fields));
 }
 
 interface FramingCall {
