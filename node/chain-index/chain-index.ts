@@ -167,6 +167,9 @@ const afterPrefix = (prefix: Buffer): Buffer => Buffer.concat([prefix.subarray(0
 const SCAN_KEYS_PER_READ = 1_000;
 const LATEST_PREFIX = Buffer.from('latest/');
 const LATEST_END = afterPrefix(LATEST_PREFIX);
+/** The anchor rows' keys, as stored and as earlier versions stored them. */
+const ANCHOR_ROWS = { gte: Buffer.from(ANCHOR_PREFIX), lt: afterPrefix(Buffer.from(ANCHOR_PREFIX)) };
+const EARLIER_ANCHOR_ROWS = { gte: EARLIER_ANCHOR_PREFIX, lt: afterPrefix(EARLIER_ANCHOR_PREFIX) };
 
 interface StoredPosition {
   readonly blockNumber: string;
@@ -184,8 +187,7 @@ export const encodeStoredPosition = (position: StoredPosition): Buffer =>
  * would have to look twice for good.
  */
 async function moveEarlierAnchorRows(db: NodeSublevel): Promise<void> {
-  const range = { gte: EARLIER_ANCHOR_PREFIX, lt: afterPrefix(EARLIER_ANCHOR_PREFIX) };
-  const rows = await db.iterator(range).all();
+  const rows = await db.iterator(EARLIER_ANCHOR_ROWS).all();
   if (rows.length === 0) return;
   await db.batch(
     rows.flatMap(([key, value]) => [
@@ -418,8 +420,7 @@ export class ChainIndex {
    */
   async anchorHistory(limit = ANCHOR_HISTORY_LIMIT): Promise<AnchoredSize[]> {
     const byOrigin = new Map<string, AnchoredSize[]>();
-    const range = { gte: Buffer.from(ANCHOR_PREFIX), lt: afterPrefix(Buffer.from(ANCHOR_PREFIX)) };
-    for await (const [key, value] of this.#db.iterator(range)) {
+    for await (const [key, value] of this.#db.iterator(ANCHOR_ROWS)) {
       // ~anchor/<origin>/<size20>: the origin holds slashes itself, the size is the last 20 characters.
       const text = key.toString('utf8');
       const origin = text.slice(ANCHOR_PREFIX.length, -21);

@@ -58,14 +58,17 @@ export const EARLIER_ANCHOR_PREFIX = Buffer.from(EARLIER_ANCHOR_NAME);
 export const ANCHOR_PREFIX = `~${EARLIER_ANCHOR_NAME}`;
 const STORED_ANCHOR_PREFIX = Buffer.from(ANCHOR_PREFIX);
 
+/** Whether a key starts with `prefix` and goes on after it. */
+const keyUnder =
+  (prefix: Buffer) =>
+  (key: Buffer): boolean =>
+    key.length > prefix.length && prefix.compare(key, 0, prefix.length) === 0;
+
 /** Whether `key` is an anchor row's key as this version stores it. */
-export const isStoredAnchorKey = (key: Buffer): boolean =>
-  key.length > STORED_ANCHOR_PREFIX.length && STORED_ANCHOR_PREFIX.compare(key, 0, STORED_ANCHOR_PREFIX.length) === 0;
+export const isStoredAnchorKey = keyUnder(STORED_ANCHOR_PREFIX);
 
 /** Whether `key` is an anchor row's key as snapshots and earlier stores name it. */
-export const isEarlierAnchorKey = (key: Buffer): boolean =>
-  key.length > EARLIER_ANCHOR_PREFIX.length &&
-  EARLIER_ANCHOR_PREFIX.compare(key, 0, EARLIER_ANCHOR_PREFIX.length) === 0;
+export const isEarlierAnchorKey = keyUnder(EARLIER_ANCHOR_PREFIX);
 
 /** The byte in front of an earlier anchor key that makes it the stored one. */
 export const ANCHOR_TAG = Buffer.from(ANCHOR_PREFIX.slice(0, 1));

@@ -8,7 +8,8 @@
  * before the `latest/…` rows (the node now stores them as `~anchor/…`, after: its snapshot store and loader rename
  * them, so that nodes of either layout write the same bytes):
  *
- *   row      = u16 keyLength | key | u32 valueLength | value            (big-endian; values as stored, anchor keys as v1 names them)
+ *   row      = u16 keyLength | key | u32 valueLength | value            (big-endian; values as stored, anchor
+ *                                                                       keys as v1 names them)
  *   chunk    = rows, cut when a chunk reaches SNAPSHOT_CHUNK_BYTES         (so every node cuts the same chunks)
  *   manifest = JSON {format, channel, chaincode, blockNumber, transactionId, rows, bytes, chunks: [[sha256, bytes]]}
  *   digest   = SHA-256(manifest bytes)                                     (what institutions sign)

@@ -112,6 +112,7 @@ export async function loadIndexSnapshot(
 function writeRows(db: NodeSublevel, keys: readonly Buffer[], values: readonly Buffer[]): Promise<void> {
   const prefix = Buffer.from(db.prefix, 'utf8');
   let size = 0;
+  // Room for the anchor tag on every key, used by the anchor rows' only: a few KB of slack per chunk.
   for (const key of keys) size += prefix.length + ANCHOR_TAG.length + key.length;
   const prefixed = Buffer.allocUnsafe(size);
   const batch = db.db.batch();
