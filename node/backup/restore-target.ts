@@ -31,8 +31,14 @@ export async function restoreStoreAtomically(
       cause: err,
     });
   }
+  // The rename's directory, then up to the one that names the first directory mkdir created.
   const changed = [parent];
-  if (created !== undefined) for (let dir = parent; dir !== dirname(created);) changed.push((dir = dirname(dir)));
+  if (created !== undefined) {
+    for (let dir = parent; dir !== dirname(created);) {
+      dir = dirname(dir);
+      changed.push(dir);
+    }
+  }
   for (const dir of changed) {
     try {
       await syncDirectory(dir);
