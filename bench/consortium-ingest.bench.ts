@@ -39,6 +39,7 @@ import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { AnchorLogFollower } from './node-metrics.ts';
+import { enterpriseNumber, subjectOrder, type SubjectOrder } from './subject-order.ts';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const START_SCRIPT = join(REPO, 'scripts/start.ts');
@@ -54,8 +55,6 @@ const TARGET_RECORDS_PER_S = 50_000;
 const METRICS_POLL_MS = 1_000;
 const START_TIMEOUT_MS = 240_000;
 
-type SubjectOrder = 'ascending' | 'random';
-
 function settings(): { records: number; cpuProfDir: string | undefined; idleMs: number; subjects: SubjectOrder } {
   const text = process.env.LIANXIN_BENCH_RECORDS ?? '200000';
   const records = Number(text);
@@ -69,10 +68,7 @@ function settings(): { records: number; cpuProfDir: string | undefined; idleMs: 
   if (!Number.isSafeInteger(idleMs) || idleMs < 0) {
     throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_IDLE_MS must be a whole number ≥ 0, not "${idleText}"`);
   }
-  const subjects = process.env.LIANXIN_BENCH_SUBJECTS ?? 'ascending';
-  if (subjects !== 'ascending' && subjects !== 'random') {
-    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_SUBJECTS must be "ascending" or "random", not "${subjects}"`);
-  }
+  const subjects = subjectOrder();
   return { records, cpuProfDir: prof === undefined || prof === '' ? undefined : resolve(prof), idleMs, subjects };
 }
 
@@ -396,14 +392,6 @@ const CSV_HEADER = 'subject,kind,version,content_type,content';
 /** Rows written at a time: the file is streamed out (1,000,000 rows are ≈110 MB), never held whole. */
 const CSV_ROWS_PER_WRITE = 10_000;
 
-/**
- * Multiplying by this prime modulo 10⁹ permutes the 9-digit enterprise numbers (it shares no factor with 10⁹): the
- * `random` order's subjects are all distinct, the same in every run, and consecutive ones 17,548,347 apart (a
- * fixed stride, modulo 10⁹): not random, but every flush of a store spans its key range.
- */
-const SCATTER = 982_451_653n;
-const NINE_DIGITS = 1_000_000_000n;
-
 /** Generated enterprises with valid Unified Social Credit Codes, one loan record each. */
 async function writeRecordsCsv(file: string, count: number, order: SubjectOrder): Promise<void> {
   const out = createWriteStream(file);
@@ -412,8 +400,7 @@ async function writeRecordsCsv(file: string, count: number, order: SubjectOrder)
   for (let from = 0; from < count; from += CSV_ROWS_PER_WRITE) {
     const rows: string[] = [];
     for (let n = from; n < Math.min(count, from + CSV_ROWS_PER_WRITE); n++) {
-      const number = order === 'ascending' ? n : Number((BigInt(n) * SCATTER) % NINE_DIGITS);
-      const first17 = `91310000${String(number).padStart(9, '0')}`;
+      const first17 = `91310000${String(enterpriseNumber(n, order)).padStart(9, '0')}`;
       const subject = first17 + usccCheckCharacter(first17);
       rows.push(
         `${subject},loan,1,application/json,"{""enterprise"":""${subject}"",""outstandingLoans"":${String((n * 37) % 1000)}}"\n`,

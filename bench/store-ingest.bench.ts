@@ -38,6 +38,7 @@ import { threadCpuMs } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { recordBatch } from './ingest-batch.ts';
 import { limitFigures, measureLevelDb } from './machine-limits.ts';
+import { enterpriseNumber, subjectOrder, type SubjectOrder } from './subject-order.ts';
 import {
   DEFAULT_LEVELDB_CHAIN_INDEX_WRITE_BUFFER_MEGABYTES,
   DEFAULT_LEVELDB_WRITE_BUFFER_MEGABYTES,
@@ -47,27 +48,15 @@ const BATCH_RECORDS = 1_000;
 const IN_FLIGHT = 8;
 const MSP_ID = 'HangzhouCreditMSP';
 
-/** Multiplying by this prime modulo 10⁹ permutes the 9-digit enterprise numbers (consortium-ingest's `random`). */
-const SCATTER = 982_451_653n;
-const NINE_DIGITS = 1_000_000_000n;
-
-function subjectOrder(): 'ascending' | 'random' {
-  const order = process.env.LIANXIN_BENCH_SUBJECTS ?? 'ascending';
-  if (order !== 'ascending' && order !== 'random') {
-    throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_SUBJECTS must be "ascending" or "random", not "${order}"`);
-  }
-  return order;
-}
-
 /** Batch `b` of the bench, its subjects scattered if `order` is `random` (the contents keep their numbers). */
-function benchBatch(b: number, order: 'ascending' | 'random'): RecordBatch__Output {
+function benchBatch(b: number, order: SubjectOrder): RecordBatch__Output {
   const batch = recordBatch(b, BATCH_RECORDS, 'store') as RecordBatch__Output;
   if (order === 'ascending') return batch;
   return {
     ...batch,
     records: batch.records.map((record, i) => ({
       ...record,
-      subject: testUscc(Number((BigInt(b * BATCH_RECORDS + i) * SCATTER) % NINE_DIGITS)),
+      subject: testUscc(enterpriseNumber(b * BATCH_RECORDS + i, order)),
     })),
   };
 }
