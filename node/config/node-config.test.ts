@@ -291,6 +291,9 @@ describe('parseNodeConfig', () => {
     expect(() => parseDoc(set(example(), 'storage.leveldb.maxFileMegabytes', 0))).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', field: 'storage.leveldb.maxFileMegabytes' }),
     );
+    expect(() => parseDoc(set(example(), 'storage.leveldb.chainIndexWriteBufferMegabytes', 0))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'storage.leveldb.chainIndexWriteBufferMegabytes' }),
+    );
   });
 
   it('rejects a retry delay that starts above its cap', () => {
