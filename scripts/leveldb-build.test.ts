@@ -1,0 +1,83 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildLevelDb, classicLevelDir, HARDWARE_CRC_FLAGS } from './leveldb-build.ts';
+
+const onX64Linux = process.platform === 'linux' && process.arch === 'x64';
+
+describe('the LevelDB binding (scripts/leveldb-build.ts, run by npm install)', () => {
+  it.runIf(onX64Linux)('is the one built from source, with the SSE4.2 CRC32C instruction in it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-leveldb-build-'));
+    const db = new ClassicLevel(join(dir, 'db'));
+    try {
+      await db.open();
+      await db.put('k', 'v');
+      // What this process mapped, not what sits on disk: node-gyp-build may have chosen the prebuilt binary.
+      const maps = await readFile('/proc/self/maps', 'utf8');
+      const loaded = [...new Set(maps.match(/\/\S*classic[-_]level\.node/g) ?? [])];
+      expect(loaded).toEqual([join(classicLevelDir(), 'build', 'Release', 'classic_level.node')]);
+      // crc32q (F2 REX.W 0F 38 F1): only the SSE4.2 path of port_posix_sse.cc emits it.
+      const binary = await readFile(loaded[0] ?? '');
+      const crc32q = (rex: number) => Buffer.from([0xf2, rex, 0x0f, 0x38, 0xf1]);
+      expect([0x48, 0x49, 0x4c, 0x4d].some((rex) => binary.includes(crc32q(rex)))).toBe(true);
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe('a build that cannot run', () => {
+    let packageDir: string;
+    beforeEach(async () => {
+      packageDir = await mkdtemp(join(tmpdir(), 'lianxin-classic-level-'));
+      await copyFile(join(classicLevelDir(), 'package.json'), join(packageDir, 'package.json'));
+    });
+    afterEach(() => rm(packageDir, { recursive: true, force: true }));
+
+    it.runIf(onX64Linux)('without node-gyp leaves the prebuilt binary and says why', () => {
+      expect(buildLevelDb(packageDir, undefined)).toEqual({
+        outcome: 'failed',
+        reason: 'node-gyp not found (npm_config_node_gyp is not set)',
+      });
+      expect(existsSync(join(packageDir, 'build'))).toBe(false);
+    });
+
+    it.runIf(onX64Linux)('that fails removes what it left, so that the prebuilt binary loads', async () => {
+      const nodeGyp = join(packageDir, 'failing-node-gyp.js');
+      await writeFile(nodeGyp, "require('fs').mkdirSync('build/Release', { recursive: true }); process.exit(3);\n");
+      const build = buildLevelDb(packageDir, nodeGyp);
+      expect(build).toMatchObject({ outcome: 'failed' });
+      expect(build.outcome === 'failed' && build.reason).toMatch(/^node-gyp exited with 3; see .*build-lianxin\.log$/);
+      expect(existsSync(join(packageDir, 'build'))).toBe(false);
+    });
+
+    it.runIf(onX64Linux)('that builds a binary Node cannot load removes it too', async () => {
+      const nodeGyp = join(packageDir, 'bad-node-gyp.js');
+      await writeFile(
+        nodeGyp,
+        "require('fs').mkdirSync('build/Release', { recursive: true }); require('fs').writeFileSync('build/Release/classic_level.node', 'not ELF');\n",
+      );
+      const build = buildLevelDb(packageDir, nodeGyp);
+      expect(build.outcome === 'failed' && build.reason).toMatch(/^the built binary does not load: /);
+      expect(existsSync(join(packageDir, 'build'))).toBe(false);
+    });
+
+    it.runIf(onX64Linux)('is not run again once a build with these flags is there', async () => {
+      await mkdir(join(packageDir, 'build', 'Release'), { recursive: true });
+      await writeFile(join(packageDir, 'build', 'Release', 'classic_level.node'), '');
+      const { version } = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as { version: string };
+      await writeFile(
+        join(packageDir, 'build', 'lianxin-build.json'),
+        JSON.stringify({ version, flags: HARDWARE_CRC_FLAGS }),
+      );
+      expect(buildLevelDb(packageDir, undefined)).toEqual({ outcome: 'current' });
+      // Other flags (an earlier build of this script): built again.
+      await writeFile(join(packageDir, 'build', 'lianxin-build.json'), JSON.stringify({ version, flags: '' }));
+      expect(buildLevelDb(packageDir, undefined)).toMatchObject({ outcome: 'failed' });
+      expect(existsSync(join(packageDir, 'build'))).toBe(false);
+    });
+  });
+});

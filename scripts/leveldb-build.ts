@@ -1,0 +1,106 @@
+/**
+ * classic-level — the LevelDB binding under the node store, the chain index and the embedded ledger — rebuilt from
+ * the sources it ships, with LevelDB's hardware CRC32C (scripts/build-leveldb.ts runs it after every install).
+ *
+ * Why: LevelDB checksums every block it writes (memtable flushes, compactions) and every WAL record with CRC32C.
+ * LevelDB 1.20, classic-level 3's, has an SSE4.2 path (port/port_posix_sse.cc, chosen at run time by CPUID) that is
+ * compiled in only when LEVELDB_PLATFORM_POSIX_SSE is defined, and classic-level's gyp files never define it: its
+ * prebuilt Linux binary's `AcceleratedCRC32C` is `return 0`, so every checksum is a table lookup per byte. Under
+ * random subjects that is ≈ 0.3 µs per chain-index entry on every node (bench/RESULTS.md, "hardware CRC32C"). A
+ * CRC32C is the same number either way: the files are identical and a store moves freely between the two builds.
+ *
+ * `-msse4.2` lets the compiler use SSE4.2 anywhere in LevelDB (x86-64-v2, the floor of every x86 server CPU since
+ * 2009 and of RHEL 9). Where the build cannot run (no compiler, no Node headers, not Linux on x86-64), the prebuilt
+ * binary stays, this says so on one line, and the install does not fail for it: the node works the same, slower.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** What the build adds to the compiler's flags; also the stamp that says a build is current. */
+export const HARDWARE_CRC_FLAGS = '-DLEVELDB_PLATFORM_POSIX_SSE -msse4.2';
+const BUILT_BINARY = join('build', 'Release', 'classic_level.node');
+const STAMP = join('build', 'lianxin-build.json');
+const LOG = join('build-lianxin.log');
+
+export type LevelDbBuild =
+  | { readonly outcome: 'built'; readonly seconds: number }
+  | { readonly outcome: 'current' }
+  | { readonly outcome: 'skipped' | 'failed'; readonly reason: string };
+
+/** One line for the operator running the install. */
+export function describeBuild(build: LevelDbBuild): string {
+  switch (build.outcome) {
+    case 'built':
+      return `LevelDB (classic-level) built from source with hardware CRC32C in ${build.seconds.toFixed(0)} s`;
+    case 'current':
+      return 'LevelDB (classic-level) with hardware CRC32C: already built';
+    case 'skipped':
+      return `LevelDB (classic-level): its prebuilt binary kept (${build.reason})`;
+    case 'failed':
+      return `warning: LevelDB (classic-level) not built with hardware CRC32C, its prebuilt binary (software CRC32C, slower) is used: ${build.reason}`;
+  }
+}
+
+/** The directory of the classic-level package this project resolves. */
+export function classicLevelDir(): string {
+  return dirname(createRequire(import.meta.url).resolve('classic-level/package.json'));
+}
+
+/**
+ * Builds classic-level in `packageDir` with node-gyp (`nodeGyp`: the script npm names in `npm_config_node_gyp`),
+ * unless a build with these flags for this version is already there. A failed build is removed, so that
+ * classic-level loads its prebuilt binary as before (node-gyp-build prefers build/Release when it exists).
+ */
+export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): LevelDbBuild {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return {
+      outcome: 'skipped',
+      reason: `the SSE4.2 path is for Linux on x86-64, not ${process.platform}-${process.arch}`,
+    };
+  }
+  const stamp = JSON.stringify({ version: packageVersion(packageDir), flags: HARDWARE_CRC_FLAGS });
+  if (existsSync(join(packageDir, BUILT_BINARY)) && readIfExists(join(packageDir, STAMP)) === stamp) {
+    return { outcome: 'current' };
+  }
+  // A build of other flags or another version goes first: whatever happens next, what loads is then this build or
+  // the prebuilt binary, as the line printed says.
+  rmSync(join(packageDir, 'build'), { recursive: true, force: true });
+  if (nodeGyp === undefined || !existsSync(nodeGyp)) {
+    return { outcome: 'failed', reason: `node-gyp not found (${nodeGyp ?? 'npm_config_node_gyp is not set'})` };
+  }
+  const started = performance.now();
+  const log = openSync(join(packageDir, LOG), 'w');
+  const run = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--jobs', String(availableParallelism())], {
+    cwd: packageDir,
+    env: { ...process.env, CXXFLAGS: [process.env.CXXFLAGS, HARDWARE_CRC_FLAGS].filter(Boolean).join(' ') },
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  const failure =
+    run.error?.message ??
+    (run.status !== 0 ? `node-gyp exited with ${run.status ?? run.signal}` : loadFailure(packageDir));
+  if (failure !== undefined) {
+    rmSync(join(packageDir, 'build'), { recursive: true, force: true });
+    return { outcome: 'failed', reason: `${failure}; see ${join(packageDir, LOG)}` };
+  }
+  writeFileSync(join(packageDir, STAMP), stamp);
+  return { outcome: 'built', seconds: (performance.now() - started) / 1000 };
+}
+
+/** Why the built binary does not load in a fresh Node process, or undefined when it does. */
+function loadFailure(packageDir: string): string | undefined {
+  const binary = join(packageDir, BUILT_BINARY);
+  const load = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(binary)})`], { encoding: 'utf8' });
+  return load.status === 0 ? undefined : `the built binary does not load: ${load.stderr.trim().split('\n')[0] ?? ''}`;
+}
+
+function packageVersion(packageDir: string): string {
+  return (JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function readIfExists(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
