@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 export const HARDWARE_CRC_FLAGS = '-DLEVELDB_PLATFORM_POSIX_SSE -msse4.2';
 const BUILT_BINARY = join('build', 'Release', 'classic_level.node');
 const STAMP = join('build', 'lianxin-build.json');
-const LOG = join('build-lianxin.log');
+const LOG = 'build-lianxin.log';
 
 export type LevelDbBuild =
   | { readonly outcome: 'built'; readonly seconds: number }
@@ -60,6 +60,10 @@ export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): L
       outcome: 'skipped',
       reason: `the SSE4.2 path is for Linux on x86-64, not ${process.platform}-${process.arch}`,
     };
+  }
+  // The flags let the compiler use SSE4.2 anywhere, so a CPU without it must keep the prebuilt binary.
+  if (!/^flags\s*:.*\bsse4_2\b/m.test(readIfExists('/proc/cpuinfo') ?? '')) {
+    return { outcome: 'skipped', reason: 'this CPU has no SSE4.2 (/proc/cpuinfo)' };
   }
   const stamp = JSON.stringify({ version: packageVersion(packageDir), flags: HARDWARE_CRC_FLAGS });
   if (existsSync(join(packageDir, BUILT_BINARY)) && readIfExists(join(packageDir, STAMP)) === stamp) {
