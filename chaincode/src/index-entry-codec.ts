@@ -17,7 +17,7 @@
  * was sent, and a node can trust its own copy of what it sent once the transaction committed.
  */
 import { fail, invalid } from './errors';
-import { checkUscc, USCC_WEIGHTS, usccCheckValue, usccSymbolValue, type UsccMode } from './uscc';
+import { checkUscc, usccBytesOk, type UsccMode } from './uscc';
 import { RECORD_KIND } from './validation';
 
 /** One credit-record leaf's entry in the chain index (hex hashes, as the JSON API carries them). */
@@ -243,22 +243,6 @@ export function leafIndexAt(view: IndexEntriesView, i: number): number {
 
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
-
-/**
- * Whether the 18 bytes at `at` are an upper-case USCC that `mode` accepts: checkUscc's rules on bytes, without a
- * string (checkUscc stays the definition; a failure here is re-examined by it to name the reason).
- */
-function usccBytesOk(buf: Buffer, at: number, mode: UsccMode): boolean {
-  let sum = 0;
-  for (let i = 0; i < SUBJECT_BYTES; i++) {
-    const byte = buf[at + i] ?? 0;
-    const value = usccSymbolValue(byte);
-    if (value < 0 || (i >= 2 && i < 8 && (byte < DIGIT_0 || byte > DIGIT_9))) return false;
-    if (i < 17) sum += value * (USCC_WEIGHTS[i] ?? 0);
-    else if (mode === 'strict' && value !== usccCheckValue(sum)) return false;
-  }
-  return true;
-}
 
 const LOWER_A = 0x61;
 const LOWER_Z = 0x7a;

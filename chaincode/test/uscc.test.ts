@@ -1,11 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkUscc, usccCheckCharacter } from '../src/uscc';
+import { checkUscc, usccBytesOk, usccCheckCharacter } from '../src/uscc';
 
-interface UsccCase { code: string; format: boolean; checksum: boolean }
+interface UsccCase {
+  code: string;
+  format: boolean;
+  checksum: boolean;
+}
 // Vectors with their provenance in test/vectors/SOURCE.md.
 const vectors = JSON.parse(readFileSync(new URL('../../test/vectors/uscc.json', import.meta.url), 'utf8')) as {
-  cases: UsccCase[]; lenientCases: UsccCase[]; orgCodeAdvisoryCases: UsccCase[];
+  cases: UsccCase[];
+  lenientCases: UsccCase[];
+  orgCodeAdvisoryCases: UsccCase[];
 };
 const all = [...vectors.cases, ...vectors.lenientCases, ...vectors.orgCodeAdvisoryCases];
 
@@ -23,7 +29,11 @@ describe('USCC check character (GB 32100-2015) against test/vectors/uscc.json', 
   });
 
   it('upper-cases before checking', () => {
-    expect(checkUscc('9144030071526726xg', 'strict')).toEqual({ valid: true, code: '9144030071526726XG', checksum: true });
+    expect(checkUscc('9144030071526726xg', 'strict')).toEqual({
+      valid: true,
+      code: '9144030071526726XG',
+      checksum: true,
+    });
   });
 
   it('computes the expected check characters of the legacy pilot codes', () => {
@@ -33,5 +43,18 @@ describe('USCC check character (GB 32100-2015) against test/vectors/uscc.json', 
 
   it('rejects codes of the wrong length', () => {
     expect(checkUscc('91100000100003962', 'lenient')).toEqual({ valid: false, reason: 'format' });
+  });
+});
+
+describe('usccBytesOk: checkUscc on bytes, as the index entries are scanned', () => {
+  // Each code inside other bytes, as a subject sits inside an entry; lower-cased too, which bytes refuse.
+  const inside = (code: string) => Buffer.concat([Buffer.from('x7'), Buffer.from(code, 'latin1'), Buffer.from('9')]);
+  const codes = all.flatMap((c) => [c.code, c.code.toLowerCase()]);
+
+  it.each(['strict', 'lenient'] as const)("gives checkUscc's verdict on every vector in %s mode", (mode) => {
+    for (const code of codes) {
+      const check = checkUscc(code, mode);
+      expect([code, usccBytesOk(inside(code), 2, mode)]).toEqual([code, check.valid && check.code === code]);
+    }
   });
 });

@@ -32,6 +32,7 @@ import {
   type LatestRows,
 } from './index-rows.ts';
 import { hashKeyInto, KeyFilter, RowBatch, type RowPut } from '../store/index.ts';
+import { SubjectOrder } from './subject-order.ts';
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
 export interface ChainIndexRecord {
@@ -77,9 +78,9 @@ interface StoredRows {
 }
 
 /**
- * Numbers each row's version: the stored version (or 0) + 1, or for a key already met earlier in the same anchor,
- * that entry's version + 1 (its rows are written in leaf order in one batch, so the last, highest, wins). Repeats
- * are found through an open-addressing table of entry numbers keyed by the keys' hashes, bytes compared on a
+ * Numbers each row's version: the stored version (or 0) + 1, or for a key met in an earlier row of the same anchor,
+ * that row's version + 1 (the rows of one key keep their leaf order, in the batch too, so the last, highest, wins).
+ * Repeats are found through an open-addressing table of row numbers keyed by the keys' hashes, bytes compared on a
  * hash match: no string or Map entry per key.
  */
 function numberVersions(rows: LatestRows, hashes: Uint32Array, stored: StoredRows, scratch: ApplyScratch): void {
@@ -124,6 +125,7 @@ function numberVersions(rows: LatestRows, hashes: Uint32Array, stored: StoredRow
 class ApplyScratch {
   readonly slabs = new RowSlabs();
   readonly batch: RowBatch;
+  readonly order = new SubjectOrder();
   #hashes = new Uint32Array(0);
   #table = new Int32Array(0);
   #versions = new Uint32Array(0);
@@ -464,14 +466,16 @@ export class ChainIndex {
     anchoredAt: string,
     entries: IndexEntriesView,
   ): Promise<void> {
-    const rows = latestRowsOf(entries, anchor.origin, anchor.size, this.#prefix, scratch.slabs);
+    // Rows in key order: LevelDB's memtable inserts then follow one another (subject-order.ts).
+    const order = scratch.order.of(entries);
+    const rows = latestRowsOf(entries, anchor.origin, anchor.size, this.#prefix, scratch.slabs, order);
     this.#startFilter();
     const hashes = scratch.hashes(entries.count);
     const maybe = scratch.maybe(entries.count);
     const maybeCount = this.#askAndAdd(rows, hashes, maybe);
     const stored = await this.#storedRows(rows, maybe, maybeCount);
     // Each subject and kind's stored version, then +1 per entry of this anchor. An anchor may index a pair more
-    // than once: its rows are written in leaf order in one batch, so the last (highest version) wins.
+    // than once: its rows keep their leaf order (the subject order is stable), so the last (highest version) wins.
     numberVersions(rows, hashes, { entries: maybe, rows: stored }, scratch);
     const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
     const position: StoredPosition = { blockNumber: row.blockNumber, transactionId: anchor.transactionId };

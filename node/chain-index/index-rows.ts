@@ -165,7 +165,9 @@ const SLASH = 0x2f;
  * (a follower applies every anchor of the consortium; per-entry objects and hex strings were most of its CPU).
  * Each key starts with `keyPrefix` (a sublevel's prefix, for writing to its root database without the sublevel
  * copying every key once more). With `slabs`, the keys and rows are views into its memory, valid until the next
- * call with the same slabs (LevelDB copies what it is given: a batch's put and a getMany's keys).
+ * call with the same slabs (LevelDB copies what it is given: a batch's put and a getMany's keys). With `order`, row
+ * `j` is entry `order[j]`'s (subject-order.ts): the entries are read out of order once here, and every later pass
+ * (the key filter, the reads, the numbering, the batch's copies) goes through the slabs in order.
  */
 export function latestRowsOf(
   entries: IndexEntriesView,
@@ -173,6 +175,7 @@ export function latestRowsOf(
   checkpointSize: number,
   keyPrefix: Buffer = NO_PREFIX,
   slabs?: RowSlabs,
+  order?: Uint32Array,
 ): LatestRows {
   const { bytes, count, offsets } = entries;
   const originBytes = Buffer.from(origin, 'utf8');
@@ -198,7 +201,8 @@ export function latestRowsOf(
   }
   const rowView = new DataView(rowSlab.buffer, rowSlab.byteOffset, rowSlab.byteLength);
   let keyAt = 0;
-  for (let i = 0; i < count; i++) {
+  for (let row = 0; row < count; row++) {
+    const i = order ? (order[row] as number) : row;
     const at = offsets[i] ?? 0;
     keyAt += keyHead.copy(keySlab, keyAt);
     const subjectAt = at + ENTRY_OFFSET.subject;
@@ -206,8 +210,8 @@ export function latestRowsOf(
     keySlab[keyAt++] = SLASH;
     const kindEnd = offsets[i + 1] ?? 0;
     for (let b = at + ENTRY_OFFSET.kind; b < kindEnd; b++) keySlab[keyAt++] = bytes[b] as number;
-    keyEnds[i] = keyAt;
-    const rowAt = i * rowBytes;
+    keyEnds[row] = keyAt;
+    const rowAt = row * rowBytes;
     rowView.setFloat64(rowAt + 4, leafIndexAt(entries, i));
     // leafHash then recordDigest, adjacent in both layouts.
     const hashesAt = at + ENTRY_OFFSET.leafHash;
