@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ChainError } from '../ledger/index.ts';
+import type { SignedCheckpoint } from '../log/index.ts';
 import { createLogger } from '../logging/index.ts';
-import { openTestNodeParts, type TestNodeParts } from '../services/test-node-parts.ts';
+import { FakeAnchorChain, openTestNodeParts, type TestNodeParts } from '../services/test-node-parts.ts';
 import { QUEUED, prefixEnd } from './anchor-keys.ts';
 import { CheckpointAnchorer, type CheckpointAnchorerOptions } from './checkpoint-anchorer.ts';
 
@@ -14,17 +16,60 @@ afterEach(async () => {
   await parts[Symbol.asyncDispose]();
 });
 
-/** A second anchorer on the test node's outbox and log, writing through `write`. */
-const openAnchorer = (write: CheckpointAnchorerOptions['write']): Promise<CheckpointAnchorer> =>
+/** A second anchorer on the test node's outbox and log, writing through `write`, anchoring on `chain`. */
+const openAnchorer = (
+  write: CheckpointAnchorerOptions['write'],
+  chain: CheckpointAnchorerOptions['chain'] = parts.anchorChain,
+): Promise<CheckpointAnchorer> =>
   CheckpointAnchorer.open({
     db: parts.db.anchor,
     write,
     log: parts.log,
-    chain: parts.anchorChain,
+    chain,
     logger: createLogger({ level: 'silent' }),
     retryInitialMs: 10,
     retryMaxMs: 100,
   });
+
+/** The test node's chain, with `around` run about each AnchorCheckpoint; the chain's refusals are kept. */
+function chainAround(
+  around: (
+    call: CheckpointAnchorerOptions['chain']['anchorCheckpoint'],
+    ...args: Parameters<CheckpointAnchorerOptions['chain']['anchorCheckpoint']>
+  ) => ReturnType<CheckpointAnchorerOptions['chain']['anchorCheckpoint']>,
+): { chain: CheckpointAnchorerOptions['chain']; refused: unknown[] } {
+  const refused: unknown[] = [];
+  const call: CheckpointAnchorerOptions['chain']['anchorCheckpoint'] = (...args) =>
+    parts.anchorChain.anchorCheckpoint(...args).catch((err: unknown) => {
+      refused.push(err);
+      throw err;
+    });
+  return {
+    chain: {
+      anchorCheckpoint: (...args) => around(call, ...args),
+      getCheckpoint: () => parts.anchorChain.getCheckpoint(),
+      blockNumberOf: (transactionId) => parts.anchorChain.blockNumberOf(transactionId),
+    },
+    refused,
+  };
+}
+
+/** Checkpoints of the test node's log at 3, 5 and 6 leaves, its own anchorer stopped (the test opens another). */
+async function checkpointsAt3And5And6(): Promise<[SignedCheckpoint, SignedCheckpoint, SignedCheckpoint]> {
+  await parts.anchorer.stop();
+  const taken: SignedCheckpoint[] = [];
+  for (const subjects of [[1, 2, 3], [4, 5], [6]]) {
+    await parts.ingest(subjects);
+    const checkpoint = await parts.log.checkpoint();
+    if (checkpoint === undefined) throw new Error('expected a checkpoint');
+    taken.push(checkpoint);
+  }
+  const [at3, at5, at6] = taken;
+  if (at3 === undefined || at5 === undefined || at6 === undefined) throw new Error('expected three checkpoints');
+  return [at3, at5, at6];
+}
+
+const anchoredSizes = () => parts.anchorChain.anchored.map(({ note }) => note.split('\n')[1]);
 
 describe('CheckpointAnchorer', () => {
   it("hands its chain-index follower each committed anchor's entries once, as the chain decoded them", async () => {
@@ -134,6 +179,53 @@ describe('CheckpointAnchorer', () => {
       await anchorer.whenAnchored(4);
       expect(parts.anchorChain.anchored.map(({ note }) => note.split('\n')[1])).toEqual(['3', '4']);
       expect(await parts.db.anchor.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).toEqual([]);
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('does not use the next anchor read while one was on its way once a newer checkpoint is chosen instead', async () => {
+    const [at3, at5, at6] = await checkpointsAt3And5And6();
+    const { chain, refused } = chainAround(async (call, note, ...rest) => {
+      if (!note.startsWith(`${parts.log.origin}\n3\n`)) return call(note, ...rest);
+      // Queued before the anchor of 3 is endorsed, 5 is read meanwhile; 6, queued before it is recorded, is chosen.
+      await anchorer.enqueue(at5);
+      const committed = await call(note, ...rest);
+      await anchorer.enqueue(at6);
+      return committed;
+    });
+    const anchorer: CheckpointAnchorer = await openAnchorer(parts.db.write, chain);
+    await anchorer.enqueue(at3);
+    anchorer.start();
+    try {
+      await anchorer.whenAnchored(6);
+      expect(anchoredSizes()).toEqual(['3', '6']);
+      expect(refused).toEqual([]);
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('does not use the next anchor read while one was on its way once that one is invalidated', async () => {
+    const [at3, , at6] = await checkpointsAt3And5And6();
+    let invalidated = false;
+    const { chain, refused } = chainAround(async (call, note, proof, entries, options) => {
+      if (invalidated) return call(note, proof, entries, options);
+      invalidated = true;
+      // 6 is queued while 3 is on its way, so 3 → 6 is read; then 3 is endorsed (by a chain of its own, as the
+      // test node's chain has not seen it) and invalidated at commit. From 0, the outbox chooses 6.
+      await anchorer.enqueue(at6);
+      const endorsed = await new FakeAnchorChain(parts.log.origin).anchorCheckpoint(note, proof, entries, options);
+      throw new ChainError('CONFLICT', `AnchorCheckpoint ${endorsed.transactionId} was invalidated with code 11`);
+    });
+    const anchorer: CheckpointAnchorer = await openAnchorer(parts.db.write, chain);
+    await anchorer.enqueue(at3);
+    anchorer.start();
+    try {
+      await anchorer.whenAnchored(6);
+      expect(invalidated).toBe(true);
+      expect(anchoredSizes()).toEqual(['6']);
+      expect(refused).toEqual([]);
     } finally {
       await anchorer.stop();
     }

@@ -7,6 +7,10 @@
  * and the local write neither loses nor duplicates an anchor. The chain's record keeps the transaction ID, not
  * the block; the block number is looked up by transaction (qscc) before the anchor is recorded, because signed
  * attestations name it and must never carry a stand-in.
+ * While an anchor is on its way (sent for ordering, then committed and recorded), the next one's entries and proof
+ * are read (`#prepareAfter`): they depend only on the two sizes and the append-only log, so they are used only if
+ * the anchor before commits and the outbox then chooses the same checkpoint; nothing reaches the chain or the store
+ * earlier than before.
  */
 import { NodeError } from '../api/errors.ts';
 import { IndexEntriesWriter, indexEntriesOf, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
@@ -102,6 +106,8 @@ export class CheckpointAnchorer {
    * runs without an await, so two anchors never interleave in them.
    */
   readonly #entriesWriter = new IndexEntriesWriter(0);
+  /** The next anchor's parts, read while the anchor before it is on its way; at most one at a time. */
+  #prepared: PreparedAnchor | undefined;
 
   private constructor(options: CheckpointAnchorerOptions, outbox: StoredOutbox) {
     this.#o = options;
@@ -196,6 +202,8 @@ export class CheckpointAnchorer {
 
   async stop(): Promise<void> {
     await this.#worker.stop();
+    await this.#prepared?.parts;
+    this.#prepared = undefined;
     for (const waiter of this.#anchoredWaiters) waiter.resolve();
     this.#anchoredWaiters = [];
   }
@@ -215,8 +223,7 @@ export class CheckpointAnchorer {
     }
   }
 
-  #choose(): number | undefined {
-    const from = this.anchoredSize;
+  #choose(from = this.anchoredSize): number | undefined {
     let chosen: number | undefined;
     for (const size of this.#queued) {
       if (size <= from) continue;
@@ -263,10 +270,7 @@ export class CheckpointAnchorer {
       if (size <= this.anchoredSize) return;
     }
     const from = this.anchoredSize;
-    const [entries, proof] = await Promise.all([
-      anchorIndexEntries(this.#o.log, from, size, this.#entriesWriter),
-      from === 0 ? Promise.resolve([]) : this.#o.log.consistencyProof(from, size),
-    ]);
+    const [entries, proof] = (await this.#takePrepared(from, size)) ?? (await this.#parts(from, size));
     const started = performance.now();
     let anchored: AnchoredCheckpoint;
     try {
@@ -287,12 +291,43 @@ export class CheckpointAnchorer {
     this.#o.onAnchored?.(anchored.size - from, (performance.now() - started) / 1000, anchored);
   }
 
+  /** The index entries of leaves [from, size) and the consistency proof from `from`. */
+  #parts(from: number, size: number): Promise<AnchorParts> {
+    return Promise.all([
+      anchorIndexEntries(this.#o.log, from, size, this.#entriesWriter),
+      from === 0 ? Promise.resolve([]) : this.#o.log.consistencyProof(from, size),
+    ]);
+  }
+
+  /**
+   * Anchor `size` was sent for ordering: the checkpoint the outbox would choose once it is recorded has its parts
+   * read now, while the chain commits it and the store records it (waits of this node's, not work).
+   */
+  #prepareAfter(size: number): void {
+    if (this.#prepared !== undefined) return;
+    const next = this.#choose(size);
+    if (next === undefined) return;
+    // A failed read is not this anchor's failure: the parts are read again when needed, and fail there if they must.
+    const parts = this.#parts(size, next).catch(() => undefined);
+    this.#prepared = { from: size, size: next, parts };
+  }
+
+  /** The parts prepared for exactly this anchor, if they were; one prepared for another is let finish, unused. */
+  async #takePrepared(from: number, size: number): Promise<AnchorParts | undefined> {
+    const prepared = this.#prepared;
+    if (prepared === undefined) return undefined;
+    const parts = await prepared.parts;
+    this.#prepared = undefined;
+    return prepared.from === from && prepared.size === size ? parts : undefined;
+  }
+
   /** AnchorCheckpoint; once more with the checkpoint re-signed when the key that signed it is no longer valid. */
   async #submitAnchor(note: string, proof: Buffer[], entries: IndexEntriesView, size: number) {
     // Kept from endorsement on: the chain-index follower may see the committed block before this hears of it.
     const options = {
       onEndorsed: (transactionId: string, result: ChainCheckpoint) => {
         this.#keepCommitted(transactionId, new KeptEntries(result.anchoredAt, entries));
+        this.#prepareAfter(size);
       },
     };
     try {
@@ -389,6 +424,16 @@ export class CheckpointAnchorer {
     this.#anchoredWaiters = this.#anchoredWaiters.filter((w) => w.size > size);
     for (const waiter of ready) waiter.resolve();
   }
+}
+
+/** An anchor's index entries and consistency proof. */
+type AnchorParts = readonly [IndexEntriesView, Buffer[]];
+
+/** The parts of the anchor from `from` to `size`, being read; undefined if reading them failed. */
+interface PreparedAnchor {
+  readonly from: number;
+  readonly size: number;
+  readonly parts: Promise<AnchorParts | undefined>;
 }
 
 const encodeAnchor = (anchored: AnchoredCheckpoint): Buffer => Buffer.from(JSON.stringify(anchored));
