@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { setChaincodeLogLevel } from './chaincode-logging.ts';
+import { isLevelEnabled, setChaincodeLogLevel, type WinstonLogger as GateLogger } from './chaincode-logging.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -70,5 +70,47 @@ describe('setChaincodeLogLevel', () => {
     const seen = formatted(late);
     late.info('an info line');
     expect(seen).toEqual([]);
+  });
+});
+
+describe('isLevelEnabled', () => {
+  interface Winston {
+    createLogger(options: { level: string; transports: unknown[] }): GateLogger & { remove(t: unknown): unknown };
+    transports: { Console: new (options: { level?: string; silent: boolean }) => unknown };
+    config: { npm: { levels: Record<string, number> } };
+  }
+  // The winston the chaincode libraries load.
+  const winston = createRequire(require.resolve('fabric-shim/lib/logger.js'))('winston') as Winston;
+  const asked = [...Object.keys(winston.config.npm.levels), 'fatal', 'bogus'];
+
+  it("answers as winston's own for every logger level, transport levels and pipe shape", () => {
+    const transportLevels = [undefined, 'error', 'info', 'debug', 'bogus'];
+    let compared = 0;
+    for (const loggerLevel of ['error', 'info', 'debug', 'silly', 'fatal']) {
+      const shapes: unknown[][] = [[], ...transportLevels.map((l) => [l]), ['error', 'debug']];
+      for (const levels of shapes) {
+        const transports = levels.map((l) => new winston.transports.Console({ level: l as string, silent: true }));
+        const logger = winston.createLogger({ level: loggerLevel, transports });
+        const check = () => {
+          for (const level of asked) {
+            expect([loggerLevel, levels, level, isLevelEnabled(logger, level)]).toEqual([
+              loggerLevel,
+              levels,
+              level,
+              logger.isLevelEnabled(level),
+            ]);
+            compared++;
+          }
+        };
+        check();
+        // From two pipe targets (an array) to one (the stream itself) to none (null).
+        for (const transport of transports) {
+          logger.remove(transport);
+          check();
+        }
+      }
+    }
+    // 5 logger levels × (1 + 5 × 2 + 3 checks of the transport sets) × 9 asked levels.
+    expect(compared).toBe(630);
   });
 });

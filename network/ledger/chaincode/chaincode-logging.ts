@@ -24,10 +24,21 @@ interface LogLine {
   readonly level?: unknown;
 }
 
-interface WinstonLoggerPrototype {
+interface WinstonLoggerPrototype extends WinstonLogger {
   write: (this: WinstonLoggerPrototype, chunk: unknown, ...rest: unknown[]) => boolean;
-  isLevelEnabled(level: string): boolean;
   [GATED]?: true;
+}
+
+/** What winston's `isLevelEnabled` reads of a logger; its transports are readable-stream's pipe targets. */
+export interface WinstonLogger {
+  readonly levels: Readonly<Record<string, number>>;
+  readonly level: string;
+  readonly _readableState: { readonly pipes: WinstonTransport | WinstonTransport[] | null | undefined };
+  isLevelEnabled(level: string): boolean;
+}
+
+interface WinstonTransport {
+  readonly level?: string;
 }
 
 interface ChaincodeLoggerModule {
@@ -52,7 +63,7 @@ function gateBelowLevelLines(): void {
       value: function gatedWrite(this: WinstonLoggerPrototype, chunk: unknown, ...rest: unknown[]): boolean {
         const line = chunk as LogLine | null | undefined;
         const level = line?.[LEVEL] ?? line?.level;
-        if (typeof level === 'string' && !this.isLevelEnabled(level)) {
+        if (typeof level === 'string' && !isLevelEnabled(this, level)) {
           const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
           if (callback) process.nextTick(callback);
           return true;
@@ -62,6 +73,28 @@ function gateBelowLevelLines(): void {
     });
     Object.defineProperty(proto, GATED, { value: true });
   }
+}
+
+/**
+ * winston's `isLevelEnabled` (logger.js) without its `transports` getter, which builds two arrays each time it is
+ * read, three times a call: the chaincode libraries' lines made ≈ 12 KB of the ledger's ≈ 230 KB of garbage per
+ * transaction that way. The same levels, compared in the same order.
+ */
+export function isLevelEnabled(logger: WinstonLogger, level: string): boolean {
+  const { levels } = logger;
+  const given = levelValue(levels, level);
+  if (given === null) return false;
+  const configured = levelValue(levels, logger.level);
+  if (configured === null) return false;
+  const pipes = logger._readableState.pipes;
+  if (!pipes || (Array.isArray(pipes) && pipes.length === 0)) return configured >= given;
+  if (!Array.isArray(pipes)) return (levelValue(levels, pipes.level) ?? configured) >= given;
+  return pipes.some((transport) => (levelValue(levels, transport.level) ?? configured) >= given);
+}
+
+/** winston's getLevelValue (its levels are numbers): null for a level it does not know. */
+function levelValue(levels: Readonly<Record<string, number>>, level: unknown): number | null {
+  return levels[level as string] ?? null;
 }
 
 gateBelowLevelLines();

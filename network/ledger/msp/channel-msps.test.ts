@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDerSignature, encodeDerSignature } from '../../crypto/index.ts';
 import { channelMspsOf, createTestOrg } from '../validation/test-identities.ts';
+import { serializeIdentity } from './signer.ts';
 
 /** P-256's group order (SEC 2 §2.4.2): n - s is the high-S twin of a low-S signature. */
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
@@ -61,4 +62,22 @@ describe('ChannelMsps.verifySignatureAsync', () => {
       expect(await ranBeforeAllFinished).toBe(ranBefore);
     });
   }
+});
+
+describe('ChannelMsps.validate', () => {
+  it('answers each identity by its own bytes when two end alike (another MSP naming the same certificate)', async () => {
+    const org = await createTestOrg('Org1MSP');
+    const stranger = await createTestOrg('StrangerMSP');
+    const client = await org.issue('client');
+    // The same certificate under another member's name: bytes that differ only before the certificate.
+    const claimed = serializeIdentity(stranger.mspId, client.certificatePem);
+    const msps = channelMspsOf([org, stranger]);
+    for (let round = 0; round < 2; round++) {
+      expect(msps.validate(client.serializedIdentity)).toMatchObject({ ok: true, identity: { mspId: 'Org1MSP' } });
+      expect(msps.validate(claimed)).toEqual({
+        ok: false,
+        reason: 'the supplied identity is not valid: x509: certificate signed by unknown authority',
+      });
+    }
+  });
 });

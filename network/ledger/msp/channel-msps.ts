@@ -21,11 +21,25 @@ const NODE_OUS = new Set(['client', 'peer', 'admin', 'orderer']);
 /** Parsed certificates are cached by their serialized identity: parsing X.509 costs far more than the signature. */
 const MAX_CACHED_IDENTITIES = 10_000;
 
+/**
+ * How many of an identity's last bytes key its cache entry: a certificate's signature, in DER or in the base64
+ * before a PEM footer (26 bytes), so different for every certificate. Five lookups per transaction: a key of the
+ * whole ~850 bytes cost each one a string that size and its hash (validate() 1.2 µs against 0.28 µs).
+ */
+const CACHE_KEY_BYTES = 64;
+
 /** A deserialized creator and the root CA that issued it (its validity is checked at every use). */
 interface IssuedIdentity {
   readonly identity: Identity;
   readonly issuer: TrustedCa;
   readonly roots: TrustedCas;
+}
+
+/** What the bytes of one serialized identity gave: the identity, or why it is refused. */
+interface CachedIdentity {
+  /** A copy of the serialized identity: an entry is used only for these exact bytes. */
+  readonly bytes: Buffer;
+  readonly result: IssuedIdentity | string;
 }
 
 export interface ChannelMspsOptions {
@@ -42,7 +56,7 @@ export interface ChannelMspsOptions {
 
 export class ChannelMsps implements IdentityVerifier {
   #roots: ReadonlyMap<string, TrustedCas>;
-  readonly #cache = new Map<string, IssuedIdentity | string>();
+  readonly #cache = new Map<string, CachedIdentity>();
   readonly #verifyOnThreadPool: boolean;
 
   constructor(msps: readonly ChannelMspConfig[], options: Readonly<ChannelMspsOptions> = {}) {
@@ -76,18 +90,16 @@ export class ChannelMsps implements IdentityVerifier {
     serializedIdentity: Uint8Array,
     at: Date = new Date(),
   ): { readonly ok: true; readonly entry: IssuedIdentity } | { readonly ok: false; readonly reason: string } {
-    // The bytes as a one-byte string, neither copied first nor base64-encoded: five lookups per transaction.
-    const cacheKey = Buffer.from(
-      serializedIdentity.buffer,
-      serializedIdentity.byteOffset,
-      serializedIdentity.byteLength,
-    ).toString('latin1');
-    let entry = this.#cache.get(cacheKey);
-    if (entry === undefined) {
-      entry = this.#deserialize(serializedIdentity);
+    const bytes = Buffer.from(serializedIdentity.buffer, serializedIdentity.byteOffset, serializedIdentity.byteLength);
+    // The last bytes as a one-byte string (not copied first); two identities that share them take turns.
+    const cacheKey = bytes.toString('latin1', Math.max(0, bytes.length - CACHE_KEY_BYTES));
+    let cached = this.#cache.get(cacheKey);
+    if (!cached?.bytes.equals(bytes)) {
+      cached = { bytes: Buffer.from(bytes), result: this.#deserialize(serializedIdentity) };
       if (this.#cache.size >= MAX_CACHED_IDENTITIES) this.#cache.clear();
-      this.#cache.set(cacheKey, entry);
+      this.#cache.set(cacheKey, cached);
     }
+    const entry = cached.result;
     if (typeof entry === 'string') return { ok: false, reason: entry };
     const valid = entry.roots.checkValidity(entry.identity.certificate, entry.issuer, at);
     if (!valid.ok) return { ok: false, reason: `the supplied identity is not valid: ${valid.reason}` };
