@@ -24,6 +24,7 @@ export const HARDWARE_CRC_FLAGS = '-DLEVELDB_PLATFORM_POSIX_SSE -msse4.2';
 const BUILT_BINARY = join('build', 'Release', 'classic_level.node');
 const STAMP = join('build', 'lianxin-build.json');
 const LOG = 'build-lianxin.log';
+const BUILD_TIMEOUT_MS = 15 * 60_000;
 
 export type LevelDbBuild =
   | { readonly outcome: 'built'; readonly seconds: number }
@@ -61,8 +62,10 @@ export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): L
       reason: `the SSE4.2 path is for Linux on x86-64, not ${process.platform}-${process.arch}`,
     };
   }
-  // The flags let the compiler use SSE4.2 anywhere, so a CPU without it must keep the prebuilt binary.
-  if (!/^flags\s*:.*\bsse4_2\b/m.test(readIfExists('/proc/cpuinfo') ?? '')) {
+  // The flags let the compiler use SSE4.2 anywhere, so a CPU without it must keep the prebuilt binary (and lose a
+  // build another CPU made, which node-gyp-build would load before it).
+  if (!hasSse42()) {
+    rmSync(join(packageDir, 'build'), { recursive: true, force: true });
     return { outcome: 'skipped', reason: 'this CPU has no SSE4.2 (/proc/cpuinfo)' };
   }
   const stamp = JSON.stringify({ version: packageVersion(packageDir), flags: HARDWARE_CRC_FLAGS });
@@ -77,13 +80,22 @@ export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): L
   }
   const started = performance.now();
   const log = openSync(join(packageDir, LOG), 'w');
-  const run = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--jobs', String(availableParallelism())], {
-    cwd: packageDir,
-    env: { ...process.env, CXXFLAGS: [process.env.CXXFLAGS, HARDWARE_CRC_FLAGS].filter(Boolean).join(' ') },
-    stdio: ['ignore', log, log],
-  });
+  const headers = nodeHeadersDir();
+  const run = spawnSync(
+    process.execPath,
+    [nodeGyp, 'rebuild', '--jobs', String(availableParallelism()), ...(headers ? [`--nodedir=${headers}`] : [])],
+    {
+      cwd: packageDir,
+      env: { ...process.env, CXXFLAGS: [process.env.CXXFLAGS, HARDWARE_CRC_FLAGS].filter(Boolean).join(' ') },
+      stdio: ['ignore', log, log],
+      // node-gyp fetches Node's headers when it has none, which on a host without a way out may only time out.
+      timeout: BUILD_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    },
+  );
   closeSync(log);
   const failure =
+    (run.signal === 'SIGKILL' ? `node-gyp did not finish in ${BUILD_TIMEOUT_MS / 60_000} minutes` : undefined) ??
     run.error?.message ??
     (run.status !== 0 ? `node-gyp exited with ${run.status ?? run.signal}` : loadFailure(packageDir));
   if (failure !== undefined) {
@@ -91,6 +103,7 @@ export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): L
     return { outcome: 'failed', reason: `${failure}; see ${join(packageDir, LOG)}` };
   }
   writeFileSync(join(packageDir, STAMP), stamp);
+  rmSync(join(packageDir, LOG), { force: true });
   return { outcome: 'built', seconds: (performance.now() - started) / 1000 };
 }
 
@@ -99,6 +112,25 @@ function loadFailure(packageDir: string): string | undefined {
   const binary = join(packageDir, BUILT_BINARY);
   const load = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(binary)})`], { encoding: 'utf8' });
   return load.status === 0 ? undefined : `the built binary does not load: ${load.stderr.trim().split('\n')[0] ?? ''}`;
+}
+
+function hasSse42(): boolean {
+  return /^flags\s*:.*\bsse4_2\b/m.test(readIfExists('/proc/cpuinfo') ?? '');
+}
+
+/**
+ * The headers of the Node.js this project pins (the `node` package's platform binary ships them): the binding is
+ * built for the Node that runs it, with nothing to download. Undefined when that package has none: node-gyp then
+ * takes npm's `nodedir` or fetches them.
+ */
+function nodeHeadersDir(): string | undefined {
+  try {
+    const require = createRequire(createRequire(import.meta.url).resolve('node/package.json'));
+    const dir = dirname(require.resolve(`node-${process.platform}-${process.arch}/package.json`));
+    return existsSync(join(dir, 'include', 'node', 'node_version.h')) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function packageVersion(packageDir: string): string {

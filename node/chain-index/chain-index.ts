@@ -70,9 +70,9 @@ const ANCHOR_CACHE_ENTRIES = 1_024;
 /** Anchoring history rows per origin at most: a chart's worth (an anchor every 5 s for a day is 17 280). */
 export const ANCHOR_HISTORY_LIMIT = 20_000;
 
-/** The rows read for some of an anchor's entries: `rows[j]` is entry `entries[j]`'s (undefined: none stored). */
+/** The rows read for some of an anchor's rows: `rows[j]` is row `entries[j]`'s (undefined: none stored). */
 interface StoredRows {
-  /** Ascending entry numbers, at least as many as `rows`. */
+  /** Ascending row numbers (rows are in subject order, not leaf order), at least as many as `rows`. */
   readonly entries: Uint32Array;
   readonly rows: readonly (Buffer | undefined)[];
 }
@@ -89,7 +89,7 @@ function numberVersions(rows: LatestRows, hashes: Uint32Array, stored: StoredRow
   while (slots < 2 * count) slots *= 2;
   const mask = slots - 1;
   const table = scratch.table(slots).fill(-1);
-  // Entry j's version is set before any later entry reads it.
+  // Row j's version is set before any later row reads it.
   const versions = scratch.versions(count);
   let read = 0;
   for (let i = 0; i < count; i++) {
@@ -118,7 +118,7 @@ function numberVersions(rows: LatestRows, hashes: Uint32Array, stored: StoredRow
 
 /**
  * The memory one apply works in, kept for the next (one anchor's keys, rows, key hashes and the table of repeats,
- * ≈2.2 MB for 10,000 entries, and its LevelDB batch, 2–3.5 MB), rather than new memory per anchor that only a GC
+ * ≈2.2 MB for 10,000 entries, their subject order ≈0.26 MB, and its LevelDB batch, 2–3.5 MB), rather than new memory per anchor that only a GC
  * frees (index-rows.ts, RowSlabs; node/store/row-batch.ts). Used by one apply at a time: `ChainIndex` hands it out
  * and takes it back.
  */
@@ -151,7 +151,7 @@ class ApplyScratch {
     return this.#versions.subarray(0, count);
   }
 
-  /** Room for `count` entry numbers: the entries whose keys are read. */
+  /** Room for `count` row numbers: the rows whose keys are read. */
   maybe(count: number): Uint32Array {
     if (this.#maybe.length < count) this.#maybe = new Uint32Array(count);
     return this.#maybe.subarray(0, count);

@@ -42,7 +42,7 @@ function entriesOf(count: number, random: (below: number) => number): IndexEntry
 }
 
 describe('SubjectOrder', () => {
-  it('orders an anchor by subject as LevelDB orders their keys, repeats in leaf order, anchor after anchor', () => {
+  it('orders an anchor by subject (bytes compared as LevelDB compares keys), repeats in leaf order, anchor after anchor', () => {
     const order = new SubjectOrder();
     const random = generator(0x5eed);
     // Larger then smaller then larger: the memory kept from one anchor serves the next.

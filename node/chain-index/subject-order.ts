@@ -1,5 +1,6 @@
 /**
- * The order an anchor's `latest/` rows go into its LevelDB batch: by subject, the order LevelDB keeps their keys in.
+ * The order an anchor's `latest/` rows go into its LevelDB batch: by subject, the first part of their keys (rows of
+ * one subject keep their leaf order, whatever their kinds: close enough to key order for the memtable).
  * In leaf order, random subjects land all over the memtable (a skiplist of ≈ 36,000 rows at 4 MiB), and each insert
  * searches it from the top through nodes out of the cache; in key order each search retraces most of the last one's
  * path. The rows are built in this order (index-rows.ts, latestRowsOf), not read through it: the batch's copies of
