@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAIN_INDEX_DIR } from '../node/store/chain-index-layout.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
+import { unary } from './support/grpc-unary.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -31,15 +32,6 @@ afterAll(async () => {
   for (const client of clients) client.close();
   await net[Symbol.asyncDispose]();
 });
-
-function call<Req, Res>(method: (req: Req, cb: grpc.requestCallback<Res>) => unknown, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method(request, (err, res) => {
-      if (err) reject(err);
-      else resolve(res as Res);
-    });
-  });
-}
 
 /** Renames a stopped node's chain index anchor rows `~anchor/…` → `anchor/…`, as an earlier version stored them. */
 async function toEarlierLayout(dataDir: string): Promise<number> {
@@ -65,15 +57,12 @@ async function toEarlierLayout(dataDir: string): Promise<number> {
 
 describe('a node upgraded onto a disk that refuses writes', () => {
   it("starts, reports the storage, and answers from the earlier version's anchor rows", async () => {
+    // One record of the agency's, anchored.
     const agencyNode = await net.startNode(AGENCY, SETTINGS);
     const agency = new net.v1.RecordService(agencyNode.address, await net.credentials(AGENCY));
     clients.push(agency);
-    await call(agency.IngestBatch.bind(agency), {
-      requestId: 'r1',
-      records: [
-        { subject: SUBJECT, kind: 'loan', version: 1, contentType: 'application/json', content: Buffer.from('{}') },
-      ],
-    });
+    const record = { subject: SUBJECT, kind: 'loan', version: 1, contentType: 'text/plain', content: Buffer.from('1') };
+    await unary(agency.IngestBatch.bind(agency), { requestId: 'r1', records: [record] });
     await agencyNode.anchorer.whenAnchored(1);
 
     // The platform's node learns of the agency's anchor from the chain, then stops and is "downgraded".
@@ -91,7 +80,7 @@ describe('a node upgraded onto a disk that refuses writes', () => {
     expect(node.failedChecks()).toContainEqual(expect.objectContaining({ component: 'storage' }));
     const bank = new net.v1.AttestationService(node.address, await net.credentials(BANK));
     clients.push(bank);
-    const answer = await call(bank.Attest.bind(bank), { requestId: 'q1', record: { subject: SUBJECT, kind: 'loan' } });
+    const answer = await unary(bank.Attest.bind(bank), { requestId: 'q1', record: { subject: SUBJECT, kind: 'loan' } });
     expect(answer.indexEntry).toMatchObject({
       subject: SUBJECT,
       origin: agencyNode.origin,
