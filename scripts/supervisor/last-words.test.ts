@@ -57,6 +57,16 @@ describe('lastWords', () => {
     expect(lastWords(lines)).toBe('lianxin node: cannot start: the gRPC listener cannot bind 127.0.0.1:1');
   });
 
+  it("passes over Node's own warnings: a process killed while it logged says its last log line", () => {
+    const lines = logOf(
+      "process.emitWarning('Setting the TLS ServerName to an IP address', 'DeprecationWarning', 'DEP0123');" +
+        "setImmediate(() => { require('pino')({}, require('pino').destination({ dest: 1, sync: true })).info('replaying the chain from block 0');" +
+        "process.kill(process.pid, 'SIGKILL') })",
+    );
+    expect(lines[0]).toMatch(/^\(node:\d+\) \[DEP0123\] DeprecationWarning: /);
+    expect(lastWords(lines)).toMatch(/"msg":"replaying the chain from block 0"\}$/);
+  });
+
   it('falls back to the structured log when the process said nothing else', () => {
     const lines = logOf("require('pino')().fatal('out of memory'); process.exitCode = 1");
     expect(lastWords(lines)).toMatch(/"msg":"out of memory"\}$/);
