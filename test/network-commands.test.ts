@@ -2,8 +2,9 @@
  * `npm run network -- up | status | down` (issue 12) with real processes: the demo consortium (network/consortium.yaml,
  * moved to free ports) brought up in the background by the command as package.json runs it, its ledger and nodes
  * left running after the command returns; `status` and a second `up` read what the first recorded; a node killed
- * with SIGKILL makes `status` exit 1; `down` leaves no process. The cheaper cases use no consortium: a pid that was
- * reused by another process is never signalled, and the data directory's lock keeps a second command out.
+ * with SIGKILL makes `status` exit 1; `down` leaves no process. A node whose port another socket holds makes `up`
+ * fail in the node's own words, naming the port, and leave nothing running. The cheaper cases use no consortium: a
+ * pid that was reused by another process is never signalled, and the data directory's lock keeps a second command out.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -133,22 +134,12 @@ describe('npm run network', () => {
   }, 150_000);
 
   it("fails naming a node's port that another process holds, in the node's own words, and leaves nothing running", async () => {
-    const yaml = await consortiumOnFreePorts(DEMO);
-    const config = join(dir, 'taken.yaml');
-    await writeFile(config, yaml);
-    const dataDir = join(dir, 'taken');
-    const address = `127.0.0.1:${String(grpcPortOf(yaml, 'RegulatorMSP'))}`;
-    const busy = await listeningOn(address);
-    try {
-      const up = await inProcess(['up', '--config', config, '--data-dir', dataDir]);
-      expect(up.code, up.out).toBe(1);
-      expect(up.err).toContain(
-        `network up: RegulatorMSP: lianxin node: cannot start: the gRPC listener cannot bind ${address}: the port ` +
-          `is in use by another process (exited with code 1; log ${runPaths(dataDir).logFile('RegulatorMSP')})`,
-      );
-    } finally {
-      await new Promise((resolve) => busy.close(resolve));
-    }
+    const { up, dataDir, held } = await upOnFreePorts('taken', 'RegulatorMSP');
+    expect(up.code, up.out).toBe(1);
+    expect(up.out).toContain(
+      `network up: RegulatorMSP: lianxin node: cannot start: the gRPC listener cannot bind ${String(held)}: the port ` +
+        `is in use by another process (exited with code 1; log ${runPaths(dataDir).logFile('RegulatorMSP')})`,
+    );
     // What it started is stopped again: every pid its logs name is gone, and nothing is recorded.
     expect(await readRun(runPaths(dataDir))).toBeUndefined();
     const started = await startedPids(dataDir);
@@ -226,22 +217,33 @@ const PORT_TAKEN =
   /(?:cannot bind (\S+): the port is in use by another process|ledger: cannot listen on (\S+): the address is in use)/;
 
 /**
- * `up` of the demo on ports free when they were chosen, as package.json's script runs it. Free then is not free
- * for good: a server of a test file running beside this one may take a port in the seconds before the node binds
- * it. Such an `up` fails naming the port (the next test shows it does); it is tried again on new ports, in a new
- * data directory, and said so. Any other failure is the test's.
+ * `up` of the demo on ports free when they were chosen, as package.json's script runs it; with `holding`, that
+ * node's gRPC port held by a socket of this process (`held`) while `up` runs. Free when chosen is not free for good:
+ * a server of a test file running beside this one may take a port in the seconds before the node binds it. Such an
+ * `up` fails naming the port (the port-held case shows it does); it is tried again on new ports, in a new data
+ * directory, and said so. Any other failure, the held port's included, is the test's.
  */
 async function upOnFreePorts(
   name: string,
-): Promise<{ up: { code: number | null; out: string }; config: string; dataDir: string }> {
+  holding?: string,
+): Promise<{ up: { code: number | null; out: string }; config: string; dataDir: string; held?: string }> {
   for (let attempt = 1; ; attempt++) {
+    const yaml = await consortiumOnFreePorts(DEMO);
     const config = join(dir, `${name}-${String(attempt)}.yaml`);
-    await writeFile(config, await consortiumOnFreePorts(DEMO));
+    await writeFile(config, yaml);
     const dataDir = join(dir, `${name}-${String(attempt)}`);
-    const up = await runAsProcess(['up', '--config', config, '--data-dir', dataDir]);
-    const taken = up.code === 0 ? null : PORT_TAKEN.exec(up.out);
-    if (taken === null || attempt === PORT_TRIES) return { up, config, dataDir };
-    console.warn(`network up: ${taken[1] ?? taken[2] ?? ''} was taken before its process bound it; new ports`);
+    const held = holding === undefined ? undefined : `127.0.0.1:${String(grpcPortOf(yaml, holding))}`;
+    const busy = held === undefined ? undefined : await listeningOn(held);
+    let up: { code: number | null; out: string };
+    try {
+      up = await runAsProcess(['up', '--config', config, '--data-dir', dataDir]);
+    } finally {
+      if (busy !== undefined) await new Promise((resolve) => busy.close(resolve));
+    }
+    const match = up.code === 0 ? null : PORT_TAKEN.exec(up.out);
+    const taken = match?.[1] ?? match?.[2];
+    if (taken === undefined || taken === held || attempt === PORT_TRIES) return { up, config, dataDir, held };
+    console.warn(`network up: ${taken} was taken before its process bound it; new ports`);
   }
 }
 
