@@ -76,7 +76,12 @@ describe('a node upgraded onto a disk that refuses writes', () => {
 
     const full = () =>
       Object.assign(new Error('IO error: (injected) No space left on device'), { code: 'LEVEL_IO_ERROR' });
-    const node = await net.startNode(PLATFORM, { ...SETTINGS, dataDir }, { injectWriteFault: full });
+    // The store's probe reopens it each probeIntervalMs while the fault lasts: not while this test reads.
+    const node = await net.startNode(
+      PLATFORM,
+      { ...SETTINGS, dataDir, storage: { probeIntervalMs: 60_000 } },
+      { injectWriteFault: full },
+    );
     expect(node.failedChecks()).toContainEqual(expect.objectContaining({ component: 'storage' }));
     const bank = new net.v1.AttestationService(node.address, await net.credentials(BANK));
     clients.push(bank);

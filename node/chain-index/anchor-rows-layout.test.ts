@@ -173,7 +173,7 @@ describe('the chain index anchor rows', () => {
     const expected = await buildIndex();
     const indexPath = join(store, CHAIN_INDEX_DIR);
     await toEarlierLayout(indexPath);
-    const db = await openNodeDatabase(store, fullWhile({ full: true }));
+    const db = await openNodeDatabase(store, fullWhile({ full: true }, 60_000));
     try {
       // The move refused: the index opens all the same and answers from the rows where they are.
       const index = await ChainIndex.open(db.chainIndex);
@@ -191,7 +191,7 @@ describe('the chain index anchor rows', () => {
     await buildIndex();
     await toEarlierLayout(join(store, CHAIN_INDEX_DIR));
     const disk = { full: true };
-    const db = await openNodeDatabase(store, fullWhile(disk));
+    const db = await openNodeDatabase(store, fullWhile(disk, 2_000));
     try {
       const index = await ChainIndex.open(db.chainIndex);
       const anchorKeys = async (prefix: string) =>
@@ -201,7 +201,7 @@ describe('the chain index anchor rows', () => {
       expect([await anchorKeys('anchor/'), await anchorKeys('~anchor/')]).toEqual([4, 0]);
       disk.full = false;
       // Once the store's guard has seen a write go through again.
-      await vi.waitFor(() => applyAnchor(index, 4, NEW_ORIGIN), { timeout: 5_000 });
+      await vi.waitFor(() => applyAnchor(index, 4, NEW_ORIGIN), { timeout: 10_000, interval: 100 });
       expect([await anchorKeys('anchor/'), await anchorKeys('~anchor/')]).toEqual([0, 5]);
       expect((await recordsOf(index)).map((record) => record.checkpointSize)).toEqual([50, 50, 50]);
       // The new institution's anchor in its place (its origin sorts first).
@@ -212,8 +212,11 @@ describe('the chain index anchor rows', () => {
   });
 });
 
-/** Options under which every write of the store fails as on a full disk while `disk.full`; the guard probes often. */
-const fullWhile = (disk: { full: boolean }) => ({
+/**
+ * Options under which every write of the store fails as on a full disk while `disk.full`. The guard's probe reopens
+ * the store after `probeIntervalMs` (a read meeting that reopen fails: the test reads before it).
+ */
+const fullWhile = (disk: { full: boolean }, probeIntervalMs: number) => ({
   injectWriteFault: () => (disk.full ? new Error('ENOSPC: no space left on device') : undefined),
-  probeIntervalMs: 20,
+  probeIntervalMs,
 });
