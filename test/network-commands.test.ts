@@ -2,15 +2,18 @@
  * `npm run network -- up | status | down` (issue 12) with real processes: the demo consortium (network/consortium.yaml,
  * moved to free ports) brought up in the background by the command as package.json runs it, its ledger and nodes
  * left running after the command returns; `status` and a second `up` read what the first recorded; a node killed
- * with SIGKILL makes `status` exit 1; `down` leaves no process. The cheaper cases use no consortium: a pid that was
- * reused by another process is never signalled, and the data directory's lock keeps a second command out.
+ * with SIGKILL makes `status` exit 1; `down` leaves no process. A node whose port another socket holds makes `up`
+ * fail in the node's own words, naming the port, and leave nothing running. The cheaper cases use no consortium: a
+ * pid that was reused by another process is never signalled, and the data directory's lock keeps a second command out.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { runNetwork } from '../scripts/network/cli.ts';
 import { acquireLock } from '../scripts/network/network-lock.ts';
 import { identify, processStartTime } from '../scripts/network/process-identity.ts';
@@ -43,12 +46,8 @@ afterAll(async () => {
 
 describe('npm run network', () => {
   it('brings the demo consortium up in the background, reports it, notices a killed node, and brings it down', async () => {
-    const config = join(dir, 'consortium.yaml');
-    await writeFile(config, await consortiumOnFreePorts(DEMO));
-    const dataDir = join(dir, 'demo');
-
     // `up` as package.json's script runs it, in a process of its own that must return while the network runs on.
-    const up = await runAsProcess(['up', '--config', config, '--data-dir', dataDir]);
+    const { up, config, dataDir } = await upOnFreePorts('demo');
     expect(up, up.out).toMatchObject({ code: 0 });
     expect(up.out).toMatch(/^network up: the ledger and 5 institution nodes healthy in [\d.]+ s \(6 started/m);
     let run = await readRun(runPaths(dataDir));
@@ -134,6 +133,24 @@ describe('npm run network', () => {
     expect(await status(dataDir)).toMatchObject({ code: 1, report: { recorded: false, healthy: false } });
   }, 150_000);
 
+  it("fails naming a node's port that another process holds, in the node's own words, and leaves nothing running", async () => {
+    const { up, dataDir, held } = await upOnFreePorts('taken', 'RegulatorMSP');
+    expect(up.code, up.out).toBe(1);
+    expect(up.out).toContain(
+      `network up: RegulatorMSP: lianxin node: cannot start: the gRPC listener cannot bind ${String(held)}: the port ` +
+        `is in use by another process (exited with code 1; log ${runPaths(dataDir).logFile('RegulatorMSP')})`,
+    );
+    // What it started is stopped again: every pid its logs name is gone, and nothing is recorded.
+    expect(await readRun(runPaths(dataDir))).toBeUndefined();
+    const started = await startedPids(dataDir);
+    expect(started.length).toBe(6);
+    for (const pid of started) {
+      seen.add(pid);
+      await until(async () => (await processStartTime(pid)) === undefined);
+      expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();
+    }
+  }, 150_000);
+
   it('never signals a pid that now names another process, and reports it stopped', async () => {
     const dataDir = join(dir, 'reused');
     // A live process under a recorded pid, but not the one recorded: its start time differs (the pid was reused).
@@ -191,6 +208,70 @@ function runOf(processes: readonly { name: string; pid: number; startTime: strin
     ledgerAddress: '127.0.0.1:1',
     processes: processes.map((p) => ({ ...p, kind: 'ledger', grpc: '127.0.0.1:1', logFile: join(dir, 'none.log') })),
   };
+}
+
+/** Tries of `up` on new ports when a port it was given was taken before its process could bind it. */
+const PORT_TRIES = 3;
+/** The line of a node (node/node.ts) or of the ledger (scripts/ledger.ts) whose port another process holds. */
+const PORT_TAKEN =
+  /(?:cannot bind (\S+): the port is in use by another process|ledger: cannot listen on (\S+): the address is in use)/;
+
+/**
+ * `up` of the demo on ports free when they were chosen, as package.json's script runs it; with `holding`, that
+ * node's gRPC port held by a socket of this process (`held`) while `up` runs. Free when chosen is not free for good:
+ * a server of a test file running beside this one may take a port in the seconds before the node binds it. Such an
+ * `up` fails naming the port (the port-held case shows it does); it is tried again on new ports, in a new data
+ * directory, and said so. Any other failure, the held port's included, is the test's.
+ */
+async function upOnFreePorts(
+  name: string,
+  holding?: string,
+): Promise<{ up: { code: number | null; out: string }; config: string; dataDir: string; held?: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const yaml = await consortiumOnFreePorts(DEMO);
+    const config = join(dir, `${name}-${String(attempt)}.yaml`);
+    await writeFile(config, yaml);
+    const dataDir = join(dir, `${name}-${String(attempt)}`);
+    const held = holding === undefined ? undefined : `127.0.0.1:${String(grpcPortOf(yaml, holding))}`;
+    const busy = held === undefined ? undefined : await listeningOn(held);
+    let up: { code: number | null; out: string };
+    try {
+      up = await runAsProcess(['up', '--config', config, '--data-dir', dataDir]);
+    } finally {
+      if (busy !== undefined) await new Promise((resolve) => busy.close(resolve));
+    }
+    const match = up.code === 0 ? null : PORT_TAKEN.exec(up.out);
+    const taken = match?.[1] ?? match?.[2];
+    if (taken === undefined || taken === held || attempt === PORT_TRIES) return { up, config, dataDir, held };
+    console.warn(`network up: ${taken} was taken before its process bound it; new ports`);
+  }
+}
+
+/** The gRPC port of `mspId`'s node in a consortium file. */
+function grpcPortOf(yaml: string, mspId: string): number {
+  const doc = parse(yaml) as { organizations: { mspId: string; nodes: { ports: { grpc: number } }[] }[] };
+  const port = doc.organizations.find((org) => org.mspId === mspId)?.nodes[0]?.ports.grpc;
+  if (port === undefined) throw new Error(`no node of ${mspId}`);
+  return port;
+}
+
+/** A TCP listener on `address` (host:port) that accepts nothing: the port taken by another process's socket. */
+async function listeningOn(address: string): Promise<Server> {
+  const colon = address.lastIndexOf(':');
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(address.slice(colon + 1)), address.slice(0, colon), resolve);
+  });
+  return server;
+}
+
+/** Every pid a run's log files say was started (`--- <time> started pid N: …`). */
+async function startedPids(dataDir: string): Promise<number[]> {
+  const logs = join(dataDir, 'logs');
+  const files = await readdir(logs);
+  const texts = await Promise.all(files.map((file) => readFile(join(logs, file), 'utf8')));
+  return texts.flatMap((text) => [...text.matchAll(/^--- \S+ started pid (\d+):/gm)].map((m) => Number(m[1])));
 }
 
 /** The command as package.json's `network` script runs it (after the chaincode build), in its own process. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Level } from 'level';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnchoredEvent } from '../ledger/index.ts';
 import { CHAIN_INDEX_DIR } from '../store/chain-index-layout.ts';
 import { nodeEntryPlacement, openNodeDatabase } from '../store/index.ts';
@@ -16,6 +16,8 @@ import { restoreStoreEntries } from '../store/restore-entries.ts';
 import { ChainIndex, type ChainIndexRecord } from './chain-index.ts';
 
 const ORIGINS = ['lianxin/HangzhouCreditMSP/0', 'lianxin/ShanghaiBankMSP/0'];
+/** An institution whose first anchor comes after the upgrade; it sorts before the others. */
+const NEW_ORIGIN = 'lianxin/AnhuiCreditMSP/0';
 const SUBJECTS = ['91330100716105852D', '91310000000000000X', '91330200000000000A'];
 const HASH = 'ab'.repeat(32);
 
@@ -44,30 +46,35 @@ async function indexRows(path: string): Promise<[string, string][]> {
   }
 }
 
+/** Applies anchor number `a` (from 0): by default the origins in turn, size 10 × (a + 1), every subject indexed. */
+async function applyAnchor(index: ChainIndex, a: number, origin = ORIGINS[a % 2] as string): Promise<void> {
+  const anchor: AnchoredEvent = {
+    origin,
+    size: 10 * (a + 1),
+    indexCount: SUBJECTS.length,
+    blockNumber: BigInt(5 + a),
+    transactionId: `tx${a.toString()}`,
+  };
+  const entries = SUBJECTS.map((subject, i) => ({
+    subject,
+    kind: 'loan',
+    leafIndex: 10 * a + i,
+    leafHash: HASH,
+    recordDigest: HASH,
+  }));
+  await index.apply(anchor, `2026-12-07T00:00:0${a.toString()}.000Z`, entries);
+}
+
+const recordsOf = (index: ChainIndex): Promise<ChainIndexRecord[]> =>
+  Promise.all(SUBJECTS.map(async (s) => (await index.getIndexRecord(s, 'loan')) as ChainIndexRecord));
+
 /** Applies four anchors through this version's index; resolves to what it then says of each subject. */
 async function buildIndex(): Promise<ChainIndexRecord[]> {
   const db = await openNodeDatabase(store);
   try {
     const index = await ChainIndex.open(db.chainIndex);
-    for (let a = 0; a < 4; a++) {
-      const origin = ORIGINS[a % 2] as string;
-      const anchor: AnchoredEvent = {
-        origin,
-        size: 10 * (a + 1),
-        indexCount: SUBJECTS.length,
-        blockNumber: BigInt(5 + a),
-        transactionId: `tx${a.toString()}`,
-      };
-      const entries = SUBJECTS.map((subject, i) => ({
-        subject,
-        kind: 'loan',
-        leafIndex: 10 * a + i,
-        leafHash: HASH,
-        recordDigest: HASH,
-      }));
-      await index.apply(anchor, `2026-12-07T00:00:0${a.toString()}.000Z`, entries);
-    }
-    return await Promise.all(SUBJECTS.map(async (s) => (await index.getIndexRecord(s, 'loan')) as ChainIndexRecord));
+    for (let a = 0; a < 4; a++) await applyAnchor(index, a);
+    return await recordsOf(index);
   } finally {
     await db.close();
   }
@@ -161,4 +168,55 @@ describe('the chain index anchor rows', () => {
     await restoreStoreEntries(store, Readable.from(entries), nodeEntryPlacement);
     await expectMigrated(expected, join(store, CHAIN_INDEX_DIR));
   });
+
+  it('stay where they are on a store refusing writes at open, are read there, and move at the next open', async () => {
+    const expected = await buildIndex();
+    const indexPath = join(store, CHAIN_INDEX_DIR);
+    await toEarlierLayout(indexPath);
+    const db = await openNodeDatabase(store, fullWhile({ full: true }, 60_000));
+    try {
+      // The move refused: the index opens all the same and answers from the rows where they are.
+      const index = await ChainIndex.open(db.chainIndex);
+      expect(db.storage.fault?.code).toBe('STORAGE_FULL');
+      expect(await recordsOf(index)).toEqual(expected);
+      expect((await index.anchorHistory()).map((row) => row.size)).toEqual([10, 30, 20, 40]);
+    } finally {
+      await db.close();
+    }
+    expect((await indexRows(indexPath)).filter(([key]) => key.startsWith('anchor/'))).toHaveLength(4);
+    await expectMigrated(expected, indexPath);
+  });
+
+  it('not moved at open are moved before an apply writes a row beside them, once the store takes writes', async () => {
+    await buildIndex();
+    await toEarlierLayout(join(store, CHAIN_INDEX_DIR));
+    const disk = { full: true };
+    const db = await openNodeDatabase(store, fullWhile(disk, 2_000));
+    try {
+      const index = await ChainIndex.open(db.chainIndex);
+      const anchorKeys = async (prefix: string) =>
+        (await db.chainIndex.keys({ gte: Buffer.from(prefix), lt: Buffer.from(`${prefix.slice(0, -1)}0`) }).all())
+          .length;
+      await expect(applyAnchor(index, 4, NEW_ORIGIN)).rejects.toMatchObject({ name: 'StorageFaultError' });
+      expect([await anchorKeys('anchor/'), await anchorKeys('~anchor/')]).toEqual([4, 0]);
+      disk.full = false;
+      // Once the store's guard has seen a write go through again.
+      await vi.waitFor(() => applyAnchor(index, 4, NEW_ORIGIN), { timeout: 10_000, interval: 100 });
+      expect([await anchorKeys('anchor/'), await anchorKeys('~anchor/')]).toEqual([0, 5]);
+      expect((await recordsOf(index)).map((record) => record.checkpointSize)).toEqual([50, 50, 50]);
+      // The new institution's anchor in its place (its origin sorts first).
+      expect((await index.anchorHistory()).map((row) => row.size)).toEqual([50, 10, 30, 20, 40]);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+/**
+ * Options under which every write of the store fails as on a full disk while `disk.full`. The guard's probe reopens
+ * the store after `probeIntervalMs` (a read meeting that reopen fails: the test reads before it).
+ */
+const fullWhile = (disk: { full: boolean }, probeIntervalMs: number) => ({
+  injectWriteFault: () => (disk.full ? new Error('ENOSPC: no space left on device') : undefined),
+  probeIntervalMs,
 });

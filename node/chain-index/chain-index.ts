@@ -22,6 +22,7 @@ import {
   anchorKey,
   decodeLatestRow,
   EARLIER_ANCHOR_PREFIX,
+  earlierAnchorKey,
   latestKey,
   latestRowsOf,
   POSITION_KEY,
@@ -31,7 +32,7 @@ import {
   type AnchorRow,
   type LatestRows,
 } from './index-rows.ts';
-import { hashKeyInto, KeyFilter, RowBatch, type RowPut } from '../store/index.ts';
+import { hashKeyInto, KeyFilter, RowBatch, StorageFaultError, type RowPut } from '../store/index.ts';
 import { SubjectOrder } from './subject-order.ts';
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
@@ -187,6 +188,7 @@ export const encodeStoredPosition = (position: StoredPosition): Buffer =>
  * (index-rows.ts, ANCHOR_PREFIX): one row per anchor that indexed leaves (≈2,300 at 23M entries), in one batch, so a
  * crash leaves them all in one place or the other. Read in both places instead, every lookup's join and history
  * would have to look twice for good.
+ * @throws StorageFaultError on a store refusing writes (a full or failing disk); the rows are then where they were.
  */
 async function moveEarlierAnchorRows(db: NodeSublevel): Promise<void> {
   const rows = await db.iterator(EARLIER_ANCHOR_ROWS).all();
@@ -209,6 +211,11 @@ export class ChainIndex {
   readonly #root: NodeSublevel['db'];
   readonly #prefix: Buffer;
   #position: ChainPosition | undefined;
+  /**
+   * The store refused to move an earlier version's anchor rows at open (moveEarlierAnchorRows): they are read where
+   * they are, and move before the next apply writes any row, so that the two names never hold rows at once.
+   */
+  #earlierAnchorRows: boolean;
   readonly #anchors = new Map<string, AnchorRow>();
   /** Every stored `latest/` key is in it once `#filterComplete`; undefined until the first apply. */
   #filter: KeyFilter | undefined;
@@ -221,8 +228,14 @@ export class ChainIndex {
   /** What every `latest/` key starts with, left out of its hash: the sublevel's prefix and `latest/`. */
   readonly #hashSkip: number;
 
-  private constructor(db: NodeSublevel, position: ChainPosition | undefined, filterStore?: NodeSublevel) {
+  private constructor(
+    db: NodeSublevel,
+    position: ChainPosition | undefined,
+    earlierAnchorRows: boolean,
+    filterStore?: NodeSublevel,
+  ) {
     this.#db = db;
+    this.#earlierAnchorRows = earlierAnchorRows;
     this.#filterStore = filterStore;
     this.#root = db.db;
     this.#prefix = Buffer.from(db.prefix, 'utf8');
@@ -236,12 +249,20 @@ export class ChainIndex {
    * sublevel is what snapshots digest). A filter kept at another position than the index's is not used.
    */
   static async open(db: NodeSublevel, filterStore?: NodeSublevel): Promise<ChainIndex> {
-    await moveEarlierAnchorRows(db);
+    // A node refusing to start for want of this one write could not even serve what it has (a full disk).
+    const earlierAnchorRows = await moveEarlierAnchorRows(db).then(
+      () => false,
+      (err: unknown) => {
+        if (err instanceof StorageFaultError) return true;
+        throw err;
+      },
+    );
     const stored = await db.get(POSITION_KEY);
     const position = stored === undefined ? undefined : (JSON.parse(stored.toString('utf8')) as StoredPosition);
     const index = new ChainIndex(
       db,
       position && { blockNumber: BigInt(position.blockNumber), transactionId: position.transactionId },
+      earlierAnchorRows,
       filterStore,
     );
     if (filterStore !== undefined) await index.#takeSavedFilter(filterStore, stored);
@@ -305,6 +326,7 @@ export class ChainIndex {
   async reload(): Promise<void> {
     const reopened = await ChainIndex.open(this.#db);
     this.#position = reopened.#position;
+    this.#earlierAnchorRows = reopened.#earlierAnchorRows;
     this.#anchors.clear();
     // Rows were written behind the filter's back: the next apply scans them into a new one.
     this.#filter = undefined;
@@ -405,7 +427,11 @@ export class ChainIndex {
     const id = `${origin}/${size.toString()}`;
     let anchor = this.#anchors.get(id);
     if (anchor === undefined) {
-      const value = await this.#db.get(anchorKey(origin, size));
+      const key = anchorKey(origin, size);
+      // Both names in one read (one LevelDB snapshot) while the rows may be moving (applyEncoded).
+      const value = this.#earlierAnchorRows
+        ? (await this.#db.getMany([key, earlierAnchorKey(key)])).find((row) => row !== undefined)
+        : await this.#db.get(key);
       // Written in the same batch as every row that names it.
       if (value === undefined) throw new Error(`chain index: anchor ${id} is missing`);
       anchor = JSON.parse(value.toString('utf8')) as AnchorRow;
@@ -422,10 +448,10 @@ export class ChainIndex {
    */
   async anchorHistory(limit = ANCHOR_HISTORY_LIMIT): Promise<AnchoredSize[]> {
     const byOrigin = new Map<string, AnchoredSize[]>();
-    for await (const [key, value] of this.#db.iterator(ANCHOR_ROWS)) {
-      // ~anchor/<origin>/<size20>: the origin holds slashes itself, the size is the last 20 characters.
+    for await (const [key, value] of this.#anchorRows()) {
+      // anchor/<origin>/<size20>: the origin holds slashes itself, the size is the last 20 characters.
       const text = key.toString('utf8');
-      const origin = text.slice(ANCHOR_PREFIX.length, -21);
+      const origin = text.slice(EARLIER_ANCHOR_PREFIX.length, -21);
       const row = JSON.parse(value.toString('utf8')) as AnchorRow;
       const rows = byOrigin.get(origin) ?? [];
       rows.push({ origin, size: Number(text.slice(-20)), anchoredAt: row.anchoredAt, blockNumber: row.blockNumber });
@@ -434,6 +460,22 @@ export class ChainIndex {
       byOrigin.set(origin, rows);
     }
     return [...byOrigin.values()].flat();
+  }
+
+  /**
+   * Every anchor row in key order, its key as snapshots name it (`anchor/…`). While an earlier version's rows were
+   * not moved, both names are read from one LevelDB snapshot: the rows are under one of them, and may be moving.
+   */
+  async *#anchorRows(): AsyncGenerator<[Buffer, Buffer]> {
+    if (!this.#earlierAnchorRows) {
+      for await (const [key, value] of this.#db.iterator(ANCHOR_ROWS)) yield [earlierAnchorKey(key), value];
+      return;
+    }
+    await using snapshot = this.#db.snapshot();
+    yield* await this.#db.iterator({ ...EARLIER_ANCHOR_ROWS, snapshot }).all();
+    for await (const [key, value] of this.#db.iterator({ ...ANCHOR_ROWS, snapshot })) {
+      yield [earlierAnchorKey(key), value];
+    }
   }
 
   #prefixed(key: Buffer): Buffer {
@@ -451,6 +493,11 @@ export class ChainIndex {
    * stored, the rows built from the entries' bytes without an object or string per entry.
    */
   async applyEncoded(anchor: AnchoredEvent, anchoredAt: string, entries: IndexEntriesView): Promise<void> {
+    if (this.#earlierAnchorRows) {
+      // Fails, while the store still refuses writes, as this apply's own write would.
+      await moveEarlierAnchorRows(this.#db);
+      this.#earlierAnchorRows = false;
+    }
     const scratch = this.#scratch ?? new ApplyScratch(this.#root);
     this.#scratch = undefined;
     try {

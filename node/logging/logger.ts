@@ -1,8 +1,10 @@
 /**
  * Structured logs: one JSON object per line (pino), a child logger per component so every line says where it
- * comes from (`{"component":"api",...}`). Pino writes synchronously to the destination by default, so a line
- * logged right before a crash is not lost. Log errors under `err`: pino's serializer keeps their own fields
- * (`code`, `field`), so lines can be filtered by error code.
+ * comes from (`{"component":"api",...}`). Pino writes standard output asynchronously (sonic-boom) and flushes what
+ * it holds when the process exits, also on an uncaught error, so a line logged right before a crash is kept unless
+ * the process is killed outright (SIGKILL); a line written to stderr meanwhile can precede it in a shared log file
+ * (scripts/supervisor/last-words.ts). Log errors under `err`: pino's serializer keeps their own fields (`code`,
+ * `field`), so lines can be filtered by error code.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 

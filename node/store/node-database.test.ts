@@ -2,6 +2,7 @@ import { mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mountSmallFilesystem } from '../../test/support/small-filesystem.ts';
 import { NodeStoreError } from './errors.ts';
 import { openNodeDatabase } from './node-database.ts';
 
@@ -101,6 +102,36 @@ describe('openNodeDatabase', () => {
       expect((err as Error).message).toMatch(new RegExp(`^node store ${store} is in use by another process`));
     } finally {
       await db.close();
+    }
+  });
+
+  it('on a disk really full (tmpfs), is refused as a full disk, not as damaged, and opens whole once space is freed', async (ctx) => {
+    const fs = await mountSmallFilesystem(16 * 1024 * 1024);
+    if (fs === undefined) {
+      // Not root: a real ENOSPC from LevelDB's own open is what this is about.
+      ctx.skip();
+      return;
+    }
+    try {
+      store = join(fs.dir, 'db');
+      await writeStore();
+      await fs.fill(0);
+      const err = await openError();
+      expect(err).toMatchObject({ code: 'STORE_UNREADABLE', path: store });
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `^node store ${store} cannot be opened: its disk is full \\(.*No space left on device.*\\): free space`,
+        ),
+      );
+      await fs.free();
+      const db = await openNodeDatabase(store);
+      try {
+        expect(await db.records.keys().all()).toEqual(Array.from({ length: 500 }, (_, i) => key(i)));
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await fs[Symbol.asyncDispose]();
     }
   });
 });

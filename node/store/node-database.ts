@@ -13,7 +13,7 @@ import { Level } from 'level';
 import type { AlongsideWrite, LogDatabase, LogPut } from '../log/index.ts';
 import { CHAIN_INDEX_DIR, CHAIN_INDEX_SUBLEVELS, holdsChainIndex } from './chain-index-layout.ts';
 import { NodeStoreError } from './errors.ts';
-import { StorageGuard, type StorageFault } from './storage-guard.ts';
+import { classifyStorageFault, StorageGuard, type StorageFault } from './storage-guard.ts';
 
 function openSublevel(db: Level<Buffer, Buffer>, name: string) {
   return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -411,6 +411,16 @@ function openError(dir: string, kind: StoreKind, err: unknown): NodeStoreError {
       'STORE_LOCKED',
       path,
       `${name} ${path} is in use by another process (${detail}): stop the other node on this data dir`,
+      { cause: err },
+    );
+  }
+  // LevelDB writes at open (a new MANIFEST and log): on a full disk it fails with an I/O error that is no damage —
+  // an operator told to restore a backup would lose every record acknowledged since.
+  if (classifyStorageFault(err) === 'STORAGE_FULL') {
+    return new NodeStoreError(
+      'STORE_UNREADABLE',
+      path,
+      `${name} ${path} cannot be opened: its disk is full (${detail}): free space on that disk; the store is not damaged`,
       { cause: err },
     );
   }

@@ -51,21 +51,22 @@ export async function restoreStoreEntries(
     for await (const [key, value] of entries) {
       const subdir = placement(key);
       const target = targets.get(subdir) ?? (await open(subdir));
-      // Flushed before it takes one more, so the batch left at the end is never empty: it carries the sync.
+      target.batch.push({ type: 'put', key, value });
+      count++;
       if (target.batch.length === BATCH_ENTRIES) {
         await target.db.batch(target.batch);
         target.batch = [];
       }
-      target.batch.push({ type: 'put', key, value });
-      count++;
     }
-    for (const { db, batch } of targets.values()) if (batch.length > 0) await db.batch(batch, { sync: true });
+    for (const { db, batch } of targets.values()) if (batch.length > 0) await db.batch(batch);
   } finally {
     await Promise.all([...targets.values()].map(({ db }) => db.close()));
   }
-  // The last synced batch covers only the newest write-ahead log: LevelDB closes a log it switches from without
-  // syncing it, and at close may leave a memtable unflushed. Opened again, each database recovers its logs into a
-  // synced table and MANIFEST, so what the restore returns is on the disk.
+  // No write is synced: the reopen makes them durable. Opened again, each database replays every write-ahead log it
+  // has (read through the page cache, synced or not) into a table it syncs, then syncs the MANIFEST naming those
+  // tables and its directory, before it deletes the logs (LevelDB 1.20's recovery with reuse_logs off, its default
+  // and classic-level's). A crash before the reopen has returned leaves the restore unfinished, which the callers'
+  // `.restoring` name records (restore-target.ts): nothing was promised durable yet.
   for (const { db } of targets.values()) {
     await db.open({ createIfMissing: false, errorIfExists: false });
     await db.close();

@@ -1,10 +1,35 @@
 /**
- * lastWords on what real Node processes print when they end: the one-line failure a node prints on purpose, an
- * uncaught error (with its source excerpt, frames, properties and `Node.js v…` trailer) and an unheard 'error' event.
+ * lastWords on what real Node processes print when they end: the one-line failure a node prints on purpose (also
+ * with its structured log flushed after it into the same file), an uncaught error (with its source excerpt, frames,
+ * properties and `Node.js v…` trailer) and an unheard 'error' event.
  */
 import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { lastWords } from './last-words.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** What `script` writes to stdout and stderr, both into one file as `network up` gives them to a node. */
+function logOf(script: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'last-words-'));
+  try {
+    const file = join(dir, 'node.log');
+    const fd = openSync(file, 'a');
+    try {
+      const run = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, stdio: ['ignore', fd, fd] });
+      expect(run.status).not.toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    return readFileSync(file, 'utf8').split('\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function stderrOf(script: string): string[] {
   const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
@@ -18,6 +43,33 @@ describe('lastWords', () => {
       "console.error('lianxin node: cannot start: the p2p listener cannot bind'); process.exit(1)",
     );
     expect(lastWords(lines)).toBe('lianxin node: cannot start: the p2p listener cannot bind');
+  });
+
+  it('keeps the start-up failure line when the structured log it wrote before is flushed after it', () => {
+    // pino as the node logs (asynchronously), holding its lines until the exit flushes them.
+    const lines = logOf(
+      "const log = require('pino')(require('pino').destination({ dest: 1, sync: false, minLength: 4096 }));" +
+        "log.warn('ledger unreachable; retrying with backoff');" +
+        "process.stderr.write('lianxin node: cannot start: the gRPC listener cannot bind 127.0.0.1:1\\n');" +
+        'process.exit(1)',
+    );
+    expect(lines.at(-2)).toMatch(/^\{"level":40,.*"msg":"ledger unreachable; retrying with backoff"\}$/);
+    expect(lastWords(lines)).toBe('lianxin node: cannot start: the gRPC listener cannot bind 127.0.0.1:1');
+  });
+
+  it("passes over Node's own warnings: a process killed while it logged says its last log line", () => {
+    const lines = logOf(
+      "process.emitWarning('Setting the TLS ServerName to an IP address', 'DeprecationWarning', 'DEP0123');" +
+        "setImmediate(() => { require('pino')({}, require('pino').destination({ dest: 1, sync: true })).info('replaying the chain from block 0');" +
+        "process.kill(process.pid, 'SIGKILL') })",
+    );
+    expect(lines[0]).toMatch(/^\(node:\d+\) \[DEP0123\] DeprecationWarning: /);
+    expect(lastWords(lines)).toMatch(/"msg":"replaying the chain from block 0"\}$/);
+  });
+
+  it('falls back to the structured log when the process said nothing else', () => {
+    const lines = logOf("require('pino')().fatal('out of memory'); process.exitCode = 1");
+    expect(lastWords(lines)).toMatch(/"msg":"out of memory"\}$/);
   });
 
   it("finds an uncaught error's own line above its frames, its properties and Node's version trailer", () => {
