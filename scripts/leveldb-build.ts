@@ -24,7 +24,10 @@ export const HARDWARE_CRC_FLAGS = '-DLEVELDB_PLATFORM_POSIX_SSE -msse4.2';
 const BUILT_BINARY = join('build', 'Release', 'classic_level.node');
 const STAMP = join('build', 'lianxin-build.json');
 const LOG = 'build-lianxin.log';
-const BUILD_TIMEOUT_MS = 15 * 60_000;
+const BUILD_TIMEOUT_S = 15 * 60;
+const KILL_AFTER_S = 10;
+/** timeout(1)'s status when the command timed out (128 + 9 when it then had to be killed). */
+const TIMED_OUT = 124;
 
 export type LevelDbBuild =
   | { readonly outcome: 'built'; readonly seconds: number }
@@ -81,21 +84,31 @@ export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): L
   const started = performance.now();
   const log = openSync(join(packageDir, LOG), 'w');
   const headers = nodeHeadersDir();
+  // coreutils' timeout: node-gyp fetches Node's headers when it has none, which on a host without a way out may only
+  // time out; and it signals its whole process group, so make and the compilers stop with node-gyp and cannot write a
+  // binary after the removal below.
   const run = spawnSync(
-    process.execPath,
-    [nodeGyp, 'rebuild', '--jobs', String(availableParallelism()), ...(headers ? [`--nodedir=${headers}`] : [])],
+    'timeout',
+    [
+      `--kill-after=${KILL_AFTER_S}`,
+      String(BUILD_TIMEOUT_S),
+      process.execPath,
+      nodeGyp,
+      'rebuild',
+      '--jobs',
+      String(availableParallelism()),
+      ...(headers ? [`--nodedir=${headers}`] : []),
+    ],
     {
       cwd: packageDir,
       env: { ...process.env, CXXFLAGS: [process.env.CXXFLAGS, HARDWARE_CRC_FLAGS].filter(Boolean).join(' ') },
       stdio: ['ignore', log, log],
-      // node-gyp fetches Node's headers when it has none, which on a host without a way out may only time out.
-      timeout: BUILD_TIMEOUT_MS,
-      killSignal: 'SIGKILL',
     },
   );
   closeSync(log);
+  const timedOut = run.status === TIMED_OUT || run.status === 128 + 9;
   const failure =
-    (run.signal === 'SIGKILL' ? `node-gyp did not finish in ${BUILD_TIMEOUT_MS / 60_000} minutes` : undefined) ??
+    (timedOut ? `node-gyp did not finish in ${BUILD_TIMEOUT_S / 60} minutes` : undefined) ??
     run.error?.message ??
     (run.status !== 0 ? `node-gyp exited with ${run.status ?? run.signal}` : loadFailure(packageDir));
   if (failure !== undefined) {

@@ -99,7 +99,7 @@ async function waitForLogLine<T>(
   }
 }
 
-/** The bytes of `file` from `offset` on (at most its last `tailBytes`, when given). */
+/** The bytes of `file` from `offset` on (at most its last `tailBytes`, when given, from a line's start). */
 async function readFrom(file: string, offset: number, tailBytes = Infinity): Promise<Buffer> {
   const handle = await open(file, 'r');
   try {
@@ -108,7 +108,10 @@ async function readFrom(file: string, offset: number, tailBytes = Infinity): Pro
     if (size <= start) return Buffer.alloc(0);
     const buffer = Buffer.alloc(size - start);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
-    return buffer.subarray(0, bytesRead);
+    const bytes = buffer.subarray(0, bytesRead);
+    // A tail cut out of the middle of the file starts inside a line: that piece is no line the process wrote (and,
+    // a JSON log line cut short, would pass for the one plain line among them).
+    return start > offset ? bytes.subarray(bytes.indexOf(0x0a) + 1) : bytes;
   } finally {
     await handle.close();
   }
