@@ -5,6 +5,12 @@
  * change without breaking them. Its portable part, protocol-portable.ts, runs in a browser too; this adds
  * node:crypto. It has no dependencies but `node:crypto`, and the chaincode package builds and
  * deploys on its own with it (`dist/protocol.js`).
+ *
+ * For hot loops in these sources: tsx runs them as CommonJS, where esbuild reads every name a module imports from
+ * another module of the package through a getter, at each use. A loop over entries that reads another module's table
+ * or constant pays it per read (35 reads per index entry cost every follower 0.25 µs: bench/RESULTS.md, "follow11"):
+ * keep such a loop beside the names it reads, or read them once before it. Importers outside the package (ESM) get
+ * plain values.
  */
 
 // Everything that runs without node:crypto (Merkle algorithm, signed notes, vocabularies, validation rules, errors),
