@@ -1,4 +1,8 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
+import { ClassicLevel } from 'classic-level';
 import { describe, expect, it } from 'vitest';
 import { ChainError } from '../ledger/index.ts';
 import { ExchangeRefusedError, P2pError } from '../p2p/errors.ts';
@@ -68,6 +72,24 @@ describe('toGrpcStatus', () => {
       expect(s).toMatchObject({ code: status.UNAVAILABLE, details: "the node's disk is full" });
       expect(s.metadata.get(ERROR_CODE_KEY)).toEqual([code]);
       expect(s.metadata.get(RETRY_AFTER_MS_KEY)).toEqual(['1001']);
+    }
+  });
+
+  it("maps LevelDB's refusal of a store that is not open to UNAVAILABLE with a retry hint, not INTERNAL", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-errors-'));
+    const db = new ClassicLevel(join(dir, 'db'));
+    try {
+      await db.open();
+      await db.close();
+      // What a read meets while the storage guard reopens the store (node/store/storage-guard.ts), as LevelDB throws it.
+      const refused: unknown = await db.get('k').catch((err: unknown) => err);
+      const s = toGrpcStatus(new Error('reading the chain index', { cause: refused }));
+      expect(s.code).toBe(status.UNAVAILABLE);
+      expect(s.details).toContain('store is not open');
+      expect(s.metadata.get(ERROR_CODE_KEY)).toEqual(['STORE_NOT_OPEN']);
+      expect(s.metadata.get(RETRY_AFTER_MS_KEY)).toEqual(['1000']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -7,7 +7,7 @@ import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { ChainError, type ChainErrorCode } from '../ledger/index.ts';
 import { ExchangeRefusedError, P2pError, type P2pErrorCode } from '../p2p/errors.ts';
 import type { RefusalReason } from '../p2p/exchange-messages.ts';
-import { StorageFaultError } from '../store/index.ts';
+import { isStoreNotOpenError, StorageFaultError } from '../store/index.ts';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY, REFUSAL_REASON_KEY, RETRY_AFTER_MS_KEY } from './error-trailers.ts';
 
 export type NodeErrorCode =
@@ -128,6 +128,11 @@ const P2P_STATUS: Readonly<Record<Exclude<P2pErrorCode, 'REFUSED'>, status>> = {
   FORBIDDEN: status.PERMISSION_DENIED,
 };
 
+/** The store's storage check retries a reopen each second by default (`storage.probeIntervalMs`). */
+const STORE_NOT_OPEN_RETRY_MS = 1_000;
+const STORE_NOT_OPEN_DETAILS =
+  "the node's store is not open: it is being reopened after a storage fault, or the node is stopping; retry";
+
 /** The status a client sees for `err`, with `code`, `field` and the retry hint in trailing metadata. */
 export function toGrpcStatus(err: unknown): StatusObject {
   const metadata = new Metadata();
@@ -151,6 +156,13 @@ export function toGrpcStatus(err: unknown): StatusObject {
     metadata.set(ERROR_CODE_KEY, err.code);
     metadata.set(RETRY_AFTER_MS_KEY, String(Math.ceil(err.retryAfterMs)));
     return { code: status.UNAVAILABLE, details: err.message, metadata };
+  }
+  if (isStoreNotOpenError(err)) {
+    // The store closed under the call: its guard reopening it after a storage fault (a full disk may refuse the
+    // reopen until space is freed), or the node stopping. A state of the node, as a storage fault is.
+    metadata.set(ERROR_CODE_KEY, 'STORE_NOT_OPEN');
+    metadata.set(RETRY_AFTER_MS_KEY, String(STORE_NOT_OPEN_RETRY_MS));
+    return { code: status.UNAVAILABLE, details: STORE_NOT_OPEN_DETAILS, metadata };
   }
   if (!(err instanceof NodeError)) {
     const cancelled = (err as { code?: unknown } | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';

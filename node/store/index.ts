@@ -11,6 +11,7 @@ export {
 export { NodeStoreError, StorageFaultError, type NodeStoreErrorCode, type StorageFaultCode } from './errors.ts';
 export {
   classifyStorageFault,
+  isStoreNotOpenError,
   isTransientStoreError,
   StorageGuard,
   type StorageFault,

@@ -196,7 +196,15 @@ export function classifyStorageFault(err: unknown): StorageFaultCode | undefined
  * closed while the guard reopens it (abstract-level's LEVEL_DATABASE_NOT_OPEN).
  */
 export function isTransientStoreError(err: unknown): boolean {
-  if (classifyStorageFault(err) !== undefined) return true;
+  return classifyStorageFault(err) !== undefined || isStoreNotOpenError(err);
+}
+
+/**
+ * Whether `err` is LevelDB's refusal of a call on a database that is not open (abstract-level's
+ * LEVEL_DATABASE_NOT_OPEN, here or among its causes): the guard reopening the store after a fault, or the node
+ * stopping — the store's state, not the call's.
+ */
+export function isStoreNotOpenError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if ((e as { code?: unknown }).code === 'LEVEL_DATABASE_NOT_OPEN') return true;
   }
