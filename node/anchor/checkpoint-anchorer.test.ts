@@ -20,11 +20,12 @@ afterEach(async () => {
 const openAnchorer = (
   write: CheckpointAnchorerOptions['write'],
   chain: CheckpointAnchorerOptions['chain'] = parts.anchorChain,
+  log: CheckpointAnchorerOptions['log'] = parts.log,
 ): Promise<CheckpointAnchorer> =>
   CheckpointAnchorer.open({
     db: parts.db.anchor,
     write,
-    log: parts.log,
+    log,
     chain,
     logger: createLogger({ level: 'silent' }),
     retryInitialMs: 10,
@@ -179,6 +180,42 @@ describe('CheckpointAnchorer', () => {
       await anchorer.whenAnchored(4);
       expect(parts.anchorChain.anchored.map(({ note }) => note.split('\n')[1])).toEqual(['3', '4']);
       expect(await parts.db.anchor.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).toEqual([]);
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('reads the next anchor while the one before it is on its way, and sends it without reading it again', async () => {
+    const [at3, , at6] = await checkpointsAt3And5And6();
+    const events: string[] = [];
+    // The test node's log, its leaf reads noted in the order they happen among the chain's calls.
+    const log = new Proxy(parts.log, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target);
+        if (property === 'storedLeaves') {
+          return (start: number, end: number) => {
+            events.push(`read ${String(start)}–${String(end)}`);
+            return target.storedLeaves(start, end);
+          };
+        }
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { chain, refused } = chainAround(async (call, note, ...rest) => {
+      const size = note.split('\n')[1] ?? '';
+      events.push(`send ${size}`);
+      if (size === '3') await anchorer.enqueue(at6);
+      const committed = await call(note, ...rest);
+      events.push(`committed ${size}`);
+      return committed;
+    });
+    const anchorer: CheckpointAnchorer = await openAnchorer(parts.db.write, chain, log);
+    await anchorer.enqueue(at3);
+    anchorer.start();
+    try {
+      await anchorer.whenAnchored(6);
+      expect(refused).toEqual([]);
+      expect(events).toEqual(['read 0–3', 'send 3', 'read 3–6', 'committed 3', 'send 6', 'committed 6']);
     } finally {
       await anchorer.stop();
     }
