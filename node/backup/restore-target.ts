@@ -4,10 +4,10 @@
  * midway opens without complaint, missing whatever was not written yet: in place, a node or ledger started on it
  * would have taken it for the backup's whole state.
  */
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { restoreLeftUnfinished, restoringDir } from '../../network/ledger/store/index.ts';
-import { NodeStoreError, restoreStoreEntries, type EntryPlacement } from '../store/index.ts';
+import { NodeStoreError, restoreStoreEntries, syncDirectory, type EntryPlacement } from '../store/index.ts';
 import { BackupError } from './errors.ts';
 
 /**
@@ -51,16 +51,6 @@ export async function restoreStoreAtomically(
     }
   }
   return count;
-}
-
-/** The directory's entries (a rename in it) on the disk: Linux syncs a directory through a read-only descriptor. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { Level } from 'level';
+import { syncDirectory } from './sync-directory.ts';
 
 /** Entries per batch: LevelDB's write buffer takes a few MiB comfortably. */
 const BATCH_ENTRIES = 1_000;
@@ -66,10 +67,14 @@ export async function restoreStoreEntries(
   // has (read through the page cache, synced or not) into a table it syncs, then syncs the MANIFEST naming those
   // tables and its directory, before it deletes the logs (LevelDB 1.20's recovery with reuse_logs off, its default
   // and classic-level's). A crash before the reopen has returned leaves the restore unfinished, which the callers'
-  // `.restoring` name records (restore-target.ts): nothing was promised durable yet.
-  for (const { db } of targets.values()) {
+  // `.restoring` name records (restore-target.ts): nothing was promised durable yet. LevelDB then renames its CURRENT
+  // file to the new MANIFEST and deletes the old one and the logs without syncing the directory again: synced here,
+  // so that a power loss cannot leave CURRENT naming a MANIFEST that is gone (file systems that order directory
+  // changes, ext4 and XFS, never would; POSIX does not say).
+  for (const [subdir, { db }] of targets) {
     await db.open({ createIfMissing: false, errorIfExists: false });
     await db.close();
+    await syncDirectory(subdir === '' ? dir : join(dir, subdir));
   }
   return count;
 }
