@@ -5,9 +5,10 @@
  * Why: LevelDB checksums every block it writes (memtable flushes, compactions) and every WAL record with CRC32C.
  * LevelDB 1.20, classic-level 3's, has an SSE4.2 path (port/port_posix_sse.cc, chosen at run time by CPUID) that is
  * compiled in only when LEVELDB_PLATFORM_POSIX_SSE is defined, and classic-level's gyp files never define it: its
- * prebuilt Linux binary's `AcceleratedCRC32C` is `return 0`, so every checksum is a table lookup per byte. Under
- * random subjects that is ≈ 0.3 µs per chain-index entry on every node (bench/RESULTS.md, "hardware CRC32C"). A
- * CRC32C is the same number either way: the files are identical and a store moves freely between the two builds.
+ * prebuilt Linux binary's `AcceleratedCRC32C` is `return 0`, so every checksum is a table lookup per byte: ≈ 3 µs of
+ * the consortium's CPU per anchored record, every node's and the ledger's LevelDB together (bench/RESULTS.md,
+ * "hardware CRC32C" and the quiet sitting after it). A CRC32C is the same number either way: the files are identical
+ * and a store moves freely between the two builds.
  *
  * `-msse4.2` lets the compiler use SSE4.2 anywhere in LevelDB (x86-64-v2, the floor of every x86 server CPU since
  * 2009 and of RHEL 9). Where the build cannot run (no compiler, no Node headers, not Linux on x86-64), the prebuilt
