@@ -5,8 +5,9 @@
  * (timestamp, metadata, colours, padding, printf) and only then lets the Console transport drop what is below the
  * level: the shim's DEBUG and INFO lines for every invocation cost the embedded ledger about a tenth of its CPU
  * (bench/RESULTS.md, issue 13). A chaincode process on a Fabric peer pays the same; in-process it is the ledger's.
- * What a transport would print is unchanged: the check is winston's own `isLevelEnabled`, over the logger's and
- * its transports' levels.
+ * What a transport would print is unchanged: the check is winston's `isLevelEnabled` (logger.js) over the logger's
+ * and its transports' levels, restated without its array-building `transports` getter (`isLevelEnabled` below; a test
+ * holds it equal to winston's own).
  */
 import { createRequire } from 'node:module';
 

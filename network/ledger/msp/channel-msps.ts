@@ -95,7 +95,10 @@ export class ChannelMsps implements IdentityVerifier {
     const cacheKey = bytes.toString('latin1', Math.max(0, bytes.length - CACHE_KEY_BYTES));
     let cached = this.#cache.get(cacheKey);
     if (!cached?.bytes.equals(bytes)) {
-      cached = { bytes: Buffer.from(bytes), result: this.#deserialize(serializedIdentity) };
+      // Deserialized from the entry's own copy: the identity it keeps then holds ≈ 850 bytes, not the whole
+      // envelope or block the caller's view is into, for as long as the entry lives.
+      const copy = Buffer.from(bytes);
+      cached = { bytes: copy, result: this.#deserialize(copy) };
       if (this.#cache.size >= MAX_CACHED_IDENTITIES) this.#cache.clear();
       this.#cache.set(cacheKey, cached);
     }
