@@ -119,9 +119,9 @@ function numberVersions(rows: LatestRows, hashes: Uint32Array, stored: StoredRow
 
 /**
  * The memory one apply works in, kept for the next (one anchor's keys, rows, key hashes and the table of repeats,
- * ≈2.2 MB for 10,000 entries, their subject order ≈0.26 MB, and its LevelDB batch, 2–3.5 MB), rather than new memory per anchor that only a GC
- * frees (index-rows.ts, RowSlabs; node/store/row-batch.ts). Used by one apply at a time: `ChainIndex` hands it out
- * and takes it back.
+ * ≈2.2 MB for 10,000 entries, their subject order ≈0.26 MB, and its LevelDB batch, 2–3.5 MB), rather than new memory
+ * per anchor that only a GC frees (index-rows.ts, RowSlabs; node/store/row-batch.ts). Used by one apply at a time:
+ * `ChainIndex` hands it out and takes it back.
  */
 class ApplyScratch {
   readonly slabs = new RowSlabs();

@@ -181,7 +181,7 @@ export class StorageGuard {
  * error; undefined for anything else (a bug, a refused request).
  */
 export function classifyStorageFault(err: unknown): StorageFaultCode | undefined {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+  for (const e of causesOf(err)) {
     const { code } = e as { code?: unknown };
     if (code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test(e.message)) {
       return 'STORAGE_FULL';
@@ -205,10 +205,13 @@ export function isTransientStoreError(err: unknown): boolean {
  * stopping — the store's state, not the call's.
  */
 export function isStoreNotOpenError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if ((e as { code?: unknown }).code === 'LEVEL_DATABASE_NOT_OPEN') return true;
-  }
+  for (const e of causesOf(err)) if ((e as { code?: unknown }).code === 'LEVEL_DATABASE_NOT_OPEN') return true;
   return false;
+}
+
+/** `err` and the errors it wraps, five deep at most (abstract-level's errors wrap the native one once or twice). */
+function* causesOf(err: unknown): Generator<Error> {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) yield e;
 }
 
 const faultLine = (code: StorageFaultCode): string =>
