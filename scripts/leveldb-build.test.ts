@@ -1,16 +1,13 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildLevelDb, classicLevelDir, HARDWARE_CRC_FLAGS } from './leveldb-build.ts';
+import { buildLevelDb, classicLevelDir, HARDWARE_CRC_FLAGS, hasSse42 } from './leveldb-build.ts';
 
 /** Where the install builds the binding (scripts/leveldb-build.ts): Linux on an x86-64 CPU with SSE4.2. */
-const builds =
-  process.platform === 'linux' &&
-  process.arch === 'x64' &&
-  /^flags\s*:.*\bsse4_2\b/m.test(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '');
+const builds = process.platform === 'linux' && process.arch === 'x64' && hasSse42();
 
 describe('the LevelDB binding (scripts/leveldb-build.ts, run by npm install)', () => {
   it.runIf(builds)('is the one built from source, with the SSE4.2 CRC32C instruction in it', async () => {

@@ -128,7 +128,8 @@ function loadFailure(packageDir: string): string | undefined {
   return load.status === 0 ? undefined : `the built binary does not load: ${load.stderr.trim().split('\n')[0] ?? ''}`;
 }
 
-function hasSse42(): boolean {
+/** Whether this CPU has SSE4.2, as Linux lists its flags (false where there is no /proc/cpuinfo). */
+export function hasSse42(): boolean {
   return /^flags\s*:.*\bsse4_2\b/m.test(readIfExists('/proc/cpuinfo') ?? '');
 }
 
