@@ -3,7 +3,9 @@
  * starts without Hefei; its admins add it with a CONFIG_UPDATE signed by a majority of the member admins
  * (`/Channel/Application/Admins` = MAJORITY Admins), broadcast over real TLS to the ledger's orderer, which
  * writes a config block that qscc, cscc and Deliver serve; the new member's identities are accepted from the
- * next block, also after a restart, and a removed member's are refused.
+ * next block, also after a restart, and a removed member's are refused. The orderer's batch settings
+ * (/Channel/Orderer BatchSize, BatchTimeout) change the same way, approved by the orderer organisation's admins, and
+ * blocks are cut by them from then on, also after a restart (whatever the ledger was started with).
  */
 import { join } from 'node:path';
 import type { Network } from '@hyperledger/fabric-gateway';
@@ -11,6 +13,7 @@ import { common } from '@hyperledger/fabric-protos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addOrganizationUpdate,
+  batchSettingsUpdate,
   broadcast,
   configUpdateEnvelope,
   fetchConfigBlock,
@@ -208,6 +211,69 @@ describe('a channel config update adding an organisation', () => {
     await nextConfigBlock(block.getHeader()?.getNumber() ?? 0);
     expect(await refusal(createAsset(await connect(NEW_ORG), 'hefei-3'))).toContain('creator org unknown');
     await createAsset(await connect('ShanghaiBankMSP'), 'shanghai-1');
+  });
+});
+
+describe("a config update of the orderer's batch settings", () => {
+  const ORDERER_ADMINS = ['OperatorMSP'];
+  const submitAt = async (id: string) =>
+    channelOf(operator)
+      .getContract('basic')
+      .submitAsync('CreateAsset', { arguments: [id, 'blue', '5', 'OperatorMSP', '100'] });
+
+  /** Two transactions, the second 300 ms after the first: the block number each committed in. */
+  async function twoApart(prefix: string): Promise<bigint[]> {
+    const first = await submitAt(`${prefix}-1`);
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await submitAt(`${prefix}-2`);
+    return Promise.all([first, second].map(async (t) => (await t.getStatus()).blockNumber));
+  }
+
+  it("refuses settings Fabric's orderer would not load, with Fabric's text", async () => {
+    const { config } = await fetchConfigBlock(channelOf(operator));
+    const height = ledger.height;
+    for (const [batch, reason] of [
+      [{ maxTransactions: 0 }, 'Attempted to set the batch size max message count to an invalid value: 0'],
+      [{ batchTimeoutMs: 0 }, 'Attempted to set the batch timeout to a non-positive value: 0ms'],
+    ] as const) {
+      const response = await submitUpdate(batchSettingsUpdate(CHANNEL, config, batch), ORDERER_ADMINS);
+      expect({ status: response.getStatus(), info: response.getInfo() }).toEqual({
+        status: common.Status.BAD_REQUEST,
+        info:
+          "error applying config update to existing channel 'lianxin': initializing channelconfig failed: " +
+          `could not create channel Orderer sub-group config: ${reason}`,
+      });
+    }
+    expect(ledger.height).toBe(height);
+  });
+
+  it('cuts blocks by the new settings from the next envelope, and after a restart', async () => {
+    // The ledger was started with a 5 ms timeout: two transactions 300 ms apart commit in two blocks.
+    const [a, b] = await twoApart('batch-before');
+    expect(b).toBeGreaterThan(a ?? 0n);
+
+    const { config, block } = await fetchConfigBlock(channelOf(operator));
+    const slow = batchSettingsUpdate(CHANNEL, config, { maxTransactions: 2, batchTimeoutMs: 60_000 });
+    expect((await submitUpdate(slow, ORDERER_ADMINS)).getStatus()).toBe(common.Status.SUCCESS);
+    await nextConfigBlock(block.getHeader()?.getNumber() ?? 0);
+    // A minute's timeout and two per block: the first waits for the second and they share a block.
+    const [c, d] = await twoApart('batch-after');
+    expect(d).toBe(c);
+
+    const port = ledger.port;
+    for (const conn of connections.splice(0)) conn.close();
+    await ledger.stop();
+    ledger = await startLedger(port); // asks for 5 ms again: the channel's config block wins
+    operator = await connect('OperatorMSP', 'Admin');
+    const [e, f] = await twoApart('batch-restarted');
+    expect(f).toBe(e);
+
+    const now = await fetchConfigBlock(channelOf(operator));
+    const fast = batchSettingsUpdate(CHANNEL, now.config, { maxTransactions: 500, batchTimeoutMs: 5 });
+    expect((await submitUpdate(fast, ORDERER_ADMINS)).getStatus()).toBe(common.Status.SUCCESS);
+    await nextConfigBlock(now.block.getHeader()?.getNumber() ?? 0);
+    const [g, h] = await twoApart('batch-restored');
+    expect(h).toBeGreaterThan(g ?? 0n);
   });
 });
 

@@ -13,11 +13,14 @@ import timestampPb from 'google-protobuf/google/protobuf/timestamp_pb.js';
 import { signP256 } from '../crypto/index.ts';
 import {
   applicationOrgGroup,
+  batchConfigValues,
   computeConfigUpdate,
   lastConfigIndexOf,
   readConfig,
+  readConfigBatch,
   type ChannelOrg,
 } from '../ledger/block/index.ts';
+import type { BatchOptions } from '../ledger/orderer/batch-options.ts';
 import type { ClientIdentity } from './connect.ts';
 
 const NONCE_LENGTH = 24;
@@ -57,6 +60,28 @@ export function removeOrganizationUpdate(channelId: string, config: common.Confi
   const { original, updated, application } = withApplication(config);
   if (!application.getGroupsMap().has(mspId)) throw new Error(`${mspId} is not a member of channel ${channelId}`);
   application.getGroupsMap().del(mspId);
+  return computeConfigUpdate(channelId, original, updated);
+}
+
+/**
+ * The update changing how the orderer cuts blocks (`/Channel/Orderer` BatchSize and BatchTimeout, as an admin edits
+ * them with configtxlator); settings not given keep the config's values. `/Channel/Orderer/Admins` must approve;
+ * the orderer cuts by them from the envelope after the config block.
+ * @throws BlockFormatError `BAD_CONFIG` when the config's batch settings cannot be read, or nothing changes.
+ */
+export function batchSettingsUpdate(
+  channelId: string,
+  config: common.Config,
+  batch: Readonly<Partial<BatchOptions>>,
+): common.ConfigUpdate {
+  const original = config.getChannelGroup();
+  if (!original) throw new Error('the channel config has no channel group');
+  const updated = original.cloneMessage();
+  const values = updated.getGroupsMap().get('Orderer')?.getValuesMap();
+  if (!values) throw new Error('the channel config has no Orderer group');
+  for (const [name, bytes] of Object.entries(batchConfigValues({ ...readConfigBatch(config), ...batch }))) {
+    values.get(name)?.setValue(bytes);
+  }
   return computeConfigUpdate(channelId, original, updated);
 }
 

@@ -7,6 +7,7 @@ export {
 } from './connect.ts';
 export {
   addOrganizationUpdate,
+  batchSettingsUpdate,
   broadcast,
   configBlockNumber,
   configUpdateEnvelope,

@@ -15,6 +15,7 @@ import {
   buildConfigEnvelope,
   readConfigEnvelope,
   type DecodedEnvelope,
+  readConfigBatch,
   readConfigMsps,
   setTransactionsFilter,
 } from './block/index.ts';
@@ -27,7 +28,6 @@ import type { PeerAddress } from './gateway/grpc-errors.ts';
 import { StreamActivity } from './gateway/stream-activity.ts';
 import { admitEnvelope, admitEnvelopeAsync, type AdmissionOptions } from './orderer/admission.ts';
 import { authorizeConfigUpdate, type AuthorizedConfigUpdate } from './orderer/config-update.ts';
-import type { BatchOptions } from './orderer/batch-options.ts';
 import { SoloOrderer, type BatchKind } from './orderer/solo-orderer.ts';
 import { channelMspConfigs, ChannelMsps } from './msp/index.ts';
 import { isStorageFault, type LedgerStore } from './store/index.ts';
@@ -54,12 +54,6 @@ export interface ChannelConfigState {
   readonly config: common.Config;
 }
 
-export interface ChannelLedgerInit {
-  readonly batch?: Partial<BatchOptions>;
-  /** Fabric's BatchSize.AbsoluteMaxBytes: larger envelopes are refused at Submit. */
-  readonly absoluteMaxBytes: number;
-}
-
 /** After a block commit failed on the disk: first retry, and the longest wait between retries. */
 const COMMIT_RETRY_INITIAL_MS = 100;
 const COMMIT_RETRY_MAX_MS = 2_000;
@@ -72,7 +66,8 @@ export class ChannelLedger implements GatewayBackend {
   readonly streams = new StreamActivity();
   readonly #c: ChannelLedgerComponents;
   readonly #orderer: SoloOrderer;
-  readonly #absoluteMaxBytes: number;
+  /** The channel config's BatchSize.AbsoluteMaxBytes: larger envelopes are refused at Submit and Broadcast. */
+  #absoluteMaxBytes: number;
   #endorser: Endorser | undefined;
   #previousHash: Uint8Array | undefined;
   readonly #transient = new TransientStore();
@@ -87,15 +82,17 @@ export class ChannelLedger implements GatewayBackend {
   #configInFlight:
     { blockNumber: number; config: common.Config; msps: ReturnType<typeof channelMspConfigs> } | undefined;
 
-  constructor(components: Readonly<ChannelLedgerComponents>, init: Readonly<ChannelLedgerInit>) {
+  /** @throws BlockFormatError `BAD_CONFIG` when the config's batch settings are missing or out of range. */
+  constructor(components: Readonly<ChannelLedgerComponents>) {
     this.#c = components;
     this.channelId = components.channelId;
     this.peer = components.peer;
     this.msps = components.msps;
     this.#config = components.config;
     this.blocks = new BlockNotifier(components.store.height);
-    this.#absoluteMaxBytes = init.absoluteMaxBytes;
-    this.#orderer = new SoloOrderer((batch, kind) => this.#commitBatch(batch, kind), init.batch, {
+    const batch = readConfigBatch(components.config.config);
+    this.#absoluteMaxBytes = batch.absoluteMaxBytes;
+    this.#orderer = new SoloOrderer((envelopes, kind) => this.#commitBatch(envelopes, kind), batch, {
       transient: isStorageFault,
       initialMs: COMMIT_RETRY_INITIAL_MS,
       maxMs: COMMIT_RETRY_MAX_MS,
@@ -338,7 +335,10 @@ export class ChannelLedger implements GatewayBackend {
     this.blocks.advance(store.height);
   }
 
-  /** Once its block is durable: from the next block on, the channel is the new config's. */
+  /**
+   * Once its block is durable: from the next block on, the channel is the new config's — its members, and how
+   * blocks are cut (authorization checked the batch settings, so reading them again cannot fail).
+   */
   #adoptConfig(adopted: {
     blockNumber: number;
     config: common.Config;
@@ -346,6 +346,9 @@ export class ChannelLedger implements GatewayBackend {
   }): void {
     this.#config = { blockNumber: adopted.blockNumber, config: adopted.config };
     this.msps.reconfigure(adopted.msps);
+    const batch = readConfigBatch(adopted.config);
+    this.#absoluteMaxBytes = batch.absoluteMaxBytes;
+    this.#orderer.reconfigure(batch);
   }
 
   async #lastHeaderHash(): Promise<Uint8Array> {

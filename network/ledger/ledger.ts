@@ -29,7 +29,7 @@ import { RAW_DELIVER_SERVICE, RAW_GATEWAY_SERVICE } from './gateway/raw-service.
 import { sendSharedFrames } from './gateway/shared-frames.ts';
 import type { StreamCounts } from './gateway/stream-activity.ts';
 import { channelMspsOfConfigBlock, createSigner, type ChannelMsps, type SignerOptions } from './msp/index.ts';
-import { DEFAULT_ABSOLUTE_MAX_BYTES, type BatchOptions } from './orderer/batch-options.ts';
+import type { BatchOptions } from './orderer/batch-options.ts';
 import { broadcastService, RAW_BROADCAST_SERVICE } from './orderer/broadcast-service.ts';
 import { createCscc } from './cscc.ts';
 import { createQscc } from './qscc.ts';
@@ -87,9 +87,11 @@ export interface LedgerOptions {
   readonly peerAddress?: string;
   readonly tls: LedgerTlsOptions;
   readonly chaincodes: readonly ChaincodeDeployment[];
+  /**
+   * A new channel's batch settings (Fabric's BatchSize and BatchTimeout), written into its genesis block; each
+   * absent one is DEFAULT_BATCH_OPTIONS'. A channel that exists cuts by its newest config block, as Fabric does.
+   */
   readonly batch?: Partial<BatchOptions>;
-  /** Largest transaction envelope accepted (Fabric's AbsoluteMaxBytes); default 10 MiB. */
-  readonly absoluteMaxBytes?: number;
   /** Largest gRPC request accepted; default 16 MiB. */
   readonly maxReceiveMessageBytes?: number;
   /**
@@ -125,7 +127,6 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
   const store = await openStore(join(options.dataDir, 'ledger'));
   const started: ChaincodeConnection[] = [];
   try {
-    const absoluteMaxBytes = options.absoluteMaxBytes ?? DEFAULT_ABSOLUTE_MAX_BYTES;
     const ordererSigner = createSigner(options.orderer);
     const peerSigner = createSigner(options.peer);
     if (store.height === 0) {
@@ -135,7 +136,6 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         ordererOrg: options.ordererOrg,
         ordererSigner,
         ...(options.batch ? { batch: options.batch } : {}),
-        absoluteMaxBytes,
       });
       setTransactionsFilter(genesis, [0]);
       await store.commitBlock(genesis, []);
@@ -158,21 +158,15 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
       },
       mspId: options.peer.mspId,
     };
-    const channel = new ChannelLedger(
-      {
-        channelId: options.channelId,
-        store,
-        msps,
-        ordererSigner,
-        peerIdentity: peerSigner.serializedIdentity,
-        peer,
-        config: { blockNumber: configBlock.number, config: readConfig(configBlock.block) },
-      },
-      {
-        absoluteMaxBytes,
-        ...(options.batch ? { batch: options.batch } : {}),
-      },
-    );
+    const channel = new ChannelLedger({
+      channelId: options.channelId,
+      store,
+      msps,
+      ordererSigner,
+      peerIdentity: peerSigner.serializedIdentity,
+      peer,
+      config: { blockNumber: configBlock.number, config: readConfig(configBlock.block) },
+    });
     channel.attachEndorser(
       new Endorser({
         channelId: options.channelId,

@@ -9,8 +9,9 @@ import timestampPb from 'google-protobuf/google/protobuf/timestamp_pb.js';
 import { sha256Hex } from '../../crypto/index.ts';
 import type { Signer } from '../types.ts';
 import { buildBlock } from './block-builder.ts';
+import { batchConfigValues } from './config-batch.ts';
 import { BlockFormatError } from './errors.ts';
-import { DEFAULT_ABSOLUTE_MAX_BYTES, DEFAULT_BATCH_OPTIONS, type BatchOptions } from '../orderer/batch-options.ts';
+import { DEFAULT_BATCH_OPTIONS, type BatchOptions } from '../orderer/batch-options.ts';
 
 export interface ChannelOrg {
   readonly mspId: string;
@@ -28,8 +29,6 @@ export interface GenesisBlockOptions {
   readonly ordererSigner: Signer;
   /** The orderer's batch limits, recorded as the channel's BatchSize and BatchTimeout; the defaults when absent. */
   readonly batch?: Readonly<Partial<BatchOptions>>;
-  /** Recorded as BatchSize.AbsoluteMaxBytes; sampleconfig's 10 MB when absent. */
-  readonly absoluteMaxBytes?: number;
 }
 
 export interface ChannelMsp extends ChannelOrg {
@@ -199,16 +198,9 @@ function channelGroup(options: Readonly<GenesisBlockOptions>): common.ConfigGrou
   const consensus = new orderer.ConsensusType();
   consensus.setType('solo');
   setValue(ordererGroup, 'ConsensusType', consensus.serializeBinary());
-  const batch = { ...DEFAULT_BATCH_OPTIONS, ...options.batch };
-  const batchSize = new orderer.BatchSize();
-  batchSize.setMaxMessageCount(batch.maxTransactions);
-  batchSize.setAbsoluteMaxBytes(options.absoluteMaxBytes ?? DEFAULT_ABSOLUTE_MAX_BYTES);
-  batchSize.setPreferredMaxBytes(batch.preferredMaxBytes);
-  setValue(ordererGroup, 'BatchSize', batchSize.serializeBinary());
-  const batchTimeout = new orderer.BatchTimeout();
-  // A Go duration, as Fabric parses it (time.ParseDuration).
-  batchTimeout.setTimeout(`${String(batch.batchTimeoutMs)}ms`);
-  setValue(ordererGroup, 'BatchTimeout', batchTimeout.serializeBinary());
+  const batch = batchConfigValues({ ...DEFAULT_BATCH_OPTIONS, ...options.batch });
+  setValue(ordererGroup, 'BatchSize', batch.BatchSize);
+  setValue(ordererGroup, 'BatchTimeout', batch.BatchTimeout);
   setCapabilities(ordererGroup, 'V2_0');
 
   const channel = new common.ConfigGroup();

@@ -34,6 +34,8 @@ export {
   type EnvelopeReading,
 } from './envelope.ts';
 export { BlockFormatError, type BlockFormatErrorCode } from './errors.ts';
+export { batchConfigValues, readConfigBatch } from './config-batch.ts';
+export { parseGoDuration } from './go-duration.ts';
 export { computeConfigUpdate } from './config-update.ts';
 export {
   configGroupOfMap,

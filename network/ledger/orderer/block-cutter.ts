@@ -21,11 +21,16 @@ export interface OrderedResult {
 }
 
 export class BlockCutter {
-  readonly #limits: CutterLimits;
+  #limits: CutterLimits;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
 
   constructor(limits: Readonly<CutterLimits>) {
+    this.#limits = limits;
+  }
+
+  /** From the next envelope on (a config block changed BatchSize); what is pending stays pending. */
+  reconfigure(limits: Readonly<CutterLimits>): void {
     this.#limits = limits;
   }
 

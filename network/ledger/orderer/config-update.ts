@@ -11,6 +11,7 @@ import {
   BlockFormatError,
   configGroupOfMap,
   configMap,
+  readConfigBatch,
   readConfigEnvelope,
   readConfigMsps,
   type ChannelMsp,
@@ -161,6 +162,8 @@ export function authorizeConfigUpdate(
     config.setSequence(current.config.getSequence() + 1);
     config.setChannelGroup(configGroupOfMap(pruned(next)));
     msps = readConfigMsps(config);
+    // Fabric loads the proposed config as a bundle before ordering it: an orderer group it cannot load is refused.
+    readConfigBatch(config);
   } catch (err) {
     if (!(err instanceof BlockFormatError)) throw err;
     return failed(err.message);

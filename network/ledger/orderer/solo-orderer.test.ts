@@ -67,6 +67,22 @@ describe('SoloOrderer', () => {
     expect(c.batches.map((b) => b.map((e) => e[0]))).toEqual([[1, 2]]);
   });
 
+  it('cuts by reconfigured settings from the next envelope; a running timer keeps its timeout', async () => {
+    vi.useFakeTimers();
+    const c = recordingCommitter();
+    const orderer = new SoloOrderer(c.commit, { maxTransactions: 100, preferredMaxBytes: 1000, batchTimeoutMs: 20 });
+    order(orderer, envelope(1));
+    orderer.reconfigure({ maxTransactions: 2, preferredMaxBytes: 1000, batchTimeoutMs: 50 });
+    vi.advanceTimersByTime(20);
+    expect(c.batches.map((b) => b.map((e) => e[0]))).toEqual([[1]]);
+    c.release();
+    order(orderer, envelope(2));
+    await vi.advanceTimersByTimeAsync(49);
+    expect(c.batches).toHaveLength(1);
+    order(orderer, envelope(3));
+    expect(c.batches.map((b) => b.map((e) => e[0]))).toEqual([[1], [2, 3]]);
+  });
+
   it('stops the batch timer when a cut leaves nothing pending', () => {
     vi.useFakeTimers();
     const c = recordingCommitter();

@@ -13,8 +13,8 @@
  * committing the same batch again could only fail again, and skipping it would fork the chain.
  */
 import { LedgerError } from '../errors.ts';
-import { DEFAULT_BATCH_OPTIONS, type BatchOptions } from './batch-options.ts';
-import { BlockCutter } from './block-cutter.ts';
+import { DEFAULT_BATCH_OPTIONS, DEFAULT_MAX_PENDING, type BatchOptions } from './batch-options.ts';
+import { BlockCutter, type CutterLimits } from './block-cutter.ts';
 
 /** What one block holds: transactions, or a single config transaction. */
 export type BatchKind = 'transactions' | 'config';
@@ -35,13 +35,20 @@ export interface CommitRetry {
 
 const NO_RETRY: CommitRetry = { transient: () => false, initialMs: 0, maxMs: 0 };
 
+/** How blocks are cut (the channel config's, reconfigurable) and the orderer's own back-pressure bound. */
+export interface SoloOrdererOptions extends CutterLimits {
+  readonly batchTimeoutMs: number;
+  /** Envelopes waiting to be ordered before Broadcast is refused. */
+  readonly maxPending: number;
+}
+
 interface Batch {
   readonly envelopes: Uint8Array[];
   readonly kind: BatchKind;
 }
 
 export class SoloOrderer {
-  readonly #options: BatchOptions;
+  #options: SoloOrdererOptions;
   readonly #commit: BatchCommitter;
   readonly #cutter: BlockCutter;
   /** Batches cut and waiting for the committer, in order. */
@@ -61,13 +68,23 @@ export class SoloOrderer {
 
   constructor(
     commit: BatchCommitter,
-    options: Readonly<Partial<BatchOptions>> = {},
+    options: Readonly<Partial<SoloOrdererOptions>> = {},
     retry: Readonly<CommitRetry> = NO_RETRY,
   ) {
     this.#commit = commit;
-    this.#options = { ...DEFAULT_BATCH_OPTIONS, ...options };
+    this.#options = { ...DEFAULT_BATCH_OPTIONS, maxPending: DEFAULT_MAX_PENDING, ...options };
     this.#cutter = new BlockCutter(this.#options);
     this.#retry = retry;
+  }
+
+  /**
+   * New batch settings from a committed config block, for the envelopes ordered from now on, as Fabric's cutter and
+   * solo loop read the channel config at each envelope; a batch timer already running keeps its timeout.
+   */
+  reconfigure(batch: Readonly<Pick<BatchOptions, keyof CutterLimits | 'batchTimeoutMs'>>): void {
+    const { maxTransactions, preferredMaxBytes, batchTimeoutMs } = batch;
+    this.#options = { ...this.#options, maxTransactions, preferredMaxBytes, batchTimeoutMs };
+    this.#cutter.reconfigure(this.#options);
   }
 
   /** Why blocks cannot be committed now (retrying), if so. */
