@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { loadConsortium } from '../../network/pki/index.ts';
 import { CHILD_GRACE_MS, nodeCommand, READY_TIMEOUT_MS, waitForNodeHealthy } from '../consortium-processes.ts';
-import { AddOrgError, addOrganization, removeOrganization } from './add-org.ts';
+import { addOrganization, removeOrganization } from './add-org.ts';
+import { ChannelChangeError } from './channel-admins.ts';
 import { startDetached } from './detached-process.ts';
 import { NetworkError } from './errors.ts';
 import { acquireLock } from './network-lock.ts';
@@ -92,7 +93,7 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
     );
     return 0;
   } catch (err) {
-    if (err instanceof AddOrgError) throw new NetworkError('MEMBERSHIP_REFUSED', err.message, { cause: err });
+    if (err instanceof ChannelChangeError) throw new NetworkError('MEMBERSHIP_REFUSED', err.message, { cause: err });
     throw err;
   }
 }

@@ -3,60 +3,28 @@
  * is the operator's command; npm start uses `admitMissingOrganizations`).
  *
  * Adding: the organisation's crypto material (only the new organisation's is created), a channel config update
- * adding its MSP to /Channel/Application, signed by a majority of the member organisations' admins (the default
- * `/Channel/Application/Admins` = MAJORITY Admins; the local demo holds every admin's key in <data-dir>/crypto),
- * broadcast to the ledger's orderer; once the config block is on chain, the operator registers the organisation,
+ * adding its MSP to /Channel/Application, signed by a majority of the member organisations' admins
+ * (channel-admins.ts), broadcast to the ledger's orderer; once the config block is on chain, the operator registers the organisation,
  * its admin registers its node and keys, and its node.yaml is written. Removing: the operator suspends it in the
  * registry, then a config update removes its MSP, after which the ledger refuses its identities.
  */
-import { readFile } from 'node:fs/promises';
 import type { common } from '@hyperledger/fabric-protos';
-import {
-  addOrganizationUpdate,
-  broadcast,
-  configUpdateEnvelope,
-  connectToLedger,
-  fetchConfigBlock,
-  removeOrganizationUpdate,
-  statusName,
-  type LedgerConnection,
-} from '../../network/client/index.ts';
+import { addOrganizationUpdate, removeOrganizationUpdate } from '../../network/client/index.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { readChannelMsps, type ChannelOrg } from '../../network/ledger/block/index.ts';
+import { generateCryptoMaterial, loadOrgRootCerts } from '../../network/pki/index.ts';
 import {
-  generateCryptoMaterial,
-  loadOrgRootCerts,
-  loadSigningIdentity,
-  orgPaths,
-  type Consortium,
-  type SigningIdentity,
-} from '../../network/pki/index.ts';
-import {
-  consortiumLedger,
   registerNode,
   registerOrganizations,
   writeLocalNodeConfig,
-  type AdminChain,
   type LocalNodeOptions,
 } from '../../node/bootstrap/index.ts';
 import { envName, loadNodeConfig, type NodeConfig } from '../../node/config/index.ts';
-import { LianxinChain } from '../../node/ledger/index.ts';
+import { ChannelChangeError, withAdmins, type ChannelAdminOptions } from './channel-admins.ts';
 
-const CHAINCODE = 'lianxin';
-const CONFIG_BLOCK_TIMEOUT_MS = 30_000;
-
-/** A refusal the operator can act on: printed as one line, exit 1. */
-export class AddOrgError extends Error {
-  override readonly name = 'AddOrgError';
-}
-
-export interface ChannelMembershipOptions {
-  /** The consortium YAML, the organisation to add listed in it. */
-  readonly consortium: Consortium;
+export interface ChannelMembershipOptions extends ChannelAdminOptions {
+  /** The organisation to add or remove, listed in the consortium YAML. */
   readonly mspId: string;
-  readonly cryptoDir: string;
-  /** host:port of the ledger's gateway and orderer. */
-  readonly ledgerAddress: string;
   readonly say?: (line: string) => void;
 }
 
@@ -80,9 +48,9 @@ export interface AddedOrganization {
 export async function addOrganization(o: Readonly<AddOrganizationOptions>): Promise<AddedOrganization> {
   const say = o.say ?? (() => undefined);
   const org = o.consortium.organizations.find((x) => x.mspId === o.mspId);
-  if (!org) throw new AddOrgError(`${o.mspId} is not an organisation of the consortium YAML: add its entry first`);
+  if (!org) throw new ChannelChangeError(`${o.mspId} is not an organisation of the consortium YAML: add its entry first`);
   const node = org.nodes.find((n) => n.type === 'peer');
-  if (!node) throw new AddOrgError(`${o.mspId} has no node in the consortium YAML`);
+  if (!node) throw new ChannelChangeError(`${o.mspId} has no node in the consortium YAML`);
   const generated = await generateCryptoMaterial(o.consortium, o.cryptoDir);
   say(`crypto material in ${o.cryptoDir}: ${String(generated.created.length)} files created`);
 
@@ -93,9 +61,10 @@ export async function addOrganization(o: Readonly<AddOrganizationOptions>): Prom
       rootCerts: roots.rootCerts.map((c) => c.toString()),
       tlsRootCerts: roots.tlsRootCerts.map((c) => c.toString()),
     };
-    const configBlock = await session.updateMembership(
+    const configBlock = await session.update(
+      'Application',
       (config) => addOrganizationUpdate(o.consortium.channel, config, channelOrg),
-      (members) => members.includes(o.mspId),
+      (now) => applicationMembers(now.block).includes(o.mspId),
     );
     say(
       configBlock === undefined
@@ -150,9 +119,10 @@ export async function admitMissingOrganizations(
         rootCerts: roots.rootCerts.map((c) => c.toString()),
         tlsRootCerts: roots.tlsRootCerts.map((c) => c.toString()),
       };
-      const configBlock = await session.updateMembership(
+      const configBlock = await session.update(
+        'Application',
         (config) => addOrganizationUpdate(o.consortium.channel, config, channelOrg),
-        (members) => members.includes(org.mspId),
+        (now) => applicationMembers(now.block).includes(org.mspId),
       );
       if (configBlock === undefined) continue;
       o.say?.(`${org.mspId} added to channel ${o.consortium.channel} by config block ${String(configBlock)}`);
@@ -175,9 +145,10 @@ export async function removeOrganization(o: Readonly<ChannelMembershipOptions>):
       await operator.setOrganizationStatus(o.mspId, 'suspended');
       say(`${o.mspId} suspended in the registry`);
     }
-    const configBlock = await session.updateMembership(
+    const configBlock = await session.update(
+      'Application',
       (config) => removeOrganizationUpdate(o.consortium.channel, config, o.mspId),
-      (members) => !members.includes(o.mspId),
+      (now) => !applicationMembers(now.block).includes(o.mspId),
     );
     say(
       configBlock === undefined
@@ -188,110 +159,8 @@ export async function removeOrganization(o: Readonly<ChannelMembershipOptions>):
   });
 }
 
-interface AdminSession {
-  readonly ledger: ReturnType<typeof consortiumLedger>;
-  readonly asAdmin: AdminChain;
-  /**
-   * Applies the update `compute` makes of the newest config, unless `done` already holds of its members;
-   * returns the new config block's number.
-   */
-  updateMembership(
-    compute: (config: common.Config) => common.ConfigUpdate,
-    done: (members: readonly string[]) => boolean,
-  ): Promise<number | undefined>;
-}
-
-/** Connections as each organisation's admin (the operator's first), closed when `use` settles. */
-async function withAdmins<T>(
-  o: Readonly<Omit<ChannelMembershipOptions, 'mspId'>>,
-  use: (s: AdminSession) => Promise<T>,
-): Promise<T> {
-  const ledger = consortiumLedger(o.consortium, o.cryptoDir, o.ledgerAddress, CHAINCODE);
-  const endpoint = {
-    address: ledger.address,
-    tlsRootCertPem: await readFile(ledger.tlsCaFile, 'utf8'),
-    hostAlias: ledger.hostAlias,
-  };
-  const connections = new Map<string, LedgerConnection>();
-  const adminOf = (mspId: string): Promise<SigningIdentity> =>
-    loadSigningIdentity(orgPaths(o.cryptoDir, mspId).user('Admin').msp.dir, mspId);
-  const connect = async (mspId: string): Promise<LedgerConnection> => {
-    const known = connections.get(mspId);
-    if (known) return known;
-    const connection = connectToLedger(endpoint, await adminOf(mspId));
-    connections.set(mspId, connection);
-    return connection;
-  };
-  const operatorMsp = ledgerNode(o.consortium).org.mspId;
-  const session: AdminSession = {
-    ledger,
-    asAdmin: async (mspId) =>
-      new LianxinChain((await connect(mspId)).gateway.getNetwork(o.consortium.channel), CHAINCODE),
-    async updateMembership(compute, done) {
-      const operator = await connect(operatorMsp);
-      const network = operator.gateway.getNetwork(o.consortium.channel);
-      const { block, config } = await fetchConfigBlock(network);
-      const members = applicationMembers(block);
-      if (done(members)) return undefined;
-      const signers = await majorityOfAdmins(members, adminOf, o.cryptoDir);
-      const envelope = configUpdateEnvelope(compute(config), signers, await adminOf(operatorMsp));
-      const response = await broadcast(operator.client, envelope);
-      if (statusName(response) !== 'SUCCESS') {
-        throw new AddOrgError(
-          `the orderer refused the config update: ${statusName(response)} -- ${response.getInfo()}`,
-        );
-      }
-      const before = block.getHeader()?.getNumber() ?? 0;
-      const deadline = Date.now() + CONFIG_BLOCK_TIMEOUT_MS;
-      for (;;) {
-        const newest = await fetchConfigBlock(network);
-        const number = newest.block.getHeader()?.getNumber() ?? 0;
-        if (number > before && done(applicationMembers(newest.block))) return number;
-        if (Date.now() > deadline) {
-          throw new AddOrgError(
-            `no config block applying the update within ${String(CONFIG_BLOCK_TIMEOUT_MS / 1000)} s`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
-  };
-  try {
-    return await use(session);
-  } finally {
-    for (const c of connections.values()) c.close();
-  }
-}
-
 function applicationMembers(block: common.Block): string[] {
   return readChannelMsps(block)
     .filter((m) => m.group === 'Application')
     .map((m) => m.mspId);
-}
-
-/**
- * Admins of floor(n/2)+1 of the n current members (implicitmeta.go MAJORITY), taken from the crypto dir in the
- * channel's order; the operator's demo holds them all, a real consortium collects them one by one.
- */
-async function majorityOfAdmins(
-  members: readonly string[],
-  adminOf: (mspId: string) => Promise<SigningIdentity>,
-  cryptoDir: string,
-): Promise<SigningIdentity[]> {
-  const needed = Math.floor(members.length / 2) + 1;
-  const signers: SigningIdentity[] = [];
-  for (const mspId of members) {
-    if (signers.length === needed) break;
-    try {
-      signers.push(await adminOf(mspId));
-    } catch {
-      // Not held here: another member's admin signs instead.
-    }
-  }
-  if (signers.length < needed) {
-    throw new AddOrgError(
-      `MAJORITY of ${String(members.length)} member admins is ${String(needed)}, but only ${String(signers.length)} admins' keys are in ${cryptoDir}`,
-    );
-  }
-  return signers;
 }

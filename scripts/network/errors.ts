@@ -16,7 +16,9 @@ export type NetworkErrorCode =
   /** A file under <data-dir>/run is not what `up` writes (hand-edited, truncated). */
   | 'RUN_STATE_INVALID'
   /** A channel membership change the ledger or the chain refused (add-org). */
-  | 'MEMBERSHIP_REFUSED';
+  | 'MEMBERSHIP_REFUSED'
+  /** A change of the channel's config the orderer refused, or the admins here cannot sign (batch). */
+  | 'CHANNEL_CHANGE_REFUSED';
 
 export class NetworkError extends Error {
   override readonly name = 'NetworkError';

@@ -1,6 +1,6 @@
 /**
- * `npm run network -- <up|status|down> [--config F] [--data-dir D]`: the process edge of the network command
- * (cli.ts does the work).
+ * `npm run network -- <up|status|down|add-org|batch> [--config F] [--data-dir D]`: the process edge of the network
+ * command (cli.ts does the work).
  */
 import { runNetwork } from './cli.ts';
 

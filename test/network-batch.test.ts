@@ -1,0 +1,87 @@
+/**
+ * `npm run network -- batch` against a running embedded ledger over TLS: it prints the channel's batch settings as
+ * its newest config block states them, changes them by a config update the orderer organisation's admin signs (the
+ * ledger then cuts by them), says so when they already hold, and refuses bad values — its own on the command line
+ * (exit 2), the orderer's in Fabric's words (exit 1) — leaving the channel as it was.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ledger } from '../network/ledger/index.ts';
+import { runNetwork } from '../scripts/network/cli.ts';
+import { CONSORTIUM_FILE, createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
+import { startTestLedger } from './support/test-ledger.ts';
+
+let members: TestConsortium;
+let ledger: Ledger;
+
+beforeAll(async () => {
+  members = await createTestConsortium();
+  ledger = await startTestLedger(members, { batch: { batchTimeoutMs: 20 } });
+}, 60_000);
+
+afterAll(async () => {
+  await ledger.stop();
+  await members.cleanup();
+});
+
+async function batch(...options: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const args = ['batch', '--config', CONSORTIUM_FILE, '--data-dir', members.dir, '--ledger', ledger.address];
+  const code = await runNetwork([...args, ...options], {
+    stdout: { write: (text: string) => (out += text) },
+    stderr: { write: (text: string) => (err += text) },
+    env: {},
+  });
+  return { code, out, err };
+}
+
+describe('network batch', () => {
+  it('prints the settings the genesis block states', async () => {
+    expect(await batch()).toEqual({
+      code: 0,
+      out:
+        'channel lianxin, as stated by config block 0: BatchTimeout 20ms, MaxMessageCount 500, ' +
+        'PreferredMaxBytes 524288, AbsoluteMaxBytes 10485760\n',
+      err: '',
+    });
+  });
+
+  it('changes them by a config block, and only once', async () => {
+    const changed = await batch('--timeout', '1.5s', '--max-messages', '2');
+    expect(changed).toMatchObject({ code: 0, err: '' });
+    expect(changed.out).toBe(
+      'channel lianxin, changed by config block 1: BatchTimeout 1500ms, MaxMessageCount 2, ' +
+        'PreferredMaxBytes 524288, AbsoluteMaxBytes 10485760\n',
+    );
+    const height = ledger.height;
+    expect((await batch('--max-messages', '2')).out).toMatch(/^channel lianxin, as stated by config block 1: /);
+    expect(ledger.height).toBe(height);
+  });
+
+  it('refuses what is not a setting on the command line, naming the option (exit 2)', async () => {
+    expect(await batch('--timeout', '1d')).toEqual({
+      code: 2,
+      out: '',
+      err: 'network batch: --timeout: time: unknown unit "d" in duration "1d"\n',
+    });
+    expect(await batch('--max-messages', '0')).toMatchObject({
+      code: 2,
+      err: 'network batch: --max-messages must be a whole number from 1 to 4294967295, got "0"\n',
+    });
+  });
+
+  it("passes on the orderer's refusal in Fabric's words (exit 1), the channel unchanged", async () => {
+    const height = ledger.height;
+    expect(await batch('--preferred-max-bytes', '20000000')).toEqual({
+      code: 1,
+      out: '',
+      err:
+        'network batch: the orderer refused the config update: BAD_REQUEST -- ' +
+        "error applying config update to existing channel 'lianxin': initializing channelconfig failed: " +
+        'could not create channel Orderer sub-group config: Attempted to set the batch size preferred max bytes ' +
+        '(20000000) greater than the absolute max bytes (10485760).\n',
+    });
+    expect(ledger.height).toBe(height);
+    expect((await batch()).out).toMatch(/BatchTimeout 1500ms, MaxMessageCount 2, PreferredMaxBytes 524288/);
+  });
+});
