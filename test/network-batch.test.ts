@@ -2,8 +2,11 @@
  * `npm run network -- batch` against a running embedded ledger over TLS: it prints the channel's batch settings as
  * its newest config block states them, changes them by a config update the orderer organisation's admin signs (the
  * ledger then cuts by them), says so when they already hold, and refuses bad values — its own on the command line
- * (exit 2), the orderer's in Fabric's words (exit 1) — leaving the channel as it was.
+ * (exit 2), the orderer's in Fabric's words (exit 1) — leaving the channel as it was. A ledger restarted on a
+ * channel whose genesis block states other settings than this version's (an earlier version's) says so, with the
+ * command, until the command has changed them.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ledger } from '../network/ledger/index.ts';
 import { runNetwork } from '../scripts/network/cli.ts';
@@ -23,10 +26,12 @@ afterAll(async () => {
   await members.cleanup();
 });
 
-async function batch(...options: string[]): Promise<{ code: number; out: string; err: string }> {
+const batch = (...options: string[]) => batchAt(ledger.address, ...options);
+
+async function batchAt(address: string, ...options: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const args = ['batch', '--config', CONSORTIUM_FILE, '--data-dir', members.dir, '--ledger', ledger.address];
+  const args = ['batch', '--config', CONSORTIUM_FILE, '--data-dir', members.dir, '--ledger', address];
   const code = await runNetwork([...args, ...options], {
     stdout: { write: (text: string) => (out += text) },
     stderr: { write: (text: string) => (err += text) },
@@ -83,5 +88,37 @@ describe('network batch', () => {
     });
     expect(ledger.height).toBe(height);
     expect((await batch()).out).toMatch(/BatchTimeout 1500ms, MaxMessageCount 2, PreferredMaxBytes 524288/);
+  });
+});
+
+describe('a channel an earlier version made', () => {
+  it('is said at start to cut by its genesis settings, with the command, until a config update changes them', async () => {
+    const dataDir = join(members.dir, 'older');
+    // The first versions' genesis block: Fabric's 2 s timeout and 2 MB preferred block size.
+    const older = await startTestLedger(members, {
+      dataDir,
+      batch: { batchTimeoutMs: 2000, preferredMaxBytes: 2 << 20 },
+    });
+    await older.stop();
+    const restart = async (): Promise<string[]> => {
+      const warnings: string[] = [];
+      const restarted = await startTestLedger(members, { dataDir, onWarning: (w) => warnings.push(w) });
+      return restarted.stop().then(() => warnings);
+    };
+    const command = 'npm run network -- batch --timeout 20ms --preferred-max-bytes 524288';
+    expect(await restart()).toEqual([
+      "the channel cuts blocks by its genesis block's BatchTimeout 2000ms, PreferredMaxBytes 2097152, not this " +
+        `version's defaults; to change them: ${command}`,
+    ]);
+
+    const restarted = await startTestLedger(members, { dataDir });
+    try {
+      // A timeout of the operator's choosing, not the default: the channel's own settings now, and not said again.
+      const changed = await batchAt(restarted.address, '--timeout', '30ms', '--preferred-max-bytes', '524288');
+      expect(changed).toMatchObject({ code: 0, err: '' });
+    } finally {
+      await restarted.stop();
+    }
+    expect(await restart()).toEqual([]);
   });
 });

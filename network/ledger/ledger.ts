@@ -11,6 +11,7 @@ import {
   buildGenesisBlock,
   lastConfigIndexOf,
   readConfig,
+  readConfigBatch,
   setTransactionsFilter,
   type ChannelOrg,
 } from './block/index.ts';
@@ -29,7 +30,7 @@ import { RAW_DELIVER_SERVICE, RAW_GATEWAY_SERVICE } from './gateway/raw-service.
 import { sendSharedFrames } from './gateway/shared-frames.ts';
 import type { StreamCounts } from './gateway/stream-activity.ts';
 import { channelMspsOfConfigBlock, createSigner, type ChannelMsps, type SignerOptions } from './msp/index.ts';
-import type { BatchOptions } from './orderer/batch-options.ts';
+import { DEFAULT_BATCH_OPTIONS, type BatchOptions } from './orderer/batch-options.ts';
 import { broadcastService, RAW_BROADCAST_SERVICE } from './orderer/broadcast-service.ts';
 import { createCscc } from './cscc.ts';
 import { createQscc } from './qscc.ts';
@@ -129,7 +130,8 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
   try {
     const ordererSigner = createSigner(options.orderer);
     const peerSigner = createSigner(options.peer);
-    if (store.height === 0) {
+    const newChannel = store.height === 0;
+    if (newChannel) {
       const genesis = buildGenesisBlock({
         channelId: options.channelId,
         orgs: options.orgs,
@@ -142,6 +144,10 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
     }
     const configBlock = await newestConfigBlock(store, options.dataDir);
     const msps = channelMspsOfConfigBlock(configBlock.block);
+    if (!newChannel) {
+      const note = olderGenesisNote(readConfig(configBlock.block));
+      if (note !== undefined) options.onWarning?.(note);
+    }
 
     const logLevel = options.chaincodeLogLevel ?? CHAINCODE_LOG_LEVEL;
     for (const deployment of options.chaincodes) {
@@ -355,4 +361,32 @@ function shutdown(server: grpc.Server): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * A channel made by an earlier version cuts blocks by what its genesis block recorded (the first versions wrote
+ * Fabric's 2 s BatchTimeout and 2 MB PreferredMaxBytes), which can make every transaction wait seconds after an
+ * upgrade: said once at start, with the command that changes it, until a config update changes them.
+ */
+function olderGenesisNote(config: common.Config): string | undefined {
+  const values = config.getChannelGroup()?.getGroupsMap().get('Orderer')?.getValuesMap();
+  // A value at version 0 is the genesis block's: no config update has changed it.
+  if (!['BatchSize', 'BatchTimeout'].every((name) => values?.get(name)?.getVersion() === 0)) return undefined;
+  const settings = readConfigBatch(config);
+  const flags = {
+    batchTimeoutMs: ['--timeout', 'BatchTimeout', 'ms'],
+    maxTransactions: ['--max-messages', 'MaxMessageCount', ''],
+    preferredMaxBytes: ['--preferred-max-bytes', 'PreferredMaxBytes', ''],
+    absoluteMaxBytes: ['--absolute-max-bytes', 'AbsoluteMaxBytes', ''],
+  } as const;
+  const differing = (Object.keys(flags) as (keyof BatchOptions)[]).filter(
+    (name) => settings[name] !== DEFAULT_BATCH_OPTIONS[name],
+  );
+  if (differing.length === 0) return undefined;
+  const stated = differing.map((name) => `${flags[name][1]} ${String(settings[name])}${flags[name][2]}`);
+  const command = differing.map((name) => `${flags[name][0]} ${String(DEFAULT_BATCH_OPTIONS[name])}${flags[name][2]}`);
+  return (
+    `the channel cuts blocks by its genesis block's ${stated.join(', ')}, not this version's defaults; ` +
+    `to change them: npm run network -- batch ${command.join(' ')}`
+  );
 }
