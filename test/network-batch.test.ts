@@ -105,7 +105,7 @@ describe('a channel an earlier version made', () => {
       const restarted = await startTestLedger(members, { dataDir, onWarning: (w) => warnings.push(w) });
       return restarted.stop().then(() => warnings);
     };
-    const command = 'npm run network -- batch --timeout 20ms --preferred-max-bytes 524288';
+    const command = 'npm run network -- batch --timeout 10ms --preferred-max-bytes 524288';
     expect(await restart()).toEqual([
       "the channel cuts blocks by its genesis block's BatchTimeout 2000ms, PreferredMaxBytes 2097152, not this " +
         `version's defaults; to change them: ${command}`,
