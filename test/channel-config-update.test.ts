@@ -234,7 +234,7 @@ describe("a config update of the orderer's batch settings", () => {
     const height = ledger.height;
     for (const [batch, reason] of [
       [{ maxTransactions: 0 }, 'Attempted to set the batch size max message count to an invalid value: 0'],
-      [{ batchTimeoutMs: 0 }, 'Attempted to set the batch timeout to a non-positive value: 0ms'],
+      [{ batchTimeoutMs: 0 }, 'Attempted to set the batch timeout to a non-positive value: 0s'],
     ] as const) {
       const response = await submitUpdate(batchSettingsUpdate(CHANNEL, config, batch), ORDERER_ADMINS);
       expect({ status: response.getStatus(), info: response.getInfo() }).toEqual({

@@ -77,27 +77,33 @@ describe('readConfigBatch', () => {
   it.each([
     ['1d', 'Attempted to set the batch timeout to a invalid value: time: unknown unit "d" in duration "1d"'],
     ['', 'Attempted to set the batch timeout to a invalid value: time: invalid duration ""'],
-    ['0s', 'Attempted to set the batch timeout to a non-positive value: 0s'],
-    ['-1ms', 'Attempted to set the batch timeout to a non-positive value: -1ms'],
+    ['0ms', 'Attempted to set the batch timeout to a non-positive value: 0s'],
+    ['-1500ms', 'Attempted to set the batch timeout to a non-positive value: -1.5s'],
   ])("refuses the BatchTimeout %j, in Fabric's words", (text, reason) => {
     expect(() => readConfigBatch(withValue('BatchTimeout', timeout(text)))).toThrow(FAILED + reason);
   });
 
-  it('refuses a config without the values, or with bytes that are no BatchSize', () => {
+  it('reads an absent value as its zero message, refused as Fabric refuses it; bytes that are no BatchTimeout', () => {
     expect(() => readConfigBatch(withValue('BatchSize', undefined))).toThrow(
-      `${FAILED}failed to deserialize values: the Orderer group has no BatchSize value`,
+      `${FAILED}Attempted to set the batch size max message count to an invalid value: 0`,
+    );
+    expect(() => readConfigBatch(withValue('BatchTimeout', undefined))).toThrow(
+      `${FAILED}Attempted to set the batch timeout to a invalid value: time: invalid duration ""`,
     );
     expect(() => readConfigBatch(withValue('BatchTimeout', Uint8Array.of(0x0a, 0x05)))).toThrow(
       `${FAILED}failed to deserialize values: cannot decode BatchTimeout`,
     );
     const noOrderer = config();
     noOrderer.getChannelGroup()?.getGroupsMap().del('Orderer');
-    expect(() => readConfigBatch(noOrderer)).toThrow(`${FAILED}the channel config has no Orderer group`);
+    expect(() => readConfigBatch(noOrderer)).toThrow(
+      'config update is not compatible: config does not contain orderer config',
+    );
   });
 
-  it('writes the values it reads', () => {
-    const batch = { maxTransactions: 7, absoluteMaxBytes: 4096, preferredMaxBytes: 1024, batchTimeoutMs: 15 };
+  it('writes the values it reads, the timeout as Go prints a duration', () => {
+    const batch = { maxTransactions: 7, absoluteMaxBytes: 4096, preferredMaxBytes: 1024, batchTimeoutMs: 1500 };
     const values = batchConfigValues(batch);
+    expect(ordererPb.BatchTimeout.deserializeBinary(values.BatchTimeout).getTimeout()).toBe('1.5s');
     const changed = withValue('BatchSize', values.BatchSize);
     changed
       .getChannelGroup()

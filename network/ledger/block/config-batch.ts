@@ -7,7 +7,7 @@
 import { orderer, type common } from '@hyperledger/fabric-protos';
 import type { BatchOptions } from '../orderer/batch-options.ts';
 import { BlockFormatError } from './errors.ts';
-import { parseGoDuration } from './go-duration.ts';
+import { formatGoDuration, parseGoDuration } from './go-duration.ts';
 
 /** The Orderer group's values that hold the batch settings, by name, as their bytes. */
 export function batchConfigValues(batch: Readonly<BatchOptions>): { BatchSize: Uint8Array; BatchTimeout: Uint8Array } {
@@ -16,26 +16,30 @@ export function batchConfigValues(batch: Readonly<BatchOptions>): { BatchSize: U
   size.setAbsoluteMaxBytes(batch.absoluteMaxBytes);
   size.setPreferredMaxBytes(batch.preferredMaxBytes);
   const timeout = new orderer.BatchTimeout();
-  // A Go duration, as Fabric parses it (time.ParseDuration).
-  timeout.setTimeout(`${String(batch.batchTimeoutMs)}ms`);
+  // A Go duration as Go prints one (`10ms`, `2s`), which Fabric parses with time.ParseDuration.
+  timeout.setTimeout(formatGoDuration(BigInt(Math.round(batch.batchTimeoutMs * 1e6))));
   return { BatchSize: size.serializeBinary(), BatchTimeout: timeout.serializeBinary() };
 }
 
 /** How Fabric's bundle wraps an Orderer group it cannot load (channelconfig/channel.go, bundle.go). */
 const ORDERER_GROUP_FAILED = 'initializing channelconfig failed: could not create channel Orderer sub-group config';
 
-/** @throws BlockFormatError `BAD_CONFIG` naming what is missing or out of range, in Fabric's words. */
+/**
+ * An absent value reads as its zero message, as Fabric's DeserializeProtoValuesFromGroup leaves it, and is then
+ * refused by the same checks (a BatchSize of zeros, a BatchTimeout of "").
+ * @throws BlockFormatError `BAD_CONFIG` naming what is out of range, in Fabric's words.
+ */
 export function readConfigBatch(config: common.Config): BatchOptions {
   const fail = (reason: string, cause?: unknown): never => {
     throw new BlockFormatError('BAD_CONFIG', `${ORDERER_GROUP_FAILED}: ${reason}`, { cause });
   };
   const values = config.getChannelGroup()?.getGroupsMap().get('Orderer')?.getValuesMap();
-  if (!values) return fail('the channel config has no Orderer group');
+  // What Fabric's orderer says of a config without one (multichannel/chainsupport.go checkResources).
+  if (!values)
+    throw new BlockFormatError('BAD_CONFIG', 'config update is not compatible: config does not contain orderer config');
   const decoded = <T>(name: string, parse: (bytes: Uint8Array) => T): T => {
-    const value = values.get(name);
-    if (!value) return fail(`failed to deserialize values: the Orderer group has no ${name} value`);
     try {
-      return parse(value.getValue_asU8());
+      return parse(values.get(name)?.getValue_asU8() ?? new Uint8Array());
     } catch (err) {
       return fail(`failed to deserialize values: cannot decode ${name}`, err);
     }
@@ -54,15 +58,14 @@ export function readConfigBatch(config: common.Config): BatchOptions {
       `Attempted to set the batch size preferred max bytes (${String(preferredMaxBytes)}) greater than the absolute max bytes (${String(absoluteMaxBytes)}).`,
     );
   }
-  let batchTimeoutMs = 0;
+  let nanoseconds = 0n;
   try {
-    batchTimeoutMs = parseGoDuration(timeout.getTimeout());
+    nanoseconds = parseGoDuration(timeout.getTimeout());
   } catch (err) {
     fail(`Attempted to set the batch timeout to a invalid value: ${(err as Error).message}`, err);
   }
-  // Fabric prints Go's normal form of the duration (`0s` for `0ms`); this prints the config's own text.
-  if (batchTimeoutMs <= 0) {
-    fail(`Attempted to set the batch timeout to a non-positive value: ${timeout.getTimeout()}`);
+  if (nanoseconds <= 0n) {
+    fail(`Attempted to set the batch timeout to a non-positive value: ${formatGoDuration(nanoseconds)}`);
   }
-  return { maxTransactions, absoluteMaxBytes, preferredMaxBytes, batchTimeoutMs };
+  return { maxTransactions, absoluteMaxBytes, preferredMaxBytes, batchTimeoutMs: Number(nanoseconds) / 1e6 };
 }

@@ -35,7 +35,7 @@ export {
 } from './envelope.ts';
 export { BlockFormatError, type BlockFormatErrorCode } from './errors.ts';
 export { batchConfigValues, readConfigBatch } from './config-batch.ts';
-export { parseGoDuration } from './go-duration.ts';
+export { formatGoDuration, parseGoDuration } from './go-duration.ts';
 export { computeConfigUpdate } from './config-update.ts';
 export {
   configGroupOfMap,
