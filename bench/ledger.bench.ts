@@ -4,22 +4,14 @@
  * same machine's limits measured in the same run by bench/machine-limits.ts: raw grpc-js unary over the ledger's
  * own TLS on loopback, raw P-256 sign and verify (a submit costs the ledger three verifies and one sign). The
  * ledger runs in its own process on LevelDB in a temp dir, as it is deployed.
- * `LIANXIN_BENCH_BATCH_TIMEOUT_MS=<ms>` sets the channel's BatchTimeout before the runs, by a config update signed
- * by the orderer organisation's admin (as an operator would change it); otherwise the genesis block's default.
+ * `LIANXIN_BENCH_BATCH_TIMEOUT_MS=<ms>` sets the channel's BatchTimeout before the runs, by the config update
+ * `npm run network -- batch --timeout` makes; otherwise the genesis block's default.
  */
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { Contract } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
-import {
-  batchSettingsUpdate,
-  broadcast,
-  configUpdateEnvelope,
-  fetchConfigBlock,
-  type LedgerConnection,
-} from '../network/client/index.ts';
 import { ledgerNode } from '../network/consortium-ledger.ts';
-import { readConfigBatch } from '../network/ledger/block/index.ts';
 import { orgPaths } from '../network/pki/index.ts';
 import { createTestConsortium, type TestConsortium } from '../test/support/test-consortium.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
@@ -28,6 +20,7 @@ import { runClosedLoop, type ClosedLoopOptions, type ClosedLoopResult } from './
 import { measureCpu } from './cpu-time.ts';
 import { limitFigures, measureGrpc, measureP256, ratioToLimit, type MachineLimit } from './machine-limits.ts';
 import { startLedgerProcess } from './server-process.ts';
+import { channelBatchSettings } from '../scripts/network/batch-settings.ts';
 
 const CLIENT_MSP = 'ShanghaiBankMSP';
 const IN_FLIGHT = 64;
@@ -66,7 +59,7 @@ const ledgerBenchmark: Benchmark = {
 
       await using ledger = await startLedgerProcess([members.cryptoDir, join(members.dir, 'ledger')]);
       await using connection = await members.connect(ledger.address, CLIENT_MSP);
-      const batchTimeoutMs = await setBatchTimeout(members, connection, batchTimeoutSetting());
+      const batchTimeoutMs = await setBatchTimeout(members, ledger.address, batchTimeoutSetting());
       const network = connection.gateway.getNetwork(members.consortium.channel);
       const basic = network.getContract('basic');
       const qscc = network.getContract('qscc');
@@ -159,32 +152,15 @@ function batchTimeoutSetting(): number | undefined {
   return value;
 }
 
-/** The channel's BatchTimeout after the config update asking for `ms`, if one is asked for. */
-async function setBatchTimeout(
-  members: TestConsortium,
-  connection: LedgerConnection,
-  ms: number | undefined,
-): Promise<number> {
-  const network = connection.gateway.getNetwork(members.consortium.channel);
-  const before = await fetchConfigBlock(network);
-  if (ms === undefined || readConfigBatch(before.config).batchTimeoutMs === ms) {
-    return readConfigBatch(before.config).batchTimeoutMs;
-  }
-  const mspId = ledgerNode(members.consortium).org.mspId;
-  const admin = await members.identity(mspId, 'Admin');
-  const update = batchSettingsUpdate(members.consortium.channel, before.config, { batchTimeoutMs: ms });
-  const response = await broadcast(connection.client, configUpdateEnvelope(update, [admin], admin));
-  if (response.getStatus() !== common.Status.SUCCESS) {
-    throw new BenchError('BAD_SETTING', `the BatchTimeout update was refused: ${response.getInfo()}`);
-  }
-  for (let tries = 0; tries < 250; tries++) {
-    const after = await fetchConfigBlock(network);
-    if (after.block.getHeader()?.getNumber() !== before.block.getHeader()?.getNumber()) {
-      return readConfigBatch(after.config).batchTimeoutMs;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new BenchError('BAD_SETTING', 'the BatchTimeout update was accepted but no config block followed in 5 s');
+/** The channel's BatchTimeout, after the config update asking for `ms` if one is asked for (`network batch`'s). */
+async function setBatchTimeout(members: TestConsortium, address: string, ms: number | undefined): Promise<number> {
+  const { settings } = await channelBatchSettings({
+    consortium: members.consortium,
+    cryptoDir: members.cryptoDir,
+    ledgerAddress: address,
+    ...(ms === undefined ? {} : { change: { batchTimeoutMs: ms } }),
+  });
+  return settings.batchTimeoutMs;
 }
 
 /** CreateAsset with a fresh key (no MVCC conflicts); succeeds only when the transaction committed VALID. */

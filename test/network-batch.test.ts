@@ -73,6 +73,10 @@ describe('network batch', () => {
       code: 2,
       err: 'network batch: --max-messages must be a whole number from 1 to 4294967295, got "0"\n',
     });
+    expect(await batch('--timeout', '0s')).toMatchObject({
+      code: 2,
+      err: 'network batch: --timeout must be above zero, got "0s"\n',
+    });
   });
 
   it("passes on the orderer's refusal in Fabric's words (exit 1), the channel unchanged", async () => {
@@ -89,10 +93,28 @@ describe('network batch', () => {
     expect(ledger.height).toBe(height);
     expect((await batch()).out).toMatch(/BatchTimeout 1500ms, MaxMessageCount 2, PreferredMaxBytes 524288/);
   });
+
+  it('refuses an AbsoluteMaxBytes that would leave no room for the config update undoing it (exit 1)', async () => {
+    const height = ledger.height;
+    const refused = await batch('--absolute-max-bytes', '4096', '--preferred-max-bytes', '4096');
+    expect(refused).toMatchObject({ code: 1, out: '' });
+    expect(refused.err).toMatch(
+      /^network batch: AbsoluteMaxBytes 4096 is below twice the channel's config block \(\d+ bytes\): later config updates, one undoing this included, could not be broadcast\n$/,
+    );
+    expect(ledger.height).toBe(height);
+  });
+
+  it('says in one line that no ledger answers at the address (exit 1)', async () => {
+    const stopped = await startTestLedger(members, { dataDir: join(members.dir, 'stopped') });
+    await stopped.stop();
+    const result = await batchAt(stopped.address);
+    expect(result).toMatchObject({ code: 1, out: '' });
+    expect(result.err).toMatch(new RegExp(`^network batch: no answer from the ledger at ${stopped.address}: .+\n$`));
+  });
 });
 
 describe('a channel an earlier version made', () => {
-  it('is said at start to cut by its genesis settings, with the command, until a config update changes them', async () => {
+  it('is said at start to cut by its genesis settings, each until a config update changes it', async () => {
     const dataDir = join(members.dir, 'older');
     // The first versions' genesis block: Fabric's 2 s timeout and 2 MB preferred block size.
     const older = await startTestLedger(members, {
@@ -105,20 +127,42 @@ describe('a channel an earlier version made', () => {
       const restarted = await startTestLedger(members, { dataDir, onWarning: (w) => warnings.push(w) });
       return restarted.stop().then(() => warnings);
     };
-    const command = 'npm run network -- batch --timeout 10ms --preferred-max-bytes 524288';
+    const change = async (...options: string[]) => {
+      const restarted = await startTestLedger(members, { dataDir });
+      try {
+        expect(await batchAt(restarted.address, ...options)).toMatchObject({ code: 0, err: '' });
+      } finally {
+        await restarted.stop();
+      }
+    };
     expect(await restart()).toEqual([
-      "the channel cuts blocks by its genesis block's BatchTimeout 2000ms, PreferredMaxBytes 2097152, not this " +
-        `version's defaults; to change them: ${command}`,
+      "the channel cuts blocks by its genesis block's timeout 2000ms, preferred-max-bytes 2097152, not this " +
+        "version's; to change: npm run network -- batch --timeout 10ms --preferred-max-bytes 524288",
     ]);
-
-    const restarted = await startTestLedger(members, { dataDir });
-    try {
-      // A timeout of the operator's choosing, not the default: the channel's own settings now, and not said again.
-      const changed = await batchAt(restarted.address, '--timeout', '30ms', '--preferred-max-bytes', '524288');
-      expect(changed).toMatchObject({ code: 0, err: '' });
-    } finally {
-      await restarted.stop();
-    }
+    // BatchSize changed (the operator's 2 MB kept with it); BatchTimeout still the genesis block's "2s".
+    await change('--max-messages', '400');
+    expect(await restart()).toEqual([
+      "the channel cuts blocks by its genesis block's timeout 2000ms, not this version's; to change: " +
+        'npm run network -- batch --timeout 10ms',
+    ]);
+    // A timeout of the operator's own choosing: the channel's settings now, not said again.
+    await change('--timeout', '30ms');
     expect(await restart()).toEqual([]);
+  });
+});
+
+describe('a new channel', () => {
+  it('is refused before its genesis block is stored when its batch settings are out of range', async () => {
+    const dataDir = join(members.dir, 'refused');
+    const started = startTestLedger(members, { dataDir, batch: { preferredMaxBytes: 20 << 20 } });
+    await expect(started).rejects.toMatchObject({
+      code: 'BAD_OPTIONS',
+      message:
+        'options.batch: initializing channelconfig failed: could not create channel Orderer sub-group config: ' +
+        'Attempted to set the batch size preferred max bytes (20971520) greater than the absolute max bytes (10485760).',
+    });
+    const fixed = await startTestLedger(members, { dataDir });
+    await fixed.stop();
+    expect(fixed.height).toBe(1);
   });
 });

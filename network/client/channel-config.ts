@@ -14,6 +14,7 @@ import { signP256 } from '../crypto/index.ts';
 import {
   applicationOrgGroup,
   batchConfigValues,
+  BlockFormatError,
   computeConfigUpdate,
   lastConfigIndexOf,
   readConfig,
@@ -65,8 +66,9 @@ export function removeOrganizationUpdate(channelId: string, config: common.Confi
 
 /**
  * The update changing how the orderer cuts blocks (`/Channel/Orderer` BatchSize and BatchTimeout, as an admin edits
- * them with configtxlator); settings not given keep the config's values. `/Channel/Orderer/Admins` must approve;
- * the orderer cuts by them from the envelope after the config block.
+ * them with configtxlator); settings not given keep the config's values, and a value none of whose settings
+ * changes keeps its bytes and version. `/Channel/Orderer/Admins` must approve; the orderer cuts by them from the
+ * envelope after the config transaction.
  * @throws BlockFormatError `BAD_CONFIG` when the config's batch settings cannot be read, or nothing changes.
  */
 export function batchSettingsUpdate(
@@ -74,14 +76,18 @@ export function batchSettingsUpdate(
   config: common.Config,
   batch: Readonly<Partial<BatchOptions>>,
 ): common.ConfigUpdate {
+  const current = readConfigBatch(config);
   const original = config.getChannelGroup();
-  if (!original) throw new Error('the channel config has no channel group');
+  if (!original) throw new BlockFormatError('BAD_CONFIG', 'the channel config has no channel group');
   const updated = original.cloneMessage();
   const values = updated.getGroupsMap().get('Orderer')?.getValuesMap();
-  if (!values) throw new Error('the channel config has no Orderer group');
-  for (const [name, bytes] of Object.entries(batchConfigValues({ ...readConfigBatch(config), ...batch }))) {
-    values.get(name)?.setValue(bytes);
-  }
+  if (!values) throw new BlockFormatError('BAD_CONFIG', 'the channel config has no Orderer group');
+  const next = { ...current, ...batch };
+  const differs = (...names: (keyof BatchOptions)[]) => names.some((name) => next[name] !== current[name]);
+  const bytes = batchConfigValues(next);
+  if (differs('maxTransactions', 'absoluteMaxBytes', 'preferredMaxBytes'))
+    values.get('BatchSize')?.setValue(bytes.BatchSize);
+  if (differs('batchTimeoutMs')) values.get('BatchTimeout')?.setValue(bytes.BatchTimeout);
   return computeConfigUpdate(channelId, original, updated);
 }
 

@@ -28,6 +28,7 @@ import type { PeerAddress } from './gateway/grpc-errors.ts';
 import { StreamActivity } from './gateway/stream-activity.ts';
 import { admitEnvelope, admitEnvelopeAsync, type AdmissionOptions } from './orderer/admission.ts';
 import { authorizeConfigUpdate, type AuthorizedConfigUpdate } from './orderer/config-update.ts';
+import type { BatchOptions } from './orderer/batch-options.ts';
 import { SoloOrderer, type BatchKind } from './orderer/solo-orderer.ts';
 import { channelMspConfigs, ChannelMsps } from './msp/index.ts';
 import { isStorageFault, type LedgerStore } from './store/index.ts';
@@ -81,6 +82,8 @@ export class ChannelLedger implements GatewayBackend {
   /** The config block being committed, applied once durable — also when its failed commit landed after all. */
   #configInFlight:
     { blockNumber: number; config: common.Config; msps: ReturnType<typeof channelMspConfigs> } | undefined;
+  /** The batch settings of config updates ordered but not yet committed, with their config sequence, in order. */
+  #orderedBatches: { readonly sequence: number; readonly batch: BatchOptions }[] = [];
 
   /** @throws BlockFormatError `BAD_CONFIG` when the config's batch settings are missing or out of range. */
   constructor(components: Readonly<ChannelLedgerComponents>) {
@@ -164,10 +167,17 @@ export class ChannelLedger implements GatewayBackend {
     if (envelope.length > this.#absoluteMaxBytes) {
       throw new LedgerError(
         'ORDERER_REJECTED',
-        `status=BAD_REQUEST, info=message payload is ${envelope.length} bytes and exceeds maximum allowed ${this.#absoluteMaxBytes} bytes`,
+        // Fabric's standard channel filters (msgprocessor/standardchannel.go ProcessConfigUpdateMsg, sizefilter.go).
+        'status=BAD_REQUEST, info=config update for existing channel did not pass initial checks: ' +
+          `message payload is ${envelope.length} bytes and exceeds maximum allowed ${this.#absoluteMaxBytes} bytes`,
       );
     }
     const authorized = this.#authorize(envelope);
+    // As Fabric's orderer, which updates its config when it orders the config block: envelopes ordered after it are
+    // cut by its batch settings (what was pending is cut before it, by the old ones).
+    const batch = readConfigBatch(authorized.config);
+    this.#orderedBatches.push({ sequence: authorized.config.getSequence(), batch });
+    this.#absoluteMaxBytes = batch.absoluteMaxBytes;
     this.#orderer.orderConfig(
       buildConfigEnvelope({
         channelId: this.channelId,
@@ -175,6 +185,7 @@ export class ChannelLedger implements GatewayBackend {
         signer: this.#c.ordererSigner,
         lastUpdate: authorized.lastUpdate,
       }),
+      batch,
     );
   }
 
@@ -299,11 +310,15 @@ export class ChannelLedger implements GatewayBackend {
     let envelope = configEnvelope;
     let next: common.Config = config;
     if (config.getSequence() !== this.#config.config.getSequence() + 1) {
-      if (!lastUpdate) return;
+      if (!lastUpdate) {
+        this.#applyBatchInForce();
+        return;
+      }
       let authorized: AuthorizedConfigUpdate;
       try {
         authorized = this.#authorize(lastUpdate.serializeBinary());
       } catch {
+        this.#applyBatchInForce();
         return;
       }
       next = authorized.config;
@@ -336,8 +351,8 @@ export class ChannelLedger implements GatewayBackend {
   }
 
   /**
-   * Once its block is durable: from the next block on, the channel is the new config's — its members, and how
-   * blocks are cut (authorization checked the batch settings, so reading them again cannot fail).
+   * Once its block is durable: from the next block on, the channel is the new config's — its members; and the batch
+   * settings in force are checked again (they changed when the block was ordered, unless its update was re-authorized).
    */
   #adoptConfig(adopted: {
     blockNumber: number;
@@ -346,7 +361,18 @@ export class ChannelLedger implements GatewayBackend {
   }): void {
     this.#config = { blockNumber: adopted.blockNumber, config: adopted.config };
     this.msps.reconfigure(adopted.msps);
-    const batch = readConfigBatch(adopted.config);
+    this.#applyBatchInForce();
+  }
+
+  /**
+   * The batch settings of the newest config update ordered and still to commit, else of the committed config (an
+   * update dropped or re-authorized when it came to be committed changes them then). Authorization checked each, so
+   * reading them cannot fail.
+   */
+  #applyBatchInForce(): void {
+    const committed = this.#config.config.getSequence();
+    this.#orderedBatches = this.#orderedBatches.filter((ordered) => ordered.sequence > committed);
+    const batch = this.#orderedBatches.at(-1)?.batch ?? readConfigBatch(this.#config.config);
     this.#absoluteMaxBytes = batch.absoluteMaxBytes;
     this.#orderer.reconfigure(batch);
   }

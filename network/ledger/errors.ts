@@ -26,6 +26,8 @@ export type LedgerErrorCode =
   | 'STORE_DAMAGED'
   /** At start: another process holds the store open. */
   | 'STORE_LOCKED'
+  /** At start: the options cannot make a channel Fabric's orderer would load (batch settings out of range). */
+  | 'BAD_OPTIONS'
   /** The ledger is shutting down. */
   | 'CLOSED';
 

@@ -139,13 +139,20 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
         ordererSigner,
         ...(options.batch ? { batch: options.batch } : {}),
       });
+      // Refused before it is stored: a genesis block Fabric's orderer would not load would refuse every restart too.
+      try {
+        readConfigBatch(readConfig(genesis));
+      } catch (err) {
+        throw new LedgerError('BAD_OPTIONS', `options.batch: ${(err as Error).message}`, { cause: err });
+      }
       setTransactionsFilter(genesis, [0]);
       await store.commitBlock(genesis, []);
     }
     const configBlock = await newestConfigBlock(store, options.dataDir);
+    const config = readConfig(configBlock.block);
     const msps = channelMspsOfConfigBlock(configBlock.block);
     if (!newChannel) {
-      const note = olderGenesisNote(readConfig(configBlock.block));
+      const note = olderGenesisNote(config, { ...DEFAULT_BATCH_OPTIONS, ...options.batch });
       if (note !== undefined) options.onWarning?.(note);
     }
 
@@ -171,7 +178,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
       ordererSigner,
       peerIdentity: peerSigner.serializedIdentity,
       peer,
-      config: { blockNumber: configBlock.number, config: readConfig(configBlock.block) },
+      config: { blockNumber: configBlock.number, config },
     });
     channel.attachEndorser(
       new Endorser({
@@ -366,27 +373,26 @@ function shutdown(server: grpc.Server): Promise<void> {
 /**
  * A channel made by an earlier version cuts blocks by what its genesis block recorded (the first versions wrote
  * Fabric's 2 s BatchTimeout and 2 MB PreferredMaxBytes), which can make every transaction wait seconds after an
- * upgrade: said once at start, with the command that changes it, until a config update changes them.
+ * upgrade: each setting a config update has not changed (its value still at version 0) and that differs from what
+ * this start would write into a new channel is said once at start, with the command that changes it.
  */
-function olderGenesisNote(config: common.Config): string | undefined {
+function olderGenesisNote(config: common.Config, wanted: BatchOptions): string | undefined {
   const values = config.getChannelGroup()?.getGroupsMap().get('Orderer')?.getValuesMap();
-  // A value at version 0 is the genesis block's: no config update has changed it.
-  if (!['BatchSize', 'BatchTimeout'].every((name) => values?.get(name)?.getVersion() === 0)) return undefined;
   const settings = readConfigBatch(config);
-  const flags = {
-    batchTimeoutMs: ['--timeout', 'BatchTimeout', 'ms'],
-    maxTransactions: ['--max-messages', 'MaxMessageCount', ''],
-    preferredMaxBytes: ['--preferred-max-bytes', 'PreferredMaxBytes', ''],
-    absoluteMaxBytes: ['--absolute-max-bytes', 'AbsoluteMaxBytes', ''],
-  } as const;
-  const differing = (Object.keys(flags) as (keyof BatchOptions)[]).filter(
-    (name) => settings[name] !== DEFAULT_BATCH_OPTIONS[name],
+  const fields = [
+    ['batchTimeoutMs', 'BatchTimeout', '--timeout', 'ms'],
+    ['maxTransactions', 'BatchSize', '--max-messages', ''],
+    ['preferredMaxBytes', 'BatchSize', '--preferred-max-bytes', ''],
+    ['absoluteMaxBytes', 'BatchSize', '--absolute-max-bytes', ''],
+  ] as const;
+  const stale = fields.filter(
+    ([name, value]) => values?.get(value)?.getVersion() === 0 && settings[name] !== wanted[name],
   );
-  if (differing.length === 0) return undefined;
-  const stated = differing.map((name) => `${flags[name][1]} ${String(settings[name])}${flags[name][2]}`);
-  const command = differing.map((name) => `${flags[name][0]} ${String(DEFAULT_BATCH_OPTIONS[name])}${flags[name][2]}`);
+  if (stale.length === 0) return undefined;
+  const stated = stale.map(([name, , flag, unit]) => `${flag.slice(2)} ${String(settings[name])}${unit}`);
+  const command = stale.map(([name, , flag, unit]) => `${flag} ${String(wanted[name])}${unit}`);
   return (
-    `the channel cuts blocks by its genesis block's ${stated.join(', ')}, not this version's defaults; ` +
-    `to change them: npm run network -- batch ${command.join(' ')}`
+    `the channel cuts blocks by its genesis block's ${stated.join(', ')}, not this version's; ` +
+    `to change: npm run network -- batch ${command.join(' ')}`
   );
 }

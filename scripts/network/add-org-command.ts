@@ -6,8 +6,6 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ledgerNode } from '../../network/consortium-ledger.ts';
-import { loadConsortium } from '../../network/pki/index.ts';
 import { CHILD_GRACE_MS, nodeCommand, READY_TIMEOUT_MS, waitForNodeHealthy } from '../consortium-processes.ts';
 import { addOrganization, removeOrganization } from './add-org.ts';
 import { ChannelChangeError } from './channel-admins.ts';
@@ -17,7 +15,13 @@ import { acquireLock } from './network-lock.ts';
 import { readRun, runPaths, writeRun } from './run-state.ts';
 import { waitUntilServing } from './start-failure.ts';
 import { stopProcess } from './stop-process.ts';
-import { addCommonOptions, type CommonOptions, type NetworkIo, type NetworkSubcommand } from './subcommand.ts';
+import {
+  addCommonOptions,
+  channelOf,
+  type CommonOptions,
+  type NetworkIo,
+  type NetworkSubcommand,
+} from './subcommand.ts';
 import { recordedAs } from './up-command.ts';
 
 interface AddOrgOptions extends CommonOptions {
@@ -54,11 +58,7 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
   const paths = runPaths(o.dataDir);
   await using _lock = await acquireLock(paths, 'add-org');
   const run = await readRun(paths);
-  if (run !== undefined && run.config !== resolve(o.config)) {
-    throw new NetworkError('CONFLICT', `${o.dataDir} runs the network of ${run.config}, not ${resolve(o.config)}`);
-  }
-  const consortium = await loadConsortium(o.config);
-  const ledgerAddress = o.ledger ?? run?.ledgerAddress ?? `127.0.0.1:${String(ledgerNode(consortium).peer.ports.grpc)}`;
+  const { consortium, ledgerAddress } = await channelOf(o, run);
   const membership = { consortium, mspId: o.org, cryptoDir: resolve(o.dataDir, 'crypto'), ledgerAddress, say };
   try {
     if (o.remove) {

@@ -48,7 +48,8 @@ export interface AddedOrganization {
 export async function addOrganization(o: Readonly<AddOrganizationOptions>): Promise<AddedOrganization> {
   const say = o.say ?? (() => undefined);
   const org = o.consortium.organizations.find((x) => x.mspId === o.mspId);
-  if (!org) throw new ChannelChangeError(`${o.mspId} is not an organisation of the consortium YAML: add its entry first`);
+  if (!org)
+    throw new ChannelChangeError(`${o.mspId} is not an organisation of the consortium YAML: add its entry first`);
   const node = org.nodes.find((n) => n.type === 'peer');
   if (!node) throw new ChannelChangeError(`${o.mspId} has no node in the consortium YAML`);
   const generated = await generateCryptoMaterial(o.consortium, o.cryptoDir);

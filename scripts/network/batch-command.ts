@@ -7,15 +7,19 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { parseGoDuration } from '../../network/ledger/block/index.ts';
 import type { BatchOptions } from '../../network/ledger/index.ts';
-import { loadConsortium } from '../../network/pki/index.ts';
 import { channelBatchSettings } from './batch-settings.ts';
 import { ChannelChangeError } from './channel-admins.ts';
 import { NetworkError } from './errors.ts';
 import { readRun, runPaths } from './run-state.ts';
-import { addCommonOptions, type CommonOptions, type NetworkIo, type NetworkSubcommand } from './subcommand.ts';
+import {
+  addCommonOptions,
+  channelOf,
+  type CommonOptions,
+  type NetworkIo,
+  type NetworkSubcommand,
+} from './subcommand.ts';
 
 interface BatchCommandOptions extends CommonOptions {
   readonly timeout?: string;
@@ -51,9 +55,7 @@ export default batch;
 
 export async function networkBatch(o: Readonly<BatchCommandOptions>, io: NetworkIo): Promise<0> {
   const change = requestedChange(o);
-  const run = await readRun(runPaths(o.dataDir));
-  const consortium = await loadConsortium(o.config);
-  const ledgerAddress = o.ledger ?? run?.ledgerAddress ?? `127.0.0.1:${String(ledgerNode(consortium).peer.ports.grpc)}`;
+  const { consortium, ledgerAddress } = await channelOf(o, await readRun(runPaths(o.dataDir)));
   try {
     const result = await channelBatchSettings({
       consortium,
@@ -91,13 +93,16 @@ function requestedChange(o: Readonly<BatchCommandOptions>): Partial<BatchOptions
   };
   let batchTimeoutMs: number | undefined;
   if (o.timeout !== undefined) {
+    let nanoseconds: bigint;
     try {
-      batchTimeoutMs = parseGoDuration(o.timeout);
+      nanoseconds = parseGoDuration(o.timeout);
     } catch (err) {
       throw new NetworkError('USAGE', `--timeout: ${(err as Error).message}`, { cause: err });
     }
-    if (!(batchTimeoutMs > 0))
+    if (nanoseconds <= 0n) {
       throw new NetworkError('USAGE', `--timeout must be above zero, got ${JSON.stringify(o.timeout)}`);
+    }
+    batchTimeoutMs = Number(nanoseconds) / 1e6;
   }
   const change = {
     batchTimeoutMs,

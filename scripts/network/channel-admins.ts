@@ -7,6 +7,7 @@
  * Used by add-org.ts (membership) and batch-settings.ts (how the orderer cuts blocks).
  */
 import { readFile } from 'node:fs/promises';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type { common } from '@hyperledger/fabric-protos';
 import {
   broadcast,
@@ -25,7 +26,10 @@ import { LianxinChain } from '../../node/ledger/index.ts';
 const CHAINCODE = 'lianxin';
 const CONFIG_BLOCK_TIMEOUT_MS = 30_000;
 
-/** A channel change the ledger refused, or one the admins here cannot sign: printed as one line, exit 1. */
+/**
+ * A channel change that cannot be made as asked — the ledger refused it or does not answer, the admins here cannot
+ * sign it, the consortium YAML lacks what it names: printed as one line, exit 1.
+ */
 export class ChannelChangeError extends Error {
   override readonly name = 'ChannelChangeError';
 }
@@ -81,8 +85,19 @@ export async function withAdmins<T>(
     return connection;
   };
   const operatorMsp = ledgerNode(o.consortium).org.mspId;
-  const current = async (): Promise<ChannelConfig> =>
-    fetchConfigBlock((await connect(operatorMsp)).gateway.getNetwork(o.consortium.channel));
+  const current = async (): Promise<ChannelConfig> => {
+    const network = (await connect(operatorMsp)).gateway.getNetwork(o.consortium.channel);
+    try {
+      return await fetchConfigBlock(network);
+    } catch (err) {
+      // gRPC UNAVAILABLE or DEADLINE_EXCEEDED: nothing (or nothing that answers) at the address.
+      const code = (err as { code?: unknown }).code;
+      if (code !== grpcStatus.UNAVAILABLE && code !== grpcStatus.DEADLINE_EXCEEDED) throw err;
+      throw new ChannelChangeError(`no answer from the ledger at ${o.ledgerAddress}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  };
   const session: AdminSession = {
     ledger,
     asAdmin: async (mspId) =>

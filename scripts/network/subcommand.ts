@@ -3,8 +3,12 @@
  * streams, and how one is registered — a module under scripts/network that default-exports a `NetworkSubcommand`,
  * listed by name in main.ts.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ledgerNode } from '../../network/consortium-ledger.ts';
+import { loadConsortium, type Consortium } from '../../network/pki/index.ts';
 import { NetworkError } from './errors.ts';
+import type { NetworkRun } from './run-state.ts';
 
 export interface NetworkIo {
   readonly stdout: { write(text: string): unknown };
@@ -47,4 +51,21 @@ export function secondsOption(option: string, value: string, zero: 'zero allowed
     throw new NetworkError('USAGE', `--${option} must be ${what}, got ${JSON.stringify(value)}`);
   }
   return seconds * 1000;
+}
+
+/**
+ * The consortium a command acts on and its ledger's address: `--ledger`, else the running network's, else the
+ * YAML's port on this host.
+ * @throws NetworkError `CONFLICT` when the data directory runs the network of another consortium file.
+ */
+export async function channelOf(
+  o: Readonly<CommonOptions & { ledger?: string }>,
+  run: NetworkRun | undefined,
+): Promise<{ consortium: Consortium; ledgerAddress: string }> {
+  if (run !== undefined && run.config !== resolve(o.config)) {
+    throw new NetworkError('CONFLICT', `${o.dataDir} runs the network of ${run.config}, not ${resolve(o.config)}`);
+  }
+  const consortium = await loadConsortium(o.config);
+  const ledgerAddress = o.ledger ?? run?.ledgerAddress ?? `127.0.0.1:${String(ledgerNode(consortium).peer.ports.grpc)}`;
+  return { consortium, ledgerAddress };
 }

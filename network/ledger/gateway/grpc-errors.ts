@@ -29,6 +29,7 @@ const BASE_CODES: Record<LedgerErrorCode, status> = {
   TIMEOUT: status.DEADLINE_EXCEEDED,
   STORE_DAMAGED: status.DATA_LOSS,
   STORE_LOCKED: status.UNAVAILABLE,
+  BAD_OPTIONS: status.FAILED_PRECONDITION,
   CLOSED: status.UNAVAILABLE,
 };
 

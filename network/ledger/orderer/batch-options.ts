@@ -31,6 +31,3 @@ export const DEFAULT_BATCH_OPTIONS: BatchOptions = {
   preferredMaxBytes: 512 * 1024,
   batchTimeoutMs: 10,
 };
-
-/** Envelopes waiting to be ordered before Broadcast is refused: the embedded orderer's own back-pressure bound. */
-export const DEFAULT_MAX_PENDING = 20_000;

@@ -83,6 +83,26 @@ describe('SoloOrderer', () => {
     expect(c.batches.map((b) => b.map((e) => e[0]))).toEqual([[1], [2, 3]]);
   });
 
+  it('cuts the envelopes after a config transaction by its settings, before its block is committed', async () => {
+    vi.useFakeTimers();
+    const c = recordingCommitter();
+    const orderer = new SoloOrderer(c.commit, {
+      maxTransactions: 100,
+      preferredMaxBytes: 1000,
+      batchTimeoutMs: 60_000,
+    });
+    order(orderer, envelope(1));
+    orderer.orderConfig(envelope(2), { maxTransactions: 2, preferredMaxBytes: 1000, batchTimeoutMs: 20 });
+    for (const n of [3, 4, 5]) order(orderer, envelope(n));
+    await vi.advanceTimersByTimeAsync(20);
+    for (let i = 0; i < 4; i++) {
+      c.release();
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    // [1] cut by the config; [3, 4] by the new count before [2] was committed; [5] by the new timeout.
+    expect(c.batches.map((b) => b.map((e) => e[0]))).toEqual([[1], [2], [3, 4], [5]]);
+  });
+
   it('stops the batch timer when a cut leaves nothing pending', () => {
     vi.useFakeTimers();
     const c = recordingCommitter();

@@ -13,7 +13,7 @@
  * committing the same batch again could only fail again, and skipping it would fork the chain.
  */
 import { LedgerError } from '../errors.ts';
-import { DEFAULT_BATCH_OPTIONS, DEFAULT_MAX_PENDING, type BatchOptions } from './batch-options.ts';
+import { DEFAULT_BATCH_OPTIONS, type BatchOptions } from './batch-options.ts';
 import { BlockCutter, type CutterLimits } from './block-cutter.ts';
 
 /** What one block holds: transactions, or a single config transaction. */
@@ -32,6 +32,15 @@ export interface CommitRetry {
   readonly initialMs: number;
   readonly maxMs: number;
 }
+
+/** Envelopes waiting to be ordered before Broadcast is refused: the embedded orderer's own back-pressure bound. */
+const DEFAULT_MAX_PENDING = 20_000;
+
+/**
+ * Node's timers hold at most 2^31−1 ms (≈ 24.8 days) and fire after 1 ms when asked for more; Fabric takes any Go
+ * duration (`720h`). A longer BatchTimeout waits this long: the batch is cut by its size first in practice.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const NO_RETRY: CommitRetry = { transient: () => false, initialMs: 0, maxMs: 0 };
 
@@ -78,8 +87,9 @@ export class SoloOrderer {
   }
 
   /**
-   * New batch settings from a committed config block, for the envelopes ordered from now on, as Fabric's cutter and
-   * solo loop read the channel config at each envelope; a batch timer already running keeps its timeout.
+   * Batch settings for the envelopes ordered from now on. A batch timer already running keeps its timeout, and a
+   * pending batch at or past a lower MaxMessageCount is cut with the next envelope (orderConfig calls this when
+   * nothing is pending, as Fabric's orderer changes them).
    */
   reconfigure(batch: Readonly<Pick<BatchOptions, keyof CutterLimits | 'batchTimeoutMs'>>): void {
     const { maxTransactions, preferredMaxBytes, batchTimeoutMs } = batch;
@@ -92,12 +102,16 @@ export class SoloOrderer {
     return this.#fault?.cause;
   }
 
-  /** Accepts a config transaction: what is pending is cut, then it is a block of its own. */
-  orderConfig(envelope: Uint8Array): void {
+  /**
+   * Accepts a config transaction: what is pending is cut, then it is a block of its own; envelopes after it are cut
+   * by `batch`, its settings, as solo's loop goes on with the config it has just written (no timer running).
+   */
+  orderConfig(envelope: Uint8Array, batch?: Readonly<Pick<BatchOptions, keyof CutterLimits | 'batchTimeoutMs'>>): void {
     this.#admit();
     this.#stopTimer();
     this.#enqueue(this.#cutter.cut(), 'transactions');
     this.#enqueue([envelope], 'config');
+    if (batch) this.reconfigure(batch);
     this.#commitNext();
   }
 
@@ -111,11 +125,14 @@ export class SoloOrderer {
     for (const batch of batches) this.#enqueue(batch, 'transactions');
     if (!pending) this.#stopTimer();
     else
-      this.#timer ??= setTimeout(() => {
-        this.#timer = undefined;
-        this.#enqueue(this.#cutter.cut(), 'transactions');
-        this.#commitNext();
-      }, this.#options.batchTimeoutMs);
+      this.#timer ??= setTimeout(
+        () => {
+          this.#timer = undefined;
+          this.#enqueue(this.#cutter.cut(), 'transactions');
+          this.#commitNext();
+        },
+        Math.min(this.#options.batchTimeoutMs, MAX_TIMER_MS),
+      );
     this.#commitNext();
   }
 
