@@ -25,10 +25,15 @@ export const HARDWARE_CRC_FLAGS = '-DLEVELDB_PLATFORM_POSIX_SSE -msse4.2';
 const BUILT_BINARY = join('build', 'Release', 'classic_level.node');
 const STAMP = join('build', 'lianxin-build.json');
 const LOG = 'build-lianxin.log';
-const BUILD_TIMEOUT_S = 15 * 60;
-const KILL_AFTER_S = 10;
-/** timeout(1)'s status when the command timed out (128 + 9 when it then had to be killed). */
+/** timeout(1)'s status when the command timed out and ended on its SIGTERM. */
 const TIMED_OUT = 124;
+
+/** How long node-gyp may take, and how long after its SIGTERM it is killed. */
+export interface BuildLimits {
+  readonly timeoutSeconds: number;
+  readonly killAfterSeconds: number;
+}
+const BUILD_LIMITS: BuildLimits = { timeoutSeconds: 15 * 60, killAfterSeconds: 10 };
 
 export type LevelDbBuild =
   | { readonly outcome: 'built'; readonly seconds: number }
@@ -59,7 +64,11 @@ export function classicLevelDir(): string {
  * unless a build with these flags for this version is already there. A failed build is removed, so that
  * classic-level loads its prebuilt binary as before (node-gyp-build prefers build/Release when it exists).
  */
-export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): LevelDbBuild {
+export function buildLevelDb(
+  packageDir: string,
+  nodeGyp: string | undefined,
+  limits: BuildLimits = BUILD_LIMITS,
+): LevelDbBuild {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return {
       outcome: 'skipped',
@@ -91,8 +100,8 @@ export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): L
   const run = spawnSync(
     'timeout',
     [
-      `--kill-after=${KILL_AFTER_S}`,
-      String(BUILD_TIMEOUT_S),
+      `--kill-after=${limits.killAfterSeconds}`,
+      String(limits.timeoutSeconds),
       process.execPath,
       nodeGyp,
       'rebuild',
@@ -107,9 +116,12 @@ export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): L
     },
   );
   closeSync(log);
-  const timedOut = run.status === TIMED_OUT || run.status === 128 + 9;
+  const seconds = (performance.now() - started) / 1000;
+  // The SIGKILL timeout sends after --kill-after goes to its whole group, itself included: it then ends killed, as
+  // it does (re-raising the signal) when node-gyp was killed by something else, an OOM kill, before the deadline.
+  const timedOut = run.status === TIMED_OUT || (run.signal === 'SIGKILL' && seconds >= limits.timeoutSeconds);
   const failure =
-    (timedOut ? `node-gyp did not finish in ${BUILD_TIMEOUT_S / 60} minutes` : undefined) ??
+    (timedOut ? `node-gyp did not finish in ${describeSeconds(limits.timeoutSeconds)}` : undefined) ??
     run.error?.message ??
     (run.status !== 0 ? `node-gyp exited with ${run.status ?? run.signal}` : loadFailure(packageDir));
   if (failure !== undefined) {
@@ -118,7 +130,11 @@ export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): L
   }
   writeFileSync(join(packageDir, STAMP), stamp);
   rmSync(join(packageDir, LOG), { force: true });
-  return { outcome: 'built', seconds: (performance.now() - started) / 1000 };
+  return { outcome: 'built', seconds };
+}
+
+function describeSeconds(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60} minutes` : `${seconds} s`;
 }
 
 /** Why the built binary does not load in a fresh Node process, or undefined when it does. */
