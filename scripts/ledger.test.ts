@@ -32,7 +32,9 @@ describe('scripts/ledger.ts', () => {
       const port = portOf(busy);
       const run = await runScript('ledger.ts', '--data-dir', dir, '--port', String(port));
       expect(run.code).toBe(1);
-      expect(run.stderr).toBe(`ledger: cannot listen on 127.0.0.1:${String(port)}: the address is in use\n`);
+      expect(run.stderr).toBe(
+        `lianxin ledger: cannot start: cannot listen on 127.0.0.1:${String(port)}: the address is in use\n`,
+      );
       expect(run.stdout).toBe('');
     } finally {
       busy.close();
@@ -44,7 +46,7 @@ describe('scripts/ledger.ts', () => {
     const run = await runScript('ledger.ts', '--data-dir', empty, '--port', '0');
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
-      `ledger: no crypto material in ${join(empty, 'crypto')}: run npm run crypto -- --config network/consortium.yaml --out ${join(empty, 'crypto')}\n`,
+      `lianxin ledger: cannot start: no crypto material in ${join(empty, 'crypto')}: run npm run crypto -- --config network/consortium.yaml --out ${join(empty, 'crypto')}\n`,
     );
   });
 

@@ -11,8 +11,9 @@
  *
  * Prints `ledger serving <host:port> …` on stdout once it takes calls (its supervisor reads the address from it:
  * with `--port 0` nothing else knows it). A busy port, a damaged or locked store or missing crypto material is one
- * line on stderr and exit code 1, with nothing left listening. SIGTERM or SIGINT: stop taking calls, commit what
- * was accepted for ordering, close the store, exit 0.
+ * line on stderr, `lianxin ledger: cannot start: …` (the node's shape, which its supervisor takes as its last
+ * words), and exit code 1, with nothing left listening. SIGTERM or SIGINT: stop taking calls, commit what was
+ * accepted for ordering, close the store, exit 0.
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -29,6 +30,8 @@ import { ledgerServingLine } from './ledger-serving-line.ts';
 const USAGE =
   'usage: tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--chaincode NAME=service:HOST:PORT | NAME=PATH]...';
 const CHAINCODE_NAME = 'lianxin';
+/** The start-up failure line's start, as the node's (node/daemon/startup-failure.ts). */
+const CANNOT_START = 'lianxin ledger: cannot start: ';
 const CHAINCODE_DIR = new URL('../chaincode', import.meta.url).pathname;
 
 /**
@@ -160,9 +163,9 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     err instanceof PkiError ||
     err instanceof ChaincodeSpecError
   ) {
-    console.error(`ledger: ${err.message}`);
+    console.error(`${CANNOT_START}${err.message}`);
   } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
-    console.error(`ledger: ${err.message}\n${USAGE}`);
+    console.error(`${CANNOT_START}${err.message}\n${USAGE}`);
   } else console.error(err);
   // stderr to a pipe or file is written synchronously: the line is out. Nothing may keep listening.
   process.exit(1);
