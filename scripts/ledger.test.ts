@@ -4,7 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCryptoMaterial, loadConsortium } from '../network/pki/index.ts';
 import { CONSORTIUM_FILE } from '../test/support/test-consortium.ts';
 import { parseLedgerServingLine } from './ledger-serving-line.ts';
-import { runScript } from '../test/support/run-script.ts';
+import { runCommand, runScript } from '../test/support/run-script.ts';
+import { canHideCpuFlags, loadsStampedLevelDbBuild, withCpuFlagsHidden } from '../test/support/hidden-cpu-flags.ts';
 
 let dir: string;
 
@@ -49,6 +51,34 @@ describe('scripts/ledger.ts', () => {
       `lianxin ledger: cannot start: no crypto material in ${join(empty, 'crypto')}: run npm run crypto -- --config network/consortium.yaml --out ${join(empty, 'crypto')}\n`,
     );
   });
+
+  it.runIf(canHideCpuFlags && loadsStampedLevelDbBuild)(
+    'refuses, before it opens its store, a CPU without the SSE4.2 its LevelDB build was made for',
+    async () => {
+      const dataDir = join(dir, 'no-sse4_2');
+      await mkdir(dataDir);
+      await symlink(join(dir, 'crypto'), join(dataDir, 'crypto'));
+      const [file, args] = withCpuFlagsHidden(['sse4_2'], dataDir, [
+        process.execPath,
+        '--import',
+        'tsx',
+        'scripts/ledger.ts',
+        '--data-dir',
+        dataDir,
+        '--port',
+        '0',
+      ]);
+      const run = await runCommand(file, args);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      // The words are LevelDbBindingError's (the node's start test has them whole).
+      expect(run.stderr).toMatch(
+        /^lianxin ledger: cannot start: this node_modules was built for a CPU with sse4_2, which this CPU lacks \(\/proc\/cpuinfo\): .*; run npm ci on this host .*\n$/,
+      );
+      // The store (createLedger makes its parent first).
+      expect(existsSync(join(dataDir, 'ledger', 'ledger'))).toBe(false);
+    },
+  );
 
   it('prints its address once serving and stops on SIGTERM with exit code 0, its port free again', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/ledger.ts', '--data-dir', dir, '--port', '0'], {

@@ -10,16 +10,17 @@
  * in this process (README "Running your own chaincode").
  *
  * Prints `ledger serving <host:port> …` on stdout once it takes calls (its supervisor reads the address from it:
- * with `--port 0` nothing else knows it). A busy port, a damaged or locked store or missing crypto material is one
- * line on stderr, `lianxin ledger: cannot start: …` (the node's shape, which its supervisor takes as its last
- * words), and exit code 1, with nothing left listening. SIGTERM or SIGINT: stop taking calls, commit what was
- * accepted for ordering, close the store, exit 0.
+ * with `--port 0` nothing else knows it). A busy port, a damaged or locked store, missing crypto material or a
+ * LevelDB build for another CPU is one line on stderr, `lianxin ledger: cannot start: …` (the node's shape, which
+ * its supervisor takes as its last words), and exit code 1, with nothing left listening. SIGTERM or SIGINT: stop
+ * taking calls, commit what was accepted for ordering, close the store, exit 0.
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { consortiumLedgerOptions } from '../network/consortium-ledger.ts';
+import { LevelDbBindingError } from '../network/leveldb/binding-cpu.ts';
 import { createLedger, LedgerError, type LedgerOptions } from '../network/ledger/index.ts';
 import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
 import { loadConsortium, PkiError } from '../network/pki/index.ts';
@@ -161,7 +162,8 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     err instanceof LedgerProcessError ||
     err instanceof LedgerError ||
     err instanceof PkiError ||
-    err instanceof ChaincodeSpecError
+    err instanceof ChaincodeSpecError ||
+    err instanceof LevelDbBindingError
   ) {
     console.error(`${CANNOT_START}${err.message}`);
   } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildLevelDb, classicLevelDir, describeBuild, HARDWARE_CRC_FLAGS, hasSse42 } from './leveldb-build.ts';
+import { classicLevelDir, HARDWARE_CRC_FLAGS } from '../network/leveldb/binding-cpu.ts';
+import { buildLevelDb, describeBuild, hasSse42 } from './leveldb-build.ts';
 
 /** Where the install builds the binding (scripts/leveldb-build.ts): Linux on an x86-64 CPU with SSE4.2. */
 const builds = process.platform === 'linux' && process.arch === 'x64' && hasSse42();

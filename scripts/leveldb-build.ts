@@ -19,11 +19,9 @@ import { existsSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } 
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import { BUILD_STAMP, HARDWARE_CRC_FLAGS, missingCpuFlags } from '../network/leveldb/binding-cpu.ts';
 
-/** What the build adds to the compiler's flags; also the stamp that says a build is current. */
-export const HARDWARE_CRC_FLAGS = '-DLEVELDB_PLATFORM_POSIX_SSE -msse4.2';
 const BUILT_BINARY = join('build', 'Release', 'classic_level.node');
-const STAMP = join('build', 'lianxin-build.json');
 const LOG = 'build-lianxin.log';
 /** timeout(1)'s status when the command timed out and ended on its SIGTERM. */
 const TIMED_OUT = 124;
@@ -54,11 +52,6 @@ export function describeBuild(build: LevelDbBuild): string {
   }
 }
 
-/** The directory of the classic-level package this project resolves. */
-export function classicLevelDir(): string {
-  return dirname(createRequire(import.meta.url).resolve('classic-level/package.json'));
-}
-
 /**
  * Builds classic-level in `packageDir` with node-gyp (`nodeGyp`: the script npm names in `npm_config_node_gyp`),
  * unless a build with these flags for this version is already there. A failed build is removed, so that
@@ -82,7 +75,7 @@ export function buildLevelDb(
     return { outcome: 'skipped', reason: 'this CPU has no SSE4.2 (/proc/cpuinfo)' };
   }
   const stamp = JSON.stringify({ version: packageVersion(packageDir), flags: HARDWARE_CRC_FLAGS });
-  if (existsSync(join(packageDir, BUILT_BINARY)) && readIfExists(join(packageDir, STAMP)) === stamp) {
+  if (existsSync(join(packageDir, BUILT_BINARY)) && readIfExists(join(packageDir, BUILD_STAMP)) === stamp) {
     return { outcome: 'current' };
   }
   // A build of other flags or another version goes first: whatever happens next, what loads is then this build or
@@ -128,7 +121,7 @@ export function buildLevelDb(
     rmSync(join(packageDir, 'build'), { recursive: true, force: true });
     return { outcome: 'failed', reason: `${failure}; see ${join(packageDir, LOG)}` };
   }
-  writeFileSync(join(packageDir, STAMP), stamp);
+  writeFileSync(join(packageDir, BUILD_STAMP), stamp);
   rmSync(join(packageDir, LOG), { force: true });
   return { outcome: 'built', seconds };
 }
@@ -146,7 +139,8 @@ function loadFailure(packageDir: string): string | undefined {
 
 /** Whether this CPU has SSE4.2, as Linux lists its flags (false where there is no /proc/cpuinfo). */
 export function hasSse42(): boolean {
-  return /^flags\s*:.*\bsse4_2\b/m.test(readIfExists('/proc/cpuinfo') ?? '');
+  const cpuinfo = readIfExists('/proc/cpuinfo');
+  return cpuinfo !== undefined && missingCpuFlags(HARDWARE_CRC_FLAGS, cpuinfo).length === 0;
 }
 
 /**

@@ -11,14 +11,17 @@ export interface ScriptRun {
 }
 
 export function runScript(script: string, ...args: string[]): Promise<ScriptRun> {
+  return runCommand(process.execPath, ['--import', 'tsx', `scripts/${script}`, ...args]);
+}
+
+/**
+ * Runs `file` with `args` from the repository's root, to its end; SIGKILL after `timeoutMs` (code 1), so that a
+ * command meant to fail at once is not left running by a test that finds it serving instead.
+ */
+export function runCommand(file: string, args: readonly string[], timeoutMs = 50_000): Promise<ScriptRun> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', `scripts/${script}`, ...args],
-      { cwd: ROOT },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-      },
-    );
+    execFile(file, args, { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
+    });
   });
 }
