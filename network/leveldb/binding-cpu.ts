@@ -3,8 +3,8 @@
  * store (the node's, the ledger's, a restore's), so that a `node_modules` built on another CPU is refused in words.
  *
  * Why: `npm ci` rebuilds the binding with `-msse4.2` where the CPU has SSE4.2 (scripts/leveldb-build.ts), and the
- * compiler then uses SSE4.1/4.2 instructions beyond the CRC32C, in LevelDB's open path too (DBImpl's constructor,
- * its default Env). The same `node_modules` copied to a CPU without them (a VM on qemu64) would end at the first
+ * compiler then uses SSSE3 and SSE4 instructions beyond the CRC32C (39 functions), in LevelDB's open path too
+ * (DBImpl's constructor, its default Env). The same `node_modules` copied to a CPU without them (a VM on qemu64) would end at the first
  * store's open with SIGILL and no word. Loading the binding runs none of them (no static initializer does), so the
  * check may come after the import of `level`. The build's stamp names its compiler flags; /proc/cpuinfo's `flags`
  * line names what this CPU has.
