@@ -1,9 +1,10 @@
 /**
- * missingCpuFlags on /proc/cpuinfo as Linux prints it for real CPUs; the refusal of a process started on a CPU that
- * lacks what its build needs: test/node-daemon.test.ts and scripts/ledger.test.ts.
+ * missingCpuFlags on /proc/cpuinfo as Linux prints it for real CPUs, stampFlags on what the install writes; the
+ * refusal of a process started on a CPU that lacks what its build needs: test/node-daemon.test.ts and
+ * scripts/ledger.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { HARDWARE_CRC_FLAGS, missingCpuFlags } from './binding-cpu.ts';
+import { HARDWARE_CRC_FLAGS, missingCpuFlags, stampFlags } from './binding-cpu.ts';
 
 /** The head of a processor's block in /proc/cpuinfo: a VM on QEMU's default CPU model, qemu64 (no SSSE3 or SSE4). */
 const QEMU64 = `processor\t: 0
@@ -30,5 +31,13 @@ describe('missingCpuFlags', () => {
   it('takes a cpuinfo without a flags line for a CPU with none', () => {
     expect(missingCpuFlags(HARDWARE_CRC_FLAGS, 'processor\t: 0\n')).toEqual(['sse4_2']);
     expect(missingCpuFlags('-DNDEBUG', '')).toEqual([]);
+  });
+});
+
+describe('stampFlags', () => {
+  it("reads the flags of scripts/leveldb-build.ts's stamp, and nothing from one that does not parse", () => {
+    expect(stampFlags(JSON.stringify({ version: '3.0.0', flags: HARDWARE_CRC_FLAGS }))).toBe(HARDWARE_CRC_FLAGS);
+    expect(stampFlags('{"version":"3.0.0","fla')).toBeUndefined();
+    expect(stampFlags(JSON.stringify({ version: '3.0.0' }))).toBeUndefined();
   });
 });

@@ -51,6 +51,19 @@ export function missingCpuFlags(compilerFlags: string, cpuinfo: string): string[
   return needed.filter((flag) => !listed.has(flag));
 }
 
+/**
+ * The compiler flags a build's stamp names; undefined for a stamp that does not parse (an install cut short while it
+ * wrote it, which the next `npm run postinstall` builds again) or names none: nothing is known to refuse.
+ */
+export function stampFlags(stamp: string): string | undefined {
+  try {
+    const { flags } = JSON.parse(stamp) as { flags?: unknown };
+    return typeof flags === 'string' ? flags : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 let runsHere = false;
 
 /**
@@ -68,13 +81,13 @@ export function assertLevelDbRunsHere(): void {
   const binary = gypBuild.resolve(packageDir);
   // A prebuilt binary needs nothing beyond x86-64; a build without a stamp is not this project's.
   if (binary.startsWith(join(packageDir, 'build') + sep) && existsSync(stampFile) && existsSync(CPUINFO)) {
-    const { flags } = JSON.parse(readFileSync(stampFile, 'utf8')) as { flags?: unknown };
-    const missing = missingCpuFlags(typeof flags === 'string' ? flags : '', readFileSync(CPUINFO, 'utf8'));
+    const flags = stampFlags(readFileSync(stampFile, 'utf8')) ?? '';
+    const missing = missingCpuFlags(flags, readFileSync(CPUINFO, 'utf8'));
     if (missing.length > 0) {
       throw new LevelDbBindingError(
         stampFile,
         `this node_modules was built for a CPU with ${missing.join(', ')}, which this CPU lacks (${CPUINFO}): ` +
-          `its LevelDB binding ${binary} (${stampFile}: ${String(flags)}) would stop the process at its first store; ` +
+          `its LevelDB binding ${binary} (${stampFile}: ${flags}) would stop the process at its first store; ` +
           'run npm ci on this host (or npm run postinstall, which keeps the prebuilt binary on this CPU)',
       );
     }
