@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCryptoMaterial, loadConsortium } from '../network/pki/index.ts';
 import { CONSORTIUM_FILE } from '../test/support/test-consortium.ts';
 import { parseLedgerServingLine } from './ledger-serving-line.ts';
-import { runCommand, runScript } from '../test/support/run-script.ts';
-import { canHideCpuFlags, loadsStampedLevelDbBuild, withCpuFlagsHidden } from '../test/support/hidden-cpu-flags.ts';
+import { runScript } from '../test/support/run-script.ts';
+import { canHideCpuFlags, loadsStampedLevelDbBuild, runWithCpuFlagsHidden } from '../test/support/hidden-cpu-flags.ts';
 
 let dir: string;
 
@@ -58,7 +58,7 @@ describe('scripts/ledger.ts', () => {
       const dataDir = join(dir, 'no-sse4_2');
       await mkdir(dataDir);
       await symlink(join(dir, 'crypto'), join(dataDir, 'crypto'));
-      const [file, args] = withCpuFlagsHidden(['sse4_2'], dataDir, [
+      const run = await runWithCpuFlagsHidden(['sse4_2'], dataDir, [
         process.execPath,
         '--import',
         'tsx',
@@ -68,7 +68,6 @@ describe('scripts/ledger.ts', () => {
         '--port',
         '0',
       ]);
-      const run = await runCommand(file, args);
       expect(run.code).toBe(1);
       expect(run.stdout).toBe('');
       // The words are LevelDbBindingError's (the node's start test has them whole).

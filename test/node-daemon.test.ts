@@ -38,8 +38,7 @@ import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
 import { unary } from './support/grpc-unary.ts';
 import { spawnListening, type ListeningChild } from './support/listening-child.ts';
-import { runCommand } from './support/run-script.ts';
-import { canHideCpuFlags, loadsStampedLevelDbBuild, withCpuFlagsHidden } from './support/hidden-cpu-flags.ts';
+import { canHideCpuFlags, loadsStampedLevelDbBuild, runWithCpuFlagsHidden } from './support/hidden-cpu-flags.ts';
 import { startDaemon, type DaemonProcess } from './support/node-daemon-process.ts';
 import { createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
 import { freeAddress } from './support/free-port.ts';
@@ -454,7 +453,7 @@ describe('a node in its own process', () => {
     async () => {
       const root = join(members.dir, 'no-sse4_2');
       const configFile = await nodeConfig('HefeiCreditMSP', {}, { register: false, dataRoot: root });
-      const [file, args] = withCpuFlagsHidden(['sse4_2'], root, [
+      const run = await runWithCpuFlagsHidden(['sse4_2'], root, [
         process.execPath,
         '--import',
         'tsx',
@@ -462,7 +461,6 @@ describe('a node in its own process', () => {
         '--config',
         configFile,
       ]);
-      const run = await runCommand(file, args);
       expect(run.code).toBe(1);
       const stamp = join(classicLevelDir(), BUILD_STAMP);
       expect(run.stderr).toBe(

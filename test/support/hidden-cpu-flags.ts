@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD_STAMP, classicLevelDir } from '../../network/leveldb/binding-cpu.ts';
+import { runCommand, type ScriptRun } from './run-script.ts';
 
 const CPUINFO = '/proc/cpuinfo';
 
@@ -18,14 +19,21 @@ export const canHideCpuFlags =
 export const loadsStampedLevelDbBuild =
   existsSync(join(classicLevelDir(), BUILD_STAMP)) && process.env.PREBUILDS_ONLY === undefined;
 
-/** `command` as a file and its arguments for spawn, run with `hidden` left out of /proc/cpuinfo (written in `dir`). */
-export function withCpuFlagsHidden(
+/** Where a process meant to refuse at once is killed instead, when a test finds it serving. */
+const KILL_AFTER_MS = 50_000;
+
+/**
+ * Runs `command` (from the repository's root) to its end with `hidden` left out of /proc/cpuinfo, whose copy it
+ * writes in `dir`.
+ */
+export function runWithCpuFlagsHidden(
   hidden: readonly string[],
   dir: string,
   command: readonly string[],
-): [file: string, args: string[]] {
+): Promise<ScriptRun> {
   const cpuinfo = join(dir, 'cpuinfo');
   const hide = new RegExp(`(?<=^flags\\s*:.*) (?:${hidden.join('|')})(?= |$)`, 'gm');
   writeFileSync(cpuinfo, readFileSync(CPUINFO, 'utf8').replace(hide, ''));
-  return ['unshare', ['-rm', 'sh', '-c', `mount --bind "$0" ${CPUINFO} && exec "$@"`, cpuinfo, ...command]];
+  const args = ['-rm', 'sh', '-c', `mount --bind "$0" ${CPUINFO} && exec "$@"`, cpuinfo, ...command];
+  return runCommand('unshare', args, KILL_AFTER_MS);
 }

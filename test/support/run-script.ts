@@ -14,13 +14,10 @@ export function runScript(script: string, ...args: string[]): Promise<ScriptRun>
   return runCommand(process.execPath, ['--import', 'tsx', `scripts/${script}`, ...args]);
 }
 
-/**
- * Runs `file` with `args` from the repository's root, to its end; SIGKILL after `timeoutMs` (code 1), so that a
- * command meant to fail at once is not left running by a test that finds it serving instead.
- */
-export function runCommand(file: string, args: readonly string[], timeoutMs = 50_000): Promise<ScriptRun> {
+/** Runs `file` with `args` from the repository's root, to its end or, given `killAfterMs`, SIGKILL then (code 1). */
+export function runCommand(file: string, args: readonly string[], killAfterMs?: number): Promise<ScriptRun> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    execFile(file, args, { cwd: ROOT, timeout: killAfterMs ?? 0, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
     });
   });
