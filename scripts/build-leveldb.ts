@@ -5,7 +5,8 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildLevelDb, classicLevelDir, describeBuild, type LevelDbBuild } from './leveldb-build.ts';
+import { classicLevelDir } from '../network/leveldb/binding-cpu.ts';
+import { buildLevelDb, describeBuild, type LevelDbBuild } from './leveldb-build.ts';
 
 let build: LevelDbBuild;
 try {

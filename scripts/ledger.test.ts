@@ -4,7 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { generateCryptoMaterial, loadConsortium } from '../network/pki/index.ts'
 import { CONSORTIUM_FILE } from '../test/support/test-consortium.ts';
 import { parseLedgerServingLine } from './ledger-serving-line.ts';
 import { runScript } from '../test/support/run-script.ts';
+import { canHideCpuFlags, loadsStampedLevelDbBuild, runWithCpuFlagsHidden } from '../test/support/hidden-cpu-flags.ts';
 
 let dir: string;
 
@@ -32,7 +34,9 @@ describe('scripts/ledger.ts', () => {
       const port = portOf(busy);
       const run = await runScript('ledger.ts', '--data-dir', dir, '--port', String(port));
       expect(run.code).toBe(1);
-      expect(run.stderr).toBe(`ledger: cannot listen on 127.0.0.1:${String(port)}: the address is in use\n`);
+      expect(run.stderr).toBe(
+        `lianxin ledger: cannot start: cannot listen on 127.0.0.1:${String(port)}: the address is in use\n`,
+      );
       expect(run.stdout).toBe('');
     } finally {
       busy.close();
@@ -44,9 +48,36 @@ describe('scripts/ledger.ts', () => {
     const run = await runScript('ledger.ts', '--data-dir', empty, '--port', '0');
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
-      `ledger: no crypto material in ${join(empty, 'crypto')}: run npm run crypto -- --config network/consortium.yaml --out ${join(empty, 'crypto')}\n`,
+      `lianxin ledger: cannot start: no crypto material in ${join(empty, 'crypto')}: run npm run crypto -- --config network/consortium.yaml --out ${join(empty, 'crypto')}\n`,
     );
   });
+
+  it.runIf(canHideCpuFlags && loadsStampedLevelDbBuild)(
+    'refuses, before it opens its store, a CPU without the SSE4.2 its LevelDB build was made for',
+    async () => {
+      const dataDir = join(dir, 'no-sse4_2');
+      await mkdir(dataDir);
+      await symlink(join(dir, 'crypto'), join(dataDir, 'crypto'));
+      const run = await runWithCpuFlagsHidden(['sse4_2'], dataDir, [
+        process.execPath,
+        '--import',
+        'tsx',
+        'scripts/ledger.ts',
+        '--data-dir',
+        dataDir,
+        '--port',
+        '0',
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      // The words are LevelDbBindingError's (the node's start test has them whole).
+      expect(run.stderr).toMatch(
+        /^lianxin ledger: cannot start: this node_modules was built for a CPU with sse4_2, which this CPU lacks \(\/proc\/cpuinfo\): .*; run npm ci on this host .*\n$/,
+      );
+      // The store (createLedger makes its parent first).
+      expect(existsSync(join(dataDir, 'ledger', 'ledger'))).toBe(false);
+    },
+  );
 
   it('prints its address once serving and stops on SIGTERM with exit code 0, its port free again', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/ledger.ts', '--data-dir', dir, '--port', '0'], {

@@ -10,15 +10,17 @@
  * in this process (README "Running your own chaincode").
  *
  * Prints `ledger serving <host:port> …` on stdout once it takes calls (its supervisor reads the address from it:
- * with `--port 0` nothing else knows it). A busy port, a damaged or locked store or missing crypto material is one
- * line on stderr and exit code 1, with nothing left listening. SIGTERM or SIGINT: stop taking calls, commit what
- * was accepted for ordering, close the store, exit 0.
+ * with `--port 0` nothing else knows it). A busy port, a damaged or locked store, missing crypto material or a
+ * LevelDB build for another CPU is one line on stderr, `lianxin ledger: cannot start: …` (the node's shape, which
+ * its supervisor takes as its last words), and exit code 1, with nothing left listening. SIGTERM or SIGINT: stop
+ * taking calls, commit what was accepted for ordering, close the store, exit 0.
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { consortiumLedgerOptions } from '../network/consortium-ledger.ts';
+import { LevelDbBindingError } from '../network/leveldb/binding-cpu.ts';
 import { createLedger, LedgerError, type LedgerOptions } from '../network/ledger/index.ts';
 import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
 import { loadConsortium, PkiError } from '../network/pki/index.ts';
@@ -29,6 +31,8 @@ import { ledgerServingLine } from './ledger-serving-line.ts';
 const USAGE =
   'usage: tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--chaincode NAME=service:HOST:PORT | NAME=PATH]...';
 const CHAINCODE_NAME = 'lianxin';
+/** The start-up failure line's start, as the node's (node/daemon/startup-failure.ts). */
+const CANNOT_START = 'lianxin ledger: cannot start: ';
 const CHAINCODE_DIR = new URL('../chaincode', import.meta.url).pathname;
 
 /**
@@ -158,11 +162,12 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     err instanceof LedgerProcessError ||
     err instanceof LedgerError ||
     err instanceof PkiError ||
-    err instanceof ChaincodeSpecError
+    err instanceof ChaincodeSpecError ||
+    err instanceof LevelDbBindingError
   ) {
-    console.error(`ledger: ${err.message}`);
+    console.error(`${CANNOT_START}${err.message}`);
   } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
-    console.error(`ledger: ${err.message}\n${USAGE}`);
+    console.error(`${CANNOT_START}${err.message}\n${USAGE}`);
   } else console.error(err);
   // stderr to a pipe or file is written synchronously: the line is out. Nothing may keep listening.
   process.exit(1);

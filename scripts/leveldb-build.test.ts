@@ -1,13 +1,23 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildLevelDb, classicLevelDir, HARDWARE_CRC_FLAGS, hasSse42 } from './leveldb-build.ts';
+import { classicLevelDir, HARDWARE_CRC_FLAGS } from '../network/leveldb/binding-cpu.ts';
+import { buildLevelDb, describeBuild, hasSse42 } from './leveldb-build.ts';
 
 /** Where the install builds the binding (scripts/leveldb-build.ts): Linux on an x86-64 CPU with SSE4.2. */
 const builds = process.platform === 'linux' && process.arch === 'x64' && hasSse42();
+
+/** Whether a process runs (a zombie no parent has reaped yet does not). */
+function isRunning(pid: string): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 describe('the LevelDB binding (scripts/leveldb-build.ts, run by npm install)', () => {
   it.runIf(builds)('is the one built from source, with the SSE4.2 CRC32C instruction in it', async () => {
@@ -72,6 +82,43 @@ describe('the LevelDB binding (scripts/leveldb-build.ts, run by npm install)', (
       expect(build.outcome === 'failed' && build.reason).toMatch(/^the built binary does not load: /);
       expect(existsSync(join(packageDir, 'build'))).toBe(false);
     });
+
+    /** A node-gyp that hangs after a partial build, with a compiler (a child, its pid written down) under it. */
+    const hungNodeGyp = (ignoresTerm: boolean): string => {
+      const trap = ignoresTerm ? 'trap \\"\\" TERM; ' : '';
+      return (
+        (ignoresTerm ? "process.on('SIGTERM', () => {});" : '') +
+        "const fs = require('fs'); fs.mkdirSync('build/Release', { recursive: true }); fs.writeFileSync('build/Release/partial.o', '');" +
+        `const c = require('child_process').spawn('sh', ['-c', '${trap}sleep 60'], { stdio: 'ignore' });` +
+        "fs.writeFileSync('compiler.pid', String(c.pid)); setInterval(() => {}, 1000);"
+      );
+    };
+    it.runIf(builds).each([
+      ['ends at its SIGTERM', false],
+      ['ignores SIGTERM, as its compiler does, and is killed', true],
+    ])(
+      'that does not finish in time (node-gyp %s) stops its whole process group, removes the partial build and warns once',
+      async (_, ignoresTerm) => {
+        const prebuilt = join(packageDir, 'prebuilds', 'linux-x64', 'classic-level.node');
+        await mkdir(dirname(prebuilt), { recursive: true });
+        await writeFile(prebuilt, 'the prebuilt binary');
+        const nodeGyp = join(packageDir, 'hung-node-gyp.js');
+        await writeFile(nodeGyp, hungNodeGyp(ignoresTerm));
+        const build = buildLevelDb(packageDir, nodeGyp, { timeoutSeconds: 1, killAfterSeconds: 1 });
+        expect(build.outcome === 'failed' && build.reason).toMatch(
+          /^node-gyp did not finish in 1 s; see .*build-lianxin\.log$/,
+        );
+        expect(describeBuild(build)).toMatch(
+          /^warning: LevelDB \(classic-level\) not built .*: node-gyp did not finish/,
+        );
+        expect(describeBuild(build)).not.toContain('\n');
+        expect(existsSync(join(packageDir, 'build'))).toBe(false);
+        expect(await readFile(prebuilt, 'utf8')).toBe('the prebuilt binary');
+        // The compiler went with node-gyp: it cannot write a build after the removal.
+        const pid = await readFile(join(packageDir, 'compiler.pid'), 'utf8');
+        await expect.poll(() => isRunning(pid), { timeout: 5000 }).toBe(false);
+      },
+    );
 
     it.runIf(builds)('is not run again once a build with these flags is there', async () => {
       await mkdir(join(packageDir, 'build', 'Release'), { recursive: true });

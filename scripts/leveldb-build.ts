@@ -19,16 +19,19 @@ import { existsSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } 
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import { BUILD_STAMP, HARDWARE_CRC_FLAGS, missingCpuFlags } from '../network/leveldb/binding-cpu.ts';
 
-/** What the build adds to the compiler's flags; also the stamp that says a build is current. */
-export const HARDWARE_CRC_FLAGS = '-DLEVELDB_PLATFORM_POSIX_SSE -msse4.2';
 const BUILT_BINARY = join('build', 'Release', 'classic_level.node');
-const STAMP = join('build', 'lianxin-build.json');
 const LOG = 'build-lianxin.log';
-const BUILD_TIMEOUT_S = 15 * 60;
-const KILL_AFTER_S = 10;
-/** timeout(1)'s status when the command timed out (128 + 9 when it then had to be killed). */
+/** timeout(1)'s status when the command timed out and ended on its SIGTERM. */
 const TIMED_OUT = 124;
+
+/** How long node-gyp may take, and how long after its SIGTERM it is killed. */
+export interface BuildLimits {
+  readonly timeoutSeconds: number;
+  readonly killAfterSeconds: number;
+}
+const BUILD_LIMITS: BuildLimits = { timeoutSeconds: 15 * 60, killAfterSeconds: 10 };
 
 export type LevelDbBuild =
   | { readonly outcome: 'built'; readonly seconds: number }
@@ -49,17 +52,16 @@ export function describeBuild(build: LevelDbBuild): string {
   }
 }
 
-/** The directory of the classic-level package this project resolves. */
-export function classicLevelDir(): string {
-  return dirname(createRequire(import.meta.url).resolve('classic-level/package.json'));
-}
-
 /**
  * Builds classic-level in `packageDir` with node-gyp (`nodeGyp`: the script npm names in `npm_config_node_gyp`),
  * unless a build with these flags for this version is already there. A failed build is removed, so that
  * classic-level loads its prebuilt binary as before (node-gyp-build prefers build/Release when it exists).
  */
-export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): LevelDbBuild {
+export function buildLevelDb(
+  packageDir: string,
+  nodeGyp: string | undefined,
+  limits: BuildLimits = BUILD_LIMITS,
+): LevelDbBuild {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return {
       outcome: 'skipped',
@@ -73,7 +75,7 @@ export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): L
     return { outcome: 'skipped', reason: 'this CPU has no SSE4.2 (/proc/cpuinfo)' };
   }
   const stamp = JSON.stringify({ version: packageVersion(packageDir), flags: HARDWARE_CRC_FLAGS });
-  if (existsSync(join(packageDir, BUILT_BINARY)) && readIfExists(join(packageDir, STAMP)) === stamp) {
+  if (existsSync(join(packageDir, BUILT_BINARY)) && readIfExists(join(packageDir, BUILD_STAMP)) === stamp) {
     return { outcome: 'current' };
   }
   // A build of other flags or another version goes first: whatever happens next, what loads is then this build or
@@ -91,8 +93,8 @@ export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): L
   const run = spawnSync(
     'timeout',
     [
-      `--kill-after=${KILL_AFTER_S}`,
-      String(BUILD_TIMEOUT_S),
+      `--kill-after=${limits.killAfterSeconds}`,
+      String(limits.timeoutSeconds),
       process.execPath,
       nodeGyp,
       'rebuild',
@@ -107,18 +109,25 @@ export function buildLevelDb(packageDir: string, nodeGyp: string | undefined): L
     },
   );
   closeSync(log);
-  const timedOut = run.status === TIMED_OUT || run.status === 128 + 9;
+  const seconds = (performance.now() - started) / 1000;
+  // The SIGKILL timeout sends after --kill-after goes to its whole group, itself included: it then ends killed, as
+  // it does (re-raising the signal) when node-gyp was killed by something else, an OOM kill, before the deadline.
+  const timedOut = run.status === TIMED_OUT || (run.signal === 'SIGKILL' && seconds >= limits.timeoutSeconds);
   const failure =
-    (timedOut ? `node-gyp did not finish in ${BUILD_TIMEOUT_S / 60} minutes` : undefined) ??
+    (timedOut ? `node-gyp did not finish in ${describeSeconds(limits.timeoutSeconds)}` : undefined) ??
     run.error?.message ??
     (run.status !== 0 ? `node-gyp exited with ${run.status ?? run.signal}` : loadFailure(packageDir));
   if (failure !== undefined) {
     rmSync(join(packageDir, 'build'), { recursive: true, force: true });
     return { outcome: 'failed', reason: `${failure}; see ${join(packageDir, LOG)}` };
   }
-  writeFileSync(join(packageDir, STAMP), stamp);
+  writeFileSync(join(packageDir, BUILD_STAMP), stamp);
   rmSync(join(packageDir, LOG), { force: true });
-  return { outcome: 'built', seconds: (performance.now() - started) / 1000 };
+  return { outcome: 'built', seconds };
+}
+
+function describeSeconds(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60} minutes` : `${seconds} s`;
 }
 
 /** Why the built binary does not load in a fresh Node process, or undefined when it does. */
@@ -130,7 +139,8 @@ function loadFailure(packageDir: string): string | undefined {
 
 /** Whether this CPU has SSE4.2, as Linux lists its flags (false where there is no /proc/cpuinfo). */
 export function hasSse42(): boolean {
-  return /^flags\s*:.*\bsse4_2\b/m.test(readIfExists('/proc/cpuinfo') ?? '');
+  const cpuinfo = readIfExists('/proc/cpuinfo');
+  return cpuinfo !== undefined && missingCpuFlags(HARDWARE_CRC_FLAGS, cpuinfo).length === 0;
 }
 
 /**

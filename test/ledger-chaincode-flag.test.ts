@@ -112,6 +112,6 @@ describe('a malformed --chaincode', () => {
     const run = await runScript('ledger.ts', '--data-dir', members.dir, '--port', '0', '--chaincode', 'bad name=x');
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^ledger: --chaincode name must match .*, got "bad name"\n$/);
+    expect(run.stderr).toMatch(/^lianxin ledger: cannot start: --chaincode name must match .*, got "bad name"\n$/);
   });
 });

@@ -111,7 +111,9 @@ describe('a damaged ledger store', () => {
     expect(start.code).toBe(1);
     // The ledger runs as npm start's child process: its one line, where to find its log.
     expect(start.stderr).toMatch(
-      new RegExp(`^start: ledger: ${escape(err.message)} \\(exited with code 1; log [^\n]+ledger\\.log\\)\n$`),
+      new RegExp(
+        `^start: ledger: lianxin ledger: cannot start: ${escape(err.message)} \\(exited with code 1; log [^\n]+ledger\\.log\\)\n$`,
+      ),
     );
   });
 

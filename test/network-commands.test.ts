@@ -214,7 +214,7 @@ function runOf(processes: readonly { name: string; pid: number; startTime: strin
 const PORT_TRIES = 3;
 /** The line of a node (node/node.ts) or of the ledger (scripts/ledger.ts) whose port another process holds. */
 const PORT_TAKEN =
-  /(?:cannot bind (\S+): the port is in use by another process|ledger: cannot listen on (\S+): the address is in use)/;
+  /(?:cannot bind (\S+): the port is in use by another process|ledger: cannot start: cannot listen on (\S+): the address is in use)/;
 
 /**
  * `up` of the demo on ports free when they were chosen, as package.json's script runs it; with `holding`, that

@@ -10,6 +10,7 @@
  *   listening;
  * - SIGTERM: exit 0 within the grace period.
  */
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { basename, join } from 'node:path';
@@ -17,6 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { LedgerConnection } from '../network/client/index.ts';
+import { BUILD_STAMP, classicLevelDir, HARDWARE_CRC_FLAGS } from '../network/leveldb/binding-cpu.ts';
 import { orgPaths } from '../network/pki/index.ts';
 import { lianxinV1 } from '../node/api/index.ts';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
@@ -36,11 +38,13 @@ import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
 import { unary } from './support/grpc-unary.ts';
 import { spawnListening, type ListeningChild } from './support/listening-child.ts';
+import { canHideCpuFlags, loadsStampedLevelDbBuild, runWithCpuFlagsHidden } from './support/hidden-cpu-flags.ts';
 import { startDaemon, type DaemonProcess } from './support/node-daemon-process.ts';
 import { createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
 import { freeAddress } from './support/free-port.ts';
 
 const LEDGER_CHILD = new URL('./support/ledger-child.ts', import.meta.url).pathname;
+const DAEMON_MAIN = new URL('../node/daemon/main.ts', import.meta.url).pathname;
 const AGENCY_A = 'HangzhouCreditMSP';
 const AGENCY_B = 'HefeiCreditMSP';
 const BATCH = 100;
@@ -442,6 +446,32 @@ describe('a node in its own process', () => {
       await new Promise((resolve) => busy.server.close(resolve));
     }
   });
+
+  // The message is LevelDbBindingError's (network/leveldb/binding-cpu.ts), said where the process started.
+  it.runIf(canHideCpuFlags && loadsStampedLevelDbBuild)(
+    'refuses to start, before it opens its store, on a CPU without the SSE4.2 its LevelDB build was made for',
+    async () => {
+      const root = join(members.dir, 'no-sse4_2');
+      const configFile = await nodeConfig('HefeiCreditMSP', {}, { register: false, dataRoot: root });
+      const run = await runWithCpuFlagsHidden(['sse4_2'], root, [
+        process.execPath,
+        '--import',
+        'tsx',
+        DAEMON_MAIN,
+        '--config',
+        configFile,
+      ]);
+      expect(run.code).toBe(1);
+      const stamp = join(classicLevelDir(), BUILD_STAMP);
+      expect(run.stderr).toBe(
+        `lianxin node: cannot start: this node_modules was built for a CPU with sse4_2, which this CPU lacks ` +
+          `(/proc/cpuinfo): its LevelDB binding ${join(classicLevelDir(), 'build', 'Release', 'classic_level.node')} ` +
+          `(${stamp}: ${HARDWARE_CRC_FLAGS}) would stop the process at its first store; run npm ci on this host ` +
+          '(or npm run postinstall, which keeps the prebuilt binary on this CPU)\n',
+      );
+      expect(existsSync(join(root, 'nodes', 'HefeiCreditMSP', 'data', 'db'))).toBe(false);
+    },
+  );
 
   it('logs what an operator follows, each field once per line', async () => {
     // A call its handler refuses logs the caller: not as a second `mspId` next to the node's own.

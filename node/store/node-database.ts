@@ -10,6 +10,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Level } from 'level';
+import { assertLevelDbRunsHere } from '../../network/leveldb/binding-cpu.ts';
 import type { AlongsideWrite, LogDatabase, LogPut } from '../log/index.ts';
 import { CHAIN_INDEX_DIR, CHAIN_INDEX_SUBLEVELS, holdsChainIndex } from './chain-index-layout.ts';
 import { NodeStoreError } from './errors.ts';
@@ -172,12 +173,13 @@ class GuardedLevel extends Level<Buffer, Buffer> {
  * (chain-index-layout.ts). Each database takes the `leveldb` tuning (the chain index's own, `chainIndexLeveldb` when
  * given): its cache, write buffers and open files are each database's.
  * @throws NodeStoreError `STORE_CORRUPT`, `STORE_LOCKED` or `STORE_UNREADABLE`, its message one line for the
- * operator.
+ * operator; LevelDbBindingError, before anything is opened, where the LevelDB build cannot run on this CPU.
  */
 export async function openNodeDatabase(
   dir: string,
   options: Readonly<NodeDatabaseOptions> = {},
 ): Promise<NodeDatabase> {
+  assertLevelDbRunsHere();
   const main = await openGuardedLevel(dir, 'main', options.leveldb, options.injectWriteFault);
   const db = asLevel(main);
   const indexDir = join(dir, CHAIN_INDEX_DIR);

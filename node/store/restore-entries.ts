@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { Level } from 'level';
+import { assertLevelDbRunsHere } from '../../network/leveldb/binding-cpu.ts';
 import { syncDirectory } from './sync-directory.ts';
 
 /** Entries per batch: LevelDB's write buffer takes a few MiB comfortably. */
@@ -32,6 +33,7 @@ export async function restoreStoreEntries(
   entries: AsyncIterable<[Buffer, Buffer]>,
   placement: EntryPlacement = () => '',
 ): Promise<number> {
+  assertLevelDbRunsHere();
   const targets = new Map<string, Target>();
   const open = async (subdir: string): Promise<Target> => {
     const db = new Level<Buffer, Buffer>(subdir === '' ? dir : join(dir, subdir), {

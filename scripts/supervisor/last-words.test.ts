@@ -1,7 +1,8 @@
 /**
- * lastWords on what real Node processes print when they end: the one-line failure a node prints on purpose (also
- * with its structured log flushed after it into the same file), an uncaught error (with its source excerpt, frames,
- * properties and `Node.js v…` trailer) and an unheard 'error' event.
+ * lastWords on what real Node processes print when they end: the one-line failure a node or the ledger prints on
+ * purpose (also with its structured log flushed, or grpc-js's trace printed, after it into the same file), an
+ * uncaught error (with its source excerpt, frames, properties and `Node.js v…` trailer), an unheard 'error' event,
+ * and the structured log written after grpc-js's trace.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -14,13 +15,17 @@ import { lastWords } from './last-words.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** What `script` writes to stdout and stderr, both into one file as `network up` gives them to a node. */
-function logOf(script: string): string[] {
+function logOf(script: string, env: NodeJS.ProcessEnv = {}): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'last-words-'));
   try {
     const file = join(dir, 'node.log');
     const fd = openSync(file, 'a');
     try {
-      const run = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, stdio: ['ignore', fd, fd] });
+      const run = spawnSync(process.execPath, ['-e', script], {
+        cwd: ROOT,
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, ...env },
+      });
       expect(run.status).not.toBe(0);
     } finally {
       closeSync(fd);
@@ -36,6 +41,12 @@ function stderrOf(script: string): string[] {
   expect(run.status).not.toBe(0);
   return run.stderr.split('\n');
 }
+
+/** grpc-js's trace, as GRPC_VERBOSITY=DEBUG prints it to stderr; a client made and closed prints some lines. */
+const GRPC_TRACE = { GRPC_VERBOSITY: 'DEBUG', GRPC_TRACE: 'channel,connectivity_state' };
+const GRPC_CLIENT_CLOSED =
+  "{ const grpc = require('@grpc/grpc-js'); new grpc.Client('127.0.0.1:1', grpc.credentials.createInsecure()).close(); }";
+const TRACE_LINE = /^D \S+Z \| v[\d.]+ \d+ \| /;
 
 describe('lastWords', () => {
   it("keeps a process's own last line", () => {
@@ -55,6 +66,28 @@ describe('lastWords', () => {
     );
     expect(lines.at(-2)).toMatch(/^\{"level":40,.*"msg":"ledger unreachable; retrying with backoff"\}$/);
     expect(lastWords(lines)).toBe('lianxin node: cannot start: the gRPC listener cannot bind 127.0.0.1:1');
+  });
+
+  it("keeps the ledger's start-up failure line over grpc-js's trace printed after it", () => {
+    const lines = logOf(
+      "console.error('lianxin ledger: cannot start: cannot listen on 127.0.0.1:7051: the address is in use');" +
+        `${GRPC_CLIENT_CLOSED} process.exit(1)`,
+      GRPC_TRACE,
+    );
+    expect(lines.at(-2)).toMatch(TRACE_LINE);
+    expect(lastWords(lines)).toBe(
+      'lianxin ledger: cannot start: cannot listen on 127.0.0.1:7051: the address is in use',
+    );
+  });
+
+  it("gives the structured log written after grpc-js's trace, not the older trace line", () => {
+    const lines = logOf(
+      `${GRPC_CLIENT_CLOSED} require('pino')({}, require('pino').destination({ dest: 1, sync: true })).info('replaying the chain from block 0');` +
+        "process.kill(process.pid, 'SIGKILL')",
+      GRPC_TRACE,
+    );
+    expect(lines.some((line) => TRACE_LINE.test(line))).toBe(true);
+    expect(lastWords(lines)).toMatch(/"msg":"replaying the chain from block 0"\}$/);
   });
 
   it("passes over Node's own warnings: a process killed while it logged says its last log line", () => {

@@ -1,35 +1,35 @@
 /**
- * The line of a process's output that says why it ended: the node's and the ledger's one-line start-up failure,
- * or, for an error nothing caught, the error's own line. Node prints an uncaught error as a source excerpt, the
- * error line, its stack frames, its properties and a `Node.js v22.x` trailer; the trailer says nothing, so the
- * error line is looked for above it.
+ * The line of a process's output that says why it ended. First the node's and the ledger's one-line start-up
+ * failure (`lianxin node: cannot start: …`, `lianxin ledger: cannot start: …`), and the error line of an error
+ * nothing caught — Node prints it as a source excerpt, the error line, its stack frames, its properties and a
+ * `Node.js v22.x` trailer, so the error line is looked for above the trailer. Whichever of those came last.
  *
- * A node's structured log (stdout, one JSON object per line) is not where it says why it could not start: pino
- * writes it asynchronously and flushes what it holds at exit, so in a log file that takes both streams (`network
- * up`'s) a warning logged before the failure can land after the stderr line that names it. Nor is a warning of
- * Node's own (`(node:PID) [DEP0123] DeprecationWarning: …`, printed at its first occasion). Such lines are last words
- * only when the process said nothing else.
+ * Only without either, the last line said: a structured log line (pino's JSON) as well as a plain one, since a
+ * line written earlier (grpc-js's trace under GRPC_VERBOSITY, a script's progress) says less about the end than
+ * one written after it. A node's structured log is never the why of a failed start: pino writes it asynchronously
+ * and flushes what it holds at exit, so in a log file that takes both streams (`network up`'s) a warning logged
+ * before the failure lands after the stderr line that names it; the failure line's shape is what finds that line.
+ * Node's own warnings (`(node:PID) [DEP0123] DeprecationWarning: …`, printed at their first occasion) are last
+ * words only when the process said nothing else.
  */
 const STACK_FRAME = /^\s+at /;
 const NODE_TRAILER = /^Node\.js v\d+/;
 /** `Error: …`, `TypeError: …`, `Error [ERR_X]: …`: how Node's inspector starts an error's first line. */
 const ERROR_LINE = /^[A-Za-z]*Error(?: \[[\w-]+\])?: /;
-/** A structured log line, as pino writes them (`{"level":40,…}`), and Node's warning with the hint it prints after. */
-const NOT_WHY = [/^\{".*\}$/, /^\(node:\d+\) /, /^\(Use `node --trace-/];
+/** node/daemon/startup-failure.ts's line, and scripts/ledger.ts's. */
+const CANNOT_START = /^lianxin \w+: cannot start: /;
+/** Node's warning and the hint it prints after it. */
+const NODE_WARNING = [/^\(node:\d+\) /, /^\(Use `node --trace-/];
 
 export function lastWords(lines: readonly string[]): string | undefined {
   const said = lines.filter((line) => line.trim() !== '');
-  const plain = said.filter((line) => !NOT_WHY.some((noise) => noise.test(line)));
-  return lastPlainWords(plain.length > 0 ? plain : said);
-}
-
-function lastPlainWords(said: readonly string[]): string | undefined {
+  const failure = said.findLastIndex((line) => CANNOT_START.test(line));
   const trailer = said.findLastIndex((line) => NODE_TRAILER.test(line));
-  if (trailer >= 0) {
-    const thrown = said.slice(0, trailer).findLast((line) => ERROR_LINE.test(line));
-    if (thrown !== undefined) return thrown;
-  }
-  let last = said.length - 1;
-  while (last > 0 && STACK_FRAME.test(said[last] ?? '')) last -= 1;
-  return said[last];
+  const thrown = trailer < 0 ? -1 : said.slice(0, trailer).findLastIndex((line) => ERROR_LINE.test(line));
+  if (failure >= 0 || thrown >= 0) return said[Math.max(failure, thrown)];
+  const own = said.filter((line) => !NODE_WARNING.some((warning) => warning.test(line)));
+  const from = own.length > 0 ? own : said;
+  let last = from.length - 1;
+  while (last > 0 && STACK_FRAME.test(from[last] ?? '')) last -= 1;
+  return from[last];
 }

@@ -11,14 +11,14 @@ export interface ScriptRun {
 }
 
 export function runScript(script: string, ...args: string[]): Promise<ScriptRun> {
+  return runCommand(process.execPath, ['--import', 'tsx', `scripts/${script}`, ...args]);
+}
+
+/** Runs `file` with `args` from the repository's root, to its end or, given `killAfterMs`, SIGKILL then (code 1). */
+export function runCommand(file: string, args: readonly string[], killAfterMs?: number): Promise<ScriptRun> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', `scripts/${script}`, ...args],
-      { cwd: ROOT },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-      },
-    );
+    execFile(file, args, { cwd: ROOT, timeout: killAfterMs ?? 0, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
+    });
   });
 }

@@ -5,6 +5,7 @@
  */
 import { common } from '@hyperledger/fabric-protos';
 import { type BatchOperation, Level } from 'level';
+import { assertLevelDbRunsHere } from '../../leveldb/binding-cpu.ts';
 import {
   blockDataHash,
   blockHeaderHash,
@@ -86,12 +87,14 @@ type LedgerBatchOperation = BatchOperation<Db, Buffer, Buffer>;
 
 /**
  * Opens (or creates) the store in `dir` and checks its tip (tip-check.ts). Throws LedgerStoreError: LOCKED when
- * another process holds it, UNREADABLE when LevelDB cannot open or read it, CORRUPT when its tip contradicts itself.
+ * another process holds it, UNREADABLE when LevelDB cannot open or read it, CORRUPT when its tip contradicts itself;
+ * LevelDbBindingError, before anything is opened, where the LevelDB build cannot run on this CPU.
  */
 export async function openLedgerStore(
   dir: string,
   options: Readonly<OpenLedgerStoreOptions> = {},
 ): Promise<LedgerStore> {
+  assertLevelDbRunsHere();
   const db: Db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   try {
     await db.open();
