@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { consortiumLedgerOptions } from '../network/consortium-ledger.ts';
 import { LevelDbBindingError } from '../network/leveldb/binding-cpu.ts';
 import { createLedger, LedgerError, type LedgerOptions } from '../network/ledger/index.ts';
+import { BlockFormatError } from '../network/ledger/block/index.ts';
 import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
 import { loadConsortium, PkiError } from '../network/pki/index.ts';
 import { startAdminSocket } from '../node/admin/index.ts';
@@ -161,6 +162,8 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (
     err instanceof LedgerProcessError ||
     err instanceof LedgerError ||
+    // The stored channel config does not have Fabric's shape (its batch settings, say): Fabric's words for it.
+    err instanceof BlockFormatError ||
     err instanceof PkiError ||
     err instanceof ChaincodeSpecError ||
     err instanceof LevelDbBindingError
