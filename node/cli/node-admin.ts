@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { connectToLedger } from '../../network/client/index.ts';
+import { LevelDbBindingError } from '../../network/leveldb/binding-cpu.ts';
 import { loadSigningIdentity } from '../../network/pki/index.ts';
 import { AdminError } from '../admin/index.ts';
 import { BackupError } from '../backup/index.ts';
@@ -74,6 +75,8 @@ export function operatorError(err: unknown): unknown {
     const code = err.code === 'FILE_ERROR' ? 'FILE_ERROR' : err.code === 'TARGET_NOT_EMPTY' ? 'USAGE' : 'INVALID_INPUT';
     return new CliError(code, err.message, { cause: err });
   }
+  // This host's CPU cannot run the installed LevelDB build: an installation to redo here, said in one line.
+  if (err instanceof LevelDbBindingError) return new CliError('CONFIGURATION', err.message, { cause: err });
   if (err instanceof KeyRotationError) {
     const code = err.code === 'FILE_ERROR' || err.code === 'KEY_INVALID' ? 'FILE_ERROR' : 'LEDGER_ERROR';
     return new CliError(code, err.message, { cause: err });
