@@ -250,6 +250,39 @@ export function readMessage(bytes: Uint8Array, schema: MessageSchema): ReadMessa
   return fields;
 }
 
+/**
+ * {@link readMessage} of a message whose named fields each occur at most once, as field number → its one value;
+ * undefined for anything readMessage leaves to the full decoder, and for a repeated field (google-protobuf keeps a
+ * repeated singular field's last value or merges it, Go merges: the caller then leaves the meaning to its decoder).
+ */
+export function readSingularMessage(
+  bytes: Uint8Array,
+  schema: MessageSchema,
+): ReadonlyMap<number, WireValue> | undefined {
+  const message = readMessage(bytes, schema);
+  if (message === undefined) return undefined;
+  const fields = new Map<number, WireValue>();
+  for (const [field, values] of message) {
+    if (values.length !== 1) return undefined;
+    fields.set(field, values[0] as WireValue);
+  }
+  return fields;
+}
+
+/** A read bytes field's value; an absent field reads as empty, as proto3 has it. */
+export function bytesValue(value: WireValue | undefined): Uint8Array {
+  return value instanceof Uint8Array ? value : EMPTY_BYTES;
+}
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** A read string field's value; an absent field reads as ''. */
+export function textValue(value: WireValue | undefined): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** int32 values google-protobuf reads as the same number (it wraps 2^31 and above to negative). */
+export const INT32_LIMIT = 2 ** 31;
+
 function utf8Text(bytes: Uint8Array): string | undefined {
   try {
     return utf8.decode(bytes);

@@ -10,6 +10,7 @@ import {
   bytesField,
   encodeMessage,
   readMessage,
+  INT32_LIMIT,
   type MessageSchema,
   type ReadMessage,
   type WireValue,
@@ -179,9 +180,6 @@ const CHAINCODE_PROPOSAL_PAYLOAD: MessageSchema = { 1: 'bytes', 2: MAP_ENTRY };
 const CHAINCODE_INPUT: MessageSchema = { 1: 'bytes', 2: MAP_ENTRY, 3: 'varint' };
 const CHAINCODE_SPEC: MessageSchema = { 1: 'varint', 2: CHAINCODE_ID, 3: CHAINCODE_INPUT, 4: 'varint' };
 const CHAINCODE_INVOCATION_SPEC: MessageSchema = { 1: CHAINCODE_SPEC };
-
-/** int32 values google-protobuf reads as the same number (it wraps 2^31 and above to negative). */
-const INT32_LIMIT = 2 ** 31;
 
 /**
  * The proposal read from its wire bytes without google-protobuf's objects (a dozen per proposal, and the input
