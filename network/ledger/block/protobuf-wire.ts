@@ -207,8 +207,57 @@ export interface MessageSchema {
 }
 /** A read field's value: a varint, a view of its bytes, its text, or the embedded message's fields. */
 export type WireValue = number | Uint8Array | string | ReadMessage;
-/** Field number → its values in the order they occur (a singular field may occur more than once on the wire). */
-export type ReadMessage = ReadonlyMap<number, readonly WireValue[]>;
+
+/**
+ * The named fields of a read message, each with its values in the order they occur (a singular field may occur more
+ * than once on the wire). Held in one array by field number, a field that occurs once as its value and only a
+ * repeated one as an array of its values: a Map and an array per field, per message read, were ≈ 17 KB of the
+ * ledger's garbage per transaction (bench/RESULTS.md, issue 13 ledger12).
+ */
+export class ReadMessage {
+  readonly #fields: (WireValue | WireValue[] | undefined)[] = [];
+  #repeats = false;
+
+  /** Whether any field occurs more than once. */
+  get repeats(): boolean {
+    return this.#repeats;
+  }
+
+  /** Whether field `field` occurs. */
+  has(field: number): boolean {
+    return this.#fields[field] !== undefined;
+  }
+
+  /** How many times field `field` occurs. */
+  count(field: number): number {
+    const values = this.#fields[field];
+    return values === undefined ? 0 : Array.isArray(values) ? values.length : 1;
+  }
+
+  /** The value of field `field` where it occurs exactly once; undefined where it is absent or repeated. */
+  single(field: number): WireValue | undefined {
+    const values = this.#fields[field];
+    return Array.isArray(values) ? undefined : values;
+  }
+
+  /** Every value of field `field`, in the order they occur. */
+  all(field: number): readonly WireValue[] {
+    const values = this.#fields[field];
+    return values === undefined ? [] : Array.isArray(values) ? values : [values];
+  }
+
+  /** Adds a value of field `field` after the ones read before it. */
+  add(field: number, value: WireValue): void {
+    const values = this.#fields[field];
+    if (values === undefined) {
+      this.#fields[field] = value;
+      return;
+    }
+    this.#repeats = true;
+    if (Array.isArray(values)) values.push(value);
+    else this.#fields[field] = [values, value];
+  }
+}
 
 /** Text as google-protobuf decodes valid UTF-8 (a byte order mark kept); invalid UTF-8 throws. */
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -220,7 +269,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * decoder. Unnamed fields are skipped when well formed. `bytes` may be attacker-controlled.
  */
 export function readMessage(bytes: Uint8Array, schema: MessageSchema): ReadMessage | undefined {
-  const fields = new Map<number, WireValue[]>();
+  const fields = new ReadMessage();
   const reader = new Reader(bytes);
   while (!reader.done) {
     const tag = reader.tag();
@@ -243,30 +292,19 @@ export function readMessage(bytes: Uint8Array, schema: MessageSchema): ReadMessa
       value = kind === 'bytes' ? body : kind === 'string' ? utf8Text(body) : readMessage(body, kind);
       if (value === undefined) return undefined;
     }
-    const values = fields.get(field);
-    if (values === undefined) fields.set(field, [value]);
-    else values.push(value);
+    fields.add(field, value);
   }
   return fields;
 }
 
 /**
- * {@link readMessage} of a message whose named fields each occur at most once, as field number → its one value;
- * undefined for anything readMessage leaves to the full decoder, and for a repeated field (google-protobuf keeps a
- * repeated singular field's last value or merges it, Go merges: the caller then leaves the meaning to its decoder).
+ * {@link readMessage} of a message whose named fields each occur at most once; undefined for anything readMessage
+ * leaves to the full decoder, and for a repeated field (google-protobuf keeps a repeated singular field's last value
+ * or merges it, Go merges: the caller then leaves the meaning to its decoder).
  */
-export function readSingularMessage(
-  bytes: Uint8Array,
-  schema: MessageSchema,
-): ReadonlyMap<number, WireValue> | undefined {
+export function readSingularMessage(bytes: Uint8Array, schema: MessageSchema): ReadMessage | undefined {
   const message = readMessage(bytes, schema);
-  if (message === undefined) return undefined;
-  const fields = new Map<number, WireValue>();
-  for (const [field, values] of message) {
-    if (values.length !== 1) return undefined;
-    fields.set(field, values[0] as WireValue);
-  }
-  return fields;
+  return message?.repeats === false ? message : undefined;
 }
 
 /** A read bytes field's value; an absent field reads as empty, as proto3 has it. */

@@ -123,9 +123,9 @@ function decodeKeyRequest(payload: Uint8Array, layout: KeyRequestLayout): KeyReq
     return { key, collection: request.getCollection(), value: request.getValue_asU8?.() ?? EMPTY };
   }
   return {
-    key: decodeKey(bytesValue(fields.get(1))),
-    collection: textValue(fields.get(layout.collection)),
-    value: layout.value === undefined ? EMPTY : bytesValue(fields.get(layout.value)),
+    key: decodeKey(bytesValue(fields.single(1))),
+    collection: textValue(fields.single(layout.collection)),
+    value: layout.value === undefined ? EMPTY : bytesValue(fields.single(layout.value)),
   };
 }
 
@@ -615,20 +615,20 @@ function signedProposalOf(bytes: Uint8Array): peer.SignedProposal {
   const fields = readSingularMessage(bytes, SIGNED_PROPOSAL);
   if (fields === undefined) return peer.SignedProposal.deserializeBinary(bytes);
   const proposal = new peer.SignedProposal();
-  if (fields.has(1)) proposal.setProposalBytes(bytesValue(fields.get(1)));
-  if (fields.has(2)) proposal.setSignature(bytesValue(fields.get(2)));
+  if (fields.has(1)) proposal.setProposalBytes(bytesValue(fields.single(1)));
+  if (fields.has(2)) proposal.setSignature(bytesValue(fields.single(2)));
   return proposal;
 }
 
 /** The chaincode's peer.Response, read from its wire bytes as google-protobuf reads it, or by it where that may differ. */
 function chaincodeResponseOf(bytes: Uint8Array): ChaincodeResponse {
   const fields = readSingularMessage(bytes, RESPONSE);
-  const status = fields?.get(1) ?? 0;
+  const status = fields?.single(1) ?? 0;
   if (fields === undefined || typeof status !== 'number' || status >= INT32_LIMIT) {
     const response = peer.Response.deserializeBinary(bytes);
     return { status: response.getStatus(), message: response.getMessage(), payload: response.getPayload_asU8() };
   }
-  return { status, message: textValue(fields.get(2)), payload: bytesValue(fields.get(3)) };
+  return { status, message: textValue(fields.single(2)), payload: bytesValue(fields.single(3)) };
 }
 
 function contextKey(channelId: string, txId: string): string {

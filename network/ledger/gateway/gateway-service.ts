@@ -120,8 +120,9 @@ function proposedTransaction(bytes: Buffer): Uint8Array {
 /** SubmitRequest.prepared_transaction as received (or written again, as above), refused when unsigned. */
 function preparedTransaction(bytes: Buffer): Uint8Array {
   const read = readMessageField(bytes, SUBMIT_REQUEST, PREPARED_TRANSACTION, SIGNED_BYTES);
-  const signatures = read?.fields.get(ENVELOPE_SIGNATURE);
-  if (read && (signatures?.length ?? 0) <= 1) return signedEnvelope(read.bytes, signatures?.[0]);
+  if (read && read.fields.count(ENVELOPE_SIGNATURE) <= 1) {
+    return signedEnvelope(read.bytes, read.fields.single(ENVELOPE_SIGNATURE));
+  }
   const request = decodeRequest('SubmitRequest', bytes, (b) => gateway.SubmitRequest.deserializeBinary(b));
   const envelope = requireField(request.getPreparedTransaction(), 'prepared_transaction');
   return signedEnvelope(
@@ -173,7 +174,7 @@ function signedRequestOf(
   decode: (bytes: Uint8Array) => { getRequest_asU8(): Uint8Array; getSignature_asU8(): Uint8Array },
 ): SignedRequest {
   const fields = readSingularMessage(bytes, SIGNED_BYTES);
-  if (fields !== undefined) return { request: bytesValue(fields.get(1)), signature: bytesValue(fields.get(2)) };
+  if (fields !== undefined) return { request: bytesValue(fields.single(1)), signature: bytesValue(fields.single(2)) };
   const signed = decodeRequest(what, bytes, decode);
   return { request: signed.getRequest_asU8(), signature: signed.getSignature_asU8() };
 }
@@ -183,9 +184,9 @@ function commitStatusRequestOf(bytes: Uint8Array): CommitStatusRequest {
   const fields = readSingularMessage(bytes, COMMIT_STATUS_REQUEST);
   if (fields !== undefined) {
     return {
-      transactionId: textValue(fields.get(1)),
-      channelId: textValue(fields.get(2)),
-      identity: bytesValue(fields.get(3)),
+      transactionId: textValue(fields.single(1)),
+      channelId: textValue(fields.single(2)),
+      identity: bytesValue(fields.single(3)),
     };
   }
   const request = decodeRequest('CommitStatusRequest', bytes, (b) => gateway.CommitStatusRequest.deserializeBinary(b));
