@@ -215,8 +215,13 @@ export type WireValue = number | Uint8Array | string | ReadMessage;
  * ledger's garbage per transaction (bench/RESULTS.md, issue 13 ledger12).
  */
 export class ReadMessage {
-  readonly #fields: (WireValue | WireValue[] | undefined)[] = [];
+  readonly #fields: (WireValue | WireValue[] | undefined)[];
   #repeats = false;
+
+  /** `slots`: one more than the highest field number read (an array that need not grow as fields are added). */
+  constructor(slots = 0) {
+    this.#fields = new Array<WireValue | WireValue[] | undefined>(slots);
+  }
 
   /** Whether any field occurs more than once. */
   get repeats(): boolean {
@@ -269,7 +274,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * decoder. Unnamed fields are skipped when well formed. `bytes` may be attacker-controlled.
  */
 export function readMessage(bytes: Uint8Array, schema: MessageSchema): ReadMessage | undefined {
-  const fields = new ReadMessage();
+  const fields = new ReadMessage(slotsOf(schema));
   const reader = new Reader(bytes);
   while (!reader.done) {
     const tag = reader.tag();
@@ -320,6 +325,17 @@ export function textValue(value: WireValue | undefined): string {
 
 /** int32 values google-protobuf reads as the same number (it wraps 2^31 and above to negative). */
 export const INT32_LIMIT = 2 ** 31;
+
+/** One more than the highest field number a schema names, worked out once per schema. */
+function slotsOf(schema: MessageSchema): number {
+  let slots = schemaSlots.get(schema);
+  if (slots === undefined) {
+    slots = Math.max(0, ...Object.keys(schema).map(Number)) + 1;
+    schemaSlots.set(schema, slots);
+  }
+  return slots;
+}
+const schemaSlots = new WeakMap<MessageSchema, number>();
 
 function utf8Text(bytes: Uint8Array): string | undefined {
   try {
