@@ -57,6 +57,8 @@ describe('messageParts', () => {
     const parts = messageParts(...fields);
     expect(Buffer.concat(parts).equals(encodeMessage(...fields))).toBe(true);
     expect(parts).toContain(large);
+    // the tags, lengths and small values before and after the large value: one part each
+    expect(parts.length).toBe(3);
     expect(messageParts()).toEqual([]);
   });
 });

@@ -132,23 +132,53 @@ export function encodeMessageAfter(headroom: number, fields: readonly WireField[
 }
 
 /**
- * The bytes {@link encodeMessage} would write for `fields`, as a list of parts (tags and lengths, then each bytes
- * field's value where it lies): what a signer hashes part by part, without the message being written first.
+ * The bytes {@link encodeMessage} would write for `fields`, as a list of parts: what a signer hashes part by part,
+ * without the message being written first. Each value above {@link INLINE_LIMIT} bytes is a part of its own, where it
+ * lies; the tags, lengths and smaller values between are written into one buffer, a part per run (a part per tag and
+ * per value cost a typed array each and a hash update each: 35 for a CreateAsset endorsement).
  */
 export function messageParts(...fields: readonly WireField[]): Uint8Array[] {
   const parts: Uint8Array[] = [];
-  const push = (field: WireField): void => {
-    if (field.size === 0) return;
-    const lengthDelimited = (field.tag & 7) === LENGTH_DELIMITED;
-    const head = new Uint8Array(varintLength(field.tag) + (lengthDelimited ? varintLength(field.length) : 0));
-    const at = writeVarint(head, field.tag, 0);
-    if (lengthDelimited) writeVarint(head, field.length, at);
-    parts.push(head);
-    if (field.bytes !== undefined) parts.push(field.bytes);
-    else for (const part of field.fields ?? []) push(part);
-  };
-  for (const field of fields) push(field);
+  const run = { bytes: Buffer.allocUnsafe(inlineSize(fields)), start: 0, at: 0 };
+  writeParts(fields, run, parts);
+  if (run.at > run.start) parts.push(run.bytes.subarray(run.start, run.at));
   return parts;
+}
+
+/** Values up to this size are copied into a run of {@link messageParts}; larger ones are parts of their own. */
+const INLINE_LIMIT = 1024;
+
+/** The bytes of `fields` that {@link messageParts} copies: every tag and length, and each value up to the limit. */
+function inlineSize(fields: readonly WireField[]): number {
+  let size = 0;
+  for (const field of fields) {
+    if (field.size === 0) continue;
+    if (field.bytes === undefined) size += field.size - field.length + inlineSize(field.fields ?? []);
+    else size += field.bytes.length > INLINE_LIMIT ? field.size - field.bytes.length : field.size;
+  }
+  return size;
+}
+
+function writeParts(
+  fields: readonly WireField[],
+  run: { readonly bytes: Buffer; start: number; at: number },
+  parts: Uint8Array[],
+): void {
+  for (const field of fields) {
+    if (field.size === 0) continue;
+    run.at = writeVarint(run.bytes, field.tag, run.at);
+    if ((field.tag & 7) === LENGTH_DELIMITED) run.at = writeVarint(run.bytes, field.length, run.at);
+    if (field.bytes === undefined) {
+      writeParts(field.fields ?? [], run, parts);
+    } else if (field.bytes.length <= INLINE_LIMIT) {
+      run.bytes.set(field.bytes, run.at);
+      run.at += field.bytes.length;
+    } else {
+      if (run.at > run.start) parts.push(run.bytes.subarray(run.start, run.at));
+      parts.push(field.bytes);
+      run.start = run.at;
+    }
+  }
 }
 
 /**
