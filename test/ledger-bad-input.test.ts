@@ -194,6 +194,23 @@ describe('malformed requests to /gateway.Gateway', () => {
   });
 });
 
+describe('requests google-protobuf reads differently from a reader of single fields', () => {
+  it('CommitStatus takes a repeated channel_id as google-protobuf does: the last one', async () => {
+    const transaction = await network
+      .getContract('basic')
+      .newProposal('CreateAsset', { arguments: ['repeated-channel', 'c', '1', 'o', '1'] })
+      .endorse();
+    const commit = await transaction.submit();
+    const signed = gateway.SignedCommitStatusRequest.deserializeBinary(commit.getBytes());
+    // channel_id (field 2) = 'nope' before the official client's own request, whose channel_id comes later
+    const request = Buffer.concat([Buffer.from('\x12\x04nope', 'latin1'), signed.getRequest_asU8()]);
+    const resigned = new gateway.SignedCommitStatusRequest();
+    resigned.setRequest(request);
+    resigned.setSignature(signP256(key, request));
+    expect(await unary('CommitStatus', resigned.serializeBinary())).toEqual({ code: grpc.status.OK, details: '' });
+  });
+});
+
 describe('malformed requests to /protos.Deliver', () => {
   it.each(DELIVER)('%s answers bytes that are not an envelope with a BAD_REQUEST status', async (method) => {
     expect(await deliver(method, GARBAGE)).toEqual({

@@ -8,6 +8,7 @@ import {
   messageParts,
   NO_FIELD,
   readMessage,
+  readSingularMessage,
   singleBytesField,
   singleLengthDelimitedFields,
   stringField,
@@ -56,6 +57,8 @@ describe('messageParts', () => {
     const parts = messageParts(...fields);
     expect(Buffer.concat(parts).equals(encodeMessage(...fields))).toBe(true);
     expect(parts).toContain(large);
+    // the tags, lengths and small values before and after the large value: one part each
+    expect(parts.length).toBe(3);
     expect(messageParts()).toEqual([]);
   });
 });
@@ -90,6 +93,22 @@ describe('protobuf wire readers', () => {
     expect(singleBytesField(repeated, 1)).toBeUndefined();
     expect(hex(singleBytesField(varintField, 1))).toBe(hex(Buffer.from('payload')));
     for (const bytes of [truncated, longVarint, group]) expect(singleBytesField(bytes, 1)).toBeUndefined();
+  });
+
+  it('read each named field with its values in wire order; a singular read only where none repeats', () => {
+    // Envelope{payload 'a', signature 'x', payload 'b', payload 'c'}; field 3 is not on the wire
+    const bytes = Buffer.from('\x0a\x01a\x12\x01x\x0a\x01b\x0a\x01c', 'latin1');
+    const schema = { 1: 'string', 2: 'bytes', 3: 'varint' } as const;
+    const message = readMessage(bytes, schema);
+    expect(message?.all(1)).toEqual(['a', 'b', 'c']);
+    expect([message?.count(1), message?.count(2), message?.count(3)]).toEqual([3, 1, 0]);
+    expect([message?.single(1), message?.single(3), message?.has(3)]).toEqual([undefined, undefined, false]);
+    expect(hex(message?.single(2) as Uint8Array)).toBe(hex(Buffer.from('x')));
+    expect(message?.all(2).map((value) => hex(value as Uint8Array))).toEqual([hex(Buffer.from('x'))]);
+    expect(message?.repeats).toBe(true);
+    expect(readSingularMessage(bytes, schema)).toBeUndefined();
+    const singular = readSingularMessage(envelope('p', 's'), schema);
+    expect([singular?.single(1), singular?.repeats]).toEqual(['p', false]);
   });
 
   it('give up on a tag beyond 32 bits, which google-protobuf reads as its low 32 bits and Go refuses', () => {

@@ -132,23 +132,53 @@ export function encodeMessageAfter(headroom: number, fields: readonly WireField[
 }
 
 /**
- * The bytes {@link encodeMessage} would write for `fields`, as a list of parts (tags and lengths, then each bytes
- * field's value where it lies): what a signer hashes part by part, without the message being written first.
+ * The bytes {@link encodeMessage} would write for `fields`, as a list of parts: what a signer hashes part by part,
+ * without the message being written first. Each value above {@link INLINE_LIMIT} bytes is a part of its own, where it
+ * lies; the tags, lengths and smaller values between are written into one buffer, a part per run (a part per tag and
+ * per value cost a typed array each and a hash update each: 35 for a CreateAsset endorsement).
  */
 export function messageParts(...fields: readonly WireField[]): Uint8Array[] {
   const parts: Uint8Array[] = [];
-  const push = (field: WireField): void => {
-    if (field.size === 0) return;
-    const lengthDelimited = (field.tag & 7) === LENGTH_DELIMITED;
-    const head = new Uint8Array(varintLength(field.tag) + (lengthDelimited ? varintLength(field.length) : 0));
-    const at = writeVarint(head, field.tag, 0);
-    if (lengthDelimited) writeVarint(head, field.length, at);
-    parts.push(head);
-    if (field.bytes !== undefined) parts.push(field.bytes);
-    else for (const part of field.fields ?? []) push(part);
-  };
-  for (const field of fields) push(field);
+  const run = { bytes: Buffer.allocUnsafe(inlineSize(fields)), start: 0, at: 0 };
+  writeParts(fields, run, parts);
+  if (run.at > run.start) parts.push(run.bytes.subarray(run.start, run.at));
   return parts;
+}
+
+/** Values up to this size are copied into a run of {@link messageParts}; larger ones are parts of their own. */
+const INLINE_LIMIT = 1024;
+
+/** The bytes of `fields` that {@link messageParts} copies: every tag and length, and each value up to the limit. */
+function inlineSize(fields: readonly WireField[]): number {
+  let size = 0;
+  for (const field of fields) {
+    if (field.size === 0) continue;
+    if (field.bytes === undefined) size += field.size - field.length + inlineSize(field.fields ?? []);
+    else size += field.bytes.length > INLINE_LIMIT ? field.size - field.bytes.length : field.size;
+  }
+  return size;
+}
+
+function writeParts(
+  fields: readonly WireField[],
+  run: { readonly bytes: Buffer; start: number; at: number },
+  parts: Uint8Array[],
+): void {
+  for (const field of fields) {
+    if (field.size === 0) continue;
+    run.at = writeVarint(run.bytes, field.tag, run.at);
+    if ((field.tag & 7) === LENGTH_DELIMITED) run.at = writeVarint(run.bytes, field.length, run.at);
+    if (field.bytes === undefined) {
+      writeParts(field.fields ?? [], run, parts);
+    } else if (field.bytes.length <= INLINE_LIMIT) {
+      run.bytes.set(field.bytes, run.at);
+      run.at += field.bytes.length;
+    } else {
+      if (run.at > run.start) parts.push(run.bytes.subarray(run.start, run.at));
+      parts.push(field.bytes);
+      run.start = run.at;
+    }
+  }
 }
 
 /**
@@ -207,8 +237,62 @@ export interface MessageSchema {
 }
 /** A read field's value: a varint, a view of its bytes, its text, or the embedded message's fields. */
 export type WireValue = number | Uint8Array | string | ReadMessage;
-/** Field number → its values in the order they occur (a singular field may occur more than once on the wire). */
-export type ReadMessage = ReadonlyMap<number, readonly WireValue[]>;
+
+/**
+ * The named fields of a read message, each with its values in the order they occur (a singular field may occur more
+ * than once on the wire). Held in one array by field number, a field that occurs once as its value and only a
+ * repeated one as an array of its values: a Map and an array per field, per message read, were ≈ 17 KB of the
+ * ledger's garbage per transaction (bench/RESULTS.md, issue 13 ledger12).
+ */
+export class ReadMessage {
+  readonly #fields: (WireValue | WireValue[] | undefined)[];
+  #repeats = false;
+
+  /** `slots`: one more than the highest field number read (an array that need not grow as fields are added). */
+  constructor(slots = 0) {
+    this.#fields = new Array<WireValue | WireValue[] | undefined>(slots);
+  }
+
+  /** Whether any field occurs more than once. */
+  get repeats(): boolean {
+    return this.#repeats;
+  }
+
+  /** Whether field `field` occurs. */
+  has(field: number): boolean {
+    return this.#fields[field] !== undefined;
+  }
+
+  /** How many times field `field` occurs. */
+  count(field: number): number {
+    const values = this.#fields[field];
+    return values === undefined ? 0 : Array.isArray(values) ? values.length : 1;
+  }
+
+  /** The value of field `field` where it occurs exactly once; undefined where it is absent or repeated. */
+  single(field: number): WireValue | undefined {
+    const values = this.#fields[field];
+    return Array.isArray(values) ? undefined : values;
+  }
+
+  /** Every value of field `field`, in the order they occur. */
+  all(field: number): readonly WireValue[] {
+    const values = this.#fields[field];
+    return values === undefined ? [] : Array.isArray(values) ? values : [values];
+  }
+
+  /** Adds a value of field `field` after the ones read before it. */
+  add(field: number, value: WireValue): void {
+    const values = this.#fields[field];
+    if (values === undefined) {
+      this.#fields[field] = value;
+      return;
+    }
+    this.#repeats = true;
+    if (Array.isArray(values)) values.push(value);
+    else this.#fields[field] = [values, value];
+  }
+}
 
 /** Text as google-protobuf decodes valid UTF-8 (a byte order mark kept); invalid UTF-8 throws. */
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -220,7 +304,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * decoder. Unnamed fields are skipped when well formed. `bytes` may be attacker-controlled.
  */
 export function readMessage(bytes: Uint8Array, schema: MessageSchema): ReadMessage | undefined {
-  const fields = new Map<number, WireValue[]>();
+  const fields = new ReadMessage(slotsOf(schema));
   const reader = new Reader(bytes);
   while (!reader.done) {
     const tag = reader.tag();
@@ -243,12 +327,45 @@ export function readMessage(bytes: Uint8Array, schema: MessageSchema): ReadMessa
       value = kind === 'bytes' ? body : kind === 'string' ? utf8Text(body) : readMessage(body, kind);
       if (value === undefined) return undefined;
     }
-    const values = fields.get(field);
-    if (values === undefined) fields.set(field, [value]);
-    else values.push(value);
+    fields.add(field, value);
   }
   return fields;
 }
+
+/**
+ * {@link readMessage} of a message whose named fields each occur at most once; undefined for anything readMessage
+ * leaves to the full decoder, and for a repeated field (google-protobuf keeps a repeated singular field's last value
+ * or merges it, Go merges: the caller then leaves the meaning to its decoder).
+ */
+export function readSingularMessage(bytes: Uint8Array, schema: MessageSchema): ReadMessage | undefined {
+  const message = readMessage(bytes, schema);
+  return message?.repeats === false ? message : undefined;
+}
+
+/** A read bytes field's value; an absent field reads as empty, as proto3 has it. */
+export function bytesValue(value: WireValue | undefined): Uint8Array {
+  return value instanceof Uint8Array ? value : EMPTY_BYTES;
+}
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** A read string field's value; an absent field reads as ''. */
+export function textValue(value: WireValue | undefined): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** int32 values google-protobuf reads as the same number (it wraps 2^31 and above to negative). */
+export const INT32_LIMIT = 2 ** 31;
+
+/** One more than the highest field number a schema names, worked out once per schema. */
+function slotsOf(schema: MessageSchema): number {
+  let slots = schemaSlots.get(schema);
+  if (slots === undefined) {
+    slots = Math.max(0, ...Object.keys(schema).map(Number)) + 1;
+    schemaSlots.set(schema, slots);
+  }
+  return slots;
+}
+const schemaSlots = new WeakMap<MessageSchema, number>();
 
 function utf8Text(bytes: Uint8Array): string | undefined {
   try {

@@ -174,6 +174,22 @@ describe('PeerHandler', () => {
     expect(readRwset(result.rwset).namespaces[0]?.writes).toEqual([{ key: 'k', isDelete: false, value: 'new' }]);
   });
 
+  it('reads a request or response whose singular field repeats as google-protobuf does: its last value', async () => {
+    await register();
+    const { invocation, outcome, transaction } = await start('repeated');
+    // the shim's stub gets the signed proposal's own bytes and signature, views as google-protobuf's decode gives
+    expect(transaction.getProposal()?.getProposalBytes()).toBeInstanceOf(Uint8Array);
+    // PutState{key 'first', value 'v', key 'last'}
+    const put = Buffer.from('\x0a\x05first\x12\x01v\x0a\x04last', 'latin1');
+    expect(await chaincode.ask(Type.PUT_STATE, put, invocation.txId)).toEqual(['RESPONSE', '']);
+    // Response{status 500, message 'm', status 200}
+    const response = Buffer.concat([Buffer.from([0x08, 0xf4, 0x03]), completed(200, 'm')]);
+    chaincode.send(Type.COMPLETED, response, invocation.txId, CHANNEL);
+    const result = (await outcome) as { rwset: Uint8Array; response: { status: number; message: string } };
+    expect(result.response).toMatchObject({ status: 200, message: 'm' });
+    expect(readRwset(result.rwset).namespaces[0]?.writes).toEqual([{ key: 'last', isDelete: false, value: 'v' }]);
+  });
+
   it('refuses writes after a paginated query, as Fabric does in read-write transactions', async () => {
     await register();
     const { invocation, outcome } = await start('paginated');

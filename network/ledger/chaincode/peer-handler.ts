@@ -8,8 +8,16 @@
 import { randomUUID } from 'node:crypto';
 import { ledger, peer } from '@hyperledger/fabric-protos';
 import { BinaryReader } from 'google-protobuf';
-import { encodeMessage } from '../block/protobuf-wire.ts';
-import type { ChaincodeInvocation, SimulationResult, StateEntry, StateReader } from '../types.ts';
+import {
+  bytesValue,
+  encodeMessage,
+  INT32_LIMIT,
+  readMessage,
+  readSingularMessage,
+  textValue,
+  type MessageSchema,
+} from '../block/protobuf-wire.ts';
+import type { ChaincodeInvocation, ChaincodeResponse, SimulationResult, StateEntry, StateReader } from '../types.ts';
 import { ChaincodeError, SimulationError } from './errors.ts';
 import { decodeKey } from './keys.ts';
 import { checkCollection } from './private-data.ts';
@@ -66,6 +74,59 @@ function unmarshal<T>(decode: () => T): T {
   } catch (err) {
     throw new SimulationError('MALFORMED', `unmarshal failed: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** A state request's key, collection and value (fabric-protos chaincode_shim.proto GetState, PutState, DelState). */
+interface KeyRequest {
+  readonly key: string;
+  readonly collection: string;
+  readonly value: Uint8Array;
+}
+
+/**
+ * Where a key request's fields are (key, then value and collection, by field number), read as readSingularMessage
+ * checks them: the key as bytes (decodeKey refuses invalid UTF-8), the collection as text.
+ */
+interface KeyRequestLayout {
+  readonly schema: MessageSchema;
+  readonly collection: number;
+  readonly value?: number;
+  readonly deserialize: (bytes: Uint8Array) => { getCollection(): string; getValue_asU8?(): Uint8Array };
+}
+const GET_STATE: KeyRequestLayout = {
+  schema: { 1: 'bytes', 2: 'string' },
+  collection: 2,
+  deserialize: (b) => peer.GetState.deserializeBinary(b),
+};
+const DEL_STATE: KeyRequestLayout = {
+  schema: { 1: 'bytes', 2: 'string' },
+  collection: 2,
+  deserialize: (b) => peer.DelState.deserializeBinary(b),
+};
+const PUT_STATE: KeyRequestLayout = {
+  schema: { 1: 'bytes', 2: 'bytes', 3: 'string' },
+  collection: 3,
+  value: 2,
+  deserialize: (b) => peer.PutState.deserializeBinary(b),
+};
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A key request read from its wire bytes when every field occurs at most once (google-protobuf's object, and the
+ * second walk for the key's bytes, were most of the shim requests' cost in the ledger); anything else goes through
+ * google-protobuf as before, with the same refusals.
+ */
+function decodeKeyRequest(payload: Uint8Array, layout: KeyRequestLayout): KeyRequest {
+  const fields = readSingularMessage(payload, layout.schema);
+  if (fields === undefined) {
+    const [request, key = ''] = decodeRequest(payload, layout.deserialize, [1]);
+    return { key, collection: request.getCollection(), value: request.getValue_asU8?.() ?? EMPTY };
+  }
+  return {
+    key: decodeKey(bytesValue(fields.single(1))),
+    collection: textValue(fields.single(layout.collection)),
+    value: layout.value === undefined ? EMPTY : bytesValue(fields.single(layout.value)),
+  };
 }
 
 /** Decodes a request payload and the key fields (by field number) it carries. */
@@ -199,8 +260,10 @@ export class PeerHandler {
     }
     let proposal: peer.SignedProposal;
     try {
-      proposal = peer.SignedProposal.deserializeBinary(invocation.signedProposal);
-      peer.ChaincodeInput.deserializeBinary(invocation.input);
+      proposal = signedProposalOf(invocation.signedProposal);
+      if (readMessage(invocation.input, CHAINCODE_INPUT) === undefined) {
+        peer.ChaincodeInput.deserializeBinary(invocation.input);
+      }
     } catch (err) {
       throw new ChaincodeError(
         'INVALID_INVOCATION',
@@ -272,9 +335,9 @@ export class PeerHandler {
         `transaction returned with failure: ${Buffer.from(msg.getPayload_asU8()).toString()}`,
       );
     }
-    let response: peer.Response;
+    let response: ChaincodeResponse;
     try {
-      response = peer.Response.deserializeBinary(msg.getPayload_asU8());
+      response = chaincodeResponseOf(msg.getPayload_asU8());
     } catch (err) {
       throw new ChaincodeError('TRANSACTION_FAILED', `failed to unmarshal response for transaction ${msg.getTxid()}`, {
         cause: err,
@@ -286,7 +349,7 @@ export class PeerHandler {
     const rwsetFields = simulator.resultsFields();
     let rwset: Uint8Array | undefined;
     return {
-      response: { status: response.getStatus(), message: response.getMessage(), payload: response.getPayload_asU8() },
+      response,
       ...(event === undefined ? {} : { event: { eventName: event.getEventName(), payload: event.getPayload_asU8() } }),
       rwsetFields,
       get rwset() {
@@ -399,29 +462,26 @@ export class PeerHandler {
   }
 
   private async getState(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
-    const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.GetState.deserializeBinary(b), [1]);
-    const collection = request.getCollection();
+    const { key, collection } = decodeKeyRequest(msg.getPayload_asU8(), GET_STATE);
     if (collection !== '') return (await tx.simulator.getPrivateData(collection, key)) ?? new Uint8Array(0);
     return (await tx.simulator.getState(key)) ?? new Uint8Array(0);
   }
 
   /** handler.go HandleGetPrivateDataHash: GetState{key, collection}, answered with the value's hash. */
   private async getPrivateDataHash(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
-    const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.GetState.deserializeBinary(b), [1]);
-    return (await tx.simulator.getPrivateDataHash(request.getCollection(), key)) ?? new Uint8Array(0);
+    const { key, collection } = decodeKeyRequest(msg.getPayload_asU8(), GET_STATE);
+    return (await tx.simulator.getPrivateDataHash(collection, key)) ?? new Uint8Array(0);
   }
 
   private putState(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
-    const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.PutState.deserializeBinary(b), [1]);
-    const collection = request.getCollection();
-    if (collection !== '') tx.simulator.putPrivateData(collection, key, request.getValue_asU8());
-    else tx.simulator.setState(key, request.getValue_asU8());
+    const { key, collection, value } = decodeKeyRequest(msg.getPayload_asU8(), PUT_STATE);
+    if (collection !== '') tx.simulator.putPrivateData(collection, key, value);
+    else tx.simulator.setState(key, value);
     return Promise.resolve(new Uint8Array(0));
   }
 
   private delState(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
-    const [request, key = ''] = decodeRequest(msg.getPayload_asU8(), (b) => peer.DelState.deserializeBinary(b), [1]);
-    const collection = request.getCollection();
+    const { key, collection } = decodeKeyRequest(msg.getPayload_asU8(), DEL_STATE);
     if (collection !== '') tx.simulator.deletePrivateData(collection, key);
     else tx.simulator.deleteState(key);
     return Promise.resolve(new Uint8Array(0));
@@ -540,6 +600,35 @@ export class PeerHandler {
     }
     return response;
   }
+}
+
+/** SignedProposal{proposal_bytes, signature}; ChaincodeInput{args, decorations, is_init}; Response{status, message, payload}. */
+const SIGNED_PROPOSAL: MessageSchema = { 1: 'bytes', 2: 'bytes' };
+const CHAINCODE_INPUT: MessageSchema = { 1: 'bytes', 2: { 1: 'string', 2: 'bytes' }, 3: 'varint' };
+const RESPONSE: MessageSchema = { 1: 'varint', 2: 'string', 3: 'bytes' };
+
+/**
+ * The SignedProposal the shim's stub reads, set from the fields of its wire bytes when each occurs at most once (the
+ * object google-protobuf's decode gives: views of the same bytes, an absent field left unset), else decoded by it.
+ */
+function signedProposalOf(bytes: Uint8Array): peer.SignedProposal {
+  const fields = readSingularMessage(bytes, SIGNED_PROPOSAL);
+  if (fields === undefined) return peer.SignedProposal.deserializeBinary(bytes);
+  const proposal = new peer.SignedProposal();
+  if (fields.has(1)) proposal.setProposalBytes(bytesValue(fields.single(1)));
+  if (fields.has(2)) proposal.setSignature(bytesValue(fields.single(2)));
+  return proposal;
+}
+
+/** The chaincode's peer.Response, read from its wire bytes as google-protobuf reads it, or by it where that may differ. */
+function chaincodeResponseOf(bytes: Uint8Array): ChaincodeResponse {
+  const fields = readSingularMessage(bytes, RESPONSE);
+  const status = fields?.single(1) ?? 0;
+  if (fields === undefined || typeof status !== 'number' || status >= INT32_LIMIT) {
+    const response = peer.Response.deserializeBinary(bytes);
+    return { status: response.getStatus(), message: response.getMessage(), payload: response.getPayload_asU8() };
+  }
+  return { status, message: textValue(fields.single(2)), payload: bytesValue(fields.single(3)) };
 }
 
 function contextKey(channelId: string, txId: string): string {

@@ -10,8 +10,9 @@ import {
   bytesField,
   encodeMessage,
   readMessage,
+  INT32_LIMIT,
   type MessageSchema,
-  type ReadMessage,
+  ReadMessage,
   type WireValue,
 } from '../block/protobuf-wire.ts';
 import { LedgerError } from '../errors.ts';
@@ -180,9 +181,6 @@ const CHAINCODE_INPUT: MessageSchema = { 1: 'bytes', 2: MAP_ENTRY, 3: 'varint' }
 const CHAINCODE_SPEC: MessageSchema = { 1: 'varint', 2: CHAINCODE_ID, 3: CHAINCODE_INPUT, 4: 'varint' };
 const CHAINCODE_INVOCATION_SPEC: MessageSchema = { 1: CHAINCODE_SPEC };
 
-/** int32 values google-protobuf reads as the same number (it wraps 2^31 and above to negative). */
-const INT32_LIMIT = 2 ** 31;
-
 /**
  * The proposal read from its wire bytes without google-protobuf's objects (a dozen per proposal, and the input
  * written again through them: 3 % of the ledger's CPU per transaction, bench/RESULTS.md issue 13), giving what
@@ -212,7 +210,7 @@ export function readProposalParts(signedProposalBytes: Uint8Array): ProposalPart
     let input: ProposalInvocation['input'];
     if (inputFields !== undefined) {
       if (inputFields.has(2)) return undefined;
-      const args = (inputFields.get(1) ?? []) as Uint8Array[];
+      const args = inputFields.all(1) as Uint8Array[];
       const isInit = one(inputFields, 3, ZERO) !== 0;
       // ChaincodeInput{args, is_init} as google-protobuf writes it (it does not write fields it does not know).
       input = { args, bytes: encodeMessage(...args.map((arg) => bytesElement(1, arg)), boolField(3, isInit)) };
@@ -261,7 +259,7 @@ class ReadParts implements ProposalParts {
 
 // What an absent field reads as.
 const EMPTY = new Uint8Array(0);
-const NO_MESSAGE: ReadMessage = new Map();
+const NO_MESSAGE = new ReadMessage();
 const ZERO: number = 0;
 const NO_TEXT: string = '';
 /** Thrown inside readProposalParts, and caught there, when the proposal is left to google-protobuf. */
@@ -275,10 +273,10 @@ function read(bytes: Uint8Array, schema: MessageSchema): ReadMessage {
 
 /** A singular field's value, of the type of `absent`, what it reads as when absent; it must occur at most once. */
 function one<T extends WireValue>(message: ReadMessage, field: number, absent: T): T {
-  const values = message.get(field);
-  if (values === undefined) return absent;
-  if (values.length !== 1) throw GIVE_UP;
-  return values[0] as T;
+  const count = message.count(field);
+  if (count === 0) return absent;
+  if (count !== 1) throw GIVE_UP;
+  return message.single(field) as T;
 }
 
 /**

@@ -4,7 +4,15 @@
  */
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { common, gateway, orderer, peer } from '@hyperledger/fabric-protos';
-import type { MessageSchema } from '../block/protobuf-wire.ts';
+import {
+  bytesValue,
+  encodeMessage,
+  int32Field,
+  readSingularMessage,
+  textValue,
+  uint64Field,
+  type MessageSchema,
+} from '../block/protobuf-wire.ts';
 import { LedgerError } from '../errors.ts';
 import { blockTransactions } from '../events/block-transactions.ts';
 import { toPeerResponse } from '../endorser/index.ts';
@@ -76,21 +84,15 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
     }),
 
     CommitStatus: unary('commitStatus', async (bytes, signal) => {
-      const request = await verifiedRequest(
-        backend,
-        decodeRequest('SignedCommitStatusRequest', bytes, (b) =>
-          gateway.SignedCommitStatusRequest.deserializeBinary(b),
-        ),
-        'CommitStatusRequest',
-        (b) => gateway.CommitStatusRequest.deserializeBinary(b),
+      const signed = signedRequestOf('SignedCommitStatusRequest', bytes, (b) =>
+        gateway.SignedCommitStatusRequest.deserializeBinary(b),
       );
-      const txId = request.getTransactionId();
-      if (txId === '') throw new LedgerError('BAD_REQUEST', 'transaction_id is empty');
-      const location = await waitForTransaction(backend, txId, signal);
-      const response = new gateway.CommitStatusResponse();
-      response.setResult(location.code as peer.TxValidationCodeMap[keyof peer.TxValidationCodeMap]);
-      response.setBlockNumber(location.blockNum);
-      return response.serializeBinary();
+      const request = commitStatusRequestOf(signed.request);
+      await verifyRequest(backend, signed, request);
+      if (request.transactionId === '') throw new LedgerError('BAD_REQUEST', 'transaction_id is empty');
+      const location = await waitForTransaction(backend, request.transactionId, signal);
+      // CommitStatusResponse{result, block_number}, as google-protobuf writes it
+      return encodeMessage(int32Field(1, location.code), uint64Field(2, location.blockNum));
     }),
 
     ChaincodeEvents: (call: ServerWritableStream<Buffer, Uint8Array>) => {
@@ -118,8 +120,9 @@ function proposedTransaction(bytes: Buffer): Uint8Array {
 /** SubmitRequest.prepared_transaction as received (or written again, as above), refused when unsigned. */
 function preparedTransaction(bytes: Buffer): Uint8Array {
   const read = readMessageField(bytes, SUBMIT_REQUEST, PREPARED_TRANSACTION, SIGNED_BYTES);
-  const signatures = read?.fields.get(ENVELOPE_SIGNATURE);
-  if (read && (signatures?.length ?? 0) <= 1) return signedEnvelope(read.bytes, signatures?.[0]);
+  if (read && read.fields.count(ENVELOPE_SIGNATURE) <= 1) {
+    return signedEnvelope(read.bytes, read.fields.single(ENVELOPE_SIGNATURE));
+  }
   const request = decodeRequest('SubmitRequest', bytes, (b) => gateway.SubmitRequest.deserializeBinary(b));
   const envelope = requireField(request.getPreparedTransaction(), 'prepared_transaction');
   return signedEnvelope(
@@ -141,36 +144,69 @@ function requireField<T>(value: T | undefined, field: string): T {
   return value;
 }
 
+/** A signed request (SignedCommitStatusRequest, SignedChaincodeEventsRequest): the request's bytes and signature. */
 interface SignedRequest {
-  getRequest_asU8(): Uint8Array;
-  getSignature_asU8(): Uint8Array;
+  readonly request: Uint8Array;
+  readonly signature: Uint8Array;
 }
 
+/** What a signed request's inner request says of its channel and its signer. */
 interface ChannelRequest {
-  getChannelId(): string;
-  getIdentity_asU8(): Uint8Array;
+  readonly channelId: string;
+  readonly identity: Uint8Array;
+}
+
+interface CommitStatusRequest extends ChannelRequest {
+  readonly transactionId: string;
+}
+
+// Strings are read as text here: google-protobuf decodes invalid UTF-8 without an error, readMessage leaves it to it.
+/** CommitStatusRequest{transaction_id, channel_id, identity}. */
+const COMMIT_STATUS_REQUEST: MessageSchema = { 1: 'string', 2: 'string', 3: 'bytes' };
+
+/**
+ * A signed request read from its wire bytes when each field occurs at most once, else decoded by google-protobuf
+ * (refused as `what` could not be parsed).
+ */
+function signedRequestOf(
+  what: string,
+  bytes: Uint8Array,
+  decode: (bytes: Uint8Array) => { getRequest_asU8(): Uint8Array; getSignature_asU8(): Uint8Array },
+): SignedRequest {
+  const fields = readSingularMessage(bytes, SIGNED_BYTES);
+  if (fields !== undefined) return { request: bytesValue(fields.single(1)), signature: bytesValue(fields.single(2)) };
+  const signed = decodeRequest(what, bytes, decode);
+  return { request: signed.getRequest_asU8(), signature: signed.getSignature_asU8() };
+}
+
+/** CommitStatusRequest read as {@link signedRequestOf} reads the signed one. */
+function commitStatusRequestOf(bytes: Uint8Array): CommitStatusRequest {
+  const fields = readSingularMessage(bytes, COMMIT_STATUS_REQUEST);
+  if (fields !== undefined) {
+    return {
+      transactionId: textValue(fields.single(1)),
+      channelId: textValue(fields.single(2)),
+      identity: bytesValue(fields.single(3)),
+    };
+  }
+  const request = decodeRequest('CommitStatusRequest', bytes, (b) => gateway.CommitStatusRequest.deserializeBinary(b));
+  return {
+    transactionId: request.getTransactionId(),
+    channelId: request.getChannelId(),
+    identity: request.getIdentity_asU8(),
+  };
 }
 
 /**
- * Decodes the inner request and checks its signature by the identity it names, which must be a channel reader
- * (commitstatus.go, chaincodeevents.go: `/Channel/Application/Readers`).
+ * Checks the request's signature by the identity it names, which must be a channel reader (commitstatus.go,
+ * chaincodeevents.go: `/Channel/Application/Readers`).
  */
-async function verifiedRequest<T extends ChannelRequest>(
-  backend: GatewayBackend,
-  signed: SignedRequest,
-  what: string,
-  decode: (bytes: Uint8Array) => T,
-): Promise<T> {
-  const request = decodeRequest(what, signed.getRequest_asU8(), decode);
-  const channelId = request.getChannelId();
-  if (channelId !== backend.channelId) throw new LedgerError('CHANNEL_NOT_FOUND', `channel '${channelId}' not found`);
-  const check = await backend.msps.verifySignatureAsync(
-    request.getIdentity_asU8(),
-    signed.getRequest_asU8(),
-    signed.getSignature_asU8(),
-  );
+async function verifyRequest(backend: GatewayBackend, signed: SignedRequest, request: ChannelRequest): Promise<void> {
+  if (request.channelId !== backend.channelId) {
+    throw new LedgerError('CHANNEL_NOT_FOUND', `channel '${request.channelId}' not found`);
+  }
+  const check = await backend.msps.verifySignatureAsync(request.identity, signed.request, signed.signature);
   if (!check.ok) throw new LedgerError('ACCESS_DENIED', `access denied: ${check.reason}`);
-  return request;
 }
 
 /** Blocks until the txid is committed (commit/finder.go); the call's deadline ends the wait. */
@@ -197,14 +233,13 @@ async function streamChaincodeEvents(
   cache: ChaincodeEventsCache,
 ): Promise<void> {
   const signal = callSignal(call);
-  const request = await verifiedRequest(
-    backend,
-    decodeRequest('SignedChaincodeEventsRequest', call.request, (b) =>
-      gateway.SignedChaincodeEventsRequest.deserializeBinary(b),
-    ),
-    'ChaincodeEventsRequest',
-    (b) => gateway.ChaincodeEventsRequest.deserializeBinary(b),
+  const signed = signedRequestOf('SignedChaincodeEventsRequest', call.request, (b) =>
+    gateway.SignedChaincodeEventsRequest.deserializeBinary(b),
   );
+  const request = decodeRequest('ChaincodeEventsRequest', signed.request, (b) =>
+    gateway.ChaincodeEventsRequest.deserializeBinary(b),
+  );
+  await verifyRequest(backend, signed, { channelId: request.getChannelId(), identity: request.getIdentity_asU8() });
   const chaincodeId = request.getChaincodeId();
   if (chaincodeId === '') throw new LedgerError('BAD_REQUEST', 'chaincode_id is empty');
 

@@ -59,7 +59,7 @@ describe('readMessageField', () => {
     const bytes = request.serializeBinary();
     const read = readMessageField(bytes, REQUEST, 3, SIGNED);
     expect(read?.bytes).toEqual(messageFieldBytes(bytes, 3));
-    expect(read?.fields.get(2)).toEqual([new Uint8Array(Buffer.from('signature'))]);
+    expect(read?.fields.all(2)).toEqual([new Uint8Array(Buffer.from('signature'))]);
   });
 
   it('is undefined for what it leaves to the full decode: absent, repeated, malformed inside or out', () => {

@@ -83,8 +83,7 @@ export function readMessageField(
   field: number,
   fieldSchema: MessageSchema,
 ): { readonly bytes: Uint8Array; readonly fields: ReadMessage } | undefined {
-  const values = readMessage(bytes, schema)?.get(field);
-  const value = values?.length === 1 ? values[0] : undefined;
+  const value = readMessage(bytes, schema)?.single(field);
   const fields = value instanceof Uint8Array ? readMessage(value, fieldSchema) : undefined;
   return value instanceof Uint8Array && fields ? { bytes: value, fields } : undefined;
 }
