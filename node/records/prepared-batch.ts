@@ -16,6 +16,7 @@ import {
   holdsContent,
   RECORD_DIGEST_BYTES,
   recordLength,
+  setLeafIndex,
   storedBatchDigest,
   storedContent,
   writeRecordHashing,
@@ -107,9 +108,14 @@ export class PreparedBatch {
     return (this.#store as LatinSlicing).latin1Slice(this.#keyStarts[i] ?? 0, this.#digestStart(i));
   }
 
-  /** Record i's stored value (a view): its leaf index is set at commit (setLeafIndex). */
+  /** Record i's stored value (a view): its leaf index is set at commit (`setLeafIndex`). */
   value(i: number): Buffer {
     return this.#store.subarray(this.#valueStarts[i], this.#keyStarts[i + 1]);
+  }
+
+  /** Sets record i's leaf index in its stored value, without a view of it. */
+  setLeafIndex(i: number, leafIndex: number): void {
+    setLeafIndex(this.#store, leafIndex, this.#valueStarts[i]);
   }
 
   /** SHA-256 of record i's content (a view). */

@@ -25,14 +25,13 @@ import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatc
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
 import { withResultColumns } from '../api/ingest-ack-wire.ts';
 import { RecentCache, type TransparencyLog } from '../log/index.ts';
-import { asPromise, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
+import { asPromise, type NodeSublevel, type SublevelRows, type SublevelWrite } from '../store/index.ts';
 import {
   decodeAck,
   decodeRecord,
   encodeAckColumns,
   OUTCOME_ACCEPTED,
   OUTCOME_DUPLICATE,
-  setLeafIndex,
   storedContent,
   storedContentType,
   storedLeafIndex,
@@ -395,18 +394,23 @@ export class RecordStore {
         const leaves = appendedBatches.map((batch, k) => batch.leaf(appendedIndexes[k] ?? 0));
         await log.append(leaves, (firstIndex) => {
           for (const decision of plan.decisions.values()) decision.resolve(firstIndex);
-          const writes: SublevelWrite[] = [];
           for (let k = 0; k < appendedBatches.length; k++) {
-            const batch = appendedBatches[k] as PreparedBatch;
-            const i = appendedIndexes[k] ?? 0;
-            const value = batch.value(i);
-            setLeafIndex(value, firstIndex + k);
+            (appendedBatches[k] as PreparedBatch).setLeafIndex(appendedIndexes[k] ?? 0, firstIndex + k);
             // Before the write (record-key-filter.ts); a write that then fails leaves a harmless "may have".
             this.#recordKeys.addHashed(hashes, appendedSlots[k] ?? 0);
-            writes.push({ type: 'put', sublevel: db, key: batch.key(i), value });
           }
-          writes.push(...latestWrites(db, plan, storedLatest, this.#latestKeys), ...ackWrites());
-          return writes;
+          // The records as rows, not an object each (node/store SublevelRows).
+          const records: SublevelRows = {
+            type: 'rows',
+            sublevel: db,
+            rows: {
+              count: appendedBatches.length,
+              key: (k) =>
+                db.prefixKey((appendedBatches[k] as PreparedBatch).key(appendedIndexes[k] ?? 0), 'buffer', false),
+              value: (k) => (appendedBatches[k] as PreparedBatch).value(appendedIndexes[k] ?? 0),
+            },
+          };
+          return [records, ...latestWrites(db, plan, storedLatest, this.#latestKeys), ...ackWrites()];
         });
       } finally {
         this.#latestMeta.clear();

@@ -1,6 +1,6 @@
 /**
  * One LevelDB WriteBatch filled row by row and written, kept from one write to the next: the chain index's applies
- * (node/chain-index), one anchor's rows each.
+ * (node/chain-index), one anchor's rows each, and the log's appends with the records they carry (node-database.ts).
  *
  * Why not an array batch (`batch([...])`): classic-level's `batch_do` reads every operation's `type`, `key`
  * and `value` through N-API named-property calls, ≈ 0.9 µs per entry of a follower's main thread (bench/RESULTS.md,
@@ -25,18 +25,28 @@ export interface IndexedRows {
   value(i: number): Buffer;
 }
 
+/** Where a batch's rows go, keys already prefixed. */
+export interface RowSink {
+  put(key: Buffer, value: Buffer): void;
+  del(key: Buffer): void;
+}
+
 /** abstract-level's chained batch, below its public methods. */
 interface ChainedBatchMethods {
   _put(key: Buffer, value: Buffer): void;
+  _del(key: Buffer): void;
   _clear(): void;
   _write(options: Record<string, unknown>): Promise<void>;
 }
+
+/** What a closed database is written through instead: abstract-level's array batch. */
+type RowWrite = RowPut | { readonly type: 'del'; readonly key: Buffer };
 
 type Root = NodeSublevel['db'];
 
 export class RowBatch {
   readonly #root: Root;
-  #batch: ChainedBatchMethods | undefined;
+  #batch: (ChainedBatchMethods & { readonly sink: RowSink }) | undefined;
 
   constructor(root: Root) {
     this.#root = root;
@@ -47,24 +57,45 @@ export class RowBatch {
    * Not called again before the returned promise settles (one apply at a time uses a RowBatch).
    */
   write(rows: IndexedRows, more: readonly RowPut[]): Promise<void> {
+    return this.writeWith((sink) => {
+      for (let i = 0; i < rows.count; i++) sink.put(rows.key(i), rows.value(i));
+      for (const row of more) sink.put(row.key, row.value);
+    }, false);
+  }
+
+  /**
+   * Writes what `fill` puts and deletes, in that order, keys already prefixed, in one atomic batch, synced if `sync`.
+   * Not called again before the returned promise settles.
+   */
+  writeWith(fill: (sink: RowSink) => void, sync: boolean): Promise<void> {
     const root = this.#root;
     if (root.status !== 'open') {
-      const writes: RowPut[] = [];
-      for (let i = 0; i < rows.count; i++) writes.push({ type: 'put', key: rows.key(i), value: rows.value(i) });
-      writes.push(...more);
-      return root.batch(writes);
+      const writes: RowWrite[] = [];
+      fill({
+        put: (key, value) => writes.push({ type: 'put', key, value }),
+        del: (key) => writes.push({ type: 'del', key }),
+      });
+      return root.batch(writes, { sync });
     }
     const batch = (this.#batch ??= this.#open());
     batch._clear();
-    for (let i = 0; i < rows.count; i++) batch._put(rows.key(i), rows.value(i));
-    for (const row of more) batch._put(row.key, row.value);
-    return batch._write({});
+    fill(batch.sink);
+    return batch._write({ sync });
   }
 
-  #open(): ChainedBatchMethods {
+  #open(): ChainedBatchMethods & { readonly sink: RowSink } {
     const batch = this.#root.batch();
     // Never closed through the database: it is written only while the database is open, and goes with this object.
     this.#root.detachResource(batch);
-    return batch as unknown as ChainedBatchMethods;
+    const methods = batch as unknown as ChainedBatchMethods;
+    const sink: RowSink = {
+      put: (key, value) => {
+        methods._put(key, value);
+      },
+      del: (key) => {
+        methods._del(key);
+      },
+    };
+    return Object.assign(methods, { sink });
   }
 }
