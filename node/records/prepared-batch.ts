@@ -92,6 +92,16 @@ export class PreparedBatch {
     return (this.#valueStarts[i] ?? 0) - RECORD_DIGEST_BYTES;
   }
 
+  /** The length of record i's key. */
+  keyLength(i: number): number {
+    return this.#digestStart(i) - (this.#keyStarts[i] ?? 0);
+  }
+
+  /** Copies record i's key into `bytes` at `at`; returns where it ends there. */
+  copyKey(i: number, bytes: Buffer, at: number): number {
+    return at + this.#store.copy(bytes, at, this.#keyStarts[i], this.#digestStart(i));
+  }
+
   /** Whether record i's key is record j's of `other`. */
   sameKey(i: number, other: PreparedBatch, j: number): boolean {
     const start = this.#keyStarts[i] ?? 0;

@@ -41,6 +41,7 @@ import { RecordValidationError } from './errors.ts';
 import { LatestKeyFilter } from './latest-key-filter.ts';
 import { PreparedBatch } from './prepared-batch.ts';
 import { CommitKeys } from './commit-keys.ts';
+import { CommitRows } from './commit-rows.ts';
 import { RecordKeyFilter } from './record-key-filter.ts';
 import { RememberedLeaves } from './remembered-leaves.ts';
 import { latestId, recordKey, requestKey } from './record-keys.ts';
@@ -193,6 +194,9 @@ export class RecordStore {
   readonly #recordKeys = new RecordKeyFilter();
   /** The records each commit appends, by key (commit-keys.ts). */
   readonly #commitKeys = new CommitKeys();
+  /** The rows each commit writes (commit-rows.ts), and the prefix of their keys at the database's root. */
+  readonly #commitRows = new CommitRows();
+  readonly #recordsPrefix: Buffer;
   /**
    * Settles once the record keys already stored are known (true), after which a commit reads no new record's key;
    * false if they could not be read (commits then read every key, as before). For tests and benches.
@@ -201,6 +205,7 @@ export class RecordStore {
 
   constructor(options: Readonly<RecordStoreOptions>) {
     this.#o = options;
+    this.#recordsPrefix = Buffer.from(options.db.prefix, 'utf8');
     this.latestKeysLoaded = this.#latestKeys.load(options.db);
     this.recordKeysLoaded = this.#recordKeys.load(options.db, options.log.size);
   }
@@ -399,20 +404,14 @@ export class RecordStore {
             // Before the write (record-key-filter.ts); a write that then fails leaves a harmless "may have".
             this.#recordKeys.addHashed(hashes, appendedSlots[k] ?? 0);
           }
-          // The records as rows, not an object each (node/store SublevelRows).
-          const records: SublevelRows = {
-            type: 'rows',
-            sublevel: db,
-            rows: {
-              count: appendedBatches.length,
-              key: (k) =>
-                db.prefixKey((appendedBatches[k] as PreparedBatch).key(appendedIndexes[k] ?? 0), 'buffer', false),
-              value: (k) => (appendedBatches[k] as PreparedBatch).value(appendedIndexes[k] ?? 0),
-            },
-          };
+          // The records as rows, not an object each (node/store SublevelRows), put before this callback's caller
+          // returns: the next commit's rows can take their memory.
+          const rows = this.#commitRows.of(this.#recordsPrefix, appendedBatches, appendedIndexes);
+          const records: SublevelRows = { type: 'rows', sublevel: db, rows };
           return [records, ...latestWrites(db, plan, storedLatest, this.#latestKeys), ...ackWrites()];
         });
       } finally {
+        this.#commitRows.clear();
         this.#latestMeta.clear();
         this.#latestLeaves.clear();
       }
