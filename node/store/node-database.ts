@@ -514,7 +514,8 @@ type NodeChainedBatch = ReturnType<Level<Buffer, Buffer>['batch']>;
  * One atomic write, its operations added by `add` to a chained batch. Each operation is copied into LevelDB's
  * native WriteBatch as it is added: no operation array, abstract-level clone of each operation or native read of
  * its properties, and nothing of it kept on the JS heap while the write and its fsync are in flight (an ingest's
- * commit: 0.6–0.9 µs less main thread per record than an array batch, bench/RESULTS.md "issue 13: origin6").
+ * commit: 0.6–0.9 µs less main thread per record than an array batch, bench/RESULTS.md "issue 13: origin6"; the
+ * log's appends, which carry the commits, now go through kept batches: `log.batch`).
  */
 async function writeChained(
   db: Level<Buffer, Buffer>,

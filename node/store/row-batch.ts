@@ -6,11 +6,12 @@
  * and `value` through N-API named-property calls, ≈ 0.9 µs per entry of a follower's main thread (bench/RESULTS.md,
  * "issue 13: follower5"), and needs an object per row. Why not a new chained batch per anchor: classic-level frees
  * its native WriteBatch (2–3.5 MB for 10,000 rows) only when a GC finalizes the JavaScript object, so every anchor's
- * was built in memory new to the process, a page fault per 4 KiB ("follower, fourth session"). One chained batch,
- * cleared before each anchor, takes a row in one call and writes it into memory it already holds.
+ * was built in memory new to the process, a page fault per 4 KiB ("follower, fourth session"); an ingest's commit
+ * of 8,192 records grew one of ≈ 1.5 MB each time ("random2"). One chained batch, cleared before each write, takes a
+ * row in one call and writes it into memory it already holds.
  *
  * abstract-level has no public way to reuse a chained batch (its `write()` closes it), so this calls the methods its
- * public ones delegate to (`_put`, `_clear`, `_write`): the rows are Buffers the index built, and the node's database
+ * public ones delegate to (`_put`, `_del`, `_clear`, `_write`): the rows are Buffers the node built, and its database
  * has no prewrite hooks or write listeners. The node's database guards `_write` as every other write
  * (node/store/node-database.ts). A database that is not open is written through the public `batch()`, which waits for
  * it to open or throws LEVEL_DATABASE_NOT_OPEN: the native batch must never be written to a closed database (it crashes
@@ -18,7 +19,7 @@
  */
 import type { NodeSublevel, RowPut } from './node-database.ts';
 
-/** Rows read by position, keys already prefixed (the chain index's LatestRows): no object per row. */
+/** Rows read by position, keys already prefixed (the chain index's LatestRows, a commit's records): no object per row. */
 export interface IndexedRows {
   readonly count: number;
   key(i: number): Buffer;
