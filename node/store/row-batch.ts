@@ -58,10 +58,16 @@ export class RowBatch {
    * Not called again before the returned promise settles (one apply at a time uses a RowBatch).
    */
   write(rows: IndexedRows, more: readonly RowPut[]): Promise<void> {
-    return this.writeWith((sink) => {
+    const fill = (sink: RowSink) => {
       for (let i = 0; i < rows.count; i++) sink.put(rows.key(i), rows.value(i));
       for (const row of more) sink.put(row.key, row.value);
-    }, false);
+    };
+    const batch = this.#cleared();
+    if (batch === undefined) return this.#writeClosed(fill, false);
+    // The rows straight into the native batch, not through its sink: a follower's apply puts every entry here.
+    for (let i = 0; i < rows.count; i++) batch._put(rows.key(i), rows.value(i));
+    for (const row of more) batch._put(row.key, row.value);
+    return batch._write({});
   }
 
   /**
@@ -69,19 +75,28 @@ export class RowBatch {
    * Not called again before the returned promise settles.
    */
   writeWith(fill: (sink: RowSink) => void, sync: boolean): Promise<void> {
-    const root = this.#root;
-    if (root.status !== 'open') {
-      const writes: RowWrite[] = [];
-      fill({
-        put: (key, value) => writes.push({ type: 'put', key, value }),
-        del: (key) => writes.push({ type: 'del', key }),
-      });
-      return root.batch(writes, { sync });
-    }
-    const batch = (this.#batch ??= this.#open());
-    batch._clear();
+    const batch = this.#cleared();
+    if (batch === undefined) return this.#writeClosed(fill, sync);
     fill(batch.sink);
     return batch._write({ sync });
+  }
+
+  /** The kept batch, emptied, while the database is open. */
+  #cleared(): (ChainedBatchMethods & { readonly sink: RowSink }) | undefined {
+    if (this.#root.status !== 'open') return undefined;
+    const batch = (this.#batch ??= this.#open());
+    batch._clear();
+    return batch;
+  }
+
+  /** Through the public array batch, which waits for the database to open or refuses the write. */
+  #writeClosed(fill: (sink: RowSink) => void, sync: boolean): Promise<void> {
+    const writes: RowWrite[] = [];
+    fill({
+      put: (key, value) => writes.push({ type: 'put', key, value }),
+      del: (key) => writes.push({ type: 'del', key }),
+    });
+    return this.#root.batch(writes, { sync });
   }
 
   #open(): ChainedBatchMethods & { readonly sink: RowSink } {
