@@ -31,7 +31,7 @@ import {
   type TransparencyLog,
 } from '../node/log/index.ts';
 import { RecordStore } from '../node/records/index.ts';
-import { openNodeDatabase, type SublevelWrite } from '../node/store/index.ts';
+import { openNodeDatabase, type SublevelRows, type SublevelWrite } from '../node/store/index.ts';
 import { testUscc } from '../test/support/chaincode-log.ts';
 import type { Benchmark, Figure } from './benchmark.ts';
 import { threadCpuMs } from './cpu-time.ts';
@@ -125,9 +125,21 @@ function countingLog(inner: LogDatabase, bytes: Map<string, number>): LogDatabas
     batch: (operations: LogPut[], options) => {
       for (const { key, value } of operations)
         add(`log ${String.fromCharCode(key[0] ?? 0)}`, 5 + key.length + value.length);
-      for (const write of (options.alongside ?? []) as readonly SublevelWrite[]) {
-        const kind = `records ${String.fromCharCode(write.key[0] ?? 0)}`;
-        add(kind, 9 + write.key.length + (write.value?.length ?? 0));
+      for (const write of (options.alongside ?? []) as readonly (SublevelWrite | SublevelRows)[]) {
+        const prefix = write.sublevel.prefix.length;
+        if (write.type !== 'rows') {
+          add(
+            `records ${String.fromCharCode(write.key[0] ?? 0)}`,
+            prefix + write.key.length + (write.value?.length ?? 0),
+          );
+          continue;
+        }
+        // Keys already prefixed (this counting makes each one more time: a cost the base's writes do not have here).
+        const { rows } = write;
+        for (let i = 0; i < rows.count; i++) {
+          const key = rows.key(i);
+          add(`records ${String.fromCharCode(key[prefix] ?? 0)}`, key.length + rows.value(i).length);
+        }
       }
       return inner.batch(operations, options);
     },

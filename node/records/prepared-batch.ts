@@ -16,6 +16,7 @@ import {
   holdsContent,
   RECORD_DIGEST_BYTES,
   recordLength,
+  setLeafIndex,
   storedBatchDigest,
   storedContent,
   writeRecordHashing,
@@ -91,6 +92,16 @@ export class PreparedBatch {
     return (this.#valueStarts[i] ?? 0) - RECORD_DIGEST_BYTES;
   }
 
+  /** The length of record i's key. */
+  keyLength(i: number): number {
+    return this.#digestStart(i) - (this.#keyStarts[i] ?? 0);
+  }
+
+  /** Copies record i's key into `bytes` at `at`; returns where it ends there. */
+  copyKey(i: number, bytes: Buffer, at: number): number {
+    return at + this.#store.copy(bytes, at, this.#keyStarts[i], this.#digestStart(i));
+  }
+
   /** Whether record i's key is record j's of `other`. */
   sameKey(i: number, other: PreparedBatch, j: number): boolean {
     const start = this.#keyStarts[i] ?? 0;
@@ -107,9 +118,14 @@ export class PreparedBatch {
     return (this.#store as LatinSlicing).latin1Slice(this.#keyStarts[i] ?? 0, this.#digestStart(i));
   }
 
-  /** Record i's stored value (a view): its leaf index is set at commit (setLeafIndex). */
+  /** Record i's stored value (a view): its leaf index is set at commit (`setLeafIndex`). */
   value(i: number): Buffer {
     return this.#store.subarray(this.#valueStarts[i], this.#keyStarts[i + 1]);
+  }
+
+  /** Sets record i's leaf index in its stored value, without a view of it. */
+  setLeafIndex(i: number, leafIndex: number): void {
+    setLeafIndex(this.#store, leafIndex, this.#valueStarts[i]);
   }
 
   /** SHA-256 of record i's content (a view). */

@@ -106,8 +106,9 @@ function writeRecord(bytes: Buffer, at: number, contentType: string, content: Ui
   return contentAt + content.length;
 }
 
-export function setLeafIndex(record: Buffer, leafIndex: number): void {
-  writeU64(record, leafIndex, INDEX_AT);
+/** Sets the leaf index of the stored record that starts at `at` of `bytes`. */
+export function setLeafIndex(bytes: Buffer, leafIndex: number, at = 0): void {
+  writeU64(bytes, leafIndex, at + INDEX_AT);
 }
 
 /**

@@ -25,14 +25,13 @@ import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatc
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
 import { withResultColumns } from '../api/ingest-ack-wire.ts';
 import { RecentCache, type TransparencyLog } from '../log/index.ts';
-import { asPromise, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
+import { asPromise, type NodeSublevel, type SublevelRows, type SublevelWrite } from '../store/index.ts';
 import {
   decodeAck,
   decodeRecord,
   encodeAckColumns,
   OUTCOME_ACCEPTED,
   OUTCOME_DUPLICATE,
-  setLeafIndex,
   storedContent,
   storedContentType,
   storedLeafIndex,
@@ -42,6 +41,7 @@ import { RecordValidationError } from './errors.ts';
 import { LatestKeyFilter } from './latest-key-filter.ts';
 import { PreparedBatch } from './prepared-batch.ts';
 import { CommitKeys } from './commit-keys.ts';
+import { CommitRows } from './commit-rows.ts';
 import { RecordKeyFilter } from './record-key-filter.ts';
 import { RememberedLeaves } from './remembered-leaves.ts';
 import { latestId, recordKey, requestKey } from './record-keys.ts';
@@ -194,6 +194,9 @@ export class RecordStore {
   readonly #recordKeys = new RecordKeyFilter();
   /** The records each commit appends, by key (commit-keys.ts). */
   readonly #commitKeys = new CommitKeys();
+  /** The rows each commit writes (commit-rows.ts), and the prefix of their keys at the database's root. */
+  readonly #commitRows = new CommitRows();
+  readonly #recordsPrefix: Buffer;
   /**
    * Settles once the record keys already stored are known (true), after which a commit reads no new record's key;
    * false if they could not be read (commits then read every key, as before). For tests and benches.
@@ -202,6 +205,7 @@ export class RecordStore {
 
   constructor(options: Readonly<RecordStoreOptions>) {
     this.#o = options;
+    this.#recordsPrefix = Buffer.from(options.db.prefix, 'utf8');
     this.latestKeysLoaded = this.#latestKeys.load(options.db);
     this.recordKeysLoaded = this.#recordKeys.load(options.db, options.log.size);
   }
@@ -395,20 +399,19 @@ export class RecordStore {
         const leaves = appendedBatches.map((batch, k) => batch.leaf(appendedIndexes[k] ?? 0));
         await log.append(leaves, (firstIndex) => {
           for (const decision of plan.decisions.values()) decision.resolve(firstIndex);
-          const writes: SublevelWrite[] = [];
           for (let k = 0; k < appendedBatches.length; k++) {
-            const batch = appendedBatches[k] as PreparedBatch;
-            const i = appendedIndexes[k] ?? 0;
-            const value = batch.value(i);
-            setLeafIndex(value, firstIndex + k);
+            (appendedBatches[k] as PreparedBatch).setLeafIndex(appendedIndexes[k] ?? 0, firstIndex + k);
             // Before the write (record-key-filter.ts); a write that then fails leaves a harmless "may have".
             this.#recordKeys.addHashed(hashes, appendedSlots[k] ?? 0);
-            writes.push({ type: 'put', sublevel: db, key: batch.key(i), value });
           }
-          writes.push(...latestWrites(db, plan, storedLatest, this.#latestKeys), ...ackWrites());
-          return writes;
+          // The records as rows, not an object each (node/store SublevelRows), put before this callback's caller
+          // returns: the next commit's rows can take their memory.
+          const rows = this.#commitRows.of(this.#recordsPrefix, appendedBatches, appendedIndexes);
+          const records: SublevelRows = { type: 'rows', sublevel: db, rows };
+          return [records, ...latestWrites(db, plan, storedLatest, this.#latestKeys), ...ackWrites()];
         });
       } finally {
+        this.#commitRows.clear();
         this.#latestMeta.clear();
         this.#latestLeaves.clear();
       }

@@ -6,6 +6,7 @@ export {
   type NodeDatabaseOptions,
   type NodeSublevel,
   type RowPut,
+  type SublevelRows,
   type SublevelWrite,
 } from './node-database.ts';
 export { NodeStoreError, StorageFaultError, type NodeStoreErrorCode, type StorageFaultCode } from './errors.ts';

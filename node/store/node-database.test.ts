@@ -135,3 +135,55 @@ describe('openNodeDatabase', () => {
     }
   });
 });
+
+describe("the log's batch", () => {
+  /** `count` rows under `sublevel`'s prefix, as a commit hands its records over (SublevelRows). */
+  const rowsOf = (sublevel: { prefixKey(key: Buffer, format: 'buffer', local: boolean): Buffer }, tag: string) => ({
+    count: 300,
+    key: (i: number) => sublevel.prefixKey(Buffer.from(`${tag}-${String(i).padStart(4, '0')}`), 'buffer', false),
+    value: (i: number) => Buffer.alloc(100, `${tag}${String(i)}`),
+  });
+
+  it('writes appends in flight at once whole, each its own log rows, rows, puts and deletes', async () => {
+    await using db = await openNodeDatabase(store);
+    await db.write([{ type: 'put', sublevel: db.anchor, key: Buffer.from('gone'), value: Buffer.from('x') }]);
+    // Started together: the second is filled while the first is being written (the kept batches must not be shared).
+    await Promise.all(
+      ['a', 'b', 'c'].map((tag) =>
+        db.log.batch([{ type: 'put', key: Buffer.from(`log-${tag}`), value: Buffer.from(tag) }], {
+          sync: true,
+          alongside: [
+            { type: 'rows', sublevel: db.records, rows: rowsOf(db.records, tag) },
+            { type: 'put', sublevel: db.anchor, key: Buffer.from(`put-${tag}`), value: Buffer.from(tag) },
+            { type: 'del', sublevel: db.anchor, key: Buffer.from('gone') },
+          ],
+        }),
+      ),
+    );
+    for (const tag of ['a', 'b', 'c']) {
+      expect((await db.log.get(Buffer.from(`log-${tag}`)))?.toString()).toBe(tag);
+      expect((await db.anchor.get(Buffer.from(`put-${tag}`)))?.toString()).toBe(tag);
+      const stored = await db.records.iterator({ gte: Buffer.from(`${tag}-`), lt: Buffer.from(`${tag}.`) }).all();
+      expect(stored).toHaveLength(300);
+      stored.forEach(([k, v], i) => {
+        expect(k.toString()).toBe(`${tag}-${String(i).padStart(4, '0')}`);
+        expect(v.equals(Buffer.alloc(100, `${tag}${String(i)}`))).toBe(true);
+      });
+    }
+    expect(await db.anchor.get(Buffer.from('gone'))).toBeUndefined();
+  });
+
+  it('refuses rows for the chain index, which has a database of its own, and writes nothing of that append', async () => {
+    await using db = await openNodeDatabase(store);
+    const append = db.log.batch([{ type: 'put', key: Buffer.from('log-x'), value: Buffer.from('x') }], {
+      sync: true,
+      alongside: [{ type: 'rows', sublevel: db.chainIndex, rows: rowsOf(db.chainIndex, 'x') }],
+    });
+    await expect(append).rejects.toThrow(/the chain index has a database of its own: rows/);
+    expect(await db.log.get(Buffer.from('log-x'))).toBeUndefined();
+    // The batch that refusal left half filled is cleared before its next use.
+    await db.log.batch([{ type: 'put', key: Buffer.from('log-y'), value: Buffer.from('y') }], { sync: true });
+    expect(await db.log.get(Buffer.from('log-x'))).toBeUndefined();
+    expect((await db.log.get(Buffer.from('log-y')))?.toString()).toBe('y');
+  });
+});

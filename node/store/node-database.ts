@@ -15,6 +15,7 @@ import type { AlongsideWrite, LogDatabase, LogPut } from '../log/index.ts';
 import { CHAIN_INDEX_DIR, CHAIN_INDEX_SUBLEVELS, holdsChainIndex } from './chain-index-layout.ts';
 import { NodeStoreError } from './errors.ts';
 import { classifyStorageFault, StorageGuard, type StorageFault } from './storage-guard.ts';
+import { RowBatch, type IndexedRows, type RowSink } from './row-batch.ts';
 
 function openSublevel(db: Level<Buffer, Buffer>, name: string) {
   return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -35,6 +36,16 @@ export interface SublevelWrite {
   readonly sublevel: NodeSublevel;
   readonly key: Buffer;
   readonly value?: Buffer;
+}
+
+/**
+ * Puts of many rows into one of the node's sublevels, written alongside a log append, their keys already prefixed
+ * with the sublevel's (`prefixKey`): a commit's records, without an object per row.
+ */
+export interface SublevelRows {
+  readonly type: 'rows';
+  readonly sublevel: NodeSublevel;
+  readonly rows: IndexedRows;
 }
 
 export interface NodeDatabase extends AsyncDisposable {
@@ -254,6 +265,7 @@ export async function openNodeDatabase(
   await storage.start();
   // The atomic batch is the main database's: a chain index sublevel of the other would be written at its root.
   const foreign = new Set<NodeSublevel>(own === undefined ? [] : indexSublevels);
+  const idleLogBatches: RowBatch[] = [];
   const log: LogDatabase = {
     // Point reads of the log are synchronous (classic-level getSync): ≈3 µs of main thread for a cached block,
     // against ≈8 µs plus a thread-pool round trip asynchronously (an attestation makes two: its bundle, its proof).
@@ -262,13 +274,22 @@ export async function openNodeDatabase(
     getMany: (keys) => asPromise(() => keys.map((key) => logLevel.getSync(key))),
     // A range (the anchorer's leaves) in one iterator pass, on the thread pool.
     values: (range) => logLevel.values(range),
-    batch: (operations: LogPut[], options: { sync: boolean; alongside?: readonly AlongsideWrite[] }) =>
-      writeChained(db, storage, options.sync, (batch) => {
-        const inLog = { sublevel: logLevel };
-        for (const { key, value } of operations) batch.put(key, value, inLog);
-        // The only writer of alongside entries is this node's code, through SublevelWrite.
-        addWrites(batch, (options.alongside ?? []) as readonly SublevelWrite[], foreign);
-      }),
+    // Through batches kept from one append to the next (row-batch.ts says why); a second append may begin while
+    // the first is being written, so each takes one that is not in use.
+    batch: async (operations: LogPut[], options: { sync: boolean; alongside?: readonly AlongsideWrite[] }) => {
+      // Refused, while the guard reopens the store, with the fault rather than abstract-level's "not open".
+      storage.checkWritable();
+      const rowBatch = idleLogBatches.pop() ?? new RowBatch(db);
+      try {
+        await rowBatch.writeWith((sink) => {
+          for (const { key, value } of operations) sink.put(logLevel.prefixKey(key, 'buffer', false), value);
+          // The only writer of alongside entries is this node's code, through SublevelWrite and SublevelRows.
+          addRows(sink, (options.alongside ?? []) as readonly (SublevelWrite | SublevelRows)[], foreign);
+        }, options.sync);
+      } finally {
+        idleLogBatches.push(rowBatch);
+      }
+    },
   };
   const close = async () => {
     storage.stop();
@@ -495,7 +516,8 @@ type NodeChainedBatch = ReturnType<Level<Buffer, Buffer>['batch']>;
  * One atomic write, its operations added by `add` to a chained batch. Each operation is copied into LevelDB's
  * native WriteBatch as it is added: no operation array, abstract-level clone of each operation or native read of
  * its properties, and nothing of it kept on the JS heap while the write and its fsync are in flight (an ingest's
- * commit: 0.6–0.9 µs less main thread per record than an array batch, bench/RESULTS.md "issue 13: origin6").
+ * commit: 0.6–0.9 µs less main thread per record than an array batch, bench/RESULTS.md "issue 13: origin6"; the
+ * log's appends, which carry the commits, now go through kept batches: `log.batch`).
  */
 async function writeChained(
   db: Level<Buffer, Buffer>,
@@ -519,12 +541,33 @@ async function writeChained(
 /** @throws TypeError for a write to a sublevel of `foreign`: a caller's mistake, which would otherwise be lost. */
 function addWrites(batch: NodeChainedBatch, writes: readonly SublevelWrite[], foreign: ReadonlySet<NodeSublevel>) {
   for (const { type, sublevel, key, value } of writes) {
-    if (foreign.has(sublevel)) {
-      throw new TypeError(`the chain index has a database of its own: ${type} its rows through its own handles`);
-    }
+    if (foreign.has(sublevel)) throw foreignWrite(type);
     if (type === 'put') batch.put(key, value ?? EMPTY, { sublevel });
     else batch.del(key, { sublevel });
   }
 }
+
+/** As addWrites, into a RowBatch's sink. @throws TypeError for a write to a sublevel of `foreign`. */
+function addRows(
+  sink: RowSink,
+  writes: readonly (SublevelWrite | SublevelRows)[],
+  foreign: ReadonlySet<NodeSublevel>,
+): void {
+  for (const write of writes) {
+    const { sublevel } = write;
+    if (foreign.has(sublevel)) throw foreignWrite(write.type);
+    if (write.type === 'rows') {
+      const { rows } = write;
+      for (let i = 0; i < rows.count; i++) sink.put(rows.key(i), rows.value(i));
+    } else {
+      const key = sublevel.prefixKey(write.key, 'buffer', false);
+      if (write.type === 'put') sink.put(key, write.value ?? EMPTY);
+      else sink.del(key);
+    }
+  }
+}
+
+const foreignWrite = (type: string) =>
+  new TypeError(`the chain index has a database of its own: ${type} its rows through its own handles`);
 
 const EMPTY = Buffer.alloc(0);
