@@ -111,6 +111,15 @@ describe('protobuf wire readers', () => {
     expect([singular?.single(1), singular?.repeats]).toEqual(['p', false]);
   });
 
+  it('count a field repeated inside an embedded message as a repeat of the whole', () => {
+    // {1: {1: 'a', 1: 'b'}}: google-protobuf keeps the inner field's last value; a singular read leaves it.
+    const inner = Buffer.from('\x0a\x01a\x0a\x01b', 'latin1');
+    const bytes = Buffer.concat([Buffer.from([0x0a, inner.length]), inner]);
+    const schema = { 1: { 1: 'string' } } as const;
+    expect(readMessage(bytes, schema)?.repeats).toBe(true);
+    expect(readSingularMessage(bytes, schema)).toBeUndefined();
+  });
+
   it('give up on a tag beyond 32 bits, which google-protobuf reads as its low 32 bits and Go refuses', () => {
     // Field 1, length-delimited, written in 5 bytes with bit 32 set: google-protobuf decodes "abc" as field 1.
     const highField1 = Buffer.from([0x8a, 0x80, 0x80, 0x80, 0x10, 0x03, 0x61, 0x62, 0x63]);

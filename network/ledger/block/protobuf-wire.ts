@@ -142,6 +142,10 @@ export function messageParts(...fields: readonly WireField[]): Uint8Array[] {
   const run = { bytes: Buffer.allocUnsafe(inlineSize(fields)), start: 0, at: 0 };
   writeParts(fields, run, parts);
   if (run.at > run.start) parts.push(run.bytes.subarray(run.start, run.at));
+  // A field whose size and length disagree would leave the run short or spill over it: other bytes signed.
+  if (run.at !== run.bytes.length) {
+    throw new RangeError(`wrote ${String(run.at)} bytes of a ${String(run.bytes.length)}-byte run`);
+  }
   return parts;
 }
 
@@ -248,12 +252,12 @@ export class ReadMessage {
   readonly #fields: (WireValue | WireValue[] | undefined)[];
   #repeats = false;
 
-  /** `slots`: one more than the highest field number read (an array that need not grow as fields are added). */
+  /** `slots`: one more than the highest field number its schema names (an array that need not grow as fields are added). */
   constructor(slots = 0) {
     this.#fields = new Array<WireValue | WireValue[] | undefined>(slots);
   }
 
-  /** Whether any field occurs more than once. */
+  /** Whether any field occurs more than once, here or in an embedded message read with it. */
   get repeats(): boolean {
     return this.#repeats;
   }
@@ -283,6 +287,7 @@ export class ReadMessage {
 
   /** Adds a value of field `field` after the ones read before it. */
   add(field: number, value: WireValue): void {
+    if (value instanceof ReadMessage && value.repeats) this.#repeats = true;
     const values = this.#fields[field];
     if (values === undefined) {
       this.#fields[field] = value;

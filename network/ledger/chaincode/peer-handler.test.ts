@@ -177,8 +177,10 @@ describe('PeerHandler', () => {
   it('reads a request or response whose singular field repeats as google-protobuf does: its last value', async () => {
     await register();
     const { invocation, outcome, transaction } = await start('repeated');
-    // the shim's stub gets the signed proposal's own bytes and signature, views as google-protobuf's decode gives
-    expect(transaction.getProposal()?.getProposalBytes()).toBeInstanceOf(Uint8Array);
+    // the shim's stub gets the signed proposal's own bytes and signature, as google-protobuf's decode gives them
+    const sent = peer.SignedProposal.deserializeBinary(invocation.signedProposal);
+    expect(transaction.getProposal()?.getProposalBytes_asU8()).toEqual(sent.getProposalBytes_asU8());
+    expect(transaction.getProposal()?.getSignature_asU8()).toEqual(sent.getSignature_asU8());
     // PutState{key 'first', value 'v', key 'last'}
     const put = Buffer.from('\x0a\x05first\x12\x01v\x0a\x04last', 'latin1');
     expect(await chaincode.ask(Type.PUT_STATE, put, invocation.txId)).toEqual(['RESPONSE', '']);
@@ -188,6 +190,20 @@ describe('PeerHandler', () => {
     const result = (await outcome) as { rwset: Uint8Array; response: { status: number; message: string } };
     expect(result.response).toMatchObject({ status: 200, message: 'm' });
     expect(readRwset(result.rwset).namespaces[0]?.writes).toEqual([{ key: 'last', isDelete: false, value: 'v' }]);
+  });
+
+  it('reads a response status beyond int32 as google-protobuf does (its low 32 bits, signed)', async () => {
+    await register();
+    const { invocation, outcome } = await start('wide-status');
+    // Response{status 2^31 + 1, message 'm'}: google-protobuf's int32 reads -2147483647.
+    const response = Buffer.concat([
+      Buffer.from([0x08, 0x81, 0x80, 0x80, 0x80, 0x08]),
+      Buffer.from('\x12\x01m', 'latin1'),
+    ]);
+    expect(peer.Response.deserializeBinary(response).getStatus()).toBe(-2147483647);
+    chaincode.send(Type.COMPLETED, response, invocation.txId, CHANNEL);
+    const result = await outcome;
+    expect(result).toMatchObject({ response: { status: -2147483647, message: 'm' } });
   });
 
   it('refuses writes after a paginated query, as Fabric does in read-write transactions', async () => {
