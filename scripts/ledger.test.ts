@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,14 @@ describe('scripts/ledger.ts', () => {
     expect(run.stderr).toBe(
       `lianxin ledger: cannot start: no crypto material in ${join(empty, 'crypto')}: run npm run crypto -- --config network/consortium.yaml --out ${join(empty, 'crypto')}\n`,
     );
+  });
+
+  it('says a consortium file that does not parse on one line, as the node does', async () => {
+    const config = join(dir, 'broken.yaml');
+    await writeFile(config, 'channel: lianxin\norganizations: [\n  - mspId: X\n');
+    const run = await runScript('ledger.ts', '--config', config, '--data-dir', dir, '--port', '0');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^lianxin ledger: cannot start: [^\n]+\n$/);
   });
 
   it.runIf(canHideCpuFlags && loadsStampedLevelDbBuild)(

@@ -22,18 +22,16 @@ import { parseArgs } from 'node:util';
 import { consortiumLedgerOptions } from '../network/consortium-ledger.ts';
 import { LevelDbBindingError } from '../network/leveldb/binding-cpu.ts';
 import { createLedger, LedgerError, type LedgerOptions } from '../network/ledger/index.ts';
-import { BlockFormatError } from '../network/ledger/block/index.ts';
 import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
 import { loadConsortium, PkiError } from '../network/pki/index.ts';
 import { startAdminSocket } from '../node/admin/index.ts';
 import { backupLedger } from '../node/backup/index.ts';
+import { cannotStartLine } from '../node/daemon/cannot-start-line.ts';
 import { ledgerServingLine } from './ledger-serving-line.ts';
 
 const USAGE =
   'usage: tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--chaincode NAME=service:HOST:PORT | NAME=PATH]...';
 const CHAINCODE_NAME = 'lianxin';
-/** The start-up failure line's start, as the node's (node/daemon/startup-failure.ts). */
-const CANNOT_START = 'lianxin ledger: cannot start: ';
 const CHAINCODE_DIR = new URL('../chaincode', import.meta.url).pathname;
 
 /**
@@ -162,15 +160,13 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (
     err instanceof LedgerProcessError ||
     err instanceof LedgerError ||
-    // The stored channel config does not have Fabric's shape (its batch settings, say): Fabric's words for it.
-    err instanceof BlockFormatError ||
     err instanceof PkiError ||
     err instanceof ChaincodeSpecError ||
     err instanceof LevelDbBindingError
   ) {
-    console.error(`${CANNOT_START}${err.message}`);
+    console.error(cannotStartLine('lianxin ledger', err.message));
   } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
-    console.error(`${CANNOT_START}${err.message}\n${USAGE}`);
+    console.error(`${cannotStartLine('lianxin ledger', err.message)}\n${USAGE}`);
   } else console.error(err);
   // stderr to a pipe or file is written synchronously: the line is out. Nothing may keep listening.
   process.exit(1);

@@ -48,6 +48,8 @@ export interface ChannelLedgerComponents {
   readonly endorsementPolicy?: EndorsementPolicy;
   /** The newest config block: its number and its config. */
   readonly config: ChannelConfigState;
+  /** That config's batch settings (block/config-batch.ts readConfigBatch). */
+  readonly batch: BatchOptions;
 }
 
 export interface ChannelConfigState {
@@ -85,7 +87,6 @@ export class ChannelLedger implements GatewayBackend {
   /** The batch settings of config updates ordered but not yet committed, with their config sequence, in order. */
   #orderedBatches: { readonly sequence: number; readonly batch: BatchOptions }[] = [];
 
-  /** @throws BlockFormatError `BAD_CONFIG` when the config's batch settings are missing or out of range. */
   constructor(components: Readonly<ChannelLedgerComponents>) {
     this.#c = components;
     this.channelId = components.channelId;
@@ -93,7 +94,7 @@ export class ChannelLedger implements GatewayBackend {
     this.msps = components.msps;
     this.#config = components.config;
     this.blocks = new BlockNotifier(components.store.height);
-    const batch = readConfigBatch(components.config.config);
+    const { batch } = components;
     this.#absoluteMaxBytes = batch.absoluteMaxBytes;
     this.#orderer = new SoloOrderer((envelopes, kind) => this.#commitBatch(envelopes, kind), batch, {
       transient: isStorageFault,

@@ -10,6 +10,7 @@ import type { common } from '@hyperledger/fabric-protos';
 import {
   buildGenesisBlock,
   lastConfigIndexOf,
+  BlockFormatError,
   readConfig,
   readConfigBatch,
   setTransactionsFilter,
@@ -149,10 +150,10 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
       await store.commitBlock(genesis, []);
     }
     const configBlock = await newestConfigBlock(store, options.dataDir);
-    const config = readConfig(configBlock.block);
-    const msps = channelMspsOfConfigBlock(configBlock.block);
+    const { config, msps } = loadedConfig(join(options.dataDir, 'ledger'), configBlock);
+    const batch = readBatch(join(options.dataDir, 'ledger'), configBlock.number, config);
     if (!newChannel) {
-      const note = olderGenesisNote(config, { ...DEFAULT_BATCH_OPTIONS, ...options.batch });
+      const note = olderGenesisNote(config, batch, { ...DEFAULT_BATCH_OPTIONS, ...options.batch });
       if (note !== undefined) options.onWarning?.(note);
     }
 
@@ -179,6 +180,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
       peerIdentity: peerSigner.serializedIdentity,
       peer,
       config: { blockNumber: configBlock.number, config },
+      batch,
     });
     channel.attachEndorser(
       new Endorser({
@@ -275,6 +277,41 @@ async function newestConfigBlock(
   const block = await store.getBlock(number);
   if (!block) throw new LedgerError('CHANNEL_NOT_FOUND', `${dataDir} holds no config block ${String(number)}`);
   return { number, block };
+}
+
+/**
+ * The newest config block's config and MSPs. A block this store holds whose config Fabric's orderer could not load
+ * came from elsewhere or was damaged on disk (the ledger authorizes every config it writes): refused as a damaged
+ * store, naming the block.
+ * @throws LedgerError `STORE_DAMAGED`.
+ */
+function loadedConfig(
+  dir: string,
+  configBlock: { readonly number: number; readonly block: common.Block },
+): { config: common.Config; msps: ChannelMsps } {
+  try {
+    return { config: readConfig(configBlock.block), msps: channelMspsOfConfigBlock(configBlock.block) };
+  } catch (err) {
+    throw damagedConfig(dir, configBlock.number, err);
+  }
+}
+
+/** The config's batch settings, its block refused as {@link loadedConfig} refuses one. */
+function readBatch(dir: string, blockNumber: number, config: common.Config): BatchOptions {
+  try {
+    return readConfigBatch(config);
+  } catch (err) {
+    throw damagedConfig(dir, blockNumber, err);
+  }
+}
+
+function damagedConfig(dir: string, blockNumber: number, err: unknown): unknown {
+  if (!(err instanceof BlockFormatError)) return err;
+  return new LedgerError(
+    'STORE_DAMAGED',
+    `ledger store ${dir}: config block ${String(blockNumber)}: ${err.message} — the store is damaged; restore it from a backup (see README)`,
+    { cause: err },
+  );
 }
 
 /**
@@ -376,9 +413,8 @@ function shutdown(server: grpc.Server): Promise<void> {
  * upgrade: each setting a config update has not changed (its value still at version 0) and that differs from what
  * this start would write into a new channel is said once at start, with the command that changes it.
  */
-function olderGenesisNote(config: common.Config, wanted: BatchOptions): string | undefined {
+function olderGenesisNote(config: common.Config, settings: BatchOptions, wanted: BatchOptions): string | undefined {
   const values = config.getChannelGroup()?.getGroupsMap().get('Orderer')?.getValuesMap();
-  const settings = readConfigBatch(config);
   const fields = [
     ['batchTimeoutMs', 'BatchTimeout', '--timeout', 'ms'],
     ['maxTransactions', 'BatchSize', '--max-messages', ''],

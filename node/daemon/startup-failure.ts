@@ -6,6 +6,7 @@ import { LevelDbBindingError } from '../../network/leveldb/binding-cpu.ts';
 import { NodeConfigError } from '../config/index.ts';
 import { NodeStartError } from '../node-errors.ts';
 import { NodeStoreError } from '../store/index.ts';
+import { cannotStartLine } from './cannot-start-line.ts';
 
 /** Errors the node raises for an operator to act on; anything else is a defect and is shown with its name. */
 const OPERATOR_ERRORS = [NodeConfigError, NodeStoreError, NodeStartError, LevelDbBindingError] as const;
@@ -14,6 +15,5 @@ export function startupFailureLine(err: unknown): string {
   const known = OPERATOR_ERRORS.some((type) => err instanceof type);
   const text =
     err instanceof Error ? (known ? err.message : `${err.name}: ${err.message}`) : `unexpected failure: ${String(err)}`;
-  // One line: a multi-line message (a stack, a YAML excerpt) would be split by a log collector.
-  return `lianxin node: cannot start: ${text.replace(/\s*\n\s*/g, ' ')}`;
+  return cannotStartLine('lianxin node', text);
 }
