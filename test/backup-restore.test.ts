@@ -5,6 +5,7 @@
  * it), anchors the chain got after the backup are taken from the chain rather than made again, and a client that
  * re-sends what it sent after the backup gets each record logged exactly once.
  */
+import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -17,6 +18,7 @@ import type { LianxinNode } from '../node/node.ts';
 import { decodeLogLeaf } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
+import { canHideCpuFlags, loadsStampedLevelDbBuild, runWithCpuFlagsHidden } from './support/hidden-cpu-flags.ts';
 import { runScript } from './support/run-script.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
@@ -188,6 +190,31 @@ describe('lianxin node backup and restore', () => {
     expect(height).toBeGreaterThanOrEqual(heightBefore);
     expect(height).toBeLessThanOrEqual(net.ledger.height);
   }, 60_000);
+
+  it.runIf(canHideCpuFlags && loadsStampedLevelDbBuild)(
+    'a restore on a CPU without the SSE4.2 its LevelDB build was made for is refused in one line, creating nothing',
+    async () => {
+      const root = join(net.members.dir, 'ledger-restored-no-sse4_2');
+      const run = await runWithCpuFlagsHidden(['sse4_2'], net.members.dir, [
+        process.execPath,
+        '--import',
+        'tsx',
+        'node/cli/main.ts',
+        'ledger',
+        'restore',
+        '--from',
+        join(net.members.dir, 'ledger.backup'),
+        '--data-dir',
+        root,
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /^[^\n]*this node_modules was built for a CPU with sse4_2, which this CPU lacks[^\n]*\n$/,
+      );
+      expect(existsSync(root)).toBe(false);
+    },
+    60_000,
+  );
 
   it('a backup older than the last anchor does not resume: the node says so and anchors nothing', async () => {
     // node-2.backup holds 14 batches; the chain has anchored 16 since.

@@ -7,6 +7,7 @@
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { restoreLeftUnfinished, restoringDir } from '../../network/ledger/store/index.ts';
+import { assertLevelDbRunsHere } from '../../network/leveldb/binding-cpu.ts';
 import { NodeStoreError, restoreStoreEntries, syncDirectory, type EntryPlacement } from '../store/index.ts';
 import { BackupError } from './errors.ts';
 
@@ -21,6 +22,8 @@ export async function restoreStoreAtomically(
   entries: AsyncIterable<[Buffer, Buffer]>,
   placement?: EntryPlacement,
 ): Promise<number> {
+  // Before anything is created: a refused restore leaves no directory behind.
+  assertLevelDbRunsHere();
   const parent = dirname(storeDir);
   const created = await mkdir(parent, { recursive: true, mode: 0o700 });
   const count = await restoreStoreEntries(restoringDir(storeDir), entries, placement);
