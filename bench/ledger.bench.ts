@@ -4,14 +4,16 @@
  * same machine's limits measured in the same run by bench/machine-limits.ts: raw grpc-js unary over the ledger's
  * own TLS on loopback, raw P-256 sign and verify (a submit costs the ledger three verifies and one sign). The
  * ledger runs in its own process on LevelDB in a temp dir, as it is deployed.
- * `LIANXIN_BENCH_BATCH_TIMEOUT_MS=<ms>` sets the channel's BatchTimeout before the runs, by the config update
- * `npm run network -- batch --timeout` makes; otherwise the genesis block's default.
+ * `LIANXIN_BENCH_BATCH_TIMEOUT_MS=<ms>` and `LIANXIN_BENCH_BATCH_MAX_MESSAGES=<n>` set the channel's BatchTimeout and
+ * BatchSize.MaxMessageCount before the runs, by the config update `npm run network -- batch` makes; otherwise the
+ * genesis block's defaults.
  */
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { Contract } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
 import { ledgerNode } from '../network/consortium-ledger.ts';
+import type { BatchOptions } from '../network/ledger/index.ts';
 import { orgPaths } from '../network/pki/index.ts';
 import { createTestConsortium, type TestConsortium } from '../test/support/test-consortium.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
@@ -59,7 +61,7 @@ const ledgerBenchmark: Benchmark = {
 
       await using ledger = await startLedgerProcess([members.cryptoDir, join(members.dir, 'ledger')]);
       await using connection = await members.connect(ledger.address, CLIENT_MSP);
-      const batchTimeoutMs = await setBatchTimeout(members, ledger.address, batchTimeoutSetting());
+      const batch = await setBatch(members, ledger.address, batchSetting());
       const network = connection.gateway.getNetwork(members.consortium.channel);
       const basic = network.getContract('basic');
       const qscc = network.getContract('qscc');
@@ -99,7 +101,8 @@ const ledgerBenchmark: Benchmark = {
         ...limitFigures(unaryLimit),
         ...limitFigures(p256.verify),
         ...limitFigures(p256.sign),
-        { label: "the channel's BatchTimeout", value: batchTimeoutMs, unit: 'ms' },
+        { label: "the channel's BatchTimeout", value: batch.batchTimeoutMs, unit: 'ms' },
+        { label: "the channel's BatchSize.MaxMessageCount", value: batch.maxTransactions, unit: 'tx' },
         ...latencyFigures('submit (endorse+submit+commit status), 1 in flight', 'tx/s', serial),
         ...latencyFigures(`submit (endorse+submit+commit status), ${IN_FLIGHT} in flight`, 'tx/s', submitted),
         {
@@ -139,28 +142,37 @@ export default ledgerBenchmark;
 
 const assetId = (index: number) => `bench-asset-${index}`;
 
-function batchTimeoutSetting(): number | undefined {
-  const text = process.env.LIANXIN_BENCH_BATCH_TIMEOUT_MS;
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!(value > 0 && value <= 60_000)) {
-    throw new BenchError(
-      'BAD_SETTING',
-      `LIANXIN_BENCH_BATCH_TIMEOUT_MS must be a number of ms in (0, 60000], not "${text}"`,
-    );
-  }
-  return value;
+function batchSetting(): Partial<BatchOptions> {
+  const setting = (name: string, max: number): number | undefined => {
+    const text = process.env[name];
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!(value > 0 && value <= max)) {
+      throw new BenchError('BAD_SETTING', `${name} must be a number in (0, ${String(max)}], not "${text}"`);
+    }
+    return value;
+  };
+  const batchTimeoutMs = setting('LIANXIN_BENCH_BATCH_TIMEOUT_MS', 60_000);
+  const maxTransactions = setting('LIANXIN_BENCH_BATCH_MAX_MESSAGES', 10_000);
+  return {
+    ...(batchTimeoutMs === undefined ? {} : { batchTimeoutMs }),
+    ...(maxTransactions === undefined ? {} : { maxTransactions: Math.floor(maxTransactions) }),
+  };
 }
 
-/** The channel's BatchTimeout, after the config update asking for `ms` if one is asked for (`network batch`'s). */
-async function setBatchTimeout(members: TestConsortium, address: string, ms: number | undefined): Promise<number> {
+/** The channel's batch settings, after the config update asking for `change` (`network batch`'s). */
+async function setBatch(
+  members: TestConsortium,
+  address: string,
+  change: Partial<BatchOptions>,
+): Promise<BatchOptions> {
   const { settings } = await channelBatchSettings({
     consortium: members.consortium,
     cryptoDir: members.cryptoDir,
     ledgerAddress: address,
-    ...(ms === undefined ? {} : { change: { batchTimeoutMs: ms } }),
+    change,
   });
-  return settings.batchTimeoutMs;
+  return settings;
 }
 
 /** CreateAsset with a fresh key (no MVCC conflicts); succeeds only when the transaction committed VALID. */

@@ -95,7 +95,7 @@ describe('the LevelDB binding (scripts/leveldb-build.ts, run by npm install)', (
     };
     it.runIf(builds).each([
       ['ends at its SIGTERM', false],
-      ['ignores SIGTERM, as its compiler does, and is killed', true],
+      ['ignores SIGTERM and is killed', true],
     ])(
       'that does not finish in time (node-gyp %s) stops its whole process group, removes the partial build and warns once',
       async (_, ignoresTerm) => {

@@ -127,6 +127,7 @@ export function buildLevelDb(
 }
 
 function describeSeconds(seconds: number): string {
+  if (seconds === 60) return '1 minute';
   return seconds % 60 === 0 ? `${seconds / 60} minutes` : `${seconds} s`;
 }
 

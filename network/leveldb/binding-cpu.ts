@@ -41,7 +41,8 @@ export function classicLevelDir(): string {
 
 /**
  * The CPU features, as /proc/cpuinfo names them (`sse4_2`), that the instruction-set options among `compilerFlags`
- * (`-msse4.2`) need and `cpuinfo`'s flags do not list.
+ * (`-msse4.2`) need and `cpuinfo`'s flags do not list. Names by the `.` → `_` rule, which holds for the SSE4 options
+ * the build uses; others (`-msse3` is `pni`, `-mpclmul` is `pclmulqdq`) would need their own entry before use.
  */
 export function missingCpuFlags(compilerFlags: string, cpuinfo: string): string[] {
   const listed = new Set(/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1]?.trim().split(/\s+/));

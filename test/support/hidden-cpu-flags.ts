@@ -17,7 +17,8 @@ export const canHideCpuFlags =
 
 /** Whether this process loads the LevelDB build the install made (stamped), not classic-level's prebuilt binary. */
 export const loadsStampedLevelDbBuild =
-  existsSync(join(classicLevelDir(), BUILD_STAMP)) && process.env.PREBUILDS_ONLY === undefined;
+  // node-gyp-build's own test of the variable: any non-empty value.
+  existsSync(join(classicLevelDir(), BUILD_STAMP)) && !process.env.PREBUILDS_ONLY;
 
 /** Where a process meant to refuse at once is killed instead, when a test finds it serving. */
 const KILL_AFTER_MS = 50_000;
