@@ -8,10 +8,13 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ledger } from '../network/ledger/index.ts';
+import { consortiumLedgerOptions } from '../network/consortium-ledger.ts';
+import { buildGenesisBlock, setTransactionsFilter } from '../network/ledger/block/index.ts';
+import { createSigner, type Ledger } from '../network/ledger/index.ts';
+import { openLedgerStore } from '../network/ledger/store/index.ts';
 import { runNetwork } from '../scripts/network/cli.ts';
 import { CONSORTIUM_FILE, createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
-import { startTestLedger } from './support/test-ledger.ts';
+import { ASSET_CHAINCODE, startTestLedger } from './support/test-ledger.ts';
 
 let members: TestConsortium;
 let ledger: Ledger;
@@ -164,5 +167,33 @@ describe('a new channel', () => {
     const fixed = await startTestLedger(members, { dataDir });
     await fixed.stop();
     expect(fixed.height).toBe(1);
+  });
+
+  it('stored with settings Fabric would not load (from elsewhere, or damaged) is refused at start as a damaged store', async () => {
+    const dataDir = join(members.dir, 'foreign');
+    const options = await consortiumLedgerOptions({
+      consortium: members.consortium,
+      cryptoDir: members.cryptoDir,
+      dataDir,
+      chaincodes: [ASSET_CHAINCODE],
+    });
+    const genesis = buildGenesisBlock({
+      channelId: options.channelId,
+      orgs: options.orgs,
+      ordererOrg: options.ordererOrg,
+      ordererSigner: createSigner(options.orderer),
+      batch: { maxTransactions: 0 },
+    });
+    setTransactionsFilter(genesis, [0]);
+    const store = await openLedgerStore(join(dataDir, 'ledger'));
+    await store.commitBlock(genesis, []);
+    await store.close();
+    await expect(startTestLedger(members, { dataDir })).rejects.toMatchObject({
+      code: 'STORE_DAMAGED',
+      message:
+        `ledger store ${join(dataDir, 'ledger')}: config block 0: initializing channelconfig failed: could not ` +
+        'create channel Orderer sub-group config: Attempted to set the batch size max message count to an invalid ' +
+        'value: 0 — the store is damaged; restore it from a backup (see README)',
+    });
   });
 });
