@@ -150,8 +150,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
       await store.commitBlock(genesis, []);
     }
     const configBlock = await newestConfigBlock(store, options.dataDir);
-    const { config, msps } = loadedConfig(join(options.dataDir, 'ledger'), configBlock);
-    const batch = readBatch(join(options.dataDir, 'ledger'), configBlock.number, config);
+    const { config, msps, batch } = loadedConfig(join(options.dataDir, 'ledger'), configBlock);
     if (!newChannel) {
       const note = olderGenesisNote(config, batch, { ...DEFAULT_BATCH_OPTIONS, ...options.batch });
       if (note !== undefined) options.onWarning?.(note);
@@ -280,38 +279,26 @@ async function newestConfigBlock(
 }
 
 /**
- * The newest config block's config and MSPs. A block this store holds whose config Fabric's orderer could not load
- * came from elsewhere or was damaged on disk (the ledger authorizes every config it writes): refused as a damaged
- * store, naming the block.
+ * The newest config block's config, MSPs and batch settings. A block this store holds whose config Fabric's orderer
+ * could not load came from elsewhere or was damaged on disk (the ledger authorizes every config it writes): refused as
+ * a damaged store, naming the block.
  * @throws LedgerError `STORE_DAMAGED`.
  */
 function loadedConfig(
   dir: string,
   configBlock: { readonly number: number; readonly block: common.Block },
-): { config: common.Config; msps: ChannelMsps } {
+): { config: common.Config; msps: ChannelMsps; batch: BatchOptions } {
   try {
-    return { config: readConfig(configBlock.block), msps: channelMspsOfConfigBlock(configBlock.block) };
+    const config = readConfig(configBlock.block);
+    return { config, msps: channelMspsOfConfigBlock(configBlock.block), batch: readConfigBatch(config) };
   } catch (err) {
-    throw damagedConfig(dir, configBlock.number, err);
+    if (!(err instanceof BlockFormatError)) throw err;
+    throw new LedgerError(
+      'STORE_DAMAGED',
+      `ledger store ${dir}: config block ${String(configBlock.number)}: ${err.message} — the store is damaged; restore it from a backup (see README)`,
+      { cause: err },
+    );
   }
-}
-
-/** The config's batch settings, its block refused as {@link loadedConfig} refuses one. */
-function readBatch(dir: string, blockNumber: number, config: common.Config): BatchOptions {
-  try {
-    return readConfigBatch(config);
-  } catch (err) {
-    throw damagedConfig(dir, blockNumber, err);
-  }
-}
-
-function damagedConfig(dir: string, blockNumber: number, err: unknown): unknown {
-  if (!(err instanceof BlockFormatError)) return err;
-  return new LedgerError(
-    'STORE_DAMAGED',
-    `ledger store ${dir}: config block ${String(blockNumber)}: ${err.message} — the store is damaged; restore it from a backup (see README)`,
-    { cause: err },
-  );
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   textValue,
   type MessageSchema,
 } from '../block/protobuf-wire.ts';
+import { CHAINCODE_INPUT, SIGNED_PROPOSAL } from '../endorser/proposal.ts';
 import type { ChaincodeInvocation, ChaincodeResponse, SimulationResult, StateEntry, StateReader } from '../types.ts';
 import { ChaincodeError, SimulationError } from './errors.ts';
 import { decodeKey } from './keys.ts';
@@ -602,9 +603,7 @@ export class PeerHandler {
   }
 }
 
-/** SignedProposal{proposal_bytes, signature}; ChaincodeInput{args, decorations, is_init}; Response{status, message, payload}. */
-const SIGNED_PROPOSAL: MessageSchema = { 1: 'bytes', 2: 'bytes' };
-const CHAINCODE_INPUT: MessageSchema = { 1: 'bytes', 2: { 1: 'string', 2: 'bytes' }, 3: 'varint' };
+/** Response{status, message, payload}. */
 const RESPONSE: MessageSchema = { 1: 'varint', 2: 'string', 3: 'bytes' };
 
 /**

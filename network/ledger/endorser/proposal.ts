@@ -159,7 +159,8 @@ export function decodeProposalParts(signedProposalBytes: Uint8Array): ProposalPa
 
 // The messages of a proposal as readMessage checks them: every field google-protobuf decodes, at its wire type.
 const CHAINCODE_ID: MessageSchema = { 1: 'string', 2: 'string', 3: 'string' };
-const SIGNED_PROPOSAL: MessageSchema = { 1: 'bytes', 2: 'bytes' };
+/** SignedProposal{proposal_bytes, signature}; the chaincode's peer handler reads it too. */
+export const SIGNED_PROPOSAL: MessageSchema = { 1: 'bytes', 2: 'bytes' };
 const PROPOSAL: MessageSchema = { 1: 'bytes', 2: 'bytes', 3: 'bytes' };
 const HEADER: MessageSchema = { 1: 'bytes', 2: 'bytes' };
 const TIMESTAMP: MessageSchema = { 1: 'varint', 2: 'varint' };
@@ -177,7 +178,8 @@ const SIGNATURE_HEADER: MessageSchema = { 1: 'bytes', 2: 'bytes' };
 const CHAINCODE_HEADER_EXTENSION: MessageSchema = { 2: CHAINCODE_ID };
 const MAP_ENTRY: MessageSchema = { 1: 'string', 2: 'bytes' };
 const CHAINCODE_PROPOSAL_PAYLOAD: MessageSchema = { 1: 'bytes', 2: MAP_ENTRY };
-const CHAINCODE_INPUT: MessageSchema = { 1: 'bytes', 2: MAP_ENTRY, 3: 'varint' };
+/** ChaincodeInput{args, decorations, is_init}; the chaincode's peer handler checks the input it hands on by it. */
+export const CHAINCODE_INPUT: MessageSchema = { 1: 'bytes', 2: MAP_ENTRY, 3: 'varint' };
 const CHAINCODE_SPEC: MessageSchema = { 1: 'varint', 2: CHAINCODE_ID, 3: CHAINCODE_INPUT, 4: 'varint' };
 const CHAINCODE_INVOCATION_SPEC: MessageSchema = { 1: CHAINCODE_SPEC };
 

@@ -44,9 +44,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const NO_RETRY: CommitRetry = { transient: () => false, initialMs: 0, maxMs: 0 };
 
-/** How blocks are cut (the channel config's, reconfigurable) and the orderer's own back-pressure bound. */
-export interface SoloOrdererOptions extends CutterLimits {
-  readonly batchTimeoutMs: number;
+/** How blocks are cut: the channel config's, reconfigurable. */
+export type CutSettings = CutterLimits & Pick<BatchOptions, 'batchTimeoutMs'>;
+
+/** How blocks are cut and the orderer's own back-pressure bound. */
+export interface SoloOrdererOptions extends CutSettings {
   /** Envelopes waiting to be ordered before Broadcast is refused. */
   readonly maxPending: number;
 }
@@ -91,7 +93,7 @@ export class SoloOrderer {
    * pending batch at or past a lower MaxMessageCount is cut with the next envelope (orderConfig calls this when
    * nothing is pending, as Fabric's orderer changes them).
    */
-  reconfigure(batch: Readonly<Pick<BatchOptions, keyof CutterLimits | 'batchTimeoutMs'>>): void {
+  reconfigure(batch: Readonly<CutSettings>): void {
     const { maxTransactions, preferredMaxBytes, batchTimeoutMs } = batch;
     this.#options = { ...this.#options, maxTransactions, preferredMaxBytes, batchTimeoutMs };
     this.#cutter.reconfigure(this.#options);
@@ -106,7 +108,7 @@ export class SoloOrderer {
    * Accepts a config transaction: what is pending is cut, then it is a block of its own; envelopes after it are cut
    * by `batch`, its settings, as solo's loop goes on with the config it has just written (no timer running).
    */
-  orderConfig(envelope: Uint8Array, batch?: Readonly<Pick<BatchOptions, keyof CutterLimits | 'batchTimeoutMs'>>): void {
+  orderConfig(envelope: Uint8Array, batch?: Readonly<CutSettings>): void {
     this.#admit();
     this.#stopTimer();
     this.#enqueue(this.#cutter.cut(), 'transactions');
