@@ -156,8 +156,9 @@ class GuardedLevel extends Level<Buffer, Buffer> {
     await this.#guarded(options, () => LEVEL_WRITES._del.call(this, key, options));
   }
 
-  // A chained batch (`db.batch()` with no arguments: every write of the node's own, writeChained, and the snapshot
-  // loader's bulk writes) commits through its own `_write`, not through `_batch`; that commit is guarded the same way.
+  // A chained batch (`db.batch()` with no arguments: every write of the node's own through a RowBatch, and the
+  // snapshot loader's bulk writes) commits through its own `_write`, not through `_batch`; that commit is guarded the
+  // same way.
   _chainedBatch(): NativeChainedBatch {
     const batch = LEVEL_WRITES._chainedBatch.call(this);
     const write = batch._write.bind(batch);
@@ -265,7 +266,19 @@ export async function openNodeDatabase(
   await storage.start();
   // The atomic batch is the main database's: a chain index sublevel of the other would be written at its root.
   const foreign = new Set<NodeSublevel>(own === undefined ? [] : indexSublevels);
-  const idleLogBatches: RowBatch[] = [];
+  const idleBatches: RowBatch[] = [];
+  // Every write of the node's own (the log's appends with their records, the store's other writes) goes through a
+  // batch kept from one write to the next (row-batch.ts says why); writes may overlap, so each takes one not in use.
+  const writeRows = async (fill: (sink: RowSink) => void, sync: boolean): Promise<void> => {
+    // Refused, while the guard reopens the store, with the fault rather than abstract-level's "not open".
+    storage.checkWritable();
+    const rowBatch = idleBatches.pop() ?? new RowBatch(db);
+    try {
+      await rowBatch.writeWith(fill, sync);
+    } finally {
+      idleBatches.push(rowBatch);
+    }
+  };
   const log: LogDatabase = {
     // Point reads of the log are synchronous (classic-level getSync): ≈3 µs of main thread for a cached block,
     // against ≈8 µs plus a thread-pool round trip asynchronously (an attestation makes two: its bundle, its proof).
@@ -274,22 +287,12 @@ export async function openNodeDatabase(
     getMany: (keys) => asPromise(() => keys.map((key) => logLevel.getSync(key))),
     // A range (the anchorer's leaves) in one iterator pass, on the thread pool.
     values: (range) => logLevel.values(range),
-    // Through batches kept from one append to the next (row-batch.ts says why); a second append may begin while
-    // the first is being written, so each takes one that is not in use.
-    batch: async (operations: LogPut[], options: { sync: boolean; alongside?: readonly AlongsideWrite[] }) => {
-      // Refused, while the guard reopens the store, with the fault rather than abstract-level's "not open".
-      storage.checkWritable();
-      const rowBatch = idleLogBatches.pop() ?? new RowBatch(db);
-      try {
-        await rowBatch.writeWith((sink) => {
-          for (const { key, value } of operations) sink.put(logLevel.prefixKey(key, 'buffer', false), value);
-          // The only writer of alongside entries is this node's code, through SublevelWrite and SublevelRows.
-          addRows(sink, (options.alongside ?? []) as readonly (SublevelWrite | SublevelRows)[], foreign);
-        }, options.sync);
-      } finally {
-        idleLogBatches.push(rowBatch);
-      }
-    },
+    batch: (operations: LogPut[], options: { sync: boolean; alongside?: readonly AlongsideWrite[] }) =>
+      writeRows((sink) => {
+        for (const { key, value } of operations) sink.put(logLevel.prefixKey(key, 'buffer', false), value);
+        // The only writer of alongside entries is this node's code, through SublevelWrite and SublevelRows.
+        addRows(sink, (options.alongside ?? []) as readonly (SublevelWrite | SublevelRows)[], foreign);
+      }, options.sync),
   };
   const close = async () => {
     storage.stop();
@@ -298,9 +301,9 @@ export async function openNodeDatabase(
   return {
     storage,
     write: (writes) =>
-      writeChained(db, storage, true, (batch) => {
-        addWrites(batch, writes, foreign);
-      }),
+      writeRows((sink) => {
+        addRows(sink, writes, foreign);
+      }, true),
     snapshotEntries: () =>
       mergedEntries([
         () => db.iterator(RAW),
@@ -510,44 +513,10 @@ export function asPromise<T>(read: () => T): Promise<T> {
   });
 }
 
-type NodeChainedBatch = ReturnType<Level<Buffer, Buffer>['batch']>;
-
 /**
- * One atomic write, its operations added by `add` to a chained batch. Each operation is copied into LevelDB's
- * native WriteBatch as it is added: no operation array, abstract-level clone of each operation or native read of
- * its properties, and nothing of it kept on the JS heap while the write and its fsync are in flight (an ingest's
- * commit: 0.6–0.9 µs less main thread per record than an array batch, bench/RESULTS.md "issue 13: origin6"; the
- * log's appends, which carry the commits, now go through kept batches: `log.batch`).
+ * The writes into a RowBatch's sink, keys prefixed with their sublevel's.
+ * @throws TypeError for a write to a sublevel of `foreign`: a caller's mistake, which would otherwise be lost.
  */
-async function writeChained(
-  db: Level<Buffer, Buffer>,
-  storage: StorageGuard,
-  sync: boolean,
-  add: (batch: NodeChainedBatch) => void,
-): Promise<void> {
-  // A chained batch cannot be begun while the guard reopens the store: refused as the array batch was, with the
-  // fault, not with abstract-level's "database is not open".
-  storage.checkWritable();
-  const batch = db.batch();
-  try {
-    add(batch);
-  } catch (err) {
-    await batch.close();
-    throw err;
-  }
-  await batch.write({ sync });
-}
-
-/** @throws TypeError for a write to a sublevel of `foreign`: a caller's mistake, which would otherwise be lost. */
-function addWrites(batch: NodeChainedBatch, writes: readonly SublevelWrite[], foreign: ReadonlySet<NodeSublevel>) {
-  for (const { type, sublevel, key, value } of writes) {
-    if (foreign.has(sublevel)) throw foreignWrite(type);
-    if (type === 'put') batch.put(key, value ?? EMPTY, { sublevel });
-    else batch.del(key, { sublevel });
-  }
-}
-
-/** As addWrites, into a RowBatch's sink. @throws TypeError for a write to a sublevel of `foreign`. */
 function addRows(
   sink: RowSink,
   writes: readonly (SublevelWrite | SublevelRows)[],
