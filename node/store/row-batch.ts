@@ -1,6 +1,7 @@
 /**
  * One LevelDB WriteBatch filled row by row and written, kept from one write to the next: the chain index's applies
- * (node/chain-index), one anchor's rows each, and the log's appends with the records they carry (node-database.ts).
+ * (node/chain-index), one anchor's rows each, and every write of the node's own store: the log's appends with the
+ * records they carry, and its other writes (node-database.ts).
  *
  * Why not an array batch (`batch([...])`): classic-level's `batch_do` reads every operation's `type`, `key`
  * and `value` through N-API named-property calls, ≈ 0.9 µs per entry of a follower's main thread (bench/RESULTS.md,
