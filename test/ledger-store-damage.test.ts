@@ -112,7 +112,7 @@ describe('a damaged ledger store', () => {
     // The ledger runs as npm start's child process: its one line, where to find its log.
     expect(start.stderr).toMatch(
       new RegExp(
-        `^start: ledger: lianxin ledger: cannot start: ${escape(err.message)} \\(exited with code 1; log [^\n]+ledger\\.log\\)\n$`,
+        `^start: lianxin ledger: cannot start: ${escape(err.message)} \\(exited with code 1; log [^\n]+ledger\\.log\\)\n$`,
       ),
     );
   });

@@ -3,7 +3,7 @@
  * exited, what it last showed (a node's failed health checks) when it timed out. The same words npm start's
  * supervisor uses (SupervisorError), so an operator reads one vocabulary.
  */
-import { describeExit } from '../supervisor/index.ts';
+import { describeExit, namedWords } from '../supervisor/index.ts';
 import type { DetachedProcess } from './detached-process.ts';
 import { NetworkError } from './errors.ts';
 
@@ -24,9 +24,7 @@ export async function waitUntilServing<T>(
     const log = `log ${run.logFile}`;
     if (ended.signal.aborted) {
       const status = await run.exited;
-      const words = (await run.lastWords()) ?? describeExit(status);
-      // A process that names itself in its error line (`ledger: …`) is not named twice.
-      const said = words.startsWith(`${name}: `) ? words : `${name}: ${words}`;
+      const said = namedWords(name, (await run.lastWords()) ?? describeExit(status));
       return Promise.reject(
         new NetworkError('START_FAILED', `${said} (${describeExit(status)}; ${log})`, { cause: err }),
       );

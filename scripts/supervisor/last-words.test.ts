@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { lastWords } from './last-words.ts';
+import { lastWords, namedWords } from './last-words.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -120,5 +120,18 @@ describe('lastWords', () => {
 
   it('is undefined for a process that said nothing', () => {
     expect(lastWords(['', '  '])).toBeUndefined();
+  });
+});
+
+describe('namedWords', () => {
+  it('names the child unless its words name it already', () => {
+    expect(namedWords('hangzhou', 'lianxin node: cannot start: the p2p listener cannot bind')).toBe(
+      'hangzhou: lianxin node: cannot start: the p2p listener cannot bind',
+    );
+    expect(namedWords('ledger', 'lianxin ledger: cannot start: no crypto material')).toBe(
+      'lianxin ledger: cannot start: no crypto material',
+    );
+    expect(namedWords('ledger', 'ledger: the store is locked')).toBe('ledger: the store is locked');
+    expect(namedWords('ledger', 'ledgers: 2')).toBe('ledger: ledgers: 2');
   });
 });

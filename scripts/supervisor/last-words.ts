@@ -33,3 +33,11 @@ export function lastWords(lines: readonly string[]): string | undefined {
   while (last > 0 && STACK_FRAME.test(from[last] ?? '')) last -= 1;
   return from[last];
 }
+
+/**
+ * A child's last words named by the child they came from, unless they name it already: its own error line
+ * (`ledger: …`) or its start-up failure (`lianxin ledger: cannot start: …`) is not named twice.
+ */
+export function namedWords(name: string, words: string): string {
+  return words.startsWith(`${name}: `) || words.startsWith(`lianxin ${name}: `) ? words : `${name}: ${words}`;
+}

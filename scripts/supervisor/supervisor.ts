@@ -9,6 +9,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { ChildRun, describeExit, type ChildCommand } from './child-run.ts';
 import { SupervisorError } from './errors.ts';
+import { namedWords } from './last-words.ts';
 
 export interface ChildSpec {
   /** How the supervisor's output and errors name it: `ledger`, an MSP ID. */
@@ -159,9 +160,7 @@ export class Supervisor {
       return new SupervisorError('ABORTED', spec.name, `${spec.name}: start interrupted`, { cause: err });
     }
     if (endedOnItsOwn && run.status) {
-      const words = run.lastWords() ?? describeExit(run.status);
-      // A child that names itself in its error line (`ledger: …`) is not named twice.
-      const said = words.startsWith(`${spec.name}: `) ? words : `${spec.name}: ${words}`;
+      const said = namedWords(spec.name, run.lastWords() ?? describeExit(run.status));
       return new SupervisorError('CHILD_EXITED', spec.name, `${said} (${describeExit(run.status)}; ${log})`, {
         cause: err,
       });
