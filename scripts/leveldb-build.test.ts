@@ -84,8 +84,8 @@ describe('the LevelDB binding (scripts/leveldb-build.ts, run by npm install)', (
     });
 
     /** A node-gyp that hangs after a partial build, with a compiler (a child, its pid written down) under it. */
-    const hungNodeGyp = (ignoresTerm: boolean): string => {
-      const trap = ignoresTerm ? 'trap \\"\\" TERM; ' : '';
+    const hungNodeGyp = (ignoresTerm: boolean, compilerIgnoresTerm: boolean): string => {
+      const trap = compilerIgnoresTerm ? 'trap \\"\\" TERM; ' : '';
       return (
         (ignoresTerm ? "process.on('SIGTERM', () => {});" : '') +
         "const fs = require('fs'); fs.mkdirSync('build/Release', { recursive: true }); fs.writeFileSync('build/Release/partial.o', '');" +
@@ -94,16 +94,17 @@ describe('the LevelDB binding (scripts/leveldb-build.ts, run by npm install)', (
       );
     };
     it.runIf(builds).each([
-      ['ends at its SIGTERM', false],
-      ['ignores SIGTERM and is killed', true],
+      ['ends at its SIGTERM', false, false],
+      ['ends at its SIGTERM, its compiler ignores it', false, true],
+      ['ignores SIGTERM and is killed', true, true],
     ])(
       'that does not finish in time (node-gyp %s) stops its whole process group, removes the partial build and warns once',
-      async (_, ignoresTerm) => {
+      async (_, ignoresTerm, compilerIgnoresTerm) => {
         const prebuilt = join(packageDir, 'prebuilds', 'linux-x64', 'classic-level.node');
         await mkdir(dirname(prebuilt), { recursive: true });
         await writeFile(prebuilt, 'the prebuilt binary');
         const nodeGyp = join(packageDir, 'hung-node-gyp.js');
-        await writeFile(nodeGyp, hungNodeGyp(ignoresTerm));
+        await writeFile(nodeGyp, hungNodeGyp(ignoresTerm, compilerIgnoresTerm));
         const build = buildLevelDb(packageDir, nodeGyp, { timeoutSeconds: 1, killAfterSeconds: 1 });
         expect(build.outcome === 'failed' && build.reason).toMatch(
           /^node-gyp did not finish in 1 s; see .*build-lianxin\.log$/,

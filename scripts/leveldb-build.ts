@@ -110,6 +110,8 @@ export function buildLevelDb(
   );
   closeSync(log);
   const seconds = (performance.now() - started) / 1000;
+  // pid 0 when timeout could not be spawned: kill(-0) would be our own group.
+  if (run.pid > 0 && run.status !== 0) killSurvivors(run.pid);
   // The SIGKILL timeout sends after --kill-after goes to its whole group, itself included: it then ends killed, as
   // it does (re-raising the signal) when node-gyp was killed by something else, an OOM kill, before the deadline.
   const timedOut = run.status === TIMED_OUT || (run.signal === 'SIGKILL' && seconds >= limits.timeoutSeconds);
@@ -124,6 +126,20 @@ export function buildLevelDb(
   writeFileSync(join(packageDir, BUILD_STAMP), stamp);
   rmSync(join(packageDir, LOG), { force: true });
   return { outcome: 'built', seconds };
+}
+
+/**
+ * timeout(1) leads its own process group and sends its SIGKILL to the group only while node-gyp is still running:
+ * when node-gyp ends at the SIGTERM, a compiler under it that ignores SIGTERM outlives timeout and could write a
+ * binary after the partial build's removal. The group outlives its leader while any member does, so its id is
+ * still timeout's pid; ESRCH when nobody is left.
+ */
+function killSurvivors(timeoutPid: number): void {
+  try {
+    process.kill(-timeoutPid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
 
 function describeSeconds(seconds: number): string {
