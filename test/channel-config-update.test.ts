@@ -247,6 +247,22 @@ describe("a config update of the orderer's batch settings", () => {
     expect(ledger.height).toBe(height);
   });
 
+  it("refuses an update over the channel's AbsoluteMaxBytes before reading it, with Fabric's text", async () => {
+    const { config } = await fetchConfigBlock(channelOf(operator));
+    const height = ledger.height;
+    const update = batchSettingsUpdate(CHANNEL, config, { maxTransactions: 7 });
+    // isolated_data is carried, never applied: 10 MiB of it takes the envelope past a new channel's 10 MiB.
+    update.getIsolatedDataMap().set('padding', new Uint8Array(10 * 1024 * 1024));
+    const response = await submitUpdate(update, ORDERER_ADMINS);
+    expect({ status: response.getStatus(), info: response.getInfo() }).toEqual({
+      status: common.Status.BAD_REQUEST,
+      info: expect.stringMatching(
+        /^config update for existing channel did not pass initial checks: message payload is 104\d{5} bytes and exceeds maximum allowed 10485760 bytes$/,
+      ) as string,
+    });
+    expect(ledger.height).toBe(height);
+  });
+
   it('cuts blocks by the new settings from the next envelope, and after a restart', async () => {
     // The ledger was started with a 5 ms timeout: two transactions 300 ms apart commit in two blocks.
     const [a, b] = await twoApart('batch-before');
