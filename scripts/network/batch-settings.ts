@@ -30,8 +30,9 @@ export interface BatchSettings {
 export async function channelBatchSettings(o: Readonly<BatchSettingsOptions>): Promise<BatchSettings> {
   return withAdmins(o, async (session) => {
     const change = o.change ?? {};
-    let seen = await session.current();
-    const configBytes = seen.block.serializeBinary().length;
+    const newest = await session.current();
+    let seen = newest;
+    const configBytes = newest.block.serializeBinary().length;
     if (change.absoluteMaxBytes !== undefined && change.absoluteMaxBytes < 2 * configBytes) {
       throw new ChannelChangeError(
         `AbsoluteMaxBytes ${String(change.absoluteMaxBytes)} is below twice the channel's config block ` +
@@ -47,6 +48,7 @@ export async function channelBatchSettings(o: Readonly<BatchSettingsOptions>): P
       'Orderer',
       (config) => batchSettingsUpdate(o.consortium.channel, config, change),
       asked,
+      newest,
     );
     return {
       settings: readConfigBatch(seen.config),

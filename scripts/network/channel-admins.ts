@@ -55,11 +55,13 @@ export interface AdminSession {
   /**
    * Applies the update `compute` makes of the newest config, signed by a majority of `group`'s admins, unless
    * `done` already holds of that config; returns the new config block's number once `done` holds of it.
+   * `read`: the caller's `current()`, when it has just read it, so that it is not fetched again.
    */
   update(
     group: ChannelMsp['group'],
     compute: (config: common.Config) => common.ConfigUpdate,
     done: (now: ChannelConfig) => boolean,
+    read?: ChannelConfig,
   ): Promise<number | undefined>;
 }
 
@@ -103,8 +105,8 @@ export async function withAdmins<T>(
     asAdmin: async (mspId) =>
       new LianxinChain((await connect(mspId)).gateway.getNetwork(o.consortium.channel), CHAINCODE),
     current,
-    async update(group, compute, done) {
-      const before = await current();
+    async update(group, compute, done, read) {
+      const before = read ?? (await current());
       if (done(before)) return undefined;
       const members = readConfigMsps(before.config)
         .filter((m) => m.group === group)
