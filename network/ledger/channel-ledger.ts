@@ -132,6 +132,12 @@ export class ChannelLedger implements GatewayBackend {
     this.#order(envelope, admitEnvelope(envelope, this.#admission));
   }
 
+  /**
+   * Admitted and ordered in one turn of the event loop (ChannelMsps verifies there unless told to use libuv's
+   * pool, which the ledger never asks): an envelope is ordered under the config it was admitted by, so Fabric's
+   * re-validation of a message whose config sequence fell behind (solo/etcdraft `configSeq < seq`, for the queue
+   * between Broadcast and the chain) has nothing to catch here.
+   */
   async submit(envelope: Uint8Array): Promise<void> {
     this.#order(envelope, await admitEnvelopeAsync(envelope, this.#admission));
   }
