@@ -88,6 +88,23 @@ describe('cachingClientIdentity', () => {
     const third = new Caching(stubOf(alice, 'tx3')) as { attrs: Record<string, string> };
     expect([first.attrs['lianxin.role'], third.attrs['lianxin.role']]).toEqual(['reporter', 'reporter']);
   });
+
+  it('tells apart creators whose certificates end alike, and one certificate under two MSPs', async () => {
+    const Caching = cachingClientIdentity(ShimClientIdentity);
+    // The shim reads the PEM between its BEGIN and END lines: the same 64 trailing bytes on two certificates.
+    const alike = (creator: { idBytes: Buffer }) => Buffer.concat([creator.idBytes, Buffer.from('\n'.repeat(64))]);
+    const alice = alike(await creatorWithAttrs('Org1MSP', 'alice'));
+    const bob = alike(await creatorWithAttrs('Org1MSP', 'bob'));
+    const creators = [
+      { mspid: 'Org1MSP', idBytes: alice },
+      { mspid: 'Org1MSP', idBytes: bob },
+      { mspid: 'Org2MSP', idBytes: bob },
+    ];
+    for (const creator of [...creators, ...creators]) {
+      const stub = stubOf(creator, 'tx');
+      expect(new Caching(stub)).toEqual(new ShimClientIdentity(stub));
+    }
+  });
 });
 
 describe('in-process chaincode', () => {

@@ -9,6 +9,7 @@
  * instance gets its own copy of `attrs`. The endorser has already validated the creator (MSP, chain, validity)
  * before the chaincode runs; ClientIdentity never checks those itself.
  */
+import { identityCacheKey } from '../msp/identity-key.ts';
 
 /** What the shim's constructor sets on an instance (fabric-shim lib/chaincode.js, ClientIdentity). */
 interface ClientIdentityFields {
@@ -25,6 +26,11 @@ interface ShimStub {
 
 export type ClientIdentityClass = new (stub: ShimStub) => object;
 
+/** What a creator's certificate gives, and that creator's bytes (its own copy) to tell it from another. */
+interface DerivedFields extends Pick<ClientIdentityFields, 'mspId' | 'id' | 'attrs'> {
+  readonly idBytes: Buffer;
+}
+
 /** Creators remembered (a consortium has a handful of users per member; more means churn, so start over). */
 const MAX_CACHED_CREATORS = 1_000;
 
@@ -33,15 +39,22 @@ const MAX_CACHED_CREATORS = 1_000;
  * prototype, same own fields) for a creator it has seen, and the shim's own constructor's result otherwise.
  */
 export function cachingClientIdentity(ClientIdentity: ClientIdentityClass): ClientIdentityClass {
-  const derived = new Map<string, Pick<ClientIdentityFields, 'mspId' | 'id' | 'attrs'>>();
+  const derived = new Map<string, DerivedFields>();
   function CachedClientIdentity(stub: ShimStub): object {
     const creator = stub.getCreator();
-    const key = `${creator.mspid}\u0000${Buffer.from(creator.idBytes).toString('base64')}`;
+    // Keyed by the certificate's last bytes (a base64 copy of the whole ≈ 850 bytes, and its hash, cost every
+    // transaction ≈ 3 KB), the entry used only for the same MSP and an equal copy of the bytes.
+    const key = identityCacheKey(creator.idBytes);
     const known = derived.get(key);
-    if (known === undefined) {
+    if (known?.mspId !== creator.mspid || !known.idBytes.equals(creator.idBytes)) {
       const fresh = new ClientIdentity(stub) as ClientIdentityFields;
       if (derived.size >= MAX_CACHED_CREATORS) derived.clear();
-      derived.set(key, { mspId: fresh.mspId, id: fresh.id, attrs: copyAttrs(fresh.attrs) });
+      derived.set(key, {
+        idBytes: Buffer.from(creator.idBytes),
+        mspId: fresh.mspId,
+        id: fresh.id,
+        attrs: copyAttrs(fresh.attrs),
+      });
       return fresh;
     }
     const instance = Object.create(ClientIdentity.prototype as object) as ClientIdentityFields;

@@ -52,12 +52,16 @@ describe('TxSimulator', () => {
     const onlyRange = new TxSimulator(state(), NS, 'tx');
     await drain(onlyRange.rangeScan('x', 'y'));
     const none = new TxSimulator(state(), NS, 'tx');
-    for (const sim of [full, onlyPrivate, onlyRange, none]) {
+    // A read at version 0:0 keeps its (empty) Version message, as google-protobuf writes a set one.
+    const zero = new TxSimulator(state().set(NS, 'zero', 'Z', v(0, 0)), NS, 'tx');
+    await zero.getState('zero');
+    for (const sim of [full, onlyPrivate, onlyRange, none, zero]) {
       const results = sim.results();
       expect(reencoded(results).equals(results)).toBe(true);
     }
     expect(readRwset(full.results()).namespaces[0]?.writes.map((w) => w.key)).toEqual(['b', 'c', 'z']);
     expect(none.results().length).toBe(0);
+    expect(readRwset(zero.results()).namespaces[0]?.reads).toEqual([{ key: 'zero', version: v(0, 0) }]);
   });
 
   it('produces an rwset with no namespace when nothing was read or written', () => {

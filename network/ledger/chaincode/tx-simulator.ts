@@ -11,6 +11,7 @@ import {
   messageField,
   NO_FIELD,
   stringField,
+  uint64Field,
   type WireField,
 } from '../block/protobuf-wire.ts';
 import { sha256 } from '../../crypto/index.ts';
@@ -99,6 +100,18 @@ function toKVRead(read: Read): ledger.rwset.kvrwset.KVRead {
   r.setKey(read.key);
   if (read.version !== undefined) r.setVersion(toVersion(read.version));
   return r;
+}
+
+/**
+ * KVRWSet.reads' element: KVRead{key = 1, version = 2 (Version{block_num = 1, tx_num = 2})} as google-protobuf writes
+ * it (a set version written even when both numbers are 0), without its message objects and writer per read.
+ */
+function kvReadField(key: string, version: Version | undefined): WireField {
+  return messageField(
+    1,
+    stringField(1, key),
+    version === undefined ? NO_FIELD : messageField(2, uint64Field(1, version.blockNum), uint64Field(2, version.txNum)),
+  );
 }
 
 function sortedByKey<T>(entries: Iterable<[string, T]>): [string, T][] {
@@ -233,7 +246,7 @@ export class TxSimulator {
     // KVRWSet{reads = 1, range_queries_info = 2, writes = 3 (KVWrite{key = 1, is_delete = 2, value = 3})}
     const kv = messageField(
       NS_RWSET_RWSET,
-      ...sortedByKey(this.reads).map(([key, version]) => bytesElement(1, toKVRead({ key, version }).serializeBinary())),
+      ...sortedByKey(this.reads).map(([key, version]) => kvReadField(key, version)),
       ...rangeInfos.map((info) => bytesElement(2, info.serializeBinary())),
       ...sortedByKey(this.writes).map(([key, value]) =>
         messageField(3, stringField(1, key), boolField(2, value.length === 0), bytesField(3, value)),

@@ -17,7 +17,7 @@ import { LedgerError } from '../errors.ts';
 import { blockTransactions } from '../events/block-transactions.ts';
 import { toPeerResponse } from '../endorser/index.ts';
 import type { TxLocation } from '../types.ts';
-import { callSignal, watchCall } from './call-signal.ts';
+import { callSignal, watchCall, type CallCancellation } from './call-signal.ts';
 import { ChaincodeEventsCache } from './chaincode-events-cache.ts';
 import { encodeChaincodeEventsResponse } from './chaincode-events-response.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
@@ -43,12 +43,12 @@ type Unary = (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData
 export function gatewayService(backend: GatewayBackend): UntypedServiceImplementation {
   const eventsCache = new ChaincodeEventsCache();
   const unary =
-    (operation: GatewayOperation, handle: (request: Buffer, signal: AbortSignal) => Promise<Uint8Array>): Unary =>
+    (operation: GatewayOperation, handle: (request: Buffer, call: CallCancellation) => Promise<Uint8Array>): Unary =>
     (call, callback) => {
       const watched = watchCall(call);
       // Through then(): a handler that throws synchronously must still answer with its status, not UNKNOWN.
       Promise.resolve(call.request)
-        .then((request) => handle(request, watched.signal))
+        .then((request) => handle(request, watched))
         .then(
           (response) => {
             watched[Symbol.dispose]();
@@ -62,10 +62,10 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
     };
 
   return {
-    Evaluate: unary('evaluate', async (bytes, signal) => {
+    Evaluate: unary('evaluate', async (bytes, call) => {
       const request = decodeRequest('EvaluateRequest', bytes, (b) => gateway.EvaluateRequest.deserializeBinary(b));
       const proposal = requireField(request.getProposedTransaction(), 'proposed_transaction');
-      const result = await backend.endorser.evaluate(proposal.serializeBinary(), signal);
+      const result = await backend.endorser.evaluate(proposal.serializeBinary(), call.signal);
       const response = new gateway.EvaluateResponse();
       response.setResult(toPeerResponse(result));
       return response.serializeBinary();
@@ -73,8 +73,8 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
 
     // Endorse and Submit pass on the bytes of the proposal and the envelope as received, and the prepared envelope
     // as the endorser encoded it: what is signed inside them are bytes fields, which no re-encoding changes.
-    Endorse: unary('endorse', async (bytes, signal) => {
-      const endorsement = await backend.endorser.endorse(proposedTransaction(bytes), signal);
+    Endorse: unary('endorse', async (bytes, call) => {
+      const endorsement = await backend.endorser.endorse(proposedTransaction(bytes), call.signal);
       return endorsement.endorseResponse;
     }),
 
@@ -83,14 +83,14 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
       return new gateway.SubmitResponse().serializeBinary();
     }),
 
-    CommitStatus: unary('commitStatus', async (bytes, signal) => {
+    CommitStatus: unary('commitStatus', async (bytes, call) => {
       const signed = signedRequestOf('SignedCommitStatusRequest', bytes, (b) =>
         gateway.SignedCommitStatusRequest.deserializeBinary(b),
       );
       const request = commitStatusRequestOf(signed.request);
       await verifyRequest(backend, signed, request);
       if (request.transactionId === '') throw new LedgerError('BAD_REQUEST', 'transaction_id is empty');
-      const location = await waitForTransaction(backend, request.transactionId, signal);
+      const location = await waitForTransaction(backend, request.transactionId, call);
       // CommitStatusResponse{result, block_number}, as google-protobuf writes it
       return encodeMessage(int32Field(1, location.code), uint64Field(2, location.blockNum));
     }),
@@ -209,12 +209,16 @@ async function verifyRequest(backend: GatewayBackend, signed: SignedRequest, req
   if (!check.ok) throw new LedgerError('ACCESS_DENIED', `access denied: ${check.reason}`);
 }
 
-/** Blocks until the txid is committed (commit/finder.go); the call's deadline ends the wait. */
-async function waitForTransaction(backend: GatewayBackend, txId: string, signal: AbortSignal): Promise<TxLocation> {
+/**
+ * Blocks until the txid is committed (commit/finder.go); the call's deadline ends the wait. The call's signal is
+ * made only for a wait: a transaction committed already is answered without one.
+ */
+async function waitForTransaction(backend: GatewayBackend, txId: string, call: CallCancellation): Promise<TxLocation> {
   for (;;) {
     const height = backend.blocks.height;
     const location = await backend.findTransaction(txId);
     if (location) return location;
+    const signal = call.signal;
     try {
       const committed = await backend.blocks.waitForTransaction(txId, height, signal);
       if (committed) return committed;

@@ -10,6 +10,7 @@ import { readChannelMsps, type ChannelOrg } from '../block/index.ts';
 import { verifyP256, verifyP256Async, type VerifyResult } from '../../crypto/index.ts';
 import { TrustedCas, type TrustedCa } from '../../pki/index.ts';
 import type { Identity, IdentityCheck, IdentityVerifier } from '../types.ts';
+import { identityCacheKey } from './identity-key.ts';
 
 export interface ChannelMspConfig {
   readonly mspId: string;
@@ -20,13 +21,6 @@ const NODE_OUS = new Set(['client', 'peer', 'admin', 'orderer']);
 
 /** Parsed certificates are cached by their serialized identity: parsing X.509 costs far more than the signature. */
 const MAX_CACHED_IDENTITIES = 10_000;
-
-/**
- * How many of an identity's last bytes key its cache entry: a certificate's signature, in DER or in the base64
- * before a PEM footer (26 bytes), so different for every certificate. Five lookups per transaction: a key of the
- * whole ~850 bytes cost each one a string that size and its hash (validate() 1.2 µs against 0.28 µs).
- */
-const CACHE_KEY_BYTES = 64;
 
 /** A deserialized creator and the root CA that issued it (its validity is checked at every use). */
 interface IssuedIdentity {
@@ -91,8 +85,8 @@ export class ChannelMsps implements IdentityVerifier {
     at: Date = new Date(),
   ): { readonly ok: true; readonly entry: IssuedIdentity } | { readonly ok: false; readonly reason: string } {
     const bytes = Buffer.from(serializedIdentity.buffer, serializedIdentity.byteOffset, serializedIdentity.byteLength);
-    // The last bytes as a one-byte string (not copied first); two identities that share them take turns.
-    const cacheKey = bytes.toString('latin1', Math.max(0, bytes.length - CACHE_KEY_BYTES));
+    // Five lookups per transaction: keyed by the identity's last bytes, the entry used only when its copy is equal.
+    const cacheKey = identityCacheKey(bytes);
     let cached = this.#cache.get(cacheKey);
     if (!cached?.bytes.equals(bytes)) {
       // Deserialized from the entry's own copy: the identity it keeps then holds ≈ 850 bytes, not the whole
