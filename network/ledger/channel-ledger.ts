@@ -13,6 +13,7 @@ import {
   blockHeaderHash,
   buildBlock,
   buildConfigEnvelope,
+  envelopeMessageBytes,
   readConfigEnvelope,
   type DecodedEnvelope,
   readConfigBatch,
@@ -26,7 +27,7 @@ import { BlockNotifier } from './events/block-notifier.ts';
 import type { GatewayBackend } from './gateway/gateway-backend.ts';
 import type { PeerAddress } from './gateway/grpc-errors.ts';
 import { StreamActivity } from './gateway/stream-activity.ts';
-import { admitEnvelope, admitEnvelopeAsync, type AdmissionOptions } from './orderer/admission.ts';
+import { admitEnvelope, type AdmissionOptions } from './orderer/admission.ts';
 import { authorizeConfigUpdate, type AuthorizedConfigUpdate } from './orderer/config-update.ts';
 import type { BatchOptions } from './orderer/batch-options.ts';
 import { SoloOrderer, type BatchKind } from './orderer/solo-orderer.ts';
@@ -128,22 +129,15 @@ export class ChannelLedger implements GatewayBackend {
     this.#prepared.keep(prepared);
   }
 
-  order(envelope: Uint8Array): void {
-    this.#order(envelope, admitEnvelope(envelope, this.#admission));
-  }
-
   /**
-   * Admitted and ordered in one turn of the event loop (ChannelMsps verifies there unless told to use libuv's
-   * pool, which the ledger never asks): an envelope is ordered under the config it was admitted by, so Fabric's
-   * re-validation of a message whose config sequence fell behind (solo/etcdraft `configSeq < seq`, for the queue
-   * between Broadcast and the chain) has nothing to catch here.
+   * Broadcast's and Submit's envelopes, admitted and ordered at once (the signature verified on the event loop, no
+   * await between): an envelope is ordered under the config that admitted it, so Fabric's re-validation of a message
+   * whose config sequence fell behind (solo/etcdraft `configSeq < seq`, for the queue between Broadcast and the
+   * chain) has nothing to catch here.
    */
-  async submit(envelope: Uint8Array): Promise<void> {
-    this.#order(envelope, await admitEnvelopeAsync(envelope, this.#admission));
-  }
-
-  /** Kept before ordering: the envelope may be cut and committed at once, and the committer uses what was decoded. */
-  #order(envelope: Uint8Array, decoded: DecodedEnvelope): void {
+  order(envelope: Uint8Array): void {
+    const decoded = admitEnvelope(envelope, this.#admission);
+    // Kept before ordering: the envelope may be cut and committed at once, and the committer uses what was decoded.
     this.#decoded.set(envelope, decoded);
     try {
       this.#orderer.order(envelope, decoded.payload.length + decoded.signature.length);
@@ -171,12 +165,13 @@ export class ChannelLedger implements GatewayBackend {
    * @throws LedgerError `ORDERER_REJECTED` with Fabric's Broadcast status and text.
    */
   orderConfigUpdate(envelope: Uint8Array): void {
-    if (envelope.length > this.#absoluteMaxBytes) {
+    const size = envelopeMessageBytes(envelope);
+    if (size > this.#absoluteMaxBytes) {
       throw new LedgerError(
         'ORDERER_REJECTED',
         // Fabric's standard channel filters (msgprocessor/standardchannel.go ProcessConfigUpdateMsg, sizefilter.go).
         'status=BAD_REQUEST, info=config update for existing channel did not pass initial checks: ' +
-          `message payload is ${envelope.length} bytes and exceeds maximum allowed ${this.#absoluteMaxBytes} bytes`,
+          `message payload is ${size} bytes and exceeds maximum allowed ${this.#absoluteMaxBytes} bytes`,
       );
     }
     const authorized = this.#authorize(envelope);

@@ -1,4 +1,5 @@
 import { common } from '@hyperledger/fabric-protos';
+import { singleLengthDelimitedFields } from './protobuf-wire.ts';
 
 /**
  * The channel header of a serialized envelope, or undefined when any layer does not parse.
@@ -12,6 +13,19 @@ export function tryReadChannelHeader(envelope: Uint8Array): common.ChannelHeader
   } catch {
     return undefined;
   }
+}
+
+/**
+ * An envelope's size as Fabric's orderer measures it against BatchSize.AbsoluteMaxBytes (msgprocessor/sizefilter.go
+ * and the block cutter's messageSizeBytes): its payload's and its signature's lengths, without the tags and lengths
+ * around them. An envelope that does not parse counts whole: it is refused as unparseable whatever its size.
+ * `bytes` is attacker-controlled.
+ */
+export function envelopeMessageBytes(bytes: Uint8Array): number {
+  const fields = singleLengthDelimitedFields(bytes);
+  if (fields !== undefined) return (fields.get(1)?.length ?? 0) + (fields.get(2)?.length ?? 0);
+  const envelope = parse(() => common.Envelope.deserializeBinary(bytes));
+  return envelope ? envelope.getPayload_asU8().length + envelope.getSignature_asU8().length : bytes.length;
 }
 
 /**

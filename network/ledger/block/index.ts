@@ -28,6 +28,7 @@ export {
 export {
   decodeEnvelope,
   readEnvelope,
+  envelopeMessageBytes,
   tryReadChannelHeader,
   type DecodedEnvelope,
   type EndorsedAction,

@@ -14,11 +14,8 @@ export interface GatewayBackend {
   readonly blocks: BlockNotifier;
   /** The event streams being served; their handlers wait for a slow client through it. */
   readonly streams: StreamActivity;
-  /**
-   * Orderer admission (envelope checks, Writers; the signature verified off the event loop) then ordering;
-   * rejects with LedgerError ORDERER_REJECTED.
-   */
-  submit(envelope: Uint8Array): Promise<void>;
+  /** Submit's envelope: orderer admission (envelope checks, Writers) then ordering; throws ORDERER_REJECTED. */
+  order(envelope: Uint8Array): void;
   findTransaction(txId: string): Promise<TxLocation | undefined>;
   getBlock(blockNum: number): Promise<common.Block | undefined>;
 }

@@ -43,7 +43,10 @@ type Unary = (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData
 export function gatewayService(backend: GatewayBackend): UntypedServiceImplementation {
   const eventsCache = new ChaincodeEventsCache();
   const unary =
-    (operation: GatewayOperation, handle: (request: Buffer, call: CallCancellation) => Promise<Uint8Array>): Unary =>
+    (
+      operation: GatewayOperation,
+      handle: (request: Buffer, call: CallCancellation) => Uint8Array | Promise<Uint8Array>,
+    ): Unary =>
     (call, callback) => {
       const watched = watchCall(call);
       // Through then(): a handler that throws synchronously must still answer with its status, not UNKNOWN.
@@ -78,8 +81,8 @@ export function gatewayService(backend: GatewayBackend): UntypedServiceImplement
       return endorsement.endorseResponse;
     }),
 
-    Submit: unary('submit', async (bytes) => {
-      await backend.submit(preparedTransaction(bytes));
+    Submit: unary('submit', (bytes) => {
+      backend.order(preparedTransaction(bytes));
       return new gateway.SubmitResponse().serializeBinary();
     }),
 

@@ -4,7 +4,7 @@
  * payload verifies). A refusal is ORDERER_REJECTED with Fabric's status text.
  */
 import { common } from '@hyperledger/fabric-protos';
-import { decodeEnvelope, type DecodedEnvelope } from '../block/index.ts';
+import { decodeEnvelope, envelopeMessageBytes, type DecodedEnvelope } from '../block/index.ts';
 import { LedgerError } from '../errors.ts';
 import type { IdentityCheck, IdentityVerifier } from '../types.ts';
 
@@ -34,16 +34,6 @@ export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<Admis
   return { ...decoded, creatorSignatureVerified: true };
 }
 
-/** {@link admitEnvelope} with the signature verified on libuv's thread pool (the gateway's Submit). */
-export async function admitEnvelopeAsync(
-  envelopeBytes: Uint8Array,
-  options: Readonly<AdmissionOptions>,
-): Promise<DecodedEnvelope> {
-  const decoded = checkEnvelope(envelopeBytes, options);
-  refuseUnlessWriter(await options.msps.verifySignatureAsync(...signed(decoded)));
-  return { ...decoded, creatorSignatureVerified: true };
-}
-
 /** Creator, signed bytes and signature: `/Channel/Writers` is any member whose signature over the payload verifies. */
 function signed({ creator, payload, signature }: DecodedEnvelope): [Uint8Array, Uint8Array, Uint8Array] {
   return [creator, payload, signature];
@@ -57,10 +47,11 @@ function refuseUnlessWriter(check: IdentityCheck): void {
 /** Every filter but the signature's. */
 function checkEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): DecodedEnvelope {
   if (envelopeBytes.length === 0) refuse('BAD_REQUEST', 'message was empty');
-  if (envelopeBytes.length > options.absoluteMaxBytes) {
+  const size = envelopeMessageBytes(envelopeBytes);
+  if (size > options.absoluteMaxBytes) {
     refuse(
       'BAD_REQUEST',
-      `message payload is ${envelopeBytes.length} bytes and exceeds maximum allowed ${options.absoluteMaxBytes} bytes`,
+      `message payload is ${size} bytes and exceeds maximum allowed ${options.absoluteMaxBytes} bytes`,
     );
   }
   let decoded = options.prepared?.(envelopeBytes);

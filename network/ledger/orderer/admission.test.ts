@@ -1,0 +1,75 @@
+/**
+ * The orderer's Broadcast filters on a normal envelope (msgprocessor/standardchannel.go), as Submit and Broadcast
+ * apply them: Fabric's statuses and texts, and its measure of an envelope's size (payload + signature).
+ */
+import { common } from '@hyperledger/fabric-protos';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LedgerError } from '../errors.ts';
+import { CHANNEL, createTestLedger, type TestLedger } from '../validation/test-ledger.ts';
+import { buildEndorserTransaction } from '../validation/test-tx-builder.ts';
+import { admitEnvelope } from './admission.ts';
+
+let ledger: TestLedger;
+
+beforeAll(async () => {
+  ledger = await createTestLedger();
+});
+
+afterAll(async () => {
+  await ledger.dispose();
+});
+
+const transaction = (channelId = CHANNEL): Uint8Array =>
+  buildEndorserTransaction({
+    channelId,
+    chaincodeName: 'cc',
+    creator: ledger.client,
+    endorsers: [ledger.peer],
+    rwsets: [{ namespace: 'cc', writes: [{ key: 'k', value: 'v' }] }],
+  }).envelope;
+
+const admit = (envelope: Uint8Array, absoluteMaxBytes = 1 << 20) =>
+  admitEnvelope(envelope, { channelId: CHANNEL, msps: ledger.identities, absoluteMaxBytes });
+
+/** The refusal's `status=…, info=…`, or 'admitted'. */
+function outcome(envelope: Uint8Array, absoluteMaxBytes?: number): string {
+  try {
+    admit(envelope, absoluteMaxBytes);
+    return 'admitted';
+  } catch (err) {
+    if (!(err instanceof LedgerError) || err.code !== 'ORDERER_REJECTED') throw err;
+    return err.message;
+  }
+}
+
+describe('admitEnvelope', () => {
+  it("admits a channel writer's endorser transaction, its signature verified", () => {
+    expect(admit(transaction())).toMatchObject({ channelId: CHANNEL, creatorSignatureVerified: true });
+  });
+
+  it("measures size as Fabric's size filter does: the payload's and the signature's lengths", () => {
+    const envelope = transaction();
+    const { payload, signature } = admit(envelope);
+    const size = payload.length + signature.length;
+    // The envelope's own bytes (tags and lengths around the two fields) are more than Fabric counts.
+    expect(envelope.length).toBeGreaterThan(size);
+    expect(outcome(envelope, size)).toBe('admitted');
+    expect(outcome(envelope, size - 1)).toBe(
+      `status=BAD_REQUEST, info=message payload is ${String(size)} bytes and exceeds maximum allowed ${String(size - 1)} bytes`,
+    );
+  });
+
+  it("refuses with Fabric's status and text what the filters refuse", () => {
+    const other = new common.Envelope();
+    other.setPayload(common.Envelope.deserializeBinary(transaction()).getPayload_asU8());
+    other.setSignature(ledger.peer.sign(other.getPayload_asU8()).fill(1, 8, 16));
+    expect(outcome(new Uint8Array())).toBe('status=BAD_REQUEST, info=message was empty');
+    expect(outcome(Buffer.from([0x0a, 0x05, 1]))).toBe(
+      'status=BAD_REQUEST, info=bad payload: envelope, payload or header could not be parsed',
+    );
+    expect(outcome(transaction('elsewhere'))).toBe('status=NOT_FOUND, info=channel elsewhere not found');
+    expect(outcome(other.serializeBinary())).toMatch(
+      /^status=FORBIDDEN, info=implicit policy evaluation failed - the creator is not a channel writer: /,
+    );
+  });
+});
