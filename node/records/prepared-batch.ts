@@ -21,6 +21,7 @@ import {
   storedContent,
   writeRecordHashing,
 } from './record-codec.ts';
+import type { RecordKeyFilter } from './record-key-filter.ts';
 import { recordKeyLength, writeRecordKey } from './record-keys.ts';
 import type { ValidCreditRecord } from './record-validation.ts';
 
@@ -85,6 +86,11 @@ export class PreparedBatch {
   /** Record i's key (a view). */
   key(i: number): Buffer {
     return this.#store.subarray(this.#keyStarts[i], this.#digestStart(i));
+  }
+
+  /** Hashes record i's key where it lies, into slot `slot` of `hashes` (RecordKeyFilter.hash). */
+  hashKey(i: number, filter: RecordKeyFilter, hashes: Uint32Array, slot: number): void {
+    filter.hash(this.#store, this.#keyStarts[i] ?? 0, this.#digestStart(i), hashes, slot);
   }
 
   /** Where record i's content digest starts in the store: right after its key. */

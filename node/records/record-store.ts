@@ -348,9 +348,8 @@ export class RecordStore {
     for (const { batch } of group) {
       slots[slot++] = keys.push(requestKey(batch.requestId)) - 1;
       for (let i = 0; i < batch.count; i++) {
-        const key = batch.key(i);
-        this.#recordKeys.hash(key, hashes, slot);
-        slots[slot] = this.#recordKeys.mayHaveHashed(hashes, slot) ? keys.push(key) - 1 : -1;
+        batch.hashKey(i, this.#recordKeys, hashes, slot);
+        slots[slot] = this.#recordKeys.mayHaveHashed(hashes, slot) ? keys.push(batch.key(i)) - 1 : -1;
         slot++;
       }
     }
