@@ -77,7 +77,9 @@ export class PreparedBatch {
     this.#valueStarts = valueStarts;
     this.#versions = versions;
     // Encoded now, while an earlier commit is being written; a duplicate's leaf is dropped at commit.
-    const leaves = encodeCreditLeafRun(mspId, appendedAtMs, records, (i) => this.digestOf(i));
+    const leaves = encodeCreditLeafRun(mspId, appendedAtMs, records, (i, bytes, at) => {
+      this.digestInto(i, bytes, at);
+    });
     this.#leaves = leaves.bytes;
     this.#leafStarts = leaves.starts;
     this.digest = storedBatchDigest(store, keyStarts, valueStarts, count);
