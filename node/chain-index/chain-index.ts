@@ -32,7 +32,7 @@ import {
   type AnchorRow,
   type LatestRows,
 } from './index-rows.ts';
-import { hashKeyInto, KeyFilter, RowBatch, StorageFaultError, type RowPut } from '../store/index.ts';
+import { KeyFilter, RowBatch, StorageFaultError, type RowPut } from '../store/index.ts';
 import { SubjectOrder } from './subject-order.ts';
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
@@ -382,7 +382,7 @@ export class ChainIndex {
     const complete = filter !== undefined && this.#filterComplete;
     let count = 0;
     for (let i = 0; i < rows.count; i++) {
-      hashKeyInto(rows.key(i), this.#hashSkip, hashes, i);
+      rows.hashKey(i, this.#hashSkip, hashes);
       if (!complete) {
         maybe[count++] = i;
         filter?.addHashed(hashes, i);

@@ -10,6 +10,7 @@ import {
   type LatestRow,
   type LatestRows,
 } from './index-rows.ts';
+import { KeyFilter } from '../store/index.ts';
 
 const keysOf = (rows: LatestRows): Buffer[] => Array.from({ length: rows.count }, (_, i) => rows.key(i));
 const valuesOf = (rows: LatestRows): Buffer[] => Array.from({ length: rows.count }, (_, i) => rows.value(i));
@@ -79,5 +80,15 @@ describe('latest rows built from the chain encoding', () => {
     const prefixed = latestRowsOf(scanIndexEntries(encodeIndexEntries(entries), 'lenient'), origin, 2, prefix);
     expect(keysOf(prefixed)).toEqual(entries.map((e) => Buffer.concat([prefix, latestKey(e.subject, e.kind)])));
     expect(valuesOf(prefixed).map((v) => v.subarray(20))).toEqual(valuesOf(rows).map((v) => v.subarray(20)));
+    // Each key hashed where it lies hashes as its own bytes do (what a saved key filter was built from).
+    const skip = prefix.length + 'latest/'.length;
+    const inPlace = new Uint32Array(2 * entries.length);
+    const ofKeys = new Uint32Array(2 * entries.length);
+    const filter = new KeyFilter(skip);
+    keysOf(prefixed).forEach((key, i) => {
+      prefixed.hashKey(i, skip, inPlace);
+      filter.hashInto(key, ofKeys, i);
+    });
+    expect(inPlace).toEqual(ofKeys);
   });
 });

@@ -36,7 +36,7 @@ import {
   leafIndexAt,
   type IndexEntriesView,
 } from '../../chaincode/src/protocol.ts';
-import type { IndexedRows } from '../store/index.ts';
+import { hashKeyInto, type IndexedRows } from '../store/index.ts';
 
 export const POSITION_KEY = Buffer.from('position');
 
@@ -119,6 +119,8 @@ export interface LatestRows extends IndexedRows {
   /** `encodeLatestRow` of entry i, with version 0 until set: a new view each call. */
   value(i: number): Buffer;
   setVersion(i: number, version: number): void;
+  /** `hashKeyInto` of entry i's key where it lies in the slab: no view (the filter's question per entry). */
+  hashKey(i: number, skip: number, hashes: Uint32Array): void;
 }
 
 /** Slabs are allocated in steps of this many bytes, so anchors of nearly the same size reuse one. */
@@ -223,6 +225,9 @@ export function latestRowsOf(
     value: (i) => rowSlab.subarray(i * rowBytes, (i + 1) * rowBytes),
     setVersion: (i, version) => {
       rowView.setUint32(i * rowBytes, version);
+    },
+    hashKey: (i, skip, hashes) => {
+      hashKeyInto(keySlab, i === 0 ? 0 : (keyEnds[i - 1] as number), keyEnds[i] as number, skip, hashes, i);
     },
   };
 }

@@ -27,7 +27,8 @@ const SLAB_BYTES = 8192;
  * ArrayBuffer of its own per hash, which the GC tracks one by one; bulk paths (appends, ingestion: three hashes
  * per record) spent half their hashing time on that. The digest comes from node:crypto as a 'binary' (latin1)
  * string, one char per byte, written into the chunk: ≈0.4 µs against ≈0.85 µs per hash on the bench machine.
- * (network/crypto has no such form yet; this is the one place that calls node:crypto's hash directly.)
+ * (network/crypto has no such form yet.) An append now writes its hashes straight into its rows (`sha256Into`,
+ * `nodeHashInto`); proofs take theirs from a slab.
  */
 export class HashSlab {
   #chunk = Buffer.alloc(0);
@@ -41,7 +42,7 @@ export class HashSlab {
     }
     const at = this.#used;
     this.#used += HASH_SIZE;
-    this.#chunk.write(hash('sha256', data, 'binary'), at, HASH_SIZE, 'latin1');
+    sha256Into(data, this.#chunk, at);
     return this.#chunk.subarray(at, at + HASH_SIZE);
   }
 
@@ -56,6 +57,14 @@ export class HashSlab {
   }
 }
 
+/**
+ * SHA-256 of `data` written at `at` of `out` (HASH_SIZE bytes), through node:crypto's one-shot digest as a latin1
+ * string (HashSlab): no Buffer, no view.
+ */
+export function sha256Into(data: Uint8Array, out: Buffer, at: number): void {
+  out.write(hash('sha256', data, 'binary'), at, HASH_SIZE, 'latin1');
+}
+
 /** `HashSlab.leafHash`'s input: 0x00 and the leaf. sha256 is synchronous, so no other call can see it half-written. */
 let leafInput = Buffer.alloc(1 + 1024);
 leafInput[0] = LEAF_HASH_PREFIX;
@@ -64,9 +73,18 @@ leafInput[0] = LEAF_HASH_PREFIX;
 const nodeInput = Buffer.alloc(1 + 2 * HASH_SIZE);
 nodeInput[0] = 0x01;
 
-/** SHA-256(0x01 ‖ left ‖ right) for two 32-byte child hashes; into `slab` when given. */
-export function nodeHash(left: Uint8Array, right: Uint8Array, slab?: HashSlab): Buffer {
+/** SHA-256(0x01 ‖ left ‖ right) for two 32-byte child hashes. */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   nodeInput.set(left, 1);
   nodeInput.set(right, 1 + HASH_SIZE);
-  return slab ? slab.sha256(nodeInput) : sha256(nodeInput);
+  return sha256(nodeInput);
+}
+
+/**
+ * `nodeHash` of the two sibling hashes at `at` of `from` (left, then right), written at `outAt` of `out`: for a
+ * bulk append, which keeps each tree level's hashes in one buffer (tile-store.ts), without a view per hash.
+ */
+export function nodeHashInto(from: Buffer, at: number, out: Buffer, outAt: number): void {
+  from.copy(nodeInput, 1, at, at + 2 * HASH_SIZE);
+  sha256Into(nodeInput, out, outAt);
 }

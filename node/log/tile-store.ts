@@ -33,7 +33,15 @@
 import { BUNDLE_WIDTH, MAX_LEAF_BYTES, TILE_HEIGHT, TILE_WIDTH } from './constants.ts';
 import { bundleEntries, bundleEntry, bundlePair } from './entry-bundle.ts';
 import { TransparencyLogError } from './errors.ts';
-import { EMPTY_ROOT, HASH_SIZE, HashSlab, LEAF_HASH_PREFIX, nodeHash } from './merkle-hash.ts';
+import {
+  EMPTY_ROOT,
+  HASH_SIZE,
+  HashSlab,
+  LEAF_HASH_PREFIX,
+  nodeHash,
+  nodeHashInto,
+  sha256Into,
+} from './merkle-hash.ts';
 import { rangeSubtrees, type LeafRange, type SubtreeId } from './proof-plan.ts';
 import { RecentCache } from './recent-cache.ts';
 import { StoredLeaves } from './stored-leaves.ts';
@@ -155,9 +163,8 @@ interface EntryRun {
   readonly bytes: Buffer;
   /** starts[i]: offset of entry i; starts[n]: the end. */
   readonly starts: Uint32Array;
-  readonly hashes: readonly Buffer[];
-  /** Where the append's node hashes go too. */
-  readonly slab: HashSlab;
+  /** Leaf i's hash at i · HASH_SIZE: one buffer, not a view per leaf. */
+  readonly hashes: Buffer;
 }
 
 /**
@@ -170,17 +177,16 @@ function entryRun(leaves: readonly Uint8Array[]): EntryRun {
     starts[i + 1] = (starts[i] ?? 0) + 2 + leaf.length;
   });
   const bytes = Buffer.allocUnsafe(starts[leaves.length] ?? 0);
-  const slab = new HashSlab();
-  const hashes = leaves.map((leaf, i) => {
+  const hashes = Buffer.allocUnsafe(leaves.length * HASH_SIZE);
+  leaves.forEach((leaf, i) => {
     const at = starts[i] ?? 0;
     bytes[at] = leaf.length >>> 8;
     bytes[at + 1] = LEAF_HASH_PREFIX;
     bytes.set(leaf, at + 2);
-    const hash = slab.sha256(bytes.subarray(at + 1, at + 2 + leaf.length));
+    sha256Into(bytes.subarray(at + 1, at + 2 + leaf.length), hashes, i * HASH_SIZE);
     bytes[at + 1] = leaf.length & 0xff;
-    return hash;
   });
-  return { bytes, starts, hashes, slab };
+  return { bytes, starts, hashes };
 }
 
 function tileKey(level: number, tile: number): Buffer {
@@ -197,6 +203,9 @@ const isTileLevel = (level: number): boolean => level === 0 || level >= TILE_HEI
 /** Where tree level `level` (1 to 7) starts in an `h` row, in hashes: after 128 + 64 + … of those below. */
 const subtreeRowStart = (level: number): number => TILE_WIDTH - ((2 * TILE_WIDTH) >> level);
 
+/** An `h` row's length: levels 1 to 7, 254 hashes. */
+const SUBTREE_ROW_BYTES = subtreeRowStart(TILE_HEIGHT) * HASH_SIZE;
+
 /** Number of hashes at `level` in a tree of `size` leaves: one per complete subtree of 2^level leaves. */
 function rowLength(size: number, level: number): number {
   return Math.floor(size / 2 ** level);
@@ -205,8 +214,16 @@ function rowLength(size: number, level: number): number {
 export class TileStore {
   readonly #db: LogDatabase;
   #size: number;
-  /** #edges[level]: the hashes of the last, not yet full, tile of that level (right edge of the tree). */
-  #edges: Buffer[][];
+  /**
+   * #edges[level]: the hashes of the last, not yet full, tile of that level (right edge of the tree), one after the
+   * other in one buffer.
+   */
+  #edges: Buffer[];
+  /**
+   * An append's right edge while it is built, a tile's width of hashes per level, kept from one append to the next
+   * (appends run one at a time): hashes written into place, not a view each (≈ 2 per leaf, and the chunks under them).
+   */
+  readonly #edgeRows: Buffer[] = [];
   /** The stored bytes of the last, not yet full, entry bundle. */
   #openBundle: Buffer;
   #appending: Promise<unknown> = Promise.resolve();
@@ -235,7 +252,7 @@ export class TileStore {
   #lastRowId = -1;
   #lastRow: Buffer | undefined;
 
-  private constructor(db: LogDatabase, size: number, edges: Buffer[][], openBundle: Buffer, subtreeRowsFrom: number) {
+  private constructor(db: LogDatabase, size: number, edges: Buffer[], openBundle: Buffer, subtreeRowsFrom: number) {
     this.#db = db;
     this.#size = size;
     this.#edges = edges;
@@ -322,18 +339,20 @@ export class TileStore {
     return result;
   }
 
-  async #append({ bytes, starts, hashes, slab }: EntryRun, alongside: Alongside | undefined): Promise<AppendResult> {
+  async #append({ bytes, starts, hashes }: EntryRun, alongside: Alongside | undefined): Promise<AppendResult> {
     const firstIndex = this.#size;
     const count = starts.length - 1;
     if (count === 0) return { firstIndex, size: firstIndex };
-    // Work on a copy of the right edge, kept only once the batch is durable.
-    const edges = Array.from({ length: this.#edges.length }, (_, level) => [...(this.#edges[level] ?? [])]);
+    // Work on a copy of the right edge, kept only once the batch is durable: each level's hashes in its row of
+    // #edgeRows, `widths[level]` of them.
+    const widths = this.#edges.map((edge, level) => edge.copy(this.#edgeRow(level)) / HASH_SIZE);
     const puts: LogPut[] = [];
     /** Tiles of the cached levels this append writes, kept in memory once durable. */
     const upper: { level: number; tile: number; value: Buffer }[] = [];
     const unwritten = new Set<number>();
     /** The hashes of levels 1 to 7 of the subtree of 256 leaves the current leaf completes, if it does. */
-    const subtree: Buffer[] = [];
+    let subtree = NO_BYTES;
+    let subtreeEnd = 0;
     let size = firstIndex;
     /** Where the run's part of the bundle being filled starts. */
     let bundleStart = 0;
@@ -348,47 +367,54 @@ export class TileStore {
         openBundle = size % BUNDLE_WIDTH === 0 ? NO_BYTES : bundle;
         bundleStart = entryEnd;
       }
-      // The new leaf completes the subtree of 2^level leaves ending at it for every 2^level dividing `size`.
-      let hash = hashes[i] ?? EMPTY_ROOT;
+      // The new leaf completes the subtree of 2^level leaves ending at it for every 2^level dividing `size`; each
+      // hash is written where it goes in its level's row, the leaf's here, a node's by the level below.
+      hashes.copy(this.#edgeRow(0), (widths[0] ?? 0) * HASH_SIZE, i * HASH_SIZE, (i + 1) * HASH_SIZE);
       for (let level = 0; ; level++) {
-        const row = (edges[level] ??= []);
-        row.push(hash);
+        const row = this.#edgeRow(level);
+        const width = (widths[level] ?? 0) + 1;
+        widths[level] = width;
         unwritten.add(level);
         const length = rowLength(size, level);
         // Entry length-1 is odd when length is even: its left sibling is the entry before it, in the same tile.
-        const left = length % 2 === 0 ? row.at(-2) : undefined;
-        if (length % 2 === 0 && left === undefined) {
+        const paired = length % 2 === 0;
+        if (paired && width < 2) {
           throw new TransparencyLogError('CORRUPT', `the right edge of tree level ${level} lost a hash`);
         }
         // The leaf ends a subtree of 256 leaves: it holds the last 256 >> level hashes of each level below 8.
         if (level > 0 && level < TILE_HEIGHT && size % TILE_WIDTH === 0) {
-          subtree.push(...row.slice(-(TILE_WIDTH >> level)));
+          if (subtreeEnd === 0) subtree = Buffer.allocUnsafe(SUBTREE_ROW_BYTES);
+          subtreeEnd += row.copy(subtree, subtreeEnd, (width - (TILE_WIDTH >> level)) * HASH_SIZE, width * HASH_SIZE);
         }
-        if (row.length === TILE_WIDTH) {
+        if (width === TILE_WIDTH) {
           if (isTileLevel(level)) {
             const tile = length / TILE_WIDTH - 1;
-            const value = Buffer.concat(row);
+            const value = Buffer.from(row);
             puts.push({ type: 'put', key: tileKey(level, tile), value });
             if (level >= CACHED_LEVEL) upper.push({ level, tile, value });
           }
-          edges[level] = [];
+          widths[level] = 0;
           unwritten.delete(level);
         }
-        if (left === undefined) break;
-        hash = nodeHash(left, hash, slab);
+        if (!paired) break;
+        // The row's bytes stay until overwritten, which only this level's next hash does.
+        nodeHashInto(row, (width - 2) * HASH_SIZE, this.#edgeRow(level + 1), (widths[level + 1] ?? 0) * HASH_SIZE);
       }
-      if (subtree.length > 0) {
-        puts.push({ type: 'put', key: subtreeKey(size / TILE_WIDTH - 1), value: Buffer.concat(subtree) });
-        subtree.length = 0;
+      if (subtreeEnd > 0) {
+        puts.push({ type: 'put', key: subtreeKey(size / TILE_WIDTH - 1), value: subtree.subarray(0, subtreeEnd) });
+        subtreeEnd = 0;
       }
     }
-    for (const level of unwritten) {
-      if (!isTileLevel(level)) continue;
-      const tile = Math.floor(rowLength(size, level) / TILE_WIDTH);
-      const value = Buffer.concat(edges[level] ?? []);
-      puts.push({ type: 'put', key: tileKey(level, tile), value });
-      if (level >= CACHED_LEVEL) upper.push({ level, tile, value });
-    }
+    // The new right edge: each level's row copied out of #edgeRows, its partial tile written if a tile level.
+    const edges = widths.map((width, level) => {
+      const kept = Buffer.from(this.#edgeRow(level).subarray(0, width * HASH_SIZE));
+      if (unwritten.has(level) && isTileLevel(level)) {
+        const tile = Math.floor(rowLength(size, level) / TILE_WIDTH);
+        puts.push({ type: 'put', key: tileKey(level, tile), value: kept });
+        if (level >= CACHED_LEVEL) upper.push({ level, tile, value: kept });
+      }
+      return kept;
+    });
     puts.push({ type: 'put', key: SIZE_KEY, value: u64(size) });
     await this.#db.batch(puts, { sync: true, ...(alongside ? { alongside: alongside(firstIndex) } : {}) });
     for (const { level, tile, value } of upper) this.#keepUpper(rowId(level, tile), value);
@@ -396,6 +422,10 @@ export class TileStore {
     this.#openBundle = openBundle;
     this.#size = size;
     return { firstIndex, size };
+  }
+
+  #edgeRow(level: number): Buffer {
+    return (this.#edgeRows[level] ??= Buffer.allocUnsafe(TILE_WIDTH * HASH_SIZE));
   }
 
   /**
@@ -636,12 +666,12 @@ export class TileStore {
         const subtree = Math.floor(index / perSubtree);
         if (subtree >= completeSubtrees) {
           // In the subtree not yet complete: on the right edge, in memory only (taken now, before any await).
-          const edge = edges[level] ?? [];
-          const hash = edge[index - (rowLength(size, level) - edge.length)];
-          if (hash === undefined) {
+          const edge = edges[level] ?? NO_BYTES;
+          const at = index - (rowLength(size, level) - edge.length / HASH_SIZE);
+          if (at < 0 || (at + 1) * HASH_SIZE > edge.length) {
             throw new TransparencyLogError('CORRUPT', `hash ${index} of tree level ${level} is not on the right edge`);
           }
-          return { slot: rows.push(hash) - 1, offset: 0 };
+          return { slot: rows.push(edge) - 1, offset: at * HASH_SIZE };
         }
         if (subtree >= this.#subtreeRowsFrom) {
           const offset = (subtreeRowStart(level) + (index % perSubtree)) * HASH_SIZE;
@@ -761,12 +791,13 @@ export class TileStore {
 }
 
 /**
- * The right edge of a tree of `size` leaves: for each level, the hashes of its last, not yet full, tile. Level 0 and
+ * The right edge of a tree of `size` leaves: for each level, the hashes of its last, not yet full, tile (in one buffer,
+ * as TileStore keeps them). Level 0 and
  * levels 8 and up from their partial `t` rows; levels 1 to 7 (not stored as `t` rows, see the file comment) from the
  * `h` rows of the complete subtrees of 256 leaves the edge spans, from `t` rows for subtrees before
  * `subtreeRowsFrom` (a log that wrote them), and for the subtree not yet complete, hashed up from its level-0 hashes.
  */
-async function readEdges(db: LogDatabase, size: number, subtreeRowsFrom: number): Promise<Buffer[][]> {
+async function readEdges(db: LogDatabase, size: number, subtreeRowsFrom: number): Promise<Buffer[]> {
   const completeSubtrees = Math.floor(size / TILE_WIDTH);
   const keys: Buffer[] = [];
   const slots = new Map<string, number>();
@@ -823,7 +854,7 @@ async function readEdges(db: LogDatabase, size: number, subtreeRowsFrom: number)
     edge.splice(edge.length - above.length, above.length, ...above);
     below = above;
   }
-  return edges;
+  return Array.from({ length: edges.length }, (_, level) => Buffer.concat(edges[level] ?? []));
 }
 
 /** log2(width) when `width` is a power of two (a complete subtree's leaf count), else -1. */

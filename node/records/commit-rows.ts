@@ -14,15 +14,14 @@ export class CommitRows implements IndexedRows {
   #slab = Buffer.alloc(0);
   #ends = new Uint32Array(0);
   #batches: readonly PreparedBatch[] = [];
-  #indexes: readonly number[] = [];
+  #indexes: ArrayLike<number> = [];
   count = 0;
 
   /**
-   * Row k: record `indexes[k]` of `batches[k]`, its key after `prefix`. Valid until the next call: LevelDB copies
-   * what it is given, and a commit's rows are put before the next commit's are made.
+   * Row k < `count`: record `indexes[k]` of `batches[k]`, its key after `prefix`. Valid until the next call: LevelDB
+   * copies what it is given, and a commit's rows are put before the next commit's are made.
    */
-  of(prefix: Buffer, batches: readonly PreparedBatch[], indexes: readonly number[]): IndexedRows {
-    const count = batches.length;
+  of(prefix: Buffer, batches: readonly PreparedBatch[], indexes: ArrayLike<number>, count: number): IndexedRows {
     let bytes = 0;
     for (let k = 0; k < count; k++) bytes += prefix.length + (batches[k] as PreparedBatch).keyLength(indexes[k] ?? 0);
     if (this.#slab.length < bytes) this.#slab = Buffer.allocUnsafe(Math.ceil(bytes / SLAB_STEP) * SLAB_STEP);

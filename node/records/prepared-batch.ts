@@ -21,6 +21,7 @@ import {
   storedContent,
   writeRecordHashing,
 } from './record-codec.ts';
+import type { RecordKeyFilter } from './record-key-filter.ts';
 import { recordKeyLength, writeRecordKey } from './record-keys.ts';
 import type { ValidCreditRecord } from './record-validation.ts';
 
@@ -76,7 +77,9 @@ export class PreparedBatch {
     this.#valueStarts = valueStarts;
     this.#versions = versions;
     // Encoded now, while an earlier commit is being written; a duplicate's leaf is dropped at commit.
-    const leaves = encodeCreditLeafRun(mspId, appendedAtMs, records, (i) => this.digestOf(i));
+    const leaves = encodeCreditLeafRun(mspId, appendedAtMs, records, (i, bytes, at) => {
+      this.digestInto(i, bytes, at);
+    });
     this.#leaves = leaves.bytes;
     this.#leafStarts = leaves.starts;
     this.digest = storedBatchDigest(store, keyStarts, valueStarts, count);
@@ -85,6 +88,11 @@ export class PreparedBatch {
   /** Record i's key (a view). */
   key(i: number): Buffer {
     return this.#store.subarray(this.#keyStarts[i], this.#digestStart(i));
+  }
+
+  /** Hashes record i's key where it lies, into slot `slot` of `hashes` (RecordKeyFilter.hash). */
+  hashKey(i: number, filter: RecordKeyFilter, hashes: Uint32Array, slot: number): void {
+    filter.hash(this.#store, this.#keyStarts[i] ?? 0, this.#digestStart(i), hashes, slot);
   }
 
   /** Where record i's content digest starts in the store: right after its key. */

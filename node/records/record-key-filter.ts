@@ -49,11 +49,12 @@ export class RecordKeyFilter {
   }
 
   /**
-   * Writes the hashes of `key` (a recordKey, without the sublevel's prefix) at slot `i` of `hashes`: a commit hashes
-   * each key once, for `mayHaveHashed` before its read and `addHashed` before its write.
+   * Writes the hashes of the key at [start, end) of `bytes` (a recordKey, without the sublevel's prefix, where its
+   * batch holds it: no view per key) at slot `i` of `hashes`: a commit hashes each key once, for `mayHaveHashed`
+   * before its read and `addHashed` before its write.
    */
-  hash(key: Uint8Array, hashes: Uint32Array, i: number): void {
-    this.#keys.hashInto(key, hashes, i);
+  hash(bytes: Uint8Array, start: number, end: number, hashes: Uint32Array, i: number): void {
+    this.#keys.hashRangeInto(bytes, start, end, hashes, i);
   }
 
   /** False only if the key hashed at slot `i` is not stored, once stored keys are known. */

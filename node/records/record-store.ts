@@ -160,12 +160,17 @@ class Decision {
   }
 }
 
-/** What a commit writes: each record appended as (its batch, its index there), in leaf order, and the decisions. */
+/**
+ * What a commit writes: each record appended as (its batch, its index there), in leaf order, and the decisions. The
+ * appended records are the first `appended` of columns sized for the commit's records once: an array per column
+ * grown by a push per record was ≈ 150 bytes of young garbage per record, held across the commit's write.
+ */
 interface CommitPlan {
+  appended: number;
   readonly appendedBatches: PreparedBatch[];
-  readonly appendedIndexes: number[];
+  readonly appendedIndexes: Uint32Array;
   /** Where each appended record's key hashes are among the commit's (RecordKeyFilter.hash). */
-  readonly appendedSlots: number[];
+  readonly appendedSlots: Uint32Array;
   /** Acknowledgements to write, by request ID (a repeated ID within the commit is decided against the first). */
   readonly decisions: Map<string, Decision>;
   /** Batches answered once the write is durable, each with the decision its acknowledgement is built from. */
@@ -348,9 +353,8 @@ export class RecordStore {
     for (const { batch } of group) {
       slots[slot++] = keys.push(requestKey(batch.requestId)) - 1;
       for (let i = 0; i < batch.count; i++) {
-        const key = batch.key(i);
-        this.#recordKeys.hash(key, hashes, slot);
-        slots[slot] = this.#recordKeys.mayHaveHashed(hashes, slot) ? keys.push(key) - 1 : -1;
+        batch.hashKey(i, this.#recordKeys, hashes, slot);
+        slots[slot] = this.#recordKeys.mayHaveHashed(hashes, slot) ? keys.push(batch.key(i)) - 1 : -1;
         slot++;
       }
     }
@@ -365,11 +369,7 @@ export class RecordStore {
     }
     const read = await db.getMany(keys);
     // In the order of `slots`: each batch's stored acknowledgement, then its records' stored values.
-    const stored: (Buffer | undefined)[] = [];
-    for (let i = 0; i < slots.length; i++) {
-      const at = slots[i] as number;
-      stored.push(at < 0 ? undefined : read[at]);
-    }
+    const stored: StoredBySlot = { read, slots };
     const storedLatest = new Map([...latestSlots].map(([id, at]) => [id, read[at]]));
     // Decided in one synchronous step: what it needs per record (the commit's keys) is let go before the write.
     this.#commitKeys.begin(
@@ -391,22 +391,24 @@ export class RecordStore {
         key: requestKey(requestId),
         value: encodeAckColumns(decision.outcomes, decision.leafIndexes, decision.batch.digest),
       }));
-    const { appendedBatches, appendedIndexes, appendedSlots } = plan;
-    if (appendedBatches.length === 0) await this.#o.write(ackWrites());
+    const { appended, appendedBatches, appendedIndexes, appendedSlots } = plan;
+    if (appended === 0) await this.#o.write(ackWrites());
     else {
       // A lookup of the latest version made before this write lands must not outlive it (nor a failed one).
       try {
-        const leaves = appendedBatches.map((batch, k) => batch.leaf(appendedIndexes[k] ?? 0));
+        const leaves = Array.from({ length: appended }, (_, k) =>
+          (appendedBatches[k] as PreparedBatch).leaf(appendedIndexes[k] ?? 0),
+        );
         await log.append(leaves, (firstIndex) => {
           for (const decision of plan.decisions.values()) decision.resolve(firstIndex);
-          for (let k = 0; k < appendedBatches.length; k++) {
+          for (let k = 0; k < appended; k++) {
             (appendedBatches[k] as PreparedBatch).setLeafIndex(appendedIndexes[k] ?? 0, firstIndex + k);
             // Before the write (record-key-filter.ts); a write that then fails leaves a harmless "may have".
             this.#recordKeys.addHashed(hashes, appendedSlots[k] ?? 0);
           }
           // The records as rows, not an object each (node/store SublevelRows), put before this callback's caller
           // returns: the next commit's rows can take their memory.
-          const rows = this.#commitRows.of(this.#recordsPrefix, appendedBatches, appendedIndexes);
+          const rows = this.#commitRows.of(this.#recordsPrefix, appendedBatches, appendedIndexes, appended);
           const records: SublevelRows = { type: 'rows', sublevel: db, rows };
           return [records, ...latestWrites(db, plan, storedLatest, this.#latestKeys), ...ackWrites()];
         });
@@ -425,12 +427,14 @@ export class RecordStore {
    * whose record keys' hashes are `hashes`: RecordKeyFilter.hash), refusing or answering from storage those that
    * append nothing, and plans the rest's write.
    */
-  #plan(group: readonly QueuedBatch[], stored: readonly (Buffer | undefined)[], hashes: Uint32Array): CommitPlan {
+  #plan(group: readonly QueuedBatch[], stored: StoredBySlot, hashes: Uint32Array): CommitPlan {
     const { pending, limit, retryAfterMs } = this.#o.backlog();
+    const records = stored.slots.length - group.length;
     const plan: CommitPlan = {
-      appendedBatches: [],
-      appendedIndexes: [],
-      appendedSlots: [],
+      appended: 0,
+      appendedBatches: new Array<PreparedBatch>(records),
+      appendedIndexes: new Uint32Array(records),
+      appendedSlots: new Uint32Array(records),
       decisions: new Map(),
       toAcknowledge: [],
     };
@@ -439,10 +443,10 @@ export class RecordStore {
       const { batch } = queued;
       // This batch's records are at slots at + 1 … (their key hashes too).
       const firstSlot = at + 1;
-      const storedAck = stored[at];
-      const found = stored.slice(at + 1, at + 1 + batch.count);
+      const storedAck = storedAt(stored, at);
       at += 1 + batch.count;
       if (storedAck !== undefined) {
+        const found = Array.from({ length: batch.count }, (_, i) => storedAt(stored, firstSlot + i));
         const replay = replayOf(batch, decodeAck(batch.requestId, storedAck), found);
         if (replay instanceof NodeError) queued.reject(replay);
         else queued.resolve(replay);
@@ -456,7 +460,7 @@ export class RecordStore {
         else queued.reject(reusedRequestId(batch.requestId));
         continue;
       }
-      if (pending + plan.appendedBatches.length + batch.count > limit) {
+      if (pending + plan.appended + batch.count > limit) {
         queued.reject(
           new NodeError('OVERLOADED', `${pending} records are waiting to be anchored (limit ${limit}): retry later`, {
             retryAfterMs,
@@ -464,43 +468,38 @@ export class RecordStore {
         );
         continue;
       }
-      const decided = this.#decide(batch, ordinal, found, hashes, firstSlot, plan);
-      if (decided instanceof NodeError) {
+      const appendedBefore = plan.appended;
+      const decision = this.#decide(batch, ordinal, stored, hashes, firstSlot, plan);
+      if (decision instanceof NodeError) {
+        plan.appended = appendedBefore;
         this.#commitKeys.refuse(ordinal);
-        queued.reject(decided);
+        queued.reject(decision);
         continue;
       }
-      decided.appended.forEach((i) => {
-        plan.appendedBatches.push(batch);
-        plan.appendedIndexes.push(i);
-        plan.appendedSlots.push(firstSlot + i);
-      });
-      plan.decisions.set(batch.requestId, decided.decision);
-      plan.toAcknowledge.push({ queued, decision: decided.decision, replayed: false });
+      plan.decisions.set(batch.requestId, decision);
+      plan.toAcknowledge.push({ queued, decision, replayed: false });
     }
     return plan;
   }
 
   /**
-   * One batch's outcome per record, against what is stored (`found`, in record order) and what this commit
-   * appends before it and in it (`plan`; the commit's keys find those records, batch `ordinal`'s own added as it
-   * goes; record i's key hash is at slot `firstSlot + i` of `hashes`). Nothing else shared is changed, and the
-   * caller refuses this batch's keys in the commit's if it is refused. Leaves this batch appends get offsets after
-   * the plan's, in record order (`appended`).
+   * One batch's outcome per record, against what is stored (`stored`; record i's value at slot `firstSlot + i`, as
+   * its key hash in `hashes`) and what this commit appends before it and in it (`plan`; the commit's keys find those
+   * records, batch `ordinal`'s own added as it goes). The records it appends are added to the plan's, in record
+   * order; if it is refused, the caller takes them out again (`appended`) and refuses this batch's keys in the
+   * commit's. Nothing else shared is changed.
    */
   #decide(
     batch: PreparedBatch,
     ordinal: number,
-    found: readonly (Buffer | undefined)[],
+    stored: StoredBySlot,
     hashes: Uint32Array,
     firstSlot: number,
     plan: CommitPlan,
-  ): { decision: Decision; appended: number[] } | NodeError {
+  ): Decision | NodeError {
     const decision = new Decision(batch);
-    const appended: number[] = [];
-    const firstOffset = plan.appendedBatches.length;
     for (let i = 0; i < batch.count; i++) {
-      const value = found[i];
+      const value = storedAt(stored, firstSlot + i);
       if (value !== undefined) {
         if (!batch.heldBy(i, value)) return alreadyIngested(batch, i);
         decision.outcomes[i] = OUTCOME_DUPLICATE;
@@ -515,16 +514,29 @@ export class RecordStore {
         if (!batch.sameDigest(i, earlier.batch, earlier.index)) return alreadyIngested(batch, i);
         offset = earlier.offset;
       } else {
-        offset = firstOffset + appended.length;
+        offset = plan.appended++;
         this.#commitKeys.add(ordinal, i, hash, offset);
-        appended.push(i);
+        plan.appendedBatches[offset] = batch;
+        plan.appendedIndexes[offset] = i;
+        plan.appendedSlots[offset] = firstSlot + i;
       }
       decision.outcomes[i] = earlier === undefined ? OUTCOME_ACCEPTED : OUTCOME_DUPLICATE;
       decision.leafIndexes[i] = offset;
       decision.relative[i] = 1;
     }
-    return { decision, appended };
+    return decision;
   }
+}
+
+/** A commit's read: the value of each slot (-1 in `slots`: not read, not stored) is `read[slots[slot]]`. */
+interface StoredBySlot {
+  readonly read: readonly (Buffer | undefined)[];
+  readonly slots: Int32Array;
+}
+
+function storedAt({ read, slots }: StoredBySlot, slot: number): Buffer | undefined {
+  const at = slots[slot] ?? -1;
+  return at < 0 ? undefined : read[at];
 }
 
 /** Record i of `batch` was stored, or is appended by this commit, with another content digest. */
@@ -583,12 +595,12 @@ function reusedRequestId(requestId: string): NodeError {
  */
 function latestWrites(
   db: NodeSublevel,
-  { appendedBatches, appendedIndexes }: CommitPlan,
+  { appended, appendedBatches, appendedIndexes }: CommitPlan,
   stored: ReadonlyMap<string, Buffer | undefined>,
   filter: LatestKeyFilter,
 ): SublevelWrite[] {
   const moved = new Map<string, number>();
-  for (let k = 0; k < appendedBatches.length; k++) {
+  for (let k = 0; k < appended; k++) {
     const batch = appendedBatches[k] as PreparedBatch;
     const i = appendedIndexes[k] ?? 0;
     const version = batch.version(i);

@@ -30,6 +30,15 @@ describe('validateCreditRecord', () => {
     expect(validateCreditRecord(good)).toEqual({ ...good, subject: SUBJECT });
   });
 
+  it('hands back a record already in its checked form as it is, and content given as bytes as a Buffer', () => {
+    const checked = { ...good, subject: SUBJECT };
+    expect(validateCreditRecord(checked)).toBe(checked);
+    const bytes = new Uint8Array([0x7b, 0x7d]);
+    const narrowed = validateCreditRecord({ ...checked, content: bytes });
+    expect(Buffer.isBuffer(narrowed.content)).toBe(true);
+    expect(narrowed.content.buffer).toBe(bytes.buffer);
+  });
+
   it.each([
     ['a subject that is no USCC', { subject: 'NOT-A-USCC' }, 'USCC_FORMAT', 'subject'],
     ['a subject that is not a string', { subject: 91330100 }, 'USCC_FORMAT', 'subject'],

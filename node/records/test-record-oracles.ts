@@ -44,11 +44,8 @@ export function encodeAck(results: readonly IngestResult[], digest: Uint8Array):
 
 /** The leaves of `records`, in order, as views of one buffer (production keeps encodeCreditLeafRun's offsets). */
 export function encodeCreditLeaves(org: string, appendedAtMs: number, records: readonly CreditLeafFields[]): Buffer[] {
-  const { bytes, starts } = encodeCreditLeafRun(
-    org,
-    appendedAtMs,
-    records,
-    (i) => (records[i] as CreditLeafFields).digest,
-  );
+  const { bytes, starts } = encodeCreditLeafRun(org, appendedAtMs, records, (i, bytes, at) => {
+    bytes.set((records[i] as CreditLeafFields).digest, at);
+  });
   return records.map((_, i) => bytes.subarray(starts[i], starts[i + 1]));
 }

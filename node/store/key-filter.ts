@@ -152,7 +152,12 @@ export class KeyFilter {
    * and added (mightContainHashed, addHashed).
    */
   hashInto(key: Uint8Array, hashes: Uint32Array, i: number): void {
-    hashKeyInto(key, this.#skip, hashes, i);
+    hashKeyInto(key, 0, key.length, this.#skip, hashes, i);
+  }
+
+  /** `hashInto` of the key at [start, end) of `bytes`, without a view of it. */
+  hashRangeInto(bytes: Uint8Array, start: number, end: number, hashes: Uint32Array, i: number): void {
+    hashKeyInto(bytes, start, end, this.#skip, hashes, i);
   }
 
   addHashed(hashes: Uint32Array, i: number): void {
@@ -174,21 +179,29 @@ export class KeyFilter {
 }
 
 /**
- * Two independent 32-bit hashes of `key`'s bytes after the first `skip` (FNV-1a and a multiplicative one, each
- * finished with MurmurHash3's fmix32), written at `hashes[2i]` and `hashes[2i + 1]`: the filter's first picks the
- * block, the second the bits in it. Not for adversaries (a chosen key set can fill a block); a false positive costs
- * only a read.
+ * Two independent 32-bit hashes of the key at [start, end) of `bytes`, its first `skip` bytes left out (FNV-1a and a
+ * multiplicative one, each finished with MurmurHash3's fmix32), written at `hashes[2i]` and `hashes[2i + 1]`: the
+ * filter's first picks the block, the second the bits in it. Not for adversaries (a chosen key set can fill a block);
+ * a false positive costs only a read. A range, not a view: the bulk paths hash keys where they lie in a slab, and a
+ * view per key was ≈ 80 bytes of young garbage (bench/RESULTS.md, "random3").
  */
-export function hashKeyInto(key: Uint8Array, skip: number, hashes: Uint32Array, i: number): void {
+export function hashKeyInto(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  skip: number,
+  hashes: Uint32Array,
+  i: number,
+): void {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
-  for (let at = skip; at < key.length; at++) {
-    const byte = key[at] as number;
+  for (let at = start + skip; at < end; at++) {
+    const byte = bytes[at] as number;
     a = Math.imul(a ^ byte, 0x01000193);
     b = Math.imul(b ^ byte, 0x5bd1e995) ^ (b >>> 15);
   }
   hashes[2 * i] = fmix32(a);
-  hashes[2 * i + 1] = fmix32(b ^ key.length);
+  hashes[2 * i + 1] = fmix32(b ^ (end - start));
 }
 
 function fmix32(h: number): number {
