@@ -104,6 +104,14 @@ describe('cachingClientIdentity', () => {
       const stub = stubOf(creator, 'tx');
       expect(new Caching(stub)).toEqual(new ShimClientIdentity(stub));
     }
+    // They take turns in one slot; the creator that holds it is still not parsed again.
+    const last = stubOf({ mspid: 'Org2MSP', idBytes: bob }, 'tx');
+    expect(
+      await countParses(async () => {
+        expect(new Caching(last)).toEqual(new ShimClientIdentity(last));
+        await Promise.resolve();
+      }),
+    ).toBe(1);
   });
 });
 

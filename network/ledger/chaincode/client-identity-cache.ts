@@ -42,11 +42,11 @@ export function cachingClientIdentity(ClientIdentity: ClientIdentityClass): Clie
   const derived = new Map<string, DerivedFields>();
   function CachedClientIdentity(stub: ShimStub): object {
     const creator = stub.getCreator();
-    // Keyed by the certificate's last bytes (a base64 copy of the whole ≈ 850 bytes, and its hash, cost every
-    // transaction ≈ 3 KB), the entry used only for the same MSP and an equal copy of the bytes.
+    // Keyed by the certificate's last bytes (the old key, the MSP and a base64 copy of the whole PEM, cost ≈ 3 KB
+    // per transaction), so an entry is used only for the same MSP and an equal copy of the bytes.
     const key = identityCacheKey(creator.idBytes);
     const known = derived.get(key);
-    if (known?.mspId !== creator.mspid || !known.idBytes.equals(creator.idBytes)) {
+    if (known === undefined || known.mspId !== creator.mspid || !known.idBytes.equals(creator.idBytes)) {
       const fresh = new ClientIdentity(stub) as ClientIdentityFields;
       if (derived.size >= MAX_CACHED_CREATORS) derived.clear();
       derived.set(key, {

@@ -225,7 +225,8 @@ export class TxSimulator {
    * Serialized rwset.TxReadWriteSet; empty ns_rwset when nothing was read or written, as Fabric's builder. Written
    * into one buffer by protobuf-wire, each write's value copied once: google-protobuf serialized the KVRWSet, then
    * copied it into the TxReadWriteSet (two copies of a 1.1 MB anchor value, bench/RESULTS.md issue 13
-   * ledger-anchor). Reads, range queries and collections, small, are still google-protobuf's, embedded as they are.
+   * ledger-anchor); the reads too (a google-protobuf KVRead, Version and serializeBinary per read cost ≈ 2 KB, ledger14).
+   * Range queries and collections, rare and small, are still google-protobuf's, embedded as they are.
    * The bytes are google-protobuf's (data_model KV is 0, left out): tx-simulator.test.ts decodes and re-encodes them.
    */
   results(): Uint8Array {

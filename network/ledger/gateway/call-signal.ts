@@ -14,7 +14,8 @@ export interface WatchedCall extends CallCancellation, Disposable {}
  * emits 'cancelled' when every call's stream closes, answered or not (server-interceptors.js notifyOnCancel on
  * 'close'), and aborting a signal nobody waits on any more costs an Error with its stack and an event dispatch, per
  * unary call. Nothing is made until the signal is first read: Submit never reads it, CommitStatus only when it has
- * to wait, and an AbortController with its listener and timer cost ≈ 1 µs and ≈ 1.5 KB per call (bench/RESULTS.md).
+ * to wait, and an AbortController with its listener and timer cost 1.0–5.6 µs and 1.4–1.8 KB per call (bench/RESULTS.md
+ * ledger14).
  */
 export function watchCall(call: ServerSurfaceCall): WatchedCall {
   return new CallWatch(call);
@@ -50,8 +51,9 @@ class CallWatch implements WatchedCall {
     // would have left it.
     const deadline = this.#call.getDeadline();
     const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : deadline - Date.now();
+    // grpc-js marks a call cancelled when its own deadline timer fires: the deadline is the reason then.
     if (this.#call.cancelled || ms <= 0) {
-      controller.abort(new Error(this.#call.cancelled ? 'call cancelled' : 'deadline exceeded'));
+      controller.abort(new Error(ms <= 0 ? 'deadline exceeded' : 'call cancelled'));
       return controller;
     }
     this.#onCancelled = () => {

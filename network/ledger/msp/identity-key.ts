@@ -11,6 +11,6 @@ const IDENTITY_KEY_BYTES = 64;
  * only when its own copy of the bytes is equal, and the two take turns.
  */
 export function identityCacheKey(bytes: Uint8Array): string {
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return view.toString('latin1', Math.max(0, view.length - IDENTITY_KEY_BYTES));
 }
