@@ -30,9 +30,8 @@ export interface BatchSettings {
 export async function channelBatchSettings(o: Readonly<BatchSettingsOptions>): Promise<BatchSettings> {
   return withAdmins(o, async (session) => {
     const change = o.change ?? {};
-    const newest = await session.current();
-    let seen = newest;
-    const configBytes = newest.block.serializeBinary().length;
+    let seen = await session.current();
+    const configBytes = seen.block.serializeBinary().length;
     if (change.absoluteMaxBytes !== undefined && change.absoluteMaxBytes < 2 * configBytes) {
       throw new ChannelChangeError(
         `AbsoluteMaxBytes ${String(change.absoluteMaxBytes)} is below twice the channel's config block ` +
@@ -48,7 +47,7 @@ export async function channelBatchSettings(o: Readonly<BatchSettingsOptions>): P
       'Orderer',
       (config) => batchSettingsUpdate(o.consortium.channel, config, change),
       asked,
-      newest,
+      seen,
     );
     return {
       settings: readConfigBatch(seen.config),

@@ -3,7 +3,7 @@
  * exited, what it last showed (a node's failed health checks) when it timed out. The same words npm start's
  * supervisor uses (SupervisorError), so an operator reads one vocabulary.
  */
-import { describeExit, namedWords } from '../supervisor/index.ts';
+import { endedLine } from '../supervisor/index.ts';
 import type { DetachedProcess } from './detached-process.ts';
 import { NetworkError } from './errors.ts';
 
@@ -24,10 +24,8 @@ export async function waitUntilServing<T>(
     const log = `log ${run.logFile}`;
     if (ended.signal.aborted) {
       const status = await run.exited;
-      const said = namedWords(name, (await run.lastWords()) ?? describeExit(status));
-      return Promise.reject(
-        new NetworkError('START_FAILED', `${said} (${describeExit(status)}; ${log})`, { cause: err }),
-      );
+      const line = endedLine(name, await run.lastWords(), status, run.logFile);
+      return Promise.reject(new NetworkError('START_FAILED', line, { cause: err }));
     }
     const detail = err instanceof Error && !(err instanceof DOMException) ? `: ${err.message}` : '';
     const why = timeout.aborted ? `not serving after ${String(timeoutMs / 1000)} s${detail}` : String(err);

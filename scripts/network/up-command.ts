@@ -19,7 +19,7 @@ import {
 } from '../consortium-processes.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { parseLedgerServingLine } from '../ledger-serving-line.ts';
-import { namedWords } from '../supervisor/index.ts';
+import { endedLine } from '../supervisor/index.ts';
 import { registerInstitutions, type InstitutionNode } from '../register-institutions.ts';
 import { startDetached, type DetachedProcess } from './detached-process.ts';
 import { NetworkError } from './errors.ts';
@@ -203,8 +203,7 @@ export async function recordedAs(
   if (identity === undefined) {
     // Gone already: its own words say why.
     const status = await detached.exited;
-    const said = namedWords(name, (await detached.lastWords()) ?? `exited with code ${String(status.code)}`);
-    throw new NetworkError('START_FAILED', `${said} (log ${detached.logFile})`);
+    throw new NetworkError('START_FAILED', endedLine(name, await detached.lastWords(), status, detached.logFile));
   }
   return { name, ...what, ...identity, logFile: detached.logFile };
 }

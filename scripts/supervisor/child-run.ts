@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import type { WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { lastWords } from './last-words.ts';
+import { lastWords, namedWords } from './last-words.ts';
 
 export interface ExitStatus {
   readonly code: number | null;
@@ -172,4 +172,12 @@ export class ChildRun {
 /** `exited with code 1`, `killed by SIGKILL`. */
 export function describeExit(status: ExitStatus): string {
   return status.signal === null ? `exited with code ${String(status.code)}` : `killed by ${status.signal}`;
+}
+
+/** The line for a child that ended on its own: why, as it said it, then how it ended and where its log is. */
+export function endedLine(name: string, words: string | undefined, status: ExitStatus, logFile: string): string {
+  const how = describeExit(status);
+  return words === undefined
+    ? `${name}: ${how} (log ${logFile})`
+    : `${namedWords(name, words)} (${how}; log ${logFile})`;
 }

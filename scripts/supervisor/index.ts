@@ -1,5 +1,5 @@
 /** Child processes kept serving: npm start's ledger and institution nodes. */
-export { ChildRun, describeExit, type ChildCommand, type ExitStatus } from './child-run.ts';
+export { ChildRun, describeExit, endedLine, type ChildCommand, type ExitStatus } from './child-run.ts';
 export { lastWords, namedWords } from './last-words.ts';
 export { SupervisorError, type SupervisorErrorCode } from './errors.ts';
 export { waitForHealthz, type Health } from './readiness.ts';

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { endedLine } from './child-run.ts';
 import { lastWords, namedWords } from './last-words.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -133,5 +134,16 @@ describe('namedWords', () => {
     );
     expect(namedWords('ledger', 'ledger: the store is locked')).toBe('ledger: the store is locked');
     expect(namedWords('ledger', 'ledgers: 2')).toBe('ledger: ledgers: 2');
+  });
+});
+
+describe('endedLine', () => {
+  it('says how a child ended once, after its own words or alone', () => {
+    expect(endedLine('ledger', 'lianxin ledger: cannot start: no crypto', { code: 1, signal: null }, 'l.log')).toBe(
+      'lianxin ledger: cannot start: no crypto (exited with code 1; log l.log)',
+    );
+    expect(endedLine('hangzhou', undefined, { code: null, signal: 'SIGKILL' }, 'h.log')).toBe(
+      'hangzhou: killed by SIGKILL (log h.log)',
+    );
   });
 });

@@ -7,9 +7,8 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { ChildRun, describeExit, type ChildCommand } from './child-run.ts';
+import { ChildRun, describeExit, endedLine, type ChildCommand } from './child-run.ts';
 import { SupervisorError } from './errors.ts';
-import { namedWords } from './last-words.ts';
 
 export interface ChildSpec {
   /** How the supervisor's output and errors name it: `ledger`, an MSP ID. */
@@ -160,8 +159,8 @@ export class Supervisor {
       return new SupervisorError('ABORTED', spec.name, `${spec.name}: start interrupted`, { cause: err });
     }
     if (endedOnItsOwn && run.status) {
-      const said = namedWords(spec.name, run.lastWords() ?? describeExit(run.status));
-      return new SupervisorError('CHILD_EXITED', spec.name, `${said} (${describeExit(run.status)}; ${log})`, {
+      const line = endedLine(spec.name, run.lastWords(), run.status, spec.logFile);
+      return new SupervisorError('CHILD_EXITED', spec.name, line, {
         cause: err,
       });
     }
