@@ -122,9 +122,10 @@ describe('the prepared transaction', () => {
     const first = await endorse('admit-1', ['k1', 'v1', 'Put']);
     const second = await endorse('admit-2', ['k2', 'v2']);
     const third = await endorse('admit-3', ['k3', 'v3']);
+    const fourth = await endorse('admit-4', ['k4', 'v4']);
     const records = new PreparedTransactions();
     for (const p of prepared) records.keep(p);
-    expect(records.size).toBe(3);
+    expect(records.size).toBe(4);
 
     const envelopes = [
       signed(first.preparedTransaction),
@@ -136,12 +137,21 @@ describe('the prepared transaction', () => {
       }),
       // Extra bytes after the envelope's fields: not the plain Envelope the record describes.
       Buffer.concat([signed(third.preparedTransaction), Buffer.from([0x1a, 0x00])]),
+      // Its channel header's txid changed: validated as any client's, its txid checked (the endorser's check of the
+      // txid stands only for the headers it prepared).
+      signed(fourth.preparedTransaction, (payload) => {
+        const at = Buffer.from(payload)
+          .toString('latin1')
+          .search(/[0-9a-f]{64}/);
+        payload[at] = payload[at] === 0x30 ? 0x31 : 0x30;
+        return payload;
+      }),
     ];
     const admission = { channelId: CHANNEL, msps: ledger.identities, absoluteMaxBytes: 1 << 20 };
     const known = new Map(
       envelopes.map((e) => [e, admitEnvelope(e, { ...admission, prepared: (bytes) => records.take(bytes) })]),
     );
-    expect([...known.values()].map((d) => d.endorsed !== undefined)).toEqual([true, false, false]);
+    expect([...known.values()].map((d) => d.endorsed !== undefined)).toEqual([true, false, false, false]);
     // Taken once: a second submission of the same envelope is decoded.
     expect(records.take(envelopes[0] ?? new Uint8Array())).toBeUndefined();
     // What admission decodes by itself is what the record says, but for the contents of the transaction.
@@ -159,12 +169,12 @@ describe('the prepared transaction', () => {
     expect(withRecords).toEqual(byItself);
     // The changed payload, signed again by its client, no longer carries the endorsement of the original: had the
     // record been used for it, it would be VALID.
-    expect(byItself.codes).toEqual([Code.VALID, Code.ENDORSEMENT_POLICY_FAILURE, Code.VALID]);
+    expect(byItself.codes).toEqual([Code.VALID, Code.ENDORSEMENT_POLICY_FAILURE, Code.VALID, Code.BAD_PROPOSAL_TXID]);
     expect(byItself.updates.map((u) => [u.key, Buffer.from(u.value ?? []).toString()])).toEqual([
       ['k1', 'v1'],
       ['k3', 'v3'],
     ]);
-    // Only the two envelopes not taken from a record are decoded.
+    // Only the envelopes not taken from a record are decoded, the one with a changed txid not past its headers.
     expect(decodes).toBe(2);
   });
 
