@@ -39,9 +39,23 @@ async function machineCpuMs(): Promise<number | undefined> {
   return ((user + nice + system + irq + softirq + steal) * 1000) / USER_HZ;
 }
 
-/** Starts counting the CPU time of `pid` (or of the whole machine); the returned function gives the milliseconds used since. */
-async function startCpuMeter(pid: number | 'machine'): Promise<() => Promise<number | undefined>> {
-  const read = () => (pid === 'machine' ? machineCpuMs() : processCpuMs(pid));
+/** CPU milliseconds of `pid`'s main thread alone (its task whose id is the pid), without V8's and libuv's threads. */
+async function mainThreadCpuMs(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat === undefined ? undefined : statCpuMs(stat);
+}
+
+/** What a meter counts: a process (all its threads), its main thread alone, or the whole machine. */
+export type CpuSubject = number | { readonly mainThreadOf: number } | 'machine';
+
+/** Starts counting the CPU time of `subject`; the returned function gives the milliseconds used since. */
+async function startCpuMeter(subject: CpuSubject): Promise<() => Promise<number | undefined>> {
+  const read = () =>
+    subject === 'machine'
+      ? machineCpuMs()
+      : typeof subject === 'number'
+        ? processCpuMs(subject)
+        : mainThreadCpuMs(subject.mainThreadOf);
   const before = await read();
   return async () => {
     const after = await read();
@@ -50,15 +64,15 @@ async function startCpuMeter(pid: number | 'machine'): Promise<() => Promise<num
 }
 
 /**
- * Runs `work` and reports the CPU milliseconds each of `processes` (a pid, or `machine` for all processes) used
- * meanwhile; a figure is undefined where /proc cannot tell.
+ * Runs `work` and reports the CPU milliseconds each of `processes` (a pid, a pid's main thread, or `machine` for all
+ * processes) used meanwhile; a figure is undefined where /proc cannot tell.
  */
 export async function measureCpu<K extends string, T>(
-  processes: Readonly<Record<K, number | 'machine'>>,
+  processes: Readonly<Record<K, CpuSubject>>,
   work: () => Promise<T>,
 ): Promise<{ readonly value: T; readonly cpuMs: Readonly<Record<K, number | undefined>> }> {
-  const entries = Object.entries(processes) as [K, number | 'machine'][];
-  const meters = await Promise.all(entries.map(([, pid]) => startCpuMeter(pid)));
+  const entries = Object.entries(processes) as [K, CpuSubject][];
+  const meters = await Promise.all(entries.map(([, subject]) => startCpuMeter(subject)));
   const value = await work();
   const used = await Promise.all(meters.map((read) => read()));
   return {
