@@ -344,8 +344,14 @@ export class TileStore {
     const count = starts.length - 1;
     if (count === 0) return { firstIndex, size: firstIndex };
     // Work on a copy of the right edge, kept only once the batch is durable: each level's hashes in its row of
-    // #edgeRows, `widths[level]` of them.
-    const widths = this.#edges.map((edge, level) => edge.copy(this.#edgeRow(level)) / HASH_SIZE);
+    // #edgeRows, `widths[level]` of them. A level is copied into its row when the append first reaches it (levels
+    // are reached upwards), so an append of a few leaves copies a few levels, not every level's up to 8 KiB.
+    const widths = this.#edges.map((edge) => edge.length / HASH_SIZE);
+    let copiedLevels = 0;
+    const rowOf = (level: number): Buffer => {
+      for (; copiedLevels <= level; copiedLevels++) this.#edges[copiedLevels]?.copy(this.#edgeRow(copiedLevels));
+      return this.#edgeRow(level);
+    };
     const puts: LogPut[] = [];
     /** Tiles of the cached levels this append writes, kept in memory once durable. */
     const upper: { level: number; tile: number; value: Buffer }[] = [];
@@ -369,9 +375,9 @@ export class TileStore {
       }
       // The new leaf completes the subtree of 2^level leaves ending at it for every 2^level dividing `size`; each
       // hash is written where it goes in its level's row, the leaf's here, a node's by the level below.
-      hashes.copy(this.#edgeRow(0), (widths[0] ?? 0) * HASH_SIZE, i * HASH_SIZE, (i + 1) * HASH_SIZE);
+      hashes.copy(rowOf(0), (widths[0] ?? 0) * HASH_SIZE, i * HASH_SIZE, (i + 1) * HASH_SIZE);
       for (let level = 0; ; level++) {
-        const row = this.#edgeRow(level);
+        const row = rowOf(level);
         const width = (widths[level] ?? 0) + 1;
         widths[level] = width;
         unwritten.add(level);
@@ -398,15 +404,18 @@ export class TileStore {
         }
         if (!paired) break;
         // The row's bytes stay until overwritten, which only this level's next hash does.
-        nodeHashInto(row, (width - 2) * HASH_SIZE, this.#edgeRow(level + 1), (widths[level + 1] ?? 0) * HASH_SIZE);
+        nodeHashInto(row, (width - 2) * HASH_SIZE, rowOf(level + 1), (widths[level + 1] ?? 0) * HASH_SIZE);
       }
       if (subtreeEnd > 0) {
         puts.push({ type: 'put', key: subtreeKey(size / TILE_WIDTH - 1), value: subtree.subarray(0, subtreeEnd) });
         subtreeEnd = 0;
       }
     }
-    // The new right edge: each level's row copied out of #edgeRows, its partial tile written if a tile level.
+    // The new right edge: each level this append reached copied out of its row, its partial tile written if a tile
+    // level; the levels above it kept as they are (an edge is never written to once kept).
     const edges = widths.map((width, level) => {
+      const untouched = level >= copiedLevels ? this.#edges[level] : undefined;
+      if (untouched !== undefined) return untouched;
       const kept = Buffer.from(this.#edgeRow(level).subarray(0, width * HASH_SIZE));
       if (unwritten.has(level) && isTileLevel(level)) {
         const tile = Math.floor(rowLength(size, level) / TILE_WIDTH);
