@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KEY_FILTER_MIN_KEYS, KeyFilter } from './key-filter.ts';
+import { hashKeyInto, KEY_FILTER_MIN_KEYS, KeyFilter } from './key-filter.ts';
 
 const key = (n: number, salt = 'latest') =>
   Buffer.from(`!chain-index!${salt}/9131000${String(n).padStart(10, '0')}X/loan`);
@@ -68,5 +68,27 @@ describe('KeyFilter', () => {
     expect(KeyFilter.fromBytes(bytes.subarray(0, bytes.length - 1))).toBeUndefined();
     expect(KeyFilter.fromBytes(Buffer.concat([bytes, Buffer.alloc(4)]))).toBeUndefined();
     expect(KeyFilter.fromBytes(Buffer.from([2, 0, 0, 0, 0, 0, 0, 0, 1]))).toBeUndefined();
+  });
+});
+
+describe('hashKeyInto', () => {
+  // Known answers from the function as saved filters were made with (2a611ae): a change here would leave every
+  // filter on disk answering "absent" for keys it holds, with FILTER_BYTES_VERSION unchanged.
+  const KNOWN: [key: string, skip: number, h1: number, h2: number][] = [
+    ['r/91330100MA2AXXXX0X/0001', 0, 3002665311, 1821906096],
+    ['r/91330100MA2AXXXX0X/0001', 2, 1237034431, 56618275],
+    ['', 0, 2872998923, 3954623016],
+    ['latest/913201007XXXXXXX1Y', 7, 1995323618, 410759913],
+  ];
+
+  it('gives the hashes saved filters were made with, for a key alone or lying in a larger buffer', () => {
+    const hashes = new Uint32Array(4);
+    for (const [key, skip, h1, h2] of KNOWN) {
+      const bytes = Buffer.from(key);
+      hashKeyInto(bytes, 0, bytes.length, skip, hashes, 0);
+      const slab = Buffer.concat([Buffer.from('before'), bytes, Buffer.from('after')]);
+      hashKeyInto(slab, 6, 6 + bytes.length, skip, hashes, 1);
+      expect([...hashes]).toEqual([h1, h2, h1, h2]);
+    }
   });
 });
