@@ -27,8 +27,8 @@ const SLAB_BYTES = 8192;
  * ArrayBuffer of its own per hash, which the GC tracks one by one; bulk paths (appends, ingestion: three hashes
  * per record) spent half their hashing time on that. The digest comes from node:crypto as a 'binary' (latin1)
  * string, one char per byte, written into the chunk: ≈0.4 µs against ≈0.85 µs per hash on the bench machine.
- * (network/crypto has no such form yet.) An append now writes its hashes straight into its rows (`sha256Into`,
- * `nodeHashInto`); proofs take theirs from a slab.
+ * (network/crypto has no such form yet.) Appends have no use for it: their hashes go where they are stored, in rows
+ * an append reuses (`sha256Into`, `nodeHashInto`); proofs take theirs from a slab.
  */
 export class HashSlab {
   #chunk = Buffer.alloc(0);
@@ -59,10 +59,12 @@ export class HashSlab {
 
 /**
  * SHA-256 of `data` written at `at` of `out` (HASH_SIZE bytes), through node:crypto's one-shot digest as a latin1
- * string (HashSlab): no Buffer, no view.
+ * string (HashSlab): no Buffer, no view. Buffer.write would cut a hash short without a word, hence the check.
  */
 export function sha256Into(data: Uint8Array, out: Buffer, at: number): void {
-  out.write(hash('sha256', data, 'binary'), at, HASH_SIZE, 'latin1');
+  if (out.write(hash('sha256', data, 'binary'), at, HASH_SIZE, 'latin1') !== HASH_SIZE) {
+    throw new RangeError(`no room for a hash at ${at} of ${out.length} bytes`);
+  }
 }
 
 /** `HashSlab.leafHash`'s input: 0x00 and the leaf. sha256 is synchronous, so no other call can see it half-written. */

@@ -50,7 +50,9 @@ export interface ValidateOptions {
 const CONTENT_TYPE = new RegExp(`^[\\x21-\\x7e]{1,${MAX_CONTENT_TYPE_CHARS}}$`);
 
 /**
- * Checks every rule of a credit record, in field order, and narrows it.
+ * Checks every rule of a credit record, in field order, and narrows it. A record already in its checked form (its
+ * subject upper-case, its content a Buffer) comes back as the same object, so the caller treats what it passed in
+ * as frozen from then on, or copies it.
  * @throws RecordValidationError naming the first field that breaks a rule, and the rule (`code`).
  * @example validateCreditRecord(batch.records[3], { field: 'records[3]', rules: { usccMode: 'strict', maxContentBytes: 65536 } })
  */
