@@ -70,7 +70,10 @@ export class ChannelLedger implements GatewayBackend {
   readonly streams = new StreamActivity();
   readonly #c: ChannelLedgerComponents;
   readonly #orderer: SoloOrderer;
-  /** The channel config's BatchSize.AbsoluteMaxBytes: larger envelopes are refused at Submit and Broadcast. */
+  /**
+   * The channel config's BatchSize.AbsoluteMaxBytes: an envelope whose payload and signature are larger is refused at
+   * Submit and Broadcast.
+   */
   #absoluteMaxBytes: number;
   #endorser: Endorser | undefined;
   #previousHash: Uint8Array | undefined;

@@ -18,7 +18,8 @@ export function tryReadChannelHeader(envelope: Uint8Array): common.ChannelHeader
 /**
  * An envelope's size as Fabric's orderer measures it against BatchSize.AbsoluteMaxBytes (msgprocessor/sizefilter.go
  * and the block cutter's messageSizeBytes): its payload's and its signature's lengths, without the tags and lengths
- * around them. An envelope that does not parse counts whole: it is refused as unparseable whatever its size.
+ * around them. An envelope that does not parse counts whole: it is refused as unparseable whatever its size. Read
+ * by the wire reader; google-protobuf decodes only one it cannot read (a repeated field, another wire type).
  * `bytes` is attacker-controlled.
  */
 export function envelopeMessageBytes(bytes: Uint8Array): number {

@@ -28,6 +28,24 @@ const transaction = (channelId = CHANNEL): Uint8Array =>
     rwsets: [{ namespace: 'cc', writes: [{ key: 'k', value: 'v' }] }],
   }).envelope;
 
+/** A signed envelope of another header type on the channel. */
+function ofType(type: number): Uint8Array {
+  const channelHeader = new common.ChannelHeader();
+  channelHeader.setType(type);
+  channelHeader.setChannelId(CHANNEL);
+  const signatureHeader = new common.SignatureHeader();
+  signatureHeader.setCreator(ledger.client.serializedIdentity);
+  const header = new common.Header();
+  header.setChannelHeader(channelHeader.serializeBinary());
+  header.setSignatureHeader(signatureHeader.serializeBinary());
+  const payload = new common.Payload();
+  payload.setHeader(header);
+  const envelope = new common.Envelope();
+  envelope.setPayload(payload.serializeBinary());
+  envelope.setSignature(ledger.client.sign(envelope.getPayload_asU8()));
+  return envelope.serializeBinary();
+}
+
 const admit = (envelope: Uint8Array, absoluteMaxBytes = 1 << 20) =>
   admitEnvelope(envelope, { channelId: CHANNEL, msps: ledger.identities, absoluteMaxBytes });
 
@@ -68,6 +86,9 @@ describe('admitEnvelope', () => {
       'status=BAD_REQUEST, info=bad payload: envelope, payload or header could not be parsed',
     );
     expect(outcome(transaction('elsewhere'))).toBe('status=NOT_FOUND, info=channel elsewhere not found');
+    expect(outcome(ofType(common.HeaderType.MESSAGE))).toBe(
+      `status=BAD_REQUEST, info=message of type ${String(common.HeaderType.MESSAGE)} is not an endorser transaction`,
+    );
     expect(outcome(other.serializeBinary())).toMatch(
       /^status=FORBIDDEN, info=implicit policy evaluation failed - the creator is not a channel writer: /,
     );

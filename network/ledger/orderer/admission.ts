@@ -4,9 +4,9 @@
  * payload verifies). A refusal is ORDERER_REJECTED with Fabric's status text.
  */
 import { common } from '@hyperledger/fabric-protos';
-import { decodeEnvelope, envelopeMessageBytes, type DecodedEnvelope } from '../block/index.ts';
+import { decodeEnvelope, type DecodedEnvelope } from '../block/index.ts';
 import { LedgerError } from '../errors.ts';
-import type { IdentityCheck, IdentityVerifier } from '../types.ts';
+import type { IdentityVerifier } from '../types.ts';
 
 export interface AdmissionOptions {
   readonly channelId: string;
@@ -26,34 +26,12 @@ const refuse = (status: string, info: string): never => {
 
 /**
  * Broadcast's admission: refuses, by throwing ORDERER_REJECTED, what the filters refuse; returns the envelope's
- * decoded layers for the committer, marked as having passed the signature check.
+ * decoded layers for the committer, marked as having passed the signature check. In Fabric's order: the channel
+ * header and the channel (broadcast.go BroadcastChannelSupport), then the standard channel's filters — size
+ * (payload + signature, sizefilter.go), then `/Channel/Writers`: any member whose signature over the payload verifies.
  */
 export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): DecodedEnvelope {
-  const decoded = checkEnvelope(envelopeBytes, options);
-  refuseUnlessWriter(options.msps.verifySignature(...signed(decoded)));
-  return { ...decoded, creatorSignatureVerified: true };
-}
-
-/** Creator, signed bytes and signature: `/Channel/Writers` is any member whose signature over the payload verifies. */
-function signed({ creator, payload, signature }: DecodedEnvelope): [Uint8Array, Uint8Array, Uint8Array] {
-  return [creator, payload, signature];
-}
-
-function refuseUnlessWriter(check: IdentityCheck): void {
-  if (!check.ok)
-    refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${check.reason}`);
-}
-
-/** Every filter but the signature's. */
-function checkEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): DecodedEnvelope {
   if (envelopeBytes.length === 0) refuse('BAD_REQUEST', 'message was empty');
-  const size = envelopeMessageBytes(envelopeBytes);
-  if (size > options.absoluteMaxBytes) {
-    refuse(
-      'BAD_REQUEST',
-      `message payload is ${size} bytes and exceeds maximum allowed ${options.absoluteMaxBytes} bytes`,
-    );
-  }
   let decoded = options.prepared?.(envelopeBytes);
   if (decoded === undefined) {
     try {
@@ -62,9 +40,21 @@ function checkEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOpt
       return refuse('BAD_REQUEST', 'bad payload: envelope, payload or header could not be parsed');
     }
   }
-  if (decoded.channelId !== options.channelId) refuse('NOT_FOUND', `channel ${decoded.channelId} not found`);
-  if (decoded.type !== common.HeaderType.ENDORSER_TRANSACTION) {
-    refuse('BAD_REQUEST', `message of type ${decoded.type} is not an endorser transaction`);
+  const { channelId, type, creator, payload, signature } = decoded;
+  if (channelId !== options.channelId) refuse('NOT_FOUND', `channel ${channelId} not found`);
+  if (type !== common.HeaderType.ENDORSER_TRANSACTION) {
+    refuse('BAD_REQUEST', `message of type ${type} is not an endorser transaction`);
   }
-  return decoded;
+  const size = payload.length + signature.length;
+  if (size > options.absoluteMaxBytes) {
+    refuse(
+      'BAD_REQUEST',
+      `message payload is ${size} bytes and exceeds maximum allowed ${options.absoluteMaxBytes} bytes`,
+    );
+  }
+  const check = options.msps.verifySignature(creator, payload, signature);
+  if (!check.ok) {
+    refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${check.reason}`);
+  }
+  return { ...decoded, creatorSignatureVerified: true };
 }

@@ -7,7 +7,7 @@
 export interface BatchOptions {
   /** Fabric's BatchSize.MaxMessageCount. */
   readonly maxTransactions: number;
-  /** Fabric's BatchSize.AbsoluteMaxBytes: larger envelopes are refused at Broadcast. */
+  /** Fabric's BatchSize.AbsoluteMaxBytes: an envelope whose payload and signature are larger is refused at Broadcast. */
   readonly absoluteMaxBytes: number;
   /** Fabric's BatchSize.PreferredMaxBytes. */
   readonly preferredMaxBytes: number;
