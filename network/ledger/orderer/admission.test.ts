@@ -6,7 +6,7 @@ import { common } from '@hyperledger/fabric-protos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerError } from '../errors.ts';
 import { CHANNEL, createTestLedger, type TestLedger } from '../validation/test-ledger.ts';
-import { buildEndorserTransaction } from '../validation/test-tx-builder.ts';
+import { buildEndorserTransaction, headerOnlyPayload } from '../validation/test-tx-builder.ts';
 import { admitEnvelope } from './admission.ts';
 
 let ledger: TestLedger;
@@ -30,18 +30,8 @@ const transaction = (channelId = CHANNEL): Uint8Array =>
 
 /** A signed envelope of another header type on the channel. */
 function ofType(type: number): Uint8Array {
-  const channelHeader = new common.ChannelHeader();
-  channelHeader.setType(type);
-  channelHeader.setChannelId(CHANNEL);
-  const signatureHeader = new common.SignatureHeader();
-  signatureHeader.setCreator(ledger.client.serializedIdentity);
-  const header = new common.Header();
-  header.setChannelHeader(channelHeader.serializeBinary());
-  header.setSignatureHeader(signatureHeader.serializeBinary());
-  const payload = new common.Payload();
-  payload.setHeader(header);
   const envelope = new common.Envelope();
-  envelope.setPayload(payload.serializeBinary());
+  envelope.setPayload(headerOnlyPayload(CHANNEL, type, ledger.client).serializeBinary());
   envelope.setSignature(ledger.client.sign(envelope.getPayload_asU8()));
   return envelope.serializeBinary();
 }

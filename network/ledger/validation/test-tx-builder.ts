@@ -47,6 +47,21 @@ export interface BuiltTransaction {
   readonly envelope: Uint8Array;
 }
 
+/** A payload of only a header — no nonce, no data — of `type` on `channelId`, created by `creator`. */
+export function headerOnlyPayload(channelId: string, type: number, creator: Signer): common.Payload {
+  const channelHeader = new common.ChannelHeader();
+  channelHeader.setType(type);
+  channelHeader.setChannelId(channelId);
+  const signatureHeader = new common.SignatureHeader();
+  signatureHeader.setCreator(creator.serializedIdentity);
+  const header = new common.Header();
+  header.setChannelHeader(channelHeader.serializeBinary());
+  header.setSignatureHeader(signatureHeader.serializeBinary());
+  const payload = new common.Payload();
+  payload.setHeader(header);
+  return payload;
+}
+
 export function buildEndorserTransaction(options: Readonly<EndorserTxOptions>): BuiltTransaction {
   const nonce = randomBytes(24);
   const txId = options.txId ?? sha256Hex(Buffer.concat([nonce, options.creator.serializedIdentity]));

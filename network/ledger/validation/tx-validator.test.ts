@@ -4,7 +4,7 @@ import { buildBlock, buildGenesisBlock, decodeEnvelope, tryReadChannelHeader } f
 import { sha256Hex } from '../../crypto/index.ts';
 import { validateBlock } from './tx-validator.ts';
 import { countingDecodes } from './count-decodes.ts';
-import { buildEndorserTransaction, type EndorserTxOptions } from './test-tx-builder.ts';
+import { buildEndorserTransaction, headerOnlyPayload, type EndorserTxOptions } from './test-tx-builder.ts';
 import { CHANNEL, createTestLedger, type TestLedger } from './test-ledger.ts';
 
 const Code = peer.TxValidationCode;
@@ -222,16 +222,7 @@ describe('validateBlock', () => {
 
   it('rejects a payload without header, or with an empty nonce, as BAD_COMMON_HEADER', async () => {
     const noHeader = new common.Payload();
-    const channelHeader = new common.ChannelHeader();
-    channelHeader.setType(common.HeaderType.ENDORSER_TRANSACTION);
-    channelHeader.setChannelId(CHANNEL);
-    const signatureHeader = new common.SignatureHeader();
-    signatureHeader.setCreator(ledger.client.serializedIdentity);
-    const header = new common.Header();
-    header.setChannelHeader(channelHeader.serializeBinary());
-    header.setSignatureHeader(signatureHeader.serializeBinary());
-    const noNonce = new common.Payload();
-    noNonce.setHeader(header);
+    const noNonce = headerOnlyPayload(CHANNEL, common.HeaderType.ENDORSER_TRANSACTION, ledger.client);
     expect((await ledger.commit([envelopeOf(noHeader), envelopeOf(noNonce)])).codes).toEqual([
       Code.BAD_COMMON_HEADER,
       Code.BAD_COMMON_HEADER,
