@@ -17,32 +17,34 @@ import { waitUntilServing } from './start-failure.ts';
 import { stopProcess } from './stop-process.ts';
 import {
   addCommonOptions,
+  addLedgerOption,
   channelOf,
   type CommonOptions,
+  type LedgerOption,
   type NetworkIo,
   type NetworkSubcommand,
 } from './subcommand.ts';
 import { recordedAs } from './up-command.ts';
 
-interface AddOrgOptions extends CommonOptions {
+interface AddOrgOptions extends CommonOptions, LedgerOption {
   readonly org: string;
   readonly remove: boolean;
   readonly start: boolean;
-  readonly ledger?: string;
 }
 
 const addOrg: NetworkSubcommand = {
   register(program: Command, io, exit) {
     addCommonOptions(
-      program
-        .command('add-org')
-        .description(
-          "add an institution of the consortium YAML to the running channel (a config update signed by a majority of the members' admins), register it and start its node",
-        )
-        .requiredOption('--org <mspId>', 'the MSP ID of its entry in the consortium YAML')
-        .option('--remove', 'suspend it on chain, remove it from the channel and stop its node instead', false)
-        .option('--no-start', 'write its node.yaml but do not start its node')
-        .option('--ledger <host:port>', "the ledger's address (default: the running network's, else the YAML's)"),
+      addLedgerOption(
+        program
+          .command('add-org')
+          .description(
+            "add an institution of the consortium YAML to the running channel (a config update signed by a majority of the members' admins), register it and start its node",
+          )
+          .requiredOption('--org <mspId>', 'the MSP ID of its entry in the consortium YAML')
+          .option('--remove', 'suspend it on chain, remove it from the channel and stop its node instead', false)
+          .option('--no-start', 'write its node.yaml but do not start its node'),
+      ),
       io,
     ).action(async (o: AddOrgOptions) => {
       exit(await networkAddOrg(o, io));

@@ -15,18 +15,19 @@ import { NetworkError } from './errors.ts';
 import { readRun, runPaths } from './run-state.ts';
 import {
   addCommonOptions,
+  addLedgerOption,
   channelOf,
   type CommonOptions,
+  type LedgerOption,
   type NetworkIo,
   type NetworkSubcommand,
 } from './subcommand.ts';
 
-interface BatchCommandOptions extends CommonOptions {
+interface BatchCommandOptions extends CommonOptions, LedgerOption {
   readonly timeout?: string;
   readonly maxMessages?: string;
   readonly preferredMaxBytes?: string;
   readonly absoluteMaxBytes?: string;
-  readonly ledger?: string;
 }
 
 /** BatchSize's fields are uint32 (orderer/configuration.proto). */
@@ -35,16 +36,17 @@ const MAX_UINT32 = 2 ** 32 - 1;
 const batch: NetworkSubcommand = {
   register(program: Command, io, exit) {
     addCommonOptions(
-      program
-        .command('batch')
-        .description(
-          "how the channel's orderer cuts blocks (BatchTimeout, BatchSize); with an option, a config update signed by the orderer organisation's admins changes it",
-        )
-        .option('--timeout <duration>', 'BatchTimeout, a Go duration such as 10ms or 2s')
-        .option('--max-messages <n>', 'BatchSize.MaxMessageCount: transactions per block at most')
-        .option('--preferred-max-bytes <n>', 'BatchSize.PreferredMaxBytes: a block is cut before it grows past this')
-        .option('--absolute-max-bytes <n>', 'BatchSize.AbsoluteMaxBytes: larger transactions are refused')
-        .option('--ledger <host:port>', "the ledger's address (default: the running network's, else the YAML's)"),
+      addLedgerOption(
+        program
+          .command('batch')
+          .description(
+            "how the channel's orderer cuts blocks (BatchTimeout, BatchSize); with an option, a config update signed by the orderer organisation's admins changes it",
+          )
+          .option('--timeout <duration>', 'BatchTimeout, a Go duration such as 10ms or 2s')
+          .option('--max-messages <n>', 'BatchSize.MaxMessageCount: transactions per block at most')
+          .option('--preferred-max-bytes <n>', 'BatchSize.PreferredMaxBytes: a block is cut before it grows past this')
+          .option('--absolute-max-bytes <n>', 'BatchSize.AbsoluteMaxBytes: larger transactions are refused'),
+      ),
       io,
     ).action(async (o: BatchCommandOptions) => {
       exit(await networkBatch(o, io));

@@ -53,13 +53,26 @@ export function secondsOption(option: string, value: string, zero: 'zero allowed
   return seconds * 1000;
 }
 
+/** What `--ledger` gives {@link channelOf}. */
+export interface LedgerOption {
+  readonly ledger?: string;
+}
+
+/** `--ledger`, for a command that finds its ledger with {@link channelOf}. */
+export function addLedgerOption(command: Command): Command {
+  return command.option(
+    '--ledger <host:port>',
+    "the ledger's address (default: the running network's, else the YAML's)",
+  );
+}
+
 /**
  * The consortium a command acts on and its ledger's address: `--ledger`, else the running network's, else the
  * YAML's port on this host.
  * @throws NetworkError `CONFLICT` when the data directory runs the network of another consortium file.
  */
 export async function channelOf(
-  o: Readonly<CommonOptions & { ledger?: string }>,
+  o: Readonly<CommonOptions & LedgerOption>,
   run: NetworkRun | undefined,
 ): Promise<{ consortium: Consortium; ledgerAddress: string }> {
   if (run !== undefined && run.config !== resolve(o.config)) {
