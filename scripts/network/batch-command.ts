@@ -45,7 +45,10 @@ const batch: NetworkSubcommand = {
           .option('--timeout <duration>', 'BatchTimeout, a Go duration such as 10ms or 2s')
           .option('--max-messages <n>', 'BatchSize.MaxMessageCount: transactions per block at most')
           .option('--preferred-max-bytes <n>', 'BatchSize.PreferredMaxBytes: a block is cut before it grows past this')
-          .option('--absolute-max-bytes <n>', 'BatchSize.AbsoluteMaxBytes: larger transactions are refused'),
+          .option(
+            '--absolute-max-bytes <n>',
+            'BatchSize.AbsoluteMaxBytes: a transaction whose payload and signature are larger is refused',
+          ),
       ),
       io,
     ).action(async (o: BatchCommandOptions) => {
