@@ -60,6 +60,24 @@ describe('validateCreditRecord', () => {
     expect(refusal(record)).toMatchObject({ code, field });
   });
 
+  it.each([
+    ['content of exactly the limit', { content: Buffer.alloc(DEFAULT_MAX_RECORD_BYTES) }],
+    // The leaf writes a content type's length in one byte (credit-leaf.ts): 127 is the most it can say.
+    ['a content type of 127 characters', { contentType: `a/${'b'.repeat(125)}` }],
+    ['a kind of 32 characters', { kind: `k${'_'.repeat(31)}` }],
+    ['the largest safe version', { version: Number.MAX_SAFE_INTEGER }],
+  ] as const)('takes %s', (_, record) => {
+    expect(() => validateCreditRecord({ ...good, ...record })).not.toThrow();
+  });
+
+  it.each([
+    ['a content type of 128 characters', { contentType: `a/${'b'.repeat(126)}` }, 'CONTENT_TYPE', 'content_type'],
+    ['a kind of 33 characters', { kind: `k${'_'.repeat(32)}` }, 'KIND', 'kind'],
+    ['a version past 2^53-1', { version: Number.MAX_SAFE_INTEGER + 1 }, 'VERSION', 'version'],
+  ] as const)('refuses %s, one past the limit', (_, record, code, field) => {
+    expect(refusal(record)).toMatchObject({ code, field });
+  });
+
   it("names fields under the caller's prefix, in the node's message form", () => {
     const err = refusal({ subject: WRONG_CHECK }, { field: 'records[3]' });
     expect(err).toMatchObject({ code: 'USCC_CHECK_CHARACTER', field: 'records[3].subject' });

@@ -50,7 +50,8 @@ export interface ValidateOptions {
 const CONTENT_TYPE = new RegExp(`^[\\x21-\\x7e]{1,${MAX_CONTENT_TYPE_CHARS}}$`);
 
 /**
- * Checks every rule of a credit record, in field order, and narrows it. A record already in its checked form (its
+ * Checks every rule of a credit record, in the order of the record's fields as written (subject, kind, version,
+ * content type, content), and narrows it. A record already in its checked form (its
  * subject upper-case, its content a Buffer) comes back as the same object, so the caller treats what it passed in
  * as frozen from then on, or copies it.
  * @throws RecordValidationError naming the first field that breaks a rule, and the rule (`code`).
@@ -120,7 +121,7 @@ export function requireContentSize(length: number, options: ValidateOptions = {}
   if (length === 0 || length > maxContentBytes) {
     throw new RecordValidationError(
       'CONTENT_SIZE',
-      options.field === undefined ? 'content' : `${options.field}.content`,
+      fieldName(options.field, 'content'),
       `must be 1 to ${maxContentBytes} bytes, got ${length}`,
     );
   }
