@@ -6,6 +6,7 @@
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { ChainError, type ChainErrorCode } from '../ledger/index.ts';
 import { ExchangeRefusedError, P2pError, type P2pErrorCode } from '../p2p/errors.ts';
+import { RecordValidationError } from '../records/errors.ts';
 import type { RefusalReason } from '../p2p/exchange-messages.ts';
 import { isStoreNotOpenError, StorageFaultError } from '../store/index.ts';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY, REFUSAL_REASON_KEY, RETRY_AFTER_MS_KEY } from './error-trailers.ts';
@@ -60,6 +61,19 @@ export class NodeError extends Error {
 /** INVALID_ARGUMENT naming the field, in the node's one message form: `"records[3].subject" must be …`. */
 export function invalidArgument(field: string, message: string): NodeError {
   return new NodeError('INVALID_ARGUMENT', `"${field}" ${message}`, { field });
+}
+
+/**
+ * Runs a check by the record rules (node/records' record-validation.ts, shared with the CLI, which knows no gRPC)
+ * and turns its refusal into INVALID_ARGUMENT naming the field.
+ */
+export function byRecordRule<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof RecordValidationError) throw invalidArgument(err.field, err.requirement);
+    throw err;
+  }
 }
 
 /** Trailing metadata keys the node sets on errors (error-trailers.ts). */

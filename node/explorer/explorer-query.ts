@@ -1,11 +1,11 @@
 /**
  * The explorer's query parameters, validated at the trust boundary by the rules the rest of the node applies:
- * subjects by the chaincode's USCC check (lenient, as AttestationService looks codes up), kinds by its record-kind
- * pattern, audit filters by node/audit's own `checkAuditQuery`. Every parameter is attacker-controlled; an unknown
+ * subjects and kinds by node/records' validateRecordRef (the chaincode's USCC check, lenient, and its record-kind
+ * pattern, as AttestationService looks records up), audit filters by node/audit's own `checkAuditQuery`. Every parameter is attacker-controlled; an unknown
  * or repeated one is refused rather than ignored, and each message names the field.
  */
-import { checkUscc, RECORD_KIND } from '../../chaincode/src/protocol.ts';
 import { AuditError, checkAuditQuery, type AuditQuery } from '../audit/index.ts';
+import { RecordValidationError, validateRecordRef } from '../records/index.ts';
 import { ExplorerError } from './errors.ts';
 
 export interface RecordQuery {
@@ -33,12 +33,12 @@ export function parseRecordQuery(params: URLSearchParams): RecordQuery {
   const values = single(params, ['subject', 'kind']);
   const subject = values.get('subject') ?? '';
   const kind = values.get('kind') ?? '';
-  const uscc = checkUscc(subject, 'lenient');
-  if (!uscc.valid) throw invalid('subject', '"subject" must be a Unified Social Credit Code');
-  if (!RECORD_KIND.test(kind)) {
-    throw invalid('kind', '"kind" must be a record kind: [a-z][a-z0-9_]{0,31}');
+  try {
+    return { subject: validateRecordRef(subject, kind), kind };
+  } catch (err) {
+    if (err instanceof RecordValidationError) throw invalid(err.field, err.message);
+    throw err;
   }
-  return { subject: uscc.code, kind };
 }
 
 /**

@@ -5,6 +5,7 @@ export {
   DEFAULT_RECORD_RULES,
   requireContentSize,
   validateCreditRecord,
+  validateRecordRef,
   type CreditRecordInput,
   type RecordRules,
   type ValidateOptions,

@@ -346,6 +346,12 @@ describe('RecordStore', () => {
     ]);
   });
 
+  it('refuses a lookup by a subject or kind no record can have, naming the field, by the rules ingest applies', async () => {
+    const store = storeOf();
+    await expect(store.get('not-a-uscc', 'loan')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'subject' });
+    await expect(store.get(testUscc(1), 'Loan!')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'kind' });
+  });
+
   it('refuses a bad batch before anything is written, naming the field', async () => {
     const store = storeOf();
     const bad = { ...record(2), subject: '91330100716105852X' };

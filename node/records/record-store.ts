@@ -18,8 +18,8 @@
  * lookups (attestations of the same records) read nothing. A lookup of the latest version of a record never updated
  * reads the record alone: a Bloom filter of the latest-version keys says there is none to read.
  */
-import { checkUscc, type UsccMode } from '../../chaincode/src/protocol.ts';
-import { invalidArgument, NodeError } from '../api/errors.ts';
+import type { UsccMode } from '../../chaincode/src/protocol.ts';
+import { byRecordRule, invalidArgument, NodeError } from '../api/errors.ts';
 import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import type { IngestResult } from '../api/generated/lianxin/v1/IngestResult.ts';
@@ -47,6 +47,7 @@ import { RememberedLeaves } from './remembered-leaves.ts';
 import { latestId, recordKey, requestKey } from './record-keys.ts';
 import {
   validateCreditRecord,
+  validateRecordRef,
   type CreditRecordInput,
   type RecordRules,
   type ValidCreditRecord,
@@ -248,7 +249,7 @@ export class RecordStore {
 
   /**
    * The leaf index of a record (version 0: the latest), all that an attestation needs of it, without what `get`
-   * adds: `code` is not checked again (it must be a code as checkUscc returned it: the attestation service checked
+   * adds: `code` is not checked again (it must be a code as validateRecordRef returned it: the attestation service checked
    * it), and no metadata object or hex digest is made. Read synchronously (see the module comment).
    */
   leafIndexOf(code: string, kind: string, version = 0): number | undefined {
@@ -264,9 +265,7 @@ export class RecordStore {
   }
 
   #meta(subject: string, kind: string, version: number): RecordMeta | undefined {
-    const check = checkUscc(subject, 'lenient');
-    if (!check.valid) throw invalidSubject('subject', check.reason);
-    const { code } = check;
+    const code = byRecordRule(() => validateRecordRef(subject, kind));
     const remembered = version === 0 ? this.#latestMeta : this.#byVersion;
     const id = `${code}\0${kind}\0${version}`;
     const known = remembered.get(id);
@@ -629,9 +628,4 @@ function validRecord(record: CreditRecordInput, index: number, rules: RecordRule
     if (err instanceof RecordValidationError) throw invalidArgument(`records[${index}].${err.field}`, err.requirement);
     throw err;
   }
-}
-
-function invalidSubject(field: string, reason: 'format' | 'checksum'): NodeError {
-  const what = reason === 'format' ? 'GB 32100 format' : 'check character';
-  return invalidArgument(field, `must be a valid Unified Social Credit Code (${what})`);
 }

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_RECORD_BYTES } from './constants.ts';
 import { RecordValidationError } from './errors.ts';
-import { DEFAULT_RECORD_RULES, validateCreditRecord, type CreditRecordInput } from './record-validation.ts';
+import {
+  DEFAULT_RECORD_RULES,
+  validateCreditRecord,
+  validateRecordRef,
+  type CreditRecordInput,
+} from './record-validation.ts';
 
 /** A valid GB 32100 code, and the same code with its check character wrong. */
 const SUBJECT = '91330100MA27XK5U36';
@@ -91,5 +96,31 @@ describe('validateCreditRecord', () => {
     const record = { ...good, subject: WRONG_CHECK, content: Buffer.alloc(DEFAULT_MAX_RECORD_BYTES + 1) };
     expect(validateCreditRecord(record, { rules })).toMatchObject({ subject: WRONG_CHECK });
     expect(() => validateCreditRecord(record, { rules: DEFAULT_RECORD_RULES })).toThrow(RecordValidationError);
+  });
+});
+
+describe('validateRecordRef', () => {
+  it('returns the subject as stored, lenient about the check character as a lookup is', () => {
+    expect(validateRecordRef(SUBJECT.toLowerCase(), 'loan')).toBe(SUBJECT);
+    expect(validateRecordRef(WRONG_CHECK, 'loan')).toBe(WRONG_CHECK);
+  });
+
+  it.each([
+    ['a subject that is no USCC', 'NOT-A-USCC', 'loan', 'USCC_FORMAT', 'record.subject'],
+    ['a subject that is not a string', 91330100, 'loan', 'USCC_FORMAT', 'record.subject'],
+    ['an upper-case kind', SUBJECT, 'Loan', 'KIND', 'record.kind'],
+    ['a kind that is not a string', SUBJECT, 7, 'KIND', 'record.kind'],
+  ] as const)('refuses %s with the message ingest gives', (_, subject, kind, code, field) => {
+    let refused: unknown;
+    try {
+      validateRecordRef(subject, kind, 'record');
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(RecordValidationError);
+    expect(refused).toMatchObject({ code, field });
+    expect((refused as RecordValidationError).requirement).toBe(
+      refusal({ subject, kind }, { field: 'record' }).requirement,
+    );
   });
 });

@@ -47,6 +47,9 @@ export interface ValidateOptions {
   readonly rules?: RecordRules;
 }
 
+const KIND_REQUIREMENT =
+  'must be a record kind (lower-case letter, then lower-case letters, digits or "_", at most 32)';
+
 const CONTENT_TYPE = new RegExp(`^[\\x21-\\x7e]{1,${MAX_CONTENT_TYPE_CHARS}}$`);
 
 /**
@@ -78,11 +81,7 @@ export function validateCreditRecord(record: CreditRecordInput, options: Validat
     );
   }
   if (typeof record.kind !== 'string' || !RECORD_KIND.test(record.kind)) {
-    throw new RecordValidationError(
-      'KIND',
-      fieldName(prefix, 'kind'),
-      'must be a record kind (lower-case letter, then lower-case letters, digits or "_", at most 32)',
-    );
+    throw new RecordValidationError('KIND', fieldName(prefix, 'kind'), KIND_REQUIREMENT);
   }
   if (typeof record.version !== 'number' || !Number.isSafeInteger(record.version) || record.version < 1) {
     throw new RecordValidationError('VERSION', fieldName(prefix, 'version'), 'must be a whole number from 1 to 2^53-1');
@@ -109,6 +108,23 @@ export function validateCreditRecord(record: CreditRecordInput, options: Validat
     contentType: record.contentType,
     content: Buffer.isBuffer(content) ? content : Buffer.from(content.buffer, content.byteOffset, content.length),
   };
+}
+
+/**
+ * The subject and kind of a record looked up (an attestation, a record's status, the explorer's record page), by
+ * the rules ingest applies — but lenient about the USCC's check character, as a bank may look up codes their owner
+ * stored before strict checking was switched on. Returns the subject as stored (upper-case).
+ * @throws RecordValidationError `USCC_FORMAT` or `KIND`, naming the field under `field` (`record.subject`).
+ */
+export function validateRecordRef(subject: unknown, kind: unknown, field?: string): string {
+  const uscc = typeof subject === 'string' ? checkUscc(subject, 'lenient') : undefined;
+  if (uscc?.valid !== true) {
+    throw new RecordValidationError('USCC_FORMAT', fieldName(field, 'subject'), usccRequirement('format'));
+  }
+  if (typeof kind !== 'string' || !RECORD_KIND.test(kind)) {
+    throw new RecordValidationError('KIND', fieldName(field, 'kind'), KIND_REQUIREMENT);
+  }
+  return uscc.code;
 }
 
 /**

@@ -3,13 +3,13 @@
  * node holds is answered with the full signed proof; a record of another institution with the chain's index
  * entry, which names the owner's log so the bank can ask the owner for the proof.
  */
-import { checkUscc, RECORD_KIND } from '../../chaincode/src/protocol.ts';
-import { invalidArgument, NodeError } from '../api/errors.ts';
+import { byRecordRule, invalidArgument, NodeError } from '../api/errors.ts';
 import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRequest.ts';
 import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.ts';
 import type { ChainIndexEntry } from '../api/generated/lianxin/v1/ChainIndexEntry.ts';
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import type { ChainIndex, ChainIndexRecord } from '../chain-index/index.ts';
+import { validateRecordRef } from '../records/index.ts';
 import { ATTESTATION_PATIENT_BATCH } from './attestation-batcher.ts';
 import type { AttestationBuilder } from './attestation-builder.ts';
 import { inOrder } from './in-order.ts';
@@ -39,16 +39,12 @@ const patienceOf = (deepest: number): number => Math.min(deepest, ATTESTATION_PA
 export function createAttestationService(c: Readonly<AttestationServiceComponents>): AttestationServiceImpl {
   const attest = async ({ requestId, record }: AttestRequest__Output, waitFor = 1): Promise<AttestResponse> => {
     if (record === null) throw invalidArgument('record', 'is required');
-    // Lenient: a bank may look up codes the owner stored before strict checking was switched on.
-    const subject = checkUscc(record.subject, 'lenient');
-    if (!subject.valid) throw invalidArgument('record.subject', 'must be a Unified Social Credit Code');
-    if (!RECORD_KIND.test(record.kind))
-      throw invalidArgument('record.kind', 'must be a record kind: [a-z][a-z0-9_]{0,31}');
+    const subject = byRecordRule(() => validateRecordRef(record.subject, record.kind, 'record'));
 
     // Announced before the record lookup: answers looked up at the same time then share one batch signature.
     const attestation = c.builder.announce({ waitFor });
     try {
-      const found = c.records.leafIndexOf(subject.code, record.kind, record.version);
+      const found = c.records.leafIndexOf(subject, record.kind, record.version);
       // The node's store answers synchronously: awaiting its number would cost a microtask turn for nothing.
       const leafIndex = typeof found === 'number' || found === undefined ? found : await found;
       if (leafIndex !== undefined) return { requestId, attestation: await attestation.attest(leafIndex) };
@@ -56,12 +52,12 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
       attestation.withdraw();
     }
     // The chain indexes the latest anchored leaf of (subject, kind): its record_version says which one it is.
-    const indexed = await c.chain.getIndexRecord(subject.code, record.kind);
+    const indexed = await c.chain.getIndexRecord(subject, record.kind);
     if (indexed) return { requestId, indexEntry: toChainIndexEntry(indexed) };
     const version = record.version === 0 ? 'any version' : `version ${record.version}`;
     throw new NodeError(
       'NOT_FOUND',
-      `no ${record.kind} record of ${subject.code} (${version}) is held by this node or indexed on chain`,
+      `no ${record.kind} record of ${subject} (${version}) is held by this node or indexed on chain`,
     );
   };
 
