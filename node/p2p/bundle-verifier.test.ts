@@ -25,6 +25,7 @@ import {
   type Acknowledgement,
   type SignedEnvelope,
 } from './exchange-messages.ts';
+import { MAX_CLOCK_SKEW_MS } from './constants.ts';
 import { digestOf } from './exchange-signatures.ts';
 import { signedExchange } from './test-exchange.ts';
 import { RegistryView } from './registry-view.ts';
@@ -198,6 +199,32 @@ describe('verifyBundle', () => {
       code: 'SIGNATURE_INVALID',
       field: 'acknowledgement.signature',
     });
+  });
+
+  it.each([
+    ['before the request was issued', AT - MAX_CLOCK_SKEW_MS - 1, AT - MAX_CLOCK_SKEW_MS],
+    ['after the request expired', AT + 60_000 + MAX_CLOCK_SKEW_MS + 1, AT + 60_000 + MAX_CLOCK_SKEW_MS],
+  ])(
+    'refuses a receipt dated %s, beyond the clock skew: BUNDLE_INCONSISTENT on receipt.issuedAtMs',
+    (_when, outside, edge) => {
+      const dated = (issuedAtMs: number) => bundle({ receipt: { issuedAtMs }, ack: { issuedAtMs } }).envelopes;
+      expect(verifyBundle(dated(outside), trusted)).toMatchObject({
+        ok: false,
+        code: 'BUNDLE_INCONSISTENT',
+        field: 'receipt.issuedAtMs',
+      });
+      expect(verified(dated(edge), trusted).findings).toEqual([]);
+    },
+  );
+
+  it('refuses an acknowledgement dated before the receipt, beyond the clock skew', () => {
+    const dated = (issuedAtMs: number) => bundle({ ack: { issuedAtMs } }).envelopes;
+    expect(verifyBundle(dated(AT + 100 - MAX_CLOCK_SKEW_MS - 1), registry)).toMatchObject({
+      ok: false,
+      code: 'BUNDLE_INCONSISTENT',
+      field: 'acknowledgement.issuedAtMs',
+    });
+    expect(verified(dated(AT + 100 - MAX_CLOCK_SKEW_MS)).findings).toEqual([]);
   });
 
   it('refuses a body that is not the message it claims to be: BUNDLE_MALFORMED naming the field', () => {
