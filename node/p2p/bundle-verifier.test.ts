@@ -237,6 +237,31 @@ describe('verifyBundle', () => {
     });
   });
 
+  it.each([
+    [
+      'a receipt whose request ID is not 32 bytes of hex',
+      { receipt: { requestId: 'x'.repeat(64) } },
+      'receipt.requestId',
+    ],
+    ['a receipt whose subject is not a USCC', { receipt: { subject: 'not-a-uscc-18chars' } }, 'receipt.subject'],
+    [
+      'an acknowledgement whose request ID is not 32 bytes of hex',
+      { ack: { requestId: 'X'.repeat(64) } },
+      'acknowledgement.requestId',
+    ],
+    [
+      'an ACCEPTED acknowledgement with a dispute reason',
+      { ack: { disputeReason: 'record 0 (loan): not the chain index' } },
+      'acknowledgement.disputeReason',
+    ],
+  ])('refuses %s, signed as it is: BUNDLE_MALFORMED naming the field', (_name, change, field) => {
+    expect(verifyBundle(bundle(change).envelopes, registry)).toMatchObject({
+      ok: false,
+      code: 'BUNDLE_MALFORMED',
+      field,
+    });
+  });
+
   it('reports a missing acknowledgement and a dispute as findings of a verified bundle', () => {
     const { envelopes } = bundle();
     expect(verified({ ...envelopes, acknowledgement: undefined }).findings).toMatchObject([
