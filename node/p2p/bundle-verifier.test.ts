@@ -276,6 +276,40 @@ describe('verifyBundle', () => {
   });
 });
 
+describe('the receipt-key window, one rule for the registry view and the trust bundle', () => {
+  it('opens at validFrom and closes at validUntil, for both alike', () => {
+    const from = Date.parse('2026-06-01T00:00:00.000Z');
+    const until = Date.parse('2026-12-01T00:00:00.000Z');
+    const rotated = snapshotOf([
+      {
+        mspId: BANK,
+        peerId: 'p1',
+        receiptKeys: [
+          {
+            spki: spkiOf(bankKey),
+            kid: bankKey.kid,
+            validFrom: new Date(from).toISOString(),
+            validUntil: new Date(until).toISOString(),
+          },
+        ],
+      },
+    ]);
+    const lookups = [
+      new RegistryView(rotated),
+      trustBundleReceiptKeys(
+        parseTrustBundle(
+          buildTrustBundle({ channel: 'lianxin', exportedAt: new Date(AT), ...rotated, certificates: [] }),
+        ),
+      ),
+    ];
+    for (const keys of lookups) {
+      expect(
+        [from - 1, from, until - 1, until].map((at) => keys.receiptKey(BANK, bankKey.kid, at) !== undefined),
+      ).toEqual([false, true, true, false]);
+    }
+  });
+});
+
 describe('consentProblem', () => {
   const { envelopes } = bundle({ request: { kinds: ['loan', 'tax'] } });
   const checked = verified(envelopes).bundle;

@@ -293,16 +293,23 @@ export function verifyAccessBundle(
 }
 
 /**
- * Receipt keys from the consortium trust bundle, for offline verification, by the registry view's rule: a key
- * signs from its `validFrom` until its `validUntil` (rotation or revocation closes the window). The keys are the
- * ones the bundle was parsed with, so verify with the same crypto backend.
+ * Receipt keys from the consortium trust bundle, for offline verification, by the registry view's rule
+ * (`keySignsAt`). The keys are the ones the bundle was parsed with, so verify with the same crypto backend.
  */
 export function trustBundleReceiptKeyLookup(trust: TrustBundle): CoreReceiptKeyLookup {
   return {
     receiptKey(mspId, kid, atMs) {
       const key = trust.key(mspId, kid);
-      if (key === undefined || key.role !== 'receipt' || atMs < key.validFromMs) return undefined;
-      return key.validUntilMs === null || atMs < key.validUntilMs ? key.publicKey : undefined;
+      return key !== undefined && key.role === 'receipt' && keySignsAt(key, atMs) ? key.publicKey : undefined;
     },
   };
 }
+
+/**
+ * The one rule of a registered key's window, for the chain's registry view and the trust bundle alike: a key
+ * signs from its `validFrom` until its `validUntil` (rotation or revocation closes the window; none: still open).
+ */
+export const keySignsAt = (
+  key: { readonly validFromMs: number; readonly validUntilMs: number | null },
+  atMs: number,
+): boolean => atMs >= key.validFromMs && (key.validUntilMs === null || atMs < key.validUntilMs);
