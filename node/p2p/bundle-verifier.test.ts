@@ -335,6 +335,8 @@ describe('consentProblem', () => {
     ],
     ['another purpose', consent({ scope: ['*'], purpose: 'MARKETING' }), 'request.kinds[0]'],
     ['another grantee', consent({ scope: ['*'], grantee: 'NanjingSupplyChainMSP' }), 'receipt.requester'],
+    ['another subject', consent({ scope: ['*'], subject: testUscc(8) }), 'receipt.subject'],
+    ['another consent than the one named', consent({ scope: ['*'], consentId: 'd'.repeat(64) }), 'receipt.consentId'],
     ['no consent on chain', undefined, 'receipt.consentId'],
   ])('finds NO_VALID_CONSENT for %s', (_name, onChain, field) => {
     expect(consentProblem(checked, onChain)).toMatchObject({ code: 'NO_VALID_CONSENT', field });

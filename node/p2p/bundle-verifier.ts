@@ -91,10 +91,17 @@ export function consentProblem(bundle: ExchangeBundle, consent: Consent | undefi
   if (consent === undefined) {
     return problem('NO_VALID_CONSENT', `consent ${receipt.consentId} is not on chain`, 'receipt.consentId');
   }
-  if (consent.consentId !== receipt.consentId || consent.subject !== receipt.subject) {
+  if (consent.consentId !== receipt.consentId) {
     return problem(
       'NO_VALID_CONSENT',
-      `consent ${consent.consentId} is not of subject ${receipt.subject}`,
+      `the chain answered consent ${consent.consentId} for consent ${receipt.consentId}`,
+      'receipt.consentId',
+    );
+  }
+  if (consent.subject !== receipt.subject) {
+    return problem(
+      'NO_VALID_CONSENT',
+      `consent ${consent.consentId} is of subject ${consent.subject}, not ${receipt.subject}`,
       'receipt.subject',
     );
   }
