@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Consent } from '../../chaincode/src/protocol.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
-import { encodeAcknowledgement } from '../p2p/exchange-messages.ts';
+import { encodeAcknowledgement, type SignedEnvelope } from '../p2p/exchange-messages.ts';
 import { digestOf, P2pError, RegistryView, signEnvelope, type FetchedBundle } from '../p2p/index.ts';
 import { signedExchange } from '../p2p/test-exchange.ts';
 import { snapshotOf, newReceiptKey, spkiOf } from '../p2p/test-registry.ts';
@@ -62,24 +62,24 @@ function access(kinds: string[], at = AT) {
     acknowledgement: acknowledged ? ack : undefined,
   });
   const decodedAck = exchange.decoded.acknowledgement;
-  if (decodedAck === undefined) throw new Error('the exchange has an acknowledgement');
-  /** The copy with the requester's dispute of the same receipt instead of its acceptance. */
-  const disputed: FetchedBundle = {
+  if (decodedAck === undefined || ack === undefined) throw new Error('the exchange has an acknowledgement');
+  const disputeBody = encodeAcknowledgement({
+    ...decodedAck,
+    status: 'DISPUTED',
+    disputeReason: 'record 0 (loan): not the chain index',
+  });
+  const withAck = (acknowledgement: SignedEnvelope): FetchedBundle => ({
     receiptDigest,
     found: true,
     request: requestEnvelope,
     receipt: receiptEnvelope,
-    acknowledgement: signEnvelope(
-      'acknowledgement',
-      encodeAcknowledgement({
-        ...decodedAck,
-        status: 'DISPUTED',
-        disputeReason: 'record 0 (loan): not the chain index',
-      }),
-      bankKey,
-    ),
-  };
-  return { onChain, stored, disputed, receiptDigest };
+    acknowledgement,
+  });
+  /** The copy with the requester's dispute of the same receipt instead of its acceptance. */
+  const disputed = withAck(signEnvelope('acknowledgement', disputeBody, bankKey));
+  /** A copy whose acknowledgement was edited after the requester signed it: the dispute under the acceptance's signature. */
+  const forged = withAck({ ...ack, body: disputeBody });
+  return { onChain, stored, disputed, forged, receiptDigest };
 }
 
 const consent: Consent = {
@@ -178,6 +178,14 @@ describe('auditAccesses', () => {
     expect(audited).toMatchObject({ verdict: 'DISPUTED', bundleFrom: BANK });
     expect(audited.findings[1]).toMatchObject({ code: 'BUNDLE_INCONSISTENT', field: 'acknowledgement' });
     expect(audited.findings[1]?.reason).toMatch(new RegExp(`${AGENCY} holds one ACCEPTED, ${BANK} one DISPUTED`));
+  });
+
+  it("sets aside a node's copy that does not verify, naming the node, and judges the other", async () => {
+    const a = access(['loan']);
+    const audited = await auditCopies(a, { provider: a.forged, requester: a.stored(true) });
+    expect(audited).toMatchObject({ verdict: 'SIGNATURE_INVALID', bundleFrom: BANK });
+    expect(audited.findings).toMatchObject([{ code: 'SIGNATURE_INVALID', field: 'acknowledgement.signature' }]);
+    expect(audited.findings[0]?.reason).toMatch(new RegExp(`^${AGENCY}'s copy: `));
   });
 
   it("sets aside a node's copy of another bundle under the digest asked, naming the node, and judges the other", async () => {

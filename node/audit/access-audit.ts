@@ -7,9 +7,9 @@
  *
  * The chain's RecordAccessReceipt checks subject, grantee, purpose and window, but it cannot see the kinds a
  * request asked for: the consent's scope is only checkable here, with the bundle in hand. Every fetched bundle
- * is attacker-controlled until verified: a copy whose receipt is not the chain's is set aside with a finding naming
- * the node, a copy that does not verify is set aside for the other side's, and of the verified copies the one
- * that tells most (a dispute, then an acknowledgement) is judged; disagreeing acknowledgements are a finding.
+ * is attacker-controlled until verified: a copy whose receipt is not the chain's, or that does not verify when
+ * another is judged, is set aside with a finding naming the node; of the verified copies the one that tells
+ * most (a dispute, then an acknowledgement) is judged; disagreeing acknowledgements are a finding.
  */
 import type { Consent } from '../../chaincode/src/protocol.ts';
 import { checkUscc, requireMspId, requireTime } from '../../chaincode/src/protocol.ts';
@@ -173,15 +173,16 @@ function weight(v: BundleVerification): number {
 }
 
 /**
- * The copies of `receipt`'s bundle the nodes gave, each verified, and what is wrong with the copies themselves:
- * a copy whose receipt is not the one the chain recorded (a node answering another bundle under the digest asked)
- * is set aside with a finding naming the node, and two different acknowledgements of the receipt are reported.
+ * The copy of `receipt`'s bundle to judge the access by, of those the nodes gave (the provider's first, kept on a
+ * tie), and what is wrong with the copies themselves, each finding naming the node: a copy whose receipt is not
+ * the one the chain recorded (another bundle under the digest asked) or that does not verify is set aside, and two
+ * different acknowledgements of the receipt are reported.
  */
-function copiesOf(
+function judgedCopy(
   receipt: ChainReceipt,
   given: readonly { readonly from: string; readonly copy: FetchedBundle }[],
   keys: ReceiptKeyLookup,
-): { copies: Copy[]; findings: AuditFinding[] } {
+): { judged: Copy | undefined; findings: AuditFinding[] } {
   const copies: Copy[] = [];
   const findings: AuditFinding[] = [];
   for (const { from, copy } of given) {
@@ -196,6 +197,13 @@ function copiesOf(
       continue;
     }
     copies.push({ from, verification: verifyBundle(copy, keys) });
+  }
+  const judged = copies.reduce<Copy | undefined>(
+    (kept, copy) => (kept === undefined || weight(copy.verification) > weight(kept.verification) ? copy : kept),
+    undefined,
+  );
+  for (const { from, verification: v } of copies) {
+    if (v !== judged?.verification && !v.ok) findings.push({ ...pick(v), reason: `${from}'s copy: ${v.reason}` });
   }
   const acknowledged = copies.flatMap(({ from, verification: v }) =>
     v.ok && v.bundle.acknowledgement !== undefined && v.bundle.decoded.acknowledgement !== undefined
@@ -213,7 +221,7 @@ function copiesOf(
       field: 'acknowledgement',
     });
   }
-  return { copies, findings };
+  return { judged, findings };
 }
 
 /**
@@ -254,12 +262,7 @@ export async function auditAccesses(
       if (from?.failure !== undefined) unreachable.push(from.failure);
       if (copy !== undefined) given.push({ from: mspId, copy });
     }
-    const { copies, findings: aboutCopies } = copiesOf(receipt, given, c.keys);
-    // The provider's copy first, so that it is kept on a tie.
-    const best = copies.reduce<Copy | undefined>(
-      (kept, copy) => (kept === undefined || weight(copy.verification) > weight(kept.verification) ? copy : kept),
-      undefined,
-    );
+    const { judged: best, findings: aboutCopies } = judgedCopy(receipt, given, c.keys);
     const judged = best?.verification;
     const findings: AuditFinding[] = [];
     if (judged === undefined) {
