@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Consent } from '../../chaincode/src/protocol.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
-import { digestOf, P2pError, RegistryView, type FetchedBundle } from '../p2p/index.ts';
+import { encodeAcknowledgement, type SignedEnvelope } from '../p2p/exchange-messages.ts';
+import { digestOf, P2pError, RegistryView, signEnvelope, type FetchedBundle } from '../p2p/index.ts';
 import { signedExchange } from '../p2p/test-exchange.ts';
 import { snapshotOf, newReceiptKey, spkiOf } from '../p2p/test-registry.ts';
 import { testUscc } from '../services/test-node-parts.ts';
@@ -60,7 +61,25 @@ function access(kinds: string[], at = AT) {
     receipt: receiptEnvelope,
     acknowledgement: acknowledged ? ack : undefined,
   });
-  return { onChain, stored, receiptDigest };
+  const decodedAck = exchange.decoded.acknowledgement;
+  if (decodedAck === undefined || ack === undefined) throw new Error('the exchange has an acknowledgement');
+  const disputeBody = encodeAcknowledgement({
+    ...decodedAck,
+    status: 'DISPUTED',
+    disputeReason: 'record 0 (loan): not the chain index',
+  });
+  const withAck = (acknowledgement: SignedEnvelope): FetchedBundle => ({
+    receiptDigest,
+    found: true,
+    request: requestEnvelope,
+    receipt: receiptEnvelope,
+    acknowledgement,
+  });
+  /** The copy with the requester's dispute of the same receipt instead of its acceptance. */
+  const disputed = withAck(signEnvelope('acknowledgement', disputeBody, bankKey));
+  /** A copy whose acknowledgement was edited after the requester signed it: the dispute under the acceptance's signature. */
+  const forged = withAck({ ...ack, body: disputeBody });
+  return { onChain, stored, disputed, forged, receiptDigest };
 }
 
 const consent: Consent = {
@@ -100,6 +119,19 @@ function components(
   };
 }
 
+/** The audit of access `a` alone, with the copy each node gives (none from a node not named). */
+async function auditCopies(
+  a: { readonly onChain: ChainReceipt; readonly receiptDigest: string },
+  copies: { readonly provider?: FetchedBundle; readonly requester?: FetchedBundle },
+) {
+  const bundles: Record<string, Record<string, FetchedBundle>> = {};
+  if (copies.provider !== undefined) bundles[AGENCY] = { [a.receiptDigest]: copies.provider };
+  if (copies.requester !== undefined) bundles[BANK] = { [a.receiptDigest]: copies.requester };
+  const [audited, ...more] = await auditAccesses(components([a.onChain], bundles), {});
+  if (audited === undefined || more.length > 0) throw new Error('expected one access audited');
+  return audited;
+}
+
 describe('auditAccesses', () => {
   it('gives OK to a consented, acknowledged access and NO_VALID_CONSENT to one asking for an unconsented kind', async () => {
     const clean = access(['loan']);
@@ -131,6 +163,45 @@ describe('auditAccesses', () => {
       { institution: AGENCY },
     );
     expect(onlyProvider).toMatchObject([{ verdict: 'NO_ACKNOWLEDGEMENT', bundleFrom: AGENCY }]);
+  });
+
+  it("finds the requester's dispute though the provider's copy has no acknowledgement", async () => {
+    const a = access(['loan']);
+    const audited = await auditCopies(a, { provider: a.stored(false), requester: a.disputed });
+    expect(audited).toMatchObject({ verdict: 'DISPUTED', bundleFrom: BANK });
+    expect(audited.findings).toHaveLength(1);
+  });
+
+  it('finds DISPUTED and reports both when the two sides hold different acknowledgements of the receipt', async () => {
+    const a = access(['loan']);
+    const audited = await auditCopies(a, { provider: a.stored(true), requester: a.disputed });
+    expect(audited).toMatchObject({ verdict: 'DISPUTED', bundleFrom: BANK });
+    expect(audited.findings[1]).toMatchObject({ code: 'BUNDLE_INCONSISTENT', field: 'acknowledgement' });
+    expect(audited.findings[1]?.reason).toMatch(new RegExp(`${AGENCY} holds one ACCEPTED, ${BANK} one DISPUTED`));
+  });
+
+  it("sets aside a node's copy that does not verify, naming the node, and judges the other", async () => {
+    const a = access(['loan']);
+    const audited = await auditCopies(a, { provider: a.forged, requester: a.stored(true) });
+    expect(audited).toMatchObject({ verdict: 'SIGNATURE_INVALID', bundleFrom: BANK });
+    expect(audited.findings).toMatchObject([{ code: 'SIGNATURE_INVALID', field: 'acknowledgement.signature' }]);
+    expect(audited.findings[0]?.reason).toMatch(new RegExp(`^${AGENCY}'s copy: `));
+  });
+
+  it("sets aside a node's copy of another bundle under the digest asked, naming the node, and judges the other", async () => {
+    const real = access(['tax']);
+    const other = access(['loan'], AT + 1000);
+    const forged: FetchedBundle = { ...other.stored(true), receiptDigest: real.receiptDigest };
+    const audited = await auditCopies(real, { provider: forged, requester: real.stored(true) });
+    expect(audited).toMatchObject({ verdict: 'NO_VALID_CONSENT', bundleFrom: BANK });
+    expect(audited.findings.map((f) => f.code)).toEqual(['NO_VALID_CONSENT', 'DIGEST_MISMATCH']);
+    expect(audited.findings[1]?.reason).toContain(
+      `${AGENCY} answered a bundle whose receipt digest is ${other.receiptDigest}`,
+    );
+    expect(await auditCopies(real, { provider: forged })).toMatchObject({
+      verdict: 'DIGEST_MISMATCH',
+      bundleFrom: undefined,
+    });
   });
 
   it('finds BUNDLE_MISSING when no node gives the bundle, naming the unreachable node', async () => {

@@ -7,14 +7,18 @@
  *
  * The chain's RecordAccessReceipt checks subject, grantee, purpose and window, but it cannot see the kinds a
  * request asked for: the consent's scope is only checkable here, with the bundle in hand. Every fetched bundle
- * is attacker-controlled until verified; a node's copy that does not verify is set aside for the other side's.
+ * is attacker-controlled until verified: a copy whose receipt is not the chain's, or that does not verify when
+ * another is judged, is set aside with a finding naming the node; of the verified copies the one that tells
+ * most (a dispute, then an acknowledgement) is judged; disagreeing acknowledgements are a finding.
  */
 import type { Consent } from '../../chaincode/src/protocol.ts';
 import { checkUscc, requireMspId, requireTime } from '../../chaincode/src/protocol.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
+import { equalBytes } from '../../chaincode/src/protocol-portable.ts';
 import {
   chainRecordProblem,
   consentProblem,
+  digestOf,
   MAX_AUDIT_DIGESTS,
   verifyBundle,
   type BundleProblem,
@@ -151,11 +155,73 @@ async function fetchFrom(
   return { copies, failure: undefined };
 }
 
-/** The better of two verifications: a verified one over a refused one, then the one with fewer findings. */
-function better(a: BundleVerification | undefined, b: BundleVerification): boolean {
-  if (a === undefined) return true;
-  if (!a.ok) return b.ok;
-  return b.ok && b.findings.length < a.findings.length;
+/** One node's copy of an access's bundle, as verified. */
+interface Copy {
+  readonly from: string;
+  readonly verification: BundleVerification;
+}
+
+/**
+ * How much a copy tells: a verified copy over a refused one; among verified copies, which differ only in the
+ * acknowledgement (the receipt fixes the request by its digest), a dispute over an acceptance over none, so that
+ * the requester's dispute is never hidden behind the provider's copy without it.
+ */
+function weight(v: BundleVerification): number {
+  if (!v.ok) return 0;
+  const status = v.bundle.decoded.acknowledgement?.status;
+  return status === undefined ? 1 : status === 'ACCEPTED' ? 2 : 3;
+}
+
+/**
+ * The copy of `receipt`'s bundle to judge the access by, of those the nodes gave (the provider's first, kept on a
+ * tie), and what is wrong with the copies themselves, each finding naming the node: a copy whose receipt is not
+ * the one the chain recorded (another bundle under the digest asked) or that does not verify is set aside, and two
+ * different acknowledgements of the receipt are reported.
+ */
+function judgedCopy(
+  receipt: ChainReceipt,
+  given: readonly { readonly from: string; readonly copy: FetchedBundle }[],
+  keys: ReceiptKeyLookup,
+): { judged: Copy | undefined; findings: AuditFinding[] } {
+  const copies: Copy[] = [];
+  const findings: AuditFinding[] = [];
+  for (const { from, copy } of given) {
+    if (!copy.found) continue;
+    const digest = digestOf(copy.receipt).toString('hex');
+    if (digest !== receipt.receiptDigest) {
+      findings.push({
+        code: 'DIGEST_MISMATCH',
+        reason: `${from} answered a bundle whose receipt digest is ${digest}, not the chain's ${receipt.receiptDigest}`,
+        field: 'receipt',
+      });
+      continue;
+    }
+    copies.push({ from, verification: verifyBundle(copy, keys) });
+  }
+  const judged = copies.reduce<Copy | undefined>(
+    (kept, copy) => (kept === undefined || weight(copy.verification) > weight(kept.verification) ? copy : kept),
+    undefined,
+  );
+  for (const { from, verification: v } of copies) {
+    if (v !== judged?.verification && !v.ok) findings.push({ ...pick(v), reason: `${from}'s copy: ${v.reason}` });
+  }
+  const acknowledged = copies.flatMap(({ from, verification: v }) =>
+    v.ok && v.bundle.acknowledgement !== undefined && v.bundle.decoded.acknowledgement !== undefined
+      ? [{ from, body: v.bundle.acknowledgement.body, status: v.bundle.decoded.acknowledgement.status }]
+      : [],
+  );
+  const [first, ...others] = acknowledged;
+  const other = others.find((a) => first !== undefined && !equalBytes(a.body, first.body));
+  if (first !== undefined && other !== undefined) {
+    findings.push({
+      code: 'BUNDLE_INCONSISTENT',
+      reason:
+        `${receipt.requester} signed two acknowledgements of this receipt: ${first.from} holds one ${first.status}, ` +
+        `${other.from} one ${other.status}`,
+      field: 'acknowledgement',
+    });
+  }
+  return { judged, findings };
 }
 
 /**
@@ -188,37 +254,36 @@ export async function auditAccesses(
 
   const audited: AuditedAccess[] = [];
   for (const receipt of accesses) {
-    let best: BundleVerification | undefined;
-    let bundleFrom: string | undefined;
     const unreachable: string[] = [];
+    const given: { from: string; copy: FetchedBundle }[] = [];
     for (const mspId of [receipt.provider, receipt.requester]) {
       const from = fetched.get(mspId);
       const copy = from?.copies.get(receipt.receiptDigest);
       if (from?.failure !== undefined) unreachable.push(from.failure);
-      if (copy === undefined || !copy.found) continue;
-      const verification = verifyBundle(copy, c.keys);
-      if (better(best, verification)) {
-        best = verification;
-        bundleFrom = mspId;
-      }
+      if (copy !== undefined) given.push({ from: mspId, copy });
     }
+    const { judged: best, findings: aboutCopies } = judgedCopy(receipt, given, c.keys);
+    const judged = best?.verification;
     const findings: AuditFinding[] = [];
-    if (best === undefined) {
-      const why = unreachable.length > 0 ? `; ${unreachable.join('; ')}` : '';
-      findings.push({
-        code: 'BUNDLE_MISSING',
-        reason: `neither ${receipt.provider} nor ${receipt.requester} gave the bundle of this receipt${why}`,
-      });
-    } else if (!best.ok) {
-      findings.push(pick(best));
+    if (judged === undefined) {
+      if (aboutCopies.length === 0) {
+        const why = unreachable.length > 0 ? `; ${unreachable.join('; ')}` : '';
+        findings.push({
+          code: 'BUNDLE_MISSING',
+          reason: `neither ${receipt.provider} nor ${receipt.requester} gave the bundle of this receipt${why}`,
+        });
+      }
+    } else if (!judged.ok) {
+      findings.push(pick(judged));
     } else {
-      const onChain = chainRecordProblem(best.bundle, best.receiptDigest, receipt);
+      const onChain = chainRecordProblem(judged.bundle, judged.receiptDigest, receipt);
       if (onChain !== undefined) findings.push(pick(onChain));
-      const consent = consentProblem(best.bundle, await consentOf(best.bundle.decoded.receipt.consentId));
+      const consent = consentProblem(judged.bundle, await consentOf(judged.bundle.decoded.receipt.consentId));
       if (consent !== undefined) findings.push(pick(consent));
-      findings.push(...best.findings.map(pick));
+      findings.push(...judged.findings.map(pick));
     }
-    audited.push({ receipt, verdict: findings[0]?.code ?? 'OK', findings, bundleFrom });
+    findings.push(...aboutCopies);
+    audited.push({ receipt, verdict: findings[0]?.code ?? 'OK', findings, bundleFrom: best?.from });
   }
   return audited;
 }

@@ -25,6 +25,7 @@ import {
   type Acknowledgement,
   type SignedEnvelope,
 } from './exchange-messages.ts';
+import { MAX_CLOCK_SKEW_MS } from './constants.ts';
 import { digestOf } from './exchange-signatures.ts';
 import { signedExchange } from './test-exchange.ts';
 import { RegistryView } from './registry-view.ts';
@@ -200,6 +201,32 @@ describe('verifyBundle', () => {
     });
   });
 
+  it.each([
+    ['before the request was issued', AT - MAX_CLOCK_SKEW_MS - 1, AT - MAX_CLOCK_SKEW_MS],
+    ['after the request expired', AT + 60_000 + MAX_CLOCK_SKEW_MS + 1, AT + 60_000 + MAX_CLOCK_SKEW_MS],
+  ])(
+    'refuses a receipt dated %s, beyond the clock skew: BUNDLE_INCONSISTENT on receipt.issuedAtMs',
+    (_when, outside, edge) => {
+      const dated = (issuedAtMs: number) => bundle({ receipt: { issuedAtMs }, ack: { issuedAtMs } }).envelopes;
+      expect(verifyBundle(dated(outside), trusted)).toMatchObject({
+        ok: false,
+        code: 'BUNDLE_INCONSISTENT',
+        field: 'receipt.issuedAtMs',
+      });
+      expect(verified(dated(edge), trusted).findings).toEqual([]);
+    },
+  );
+
+  it('refuses an acknowledgement dated before the receipt, beyond the clock skew', () => {
+    const dated = (issuedAtMs: number) => bundle({ ack: { issuedAtMs } }).envelopes;
+    expect(verifyBundle(dated(AT + 100 - MAX_CLOCK_SKEW_MS - 1), registry)).toMatchObject({
+      ok: false,
+      code: 'BUNDLE_INCONSISTENT',
+      field: 'acknowledgement.issuedAtMs',
+    });
+    expect(verified(dated(AT + 100 - MAX_CLOCK_SKEW_MS)).findings).toEqual([]);
+  });
+
   it('refuses a body that is not the message it claims to be: BUNDLE_MALFORMED naming the field', () => {
     const { envelopes } = bundle();
     expect(
@@ -207,6 +234,31 @@ describe('verifyBundle', () => {
     ).toMatchObject({
       code: 'BUNDLE_MALFORMED',
       field: 'receipt',
+    });
+  });
+
+  it.each([
+    [
+      'a receipt whose request ID is not 32 bytes of hex',
+      { receipt: { requestId: 'x'.repeat(64) } },
+      'receipt.requestId',
+    ],
+    ['a receipt whose subject is not a USCC', { receipt: { subject: 'not-a-uscc-18chars' } }, 'receipt.subject'],
+    [
+      'an acknowledgement whose request ID is not 32 bytes of hex',
+      { ack: { requestId: 'X'.repeat(64) } },
+      'acknowledgement.requestId',
+    ],
+    [
+      'an ACCEPTED acknowledgement with a dispute reason',
+      { ack: { disputeReason: 'record 0 (loan): not the chain index' } },
+      'acknowledgement.disputeReason',
+    ],
+  ])('refuses %s, signed as it is: BUNDLE_MALFORMED naming the field', (_name, change, field) => {
+    expect(verifyBundle(bundle(change).envelopes, registry)).toMatchObject({
+      ok: false,
+      code: 'BUNDLE_MALFORMED',
+      field,
     });
   });
 
@@ -221,6 +273,40 @@ describe('verifyBundle', () => {
     expect(verified(disputed.envelopes).findings).toMatchObject([
       { code: 'DISPUTED', reason: expect.stringContaining('does not match the chain index') as string },
     ]);
+  });
+});
+
+describe('the receipt-key window, one rule for the registry view and the trust bundle', () => {
+  it('opens at validFrom and closes at validUntil, for both alike', () => {
+    const from = Date.parse('2026-06-01T00:00:00.000Z');
+    const until = Date.parse('2026-12-01T00:00:00.000Z');
+    const rotated = snapshotOf([
+      {
+        mspId: BANK,
+        peerId: 'p1',
+        receiptKeys: [
+          {
+            spki: spkiOf(bankKey),
+            kid: bankKey.kid,
+            validFrom: new Date(from).toISOString(),
+            validUntil: new Date(until).toISOString(),
+          },
+        ],
+      },
+    ]);
+    const lookups = [
+      new RegistryView(rotated),
+      trustBundleReceiptKeys(
+        parseTrustBundle(
+          buildTrustBundle({ channel: 'lianxin', exportedAt: new Date(AT), ...rotated, certificates: [] }),
+        ),
+      ),
+    ];
+    for (const keys of lookups) {
+      expect(
+        [from - 1, from, until - 1, until].map((at) => keys.receiptKey(BANK, bankKey.kid, at) !== undefined),
+      ).toEqual([false, true, true, false]);
+    }
   });
 });
 
@@ -249,6 +335,8 @@ describe('consentProblem', () => {
     ],
     ['another purpose', consent({ scope: ['*'], purpose: 'MARKETING' }), 'request.kinds[0]'],
     ['another grantee', consent({ scope: ['*'], grantee: 'NanjingSupplyChainMSP' }), 'receipt.requester'],
+    ['another subject', consent({ scope: ['*'], subject: testUscc(8) }), 'receipt.subject'],
+    ['another consent than the one named', consent({ scope: ['*'], consentId: 'd'.repeat(64) }), 'receipt.consentId'],
     ['no consent on chain', undefined, 'receipt.consentId'],
   ])('finds NO_VALID_CONSENT for %s', (_name, onChain, field) => {
     expect(consentProblem(checked, onChain)).toMatchObject({ code: 'NO_VALID_CONSENT', field });

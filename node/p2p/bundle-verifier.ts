@@ -7,8 +7,8 @@
  * cross-reference rules are the core's, the same code the browser runs.
  *
  * Each problem carries a stable code (`BundleProblemCode`); tests and the audit's verdicts branch on it.
- * A receipt key signs only inside its validity window on chain (registry-view.ts's rule, which the trust bundle
- * adapter below repeats for offline use), at the time the message states.
+ * A receipt key signs only inside its validity window on chain (the core's `keySignsAt`, for the registry view
+ * and the trust bundle alike), at the time the message states.
  */
 import type { KeyObject } from 'node:crypto';
 import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
@@ -17,9 +17,13 @@ import type { TrustBundle } from '../receipts/index.ts';
 import {
   bundleProblem as problem,
   checkAccessReceipt,
+  trustBundleReceiptKeyLookup,
   verifyAccessBundle,
+  type AccessBundleEnvelopes,
+  type AccessBundleVerification,
   type BundleProblem,
   type CoreReceiptKeyLookup,
+  type VerifiedAccessBundle,
 } from '../verifier/access-bundle-verifier.ts';
 import { coreKeyOf, keyObjectOf, nodeCrypto } from '../verifier/node-crypto.ts';
 import type { AccessReceipt, AccessRequest, SignedEnvelope } from './exchange-messages.ts';
@@ -33,25 +37,15 @@ export interface ReceiptKeyLookup {
 }
 
 /** A bundle's three signed messages as they travelled; the acknowledgement may be missing. */
-export interface BundleEnvelopes {
-  readonly request: SignedEnvelope;
-  readonly receipt: SignedEnvelope;
-  readonly acknowledgement: SignedEnvelope | undefined;
-}
+export type BundleEnvelopes = AccessBundleEnvelopes;
 
 /**
  * The bundle's signatures and cross-references verified. `findings` lists what is wrong with the access though
  * every signature holds (no acknowledgement, a dispute); empty for a clean access.
  */
-export interface VerifiedBundle {
-  readonly ok: true;
-  readonly bundle: ExchangeBundle;
-  /** Lower-case hex SHA-256 of the receipt body: the digest recorded on chain. */
-  readonly receiptDigest: string;
-  readonly findings: readonly BundleProblem[];
-}
+export type VerifiedBundle = VerifiedAccessBundle;
 
-export type BundleVerification = VerifiedBundle | ({ readonly ok: false } & BundleProblem);
+export type BundleVerification = AccessBundleVerification;
 
 const coreLookup = (keys: ReceiptKeyLookup): CoreReceiptKeyLookup => ({
   receiptKey(mspId, kid, atMs) {
@@ -97,10 +91,17 @@ export function consentProblem(bundle: ExchangeBundle, consent: Consent | undefi
   if (consent === undefined) {
     return problem('NO_VALID_CONSENT', `consent ${receipt.consentId} is not on chain`, 'receipt.consentId');
   }
-  if (consent.consentId !== receipt.consentId || consent.subject !== receipt.subject) {
+  if (consent.consentId !== receipt.consentId) {
     return problem(
       'NO_VALID_CONSENT',
-      `consent ${consent.consentId} is not of subject ${receipt.subject}`,
+      `the chain answered consent ${consent.consentId} for consent ${receipt.consentId}`,
+      'receipt.consentId',
+    );
+  }
+  if (consent.subject !== receipt.subject) {
+    return problem(
+      'NO_VALID_CONSENT',
+      `consent ${consent.consentId} is of subject ${consent.subject}, not ${receipt.subject}`,
       'receipt.subject',
     );
   }
@@ -157,15 +158,15 @@ export function chainRecordProblem(
 }
 
 /**
- * Receipt keys from the consortium trust bundle, for offline verification, by the registry view's rule: a key
- * signs from its `validFrom` until its `validUntil` (rotation or revocation closes the window).
+ * Receipt keys from the consortium trust bundle, for offline verification: the core's lookup (one key-window
+ * rule, `keySignsAt`), as node:crypto keys.
  */
 export function trustBundleReceiptKeys(trust: TrustBundle): ReceiptKeyLookup {
+  const keys = trustBundleReceiptKeyLookup(trust);
   return {
     receiptKey(mspId, kid, atMs) {
-      const key = trust.key(mspId, kid);
-      if (key === undefined || key.role !== 'receipt' || atMs < key.validFromMs) return undefined;
-      return key.validUntilMs === null || atMs < key.validUntilMs ? keyObjectOf(key.publicKey) : undefined;
+      const key = keys.receiptKey(mspId, kid, atMs);
+      return key === undefined ? undefined : keyObjectOf(key);
     },
   };
 }

@@ -5,12 +5,14 @@
  * sees a registry change on chain: lookups are synchronous map reads, because the gater runs on every
  * connection and the provider on every request.
  *
- * Keys follow the chain's rules (chaincode/src/registry.ts, DESIGN §3): a key signs inside its window; a rotated
- * key's window closed at rotation, a revoked key (presumed compromised) is refused for times after revocation.
+ * Keys follow the chain's rules (chaincode/src/registry.ts, DESIGN §3; `keySignsAt`, the verifier core's): a key
+ * signs inside its window; a rotated key's window closed at rotation, a revoked key (presumed compromised) is
+ * refused for times after revocation.
  */
 import type { KeyObject } from 'node:crypto';
 import { parseP256Spki } from '../../chaincode/src/protocol.ts';
 import type { LianxinChain, Organization, RegistrySnapshot } from '../ledger/index.ts';
+import { keySignsAt } from '../verifier/access-bundle-verifier.ts';
 
 export interface RegisteredPeer {
   readonly mspId: string;
@@ -95,8 +97,7 @@ export class RegistryView implements PeerRegistry {
 
   receiptKey(mspId: string, kid: string, atMs: number): KeyObject | undefined {
     const key = this.#keys.get(`${mspId}/${kid}`);
-    if (key === undefined || atMs < key.validFromMs) return undefined;
-    return key.validUntilMs === null || atMs < key.validUntilMs ? key.publicKey : undefined;
+    return key !== undefined && keySignsAt(key, atMs) ? key.publicKey : undefined;
   }
 }
 

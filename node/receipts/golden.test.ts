@@ -1,5 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { encodeAccessReceipt, encodeAccessRequest, encodeAcknowledgement } from '../p2p/exchange-messages.ts';
+import {
+  exchangeSigningInput,
+  trustBundleReceiptKeyLookup,
+  verifyAccessBundle,
+  type SignedMessage,
+} from '../verifier/access-bundle-verifier.ts';
+import { parseBundleJson } from '../verifier/access-proof-file.ts';
+import type { AccessReceipt, AccessRequest, Acknowledgement } from '../verifier/exchange-codec.ts';
+import { nobleCrypto } from '../verifier/noble-crypto.ts';
+import { nodeCrypto } from '../verifier/node-crypto.ts';
+import { parseTrustBundle as parseCoreTrustBundle } from '../verifier/trust-bundle.ts';
 import { parseTrustBundle } from './trust-bundle.ts';
 import { verifyAttestation } from './verify.ts';
 
@@ -106,6 +118,78 @@ describe('golden v2 attestations, signed per batch (testdata/README.md)', () => 
     expect(verifyAttestation(read('credit-record-attestation.v1.binpb'), bundleV2)).toMatchObject({
       ok: false,
       code: 'UNKNOWN_KEY',
+    });
+  });
+});
+
+describe('golden access receipt bundle v1, the exchange signatures (testdata/README.md)', () => {
+  const json = JSON.parse(read('access-bundle.v1.json').toString('utf8')) as unknown;
+  const envelopes = parseBundleJson(json);
+  const signingInputs = JSON.parse(read('access-bundle.v1.signing-inputs.json').toString('utf8')) as Record<
+    SignedMessage,
+    string
+  >;
+  const trustJson = read('trust-bundle.for-access-bundle-v1.json').toString('utf8');
+  const ack = envelopes.acknowledgement;
+  if (ack === undefined) throw new Error('the golden bundle has an acknowledgement');
+  const hex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+  const at = Date.parse('2026-12-07T08:00:00Z');
+  // The messages as signed, field by field: their encoding must stay byte for byte what was signed.
+  const request: AccessRequest = {
+    requestId: '1'.repeat(64),
+    requester: 'ShanghaiBankMSP',
+    provider: 'HangzhouAgencyMSP',
+    subject: '91330100MA27XK5U3F',
+    kinds: ['loan', 'guarantee'],
+    purpose: 'LOAN_APPROVAL',
+    consentId: 'c'.repeat(64),
+    nonce: hex('00112233445566778899aabbccddeeff'),
+    issuedAtMs: at,
+    expiresAtMs: at + 60_000,
+  };
+  const receipt: AccessReceipt = {
+    requestId: request.requestId,
+    requestDigest: hex('dc0be1e3bc7b630a99e43932b3e33b5fcb3f4adea8bc4e5da96354b228b0434b'),
+    provider: 'HangzhouAgencyMSP',
+    requester: 'ShanghaiBankMSP',
+    subject: request.subject,
+    purpose: request.purpose,
+    consentId: request.consentId,
+    records: [{ kind: 'loan', version: 3, recordDigest: hex('a'.repeat(64)), leafHash: hex('b'.repeat(64)) }],
+    reportDigest: hex('d'.repeat(64)),
+    issuedAtMs: at + 1500,
+  };
+  const acknowledgement: Acknowledgement = {
+    requestId: request.requestId,
+    receiptDigest: hex('4eb7a3c266063045e6a8181a922bacc72771529c5d6b59037874b807775dd871'),
+    requester: 'ShanghaiBankMSP',
+    status: 'ACCEPTED',
+    disputeReason: '',
+    issuedAtMs: at + 2000,
+  };
+  const messages = [
+    ['access-request', envelopes.request, encodeAccessRequest(request)],
+    ['access-receipt', envelopes.receipt, encodeAccessReceipt(receipt)],
+    ['acknowledgement', ack, encodeAcknowledgement(acknowledgement)],
+  ] as const;
+
+  it.each(messages)(
+    'the %s encodes to the bytes signed, and its signing input is the golden one',
+    (name, envelope, encoded) => {
+      expect(Buffer.from(encoded).toString('hex')).toBe(Buffer.from(envelope.body).toString('hex'));
+      expect(Buffer.from(exchangeSigningInput(nodeCrypto, name, envelope.body)).toString('hex')).toBe(
+        signingInputs[name],
+      );
+    },
+  );
+
+  it.each([nodeCrypto, nobleCrypto])('the bundle keeps verifying with $name, with no findings', (crypto) => {
+    const keys = trustBundleReceiptKeyLookup(parseCoreTrustBundle(trustJson, crypto));
+    expect(verifyAccessBundle(envelopes, keys, crypto)).toMatchObject({
+      ok: true,
+      findings: [],
+      receiptDigest: Buffer.from(acknowledgement.receiptDigest).toString('hex'),
+      bundle: { decoded: { request, receipt, acknowledgement } },
     });
   });
 });

@@ -10,6 +10,7 @@
  * (`BundleProblemCode`); tests and the audit's verdicts branch on it.
  */
 import { equalBytes } from '../../chaincode/src/protocol-portable.ts';
+import { MAX_CLOCK_SKEW_MS } from '../p2p/constants.ts';
 import type { AttestationRejectionCode } from './attestation-verifier.ts';
 import { concatBytes, toHex, utf8 } from './bytes.ts';
 import type { P256PublicKey, VerifierCrypto } from './crypto-port.ts';
@@ -31,7 +32,10 @@ export type BundleProblemCode =
   | 'BUNDLE_MALFORMED'
   /** A signature does not verify with the signer's receipt key valid at the time the message states. */
   | 'SIGNATURE_INVALID'
-  /** The messages do not refer to each other: a receipt of another request, an acknowledgement of another receipt. */
+  /**
+   * The messages do not refer to each other: a receipt of another request, an acknowledgement of another receipt;
+   * or their dates do not fit (a receipt dated outside its request's validity, an acknowledgement before its receipt).
+   */
   | 'BUNDLE_INCONSISTENT'
   /** The requester never acknowledged the receipt. */
   | 'NO_ACKNOWLEDGEMENT'
@@ -99,6 +103,7 @@ export type AccessBundleVerification = VerifiedAccessBundle | ({ readonly ok: fa
 export const bundleProblem = (code: BundleProblemCode, reason: string, field?: string): BundleProblem =>
   field === undefined ? { code, reason } : { code, reason, field };
 const problem = bundleProblem;
+const isoTime = (ms: number): string => new Date(ms).toISOString();
 
 /** What an exchange signature signs: the context line, then SHA-256 of the body as it travelled. */
 export function exchangeSigningInput(crypto: VerifierCrypto, message: SignedMessage, body: Uint8Array): Uint8Array {
@@ -131,7 +136,7 @@ function signedBy(
   if (key === undefined) {
     return problem(
       'SIGNATURE_INVALID',
-      `${signer} had no receipt key ${envelope.signature.kid} valid at ${new Date(atMs).toISOString()}`,
+      `${signer} had no receipt key ${envelope.signature.kid} valid at ${isoTime(atMs)}`,
       `${field}.signature.kid`,
     );
   }
@@ -172,6 +177,24 @@ export function checkAccessReceipt(
 }
 
 /**
+ * Whether the receipt's date fits the request it answers. Each message is dated by its signer alone, and the
+ * receipt's date is the one that matters: the chain records it as the access time, and the provider's key and the
+ * consent are judged at it, so a back-dated receipt could pass on a key since revoked or a consent since withdrawn.
+ * A provider answers a request while it is valid: a receipt dated before the request was issued or after it
+ * expired, by more than the clock skew two machines may have, is not the answer to it.
+ */
+export function receiptTimeProblem(request: AccessRequest, receipt: AccessReceipt): BundleProblem | undefined {
+  const at = receipt.issuedAtMs;
+  if (at >= request.issuedAtMs - MAX_CLOCK_SKEW_MS && at <= request.expiresAtMs + MAX_CLOCK_SKEW_MS) return undefined;
+  return problem(
+    'BUNDLE_INCONSISTENT',
+    `the receipt is dated ${isoTime(at)}, outside the request's validity ${isoTime(request.issuedAtMs)} to ` +
+      `${isoTime(request.expiresAtMs)} (± ${MAX_CLOCK_SKEW_MS} ms)`,
+    'receipt.issuedAtMs',
+  );
+}
+
+/**
  * Verifies a bundle offline with `crypto`'s keys from `keys`.
  * @example
  *   const trust = parseTrustBundle(json, nobleCrypto);
@@ -204,6 +227,8 @@ export function verifyAccessBundle(
     envelopes.receipt,
   );
   if (isBundleProblem(receipt)) return failed(receipt);
+  const receiptTime = receiptTimeProblem(request, receipt);
+  if (receiptTime !== undefined) return failed(receiptTime);
 
   const receiptDigest = crypto.sha256(envelopes.receipt.body);
   const findings: BundleProblem[] = [];
@@ -243,6 +268,17 @@ export function verifyAccessBundle(
         problem('BUNDLE_INCONSISTENT', 'the acknowledgement is of another request', 'acknowledgement.requestId'),
       );
     }
+    // The requester acknowledges a receipt after getting it.
+    if (ack.issuedAtMs < receipt.issuedAtMs - MAX_CLOCK_SKEW_MS) {
+      return failed(
+        problem(
+          'BUNDLE_INCONSISTENT',
+          `the acknowledgement is dated ${isoTime(ack.issuedAtMs)}, before the receipt it acknowledges ` +
+            `(${isoTime(receipt.issuedAtMs)}, less ${MAX_CLOCK_SKEW_MS} ms)`,
+          'acknowledgement.issuedAtMs',
+        ),
+      );
+    }
     if (ack.status === 'DISPUTED') {
       findings.push(problem('DISPUTED', `${request.requester} disputed the report: ${ack.disputeReason}`));
     }
@@ -257,16 +293,23 @@ export function verifyAccessBundle(
 }
 
 /**
- * Receipt keys from the consortium trust bundle, for offline verification, by the registry view's rule: a key
- * signs from its `validFrom` until its `validUntil` (rotation or revocation closes the window). The keys are the
- * ones the bundle was parsed with, so verify with the same crypto backend.
+ * Receipt keys from the consortium trust bundle, for offline verification, by the registry view's rule
+ * (`keySignsAt`). The keys are the ones the bundle was parsed with, so verify with the same crypto backend.
  */
 export function trustBundleReceiptKeyLookup(trust: TrustBundle): CoreReceiptKeyLookup {
   return {
     receiptKey(mspId, kid, atMs) {
       const key = trust.key(mspId, kid);
-      if (key === undefined || key.role !== 'receipt' || atMs < key.validFromMs) return undefined;
-      return key.validUntilMs === null || atMs < key.validUntilMs ? key.publicKey : undefined;
+      return key !== undefined && key.role === 'receipt' && keySignsAt(key, atMs) ? key.publicKey : undefined;
     },
   };
 }
+
+/**
+ * The one rule of a registered key's window, for the chain's registry view and the trust bundle alike: a key
+ * signs from its `validFrom` until its `validUntil` (rotation or revocation closes the window; none: still open).
+ */
+export const keySignsAt = (
+  key: { readonly validFromMs: number; readonly validUntilMs: number | null },
+  atMs: number,
+): boolean => atMs >= key.validFromMs && (key.validUntilMs === null || atMs < key.validUntilMs);

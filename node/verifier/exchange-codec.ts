@@ -137,6 +137,24 @@ export function versionField(value: unknown, field: string): number {
   return value;
 }
 
+/** A request ID, wherever a message states one: 32 random bytes in lower-case hex. */
+function requestIdField(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !HEX_32.test(value)) throw bad(field, 'must be 32 random bytes in lower-case hex');
+  return value;
+}
+
+/**
+ * The enterprise a message is about. The shape only: whether the check character must be right is the chain's
+ * setting, and the consent lookup on chain (which applied it when the consent was granted) is what decides.
+ */
+function subjectField(value: unknown, field: string): string {
+  const uscc = typeof value === 'string' ? checkUscc(value, 'lenient') : undefined;
+  if (uscc?.valid !== true || uscc.code !== value) {
+    throw bad(field, 'must be a Unified Social Credit Code (18 upper-case letters and digits)');
+  }
+  return uscc.code;
+}
+
 /**
  * A SignedEnvelope as protobufjs or a proto3 JSON reader gives it, checked field by field: the one envelope rule of
  * the live exchange's frames, bundle files and the browser. The body is kept as received (it is what is signed).
@@ -165,17 +183,8 @@ export function envelopeOf(value: unknown, field: string): SignedEnvelope {
  */
 export function decodeAccessRequest(body: Uint8Array): AccessRequest {
   const o = decodeObject(types.request, body, 'request');
-  const requestId = o.requestId;
-  if (typeof requestId !== 'string' || !HEX_32.test(requestId)) {
-    throw bad('request.requestId', 'must be 32 random bytes in lower-case hex');
-  }
-  const subject = o.subject;
-  // The shape only: whether the check character must be right is the chain's setting, and the consent lookup on
-  // chain (which applied it when the consent was granted) is what decides.
-  const uscc = typeof subject === 'string' ? checkUscc(subject, 'lenient') : undefined;
-  if (uscc?.valid !== true || uscc.code !== subject) {
-    throw bad('request.subject', 'must be a Unified Social Credit Code (18 upper-case letters and digits)');
-  }
+  const requestId = requestIdField(o.requestId, 'request.requestId');
+  const subject = subjectField(o.subject, 'request.subject');
   const kinds = o.kinds as unknown[];
   if (kinds.length === 0 || kinds.length > MAX_REQUEST_KINDS) {
     throw bad('request.kinds', `must name 1 to ${MAX_REQUEST_KINDS} record kinds`);
@@ -190,7 +199,7 @@ export function decodeAccessRequest(body: Uint8Array): AccessRequest {
     requestId,
     requester: rule('request.requester', () => requireMspId('request.requester', o.requester)),
     provider: rule('request.provider', () => requireMspId('request.provider', o.provider)),
-    subject: uscc.code,
+    subject,
     kinds: kinds as string[],
     purpose: rule('request.purpose', () => requirePurpose('request.purpose', o.purpose)),
     consentId: rule('request.consentId', () => requireDigest('request.consentId', o.consentId)),
@@ -204,11 +213,11 @@ export function decodeAccessReceipt(body: Uint8Array): AccessReceipt {
   const o = decodeObject(types.receipt, body, 'receipt');
   const records = o.records as Record<string, unknown>[];
   return {
-    requestId: textField(o.requestId, 'receipt.requestId', 64),
+    requestId: requestIdField(o.requestId, 'receipt.requestId'),
     requestDigest: bytesField(o.requestDigest, 'receipt.requestDigest', 32),
     provider: rule('receipt.provider', () => requireMspId('receipt.provider', o.provider)),
     requester: rule('receipt.requester', () => requireMspId('receipt.requester', o.requester)),
-    subject: textField(o.subject, 'receipt.subject', 18),
+    subject: subjectField(o.subject, 'receipt.subject'),
     purpose: rule('receipt.purpose', () => requirePurpose('receipt.purpose', o.purpose)),
     consentId: rule('receipt.consentId', () => requireDigest('receipt.consentId', o.consentId)),
     records: records.map((r, i) => ({
@@ -227,12 +236,17 @@ export function decodeAcknowledgement(body: Uint8Array): Acknowledgement {
   const status = String(o.status).replace(/^ACKNOWLEDGEMENT_STATUS_/, '');
   if (status !== 'ACCEPTED' && status !== 'DISPUTED')
     throw bad('acknowledgement.status', 'must be ACCEPTED or DISPUTED');
+  const disputeReason = textField(o.disputeReason, 'acknowledgement.disputeReason', MAX_DETAIL_CHARS);
+  // An acceptance with a reason would read as both: a verifier shows the reason only for a dispute.
+  if (status === 'ACCEPTED' && disputeReason !== '') {
+    throw bad('acknowledgement.disputeReason', 'must be empty when the status is ACCEPTED');
+  }
   return {
-    requestId: textField(o.requestId, 'acknowledgement.requestId', 64),
+    requestId: requestIdField(o.requestId, 'acknowledgement.requestId'),
     receiptDigest: bytesField(o.receiptDigest, 'acknowledgement.receiptDigest', 32),
     requester: rule('acknowledgement.requester', () => requireMspId('acknowledgement.requester', o.requester)),
     status,
-    disputeReason: textField(o.disputeReason, 'acknowledgement.disputeReason', MAX_DETAIL_CHARS),
+    disputeReason,
     issuedAtMs: timeField(o.issuedAtMs, 'acknowledgement.issuedAtMs'),
   };
 }
