@@ -110,9 +110,11 @@ export interface TrustBundle {
 
 const KEY_STATUSES: readonly KeyStatus[] = ['active', 'rotated', 'revoked'];
 const ORG_STATUSES: readonly OrgStatus[] = ['active', 'suspended'];
-const MAX_ORGANIZATIONS = 1000;
-const MAX_KEYS = 20_000;
-const MAX_ORIGINS = 20_000;
+/**
+ * Per-organisation certificates (the MSP's own directories, not registry rows) are capped. Organisations, keys and
+ * origins are not: the registry never drops a key and caps none of them, so any cap here would be a state the chain
+ * can legally reach and every bundle would then be refused.
+ */
 const MAX_CERTS = 16;
 
 /**
@@ -132,14 +134,14 @@ export function parseTrustBundle(input: string | object, crypto: VerifierCrypto)
   const exportedAtMs = checked('exportedAt', (f) => requireTime(f, exportedAt));
 
   const organizations = new Map<string, TrustedOrganization>();
-  arrayOf('organizations', root.organizations, MAX_ORGANIZATIONS).forEach((item, i) => {
+  arrayOf('organizations', root.organizations).forEach((item, i) => {
     const org = readOrganization(`organizations[${i}]`, item);
     if (organizations.has(org.mspId)) throw duplicate(`organizations[${i}].mspId`, org.mspId);
     organizations.set(org.mspId, org);
   });
   const keys = new Map<string, Map<string, TrustedKey>>();
   const byRole = new Map<string, TrustedKey[]>();
-  arrayOf('keys', root.keys, MAX_KEYS).forEach((item, i) => {
+  arrayOf('keys', root.keys).forEach((item, i) => {
     const key = readKey(`keys[${i}]`, item, crypto);
     if (!organizations.has(key.mspId)) throw unknownOrganization(`keys[${i}].mspId`, key.mspId);
     const own = keys.get(key.mspId) ?? new Map<string, TrustedKey>();
@@ -151,7 +153,7 @@ export function parseTrustBundle(input: string | object, crypto: VerifierCrypto)
     byRole.set(role, sameRole);
   });
   const origins = new Map<string, string>();
-  arrayOf('origins', root.origins, MAX_ORIGINS).forEach((item, i) => {
+  arrayOf('origins', root.origins).forEach((item, i) => {
     const path = `origins[${i}]`;
     const record = checked(path, (f) => requireRecord(f, item));
     onlyFields(path, record, ['origin', 'mspId']);
@@ -227,10 +229,14 @@ function readKey(path: string, item: unknown, crypto: VerifierCrypto): TrustedKe
     record.validUntil === null ? null : checked(`${path}.validUntil`, (f) => requireString(f, record.validUntil, 40));
   const validFromMs = checked(`${path}.validFrom`, (f) => requireTime(f, validFrom));
   const validUntilMs = validUntil === null ? null : checked(`${path}.validUntil`, (f) => requireTime(f, validUntil));
-  if (validUntilMs !== null && validUntilMs <= validFromMs) {
+  const status = checked(`${path}.status`, (f) => requireOneOf(f, record.status, KEY_STATUSES));
+  // RegisterKey refuses a window that ends before it starts. Rotation and revocation close the window where they
+  // happen: a key revoked before it started holds one valid at no time (validUntil == validFrom; before the
+  // chaincode clamped it, earlier than validFrom), a window the verifier's checks refuse at every instant.
+  if (status === 'active' && validUntilMs !== null && validUntilMs <= validFromMs) {
     throw new ReceiptsError(
       'INVALID_TRUST_BUNDLE',
-      `"${path}.validUntil" must be after "${path}.validFrom"`,
+      `"${path}.validUntil" must be after "${path}.validFrom" for an active key`,
       `${path}.validUntil`,
     );
   }
@@ -242,7 +248,7 @@ function readKey(path: string, item: unknown, crypto: VerifierCrypto): TrustedKe
     spki,
     validFrom,
     validUntil,
-    status: checked(`${path}.status`, (f) => requireOneOf(f, record.status, KEY_STATUSES)),
+    status,
     publicKey,
     validFromMs,
     validUntilMs,
@@ -261,9 +267,10 @@ function checked<T>(path: string, check: (field: string) => T): T {
   }
 }
 
-function arrayOf(path: string, value: unknown, max: number): readonly unknown[] {
-  if (!Array.isArray(value) || value.length > max) {
-    throw new ReceiptsError('INVALID_TRUST_BUNDLE', `"${path}" must be an array of at most ${max} items`, path);
+function arrayOf(path: string, value: unknown, max?: number): readonly unknown[] {
+  if (!Array.isArray(value) || (max !== undefined && value.length > max)) {
+    const most = max === undefined ? '' : ` of at most ${max} items`;
+    throw new ReceiptsError('INVALID_TRUST_BUNDLE', `"${path}" must be an array${most}`, path);
   }
   return value as unknown[];
 }
