@@ -49,6 +49,13 @@ export function checkUscc(input: string, mode: UsccMode): UsccCheck {
   return { valid: true, code, checksum };
 }
 
+/** What a code checkUscc refused fails, worded to follow a field's name. */
+export function usccRequirement(reason: 'format' | 'checksum'): string {
+  return reason === 'format'
+    ? 'is not shaped like a Unified Social Credit Code (GB 32100: 18 characters of 0-9A-HJ-NPQRTUWXY)'
+    : 'has a wrong GB 32100 check character';
+}
+
 const USCC_LENGTH = 18;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
