@@ -70,7 +70,6 @@ describe('buildTrustBundle', () => {
 
     const bundle = parseTrustBundle(JSON.stringify(built, null, 2));
     expect(bundle.json).toEqual(built);
-    expect(bundle.exportedAtMs).toBe(Date.parse('2026-11-23T10:00:00Z'));
     expect(
       bundle
         .keysOf(agency.mspId, 'log')
@@ -191,6 +190,11 @@ describe('parseTrustBundle rejects, naming the field,', () => {
       'an active key whose window is empty',
       (d) => Object.assign(d.keys[1] ?? {}, { validUntil: d.keys[1]?.validFrom }),
       'keys[1].validUntil',
+    ],
+    [
+      'a revoked key whose window never closes',
+      (d) => Object.assign(d.keys[2] ?? {}, { status: 'revoked', validUntil: null }),
+      'keys[2].validUntil',
     ],
     ['a key status', (d) => Object.assign(d.keys[2] ?? {}, { status: 'lost' }), 'keys[2].status'],
     ['a key suite', (d) => Object.assign(d.keys[2] ?? {}, { suite: 'sm2-sm3' }), 'keys[2].suite'],

@@ -97,7 +97,6 @@ export interface TrustedKey extends TrustBundleKey {
 export interface TrustBundle {
   /** The validated document (the parsed object itself when an object was given: do not change it). */
   readonly json: TrustBundleJson;
-  readonly exportedAtMs: number;
   /** The backend the keys were imported with; verification with this bundle uses it. */
   readonly crypto: VerifierCrypto;
   organization(mspId: string): TrustedOrganization | undefined;
@@ -131,7 +130,7 @@ export function parseTrustBundle(input: string | object, crypto: VerifierCrypto)
   }
   checked('channel', (f) => requireString(f, root.channel, 249));
   const exportedAt = checked('exportedAt', (f) => requireString(f, root.exportedAt, 40));
-  const exportedAtMs = checked('exportedAt', (f) => requireTime(f, exportedAt));
+  checked('exportedAt', (f) => requireTime(f, exportedAt));
 
   const organizations = new Map<string, TrustedOrganization>();
   arrayOf('organizations', root.organizations).forEach((item, i) => {
@@ -167,7 +166,6 @@ export function parseTrustBundle(input: string | object, crypto: VerifierCrypto)
   return {
     // Every field was checked above and no other field is allowed: the input is a TrustBundleJson.
     json: root as unknown as TrustBundleJson,
-    exportedAtMs,
     crypto,
     organization: (mspId) => organizations.get(mspId),
     key: (mspId, kid) => keys.get(mspId)?.get(kid),
@@ -233,6 +231,14 @@ function readKey(path: string, item: unknown, crypto: VerifierCrypto): TrustedKe
   // RegisterKey refuses a window that ends before it starts. Rotation and revocation close the window where they
   // happen: a key revoked before it started holds one valid at no time (validUntil == validFrom; before the
   // chaincode clamped it, earlier than validFrom), a window the verifier's checks refuse at every instant.
+  // The chain closes the window of every key it rotates or revokes: an open one would trust that key forever.
+  if (status !== 'active' && validUntilMs === null) {
+    throw new ReceiptsError(
+      'INVALID_TRUST_BUNDLE',
+      `"${path}.validUntil" must be a time for a ${status} key`,
+      `${path}.validUntil`,
+    );
+  }
   if (status === 'active' && validUntilMs !== null && validUntilMs <= validFromMs) {
     throw new ReceiptsError(
       'INVALID_TRUST_BUNDLE',
