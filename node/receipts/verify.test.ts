@@ -22,7 +22,7 @@ import {
   type TestOrg,
 } from './test-fixtures.ts';
 import { parseTrustBundle, type TrustBundle, type TrustBundleJson } from './trust-bundle.ts';
-import { verifyAttestation } from './verify.ts';
+import { explainAttestation, verifyAttestation } from './verify.ts';
 
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
@@ -358,6 +358,18 @@ describe('verifyAttestation rejects', () => {
       code: 'ORIGIN_NOT_OWNED',
       field: 'leaf',
     });
+  });
+
+  it("a leaf of another organisation fails the leaf-hash step, which checks that it is the issuer's", () => {
+    const leaf = encodeLogLeaf(creditRecordLeaf(bank.mspId, 3));
+    const { steps } = explainAttestation(attestationBytes(resigned(good, agency.receiptKey, { leaf })), bundle);
+    expect(steps.filter((s) => s.status !== 'passed').map((s) => [s.id, s.status, s.code])).toEqual([
+      ['leaf-hash', 'failed', 'ORIGIN_NOT_OWNED'],
+      ['checkpoint-signature', 'not-reached', undefined],
+      ['inclusion-proof', 'not-reached', undefined],
+      ['anchor', 'not-reached', undefined],
+      ['artifact', 'not-requested', undefined],
+    ]);
   });
 
   it('an anchor on another channel', () => {

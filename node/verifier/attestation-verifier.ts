@@ -297,12 +297,14 @@ function verifyDecoded(
     return reject('UNSUPPORTED_FORMAT', `leaf version ${leaf.version} is not ${LOG_LEAF_VERSION}`, 'leaf');
   if (leaf.entry === undefined)
     return reject('BAD_FORMAT', 'leaf holds no evidence entry (credit record, contract, access)', 'leaf');
+  if (leaf.org !== a.issuer)
+    return reject('ORIGIN_NOT_OWNED', `the leaf is ${leaf.org}'s, not the issuer ${a.issuer}'s`, 'leaf');
   const merkle = merkleOf(bundle.crypto);
   const leafHash = merkle.hashLeaf(a.leaf);
   run.pass('leaf-hash', `${leaf.entry} leaf of ${leaf.org}, leaf hash ${toHex(leafHash)}`);
 
   run.enter('checkpoint-signature');
-  const logKey = checkCheckpoint(shaped, leaf, bundle);
+  const logKey = checkCheckpoint(shaped, bundle);
   if ('ok' in logKey) return logKey;
   run.pass(
     'checkpoint-signature',
@@ -525,12 +527,8 @@ function checkBatchSignature(
   );
 }
 
-/** The checkpoint's origin is the issuer's and the leaf's, and a log key of that organisation signed it. */
-function checkCheckpoint(
-  { a, note, cp }: Shaped,
-  leaf: LogLeaf__Output,
-  bundle: TrustBundle,
-): TrustedKey | AttestationRejection {
+/** The checkpoint's origin is the issuer's (and so the leaf's), and a log key of that organisation signed it. */
+function checkCheckpoint({ a, note, cp }: Shaped, bundle: TrustBundle): TrustedKey | AttestationRejection {
   const owner = bundle.originOwner(cp.origin);
   if (owner === undefined)
     return reject(
@@ -543,12 +541,6 @@ function checkCheckpoint(
       'ORIGIN_NOT_OWNED',
       `log origin ${cp.origin} is registered to ${owner}, not to the issuer ${a.issuer}`,
       'checkpoint.note',
-    );
-  if (leaf.org !== owner)
-    return reject(
-      'ORIGIN_NOT_OWNED',
-      `the leaf is ${leaf.org}'s but log origin ${cp.origin} is registered to ${owner}`,
-      'leaf',
     );
   return checkpointKey(bundle, note, cp, owner, a.issuedAtMs);
 }
