@@ -177,8 +177,15 @@ describe('verifyAttestation rejects', () => {
       code: 'BAD_FORMAT',
       field: 'anchor',
     });
-    const lying = resigned(good, agency.receiptKey, { checkpoint: { ...good.checkpoint, size: 8 } });
-    expect(verifyAttestation(lying, bundle)).toMatchObject({ code: 'BAD_FORMAT', field: 'checkpoint.size' });
+    const contradicting: [Partial<NonNullable<Attestation__Output['checkpoint']>>, string][] = [
+      [{ size: 8 }, 'checkpoint.size'],
+      [{ origin: `lianxin/${bank.mspId}/main` }, 'checkpoint.origin'],
+      [{ rootHash: Buffer.alloc(32, 1) }, 'checkpoint.rootHash'],
+    ];
+    for (const [change, field] of contradicting) {
+      const lying = resigned(good, agency.receiptKey, { checkpoint: { ...good.checkpoint, ...change } });
+      expect(verifyAttestation(lying, bundle)).toMatchObject({ code: 'BAD_FORMAT', field });
+    }
   });
 
   it('another format version or leaf version', () => {
