@@ -371,7 +371,7 @@ function verifyDecoded(
 }
 
 /** Required parts present, state and anchor consistent, the note parsed and agreeing with its parsed copy. */
-function checkShape({ attestation: a, unsigned }: DecodedAttestation): Shaped | AttestationRejection {
+function checkShape({ attestation: a, unsigned, repeated }: DecodedAttestation): Shaped | AttestationRejection {
   if (a.format !== ATTESTATION_FORMAT && a.format !== ATTESTATION_FORMAT_V1) {
     return a.format === ''
       ? reject('BAD_FORMAT', '"format" is missing', 'format')
@@ -382,8 +382,11 @@ function checkShape({ attestation: a, unsigned }: DecodedAttestation): Shaped | 
         );
   }
   const { signature, inclusion, checkpoint, batch } = a;
-  if (signature === null || unsigned === undefined)
-    return reject('BAD_FORMAT', '"signature" must be present exactly once, "batch" at most once', 'signature');
+  if (signature === null) return reject('BAD_FORMAT', '"signature" is missing', 'signature');
+  if (unsigned === undefined) {
+    const field = repeated ?? 'signature';
+    return reject('BAD_FORMAT', `"${field}" appears more than once on the wire`, field);
+  }
   if (a.format === ATTESTATION_FORMAT && batch === null)
     return reject('BAD_FORMAT', `"batch" is missing: ${ATTESTATION_FORMAT} is signed per batch`, 'batch');
   if (a.format === ATTESTATION_FORMAT_V1 && batch !== null)
