@@ -22,6 +22,7 @@ import {
   type TestOrg,
 } from './test-fixtures.ts';
 import { parseTrustBundle, type TrustBundle, type TrustBundleJson } from './trust-bundle.ts';
+import { committedDigest } from '../verifier/index.ts';
 import { explainAttestation, verifyAttestation } from './verify.ts';
 
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
@@ -382,5 +383,15 @@ describe('verifyAttestation rejects', () => {
   it('an anchor on another channel', () => {
     const attestation = resigned(good, agency.receiptKey, { anchor: { ...good.anchor, channel: 'other' } });
     expect(verifyAttestation(attestation, bundle)).toMatchObject({ code: 'WRONG_CHANNEL', field: 'anchor.channel' });
+  });
+});
+
+describe('committedDigest', () => {
+  it('names what a leaf commits to, and refuses a leaf with no entry rather than answer an empty digest', () => {
+    const leaf = decodeLogLeaf(encodeLogLeaf(creditRecordLeaf(agency.mspId, 1)));
+    expect(committedDigest(leaf).what).toBe('record');
+    expect(() => committedDigest({ ...leaf, entry: undefined, creditRecord: null })).toThrow(
+      expect.objectContaining({ code: 'MALFORMED_ATTESTATION', field: 'leaf' }),
+    );
   });
 });

@@ -180,7 +180,10 @@ export function explainAttestation(
   return run.done(verification);
 }
 
-/** What a leaf is about: the digest of the credit record, contract document or access receipt it commits to. */
+/**
+ * What a leaf is about: the digest of the credit record, contract document or access receipt it commits to.
+ * @throws ReceiptsError `MALFORMED_ATTESTATION` (field `leaf`) for a leaf with no entry, which verification refuses.
+ */
 export function committedDigest(leaf: LogLeaf__Output): {
   readonly what: 'record' | 'document' | 'access receipt';
   readonly digest: Uint8Array;
@@ -189,7 +192,11 @@ export function committedDigest(leaf: LogLeaf__Output): {
     return { what: 'record', digest: leaf.creditRecord.recordDigest };
   if (leaf.entry === 'contract' && leaf.contract) return { what: 'document', digest: leaf.contract.documentDigest };
   if (leaf.entry === 'access' && leaf.access) return { what: 'access receipt', digest: leaf.access.receiptDigest };
-  return { what: 'record', digest: new Uint8Array() };
+  throw new ReceiptsError(
+    'MALFORMED_ATTESTATION',
+    'leaf holds no evidence entry (credit record, contract, access)',
+    'leaf',
+  );
 }
 
 /** Records the steps of one run: the current step, passes, and on failure the steps never reached. */
@@ -447,8 +454,8 @@ function checkNodeSignature(
   if (batch === null) {
     run.pass('batch-proof', `none: ${ATTESTATION_FORMAT_V1} is signed alone`);
   } else {
-    const leafHash = merkleOf(bundle.crypto).hashLeaf(unsigned);
-    const problem = checkBatchPath(merkleOf(bundle.crypto), leafHash, batch);
+    const merkle = merkleOf(bundle.crypto);
+    const problem = checkBatchPath(merkle, merkle.hashLeaf(unsigned), batch);
     if (problem !== undefined) return reject('BAD_BATCH_PROOF', problem.reason, problem.field);
     run.pass(
       'batch-proof',
