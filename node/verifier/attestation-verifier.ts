@@ -604,11 +604,14 @@ function checkpointKey(
 ): TrustedKey | AttestationRejection {
   const memo = memoOf(checkpointMemo, bundle);
   const message = utf8(cp.body);
+  // Keyed by the note's SHA-256, not the note (up to 16K characters): 4,096 entries stay small.
+  let noteDigest: string | undefined;
   let outOfTime: AttestationRejection | undefined;
   for (const key of bundle.keysOf(owner, 'log')) {
     for (const [i, line] of cp.signatures.entries()) {
       if (line.name !== cp.origin || !equalBytes(line.keyId, key.noteKeyId)) continue;
-      const id = `${i}\n${key.kid}\n${note}`;
+      noteDigest ??= toHex(bundle.crypto.sha256(utf8(note)));
+      const id = `${i}\n${key.kid}\n${noteDigest}`;
       let valid = memo.get(id);
       if (valid === undefined) {
         valid = verifyP256(bundle.crypto, key.publicKey, message, line.signature).ok;
@@ -631,7 +634,7 @@ function checkpointKey(
   );
 }
 
-/** Checkpoint signatures already verified, per bundle: a pure function of (key, note), so safe to remember. */
+/** Checkpoint signatures already verified, per bundle: a pure function of (key, note digest), so safe to remember. */
 const checkpointMemo = new WeakMap<TrustBundle, Map<string, boolean>>();
 
 /** Batch signatures already checked, per bundle: true, or why not; a pure function of (key, size, root, signature). */
