@@ -259,6 +259,14 @@ describe('verifyAttestation rejects', () => {
     expect(verifyAttestation(good, bundle, { now: new Date(ISSUED_AT_MS - 60 * 1000) })).toMatchObject({ ok: true });
   });
 
+  it('no verdict against an invalid clock, which would turn the issue-time check off', () => {
+    for (const now of [new Date('not a time'), Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => verifyAttestation(good, bundle, { now })).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTION', field: 'now' }),
+      );
+    }
+  });
+
   it('a changed node signature, a high-S one, and a changed leaf that was not re-signed', () => {
     const signature = good.signature?.signature ?? Buffer.alloc(0);
     const flipped = {

@@ -154,6 +154,7 @@ export function explainAttestation(
   bundle: TrustBundle,
   options: ExplainAttestationOptions = {},
 ): ExplainedAttestation {
+  const now = clockOf(options.now);
   const run = new StepRun(options.artifactDigest !== undefined);
   let decoded: DecodedAttestation;
   try {
@@ -162,7 +163,7 @@ export function explainAttestation(
     if (!(err instanceof ReceiptsError)) throw err;
     return run.fail('format', reject('BAD_FORMAT', err.message, err.field));
   }
-  const verification = verifyDecoded(decoded, bundle, options, run);
+  const verification = verifyDecoded(decoded, bundle, { ...options, now }, run);
   if (!verification.ok) return run.fail(run.current, verification);
   if (options.artifactDigest === undefined) return run.done(verification);
   const about = committedDigest(verification.leaf);
@@ -197,6 +198,19 @@ export function committedDigest(leaf: LogLeaf__Output): {
     'leaf holds no evidence entry (credit record, contract, access)',
     'leaf',
   );
+}
+
+/**
+ * The verifier's clock in milliseconds. An invalid Date (NaN) would compare false with every issue time and so
+ * silently turn ISSUED_IN_FUTURE off: refused instead.
+ * @throws ReceiptsError `INVALID_OPTION` on field `now`.
+ */
+function clockOf(now: Date | number | undefined): number {
+  if (now === undefined) return Date.now();
+  const ms = Number(now);
+  if (!Number.isFinite(ms))
+    throw new ReceiptsError('INVALID_OPTION', `"now" must be a valid time, got ${String(now)}`, 'now');
+  return ms;
 }
 
 /** Records the steps of one run: the current step, passes, and on failure the steps never reached. */
@@ -268,7 +282,7 @@ interface Shaped {
 function verifyDecoded(
   decoded: DecodedAttestation,
   bundle: TrustBundle,
-  options: VerifyAttestationOptions,
+  options: VerifyAttestationOptions & { readonly now: number },
   run: StepRun,
 ): AttestationVerification {
   const shaped = checkShape(decoded);
@@ -279,12 +293,7 @@ function verifyDecoded(
     `${a.format} from ${a.issuer}, issued ${iso(a.issuedAtMs)}, ${a.state.replace('EVIDENCE_STATE_', '')}`,
   );
 
-  const receiptKey = checkNodeSignature(
-    shaped,
-    bundle,
-    options.now === undefined ? Date.now() : Number(options.now),
-    run,
-  );
+  const receiptKey = checkNodeSignature(shaped, bundle, options.now, run);
   if ('ok' in receiptKey) return receiptKey;
   const what = shaped.batch === null ? '' : `the root of its batch of ${shaped.batch.size}, `;
   run.pass(
