@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orgPaths } from '../network/pki/index.ts';
 import { lianxin } from '../node/cli/test-io.ts';
 import type { LianxinNode } from '../node/node.ts';
-import { buildTrustBundle, parseTrustBundle } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
+import { registryTrustBundle } from './support/registry-bundle.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -142,15 +142,7 @@ describe('lianxin keys rotate --kind p2p', () => {
       validUntil: validFrom,
     });
 
-    const snapshot = await (await net.chain(BANK)).registrySnapshot();
-    const bundle = parseTrustBundle(
-      buildTrustBundle({
-        channel: net.members.consortium.channel,
-        exportedAt: new Date(),
-        ...snapshot,
-        certificates: [],
-      }),
-    );
+    const bundle = await registryTrustBundle(net, BANK);
     expect(bundle.key(AGENCY, kid)).toMatchObject({ status: 'revoked', validFrom, validUntil: validFrom });
 
     // The bank's node still follows the registry past that row: a node the agency registers next is admitted.
