@@ -713,9 +713,8 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
   // Rebuilt at each registry read, so that a key registered or revoked since start is trusted or refused.
   let bundle: TrustBundle | undefined;
   let snapshotRead = false;
-  const registrySnapshot = async (): Promise<RegistrySnapshot> => {
+  const rebuildBundle = (snapshot: RegistrySnapshot): void => {
     try {
-      const snapshot = await chain.registrySnapshot();
       bundle = parseTrustBundle(
         buildTrustBundle({
           channel: config.ledger.channel,
@@ -725,8 +724,17 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
           certificates: [],
         }),
       );
+    } catch (err) {
+      // Rows the bundle reader refuses must not stop the registry view (peer admission, revocations) from
+      // following the chain: attestations keep the last bundle built, and this says why it is not newer.
+      p2pLogger.error({ err }, 'cannot build a trust bundle from the registry; attestations use the last one built');
+    }
+  };
+  const registrySnapshot = async (): Promise<RegistrySnapshot> => {
+    let snapshot: RegistrySnapshot;
+    try {
+      snapshot = await chain.registrySnapshot();
       snapshotRead = true;
-      return snapshot;
     } catch (err) {
       // The ledger need not answer for the node to start: until it does, nobody is admitted over p2p, and the
       // refresh timer asks again. Later failures keep the last view (startReportExchange's rule).
@@ -734,6 +742,8 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
       p2pLogger.warn({ err }, 'cannot read the registry from the chain yet; admitting no peer until it can');
       return EMPTY_REGISTRY;
     }
+    rebuildBundle(snapshot);
+    return snapshot;
   };
   const builder = attestationBuilderOf(parts);
   return listening('p2p', listen, () =>
@@ -755,7 +765,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
       index: parts.chainIndex,
       verifyAttestation: (bytes) =>
         bundle === undefined
-          ? { ok: false, code: 'UNKNOWN_ISSUER', reason: 'the node has not read the registry from the chain yet' }
+          ? { ok: false, code: 'UNKNOWN_ISSUER', reason: 'the node has no trust bundle from the registry yet' }
           : verifyAttestation(bytes, bundle),
       replayDb: parts.db.exchangeReplay,
       journalDb: parts.db.exchangeJournal,

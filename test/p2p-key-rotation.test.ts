@@ -3,8 +3,10 @@
  * registers the new peer ID (UpdateNode), then the node restarts its libp2p host under it through its admin socket,
  * and the bank's node admits and dials the new peer ID as soon as it sees the chain's RegistryChanged event. A bank
  * obtains the agency's report through its node's ReportService before and after, and no process is restarted.
+ * A key the agency revokes before its window starts leaves every trust bundle readable and the nodes' registry
+ * following the chain (review6 C1).
  */
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,7 @@ import { lianxin } from '../node/cli/test-io.ts';
 import type { LianxinNode } from '../node/node.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
+import { registryTrustBundle } from './support/registry-bundle.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -120,5 +123,41 @@ describe('lianxin keys rotate --kind p2p', () => {
     const after = await requestReport(consentId);
     expect(after).toMatchObject({ provider: AGENCY, accepted: true });
     expect(after.records.map((r) => Buffer.from(r.content).toString())).toEqual(['{"n":1}']);
+  }, 60_000);
+
+  it("a key revoked before its window starts breaks neither the trust bundle nor the nodes' registry refresh", async () => {
+    const bankExchange = bankNode.exchange;
+    if (bankExchange === undefined) throw new Error('the bank node runs no exchange');
+    const agencyAdmin = await net.chain(AGENCY, 'Admin');
+    // Two legal transactions: a receipt key valid from tomorrow, revoked today.
+    const spki = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'der' })
+      .toString('base64');
+    const validFrom = new Date(Date.now() + DAY).toISOString();
+    const { kid } = (await agencyAdmin.registerKey({ spki, role: 'receipt', suite: 'ecdsa-p256-sha256', validFrom }))
+      .result;
+    expect((await agencyAdmin.revokeKey(kid)).result).toMatchObject({
+      status: 'revoked',
+      validFrom,
+      validUntil: validFrom,
+    });
+
+    const bundle = await registryTrustBundle(net, BANK);
+    expect(bundle.key(AGENCY, kid)).toMatchObject({ status: 'revoked', validFrom, validUntil: validFrom });
+
+    // The bank's node still follows the registry past that row: a node the agency registers next is admitted.
+    const peerId = `12D3KooW${'R'.repeat(44)}`;
+    await agencyAdmin.registerNode({
+      nodeId: 'node-revoked-key',
+      endpoint: 'localhost:7999',
+      peerId,
+      addresses: ['/ip4/127.0.0.1/tcp/1'],
+      shard: 'after-revocation',
+    });
+    const admitted = await eventually(() => Promise.resolve(bankExchange.registry.activePeer(peerId)?.mspId), {
+      timeoutMs: 10_000,
+      what: "the agency's new node in the bank's registry",
+    });
+    expect(admitted).toBe(AGENCY);
   }, 60_000);
 });

@@ -82,11 +82,18 @@ export async function anchorCheckpoint(
     checkConsistency(previous, cp, proof);
   }
   // Leaf indexes strictly increase (parseIndexInput checked), so the first and last bound them all.
-  for (const leaf of index.count === 0 ? [] : [index.firstLeaf, index.lastLeaf]) {
+  const bounds: [number, number][] =
+    index.count === 0
+      ? []
+      : [
+          [0, index.firstLeaf],
+          [index.count - 1, index.lastLeaf],
+        ];
+  for (const [i, leaf] of bounds) {
     if (leaf < previousSize || leaf >= size) {
       return fail(
         'INDEX_LEAF_OUT_OF_RANGE',
-        `leaf ${leaf} is not among the leaves this checkpoint adds [${previousSize}, ${size})`,
+        `"indexEntries[${i}].leafIndex" ${leaf} is not among the leaves this checkpoint adds [${previousSize}, ${size})`,
       );
     }
   }

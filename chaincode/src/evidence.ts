@@ -10,14 +10,11 @@ import { fail, invalid } from './errors';
 import { listPage, type Page } from './pagination';
 import { getOrganization, requireMemberWithRole } from './registry';
 import { emit, getJson, NS, putJson, txTime } from './state';
-import { requireUscc, usccModeOf } from './subject';
-import { isoTime, MAX_EVIDENCE_PARTIES, requireDigest, requireJson, requireMspId, requireRecord, requireStringArray, USCC_LIKE } from './validation';
+import { checkParties, normalizePartyId, type Party } from './parties';
+import { usccModeOf } from './subject';
+import { isoTime, requireDigest, requireJson, requireRecord } from './validation';
 
-export interface Party {
-  readonly type: 'enterprise' | 'institution';
-  /** USCC for an enterprise, MSP ID for an institution. */
-  readonly id: string;
-}
+export type { Party } from './parties';
 
 export interface Evidence {
   readonly evidenceId: string;
@@ -37,17 +34,10 @@ export function evidenceIdOf(platform: string, documentDigest: string): string {
 
 export async function notarizeEvidence(ctx: Context, documentDigest: string, partiesJson: string, signatureDigestsJson: string): Promise<Evidence> {
   requireDigest('documentDigest', documentDigest);
-  const mode = await usccModeOf(ctx);
-  const partyIds = requireStringArray('parties', requireJson('parties', partiesJson), MAX_EVIDENCE_PARTIES, 1);
-  const parties: Party[] = [];
-  for (const [i, id] of partyIds.entries()) {
-    if (USCC_LIKE.test(id)) {
-      parties.push({ type: 'enterprise', id: requireUscc(`parties[${i}]`, id, mode) });
-    } else {
-      await getOrganization(ctx, requireMspId(`parties[${i}]`, id));
-      parties.push({ type: 'institution', id });
-    }
-  }
+  const checked = checkParties(requireJson('parties', partiesJson), await usccModeOf(ctx));
+  if (!checked.ok) return fail(checked.code, `"${checked.field}" ${checked.requirement}`);
+  const { parties } = checked;
+  for (const party of parties) if (party.type === 'institution') await getOrganization(ctx, party.id);
   const partySignatureDigests = parseSignatureDigests(signatureDigestsJson, new Set(parties.map((p) => p.id)));
   const { caller } = await requireMemberWithRole(ctx, ['platform']);
 
@@ -71,9 +61,11 @@ function parseSignatureDigests(json: string, partyIds: ReadonlySet<string>): Rec
   if (json === '') return {};
   const record = requireRecord('partySignatureDigests', requireJson('partySignatureDigests', json));
   const result: Record<string, string> = {};
-  for (const [party, digest] of Object.entries(record)) {
-    if (!partyIds.has(party)) invalid(`partySignatureDigests.${party}`, 'must name one of the parties');
-    result[party] = requireDigest(`partySignatureDigests.${party}`, digest);
+  for (const [key, digest] of Object.entries(record)) {
+    const party = normalizePartyId(key);
+    if (!partyIds.has(party)) invalid(`partySignatureDigests.${key}`, 'must name one of the parties');
+    if (Object.hasOwn(result, party)) invalid(`partySignatureDigests.${key}`, `repeats party ${party}`);
+    result[party] = requireDigest(`partySignatureDigests.${key}`, digest);
   }
   return result;
 }

@@ -17,7 +17,7 @@
  * was sent, and a node can trust its own copy of what it sent once the transaction committed.
  */
 import { fail, invalid } from './errors';
-import { checkUscc, usccBytesOk, type UsccMode } from './uscc';
+import { checkUscc, usccBytesOk, usccRequirement, type UsccMode } from './uscc';
 import { RECORD_KIND } from './validation';
 
 /** One credit-record leaf's entry in the chain index (hex hashes, as the JSON API carries them). */
@@ -45,8 +45,9 @@ const HEX_HASH = /^[0-9a-f]{64}$/;
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Encodes entries sorted by strictly increasing leaf index. The caller's entries are checked as the decoder will
- * check them, so a node never submits bytes the chain refuses for their shape.
+ * Encodes entries sorted by strictly increasing leaf index. Each field's shape is checked as the decoder checks it
+ * (order, hex hashes, an 18-character subject, a record kind); the subject's USCC rules are not, since they depend on
+ * the registry's mode: the node checked each subject, upper-cased, when it took the record.
  */
 export function encodeIndexEntries(entries: readonly IndexEntry[]): Buffer {
   if (entries.length > MAX_INDEX_ENTRIES) invalid('indexEntries', `must hold at most ${MAX_INDEX_ENTRIES} entries`);
@@ -304,19 +305,14 @@ export function scanIndexEntries(bytes: Uint8Array, mode: UsccMode, field = 'ind
 }
 
 /** Throws the error checkUscc's verdict on a subject the byte check refused calls for. */
-function refuseSubject(name: string, buf: Buffer, at: number, mode: UsccMode): void {
+function refuseSubject(name: string, buf: Buffer, at: number, mode: UsccMode): never {
   const subject = buf.toString('latin1', at, at + SUBJECT_BYTES);
   const uscc = checkUscc(subject, mode);
-  if (!uscc.valid) {
-    fail(
-      'INVALID_USCC',
-      uscc.reason === 'format'
-        ? `"${name}.subject" is not shaped like a Unified Social Credit Code (GB 32100: 18 characters of 0-9A-HJ-NPQRTUWXY)`
-        : `"${name}.subject" has a wrong GB 32100 check character`,
-    );
-  }
+  if (!uscc.valid) fail('INVALID_USCC', `"${name}.subject" ${usccRequirement(uscc.reason)}`);
   // Upper-case only: one encoding per entry list, so the chain stores exactly the bytes it was sent.
   if (uscc.code !== subject) invalid(`${name}.subject`, 'must be upper-case');
+  // Were the two checks ever to disagree, what the byte check refused stays refused.
+  return fail('INVALID_USCC', `"${name}.subject" is not a Unified Social Credit Code the registry accepts`);
 }
 
 /**

@@ -42,6 +42,7 @@ export {
   type Suite,
 } from './roles';
 export { checkUscc, usccCheckCharacter, type UsccCheck, type UsccMode } from './uscc';
+export { checkParties, normalizePartyId, type PartiesCheck, type Party } from './parties';
 export {
   MAX_EVIDENCE_PARTIES,
   MSP_ID,

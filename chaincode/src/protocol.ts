@@ -18,6 +18,7 @@
 export {
   canonicalJson,
   ChaincodeError,
+  checkParties,
   checkUscc,
   createMerkle,
   decodeBase64Strict,
@@ -31,6 +32,7 @@ export {
   MAX_NOTE_SIGNATURES,
   MerkleProofError,
   MSP_ID,
+  normalizePartyId,
   ORG_ROLES,
   parseCheckpoint,
   RECORD_KIND,
@@ -56,6 +58,8 @@ export {
   type NoteSignature,
   type OrgRole,
   type OrgStatus,
+  type PartiesCheck,
+  type Party,
   type Sha256,
   type Suite,
   type UsccCheck,
@@ -70,7 +74,7 @@ export { kidOf, parseP256Spki, verifyP256LowS } from './keys';
 
 // The chain's records as the contract stores and returns them.
 export type { AnchoredCheckpoint } from './checkpoints';
-export { evidenceIdOf, type Evidence, type Party } from './evidence';
+export { evidenceIdOf, type Evidence } from './evidence';
 export { chunkCount, INDEX_ENTRIES_TRANSIENT_KEY, type IndexChunk, type IndexEntriesAnswer } from './record-index';
 export {
   decodeBase64Field,

@@ -349,15 +349,10 @@ export async function rotateKey(
     replacedBy: null,
     registeredAt: isoTime(now),
   };
-  // An overlap never extends a window the old key was registered with.
-  const end =
-    old.validUntil === null
-      ? now + overlapSeconds * 1000
-      : Math.min(Date.parse(old.validUntil), now + overlapSeconds * 1000);
   await putJson(ctx, NS.key, [org.mspId, oldKid], {
     ...old,
     status: 'rotated',
-    validUntil: isoTime(end),
+    validUntil: closedWindowEnd(old, now + overlapSeconds * 1000),
     replacedBy: kid,
   } satisfies PublicKeyRecord);
   await putJson(ctx, NS.key, [org.mspId, kid], record);
@@ -393,12 +388,21 @@ export async function revokeKey(ctx: Context, kid: string): Promise<PublicKeyRec
   const org = await requireOwnAdmin(ctx);
   const key = await getKey(ctx, org.mspId, kid);
   if (key.status === 'revoked') return fail('KEY_NOT_ACTIVE', `key ${kid} is already revoked`);
-  const now = txTime(ctx);
-  const until = key.validUntil === null ? now : Math.min(Date.parse(key.validUntil), now);
-  const revoked: PublicKeyRecord = { ...key, status: 'revoked', validUntil: isoTime(until) };
+  const revoked: PublicKeyRecord = { ...key, status: 'revoked', validUntil: closedWindowEnd(key, txTime(ctx)) };
   await putJson(ctx, NS.key, [org.mspId, kid], revoked);
   emitRegistryChanged(ctx, org.mspId, 'key');
   return revoked;
+}
+
+/**
+ * Where rotation or revocation at `endMs` closes a key's window: never later than the end it was registered with
+ * (an overlap does not extend it), and never before it starts. A key registered to start in the future and revoked
+ * before then gets the empty window validFrom..validFrom, valid at no time, rather than one that ends before it
+ * starts, which trust bundle readers refuse.
+ */
+function closedWindowEnd(key: PublicKeyRecord, endMs: number): string {
+  const registeredEnd = key.validUntil === null ? endMs : Math.min(Date.parse(key.validUntil), endMs);
+  return isoTime(Math.max(Date.parse(key.validFrom), registeredEnd));
 }
 
 export async function getKey(ctx: Context, mspId: string, kid: string): Promise<PublicKeyRecord> {

@@ -30,9 +30,24 @@ export const MAX_NOTE_SIGNATURES = 16;
 const SIGNATURE_PREFIX = '\u2014 ';
 const SIZE_PATTERN = /^(0|[1-9][0-9]{0,19})$/;
 const MAX_NOTE_LENGTH = 16_384;
+/** Go's note.Open refuses every ASCII control character but the newline, in the text and the signature lines. */
+// eslint-disable-next-line no-control-regex -- control characters are what this pattern finds
+const CONTROL_CHARACTER = /[\x00-\x09\x0b-\x1f]/;
+/**
+ * A surrogate outside a pair has no UTF-8 encoding: TextEncoder would sign it as U+FFFD, so two different note
+ * strings would share one signature; Go refuses the invalid UTF-8. (String.prototype.isWellFormed is Node 20;
+ * the chaincode also runs on Fabric's Node 18.)
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Go's unicode.IsSpace beyond ASCII (whose spaces split the line or are control characters): not in a key name. */
+const NON_ASCII_SPACE = /[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 
+/** Parses a checkpoint note, refusing what golang/mod sumdb/note `Open` refuses as a malformed note. */
 export function parseCheckpoint(note: string): CheckpointParseResult {
   if (note.length > MAX_NOTE_LENGTH) return { ok: false, reason: `note is longer than ${MAX_NOTE_LENGTH} characters` };
+  if (CONTROL_CHARACTER.test(note))
+    return { ok: false, reason: 'note holds an ASCII control character other than newline' };
+  if (LONE_SURROGATE.test(note)) return { ok: false, reason: 'note is not well-formed Unicode (a lone surrogate)' };
   const split = note.lastIndexOf('\n\n');
   if (split < 0) return { ok: false, reason: 'note has no blank line before its signatures' };
   const body = note.slice(0, split + 1);
@@ -56,7 +71,7 @@ export function parseCheckpoint(note: string): CheckpointParseResult {
     const space = rest.indexOf(' ');
     const name = rest.slice(0, space);
     const blob = space > 0 ? decodeBase64Strict(rest.slice(space + 1)) : undefined;
-    if (name === '' || name.includes('+') || blob === undefined || blob.length < 5)
+    if (name === '' || name.includes('+') || NON_ASCII_SPACE.test(name) || blob === undefined || blob.length < 5)
       return { ok: false, reason: 'signature line is malformed' };
     signatures.push({ name, keyId: blob.subarray(0, 4), signature: blob.subarray(4) });
   }

@@ -2,7 +2,7 @@
 import type { Context } from 'fabric-contract-api';
 import { fail } from './errors';
 import { readSettings } from './registry';
-import { checkUscc, type UsccMode } from './uscc';
+import { checkUscc, usccRequirement, type UsccMode } from './uscc';
 
 export async function usccModeOf(ctx: Context): Promise<UsccMode> {
   return (await readSettings(ctx))?.usccMode ?? 'strict';
@@ -13,9 +13,7 @@ export function requireUscc(field: string, value: unknown, mode: UsccMode): stri
   if (typeof value !== 'string') return fail('INVALID_USCC', `"${field}" must be a Unified Social Credit Code string`);
   const result = checkUscc(value, mode);
   if (!result.valid) {
-    return fail('INVALID_USCC', result.reason === 'format'
-      ? `"${field}" is not shaped like a Unified Social Credit Code (GB 32100: 18 characters of 0-9A-HJ-NPQRTUWXY)`
-      : `"${field}" has a wrong GB 32100 check character`);
+    return fail('INVALID_USCC', `"${field}" ${usccRequirement(result.reason)}`);
   }
   return result.code;
 }

@@ -20,7 +20,11 @@ const WEIGHTS: readonly number[] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13,
 
 /** A character code's value in the alphabet, -1 when it is not one of its symbols. */
 const symbolValue = (code: number): number => SYMBOL_VALUE[code] ?? -1;
-const SHAPE = /^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/;
+/**
+ * The shape in either case, tested before upper-casing: toUpperCase maps some non-ASCII letters to ASCII ones
+ * ('ﬀ' to 'FF'), which would let a 17-character string pass as a code.
+ */
+const SHAPE = /^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{2}\d{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10}$/;
 
 /** The check character's value for the weighted sum of the first 17 characters' values. */
 const checkValue = (sum: number): number => (31 - (sum % 31)) % 31;
@@ -42,11 +46,18 @@ export function usccCheckCharacter(first17: string): string {
  * pilot-region codes were legally issued that way (aarioai/id-rule chinese_org_id.go).
  */
 export function checkUscc(input: string, mode: UsccMode): UsccCheck {
+  if (!SHAPE.test(input)) return { valid: false, reason: 'format' };
   const code = input.toUpperCase();
-  if (!SHAPE.test(code)) return { valid: false, reason: 'format' };
   const checksum = checkValueOf(code) === symbolValue(code.charCodeAt(17));
   if (!checksum && mode === 'strict') return { valid: false, reason: 'checksum' };
   return { valid: true, code, checksum };
+}
+
+/** What a code checkUscc refused fails, worded to follow a field's name. */
+export function usccRequirement(reason: 'format' | 'checksum'): string {
+  return reason === 'format'
+    ? 'is not shaped like a Unified Social Credit Code (GB 32100: 18 characters of 0-9A-HJ-NPQRTUWXY)'
+    : 'has a wrong GB 32100 check character';
 }
 
 const USCC_LENGTH = 18;

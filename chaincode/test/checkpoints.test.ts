@@ -384,18 +384,25 @@ describe('AnchorCheckpoint', () => {
       const proof = log.consistency(3);
       const old = { ...added[0], leafIndex: 2 } as Entry;
       const beyond = { ...added[1], leafIndex: 5 } as Entry;
-      await h.rejects(
+      const before = await h.rejects(
         client(MSP.agency),
         (c, ctx) =>
           c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(proof), JSON.stringify([old])),
         'INDEX_LEAF_OUT_OF_RANGE',
       );
-      await h.rejects(
+      expect(before.message).toContain('"indexEntries[0].leafIndex" 2');
+      const after = await h.rejects(
         client(MSP.agency),
         (c, ctx) =>
-          c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(proof), JSON.stringify([beyond])),
+          c.AnchorCheckpoint(
+            ctx,
+            log.checkpoint(origin, logKey),
+            JSON.stringify(proof),
+            JSON.stringify([added[0], beyond]),
+          ),
         'INDEX_LEAF_OUT_OF_RANGE',
       );
+      expect(after.message).toContain('"indexEntries[1].leafIndex" 5');
     });
 
     it.each([

@@ -44,7 +44,10 @@ describe('NotarizeEvidence', () => {
   it.each([
     ['documentDigest', 'abc', parties, ''],
     ['parties', doc, '[]', ''],
-    ['parties', doc, JSON.stringify([MSP.bank, MSP.bank]), ''],
+    ['parties[1]', doc, JSON.stringify([MSP.bank, MSP.bank]), ''],
+    // Repeats are found after upper-casing: one enterprise in two cases is not two parties.
+    ['parties[1]', doc, JSON.stringify([USCC.alibaba.toLowerCase(), USCC.alibaba]), ''],
+    [`partySignatureDigests.${USCC.alibaba.toLowerCase()}`, doc, parties, JSON.stringify({ [USCC.alibaba]: digest('a'), [USCC.alibaba.toLowerCase()]: digest('b') })],
     ['parties[0]', doc, '["bad party!"]', ''],
     ['partySignatureDigests', doc, parties, '[1]'],
     [`partySignatureDigests.${MSP.agency}`, doc, parties, JSON.stringify({ [MSP.agency]: digest('x') })],
@@ -53,6 +56,13 @@ describe('NotarizeEvidence', () => {
     const { h } = await createConsortium();
     const err = await h.rejects(client(MSP.platform), (c, ctx) => c.NotarizeEvidence(ctx, documentDigest, p, s), 'INVALID_ARGUMENT');
     expect(err.message).toContain(`"${field}"`);
+  });
+
+  it('matches signature-digest keys to the parties as it normalises them: a lower-case USCC key names its party', async () => {
+    const { h } = await createConsortium();
+    const lower = JSON.stringify({ [USCC.alibaba.toLowerCase()]: digest('sig-alibaba') });
+    const result = await h.call(client(MSP.platform), (c, ctx) => c.NotarizeEvidence(ctx, doc, parties, lower));
+    expect(result).toMatchObject({ partySignatureDigests: { [USCC.alibaba]: digest('sig-alibaba') } });
   });
 
   it('rejects unregistered institutions and invalid USCCs among the parties', async () => {

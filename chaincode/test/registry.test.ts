@@ -240,4 +240,14 @@ describe('keys', () => {
     await h.rejects(admin(MSP.agency), (c, ctx) => c.RotateKey(ctx, logKey.kid, newLogKey().spkiBase64), 'KEY_NOT_ACTIVE');
     await h.rejects(admin(MSP.agency), (c, ctx) => c.RevokeKey(ctx, 'zz'), 'INVALID_ARGUMENT');
   });
+
+  it('revoking a key before its window starts leaves it the empty window validFrom..validFrom, not one that ends first', async () => {
+    const { h } = await createConsortium();
+    const future = newLogKey();
+    await h.call(admin(MSP.agency), (c, ctx) => c.RegisterKey(ctx, future.spkiBase64, 'receipt', 'ecdsa-p256-sha256', '2026-04-01T00:00:00Z', ''));
+    h.ledger.now += 5_000;
+    expect(await h.call(admin(MSP.agency), (c, ctx) => c.RevokeKey(ctx, future.kid))).toMatchObject({
+      status: 'revoked', validFrom: '2026-04-01T00:00:00.000Z', validUntil: '2026-04-01T00:00:00.000Z',
+    });
+  });
 });

@@ -39,8 +39,26 @@ describe('parseCheckpoint (C2SP tlog-checkpoint in a signed note)', () => {
     ['signature too short', `${body}\n\u2014 name AQID\n`],
     ['key name with +', `${body}\n\u2014 na+me AQIDBAkJ\n`],
     ['seventeen signatures', `${body}\n${sigLine.repeat(17)}`],
+    // What Go's note.Open refuses as malformed: ASCII control characters but newline, invalid UTF-8, spaced names.
+    ['a carriage return in the origin', `o\rx\n1\n${root.toString('base64')}\n\n${sigLine}`],
+    ['a tab in an extension line', `${body}ext\tline\n\n${sigLine}`],
+    ['a NUL in a signature name', `${body}\n\u2014 na\0me AQIDBAkJ\n`],
+    ['an escape in an extension line', `${body}e\u001b\n\n${sigLine}`],
+    ['a lone high surrogate in the origin', `o\ud800\n1\n${root.toString('base64')}\n\n${sigLine}`],
+    ['a lone low surrogate in an extension line', `${body}\udc00\n\n${sigLine}`],
+    ['a no-break space in a signature name', `${body}\n\u2014 na\u00a0me AQIDBAkJ\n`],
+    ['an ideographic space in a signature name', `${body}\n\u2014 na\u3000me AQIDBAkJ\n`],
   ])('rejects %s', (_name, note) => {
     expect(parseCheckpoint(note).ok).toBe(false);
+  });
+
+  it.each([
+    ['DEL, which Go allows', 'o\u007f'],
+    ['a literal U+FFFD, which is valid UTF-8', 'o\ufffd'],
+    ['a surrogate pair (one code point beyond the BMP)', 'o\ud83d\ude00'],
+  ])('accepts an origin with %s', (_name, origin) => {
+    const parsed = parseCheckpoint(`${formatCheckpointBody(origin, 1n, root)}\n${sigLine}`);
+    expect(parsed.ok && parsed.checkpoint.origin).toBe(origin);
   });
 });
 

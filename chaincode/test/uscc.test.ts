@@ -36,6 +36,12 @@ describe('USCC check character (GB 32100-2015) against test/vectors/uscc.json', 
     });
   });
 
+  it('tests the shape before upper-casing: a non-ASCII letter that upper-cases to ASCII letters is no code', () => {
+    // 'ﬀ'.toUpperCase() is 'FF': 17 characters would become the 18 of a well-shaped code.
+    expect(checkUscc('91330100MA27XK5U\ufb00', 'lenient')).toEqual({ valid: false, reason: 'format' });
+    expect(checkUscc('9144030071526726x\u0131', 'lenient')).toEqual({ valid: false, reason: 'format' });
+  });
+
   it('computes the expected check characters of the legacy pilot codes', () => {
     expect(usccCheckCharacter('91350100M0001TGQX')).toBe('1');
     expect(usccCheckCharacter('91350211M0000XUF4')).toBe('R');

@@ -10,6 +10,7 @@ import type { PackageDefinition } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import type { AttestResponse } from './generated/lianxin/v1/AttestResponse.ts';
 import { rememberedEncoding } from '../receipts/index.ts';
+import { isAscii, varintLength, writeVarint } from '../records/protobuf-wire.ts';
 
 const ATTEST_METHODS = ['Attest', 'AttestStream'] as const;
 
@@ -52,10 +53,10 @@ function preEncodedSerializer(fallback: (value: unknown) => Buffer): (value: unk
     );
     let at = 0;
     out[at++] = REQUEST_ID_TAG;
-    at = writeVarint(out, at, requestId.length);
+    at = writeVarint(out, requestId.length, at);
     at += out.write(requestId, at, 'latin1');
     out[at++] = ATTESTATION_TAG;
-    at = writeVarint(out, at, bytes.length);
+    at = writeVarint(out, bytes.length, at);
     out.set(bytes, at);
     return out;
   };
@@ -72,26 +73,4 @@ let scratch = Buffer.allocUnsafeSlow(4096);
 function scratchOf(length: number): Buffer {
   if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.max(length, scratch.length * 2));
   return scratch.subarray(0, length);
-}
-
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
-
-/** Lengths here are below 2^31: an answer is far smaller than gRPC's message limit. */
-function varintLength(value: number): number {
-  let length = 1;
-  for (let rest = value >>> 7; rest > 0; rest >>>= 7) length++;
-  return length;
-}
-
-function writeVarint(out: Buffer, at: number, value: number): number {
-  let rest = value >>> 0;
-  while (rest > 0x7f) {
-    out[at++] = (rest & 0x7f) | 0x80;
-    rest >>>= 7;
-  }
-  out[at++] = rest;
-  return at;
 }

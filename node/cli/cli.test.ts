@@ -54,7 +54,13 @@ describe('lianxin: usage', () => {
       ['verify', CREDIT, '--bundle', BUNDLE, '--digest', `sha256:${'a'.repeat(64)}`, '--artifact', BUNDLE],
       /give --artifact or --digest, not both/,
     ],
-    [['verify', CREDIT, '--bundle', BUNDLE, '--at', 'yesterday'], /--at must be an RFC 3339 time/],
+    [['verify', CREDIT, '--bundle', BUNDLE, '--at', 'yesterday'], /--at must be an RFC 3339 UTC time/],
+    // Date.parse reads these; RFC 3339 (as the chain writes times) does not.
+    [['verify', CREDIT, '--bundle', BUNDLE, '--at', '2026-11-24'], /--at must be an RFC 3339 UTC time/],
+    [
+      ['verify', CREDIT, '--bundle', BUNDLE, '--at', 'Tue, 24 Nov 2026 08:00:00 GMT'],
+      /--at must be an RFC 3339 UTC time/,
+    ],
     [['bundle', 'import'], /^lianxin bundle: unknown command 'import'\n\(Did you mean export\?\)\n$/],
     [['bundle', 'export', '--crypto-dir', 'x', '--msp', 'M'], /required option '-o, --out <file>' not specified/],
     [['ledger', 'info'], /--msp is required \(the organisation to query as\), with --crypto-dir or --msp-dir/],

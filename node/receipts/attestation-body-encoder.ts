@@ -15,7 +15,7 @@
 import protobuf from 'protobufjs/light.js';
 import type { Attestation__Output } from '../api/generated/lianxin/v1/Attestation.ts';
 import { VERIFIER_DESCRIPTOR } from '../verifier/generated/verifier-descriptor.ts';
-import { LENGTH_DELIMITED, tag, VARINT, varintLength, writeVarint } from '../records/protobuf-wire.ts';
+import { isAscii, LENGTH_DELIMITED, tag, VARINT, varintLength, writeVarint } from '../records/protobuf-wire.ts';
 import { encodeNormalized } from './attestation-codec.ts';
 
 /** An attestation as the signer encodes it: every field present, no signature or batch yet. */
@@ -181,12 +181,6 @@ function sameAs(
         a.transactionId === anchor.transactionId &&
         a.blockNumber === anchor.blockNumber)
   );
-}
-
-/** Strings this writer encodes as protobufjs does: ASCII (protobufjs and Buffer differ on lone surrogates). */
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
 }
 
 /** A non-negative safe integer: what this writer's varints cover (protobufjs takes the rest). */

@@ -70,7 +70,6 @@ describe('buildTrustBundle', () => {
 
     const bundle = parseTrustBundle(JSON.stringify(built, null, 2));
     expect(bundle.json).toEqual(built);
-    expect(bundle.exportedAtMs).toBe(Date.parse('2026-11-23T10:00:00Z'));
     expect(
       bundle
         .keysOf(agency.mspId, 'log')
@@ -84,6 +83,56 @@ describe('buildTrustBundle', () => {
     expect(bundle.key(bank.mspId, rotated.kid)).toBeUndefined();
     expect(bundle.originOwner(bank.origin)).toBe(bank.mspId);
     expect(bundle.organization(agency.mspId)?.rootCertificates[0]?.ca).toBe(true);
+  });
+
+  it('reads keys closed before they started: valid at no time, as the chain leaves a future key revoked early', () => {
+    const future = generateTestKey();
+    const older = generateTestKey();
+    const built = buildTrustBundle({
+      channel: CHANNEL,
+      exportedAt: new Date('2026-11-23T10:00:00Z'),
+      organizations: [organizationRow(agency)],
+      keys: [
+        // RevokeKey before validFrom: the chaincode closes the window where it starts.
+        {
+          ...keyRow(agency.mspId, future, 'receipt'),
+          status: 'revoked',
+          validFrom: '2026-12-01T00:00:00.000Z',
+          validUntil: '2026-12-01T00:00:00.000Z',
+        },
+        // The same revocation by a chaincode that did not clamp: a window that ends before it starts.
+        {
+          ...keyRow(agency.mspId, older, 'receipt'),
+          status: 'revoked',
+          validFrom: '2026-12-01T00:00:00.000Z',
+          validUntil: '2026-11-01T00:00:00.000Z',
+        },
+      ],
+      nodes: [],
+      certificates: [],
+    });
+    const bundle = parseTrustBundle(built);
+    expect(bundle.key(agency.mspId, future.kid)).toMatchObject({
+      validFromMs: Date.parse('2026-12-01T00:00:00Z'),
+      validUntilMs: Date.parse('2026-12-01T00:00:00Z'),
+    });
+    expect(bundle.keysOf(agency.mspId, 'receipt')).toHaveLength(2);
+  });
+
+  it('reads a registry larger than any fixed cap: the chain caps neither organisations nor keys nor origins', () => {
+    const count = 20_001;
+    const mspIds = Array.from({ length: count }, (_, i) => `Member${i}MSP`);
+    const built = buildTrustBundle({
+      channel: CHANNEL,
+      exportedAt: new Date('2026-11-23T10:00:00Z'),
+      organizations: mspIds.map((mspId) => ({ ...organizationRow(bank), mspId })),
+      keys: mspIds.map((mspId) => keyRow(mspId, bank.logKey, 'log')),
+      nodes: mspIds.map((mspId) => ({ ...nodeRow(bank), mspId, origin: `lianxin/${mspId}/main` })),
+      certificates: [],
+    });
+    const bundle = parseTrustBundle(built);
+    expect(bundle.key(mspIds[count - 1] ?? '', bank.logKey.kid)?.role).toBe('log');
+    expect(bundle.originOwner(`lianxin/${mspIds[count - 1] ?? ''}/main`)).toBe(mspIds[count - 1]);
   });
 
   it('refuses rows that name an organisation the registry did not list', () => {
@@ -136,6 +185,16 @@ describe('parseTrustBundle rejects, naming the field,', () => {
       'a window that ends before it starts',
       (d) => Object.assign(d.keys[1] ?? {}, { validUntil: '2025-01-01T00:00:00Z' }),
       'keys[1].validUntil',
+    ],
+    [
+      'an active key whose window is empty',
+      (d) => Object.assign(d.keys[1] ?? {}, { validUntil: d.keys[1]?.validFrom }),
+      'keys[1].validUntil',
+    ],
+    [
+      'a revoked key whose window never closes',
+      (d) => Object.assign(d.keys[2] ?? {}, { status: 'revoked', validUntil: null }),
+      'keys[2].validUntil',
     ],
     ['a key status', (d) => Object.assign(d.keys[2] ?? {}, { status: 'lost' }), 'keys[2].status'],
     ['a key suite', (d) => Object.assign(d.keys[2] ?? {}, { suite: 'sm2-sm3' }), 'keys[2].suite'],

@@ -178,7 +178,7 @@ describe('verifyAttestation rejects format v2', () => {
     const batchField = encodeAttestationTail({ batch: at(2).batch });
     expect(verifyAttestation(Buffer.concat([bytes, batchField]), bundle)).toMatchObject({
       code: 'BAD_FORMAT',
-      field: 'signature',
+      field: 'batch',
     });
   });
 });

@@ -22,7 +22,8 @@ import {
   type TestOrg,
 } from './test-fixtures.ts';
 import { parseTrustBundle, type TrustBundle, type TrustBundleJson } from './trust-bundle.ts';
-import { verifyAttestation } from './verify.ts';
+import { committedDigest } from '../verifier/index.ts';
+import { explainAttestation, verifyAttestation } from './verify.ts';
 
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
@@ -177,8 +178,15 @@ describe('verifyAttestation rejects', () => {
       code: 'BAD_FORMAT',
       field: 'anchor',
     });
-    const lying = resigned(good, agency.receiptKey, { checkpoint: { ...good.checkpoint, size: 8 } });
-    expect(verifyAttestation(lying, bundle)).toMatchObject({ code: 'BAD_FORMAT', field: 'checkpoint.size' });
+    const contradicting: [Partial<NonNullable<Attestation__Output['checkpoint']>>, string][] = [
+      [{ size: 8 }, 'checkpoint.size'],
+      [{ origin: `lianxin/${bank.mspId}/main` }, 'checkpoint.origin'],
+      [{ rootHash: Buffer.alloc(32, 1) }, 'checkpoint.rootHash'],
+    ];
+    for (const [change, field] of contradicting) {
+      const lying = resigned(good, agency.receiptKey, { checkpoint: { ...good.checkpoint, ...change } });
+      expect(verifyAttestation(lying, bundle)).toMatchObject({ code: 'BAD_FORMAT', field });
+    }
   });
 
   it('another format version or leaf version', () => {
@@ -249,6 +257,14 @@ describe('verifyAttestation rejects', () => {
       code: 'ISSUED_IN_FUTURE',
     });
     expect(verifyAttestation(good, bundle, { now: new Date(ISSUED_AT_MS - 60 * 1000) })).toMatchObject({ ok: true });
+  });
+
+  it('no verdict against an invalid clock, which would turn the issue-time check off', () => {
+    for (const now of [new Date('not a time'), Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => verifyAttestation(good, bundle, { now })).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTION', field: 'now' }),
+      );
+    }
   });
 
   it('a changed node signature, a high-S one, and a changed leaf that was not re-signed', () => {
@@ -360,8 +376,30 @@ describe('verifyAttestation rejects', () => {
     });
   });
 
+  it("a leaf of another organisation fails the leaf-hash step, which checks that it is the issuer's", () => {
+    const leaf = encodeLogLeaf(creditRecordLeaf(bank.mspId, 3));
+    const { steps } = explainAttestation(attestationBytes(resigned(good, agency.receiptKey, { leaf })), bundle);
+    expect(steps.filter((s) => s.status !== 'passed').map((s) => [s.id, s.status, s.code])).toEqual([
+      ['leaf-hash', 'failed', 'ORIGIN_NOT_OWNED'],
+      ['checkpoint-signature', 'not-reached', undefined],
+      ['inclusion-proof', 'not-reached', undefined],
+      ['anchor', 'not-reached', undefined],
+      ['artifact', 'not-requested', undefined],
+    ]);
+  });
+
   it('an anchor on another channel', () => {
     const attestation = resigned(good, agency.receiptKey, { anchor: { ...good.anchor, channel: 'other' } });
     expect(verifyAttestation(attestation, bundle)).toMatchObject({ code: 'WRONG_CHANNEL', field: 'anchor.channel' });
+  });
+});
+
+describe('committedDigest', () => {
+  it('names what a leaf commits to, and refuses a leaf with no entry rather than answer an empty digest', () => {
+    const leaf = decodeLogLeaf(encodeLogLeaf(creditRecordLeaf(agency.mspId, 1)));
+    expect(committedDigest(leaf).what).toBe('record');
+    expect(() => committedDigest({ ...leaf, entry: undefined, creditRecord: null })).toThrow(
+      expect.objectContaining({ code: 'MALFORMED_ATTESTATION', field: 'leaf' }),
+    );
   });
 });

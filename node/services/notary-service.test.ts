@@ -131,6 +131,7 @@ describe('NotaryService.Notarize', () => {
     ['a party that is neither USCC nor MSP ID', { parties: ['ShanghaiBankMSP', 'no such party!'] }, 'parties[1]'],
     ['a USCC with a wrong check character', { parties: ['91330100MA27XK5U3X'] }, 'parties[0]'],
     ['a repeated party', { parties: ['ShanghaiBankMSP', 'ShanghaiBankMSP'] }, 'parties[1]'],
+    ['one enterprise in two cases', { parties: [testUscc(1).toLowerCase(), testUscc(1)] }, 'parties[1]'],
     ['a 33-byte signature digest', { partySignatureDigests: [digest(32), digest(33)] }, 'party_signature_digests[1]'],
     [
       'more signature digests than parties',

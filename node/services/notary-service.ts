@@ -5,14 +5,7 @@
  * chain (NotarizeEvidence, node/notary): Notarize waits a bounded time for that commit and answers with the
  * chain's record, or PENDING; GetNotarization on any node answers from the chain for documents it did not notarize.
  */
-import {
-  canonicalJson,
-  checkUscc,
-  MAX_EVIDENCE_PARTIES,
-  MSP_ID,
-  USCC_LIKE,
-  type UsccMode,
-} from '../../chaincode/src/protocol.ts';
+import { canonicalJson, checkParties, USCC_LIKE, type UsccMode } from '../../chaincode/src/protocol.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { ContractEvidence__Output } from '../api/generated/lianxin/v1/ContractEvidence.ts';
 import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
@@ -135,23 +128,11 @@ function refusal(documentDigest: Buffer, refused: Extract<ChainNotarization, { s
 /** The request as the leaf's ContractEvidence, parties normalized; throws INVALID_ARGUMENT naming the field. */
 function validate(request: NotarizeRequest__Output, usccMode: UsccMode): ContractEvidence__Output {
   requireDigest('document_digest', request.documentDigest);
-  const { parties: given, partySignatureDigests, labels } = request;
-  if (given.length === 0 || given.length > MAX_EVIDENCE_PARTIES) {
-    throw invalidArgument('parties', `must name 1 to ${MAX_EVIDENCE_PARTIES} parties, got ${given.length}`);
-  }
-  const parties = given.map((party, i) => {
-    if (USCC_LIKE.test(party)) {
-      const uscc = checkUscc(party, usccMode);
-      if (!uscc.valid) throw invalidArgument(`parties[${i}]`, 'must be a valid Unified Social Credit Code');
-      return uscc.code;
-    }
-    if (!MSP_ID.test(party))
-      throw invalidArgument(`parties[${i}]`, 'must be a Unified Social Credit Code or an MSP ID');
-    return party;
-  });
-  parties.forEach((party, i) => {
-    if (parties.indexOf(party) !== i) throw invalidArgument(`parties[${i}]`, `repeats party ${party}`);
-  });
+  const { partySignatureDigests, labels } = request;
+  // The chaincode's own rule (NotarizeEvidence): what passes here is what the chain will take.
+  const checked = checkParties(request.parties, usccMode);
+  if (!checked.ok) throw invalidArgument(checked.field, checked.requirement);
+  const parties = checked.parties.map((party) => party.id);
   if (partySignatureDigests.length > parties.length) {
     throw invalidArgument('party_signature_digests', 'must hold at most one signature digest per party');
   }

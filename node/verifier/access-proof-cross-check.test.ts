@@ -166,7 +166,7 @@ describe('access proofs on both crypto backends', () => {
       ['provider', { ...leaf, access: { ...access, provider: fx.bank.mspId } }, 'access-leaf'],
       ['subject', { ...leaf, access: { ...access, subject: `${access.subject.slice(0, -1)}X` } }, 'access-leaf'],
       ['role', { ...leaf, access: { ...access, role: 'ACCESS_ROLE_PROVIDED' } }, 'access-leaf'],
-      ['org', { ...leaf, org: fx.agency.mspId }, 'checkpoint-signature'],
+      ['org', { ...leaf, org: fx.agency.mspId }, 'leaf-hash'],
       ['version', { ...leaf, version: 2 }, 'leaf-hash'],
       ['nonce', { ...leaf, nonce: flip(leaf.nonce) }, undefined],
       ['appendedAtMs', { ...leaf, appendedAtMs: leaf.appendedAtMs + 1 }, undefined],

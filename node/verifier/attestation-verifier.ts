@@ -154,6 +154,7 @@ export function explainAttestation(
   bundle: TrustBundle,
   options: ExplainAttestationOptions = {},
 ): ExplainedAttestation {
+  const now = clockOf(options.now);
   const run = new StepRun(options.artifactDigest !== undefined);
   let decoded: DecodedAttestation;
   try {
@@ -162,7 +163,7 @@ export function explainAttestation(
     if (!(err instanceof ReceiptsError)) throw err;
     return run.fail('format', reject('BAD_FORMAT', err.message, err.field));
   }
-  const verification = verifyDecoded(decoded, bundle, options, run);
+  const verification = verifyDecoded(decoded, bundle, { ...options, now }, run);
   if (!verification.ok) return run.fail(run.current, verification);
   if (options.artifactDigest === undefined) return run.done(verification);
   const about = committedDigest(verification.leaf);
@@ -180,7 +181,10 @@ export function explainAttestation(
   return run.done(verification);
 }
 
-/** What a leaf is about: the digest of the credit record, contract document or access receipt it commits to. */
+/**
+ * What a leaf is about: the digest of the credit record, contract document or access receipt it commits to.
+ * @throws ReceiptsError `MALFORMED_ATTESTATION` (field `leaf`) for a leaf with no entry, which verification refuses.
+ */
 export function committedDigest(leaf: LogLeaf__Output): {
   readonly what: 'record' | 'document' | 'access receipt';
   readonly digest: Uint8Array;
@@ -189,7 +193,24 @@ export function committedDigest(leaf: LogLeaf__Output): {
     return { what: 'record', digest: leaf.creditRecord.recordDigest };
   if (leaf.entry === 'contract' && leaf.contract) return { what: 'document', digest: leaf.contract.documentDigest };
   if (leaf.entry === 'access' && leaf.access) return { what: 'access receipt', digest: leaf.access.receiptDigest };
-  return { what: 'record', digest: new Uint8Array() };
+  throw new ReceiptsError(
+    'MALFORMED_ATTESTATION',
+    'leaf holds no evidence entry (credit record, contract, access)',
+    'leaf',
+  );
+}
+
+/**
+ * The verifier's clock in milliseconds. An invalid Date (NaN) would compare false with every issue time and so
+ * silently turn ISSUED_IN_FUTURE off: refused instead.
+ * @throws ReceiptsError `INVALID_OPTION` on field `now`.
+ */
+function clockOf(now: Date | number | undefined): number {
+  if (now === undefined) return Date.now();
+  const ms = Number(now);
+  if (!Number.isFinite(ms))
+    throw new ReceiptsError('INVALID_OPTION', `"now" must be a valid time, got ${String(now)}`, 'now');
+  return ms;
 }
 
 /** Records the steps of one run: the current step, passes, and on failure the steps never reached. */
@@ -261,7 +282,7 @@ interface Shaped {
 function verifyDecoded(
   decoded: DecodedAttestation,
   bundle: TrustBundle,
-  options: VerifyAttestationOptions,
+  options: VerifyAttestationOptions & { readonly now: number },
   run: StepRun,
 ): AttestationVerification {
   const shaped = checkShape(decoded);
@@ -272,12 +293,7 @@ function verifyDecoded(
     `${a.format} from ${a.issuer}, issued ${iso(a.issuedAtMs)}, ${a.state.replace('EVIDENCE_STATE_', '')}`,
   );
 
-  const receiptKey = checkNodeSignature(
-    shaped,
-    bundle,
-    options.now === undefined ? Date.now() : Number(options.now),
-    run,
-  );
+  const receiptKey = checkNodeSignature(shaped, bundle, options.now, run);
   if ('ok' in receiptKey) return receiptKey;
   const what = shaped.batch === null ? '' : `the root of its batch of ${shaped.batch.size}, `;
   run.pass(
@@ -297,12 +313,14 @@ function verifyDecoded(
     return reject('UNSUPPORTED_FORMAT', `leaf version ${leaf.version} is not ${LOG_LEAF_VERSION}`, 'leaf');
   if (leaf.entry === undefined)
     return reject('BAD_FORMAT', 'leaf holds no evidence entry (credit record, contract, access)', 'leaf');
+  if (leaf.org !== a.issuer)
+    return reject('ORIGIN_NOT_OWNED', `the leaf is ${leaf.org}'s, not the issuer ${a.issuer}'s`, 'leaf');
   const merkle = merkleOf(bundle.crypto);
   const leafHash = merkle.hashLeaf(a.leaf);
   run.pass('leaf-hash', `${leaf.entry} leaf of ${leaf.org}, leaf hash ${toHex(leafHash)}`);
 
   run.enter('checkpoint-signature');
-  const logKey = checkCheckpoint(shaped, leaf, bundle);
+  const logKey = checkCheckpoint(shaped, bundle);
   if ('ok' in logKey) return logKey;
   run.pass(
     'checkpoint-signature',
@@ -369,7 +387,7 @@ function verifyDecoded(
 }
 
 /** Required parts present, state and anchor consistent, the note parsed and agreeing with its parsed copy. */
-function checkShape({ attestation: a, unsigned }: DecodedAttestation): Shaped | AttestationRejection {
+function checkShape({ attestation: a, unsigned, repeated }: DecodedAttestation): Shaped | AttestationRejection {
   if (a.format !== ATTESTATION_FORMAT && a.format !== ATTESTATION_FORMAT_V1) {
     return a.format === ''
       ? reject('BAD_FORMAT', '"format" is missing', 'format')
@@ -380,8 +398,11 @@ function checkShape({ attestation: a, unsigned }: DecodedAttestation): Shaped | 
         );
   }
   const { signature, inclusion, checkpoint, batch } = a;
-  if (signature === null || unsigned === undefined)
-    return reject('BAD_FORMAT', '"signature" must be present exactly once, "batch" at most once', 'signature');
+  if (signature === null) return reject('BAD_FORMAT', '"signature" is missing', 'signature');
+  if (unsigned === undefined) {
+    const field = repeated ?? 'signature';
+    return reject('BAD_FORMAT', `"${field}" appears more than once on the wire`, field);
+  }
   if (a.format === ATTESTATION_FORMAT && batch === null)
     return reject('BAD_FORMAT', `"batch" is missing: ${ATTESTATION_FORMAT} is signed per batch`, 'batch');
   if (a.format === ATTESTATION_FORMAT_V1 && batch !== null)
@@ -442,8 +463,8 @@ function checkNodeSignature(
   if (batch === null) {
     run.pass('batch-proof', `none: ${ATTESTATION_FORMAT_V1} is signed alone`);
   } else {
-    const leafHash = merkleOf(bundle.crypto).hashLeaf(unsigned);
-    const problem = checkBatchPath(merkleOf(bundle.crypto), leafHash, batch);
+    const merkle = merkleOf(bundle.crypto);
+    const problem = checkBatchPath(merkle, merkle.hashLeaf(unsigned), batch);
     if (problem !== undefined) return reject('BAD_BATCH_PROOF', problem.reason, problem.field);
     run.pass(
       'batch-proof',
@@ -525,12 +546,8 @@ function checkBatchSignature(
   );
 }
 
-/** The checkpoint's origin is the issuer's and the leaf's, and a log key of that organisation signed it. */
-function checkCheckpoint(
-  { a, note, cp }: Shaped,
-  leaf: LogLeaf__Output,
-  bundle: TrustBundle,
-): TrustedKey | AttestationRejection {
+/** The checkpoint's origin is the issuer's (and so the leaf's), and a log key of that organisation signed it. */
+function checkCheckpoint({ a, note, cp }: Shaped, bundle: TrustBundle): TrustedKey | AttestationRejection {
   const owner = bundle.originOwner(cp.origin);
   if (owner === undefined)
     return reject(
@@ -543,12 +560,6 @@ function checkCheckpoint(
       'ORIGIN_NOT_OWNED',
       `log origin ${cp.origin} is registered to ${owner}, not to the issuer ${a.issuer}`,
       'checkpoint.note',
-    );
-  if (leaf.org !== owner)
-    return reject(
-      'ORIGIN_NOT_OWNED',
-      `the leaf is ${leaf.org}'s but log origin ${cp.origin} is registered to ${owner}`,
-      'leaf',
     );
   return checkpointKey(bundle, note, cp, owner, a.issuedAtMs);
 }
@@ -602,11 +613,14 @@ function checkpointKey(
 ): TrustedKey | AttestationRejection {
   const memo = memoOf(checkpointMemo, bundle);
   const message = utf8(cp.body);
+  // Keyed by the note's SHA-256, not the note (up to 16K characters): 4,096 entries stay small.
+  let noteDigest: string | undefined;
   let outOfTime: AttestationRejection | undefined;
   for (const key of bundle.keysOf(owner, 'log')) {
     for (const [i, line] of cp.signatures.entries()) {
       if (line.name !== cp.origin || !equalBytes(line.keyId, key.noteKeyId)) continue;
-      const id = `${i}\n${key.kid}\n${note}`;
+      noteDigest ??= toHex(bundle.crypto.sha256(utf8(note)));
+      const id = `${i}\n${key.kid}\n${noteDigest}`;
       let valid = memo.get(id);
       if (valid === undefined) {
         valid = verifyP256(bundle.crypto, key.publicKey, message, line.signature).ok;
@@ -629,7 +643,7 @@ function checkpointKey(
   );
 }
 
-/** Checkpoint signatures already verified, per bundle: a pure function of (key, note), so safe to remember. */
+/** Checkpoint signatures already verified, per bundle: a pure function of (key, note digest), so safe to remember. */
 const checkpointMemo = new WeakMap<TrustBundle, Map<string, boolean>>();
 
 /** Batch signatures already checked, per bundle: true, or why not; a pure function of (key, size, root, signature). */

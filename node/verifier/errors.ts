@@ -1,6 +1,6 @@
-export type ReceiptsErrorCode = 'MALFORMED_ATTESTATION' | 'INVALID_TRUST_BUNDLE';
+export type ReceiptsErrorCode = 'MALFORMED_ATTESTATION' | 'INVALID_TRUST_BUNDLE' | 'INVALID_OPTION';
 
-/** A failure to decode an attestation or to read a trust bundle; callers branch on `code`. */
+/** A failure to decode an attestation, to read a trust bundle, or a verifier option the caller got wrong; callers branch on `code`. */
 export class ReceiptsError extends Error {
   override readonly name = 'ReceiptsError';
   constructor(

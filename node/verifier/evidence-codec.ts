@@ -72,6 +72,8 @@ export interface DecodedAttestation {
    * hold no signature field or more than one, or more than one batch field.
    */
   readonly unsigned: Uint8Array | undefined;
+  /** The top-level field the bytes hold more than once, when one does: then `unsigned` is undefined. */
+  readonly repeated: 'signature' | 'batch' | undefined;
 }
 
 /** Decodes attacker-controlled attestation bytes; throws `MALFORMED_ATTESTATION`. */
@@ -98,7 +100,7 @@ export function decodeAttestation(bytes: Uint8Array): DecodedAttestation {
   // The signature and batch fields are the parts of the bytes the signature does not cover byte for byte:
   // protobufjs would decode the same values from another wire type, a padded varint or reordered sub-fields, so a
   // second, different file would verify. Only their canonical encodings are accepted.
-  if (split !== undefined && attestation.signature !== null) {
+  if (split.unsigned !== undefined && attestation.signature !== null) {
     if (!equalBytes(encodeAttestationTail({ signature: attestation.signature }), split.signatureField)) {
       throw new ReceiptsError('MALFORMED_ATTESTATION', '"signature" is not canonically encoded', 'signature');
     }
@@ -108,7 +110,7 @@ export function decodeAttestation(bytes: Uint8Array): DecodedAttestation {
       }
     }
   }
-  return { attestation, unsigned: split?.unsigned };
+  return { attestation, unsigned: split.unsigned, repeated: split.unsigned === undefined ? split.repeated : undefined };
 }
 
 export function encodeLogLeaf(leaf: LogLeaf): Uint8Array {
@@ -130,12 +132,14 @@ export function decodeLogLeaf(bytes: Uint8Array): LogLeaf__Output {
 }
 
 /**
- * The received bytes with the top-level signature and batch fields cut out, and those fields' bytes; undefined
- * when the bytes hold no signature field or more than one, or more than one batch field.
+ * The received bytes with the top-level signature and batch fields cut out, and those fields' bytes; or no
+ * unsigned bytes when the bytes hold no signature field (`repeated` undefined) or repeat one of the two.
  */
 function splitUnsignedFields(
   bytes: Uint8Array,
-): { unsigned: Uint8Array; signatureField: Uint8Array; batchField: Uint8Array | undefined } | undefined {
+):
+  | { unsigned: Uint8Array; signatureField: Uint8Array; batchField: Uint8Array | undefined }
+  | { unsigned: undefined; repeated: 'signature' | 'batch' | undefined } {
   const reader = protobuf.Reader.create(bytes);
   const kept: Uint8Array[] = [];
   const signatureFields: Uint8Array[] = [];
@@ -150,6 +154,8 @@ function splitUnsignedFields(
     else kept.push(field);
   }
   const [signatureField, ...more] = signatureFields;
-  if (signatureField === undefined || more.length > 0 || batchFields.length > 1) return undefined;
+  if (more.length > 0) return { unsigned: undefined, repeated: 'signature' };
+  if (batchFields.length > 1) return { unsigned: undefined, repeated: 'batch' };
+  if (signatureField === undefined) return { unsigned: undefined, repeated: undefined };
   return { unsigned: concatBytes(kept), signatureField, batchField: batchFields[0] };
 }

@@ -40,7 +40,6 @@ export {
   type TrustedKey,
   type TrustedOrganization,
 } from './trust-bundle.ts';
-export { checkpointVerifier, type CheckpointCheck, type ConsistencyCheck } from './checkpoint-verifier.ts';
 export { verifyP256, type P256Verification } from './p256.ts';
 export {
   ACCESS_PROOF_STEP_IDS,

@@ -97,7 +97,6 @@ export interface TrustedKey extends TrustBundleKey {
 export interface TrustBundle {
   /** The validated document (the parsed object itself when an object was given: do not change it). */
   readonly json: TrustBundleJson;
-  readonly exportedAtMs: number;
   /** The backend the keys were imported with; verification with this bundle uses it. */
   readonly crypto: VerifierCrypto;
   organization(mspId: string): TrustedOrganization | undefined;
@@ -110,9 +109,11 @@ export interface TrustBundle {
 
 const KEY_STATUSES: readonly KeyStatus[] = ['active', 'rotated', 'revoked'];
 const ORG_STATUSES: readonly OrgStatus[] = ['active', 'suspended'];
-const MAX_ORGANIZATIONS = 1000;
-const MAX_KEYS = 20_000;
-const MAX_ORIGINS = 20_000;
+/**
+ * Per-organisation certificates (the MSP's own directories, not registry rows) are capped. Organisations, keys and
+ * origins are not: the registry never drops a key and caps none of them, so any cap here would be a state the chain
+ * can legally reach and every bundle would then be refused.
+ */
 const MAX_CERTS = 16;
 
 /**
@@ -129,17 +130,17 @@ export function parseTrustBundle(input: string | object, crypto: VerifierCrypto)
   }
   checked('channel', (f) => requireString(f, root.channel, 249));
   const exportedAt = checked('exportedAt', (f) => requireString(f, root.exportedAt, 40));
-  const exportedAtMs = checked('exportedAt', (f) => requireTime(f, exportedAt));
+  checked('exportedAt', (f) => requireTime(f, exportedAt));
 
   const organizations = new Map<string, TrustedOrganization>();
-  arrayOf('organizations', root.organizations, MAX_ORGANIZATIONS).forEach((item, i) => {
+  arrayOf('organizations', root.organizations).forEach((item, i) => {
     const org = readOrganization(`organizations[${i}]`, item);
     if (organizations.has(org.mspId)) throw duplicate(`organizations[${i}].mspId`, org.mspId);
     organizations.set(org.mspId, org);
   });
   const keys = new Map<string, Map<string, TrustedKey>>();
   const byRole = new Map<string, TrustedKey[]>();
-  arrayOf('keys', root.keys, MAX_KEYS).forEach((item, i) => {
+  arrayOf('keys', root.keys).forEach((item, i) => {
     const key = readKey(`keys[${i}]`, item, crypto);
     if (!organizations.has(key.mspId)) throw unknownOrganization(`keys[${i}].mspId`, key.mspId);
     const own = keys.get(key.mspId) ?? new Map<string, TrustedKey>();
@@ -151,7 +152,7 @@ export function parseTrustBundle(input: string | object, crypto: VerifierCrypto)
     byRole.set(role, sameRole);
   });
   const origins = new Map<string, string>();
-  arrayOf('origins', root.origins, MAX_ORIGINS).forEach((item, i) => {
+  arrayOf('origins', root.origins).forEach((item, i) => {
     const path = `origins[${i}]`;
     const record = checked(path, (f) => requireRecord(f, item));
     onlyFields(path, record, ['origin', 'mspId']);
@@ -165,7 +166,6 @@ export function parseTrustBundle(input: string | object, crypto: VerifierCrypto)
   return {
     // Every field was checked above and no other field is allowed: the input is a TrustBundleJson.
     json: root as unknown as TrustBundleJson,
-    exportedAtMs,
     crypto,
     organization: (mspId) => organizations.get(mspId),
     key: (mspId, kid) => keys.get(mspId)?.get(kid),
@@ -227,10 +227,22 @@ function readKey(path: string, item: unknown, crypto: VerifierCrypto): TrustedKe
     record.validUntil === null ? null : checked(`${path}.validUntil`, (f) => requireString(f, record.validUntil, 40));
   const validFromMs = checked(`${path}.validFrom`, (f) => requireTime(f, validFrom));
   const validUntilMs = validUntil === null ? null : checked(`${path}.validUntil`, (f) => requireTime(f, validUntil));
-  if (validUntilMs !== null && validUntilMs <= validFromMs) {
+  const status = checked(`${path}.status`, (f) => requireOneOf(f, record.status, KEY_STATUSES));
+  // RegisterKey refuses a window that ends before it starts. Rotation and revocation close the window where they
+  // happen: a key revoked before it started holds one valid at no time (validUntil == validFrom; before the
+  // chaincode clamped it, earlier than validFrom), a window the verifier's checks refuse at every instant.
+  // The chain closes the window of every key it rotates or revokes: an open one would trust that key forever.
+  if (status !== 'active' && validUntilMs === null) {
     throw new ReceiptsError(
       'INVALID_TRUST_BUNDLE',
-      `"${path}.validUntil" must be after "${path}.validFrom"`,
+      `"${path}.validUntil" must be a time for a ${status} key`,
+      `${path}.validUntil`,
+    );
+  }
+  if (status === 'active' && validUntilMs !== null && validUntilMs <= validFromMs) {
+    throw new ReceiptsError(
+      'INVALID_TRUST_BUNDLE',
+      `"${path}.validUntil" must be after "${path}.validFrom" for an active key`,
       `${path}.validUntil`,
     );
   }
@@ -242,7 +254,7 @@ function readKey(path: string, item: unknown, crypto: VerifierCrypto): TrustedKe
     spki,
     validFrom,
     validUntil,
-    status: checked(`${path}.status`, (f) => requireOneOf(f, record.status, KEY_STATUSES)),
+    status,
     publicKey,
     validFromMs,
     validUntilMs,
@@ -261,9 +273,10 @@ function checked<T>(path: string, check: (field: string) => T): T {
   }
 }
 
-function arrayOf(path: string, value: unknown, max: number): readonly unknown[] {
-  if (!Array.isArray(value) || value.length > max) {
-    throw new ReceiptsError('INVALID_TRUST_BUNDLE', `"${path}" must be an array of at most ${max} items`, path);
+function arrayOf(path: string, value: unknown, max?: number): readonly unknown[] {
+  if (!Array.isArray(value) || (max !== undefined && value.length > max)) {
+    const most = max === undefined ? '' : ` of at most ${max} items`;
+    throw new ReceiptsError('INVALID_TRUST_BUNDLE', `"${path}" must be an array${most}`, path);
   }
   return value as unknown[];
 }

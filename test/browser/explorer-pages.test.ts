@@ -18,10 +18,11 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orgPaths } from '../../network/pki/index.ts';
-import { buildTrustBundle, parseTrustBundle, verifyAttestation } from '../../node/receipts/index.ts';
+import { verifyAttestation } from '../../node/receipts/index.ts';
 import { launchChromium, saveScreenshot } from '../support/browser.ts';
 import { testUscc } from '../support/chaincode-log.ts';
 import { eventually } from '../support/eventually.ts';
+import { registryTrustBundle } from '../support/registry-bundle.ts';
 import type { DaemonProcess } from '../support/node-daemon-process.ts';
 import { startSeededNodes } from '../support/seeded-nodes.ts';
 import { startTestNetwork, type TestNetwork } from '../support/test-node.ts';
@@ -179,15 +180,7 @@ describe('explorer pages in Chromium', () => {
     await expect(page.locator('#chain-status').textContent()).resolves.toContain(`version 1 in lianxin/${AGENCY}/0`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
     const bytes = await readFile(await download.path());
-    const snapshot = await (await net.chain(BANK)).registrySnapshot();
-    const bundle = parseTrustBundle(
-      buildTrustBundle({
-        channel: net.members.consortium.channel,
-        exportedAt: new Date(),
-        ...snapshot,
-        certificates: [],
-      }),
-    );
+    const bundle = await registryTrustBundle(net, BANK);
     expect(verifyAttestation(bytes, bundle)).toMatchObject({ ok: true });
     await saveScreenshot(page, 'record');
   });

@@ -47,14 +47,12 @@ export const verifyCommand: CommandDefinition = (parent, io) => {
     .option('--digest <sha256:hex>', 'the digest it must be about, instead of --artifact')
     .option('--issuer <MSP>', 'the organisation that must have issued it')
     .option('--require-anchored', 'refuse an attestation whose checkpoint is not yet anchored on chain')
-    .option('--at <time>', 'verify as of this RFC 3339 time (default now)')
+    .option('--at <time>', 'verify as of this RFC 3339 UTC time, like 2026-11-24T08:00:00Z (default now)')
     .option('--json', "print the summary as JSON (the verifier's summary, not an API message: digests in hex)")
     .option('--steps', 'print each check and its result before the summary (or the failure)')
     .action(async (file: string, values: VerifyOptions) => {
       const bundleFile = values.bundle ?? '';
-      const now = values.at === undefined ? Date.now() : Date.parse(values.at);
-      if (Number.isNaN(now))
-        throw new CliError('USAGE', `--at must be an RFC 3339 time, got ${JSON.stringify(values.at)}`);
+      const now = values.at === undefined ? Date.now() : await timeOption(values.at);
       if (values.artifact !== undefined && values.digest !== undefined) {
         throw new CliError('USAGE', 'give --artifact or --digest, not both');
       }
@@ -266,5 +264,19 @@ export async function trustBundle(file: string, bytes: Buffer): Promise<TrustBun
     if (!(err instanceof ReceiptsError)) throw err;
     const field = err.field === undefined ? '' : ` [field ${err.field}]`;
     throw new CliError('INVALID_INPUT', `${file}: not a valid trust bundle: ${err.message}${field}`, { cause: err });
+  }
+}
+
+/** --at: an RFC 3339 UTC time as the chain writes them (its requireTime), not whatever Date.parse reads. */
+async function timeOption(text: string): Promise<number> {
+  const { ChaincodeError, requireTime } = await import('../../../chaincode/src/protocol-portable.ts');
+  try {
+    return requireTime('--at', text);
+  } catch (err) {
+    if (!(err instanceof ChaincodeError)) throw err;
+    throw new CliError(
+      'USAGE',
+      `--at must be an RFC 3339 UTC time like 2026-11-24T08:00:00Z, got ${JSON.stringify(text)}`,
+    );
   }
 }
