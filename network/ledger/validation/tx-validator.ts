@@ -62,6 +62,11 @@ export interface BlockValidation {
   readonly updates: StateUpdate[];
   /** Each envelope's channel header txid, whatever its code; undefined where the channel header does not parse. */
   readonly txIds: (string | undefined)[];
+  /**
+   * The txids the duplicate check found absent from `txIndex` (those it read: transactions that passed steps 1–5),
+   * for the store's commit of this block, which then need not read them again (BlockTxIds.unindexed).
+   */
+  readonly unindexed: Set<string>;
 }
 
 interface NamespaceRwset {
@@ -102,6 +107,7 @@ export async function validateBlock(
   const txIds: (string | undefined)[] = [];
   const pending: PendingUpdates = new Map();
   const seenTxIds = new Set<string>();
+  const unindexed = new Set<string>();
 
   for (const [txNum, envelope] of envelopes.entries()) {
     const checked = checkTransaction(envelope, blockNum, context, (txId) => (txIds[txNum] = txId));
@@ -115,6 +121,7 @@ export async function validateBlock(
     }
     // validator.go:290 (ledger) and :477 (earlier in this block): the first occurrence keeps the txid.
     const duplicate = seenTxIds.has(checked.txId) || (await context.txIndex.getTxLocation(checked.txId)) !== undefined;
+    if (!duplicate) unindexed.add(checked.txId);
     seenTxIds.add(checked.txId);
     const code = duplicate ? Code.DUPLICATE_TXID : await checkAgainstState(checked, context, policy, pending);
     codes.push(code);
@@ -132,7 +139,7 @@ export async function validateBlock(
     }
   }
   txIds.length = envelopes.length;
-  return { codes, updates: sortUpdates(pending.values()), txIds };
+  return { codes, updates: sortUpdates(pending.values()), txIds, unindexed };
 }
 
 /** Steps 7–9: endorsement policy, MVCC, phantom reads. */
