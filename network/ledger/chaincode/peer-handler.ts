@@ -347,7 +347,7 @@ export class PeerHandler {
     const event = msg.getChaincodeEvent();
     const privateData = simulator.privateResults();
     // The write set as fields: the endorser writes them into the envelope; the bytes only when asked for.
-    const rwsetFields = simulator.resultsFields();
+    const { fields: rwsetFields, rwsets } = simulator.simulation();
     let rwset: Uint8Array | undefined;
     return {
       response,
@@ -357,6 +357,7 @@ export class PeerHandler {
         return (rwset ??= rwsetFields.length === 0 ? new Uint8Array(0) : encodeMessage(...rwsetFields));
       },
       ...(privateData === undefined ? {} : { privateData }),
+      ...(rwsets === undefined ? {} : { rwsets }),
     };
   }
 

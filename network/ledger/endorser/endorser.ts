@@ -255,6 +255,7 @@ export class Endorser {
         proposalResponsePayload: prpBytes,
         endorsements: [{ endorser, signature }],
         signedHere: true,
+        ...(result.rwsets === undefined ? {} : { rwsets: result.rwsets }),
       },
     });
     // The client adds the signature.
