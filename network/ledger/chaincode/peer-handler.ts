@@ -262,7 +262,7 @@ export class PeerHandler {
     let proposal: peer.SignedProposal;
     try {
       proposal = signedProposalOf(invocation.signedProposal);
-      if (readMessage(invocation.input, CHAINCODE_INPUT) === undefined) {
+      if (invocation.inputWrittenHere !== true && readMessage(invocation.input, CHAINCODE_INPUT) === undefined) {
         peer.ChaincodeInput.deserializeBinary(invocation.input);
       }
     } catch (err) {

@@ -148,6 +148,7 @@ export class Endorser {
           chaincodeName: proposal.chaincodeName,
           signedProposal: proposal.signedProposal,
           input: proposal.input,
+          inputWrittenHere: true,
         },
         this.#c.state,
         signal ? { signal } : undefined,
