@@ -104,7 +104,7 @@ describe('TxSimulator', () => {
     const withCollection = new TxSimulator(state(), NS, 'tx');
     withCollection.putPrivateData('_implicit_org_Org1MSP', 'secret', bytes('s'));
     const large = new TxSimulator(state(), NS, 'tx');
-    large.setState('a', randomBytes(16 * 1024));
+    large.setState('a', randomBytes(4 * 1024));
     large.setState('b', bytes('b'));
     expect([withCollection, large].map((s) => s.simulation().rwsets)).toEqual([undefined, undefined]);
   });

@@ -26,10 +26,11 @@ const NS_RWSET_RWSET = 2;
 const EMPTY = new Uint8Array(0);
 /**
  * The most value bytes a write set handed to the committer as read (TxSimulator.simulation) may hold: the record it
- * travels in lives until Submit, and would keep these values a second time beside the envelope's copy (a megabyte
- * per anchor). Decoding a larger write set is a small part of what it costs anyway.
+ * travels in lives until Submit (up to 1,024 of them, endorser/prepared-transactions.ts), and keeps these values a
+ * second time beside the envelope's copy (a megabyte per anchor). Decoding a larger write set is a small part of what
+ * it costs anyway.
  */
-const HANDED_OVER_VALUE_BYTES = 16 * 1024;
+const HANDED_OVER_VALUE_BYTES = 4 * 1024;
 
 /** A range iterator as the handler drives it (statedb kvScanner wrapped by txmgr resultsItr). */
 export interface RangeScan {
