@@ -283,7 +283,7 @@ export class ChannelLedger implements GatewayBackend {
       lastConfigIndex: this.#config.blockNumber,
     });
     const committed: string[] = [];
-    const { codes, updates, txIds } = await validateBlock(block, {
+    const validation = await validateBlock(block, {
       channelId: this.channelId,
       identities: this.msps,
       state: store,
@@ -298,8 +298,10 @@ export class ChannelLedger implements GatewayBackend {
       ...(this.#c.endorsementPolicy ? { endorsementPolicy: this.#c.endorsementPolicy } : {}),
       decoded: (envelope) => this.#decoded.get(envelope),
     });
+    const { codes, txIds } = validation;
     setTransactionsFilter(block, codes);
-    await store.commitBlock(block, updates, txIds);
+    // Validation read the txid index for this very block (its number is the store's height, which the store checks).
+    await store.commitBlock(block, validation.updates, validation);
     // Only once durable: a commit that failed on the disk is validated again and needs the plaintext again.
     this.#transient.delete(committed);
     this.#previousHash = blockHeaderHash(header(block));

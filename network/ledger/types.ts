@@ -3,12 +3,33 @@
  * only on these narrow interfaces, so the store, the chaincode runtime and the gateway can be tested apart.
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { ledger } from '@hyperledger/fabric-protos';
 import type { WireField } from './block/protobuf-wire.ts';
 
 /** Fabric's `kvrwset.Version`: the (block, tx) of the last VALID transaction that wrote the key. */
 export interface Version {
   readonly blockNum: number;
   readonly txNum: number;
+}
+
+/** A KVRead: the version the simulation saw, undefined where the key was absent. */
+export interface KvRead {
+  readonly key: string;
+  readonly version: Version | undefined;
+}
+
+/** A KVWrite: null is a delete. */
+export interface KvWrite {
+  readonly key: string;
+  readonly value: Uint8Array | null;
+}
+
+/** One namespace's KVRWSet as the committer checks and applies it: reads, range queries, writes. */
+export interface NamespaceRwset {
+  readonly namespace: string;
+  readonly reads: readonly KvRead[];
+  readonly rangeQueries: readonly ledger.rwset.kvrwset.RangeQueryInfo[];
+  readonly writes: readonly KvWrite[];
 }
 
 export interface VersionedValue {
@@ -82,6 +103,11 @@ export interface ChaincodeInvocation {
   readonly signedProposal: Uint8Array;
   /** Serialized `peer.ChaincodeInput` (args[0] is the transaction name). */
   readonly input: Uint8Array;
+  /**
+   * Set by the endorser, which wrote `input` itself from the proposal it read (unpackProposal): the chaincode's handler
+   * does not read it again to check that it parses (≈ 0.8 KiB per transaction). Any other caller's input is checked.
+   */
+  readonly inputWrittenHere?: true;
 }
 
 export interface ChaincodeResponse {
@@ -101,6 +127,11 @@ export interface SimulationResult {
    * the endorser writes them into the envelope, and `rwset` is then written only if something reads it.
    */
   readonly rwsetFields?: readonly WireField[];
+  /**
+   * The same TxReadWriteSet's namespaces as the committer reads them, when it holds no collection: they travel with
+   * the prepared transaction (EndorsedAction.rwsets), so that validation need not decode what the simulator wrote.
+   */
+  readonly rwsets?: readonly NamespaceRwset[];
   /** Serialized `rwset.TxPvtReadWriteSet` of private data writes; never part of the transaction. */
   readonly privateData?: Uint8Array;
 }

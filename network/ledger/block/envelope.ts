@@ -1,4 +1,5 @@
 import { common } from '@hyperledger/fabric-protos';
+import type { NamespaceRwset } from '../types.ts';
 import { singleLengthDelimitedFields } from './protobuf-wire.ts';
 
 /**
@@ -39,6 +40,11 @@ export interface EndorsedAction {
   readonly chaincodeName: string;
   /** ChaincodeAction.results: the serialized TxReadWriteSet. */
   readonly results: Uint8Array;
+  /**
+   * `results` as the simulation made it, where it holds no collection (SimulationResult.rwsets): what decoding it
+   * would give, not decoded again.
+   */
+  readonly rwsets?: readonly NamespaceRwset[];
   /** ChaincodeEndorsedAction.proposal_response_payload, whose hash of the proposal matches the headers. */
   readonly proposalResponsePayload: Uint8Array;
   readonly endorsements: readonly { readonly endorser: Uint8Array; readonly signature: Uint8Array }[];

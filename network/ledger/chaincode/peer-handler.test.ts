@@ -284,6 +284,23 @@ describe('PeerHandler', () => {
     await expect(handler.execute(other, state)).rejects.toMatchObject({ code: 'INVALID_INVOCATION' });
     const garbled = { ...invocationOf(client, CHANNEL, NAME, ['Tx'], 'garbled'), signedProposal: Uint8Array.of(0xff) };
     await expect(handler.execute(garbled, state)).rejects.toMatchObject({ code: 'INVALID_INVOCATION' });
+    const badInput = { ...invocationOf(client, CHANNEL, NAME, ['Tx'], 'bad-input'), input: Uint8Array.of(0x0a, 0x05) };
+    await expect(handler.execute(badInput, state)).rejects.toMatchObject({ code: 'INVALID_INVOCATION' });
+  });
+
+  it('hands on an input the endorser wrote itself without reading it again', async () => {
+    await register();
+    // Bytes the check above refuses: only the endorser, which wrote them itself, may say so.
+    const input = Uint8Array.of(0x0a, 0x05);
+    const written = {
+      ...invocationOf(client, CHANNEL, NAME, ['Tx'], 'written'),
+      input,
+      inputWrittenHere: true as const,
+    };
+    const { outcome, transaction } = await start('written', written);
+    expect(transaction.getPayload_asU8()).toEqual(input);
+    chaincode.send(Type.COMPLETED, completed(200, ''), written.txId, CHANNEL);
+    await expect(outcome).resolves.toMatchObject({ response: { status: 200 } });
   });
 
   it('fails in-flight and later invocations when the chaincode ends the stream', async () => {

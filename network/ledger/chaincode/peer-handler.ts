@@ -262,7 +262,7 @@ export class PeerHandler {
     let proposal: peer.SignedProposal;
     try {
       proposal = signedProposalOf(invocation.signedProposal);
-      if (readMessage(invocation.input, CHAINCODE_INPUT) === undefined) {
+      if (invocation.inputWrittenHere !== true && readMessage(invocation.input, CHAINCODE_INPUT) === undefined) {
         peer.ChaincodeInput.deserializeBinary(invocation.input);
       }
     } catch (err) {
@@ -272,13 +272,11 @@ export class PeerHandler {
         { cause: err },
       );
     }
-    const aborted = (): ChaincodeError =>
-      new ChaincodeError('ABORTED', `execution of transaction ${txId} was aborted`, { cause: options.signal?.reason });
     if (this.state === 'closed') throw new ChaincodeError('STREAM_TERMINATED', 'chaincode stream terminated');
     await this.ready;
     // the stream may have dropped while this call waited
     if (this.closed) throw new ChaincodeError('STREAM_TERMINATED', 'chaincode stream terminated');
-    if (options.signal?.aborted === true) throw aborted();
+    if (options.signal?.aborted === true) throw abortedError(txId, options.signal);
     const key = contextKey(channelId, txId);
     // core/chaincode/transaction_contexts.go Create
     if (this.contexts.has(key)) throw new ChaincodeError('DUPLICATE_TXID', `txid: ${txId}(${channelId}) exists`);
@@ -299,7 +297,7 @@ export class PeerHandler {
       settle(new ChaincodeError('TIMEOUT', 'timeout expired while executing transaction'));
     }, this.executeTimeoutMs);
     const onAbort = (): void => {
-      settle(aborted());
+      settle(abortedError(txId, options.signal));
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -347,7 +345,7 @@ export class PeerHandler {
     const event = msg.getChaincodeEvent();
     const privateData = simulator.privateResults();
     // The write set as fields: the endorser writes them into the envelope; the bytes only when asked for.
-    const rwsetFields = simulator.resultsFields();
+    const { fields: rwsetFields, rwsets } = simulator.simulation();
     let rwset: Uint8Array | undefined;
     return {
       response,
@@ -357,6 +355,7 @@ export class PeerHandler {
         return (rwset ??= rwsetFields.length === 0 ? new Uint8Array(0) : encodeMessage(...rwsetFields));
       },
       ...(privateData === undefined ? {} : { privateData }),
+      ...(rwsets === undefined ? {} : { rwsets }),
     };
   }
 
@@ -439,27 +438,31 @@ export class PeerHandler {
 
   /** handler.go HandleTransaction: errors become ERROR "<TYPE> failed: transaction ID: <txid>: <cause>". */
   private async handleTransaction(msg: peer.ChaincodeMessage, delegate: Delegate): Promise<void> {
-    const txId = msg.getTxid();
-    const tx = this.contexts.get(contextKey(msg.getChannelId(), txId));
-    const fail = (cause: string): void => {
-      this.replyError(msg, `${typeName(msg.getType())} failed: transaction ID: ${txId}: ${cause}`);
-    };
+    const tx = this.contexts.get(contextKey(msg.getChannelId(), msg.getTxid()));
     if (tx === undefined) {
-      fail('no ledger context');
+      this.failRequest(msg, 'no ledger context');
       return;
     }
     if (tx.busy) {
-      fail(`another request pending for this transaction, channel ${msg.getChannelId()}`);
+      this.failRequest(msg, `another request pending for this transaction, channel ${msg.getChannelId()}`);
       return;
     }
     tx.busy = true;
     try {
       this.reply(msg, Type.RESPONSE, await delegate(msg, tx));
     } catch (err) {
-      fail(err instanceof Error ? err.message : String(err));
+      this.failRequest(msg, err instanceof Error ? err.message : String(err));
     } finally {
       tx.busy = false;
     }
+  }
+
+  /**
+   * A method, not a closure per request: tsx, the ledger's runtime, names each closure bound to a const with an
+   * Object.defineProperty call (esbuild's keepNames, ≈ 0.25 µs each; bench/RESULTS.md ledger15).
+   */
+  private failRequest(msg: peer.ChaincodeMessage, cause: string): void {
+    this.replyError(msg, `${typeName(msg.getType())} failed: transaction ID: ${msg.getTxid()}: ${cause}`);
   }
 
   private async getState(msg: peer.ChaincodeMessage, tx: TxContext): Promise<Uint8Array> {
@@ -605,6 +608,10 @@ export class PeerHandler {
 
 /** Response{status, message, payload}. */
 const RESPONSE: MessageSchema = { 1: 'varint', 2: 'string', 3: 'bytes' };
+
+function abortedError(txId: string, signal: AbortSignal | undefined): ChaincodeError {
+  return new ChaincodeError('ABORTED', `execution of transaction ${txId} was aborted`, { cause: signal?.reason });
+}
 
 /**
  * The SignedProposal the shim's stub reads, set from the fields of its wire bytes when each occurs at most once (the

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ledger } from '@hyperledger/fabric-protos';
 import { describe, expect, it } from 'vitest';
+import { encodeMessage } from '../block/protobuf-wire.ts';
 import { TxSimulator } from './tx-simulator.ts';
 import { MapState, readRwset } from './testing.ts';
 
@@ -62,6 +63,50 @@ describe('TxSimulator', () => {
     expect(readRwset(full.results()).namespaces[0]?.writes.map((w) => w.key)).toEqual(['b', 'c', 'z']);
     expect(none.results().length).toBe(0);
     expect(readRwset(zero.results()).namespaces[0]?.reads).toEqual([{ key: 'zero', version: v(0, 0) }]);
+  });
+
+  it("hands the committer its rwset's namespaces as decoding them gives, unless a collection or large values are in it", async () => {
+    const sim = new TxSimulator(state().set(NS, 'zero', 'Z', v(0, 0)), NS, 'tx');
+    await sim.getState('b');
+    await sim.getState('missing');
+    await sim.getState('zero');
+    await drain(sim.rangeScan('a', 'c'));
+    sim.setState('z', bytes('z'));
+    sim.deleteState('c');
+    const { fields, rwsets } = sim.simulation();
+    expect(Buffer.from(sim.results()).equals(encodeMessage(...fields))).toBe(true);
+    // Decoded from the bytes, as validation decodes a transaction endorsed elsewhere.
+    const decoded = ledger.rwset.TxReadWriteSet.deserializeBinary(sim.results())
+      .getNsRwsetList()
+      .map((ns) => {
+        const kv = ledger.rwset.kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8());
+        return {
+          namespace: ns.getNamespace(),
+          reads: kv.getReadsList().map((r) => {
+            const version = r.getVersion();
+            return { key: r.getKey(), version: version && v(version.getBlockNum(), version.getTxNum()) };
+          }),
+          rangeQueries: kv.getRangeQueriesInfoList().map((q) => Buffer.from(q.serializeBinary())),
+          writes: kv
+            .getWritesList()
+            .map((w) => ({ key: w.getKey(), value: w.getIsDelete() ? null : w.getValue_asU8() })),
+        };
+      });
+    const asDecoded = rwsets?.map((ns) => ({
+      ...ns,
+      rangeQueries: ns.rangeQueries.map((q) => Buffer.from(q.serializeBinary())),
+      writes: ns.writes.map(({ key, value }) => ({ key, value: value && new Uint8Array(value) })),
+    }));
+    expect(asDecoded).toEqual(decoded);
+    expect(decoded[0]?.reads.map((r) => r.key)).toEqual(['b', 'missing', 'zero']);
+    expect(new TxSimulator(state(), NS, 'tx').simulation().rwsets).toEqual([]);
+
+    const withCollection = new TxSimulator(state(), NS, 'tx');
+    withCollection.putPrivateData('_implicit_org_Org1MSP', 'secret', bytes('s'));
+    const large = new TxSimulator(state(), NS, 'tx');
+    large.setState('a', randomBytes(4 * 1024));
+    large.setState('b', bytes('b'));
+    expect([withCollection, large].map((s) => s.simulation().rwsets)).toEqual([undefined, undefined]);
   });
 
   it('produces an rwset with no namespace when nothing was read or written', () => {

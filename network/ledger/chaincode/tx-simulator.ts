@@ -15,7 +15,7 @@ import {
   type WireField,
 } from '../block/protobuf-wire.ts';
 import { sha256 } from '../../crypto/index.ts';
-import type { StateEntry, StateReader, Version, VersionedValue } from '../types.ts';
+import type { KvRead, KvWrite, NamespaceRwset, StateEntry, StateReader, Version, VersionedValue } from '../types.ts';
 import { SimulationError } from './errors.ts';
 import { checkWriteKey, compareKeys } from './keys.ts';
 import { checkCollection, hashedNamespace, keyHashHex, privateNamespace } from './private-data.ts';
@@ -23,6 +23,14 @@ import { checkCollection, hashedNamespace, keyHashHex, privateNamespace } from '
 const { kvrwset } = ledger.rwset;
 /** NsReadWriteSet.rwset. */
 const NS_RWSET_RWSET = 2;
+const EMPTY = new Uint8Array(0);
+/**
+ * The most value bytes a write set handed to the committer as read (TxSimulator.simulation) may hold: the record it
+ * travels in lives until Submit (up to 1,024 of them, endorser/prepared-transactions.ts), and keeps these values a
+ * second time beside the envelope's copy (a megabyte per anchor). Decoding a larger write set is a small part of what
+ * it costs anyway.
+ */
+const HANDED_OVER_VALUE_BYTES = 4 * 1024;
 
 /** A range iterator as the handler drives it (statedb kvScanner wrapped by txmgr resultsItr). */
 export interface RangeScan {
@@ -240,21 +248,37 @@ export class TxSimulator {
    * into a write set first and then the envelope (0.87 MB per 10,000-entry anchor: bench/RESULTS.md, ledger5).
    */
   resultsFields(): WireField[] {
-    const rangeInfos = this.rangeQueryInfos();
+    return this.simulation().fields;
+  }
+
+  /**
+   * {@link resultsFields}, and the same TxReadWriteSet's namespaces as the committer reads them when no collection
+   * was touched and the values written are small (undefined otherwise): handed to validation with the prepared
+   * transaction, which then does not decode them again (≈ 2.5 µs and its google-protobuf objects per transaction,
+   * bench/RESULTS.md ledger15).
+   */
+  simulation(): { readonly fields: WireField[]; readonly rwsets: NamespaceRwset[] | undefined } {
+    const rangeQueries = this.rangeQueryInfos();
     const collections = this.collectionSets();
-    if (this.reads.size === 0 && this.writes.size === 0 && rangeInfos.length === 0 && collections.length === 0)
-      return [];
+    if (this.reads.size === 0 && this.writes.size === 0 && rangeQueries.length === 0 && collections.length === 0)
+      return { fields: [], rwsets: [] };
+    const reads = sortedByKey(this.reads).map(([key, version]): KvRead => ({ key, version }));
+    // An empty value is a delete.
+    const writes = sortedByKey(this.writes).map(([key, value]): KvWrite => ({
+      key,
+      value: value.length === 0 ? null : value,
+    }));
     // KVRWSet{reads = 1, range_queries_info = 2, writes = 3 (KVWrite{key = 1, is_delete = 2, value = 3})}
     const kv = messageField(
       NS_RWSET_RWSET,
-      ...sortedByKey(this.reads).map(([key, version]) => kvReadField(key, version)),
-      ...rangeInfos.map((info) => bytesElement(2, info.serializeBinary())),
-      ...sortedByKey(this.writes).map(([key, value]) =>
-        messageField(3, stringField(1, key), boolField(2, value.length === 0), bytesField(3, value)),
+      ...reads.map((read) => kvReadField(read.key, read.version)),
+      ...rangeQueries.map((info) => bytesElement(2, info.serializeBinary())),
+      ...writes.map(({ key, value }) =>
+        messageField(3, stringField(1, key), boolField(2, value === null), bytesField(3, value ?? EMPTY)),
       ),
     );
     // TxReadWriteSet{ns_rwset = 2: NsReadWriteSet{namespace = 1, rwset = 2 (bytes: left out when empty), hashed = 3}}
-    return [
+    const fields = [
       messageField(
         2,
         stringField(1, this.namespace),
@@ -262,6 +286,10 @@ export class TxSimulator {
         ...collections.map((c) => bytesElement(3, c.hashed.serializeBinary())),
       ),
     ];
+    const handOver =
+      collections.length === 0 && writes.reduce((sum, w) => sum + (w.value?.length ?? 0), 0) <= HANDED_OVER_VALUE_BYTES;
+    const rwsets = handOver ? [{ namespace: this.namespace, reads, rangeQueries, writes }] : undefined;
+    return { fields, rwsets };
   }
 
   /**

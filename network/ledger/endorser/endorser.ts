@@ -148,6 +148,7 @@ export class Endorser {
           chaincodeName: proposal.chaincodeName,
           signedProposal: proposal.signedProposal,
           input: proposal.input,
+          inputWrittenHere: true,
         },
         this.#c.state,
         signal ? { signal } : undefined,
@@ -255,6 +256,7 @@ export class Endorser {
         proposalResponsePayload: prpBytes,
         endorsements: [{ endorser, signature }],
         signedHere: true,
+        ...(result.rwsets === undefined ? {} : { rwsets: result.rwsets }),
       },
     });
     // The client adds the signature.

@@ -16,8 +16,9 @@ const HEADER_CHANNEL_HEADER = 1;
 const CHANNEL_HEADER_TX_ID = 5;
 
 /**
- * Sixteen times the bench's 64 transactions in flight between Endorse and Submit; at ≈ 5 KB each, at most ≈ 5 MB held
- * for endorsements never submitted (an entry leaves at its Submit).
+ * Sixteen times the bench's 64 transactions in flight between Endorse and Submit; at ≈ 5 KB each (with at most 4 KiB
+ * more of a small write set's values, handed over as the simulation made them), at most ≈ 5–9 MB held for endorsements
+ * never submitted (an entry leaves at its Submit).
  */
 const DEFAULT_CAPACITY = 1_024;
 

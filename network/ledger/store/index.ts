@@ -2,6 +2,7 @@
 export {
   openLedgerStore,
   LEDGER_SUBLEVELS,
+  type BlockTxIds,
   type LedgerStore,
   type OpenLedgerStoreOptions,
   type NamespacedStateEntry,

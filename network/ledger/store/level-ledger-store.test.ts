@@ -132,6 +132,18 @@ describe('LevelDB ledger store', () => {
     expect(await store.getTxLocation(tx.txId)).toEqual({ blockNum: 0, txNum: 0, code: 0 });
   });
 
+  it('indexes a txid handed over as unindexed at its first occurrence, and reads every other', async () => {
+    const [indexed, fresh] = [envelope(), envelope()];
+    await store.commitBlock(nextBlock([indexed.envelope]), []);
+    const block = nextBlock([fresh.envelope, indexed.envelope, fresh.envelope], [0, 9, 9]);
+    await store.commitBlock(block, [], {
+      txIds: [fresh.txId, indexed.txId, fresh.txId],
+      unindexed: new Set([fresh.txId]),
+    });
+    expect(await store.getTxLocation(fresh.txId)).toEqual({ blockNum: 1, txNum: 0, code: 0 });
+    expect(await store.getTxLocation(indexed.txId)).toEqual({ blockNum: 0, txNum: 0, code: 0 });
+  });
+
   it('refuses a block that does not extend the chain or lacks its filter', async () => {
     await store.commitBlock(nextBlock([]), []);
     const wrongNumber = buildBlock({

@@ -4,9 +4,8 @@
  */
 import type { ledger } from '@hyperledger/fabric-protos';
 import { stateKey, type StateUpdate } from '../store/index.ts';
-import type { StateReader, Version } from '../types.ts';
+import type { KvRead, StateReader, Version } from '../types.ts';
 
-type KVRWSet = ledger.rwset.kvrwset.KVRWSet;
 type RangeQueryInfo = ledger.rwset.kvrwset.RangeQueryInfo;
 
 /** Writes of earlier VALID transactions in the block, keyed by `namespace \0 key`. */
@@ -19,17 +18,15 @@ export function pendingKey(namespace: string, key: string): string {
 /** True when every read still sees the version the endorser saw and no earlier tx in the block wrote it. */
 export async function readsAreCurrent(
   namespace: string,
-  rwset: KVRWSet,
+  reads: readonly KvRead[],
   state: StateReader,
   pending: PendingUpdates,
 ): Promise<boolean> {
-  for (const read of rwset.getReadsList()) {
+  for (const { key, version } of reads) {
     // validator.go:179: a key written earlier in the block conflicts whatever the versions.
-    if (pending.has(pendingKey(namespace, read.getKey()))) return false;
-    const committed = await state.getState(namespace, read.getKey());
-    const readVersion = read.getVersion();
-    const expected = readVersion ? { blockNum: readVersion.getBlockNum(), txNum: readVersion.getTxNum() } : undefined;
-    if (!sameVersion(committed?.version, expected)) return false;
+    if (pending.has(pendingKey(namespace, key))) return false;
+    const committed = await state.getState(namespace, key);
+    if (!sameVersion(committed?.version, version)) return false;
   }
   return true;
 }
@@ -40,11 +37,11 @@ export async function readsAreCurrent(
  */
 export async function rangesAreUnchanged(
   namespace: string,
-  rwset: KVRWSet,
+  rangeQueries: readonly RangeQueryInfo[],
   state: StateReader,
   pending: PendingUpdates,
 ): Promise<boolean> {
-  for (const info of rwset.getRangeQueriesInfoList()) {
+  for (const info of rangeQueries) {
     const recorded = info.getRawReads()?.getKvReadsList() ?? [];
     const current = await combinedRange(namespace, info, state, pending);
     for (const [i, read] of recorded.entries()) {
@@ -60,8 +57,8 @@ export async function rangesAreUnchanged(
 }
 
 /** Hashed range summaries (`reads_merkle_hashes`) are not produced by this ledger's simulator. */
-export function hasHashedRanges(rwset: KVRWSet): boolean {
-  return rwset.getRangeQueriesInfoList().some((info) => info.hasReadsMerkleHashes());
+export function hasHashedRanges(rangeQueries: readonly RangeQueryInfo[]): boolean {
+  return rangeQueries.some((info) => info.hasReadsMerkleHashes());
 }
 
 async function combinedRange(

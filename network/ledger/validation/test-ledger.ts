@@ -69,7 +69,8 @@ export async function createTestLedger(): Promise<TestLedger> {
         txIndex: ledger.store,
       });
       setTransactionsFilter(block, result.codes);
-      await ledger.store.commitBlock(block, result.updates);
+      // As the committer (channel-ledger.ts): what validation read of the txid index goes to the store.
+      await ledger.store.commitBlock(block, result.updates, result);
       return result;
     },
     async reopen() {

@@ -8,6 +8,7 @@ import { buildEndorserTransaction, headerOnlyPayload, type EndorserTxOptions } f
 import { CHANNEL, createTestLedger, type TestLedger } from './test-ledger.ts';
 
 const Code = peer.TxValidationCode;
+const EMPTY = new Uint8Array();
 const CC = 'credit-cc';
 
 describe('validateBlock', () => {
@@ -80,6 +81,8 @@ describe('validateBlock', () => {
     ]);
     // The store indexes these: each envelope's channel header txid, as it would read it itself.
     expect(byItself.txIds).toEqual(envelopes.map((e) => tryReadChannelHeader(e)?.getTxId()));
+    // Absent from the index: what the duplicate check read and found so, nothing it did not read (the failed ones).
+    expect(byItself.unindexed).toEqual(new Set([valid.txId, tryReadChannelHeader(envelopes[5] ?? EMPTY)?.getTxId()]));
     // Only the envelope admission could not decode is decoded here.
     expect(decodes).toBe(1);
   });
@@ -117,7 +120,10 @@ describe('validateBlock', () => {
   it('marks a txid repeated in the same block or already in the store DUPLICATE_TXID, indexing the first', async () => {
     const first = write('a', '1');
     expect((await ledger.commit([first.envelope, first.envelope])).codes).toEqual([Code.VALID, Code.DUPLICATE_TXID]);
-    expect((await ledger.commit([first.envelope])).codes).toEqual([Code.DUPLICATE_TXID]);
+    const again = await ledger.commit([first.envelope]);
+    expect(again.codes).toEqual([Code.DUPLICATE_TXID]);
+    // Found in the index: the store's commit reads it again and keeps the first location.
+    expect(again.unindexed).toEqual(new Set());
     expect(await ledger.store.getTxLocation(first.txId)).toEqual({ blockNum: 1, txNum: 0, code: Code.VALID });
   });
 

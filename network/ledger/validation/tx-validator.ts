@@ -7,7 +7,7 @@ import { common, ledger, peer } from '@hyperledger/fabric-protos';
 import { sha256, sha256Hex } from '../../crypto/index.ts';
 import { readEnvelope, type DecodedEnvelope, type EndorsedAction } from '../block/index.ts';
 import { sortUpdates, type StateUpdate } from '../store/index.ts';
-import type { Identity, IdentityVerifier, StateReader, TxLocation } from '../types.ts';
+import type { Identity, IdentityVerifier, KvRead, NamespaceRwset, StateReader, TxLocation } from '../types.ts';
 import { ANY_PEER_ENDORSEMENT, type EndorsementPolicy } from './endorsement-policy.ts';
 import { hashedNamespace, implicitCollectionMsp, privateNamespace } from '../chaincode/private-data.ts';
 import {
@@ -62,11 +62,11 @@ export interface BlockValidation {
   readonly updates: StateUpdate[];
   /** Each envelope's channel header txid, whatever its code; undefined where the channel header does not parse. */
   readonly txIds: (string | undefined)[];
-}
-
-interface NamespaceRwset {
-  readonly namespace: string;
-  readonly rwset: ledger.rwset.kvrwset.KVRWSet;
+  /**
+   * The txids the duplicate check found absent from `txIndex` (those it read: transactions that passed steps 1–5),
+   * for the store's commit of this block, which then need not read them again (BlockTxIds.unindexed).
+   */
+  readonly unindexed: Set<string>;
 }
 
 /** A collection the transaction wrote, with the hash its plaintext writes must have. */
@@ -102,6 +102,7 @@ export async function validateBlock(
   const txIds: (string | undefined)[] = [];
   const pending: PendingUpdates = new Map();
   const seenTxIds = new Set<string>();
+  const unindexed = new Set<string>();
 
   for (const [txNum, envelope] of envelopes.entries()) {
     const checked = checkTransaction(envelope, blockNum, context, (txId) => (txIds[txNum] = txId));
@@ -115,24 +116,20 @@ export async function validateBlock(
     }
     // validator.go:290 (ledger) and :477 (earlier in this block): the first occurrence keeps the txid.
     const duplicate = seenTxIds.has(checked.txId) || (await context.txIndex.getTxLocation(checked.txId)) !== undefined;
+    if (!duplicate) unindexed.add(checked.txId);
     seenTxIds.add(checked.txId);
     const code = duplicate ? Code.DUPLICATE_TXID : await checkAgainstState(checked, context, policy, pending);
     codes.push(code);
     if (code !== Code.VALID) continue;
     const privateData = context.privateData && privateWritesOf(checked, context.privateData);
-    for (const { namespace, rwset } of [...checked.rwsets, ...(privateData ?? [])]) {
-      for (const write of rwset.getWritesList()) {
-        pending.set(pendingKey(namespace, write.getKey()), {
-          namespace,
-          key: write.getKey(),
-          value: write.getIsDelete() ? null : write.getValue_asU8(),
-          version: { blockNum, txNum },
-        });
+    for (const { namespace, writes } of [...checked.rwsets, ...(privateData ?? [])]) {
+      for (const { key, value } of writes) {
+        pending.set(pendingKey(namespace, key), { namespace, key, value, version: { blockNum, txNum } });
       }
     }
   }
   txIds.length = envelopes.length;
-  return { codes, updates: sortUpdates(pending.values()), txIds };
+  return { codes, updates: sortUpdates(pending.values()), txIds, unindexed };
 }
 
 /** Steps 7–9: endorsement policy, MVCC, phantom reads. */
@@ -146,9 +143,11 @@ async function checkAgainstState(
     return Code.ENDORSEMENT_POLICY_FAILURE;
   }
   // Namespace by namespace, reads before ranges (validator.go, validateTx).
-  for (const { namespace, rwset } of tx.rwsets) {
-    if (!(await readsAreCurrent(namespace, rwset, context.state, pending))) return Code.MVCC_READ_CONFLICT;
-    if (!(await rangesAreUnchanged(namespace, rwset, context.state, pending))) return Code.PHANTOM_READ_CONFLICT;
+  for (const { namespace, reads, rangeQueries } of tx.rwsets) {
+    if (!(await readsAreCurrent(namespace, reads, context.state, pending))) return Code.MVCC_READ_CONFLICT;
+    if (!(await rangesAreUnchanged(namespace, rangeQueries, context.state, pending))) {
+      return Code.PHANTOM_READ_CONFLICT;
+    }
   }
   return Code.VALID;
 }
@@ -213,7 +212,13 @@ function checkTransaction(
   // 5. TARGET_CHAIN_NOT_FOUND
   if (tx.channelId !== context.channelId) return fail(Code.TARGET_CHAIN_NOT_FOUND);
 
-  const parsed = action.chaincodeName === undefined ? undefined : parseRwsets(action.results);
+  // What the ledger's endorser prepared carries its simulation's reads and writes, where it touched no collection.
+  const parsed =
+    action.chaincodeName === undefined
+      ? undefined
+      : action.rwsets !== undefined
+        ? { rwsets: action.rwsets, collections: [] }
+        : parseRwsets(action.results);
   if (action.chaincodeName === undefined || !parsed) return fail(Code.BAD_RWSET);
 
   return {
@@ -306,15 +311,15 @@ function parseRwsets(results: Uint8Array): { rwsets: NamespaceRwset[]; collectio
   for (const ns of txRwset.getNsRwsetList()) {
     const namespace = ns.getNamespace();
     const rwset = parse(() => ledger.rwset.kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8()));
-    if (!rwset || hasHashedRanges(rwset)) return undefined;
-    rwsets.push({ namespace, rwset });
+    if (!rwset || hasHashedRanges(rwset.getRangeQueriesInfoList())) return undefined;
+    rwsets.push(namespaceRwset(namespace, rwset));
     for (const coll of ns.getCollectionHashedRwsetList()) {
       const collection = coll.getCollectionName();
       // Only implicit collections are defined (validator: "collection ... not defined" is BAD_RWSET-like).
       if (implicitCollectionMsp(collection) === undefined) return undefined;
       const hashed = parse(() => ledger.rwset.kvrwset.HashedRWSet.deserializeBinary(coll.getHashedRwset_asU8()));
       if (!hashed) return undefined;
-      rwsets.push({ namespace: hashedNamespace(namespace, collection), rwset: hashedAsKv(hashed) });
+      rwsets.push(hashedAsKv(hashedNamespace(namespace, collection), hashed));
       if (coll.getPvtRwsetHash_asU8().length > 0) {
         collections.push({ namespace, collection, pvtRwsetHash: coll.getPvtRwsetHash_asU8() });
       }
@@ -323,31 +328,34 @@ function parseRwsets(results: Uint8Array): { rwsets: NamespaceRwset[]; collectio
   return { rwsets, collections };
 }
 
+/** A decoded KVRWSet as validation reads it. */
+function namespaceRwset(namespace: string, rwset: ledger.rwset.kvrwset.KVRWSet): NamespaceRwset {
+  return {
+    namespace,
+    reads: rwset.getReadsList().map((r) => kvRead(r.getKey(), r.getVersion())),
+    rangeQueries: rwset.getRangeQueriesInfoList(),
+    writes: rwset.getWritesList().map((w) => ({ key: w.getKey(), value: w.getIsDelete() ? null : w.getValue_asU8() })),
+  };
+}
+
+function kvRead(key: string, version: ledger.rwset.kvrwset.Version | undefined): KvRead {
+  return { key, version: version && { blockNum: version.getBlockNum(), txNum: version.getTxNum() } };
+}
+
 /**
- * The hashed reads and writes as a KVRWSet over `<cc>$$h<coll>` (key = hex key hash, value = value hash): the
- * same MVCC check and the same versioned update then apply to the hashed state as to public state.
+ * The hashed reads and writes over `<cc>$$h<coll>` (key = hex key hash, value = value hash): the same MVCC check
+ * and the same versioned update then apply to the hashed state as to public state.
  */
-function hashedAsKv(hashed: ledger.rwset.kvrwset.HashedRWSet): ledger.rwset.kvrwset.KVRWSet {
-  const kv = new ledger.rwset.kvrwset.KVRWSet();
-  kv.setReadsList(
-    hashed.getHashedReadsList().map((r) => {
-      const read = new ledger.rwset.kvrwset.KVRead();
-      read.setKey(Buffer.from(r.getKeyHash_asU8()).toString('hex'));
-      const version = r.getVersion();
-      if (version) read.setVersion(version);
-      return read;
-    }),
-  );
-  kv.setWritesList(
-    hashed.getHashedWritesList().map((w) => {
-      const write = new ledger.rwset.kvrwset.KVWrite();
-      write.setKey(Buffer.from(w.getKeyHash_asU8()).toString('hex'));
-      write.setIsDelete(w.getIsDelete());
-      write.setValue(w.getIsDelete() ? new Uint8Array(0) : w.getValueHash_asU8());
-      return write;
-    }),
-  );
-  return kv;
+function hashedAsKv(namespace: string, hashed: ledger.rwset.kvrwset.HashedRWSet): NamespaceRwset {
+  const hex = (hash: Uint8Array) => Buffer.from(hash).toString('hex');
+  return {
+    namespace,
+    reads: hashed.getHashedReadsList().map((r) => kvRead(hex(r.getKeyHash_asU8()), r.getVersion())),
+    rangeQueries: [],
+    writes: hashed
+      .getHashedWritesList()
+      .map((w) => ({ key: hex(w.getKeyHash_asU8()), value: w.getIsDelete() ? null : w.getValueHash_asU8() })),
+  };
 }
 
 /**
@@ -371,7 +379,7 @@ function privateWritesOf(
       const plain = coll.getRwset_asU8();
       if (!expected || !sha256(plain).equals(expected.pvtRwsetHash)) continue;
       const rwset = parse(() => ledger.rwset.kvrwset.KVRWSet.deserializeBinary(plain));
-      if (rwset) out.push({ namespace: privateNamespace(namespace, collection), rwset });
+      if (rwset) out.push(namespaceRwset(privateNamespace(namespace, collection), rwset));
     }
   }
   return out;
