@@ -10,10 +10,13 @@
  * The manifest's `sha256` covers every byte before the end marker (header and entries), so a truncated, damaged or
  * spliced archive is refused before anything is restored from it. The manifest comes last because the digest is
  * known only once the entries are written; a reader finds it from the end. The archive is written beside its
- * destination and renamed into place once synced: a crash during a backup never leaves a file that looks whole.
+ * destination and linked into place once synced, its directory synced after: a crash during a backup never leaves a
+ * file that looks whole, and a backup reported written survives a power loss.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { link, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { link, open, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { syncDirectory } from '../store/index.ts';
 import { BackupError } from './errors.ts';
 
 const MAGIC = Buffer.from('LXBACKUP', 'latin1');
@@ -88,7 +91,6 @@ export async function writeBackupArchive(
     await writer.flush();
     await handle.sync();
     await handle.close();
-    // link+unlink rather than rename: rename would replace a file created meanwhile at `file`.
     await renameNoReplace(partial, file);
     return manifest;
   } catch (err) {
@@ -269,18 +271,26 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
   return buffer;
 }
 
+/**
+ * link+unlink rather than rename, which would replace a file created meanwhile at `to`; then the directory synced, so
+ * a backup reported written is still there after a power loss. A file system without hard links is refused: no
+ * rename there can be told not to replace.
+ */
 async function renameNoReplace(from: string, to: string): Promise<void> {
   try {
     await link(from, to);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      // A file system without hard links: rename, after checking nothing is there.
-      await rename(from, to);
-      return;
-    }
-    throw new BackupError('FILE_ERROR', `${to} exists: a backup never replaces a file`, { cause: err });
+    const exists = (err as NodeJS.ErrnoException).code === 'EEXIST';
+    throw new BackupError(
+      'FILE_ERROR',
+      exists
+        ? `${to} exists: a backup never replaces a file`
+        : `cannot link the backup into place at ${to} (its file system must take hard links): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   await unlink(from);
+  await syncDirectory(dirname(to));
 }
 
 /** Buffers writes into large chunks and hashes what it writes, until digest() is taken. */
