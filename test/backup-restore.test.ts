@@ -99,6 +99,7 @@ describe('lianxin node backup and restore', () => {
 
     // The node dies soon after its backup: what it logged after the backup never reached the chain.
     let backedUpAt = 0;
+    let backupOutput = '';
     await net.restartLedger(async () => {
       const streaming = (async () => {
         for (let n = 3; n < 12; n++) await ingest(original, n);
@@ -106,6 +107,7 @@ describe('lianxin node backup and restore', () => {
       while (original.log.size < 5 * BATCH) await new Promise((resolve) => setTimeout(resolve, 5));
       const backedUp = await lianxin(['node', 'backup', '--config', configFile, '--out', backup]);
       expect(backedUp).toMatchObject({ code: 0, stderr: '' });
+      backupOutput = backedUp.stdout;
       backedUpAt = original.log.size;
       await streaming;
       await original.stop();
@@ -129,6 +131,8 @@ describe('lianxin node backup and restore', () => {
     expect(node.log.size % BATCH).toBe(0);
     expect(node.log.size).toBeGreaterThanOrEqual(5 * BATCH);
     expect(node.log.size).toBeLessThanOrEqual(backedUpAt);
+    // The backup's own word for where the restored log resumes.
+    expect(backupOutput).toMatch(new RegExp(`; log size ${node.log.size}\n$`));
     expect(node.anchorer.anchoredSize).toBeGreaterThanOrEqual(3 * BATCH);
 
     // The client re-sends everything it sent after the last batch it knows to be anchored: the batches in the

@@ -91,4 +91,16 @@ describe('backup archive', () => {
     await expect(writeBackupArchive(file, FACTS, from([]))).rejects.toMatchObject({ code: 'FILE_ERROR' });
     expect(await readFile(file, 'utf8')).toBe('precious');
   });
+
+  it('dates the backup before its snapshot is taken, so nothing acknowledged before that time is missing', async () => {
+    let snapshotAt = Number.NaN;
+    async function* snapshot(): AsyncGenerator<[Buffer, Buffer]> {
+      // A store's snapshot is taken as its iteration starts.
+      snapshotAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      yield* from(sampleEntries());
+    }
+    const written = await writeBackupArchive(join(dir, 'a.backup'), FACTS, snapshot());
+    expect(Date.parse(written.createdAt)).toBeLessThanOrEqual(snapshotAt);
+  });
 });

@@ -39,12 +39,23 @@ export interface BackupManifest {
   readonly kind: 'node' | 'ledger';
   /** The store's owner: the node's MSP ID and log origin, or the ledger's channel. */
   readonly identity: Readonly<Record<string, string>>;
+  /** Just before the store's snapshot was taken: everything the store acknowledged before it is in the backup. */
   readonly createdAt: string;
   readonly entries: number;
   /** Entries per sublevel (the name between the leading "!" separators), "" for keys outside any sublevel. */
   readonly sublevels: Readonly<Record<string, number>>;
   /** Lower-case hex SHA-256 of the archive's header and entries. */
   readonly sha256: string;
+  /**
+   * A node's log as the snapshot holds it: its size (the records a restored node resumes after) and its latest
+   * signed checkpoint. Added 2026-12-07; archives written before have none, and readers before ignore it.
+   */
+  readonly log?: LogSummary;
+}
+
+export interface LogSummary {
+  readonly size: number;
+  readonly checkpoint?: string;
 }
 
 export type ManifestFacts = Pick<BackupManifest, 'kind' | 'identity'>;
@@ -57,6 +68,8 @@ export async function writeBackupArchive(
   file: string,
   facts: ManifestFacts,
   entries: AsyncIterable<[Buffer, Buffer]>,
+  /** What the entries held, asked once they are all written (a node's log summary). */
+  summary: () => Pick<BackupManifest, 'log'> = () => ({}),
 ): Promise<BackupManifest> {
   const partial = `${file}.partial-${process.pid}`;
   let handle: FileHandle;
@@ -70,6 +83,8 @@ export async function writeBackupArchive(
     await writer.write(Buffer.concat([MAGIC, Buffer.from([ARCHIVE_VERSION])]));
     let count = 0;
     const sublevels: Record<string, number> = {};
+    // The entries' snapshot is taken when their iteration starts, after this.
+    const createdAt = new Date().toISOString();
     for await (const [key, value] of entries) {
       await writer.write(u32(key.length), key, u32(value.length), value);
       count++;
@@ -81,10 +96,11 @@ export async function writeBackupArchive(
       format: 'lianxin-backup',
       version: ARCHIVE_VERSION,
       ...facts,
-      createdAt: new Date().toISOString(),
+      createdAt,
       entries: count,
       sublevels,
       sha256,
+      ...summary(),
     };
     const json = Buffer.from(JSON.stringify(manifest), 'utf8');
     await writer.write(u32(END_OF_ENTRIES), json, u32(json.length), TRAILER_MAGIC);
@@ -236,6 +252,10 @@ export function parseManifest(file: string, bytes: Buffer): BackupManifest {
   }
   if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256))
     throw invalid('sha256', 'must be 64 hex digits');
+  const log: unknown = m.log;
+  if (log !== undefined && !isLogSummary(log)) {
+    throw invalid('log', 'must be { "size": a count, "checkpoint"?: a signed note }');
+  }
   return {
     format: 'lianxin-backup',
     version: ARCHIVE_VERSION,
@@ -245,8 +265,15 @@ export function parseManifest(file: string, bytes: Buffer): BackupManifest {
     entries: m.entries as number,
     sublevels: sublevels as Record<string, number>,
     sha256: m.sha256,
+    ...(log !== undefined && { log }),
   };
 }
+
+const isLogSummary = (v: unknown): v is LogSummary =>
+  typeof v === 'object' &&
+  v !== null &&
+  Number.isSafeInteger((v as Record<string, unknown>).size) &&
+  ['string', 'undefined'].includes(typeof (v as Record<string, unknown>).checkpoint);
 
 const isStringRecord = (v: unknown): v is Record<string, string> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((s) => typeof s === 'string');

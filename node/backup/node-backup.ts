@@ -21,9 +21,21 @@ export interface NodeIdentity {
   readonly origin: string;
 }
 
+/** The log's rows that say its size and latest checkpoint (node/log/tile-store.ts, in the store's `log` sublevel). */
+const LOG_SIZE_KEY = Buffer.from('!log!s');
+const LOG_CHECKPOINT_KEY = Buffer.from('!log!c');
+
 /** Writes a consistent snapshot of the running node's store to `out` (never replacing a file). */
 export function backupNode(db: Pick<NodeDatabase, 'snapshotEntries'>, identity: NodeIdentity, out: string) {
-  return writeBackupArchive(out, { kind: 'node', identity: { ...identity } }, db.snapshotEntries());
+  const log: { size: number; checkpoint?: string } = { size: 0 };
+  async function* noting(): AsyncGenerator<[Buffer, Buffer]> {
+    for await (const [key, value] of db.snapshotEntries()) {
+      if (key.equals(LOG_SIZE_KEY)) log.size = value.readUInt32BE(0) * 2 ** 32 + value.readUInt32BE(4);
+      else if (key.equals(LOG_CHECKPOINT_KEY)) log.checkpoint = value.toString('utf8');
+      yield [key, value];
+    }
+  }
+  return writeBackupArchive(out, { kind: 'node', identity: { ...identity } }, noting(), () => ({ log }));
 }
 
 export interface RestoreNodeOptions {
