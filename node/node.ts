@@ -229,7 +229,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
         return manifest;
       },
     });
-    // Closed first on stop: no backup or reload starts while the stores close.
+    // Closed first on stop, once a backup or reload running has finished: none reads stores that are closing.
     cleanup.push(() => admin.close());
 
     // The line a supervisor or an operator waits for: both listeners accept connections.

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BackupManifest } from '../backup/index.ts';
 import { requestBackup, requestKeyReload } from './admin-client.ts';
 import { startAdminSocket, type AdminSocket } from './admin-socket.ts';
+import { eventually } from '../../test/support/eventually.ts';
 
 let dir: string;
 let socket: AdminSocket | undefined;
@@ -90,5 +91,29 @@ describe('admin socket', () => {
     await expect(startAdminSocket(join(dir, 'x'.repeat(120), 'admin.sock'), {})).rejects.toMatchObject({
       code: 'SOCKET_PATH_TOO_LONG',
     });
+  });
+
+  it('lets an action running when it is closed finish and answer before close resolves', async () => {
+    const path = join(dir, 'admin.sock');
+    const finish = Promise.withResolvers<BackupManifest>();
+    let started = false;
+    const closing = await startAdminSocket(path, {
+      backup: () => {
+        started = true;
+        return finish.promise;
+      },
+    });
+    const answered = requestBackup(path, '/backups/x.lxbk');
+    await eventually(() => Promise.resolve(started || undefined), { what: 'the backup started' });
+    let closed = false;
+    const close = closing.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    finish.resolve(MANIFEST);
+    expect(await answered).toEqual(MANIFEST);
+    await close;
+    await expect(requestBackup(path, '/backups/y.lxbk')).rejects.toMatchObject({ code: 'NODE_NOT_RUNNING' });
   });
 });

@@ -52,10 +52,19 @@ export async function startAdminSocket(path: string, actions: AdminActions): Pro
     );
   }
   await rm(path, { force: true });
+  // The actions running: close() waits for them (a backup reads stores the node closes after).
+  const running = new Set<Promise<void>>();
+  let closing = false;
   const server = createServer((request, response) => {
-    handle(actions, request, response).catch((err: unknown) => {
+    if (closing) {
+      reply(response, 503, error('FAILED', 'the node is stopping: no admin action starts now'));
+      return;
+    }
+    const action = handle(actions, request, response).catch((err: unknown) => {
       reply(response, 500, { code: 'INTERNAL', message: (err as Error).message });
     });
+    running.add(action);
+    void action.finally(() => running.delete(action));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -65,7 +74,13 @@ export async function startAdminSocket(path: string, actions: AdminActions): Pro
     });
   });
   await chmod(path, 0o600);
-  return { path, close: () => closeServer(server, path) };
+  return {
+    path,
+    close: () => {
+      closing = true;
+      return closeServer(server, path, running);
+    },
+  };
 }
 
 async function handle(actions: AdminActions, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -119,12 +134,15 @@ function reply(response: ServerResponse, status: number, body: unknown): void {
   response.end(json);
 }
 
-async function closeServer(server: Server, path: string): Promise<void> {
-  await new Promise<void>((resolve) => {
+/** Takes no new connection, lets the running actions finish and answer, then drops every connection. */
+async function closeServer(server: Server, path: string, running: ReadonlySet<Promise<void>>): Promise<void> {
+  const closed = new Promise<void>((resolve) => {
     server.close(() => {
       resolve();
     });
-    server.closeAllConnections();
   });
+  await Promise.all(running);
+  server.closeAllConnections();
+  await closed;
   await rm(path, { force: true });
 }
