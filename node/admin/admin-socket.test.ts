@@ -1,4 +1,5 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -115,5 +116,23 @@ describe('admin socket', () => {
     expect(await answered).toEqual(MANIFEST);
     await close;
     await expect(requestBackup(path, '/backups/y.lxbk')).rejects.toMatchObject({ code: 'NODE_NOT_RUNNING' });
+  });
+
+  it('takes only the codes the admin socket sends as its refusal: another is a bad response', async () => {
+    // What a node before 2026-12-07 answered when a request could not be read: not an AdminErrorCode.
+    const path = join(dir, 'admin.sock');
+    const server = createServer((_request, response) => {
+      response.writeHead(500, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ code: 'INTERNAL', message: 'aborted' }));
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      await expect(requestKeyReload(path)).rejects.toMatchObject({
+        code: 'BAD_RESPONSE',
+        message: expect.stringContaining('INTERNAL') as unknown,
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -61,7 +61,8 @@ export async function startAdminSocket(path: string, actions: AdminActions): Pro
       return;
     }
     const action = handle(actions, request, response).catch((err: unknown) => {
-      reply(response, 500, { code: 'INTERNAL', message: (err as Error).message });
+      // The request could not be read (the client went away midway): what it gets, if anything, is in the protocol.
+      reply(response, 500, error('FAILED', `the admin request could not be read: ${(err as Error).message}`));
     });
     running.add(action);
     void action.finally(() => running.delete(action));
