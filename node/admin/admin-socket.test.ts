@@ -48,7 +48,7 @@ describe('admin socket', () => {
     expect(outs).toEqual(['/backups/x.lxbk']);
   });
 
-  it('refuses a relative backup path, naming the field, without calling the action', async () => {
+  it('refuses a relative backup path, naming the field, and an oversized body, without calling the action', async () => {
     const path = join(dir, 'admin.sock');
     let called = false;
     socket = await startAdminSocket(path, {
@@ -60,6 +60,11 @@ describe('admin socket', () => {
     await expect(requestBackup(path, 'x.lxbk')).rejects.toMatchObject({
       code: 'BAD_REQUEST',
       message: expect.stringContaining('"out"') as unknown,
+    });
+    // A body past 64 KiB is refused unread.
+    await expect(requestBackup(path, `/${'x'.repeat(70_000)}`)).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('larger than the 65536 bytes') as unknown,
     });
     expect(called).toBe(false);
     // The ledger's socket offers no key reload.

@@ -92,6 +92,12 @@ async function handle(actions: AdminActions, request: IncomingMessage, response:
 async function answer(actions: AdminActions, request: IncomingMessage): Promise<[number, unknown]> {
   if (request.method !== 'POST') return [405, error('BAD_REQUEST', 'only POST is served')];
   const body = await readBody(request);
+  if (body === TOO_LARGE) {
+    return [
+      413,
+      error('BAD_REQUEST', `the request body is larger than the ${MAX_BODY_BYTES} bytes an admin action takes`),
+    ];
+  }
   try {
     if (request.url === '/keys/reload' && actions.reloadKeys) return [200, await actions.reloadKeys()];
     if (request.url === '/backup' && actions.backup) {
@@ -113,12 +119,15 @@ const error = (code: AdminErrorCode, message: string, cause?: string) => ({
   ...(cause === undefined ? {} : { cause }),
 });
 
+/** A body past MAX_BODY_BYTES, refused unread. */
+const TOO_LARGE = Symbol('too large');
+
 async function readBody(request: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
+    if (size > MAX_BODY_BYTES) return TOO_LARGE;
     chunks.push(chunk);
   }
   if (size === 0) return undefined;
