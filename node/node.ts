@@ -9,7 +9,7 @@
  * anchorer, follower and notarizer retry with backoff until it does.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -304,7 +304,9 @@ async function startPipelines(
   { logger, metrics, origin, cleanup }: Basics,
   overrides: NodeOverrides,
 ): Promise<Pipelines> {
-  await mkdir(config.dataDir, { recursive: true });
+  // The operator's alone: it holds credit records, which LevelDB writes 0644 under the usual umask.
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(config.dataDir, 0o700);
   // The store tells of its faults before the parts that react to them exist: they are set once all do.
   const storageWiring: { recovered: (() => void)[]; changed?: () => void } = { recovered: [] };
   const storeDir = join(config.dataDir, 'db');

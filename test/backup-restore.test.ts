@@ -6,7 +6,7 @@
  * re-sends what it sent after the backup gets each record logged exactly once.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -93,6 +93,8 @@ afterAll(async () => {
 describe('lianxin node backup and restore', () => {
   it('backs up during ingest; the restored node resumes and a client re-sending gets each record logged once', async () => {
     const original = await startOn(join(net.members.dir, 'original'));
+    // Its credit records are its operator's alone.
+    expect((await stat(join(net.members.dir, 'original'))).mode & 0o777).toBe(0o700);
     for (let n = 0; n < 3; n++) await ingest(original, n);
     await original.anchorer.whenAnchored(3 * BATCH);
     const backup = join(net.members.dir, 'node.backup');

@@ -67,13 +67,19 @@ export async function startAdminSocket(path: string, actions: AdminActions): Pro
     running.add(action);
     void action.finally(() => running.delete(action));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
+  // Created 0600 (umask 0177): under a looser umask, another user could connect before the chmod below.
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } finally {
+    process.umask(umask);
+  }
   await chmod(path, 0o600);
   return {
     path,
