@@ -85,6 +85,30 @@ describe('backup archive', () => {
     });
   });
 
+  it('refuses lengths that do not fit, before reading what they claim', async () => {
+    const file = join(dir, 'a.backup');
+    const written = await writeBackupArchive(file, FACTS, from([[Buffer.from('k'), Buffer.from('v')]]));
+    const good = await readFile(file);
+    /** The archive with the u32 at `at` (from the end when negative) set to `value`, and what reading it says. */
+    const withU32 = async (at: number, value: number) => {
+      const bytes = Buffer.from(good);
+      bytes.writeUInt32BE(value, at < 0 ? bytes.length + at : at);
+      await writeFile(file, bytes);
+      return verifyBackupArchive(file).then(
+        () => 'read',
+        (err: unknown) => (err as Error).message,
+      );
+    };
+    // The trailer's manifest length: 4 bytes before "LXBKEND\n".
+    expect(await withU32(-12, 0xfffffff0)).toContain('a manifest length of 4294967280 bytes does not fit the file');
+    // The first key's length, after "LXBACKUP" and the version byte; then its value's, after the 1-byte key.
+    expect(await withU32(9, 64 * 1024 + 1)).toContain('a key of 65537 bytes, more than 65536');
+    expect(await withU32(14, 128 * 1024 * 1024 + 1)).toContain('a value of 134217729 bytes, more than 134217728');
+    expect(await withU32(14, 1000)).toContain('an entry runs past the end of the entries');
+    expect(await withU32(14, 1)).toBe('read');
+    expect(written.entries).toBe(1);
+  });
+
   it('never replaces an existing file', async () => {
     const file = join(dir, 'a.backup');
     await writeFile(file, 'precious');

@@ -23,8 +23,13 @@ const MAGIC = Buffer.from('LXBACKUP', 'latin1');
 const TRAILER_MAGIC = Buffer.from('LXBKEND\n', 'latin1');
 export const ARCHIVE_VERSION = 1;
 const END_OF_ENTRIES = 0xffffffff;
-/** LevelDB takes larger values, but nothing the node stores comes near it: a larger length means damage. */
-const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
+/**
+ * LevelDB takes larger ones, but no store here comes near: a larger length means damage or a hostile file, refused
+ * before its bytes are read into memory. Keys are a few dozen bytes (a chaincode's state key, at most kilobytes);
+ * the largest values are the ledger's blocks, which a channel's absolute_max_bytes (Fabric's limit ≈ 100 MB) bounds.
+ */
+const MAX_KEY_BYTES = 64 * 1024;
+const MAX_VALUE_BYTES = 128 * 1024 * 1024;
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 const HEADER_BYTES = MAGIC.length + 1;
 const TRAILER_BYTES = 4 + TRAILER_MAGIC.length;
@@ -205,8 +210,8 @@ class Archive {
     hash.update(await readAt(this.#handle, 0, HEADER_BYTES));
     let count = 0;
     while (!reader.done) {
-      const key = await reader.frame(this.#file);
-      const value = await reader.frame(this.#file);
+      const key = await reader.frame(this.#file, 'key', MAX_KEY_BYTES);
+      const value = await reader.frame(this.#file, 'value', MAX_VALUE_BYTES);
       hash.update(u32(key.length)).update(key).update(u32(value.length)).update(value);
       count++;
       yield [key, value];
@@ -373,10 +378,13 @@ class BufferedReader {
     return this.#buffer.length === 0 && this.#position >= this.#end;
   }
 
-  async frame(file: string): Promise<Buffer> {
+  async frame(file: string, what: 'key' | 'value', max: number): Promise<Buffer> {
     const length = (await this.#take(4, file)).readUInt32BE(0);
-    if (length > MAX_ENTRY_BYTES) {
-      throw new BackupError('ARCHIVE_INVALID', `${file}: an entry of ${length} bytes (damaged length)`);
+    if (length > max) {
+      throw new BackupError(
+        'ARCHIVE_INVALID',
+        `${file}: a ${what} of ${length} bytes, more than ${max} (damaged length)`,
+      );
     }
     return this.#take(length, file);
   }
