@@ -224,7 +224,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
         return { ...ids, peerId };
       },
       backup: async (out) => {
-        const manifest = await backupNode(parts.db, { mspId: config.mspId, origin }, out);
+        const manifest = await backupNode(parts.db, { mspId: config.mspId, origin }, out, config.dataDir);
         logger.info({ out, entries: manifest.entries, sha256: manifest.sha256 }, 'online backup written');
         return manifest;
       },

@@ -98,6 +98,16 @@ describe('lianxin node backup and restore', () => {
     for (let n = 0; n < 3; n++) await ingest(original, n);
     await original.anchorer.whenAnchored(3 * BATCH);
     const backup = join(net.members.dir, 'node.backup');
+    const inside = await lianxin([
+      'node',
+      'backup',
+      '--config',
+      configFile,
+      '--out',
+      join(net.members.dir, 'original', 'x'),
+    ]);
+    expect(inside.code).not.toBe(0);
+    expect(inside.stderr).toContain("would be inside the node's data dir");
 
     // The node dies soon after its backup: what it logged after the backup never reached the chain.
     let backedUpAt = 0;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive } from './backup-archive.ts';
 
@@ -107,6 +107,17 @@ describe('backup archive', () => {
     expect(await withU32(14, 1000)).toContain('an entry runs past the end of the entries');
     expect(await withU32(14, 1)).toBe('read');
     expect(written.entries).toBe(1);
+  });
+
+  it("removes a partial file a dead process left at the destination, and not a live one's", async () => {
+    const file = join(dir, 'a.backup');
+    // Above Linux's largest pid_max (2^22): no process has it.
+    const dead = `${file}.partial-${2 ** 22 + 1}`;
+    const live = `${file}.partial-${process.ppid}`;
+    await writeFile(dead, 'half a backup');
+    await writeFile(live, 'a backup being written');
+    await writeBackupArchive(file, FACTS, from([[Buffer.from('k'), Buffer.from('v')]]));
+    expect((await readdir(dir)).sort()).toEqual(['a.backup', basename(live)]);
   });
 
   it('never replaces an existing file', async () => {

@@ -14,8 +14,8 @@
  * file that looks whole, and a backup reported written survives a power loss.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { link, open, rm, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { link, open, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { syncDirectory } from '../store/index.ts';
 import { BackupError } from './errors.ts';
 
@@ -79,6 +79,7 @@ export async function writeBackupArchive(
   const partial = `${file}.partial-${process.pid}`;
   let handle: FileHandle;
   try {
+    await removeAbandoned(file);
     handle = await open(partial, 'wx', 0o600);
   } catch (err) {
     throw new BackupError('FILE_ERROR', `cannot write the backup ${file}: ${(err as Error).message}`, { cause: err });
@@ -301,6 +302,25 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
   const { bytesRead } = await handle.read(buffer, 0, length, position);
   if (bytesRead !== length) throw new BackupError('ARCHIVE_INVALID', `short read at byte ${position}`);
   return buffer;
+}
+
+/** Removes `<file>.partial-<pid>` left by a process that died writing it (a live one's is its own to finish). */
+async function removeAbandoned(file: string): Promise<void> {
+  const prefix = `${basename(file)}.partial-`;
+  for (const name of await readdir(dirname(file))) {
+    const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : Number.NaN;
+    if (Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) await rm(join(dirname(file), name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, another user's.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 /**
