@@ -120,6 +120,15 @@ describe('backup archive', () => {
     expect((await readdir(dir)).sort()).toEqual(['a.backup', basename(live)]);
   });
 
+  it("refuses a manifest whose counts per part are not the entries'", async () => {
+    const file = join(dir, 'a.backup');
+    await writeBackupArchive(file, FACTS, from(sampleEntries()));
+    // Same length, so the trailer still finds the manifest: 100 log entries claimed as 109.
+    const text = (await readFile(file)).toString('latin1').replace('"log":100', '"log":109');
+    await writeFile(file, Buffer.from(text, 'latin1'));
+    await expect(verifyBackupArchive(file)).rejects.toThrow('100 entries in part "log", the manifest says 109');
+  });
+
   it('never replaces an existing file', async () => {
     const file = join(dir, 'a.backup');
     await writeFile(file, 'precious');

@@ -210,11 +210,14 @@ class Archive {
     const hash = createHash('sha256');
     hash.update(await readAt(this.#handle, 0, HEADER_BYTES));
     let count = 0;
+    const sublevels = new Map<string, number>();
     while (!reader.done) {
       const key = await reader.frame(this.#file, 'key', MAX_KEY_BYTES);
       const value = await reader.frame(this.#file, 'value', MAX_VALUE_BYTES);
       hash.update(u32(key.length)).update(key).update(u32(value.length)).update(value);
       count++;
+      const name = sublevelOf(key);
+      sublevels.set(name, (sublevels.get(name) ?? 0) + 1);
       yield [key, value];
     }
     const digest = hash.digest('hex');
@@ -223,6 +226,18 @@ class Archive {
         'ARCHIVE_INVALID',
         `${this.#file} does not match its manifest: ${count} entries with SHA-256 ${digest}, the manifest says ` +
           `${this.manifest.entries} with ${this.manifest.sha256}`,
+      );
+    }
+    // The manifest is not under the digest: its per-part counts are held to the entries themselves.
+    const claimed = Object.entries(this.manifest.sublevels).filter(([, n]) => n > 0);
+    const mismatch = [...new Set([...sublevels.keys(), ...claimed.map(([name]) => name)])].find(
+      (name) => (sublevels.get(name) ?? 0) !== (this.manifest.sublevels[name] ?? 0),
+    );
+    if (mismatch !== undefined) {
+      throw new BackupError(
+        'ARCHIVE_INVALID',
+        `${this.#file} does not match its manifest: ${sublevels.get(mismatch) ?? 0} entries in part "${mismatch}", ` +
+          `the manifest says ${this.manifest.sublevels[mismatch] ?? 0}`,
       );
     }
   }
