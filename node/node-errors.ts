@@ -12,14 +12,16 @@ export type NodeStartErrorCode =
   /** A listener could not bind for another reason (an address not on this host, a privileged port). */
   | 'LISTEN_FAILED'
   /** A key or certificate file exists but does not hold what it should (PEM of a private key, a certificate). */
-  | 'KEY_INVALID';
+  | 'KEY_INVALID'
+  /** The store's log is not the history the chain anchored for its origin (a backup older than the last anchor). */
+  | 'STORE_CONFLICTS_WITH_CHAIN';
 
 export class NodeStartError extends Error {
   override readonly name = 'NodeStartError';
   constructor(
     readonly code: NodeStartErrorCode,
     message: string,
-    /** The listener (PORT_IN_USE, LISTEN_FAILED) or the file (KEY_INVALID) concerned. */
+    /** The listener (PORT_IN_USE, LISTEN_FAILED), the file (KEY_INVALID) or the store concerned. */
     readonly subject: string,
     options?: ErrorOptions,
   ) {

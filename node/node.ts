@@ -9,7 +9,7 @@
  * anchorer, follower and notarizer retry with backoff until it does.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { loadSigningIdentity } from '../network/pki/index.ts';
 import { adminSocketPath, startAdminSocket } from './admin/index.ts';
-import { CheckpointAnchorer } from './anchor/index.ts';
+import { CheckpointAnchorer, LogConflictError } from './anchor/index.ts';
 import { backupNode, refuseUnfinishedRestore } from './backup/index.ts';
 import {
   ChainIndex,
@@ -144,6 +144,8 @@ const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> 
   anchoring: [],
   // New records are refused; what is stored is still served.
   storage: ['RecordService'],
+  // The store is not the history the chain anchored (LogConflictError): ingest is refused, the rest still answers.
+  log: ['RecordService'],
 };
 
 const MIB = 1024 * 1024;
@@ -222,12 +224,12 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
         return { ...ids, peerId };
       },
       backup: async (out) => {
-        const manifest = await backupNode(parts.db, { mspId: config.mspId, origin }, out);
+        const manifest = await backupNode(parts.db, { mspId: config.mspId, origin }, out, config.dataDir);
         logger.info({ out, entries: manifest.entries, sha256: manifest.sha256 }, 'online backup written');
         return manifest;
       },
     });
-    // Closed first on stop: no backup or reload starts while the stores close.
+    // Closed first on stop, once a backup or reload running has finished: none reads stores that are closing.
     cleanup.push(() => admin.close());
 
     // The line a supervisor or an operator waits for: both listeners accept connections.
@@ -289,6 +291,8 @@ interface Pipelines {
   ownAnchorBlock(): bigint;
   /** Health follows a storage fault at once, when set. */
   readonly storageWiring: { changed?: () => void };
+  /** Set once the anchorer finds the store conflicting with the chain; ingest is refused from then on. */
+  logConflict(): LogConflictError | undefined;
 }
 
 /**
@@ -300,7 +304,9 @@ async function startPipelines(
   { logger, metrics, origin, cleanup }: Basics,
   overrides: NodeOverrides,
 ): Promise<Pipelines> {
-  await mkdir(config.dataDir, { recursive: true });
+  // The operator's alone: it holds credit records, which LevelDB writes 0644 under the usual umask.
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(config.dataDir, 0o700);
   // The store tells of its faults before the parts that react to them exist: they are set once all do.
   const storageWiring: { recovered: (() => void)[]; changed?: () => void } = { recovered: [] };
   const storeDir = join(config.dataDir, 'db');
@@ -382,6 +388,7 @@ async function startPipelines(
   const noteAnchor = (blockNumber: number) => {
     if (BigInt(blockNumber) > ownAnchorBlock) ownAnchorBlock = BigInt(blockNumber);
   };
+  let logConflict: LogConflictError | undefined;
   const anchorer = await CheckpointAnchorer.open({
     db: db.anchor,
     write: db.write,
@@ -389,6 +396,11 @@ async function startPipelines(
     chain,
     logger: componentLogger(logger, 'anchor'),
     ...retry,
+    onConflict: (err) => {
+      if (logConflict === undefined) logger.error({ err }, 'the store conflicts with the chain: ingest refused');
+      logConflict = err;
+      storageWiring.changed?.();
+    },
     resign: async (size) => signCheckpoint(origin, size, await log.root(size), logSigner).note,
     onAnchored: (leaves, seconds, anchored) => {
       metrics.anchoredRecords.inc(leaves);
@@ -424,6 +436,7 @@ async function startPipelines(
       });
     }
   });
+  await refuseConflictingStore(anchorer, storeDir, logger);
   anchorer.start();
   cleanup.push(() => anchorer.stop());
   if (anchorer.anchoredSize > 0) {
@@ -488,6 +501,7 @@ async function startPipelines(
     maxRecordBytes: config.ingest.maxRecordBytes,
     usccMode: config.ingest.usccMode,
     admit: () => {
+      if (logConflict) throw logConflict;
       db.storage.admitIngest();
     },
     backlog: () => ({
@@ -526,7 +540,29 @@ async function startPipelines(
     keys,
     ownAnchorBlock: () => ownAnchorBlock,
     storageWiring,
+    logConflict: () => logConflict,
   };
+}
+
+/**
+ * A store restored from a backup older than the node's last anchor (or another node's) must take no ingest: its
+ * next records would reuse indices the chain's tree head covers. Refused here when the chain answers; when it does
+ * not (an unreachable ledger does not stop a node), the anchorer checks before anything else once it answers, and
+ * `onConflict` refuses ingest from then on.
+ * @throws NodeStartError `STORE_CONFLICTS_WITH_CHAIN` naming the sizes and what to restore.
+ */
+async function refuseConflictingStore(anchorer: CheckpointAnchorer, storeDir: string, logger: Logger): Promise<void> {
+  try {
+    await anchorer.reconcile();
+  } catch (err) {
+    if (err instanceof LogConflictError) {
+      throw new NodeStartError('STORE_CONFLICTS_WITH_CHAIN', `${storeDir}: ${err.message}`, storeDir, { cause: err });
+    }
+    logger.warn(
+      { err },
+      'cannot check the store against the chain now: checked once the ledger answers, ingest refused if they conflict',
+    );
+  }
 }
 
 /** Snapshots of the chain index need p2p to be served: without it, none is taken. */
@@ -667,6 +703,7 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
         anchoredSize: anchorer.anchoredSize,
       })),
       storageCheck(parts.db.storage),
+      { component: 'log', check: () => pipelines.logConflict()?.message },
     ],
     intervalMs: HEALTH_INTERVAL_MS,
     onChange: (failed) => {

@@ -6,18 +6,22 @@
  * re-sends what it sent after the backup gets each record logged exactly once.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
 import { backupLedger } from '../node/backup/index.ts';
 import { lianxin } from '../node/cli/test-io.ts';
 import type { LianxinNode } from '../node/node.ts';
+import { NodeStartError } from '../node/node-errors.ts';
+import { createNode } from '../node/node.ts';
+import { loadNodeConfig } from '../node/config/index.ts';
+import { eventually } from './support/eventually.ts';
 import { decodeLogLeaf } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
-import { eventually } from './support/eventually.ts';
 import { canHideCpuFlags, loadsStampedLevelDbBuild, runWithCpuFlagsHidden } from './support/hidden-cpu-flags.ts';
 import { runScript } from './support/run-script.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
@@ -28,6 +32,12 @@ const SETTINGS = {
   outbox: { retryInitialMs: 200, retryMaxMs: 1_000 },
 };
 const BATCH = 100;
+/** Log lines a test does not read. */
+const discard = new Writable({
+  write: (_chunk, _encoding, done) => {
+    done();
+  },
+});
 
 let net: TestNetwork;
 let configFile: string;
@@ -83,12 +93,25 @@ afterAll(async () => {
 describe('lianxin node backup and restore', () => {
   it('backs up during ingest; the restored node resumes and a client re-sending gets each record logged once', async () => {
     const original = await startOn(join(net.members.dir, 'original'));
+    // Its credit records are its operator's alone.
+    expect((await stat(join(net.members.dir, 'original'))).mode & 0o777).toBe(0o700);
     for (let n = 0; n < 3; n++) await ingest(original, n);
     await original.anchorer.whenAnchored(3 * BATCH);
     const backup = join(net.members.dir, 'node.backup');
+    const inside = await lianxin([
+      'node',
+      'backup',
+      '--config',
+      configFile,
+      '--out',
+      join(net.members.dir, 'original', 'x'),
+    ]);
+    expect(inside.code).not.toBe(0);
+    expect(inside.stderr).toContain("would be inside the node's data dir");
 
     // The node dies soon after its backup: what it logged after the backup never reached the chain.
     let backedUpAt = 0;
+    let backupOutput = '';
     await net.restartLedger(async () => {
       const streaming = (async () => {
         for (let n = 3; n < 12; n++) await ingest(original, n);
@@ -96,6 +119,7 @@ describe('lianxin node backup and restore', () => {
       while (original.log.size < 5 * BATCH) await new Promise((resolve) => setTimeout(resolve, 5));
       const backedUp = await lianxin(['node', 'backup', '--config', configFile, '--out', backup]);
       expect(backedUp).toMatchObject({ code: 0, stderr: '' });
+      backupOutput = backedUp.stdout;
       backedUpAt = original.log.size;
       await streaming;
       await original.stop();
@@ -119,6 +143,8 @@ describe('lianxin node backup and restore', () => {
     expect(node.log.size % BATCH).toBe(0);
     expect(node.log.size).toBeGreaterThanOrEqual(5 * BATCH);
     expect(node.log.size).toBeLessThanOrEqual(backedUpAt);
+    // The backup's own word for where the restored log resumes.
+    expect(backupOutput).toMatch(new RegExp(`; log size ${node.log.size}\n$`));
     expect(node.anchorer.anchoredSize).toBeGreaterThanOrEqual(3 * BATCH);
 
     // The client re-sends everything it sent after the last batch it knows to be anchored: the batches in the
@@ -216,29 +242,54 @@ describe('lianxin node backup and restore', () => {
     60_000,
   );
 
-  it('a backup older than the last anchor does not resume: the node says so and anchors nothing', async () => {
+  it('a backup older than the last anchor is refused at start, naming both sizes; the chain is left as it was', async () => {
     // node-2.backup holds 14 batches; the chain has anchored 16 since.
     const restoredDir = join(net.members.dir, 'restored-old');
     const backup = join(net.members.dir, 'node-2.backup');
     expect(await lianxin(['node', 'restore', '--from', backup, '--data-dir', restoredDir])).toMatchObject({ code: 0 });
-    const lines: string[] = [];
-    const logs = new Writable({
-      write: (chunk: Buffer, _encoding, done) => {
-        lines.push(chunk.toString('utf8'));
-        done();
-      },
-    });
     const chain = await net.chain(AGENCY);
     const before = await chain.getCheckpoint('lianxin/HangzhouCreditMSP/0');
-    const node = await net.startNode(AGENCY, { ...SETTINGS, dataDir: restoredDir }, { logDestination: logs });
-    await eventually(
-      () => Promise.resolve(lines.find((line) => line.includes('the store is older than its last anchor'))),
-      { what: 'the refusal in the log' },
-    );
-    expect(node.anchorer.anchoredSize).toBe(12 * BATCH);
-    expect(await chain.getCheckpoint(node.origin)).toEqual(before);
-    await node.stop();
+    const refused = net.startNode(AGENCY, { ...SETTINGS, dataDir: restoredDir });
+    await expect(refused).rejects.toBeInstanceOf(NodeStartError);
+    await expect(refused).rejects.toMatchObject({
+      code: 'STORE_CONFLICTS_WITH_CHAIN',
+      message: expect.stringMatching(
+        /the chain holds checkpoint 1600 of lianxin\/HangzhouCreditMSP\/0 but this log has 1400 leaves: .*restore a backup taken after that anchor/,
+      ) as unknown,
+    });
+    expect(await chain.getCheckpoint('lianxin/HangzhouCreditMSP/0')).toEqual(before);
   }, 30_000);
+
+  it('a node started on that backup while the ledger is down refuses ingest once the chain answers', async () => {
+    // The refused start above left node.yaml pointing at restored-old: a node started on it without the chain
+    // cannot check its store yet (an unreachable ledger does not stop a node), and checks it once the chain answers.
+    let node: LianxinNode | undefined;
+    await net.restartLedger(async () => {
+      node = await createNode(await loadNodeConfig(configFile), {
+        logDestination: discard,
+      });
+    });
+    if (!node) throw new Error('the node did not start');
+    try {
+      let n = 20;
+      const refusal = await eventually(
+        () =>
+          ingest(node as LianxinNode, n++).then(
+            () => undefined,
+            (err: unknown) => err as grpc.ServiceError,
+          ),
+        { what: 'ingest refused', intervalMs: 200 },
+      );
+      expect(refusal).toMatchObject({ code: grpcStatus.FAILED_PRECONDITION });
+      // Records it took before the chain answered are in the conflict it names (older than, or not, the chain's).
+      expect(refusal.details).toMatch(
+        /checkpoint 1600 of lianxin\/HangzhouCreditMSP\/0 (but this log|is not this log)/,
+      );
+      expect(node.failedChecks()).toContainEqual(expect.objectContaining({ component: 'log' }));
+    } finally {
+      await node.stop();
+    }
+  }, 60_000);
 
   it('refuses a damaged backup and a data dir that is not empty, writing nothing', async () => {
     const backup = join(net.members.dir, 'node-2.backup');

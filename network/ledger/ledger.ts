@@ -125,7 +125,7 @@ const require = createRequire(import.meta.url);
 const CHAINCODE_LOG_LEVEL = process.env.CORE_CHAINCODE_LOGGING_LEVEL ?? 'WARNING';
 
 export async function createLedger(options: Readonly<LedgerOptions>): Promise<Ledger> {
-  await mkdir(options.dataDir, { recursive: true });
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(join(options.dataDir, 'ledger'));
   const started: ChaincodeConnection[] = [];
   try {

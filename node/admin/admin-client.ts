@@ -9,6 +9,8 @@ import { AdminError, type AdminErrorCode } from './errors.ts';
 export const adminSocketPath = (dataDir: string): string => join(dataDir, 'admin.sock');
 
 const ADMIN_CALL_TIMEOUT_MS = 10 * 60 * 1000;
+/** The codes admin-socket.ts answers a refusal with. */
+const SERVED_CODES: ReadonlySet<unknown> = new Set<AdminErrorCode>(['BAD_REQUEST', 'FAILED']);
 
 /** Asks the running node to read its key files again; resolves to the keys it now signs with. */
 export async function requestKeyReload(socket: string): Promise<ReloadedKeys> {
@@ -56,13 +58,12 @@ function post(socket: string, path: string, body: unknown): Promise<unknown> {
             resolve(answer);
             return;
           }
-          const { code, message, cause } = answer as { code?: string; message?: string; cause?: string };
+          const { code, message, cause } = answer as { code?: unknown; message?: unknown; cause?: unknown };
+          const said = typeof message === 'string' ? message : `the node answered ${String(response.statusCode)}`;
           reject(
-            new AdminError(
-              (code ?? 'FAILED') as AdminErrorCode,
-              message ?? `the node answered ${String(response.statusCode)}`,
-              cause === undefined ? {} : { nodeCode: cause },
-            ),
+            SERVED_CODES.has(code)
+              ? new AdminError(code as AdminErrorCode, said, typeof cause === 'string' ? { nodeCode: cause } : {})
+              : new AdminError('BAD_RESPONSE', `${said} (with a code the admin socket does not send: ${String(code)})`),
           );
         });
       },

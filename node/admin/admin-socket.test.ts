@@ -1,10 +1,12 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BackupManifest } from '../backup/index.ts';
 import { requestBackup, requestKeyReload } from './admin-client.ts';
 import { startAdminSocket, type AdminSocket } from './admin-socket.ts';
+import { eventually } from '../../test/support/eventually.ts';
 
 let dir: string;
 let socket: AdminSocket | undefined;
@@ -46,7 +48,7 @@ describe('admin socket', () => {
     expect(outs).toEqual(['/backups/x.lxbk']);
   });
 
-  it('refuses a relative backup path, naming the field, without calling the action', async () => {
+  it('refuses a relative backup path, naming the field, and an oversized body, without calling the action', async () => {
     const path = join(dir, 'admin.sock');
     let called = false;
     socket = await startAdminSocket(path, {
@@ -58,6 +60,11 @@ describe('admin socket', () => {
     await expect(requestBackup(path, 'x.lxbk')).rejects.toMatchObject({
       code: 'BAD_REQUEST',
       message: expect.stringContaining('"out"') as unknown,
+    });
+    // A body past 64 KiB is refused unread.
+    await expect(requestBackup(path, `/${'x'.repeat(70_000)}`)).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('larger than the 65536 bytes') as unknown,
     });
     expect(called).toBe(false);
     // The ledger's socket offers no key reload.
@@ -90,5 +97,47 @@ describe('admin socket', () => {
     await expect(startAdminSocket(join(dir, 'x'.repeat(120), 'admin.sock'), {})).rejects.toMatchObject({
       code: 'SOCKET_PATH_TOO_LONG',
     });
+  });
+
+  it('lets an action running when it is closed finish and answer before close resolves', async () => {
+    const path = join(dir, 'admin.sock');
+    const finish = Promise.withResolvers<BackupManifest>();
+    let started = false;
+    const closing = await startAdminSocket(path, {
+      backup: () => {
+        started = true;
+        return finish.promise;
+      },
+    });
+    const answered = requestBackup(path, '/backups/x.lxbk');
+    await eventually(() => Promise.resolve(started || undefined), { what: 'the backup started' });
+    let closed = false;
+    const close = closing.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    finish.resolve(MANIFEST);
+    expect(await answered).toEqual(MANIFEST);
+    await close;
+    await expect(requestBackup(path, '/backups/y.lxbk')).rejects.toMatchObject({ code: 'NODE_NOT_RUNNING' });
+  });
+
+  it('takes only the codes the admin socket sends as its refusal: another is a bad response', async () => {
+    // What a node before 2026-12-07 answered when a request could not be read: not an AdminErrorCode.
+    const path = join(dir, 'admin.sock');
+    const server = createServer((_request, response) => {
+      response.writeHead(500, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ code: 'INTERNAL', message: 'aborted' }));
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      await expect(requestKeyReload(path)).rejects.toMatchObject({
+        code: 'BAD_RESPONSE',
+        message: expect.stringContaining('INTERNAL') as unknown,
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -52,20 +52,42 @@ export async function startAdminSocket(path: string, actions: AdminActions): Pro
     );
   }
   await rm(path, { force: true });
+  // The actions running: close() waits for them (a backup reads stores the node closes after).
+  const running = new Set<Promise<void>>();
+  let closing = false;
   const server = createServer((request, response) => {
-    handle(actions, request, response).catch((err: unknown) => {
-      reply(response, 500, { code: 'INTERNAL', message: (err as Error).message });
+    if (closing) {
+      reply(response, 503, error('FAILED', 'the node is stopping: no admin action starts now'));
+      return;
+    }
+    const action = handle(actions, request, response).catch((err: unknown) => {
+      // The request could not be read (the client went away midway): what it gets, if anything, is in the protocol.
+      reply(response, 500, error('FAILED', `the admin request could not be read: ${(err as Error).message}`));
     });
+    running.add(action);
+    void action.finally(() => running.delete(action));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
+  // Created 0600 (umask 0177): under a looser umask, another user could connect before the chmod below.
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } finally {
+    process.umask(umask);
+  }
   await chmod(path, 0o600);
-  return { path, close: () => closeServer(server, path) };
+  return {
+    path,
+    close: () => {
+      closing = true;
+      return closeServer(server, path, running);
+    },
+  };
 }
 
 async function handle(actions: AdminActions, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -76,6 +98,12 @@ async function handle(actions: AdminActions, request: IncomingMessage, response:
 async function answer(actions: AdminActions, request: IncomingMessage): Promise<[number, unknown]> {
   if (request.method !== 'POST') return [405, error('BAD_REQUEST', 'only POST is served')];
   const body = await readBody(request);
+  if (body === TOO_LARGE) {
+    return [
+      413,
+      error('BAD_REQUEST', `the request body is larger than the ${MAX_BODY_BYTES} bytes an admin action takes`),
+    ];
+  }
   try {
     if (request.url === '/keys/reload' && actions.reloadKeys) return [200, await actions.reloadKeys()];
     if (request.url === '/backup' && actions.backup) {
@@ -97,12 +125,15 @@ const error = (code: AdminErrorCode, message: string, cause?: string) => ({
   ...(cause === undefined ? {} : { cause }),
 });
 
+/** A body past MAX_BODY_BYTES, refused unread. */
+const TOO_LARGE = Symbol('too large');
+
 async function readBody(request: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
+    if (size > MAX_BODY_BYTES) return TOO_LARGE;
     chunks.push(chunk);
   }
   if (size === 0) return undefined;
@@ -119,12 +150,15 @@ function reply(response: ServerResponse, status: number, body: unknown): void {
   response.end(json);
 }
 
-async function closeServer(server: Server, path: string): Promise<void> {
-  await new Promise<void>((resolve) => {
+/** Takes no new connection, lets the running actions finish and answer, then drops every connection. */
+async function closeServer(server: Server, path: string, running: ReadonlySet<Promise<void>>): Promise<void> {
+  const closed = new Promise<void>((resolve) => {
     server.close(() => {
       resolve();
     });
-    server.closeAllConnections();
   });
+  await Promise.all(running);
+  server.closeAllConnections();
+  await closed;
   await rm(path, { force: true });
 }

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ChainError } from '../ledger/index.ts';
+import { ChainError, type AnchoredCheckpoint as ChainCheckpoint } from '../ledger/index.ts';
+import { eventually } from '../../test/support/eventually.ts';
 import type { SignedCheckpoint } from '../log/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { FakeAnchorChain, openTestNodeParts, type TestNodeParts } from '../services/test-node-parts.ts';
 import { QUEUED, prefixEnd } from './anchor-keys.ts';
-import { CheckpointAnchorer, type CheckpointAnchorerOptions } from './checkpoint-anchorer.ts';
+import { CheckpointAnchorer, LogConflictError, type CheckpointAnchorerOptions } from './checkpoint-anchorer.ts';
 
 let parts: TestNodeParts;
 
@@ -21,6 +22,7 @@ const openAnchorer = (
   write: CheckpointAnchorerOptions['write'],
   chain: CheckpointAnchorerOptions['chain'] = parts.anchorChain,
   log: CheckpointAnchorerOptions['log'] = parts.log,
+  onConflict?: CheckpointAnchorerOptions['onConflict'],
 ): Promise<CheckpointAnchorer> =>
   CheckpointAnchorer.open({
     db: parts.db.anchor,
@@ -30,7 +32,22 @@ const openAnchorer = (
     logger: createLogger({ level: 'silent' }),
     retryInitialMs: 10,
     retryMaxMs: 100,
+    ...(onConflict && { onConflict }),
   });
+
+/** The test node's chain, its record of the origin's anchor changed by `alter` (a chain the store is not from). */
+const chainHolding = (
+  alter: (anchored: ChainCheckpoint) => ChainCheckpoint,
+  answers: () => boolean = () => true,
+): CheckpointAnchorerOptions['chain'] => ({
+  anchorCheckpoint: (...args) => parts.anchorChain.anchorCheckpoint(...args),
+  getCheckpoint: async () => {
+    if (!answers()) throw new ChainError('UNAVAILABLE', 'the ledger does not answer');
+    const anchored = await parts.anchorChain.getCheckpoint();
+    return anchored && alter(anchored);
+  },
+  blockNumberOf: (transactionId) => parts.anchorChain.blockNumberOf(transactionId),
+});
 
 /** The test node's chain, with `around` run about each AnchorCheckpoint; the chain's refusals are kept. */
 function chainAround(
@@ -263,6 +280,59 @@ describe('CheckpointAnchorer', () => {
       expect(invalidated).toBe(true);
       expect(anchoredSizes()).toEqual(['6']);
       expect(refused).toEqual([]);
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('refuses a log the chain anchored further (a store restored from an old backup), naming both sizes', async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+    await parts.anchorer.stop();
+    const anchorer = await openAnchorer(
+      parts.db.write,
+      chainHolding((anchored) => ({ ...anchored, size: '5' })),
+    );
+    const refused = anchorer.reconcile();
+    await expect(refused).rejects.toBeInstanceOf(LogConflictError);
+    await expect(refused).rejects.toThrow(/holds checkpoint 5 of .* but this log has 3 leaves: the store is older/);
+  });
+
+  it("refuses a log whose tree at the chain's size is not the chain's (another node's or altered store)", async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+    await parts.anchorer.stop();
+    const otherRoot = Buffer.alloc(32, 7).toString('base64');
+    const anchorer = await openAnchorer(
+      parts.db.write,
+      chainHolding((anchored) => ({ ...anchored, rootHash: otherRoot })),
+    );
+    await expect(anchorer.reconcile()).rejects.toThrow(/checkpoint 3 of .* is not this log's at size 3/);
+  });
+
+  it('finds the conflict once the chain answers, with nothing queued, and anchors nothing', async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+    await parts.anchorer.stop();
+    let answers = false;
+    const conflicts: LogConflictError[] = [];
+    const anchorer = await openAnchorer(
+      parts.db.write,
+      chainHolding(
+        (anchored) => ({ ...anchored, size: '5' }),
+        () => answers,
+      ),
+      parts.log,
+      (err) => conflicts.push(err),
+    );
+    anchorer.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(conflicts).toEqual([]);
+      answers = true;
+      await eventually(() => Promise.resolve(conflicts[0]), { what: 'the conflict' });
+      expect(anchorer.anchoredSize).toBe(3);
+      expect(anchoredSizes()).toEqual(['3']);
     } finally {
       await anchorer.stop();
     }

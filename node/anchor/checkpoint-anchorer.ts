@@ -61,6 +61,11 @@ export interface CheckpointAnchorerOptions {
    * (CHECKPOINT_BAD_SIGNATURE); re-signed, the same tree head is anchored instead of waiting for a later one.
    */
   readonly resign?: (size: number) => Promise<string>;
+  /**
+   * Called when the log is found not to be the history the chain anchored (LogConflictError): the node must then
+   * stop taking ingest. Anchoring retries with backoff and anchors nothing meanwhile.
+   */
+  readonly onConflict?: (err: LogConflictError) => void;
   /** Called after each anchor with the number of leaves it newly covers, how long the chain took, and the anchor. */
   readonly onAnchored?: (leaves: number, seconds: number, anchored: AnchoredCheckpoint) => void;
 }
@@ -120,6 +125,7 @@ export class CheckpointAnchorer {
       next: () => this.#nextQueued(),
       process: ({ size, note }) => this.#anchor(size, note),
       onFailure: (err, { size }, retryInMs) => {
+        if (err instanceof LogConflictError) this.#o.onConflict?.(err);
         const retryable = !(err instanceof ChainError) || err.retryable;
         this.#o.logger[retryable ? 'warn' : 'error'](
           { err, size, retryInMs },
@@ -208,12 +214,16 @@ export class CheckpointAnchorer {
     this.#anchoredWaiters = [];
   }
 
-  /** The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more. */
+  /**
+   * The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more. Before the
+   * log has been reconciled with the chain, with nothing queued, the anchored size itself: `#anchor` reconciles and
+   * anchors nothing, so a conflict is found as soon as the chain answers, not at the next ingest.
+   */
   async #nextQueued(): Promise<{ size: number; note: string } | undefined> {
     if (this.#stale) await this.#reload();
     for (let attempt = 0; ; attempt++) {
       const chosen = this.#choose();
-      if (chosen === undefined) return undefined;
+      if (chosen === undefined) return this.#reconciled ? undefined : { size: this.anchoredSize, note: '' };
       const note = await this.#o.db.get(sizeKey(QUEUED, chosen));
       if (note !== undefined) return { size: chosen, note: note.toString('utf8') };
       if (attempt > 0) throw new NodeError('INTERNAL', `checkpoint ${chosen} is in the outbox's keys but not readable`);
@@ -260,13 +270,26 @@ export class CheckpointAnchorer {
     if (queued[at] !== size) queued.splice(at, 0, size);
   }
 
+  /**
+   * Checks the log against the chain's latest anchor of its origin, once: the chain's tree head must be this log's
+   * at that size, and an anchor the chain got after the store's last (killed between an anchor's commit and its
+   * local record, the next proof would start from the wrong size) is recorded. Run at start when the chain answers,
+   * else before the first anchor.
+   * @throws LogConflictError when the store is not the history the chain anchored (restored from an old backup).
+   */
+  async reconcile(): Promise<void> {
+    if (this.#reconciled) return;
+    const onChain = await this.#o.chain.getCheckpoint(this.#o.log.origin);
+    if (onChain) {
+      await this.#checkOurs(onChain);
+      if (Number(onChain.size) > this.anchoredSize) await this.#record(await this.#ours(onChain));
+    }
+    this.#reconciled = true;
+  }
+
   async #anchor(size: number, note: string): Promise<void> {
-    // Killed between an anchor's commit and its local record, the node restarts behind the chain: the next proof
-    // would start from the wrong size and the chaincode refuse it as CHECKPOINT_FORK on every retry.
     if (!this.#reconciled) {
-      const onChain = await this.#o.chain.getCheckpoint(this.#o.log.origin);
-      if (onChain && Number(onChain.size) > this.anchoredSize) await this.#record(await this.#ours(onChain));
-      this.#reconciled = true;
+      await this.reconcile();
       if (size <= this.anchoredSize) return;
     }
     const from = this.anchoredSize;
@@ -369,24 +392,35 @@ export class CheckpointAnchorer {
 
   /** The chain's anchor of this origin, once its root is checked to be this log's at that size. */
   async #ours(onChain: ChainCheckpoint, cause?: unknown): Promise<AnchoredCheckpoint> {
+    await this.#checkOurs(onChain, cause);
     const size = Number(onChain.size);
+    const blockNumber = await this.#blockNumberOf(onChain.txId);
+    this.#o.logger.info({ size, transactionId: onChain.txId, blockNumber }, 'checkpoint already anchored');
+    return { size, note: onChain.checkpoint, transactionId: onChain.txId, blockNumber, anchoredAt: onChain.anchoredAt };
+  }
+
+  /** @throws LogConflictError unless the chain's tree head of this origin is this log's at its size. */
+  async #checkOurs(onChain: ChainCheckpoint, cause?: unknown): Promise<void> {
+    const size = Number(onChain.size);
+    const { origin } = this.#o.log;
     if (size > this.#o.log.size) {
       // A store restored from a backup taken before the node's last anchor: the leaves between are lost, and no
       // history this log can grow is consistent with the chain's tree head any more.
-      throw new NodeError(
-        'FAILED_PRECONDITION',
-        `the chain holds checkpoint ${size} of ${this.#o.log.origin} but this log has ${this.#o.log.size} leaves: ` +
-          'the store is older than its last anchor (restored from an old backup?); restore a newer backup',
+      throw new LogConflictError(
+        `the chain holds checkpoint ${size} of ${origin} but this log has ${this.#o.log.size} leaves: the store is ` +
+          'older than its last anchor (restored from an old backup?); restore a backup taken after that anchor',
         { cause },
       );
     }
     const root = await this.#o.log.root(size);
     if (root.toString('base64') !== onChain.rootHash) {
-      throw new NodeError('FAILED_PRECONDITION', `the chain's checkpoint ${size} is not this log's`, { cause });
+      throw new LogConflictError(
+        `the chain's checkpoint ${size} of ${origin} is not this log's at size ${size} (of ${this.#o.log.size}): ` +
+          'the store is not the history the chain anchored (an old backup grown since, another node’s, altered); ' +
+          'restore a backup of this node taken after that anchor',
+        { cause },
+      );
     }
-    const blockNumber = await this.#blockNumberOf(onChain.txId);
-    this.#o.logger.info({ size, transactionId: onChain.txId, blockNumber }, 'checkpoint already anchored');
-    return { size, note: onChain.checkpoint, transactionId: onChain.txId, blockNumber, anchoredAt: onChain.anchoredAt };
   }
 
   async #blockNumberOf(transactionId: string): Promise<number> {
@@ -423,6 +457,16 @@ export class CheckpointAnchorer {
     const ready = this.#anchoredWaiters.filter((w) => w.size <= size);
     this.#anchoredWaiters = this.#anchoredWaiters.filter((w) => w.size > size);
     for (const waiter of ready) waiter.resolve();
+  }
+}
+
+/**
+ * The store's log is not the history the chain anchored for its origin: ingest into it would acknowledge records at
+ * indices the chain's tree head already covers, and every checkpoint signed over it would conflict with the chain.
+ */
+export class LogConflictError extends NodeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('FAILED_PRECONDITION', message, options);
   }
 }
 

@@ -1,3 +1,8 @@
 /** The anchoring pipeline: signed checkpoints from the durable outbox onto the chain, exactly once. */
-export { CheckpointAnchorer, type AnchoredCheckpoint, type CheckpointAnchorerOptions } from './checkpoint-anchorer.ts';
+export {
+  CheckpointAnchorer,
+  LogConflictError,
+  type AnchoredCheckpoint,
+  type CheckpointAnchorerOptions,
+} from './checkpoint-anchorer.ts';
 export { anchorIndexEntries } from './anchor-index-entries.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive } from './backup-archive.ts';
 
@@ -85,10 +85,66 @@ describe('backup archive', () => {
     });
   });
 
+  it('refuses lengths that do not fit, before reading what they claim', async () => {
+    const file = join(dir, 'a.backup');
+    const written = await writeBackupArchive(file, FACTS, from([[Buffer.from('k'), Buffer.from('v')]]));
+    const good = await readFile(file);
+    /** The archive with the u32 at `at` (from the end when negative) set to `value`, and what reading it says. */
+    const withU32 = async (at: number, value: number) => {
+      const bytes = Buffer.from(good);
+      bytes.writeUInt32BE(value, at < 0 ? bytes.length + at : at);
+      await writeFile(file, bytes);
+      return verifyBackupArchive(file).then(
+        () => 'read',
+        (err: unknown) => (err as Error).message,
+      );
+    };
+    // The trailer's manifest length: 4 bytes before "LXBKEND\n".
+    expect(await withU32(-12, 0xfffffff0)).toContain('a manifest length of 4294967280 bytes does not fit the file');
+    // The first key's length, after "LXBACKUP" and the version byte; then its value's, after the 1-byte key.
+    expect(await withU32(9, 64 * 1024 + 1)).toContain('a key of 65537 bytes, more than 65536');
+    expect(await withU32(14, 128 * 1024 * 1024 + 1)).toContain('a value of 134217729 bytes, more than 134217728');
+    expect(await withU32(14, 1000)).toContain('an entry runs past the end of the entries');
+    expect(await withU32(14, 1)).toBe('read');
+    expect(written.entries).toBe(1);
+  });
+
+  it("removes a partial file a dead process left at the destination, and not a live one's", async () => {
+    const file = join(dir, 'a.backup');
+    // Above Linux's largest pid_max (2^22): no process has it.
+    const dead = `${file}.partial-${2 ** 22 + 1}`;
+    const live = `${file}.partial-${process.ppid}`;
+    await writeFile(dead, 'half a backup');
+    await writeFile(live, 'a backup being written');
+    await writeBackupArchive(file, FACTS, from([[Buffer.from('k'), Buffer.from('v')]]));
+    expect((await readdir(dir)).sort()).toEqual(['a.backup', basename(live)]);
+  });
+
+  it("refuses a manifest whose counts per part are not the entries'", async () => {
+    const file = join(dir, 'a.backup');
+    await writeBackupArchive(file, FACTS, from(sampleEntries()));
+    // Same length, so the trailer still finds the manifest: 100 log entries claimed as 109.
+    const text = (await readFile(file)).toString('latin1').replace('"log":100', '"log":109');
+    await writeFile(file, Buffer.from(text, 'latin1'));
+    await expect(verifyBackupArchive(file)).rejects.toThrow('100 entries in part "log", the manifest says 109');
+  });
+
   it('never replaces an existing file', async () => {
     const file = join(dir, 'a.backup');
     await writeFile(file, 'precious');
     await expect(writeBackupArchive(file, FACTS, from([]))).rejects.toMatchObject({ code: 'FILE_ERROR' });
     expect(await readFile(file, 'utf8')).toBe('precious');
+  });
+
+  it('dates the backup before its snapshot is taken, so nothing acknowledged before that time is missing', async () => {
+    let snapshotAt = Number.NaN;
+    async function* snapshot(): AsyncGenerator<[Buffer, Buffer]> {
+      // A store's snapshot is taken as its iteration starts.
+      snapshotAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      yield* from(sampleEntries());
+    }
+    const written = await writeBackupArchive(join(dir, 'a.backup'), FACTS, snapshot());
+    expect(Date.parse(written.createdAt)).toBeLessThanOrEqual(snapshotAt);
   });
 });

@@ -10,18 +10,26 @@
  * The manifest's `sha256` covers every byte before the end marker (header and entries), so a truncated, damaged or
  * spliced archive is refused before anything is restored from it. The manifest comes last because the digest is
  * known only once the entries are written; a reader finds it from the end. The archive is written beside its
- * destination and renamed into place once synced: a crash during a backup never leaves a file that looks whole.
+ * destination and linked into place once synced, its directory synced after: a crash during a backup never leaves a
+ * file that looks whole, and a backup reported written survives a power loss.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { link, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { link, open, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { syncDirectory } from '../store/index.ts';
 import { BackupError } from './errors.ts';
 
 const MAGIC = Buffer.from('LXBACKUP', 'latin1');
 const TRAILER_MAGIC = Buffer.from('LXBKEND\n', 'latin1');
 export const ARCHIVE_VERSION = 1;
 const END_OF_ENTRIES = 0xffffffff;
-/** LevelDB takes larger values, but nothing the node stores comes near it: a larger length means damage. */
-const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
+/**
+ * LevelDB takes larger ones, but no store here comes near: a larger length means damage or a hostile file, refused
+ * before its bytes are read into memory. Keys are a few dozen bytes (a chaincode's state key, at most kilobytes);
+ * the largest values are the ledger's blocks, which a channel's absolute_max_bytes (Fabric's limit ≈ 100 MB) bounds.
+ */
+const MAX_KEY_BYTES = 64 * 1024;
+const MAX_VALUE_BYTES = 128 * 1024 * 1024;
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 const HEADER_BYTES = MAGIC.length + 1;
 const TRAILER_BYTES = 4 + TRAILER_MAGIC.length;
@@ -36,12 +44,23 @@ export interface BackupManifest {
   readonly kind: 'node' | 'ledger';
   /** The store's owner: the node's MSP ID and log origin, or the ledger's channel. */
   readonly identity: Readonly<Record<string, string>>;
+  /** Just before the store's snapshot was taken: everything the store acknowledged before it is in the backup. */
   readonly createdAt: string;
   readonly entries: number;
   /** Entries per sublevel (the name between the leading "!" separators), "" for keys outside any sublevel. */
   readonly sublevels: Readonly<Record<string, number>>;
   /** Lower-case hex SHA-256 of the archive's header and entries. */
   readonly sha256: string;
+  /**
+   * A node's log as the snapshot holds it: its size (the records a restored node resumes after) and its latest
+   * signed checkpoint. Added 2026-12-07; archives written before have none, and readers before ignore it.
+   */
+  readonly log?: LogSummary;
+}
+
+export interface LogSummary {
+  readonly size: number;
+  readonly checkpoint?: string;
 }
 
 export type ManifestFacts = Pick<BackupManifest, 'kind' | 'identity'>;
@@ -54,10 +73,13 @@ export async function writeBackupArchive(
   file: string,
   facts: ManifestFacts,
   entries: AsyncIterable<[Buffer, Buffer]>,
+  /** What the entries held, asked once they are all written (a node's log summary). */
+  summary: () => Pick<BackupManifest, 'log'> = () => ({}),
 ): Promise<BackupManifest> {
   const partial = `${file}.partial-${process.pid}`;
   let handle: FileHandle;
   try {
+    await removeAbandoned(file);
     handle = await open(partial, 'wx', 0o600);
   } catch (err) {
     throw new BackupError('FILE_ERROR', `cannot write the backup ${file}: ${(err as Error).message}`, { cause: err });
@@ -67,6 +89,8 @@ export async function writeBackupArchive(
     await writer.write(Buffer.concat([MAGIC, Buffer.from([ARCHIVE_VERSION])]));
     let count = 0;
     const sublevels: Record<string, number> = {};
+    // The entries' snapshot is taken when their iteration starts, after this.
+    const createdAt = new Date().toISOString();
     for await (const [key, value] of entries) {
       await writer.write(u32(key.length), key, u32(value.length), value);
       count++;
@@ -78,17 +102,17 @@ export async function writeBackupArchive(
       format: 'lianxin-backup',
       version: ARCHIVE_VERSION,
       ...facts,
-      createdAt: new Date().toISOString(),
+      createdAt,
       entries: count,
       sublevels,
       sha256,
+      ...summary(),
     };
     const json = Buffer.from(JSON.stringify(manifest), 'utf8');
     await writer.write(u32(END_OF_ENTRIES), json, u32(json.length), TRAILER_MAGIC);
     await writer.flush();
     await handle.sync();
     await handle.close();
-    // link+unlink rather than rename: rename would replace a file created meanwhile at `file`.
     await renameNoReplace(partial, file);
     return manifest;
   } catch (err) {
@@ -186,11 +210,14 @@ class Archive {
     const hash = createHash('sha256');
     hash.update(await readAt(this.#handle, 0, HEADER_BYTES));
     let count = 0;
+    const sublevels = new Map<string, number>();
     while (!reader.done) {
-      const key = await reader.frame(this.#file);
-      const value = await reader.frame(this.#file);
+      const key = await reader.frame(this.#file, 'key', MAX_KEY_BYTES);
+      const value = await reader.frame(this.#file, 'value', MAX_VALUE_BYTES);
       hash.update(u32(key.length)).update(key).update(u32(value.length)).update(value);
       count++;
+      const name = sublevelOf(key);
+      sublevels.set(name, (sublevels.get(name) ?? 0) + 1);
       yield [key, value];
     }
     const digest = hash.digest('hex');
@@ -199,6 +226,18 @@ class Archive {
         'ARCHIVE_INVALID',
         `${this.#file} does not match its manifest: ${count} entries with SHA-256 ${digest}, the manifest says ` +
           `${this.manifest.entries} with ${this.manifest.sha256}`,
+      );
+    }
+    // The manifest is not under the digest: its per-part counts are held to the entries themselves.
+    const claimed = Object.entries(this.manifest.sublevels).filter(([, n]) => n > 0);
+    const mismatch = [...new Set([...sublevels.keys(), ...claimed.map(([name]) => name)])].find(
+      (name) => (sublevels.get(name) ?? 0) !== (this.manifest.sublevels[name] ?? 0),
+    );
+    if (mismatch !== undefined) {
+      throw new BackupError(
+        'ARCHIVE_INVALID',
+        `${this.#file} does not match its manifest: ${sublevels.get(mismatch) ?? 0} entries in part "${mismatch}", ` +
+          `the manifest says ${this.manifest.sublevels[mismatch] ?? 0}`,
       );
     }
   }
@@ -234,6 +273,10 @@ export function parseManifest(file: string, bytes: Buffer): BackupManifest {
   }
   if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256))
     throw invalid('sha256', 'must be 64 hex digits');
+  const log: unknown = m.log;
+  if (log !== undefined && !isLogSummary(log)) {
+    throw invalid('log', 'must be { "size": a count, "checkpoint"?: a signed note }');
+  }
   return {
     format: 'lianxin-backup',
     version: ARCHIVE_VERSION,
@@ -243,8 +286,15 @@ export function parseManifest(file: string, bytes: Buffer): BackupManifest {
     entries: m.entries as number,
     sublevels: sublevels as Record<string, number>,
     sha256: m.sha256,
+    ...(log !== undefined && { log }),
   };
 }
+
+const isLogSummary = (v: unknown): v is LogSummary =>
+  typeof v === 'object' &&
+  v !== null &&
+  Number.isSafeInteger((v as Record<string, unknown>).size) &&
+  ['string', 'undefined'].includes(typeof (v as Record<string, unknown>).checkpoint);
 
 const isStringRecord = (v: unknown): v is Record<string, string> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((s) => typeof s === 'string');
@@ -269,18 +319,45 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
   return buffer;
 }
 
+/** Removes `<file>.partial-<pid>` left by a process that died writing it (a live one's is its own to finish). */
+async function removeAbandoned(file: string): Promise<void> {
+  const prefix = `${basename(file)}.partial-`;
+  for (const name of await readdir(dirname(file))) {
+    const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : Number.NaN;
+    if (Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) await rm(join(dirname(file), name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, another user's.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * link+unlink rather than rename, which would replace a file created meanwhile at `to`; then the directory synced, so
+ * a backup reported written is still there after a power loss. A file system without hard links is refused: no
+ * rename there can be told not to replace.
+ */
 async function renameNoReplace(from: string, to: string): Promise<void> {
   try {
     await link(from, to);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      // A file system without hard links: rename, after checking nothing is there.
-      await rename(from, to);
-      return;
-    }
-    throw new BackupError('FILE_ERROR', `${to} exists: a backup never replaces a file`, { cause: err });
+    const exists = (err as NodeJS.ErrnoException).code === 'EEXIST';
+    throw new BackupError(
+      'FILE_ERROR',
+      exists
+        ? `${to} exists: a backup never replaces a file`
+        : `cannot link the backup into place at ${to} (its file system must take hard links): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   await unlink(from);
+  await syncDirectory(dirname(to));
 }
 
 /** Buffers writes into large chunks and hashes what it writes, until digest() is taken. */
@@ -336,10 +413,13 @@ class BufferedReader {
     return this.#buffer.length === 0 && this.#position >= this.#end;
   }
 
-  async frame(file: string): Promise<Buffer> {
+  async frame(file: string, what: 'key' | 'value', max: number): Promise<Buffer> {
     const length = (await this.#take(4, file)).readUInt32BE(0);
-    if (length > MAX_ENTRY_BYTES) {
-      throw new BackupError('ARCHIVE_INVALID', `${file}: an entry of ${length} bytes (damaged length)`);
+    if (length > max) {
+      throw new BackupError(
+        'ARCHIVE_INVALID',
+        `${file}: a ${what} of ${length} bytes, more than ${max} (damaged length)`,
+      );
     }
     return this.#take(length, file);
   }

@@ -3,6 +3,8 @@ export type BackupErrorCode =
   | 'ARCHIVE_INVALID'
   /** A file could not be read or written (the message names it). */
   | 'FILE_ERROR'
+  /** A backup's destination inside the data dir it backs up. */
+  | 'DESTINATION_REFUSED'
   /** Restore was pointed at a data dir that already holds something: it only ever creates a new one. */
   | 'TARGET_NOT_EMPTY'
   /** The archive is another kind of store's (a ledger's given to a node restore, or another node's). */

@@ -7,8 +7,8 @@
  * whose digest it has checked first; the node started on it recovers from the chain any anchor made after the
  * backup (node/anchor reconciles on its first anchor) rather than anchoring again.
  */
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, realpath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { nodeEntryPlacement, type NodeDatabase } from '../store/index.ts';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
 import { RESTORING_SUFFIX } from '../../network/ledger/store/index.ts';
@@ -21,9 +21,30 @@ export interface NodeIdentity {
   readonly origin: string;
 }
 
-/** Writes a consistent snapshot of the running node's store to `out` (never replacing a file). */
-export function backupNode(db: Pick<NodeDatabase, 'snapshotEntries'>, identity: NodeIdentity, out: string) {
-  return writeBackupArchive(out, { kind: 'node', identity: { ...identity } }, db.snapshotEntries());
+/** The log's rows that say its size and latest checkpoint (node/log/tile-store.ts, in the store's `log` sublevel). */
+const LOG_SIZE_KEY = Buffer.from('!log!s');
+const LOG_CHECKPOINT_KEY = Buffer.from('!log!c');
+
+/**
+ * Writes a consistent snapshot of the running node's store to `out` (never replacing a file).
+ * @throws BackupError `DESTINATION_REFUSED` when `out` is inside `dataDir`: a backup there goes with what it backs up.
+ */
+export async function backupNode(
+  db: Pick<NodeDatabase, 'snapshotEntries'>,
+  identity: NodeIdentity,
+  out: string,
+  dataDir: string,
+): Promise<BackupManifest> {
+  await refuseInside(out, dataDir);
+  const log: { size: number; checkpoint?: string } = { size: 0 };
+  async function* noting(): AsyncGenerator<[Buffer, Buffer]> {
+    for await (const [key, value] of db.snapshotEntries()) {
+      if (key.equals(LOG_SIZE_KEY)) log.size = value.readUInt32BE(0) * 2 ** 32 + value.readUInt32BE(4);
+      else if (key.equals(LOG_CHECKPOINT_KEY)) log.checkpoint = value.toString('utf8');
+      yield [key, value];
+    }
+  }
+  return writeBackupArchive(out, { kind: 'node', identity: { ...identity } }, noting(), () => ({ log }));
 }
 
 export interface RestoreNodeOptions {
@@ -56,6 +77,19 @@ export async function restoreNode(options: Readonly<RestoreNodeOptions>): Promis
   }
   await restoreStoreAtomically(join(options.dataDir, 'db'), readBackupEntries(options.from), nodeEntryPlacement);
   return manifest;
+}
+
+/** Compared as the file system resolves them (symbolic links followed) where they exist. */
+async function refuseInside(out: string, dataDir: string): Promise<void> {
+  const real = (path: string) => realpath(path).catch(() => resolve(path));
+  const [outDir, data] = await Promise.all([real(dirname(out)), real(dataDir)]);
+  const within = relative(data, join(outDir, basename(out)));
+  if (!within.startsWith('..') && !isAbsolute(within)) {
+    throw new BackupError(
+      'DESTINATION_REFUSED',
+      `the backup ${out} would be inside the node's data dir ${dataDir}: put it on another disk, or at least outside it`,
+    );
+  }
 }
 
 /** @throws BackupError `TARGET_NOT_EMPTY` when `dir` holds anything. */

@@ -100,4 +100,14 @@ describe('a restore killed midway', () => {
       await db.close();
     }
   }, 60_000);
+
+  it("refuses another node's backup when told whose it must be, creating nothing", async () => {
+    const dataDir = join(dir, 'new', 'shanghai');
+    const refused = restoreNode({ from: archive, dataDir, expect: { mspId: 'ShanghaiBankMSP' } });
+    await expect(refused).rejects.toMatchObject({
+      code: 'WRONG_ARCHIVE',
+      message: expect.stringContaining('is the backup of mspId HangzhouCreditMSP, not of ShanghaiBankMSP') as unknown,
+    });
+    expect(await exists(dataDir)).toBe(false);
+  }, 60_000);
 });

@@ -27,7 +27,7 @@ export const backupCommand: CommandDefinition = (parent, io) => {
         const manifest = await requestBackup(adminSocketPath(config.dataDir), out);
         io.stdout.write(
           `backed up ${manifest.identity.origin ?? config.mspId} to ${out}: ${manifest.entries} entries, ` +
-            `sha256 ${manifest.sha256}\n`,
+            `sha256 ${manifest.sha256}${manifest.log ? `; log size ${manifest.log.size}` : ''}\n`,
         );
       } catch (err) {
         throw operatorError(err);
