@@ -2,7 +2,6 @@
 export { LiveNodeKeys, readPrivateKey, type LiveKeyFiles, type LiveKeyIds } from './live-keys.ts';
 export {
   nextKeyFile,
-  previousKeyFile,
   rotateNodeKey,
   type RotateOptions,
   type RotatedKind,

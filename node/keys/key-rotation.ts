@@ -60,9 +60,6 @@ export interface RotationResult {
 /** `<file>.next`: the key being rotated in. */
 export const nextKeyFile = (keyFile: string): string => `${keyFile}.next`;
 
-/** `<file>.prev`: the old key as a run of the earlier protocol (switch, then RotateKey) left it when interrupted. */
-export const previousKeyFile = (keyFile: string): string => `${keyFile}.prev`;
-
 /**
  * Rotates one of the node's keys: generate (or take the pending `.next`), register on chain, install.
  * @throws KeyRotationError; a ChainError from the chain passes through.
@@ -74,8 +71,6 @@ export async function rotateNodeKey(options: Readonly<RotateOptions>): Promise<R
 async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<RotationResult> {
   const { keyFile, chain, mspId } = options;
   const field = `keys.${options.kind}`;
-  const finished = await undoEarlySwitch(options, field);
-  if (finished !== undefined) return finished;
   const current = await readPrivateKey(keyFile, field);
   const next = await pendingOrNew(
     nextKeyFile(keyFile),
@@ -121,30 +116,6 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
     ...(validFrom === undefined ? {} : { validFrom }),
     registered: registeredNew === undefined,
   };
-}
-
-/**
- * A run of the earlier protocol (switch first, RotateKey after) killed in between left the new key installed and
- * the old one as `.prev`. If the chain registered the new key, that rotation is done but for deleting `.prev`;
- * otherwise the old key goes back and the new one is pending again, for this run to rotate the proper way.
- */
-async function undoEarlySwitch(options: Readonly<RotateOptions>, field: string): Promise<RotationResult | undefined> {
-  const { keyFile } = options;
-  const prevFile = previousKeyFile(keyFile);
-  const previous = await readIfPresent(prevFile, (file) => readPrivateKey(file, `${field} (previous)`));
-  if (previous === undefined) return undefined;
-  const installed = await readPrivateKey(keyFile, field);
-  const newKid = kidOfKey(installed);
-  const registered = (await options.chain.listKeys(options.mspId)).find((k) => k.kid === newKid);
-  if (registered !== undefined) {
-    await options.reloadNode();
-    await rm(prevFile, { force: true });
-    return { kind: options.kind, old: kidOfKey(previous), new: newKid, validFrom: registered.validFrom, registered: false };
-  }
-  await move(keyFile, nextKeyFile(keyFile));
-  await move(prevFile, keyFile);
-  await options.reloadNode();
-  return undefined;
 }
 
 /**
@@ -209,15 +180,6 @@ async function writeKeyFile(file: string, bytes: Buffer): Promise<void> {
     throw new KeyRotationError('FILE_ERROR', `cannot write the key file ${file}: ${(err as Error).message}`, {
       cause: err,
     });
-  }
-}
-
-async function readIfPresent<K>(file: string, read: (file: string) => Promise<K>): Promise<K | undefined> {
-  try {
-    return await read(file);
-  } catch (err) {
-    if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return undefined;
-    throw err;
   }
 }
 
