@@ -8,7 +8,7 @@
  * overlap and verifies, what it would sign after the overlap does not. A rotation the chain refuses changes nothing.
  */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chown, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,6 +180,18 @@ describe('lianxin keys rotate', () => {
     await node.anchorer.whenAnchored(50);
   }, 30_000);
 
+  it('names a pending key file torn by a crash, to remove; the chain never saw it (review7 C1)', async () => {
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'log.key');
+    const { logKeyId } = await nodeKeys();
+    const torn = nextKeyFile(keyFile);
+    await writeFile(torn, '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49', { mode: 0o600 });
+    const run = await rotate('log');
+    expect(run).toMatchObject({ code: 1 });
+    expect(run.stderr).toContain(`remove ${torn} and run again`);
+    expect((await nodeKeys()).logKeyId).toBe(logKeyId);
+    await rm(torn);
+  }, 30_000);
+
   it('verifies what the old key signed inside its overlap, and refuses what it signed after', async () => {
     const { receiptKeyId } = await nodeKeys();
     const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
@@ -240,6 +252,19 @@ describe('lianxin keys rotate', () => {
     expect(await readFile(nextKeyFile(keyFile), 'utf8')).toContain('PRIVATE KEY');
     expect((await nodeKeys()).receiptKeyId).toBe(receiptKeyId);
   }, 30_000);
+
+  it.runIf(process.getuid?.() === 0)(
+    'installs the new key owned as the old one was, run as root (review7 S1)',
+    async () => {
+      const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'log.key');
+      await chown(keyFile, 4321, 4322);
+      const run = await rotate('log');
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(await stat(keyFile)).toMatchObject({ uid: 4321, gid: 4322 });
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    },
+    30_000,
+  );
 
   it('refuses a kind it does not know, as a usage error', async () => {
     expect(await rotate('tls')).toMatchObject({ code: 2 });

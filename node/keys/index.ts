@@ -1,5 +1,15 @@
 /** The node's signing keys: held live (swapped on reload without a restart) and rotated (DESIGN §3, §8). */
-export { LiveNodeKeys, readPrivateKey, type LiveKeyFiles, type LiveKeyIds } from './live-keys.ts';
+export { LiveNodeKeys, type LiveKeyFiles, type LiveKeyIds } from './live-keys.ts';
+export {
+  keyFileOrNew,
+  kidOfKey,
+  newP2pKey,
+  newSigningKey,
+  parseSigningKey,
+  readP2pKey,
+  readPrivateKey,
+  spkiOf,
+} from './key-files.ts';
 export {
   nextKeyFile,
   rotateNodeKey,
