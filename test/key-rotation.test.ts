@@ -6,6 +6,7 @@
  * was still waiting for the chain when the rotation committed is anchored all the same, and the node is never
  * restarted. The node switches only once the rotation has committed: what the old key signs meanwhile falls in its
  * overlap and verifies, what it would sign after the overlap does not. A rotation the chain refuses changes nothing.
+ * The key the node signs with is revoked only on purpose, and a node whose key was revoked gets a fresh one.
  */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { chown, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -219,38 +220,71 @@ describe('lianxin keys rotate', () => {
     expect(verifyAttestation(afterOverlap, bundle)).toMatchObject({ ok: false, code: 'KEY_NOT_VALID_AT_TIME' });
   }, 30_000);
 
-  it('revokes a key: attestations signed after the revocation no longer verify', async () => {
+  it('leaves the key file and the node as they were when the chain refuses the rotation', async () => {
+    // RotateKeyWithOverlap signed by a member who is not the organisation's admin.
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
+    const before = await readFile(keyFile, 'utf8');
+    const { receiptKeyId } = await nodeKeys();
+    const userMsp = orgPaths(net.members.cryptoDir, AGENCY).user('User1').msp.dir;
+    const refused = await lianxin([
+      ...['keys', 'rotate', '--kind', 'receipt', '--config', configFile, '--admin-msp-dir', userMsp],
+    ]);
+    expect(refused).toMatchObject({ code: 1 });
+    expect(refused.stderr).toContain('the ledger at');
+    // Refused in phase one: the key file and the node are as they were, the new key left pending.
+    expect(await readFile(keyFile, 'utf8')).toBe(before);
+    expect(await readFile(nextKeyFile(keyFile), 'utf8')).toContain('PRIVATE KEY');
+    expect((await nodeKeys()).receiptKeyId).toBe(receiptKeyId);
+  }, 30_000);
+
+  it('refuses an overlap too short for the node to switch, before the chain (review7 S2)', async () => {
+    const { logKeyId } = await nodeKeys();
+    for (const overlap of ['0', '29']) {
+      const run = await lianxin([
+        ...['keys', 'rotate', '--kind', 'log', '--config', configFile, '--admin-msp-dir', adminMsp],
+        ...['--overlap', overlap],
+      ]);
+      expect(run).toMatchObject({ code: 2 });
+      expect(run.stderr).toContain('--overlap must be whole seconds from 30 to 86400');
+    }
+    expect((await (await net.chain(BANK)).listKeys(AGENCY)).find((k) => k.kid === logKeyId)?.status).toBe('active');
+  }, 30_000);
+
+  it('revokes the key the node signs with only when told to; what it signs afterwards no longer verifies', async () => {
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
     const { receiptKeyId } = await nodeKeys();
     const signedBefore = await attest(305);
-    const revoked = await lianxin([
-      'keys',
-      'revoke',
-      '--kid',
-      receiptKeyId,
-      '--config',
-      configFile,
-      '--admin-msp-dir',
-      adminMsp,
-    ]);
-    expect(revoked).toMatchObject({ code: 0, stderr: '' });
+    const revoke = (...force: string[]) =>
+      lianxin([
+        ...['keys', 'revoke', '--kid', receiptKeyId, '--config', configFile, '--admin-msp-dir', adminMsp],
+        ...force,
+      ]);
+    const refused = await revoke();
+    expect(refused).toMatchObject({ code: 2 });
+    expect(refused.stderr).toContain(`is the receipt key the node signs with (keys.receipt ${keyFile})`);
+    expect((await (await net.chain(BANK)).listKeys(AGENCY)).find((k) => k.kid === receiptKeyId)?.status).toBe('active');
+
+    expect(await revoke('--force')).toMatchObject({ code: 0, stderr: '' });
     const signedAfter = await attest(305);
     const bundle = await trustBundle();
     expect(verifyAttestation(signedBefore, bundle)).toMatchObject({ ok: true });
     expect(verifyAttestation(signedAfter, bundle)).toMatchObject({ ok: false, code: 'KEY_REVOKED' });
   }, 30_000);
 
-  it('leaves the key file and the node as they were when the chain refuses the rotation', async () => {
-    // The receipt key was revoked above: RotateKey refuses to replace a key that is not active.
-    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
-    const before = await readFile(keyFile, 'utf8');
+  it('gives a node whose key was revoked a fresh registered key (review7 C3)', async () => {
     const { receiptKeyId } = await nodeKeys();
-    const refused = await rotate('receipt');
-    expect(refused).toMatchObject({ code: 1 });
-    expect(refused.stderr).toContain('KEY_NOT_ACTIVE');
-    // Refused in phase one: the key file and the node are as they were, the new key left pending.
-    expect(await readFile(keyFile, 'utf8')).toBe(before);
-    expect(await readFile(nextKeyFile(keyFile), 'utf8')).toContain('PRIVATE KEY');
-    expect((await nodeKeys()).receiptKeyId).toBe(receiptKeyId);
+    const run = await rotate('receipt');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(`(registered afresh: ${receiptKeyId} is no longer active)`);
+    const now = (await nodeKeys()).receiptKeyId;
+    expect(now).not.toBe(receiptKeyId);
+    const keys = await (await net.chain(BANK)).listKeys(AGENCY);
+    expect(keys.find((k) => k.kid === now)).toMatchObject({ status: 'active', role: 'receipt' });
+    expect(keys.find((k) => k.kid === receiptKeyId)).toMatchObject({ status: 'revoked', replacedBy: null });
+    expect(verifyAttestation(await attest(305), await trustBundle())).toMatchObject({
+      ok: true,
+      receiptKey: { kid: now },
+    });
   }, 30_000);
 
   it.runIf(process.getuid?.() === 0)(

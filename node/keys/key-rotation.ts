@@ -11,13 +11,14 @@
  * host under the new peer ID (the registry has no windows for peer IDs: the exchange pauses for the switch).
  *
  * Every step can be re-run: an interrupted rotation leaves `<file>.next`, registered or not, and running it again
- * finishes that same rotation. A rotation the chain refuses leaves the node and its key file as they were.
+ * finishes that same rotation. A rotation the chain refuses leaves the node and its key file as they were. A node
+ * whose key is no longer active (revoked after a compromise) gets the new key by RegisterKey instead: the recovery.
  */
 import { chown, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import type { LianxinChain, NodeRecord } from '../ledger/index.ts';
+import type { LianxinChain, NodeRecord, PublicKeyRecord } from '../ledger/index.ts';
 import { syncDirectory } from '../store/index.ts';
 import { KeyRotationError } from './errors.ts';
 import {
@@ -36,6 +37,7 @@ export type RotatedKind = 'log' | 'receipt' | 'p2p';
 
 export interface RotationChain {
   readonly listKeys: LianxinChain['listKeys'];
+  readonly registerKey: LianxinChain['registerKey'];
   readonly rotateKeyWithOverlap: LianxinChain['rotateKeyWithOverlap'];
   readonly listNodes: LianxinChain['listNodes'];
   readonly updateNode: LianxinChain['updateNode'];
@@ -65,6 +67,8 @@ export interface RotationResult {
   readonly validFrom?: string;
   /** Whether this run registered the key (false: an earlier, interrupted run had). */
   readonly registered: boolean;
+  /** Registered by RegisterKey, the key file's key being no longer active (revoked): no overlap, no successor. */
+  readonly recovered?: boolean;
 }
 
 /** `<file>.next`: the key being rotated in. */
@@ -96,6 +100,7 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
     );
   }
   let validFrom = registeredNew?.validFrom;
+  let recovered = false;
   if (registeredNew === undefined) {
     const old = keys.find((k) => k.kid === oldKid);
     if (old?.role !== kind) {
@@ -104,8 +109,13 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
         `the ${field} key ${oldKid} is not registered on chain as a ${kind} key of ${mspId}`,
       );
     }
+    // The chain rotates only an active key; one revoked (or lost with its successor) leaves RegisterKey.
+    recovered = !activeNow(old);
     try {
-      validFrom = (await chain.rotateKeyWithOverlap(oldKid, newSpki, options.overlapSeconds)).result.validFrom;
+      const registering = recovered
+        ? chain.registerKey({ spki: newSpki, role: kind, suite: old.suite })
+        : chain.rotateKeyWithOverlap(oldKid, newSpki, options.overlapSeconds);
+      validFrom = (await registering).result.validFrom;
     } catch (err) {
       // Committed all the same (an answer lost on the way)? Then go on; else the new key stays pending in `.next`.
       const registered = (await chain.listKeys(mspId).catch(() => [])).find((k) => k.kid === newKid);
@@ -125,8 +135,15 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
     new: newKid,
     ...(validFrom === undefined ? {} : { validFrom }),
     registered: registeredNew === undefined,
+    ...(recovered ? { recovered } : {}),
   };
 }
+
+/** Active and inside its window by this host's clock: a key the node could sign with. */
+const activeNow = (key: PublicKeyRecord): boolean =>
+  key.status === 'active' &&
+  Date.parse(key.validFrom) <= Date.now() &&
+  (key.validUntil === null || Date.parse(key.validUntil) > Date.now());
 
 /**
  * A new libp2p identity: the node's registration on chain takes the new peer ID (UpdateNode, same endpoint and
