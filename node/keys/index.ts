@@ -9,6 +9,7 @@ export {
   readP2pKey,
   readPrivateKey,
   spkiOf,
+  writeKeyFile,
 } from './key-files.ts';
 export {
   nextKeyFile,
