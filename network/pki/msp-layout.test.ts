@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
-import { cp, mkdtemp, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClientIdentity, type ChaincodeStub } from 'fabric-shim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -263,6 +263,8 @@ describe('generateCryptoMaterial when the consortium changes', () => {
   });
 
   it('regenerates every key and certificate with force', async () => {
+    const admin = orgPaths(outDir, 'ShanghaiBankMSP').user('Admin');
+    await chmod(admin.msp.key, 0o644);
     const before = await snapshot(outDir);
     const report = await generateCryptoMaterial(consortium, outDir, { force: true });
     expect(report.kept).toEqual([]);
@@ -272,7 +274,6 @@ describe('generateCryptoMaterial when the consortium changes', () => {
       if (file.endsWith('config.yaml')) continue;
       expect(bytes.equals(before.get(file) ?? Buffer.alloc(0)), file).toBe(false);
     }
-    const admin = orgPaths(outDir, 'ShanghaiBankMSP').user('Admin');
     expect((await stat(admin.msp.key)).mode & 0o777).toBe(0o600);
   });
 
@@ -286,6 +287,26 @@ describe('generateCryptoMaterial when the consortium changes', () => {
         code: 'MATERIAL_INCONSISTENT',
         field: user.msp.signcert,
       });
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('names the key to remove when a run stopped between a key and its certificate (review7 S14)', async () => {
+    const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
+    try {
+      await cp(outDir, copy, { recursive: true });
+      const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
+      await unlink(user.msp.signcert);
+      const refused = generateCryptoMaterial(consortium, copy);
+      await expect(refused).rejects.toMatchObject({ code: 'MATERIAL_INCONSISTENT', field: user.msp.key });
+      await expect(refused).rejects.toThrow(`remove ${user.msp.key} and run again`);
+      await unlink(user.msp.key);
+      const report = await generateCryptoMaterial(consortium, copy);
+      expect(report.created).toEqual(
+        expect.arrayContaining([relative(copy, user.msp.key), relative(copy, user.msp.signcert)]),
+      );
+      expect(await readdir(dirname(user.msp.key))).toEqual([basename(user.msp.key)]);
     } finally {
       await rm(copy, { recursive: true, force: true });
     }
