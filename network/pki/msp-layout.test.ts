@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmod, cp, mkdtemp, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -307,6 +308,30 @@ describe('generateCryptoMaterial when the consortium changes', () => {
         expect.arrayContaining([relative(copy, user.msp.key), relative(copy, user.msp.signcert)]),
       );
       expect(await readdir(dirname(user.msp.key))).toEqual([basename(user.msp.key)]);
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to keep an expired certificate, or a kept key of another curve, naming the file (review7 S13)', async () => {
+    const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
+    try {
+      await cp(outDir, copy, { recursive: true });
+      // Eleven years on, the first CA written has expired.
+      const later = new Date(NOW.getTime() + 11 * 365 * 86_400_000);
+      await expect(generateCryptoMaterial(consortium, copy, { now: later })).rejects.toThrow(/ expired on /);
+
+      // A CA pair on P-384 (made by hand: the generator issues P-256 only).
+      const ca = orgPaths(copy, 'ShanghaiBankMSP').ca;
+      execFileSync('openssl', [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-days', '3650'],
+        ...['-subj', '/CN=ca.p384', '-keyout', ca.key, '-out', ca.cert],
+      ]);
+      await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject({
+        code: 'MATERIAL_INCONSISTENT',
+        field: ca.key,
+        message: expect.stringContaining('is not an ECDSA P-256 key') as unknown,
+      });
     } finally {
       await rm(copy, { recursive: true, force: true });
     }

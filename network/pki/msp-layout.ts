@@ -98,12 +98,14 @@ class MaterialWriter {
   readonly report: GenerationReport = { created: [], kept: [] };
   readonly #outDir: string;
   readonly #force: boolean;
+  readonly #now: Date;
   readonly #notBefore: Date;
 
   constructor(outDir: string, options: GenerateOptions) {
     this.#outDir = outDir;
     this.#force = options.force ?? false;
-    this.#notBefore = new Date((options.now ?? new Date()).getTime() - BACKDATE_MS);
+    this.#now = options.now ?? new Date();
+    this.#notBefore = new Date(this.#now.getTime() - BACKDATE_MS);
   }
 
   async organization(org: Organization): Promise<void> {
@@ -186,6 +188,14 @@ class MaterialWriter {
       const signer = issuer?.certificate ?? existing.certificate;
       if (!existing.certificate.checkIssued(signer) || !existing.certificate.verify(signer.publicKey)) {
         throw this.#inconsistent(files.cert, `is not issued by ${issuer ? 'its CA' : 'itself'}`);
+      }
+      // Kept, an expired CA would go on issuing certificates no peer accepts, and a key of another curve would
+      // fail when it signs, without naming its file.
+      if (Date.parse(existing.certificate.validTo) <= this.#now.getTime()) {
+        throw this.#inconsistent(files.cert, `expired on ${existing.certificate.validTo}`);
+      }
+      if (existing.privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+        throw this.#inconsistent(files.key, 'is not an ECDSA P-256 key (the Fabric 2.5 suite)');
       }
       this.#kept(files.cert, files.key);
       return existing;
