@@ -71,6 +71,17 @@ function clientIdentity(mspid: string, pem: string): ClientIdentity {
   return new ClientIdentity(stub as unknown as ChaincodeStub);
 }
 
+/** A copy of generated material to break, removed afterwards. */
+async function inCopy(material: string, use: (copy: string) => Promise<void>): Promise<void> {
+  const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
+  try {
+    await cp(material, copy, { recursive: true });
+    await use(copy);
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
+}
+
 describe('generateCryptoMaterial on the Yangtze Delta demo', () => {
   let outDir: string;
   let consortium: Consortium;
@@ -279,24 +290,18 @@ describe('generateCryptoMaterial when the consortium changes', () => {
   });
 
   it('refuses to complete half a key pair, naming the file', async () => {
-    const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
-    try {
-      await cp(outDir, copy, { recursive: true });
+    await inCopy(outDir, async (copy) => {
       const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
       await unlink(user.msp.key);
       await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject({
         code: 'MATERIAL_INCONSISTENT',
         field: user.msp.signcert,
       });
-    } finally {
-      await rm(copy, { recursive: true, force: true });
-    }
+    });
   });
 
   it('names the key to remove when a run stopped between a key and its certificate (review7 S14)', async () => {
-    const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
-    try {
-      await cp(outDir, copy, { recursive: true });
+    await inCopy(outDir, async (copy) => {
       const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
       await unlink(user.msp.signcert);
       const refused = generateCryptoMaterial(consortium, copy);
@@ -308,15 +313,11 @@ describe('generateCryptoMaterial when the consortium changes', () => {
         expect.arrayContaining([relative(copy, user.msp.key), relative(copy, user.msp.signcert)]),
       );
       expect(await readdir(dirname(user.msp.key))).toEqual([basename(user.msp.key)]);
-    } finally {
-      await rm(copy, { recursive: true, force: true });
-    }
+    });
   });
 
   it('refuses to keep an expired certificate, or a kept key of another curve, naming the file (review7 S13)', async () => {
-    const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
-    try {
-      await cp(outDir, copy, { recursive: true });
+    await inCopy(outDir, async (copy) => {
       // Eleven years on, the first CA written has expired.
       const later = new Date(NOW.getTime() + 11 * 365 * 86_400_000);
       await expect(generateCryptoMaterial(consortium, copy, { now: later })).rejects.toThrow(/ expired on /);
@@ -332,20 +333,14 @@ describe('generateCryptoMaterial when the consortium changes', () => {
         field: ca.key,
         message: expect.stringContaining('is not an ECDSA P-256 key') as unknown,
       });
-    } finally {
-      await rm(copy, { recursive: true, force: true });
-    }
+    });
   });
 
   it('refuses to keep certificates of a CA that is gone', async () => {
-    const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
-    try {
-      await cp(outDir, copy, { recursive: true });
+    await inCopy(outDir, async (copy) => {
       const ca = orgPaths(copy, 'ShanghaiBankMSP').ca;
       await Promise.all([unlink(ca.cert), unlink(ca.key)]);
       await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject({ code: 'MATERIAL_INCONSISTENT' });
-    } finally {
-      await rm(copy, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -1,16 +1,7 @@
 /** The node's signing keys: held live (swapped on reload without a restart) and rotated (DESIGN §3, §8). */
 export { LiveNodeKeys, type LiveKeyFiles, type LiveKeyIds } from './live-keys.ts';
-export {
-  keyFileOrNew,
-  kidOfKey,
-  newP2pKey,
-  newSigningKey,
-  parseSigningKey,
-  readP2pKey,
-  readPrivateKey,
-  spkiOf,
-  writeKeyFile,
-} from './key-files.ts';
+// Every path reads and writes key files through these: start, reload, rotation, bootstrap.
+export * from './key-files.ts';
 export {
   nextKeyFile,
   rotateNodeKey,
