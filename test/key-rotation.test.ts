@@ -9,7 +9,7 @@
  * The key the node signs with is revoked only on purpose, and a node whose key was revoked gets a fresh one.
  */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chown, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -299,6 +299,23 @@ describe('lianxin keys rotate', () => {
     },
     30_000,
   );
+
+  it('says until when the old key signs when the running node does not switch (review7 S1)', async () => {
+    const receiptFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
+    const { logKeyId } = await nodeKeys();
+    // The node's reload reads both key files: one open to others makes it refuse, and change nothing.
+    await chmod(receiptFile, 0o644);
+    const failed = await rotate('log');
+    expect(failed).toMatchObject({ code: 1 });
+    expect(failed.stderr).toMatch(/but the running node did not switch to it \(.*chmod 600.*\): it signs with /);
+    expect(failed.stderr).toMatch(new RegExp(`signs with ${logKeyId}, valid until \\d{4}-\\d\\d-\\d\\dT`));
+    expect((await nodeKeys()).logKeyId).toBe(logKeyId);
+    await chmod(receiptFile, 0o600);
+    const again = await rotate('log');
+    expect(again).toMatchObject({ code: 0, stderr: '' });
+    expect(again.stdout).toContain('already registered by an earlier run');
+    expect((await nodeKeys()).logKeyId).not.toBe(logKeyId);
+  }, 30_000);
 
   it('refuses a kind it does not know, as a usage error', async () => {
     expect(await rotate('tls')).toMatchObject({ code: 2 });

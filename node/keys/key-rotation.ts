@@ -127,7 +127,19 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
   // RotateKeyWithOverlap was ordered and committed, and until this reload, falls inside the old key's overlap.
   // `.next` is removed last, so a run interrupted here finds it again and only repeats the switch.
   await install(nextKeyFile(keyFile), keyFile);
-  await options.reloadNode();
+  try {
+    await options.reloadNode();
+  } catch (err) {
+    // The old key signs on until the node switches, and only until its overlap ends: say until when.
+    const old = (await chain.listKeys(mspId).catch(() => [])).find((k) => k.kid === oldKid);
+    throw new KeyRotationError(
+      'NODE_NOT_SWITCHED',
+      `${keyFile} holds the new ${kind} key ${newKid}, but the running node did not switch to it ` +
+        `(${(err as Error).message}): it signs with ${oldKid}, valid until ${old?.validUntil ?? 'unknown'}; ` +
+        'before then, fix that and run keys rotate again, or restart the node',
+      { cause: err },
+    );
+  }
   await rm(nextKeyFile(keyFile), { force: true });
   return {
     kind,
