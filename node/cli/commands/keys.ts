@@ -14,7 +14,7 @@ const KINDS: readonly RotatedKind[] = ['log', 'receipt', 'p2p'];
 const ROTATE = `Rotates one of the node's keys, in two phases. First the chain registers the new key, generated
 beside the configured key file (node.yaml keys.<kind>) as <file>.next: RotateKeyWithOverlap, as the organisation's
 admin, opens the new key's validity window at its transaction time and keeps the old key's open --overlap seconds
-longer (default 300, at most 86400), so that what the node signs with the old key until it switches still verifies.
+longer (default 300, from 30 to 86400), so that what the node signs with the old key until it switches still verifies.
 Once that has committed, the new key is moved over the key file and the running node switches to it through its
 admin socket, without a restart. If the chain refuses, nothing changes. A key file whose key is no longer active
 (revoked with keys revoke --force after a compromise) gets a fresh key by RegisterKey instead, with no overlap: the
