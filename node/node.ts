@@ -8,13 +8,10 @@
  * into its durable outbox. It reports NOT_SERVING (gRPC health, /healthz) while the ledger does not answer, and its
  * anchorer, follower and notarizer retry with backoff until it does.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
-import type { PrivateKey } from '@libp2p/interface';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { loadSigningIdentity } from '../network/pki/index.ts';
 import { adminSocketPath, startAdminSocket } from './admin/index.ts';
@@ -46,7 +43,7 @@ import {
   type FailedCheck,
 } from './health/index.ts';
 import { ChainError, LianxinChain, type RegistrySnapshot } from './ledger/index.ts';
-import { LiveNodeKeys } from './keys/index.ts';
+import { KeyRotationError, LiveNodeKeys, readP2pKey, readPrivateKey } from './keys/index.ts';
 import { openTransparencyLog, signCheckpoint, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { Gauge } from 'prom-client';
@@ -219,7 +216,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
         logger.info(ids, 'signing keys reloaded from the key files');
         if (exchange === undefined || config.keys.p2p === undefined) return ids;
         // A p2p rotation: the libp2p host restarts under the new peer ID (a no-op when the key is unchanged).
-        const peerId = await exchange.switchIdentity(await readP2pKey(config.keys.p2p));
+        const peerId = await exchange.switchIdentity(await readP2pKey(config.keys.p2p, 'keys.p2p'));
         logger.info({ peerId }, 'p2p identity from the key file');
         return { ...ids, peerId };
       },
@@ -329,8 +326,8 @@ async function startPipelines(
   cleanup.push(() => db.close());
 
   const [logKey, receiptKey] = await Promise.all([
-    readKey(config.keys.log, 'keys.log'),
-    readKey(config.keys.receipt, 'keys.receipt'),
+    startKey(config.keys.log, readPrivateKey(config.keys.log, 'keys.log')),
+    startKey(config.keys.receipt, readPrivateKey(config.keys.receipt, 'keys.receipt')),
   ]);
   const connection = await connectLedger(config);
   cleanup.push(() => {
@@ -746,7 +743,7 @@ const EMPTY_REGISTRY: RegistrySnapshot = { organizations: [], keys: [], nodes: [
 async function startExchange(parts: NodeParts, listen: string): Promise<ReportExchange> {
   const { config, chain, logger } = parts;
   const p2pLogger = componentLogger(logger, 'p2p');
-  const p2pKey = await readP2pKey(config.keys.p2p ?? '');
+  const p2pKey = await startKey(config.keys.p2p ?? '', readP2pKey(config.keys.p2p ?? '', 'keys.p2p'));
   // Rebuilt at each registry read, so that a key registered or revoked since start is trusted or refused.
   let bundle: TrustBundle | undefined;
   let snapshotRead = false;
@@ -886,18 +883,6 @@ function multiaddrOf(address: string): string {
   return `/ip${isIP(host) === 6 ? '6' : '4'}/${host}/tcp/${address.slice(colon + 1)}`;
 }
 
-/** @throws NodeStartError `KEY_INVALID` naming the field and the file when it holds no libp2p private key. */
-async function readP2pKey(file: string): Promise<PrivateKey> {
-  const bytes = await readFile(file);
-  try {
-    return privateKeyFromProtobuf(bytes);
-  } catch (err) {
-    throw new NodeStartError('KEY_INVALID', `"keys.p2p" ${file} does not hold a libp2p private key`, file, {
-      cause: err,
-    });
-  }
-}
-
 async function startApi(
   parts: NodeParts,
   exchange: ReportExchange | undefined,
@@ -1005,12 +990,15 @@ export async function connectLedger(config: NodeConfig): Promise<LedgerConnectio
   );
 }
 
-/** @throws NodeStartError `KEY_INVALID` naming the field and the file when it holds no PEM private key. */
-async function readKey(file: string, field: string): Promise<KeyObject> {
-  const pem = await readFile(file);
+/**
+ * A key file read at start (node/keys: one ECDSA P-256 or libp2p key, the owner's alone).
+ * @throws NodeStartError `KEY_INVALID` naming the field and the file.
+ */
+async function startKey<K>(file: string, reading: Promise<K>): Promise<K> {
   try {
-    return createPrivateKey(pem);
+    return await reading;
   } catch (err) {
-    throw new NodeStartError('KEY_INVALID', `"${field}" ${file} does not hold a PEM private key`, file, { cause: err });
+    if (!(err instanceof KeyRotationError)) throw err;
+    throw new NodeStartError('KEY_INVALID', err.message, file, { cause: err });
   }
 }

@@ -6,9 +6,10 @@
  * was still waiting for the chain when the rotation committed is anchored all the same, and the node is never
  * restarted. The node switches only once the rotation has committed: what the old key signs meanwhile falls in its
  * overlap and verifies, what it would sign after the overlap does not. A rotation the chain refuses changes nothing.
+ * The key the node signs with is revoked only on purpose, and a node whose key was revoked gets a fresh one.
  */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import { sha256Hex } from '../network/crypto/index.ts';
 import { loadOrgRootCerts, orgPaths } from '../network/pki/index.ts';
 import type { Attestation__Output } from '../node/api/generated/lianxin/v1/Attestation.ts';
 import { lianxin } from '../node/cli/test-io.ts';
-import { nextKeyFile, previousKeyFile } from '../node/keys/index.ts';
+import { nextKeyFile } from '../node/keys/index.ts';
 import type { LianxinNode } from '../node/node.ts';
 import { buildTrustBundle, parseTrustBundle, verifyAttestation, type TrustBundle } from '../node/receipts/index.ts';
 import { testUscc } from './support/chaincode-log.ts';
@@ -180,21 +181,16 @@ describe('lianxin keys rotate', () => {
     await node.anchorer.whenAnchored(50);
   }, 30_000);
 
-  it('rotates properly from what a switch-first run (the earlier protocol) left when killed before the chain', async () => {
-    const { logKeyId } = await nodeKeys();
+  it('names a pending key file torn by a crash, to remove; the chain never saw it (review7 C1)', async () => {
     const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'log.key');
-    // The new key installed, the old one kept as `.prev`, nothing registered; the node still signs with the old.
-    await writeFile(previousKeyFile(keyFile), await readFile(keyFile), { mode: 0o600 });
-    const spki = await pendingKey(keyFile);
-    await rename(nextKeyFile(keyFile), keyFile);
-
+    const { logKeyId } = await nodeKeys();
+    const torn = nextKeyFile(keyFile);
+    await writeFile(torn, '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49', { mode: 0o600 });
     const run = await rotate('log');
-    expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(run.stdout).toContain(`${logKeyId} → ${sha256Hex(spki)}`);
-    expect((await nodeKeys()).logKeyId).toBe(sha256Hex(spki));
-    await expect(stat(previousKeyFile(keyFile))).rejects.toMatchObject({ code: 'ENOENT' });
-    const keys = await (await net.chain(BANK)).listKeys(AGENCY);
-    expect(keys.find((k) => k.kid === logKeyId)).toMatchObject({ status: 'rotated', replacedBy: sha256Hex(spki) });
+    expect(run).toMatchObject({ code: 1 });
+    expect(run.stderr).toContain(`remove ${torn} and run again`);
+    expect((await nodeKeys()).logKeyId).toBe(logKeyId);
+    await rm(torn);
   }, 30_000);
 
   it('verifies what the old key signed inside its overlap, and refuses what it signed after', async () => {
@@ -202,11 +198,9 @@ describe('lianxin keys rotate', () => {
     const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
     // Phase one alone, with a 1 s overlap: the chain has the new key, the node still signs with the old one.
     const spki = await pendingKey(keyFile);
-    const rotated = await (await net.chain(AGENCY, 'Admin')).rotateKeyWithOverlap(
-      receiptKeyId,
-      spki.toString('base64'),
-      1,
-    );
+    const rotated = await (
+      await net.chain(AGENCY, 'Admin')
+    ).rotateKeyWithOverlap(receiptKeyId, spki.toString('base64'), 1);
     const old = (await (await net.chain(BANK)).listKeys(AGENCY)).find((k) => k.kid === receiptKeyId);
     expect(old).toMatchObject({ status: 'rotated', replacedBy: sha256Hex(spki) });
     const overlapEnds = Date.parse(old?.validUntil ?? '');
@@ -226,39 +220,101 @@ describe('lianxin keys rotate', () => {
     expect(verifyAttestation(afterOverlap, bundle)).toMatchObject({ ok: false, code: 'KEY_NOT_VALID_AT_TIME' });
   }, 30_000);
 
-  it('revokes a key: attestations signed after the revocation no longer verify', async () => {
+  it('leaves the key file and the node as they were when the chain refuses the rotation', async () => {
+    // RotateKeyWithOverlap signed by a member who is not the organisation's admin.
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
+    const before = await readFile(keyFile, 'utf8');
+    const { receiptKeyId } = await nodeKeys();
+    const userMsp = orgPaths(net.members.cryptoDir, AGENCY).user('User1').msp.dir;
+    const refused = await lianxin([
+      ...['keys', 'rotate', '--kind', 'receipt', '--config', configFile, '--admin-msp-dir', userMsp],
+    ]);
+    expect(refused).toMatchObject({ code: 1 });
+    expect(refused.stderr).toContain('the ledger at');
+    // Refused in phase one: the key file and the node are as they were, the new key left pending.
+    expect(await readFile(keyFile, 'utf8')).toBe(before);
+    expect(await readFile(nextKeyFile(keyFile), 'utf8')).toContain('PRIVATE KEY');
+    expect((await nodeKeys()).receiptKeyId).toBe(receiptKeyId);
+  }, 30_000);
+
+  it('refuses an overlap too short for the node to switch, before the chain (review7 S2)', async () => {
+    const { logKeyId } = await nodeKeys();
+    for (const overlap of ['0', '29']) {
+      const run = await lianxin([
+        ...['keys', 'rotate', '--kind', 'log', '--config', configFile, '--admin-msp-dir', adminMsp],
+        ...['--overlap', overlap],
+      ]);
+      expect(run).toMatchObject({ code: 2 });
+      expect(run.stderr).toContain('--overlap must be whole seconds from 30 to 86400');
+    }
+    expect((await (await net.chain(BANK)).listKeys(AGENCY)).find((k) => k.kid === logKeyId)?.status).toBe('active');
+  }, 30_000);
+
+  it('revokes the key the node signs with only when told to; what it signs afterwards no longer verifies', async () => {
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
     const { receiptKeyId } = await nodeKeys();
     const signedBefore = await attest(305);
-    const revoked = await lianxin([
-      'keys',
-      'revoke',
-      '--kid',
-      receiptKeyId,
-      '--config',
-      configFile,
-      '--admin-msp-dir',
-      adminMsp,
-    ]);
-    expect(revoked).toMatchObject({ code: 0, stderr: '' });
+    const revoke = (...force: string[]) =>
+      lianxin([
+        ...['keys', 'revoke', '--kid', receiptKeyId, '--config', configFile, '--admin-msp-dir', adminMsp],
+        ...force,
+      ]);
+    const refused = await revoke();
+    expect(refused).toMatchObject({ code: 2 });
+    expect(refused.stderr).toContain(`is the receipt key the node signs with (keys.receipt ${keyFile})`);
+    expect((await (await net.chain(BANK)).listKeys(AGENCY)).find((k) => k.kid === receiptKeyId)?.status).toBe('active');
+
+    expect(await revoke('--force')).toMatchObject({ code: 0, stderr: '' });
     const signedAfter = await attest(305);
     const bundle = await trustBundle();
     expect(verifyAttestation(signedBefore, bundle)).toMatchObject({ ok: true });
     expect(verifyAttestation(signedAfter, bundle)).toMatchObject({ ok: false, code: 'KEY_REVOKED' });
   }, 30_000);
 
-  it('puts the old key back when the chain refuses the rotation', async () => {
-    // The receipt key was revoked above: RotateKey refuses to replace a key that is not active.
-    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
-    const before = await readFile(keyFile, 'utf8');
+  it('gives a node whose key was revoked a fresh registered key (review7 C3)', async () => {
     const { receiptKeyId } = await nodeKeys();
-    const refused = await rotate('receipt');
-    expect(refused).toMatchObject({ code: 1 });
-    expect(refused.stderr).toContain('KEY_NOT_ACTIVE');
-    // Refused in phase one: the key file and the node are as they were, the new key left pending.
-    expect(await readFile(keyFile, 'utf8')).toBe(before);
-    expect(await readFile(nextKeyFile(keyFile), 'utf8')).toContain('PRIVATE KEY');
-    expect((await nodeKeys()).receiptKeyId).toBe(receiptKeyId);
-    await expect(stat(previousKeyFile(keyFile))).rejects.toMatchObject({ code: 'ENOENT' });
+    const run = await rotate('receipt');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(`(registered afresh: ${receiptKeyId} is no longer active)`);
+    const now = (await nodeKeys()).receiptKeyId;
+    expect(now).not.toBe(receiptKeyId);
+    const keys = await (await net.chain(BANK)).listKeys(AGENCY);
+    expect(keys.find((k) => k.kid === now)).toMatchObject({ status: 'active', role: 'receipt' });
+    expect(keys.find((k) => k.kid === receiptKeyId)).toMatchObject({ status: 'revoked', replacedBy: null });
+    expect(verifyAttestation(await attest(305), await trustBundle())).toMatchObject({
+      ok: true,
+      receiptKey: { kid: now },
+    });
+  }, 30_000);
+
+  it.runIf(process.getuid?.() === 0)(
+    'installs the new key owned as the old one was, run as root (review7 S1)',
+    async () => {
+      const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'log.key');
+      await chown(keyFile, 4321, 4322);
+      const run = await rotate('log');
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(await stat(keyFile)).toMatchObject({ uid: 4321, gid: 4322 });
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    },
+    30_000,
+  );
+
+  it('says until when the old key signs when the running node does not switch (review7 S1)', async () => {
+    const receiptFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
+    const { logKeyId } = await nodeKeys();
+    // The node's reload reads both key files: one open to others makes it refuse, and change nothing.
+    await chmod(receiptFile, 0o644);
+    const failed = await rotate('log');
+    expect(failed).toMatchObject({ code: 1 });
+    expect(failed.stderr).toMatch(/but the running node did not switch to it \(.*chmod 600.*\): it signs with /);
+    expect(failed.stderr).toMatch(new RegExp(`signs with ${logKeyId}, valid until \\d{4}-\\d\\d-\\d\\dT`));
+    expect((await nodeKeys()).logKeyId).toBe(logKeyId);
+    await chmod(receiptFile, 0o600);
+    const again = await rotate('log');
+    expect(again).toMatchObject({ code: 0, stderr: '' });
+    expect(again.stdout).toContain('already registered by an earlier run');
+    expect((await nodeKeys()).logKeyId).not.toBe(logKeyId);
   }, 30_000);
 
   it('refuses a kind it does not know, as a usage error', async () => {

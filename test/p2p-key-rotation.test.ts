@@ -9,9 +9,11 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orgPaths } from '../network/pki/index.ts';
 import { lianxin } from '../node/cli/test-io.ts';
+import { newP2pKey, nextKeyFile, writeKeyFile } from '../node/keys/index.ts';
 import type { LianxinNode } from '../node/node.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
@@ -93,16 +95,7 @@ describe('lianxin keys rotate --kind p2p', () => {
     expect(await requestReport(consentId)).toMatchObject({ provider: AGENCY, accepted: true });
 
     const oldPeerId = agencyExchange.host.peerId.toString();
-    const rotated = await lianxin([
-      'keys',
-      'rotate',
-      '--kind',
-      'p2p',
-      '--config',
-      join(net.members.dir, 'nodes', AGENCY, 'node.yaml'),
-      '--admin-msp-dir',
-      orgPaths(net.members.cryptoDir, AGENCY).user('Admin').msp.dir,
-    ]);
+    const rotated = await rotateP2p();
     expect(rotated).toMatchObject({ code: 0, stderr: '' });
     expect(rotated.stdout).toContain('the running node serves the report exchange under the new peer ID');
     const newPeerId = agencyExchange.host.peerId.toString();
@@ -160,4 +153,40 @@ describe('lianxin keys rotate --kind p2p', () => {
     });
     expect(admitted).toBe(AGENCY);
   }, 60_000);
+
+  it('finishes a p2p rotation interrupted after UpdateNode, and refuses a key file that is not the registered one', async () => {
+    const agencyExchange = agencyNode.exchange;
+    if (agencyExchange === undefined) throw new Error('the agency node runs no exchange');
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'p2p.key');
+    const admin = await net.chain(AGENCY, 'Admin');
+    const updateNode = async (peerId: string) => {
+      const [node] = await admin.listNodes(AGENCY);
+      if (node === undefined) throw new Error('the agency has no node on chain');
+      await admin.updateNode({ nodeId: node.nodeId, endpoint: node.endpoint, peerId, addresses: node.addresses });
+    };
+    // What a run killed right after UpdateNode leaves: the new key pending beside the old one, its peer ID on chain.
+    const pending = await newP2pKey();
+    await writeKeyFile(nextKeyFile(keyFile), pending.bytes);
+    const pendingPeerId = peerIdFromPrivateKey(pending.key).toString();
+    await updateNode(pendingPeerId);
+    const resumed = await rotateP2p();
+    expect(resumed).toMatchObject({ code: 0, stderr: '' });
+    expect(resumed.stdout).toContain('already registered by an earlier run');
+    expect(agencyExchange.host.peerId.toString()).toBe(pendingPeerId);
+
+    // The chain names a peer ID that neither the key file nor a pending key holds: nothing is overwritten.
+    const stranger = peerIdFromPrivateKey((await newP2pKey()).key).toString();
+    await updateNode(stranger);
+    const refused = await rotateP2p();
+    expect(refused).toMatchObject({ code: 1 });
+    expect(refused.stderr).toContain(`is registered with peer ID ${stranger}, neither keys.p2p's ${pendingPeerId}`);
+    expect((await admin.listNodes(AGENCY)).map((n) => n.peerId)).toEqual([stranger]);
+  }, 60_000);
 });
+
+function rotateP2p() {
+  return lianxin([
+    ...['keys', 'rotate', '--kind', 'p2p', '--config', join(net.members.dir, 'nodes', AGENCY, 'node.yaml')],
+    ...['--admin-msp-dir', orgPaths(net.members.cryptoDir, AGENCY).user('Admin').msp.dir],
+  ]);
+}

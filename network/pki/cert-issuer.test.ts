@@ -94,6 +94,26 @@ describe('issueCertificate', () => {
     expect(tls.certificate.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
   });
 
+  it('never lets a leaf outlive its CA (review7 S13)', async () => {
+    const shortCa = await issueCertificate({
+      subject: { ...ORG, commonName: 'ca.short' },
+      profile: { kind: 'ca' },
+      notAfter: new Date(Date.now() + 30 * 86_400_000),
+    });
+    const leaf = await issueCertificate({
+      subject: { ...ORG, commonName: 'User1' },
+      profile: { kind: 'tls-client' },
+      issuer: shortCa,
+    });
+    expect(leaf.certificate.validTo).toBe(shortCa.certificate.validTo);
+    const underLongCa = await issueCertificate({
+      subject: { ...ORG, commonName: 'User1' },
+      profile: { kind: 'tls-client' },
+      issuer: ca,
+    });
+    expect(Date.parse(underLongCa.certificate.validTo)).toBeLessThan(Date.parse(ca.certificate.validTo));
+  });
+
   it('issues an expired certificate when asked, for tests of validity checks', async () => {
     const expired = await issueCertificate({
       subject: { ...ORG, commonName: 'Expired' },

@@ -59,7 +59,7 @@ export interface IssueCertificateOptions {
   readonly privateKey?: KeyObject;
   /** Default: five minutes before now. */
   readonly notBefore?: Date;
-  /** Default: 10 years after notBefore for a CA, 2 years for a leaf. */
+  /** Default: 10 years after notBefore for a CA, 2 years for a leaf, at most the issuer's notAfter. */
   readonly notAfter?: Date;
 }
 
@@ -83,11 +83,10 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
   const { profile, subject } = options;
   const isCa = profile.kind === 'ca';
 
-  const notBefore = options.notBefore ?? new Date(Date.now() - BACKDATE_MS);
-  const notAfter =
-    options.notAfter ?? new Date(notBefore.getTime() + (isCa ? CA_VALIDITY_DAYS : LEAF_VALIDITY_DAYS) * DAY_MS);
   const signer = options.issuer ?? { certificate: undefined, privateKey };
   assertP256(signer.privateKey, 'issuer.privateKey');
+  const notBefore = options.notBefore ?? new Date(Date.now() - BACKDATE_MS);
+  const notAfter = options.notAfter ?? defaultNotAfter(notBefore, isCa, signer.certificate);
   const subjectName = distinguishedName(subject, profile.kind === 'identity' ? profile.nodeOU : undefined);
   const issuerName = signer.certificate ? new x509.X509Certificate(signer.certificate.raw).subjectName : subjectName;
 
@@ -181,6 +180,15 @@ function profileExtensions(profile: CertificateProfile): x509.Extension[] {
     case 'tls-client':
       return [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])];
   }
+}
+
+/**
+ * 10 years for a CA, 2 for a leaf, but never past the issuer's own notAfter: a path is valid only while every
+ * certificate on it is (RFC 5280 §6.1.3), so a leaf outliving its CA would fail then with a date that says otherwise.
+ */
+function defaultNotAfter(notBefore: Date, isCa: boolean, issuer: X509Certificate | undefined): Date {
+  const own = notBefore.getTime() + (isCa ? CA_VALIDITY_DAYS : LEAF_VALIDITY_DAYS) * DAY_MS;
+  return new Date(issuer === undefined ? own : Math.min(own, Date.parse(issuer.validTo)));
 }
 
 /** 128 random bits, positive and of fixed length (RFC 5280 §4.1.2.2 allows up to 20 octets). */

@@ -50,6 +50,31 @@ describe('loadSigningIdentity', () => {
     });
   });
 
+  it('takes the key that is the certificate’s among those a re-enrolment left (review7 S15)', async () => {
+    const [former, current] = [await user(), await user()];
+    await writeMsp(dir, current, current);
+    // Named before the current key: the first by name is a former enrolment's.
+    await writeFile(join(dir, 'keystore', '0001_sk'), former.privateKeyPem);
+    const identity = await loadSigningIdentity(dir);
+    expect(identity.privateKey.equals(current.privateKey)).toBe(true);
+    await rm(join(dir, 'keystore', '3f2a_sk'));
+    await writeFile(join(dir, 'keystore', '0002_sk'), (await user()).privateKeyPem);
+    await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
+      code: 'MATERIAL_INCONSISTENT',
+      field: join(dir, 'keystore'),
+    });
+  });
+
+  it('refuses a signcerts/ with two certificates rather than take the first by name', async () => {
+    const [issued, other] = [await user(), await user()];
+    await writeMsp(dir, issued, issued);
+    await writeFile(join(dir, 'signcerts', 'A-cert.pem'), other.certificatePem);
+    await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
+      code: 'MATERIAL_INCONSISTENT',
+      field: join(dir, 'signcerts'),
+    });
+  });
+
   it('reports a missing folder and an empty keystore as MATERIAL_MISSING', async () => {
     await expect(loadSigningIdentity(join(dir, 'absent'))).rejects.toMatchObject({ code: 'MATERIAL_MISSING' });
     await mkdir(join(dir, 'signcerts'));

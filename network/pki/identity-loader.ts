@@ -32,17 +32,37 @@ export interface TlsMaterial {
 }
 
 /**
- * Loads the first certificate in `signcerts/` and the first key in `keystore/` of a local MSP folder.
+ * Loads the one certificate in `signcerts/` of a local MSP folder and the key in `keystore/` that is its own:
+ * fabric-ca re-enrolment leaves one `<ski>_sk` per enrolment there, so the first by name may be a former key.
  * The MSP ID is `mspId` when given, else the certificate's O (how this PKI and cryptogen issue them).
- * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, or `MATERIAL_INCONSISTENT` when the key is not the cert's.
+ * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, or `MATERIAL_INCONSISTENT` when no key is the cert's or
+ * `signcerts/` holds more than one file.
  */
 export async function loadSigningIdentity(mspDir: string, mspId?: string): Promise<SigningIdentity> {
-  const certFile = await firstFile(join(mspDir, 'signcerts'));
-  const keyFile = await firstFile(join(mspDir, 'keystore'));
+  const signcerts = join(mspDir, 'signcerts');
+  const keystore = join(mspDir, 'keystore');
+  const [certFile, ...others] = await listFiles(signcerts);
+  if (certFile === undefined) throw new PkiError('MATERIAL_MISSING', `${signcerts} holds no file`, signcerts);
+  if (others.length > 0) {
+    throw new PkiError(
+      'MATERIAL_INCONSISTENT',
+      `${signcerts} holds ${others.length + 1} files: which certificate is the identity's is not known; keep one`,
+      signcerts,
+    );
+  }
+  const keyFiles = await listFiles(keystore);
+  if (keyFiles.length === 0) throw new PkiError('MATERIAL_MISSING', `${keystore} holds no file`, keystore);
   const certificatePem = (await readRequired(certFile)).toString('utf8');
-  const keyPem = (await readRequired(keyFile)).toString('utf8');
-  const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, keyPem, keyFile);
-  return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
+  for (const keyFile of keyFiles) {
+    const keyPem = (await readRequired(keyFile)).toString('utf8');
+    try {
+      const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, keyPem, keyFile);
+      return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
+    } catch (err) {
+      if (keyFiles.length === 1 || !(err instanceof PkiError && err.code === 'MATERIAL_INCONSISTENT')) throw err;
+    }
+  }
+  throw new PkiError('MATERIAL_INCONSISTENT', `no key in ${keystore} is the key of ${certFile}`, keystore);
 }
 
 /** Every CA certificate of an organisation's MSP under `outDir`: what a channel MSP trusts. */
@@ -69,12 +89,6 @@ async function loadCertificates(dir: string): Promise<X509Certificate[]> {
   const files = await listFiles(dir);
   if (files.length === 0) throw new PkiError('MATERIAL_MISSING', `${dir} holds no certificate`, dir);
   return Promise.all(files.map(async (file) => parseCertificate((await readRequired(file)).toString('utf8'), file)));
-}
-
-async function firstFile(dir: string): Promise<string> {
-  const [first] = await listFiles(dir);
-  if (first === undefined) throw new PkiError('MATERIAL_MISSING', `${dir} holds no file`, dir);
-  return first;
 }
 
 /** Regular files of `dir` in name order (Fabric reads directories the same way: `msp/configbuilder.go`). */

@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { cp, mkdtemp, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClientIdentity, type ChaincodeStub } from 'fabric-shim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +69,17 @@ function clientIdentity(mspid: string, pem: string): ClientIdentity {
     getCreator: () => ({ mspid, idBytes: Buffer.from(pem) }),
   };
   return new ClientIdentity(stub as unknown as ChaincodeStub);
+}
+
+/** A copy of generated material to break, removed afterwards. */
+async function inCopy(material: string, use: (copy: string) => Promise<void>): Promise<void> {
+  const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
+  try {
+    await cp(material, copy, { recursive: true });
+    await use(copy);
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
 }
 
 describe('generateCryptoMaterial on the Yangtze Delta demo', () => {
@@ -263,6 +275,8 @@ describe('generateCryptoMaterial when the consortium changes', () => {
   });
 
   it('regenerates every key and certificate with force', async () => {
+    const admin = orgPaths(outDir, 'ShanghaiBankMSP').user('Admin');
+    await chmod(admin.msp.key, 0o644);
     const before = await snapshot(outDir);
     const report = await generateCryptoMaterial(consortium, outDir, { force: true });
     expect(report.kept).toEqual([]);
@@ -272,34 +286,61 @@ describe('generateCryptoMaterial when the consortium changes', () => {
       if (file.endsWith('config.yaml')) continue;
       expect(bytes.equals(before.get(file) ?? Buffer.alloc(0)), file).toBe(false);
     }
-    const admin = orgPaths(outDir, 'ShanghaiBankMSP').user('Admin');
     expect((await stat(admin.msp.key)).mode & 0o777).toBe(0o600);
   });
 
   it('refuses to complete half a key pair, naming the file', async () => {
-    const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
-    try {
-      await cp(outDir, copy, { recursive: true });
+    await inCopy(outDir, async (copy) => {
       const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
       await unlink(user.msp.key);
       await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject({
         code: 'MATERIAL_INCONSISTENT',
         field: user.msp.signcert,
       });
-    } finally {
-      await rm(copy, { recursive: true, force: true });
-    }
+    });
+  });
+
+  it('names the key to remove when a run stopped between a key and its certificate (review7 S14)', async () => {
+    await inCopy(outDir, async (copy) => {
+      const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
+      await unlink(user.msp.signcert);
+      const refused = generateCryptoMaterial(consortium, copy);
+      await expect(refused).rejects.toMatchObject({ code: 'MATERIAL_INCONSISTENT', field: user.msp.key });
+      await expect(refused).rejects.toThrow(`remove ${user.msp.key} and run again`);
+      await unlink(user.msp.key);
+      const report = await generateCryptoMaterial(consortium, copy);
+      expect(report.created).toEqual(
+        expect.arrayContaining([relative(copy, user.msp.key), relative(copy, user.msp.signcert)]),
+      );
+      expect(await readdir(dirname(user.msp.key))).toEqual([basename(user.msp.key)]);
+    });
+  });
+
+  it('refuses to keep an expired certificate, or a kept key of another curve, naming the file (review7 S13)', async () => {
+    await inCopy(outDir, async (copy) => {
+      // Eleven years on, the first CA written has expired.
+      const later = new Date(NOW.getTime() + 11 * 365 * 86_400_000);
+      await expect(generateCryptoMaterial(consortium, copy, { now: later })).rejects.toThrow(/ expired on /);
+
+      // A CA pair on P-384 (made by hand: the generator issues P-256 only).
+      const ca = orgPaths(copy, 'ShanghaiBankMSP').ca;
+      execFileSync('openssl', [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-days', '3650'],
+        ...['-subj', '/CN=ca.p384', '-keyout', ca.key, '-out', ca.cert],
+      ]);
+      await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject({
+        code: 'MATERIAL_INCONSISTENT',
+        field: ca.key,
+        message: expect.stringContaining('is not an ECDSA P-256 key') as unknown,
+      });
+    });
   });
 
   it('refuses to keep certificates of a CA that is gone', async () => {
-    const copy = await mkdtemp(join(tmpdir(), 'lianxin-pki-'));
-    try {
-      await cp(outDir, copy, { recursive: true });
+    await inCopy(outDir, async (copy) => {
       const ca = orgPaths(copy, 'ShanghaiBankMSP').ca;
       await Promise.all([unlink(ca.cert), unlink(ca.key)]);
       await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject({ code: 'MATERIAL_INCONSISTENT' });
-    } finally {
-      await rm(copy, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -3,7 +3,7 @@
  * every existing key and certificate and creates only what is missing, so adding an organisation to the YAML
  * and re-running issues just that organisation. `force` regenerates everything.
  */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
 import { BACKDATE_MS, ROLE_ATTRIBUTE } from './constants.ts';
 import {
@@ -98,12 +98,14 @@ class MaterialWriter {
   readonly report: GenerationReport = { created: [], kept: [] };
   readonly #outDir: string;
   readonly #force: boolean;
+  readonly #now: Date;
   readonly #notBefore: Date;
 
   constructor(outDir: string, options: GenerateOptions) {
     this.#outDir = outDir;
     this.#force = options.force ?? false;
-    this.#notBefore = new Date((options.now ?? new Date()).getTime() - BACKDATE_MS);
+    this.#now = options.now ?? new Date();
+    this.#notBefore = new Date(this.#now.getTime() - BACKDATE_MS);
   }
 
   async organization(org: Organization): Promise<void> {
@@ -187,13 +189,27 @@ class MaterialWriter {
       if (!existing.certificate.checkIssued(signer) || !existing.certificate.verify(signer.publicKey)) {
         throw this.#inconsistent(files.cert, `is not issued by ${issuer ? 'its CA' : 'itself'}`);
       }
+      // Kept, an expired CA would go on issuing certificates no peer accepts, and a key of another curve would
+      // fail when it signs, without naming its file.
+      if (Date.parse(existing.certificate.validTo) <= this.#now.getTime()) {
+        throw this.#inconsistent(files.cert, `expired on ${existing.certificate.validTo}`);
+      }
+      if (existing.privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+        throw this.#inconsistent(files.key, 'is not an ECDSA P-256 key (the Fabric 2.5 suite)');
+      }
       this.#kept(files.cert, files.key);
       return existing;
     }
-    if (certPem !== undefined || keyPem !== undefined) {
-      const [present, missing] = certPem === undefined ? [files.key, files.cert] : [files.cert, files.key];
-      throw this.#inconsistent(present, `exists but ${this.#relative(missing)} does not`);
+    if (keyPem !== undefined) {
+      // The key is written first: a key without its certificate is a run interrupted between them, never handed out.
+      throw new PkiError(
+        'MATERIAL_INCONSISTENT',
+        `${this.#relative(files.key)} exists but ${this.#relative(files.cert)} does not: a run was interrupted ` +
+          `between them; remove ${files.key} and run again`,
+        files.key,
+      );
     }
+    if (certPem !== undefined) throw this.#inconsistent(files.cert, `exists but ${this.#relative(files.key)} does not`);
     const issued = await issue();
     await this.#write(files.key, issued.privateKeyPem, KEY_MODE);
     await this.#write(files.cert, issued.certificatePem, CERT_MODE);
@@ -212,11 +228,21 @@ class MaterialWriter {
     }
   }
 
+  /**
+   * Written whole beside `path` with its mode, then put in place: a crash leaves the old file or the new, never
+   * half of one, and a key replaced with --force is never readable under the old file's mode.
+   */
   async #write(path: string, content: string, mode: number): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
-    // `wx` refuses to replace a file that appeared since we looked; force overwrites on purpose.
-    await writeFile(path, content, { mode, flag: this.#force ? 'w' : 'wx' });
-    await chmod(path, mode);
+    const temp = `${path}.${process.pid}.tmp`;
+    try {
+      await writeFile(temp, content, { mode, flag: 'wx' });
+      await chmod(temp, mode);
+      // link(2) refuses to replace a file that appeared since we looked; force replaces on purpose.
+      await (this.#force ? rename(temp, path) : link(temp, path));
+    } finally {
+      await rm(temp, { force: true });
+    }
     this.report.created.push(this.#relative(path));
   }
 

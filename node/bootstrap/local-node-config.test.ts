@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +73,9 @@ describe('writeLocalNodeConfig', () => {
     const second = await writeLocalNodeConfig(options);
     expect(second.keys).toEqual(first.keys);
     expect(first.keys.peerId).toMatch(/^12D3KooW/);
+    // The owner's alone: a node refuses to start on a key file open to others.
+    const { log, receipt, p2p } = first.keys.files;
+    for (const file of [log, receipt, p2p]) expect(((await stat(file)).mode & 0o777).toString(8)).toBe('600');
   });
 
   it('gives every node of the demo consortium its own gRPC and operations ports', async () => {

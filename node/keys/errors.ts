@@ -6,7 +6,9 @@ export type KeyRotationErrorCode =
   /** The node whose p2p key is rotated is not registered on chain under this log origin. */
   | 'NODE_NOT_REGISTERED'
   /** A key file could not be written or moved into place. */
-  | 'FILE_ERROR';
+  | 'FILE_ERROR'
+  /** The new key is registered and installed, but the running node did not reload it. */
+  | 'NODE_NOT_SWITCHED';
 
 /** Generating, registering or installing a rotated key failed; one line naming the key or file. */
 export class KeyRotationError extends Error {

@@ -2,30 +2,42 @@
  * Key rotation as the institution's admin runs it on the node's host (DESIGN §3, §8), in two phases so that nothing
  * is ever signed by a key outside its window:
  *  1. the new key is generated where the private key lives (beside the configured key file, as `<file>.next`,
- *     0600) and registered: RotateKeyWithOverlap opens the new key's window at its transaction time and keeps the
- *     old key's open a bounded overlap longer (default 300 s) — the node goes on signing with the old key meanwhile;
- *  2. once that has committed, `<file>.next` is copied over the configured file and the running node is told to
- *     read its key files again (node/admin `POST /keys/reload`), then `<file>.next` is deleted.
+ *     0600, synced) and registered: RotateKeyWithOverlap opens the new key's window at its transaction time and keeps
+ *     the old key's open a bounded overlap longer (default 300 s) — the node goes on signing with the old key meanwhile;
+ *  2. once that has committed, `<file>.next` is copied over the configured file (synced, then renamed) and the
+ *     running node is told to read its key files again (node/admin `POST /keys/reload`), then `<file>.next` is deleted.
  * The chain keeps the old public key with its window, so what it signed keeps verifying with any trust bundle
  * exported afterwards. A p2p rotation follows the same order with UpdateNode, and the node restarts its libp2p
  * host under the new peer ID (the registry has no windows for peer IDs: the exchange pauses for the switch).
  *
  * Every step can be re-run: an interrupted rotation leaves `<file>.next`, registered or not, and running it again
- * finishes that same rotation. A rotation the chain refuses leaves the node and its key file as they were.
+ * finishes that same rotation. A rotation the chain refuses leaves the node and its key file as they were. A node
+ * whose key is no longer active (revoked after a compromise) gets the new key by RegisterKey instead: the recovery.
  */
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import { chown, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { sha256Hex } from '../../network/crypto/index.ts';
-import type { LianxinChain, NodeRecord } from '../ledger/index.ts';
+import type { LianxinChain, NodeRecord, PublicKeyRecord } from '../ledger/index.ts';
+import { syncDirectory } from '../store/index.ts';
 import { KeyRotationError } from './errors.ts';
-import { readPrivateKey } from './live-keys.ts';
+import {
+  keyFileOrNew,
+  kidOfKey,
+  newP2pKey,
+  newSigningKey,
+  parseSigningKey,
+  readP2pKey,
+  readPrivateKey,
+  spkiOf,
+  writeKeyFile,
+} from './key-files.ts';
 
 export type RotatedKind = 'log' | 'receipt' | 'p2p';
 
 export interface RotationChain {
   readonly listKeys: LianxinChain['listKeys'];
+  readonly registerKey: LianxinChain['registerKey'];
   readonly rotateKeyWithOverlap: LianxinChain['rotateKeyWithOverlap'];
   readonly listNodes: LianxinChain['listNodes'];
   readonly updateNode: LianxinChain['updateNode'];
@@ -55,13 +67,12 @@ export interface RotationResult {
   readonly validFrom?: string;
   /** Whether this run registered the key (false: an earlier, interrupted run had). */
   readonly registered: boolean;
+  /** Registered by RegisterKey, the key file's key being no longer active (revoked): no overlap, no successor. */
+  readonly recovered?: boolean;
 }
 
 /** `<file>.next`: the key being rotated in. */
 export const nextKeyFile = (keyFile: string): string => `${keyFile}.next`;
-
-/** `<file>.prev`: the old key as a run of the earlier protocol (switch, then RotateKey) left it when interrupted. */
-export const previousKeyFile = (keyFile: string): string => `${keyFile}.prev`;
 
 /**
  * Rotates one of the node's keys: generate (or take the pending `.next`), register on chain, install.
@@ -72,35 +83,39 @@ export async function rotateNodeKey(options: Readonly<RotateOptions>): Promise<R
 }
 
 async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<RotationResult> {
-  const { keyFile, chain, mspId } = options;
-  const field = `keys.${options.kind}`;
-  const finished = await undoEarlySwitch(options, field);
-  if (finished !== undefined) return finished;
+  const { keyFile, chain, mspId, kind } = options;
+  const field = `keys.${kind}`;
   const current = await readPrivateKey(keyFile, field);
-  const next = await pendingOrNew(
-    nextKeyFile(keyFile),
-    async (file) => readPrivateKey(file, `${field} (pending)`),
-    () => {
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      return { key: privateKey, bytes: Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })) };
-    },
-  );
+  const next = await keyFileOrNew(nextKeyFile(keyFile), `${field} (pending)`, parseSigningKey, newSigningKey);
   const oldKid = kidOfKey(current);
   const newSpki = spkiOf(next);
-  const newKid = sha256Hex(Buffer.from(newSpki, 'base64'));
+  const newKid = kidOfKey(next);
   const keys = await chain.listKeys(mspId);
   const registeredNew = keys.find((k) => k.kid === newKid);
+  if (registeredNew !== undefined && (registeredNew.role !== kind || registeredNew.status === 'revoked')) {
+    throw new KeyRotationError(
+      'KEY_NOT_REGISTERED',
+      `the pending key ${newKid} in ${nextKeyFile(keyFile)} is registered as a ${registeredNew.status} ` +
+        `${registeredNew.role} key: remove ${nextKeyFile(keyFile)} and run again for a fresh key`,
+    );
+  }
   let validFrom = registeredNew?.validFrom;
+  let recovered = false;
   if (registeredNew === undefined) {
     const old = keys.find((k) => k.kid === oldKid);
-    if (old?.role !== options.kind) {
+    if (old?.role !== kind) {
       throw new KeyRotationError(
         'KEY_NOT_REGISTERED',
-        `the ${field} key ${oldKid} is not registered on chain as a ${options.kind} key of ${mspId}`,
+        `the ${field} key ${oldKid} is not registered on chain as a ${kind} key of ${mspId}`,
       );
     }
+    // The chain rotates only an active key; one revoked (or lost with its successor) leaves RegisterKey.
+    recovered = !activeNow(old);
     try {
-      validFrom = (await chain.rotateKeyWithOverlap(oldKid, newSpki, options.overlapSeconds)).result.validFrom;
+      const registering = recovered
+        ? chain.registerKey({ spki: newSpki, role: kind, suite: old.suite })
+        : chain.rotateKeyWithOverlap(oldKid, newSpki, options.overlapSeconds);
+      validFrom = (await registering).result.validFrom;
     } catch (err) {
       // Committed all the same (an answer lost on the way)? Then go on; else the new key stays pending in `.next`.
       const registered = (await chain.listKeys(mspId).catch(() => [])).find((k) => k.kid === newKid);
@@ -112,40 +127,35 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
   // RotateKeyWithOverlap was ordered and committed, and until this reload, falls inside the old key's overlap.
   // `.next` is removed last, so a run interrupted here finds it again and only repeats the switch.
   await install(nextKeyFile(keyFile), keyFile);
-  await options.reloadNode();
+  try {
+    await options.reloadNode();
+  } catch (err) {
+    // The old key signs on until the node switches, and only until its overlap ends: say until when.
+    const old = (await chain.listKeys(mspId).catch(() => [])).find((k) => k.kid === oldKid);
+    throw new KeyRotationError(
+      'NODE_NOT_SWITCHED',
+      `${keyFile} holds the new ${kind} key ${newKid}, but the running node did not switch to it ` +
+        `(${(err as Error).message}): it signs with ${oldKid}, valid until ${old?.validUntil ?? 'unknown'}; ` +
+        'before then, fix that and run keys rotate again, or restart the node',
+      { cause: err },
+    );
+  }
   await rm(nextKeyFile(keyFile), { force: true });
   return {
-    kind: options.kind,
+    kind,
     old: oldKid,
     new: newKid,
     ...(validFrom === undefined ? {} : { validFrom }),
     registered: registeredNew === undefined,
+    ...(recovered ? { recovered } : {}),
   };
 }
 
-/**
- * A run of the earlier protocol (switch first, RotateKey after) killed in between left the new key installed and
- * the old one as `.prev`. If the chain registered the new key, that rotation is done but for deleting `.prev`;
- * otherwise the old key goes back and the new one is pending again, for this run to rotate the proper way.
- */
-async function undoEarlySwitch(options: Readonly<RotateOptions>, field: string): Promise<RotationResult | undefined> {
-  const { keyFile } = options;
-  const prevFile = previousKeyFile(keyFile);
-  const previous = await readIfPresent(prevFile, (file) => readPrivateKey(file, `${field} (previous)`));
-  if (previous === undefined) return undefined;
-  const installed = await readPrivateKey(keyFile, field);
-  const newKid = kidOfKey(installed);
-  const registered = (await options.chain.listKeys(options.mspId)).find((k) => k.kid === newKid);
-  if (registered !== undefined) {
-    await options.reloadNode();
-    await rm(prevFile, { force: true });
-    return { kind: options.kind, old: kidOfKey(previous), new: newKid, validFrom: registered.validFrom, registered: false };
-  }
-  await move(keyFile, nextKeyFile(keyFile));
-  await move(prevFile, keyFile);
-  await options.reloadNode();
-  return undefined;
-}
+/** Active and inside its window by this host's clock: a key the node could sign with. */
+const activeNow = (key: PublicKeyRecord): boolean =>
+  key.status === 'active' &&
+  Date.parse(key.validFrom) <= Date.now() &&
+  (key.validUntil === null || Date.parse(key.validUntil) > Date.now());
 
 /**
  * A new libp2p identity: the node's registration on chain takes the new peer ID (UpdateNode, same endpoint and
@@ -156,19 +166,19 @@ async function undoEarlySwitch(options: Readonly<RotateOptions>, field: string):
 async function rotateP2pKey(options: Readonly<RotateOptions>): Promise<RotationResult> {
   const { keyFile, chain, mspId, origin } = options;
   const current = await readP2pKey(keyFile, 'keys.p2p');
-  const next = await pendingOrNew(
-    nextKeyFile(keyFile),
-    (file) => readP2pKey(file, 'keys.p2p (pending)'),
-    async () => {
-      const key = await generateKeyPair('Ed25519');
-      return { key, bytes: Buffer.from(privateKeyToProtobuf(key)) };
-    },
-  );
+  const next = await keyFileOrNew(nextKeyFile(keyFile), 'keys.p2p (pending)', privateKeyFromProtobuf, newP2pKey);
   const oldPeerId = peerIdFromPrivateKey(current).toString();
   const newPeerId = peerIdFromPrivateKey(next).toString();
   const node: NodeRecord | undefined = (await chain.listNodes(mspId)).find((n) => n.origin === origin);
   if (node === undefined) {
     throw new KeyRotationError('NODE_NOT_REGISTERED', `no node of ${mspId} is registered with log origin ${origin}`);
+  }
+  if (node.peerId !== oldPeerId && node.peerId !== newPeerId) {
+    throw new KeyRotationError(
+      'NODE_NOT_REGISTERED',
+      `node ${node.nodeId} of ${mspId} is registered with peer ID ${node.peerId}, neither keys.p2p's ${oldPeerId} ` +
+        `nor the pending ${newPeerId}: keys.p2p is not this node's registered key`,
+    );
   }
   const registered = node.peerId !== newPeerId;
   if (registered) {
@@ -185,80 +195,33 @@ async function rotateP2pKey(options: Readonly<RotateOptions>): Promise<RotationR
   return { kind: 'p2p', old: oldPeerId, new: newPeerId, registered };
 }
 
-/** The pending key of an interrupted rotation, or a new one written there (never replacing a file). */
-async function pendingOrNew<K>(
-  file: string,
-  read: (file: string) => Promise<K>,
-  generate: () => { key: K; bytes: Buffer } | Promise<{ key: K; bytes: Buffer }>,
-): Promise<K> {
-  try {
-    return await read(file);
-  } catch (err) {
-    if ((err as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw err;
-  }
-  const { key, bytes } = await generate();
-  await writeKeyFile(file, bytes);
-  return key;
-}
-
-/** 0600, never replacing a file. */
-async function writeKeyFile(file: string, bytes: Buffer): Promise<void> {
-  try {
-    await writeFile(file, bytes, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    throw new KeyRotationError('FILE_ERROR', `cannot write the key file ${file}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
-
-async function readIfPresent<K>(file: string, read: (file: string) => Promise<K>): Promise<K | undefined> {
-  try {
-    return await read(file);
-  } catch (err) {
-    if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
 /**
- * Copies `next` over the key file, keeping `next`: written beside it (0600), then renamed over it — rename(2)
- * replaces the configured file atomically, so a reader sees the old key or the new, never a mix.
+ * Copies `next` over the key file, keeping `next`: written beside it (0600, synced, owned as the key file is — a
+ * rotation run as root must not leave the node a key file it cannot read), then renamed over it — rename(2)
+ * replaces the configured file atomically, so a reader sees the old key or the new, never a mix — and the rename
+ * synced before `next` can go.
  */
 async function install(next: string, keyFile: string): Promise<void> {
   const staging = `${keyFile}.staging`;
   await rm(staging, { force: true });
   await writeKeyFile(staging, await readFile(next));
-  await move(staging, keyFile);
-}
-
-async function move(from: string, to: string): Promise<void> {
   try {
-    await rename(from, to);
+    const owner = await stat(keyFile);
+    const staged = await stat(staging);
+    if (staged.uid !== owner.uid || staged.gid !== owner.gid) await chown(staging, owner.uid, owner.gid);
   } catch (err) {
-    throw new KeyRotationError('FILE_ERROR', `cannot move ${from} over ${to}: ${(err as Error).message}`, {
+    throw new KeyRotationError(
+      'FILE_ERROR',
+      `cannot give ${staging} the owner of ${keyFile}: ${(err as Error).message}; run as the user the node runs as`,
+      { cause: err },
+    );
+  }
+  try {
+    await rename(staging, keyFile);
+    await syncDirectory(dirname(keyFile));
+  } catch (err) {
+    throw new KeyRotationError('FILE_ERROR', `cannot move ${staging} over ${keyFile}: ${(err as Error).message}`, {
       cause: err,
     });
   }
 }
-
-async function readP2pKey(file: string, field: string) {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    throw new KeyRotationError('KEY_INVALID', `"${field}" ${file} cannot be read: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  try {
-    return privateKeyFromProtobuf(bytes);
-  } catch (err) {
-    throw new KeyRotationError('KEY_INVALID', `"${field}" ${file} does not hold a libp2p private key`, { cause: err });
-  }
-}
-
-const spkiOf = (key: KeyObject): string =>
-  createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('base64');
-
-const kidOfKey = (key: KeyObject): string => sha256Hex(Buffer.from(spkiOf(key), 'base64'));

@@ -4,11 +4,10 @@
  * swapped when the key files change (key rotation without a restart). Each signature reads the key once, so a
  * swap between two signatures is clean: a checkpoint or attestation is signed wholly by the old or the new key.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import type { KeyObject } from 'node:crypto';
 import { p256LogSigner, type LogSigner } from '../log/index.ts';
 import { receiptKeyOf, type ReceiptKey } from '../receipts/index.ts';
-import { KeyRotationError } from './errors.ts';
+import { readPrivateKey } from './key-files.ts';
 
 export interface LiveKeyFiles {
   /** PKCS#8 PEM, ECDSA P-256 (node.yaml `keys.log`). */
@@ -76,26 +75,5 @@ export class LiveNodeKeys {
     this.#log = p256LogSigner(log);
     this.#receipt = receiptKeyOf(receipt);
     return this.ids;
-  }
-}
-
-/** @throws KeyRotationError `KEY_INVALID` naming the field and the file when it holds no PEM private key. */
-export async function readPrivateKey(file: string, field: string): Promise<KeyObject> {
-  let pem: Buffer;
-  try {
-    pem = await readFile(file);
-  } catch (err) {
-    throw new KeyRotationError('KEY_INVALID', `"${field}" ${file} cannot be read: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  try {
-    const key = createPrivateKey(pem);
-    if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('not an ECDSA P-256 key');
-    return key;
-  } catch (err) {
-    throw new KeyRotationError('KEY_INVALID', `"${field}" ${file} does not hold an ECDSA P-256 PEM private key`, {
-      cause: err,
-    });
   }
 }

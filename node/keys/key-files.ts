@@ -1,0 +1,161 @@
+/**
+ * The node's key files, read and written one way on every path (start, reload, rotation, bootstrap). A key file is
+ * its owner's alone (no group or world bits: it signs the node's checkpoints and attestations), holds exactly one
+ * key, and is on the disk — its directory entry too — before its public key goes on chain: a key the chain lists
+ * whose private key a power loss took would leave the node unable to sign anything valid.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { open, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
+import { sha256Hex } from '../../network/crypto/index.ts';
+import { syncDirectory } from '../store/index.ts';
+import { KeyRotationError } from './errors.ts';
+
+/**
+ * The file's bytes, once it is known to be the owner's alone.
+ * @throws KeyRotationError `KEY_INVALID` naming the field and the file (the system error as `cause` when unreadable).
+ */
+export async function readKeyFile(file: string, field: string): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    throw new KeyRotationError('KEY_INVALID', `"${field}" ${file} cannot be read: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  try {
+    const mode = (await handle.stat()).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw new KeyRotationError(
+        'KEY_INVALID',
+        `"${field}" ${file} is open to other users (mode ${mode.toString(8).padStart(4, '0')}): a private key ` +
+          `must be its owner's alone; run chmod 600 ${file}`,
+      );
+    }
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * @throws Error when `pem` is not exactly one PEM private key of ECDSA P-256 (of two, Node.js would take the first
+ * silently). An `EC PARAMETERS` block, as `openssl ecparam -genkey` writes before the key, is no second key.
+ */
+export function parseSigningKey(pem: Buffer): KeyObject {
+  const blocks = pem.toString('latin1').match(/-----BEGIN (?!EC PARAMETERS-)[^-]+-----/g)?.length ?? 0;
+  if (blocks !== 1) throw new Error(`${blocks} PEM blocks, not one`);
+  const key = createPrivateKey(pem);
+  if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('not an ECDSA P-256 key');
+  return key;
+}
+
+/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds one ECDSA P-256 key. */
+export async function readPrivateKey(file: string, field: string): Promise<KeyObject> {
+  const pem = await readKeyFile(file, field);
+  try {
+    return parseSigningKey(pem);
+  } catch (err) {
+    throw new KeyRotationError(
+      'KEY_INVALID',
+      `"${field}" ${file} does not hold one ECDSA P-256 PEM private key: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds a libp2p private key. */
+export async function readP2pKey(file: string, field: string): Promise<PrivateKey> {
+  const bytes = await readKeyFile(file, field);
+  try {
+    return privateKeyFromProtobuf(bytes);
+  } catch (err) {
+    throw new KeyRotationError('KEY_INVALID', `"${field}" ${file} does not hold a libp2p private key`, { cause: err });
+  }
+}
+
+/**
+ * A new key file: 0600, never replacing a file, its bytes and its directory entry synced before this resolves.
+ * A write that fails takes the file away again.
+ * @throws KeyRotationError `FILE_ERROR` naming the file.
+ */
+export async function writeKeyFile(file: string, bytes: Uint8Array): Promise<void> {
+  let created = false;
+  try {
+    const handle = await open(file, 'wx', 0o600);
+    created = true;
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await syncDirectory(dirname(file));
+  } catch (err) {
+    if (created) await rm(file, { force: true });
+    throw new KeyRotationError('FILE_ERROR', `cannot write the key file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** A key and the bytes of its file. */
+export interface NewKey<K> {
+  readonly key: K;
+  readonly bytes: Uint8Array;
+}
+
+/** A new ECDSA P-256 signing key, PKCS#8 PEM. */
+export function newSigningKey(): NewKey<KeyObject> {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { key: privateKey, bytes: Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })) };
+}
+
+/** A new libp2p identity: Ed25519, protobuf-encoded. */
+export async function newP2pKey(): Promise<NewKey<PrivateKey>> {
+  const key = await generateKeyPair('Ed25519');
+  return { key, bytes: privateKeyToProtobuf(key) };
+}
+
+/**
+ * The key in `file`, or a new one written there (never replacing a file) and on the disk before this resolves —
+ * before its public key can go on chain. So a file here that holds no key was torn by a crash while it was
+ * written, and the chain never saw its key: the message says to remove it.
+ * @throws KeyRotationError `KEY_INVALID` naming the field and the file, `FILE_ERROR` when it cannot be written.
+ */
+export async function keyFileOrNew<K>(
+  file: string,
+  field: string,
+  parse: (bytes: Buffer) => K,
+  generate: () => NewKey<K> | Promise<NewKey<K>>,
+): Promise<K> {
+  let bytes: Buffer;
+  try {
+    bytes = await readKeyFile(file, field);
+  } catch (err) {
+    if ((err as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw err;
+    const created = await generate();
+    await writeKeyFile(file, created.bytes);
+    return created.key;
+  }
+  try {
+    return parse(bytes);
+  } catch (err) {
+    throw new KeyRotationError(
+      'KEY_INVALID',
+      `"${field}" ${file} holds no usable key (${(err as Error).message}): a crash while it was written, before ` +
+        `its key went on chain, leaves such a file; remove ${file} and run again`,
+      { cause: err },
+    );
+  }
+}
+
+/** Base64 SPKI DER of a P-256 public key, as the registry takes it. */
+export const spkiOf = (key: KeyObject): string =>
+  createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('base64');
+
+/** The registry's key ID: SHA-256 of the SPKI DER, hex. */
+export const kidOfKey = (key: KeyObject): string => sha256Hex(Buffer.from(spkiOf(key), 'base64'));
