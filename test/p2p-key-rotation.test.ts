@@ -118,6 +118,35 @@ describe('lianxin keys rotate --kind p2p', () => {
     expect(after.records.map((r) => Buffer.from(r.content).toString())).toEqual(['{"n":1}']);
   }, 60_000);
 
+  it('finishes a p2p rotation interrupted after UpdateNode, and refuses a key file that is not the registered one', async () => {
+    const agencyExchange = agencyNode.exchange;
+    if (agencyExchange === undefined) throw new Error('the agency node runs no exchange');
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'p2p.key');
+    const admin = await net.chain(AGENCY, 'Admin');
+    const updateNode = async (peerId: string) => {
+      const [node] = await admin.listNodes(AGENCY);
+      if (node === undefined) throw new Error('the agency has no node on chain');
+      await admin.updateNode({ nodeId: node.nodeId, endpoint: node.endpoint, peerId, addresses: node.addresses });
+    };
+    // What a run killed right after UpdateNode leaves: the new key pending beside the old one, its peer ID on chain.
+    const pending = await newP2pKey();
+    await writeKeyFile(nextKeyFile(keyFile), pending.bytes);
+    const pendingPeerId = peerIdFromPrivateKey(pending.key).toString();
+    await updateNode(pendingPeerId);
+    const resumed = await rotateP2p();
+    expect(resumed).toMatchObject({ code: 0, stderr: '' });
+    expect(resumed.stdout).toContain('already registered by an earlier run');
+    expect(agencyExchange.host.peerId.toString()).toBe(pendingPeerId);
+
+    // The chain names a peer ID that neither the key file nor a pending key holds: nothing is overwritten.
+    const stranger = peerIdFromPrivateKey((await newP2pKey()).key).toString();
+    await updateNode(stranger);
+    const refused = await rotateP2p();
+    expect(refused).toMatchObject({ code: 1 });
+    expect(refused.stderr).toContain(`is registered with peer ID ${stranger}, neither keys.p2p's ${pendingPeerId}`);
+    expect((await admin.listNodes(AGENCY)).map((n) => n.peerId)).toEqual([stranger]);
+  }, 60_000);
+
   it("a key revoked before its window starts breaks neither the trust bundle nor the nodes' registry refresh", async () => {
     const bankExchange = bankNode.exchange;
     if (bankExchange === undefined) throw new Error('the bank node runs no exchange');
@@ -152,35 +181,6 @@ describe('lianxin keys rotate --kind p2p', () => {
       what: "the agency's new node in the bank's registry",
     });
     expect(admitted).toBe(AGENCY);
-  }, 60_000);
-
-  it('finishes a p2p rotation interrupted after UpdateNode, and refuses a key file that is not the registered one', async () => {
-    const agencyExchange = agencyNode.exchange;
-    if (agencyExchange === undefined) throw new Error('the agency node runs no exchange');
-    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'p2p.key');
-    const admin = await net.chain(AGENCY, 'Admin');
-    const updateNode = async (peerId: string) => {
-      const [node] = await admin.listNodes(AGENCY);
-      if (node === undefined) throw new Error('the agency has no node on chain');
-      await admin.updateNode({ nodeId: node.nodeId, endpoint: node.endpoint, peerId, addresses: node.addresses });
-    };
-    // What a run killed right after UpdateNode leaves: the new key pending beside the old one, its peer ID on chain.
-    const pending = await newP2pKey();
-    await writeKeyFile(nextKeyFile(keyFile), pending.bytes);
-    const pendingPeerId = peerIdFromPrivateKey(pending.key).toString();
-    await updateNode(pendingPeerId);
-    const resumed = await rotateP2p();
-    expect(resumed).toMatchObject({ code: 0, stderr: '' });
-    expect(resumed.stdout).toContain('already registered by an earlier run');
-    expect(agencyExchange.host.peerId.toString()).toBe(pendingPeerId);
-
-    // The chain names a peer ID that neither the key file nor a pending key holds: nothing is overwritten.
-    const stranger = peerIdFromPrivateKey((await newP2pKey()).key).toString();
-    await updateNode(stranger);
-    const refused = await rotateP2p();
-    expect(refused).toMatchObject({ code: 1 });
-    expect(refused.stderr).toContain(`is registered with peer ID ${stranger}, neither keys.p2p's ${pendingPeerId}`);
-    expect((await admin.listNodes(AGENCY)).map((n) => n.peerId)).toEqual([stranger]);
   }, 60_000);
 });
 
