@@ -7,6 +7,7 @@
  * index is a typed fake holding what the chain's index would say about those records.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashLeaf } from '../chaincode/src/protocol.ts';
 import { ChainError, LianxinChain } from '../node/ledger/index.ts';
 import {
+  ChainExchangeJournal,
   decodeAccessRequest,
   digestOf,
   encodeAccessRequest,
@@ -222,20 +224,29 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-function newRequester(overrides: { requestLifetimeMs?: number; receiptKey?: TestKey } = {}): ReportRequester {
+function newRequester(
+  overrides: {
+    requestLifetimeMs?: number;
+    receiptKey?: TestKey;
+    journal?: Pick<ChainExchangeJournal, 'obtained'>;
+    host?: Pick<P2pHost, 'openStream'>;
+    onError?: (err: unknown) => void;
+  } = {},
+): ReportRequester {
   return new ReportRequester(
     {
       mspId: BANK,
       receiptKey: overrides.receiptKey ?? requesterSide.receiptKey,
-      host: requesterSide.host,
+      host: overrides.host ?? requesterSide.host,
       registry: requesterSide.registry,
       verifyAttestation: (bytes) => verifyAttestation(bytes, parts.bundle),
       index,
-      journal: requesterSide.journal,
+      journal: overrides.journal ?? requesterSide.journal,
     },
     {
       messageTimeoutMs: 2_000,
       ...(overrides.requestLifetimeMs ? { requestLifetimeMs: overrides.requestLifetimeMs } : {}),
+      ...(overrides.onError ? { onError: overrides.onError } : {}),
     },
   );
 }
@@ -370,10 +381,9 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     const consentId = await grant(HELD, BANK, ['loan'], 'authorization-held-then-revoked');
     // The grant's own event drops a consent the view kept before it arrived (the read may predate it), so a
     // provider that receives that block after the first exchange reads the chain twice: count from that block on.
-    await eventually(
-      () => Promise.resolve(provider.consents.lastChange?.consentId === consentId ? true : undefined),
-      { what: 'the granting block at the provider' },
-    );
+    await eventually(() => Promise.resolve(provider.consents.lastChange?.consentId === consentId ? true : undefined), {
+      what: 'the granting block at the provider',
+    });
     const readsBefore = provider.consents.chainReads;
     for (let i = 0; i < 3; i++) {
       expect((await requester.requestReport(query({ consentId }))).status).toBe('ACCEPTED');
@@ -435,6 +445,65 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     expect(providerErrors.length).toBeGreaterThanOrEqual(errorsBefore + 2);
 
     expect((await requester.requestReport(query())).status).toBe('ACCEPTED');
+  });
+
+  it('sends no acknowledgement of a bundle it could not keep: the provider keeps the access unacknowledged', async () => {
+    // The requester's store is closed: the bundle cannot be kept.
+    const closed = new Level<Buffer, Buffer>(join(dir, 'closed'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await closed.open();
+    await closed.close();
+    const unkept = newRequester({
+      journal: new ChainExchangeJournal({
+        db: closed.sublevel<Buffer, Buffer>('journal', { keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+        chain: requesterSide.chain,
+      }),
+    });
+    const providerJournal = db.sublevel<Buffer, Buffer>('journal-hangzhou0', {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    const provided = async () => {
+      const digests: string[] = [];
+      for await (const k of providerJournal.keys({ gte: Buffer.from('p/'), lt: Buffer.from('p0') })) {
+        digests.push(k.toString('utf8').slice(2));
+      }
+      return digests;
+    };
+    const before = new Set(await provided());
+    const errorsBefore = providerErrors.length;
+    await expect(unkept.requestReport(query())).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' });
+    // The provider waited for an acknowledgement that never came, and says so.
+    await eventually(() => Promise.resolve(providerErrors.length > errorsBefore ? true : undefined), {
+      what: "the provider's missing acknowledgement",
+    });
+    const [digest, ...more] = (await provided()).filter((d) => !before.has(d));
+    expect(more).toEqual([]);
+    const kept = await provider.journal.bundle(digest ?? '');
+    expect(kept?.decoded.receipt.subject).toBe(HELD);
+    expect(kept?.acknowledgement).toBeUndefined();
+  });
+
+  it('returns a kept exchange whose acknowledgement could not be sent, and reports the failure', async () => {
+    const errors: unknown[] = [];
+    let opened: Stream | undefined;
+    // The stream is reset the moment the bundle is kept, before the acknowledgement is written.
+    const host = {
+      openStream: async (...args: Parameters<P2pHost['openStream']>) => {
+        opened = await requesterSide.host.openStream(...args);
+        return opened;
+      },
+    };
+    const journal = {
+      obtained: async (bundle: Parameters<ChainExchangeJournal['obtained']>[0]) => {
+        await requesterSide.journal.obtained(bundle);
+        opened?.abort(new Error('connection reset'));
+      },
+    };
+    const obtained = await newRequester({ host, journal, onError: (err) => errors.push(err) }).requestReport(query());
+    expect(obtained.status).toBe('ACCEPTED');
+    const digest = digestOf(obtained.bundle.receipt).toString('hex');
+    expect((await requesterSide.journal.bundle(digest))?.acknowledgement).toBeDefined();
+    expect(errors).toEqual([expect.objectContaining({ name: 'P2pError', code: 'UNAVAILABLE' })]);
   });
 
   it('disputes a report that does not match the chain index, and the dispute is what gets kept', async () => {

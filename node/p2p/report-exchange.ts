@@ -141,7 +141,7 @@ export async function startReportExchange(
       index: c.index,
       journal,
     },
-    init.requester,
+    { onError, ...init.requester },
   );
   // Receipts a chain outage left pending are offered again at the registry refresh's pace (recording is
   // idempotent on chain).
