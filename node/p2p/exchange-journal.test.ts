@@ -16,7 +16,7 @@ import { decodeLogLeaf } from '../receipts/index.ts';
 import { openNodeDatabase } from '../store/index.ts';
 import { generateTestKey } from '../receipts/test-fixtures.ts';
 import { testUscc } from '../services/test-node-parts.ts';
-import { ChainExchangeJournal } from './exchange-journal.ts';
+import { ChainExchangeJournal, type ReceiptRefusal } from './exchange-journal.ts';
 import {
   encodeAccessReceipt,
   encodeAccessRequest,
@@ -34,6 +34,9 @@ class FakeReceiptChain {
   readonly recorded = new Map<string, ChainReceipt>();
   readonly transactions: number[] = [];
   available = true;
+  /** Its clock behind the receipts' dates: every receipt refused, until it catches up. */
+  lagging = false;
+  /** Purposes whose consent does not cover the access: refused for good. */
   readonly refused = new Set<string>();
 
   async recordAccessReceipt(receipt: ChainReceipt) {
@@ -44,7 +47,17 @@ class FakeReceiptChain {
   async recordAccessReceipts(receipts: readonly ChainReceipt[]) {
     await Promise.resolve();
     if (!this.available) throw new ChainError('UNAVAILABLE', 'the ledger is down');
-    if (receipts.some((r) => this.refused.has(r.purpose))) throw new ChainError('REJECTED', 'RECEIPT_CONSENT_MISMATCH');
+    const refused = receipts.findIndex((r) => this.refused.has(r.purpose));
+    if (refused >= 0) {
+      throw new ChainError('REJECTED', `RECEIPT_CONSENT_MISMATCH: receipts[${refused}]: consent does not authorize`, {
+        chaincodeCode: 'RECEIPT_CONSENT_MISMATCH',
+      });
+    }
+    if (this.lagging) {
+      throw new ChainError('REJECTED', 'INVALID_ARGUMENT: "accessedAt" must not be later than the transaction time', {
+        chaincodeCode: 'INVALID_ARGUMENT',
+      });
+    }
     this.transactions.push(receipts.length);
     for (const r of receipts) this.recorded.set(r.receiptDigest, r);
     return { result: receipts as AccessReceipt[], transactionId: 't', blockNumber: 1n };
@@ -125,14 +138,83 @@ describe('ChainExchangeJournal', () => {
     const chain = new FakeReceiptChain();
     chain.refused.add('MARKETING');
     const errors: unknown[] = [];
-    const journal = new ChainExchangeJournal({ db: sublevel, chain, onError: (err) => errors.push(err) });
+    const refusals: ReceiptRefusal[] = [];
+    const journal = new ChainExchangeJournal({
+      db: sublevel,
+      chain,
+      onError: (err) => errors.push(err),
+      onReceiptRefused: (refusal) => refusals.push(refusal),
+    });
     const good = [bundle(), bundle()];
     const bad = bundle('MARKETING');
     await Promise.all([...good, bad, bundle()].map((b) => journal.provided(b)));
     await journal.settled();
     expect(chain.recorded.size).toBe(3);
     expect(chain.recorded.has(digestOf(bad.receipt).toString('hex'))).toBe(false);
-    expect(errors).toHaveLength(1);
+    expect(errors).toEqual([]);
+    expect(refusals).toMatchObject([{ receiptDigest: digestOf(bad.receipt).toString('hex') }]);
+    await db.close();
+  });
+
+  it('keeps a receipt the chain refuses for good as refused, and offers it at no later start', async () => {
+    const open = await openDb();
+    const first = await open();
+    const chain = new FakeReceiptChain();
+    chain.refused.add('MARKETING');
+    const refusals: ReceiptRefusal[] = [];
+    const journal = new ChainExchangeJournal({
+      db: first.sublevel,
+      chain,
+      onReceiptRefused: (refusal) => refusals.push(refusal),
+    });
+    const bad = bundle('MARKETING');
+    const digest = digestOf(bad.receipt).toString('hex');
+    await journal.provided(bad);
+    await journal.settled();
+    expect(refusals).toEqual([
+      {
+        receiptDigest: digest,
+        code: 'RECEIPT_CONSENT_MISMATCH',
+        reason: expect.stringContaining('consent does not authorize') as string,
+        refusedAt: expect.any(String) as string,
+      },
+    ]);
+    await first.db.close();
+
+    // After a restart: kept as refused (with the bundle), offered to the chain no more.
+    const second = await open();
+    const stored = await second.sublevel.get(Buffer.from(`x/${digest}`));
+    expect(JSON.parse(stored?.toString('utf8') ?? 'null')).toEqual(refusals[0]);
+    const after = new FakeReceiptChain();
+    const restarted = new ChainExchangeJournal({ db: second.sublevel, chain: after });
+    await restarted.start();
+    await restarted.settled();
+    expect(after.transactions).toEqual([]);
+    expect((await restarted.bundle(digest))?.decoded.receipt.purpose).toBe('MARKETING');
+    await second.db.close();
+  });
+
+  it('keeps pending a receipt the chain refuses for a reason that may pass', async () => {
+    const { db, sublevel } = await (await openDb())();
+    const chain = new FakeReceiptChain();
+    chain.lagging = true;
+    const errors: unknown[] = [];
+    const refusals: ReceiptRefusal[] = [];
+    const journal = new ChainExchangeJournal({
+      db: sublevel,
+      chain,
+      onError: (err) => errors.push(err),
+      onReceiptRefused: (refusal) => refusals.push(refusal),
+    });
+    const kept = bundle();
+    await journal.provided(kept);
+    await journal.settled();
+    expect(errors).toMatchObject([{ chaincodeCode: 'INVALID_ARGUMENT' }]);
+    chain.lagging = false;
+    await journal.start();
+    await journal.settled();
+    expect([...chain.recorded.keys()]).toEqual([digestOf(kept.receipt).toString('hex')]);
+    expect(refusals).toEqual([]);
     await db.close();
   });
 

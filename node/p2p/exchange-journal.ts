@@ -38,6 +38,11 @@ export interface ExchangeJournalComponents {
   readonly chain: Pick<LianxinChain, 'recordAccessReceipt' | 'recordAccessReceipts'>;
   /** A chain call failed (it stays pending and is retried at the next start); the node logs it. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * The chain refused a receipt for good (it is kept as refused and not offered again): an access served that the
+   * chain will never list. The node logs it as an error and counts it.
+   */
+  readonly onReceiptRefused?: (refusal: ReceiptRefusal) => void;
   /** Where complete exchanges are logged as AccessEvidence leaves; absent, none are (exchange-only tests, bench). */
   readonly accessLog?: AccessLog;
 }
@@ -55,6 +60,24 @@ export interface AccessLog {
 
 type ChainReceipt = Omit<AccessReceipt, 'recordedBy' | 'recordedAt' | 'txId'>;
 
+/** A receipt the chain refused for good, as the journal keeps it (the value under its "refused" key, as JSON). */
+export interface ReceiptRefusal {
+  /** The receipt's digest (lower-case hex). */
+  readonly receiptDigest: string;
+  /** The chaincode's code (chaincode/src/errors.ts). */
+  readonly code: string;
+  readonly reason: string;
+  /** When this node was told (ISO 8601). */
+  readonly refusedAt: string;
+}
+
+/**
+ * The chaincode's refusals of a receipt that no retry changes: the consent did not cover the access at the
+ * receipt's time (RECEIPT_CONSENT_MISMATCH), or another receipt is recorded under its digest (RECEIPT_CONFLICT).
+ * Every other refusal may pass (a receipt dated ahead of the chain's clock, the ledger's own state) and is retried.
+ */
+const REFUSED_FOR_GOOD: ReadonlySet<string> = new Set(['RECEIPT_CONSENT_MISMATCH', 'RECEIPT_CONFLICT']);
+
 /** Receipts per RecordAccessReceipts transaction (the chaincode takes up to 100). */
 const RECEIPT_BATCH = 100;
 const PROVIDED = 'p/';
@@ -64,6 +87,8 @@ const PENDING = 'q/';
 const TO_LOG = 'l/';
 /** Receipt digest → index of its access leaf in this node's log (decimal). */
 const ACCESS_LEAF = 'a/';
+/** Receipt digest → the chain's refusal for good (ReceiptRefusal as JSON); its pending mark is gone. */
+const REFUSED = 'x/';
 
 interface StoredEnvelope {
   readonly body: string;
@@ -259,8 +284,8 @@ export class ChainExchangeJournal implements ExchangeJournal {
   /**
    * One transaction at a time, carrying every receipt queued meanwhile (up to the chaincode's batch limit):
    * under load the chain sees few large transactions instead of one per exchange. A batch the chaincode refuses
-   * is retried receipt by receipt, so that one bad receipt does not hold back the others; a chain that cannot be
-   * reached leaves them pending for the next start.
+   * is retried receipt by receipt, so that one bad receipt does not hold back the others; a receipt refused for
+   * good is kept as refused; a chain that cannot be reached leaves them pending for the next start.
    */
   async #flush(): Promise<void> {
     while (this.#queue.size > 0) {
@@ -270,20 +295,54 @@ export class ChainExchangeJournal implements ExchangeJournal {
         await this.#c.chain.recordAccessReceipts(batch);
         await this.#recorded(batch.map((r) => r.receiptDigest));
       } catch (err) {
-        if (!(err instanceof ChainError && err.code === 'REJECTED') || batch.length === 1) {
-          this.#c.onError?.(err);
-          continue;
-        }
-        for (const receipt of batch) {
-          try {
-            await this.#c.chain.recordAccessReceipt(receipt);
-            await this.#recorded([receipt.receiptDigest]);
-          } catch (single) {
-            this.#c.onError?.(single);
-          }
-        }
+        const [only] = batch;
+        if (!(err instanceof ChainError && err.code === 'REJECTED')) this.#c.onError?.(err);
+        else if (batch.length === 1 && only !== undefined) await this.#rejected(only, err);
+        else for (const receipt of batch) await this.#recordOne(receipt);
       }
     }
+  }
+
+  async #recordOne(receipt: ChainReceipt): Promise<void> {
+    try {
+      await this.#c.chain.recordAccessReceipt(receipt);
+      await this.#recorded([receipt.receiptDigest]);
+    } catch (err) {
+      if (err instanceof ChainError && err.code === 'REJECTED') await this.#rejected(receipt, err);
+      else this.#c.onError?.(err);
+    }
+  }
+
+  /**
+   * One receipt the chaincode refused. Refused for good: its pending mark becomes a durable refusal (synced, in
+   * one batch), so that no start offers it again, and the node is told. Otherwise it stays pending.
+   */
+  async #rejected(receipt: ChainReceipt, err: ChainError): Promise<void> {
+    const code = err.chaincodeCode ?? '';
+    if (!REFUSED_FOR_GOOD.has(code)) {
+      this.#c.onError?.(err);
+      return;
+    }
+    const refusal: ReceiptRefusal = {
+      receiptDigest: receipt.receiptDigest,
+      code,
+      reason: err.message,
+      refusedAt: new Date().toISOString(),
+    };
+    try {
+      await this.#c.db.batch(
+        [
+          { type: 'del', key: key(PENDING, receipt.receiptDigest) },
+          { type: 'put', key: key(REFUSED, receipt.receiptDigest), value: Buffer.from(JSON.stringify(refusal)) },
+        ],
+        { sync: true },
+      );
+    } catch (stored) {
+      // Still pending: offered again, and refused again, at the next start.
+      this.#c.onError?.(stored);
+      return;
+    }
+    this.#c.onReceiptRefused?.(refusal);
   }
 
   async #recorded(digests: readonly string[]): Promise<void> {

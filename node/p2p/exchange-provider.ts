@@ -120,8 +120,8 @@ export class ReportProvider {
       await stream.close({ signal: exchange });
       return;
     }
-    const { request, records } = checked;
-    const { report, receipt } = this.#prepareReport(envelope, request, records);
+    const { request, records, checkedAtMs } = checked;
+    const { report, receipt } = this.#prepareReport(envelope, request, records, checkedAtMs);
     const provided = {
       request: envelope,
       receipt: receipt.envelope,
@@ -153,7 +153,7 @@ export class ReportProvider {
     envelope: SignedEnvelope,
     remotePeerId: string,
     signal: AbortSignal,
-  ): Promise<Refused | { request: AccessRequest; records: ProvidedRecord[] }> {
+  ): Promise<Refused | { request: AccessRequest; records: ProvidedRecord[]; checkedAtMs: number }> {
     let request: AccessRequest;
     try {
       request = decodeAccessRequest(envelope.body);
@@ -200,7 +200,7 @@ export class ReportProvider {
         `${this.#c.mspId} holds no ${request.kinds.join(', ')} record of ${request.subject}`,
       );
     }
-    return { request, records };
+    return { request, records, checkedAtMs: now };
   }
 
   /**
@@ -268,11 +268,16 @@ export class ReportProvider {
     });
   }
 
-  /** The serialized report and the receipt signed over it, before any byte is sent. */
+  /**
+   * The serialized report and the receipt signed over it, before any byte is sent. The receipt is dated when the
+   * consent was checked (`checkedAtMs`), the time the chaincode checks it at again: a clock read later (after the
+   * records were read) could pass a consent's end and have the chain refuse the receipt of an access it allowed.
+   */
   #prepareReport(
     envelope: SignedEnvelope,
     request: AccessRequest,
     records: readonly ProvidedRecord[],
+    checkedAtMs: number,
   ): { report: Uint8Array; receipt: { envelope: SignedEnvelope; decoded: AccessReceipt } } {
     const report = encodeReport({ requestId: request.requestId, records: records.map((r) => r.record) });
     const decoded: AccessReceipt = {
@@ -290,7 +295,7 @@ export class ReportProvider {
         leafHash,
       })),
       reportDigest: sha256(report),
-      issuedAtMs: this.#now(),
+      issuedAtMs: checkedAtMs,
     };
     return {
       report,

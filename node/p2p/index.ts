@@ -27,6 +27,7 @@ export {
   type AccessLog,
   type ExchangeJournalComponents,
   type JournalDatabase,
+  type ReceiptRefusal,
 } from './exchange-journal.ts';
 export { ConsentView, type ConsentViewComponents, type ConsentViewInit } from './consent-view.ts';
 export { ReplayGuard, type ReplayDatabase } from './replay-guard.ts';

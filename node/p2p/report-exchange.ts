@@ -13,7 +13,7 @@ import type { TransparencyLog } from '../log/index.ts';
 import type { AttestationVerification, ReceiptKey } from '../receipts/index.ts';
 import { bundleServer } from './audit-protocol.ts';
 import { AUDIT_PROTOCOL, EXCHANGE_PROTOCOL } from './constants.ts';
-import { ChainExchangeJournal, type JournalDatabase } from './exchange-journal.ts';
+import { ChainExchangeJournal, type JournalDatabase, type ReceiptRefusal } from './exchange-journal.ts';
 import { ConsentView, type ConsentViewInit } from './consent-view.ts';
 import { startExchangeUpkeep } from './exchange-upkeep.ts';
 import type { IndexLookup, ReportSource } from './exchange-ports.ts';
@@ -52,6 +52,8 @@ export interface ReportExchangeComponents {
   readonly journalDb: JournalDatabase;
   /** Failures that end an exchange or a chain call badly; the node logs them. */
   readonly onError?: (error: unknown) => void;
+  /** A receipt of a report this node provided that the chain refused for good (ExchangeJournal's callback). */
+  readonly onReceiptRefused?: (refusal: ReceiptRefusal) => void;
   /**
    * The node's transparency log, where both sides append each completed exchange's access leaf (the journal
    * sublevel must be of the log's database: its marks ride in the append's batch). Absent: no access leaves.
@@ -103,6 +105,7 @@ export async function startReportExchange(
     db: c.journalDb,
     chain: c.chain,
     onError,
+    ...(c.onReceiptRefused === undefined ? {} : { onReceiptRefused: c.onReceiptRefused }),
     ...(c.log === undefined ? {} : { accessLog: { org: c.mspId, log: c.log } }),
   });
   const consents = new ConsentView({ chain: c.chain, onError }, init.consents);

@@ -1,0 +1,152 @@
+/**
+ * The provider's checks, over real libp2p TCP on loopback between two hosts: what it refuses (and with which
+ * signed reason), how it dates its receipt, and which acknowledgements it keeps. The chain's parts are typed fakes
+ * of the narrow interfaces, the provider's registry a view of its own so that a test can change what the provider
+ * knows of the requester without the gater cutting the connection (test/p2p-exchange.test.ts runs the real ledger).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
+import { generateTestKey } from '../receipts/test-fixtures.ts';
+import { testUscc } from '../services/test-node-parts.ts';
+import { EXCHANGE_PROTOCOL } from './constants.ts';
+import type { ExchangeBundle, ProvidedRecord } from './exchange-ports.ts';
+import { ReportProvider } from './exchange-provider.ts';
+import { ReportRequester } from './exchange-requester.ts';
+import { startP2pHost, type P2pHost } from './p2p-host.ts';
+import { RegistryView } from './registry-view.ts';
+import { snapshotOf, testPeer, type SnapshotMember } from './test-registry.ts';
+
+const BANK = 'ShanghaiBankMSP';
+const AGENCY = 'HangzhouCreditMSP';
+const SUBJECT = testUscc(1);
+const CONSENT_ID = 'c'.repeat(64);
+const DAY = 86_400_000;
+
+const bankKey = generateTestKey();
+const agencyKey = generateTestKey();
+const hosts: P2pHost[] = [];
+/** What the provider kept, and what its onError saw. */
+const provided: ExchangeBundle[] = [];
+const acknowledged: ExchangeBundle[] = [];
+const errors: unknown[] = [];
+let bankHost: P2pHost;
+/** The hosts' registry (the gater's, and the requester's view of the agency's keys). */
+let registry: RegistryView;
+/** The provider's own view of the registry. */
+let providerView: RegistryView;
+let members: SnapshotMember[];
+
+const defaultConsent = (): Consent => ({
+  consentId: CONSENT_ID,
+  subject: SUBJECT,
+  grantee: BANK,
+  purpose: 'LOAN_APPROVAL',
+  scope: ['loan'],
+  validFrom: new Date(Date.now() - DAY).toISOString(),
+  validUntil: new Date(Date.now() + DAY).toISOString(),
+  authorizationDigest: 'a'.repeat(64),
+  recordedBy: BANK,
+  status: 'active',
+  grantedAt: new Date(Date.now() - DAY).toISOString(),
+  revokedAt: null,
+  revokedBy: null,
+  txId: 'tx',
+});
+
+const RECORD: ProvidedRecord = {
+  record: {
+    kind: 'loan',
+    version: 1,
+    contentType: 'application/json',
+    content: Buffer.from('{"balance":1}'),
+    attestation: Buffer.from('not checked here'),
+  },
+  leafHash: Buffer.alloc(32, 7),
+};
+
+/** What each test may change; `reset()` restores it after each. */
+const state: { now: () => number; consent: Consent; latestRecords: () => Promise<ProvidedRecord[]> } = {
+  now: Date.now,
+  consent: defaultConsent(),
+  latestRecords: (): Promise<ProvidedRecord[]> => Promise.resolve([RECORD]),
+};
+
+afterEach(() => {
+  state.now = Date.now;
+  state.consent = defaultConsent();
+  state.latestRecords = () => Promise.resolve([RECORD]);
+  providerView.replace(snapshotOf(members));
+});
+
+beforeAll(async () => {
+  const [bank, agency] = await Promise.all([testPeer(BANK), testPeer(AGENCY)]);
+  registry = new RegistryView(snapshotOf([]));
+  bankHost = await startP2pHost({ privateKey: bank.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], registry });
+  const agencyHost = await startP2pHost({ privateKey: agency.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], registry });
+  hosts.push(bankHost, agencyHost);
+  const address = (host: P2pHost) => host.addresses().map((a) => a.replace(/\/p2p\/.*$/, ''));
+  members = [
+    { mspId: BANK, peerId: bank.peerId, addresses: address(bankHost), receiptKeys: [bankKey] },
+    { mspId: AGENCY, peerId: agency.peerId, addresses: address(agencyHost), role: 'agency', receiptKeys: [agencyKey] },
+  ];
+  registry.replace(snapshotOf(members));
+  providerView = new RegistryView(snapshotOf(members));
+  const claimed = new Set<string>();
+  const provider = new ReportProvider(
+    {
+      mspId: AGENCY,
+      receiptKey: agencyKey,
+      registry: providerView,
+      consents: { getConsent: (id) => Promise.resolve(id === CONSENT_ID ? state.consent : undefined) },
+      reports: { latestRecords: () => state.latestRecords() },
+      replay: {
+        claim: (requestId) => Promise.resolve(!claimed.has(requestId) && Boolean(claimed.add(requestId))),
+      },
+      journal: {
+        provided: (bundle) => {
+          provided.push(bundle);
+          return Promise.resolve();
+        },
+        acknowledged: (bundle) => {
+          acknowledged.push(bundle);
+          return Promise.resolve();
+        },
+      },
+      now: () => state.now(),
+    },
+    { messageTimeoutMs: 2_000, onError: (err) => errors.push(err) },
+  );
+  await agencyHost.handle(EXCHANGE_PROTOCOL, provider.handler);
+});
+
+afterAll(async () => {
+  await Promise.all(hosts.map((host) => host.stop()));
+});
+
+const requester = () =>
+  new ReportRequester({
+    mspId: BANK,
+    receiptKey: bankKey,
+    host: bankHost,
+    registry,
+    // The attestation is the fake's: the requester disputes the report, and acknowledges it so.
+    verifyAttestation: () => ({ ok: false, code: 'BAD_FORMAT', reason: 'a test attestation' }),
+    index: { getIndexRecord: () => Promise.resolve(undefined) },
+    journal: { obtained: () => Promise.resolve() },
+  });
+
+const query = { provider: AGENCY, subject: SUBJECT, kinds: ['loan'], purpose: 'LOAN_APPROVAL', consentId: CONSENT_ID };
+
+describe('the provider', () => {
+  it('dates its receipt when it checked the consent, the time the chain checks it at again', async () => {
+    // Each reading of the provider's clock is a second later; the consent ends between the first two.
+    let at = Date.now();
+    state.now = () => (at += 1_000);
+    state.consent = { ...defaultConsent(), validUntil: new Date(at + 1_500).toISOString() };
+    const before = provided.length;
+    await requester().requestReport(query);
+    const receipt = provided[before]?.decoded.receipt;
+    expect(receipt).toBeDefined();
+    expect(consentCovers(state.consent, query.purpose, 'loan', receipt?.issuedAtMs ?? 0)).toBe(true);
+  });
+});
