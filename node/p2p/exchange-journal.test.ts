@@ -34,6 +34,8 @@ class FakeReceiptChain {
   readonly recorded = new Map<string, ChainReceipt>();
   readonly transactions: number[] = [];
   available = true;
+  /** While set, each call waits for it (a transaction awaiting its block). */
+  gate: Promise<unknown> | undefined;
   /** Its clock behind the receipts' dates: every receipt refused, until it catches up. */
   lagging = false;
   /** Purposes whose consent does not cover the access: refused for good. */
@@ -45,7 +47,7 @@ class FakeReceiptChain {
   }
 
   async recordAccessReceipts(receipts: readonly ChainReceipt[]) {
-    await Promise.resolve();
+    await (this.gate ?? Promise.resolve());
     if (!this.available) throw new ChainError('UNAVAILABLE', 'the ledger is down');
     const refused = receipts.findIndex((r) => this.refused.has(r.purpose));
     if (refused >= 0) {
@@ -215,6 +217,22 @@ describe('ChainExchangeJournal', () => {
     await journal.settled();
     expect([...chain.recorded.keys()]).toEqual([digestOf(kept.receipt).toString('hex')]);
     expect(refusals).toEqual([]);
+    await db.close();
+  });
+
+  it('does not offer again, at a start, a receipt in a chain call now', async () => {
+    const { db, sublevel } = await (await openDb())();
+    const chain = new FakeReceiptChain();
+    const { promise, resolve: commit } = Promise.withResolvers<undefined>();
+    chain.gate = promise;
+    const journal = new ChainExchangeJournal({ db: sublevel, chain });
+    const kept = bundle();
+    await journal.provided(kept);
+    // The upkeep's start while the transaction waits for its block.
+    await journal.start();
+    commit(undefined);
+    await journal.settled();
+    expect(chain.transactions).toEqual([1]);
     await db.close();
   });
 

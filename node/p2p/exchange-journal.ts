@@ -150,6 +150,8 @@ export class ChainExchangeJournal implements ExchangeJournal {
   readonly #logging = new Map<string, Promise<void>>();
   /** Receipts waiting for the chain, by digest. */
   readonly #queue = new Map<string, ChainReceipt>();
+  /** Digests of the receipts in a chain call now: their pending marks stay until it ends. */
+  readonly #submitting = new Set<string>();
   #flushing: Promise<void> | undefined;
 
   constructor(components: Readonly<ExchangeJournalComponents>) {
@@ -206,11 +208,13 @@ export class ChainExchangeJournal implements ExchangeJournal {
 
   /**
    * Records on chain the receipts stored but not yet committed: by a previous life of the node, or while the chain
-   * could not be reached. Safe to call again: a receipt already queued is queued once.
+   * could not be reached. Safe to call again: a receipt queued or in a chain call now is neither read nor queued
+   * again.
    */
   async start(): Promise<void> {
     for await (const pending of this.#c.db.keys({ gte: Buffer.from(PENDING), lt: Buffer.from('q0') })) {
       const digest = pending.toString('utf8').slice(PENDING.length);
+      if (this.#queue.has(digest) || this.#submitting.has(digest)) continue;
       const stored = await this.#c.db.get(key(PROVIDED, digest));
       if (stored !== undefined) this.#record(digest, decodeBundle(stored).decoded.receipt);
     }
@@ -290,7 +294,10 @@ export class ChainExchangeJournal implements ExchangeJournal {
   async #flush(): Promise<void> {
     while (this.#queue.size > 0) {
       const batch = [...this.#queue.values()].slice(0, RECEIPT_BATCH);
-      for (const receipt of batch) this.#queue.delete(receipt.receiptDigest);
+      for (const receipt of batch) {
+        this.#queue.delete(receipt.receiptDigest);
+        this.#submitting.add(receipt.receiptDigest);
+      }
       try {
         await this.#c.chain.recordAccessReceipts(batch);
         await this.#recorded(batch.map((r) => r.receiptDigest));
@@ -299,6 +306,8 @@ export class ChainExchangeJournal implements ExchangeJournal {
         if (!(err instanceof ChainError && err.code === 'REJECTED')) this.#c.onError?.(err);
         else if (batch.length === 1 && only !== undefined) await this.#rejected(only, err);
         else for (const receipt of batch) await this.#recordOne(receipt);
+      } finally {
+        for (const receipt of batch) this.#submitting.delete(receipt.receiptDigest);
       }
     }
   }
