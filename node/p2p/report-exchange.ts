@@ -118,6 +118,7 @@ export async function startReportExchange(
       ? {}
       : { inboundConnectionThreshold: init.inboundConnectionThreshold }),
   });
+  const replay = new ReplayGuard(c.replayDb);
   const provider = new ReportProvider(
     {
       mspId: c.mspId,
@@ -125,7 +126,7 @@ export async function startReportExchange(
       registry,
       consents,
       reports: c.reports,
-      replay: new ReplayGuard(c.replayDb),
+      replay,
       journal,
     },
     { onError, ...init.provider },
@@ -147,12 +148,13 @@ export async function startReportExchange(
     { onError, ...init.requester },
   );
   // Receipts a chain outage left pending are offered again at the registry refresh's pace (recording is
-  // idempotent on chain).
+  // idempotent on chain), and the replay memory forgets requests long expired.
   const stopUpkeep = startExchangeUpkeep(
     {
       following: () => registryFollower.following,
       refreshRegistry,
       retryPending: () => journal.start(),
+      pruneReplay: () => replay.prune(Date.now()),
       onError,
     },
     init.registryRefreshMs ?? DEFAULT_REGISTRY_REFRESH_MS,
