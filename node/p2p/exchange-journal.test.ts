@@ -236,6 +236,33 @@ describe('ChainExchangeJournal', () => {
     await db.close();
   });
 
+  it('starts past a stored bundle that does not decode, reporting it once by its key', async () => {
+    const { db, sublevel } = await (await openDb())();
+    const chain = new FakeReceiptChain();
+    chain.available = false;
+    const errors: unknown[] = [];
+    const journal = new ChainExchangeJournal({ db: sublevel, chain, onError: (err) => errors.push(err) });
+    const kept = bundle();
+    await journal.provided(kept);
+    await journal.settled();
+    // A damaged entry, pending like the good one, and sorting before it.
+    const damaged = `p/${'0'.repeat(64)}`;
+    await sublevel.batch([
+      { type: 'put', key: Buffer.from(damaged), value: Buffer.from('{"request":') },
+      { type: 'put', key: Buffer.from(`q/${'0'.repeat(64)}`), value: Buffer.alloc(0) },
+    ]);
+    errors.length = 0;
+    chain.available = true;
+    await journal.start();
+    await journal.settled();
+    expect([...chain.recorded.keys()]).toEqual([digestOf(kept.receipt).toString('hex')]);
+    expect(errors).toEqual([expect.objectContaining({ name: 'JournalEntryError', key: damaged })]);
+    await journal.start();
+    expect(errors).toHaveLength(1);
+    await expect(journal.bundle('0'.repeat(64))).rejects.toMatchObject({ code: 'JOURNAL_ENTRY_UNREADABLE' });
+    await db.close();
+  });
+
   it('records at the next start the receipts a node kept but never got on chain', async () => {
     const open = await openDb();
     const first = await open();

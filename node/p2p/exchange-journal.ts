@@ -119,8 +119,31 @@ function encodeBundle(bundle: ExchangeBundle): Buffer {
   );
 }
 
-/** A stored bundle: written by this node from messages it checked, so it decodes (else the store is damaged). */
-function decodeBundle(bytes: Buffer): ExchangeBundle {
+/**
+ * A journal entry that does not decode: written by this node from messages it checked, so the store is damaged
+ * (or was written by another version). `key` is the entry's key (`p/<digest>`).
+ */
+export class JournalEntryError extends Error {
+  override readonly name = 'JournalEntryError';
+  readonly code = 'JOURNAL_ENTRY_UNREADABLE';
+  constructor(
+    readonly key: string,
+    options: ErrorOptions,
+  ) {
+    super(`the exchange journal's entry ${key} does not decode: ${String(options.cause)}`, options);
+  }
+}
+
+/** A stored bundle. @throws JournalEntryError naming `key` when it does not decode. */
+function decodeBundle(key: Buffer, bytes: Buffer): ExchangeBundle {
+  try {
+    return decodeStoredBundle(bytes);
+  } catch (err) {
+    throw new JournalEntryError(key.toString('utf8'), { cause: err });
+  }
+}
+
+function decodeStoredBundle(bytes: Buffer): ExchangeBundle {
   const stored = JSON.parse(bytes.toString('utf8')) as {
     request: StoredEnvelope;
     receipt: StoredEnvelope;
@@ -152,6 +175,8 @@ export class ChainExchangeJournal implements ExchangeJournal {
   readonly #queue = new Map<string, ChainReceipt>();
   /** Digests of the receipts in a chain call now: their pending marks stay until it ends. */
   readonly #submitting = new Set<string>();
+  /** Keys of stored bundles found unreadable (reported once). */
+  readonly #unreadable = new Set<string>();
   #flushing: Promise<void> | undefined;
 
   constructor(components: Readonly<ExchangeJournalComponents>) {
@@ -199,11 +224,17 @@ export class ChainExchangeJournal implements ExchangeJournal {
     return value === undefined ? undefined : Number(value.toString('utf8'));
   }
 
-  /** A bundle this node provided or obtained, by the receipt's digest (lower-case hex). */
+  /**
+   * A bundle this node provided or obtained, by the receipt's digest (lower-case hex).
+   * @throws JournalEntryError when the stored bundle does not decode.
+   */
   async bundle(receiptDigest: string): Promise<ExchangeBundle | undefined> {
-    const bytes =
-      (await this.#c.db.get(key(PROVIDED, receiptDigest))) ?? (await this.#c.db.get(key(OBTAINED, receiptDigest)));
-    return bytes === undefined ? undefined : decodeBundle(bytes);
+    for (const prefix of [PROVIDED, OBTAINED]) {
+      const at = key(prefix, receiptDigest);
+      const bytes = await this.#c.db.get(at);
+      if (bytes !== undefined) return decodeBundle(at, bytes);
+    }
+    return undefined;
   }
 
   /**
@@ -215,15 +246,33 @@ export class ChainExchangeJournal implements ExchangeJournal {
     for await (const pending of this.#c.db.keys({ gte: Buffer.from(PENDING), lt: Buffer.from('q0') })) {
       const digest = pending.toString('utf8').slice(PENDING.length);
       if (this.#queue.has(digest) || this.#submitting.has(digest)) continue;
-      const stored = await this.#c.db.get(key(PROVIDED, digest));
-      if (stored !== undefined) this.#record(digest, decodeBundle(stored).decoded.receipt);
+      const bundle = await this.#stored(key(PROVIDED, digest));
+      if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
     }
     for await (const mark of this.#c.db.keys({ gte: Buffer.from(TO_LOG), lt: Buffer.from('l0') })) {
       const digest = mark.toString('utf8').slice(TO_LOG.length);
       const side = (await this.#c.db.get(mark))?.toString('utf8');
       if (side !== 'provided' && side !== 'obtained') continue;
-      const stored = await this.#c.db.get(key(side === 'provided' ? PROVIDED : OBTAINED, digest));
-      if (stored !== undefined) await this.#logAccess(digest, side, decodeBundle(stored));
+      const bundle = await this.#stored(key(side === 'provided' ? PROVIDED : OBTAINED, digest));
+      if (bundle !== undefined) await this.#logAccess(digest, side, bundle);
+    }
+  }
+
+  /**
+   * A stored bundle `start()` acts on; undefined when absent or unreadable. An unreadable one is skipped, so that
+   * one damaged entry stops neither the node's start nor the others, and reported once per life of the node (the
+   * upkeep's start runs every 30 s).
+   */
+  async #stored(at: Buffer): Promise<ExchangeBundle | undefined> {
+    const bytes = await this.#c.db.get(at);
+    if (bytes === undefined) return undefined;
+    try {
+      return decodeBundle(at, bytes);
+    } catch (err) {
+      const text = at.toString('utf8');
+      if (!this.#unreadable.has(text)) this.#c.onError?.(err);
+      this.#unreadable.add(text);
+      return undefined;
     }
   }
 

@@ -24,6 +24,7 @@ export type {
 export { recordStoreReports, type RecordStoreReportsComponents } from './record-store-reports.ts';
 export {
   ChainExchangeJournal,
+  JournalEntryError,
   type AccessLog,
   type ExchangeJournalComponents,
   type JournalDatabase,
