@@ -400,6 +400,14 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     expect((await refusal(requester.requestReport(query({ consentId })))).reason).toBe('CONSENT_REVOKED');
   });
 
+  it("reads no record for an exchange whose bound ended (the provider's records, as the node wires them)", async () => {
+    const reports = recordStoreReports({ records: parts.records, attestations: parts.builder });
+    await expect(reports.latestRecords(HELD, ['loan'], { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(await reports.latestRecords(HELD, ['loan'])).toHaveLength(1);
+  });
+
   it('refuses a subject the provider holds no record of', async () => {
     expect(
       (await refusal(requester.requestReport(query({ subject: NOT_HELD, consentId: consents.get('not-held') ?? '' }))))

@@ -8,7 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
 import { generateTestKey } from '../receipts/test-fixtures.ts';
 import { testUscc } from '../services/test-node-parts.ts';
+import { NodeError } from '../api/errors.ts';
 import { EXCHANGE_PROTOCOL } from './constants.ts';
+import { ExchangeRefusedError } from './errors.ts';
 import type { ExchangeBundle, ProvidedRecord } from './exchange-ports.ts';
 import { ReportProvider } from './exchange-provider.ts';
 import { ReportRequester } from './exchange-requester.ts';
@@ -137,6 +139,15 @@ const requester = () =>
 
 const query = { provider: AGENCY, subject: SUBJECT, kinds: ['loan'], purpose: 'LOAN_APPROVAL', consentId: CONSENT_ID };
 
+async function refusalOf(promise: Promise<unknown>): Promise<ExchangeRefusedError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ExchangeRefusedError)) throw new Error(`expected a signed refusal, got ${String(err)}`);
+  return err;
+}
+
 describe('the provider', () => {
   it('dates its receipt when it checked the consent, the time the chain checks it at again', async () => {
     // Each reading of the provider's clock is a second later; the consent ends between the first two.
@@ -148,5 +159,17 @@ describe('the provider', () => {
     const receipt = provided[before]?.decoded.receipt;
     expect(receipt).toBeDefined();
     expect(consentCovers(state.consent, query.purpose, 'loan', receipt?.issuedAtMs ?? 0)).toBe(true);
+  });
+
+  it('answers a signed UNAVAILABLE with a retry hint when its records cannot be read, and logs the cause', async () => {
+    const cause = new NodeError('FAILED_PRECONDITION', 'leaf 3 is not yet checkpointed: retry shortly', {
+      retryAfterMs: 250,
+    });
+    state.latestRecords = () => Promise.reject(cause);
+    const errorsBefore = errors.length;
+    const refused = await refusalOf(requester().requestReport(query));
+    expect(refused.reason).toBe('UNAVAILABLE');
+    expect(refused.detail).toBe(`${AGENCY} cannot read the records now: retry in 250 ms`);
+    expect(errors.slice(errorsBefore)).toEqual([cause]);
   });
 });

@@ -65,6 +65,12 @@ export interface ReportProviderInit {
   readonly onError?: (error: unknown) => void;
 }
 
+/** When a refused requester may retry: the cause's own hint (NodeError `retryAfterMs`), else shortly. */
+function retryHint(err: unknown): string {
+  const retryAfterMs = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof retryAfterMs === 'number' ? `in ${Math.ceil(retryAfterMs)} ms` : 'shortly';
+}
+
 /** A consent scope of every kind (chaincode/src/consents.ts). */
 const ALL_KINDS = '*';
 
@@ -193,7 +199,17 @@ export class ReportProvider {
     }
     const consentRefusal = await this.#checkConsent(request, now);
     if (consentRefusal !== undefined) return consentRefusal;
-    const records = await this.#c.reports.latestRecords(request.subject, request.kinds, { signal });
+    let records: ProvidedRecord[];
+    try {
+      records = await this.#c.reports.latestRecords(request.subject, request.kinds, { signal });
+    } catch (err) {
+      // The exchange's own bound ended it: nobody is left to answer.
+      if (signal.aborted) throw err;
+      // The request ID is claimed: a signed answer, so that the requester knows to retry with a new one. The
+      // cause (a record not yet checkpointed, the store) is this node's to log, not another institution's to read.
+      this.#onError(err);
+      return new Refused('UNAVAILABLE', `${this.#c.mspId} cannot read the records now: retry ${retryHint(err)}`);
+    }
     if (records.length === 0) {
       return new Refused(
         'UNKNOWN_SUBJECT',
