@@ -514,6 +514,21 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     expect(errors).toEqual([expect.objectContaining({ name: 'P2pError', code: 'UNAVAILABLE' })]);
   });
 
+  it('reports a request it could not send as UNAVAILABLE', async () => {
+    // The stream is reset as soon as it is open, before the request is written.
+    const host = {
+      openStream: async (...args: Parameters<P2pHost['openStream']>) => {
+        const stream = await requesterSide.host.openStream(...args);
+        stream.abort(new Error('connection reset'));
+        return stream;
+      },
+    };
+    await expect(newRequester({ host }).requestReport(query())).rejects.toMatchObject({
+      name: 'P2pError',
+      code: 'UNAVAILABLE',
+    });
+  });
+
   it('disputes a report that does not match the chain index, and the dispute is what gets kept', async () => {
     const row = await index.getIndexRecord(HELD, 'loan');
     if (row === undefined) throw new Error('no index row');

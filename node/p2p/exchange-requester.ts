@@ -158,7 +158,9 @@ export class ReportRequester {
         });
         return decodeFrame(bytes.subarray());
       };
-      await lp.write(encodeFrame({ kind: 'request', envelope }), { signal: exchangeSignal });
+      await lp.write(encodeFrame({ kind: 'request', envelope }), { signal: exchangeSignal }).catch((err: unknown) => {
+        throw streamFailure(err, `the request could not be sent to ${provider}`);
+      });
       result = await this.#obtain(provider, envelope, request, read);
       // Kept (synced) before the acknowledgement leaves: once the provider has it the exchange is complete on
       // both sides, so a requester that cannot keep the bundle does not send it (the provider keeps the access

@@ -137,7 +137,7 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
     try {
       return streams.track(await (await ready()).dialProtocol(multiaddr(address), protocol, streamOptions(signal)));
     } catch (err) {
-      throw new P2pError('UNAVAILABLE', `cannot open ${protocol} to ${address}: ${describe(err)}`, { cause: err });
+      throw new P2pError(ended(signal), `cannot open ${protocol} to ${address}: ${describe(err)}`, { cause: err });
     }
   };
 
@@ -208,7 +208,7 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
           }
         }
       }
-      throw new P2pError('UNAVAILABLE', `no registered node of ${mspId} answered ${protocol}`, {
+      throw new P2pError(ended(signal), `no registered node of ${mspId} answered ${protocol}`, {
         cause: new AggregateError(failures),
       });
     },
@@ -343,6 +343,10 @@ class InFlightStreams {
     });
   }
 }
+
+/** Why opening a stream failed: the caller's bound ended it (TIMEOUT), or the peer could not be reached. */
+const ended = (signal: AbortSignal | undefined): 'TIMEOUT' | 'UNAVAILABLE' =>
+  signal?.aborted === true ? 'TIMEOUT' : 'UNAVAILABLE';
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
