@@ -4,16 +4,26 @@
  * of the narrow interfaces, the provider's registry a view of its own so that a test can change what the provider
  * knows of the requester without the gater cutting the connection (test/p2p-exchange.test.ts runs the real ledger).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { lpStream } from '@libp2p/utils';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
-import { generateTestKey } from '../receipts/test-fixtures.ts';
+import { generateTestKey, type TestKey } from '../receipts/test-fixtures.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import { NodeError } from '../api/errors.ts';
-import { EXCHANGE_PROTOCOL } from './constants.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, EXCHANGE_PROTOCOL, MAX_CLOCK_SKEW_MS } from './constants.ts';
 import { ExchangeRefusedError } from './errors.ts';
+import {
+  decodeAccessReceipt,
+  decodeFrame,
+  encodeAcknowledgement,
+  encodeFrame,
+  type AccessReceipt,
+  type Acknowledgement,
+} from './exchange-messages.ts';
 import type { ExchangeBundle, ProvidedRecord } from './exchange-ports.ts';
 import { ReportProvider } from './exchange-provider.ts';
 import { ReportRequester } from './exchange-requester.ts';
+import { digestOf, signEnvelope } from './exchange-signatures.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
 import { RegistryView } from './registry-view.ts';
 import { snapshotOf, testPeer, type SnapshotMember } from './test-registry.ts';
@@ -148,6 +158,46 @@ async function refusalOf(promise: Promise<unknown>): Promise<ExchangeRefusedErro
   return err;
 }
 
+/**
+ * Runs an exchange as a requester that acknowledges the receipt with `change` applied (signed with `key`), and
+ * resolves with what the provider's onError saw of it and whether it kept the acknowledgement.
+ */
+async function acknowledgeWith(
+  change: (receipt: AccessReceipt) => Partial<Acknowledgement>,
+  key: TestKey = bankKey,
+): Promise<{ errors: unknown[]; kept: boolean }> {
+  const [errorsBefore, keptBefore] = [errors.length, acknowledged.length];
+  const stream = await bankHost.openStream(AGENCY, EXCHANGE_PROTOCOL);
+  const lp = lpStream(stream, { maxDataLength: DEFAULT_MAX_MESSAGE_BYTES });
+  await lp.write(encodeFrame({ kind: 'request', envelope: requester().signRequest(query) }));
+  const read = async () => decodeFrame((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray());
+  let frame = await read();
+  while (frame.kind === 'chunk') frame = await read();
+  if (frame.kind !== 'receipt') throw new Error(`expected a receipt, got ${frame.kind}`);
+  const receipt = decodeAccessReceipt(frame.envelope.body);
+  const acknowledgement: Acknowledgement = {
+    requestId: receipt.requestId,
+    receiptDigest: digestOf(frame.envelope),
+    requester: BANK,
+    status: 'ACCEPTED',
+    disputeReason: '',
+    issuedAtMs: Date.now(),
+    ...change(receipt),
+  };
+  await lp.write(
+    encodeFrame({
+      kind: 'acknowledgement',
+      envelope: signEnvelope('acknowledgement', encodeAcknowledgement(acknowledgement), key),
+    }),
+  );
+  // The provider is done once it kept the acknowledgement or reported why not.
+  await vi.waitFor(() => {
+    expect(errors.length + acknowledged.length).toBeGreaterThan(errorsBefore + keptBefore);
+  });
+  await stream.close().catch(() => undefined);
+  return { errors: errors.slice(errorsBefore), kept: acknowledged.length > keptBefore };
+}
+
 describe('the provider', () => {
   it('dates its receipt when it checked the consent, the time the chain checks it at again', async () => {
     // Each reading of the provider's clock is a second later; the consent ends between the first two.
@@ -171,5 +221,28 @@ describe('the provider', () => {
     expect(refused.reason).toBe('UNAVAILABLE');
     expect(refused.detail).toBe(`${AGENCY} cannot read the records now: retry in 250 ms`);
     expect(errors.slice(errorsBefore)).toEqual([cause]);
+  });
+
+  it('keeps an acknowledgement dated between its receipt and now, and no other', async () => {
+    expect(await acknowledgeWith(() => ({}))).toEqual({ errors: [], kept: true });
+    for (const issuedAtMs of [
+      (receipt: AccessReceipt) => receipt.issuedAtMs - MAX_CLOCK_SKEW_MS - 1,
+      () => Date.now() + MAX_CLOCK_SKEW_MS + 60_000,
+    ]) {
+      const { errors: seen, kept } = await acknowledgeWith((receipt) => ({ issuedAtMs: issuedAtMs(receipt) }));
+      expect(kept).toBe(false);
+      expect(seen).toEqual([expect.objectContaining({ code: 'BAD_MESSAGE', field: 'acknowledgement.issuedAtMs' })]);
+    }
+  });
+});
+
+describe('the requester', () => {
+  it("refuses a receipt dated beyond its own clock's skew", async () => {
+    // The provider's clock runs 45 s ahead: the request is still valid there, the receipt is from the future here.
+    state.now = () => Date.now() + 45_000;
+    await expect(requester().requestReport(query)).rejects.toMatchObject({
+      code: 'BAD_MESSAGE',
+      field: 'receipt.issuedAtMs',
+    });
   });
 });

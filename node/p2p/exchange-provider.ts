@@ -20,6 +20,7 @@ import {
   DEFAULT_EXCHANGE_TIMEOUT_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MESSAGE_TIMEOUT_MS,
+  MAX_CLOCK_SKEW_MS,
   REPORT_CHUNK_BYTES,
 } from './constants.ts';
 import { P2pError } from './errors.ts';
@@ -329,7 +330,7 @@ export class ReportProvider {
   async #readAcknowledgement(
     read: () => Promise<ReturnType<typeof decodeFrame>>,
     request: AccessRequest,
-    receipt: { envelope: SignedEnvelope },
+    receipt: { envelope: SignedEnvelope; decoded: AccessReceipt },
   ): Promise<{ envelope: SignedEnvelope; decoded: Acknowledgement }> {
     const frame = await read();
     if (frame.kind !== 'acknowledgement') {
@@ -345,6 +346,16 @@ export class ReportProvider {
       throw new P2pError('BAD_MESSAGE', 'the acknowledgement is for another receipt', {
         field: 'acknowledgement.receiptDigest',
       });
+    }
+    // The requester's date picks the key its signature is checked with: it must follow the receipt and not lie
+    // ahead of this node's clock, give or take the skew.
+    const latest = this.#now() + MAX_CLOCK_SKEW_MS;
+    if (decoded.issuedAtMs < receipt.decoded.issuedAtMs - MAX_CLOCK_SKEW_MS || decoded.issuedAtMs > latest) {
+      throw new P2pError(
+        'BAD_MESSAGE',
+        `the acknowledgement is dated ${new Date(decoded.issuedAtMs).toISOString()}, not between its receipt and now`,
+        { field: 'acknowledgement.issuedAtMs' },
+      );
     }
     const key = this.#c.registry.receiptKey(request.requester, frame.envelope.signature.kid, decoded.issuedAtMs);
     if (key === undefined || !verifyEnvelope('acknowledgement', frame.envelope, key)) {

@@ -18,6 +18,7 @@ import {
   DEFAULT_MAX_REPORT_BYTES,
   DEFAULT_MESSAGE_TIMEOUT_MS,
   EXCHANGE_PROTOCOL,
+  MAX_CLOCK_SKEW_MS,
 } from './constants.ts';
 import { ExchangeRefusedError, P2pError, streamFailure } from './errors.ts';
 import {
@@ -85,6 +86,8 @@ export interface ObtainedReport {
 }
 
 const DEFAULT_REQUEST_LIFETIME_MS = 60_000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
 
 export class ReportRequester {
   readonly #c: Readonly<ReportRequesterComponents>;
@@ -257,7 +260,21 @@ export class ReportRequester {
     envelope: SignedEnvelope,
   ): AccessReceipt {
     const checked = checkReceipt(this.#c.registry, provider, { envelope: request, decoded }, envelope);
-    if ('requestId' in checked) return checked;
+    if ('requestId' in checked) {
+      // The date is the provider's alone, and it chooses the key and the consent window the receipt is judged by:
+      // it must fall between this request's issue and this node's now, give or take the clock skew.
+      const earliest = decoded.issuedAtMs - MAX_CLOCK_SKEW_MS;
+      const latest = this.#now() + MAX_CLOCK_SKEW_MS;
+      if (checked.issuedAtMs < earliest || checked.issuedAtMs > latest) {
+        throw new P2pError(
+          'BAD_MESSAGE',
+          `the receipt is dated ${iso(checked.issuedAtMs)}, outside ${iso(earliest)} to ${iso(latest)} ` +
+            "(the request's issue to now, with the clock skew allowed)",
+          { field: 'receipt.issuedAtMs' },
+        );
+      }
+      return checked;
+    }
     if (checked.code === 'SIGNATURE_INVALID') {
       throw new P2pError('BAD_SIGNATURE', `a receipt not signed by ${provider}`, { field: 'receipt.signature' });
     }
