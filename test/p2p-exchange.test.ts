@@ -27,11 +27,13 @@ import {
   P2pError,
   recordStoreReports,
   RegistryView,
+  ReportProvider,
   ReportRequester,
   signEnvelope,
   startP2pHost,
   startReportExchange,
   type P2pHost,
+  type ProvidedRecord,
   type ReportExchange,
   type ReportQuery,
   type ReportSource,
@@ -543,6 +545,82 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     } finally {
       index.put(row);
     }
+  });
+});
+
+describe('a provider that lies about the records it sends (its receipt signed over what it sends)', () => {
+  const LIAR = '/lianxin-test/liar/1.0.0';
+  let doctor = (records: ProvidedRecord[]): Promise<ProvidedRecord[]> => Promise.resolve(records);
+  let liar: ReportRequester;
+  const honest = () => recordStoreReports({ records: parts.records, attestations: parts.builder });
+
+  beforeAll(async () => {
+    // The agency's own node, key and attestations, serving the doctored records on a protocol of its own.
+    const lying = new ReportProvider({
+      mspId: AGENCY,
+      receiptKey: parts.org.receiptKey,
+      registry: provider.registry,
+      consents: provider.consents,
+      reports: {
+        latestRecords: async (subject, kinds, options) => doctor(await honest().latestRecords(subject, kinds, options)),
+      },
+      replay: { claim: () => Promise.resolve(true) },
+      journal: { provided: () => Promise.resolve(), acknowledged: () => Promise.resolve() },
+    });
+    await provider.host.handle(LIAR, lying.handler);
+    liar = newRequester({
+      host: { openStream: (mspId, _protocol, options) => requesterSide.host.openStream(mspId, LIAR, options) },
+    });
+    consents.set('loan-and-tax', await grant(HELD, BANK, ['loan', 'tax'], 'authorization-loan-and-tax'));
+  });
+
+  const relabel = (change: (r: ProvidedRecord) => ProvidedRecord) => (records: ProvidedRecord[]) =>
+    Promise.resolve(records.map(change));
+  const cases: [string, (records: ProvidedRecord[]) => Promise<ProvidedRecord[]>, RegExp, Partial<ReportQuery>?][] = [
+    [
+      "another subject's record",
+      () => honest().latestRecords(REVOKED_SUBJECT, ['loan']),
+      /the attested leaf is of another subject, kind or version/,
+    ],
+    [
+      'a later version than the attested leaf',
+      relabel((r) => ({ ...r, record: { ...r.record, version: r.record.version + 1 } })),
+      /the attested leaf is of another subject, kind or version/,
+    ],
+    [
+      'the record under another kind asked for',
+      relabel((r) => ({ ...r, record: { ...r.record, kind: 'tax' } })),
+      /the attested leaf is of another subject, kind or version/,
+      { kinds: ['loan', 'tax'], consentId: 'loan-and-tax' },
+    ],
+    [
+      'a kind that was not asked for',
+      relabel((r) => ({ ...r, record: { ...r.record, kind: 'tax' } })),
+      /a kind that was not requested/,
+    ],
+    [
+      'content other than the attested leaf',
+      relabel((r) => ({ ...r, record: { ...r.record, content: Buffer.from('{"balance":0}') } })),
+      /content does not match the attested leaf/,
+    ],
+    [
+      'another leaf hash in its receipt',
+      relabel((r) => ({ ...r, leafHash: Buffer.alloc(32, 9) })),
+      /the receipt's leaf hash is not the attested leaf/,
+    ],
+  ];
+
+  it('is accepted while it tells the truth', async () => {
+    doctor = (records) => Promise.resolve(records);
+    expect((await liar.requestReport(query())).status).toBe('ACCEPTED');
+  });
+
+  it.each(cases)('is disputed for %s', async (_, lie, reason, overrides = {}) => {
+    doctor = lie;
+    const consentId = overrides.consentId === undefined ? undefined : consents.get(overrides.consentId);
+    const obtained = await liar.requestReport(query({ ...overrides, ...(consentId ? { consentId } : {}) }));
+    expect(obtained.status).toBe('DISPUTED');
+    expect(obtained.disputeReason).toMatch(reason);
   });
 });
 
