@@ -14,11 +14,14 @@ import { DEFAULT_MAX_MESSAGE_BYTES, EXCHANGE_PROTOCOL, MAX_CLOCK_SKEW_MS } from 
 import { ExchangeRefusedError } from './errors.ts';
 import {
   decodeAccessReceipt,
+  decodeAccessRequest,
   decodeFrame,
   encodeAcknowledgement,
   encodeFrame,
+  encodeRefusal,
   type AccessReceipt,
   type Acknowledgement,
+  type SignedEnvelope,
 } from './exchange-messages.ts';
 import type { ExchangeBundle, ProvidedRecord } from './exchange-ports.ts';
 import { ReportProvider } from './exchange-provider.ts';
@@ -34,8 +37,10 @@ const SUBJECT = testUscc(1);
 const CONSENT_ID = 'c'.repeat(64);
 const DAY = 86_400_000;
 
+const AGENCY2 = 'HefeiCreditMSP';
 const bankKey = generateTestKey();
 const agencyKey = generateTestKey();
+const agency2Key = generateTestKey();
 const hosts: P2pHost[] = [];
 /** What the provider kept, and what its onError saw. */
 const provided: ExchangeBundle[] = [];
@@ -77,7 +82,29 @@ const RECORD: ProvidedRecord = {
 };
 
 /** What each test may change; `reset()` restores it after each. */
-const state: { now: () => number; consent: Consent; latestRecords: () => Promise<ProvidedRecord[]> } = {
+/** The second agency's honest refusal of `request`. */
+const honestRefusal = (request: SignedEnvelope): SignedEnvelope =>
+  signEnvelope(
+    'refusal',
+    encodeRefusal({
+      requestId: decodeAccessRequest(request.body).requestId,
+      requestDigest: digestOf(request),
+      provider: AGENCY2,
+      reason: 'UNKNOWN_SUBJECT',
+      detail: '',
+      issuedAtMs: Date.now(),
+    }),
+    agency2Key,
+  );
+
+const state: {
+  now: () => number;
+  consent: Consent;
+  latestRecords: () => Promise<ProvidedRecord[]>;
+  /** What the second agency, which refuses every request, answers. */
+  refuse: (request: SignedEnvelope) => SignedEnvelope;
+} = {
+  refuse: honestRefusal,
   now: Date.now,
   consent: defaultConsent(),
   latestRecords: (): Promise<ProvidedRecord[]> => Promise.resolve([RECORD]),
@@ -87,19 +114,32 @@ afterEach(() => {
   state.now = Date.now;
   state.consent = defaultConsent();
   state.latestRecords = () => Promise.resolve([RECORD]);
+  state.refuse = honestRefusal;
   providerView.replace(snapshotOf(members));
 });
 
 beforeAll(async () => {
-  const [bank, agency] = await Promise.all([testPeer(BANK), testPeer(AGENCY)]);
+  const [bank, agency, agency2] = await Promise.all([testPeer(BANK), testPeer(AGENCY), testPeer(AGENCY2)]);
   registry = new RegistryView(snapshotOf([]));
   bankHost = await startP2pHost({ privateKey: bank.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], registry });
   const agencyHost = await startP2pHost({ privateKey: agency.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], registry });
-  hosts.push(bankHost, agencyHost);
+  const agency2Host = await startP2pHost({
+    privateKey: agency2.privateKey,
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    registry,
+  });
+  hosts.push(bankHost, agencyHost, agency2Host);
   const address = (host: P2pHost) => host.addresses().map((a) => a.replace(/\/p2p\/.*$/, ''));
   members = [
     { mspId: BANK, peerId: bank.peerId, addresses: address(bankHost), receiptKeys: [bankKey] },
     { mspId: AGENCY, peerId: agency.peerId, addresses: address(agencyHost), role: 'agency', receiptKeys: [agencyKey] },
+    {
+      mspId: AGENCY2,
+      peerId: agency2.peerId,
+      addresses: address(agency2Host),
+      role: 'agency',
+      receiptKeys: [agency2Key],
+    },
   ];
   registry.replace(snapshotOf(members));
   providerView = new RegistryView(snapshotOf(members));
@@ -129,6 +169,18 @@ beforeAll(async () => {
     { messageTimeoutMs: 2_000, onError: (err) => errors.push(err) },
   );
   await agencyHost.handle(EXCHANGE_PROTOCOL, provider.handler);
+  // The second agency reads the request and answers `state.refuse`'s refusal.
+  await agency2Host.handle(EXCHANGE_PROTOCOL, (stream) => {
+    const lp = lpStream(stream, { maxDataLength: DEFAULT_MAX_MESSAGE_BYTES });
+    void (async () => {
+      const frame = decodeFrame((await lp.read()).subarray());
+      if (frame.kind !== 'request') throw new Error(`expected a request, got ${frame.kind}`);
+      await lp.write(encodeFrame({ kind: 'refusal', envelope: state.refuse(frame.envelope) }));
+      await stream.close();
+    })().catch((err: unknown) => {
+      stream.abort(err as Error);
+    });
+  });
 });
 
 afterAll(async () => {
@@ -223,6 +275,44 @@ describe('the provider', () => {
     expect(errors.slice(errorsBefore)).toEqual([cause]);
   });
 
+  it('refuses a request from a peer that is not a node of the institution it names', async () => {
+    // The bank's peer is registered to the second agency: its request, signed with the bank's key, is not the bank's.
+    const [bank, agency, agency2] = members;
+    if (bank === undefined || agency === undefined || agency2 === undefined) throw new Error('no members');
+    providerView.replace(
+      snapshotOf([{ ...bank, peerId: agency2.peerId }, agency, { ...agency2, peerId: bank.peerId }]),
+    );
+    const refused = await refusalOf(requester().requestReport(query));
+    expect(refused.reason).toBe('NOT_REGISTERED');
+    expect(refused.detail).toMatch(/is not a registered node of ShanghaiBankMSP/);
+  });
+
+  it('refuses a request of a suspended institution as SUSPENDED', async () => {
+    providerView.replace(snapshotOf(members.map((m) => (m.mspId === BANK ? { ...m, status: 'suspended' } : m))));
+    expect((await refusalOf(requester().requestReport(query))).reason).toBe('SUSPENDED');
+  });
+
+  it.each<[string, (receipt: AccessReceipt) => Partial<Acknowledgement>, Record<string, string>]>([
+    ['of another requester', () => ({ requester: AGENCY2 }), { code: 'BAD_MESSAGE', field: 'acknowledgement' }],
+    ['of another request', () => ({ requestId: 'ab'.repeat(32) }), { code: 'BAD_MESSAGE', field: 'acknowledgement' }],
+    [
+      'of another receipt',
+      () => ({ receiptDigest: Buffer.alloc(32, 1) }),
+      { code: 'BAD_MESSAGE', field: 'acknowledgement.receiptDigest' },
+    ],
+  ])('keeps no acknowledgement %s', async (_, change, error) => {
+    const { errors: seen, kept } = await acknowledgeWith(change);
+    expect(kept).toBe(false);
+    expect(seen).toEqual([expect.objectContaining(error)]);
+  });
+
+  it("keeps no acknowledgement whose signature is not the requester's", async () => {
+    const forged = { kid: bankKey.kid, privateKey: generateTestKey().privateKey } as TestKey;
+    const { errors: seen, kept } = await acknowledgeWith(() => ({}), forged);
+    expect(kept).toBe(false);
+    expect(seen).toEqual([expect.objectContaining({ code: 'BAD_SIGNATURE' })]);
+  });
+
   it('keeps an acknowledgement dated between its receipt and now, and no other', async () => {
     expect(await acknowledgeWith(() => ({}))).toEqual({ errors: [], kept: true });
     for (const issuedAtMs of [
@@ -243,6 +333,43 @@ describe('the requester', () => {
     await expect(requester().requestReport(query)).rejects.toMatchObject({
       code: 'BAD_MESSAGE',
       field: 'receipt.issuedAtMs',
+    });
+  });
+
+  it('takes a refusal only when the provider it asked signed it for this request', async () => {
+    const asked = { ...query, provider: AGENCY2 };
+    expect((await refusalOf(requester().requestReport(asked))).reason).toBe('UNKNOWN_SUBJECT');
+    const refusalBy = (change: (request: SignedEnvelope) => SignedEnvelope) => {
+      state.refuse = change;
+      return requester().requestReport(asked);
+    };
+    const reSigned = (request: SignedEnvelope, key: TestKey, fields: { provider?: string; digest?: Buffer } = {}) =>
+      signEnvelope(
+        'refusal',
+        encodeRefusal({
+          requestId: decodeAccessRequest(request.body).requestId,
+          requestDigest: fields.digest ?? digestOf(request),
+          provider: fields.provider ?? AGENCY2,
+          reason: 'UNKNOWN_SUBJECT',
+          detail: '',
+          issuedAtMs: Date.now(),
+        }),
+        key,
+      );
+    // Naming another institution as its signer.
+    await expect(refusalBy((r) => reSigned(r, agency2Key, { provider: AGENCY }))).rejects.toMatchObject({
+      code: 'BAD_SIGNATURE',
+      field: 'refusal.signature',
+    });
+    // Signed with a key the provider never registered, under its registered key's ID.
+    const forged = { kid: agency2Key.kid, privateKey: generateTestKey().privateKey } as TestKey;
+    await expect(refusalBy((r) => reSigned(r, forged))).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
+    // Signed by a key ID the registry does not know.
+    await expect(refusalBy((r) => reSigned(r, generateTestKey()))).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
+    // A refusal of another request.
+    await expect(refusalBy((r) => reSigned(r, agency2Key, { digest: Buffer.alloc(32, 3) }))).rejects.toMatchObject({
+      code: 'BAD_MESSAGE',
+      field: 'refusal.requestDigest',
     });
   });
 });
