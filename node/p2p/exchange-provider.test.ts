@@ -82,6 +82,9 @@ const RECORD: ProvidedRecord = {
 };
 
 /** What each test may change; `reset()` restores it after each. */
+/** The consent view's answer: `state.consent` under its ID. */
+const consentById = (consentId: string) => Promise.resolve(consentId === CONSENT_ID ? state.consent : undefined);
+
 /** The second agency's honest refusal of `request`. */
 const honestRefusal = (request: SignedEnvelope): SignedEnvelope =>
   signEnvelope(
@@ -101,10 +104,12 @@ const state: {
   now: () => number;
   consent: Consent;
   latestRecords: () => Promise<ProvidedRecord[]>;
+  getConsent: (consentId: string) => Promise<Consent | undefined>;
   /** What the second agency, which refuses every request, answers. */
   refuse: (request: SignedEnvelope) => SignedEnvelope;
 } = {
   refuse: honestRefusal,
+  getConsent: (id) => consentById(id),
   now: Date.now,
   consent: defaultConsent(),
   latestRecords: (): Promise<ProvidedRecord[]> => Promise.resolve([RECORD]),
@@ -115,6 +120,7 @@ afterEach(() => {
   state.consent = defaultConsent();
   state.latestRecords = () => Promise.resolve([RECORD]);
   state.refuse = honestRefusal;
+  state.getConsent = consentById;
   providerView.replace(snapshotOf(members));
 });
 
@@ -149,7 +155,7 @@ beforeAll(async () => {
       mspId: AGENCY,
       receiptKey: agencyKey,
       registry: providerView,
-      consents: { getConsent: (id) => Promise.resolve(id === CONSENT_ID ? state.consent : undefined) },
+      consents: { getConsent: (id) => state.getConsent(id) },
       reports: { latestRecords: () => state.latestRecords() },
       replay: {
         claim: (requestId) => Promise.resolve(!claimed.has(requestId) && Boolean(claimed.add(requestId))),
@@ -272,6 +278,16 @@ describe('the provider', () => {
     const refused = await refusalOf(requester().requestReport(query));
     expect(refused.reason).toBe('UNAVAILABLE');
     expect(refused.detail).toBe(`${AGENCY} cannot read the records now: retry in 250 ms`);
+    expect(errors.slice(errorsBefore)).toEqual([cause]);
+  });
+
+  it("refuses, when the chain cannot be read, without the chain's message, which it logs", async () => {
+    const cause = new Error('connect ECONNREFUSED 10.0.3.7:7051 (peer0.hangzhou.internal)');
+    state.getConsent = () => Promise.reject(cause);
+    const errorsBefore = errors.length;
+    const refused = await refusalOf(requester().requestReport(query));
+    expect(refused.reason).toBe('UNAVAILABLE');
+    expect(refused.detail).toBe(`${AGENCY} cannot read consent ${CONSENT_ID} now: retry shortly`);
     expect(errors.slice(errorsBefore)).toEqual([cause]);
   });
 

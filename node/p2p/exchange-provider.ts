@@ -230,7 +230,9 @@ export class ReportProvider {
     try {
       consent = await this.#c.consents.getConsent(request.consentId);
     } catch (err) {
-      return new Refused('UNAVAILABLE', `the consent could not be read from the chain: ${(err as Error).message}`);
+      // The chain's own message is this node's to log, not another institution's to read.
+      this.#onError(err);
+      return new Refused('UNAVAILABLE', `${this.#c.mspId} cannot read consent ${request.consentId} now: retry shortly`);
     }
     if (consent === undefined) return new Refused('NO_CONSENT', `consent ${request.consentId} is not on chain`);
     if (consent.subject !== request.subject || consent.grantee !== request.requester) {
