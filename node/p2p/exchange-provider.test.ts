@@ -291,6 +291,16 @@ describe('the provider', () => {
     expect(errors.slice(errorsBefore)).toEqual([cause]);
   });
 
+  it('refuses a revoked consent, also one whose revocation is dated after its own clock', async () => {
+    state.consent = {
+      ...defaultConsent(),
+      status: 'revoked',
+      revokedAt: new Date(Date.now() + 60_000).toISOString(),
+      revokedBy: BANK,
+    };
+    expect((await refusalOf(requester().requestReport(query))).reason).toBe('CONSENT_REVOKED');
+  });
+
   it('refuses a request from a peer that is not a node of the institution it names', async () => {
     // The bank's peer is registered to the second agency: its request, signed with the bank's key, is not the bank's.
     const [bank, agency, agency2] = members;

@@ -241,8 +241,9 @@ export class ReportProvider {
         `consent ${request.consentId} does not authorize ${request.requester} for ${request.subject}`,
       );
     }
-    // A revocation this node has seen in a block but not yet read back carries no time: it is revoked now.
-    if (consent.status === 'revoked' && (consent.revokedAt === null || Date.parse(consent.revokedAt) <= now)) {
+    // Revoked is revoked: a revocation this node has seen in a block but not yet read back carries no time, and
+    // one dated after this node's clock (its clock behind the chain's) was still committed before this request.
+    if (consent.status === 'revoked') {
       return new Refused(
         'CONSENT_REVOKED',
         `consent ${request.consentId} was revoked${consent.revokedAt === null ? '' : ` at ${consent.revokedAt}`}`,
