@@ -301,6 +301,15 @@ describe('the provider', () => {
     expect((await refusalOf(requester().requestReport(query))).reason).toBe('CONSENT_REVOKED');
   });
 
+  it('refuses a consent not yet in force as NO_CONSENT, one past its end as CONSENT_EXPIRED', async () => {
+    const from = new Date(Date.now() + DAY).toISOString();
+    state.consent = { ...defaultConsent(), validFrom: from, validUntil: new Date(Date.now() + 2 * DAY).toISOString() };
+    const early = await refusalOf(requester().requestReport(query));
+    expect([early.reason, early.detail]).toEqual(['NO_CONSENT', `consent ${CONSENT_ID} is valid only from ${from}`]);
+    state.consent = { ...defaultConsent(), validUntil: new Date(Date.now() - 1).toISOString() };
+    expect((await refusalOf(requester().requestReport(query))).reason).toBe('CONSENT_EXPIRED');
+  });
+
   it('refuses a request from a peer that is not a node of the institution it names', async () => {
     // The bank's peer is registered to the second agency: its request, signed with the bank's key, is not the bank's.
     const [bank, agency, agency2] = members;

@@ -259,6 +259,10 @@ export class ReportProvider {
     if (uncovered !== undefined) {
       return new Refused('KIND_NOT_COVERED', `consent ${request.consentId} does not cover kind ${uncovered}`);
     }
+    // Not yet in force is not expired: no consent authorizes the access now.
+    if (now < Date.parse(consent.validFrom)) {
+      return new Refused('NO_CONSENT', `consent ${request.consentId} is valid only from ${consent.validFrom}`);
+    }
     if (!request.kinds.every((kind) => consentCovers(consent, request.purpose, kind, now))) {
       return new Refused(
         'CONSENT_EXPIRED',
