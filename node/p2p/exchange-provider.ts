@@ -83,6 +83,16 @@ class Refused {
   ) {}
 }
 
+/** The request, or its refusal as BAD_REQUEST when it does not decode. */
+function decodeRequest(envelope: SignedEnvelope): AccessRequest | Refused {
+  try {
+    return decodeAccessRequest(envelope.body);
+  } catch (err) {
+    if (err instanceof P2pError) return new Refused('BAD_REQUEST', err.message);
+    throw err;
+  }
+}
+
 export class ReportProvider {
   readonly #c: Readonly<ReportProviderComponents>;
   readonly #maxMessageBytes: number;
@@ -121,9 +131,11 @@ export class ReportProvider {
     if (first.kind !== 'request')
       throw new P2pError('BAD_MESSAGE', `the first frame must be a request, not ${first.kind}`);
     const envelope = first.envelope;
-    const checked = await this.#check(envelope, remotePeerId, exchange);
+    const decoded = decodeRequest(envelope);
+    const checked = decoded instanceof Refused ? decoded : await this.#check(envelope, decoded, remotePeerId, exchange);
     if (checked instanceof Refused) {
-      await this.#refuse(lp, envelope, checked, exchange);
+      // A request that does not decode is refused without its ID.
+      await this.#refuse(lp, envelope, decoded instanceof Refused ? '' : decoded.requestId, checked, exchange);
       await stream.close({ signal: exchange });
       return;
     }
@@ -158,16 +170,10 @@ export class ReportProvider {
 
   async #check(
     envelope: SignedEnvelope,
+    request: AccessRequest,
     remotePeerId: string,
     signal: AbortSignal,
   ): Promise<Refused | { request: AccessRequest; records: ProvidedRecord[]; checkedAtMs: number }> {
-    let request: AccessRequest;
-    try {
-      request = decodeAccessRequest(envelope.body);
-    } catch (err) {
-      if (err instanceof P2pError) return new Refused('BAD_REQUEST', err.message);
-      throw err;
-    }
     if (request.provider !== this.#c.mspId) {
       return new Refused(
         'BAD_REQUEST',
@@ -272,13 +278,13 @@ export class ReportProvider {
     return undefined;
   }
 
-  async #refuse(lp: LengthPrefixedStream, envelope: SignedEnvelope, refused: Refused, signal: AbortSignal) {
-    let requestId = '';
-    try {
-      requestId = decodeAccessRequest(envelope.body).requestId;
-    } catch {
-      // A request that does not decode is refused without its ID.
-    }
+  async #refuse(
+    lp: LengthPrefixedStream,
+    envelope: SignedEnvelope,
+    requestId: string,
+    refused: Refused,
+    signal: AbortSignal,
+  ) {
     const body = encodeRefusal({
       requestId,
       requestDigest: digestOf(envelope),
