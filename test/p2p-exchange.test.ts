@@ -457,7 +457,7 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     expect((await requester.requestReport(query())).status).toBe('ACCEPTED');
   });
 
-  it('sends no acknowledgement of a bundle it could not keep: the provider keeps the access unacknowledged', async () => {
+  it('sends no acknowledgement of a bundle it could not keep: the access stays unacknowledged', async () => {
     // The requester's store is closed: the bundle cannot be kept.
     const closed = new Level<Buffer, Buffer>(join(dir, 'closed'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await closed.open();

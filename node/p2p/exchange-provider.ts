@@ -3,10 +3,10 @@
  * AccessRequest; check, in this order, that it is well formed and addressed to this institution, that the
  * connecting peer is a node of the requester, the requester's signature with its receipt key valid at the
  * request's issue time, the request's times, that its ID and nonce are new (durably), and the consent on chain
- * for this subject, grantee, purpose and every kind now (from the consent view: no chain query per exchange); then stream the report in chunks and a signed
- * AccessReceipt, or send one signed Refusal with a stable reason. Finally read the requester's signed
- * Acknowledgement. The bundle goes to the journal (durably; it records the receipt on chain) before the receipt
- * is sent, and again with the acknowledgement once that is read.
+ * for this subject, grantee, purpose and every kind now (from the consent view: no chain query per exchange);
+ * then stream the report in chunks and a signed AccessReceipt, or send one signed Refusal with a stable reason.
+ * Finally read the requester's signed Acknowledgement. The bundle goes to the journal (durably; it records the
+ * receipt on chain) before the receipt is sent, and again with the acknowledgement once that is read.
  *
  * Everything read is attacker-controlled. Bounds: one message of at most `maxMessageBytes`, each within
  * `messageTimeoutMs`, the whole exchange within `exchangeTimeoutMs`; a peer that stops mid-stream is cut.

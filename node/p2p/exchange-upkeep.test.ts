@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { startExchangeUpkeep } from './exchange-upkeep.ts';
 
 describe('the exchange upkeep', () => {
-  it('reads the registry again only while its events are not followed; retries pending receipts and prunes the replay memory always', async () => {
+  it('reads the registry only while not following it; retries receipts, prunes replays always', async () => {
     let following = true;
     const calls = { refresh: 0, retry: 0, prune: 0 };
     const stop = startExchangeUpkeep(

@@ -1,9 +1,10 @@
 /**
  * The report exchange's periodic upkeep: the registry read again from the chain while its events are not followed,
- * the receipts a chain outage left pending offered again, and the replay memory's expired claims dropped. While the registry's events are followed, every
- * change already triggers a read (RegistryFollower's invariant: a failed read breaks the stream, and reopening it
- * reads again), so a whole-registry read each interval would only repeat it: one listOrganizations and two
- * list calls per institution, each an evaluate the ledger endorses, on every node every interval.
+ * the receipts a chain outage left pending offered again, and the replay memory's expired claims dropped. While
+ * the registry's events are followed, every change already triggers a read (RegistryFollower's invariant: a
+ * failed read breaks the stream, and reopening it reads again), so a whole-registry read each interval would only
+ * repeat it: one listOrganizations and two list calls per institution, each an evaluate the ledger endorses, on
+ * every node every interval.
  */
 export interface ExchangeUpkeepParts {
   /** Whether the registry's events are followed now (RegistryFollower.following). */

@@ -2,10 +2,10 @@
  * The report exchange as a node runs it, built from the node's parts in one call so that the composition root
  * (node/node.ts) wires it in a few lines: the libp2p host on the node's p2p address with its registered peer ID,
  * the registry view the gater and the exchange check against (read from the chain at start, again at every
- * `RegistryChanged` event, and every `registryRefreshMs` while those events are not followed), the provider serving `/lianxin/report/1.0.0`,
- * the consent view the provider checks against (kept current by the chain's consent events), the requester,
- * and the journal (receipts left pending, by a previous life or a chain outage, are recorded at
- * start and then at every refresh).
+ * `RegistryChanged` event, and every `registryRefreshMs` while those events are not followed), the provider
+ * serving `/lianxin/report/1.0.0`, the consent view the provider checks against (kept current by the chain's
+ * consent events), the requester, and the journal (receipts left pending, by a previous life or a chain outage,
+ * are recorded at start and then at every refresh).
  */
 import type { PrivateKey } from '@libp2p/interface';
 import type { LianxinChain } from '../ledger/index.ts';
