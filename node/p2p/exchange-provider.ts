@@ -165,7 +165,8 @@ export class ReportProvider {
         decoded: { ...provided.decoded, acknowledgement: acknowledgement.decoded },
       });
     }
-    await stream.close({ signal: exchange }).catch(() => undefined);
+    // The exchange is complete on this side: a close that fails (the requester gone) is reported, not thrown.
+    await stream.close({ signal: exchange }).catch(this.#onError);
   }
 
   async #check(
