@@ -138,7 +138,10 @@ export class ReportRequester {
     return this.exchange(query.provider, this.signRequest(query), options);
   }
 
-  /** Runs one exchange for an already signed request (tests send forged or replayed ones this way). */
+  /**
+   * Runs one exchange for an already signed request: the report service signs its own (it names the provider
+   * after validating the fields), and tests send forged or replayed ones this way.
+   */
   async exchange(
     provider: string,
     envelope: SignedEnvelope,
