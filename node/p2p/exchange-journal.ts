@@ -166,6 +166,14 @@ function decodeStoredBundle(bytes: Buffer): ExchangeBundle {
 
 const key = (prefix: string, digestHex: string) => Buffer.from(prefix + digestHex, 'utf8');
 
+/** The key range of every entry under `prefix` ('q/' → 'q/' to 'q0', '/' + 1 being '0'). */
+function underPrefix(prefix: string): { gte: Buffer; lt: Buffer } {
+  const gte = Buffer.from(prefix, 'utf8');
+  const lt = Buffer.from(gte);
+  lt[lt.length - 1] = (lt.at(-1) ?? 0) + 1;
+  return { gte, lt };
+}
+
 export class ChainExchangeJournal implements ExchangeJournal {
   readonly #c: Readonly<ExchangeJournalComponents>;
   readonly #recording = new Set<Promise<void>>();
@@ -243,13 +251,13 @@ export class ChainExchangeJournal implements ExchangeJournal {
    * again.
    */
   async start(): Promise<void> {
-    for await (const pending of this.#c.db.keys({ gte: Buffer.from(PENDING), lt: Buffer.from('q0') })) {
+    for await (const pending of this.#c.db.keys(underPrefix(PENDING))) {
       const digest = pending.toString('utf8').slice(PENDING.length);
       if (this.#queue.has(digest) || this.#submitting.has(digest)) continue;
       const bundle = await this.#stored(key(PROVIDED, digest));
       if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
     }
-    for await (const mark of this.#c.db.keys({ gte: Buffer.from(TO_LOG), lt: Buffer.from('l0') })) {
+    for await (const mark of this.#c.db.keys(underPrefix(TO_LOG))) {
       const digest = mark.toString('utf8').slice(TO_LOG.length);
       const side = (await this.#c.db.get(mark))?.toString('utf8');
       if (side !== 'provided' && side !== 'obtained') continue;
