@@ -615,6 +615,28 @@ describe('a provider that lies about the records it sends (its receipt signed ov
     expect((await liar.requestReport(query())).status).toBe('ACCEPTED');
   });
 
+  it("is disputed for leaving out a kind the chain index has in the provider's log", async () => {
+    doctor = (records) => Promise.resolve(records);
+    const loan = await index.getIndexRecord(HELD, 'loan');
+    if (loan === undefined) throw new Error('no index row');
+    const tax = { ...loan, kind: 'tax', leafIndex: loan.leafIndex + 1 };
+    index.put(tax);
+    try {
+      const obtained = await liar.requestReport(
+        query({ kinds: ['loan', 'tax'], consentId: consents.get('loan-and-tax') ?? '' }),
+      );
+      expect(obtained.status).toBe('DISPUTED');
+      expect(obtained.disputeReason).toMatch(/kind tax: left out, though the chain index has version/);
+    } finally {
+      index.rows.delete(`${HELD}\u0000tax`);
+    }
+    // A kind anchored by nobody (or by another institution) is not this provider's to send.
+    const obtained = await liar.requestReport(
+      query({ kinds: ['loan', 'tax'], consentId: consents.get('loan-and-tax') ?? '' }),
+    );
+    expect(obtained.status).toBe('ACCEPTED');
+  });
+
   it.each(cases)('is disputed for %s', async (_, lie, reason, overrides = {}) => {
     doctor = lie;
     const consentId = overrides.consentId === undefined ? undefined : consents.get(overrides.consentId);

@@ -301,6 +301,8 @@ export class ReportRequester {
     } catch (err) {
       return { report: undefined, problem: (err as Error).message };
     }
+    /** The logs the provider's records came from (the attestation verifier checked the provider owns each). */
+    const providerOrigins = new Set<string>();
     const problem = async (): Promise<string | undefined> => {
       if (report.requestId !== request.requestId) return 'the report answers another request';
       if (report.records.length !== receipt.records.length) return 'the report and the receipt list different records';
@@ -334,6 +336,15 @@ export class ReportRequester {
           indexed.origin !== verified.origin
         ) {
           return `${at}: does not match the chain index (version ${indexed.version}, digest ${indexed.recordDigest})`;
+        }
+        providerOrigins.add(verified.origin);
+      }
+      // A kind asked for and left out, although the chain index says the provider's own log holds it: withheld.
+      for (const kind of request.kinds) {
+        if (report.records.some((record) => record.kind === kind)) continue;
+        const indexed = await this.#c.index.getIndexRecord(request.subject, kind);
+        if (indexed !== undefined && providerOrigins.has(indexed.origin)) {
+          return `kind ${kind}: left out, though the chain index has version ${indexed.version} in the provider's log`;
         }
       }
       return undefined;
