@@ -82,7 +82,8 @@ export interface P2pHost extends AsyncDisposable {
    * Restarts the host under `privateKey`'s peer ID, on the same listen addresses and with the same handlers; a
    * no-op when it is the current identity. Meanwhile inbound streams are refused (reset) and outbound ones wait;
    * streams in flight get `drainMs` to finish before their connections close.
-   * @throws P2pError `UNAVAILABLE` when the new host cannot start (the old identity is then started again).
+   * @throws P2pError `UNAVAILABLE` when the new host cannot start (the old identity is then started again; if it
+   *   cannot start either, the error says the host is stopped).
    */
   switchIdentity(privateKey: PrivateKey, options?: { drainMs?: number }): Promise<void>;
   stop(): Promise<void>;
@@ -158,7 +159,17 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
       privateKey = next;
     } catch (err) {
       // Serve under the old identity rather than not at all; the rotation can be run again.
-      node = await createHost(options, listen, oldKey, handlers, streams);
+      try {
+        node = await createHost(options, listen, oldKey, handlers, streams);
+      } catch (again) {
+        // Neither: the host stays stopped (every stream fails UNAVAILABLE) until the node restarts.
+        throw new P2pError(
+          'UNAVAILABLE',
+          `the p2p host is stopped: it could not restart under the new identity (${describe(err)}) nor under ` +
+            `the old one (${describe(again)}); restart the node`,
+          { cause: new AggregateError([err, again]) },
+        );
+      }
       throw new P2pError('UNAVAILABLE', `cannot restart the p2p host under the new identity: ${describe(err)}`, {
         cause: err,
       });
