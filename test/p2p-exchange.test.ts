@@ -22,7 +22,6 @@ import {
   digestOf,
   encodeAccessRequest,
   EXCHANGE_PROTOCOL,
-  ExchangeRefusedError,
   loadRegistryView,
   P2pError,
   recordStoreReports,
@@ -39,6 +38,7 @@ import {
   type ReportSource,
 } from '../node/p2p/index.ts';
 import { generateTestKey, type TestKey } from '../node/receipts/test-fixtures.ts';
+import { refusalOf } from '../node/p2p/test-exchange.ts';
 import { verifyAttestation } from '../node/receipts/index.ts';
 import { FakeIndexChain, openTestNodeParts, testUscc, type TestNodeParts } from '../node/services/test-node-parts.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -262,15 +262,6 @@ const query = (overrides: Partial<ReportQuery> = {}): ReportQuery => ({
   ...overrides,
 });
 
-async function refusal(promise: Promise<unknown>): Promise<ExchangeRefusedError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ExchangeRefusedError)) throw new Error(`expected a signed refusal, got ${String(err)}`);
-  return err;
-}
-
 describe('the report exchange between a Shanghai bank and the Hangzhou agency', () => {
   it('delivers the latest record with a receipt both sides keep, acknowledged and recorded on chain', async () => {
     const obtained = await requester.requestReport(query());
@@ -319,23 +310,23 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
       kid: requesterSide.receiptKey.kid,
       privateKey: forger.privateKey,
     });
-    expect((await refusal(requester.exchange(AGENCY, forged))).reason).toBe('BAD_SIGNATURE');
+    expect((await refusalOf(requester.exchange(AGENCY, forged))).reason).toBe('BAD_SIGNATURE');
     // A key the requester never registered is no better.
     const unregistered = newRequester({ receiptKey: forger });
-    expect((await refusal(unregistered.requestReport(query()))).reason).toBe('BAD_SIGNATURE');
+    expect((await refusalOf(unregistered.requestReport(query()))).reason).toBe('BAD_SIGNATURE');
   });
 
   it('refuses an expired request', async () => {
     const shortLived = newRequester({ requestLifetimeMs: 100 });
     const envelope = shortLived.signRequest(query());
     await sleep(200);
-    expect((await refusal(shortLived.exchange(AGENCY, envelope))).reason).toBe('EXPIRED_REQUEST');
+    expect((await refusalOf(shortLived.exchange(AGENCY, envelope))).reason).toBe('EXPIRED_REQUEST');
   });
 
   it('refuses a replayed request', async () => {
     const envelope = requester.signRequest(query());
     expect((await requester.exchange(AGENCY, envelope)).status).toBe('ACCEPTED');
-    expect((await refusal(requester.exchange(AGENCY, envelope))).reason).toBe('REPLAY');
+    expect((await refusalOf(requester.exchange(AGENCY, envelope))).reason).toBe('REPLAY');
     // The same nonce under a new request ID is a replay too.
     const first = decodeAccessRequest(envelope.body);
     const renamed = signEnvelope(
@@ -343,40 +334,42 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
       encodeAccessRequest({ ...first, requestId: 'ab'.repeat(32) }),
       requesterSide.receiptKey,
     );
-    expect((await refusal(requester.exchange(AGENCY, renamed))).reason).toBe('REPLAY');
+    expect((await refusalOf(requester.exchange(AGENCY, renamed))).reason).toBe('REPLAY');
   });
 
   it('refuses without a consent valid for this grantee, purpose and kind now', async () => {
     expect(
       (
-        await refusal(
+        await refusalOf(
           requester.requestReport(query({ subject: LAPSED_SUBJECT, consentId: consents.get('lapsed') ?? '' })),
         )
       ).reason,
     ).toBe('CONSENT_EXPIRED');
     expect(
       (
-        await refusal(
+        await refusalOf(
           requester.requestReport(query({ subject: REVOKED_SUBJECT, consentId: consents.get('revoked') ?? '' })),
         )
       ).reason,
     ).toBe('CONSENT_REVOKED');
-    expect((await refusal(requester.requestReport(query({ purpose: 'MARKETING' })))).reason).toBe('PURPOSE_MISMATCH');
-    expect((await refusal(requester.requestReport(query({ kinds: ['loan', 'tax'] })))).reason).toBe('KIND_NOT_COVERED');
+    expect((await refusalOf(requester.requestReport(query({ purpose: 'MARKETING' })))).reason).toBe('PURPOSE_MISMATCH');
+    expect((await refusalOf(requester.requestReport(query({ kinds: ['loan', 'tax'] })))).reason).toBe(
+      'KIND_NOT_COVERED',
+    );
     expect(
       (
-        await refusal(
+        await refusalOf(
           requester.requestReport(
             query({ subject: OTHER_GRANTEE_SUBJECT, consentId: consents.get('other-grantee') ?? '' }),
           ),
         )
       ).reason,
     ).toBe('NO_CONSENT');
-    expect((await refusal(requester.requestReport(query({ consentId: 'f'.repeat(64) })))).reason).toBe('NO_CONSENT');
+    expect((await refusalOf(requester.requestReport(query({ consentId: 'f'.repeat(64) })))).reason).toBe('NO_CONSENT');
     // Another subject's consent does not stretch to this one.
-    expect((await refusal(requester.requestReport(query({ consentId: consents.get('not-held') ?? '' })))).reason).toBe(
-      'NO_CONSENT',
-    );
+    expect(
+      (await refusalOf(requester.requestReport(query({ consentId: consents.get('not-held') ?? '' })))).reason,
+    ).toBe('NO_CONSENT');
   });
 
   it('reads a consent from the chain once, then refuses it as soon as the revoking block reached the provider', async () => {
@@ -399,7 +392,7 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
         Promise.resolve((provider.consents.lastChange?.blockNumber ?? -1n) >= revoked.blockNumber ? true : undefined),
       { what: 'the revoking block at the provider' },
     );
-    expect((await refusal(requester.requestReport(query({ consentId })))).reason).toBe('CONSENT_REVOKED');
+    expect((await refusalOf(requester.requestReport(query({ consentId })))).reason).toBe('CONSENT_REVOKED');
   });
 
   it("reads no record for an exchange whose bound ended (the provider's records, as the node wires them)", async () => {
@@ -412,14 +405,17 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
 
   it('refuses a subject the provider holds no record of', async () => {
     expect(
-      (await refusal(requester.requestReport(query({ subject: NOT_HELD, consentId: consents.get('not-held') ?? '' }))))
-        .reason,
+      (
+        await refusalOf(
+          requester.requestReport(query({ subject: NOT_HELD, consentId: consents.get('not-held') ?? '' })),
+        )
+      ).reason,
     ).toBe('UNKNOWN_SUBJECT');
   });
 
   it('refuses a request addressed to another provider', async () => {
     const envelope = requester.signRequest(query({ provider: AGENCY2 }));
-    expect((await refusal(requester.exchange(AGENCY, envelope))).reason).toBe('BAD_REQUEST');
+    expect((await refusalOf(requester.exchange(AGENCY, envelope))).reason).toBe('BAD_REQUEST');
   });
 
   it('does not let an unregistered peer connect', async () => {

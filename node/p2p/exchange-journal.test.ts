@@ -16,7 +16,7 @@ import { decodeLogLeaf } from '../receipts/index.ts';
 import { openNodeDatabase } from '../store/index.ts';
 import { generateTestKey } from '../receipts/test-fixtures.ts';
 import { testUscc } from '../services/test-node-parts.ts';
-import { ChainExchangeJournal, type ReceiptRefusal } from './exchange-journal.ts';
+import { ChainExchangeJournal, type ExchangeJournalComponents, type ReceiptRefusal } from './exchange-journal.ts';
 import {
   encodeAccessReceipt,
   encodeAccessRequest,
@@ -118,6 +118,19 @@ async function openDb() {
   return open;
 }
 
+/** A journal whose errors and refusals the test reads. */
+function watchedJournal(db: ExchangeJournalComponents['db'], chain: FakeReceiptChain) {
+  const errors: unknown[] = [];
+  const refusals: ReceiptRefusal[] = [];
+  const journal = new ChainExchangeJournal({
+    db,
+    chain,
+    onError: (err) => errors.push(err),
+    onReceiptRefused: (refusal) => refusals.push(refusal),
+  });
+  return { journal, errors, refusals };
+}
+
 describe('ChainExchangeJournal', () => {
   it('keeps every bundle and records the receipts in few transactions', async () => {
     const { db, sublevel } = await (await openDb())();
@@ -139,14 +152,7 @@ describe('ChainExchangeJournal', () => {
     const { db, sublevel } = await (await openDb())();
     const chain = new FakeReceiptChain();
     chain.refused.add('MARKETING');
-    const errors: unknown[] = [];
-    const refusals: ReceiptRefusal[] = [];
-    const journal = new ChainExchangeJournal({
-      db: sublevel,
-      chain,
-      onError: (err) => errors.push(err),
-      onReceiptRefused: (refusal) => refusals.push(refusal),
-    });
+    const { journal, errors, refusals } = watchedJournal(sublevel, chain);
     const good = [bundle(), bundle()];
     const bad = bundle('MARKETING');
     await Promise.all([...good, bad, bundle()].map((b) => journal.provided(b)));
@@ -200,14 +206,7 @@ describe('ChainExchangeJournal', () => {
     const { db, sublevel } = await (await openDb())();
     const chain = new FakeReceiptChain();
     chain.lagging = true;
-    const errors: unknown[] = [];
-    const refusals: ReceiptRefusal[] = [];
-    const journal = new ChainExchangeJournal({
-      db: sublevel,
-      chain,
-      onError: (err) => errors.push(err),
-      onReceiptRefused: (refusal) => refusals.push(refusal),
-    });
+    const { journal, errors, refusals } = watchedJournal(sublevel, chain);
     const kept = bundle();
     await journal.provided(kept);
     await journal.settled();

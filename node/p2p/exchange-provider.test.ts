@@ -11,7 +11,6 @@ import { generateTestKey, type TestKey } from '../receipts/test-fixtures.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import { NodeError } from '../api/errors.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, EXCHANGE_PROTOCOL, MAX_CLOCK_SKEW_MS } from './constants.ts';
-import { ExchangeRefusedError } from './errors.ts';
 import {
   decodeAccessReceipt,
   decodeAccessRequest,
@@ -25,10 +24,10 @@ import {
 } from './exchange-messages.ts';
 import type { ExchangeBundle, ProvidedRecord } from './exchange-ports.ts';
 import { ReportProvider } from './exchange-provider.ts';
-import { ReportRequester } from './exchange-requester.ts';
 import { digestOf, signEnvelope } from './exchange-signatures.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
 import { RegistryView } from './registry-view.ts';
+import { disputingRequester, keepingJournal, memoryReplay, refusalOf } from './test-exchange.ts';
 import { snapshotOf, testPeer, type SnapshotMember } from './test-registry.ts';
 
 const BANK = 'ShanghaiBankMSP';
@@ -149,7 +148,6 @@ beforeAll(async () => {
   ];
   registry.replace(snapshotOf(members));
   providerView = new RegistryView(snapshotOf(members));
-  const claimed = new Set<string>();
   const provider = new ReportProvider(
     {
       mspId: AGENCY,
@@ -157,19 +155,8 @@ beforeAll(async () => {
       registry: providerView,
       consents: { getConsent: (id) => state.getConsent(id) },
       reports: { latestRecords: () => state.latestRecords() },
-      replay: {
-        claim: (requestId) => Promise.resolve(!claimed.has(requestId) && Boolean(claimed.add(requestId))),
-      },
-      journal: {
-        provided: (bundle) => {
-          provided.push(bundle);
-          return Promise.resolve();
-        },
-        acknowledged: (bundle) => {
-          acknowledged.push(bundle);
-          return Promise.resolve();
-        },
-      },
+      replay: memoryReplay(),
+      journal: keepingJournal(provided, acknowledged),
       now: () => state.now(),
     },
     { messageTimeoutMs: 2_000, onError: (err) => errors.push(err) },
@@ -193,28 +180,9 @@ afterAll(async () => {
   await Promise.all(hosts.map((host) => host.stop()));
 });
 
-const requester = () =>
-  new ReportRequester({
-    mspId: BANK,
-    receiptKey: bankKey,
-    host: bankHost,
-    registry,
-    // The attestation is the fake's: the requester disputes the report, and acknowledges it so.
-    verifyAttestation: () => ({ ok: false, code: 'BAD_FORMAT', reason: 'a test attestation' }),
-    index: { getIndexRecord: () => Promise.resolve(undefined) },
-    journal: { obtained: () => Promise.resolve() },
-  });
+const requester = () => disputingRequester({ mspId: BANK, receiptKey: bankKey, host: bankHost, registry });
 
 const query = { provider: AGENCY, subject: SUBJECT, kinds: ['loan'], purpose: 'LOAN_APPROVAL', consentId: CONSENT_ID };
-
-async function refusalOf(promise: Promise<unknown>): Promise<ExchangeRefusedError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ExchangeRefusedError)) throw new Error(`expected a signed refusal, got ${String(err)}`);
-  return err;
-}
 
 /**
  * Runs an exchange as a requester that acknowledges the receipt with `change` applied (signed with `key`), and
