@@ -195,6 +195,12 @@ describe('ChainExchangeJournal', () => {
     expect(JSON.parse(stored?.toString('utf8') ?? 'null')).toEqual(refusals[0]);
     const after = new FakeReceiptChain();
     const restarted = new ChainExchangeJournal({ db: second.sublevel, chain: after });
+    // Without a watcher of refusals, the chain's refusal goes to onError.
+    const unwatched: unknown[] = [];
+    const plain = new ChainExchangeJournal({ db: second.sublevel, chain, onError: (err) => unwatched.push(err) });
+    await plain.provided(bundle('MARKETING'));
+    await plain.settled();
+    expect(unwatched).toMatchObject([{ chaincodeCode: 'RECEIPT_CONSENT_MISMATCH' }]);
     await restarted.start();
     await restarted.settled();
     expect(after.transactions).toEqual([]);

@@ -40,7 +40,7 @@ export interface ExchangeJournalComponents {
   readonly onError?: (error: unknown) => void;
   /**
    * The chain refused a receipt for good (it is kept as refused and not offered again): an access served that the
-   * chain will never list. The node logs it as an error and counts it.
+   * chain will never list. The node logs it as an error and counts it. Absent, the chain's error goes to onError.
    */
   readonly onReceiptRefused?: (refusal: ReceiptRefusal) => void;
   /** Where complete exchanges are logged as AccessEvidence leaves; absent, none are (exchange-only tests, bench). */
@@ -408,7 +408,9 @@ export class ChainExchangeJournal implements ExchangeJournal {
       this.#c.onError?.(stored);
       return;
     }
-    this.#c.onReceiptRefused?.(refusal);
+    // A node that does not watch refusals (none wired) still hears of the chain's error, as of any other.
+    if (this.#c.onReceiptRefused === undefined) this.#c.onError?.(err);
+    else this.#c.onReceiptRefused(refusal);
   }
 
   async #recorded(digests: readonly string[]): Promise<void> {
