@@ -7,6 +7,7 @@
  * index is a typed fake holding what the chain's index would say about those records.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,25 +17,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashLeaf } from '../chaincode/src/protocol.ts';
 import { ChainError, LianxinChain } from '../node/ledger/index.ts';
 import {
+  ChainExchangeJournal,
   decodeAccessRequest,
   digestOf,
   encodeAccessRequest,
   EXCHANGE_PROTOCOL,
-  ExchangeRefusedError,
   loadRegistryView,
   P2pError,
   recordStoreReports,
   RegistryView,
+  ReportProvider,
   ReportRequester,
   signEnvelope,
   startP2pHost,
   startReportExchange,
   type P2pHost,
+  type ProvidedRecord,
   type ReportExchange,
   type ReportQuery,
   type ReportSource,
 } from '../node/p2p/index.ts';
 import { generateTestKey, type TestKey } from '../node/receipts/test-fixtures.ts';
+import { refusalOf } from '../node/p2p/test-exchange.ts';
 import { verifyAttestation } from '../node/receipts/index.ts';
 import { FakeIndexChain, openTestNodeParts, testUscc, type TestNodeParts } from '../node/services/test-node-parts.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -222,20 +226,29 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-function newRequester(overrides: { requestLifetimeMs?: number; receiptKey?: TestKey } = {}): ReportRequester {
+function newRequester(
+  overrides: {
+    requestLifetimeMs?: number;
+    receiptKey?: TestKey;
+    journal?: Pick<ChainExchangeJournal, 'obtained'>;
+    host?: Pick<P2pHost, 'openStream'>;
+    onError?: (err: unknown) => void;
+  } = {},
+): ReportRequester {
   return new ReportRequester(
     {
       mspId: BANK,
       receiptKey: overrides.receiptKey ?? requesterSide.receiptKey,
-      host: requesterSide.host,
+      host: overrides.host ?? requesterSide.host,
       registry: requesterSide.registry,
       verifyAttestation: (bytes) => verifyAttestation(bytes, parts.bundle),
       index,
-      journal: requesterSide.journal,
+      journal: overrides.journal ?? requesterSide.journal,
     },
     {
       messageTimeoutMs: 2_000,
       ...(overrides.requestLifetimeMs ? { requestLifetimeMs: overrides.requestLifetimeMs } : {}),
+      ...(overrides.onError ? { onError: overrides.onError } : {}),
     },
   );
 }
@@ -248,15 +261,6 @@ const query = (overrides: Partial<ReportQuery> = {}): ReportQuery => ({
   consentId: consents.get('held') ?? '',
   ...overrides,
 });
-
-async function refusal(promise: Promise<unknown>): Promise<ExchangeRefusedError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ExchangeRefusedError)) throw new Error(`expected a signed refusal, got ${String(err)}`);
-  return err;
-}
 
 describe('the report exchange between a Shanghai bank and the Hangzhou agency', () => {
   it('delivers the latest record with a receipt both sides keep, acknowledged and recorded on chain', async () => {
@@ -306,23 +310,23 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
       kid: requesterSide.receiptKey.kid,
       privateKey: forger.privateKey,
     });
-    expect((await refusal(requester.exchange(AGENCY, forged))).reason).toBe('BAD_SIGNATURE');
+    expect((await refusalOf(requester.exchange(AGENCY, forged))).reason).toBe('BAD_SIGNATURE');
     // A key the requester never registered is no better.
     const unregistered = newRequester({ receiptKey: forger });
-    expect((await refusal(unregistered.requestReport(query()))).reason).toBe('BAD_SIGNATURE');
+    expect((await refusalOf(unregistered.requestReport(query()))).reason).toBe('BAD_SIGNATURE');
   });
 
   it('refuses an expired request', async () => {
     const shortLived = newRequester({ requestLifetimeMs: 100 });
     const envelope = shortLived.signRequest(query());
     await sleep(200);
-    expect((await refusal(shortLived.exchange(AGENCY, envelope))).reason).toBe('EXPIRED_REQUEST');
+    expect((await refusalOf(shortLived.exchange(AGENCY, envelope))).reason).toBe('EXPIRED_REQUEST');
   });
 
   it('refuses a replayed request', async () => {
     const envelope = requester.signRequest(query());
     expect((await requester.exchange(AGENCY, envelope)).status).toBe('ACCEPTED');
-    expect((await refusal(requester.exchange(AGENCY, envelope))).reason).toBe('REPLAY');
+    expect((await refusalOf(requester.exchange(AGENCY, envelope))).reason).toBe('REPLAY');
     // The same nonce under a new request ID is a replay too.
     const first = decodeAccessRequest(envelope.body);
     const renamed = signEnvelope(
@@ -330,50 +334,51 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
       encodeAccessRequest({ ...first, requestId: 'ab'.repeat(32) }),
       requesterSide.receiptKey,
     );
-    expect((await refusal(requester.exchange(AGENCY, renamed))).reason).toBe('REPLAY');
+    expect((await refusalOf(requester.exchange(AGENCY, renamed))).reason).toBe('REPLAY');
   });
 
   it('refuses without a consent valid for this grantee, purpose and kind now', async () => {
     expect(
       (
-        await refusal(
+        await refusalOf(
           requester.requestReport(query({ subject: LAPSED_SUBJECT, consentId: consents.get('lapsed') ?? '' })),
         )
       ).reason,
     ).toBe('CONSENT_EXPIRED');
     expect(
       (
-        await refusal(
+        await refusalOf(
           requester.requestReport(query({ subject: REVOKED_SUBJECT, consentId: consents.get('revoked') ?? '' })),
         )
       ).reason,
     ).toBe('CONSENT_REVOKED');
-    expect((await refusal(requester.requestReport(query({ purpose: 'MARKETING' })))).reason).toBe('PURPOSE_MISMATCH');
-    expect((await refusal(requester.requestReport(query({ kinds: ['loan', 'tax'] })))).reason).toBe('KIND_NOT_COVERED');
+    expect((await refusalOf(requester.requestReport(query({ purpose: 'MARKETING' })))).reason).toBe('PURPOSE_MISMATCH');
+    expect((await refusalOf(requester.requestReport(query({ kinds: ['loan', 'tax'] })))).reason).toBe(
+      'KIND_NOT_COVERED',
+    );
     expect(
       (
-        await refusal(
+        await refusalOf(
           requester.requestReport(
             query({ subject: OTHER_GRANTEE_SUBJECT, consentId: consents.get('other-grantee') ?? '' }),
           ),
         )
       ).reason,
     ).toBe('NO_CONSENT');
-    expect((await refusal(requester.requestReport(query({ consentId: 'f'.repeat(64) })))).reason).toBe('NO_CONSENT');
+    expect((await refusalOf(requester.requestReport(query({ consentId: 'f'.repeat(64) })))).reason).toBe('NO_CONSENT');
     // Another subject's consent does not stretch to this one.
-    expect((await refusal(requester.requestReport(query({ consentId: consents.get('not-held') ?? '' })))).reason).toBe(
-      'NO_CONSENT',
-    );
+    expect(
+      (await refusalOf(requester.requestReport(query({ consentId: consents.get('not-held') ?? '' })))).reason,
+    ).toBe('NO_CONSENT');
   });
 
   it('reads a consent from the chain once, then refuses it as soon as the revoking block reached the provider', async () => {
     const consentId = await grant(HELD, BANK, ['loan'], 'authorization-held-then-revoked');
     // The grant's own event drops a consent the view kept before it arrived (the read may predate it), so a
     // provider that receives that block after the first exchange reads the chain twice: count from that block on.
-    await eventually(
-      () => Promise.resolve(provider.consents.lastChange?.consentId === consentId ? true : undefined),
-      { what: 'the granting block at the provider' },
-    );
+    await eventually(() => Promise.resolve(provider.consents.lastChange?.consentId === consentId ? true : undefined), {
+      what: 'the granting block at the provider',
+    });
     const readsBefore = provider.consents.chainReads;
     for (let i = 0; i < 3; i++) {
       expect((await requester.requestReport(query({ consentId }))).status).toBe('ACCEPTED');
@@ -387,19 +392,30 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
         Promise.resolve((provider.consents.lastChange?.blockNumber ?? -1n) >= revoked.blockNumber ? true : undefined),
       { what: 'the revoking block at the provider' },
     );
-    expect((await refusal(requester.requestReport(query({ consentId })))).reason).toBe('CONSENT_REVOKED');
+    expect((await refusalOf(requester.requestReport(query({ consentId })))).reason).toBe('CONSENT_REVOKED');
+  });
+
+  it("reads no record for an exchange whose bound ended (the provider's records, as the node wires them)", async () => {
+    const reports = recordStoreReports({ records: parts.records, attestations: parts.builder });
+    await expect(reports.latestRecords(HELD, ['loan'], { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(await reports.latestRecords(HELD, ['loan'])).toHaveLength(1);
   });
 
   it('refuses a subject the provider holds no record of', async () => {
     expect(
-      (await refusal(requester.requestReport(query({ subject: NOT_HELD, consentId: consents.get('not-held') ?? '' }))))
-        .reason,
+      (
+        await refusalOf(
+          requester.requestReport(query({ subject: NOT_HELD, consentId: consents.get('not-held') ?? '' })),
+        )
+      ).reason,
     ).toBe('UNKNOWN_SUBJECT');
   });
 
   it('refuses a request addressed to another provider', async () => {
     const envelope = requester.signRequest(query({ provider: AGENCY2 }));
-    expect((await refusal(requester.exchange(AGENCY, envelope))).reason).toBe('BAD_REQUEST');
+    expect((await refusalOf(requester.exchange(AGENCY, envelope))).reason).toBe('BAD_REQUEST');
   });
 
   it('does not let an unregistered peer connect', async () => {
@@ -437,6 +453,80 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     expect((await requester.requestReport(query())).status).toBe('ACCEPTED');
   });
 
+  it('sends no acknowledgement of a bundle it could not keep: the access stays unacknowledged', async () => {
+    // The requester's store is closed: the bundle cannot be kept.
+    const closed = new Level<Buffer, Buffer>(join(dir, 'closed'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await closed.open();
+    await closed.close();
+    const unkept = newRequester({
+      journal: new ChainExchangeJournal({
+        db: closed.sublevel<Buffer, Buffer>('journal', { keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+        chain: requesterSide.chain,
+      }),
+    });
+    const providerJournal = db.sublevel<Buffer, Buffer>('journal-hangzhou0', {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    const provided = async () => {
+      const digests: string[] = [];
+      for await (const k of providerJournal.keys({ gte: Buffer.from('p/'), lt: Buffer.from('p0') })) {
+        digests.push(k.toString('utf8').slice(2));
+      }
+      return digests;
+    };
+    const before = new Set(await provided());
+    const errorsBefore = providerErrors.length;
+    await expect(unkept.requestReport(query())).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' });
+    // The provider waited for an acknowledgement that never came, and says so.
+    await eventually(() => Promise.resolve(providerErrors.length > errorsBefore ? true : undefined), {
+      what: "the provider's missing acknowledgement",
+    });
+    const [digest, ...more] = (await provided()).filter((d) => !before.has(d));
+    expect(more).toEqual([]);
+    const kept = await provider.journal.bundle(digest ?? '');
+    expect(kept?.decoded.receipt.subject).toBe(HELD);
+    expect(kept?.acknowledgement).toBeUndefined();
+  });
+
+  it('returns a kept exchange whose acknowledgement could not be sent, and reports the failure', async () => {
+    const errors: unknown[] = [];
+    let opened: Stream | undefined;
+    // The stream is reset the moment the bundle is kept, before the acknowledgement is written.
+    const host = {
+      openStream: async (...args: Parameters<P2pHost['openStream']>) => {
+        opened = await requesterSide.host.openStream(...args);
+        return opened;
+      },
+    };
+    const journal = {
+      obtained: async (bundle: Parameters<ChainExchangeJournal['obtained']>[0]) => {
+        await requesterSide.journal.obtained(bundle);
+        opened?.abort(new Error('connection reset'));
+      },
+    };
+    const obtained = await newRequester({ host, journal, onError: (err) => errors.push(err) }).requestReport(query());
+    expect(obtained.status).toBe('ACCEPTED');
+    const digest = digestOf(obtained.bundle.receipt).toString('hex');
+    expect((await requesterSide.journal.bundle(digest))?.acknowledgement).toBeDefined();
+    expect(errors).toEqual([expect.objectContaining({ name: 'P2pError', code: 'UNAVAILABLE' })]);
+  });
+
+  it('reports a request it could not send as UNAVAILABLE', async () => {
+    // The stream is reset as soon as it is open, before the request is written.
+    const host = {
+      openStream: async (...args: Parameters<P2pHost['openStream']>) => {
+        const stream = await requesterSide.host.openStream(...args);
+        stream.abort(new Error('connection reset'));
+        return stream;
+      },
+    };
+    await expect(newRequester({ host }).requestReport(query())).rejects.toMatchObject({
+      name: 'P2pError',
+      code: 'UNAVAILABLE',
+    });
+  });
+
   it('disputes a report that does not match the chain index, and the dispute is what gets kept', async () => {
     const row = await index.getIndexRecord(HELD, 'loan');
     if (row === undefined) throw new Error('no index row');
@@ -451,6 +541,104 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     } finally {
       index.put(row);
     }
+  });
+});
+
+describe('a provider that lies about the records it sends (its receipt signed over what it sends)', () => {
+  const LIAR = '/lianxin-test/liar/1.0.0';
+  let doctor = (records: ProvidedRecord[]): Promise<ProvidedRecord[]> => Promise.resolve(records);
+  let liar: ReportRequester;
+  const honest = () => recordStoreReports({ records: parts.records, attestations: parts.builder });
+
+  beforeAll(async () => {
+    // The agency's own node, key and attestations, serving the doctored records on a protocol of its own.
+    const lying = new ReportProvider({
+      mspId: AGENCY,
+      receiptKey: parts.org.receiptKey,
+      registry: provider.registry,
+      consents: provider.consents,
+      reports: {
+        latestRecords: async (subject, kinds, options) => doctor(await honest().latestRecords(subject, kinds, options)),
+      },
+      replay: { claim: () => Promise.resolve(true) },
+      journal: { provided: () => Promise.resolve(), acknowledged: () => Promise.resolve() },
+    });
+    await provider.host.handle(LIAR, lying.handler);
+    liar = newRequester({
+      host: { openStream: (mspId, _protocol, options) => requesterSide.host.openStream(mspId, LIAR, options) },
+    });
+    consents.set('loan-and-tax', await grant(HELD, BANK, ['loan', 'tax'], 'authorization-loan-and-tax'));
+  });
+
+  const relabel = (change: (r: ProvidedRecord) => ProvidedRecord) => (records: ProvidedRecord[]) =>
+    Promise.resolve(records.map(change));
+  const cases: [string, (records: ProvidedRecord[]) => Promise<ProvidedRecord[]>, RegExp, Partial<ReportQuery>?][] = [
+    [
+      "another subject's record",
+      () => honest().latestRecords(REVOKED_SUBJECT, ['loan']),
+      /the attested leaf is of another subject, kind or version/,
+    ],
+    [
+      'a later version than the attested leaf',
+      relabel((r) => ({ ...r, record: { ...r.record, version: r.record.version + 1 } })),
+      /the attested leaf is of another subject, kind or version/,
+    ],
+    [
+      'the record under another kind asked for',
+      relabel((r) => ({ ...r, record: { ...r.record, kind: 'tax' } })),
+      /the attested leaf is of another subject, kind or version/,
+      { kinds: ['loan', 'tax'], consentId: 'loan-and-tax' },
+    ],
+    [
+      'a kind that was not asked for',
+      relabel((r) => ({ ...r, record: { ...r.record, kind: 'tax' } })),
+      /a kind that was not requested/,
+    ],
+    [
+      'content other than the attested leaf',
+      relabel((r) => ({ ...r, record: { ...r.record, content: Buffer.from('{"balance":0}') } })),
+      /content does not match the attested leaf/,
+    ],
+    [
+      'another leaf hash in its receipt',
+      relabel((r) => ({ ...r, leafHash: Buffer.alloc(32, 9) })),
+      /the receipt's leaf hash is not the attested leaf/,
+    ],
+  ];
+
+  it('is accepted while it tells the truth', async () => {
+    doctor = (records) => Promise.resolve(records);
+    expect((await liar.requestReport(query())).status).toBe('ACCEPTED');
+  });
+
+  it("is disputed for leaving out a kind the chain index has in the provider's log", async () => {
+    doctor = (records) => Promise.resolve(records);
+    const loan = await index.getIndexRecord(HELD, 'loan');
+    if (loan === undefined) throw new Error('no index row');
+    const tax = { ...loan, kind: 'tax', leafIndex: loan.leafIndex + 1 };
+    index.put(tax);
+    try {
+      const obtained = await liar.requestReport(
+        query({ kinds: ['loan', 'tax'], consentId: consents.get('loan-and-tax') ?? '' }),
+      );
+      expect(obtained.status).toBe('DISPUTED');
+      expect(obtained.disputeReason).toMatch(/kind tax: left out, though the chain index has version/);
+    } finally {
+      index.rows.delete(`${HELD}\u0000tax`);
+    }
+    // A kind anchored by nobody (or by another institution) is not this provider's to send.
+    const obtained = await liar.requestReport(
+      query({ kinds: ['loan', 'tax'], consentId: consents.get('loan-and-tax') ?? '' }),
+    );
+    expect(obtained.status).toBe('ACCEPTED');
+  });
+
+  it.each(cases)('is disputed for %s', async (_, lie, reason, overrides = {}) => {
+    doctor = lie;
+    const consentId = overrides.consentId === undefined ? undefined : consents.get(overrides.consentId);
+    const obtained = await liar.requestReport(query({ ...overrides, ...(consentId ? { consentId } : {}) }));
+    expect(obtained.status).toBe('DISPUTED');
+    expect(obtained.disputeReason).toMatch(reason);
   });
 });
 

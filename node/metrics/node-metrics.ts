@@ -29,6 +29,11 @@ export interface NodeMetrics {
   readonly chainIndexBlock: Gauge;
   /** Seconds per RPC, by service, method and gRPC status code name. */
   readonly rpcLatency: Histogram<'service' | 'method' | 'code'>;
+  /**
+   * Access receipts the chain refused for good, by chaincode code: accesses this node served as provider that the
+   * chain will never list (the report exchange's journal keeps them as refused).
+   */
+  readonly refusedAccessReceipts: Counter<'code'>;
 }
 
 export interface NodeMetricsOptions {
@@ -104,6 +109,12 @@ export function createNodeMetrics(options: Readonly<NodeMetricsOptions> = {}): N
       help: 'Seconds per gRPC call, by service, method and status code.',
       labelNames: ['service', 'method', 'code'],
       buckets: RPC_BUCKETS,
+      registers,
+    }),
+    refusedAccessReceipts: new Counter({
+      name: 'lianxin_access_receipts_refused_total',
+      help: 'Access receipts of reports this node provided that the chain refused for good, by chaincode code.',
+      labelNames: ['code'],
       registers,
     }),
   };

@@ -15,7 +15,7 @@ import {
   encodeBundleFetchResponse,
   type FetchedBundle,
 } from './audit-messages.ts';
-import { P2pError } from './errors.ts';
+import { P2pError, streamFailure } from './errors.ts';
 import type { ExchangeBundle } from './exchange-ports.ts';
 import type { P2pHost } from './p2p-host.ts';
 import type { PeerRegistry } from './registry-view.ts';
@@ -93,21 +93,13 @@ export async function fetchBundles(
   const stream = await host.openStream(mspId, AUDIT_PROTOCOL, { signal });
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_AUDIT_MESSAGE_BYTES });
-    await lp.write(encodeBundleFetchRequest(receiptDigests), { signal });
-    let answer: Uint8Array;
-    try {
-      answer = (await lp.read({ signal })).subarray();
-    } catch (err) {
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      throw new P2pError(
-        timedOut ? 'TIMEOUT' : 'UNAVAILABLE',
-        `${mspId} did not answer the bundle fetch: ${String(err)}`,
-        {
-          cause: err,
-        },
-      );
-    }
-    const response = decodeBundleFetchResponse(answer, receiptDigests);
+    await lp.write(encodeBundleFetchRequest(receiptDigests), { signal }).catch((err: unknown) => {
+      throw streamFailure(err, `the bundle fetch could not be sent to ${mspId}`);
+    });
+    const answer = await lp.read({ signal }).catch((err: unknown) => {
+      throw streamFailure(err, `${mspId} did not answer the bundle fetch`);
+    });
+    const response = decodeBundleFetchResponse(answer.subarray(), receiptDigests);
     if (response.denied !== '')
       throw new P2pError('FORBIDDEN', `${mspId} refused the bundle fetch: ${response.denied}`);
     await stream.close({ signal }).catch(() => undefined);

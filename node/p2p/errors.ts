@@ -50,3 +50,13 @@ export class ExchangeRefusedError extends P2pError {
     this.detail = detail;
   }
 }
+
+/**
+ * A stream read, write or open that failed: TIMEOUT when a bound's signal ended it, UNAVAILABLE otherwise (the peer
+ * reset or closed the stream, the connection dropped). A P2pError passes unchanged.
+ */
+export function streamFailure(err: unknown, what: string): P2pError {
+  if (err instanceof P2pError) return err;
+  const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+  return new P2pError(timedOut ? 'TIMEOUT' : 'UNAVAILABLE', `${what}: ${String(err)}`, { cause: err });
+}

@@ -13,9 +13,10 @@ import { DEFAULT_MAX_MESSAGE_BYTES, EXCHANGE_PROTOCOL, REPORT_CHUNK_BYTES } from
 import { decodeFrame, encodeFrame } from './exchange-messages.ts';
 import type { ExchangeBundle } from './exchange-ports.ts';
 import { ReportProvider } from './exchange-provider.ts';
-import { ReportRequester } from './exchange-requester.ts';
+import type { ReportRequester } from './exchange-requester.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
 import { RegistryView } from './registry-view.ts';
+import { disputingRequester, keepingJournal, memoryReplay } from './test-exchange.ts';
 import { snapshotOf, testPeer } from './test-registry.ts';
 
 const BANK = 'ShanghaiBankMSP';
@@ -69,7 +70,6 @@ beforeAll(async () => {
       },
     ]),
   );
-  const claimed = new Set<string>();
   const provider = new ReportProvider({
     mspId: AGENCY,
     receiptKey: agencyKey,
@@ -92,19 +92,8 @@ beforeAll(async () => {
           },
         ]),
     },
-    replay: {
-      claim: (requestId) => Promise.resolve(!claimed.has(requestId) && Boolean(claimed.add(requestId))),
-    },
-    journal: {
-      provided: (bundle) => {
-        provided.push(bundle);
-        return Promise.resolve();
-      },
-      acknowledged: (bundle) => {
-        acknowledged.push(bundle);
-        return Promise.resolve();
-      },
-    },
+    replay: memoryReplay(),
+    journal: keepingJournal(provided, acknowledged),
   });
   await agencyHost.handle(EXCHANGE_PROTOCOL, provider.handler);
 });
@@ -114,17 +103,9 @@ afterAll(async () => {
 });
 
 function requester(maxReportBytes?: number): ReportRequester {
-  return new ReportRequester(
-    {
-      mspId: BANK,
-      receiptKey: bankKey,
-      host: bankHost,
-      registry,
-      // The attestation is the fake's: the requester disputes it, after the report's digest matched the receipt.
-      verifyAttestation: () => ({ ok: false, code: 'BAD_FORMAT', reason: 'a test attestation' }),
-      index: { getIndexRecord: () => Promise.resolve(undefined) },
-      journal: { obtained: () => Promise.resolve() },
-    },
+  // Its attestation check refuses the fake's: it disputes, after the report's digest matched the receipt.
+  return disputingRequester(
+    { mspId: BANK, receiptKey: bankKey, host: bankHost, registry },
     maxReportBytes === undefined ? {} : { maxReportBytes },
   );
 }

@@ -16,7 +16,7 @@ import { decodeLogLeaf } from '../receipts/index.ts';
 import { openNodeDatabase } from '../store/index.ts';
 import { generateTestKey } from '../receipts/test-fixtures.ts';
 import { testUscc } from '../services/test-node-parts.ts';
-import { ChainExchangeJournal } from './exchange-journal.ts';
+import { ChainExchangeJournal, type ExchangeJournalComponents, type ReceiptRefusal } from './exchange-journal.ts';
 import {
   encodeAccessReceipt,
   encodeAccessRequest,
@@ -34,6 +34,11 @@ class FakeReceiptChain {
   readonly recorded = new Map<string, ChainReceipt>();
   readonly transactions: number[] = [];
   available = true;
+  /** While set, each call waits for it (a transaction awaiting its block). */
+  gate: Promise<unknown> | undefined;
+  /** Its clock behind the receipts' dates: every receipt refused, until it catches up. */
+  lagging = false;
+  /** Purposes whose consent does not cover the access: refused for good. */
   readonly refused = new Set<string>();
 
   async recordAccessReceipt(receipt: ChainReceipt) {
@@ -42,9 +47,19 @@ class FakeReceiptChain {
   }
 
   async recordAccessReceipts(receipts: readonly ChainReceipt[]) {
-    await Promise.resolve();
+    await (this.gate ?? Promise.resolve());
     if (!this.available) throw new ChainError('UNAVAILABLE', 'the ledger is down');
-    if (receipts.some((r) => this.refused.has(r.purpose))) throw new ChainError('REJECTED', 'RECEIPT_CONSENT_MISMATCH');
+    const refused = receipts.findIndex((r) => this.refused.has(r.purpose));
+    if (refused >= 0) {
+      throw new ChainError('REJECTED', `RECEIPT_CONSENT_MISMATCH: receipts[${refused}]: consent does not authorize`, {
+        chaincodeCode: 'RECEIPT_CONSENT_MISMATCH',
+      });
+    }
+    if (this.lagging) {
+      throw new ChainError('REJECTED', 'INVALID_ARGUMENT: "accessedAt" must not be later than the transaction time', {
+        chaincodeCode: 'INVALID_ARGUMENT',
+      });
+    }
     this.transactions.push(receipts.length);
     for (const r of receipts) this.recorded.set(r.receiptDigest, r);
     return { result: receipts as AccessReceipt[], transactionId: 't', blockNumber: 1n };
@@ -103,6 +118,19 @@ async function openDb() {
   return open;
 }
 
+/** A journal whose errors and refusals the test reads. */
+function watchedJournal(db: ExchangeJournalComponents['db'], chain: FakeReceiptChain) {
+  const errors: unknown[] = [];
+  const refusals: ReceiptRefusal[] = [];
+  const journal = new ChainExchangeJournal({
+    db,
+    chain,
+    onError: (err) => errors.push(err),
+    onReceiptRefused: (refusal) => refusals.push(refusal),
+  });
+  return { journal, errors, refusals };
+}
+
 describe('ChainExchangeJournal', () => {
   it('keeps every bundle and records the receipts in few transactions', async () => {
     const { db, sublevel } = await (await openDb())();
@@ -124,15 +152,119 @@ describe('ChainExchangeJournal', () => {
     const { db, sublevel } = await (await openDb())();
     const chain = new FakeReceiptChain();
     chain.refused.add('MARKETING');
-    const errors: unknown[] = [];
-    const journal = new ChainExchangeJournal({ db: sublevel, chain, onError: (err) => errors.push(err) });
+    const { journal, errors, refusals } = watchedJournal(sublevel, chain);
     const good = [bundle(), bundle()];
     const bad = bundle('MARKETING');
     await Promise.all([...good, bad, bundle()].map((b) => journal.provided(b)));
     await journal.settled();
     expect(chain.recorded.size).toBe(3);
     expect(chain.recorded.has(digestOf(bad.receipt).toString('hex'))).toBe(false);
+    expect(errors).toEqual([]);
+    expect(refusals).toMatchObject([{ receiptDigest: digestOf(bad.receipt).toString('hex') }]);
+    await db.close();
+  });
+
+  it('keeps a receipt the chain refuses for good as refused, and offers it at no later start', async () => {
+    const open = await openDb();
+    const first = await open();
+    const chain = new FakeReceiptChain();
+    chain.refused.add('MARKETING');
+    const refusals: ReceiptRefusal[] = [];
+    const journal = new ChainExchangeJournal({
+      db: first.sublevel,
+      chain,
+      onReceiptRefused: (refusal) => refusals.push(refusal),
+    });
+    const bad = bundle('MARKETING');
+    const digest = digestOf(bad.receipt).toString('hex');
+    await journal.provided(bad);
+    await journal.settled();
+    expect(refusals).toEqual([
+      {
+        receiptDigest: digest,
+        code: 'RECEIPT_CONSENT_MISMATCH',
+        reason: expect.stringContaining('consent does not authorize') as string,
+        refusedAt: expect.any(String) as string,
+      },
+    ]);
+    await first.db.close();
+
+    // After a restart: kept as refused (with the bundle), offered to the chain no more.
+    const second = await open();
+    const stored = await second.sublevel.get(Buffer.from(`x/${digest}`));
+    expect(JSON.parse(stored?.toString('utf8') ?? 'null')).toEqual(refusals[0]);
+    const after = new FakeReceiptChain();
+    const restarted = new ChainExchangeJournal({ db: second.sublevel, chain: after });
+    // Without a watcher of refusals, the chain's refusal goes to onError.
+    const unwatched: unknown[] = [];
+    const plain = new ChainExchangeJournal({ db: second.sublevel, chain, onError: (err) => unwatched.push(err) });
+    await plain.provided(bundle('MARKETING'));
+    await plain.settled();
+    expect(unwatched).toMatchObject([{ chaincodeCode: 'RECEIPT_CONSENT_MISMATCH' }]);
+    await restarted.start();
+    await restarted.settled();
+    expect(after.transactions).toEqual([]);
+    expect((await restarted.bundle(digest))?.decoded.receipt.purpose).toBe('MARKETING');
+    await second.db.close();
+  });
+
+  it('keeps pending a receipt the chain refuses for a reason that may pass', async () => {
+    const { db, sublevel } = await (await openDb())();
+    const chain = new FakeReceiptChain();
+    chain.lagging = true;
+    const { journal, errors, refusals } = watchedJournal(sublevel, chain);
+    const kept = bundle();
+    await journal.provided(kept);
+    await journal.settled();
+    expect(errors).toMatchObject([{ chaincodeCode: 'INVALID_ARGUMENT' }]);
+    chain.lagging = false;
+    await journal.start();
+    await journal.settled();
+    expect([...chain.recorded.keys()]).toEqual([digestOf(kept.receipt).toString('hex')]);
+    expect(refusals).toEqual([]);
+    await db.close();
+  });
+
+  it('does not offer again, at a start, a receipt in a chain call now', async () => {
+    const { db, sublevel } = await (await openDb())();
+    const chain = new FakeReceiptChain();
+    const { promise, resolve: commit } = Promise.withResolvers<undefined>();
+    chain.gate = promise;
+    const journal = new ChainExchangeJournal({ db: sublevel, chain });
+    const kept = bundle();
+    await journal.provided(kept);
+    // The upkeep's start while the transaction waits for its block.
+    await journal.start();
+    commit(undefined);
+    await journal.settled();
+    expect(chain.transactions).toEqual([1]);
+    await db.close();
+  });
+
+  it('starts past a stored bundle that does not decode, reporting it once by its key', async () => {
+    const { db, sublevel } = await (await openDb())();
+    const chain = new FakeReceiptChain();
+    chain.available = false;
+    const errors: unknown[] = [];
+    const journal = new ChainExchangeJournal({ db: sublevel, chain, onError: (err) => errors.push(err) });
+    const kept = bundle();
+    await journal.provided(kept);
+    await journal.settled();
+    // A damaged entry, pending like the good one, and sorting before it.
+    const damaged = `p/${'0'.repeat(64)}`;
+    await sublevel.batch([
+      { type: 'put', key: Buffer.from(damaged), value: Buffer.from('{"request":') },
+      { type: 'put', key: Buffer.from(`q/${'0'.repeat(64)}`), value: Buffer.alloc(0) },
+    ]);
+    errors.length = 0;
+    chain.available = true;
+    await journal.start();
+    await journal.settled();
+    expect([...chain.recorded.keys()]).toEqual([digestOf(kept.receipt).toString('hex')]);
+    expect(errors).toEqual([expect.objectContaining({ name: 'JournalEntryError', key: damaged })]);
+    await journal.start();
     expect(errors).toHaveLength(1);
+    await expect(journal.bundle('0'.repeat(64))).rejects.toMatchObject({ code: 'JOURNAL_ENTRY_UNREADABLE' });
     await db.close();
   });
 

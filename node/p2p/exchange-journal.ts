@@ -38,6 +38,11 @@ export interface ExchangeJournalComponents {
   readonly chain: Pick<LianxinChain, 'recordAccessReceipt' | 'recordAccessReceipts'>;
   /** A chain call failed (it stays pending and is retried at the next start); the node logs it. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * The chain refused a receipt for good (it is kept as refused and not offered again): an access served that the
+   * chain will never list. The node logs it as an error and counts it. Absent, the chain's error goes to onError.
+   */
+  readonly onReceiptRefused?: (refusal: ReceiptRefusal) => void;
   /** Where complete exchanges are logged as AccessEvidence leaves; absent, none are (exchange-only tests, bench). */
   readonly accessLog?: AccessLog;
 }
@@ -55,6 +60,24 @@ export interface AccessLog {
 
 type ChainReceipt = Omit<AccessReceipt, 'recordedBy' | 'recordedAt' | 'txId'>;
 
+/** A receipt the chain refused for good, as the journal keeps it (the value under its "refused" key, as JSON). */
+export interface ReceiptRefusal {
+  /** The receipt's digest (lower-case hex). */
+  readonly receiptDigest: string;
+  /** The chaincode's code (chaincode/src/errors.ts). */
+  readonly code: string;
+  readonly reason: string;
+  /** When this node was told (ISO 8601). */
+  readonly refusedAt: string;
+}
+
+/**
+ * The chaincode's refusals of a receipt that no retry changes: the consent did not cover the access at the
+ * receipt's time (RECEIPT_CONSENT_MISMATCH), or another receipt is recorded under its digest (RECEIPT_CONFLICT).
+ * Every other refusal may pass (a receipt dated ahead of the chain's clock, the ledger's own state) and is retried.
+ */
+const REFUSED_FOR_GOOD: ReadonlySet<string> = new Set(['RECEIPT_CONSENT_MISMATCH', 'RECEIPT_CONFLICT']);
+
 /** Receipts per RecordAccessReceipts transaction (the chaincode takes up to 100). */
 const RECEIPT_BATCH = 100;
 const PROVIDED = 'p/';
@@ -64,6 +87,8 @@ const PENDING = 'q/';
 const TO_LOG = 'l/';
 /** Receipt digest → index of its access leaf in this node's log (decimal). */
 const ACCESS_LEAF = 'a/';
+/** Receipt digest → the chain's refusal for good (ReceiptRefusal as JSON); its pending mark is gone. */
+const REFUSED = 'x/';
 
 interface StoredEnvelope {
   readonly body: string;
@@ -94,8 +119,31 @@ function encodeBundle(bundle: ExchangeBundle): Buffer {
   );
 }
 
-/** A stored bundle: written by this node from messages it checked, so it decodes (else the store is damaged). */
-function decodeBundle(bytes: Buffer): ExchangeBundle {
+/**
+ * A journal entry that does not decode: written by this node from messages it checked, so the store is damaged
+ * (or was written by another version). `key` is the entry's key (`p/<digest>`).
+ */
+export class JournalEntryError extends Error {
+  override readonly name = 'JournalEntryError';
+  readonly code = 'JOURNAL_ENTRY_UNREADABLE';
+  constructor(
+    readonly key: string,
+    options: ErrorOptions,
+  ) {
+    super(`the exchange journal's entry ${key} does not decode: ${String(options.cause)}`, options);
+  }
+}
+
+/** A stored bundle. @throws JournalEntryError naming `key` when it does not decode. */
+function decodeBundle(key: Buffer, bytes: Buffer): ExchangeBundle {
+  try {
+    return decodeStoredBundle(bytes);
+  } catch (err) {
+    throw new JournalEntryError(key.toString('utf8'), { cause: err });
+  }
+}
+
+function decodeStoredBundle(bytes: Buffer): ExchangeBundle {
   const stored = JSON.parse(bytes.toString('utf8')) as {
     request: StoredEnvelope;
     receipt: StoredEnvelope;
@@ -118,6 +166,14 @@ function decodeBundle(bytes: Buffer): ExchangeBundle {
 
 const key = (prefix: string, digestHex: string) => Buffer.from(prefix + digestHex, 'utf8');
 
+/** The key range of every entry under `prefix` ('q/' → 'q/' to 'q0', '/' + 1 being '0'). */
+function underPrefix(prefix: string): { gte: Buffer; lt: Buffer } {
+  const gte = Buffer.from(prefix, 'utf8');
+  const lt = Buffer.from(gte);
+  lt[lt.length - 1] = (lt.at(-1) ?? 0) + 1;
+  return { gte, lt };
+}
+
 export class ChainExchangeJournal implements ExchangeJournal {
   readonly #c: Readonly<ExchangeJournalComponents>;
   readonly #recording = new Set<Promise<void>>();
@@ -125,6 +181,10 @@ export class ChainExchangeJournal implements ExchangeJournal {
   readonly #logging = new Map<string, Promise<void>>();
   /** Receipts waiting for the chain, by digest. */
   readonly #queue = new Map<string, ChainReceipt>();
+  /** Digests of the receipts in a chain call now: their pending marks stay until it ends. */
+  readonly #submitting = new Set<string>();
+  /** Keys of stored bundles found unreadable (reported once). */
+  readonly #unreadable = new Set<string>();
   #flushing: Promise<void> | undefined;
 
   constructor(components: Readonly<ExchangeJournalComponents>) {
@@ -172,29 +232,55 @@ export class ChainExchangeJournal implements ExchangeJournal {
     return value === undefined ? undefined : Number(value.toString('utf8'));
   }
 
-  /** A bundle this node provided or obtained, by the receipt's digest (lower-case hex). */
+  /**
+   * A bundle this node provided or obtained, by the receipt's digest (lower-case hex).
+   * @throws JournalEntryError when the stored bundle does not decode.
+   */
   async bundle(receiptDigest: string): Promise<ExchangeBundle | undefined> {
-    const bytes =
-      (await this.#c.db.get(key(PROVIDED, receiptDigest))) ?? (await this.#c.db.get(key(OBTAINED, receiptDigest)));
-    return bytes === undefined ? undefined : decodeBundle(bytes);
+    for (const prefix of [PROVIDED, OBTAINED]) {
+      const at = key(prefix, receiptDigest);
+      const bytes = await this.#c.db.get(at);
+      if (bytes !== undefined) return decodeBundle(at, bytes);
+    }
+    return undefined;
   }
 
   /**
    * Records on chain the receipts stored but not yet committed: by a previous life of the node, or while the chain
-   * could not be reached. Safe to call again: a receipt already queued is queued once.
+   * could not be reached. Safe to call again: a receipt queued or in a chain call now is neither read nor queued
+   * again.
    */
   async start(): Promise<void> {
-    for await (const pending of this.#c.db.keys({ gte: Buffer.from(PENDING), lt: Buffer.from('q0') })) {
+    for await (const pending of this.#c.db.keys(underPrefix(PENDING))) {
       const digest = pending.toString('utf8').slice(PENDING.length);
-      const stored = await this.#c.db.get(key(PROVIDED, digest));
-      if (stored !== undefined) this.#record(digest, decodeBundle(stored).decoded.receipt);
+      if (this.#queue.has(digest) || this.#submitting.has(digest)) continue;
+      const bundle = await this.#stored(key(PROVIDED, digest));
+      if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
     }
-    for await (const mark of this.#c.db.keys({ gte: Buffer.from(TO_LOG), lt: Buffer.from('l0') })) {
+    for await (const mark of this.#c.db.keys(underPrefix(TO_LOG))) {
       const digest = mark.toString('utf8').slice(TO_LOG.length);
       const side = (await this.#c.db.get(mark))?.toString('utf8');
       if (side !== 'provided' && side !== 'obtained') continue;
-      const stored = await this.#c.db.get(key(side === 'provided' ? PROVIDED : OBTAINED, digest));
-      if (stored !== undefined) await this.#logAccess(digest, side, decodeBundle(stored));
+      const bundle = await this.#stored(key(side === 'provided' ? PROVIDED : OBTAINED, digest));
+      if (bundle !== undefined) await this.#logAccess(digest, side, bundle);
+    }
+  }
+
+  /**
+   * A stored bundle `start()` acts on; undefined when absent or unreadable. An unreadable one is skipped, so that
+   * one damaged entry stops neither the node's start nor the others, and reported once per life of the node (the
+   * upkeep's start runs every 30 s).
+   */
+  async #stored(at: Buffer): Promise<ExchangeBundle | undefined> {
+    const bytes = await this.#c.db.get(at);
+    if (bytes === undefined) return undefined;
+    try {
+      return decodeBundle(at, bytes);
+    } catch (err) {
+      const text = at.toString('utf8');
+      if (!this.#unreadable.has(text)) this.#c.onError?.(err);
+      this.#unreadable.add(text);
+      return undefined;
     }
   }
 
@@ -259,31 +345,72 @@ export class ChainExchangeJournal implements ExchangeJournal {
   /**
    * One transaction at a time, carrying every receipt queued meanwhile (up to the chaincode's batch limit):
    * under load the chain sees few large transactions instead of one per exchange. A batch the chaincode refuses
-   * is retried receipt by receipt, so that one bad receipt does not hold back the others; a chain that cannot be
-   * reached leaves them pending for the next start.
+   * is retried receipt by receipt, so that one bad receipt does not hold back the others; a receipt refused for
+   * good is kept as refused; a chain that cannot be reached leaves them pending for the next start.
    */
   async #flush(): Promise<void> {
     while (this.#queue.size > 0) {
       const batch = [...this.#queue.values()].slice(0, RECEIPT_BATCH);
-      for (const receipt of batch) this.#queue.delete(receipt.receiptDigest);
+      for (const receipt of batch) {
+        this.#queue.delete(receipt.receiptDigest);
+        this.#submitting.add(receipt.receiptDigest);
+      }
       try {
         await this.#c.chain.recordAccessReceipts(batch);
         await this.#recorded(batch.map((r) => r.receiptDigest));
       } catch (err) {
-        if (!(err instanceof ChainError && err.code === 'REJECTED') || batch.length === 1) {
-          this.#c.onError?.(err);
-          continue;
-        }
-        for (const receipt of batch) {
-          try {
-            await this.#c.chain.recordAccessReceipt(receipt);
-            await this.#recorded([receipt.receiptDigest]);
-          } catch (single) {
-            this.#c.onError?.(single);
-          }
-        }
+        const [only] = batch;
+        if (!(err instanceof ChainError && err.code === 'REJECTED')) this.#c.onError?.(err);
+        else if (batch.length === 1 && only !== undefined) await this.#rejected(only, err);
+        else for (const receipt of batch) await this.#recordOne(receipt);
+      } finally {
+        for (const receipt of batch) this.#submitting.delete(receipt.receiptDigest);
       }
     }
+  }
+
+  async #recordOne(receipt: ChainReceipt): Promise<void> {
+    try {
+      await this.#c.chain.recordAccessReceipt(receipt);
+      await this.#recorded([receipt.receiptDigest]);
+    } catch (err) {
+      if (err instanceof ChainError && err.code === 'REJECTED') await this.#rejected(receipt, err);
+      else this.#c.onError?.(err);
+    }
+  }
+
+  /**
+   * One receipt the chaincode refused. Refused for good: its pending mark becomes a durable refusal (synced, in
+   * one batch), so that no start offers it again, and the node is told. Otherwise it stays pending.
+   */
+  async #rejected(receipt: ChainReceipt, err: ChainError): Promise<void> {
+    const code = err.chaincodeCode ?? '';
+    if (!REFUSED_FOR_GOOD.has(code)) {
+      this.#c.onError?.(err);
+      return;
+    }
+    const refusal: ReceiptRefusal = {
+      receiptDigest: receipt.receiptDigest,
+      code,
+      reason: err.message,
+      refusedAt: new Date().toISOString(),
+    };
+    try {
+      await this.#c.db.batch(
+        [
+          { type: 'del', key: key(PENDING, receipt.receiptDigest) },
+          { type: 'put', key: key(REFUSED, receipt.receiptDigest), value: Buffer.from(JSON.stringify(refusal)) },
+        ],
+        { sync: true },
+      );
+    } catch (stored) {
+      // Still pending: offered again, and refused again, at the next start.
+      this.#c.onError?.(stored);
+      return;
+    }
+    // A node that does not watch refusals (none wired) still hears of the chain's error, as of any other.
+    if (this.#c.onReceiptRefused === undefined) this.#c.onError?.(err);
+    else this.#c.onReceiptRefused(refusal);
   }
 
   async #recorded(digests: readonly string[]): Promise<void> {

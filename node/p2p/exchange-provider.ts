@@ -3,10 +3,10 @@
  * AccessRequest; check, in this order, that it is well formed and addressed to this institution, that the
  * connecting peer is a node of the requester, the requester's signature with its receipt key valid at the
  * request's issue time, the request's times, that its ID and nonce are new (durably), and the consent on chain
- * for this subject, grantee, purpose and every kind now (from the consent view: no chain query per exchange); then stream the report in chunks and a signed
- * AccessReceipt, or send one signed Refusal with a stable reason. Finally read the requester's signed
- * Acknowledgement. The bundle goes to the journal (durably; it records the receipt on chain) before the receipt
- * is sent, and again with the acknowledgement once that is read.
+ * for this subject, grantee, purpose and every kind now (from the consent view: no chain query per exchange);
+ * then stream the report in chunks and a signed AccessReceipt, or send one signed Refusal with a stable reason.
+ * Finally read the requester's signed Acknowledgement. The bundle goes to the journal (durably; it records the
+ * receipt on chain) before the receipt is sent, and again with the acknowledgement once that is read.
  *
  * Everything read is attacker-controlled. Bounds: one message of at most `maxMessageBytes`, each within
  * `messageTimeoutMs`, the whole exchange within `exchangeTimeoutMs`; a peer that stops mid-stream is cut.
@@ -20,6 +20,7 @@ import {
   DEFAULT_EXCHANGE_TIMEOUT_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MESSAGE_TIMEOUT_MS,
+  MAX_CLOCK_SKEW_MS,
   REPORT_CHUNK_BYTES,
 } from './constants.ts';
 import { P2pError } from './errors.ts';
@@ -65,6 +66,12 @@ export interface ReportProviderInit {
   readonly onError?: (error: unknown) => void;
 }
 
+/** When a refused requester may retry: the cause's own hint (NodeError `retryAfterMs`), else shortly. */
+function retryHint(err: unknown): string {
+  const retryAfterMs = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof retryAfterMs === 'number' ? `in ${Math.ceil(retryAfterMs)} ms` : 'shortly';
+}
+
 /** A consent scope of every kind (chaincode/src/consents.ts). */
 const ALL_KINDS = '*';
 
@@ -74,6 +81,16 @@ class Refused {
     readonly reason: RefusalReason,
     readonly detail: string,
   ) {}
+}
+
+/** The request, or its refusal as BAD_REQUEST when it does not decode. */
+function decodeRequest(envelope: SignedEnvelope): AccessRequest | Refused {
+  try {
+    return decodeAccessRequest(envelope.body);
+  } catch (err) {
+    if (err instanceof P2pError) return new Refused('BAD_REQUEST', err.message);
+    throw err;
+  }
 }
 
 export class ReportProvider {
@@ -114,14 +131,16 @@ export class ReportProvider {
     if (first.kind !== 'request')
       throw new P2pError('BAD_MESSAGE', `the first frame must be a request, not ${first.kind}`);
     const envelope = first.envelope;
-    const checked = await this.#check(envelope, remotePeerId, exchange);
+    const decoded = decodeRequest(envelope);
+    const checked = decoded instanceof Refused ? decoded : await this.#check(envelope, decoded, remotePeerId, exchange);
     if (checked instanceof Refused) {
-      await this.#refuse(lp, envelope, checked, exchange);
+      // A request that does not decode is refused without its ID.
+      await this.#refuse(lp, envelope, decoded instanceof Refused ? '' : decoded.requestId, checked, exchange);
       await stream.close({ signal: exchange });
       return;
     }
-    const { request, records } = checked;
-    const { report, receipt } = this.#prepareReport(envelope, request, records);
+    const { request, records, checkedAtMs } = checked;
+    const { report, receipt } = this.#prepareReport(envelope, request, records, checkedAtMs);
     const provided = {
       request: envelope,
       receipt: receipt.envelope,
@@ -146,21 +165,16 @@ export class ReportProvider {
         decoded: { ...provided.decoded, acknowledgement: acknowledgement.decoded },
       });
     }
-    await stream.close({ signal: exchange }).catch(() => undefined);
+    // The exchange is complete on this side: a close that fails (the requester gone) is reported, not thrown.
+    await stream.close({ signal: exchange }).catch(this.#onError);
   }
 
   async #check(
     envelope: SignedEnvelope,
+    request: AccessRequest,
     remotePeerId: string,
     signal: AbortSignal,
-  ): Promise<Refused | { request: AccessRequest; records: ProvidedRecord[] }> {
-    let request: AccessRequest;
-    try {
-      request = decodeAccessRequest(envelope.body);
-    } catch (err) {
-      if (err instanceof P2pError) return new Refused('BAD_REQUEST', err.message);
-      throw err;
-    }
+  ): Promise<Refused | { request: AccessRequest; records: ProvidedRecord[]; checkedAtMs: number }> {
     if (request.provider !== this.#c.mspId) {
       return new Refused(
         'BAD_REQUEST',
@@ -193,14 +207,24 @@ export class ReportProvider {
     }
     const consentRefusal = await this.#checkConsent(request, now);
     if (consentRefusal !== undefined) return consentRefusal;
-    const records = await this.#c.reports.latestRecords(request.subject, request.kinds, { signal });
+    let records: ProvidedRecord[];
+    try {
+      records = await this.#c.reports.latestRecords(request.subject, request.kinds, { signal });
+    } catch (err) {
+      // The exchange's own bound ended it: nobody is left to answer.
+      if (signal.aborted) throw err;
+      // The request ID is claimed: a signed answer, so that the requester knows to retry with a new one. The
+      // cause (a record not yet checkpointed, the store) is this node's to log, not another institution's to read.
+      this.#onError(err);
+      return new Refused('UNAVAILABLE', `${this.#c.mspId} cannot read the records now: retry ${retryHint(err)}`);
+    }
     if (records.length === 0) {
       return new Refused(
         'UNKNOWN_SUBJECT',
         `${this.#c.mspId} holds no ${request.kinds.join(', ')} record of ${request.subject}`,
       );
     }
-    return { request, records };
+    return { request, records, checkedAtMs: now };
   }
 
   /**
@@ -213,7 +237,9 @@ export class ReportProvider {
     try {
       consent = await this.#c.consents.getConsent(request.consentId);
     } catch (err) {
-      return new Refused('UNAVAILABLE', `the consent could not be read from the chain: ${(err as Error).message}`);
+      // The chain's own message is this node's to log, not another institution's to read.
+      this.#onError(err);
+      return new Refused('UNAVAILABLE', `${this.#c.mspId} cannot read consent ${request.consentId} now: retry shortly`);
     }
     if (consent === undefined) return new Refused('NO_CONSENT', `consent ${request.consentId} is not on chain`);
     if (consent.subject !== request.subject || consent.grantee !== request.requester) {
@@ -222,8 +248,9 @@ export class ReportProvider {
         `consent ${request.consentId} does not authorize ${request.requester} for ${request.subject}`,
       );
     }
-    // A revocation this node has seen in a block but not yet read back carries no time: it is revoked now.
-    if (consent.status === 'revoked' && (consent.revokedAt === null || Date.parse(consent.revokedAt) <= now)) {
+    // Revoked is revoked: a revocation this node has seen in a block but not yet read back carries no time, and
+    // one dated after this node's clock (its clock behind the chain's) was still committed before this request.
+    if (consent.status === 'revoked') {
       return new Refused(
         'CONSENT_REVOKED',
         `consent ${request.consentId} was revoked${consent.revokedAt === null ? '' : ` at ${consent.revokedAt}`}`,
@@ -239,6 +266,10 @@ export class ReportProvider {
     if (uncovered !== undefined) {
       return new Refused('KIND_NOT_COVERED', `consent ${request.consentId} does not cover kind ${uncovered}`);
     }
+    // Not yet in force is not expired: no consent authorizes the access now.
+    if (now < Date.parse(consent.validFrom)) {
+      return new Refused('NO_CONSENT', `consent ${request.consentId} is valid only from ${consent.validFrom}`);
+    }
     if (!request.kinds.every((kind) => consentCovers(consent, request.purpose, kind, now))) {
       return new Refused(
         'CONSENT_EXPIRED',
@@ -248,13 +279,13 @@ export class ReportProvider {
     return undefined;
   }
 
-  async #refuse(lp: LengthPrefixedStream, envelope: SignedEnvelope, refused: Refused, signal: AbortSignal) {
-    let requestId = '';
-    try {
-      requestId = decodeAccessRequest(envelope.body).requestId;
-    } catch {
-      // A request that does not decode is refused without its ID.
-    }
+  async #refuse(
+    lp: LengthPrefixedStream,
+    envelope: SignedEnvelope,
+    requestId: string,
+    refused: Refused,
+    signal: AbortSignal,
+  ) {
     const body = encodeRefusal({
       requestId,
       requestDigest: digestOf(envelope),
@@ -268,11 +299,16 @@ export class ReportProvider {
     });
   }
 
-  /** The serialized report and the receipt signed over it, before any byte is sent. */
+  /**
+   * The serialized report and the receipt signed over it, before any byte is sent. The receipt is dated when the
+   * consent was checked (`checkedAtMs`), the time the chaincode checks it at again: a clock read later (after the
+   * records were read) could pass a consent's end and have the chain refuse the receipt of an access it allowed.
+   */
   #prepareReport(
     envelope: SignedEnvelope,
     request: AccessRequest,
     records: readonly ProvidedRecord[],
+    checkedAtMs: number,
   ): { report: Uint8Array; receipt: { envelope: SignedEnvelope; decoded: AccessReceipt } } {
     const report = encodeReport({ requestId: request.requestId, records: records.map((r) => r.record) });
     const decoded: AccessReceipt = {
@@ -290,7 +326,7 @@ export class ReportProvider {
         leafHash,
       })),
       reportDigest: sha256(report),
-      issuedAtMs: this.#now(),
+      issuedAtMs: checkedAtMs,
     };
     return {
       report,
@@ -308,7 +344,7 @@ export class ReportProvider {
   async #readAcknowledgement(
     read: () => Promise<ReturnType<typeof decodeFrame>>,
     request: AccessRequest,
-    receipt: { envelope: SignedEnvelope },
+    receipt: { envelope: SignedEnvelope; decoded: AccessReceipt },
   ): Promise<{ envelope: SignedEnvelope; decoded: Acknowledgement }> {
     const frame = await read();
     if (frame.kind !== 'acknowledgement') {
@@ -324,6 +360,16 @@ export class ReportProvider {
       throw new P2pError('BAD_MESSAGE', 'the acknowledgement is for another receipt', {
         field: 'acknowledgement.receiptDigest',
       });
+    }
+    // The requester's date picks the key its signature is checked with: it must follow the receipt and not lie
+    // ahead of this node's clock, give or take the skew.
+    const latest = this.#now() + MAX_CLOCK_SKEW_MS;
+    if (decoded.issuedAtMs < receipt.decoded.issuedAtMs - MAX_CLOCK_SKEW_MS || decoded.issuedAtMs > latest) {
+      throw new P2pError(
+        'BAD_MESSAGE',
+        `the acknowledgement is dated ${new Date(decoded.issuedAtMs).toISOString()}, not between its receipt and now`,
+        { field: 'acknowledgement.issuedAtMs' },
+      );
     }
     const key = this.#c.registry.receiptKey(request.requester, frame.envelope.signature.kid, decoded.issuedAtMs);
     if (key === undefined || !verifyEnvelope('acknowledgement', frame.envelope, key)) {

@@ -3,8 +3,9 @@
  * node of the provider, read the report's chunks and the provider's signed AccessReceipt (or its signed Refusal),
  * verify the receipt and every record — the attestation (provider's signature, leaf in its log under a signed
  * checkpoint), the record's digest in that leaf, and the chain index's entry for the subject and kind — then sign
- * an Acknowledgement, accepted or disputed with the reason, and send it. The bundle goes to the journal either
- * way: a dispute is what gets recorded when a provider's report does not match the chain.
+ * an Acknowledgement, accepted or disputed with the reason, keep the bundle in the journal (synced), and only then
+ * send the acknowledgement. The bundle is kept either way: a dispute is what gets recorded when a provider's
+ * report does not match the chain.
  */
 import { randomBytes } from 'node:crypto';
 import { lpStream } from '@libp2p/utils';
@@ -17,8 +18,9 @@ import {
   DEFAULT_MAX_REPORT_BYTES,
   DEFAULT_MESSAGE_TIMEOUT_MS,
   EXCHANGE_PROTOCOL,
+  MAX_CLOCK_SKEW_MS,
 } from './constants.ts';
-import { ExchangeRefusedError, P2pError } from './errors.ts';
+import { ExchangeRefusedError, P2pError, streamFailure } from './errors.ts';
 import {
   decodeAccessRequest,
   decodeFrame,
@@ -60,6 +62,11 @@ export interface ReportRequesterInit {
   readonly exchangeTimeoutMs?: number;
   /** How long a request stays valid (expires-at minus issued-at). */
   readonly requestLifetimeMs?: number;
+  /**
+   * Called when a kept exchange's acknowledgement could not be delivered (the exchange itself succeeded and is
+   * returned); the node logs it.
+   */
+  readonly onError?: (error: unknown) => void;
 }
 
 export interface ReportQuery {
@@ -80,6 +87,8 @@ export interface ObtainedReport {
 
 const DEFAULT_REQUEST_LIFETIME_MS = 60_000;
 
+const iso = (ms: number) => new Date(ms).toISOString();
+
 export class ReportRequester {
   readonly #c: Readonly<ReportRequesterComponents>;
   readonly #maxMessageBytes: number;
@@ -88,6 +97,7 @@ export class ReportRequester {
   readonly #exchangeTimeoutMs: number;
   readonly #lifetimeMs: number;
   readonly #now: () => number;
+  readonly #onError: (error: unknown) => void;
 
   constructor(components: Readonly<ReportRequesterComponents>, init: Readonly<ReportRequesterInit> = {}) {
     this.#c = components;
@@ -97,6 +107,7 @@ export class ReportRequester {
     this.#exchangeTimeoutMs = init.exchangeTimeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS;
     this.#lifetimeMs = init.requestLifetimeMs ?? DEFAULT_REQUEST_LIFETIME_MS;
     this.#now = components.now ?? Date.now;
+    this.#onError = init.onError ?? (() => undefined);
   }
 
   /** A new signed request for `query` (fresh ID and nonce), as `requestReport` sends it. */
@@ -120,13 +131,17 @@ export class ReportRequester {
   /**
    * Runs one exchange with a node of `query.provider`.
    * @throws ExchangeRefusedError (code `REFUSED`) with the provider's verified reason; P2pError `UNAVAILABLE`,
-   *   `TIMEOUT`, `BAD_MESSAGE`, `BAD_SIGNATURE`, `PEER_NOT_REGISTERED` when the exchange could not complete.
+   *   `TIMEOUT`, `BAD_MESSAGE`, `BAD_SIGNATURE`, `PEER_NOT_REGISTERED` when the exchange could not complete; the
+   *   store's error when the bundle could not be kept (then no acknowledgement was sent).
    */
   async requestReport(query: ReportQuery, options: { signal?: AbortSignal } = {}): Promise<ObtainedReport> {
     return this.exchange(query.provider, this.signRequest(query), options);
   }
 
-  /** Runs one exchange for an already signed request (tests send forged or replayed ones this way). */
+  /**
+   * Runs one exchange for an already signed request: the report service signs its own (it names the provider
+   * after validating the fields), and tests send forged or replayed ones this way.
+   */
   async exchange(
     provider: string,
     envelope: SignedEnvelope,
@@ -139,68 +154,88 @@ export class ReportRequester {
       ...(options.signal ? [options.signal] : []),
     ]);
     const stream = await this.#c.host.openStream(provider, EXCHANGE_PROTOCOL, { signal: exchangeSignal });
+    const lp = lpStream(stream, { maxDataLength: this.#maxMessageBytes });
+    let result: { obtained: ObtainedReport; ackFrame: Uint8Array };
     try {
-      const lp = lpStream(stream, { maxDataLength: this.#maxMessageBytes });
       const read = async () => {
-        try {
-          const signal = AbortSignal.any([exchangeSignal, AbortSignal.timeout(this.#messageTimeoutMs)]);
-          return decodeFrame((await lp.read({ signal })).subarray());
-        } catch (err) {
-          if (err instanceof P2pError) throw err;
-          const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-          throw new P2pError(timedOut ? 'TIMEOUT' : 'UNAVAILABLE', `${provider} stopped mid-exchange: ${String(err)}`, {
-            cause: err,
-          });
-        }
+        const signal = AbortSignal.any([exchangeSignal, AbortSignal.timeout(this.#messageTimeoutMs)]);
+        const bytes = await lp.read({ signal }).catch((err: unknown) => {
+          throw streamFailure(err, `${provider} stopped mid-exchange`);
+        });
+        return decodeFrame(bytes.subarray());
       };
-      await lp.write(encodeFrame({ kind: 'request', envelope }), { signal: exchangeSignal });
+      await lp.write(encodeFrame({ kind: 'request', envelope }), { signal: exchangeSignal }).catch((err: unknown) => {
+        throw streamFailure(err, `the request could not be sent to ${provider}`);
+      });
+      result = await this.#obtain(provider, envelope, request, read);
+      // Kept (synced) before the acknowledgement leaves: once the provider has it the exchange is complete on
+      // both sides, so a requester that cannot keep the bundle does not send it (the provider keeps the access
+      // unacknowledged, and the caller's error is true).
+      await this.#c.journal.obtained(result.obtained.bundle);
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    // Kept: a failure from here on is reported, not thrown. A caller told the exchange failed would run it again,
+    // a second access and a second receipt on chain.
+    try {
+      await lp.write(result.ackFrame, { signal: exchangeSignal });
+      await stream.close({ signal: exchangeSignal });
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+      this.#onError(streamFailure(err, `the acknowledgement of a kept exchange did not reach ${provider}`));
+    }
+    return result.obtained;
+  }
 
-      const chunks: Uint8Array[] = [];
-      let reportBytes = 0;
-      for (;;) {
-        const frame = await read();
-        if (frame.kind === 'chunk') {
-          reportBytes += frame.data.length;
-          if (reportBytes > this.#maxReportBytes) {
-            throw new P2pError('BAD_MESSAGE', `the report exceeds ${this.#maxReportBytes} bytes`, { field: 'chunk' });
-          }
-          chunks.push(frame.data);
-          continue;
+  /** Reads the report and the receipt (or a refusal), verifies them, and signs the acknowledgement. */
+  async #obtain(
+    provider: string,
+    envelope: SignedEnvelope,
+    request: AccessRequest,
+    read: () => Promise<ReturnType<typeof decodeFrame>>,
+  ): Promise<{ obtained: ObtainedReport; ackFrame: Uint8Array }> {
+    const chunks: Uint8Array[] = [];
+    let reportBytes = 0;
+    for (;;) {
+      const frame = await read();
+      if (frame.kind === 'chunk') {
+        reportBytes += frame.data.length;
+        if (reportBytes > this.#maxReportBytes) {
+          throw new P2pError('BAD_MESSAGE', `the report exceeds ${this.#maxReportBytes} bytes`, { field: 'chunk' });
         }
-        if (frame.kind === 'refusal') throw this.#refusal(provider, envelope, frame.envelope);
-        if (frame.kind !== 'receipt')
-          throw new P2pError('BAD_MESSAGE', `unexpected ${frame.kind} frame from ${provider}`);
-        const receipt = this.#checkReceipt(provider, envelope, request, frame.envelope);
-        const reportBytesAll = Buffer.concat(chunks);
-        const verdict = await this.#verifyReport(request, receipt, reportBytesAll);
-        const acknowledgement: Acknowledgement = {
-          requestId: request.requestId,
-          receiptDigest: digestOf(frame.envelope),
-          requester: this.#c.mspId,
-          status: verdict.problem === undefined ? 'ACCEPTED' : 'DISPUTED',
-          disputeReason: verdict.problem ?? '',
-          issuedAtMs: this.#now(),
-        };
-        const ackEnvelope = signEnvelope('acknowledgement', encodeAcknowledgement(acknowledgement), this.#c.receiptKey);
-        await lp.write(encodeFrame({ kind: 'acknowledgement', envelope: ackEnvelope }), { signal: exchangeSignal });
-        await stream.close({ signal: exchangeSignal });
-        const bundle: ExchangeBundle = {
-          request: envelope,
-          receipt: frame.envelope,
-          acknowledgement: ackEnvelope,
-          decoded: { request, receipt, acknowledgement },
-        };
-        await this.#c.journal.obtained(bundle);
-        return {
+        chunks.push(frame.data);
+        continue;
+      }
+      if (frame.kind === 'refusal') throw this.#refusal(provider, envelope, frame.envelope);
+      if (frame.kind !== 'receipt')
+        throw new P2pError('BAD_MESSAGE', `unexpected ${frame.kind} frame from ${provider}`);
+      const receipt = this.#checkReceipt(provider, envelope, request, frame.envelope);
+      const verdict = await this.#verifyReport(request, receipt, Buffer.concat(chunks));
+      const acknowledgement: Acknowledgement = {
+        requestId: request.requestId,
+        receiptDigest: digestOf(frame.envelope),
+        requester: this.#c.mspId,
+        status: verdict.problem === undefined ? 'ACCEPTED' : 'DISPUTED',
+        disputeReason: verdict.problem ?? '',
+        issuedAtMs: this.#now(),
+      };
+      const ackEnvelope = signEnvelope('acknowledgement', encodeAcknowledgement(acknowledgement), this.#c.receiptKey);
+      const bundle: ExchangeBundle = {
+        request: envelope,
+        receipt: frame.envelope,
+        acknowledgement: ackEnvelope,
+        decoded: { request, receipt, acknowledgement },
+      };
+      return {
+        obtained: {
           report: verdict.report ?? { requestId: request.requestId, records: [] },
           bundle,
           status: acknowledgement.status,
           disputeReason: acknowledgement.disputeReason,
-        };
-      }
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)));
-      throw err;
+        },
+        ackFrame: encodeFrame({ kind: 'acknowledgement', envelope: ackEnvelope }),
+      };
     }
   }
 
@@ -228,7 +263,21 @@ export class ReportRequester {
     envelope: SignedEnvelope,
   ): AccessReceipt {
     const checked = checkReceipt(this.#c.registry, provider, { envelope: request, decoded }, envelope);
-    if ('requestId' in checked) return checked;
+    if ('requestId' in checked) {
+      // The date is the provider's alone, and it chooses the key and the consent window the receipt is judged by:
+      // it must fall between this request's issue and this node's now, give or take the clock skew.
+      const earliest = decoded.issuedAtMs - MAX_CLOCK_SKEW_MS;
+      const latest = this.#now() + MAX_CLOCK_SKEW_MS;
+      if (checked.issuedAtMs < earliest || checked.issuedAtMs > latest) {
+        throw new P2pError(
+          'BAD_MESSAGE',
+          `the receipt is dated ${iso(checked.issuedAtMs)}, outside ${iso(earliest)} to ${iso(latest)} ` +
+            "(the request's issue to now, with the clock skew allowed)",
+          { field: 'receipt.issuedAtMs' },
+        );
+      }
+      return checked;
+    }
     if (checked.code === 'SIGNATURE_INVALID') {
       throw new P2pError('BAD_SIGNATURE', `a receipt not signed by ${provider}`, { field: 'receipt.signature' });
     }
@@ -252,6 +301,8 @@ export class ReportRequester {
     } catch (err) {
       return { report: undefined, problem: (err as Error).message };
     }
+    /** The logs the provider's records came from (the attestation verifier checked the provider owns each). */
+    const providerOrigins = new Set<string>();
     const problem = async (): Promise<string | undefined> => {
       if (report.requestId !== request.requestId) return 'the report answers another request';
       if (report.records.length !== receipt.records.length) return 'the report and the receipt list different records';
@@ -285,6 +336,15 @@ export class ReportRequester {
           indexed.origin !== verified.origin
         ) {
           return `${at}: does not match the chain index (version ${indexed.version}, digest ${indexed.recordDigest})`;
+        }
+        providerOrigins.add(verified.origin);
+      }
+      // A kind asked for and left out, although the chain index says the provider's own log holds it: withheld.
+      for (const kind of request.kinds) {
+        if (report.records.some((record) => record.kind === kind)) continue;
+        const indexed = await this.#c.index.getIndexRecord(request.subject, kind);
+        if (indexed !== undefined && providerOrigins.has(indexed.origin)) {
+          return `kind ${kind}: left out, though the chain index has version ${indexed.version} in the provider's log`;
         }
       }
       return undefined;

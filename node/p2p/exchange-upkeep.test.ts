@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { startExchangeUpkeep } from './exchange-upkeep.ts';
 
 describe('the exchange upkeep', () => {
-  it('reads the registry again only while its events are not followed, and retries pending receipts always', async () => {
+  it('reads the registry only while not following it; retries receipts, prunes replays always', async () => {
     let following = true;
-    const calls = { refresh: 0, retry: 0 };
+    const calls = { refresh: 0, retry: 0, prune: 0 };
     const stop = startExchangeUpkeep(
       {
         following: () => following,
@@ -15,6 +15,10 @@ describe('the exchange upkeep', () => {
         },
         retryPending: () => {
           calls.retry++;
+          return Promise.resolve();
+        },
+        pruneReplay: () => {
+          calls.prune++;
           return Promise.resolve();
         },
         onError: (err) => {
@@ -31,6 +35,7 @@ describe('the exchange upkeep', () => {
       const retried = calls.retry;
       await until(() => calls.retry >= retried + 3);
       expect(calls.refresh).toBeGreaterThanOrEqual(2);
+      expect(calls.prune).toBeGreaterThanOrEqual(calls.retry - 1);
     } finally {
       stop();
     }

@@ -24,9 +24,11 @@ export type {
 export { recordStoreReports, type RecordStoreReportsComponents } from './record-store-reports.ts';
 export {
   ChainExchangeJournal,
+  JournalEntryError,
   type AccessLog,
   type ExchangeJournalComponents,
   type JournalDatabase,
+  type ReceiptRefusal,
 } from './exchange-journal.ts';
 export { ConsentView, type ConsentViewComponents, type ConsentViewInit } from './consent-view.ts';
 export { ReplayGuard, type ReplayDatabase } from './replay-guard.ts';

@@ -130,6 +130,23 @@ describe('the p2p host', () => {
     await expect(agencyHost.openStream(intruder.mspId, ECHO)).rejects.toMatchObject({ code: 'PEER_NOT_REGISTERED' });
   });
 
+  it('reports a stream its signal cut before the peer answered as TIMEOUT, not UNAVAILABLE', async () => {
+    const [bank, agency] = await Promise.all([testPeer('ShanghaiBankMSP'), testPeer('HangzhouCreditMSP')]);
+    // The agency's registered address accepts the TCP connection and never says a word.
+    const mute = createServer(() => undefined);
+    servers.push(mute);
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const port = (mute.address() as { port: number }).port;
+    const registry = new RegistryView(snapshotOf([]));
+    const bankHost = await start(bank, registry);
+    registry.replace(
+      snapshotOf([member(bank, bankHost), { ...member(agency), addresses: [`/ip4/127.0.0.1/tcp/${String(port)}`] }]),
+    );
+    await expect(bankHost.openStream(agency.mspId, ECHO, { signal: AbortSignal.timeout(300) })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    });
+  });
+
   it('stops admitting an institution once the registry shows it suspended', async () => {
     const [bank, agency] = await Promise.all([testPeer('ShanghaiBankMSP'), testPeer('HangzhouCreditMSP')]);
     const bankRegistry = new RegistryView(snapshotOf([]));

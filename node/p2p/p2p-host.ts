@@ -82,7 +82,8 @@ export interface P2pHost extends AsyncDisposable {
    * Restarts the host under `privateKey`'s peer ID, on the same listen addresses and with the same handlers; a
    * no-op when it is the current identity. Meanwhile inbound streams are refused (reset) and outbound ones wait;
    * streams in flight get `drainMs` to finish before their connections close.
-   * @throws P2pError `UNAVAILABLE` when the new host cannot start (the old identity is then started again).
+   * @throws P2pError `UNAVAILABLE` when the new host cannot start (the old identity is then started again; if it
+   *   cannot start either, the error says the host is stopped).
    */
   switchIdentity(privateKey: PrivateKey, options?: { drainMs?: number }): Promise<void>;
   stop(): Promise<void>;
@@ -137,7 +138,7 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
     try {
       return streams.track(await (await ready()).dialProtocol(multiaddr(address), protocol, streamOptions(signal)));
     } catch (err) {
-      throw new P2pError('UNAVAILABLE', `cannot open ${protocol} to ${address}: ${describe(err)}`, { cause: err });
+      throw new P2pError(ended(signal), `cannot open ${protocol} to ${address}: ${describe(err)}`, { cause: err });
     }
   };
 
@@ -158,7 +159,17 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
       privateKey = next;
     } catch (err) {
       // Serve under the old identity rather than not at all; the rotation can be run again.
-      node = await createHost(options, listen, oldKey, handlers, streams);
+      try {
+        node = await createHost(options, listen, oldKey, handlers, streams);
+      } catch (again) {
+        // Neither: the host stays stopped (every stream fails UNAVAILABLE) until the node restarts.
+        throw new P2pError(
+          'UNAVAILABLE',
+          `the p2p host is stopped: it could not restart under the new identity (${describe(err)}) nor under ` +
+            `the old one (${describe(again)}); restart the node`,
+          { cause: new AggregateError([err, again]) },
+        );
+      }
       throw new P2pError('UNAVAILABLE', `cannot restart the p2p host under the new identity: ${describe(err)}`, {
         cause: err,
       });
@@ -208,7 +219,7 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
           }
         }
       }
-      throw new P2pError('UNAVAILABLE', `no registered node of ${mspId} answered ${protocol}`, {
+      throw new P2pError(ended(signal), `no registered node of ${mspId} answered ${protocol}`, {
         cause: new AggregateError(failures),
       });
     },
@@ -343,6 +354,10 @@ class InFlightStreams {
     });
   }
 }
+
+/** Why opening a stream failed: the caller's bound ended it (TIMEOUT), or the peer could not be reached. */
+const ended = (signal: AbortSignal | undefined): 'TIMEOUT' | 'UNAVAILABLE' =>
+  signal?.aborted === true ? 'TIMEOUT' : 'UNAVAILABLE';
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);

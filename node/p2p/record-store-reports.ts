@@ -17,9 +17,11 @@ export interface RecordStoreReportsComponents {
 
 export function recordStoreReports(c: Readonly<RecordStoreReportsComponents>): ReportSource {
   return {
-    async latestRecords(subject, kinds) {
+    async latestRecords(subject, kinds, options = {}) {
       const provided: ProvidedRecord[] = [];
       for (const kind of kinds) {
+        // An exchange that ran out of time reads no further kinds.
+        options.signal?.throwIfAborted();
         const meta = await c.records.get(subject, kind);
         if (meta === undefined) continue;
         const [content, attestation] = await Promise.all([

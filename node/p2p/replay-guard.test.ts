@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_CLOCK_SKEW_MS } from './constants.ts';
 import { ReplayGuard } from './replay-guard.ts';
 
 const dirs: string[] = [];
@@ -58,11 +59,13 @@ describe('ReplayGuard', () => {
     dirs.push(dir);
     const { db, guard } = await open(dir);
     const now = Date.now();
-    await guard.claim(id(1), nonce(1), now - 3_600_000);
-    await guard.claim(id(2), nonce(2), now + 60_000);
+    // Expired one millisecond beyond the skew, and exactly at it (a request the provider may still check).
+    await guard.claim(id(1), nonce(1), now - MAX_CLOCK_SKEW_MS - 1);
+    await guard.claim(id(2), nonce(2), now - MAX_CLOCK_SKEW_MS);
     expect(await guard.prune(now)).toBe(2);
     expect(await guard.claim(id(1), nonce(1), now + 60_000)).toBe(true);
     expect(await guard.claim(id(2), nonce(9), now + 60_000)).toBe(false);
+    expect(await guard.claim(id(3), nonce(2), now + 60_000)).toBe(false);
     await db.close();
   });
 });

@@ -3,8 +3,8 @@
  * request replayed after a restart is still refused. A claim is atomic: two exchanges carrying the same request
  * ID or nonce at once cannot both win, because claims in flight are held in memory until their write is done.
  *
- * Entries carry the request's expiry; `prune` drops those expired longer ago than the clock skew allowed, since
- * such a request is refused as EXPIRED_REQUEST before the replay check is reached.
+ * Entries carry the request's expiry; `prune` (run by the exchange's upkeep) drops those expired longer ago than
+ * the clock skew allowed, since such a request is refused as EXPIRED_REQUEST before the replay check is reached.
  */
 import { MAX_CLOCK_SKEW_MS } from './constants.ts';
 
@@ -15,7 +15,7 @@ export interface ReplayDatabase {
     operations: { type: 'put' | 'del'; key: Buffer; value?: Buffer }[],
     options?: { sync?: boolean },
   ): Promise<void>;
-  keys(): AsyncIterable<Buffer>;
+  iterator(): AsyncIterable<[Buffer, Buffer]>;
 }
 
 const REQUEST_PREFIX = 'r/';
@@ -56,9 +56,8 @@ export class ReplayGuard {
   async prune(nowMs: number): Promise<number> {
     const limit = BigInt(nowMs - MAX_CLOCK_SKEW_MS);
     const expired: Buffer[] = [];
-    for await (const key of this.#db.keys()) {
-      const [value] = await this.#db.getMany([key]);
-      if (value?.length === 8 && value.readBigUInt64BE() < limit) expired.push(key);
+    for await (const [key, value] of this.#db.iterator()) {
+      if (value.length === 8 && value.readBigUInt64BE() < limit) expired.push(key);
     }
     if (expired.length > 0) await this.#db.batch(expired.map((key) => ({ type: 'del' as const, key })));
     return expired.length;

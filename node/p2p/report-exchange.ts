@@ -2,10 +2,10 @@
  * The report exchange as a node runs it, built from the node's parts in one call so that the composition root
  * (node/node.ts) wires it in a few lines: the libp2p host on the node's p2p address with its registered peer ID,
  * the registry view the gater and the exchange check against (read from the chain at start, again at every
- * `RegistryChanged` event, and every `registryRefreshMs` while those events are not followed), the provider serving `/lianxin/report/1.0.0`,
- * the consent view the provider checks against (kept current by the chain's consent events), the requester,
- * and the journal (receipts left pending, by a previous life or a chain outage, are recorded at
- * start and then at every refresh).
+ * `RegistryChanged` event, and every `registryRefreshMs` while those events are not followed), the provider
+ * serving `/lianxin/report/1.0.0`, the consent view the provider checks against (kept current by the chain's
+ * consent events), the requester, and the journal (receipts left pending, by a previous life or a chain outage,
+ * are recorded at start and then at every refresh).
  */
 import type { PrivateKey } from '@libp2p/interface';
 import type { LianxinChain } from '../ledger/index.ts';
@@ -13,7 +13,7 @@ import type { TransparencyLog } from '../log/index.ts';
 import type { AttestationVerification, ReceiptKey } from '../receipts/index.ts';
 import { bundleServer } from './audit-protocol.ts';
 import { AUDIT_PROTOCOL, EXCHANGE_PROTOCOL } from './constants.ts';
-import { ChainExchangeJournal, type JournalDatabase } from './exchange-journal.ts';
+import { ChainExchangeJournal, type JournalDatabase, type ReceiptRefusal } from './exchange-journal.ts';
 import { ConsentView, type ConsentViewInit } from './consent-view.ts';
 import { startExchangeUpkeep } from './exchange-upkeep.ts';
 import type { IndexLookup, ReportSource } from './exchange-ports.ts';
@@ -52,6 +52,8 @@ export interface ReportExchangeComponents {
   readonly journalDb: JournalDatabase;
   /** Failures that end an exchange or a chain call badly; the node logs them. */
   readonly onError?: (error: unknown) => void;
+  /** A receipt of a report this node provided that the chain refused for good (ExchangeJournal's callback). */
+  readonly onReceiptRefused?: (refusal: ReceiptRefusal) => void;
   /**
    * The node's transparency log, where both sides append each completed exchange's access leaf (the journal
    * sublevel must be of the log's database: its marks ride in the append's batch). Absent: no access leaves.
@@ -103,6 +105,7 @@ export async function startReportExchange(
     db: c.journalDb,
     chain: c.chain,
     onError,
+    ...(c.onReceiptRefused === undefined ? {} : { onReceiptRefused: c.onReceiptRefused }),
     ...(c.log === undefined ? {} : { accessLog: { org: c.mspId, log: c.log } }),
   });
   const consents = new ConsentView({ chain: c.chain, onError }, init.consents);
@@ -115,6 +118,7 @@ export async function startReportExchange(
       ? {}
       : { inboundConnectionThreshold: init.inboundConnectionThreshold }),
   });
+  const replay = new ReplayGuard(c.replayDb);
   const provider = new ReportProvider(
     {
       mspId: c.mspId,
@@ -122,7 +126,7 @@ export async function startReportExchange(
       registry,
       consents,
       reports: c.reports,
-      replay: new ReplayGuard(c.replayDb),
+      replay,
       journal,
     },
     { onError, ...init.provider },
@@ -141,15 +145,16 @@ export async function startReportExchange(
       index: c.index,
       journal,
     },
-    init.requester,
+    { onError, ...init.requester },
   );
   // Receipts a chain outage left pending are offered again at the registry refresh's pace (recording is
-  // idempotent on chain).
+  // idempotent on chain), and the replay memory forgets requests long expired.
   const stopUpkeep = startExchangeUpkeep(
     {
       following: () => registryFollower.following,
       refreshRegistry,
       retryPending: () => journal.start(),
+      pruneReplay: () => replay.prune(Date.now()),
       onError,
     },
     init.registryRefreshMs ?? DEFAULT_REGISTRY_REFRESH_MS,

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ReceiptKey } from '../receipts/index.ts';
+import { ExchangeRefusedError } from './errors.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import {
   encodeAccessReceipt,
@@ -15,8 +16,10 @@ import {
   type AccessRequest,
   type Acknowledgement,
 } from './exchange-messages.ts';
-import type { ExchangeBundle } from './exchange-ports.ts';
+import type { ExchangeBundle, ExchangeJournal } from './exchange-ports.ts';
 import { digestOf, signEnvelope } from './exchange-signatures.ts';
+import { ReportRequester, type ReportRequesterComponents, type ReportRequesterInit } from './exchange-requester.ts';
+import type { ReplayGuard } from './replay-guard.ts';
 
 /** An institution as the exchange sees it: who it is and the receipt key it signs with. */
 export interface ExchangeParty {
@@ -89,4 +92,56 @@ export function signedExchange(
     acknowledgement: ackEnvelope,
     decoded: { request, receipt, acknowledgement },
   };
+}
+
+/** A provider's replay memory for one test run, in memory: each request ID is claimed once. */
+export function memoryReplay(): Pick<ReplayGuard, 'claim'> {
+  const claimed = new Set<string>();
+  return { claim: (requestId) => Promise.resolve(!claimed.has(requestId) && Boolean(claimed.add(requestId))) };
+}
+
+/** A provider's journal that keeps what it is handed in the two arrays, for the test to read. */
+export function keepingJournal(
+  provided: ExchangeBundle[],
+  acknowledged: ExchangeBundle[],
+): Pick<ExchangeJournal, 'provided' | 'acknowledged'> {
+  return {
+    provided: (bundle) => {
+      provided.push(bundle);
+      return Promise.resolve();
+    },
+    acknowledged: (bundle) => {
+      acknowledged.push(bundle);
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * A requester whose attestation check refuses every attestation (a test's records carry none that verify): it
+ * disputes every report whose digest matched its receipt, and acknowledges it so; it keeps nothing.
+ */
+export function disputingRequester(
+  c: Pick<ReportRequesterComponents, 'mspId' | 'receiptKey' | 'host' | 'registry'>,
+  init: ReportRequesterInit = {},
+): ReportRequester {
+  return new ReportRequester(
+    {
+      ...c,
+      verifyAttestation: () => ({ ok: false, code: 'BAD_FORMAT', reason: 'a test attestation' }),
+      index: { getIndexRecord: () => Promise.resolve(undefined) },
+      journal: { obtained: () => Promise.resolve() },
+    },
+    init,
+  );
+}
+
+/** The provider's signed refusal that `promise` rejects with; throws when it settles otherwise. */
+export async function refusalOf(promise: Promise<unknown>): Promise<ExchangeRefusedError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ExchangeRefusedError)) throw new Error(`expected a signed refusal, got ${String(err)}`);
+  return err;
 }
