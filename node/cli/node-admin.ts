@@ -10,10 +10,10 @@ import { loadSigningIdentity } from '../../network/pki/index.ts';
 import { AdminError } from '../admin/index.ts';
 import { BackupError } from '../backup/index.ts';
 import { loadNodeConfig, NodeConfigError, type NodeConfig } from '../config/index.ts';
-import { KeyRotationError } from '../keys/index.ts';
+import { KeyRotationError, type KeyRotationErrorCode } from '../keys/index.ts';
 import { ChainError, LianxinChain } from '../ledger/index.ts';
 import type { CliIo } from './command.ts';
-import { CliError, messageOf } from './errors.ts';
+import { CliError, messageOf, type CliErrorCode } from './errors.ts';
 
 /** @throws CliError `CONFIGURATION` naming the bad fields. */
 export async function readNodeConfig(file: string, io: CliIo): Promise<NodeConfig> {
@@ -67,6 +67,15 @@ export async function withAdminChain<T>(
 }
 
 /** Rotation, backup and admin-socket failures as one CLI line each. */
+/** Where a rotation failed: a key file, the chain's registry, or the running node that did not reload. */
+const KEY_ROTATION_CLI_CODE: Readonly<Record<KeyRotationErrorCode, CliErrorCode>> = {
+  KEY_INVALID: 'FILE_ERROR',
+  FILE_ERROR: 'FILE_ERROR',
+  KEY_NOT_REGISTERED: 'LEDGER_ERROR',
+  NODE_NOT_REGISTERED: 'LEDGER_ERROR',
+  NODE_NOT_SWITCHED: 'NODE_ERROR',
+};
+
 export function operatorError(err: unknown): unknown {
   if (err instanceof AdminError) {
     return new CliError(err.code === 'BAD_REQUEST' ? 'USAGE' : 'NODE_ERROR', err.message, { cause: err });
@@ -78,8 +87,7 @@ export function operatorError(err: unknown): unknown {
   // This host's CPU cannot run the installed LevelDB build: an installation to redo here, said in one line.
   if (err instanceof LevelDbBindingError) return new CliError('CONFIGURATION', err.message, { cause: err });
   if (err instanceof KeyRotationError) {
-    const code = err.code === 'FILE_ERROR' || err.code === 'KEY_INVALID' ? 'FILE_ERROR' : 'LEDGER_ERROR';
-    return new CliError(code, err.message, { cause: err });
+    return new CliError(KEY_ROTATION_CLI_CODE[err.code], err.message, { cause: err });
   }
   return err;
 }
