@@ -287,6 +287,40 @@ describe('lianxin keys rotate', () => {
     });
   }, 30_000);
 
+  it('refuses to register afresh past a successor still valid, naming it to revoke (review9 S7)', async () => {
+    const keyFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'receipt.key');
+    const { receiptKeyId } = await nodeKeys();
+    // Rotated on chain to a key whose private key was then lost; the old key's 1 s overlap runs out.
+    const lost = await pendingKey(keyFile);
+    const rotated = await (
+      await net.chain(AGENCY, 'Admin')
+    ).rotateKeyWithOverlap(receiptKeyId, lost.toString('base64'), 1);
+    await rm(nextKeyFile(keyFile));
+    const lostKid = sha256Hex(lost);
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(rotated.result.validFrom) + 1_100 - Date.now()));
+    const registered = (await (await net.chain(BANK)).listKeys(AGENCY)).length;
+
+    const refused = await rotate('receipt');
+    expect(refused).toMatchObject({ code: 1 });
+    expect(refused.stderr).toContain(`was rotated to ${lostKid}, which is active`);
+    expect(refused.stderr).toContain(`keys revoke --kid ${lostKid} --force`);
+    expect((await (await net.chain(BANK)).listKeys(AGENCY)).length).toBe(registered);
+
+    // Revoked, the lost key leaves the way to a fresh one; a node that does not switch is told its key is dead.
+    await (await net.chain(AGENCY, 'Admin')).revokeKey(lostKid);
+    const logFile = join(net.members.dir, 'nodes', AGENCY, 'keys', 'log.key');
+    await chmod(logFile, 0o644);
+    const unswitched = await rotate('receipt');
+    expect(unswitched).toMatchObject({ code: 1 });
+    expect(unswitched.stderr).toContain(
+      `it signs with ${receiptKeyId}, no longer active: what it signs does not verify`,
+    );
+    await chmod(logFile, 0o600);
+    const recovered = await rotate('receipt');
+    expect(recovered).toMatchObject({ code: 0, stderr: '' });
+    expect((await nodeKeys()).receiptKeyId).not.toBe(receiptKeyId);
+  }, 30_000);
+
   it.runIf(process.getuid?.() === 0)(
     'installs the new key owned as the old one was, run as root (review7 S1)',
     async () => {
@@ -296,6 +330,12 @@ describe('lianxin keys rotate', () => {
       expect(run).toMatchObject({ code: 0, stderr: '' });
       expect(await stat(keyFile)).toMatchObject({ uid: 4321, gid: 4322 });
       expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+      // Root's key file, readable by the node's group (review9 S4): the new one is too.
+      await chown(keyFile, 0, 4322);
+      await chmod(keyFile, 0o640);
+      expect(await rotate('log')).toMatchObject({ code: 0, stderr: '' });
+      expect(await stat(keyFile)).toMatchObject({ uid: 0, gid: 4322 });
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o640);
     },
     30_000,
   );

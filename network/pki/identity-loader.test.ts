@@ -57,6 +57,9 @@ describe('loadSigningIdentity', () => {
     await writeFile(join(dir, 'keystore', '0001_sk'), former.privateKeyPem);
     const identity = await loadSigningIdentity(dir);
     expect(identity.privateKey.equals(current.privateKey)).toBe(true);
+    // A file in keystore/ that is no key does not stop the search either (review9).
+    await writeFile(join(dir, 'keystore', '0000_sk'), 'not a key');
+    expect((await loadSigningIdentity(dir)).privateKey.equals(current.privateKey)).toBe(true);
     await rm(join(dir, 'keystore', '3f2a_sk'));
     await writeFile(join(dir, 'keystore', '0002_sk'), (await user()).privateKeyPem);
     await expect(loadSigningIdentity(dir)).rejects.toMatchObject({

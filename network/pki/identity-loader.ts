@@ -59,7 +59,11 @@ export async function loadSigningIdentity(mspDir: string, mspId?: string): Promi
       const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, keyPem, keyFile);
       return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
     } catch (err) {
-      if (keyFiles.length === 1 || !(err instanceof PkiError && err.code === 'MATERIAL_INCONSISTENT')) throw err;
+      // Another key, or a key file that is no key (a stray file in keystore/): the matching key may be further on.
+      const notTheKey =
+        err instanceof PkiError &&
+        (err.code === 'MATERIAL_INCONSISTENT' || (err.code === 'BAD_MATERIAL' && err.field === keyFile));
+      if (keyFiles.length === 1 || !notTheKey) throw err;
     }
   }
   throw new PkiError('MATERIAL_INCONSISTENT', `no key in ${keystore} is the key of ${certFile}`, keystore);

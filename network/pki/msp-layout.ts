@@ -3,8 +3,10 @@
  * every existing key and certificate and creates only what is missing, so adding an organisation to the YAML
  * and re-running issues just that organisation. `force` regenerates everything.
  */
-import { chmod, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
+// A leaf module (node:fs alone): the one fsync of a folder, shared rather than copied.
+import { syncDirectory } from '../../node/store/sync-directory.ts';
 import { BACKDATE_MS, ROLE_ATTRIBUTE } from './constants.ts';
 import {
   issueCertificate,
@@ -229,20 +231,28 @@ class MaterialWriter {
   }
 
   /**
-   * Written whole beside `path` with its mode, then put in place: a crash leaves the old file or the new, never
-   * half of one, and a key replaced with --force is never readable under the old file's mode.
+   * Written whole beside `path` with its mode and synced, then put in place and the folder synced: a crash or a
+   * power loss leaves the old file or the new, never half of one, and a key replaced with --force is never readable
+   * under the old file's mode.
    */
   async #write(path: string, content: string, mode: number): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     const temp = `${path}.${process.pid}.tmp`;
     try {
-      await writeFile(temp, content, { mode, flag: 'wx' });
-      await chmod(temp, mode);
+      const handle = await open(temp, 'wx', mode);
+      try {
+        await handle.chmod(mode);
+        await handle.writeFile(content);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       // link(2) refuses to replace a file that appeared since we looked; force replaces on purpose.
       await (this.#force ? rename(temp, path) : link(temp, path));
     } finally {
       await rm(temp, { force: true });
     }
+    await syncDirectory(dirname(path));
     this.report.created.push(this.#relative(path));
   }
 

@@ -25,6 +25,14 @@ export interface NodeKeys {
   readonly peerId: string;
 }
 
+/**
+ * What to do with a key file bootstrap cannot use. Its key may be the one the chain lists for this node: a fresh key
+ * in its place would be a second active key of its role, and the old one's holder unknown — so no "remove it".
+ */
+const UNUSABLE =
+  'bootstrap never replaces a key file, whose public key may be registered on chain: restore it from its backup; ' +
+  'if the organisation has no registered key of this role (the chain lists it with its kid), move it away and run again';
+
 /** Loads the node's keys from `dir`, creating any that are missing. */
 export async function ensureNodeKeys(dir: string): Promise<NodeKeys> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -34,9 +42,9 @@ export async function ensureNodeKeys(dir: string): Promise<NodeKeys> {
     p2p: join(dir, 'p2p.key'),
   };
   const [log, receipt, p2p] = await Promise.all([
-    keyFileOrNew(files.log, 'keys.log', parseSigningKey, newSigningKey),
-    keyFileOrNew(files.receipt, 'keys.receipt', parseSigningKey, newSigningKey),
-    keyFileOrNew(files.p2p, 'keys.p2p', privateKeyFromProtobuf, newP2pKey),
+    keyFileOrNew(files.log, 'keys.log', parseSigningKey, newSigningKey, UNUSABLE),
+    keyFileOrNew(files.receipt, 'keys.receipt', parseSigningKey, newSigningKey, UNUSABLE),
+    keyFileOrNew(files.p2p, 'keys.p2p', privateKeyFromProtobuf, newP2pKey, UNUSABLE),
   ]);
   return {
     files,

@@ -54,13 +54,10 @@ describe('lianxin: usage', () => {
       ['verify', CREDIT, '--bundle', BUNDLE, '--digest', `sha256:${'a'.repeat(64)}`, '--artifact', BUNDLE],
       /give --artifact or --digest, not both/,
     ],
-    [['verify', CREDIT, '--bundle', BUNDLE, '--at', 'yesterday'], /--at must be an RFC 3339 UTC time/],
+    [['verify', CREDIT, '--bundle', BUNDLE, '--at', 'yesterday'], /--at must be an RFC 3339 time/],
     // Date.parse reads these; RFC 3339 (as the chain writes times) does not.
-    [['verify', CREDIT, '--bundle', BUNDLE, '--at', '2026-11-24'], /--at must be an RFC 3339 UTC time/],
-    [
-      ['verify', CREDIT, '--bundle', BUNDLE, '--at', 'Tue, 24 Nov 2026 08:00:00 GMT'],
-      /--at must be an RFC 3339 UTC time/,
-    ],
+    [['verify', CREDIT, '--bundle', BUNDLE, '--at', '2026-11-24'], /--at must be an RFC 3339 time/],
+    [['verify', CREDIT, '--bundle', BUNDLE, '--at', 'Tue, 24 Nov 2026 08:00:00 GMT'], /--at must be an RFC 3339 time/],
     [['bundle', 'import'], /^lianxin bundle: unknown command 'import'\n\(Did you mean export\?\)\n$/],
     [['bundle', 'export', '--crypto-dir', 'x', '--msp', 'M'], /required option '-o, --out <file>' not specified/],
     [['ledger', 'info'], /--msp is required \(the organisation to query as\), with --crypto-dir or --msp-dir/],
@@ -302,6 +299,28 @@ describe('lianxin verify (offline)', () => {
     const run = await lianxin(['verify', CREDIT, '--bundle', file]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/not a valid trust bundle: .*\[field channel\]/);
+  });
+
+  it('refuses a trust bundle file over its byte cap before parsing it (review9)', async () => {
+    const file = join(dir, 'huge-bundle.json');
+    const bundle = await readFile(BUNDLE, 'utf8');
+    await writeFile(file, bundle.padEnd(16 * 1024 * 1024 + 1, ' '));
+    const run = await lianxin(['verify', CREDIT, '--bundle', file]);
+    expect(run).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(`${file}: not a trust bundle: 16777217 bytes, more than 16777216`) as unknown,
+    });
+  });
+
+  it('reads --at with an RFC 3339 offset as the instant it names (review9)', async () => {
+    const at = (time: string) => lianxin(['verify', CREDIT, '--bundle', BUNDLE, '--at', time]);
+    // One second before the golden keys' windows open (2026-01-01T00:00:00Z), written three ways.
+    const before = await at('2025-12-31T23:59:59Z');
+    expect(before.code).toBe(1);
+    expect(await at('2026-01-01T07:59:59+08:00')).toEqual(before);
+    expect(await at('2025-12-31T18:59:59.000-05:00')).toEqual(before);
+    expect((await at('2026-01-01T08:00:00+08:00')).stderr).not.toBe(before.stderr);
+    expect(await at('2026-01-01T08:00:00+24:00')).toMatchObject({ code: 2 });
   });
 
   it('fails on bytes that are not an attestation with BAD_FORMAT', async () => {

@@ -9,6 +9,7 @@ describe('operatorError', () => {
     ['FILE_ERROR', 'FILE_ERROR'],
     ['KEY_NOT_REGISTERED', 'LEDGER_ERROR'],
     ['NODE_NOT_REGISTERED', 'LEDGER_ERROR'],
+    ['REGISTRY_CONFLICT', 'CONFIGURATION'],
     // Registered and installed, but the running node did not reload it: the node's fault, not the ledger's.
     ['NODE_NOT_SWITCHED', 'NODE_ERROR'],
   ] as const)('says a rotation failing with %s failed at %s', (code: KeyRotationErrorCode, cliCode) => {

@@ -73,6 +73,8 @@ const KEY_ROTATION_CLI_CODE: Readonly<Record<KeyRotationErrorCode, CliErrorCode>
   FILE_ERROR: 'FILE_ERROR',
   KEY_NOT_REGISTERED: 'LEDGER_ERROR',
   NODE_NOT_REGISTERED: 'LEDGER_ERROR',
+  // The chain answered; what it holds and the key files disagree: the operator's to settle.
+  REGISTRY_CONFLICT: 'CONFIGURATION',
   NODE_NOT_SWITCHED: 'NODE_ERROR',
 };
 

@@ -3,11 +3,12 @@
  * bootstrap — refuses, and what a reload that fails leaves (T6).
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyFileOrNew, kidOfKey, newSigningKey, parseSigningKey, readPrivateKey, writeKeyFile } from './key-files.ts';
+import { checkInstallable } from './key-rotation.ts';
 import { LiveNodeKeys } from './live-keys.ts';
 
 let dir: string;
@@ -29,13 +30,34 @@ describe('readPrivateKey', () => {
     await chmod(file, 0o644);
     await expect(readPrivateKey(file, 'keys.log')).rejects.toMatchObject({
       code: 'KEY_INVALID',
-      message: `"keys.log" ${file} is open to other users (mode 0644): a private key must be its owner's alone; run chmod 600 ${file}`,
+      message:
+        `"keys.log" ${file} is open to other users (mode 0644): a private key must be its owner's alone (or, ` +
+        `owned by root, readable by its group: 0640); run chmod 600 ${file}`,
     });
+    if (process.getuid?.() === 0) await chown(file, 4321, 4322);
     await chmod(file, 0o640);
     await expect(readPrivateKey(file, 'keys.log')).rejects.toThrow('(mode 0640)');
     await chmod(file, 0o600);
     await expect(readPrivateKey(file, 'keys.log')).resolves.toBeDefined();
   });
+
+  it.runIf(process.getuid?.() === 0)(
+    'takes a key file owned by root and readable by its group, as a Kubernetes Secret with fsGroup (review9 S4)',
+    async () => {
+      const file = join(dir, 'secret.key');
+      await writeFile(file, pemOf('P-256'), { mode: 0o600 });
+      await chown(file, 0, 4322);
+      for (const mode of [0o640, 0o440]) {
+        await chmod(file, mode);
+        await expect(readPrivateKey(file, 'keys.log')).resolves.toBeDefined();
+      }
+      // Writable by the group, or readable by the world: refused even from root.
+      for (const mode of [0o660, 0o604, 0o444]) {
+        await chmod(file, mode);
+        await expect(readPrivateKey(file, 'keys.log')).rejects.toThrow(`(mode 0${mode.toString(8)})`);
+      }
+    },
+  );
 
   it('refuses two keys in one file, and a key of another curve', async () => {
     const two = join(dir, 'two.key');
@@ -65,15 +87,31 @@ describe('writeKeyFile and keyFileOrNew', () => {
     expect(await readFile(file, 'utf8')).toBe('first');
   });
 
-  it('names a torn key file to remove, and creates one where none is', async () => {
+  it('never replaces a file that holds no usable key, and says what its caller says to do; creates one where none is', async () => {
     const torn = join(dir, 'log.key.next');
     await writeFile(torn, '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49', { mode: 0o600 });
-    await expect(keyFileOrNew(torn, 'keys.log (pending)', parseSigningKey, newSigningKey)).rejects.toThrow(
-      `remove ${torn} and run again`,
+    await expect(keyFileOrNew(torn, 'keys.log (pending)', parseSigningKey, newSigningKey, 'do this')).rejects.toThrow(
+      /^"keys.log \(pending\)" .* holds no usable key \(.*\): do this$/,
     );
+    expect(await readFile(torn, 'utf8')).toContain('MIGHAgEAMBMGByqGSM49');
     await rm(torn);
-    const created = await keyFileOrNew(torn, 'keys.log (pending)', parseSigningKey, newSigningKey);
+    const created = await keyFileOrNew(torn, 'keys.log (pending)', parseSigningKey, newSigningKey, 'do this');
     expect(kidOfKey(await readPrivateKey(torn, 'keys.log'))).toBe(kidOfKey(created));
+  });
+});
+
+describe('checkInstallable', () => {
+  it('refuses, before the chain, a rotation run by a user who could not give the new key file its owner (review9 S5)', async () => {
+    const file = join(dir, 'installed.key');
+    await writeKeyFile(file, newSigningKey().bytes);
+    const { uid } = await stat(file);
+    await expect(checkInstallable(file, uid + 1)).rejects.toMatchObject({
+      code: 'FILE_ERROR',
+      message: `${file} is owned by uid ${uid}, and this runs as uid ${uid + 1}: the new key file could not be given its owner; run keys rotate as the user the node runs as, or as root`,
+    });
+    // Its owner, or root: the group does not matter (the file is 0600).
+    await expect(checkInstallable(file, uid)).resolves.toBeUndefined();
+    await expect(checkInstallable(file, 0)).resolves.toBeUndefined();
   });
 });
 

@@ -1,6 +1,8 @@
 /**
  * The node's key files, read and written one way on every path (start, reload, rotation, bootstrap). A key file is
- * its owner's alone (no group or world bits: it signs the node's checkpoints and attestations), holds exactly one
+ * its owner's alone (no group or world bits: it signs the node's checkpoints and attestations) — or, owned by root,
+ * readable by its group too (0640, 0440: a Kubernetes Secret with fsGroup), PostgreSQL's rule for its TLS key: only
+ * root could have given that group access, so it is the administrator's choice, not an accident — holds exactly one
  * key, and is on the disk — its directory entry too — before its public key goes on chain: a key the chain lists
  * whose private key a power loss took would leave the node unable to sign anything valid.
  */
@@ -13,8 +15,11 @@ import { sha256Hex } from '../../network/crypto/index.ts';
 import { syncDirectory } from '../store/index.ts';
 import { KeyRotationError } from './errors.ts';
 
+/** Mode bits a key file may not have: any for others; for the group, any but read, and read too unless root owns it. */
+const forbiddenModeBits = (uid: number): number => (uid === 0 ? 0o037 : 0o077);
+
 /**
- * The file's bytes, once it is known to be the owner's alone.
+ * The file's bytes, once it is known to be the owner's alone (or root's and its group's, to read).
  * @throws KeyRotationError `KEY_INVALID` naming the field and the file (the system error as `cause` when unreadable).
  */
 export async function readKeyFile(file: string, field: string): Promise<Buffer> {
@@ -27,12 +32,13 @@ export async function readKeyFile(file: string, field: string): Promise<Buffer> 
     });
   }
   try {
-    const mode = (await handle.stat()).mode & 0o777;
-    if ((mode & 0o077) !== 0) {
+    const { mode: fileMode, uid } = await handle.stat();
+    const mode = fileMode & 0o777;
+    if ((mode & forbiddenModeBits(uid)) !== 0) {
       throw new KeyRotationError(
         'KEY_INVALID',
         `"${field}" ${file} is open to other users (mode ${mode.toString(8).padStart(4, '0')}): a private key ` +
-          `must be its owner's alone; run chmod 600 ${file}`,
+          `must be its owner's alone (or, owned by root, readable by its group: 0640); run chmod 600 ${file}`,
       );
     }
     return await handle.readFile();
@@ -122,8 +128,8 @@ export async function newP2pKey(): Promise<NewKey<PrivateKey>> {
 
 /**
  * The key in `file`, or a new one written there (never replacing a file) and on the disk before this resolves —
- * before its public key can go on chain. So a file here that holds no key was torn by a crash while it was
- * written, and the chain never saw its key: the message says to remove it.
+ * before its public key can go on chain. A file there that holds no usable key is never replaced: `unusable` tells
+ * the operator what to do with it (only the caller knows whether the chain may have seen its key).
  * @throws KeyRotationError `KEY_INVALID` naming the field and the file, `FILE_ERROR` when it cannot be written.
  */
 export async function keyFileOrNew<K>(
@@ -131,6 +137,7 @@ export async function keyFileOrNew<K>(
   field: string,
   parse: (bytes: Buffer) => K,
   generate: () => NewKey<K> | Promise<NewKey<K>>,
+  unusable: string,
 ): Promise<K> {
   let bytes: Buffer;
   try {
@@ -146,8 +153,7 @@ export async function keyFileOrNew<K>(
   } catch (err) {
     throw new KeyRotationError(
       'KEY_INVALID',
-      `"${field}" ${file} holds no usable key (${(err as Error).message}): a crash while it was written, before ` +
-        `its key went on chain, leaves such a file; remove ${file} and run again`,
+      `"${field}" ${file} holds no usable key (${(err as Error).message}): ${unusable}`,
       { cause: err },
     );
   }

@@ -14,7 +14,7 @@
  * finishes that same rotation. A rotation the chain refuses leaves the node and its key file as they were. A node
  * whose key is no longer active (revoked after a compromise) gets the new key by RegisterKey instead: the recovery.
  */
-import { chown, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, chmod, chown, constants, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -86,7 +86,14 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
   const { keyFile, chain, mspId, kind } = options;
   const field = `keys.${kind}`;
   const current = await readPrivateKey(keyFile, field);
-  const next = await keyFileOrNew(nextKeyFile(keyFile), `${field} (pending)`, parseSigningKey, newSigningKey);
+  await checkInstallable(keyFile);
+  const next = await keyFileOrNew(
+    nextKeyFile(keyFile),
+    `${field} (pending)`,
+    parseSigningKey,
+    newSigningKey,
+    torn(nextKeyFile(keyFile)),
+  );
   const oldKid = kidOfKey(current);
   const newSpki = spkiOf(next);
   const newKid = kidOfKey(next);
@@ -94,7 +101,7 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
   const registeredNew = keys.find((k) => k.kid === newKid);
   if (registeredNew !== undefined && (registeredNew.role !== kind || registeredNew.status === 'revoked')) {
     throw new KeyRotationError(
-      'KEY_NOT_REGISTERED',
+      'REGISTRY_CONFLICT',
       `the pending key ${newKid} in ${nextKeyFile(keyFile)} is registered as a ${registeredNew.status} ` +
         `${registeredNew.role} key: remove ${nextKeyFile(keyFile)} and run again for a fresh key`,
     );
@@ -111,6 +118,15 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
     }
     // The chain rotates only an active key; one revoked (or lost with its successor) leaves RegisterKey.
     recovered = !activeNow(old);
+    const successor = recovered ? liveSuccessor(old, keys) : undefined;
+    if (successor !== undefined) {
+      // Its private key is not here (not `.next`): registering another key would leave it active, unended.
+      throw new KeyRotationError(
+        'REGISTRY_CONFLICT',
+        `the ${field} key ${oldKid} was rotated to ${successor.kid}, which is ${successor.status} and whose private ` +
+          `key is not in ${nextKeyFile(keyFile)}: revoke it (keys revoke --kid ${successor.kid} --force), then run again`,
+      );
+    }
     try {
       const registering = recovered
         ? chain.registerKey({ spki: newSpki, role: kind, suite: old.suite })
@@ -132,11 +148,15 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
   } catch (err) {
     // The old key signs on until the node switches, and only until its overlap ends: say until when.
     const old = (await chain.listKeys(mspId).catch(() => [])).find((k) => k.kid === oldKid);
+    const signsWith = recovered
+      ? `${oldKid}, no longer active: what it signs does not verify; fix that and run keys rotate again, or restart ` +
+        'the node'
+      : `${oldKid}, valid until ${old?.validUntil ?? 'unknown'}; before then, fix that and run keys rotate again, ` +
+        'or restart the node';
     throw new KeyRotationError(
       'NODE_NOT_SWITCHED',
       `${keyFile} holds the new ${kind} key ${newKid}, but the running node did not switch to it ` +
-        `(${(err as Error).message}): it signs with ${oldKid}, valid until ${old?.validUntil ?? 'unknown'}; ` +
-        'before then, fix that and run keys rotate again, or restart the node',
+        `(${(err as Error).message}): it signs with ${signsWith}`,
       { cause: err },
     );
   }
@@ -149,6 +169,26 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
     registered: registeredNew === undefined,
     ...(recovered ? { recovered } : {}),
   };
+}
+
+/** What `keyFileOrNew` says of a torn `.next`: written before its key could go on chain, so the chain never saw it. */
+const torn = (file: string): string =>
+  `a crash while it was written, before its key went on chain, leaves such a file; remove ${file} and run again`;
+
+/**
+ * The first key down `old`'s chain of successors (replacedBy) that is not revoked: one still valid, or still to be
+ * ended, whose private key a recovery would leave behind.
+ */
+function liveSuccessor(old: PublicKeyRecord, keys: readonly PublicKeyRecord[]): PublicKeyRecord | undefined {
+  const seen = new Set<string>();
+  for (let kid = old.replacedBy; kid !== null && !seen.has(kid);) {
+    seen.add(kid);
+    const successor = keys.find((k) => k.kid === kid);
+    if (successor === undefined) return undefined;
+    if (successor.status !== 'revoked') return successor;
+    kid = successor.replacedBy;
+  }
+  return undefined;
 }
 
 /** Active and inside its window by this host's clock: a key the node could sign with. */
@@ -166,7 +206,9 @@ const activeNow = (key: PublicKeyRecord): boolean =>
 async function rotateP2pKey(options: Readonly<RotateOptions>): Promise<RotationResult> {
   const { keyFile, chain, mspId, origin } = options;
   const current = await readP2pKey(keyFile, 'keys.p2p');
-  const next = await keyFileOrNew(nextKeyFile(keyFile), 'keys.p2p (pending)', privateKeyFromProtobuf, newP2pKey);
+  await checkInstallable(keyFile);
+  const pending = nextKeyFile(keyFile);
+  const next = await keyFileOrNew(pending, 'keys.p2p (pending)', privateKeyFromProtobuf, newP2pKey, torn(pending));
   const oldPeerId = peerIdFromPrivateKey(current).toString();
   const newPeerId = peerIdFromPrivateKey(next).toString();
   const node: NodeRecord | undefined = (await chain.listNodes(mspId)).find((n) => n.origin === origin);
@@ -175,7 +217,7 @@ async function rotateP2pKey(options: Readonly<RotateOptions>): Promise<RotationR
   }
   if (node.peerId !== oldPeerId && node.peerId !== newPeerId) {
     throw new KeyRotationError(
-      'NODE_NOT_REGISTERED',
+      'REGISTRY_CONFLICT',
       `node ${node.nodeId} of ${mspId} is registered with peer ID ${node.peerId}, neither keys.p2p's ${oldPeerId} ` +
         `nor the pending ${newPeerId}: keys.p2p is not this node's registered key`,
     );
@@ -196,25 +238,54 @@ async function rotateP2pKey(options: Readonly<RotateOptions>): Promise<RotationR
 }
 
 /**
- * Copies `next` over the key file, keeping `next`: written beside it (0600, synced, owned as the key file is — a
- * rotation run as root must not leave the node a key file it cannot read), then renamed over it — rename(2)
- * replaces the configured file atomically, so a reader sees the old key or the new, never a mix — and the rename
- * synced before `next` can go.
+ * Refuses, before anything goes on chain, a rotation whose install would fail after the chain committed it: only root
+ * can give the new key file another user's ownership, and the key file's directory takes the new file.
+ * @throws KeyRotationError `FILE_ERROR` naming the key file and the user to run as.
+ */
+export async function checkInstallable(keyFile: string, uid = process.getuid?.()): Promise<void> {
+  const { uid: owner } = await stat(keyFile);
+  if (uid !== undefined && uid !== 0 && uid !== owner) {
+    throw new KeyRotationError(
+      'FILE_ERROR',
+      `${keyFile} is owned by uid ${owner}, and this runs as uid ${uid}: the new key file could not be given its ` +
+        'owner; run keys rotate as the user the node runs as, or as root',
+    );
+  }
+  try {
+    await access(dirname(keyFile), constants.W_OK);
+  } catch (err) {
+    throw new KeyRotationError(
+      'FILE_ERROR',
+      `the new key cannot be written beside ${keyFile}: ${(err as Error).message}; run keys rotate as the user ` +
+        'the node runs as',
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Copies `next` over the key file, keeping `next`: written beside it (synced; run as root, given the key file's
+ * owner, group and mode — a rotation run as root must not leave the node a key file it cannot read; run as its
+ * owner, 0600, the group then irrelevant), then renamed over it — rename(2) replaces the configured file
+ * atomically, so a reader sees the old key or the new, never a mix — and the rename synced before `next` can go.
  */
 async function install(next: string, keyFile: string): Promise<void> {
   const staging = `${keyFile}.staging`;
   await rm(staging, { force: true });
   await writeKeyFile(staging, await readFile(next));
-  try {
-    const owner = await stat(keyFile);
-    const staged = await stat(staging);
-    if (staged.uid !== owner.uid || staged.gid !== owner.gid) await chown(staging, owner.uid, owner.gid);
-  } catch (err) {
-    throw new KeyRotationError(
-      'FILE_ERROR',
-      `cannot give ${staging} the owner of ${keyFile}: ${(err as Error).message}; run as the user the node runs as`,
-      { cause: err },
-    );
+  if (process.getuid?.() === 0) {
+    try {
+      const owner = await stat(keyFile);
+      await chown(staging, owner.uid, owner.gid);
+      // A mode readKeyFile took: 0600, or 0640/0440 owned by root.
+      await chmod(staging, owner.mode & 0o777);
+    } catch (err) {
+      throw new KeyRotationError(
+        'FILE_ERROR',
+        `cannot give ${staging} the owner and mode of ${keyFile}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
   }
   try {
     await rename(staging, keyFile);

@@ -31,6 +31,7 @@ export {
   type BatchTree,
 } from './attestation-batch.ts';
 export {
+  MAX_TRUST_BUNDLE_BYTES,
   parseTrustBundle,
   type TrustBundle,
   type TrustBundleJson,

@@ -117,6 +117,13 @@ const ORG_STATUSES: readonly OrgStatus[] = ['active', 'suspended'];
 const MAX_CERTS = 16;
 
 /**
+ * The most bytes of a trust bundle file the CLI and the Verify page read: a consortium's organisations, CA
+ * certificates and years of rotated keys are well under a MiB; a file far larger is refused before JSON.parse
+ * builds it in memory.
+ */
+export const MAX_TRUST_BUNDLE_BYTES = 16 * 1024 * 1024;
+
+/**
  * Reads a trust bundle (JSON text or the parsed value), validating every field. Untrusted input: a bundle
  * arrives as a file.
  * @throws ReceiptsError `INVALID_TRUST_BUNDLE` with `field` the path of the first bad field (`keys[2].validUntil`).

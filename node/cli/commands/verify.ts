@@ -47,7 +47,10 @@ export const verifyCommand: CommandDefinition = (parent, io) => {
     .option('--digest <sha256:hex>', 'the digest it must be about, instead of --artifact')
     .option('--issuer <MSP>', 'the organisation that must have issued it')
     .option('--require-anchored', 'refuse an attestation whose checkpoint is not yet anchored on chain')
-    .option('--at <time>', 'verify as of this RFC 3339 UTC time, like 2026-11-24T08:00:00Z (default now)')
+    .option(
+      '--at <time>',
+      'verify as of this RFC 3339 time, like 2026-11-24T08:00:00Z or 2026-11-24T16:00:00+08:00 (default now)',
+    )
     .option('--json', "print the summary as JSON (the verifier's summary, not an API message: digests in hex)")
     .option('--steps', 'print each check and its result before the summary (or the failure)')
     .action(async (file: string, values: VerifyOptions) => {
@@ -257,7 +260,16 @@ export async function read(file: string): Promise<Buffer> {
 }
 
 export async function trustBundle(file: string, bytes: Buffer): Promise<TrustBundle> {
-  const { parseTrustBundle, ReceiptsError } = await import('../../receipts/index.ts');
+  const [{ parseTrustBundle, ReceiptsError }, { MAX_TRUST_BUNDLE_BYTES }] = await Promise.all([
+    import('../../receipts/index.ts'),
+    import('../../verifier/trust-bundle.ts'),
+  ]);
+  if (bytes.length > MAX_TRUST_BUNDLE_BYTES) {
+    throw new CliError(
+      'INVALID_INPUT',
+      `${file}: not a trust bundle: ${bytes.length} bytes, more than ${MAX_TRUST_BUNDLE_BYTES}`,
+    );
+  }
   try {
     return parseTrustBundle(bytes.toString('utf8'));
   } catch (err) {
@@ -267,16 +279,26 @@ export async function trustBundle(file: string, bytes: Buffer): Promise<TrustBun
   }
 }
 
-/** --at: an RFC 3339 UTC time as the chain writes them (its requireTime), not whatever Date.parse reads. */
+/** An RFC 3339 time with a numeric offset: the local time, the sign, hours and minutes. */
+const OFFSET_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)([+-])([01]\d|2[0-3]):([0-5]\d)$/;
+
+/**
+ * --at: an RFC 3339 time, UTC (Z) or with an offset such as +08:00, read as the chain reads its Z times (its
+ * requireTime: a real calendar date and time), not whatever Date.parse takes.
+ */
 async function timeOption(text: string): Promise<number> {
   const { ChaincodeError, requireTime } = await import('../../../chaincode/src/protocol-portable.ts');
+  const offset = OFFSET_TIME.exec(text);
   try {
-    return requireTime('--at', text);
+    if (offset === null) return requireTime('--at', text);
+    const [, local = '', sign, hours, minutes] = offset;
+    const offsetMs = (Number(hours) * 60 + Number(minutes)) * 60_000;
+    return requireTime('--at', `${local}Z`) - (sign === '+' ? offsetMs : -offsetMs);
   } catch (err) {
     if (!(err instanceof ChaincodeError)) throw err;
     throw new CliError(
       'USAGE',
-      `--at must be an RFC 3339 UTC time like 2026-11-24T08:00:00Z, got ${JSON.stringify(text)}`,
+      `--at must be an RFC 3339 time like 2026-11-24T08:00:00Z or 2026-11-24T16:00:00+08:00, got ${JSON.stringify(text)}`,
     );
   }
 }

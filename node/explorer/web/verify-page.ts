@@ -13,6 +13,7 @@ import {
   explainAttestation,
   looksLikeAccessFile,
   parseAccessProofJson,
+  MAX_TRUST_BUNDLE_BYTES,
   parseTrustBundle,
   ReceiptsError,
   toHex,
@@ -51,10 +52,13 @@ async function bytesOf(file: File): Promise<Uint8Array> {
   return new Uint8Array(await file.arrayBuffer());
 }
 
-/** Reads the trust bundle, showing why it is refused (the field to blame) instead of verifying. */
-function readBundle(name: string, text: string): void {
+/** Reads the trust bundle, showing why it is refused (its size, or the field to blame) instead of verifying. */
+function readBundle(name: string, bytes: Uint8Array): void {
   try {
-    inputs.bundle = { name, bundle: parseTrustBundle(text, nobleCrypto) };
+    if (bytes.length > MAX_TRUST_BUNDLE_BYTES) {
+      throw new Error(`${bytes.length} bytes, more than ${MAX_TRUST_BUNDLE_BYTES}`);
+    }
+    inputs.bundle = { name, bundle: parseTrustBundle(new TextDecoder().decode(bytes), nobleCrypto) };
   } catch (err) {
     delete inputs.bundle;
     const why = err instanceof ReceiptsError ? `${err.code}: ${err.message}` : String(err);
@@ -102,7 +106,7 @@ function takeEvidence(name: string, bytes: Uint8Array): void {
 
 async function take(file: File, slot: 'evidence' | 'bundle' | 'artifact'): Promise<void> {
   const bytes = await bytesOf(file);
-  if (slot === 'bundle') readBundle(file.name, new TextDecoder().decode(bytes));
+  if (slot === 'bundle') readBundle(file.name, bytes);
   else if (slot === 'evidence') takeEvidence(file.name, bytes);
   else {
     inputs.artifact = { name: file.name, digest: nobleCrypto.sha256(bytes) };
@@ -120,7 +124,7 @@ async function dropped(files: FileList): Promise<void> {
     const json = jsonOf(bytes);
     if (json !== undefined) {
       if (looksLikeAccessFile(json)) readAccessFile(file.name, json);
-      else readBundle(file.name, new TextDecoder().decode(bytes));
+      else readBundle(file.name, bytes);
     } else if (inputs.evidence === undefined || file.name.endsWith('.binpb')) {
       inputs.evidence = { kind: 'attestation', name: file.name, bytes };
     } else inputs.artifact = { name: file.name, digest: nobleCrypto.sha256(bytes) };
@@ -223,7 +227,7 @@ element('fetch-bundle').addEventListener('click', () => {
   void fetch('api/trust-bundle')
     .then(async (response) => {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      readBundle('trust-bundle.json (from this node)', await response.text());
+      readBundle('trust-bundle.json (from this node)', new Uint8Array(await response.arrayBuffer()));
     })
     .catch((err: unknown) => {
       showVerdict('fail', `Could not fetch the trust bundle from this node: ${String(err)}`);
