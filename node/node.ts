@@ -26,6 +26,7 @@ import {
 } from './chain-index/index.ts';
 import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
 import {
+  NodeError,
   openFileLimit,
   startApiServer,
   storeReserveShortfall,
@@ -141,8 +142,9 @@ const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> 
   anchoring: [],
   // New records are refused; what is stored is still served.
   storage: ['RecordService'],
-  // The store is not the history the chain anchored (LogConflictError): ingest is refused, the rest still answers.
-  log: ['RecordService'],
+  // The store is not the history the chain anchored (LogConflictError): nothing is added to its log (records,
+  // notarizations, exchanges' access receipts); attestations of what it holds still answer.
+  log: ['RecordService', 'NotaryService', 'ReportService'],
 };
 
 const MIB = 1024 * 1024;
@@ -288,8 +290,8 @@ interface Pipelines {
   ownAnchorBlock(): bigint;
   /** Health follows a storage fault at once, when set. */
   readonly storageWiring: { changed?: () => void };
-  /** Set once the anchorer finds the store conflicting with the chain; ingest is refused from then on. */
-  logConflict(): LogConflictError | undefined;
+  /** Why the log takes nothing now: the anchorer found the store conflicting with the chain (from then on). */
+  logRefusal(): NodeError | undefined;
 }
 
 /**
@@ -362,6 +364,14 @@ async function startPipelines(
   const wiring: { anchorer?: CheckpointAnchorer } = {};
   const keys = new LiveNodeKeys({ log: config.keys.log, receipt: config.keys.receipt }, logKey, receiptKey);
   const logSigner = keys.logSigner;
+  let logConflict: LogConflictError | undefined;
+  // Why nothing may be added to the log now, if anything: the anchorer found the store conflicting with the chain.
+  const logRefusal = (): NodeError | undefined => logConflict;
+  // Every leaf passes here, whichever path adds it (records, notarizations, access receipts).
+  const admitToLog = () => {
+    const refusal = logRefusal();
+    if (refusal) throw refusal;
+  };
   const log = await openTransparencyLog({
     db: db.log,
     origin,
@@ -377,6 +387,7 @@ async function startPipelines(
     onCheckpointError: (err) => {
       logger.error({ err }, 'checkpoint signing failed');
     },
+    admit: admitToLog,
   });
   cleanup.push(() => log.close());
 
@@ -385,7 +396,6 @@ async function startPipelines(
   const noteAnchor = (blockNumber: number) => {
     if (BigInt(blockNumber) > ownAnchorBlock) ownAnchorBlock = BigInt(blockNumber);
   };
-  let logConflict: LogConflictError | undefined;
   const anchorer = await CheckpointAnchorer.open({
     db: db.anchor,
     write: db.write,
@@ -394,7 +404,7 @@ async function startPipelines(
     logger: componentLogger(logger, 'anchor'),
     ...retry,
     onConflict: (err) => {
-      if (logConflict === undefined) logger.error({ err }, 'the store conflicts with the chain: ingest refused');
+      if (logConflict === undefined) logger.error({ err }, 'the store conflicts with the chain: its log takes nothing');
       logConflict = err;
       storageWiring.changed?.();
     },
@@ -497,8 +507,9 @@ async function startPipelines(
     maxBatchRecords: config.ingest.maxBatchRecords,
     maxRecordBytes: config.ingest.maxRecordBytes,
     usccMode: config.ingest.usccMode,
+    // Refused before a batch is prepared; the log's own gate refuses the same at its append.
     admit: () => {
-      if (logConflict) throw logConflict;
+      admitToLog();
       db.storage.admitIngest();
     },
     backlog: () => ({
@@ -537,7 +548,7 @@ async function startPipelines(
     keys,
     ownAnchorBlock: () => ownAnchorBlock,
     storageWiring,
-    logConflict: () => logConflict,
+    logRefusal,
   };
 }
 
@@ -700,7 +711,7 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
         anchoredSize: anchorer.anchoredSize,
       })),
       storageCheck(parts.db.storage),
-      { component: 'log', check: () => pipelines.logConflict()?.message },
+      { component: 'log', check: () => pipelines.logRefusal()?.message },
     ],
     intervalMs: HEALTH_INTERVAL_MS,
     onChange: (failed) => {
