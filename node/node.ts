@@ -290,7 +290,10 @@ interface Pipelines {
   ownAnchorBlock(): bigint;
   /** Health follows a storage fault at once, when set. */
   readonly storageWiring: { changed?: () => void };
-  /** Why the log takes nothing now: the anchorer found the store conflicting with the chain (from then on). */
+  /**
+   * Why the log takes nothing now: a restored store not yet checked against the chain, or one the anchorer found
+   * conflicting with it (from then on).
+   */
   logRefusal(): NodeError | undefined;
 }
 
@@ -365,8 +368,10 @@ async function startPipelines(
   const keys = new LiveNodeKeys({ log: config.keys.log, receipt: config.keys.receipt }, logKey, receiptKey);
   const logSigner = keys.logSigner;
   let logConflict: LogConflictError | undefined;
-  // Why nothing may be added to the log now, if anything: the anchorer found the store conflicting with the chain.
-  const logRefusal = (): NodeError | undefined => logConflict;
+  // Why nothing may be added to the log now, if anything: the anchorer found the store conflicting with the chain,
+  // or the store is a restored one the chain has not answered for yet.
+  const logRefusal = (): NodeError | undefined =>
+    logConflict ?? (wiring.anchorer?.unreconciledRestore === true ? unreconciledRestore(storeDir) : undefined);
   // Every leaf passes here, whichever path adds it (records, notarizations, access receipts).
   const admitToLog = () => {
     const refusal = logRefusal();
@@ -567,10 +572,21 @@ async function refuseConflictingStore(anchorer: CheckpointAnchorer, storeDir: st
       throw new NodeStartError('STORE_CONFLICTS_WITH_CHAIN', `${storeDir}: ${err.message}`, storeDir, { cause: err });
     }
     logger.warn(
-      { err },
-      'cannot check the store against the chain now: checked once the ledger answers, ingest refused if they conflict',
+      { err, restored: anchorer.unreconciledRestore },
+      anchorer.unreconciledRestore
+        ? 'cannot check the restored store against the chain now: its log takes nothing until the ledger answers'
+        : 'cannot check the store against the chain now: checked once the ledger answers, ingest refused if they conflict',
     );
   }
+}
+
+/** A restored store's refusal until the chain has answered (node/anchor's reconcile): it may be older than the chain. */
+function unreconciledRestore(storeDir: string): NodeError {
+  return new NodeError(
+    'FAILED_PRECONDITION',
+    `${storeDir} was restored from a backup and has not been checked against the chain yet: it takes nothing into ` +
+      'its log until the ledger answers and the chain agrees with it',
+  );
 }
 
 /** Snapshots of the chain index need p2p to be served: without it, none is taken. */
