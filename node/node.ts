@@ -8,7 +8,7 @@
  * into its durable outbox. It reports NOT_SERVING (gRPC health, /healthz) while the ledger does not answer, and its
  * anchorer, follower and notarizer retry with backoff until it does.
  */
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -50,6 +50,7 @@ import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { Gauge } from 'prom-client';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
 import { NodeStartError, type NodeListener } from './node-errors.ts';
+import { keepDataDirPrivate } from './data-dir.ts';
 import { EvidenceNotarizer } from './notary/index.ts';
 import { auditAccesses } from './audit/index.ts';
 import { createNodeExplorer, EXPLORER_PREFIX, type ExplorerRoutes } from './explorer/index.ts';
@@ -306,9 +307,7 @@ async function startPipelines(
   { logger, metrics, origin, cleanup }: Basics,
   overrides: NodeOverrides,
 ): Promise<Pipelines> {
-  // The operator's alone: it holds credit records, which LevelDB writes 0644 under the usual umask.
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  await chmod(config.dataDir, 0o700);
+  await keepDataDirPrivate(config.dataDir);
   // The store tells of its faults before the parts that react to them exist: they are set once all do.
   const storageWiring: { recovered: (() => void)[]; changed?: () => void } = { recovered: [] };
   const storeDir = join(config.dataDir, 'db');
