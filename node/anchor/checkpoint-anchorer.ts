@@ -72,6 +72,13 @@ export interface CheckpointAnchorerOptions {
 
 const MAX_INDEX_ENTRIES = 10_000;
 /**
+ * With no such backup, that origin's log cannot go on (its leaves past the backup are gone, and the chain's tree head
+ * covers them): the node goes on under a new origin.
+ */
+const WAY_OUT =
+  '; with none, register a node of this organisation under a new shard (a new log origin) and start it with that ' +
+  '`shard` on a new, empty data dir, then re-send the records acknowledged after the backup';
+/**
  * Committed anchors whose entries are kept for the chain-index follower, which applies an anchor a block or two
  * after its commit: enough for a follower a few anchors behind, bounded because each holds up to 10,000 entries.
  */
@@ -423,7 +430,7 @@ export class CheckpointAnchorer {
       // history this log can grow is consistent with the chain's tree head any more.
       throw new LogConflictError(
         `the chain holds checkpoint ${size} of ${origin} but this log has ${this.#o.log.size} leaves: the store is ` +
-          'older than its last anchor (restored from an old backup?); restore a backup taken after that anchor',
+          `older than its last anchor (restored from an old backup?); restore a backup taken after that anchor${WAY_OUT}`,
         { cause },
       );
     }
@@ -432,7 +439,7 @@ export class CheckpointAnchorer {
       throw new LogConflictError(
         `the chain's checkpoint ${size} of ${origin} is not this log's at size ${size} (of ${this.#o.log.size}): ` +
           'the store is not the history the chain anchored (an old backup grown since, another node’s, altered); ' +
-          'restore a backup of this node taken after that anchor',
+          `restore a backup of this node taken after that anchor${WAY_OUT}`,
         { cause },
       );
     }
