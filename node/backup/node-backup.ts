@@ -9,7 +9,7 @@
  * and recovers from the chain any anchor made after the backup rather than anchoring again.
  */
 import { readdir, realpath } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { RESTORED_ROW_KEY } from '../anchor/index.ts';
 import { nodeEntryPlacement, type NodeDatabase } from '../store/index.ts';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
@@ -95,7 +95,9 @@ async function refuseInside(out: string, dataDir: string): Promise<void> {
   const real = (path: string) => realpath(path).catch(() => resolve(path));
   const [outDir, data] = await Promise.all([real(dirname(out)), real(dataDir)]);
   const within = relative(data, join(outDir, basename(out)));
-  if (!within.startsWith('..') && !isAbsolute(within)) {
+  // `..name` is a file inside it.
+  const outside = within === '..' || within.startsWith(`..${sep}`) || isAbsolute(within);
+  if (!outside) {
     throw new BackupError(
       'DESTINATION_REFUSED',
       `the backup ${out} would be inside the node's data dir ${dataDir}: put it on another disk, or at least outside it`,
