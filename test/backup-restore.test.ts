@@ -6,7 +6,7 @@
  * re-sends what it sent after the backup gets each record logged exactly once.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -271,7 +271,10 @@ describe('lianxin node backup and restore', () => {
     const config = { ...(await loadNodeConfig(configFile)), dataDir: restoredDir };
     let node: LianxinNode | undefined;
     let parts: NodeParts | undefined;
+    const ledgerDir = join(net.members.dir, 'ledger');
     await net.restartLedger(async () => {
+      // A ledger data dir left open (by hand, an earlier version) is closed again when the ledger starts on it.
+      await chmod(ledgerDir, 0o755);
       node = await createNode(config, {
         logDestination: discard,
         services: (started) => {
@@ -286,6 +289,7 @@ describe('lianxin node backup and restore', () => {
       expect(node.failedChecks()).toContainEqual(expect.objectContaining({ component: 'log' }));
     });
     if (!node || !parts) throw new Error('the node did not start');
+    expect((await stat(ledgerDir)).mode & 0o777).toBe(0o700);
     try {
       const refusal = await eventually(
         () =>
