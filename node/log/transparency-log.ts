@@ -32,7 +32,8 @@ export interface TransparencyLogOptions {
   readonly onCheckpointError?: (error: unknown) => void;
   /**
    * Throws to refuse an append before anything is written: the one gate every leaf passes (records, notarizations,
-   * access receipts), so a store the node may not add to (it conflicts with the chain) takes no leaf by any path.
+   * access receipts), so a store the node may not add to (it conflicts with the chain, or is a restore not yet
+   * checked against it) takes no leaf by any path.
    */
   readonly admit?: () => void;
 }
