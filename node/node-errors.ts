@@ -14,14 +14,16 @@ export type NodeStartErrorCode =
   /** A key or certificate file exists but does not hold what it should (PEM of a private key, a certificate). */
   | 'KEY_INVALID'
   /** The store's log is not the history the chain anchored for its origin (a backup older than the last anchor). */
-  | 'STORE_CONFLICTS_WITH_CHAIN';
+  | 'STORE_CONFLICTS_WITH_CHAIN'
+  /** The data dir is open to group or others and the node's user cannot make it owner-only. */
+  | 'DATA_DIR_NOT_PRIVATE';
 
 export class NodeStartError extends Error {
   override readonly name = 'NodeStartError';
   constructor(
     readonly code: NodeStartErrorCode,
     message: string,
-    /** The listener (PORT_IN_USE, LISTEN_FAILED), the file (KEY_INVALID) or the store concerned. */
+    /** The listener (PORT_IN_USE, LISTEN_FAILED), the file (KEY_INVALID), the store or the data dir concerned. */
     readonly subject: string,
     options?: ErrorOptions,
   ) {

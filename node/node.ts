@@ -8,7 +8,7 @@
  * into its durable outbox. It reports NOT_SERVING (gRPC health, /healthz) while the ledger does not answer, and its
  * anchorer, follower and notarizer retry with backoff until it does.
  */
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import {
 } from './chain-index/index.ts';
 import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
 import {
+  NodeError,
   openFileLimit,
   startApiServer,
   storeReserveShortfall,
@@ -49,6 +50,7 @@ import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { Gauge } from 'prom-client';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
 import { NodeStartError, type NodeListener } from './node-errors.ts';
+import { keepDataDirPrivate } from './data-dir.ts';
 import { EvidenceNotarizer } from './notary/index.ts';
 import { auditAccesses } from './audit/index.ts';
 import { createNodeExplorer, EXPLORER_PREFIX, type ExplorerRoutes } from './explorer/index.ts';
@@ -141,8 +143,9 @@ const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> 
   anchoring: [],
   // New records are refused; what is stored is still served.
   storage: ['RecordService'],
-  // The store is not the history the chain anchored (LogConflictError): ingest is refused, the rest still answers.
-  log: ['RecordService'],
+  // The store is not the history the chain anchored (LogConflictError): nothing is added to its log (records,
+  // notarizations, exchanges' access receipts); attestations of what it holds still answer.
+  log: ['RecordService', 'NotaryService', 'ReportService'],
 };
 
 const MIB = 1024 * 1024;
@@ -288,8 +291,11 @@ interface Pipelines {
   ownAnchorBlock(): bigint;
   /** Health follows a storage fault at once, when set. */
   readonly storageWiring: { changed?: () => void };
-  /** Set once the anchorer finds the store conflicting with the chain; ingest is refused from then on. */
-  logConflict(): LogConflictError | undefined;
+  /**
+   * Why the log takes nothing now: a restored store not yet checked against the chain, or one the anchorer found
+   * conflicting with it (from then on).
+   */
+  logRefusal(): NodeError | undefined;
 }
 
 /**
@@ -301,9 +307,7 @@ async function startPipelines(
   { logger, metrics, origin, cleanup }: Basics,
   overrides: NodeOverrides,
 ): Promise<Pipelines> {
-  // The operator's alone: it holds credit records, which LevelDB writes 0644 under the usual umask.
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  await chmod(config.dataDir, 0o700);
+  await keepDataDirPrivate(config.dataDir);
   // The store tells of its faults before the parts that react to them exist: they are set once all do.
   const storageWiring: { recovered: (() => void)[]; changed?: () => void } = { recovered: [] };
   const storeDir = join(config.dataDir, 'db');
@@ -362,6 +366,16 @@ async function startPipelines(
   const wiring: { anchorer?: CheckpointAnchorer } = {};
   const keys = new LiveNodeKeys({ log: config.keys.log, receipt: config.keys.receipt }, logKey, receiptKey);
   const logSigner = keys.logSigner;
+  let logConflict: LogConflictError | undefined;
+  // Why nothing may be added to the log now, if anything: the anchorer found the store conflicting with the chain,
+  // or the store is a restored one the chain has not answered for yet.
+  const logRefusal = (): NodeError | undefined =>
+    logConflict ?? (wiring.anchorer?.unreconciledRestore === true ? unreconciledRestore(storeDir) : undefined);
+  // Every leaf passes here, whichever path adds it (records, notarizations, access receipts).
+  const admitToLog = () => {
+    const refusal = logRefusal();
+    if (refusal) throw refusal;
+  };
   const log = await openTransparencyLog({
     db: db.log,
     origin,
@@ -377,6 +391,7 @@ async function startPipelines(
     onCheckpointError: (err) => {
       logger.error({ err }, 'checkpoint signing failed');
     },
+    admit: admitToLog,
   });
   cleanup.push(() => log.close());
 
@@ -385,7 +400,6 @@ async function startPipelines(
   const noteAnchor = (blockNumber: number) => {
     if (BigInt(blockNumber) > ownAnchorBlock) ownAnchorBlock = BigInt(blockNumber);
   };
-  let logConflict: LogConflictError | undefined;
   const anchorer = await CheckpointAnchorer.open({
     db: db.anchor,
     write: db.write,
@@ -394,7 +408,7 @@ async function startPipelines(
     logger: componentLogger(logger, 'anchor'),
     ...retry,
     onConflict: (err) => {
-      if (logConflict === undefined) logger.error({ err }, 'the store conflicts with the chain: ingest refused');
+      if (logConflict === undefined) logger.error({ err }, 'the store conflicts with the chain: its log takes nothing');
       logConflict = err;
       storageWiring.changed?.();
     },
@@ -497,8 +511,9 @@ async function startPipelines(
     maxBatchRecords: config.ingest.maxBatchRecords,
     maxRecordBytes: config.ingest.maxRecordBytes,
     usccMode: config.ingest.usccMode,
+    // Refused before a batch is prepared; the log's own gate refuses the same at its append.
     admit: () => {
-      if (logConflict) throw logConflict;
+      admitToLog();
       db.storage.admitIngest();
     },
     backlog: () => ({
@@ -537,7 +552,7 @@ async function startPipelines(
     keys,
     ownAnchorBlock: () => ownAnchorBlock,
     storageWiring,
-    logConflict: () => logConflict,
+    logRefusal,
   };
 }
 
@@ -556,10 +571,21 @@ async function refuseConflictingStore(anchorer: CheckpointAnchorer, storeDir: st
       throw new NodeStartError('STORE_CONFLICTS_WITH_CHAIN', `${storeDir}: ${err.message}`, storeDir, { cause: err });
     }
     logger.warn(
-      { err },
-      'cannot check the store against the chain now: checked once the ledger answers, ingest refused if they conflict',
+      { err, restored: anchorer.unreconciledRestore },
+      anchorer.unreconciledRestore
+        ? 'cannot check the restored store against the chain now: its log takes nothing until the ledger answers'
+        : 'cannot check the store against the chain now: checked once the ledger answers, ingest refused if they conflict',
     );
   }
+}
+
+/** A restored store's refusal until the chain has answered (node/anchor's reconcile): it may be older than the chain. */
+function unreconciledRestore(storeDir: string): NodeError {
+  return new NodeError(
+    'FAILED_PRECONDITION',
+    `${storeDir} was restored from a backup and has not been checked against the chain yet: it takes nothing into ` +
+      'its log until the ledger answers and the chain agrees with it',
+  );
 }
 
 /** Snapshots of the chain index need p2p to be served: without it, none is taken. */
@@ -700,7 +726,7 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
         anchoredSize: anchorer.anchoredSize,
       })),
       storageCheck(parts.db.storage),
-      { component: 'log', check: () => pipelines.logConflict()?.message },
+      { component: 'log', check: () => pipelines.logRefusal()?.message },
     ],
     intervalMs: HEALTH_INTERVAL_MS,
     onChange: (failed) => {

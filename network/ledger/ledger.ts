@@ -2,7 +2,7 @@
  * The embedded ledger's composition root: a single-process Fabric 2.5 peer + solo orderer on one TLS gRPC
  * endpoint, storing its channel in LevelDB (DESIGN §4). Nothing else constructs its parts.
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -126,6 +126,7 @@ const CHAINCODE_LOG_LEVEL = process.env.CORE_CHAINCODE_LOGGING_LEVEL ?? 'WARNING
 
 export async function createLedger(options: Readonly<LedgerOptions>): Promise<Ledger> {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(options.dataDir, 0o700);
   const store = await openStore(join(options.dataDir, 'ledger'));
   const started: ChaincodeConnection[] = [];
   try {

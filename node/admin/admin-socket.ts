@@ -67,19 +67,16 @@ export async function startAdminSocket(path: string, actions: AdminActions): Pro
     running.add(action);
     void action.finally(() => running.delete(action));
   });
-  // Created 0600 (umask 0177): under a looser umask, another user could connect before the chmod below.
-  const umask = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
+  // The socket is created under the process's umask: no one else can reach it before the chmod, as it lives in a
+  // directory closed to group and others (the node's data dir, the ledger's). A umask set here would be the whole
+  // process's for that while, its thread pool's files and directories included.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
     });
-  } finally {
-    process.umask(umask);
-  }
+  });
   await chmod(path, 0o600);
   return {
     path,

@@ -2,11 +2,16 @@
  * Keys of the anchor sublevel, sizes as 20-digit decimals so byte order is numeric order:
  *   q ‖ size(20) → a signed checkpoint note waiting to be anchored (the durable outbox)
  *   h ‖ size(20) → AnchoredCheckpoint (JSON): a checkpoint committed VALID on the channel
+ *   r → (empty) the store was restored from a backup and not yet checked against the chain: written by the restore,
+ *       deleted once the chain has answered and agreed (CheckpointAnchorer.reconcile)
  */
 const SIZE_WIDTH = 20;
 
 export const QUEUED = Buffer.from('q');
 export const ANCHORED = Buffer.from('h');
+export const RESTORED = Buffer.from('r');
+/** The restore's mark as the store's raw key: the anchor sublevel's prefix (node/store's node-database.ts) and `r`. */
+export const RESTORED_ROW_KEY = Buffer.concat([Buffer.from('!anchor!'), RESTORED]);
 
 export const sizeKey = (prefix: Buffer, size: number): Buffer =>
   Buffer.concat([prefix, Buffer.from(String(size).padStart(SIZE_WIDTH, '0'))]);

@@ -26,7 +26,7 @@ import type { Logger } from '../logging/index.ts';
 import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
 import { OutboxWorker } from '../worker/index.ts';
 import { anchorIndexEntries } from './anchor-index-entries.ts';
-import { ANCHORED, prefixEnd, QUEUED, sizeKey, sizeOf } from './anchor-keys.ts';
+import { ANCHORED, prefixEnd, QUEUED, RESTORED, sizeKey, sizeOf } from './anchor-keys.ts';
 
 /** A checkpoint committed VALID on the channel, as the node remembers it. */
 export interface AnchoredCheckpoint {
@@ -72,6 +72,13 @@ export interface CheckpointAnchorerOptions {
 
 const MAX_INDEX_ENTRIES = 10_000;
 /**
+ * With no such backup, that origin's log cannot go on (its leaves past the backup are gone, and the chain's tree head
+ * covers them): the node goes on under a new origin.
+ */
+const WAY_OUT =
+  '; with none, register a node of this organisation under a new shard (a new log origin) and start it with that ' +
+  '`shard` on a new, empty data dir, then re-send the records acknowledged after the backup';
+/**
  * Committed anchors whose entries are kept for the chain-index follower, which applies an anchor a block or two
  * after its commit: enough for a follower a few anchors behind, bounded because each holds up to 10,000 entries.
  */
@@ -88,6 +95,8 @@ export class CheckpointAnchorer {
   #anchoredWaiters: { size: number; resolve: () => void }[] = [];
   /** Whether the chain's latest anchor of the origin was read since start: a crash may have left the chain ahead. */
   #reconciled = false;
+  /** The store carries a restore's mark (anchor-keys.ts `r`) that no reconcile has cleared yet. */
+  #restored: boolean;
   /** Entries of this node's latest committed anchors by transaction ID, oldest first (`takeCommittedEntries`). */
   readonly #committed = new Map<string, KeptEntries>();
   /**
@@ -119,6 +128,7 @@ export class CheckpointAnchorer {
     this.#maxLeaves = options.maxLeavesPerAnchor ?? MAX_INDEX_ENTRIES;
     this.#anchored = outbox.anchored;
     this.#queued = outbox.queued;
+    this.#restored = outbox.restored;
     this.#worker = new OutboxWorker({
       retryInitialMs: options.retryInitialMs,
       retryMaxMs: options.retryMaxMs,
@@ -143,6 +153,14 @@ export class CheckpointAnchorer {
 
   static async open(options: Readonly<CheckpointAnchorerOptions>): Promise<CheckpointAnchorer> {
     return new CheckpointAnchorer(options, await readOutbox(options.db));
+  }
+
+  /**
+   * The store was restored from a backup and has not been checked against the chain since: it may be older than the
+   * node's last anchor, so nothing may be added to its log until `reconcile` has cleared the mark.
+   */
+  get unreconciledRestore(): boolean {
+    return this.#restored;
   }
 
   /** Leaves below this size are anchored on chain. */
@@ -281,8 +299,12 @@ export class CheckpointAnchorer {
     if (this.#reconciled) return;
     const onChain = await this.#o.chain.getCheckpoint(this.#o.log.origin);
     if (onChain) {
-      await this.#checkOurs(onChain);
       if (Number(onChain.size) > this.anchoredSize) await this.#record(await this.#ours(onChain));
+      else await this.#checkOurs(onChain);
+    }
+    if (this.#restored) {
+      await this.#written([{ type: 'del', sublevel: this.#o.db, key: RESTORED }]);
+      this.#restored = false;
     }
     this.#reconciled = true;
   }
@@ -408,7 +430,7 @@ export class CheckpointAnchorer {
       // history this log can grow is consistent with the chain's tree head any more.
       throw new LogConflictError(
         `the chain holds checkpoint ${size} of ${origin} but this log has ${this.#o.log.size} leaves: the store is ` +
-          'older than its last anchor (restored from an old backup?); restore a backup taken after that anchor',
+          `older than its last anchor (restored from an old backup?); restore a backup taken after that anchor${WAY_OUT}`,
         { cause },
       );
     }
@@ -417,7 +439,7 @@ export class CheckpointAnchorer {
       throw new LogConflictError(
         `the chain's checkpoint ${size} of ${origin} is not this log's at size ${size} (of ${this.#o.log.size}): ` +
           'the store is not the history the chain anchored (an old backup grown since, another node’s, altered); ' +
-          'restore a backup of this node taken after that anchor',
+          `restore a backup of this node taken after that anchor${WAY_OUT}`,
         { cause },
       );
     }
@@ -486,12 +508,14 @@ interface StoredOutbox {
   readonly anchored: StoredAnchor | undefined;
   /** The queued checkpoints' sizes, ascending. */
   readonly queued: number[];
+  readonly restored: boolean;
 }
 
 async function readOutbox(db: CheckpointAnchorerOptions['db']): Promise<StoredOutbox> {
   const [last] = await db.values({ gte: ANCHORED, lt: prefixEnd(ANCHORED), reverse: true, limit: 1 }).all();
   const queued = (await db.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).map(sizeOf);
-  return { anchored: last && (JSON.parse(last.toString('utf8')) as StoredAnchor), queued };
+  const restored = (await db.get(RESTORED)) !== undefined;
+  return { anchored: last && (JSON.parse(last.toString('utf8')) as StoredAnchor), queued, restored };
 }
 
 /**

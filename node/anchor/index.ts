@@ -6,3 +6,4 @@ export {
   type CheckpointAnchorerOptions,
 } from './checkpoint-anchorer.ts';
 export { anchorIndexEntries } from './anchor-index-entries.ts';
+export { RESTORED_ROW_KEY } from './anchor-keys.ts';

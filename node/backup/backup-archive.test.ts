@@ -85,6 +85,18 @@ describe('backup archive', () => {
     });
   });
 
+  it('refuses a log summary of a negative size, naming the field', async () => {
+    const file = join(dir, 'a.backup');
+    await writeBackupArchive(file, FACTS, from([[Buffer.from('k'), Buffer.from('v')]]), () => ({ log: { size: 10 } }));
+    // Same length, so the trailer still finds the manifest.
+    const text = (await readFile(file)).toString('latin1').replace('"size":10', '"size":-1');
+    await writeFile(file, Buffer.from(text, 'latin1'));
+    await expect(verifyBackupArchive(file)).rejects.toMatchObject({
+      code: 'ARCHIVE_INVALID',
+      message: expect.stringContaining('"log"') as unknown,
+    });
+  });
+
   it('refuses lengths that do not fit, before reading what they claim', async () => {
     const file = join(dir, 'a.backup');
     const written = await writeBackupArchive(file, FACTS, from([[Buffer.from('k'), Buffer.from('v')]]));

@@ -294,6 +294,7 @@ const isLogSummary = (v: unknown): v is LogSummary =>
   typeof v === 'object' &&
   v !== null &&
   Number.isSafeInteger((v as Record<string, unknown>).size) &&
+  ((v as Record<string, unknown>).size as number) >= 0 &&
   ['string', 'undefined'].includes(typeof (v as Record<string, unknown>).checkpoint);
 
 const isStringRecord = (v: unknown): v is Record<string, string> =>

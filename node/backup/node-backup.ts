@@ -4,11 +4,13 @@
  * records, their log leaves and tiles, the checkpoints and the anchoring outbox (all in the main one) are then of
  * one instant, as a crash at that instant would have left them
  * (the node's crash recovery already starts from any such state). Restore creates a new data dir from an archive
- * whose digest it has checked first; the node started on it recovers from the chain any anchor made after the
- * backup (node/anchor reconciles on its first anchor) rather than anchoring again.
+ * whose digest it has checked first, and marks the store restored: the node started on it adds nothing to its log
+ * until it has checked the store against the chain (node/anchor's reconcile, at start or once the ledger answers),
+ * and recovers from the chain any anchor made after the backup rather than anchoring again.
  */
 import { readdir, realpath } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { RESTORED_ROW_KEY } from '../anchor/index.ts';
 import { nodeEntryPlacement, type NodeDatabase } from '../store/index.ts';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
 import { RESTORING_SUFFIX } from '../../network/ledger/store/index.ts';
@@ -75,8 +77,17 @@ export async function restoreNode(options: Readonly<RestoreNodeOptions>): Promis
       );
     }
   }
-  await restoreStoreAtomically(join(options.dataDir, 'db'), readBackupEntries(options.from), nodeEntryPlacement);
+  await restoreStoreAtomically(join(options.dataDir, 'db'), markedRestored(options.from), nodeEntryPlacement);
   return manifest;
+}
+
+/**
+ * The archive's entries and the restore's mark, in the same durable store: a backup may be older than the node's last
+ * anchor, and records taken before the chain has said so would be at indices its tree head already covers.
+ */
+async function* markedRestored(from: string): AsyncGenerator<[Buffer, Buffer]> {
+  yield* readBackupEntries(from);
+  yield [RESTORED_ROW_KEY, Buffer.alloc(0)];
 }
 
 /** Compared as the file system resolves them (symbolic links followed) where they exist. */
@@ -84,7 +95,9 @@ async function refuseInside(out: string, dataDir: string): Promise<void> {
   const real = (path: string) => realpath(path).catch(() => resolve(path));
   const [outDir, data] = await Promise.all([real(dirname(out)), real(dataDir)]);
   const within = relative(data, join(outDir, basename(out)));
-  if (!within.startsWith('..') && !isAbsolute(within)) {
+  // `..name` is a file inside it.
+  const outside = within === '..' || within.startsWith(`..${sep}`) || isAbsolute(within);
+  if (!outside) {
     throw new BackupError(
       'DESTINATION_REFUSED',
       `the backup ${out} would be inside the node's data dir ${dataDir}: put it on another disk, or at least outside it`,

@@ -370,6 +370,25 @@ describe('transparency log', () => {
     );
   });
 
+  it('passes every append through its gate: a refused one writes nothing, and appends go on once it admits', async () => {
+    await log.close();
+    let refusal: Error | undefined = new Error('refused');
+    log = await openTransparencyLog({
+      db,
+      origin: ORIGIN,
+      signer,
+      admit: () => {
+        if (refusal) throw refusal;
+      },
+    });
+    let batchesBuilt = 0;
+    await expect(log.append([testLeaf(0)], () => (batchesBuilt++, []))).rejects.toBe(refusal);
+    expect(batchesBuilt).toBe(0);
+    expect(log.size).toBe(0);
+    refusal = undefined;
+    expect(await log.append([testLeaf(0)])).toEqual({ firstIndex: 0, size: 1 });
+  });
+
   it('serves proofs for sizes it has reached while appends go on, all verifying', async () => {
     const random = prng(6);
     await appendTestLeaves(log, 0, 300, random);

@@ -30,6 +30,12 @@ export interface TransparencyLogOptions {
   readonly checkpointLeaves?: number;
   readonly onCheckpoint?: (checkpoint: SignedCheckpoint) => void;
   readonly onCheckpointError?: (error: unknown) => void;
+  /**
+   * Throws to refuse an append before anything is written: the one gate every leaf passes (records, notarizations,
+   * access receipts), so a store the node may not add to (it conflicts with the chain, or is a restore not yet
+   * checked against it) takes no leaf by any path.
+   */
+  readonly admit?: () => void;
 }
 
 export interface TransparencyLog extends AsyncDisposable {
@@ -111,7 +117,7 @@ export async function openTransparencyLog(options: Readonly<TransparencyLogOptio
   });
   // Leaves appended after the last checkpoint before a restart still get one within T.
   checkpointer.notify();
-  return new LevelTransparencyLog(origin, store, checkpointer);
+  return new LevelTransparencyLog(origin, store, checkpointer, options.admit);
 }
 
 async function loadLatest(store: TileStore, origin: string): Promise<SignedCheckpoint | undefined> {
@@ -134,12 +140,14 @@ class LevelTransparencyLog implements TransparencyLog {
   readonly origin: string;
   readonly #store: TileStore;
   readonly #checkpointer: Checkpointer;
+  readonly #admit: (() => void) | undefined;
   #closed = false;
 
-  constructor(origin: string, store: TileStore, checkpointer: Checkpointer) {
+  constructor(origin: string, store: TileStore, checkpointer: Checkpointer, admit: (() => void) | undefined) {
     this.origin = origin;
     this.#store = store;
     this.#checkpointer = checkpointer;
+    this.#admit = admit;
   }
 
   get size(): number {
@@ -148,6 +156,7 @@ class LevelTransparencyLog implements TransparencyLog {
 
   async append(leaves: readonly Uint8Array[], alongside?: Alongside): Promise<AppendResult> {
     if (this.#closed) throw new TransparencyLogError('CLOSED', `log ${this.origin} is closed`);
+    this.#admit?.();
     const result = await this.#store.append(leaves, alongside);
     this.#checkpointer.notify();
     return result;
