@@ -5,8 +5,7 @@
  */
 import { chmod, link, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
-// A leaf module (node:fs alone): the one fsync of a folder, shared rather than copied.
-import { syncDirectory } from '../../node/store/sync-directory.ts';
+import { syncDirectory } from '../fs/index.ts';
 import { BACKDATE_MS, ROLE_ATTRIBUTE } from './constants.ts';
 import {
   issueCertificate,

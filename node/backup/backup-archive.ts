@@ -16,7 +16,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { link, open, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { syncDirectory } from '../store/index.ts';
+import { syncDirectory } from '../../network/fs/index.ts';
 import { BackupError } from './errors.ts';
 
 const MAGIC = Buffer.from('LXBACKUP', 'latin1');

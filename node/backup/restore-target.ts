@@ -8,7 +8,8 @@ import { mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { restoreLeftUnfinished, restoringDir } from '../../network/ledger/store/index.ts';
 import { assertLevelDbRunsHere } from '../../network/leveldb/binding-cpu.ts';
-import { NodeStoreError, restoreStoreEntries, syncDirectory, type EntryPlacement } from '../store/index.ts';
+import { syncDirectory } from '../../network/fs/index.ts';
+import { NodeStoreError, restoreStoreEntries, type EntryPlacement } from '../store/index.ts';
 import { BackupError } from './errors.ts';
 
 /**

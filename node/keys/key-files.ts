@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { sha256Hex } from '../../network/crypto/index.ts';
-import { syncDirectory } from '../store/index.ts';
+import { syncDirectory } from '../../network/fs/index.ts';
 import { KeyRotationError } from './errors.ts';
 
 /** Mode bits a key file may not have: any for others; for the group, any but read, and read too unless root owns it. */

@@ -19,7 +19,7 @@ import { dirname } from 'node:path';
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { LianxinChain, NodeRecord, PublicKeyRecord } from '../ledger/index.ts';
-import { syncDirectory } from '../store/index.ts';
+import { syncDirectory } from '../../network/fs/index.ts';
 import { KeyRotationError } from './errors.ts';
 import {
   keyFileOrNew,

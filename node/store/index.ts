@@ -19,7 +19,6 @@ export {
   type StorageGuardOptions,
 } from './storage-guard.ts';
 export { restoreStoreEntries, type EntryPlacement } from './restore-entries.ts';
-export { syncDirectory } from './sync-directory.ts';
 export { nodeEntryPlacement } from './chain-index-layout.ts';
 export { RowBatch, type IndexedRows } from './row-batch.ts';
 export { KeyFilter, KEY_FILTER_MIN_KEYS, hashKeyInto } from './key-filter.ts';

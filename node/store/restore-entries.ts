@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { Level } from 'level';
 import { assertLevelDbRunsHere } from '../../network/leveldb/binding-cpu.ts';
-import { syncDirectory } from './sync-directory.ts';
+import { syncDirectory } from '../../network/fs/index.ts';
 
 /** Entries per batch: LevelDB's write buffer takes a few MiB comfortably. */
 const BATCH_ENTRIES = 1_000;

@@ -1,0 +1,5 @@
+/**
+ * File-system primitives shared by the node (its store, backups, key files) and the network's tools (crypto
+ * material): one definition under both, as network/wire is for varints.
+ */
+export { syncDirectory } from './sync-directory.ts';
