@@ -127,7 +127,7 @@ async function main(argv: string[]): Promise<void> {
   // `lianxin ledger backup`: an online backup written by this process, which holds the store's lock.
   // Optional: a data dir too deep for a Unix socket path loses online backups, not the ledger.
   await startAdminSocket(join(dataDir, 'ledger', 'admin.sock'), {
-    backup: (out) => backupLedger(ledger.store, ledger.channelId, out),
+    backup: (out) => backupLedger(ledger.store, ledger.channelId, out, dataDir),
   }).catch((err: unknown) => {
     console.error(`ledger: no admin socket, so no online backup: ${err instanceof Error ? err.message : String(err)}`);
   });

@@ -205,7 +205,16 @@ describe('lianxin node backup and restore', () => {
       await node.anchorer.whenAnchored(16 * BATCH);
     })();
     const backup = join(net.members.dir, 'ledger.backup');
-    const manifest = await backupLedger(net.ledger.store, net.members.consortium.channel, backup);
+    const ledgerDataDir = join(net.members.dir, 'ledger');
+    await expect(
+      backupLedger(
+        net.ledger.store,
+        net.members.consortium.channel,
+        join(ledgerDataDir, 'inside.backup'),
+        ledgerDataDir,
+      ),
+    ).rejects.toMatchObject({ code: 'DESTINATION_REFUSED' });
+    const manifest = await backupLedger(net.ledger.store, net.members.consortium.channel, backup, ledgerDataDir);
     await anchoring;
     expect(manifest).toMatchObject({ kind: 'ledger', identity: { channel: net.members.consortium.channel } });
 

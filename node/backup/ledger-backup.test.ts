@@ -28,8 +28,10 @@ it('takes no snapshot of the ledger when the backup cannot be written', async ()
       return store.snapshotEntries();
     },
   };
-  await expect(backupLedger(counted, 'lianxin', out)).rejects.toMatchObject({ code: 'FILE_ERROR' });
+  await expect(backupLedger(counted, 'lianxin', out, join(dir, 'ledger'))).rejects.toMatchObject({
+    code: 'FILE_ERROR',
+  });
   expect(snapshots).toBe(0);
-  await backupLedger(counted, 'lianxin', join(dir, 'new.backup'));
+  await backupLedger(counted, 'lianxin', join(dir, 'new.backup'), join(dir, 'ledger'));
   expect(snapshots).toBe(1);
 });

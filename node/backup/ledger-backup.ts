@@ -3,22 +3,25 @@
  * entries, state updates and savepoint in one LevelDB batch, so one snapshot holds the ledger at one height: the
  * restored store passes verify-chain and the ledger starts on it at that height. Blocks committed after the backup
  * are not in it; the nodes' anchors in them are then missing from the chain, and a node that holds later anchors
- * than the restored chain refuses to go on (its log is ahead of the chain's) — restore the ledger from a backup
- * taken after the nodes' last anchors, or treat it as a fresh channel.
+ * than the restored chain has its next anchors refused (their proofs start past the chain's head: it does not yet
+ * roll its anchored state back to the chain's) — restore the ledger from a backup taken after the nodes' last
+ * anchors, or treat it as a fresh channel.
  */
 import { join } from 'node:path';
 import type { LedgerStore } from '../../network/ledger/store/index.ts';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
 import { BackupError } from './errors.ts';
-import { requireEmptyDir } from './node-backup.ts';
+import { refuseInside, requireEmptyDir } from './node-backup.ts';
 import { restoreStoreAtomically } from './restore-target.ts';
 
 /** Writes a consistent snapshot of the running ledger's store to `out` (never replacing a file). */
-export function backupLedger(
+export async function backupLedger(
   store: Pick<LedgerStore, 'snapshotEntries' | 'height'>,
   channelId: string,
   out: string,
+  dataDir: string,
 ): Promise<BackupManifest> {
+  await refuseInside(out, dataDir, 'ledger');
   // The height as the snapshot is taken is not known exactly (a block may commit meanwhile): the manifest names
   // the channel only; verify-chain on the restored store tells its height.
   return writeBackupArchive(out, { kind: 'ledger', identity: { channel: channelId } }, lazily(store));

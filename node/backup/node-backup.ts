@@ -91,7 +91,7 @@ async function* markedRestored(from: string): AsyncGenerator<[Buffer, Buffer]> {
 }
 
 /** Compared as the file system resolves them (symbolic links followed) where they exist. */
-async function refuseInside(out: string, dataDir: string): Promise<void> {
+export async function refuseInside(out: string, dataDir: string, whose: 'node' | 'ledger' = 'node'): Promise<void> {
   const real = (path: string) => realpath(path).catch(() => resolve(path));
   const [outDir, data] = await Promise.all([real(dirname(out)), real(dataDir)]);
   const within = relative(data, join(outDir, basename(out)));
@@ -100,7 +100,7 @@ async function refuseInside(out: string, dataDir: string): Promise<void> {
   if (!outside) {
     throw new BackupError(
       'DESTINATION_REFUSED',
-      `the backup ${out} would be inside the node's data dir ${dataDir}: put it on another disk, or at least outside it`,
+      `the backup ${out} would be inside the ${whose}'s data dir ${dataDir}: put it on another disk, or at least outside it`,
     );
   }
 }
