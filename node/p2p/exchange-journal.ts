@@ -217,13 +217,19 @@ export class ChainExchangeJournal implements ExchangeJournal {
     await this.#logAccess(digest, 'provided', bundle);
   }
 
+  /**
+   * The requester's complete bundle, kept before its acknowledgement leaves. Resolves once the synced batch holds
+   * the bundle and its "to log" mark: the leaf is then crash-safe, so its append runs in the background (tracked
+   * by `settled()`), not in the acknowledgement's path, where it would queue behind every other append of the log
+   * (ingest's included) while the provider waits for the acknowledgement.
+   */
   async obtained(bundle: ExchangeBundle): Promise<void> {
     const digest = digestOf(bundle.receipt).toString('hex');
     await this.#c.db.batch(
       [{ type: 'put', key: key(OBTAINED, digest), value: encodeBundle(bundle) }, ...this.#toLog(digest, 'obtained')],
       { sync: true },
     );
-    await this.#logAccess(digest, 'obtained', bundle);
+    void this.#logAccess(digest, 'obtained', bundle);
   }
 
   /** Index of the access leaf of the exchange with this receipt (lower-case hex digest) in this node's log. */
