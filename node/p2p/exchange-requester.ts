@@ -36,6 +36,7 @@ import {
   type Report,
   type SignedEnvelope,
 } from './exchange-messages.ts';
+import { isoTime, receiptTimeProblem } from '../verifier/access-bundle-verifier.ts';
 import { checkReceipt } from './bundle-verifier.ts';
 import type { ExchangeBundle, ExchangeJournal, IndexLookup } from './exchange-ports.ts';
 import { digestOf, signEnvelope, verifyEnvelope } from './exchange-signatures.ts';
@@ -86,8 +87,6 @@ export interface ObtainedReport {
 }
 
 const DEFAULT_REQUEST_LIFETIME_MS = 60_000;
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export class ReportRequester {
   readonly #c: Readonly<ReportRequesterComponents>;
@@ -265,14 +264,15 @@ export class ReportRequester {
     const checked = checkReceipt(this.#c.registry, provider, { envelope: request, decoded }, envelope);
     if ('requestId' in checked) {
       // The date is the provider's alone, and it chooses the key and the consent window the receipt is judged by:
-      // it must fall between this request's issue and this node's now, give or take the clock skew.
-      const earliest = decoded.issuedAtMs - MAX_CLOCK_SKEW_MS;
-      const latest = this.#now() + MAX_CLOCK_SKEW_MS;
-      if (checked.issuedAtMs < earliest || checked.issuedAtMs > latest) {
+      // it must fall in the request's validity (the verifier core's rule, which `lianxin verify` and the audit
+      // apply: a receipt acknowledged here must pass there) and not lie ahead of this node's clock.
+      const outside = receiptTimeProblem(decoded, checked);
+      if (outside !== undefined) throw new P2pError('BAD_MESSAGE', outside.reason, { field: 'receipt.issuedAtMs' });
+      if (checked.issuedAtMs > this.#now() + MAX_CLOCK_SKEW_MS) {
         throw new P2pError(
           'BAD_MESSAGE',
-          `the receipt is dated ${iso(checked.issuedAtMs)}, outside ${iso(earliest)} to ${iso(latest)} ` +
-            "(the request's issue to now, with the clock skew allowed)",
+          `the receipt is dated ${isoTime(checked.issuedAtMs)}, ahead of this node's clock by more than ` +
+            `${MAX_CLOCK_SKEW_MS} ms`,
           { field: 'receipt.issuedAtMs' },
         );
       }
