@@ -241,6 +241,38 @@ describe('ChainExchangeJournal', () => {
     await db.close();
   });
 
+  it('does not offer again, at a start, a receipt whose chain call ended after the start began its scan', async () => {
+    const { db, sublevel } = await (await openDb())();
+    const chain = new FakeReceiptChain();
+    const { promise, resolve: commit } = Promise.withResolvers<undefined>();
+    chain.gate = promise;
+    // The scan reads a snapshot of the pending marks: the transaction commits between its start and its reading.
+    let betweenSnapshotAndRead = (): Promise<void> => Promise.resolve();
+    const store: ExchangeJournalComponents['db'] = sublevel;
+    const snapshotting: ExchangeJournalComponents['db'] = {
+      get: (at) => store.get(at),
+      batch: (operations, options) => store.batch(operations, options),
+      keys: (range) =>
+        (async function* () {
+          const snapshot: Buffer[] = [];
+          for await (const at of store.keys(range)) snapshot.push(at);
+          await betweenSnapshotAndRead();
+          yield* snapshot;
+        })(),
+    };
+    const { journal, errors, refusals } = watchedJournal(snapshotting, chain);
+    await journal.provided(bundle());
+    betweenSnapshotAndRead = async () => {
+      commit(undefined);
+      await journal.settled();
+    };
+    await journal.start();
+    await journal.settled();
+    expect(chain.transactions).toEqual([1]);
+    expect({ errors, refusals }).toEqual({ errors: [], refusals: [] });
+    await db.close();
+  });
+
   it('starts past a stored bundle that does not decode, reporting it once by its key', async () => {
     const { db, sublevel } = await (await openDb())();
     const chain = new FakeReceiptChain();

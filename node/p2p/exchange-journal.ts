@@ -254,12 +254,13 @@ export class ChainExchangeJournal implements ExchangeJournal {
   /**
    * Records on chain the receipts stored but not yet committed: by a previous life of the node, or while the chain
    * could not be reached. Safe to call again: a receipt queued or in a chain call now is neither read nor queued
-   * again.
+   * again, nor one whose chain call ended since the scan began (the scan reads a snapshot: its mark is read again).
    */
   async start(): Promise<void> {
     for await (const pending of this.#c.db.keys(underPrefix(PENDING))) {
       const digest = pending.toString('utf8').slice(PENDING.length);
       if (this.#queue.has(digest) || this.#submitting.has(digest)) continue;
+      if ((await this.#c.db.get(pending)) === undefined) continue;
       const bundle = await this.#stored(key(PROVIDED, digest));
       if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
     }
