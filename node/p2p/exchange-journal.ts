@@ -19,6 +19,7 @@ import type { TransparencyLog } from '../log/index.ts';
 import { accessEvidenceOf, encodeAccessLeaf, type AccessSide } from './access-evidence.ts';
 import type { AccessReceipt as SignedReceipt, SignedEnvelope } from './exchange-messages.ts';
 import { decodeAccessReceipt, decodeAccessRequest, decodeAcknowledgement } from './exchange-messages.ts';
+import { JournalEntryError } from './errors.ts';
 import type { ExchangeBundle, ExchangeJournal } from './exchange-ports.ts';
 import { digestOf } from './exchange-signatures.ts';
 
@@ -117,21 +118,6 @@ function encodeBundle(bundle: ExchangeBundle): Buffer {
       acknowledgement: bundle.acknowledgement === undefined ? null : storeEnvelope(bundle.acknowledgement),
     }),
   );
-}
-
-/**
- * A journal entry that does not decode: written by this node from messages it checked, so the store is damaged
- * (or was written by another version). `key` is the entry's key (`p/<digest>`).
- */
-export class JournalEntryError extends Error {
-  override readonly name = 'JournalEntryError';
-  readonly code = 'JOURNAL_ENTRY_UNREADABLE';
-  constructor(
-    readonly key: string,
-    options: ErrorOptions,
-  ) {
-    super(`the exchange journal's entry ${key} does not decode: ${String(options.cause)}`, options);
-  }
 }
 
 /** A stored bundle. @throws JournalEntryError naming `key` when it does not decode. */
