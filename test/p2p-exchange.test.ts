@@ -626,11 +626,36 @@ describe('a provider that lies about the records it sends (its receipt signed ov
     } finally {
       index.rows.delete(`${HELD}\u0000tax`);
     }
-    // A kind anchored by nobody (or by another institution) is not this provider's to send.
-    const obtained = await liar.requestReport(
-      query({ kinds: ['loan', 'tax'], consentId: consents.get('loan-and-tax') ?? '' }),
-    );
-    expect(obtained.status).toBe('ACCEPTED');
+    // A kind anchored by nobody, or in another institution's log, is not this provider's to send.
+    const loanAndTax = query({ kinds: ['loan', 'tax'], consentId: consents.get('loan-and-tax') ?? '' });
+    expect((await liar.requestReport(loanAndTax)).status).toBe('ACCEPTED');
+    index.put({ ...tax, origin: `lianxin/${AGENCY2}/main` });
+    try {
+      expect((await liar.requestReport(loanAndTax)).status).toBe('ACCEPTED');
+    } finally {
+      index.rows.delete(`${HELD}\u0000tax`);
+    }
+  });
+
+  it('is not disputed for a kind or a version anchored after it read its records', async () => {
+    const loan = await index.getIndexRecord(HELD, 'loan');
+    if (loan === undefined) throw new Error('no index row');
+    // Anchored while the report streams: a first tax record, and a later loan version, in the provider's log.
+    doctor = (records) => {
+      index.put({ ...loan, kind: 'tax', leafIndex: loan.leafIndex + 1 });
+      index.put({ ...loan, version: loan.version + 1, leafIndex: loan.leafIndex + 2, recordDigest: 'f'.repeat(64) });
+      return Promise.resolve(records);
+    };
+    try {
+      const obtained = await liar.requestReport(
+        query({ kinds: ['loan', 'tax'], consentId: consents.get('loan-and-tax') ?? '' }),
+      );
+      expect(obtained.disputeReason).toBe('');
+      expect(obtained.status).toBe('ACCEPTED');
+    } finally {
+      index.rows.delete(`${HELD}\u0000tax`);
+      index.put(loan);
+    }
   });
 
   it.each(cases)('is disputed for %s', async (_, lie, reason, overrides = {}) => {
