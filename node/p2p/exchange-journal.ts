@@ -37,7 +37,11 @@ export interface ExchangeJournalComponents {
   readonly db: JournalDatabase;
   /** The provider's door to the chain; receipts it provided are recorded there. */
   readonly chain: Pick<LianxinChain, 'recordAccessReceipt' | 'recordAccessReceipts'>;
-  /** A chain call failed (it stays pending and is retried at the next start); the node logs it. */
+  /**
+   * Something the node logs: a chain call that failed (the receipt stays pending, retried at the next start), an
+   * access leaf not appended (its mark stays, retried at the next start), an unreadable stored bundle, and, when
+   * onReceiptRefused is absent, a refusal for good (kept as refused, not retried).
+   */
   readonly onError?: (error: unknown) => void;
   /**
    * The chain refused a receipt for good (it is kept as refused and not offered again): an access served that the
