@@ -477,13 +477,17 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     };
     const before = new Set(await provided());
     const errorsBefore = providerErrors.length;
-    await expect(unkept.requestReport(query())).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' });
+    const failed = await unkept.requestReport(query()).catch((err: unknown) => err);
+    // Served, not kept: a typed error naming the receipt, with no retry hint (a retry is a second access).
+    expect(failed).toMatchObject({ code: 'FAILED_PRECONDITION', cause: { code: 'LEVEL_DATABASE_NOT_OPEN' } });
+    expect((failed as { retryAfterMs?: number }).retryAfterMs).toBeUndefined();
     // The provider waited for an acknowledgement that never came, and says so.
     await eventually(() => Promise.resolve(providerErrors.length > errorsBefore ? true : undefined), {
       what: "the provider's missing acknowledgement",
     });
     const [digest, ...more] = (await provided()).filter((d) => !before.has(d));
     expect(more).toEqual([]);
+    expect((failed as Error).message).toContain(`receipt ${digest ?? ''}`);
     const kept = await provider.journal.bundle(digest ?? '');
     expect(kept?.decoded.receipt.subject).toBe(HELD);
     expect(kept?.acknowledgement).toBeUndefined();

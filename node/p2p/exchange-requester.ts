@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { lpStream } from '@libp2p/utils';
 import { equalBytes } from '../../chaincode/src/protocol.ts';
 import { sha256 } from '../../network/crypto/index.ts';
+import { NodeError } from '../api/errors.ts';
 import type { ChainIndexRecord } from '../chain-index/index.ts';
 import type { AttestationVerification, ReceiptKey } from '../receipts/index.ts';
 import {
@@ -89,6 +90,19 @@ export interface ObtainedReport {
 
 const DEFAULT_REQUEST_LIFETIME_MS = 60_000;
 
+/**
+ * The store refused the bundle of a report the provider served: not a state to retry past (a new request is a
+ * second access, a second receipt on chain), so no retry hint, and the receipt named for the operator.
+ */
+function notKept(bundle: ExchangeBundle, cause: unknown): NodeError {
+  return new NodeError(
+    'FAILED_PRECONDITION',
+    `the provider served the report (receipt ${digestOf(bundle.receipt).toString('hex')}) but this node could not ` +
+      `keep it, so it did not acknowledge it: the access stands unacknowledged, and a new request is a second access`,
+    { cause },
+  );
+}
+
 /** The chain index's entry, or none, for each kind a request asks. */
 type IndexedKinds = ReadonlyMap<string, ChainIndexRecord | undefined>;
 
@@ -134,8 +148,9 @@ export class ReportRequester {
   /**
    * Runs one exchange with a node of `query.provider`.
    * @throws ExchangeRefusedError (code `REFUSED`) with the provider's verified reason; P2pError `UNAVAILABLE`,
-   *   `TIMEOUT`, `BAD_MESSAGE`, `BAD_SIGNATURE`, `PEER_NOT_REGISTERED` when the exchange could not complete; the
-   *   store's error when the bundle could not be kept (then no acknowledgement was sent).
+   *   `TIMEOUT`, `BAD_MESSAGE`, `BAD_SIGNATURE`, `PEER_NOT_REGISTERED` when the exchange could not complete;
+   *   NodeError `FAILED_PRECONDITION` naming the receipt when the bundle could not be kept (then no acknowledgement
+   *   was sent).
    */
   async requestReport(query: ReportQuery, options: { signal?: AbortSignal } = {}): Promise<ObtainedReport> {
     return this.exchange(query.provider, this.signRequest(query), options);
@@ -176,7 +191,9 @@ export class ReportRequester {
       // Kept (synced) before the acknowledgement leaves: once the provider has it the exchange is complete on
       // both sides, so a requester that cannot keep the bundle does not send it (the provider keeps the access
       // unacknowledged, and the caller's error is true).
-      await this.#c.journal.obtained(result.obtained.bundle);
+      await this.#c.journal.obtained(result.obtained.bundle).catch((err: unknown) => {
+        throw notKept(result.obtained.bundle, err);
+      });
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
