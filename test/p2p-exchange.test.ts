@@ -9,6 +9,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ import {
   P2pError,
   recordStoreReports,
   RegistryView,
+  ReplayGuard,
   ReportProvider,
   ReportRequester,
   signEnvelope,
@@ -707,6 +709,38 @@ describe('a provider that stops mid-stream', () => {
     expect(err).toBeInstanceOf(P2pError);
     expect(err).toMatchObject({ code: 'TIMEOUT' });
   });
+});
+
+it("drops the replay memory's long-expired claims at the upkeep's pace", async () => {
+  const replayDb = db.sublevel<Buffer, Buffer>('replay-upkeep', { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  // A request that expired an hour ago, claimed in an earlier life of the node.
+  expect(await new ReplayGuard(replayDb).claim('ab'.repeat(32), randomBytes(16), Date.now() - 3_600_000)).toBe(true);
+  const exchange = await startReportExchange(
+    {
+      mspId: BANK,
+      p2pKey: await generateKeyPair('Ed25519'),
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      receiptKey: requesterSide.receiptKey,
+      chain: requesterSide.chain,
+      reports: { latestRecords: () => Promise.resolve([]) },
+      index,
+      verifyAttestation: (bytes) => verifyAttestation(bytes, parts.bundle),
+      replayDb,
+      journalDb: db.sublevel<Buffer, Buffer>('journal-upkeep', { keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+    },
+    { registryRefreshMs: 50 },
+  );
+  try {
+    const claims = async () => {
+      let count = 0;
+      for await (const _ of replayDb.keys()) count++;
+      return count;
+    };
+    expect(await claims()).toBe(2);
+    await eventually(async () => ((await claims()) === 0 ? true : undefined), { what: 'the pruned claims' });
+  } finally {
+    await exchange.stop();
+  }
 });
 
 // Keep the shape check honest: loadRegistryView is the node's way in.
