@@ -197,15 +197,14 @@ describe('access leaves and the offline proof of an access', () => {
       provider: AGENCY,
       subject: PROVEN,
     };
-    // The requester logged it before answering; the provider once the acknowledgement reached it.
+    // Each side logs it in the background: the requester once it kept the bundle, the provider once the
+    // acknowledgement reached it.
     const accessLeaf = async (node: LianxinNode) => {
       const index = await node.exchange?.journal.accessLeaf(receiptDigest);
       return index === undefined ? undefined : decodeLogLeaf(await node.log.leaf(index));
     };
-    expect(await accessLeaf(bankNode)).toMatchObject({
-      org: BANK,
-      access: { ...expected, role: 'ACCESS_ROLE_OBTAINED' },
-    });
+    const obtained = await eventually(() => accessLeaf(bankNode), { what: "the bank's access leaf" });
+    expect(obtained).toMatchObject({ org: BANK, access: { ...expected, role: 'ACCESS_ROLE_OBTAINED' } });
     const provided = await eventually(() => accessLeaf(agencyNode), { what: "the agency's access leaf" });
     expect(provided).toMatchObject({ org: AGENCY, access: { ...expected, role: 'ACCESS_ROLE_PROVIDED' } });
 

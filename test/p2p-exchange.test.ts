@@ -9,6 +9,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ import {
   P2pError,
   recordStoreReports,
   RegistryView,
+  ReplayGuard,
   ReportProvider,
   ReportRequester,
   signEnvelope,
@@ -477,13 +479,17 @@ describe('the report exchange between a Shanghai bank and the Hangzhou agency', 
     };
     const before = new Set(await provided());
     const errorsBefore = providerErrors.length;
-    await expect(unkept.requestReport(query())).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' });
+    const failed = await unkept.requestReport(query()).catch((err: unknown) => err);
+    // Served, not kept: a typed error naming the receipt, with no retry hint (a retry is a second access).
+    expect(failed).toMatchObject({ code: 'FAILED_PRECONDITION', cause: { code: 'LEVEL_DATABASE_NOT_OPEN' } });
+    expect((failed as { retryAfterMs?: number }).retryAfterMs).toBeUndefined();
     // The provider waited for an acknowledgement that never came, and says so.
     await eventually(() => Promise.resolve(providerErrors.length > errorsBefore ? true : undefined), {
       what: "the provider's missing acknowledgement",
     });
     const [digest, ...more] = (await provided()).filter((d) => !before.has(d));
     expect(more).toEqual([]);
+    expect((failed as Error).message).toContain(`receipt ${digest ?? ''}`);
     const kept = await provider.journal.bundle(digest ?? '');
     expect(kept?.decoded.receipt.subject).toBe(HELD);
     expect(kept?.acknowledgement).toBeUndefined();
@@ -626,11 +632,36 @@ describe('a provider that lies about the records it sends (its receipt signed ov
     } finally {
       index.rows.delete(`${HELD}\u0000tax`);
     }
-    // A kind anchored by nobody (or by another institution) is not this provider's to send.
-    const obtained = await liar.requestReport(
-      query({ kinds: ['loan', 'tax'], consentId: consents.get('loan-and-tax') ?? '' }),
-    );
-    expect(obtained.status).toBe('ACCEPTED');
+    // A kind anchored by nobody, or in another institution's log, is not this provider's to send.
+    const loanAndTax = query({ kinds: ['loan', 'tax'], consentId: consents.get('loan-and-tax') ?? '' });
+    expect((await liar.requestReport(loanAndTax)).status).toBe('ACCEPTED');
+    index.put({ ...tax, origin: `lianxin/${AGENCY2}/main` });
+    try {
+      expect((await liar.requestReport(loanAndTax)).status).toBe('ACCEPTED');
+    } finally {
+      index.rows.delete(`${HELD}\u0000tax`);
+    }
+  });
+
+  it('is not disputed for a kind or a version anchored after it read its records', async () => {
+    const loan = await index.getIndexRecord(HELD, 'loan');
+    if (loan === undefined) throw new Error('no index row');
+    // Anchored while the report streams: a first tax record, and a later loan version, in the provider's log.
+    doctor = (records) => {
+      index.put({ ...loan, kind: 'tax', leafIndex: loan.leafIndex + 1 });
+      index.put({ ...loan, version: loan.version + 1, leafIndex: loan.leafIndex + 2, recordDigest: 'f'.repeat(64) });
+      return Promise.resolve(records);
+    };
+    try {
+      const obtained = await liar.requestReport(
+        query({ kinds: ['loan', 'tax'], consentId: consents.get('loan-and-tax') ?? '' }),
+      );
+      expect(obtained.disputeReason).toBe('');
+      expect(obtained.status).toBe('ACCEPTED');
+    } finally {
+      index.rows.delete(`${HELD}\u0000tax`);
+      index.put(loan);
+    }
   });
 
   it.each(cases)('is disputed for %s', async (_, lie, reason, overrides = {}) => {
@@ -678,6 +709,38 @@ describe('a provider that stops mid-stream', () => {
     expect(err).toBeInstanceOf(P2pError);
     expect(err).toMatchObject({ code: 'TIMEOUT' });
   });
+});
+
+it("drops the replay memory's long-expired claims at the upkeep's pace", async () => {
+  const replayDb = db.sublevel<Buffer, Buffer>('replay-upkeep', { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  // A request that expired an hour ago, claimed in an earlier life of the node.
+  expect(await new ReplayGuard(replayDb).claim('ab'.repeat(32), randomBytes(16), Date.now() - 3_600_000)).toBe(true);
+  const exchange = await startReportExchange(
+    {
+      mspId: BANK,
+      p2pKey: await generateKeyPair('Ed25519'),
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      receiptKey: requesterSide.receiptKey,
+      chain: requesterSide.chain,
+      reports: { latestRecords: () => Promise.resolve([]) },
+      index,
+      verifyAttestation: (bytes) => verifyAttestation(bytes, parts.bundle),
+      replayDb,
+      journalDb: db.sublevel<Buffer, Buffer>('journal-upkeep', { keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+    },
+    { registryRefreshMs: 50 },
+  );
+  try {
+    const claims = async () => {
+      let count = 0;
+      for await (const _ of replayDb.keys()) count++;
+      return count;
+    };
+    expect(await claims()).toBe(2);
+    await eventually(async () => ((await claims()) === 0 ? true : undefined), { what: 'the pruned claims' });
+  } finally {
+    await exchange.stop();
+  }
 });
 
 // Keep the shape check honest: loadRegistryView is the node's way in.

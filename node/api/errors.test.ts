@@ -5,7 +5,7 @@ import { status } from '@grpc/grpc-js';
 import { ClassicLevel } from 'classic-level';
 import { describe, expect, it } from 'vitest';
 import { ChainError } from '../ledger/index.ts';
-import { ExchangeRefusedError, P2pError } from '../p2p/errors.ts';
+import { ExchangeRefusedError, JournalEntryError, P2pError } from '../p2p/errors.ts';
 import { StorageFaultError } from '../store/index.ts';
 import { REFUSAL_REASON_KEY } from './errors.ts';
 import {
@@ -64,6 +64,15 @@ describe('toGrpcStatus', () => {
     expect(s.metadata.get(RETRY_AFTER_MS_KEY)).toEqual(['13']);
     expect(s.metadata.get(ERROR_CODE_KEY)).toEqual(['OVERLOADED']);
     expect(s.metadata.get(ERROR_FIELD_KEY)).toEqual(['records']);
+  });
+
+  it("maps an unreadable stored exchange to DATA_LOSS with its code, naming the entry but not the decoder's words", () => {
+    const cause = new SyntaxError('Unexpected token \'s\', "secret" is not valid JSON');
+    const s = toGrpcStatus(new JournalEntryError('p/' + 'ab'.repeat(32), { cause }));
+    expect(s).toMatchObject({ code: status.DATA_LOSS });
+    expect(s.details).toContain('p/' + 'ab'.repeat(32));
+    expect(s.details).not.toContain('secret');
+    expect(s.metadata.get(ERROR_CODE_KEY)).toEqual(['JOURNAL_ENTRY_UNREADABLE']);
   });
 
   it('maps a storage fault to UNAVAILABLE with its stable code and a retry hint, never INTERNAL', () => {

@@ -5,7 +5,7 @@
  */
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { ChainError, type ChainErrorCode } from '../ledger/index.ts';
-import { ExchangeRefusedError, P2pError, type P2pErrorCode } from '../p2p/errors.ts';
+import { ExchangeRefusedError, JournalEntryError, P2pError, type P2pErrorCode } from '../p2p/errors.ts';
 import { RecordValidationError } from '../records/errors.ts';
 import type { RefusalReason } from '../p2p/exchange-messages.ts';
 import { isStoreNotOpenError, StorageFaultError } from '../store/index.ts';
@@ -164,6 +164,16 @@ export function toGrpcStatus(err: unknown): StatusObject {
     if (err.field !== undefined) metadata.set(ERROR_FIELD_KEY, err.field);
     const code = P2P_STATUS[err.code];
     return { code, details: code === status.INTERNAL ? 'internal error' : err.message, metadata };
+  }
+  if (err instanceof JournalEntryError) {
+    // An exchange this node kept whose stored bundle does not decode: its store is damaged. The entry is named;
+    // the decoder's message, which may quote the stored bytes, is the node's log's to read.
+    metadata.set(ERROR_CODE_KEY, err.code);
+    return {
+      code: status.DATA_LOSS,
+      details: `this node's exchange journal entry ${err.key} is unreadable`,
+      metadata,
+    };
   }
   if (err instanceof StorageFaultError) {
     // A state of the node, not of the request: the same call succeeds once the store takes writes again.

@@ -204,6 +204,21 @@ describe('auditAccesses', () => {
     });
   });
 
+  it('names the node of a judged copy that does not verify, and the unreachable node when every copy is set aside', async () => {
+    const a = access(['loan']);
+    const judged = await auditCopies(a, { provider: a.forged });
+    expect(judged).toMatchObject({ verdict: 'SIGNATURE_INVALID', bundleFrom: AGENCY });
+    expect(judged.findings[0]?.reason).toMatch(new RegExp(`^${AGENCY}'s copy: `));
+    const other = access(['tax'], AT + 1000);
+    const forged: FetchedBundle = { ...other.stored(true), receiptDigest: a.receiptDigest };
+    const [audited] = await auditAccesses(
+      components([a.onChain], { [AGENCY]: { [a.receiptDigest]: forged } }, [BANK]),
+      {},
+    );
+    expect(audited?.findings.map((f) => f.code)).toEqual(['DIGEST_MISMATCH', 'BUNDLE_MISSING']);
+    expect(audited?.findings[1]?.reason).toContain(`${BANK} is down`);
+  });
+
   it('finds BUNDLE_MISSING when no node gives the bundle, naming the unreachable node', async () => {
     const a = access(['loan']);
     const [audited] = await auditAccesses(components([a.onChain], {}, [AGENCY]), {});

@@ -265,16 +265,15 @@ export async function auditAccesses(
     const { judged: best, findings: aboutCopies } = judgedCopy(receipt, given, c.keys);
     const judged = best?.verification;
     const findings: AuditFinding[] = [];
+    /** Every copy given set aside: the unreachable node's failure still said, after why the copies were. */
+    const unusable: AuditFinding[] = [];
     if (judged === undefined) {
-      if (aboutCopies.length === 0) {
-        const why = unreachable.length > 0 ? `; ${unreachable.join('; ')}` : '';
-        findings.push({
-          code: 'BUNDLE_MISSING',
-          reason: `neither ${receipt.provider} nor ${receipt.requester} gave the bundle of this receipt${why}`,
-        });
-      }
+      const why = unreachable.length > 0 ? `; ${unreachable.join('; ')}` : '';
+      const missing = `neither ${receipt.provider} nor ${receipt.requester} gave the bundle of this receipt`;
+      if (aboutCopies.length === 0) findings.push({ code: 'BUNDLE_MISSING', reason: `${missing}${why}` });
+      else if (why !== '') unusable.push({ code: 'BUNDLE_MISSING', reason: `${missing} in a usable copy${why}` });
     } else if (!judged.ok) {
-      findings.push(pick(judged));
+      findings.push({ ...pick(judged), reason: `${best?.from ?? ''}'s copy: ${judged.reason}` });
     } else {
       const onChain = chainRecordProblem(judged.bundle, judged.receiptDigest, receipt);
       if (onChain !== undefined) findings.push(pick(onChain));
@@ -282,7 +281,7 @@ export async function auditAccesses(
       if (consent !== undefined) findings.push(pick(consent));
       findings.push(...judged.findings.map(pick));
     }
-    findings.push(...aboutCopies);
+    findings.push(...aboutCopies, ...unusable);
     audited.push({ receipt, verdict: findings[0]?.code ?? 'OK', findings, bundleFrom: best?.from });
   }
   return audited;

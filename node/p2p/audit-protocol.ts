@@ -15,7 +15,7 @@ import {
   encodeBundleFetchResponse,
   type FetchedBundle,
 } from './audit-messages.ts';
-import { P2pError, streamFailure } from './errors.ts';
+import { JournalEntryError, P2pError, streamFailure } from './errors.ts';
 import type { ExchangeBundle } from './exchange-ports.ts';
 import type { P2pHost } from './p2p-host.ts';
 import type { PeerRegistry } from './registry-view.ts';
@@ -35,6 +35,23 @@ function deniedReason(registry: BundleServerComponents['registry'], peerId: stri
   return role === 'regulator' ? undefined : `${peer.mspId} has the role ${String(role)}, not regulator`;
 }
 
+/**
+ * The bundle kept under `receiptDigest`; one whose stored entry does not decode is reported and answered as not
+ * found, so that one damaged entry does not fail the fetch of the others.
+ */
+async function storedBundle(
+  c: Readonly<BundleServerComponents>,
+  receiptDigest: string,
+): Promise<ExchangeBundle | undefined> {
+  try {
+    return await c.journal.bundle(receiptDigest);
+  } catch (err) {
+    if (!(err instanceof JournalEntryError)) throw err;
+    c.onError?.(err);
+    return undefined;
+  }
+}
+
 /** The stream handler a node registers for AUDIT_PROTOCOL. */
 export function bundleServer(c: Readonly<BundleServerComponents>): (stream: Stream, connection: Connection) => void {
   const serve = async (stream: Stream, peerId: string): Promise<void> => {
@@ -51,7 +68,7 @@ export function bundleServer(c: Readonly<BundleServerComponents>): (stream: Stre
     const digests = decodeBundleFetchRequest(asked);
     const bundles: FetchedBundle[] = [];
     for (const receiptDigest of digests) {
-      const bundle = await c.journal.bundle(receiptDigest);
+      const bundle = await storedBundle(c, receiptDigest);
       bundles.push(
         bundle === undefined
           ? { receiptDigest, found: false }

@@ -52,6 +52,22 @@ export class ExchangeRefusedError extends P2pError {
 }
 
 /**
+ * A journal entry that does not decode: written by this node from messages it checked, so the store is damaged
+ * (or was written by another version). `key` is the entry's key (`p/<digest>`). The gRPC edge
+ * answers it DATA_LOSS (node/api/errors.ts).
+ */
+export class JournalEntryError extends Error {
+  override readonly name = 'JournalEntryError';
+  readonly code = 'JOURNAL_ENTRY_UNREADABLE';
+  constructor(
+    readonly key: string,
+    options: ErrorOptions,
+  ) {
+    super(`the exchange journal's entry ${key} does not decode: ${String(options.cause)}`, options);
+  }
+}
+
+/**
  * A stream read, write or open that failed: TIMEOUT when a bound's signal ended it, UNAVAILABLE otherwise (the peer
  * reset or closed the stream, the connection dropped). A P2pError passes unchanged.
  */

@@ -241,6 +241,38 @@ describe('ChainExchangeJournal', () => {
     await db.close();
   });
 
+  it('does not offer again, at a start, a receipt whose chain call ended after the start began its scan', async () => {
+    const { db, sublevel } = await (await openDb())();
+    const chain = new FakeReceiptChain();
+    const { promise, resolve: commit } = Promise.withResolvers<undefined>();
+    chain.gate = promise;
+    // The scan reads a snapshot of the pending marks: the transaction commits between its start and its reading.
+    let betweenSnapshotAndRead = (): Promise<void> => Promise.resolve();
+    const store: ExchangeJournalComponents['db'] = sublevel;
+    const snapshotting: ExchangeJournalComponents['db'] = {
+      get: (at) => store.get(at),
+      batch: (operations, options) => store.batch(operations, options),
+      keys: (range) =>
+        (async function* () {
+          const snapshot: Buffer[] = [];
+          for await (const at of store.keys(range)) snapshot.push(at);
+          await betweenSnapshotAndRead();
+          yield* snapshot;
+        })(),
+    };
+    const { journal, errors, refusals } = watchedJournal(snapshotting, chain);
+    await journal.provided(bundle());
+    betweenSnapshotAndRead = async () => {
+      commit(undefined);
+      await journal.settled();
+    };
+    await journal.start();
+    await journal.settled();
+    expect(chain.transactions).toEqual([1]);
+    expect({ errors, refusals }).toEqual({ errors: [], refusals: [] });
+    await db.close();
+  });
+
   it('starts past a stored bundle that does not decode, reporting it once by its key', async () => {
     const { db, sublevel } = await (await openDb())();
     const chain = new FakeReceiptChain();
@@ -374,6 +406,42 @@ describe('ChainExchangeJournal access leaves', () => {
     await db.close();
   });
 
+  it("keeps an obtained bundle without waiting for its leaf's append, which follows in the background", async () => {
+    const { db, log } = await openNode();
+    const { promise: released, resolve: release } = Promise.withResolvers<undefined>();
+    const { promise: appending, resolve: appendStarted } = Promise.withResolvers<undefined>();
+    // A log whose append waits (behind the ingest's appends, each a synced write).
+    const journal = new ChainExchangeJournal({
+      db: db.exchangeJournal,
+      chain: new FakeReceiptChain(),
+      accessLog: {
+        org: PROVIDER,
+        log: {
+          append: async (...args) => {
+            appendStarted(undefined);
+            await released;
+            return log.append(...args);
+          },
+        },
+      },
+    });
+    const obtained = acknowledged(bundle());
+    const first = await Promise.race([
+      journal.obtained(obtained).then(() => 'kept'),
+      appending.then(() => new Promise((resolve) => setTimeout(resolve, 200))).then(() => 'waited for the log'),
+    ]);
+    expect(first).toBe('kept');
+    const digest = digestOf(obtained.receipt).toString('hex');
+    expect(await journal.bundle(digest)).toBeDefined();
+    expect(await journal.accessLeaf(digest)).toBeUndefined();
+    release(undefined);
+    await journal.settled();
+    expect(await journal.accessLeaf(digest)).toBe(0);
+    expect((await accessLeaves(log)).map((access) => access?.role)).toEqual(['ACCESS_ROLE_OBTAINED']);
+    await log.close();
+    await db.close();
+  });
+
   it('appends the leaf a failed append left behind at the next start, once', async () => {
     const { db, log } = await openNode();
     const errors: unknown[] = [];
@@ -385,6 +453,7 @@ describe('ChainExchangeJournal access leaves', () => {
     });
     const obtained = acknowledged(bundle());
     await failing.obtained(obtained);
+    await failing.settled();
     expect(errors).toHaveLength(1);
     expect(log.size).toBe(0);
     const digest = digestOf(obtained.receipt).toString('hex');

@@ -19,6 +19,7 @@ import type { TransparencyLog } from '../log/index.ts';
 import { accessEvidenceOf, encodeAccessLeaf, type AccessSide } from './access-evidence.ts';
 import type { AccessReceipt as SignedReceipt, SignedEnvelope } from './exchange-messages.ts';
 import { decodeAccessReceipt, decodeAccessRequest, decodeAcknowledgement } from './exchange-messages.ts';
+import { JournalEntryError } from './errors.ts';
 import type { ExchangeBundle, ExchangeJournal } from './exchange-ports.ts';
 import { digestOf } from './exchange-signatures.ts';
 
@@ -36,7 +37,11 @@ export interface ExchangeJournalComponents {
   readonly db: JournalDatabase;
   /** The provider's door to the chain; receipts it provided are recorded there. */
   readonly chain: Pick<LianxinChain, 'recordAccessReceipt' | 'recordAccessReceipts'>;
-  /** A chain call failed (it stays pending and is retried at the next start); the node logs it. */
+  /**
+   * Something the node logs: a chain call that failed (the receipt stays pending, retried at the next start), an
+   * access leaf not appended (its mark stays, retried at the next start), an unreadable stored bundle, and, when
+   * onReceiptRefused is absent, a refusal for good (kept as refused, not retried).
+   */
   readonly onError?: (error: unknown) => void;
   /**
    * The chain refused a receipt for good (it is kept as refused and not offered again): an access served that the
@@ -117,21 +122,6 @@ function encodeBundle(bundle: ExchangeBundle): Buffer {
       acknowledgement: bundle.acknowledgement === undefined ? null : storeEnvelope(bundle.acknowledgement),
     }),
   );
-}
-
-/**
- * A journal entry that does not decode: written by this node from messages it checked, so the store is damaged
- * (or was written by another version). `key` is the entry's key (`p/<digest>`).
- */
-export class JournalEntryError extends Error {
-  override readonly name = 'JournalEntryError';
-  readonly code = 'JOURNAL_ENTRY_UNREADABLE';
-  constructor(
-    readonly key: string,
-    options: ErrorOptions,
-  ) {
-    super(`the exchange journal's entry ${key} does not decode: ${String(options.cause)}`, options);
-  }
 }
 
 /** A stored bundle. @throws JournalEntryError naming `key` when it does not decode. */
@@ -217,13 +207,19 @@ export class ChainExchangeJournal implements ExchangeJournal {
     await this.#logAccess(digest, 'provided', bundle);
   }
 
+  /**
+   * The requester's complete bundle, kept before its acknowledgement leaves. Resolves once the synced batch holds
+   * the bundle and its "to log" mark: the leaf is then crash-safe, so its append runs in the background (tracked
+   * by `settled()`), not in the acknowledgement's path, where it would queue behind every other append of the log
+   * (ingest's included) while the provider waits for the acknowledgement.
+   */
   async obtained(bundle: ExchangeBundle): Promise<void> {
     const digest = digestOf(bundle.receipt).toString('hex');
     await this.#c.db.batch(
       [{ type: 'put', key: key(OBTAINED, digest), value: encodeBundle(bundle) }, ...this.#toLog(digest, 'obtained')],
       { sync: true },
     );
-    await this.#logAccess(digest, 'obtained', bundle);
+    void this.#logAccess(digest, 'obtained', bundle);
   }
 
   /** Index of the access leaf of the exchange with this receipt (lower-case hex digest) in this node's log. */
@@ -248,12 +244,13 @@ export class ChainExchangeJournal implements ExchangeJournal {
   /**
    * Records on chain the receipts stored but not yet committed: by a previous life of the node, or while the chain
    * could not be reached. Safe to call again: a receipt queued or in a chain call now is neither read nor queued
-   * again.
+   * again, nor one whose chain call ended since the scan began (the scan reads a snapshot: its mark is read again).
    */
   async start(): Promise<void> {
     for await (const pending of this.#c.db.keys(underPrefix(PENDING))) {
       const digest = pending.toString('utf8').slice(PENDING.length);
       if (this.#queue.has(digest) || this.#submitting.has(digest)) continue;
+      if ((await this.#c.db.get(pending)) === undefined) continue;
       const bundle = await this.#stored(key(PROVIDED, digest));
       if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
     }

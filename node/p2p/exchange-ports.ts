@@ -59,5 +59,6 @@ export interface ExchangeJournal {
   provided(bundle: ExchangeBundle): Promise<void>;
   /** The same bundle, now with the requester's acknowledgement. */
   acknowledged(bundle: ExchangeBundle): Promise<void>;
+  /** The requester's bundle, acknowledged: resolves once it is kept durably (its acknowledgement may then leave). */
   obtained(bundle: ExchangeBundle): Promise<void>;
 }

@@ -4,9 +4,11 @@
  * of the narrow interfaces, the provider's registry a view of its own so that a test can change what the provider
  * knows of the requester without the gater cutting the connection (test/p2p-exchange.test.ts runs the real ledger).
  */
+import { randomBytes } from 'node:crypto';
 import { lpStream } from '@libp2p/utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
+import { sha256 } from '../../network/crypto/index.ts';
 import { generateTestKey, type TestKey } from '../receipts/test-fixtures.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import { NodeError } from '../api/errors.ts';
@@ -15,10 +17,13 @@ import {
   decodeAccessReceipt,
   decodeAccessRequest,
   decodeFrame,
+  encodeAccessReceipt,
+  encodeAccessRequest,
   encodeAcknowledgement,
   encodeFrame,
   encodeRefusal,
   type AccessReceipt,
+  type AccessRequest,
   type Acknowledgement,
   type SignedEnvelope,
 } from './exchange-messages.ts';
@@ -106,7 +111,10 @@ const state: {
   getConsent: (consentId: string) => Promise<Consent | undefined>;
   /** What the second agency, which refuses every request, answers. */
   refuse: (request: SignedEnvelope) => SignedEnvelope;
+  /** Set, the second agency answers this receipt instead (and an empty report): a provider that lies. */
+  receipt: ((request: SignedEnvelope) => SignedEnvelope) | undefined;
 } = {
+  receipt: undefined,
   refuse: honestRefusal,
   getConsent: (id) => consentById(id),
   now: Date.now,
@@ -119,6 +127,7 @@ afterEach(() => {
   state.consent = defaultConsent();
   state.latestRecords = () => Promise.resolve([RECORD]);
   state.refuse = honestRefusal;
+  state.receipt = undefined;
   state.getConsent = consentById;
   providerView.replace(snapshotOf(members));
 });
@@ -168,7 +177,11 @@ beforeAll(async () => {
     void (async () => {
       const frame = decodeFrame((await lp.read()).subarray());
       if (frame.kind !== 'request') throw new Error(`expected a request, got ${frame.kind}`);
-      await lp.write(encodeFrame({ kind: 'refusal', envelope: state.refuse(frame.envelope) }));
+      const answer =
+        state.receipt === undefined
+          ? encodeFrame({ kind: 'refusal', envelope: state.refuse(frame.envelope) })
+          : encodeFrame({ kind: 'receipt', envelope: state.receipt(frame.envelope) });
+      await lp.write(answer);
       await stream.close();
     })().catch((err: unknown) => {
       stream.abort(err as Error);
@@ -337,6 +350,47 @@ describe('the requester', () => {
       code: 'BAD_MESSAGE',
       field: 'receipt.issuedAtMs',
     });
+  });
+
+  it("refuses a receipt dated outside its request's validity, as `lianxin verify` and the audit would", async () => {
+    // The second agency's receipt for the request, dated by `at` from the request.
+    const receiptAt = (at: (request: AccessRequest) => number) => (envelope: SignedEnvelope) => {
+      const request = decodeAccessRequest(envelope.body);
+      const receipt: AccessReceipt = {
+        ...request,
+        requestDigest: digestOf(envelope),
+        records: [],
+        reportDigest: sha256(Buffer.alloc(0)),
+        issuedAtMs: at(request),
+      };
+      return signEnvelope('access-receipt', encodeAccessReceipt(receipt), agency2Key);
+    };
+    // A request signed 90 s ago that expired 30 s ago: a receipt dated now is within this node's clock skew,
+    // but after the request's expiry by more than the skew.
+    const issuedAtMs = Date.now() - 90_000;
+    const late = signEnvelope(
+      'access-request',
+      encodeAccessRequest({
+        requestId: randomBytes(32).toString('hex'),
+        requester: BANK,
+        ...query,
+        provider: AGENCY2,
+        nonce: randomBytes(16),
+        issuedAtMs,
+        expiresAtMs: issuedAtMs + 60_000,
+      }),
+      bankKey,
+    );
+    for (const [envelope, at] of [
+      [late, () => Date.now()],
+      [requester().signRequest({ ...query, provider: AGENCY2 }), (r) => r.issuedAtMs - MAX_CLOCK_SKEW_MS - 1_000],
+    ] as const satisfies readonly [SignedEnvelope, (request: AccessRequest) => number][]) {
+      state.receipt = receiptAt(at);
+      await expect(requester().exchange(AGENCY2, envelope)).rejects.toMatchObject({
+        code: 'BAD_MESSAGE',
+        field: 'receipt.issuedAtMs',
+      });
+    }
   });
 
   it('takes a refusal only when the provider it asked signed it for this request', async () => {

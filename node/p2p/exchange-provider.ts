@@ -23,6 +23,7 @@ import {
   MAX_CLOCK_SKEW_MS,
   REPORT_CHUNK_BYTES,
 } from './constants.ts';
+import { acknowledgementTimeProblem, isoTime } from '../verifier/access-bundle-verifier.ts';
 import { P2pError } from './errors.ts';
 import {
   clipDetail,
@@ -361,13 +362,15 @@ export class ReportProvider {
         field: 'acknowledgement.receiptDigest',
       });
     }
-    // The requester's date picks the key its signature is checked with: it must follow the receipt and not lie
-    // ahead of this node's clock, give or take the skew.
-    const latest = this.#now() + MAX_CLOCK_SKEW_MS;
-    if (decoded.issuedAtMs < receipt.decoded.issuedAtMs - MAX_CLOCK_SKEW_MS || decoded.issuedAtMs > latest) {
+    // The requester's date picks the key its signature is checked with: it must follow the receipt (the verifier
+    // core's rule, which `lianxin verify` and the audit apply) and not lie ahead of this node's clock.
+    const early = acknowledgementTimeProblem(receipt.decoded, decoded);
+    if (early !== undefined) throw new P2pError('BAD_MESSAGE', early.reason, { field: 'acknowledgement.issuedAtMs' });
+    if (decoded.issuedAtMs > this.#now() + MAX_CLOCK_SKEW_MS) {
       throw new P2pError(
         'BAD_MESSAGE',
-        `the acknowledgement is dated ${new Date(decoded.issuedAtMs).toISOString()}, not between its receipt and now`,
+        `the acknowledgement is dated ${isoTime(decoded.issuedAtMs)}, ahead of this node's clock by more than ` +
+          `${MAX_CLOCK_SKEW_MS} ms`,
         { field: 'acknowledgement.issuedAtMs' },
       );
     }

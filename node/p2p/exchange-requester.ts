@@ -11,6 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { lpStream } from '@libp2p/utils';
 import { equalBytes } from '../../chaincode/src/protocol.ts';
 import { sha256 } from '../../network/crypto/index.ts';
+import { NodeError } from '../api/errors.ts';
+import type { ChainIndexRecord } from '../chain-index/index.ts';
 import type { AttestationVerification, ReceiptKey } from '../receipts/index.ts';
 import {
   DEFAULT_EXCHANGE_TIMEOUT_MS,
@@ -36,6 +38,7 @@ import {
   type Report,
   type SignedEnvelope,
 } from './exchange-messages.ts';
+import { isoTime, receiptTimeProblem } from '../verifier/access-bundle-verifier.ts';
 import { checkReceipt } from './bundle-verifier.ts';
 import type { ExchangeBundle, ExchangeJournal, IndexLookup } from './exchange-ports.ts';
 import { digestOf, signEnvelope, verifyEnvelope } from './exchange-signatures.ts';
@@ -87,7 +90,21 @@ export interface ObtainedReport {
 
 const DEFAULT_REQUEST_LIFETIME_MS = 60_000;
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/**
+ * The store refused the bundle of a report the provider served: not a state to retry past (a new request is a
+ * second access, a second receipt on chain), so no retry hint, and the receipt named for the operator.
+ */
+function notKept(bundle: ExchangeBundle, cause: unknown): NodeError {
+  return new NodeError(
+    'FAILED_PRECONDITION',
+    `the provider served the report (receipt ${digestOf(bundle.receipt).toString('hex')}) but this node could not ` +
+      `keep it, so it did not acknowledge it: the access stands unacknowledged, and a new request is a second access`,
+    { cause },
+  );
+}
+
+/** The chain index's entry, or none, for each kind a request asks. */
+type IndexedKinds = ReadonlyMap<string, ChainIndexRecord | undefined>;
 
 export class ReportRequester {
   readonly #c: Readonly<ReportRequesterComponents>;
@@ -131,8 +148,9 @@ export class ReportRequester {
   /**
    * Runs one exchange with a node of `query.provider`.
    * @throws ExchangeRefusedError (code `REFUSED`) with the provider's verified reason; P2pError `UNAVAILABLE`,
-   *   `TIMEOUT`, `BAD_MESSAGE`, `BAD_SIGNATURE`, `PEER_NOT_REGISTERED` when the exchange could not complete; the
-   *   store's error when the bundle could not be kept (then no acknowledgement was sent).
+   *   `TIMEOUT`, `BAD_MESSAGE`, `BAD_SIGNATURE`, `PEER_NOT_REGISTERED` when the exchange could not complete;
+   *   NodeError `FAILED_PRECONDITION` naming the receipt when the bundle could not be kept (then no acknowledgement
+   *   was sent).
    */
   async requestReport(query: ReportQuery, options: { signal?: AbortSignal } = {}): Promise<ObtainedReport> {
     return this.exchange(query.provider, this.signRequest(query), options);
@@ -149,6 +167,8 @@ export class ReportRequester {
   ): Promise<ObtainedReport> {
     // Local input, but decoded through the same rules the provider applies.
     const request = decodeAccessRequest(envelope.body);
+    // The chain index before the provider can read the request: what it held then, the provider held too.
+    const indexedBefore = await this.#indexed(request);
     const exchangeSignal = AbortSignal.any([
       AbortSignal.timeout(this.#exchangeTimeoutMs),
       ...(options.signal ? [options.signal] : []),
@@ -167,11 +187,13 @@ export class ReportRequester {
       await lp.write(encodeFrame({ kind: 'request', envelope }), { signal: exchangeSignal }).catch((err: unknown) => {
         throw streamFailure(err, `the request could not be sent to ${provider}`);
       });
-      result = await this.#obtain(provider, envelope, request, read);
+      result = await this.#obtain(provider, { envelope, decoded: request, indexedBefore }, read);
       // Kept (synced) before the acknowledgement leaves: once the provider has it the exchange is complete on
       // both sides, so a requester that cannot keep the bundle does not send it (the provider keeps the access
       // unacknowledged, and the caller's error is true).
-      await this.#c.journal.obtained(result.obtained.bundle);
+      await this.#c.journal.obtained(result.obtained.bundle).catch((err: unknown) => {
+        throw notKept(result.obtained.bundle, err);
+      });
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
@@ -191,10 +213,10 @@ export class ReportRequester {
   /** Reads the report and the receipt (or a refusal), verifies them, and signs the acknowledgement. */
   async #obtain(
     provider: string,
-    envelope: SignedEnvelope,
-    request: AccessRequest,
+    sent: { envelope: SignedEnvelope; decoded: AccessRequest; indexedBefore: IndexedKinds },
     read: () => Promise<ReturnType<typeof decodeFrame>>,
   ): Promise<{ obtained: ObtainedReport; ackFrame: Uint8Array }> {
+    const { envelope, decoded: request } = sent;
     const chunks: Uint8Array[] = [];
     let reportBytes = 0;
     for (;;) {
@@ -211,7 +233,7 @@ export class ReportRequester {
       if (frame.kind !== 'receipt')
         throw new P2pError('BAD_MESSAGE', `unexpected ${frame.kind} frame from ${provider}`);
       const receipt = this.#checkReceipt(provider, envelope, request, frame.envelope);
-      const verdict = await this.#verifyReport(request, receipt, Buffer.concat(chunks));
+      const verdict = await this.#verifyReport(request, receipt, Buffer.concat(chunks), sent.indexedBefore);
       const acknowledgement: Acknowledgement = {
         requestId: request.requestId,
         receiptDigest: digestOf(frame.envelope),
@@ -265,14 +287,15 @@ export class ReportRequester {
     const checked = checkReceipt(this.#c.registry, provider, { envelope: request, decoded }, envelope);
     if ('requestId' in checked) {
       // The date is the provider's alone, and it chooses the key and the consent window the receipt is judged by:
-      // it must fall between this request's issue and this node's now, give or take the clock skew.
-      const earliest = decoded.issuedAtMs - MAX_CLOCK_SKEW_MS;
-      const latest = this.#now() + MAX_CLOCK_SKEW_MS;
-      if (checked.issuedAtMs < earliest || checked.issuedAtMs > latest) {
+      // it must fall in the request's validity (the verifier core's rule, which `lianxin verify` and the audit
+      // apply: a receipt acknowledged here must pass there) and not lie ahead of this node's clock.
+      const outside = receiptTimeProblem(decoded, checked);
+      if (outside !== undefined) throw new P2pError('BAD_MESSAGE', outside.reason, { field: 'receipt.issuedAtMs' });
+      if (checked.issuedAtMs > this.#now() + MAX_CLOCK_SKEW_MS) {
         throw new P2pError(
           'BAD_MESSAGE',
-          `the receipt is dated ${iso(checked.issuedAtMs)}, outside ${iso(earliest)} to ${iso(latest)} ` +
-            "(the request's issue to now, with the clock skew allowed)",
+          `the receipt is dated ${isoTime(checked.issuedAtMs)}, ahead of this node's clock by more than ` +
+            `${MAX_CLOCK_SKEW_MS} ms`,
           { field: 'receipt.issuedAtMs' },
         );
       }
@@ -286,11 +309,23 @@ export class ReportRequester {
     throw new P2pError('BAD_MESSAGE', 'the receipt does not state this request', { field: 'receipt' });
   }
 
-  /** Checks the report against the receipt, the attestations and the chain index; the first problem disputes. */
+  /** The chain index's entry for each kind `request` asks, now. */
+  async #indexed(request: AccessRequest): Promise<IndexedKinds> {
+    const entries = await Promise.all(request.kinds.map((kind) => this.#c.index.getIndexRecord(request.subject, kind)));
+    return new Map(request.kinds.map((kind, i) => [kind, entries[i]]));
+  }
+
+  /**
+   * Checks the report against the receipt, the attestations and the chain index; the first problem disputes. The
+   * index moves while the report streams (≤ the exchange's timeout): a sent record must match its entry as read
+   * before the request left or as read now (a version anchored since the provider read its records is not its
+   * lie), and a kind left out is withheld only if the index held it in the provider's log before the request left.
+   */
   async #verifyReport(
     request: AccessRequest,
     receipt: AccessReceipt,
     bytes: Buffer,
+    indexedBefore: IndexedKinds,
   ): Promise<{ report: Report | undefined; problem: string | undefined }> {
     if (!equalBytes(sha256(bytes), receipt.reportDigest)) {
       return { report: undefined, problem: "the report does not match the receipt's report digest" };
@@ -327,22 +362,26 @@ export class ReportRequester {
         if (!equalBytes(leaf.recordDigest, digest)) return `${at}: content does not match the attested leaf`;
         if (!equalBytes(verified.leafHash, stated.leafHash))
           return `${at}: the receipt's leaf hash is not the attested leaf`;
-        const indexed = await this.#c.index.getIndexRecord(request.subject, record.kind);
-        if (indexed === undefined) return `${at}: the chain index has no entry for this subject and kind`;
-        if (
-          indexed.version !== record.version ||
-          indexed.leafHash !== Buffer.from(verified.leafHash).toString('hex') ||
-          indexed.recordDigest !== digest.toString('hex') ||
-          indexed.origin !== verified.origin
-        ) {
-          return `${at}: does not match the chain index (version ${indexed.version}, digest ${indexed.recordDigest})`;
+        const matches = (indexed: ChainIndexRecord | undefined) =>
+          indexed !== undefined &&
+          indexed.version === record.version &&
+          indexed.leafHash === Buffer.from(verified.leafHash).toString('hex') &&
+          indexed.recordDigest === digest.toString('hex') &&
+          indexed.origin === verified.origin;
+        if (!matches(indexedBefore.get(record.kind))) {
+          const indexed = await this.#c.index.getIndexRecord(request.subject, record.kind);
+          if (indexed === undefined) return `${at}: the chain index has no entry for this subject and kind`;
+          if (!matches(indexed)) {
+            return `${at}: does not match the chain index (version ${indexed.version}, digest ${indexed.recordDigest})`;
+          }
         }
         providerOrigins.add(verified.origin);
       }
-      // A kind asked for and left out, although the chain index says the provider's own log holds it: withheld.
+      // A kind asked for and left out, although the chain index had it in the provider's own log before the
+      // request left: withheld.
       for (const kind of request.kinds) {
         if (report.records.some((record) => record.kind === kind)) continue;
-        const indexed = await this.#c.index.getIndexRecord(request.subject, kind);
+        const indexed = indexedBefore.get(kind);
         if (indexed !== undefined && providerOrigins.has(indexed.origin)) {
           return `kind ${kind}: left out, though the chain index has version ${indexed.version} in the provider's log`;
         }

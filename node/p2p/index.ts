@@ -24,7 +24,6 @@ export type {
 export { recordStoreReports, type RecordStoreReportsComponents } from './record-store-reports.ts';
 export {
   ChainExchangeJournal,
-  JournalEntryError,
   type AccessLog,
   type ExchangeJournalComponents,
   type JournalDatabase,
@@ -46,7 +45,7 @@ export {
   type SignedEnvelope,
 } from './exchange-messages.ts';
 export { signEnvelope, verifyEnvelope, digestOf, type SignedMessage } from './exchange-signatures.ts';
-export { ExchangeRefusedError, P2pError, type P2pErrorCode } from './errors.ts';
+export { ExchangeRefusedError, JournalEntryError, P2pError, type P2pErrorCode } from './errors.ts';
 export { AUDIT_PROTOCOL, EXCHANGE_PROTOCOL, MAX_AUDIT_DIGESTS, REPORT_CHUNK_BYTES } from './constants.ts';
 export { bundleServer, fetchBundles, type BundleServerComponents } from './audit-protocol.ts';
 export type { FetchedBundle } from './audit-messages.ts';

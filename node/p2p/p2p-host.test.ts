@@ -130,7 +130,7 @@ describe('the p2p host', () => {
     await expect(agencyHost.openStream(intruder.mspId, ECHO)).rejects.toMatchObject({ code: 'PEER_NOT_REGISTERED' });
   });
 
-  it('reports a stream its signal cut before the peer answered as TIMEOUT, not UNAVAILABLE', async () => {
+  it("reports a stream its bound's timeout cut before the peer answered as TIMEOUT, a caller's cancel not", async () => {
     const [bank, agency] = await Promise.all([testPeer('ShanghaiBankMSP'), testPeer('HangzhouCreditMSP')]);
     // The agency's registered address accepts the TCP connection and never says a word.
     const mute = createServer(() => undefined);
@@ -144,6 +144,13 @@ describe('the p2p host', () => {
     );
     await expect(bankHost.openStream(agency.mspId, ECHO, { signal: AbortSignal.timeout(300) })).rejects.toMatchObject({
       code: 'TIMEOUT',
+    });
+    const cancel = new AbortController();
+    setTimeout(() => {
+      cancel.abort();
+    }, 300);
+    await expect(bankHost.openStream(agency.mspId, ECHO, { signal: cancel.signal })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
     });
   });
 

@@ -355,9 +355,14 @@ class InFlightStreams {
   }
 }
 
-/** Why opening a stream failed: the caller's bound ended it (TIMEOUT), or the peer could not be reached. */
+/**
+ * Why opening a stream failed: a bound's timeout ended it (TIMEOUT, its reason a TimeoutError, also through
+ * AbortSignal.any), or the peer could not be reached or the caller cancelled (UNAVAILABLE; the cause says which).
+ */
 const ended = (signal: AbortSignal | undefined): 'TIMEOUT' | 'UNAVAILABLE' =>
-  signal?.aborted === true ? 'TIMEOUT' : 'UNAVAILABLE';
+  signal?.aborted === true && (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError'
+    ? 'TIMEOUT'
+    : 'UNAVAILABLE';
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);

@@ -1,7 +1,7 @@
 /**
  * ReportService.ProveAccess against typed fakes of the journal and the attestation builder: the receipt digest is
- * checked, an exchange the node did not complete is NOT_FOUND, a leaf not yet anchored is FAILED_PRECONDITION with
- * a retry hint, and an anchored one gives the bundle and the attestation's bytes as signed.
+ * checked, an exchange the node did not complete is NOT_FOUND, a leaf not yet logged or anchored is
+ * FAILED_PRECONDITION with a retry hint, and an anchored one gives the bundle and the attestation's bytes as signed.
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -47,7 +47,12 @@ describe('ReportService.ProveAccess', () => {
     await expect(
       service({ bundle, leaf: 1 }, checkpointed).ProveAccess({ receiptDigest: digest }, ctx),
     ).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', retryAfterMs: 1_000 });
+    // Acknowledged, its access leaf still being appended.
     await expect(service({ bundle }, anchored).ProveAccess({ receiptDigest: digest }, ctx)).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      retryAfterMs: 1_000,
+    });
+    await expect(service({}, anchored).ProveAccess({ receiptDigest: digest }, ctx)).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
     await expect(

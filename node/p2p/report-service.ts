@@ -84,9 +84,18 @@ export function createReportService(c: Readonly<ReportServiceComponents>): Repor
       }
       const digest = request.receiptDigest.toString('hex');
       const [bundle, leafIndex] = await Promise.all([c.journal.bundle(digest), c.journal.accessLeaf(digest)]);
-      if (bundle === undefined || bundle.acknowledgement === undefined || leafIndex === undefined) {
-        // An exchange unknown here, never acknowledged, or acknowledged a moment ago (its leaf is being appended).
-        throw new NodeError('NOT_FOUND', `${c.mspId} logged no completed exchange with receipt ${digest}`);
+      if (bundle === undefined || bundle.acknowledgement === undefined) {
+        throw new NodeError('NOT_FOUND', `${c.mspId} completed no exchange with receipt ${digest}`);
+      }
+      if (leafIndex === undefined) {
+        // Acknowledged a moment ago: its access leaf is appended in the background (exchange-journal.ts).
+        throw new NodeError(
+          'FAILED_PRECONDITION',
+          `the access leaf of receipt ${digest} is not logged yet: retry shortly`,
+          {
+            retryAfterMs: c.unanchoredRetryAfterMs,
+          },
+        );
       }
       const attestation = await c.attestations.attest(leafIndex);
       if (attestation.state !== 'EVIDENCE_STATE_ANCHORED') {

@@ -103,7 +103,7 @@ export type AccessBundleVerification = VerifiedAccessBundle | ({ readonly ok: fa
 export const bundleProblem = (code: BundleProblemCode, reason: string, field?: string): BundleProblem =>
   field === undefined ? { code, reason } : { code, reason, field };
 const problem = bundleProblem;
-const isoTime = (ms: number): string => new Date(ms).toISOString();
+export const isoTime = (ms: number): string => new Date(ms).toISOString();
 
 /** What an exchange signature signs: the context line, then SHA-256 of the body as it travelled. */
 export function exchangeSigningInput(crypto: VerifierCrypto, message: SignedMessage, body: Uint8Array): Uint8Array {
@@ -195,6 +195,21 @@ export function receiptTimeProblem(request: AccessRequest, receipt: AccessReceip
 }
 
 /**
+ * Whether the acknowledgement's date fits the receipt it acknowledges: the requester acknowledges a receipt after
+ * getting it, so not before the receipt's date by more than the clock skew. The date picks the key the
+ * acknowledgement is checked with. The provider applies this rule as the acknowledgement arrives.
+ */
+export function acknowledgementTimeProblem(receipt: AccessReceipt, ack: Acknowledgement): BundleProblem | undefined {
+  if (ack.issuedAtMs >= receipt.issuedAtMs - MAX_CLOCK_SKEW_MS) return undefined;
+  return problem(
+    'BUNDLE_INCONSISTENT',
+    `the acknowledgement is dated ${isoTime(ack.issuedAtMs)}, before the receipt it acknowledges ` +
+      `(${isoTime(receipt.issuedAtMs)}, less ${MAX_CLOCK_SKEW_MS} ms)`,
+    'acknowledgement.issuedAtMs',
+  );
+}
+
+/**
  * Verifies a bundle offline with `crypto`'s keys from `keys`.
  * @example
  *   const trust = parseTrustBundle(json, nobleCrypto);
@@ -268,17 +283,8 @@ export function verifyAccessBundle(
         problem('BUNDLE_INCONSISTENT', 'the acknowledgement is of another request', 'acknowledgement.requestId'),
       );
     }
-    // The requester acknowledges a receipt after getting it.
-    if (ack.issuedAtMs < receipt.issuedAtMs - MAX_CLOCK_SKEW_MS) {
-      return failed(
-        problem(
-          'BUNDLE_INCONSISTENT',
-          `the acknowledgement is dated ${isoTime(ack.issuedAtMs)}, before the receipt it acknowledges ` +
-            `(${isoTime(receipt.issuedAtMs)}, less ${MAX_CLOCK_SKEW_MS} ms)`,
-          'acknowledgement.issuedAtMs',
-        ),
-      );
-    }
+    const ackTime = acknowledgementTimeProblem(receipt, ack);
+    if (ackTime !== undefined) return failed(ackTime);
     if (ack.status === 'DISPUTED') {
       findings.push(problem('DISPUTED', `${request.requester} disputed the report: ${ack.disputeReason}`));
     }
