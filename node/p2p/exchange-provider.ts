@@ -20,11 +20,11 @@ import {
   DEFAULT_EXCHANGE_TIMEOUT_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MESSAGE_TIMEOUT_MS,
-  MAX_CLOCK_SKEW_MS,
   REPORT_CHUNK_BYTES,
 } from './constants.ts';
-import { acknowledgementTimeProblem, isoTime } from '../verifier/access-bundle-verifier.ts';
+import { acknowledgementTimeProblem } from '../verifier/access-bundle-verifier.ts';
 import { P2pError } from './errors.ts';
+import { refuseAheadOfClock } from './message-decoding.ts';
 import {
   clipDetail,
   decodeAccessRequest,
@@ -366,14 +366,7 @@ export class ReportProvider {
     // core's rule, which `lianxin verify` and the audit apply) and not lie ahead of this node's clock.
     const early = acknowledgementTimeProblem(receipt.decoded, decoded);
     if (early !== undefined) throw new P2pError('BAD_MESSAGE', early.reason, { field: 'acknowledgement.issuedAtMs' });
-    if (decoded.issuedAtMs > this.#now() + MAX_CLOCK_SKEW_MS) {
-      throw new P2pError(
-        'BAD_MESSAGE',
-        `the acknowledgement is dated ${isoTime(decoded.issuedAtMs)}, ahead of this node's clock by more than ` +
-          `${MAX_CLOCK_SKEW_MS} ms`,
-        { field: 'acknowledgement.issuedAtMs' },
-      );
-    }
+    refuseAheadOfClock('acknowledgement.issuedAtMs', decoded.issuedAtMs, this.#now());
     const key = this.#c.registry.receiptKey(request.requester, frame.envelope.signature.kid, decoded.issuedAtMs);
     if (key === undefined || !verifyEnvelope('acknowledgement', frame.envelope, key)) {
       throw new P2pError('BAD_SIGNATURE', `the acknowledgement's signature does not verify for ${request.requester}`);

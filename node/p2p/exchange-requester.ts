@@ -20,7 +20,6 @@ import {
   DEFAULT_MAX_REPORT_BYTES,
   DEFAULT_MESSAGE_TIMEOUT_MS,
   EXCHANGE_PROTOCOL,
-  MAX_CLOCK_SKEW_MS,
 } from './constants.ts';
 import { ExchangeRefusedError, P2pError, streamFailure } from './errors.ts';
 import {
@@ -38,8 +37,9 @@ import {
   type Report,
   type SignedEnvelope,
 } from './exchange-messages.ts';
-import { isoTime, receiptTimeProblem } from '../verifier/access-bundle-verifier.ts';
+import { receiptTimeProblem } from '../verifier/access-bundle-verifier.ts';
 import { checkReceipt } from './bundle-verifier.ts';
+import { refuseAheadOfClock } from './message-decoding.ts';
 import type { ExchangeBundle, ExchangeJournal, IndexLookup } from './exchange-ports.ts';
 import { digestOf, signEnvelope, verifyEnvelope } from './exchange-signatures.ts';
 import type { P2pHost } from './p2p-host.ts';
@@ -291,14 +291,7 @@ export class ReportRequester {
       // apply: a receipt acknowledged here must pass there) and not lie ahead of this node's clock.
       const outside = receiptTimeProblem(decoded, checked);
       if (outside !== undefined) throw new P2pError('BAD_MESSAGE', outside.reason, { field: 'receipt.issuedAtMs' });
-      if (checked.issuedAtMs > this.#now() + MAX_CLOCK_SKEW_MS) {
-        throw new P2pError(
-          'BAD_MESSAGE',
-          `the receipt is dated ${isoTime(checked.issuedAtMs)}, ahead of this node's clock by more than ` +
-            `${MAX_CLOCK_SKEW_MS} ms`,
-          { field: 'receipt.issuedAtMs' },
-        );
-      }
+      refuseAheadOfClock('receipt.issuedAtMs', checked.issuedAtMs, this.#now());
       return checked;
     }
     if (checked.code === 'SIGNATURE_INVALID') {
