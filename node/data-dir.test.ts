@@ -21,18 +21,21 @@ afterEach(async () => {
 
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 
-/** keepDataDirPrivate(`dataDir`) run by OTHER: its outcome, as a line of JSON. */
+/**
+ * keepDataDirPrivate(`dataDir`) run by OTHER: its outcome, as a line of JSON. The child loads the code as root and
+ * only then becomes OTHER, so the repository need not be readable by OTHER (a clone in a 0700 temporary dir is not).
+ */
 function asOtherUser(dataDir: string): { ok: true } | { code: string; subject: string; message: string } {
   const script =
     `import { keepDataDirPrivate } from ${JSON.stringify(join(import.meta.dirname, 'data-dir.ts'))};` +
+    `process.setgid(${OTHER}); process.setuid(${OTHER});` +
     `keepDataDirPrivate(${JSON.stringify(dataDir)}).then(() => console.log(JSON.stringify({ ok: true })),` +
     ` (e) => console.log(JSON.stringify({ code: e.code, subject: e.subject, message: e.message })));`;
   const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    uid: OTHER,
-    gid: OTHER,
     env: { ...process.env, HOME: dir },
     encoding: 'utf8',
   });
+  if (run.status !== 0) throw new Error(`the child as uid ${OTHER} failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as ReturnType<typeof asOtherUser>;
 }
 
