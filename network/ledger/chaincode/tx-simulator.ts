@@ -238,24 +238,17 @@ export class TxSimulator {
    * The bytes are google-protobuf's (data_model KV is 0, left out): tx-simulator.test.ts decodes and re-encodes them.
    */
   results(): Uint8Array {
-    const fields = this.resultsFields();
+    const { fields } = this.simulation();
     return fields.length === 0 ? new Uint8Array(0) : encodeMessage(...fields);
   }
 
   /**
-   * The fields of {@link results}' TxReadWriteSet, not yet written (none when nothing was read or written): the
-   * endorser writes them straight into the prepared envelope, so that a large write's value is copied once, not
+   * `fields`: the fields of {@link results}' TxReadWriteSet, not yet written (none when nothing was read or written):
+   * the endorser writes them straight into the prepared envelope, so that a large write's value is copied once, not
    * into a write set first and then the envelope (0.87 MB per 10,000-entry anchor: bench/RESULTS.md, ledger5).
-   */
-  resultsFields(): WireField[] {
-    return this.simulation().fields;
-  }
-
-  /**
-   * {@link resultsFields}, and the same TxReadWriteSet's namespaces as the committer reads them when no collection
-   * was touched and the values written are small (undefined otherwise): handed to validation with the prepared
-   * transaction, which then does not decode them again (≈ 2.5 µs and its google-protobuf objects per transaction,
-   * bench/RESULTS.md ledger15).
+   * `rwsets`: the same TxReadWriteSet's namespaces as the committer reads them when no collection was touched and the
+   * values written are small (undefined otherwise): handed to validation with the prepared transaction, which then
+   * does not decode them again (≈ 2.5 µs and its google-protobuf objects per transaction, bench/RESULTS.md ledger15).
    */
   simulation(): { readonly fields: WireField[]; readonly rwsets: NamespaceRwset[] | undefined } {
     const rangeQueries = this.rangeQueryInfos();
