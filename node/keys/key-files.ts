@@ -11,7 +11,7 @@ import { open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
-import { sha256Hex } from '../../network/crypto/index.ts';
+import { kidOf } from '../../chaincode/src/protocol.ts';
 import { syncDirectory } from '../../network/fs/index.ts';
 import { KeyRotationError } from './errors.ts';
 
@@ -163,5 +163,5 @@ export async function keyFileOrNew<K>(
 export const spkiOf = (key: KeyObject): string =>
   createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('base64');
 
-/** The registry's key ID: SHA-256 of the SPKI DER, hex. */
-export const kidOfKey = (key: KeyObject): string => sha256Hex(Buffer.from(spkiOf(key), 'base64'));
+/** The registry's key ID of a key (the chaincode's kidOf: SHA-256 of the SPKI DER, hex). */
+export const kidOfKey = (key: KeyObject): string => kidOf(createPublicKey(key).export({ type: 'spki', format: 'der' }));

@@ -7,8 +7,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
-import { formatCheckpointBody, formatSignatureLine } from '../../chaincode/src/protocol.ts';
-import { sha256Hex, signP256 } from '../../network/crypto/index.ts';
+import { formatCheckpointBody, formatSignatureLine, kidOf } from '../../chaincode/src/protocol.ts';
+import { signP256 } from '../../network/crypto/index.ts';
 import { TransparencyLogError } from './errors.ts';
 
 /** The log's checkpoint key (DESIGN §3: a key of its own, separate from the MSP identity). */
@@ -26,7 +26,7 @@ export function p256LogSigner(privateKey: KeyObject): LogSigner {
   if (privateKey.type !== 'private' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new TransparencyLogError('INVALID_ARGUMENT', 'the log key must be an ECDSA P-256 private key');
   }
-  const kid = sha256Hex(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
+  const kid = kidOf(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
   return { kid, keyId: Buffer.from(kid.slice(0, 8), 'hex'), sign: (message) => signP256(privateKey, message) };
 }
 
