@@ -14,8 +14,6 @@ import { checkParties, normalizePartyId, type Party } from './parties';
 import { usccModeOf } from './subject';
 import { isoTime, requireDigest, requireJson, requireRecord } from './validation';
 
-export type { Party } from './parties';
-
 export interface Evidence {
   readonly evidenceId: string;
   readonly documentDigest: string;

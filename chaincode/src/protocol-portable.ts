@@ -42,8 +42,9 @@ export {
   type Suite,
 } from './roles';
 export { checkUscc, usccCheckCharacter, type UsccCheck, type UsccMode } from './uscc';
-export { checkParties, normalizePartyId, type PartiesCheck, type Party } from './parties';
+export { checkParties, type Party } from './parties';
 export {
+  isoTime,
   MAX_EVIDENCE_PARTIES,
   MSP_ID,
   RECORD_KIND,

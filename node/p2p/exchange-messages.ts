@@ -6,7 +6,7 @@
  * Signed messages travel as `SignedEnvelope { body, signature }`: the body is the serialized message, kept as
  * received, so signatures and digests are over the bytes sent and nothing is ever re-encoded to verify.
  */
-import { ChaincodeError, requireKind, requireMspId } from '../../chaincode/src/protocol.ts';
+import { ChaincodeError, isoTime, requireKind, requireMspId } from '../../chaincode/src/protocol.ts';
 import { ExchangeMessageError } from '../verifier/errors.ts';
 import * as core from '../verifier/exchange-codec.ts';
 import {
@@ -182,9 +182,30 @@ export function requestTimeProblem(request: AccessRequest, nowMs: number): strin
   if (request.expiresAtMs - request.issuedAtMs > MAX_REQUEST_LIFETIME_MS) {
     return `"request.expiresAtMs" must be at most ${MAX_REQUEST_LIFETIME_MS} ms after issuedAtMs`;
   }
-  if (request.issuedAtMs > nowMs + MAX_CLOCK_SKEW_MS) return '"request.issuedAtMs" is in the future';
+  if (aheadOfClock(request.issuedAtMs, nowMs)) return '"request.issuedAtMs" is in the future';
   if (nowMs >= request.expiresAtMs) return `the request expired at ${new Date(request.expiresAtMs).toISOString()}`;
   return undefined;
+}
+
+/** A date a peer signed lies ahead of this node's clock by more than the skew peers are allowed. */
+const aheadOfClock = (atMs: number, nowMs: number): boolean => atMs > nowMs + MAX_CLOCK_SKEW_MS;
+
+/**
+ * A date a peer signed, which picks the key its signature is checked with, refused when it lies ahead of this
+ * node's clock by more than the skew peers are allowed (the verifier core bounds it against the other messages).
+ */
+export function refuseAheadOfClock(
+  field: 'receipt.issuedAtMs' | 'acknowledgement.issuedAtMs',
+  issuedAtMs: number,
+  nowMs: number,
+): void {
+  if (!aheadOfClock(issuedAtMs, nowMs)) return;
+  throw new P2pError(
+    'BAD_MESSAGE',
+    `the ${field.slice(0, field.indexOf('.'))} is dated ${isoTime(issuedAtMs)}, ahead of this node's clock by more ` +
+      `than ${MAX_CLOCK_SKEW_MS} ms`,
+    { field },
+  );
 }
 
 export function decodeReport(bytes: Uint8Array): Report {

@@ -24,8 +24,8 @@ import {
 } from './constants.ts';
 import { acknowledgementTimeProblem } from '../verifier/access-bundle-verifier.ts';
 import { P2pError } from './errors.ts';
-import { refuseAheadOfClock } from './message-decoding.ts';
 import {
+  refuseAheadOfClock,
   clipDetail,
   decodeAccessRequest,
   decodeAcknowledgement,

@@ -23,6 +23,7 @@ import {
 } from './constants.ts';
 import { ExchangeRefusedError, P2pError, streamFailure } from './errors.ts';
 import {
+  refuseAheadOfClock,
   decodeAccessRequest,
   decodeFrame,
   decodeRefusal,
@@ -39,7 +40,6 @@ import {
 } from './exchange-messages.ts';
 import { receiptTimeProblem } from '../verifier/access-bundle-verifier.ts';
 import { checkReceipt } from './bundle-verifier.ts';
-import { refuseAheadOfClock } from './message-decoding.ts';
 import type { ExchangeBundle, ExchangeJournal, IndexLookup } from './exchange-ports.ts';
 import { digestOf, signEnvelope, verifyEnvelope } from './exchange-signatures.ts';
 import type { P2pHost } from './p2p-host.ts';

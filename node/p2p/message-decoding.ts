@@ -6,8 +6,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { isoTime } from '../verifier/access-bundle-verifier.ts';
-import { MAX_CLOCK_SKEW_MS } from './constants.ts';
 import { P2pError } from './errors.ts';
 
 const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
@@ -35,22 +33,4 @@ export function decodeObject(type: protobuf.Type, bytes: Uint8Array, field: stri
   } catch (err) {
     throw badMessage(field, `is not a serialized lianxin.v1.${type.name}: ${(err as Error).message}`, err);
   }
-}
-
-/**
- * A date a peer signed, which picks the key its signature is checked with, refused when it lies ahead of this
- * node's clock by more than the skew peers are allowed (the verifier core bounds it against the other messages).
- */
-export function refuseAheadOfClock(
-  field: 'receipt.issuedAtMs' | 'acknowledgement.issuedAtMs',
-  issuedAtMs: number,
-  nowMs: number,
-): void {
-  if (issuedAtMs <= nowMs + MAX_CLOCK_SKEW_MS) return;
-  throw new P2pError(
-    'BAD_MESSAGE',
-    `the ${field.slice(0, field.indexOf('.'))} is dated ${isoTime(issuedAtMs)}, ahead of this node's clock by more ` +
-      `than ${MAX_CLOCK_SKEW_MS} ms`,
-    { field },
-  );
 }

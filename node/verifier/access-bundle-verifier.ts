@@ -9,7 +9,7 @@
  * consent and chain-record checks, which need the chain's records, stay there. Every problem carries a stable code
  * (`BundleProblemCode`); tests and the audit's verdicts branch on it.
  */
-import { equalBytes } from '../../chaincode/src/protocol-portable.ts';
+import { equalBytes, isoTime } from '../../chaincode/src/protocol-portable.ts';
 import { MAX_CLOCK_SKEW_MS } from '../p2p/constants.ts';
 import type { AttestationRejectionCode } from './attestation-verifier.ts';
 import { concatBytes, toHex, utf8 } from './bytes.ts';
@@ -103,7 +103,6 @@ export type AccessBundleVerification = VerifiedAccessBundle | ({ readonly ok: fa
 export const bundleProblem = (code: BundleProblemCode, reason: string, field?: string): BundleProblem =>
   field === undefined ? { code, reason } : { code, reason, field };
 const problem = bundleProblem;
-export const isoTime = (ms: number): string => new Date(ms).toISOString();
 
 /** What an exchange signature signs: the context line, then SHA-256 of the body as it travelled. */
 export function exchangeSigningInput(crypto: VerifierCrypto, message: SignedMessage, body: Uint8Array): Uint8Array {
