@@ -1,6 +1,6 @@
 /** Child processes kept serving: npm start's ledger and institution nodes. */
-export { ChildRun, describeExit, endedLine, type ChildCommand, type ExitStatus } from './child-run.ts';
-export { lastWords, namedWords } from './last-words.ts';
+export { ChildRun, endedLine, type ChildCommand, type ExitStatus } from './child-run.ts';
+export { lastWords } from './last-words.ts';
 export { SupervisorError, type SupervisorErrorCode } from './errors.ts';
 export { waitForHealthz, type Health } from './readiness.ts';
 export { Supervisor, type ChildSpec, type RestartBackoff, type SupervisorOptions } from './supervisor.ts';
