@@ -195,15 +195,16 @@ export class ChainExchangeJournal implements ExchangeJournal {
 
   /**
    * The requester's acknowledgement of a bundle already `provided`: the stored bundle gains it, with the mark that
-   * logs its access leaf. Not synced itself (the leaf's append, right after, is): a crash that loses it leaves the
-   * bundle stored and its receipt recorded, unacknowledged and unlogged — what the provider can prove.
+   * logs its access leaf, in one synced batch. The leaf commits to the acknowledgement's digest, and the leaf's
+   * synced append does not make this batch durable: LevelDB syncs only its current write-ahead file, and a
+   * memtable switch between the two leaves this batch in the previous one, unsynced until it is compacted.
    */
   async acknowledged(bundle: ExchangeBundle): Promise<void> {
     const digest = digestOf(bundle.receipt).toString('hex');
-    await this.#c.db.batch([
-      { type: 'put', key: key(PROVIDED, digest), value: encodeBundle(bundle) },
-      ...this.#toLog(digest, 'provided'),
-    ]);
+    await this.#c.db.batch(
+      [{ type: 'put', key: key(PROVIDED, digest), value: encodeBundle(bundle) }, ...this.#toLog(digest, 'provided')],
+      { sync: true },
+    );
     await this.#logAccess(digest, 'provided', bundle);
   }
 
