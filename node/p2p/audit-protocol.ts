@@ -111,10 +111,10 @@ export async function fetchBundles(
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_AUDIT_MESSAGE_BYTES });
     await lp.write(encodeBundleFetchRequest(receiptDigests), { signal }).catch((err: unknown) => {
-      throw streamFailure(err, `the bundle fetch could not be sent to ${mspId}`);
+      throw streamFailure(err, `the bundle fetch could not be sent to ${mspId}`, signal);
     });
     const answer = await lp.read({ signal }).catch((err: unknown) => {
-      throw streamFailure(err, `${mspId} did not answer the bundle fetch`);
+      throw streamFailure(err, `${mspId} did not answer the bundle fetch`, signal);
     });
     const response = decodeBundleFetchResponse(answer.subarray(), receiptDigests);
     if (response.denied !== '')

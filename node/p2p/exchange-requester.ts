@@ -179,12 +179,12 @@ export class ReportRequester {
       const read = async () => {
         const signal = AbortSignal.any([exchangeSignal, AbortSignal.timeout(this.#messageTimeoutMs)]);
         const bytes = await lp.read({ signal }).catch((err: unknown) => {
-          throw streamFailure(err, `${provider} stopped mid-exchange`);
+          throw streamFailure(err, `${provider} stopped mid-exchange`, signal);
         });
         return decodeFrame(bytes.subarray());
       };
       await lp.write(encodeFrame({ kind: 'request', envelope }), { signal: exchangeSignal }).catch((err: unknown) => {
-        throw streamFailure(err, `the request could not be sent to ${provider}`);
+        throw streamFailure(err, `the request could not be sent to ${provider}`, exchangeSignal);
       });
       result = await this.#obtain(provider, { envelope, decoded: request, indexedBefore }, read);
       // Kept (synced) before the acknowledgement leaves: once the provider has it the exchange is complete on
@@ -204,7 +204,9 @@ export class ReportRequester {
       await stream.close({ signal: exchangeSignal });
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));
-      this.#onError(streamFailure(err, `the acknowledgement of a kept exchange did not reach ${provider}`));
+      this.#onError(
+        streamFailure(err, `the acknowledgement of a kept exchange did not reach ${provider}`, exchangeSignal),
+      );
     }
     return result.obtained;
   }
