@@ -43,7 +43,7 @@ import {
   storageCheck,
   type FailedCheck,
 } from './health/index.ts';
-import { ChainError, LianxinChain, type RegistrySnapshot } from './ledger/index.ts';
+import { ChainError, LianxinChain } from './ledger/index.ts';
 import { KeyRotationError, LiveNodeKeys, readP2pKey, readPrivateKey } from './keys/index.ts';
 import { openTransparencyLog, signCheckpoint, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
@@ -60,17 +60,12 @@ import {
   INDEX_SNAPSHOT_PROTOCOL,
   indexSnapshotServer,
   recordStoreReports,
+  registryTrust,
   startReportExchange,
   type ReportExchange,
 } from './p2p/index.ts';
 import { createReportService } from './p2p/report-service.ts';
-import {
-  buildTrustBundle,
-  parseTrustBundle,
-  verifyAttestation,
-  type ReceiptKey,
-  type TrustBundle,
-} from './receipts/index.ts';
+import type { ReceiptKey } from './receipts/index.ts';
 import { RecordStore } from './records/index.ts';
 import { registeredRoles } from './registered-roles.ts';
 import { createServices } from './services/index.ts';
@@ -757,9 +752,6 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
   return health;
 }
 
-/** A registry with nobody in it: what the node admits over p2p until it has read the chain's. */
-const EMPTY_REGISTRY: RegistrySnapshot = { organizations: [], keys: [], nodes: [] };
-
 /**
  * The report exchange (node/p2p), on the node's p2p address with the libp2p key whose peer ID it registered on
  * chain; replay guard and journal in the node's database; the requester checks records against the node's own
@@ -770,41 +762,18 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
   const { config, chain, logger } = parts;
   const p2pLogger = componentLogger(logger, 'p2p');
   const p2pKey = await startKey(config.keys.p2p ?? '', readP2pKey(config.keys.p2p ?? '', 'keys.p2p'));
-  // Rebuilt at each registry read, so that a key registered or revoked since start is trusted or refused.
-  let bundle: TrustBundle | undefined;
-  let snapshotRead = false;
-  const rebuildBundle = (snapshot: RegistrySnapshot): void => {
-    try {
-      bundle = parseTrustBundle(
-        buildTrustBundle({
-          channel: config.ledger.channel,
-          exportedAt: new Date(),
-          ...snapshot,
-          // Attestations are verified by keys and origins; CA certificates are for offline verifiers.
-          certificates: [],
-        }),
-      );
-    } catch (err) {
-      // Rows the bundle reader refuses must not stop the registry view (peer admission, revocations) from
-      // following the chain: attestations keep the last bundle built, and this says why it is not newer.
-      p2pLogger.error({ err }, 'cannot build a trust bundle from the registry; attestations use the last one built');
-    }
-  };
-  const registrySnapshot = async (): Promise<RegistrySnapshot> => {
-    let snapshot: RegistrySnapshot;
-    try {
-      snapshot = await chain.registrySnapshot();
-      snapshotRead = true;
-    } catch (err) {
-      // The ledger need not answer for the node to start: until it does, nobody is admitted over p2p, and the
-      // refresh timer asks again. Later failures keep the last view (startReportExchange's rule).
-      if (snapshotRead) throw err;
+  const trust = registryTrust({
+    chain,
+    channel: config.ledger.channel,
+    // The ledger need not answer for the node to start: until it does, nobody is admitted over p2p, and the
+    // refresh timer asks again. Later failures keep the last view (startReportExchange's rule).
+    onUnread: (err) => {
       p2pLogger.warn({ err }, 'cannot read the registry from the chain yet; admitting no peer until it can');
-      return EMPTY_REGISTRY;
-    }
-    rebuildBundle(snapshot);
-    return snapshot;
-  };
+    },
+    onBundleRefused: (err) => {
+      p2pLogger.error({ err }, 'cannot build a trust bundle from the registry; attestations use the last one built');
+    },
+  });
   const builder = attestationBuilderOf(parts);
   return listening('p2p', listen, () =>
     startReportExchange({
@@ -813,7 +782,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
       listen: [multiaddrOf(listen)],
       receiptKey: parts.receiptKey,
       chain: {
-        registrySnapshot,
+        registrySnapshot: trust.registrySnapshot,
         recordAccessReceipt: (...args) => chain.recordAccessReceipt(...args),
         recordAccessReceipts: (...args) => chain.recordAccessReceipts(...args),
         getConsent: (consentId) => chain.getConsent(consentId),
@@ -823,10 +792,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
       },
       reports: recordStoreReports({ records: parts.records, attestations: builder }),
       index: parts.chainIndex,
-      verifyAttestation: (bytes) =>
-        bundle === undefined
-          ? { ok: false, code: 'UNKNOWN_ISSUER', reason: 'the node has no trust bundle from the registry yet' }
-          : verifyAttestation(bytes, bundle),
+      verifyAttestation: trust.verifyAttestation,
       replayDb: parts.db.exchangeReplay,
       journalDb: parts.db.exchangeJournal,
       log: parts.log,

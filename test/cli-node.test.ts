@@ -118,7 +118,7 @@ describe('lianxin CLI with a real node', () => {
     const local = await lianxin(['ingest', file, '--skip-invalid', ...as(AGENCY)]);
     expect(local.code).toBe(0);
     expect(reasons(local.stderr)).toEqual([
-      `skipped ${file}:3: "subject" must be a valid Unified Social Credit Code (GB 32100 check character): expected "${subject.at(-1) ?? ''}" last`,
+      `skipped ${file}:3: "subject" has a wrong GB 32100 check character: expected "${subject.at(-1) ?? ''}" last`,
       `skipped ${file}:4: "content" must be 1 to 65536 bytes, got 65537`,
     ]);
 
@@ -128,7 +128,7 @@ describe('lianxin CLI with a real node', () => {
     const stopped = await lianxin(['ingest', file, ...looser]);
     expect(stopped.code).toBe(1);
     expect(stopped.stderr).toBe(
-      `lianxin ingest: ${file}:3: "subject" must be a valid Unified Social Credit Code (GB 32100 check character): ` +
+      `lianxin ingest: ${file}:3: "subject" has a wrong GB 32100 check character: ` +
         `expected "${subject.at(-1) ?? ''}" last (refused by the node: INVALID_ARGUMENT); stopped: 0 records ingested before it\n`,
     );
     // ... or, with --skip-invalid, drops each and sends the rest of the batch.

@@ -674,7 +674,7 @@ describe('a provider that lies about the records it sends (its receipt signed ov
 });
 
 describe('a provider that stops mid-stream', () => {
-  it('is cut by the requester with TIMEOUT', async () => {
+  it("is cut by the requester with TIMEOUT, by the caller's cancel with UNAVAILABLE", async () => {
     const privateKey = await generateKeyPair('Ed25519');
     const registry = new RegistryView(await requesterSide.chain.registrySnapshot());
     const silent = await startP2pHost({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], registry });
@@ -708,6 +708,17 @@ describe('a provider that stops mid-stream', () => {
     const err = await quick.requestReport(query({ provider: AGENCY2 })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(P2pError);
     expect(err).toMatchObject({ code: 'TIMEOUT' });
+    // Cancelled while it waits for the report: not a timeout, whatever error the stream's read throws.
+    const cancel = new AbortController();
+    setTimeout(() => {
+      cancel.abort();
+    }, 300);
+    const cancelled = await requesterSide.requester
+      .requestReport(query({ provider: AGENCY2 }), { signal: cancel.signal })
+      .catch((e: unknown) => e);
+    expect(cancelled).toBeInstanceOf(P2pError);
+    expect(cancelled).toMatchObject({ code: 'UNAVAILABLE' });
+    expect((cancelled as P2pError).message).toContain('stopped mid-exchange');
   });
 });
 

@@ -41,7 +41,7 @@ export {
   type OrgStatus,
   type Suite,
 } from './roles';
-export { checkUscc, usccCheckCharacter, type UsccCheck, type UsccMode } from './uscc';
+export { checkUscc, usccCheckCharacter, usccRequirement, type UsccCheck, type UsccMode } from './uscc';
 export { checkParties, type Party } from './parties';
 export {
   isoTime,

@@ -48,6 +48,7 @@ export {
   SUITES,
   USCC_LIKE,
   usccCheckCharacter,
+  usccRequirement,
   type ChaincodeErrorCode,
   type Checkpoint,
   type CheckpointParseResult,

@@ -308,7 +308,9 @@ describe('lianxin verify (offline)', () => {
     const run = await lianxin(['verify', CREDIT, '--bundle', file]);
     expect(run).toMatchObject({
       code: 1,
-      stderr: expect.stringContaining(`${file}: not a trust bundle: 16777217 bytes, more than 16777216`) as unknown,
+      stderr: expect.stringContaining(
+        `${file}: not a valid trust bundle: 16777217 bytes, more than 16777216`,
+      ) as unknown,
     });
   });
 

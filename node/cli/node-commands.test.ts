@@ -426,7 +426,7 @@ describe('lianxin ingest', () => {
     expect(run.stdout).toBe('');
     // Record 25 is on line 26 (after the header); its batch holds records 21-30 (lines 22-31).
     expect(run.stderr).toMatch(
-      /^lianxin ingest: .*bad\.csv:26: "subject" must be a valid Unified Social Credit Code .*; stopped: lines 22–26 not sent, 20 records before them ingested\n$/,
+      /^lianxin ingest: .*bad\.csv:26: "subject" is not shaped like a Unified Social Credit Code .*; stopped: lines 22–26 not sent, 20 records before them ingested\n$/,
     );
     expect(fake.requestIds).toHaveLength(2);
     expect(fake.records.size).toBe(20);
@@ -437,8 +437,8 @@ describe('lianxin ingest', () => {
     const run = await lianxin(['ingest', file, '--batch', '10', '--skip-invalid', ...as(agencyNode, AGENCY)]);
     expect(run.code).toBe(0);
     expect(run.stderr.split('\n').filter(Boolean)).toEqual([
-      expect.stringMatching(/^skipped .*skip\.csv:6: "subject" must be/) as string,
-      expect.stringMatching(/^skipped .*skip\.csv:18: "subject" must be/) as string,
+      expect.stringMatching(/^skipped .*skip\.csv:6: "subject" is not shaped like/) as string,
+      expect.stringMatching(/^skipped .*skip\.csv:18: "subject" is not shaped like/) as string,
     ]);
     expect(run.stdout).toMatch(/^ingested 28 records \(28 accepted, 0 duplicate\) .*; 2 invalid lines skipped\n$/);
   });
@@ -470,7 +470,7 @@ describe('lianxin ingest', () => {
     const run = await lianxin(['ingest', path, '--skip-invalid', ...as(agencyNode, AGENCY)]);
     expect(run.code).toBe(0);
     expect(run.stderr.split('\n').filter(Boolean)).toEqual([
-      `skipped ${path}:3: "subject" must be a valid Unified Social Credit Code (GB 32100 check character): expected "6" last`,
+      `skipped ${path}:3: "subject" has a wrong GB 32100 check character: expected "6" last`,
       `skipped ${path}:4: "content" must be 1 to 65536 bytes, got 65537`,
     ]);
     // Nothing the node would refuse was sent: one batch of the one good record.
@@ -485,7 +485,7 @@ describe('lianxin ingest', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
-      `lianxin ingest: ${file}:14: "subject" must be a valid Unified Social Credit Code (GB 32100 check character): ` +
+      `lianxin ingest: ${file}:14: "subject" has a wrong GB 32100 check character: ` +
         'expected "6" last (refused by the node: INVALID_ARGUMENT); stopped: 10 records ingested before it\n',
     );
     expect(fake.records.size).toBe(10);

@@ -15,15 +15,18 @@ import {
   encodeBundleFetchResponse,
   type FetchedBundle,
 } from './audit-messages.ts';
-import { JournalEntryError, P2pError, streamFailure } from './errors.ts';
+import { P2pError, streamFailure } from './errors.ts';
 import type { ExchangeBundle } from './exchange-ports.ts';
 import type { P2pHost } from './p2p-host.ts';
 import type { PeerRegistry } from './registry-view.ts';
 
 export interface BundleServerComponents {
   readonly registry: Pick<PeerRegistry, 'activePeer' | 'organization'>;
-  /** The node's exchange journal: bundles it provided or obtained, by receipt digest. */
-  readonly journal: { bundle(receiptDigest: string): Promise<ExchangeBundle | undefined> };
+  /**
+   * The node's exchange journal: bundles it provided or obtained, by receipt digest; a damaged one is answered as
+   * not found, so that it does not fail the fetch of the others (the journal reports it).
+   */
+  readonly journal: { readableBundle(receiptDigest: string): Promise<ExchangeBundle | undefined> };
   readonly onError?: (error: unknown) => void;
 }
 
@@ -33,23 +36,6 @@ function deniedReason(registry: BundleServerComponents['registry'], peerId: stri
   if (peer === undefined) return `peer ${peerId} is not a node of an active institution`;
   const role = registry.organization(peer.mspId)?.role;
   return role === 'regulator' ? undefined : `${peer.mspId} has the role ${String(role)}, not regulator`;
-}
-
-/**
- * The bundle kept under `receiptDigest`; one whose stored entry does not decode is reported and answered as not
- * found, so that one damaged entry does not fail the fetch of the others.
- */
-async function storedBundle(
-  c: Readonly<BundleServerComponents>,
-  receiptDigest: string,
-): Promise<ExchangeBundle | undefined> {
-  try {
-    return await c.journal.bundle(receiptDigest);
-  } catch (err) {
-    if (!(err instanceof JournalEntryError)) throw err;
-    c.onError?.(err);
-    return undefined;
-  }
 }
 
 /** The stream handler a node registers for AUDIT_PROTOCOL. */
@@ -68,7 +54,7 @@ export function bundleServer(c: Readonly<BundleServerComponents>): (stream: Stre
     const digests = decodeBundleFetchRequest(asked);
     const bundles: FetchedBundle[] = [];
     for (const receiptDigest of digests) {
-      const bundle = await storedBundle(c, receiptDigest);
+      const bundle = await c.journal.readableBundle(receiptDigest);
       bundles.push(
         bundle === undefined
           ? { receiptDigest, found: false }
@@ -111,10 +97,10 @@ export async function fetchBundles(
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_AUDIT_MESSAGE_BYTES });
     await lp.write(encodeBundleFetchRequest(receiptDigests), { signal }).catch((err: unknown) => {
-      throw streamFailure(err, `the bundle fetch could not be sent to ${mspId}`);
+      throw streamFailure(err, `the bundle fetch could not be sent to ${mspId}`, signal);
     });
     const answer = await lp.read({ signal }).catch((err: unknown) => {
-      throw streamFailure(err, `${mspId} did not answer the bundle fetch`);
+      throw streamFailure(err, `${mspId} did not answer the bundle fetch`, signal);
     });
     const response = decodeBundleFetchResponse(answer.subarray(), receiptDigests);
     if (response.denied !== '')

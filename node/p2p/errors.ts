@@ -68,11 +68,17 @@ export class JournalEntryError extends Error {
 }
 
 /**
- * A stream read, write or open that failed: TIMEOUT when a bound's signal ended it, UNAVAILABLE otherwise (the peer
- * reset or closed the stream, the connection dropped). A P2pError passes unchanged.
+ * Why a stream operation under `signal` failed: TIMEOUT when a bound's timeout ended it (the signal's reason a
+ * TimeoutError, also through AbortSignal.any); UNAVAILABLE otherwise: the peer could not be reached, reset or
+ * closed the stream, the connection dropped, or the caller cancelled (the cause says which).
  */
-export function streamFailure(err: unknown, what: string): P2pError {
+export const failureCode = (signal: AbortSignal | undefined): 'TIMEOUT' | 'UNAVAILABLE' =>
+  signal?.aborted === true && (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError'
+    ? 'TIMEOUT'
+    : 'UNAVAILABLE';
+
+/** A stream read or write under `signal` that failed, coded by `failureCode`. A P2pError passes unchanged. */
+export function streamFailure(err: unknown, what: string, signal: AbortSignal): P2pError {
   if (err instanceof P2pError) return err;
-  const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-  return new P2pError(timedOut ? 'TIMEOUT' : 'UNAVAILABLE', `${what}: ${String(err)}`, { cause: err });
+  return new P2pError(failureCode(signal), `${what}: ${String(err)}`, { cause: err });
 }

@@ -195,15 +195,16 @@ export class ChainExchangeJournal implements ExchangeJournal {
 
   /**
    * The requester's acknowledgement of a bundle already `provided`: the stored bundle gains it, with the mark that
-   * logs its access leaf. Not synced itself (the leaf's append, right after, is): a crash that loses it leaves the
-   * bundle stored and its receipt recorded, unacknowledged and unlogged — what the provider can prove.
+   * logs its access leaf, in one synced batch. The leaf commits to the acknowledgement's digest, and the leaf's
+   * synced append does not make this batch durable: LevelDB syncs only its current write-ahead file, and a
+   * memtable switch between the two leaves this batch in the previous one, unsynced until it is compacted.
    */
   async acknowledged(bundle: ExchangeBundle): Promise<void> {
     const digest = digestOf(bundle.receipt).toString('hex');
-    await this.#c.db.batch([
-      { type: 'put', key: key(PROVIDED, digest), value: encodeBundle(bundle) },
-      ...this.#toLog(digest, 'provided'),
-    ]);
+    await this.#c.db.batch(
+      [{ type: 'put', key: key(PROVIDED, digest), value: encodeBundle(bundle) }, ...this.#toLog(digest, 'provided')],
+      { sync: true },
+    );
     await this.#logAccess(digest, 'provided', bundle);
   }
 
@@ -233,10 +234,24 @@ export class ChainExchangeJournal implements ExchangeJournal {
    * @throws JournalEntryError when the stored bundle does not decode.
    */
   async bundle(receiptDigest: string): Promise<ExchangeBundle | undefined> {
+    const found = await this.#find(receiptDigest);
+    return found && decodeBundle(found.at, found.bytes);
+  }
+
+  /**
+   * As `bundle`, but an entry that does not decode is skipped (undefined) and reported once (`#readable`): what
+   * the regulator's bundle fetch answers, so that one damaged entry does not fail the fetch of the others.
+   */
+  async readableBundle(receiptDigest: string): Promise<ExchangeBundle | undefined> {
+    const found = await this.#find(receiptDigest);
+    return found && this.#readable(found.at, found.bytes);
+  }
+
+  async #find(receiptDigest: string): Promise<{ at: Buffer; bytes: Buffer } | undefined> {
     for (const prefix of [PROVIDED, OBTAINED]) {
       const at = key(prefix, receiptDigest);
       const bytes = await this.#c.db.get(at);
-      if (bytes !== undefined) return decodeBundle(at, bytes);
+      if (bytes !== undefined) return { at, bytes };
     }
     return undefined;
   }
@@ -263,14 +278,18 @@ export class ChainExchangeJournal implements ExchangeJournal {
     }
   }
 
-  /**
-   * A stored bundle `start()` acts on; undefined when absent or unreadable. An unreadable one is skipped, so that
-   * one damaged entry stops neither the node's start nor the others, and reported once per life of the node (the
-   * upkeep's start runs every 30 s).
-   */
+  /** A stored bundle `start()` acts on; undefined when absent or unreadable (`#readable`). */
   async #stored(at: Buffer): Promise<ExchangeBundle | undefined> {
     const bytes = await this.#c.db.get(at);
-    if (bytes === undefined) return undefined;
+    return bytes === undefined ? undefined : this.#readable(at, bytes);
+  }
+
+  /**
+   * The bundle stored at `at`, or undefined when it does not decode: skipped, so that one damaged entry stops
+   * neither the node's start nor the others, and reported once per life of the node (the upkeep's start runs every
+   * 30 s, a regulator may fetch the entry again and again).
+   */
+  #readable(at: Buffer, bytes: Buffer): ExchangeBundle | undefined {
     try {
       return decodeBundle(at, bytes);
     } catch (err) {

@@ -38,7 +38,6 @@ import {
   type Report,
   type SignedEnvelope,
 } from './exchange-messages.ts';
-import { receiptTimeProblem } from '../verifier/access-bundle-verifier.ts';
 import { checkReceipt } from './bundle-verifier.ts';
 import type { ExchangeBundle, ExchangeJournal, IndexLookup } from './exchange-ports.ts';
 import { digestOf, signEnvelope, verifyEnvelope } from './exchange-signatures.ts';
@@ -180,12 +179,12 @@ export class ReportRequester {
       const read = async () => {
         const signal = AbortSignal.any([exchangeSignal, AbortSignal.timeout(this.#messageTimeoutMs)]);
         const bytes = await lp.read({ signal }).catch((err: unknown) => {
-          throw streamFailure(err, `${provider} stopped mid-exchange`);
+          throw streamFailure(err, `${provider} stopped mid-exchange`, signal);
         });
         return decodeFrame(bytes.subarray());
       };
       await lp.write(encodeFrame({ kind: 'request', envelope }), { signal: exchangeSignal }).catch((err: unknown) => {
-        throw streamFailure(err, `the request could not be sent to ${provider}`);
+        throw streamFailure(err, `the request could not be sent to ${provider}`, exchangeSignal);
       });
       result = await this.#obtain(provider, { envelope, decoded: request, indexedBefore }, read);
       // Kept (synced) before the acknowledgement leaves: once the provider has it the exchange is complete on
@@ -205,7 +204,9 @@ export class ReportRequester {
       await stream.close({ signal: exchangeSignal });
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));
-      this.#onError(streamFailure(err, `the acknowledgement of a kept exchange did not reach ${provider}`));
+      this.#onError(
+        streamFailure(err, `the acknowledgement of a kept exchange did not reach ${provider}`, exchangeSignal),
+      );
     }
     return result.obtained;
   }
@@ -287,17 +288,15 @@ export class ReportRequester {
     const checked = checkReceipt(this.#c.registry, provider, { envelope: request, decoded }, envelope);
     if ('requestId' in checked) {
       // The date is the provider's alone, and it chooses the key and the consent window the receipt is judged by:
-      // it must fall in the request's validity (the verifier core's rule, which `lianxin verify` and the audit
-      // apply: a receipt acknowledged here must pass there) and not lie ahead of this node's clock.
-      const outside = receiptTimeProblem(decoded, checked);
-      if (outside !== undefined) throw new P2pError('BAD_MESSAGE', outside.reason, { field: 'receipt.issuedAtMs' });
+      // checkReceipt holds it to the request's validity (the verifier core's rule, which `lianxin verify` and the
+      // audit apply: a receipt acknowledged here must pass there); nor may it lie ahead of this node's clock.
       refuseAheadOfClock('receipt.issuedAtMs', checked.issuedAtMs, this.#now());
       return checked;
     }
     if (checked.code === 'SIGNATURE_INVALID') {
       throw new P2pError('BAD_SIGNATURE', `a receipt not signed by ${provider}`, { field: 'receipt.signature' });
     }
-    if (checked.code === 'BUNDLE_MALFORMED')
+    if (checked.code === 'BUNDLE_MALFORMED' || checked.field === 'receipt.issuedAtMs')
       throw new P2pError('BAD_MESSAGE', checked.reason, { field: checked.field ?? 'receipt' });
     throw new P2pError('BAD_MESSAGE', 'the receipt does not state this request', { field: 'receipt' });
   }

@@ -34,7 +34,7 @@ import {
   INBOUND_UPGRADE_TIMEOUT_MS,
 } from './constants.ts';
 import { checkLiveness } from './connection-liveness.ts';
-import { P2pError } from './errors.ts';
+import { failureCode, P2pError } from './errors.ts';
 import type { PeerRegistry } from './registry-view.ts';
 
 export interface P2pHostOptions {
@@ -138,7 +138,9 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
     try {
       return streams.track(await (await ready()).dialProtocol(multiaddr(address), protocol, streamOptions(signal)));
     } catch (err) {
-      throw new P2pError(ended(signal), `cannot open ${protocol} to ${address}: ${describe(err)}`, { cause: err });
+      throw new P2pError(failureCode(signal), `cannot open ${protocol} to ${address}: ${describe(err)}`, {
+        cause: err,
+      });
     }
   };
 
@@ -219,7 +221,7 @@ export async function startP2pHost(options: Readonly<P2pHostOptions>): Promise<P
           }
         }
       }
-      throw new P2pError(ended(signal), `no registered node of ${mspId} answered ${protocol}`, {
+      throw new P2pError(failureCode(signal), `no registered node of ${mspId} answered ${protocol}`, {
         cause: new AggregateError(failures),
       });
     },
@@ -354,15 +356,6 @@ class InFlightStreams {
     });
   }
 }
-
-/**
- * Why opening a stream failed: a bound's timeout ended it (TIMEOUT, its reason a TimeoutError, also through
- * AbortSignal.any), or the peer could not be reached or the caller cancelled (UNAVAILABLE; the cause says which).
- */
-const ended = (signal: AbortSignal | undefined): 'TIMEOUT' | 'UNAVAILABLE' =>
-  signal?.aborted === true && (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError'
-    ? 'TIMEOUT'
-    : 'UNAVAILABLE';
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);

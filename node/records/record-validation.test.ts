@@ -86,9 +86,7 @@ describe('validateCreditRecord', () => {
   it("names fields under the caller's prefix, in the node's message form", () => {
     const err = refusal({ subject: WRONG_CHECK }, { field: 'records[3]' });
     expect(err).toMatchObject({ code: 'USCC_CHECK_CHARACTER', field: 'records[3].subject' });
-    expect(err.message).toBe(
-      '"records[3].subject" must be a valid Unified Social Credit Code (GB 32100 check character): expected "6" last',
-    );
+    expect(err.message).toBe('"records[3].subject" has a wrong GB 32100 check character: expected "6" last');
   });
 
   it('takes a wrong check character in lenient mode and a larger content under a raised limit', () => {

@@ -5,7 +5,13 @@
  * sides. The USCC and record-kind rules are the chaincode's own (chaincode/src/uscc.ts, validation.ts); the limits
  * come from ./constants.ts. Input is untrusted: every field is `unknown` until checked here.
  */
-import { checkUscc, RECORD_KIND, usccCheckCharacter, type UsccMode } from '../../chaincode/src/protocol.ts';
+import {
+  checkUscc,
+  RECORD_KIND,
+  usccCheckCharacter,
+  usccRequirement,
+  type UsccMode,
+} from '../../chaincode/src/protocol.ts';
 import { DEFAULT_MAX_RECORD_BYTES, MAX_CONTENT_TYPE_CHARS } from './constants.ts';
 import { RecordValidationError } from './errors.ts';
 
@@ -73,7 +79,7 @@ export function validateCreditRecord(record: CreditRecordInput, options: Validat
     const requirement =
       subject.reason === 'format'
         ? usccRequirement('format')
-        : `${usccRequirement('check character')}: expected "${usccCheckCharacter(record.subject.toUpperCase().slice(0, 17))}" last`;
+        : `${usccRequirement('checksum')}: expected "${usccCheckCharacter(record.subject.toUpperCase().slice(0, 17))}" last`;
     throw new RecordValidationError(
       subject.reason === 'format' ? 'USCC_FORMAT' : 'USCC_CHECK_CHARACTER',
       fieldName(prefix, 'subject'),
@@ -146,10 +152,4 @@ export function requireContentSize(length: number, options: ValidateOptions = {}
 /** `records[3].subject` under prefix `records[3]`; the bare field name without one. */
 function fieldName(prefix: string | undefined, field: string): string {
   return prefix === undefined ? field : `${prefix}.${field}`;
-}
-
-function usccRequirement(what: 'format' | 'check character'): string {
-  return what === 'format'
-    ? 'must be a valid Unified Social Credit Code (GB 32100 format: 18 characters of 0-9A-HJ-NPQRTUWXY)'
-    : 'must be a valid Unified Social Credit Code (GB 32100 check character)';
 }

@@ -146,8 +146,8 @@ function signedBy(
 }
 
 /**
- * The provider's receipt for `request`: signed by `provider` with its receipt key at the receipt's issue time, and
- * stating this request (its digest, ID, requester, subject, purpose, consent).
+ * The provider's receipt for `request`: signed by `provider` with its receipt key at the receipt's issue time,
+ * stating this request (its digest, ID, requester, subject, purpose, consent), and dated within its validity.
  */
 export function checkAccessReceipt(
   crypto: VerifierCrypto,
@@ -172,7 +172,7 @@ export function checkAccessReceipt(
       return problem('BUNDLE_INCONSISTENT', 'the receipt does not state this request', `receipt.${field}`);
     }
   }
-  return receipt;
+  return receiptTimeProblem(r, receipt) ?? receipt;
 }
 
 /**
@@ -182,7 +182,7 @@ export function checkAccessReceipt(
  * A provider answers a request while it is valid: a receipt dated before the request was issued or after it
  * expired, by more than the clock skew two machines may have, is not the answer to it.
  */
-export function receiptTimeProblem(request: AccessRequest, receipt: AccessReceipt): BundleProblem | undefined {
+function receiptTimeProblem(request: AccessRequest, receipt: AccessReceipt): BundleProblem | undefined {
   const at = receipt.issuedAtMs;
   if (at >= request.issuedAtMs - MAX_CLOCK_SKEW_MS && at <= request.expiresAtMs + MAX_CLOCK_SKEW_MS) return undefined;
   return problem(
@@ -241,8 +241,6 @@ export function verifyAccessBundle(
     envelopes.receipt,
   );
   if (isBundleProblem(receipt)) return failed(receipt);
-  const receiptTime = receiptTimeProblem(request, receipt);
-  if (receiptTime !== undefined) return failed(receiptTime);
 
   const receiptDigest = crypto.sha256(envelopes.receipt.body);
   const findings: BundleProblem[] = [];

@@ -33,6 +33,7 @@ export {
 export {
   MAX_TRUST_BUNDLE_BYTES,
   parseTrustBundle,
+  requireTrustBundleSize,
   type TrustBundle,
   type TrustBundleJson,
   type TrustBundleKey,

@@ -124,6 +124,16 @@ const MAX_CERTS = 16;
 export const MAX_TRUST_BUNDLE_BYTES = 16 * 1024 * 1024;
 
 /**
+ * Refuses a trust bundle file of `byteLength` bytes, before it is decoded, when over MAX_TRUST_BUNDLE_BYTES.
+ * @throws ReceiptsError `INVALID_TRUST_BUNDLE` naming both sizes.
+ */
+export function requireTrustBundleSize(byteLength: number): void {
+  if (byteLength > MAX_TRUST_BUNDLE_BYTES) {
+    throw new ReceiptsError('INVALID_TRUST_BUNDLE', `${byteLength} bytes, more than ${MAX_TRUST_BUNDLE_BYTES}`);
+  }
+}
+
+/**
  * Reads a trust bundle (JSON text or the parsed value), validating every field. Untrusted input: a bundle
  * arrives as a file.
  * @throws ReceiptsError `INVALID_TRUST_BUNDLE` with `field` the path of the first bad field (`keys[2].validUntil`).

@@ -281,7 +281,7 @@ async function ingest(io: CliIo, run: IngestRun): Promise<IngestSummary> {
   return { records: done(), accepted, duplicate, alreadyAcknowledged, skipped, elapsedMs: progress.elapsedMs };
 }
 
-/** `loans.csv:17: "subject" must be a valid Unified Social Credit Code (…)`. */
+/** `loans.csv:17: "subject" is not shaped like a Unified Social Credit Code (…)`. */
 function describeInvalid(file: string, item: InvalidLine): string {
   return `${file}:${item.line}: ${item.field === undefined ? '' : `"${item.field}" `}${item.reason}`;
 }

@@ -260,17 +260,12 @@ export async function read(file: string): Promise<Buffer> {
 }
 
 export async function trustBundle(file: string, bytes: Buffer): Promise<TrustBundle> {
-  const [{ parseTrustBundle, ReceiptsError }, { MAX_TRUST_BUNDLE_BYTES }] = await Promise.all([
+  const [{ parseTrustBundle, ReceiptsError }, { requireTrustBundleSize }] = await Promise.all([
     import('../../receipts/index.ts'),
     import('../../verifier/trust-bundle.ts'),
   ]);
-  if (bytes.length > MAX_TRUST_BUNDLE_BYTES) {
-    throw new CliError(
-      'INVALID_INPUT',
-      `${file}: not a trust bundle: ${bytes.length} bytes, more than ${MAX_TRUST_BUNDLE_BYTES}`,
-    );
-  }
   try {
+    requireTrustBundleSize(bytes.length);
     return parseTrustBundle(bytes.toString('utf8'));
   } catch (err) {
     if (!(err instanceof ReceiptsError)) throw err;

@@ -13,9 +13,9 @@ import {
   explainAttestation,
   looksLikeAccessFile,
   parseAccessProofJson,
-  MAX_TRUST_BUNDLE_BYTES,
   parseTrustBundle,
   ReceiptsError,
+  requireTrustBundleSize,
   toHex,
   type AccessProofFile,
   type TrustBundle,
@@ -52,13 +52,14 @@ async function bytesOf(file: File): Promise<Uint8Array> {
   return new Uint8Array(await file.arrayBuffer());
 }
 
-/** Reads the trust bundle, showing why it is refused (its size, or the field to blame) instead of verifying. */
-function readBundle(name: string, bytes: Uint8Array): void {
+/**
+ * Reads the trust bundle (`json`, when the drop has parsed it already), showing why it is refused (its size, or the
+ * field to blame) instead of verifying.
+ */
+function readBundle(name: string, bytes: Uint8Array, json?: unknown): void {
   try {
-    if (bytes.length > MAX_TRUST_BUNDLE_BYTES) {
-      throw new Error(`${bytes.length} bytes, more than ${MAX_TRUST_BUNDLE_BYTES}`);
-    }
-    inputs.bundle = { name, bundle: parseTrustBundle(new TextDecoder().decode(bytes), nobleCrypto) };
+    requireTrustBundleSize(bytes.length);
+    inputs.bundle = { name, bundle: parseTrustBundle(json ?? new TextDecoder().decode(bytes), nobleCrypto) };
   } catch (err) {
     delete inputs.bundle;
     const why = err instanceof ReceiptsError ? `${err.code}: ${err.message}` : String(err);
@@ -124,7 +125,7 @@ async function dropped(files: FileList): Promise<void> {
     const json = jsonOf(bytes);
     if (json !== undefined) {
       if (looksLikeAccessFile(json)) readAccessFile(file.name, json);
-      else readBundle(file.name, bytes);
+      else readBundle(file.name, bytes, json);
     } else if (inputs.evidence === undefined || file.name.endsWith('.binpb')) {
       inputs.evidence = { kind: 'attestation', name: file.name, bytes };
     } else inputs.artifact = { name: file.name, digest: nobleCrypto.sha256(bytes) };
