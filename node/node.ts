@@ -429,6 +429,10 @@ async function startPipelines(
         'anchor committed',
       );
     },
+    // The chain lost anchors (a ledger restored from an older backup): its latest of ours is the one it still holds.
+    onRolledBack: (anchored) => {
+      ownAnchorBlock = BigInt(anchored?.blockNumber ?? -1);
+    },
   });
   wiring.anchorer = anchorer;
   // A checkpoint signed just before a crash may not have reached the outbox.
