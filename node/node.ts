@@ -484,6 +484,10 @@ async function startPipelines(
       metrics.chainIndexEntries.inc(anchor.indexCount);
       metrics.chainIndexBlock.set(Number(anchor.blockNumber));
     },
+    // A chain without the index's position lost blocks: it may have lost this node's anchors too.
+    onOffChain: () => {
+      anchorer.recheck();
+    },
   });
   storageWiring.recovered.push(() => {
     follower.retryNow();
@@ -725,6 +729,7 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
         chainBlock: pipelines.ownAnchorBlock(),
         failure: follower.failure,
       })),
+      { component: 'chain-index', check: () => follower.rebuilding },
       anchoringCheck(config.health.anchoringStallSeconds * 1000, () => ({
         logSize: log.size,
         anchoredSize: anchorer.anchoredSize,
