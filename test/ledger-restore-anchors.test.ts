@@ -8,6 +8,7 @@
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/AttestResponse.ts';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
 import { backupLedger } from '../node/backup/index.ts';
 import { lianxin } from '../node/cli/test-io.ts';
@@ -15,6 +16,7 @@ import type { LianxinNode } from '../node/node.ts';
 import { anchorHistory } from './support/anchor-history.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
+import { unary } from './support/grpc-unary.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -44,6 +46,20 @@ async function ingest(node: LianxinNode, n: number): Promise<IngestAck__Output> 
     });
   } finally {
     agency.close();
+  }
+}
+
+/** The transaction of the anchor a bank's attestation of the record at leaf `n` names. */
+async function attestedAnchor(node: LianxinNode, n: number): Promise<string | undefined> {
+  const bank = new net.v1.AttestationService(node.address, await net.credentials('ShanghaiBankMSP'));
+  try {
+    const answer = await unary<object, AttestResponse__Output>((req, cb) => bank.Attest(req, cb), {
+      requestId: `attest-${String(n)}-${String(Date.now())}`,
+      record: { subject: testUscc(n), kind: 'loan' },
+    });
+    return answer.attestation?.anchor?.transactionId;
+  } finally {
+    bank.close();
   }
 }
 
@@ -83,6 +99,7 @@ describe('a ledger restored to before a node’s last anchors', () => {
     await node.anchorer.whenAnchored(6 * BATCH);
     const vanished = await eventually(() => node.chainIndex.getIndexRecord(testUscc(5 * BATCH), 'loan'));
     expect(vanished.version).toBe(1);
+    expect(await attestedAnchor(node, 5 * BATCH)).toBe(vanished.txId);
     await eventually(async () => {
       const record = await bank.chainIndex.getIndexRecord(testUscc(5 * BATCH), 'loan');
       return record?.txId === vanished.txId ? true : undefined;
@@ -101,6 +118,8 @@ describe('a ledger restored to before a node’s last anchors', () => {
     });
     const anchored = await node.anchorer.anchorCovering(5 * BATCH);
     expect(anchored?.transactionId).toBe(history.at(-1)?.txId);
+    // A bank's attestation names the anchor the chain holds, not the one the node's answers named before.
+    expect(await attestedAnchor(node, 5 * BATCH)).toBe(anchored?.transactionId);
 
     // Each node's index holds the leaf once, under the anchor the chain holds now, not the vanished one's (nor as
     // version 2), and says it is healthy once rebuilt.

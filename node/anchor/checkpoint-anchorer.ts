@@ -97,6 +97,7 @@ export class CheckpointAnchorer {
   #anchoredWaiters: { size: number; resolve: () => void }[] = [];
   /** Whether the chain's latest anchor of the origin was read since start: a crash may have left the chain ahead. */
   #reconciled = false;
+  #rollbacks = 0;
   /** The store carries a restore's mark (anchor-keys.ts `r`) that no reconcile has cleared yet. */
   #restored: boolean;
   /** Entries of this node's latest committed anchors by transaction ID, oldest first (`takeCommittedEntries`). */
@@ -168,6 +169,14 @@ export class CheckpointAnchorer {
   /** Leaves below this size are anchored on chain. */
   get anchoredSize(): number {
     return this.#anchored?.size ?? 0;
+  }
+
+  /**
+   * How many times anchors were rolled back since open (`reconcile`): what a reader remembered of anchors before a
+   * change of this number may name transactions the chain no longer holds.
+   */
+  get rollbacks(): number {
+    return this.#rollbacks;
   }
 
   /** Puts a freshly signed checkpoint in the outbox (durably) and wakes the worker. */
@@ -493,6 +502,7 @@ export class CheckpointAnchorer {
     ]);
     for (const gone of vanished) this.#remember(gone.size);
     this.#anchored = anchored;
+    this.#rollbacks++;
     this.#o.onRolledBack?.(anchored);
   }
 
