@@ -424,6 +424,10 @@ async function startPipelines(
         'anchor committed',
       );
     },
+    // The chain lost anchors (a ledger restored from an older backup): its latest of ours is the one it still holds.
+    onRolledBack: (anchored) => {
+      ownAnchorBlock = BigInt(anchored?.blockNumber ?? -1);
+    },
   });
   wiring.anchorer = anchorer;
   // A checkpoint signed just before a crash may not have reached the outbox.
@@ -474,6 +478,10 @@ async function startPipelines(
       taker?.onApplied(anchor);
       metrics.chainIndexEntries.inc(anchor.indexCount);
       metrics.chainIndexBlock.set(Number(anchor.blockNumber));
+    },
+    // A chain without the index's position lost blocks: it may have lost this node's anchors too.
+    onOffChain: () => {
+      anchorer.recheck();
     },
   });
   storageWiring.recovered.push(() => {
@@ -716,6 +724,7 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
         chainBlock: pipelines.ownAnchorBlock(),
         failure: follower.failure,
       })),
+      { component: 'chain-index', check: () => follower.rebuilding },
       anchoringCheck(config.health.anchoringStallSeconds * 1000, () => ({
         logSize: log.size,
         anchoredSize: anchorer.anchoredSize,

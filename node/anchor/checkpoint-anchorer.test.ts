@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeIndexEntries, scanIndexEntries } from '../../chaincode/src/protocol.ts';
 import { ChainError, type AnchoredCheckpoint as ChainCheckpoint } from '../ledger/index.ts';
 import { eventually } from '../../test/support/eventually.ts';
 import type { SignedCheckpoint } from '../log/index.ts';
@@ -280,6 +281,38 @@ describe('CheckpointAnchorer', () => {
       expect(invalidated).toBe(true);
       expect(anchoredSizes()).toEqual(['6']);
       expect(refused).toEqual([]);
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('rolls back to the chain’s checkpoint and anchors again once the chain refuses a fork (a ledger restored from an older backup)', async () => {
+    const [at3, at5, at6] = await checkpointsAt3And5And6();
+    const restored = new FakeAnchorChain(parts.log.origin);
+    let chain: CheckpointAnchorerOptions['chain'] = parts.anchorChain;
+    const anchorer = await openAnchorer(parts.db.write, {
+      anchorCheckpoint: (...args) => chain.anchorCheckpoint(...args),
+      getCheckpoint: (...args) => chain.getCheckpoint(...args),
+      blockNumberOf: (...args) => chain.blockNumberOf(...args),
+    });
+    anchorer.start();
+    try {
+      await anchorer.enqueue(at3);
+      await anchorer.whenAnchored(3);
+      // The ledger's backup holds the anchor at 3 and not the next.
+      const [first] = parts.anchorChain.anchored;
+      if (first === undefined) throw new Error('expected the anchor at 3');
+      await restored.anchorCheckpoint(first.note, [], scanIndexEntries(encodeIndexEntries(first.entries), 'lenient'));
+      await anchorer.enqueue(at5);
+      await anchorer.whenAnchored(5);
+      chain = restored;
+      // Anchored from 5 on a chain holding 3: refused, then rolled back to 3 and anchored again from there.
+      await anchorer.enqueue(at6);
+      await eventually(() => Promise.resolve(restored.anchored[1]), { what: 'the anchor after the rollback' });
+      expect(restored.anchored.map(({ note }) => note.split('\n')[1])).toEqual(['3', '6']);
+      expect(restored.anchored[1]?.entries.map((entry) => entry.leafIndex)).toEqual([3, 4, 5]);
+      await anchorer.whenAnchored(6);
+      expect((await anchorer.anchorCovering(4))?.transactionId).toBe(restored.anchored[1]?.transactionId);
     } finally {
       await anchorer.stop();
     }

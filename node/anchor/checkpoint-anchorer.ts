@@ -68,6 +68,8 @@ export interface CheckpointAnchorerOptions {
   readonly onConflict?: (err: LogConflictError) => void;
   /** Called after each anchor with the number of leaves it newly covers, how long the chain took, and the anchor. */
   readonly onAnchored?: (leaves: number, seconds: number, anchored: AnchoredCheckpoint) => void;
+  /** Called after anchors the chain no longer holds were rolled back (`reconcile`), with the chain's latest anchor. */
+  readonly onRolledBack?: (anchored: AnchoredCheckpoint | undefined) => void;
 }
 
 const MAX_INDEX_ENTRIES = 10_000;
@@ -95,6 +97,7 @@ export class CheckpointAnchorer {
   #anchoredWaiters: { size: number; resolve: () => void }[] = [];
   /** Whether the chain's latest anchor of the origin was read since start: a crash may have left the chain ahead. */
   #reconciled = false;
+  #rollbacks = 0;
   /** The store carries a restore's mark (anchor-keys.ts `r`) that no reconcile has cleared yet. */
   #restored: boolean;
   /** Entries of this node's latest committed anchors by transaction ID, oldest first (`takeCommittedEntries`). */
@@ -166,6 +169,14 @@ export class CheckpointAnchorer {
   /** Leaves below this size are anchored on chain. */
   get anchoredSize(): number {
     return this.#anchored?.size ?? 0;
+  }
+
+  /**
+   * How many times anchors were rolled back since open (`reconcile`): what a reader remembered of anchors before a
+   * change of this number may name transactions the chain no longer holds.
+   */
+  get rollbacks(): number {
+    return this.#rollbacks;
   }
 
   /** Puts a freshly signed checkpoint in the outbox (durably) and wakes the worker. */
@@ -291,17 +302,19 @@ export class CheckpointAnchorer {
   /**
    * Checks the log against the chain's latest anchor of its origin, once: the chain's tree head must be this log's
    * at that size, and an anchor the chain got after the store's last (killed between an anchor's commit and its
-   * local record, the next proof would start from the wrong size) is recorded. Run at start when the chain answers,
-   * else before the first anchor.
+   * local record, the next proof would start from the wrong size) is recorded. Anchors the store holds past the
+   * chain's (the ledger restored from a backup taken before them) are rolled back and queued again: the log holds
+   * their leaves, so anchoring them again covers everything. Run at start when the chain answers, else before the
+   * first anchor, and again after `recheck` or a CHECKPOINT_FORK refusal.
    * @throws LogConflictError when the store is not the history the chain anchored (restored from an old backup).
    */
   async reconcile(): Promise<void> {
     if (this.#reconciled) return;
     const onChain = await this.#o.chain.getCheckpoint(this.#o.log.origin);
-    if (onChain) {
-      if (Number(onChain.size) > this.anchoredSize) await this.#record(await this.#ours(onChain));
-      else await this.#checkOurs(onChain);
-    }
+    const chainSize = onChain ? Number(onChain.size) : 0;
+    if (onChain && chainSize > this.anchoredSize) await this.#record(await this.#ours(onChain));
+    else if (chainSize < this.anchoredSize) await this.#rollBack(onChain && (await this.#ours(onChain)));
+    else if (onChain) await this.#checkOurs(onChain);
     if (this.#restored) {
       await this.#written([{ type: 'del', sublevel: this.#o.db, key: RESTORED }]);
       this.#restored = false;
@@ -309,10 +322,21 @@ export class CheckpointAnchorer {
     this.#reconciled = true;
   }
 
+  /**
+   * The chain may have lost anchors it held (the ledger restored from a backup): `reconcile` runs again before the
+   * next anchor, at once.
+   */
+  recheck(): void {
+    this.#reconciled = false;
+    this.#worker.wake();
+    this.#worker.retryNow();
+  }
+
   async #anchor(size: number, note: string): Promise<void> {
     if (!this.#reconciled) {
+      // Reconciled, the outbox may choose another checkpoint (one the chain holds is recorded, others rolled back).
       await this.reconcile();
-      if (size <= this.anchoredSize) return;
+      return;
     }
     const from = this.anchoredSize;
     const [entries, proof] = (await this.#takePrepared(from, size)) ?? (await this.#parts(from, size));
@@ -329,6 +353,8 @@ export class CheckpointAnchorer {
         anchoredAt: committed.result.anchoredAt,
       };
     } catch (err) {
+      // Not consistent with the chain's anchor: the chain may hold less than the store says (reconcile tells).
+      if (err instanceof ChainError && err.chaincodeCode === 'CHECKPOINT_FORK') this.#reconciled = false;
       if (!(err instanceof ChainError && ALREADY_ANCHORED.has(err.chaincodeCode ?? ''))) throw err;
       anchored = await this.#fromChain(size, err);
     }
@@ -447,6 +473,37 @@ export class CheckpointAnchorer {
 
   async #blockNumberOf(transactionId: string): Promise<number> {
     return Number(await this.#o.chain.blockNumberOf(transactionId));
+  }
+
+  /**
+   * The chain's latest anchor of this origin is `anchored` (none: undefined), below the store's: the anchors past it
+   * go back into the outbox as they were signed (each adds at most maxLeaves leaves; a note signed by a key no
+   * longer valid is re-signed when refused), in one batch with the chain's anchor recorded as the latest.
+   */
+  async #rollBack(anchored: AnchoredCheckpoint | undefined): Promise<void> {
+    const { db } = this.#o;
+    const to = anchored?.size ?? 0;
+    const vanished = (await db.values({ gt: sizeKey(ANCHORED, to), lt: prefixEnd(ANCHORED) }).all()).map(
+      (value) => JSON.parse(value.toString('utf8')) as StoredAnchor,
+    );
+    this.#o.logger.warn(
+      { chainSize: to, storeSize: this.anchoredSize, anchors: vanished.length },
+      'the chain holds fewer anchors of this log than the store (the ledger restored from an older backup?): ' +
+        'rolled back to the chain’s checkpoint, the later ones queued again',
+    );
+    await this.#written([
+      ...vanished.flatMap((gone): SublevelWrite[] => [
+        { type: 'del', sublevel: db, key: sizeKey(ANCHORED, gone.size) },
+        { type: 'put', sublevel: db, key: sizeKey(QUEUED, gone.size), value: Buffer.from(gone.note) },
+      ]),
+      ...(anchored
+        ? [{ type: 'put' as const, sublevel: db, key: sizeKey(ANCHORED, to), value: encodeAnchor(anchored) }]
+        : []),
+    ]);
+    for (const gone of vanished) this.#remember(gone.size);
+    this.#anchored = anchored;
+    this.#rollbacks++;
+    this.#o.onRolledBack?.(anchored);
   }
 
   async #record(anchored: AnchoredCheckpoint): Promise<void> {

@@ -49,6 +49,24 @@ function streamOf(events: readonly AnchoredEvent[]): Events {
   };
 }
 
+/** qscc's answers of a chain whose blocks up to the last of `events` hold their transactions and no other anchors. */
+const holding = (events: readonly AnchoredEvent[]): Pick<LianxinChain, 'chainInfo' | 'blockNumberOf'> => ({
+  chainInfo: () =>
+    Promise.resolve({
+      height: events.reduce((height, e) => (e.blockNumber >= height ? e.blockNumber + 1n : height), 1n),
+      currentBlockHash: new Uint8Array(32),
+      previousBlockHash: new Uint8Array(32),
+    }),
+  blockNumberOf: (transactionId) => {
+    const found = events.find((e) => e.transactionId === transactionId);
+    return found
+      ? Promise.resolve(found.blockNumber)
+      : Promise.reject(
+          new ChainError('REJECTED', `GetBlockByTxID: no such transaction ID [${transactionId}] in index`),
+        );
+  },
+});
+
 const entry = (leafIndex: number, subject: string): IndexEntry => ({
   leafIndex,
   leafHash: leafIndex.toString(16).padStart(64, '0'),
@@ -85,6 +103,7 @@ describe('ChainIndexFollower entries', () => {
     const follower = new ChainIndexFollower({
       index,
       chain: {
+        ...holding(events),
         anchoredEvents: () => Promise.resolve(streamOf(events)),
         getIndexEntries: (origin, size) => {
           reads.push(`${origin}/${String(size)}`);
@@ -149,6 +168,7 @@ describe('ChainIndexFollower entries', () => {
     const follower = new ChainIndexFollower({
       index,
       chain: {
+        ...holding(events),
         anchoredEvents: () => Promise.resolve(streamOf(events)),
         getIndexEntries: () => Promise.reject(new Error('the event carried the entries')),
       },
@@ -179,6 +199,54 @@ describe('ChainIndexFollower entries', () => {
     expect(index.position).toEqual({ blockNumber: 8n, transactionId: 'tx-8' });
   });
 
+  it('rebuilds from block 0 an index whose position the chain does not hold (a ledger restored from an older backup)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    const index = await ChainIndex.open(db.chainIndex);
+    const kept: AnchoredEvent = { blockNumber: 3n, transactionId: 'tx-3', origin: OTHER, size: 1, indexCount: 1 };
+    await index.apply(kept, '2026-12-05T00:00:03.000Z', [entry(0, SUBJECT_A)]);
+    const vanished: AnchoredEvent = { blockNumber: 5n, transactionId: 'own-tx', origin: OWN, size: 1, indexCount: 1 };
+    await index.apply(vanished, '2026-12-05T00:00:05.000Z', [entry(0, SUBJECT_B)]);
+    // The restored chain holds block 3, and its block 5 is another: an anchor of the other origin's.
+    const restored: AnchoredEvent[] = [
+      kept,
+      { blockNumber: 5n, transactionId: 'tx-5', origin: OTHER, size: 2, indexCount: 1 },
+    ];
+    const starts: unknown[] = [];
+    const offChain: string[] = [];
+    const follower = new ChainIndexFollower({
+      index,
+      chain: {
+        ...holding(restored),
+        anchoredEvents: (after) => {
+          starts.push(after);
+          return Promise.resolve(streamOf(restored));
+        },
+        getIndexEntries: (_origin, size) =>
+          Promise.resolve({ anchoredAt: '2026-12-05T00:00:09.000Z', entries: [entry(size - 1, SUBJECT_A)] }),
+      },
+      onOffChain: (err) => offChain.push(err.message),
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    follower.start();
+    for (let i = 0; i < 200 && index.position?.transactionId !== 'tx-5'; i++) await sleep(10);
+    expect(starts).toEqual([undefined]);
+    expect(offChain).toEqual([
+      expect.stringMatching(
+        /applied block 5 \(transaction own-tx\), which the chain does not hold: its 6 blocks hold no such transaction/,
+      ),
+    ]);
+    expect(follower.rebuilding).toBe(offChain[0]);
+    expect(await index.getIndexRecord(SUBJECT_B, 'loan')).toBeUndefined();
+    expect(await index.getIndexRecord(SUBJECT_A, 'loan')).toMatchObject({ version: 2, txId: 'tx-5' });
+    // Caught up once the stream goes quiet.
+    for (let i = 0; i < 300 && follower.rebuilding !== undefined; i++) await sleep(10);
+    expect(follower.rebuilding).toBeUndefined();
+    await follower.stop();
+  });
+
   it('does not apply an anchor whose entries are not as many as its event announced', async () => {
     dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
     db = await openNodeDatabase(join(dir, 'db'));
@@ -186,6 +254,7 @@ describe('ChainIndexFollower entries', () => {
     const follower = new ChainIndexFollower({
       index,
       chain: {
+        ...holding([]),
         anchoredEvents: () =>
           Promise.resolve(streamOf([{ blockNumber: 3n, transactionId: 'tx', origin: OTHER, size: 2, indexCount: 2 }])),
         getIndexEntries: () => Promise.resolve({ anchoredAt: '', entries: [entry(0, SUBJECT_A)] }),
@@ -218,6 +287,7 @@ describe('ChainIndexFollower health', () => {
     const follower = new ChainIndexFollower({
       index: await ChainIndex.open(db.chainIndex),
       chain: {
+        ...holding([]),
         anchoredEvents: () =>
           up
             ? Promise.resolve(quietStream())
@@ -250,6 +320,7 @@ describe('ChainIndexFollower health', () => {
     const follower = new ChainIndexFollower({
       index: await ChainIndex.open(db.chainIndex),
       chain: {
+        ...holding([]),
         anchoredEvents: () => {
           attempts++;
           return attempts === 1 ? Promise.reject(new Error('the store is in a fault')) : Promise.resolve(quietStream());

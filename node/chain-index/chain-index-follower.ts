@@ -6,15 +6,25 @@
  * hands over the entries it submitted: the bytes the chain stored once the transaction named by the event
  * committed (chaincode/src/index-entry-codec.ts). A broken event stream, an unavailable ledger or a store in a
  * fault is retried with capped exponential backoff; the stored position makes every resume exact.
+ * Each resume first checks that the chain holds the position (its transaction, in its block): a ledger restored from
+ * a backup taken before it holds neither, and its next blocks, numbered as the ones applied, are others. The index
+ * is then rebuilt from block 0 rather than keep rows of anchors the chain lost and skip the blocks it has anew.
  */
-import type { AnchoredEvent, AnchorIndexEntries, LianxinChain } from '../ledger/index.ts';
+import { NodeError } from '../api/errors.ts';
+import {
+  ChainError,
+  type AnchoredEvent,
+  type AnchorIndexEntries,
+  type ChainPosition,
+  type LianxinChain,
+} from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { Backoff } from '../worker/index.ts';
 import type { ChainIndex } from './chain-index.ts';
 
 export interface ChainIndexFollowerOptions {
   readonly index: ChainIndex;
-  readonly chain: Pick<LianxinChain, 'anchoredEvents' | 'getIndexEntries'>;
+  readonly chain: Pick<LianxinChain, 'anchoredEvents' | 'getIndexEntries' | 'chainInfo' | 'blockNumberOf'>;
   /**
    * The entries this node submitted in transaction `transactionId`, if it still holds them (the anchorer's
    * `takeCommittedEntries`); otherwise they are read from the chain.
@@ -25,6 +35,8 @@ export interface ChainIndexFollowerOptions {
   readonly retryMaxMs: number;
   /** Called after each applied anchor. */
   readonly onApplied?: (anchor: AnchoredEvent) => void;
+  /** Called when the chain is found not to hold the index's position, before the index is rebuilt. */
+  readonly onOffChain?: (err: ChainIndexOffChainError) => void;
   /** At most one progress line per this long; default `PROGRESS_LOG_INTERVAL_MS`. */
   readonly progressLogIntervalMs?: number;
 }
@@ -48,6 +60,8 @@ export class ChainIndexFollower {
   #failure: string | undefined;
   /** Applied since the last progress line. */
   #progress = { anchors: 0, entries: 0, loggedAt: 0 };
+  /** Why the index is being rebuilt from block 0, until the replay has caught up (no event for a while). */
+  #rebuilding: string | undefined;
 
   constructor(options: Readonly<ChainIndexFollowerOptions>) {
     this.#o = options;
@@ -57,6 +71,11 @@ export class ChainIndexFollower {
   /** Why the follower is not following the chain's events now, or undefined while it is (for health). */
   get failure(): string | undefined {
     return this.#failure;
+  }
+
+  /** Why the index is being rebuilt from the chain's first block, or undefined (for health). */
+  get rebuilding(): string | undefined {
+    return this.#rebuilding;
   }
 
   start(): void {
@@ -84,16 +103,21 @@ export class ChainIndexFollower {
     while (!this.#stopped()) {
       let stable: NodeJS.Timeout | undefined;
       try {
-        const events = await this.#o.chain.anchoredEvents(this.#o.index.position);
+        const events = await this.#o.chain.anchoredEvents(await this.#start());
         // Following again: a retryNow() from here on is of no failure of this stream's.
         this.#backoff.dropRetryNow();
         this.#close = () => {
           events.close();
         };
         if (this.#stopped()) events.close();
-        stable = setTimeout(() => (this.#failure = undefined), STREAM_STABLE_MS).unref();
+        // Restarted by every event: a rebuild has caught up once the stream goes quiet.
+        stable = setTimeout(() => {
+          this.#failure = undefined;
+          this.#rebuilding = undefined;
+        }, STREAM_STABLE_MS).unref();
         for await (const anchor of events) {
           if (this.#stopped()) break;
+          stable.refresh();
           await this.#apply(anchor);
           this.#failure = undefined;
           this.#backoff.reset();
@@ -109,6 +133,40 @@ export class ChainIndexFollower {
       // The stream only ends by itself when the ledger goes away: resume after a pause either way.
       await this.#backoff.wait(signal);
     }
+  }
+
+  /** Where to follow from: the index's position, unless the chain does not hold it (the index then starts over). */
+  async #start(): Promise<ChainPosition | undefined> {
+    const position = this.#o.index.position;
+    if (position === undefined) return undefined;
+    const why = await this.#offChain(position);
+    if (why === undefined) return position;
+    const err = new ChainIndexOffChainError(
+      `the chain index applied block ${String(position.blockNumber)} (transaction ${position.transactionId}), ` +
+        `which the chain does not hold: ${why} (the ledger restored from an older backup?); rebuilding the index ` +
+        'from block 0',
+    );
+    this.#o.logger.error({ err }, 'the chain index is not on the chain: rebuilding it from block 0');
+    this.#rebuilding = err.message;
+    this.#o.onOffChain?.(err);
+    await this.#o.index.clear();
+    return undefined;
+  }
+
+  /** Why the chain does not hold `position`, or undefined when it does. */
+  async #offChain(position: ChainPosition): Promise<string | undefined> {
+    const { height } = await this.#o.chain.chainInfo();
+    if (height <= position.blockNumber) return `its height is ${String(height)}`;
+    let block: bigint;
+    try {
+      block = await this.#o.chain.blockNumberOf(position.transactionId);
+    } catch (err) {
+      if (err instanceof ChainError && !err.retryable && NO_SUCH_TRANSACTION.test(err.message)) {
+        return `its ${String(height)} blocks hold no such transaction`;
+      }
+      throw err;
+    }
+    return block === position.blockNumber ? undefined : `that transaction is in its block ${String(block)}`;
   }
 
   async #apply(anchor: AnchoredEvent): Promise<void> {
@@ -157,5 +215,18 @@ export class ChainIndexFollower {
       'chain index progress',
     );
     this.#progress = { anchors: 0, entries: 0, loggedAt: now };
+  }
+}
+
+/** In Fabric's qscc answer for a transaction ID its block index does not hold (the embedded ledger's is the same). */
+const NO_SUCH_TRANSACTION = /no such transaction ID/;
+
+/**
+ * The chain does not hold the block and transaction the chain index last applied: its rows may name anchors the chain
+ * lost, and the chain's blocks from there on are not the ones it applied.
+ */
+export class ChainIndexOffChainError extends NodeError {
+  constructor(message: string) {
+    super('FAILED_PRECONDITION', message);
   }
 }

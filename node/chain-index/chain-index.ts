@@ -334,6 +334,23 @@ export class ChainIndex {
   }
 
   /**
+   * Drops every row, then the position: the index starts over from the chain's first block. For an index whose
+   * position the chain does not hold (the ledger restored from an older backup), whose rows may name anchors that
+   * are gone. The position goes last: a crash midway leaves it, and the next start finds it off the chain again.
+   * Call while nothing applies (the follower's own loop).
+   */
+  async clear(): Promise<void> {
+    await this.#db.clear({ lt: POSITION_KEY });
+    await this.#db.clear({ gt: POSITION_KEY });
+    await this.#db.del(POSITION_KEY);
+    this.#position = undefined;
+    this.#earlierAnchorRows = false;
+    this.#anchors.clear();
+    this.#filter = undefined;
+    this.#filterComplete = false;
+  }
+
+  /**
    * Starts filling a filter (in the background) if there is none. Its scan reads from a LevelDB snapshot taken
    * after the filter exists, and each apply adds its keys before writing them, so every key written before the
    * scan's snapshot is scanned and every key written after it is added.

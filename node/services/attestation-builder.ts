@@ -19,7 +19,7 @@ import {
 
 export interface AttestationBuilderComponents {
   readonly log: Pick<TransparencyLog, 'leafWithInclusionProof' | 'latestCheckpoint'>;
-  readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize' | 'anchorCovering'>;
+  readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize' | 'anchorCovering' | 'rollbacks'>;
   readonly receiptKey: ReceiptKey;
   /** The issuer: this node's MSP ID. */
   readonly mspId: string;
@@ -69,11 +69,13 @@ type SharedFields = Readonly<Pick<AttestationBody, 'checkpoint' | 'anchor' | 'st
 
 export function createAttestationBuilder(c: Readonly<AttestationBuilderComponents>): AttestationBuilder {
   /**
-   * Anchored checkpoints never change, and when C is the first anchored cover of leaf i it is also that of every
-   * leaf from i up to C's size; so each lookup in the anchor sublevel answers for a whole range, kept here by
-   * checkpoint size.
+   * Anchored checkpoints never change (but for the anchorer's rollback, after which these are forgotten), and when C
+   * is the first anchored cover of leaf i it is also that of every leaf from i up to C's size; so each lookup in the
+   * anchor sublevel answers for a whole range, kept here by checkpoint size.
    */
   let covered: CoveredRange[] = [];
+  /** The anchorer's rollbacks when `covered` was last emptied: a rollback (a ledger restore) unanchors some. */
+  let coveredSince = c.anchorer.rollbacks;
 
   const anchorOf = (anchored: AnchoredCheckpoint): NonNullable<AttestationBody['anchor']> => ({
     channel: c.channel,
@@ -117,6 +119,10 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
 
   const attest = async (leafIndex: number, ticket: BatchTicket): Promise<Attestation__Output> => {
     try {
+      if (c.anchorer.rollbacks !== coveredSince) {
+        covered = [];
+        coveredSince = c.anchorer.rollbacks;
+      }
       // Remembered ranges answer almost every call: no promise for them.
       const anchoredRange =
         leafIndex < c.anchorer.anchoredSize
