@@ -66,13 +66,16 @@ export interface LogSummary {
 export type ManifestFacts = Pick<BackupManifest, 'kind' | 'identity'>;
 
 /**
- * Writes `entries` to an archive at `file` (atomically: a temporary file renamed once synced).
+ * Writes the entries `openEntries` gives to an archive at `file` (atomically: a temporary file linked into place once
+ * synced). They are opened only once the file is: a store's snapshot, which its iterator pins until read to the end
+ * or closed, is never taken for a backup that cannot be written (a destination that exists), and a backup that
+ * fails midway closes it (`for await` does).
  * @throws BackupError `FILE_ERROR` when the file cannot be written (an existing file is never replaced).
  */
 export async function writeBackupArchive(
   file: string,
   facts: ManifestFacts,
-  entries: AsyncIterable<[Buffer, Buffer]>,
+  openEntries: () => AsyncIterable<[Buffer, Buffer]>,
   /** What the entries held, asked once they are all written (a node's log summary). */
   summary: () => Pick<BackupManifest, 'log'> = () => ({}),
 ): Promise<BackupManifest> {
@@ -89,9 +92,9 @@ export async function writeBackupArchive(
     await writer.write(Buffer.concat([MAGIC, Buffer.from([ARCHIVE_VERSION])]));
     let count = 0;
     const sublevels: Record<string, number> = {};
-    // The entries' snapshot is taken when their iteration starts, after this.
+    // Before the entries' snapshot is taken: everything acknowledged before this time is in it.
     const createdAt = new Date().toISOString();
-    for await (const [key, value] of entries) {
+    for await (const [key, value] of openEntries()) {
       await writer.write(u32(key.length), key, u32(value.length), value);
       count++;
       const name = sublevelOf(key);

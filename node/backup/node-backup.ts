@@ -39,14 +39,20 @@ export async function backupNode(
 ): Promise<BackupManifest> {
   await refuseInside(out, dataDir);
   const log: { size: number; checkpoint?: string } = { size: 0 };
-  async function* noting(): AsyncGenerator<[Buffer, Buffer]> {
-    for await (const [key, value] of db.snapshotEntries()) {
+  async function* noting(entries: AsyncIterable<[Buffer, Buffer]>): AsyncGenerator<[Buffer, Buffer]> {
+    for await (const [key, value] of entries) {
       if (key.equals(LOG_SIZE_KEY)) log.size = value.readUInt32BE(0) * 2 ** 32 + value.readUInt32BE(4);
       else if (key.equals(LOG_CHECKPOINT_KEY)) log.checkpoint = value.toString('utf8');
       yield [key, value];
     }
   }
-  return writeBackupArchive(out, { kind: 'node', identity: { ...identity } }, noting(), () => ({ log }));
+  const facts = { kind: 'node', identity: { ...identity } } as const;
+  return writeBackupArchive(
+    out,
+    facts,
+    () => noting(db.snapshotEntries()),
+    () => ({ log }),
+  );
 }
 
 export interface RestoreNodeOptions {
