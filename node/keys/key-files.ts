@@ -51,7 +51,7 @@ export async function readKeyFile(file: string, field: string): Promise<Buffer> 
  * @throws Error when `pem` is not exactly one PEM private key of ECDSA P-256 (of two, Node.js would take the first
  * silently). An `EC PARAMETERS` block, as `openssl ecparam -genkey` writes before the key, is no second key.
  */
-export function parseSigningKey(pem: Buffer): KeyObject {
+function parseSigningKey(pem: Buffer): KeyObject {
   const blocks = pem.toString('latin1').match(/-----BEGIN (?!EC PARAMETERS-)[^-]+-----/g)?.length ?? 0;
   if (blocks !== 1) throw new Error(`${blocks} PEM blocks, not one`);
   const key = createPrivateKey(pem);
@@ -59,28 +59,37 @@ export function parseSigningKey(pem: Buffer): KeyObject {
   return key;
 }
 
-/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds one ECDSA P-256 key. */
-export async function readPrivateKey(file: string, field: string): Promise<KeyObject> {
-  const pem = await readKeyFile(file, field);
+/** A kind of key file: how its bytes parse, how a new key is made, and what the file holds (for messages). */
+export interface KeyKind<K> {
+  /** @throws Error saying why the bytes are no such key. */
+  readonly parse: (bytes: Buffer) => K;
+  readonly generate: () => NewKey<K> | Promise<NewKey<K>>;
+  readonly holds: string;
+}
+
+/**
+ * Parses a key file's bytes.
+ * @throws KeyRotationError `KEY_INVALID` naming the field and the file, and, when given, what to do with a file
+ * there that holds no usable key (`unusable`, which only the caller knows).
+ */
+function parseKeyFile<K>(bytes: Buffer, file: string, field: string, kind: KeyKind<K>, unusable?: string): K {
   try {
-    return parseSigningKey(pem);
+    return kind.parse(bytes);
   } catch (err) {
+    const why = (err as Error).message;
     throw new KeyRotationError(
       'KEY_INVALID',
-      `"${field}" ${file} does not hold one ECDSA P-256 PEM private key: ${(err as Error).message}`,
+      unusable === undefined
+        ? `"${field}" ${file} does not hold ${kind.holds}: ${why}`
+        : `"${field}" ${file} holds no usable key (${why}): ${unusable}`,
       { cause: err },
     );
   }
 }
 
-/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds a libp2p private key. */
-export async function readP2pKey(file: string, field: string): Promise<PrivateKey> {
-  const bytes = await readKeyFile(file, field);
-  try {
-    return privateKeyFromProtobuf(bytes);
-  } catch (err) {
-    throw new KeyRotationError('KEY_INVALID', `"${field}" ${file} does not hold a libp2p private key`, { cause: err });
-  }
+/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds a key of `kind`. */
+async function readKey<K>(file: string, field: string, kind: KeyKind<K>): Promise<K> {
+  return parseKeyFile(await readKeyFile(file, field), file, field, kind);
 }
 
 /**
@@ -126,37 +135,42 @@ export async function newP2pKey(): Promise<NewKey<PrivateKey>> {
   return { key, bytes: privateKeyToProtobuf(key) };
 }
 
+/** The log's and receipts' signing keys: PKCS#8 (or SEC1) PEM, ECDSA P-256. */
+export const SIGNING_KEY: KeyKind<KeyObject> = {
+  parse: parseSigningKey,
+  generate: newSigningKey,
+  holds: 'one ECDSA P-256 PEM private key',
+};
+
+/** The node's libp2p identity. */
+export const P2P_KEY: KeyKind<PrivateKey> = {
+  parse: privateKeyFromProtobuf,
+  generate: newP2pKey,
+  holds: 'a libp2p private key',
+};
+
+/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds one ECDSA P-256 key. */
+export const readPrivateKey = (file: string, field: string): Promise<KeyObject> => readKey(file, field, SIGNING_KEY);
+/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds a libp2p private key. */
+export const readP2pKey = (file: string, field: string): Promise<PrivateKey> => readKey(file, field, P2P_KEY);
+
 /**
  * The key in `file`, or a new one written there (never replacing a file) and on the disk before this resolves —
  * before its public key can go on chain. A file there that holds no usable key is never replaced: `unusable` tells
  * the operator what to do with it (only the caller knows whether the chain may have seen its key).
  * @throws KeyRotationError `KEY_INVALID` naming the field and the file, `FILE_ERROR` when it cannot be written.
  */
-export async function keyFileOrNew<K>(
-  file: string,
-  field: string,
-  parse: (bytes: Buffer) => K,
-  generate: () => NewKey<K> | Promise<NewKey<K>>,
-  unusable: string,
-): Promise<K> {
+export async function keyFileOrNew<K>(file: string, field: string, kind: KeyKind<K>, unusable: string): Promise<K> {
   let bytes: Buffer;
   try {
     bytes = await readKeyFile(file, field);
   } catch (err) {
     if ((err as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw err;
-    const created = await generate();
+    const created = await kind.generate();
     await writeKeyFile(file, created.bytes);
     return created.key;
   }
-  try {
-    return parse(bytes);
-  } catch (err) {
-    throw new KeyRotationError(
-      'KEY_INVALID',
-      `"${field}" ${file} holds no usable key (${(err as Error).message}): ${unusable}`,
-      { cause: err },
-    );
-  }
+  return parseKeyFile(bytes, file, field, kind, unusable);
 }
 
 /** Base64 SPKI DER of a P-256 public key, as the registry takes it. */

@@ -16,7 +16,6 @@
  */
 import { access, chmod, chown, constants, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { LianxinChain, NodeRecord, PublicKeyRecord } from '../ledger/index.ts';
 import { syncDirectory } from '../../network/fs/index.ts';
@@ -24,11 +23,10 @@ import { KeyRotationError } from './errors.ts';
 import {
   keyFileOrNew,
   kidOfKey,
-  newP2pKey,
-  newSigningKey,
-  parseSigningKey,
+  P2P_KEY,
   readP2pKey,
   readPrivateKey,
+  SIGNING_KEY,
   spkiOf,
   writeKeyFile,
 } from './key-files.ts';
@@ -87,13 +85,7 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
   const field = `keys.${kind}`;
   const current = await readPrivateKey(keyFile, field);
   await checkInstallable(keyFile);
-  const next = await keyFileOrNew(
-    nextKeyFile(keyFile),
-    `${field} (pending)`,
-    parseSigningKey,
-    newSigningKey,
-    torn(nextKeyFile(keyFile)),
-  );
+  const next = await keyFileOrNew(nextKeyFile(keyFile), `${field} (pending)`, SIGNING_KEY, torn(nextKeyFile(keyFile)));
   const oldKid = kidOfKey(current);
   const newSpki = spkiOf(next);
   const newKid = kidOfKey(next);
@@ -208,7 +200,7 @@ async function rotateP2pKey(options: Readonly<RotateOptions>): Promise<RotationR
   const current = await readP2pKey(keyFile, 'keys.p2p');
   await checkInstallable(keyFile);
   const pending = nextKeyFile(keyFile);
-  const next = await keyFileOrNew(pending, 'keys.p2p (pending)', privateKeyFromProtobuf, newP2pKey, torn(pending));
+  const next = await keyFileOrNew(pending, 'keys.p2p (pending)', P2P_KEY, torn(pending));
   const oldPeerId = peerIdFromPrivateKey(current).toString();
   const newPeerId = peerIdFromPrivateKey(next).toString();
   const node: NodeRecord | undefined = (await chain.listNodes(mspId)).find((n) => n.origin === origin);
