@@ -3,3 +3,4 @@
  * material): one definition under both, as network/wire is for varints.
  */
 export { syncDirectory } from './sync-directory.ts';
+export { isPartialFile, writeDurably, type DurableWriteOptions } from './durable-file.ts';

@@ -3,9 +3,9 @@
  * every existing key and certificate and creates only what is missing, so adding an organisation to the YAML
  * and re-running issues just that organisation. `force` regenerates everything.
  */
-import { chmod, link, mkdir, open, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
-import { syncDirectory } from '../fs/index.ts';
+import { writeDurably } from '../fs/index.ts';
 import { BACKDATE_MS, ROLE_ATTRIBUTE } from './constants.ts';
 import {
   issueCertificate,
@@ -236,22 +236,8 @@ class MaterialWriter {
    */
   async #write(path: string, content: string, mode: number): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
-    const temp = `${path}.${process.pid}.tmp`;
-    try {
-      const handle = await open(temp, 'wx', mode);
-      try {
-        await handle.chmod(mode);
-        await handle.writeFile(content);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      // link(2) refuses to replace a file that appeared since we looked; force replaces on purpose.
-      await (this.#force ? rename(temp, path) : link(temp, path));
-    } finally {
-      await rm(temp, { force: true });
-    }
-    await syncDirectory(dirname(path));
+    // Never replacing a file that appeared since we looked; force replaces on purpose.
+    await writeDurably(path, (handle) => handle.writeFile(content), { mode, replace: this.#force });
     this.report.created.push(this.#relative(path));
   }
 

@@ -7,12 +7,11 @@
  * whose private key a power loss took would leave the node unable to sign anything valid.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open } from 'node:fs/promises';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { kidOf } from '../../chaincode/src/protocol.ts';
-import { syncDirectory } from '../../network/fs/index.ts';
+import { writeDurably } from '../../network/fs/index.ts';
 import { KeyRotationError } from './errors.ts';
 
 /** Mode bits a key file may not have: any for others; for the group, any but read, and read too unless root owns it. */
@@ -93,24 +92,14 @@ async function readKey<K>(file: string, field: string, kind: KeyKind<K>): Promis
 }
 
 /**
- * A new key file: 0600, never replacing a file, its bytes and its directory entry synced before this resolves.
- * A write that fails takes the file away again.
+ * A new key file: 0600, never replacing a file, its bytes and its directory entry synced before this resolves (a
+ * crash leaves no key file, or the whole one). A write that fails leaves no file.
  * @throws KeyRotationError `FILE_ERROR` naming the file.
  */
 export async function writeKeyFile(file: string, bytes: Uint8Array): Promise<void> {
-  let created = false;
   try {
-    const handle = await open(file, 'wx', 0o600);
-    created = true;
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await syncDirectory(dirname(file));
+    await writeDurably(file, (handle) => handle.writeFile(bytes));
   } catch (err) {
-    if (created) await rm(file, { force: true });
     throw new KeyRotationError('FILE_ERROR', `cannot write the key file ${file}: ${(err as Error).message}`, {
       cause: err,
     });

@@ -14,22 +14,13 @@
  * finishes that same rotation. A rotation the chain refuses leaves the node and its key file as they were. A node
  * whose key is no longer active (revoked after a compromise) gets the new key by RegisterKey instead: the recovery.
  */
-import { access, chmod, chown, constants, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, constants, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { LianxinChain, NodeRecord, PublicKeyRecord } from '../ledger/index.ts';
-import { syncDirectory } from '../../network/fs/index.ts';
+import { writeDurably } from '../../network/fs/index.ts';
 import { KeyRotationError } from './errors.ts';
-import {
-  keyFileOrNew,
-  kidOfKey,
-  P2P_KEY,
-  readP2pKey,
-  readPrivateKey,
-  SIGNING_KEY,
-  spkiOf,
-  writeKeyFile,
-} from './key-files.ts';
+import { keyFileOrNew, kidOfKey, P2P_KEY, readP2pKey, readPrivateKey, SIGNING_KEY, spkiOf } from './key-files.ts';
 
 export type RotatedKind = 'log' | 'receipt' | 'p2p';
 
@@ -262,28 +253,16 @@ export async function checkInstallable(keyFile: string, uid = process.getuid?.()
  * atomically, so a reader sees the old key or the new, never a mix — and the rename synced before `next` can go.
  */
 async function install(next: string, keyFile: string): Promise<void> {
-  const staging = `${keyFile}.staging`;
-  await rm(staging, { force: true });
-  await writeKeyFile(staging, await readFile(next));
-  if (process.getuid?.() === 0) {
-    try {
-      const owner = await stat(keyFile);
-      await chown(staging, owner.uid, owner.gid);
-      // A mode readKeyFile took: 0600, or 0640/0440 owned by root.
-      await chmod(staging, owner.mode & 0o777);
-    } catch (err) {
-      throw new KeyRotationError(
-        'FILE_ERROR',
-        `cannot give ${staging} the owner and mode of ${keyFile}: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-  }
+  const bytes = await readFile(next);
   try {
-    await rename(staging, keyFile);
-    await syncDirectory(dirname(keyFile));
+    // A mode readKeyFile took: 0600, or 0640/0440 owned by root.
+    const kept = process.getuid?.() === 0 ? await stat(keyFile) : undefined;
+    await writeDurably(keyFile, (handle) => handle.writeFile(bytes), {
+      replace: true,
+      ...(kept && { mode: kept.mode & 0o777, owner: { uid: kept.uid, gid: kept.gid } }),
+    });
   } catch (err) {
-    throw new KeyRotationError('FILE_ERROR', `cannot move ${staging} over ${keyFile}: ${(err as Error).message}`, {
+    throw new KeyRotationError('FILE_ERROR', `cannot install ${next} as ${keyFile}: ${(err as Error).message}`, {
       cause: err,
     });
   }
