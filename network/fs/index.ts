@@ -4,3 +4,4 @@
  */
 export { syncDirectory } from './sync-directory.ts';
 export { isPartialFile, writeDurably, type DurableWriteOptions } from './durable-file.ts';
+export { ExposedFileError, readPrivateFile } from './private-file.ts';

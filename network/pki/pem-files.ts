@@ -3,6 +3,14 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PkiError } from './errors.ts';
 
+/**
+ * The PEM blocks in `pem` that a private key's file may hold only one of (of two keys, Node.js and OpenSSL take the
+ * first silently). An `EC PARAMETERS` block, as `openssl ecparam -genkey` writes before the key, is no second key.
+ */
+export const pemKeyBlocks = (pem: string | Buffer): number =>
+  (typeof pem === 'string' ? pem : pem.toString('latin1')).match(/-----BEGIN (?!EC PARAMETERS-)[^-]+-----/g)?.length ??
+  0;
+
 export function parseCertificate(pem: string, file: string): X509Certificate {
   try {
     return new X509Certificate(pem);

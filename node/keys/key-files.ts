@@ -1,57 +1,34 @@
 /**
  * The node's key files, read and written one way on every path (start, reload, rotation, bootstrap). A key file is
- * its owner's alone (no group or world bits: it signs the node's checkpoints and attestations) — or, owned by root,
- * readable by its group too (0640, 0440: a Kubernetes Secret with fsGroup), PostgreSQL's rule for its TLS key: only
- * root could have given that group access, so it is the administrator's choice, not an accident — holds exactly one
- * key, and is on the disk — its directory entry too — before its public key goes on chain: a key the chain lists
- * whose private key a power loss took would leave the node unable to sign anything valid.
+ * private (network/fs readPrivateFile: its owner's alone, or root's and its group's to read — it signs the node's
+ * checkpoints and attestations), holds exactly one key, and is on the disk — its directory entry too — before its
+ * public key goes on chain: a key the chain lists whose private key a power loss took would leave the node unable to
+ * sign anything valid.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { kidOf } from '../../chaincode/src/protocol.ts';
-import { writeDurably } from '../../network/fs/index.ts';
+import { ExposedFileError, readPrivateFile, writeDurably } from '../../network/fs/index.ts';
+import { pemKeyBlocks } from '../../network/pki/index.ts';
 import { KeyRotationError } from './errors.ts';
 
-/** Mode bits a key file may not have: any for others; for the group, any but read, and read too unless root owns it. */
-const forbiddenModeBits = (uid: number): number => (uid === 0 ? 0o037 : 0o077);
-
 /**
- * The file's bytes, once it is known to be the owner's alone (or root's and its group's, to read).
+ * The file's bytes, once it is known to be private.
  * @throws KeyRotationError `KEY_INVALID` naming the field and the file (the system error as `cause` when unreadable).
  */
 export async function readKeyFile(file: string, field: string): Promise<Buffer> {
-  let handle;
   try {
-    handle = await open(file, 'r');
+    return await readPrivateFile(file);
   } catch (err) {
-    throw new KeyRotationError('KEY_INVALID', `"${field}" ${file} cannot be read: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  try {
-    const { mode: fileMode, uid } = await handle.stat();
-    const mode = fileMode & 0o777;
-    if ((mode & forbiddenModeBits(uid)) !== 0) {
-      throw new KeyRotationError(
-        'KEY_INVALID',
-        `"${field}" ${file} is open to other users (mode ${mode.toString(8).padStart(4, '0')}): a private key ` +
-          `must be its owner's alone (or, owned by root, readable by its group: 0640); run chmod 600 ${file}`,
-      );
-    }
-    return await handle.readFile();
-  } finally {
-    await handle.close();
+    const problem = err instanceof ExposedFileError ? err.message : `${file} cannot be read: ${(err as Error).message}`;
+    throw new KeyRotationError('KEY_INVALID', `"${field}" ${problem}`, { cause: err });
   }
 }
 
-/**
- * @throws Error when `pem` is not exactly one PEM private key of ECDSA P-256 (of two, Node.js would take the first
- * silently). An `EC PARAMETERS` block, as `openssl ecparam -genkey` writes before the key, is no second key.
- */
+/** @throws Error when `pem` is not exactly one PEM private key (pemKeyBlocks) of ECDSA P-256. */
 function parseSigningKey(pem: Buffer): KeyObject {
-  const blocks = pem.toString('latin1').match(/-----BEGIN (?!EC PARAMETERS-)[^-]+-----/g)?.length ?? 0;
+  const blocks = pemKeyBlocks(pem);
   if (blocks !== 1) throw new Error(`${blocks} PEM blocks, not one`);
   const key = createPrivateKey(pem);
   if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('not an ECDSA P-256 key');
