@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PkiError } from './errors.ts';
 import { orgPaths, type IdentityPaths } from './msp-paths.ts';
-import { isNotFound, parseCertificate, parseKeyPair, readRequired } from './pem-files.ts';
+import { isNotFound, parseCertificate, parseKeyPair, readRequired, readRequiredKey } from './pem-files.ts';
 
 export interface SigningIdentity {
   readonly mspId: string;
@@ -35,8 +35,8 @@ export interface TlsMaterial {
  * Loads the one certificate in `signcerts/` of a local MSP folder and the key in `keystore/` that is its own:
  * fabric-ca re-enrolment leaves one `<ski>_sk` per enrolment there, so the first by name may be a former key.
  * The MSP ID is `mspId` when given, else the certificate's O (how this PKI and cryptogen issue them).
- * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, or `MATERIAL_INCONSISTENT` when no key is the cert's or
- * `signcerts/` holds more than one file.
+ * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, `MATERIAL_INCONSISTENT` when no key is the cert's or
+ * `signcerts/` holds more than one file, `KEY_EXPOSED` for a file in `keystore/` open to other users.
  */
 export async function loadSigningIdentity(mspDir: string, mspId?: string): Promise<SigningIdentity> {
   const signcerts = join(mspDir, 'signcerts');
@@ -54,7 +54,7 @@ export async function loadSigningIdentity(mspDir: string, mspId?: string): Promi
   if (keyFiles.length === 0) throw new PkiError('MATERIAL_MISSING', `${keystore} holds no file`, keystore);
   const certificatePem = (await readRequired(certFile)).toString('utf8');
   for (const keyFile of keyFiles) {
-    const keyPem = (await readRequired(keyFile)).toString('utf8');
+    const keyPem = await readRequiredKey(keyFile);
     try {
       const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, keyPem, keyFile);
       return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
@@ -79,12 +79,15 @@ export async function loadOrgRootCerts(outDir: string, mspId: string): Promise<O
   return { mspId, rootCerts, tlsRootCerts };
 }
 
-/** The TLS CA, certificate and key of a user (`client.*`) or node (`server.*`). */
+/**
+ * The TLS CA, certificate and key of a user (`client.*`) or node (`server.*`).
+ * @throws PkiError `MATERIAL_MISSING`, `KEY_EXPOSED` when the key's file is open to other users.
+ */
 export async function loadTlsMaterial(identity: IdentityPaths): Promise<TlsMaterial> {
   const [rootCert, certChain, privateKey] = await Promise.all([
     readRequired(identity.tls.ca),
     readRequired(identity.tls.cert),
-    readRequired(identity.tls.key),
+    readRequiredKey(identity.tls.key),
   ]);
   return { rootCert, certChain, privateKey };
 }

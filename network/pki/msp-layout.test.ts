@@ -13,6 +13,7 @@ import {
   loadConsortium,
   loadOrgRootCerts,
   loadSigningIdentity,
+  loadTlsMaterial,
   orgPaths,
   nodeOUOfNode,
   nodeOUOfUser,
@@ -333,6 +334,22 @@ describe('generateCryptoMaterial when the consortium changes', () => {
         field: ca.key,
         message: expect.stringContaining('is not an ECDSA P-256 key') as unknown,
       });
+    });
+  });
+
+  it('refuses a private key open to other users, to keep, load or serve TLS with, as the node refuses its own', async () => {
+    await inCopy(outDir, async (copy) => {
+      const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
+      await chmod(user.msp.key, 0o644);
+      await chmod(user.tls.key, 0o604);
+      const exposed = (file: string) => ({
+        code: 'KEY_EXPOSED',
+        field: file,
+        message: expect.stringMatching(/is open to other users \(mode 06[04]4\).*run chmod 600/) as unknown,
+      });
+      await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject(exposed(user.msp.key));
+      await expect(loadSigningIdentity(user.msp.dir)).rejects.toMatchObject(exposed(user.msp.key));
+      await expect(loadTlsMaterial(user)).rejects.toMatchObject(exposed(user.tls.key));
     });
   });
 

@@ -17,7 +17,7 @@ import {
 import type { Consortium, NodeOU, OrgNode, Organization } from './consortium-config.ts';
 import { PkiError } from './errors.ts';
 import { orgPaths, type CaPaths, type IdentityPaths, type MspPaths } from './msp-paths.ts';
-import { parseKeyPair, readIfExists } from './pem-files.ts';
+import { parseKeyPair, readIfExists, readKeyIfExists } from './pem-files.ts';
 
 export interface GenerateOptions {
   /** Replace existing keys and certificates. */
@@ -183,7 +183,7 @@ class MaterialWriter {
   ): Promise<CertificateAuthority> {
     const [certPem, keyPem] = this.#force
       ? [undefined, undefined]
-      : await Promise.all([readIfExists(files.cert), readIfExists(files.key)]);
+      : await Promise.all([readIfExists(files.cert), readKeyIfExists(files.key)]);
     if (certPem !== undefined && keyPem !== undefined) {
       const existing = parseKeyPair(certPem, files.cert, keyPem, files.key);
       const signer = issuer?.certificate ?? existing.certificate;

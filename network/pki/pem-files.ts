@@ -1,6 +1,7 @@
 /** Reading PEM files with errors that name the file. */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { ExposedFileError, readPrivateFile } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
 
 /**
@@ -19,7 +20,7 @@ export function parseCertificate(pem: string, file: string): X509Certificate {
   }
 }
 
-function parsePrivateKey(pem: string, file: string): KeyObject {
+function parsePrivateKey(pem: string | Buffer, file: string): KeyObject {
   try {
     return createPrivateKey(pem);
   } catch (err) {
@@ -31,7 +32,7 @@ function parsePrivateKey(pem: string, file: string): KeyObject {
 export function parseKeyPair(
   certPem: string,
   certFile: string,
-  keyPem: string,
+  keyPem: string | Buffer,
   keyFile: string,
 ): { certificate: X509Certificate; privateKey: KeyObject } {
   const certificate = parseCertificate(certPem, certFile);
@@ -40,6 +41,28 @@ export function parseKeyPair(
     throw new PkiError('MATERIAL_INCONSISTENT', `${keyFile} is not the key of ${certFile}`, keyFile);
   }
   return { certificate, privateKey };
+}
+
+/**
+ * A private key's PEM, or undefined when its file does not exist, once the file is known to be private (network/fs
+ * readPrivateFile: the rule node/keys holds its own key files to).
+ * @throws PkiError `KEY_EXPOSED` naming the file when it is open to other users.
+ */
+export async function readKeyIfExists(file: string): Promise<Buffer | undefined> {
+  try {
+    return await readPrivateFile(file);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    if (err instanceof ExposedFileError) throw new PkiError('KEY_EXPOSED', err.message, file, { cause: err });
+    throw err;
+  }
+}
+
+/** @throws PkiError `MATERIAL_MISSING` when the file does not exist, `KEY_EXPOSED` when it is open to other users. */
+export async function readRequiredKey(file: string): Promise<Buffer> {
+  const pem = await readKeyIfExists(file);
+  if (pem === undefined) throw new PkiError('MATERIAL_MISSING', `${file} does not exist`, file);
+  return pem;
 }
 
 /** The file's text, or undefined when it does not exist. */
