@@ -81,7 +81,8 @@ export async function loadOrgRootCerts(outDir: string, mspId: string): Promise<O
 
 /**
  * The TLS CA, certificate and key of a user (`client.*`) or node (`server.*`).
- * @throws PkiError `MATERIAL_MISSING`, `KEY_EXPOSED` when the key's file is open to other users.
+ * @throws PkiError `MATERIAL_MISSING`; `KEY_EXPOSED` or `BAD_MATERIAL` when the key's file is open to other users or holds
+ * more than one key.
  */
 export async function loadTlsMaterial(identity: IdentityPaths): Promise<TlsMaterial> {
   const [rootCert, certChain, privateKey] = await Promise.all([

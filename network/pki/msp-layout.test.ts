@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmod, cp, mkdtemp, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { appendFile, chmod, cp, mkdtemp, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -350,6 +350,27 @@ describe('generateCryptoMaterial when the consortium changes', () => {
       await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject(exposed(user.msp.key));
       await expect(loadSigningIdentity(user.msp.dir)).rejects.toMatchObject(exposed(user.msp.key));
       await expect(loadTlsMaterial(user)).rejects.toMatchObject(exposed(user.tls.key));
+    });
+  });
+
+  it('refuses a private key file that holds two keys, of which the first would be taken silently', async () => {
+    await inCopy(outDir, async (copy) => {
+      const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
+      const other = orgPaths(copy, 'ShanghaiBankMSP').user('Admin');
+      for (const [key, second] of [
+        [user.msp.key, other.msp.key],
+        [user.tls.key, other.tls.key],
+      ] as const) {
+        await appendFile(key, await readFile(second));
+      }
+      const twoKeys = (file: string) => ({
+        code: 'BAD_MATERIAL',
+        field: file,
+        message: expect.stringContaining('holds 2 PEM blocks, not one private key') as unknown,
+      });
+      await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject(twoKeys(user.msp.key));
+      await expect(loadSigningIdentity(user.msp.dir)).rejects.toMatchObject(twoKeys(user.msp.key));
+      await expect(loadTlsMaterial(user)).rejects.toMatchObject(twoKeys(user.tls.key));
     });
   });
 

@@ -45,20 +45,26 @@ export function parseKeyPair(
 
 /**
  * A private key's PEM, or undefined when its file does not exist, once the file is known to be private (network/fs
- * readPrivateFile: the rule node/keys holds its own key files to).
- * @throws PkiError `KEY_EXPOSED` naming the file when it is open to other users.
+ * readPrivateFile) and to hold no more than one key (pemKeyBlocks): the rules node/keys holds its own key files to.
+ * @throws PkiError `KEY_EXPOSED` naming the file when it is open to other users, `BAD_MATERIAL` when it holds more
+ * than one key.
  */
 export async function readKeyIfExists(file: string): Promise<Buffer | undefined> {
+  let pem: Buffer;
   try {
-    return await readPrivateFile(file);
+    pem = await readPrivateFile(file);
   } catch (err) {
     if (isNotFound(err)) return undefined;
     if (err instanceof ExposedFileError) throw new PkiError('KEY_EXPOSED', err.message, file, { cause: err });
     throw err;
   }
+  // Refused outright, not passed over as a file that is no key: which of its keys is meant is not known.
+  const blocks = pemKeyBlocks(pem);
+  if (blocks > 1) throw new PkiError('BAD_MATERIAL', `${file} holds ${blocks} PEM blocks, not one private key`, file);
+  return pem;
 }
 
-/** @throws PkiError `MATERIAL_MISSING` when the file does not exist, `KEY_EXPOSED` when it is open to other users. */
+/** @throws PkiError `MATERIAL_MISSING` when the file does not exist, and as readKeyIfExists. */
 export async function readRequiredKey(file: string): Promise<Buffer> {
   const pem = await readKeyIfExists(file);
   if (pem === undefined) throw new PkiError('MATERIAL_MISSING', `${file} does not exist`, file);
