@@ -5,6 +5,7 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isPartialFile } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
 import { orgPaths, type IdentityPaths } from './msp-paths.ts';
 import { isNotFound, parseCertificate, parseKeyPair, readRequired, readRequiredKey } from './pem-files.ts';
@@ -81,8 +82,8 @@ export async function loadOrgRootCerts(outDir: string, mspId: string): Promise<O
 
 /**
  * The TLS CA, certificate and key of a user (`client.*`) or node (`server.*`).
- * @throws PkiError `MATERIAL_MISSING`; `KEY_EXPOSED` or `BAD_MATERIAL` when the key's file is open to other users or holds
- * more than one key.
+ * @throws PkiError `MATERIAL_MISSING`; `KEY_EXPOSED` or `BAD_MATERIAL` when the key's file is open to other users
+ * or holds more than one key.
  */
 export async function loadTlsMaterial(identity: IdentityPaths): Promise<TlsMaterial> {
   const [rootCert, certChain, privateKey] = await Promise.all([
@@ -99,12 +100,20 @@ async function loadCertificates(dir: string): Promise<X509Certificate[]> {
   return Promise.all(files.map(async (file) => parseCertificate((await readRequired(file)).toString('utf8'), file)));
 }
 
-/** Regular files of `dir` in name order (Fabric reads directories the same way: `msp/configbuilder.go`). */
+/** The generator's temporary files before network/fs writeDurably (`<file>.<pid>.tmp`), which a crash may have left. */
+const OLD_TEMP_NAME = /\.\d+\.tmp$/;
+
+/**
+ * Regular files of `dir` in name order (Fabric reads directories the same way: `msp/configbuilder.go`), but for the
+ * temporary files a crash of the generator left (the next run removes them): whole or half, they are not the
+ * material. Fabric's own loader reads every file of `signcerts/` and `cacerts/` that holds a PEM block, and skips in
+ * `keystore/` any file that is no private key or not the certificate's (bccsp/sw `fileks.go`).
+ */
 async function listFiles(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
     return entries
-      .filter((e) => e.isFile())
+      .filter((e) => e.isFile() && !isPartialFile(e.name) && !OLD_TEMP_NAME.test(e.name))
       .map((e) => e.name)
       .sort()
       .map((name) => join(dir, name));

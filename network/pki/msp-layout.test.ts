@@ -1,6 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { appendFile, chmod, cp, mkdtemp, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  copyFile,
+  cp,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -371,6 +383,21 @@ describe('generateCryptoMaterial when the consortium changes', () => {
       await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject(twoKeys(user.msp.key));
       await expect(loadSigningIdentity(user.msp.dir)).rejects.toMatchObject(twoKeys(user.msp.key));
       await expect(loadTlsMaterial(user)).rejects.toMatchObject(twoKeys(user.tls.key));
+    });
+  });
+
+  it('loads past the temporary files a crash left mid-write, whole or half, as Fabric does past files in keystore/', async () => {
+    await inCopy(outDir, async (copy) => {
+      const org = orgPaths(copy, 'ShanghaiBankMSP');
+      const user = org.user('User1');
+      const crashed = 2 ** 22 + 1;
+      // Whole but never linked into place; half written; and the generator's name for them before (<file>.<pid>.tmp).
+      await copyFile(user.msp.signcert, `${user.msp.signcert}.partial-${crashed}`);
+      await writeFile(`${user.msp.key}.partial-${crashed}`, '-----BEGIN PRIVATE KEY-----\nMIGH', { mode: 0o600 });
+      await writeFile(`${org.msp.cacert}.${crashed}.tmp`, '-----BEGIN CERTIFICATE-----\nMIIB');
+      const identity = await loadSigningIdentity(user.msp.dir);
+      expect(identity.certificatePem).toBe(await readFile(user.msp.signcert, 'utf8'));
+      expect((await loadOrgRootCerts(copy, 'ShanghaiBankMSP')).rootCerts).toHaveLength(1);
     });
   });
 
