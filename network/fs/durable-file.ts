@@ -63,7 +63,8 @@ export async function writeDurably<T>(
   return result;
 }
 
-async function removeAbandoned(path: string): Promise<void> {
+/** Removes the temporary files of writes to `path` that a process which died left (a live one's is its own). */
+export async function removeAbandoned(path: string): Promise<void> {
   const prefix = `${basename(path)}.partial-`;
   for (const entry of await readdir(dirname(path))) {
     const pid = entry.startsWith(prefix) && isPartialFile(entry) ? Number(entry.slice(prefix.length)) : 0;

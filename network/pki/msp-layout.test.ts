@@ -398,6 +398,10 @@ describe('generateCryptoMaterial when the consortium changes', () => {
       const identity = await loadSigningIdentity(user.msp.dir);
       expect(identity.certificatePem).toBe(await readFile(user.msp.signcert, 'utf8'));
       expect((await loadOrgRootCerts(copy, 'ShanghaiBankMSP')).rootCerts).toHaveLength(1);
+      // Fabric's loader would take a whole one in cacerts/ as a root: a run that keeps the files clears them away.
+      await generateCryptoMaterial(consortium, copy);
+      expect(await readdir(dirname(user.msp.signcert))).toEqual([basename(user.msp.signcert)]);
+      expect(await readdir(dirname(user.msp.key))).toEqual([basename(user.msp.key)]);
     });
   });
 

@@ -5,7 +5,7 @@
  */
 import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
-import { writeDurably } from '../fs/index.ts';
+import { removeAbandoned, writeDurably } from '../fs/index.ts';
 import { BACKDATE_MS, ROLE_ATTRIBUTE } from './constants.ts';
 import {
   issueCertificate,
@@ -198,7 +198,7 @@ class MaterialWriter {
       if (existing.privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
         throw this.#inconsistent(files.key, 'is not an ECDSA P-256 key (the Fabric 2.5 suite)');
       }
-      this.#kept(files.cert, files.key);
+      await this.#kept(files.cert, files.key);
       return existing;
     }
     if (keyPem !== undefined) {
@@ -223,7 +223,7 @@ class MaterialWriter {
     if (existing === undefined) {
       await this.#write(path, content, mode);
     } else if (existing === content) {
-      this.#kept(path);
+      await this.#kept(path);
     } else {
       throw this.#inconsistent(path, 'differs from the material it should copy');
     }
@@ -241,7 +241,9 @@ class MaterialWriter {
     this.report.created.push(this.#relative(path));
   }
 
-  #kept(...paths: string[]): void {
+  /** A kept file's temporary files that a crashed run left go: Fabric would read a whole one in cacerts/ as a root. */
+  async #kept(...paths: string[]): Promise<void> {
+    await Promise.all(paths.map(removeAbandoned));
     this.report.kept.push(...paths.map((p) => this.#relative(p)));
   }
 
