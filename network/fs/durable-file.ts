@@ -1,3 +1,7 @@
+/**
+ * The one way a file that must never be left half-written is written: the node's key files, the MSP material, the
+ * backup archives (each keeps its own semantics as options: mode, replacing or not, owner).
+ */
 import { link, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { syncDirectory } from './sync-directory.ts';
