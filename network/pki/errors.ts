@@ -10,7 +10,9 @@ export type PkiErrorCode =
   /** An MSP folder lacks a file the loader needs. */
   | 'MATERIAL_MISSING'
   /** A PEM file holds no usable certificate or key. */
-  | 'BAD_MATERIAL';
+  | 'BAD_MATERIAL'
+  /** A private key's file is open to other users (its mode), refused as the node's own key files are. */
+  | 'KEY_EXPOSED';
 
 /** A failure of the consortium PKI; callers branch on `code`, and on `field` for configuration errors. */
 export class PkiError extends Error {

@@ -11,7 +11,7 @@ async function writeMsp(dir: string, cert: IssuedCertificate, key: IssuedCertifi
   await mkdir(join(dir, 'signcerts'), { recursive: true });
   await mkdir(join(dir, 'keystore'), { recursive: true });
   await writeFile(join(dir, 'signcerts', 'User1@regulator.lianxin.local-cert.pem'), cert.certificatePem);
-  await writeFile(join(dir, 'keystore', '3f2a_sk'), key.privateKeyPem);
+  await writeFile(join(dir, 'keystore', '3f2a_sk'), key.privateKeyPem, { mode: 0o600 });
 }
 
 describe('loadSigningIdentity', () => {
@@ -54,14 +54,14 @@ describe('loadSigningIdentity', () => {
     const [former, current] = [await user(), await user()];
     await writeMsp(dir, current, current);
     // Named before the current key: the first by name is a former enrolment's.
-    await writeFile(join(dir, 'keystore', '0001_sk'), former.privateKeyPem);
+    await writeFile(join(dir, 'keystore', '0001_sk'), former.privateKeyPem, { mode: 0o600 });
     const identity = await loadSigningIdentity(dir);
     expect(identity.privateKey.equals(current.privateKey)).toBe(true);
     // A file in keystore/ that is no key does not stop the search either (review9).
-    await writeFile(join(dir, 'keystore', '0000_sk'), 'not a key');
+    await writeFile(join(dir, 'keystore', '0000_sk'), 'not a key', { mode: 0o600 });
     expect((await loadSigningIdentity(dir)).privateKey.equals(current.privateKey)).toBe(true);
     await rm(join(dir, 'keystore', '3f2a_sk'));
-    await writeFile(join(dir, 'keystore', '0002_sk'), (await user()).privateKeyPem);
+    await writeFile(join(dir, 'keystore', '0002_sk'), (await user()).privateKeyPem, { mode: 0o600 });
     await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
       code: 'MATERIAL_INCONSISTENT',
       field: join(dir, 'keystore'),

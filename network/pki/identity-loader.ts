@@ -5,9 +5,10 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isPartialFile } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
 import { orgPaths, type IdentityPaths } from './msp-paths.ts';
-import { isNotFound, parseCertificate, parseKeyPair, readRequired } from './pem-files.ts';
+import { isNotFound, parseCertificate, parseKeyPair, readRequired, readRequiredKey } from './pem-files.ts';
 
 export interface SigningIdentity {
   readonly mspId: string;
@@ -35,8 +36,8 @@ export interface TlsMaterial {
  * Loads the one certificate in `signcerts/` of a local MSP folder and the key in `keystore/` that is its own:
  * fabric-ca re-enrolment leaves one `<ski>_sk` per enrolment there, so the first by name may be a former key.
  * The MSP ID is `mspId` when given, else the certificate's O (how this PKI and cryptogen issue them).
- * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, or `MATERIAL_INCONSISTENT` when no key is the cert's or
- * `signcerts/` holds more than one file.
+ * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, `MATERIAL_INCONSISTENT` when no key is the cert's or
+ * `signcerts/` holds more than one file, `KEY_EXPOSED` for a file in `keystore/` open to other users.
  */
 export async function loadSigningIdentity(mspDir: string, mspId?: string): Promise<SigningIdentity> {
   const signcerts = join(mspDir, 'signcerts');
@@ -54,7 +55,7 @@ export async function loadSigningIdentity(mspDir: string, mspId?: string): Promi
   if (keyFiles.length === 0) throw new PkiError('MATERIAL_MISSING', `${keystore} holds no file`, keystore);
   const certificatePem = (await readRequired(certFile)).toString('utf8');
   for (const keyFile of keyFiles) {
-    const keyPem = (await readRequired(keyFile)).toString('utf8');
+    const keyPem = await readRequiredKey(keyFile);
     try {
       const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, keyPem, keyFile);
       return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
@@ -79,12 +80,16 @@ export async function loadOrgRootCerts(outDir: string, mspId: string): Promise<O
   return { mspId, rootCerts, tlsRootCerts };
 }
 
-/** The TLS CA, certificate and key of a user (`client.*`) or node (`server.*`). */
+/**
+ * The TLS CA, certificate and key of a user (`client.*`) or node (`server.*`).
+ * @throws PkiError `MATERIAL_MISSING`; `KEY_EXPOSED` or `BAD_MATERIAL` when the key's file is open to other users
+ * or holds more than one key.
+ */
 export async function loadTlsMaterial(identity: IdentityPaths): Promise<TlsMaterial> {
   const [rootCert, certChain, privateKey] = await Promise.all([
     readRequired(identity.tls.ca),
     readRequired(identity.tls.cert),
-    readRequired(identity.tls.key),
+    readRequiredKey(identity.tls.key),
   ]);
   return { rootCert, certChain, privateKey };
 }
@@ -95,12 +100,20 @@ async function loadCertificates(dir: string): Promise<X509Certificate[]> {
   return Promise.all(files.map(async (file) => parseCertificate((await readRequired(file)).toString('utf8'), file)));
 }
 
-/** Regular files of `dir` in name order (Fabric reads directories the same way: `msp/configbuilder.go`). */
+/** The generator's temporary files before network/fs writeDurably (`<file>.<pid>.tmp`), which a crash may have left. */
+const OLD_TEMP_NAME = /\.\d+\.tmp$/;
+
+/**
+ * Regular files of `dir` in name order (Fabric reads directories the same way: `msp/configbuilder.go`), but for the
+ * temporary files a crash of the generator left (the next run removes them): whole or half, they are not the
+ * material. Fabric's own loader reads every file of `signcerts/` and `cacerts/` that holds a PEM block, and skips in
+ * `keystore/` any file that is no private key or not the certificate's (bccsp/sw `fileks.go`).
+ */
 async function listFiles(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
     return entries
-      .filter((e) => e.isFile())
+      .filter((e) => e.isFile() && !isPartialFile(e.name) && !OLD_TEMP_NAME.test(e.name))
       .map((e) => e.name)
       .sort()
       .map((name) => join(dir, name));

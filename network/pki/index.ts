@@ -50,3 +50,4 @@ export {
 export { orgPaths, type OrgPaths, type IdentityPaths, type MspPaths, type CaPaths } from './msp-paths.ts';
 export { FABRIC_ATTRS_OID, ROLE_ATTRIBUTE } from './constants.ts';
 export { PkiError, type PkiErrorCode } from './errors.ts';
+export { pemKeyBlocks } from './pem-files.ts';

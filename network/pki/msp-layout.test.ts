@@ -1,6 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmod, cp, mkdtemp, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  copyFile,
+  cp,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +25,7 @@ import {
   loadConsortium,
   loadOrgRootCerts,
   loadSigningIdentity,
+  loadTlsMaterial,
   orgPaths,
   nodeOUOfNode,
   nodeOUOfUser,
@@ -333,6 +346,62 @@ describe('generateCryptoMaterial when the consortium changes', () => {
         field: ca.key,
         message: expect.stringContaining('is not an ECDSA P-256 key') as unknown,
       });
+    });
+  });
+
+  it('refuses a private key open to other users, to keep, load or serve TLS with, as the node refuses its own', async () => {
+    await inCopy(outDir, async (copy) => {
+      const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
+      await chmod(user.msp.key, 0o644);
+      await chmod(user.tls.key, 0o604);
+      const exposed = (file: string) => ({
+        code: 'KEY_EXPOSED',
+        field: file,
+        message: expect.stringMatching(/is open to other users \(mode 06[04]4\).*run chmod 600/) as unknown,
+      });
+      await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject(exposed(user.msp.key));
+      await expect(loadSigningIdentity(user.msp.dir)).rejects.toMatchObject(exposed(user.msp.key));
+      await expect(loadTlsMaterial(user)).rejects.toMatchObject(exposed(user.tls.key));
+    });
+  });
+
+  it('refuses a private key file that holds two keys, of which the first would be taken silently', async () => {
+    await inCopy(outDir, async (copy) => {
+      const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
+      const other = orgPaths(copy, 'ShanghaiBankMSP').user('Admin');
+      for (const [key, second] of [
+        [user.msp.key, other.msp.key],
+        [user.tls.key, other.tls.key],
+      ] as const) {
+        await appendFile(key, await readFile(second));
+      }
+      const twoKeys = (file: string) => ({
+        code: 'BAD_MATERIAL',
+        field: file,
+        message: expect.stringContaining('holds 2 PEM blocks, not one private key') as unknown,
+      });
+      await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject(twoKeys(user.msp.key));
+      await expect(loadSigningIdentity(user.msp.dir)).rejects.toMatchObject(twoKeys(user.msp.key));
+      await expect(loadTlsMaterial(user)).rejects.toMatchObject(twoKeys(user.tls.key));
+    });
+  });
+
+  it('loads past the temporary files a crash left mid-write, whole or half, as Fabric does past files in keystore/', async () => {
+    await inCopy(outDir, async (copy) => {
+      const org = orgPaths(copy, 'ShanghaiBankMSP');
+      const user = org.user('User1');
+      const crashed = 2 ** 22 + 1;
+      // Whole but never linked into place; half written; and the generator's name for them before (<file>.<pid>.tmp).
+      await copyFile(user.msp.signcert, `${user.msp.signcert}.partial-${crashed}`);
+      await writeFile(`${user.msp.key}.partial-${crashed}`, '-----BEGIN PRIVATE KEY-----\nMIGH', { mode: 0o600 });
+      await writeFile(`${org.msp.cacert}.${crashed}.tmp`, '-----BEGIN CERTIFICATE-----\nMIIB');
+      const identity = await loadSigningIdentity(user.msp.dir);
+      expect(identity.certificatePem).toBe(await readFile(user.msp.signcert, 'utf8'));
+      expect((await loadOrgRootCerts(copy, 'ShanghaiBankMSP')).rootCerts).toHaveLength(1);
+      // Fabric's loader would take a whole one in cacerts/ as a root: a run that keeps the files clears them away.
+      await generateCryptoMaterial(consortium, copy);
+      expect(await readdir(dirname(user.msp.signcert))).toEqual([basename(user.msp.signcert)]);
+      expect(await readdir(dirname(user.msp.key))).toEqual([basename(user.msp.key)]);
     });
   });
 

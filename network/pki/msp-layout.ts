@@ -3,9 +3,9 @@
  * every existing key and certificate and creates only what is missing, so adding an organisation to the YAML
  * and re-running issues just that organisation. `force` regenerates everything.
  */
-import { chmod, link, mkdir, open, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
-import { syncDirectory } from '../fs/index.ts';
+import { removeAbandoned, writeDurably } from '../fs/index.ts';
 import { BACKDATE_MS, ROLE_ATTRIBUTE } from './constants.ts';
 import {
   issueCertificate,
@@ -17,7 +17,7 @@ import {
 import type { Consortium, NodeOU, OrgNode, Organization } from './consortium-config.ts';
 import { PkiError } from './errors.ts';
 import { orgPaths, type CaPaths, type IdentityPaths, type MspPaths } from './msp-paths.ts';
-import { parseKeyPair, readIfExists } from './pem-files.ts';
+import { parseKeyPair, readIfExists, readKeyIfExists } from './pem-files.ts';
 
 export interface GenerateOptions {
   /** Replace existing keys and certificates. */
@@ -183,7 +183,7 @@ class MaterialWriter {
   ): Promise<CertificateAuthority> {
     const [certPem, keyPem] = this.#force
       ? [undefined, undefined]
-      : await Promise.all([readIfExists(files.cert), readIfExists(files.key)]);
+      : await Promise.all([readIfExists(files.cert), readKeyIfExists(files.key)]);
     if (certPem !== undefined && keyPem !== undefined) {
       const existing = parseKeyPair(certPem, files.cert, keyPem, files.key);
       const signer = issuer?.certificate ?? existing.certificate;
@@ -198,7 +198,7 @@ class MaterialWriter {
       if (existing.privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
         throw this.#inconsistent(files.key, 'is not an ECDSA P-256 key (the Fabric 2.5 suite)');
       }
-      this.#kept(files.cert, files.key);
+      await this.#kept(files.cert, files.key);
       return existing;
     }
     if (keyPem !== undefined) {
@@ -223,7 +223,7 @@ class MaterialWriter {
     if (existing === undefined) {
       await this.#write(path, content, mode);
     } else if (existing === content) {
-      this.#kept(path);
+      await this.#kept(path);
     } else {
       throw this.#inconsistent(path, 'differs from the material it should copy');
     }
@@ -236,26 +236,14 @@ class MaterialWriter {
    */
   async #write(path: string, content: string, mode: number): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
-    const temp = `${path}.${process.pid}.tmp`;
-    try {
-      const handle = await open(temp, 'wx', mode);
-      try {
-        await handle.chmod(mode);
-        await handle.writeFile(content);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      // link(2) refuses to replace a file that appeared since we looked; force replaces on purpose.
-      await (this.#force ? rename(temp, path) : link(temp, path));
-    } finally {
-      await rm(temp, { force: true });
-    }
-    await syncDirectory(dirname(path));
+    // Never replacing a file that appeared since we looked; force replaces on purpose.
+    await writeDurably(path, (handle) => handle.writeFile(content), { mode, replace: this.#force });
     this.report.created.push(this.#relative(path));
   }
 
-  #kept(...paths: string[]): void {
+  /** A kept file's temporary files that a crashed run left go: Fabric would read a whole one in cacerts/ as a root. */
+  async #kept(...paths: string[]): Promise<void> {
+    await Promise.all(paths.map(removeAbandoned));
     this.report.kept.push(...paths.map((p) => this.#relative(p)));
   }
 

@@ -45,7 +45,7 @@ describe('backup archive', () => {
   it('reads back exactly the entries written, with their counts per sublevel', async () => {
     const entries = sampleEntries();
     const file = join(dir, 'a.backup');
-    const written = await writeBackupArchive(file, FACTS, from(entries));
+    const written = await writeBackupArchive(file, FACTS, () => from(entries));
     expect(written).toMatchObject({ entries: 302, sublevels: { log: 100, records: 102, anchor: 100 }, ...FACTS });
     expect(await verifyBackupArchive(file)).toEqual(written);
     // As hex: a deep comparison of megabyte Buffers takes seconds.
@@ -55,14 +55,14 @@ describe('backup archive', () => {
 
   it('refuses a truncated archive', async () => {
     const file = join(dir, 'a.backup');
-    await writeBackupArchive(file, FACTS, from(sampleEntries()));
+    await writeBackupArchive(file, FACTS, () => from(sampleEntries()));
     await truncate(file, 5000);
     await expect(verifyBackupArchive(file)).rejects.toMatchObject({ code: 'ARCHIVE_INVALID' });
   });
 
   it('refuses an archive whose entries were changed, lengths kept', async () => {
     const file = join(dir, 'a.backup');
-    await writeBackupArchive(file, FACTS, from(sampleEntries()));
+    await writeBackupArchive(file, FACTS, () => from(sampleEntries()));
     const bytes = await readFile(file);
     // Inside the 3 MiB value: no length field is touched, only the digest can tell.
     const at = bytes.length - 1024 * 1024;
@@ -80,7 +80,12 @@ describe('backup archive', () => {
     ['a log summary of a negative size', '"size":10', '"size":-1', '"log"'],
   ])('refuses a manifest with %s, naming the field', async (_, before, after, field) => {
     const file = join(dir, 'a.backup');
-    await writeBackupArchive(file, FACTS, from([[Buffer.from('k'), Buffer.from('v')]]), () => ({ log: { size: 10 } }));
+    await writeBackupArchive(
+      file,
+      FACTS,
+      () => from([[Buffer.from('k'), Buffer.from('v')]]),
+      () => ({ log: { size: 10 } }),
+    );
     const text = (await readFile(file)).toString('latin1').replace(before, after);
     await writeFile(file, Buffer.from(text, 'latin1'));
     await expect(verifyBackupArchive(file)).rejects.toMatchObject({
@@ -91,7 +96,7 @@ describe('backup archive', () => {
 
   it('refuses lengths that do not fit, before reading what they claim', async () => {
     const file = join(dir, 'a.backup');
-    const written = await writeBackupArchive(file, FACTS, from([[Buffer.from('k'), Buffer.from('v')]]));
+    const written = await writeBackupArchive(file, FACTS, () => from([[Buffer.from('k'), Buffer.from('v')]]));
     const good = await readFile(file);
     /** The archive with the u32 at `at` (from the end when negative) set to `value`, and what reading it says. */
     const withU32 = async (at: number, value: number) => {
@@ -120,13 +125,13 @@ describe('backup archive', () => {
     const live = `${file}.partial-${process.ppid}`;
     await writeFile(dead, 'half a backup');
     await writeFile(live, 'a backup being written');
-    await writeBackupArchive(file, FACTS, from([[Buffer.from('k'), Buffer.from('v')]]));
+    await writeBackupArchive(file, FACTS, () => from([[Buffer.from('k'), Buffer.from('v')]]));
     expect((await readdir(dir)).sort()).toEqual(['a.backup', basename(live)]);
   });
 
   it("refuses a manifest whose counts per part are not the entries'", async () => {
     const file = join(dir, 'a.backup');
-    await writeBackupArchive(file, FACTS, from(sampleEntries()));
+    await writeBackupArchive(file, FACTS, () => from(sampleEntries()));
     // Same length, so the trailer still finds the manifest: 100 log entries claimed as 109.
     const text = (await readFile(file)).toString('latin1').replace('"log":100', '"log":109');
     await writeFile(file, Buffer.from(text, 'latin1'));
@@ -136,19 +141,22 @@ describe('backup archive', () => {
   it('never replaces an existing file', async () => {
     const file = join(dir, 'a.backup');
     await writeFile(file, 'precious');
-    await expect(writeBackupArchive(file, FACTS, from([]))).rejects.toMatchObject({ code: 'FILE_ERROR' });
+    await expect(writeBackupArchive(file, FACTS, () => from([]))).rejects.toMatchObject({ code: 'FILE_ERROR' });
     expect(await readFile(file, 'utf8')).toBe('precious');
   });
 
   it('dates the backup before its snapshot is taken, so nothing acknowledged before that time is missing', async () => {
     let snapshotAt = Number.NaN;
-    async function* snapshot(): AsyncGenerator<[Buffer, Buffer]> {
-      // A store's snapshot is taken as its iteration starts.
-      snapshotAt = Date.now();
+    async function* slowly(): AsyncGenerator<[Buffer, Buffer]> {
       await new Promise((resolve) => setTimeout(resolve, 20));
       yield* from(sampleEntries());
     }
-    const written = await writeBackupArchive(join(dir, 'a.backup'), FACTS, snapshot());
+    const snapshot = () => {
+      // A store's snapshot is taken as its entries are opened (its iterator created).
+      snapshotAt = Date.now();
+      return slowly();
+    };
+    const written = await writeBackupArchive(join(dir, 'a.backup'), FACTS, snapshot);
     expect(Date.parse(written.createdAt)).toBeLessThanOrEqual(snapshotAt);
   });
 });

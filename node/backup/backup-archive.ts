@@ -9,14 +9,13 @@
  *
  * The manifest's `sha256` covers every byte before the end marker (header and entries), so a truncated, damaged or
  * spliced archive is refused before anything is restored from it. The manifest comes last because the digest is
- * known only once the entries are written; a reader finds it from the end. The archive is written beside its
- * destination and linked into place once synced, its directory synced after: a crash during a backup never leaves a
- * file that looks whole, and a backup reported written survives a power loss.
+ * known only once the entries are written; a reader finds it from the end. The archive is written as every durable
+ * file is (network/fs writeDurably: beside its destination, linked into place once synced, never replacing a file):
+ * a crash during a backup never leaves a file that looks whole, and a backup reported written survives a power loss.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { link, open, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { syncDirectory } from '../../network/fs/index.ts';
+import { open, type FileHandle } from 'node:fs/promises';
+import { writeDurably } from '../../network/fs/index.ts';
 import { BackupError } from './errors.ts';
 
 const MAGIC = Buffer.from('LXBACKUP', 'latin1');
@@ -66,61 +65,60 @@ export interface LogSummary {
 export type ManifestFacts = Pick<BackupManifest, 'kind' | 'identity'>;
 
 /**
- * Writes `entries` to an archive at `file` (atomically: a temporary file renamed once synced).
+ * Writes the entries `openEntries` gives to an archive at `file`. They are opened only once the archive's temporary
+ * file is: a store's snapshot, which its iterator pins until read to the end or closed, is never taken for a backup
+ * whose file cannot even be created, and a backup that fails midway closes it (`for await` does).
  * @throws BackupError `FILE_ERROR` when the file cannot be written (an existing file is never replaced).
  */
 export async function writeBackupArchive(
   file: string,
   facts: ManifestFacts,
-  entries: AsyncIterable<[Buffer, Buffer]>,
+  openEntries: () => AsyncIterable<[Buffer, Buffer]>,
   /** What the entries held, asked once they are all written (a node's log summary). */
   summary: () => Pick<BackupManifest, 'log'> = () => ({}),
 ): Promise<BackupManifest> {
-  const partial = `${file}.partial-${process.pid}`;
-  let handle: FileHandle;
   try {
-    await removeAbandoned(file);
-    handle = await open(partial, 'wx', 0o600);
+    return await writeDurably(file, async (handle) => {
+      const writer = new HashingWriter(handle);
+      await writer.write(Buffer.concat([MAGIC, Buffer.from([ARCHIVE_VERSION])]));
+      let count = 0;
+      const sublevels: Record<string, number> = {};
+      // Before the entries' snapshot is taken: everything acknowledged before this time is in it.
+      const createdAt = new Date().toISOString();
+      for await (const [key, value] of openEntries()) {
+        await writer.write(u32(key.length), key, u32(value.length), value);
+        count++;
+        const name = sublevelOf(key);
+        sublevels[name] = (sublevels[name] ?? 0) + 1;
+      }
+      const sha256 = writer.digest();
+      const manifest: BackupManifest = {
+        format: 'lianxin-backup',
+        version: ARCHIVE_VERSION,
+        ...facts,
+        createdAt,
+        entries: count,
+        sublevels,
+        sha256,
+        ...summary(),
+      };
+      const json = Buffer.from(JSON.stringify(manifest), 'utf8');
+      await writer.write(u32(END_OF_ENTRIES), json, u32(json.length), TRAILER_MAGIC);
+      await writer.flush();
+      return manifest;
+    });
   } catch (err) {
-    throw new BackupError('FILE_ERROR', `cannot write the backup ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    const writer = new HashingWriter(handle);
-    await writer.write(Buffer.concat([MAGIC, Buffer.from([ARCHIVE_VERSION])]));
-    let count = 0;
-    const sublevels: Record<string, number> = {};
-    // The entries' snapshot is taken when their iteration starts, after this.
-    const createdAt = new Date().toISOString();
-    for await (const [key, value] of entries) {
-      await writer.write(u32(key.length), key, u32(value.length), value);
-      count++;
-      const name = sublevelOf(key);
-      sublevels[name] = (sublevels[name] ?? 0) + 1;
-    }
-    const sha256 = writer.digest();
-    const manifest: BackupManifest = {
-      format: 'lianxin-backup',
-      version: ARCHIVE_VERSION,
-      ...facts,
-      createdAt,
-      entries: count,
-      sublevels,
-      sha256,
-      ...summary(),
-    };
-    const json = Buffer.from(JSON.stringify(manifest), 'utf8');
-    await writer.write(u32(END_OF_ENTRIES), json, u32(json.length), TRAILER_MAGIC);
-    await writer.flush();
-    await handle.sync();
-    await handle.close();
-    await renameNoReplace(partial, file);
-    return manifest;
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await rm(partial, { force: true });
     if (err instanceof BackupError) throw err;
-    throw new BackupError('FILE_ERROR', `cannot write the backup ${file}: ${(err as Error).message}`, { cause: err });
+    throw new BackupError('FILE_ERROR', writeFailure(file, err as NodeJS.ErrnoException), { cause: err });
   }
+}
+
+/** Linking the written archive into place fails for a file there, or on a file system without hard links. */
+function writeFailure(file: string, err: NodeJS.ErrnoException): string {
+  if (err.syscall !== 'link') return `cannot write the backup ${file}: ${err.message}`;
+  return err.code === 'EEXIST'
+    ? `${file} exists: a backup never replaces a file`
+    : `cannot link the backup into place at ${file} (its file system must take hard links): ${err.message}`;
 }
 
 /**
@@ -318,47 +316,6 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
   const { bytesRead } = await handle.read(buffer, 0, length, position);
   if (bytesRead !== length) throw new BackupError('ARCHIVE_INVALID', `short read at byte ${position}`);
   return buffer;
-}
-
-/** Removes `<file>.partial-<pid>` left by a process that died writing it (a live one's is its own to finish). */
-async function removeAbandoned(file: string): Promise<void> {
-  const prefix = `${basename(file)}.partial-`;
-  for (const name of await readdir(dirname(file))) {
-    const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : Number.NaN;
-    if (Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) await rm(join(dirname(file), name), { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive, another user's.
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-/**
- * link+unlink rather than rename, which would replace a file created meanwhile at `to`; then the directory synced, so
- * a backup reported written is still there after a power loss. A file system without hard links is refused: no
- * rename there can be told not to replace.
- */
-async function renameNoReplace(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (err) {
-    const exists = (err as NodeJS.ErrnoException).code === 'EEXIST';
-    throw new BackupError(
-      'FILE_ERROR',
-      exists
-        ? `${to} exists: a backup never replaces a file`
-        : `cannot link the backup into place at ${to} (its file system must take hard links): ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-  await unlink(from);
-  await syncDirectory(dirname(to));
 }
 
 /** Buffers writes into large chunks and hashes what it writes, until digest() is taken. */

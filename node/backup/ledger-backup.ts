@@ -24,15 +24,7 @@ export async function backupLedger(
   await refuseInside(out, dataDir, 'ledger');
   // The height as the snapshot is taken is not known exactly (a block may commit meanwhile): the manifest names
   // the channel only; verify-chain on the restored store tells its height.
-  return writeBackupArchive(out, { kind: 'ledger', identity: { channel: channelId } }, lazily(store));
-}
-
-/**
- * The store's entries, its iterator (and the LevelDB snapshot it pins) created when reading starts: a backup that
- * fails before (a destination that exists) holds none, and one that fails midway closes it (`yield*` forwards it).
- */
-async function* lazily(store: Pick<LedgerStore, 'snapshotEntries'>): AsyncGenerator<[Buffer, Buffer]> {
-  yield* store.snapshotEntries();
+  return writeBackupArchive(out, { kind: 'ledger', identity: { channel: channelId } }, () => store.snapshotEntries());
 }
 
 /**

@@ -11,7 +11,8 @@
 import { readdir, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { RESTORED_ROW_KEY } from '../anchor/index.ts';
-import { nodeEntryPlacement, type NodeDatabase } from '../store/index.ts';
+import { LOG_CHECKPOINT_KEY, LOG_SIZE_KEY, readU64 } from '../log/index.ts';
+import { nodeEntryPlacement, storedKey, type NodeDatabase } from '../store/index.ts';
 import { readBackupEntries, verifyBackupArchive, writeBackupArchive, type BackupManifest } from './backup-archive.ts';
 import { RESTORING_SUFFIX } from '../../network/ledger/store/index.ts';
 import { BackupError } from './errors.ts';
@@ -23,9 +24,9 @@ export interface NodeIdentity {
   readonly origin: string;
 }
 
-/** The log's rows that say its size and latest checkpoint (node/log/tile-store.ts, in the store's `log` sublevel). */
-const LOG_SIZE_KEY = Buffer.from('!log!s');
-const LOG_CHECKPOINT_KEY = Buffer.from('!log!c');
+/** The log's rows that say its size and latest checkpoint, in the store's `log` sublevel. */
+const SIZE_ROW = storedKey('log', LOG_SIZE_KEY);
+const CHECKPOINT_ROW = storedKey('log', LOG_CHECKPOINT_KEY);
 
 /**
  * Writes a consistent snapshot of the running node's store to `out` (never replacing a file).
@@ -39,14 +40,20 @@ export async function backupNode(
 ): Promise<BackupManifest> {
   await refuseInside(out, dataDir);
   const log: { size: number; checkpoint?: string } = { size: 0 };
-  async function* noting(): AsyncGenerator<[Buffer, Buffer]> {
-    for await (const [key, value] of db.snapshotEntries()) {
-      if (key.equals(LOG_SIZE_KEY)) log.size = value.readUInt32BE(0) * 2 ** 32 + value.readUInt32BE(4);
-      else if (key.equals(LOG_CHECKPOINT_KEY)) log.checkpoint = value.toString('utf8');
+  async function* noting(entries: AsyncIterable<[Buffer, Buffer]>): AsyncGenerator<[Buffer, Buffer]> {
+    for await (const [key, value] of entries) {
+      if (key.equals(SIZE_ROW)) log.size = readU64(value);
+      else if (key.equals(CHECKPOINT_ROW)) log.checkpoint = value.toString('utf8');
       yield [key, value];
     }
   }
-  return writeBackupArchive(out, { kind: 'node', identity: { ...identity } }, noting(), () => ({ log }));
+  const facts = { kind: 'node', identity: { ...identity } } as const;
+  return writeBackupArchive(
+    out,
+    facts,
+    () => noting(db.snapshotEntries()),
+    () => ({ log }),
+  );
 }
 
 export interface RestoreNodeOptions {

@@ -40,7 +40,7 @@ const exists = (path: string) =>
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lianxin-restore-'));
   archive = join(dir, 'node.backup');
-  await writeBackupArchive(archive, FACTS, entries());
+  await writeBackupArchive(archive, FACTS, entries);
 }, 60_000);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -5,9 +5,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { keyFileOrNew, newP2pKey, newSigningKey, parseSigningKey, spkiOf } from '../keys/index.ts';
+import { keyFileOrNew, P2P_KEY, SIGNING_KEY, spkiOf } from '../keys/index.ts';
 
 export interface NodeKeyFiles {
   /** PKCS#8 PEM, ECDSA P-256. */
@@ -42,9 +41,9 @@ export async function ensureNodeKeys(dir: string): Promise<NodeKeys> {
     p2p: join(dir, 'p2p.key'),
   };
   const [log, receipt, p2p] = await Promise.all([
-    keyFileOrNew(files.log, 'keys.log', parseSigningKey, newSigningKey, UNUSABLE),
-    keyFileOrNew(files.receipt, 'keys.receipt', parseSigningKey, newSigningKey, UNUSABLE),
-    keyFileOrNew(files.p2p, 'keys.p2p', privateKeyFromProtobuf, newP2pKey, UNUSABLE),
+    keyFileOrNew(files.log, 'keys.log', SIGNING_KEY, UNUSABLE),
+    keyFileOrNew(files.receipt, 'keys.receipt', SIGNING_KEY, UNUSABLE),
+    keyFileOrNew(files.p2p, 'keys.p2p', P2P_KEY, UNUSABLE),
   ]);
   return {
     files,

@@ -7,7 +7,7 @@ import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyFileOrNew, kidOfKey, newSigningKey, parseSigningKey, readPrivateKey, writeKeyFile } from './key-files.ts';
+import { keyFileOrNew, kidOfKey, newSigningKey, readPrivateKey, SIGNING_KEY, writeKeyFile } from './key-files.ts';
 import { checkInstallable } from './key-rotation.ts';
 import { LiveNodeKeys } from './live-keys.ts';
 
@@ -74,7 +74,7 @@ describe('readPrivateKey', () => {
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const params = '-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n';
     const sec1 = key.export({ type: 'sec1', format: 'pem' }).toString();
-    expect(kidOfKey(parseSigningKey(Buffer.from(params + sec1)))).toBe(kidOfKey(key));
+    expect(kidOfKey(SIGNING_KEY.parse(Buffer.from(params + sec1)))).toBe(kidOfKey(key));
   });
 });
 
@@ -90,12 +90,12 @@ describe('writeKeyFile and keyFileOrNew', () => {
   it('never replaces a file that holds no usable key, and says what its caller says to do; creates one where none is', async () => {
     const torn = join(dir, 'log.key.next');
     await writeFile(torn, '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49', { mode: 0o600 });
-    await expect(keyFileOrNew(torn, 'keys.log (pending)', parseSigningKey, newSigningKey, 'do this')).rejects.toThrow(
+    await expect(keyFileOrNew(torn, 'keys.log (pending)', SIGNING_KEY, 'do this')).rejects.toThrow(
       /^"keys.log \(pending\)" .* holds no usable key \(.*\): do this$/,
     );
     expect(await readFile(torn, 'utf8')).toContain('MIGHAgEAMBMGByqGSM49');
     await rm(torn);
-    const created = await keyFileOrNew(torn, 'keys.log (pending)', parseSigningKey, newSigningKey, 'do this');
+    const created = await keyFileOrNew(torn, 'keys.log (pending)', SIGNING_KEY, 'do this');
     expect(kidOfKey(await readPrivateKey(torn, 'keys.log'))).toBe(kidOfKey(created));
   });
 });

@@ -1,107 +1,82 @@
 /**
  * The node's key files, read and written one way on every path (start, reload, rotation, bootstrap). A key file is
- * its owner's alone (no group or world bits: it signs the node's checkpoints and attestations) — or, owned by root,
- * readable by its group too (0640, 0440: a Kubernetes Secret with fsGroup), PostgreSQL's rule for its TLS key: only
- * root could have given that group access, so it is the administrator's choice, not an accident — holds exactly one
- * key, and is on the disk — its directory entry too — before its public key goes on chain: a key the chain lists
- * whose private key a power loss took would leave the node unable to sign anything valid.
+ * private (network/fs readPrivateFile: its owner's alone, or root's and its group's to read — it signs the node's
+ * checkpoints and attestations), holds exactly one key, and is on the disk — its directory entry too — before its
+ * public key goes on chain: a key the chain lists whose private key a power loss took would leave the node unable to
+ * sign anything valid.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { kidOf } from '../../chaincode/src/protocol.ts';
-import { syncDirectory } from '../../network/fs/index.ts';
+import { ExposedFileError, readPrivateFile, writeDurably } from '../../network/fs/index.ts';
+import { pemKeyBlocks } from '../../network/pki/index.ts';
 import { KeyRotationError } from './errors.ts';
 
-/** Mode bits a key file may not have: any for others; for the group, any but read, and read too unless root owns it. */
-const forbiddenModeBits = (uid: number): number => (uid === 0 ? 0o037 : 0o077);
-
 /**
- * The file's bytes, once it is known to be the owner's alone (or root's and its group's, to read).
+ * The file's bytes, once it is known to be private.
  * @throws KeyRotationError `KEY_INVALID` naming the field and the file (the system error as `cause` when unreadable).
  */
 export async function readKeyFile(file: string, field: string): Promise<Buffer> {
-  let handle;
   try {
-    handle = await open(file, 'r');
+    return await readPrivateFile(file);
   } catch (err) {
-    throw new KeyRotationError('KEY_INVALID', `"${field}" ${file} cannot be read: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  try {
-    const { mode: fileMode, uid } = await handle.stat();
-    const mode = fileMode & 0o777;
-    if ((mode & forbiddenModeBits(uid)) !== 0) {
-      throw new KeyRotationError(
-        'KEY_INVALID',
-        `"${field}" ${file} is open to other users (mode ${mode.toString(8).padStart(4, '0')}): a private key ` +
-          `must be its owner's alone (or, owned by root, readable by its group: 0640); run chmod 600 ${file}`,
-      );
-    }
-    return await handle.readFile();
-  } finally {
-    await handle.close();
+    const problem = err instanceof ExposedFileError ? err.message : `${file} cannot be read: ${(err as Error).message}`;
+    throw new KeyRotationError('KEY_INVALID', `"${field}" ${problem}`, { cause: err });
   }
 }
 
-/**
- * @throws Error when `pem` is not exactly one PEM private key of ECDSA P-256 (of two, Node.js would take the first
- * silently). An `EC PARAMETERS` block, as `openssl ecparam -genkey` writes before the key, is no second key.
- */
-export function parseSigningKey(pem: Buffer): KeyObject {
-  const blocks = pem.toString('latin1').match(/-----BEGIN (?!EC PARAMETERS-)[^-]+-----/g)?.length ?? 0;
+/** @throws Error when `pem` is not exactly one PEM private key (pemKeyBlocks) of ECDSA P-256. */
+function parseSigningKey(pem: Buffer): KeyObject {
+  const blocks = pemKeyBlocks(pem);
   if (blocks !== 1) throw new Error(`${blocks} PEM blocks, not one`);
   const key = createPrivateKey(pem);
   if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('not an ECDSA P-256 key');
   return key;
 }
 
-/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds one ECDSA P-256 key. */
-export async function readPrivateKey(file: string, field: string): Promise<KeyObject> {
-  const pem = await readKeyFile(file, field);
+/** A kind of key file: how its bytes parse, how a new key is made, and what the file holds (for messages). */
+export interface KeyKind<K> {
+  /** @throws Error saying why the bytes are no such key. */
+  readonly parse: (bytes: Buffer) => K;
+  readonly generate: () => NewKey<K> | Promise<NewKey<K>>;
+  readonly holds: string;
+}
+
+/**
+ * Parses a key file's bytes.
+ * @throws KeyRotationError `KEY_INVALID` naming the field and the file, and, when given, what to do with a file
+ * there that holds no usable key (`unusable`, which only the caller knows).
+ */
+function parseKeyFile<K>(bytes: Buffer, file: string, field: string, kind: KeyKind<K>, unusable?: string): K {
   try {
-    return parseSigningKey(pem);
+    return kind.parse(bytes);
   } catch (err) {
+    const why = (err as Error).message;
     throw new KeyRotationError(
       'KEY_INVALID',
-      `"${field}" ${file} does not hold one ECDSA P-256 PEM private key: ${(err as Error).message}`,
+      unusable === undefined
+        ? `"${field}" ${file} does not hold ${kind.holds}: ${why}`
+        : `"${field}" ${file} holds no usable key (${why}): ${unusable}`,
       { cause: err },
     );
   }
 }
 
-/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds a libp2p private key. */
-export async function readP2pKey(file: string, field: string): Promise<PrivateKey> {
-  const bytes = await readKeyFile(file, field);
-  try {
-    return privateKeyFromProtobuf(bytes);
-  } catch (err) {
-    throw new KeyRotationError('KEY_INVALID', `"${field}" ${file} does not hold a libp2p private key`, { cause: err });
-  }
+/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds a key of `kind`. */
+async function readKey<K>(file: string, field: string, kind: KeyKind<K>): Promise<K> {
+  return parseKeyFile(await readKeyFile(file, field), file, field, kind);
 }
 
 /**
- * A new key file: 0600, never replacing a file, its bytes and its directory entry synced before this resolves.
- * A write that fails takes the file away again.
+ * A new key file: 0600, never replacing a file, its bytes and its directory entry synced before this resolves (a
+ * crash leaves no key file, or the whole one). A write that fails leaves no file.
  * @throws KeyRotationError `FILE_ERROR` naming the file.
  */
 export async function writeKeyFile(file: string, bytes: Uint8Array): Promise<void> {
-  let created = false;
   try {
-    const handle = await open(file, 'wx', 0o600);
-    created = true;
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await syncDirectory(dirname(file));
+    await writeDurably(file, (handle) => handle.writeFile(bytes));
   } catch (err) {
-    if (created) await rm(file, { force: true });
     throw new KeyRotationError('FILE_ERROR', `cannot write the key file ${file}: ${(err as Error).message}`, {
       cause: err,
     });
@@ -126,37 +101,42 @@ export async function newP2pKey(): Promise<NewKey<PrivateKey>> {
   return { key, bytes: privateKeyToProtobuf(key) };
 }
 
+/** The log's and receipts' signing keys: PKCS#8 (or SEC1) PEM, ECDSA P-256. */
+export const SIGNING_KEY: KeyKind<KeyObject> = {
+  parse: parseSigningKey,
+  generate: newSigningKey,
+  holds: 'one ECDSA P-256 PEM private key',
+};
+
+/** The node's libp2p identity. */
+export const P2P_KEY: KeyKind<PrivateKey> = {
+  parse: privateKeyFromProtobuf,
+  generate: newP2pKey,
+  holds: 'a libp2p private key',
+};
+
+/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds one ECDSA P-256 key. */
+export const readPrivateKey = (file: string, field: string): Promise<KeyObject> => readKey(file, field, SIGNING_KEY);
+/** @throws KeyRotationError `KEY_INVALID` naming the field and the file unless it holds a libp2p private key. */
+export const readP2pKey = (file: string, field: string): Promise<PrivateKey> => readKey(file, field, P2P_KEY);
+
 /**
  * The key in `file`, or a new one written there (never replacing a file) and on the disk before this resolves —
  * before its public key can go on chain. A file there that holds no usable key is never replaced: `unusable` tells
  * the operator what to do with it (only the caller knows whether the chain may have seen its key).
  * @throws KeyRotationError `KEY_INVALID` naming the field and the file, `FILE_ERROR` when it cannot be written.
  */
-export async function keyFileOrNew<K>(
-  file: string,
-  field: string,
-  parse: (bytes: Buffer) => K,
-  generate: () => NewKey<K> | Promise<NewKey<K>>,
-  unusable: string,
-): Promise<K> {
+export async function keyFileOrNew<K>(file: string, field: string, kind: KeyKind<K>, unusable: string): Promise<K> {
   let bytes: Buffer;
   try {
     bytes = await readKeyFile(file, field);
   } catch (err) {
     if ((err as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw err;
-    const created = await generate();
+    const created = await kind.generate();
     await writeKeyFile(file, created.bytes);
     return created.key;
   }
-  try {
-    return parse(bytes);
-  } catch (err) {
-    throw new KeyRotationError(
-      'KEY_INVALID',
-      `"${field}" ${file} holds no usable key (${(err as Error).message}): ${unusable}`,
-      { cause: err },
-    );
-  }
+  return parseKeyFile(bytes, file, field, kind, unusable);
 }
 
 /** Base64 SPKI DER of a P-256 public key, as the registry takes it. */

@@ -14,24 +14,13 @@
  * finishes that same rotation. A rotation the chain refuses leaves the node and its key file as they were. A node
  * whose key is no longer active (revoked after a compromise) gets the new key by RegisterKey instead: the recovery.
  */
-import { access, chmod, chown, constants, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, constants, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { LianxinChain, NodeRecord, PublicKeyRecord } from '../ledger/index.ts';
-import { syncDirectory } from '../../network/fs/index.ts';
+import { writeDurably } from '../../network/fs/index.ts';
 import { KeyRotationError } from './errors.ts';
-import {
-  keyFileOrNew,
-  kidOfKey,
-  newP2pKey,
-  newSigningKey,
-  parseSigningKey,
-  readP2pKey,
-  readPrivateKey,
-  spkiOf,
-  writeKeyFile,
-} from './key-files.ts';
+import { keyFileOrNew, kidOfKey, P2P_KEY, readP2pKey, readPrivateKey, SIGNING_KEY, spkiOf } from './key-files.ts';
 
 export type RotatedKind = 'log' | 'receipt' | 'p2p';
 
@@ -87,13 +76,7 @@ async function rotateSigningKey(options: Readonly<RotateOptions>): Promise<Rotat
   const field = `keys.${kind}`;
   const current = await readPrivateKey(keyFile, field);
   await checkInstallable(keyFile);
-  const next = await keyFileOrNew(
-    nextKeyFile(keyFile),
-    `${field} (pending)`,
-    parseSigningKey,
-    newSigningKey,
-    torn(nextKeyFile(keyFile)),
-  );
+  const next = await keyFileOrNew(nextKeyFile(keyFile), `${field} (pending)`, SIGNING_KEY, torn(nextKeyFile(keyFile)));
   const oldKid = kidOfKey(current);
   const newSpki = spkiOf(next);
   const newKid = kidOfKey(next);
@@ -208,7 +191,7 @@ async function rotateP2pKey(options: Readonly<RotateOptions>): Promise<RotationR
   const current = await readP2pKey(keyFile, 'keys.p2p');
   await checkInstallable(keyFile);
   const pending = nextKeyFile(keyFile);
-  const next = await keyFileOrNew(pending, 'keys.p2p (pending)', privateKeyFromProtobuf, newP2pKey, torn(pending));
+  const next = await keyFileOrNew(pending, 'keys.p2p (pending)', P2P_KEY, torn(pending));
   const oldPeerId = peerIdFromPrivateKey(current).toString();
   const newPeerId = peerIdFromPrivateKey(next).toString();
   const node: NodeRecord | undefined = (await chain.listNodes(mspId)).find((n) => n.origin === origin);
@@ -270,28 +253,16 @@ export async function checkInstallable(keyFile: string, uid = process.getuid?.()
  * atomically, so a reader sees the old key or the new, never a mix — and the rename synced before `next` can go.
  */
 async function install(next: string, keyFile: string): Promise<void> {
-  const staging = `${keyFile}.staging`;
-  await rm(staging, { force: true });
-  await writeKeyFile(staging, await readFile(next));
-  if (process.getuid?.() === 0) {
-    try {
-      const owner = await stat(keyFile);
-      await chown(staging, owner.uid, owner.gid);
-      // A mode readKeyFile took: 0600, or 0640/0440 owned by root.
-      await chmod(staging, owner.mode & 0o777);
-    } catch (err) {
-      throw new KeyRotationError(
-        'FILE_ERROR',
-        `cannot give ${staging} the owner and mode of ${keyFile}: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-  }
+  const bytes = await readFile(next);
   try {
-    await rename(staging, keyFile);
-    await syncDirectory(dirname(keyFile));
+    // A mode readKeyFile took: 0600, or 0640/0440 owned by root.
+    const kept = process.getuid?.() === 0 ? await stat(keyFile) : undefined;
+    await writeDurably(keyFile, (handle) => handle.writeFile(bytes), {
+      replace: true,
+      ...(kept && { mode: kept.mode & 0o777, owner: { uid: kept.uid, gid: kept.gid } }),
+    });
   } catch (err) {
-    throw new KeyRotationError('FILE_ERROR', `cannot move ${staging} over ${keyFile}: ${(err as Error).message}`, {
+    throw new KeyRotationError('FILE_ERROR', `cannot install ${next} as ${keyFile}: ${(err as Error).message}`, {
       cause: err,
     });
   }

@@ -87,8 +87,8 @@ export interface AppendResult {
 }
 
 const ORIGIN_KEY = Buffer.from('o');
-const SIZE_KEY = Buffer.from('s');
-const CHECKPOINT_KEY = Buffer.from('c');
+export const SIZE_KEY = Buffer.from('s');
+export const CHECKPOINT_KEY = Buffer.from('c');
 const SUBTREE_ROWS_KEY = Buffer.from('H');
 /** The open entry bundle when the size is a multiple of BUNDLE_WIDTH. */
 const NO_BYTES = Buffer.alloc(0);
@@ -144,7 +144,7 @@ function u64(value: number): Buffer {
   return bytes;
 }
 
-function readU64(bytes: Buffer): number {
+export function readU64(bytes: Buffer): number {
   return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4);
 }
 

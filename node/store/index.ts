@@ -1,6 +1,7 @@
 export {
   asPromise,
   openNodeDatabase,
+  storedKey,
   type NodeDatabase,
   type LevelDbTuning,
   type NodeDatabaseOptions,

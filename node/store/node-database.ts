@@ -23,6 +23,9 @@ function openSublevel(db: Level<Buffer, Buffer>, name: string) {
 
 export type NodeSublevel = ReturnType<typeof openSublevel>;
 
+/** A sublevel's row as the database holds it, and snapshotEntries yields it: `!name!` (abstract-level's) and its key. */
+export const storedKey = (sublevel: string, key: Buffer): Buffer => Buffer.concat([Buffer.from(`!${sublevel}!`), key]);
+
 /** A put of bytes the node built itself, its key already prefixed with its sublevel's (RowBatch). */
 export interface RowPut {
   readonly type: 'put';

@@ -1,0 +1,87 @@
+/**
+ * The one way a file that must never be left half-written is written: the node's key files, the MSP material, the
+ * backup archives (each keeps its own semantics as options: mode, replacing or not, owner).
+ */
+import { link, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { syncDirectory } from './sync-directory.ts';
+
+export interface DurableWriteOptions {
+  /** The file's mode bits, whatever the umask; default 0600. */
+  readonly mode?: number;
+  /**
+   * Replace a file at the path (rename(2): a reader sees the old file or the new). By default a file there is never
+   * replaced, not even one that appeared meanwhile: link(2) refuses (EEXIST), which a file system without hard links
+   * cannot do, so there it fails.
+   */
+  readonly replace?: boolean;
+  /** Given to the file before anything is in it (run as root: a file for the user who will read it). */
+  readonly owner?: { readonly uid: number; readonly gid: number };
+}
+
+const TEMP_NAME = /\.partial-(\d+)$/;
+
+/** Whether a directory entry is a writeDurably temporary file (`<name>.partial-<pid>`), which a reader skips. */
+export const isPartialFile = (name: string): boolean => TEMP_NAME.test(name);
+
+/**
+ * Writes a file whole under a temporary name beside `path` (`write` fills it), syncs it, then puts it in place and
+ * syncs the directory: a crash or a power loss leaves the old file (or none) or the new one whole, never half of one,
+ * and a file reported written survives a power loss. A write that fails leaves no new file. A temporary file that a
+ * process which died writing to `path` left is removed first (a live one's is its own to finish).
+ * @returns what `write` returns.
+ * @throws the system error of the step that failed (`syscall` names it: `link` with `EEXIST` for a file at `path`).
+ */
+export async function writeDurably<T>(
+  path: string,
+  write: (handle: FileHandle) => Promise<T>,
+  options: DurableWriteOptions = {},
+): Promise<T> {
+  const { mode = 0o600, replace = false, owner } = options;
+  await removeAbandoned(path);
+  const temp = `${path}.partial-${process.pid}`;
+  let result: T;
+  try {
+    const handle = await open(temp, 'wx', mode);
+    try {
+      if (owner !== undefined) await handle.chown(owner.uid, owner.gid);
+      // The umask may have taken bits away.
+      await handle.chmod(mode);
+      result = await write(handle);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await (replace ? rename(temp, path) : link(temp, path));
+  } finally {
+    // Linked, the temporary name goes; renamed, it is gone already.
+    await rm(temp, { force: true });
+  }
+  try {
+    await syncDirectory(dirname(path));
+  } catch (err) {
+    // A replaced file cannot come back; a new one goes, not known to be on the disk.
+    if (!replace) await rm(path, { force: true });
+    throw err;
+  }
+  return result;
+}
+
+/** Removes the temporary files of writes to `path` that a process which died left (a live one's is its own). */
+export async function removeAbandoned(path: string): Promise<void> {
+  const prefix = `${basename(path)}.partial-`;
+  for (const entry of await readdir(dirname(path))) {
+    const pid = entry.startsWith(prefix) && isPartialFile(entry) ? Number(entry.slice(prefix.length)) : 0;
+    if (pid > 0 && !isAlive(pid)) await rm(join(dirname(path), entry), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, another user's.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
