@@ -4,9 +4,8 @@
  * with the node's registered p2p key, dialling only, fetches the bundles: the institutions' nodes serve
  * `/lianxin/audit/1.0.0` only to peer IDs the registry lists for a regulator. Everything opened is closed on return.
  */
-import { readFile } from 'node:fs/promises';
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import type { NodeConfig } from '../config/index.ts';
+import { readP2pKey } from '../keys/index.ts';
 import { LianxinChain } from '../ledger/index.ts';
 import { connectLedger } from '../node.ts';
 import { fetchBundles, loadRegistryView, startP2pHost } from '../p2p/index.ts';
@@ -34,12 +33,10 @@ export async function runRegulatorAudit(
   }
   let privateKey;
   try {
-    privateKey = privateKeyFromProtobuf(await readFile(keyFile));
+    // The node's own reader: one key, and not open to other users — as when the node starts on this file.
+    privateKey = await readP2pKey(keyFile, 'keys.p2p');
   } catch (err) {
-    throw new AuditError('INVALID_CONFIG', `"keys.p2p" ${keyFile} does not hold a libp2p private key`, {
-      field: 'keys.p2p',
-      cause: err,
-    });
+    throw new AuditError('INVALID_CONFIG', (err as Error).message, { field: 'keys.p2p', cause: err });
   }
   const connection = await connectLedger(config);
   try {
