@@ -5,13 +5,15 @@
  *   r → (empty) the store was restored from a backup and not yet checked against the chain: written by the restore,
  *       deleted once the chain has answered and agreed (CheckpointAnchorer.reconcile)
  */
+import { storedKey } from '../store/index.ts';
+
 const SIZE_WIDTH = 20;
 
 export const QUEUED = Buffer.from('q');
 export const ANCHORED = Buffer.from('h');
 export const RESTORED = Buffer.from('r');
-/** The restore's mark as the store's raw key: the anchor sublevel's prefix (node/store's node-database.ts) and `r`. */
-export const RESTORED_ROW_KEY = Buffer.concat([Buffer.from('!anchor!'), RESTORED]);
+/** The restore's mark as the store's raw key (the anchor sublevel's `r`), for the restore that writes it. */
+export const RESTORED_ROW_KEY = storedKey('anchor', RESTORED);
 
 export const sizeKey = (prefix: Buffer, size: number): Buffer =>
   Buffer.concat([prefix, Buffer.from(String(size).padStart(SIZE_WIDTH, '0'))]);
