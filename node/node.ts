@@ -515,6 +515,9 @@ async function startPipelines(
   storageWiring.recovered.push(() => {
     notarizer.retryNow();
   });
+  chainWentBack.push(() => {
+    notarizer.chainWentBack();
+  });
   cleanup.push(() => notarizer.stop());
 
   const records = new RecordStore({
