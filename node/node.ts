@@ -189,7 +189,12 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     const pipelines = await startPipelines(config, { logger, metrics, origin, cleanup }, overrides);
     const { parts } = pipelines;
     const exchange = config.p2p === undefined ? undefined : await startExchange(parts, config.p2p.listen);
-    if (exchange) cleanup.push(() => exchange.stop());
+    if (exchange) {
+      cleanup.push(() => exchange.stop());
+      pipelines.chainWentBack.push(() => {
+        exchange.journal.chainWentBack();
+      });
+    }
     await startChainIndexFollowing(pipelines, exchange, cleanup);
     const api = await listening('gRPC', config.grpc.listen, () => startApi(parts, exchange, overrides));
     cleanup.push(() => api.shutdown({ graceMs: config.shutdown.graceSeconds * 1000 * CALLS_SHARE_OF_GRACE }));
@@ -284,6 +289,8 @@ interface Pipelines {
   readonly keys: LiveNodeKeys;
   /** Block of this node's latest anchor, -1 before the first is known: the chain is at least there. */
   ownAnchorBlock(): bigint;
+  /** Told when the node learns the chain went back (the anchorer rolled back, the chain index is off the chain). */
+  readonly chainWentBack: (() => void)[];
   /** Health follows a storage fault at once, when set. */
   readonly storageWiring: { changed?: () => void };
   /**
@@ -391,6 +398,8 @@ async function startPipelines(
   cleanup.push(() => log.close());
 
   const retry = { retryInitialMs: config.outbox.retryInitialMs, retryMaxMs: config.outbox.retryMaxMs };
+  // Told when the chain went back (a ledger restored from an older backup): what it lost of theirs is sent again.
+  const chainWentBack: (() => void)[] = [];
   let ownAnchorBlock = -1n;
   const noteAnchor = (blockNumber: number) => {
     if (BigInt(blockNumber) > ownAnchorBlock) ownAnchorBlock = BigInt(blockNumber);
@@ -427,6 +436,7 @@ async function startPipelines(
     // The chain lost anchors (a ledger restored from an older backup): its latest of ours is the one it still holds.
     onRolledBack: (anchored) => {
       ownAnchorBlock = BigInt(anchored?.blockNumber ?? -1);
+      for (const told of chainWentBack) told();
     },
   });
   wiring.anchorer = anchorer;
@@ -482,6 +492,7 @@ async function startPipelines(
     // A chain without the index's position lost blocks: it may have lost this node's anchors too.
     onOffChain: () => {
       anchorer.recheck();
+      for (const told of chainWentBack) told();
     },
   });
   storageWiring.recovered.push(() => {
@@ -503,6 +514,9 @@ async function startPipelines(
   notarizer.start();
   storageWiring.recovered.push(() => {
     notarizer.retryNow();
+  });
+  chainWentBack.push(() => {
+    notarizer.chainWentBack();
   });
   cleanup.push(() => notarizer.stop());
 
@@ -554,6 +568,7 @@ async function startPipelines(
     snapshotTaker: taker,
     keys,
     ownAnchorBlock: () => ownAnchorBlock,
+    chainWentBack,
     storageWiring,
     logRefusal,
   };
@@ -794,6 +809,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
         registrySnapshot: trust.registrySnapshot,
         recordAccessReceipt: (...args) => chain.recordAccessReceipt(...args),
         recordAccessReceipts: (...args) => chain.recordAccessReceipts(...args),
+        blockNumberOf: (transactionId) => chain.blockNumberOf(transactionId),
         getConsent: (consentId) => chain.getConsent(consentId),
         chainInfo: () => chain.chainInfo(),
         consentChanges: (startBlock) => chain.consentChanges(startBlock),
@@ -812,6 +828,12 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
       onReceiptRefused: (refusal) => {
         p2pLogger.error({ refusal }, 'the chain refused an access receipt for good: it is kept, not resubmitted');
         parts.metrics.refusedAccessReceipts.inc({ code: refusal.code });
+      },
+      onLostReceipts: (lost) => {
+        p2pLogger.warn(
+          { ...lost, blockNumber: Number(lost.blockNumber) },
+          'the chain no longer holds access receipts it recorded (the ledger restored?): recording them again',
+        );
       },
     }),
   );

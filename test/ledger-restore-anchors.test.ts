@@ -5,17 +5,15 @@
  * (the log holds every leaf), whether it ran across the restore or starts on it; its chain index, whose position is
  * a block the chain no longer holds, is rebuilt from the chain rather than serving rows of anchors that vanished.
  */
-import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttestResponse__Output } from '../node/api/generated/lianxin/v1/AttestResponse.ts';
 import type { IngestAck__Output } from '../node/api/generated/lianxin/v1/IngestAck.ts';
-import { backupLedger } from '../node/backup/index.ts';
-import { lianxin } from '../node/cli/test-io.ts';
 import type { LianxinNode } from '../node/node.ts';
 import { anchorHistory } from './support/anchor-history.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
+import { backupTestLedger, restoreTestLedger } from './support/ledger-restore.ts';
 import { unary } from './support/grpc-unary.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
@@ -63,20 +61,6 @@ async function attestedAnchor(node: LianxinNode, n: number): Promise<string | un
   }
 }
 
-/**
- * Stops the ledger, puts the store `lianxin ledger restore` made from `backup` in place of its own (as an operator
- * restores into a fresh data dir and starts the ledger on it), and starts it again on the same port.
- */
-async function restoreLedger(backup: string): Promise<void> {
-  const root = join(net.members.dir, `ledger-restored-${String(Date.now())}`);
-  await net.restartLedger(async () => {
-    expect(await lianxin(['ledger', 'restore', '--from', backup, '--data-dir', root])).toMatchObject({ code: 0 });
-    const store = join(net.members.dir, 'ledger', 'ledger');
-    await rm(store, { recursive: true, force: true });
-    await rename(join(root, 'ledger', 'ledger'), store);
-  });
-}
-
 const onChainSize = async (origin: string): Promise<number> =>
   Number((await (await net.chain(AGENCY)).getCheckpoint(origin))?.size ?? 0);
 
@@ -93,8 +77,7 @@ describe('a ledger restored to before a node’s last anchors', () => {
     const bank = await net.startNode('ShanghaiBankMSP', SETTINGS);
     for (let n = 0; n < 3; n++) await ingest(node, n);
     await node.anchorer.whenAnchored(3 * BATCH);
-    const backup = join(net.members.dir, 'ledger-1.backup');
-    await backupLedger(net.ledger.store, net.members.consortium.channel, backup, join(net.members.dir, 'ledger'));
+    const backup = await backupTestLedger(net, 'ledger-1.backup');
     for (let n = 3; n < 6; n++) await ingest(node, n);
     await node.anchorer.whenAnchored(6 * BATCH);
     const vanished = await eventually(() => node.chainIndex.getIndexRecord(testUscc(5 * BATCH), 'loan'));
@@ -105,7 +88,7 @@ describe('a ledger restored to before a node’s last anchors', () => {
       return record?.txId === vanished.txId ? true : undefined;
     });
 
-    await restoreLedger(backup);
+    await restoreTestLedger(net, backup);
     expect(await onChainSize(node.origin)).toBe(3 * BATCH);
     // Nothing new is ingested: the node finds the chain behind it once the ledger is back, not at its next anchor.
     await eventually(async () => ((await onChainSize(node.origin)) === 6 * BATCH ? true : undefined), {
@@ -143,14 +126,13 @@ describe('a ledger restored to before a node’s last anchors', () => {
 
   it('a node started on a ledger restored while it was stopped rolls back at start and anchors its log again', async () => {
     const dataDir = join(net.members.dir, 'running');
-    const backup = join(net.members.dir, 'ledger-2.backup');
-    await backupLedger(net.ledger.store, net.members.consortium.channel, backup, join(net.members.dir, 'ledger'));
+    const backup = await backupTestLedger(net, 'ledger-2.backup');
     let node = await net.startNode(AGENCY, { ...SETTINGS, dataDir });
     for (let n = 7; n < 9; n++) await ingest(node, n);
     await node.anchorer.whenAnchored(9 * BATCH);
     await node.stop();
 
-    await restoreLedger(backup);
+    await restoreTestLedger(net, backup);
     expect(await onChainSize(node.origin)).toBe(7 * BATCH);
     node = await net.startNode(AGENCY, { ...SETTINGS, dataDir });
     // Its store said 900 were anchored: the chain gets them again with nothing new ingested.

@@ -216,6 +216,42 @@ describe('EvidenceNotarizer', () => {
     await expect(waiting).resolves.toEqual({ state: 'pending' });
   });
 
+  it('submits again the notarizations a chain that went back lost, at start and when told, and not those it holds', async () => {
+    parts.notarizer.start();
+    for (const document of ['contract A', 'contract B']) {
+      await parts.notary.notarize(contract(document));
+      await settled(parts, document);
+    }
+    const held = await parts.notarizer.state(digestOf('contract A'));
+    // The ledger restored from a backup of its first block: B's transaction is gone.
+    chain.goBack(2n);
+    await expect(chain.listEvidenceByDigest(digestOf('contract B').toString('hex'))).resolves.toEqual([]);
+
+    parts.notarizer.chainWentBack();
+    await eventually(
+      async () =>
+        (await chain.listEvidenceByDigest(digestOf('contract B').toString('hex'))).length === 1 ? true : undefined,
+      {
+        what: 'B notarized again',
+      },
+    );
+    await expect(settled(parts, 'contract B')).resolves.toMatchObject({ state: 'committed', blockNumber: 2 });
+    await expect(parts.notarizer.state(digestOf('contract A'))).resolves.toEqual(held);
+    expect(chain.submitted).toHaveLength(3);
+
+    // Stopped across a restore that lost both: the next start submits them again.
+    await parts.close();
+    chain.goBack(1n);
+    parts = await open(dir, chain);
+    parts.notarizer.start();
+    await eventually(() => Promise.resolve(chain.submitted.length === 5 ? true : undefined), {
+      what: 'A and B notarized again',
+    });
+    for (const document of ['contract A', 'contract B']) {
+      await expect(settled(parts, document)).resolves.toMatchObject({ state: 'committed' });
+    }
+  });
+
   it('knows nothing of a document this node did not notarize', async () => {
     await expect(parts.notarizer.state(digestOf('never'))).resolves.toBeUndefined();
   });

@@ -5,16 +5,31 @@
  * definitive refusal, with the reason) in one write. A crash between the commit and that write leaves the marker:
  * the resubmission is answered with the existing evidence, since NotarizeEvidence is idempotent per platform and
  * digest. Transient failures are retried with capped exponential backoff.
+ *
+ * A chain that went back (the ledger restored from an older backup) may have lost committed notarizations: before
+ * each batch, at start and when the node learns it went back, the worker walks its commits from the newest block
+ * down (node/ledger `lostCommits`: one chain query when nothing was lost) and turns each one the chain lost back
+ * into a marker, in one write, so that it is submitted again.
  */
 import { NodeError } from '../api/errors.ts';
-import { ChainError, type Evidence, type LianxinChain } from '../ledger/index.ts';
+import { ChainError, lostCommits, type Evidence, type LianxinChain } from '../ledger/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { decodeLogLeaf } from '../receipts/index.ts';
 import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
 import { OutboxWorker } from '../worker/index.ts';
 import { signaturesByParty } from './chain-evidence.ts';
-import { committedKey, digestOf, PENDING_RANGE, pendingKey, refusedKey } from './notary-keys.ts';
+import {
+  COMMITTED_AT_RANGE,
+  committedAtKey,
+  committedAtOf,
+  committedKey,
+  digestOf,
+  leafKey,
+  PENDING_RANGE,
+  pendingKey,
+  refusedKey,
+} from './notary-keys.ts';
 
 /** Where this node's notarization of a document stands on chain. */
 export type ChainNotarization =
@@ -32,7 +47,7 @@ export interface EvidenceNotarizerOptions {
   readonly db: NodeSublevel;
   readonly write: (writes: readonly SublevelWrite[]) => Promise<void>;
   readonly log: Pick<TransparencyLog, 'leaf'>;
-  readonly chain: Pick<LianxinChain, 'notarizeEvidence'>;
+  readonly chain: Pick<LianxinChain, 'notarizeEvidence' | 'blockNumberOf'>;
   readonly logger: Logger;
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
@@ -60,6 +75,8 @@ export class EvidenceNotarizer {
   readonly #worker: OutboxWorker<Pending[]>;
   /** Callers waiting for a document to leave the pending state, by hex digest. */
   readonly #waiters = new Map<string, Set<() => void>>();
+  /** The chain is to be walked for notarizations it lost even with none pending (at start, when it went back). */
+  #walkDue = true;
 
   constructor(options: Readonly<EvidenceNotarizerOptions>) {
     this.#o = options;
@@ -68,11 +85,19 @@ export class EvidenceNotarizer {
       retryMaxMs: options.retryMaxMs,
       next: async () => {
         const batch = await options.db.iterator({ ...PENDING_RANGE, limit: MAX_IN_FLIGHT }).all();
-        return batch.length === 0
-          ? undefined
-          : batch.map(([key, value]) => ({ digest: digestOf(key), leafIndex: Number(value.toString('utf8')) }));
+        // An empty batch is a walk alone.
+        if (batch.length === 0) return this.#walkDue ? [] : undefined;
+        return batch.map(([key, value]) => ({ digest: digestOf(key), leafIndex: Number(value.toString('utf8')) }));
       },
       process: async (batch) => {
+        // Nothing is submitted to a chain not walked: a walk that fails is retried, after the backoff, before it.
+        this.#walkDue = false;
+        try {
+          await this.#markLostAgain();
+        } catch (err) {
+          this.#walkDue = true;
+          throw err;
+        }
         const results = await Promise.allSettled(
           batch.map(({ digest, leafIndex }) => this.#notarize(digest, leafIndex)),
         );
@@ -80,7 +105,7 @@ export class EvidenceNotarizer {
         if (failures.length > 0) throw new AggregateError(failures, `${String(failures.length)} notarizations failed`);
       },
       onFailure: (err, batch, retryInMs) => {
-        const failures = (err as AggregateError).errors;
+        const failures = err instanceof AggregateError ? err.errors : [err];
         // The chain being down or busy is routine; anything else needs someone to look.
         const routine = failures.every((e) => e instanceof ChainError && e.retryable);
         options.logger[routine ? 'warn' : 'error'](
@@ -137,6 +162,12 @@ export class EvidenceNotarizer {
     }
   }
 
+  /** The chain went back (a ledger restored from an older backup): the notarizations it lost are submitted again. */
+  chainWentBack(): void {
+    this.#walkDue = true;
+    this.wake();
+  }
+
   /** A marker was written: look again. */
   wake(): void {
     this.#worker.wake();
@@ -160,8 +191,11 @@ export class EvidenceNotarizer {
     const contract = decodeLogLeaf(await this.#o.log.leaf(leafIndex)).contract;
     if (!contract) throw new NodeError('INTERNAL', `leaf ${leafIndex} marked for notarization holds no contract`);
     let settled: ChainNotarization;
+    /** The block the submission committed in. */
+    let submittedIn: bigint | undefined;
     try {
       const committed = await this.#o.chain.notarizeEvidence(digest, contract.parties, signaturesByParty(contract));
+      submittedIn = committed.blockNumber;
       const fresh = committed.result.txId === committed.transactionId;
       settled = {
         state: 'committed',
@@ -190,6 +224,16 @@ export class EvidenceNotarizer {
         key: settled.state === 'committed' ? committedKey(digest) : refusedKey(digest),
         value: Buffer.from(JSON.stringify(settled)),
       },
+      ...(settled.state === 'committed' && submittedIn !== undefined
+        ? [
+            {
+              type: 'put' as const,
+              sublevel: db,
+              key: committedAtKey(submittedIn, digest),
+              value: Buffer.from(settled.evidence.txId),
+            },
+          ]
+        : []),
     ]);
     if (settled.state === 'committed') {
       this.#o.logger.info(
@@ -204,5 +248,40 @@ export class EvidenceNotarizer {
       );
     }
     for (const resolve of this.#waiters.get(digest) ?? []) resolve();
+  }
+
+  /**
+   * Each committed notarization whose transaction the chain no longer holds (`lostCommits`) becomes a marker again,
+   * its chain record and block row deleted in the same write.
+   * @throws ChainError when the chain cannot answer.
+   */
+  async #markLostAgain(): Promise<void> {
+    const { db } = this.#o;
+    const rows = async function* () {
+      for await (const [key, value] of db.iterator({ ...COMMITTED_AT_RANGE, reverse: true })) {
+        yield { key, ...committedAtOf(key), transactionId: value.toString('utf8') };
+      }
+    };
+    for await (const lost of lostCommits(this.#o.chain, rows())) {
+      // Written with the marker, in the leaf's own batch (NotaryStore).
+      const leafIndex = await db.get(leafKey(lost.documentDigest));
+      if (leafIndex === undefined) {
+        throw new NodeError('INTERNAL', `document ${lost.documentDigest} committed on chain has no leaf index`);
+      }
+      await this.#o.write([
+        { type: 'del', sublevel: db, key: lost.key },
+        { type: 'del', sublevel: db, key: committedKey(lost.documentDigest) },
+        { type: 'put', sublevel: db, key: pendingKey(lost.documentDigest), value: leafIndex },
+      ]);
+      this.#o.logger.warn(
+        {
+          documentDigest: lost.documentDigest,
+          transactionId: lost.transactionId,
+          blockNumber: Number(lost.blockNumber),
+          leafIndex: Number(leafIndex.toString('utf8')),
+        },
+        'the chain no longer holds a notarization it committed (the ledger restored?): submitting it again',
+      );
+    }
   }
 }

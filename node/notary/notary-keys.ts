@@ -6,7 +6,10 @@
  *       the leaf's own batch
  *   c → the chain's record once committed (JSON ChainNotarization)
  *   x → why the chain refused it for good (JSON ChainNotarization)
- * A document has at most one of p, c and x.
+ * A document has at most one of p, c and x. Beside c, from 2026-12-07:
+ *   b ‖ 0x00 ‖ block (20 digits) ‖ 0x00 ‖ hex document digest → the ID of the transaction whose record the chain
+ *       answered (c's evidence.txId), the block being the one the node's NotarizeEvidence committed in: how a chain
+ *       that went back (a ledger restored from an older backup) is walked for the notarizations it lost
  */
 const SEP = '\u0000';
 
@@ -20,6 +23,24 @@ export const leafKey = keyOf('n');
 export const pendingKey = keyOf('p');
 export const committedKey = keyOf('c');
 export const refusedKey = keyOf('x');
+
+const BLOCK_WIDTH = 20;
+
+/** The key of a committed notarization's block row (the `b` row above). */
+export const committedAtKey = (blockNumber: bigint, documentDigest: string): Buffer =>
+  Buffer.from(`b${SEP}${String(blockNumber).padStart(BLOCK_WIDTH, '0')}${SEP}${documentDigest}`, 'utf8');
+
+/** Every block row, in block order. */
+export const COMMITTED_AT_RANGE = {
+  gt: Buffer.from(`b${SEP}`, 'utf8'),
+  lt: Buffer.from(`b${String.fromCharCode(1)}`, 'utf8'),
+};
+
+/** A block row's block and hex document digest. */
+export function committedAtOf(key: Buffer): { blockNumber: bigint; documentDigest: string } {
+  const [, blockNumber = '', documentDigest = ''] = key.toString('utf8').split(SEP);
+  return { blockNumber: BigInt(blockNumber), documentDigest };
+}
 
 /** Every pending marker, in digest order. */
 export const PENDING_RANGE = { gt: pendingKey(''), lt: Buffer.from(`p${String.fromCharCode(1)}`, 'utf8') };

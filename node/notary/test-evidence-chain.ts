@@ -9,7 +9,7 @@ import { ChainError, type Committed, type Evidence, type LianxinChain, type Orga
 
 export class FakeEvidenceChain implements Pick<
   LianxinChain,
-  'notarizeEvidence' | 'listEvidenceByDigest' | 'getOrganization'
+  'notarizeEvidence' | 'listEvidenceByDigest' | 'getOrganization' | 'blockNumberOf'
 > {
   /** Every NotarizeEvidence call, committed or not. */
   readonly submitted: { documentDigest: string; parties: readonly string[]; signatures: Record<string, string> }[] = [];
@@ -20,7 +20,8 @@ export class FakeEvidenceChain implements Pick<
   readonly #evidence = new Map<string, Evidence>();
   readonly #organizations: ReadonlySet<string>;
   readonly #platform: string;
-  #blocks = 0;
+  /** Each committed transaction's block, by ID. */
+  readonly #blocks = new Map<string, bigint>();
   #held: PromiseWithResolvers<undefined> | undefined;
 
   /** Notarizations by `platform`; `organizations` are the registered MSP IDs. */
@@ -41,9 +42,23 @@ export class FakeEvidenceChain implements Pick<
 
   /** Puts evidence on the chain as if `platform` had notarized the document through another node. */
   put(platform: string, documentDigest: string, parties: readonly string[], signatures: Record<string, string> = {}) {
-    const evidence = this.#evidenceOf(platform, documentDigest, parties, signatures, randomBytes(32).toString('hex'));
+    const evidence = this.#evidenceOf(platform, documentDigest, parties, signatures, this.#commit().transactionId);
     this.#evidence.set(evidence.evidenceId, evidence);
     return evidence;
+  }
+
+  /** The chain restored to its first `height` blocks (a ledger restored from an older backup). */
+  goBack(height: bigint): void {
+    for (const [transactionId, block] of this.#blocks) if (block >= height) this.#blocks.delete(transactionId);
+    for (const [id, evidence] of this.#evidence) if (!this.#blocks.has(evidence.txId)) this.#evidence.delete(id);
+  }
+
+  /** A new transaction, in a block of its own. */
+  #commit(): { transactionId: string; blockNumber: bigint } {
+    const transactionId = randomBytes(32).toString('hex');
+    const blockNumber = BigInt(this.#blocks.size + 1);
+    this.#blocks.set(transactionId, blockNumber);
+    return { transactionId, blockNumber };
   }
 
   async notarizeEvidence(
@@ -58,8 +73,7 @@ export class FakeEvidenceChain implements Pick<
     if (failure) throw failure;
     const unregistered = parties.find((p) => !USCC_LIKE.test(p) && !this.#organizations.has(p));
     if (unregistered !== undefined) throw rejected('ORG_NOT_FOUND', `organisation ${unregistered} does not exist`);
-    const transactionId = randomBytes(32).toString('hex');
-    const blockNumber = BigInt(++this.#blocks);
+    const { transactionId, blockNumber } = this.#commit();
     const fresh = this.#evidenceOf(this.#platform, documentDigest, parties, signatures, transactionId);
     const existing = this.#evidence.get(fresh.evidenceId);
     if (existing === undefined) {
@@ -72,6 +86,16 @@ export class FakeEvidenceChain implements Pick<
         JSON.stringify(Object.entries(fresh.partySignatureDigests).sort());
     if (!same) throw rejected('EVIDENCE_CONFLICT', `document ${documentDigest} is already notarized`);
     return { result: existing, transactionId, blockNumber };
+  }
+
+  async blockNumberOf(transactionId: string): Promise<bigint> {
+    return await this.#evaluate('GetBlockByTxID', () => {
+      const block = this.#blocks.get(transactionId);
+      if (block === undefined) {
+        throw new ChainError('REJECTED', `GetBlockByTxID: no such transaction ID [${transactionId}] in index`);
+      }
+      return block;
+    });
   }
 
   listEvidenceByDigest(documentDigest: string): Promise<Evidence[]> {

@@ -29,10 +29,16 @@ import { digestOf, signEnvelope } from './exchange-signatures.ts';
 
 type ChainReceipt = Omit<AccessReceipt, 'recordedBy' | 'recordedAt' | 'txId'>;
 
-/** The chain's receipt transactions: refuses receipts whose purpose is in `refused`, as the chaincode would. */
+/**
+ * The chain's receipt transactions: refuses receipts whose purpose is in `refused`, as the chaincode would; one
+ * block per transaction, which `goBack` drops as a ledger restored from an older backup does.
+ */
 class FakeReceiptChain {
-  readonly recorded = new Map<string, ChainReceipt>();
+  readonly recorded = new Map<string, AccessReceipt>();
   readonly transactions: number[] = [];
+  /** Each committed transaction's block, by ID. */
+  readonly #blocks = new Map<string, bigint>();
+  #height = 0n;
   available = true;
   /** While set, each call waits for it (a transaction awaiting its block). */
   gate: Promise<unknown> | undefined;
@@ -42,8 +48,8 @@ class FakeReceiptChain {
   readonly refused = new Set<string>();
 
   async recordAccessReceipt(receipt: ChainReceipt) {
-    const { result } = await this.recordAccessReceipts([receipt]);
-    return { result: result[0] as AccessReceipt, transactionId: 't', blockNumber: 1n };
+    const { result, ...committed } = await this.recordAccessReceipts([receipt]);
+    return { result: result[0] as AccessReceipt, ...committed };
   }
 
   async recordAccessReceipts(receipts: readonly ChainReceipt[]) {
@@ -61,8 +67,37 @@ class FakeReceiptChain {
       });
     }
     this.transactions.push(receipts.length);
-    for (const r of receipts) this.recorded.set(r.receiptDigest, r);
-    return { result: receipts as AccessReceipt[], transactionId: 't', blockNumber: 1n };
+    const transactionId = randomBytes(32).toString('hex');
+    const blockNumber = this.#height++;
+    this.#blocks.set(transactionId, blockNumber);
+    const result = receipts.map((r) => {
+      const recorded = this.recorded.get(r.receiptDigest) ?? {
+        ...r,
+        recordedBy: r.provider,
+        recordedAt: '',
+        txId: transactionId,
+      };
+      this.recorded.set(r.receiptDigest, recorded);
+      return recorded;
+    });
+    return { result, transactionId, blockNumber };
+  }
+
+  blockNumberOf(transactionId: string): Promise<bigint> {
+    const block = this.#blocks.get(transactionId);
+    return block === undefined
+      ? Promise.reject(new ChainError('REJECTED', `GetBlockByTxID: no such transaction ID [${transactionId}] in index`))
+      : Promise.resolve(block);
+  }
+
+  /** The chain restored to its first `height` blocks: the receipts recorded after them are gone. */
+  goBack(height: bigint): void {
+    for (const [transactionId, block] of this.#blocks) {
+      if (block < height) continue;
+      this.#blocks.delete(transactionId);
+      for (const [digest, r] of this.recorded) if (r.txId === transactionId) this.recorded.delete(digest);
+    }
+    this.#height = height;
   }
 }
 
@@ -252,6 +287,7 @@ describe('ChainExchangeJournal', () => {
     const snapshotting: ExchangeJournalComponents['db'] = {
       get: (at) => store.get(at),
       batch: (operations, options) => store.batch(operations, options),
+      iterator: (range) => store.iterator(range),
       keys: (range) =>
         (async function* () {
           const snapshot: Buffer[] = [];
@@ -321,6 +357,61 @@ describe('ChainExchangeJournal', () => {
     const again = new FakeReceiptChain();
     await new ChainExchangeJournal({ db: second.sublevel, chain: again }).start();
     expect(again.recorded.size).toBe(0);
+    await second.db.close();
+  });
+
+  it('records again the receipts a chain that went back lost, and not those it holds', async () => {
+    const { db, sublevel } = await (await openDb())();
+    const chain = new FakeReceiptChain();
+    const { journal, errors } = watchedJournal(sublevel, chain);
+    const [held, lost] = [bundle(), bundle()];
+    for (const b of [held, lost]) {
+      await journal.provided(b);
+      await journal.settled();
+    }
+    const heldDigest = digestOf(held.receipt).toString('hex');
+    const lostDigest = digestOf(lost.receipt).toString('hex');
+    const first = chain.recorded.get(heldDigest)?.txId;
+    // The ledger restored from a backup of its first block: the second receipt's transaction is gone.
+    chain.goBack(1n);
+    expect([...chain.recorded.keys()]).toEqual([heldDigest]);
+
+    journal.chainWentBack();
+    await journal.settled();
+    expect([...chain.recorded.keys()].sort()).toEqual([heldDigest, lostDigest].sort());
+    expect(chain.recorded.get(heldDigest)?.txId).toBe(first);
+    expect(chain.transactions).toEqual([1, 1, 1]);
+    expect(errors).toEqual([]);
+    await db.close();
+  });
+
+  it('walks a chain that went back before recording on it, at start and before each call', async () => {
+    const open = await openDb();
+    const first = await open();
+    const chain = new FakeReceiptChain();
+    const before = new ChainExchangeJournal({ db: first.sublevel, chain });
+    const lost = [bundle(), bundle()];
+    for (const b of lost) {
+      await before.provided(b);
+      await before.settled();
+    }
+    await first.db.close();
+    chain.goBack(0n);
+
+    // Stopped across the restore: the next start finds them lost, with nothing else to record.
+    const second = await open();
+    const after = new ChainExchangeJournal({ db: second.sublevel, chain });
+    await after.start();
+    await after.settled();
+    const digests = lost.map((b) => digestOf(b.receipt).toString('hex')).sort();
+    expect([...chain.recorded.keys()].sort()).toEqual(digests);
+
+    // Told of nothing: a new receipt, which would land above the lost ones' blocks, is recorded after the walk.
+    chain.goBack(0n);
+    const added = bundle();
+    await after.provided(added);
+    await after.settled();
+    expect([...chain.recorded.keys()].sort()).toEqual([...digests, digestOf(added.receipt).toString('hex')].sort());
     await second.db.close();
   });
 

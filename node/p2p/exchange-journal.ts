@@ -13,8 +13,14 @@
  * by the same pattern: a "to log" mark written with the completed bundle, deleted in the log append's own atomic
  * batch, which also maps the receipt's digest to the leaf's index. A node that dies before the append finds the
  * mark at its next `start()`; one that dies after it finds none: never two leaves, never none.
+ *
+ * The chain's commit leaves a row naming the transaction and its block. A chain that went back (the ledger restored
+ * from an older backup) may no longer hold some: before each chain call, at start and when the node learns it went
+ * back, the journal walks those rows from the newest down (node/ledger `lostCommits`: one chain query when nothing
+ * was lost) and marks the receipts of every transaction the chain lost pending again, in the row's deletion's own
+ * synced batch, so that they are recorded again (a crash midway leaves the rest for the next walk).
  */
-import { ChainError, type AccessReceipt, type LianxinChain } from '../ledger/index.ts';
+import { ChainError, lostCommits, type AccessReceipt, type CommitRow, type LianxinChain } from '../ledger/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import { accessEvidenceOf, encodeAccessLeaf, type AccessSide } from './access-evidence.ts';
 import type { AccessReceipt as SignedReceipt, SignedEnvelope } from './exchange-messages.ts';
@@ -31,12 +37,13 @@ export interface JournalDatabase {
     options?: { sync?: boolean },
   ): Promise<void>;
   keys(options: { gte: Buffer; lt: Buffer }): AsyncIterable<Buffer>;
+  iterator(options: { gte: Buffer; lt: Buffer; reverse: boolean }): AsyncIterable<[Buffer, Buffer]>;
 }
 
 export interface ExchangeJournalComponents {
   readonly db: JournalDatabase;
-  /** The provider's door to the chain; receipts it provided are recorded there. */
-  readonly chain: Pick<LianxinChain, 'recordAccessReceipt' | 'recordAccessReceipts'>;
+  /** The provider's door to the chain; receipts it provided are recorded there, and looked for when it went back. */
+  readonly chain: Pick<LianxinChain, 'recordAccessReceipt' | 'recordAccessReceipts' | 'blockNumberOf'>;
   /**
    * Something the node logs: a chain call that failed (the receipt stays pending, retried at the next start), an
    * access leaf not appended (its mark stays, retried at the next start), an unreadable stored bundle, and, when
@@ -48,6 +55,8 @@ export interface ExchangeJournalComponents {
    * chain will never list. The node logs it as an error and counts it. Absent, the chain's error goes to onError.
    */
   readonly onReceiptRefused?: (refusal: ReceiptRefusal) => void;
+  /** The chain no longer holds a transaction that recorded receipts (it went back): they are recorded again. */
+  readonly onLost?: (lost: LostReceipts) => void;
   /** Where complete exchanges are logged as AccessEvidence leaves; absent, none are (exchange-only tests, bench). */
   readonly accessLog?: AccessLog;
 }
@@ -64,6 +73,14 @@ export interface AccessLog {
 }
 
 type ChainReceipt = Omit<AccessReceipt, 'recordedBy' | 'recordedAt' | 'txId'>;
+
+/** Receipts whose transaction the chain no longer holds, marked pending again. */
+export interface LostReceipts {
+  readonly blockNumber: bigint;
+  readonly transactionId: string;
+  /** Their digests (lower-case hex). */
+  readonly receiptDigests: readonly string[];
+}
 
 /** A receipt the chain refused for good, as the journal keeps it (the value under its "refused" key, as JSON). */
 export interface ReceiptRefusal {
@@ -94,6 +111,30 @@ const TO_LOG = 'l/';
 const ACCESS_LEAF = 'a/';
 /** Receipt digest → the chain's refusal for good (ReceiptRefusal as JSON); its pending mark is gone. */
 const REFUSED = 'x/';
+/**
+ * Block (20 digits) / ID of a transaction that recorded receipts → their digests (32 bytes each), written as their
+ * pending marks go: the block is the one the journal's call committed in, the ID the one the chain's records name
+ * (another, earlier one when the chain answered with a record it held already).
+ */
+const COMMITTED = 'c/';
+const BLOCK_WIDTH = 20;
+const DIGEST_BYTES = 32;
+
+/** A COMMITTED row, as `lostCommits` walks it. */
+interface CommittedRow extends CommitRow {
+  readonly key: Buffer;
+  readonly digests: readonly string[];
+}
+
+const committedKey = (blockNumber: bigint, transactionId: string) =>
+  Buffer.from(`${COMMITTED}${String(blockNumber).padStart(BLOCK_WIDTH, '0')}/${transactionId}`, 'utf8');
+
+function committedRow(at: Buffer, value: Buffer): CommittedRow {
+  const [blockNumber = '', transactionId = ''] = at.toString('utf8').slice(COMMITTED.length).split('/');
+  const digests: string[] = [];
+  for (let i = 0; i < value.length; i += DIGEST_BYTES) digests.push(value.toString('hex', i, i + DIGEST_BYTES));
+  return { key: at, blockNumber: BigInt(blockNumber), transactionId, digests };
+}
 
 interface StoredEnvelope {
   readonly body: string;
@@ -176,6 +217,8 @@ export class ChainExchangeJournal implements ExchangeJournal {
   /** Keys of stored bundles found unreadable (reported once). */
   readonly #unreadable = new Set<string>();
   #flushing: Promise<void> | undefined;
+  /** The chain is to be walked for receipts it lost even with none to record (at start, when it went back). */
+  #walkDue = true;
 
   constructor(components: Readonly<ExchangeJournalComponents>) {
     this.#c = components;
@@ -269,6 +312,7 @@ export class ChainExchangeJournal implements ExchangeJournal {
       const bundle = await this.#stored(key(PROVIDED, digest));
       if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
     }
+    if (this.#walkDue) this.#flushSoon();
     for await (const mark of this.#c.db.keys(underPrefix(TO_LOG))) {
       const digest = mark.toString('utf8').slice(TO_LOG.length);
       const side = (await this.#c.db.get(mark))?.toString('utf8');
@@ -276,6 +320,15 @@ export class ChainExchangeJournal implements ExchangeJournal {
       const bundle = await this.#stored(key(side === 'provided' ? PROVIDED : OBTAINED, digest));
       if (bundle !== undefined) await this.#logAccess(digest, side, bundle);
     }
+  }
+
+  /**
+   * The chain went back (a ledger restored from an older backup): the receipts it lost are recorded again, even if
+   * no other is waiting. A walk that fails (the chain not answering) is retried at the next `start()`.
+   */
+  chainWentBack(): void {
+    this.#walkDue = true;
+    this.#flushSoon();
   }
 
   /** A stored bundle `start()` acts on; undefined when absent or unreadable (`#readable`). */
@@ -348,6 +401,10 @@ export class ChainExchangeJournal implements ExchangeJournal {
       consentId: receipt.consentId,
       accessedAt: new Date(receipt.issuedAtMs).toISOString(),
     });
+    this.#flushSoon();
+  }
+
+  #flushSoon(): void {
     if (this.#flushing === undefined) {
       const flushing = this.#flush().finally(() => {
         this.#flushing = undefined;
@@ -362,18 +419,30 @@ export class ChainExchangeJournal implements ExchangeJournal {
    * One transaction at a time, carrying every receipt queued meanwhile (up to the chaincode's batch limit):
    * under load the chain sees few large transactions instead of one per exchange. A batch the chaincode refuses
    * is retried receipt by receipt, so that one bad receipt does not hold back the others; a receipt refused for
-   * good is kept as refused; a chain that cannot be reached leaves them pending for the next start.
+   * good is kept as refused; a chain that cannot be reached leaves them pending for the next start. Each call
+   * follows a walk of the chain for receipts it lost: none is recorded on a chain not walked.
    */
   async #flush(): Promise<void> {
-    while (this.#queue.size > 0) {
+    while (this.#queue.size > 0 || this.#walkDue) {
+      this.#walkDue = false;
+      try {
+        await this.#recordLostAgain();
+      } catch (err) {
+        // Every receipt queued is marked pending: the next start queues it again, after walking again.
+        this.#walkDue = true;
+        this.#queue.clear();
+        this.#c.onError?.(err);
+        return;
+      }
+      if (this.#queue.size === 0) return;
       const batch = [...this.#queue.values()].slice(0, RECEIPT_BATCH);
       for (const receipt of batch) {
         this.#queue.delete(receipt.receiptDigest);
         this.#submitting.add(receipt.receiptDigest);
       }
       try {
-        await this.#c.chain.recordAccessReceipts(batch);
-        await this.#recorded(batch.map((r) => r.receiptDigest));
+        const committed = await this.#c.chain.recordAccessReceipts(batch);
+        await this.#recorded(committed.blockNumber, committed.result);
       } catch (err) {
         const [only] = batch;
         if (!(err instanceof ChainError && err.code === 'REJECTED')) this.#c.onError?.(err);
@@ -387,8 +456,8 @@ export class ChainExchangeJournal implements ExchangeJournal {
 
   async #recordOne(receipt: ChainReceipt): Promise<void> {
     try {
-      await this.#c.chain.recordAccessReceipt(receipt);
-      await this.#recorded([receipt.receiptDigest]);
+      const committed = await this.#c.chain.recordAccessReceipt(receipt);
+      await this.#recorded(committed.blockNumber, [committed.result]);
     } catch (err) {
       if (err instanceof ChainError && err.code === 'REJECTED') await this.#rejected(receipt, err);
       else this.#c.onError?.(err);
@@ -429,7 +498,51 @@ export class ChainExchangeJournal implements ExchangeJournal {
     else this.#c.onReceiptRefused(refusal);
   }
 
-  async #recorded(digests: readonly string[]): Promise<void> {
-    await this.#c.db.batch(digests.map((digest) => ({ type: 'del' as const, key: key(PENDING, digest) })));
+  /** Receipts the chain recorded, by a call committed in block `blockNumber`: no longer pending, and where. */
+  async #recorded(blockNumber: bigint, records: readonly AccessReceipt[]): Promise<void> {
+    const byTransaction = Map.groupBy(records, (r) => r.txId);
+    await this.#c.db.batch([
+      ...records.map((r) => ({ type: 'del' as const, key: key(PENDING, r.receiptDigest) })),
+      ...[...byTransaction].map(([transactionId, recorded]) => ({
+        type: 'put' as const,
+        key: committedKey(blockNumber, transactionId),
+        value: Buffer.concat(recorded.map((r) => Buffer.from(r.receiptDigest, 'hex'))),
+      })),
+    ]);
+  }
+
+  /**
+   * Marks pending again, and queues, the receipts of each transaction the chain no longer holds (`lostCommits`),
+   * its row deleted in the same synced batch.
+   * @throws ChainError when the chain cannot answer.
+   */
+  async #recordLostAgain(): Promise<void> {
+    const rows = async function* (db: JournalDatabase) {
+      for await (const [at, value] of db.iterator({ ...underPrefix(COMMITTED), reverse: true })) {
+        yield committedRow(at, value);
+      }
+    };
+    for await (const lost of lostCommits(this.#c.chain, rows(this.#c.db))) {
+      await this.#c.db.batch(
+        [
+          { type: 'del', key: lost.key },
+          ...lost.digests.map((digest) => ({
+            type: 'put' as const,
+            key: key(PENDING, digest),
+            value: Buffer.alloc(0),
+          })),
+        ],
+        { sync: true },
+      );
+      this.#c.onLost?.({
+        blockNumber: lost.blockNumber,
+        transactionId: lost.transactionId,
+        receiptDigests: lost.digests,
+      });
+      for (const digest of lost.digests) {
+        const bundle = await this.#stored(key(PROVIDED, digest));
+        if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
+      }
+    }
   }
 }

@@ -28,6 +28,7 @@ export {
   type AccessLog,
   type ExchangeJournalComponents,
   type JournalDatabase,
+  type LostReceipts,
   type ReceiptRefusal,
 } from './exchange-journal.ts';
 export { ConsentView, type ConsentViewComponents, type ConsentViewInit } from './consent-view.ts';

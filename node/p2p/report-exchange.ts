@@ -13,7 +13,12 @@ import type { TransparencyLog } from '../log/index.ts';
 import type { AttestationVerification, ReceiptKey } from '../receipts/index.ts';
 import { bundleServer } from './audit-protocol.ts';
 import { AUDIT_PROTOCOL, EXCHANGE_PROTOCOL } from './constants.ts';
-import { ChainExchangeJournal, type JournalDatabase, type ReceiptRefusal } from './exchange-journal.ts';
+import {
+  ChainExchangeJournal,
+  type JournalDatabase,
+  type LostReceipts,
+  type ReceiptRefusal,
+} from './exchange-journal.ts';
 import { ConsentView, type ConsentViewInit } from './consent-view.ts';
 import { startExchangeUpkeep } from './exchange-upkeep.ts';
 import type { IndexLookup, ReportSource } from './exchange-ports.ts';
@@ -37,6 +42,7 @@ export interface ReportExchangeComponents {
     | 'registryChanges'
     | 'recordAccessReceipt'
     | 'recordAccessReceipts'
+    | 'blockNumberOf'
     | 'getConsent'
     | 'chainInfo'
     | 'consentChanges'
@@ -54,6 +60,8 @@ export interface ReportExchangeComponents {
   readonly onError?: (error: unknown) => void;
   /** A receipt of a report this node provided that the chain refused for good (ExchangeJournal's callback). */
   readonly onReceiptRefused?: (refusal: ReceiptRefusal) => void;
+  /** Receipts the chain recorded and no longer holds (it went back), recorded again (ExchangeJournal's callback). */
+  readonly onLostReceipts?: (lost: LostReceipts) => void;
   /**
    * The node's transparency log, where both sides append each completed exchange's access leaf (the journal
    * sublevel must be of the log's database: its marks ride in the append's batch). Absent: no access leaves.
@@ -106,6 +114,7 @@ export async function startReportExchange(
     chain: c.chain,
     onError,
     ...(c.onReceiptRefused === undefined ? {} : { onReceiptRefused: c.onReceiptRefused }),
+    ...(c.onLostReceipts === undefined ? {} : { onLost: c.onLostReceipts }),
     ...(c.log === undefined ? {} : { accessLog: { org: c.mspId, log: c.log } }),
   });
   const consents = new ConsentView({ chain: c.chain, onError }, init.consents);

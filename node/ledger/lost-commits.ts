@@ -1,0 +1,55 @@
+/**
+ * What a node committed on chain and the chain no longer holds: the ledger restored from a backup taken before
+ * (README "Backup and restore"). A restored chain holds the old chain's blocks below the backup's height and others
+ * from there on, so a transaction the node saw commit at block b is still there if and only if the chain finds it
+ * in block b. Walking the node's commits from the newest block down, the first one the chain still holds in its
+ * block says the backup's height is above that block: every commit below it is held too. The walk asks the chain
+ * once per lost transaction, plus once.
+ *
+ * That holds only for commits the node made before the chain went back: a commit made on the restored chain, at
+ * a block number the old chain also had, would stop the walk above commits it lost. Callers therefore walk before
+ * each of their chain submissions (one question to the chain when nothing was lost), so that none of their
+ * commits lands on a chain they have not walked.
+ */
+import { ChainError } from './errors.ts';
+import type { LianxinChain } from './lianxin-chain.ts';
+
+/** A transaction the node saw commit: its ID, and the block it committed in. */
+export interface CommitRow {
+  readonly blockNumber: bigint;
+  readonly transactionId: string;
+}
+
+/** In Fabric's qscc answer for a transaction ID its block index does not hold (the embedded ledger's is the same). */
+const NO_SUCH_TRANSACTION = /no such transaction ID/;
+
+/**
+ * The rows of `newestFirst` (ordered by block, newest first) whose transaction the chain does not hold, up to the
+ * first it holds in the row's own block. A row whose transaction the chain holds in another block (the record was
+ * written by an earlier transaction than the one whose block the row names) is held but says nothing of the rows
+ * below it: the walk goes on.
+ * @throws ChainError when the chain cannot answer (nothing is known of the rows not yet yielded).
+ */
+export async function* lostCommits<R extends CommitRow>(
+  chain: Pick<LianxinChain, 'blockNumberOf'>,
+  newestFirst: AsyncIterable<R>,
+): AsyncGenerator<R> {
+  for await (const row of newestFirst) {
+    const held = await blockHolding(chain, row.transactionId);
+    if (held === row.blockNumber) return;
+    if (held === undefined) yield row;
+  }
+}
+
+/** The block holding `transactionId`, or undefined when the chain has no such transaction. */
+async function blockHolding(
+  chain: Pick<LianxinChain, 'blockNumberOf'>,
+  transactionId: string,
+): Promise<bigint | undefined> {
+  try {
+    return await chain.blockNumberOf(transactionId);
+  } catch (err) {
+    if (err instanceof ChainError && !err.retryable && NO_SUCH_TRANSACTION.test(err.message)) return undefined;
+    throw err;
+  }
+}
