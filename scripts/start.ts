@@ -30,6 +30,8 @@ import { DemoExchangeError, runDemoExchange } from './demo-exchange.ts';
 import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
 import { parseLedgerServingLine } from './ledger-serving-line.ts';
 import { admitMissingOrganizations } from './network/add-org.ts';
+import { NetworkError } from './network/errors.ts';
+import { activeOrganizations } from './network/removed-organizations.ts';
 import { registerInstitutions, type InstitutionNode } from './register-institutions.ts';
 import { Supervisor, SupervisorError } from './supervisor/index.ts';
 
@@ -79,18 +81,23 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
     port: port ?? ledgerNode(consortium).peer.ports.grpc,
     chaincodes,
   });
-  // An organisation appended to the YAML since the channel was created joins it by a config update first.
-  await admitMissingOrganizations({
-    consortium,
-    cryptoDir,
-    ledgerAddress,
-    say: (line) => {
-      console.log(line);
-    },
-  });
+  const say = (line: string): void => {
+    console.log(line);
+  };
+  // An organisation appended to the YAML since the channel was created joins it by a config update first; one
+  // `network add-org --remove` took off stays off.
+  const organizations = await activeOrganizations(dataDir, consortium, values.config, say);
+  await admitMissingOrganizations({ consortium, organizations, cryptoDir, ledgerAddress, say });
   const nodes = values['ledger-only']
     ? []
-    : await registerInstitutions({ consortium, cryptoDir, dataDir, ledgerAddress, chaincode: CHAINCODE_NAME });
+    : await registerInstitutions({
+        consortium,
+        organizations,
+        cryptoDir,
+        dataDir,
+        ledgerAddress,
+        chaincode: CHAINCODE_NAME,
+      });
   await Promise.all(nodes.map((node) => startNode(supervisor, node, dataDir, ledgerAddress)));
 
   await demoExchange(consortium, nodes, { configFile: values.config, cryptoDir, dataDir, ledgerAddress });
@@ -314,7 +321,8 @@ function failureLine(err: unknown): string {
     err instanceof PkiError ||
     err instanceof UsageError ||
     err instanceof NodeConfigError ||
-    err instanceof ChaincodeSpecError
+    err instanceof ChaincodeSpecError ||
+    err instanceof NetworkError
   ) {
     return `start: ${err.message}`;
   }

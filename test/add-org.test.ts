@@ -176,4 +176,25 @@ describe('add-org on a running channel', () => {
     expect(orgs.map((o) => o.mspId)).toContain(NEW_ORG);
     expect(await admitMissingOrganizations(options)).toEqual([]);
   });
+
+  it('re-adding an institution suspended otherwise than by a recorded removal needs reactivate', async () => {
+    // After the admission above it is a member again but still suspended in the registry, as after a
+    // suspension for misconduct: a re-run of add-org must not lift it.
+    const lines: string[] = [];
+    const options = {
+      consortium: members.consortium,
+      mspId: NEW_ORG,
+      cryptoDir: members.cryptoDir,
+      ledgerAddress: ledger.address,
+      dataDir: members.dir,
+      node: { grpcListen: '127.0.0.1:0', metricsListen: '127.0.0.1:0', p2pListen: null },
+      say: (line: string) => lines.push(line),
+    };
+    await expect(addOrganization(options)).rejects.toThrow(
+      `${NEW_ORG} is suspended in the registry, not by a removal recorded in this data directory: add --reactivate`,
+    );
+    expect(lines).toEqual([expect.stringMatching(/^crypto material in /)]);
+    await addOrganization({ ...options, reactivate: true });
+    expect(lines).toContain(`${NEW_ORG} active again in the registry`);
+  });
 });

@@ -67,23 +67,49 @@ describe('npm run network', () => {
     for (const p of run.processes) expect(again.out).toContain(`${p.name} already running (pid ${String(p.pid)}`);
     expect(again.out).toContain('(0 started, 6 already running)');
 
-    // add-org --remove takes an institution off the running channel and stops its recorded node; add-org
-    // brings it back by another config update, active again, its node started and recorded for status and down.
+    // add-org --remove takes an institution off the running channel, stops its recorded node and records the
+    // removal: the YAML still lists it, and a second `up` leaves its entry out, saying so, instead of failing as
+    // its refused admin. add-org brings it back by another config update, active again; a node of it that does
+    // not come up (its port held) is stopped and forgotten, and the next add-org starts it afresh.
     const nanjing = ['--org', 'NanjingSupplyChainMSP', '--config', config, '--data-dir', dataDir];
     const removed = await inProcess(['add-org', '--remove', ...nanjing]);
     expect(removed, removed.err).toMatchObject({ code: 0 });
     expect(removed.out).toMatch(/NanjingSupplyChainMSP removed from channel \S+ by config block \d+/);
+    expect(removed.out).toContain(`NanjingSupplyChainMSP recorded as removed in ${runPaths(dataDir).removedFile}`);
     expect(removed.out).toContain('NanjingSupplyChainMSP node stopped');
+    expect((await readRun(runPaths(dataDir)))?.processes.map((p) => p.name)).not.toContain('NanjingSupplyChainMSP');
+    const upAfterRemoval = await inProcess(['up', '--config', config, '--data-dir', dataDir]);
+    expect(upAfterRemoval, upAfterRemoval.err).toMatchObject({ code: 0 });
+    expect(upAfterRemoval.out).toContain(
+      `NanjingSupplyChainMSP: entry of ${config} skipped, removed by network add-org --remove at `,
+    );
+    expect(upAfterRemoval.out).toContain('(0 started, 5 already running)');
+
+    const nanjingPort = `127.0.0.1:${String(grpcPortOf(await readFile(config, 'utf8'), 'NanjingSupplyChainMSP'))}`;
+    const blocker = await listeningOn(nanjingPort);
+    let blocked: Awaited<ReturnType<typeof inProcess>>;
+    try {
+      blocked = await inProcess(['add-org', ...nanjing]);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+    expect(blocked.code, blocked.out).toBe(1);
+    expect(blocked.out).toMatch(/NanjingSupplyChainMSP added to channel \S+ by config block \d+/);
+    expect(blocked.out).toContain('NanjingSupplyChainMSP active again in the registry');
+    expect(blocked.out).toContain('NanjingSupplyChainMSP no longer recorded as removed');
+    expect(blocked.err).toContain(`cannot bind ${nanjingPort}`);
     expect((await readRun(runPaths(dataDir)))?.processes.map((p) => p.name)).not.toContain('NanjingSupplyChainMSP');
     const readded = await inProcess(['add-org', ...nanjing]);
     expect(readded, readded.err).toMatchObject({ code: 0 });
-    expect(readded.out).toMatch(/NanjingSupplyChainMSP added to channel \S+ by config block \d+/);
-    expect(readded.out).toContain('NanjingSupplyChainMSP active again in the registry');
     expect(readded.out).toMatch(/NanjingSupplyChainMSP node healthy \(pid \d+/);
     const rerun = await readRun(runPaths(dataDir));
     const nanjingNode = rerun?.processes.find((p) => p.name === 'NanjingSupplyChainMSP');
     if (rerun === undefined || nanjingNode === undefined) throw new Error('add-org recorded no node');
     seen.add(nanjingNode.pid);
+    for (const pid of await startedPids(dataDir, 'NanjingSupplyChainMSP')) {
+      seen.add(pid);
+      if (pid !== nanjingNode.pid) expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();
+    }
     run = rerun;
 
     const healthy = await status(dataDir);
@@ -115,14 +141,30 @@ describe('npm run network', () => {
     ]);
     expect((await inProcess(['status', '--data-dir', dataDir])).out).toContain('unhealthy: HangzhouCreditMSP');
 
-    // down: every process stopped gracefully (SIGTERM: the node logs its own stop), the killed one said so, no
-    // process left, no pid file left.
+    // add-org of an institution whose recorded node is dead starts it again (not "already running").
+    const restarted = await inProcess([
+      'add-org',
+      '--org',
+      'HangzhouCreditMSP',
+      '--config',
+      config,
+      '--data-dir',
+      dataDir,
+    ]);
+    expect(restarted, restarted.err).toMatchObject({ code: 0 });
+    expect(restarted.out).toMatch(/HangzhouCreditMSP node healthy \(pid \d+/);
+    const afterRestart = await readRun(runPaths(dataDir));
+    if (afterRestart === undefined) throw new Error('add-org dropped the run');
+    for (const p of afterRestart.processes) seen.add(p.pid);
+    expect(afterRestart.processes.find((p) => p.name === 'HangzhouCreditMSP')?.pid).not.toBe(victim.pid);
+    expect((await status(dataDir)).code).toBe(0);
+    run = afterRestart;
+
+    // down: every process stopped gracefully (SIGTERM: the node logs its own stop), no process left, no pid
+    // file left.
     const down = await inProcess(['down', '--data-dir', dataDir]);
     expect(down, down.out).toMatchObject({ code: 0 });
-    expect(down.out).toContain(`HangzhouCreditMSP (pid ${String(victim.pid)}) was not running (stale pid file)`);
-    for (const p of run.processes.filter((r) => r !== victim)) {
-      expect(down.out).toContain(`${p.name} (pid ${String(p.pid)}) stopped\n`);
-    }
+    for (const p of run.processes) expect(down.out).toContain(`${p.name} (pid ${String(p.pid)}) stopped\n`);
     for (const p of run.processes) {
       await until(async () => (await processStartTime(p.pid)) === undefined);
       expect(await processStartTime(p.pid), `${p.name} pid ${String(p.pid)}`).toBeUndefined();
@@ -131,7 +173,7 @@ describe('npm run network', () => {
     expect(await readRun(runPaths(dataDir))).toBeUndefined();
     await expect(readFile(runPaths(dataDir).pidFile('ledger'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await status(dataDir)).toMatchObject({ code: 1, report: { recorded: false, healthy: false } });
-  }, 150_000);
+  }, 300_000);
 
   it("fails naming a node's port that another process holds, in the node's own words, and leaves nothing running", async () => {
     const { up, dataDir, held } = await upOnFreePorts('taken', 'RegulatorMSP');
@@ -198,6 +240,10 @@ describe('npm run network', () => {
     expect(damaged.code).toBe(1);
     expect(damaged.err).toMatch(/^network status: \S+network\.json: "processes\.0\.pid" /);
     expect((await inProcess(['up', '--timeout', 'soon'])).code).toBe(2);
+    // add-org would start a node nothing manages where no network is recorded: refused before any change.
+    const unmanaged = await inProcess(['add-org', '--org', 'HefeiCreditMSP', '--data-dir', paths.dataDir + '-none']);
+    expect(unmanaged.code).toBe(1);
+    expect(unmanaged.err).toMatch(/^network add-org: no network recorded in \S+-none .*add-org --no-start/);
     expect((await inProcess(['sideways'])).code).toBe(2);
   });
 });
@@ -266,10 +312,10 @@ async function listeningOn(address: string): Promise<Server> {
   return server;
 }
 
-/** Every pid a run's log files say was started (`--- <time> started pid N: …`). */
-async function startedPids(dataDir: string): Promise<number[]> {
+/** Every pid a run's log files (or `name`'s alone) say was started (`--- <time> started pid N: …`). */
+async function startedPids(dataDir: string, name?: string): Promise<number[]> {
   const logs = join(dataDir, 'logs');
-  const files = await readdir(logs);
+  const files = name === undefined ? await readdir(logs) : [`${name}.log`];
   const texts = await Promise.all(files.map((file) => readFile(join(logs, file), 'utf8')));
   return texts.flatMap((text) => [...text.matchAll(/^--- \S+ started pid (\d+):/gm)].map((m) => Number(m[1])));
 }

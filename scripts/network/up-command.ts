@@ -24,6 +24,7 @@ import { registerInstitutions, type InstitutionNode } from '../register-institut
 import { startDetached, type DetachedProcess } from './detached-process.ts';
 import { NetworkError } from './errors.ts';
 import { acquireLock } from './network-lock.ts';
+import { activeOrganizations } from './removed-organizations.ts';
 import { identify, isRunning } from './process-identity.ts';
 import {
   readRun,
@@ -103,6 +104,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     const ledgerAddress = ledger.grpc;
     const nodes = await registerInstitutions({
       consortium,
+      organizations: await activeOrganizations(o.dataDir, consortium, config, say),
       cryptoDir,
       dataDir: o.dataDir,
       ledgerAddress,
