@@ -205,6 +205,14 @@ describe('npm run network', () => {
       await writeRun(runPaths(dataDir), runOf([{ name: 'ledger', pid, startTime: `${identity?.startTime ?? ''}1` }]));
       const reported = await status(dataDir);
       expect(reported).toMatchObject({ code: 1, report: { processes: [{ name: 'ledger', process: 'stopped' }] } });
+      // A --config naming another consortium than the recorded one: the operator meant another data directory.
+      const other = join(dir, 'other.yaml');
+      for (const command of ['status', 'down']) {
+        const refused = await inProcess([command, '--config', other, '--data-dir', dataDir]);
+        expect(refused.code, command).toBe(1);
+        expect(refused.err).toBe(`network ${command}: ${dataDir} runs the network of ${DEMO}, not ${other}\n`);
+      }
+      expect(await readRun(runPaths(dataDir))).toBeDefined();
       const down = await inProcess(['down', '--data-dir', dataDir, '--grace', '1']);
       expect(down.out).toContain(`ledger (pid ${String(pid)}) was not running (stale pid file)`);
       expect(await processStartTime(pid)).toBe(identity?.startTime);

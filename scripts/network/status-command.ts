@@ -1,5 +1,5 @@
 /**
- * `npm run network -- status [--data-dir D] [--json]`: each process `up` recorded — whether it is still the process
+ * `npm run network -- status [--data-dir D] [--config F] [--json]`: each process `up` recorded — whether it is still the process
  * that was started, its memory, its health (a node's /healthz, the ledger's answer to a query) — the ledger's
  * height, and each institution's anchoring lag: records logged but not yet anchored (the node's /metrics) and its
  * latest checkpoint anchored on chain, with its age. Exit code 0 only when every process runs and is healthy.
@@ -11,7 +11,14 @@ import { probeNode, type NodeProbe } from './node-probe.ts';
 import { isRunning, residentBytes } from './process-identity.ts';
 import { queryLedger, type AnchoredState, type LedgerState } from './ledger-query.ts';
 import { readRun, runPaths, type ManagedProcess } from './run-state.ts';
-import { addCommonOptions, type CommonOptions, type NetworkSubcommand } from './subcommand.ts';
+import {
+  addCommonOptions,
+  checkSameConsortium,
+  recordedRunOptions,
+  type CommonOptions,
+  type NetworkSubcommand,
+  type RecordedRunOptions,
+} from './subcommand.ts';
 
 export interface ProcessStatus {
   readonly name: string;
@@ -54,8 +61,8 @@ const status: NetworkSubcommand = {
         )
         .option('--json', 'print it as JSON'),
       io,
-    ).action(async (o: CommonOptions & { json?: true }) => {
-      const report = await networkStatus(o);
+    ).action(async (o: CommonOptions & { json?: true }, command: Command) => {
+      const report = await networkStatus(recordedRunOptions(o, command, io));
       io.stdout.write(o.json === true ? `${JSON.stringify(report, null, 2)}\n` : describeStatus(report));
       exit(report.healthy ? 0 : 1);
     });
@@ -63,12 +70,13 @@ const status: NetworkSubcommand = {
 };
 export default status;
 
-export async function networkStatus(o: Readonly<CommonOptions>): Promise<NetworkStatus> {
+export async function networkStatus(o: Readonly<RecordedRunOptions>): Promise<NetworkStatus> {
   const paths = runPaths(o.dataDir);
   const run = await readRun(paths);
   if (run === undefined) {
     return { dataDir: o.dataDir, config: o.config, recorded: false, healthy: false, processes: [] };
   }
+  if (o.configStated) checkSameConsortium(o, run);
   const consortium = await loadConsortium(run.config).catch(() => undefined);
   const ledgerRecord = run.processes.find((p) => p.kind === 'ledger');
   const nodes = run.processes.filter((p) => p.kind === 'node');
