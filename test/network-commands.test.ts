@@ -238,6 +238,15 @@ describe('npm run network', () => {
     await writeFile(paths.lockFile, JSON.stringify({ pid: 2 ** 22 + 1, startTime: '1', command: 'up' }));
     const taken = await acquireLock(paths, 'down');
     await taken[Symbol.asyncDispose]();
+    await expect(readFile(paths.lockFile)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // Released, a lock removes its own file only: one another command holds now (after a takeover) stays.
+    const mine = await acquireLock(paths, 'up');
+    const theirs = JSON.stringify({ ...(await identify(process.ppid)), command: 'down' });
+    await writeFile(paths.lockFile, theirs);
+    await mine[Symbol.asyncDispose]();
+    expect(await readFile(paths.lockFile, 'utf8')).toBe(theirs);
+    await rm(paths.lockFile);
   });
 
   it('refuses a hand-damaged run record by the field, and usage mistakes with exit 2', async () => {
