@@ -78,12 +78,34 @@ describe('npm run network', () => {
     expect(removed.out).toContain(`NanjingSupplyChainMSP recorded as removed in ${runPaths(dataDir).removedFile}`);
     expect(removed.out).toContain('NanjingSupplyChainMSP node stopped');
     expect((await readRun(runPaths(dataDir)))?.processes.map((p) => p.name)).not.toContain('NanjingSupplyChainMSP');
+    // A recorded node of an institution no longer in the YAML (its entry deleted) runs on: `up` keeps it recorded
+    // for `down` instead of forgetting it.
+    const orphan = spawn('sleep', ['120'], { stdio: 'ignore', detached: true });
+    const orphanIdentity = orphan.pid === undefined ? undefined : await identify(orphan.pid);
+    if (orphanIdentity === undefined) throw new Error('no sleep process');
+    seen.add(orphanIdentity.pid);
+    const beforeOrphan = await readRun(runPaths(dataDir));
+    if (beforeOrphan === undefined) throw new Error('no run recorded');
+    const orphanRecord = {
+      name: 'SuzhouBankMSP',
+      kind: 'node',
+      ...orphanIdentity,
+      grpc: '127.0.0.1:1',
+      logFile: join(dir, 'none.log'),
+    } as const;
+    await writeRun(runPaths(dataDir), { ...beforeOrphan, processes: [...beforeOrphan.processes, orphanRecord] });
     const upAfterRemoval = await inProcess(['up', '--config', config, '--data-dir', dataDir]);
     expect(upAfterRemoval, upAfterRemoval.err).toMatchObject({ code: 0 });
     expect(upAfterRemoval.out).toContain(
       `NanjingSupplyChainMSP: entry of ${config} skipped, removed by network add-org --remove at `,
     );
-    expect(upAfterRemoval.out).toContain('(0 started, 5 already running)');
+    expect(upAfterRemoval.out).toContain(
+      `SuzhouBankMSP (pid ${String(orphanIdentity.pid)}) runs but is not an institution of ${config}: kept`,
+    );
+    expect(upAfterRemoval.out).toContain('(0 started, 6 already running)');
+    expect((await readRun(runPaths(dataDir)))?.processes.map((p) => p.name)).toContain('SuzhouBankMSP');
+    orphan.kill('SIGKILL');
+    await writeRun(runPaths(dataDir), beforeOrphan);
 
     const nanjingPort = `127.0.0.1:${String(grpcPortOf(await readFile(config, 'utf8'), 'NanjingSupplyChainMSP'))}`;
     const blocker = await listeningOn(nanjingPort);

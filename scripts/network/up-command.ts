@@ -128,6 +128,14 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
       launched.push(started);
       processes.push(started);
       starting.push({ node, run: detached });
+      // Recorded at once: a failure or a kill of this `up` before the loop ends leaves no node unrecorded.
+      await record(processes, ledgerAddress);
+    }
+    // A recorded node whose institution is no longer in the YAML runs on: kept recorded for `down` to stop.
+    for (const p of running.values()) {
+      if (p.kind !== 'node' || nodes.some((node) => node.mspId === p.name)) continue;
+      say(`${p.name} (pid ${String(p.pid)}) runs but is not an institution of ${config}: kept, down stops it`);
+      processes.push(p);
     }
     await record(processes, ledgerAddress);
     await Promise.all([
