@@ -150,6 +150,26 @@ describe('npm run network', () => {
     expect(table.out).toMatch(/^ledger\s+operator\s+Shanghai\s+\d+\s+running\s+\d+ MiB\s+height \d+\s+OK$/m);
     expect(table.out).toContain('all 6 processes healthy');
 
+    // While a command holds the data directory (an `up` still starting), or an institution of the YAML has no
+    // process recorded, the network is not healthy yet.
+    const working = await acquireLock(runPaths(dataDir), 'up');
+    try {
+      const busy = await status(dataDir);
+      expect(busy.code).toBe(1);
+      expect(busy.report.inProgress).toBe(`network up (pid ${String(process.pid)})`);
+    } finally {
+      await working[Symbol.asyncDispose]();
+    }
+    await writeRun(
+      runPaths(dataDir),
+      { ...run, processes: run.processes.filter((p) => p.name !== 'RegulatorMSP') },
+      run,
+    );
+    const partial = await inProcess(['status', '--data-dir', dataDir]);
+    expect(partial.code).toBe(1);
+    expect(partial.out).toContain('not running (none recorded): RegulatorMSP');
+    await writeRun(runPaths(dataDir), run);
+
     // kill -9 one node: status names it and exits 1; the others stay healthy.
     const victim = run.processes.find((p) => p.name === 'HangzhouCreditMSP');
     if (victim === undefined) throw new Error('no agency node recorded');

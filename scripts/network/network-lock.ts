@@ -68,6 +68,12 @@ async function setAside(lockFile: string, ino: number): Promise<void> {
   await rm(aside, { force: true });
 }
 
+/** The command working on the data directory now (its lock's live holder), if any. */
+export async function lockHeldBy(paths: RunPaths): Promise<{ command: string; pid: number } | undefined> {
+  const holder = await lockHolder(paths.lockFile);
+  return holder !== undefined && (await isRunning(holder)) ? { command: holder.command, pid: holder.pid } : undefined;
+}
+
 async function lockHolder(file: string): Promise<(ProcessIdentity & { command: string }) | undefined> {
   try {
     const json = JSON.parse(await readFile(file, 'utf8')) as Partial<Record<'pid' | 'startTime' | 'command', unknown>>;

@@ -2,14 +2,17 @@
  * `npm run network -- status [--data-dir D] [--config F] [--json]`: each process `up` recorded — whether it is still the process
  * that was started, its memory, its health (a node's /healthz, the ledger's answer to a query) — the ledger's
  * height, and each institution's anchoring lag: records logged but not yet anchored (the node's /metrics) and its
- * latest checkpoint anchored on chain, with its age. Exit code 0 only when every process runs and is healthy.
+ * latest checkpoint anchored on chain, with its age. Exit code 0 only when every process runs and is healthy, every
+ * institution of the consortium file has one, and no `up` is still at work (it holds the data directory's lock).
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConsortium, type Consortium } from '../../network/pki/index.ts';
+import { lockHeldBy } from './network-lock.ts';
 import { probeNode, type NodeProbe } from './node-probe.ts';
 import { isRunning, residentBytes } from './process-identity.ts';
 import { queryLedger, type AnchoredState, type LedgerState } from './ledger-query.ts';
+import { readRemovals } from './removed-organizations.ts';
 import { readRun, runPaths, type ManagedProcess } from './run-state.ts';
 import {
   addCommonOptions,
@@ -47,6 +50,10 @@ export interface NetworkStatus {
   /** Whether `up` recorded a network here (and `down` has not removed it). */
   readonly recorded: boolean;
   readonly healthy: boolean;
+  /** A `network` command working on the data directory now (`up` still starting): not healthy yet. */
+  readonly inProgress?: string;
+  /** Institutions of the consortium file (less those `add-org --remove` took off) with no process recorded. */
+  readonly notRecorded: readonly string[];
   readonly ledgerHeight?: string;
   readonly processes: readonly ProcessStatus[];
 }
@@ -74,10 +81,17 @@ export async function networkStatus(o: Readonly<RecordedRunOptions>): Promise<Ne
   const paths = runPaths(o.dataDir);
   const run = await readRun(paths);
   if (run === undefined) {
-    return { dataDir: o.dataDir, config: o.config, recorded: false, healthy: false, processes: [] };
+    return { dataDir: o.dataDir, config: o.config, recorded: false, healthy: false, notRecorded: [], processes: [] };
   }
   if (o.configStated) checkSameConsortium(o, run);
+  const busy = await lockHeldBy(paths);
+  const inProgress = busy === undefined ? undefined : `network ${busy.command} (pid ${String(busy.pid)})`;
   const consortium = await loadConsortium(run.config).catch(() => undefined);
+  const removals = await readRemovals(paths);
+  const notRecorded = (consortium?.organizations ?? [])
+    .filter((org) => org.role !== 'operator' && org.nodes.some((n) => n.type === 'peer') && !removals.has(org.mspId))
+    .map((org) => org.mspId)
+    .filter((mspId) => !run.processes.some((p) => p.name === mspId));
   const ledgerRecord = run.processes.find((p) => p.kind === 'ledger');
   const nodes = run.processes.filter((p) => p.kind === 'node');
   const ledgerAlive = ledgerRecord !== undefined && (await isRunning(ledgerRecord));
@@ -107,7 +121,10 @@ export async function networkStatus(o: Readonly<RecordedRunOptions>): Promise<Ne
     dataDir: o.dataDir,
     config: run.config,
     recorded: true,
-    healthy: statuses.length > 0 && statuses.every((s) => s.healthy),
+    healthy:
+      inProgress === undefined && notRecorded.length === 0 && statuses.length > 0 && statuses.every((s) => s.healthy),
+    ...(inProgress === undefined ? {} : { inProgress }),
+    notRecorded,
     ...(ledger === undefined || ledger instanceof Error ? {} : { ledgerHeight: ledger.height.toString() }),
     processes: statuses,
   };
@@ -220,9 +237,11 @@ export function describeStatus(s: NetworkStatus): string {
       .join('  ')
       .trimEnd();
   const unhealthy = s.processes.filter((p) => !p.healthy).map((p) => p.name);
-  const verdict =
-    unhealthy.length === 0
-      ? `all ${String(s.processes.length)} processes healthy`
-      : `unhealthy: ${unhealthy.join(', ')}`;
+  const problems = [
+    ...(s.inProgress === undefined ? [] : [`${s.inProgress} in progress`]),
+    ...(unhealthy.length === 0 ? [] : [`unhealthy: ${unhealthy.join(', ')}`]),
+    ...(s.notRecorded.length === 0 ? [] : [`not running (none recorded): ${s.notRecorded.join(', ')}`]),
+  ];
+  const verdict = problems.length === 0 ? `all ${String(s.processes.length)} processes healthy` : problems.join('; ');
   return `${[line(header), ...rows.map(line)].join('\n')}\n${verdict} (consortium ${s.config}, data ${s.dataDir})\n`;
 }
