@@ -34,6 +34,7 @@ import { NetworkError } from './network/errors.ts';
 import { activeOrganizations } from './network/removed-organizations.ts';
 import { registerInstitutions, type InstitutionNode } from './register-institutions.ts';
 import { Supervisor, SupervisorError } from './supervisor/index.ts';
+import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
 const USAGE =
   'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only] [--chaincode NAME=service:HOST:PORT | NAME=PATH]...';
@@ -326,7 +327,7 @@ function failureLine(err: unknown): string {
   ) {
     return `start: ${err.message}`;
   }
-  if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+  if (isParseArgsError(err)) {
     return `start: ${err.message}\n${USAGE}`;
   }
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
@@ -365,5 +366,5 @@ main(process.argv.slice(2), supervisor).catch(async (err: unknown) => {
   if (stopping) return; // interrupted by a signal: its handler reports and exits
   console.error(failureLine(err));
   await stopAll();
-  process.exit(1);
+  process.exit(err instanceof UsageError || isParseArgsError(err) ? USAGE_EXIT_CODE : 1);
 });

@@ -145,6 +145,12 @@ describe('the chaincode-as-a-service package', () => {
     );
   });
 
+  it('exits 2 on an unknown option, with the usage line', async () => {
+    const wrong = await runScript('fabric-artefacts.ts', '--chaincode-adress', 'lianxin_ccaas:9999');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('usage: npm run fabric:artefacts --');
+  });
+
   it.each([
     [{ label: '_x', address: 'h:1' }, 'BAD_LABEL'],
     [{ label: 'a b', address: 'h:1' }, 'BAD_LABEL'],
