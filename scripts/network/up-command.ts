@@ -6,7 +6,9 @@
  * one that has its pid now) is kept and said so; what does not is started. When a process fails to come up,
  * what this `up` started is stopped again and the failure is that process's own line.
  */
+import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import {
   CHAINCODE_NAME,
@@ -188,6 +190,7 @@ async function startLedger(
   launched: ManagedProcess[],
   record: (processes: readonly ManagedProcess[], ledgerAddress: string) => Promise<void>,
 ): Promise<ManagedProcess> {
+  await buildChaincode();
   const detached = await startDetached(
     ledgerCommand({ config: o.config, dataDir: o.dataDir, port }),
     paths.logFile('ledger'),
@@ -202,6 +205,30 @@ async function startLedger(
   launched.splice(launched.indexOf(provisional), 1, ledger);
   await record([ledger], address);
   return ledger;
+}
+
+/**
+ * The contract the ledger runs in-process is chaincode/dist, built here (`tsc -b`: a no-op when current) only
+ * before a ledger starts — not by every `npm run network`, where a status probe or a `down` on a read-only or
+ * full disk would otherwise need a compiler first.
+ */
+async function buildChaincode(): Promise<void> {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  await new Promise<void>((done, fail) => {
+    execFile('npm', ['run', 'build', '--workspace', 'chaincode', '--silent'], { cwd: root }, (err, stdout, stderr) => {
+      if (err === null) done();
+      else {
+        const said = `${stdout}${stderr}`.trim();
+        fail(
+          new NetworkError(
+            'START_FAILED',
+            `the chaincode does not build (npm run build --workspace chaincode): ${said || err.message}`,
+            { cause: err },
+          ),
+        );
+      }
+    });
+  });
 }
 
 export async function recordedAs(
