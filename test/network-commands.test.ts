@@ -264,6 +264,29 @@ describe('npm run network', () => {
     }
   });
 
+  it("names the consortium file it cannot read, and why, in the ledger's row", async () => {
+    const dataDir = join(dir, 'unreadable');
+    const stand = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const identity = stand.pid === undefined ? undefined : await identify(stand.pid);
+      if (identity === undefined) throw new Error('no sleep process');
+      const missing = join(dir, 'moved-away.yaml');
+      await writeRun(runPaths(dataDir), { ...runOf([{ name: 'ledger', ...identity }]), config: missing });
+      const reported = await status(dataDir);
+      expect(reported.code).toBe(1);
+      expect(reported.report.processes).toMatchObject([
+        {
+          name: 'ledger',
+          process: 'running',
+          healthy: false,
+          health: expect.stringMatching(`^cannot read the consortium file ${missing}: `) as unknown,
+        },
+      ]);
+    } finally {
+      stand.kill('SIGKILL');
+    }
+  });
+
   it('keeps a second command out while one holds the data directory, and takes over a lock its holder left', async () => {
     const paths = runPaths(join(dir, 'locked'));
     const held = await acquireLock(paths, 'up');

@@ -86,7 +86,11 @@ export async function networkStatus(o: Readonly<RecordedRunOptions>): Promise<Ne
   if (o.configStated) checkSameConsortium(o, run);
   const busy = await lockHeldBy(paths);
   const inProgress = busy === undefined ? undefined : `network ${busy.command} (pid ${String(busy.pid)})`;
-  const consortium = await loadConsortium(run.config).catch(() => undefined);
+  // Unreadable, it is the ledger row's health (the ledger cannot be queried without it), with its path and reason.
+  const loaded = await loadConsortium(run.config).catch(
+    (err: unknown) => new Error(`cannot read the consortium file ${run.config}: ${(err as Error).message}`),
+  );
+  const consortium = loaded instanceof Error ? undefined : loaded;
   const removals = await readRemovals(paths);
   const notRecorded = (consortium?.organizations ?? [])
     .filter((org) => org.role !== 'operator' && org.nodes.some((n) => n.type === 'peer') && !removals.has(org.mspId))
@@ -96,14 +100,16 @@ export async function networkStatus(o: Readonly<RecordedRunOptions>): Promise<Ne
   const nodes = run.processes.filter((p) => p.kind === 'node');
   const ledgerAlive = ledgerRecord !== undefined && (await isRunning(ledgerRecord));
   const [ledger, processes] = await Promise.all([
-    ledgerAlive && consortium
-      ? queryLedger({
-          consortium,
-          cryptoDir: join(o.dataDir, 'crypto'),
-          address: run.ledgerAddress,
-          mspIds: nodes.map((n) => n.name),
-        }).catch((err: unknown) => new Error(`no answer to a query: ${(err as Error).message}`, { cause: err }))
-      : undefined,
+    !ledgerAlive
+      ? undefined
+      : consortium === undefined
+        ? (loaded as Error)
+        : queryLedger({
+            consortium,
+            cryptoDir: join(o.dataDir, 'crypto'),
+            address: run.ledgerAddress,
+            mspIds: nodes.map((n) => n.name),
+          }).catch((err: unknown) => new Error(`no answer to a query: ${(err as Error).message}`, { cause: err })),
     Promise.all(
       nodes.map(async (p): Promise<[ManagedProcess, boolean, NodeProbe | undefined]> => {
         const alive = await isRunning(p);
@@ -144,13 +150,7 @@ async function ledgerStatus(
     role: operator?.role ?? 'operator',
     city: operator?.city ?? '',
     healthy,
-    health: !alive
-      ? 'stopped'
-      : healthy
-        ? 'OK'
-        : ledger instanceof Error
-          ? ledger.message
-          : `cannot read ${p.name}'s consortium file`,
+    health: !alive ? 'stopped' : ledger instanceof Error ? ledger.message : 'OK',
     ...(rssBytes === undefined ? {} : { rssBytes }),
   };
 }
