@@ -30,6 +30,7 @@ import {
   type NetworkSubcommand,
 } from './subcommand.ts';
 import { recordedAs } from './up-command.ts';
+import { shellWord } from '../shell-word.ts';
 
 interface AddOrgOptions extends CommonOptions, LedgerOption {
   readonly org: string;
@@ -101,7 +102,9 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
     const added = await addOrganization({ ...membership, dataDir: o.dataDir, reactivate: removedHere || o.reactivate });
     if (await forgetRemoval(paths, o.org)) say(`${o.org} no longer recorded as removed`);
     if (!o.start || run === undefined) {
-      say(`node config: ${added.configFile} (start it with: npm run node:start -- --config ${added.configFile})`);
+      say(
+        `node config: ${added.configFile} (start it with: npm run node:start -- --config ${shellWord(added.configFile)})`,
+      );
       return 0;
     }
     await startRecorded(o, io, run, added, ledgerAddress);

@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConsortium, type Consortium } from '../../network/pki/index.ts';
+import { shellWord } from '../shell-word.ts';
 import { lockHeldBy } from './network-lock.ts';
 import { probeNode, type NodeProbe } from './node-probe.ts';
 import { isRunning, residentBytes } from './process-identity.ts';
@@ -207,7 +208,7 @@ function common(p: ManagedProcess, alive: boolean) {
 /** The table an operator reads. */
 export function describeStatus(s: NetworkStatus): string {
   if (!s.recorded) {
-    return `no network recorded in ${s.dataDir} (npm run network -- up --data-dir ${s.dataDir} starts one)\n`;
+    return `no network recorded in ${s.dataDir} (npm run network -- up --data-dir ${shellWord(s.dataDir)} starts one)\n`;
   }
   const header = ['NAME', 'ROLE', 'CITY', 'PID', 'PROCESS', 'RSS', 'UNANCHORED', 'ANCHORED', 'LAST ANCHOR', 'HEALTH'];
   const rows = s.processes.map((p) => [

@@ -21,6 +21,7 @@ import {
 } from '../consortium-processes.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { parseLedgerServingLine } from '../ledger-serving-line.ts';
+import { shellWord } from '../shell-word.ts';
 import { endedLine } from '../supervisor/index.ts';
 import { registerInstitutions, type InstitutionNode } from '../register-institutions.ts';
 import { startDetached, type DetachedProcess } from './detached-process.ts';
@@ -82,7 +83,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
   if (previous !== undefined && running.size > 0 && previous.config !== config) {
     throw new NetworkError(
       'CONFLICT',
-      `${o.dataDir} runs the network of ${previous.config}, not ${config}: npm run network -- down --data-dir ${o.dataDir} first`,
+      `${o.dataDir} runs the network of ${previous.config}, not ${config}: npm run network -- down --data-dir ${shellWord(o.dataDir)} first`,
     );
   }
   const { consortium, cryptoDir } = await prepareConsortium(o.config, o.dataDir, say);
