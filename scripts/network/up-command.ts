@@ -169,11 +169,15 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     return 0;
   } catch (err) {
     giveUp.abort(err);
-    // Nothing this `up` started outlives its failure: the nodes first, then the ledger they write to.
-    const nodesFirst = [...launched].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'node' ? -1 : 1));
-    for (const p of nodesFirst) await stopProcess(p, CHILD_GRACE_MS);
+    // Nothing this `up` started outlives its failure: the nodes first, all at once as `down` stops them, then the
+    // ledger they write to. One that survives SIGKILL stays recorded for `down`; the others are stopped regardless.
+    const stuck = [
+      ...(await stopAll(launched.filter((p) => p.kind === 'node'))),
+      ...(await stopAll(launched.filter((p) => p.kind === 'ledger'))),
+    ];
+    if (stuck.length > 0) say(`could not stop ${stuck.map((p) => `${p.name} (pid ${String(p.pid)})`).join(', ')}`);
     if (run !== undefined) {
-      const stopped = new Set(launched.map((p) => p.name));
+      const stopped = new Set(launched.filter((p) => !stuck.includes(p)).map((p) => p.name));
       const left = run.processes.filter((p) => !stopped.has(p.name));
       // Nothing left running: nothing recorded either, as after `down`.
       if (left.length === 0) await removeRun(paths, run);
@@ -181,6 +185,12 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     }
     throw err;
   }
+}
+
+/** Stops `processes` at once; returns those still there after SIGKILL. */
+async function stopAll(processes: readonly ManagedProcess[]): Promise<ManagedProcess[]> {
+  const outcomes = await Promise.allSettled(processes.map((p) => stopProcess(p, CHILD_GRACE_MS)));
+  return processes.filter((_, i) => outcomes[i]?.status === 'rejected');
 }
 
 /** The ledger process, recorded as soon as it runs (a failed `up` still knows to stop it), once it serves. */
