@@ -7,6 +7,7 @@
  * pid that was reused by another process is never signalled, and the data directory's lock keeps a second command out.
  */
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -234,6 +235,37 @@ describe('npm run network', () => {
       expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();
     }
   }, 150_000);
+
+  it('on Ctrl-C while it starts the network, stops what it started and records nothing', async () => {
+    const yaml = await consortiumOnFreePorts(DEMO);
+    const config = join(dir, 'interrupted.yaml');
+    await writeFile(config, yaml);
+    const dataDir = join(dir, 'interrupted');
+    const up = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/network/main.ts', 'up', '--config', config, '--data-dir', dataDir],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    up.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      // The ledger serves: Ctrl-C lands while the institutions are registered or their nodes start.
+      if (/^ledger serving on /m.test(out)) up.kill('SIGINT');
+    });
+    up.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const [code] = (await once(up, 'exit')) as [number | null];
+    // Whatever the outcome, afterAll stops every process it started.
+    const started = await startedPids(dataDir);
+    for (const pid of started) seen.add(pid);
+    expect(code, out).toBe(1);
+    expect(out).toContain('network up: SIGINT: what this up started is stopped again');
+    expect(await readRun(runPaths(dataDir))).toBeUndefined();
+    expect(started.length).toBeGreaterThan(0);
+    for (const pid of started) expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();
+  }, 120_000);
 
   it('never signals a pid that now names another process, and reports it stopped', async () => {
     const dataDir = join(dir, 'reused');

@@ -90,6 +90,13 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
   const launched: ManagedProcess[] = [];
   // Once one process has failed, the others' waits end too: `up` reports and exits instead of waiting them out.
   const giveUp = new AbortController();
+  // Ctrl-C (or a service manager's SIGTERM) mid-way takes the failure path: what this `up` started is stopped.
+  const interrupted = new AbortController();
+  const interrupt = (signal: NodeJS.Signals): void => {
+    interrupted.abort(new NetworkError('INTERRUPTED', `${signal}: what this up started is stopped again`));
+  };
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  for (const signal of signals) process.on(signal, interrupt);
   let run: NetworkRun | undefined;
   const record = async (processes: readonly ManagedProcess[], ledgerAddress: string): Promise<void> => {
     const next = { config, ledgerAddress, processes };
@@ -101,9 +108,11 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     if (ledger) {
       say(`ledger already running (pid ${String(ledger.pid)}, ${ledger.grpc})`);
     } else {
-      ledger = await startLedger(paths, o, ledgerNode(consortium).peer.ports.grpc, launched, record);
+      const port = ledgerNode(consortium).peer.ports.grpc;
+      ledger = await startLedger(paths, o, port, { launched, record, interrupted: interrupted.signal });
       say(`ledger serving on ${ledger.grpc} (pid ${String(ledger.pid)}, log ${ledger.logFile})`);
     }
+    interrupted.signal.throwIfAborted();
     const ledgerAddress = ledger.grpc;
     const nodes = await registerInstitutions({
       consortium,
@@ -113,6 +122,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
       ledgerAddress,
       chaincode: CHAINCODE_NAME,
     });
+    interrupted.signal.throwIfAborted();
     const starting: { node: InstitutionNode; run: DetachedProcess }[] = [];
     const processes: ManagedProcess[] = [ledger];
     for (const node of nodes) {
@@ -133,6 +143,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
       starting.push({ node, run: detached });
       // Recorded at once: a failure or a kill of this `up` before the loop ends leaves no node unrecorded.
       await record(processes, ledgerAddress);
+      interrupted.signal.throwIfAborted();
     }
     // A recorded node whose institution is no longer in the YAML runs on: kept recorded for `down` to stop.
     for (const p of running.values()) {
@@ -143,22 +154,25 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     await record(processes, ledgerAddress);
     await Promise.all([
       ...starting.map(async ({ node, run: detached }) => {
-        await waitUntilServing(node.mspId, detached, o.timeoutMs, (signal) => waitForNodeHealthy(node, signal));
+        await waitUntilServing(node.mspId, detached, o.timeoutMs, (signal) =>
+          waitForNodeHealthy(node, AbortSignal.any([signal, interrupted.signal])),
+        );
         say(`${node.mspId} node healthy (pid ${String(detached.pid)}, log ${detached.logFile})`);
       }),
       // What was running already must be healthy too before `up` says the network is.
       ...nodes
         .filter((node) => running.has(node.mspId))
         .map((node) =>
-          waitForNodeHealthy(node, AbortSignal.any([AbortSignal.timeout(o.timeoutMs), giveUp.signal])).catch(
-            (err: unknown) => {
-              throw new NetworkError(
-                'START_FAILED',
-                `${node.mspId} (already running) is not healthy: ${(err as Error).message}`,
-                { cause: err },
-              );
-            },
-          ),
+          waitForNodeHealthy(
+            node,
+            AbortSignal.any([AbortSignal.timeout(o.timeoutMs), giveUp.signal, interrupted.signal]),
+          ).catch((err: unknown) => {
+            throw new NetworkError(
+              'START_FAILED',
+              `${node.mspId} (already running) is not healthy: ${(err as Error).message}`,
+              { cause: err },
+            );
+          }),
         ),
     ]);
     const seconds = ((performance.now() - began) / 1000).toFixed(1);
@@ -167,7 +181,8 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
         `(${String(launched.length)} started, ${String(running.size)} already running); pid files in ${paths.runDir}, logs in ${paths.logFile('*')}`,
     );
     return 0;
-  } catch (err) {
+  } catch (caught) {
+    const err: unknown = interrupted.signal.aborted ? interrupted.signal.reason : caught;
     giveUp.abort(err);
     // Nothing this `up` started outlives its failure: the nodes first, all at once as `down` stops them, then the
     // ledger they write to. One that survives SIGKILL stays recorded for `down`; the others are stopped regardless.
@@ -184,6 +199,8 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
       else await record(left, run.ledgerAddress);
     }
     throw err;
+  } finally {
+    for (const signal of signals) process.off(signal, interrupt);
   }
 }
 
@@ -198,9 +215,13 @@ async function startLedger(
   paths: RunPaths,
   o: Readonly<UpOptions>,
   port: number,
-  launched: ManagedProcess[],
-  record: (processes: readonly ManagedProcess[], ledgerAddress: string) => Promise<void>,
+  up: {
+    readonly launched: ManagedProcess[];
+    readonly record: (processes: readonly ManagedProcess[], ledgerAddress: string) => Promise<void>;
+    readonly interrupted: AbortSignal;
+  },
 ): Promise<ManagedProcess> {
+  const { launched, record } = up;
   await buildChaincode();
   const detached = await startDetached(
     ledgerCommand({ config: o.config, dataDir: o.dataDir, port }),
@@ -210,7 +231,7 @@ async function startLedger(
   launched.push(provisional);
   await record([provisional], provisional.grpc);
   const address = await waitUntilServing('ledger', detached, o.timeoutMs, (signal) =>
-    detached.waitForLine(parseLedgerServingLine, signal),
+    detached.waitForLine(parseLedgerServingLine, AbortSignal.any([signal, up.interrupted])),
   );
   const ledger = { ...provisional, grpc: address };
   launched.splice(launched.indexOf(provisional), 1, ledger);
