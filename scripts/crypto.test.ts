@@ -60,9 +60,9 @@ describe('npm run crypto', () => {
     expect(run.stderr).toContain('"organizations[0].role" must be one of agency, bank, platform, regulator, operator');
   });
 
-  it('exits 1 on an unknown option with the usage line', async () => {
+  it('exits 2 on an unknown option with the usage line', async () => {
     const run = await crypto('--outdir', dir);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toContain('usage: npm run crypto --');
   });
 });

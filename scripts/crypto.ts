@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { generateCryptoMaterial, loadConsortium, PkiError } from '../network/pki/index.ts';
+import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
 const USAGE = 'usage: npm run crypto -- [--config network/consortium.yaml] [--out .data/crypto] [--force]';
 
@@ -40,10 +41,10 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof PkiError) {
     console.error(`crypto: ${err.message}`);
-  } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+  } else if (isParseArgsError(err)) {
     console.error(`crypto: ${err.message}\n${USAGE}`);
   } else {
     console.error(err);
   }
-  process.exitCode = 1;
+  process.exitCode = isParseArgsError(err) ? USAGE_EXIT_CODE : 1;
 });

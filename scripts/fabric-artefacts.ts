@@ -21,6 +21,7 @@ import {
   FabricArtefactError,
 } from '../network/fabric/artefacts.ts';
 import { generateCryptoMaterial, loadConsortium, orgPaths, PkiError } from '../network/pki/index.ts';
+import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
 const USAGE =
   'usage: npm run fabric:artefacts -- [--config network/consortium.yaml] [--data-dir .data] [--out <data-dir>/fabric] [--peer-url grpcs://localhost:7051] [--chaincode-address lianxin_ccaas:9999] [--label lianxin_1.0]';
@@ -84,8 +85,8 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof FabricArtefactError || err instanceof PkiError) console.error(`fabric:artefacts: ${err.message}`);
-  else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+  else if (isParseArgsError(err)) {
     console.error(`fabric:artefacts: ${err.message}\n${USAGE}`);
   } else console.error(err);
-  process.exit(1);
+  process.exit(isParseArgsError(err) ? USAGE_EXIT_CODE : 1);
 });

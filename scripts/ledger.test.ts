@@ -43,6 +43,15 @@ describe('scripts/ledger.ts', () => {
     }
   });
 
+  it('exits 2 on a wrong command line: an unknown option, a port that is none', async () => {
+    const unknown = await runScript('ledger.ts', '--data-dir', dir, '--prot', '0');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('usage: tsx scripts/ledger.ts');
+    const port = await runScript('ledger.ts', '--data-dir', dir, '--port', 'http');
+    expect(port.code).toBe(2);
+    expect(port.stderr).toBe('lianxin ledger: cannot start: --port must be a TCP port number, got "http"\n');
+  });
+
   it('says how to make the crypto material when there is none', async () => {
     const empty = join(dir, 'empty');
     const run = await runScript('ledger.ts', '--data-dir', empty, '--port', '0');

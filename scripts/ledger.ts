@@ -28,6 +28,7 @@ import { startAdminSocket } from '../node/admin/index.ts';
 import { backupLedger } from '../node/backup/index.ts';
 import { cannotStartLine } from '../node/daemon/cannot-start-line.ts';
 import { ledgerServingLine } from './ledger-serving-line.ts';
+import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
 const USAGE =
   'usage: tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--chaincode NAME=service:HOST:PORT | NAME=PATH]...';
@@ -165,9 +166,10 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     err instanceof LevelDbBindingError
   ) {
     console.error(cannotStartLine('lianxin ledger', err.message));
-  } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+  } else if (isParseArgsError(err)) {
     console.error(`${cannotStartLine('lianxin ledger', err.message)}\n${USAGE}`);
   } else console.error(err);
   // stderr to a pipe or file is written synchronously: the line is out. Nothing may keep listening.
-  process.exit(1);
+  const usage = isParseArgsError(err) || (err instanceof LedgerProcessError && err.code === 'USAGE');
+  process.exit(usage ? USAGE_EXIT_CODE : 1);
 });

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
-import { loadSigningIdentity, orgPaths, type Consortium } from '../network/pki/index.ts';
+import { loadSigningIdentity, orgPaths, type Consortium, type Organization } from '../network/pki/index.ts';
 import {
   consortiumLedger,
   registerNode,
@@ -23,6 +23,8 @@ export interface RegisterInstitutionsOptions {
   readonly dataDir: string;
   readonly ledgerAddress: string;
   readonly chaincode: string;
+  /** The YAML's entries to register and start (default: all; `network add-org --remove`'s are left out). */
+  readonly organizations?: readonly Organization[];
 }
 
 /** An institution's node, ready to be started from its config file. */
@@ -52,11 +54,12 @@ export async function registerInstitutions(o: Readonly<RegisterInstitutionsOptio
     admins.set(mspId, chain);
     return chain;
   };
+  const organizations = o.organizations ?? o.consortium.organizations;
   try {
-    const registered = await registerOrganizations(asAdmin, o.consortium.organizations);
+    const registered = await registerOrganizations(asAdmin, organizations);
     if (registered.length > 0) console.log(`registered on chain: ${registered.join(', ')}`);
     const nodes: InstitutionNode[] = [];
-    for (const org of o.consortium.organizations) {
+    for (const org of organizations) {
       const node = org.nodes.find((n) => n.type === 'peer');
       if (org.role === 'operator' || !node) continue;
       const written = await writeLocalNodeConfig({

@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openNodeDatabase } from '../node/store/index.ts';
+import { runScript } from '../test/support/run-script.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const AGENCY = 'HangzhouCreditMSP';
@@ -43,6 +44,14 @@ afterEach(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('npm start', () => {
+  it('exits 2 on a wrong command line, before it starts anything', async () => {
+    const unknown = await runScript('start.ts', '--prot', '0');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('usage: npm start --');
+    const port = await runScript('start.ts', '--data-dir', join(dir, 'never'), '--port', 'http');
+    expect(port).toMatchObject({ code: 2, stderr: 'start: --port must be a TCP port number, got "http"\n' });
+  });
+
   it('runs the printed commands as printed, restarts a killed node, and leaves no process behind on SIGTERM', async () => {
     const dataDir = join(dir, 'data');
     const start = npmStart(['--config', configFile, '--data-dir', dataDir, '--port', '0']);

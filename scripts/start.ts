@@ -30,8 +30,12 @@ import { DemoExchangeError, runDemoExchange } from './demo-exchange.ts';
 import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
 import { parseLedgerServingLine } from './ledger-serving-line.ts';
 import { admitMissingOrganizations } from './network/add-org.ts';
+import { NetworkError } from './network/errors.ts';
+import { activeOrganizations } from './network/removed-organizations.ts';
 import { registerInstitutions, type InstitutionNode } from './register-institutions.ts';
 import { Supervisor, SupervisorError } from './supervisor/index.ts';
+import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
+import { shellWord } from './shell-word.ts';
 
 const USAGE =
   'usage: npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only] [--chaincode NAME=service:HOST:PORT | NAME=PATH]...';
@@ -79,18 +83,23 @@ async function main(argv: string[], supervisor: Supervisor): Promise<void> {
     port: port ?? ledgerNode(consortium).peer.ports.grpc,
     chaincodes,
   });
-  // An organisation appended to the YAML since the channel was created joins it by a config update first.
-  await admitMissingOrganizations({
-    consortium,
-    cryptoDir,
-    ledgerAddress,
-    say: (line) => {
-      console.log(line);
-    },
-  });
+  const say = (line: string): void => {
+    console.log(line);
+  };
+  // An organisation appended to the YAML since the channel was created joins it by a config update first; one
+  // `network add-org --remove` took off stays off.
+  const organizations = await activeOrganizations(dataDir, consortium, values.config, say);
+  await admitMissingOrganizations({ consortium, organizations, cryptoDir, ledgerAddress, say });
   const nodes = values['ledger-only']
     ? []
-    : await registerInstitutions({ consortium, cryptoDir, dataDir, ledgerAddress, chaincode: CHAINCODE_NAME });
+    : await registerInstitutions({
+        consortium,
+        organizations,
+        cryptoDir,
+        dataDir,
+        ledgerAddress,
+        chaincode: CHAINCODE_NAME,
+      });
   await Promise.all(nodes.map((node) => startNode(supervisor, node, dataDir, ledgerAddress)));
 
   await demoExchange(consortium, nodes, { configFile: values.config, cryptoDir, dataDir, ledgerAddress });
@@ -226,6 +235,8 @@ function printSummary(s: Summary): void {
     const path = relative(process.cwd(), p);
     return path === '' ? '.' : path.startsWith('..') ? resolve(p) : path;
   };
+  // The same, as one word of a printed command: they work as printed, whatever the path holds.
+  const arg = (p: string): string => shellWord(rel(p));
   const operator = ledgerNode(s.consortium);
   const orgOf = (mspId: string) => s.consortium.organizations.find((o) => o.mspId === mspId);
   const agency = s.nodes.find((n) => orgOf(n.mspId)?.role === 'agency');
@@ -237,12 +248,12 @@ function printSummary(s: Summary): void {
     return `  ${n.mspId.padEnd(24)} ${(org?.role ?? '').padEnd(9)} ${(org?.city ?? '').padEnd(9)} gRPC ${n.config.grpc.listen}  operations http://${n.config.metrics.listen}/healthz  pid ${String(pids.get(n.mspId))}`;
   });
   // Every flag the commands need to reach this consortium as it was started, and none that only repeat a default.
-  const consortiumFlag = resolve(s.configFile) === resolve(DEFAULT_CONFIG) ? '' : ` --consortium ${rel(s.configFile)}`;
-  const connection = `--crypto-dir ${rel(s.cryptoDir)}${consortiumFlag}`;
+  const consortiumFlag = resolve(s.configFile) === resolve(DEFAULT_CONFIG) ? '' : ` --consortium ${arg(s.configFile)}`;
+  const connection = `--crypto-dir ${arg(s.cryptoDir)}${consortiumFlag}`;
   const ledgerFlag =
     s.ledgerAddress === `127.0.0.1:${String(operator.peer.ports.grpc)}` ? '' : ` --ledger ${s.ledgerAddress}`;
-  const dataFlag = resolve(s.dataDir) === resolve('.data') ? '' : ` --data-dir ${rel(s.dataDir)}`;
-  const configFlag = consortiumFlag === '' ? '' : ` --config ${rel(s.configFile)}`;
+  const dataFlag = resolve(s.dataDir) === resolve('.data') ? '' : ` --data-dir ${arg(s.dataDir)}`;
+  const configFlag = consortiumFlag === '' ? '' : ` --config ${arg(s.configFile)}`;
   console.log(`
 Lianxin local consortium is up (channel ${s.consortium.channel})
   ledger      ${s.ledgerAddress}  (Fabric 2.5 Gateway protocol, TLS name ${operator.peer.host}), pid ${String(pids.get('ledger'))}
@@ -259,11 +270,11 @@ ${s.nodes.length > 0 ? `institution nodes, each its own process (mutual TLS with
   }
   if (agency && bank) {
     // Written into the data directory, not wherever the reader's shell is (npm run works from the package root).
-    const attestation = rel(join(s.dataDir, 'attestation.bin'));
-    const bundle = rel(join(s.dataDir, 'trust-bundle.json'));
+    const attestation = arg(join(s.dataDir, 'attestation.bin'));
+    const bundle = arg(join(s.dataDir, 'trust-bundle.json'));
     console.log(`Try it (in another terminal):
   1. the Hangzhou agency loads ${String(DEMO_RECORDS)} credit records:
-     npm run lianxin -- ingest ${rel(s.demoFile)} ${connection} --msp ${agency.mspId} --node ${agency.config.grpc.listen}
+     npm run lianxin -- ingest ${arg(s.demoFile)} ${connection} --msp ${agency.mspId} --node ${agency.config.grpc.listen}
   2. a Shanghai bank asks the agency's node for an attestation of one of them:
      npm run lianxin -- attest ${demoSubject(0)} loan ${connection} --msp ${bank.mspId} --node ${agency.config.grpc.listen} --out ${attestation}
   3. and verifies it offline with the consortium trust bundle exported from the chain:
@@ -275,10 +286,10 @@ ${s.nodes.length > 0 ? `institution nodes, each its own process (mutual TLS with
     // The consent's ID follows from the subject, the grantee and the document's digest: known before it is granted.
     const digest = createHash('sha256').update(DEMO_AUTHORIZATION).digest('hex');
     const consentId = consentIdOf(demoSubject(0), bank.mspId, digest);
-    const report = rel(join(s.dataDir, 'report.json'));
+    const report = arg(join(s.dataDir, 'report.json'));
     console.log(`Across cities, over the nodes' libp2p report exchange (after step 1):
   4. the Shanghai bank records the enterprise's authorization on chain (a consent, as the bank):
-     npm run lianxin -- consent grant ${demoSubject(0)} --purpose ${DEMO_PURPOSE} --kinds loan --document ${rel(s.authorizationFile)} ${connection} --msp ${bank.mspId}${ledgerFlag}
+     npm run lianxin -- consent grant ${demoSubject(0)} --purpose ${DEMO_PURPOSE} --kinds loan --document ${arg(s.authorizationFile)} ${connection} --msp ${bank.mspId}${ledgerFlag}
   5. and obtains the enterprise's report from the Hangzhou agency through its own node, with the receipt bundle:
      npm run lianxin -- report request ${demoSubject(0)} --kinds loan --purpose ${DEMO_PURPOSE} --consent ${consentId} ${connection} --msp ${bank.mspId} --node ${bankNode.config.grpc.listen} --out ${report}
 `);
@@ -314,11 +325,12 @@ function failureLine(err: unknown): string {
     err instanceof PkiError ||
     err instanceof UsageError ||
     err instanceof NodeConfigError ||
-    err instanceof ChaincodeSpecError
+    err instanceof ChaincodeSpecError ||
+    err instanceof NetworkError
   ) {
     return `start: ${err.message}`;
   }
-  if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+  if (isParseArgsError(err)) {
     return `start: ${err.message}\n${USAGE}`;
   }
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
@@ -357,5 +369,5 @@ main(process.argv.slice(2), supervisor).catch(async (err: unknown) => {
   if (stopping) return; // interrupted by a signal: its handler reports and exits
   console.error(failureLine(err));
   await stopAll();
-  process.exit(1);
+  process.exit(err instanceof UsageError || isParseArgsError(err) ? USAGE_EXIT_CODE : 1);
 });

@@ -26,6 +26,7 @@ import {
   type LedgerStore,
 } from '../network/ledger/store/index.ts';
 import { loadConsortium } from '../network/pki/index.ts';
+import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
 const USAGE = 'usage: npm run verify-chain -- [--data-dir .data] [--config network/consortium.yaml]';
 
@@ -136,9 +137,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+    if (isParseArgsError(err)) {
       console.error(`verify-chain: ${err.message}\n${USAGE}`);
-      process.exitCode = 2;
+      process.exitCode = USAGE_EXIT_CODE;
       return;
     }
     console.error(`verify-chain: ${err instanceof Error ? err.message : String(err)}`);

@@ -16,7 +16,12 @@ import { lianxin } from '../node/cli/test-io.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import { createNode, type LianxinNode } from '../node/node.ts';
 import { parseTrustBundle } from '../node/receipts/index.ts';
-import { addOrganization, admitMissingOrganizations, removeOrganization } from '../scripts/network/add-org.ts';
+import {
+  addOrganization,
+  admitMissingOrganizations,
+  removeOrganization,
+  type AddOrganizationOptions,
+} from '../scripts/network/add-org.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { CHAINCODE_NAME, IN_PROCESS_CHAINCODE, quietChaincodeLogs } from './support/chaincode-network.ts';
 import { cliFlags, CONSORTIUM_FILE, createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
@@ -125,15 +130,7 @@ describe('add-org on a running channel', () => {
 
   it('run again, changes nothing: the institution is already a member and registered', async () => {
     const lines: string[] = [];
-    const again = await addOrganization({
-      consortium: members.consortium,
-      mspId: NEW_ORG,
-      cryptoDir: members.cryptoDir,
-      ledgerAddress: ledger.address,
-      dataDir: members.dir,
-      node: { grpcListen: '127.0.0.1:0', metricsListen: '127.0.0.1:0', p2pListen: null },
-      say: (line) => lines.push(line),
-    });
+    const again = await addOrganization(rerunOptions(lines));
     expect(again.configBlock).toBeUndefined();
     expect(lines).toContain(`${NEW_ORG} is already a member of channel lianxin`);
   });
@@ -176,4 +173,30 @@ describe('add-org on a running channel', () => {
     expect(orgs.map((o) => o.mspId)).toContain(NEW_ORG);
     expect(await admitMissingOrganizations(options)).toEqual([]);
   });
+
+  it('re-adding an institution suspended otherwise than by a recorded removal needs reactivate', async () => {
+    // After the admission above it is a member again but still suspended in the registry, as after a
+    // suspension for misconduct: a re-run of add-org must not lift it.
+    const lines: string[] = [];
+    const options = rerunOptions(lines);
+    await expect(addOrganization(options)).rejects.toThrow(
+      `${NEW_ORG} is suspended in the registry, not by a removal recorded in this data directory: add --reactivate`,
+    );
+    expect(lines).toEqual([expect.stringMatching(/^crypto material in /)]);
+    await addOrganization({ ...options, reactivate: true });
+    expect(lines).toContain(`${NEW_ORG} active again in the registry`);
+  });
 });
+
+/** addOrganization of the new institution again, on the running ledger, its lines said into `lines`. */
+function rerunOptions(lines: string[]): AddOrganizationOptions {
+  return {
+    consortium: members.consortium,
+    mspId: NEW_ORG,
+    cryptoDir: members.cryptoDir,
+    ledgerAddress: ledger.address,
+    dataDir: members.dir,
+    node: { grpcListen: '127.0.0.1:0', metricsListen: '127.0.0.1:0', p2pListen: null },
+    say: (line) => lines.push(line),
+  };
+}

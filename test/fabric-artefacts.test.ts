@@ -15,6 +15,7 @@ import { connectToLedger } from '../network/client/index.ts';
 import { ledgerNode } from '../network/consortium-ledger.ts';
 import {
   ccaasPackage,
+  chaincodeStartCommands,
   CHANNEL_PROFILE,
   FabricArtefactError,
   gatewayPeerOf,
@@ -129,6 +130,25 @@ describe('the chaincode-as-a-service package', () => {
     expect(await readFile(join(out, 'start-chaincode.sh'), 'utf8')).toContain(`CHAINCODE_ID=${id}`);
     // The same inputs, the same bytes: the ID an operator computed stays valid.
     expect(ccaasPackage({ label: 'lianxin_1.0', address: 'lianxin_ccaas:9999' }).bytes.equals(bytes)).toBe(true);
+  });
+
+  it("start-chaincode.sh runs one server, listening on the port the peer dials, the host's way a comment", () => {
+    const pkg = ccaasPackage({ label: 'lianxin_1.0', address: 'lianxin_ccaas:7052' });
+    const script = chaincodeStartCommands(pkg, 'lianxin_ccaas');
+    const commands = script.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    expect(commands).toEqual([
+      'docker run --rm -d --name lianxin_ccaas --network fabric_test \\',
+      `  -e CHAINCODE_ID=${pkg.packageId} -e CHAINCODE_SERVER_ADDRESS=0.0.0.0:7052 lianxin_ccaas_image:latest`,
+    ]);
+    expect(script).toContain(
+      `# CHAINCODE_ID=${pkg.packageId} CHAINCODE_SERVER_ADDRESS=0.0.0.0:7052 npm run start:server`,
+    );
+  });
+
+  it('exits 2 on an unknown option, with the usage line', async () => {
+    const wrong = await runScript('fabric-artefacts.ts', '--chaincode-adress', 'lianxin_ccaas:9999');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('usage: npm run fabric:artefacts --');
   });
 
   it.each([

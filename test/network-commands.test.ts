@@ -7,6 +7,7 @@
  * pid that was reused by another process is never signalled, and the data directory's lock keeps a second command out.
  */
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -67,23 +68,71 @@ describe('npm run network', () => {
     for (const p of run.processes) expect(again.out).toContain(`${p.name} already running (pid ${String(p.pid)}`);
     expect(again.out).toContain('(0 started, 6 already running)');
 
-    // add-org --remove takes an institution off the running channel and stops its recorded node; add-org
-    // brings it back by another config update, active again, its node started and recorded for status and down.
+    // add-org --remove takes an institution off the running channel, stops its recorded node and records the
+    // removal: the YAML still lists it, and a second `up` leaves its entry out, saying so, instead of failing as
+    // its refused admin. add-org brings it back by another config update, active again; a node of it that does
+    // not come up (its port held) is stopped and forgotten, and the next add-org starts it afresh.
     const nanjing = ['--org', 'NanjingSupplyChainMSP', '--config', config, '--data-dir', dataDir];
     const removed = await inProcess(['add-org', '--remove', ...nanjing]);
     expect(removed, removed.err).toMatchObject({ code: 0 });
     expect(removed.out).toMatch(/NanjingSupplyChainMSP removed from channel \S+ by config block \d+/);
+    expect(removed.out).toContain(`NanjingSupplyChainMSP recorded as removed in ${runPaths(dataDir).removedFile}`);
     expect(removed.out).toContain('NanjingSupplyChainMSP node stopped');
+    expect((await readRun(runPaths(dataDir)))?.processes.map((p) => p.name)).not.toContain('NanjingSupplyChainMSP');
+    // A recorded node of an institution no longer in the YAML (its entry deleted) runs on: `up` keeps it recorded
+    // for `down` instead of forgetting it.
+    const orphan = spawn('sleep', ['120'], { stdio: 'ignore', detached: true });
+    const orphanIdentity = orphan.pid === undefined ? undefined : await identify(orphan.pid);
+    if (orphanIdentity === undefined) throw new Error('no sleep process');
+    seen.add(orphanIdentity.pid);
+    const beforeOrphan = await readRun(runPaths(dataDir));
+    if (beforeOrphan === undefined) throw new Error('no run recorded');
+    const orphanRecord = {
+      name: 'SuzhouBankMSP',
+      kind: 'node',
+      ...orphanIdentity,
+      grpc: '127.0.0.1:1',
+      logFile: join(dir, 'none.log'),
+    } as const;
+    await writeRun(runPaths(dataDir), { ...beforeOrphan, processes: [...beforeOrphan.processes, orphanRecord] });
+    const upAfterRemoval = await inProcess(['up', '--config', config, '--data-dir', dataDir]);
+    expect(upAfterRemoval, upAfterRemoval.err).toMatchObject({ code: 0 });
+    expect(upAfterRemoval.out).toContain(
+      `NanjingSupplyChainMSP: entry of ${config} skipped, removed by network add-org --remove at `,
+    );
+    expect(upAfterRemoval.out).toContain(
+      `SuzhouBankMSP (pid ${String(orphanIdentity.pid)}) runs but is not an institution of ${config}: kept`,
+    );
+    expect(upAfterRemoval.out).toContain('(0 started, 6 already running)');
+    expect((await readRun(runPaths(dataDir)))?.processes.map((p) => p.name)).toContain('SuzhouBankMSP');
+    orphan.kill('SIGKILL');
+    await writeRun(runPaths(dataDir), beforeOrphan);
+
+    const nanjingPort = `127.0.0.1:${String(grpcPortOf(await readFile(config, 'utf8'), 'NanjingSupplyChainMSP'))}`;
+    const blocker = await listeningOn(nanjingPort);
+    let blocked: Awaited<ReturnType<typeof inProcess>>;
+    try {
+      blocked = await inProcess(['add-org', ...nanjing]);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+    expect(blocked.code, blocked.out).toBe(1);
+    expect(blocked.out).toMatch(/NanjingSupplyChainMSP added to channel \S+ by config block \d+/);
+    expect(blocked.out).toContain('NanjingSupplyChainMSP active again in the registry');
+    expect(blocked.out).toContain('NanjingSupplyChainMSP no longer recorded as removed');
+    expect(blocked.err).toContain(`cannot bind ${nanjingPort}`);
     expect((await readRun(runPaths(dataDir)))?.processes.map((p) => p.name)).not.toContain('NanjingSupplyChainMSP');
     const readded = await inProcess(['add-org', ...nanjing]);
     expect(readded, readded.err).toMatchObject({ code: 0 });
-    expect(readded.out).toMatch(/NanjingSupplyChainMSP added to channel \S+ by config block \d+/);
-    expect(readded.out).toContain('NanjingSupplyChainMSP active again in the registry');
     expect(readded.out).toMatch(/NanjingSupplyChainMSP node healthy \(pid \d+/);
     const rerun = await readRun(runPaths(dataDir));
     const nanjingNode = rerun?.processes.find((p) => p.name === 'NanjingSupplyChainMSP');
     if (rerun === undefined || nanjingNode === undefined) throw new Error('add-org recorded no node');
     seen.add(nanjingNode.pid);
+    for (const pid of await startedPids(dataDir, 'NanjingSupplyChainMSP')) {
+      seen.add(pid);
+      if (pid !== nanjingNode.pid) expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();
+    }
     run = rerun;
 
     const healthy = await status(dataDir);
@@ -102,6 +151,26 @@ describe('npm run network', () => {
     expect(table.out).toMatch(/^ledger\s+operator\s+Shanghai\s+\d+\s+running\s+\d+ MiB\s+height \d+\s+OK$/m);
     expect(table.out).toContain('all 6 processes healthy');
 
+    // While a command holds the data directory (an `up` still starting), or an institution of the YAML has no
+    // process recorded, the network is not healthy yet.
+    const working = await acquireLock(runPaths(dataDir), 'up');
+    try {
+      const busy = await status(dataDir);
+      expect(busy.code).toBe(1);
+      expect(busy.report.inProgress).toBe(`network up (pid ${String(process.pid)})`);
+    } finally {
+      await working[Symbol.asyncDispose]();
+    }
+    await writeRun(
+      runPaths(dataDir),
+      { ...run, processes: run.processes.filter((p) => p.name !== 'RegulatorMSP') },
+      run,
+    );
+    const partial = await inProcess(['status', '--data-dir', dataDir]);
+    expect(partial.code).toBe(1);
+    expect(partial.out).toContain('not running (none recorded): RegulatorMSP');
+    await writeRun(runPaths(dataDir), run);
+
     // kill -9 one node: status names it and exits 1; the others stay healthy.
     const victim = run.processes.find((p) => p.name === 'HangzhouCreditMSP');
     if (victim === undefined) throw new Error('no agency node recorded');
@@ -115,14 +184,30 @@ describe('npm run network', () => {
     ]);
     expect((await inProcess(['status', '--data-dir', dataDir])).out).toContain('unhealthy: HangzhouCreditMSP');
 
-    // down: every process stopped gracefully (SIGTERM: the node logs its own stop), the killed one said so, no
-    // process left, no pid file left.
+    // add-org of an institution whose recorded node is dead starts it again (not "already running").
+    const restarted = await inProcess([
+      'add-org',
+      '--org',
+      'HangzhouCreditMSP',
+      '--config',
+      config,
+      '--data-dir',
+      dataDir,
+    ]);
+    expect(restarted, restarted.err).toMatchObject({ code: 0 });
+    expect(restarted.out).toMatch(/HangzhouCreditMSP node healthy \(pid \d+/);
+    const afterRestart = await readRun(runPaths(dataDir));
+    if (afterRestart === undefined) throw new Error('add-org dropped the run');
+    for (const p of afterRestart.processes) seen.add(p.pid);
+    expect(afterRestart.processes.find((p) => p.name === 'HangzhouCreditMSP')?.pid).not.toBe(victim.pid);
+    expect((await status(dataDir)).code).toBe(0);
+    run = afterRestart;
+
+    // down: every process stopped gracefully (SIGTERM: the node logs its own stop), no process left, no pid
+    // file left.
     const down = await inProcess(['down', '--data-dir', dataDir]);
     expect(down, down.out).toMatchObject({ code: 0 });
-    expect(down.out).toContain(`HangzhouCreditMSP (pid ${String(victim.pid)}) was not running (stale pid file)`);
-    for (const p of run.processes.filter((r) => r !== victim)) {
-      expect(down.out).toContain(`${p.name} (pid ${String(p.pid)}) stopped\n`);
-    }
+    for (const p of run.processes) expect(down.out).toContain(`${p.name} (pid ${String(p.pid)}) stopped\n`);
     for (const p of run.processes) {
       await until(async () => (await processStartTime(p.pid)) === undefined);
       expect(await processStartTime(p.pid), `${p.name} pid ${String(p.pid)}`).toBeUndefined();
@@ -131,7 +216,7 @@ describe('npm run network', () => {
     expect(await readRun(runPaths(dataDir))).toBeUndefined();
     await expect(readFile(runPaths(dataDir).pidFile('ledger'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await status(dataDir)).toMatchObject({ code: 1, report: { recorded: false, healthy: false } });
-  }, 150_000);
+  }, 300_000);
 
   it("fails naming a node's port that another process holds, in the node's own words, and leaves nothing running", async () => {
     const { up, dataDir, held } = await upOnFreePorts('taken', 'RegulatorMSP');
@@ -151,6 +236,37 @@ describe('npm run network', () => {
     }
   }, 150_000);
 
+  it('on Ctrl-C while it starts the network, stops what it started and records nothing', async () => {
+    const yaml = await consortiumOnFreePorts(DEMO);
+    const config = join(dir, 'interrupted.yaml');
+    await writeFile(config, yaml);
+    const dataDir = join(dir, 'interrupted');
+    const up = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/network/main.ts', 'up', '--config', config, '--data-dir', dataDir],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    up.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      // The ledger serves: Ctrl-C lands while the institutions are registered or their nodes start.
+      if (/^ledger serving on /m.test(out)) up.kill('SIGINT');
+    });
+    up.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const [code] = (await once(up, 'exit')) as [number | null];
+    // Whatever the outcome, afterAll stops every process it started.
+    const started = await startedPids(dataDir);
+    for (const pid of started) seen.add(pid);
+    expect(code, out).toBe(1);
+    expect(out).toContain('network up: SIGINT: what this up started is stopped again');
+    expect(await readRun(runPaths(dataDir))).toBeUndefined();
+    expect(started.length).toBeGreaterThan(0);
+    for (const pid of started) expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();
+  }, 120_000);
+
   it('never signals a pid that now names another process, and reports it stopped', async () => {
     const dataDir = join(dir, 'reused');
     // A live process under a recorded pid, but not the one recorded: its start time differs (the pid was reused).
@@ -163,12 +279,43 @@ describe('npm run network', () => {
       await writeRun(runPaths(dataDir), runOf([{ name: 'ledger', pid, startTime: `${identity?.startTime ?? ''}1` }]));
       const reported = await status(dataDir);
       expect(reported).toMatchObject({ code: 1, report: { processes: [{ name: 'ledger', process: 'stopped' }] } });
+      // A --config naming another consortium than the recorded one: the operator meant another data directory.
+      const other = join(dir, 'other.yaml');
+      for (const command of ['status', 'down']) {
+        const refused = await inProcess([command, '--config', other, '--data-dir', dataDir]);
+        expect(refused.code, command).toBe(1);
+        expect(refused.err).toBe(`network ${command}: ${dataDir} runs the network of ${DEMO}, not ${other}\n`);
+      }
+      expect(await readRun(runPaths(dataDir))).toBeDefined();
       const down = await inProcess(['down', '--data-dir', dataDir, '--grace', '1']);
       expect(down.out).toContain(`ledger (pid ${String(pid)}) was not running (stale pid file)`);
       expect(await processStartTime(pid)).toBe(identity?.startTime);
       expect(bystander.exitCode).toBeNull();
     } finally {
       bystander.kill('SIGKILL');
+    }
+  });
+
+  it("names the consortium file it cannot read, and why, in the ledger's row", async () => {
+    const dataDir = join(dir, 'unreadable');
+    const stand = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const identity = stand.pid === undefined ? undefined : await identify(stand.pid);
+      if (identity === undefined) throw new Error('no sleep process');
+      const missing = join(dir, 'moved-away.yaml');
+      await writeRun(runPaths(dataDir), { ...runOf([{ name: 'ledger', ...identity }]), config: missing });
+      const reported = await status(dataDir);
+      expect(reported.code).toBe(1);
+      expect(reported.report.processes).toMatchObject([
+        {
+          name: 'ledger',
+          process: 'running',
+          healthy: false,
+          health: expect.stringMatching(`^cannot read the consortium file ${missing}: `) as unknown,
+        },
+      ]);
+    } finally {
+      stand.kill('SIGKILL');
     }
   });
 
@@ -188,6 +335,15 @@ describe('npm run network', () => {
     await writeFile(paths.lockFile, JSON.stringify({ pid: 2 ** 22 + 1, startTime: '1', command: 'up' }));
     const taken = await acquireLock(paths, 'down');
     await taken[Symbol.asyncDispose]();
+    await expect(readFile(paths.lockFile)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // Released, a lock removes its own file only: one another command holds now (after a takeover) stays.
+    const mine = await acquireLock(paths, 'up');
+    const theirs = JSON.stringify({ ...(await identify(process.ppid)), command: 'down' });
+    await writeFile(paths.lockFile, theirs);
+    await mine[Symbol.asyncDispose]();
+    expect(await readFile(paths.lockFile, 'utf8')).toBe(theirs);
+    await rm(paths.lockFile);
   });
 
   it('refuses a hand-damaged run record by the field, and usage mistakes with exit 2', async () => {
@@ -198,6 +354,10 @@ describe('npm run network', () => {
     expect(damaged.code).toBe(1);
     expect(damaged.err).toMatch(/^network status: \S+network\.json: "processes\.0\.pid" /);
     expect((await inProcess(['up', '--timeout', 'soon'])).code).toBe(2);
+    // add-org would start a node nothing manages where no network is recorded: refused before any change.
+    const unmanaged = await inProcess(['add-org', '--org', 'HefeiCreditMSP', '--data-dir', paths.dataDir + '-none']);
+    expect(unmanaged.code).toBe(1);
+    expect(unmanaged.err).toMatch(/^network add-org: no network recorded in \S+-none .*add-org --no-start/);
     expect((await inProcess(['sideways'])).code).toBe(2);
   });
 });
@@ -266,10 +426,10 @@ async function listeningOn(address: string): Promise<Server> {
   return server;
 }
 
-/** Every pid a run's log files say was started (`--- <time> started pid N: …`). */
-async function startedPids(dataDir: string): Promise<number[]> {
+/** Every pid a run's log files (or `name`'s alone) say was started (`--- <time> started pid N: …`). */
+async function startedPids(dataDir: string, name?: string): Promise<number[]> {
   const logs = join(dataDir, 'logs');
-  const files = await readdir(logs);
+  const files = name === undefined ? await readdir(logs) : [`${name}.log`];
   const texts = await Promise.all(files.map((file) => readFile(join(logs, file), 'utf8')));
   return texts.flatMap((text) => [...text.matchAll(/^--- \S+ started pid (\d+):/gm)].map((m) => Number(m[1])));
 }

@@ -253,13 +253,18 @@ EXPOSE 9999
 CMD ["sh", "-c", "npx fabric-chaincode-node server --chaincode-address=$CHAINCODE_SERVER_ADDRESS --chaincode-id=$CHAINCODE_ID"]
 `;
 
-/** How to run the contract server, in Docker on test-network's network, or on the host. */
+/**
+ * How to run the contract server: in Docker on test-network's network (the script's one command), listening on
+ * the port of the address the peer dials; on the host as a comment, for whoever runs it there instead.
+ */
 export function chaincodeStartCommands(pkg: CcaasPackage, containerName: string): string {
+  const address = String(pkg.connection.address);
+  const listen = `0.0.0.0:${address.slice(address.lastIndexOf(':') + 1)}`;
   return `# The Lianxin contract as chaincode-as-a-service, package ID ${pkg.packageId}
-# In Docker, on fabric-samples test-network's network (the peer dials ${String(pkg.connection.address)}):
+# In Docker, on fabric-samples test-network's network (the peer dials ${address}):
 docker run --rm -d --name ${containerName} --network fabric_test \\
-  -e CHAINCODE_ID=${pkg.packageId} -e CHAINCODE_SERVER_ADDRESS=0.0.0.0:9999 lianxin_ccaas_image:latest
-# Or on the host, from the repository root:
-CHAINCODE_ID=${pkg.packageId} CHAINCODE_SERVER_ADDRESS=0.0.0.0:9999 npm run start:server --workspace chaincode
+  -e CHAINCODE_ID=${pkg.packageId} -e CHAINCODE_SERVER_ADDRESS=${listen} lianxin_ccaas_image:latest
+# Or instead on the host, from the repository root:
+# CHAINCODE_ID=${pkg.packageId} CHAINCODE_SERVER_ADDRESS=${listen} npm run start:server --workspace chaincode
 `;
 }

@@ -60,6 +60,11 @@ describe('lianxin: usage', () => {
     [['verify', CREDIT, '--bundle', BUNDLE, '--at', 'Tue, 24 Nov 2026 08:00:00 GMT'], /--at must be an RFC 3339 time/],
     [['bundle', 'import'], /^lianxin bundle: unknown command 'import'\n\(Did you mean export\?\)\n$/],
     [['bundle', 'export', '--crypto-dir', 'x', '--msp', 'M'], /required option '-o, --out <file>' not specified/],
+    [
+      ['consent', 'grant', 'S', '--purpose', 'P', '--kinds', 'loan', '--from', 'tomorrow'],
+      /--from must be an RFC 3339/,
+    ],
+    [['consent', 'grant', 'S', '--purpose', 'P', '--kinds', 'loan', '--until', '2026-13-01'], /--until must be an/],
     [['ledger', 'info'], /--msp is required \(the organisation to query as\), with --crypto-dir or --msp-dir/],
   ])('exits 2 with a one-line reason for lianxin %j', async (argv, reason) => {
     const run = await lianxin(argv);

@@ -40,12 +40,9 @@ export class CliError extends Error {
   }
 }
 
-/** A failure that has already been reported in its own line (by the node daemon): only its exit code is left. */
+/** A failure that has already been reported in its own line (by the node daemon): exit 1, nothing more to say. */
 export class AlreadyReported extends Error {
   override readonly name = 'AlreadyReported';
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
 }
 
 /** `err`'s message, for wrapping an error of another layer into a one-line reason. */

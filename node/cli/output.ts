@@ -4,11 +4,11 @@
  * (`lianxin verify`) or as that JSON. Output that is no API message (`verify --json`'s summary) is plain JSON with
  * digests in lower-case hex, as its help says.
  */
-import { writeFile } from 'node:fs/promises';
 import type { Attestation } from '../api/generated/lianxin/v1/Attestation.ts';
 import { attestationBytes } from '../receipts/index.ts';
 import type { CliIo } from './command.ts';
-import { CliError, messageOf } from './errors.ts';
+import { CliError } from './errors.ts';
+import { writeOutFile } from './replace-file.ts';
 import type { AttestationOutput } from './output-options.ts';
 import { toProto3Json, type PrintedMessage } from './proto-json.ts';
 
@@ -30,10 +30,6 @@ export async function writeAttestation(io: CliIo, attestation: Attestation, outp
     io.stdout.write(bytes);
     return;
   }
-  try {
-    await writeFile(output.out, bytes);
-  } catch (err) {
-    throw new CliError('FILE_ERROR', `cannot write ${output.out}: ${messageOf(err)}`, { cause: err });
-  }
+  await writeOutFile(output.out, bytes);
   io.stderr.write(`wrote ${output.out} (${bytes.length} bytes)\n`);
 }

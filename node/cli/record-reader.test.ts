@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,34 @@ describe('openRecords: CSV', () => {
     expect(await readAll(path)).toMatchObject([
       { ok: true, line: 2, record: { version: 7, content: Buffer.from('{"a":1}') } },
     ]);
+  });
+
+  it("refuses a content_file outside the input file's folder unless told, a symlink out of it too", async () => {
+    const outside = join(dir, 'keys');
+    await mkdir(outside, { recursive: true });
+    await writeFile(join(outside, 'receipt.key'), 'PRIVATE KEY');
+    const inputs = join(dir, 'inputs');
+    await mkdir(inputs, { recursive: true });
+    await symlink(join(outside, 'receipt.key'), join(inputs, 'linked.key'));
+    await writeFile(join(inputs, 'ok.txt'), 'fine');
+    const csv = join(inputs, 'escape.csv');
+    await writeFile(
+      csv,
+      'subject,kind,version,content_type,content_file\n' +
+        ['../keys/receipt.key', join(outside, 'receipt.key'), 'linked.key', 'ok.txt']
+          .map((f, i) => `${SUBJECT},loan,${String(i + 1)},text/plain,${f}`)
+          .join('\n') +
+        '\n',
+    );
+    const reason = `names a file outside ${inputs}, the input file's folder (--content-files-anywhere allows it)`;
+    expect(await readAll(csv)).toMatchObject([
+      { ok: false, line: 2, field: 'content_file', reason },
+      { ok: false, line: 3, field: 'content_file', reason },
+      { ok: false, line: 4, field: 'content_file', reason },
+      { ok: true, line: 5, record: { content: Buffer.from('fine') } },
+    ]);
+    const anywhere = await readAll(csv, { contentFilesAnywhere: true });
+    expect(anywhere.map((r) => r.ok)).toEqual([true, true, true, true]);
   });
 
   it('reports each bad line with its line number and field, and goes on', async () => {

@@ -9,8 +9,8 @@
  * validateCreditRecord, with the rules the node is run with), so that a bad line is reported as file:line with
  * its field before anything is sent. The input is untrusted: lines and fields are capped before they are held.
  */
-import { open, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 // node/records' validator and limits, not its index: that brings the record store and LevelDB into the CLI.
 import { MAX_CONFIGURABLE_RECORD_BYTES } from '../records/constants.ts';
 import { RecordValidationError, type RecordRule } from '../records/errors.ts';
@@ -87,6 +87,19 @@ export interface OpenRecordsOptions {
   readonly rules?: RecordRules;
   /** The longest JSONL line (default MAX_JSONL_LINE_CHARS). */
   readonly maxLineChars?: number;
+  /**
+   * Let a `content_file` name a file outside the input file's folder (absolute, `../`, a symlink out of it).
+   * Off by default: an input file from elsewhere must not make the CLI ingest, say, a node's private key.
+   */
+  readonly contentFilesAnywhere?: boolean;
+}
+
+/** Where a `content_file` is looked up, and whether it must stay there. */
+interface ContentFiles {
+  readonly dir: string;
+  readonly anywhere: boolean;
+  /** `dir` with its symlinks resolved, once. */
+  realDir?: Promise<string>;
 }
 
 /**
@@ -99,7 +112,10 @@ export function openRecords(
   format = recordFormatOf(file),
   options: OpenRecordsOptions = {},
 ): RecordSource {
-  const contentDir = dirname(resolve(file));
+  const contentDir: ContentFiles = {
+    dir: dirname(resolve(file)),
+    anywhere: options.contentFilesAnywhere === true,
+  };
   const rules = options.rules ?? DEFAULT_RECORD_RULES;
   let bytesRead = 0;
   async function* batches(): AsyncGenerator<readonly ReadRecord[]> {
@@ -156,7 +172,7 @@ type Row =
 async function* csvRecords(
   file: string,
   chunks: AsyncIterable<string>,
-  contentDir: string,
+  contentDir: ContentFiles,
   rules: RecordRules,
 ): AsyncGenerator<readonly ReadRecord[]> {
   const parser = new CsvParser();
@@ -301,7 +317,7 @@ async function* jsonlRows(chunks: AsyncIterable<string>, maxLineChars: number): 
 function toRecord(
   line: number,
   values: Partial<Record<Field, unknown>>,
-  contentDir: string,
+  contentDir: ContentFiles,
   rules: RecordRules,
 ): ReadRecord | Promise<ReadRecord> {
   for (const field of REQUIRED) {
@@ -316,10 +332,17 @@ function toRecord(
     return validRecord(line, values, Buffer.from(values.content, 'utf8'), 'content', rules);
   }
   if (typeof values.content_file !== 'string') return invalid(line, 'content_file', 'must be a file name');
-  const path = resolve(contentDir, values.content_file);
+  const path = resolve(contentDir.dir, values.content_file);
   return (async () => {
     let content: Buffer;
     try {
+      if (!contentDir.anywhere && !(await isInside(contentDir, path))) {
+        return invalid(
+          line,
+          'content_file',
+          `names a file outside ${contentDir.dir}, the input file's folder (--content-files-anywhere allows it)`,
+        );
+      }
       // Sized before it is read: a huge file is refused by the content rule without being loaded.
       requireContentSize((await stat(path)).size, { rules });
       content = await readFile(path);
@@ -329,6 +352,13 @@ function toRecord(
     }
     return validRecord(line, values, content, 'content_file', rules);
   })();
+}
+
+/** Whether `path` (its symlinks resolved) is in the content folder or below. */
+async function isInside(files: ContentFiles, path: string): Promise<boolean> {
+  files.realDir ??= realpath(files.dir);
+  const inside = relative(await files.realDir, await realpath(path));
+  return inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
 }
 
 /**

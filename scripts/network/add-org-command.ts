@@ -2,17 +2,22 @@
  * `npm run network -- add-org --org <MSP> [--remove] [--no-start] [--ledger host:port]`: an institution of the
  * consortium YAML joins the running channel by a config update (add-org.ts), is registered, and its node starts
  * in the background like `up`'s, recorded in the run state so that `status` and `down` include it. With
- * `--remove` it is suspended on chain and removed from the channel, and its recorded node is stopped.
+ * `--remove` it is suspended on chain and removed from the channel, its recorded node is stopped, and the removal
+ * is recorded in the data directory (removed-organizations.ts) so that `up` and `npm start` leave its YAML entry
+ * out. Re-adding reactivates its registration only when this data directory recorded its removal, or with
+ * `--reactivate` (a suspension for misconduct is not lifted by a re-run).
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CHILD_GRACE_MS, nodeCommand, READY_TIMEOUT_MS, waitForNodeHealthy } from '../consortium-processes.ts';
-import { addOrganization, removeOrganization } from './add-org.ts';
+import { addOrganization, removeOrganization, type AddedOrganization } from './add-org.ts';
 import { ChannelChangeError } from './channel-admins.ts';
 import { startDetached } from './detached-process.ts';
 import { NetworkError } from './errors.ts';
 import { acquireLock } from './network-lock.ts';
-import { readRun, runPaths, writeRun } from './run-state.ts';
+import { isRunning } from './process-identity.ts';
+import { forgetRemoval, readRemovals, recordRemoval } from './removed-organizations.ts';
+import { readRun, runPaths, writeRun, type ManagedProcess, type NetworkRun } from './run-state.ts';
 import { waitUntilServing } from './start-failure.ts';
 import { stopProcess } from './stop-process.ts';
 import {
@@ -25,10 +30,12 @@ import {
   type NetworkSubcommand,
 } from './subcommand.ts';
 import { recordedAs } from './up-command.ts';
+import { shellWord } from '../shell-word.ts';
 
 interface AddOrgOptions extends CommonOptions, LedgerOption {
   readonly org: string;
   readonly remove: boolean;
+  readonly reactivate: boolean;
   readonly start: boolean;
 }
 
@@ -43,6 +50,11 @@ const addOrg: NetworkSubcommand = {
           )
           .requiredOption('--org <mspId>', 'the MSP ID of its entry in the consortium YAML')
           .option('--remove', 'suspend it on chain, remove it from the channel and stop its node instead', false)
+          .option(
+            '--reactivate',
+            'make it active in the registry again although it was suspended otherwise than by add-org --remove here',
+            false,
+          )
           .option('--no-start', 'write its node.yaml but do not start its node'),
       ),
       io,
@@ -60,11 +72,24 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
   const paths = runPaths(o.dataDir);
   await using _lock = await acquireLock(paths, 'add-org');
   const run = await readRun(paths);
+  if (run === undefined && o.start && !o.remove) {
+    // A node started here with no run to record it in would be one nothing manages: status and down never see it.
+    throw new NetworkError(
+      'NOT_RECORDED',
+      `no network recorded in ${o.dataDir} (npm start's, or one at --ledger, is not managed here): ` +
+        'add-org --no-start writes the node.yaml to start the node yourself',
+    );
+  }
   const { consortium, ledgerAddress } = await channelOf(o, run);
   const membership = { consortium, mspId: o.org, cryptoDir: resolve(o.dataDir, 'crypto'), ledgerAddress, say };
   try {
     if (o.remove) {
       await removeOrganization(membership);
+      await recordRemoval(paths, o.org);
+      say(
+        `${o.org} recorded as removed in ${paths.removedFile}: npm start and network up skip its entry of ${o.config} ` +
+          `(delete the entry, or re-admit it: npm run network -- add-org --org ${o.org})`,
+      );
       const recorded = run?.processes.find((p) => p.name === o.org);
       if (run !== undefined && recorded !== undefined) {
         await stopProcess(recorded, CHILD_GRACE_MS);
@@ -73,29 +98,65 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
       }
       return 0;
     }
-    const added = await addOrganization({ ...membership, dataDir: o.dataDir });
-    if (!o.start) {
-      say(`node config: ${added.configFile} (start it with: npm run node:start -- --config ${added.configFile})`);
+    const removedHere = (await readRemovals(paths)).has(o.org);
+    const added = await addOrganization({ ...membership, dataDir: o.dataDir, reactivate: removedHere || o.reactivate });
+    if (await forgetRemoval(paths, o.org)) say(`${o.org} no longer recorded as removed`);
+    if (!o.start || run === undefined) {
+      say(
+        `node config: ${added.configFile} (start it with: npm run node:start -- --config ${shellWord(added.configFile)})`,
+      );
       return 0;
     }
-    if (run?.processes.some((p) => p.name === o.org)) {
-      say(`${o.org} node already recorded as running: npm run network -- status`);
-      return 0;
-    }
-    const detached = await startDetached(nodeCommand(added, ledgerAddress), paths.logFile(o.org));
-    const started = await recordedAs(o.org, detached, {
-      kind: 'node',
-      grpc: added.config.grpc.listen,
-      operations: added.config.metrics.listen,
-    });
-    if (run !== undefined) await writeRun(paths, { ...run, processes: [...run.processes, started] }, run);
-    await waitUntilServing(o.org, detached, READY_TIMEOUT_MS, (signal) => waitForNodeHealthy(added, signal));
-    say(
-      `${o.org} node healthy (pid ${String(detached.pid)}, gRPC ${added.config.grpc.listen}, log ${detached.logFile})`,
-    );
+    await startRecorded(o, io, run, added, ledgerAddress);
     return 0;
   } catch (err) {
     if (err instanceof ChannelChangeError) throw new NetworkError('MEMBERSHIP_REFUSED', err.message, { cause: err });
     throw err;
   }
+}
+
+/**
+ * The institution's node, started and recorded like `up`'s; one recorded and running already is only checked to
+ * be healthy, one recorded but gone is started again. A node that does not come up is stopped and its record
+ * dropped, so that running the command again starts it afresh.
+ */
+async function startRecorded(
+  o: Readonly<AddOrgOptions>,
+  io: NetworkIo,
+  run: NetworkRun,
+  added: AddedOrganization,
+  ledgerAddress: string,
+): Promise<void> {
+  const paths = runPaths(o.dataDir);
+  const recorded = run.processes.find((p) => p.name === o.org);
+  if (recorded !== undefined && (await isRunning(recorded))) {
+    await waitForNodeHealthy(added, AbortSignal.timeout(READY_TIMEOUT_MS)).catch((err: unknown) => {
+      throw new NetworkError(
+        'START_FAILED',
+        `${o.org} (already running, pid ${String(recorded.pid)}) is not healthy: ${(err as Error).message}`,
+        { cause: err },
+      );
+    });
+    io.stdout.write(`${o.org} node already running and healthy (pid ${String(recorded.pid)})\n`);
+    return;
+  }
+  const others = run.processes.filter((p) => p !== recorded);
+  const detached = await startDetached(nodeCommand(added, ledgerAddress), paths.logFile(o.org));
+  let started: ManagedProcess | undefined;
+  try {
+    started = await recordedAs(o.org, detached, {
+      kind: 'node',
+      grpc: added.config.grpc.listen,
+      operations: added.config.metrics.listen,
+    });
+    await writeRun(paths, { ...run, processes: [...others, started] }, run);
+    await waitUntilServing(o.org, detached, READY_TIMEOUT_MS, (signal) => waitForNodeHealthy(added, signal));
+  } catch (err) {
+    if (started !== undefined) await stopProcess(started, CHILD_GRACE_MS);
+    await writeRun(paths, { ...run, processes: others }, run);
+    throw err;
+  }
+  io.stdout.write(
+    `${o.org} node healthy (pid ${String(detached.pid)}, gRPC ${added.config.grpc.listen}, log ${detached.logFile})\n`,
+  );
 }

@@ -12,7 +12,7 @@ import type { common } from '@hyperledger/fabric-protos';
 import { addOrganizationUpdate, removeOrganizationUpdate } from '../../network/client/index.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { readChannelMsps, type ChannelOrg } from '../../network/ledger/block/index.ts';
-import { generateCryptoMaterial, loadOrgRootCerts } from '../../network/pki/index.ts';
+import { generateCryptoMaterial, loadOrgRootCerts, type Organization } from '../../network/pki/index.ts';
 import {
   registerNode,
   registerOrganizations,
@@ -33,6 +33,11 @@ export interface AddOrganizationOptions extends ChannelMembershipOptions {
   readonly dataDir: string;
   /** How the new node listens (default: the consortium entry's ports). */
   readonly node?: Pick<LocalNodeOptions, 'grpcListen' | 'metricsListen' | 'p2pListen' | 'settings'>;
+  /**
+   * Make it active in the registry again when it is suspended (its removal was recorded here, or the operator
+   * said so); otherwise a suspended institution is refused before any change.
+   */
+  readonly reactivate?: boolean;
 }
 
 export interface AddedOrganization {
@@ -56,6 +61,14 @@ export async function addOrganization(o: Readonly<AddOrganizationOptions>): Prom
   say(`crypto material in ${o.cryptoDir}: ${String(generated.created.length)} files created`);
 
   return withAdmins(o, async (session) => {
+    const operator = await session.asAdmin(ledgerNode(o.consortium).org.mspId);
+    const suspended = (await operator.getOrganization(o.mspId))?.status === 'suspended';
+    if (suspended && o.reactivate !== true) {
+      throw new ChannelChangeError(
+        `${o.mspId} is suspended in the registry, not by a removal recorded in this data directory: ` +
+          'add --reactivate to make it active again',
+      );
+    }
     const roots = await loadOrgRootCerts(o.cryptoDir, o.mspId);
     const channelOrg: ChannelOrg = {
       mspId: o.mspId,
@@ -75,8 +88,7 @@ export async function addOrganization(o: Readonly<AddOrganizationOptions>): Prom
     const registered = await registerOrganizations(session.asAdmin, o.consortium.organizations);
     if (registered.length > 0) say(`registered on chain: ${registered.join(', ')}`);
     // Re-admitting an institution removed earlier: its registration was suspended with the removal.
-    const operator = await session.asAdmin(ledgerNode(o.consortium).org.mspId);
-    if ((await operator.getOrganization(o.mspId))?.status === 'suspended') {
+    if (suspended) {
       await operator.setOrganizationStatus(o.mspId, 'active');
       say(`${o.mspId} active again in the registry`);
     }
@@ -109,11 +121,14 @@ export async function addOrganization(o: Readonly<AddOrganizationOptions>): Prom
  * member of the channel"). Returns the MSP IDs added.
  */
 export async function admitMissingOrganizations(
-  o: Readonly<Omit<ChannelMembershipOptions, 'mspId'>>,
+  o: Readonly<Omit<ChannelMembershipOptions, 'mspId'>> & {
+    /** The YAML's entries to admit (default: all; `network add-org --remove`'s are left out). */
+    readonly organizations?: readonly Organization[];
+  },
 ): Promise<string[]> {
   return withAdmins(o, async (session) => {
     const added: string[] = [];
-    for (const org of o.consortium.organizations) {
+    for (const org of o.organizations ?? o.consortium.organizations) {
       const roots = await loadOrgRootCerts(o.cryptoDir, org.mspId);
       const channelOrg: ChannelOrg = {
         mspId: org.mspId,

@@ -1,8 +1,9 @@
 /**
- * `npm run network -- down [--data-dir D]`: stops what `up` recorded — the nodes first, all at once, then the
+ * `npm run network -- down [--data-dir D] [--config F]`: stops what `up` recorded — the nodes first, all at once, then the
  * ledger they write to — each by SIGTERM to its process group and SIGKILL after the grace period, and forgets the
  * run (network.json and the pid files). A pid that names another process now (the recorded one is gone) is left
- * alone and said so. Nothing recorded: nothing to do, exit 0.
+ * alone and said so. Nothing recorded: nothing to do, exit 0. A `--config` naming another consortium than the one
+ * running there is refused: the operator meant another data directory.
  */
 import { appendFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -13,13 +14,16 @@ import { readRun, removeRun, runPaths, writeRun, type ManagedProcess } from './r
 import { stopProcess, type StopOutcome } from './stop-process.ts';
 import {
   addCommonOptions,
+  checkSameConsortium,
+  recordedRunOptions,
   secondsOption,
   type CommonOptions,
+  type RecordedRunOptions,
   type NetworkIo,
   type NetworkSubcommand,
 } from './subcommand.ts';
 
-export interface DownOptions extends CommonOptions {
+export interface DownOptions extends RecordedRunOptions {
   /** Between SIGTERM and SIGKILL. */
   readonly graceMs: number;
 }
@@ -32,9 +36,9 @@ const down: NetworkSubcommand = {
         .description('stop every process of the network gracefully: the nodes, then the ledger')
         .option('--grace <seconds>', 'between SIGTERM and SIGKILL', String(CHILD_GRACE_MS / 1000)),
       io,
-    ).action(async (o: CommonOptions & { grace: string }) => {
+    ).action(async (o: CommonOptions & { grace: string }, command: Command) => {
       const graceMs = secondsOption('grace', o.grace, 'zero allowed');
-      exit(await networkDown({ config: o.config, dataDir: o.dataDir, graceMs }, io));
+      exit(await networkDown({ ...recordedRunOptions(o, command, io), graceMs }, io));
     });
   },
 };
@@ -54,6 +58,7 @@ export async function networkDown(o: Readonly<DownOptions>, io: NetworkIo): Prom
     io.stdout.write(`no network recorded in ${o.dataDir}: nothing to stop\n`);
     return 0;
   }
+  if (o.configStated) checkSameConsortium(o, run);
   const began = performance.now();
   const survivors: ManagedProcess[] = [];
   const failures: string[] = [];

@@ -9,6 +9,10 @@ export type NetworkErrorCode =
   | 'LOCKED'
   /** A process did not come up (exited, or not serving in time); what this `up` started is stopped again. */
   | 'START_FAILED'
+  /** add-org would start a node in a data directory that records no network: nothing would manage it. */
+  | 'NOT_RECORDED'
+  /** `up` got SIGINT or SIGTERM while it worked; what it started is stopped again. */
+  | 'INTERRUPTED'
   /** A process survived SIGKILL (stuck in the kernel); it stays recorded. */
   | 'STOP_FAILED'
   /** The data directory already runs a network of another consortium file. */

@@ -16,6 +16,8 @@ export interface RunPaths {
   readonly runDir: string;
   readonly stateFile: string;
   readonly lockFile: string;
+  /** Institutions `add-org --remove` took off the channel (removed-organizations.ts); `down` keeps it. */
+  readonly removedFile: string;
   pidFile(name: string): string;
   logFile(name: string): string;
 }
@@ -27,6 +29,7 @@ export function runPaths(dataDir: string): RunPaths {
     runDir,
     stateFile: join(runDir, 'network.json'),
     lockFile: join(runDir, 'network.lock'),
+    removedFile: join(runDir, 'removed-organizations.json'),
     pidFile: (name) => join(runDir, `${name}.pid`),
     logFile: (name) => join(dataDir, 'logs', `${name}.log`),
   };

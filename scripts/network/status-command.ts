@@ -1,17 +1,28 @@
 /**
- * `npm run network -- status [--data-dir D] [--json]`: each process `up` recorded — whether it is still the process
+ * `npm run network -- status [--data-dir D] [--config F] [--json]`: each process `up` recorded — whether it is still the process
  * that was started, its memory, its health (a node's /healthz, the ledger's answer to a query) — the ledger's
  * height, and each institution's anchoring lag: records logged but not yet anchored (the node's /metrics) and its
- * latest checkpoint anchored on chain, with its age. Exit code 0 only when every process runs and is healthy.
+ * latest checkpoint anchored on chain, with its age. Exit code 0 only when every process runs and is healthy, every
+ * institution of the consortium file has one, and no `up` is still at work (it holds the data directory's lock).
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConsortium, type Consortium } from '../../network/pki/index.ts';
+import { shellWord } from '../shell-word.ts';
+import { lockHeldBy } from './network-lock.ts';
 import { probeNode, type NodeProbe } from './node-probe.ts';
 import { isRunning, residentBytes } from './process-identity.ts';
 import { queryLedger, type AnchoredState, type LedgerState } from './ledger-query.ts';
+import { readRemovals } from './removed-organizations.ts';
 import { readRun, runPaths, type ManagedProcess } from './run-state.ts';
-import { addCommonOptions, type CommonOptions, type NetworkSubcommand } from './subcommand.ts';
+import {
+  addCommonOptions,
+  checkSameConsortium,
+  recordedRunOptions,
+  type CommonOptions,
+  type NetworkSubcommand,
+  type RecordedRunOptions,
+} from './subcommand.ts';
 
 export interface ProcessStatus {
   readonly name: string;
@@ -40,6 +51,10 @@ export interface NetworkStatus {
   /** Whether `up` recorded a network here (and `down` has not removed it). */
   readonly recorded: boolean;
   readonly healthy: boolean;
+  /** A `network` command working on the data directory now (`up` still starting): not healthy yet. */
+  readonly inProgress?: string;
+  /** Institutions of the consortium file (less those `add-org --remove` took off) with no process recorded. */
+  readonly notRecorded: readonly string[];
   readonly ledgerHeight?: string;
   readonly processes: readonly ProcessStatus[];
 }
@@ -54,8 +69,8 @@ const status: NetworkSubcommand = {
         )
         .option('--json', 'print it as JSON'),
       io,
-    ).action(async (o: CommonOptions & { json?: true }) => {
-      const report = await networkStatus(o);
+    ).action(async (o: CommonOptions & { json?: true }, command: Command) => {
+      const report = await networkStatus(recordedRunOptions(o, command, io));
       io.stdout.write(o.json === true ? `${JSON.stringify(report, null, 2)}\n` : describeStatus(report));
       exit(report.healthy ? 0 : 1);
     });
@@ -63,25 +78,39 @@ const status: NetworkSubcommand = {
 };
 export default status;
 
-export async function networkStatus(o: Readonly<CommonOptions>): Promise<NetworkStatus> {
+export async function networkStatus(o: Readonly<RecordedRunOptions>): Promise<NetworkStatus> {
   const paths = runPaths(o.dataDir);
   const run = await readRun(paths);
   if (run === undefined) {
-    return { dataDir: o.dataDir, config: o.config, recorded: false, healthy: false, processes: [] };
+    return { dataDir: o.dataDir, config: o.config, recorded: false, healthy: false, notRecorded: [], processes: [] };
   }
-  const consortium = await loadConsortium(run.config).catch(() => undefined);
+  if (o.configStated) checkSameConsortium(o, run);
+  const busy = await lockHeldBy(paths);
+  const inProgress = busy === undefined ? undefined : `network ${busy.command} (pid ${String(busy.pid)})`;
+  // Unreadable, it is the ledger row's health (the ledger cannot be queried without it), with its path and reason.
+  const loaded = await loadConsortium(run.config).catch(
+    (err: unknown) => new Error(`cannot read the consortium file ${run.config}: ${(err as Error).message}`),
+  );
+  const consortium = loaded instanceof Error ? undefined : loaded;
+  const removals = await readRemovals(paths);
+  const notRecorded = (consortium?.organizations ?? [])
+    .filter((org) => org.role !== 'operator' && org.nodes.some((n) => n.type === 'peer') && !removals.has(org.mspId))
+    .map((org) => org.mspId)
+    .filter((mspId) => !run.processes.some((p) => p.name === mspId));
   const ledgerRecord = run.processes.find((p) => p.kind === 'ledger');
   const nodes = run.processes.filter((p) => p.kind === 'node');
   const ledgerAlive = ledgerRecord !== undefined && (await isRunning(ledgerRecord));
   const [ledger, processes] = await Promise.all([
-    ledgerAlive && consortium
-      ? queryLedger({
-          consortium,
-          cryptoDir: join(o.dataDir, 'crypto'),
-          address: run.ledgerAddress,
-          mspIds: nodes.map((n) => n.name),
-        }).catch((err: unknown) => new Error(`no answer to a query: ${(err as Error).message}`, { cause: err }))
-      : undefined,
+    !ledgerAlive
+      ? undefined
+      : consortium === undefined
+        ? (loaded as Error)
+        : queryLedger({
+            consortium,
+            cryptoDir: join(o.dataDir, 'crypto'),
+            address: run.ledgerAddress,
+            mspIds: nodes.map((n) => n.name),
+          }).catch((err: unknown) => new Error(`no answer to a query: ${(err as Error).message}`, { cause: err })),
     Promise.all(
       nodes.map(async (p): Promise<[ManagedProcess, boolean, NodeProbe | undefined]> => {
         const alive = await isRunning(p);
@@ -99,7 +128,10 @@ export async function networkStatus(o: Readonly<CommonOptions>): Promise<Network
     dataDir: o.dataDir,
     config: run.config,
     recorded: true,
-    healthy: statuses.length > 0 && statuses.every((s) => s.healthy),
+    healthy:
+      inProgress === undefined && notRecorded.length === 0 && statuses.length > 0 && statuses.every((s) => s.healthy),
+    ...(inProgress === undefined ? {} : { inProgress }),
+    notRecorded,
     ...(ledger === undefined || ledger instanceof Error ? {} : { ledgerHeight: ledger.height.toString() }),
     processes: statuses,
   };
@@ -119,13 +151,7 @@ async function ledgerStatus(
     role: operator?.role ?? 'operator',
     city: operator?.city ?? '',
     healthy,
-    health: !alive
-      ? 'stopped'
-      : healthy
-        ? 'OK'
-        : ledger instanceof Error
-          ? ledger.message
-          : `cannot read ${p.name}'s consortium file`,
+    health: !alive ? 'stopped' : ledger instanceof Error ? ledger.message : 'OK',
     ...(rssBytes === undefined ? {} : { rssBytes }),
   };
 }
@@ -182,7 +208,7 @@ function common(p: ManagedProcess, alive: boolean) {
 /** The table an operator reads. */
 export function describeStatus(s: NetworkStatus): string {
   if (!s.recorded) {
-    return `no network recorded in ${s.dataDir} (npm run network -- up --data-dir ${s.dataDir} starts one)\n`;
+    return `no network recorded in ${s.dataDir} (npm run network -- up --data-dir ${shellWord(s.dataDir)} starts one)\n`;
   }
   const header = ['NAME', 'ROLE', 'CITY', 'PID', 'PROCESS', 'RSS', 'UNANCHORED', 'ANCHORED', 'LAST ANCHOR', 'HEALTH'];
   const rows = s.processes.map((p) => [
@@ -212,9 +238,11 @@ export function describeStatus(s: NetworkStatus): string {
       .join('  ')
       .trimEnd();
   const unhealthy = s.processes.filter((p) => !p.healthy).map((p) => p.name);
-  const verdict =
-    unhealthy.length === 0
-      ? `all ${String(s.processes.length)} processes healthy`
-      : `unhealthy: ${unhealthy.join(', ')}`;
+  const problems = [
+    ...(s.inProgress === undefined ? [] : [`${s.inProgress} in progress`]),
+    ...(unhealthy.length === 0 ? [] : [`unhealthy: ${unhealthy.join(', ')}`]),
+    ...(s.notRecorded.length === 0 ? [] : [`not running (none recorded): ${s.notRecorded.join(', ')}`]),
+  ];
+  const verdict = problems.length === 0 ? `all ${String(s.processes.length)} processes healthy` : problems.join('; ');
   return `${[line(header), ...rows.map(line)].join('\n')}\n${verdict} (consortium ${s.config}, data ${s.dataDir})\n`;
 }

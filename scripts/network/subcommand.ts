@@ -29,6 +29,20 @@ export interface CommonOptions {
   readonly dataDir: string;
 }
 
+/**
+ * What `down` and `status` act on: the run recorded in `dataDir`; `configStated` when the operator named a
+ * consortium file (`--config` or LIANXIN_CONFIG), which must then be the one that run was started from.
+ */
+export interface RecordedRunOptions extends CommonOptions {
+  readonly configStated: boolean;
+}
+
+/** {@link RecordedRunOptions} of a parsed command. */
+export function recordedRunOptions(o: CommonOptions, command: Command, io: NetworkIo): RecordedRunOptions {
+  const configStated = command.getOptionValueSource('config') === 'cli' || io.env.LIANXIN_CONFIG !== undefined;
+  return { config: o.config, dataDir: o.dataDir, configStated };
+}
+
 /** `--config` and `--data-dir`, with npm start's environment variables as their defaults. */
 export function addCommonOptions(command: Command, io: NetworkIo): Command {
   return command
@@ -75,10 +89,15 @@ export async function channelOf(
   o: Readonly<CommonOptions & LedgerOption>,
   run: NetworkRun | undefined,
 ): Promise<{ consortium: Consortium; ledgerAddress: string }> {
-  if (run !== undefined && run.config !== resolve(o.config)) {
-    throw new NetworkError('CONFLICT', `${o.dataDir} runs the network of ${run.config}, not ${resolve(o.config)}`);
-  }
+  checkSameConsortium(o, run);
   const consortium = await loadConsortium(o.config);
   const ledgerAddress = o.ledger ?? run?.ledgerAddress ?? `127.0.0.1:${String(ledgerNode(consortium).peer.ports.grpc)}`;
   return { consortium, ledgerAddress };
+}
+
+/** @throws NetworkError `CONFLICT` when the data directory runs the network of another consortium file. */
+export function checkSameConsortium(o: Readonly<CommonOptions>, run: NetworkRun | undefined): void {
+  if (run !== undefined && run.config !== resolve(o.config)) {
+    throw new NetworkError('CONFLICT', `${o.dataDir} runs the network of ${run.config}, not ${resolve(o.config)}`);
+  }
 }

@@ -6,7 +6,9 @@
  * one that has its pid now) is kept and said so; what does not is started. When a process fails to come up,
  * what this `up` started is stopped again and the failure is that process's own line.
  */
+import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import {
   CHAINCODE_NAME,
@@ -19,11 +21,13 @@ import {
 } from '../consortium-processes.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { parseLedgerServingLine } from '../ledger-serving-line.ts';
+import { shellWord } from '../shell-word.ts';
 import { endedLine } from '../supervisor/index.ts';
 import { registerInstitutions, type InstitutionNode } from '../register-institutions.ts';
 import { startDetached, type DetachedProcess } from './detached-process.ts';
 import { NetworkError } from './errors.ts';
 import { acquireLock } from './network-lock.ts';
+import { activeOrganizations } from './removed-organizations.ts';
 import { identify, isRunning } from './process-identity.ts';
 import {
   readRun,
@@ -79,13 +83,20 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
   if (previous !== undefined && running.size > 0 && previous.config !== config) {
     throw new NetworkError(
       'CONFLICT',
-      `${o.dataDir} runs the network of ${previous.config}, not ${config}: npm run network -- down --data-dir ${o.dataDir} first`,
+      `${o.dataDir} runs the network of ${previous.config}, not ${config}: npm run network -- down --data-dir ${shellWord(o.dataDir)} first`,
     );
   }
   const { consortium, cryptoDir } = await prepareConsortium(o.config, o.dataDir, say);
   const launched: ManagedProcess[] = [];
   // Once one process has failed, the others' waits end too: `up` reports and exits instead of waiting them out.
   const giveUp = new AbortController();
+  // Ctrl-C (or a service manager's SIGTERM) mid-way takes the failure path: what this `up` started is stopped.
+  const interrupted = new AbortController();
+  const interrupt = (signal: NodeJS.Signals): void => {
+    interrupted.abort(new NetworkError('INTERRUPTED', `${signal}: what this up started is stopped again`));
+  };
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  for (const signal of signals) process.on(signal, interrupt);
   let run: NetworkRun | undefined;
   const record = async (processes: readonly ManagedProcess[], ledgerAddress: string): Promise<void> => {
     const next = { config, ledgerAddress, processes };
@@ -97,17 +108,21 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     if (ledger) {
       say(`ledger already running (pid ${String(ledger.pid)}, ${ledger.grpc})`);
     } else {
-      ledger = await startLedger(paths, o, ledgerNode(consortium).peer.ports.grpc, launched, record);
+      const port = ledgerNode(consortium).peer.ports.grpc;
+      ledger = await startLedger(paths, o, port, { launched, record, interrupted: interrupted.signal });
       say(`ledger serving on ${ledger.grpc} (pid ${String(ledger.pid)}, log ${ledger.logFile})`);
     }
+    interrupted.signal.throwIfAborted();
     const ledgerAddress = ledger.grpc;
     const nodes = await registerInstitutions({
       consortium,
+      organizations: await activeOrganizations(o.dataDir, consortium, config, say),
       cryptoDir,
       dataDir: o.dataDir,
       ledgerAddress,
       chaincode: CHAINCODE_NAME,
     });
+    interrupted.signal.throwIfAborted();
     const starting: { node: InstitutionNode; run: DetachedProcess }[] = [];
     const processes: ManagedProcess[] = [ledger];
     for (const node of nodes) {
@@ -126,26 +141,38 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
       launched.push(started);
       processes.push(started);
       starting.push({ node, run: detached });
+      // Recorded at once: a failure or a kill of this `up` before the loop ends leaves no node unrecorded.
+      await record(processes, ledgerAddress);
+      interrupted.signal.throwIfAborted();
+    }
+    // A recorded node whose institution is no longer in the YAML runs on: kept recorded for `down` to stop.
+    for (const p of running.values()) {
+      if (p.kind !== 'node' || nodes.some((node) => node.mspId === p.name)) continue;
+      say(`${p.name} (pid ${String(p.pid)}) runs but is not an institution of ${config}: kept, down stops it`);
+      processes.push(p);
     }
     await record(processes, ledgerAddress);
     await Promise.all([
       ...starting.map(async ({ node, run: detached }) => {
-        await waitUntilServing(node.mspId, detached, o.timeoutMs, (signal) => waitForNodeHealthy(node, signal));
+        await waitUntilServing(node.mspId, detached, o.timeoutMs, (signal) =>
+          waitForNodeHealthy(node, AbortSignal.any([signal, interrupted.signal])),
+        );
         say(`${node.mspId} node healthy (pid ${String(detached.pid)}, log ${detached.logFile})`);
       }),
       // What was running already must be healthy too before `up` says the network is.
       ...nodes
         .filter((node) => running.has(node.mspId))
         .map((node) =>
-          waitForNodeHealthy(node, AbortSignal.any([AbortSignal.timeout(o.timeoutMs), giveUp.signal])).catch(
-            (err: unknown) => {
-              throw new NetworkError(
-                'START_FAILED',
-                `${node.mspId} (already running) is not healthy: ${(err as Error).message}`,
-                { cause: err },
-              );
-            },
-          ),
+          waitForNodeHealthy(
+            node,
+            AbortSignal.any([AbortSignal.timeout(o.timeoutMs), giveUp.signal, interrupted.signal]),
+          ).catch((err: unknown) => {
+            throw new NetworkError(
+              'START_FAILED',
+              `${node.mspId} (already running) is not healthy: ${(err as Error).message}`,
+              { cause: err },
+            );
+          }),
         ),
     ]);
     const seconds = ((performance.now() - began) / 1000).toFixed(1);
@@ -154,20 +181,33 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
         `(${String(launched.length)} started, ${String(running.size)} already running); pid files in ${paths.runDir}, logs in ${paths.logFile('*')}`,
     );
     return 0;
-  } catch (err) {
+  } catch (caught) {
+    const err: unknown = interrupted.signal.aborted ? interrupted.signal.reason : caught;
     giveUp.abort(err);
-    // Nothing this `up` started outlives its failure: the nodes first, then the ledger they write to.
-    const nodesFirst = [...launched].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'node' ? -1 : 1));
-    for (const p of nodesFirst) await stopProcess(p, CHILD_GRACE_MS);
+    // Nothing this `up` started outlives its failure: the nodes first, all at once as `down` stops them, then the
+    // ledger they write to. One that survives SIGKILL stays recorded for `down`; the others are stopped regardless.
+    const stuck = [
+      ...(await stopAll(launched.filter((p) => p.kind === 'node'))),
+      ...(await stopAll(launched.filter((p) => p.kind === 'ledger'))),
+    ];
+    if (stuck.length > 0) say(`could not stop ${stuck.map((p) => `${p.name} (pid ${String(p.pid)})`).join(', ')}`);
     if (run !== undefined) {
-      const stopped = new Set(launched.map((p) => p.name));
+      const stopped = new Set(launched.filter((p) => !stuck.includes(p)).map((p) => p.name));
       const left = run.processes.filter((p) => !stopped.has(p.name));
       // Nothing left running: nothing recorded either, as after `down`.
       if (left.length === 0) await removeRun(paths, run);
       else await record(left, run.ledgerAddress);
     }
     throw err;
+  } finally {
+    for (const signal of signals) process.off(signal, interrupt);
   }
+}
+
+/** Stops `processes` at once; returns those still there after SIGKILL. */
+async function stopAll(processes: readonly ManagedProcess[]): Promise<ManagedProcess[]> {
+  const outcomes = await Promise.allSettled(processes.map((p) => stopProcess(p, CHILD_GRACE_MS)));
+  return processes.filter((_, i) => outcomes[i]?.status === 'rejected');
 }
 
 /** The ledger process, recorded as soon as it runs (a failed `up` still knows to stop it), once it serves. */
@@ -175,9 +215,14 @@ async function startLedger(
   paths: RunPaths,
   o: Readonly<UpOptions>,
   port: number,
-  launched: ManagedProcess[],
-  record: (processes: readonly ManagedProcess[], ledgerAddress: string) => Promise<void>,
+  up: {
+    readonly launched: ManagedProcess[];
+    readonly record: (processes: readonly ManagedProcess[], ledgerAddress: string) => Promise<void>;
+    readonly interrupted: AbortSignal;
+  },
 ): Promise<ManagedProcess> {
+  const { launched, record } = up;
+  await buildChaincode();
   const detached = await startDetached(
     ledgerCommand({ config: o.config, dataDir: o.dataDir, port }),
     paths.logFile('ledger'),
@@ -186,12 +231,36 @@ async function startLedger(
   launched.push(provisional);
   await record([provisional], provisional.grpc);
   const address = await waitUntilServing('ledger', detached, o.timeoutMs, (signal) =>
-    detached.waitForLine(parseLedgerServingLine, signal),
+    detached.waitForLine(parseLedgerServingLine, AbortSignal.any([signal, up.interrupted])),
   );
   const ledger = { ...provisional, grpc: address };
   launched.splice(launched.indexOf(provisional), 1, ledger);
   await record([ledger], address);
   return ledger;
+}
+
+/**
+ * The contract the ledger runs in-process is chaincode/dist, built here (`tsc -b`: a no-op when current) only
+ * before a ledger starts — not by every `npm run network`, where a status probe or a `down` on a read-only or
+ * full disk would otherwise need a compiler first.
+ */
+async function buildChaincode(): Promise<void> {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  await new Promise<void>((done, fail) => {
+    execFile('npm', ['run', 'build', '--workspace', 'chaincode', '--silent'], { cwd: root }, (err, stdout, stderr) => {
+      if (err === null) done();
+      else {
+        const said = `${stdout}${stderr}`.trim();
+        fail(
+          new NetworkError(
+            'START_FAILED',
+            `the chaincode does not build (npm run build --workspace chaincode): ${said || err.message}`,
+            { cause: err },
+          ),
+        );
+      }
+    });
+  });
 }
 
 export async function recordedAs(

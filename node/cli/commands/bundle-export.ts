@@ -4,9 +4,9 @@
  * registered, every node's log origin) and each organisation's CA certificates from the channel's newest config
  * block (cscc GetConfigBlock), so a verifier trusts exactly the CAs the channel trusts, not a local folder.
  */
-import { writeFile } from 'node:fs/promises';
 import { subcommand, type CommandDefinition } from '../command.ts';
-import { CliError, messageOf } from '../errors.ts';
+import { CliError } from '../errors.ts';
+import { writeOutFile } from '../replace-file.ts';
 import { addLedgerOptions, resolveSettings } from '../settings.ts';
 
 const DESCRIPTION = `Exports the consortium trust bundle for offline verification: organisations, registered keys (rotated and
@@ -54,11 +54,7 @@ export const bundleCommand: CommandDefinition = (parent, io) => {
         });
       }
     });
-    try {
-      await writeFile(values.out, `${JSON.stringify(json, null, 2)}\n`);
-    } catch (err) {
-      throw new CliError('FILE_ERROR', `cannot write ${values.out}: ${messageOf(err)}`, { cause: err });
-    }
+    await writeOutFile(values.out, `${JSON.stringify(json, null, 2)}\n`);
     io.stdout.write(
       `exported ${values.out}: ${json.organizations.length} organisations, ${json.keys.length} keys, ` +
         `${json.origins.length} log origins (channel ${json.channel})\n`,

@@ -44,11 +44,14 @@ export const consentCommand: CommandDefinition = (parent, io) => {
     .option('--digest <hex>', 'SHA-256 of the authorization document, when the file is not at hand')
     .option('--json', 'print the consent as JSON');
   addLedgerOptions(grant).action(async (subject: string, values: GrantOptions & Record<string, unknown>) => {
+    const from = values.from === undefined ? new Date().toISOString() : await timeOption('--from', values.from);
+    const until =
+      values.until === undefined
+        ? new Date(Date.parse(from) + validDays(values.days) * DAY_MS).toISOString()
+        : await timeOption('--until', values.until);
     const { withLedger } = await import('../ledger-connection.ts');
     const settings = await resolveSettings(values, io.env);
     const digest = await authorizationDigest(values);
-    const from = values.from ?? new Date().toISOString();
-    const until = values.until ?? new Date(Date.parse(from) + validDays(values.days) * DAY_MS).toISOString();
     const granted = await withLedger(settings, ({ chain }) =>
       chain.grantConsent({
         subject,
@@ -102,6 +105,24 @@ async function authorizationDigest(values: GrantOptions): Promise<string> {
       .digest('hex');
   } catch (err) {
     throw new CliError('FILE_ERROR', `cannot read --document ${file}: ${fileErrorReason(err)}`, { cause: err });
+  }
+}
+
+/**
+ * A time flag as the chain reads it (its requireTime: RFC 3339 in UTC), checked before anything is asked of the
+ * ledger: `--from tomorrow` crashed computing the --until it defaults.
+ */
+async function timeOption(flag: string, text: string): Promise<string> {
+  const { ChaincodeError, requireTime } = await import('../../../chaincode/src/protocol-portable.ts');
+  try {
+    requireTime(flag, text);
+    return text;
+  } catch (err) {
+    if (!(err instanceof ChaincodeError)) throw err;
+    throw new CliError(
+      'USAGE',
+      `${flag} must be an RFC 3339 time like 2026-12-07T08:00:00Z, got ${JSON.stringify(text)}`,
+    );
   }
 }
 

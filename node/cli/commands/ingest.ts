@@ -31,6 +31,7 @@ interface IngestOptions {
   readonly batch: string;
   readonly window: string;
   readonly skipInvalid?: true;
+  readonly contentFilesAnywhere?: true;
   readonly usccMode: string;
   readonly maxRecordBytes: string;
   readonly ackTimeout: string;
@@ -47,6 +48,10 @@ export const ingestCommand: CommandDefinition = (parent, io) => {
     .option('--batch <n>', `records per batch (at most ${MAX_BATCH})`, '500')
     .option('--window <n>', 'batches awaiting acknowledgement at most', '8')
     .option('--skip-invalid', 'skip bad lines and refused records (each reported on stderr) rather than stop')
+    .option(
+      '--content-files-anywhere',
+      "let a content_file name a file outside the input file's folder (absolute, ../)",
+    )
     .option(
       '--uscc-mode <mode>',
       "as the node's ingest.usccMode: strict refuses a Unified Social Credit Code with a wrong check character, " +
@@ -80,7 +85,7 @@ export const ingestCommand: CommandDefinition = (parent, io) => {
       const summary = await ingest(io, {
         file,
         size,
-        source: openRecords(file, format, { rules }),
+        source: openRecords(file, format, { rules, contentFilesAnywhere: values.contentFilesAnywhere === true }),
         batchSize,
         window,
         skipInvalid: values.skipInvalid === true,

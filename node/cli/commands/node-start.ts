@@ -20,6 +20,6 @@ export const nodeCommand: CommandDefinition = (parent, io) => {
       const { runNodeDaemon } = await import('../../daemon/index.ts');
       const code = await runNodeDaemon({ configPath: options.config, env: io.env });
       // The daemon has said why on stderr, in its one line.
-      if (code !== 0) throw new AlreadyReported(code);
+      if (code !== 0) throw new AlreadyReported(`the node exited with code ${String(code)}`);
     });
 };

@@ -10,14 +10,14 @@
  * `lianxin receipt prove --receipt <digest> --out F`: asks the institution's own node (ReportService.ProveAccess)
  * for that proof, waiting while the access leaf's checkpoint is not yet anchored.
  */
-import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
 import type { AccessProof__Output } from '../../api/generated/lianxin/v1/AccessProof.ts';
 import { RETRY_AFTER_MS_KEY } from '../../api/error-trailers.ts';
 import type { ProvenAccess } from '../../p2p/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
-import { CliError, messageOf } from '../errors.ts';
+import { CliError } from '../errors.ts';
+import { writeOutFile } from '../replace-file.ts';
 import { addNodeOptions, resolveSettings } from '../settings.ts';
 import { read, stepLines, trustBundle } from './verify.ts';
 
@@ -139,11 +139,7 @@ export const receiptCommand: CommandDefinition = (parent, io) => {
         }
       }
     });
-    try {
-      await writeFile(values.out, `${JSON.stringify(toProto3Json('AccessProof', proof), null, 2)}\n`);
-    } catch (err) {
-      throw new CliError('FILE_ERROR', `cannot write ${values.out}: ${messageOf(err)}`, { cause: err });
-    }
+    await writeOutFile(values.out, `${JSON.stringify(toProto3Json('AccessProof', proof), null, 2)}\n`);
     io.stdout.write(`access proof of receipt ${digest.toString('hex')} (bundle and anchored leaf): ${values.out}\n`);
   });
 };

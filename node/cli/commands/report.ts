@@ -4,10 +4,10 @@
  * exchange under the consent on chain, verifies them, and answers with the report and the receipt bundle, which
  * the CLI writes as canonical proto3 JSON (lianxin.v1.RequestReportResponse).
  */
-import { writeFile } from 'node:fs/promises';
 import type { RequestReportResponse__Output } from '../../api/generated/lianxin/v1/RequestReportResponse.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
-import { CliError, messageOf } from '../errors.ts';
+import { CliError } from '../errors.ts';
+import { writeOutFile } from '../replace-file.ts';
 import { addNodeOptions, resolveSettings } from '../settings.ts';
 
 const DESCRIPTION = `Asks your institution's own node for an enterprise's latest records of some kinds, under a consent recorded
@@ -55,11 +55,7 @@ export const reportCommand: CommandDefinition = (parent, io) => {
       ),
     );
     const json = toProto3Json('RequestReportResponse', answer);
-    try {
-      await writeFile(values.out, `${JSON.stringify(json, null, 2)}\n`);
-    } catch (err) {
-      throw new CliError('FILE_ERROR', `cannot write ${values.out}: ${messageOf(err)}`, { cause: err });
-    }
+    await writeOutFile(values.out, `${JSON.stringify(json, null, 2)}\n`);
     const kinds = answer.records.map((r) => `${r.kind} v${r.version}`).join(', ') || 'no record';
     if (!answer.accepted) {
       throw new CliError(

@@ -1,0 +1,92 @@
+/**
+ * Institutions `network add-org --remove` took off the channel, recorded in the data directory
+ * (`<data-dir>/run/removed-organizations.json`, kept by `down`) so that the removal sticks while the operator's
+ * YAML still lists them: `npm start`'s admission and the registration of `up` and `npm start` skip them, saying
+ * so, instead of re-adding a suspended institution to the channel. Only `add-org` of that institution takes it
+ * out of the record again. The YAML is the operator's; no tool edits it.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { Organization } from '../../network/pki/index.ts';
+import { replaceFile } from '../../node/cli/replace-file.ts';
+import { NetworkError } from './errors.ts';
+import { runPaths, type RunPaths } from './run-state.ts';
+
+export interface Removal {
+  readonly mspId: string;
+  /** When `add-org --remove` recorded it (ISO 8601). */
+  readonly removedAt: string;
+}
+
+const SCHEMA = z.strictObject({
+  removed: z.array(z.strictObject({ mspId: z.string().min(1), removedAt: z.iso.datetime() })),
+});
+
+/** The institutions removed in this data directory, by MSP ID. */
+export async function readRemovals(paths: RunPaths): Promise<ReadonlyMap<string, Removal>> {
+  let text: string;
+  try {
+    text = await readFile(paths.removedFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw err;
+  }
+  let parsed;
+  try {
+    parsed = SCHEMA.safeParse(JSON.parse(text));
+  } catch (err) {
+    throw new NetworkError('RUN_STATE_INVALID', `${paths.removedFile} is not JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new NetworkError(
+      'RUN_STATE_INVALID',
+      `${paths.removedFile}: "${issue?.path.map(String).join('.') ?? ''}" ${issue?.message ?? 'is invalid'}`,
+    );
+  }
+  return new Map(parsed.data.removed.map((r) => [r.mspId, r]));
+}
+
+/** Records `mspId` as removed (again: its first removal's time is kept). */
+export async function recordRemoval(paths: RunPaths, mspId: string): Promise<void> {
+  const removals = new Map(await readRemovals(paths));
+  if (removals.has(mspId)) return;
+  removals.set(mspId, { mspId, removedAt: new Date().toISOString() });
+  await writeRemovals(paths, removals);
+}
+
+/** Takes `mspId` out of the record (`add-org` re-admitted it); whether it was in it. */
+export async function forgetRemoval(paths: RunPaths, mspId: string): Promise<boolean> {
+  const removals = new Map(await readRemovals(paths));
+  if (!removals.delete(mspId)) return false;
+  await writeRemovals(paths, removals);
+  return true;
+}
+
+/**
+ * The YAML's organisations `npm start` and `up` bring in: those not removed in `dataDir`. Each one left out is
+ * said in one line naming its YAML entry and how to bring it back.
+ */
+export async function activeOrganizations(
+  dataDir: string,
+  consortium: Readonly<{ organizations: readonly Organization[] }>,
+  configFile: string,
+  say: (line: string) => void,
+): Promise<Organization[]> {
+  const removals = await readRemovals(runPaths(dataDir));
+  return consortium.organizations.filter((org) => {
+    const removal = removals.get(org.mspId);
+    if (removal === undefined) return true;
+    say(
+      `${org.mspId}: entry of ${configFile} skipped, removed by network add-org --remove at ${removal.removedAt} ` +
+        `(delete the entry, or re-admit it: npm run network -- add-org --org ${org.mspId})`,
+    );
+    return false;
+  });
+}
+
+async function writeRemovals(paths: RunPaths, removals: ReadonlyMap<string, Removal>): Promise<void> {
+  await replaceFile(paths.removedFile, `${JSON.stringify({ removed: [...removals.values()] }, null, 2)}\n`);
+}
