@@ -2,13 +2,16 @@
  * The one way a file that must never be left half-written is written: the node's key files, the MSP material, the
  * backup archives (each keeps its own semantics as options: mode, replacing or not, owner).
  */
-import { link, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { link, open, readdir, realpath, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { syncDirectory } from './sync-directory.ts';
 
 export interface DurableWriteOptions {
-  /** The file's mode bits, whatever the umask; default 0600. */
-  readonly mode?: number;
+  /**
+   * The file's mode bits, whatever the umask; default 0600. `'umask'`: as a plain open(2) with 0666 would make it,
+   * for files others are meant to read (a trust bundle, an attestation).
+   */
+  readonly mode?: number | 'umask';
   /**
    * Replace a file at the path (rename(2): a reader sees the old file or the new). By default a file there is never
    * replaced, not even one that appeared meanwhile: link(2) refuses (EEXIST), which a file system without hard links
@@ -42,11 +45,11 @@ export async function writeDurably<T>(
   const temp = `${path}.partial-${process.pid}`;
   let result: T;
   try {
-    const handle = await open(temp, 'wx', mode);
+    const handle = await open(temp, 'wx', mode === 'umask' ? 0o666 : mode);
     try {
       if (owner !== undefined) await handle.chown(owner.uid, owner.gid);
       // The umask may have taken bits away.
-      await handle.chmod(mode);
+      if (mode !== 'umask') await handle.chmod(mode);
       result = await write(handle);
       await handle.sync();
     } finally {
@@ -65,6 +68,25 @@ export async function writeDurably<T>(
     throw err;
   }
   return result;
+}
+
+/**
+ * Replaces the file at `path` (through a symlink, its target) with `data` by {@link writeDurably}, keeping its mode (a
+ * new file: as the umask makes it). A target that is no regular file (`/dev/stdout`, a FIFO) is written in place:
+ * there is nothing to replace. For files the operator's commands write (`--out`, the network's run records): a full
+ * disk or a crash leaves the previous file whole, and a reader (a verifier polling a bundle) never sees half of one.
+ */
+export async function replaceFile(path: string, data: string | Uint8Array): Promise<void> {
+  const target = await realpath(path).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return path;
+    throw err;
+  });
+  const existing = await stat(target).catch(() => undefined);
+  if (existing !== undefined && !existing.isFile()) return writeFile(target, data);
+  await writeDurably(target, (handle) => handle.writeFile(data), {
+    replace: true,
+    mode: existing === undefined ? 'umask' : existing.mode & 0o7777,
+  });
 }
 
 /** Removes the temporary files of writes to `path` that a process which died left (a live one's is its own). */

@@ -23,7 +23,7 @@ describe('writeOutFile', () => {
     expect(await readFile(bundle, 'utf8')).toBe('new bundle\n');
     expect(await readFile(reader, 'utf8')).toBe('old bundle\n');
     expect((await stat(bundle)).mode & 0o777).toBe(0o640);
-    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect((await readdir(dir)).filter((f) => f.includes('.partial-'))).toEqual([]);
   });
 
   it('writes through a symlink to its target, and fails as FILE_ERROR naming the file', async () => {

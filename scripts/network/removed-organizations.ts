@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Organization } from '../../network/pki/index.ts';
-import { replaceFile } from '../../node/cli/replace-file.ts';
+import { replaceFile } from '../../network/fs/index.ts';
 import { NetworkError } from './errors.ts';
 import { runPaths, type RunPaths } from './run-state.ts';
 

@@ -5,9 +5,10 @@
  * in <data-dir>/logs/<name>.log. network.json is read back through one schema: a hand-edited or truncated file
  * is refused by name, never half-believed.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { replaceFile } from '../../network/fs/index.ts';
 import { NetworkError } from './errors.ts';
 import type { ProcessIdentity } from './process-identity.ts';
 
@@ -101,14 +102,12 @@ export async function readRun(paths: RunPaths): Promise<NetworkRun | undefined> 
 }
 
 /**
- * Records `run`: network.json replaced atomically (a crash leaves the old or the new file, never half of one),
+ * Records `run`: network.json replaced whole and synced (replaceFile: a crash leaves the old or the new file, never half of one),
  * then the pid files of its processes; pid files of processes no longer in it are removed.
  */
 export async function writeRun(paths: RunPaths, run: NetworkRun, previous?: NetworkRun): Promise<void> {
   await mkdir(paths.runDir, { recursive: true });
-  const temporary = `${paths.stateFile}.${String(process.pid)}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(run, null, 2)}\n`);
-  await rename(temporary, paths.stateFile);
+  await replaceFile(paths.stateFile, `${JSON.stringify(run, null, 2)}\n`);
   await Promise.all(run.processes.map((p) => writeFile(paths.pidFile(p.name), `${String(p.pid)}\n`)));
   const kept = new Set(run.processes.map((p) => p.name));
   await Promise.all(
