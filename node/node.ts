@@ -20,9 +20,11 @@ import { backupNode, refuseUnfinishedRestore } from './backup/index.ts';
 import {
   ChainIndex,
   ChainIndexFollower,
+  answeringIndex,
   discardUnfinishedLoad,
   IndexSnapshotStore,
   IndexSnapshotTaker,
+  newestAnchorBlock,
 } from './chain-index/index.ts';
 import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
 import {
@@ -119,6 +121,8 @@ export interface NodeParts {
   readonly records: RecordStore;
   readonly chain: LianxinChain;
   readonly chainIndex: ChainIndex;
+  /** The chain index for what others act on (attestations, reports): refused while the index catches up. */
+  readonly answeringIndex: Pick<ChainIndex, 'getIndexRecord'>;
   /** Puts the platform's notarizations on chain. */
   readonly notarizer: EvidenceNotarizer;
   /** Signs attestations and receipts. */
@@ -474,6 +478,7 @@ async function startPipelines(
     ownEntries: (transactionId) => anchorer.takeCommittedEntries(transactionId),
     logger: componentLogger(logger, 'chain-index'),
     ...retry,
+    newestAnchorBlock: () => newestAnchorBlock(chain),
     onApplied: (anchor) => {
       // First, synchronously: the snapshot must read the index as this anchor left it.
       taker?.onApplied(anchor);
@@ -535,6 +540,7 @@ async function startPipelines(
     records,
     chain,
     chainIndex,
+    answeringIndex: answeringIndex(chainIndex, follower),
     notarizer,
     receiptKey: keys.receiptKey,
     // A getter: the key changes on reload.
@@ -720,6 +726,7 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
         // The node's own anchors are on chain: the index must get at least there.
         chainBlock: pipelines.ownAnchorBlock(),
         failure: follower.failure,
+        catchingUp: follower.catchingUp,
       })),
       anchoringCheck(config.health.anchoringStallSeconds * 1000, () => ({
         logSize: log.size,
@@ -822,7 +829,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
         registryChanges: (startBlock) => chain.registryChanges(startBlock),
       },
       reports: recordStoreReports({ records: parts.records, attestations: builder }),
-      index: parts.chainIndex,
+      index: parts.answeringIndex,
       verifyAttestation: (bytes) =>
         bundle === undefined
           ? { ok: false, code: 'UNKNOWN_ISSUER', reason: 'the node has no trust bundle from the registry yet' }
@@ -933,6 +940,7 @@ async function startApi(
     services: {
       ...createServices({
         ...parts,
+        chainIndex: parts.answeringIndex,
         recordsDb: parts.db.records,
         // The spread read the getter once; the key changes on reload.
         get logKid() {
@@ -945,7 +953,7 @@ async function startApi(
             ReportService: createReportService({
               mspId: config.mspId,
               requester: exchange.requester,
-              index: parts.chainIndex,
+              index: parts.answeringIndex,
               chain: parts.chain,
               journal: exchange.journal,
               attestations: attestationBuilderOf(parts),

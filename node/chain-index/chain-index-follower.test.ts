@@ -201,6 +201,63 @@ describe('ChainIndexFollower entries', () => {
     expect(index.position).toBeUndefined();
     expect(await index.getIndexRecord(SUBJECT_A, 'loan')).toBeUndefined();
   });
+  it("is catching up until its index holds the chain's newest anchor as of its start, read again until it answers", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    const index = await ChainIndex.open(db.chainIndex);
+    const anchor = (blockNumber: bigint): AnchoredEvent => ({
+      blockNumber,
+      transactionId: `tx-${String(blockNumber)}`,
+      origin: OTHER,
+      size: Number(blockNumber),
+      indexCount: 1,
+      carried: {
+        anchoredAt: '2026-12-05T00:00:07.000Z',
+        entries: scanIndexEntries(encodeIndexEntries([entry(Number(blockNumber) - 1, SUBJECT_A)]), 'lenient'),
+      },
+    });
+    const last = Promise.withResolvers<undefined>();
+    const quiet = quietStream();
+    let reads = 0;
+    const follower = new ChainIndexFollower({
+      index,
+      chain: {
+        anchoredEvents: () =>
+          Promise.resolve({
+            async *[Symbol.asyncIterator]() {
+              yield anchor(7n);
+              await last.promise;
+              yield anchor(9n);
+              yield* { [Symbol.asyncIterator]: () => quiet[Symbol.asyncIterator]() };
+            },
+            close: () => {
+              quiet.close();
+            },
+            [Symbol.dispose]: () => {
+              quiet.close();
+            },
+          }),
+        getIndexEntries: () => Promise.reject(new Error('the event carried the entries')),
+      },
+      newestAnchorBlock: () =>
+        ++reads === 1 ? Promise.reject(new ChainError('UNAVAILABLE', '14 UNAVAILABLE')) : Promise.resolve(9n),
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    expect(follower.catchingUp).toBe(
+      'the index is at block -1 and does not follow the chain yet (a snapshot may be loading)',
+    );
+    follower.start();
+    for (let i = 0; i < 200 && index.position === undefined; i++) await sleep(10);
+    expect(reads).toBe(2);
+    expect(follower.catchingUp).toBe("the index is at block 7, the chain's newest anchor at block 9");
+    last.resolve(undefined);
+    for (let i = 0; i < 200 && follower.catchingUp !== undefined; i++) await sleep(10);
+    expect(index.position?.blockNumber).toBe(9n);
+    expect(follower.catchingUp).toBeUndefined();
+    await follower.stop();
+  });
 });
 
 describe('ChainIndexFollower health', () => {

@@ -27,6 +27,12 @@ export interface ChainIndexFollowerOptions {
   readonly onApplied?: (anchor: AnchoredEvent) => void;
   /** At most one progress line per this long; default `PROGRESS_LOG_INTERVAL_MS`. */
   readonly progressLogIntervalMs?: number;
+  /**
+   * The block of the chain's newest anchor, -1 when there is none (`newestAnchorBlock`), read when the follower
+   * starts: until its index has got there, the follower is catching up and its index is not the chain's word.
+   * Absent, it has caught up once following (a tool or test following a chain it wrote itself).
+   */
+  readonly newestAnchorBlock?: () => Promise<bigint>;
 }
 
 /** An operator follows the index catching up without a line per anchor (thousands while replaying a chain). */
@@ -48,6 +54,10 @@ export class ChainIndexFollower {
   #failure: string | undefined;
   /** Applied since the last progress line. */
   #progress = { anchors: 0, entries: 0, loggedAt: 0 };
+  /** The chain's newest anchor's block when this follower started, once read. */
+  #target: bigint | undefined;
+  /** Reached `#target` once: a later lag is a stall the health check's watch reports, not a catch-up. */
+  #caughtUp = false;
 
   constructor(options: Readonly<ChainIndexFollowerOptions>) {
     this.#o = options;
@@ -57,6 +67,18 @@ export class ChainIndexFollower {
   /** Why the follower is not following the chain's events now, or undefined while it is (for health). */
   get failure(): string | undefined {
     return this.#failure;
+  }
+
+  /**
+   * Why the index is not yet the chain's word, or undefined once it has caught up with the chain's newest anchor
+   * as of the follower's start: lookups that miss, or find an older version, may only be behind the chain.
+   */
+  get catchingUp(): string | undefined {
+    if (this.#caughtUp) return undefined;
+    const at = `the index is at block ${String(this.#o.index.position?.blockNumber ?? -1n)}`;
+    if (this.#running === undefined) return `${at} and does not follow the chain yet (a snapshot may be loading)`;
+    if (this.#target === undefined) return `${at} and the chain's newest anchor is not known yet`;
+    return `${at}, the chain's newest anchor at block ${String(this.#target)}`;
   }
 
   start(): void {
@@ -84,6 +106,8 @@ export class ChainIndexFollower {
     while (!this.#stopped()) {
       let stable: NodeJS.Timeout | undefined;
       try {
+        this.#target ??= (await this.#o.newestAnchorBlock?.()) ?? -1n;
+        this.#noteProgress();
         const events = await this.#o.chain.anchoredEvents(this.#o.index.position);
         // Following again: a retryNow() from here on is of no failure of this stream's.
         this.#backoff.dropRetryNow();
@@ -134,8 +158,19 @@ export class ChainIndexFollower {
   }
 
   #applied(anchor: AnchoredEvent, anchoredAt: string): void {
+    this.#noteProgress();
     this.#o.onApplied?.(anchor);
     this.#logProgress(anchor, anchoredAt);
+  }
+
+  /**
+   * Caught up once the index holds an anchor of the target's block: the rest of that block's anchors come in the
+   * same delivery of the event stream.
+   */
+  #noteProgress(): void {
+    if (this.#target === undefined || this.#caughtUp) return;
+    this.#caughtUp = (this.#o.index.position?.blockNumber ?? -1n) >= this.#target;
+    if (this.#caughtUp) this.#o.logger.info({ blockNumber: Number(this.#target) }, 'chain index caught up');
   }
 
   /** Rate-limited: anchors and entries applied since the last line, where the index is, and how far behind. */
