@@ -5,7 +5,8 @@
  * versions the same way: 1 for the first anchored leaf of a subject and kind, then +1 per anchored leaf.
  *
  * Each anchor is applied in one LevelDB batch together with the chain position it reached, so a crash replays
- * from the last applied anchor and never applies one twice. The batch is not synced: the table is derived from
+ * from the last applied anchor; an anchor that is not after the position (a stream that repeats or goes back) is
+ * refused, never applied twice. The batch is not synced: the table is derived from
  * the chain, and losing its newest batches to a power failure only means reading them from the chain again.
  *
  * Numbering a new version needs the stored one: applying an anchor reads only the keys an in-memory filter of every
@@ -34,6 +35,15 @@ import {
 } from './index-rows.ts';
 import { KeyFilter, RowBatch, StorageFaultError, type RowPut } from '../store/index.ts';
 import { SubjectOrder } from './subject-order.ts';
+
+/**
+ * An anchor the index refuses: applying it again, or out of chain order, would number every version it indexes
+ * once more than every other node does.
+ */
+export class AnchorOutOfOrderError extends Error {
+  override readonly name = 'AnchorOutOfOrderError';
+  readonly code = 'ANCHOR_OUT_OF_ORDER';
+}
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
 export interface ChainIndexRecord {
@@ -493,6 +503,7 @@ export class ChainIndex {
    * stored, the rows built from the entries' bytes without an object or string per entry.
    */
   async applyEncoded(anchor: AnchoredEvent, anchoredAt: string, entries: IndexEntriesView): Promise<void> {
+    this.#refuseOutOfOrder(anchor);
     if (this.#earlierAnchorRows) {
       // Fails, while the store still refuses writes, as this apply's own write would.
       await moveEarlierAnchorRows(this.#db);
@@ -505,6 +516,23 @@ export class ChainIndex {
     } finally {
       this.#scratch = scratch;
     }
+  }
+
+  /**
+   * Later anchors of the position's block are taken: the chain orders a block's transactions, the index keeps only
+   * the last one it applied.
+   * @throws AnchorOutOfOrderError naming both positions.
+   */
+  #refuseOutOfOrder(anchor: AnchoredEvent): void {
+    const position = this.#position;
+    if (position === undefined) return;
+    if (anchor.blockNumber > position.blockNumber) return;
+    if (anchor.blockNumber === position.blockNumber && anchor.transactionId !== position.transactionId) return;
+    throw new AnchorOutOfOrderError(
+      `chain index: anchor ${anchor.origin}/${String(anchor.size)} (block ${String(anchor.blockNumber)}, ` +
+        `transaction ${anchor.transactionId}) is not after the index's position (block ` +
+        `${String(position.blockNumber)}, transaction ${position.transactionId}): not applied again`,
+    );
   }
 
   async #applyIn(
