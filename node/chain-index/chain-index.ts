@@ -26,6 +26,7 @@ import {
   earlierAnchorKey,
   latestKey,
   latestRowsOf,
+  LOADING_KEY,
   POSITION_KEY,
   RowSlabs,
   storedAnchorKey,
@@ -36,13 +37,21 @@ import {
 import { KeyFilter, RowBatch, StorageFaultError, type RowPut } from '../store/index.ts';
 import { SubjectOrder } from './subject-order.ts';
 
-/**
- * An anchor the index refuses: applying it again, or out of chain order, would number every version it indexes
- * once more than every other node does.
- */
-export class AnchorOutOfOrderError extends Error {
-  override readonly name = 'AnchorOutOfOrderError';
-  readonly code = 'ANCHOR_OUT_OF_ORDER';
+/** Why the index refuses to apply an anchor, as a closed code. */
+export type ChainIndexErrorCode =
+  /** Applying it again, or out of chain order, would number every version it indexes once more than other nodes. */
+  | 'ANCHOR_OUT_OF_ORDER'
+  /** A snapshot load failed and could not clear its rows: numbering on top of them would be wrong. */
+  | 'UNFINISHED_LOAD';
+
+export class ChainIndexError extends Error {
+  override readonly name = 'ChainIndexError';
+  constructor(
+    readonly code: ChainIndexErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
@@ -226,6 +235,8 @@ export class ChainIndex {
    * they are, and move before the next apply writes any row, so that the two names never hold rows at once.
    */
   #earlierAnchorRows: boolean;
+  /** No snapshot load's marker was found at the first apply (one is written only before the follower starts). */
+  #noUnfinishedLoad = false;
   readonly #anchors = new Map<string, AnchorRow>();
   /** Every stored `latest/` key is in it once `#filterComplete`; undefined until the first apply. */
   #filter: KeyFilter | undefined;
@@ -288,7 +299,7 @@ export class ChainIndex {
     const rows = await store.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }).all();
     if (rows.length === 0) return;
     try {
-      // A batch, not clear(): it goes through the store's write guard (node/store/node-database.ts).
+      // A batch, not clear(): one atomic write (a clear deletes in batches of its own, node/store/node-database.ts).
       await store.batch(rows.map(([key]) => ({ type: 'del' as const, key })));
     } catch {
       // Not deleted (a store refusing writes): not used either; the index scans, as after a crash. The position
@@ -504,6 +515,7 @@ export class ChainIndex {
    */
   async applyEncoded(anchor: AnchoredEvent, anchoredAt: string, entries: IndexEntriesView): Promise<void> {
     this.#refuseOutOfOrder(anchor);
+    if (!this.#noUnfinishedLoad) await this.#refuseUnfinishedLoad();
     if (this.#earlierAnchorRows) {
       // Fails, while the store still refuses writes, as this apply's own write would.
       await moveEarlierAnchorRows(this.#db);
@@ -521,18 +533,35 @@ export class ChainIndex {
   /**
    * Later anchors of the position's block are taken: the chain orders a block's transactions, the index keeps only
    * the last one it applied.
-   * @throws AnchorOutOfOrderError naming both positions.
+   * @throws ChainIndexError `ANCHOR_OUT_OF_ORDER` naming both positions.
    */
   #refuseOutOfOrder(anchor: AnchoredEvent): void {
     const position = this.#position;
     if (position === undefined) return;
     if (anchor.blockNumber > position.blockNumber) return;
     if (anchor.blockNumber === position.blockNumber && anchor.transactionId !== position.transactionId) return;
-    throw new AnchorOutOfOrderError(
+    throw new ChainIndexError(
+      'ANCHOR_OUT_OF_ORDER',
       `chain index: anchor ${anchor.origin}/${String(anchor.size)} (block ${String(anchor.blockNumber)}, ` +
         `transaction ${anchor.transactionId}) is not after the index's position (block ` +
         `${String(position.blockNumber)}, transaction ${position.transactionId}): not applied again`,
     );
+  }
+
+  /**
+   * A load whose cleanup failed too (a full disk) leaves its marker with its rows: the node discards them at its
+   * next start (`discardUnfinishedLoad`), and nothing is numbered on top of them until then.
+   * @throws ChainIndexError `UNFINISHED_LOAD`.
+   */
+  async #refuseUnfinishedLoad(): Promise<void> {
+    if ((await this.#db.get(LOADING_KEY)) !== undefined) {
+      throw new ChainIndexError(
+        'UNFINISHED_LOAD',
+        'chain index: a snapshot load failed and could not remove the rows it wrote: free space on the store and ' +
+          'restart the node, which discards them and starts the index over',
+      );
+    }
+    this.#noUnfinishedLoad = true;
   }
 
   async #applyIn(

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../test/support/eventually.ts';
 import { receiptKeyOf, type ReceiptKey } from '../receipts/index.ts';
 import { openNodeDatabase, type NodeDatabase, type NodeSublevel } from '../store/index.ts';
 import { ChainIndex } from './chain-index.ts';
@@ -13,7 +14,8 @@ import {
   signStatement,
   type SignedStatement,
 } from './snapshot-format.ts';
-import { discardUnfinishedLoad, loadIndexSnapshot, LOADING_KEY } from './snapshot-loader.ts';
+import { LOADING_KEY } from './index-rows.ts';
+import { discardUnfinishedLoad, loadIndexSnapshot } from './snapshot-loader.ts';
 import { selectAttestedSnapshot } from './snapshot-quorum.ts';
 import { IndexSnapshotStore } from './snapshot-store.ts';
 
@@ -264,6 +266,47 @@ describe('chain index snapshots', () => {
     const reopened = await IndexSnapshotStore.open(join(dir, 'snapshots'), 2);
     expect(reopened.statements().map((s) => parseStatement(s.body).manifestDigest)).toEqual([digest]);
     await expect(readFile(damaged)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('applies nothing on the rows of a load that failed and could not clear them (a full disk), until restarted', async () => {
+    const { manifest, chunks } = await snapshot();
+    const faults = { refuse: false };
+    const faulty = await openNodeDatabase(join(dir, 'faulty'), {
+      probeIntervalMs: 20,
+      injectWriteFault: () =>
+        faults.refuse
+          ? Object.assign(new Error('IO error: 000009.log: No space left on device'), { code: 'LEVEL_IO_ERROR' })
+          : undefined,
+    });
+    try {
+      async function* fullAfterFirst() {
+        let i = 0;
+        for await (const chunk of chunks()) {
+          if (i++ === 1) {
+            // The disk fills while the first chunk's rows are written; the second does not match.
+            faults.refuse = true;
+            chunk[0] = (chunk[0] ?? 0) ^ 1;
+          }
+          yield chunk;
+        }
+      }
+      await expect(loadIndexSnapshot(faulty.chainIndex, manifest, fullAfterFirst())).rejects.toMatchObject({
+        code: 'STORAGE_FULL',
+      });
+      expect(await faulty.chainIndex.get(LOADING_KEY)).toBeDefined();
+      faults.refuse = false;
+      const index = await ChainIndex.open(faulty.chainIndex);
+      const anchor = { origin: 'lianxin/Org0MSP/0', size: 1, indexCount: 0, blockNumber: 1n, transactionId: txId(1) };
+      await expect(index.apply(anchor, '', [])).rejects.toMatchObject({ code: 'UNFINISHED_LOAD' });
+      expect(index.position).toBeUndefined();
+      await eventually(() => Promise.resolve(faulty.storage.fault === undefined || undefined), { what: 'recovery' });
+      // The next start discards the rows; the index then starts over.
+      expect(await discardUnfinishedLoad(faulty.chainIndex)).toBe(true);
+      await index.apply(anchor, '', []);
+      expect(index.position).toEqual({ blockNumber: 1n, transactionId: txId(1) });
+    } finally {
+      await faulty.close();
+    }
   });
 
   it('discards an index whose snapshot load a crash cut short', async () => {

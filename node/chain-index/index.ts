@@ -1,6 +1,6 @@
 /** The node's lookup table over the consortium's chain index, and the follower that keeps it current. */
 export {
-  AnchorOutOfOrderError,
+  ChainIndexError,
   ChainIndex,
   ANCHOR_HISTORY_LIMIT,
   type AnchoredSize,

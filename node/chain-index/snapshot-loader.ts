@@ -17,12 +17,9 @@
  */
 import type { NodeSublevel } from '../store/index.ts';
 import { encodeStoredPosition } from './chain-index.ts';
-import { ANCHOR_TAG, isEarlierAnchorKey, POSITION_KEY } from './index-rows.ts';
+import { ANCHOR_TAG, isEarlierAnchorKey, LOADING_KEY, POSITION_KEY } from './index-rows.ts';
 import { IndexSnapshotError } from './snapshot-errors.ts';
 import { chunkHash, decodeChunkRows, type SnapshotManifest } from './snapshot-format.ts';
-
-/** Present while a snapshot is being loaded; never in a snapshot (snapshot-format.ts admits only index rows). */
-export const LOADING_KEY = Buffer.from('snapshot-loading');
 
 /**
  * classic-level's `sync`, which a sublevel passes to its database though its typings do not list it (a variable,
