@@ -2,7 +2,7 @@ import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { eventually } from '../../test/support/eventually.ts';
 import { receiptKeyOf, type ReceiptKey } from '../receipts/index.ts';
 import { openNodeDatabase, type NodeDatabase, type NodeSublevel } from '../store/index.ts';
@@ -309,10 +309,32 @@ describe('chain index snapshots', () => {
     }
   });
 
-  it('discards an index whose snapshot load a crash cut short', async () => {
+  it('discards an index whose snapshot load a crash cut short, its marker last, synced', async () => {
     await target.chainIndex.put(LOADING_KEY, Buffer.from('13'));
     await target.chainIndex.put(Buffer.from('latest/x/loan'), Buffer.from('partial'));
+    await target.chainIndex.put(Buffer.from('~anchor/x/00000000000000000007'), Buffer.from('{}'));
+    // LevelDB's clear deletes in key order in batches of its own: the marker sorts before the anchor rows, so it
+    // must not go in the same clear (a crash there would leave anchor rows with neither marker nor position).
+    const root = target.chainIndex.db;
+    const writes: { write: string; gt?: string; lt?: string; sync?: boolean }[] = [];
+    const clear = root.clear.bind(root);
+    const del = root.del.bind(root);
+    vi.spyOn(root, 'clear').mockImplementation(((options: { gt?: Buffer; lt?: Buffer }) => {
+      writes.push({ write: 'clear', gt: options.gt?.toString(), lt: options.lt?.toString() });
+      return clear(options);
+    }) as typeof root.clear);
+    vi.spyOn(root, 'del').mockImplementation(((key: Buffer, options: { sync?: boolean }) => {
+      writes.push({ write: `del ${key.toString()}`, sync: options.sync });
+      return del(key, options);
+    }) as typeof root.del);
     expect(await discardUnfinishedLoad(target.chainIndex)).toBe(true);
+    vi.restoreAllMocks();
+    const marker = `${target.chainIndex.prefix}snapshot-loading`;
+    expect(writes).toMatchObject([
+      { write: 'clear', gt: undefined, lt: marker },
+      { write: 'clear', gt: marker },
+      { write: `del ${marker}`, sync: true },
+    ]);
     expect(await rowsOf(target.chainIndex)).toEqual([]);
     expect(await discardUnfinishedLoad(source.chainIndex)).toBe(false);
     expect((await rowsOf(source.chainIndex)).length).toBeGreaterThan(0);

@@ -30,8 +30,19 @@ const SYNCED = { sync: true, keyEncoding: 'buffer' } as const;
 /** Clears the index if a load was cut short (crash); resolves to whether it did. */
 export async function discardUnfinishedLoad(db: NodeSublevel): Promise<boolean> {
   if ((await db.get(LOADING_KEY)) === undefined) return false;
-  await db.clear();
+  await clearLoad(db);
   return true;
+}
+
+/**
+ * Every row, the marker last, synced: LevelDB's clear deletes in batches of its own in key order, and the marker
+ * sorts before the anchor rows (`~anchor/…`), so a crash in one clear of everything could leave anchor rows with
+ * neither position nor marker — anchors never applied, in the explorer's history and in this node's snapshots.
+ */
+async function clearLoad(db: NodeSublevel): Promise<void> {
+  await db.clear({ lt: LOADING_KEY, keyEncoding: 'buffer' });
+  await db.clear({ gt: LOADING_KEY, keyEncoding: 'buffer' });
+  await db.del(LOADING_KEY, SYNCED);
 }
 
 export interface LoadedSnapshot {
@@ -97,7 +108,7 @@ export async function loadIndexSnapshot(
     return { rows, chunks: index };
   } catch (err) {
     await pending.catch(() => undefined);
-    await db.clear();
+    await clearLoad(db);
     throw err;
   }
 }
