@@ -349,10 +349,12 @@ describe('the quorum a snapshot needs', () => {
   const registered = new Map<string, KeyObject>(
     keys.map(({ org, key: k }) => [`${org}/${k.kid}`, createPublicKey(k.privateKey)]),
   );
-  const rule = (required: number) => ({
+  const rule = (required: number, suspended: readonly string[] = []) => ({
     channel: 'lianxin',
     chaincode: 'lianxin',
     required,
+    mspId: 'JoiningMSP',
+    active: (mspId: string) => !suspended.includes(mspId),
     receiptKey: (mspId: string, kid: string) => registered.get(`${mspId}/${kid}`),
     nowMs: Date.now(),
   });
@@ -400,5 +402,21 @@ describe('the quorum a snapshot needs', () => {
       }),
     );
     expect(selectAttestedSnapshot(peers, rule(2)).attestedBy).toEqual([a.org, b.org]);
+  });
+
+  it("counts neither a suspended institution nor the joining node's own, whoever relays them", () => {
+    const peers = [
+      { peer: 'p1', statements: [statement(a.org, a.key, '12', good), statement(b.org, b.key, '12', good)] },
+      { peer: 'p2', statements: [statement(c.org, c.key, '12', good)] },
+    ];
+    expect(selectAttestedSnapshot(peers, rule(3)).attestedBy).toEqual([a.org, b.org, c.org]);
+    expect(() => selectAttestedSnapshot(peers, { ...rule(2, [b.org]), mspId: c.org })).toThrow(
+      expect.objectContaining({
+        code: 'NO_QUORUM',
+        message: expect.stringMatching(
+          /at best 1 \(AMSP\).*p1: BMSP is not an active institution; p2: CMSP is this node's own institution/,
+        ) as string,
+      }),
+    );
   });
 });

@@ -33,7 +33,11 @@ export interface QuorumRule {
   readonly chaincode: string;
   /** Distinct institutions that must sign the same position and digest. */
   readonly required: number;
-  /** The registered receipt key `kid` of an active `mspId`, if valid for signing at `atMs` (RegistryView). */
+  /** The joining node's institution: its own statements (which any peer can relay) do not count. */
+  readonly mspId: string;
+  /** Whether `mspId` is active in the registry: a suspended institution's statements do not count. */
+  readonly active: (mspId: string) => boolean;
+  /** The registered receipt key `kid` of `mspId`, if valid for signing at `atMs` (RegistryView). */
   readonly receiptKey: (mspId: string, kid: string, atMs: number) => KeyObject | undefined;
   readonly nowMs: number;
 }
@@ -111,6 +115,8 @@ export function selectAttestedSnapshot(peers: readonly PeerStatements[], rule: Q
 function statementProblem(statement: SnapshotStatement, signed: SignedStatement, rule: QuorumRule): string | undefined {
   if (statement.channel !== rule.channel || statement.chaincode !== rule.chaincode)
     return `signed for ${statement.channel}/${statement.chaincode}, not ${rule.channel}/${rule.chaincode}`;
+  if (statement.mspId === rule.mspId) return "is this node's own institution";
+  if (!rule.active(statement.mspId)) return 'is not an active institution';
   const signedAtMs = Date.parse(statement.signedAt);
   if (signedAtMs > rule.nowMs + MAX_SKEW_MS) return `signed in the future (${statement.signedAt})`;
   const key = rule.receiptKey(statement.mspId, statement.kid, signedAtMs);
