@@ -6,11 +6,14 @@
  *   <block20>-<txid>.statement  this node's signed statement, JSON {body, signature} base64
  *
  * The statement is written last, by rename: a snapshot without one (a crash while writing) is not listed, served
- * or kept. Only the newest `keep` snapshots are kept; a stream serving an older one keeps its open file.
+ * or kept. The rows and the manifest are synced before it, it before its rename, the directory after: a power loss
+ * must not leave a published statement over rows that were still in the page cache (every joiner would download
+ * them, then fail on a chunk). Only the newest `keep` snapshots are kept; a stream serving an older one keeps its open file.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDirectory } from '../../network/fs/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
 import {
   ChunkBuilder,
@@ -161,19 +164,21 @@ export class IndexSnapshotStore {
         }
       }
       if (!builder.empty) await flush(file);
+      await file.sync();
       await file.close();
       file = undefined;
       const manifest = encodeManifest({ ...identity, ...position, rows, bytes, chunks });
       const digest = createHash('sha256').update(manifest).digest('hex');
-      await writeFile(join(this.#dir, `${name}.manifest`), manifest);
+      await writeSynced(join(this.#dir, `${name}.manifest`), manifest);
       const statement = signStatement(
         { ...identity, ...position, rows, manifestDigest: digest, signedAt: new Date().toISOString() },
         key,
       );
       // Written last, by rename: its presence means the rows and the manifest are complete.
       const tmp = join(this.#dir, `${name}.statement.tmp`);
-      await writeFile(tmp, encodeStatements([statement]));
+      await writeSynced(tmp, encodeStatements([statement]));
       await rename(tmp, join(this.#dir, `${name}${STATEMENT}`));
+      await syncDirectory(this.#dir);
       this.#held.set(digest, { name, blockNumber: BigInt(position.blockNumber), statement });
       await this.#prune();
       return digest;
@@ -196,6 +201,17 @@ export class IndexSnapshotStore {
         [STATEMENT, '.manifest', '.rows'].map((ext) => rm(join(this.#dir, `${held.name}${ext}`), { force: true })),
       );
     }
+  }
+}
+
+/** A new file's bytes, on the disk before this resolves. */
+async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
