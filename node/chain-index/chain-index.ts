@@ -190,7 +190,7 @@ const SCAN_KEYS_PER_READ = 1_000;
 const LATEST_PREFIX = Buffer.from('latest/');
 const LATEST_END = afterPrefix(LATEST_PREFIX);
 /** The anchor rows' keys, as stored and as earlier versions stored them. */
-const ANCHOR_ROWS = { gte: Buffer.from(ANCHOR_PREFIX), lt: afterPrefix(Buffer.from(ANCHOR_PREFIX)) };
+const STORED_ANCHOR_PREFIX = Buffer.from(ANCHOR_PREFIX);
 const EARLIER_ANCHOR_ROWS = { gte: EARLIER_ANCHOR_PREFIX, lt: afterPrefix(EARLIER_ANCHOR_PREFIX) };
 
 interface StoredPosition {
@@ -465,37 +465,47 @@ export class ChainIndex {
   /**
    * The anchors applied so far (those that indexed leaves), by origin then size: each institution's anchoring
    * history, read from the rows the lookups join on. At most `limit` rows per origin (default
-   * `ANCHOR_HISTORY_LIMIT`), the newest kept, so a chart over years of anchors stays bounded.
+   * `ANCHOR_HISTORY_LIMIT`), the newest: each origin's read backwards from its newest row, so a page view reads
+   * what it shows, not years of anchors. While an earlier version's rows were not moved, both names are read from
+   * one LevelDB snapshot: the rows are under one of them, and may be moving.
    */
   async anchorHistory(limit = ANCHOR_HISTORY_LIMIT): Promise<AnchoredSize[]> {
+    await using snapshot = this.#db.snapshot();
+    const prefixes = this.#earlierAnchorRows ? [EARLIER_ANCHOR_PREFIX, STORED_ANCHOR_PREFIX] : [STORED_ANCHOR_PREFIX];
     const byOrigin = new Map<string, AnchoredSize[]>();
-    for await (const [key, value] of this.#anchorRows()) {
-      // anchor/<origin>/<size20>: the origin holds slashes itself, the size is the last 20 characters.
-      const text = key.toString('utf8');
-      const origin = text.slice(EARLIER_ANCHOR_PREFIX.length, -21);
-      const row = JSON.parse(value.toString('utf8')) as AnchorRow;
-      const rows = byOrigin.get(origin) ?? [];
-      rows.push({ origin, size: Number(text.slice(-20)), anchoredAt: row.anchoredAt, blockNumber: row.blockNumber });
-      // Keeps the newest: the iteration is in size order within an origin.
-      if (rows.length > limit) rows.shift();
-      byOrigin.set(origin, rows);
+    for (const prefix of prefixes) {
+      for (const origin of await this.#anchorOrigins(prefix, snapshot)) {
+        // <prefix><origin>/<size20>: zero-padded, so key order is size order.
+        const under = Buffer.from(`${String(prefix)}${origin}/`);
+        const newest = await this.#db
+          .iterator({ gte: under, lt: afterPrefix(under), reverse: true, limit, snapshot })
+          .all();
+        const rows = byOrigin.get(origin) ?? [];
+        for (const [key, value] of newest) {
+          const row = JSON.parse(value.toString('utf8')) as AnchorRow;
+          const size = Number(key.subarray(-20).toString('utf8'));
+          rows.push({ origin, size, anchoredAt: row.anchoredAt, blockNumber: row.blockNumber });
+        }
+        byOrigin.set(origin, rows);
+      }
     }
-    return [...byOrigin.values()].flat();
+    return [...byOrigin.keys()]
+      .sort()
+      .flatMap((origin) => (byOrigin.get(origin) ?? []).sort((x, y) => x.size - y.size).slice(-limit));
   }
 
-  /**
-   * Every anchor row in key order, its key as snapshots name it (`anchor/…`). While an earlier version's rows were
-   * not moved, both names are read from one LevelDB snapshot: the rows are under one of them, and may be moving.
-   */
-  async *#anchorRows(): AsyncGenerator<[Buffer, Buffer]> {
-    if (!this.#earlierAnchorRows) {
-      for await (const [key, value] of this.#db.iterator(ANCHOR_ROWS)) yield [earlierAnchorKey(key), value];
-      return;
-    }
-    await using snapshot = this.#db.snapshot();
-    yield* await this.#db.iterator({ ...EARLIER_ANCHOR_ROWS, snapshot }).all();
-    for await (const [key, value] of this.#db.iterator({ ...ANCHOR_ROWS, snapshot })) {
-      yield [earlierAnchorKey(key), value];
+  /** The origins with rows under `prefix`, one seek each: the first key past the previous origin's rows. */
+  async #anchorOrigins(prefix: Buffer, snapshot: ReturnType<NodeSublevel['snapshot']>): Promise<string[]> {
+    const origins: string[] = [];
+    const end = afterPrefix(prefix);
+    let from = prefix;
+    for (;;) {
+      const [key] = await this.#db.keys({ gte: from, lt: end, limit: 1, snapshot }).all();
+      if (key === undefined) return origins;
+      // <prefix><origin>/<size20>: the origin holds slashes itself, the size is the last 20 characters.
+      const origin = key.subarray(prefix.length, -21).toString('utf8');
+      origins.push(origin);
+      from = afterPrefix(Buffer.from(`${String(prefix)}${origin}/`));
     }
   }
 
