@@ -13,6 +13,7 @@ import {
   parseStatement,
   signStatement,
   type SignedStatement,
+  type SnapshotManifest,
 } from './snapshot-format.ts';
 import { LOADING_KEY } from './index-rows.ts';
 import { discardUnfinishedLoad, loadIndexSnapshot } from './snapshot-loader.ts';
@@ -242,6 +243,19 @@ describe('chain index snapshots', () => {
     expect(await rowsOf(target.chainIndex)).toEqual([]);
   });
 
+  it.each([
+    ['more rows than the chunks hold', (m: SnapshotManifest) => ({ ...m, rows: m.rows + 1 }), 'BAD_ROWS'],
+    [
+      'fewer chunks than the stream sends',
+      (m: SnapshotManifest) => ({ ...m, chunks: m.chunks.slice(0, -1) }),
+      'CHUNK_MISMATCH',
+    ],
+  ])('rejects a manifest that states %s and leaves the index empty', async (_name, edit, code) => {
+    const { manifest, chunks } = await snapshot();
+    await expect(loadIndexSnapshot(target.chainIndex, edit(manifest), chunks())).rejects.toMatchObject({ code });
+    expect(await rowsOf(target.chainIndex)).toEqual([]);
+  });
+
   it('refuses rows outside the index keys, such as a position, even in a chunk that hashes right', () => {
     const row = (k: string, v: string) => {
       const key = Buffer.from(k);
@@ -342,6 +356,9 @@ describe('chain index snapshots', () => {
 });
 
 describe('the quorum a snapshot needs', () => {
+  const NOW = Date.now();
+  const MINUTE = 60_000;
+  const HOUR = 60 * MINUTE;
   const keys = ['A', 'B', 'C'].map((org) => ({
     org: `${org}MSP`,
     key: receiptKeyOf(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey),
@@ -355,20 +372,29 @@ describe('the quorum a snapshot needs', () => {
     required,
     mspId: 'JoiningMSP',
     active: (mspId: string) => !suspended.includes(mspId),
-    receiptKey: (mspId: string, kid: string) => registered.get(`${mspId}/${kid}`),
-    nowMs: Date.now(),
+    // Each key valid for the hour before now (as registered on chain): a statement is judged by the key's window
+    // at its own signing time.
+    receiptKey: (mspId: string, kid: string, atMs: number) =>
+      atMs > NOW - HOUR && atMs <= NOW + MINUTE ? registered.get(`${mspId}/${kid}`) : undefined,
+    nowMs: NOW,
   });
-  const statement = (org: string, signer: ReceiptKey, block: string, digest: string): SignedStatement =>
+  const statement = (
+    org: string,
+    signer: ReceiptKey,
+    block: string,
+    digest: string,
+    { signedAtMs = NOW - MINUTE, channel = 'lianxin' } = {},
+  ): SignedStatement =>
     signStatement(
       {
         mspId: org,
-        channel: 'lianxin',
+        channel,
         chaincode: 'lianxin',
         blockNumber: block,
         transactionId: txId(Number(block)),
         rows: 10,
         manifestDigest: digest,
-        signedAt: new Date().toISOString(),
+        signedAt: new Date(signedAtMs).toISOString(),
       },
       signer,
     );
@@ -402,6 +428,21 @@ describe('the quorum a snapshot needs', () => {
       }),
     );
     expect(selectAttestedSnapshot(peers, rule(2)).attestedBy).toEqual([a.org, b.org]);
+  });
+
+  it.each([
+    ['signed for another channel', { channel: 'other' }, /CMSP signed for other\/lianxin, not lianxin\/lianxin/],
+    // Within the key's window (which the rule accepts up to a minute ahead), but beyond the allowed skew.
+    ['signed over a minute ahead of this clock', { signedAtMs: NOW + MINUTE + 1_000 }, /CMSP signed in the future/],
+    ['signed before its key was valid', { signedAtMs: NOW - 2 * HOUR }, /CMSP has no receipt key .* valid at/],
+  ])('does not count a statement %s', (_name, options, why) => {
+    const peers = [
+      { peer: 'p1', statements: [statement(a.org, a.key, '12', good), statement(b.org, b.key, '12', good)] },
+      { peer: 'p2', statements: [statement(c.org, c.key, '12', good, options)] },
+    ];
+    expect(() => selectAttestedSnapshot(peers, rule(3))).toThrow(
+      expect.objectContaining({ code: 'NO_QUORUM', message: expect.stringMatching(why) as string }),
+    );
   });
 
   it("counts neither a suspended institution nor the joining node's own, whoever relays them", () => {
