@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -273,13 +273,19 @@ describe('chain index snapshots', () => {
     expect(decodeChunkRows(row('latest/a', 'x'), 0, undefined).keys.map(String)).toEqual(['latest/a']);
   });
 
-  it('reopens its snapshots, skipping and removing one whose statement is damaged', async () => {
+  it('reopens its snapshots, skipping and removing one whose statement is damaged or misnamed', async () => {
     const { digest } = await snapshot();
-    const damaged = join(dir, 'snapshots', `${'9'.padStart(20, '0')}-${txId(9)}.statement`);
+    const snapshots = join(dir, 'snapshots');
+    const damaged = join(snapshots, `${'9'.padStart(20, '0')}-${txId(9)}.statement`);
     await writeFile(damaged, 'not a statement');
-    const reopened = await IndexSnapshotStore.open(join(dir, 'snapshots'), 2);
+    const [taken = ''] = (await readdir(snapshots)).filter((f) => f.endsWith('.statement') && !damaged.endsWith(f));
+    // A good statement under a name that holds no block number (copied by hand, say).
+    const misnamed = join(snapshots, 'copy.statement');
+    await writeFile(misnamed, await readFile(join(snapshots, taken)));
+    const reopened = await IndexSnapshotStore.open(snapshots, 2);
     expect(reopened.statements().map((s) => parseStatement(s.body).manifestDigest)).toEqual([digest]);
     await expect(readFile(damaged)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readFile(misnamed)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('applies nothing on the rows of a load that failed and could not clear them (a full disk), until restarted', async () => {

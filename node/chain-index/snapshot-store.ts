@@ -76,15 +76,18 @@ export class IndexSnapshotStore {
       const name = file.slice(0, -STATEMENT.length);
       let statement: SignedStatement | undefined;
       let digest: string;
+      let blockNumber: bigint;
       try {
         [statement] = decodeStatements(await readFile(join(dir, file)), 1);
         if (statement === undefined) continue;
         digest = parseStatement(statement.body).manifestDigest;
+        blockNumber = BigInt(name.split('-')[0] ?? '');
       } catch {
-        // A damaged statement: the snapshot is not listed, and its files go with the unlisted ones below.
+        // A damaged statement, or a file not named as this store names them: the snapshot is not listed, and its
+        // files go with the unlisted ones below.
         continue;
       }
-      store.#held.set(digest, { name, blockNumber: BigInt(name.split('-')[0] ?? '0'), statement });
+      store.#held.set(digest, { name, blockNumber, statement });
     }
     const kept = new Set([...store.#held.values()].map((h) => h.name));
     await Promise.all(
