@@ -451,6 +451,23 @@ describe('the quorum a snapshot needs', () => {
     );
   });
 
+  it('takes neither of two digests that each have a quorum at the same position, naming both', () => {
+    const d = receiptKeyOf(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey);
+    registered.set(`DMSP/${d.kid}`, createPublicKey(d.privateKey));
+    const other = hex('other');
+    const peers = [
+      { peer: 'p1', statements: [statement(a.org, a.key, '12', good), statement(b.org, b.key, '12', good)] },
+      { peer: 'p2', statements: [statement(c.org, c.key, '12', other), statement('DMSP', d, '12', other)] },
+    ];
+    expect(() => selectAttestedSnapshot(peers, rule(2))).toThrow(
+      expect.objectContaining({
+        code: 'CONFLICTING_QUORUMS',
+        message: `two snapshots at block 12 each have the 2 institutions required: ${good} by AMSP, BMSP; ${other} by CMSP, DMSP`,
+      }),
+    );
+    registered.delete(`DMSP/${d.kid}`);
+  });
+
   it("counts neither a suspended institution nor the joining node's own, whoever relays them", () => {
     const peers = [
       { peer: 'p1', statements: [statement(a.org, a.key, '12', good), statement(b.org, b.key, '12', good)] },

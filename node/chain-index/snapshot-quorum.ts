@@ -58,7 +58,8 @@ const MAX_SKEW_MS = 60_000;
 
 /**
  * The newest snapshot (highest block) that `rule.required` institutions attest, among what the peers sent.
- * @throws IndexSnapshotError `NO_QUORUM` saying how many agreed at best, and which statements were refused.
+ * @throws IndexSnapshotError `NO_QUORUM` saying how many agreed at best, and which statements were refused;
+ *   `CONFLICTING_QUORUMS` naming both when another digest at the newest attested position has a quorum too.
  */
 export function selectAttestedSnapshot(peers: readonly PeerStatements[], rule: QuorumRule): AttestedSnapshot {
   const groups = new Map<string, { statement: SnapshotStatement; signers: Set<string>; holders: Set<string> }>();
@@ -89,6 +90,26 @@ export function selectAttestedSnapshot(peers: readonly PeerStatements[], rule: Q
     return byBlock !== 0n ? (byBlock > 0n ? 1 : -1) : b.signers.size - a.signers.size;
   });
   const chosen = ranked.find((group) => group.signers.size >= rule.required);
+  const rival =
+    chosen &&
+    ranked.find(
+      (group) =>
+        group !== chosen &&
+        group.signers.size >= rule.required &&
+        group.statement.blockNumber === chosen.statement.blockNumber &&
+        group.statement.transactionId === chosen.statement.transactionId,
+    );
+  if (chosen && rival) {
+    // The index at a position is a function of the chain: two digests there are institutions equivocating, or
+    // nodes that do not compute the same index. Neither can be taken on trust.
+    const named = (group: typeof chosen) =>
+      `${group.statement.manifestDigest} by ${[...group.signers].sort().join(', ')}`;
+    throw new IndexSnapshotError(
+      'CONFLICTING_QUORUMS',
+      `two snapshots at block ${chosen.statement.blockNumber} each have the ${String(rule.required)} institutions ` +
+        `required: ${named(chosen)}; ${named(rival)}`,
+    );
+  }
   if (chosen === undefined) {
     const best = [...groups.values()].sort((a, b) => b.signers.size - a.signers.size)[0];
     const bestText =
