@@ -273,6 +273,45 @@ describe('chain index snapshots', () => {
     expect(decodeChunkRows(row('latest/a', 'x'), 0, undefined).keys.map(String)).toEqual(['latest/a']);
   });
 
+  it('keeps a snapshot a joiner is reading past the number kept, so the rest of its download still comes', async () => {
+    const index = await ChainIndex.open(source.chainIndex);
+    const store = await IndexSnapshotStore.open(join(dir, 'kept-snapshots'), 1);
+    const take = async (block: number) => {
+      const entry = { leafIndex: block, leafHash: hex(`leaf ${String(block)}`), subject: '91330100000000000X' };
+      await index.apply(
+        {
+          origin: 'lianxin/Org0MSP/0',
+          size: 20_000 + block,
+          indexCount: 1,
+          blockNumber: BigInt(block),
+          transactionId: txId(block),
+        },
+        '2026-12-05T10:01:00.000Z',
+        [{ ...entry, kind: 'loan', recordDigest: hex(`record ${String(block)}`) }],
+      );
+      const digest = await store.write(
+        source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+        { blockNumber: String(block), transactionId: txId(block) },
+        IDENTITY,
+        key,
+      );
+      return {
+        digest,
+        lengths: parseManifest((await store.manifest(digest)) ?? Buffer.alloc(0)).chunks.map(([, n]) => n),
+      };
+    };
+    const unread = await take(20);
+    const read = await take(21);
+    // Nobody read the first: pruned as before.
+    expect(await store.manifest(unread.digest)).toBeUndefined();
+    for await (const chunk of store.chunks(read.digest, read.lengths, 0, 1)) expect(chunk.length).toBe(read.lengths[0]);
+    await take(22);
+    expect(store.statements()).toHaveLength(2);
+    let rest = 0;
+    for await (const chunk of store.chunks(read.digest, read.lengths, 1)) rest += chunk.length;
+    expect(rest).toBe(read.lengths.slice(1).reduce((sum, n) => sum + n, 0));
+  });
+
   it('reopens its snapshots, skipping and removing one whose statement is damaged or misnamed', async () => {
     const { digest } = await snapshot();
     const snapshots = join(dir, 'snapshots');

@@ -8,7 +8,9 @@
  * The statement is written last, by rename: a snapshot without one (a crash while writing) is not listed, served
  * or kept. The rows and the manifest are synced before it, it before its rename, the directory after: a power loss
  * must not leave a published statement over rows that were still in the page cache (every joiner would download
- * them, then fail on a chunk). Only the newest `keep` snapshots are kept; a stream serving an older one keeps its open file.
+ * them, then fail on a chunk). Only the newest `keep` snapshots are kept, and any a joiner read from in the last
+ * `SERVED_GRACE_MS`: a download comes in several requests, and one pruned between two would fail (a stream serving
+ * a pruned one keeps its open file).
  */
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
@@ -53,6 +55,8 @@ interface Held {
 }
 
 const STATEMENT = '.statement';
+/** A snapshot read from this recently may be half downloaded: kept past `keep` until pruned after it. */
+const SERVED_GRACE_MS = 5 * 60_000;
 /** Rows read from LevelDB per call. */
 const READ_BATCH = 2_048;
 
@@ -61,6 +65,8 @@ export class IndexSnapshotStore {
   readonly #keep: number;
   /** By manifest digest. */
   #held = new Map<string, Held>();
+  /** When each snapshot was last read from, by manifest digest. */
+  readonly #servedAt = new Map<string, number>();
 
   private constructor(dir: string, keep: number) {
     this.#dir = dir;
@@ -117,6 +123,7 @@ export class IndexSnapshotStore {
   async *chunks(digest: string, lengths: readonly number[], from = 0, count = lengths.length): AsyncGenerator<Buffer> {
     const held = this.#held.get(digest);
     if (held === undefined) throw new IndexSnapshotError('NOT_FOUND', `no snapshot with manifest ${digest}`);
+    this.#servedAt.set(digest, Date.now());
     const file = await open(join(this.#dir, `${held.name}.rows`), 'r');
     try {
       let position = lengths.slice(0, from).reduce((sum, length) => sum + length, 0);
@@ -128,6 +135,7 @@ export class IndexSnapshotStore {
         yield chunk;
       }
     } finally {
+      this.#servedAt.set(digest, Date.now());
       await file.close();
     }
   }
@@ -198,8 +206,11 @@ export class IndexSnapshotStore {
     const all = [...this.#held.entries()].sort(([, a], [, b]) =>
       a.blockNumber === b.blockNumber ? 0 : a.blockNumber > b.blockNumber ? -1 : 1,
     );
+    const now = Date.now();
     for (const [digest, held] of all.slice(this.#keep)) {
+      if (now - (this.#servedAt.get(digest) ?? -Infinity) < SERVED_GRACE_MS) continue;
       this.#held.delete(digest);
+      this.#servedAt.delete(digest);
       await Promise.all(
         [STATEMENT, '.manifest', '.rows'].map((ext) => rm(join(this.#dir, `${held.name}${ext}`), { force: true })),
       );
