@@ -8,10 +8,13 @@
  * when at least `required` distinct active institutions signed the same (P, D) with keys valid when they signed;
  * by default a majority of the active institutions that run a node (other than its own). It then checks the
  * manifest's bytes against D and every chunk against the manifest, so the serving peer can only send that
- * content or be caught. Forging a snapshot therefore needs the receipt keys of `required` institutions — the
- * same collusion that could already sign false attestations. Anything less (a tampered row, a dropped chunk, a
- * digest too few sign) is rejected, and the node falls back to replaying the chain from block 0, which trusts
- * the chain alone.
+ * content or be caught. Forging a snapshot therefore needs the receipt keys of `required` institutions. That
+ * collusion reaches further than false attestations: each institution attests only its own records, but a snapshot
+ * holds everyone's entries, so `required` institutions together can forge or omit entries of the others. Under the
+ * default majority of a small consortium that is few: 2 of 3 other institutions, 1 when there is only one. A node
+ * that will not trust that sets `chainIndex.snapshotQuorum` higher, or `chainIndex.snapshotStart: false` to replay.
+ * Anything less (a tampered row, a dropped chunk, a digest too few sign) is rejected, and the node falls back to
+ * replaying the chain from block 0, which trusts the chain alone.
  */
 import type { KeyObject } from 'node:crypto';
 import { IndexSnapshotError } from './snapshot-errors.ts';
