@@ -20,9 +20,11 @@ import { backupNode, refuseUnfinishedRestore } from './backup/index.ts';
 import {
   ChainIndex,
   ChainIndexFollower,
+  answeringIndex,
   discardUnfinishedLoad,
   IndexSnapshotStore,
   IndexSnapshotTaker,
+  newestAnchorBlock,
 } from './chain-index/index.ts';
 import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
 import {
@@ -114,6 +116,8 @@ export interface NodeParts {
   readonly records: RecordStore;
   readonly chain: LianxinChain;
   readonly chainIndex: ChainIndex;
+  /** The chain index for what others act on (attestations, reports): refused while the index catches up. */
+  readonly answeringIndex: Pick<ChainIndex, 'getIndexRecord'>;
   /** Puts the platform's notarizations on chain. */
   readonly notarizer: EvidenceNotarizer;
   /** Signs attestations and receipts. */
@@ -483,6 +487,7 @@ async function startPipelines(
     ownEntries: (transactionId) => anchorer.takeCommittedEntries(transactionId),
     logger: componentLogger(logger, 'chain-index'),
     ...retry,
+    newestAnchorBlock: () => newestAnchorBlock(chain),
     onApplied: (anchor) => {
       // First, synchronously: the snapshot must read the index as this anchor left it.
       taker?.onApplied(anchor);
@@ -552,6 +557,7 @@ async function startPipelines(
     records,
     chain,
     chainIndex,
+    answeringIndex: answeringIndex(chainIndex, follower),
     notarizer,
     receiptKey: keys.receiptKey,
     // A getter: the key changes on reload.
@@ -738,6 +744,7 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
         // The node's own anchors are on chain: the index must get at least there.
         chainBlock: pipelines.ownAnchorBlock(),
         failure: follower.failure,
+        catchingUp: follower.catchingUp,
       })),
       { component: 'chain-index', check: () => follower.rebuilding },
       anchoringCheck(config.health.anchoringStallSeconds * 1000, () => ({
@@ -816,7 +823,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
         registryChanges: (startBlock) => chain.registryChanges(startBlock),
       },
       reports: recordStoreReports({ records: parts.records, attestations: builder }),
-      index: parts.chainIndex,
+      index: parts.answeringIndex,
       verifyAttestation: trust.verifyAttestation,
       replayDb: parts.db.exchangeReplay,
       journalDb: parts.db.exchangeJournal,
@@ -930,6 +937,7 @@ async function startApi(
     services: {
       ...createServices({
         ...parts,
+        chainIndex: parts.answeringIndex,
         recordsDb: parts.db.records,
         // The spread read the getter once; the key changes on reload.
         get logKid() {
@@ -942,7 +950,7 @@ async function startApi(
             ReportService: createReportService({
               mspId: config.mspId,
               requester: exchange.requester,
-              index: parts.chainIndex,
+              index: parts.answeringIndex,
               chain: parts.chain,
               journal: exchange.journal,
               attestations: attestationBuilderOf(parts),

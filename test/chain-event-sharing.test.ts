@@ -8,7 +8,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChainIndex, ChainIndexFollower } from '../node/chain-index/index.ts';
+import { ChainIndex, ChainIndexFollower, newestAnchorBlock } from '../node/chain-index/index.ts';
 import { ChaincodeEventHub } from '../node/ledger/chaincode-event-hub.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
 import { createLogger } from '../node/logging/index.ts';
@@ -83,7 +83,7 @@ describe("a node's chaincode events", () => {
   it('reach all three followers over one ChaincodeEvents stream, each event once, each from its own start', async () => {
     // Anchors the index must replay from block 0 while the other two follow the chain's present.
     await anchorRecords(3);
-    await anchorRecords(2);
+    const newest = await anchorRecords(2);
     consents = new ConsentView({ chain }, { retryInitialMs: 20, retryMaxMs: 200 });
     registry = new RegistryFollower(
       {
@@ -102,12 +102,19 @@ describe("a node's chaincode events", () => {
     indexFollower = new ChainIndexFollower({
       index,
       chain,
+      newestAnchorBlock: () => newestAnchorBlock(chain),
       logger: createLogger({ level: 'warn', destination: process.stderr }),
       retryInitialMs: 20,
       retryMaxMs: 200,
     });
+    // The newest of every registered origin's anchors (and none of the origins without one).
+    expect(await newestAnchorBlock(chain)).toBe(await chain.blockNumberOf(newest));
+    expect(indexFollower.catchingUp).toBeDefined();
     indexFollower.start();
-    await eventually(() => Promise.resolve(index.position?.blockNumber));
+    await eventually(() => Promise.resolve(indexFollower.catchingUp === undefined || undefined), {
+      what: 'the chain index catching up',
+    });
+    expect(index.position?.transactionId).toBe(newest);
 
     const anchorTx = await anchorRecords(4);
     const now = Date.now();
@@ -123,14 +130,7 @@ describe("a node's chaincode events", () => {
     );
     const bankAdmin = await net.as(BANK, 'Admin');
     // RegisterKey answers the key record, which names no transaction: the registry change is known by its kind.
-    await bankAdmin.submit(
-      'RegisterKey',
-      newLogKey().spkiBase64,
-      'log',
-      'ecdsa-p256-sha256',
-      '',
-      '',
-    );
+    await bankAdmin.submit('RegisterKey', newLogKey().spkiBase64, 'log', 'ecdsa-p256-sha256', '', '');
 
     await eventually(() => Promise.resolve(index.position?.transactionId === anchorTx || undefined), {
       what: 'the chain index applying the last anchor',

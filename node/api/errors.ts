@@ -4,6 +4,7 @@
  * becomes INTERNAL without leaking its message to the client.
  */
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
+import { IndexCatchingUpError } from '../chain-index/answering-index.ts';
 import { ChainError, type ChainErrorCode } from '../ledger/index.ts';
 import { ExchangeRefusedError, JournalEntryError, P2pError, type P2pErrorCode } from '../p2p/errors.ts';
 import { RecordValidationError } from '../records/errors.ts';
@@ -175,8 +176,9 @@ export function toGrpcStatus(err: unknown): StatusObject {
       metadata,
     };
   }
-  if (err instanceof StorageFaultError) {
-    // A state of the node, not of the request: the same call succeeds once the store takes writes again.
+  if (err instanceof StorageFaultError || err instanceof IndexCatchingUpError) {
+    // A state of the node, not of the request: the same call succeeds once the store takes writes again, or once
+    // the chain index has caught up with the chain.
     metadata.set(ERROR_CODE_KEY, err.code);
     metadata.set(RETRY_AFTER_MS_KEY, String(Math.ceil(err.retryAfterMs)));
     return { code: status.UNAVAILABLE, details: err.message, metadata };

@@ -81,6 +81,8 @@ export async function startFromIndexSnapshot(o: Readonly<IndexSnapshotStartOptio
       channel: o.channel,
       chaincode: o.chaincode,
       required,
+      mspId: o.mspId,
+      active: (mspId) => view.organization(mspId)?.status === 'active',
       receiptKey: (mspId, kid, atMs) => view.receiptKey(mspId, kid, atMs),
       nowMs: Date.now(),
     });

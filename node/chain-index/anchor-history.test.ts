@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AnchoredEvent, IndexEntry } from '../ledger/index.ts';
 import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
 import { ChainIndex } from './index.ts';
@@ -22,6 +22,9 @@ const anchor = (origin: string, size: number, block: number): AnchoredEvent => (
   transactionId: `tx${block.toString()}`,
 });
 
+const a = 'lianxin/HangzhouCreditMSP/0';
+const b = 'lianxin/ShanghaiBankMSP/0';
+
 describe('ChainIndex.anchorHistory', () => {
   let dir: string | undefined;
   let db: NodeDatabase | undefined;
@@ -29,13 +32,15 @@ describe('ChainIndex.anchorHistory', () => {
     await db?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
+  const openIndex = async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-anchor-history-'));
+    const opened = await openNodeDatabase(join(dir, 'db'));
+    db = opened;
+    return { index: await ChainIndex.open(opened.chainIndex), sublevel: opened.chainIndex };
+  };
 
   it('lists every applied anchor by origin in size order, newest kept when over the limit', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'lianxin-anchor-history-'));
-    db = await openNodeDatabase(join(dir, 'db'));
-    const index = await ChainIndex.open(db.chainIndex);
-    const a = 'lianxin/HangzhouCreditMSP/0';
-    const b = 'lianxin/ShanghaiBankMSP/0';
+    const { index } = await openIndex();
     // Sizes 9 and 10 sort as numbers (zero-padded keys), not as strings.
     await index.apply(anchor(a, 9, 5), '2026-12-01T00:00:05.000Z', [entry('91330100716105852D', 8)]);
     await index.apply(anchor(b, 2, 6), '2026-12-01T00:00:06.000Z', [entry('91310000000000000X', 1)]);
@@ -52,5 +57,42 @@ describe('ChainIndex.anchorHistory', () => {
       [a, 10],
       [b, 2],
     ]);
+  });
+
+  it("reads only the rows it returns, each origin's newest first, however long the history", async () => {
+    const { index, sublevel } = await openIndex();
+    for (let n = 1; n <= 30; n++) {
+      const origin = n % 3 === 0 ? b : a;
+      await index.apply(anchor(origin, n, n), '2026-12-01T00:00:00.000Z', [entry('91330100716105852D', n - 1)]);
+    }
+    const read = { rows: 0 };
+    const iterator = sublevel.iterator.bind(sublevel);
+    vi.spyOn(sublevel, 'iterator').mockImplementation((options: Parameters<typeof sublevel.iterator>[0]) => {
+      const it = iterator(options);
+      const all = it.all.bind(it);
+      it.all = async () => {
+        const rows = await all();
+        read.rows += rows.length;
+        return rows;
+      };
+      const next = it.next.bind(it);
+      it.next = async () => {
+        const row = await next();
+        if (row !== undefined) read.rows += 1;
+        return row;
+      };
+      return it;
+    });
+    const history = await index.anchorHistory(3);
+    vi.restoreAllMocks();
+    expect(history.map((row) => [row.origin, row.size])).toEqual([
+      [a, 26],
+      [a, 28],
+      [a, 29],
+      [b, 24],
+      [b, 27],
+      [b, 30],
+    ]);
+    expect(read.rows).toBe(6);
   });
 });

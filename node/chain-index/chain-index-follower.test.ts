@@ -247,6 +247,58 @@ describe('ChainIndexFollower entries', () => {
     await follower.stop();
   });
 
+  it("is catching up again once its index starts over on a restored chain, until it reaches that chain's newest anchor", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    const index = await ChainIndex.open(db.chainIndex);
+    const before: AnchoredEvent = { blockNumber: 5n, transactionId: 'own-tx', origin: OWN, size: 1, indexCount: 1 };
+    const restored: AnchoredEvent[] = [
+      { blockNumber: 4n, transactionId: 'tx-4', origin: OTHER, size: 1, indexCount: 1 },
+      { blockNumber: 7n, transactionId: 'tx-7', origin: OTHER, size: 2, indexCount: 1 },
+    ];
+    let chainNow: readonly AnchoredEvent[] = [before];
+    const restore = Promise.withResolvers<undefined>();
+    let opened = 0;
+    const atStartingOver: (string | undefined)[] = [];
+    const follower: ChainIndexFollower = new ChainIndexFollower({
+      index,
+      chain: {
+        chainInfo: () => holding(chainNow).chainInfo(),
+        blockNumberOf: (transactionId) => holding(chainNow).blockNumberOf(transactionId),
+        // The first stream ends when the ledger goes away to be restored; the next is the restored chain's.
+        anchoredEvents: () =>
+          Promise.resolve(
+            ++opened > 1
+              ? streamOf(restored)
+              : {
+                  async *[Symbol.asyncIterator]() {
+                    yield before;
+                    await restore.promise;
+                  },
+                  close: () => undefined,
+                  [Symbol.dispose]: () => undefined,
+                },
+          ),
+        getIndexEntries: (_origin, size) =>
+          Promise.resolve({ anchoredAt: '2026-12-05T00:00:09.000Z', entries: [entry(size - 1, SUBJECT_A)] }),
+      },
+      newestAnchorBlock: () => Promise.resolve(chainNow.at(-1)?.blockNumber ?? -1n),
+      onOffChain: () => atStartingOver.push(follower.catchingUp),
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    follower.start();
+    for (let i = 0; i < 200 && index.position?.transactionId !== 'own-tx'; i++) await sleep(10);
+    expect(follower.catchingUp).toBeUndefined();
+    chainNow = restored;
+    restore.resolve(undefined);
+    for (let i = 0; i < 200 && index.position?.transactionId !== 'tx-7'; i++) await sleep(10);
+    expect(atStartingOver).toEqual([expect.stringContaining("the chain's newest anchor is not known yet")]);
+    expect(follower.catchingUp).toBeUndefined();
+    await follower.stop();
+  });
+
   it('does not apply an anchor whose entries are not as many as its event announced', async () => {
     dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
     db = await openNodeDatabase(join(dir, 'db'));
@@ -269,6 +321,64 @@ describe('ChainIndexFollower entries', () => {
     expect(follower.failure).toContain('announced 2 index entries, but 1 were read');
     expect(index.position).toBeUndefined();
     expect(await index.getIndexRecord(SUBJECT_A, 'loan')).toBeUndefined();
+  });
+  it("is catching up until its index holds the chain's newest anchor as of its start, read again until it answers", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    const index = await ChainIndex.open(db.chainIndex);
+    const anchor = (blockNumber: bigint): AnchoredEvent => ({
+      blockNumber,
+      transactionId: `tx-${String(blockNumber)}`,
+      origin: OTHER,
+      size: Number(blockNumber),
+      indexCount: 1,
+      carried: {
+        anchoredAt: '2026-12-05T00:00:07.000Z',
+        entries: scanIndexEntries(encodeIndexEntries([entry(Number(blockNumber) - 1, SUBJECT_A)]), 'lenient'),
+      },
+    });
+    const last = Promise.withResolvers<undefined>();
+    const quiet = quietStream();
+    let reads = 0;
+    const follower = new ChainIndexFollower({
+      index,
+      chain: {
+        ...holding([anchor(7n), anchor(9n)]),
+        anchoredEvents: () =>
+          Promise.resolve({
+            async *[Symbol.asyncIterator]() {
+              yield anchor(7n);
+              await last.promise;
+              yield anchor(9n);
+              yield* { [Symbol.asyncIterator]: () => quiet[Symbol.asyncIterator]() };
+            },
+            close: () => {
+              quiet.close();
+            },
+            [Symbol.dispose]: () => {
+              quiet.close();
+            },
+          }),
+        getIndexEntries: () => Promise.reject(new Error('the event carried the entries')),
+      },
+      newestAnchorBlock: () =>
+        ++reads === 1 ? Promise.reject(new ChainError('UNAVAILABLE', '14 UNAVAILABLE')) : Promise.resolve(9n),
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    expect(follower.catchingUp).toBe(
+      'the index is at block -1 and does not follow the chain yet (a snapshot may be loading)',
+    );
+    follower.start();
+    for (let i = 0; i < 200 && index.position === undefined; i++) await sleep(10);
+    expect(reads).toBe(2);
+    expect(follower.catchingUp).toBe("the index is at block 7, the chain's newest anchor at block 9");
+    last.resolve(undefined);
+    for (let i = 0; i < 200 && follower.catchingUp !== undefined; i++) await sleep(10);
+    expect(index.position?.blockNumber).toBe(9n);
+    expect(follower.catchingUp).toBeUndefined();
+    await follower.stop();
   });
 });
 

@@ -39,6 +39,12 @@ export interface ChainIndexFollowerOptions {
   readonly onOffChain?: (err: ChainIndexOffChainError) => void;
   /** At most one progress line per this long; default `PROGRESS_LOG_INTERVAL_MS`. */
   readonly progressLogIntervalMs?: number;
+  /**
+   * The block of the chain's newest anchor, -1 when there is none (`newestAnchorBlock`), read when the follower
+   * starts: until its index has got there, the follower is catching up and its index is not the chain's word.
+   * Absent, it has caught up once following (a tool or test following a chain it wrote itself).
+   */
+  readonly newestAnchorBlock?: () => Promise<bigint>;
 }
 
 /** An operator follows the index catching up without a line per anchor (thousands while replaying a chain). */
@@ -62,6 +68,10 @@ export class ChainIndexFollower {
   #progress = { anchors: 0, entries: 0, loggedAt: 0 };
   /** Why the index is being rebuilt from block 0, until the replay has caught up (no event for a while). */
   #rebuilding: string | undefined;
+  /** The chain's newest anchor's block when this follower started (or its index started over), once read. */
+  #target: bigint | undefined;
+  /** Reached `#target` once: a later lag is a stall the health check's watch reports, not a catch-up. */
+  #caughtUp = false;
 
   constructor(options: Readonly<ChainIndexFollowerOptions>) {
     this.#o = options;
@@ -76,6 +86,18 @@ export class ChainIndexFollower {
   /** Why the index is being rebuilt from the chain's first block, or undefined (for health). */
   get rebuilding(): string | undefined {
     return this.#rebuilding;
+  }
+
+  /**
+   * Why the index is not yet the chain's word, or undefined once it has caught up with the chain's newest anchor
+   * as of the follower's start (or its index's starting over): lookups that miss, or find an older version, may only be behind the chain.
+   */
+  get catchingUp(): string | undefined {
+    if (this.#caughtUp) return undefined;
+    const at = `the index is at block ${String(this.#o.index.position?.blockNumber ?? -1n)}`;
+    if (this.#running === undefined) return `${at} and does not follow the chain yet (a snapshot may be loading)`;
+    if (this.#target === undefined) return `${at} and the chain's newest anchor is not known yet`;
+    return `${at}, the chain's newest anchor at block ${String(this.#target)}`;
   }
 
   start(): void {
@@ -103,7 +125,11 @@ export class ChainIndexFollower {
     while (!this.#stopped()) {
       let stable: NodeJS.Timeout | undefined;
       try {
-        const events = await this.#o.chain.anchoredEvents(await this.#start());
+        const from = await this.#start();
+        // Read after #start: an index that starts over catches up with the chain it is now on.
+        this.#target ??= (await this.#o.newestAnchorBlock?.()) ?? -1n;
+        this.#noteProgress();
+        const events = await this.#o.chain.anchoredEvents(from);
         // Following again: a retryNow() from here on is of no failure of this stream's.
         this.#backoff.dropRetryNow();
         this.#close = () => {
@@ -148,6 +174,8 @@ export class ChainIndexFollower {
     );
     this.#o.logger.error({ err }, 'the chain index is not on the chain: rebuilding it from block 0');
     this.#rebuilding = err.message;
+    this.#target = undefined;
+    this.#caughtUp = false;
     this.#o.onOffChain?.(err);
     await this.#o.index.clear();
     return undefined;
@@ -192,8 +220,19 @@ export class ChainIndexFollower {
   }
 
   #applied(anchor: AnchoredEvent, anchoredAt: string): void {
+    this.#noteProgress();
     this.#o.onApplied?.(anchor);
     this.#logProgress(anchor, anchoredAt);
+  }
+
+  /**
+   * Caught up once the index holds an anchor of the target's block: the rest of that block's anchors come in the
+   * same delivery of the event stream.
+   */
+  #noteProgress(): void {
+    if (this.#target === undefined || this.#caughtUp) return;
+    this.#caughtUp = (this.#o.index.position?.blockNumber ?? -1n) >= this.#target;
+    if (this.#caughtUp) this.#o.logger.info({ blockNumber: Number(this.#target) }, 'chain index caught up');
   }
 
   /** Rate-limited: anchors and entries applied since the last line, where the index is, and how far behind. */

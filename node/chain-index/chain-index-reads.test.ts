@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnchoredEvent, IndexEntry } from '../ledger/index.ts';
 import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
-import { ChainIndex } from './index.ts';
+import { ChainIndexError, ChainIndex } from './index.ts';
 import { KeyFilter } from '../store/index.ts';
 
 const ORIGIN = 'lianxin/HangzhouCreditMSP/0';
@@ -235,5 +235,32 @@ describe('ChainIndex key filter across restarts', () => {
     expect(index.keyFilterReady).toBe(false);
     await anchor(index, [1]);
     expect(await versionOf(index, 1)).toBe(2);
+  });
+});
+
+describe('ChainIndex apply order', () => {
+  it('refuses an anchor again or from before its position, and takes a later one of the same block', async () => {
+    const index = await ChainIndex.open(db.chainIndex);
+    const entries: IndexEntry[] = [
+      { subject: subject(1), kind: 'loan', leafIndex: 0, leafHash: 'ab'.repeat(32), recordDigest: 'cd'.repeat(32) },
+    ];
+    const at = (blockNumber: bigint, transactionId: string, size: number): AnchoredEvent => ({
+      origin: ORIGIN,
+      size,
+      indexCount: 1,
+      blockNumber,
+      transactionId,
+    });
+    await index.apply(at(5n, 'tx-a', 1), '2026-12-06T00:00:00.000Z', entries);
+    await expect(index.apply(at(5n, 'tx-a', 1), '2026-12-06T00:00:00.000Z', entries)).rejects.toThrow(ChainIndexError);
+    await expect(index.apply(at(4n, 'tx-0', 2), '2026-12-06T00:00:00.000Z', entries)).rejects.toMatchObject({
+      code: 'ANCHOR_OUT_OF_ORDER',
+      message: expect.stringContaining('(block 4, transaction tx-0) is not after the index') as unknown,
+    });
+    expect(await index.getIndexRecord(subject(1), 'loan')).toMatchObject({ version: 1, txId: 'tx-a' });
+    expect(index.position).toEqual({ blockNumber: 5n, transactionId: 'tx-a' });
+
+    await index.apply(at(5n, 'tx-b', 2), '2026-12-06T00:00:00.000Z', entries);
+    expect(await index.getIndexRecord(subject(1), 'loan')).toMatchObject({ version: 2, txId: 'tx-b' });
   });
 });

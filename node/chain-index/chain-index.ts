@@ -5,7 +5,8 @@
  * versions the same way: 1 for the first anchored leaf of a subject and kind, then +1 per anchored leaf.
  *
  * Each anchor is applied in one LevelDB batch together with the chain position it reached, so a crash replays
- * from the last applied anchor and never applies one twice. The batch is not synced: the table is derived from
+ * from the last applied anchor; an anchor that is not after the position (a stream that repeats or goes back) is
+ * refused, never applied twice. The batch is not synced: the table is derived from
  * the chain, and losing its newest batches to a power failure only means reading them from the chain again.
  *
  * Numbering a new version needs the stored one: applying an anchor reads only the keys an in-memory filter of every
@@ -25,6 +26,7 @@ import {
   earlierAnchorKey,
   latestKey,
   latestRowsOf,
+  LOADING_KEY,
   POSITION_KEY,
   RowSlabs,
   storedAnchorKey,
@@ -34,6 +36,23 @@ import {
 } from './index-rows.ts';
 import { KeyFilter, RowBatch, StorageFaultError, type RowPut } from '../store/index.ts';
 import { SubjectOrder } from './subject-order.ts';
+
+/** Why the index refuses to apply an anchor, as a closed code. */
+export type ChainIndexErrorCode =
+  /** Applying it again, or out of chain order, would number every version it indexes once more than other nodes. */
+  | 'ANCHOR_OUT_OF_ORDER'
+  /** A snapshot load failed and could not clear its rows: numbering on top of them would be wrong. */
+  | 'UNFINISHED_LOAD';
+
+export class ChainIndexError extends Error {
+  override readonly name = 'ChainIndexError';
+  constructor(
+    readonly code: ChainIndexErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** What the chain index says about the latest anchored leaf of a subject and kind. */
 export interface ChainIndexRecord {
@@ -171,7 +190,7 @@ const SCAN_KEYS_PER_READ = 1_000;
 const LATEST_PREFIX = Buffer.from('latest/');
 const LATEST_END = afterPrefix(LATEST_PREFIX);
 /** The anchor rows' keys, as stored and as earlier versions stored them. */
-const ANCHOR_ROWS = { gte: Buffer.from(ANCHOR_PREFIX), lt: afterPrefix(Buffer.from(ANCHOR_PREFIX)) };
+const STORED_ANCHOR_PREFIX = Buffer.from(ANCHOR_PREFIX);
 const EARLIER_ANCHOR_ROWS = { gte: EARLIER_ANCHOR_PREFIX, lt: afterPrefix(EARLIER_ANCHOR_PREFIX) };
 
 interface StoredPosition {
@@ -216,6 +235,8 @@ export class ChainIndex {
    * they are, and move before the next apply writes any row, so that the two names never hold rows at once.
    */
   #earlierAnchorRows: boolean;
+  /** No snapshot load's marker was found at the first apply (one is written only before the follower starts). */
+  #noUnfinishedLoad = false;
   readonly #anchors = new Map<string, AnchorRow>();
   /** Every stored `latest/` key is in it once `#filterComplete`; undefined until the first apply. */
   #filter: KeyFilter | undefined;
@@ -278,7 +299,7 @@ export class ChainIndex {
     const rows = await store.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }).all();
     if (rows.length === 0) return;
     try {
-      // A batch, not clear(): it goes through the store's write guard (node/store/node-database.ts).
+      // A batch, not clear(): one atomic write (a clear deletes in batches of its own, node/store/node-database.ts).
       await store.batch(rows.map(([key]) => ({ type: 'del' as const, key })));
     } catch {
       // Not deleted (a store refusing writes): not used either; the index scans, as after a crash. The position
@@ -461,37 +482,47 @@ export class ChainIndex {
   /**
    * The anchors applied so far (those that indexed leaves), by origin then size: each institution's anchoring
    * history, read from the rows the lookups join on. At most `limit` rows per origin (default
-   * `ANCHOR_HISTORY_LIMIT`), the newest kept, so a chart over years of anchors stays bounded.
+   * `ANCHOR_HISTORY_LIMIT`), the newest: each origin's read backwards from its newest row, so a page view reads
+   * what it shows, not years of anchors. While an earlier version's rows were not moved, both names are read from
+   * one LevelDB snapshot: the rows are under one of them, and may be moving.
    */
   async anchorHistory(limit = ANCHOR_HISTORY_LIMIT): Promise<AnchoredSize[]> {
+    await using snapshot = this.#db.snapshot();
+    const prefixes = this.#earlierAnchorRows ? [EARLIER_ANCHOR_PREFIX, STORED_ANCHOR_PREFIX] : [STORED_ANCHOR_PREFIX];
     const byOrigin = new Map<string, AnchoredSize[]>();
-    for await (const [key, value] of this.#anchorRows()) {
-      // anchor/<origin>/<size20>: the origin holds slashes itself, the size is the last 20 characters.
-      const text = key.toString('utf8');
-      const origin = text.slice(EARLIER_ANCHOR_PREFIX.length, -21);
-      const row = JSON.parse(value.toString('utf8')) as AnchorRow;
-      const rows = byOrigin.get(origin) ?? [];
-      rows.push({ origin, size: Number(text.slice(-20)), anchoredAt: row.anchoredAt, blockNumber: row.blockNumber });
-      // Keeps the newest: the iteration is in size order within an origin.
-      if (rows.length > limit) rows.shift();
-      byOrigin.set(origin, rows);
+    for (const prefix of prefixes) {
+      for (const origin of await this.#anchorOrigins(prefix, snapshot)) {
+        // <prefix><origin>/<size20>: zero-padded, so key order is size order.
+        const under = Buffer.from(`${String(prefix)}${origin}/`);
+        const newest = await this.#db
+          .iterator({ gte: under, lt: afterPrefix(under), reverse: true, limit, snapshot })
+          .all();
+        const rows = byOrigin.get(origin) ?? [];
+        for (const [key, value] of newest) {
+          const row = JSON.parse(value.toString('utf8')) as AnchorRow;
+          const size = Number(key.subarray(-20).toString('utf8'));
+          rows.push({ origin, size, anchoredAt: row.anchoredAt, blockNumber: row.blockNumber });
+        }
+        byOrigin.set(origin, rows);
+      }
     }
-    return [...byOrigin.values()].flat();
+    return [...byOrigin.keys()]
+      .sort()
+      .flatMap((origin) => (byOrigin.get(origin) ?? []).sort((x, y) => x.size - y.size).slice(-limit));
   }
 
-  /**
-   * Every anchor row in key order, its key as snapshots name it (`anchor/…`). While an earlier version's rows were
-   * not moved, both names are read from one LevelDB snapshot: the rows are under one of them, and may be moving.
-   */
-  async *#anchorRows(): AsyncGenerator<[Buffer, Buffer]> {
-    if (!this.#earlierAnchorRows) {
-      for await (const [key, value] of this.#db.iterator(ANCHOR_ROWS)) yield [earlierAnchorKey(key), value];
-      return;
-    }
-    await using snapshot = this.#db.snapshot();
-    yield* await this.#db.iterator({ ...EARLIER_ANCHOR_ROWS, snapshot }).all();
-    for await (const [key, value] of this.#db.iterator({ ...ANCHOR_ROWS, snapshot })) {
-      yield [earlierAnchorKey(key), value];
+  /** The origins with rows under `prefix`, one seek each: the first key past the previous origin's rows. */
+  async #anchorOrigins(prefix: Buffer, snapshot: ReturnType<NodeSublevel['snapshot']>): Promise<string[]> {
+    const origins: string[] = [];
+    const end = afterPrefix(prefix);
+    let from = prefix;
+    for (;;) {
+      const [key] = await this.#db.keys({ gte: from, lt: end, limit: 1, snapshot }).all();
+      if (key === undefined) return origins;
+      // <prefix><origin>/<size20>: the origin holds slashes itself, the size is the last 20 characters.
+      const origin = key.subarray(prefix.length, -21).toString('utf8');
+      origins.push(origin);
+      from = afterPrefix(Buffer.from(`${String(prefix)}${origin}/`));
     }
   }
 
@@ -510,6 +541,8 @@ export class ChainIndex {
    * stored, the rows built from the entries' bytes without an object or string per entry.
    */
   async applyEncoded(anchor: AnchoredEvent, anchoredAt: string, entries: IndexEntriesView): Promise<void> {
+    this.#refuseOutOfOrder(anchor);
+    if (!this.#noUnfinishedLoad) await this.#refuseUnfinishedLoad();
     if (this.#earlierAnchorRows) {
       // Fails, while the store still refuses writes, as this apply's own write would.
       await moveEarlierAnchorRows(this.#db);
@@ -522,6 +555,40 @@ export class ChainIndex {
     } finally {
       this.#scratch = scratch;
     }
+  }
+
+  /**
+   * Later anchors of the position's block are taken: the chain orders a block's transactions, the index keeps only
+   * the last one it applied.
+   * @throws ChainIndexError `ANCHOR_OUT_OF_ORDER` naming both positions.
+   */
+  #refuseOutOfOrder(anchor: AnchoredEvent): void {
+    const position = this.#position;
+    if (position === undefined) return;
+    if (anchor.blockNumber > position.blockNumber) return;
+    if (anchor.blockNumber === position.blockNumber && anchor.transactionId !== position.transactionId) return;
+    throw new ChainIndexError(
+      'ANCHOR_OUT_OF_ORDER',
+      `chain index: anchor ${anchor.origin}/${String(anchor.size)} (block ${String(anchor.blockNumber)}, ` +
+        `transaction ${anchor.transactionId}) is not after the index's position (block ` +
+        `${String(position.blockNumber)}, transaction ${position.transactionId}): not applied again`,
+    );
+  }
+
+  /**
+   * A load whose cleanup failed too (a full disk) leaves its marker with its rows: the node discards them at its
+   * next start (`discardUnfinishedLoad`), and nothing is numbered on top of them until then.
+   * @throws ChainIndexError `UNFINISHED_LOAD`.
+   */
+  async #refuseUnfinishedLoad(): Promise<void> {
+    if ((await this.#db.get(LOADING_KEY)) !== undefined) {
+      throw new ChainIndexError(
+        'UNFINISHED_LOAD',
+        'chain index: a snapshot load failed and could not remove the rows it wrote: free space on the store and ' +
+          'restart the node, which discards them and starts the index over',
+      );
+    }
+    this.#noUnfinishedLoad = true;
   }
 
   async #applyIn(

@@ -39,6 +39,8 @@ import {
 import { hashKeyInto, type IndexedRows } from '../store/index.ts';
 
 export const POSITION_KEY = Buffer.from('position');
+/** Present while a snapshot is being loaded (snapshot-loader.ts); never in a snapshot, which admits index rows only. */
+export const LOADING_KEY = Buffer.from('snapshot-loading');
 
 export const latestKey = (subject: string, kind: string): Buffer => Buffer.from(`latest/${subject}/${kind}`);
 

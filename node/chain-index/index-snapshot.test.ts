@@ -1,8 +1,9 @@
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { eventually } from '../../test/support/eventually.ts';
 import { receiptKeyOf, type ReceiptKey } from '../receipts/index.ts';
 import { openNodeDatabase, type NodeDatabase, type NodeSublevel } from '../store/index.ts';
 import { ChainIndex } from './chain-index.ts';
@@ -12,8 +13,10 @@ import {
   parseStatement,
   signStatement,
   type SignedStatement,
+  type SnapshotManifest,
 } from './snapshot-format.ts';
-import { discardUnfinishedLoad, loadIndexSnapshot, LOADING_KEY } from './snapshot-loader.ts';
+import { LOADING_KEY } from './index-rows.ts';
+import { discardUnfinishedLoad, loadIndexSnapshot } from './snapshot-loader.ts';
 import { selectAttestedSnapshot } from './snapshot-quorum.ts';
 import { IndexSnapshotStore } from './snapshot-store.ts';
 
@@ -240,6 +243,19 @@ describe('chain index snapshots', () => {
     expect(await rowsOf(target.chainIndex)).toEqual([]);
   });
 
+  it.each([
+    ['more rows than the chunks hold', (m: SnapshotManifest) => ({ ...m, rows: m.rows + 1 }), 'BAD_ROWS'],
+    [
+      'fewer chunks than the stream sends',
+      (m: SnapshotManifest) => ({ ...m, chunks: m.chunks.slice(0, -1) }),
+      'CHUNK_MISMATCH',
+    ],
+  ])('rejects a manifest that states %s and leaves the index empty', async (_name, edit, code) => {
+    const { manifest, chunks } = await snapshot();
+    await expect(loadIndexSnapshot(target.chainIndex, edit(manifest), chunks())).rejects.toMatchObject({ code });
+    expect(await rowsOf(target.chainIndex)).toEqual([]);
+  });
+
   it('refuses rows outside the index keys, such as a position, even in a chunk that hashes right', () => {
     const row = (k: string, v: string) => {
       const key = Buffer.from(k);
@@ -257,19 +273,127 @@ describe('chain index snapshots', () => {
     expect(decodeChunkRows(row('latest/a', 'x'), 0, undefined).keys.map(String)).toEqual(['latest/a']);
   });
 
-  it('reopens its snapshots, skipping and removing one whose statement is damaged', async () => {
-    const { digest } = await snapshot();
-    const damaged = join(dir, 'snapshots', `${'9'.padStart(20, '0')}-${txId(9)}.statement`);
-    await writeFile(damaged, 'not a statement');
-    const reopened = await IndexSnapshotStore.open(join(dir, 'snapshots'), 2);
-    expect(reopened.statements().map((s) => parseStatement(s.body).manifestDigest)).toEqual([digest]);
-    await expect(readFile(damaged)).rejects.toMatchObject({ code: 'ENOENT' });
+  it('keeps a snapshot a joiner is reading past the number kept, so the rest of its download still comes', async () => {
+    const index = await ChainIndex.open(source.chainIndex);
+    const store = await IndexSnapshotStore.open(join(dir, 'kept-snapshots'), 1);
+    const take = async (block: number) => {
+      const entry = { leafIndex: block, leafHash: hex(`leaf ${String(block)}`), subject: '91330100000000000X' };
+      await index.apply(
+        {
+          origin: 'lianxin/Org0MSP/0',
+          size: 20_000 + block,
+          indexCount: 1,
+          blockNumber: BigInt(block),
+          transactionId: txId(block),
+        },
+        '2026-12-05T10:01:00.000Z',
+        [{ ...entry, kind: 'loan', recordDigest: hex(`record ${String(block)}`) }],
+      );
+      const digest = await store.write(
+        source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+        { blockNumber: String(block), transactionId: txId(block) },
+        IDENTITY,
+        key,
+      );
+      return {
+        digest,
+        lengths: parseManifest((await store.manifest(digest)) ?? Buffer.alloc(0)).chunks.map(([, n]) => n),
+      };
+    };
+    const unread = await take(20);
+    const read = await take(21);
+    // Nobody read the first: pruned as before.
+    expect(await store.manifest(unread.digest)).toBeUndefined();
+    for await (const chunk of store.chunks(read.digest, read.lengths, 0, 1)) expect(chunk.length).toBe(read.lengths[0]);
+    await take(22);
+    expect(store.statements()).toHaveLength(2);
+    let rest = 0;
+    for await (const chunk of store.chunks(read.digest, read.lengths, 1)) rest += chunk.length;
+    expect(rest).toBe(read.lengths.slice(1).reduce((sum, n) => sum + n, 0));
   });
 
-  it('discards an index whose snapshot load a crash cut short', async () => {
+  it('reopens its snapshots, skipping and removing one whose statement is damaged or misnamed', async () => {
+    const { digest } = await snapshot();
+    const snapshots = join(dir, 'snapshots');
+    const damaged = join(snapshots, `${'9'.padStart(20, '0')}-${txId(9)}.statement`);
+    await writeFile(damaged, 'not a statement');
+    const [taken = ''] = (await readdir(snapshots)).filter((f) => f.endsWith('.statement') && !damaged.endsWith(f));
+    // A good statement under a name that holds no block number (copied by hand, say).
+    const misnamed = join(snapshots, 'copy.statement');
+    await writeFile(misnamed, await readFile(join(snapshots, taken)));
+    const reopened = await IndexSnapshotStore.open(snapshots, 2);
+    expect(reopened.statements().map((s) => parseStatement(s.body).manifestDigest)).toEqual([digest]);
+    await expect(readFile(damaged)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readFile(misnamed)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('applies nothing on the rows of a load that failed and could not clear them (a full disk), until restarted', async () => {
+    const { manifest, chunks } = await snapshot();
+    const faults = { refuse: false };
+    const faulty = await openNodeDatabase(join(dir, 'faulty'), {
+      probeIntervalMs: 20,
+      injectWriteFault: () =>
+        faults.refuse
+          ? Object.assign(new Error('IO error: 000009.log: No space left on device'), { code: 'LEVEL_IO_ERROR' })
+          : undefined,
+    });
+    try {
+      async function* fullAfterFirst() {
+        let i = 0;
+        for await (const chunk of chunks()) {
+          if (i++ === 1) {
+            // The disk fills while the first chunk's rows are written; the second does not match.
+            faults.refuse = true;
+            chunk[0] = (chunk[0] ?? 0) ^ 1;
+          }
+          yield chunk;
+        }
+      }
+      await expect(loadIndexSnapshot(faulty.chainIndex, manifest, fullAfterFirst())).rejects.toMatchObject({
+        code: 'STORAGE_FULL',
+      });
+      expect(await faulty.chainIndex.get(LOADING_KEY)).toBeDefined();
+      faults.refuse = false;
+      const index = await ChainIndex.open(faulty.chainIndex);
+      const anchor = { origin: 'lianxin/Org0MSP/0', size: 1, indexCount: 0, blockNumber: 1n, transactionId: txId(1) };
+      await expect(index.apply(anchor, '', [])).rejects.toMatchObject({ code: 'UNFINISHED_LOAD' });
+      expect(index.position).toBeUndefined();
+      await eventually(() => Promise.resolve(faulty.storage.fault === undefined || undefined), { what: 'recovery' });
+      // The next start discards the rows; the index then starts over.
+      expect(await discardUnfinishedLoad(faulty.chainIndex)).toBe(true);
+      await index.apply(anchor, '', []);
+      expect(index.position).toEqual({ blockNumber: 1n, transactionId: txId(1) });
+    } finally {
+      await faulty.close();
+    }
+  });
+
+  it('discards an index whose snapshot load a crash cut short, its marker last, synced', async () => {
     await target.chainIndex.put(LOADING_KEY, Buffer.from('13'));
     await target.chainIndex.put(Buffer.from('latest/x/loan'), Buffer.from('partial'));
+    await target.chainIndex.put(Buffer.from('~anchor/x/00000000000000000007'), Buffer.from('{}'));
+    // LevelDB's clear deletes in key order in batches of its own: the marker sorts before the anchor rows, so it
+    // must not go in the same clear (a crash there would leave anchor rows with neither marker nor position).
+    const root = target.chainIndex.db;
+    const writes: { write: string; gt?: string; lt?: string; sync?: boolean }[] = [];
+    const clear = root.clear.bind(root);
+    const del = root.del.bind(root);
+    vi.spyOn(root, 'clear').mockImplementation(((options: { gt?: Buffer; lt?: Buffer }) => {
+      writes.push({ write: 'clear', gt: options.gt?.toString(), lt: options.lt?.toString() });
+      return clear(options);
+    }) as typeof root.clear);
+    vi.spyOn(root, 'del').mockImplementation(((key: Buffer, options: { sync?: boolean }) => {
+      writes.push({ write: `del ${key.toString()}`, sync: options.sync });
+      return del(key, options);
+    }) as typeof root.del);
     expect(await discardUnfinishedLoad(target.chainIndex)).toBe(true);
+    vi.restoreAllMocks();
+    const marker = `${target.chainIndex.prefix}snapshot-loading`;
+    expect(writes).toMatchObject([
+      { write: 'clear', gt: undefined, lt: marker },
+      { write: 'clear', gt: marker },
+      { write: `del ${marker}`, sync: true },
+    ]);
     expect(await rowsOf(target.chainIndex)).toEqual([]);
     expect(await discardUnfinishedLoad(source.chainIndex)).toBe(false);
     expect((await rowsOf(source.chainIndex)).length).toBeGreaterThan(0);
@@ -277,6 +401,9 @@ describe('chain index snapshots', () => {
 });
 
 describe('the quorum a snapshot needs', () => {
+  const NOW = Date.now();
+  const MINUTE = 60_000;
+  const HOUR = 60 * MINUTE;
   const keys = ['A', 'B', 'C'].map((org) => ({
     org: `${org}MSP`,
     key: receiptKeyOf(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey),
@@ -284,24 +411,35 @@ describe('the quorum a snapshot needs', () => {
   const registered = new Map<string, KeyObject>(
     keys.map(({ org, key: k }) => [`${org}/${k.kid}`, createPublicKey(k.privateKey)]),
   );
-  const rule = (required: number) => ({
+  const rule = (required: number, suspended: readonly string[] = []) => ({
     channel: 'lianxin',
     chaincode: 'lianxin',
     required,
-    receiptKey: (mspId: string, kid: string) => registered.get(`${mspId}/${kid}`),
-    nowMs: Date.now(),
+    mspId: 'JoiningMSP',
+    active: (mspId: string) => !suspended.includes(mspId),
+    // Each key valid for the hour before now (as registered on chain): a statement is judged by the key's window
+    // at its own signing time.
+    receiptKey: (mspId: string, kid: string, atMs: number) =>
+      atMs > NOW - HOUR && atMs <= NOW + MINUTE ? registered.get(`${mspId}/${kid}`) : undefined,
+    nowMs: NOW,
   });
-  const statement = (org: string, signer: ReceiptKey, block: string, digest: string): SignedStatement =>
+  const statement = (
+    org: string,
+    signer: ReceiptKey,
+    block: string,
+    digest: string,
+    { signedAtMs = NOW - MINUTE, channel = 'lianxin' } = {},
+  ): SignedStatement =>
     signStatement(
       {
         mspId: org,
-        channel: 'lianxin',
+        channel,
         chaincode: 'lianxin',
         blockNumber: block,
         transactionId: txId(Number(block)),
         rows: 10,
         manifestDigest: digest,
-        signedAt: new Date().toISOString(),
+        signedAt: new Date(signedAtMs).toISOString(),
       },
       signer,
     );
@@ -335,5 +473,53 @@ describe('the quorum a snapshot needs', () => {
       }),
     );
     expect(selectAttestedSnapshot(peers, rule(2)).attestedBy).toEqual([a.org, b.org]);
+  });
+
+  it.each([
+    ['signed for another channel', { channel: 'other' }, /CMSP signed for other\/lianxin, not lianxin\/lianxin/],
+    // Within the key's window (which the rule accepts up to a minute ahead), but beyond the allowed skew.
+    ['signed over a minute ahead of this clock', { signedAtMs: NOW + MINUTE + 1_000 }, /CMSP signed in the future/],
+    ['signed before its key was valid', { signedAtMs: NOW - 2 * HOUR }, /CMSP has no receipt key .* valid at/],
+  ])('does not count a statement %s', (_name, options, why) => {
+    const peers = [
+      { peer: 'p1', statements: [statement(a.org, a.key, '12', good), statement(b.org, b.key, '12', good)] },
+      { peer: 'p2', statements: [statement(c.org, c.key, '12', good, options)] },
+    ];
+    expect(() => selectAttestedSnapshot(peers, rule(3))).toThrow(
+      expect.objectContaining({ code: 'NO_QUORUM', message: expect.stringMatching(why) as string }),
+    );
+  });
+
+  it('takes neither of two digests that each have a quorum at the same position, naming both', () => {
+    const d = receiptKeyOf(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey);
+    registered.set(`DMSP/${d.kid}`, createPublicKey(d.privateKey));
+    const other = hex('other');
+    const peers = [
+      { peer: 'p1', statements: [statement(a.org, a.key, '12', good), statement(b.org, b.key, '12', good)] },
+      { peer: 'p2', statements: [statement(c.org, c.key, '12', other), statement('DMSP', d, '12', other)] },
+    ];
+    expect(() => selectAttestedSnapshot(peers, rule(2))).toThrow(
+      expect.objectContaining({
+        code: 'CONFLICTING_QUORUMS',
+        message: `two snapshots at block 12 each have the 2 institutions required: ${good} by AMSP, BMSP; ${other} by CMSP, DMSP`,
+      }),
+    );
+    registered.delete(`DMSP/${d.kid}`);
+  });
+
+  it("counts neither a suspended institution nor the joining node's own, whoever relays them", () => {
+    const peers = [
+      { peer: 'p1', statements: [statement(a.org, a.key, '12', good), statement(b.org, b.key, '12', good)] },
+      { peer: 'p2', statements: [statement(c.org, c.key, '12', good)] },
+    ];
+    expect(selectAttestedSnapshot(peers, rule(3)).attestedBy).toEqual([a.org, b.org, c.org]);
+    expect(() => selectAttestedSnapshot(peers, { ...rule(2, [b.org]), mspId: c.org })).toThrow(
+      expect.objectContaining({
+        code: 'NO_QUORUM',
+        message: expect.stringMatching(
+          /at best 1 \(AMSP\).*p1: BMSP is not an active institution; p2: CMSP is this node's own institution/,
+        ) as string,
+      }),
+    );
   });
 });

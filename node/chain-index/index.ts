@@ -1,6 +1,14 @@
 /** The node's lookup table over the consortium's chain index, and the follower that keeps it current. */
-export { ChainIndex, ANCHOR_HISTORY_LIMIT, type AnchoredSize, type ChainIndexRecord } from './chain-index.ts';
+export {
+  ChainIndexError,
+  ChainIndex,
+  ANCHOR_HISTORY_LIMIT,
+  type AnchoredSize,
+  type ChainIndexRecord,
+} from './chain-index.ts';
 export { ChainIndexFollower, type ChainIndexFollowerOptions } from './chain-index-follower.ts';
+export { answeringIndex, IndexCatchingUpError } from './answering-index.ts';
+export { newestAnchorBlock } from './newest-anchor.ts';
 export { IndexSnapshotError, type IndexSnapshotErrorCode } from './snapshot-errors.ts';
 export {
   MAX_CHUNK_BYTES,

@@ -2,6 +2,8 @@
 export type IndexSnapshotErrorCode =
   /** Fewer institutions than the quorum signed the same digest at the same position. */
   | 'NO_QUORUM'
+  /** Two digests at one position each have a quorum: some institutions equivocate, or their indexes differ. */
+  | 'CONFLICTING_QUORUMS'
   /** A statement that does not parse, names another channel, or whose signature does not verify. */
   | 'BAD_STATEMENT'
   /** Manifest bytes that do not parse, do not match the attested digest or position. */

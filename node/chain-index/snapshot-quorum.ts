@@ -8,10 +8,13 @@
  * when at least `required` distinct active institutions signed the same (P, D) with keys valid when they signed;
  * by default a majority of the active institutions that run a node (other than its own). It then checks the
  * manifest's bytes against D and every chunk against the manifest, so the serving peer can only send that
- * content or be caught. Forging a snapshot therefore needs the receipt keys of `required` institutions — the
- * same collusion that could already sign false attestations. Anything less (a tampered row, a dropped chunk, a
- * digest too few sign) is rejected, and the node falls back to replaying the chain from block 0, which trusts
- * the chain alone.
+ * content or be caught. Forging a snapshot therefore needs the receipt keys of `required` institutions. That
+ * collusion reaches further than false attestations: each institution attests only its own records, but a snapshot
+ * holds everyone's entries, so `required` institutions together can forge or omit entries of the others. Under the
+ * default majority of a small consortium that is few: 2 of 3 other institutions, 1 when there is only one. A node
+ * that will not trust that sets `chainIndex.snapshotQuorum` higher, or `chainIndex.snapshotStart: false` to replay.
+ * Anything less (a tampered row, a dropped chunk, a digest too few sign) is rejected, and the node falls back to
+ * replaying the chain from block 0, which trusts the chain alone.
  */
 import type { KeyObject } from 'node:crypto';
 import { IndexSnapshotError } from './snapshot-errors.ts';
@@ -33,7 +36,11 @@ export interface QuorumRule {
   readonly chaincode: string;
   /** Distinct institutions that must sign the same position and digest. */
   readonly required: number;
-  /** The registered receipt key `kid` of an active `mspId`, if valid for signing at `atMs` (RegistryView). */
+  /** The joining node's institution: its own statements (which any peer can relay) do not count. */
+  readonly mspId: string;
+  /** Whether `mspId` is active in the registry: a suspended institution's statements do not count. */
+  readonly active: (mspId: string) => boolean;
+  /** The registered receipt key `kid` of `mspId`, if valid for signing at `atMs` (RegistryView). */
   readonly receiptKey: (mspId: string, kid: string, atMs: number) => KeyObject | undefined;
   readonly nowMs: number;
 }
@@ -54,7 +61,8 @@ const MAX_SKEW_MS = 60_000;
 
 /**
  * The newest snapshot (highest block) that `rule.required` institutions attest, among what the peers sent.
- * @throws IndexSnapshotError `NO_QUORUM` saying how many agreed at best, and which statements were refused.
+ * @throws IndexSnapshotError `NO_QUORUM` saying how many agreed at best, and which statements were refused;
+ *   `CONFLICTING_QUORUMS` naming both when another digest at the newest attested position has a quorum too.
  */
 export function selectAttestedSnapshot(peers: readonly PeerStatements[], rule: QuorumRule): AttestedSnapshot {
   const groups = new Map<string, { statement: SnapshotStatement; signers: Set<string>; holders: Set<string> }>();
@@ -85,6 +93,26 @@ export function selectAttestedSnapshot(peers: readonly PeerStatements[], rule: Q
     return byBlock !== 0n ? (byBlock > 0n ? 1 : -1) : b.signers.size - a.signers.size;
   });
   const chosen = ranked.find((group) => group.signers.size >= rule.required);
+  const rival =
+    chosen &&
+    ranked.find(
+      (group) =>
+        group !== chosen &&
+        group.signers.size >= rule.required &&
+        group.statement.blockNumber === chosen.statement.blockNumber &&
+        group.statement.transactionId === chosen.statement.transactionId,
+    );
+  if (chosen && rival) {
+    // The index at a position is a function of the chain: two digests there are institutions equivocating, or
+    // nodes that do not compute the same index. Neither can be taken on trust.
+    const named = (group: typeof chosen) =>
+      `${group.statement.manifestDigest} by ${[...group.signers].sort().join(', ')}`;
+    throw new IndexSnapshotError(
+      'CONFLICTING_QUORUMS',
+      `two snapshots at block ${chosen.statement.blockNumber} each have the ${String(rule.required)} institutions ` +
+        `required: ${named(chosen)}; ${named(rival)}`,
+    );
+  }
   if (chosen === undefined) {
     const best = [...groups.values()].sort((a, b) => b.signers.size - a.signers.size)[0];
     const bestText =
@@ -111,6 +139,8 @@ export function selectAttestedSnapshot(peers: readonly PeerStatements[], rule: Q
 function statementProblem(statement: SnapshotStatement, signed: SignedStatement, rule: QuorumRule): string | undefined {
   if (statement.channel !== rule.channel || statement.chaincode !== rule.chaincode)
     return `signed for ${statement.channel}/${statement.chaincode}, not ${rule.channel}/${rule.chaincode}`;
+  if (statement.mspId === rule.mspId) return "is this node's own institution";
+  if (!rule.active(statement.mspId)) return 'is not an active institution';
   const signedAtMs = Date.parse(statement.signedAt);
   if (signedAtMs > rule.nowMs + MAX_SKEW_MS) return `signed in the future (${statement.signedAt})`;
   const key = rule.receiptKey(statement.mspId, statement.kid, signedAtMs);

@@ -6,11 +6,16 @@
  *   <block20>-<txid>.statement  this node's signed statement, JSON {body, signature} base64
  *
  * The statement is written last, by rename: a snapshot without one (a crash while writing) is not listed, served
- * or kept. Only the newest `keep` snapshots are kept; a stream serving an older one keeps its open file.
+ * or kept. The rows and the manifest are synced before it, it before its rename, the directory after: a power loss
+ * must not leave a published statement over rows that were still in the page cache (every joiner would download
+ * them, then fail on a chunk). Only the newest `keep` snapshots are kept, and any a joiner read from in the last
+ * `SERVED_GRACE_MS`: a download comes in several requests, and one pruned between two would fail (a stream serving
+ * a pruned one keeps its open file).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDirectory } from '../../network/fs/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
 import {
   ChunkBuilder,
@@ -50,6 +55,8 @@ interface Held {
 }
 
 const STATEMENT = '.statement';
+/** A snapshot read from this recently may be half downloaded: kept past `keep` until pruned after it. */
+const SERVED_GRACE_MS = 5 * 60_000;
 /** Rows read from LevelDB per call. */
 const READ_BATCH = 2_048;
 
@@ -58,6 +65,8 @@ export class IndexSnapshotStore {
   readonly #keep: number;
   /** By manifest digest. */
   #held = new Map<string, Held>();
+  /** When each snapshot was last read from, by manifest digest. */
+  readonly #servedAt = new Map<string, number>();
 
   private constructor(dir: string, keep: number) {
     this.#dir = dir;
@@ -73,15 +82,18 @@ export class IndexSnapshotStore {
       const name = file.slice(0, -STATEMENT.length);
       let statement: SignedStatement | undefined;
       let digest: string;
+      let blockNumber: bigint;
       try {
         [statement] = decodeStatements(await readFile(join(dir, file)), 1);
         if (statement === undefined) continue;
         digest = parseStatement(statement.body).manifestDigest;
+        blockNumber = BigInt(name.split('-')[0] ?? '');
       } catch {
-        // A damaged statement: the snapshot is not listed, and its files go with the unlisted ones below.
+        // A damaged statement, or a file not named as this store names them: the snapshot is not listed, and its
+        // files go with the unlisted ones below.
         continue;
       }
-      store.#held.set(digest, { name, blockNumber: BigInt(name.split('-')[0] ?? '0'), statement });
+      store.#held.set(digest, { name, blockNumber, statement });
     }
     const kept = new Set([...store.#held.values()].map((h) => h.name));
     await Promise.all(
@@ -111,6 +123,7 @@ export class IndexSnapshotStore {
   async *chunks(digest: string, lengths: readonly number[], from = 0, count = lengths.length): AsyncGenerator<Buffer> {
     const held = this.#held.get(digest);
     if (held === undefined) throw new IndexSnapshotError('NOT_FOUND', `no snapshot with manifest ${digest}`);
+    this.#servedAt.set(digest, Date.now());
     const file = await open(join(this.#dir, `${held.name}.rows`), 'r');
     try {
       let position = lengths.slice(0, from).reduce((sum, length) => sum + length, 0);
@@ -122,6 +135,7 @@ export class IndexSnapshotStore {
         yield chunk;
       }
     } finally {
+      this.#servedAt.set(digest, Date.now());
       await file.close();
     }
   }
@@ -161,19 +175,21 @@ export class IndexSnapshotStore {
         }
       }
       if (!builder.empty) await flush(file);
+      await file.sync();
       await file.close();
       file = undefined;
       const manifest = encodeManifest({ ...identity, ...position, rows, bytes, chunks });
       const digest = createHash('sha256').update(manifest).digest('hex');
-      await writeFile(join(this.#dir, `${name}.manifest`), manifest);
+      await writeSynced(join(this.#dir, `${name}.manifest`), manifest);
       const statement = signStatement(
         { ...identity, ...position, rows, manifestDigest: digest, signedAt: new Date().toISOString() },
         key,
       );
       // Written last, by rename: its presence means the rows and the manifest are complete.
       const tmp = join(this.#dir, `${name}.statement.tmp`);
-      await writeFile(tmp, encodeStatements([statement]));
+      await writeSynced(tmp, encodeStatements([statement]));
       await rename(tmp, join(this.#dir, `${name}${STATEMENT}`));
+      await syncDirectory(this.#dir);
       this.#held.set(digest, { name, blockNumber: BigInt(position.blockNumber), statement });
       await this.#prune();
       return digest;
@@ -190,12 +206,26 @@ export class IndexSnapshotStore {
     const all = [...this.#held.entries()].sort(([, a], [, b]) =>
       a.blockNumber === b.blockNumber ? 0 : a.blockNumber > b.blockNumber ? -1 : 1,
     );
+    const now = Date.now();
     for (const [digest, held] of all.slice(this.#keep)) {
+      if (now - (this.#servedAt.get(digest) ?? -Infinity) < SERVED_GRACE_MS) continue;
       this.#held.delete(digest);
+      this.#servedAt.delete(digest);
       await Promise.all(
         [STATEMENT, '.manifest', '.rows'].map((ext) => rm(join(this.#dir, `${held.name}${ext}`), { force: true })),
       );
     }
+  }
+}
+
+/** A new file's bytes, on the disk before this resolves. */
+async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

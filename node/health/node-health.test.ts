@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { anchoringCheck, chainIndexCheck, NodeHealth, StallWatch, type FailedCheck } from './index.ts';
+import {
+  anchoringCheck,
+  chainIndexCheck,
+  NodeHealth,
+  StallWatch,
+  type ChainIndexState,
+  type FailedCheck,
+} from './index.ts';
 
 describe('StallWatch', () => {
   it('reports a pipeline stuck only once it has been behind without moving for longer than the limit', () => {
@@ -35,19 +42,26 @@ describe('pipeline checks', () => {
   });
 
   it('fails the chain index when it stays behind the node’s own anchors or off the event stream', () => {
-    let state: { appliedBlock: bigint; chainBlock: bigint; failure: string | undefined } = {
-      appliedBlock: 7n,
-      chainBlock: 9n,
-      failure: undefined,
-    };
+    let state: ChainIndexState = { appliedBlock: 7n, chainBlock: 9n, failure: undefined, catchingUp: undefined };
     const check = chainIndexCheck(30_000, () => state);
     expect(check.check(0)).toBeUndefined();
     expect(check.check(30_001)).toBe('stalled for 30 s at block 7: the chain has anchors up to block 9');
-    state = { appliedBlock: 9n, chainBlock: 9n, failure: undefined };
+    state = { ...state, appliedBlock: 9n };
     expect(check.check(31_000)).toBeUndefined();
     state = { ...state, failure: 'ChaincodeEvents: 14 UNAVAILABLE' };
     expect(check.check(40_000)).toBeUndefined();
     expect(check.check(70_001)).toBe('stalled for 30 s at block 9: ChaincodeEvents: 14 UNAVAILABLE');
+  });
+
+  it('fails the chain index at once while it catches up, though it moves and the node never anchored', () => {
+    const catching = 'the index is at block 3, the chain’s newest anchor at block 900';
+    let state: ChainIndexState = { appliedBlock: 3n, chainBlock: -1n, failure: undefined, catchingUp: catching };
+    const check = chainIndexCheck(30_000, () => state);
+    expect(check.check(0)).toBe(`catching up: ${catching}`);
+    state = { ...state, failure: 'ChaincodeEvents: 14 UNAVAILABLE' };
+    expect(check.check(1)).toBe(`catching up: ${catching} (ChaincodeEvents: 14 UNAVAILABLE)`);
+    state = { appliedBlock: 900n, chainBlock: -1n, failure: undefined, catchingUp: undefined };
+    expect(check.check(2)).toBeUndefined();
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * The node's two pipelines as health checks: anchoring (own records → chain) and the chain-index follower
  * (everyone's anchors → this node's index). Each is unhealthy when it has work outstanding and has not moved for
- * longer than its configured limit (`StallWatch`); slow is not unhealthy.
+ * longer than its configured limit (`StallWatch`); slow is not unhealthy. The chain index is also unhealthy until
+ * it has caught up with the chain after a start: until then it is not the chain's word.
  */
 import type { HealthCheck } from './health-check.ts';
 import { StallWatch } from './stall-watch.ts';
@@ -33,6 +34,11 @@ export interface ChainIndexState {
   readonly chainBlock: bigint;
   /** Why the follower is not following the chain's events now (the stream broke, the ledger is down). */
   readonly failure: string | undefined;
+  /**
+   * Why the index has not caught up with the chain since the node started (ChainIndexFollower.catchingUp): a node
+   * that never anchored, or was down, has no anchor of its own to measure the lag by.
+   */
+  readonly catchingUp: string | undefined;
 }
 
 export function chainIndexCheck(limitMs: number, state: () => ChainIndexState): HealthCheck {
@@ -40,7 +46,9 @@ export function chainIndexCheck(limitMs: number, state: () => ChainIndexState): 
   return {
     component: 'chain-index',
     check(now) {
-      const { appliedBlock, chainBlock, failure } = state();
+      const { appliedBlock, chainBlock, failure, catchingUp } = state();
+      // Not a stall: the index is moving, but what it answers may only be its lag behind the chain.
+      if (catchingUp !== undefined) return `catching up: ${catchingUp}${failure === undefined ? '' : ` (${failure})`}`;
       const behind = failure !== undefined || appliedBlock < chainBlock;
       const stuck = watch.observe(now, appliedBlock, behind);
       if (stuck === undefined) return undefined;

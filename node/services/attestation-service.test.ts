@@ -1,7 +1,12 @@
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ERROR_CODE_KEY, RETRY_AFTER_MS_KEY, toGrpcStatus } from '../api/errors.ts';
 import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRequest.ts';
 import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.ts';
 import type { AttestationServiceImpl } from '../api/handlers.ts';
+import { answeringIndex, ChainIndex, ChainIndexFollower, IndexCatchingUpError } from '../chain-index/index.ts';
+import type { AnchoredEvent, LianxinChain } from '../ledger/index.ts';
 import { verifyAttestation } from '../receipts/index.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAttestationBuilder, type AttestationBuilder } from './attestation-builder.ts';
@@ -46,6 +51,15 @@ async function* stream(requests: readonly AttestRequest__Output[]): AsyncIterabl
     await Promise.resolve();
     yield r;
   }
+}
+
+/** An Anchored event stream on a chain without anchors: open and quiet until closed. */
+function quietEvents(): Awaited<ReturnType<LianxinChain['anchoredEvents']>> {
+  const closed = Promise.withResolvers<IteratorResult<AnchoredEvent>>();
+  const close = () => {
+    closed.resolve({ done: true, value: undefined });
+  };
+  return { [Symbol.asyncIterator]: () => ({ next: () => closed.promise }), close, [Symbol.dispose]: close };
 }
 
 async function collect(responses: AsyncIterable<AttestResponse>): Promise<AttestResponse[]> {
@@ -117,6 +131,45 @@ describe('AttestationService.Attest', () => {
   it('refuses a record neither this node nor the chain knows with NOT_FOUND', async () => {
     await expect(service.Attest(request('missing', 8), ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(chain.lookups).toBe(1);
+  });
+
+  it('answers from the chain index only once it has caught up: before, UNAVAILABLE with a retry hint, not NOT_FOUND', async () => {
+    await parts.ingest([1]);
+    await parts.anchorAll();
+    const follower = new ChainIndexFollower({
+      index: await ChainIndex.open(parts.db.chainIndex),
+      chain: {
+        anchoredEvents: () => Promise.resolve(quietEvents()),
+        getIndexEntries: () => Promise.reject(new Error('no anchors in this test')),
+        // An empty index has no position for the chain to hold: never asked.
+        chainInfo: () => Promise.reject(new Error('not asked')),
+        blockNumberOf: () => Promise.reject(new Error('not asked')),
+      },
+      newestAnchorBlock: () => Promise.resolve(-1n),
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    const answering = createAttestationService({
+      records: parts.records,
+      builder: parts.builder,
+      chain: answeringIndex(chain, follower),
+    });
+
+    const early = await answering.Attest(request('early', 8), ctx).catch((err: unknown) => err);
+    expect(early).toBeInstanceOf(IndexCatchingUpError);
+    const status = toGrpcStatus(early);
+    expect(status).toMatchObject({ code: grpcStatus.UNAVAILABLE });
+    expect(status.details).toContain('does not follow the chain yet');
+    expect(status.metadata.get(RETRY_AFTER_MS_KEY)).toEqual(['5000']);
+    expect(status.metadata.get(ERROR_CODE_KEY)).toEqual(['INDEX_CATCHING_UP']);
+    // What this node holds is its own word, whatever the index.
+    expect((await answering.Attest(request('own', 1), ctx)).attestation).toBeDefined();
+
+    follower.start();
+    for (let i = 0; i < 200 && follower.catchingUp !== undefined; i++) await sleep(10);
+    await expect(answering.Attest(request('late', 8), ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await follower.stop();
   });
 
   it('refuses an own record not yet checkpointed with FAILED_PRECONDITION and a retry hint', async () => {

@@ -187,6 +187,22 @@ describe('the chain index in its own LevelDB', () => {
     }
   });
 
+  it('notices a clear that fails as a storage fault, and refuses the next while in it', async () => {
+    const faults = { refuse: false };
+    const db = await openFaulty(faults, 'No space left on device');
+    try {
+      await db.chainIndex.put(Buffer.from('a'), Buffer.from('1'));
+      faults.refuse = true;
+      await expect(db.chainIndex.clear()).rejects.toMatchObject({ code: 'STORAGE_FULL' });
+      expect(db.storage.fault).toMatchObject({ code: 'STORAGE_FULL' });
+      // Refused by the guard while in the fault, before LevelDB is asked.
+      await expect(db.chainIndex.clear()).rejects.toBeInstanceOf(StorageFaultError);
+      expect(await db.chainIndex.get(Buffer.from('a'))).toEqual(Buffer.from('1'));
+    } finally {
+      await db.close();
+    }
+  });
+
   it('reads the main database while the chain index database cannot be reopened after a fault', async () => {
     const faults = { refuse: false };
     const db = await openFaulty(faults, 'Input/output error');

@@ -124,6 +124,7 @@ interface LevelWrites {
   _batch(this: unknown, operations: unknown, options: unknown): Promise<void>;
   _put(this: unknown, key: unknown, value: unknown, options: unknown): Promise<void>;
   _del(this: unknown, key: unknown, options: unknown): Promise<void>;
+  _clear(this: unknown, options: unknown): Promise<void>;
   _chainedBatch(this: unknown): NativeChainedBatch;
 }
 
@@ -138,7 +139,7 @@ const PROBE_OPTION = 'lianxinStorageProbe';
 
 /**
  * Every write of the node, whichever sublevel it names, reaches LevelDB through one of these methods (an array
- * batch, a put, a del, or a chained batch's commit): the one place where a fault is noticed and where writes are
+ * batch, a put, a del, a clear of a range, or a chained batch's commit): the one place where a fault is noticed and where writes are
  * refused while the store is in one.
  */
 class GuardedLevel extends Level<Buffer, Buffer> {
@@ -157,6 +158,11 @@ class GuardedLevel extends Level<Buffer, Buffer> {
 
   async _del(key: unknown, options: Record<string, unknown>): Promise<void> {
     await this.#guarded(options, () => LEVEL_WRITES._del.call(this, key, options));
+  }
+
+  // A clear deletes in batches of its own inside LevelDB (the snapshot loader's cleanup of a failed load).
+  async _clear(options: Record<string, unknown>): Promise<void> {
+    await this.#guarded(options, () => LEVEL_WRITES._clear.call(this, options));
   }
 
   // A chained batch (`db.batch()` with no arguments: every write of the node's own through a RowBatch, and the
