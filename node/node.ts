@@ -746,7 +746,6 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
         failure: follower.failure,
         catchingUp: follower.catchingUp,
       })),
-      { component: 'chain-index', check: () => follower.rebuilding },
       anchoringCheck(config.health.anchoringStallSeconds * 1000, () => ({
         logSize: log.size,
         anchoredSize: anchorer.anchoredSize,

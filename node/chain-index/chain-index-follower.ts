@@ -66,8 +66,8 @@ export class ChainIndexFollower {
   #failure: string | undefined;
   /** Applied since the last progress line. */
   #progress = { anchors: 0, entries: 0, loggedAt: 0 };
-  /** Why the index is being rebuilt from block 0, until the replay has caught up (no event for a while). */
-  #rebuilding: string | undefined;
+  /** Why the index started over from block 0 (its position off the chain), until it has caught up again. */
+  #startedOver: string | undefined;
   /** The chain's newest anchor's block when this follower started (or its index started over), once read. */
   #target: bigint | undefined;
   /** Reached `#target` once: a later lag is a stall the health check's watch reports, not a catch-up. */
@@ -83,18 +83,15 @@ export class ChainIndexFollower {
     return this.#failure;
   }
 
-  /** Why the index is being rebuilt from the chain's first block, or undefined (for health). */
-  get rebuilding(): string | undefined {
-    return this.#rebuilding;
-  }
-
   /**
    * Why the index is not yet the chain's word, or undefined once it has caught up with the chain's newest anchor
-   * as of the follower's start (or its index's starting over): lookups that miss, or find an older version, may only be behind the chain.
+   * as of the follower's start (or its index's starting over): lookups that miss, or find an older version, may only
+   * be behind the chain.
    */
   get catchingUp(): string | undefined {
     if (this.#caughtUp) return undefined;
-    const at = `the index is at block ${String(this.#o.index.position?.blockNumber ?? -1n)}`;
+    const why = this.#startedOver === undefined ? '' : `${this.#startedOver}; `;
+    const at = `${why}the index is at block ${String(this.#o.index.position?.blockNumber ?? -1n)}`;
     if (this.#running === undefined) return `${at} and does not follow the chain yet (a snapshot may be loading)`;
     if (this.#target === undefined) return `${at} and the chain's newest anchor is not known yet`;
     return `${at}, the chain's newest anchor at block ${String(this.#target)}`;
@@ -136,14 +133,9 @@ export class ChainIndexFollower {
           events.close();
         };
         if (this.#stopped()) events.close();
-        // Restarted by every event: a rebuild has caught up once the stream goes quiet.
-        stable = setTimeout(() => {
-          this.#failure = undefined;
-          this.#rebuilding = undefined;
-        }, STREAM_STABLE_MS).unref();
+        stable = setTimeout(() => (this.#failure = undefined), STREAM_STABLE_MS).unref();
         for await (const anchor of events) {
           if (this.#stopped()) break;
-          stable.refresh();
           await this.#apply(anchor);
           this.#failure = undefined;
           this.#backoff.reset();
@@ -173,7 +165,7 @@ export class ChainIndexFollower {
         'from block 0',
     );
     this.#o.logger.error({ err }, 'the chain index is not on the chain: rebuilding it from block 0');
-    this.#rebuilding = err.message;
+    this.#startedOver = err.message;
     this.#target = undefined;
     this.#caughtUp = false;
     this.#o.onOffChain?.(err);
@@ -232,7 +224,9 @@ export class ChainIndexFollower {
   #noteProgress(): void {
     if (this.#target === undefined || this.#caughtUp) return;
     this.#caughtUp = (this.#o.index.position?.blockNumber ?? -1n) >= this.#target;
-    if (this.#caughtUp) this.#o.logger.info({ blockNumber: Number(this.#target) }, 'chain index caught up');
+    if (!this.#caughtUp) return;
+    this.#startedOver = undefined;
+    this.#o.logger.info({ blockNumber: Number(this.#target) }, 'chain index caught up');
   }
 
   /** Rate-limited: anchors and entries applied since the last line, where the index is, and how far behind. */
