@@ -35,7 +35,7 @@ import { channelMspConfigs, ChannelMsps } from './msp/index.ts';
 import { isStorageFault, type LedgerStore } from './store/index.ts';
 import type { Signer, TxLocation } from './types.ts';
 import { LedgerError } from './errors.ts';
-import { validateBlock, type EndorsementPolicy } from './validation/index.ts';
+import { peerOrgEndorsement, validateBlock, type EndorsementPolicy } from './validation/index.ts';
 
 export interface ChannelLedgerComponents {
   readonly channelId: string;
@@ -46,7 +46,6 @@ export interface ChannelLedgerComponents {
   /** The peer's own serialized identity: an update that would make it unknown to the channel is refused. */
   readonly peerIdentity: Uint8Array;
   readonly peer: PeerAddress;
-  readonly endorsementPolicy?: EndorsementPolicy;
   /** The newest config block: its number and its config. */
   readonly config: ChannelConfigState;
   /** That config's batch settings (block/config-batch.ts readConfigBatch). */
@@ -83,6 +82,8 @@ export class ChannelLedger implements GatewayBackend {
   /** What admission decoded of each envelope waiting to be committed, by its bytes (gone with them). */
   readonly #decoded = new WeakMap<Uint8Array, DecodedEnvelope>();
   #config: ChannelConfigState;
+  /** What every transaction's endorsements must meet under #config (validation/endorsement-policy.ts). */
+  #endorsementPolicy: EndorsementPolicy;
   /** The block whose commit failed on the disk: the store is reopened before anything is committed after it. */
   #failedBlock: number | undefined;
   /** The config block being committed, applied once durable — also when its failed commit landed after all. */
@@ -97,6 +98,7 @@ export class ChannelLedger implements GatewayBackend {
     this.peer = components.peer;
     this.msps = components.msps;
     this.#config = components.config;
+    this.#endorsementPolicy = peerOrgEndorsement(components.config.config, components.peer.mspId);
     this.blocks = new BlockNotifier(components.store.height);
     const { batch } = components;
     this.#absoluteMaxBytes = batch.absoluteMaxBytes;
@@ -295,7 +297,7 @@ export class ChannelLedger implements GatewayBackend {
           return this.#transient.get(txId);
         },
       },
-      ...(this.#c.endorsementPolicy ? { endorsementPolicy: this.#c.endorsementPolicy } : {}),
+      endorsementPolicy: this.#endorsementPolicy,
       decoded: (envelope) => this.#decoded.get(envelope),
     });
     const { codes, txIds } = validation;
@@ -367,6 +369,7 @@ export class ChannelLedger implements GatewayBackend {
     msps: ReturnType<typeof channelMspConfigs>;
   }): void {
     this.#config = { blockNumber: adopted.blockNumber, config: adopted.config };
+    this.#endorsementPolicy = peerOrgEndorsement(adopted.config, this.peer.mspId);
     this.msps.reconfigure(adopted.msps);
     this.#applyBatchInForce();
   }

@@ -131,7 +131,7 @@ describe('the prepared transaction', () => {
       known.set(envelope, admitEnvelope(envelope, { ...admission, prepared: (bytes) => records.take(bytes) }));
       return { envelope, record: prepared[0] };
     };
-    const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store };
+    const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store, endorsementPolicy: ledger.endorsementPolicy };
     const commit = async (envelopes: Uint8Array[]) => {
       const block = ledger.nextBlock(envelopes);
       const byItself = await validateBlock(block, context);
@@ -202,7 +202,7 @@ describe('the prepared transaction', () => {
     expect(asBuffers(outer)).toEqual(asBuffers(admitEnvelope(firstEnvelope ?? new Uint8Array(), admission)));
 
     const block = ledger.nextBlock(envelopes);
-    const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store };
+    const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store, endorsementPolicy: ledger.endorsementPolicy };
     const byItself = await validateBlock(block, context);
     const { result: withRecords, decodes } = await countingDecodes(peer.Transaction, () =>
       validateBlock(block, { ...context, decoded: (e) => known.get(e) }),
@@ -249,7 +249,7 @@ describe('the prepared transaction', () => {
         return msps.verifySignatureAsync(...args);
       },
     };
-    const context = { channelId: CHANNEL, identities, state: ledger.store, txIndex: ledger.store };
+    const context = { channelId: CHANNEL, identities, state: ledger.store, txIndex: ledger.store, endorsementPolicy: ledger.endorsementPolicy };
     const validated = await validateBlock(block, { ...context, decoded: (e) => known.get(e) });
     expect(validated.codes).toEqual([Code.VALID, Code.VALID]);
     // Admission verified the creator's signature over these bytes; the endorsement is the ledger's own.

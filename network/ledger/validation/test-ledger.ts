@@ -7,9 +7,10 @@ import type { ChannelMsps } from '../msp/index.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBlock, buildGenesisBlock, setTransactionsFilter } from '../block/index.ts';
+import { buildBlock, buildGenesisBlock, readConfig, setTransactionsFilter } from '../block/index.ts';
 import { openLedgerStore, type LedgerStore } from '../store/index.ts';
 import { createTestOrg, channelMspsOf, type TestOrg, type TestSigner } from './test-identities.ts';
+import { peerOrgEndorsement, type EndorsementPolicy } from './endorsement-policy.ts';
 import { validateBlock, type BlockValidation } from './tx-validator.ts';
 
 export const CHANNEL = 'credit';
@@ -23,6 +24,8 @@ export interface TestLedger {
   readonly client: TestSigner;
   readonly peer: TestSigner;
   readonly orderer: TestSigner;
+  /** The genesis config's policy, met by `org`'s peers (the ledger's peer is `peer`). */
+  readonly endorsementPolicy: EndorsementPolicy;
   /** The next block of `envelopes`, signed by `signer` (the orderer unless given), not validated or committed. */
   nextBlock(envelopes: readonly Uint8Array[], signer?: TestSigner): common.Block;
   /** Orders, validates and commits one block of `envelopes`. */
@@ -41,6 +44,13 @@ export async function createTestLedger(): Promise<TestLedger> {
     org.issue('peer'),
     ordererOrg.issue('orderer'),
   ]);
+  const genesis = buildGenesisBlock({
+    channelId: CHANNEL,
+    orgs: [{ mspId: org.mspId, rootCerts: [org.caPem], tlsRootCerts: [org.caPem] }],
+    ordererOrg: { mspId: ordererOrg.mspId, rootCerts: [ordererOrg.caPem], tlsRootCerts: [ordererOrg.caPem] },
+    ordererSigner: orderer,
+  });
+  const endorsementPolicy = peerOrgEndorsement(readConfig(genesis), org.mspId);
   const ledger: TestLedger = {
     dir,
     store: await openLedgerStore(dir),
@@ -50,6 +60,7 @@ export async function createTestLedger(): Promise<TestLedger> {
     client,
     peer,
     orderer,
+    endorsementPolicy,
     nextBlock(envelopes, signer = orderer) {
       const info = ledger.store.blockchainInfo();
       return buildBlock({
@@ -67,6 +78,7 @@ export async function createTestLedger(): Promise<TestLedger> {
         identities,
         state: ledger.store,
         txIndex: ledger.store,
+        endorsementPolicy,
       });
       setTransactionsFilter(block, result.codes);
       // As the committer (channel-ledger.ts): what validation read of the txid index goes to the store.
@@ -82,17 +94,12 @@ export async function createTestLedger(): Promise<TestLedger> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-  const genesis = buildGenesisBlock({
-    channelId: CHANNEL,
-    orgs: [{ mspId: org.mspId, rootCerts: [org.caPem], tlsRootCerts: [org.caPem] }],
-    ordererOrg: { mspId: ordererOrg.mspId, rootCerts: [ordererOrg.caPem], tlsRootCerts: [ordererOrg.caPem] },
-    ordererSigner: orderer,
-  });
   const result = await validateBlock(genesis, {
     channelId: CHANNEL,
     identities,
     state: ledger.store,
     txIndex: ledger.store,
+    endorsementPolicy,
   });
   setTransactionsFilter(genesis, result.codes);
   await ledger.store.commitBlock(genesis, result.updates);

@@ -40,6 +40,10 @@ export interface EndorserTxOptions {
   readonly badProposalHash?: boolean;
   /** Two actions in the transaction. */
   readonly twoActions?: boolean;
+  /** The ChaincodeAction names this chaincode, not the proposal's. */
+  readonly actionChaincodeName?: string;
+  /** A chaincode event in the ChaincodeAction, naming this chaincode. */
+  readonly eventChaincodeName?: string;
 }
 
 export interface BuiltTransaction {
@@ -108,7 +112,17 @@ export function buildEndorserTransaction(options: Readonly<EndorserTxOptions>): 
   const action = new peer.ChaincodeAction();
   action.setResults(buildTxRwset(options.rwsets));
   action.setResponse(response);
-  action.setChaincodeId(chaincodeId);
+  const actionChaincodeId = new peer.ChaincodeID();
+  actionChaincodeId.setName(options.actionChaincodeName ?? options.chaincodeName);
+  actionChaincodeId.setVersion('1.0');
+  action.setChaincodeId(actionChaincodeId);
+  if (options.eventChaincodeName !== undefined) {
+    const event = new peer.ChaincodeEvent();
+    event.setChaincodeId(options.eventChaincodeName);
+    event.setTxId(txId);
+    event.setEventName('Event');
+    action.setEvents(event.serializeBinary());
+  }
   const prp = new peer.ProposalResponsePayload();
   prp.setProposalHash(proposalHash);
   prp.setExtension$(action.serializeBinary());

@@ -23,7 +23,7 @@ import {
 import { channelMspConfigs, ChannelMsps } from '../msp/index.ts';
 import { checkConfigTransaction, type AuthorizedConfigUpdate } from '../orderer/config-update.ts';
 import type { IdentityVerifier } from '../types.ts';
-import type { EndorsementPolicy } from './endorsement-policy.ts';
+import { peerOrgEndorsement, type EndorsementPolicy } from './endorsement-policy.ts';
 import { MemoryLedgerState } from './memory-state.ts';
 import { validateBlock } from './tx-validator.ts';
 import { isPrivateNamespace } from '../chaincode/private-data.ts';
@@ -34,7 +34,12 @@ export type ChainVerification =
   | { readonly ok: false; readonly firstBadBlock: number | undefined; readonly reason: string };
 
 export interface VerifyChainOptions {
-  readonly endorsementPolicy?: EndorsementPolicy;
+  /**
+   * The MSP of the ledger's peer, whose Endorsement policy every transaction met (validation/endorsement-policy.ts).
+   * Default: the one organisation both in /Channel/Application and /Channel/Orderer of the genesis block — the
+   * consortium's operator, which runs the ledger's peer and orderer (network/consortium-ledger.ts).
+   */
+  readonly peerMspId?: string;
 }
 
 class BadBlock extends Error {
@@ -91,6 +96,8 @@ async function replay(
   let config: common.Config | undefined;
   const state = new MemoryLedgerState();
   let channelId = '';
+  let peerMspId = options.peerMspId;
+  let endorsementPolicy: EndorsementPolicy | undefined;
   let previousHash: Uint8Array = new Uint8Array();
   let commitHash: Uint8Array = new Uint8Array();
   const height = store.height;
@@ -124,14 +131,20 @@ async function replay(
         throw bad(`not a genesis config block: ${(err as Error).message}`);
       }
       channelId = tryReadChannelHeader(envelopes[0] ?? new Uint8Array())?.getChannelId() ?? '';
+      peerMspId ??= operatorMspId(config);
+      if (peerMspId === undefined) {
+        throw bad('no one organisation is both in /Channel/Application and /Channel/Orderer: name the peer MSP');
+      }
     }
+    if (!config || peerMspId === undefined) throw bad('no genesis config block before it');
+    endorsementPolicy ??= peerOrgEndorsement(config, peerMspId);
     let reconfigured: AuthorizedConfigUpdate | undefined;
     const { codes, updates } = await validateBlock(block, {
       channelId,
       identities: atBlock,
       state,
       txIndex: state,
-      ...(options.endorsementPolicy ? { endorsementPolicy: options.endorsementPolicy } : {}),
+      endorsementPolicy,
       configTransaction: (envelope) => {
         if (!config || envelopes.length !== 1) return false;
         reconfigured = checkConfigTransaction(envelope, { channelId, config, msps: atBlock });
@@ -157,6 +170,7 @@ async function replay(
     if (reconfigured) {
       config = reconfigured.config;
       identities = new ChannelMsps(channelMspConfigs(reconfigured.msps));
+      endorsementPolicy = undefined;
     }
   }
   if (height > 0 && !Buffer.from(store.blockchainInfo().getCurrentblockhash_asU8()).equals(previousHash)) {
@@ -235,6 +249,14 @@ function identitiesAt(identities: IdentityVerifier, at: Date | undefined): Ident
     verifySignatureAsync: (serialized, message, signature) =>
       identities.verifySignatureAsync(serialized, message, signature, at),
   };
+}
+
+/** The organisation of both the application and the orderer groups, when exactly one is. */
+function operatorMspId(config: common.Config): string | undefined {
+  const orgs = (name: string) => [...(config.getChannelGroup()?.getGroupsMap().get(name)?.getGroupsMap().keys() ?? [])];
+  const orderer = new Set(orgs('Orderer'));
+  const both = orgs('Application').filter((org) => orderer.has(org));
+  return both.length === 1 ? both[0] : undefined;
 }
 
 function metadataValue(block: common.Block, index: number): Uint8Array {
