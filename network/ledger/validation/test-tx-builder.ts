@@ -40,6 +40,8 @@ export interface EndorserTxOptions {
   readonly badProposalHash?: boolean;
   /** Two actions in the transaction. */
   readonly twoActions?: boolean;
+  /** The channel header's timestamp (default: now), which no check reads. */
+  readonly timestamp?: Date;
   /** The ChaincodeAction names this chaincode, not the proposal's. */
   readonly actionChaincodeName?: string;
   /** A chaincode event in the ChaincodeAction, naming this chaincode. */
@@ -78,7 +80,7 @@ export function buildEndorserTransaction(options: Readonly<EndorserTxOptions>): 
   channelHeader.setType(common.HeaderType.ENDORSER_TRANSACTION);
   channelHeader.setChannelId(options.channelId);
   channelHeader.setTxId(txId);
-  channelHeader.setTimestamp(timestampPb.Timestamp.fromDate(new Date()));
+  channelHeader.setTimestamp(timestampPb.Timestamp.fromDate(options.timestamp ?? new Date()));
   channelHeader.setExtension$(extension.serializeBinary());
   const channelHeaderBytes = channelHeader.serializeBinary();
 

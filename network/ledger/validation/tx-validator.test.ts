@@ -341,6 +341,21 @@ describe('validateBlock', () => {
     expect(await ledger.store.getState(`${CC}$$p_implicit_org_Org1MSP`, 'k')).toBeUndefined();
   });
 
+  it("checks certificates at validation by their chain, not their validity period, as Fabric's MSP", async () => {
+    // msp/mspimplvalidate.go getValidityOptsForCert: at notBefore + 1 s. Expiry is refused when a request comes in.
+    const day = 86_400_000;
+    const minute = 60_000;
+    // Issued after its CA's notBefore (5 minutes back), expired since: its chain held at its issuance.
+    const expired = { notBefore: new Date(Date.now() - 4 * minute), notAfter: new Date(Date.now() - minute) };
+    const notYet = { notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 3 * day) };
+    const expiredClient = await ledger.org.issue('client', undefined, expired);
+    const laggingPeer = await ledger.org.issue('peer', undefined, notYet);
+    const byExpired = tx({ namespace: CC, writes: [{ key: 'a', value: 'x' }] }, { creator: expiredClient });
+    const endorsedEarly = tx({ namespace: CC, writes: [{ key: 'b', value: 'x' }] }, { endorsers: [laggingPeer] });
+    const { codes } = await ledger.commit([byExpired.envelope, endorsedEarly.envelope]);
+    expect(codes).toEqual([Code.VALID, Code.VALID]);
+  });
+
   it('applies an injected endorsement policy', async () => {
     const secondPeer = await ledger.org.issue('peer');
     const one = tx({ namespace: CC, writes: [{ key: 'a', value: 'x' }] });

@@ -197,9 +197,10 @@ function checkTransaction(
 
   // 2. BAD_CREATOR_SIGNATURE: the creator's signature over Envelope.payload (msgvalidation.go:checkSignatureFromCreator).
   // Where the orderer's admission verified that signature over these very bytes, only the identity is checked again.
+  // Certificates as Fabric's MSP checks them at validation: their chain, not their validity period (ValidityTime).
   const creatorCheck = tx.creatorSignatureVerified
-    ? context.identities.validate(creator)
-    : context.identities.verifySignature(creator, tx.payload, tx.signature);
+    ? context.identities.validate(creator, 'issuance')
+    : context.identities.verifySignature(creator, tx.payload, tx.signature, 'issuance');
   if (!creatorCheck.ok) return fail(Code.BAD_CREATOR_SIGNATURE);
 
   // 3. BAD_PROPOSAL_TXID: txid = hex(SHA-256(nonce ‖ creator)) (protoutil.CheckTxID). A payload the ledger's endorser
@@ -333,7 +334,7 @@ function readEndorsedAction(tx: DecodedEnvelope):
 /**
  * Endorsers whose signature over `prp ‖ endorser` verifies, each counted once (VSCC dedup by endorser bytes). The
  * ledger's own endorsements of the very bytes it prepared (`signedHere`) are known good: only the identity is
- * validated, as of now.
+ * validated.
  */
 function verifiedEndorsers(
   action: Pick<EndorsedAction, 'endorsements' | 'proposalResponsePayload' | 'signedHere'>,
@@ -349,8 +350,13 @@ function verifiedEndorsers(
       seen.add(id);
     }
     const check = action.signedHere
-      ? identities.validate(endorser)
-      : identities.verifySignature(endorser, Buffer.concat([action.proposalResponsePayload, endorser]), signature);
+      ? identities.validate(endorser, 'issuance')
+      : identities.verifySignature(
+          endorser,
+          Buffer.concat([action.proposalResponsePayload, endorser]),
+          signature,
+          'issuance',
+        );
     if (check.ok) result.push(check.identity);
   }
   return result;

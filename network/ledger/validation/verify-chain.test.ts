@@ -83,6 +83,33 @@ describe('verifyChain', () => {
     });
   });
 
+  it("passes whatever time a transaction's channel header claims, even an invalid transaction's", async () => {
+    // A block carries no orderer clock: a timestamp a client chose must not decide whether its signatures hold.
+    const skewed = buildEndorserTransaction({
+      channelId: CHANNEL,
+      chaincodeName: CC,
+      creator: ledger.client,
+      endorsers: [ledger.peer],
+      rwsets: [{ namespace: CC, writes: [{ key: 't', value: 'x' }] }],
+      timestamp: new Date('2100-01-01T00:00:00Z'),
+    });
+    const invalid = buildEndorserTransaction({
+      channelId: CHANNEL,
+      chaincodeName: CC,
+      creator: ledger.client,
+      endorsers: [ledger.peer],
+      rwsets: [{ namespace: CC }],
+      timestamp: new Date('2100-01-01T00:00:00Z'),
+      badCreatorSignature: true,
+    });
+    await ledger.commit([skewed.envelope]);
+    await ledger.commit([invalid.envelope]);
+    expect(await verifyChain(ledger.store, ledger.identities, { peerMspId: ledger.org.mspId })).toEqual({
+      ok: true,
+      height: 6,
+    });
+  });
+
   it('passes on a good chain, from an open store or from its directory', async () => {
     const codes = [...((await ledger.store.getBlock(2))?.getMetadata()?.getMetadataList_asU8()[2] ?? [])];
     expect(codes).toEqual([peer.TxValidationCode.VALID, peer.TxValidationCode.MVCC_READ_CONFLICT]);

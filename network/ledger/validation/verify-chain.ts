@@ -52,8 +52,9 @@ class BadBlock extends Error {
 }
 
 /**
- * Verifies the ledger in `source` (an open store, or a directory opened and closed here). Identities are checked
- * at each block's time (its latest transaction timestamp).
+ * Verifies the ledger in `source` (an open store, or a directory opened and closed here). Identities are checked as
+ * Fabric's MSP checks them (ValidityTime 'issuance'): their chain, not their validity period, so that the verdict
+ * does not depend on when the audit runs, nor on a timestamp a client chose.
  */
 export async function verifyChain(
   source: LedgerStore | string,
@@ -119,8 +120,7 @@ async function replay(
       throw bad('"header.previous_hash" does not link to the previous block');
     if (!blockDataHash(envelopes).equals(header.getDataHash_asU8()))
       throw bad('"header.data_hash" does not match the data');
-    // Identities are checked as of the block's time, so a certificate that expired since does not fail the audit.
-    const atBlock = identitiesAt(identities, blockTime(envelopes));
+    const atBlock = atIssuance(identities);
     const signatureProblem = checkOrdererSignature(block, header, atBlock);
     if (signatureProblem) throw bad(signatureProblem);
 
@@ -231,17 +231,9 @@ function checkOrdererSignature(
   return 'no valid orderer signature in SIGNATURES metadata';
 }
 
-/**
- * A block's time: the latest channel-header timestamp of its envelopes. Fabric blocks carry no orderer clock; the
- * committer validated at commit time, which follows the creators' timestamps by about the batch timeout.
- */
-function blockTime(envelopes: readonly Uint8Array[]): Date | undefined {
-  const times = envelopes.flatMap((e) => tryReadChannelHeader(e)?.getTimestamp()?.toDate().getTime() ?? []);
-  return times.length > 0 ? new Date(Math.max(...times)) : undefined;
-}
-
-/** `identities` checking every certificate at `at` (now when undefined). */
-function identitiesAt(identities: IdentityVerifier, at: Date | undefined): IdentityVerifier {
+/** `identities` checking every certificate at its issuance (the orderer's signatures, config updates' signers). */
+function atIssuance(identities: IdentityVerifier): IdentityVerifier {
+  const at = 'issuance';
   return {
     hasMsp: (mspId) => identities.hasMsp(mspId),
     validate: (serialized) => identities.validate(serialized, at),
