@@ -6,6 +6,7 @@
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { common, orderer, peer } from '@hyperledger/fabric-protos';
 import { LedgerError } from '../errors.ts';
+import { APPLICATION_READERS, policyRefusal } from '../msp/index.ts';
 import { toFilteredBlock } from '../events/block-transactions.ts';
 import { callSignal } from './call-signal.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
@@ -112,6 +113,13 @@ function checkSeekRequest(backend: GatewayBackend, envelopeBytes: Uint8Array) {
     envelope.getSignature_asU8(),
   );
   if (!check.ok) throw new DeliverRefusal(common.Status.FORBIDDEN, `access denied: ${check.reason}`);
+  const reader = backend.access.readers(check.identity);
+  if (!reader.ok) {
+    throw new DeliverRefusal(
+      common.Status.FORBIDDEN,
+      policyRefusal(backend.channelId, APPLICATION_READERS, reader.reason),
+    );
+  }
 
   let seek: orderer.SeekInfo;
   try {

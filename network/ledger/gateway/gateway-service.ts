@@ -14,6 +14,7 @@ import {
   type MessageSchema,
 } from '../block/protobuf-wire.ts';
 import { LedgerError } from '../errors.ts';
+import { APPLICATION_READERS, policyRefusal } from '../msp/index.ts';
 import { blockTransactions } from '../events/block-transactions.ts';
 import { toPeerResponse } from '../endorser/index.ts';
 import type { TxLocation } from '../types.ts';
@@ -210,6 +211,9 @@ async function verifyRequest(backend: GatewayBackend, signed: SignedRequest, req
   }
   const check = await backend.msps.verifySignatureAsync(request.identity, signed.request, signed.signature);
   if (!check.ok) throw new LedgerError('ACCESS_DENIED', `access denied: ${check.reason}`);
+  const reader = backend.access.readers(check.identity);
+  if (!reader.ok)
+    throw new LedgerError('ACCESS_DENIED', policyRefusal(backend.channelId, APPLICATION_READERS, reader.reason));
 }
 
 /**

@@ -9,9 +9,8 @@
  * /Channel/Application/<peerMspId>/Endorsement from the channel config: met by the peers the ledger's organisation
  * issues (its own, and one that replaces it), never by a peer certificate another member's CA mints.
  */
-import { common } from '@hyperledger/fabric-protos';
-import { configMap, ROOT_GROUP, type ConfigMap } from '../block/index.ts';
 import { evaluatePolicy } from '../orderer/config-policy.ts';
+import type { ChannelAccess } from '../msp/index.ts';
 import type { Identity } from '../types.ts';
 
 export interface EndorsementRequest {
@@ -27,25 +26,17 @@ export interface EndorsementPolicy {
 }
 
 /**
- * `/Channel/Application/<peerMspId>/Endorsement` of `config`, over the endorsers. Every transaction endorsed here has
- * one endorser, the same identity object (the channel MSPs cache it by its bytes): its verdict is kept with it,
- * so the policy is evaluated once per identity, not per transaction. Build a new one for each config.
+ * `/Channel/Application/<peerMspId>/Endorsement` of the config `access` is of, over the endorsers. Every transaction
+ * endorsed here has one endorser, the same identity object (the channel MSPs cache it by its bytes): its verdict is
+ * kept with it (ChannelAccess), so the policy is evaluated once per identity, not per transaction.
  */
-export function peerOrgEndorsement(config: common.Config, peerMspId: string): EndorsementPolicy {
-  // A config without a channel group has no policy to meet: every transaction fails it.
-  const map: ConfigMap = configMap(config.getChannelGroup() ?? new common.ConfigGroup());
-  const path = `/${ROOT_GROUP}/Application/${peerMspId}/Endorsement`;
-  const verdicts = new WeakMap<Identity, boolean>();
+export function peerOrgEndorsement(access: ChannelAccess, peerMspId: string): EndorsementPolicy {
+  const path = `/Channel/Application/${peerMspId}/Endorsement`;
+  const one = access.policy(path);
   return {
     evaluate({ endorsers }) {
       const [only] = endorsers;
-      if (endorsers.length !== 1 || !only) return evaluatePolicy(map, path, endorsers).ok;
-      let verdict = verdicts.get(only);
-      if (verdict === undefined) {
-        verdict = evaluatePolicy(map, path, endorsers).ok;
-        verdicts.set(only, verdict);
-      }
-      return verdict;
+      return endorsers.length === 1 && only ? one(only).ok : evaluatePolicy(access.map, path, endorsers).ok;
     },
   };
 }

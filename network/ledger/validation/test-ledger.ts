@@ -3,7 +3,7 @@
  * genesis block, and `commit()` running the committer's steps: build → validate → TRANSACTIONS_FILTER → store.
  */
 import type { common } from '@hyperledger/fabric-protos';
-import type { ChannelMsps } from '../msp/index.ts';
+import { channelAccess, type ChannelAccess, type ChannelMsps } from '../msp/index.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,8 @@ export interface TestLedger {
   readonly client: TestSigner;
   readonly peer: TestSigner;
   readonly orderer: TestSigner;
-  /** The genesis config's policy, met by `org`'s peers (the ledger's peer is `peer`). */
+  /** The genesis config's policies; its endorsement policy, met by `org`'s peers (the ledger's peer is `peer`). */
+  readonly access: ChannelAccess;
   readonly endorsementPolicy: EndorsementPolicy;
   /** The next block of `envelopes`, signed by `signer` (the orderer unless given), not validated or committed. */
   nextBlock(envelopes: readonly Uint8Array[], signer?: TestSigner): common.Block;
@@ -50,7 +51,8 @@ export async function createTestLedger(): Promise<TestLedger> {
     ordererOrg: { mspId: ordererOrg.mspId, rootCerts: [ordererOrg.caPem], tlsRootCerts: [ordererOrg.caPem] },
     ordererSigner: orderer,
   });
-  const endorsementPolicy = peerOrgEndorsement(readConfig(genesis), org.mspId);
+  const access = channelAccess(readConfig(genesis), 0);
+  const endorsementPolicy = peerOrgEndorsement(access, org.mspId);
   const ledger: TestLedger = {
     dir,
     store: await openLedgerStore(dir),
@@ -60,6 +62,7 @@ export async function createTestLedger(): Promise<TestLedger> {
     client,
     peer,
     orderer,
+    access,
     endorsementPolicy,
     nextBlock(envelopes, signer = orderer) {
       const info = ledger.store.blockchainInfo();

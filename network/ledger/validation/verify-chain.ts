@@ -20,7 +20,7 @@ import {
   type LedgerStore,
   type NamespacedStateEntry,
 } from '../store/index.ts';
-import { channelMspConfigs, ChannelMsps } from '../msp/index.ts';
+import { channelAccess, channelMspConfigs, ChannelMsps } from '../msp/index.ts';
 import { checkConfigTransaction, type AuthorizedConfigUpdate } from '../orderer/config-update.ts';
 import type { IdentityVerifier } from '../types.ts';
 import { peerOrgEndorsement, type EndorsementPolicy } from './endorsement-policy.ts';
@@ -137,7 +137,7 @@ async function replay(
       }
     }
     if (!config || peerMspId === undefined) throw bad('no genesis config block before it');
-    endorsementPolicy ??= peerOrgEndorsement(config, peerMspId);
+    endorsementPolicy ??= peerOrgEndorsement(channelAccess(config, n), peerMspId);
     let reconfigured: AuthorizedConfigUpdate | undefined;
     const { codes, updates } = await validateBlock(block, {
       channelId,
