@@ -218,4 +218,32 @@ describe('proposal admission', () => {
     const err: unknown = await assets.evaluateTransaction('ReadAsset', 'forged').catch((e: unknown) => e);
     expect(JSON.stringify((err as GatewayError).details)).toContain('does not exist');
   });
+
+  it('ends a block stream with FORBIDDEN once its reader’s certificate has expired', async () => {
+    // common/deliver/acl.go: the session is checked again before each block.
+    const now = Date.now();
+    const shortLived = await issueCertificate({
+      subject: { commonName: 'brief', organization: 'ShanghaiBankMSP', locality: 'Shanghai' },
+      profile: clientProfile,
+      issuer: await shanghaiCa(),
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 2_000),
+    });
+    const reader = await connectAs('ShanghaiBankMSP', shortLived.certificatePem, shortLived.privateKeyPem);
+    const blocks = await reader.getNetwork(members.consortium.channel).getBlockEvents({
+      startBlock: BigInt(ledger.height),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const bank = await members.connect(ledger.address, 'ShanghaiBankMSP');
+    open.push(bank);
+    await bank.gateway
+      .getNetwork(members.consortium.channel)
+      .getContract('basic')
+      .submitTransaction('CreateAsset', 'after-expiry', 'c', '1', 'o', '1');
+    const err: unknown = await blocks[Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => e);
+    blocks.close();
+    expect(String(err)).toContain('Unexpected status response: 403'); // FORBIDDEN
+  });
 });
