@@ -40,6 +40,8 @@ export interface EndorserTxOptions {
   readonly badProposalHash?: boolean;
   /** Two actions in the transaction. */
   readonly twoActions?: boolean;
+  /** The signature header's nonce (default: random): the same nonce and creator make the same txid. */
+  readonly nonce?: Uint8Array;
   /** The channel header's timestamp (default: now), which no check reads. */
   readonly timestamp?: Date;
   /** The ChaincodeAction names this chaincode, not the proposal's. */
@@ -69,7 +71,7 @@ export function headerOnlyPayload(channelId: string, type: number, creator: Sign
 }
 
 export function buildEndorserTransaction(options: Readonly<EndorserTxOptions>): BuiltTransaction {
-  const nonce = randomBytes(24);
+  const nonce = options.nonce ?? randomBytes(24);
   const txId = options.txId ?? sha256Hex(Buffer.concat([nonce, options.creator.serializedIdentity]));
 
   const chaincodeId = new peer.ChaincodeID();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { common, peer } from '@hyperledger/fabric-protos';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildBlock, buildGenesisBlock, decodeEnvelope, tryReadChannelHeader } from '../block/index.ts';
@@ -354,6 +355,19 @@ describe('validateBlock', () => {
     const endorsedEarly = tx({ namespace: CC, writes: [{ key: 'b', value: 'x' }] }, { endorsers: [laggingPeer] });
     const { codes } = await ledger.commit([byExpired.envelope, endorsedEarly.envelope]);
     expect(codes).toEqual([Code.VALID, Code.VALID]);
+  });
+
+  it('lets a txid be kept by the first transaction in the block that meets its policy, not by one that fails it', async () => {
+    // v20/validator.go markTXIdDuplicates counts only transactions VALID after the policy check.
+    const nonce = randomBytes(24);
+    const writes = [{ key: 'n3', value: 'x' }];
+    const foreign = tx({ namespace: CC, writes }, { nonce, endorsers: [await ledger.ordererOrg.issue('peer')] });
+    const endorsed = tx({ namespace: CC, writes }, { nonce });
+    const again = tx({ namespace: CC, writes }, { nonce });
+    expect(endorsed.txId).toBe(foreign.txId);
+    const { codes } = await ledger.commit([foreign.envelope, endorsed.envelope, again.envelope]);
+    expect(codes).toEqual([Code.ENDORSEMENT_POLICY_FAILURE, Code.VALID, Code.DUPLICATE_TXID]);
+    expect(await ledger.store.getTxLocation(endorsed.txId)).toMatchObject({ txNum: 0 });
   });
 
   it('applies an injected endorsement policy', async () => {

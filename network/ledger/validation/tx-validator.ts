@@ -122,11 +122,17 @@ export async function validateBlock(
       codes.push(Code.VALID);
       continue;
     }
-    // validator.go:290 (ledger) and :477 (earlier in this block): the first occurrence keeps the txid.
-    const duplicate = seenTxIds.has(checked.txId) || (await context.txIndex.getTxLocation(checked.txId)) !== undefined;
-    if (!duplicate) unindexed.add(checked.txId);
-    seenTxIds.add(checked.txId);
-    const code = duplicate ? Code.DUPLICATE_TXID : await checkAgainstState(checked, context, policy, pending);
+    // v20/validator.go validateTx: a txid the ledger holds is DUPLICATE_TXID before the policy is checked;
+    // markTXIdDuplicates: within the block, the first occurrence that passed its policy (VSCC) keeps the txid.
+    const { txId } = checked;
+    const inLedger = !unindexed.has(txId) && (await context.txIndex.getTxLocation(txId)) !== undefined;
+    if (!inLedger) unindexed.add(txId);
+    let code = inLedger ? Code.DUPLICATE_TXID : policyCode(checked, context, policy);
+    if (code === Code.VALID && seenTxIds.has(txId)) code = Code.DUPLICATE_TXID;
+    else if (code === Code.VALID) {
+      seenTxIds.add(txId);
+      code = await stateCode(checked, context, pending);
+    }
     codes.push(code);
     if (code !== Code.VALID) continue;
     const privateData = context.privateData && privateWritesOf(checked, context.privateData);
@@ -140,18 +146,26 @@ export async function validateBlock(
   return { codes, updates: sortUpdates(pending.values()), txIds, unindexed };
 }
 
-/** Steps 7–9: the dispatcher's checks and the endorsement policy, MVCC, phantom reads. */
-async function checkAgainstState(
+/** Step 7: the dispatcher's checks and the endorsement policy. */
+function policyCode(
   tx: CheckedTransaction,
   context: Readonly<BlockValidationContext>,
   policy: EndorsementPolicy,
-  pending: PendingUpdates,
-): Promise<number> {
+): number {
   if (tx.dispatchCode !== undefined) return tx.dispatchCode;
   // Every namespace written is the invoked chaincode's (dispatchCheck): one policy to meet.
-  if (!policy.evaluate({ channelId: context.channelId, chaincodeName: tx.chaincodeName, endorsers: tx.endorsers })) {
-    return Code.ENDORSEMENT_POLICY_FAILURE;
-  }
+  const { channelId } = context;
+  return policy.evaluate({ channelId, chaincodeName: tx.chaincodeName, endorsers: tx.endorsers })
+    ? Code.VALID
+    : Code.ENDORSEMENT_POLICY_FAILURE;
+}
+
+/** Steps 8–9: MVCC, phantom reads. */
+async function stateCode(
+  tx: CheckedTransaction,
+  context: Readonly<BlockValidationContext>,
+  pending: PendingUpdates,
+): Promise<number> {
   // Namespace by namespace, reads before ranges (validator.go, validateTx).
   for (const { namespace, reads, rangeQueries } of tx.rwsets) {
     if (!(await readsAreCurrent(namespace, reads, context.state, pending))) return Code.MVCC_READ_CONFLICT;
