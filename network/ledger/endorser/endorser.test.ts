@@ -166,13 +166,7 @@ describe('the prepared transaction', () => {
       known.set(envelope, admitEnvelope(envelope, { ...admission, prepared: (bytes) => records.take(bytes) }));
       return { envelope, record: prepared[0] };
     };
-    const context = {
-      channelId: CHANNEL,
-      identities: ledger.identities,
-      state: ledger.store,
-      txIndex: ledger.store,
-      endorsementPolicy: ledger.endorsementPolicy,
-    };
+    const context = ledger.validationContext();
     const commit = async (envelopes: Uint8Array[]) => {
       const block = ledger.nextBlock(envelopes);
       const byItself = await validateBlock(block, context);
@@ -248,13 +242,7 @@ describe('the prepared transaction', () => {
     expect(asBuffers(outer)).toEqual(asBuffers(admitEnvelope(firstEnvelope ?? new Uint8Array(), admission)));
 
     const block = ledger.nextBlock(envelopes);
-    const context = {
-      channelId: CHANNEL,
-      identities: ledger.identities,
-      state: ledger.store,
-      txIndex: ledger.store,
-      endorsementPolicy: ledger.endorsementPolicy,
-    };
+    const context = ledger.validationContext();
     const byItself = await validateBlock(block, context);
     const { result: withRecords, decodes } = await countingDecodes(peer.Transaction, () =>
       validateBlock(block, { ...context, decoded: (e) => known.get(e) }),

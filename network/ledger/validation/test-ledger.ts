@@ -11,7 +11,7 @@ import { buildBlock, buildGenesisBlock, readConfig, setTransactionsFilter } from
 import { openLedgerStore, type LedgerStore } from '../store/index.ts';
 import { createTestOrg, channelMspsOf, type TestOrg, type TestSigner } from './test-identities.ts';
 import { peerOrgEndorsement, type EndorsementPolicy } from './endorsement-policy.ts';
-import { validateBlock, type BlockValidation } from './tx-validator.ts';
+import { validateBlock, type BlockValidation, type BlockValidationContext } from './tx-validator.ts';
 
 export const CHANNEL = 'credit';
 
@@ -27,6 +27,8 @@ export interface TestLedger {
   /** The genesis config's policies; its endorsement policy, met by `org`'s peers (the ledger's peer is `peer`). */
   readonly access: ChannelAccess;
   readonly endorsementPolicy: EndorsementPolicy;
+  /** What validateBlock reads of this ledger as it stands: its channel, MSPs, store and endorsement policy. */
+  validationContext(): BlockValidationContext;
   /** The next block of `envelopes`, signed by `signer` (the orderer unless given), not validated or committed. */
   nextBlock(envelopes: readonly Uint8Array[], signer?: TestSigner): common.Block;
   /** Orders, validates and commits one block of `envelopes`. */
@@ -64,6 +66,13 @@ export async function createTestLedger(): Promise<TestLedger> {
     orderer,
     access,
     endorsementPolicy,
+    validationContext: () => ({
+      channelId: CHANNEL,
+      identities,
+      state: ledger.store,
+      txIndex: ledger.store,
+      endorsementPolicy,
+    }),
     nextBlock(envelopes, signer = orderer) {
       const info = ledger.store.blockchainInfo();
       return buildBlock({
@@ -76,13 +85,7 @@ export async function createTestLedger(): Promise<TestLedger> {
     },
     async commit(envelopes) {
       const block = ledger.nextBlock(envelopes);
-      const result = await validateBlock(block, {
-        channelId: CHANNEL,
-        identities,
-        state: ledger.store,
-        txIndex: ledger.store,
-        endorsementPolicy,
-      });
+      const result = await validateBlock(block, ledger.validationContext());
       setTransactionsFilter(block, result.codes);
       // As the committer (channel-ledger.ts): what validation read of the txid index goes to the store.
       await ledger.store.commitBlock(block, result.updates, result);
@@ -97,13 +100,7 @@ export async function createTestLedger(): Promise<TestLedger> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-  const result = await validateBlock(genesis, {
-    channelId: CHANNEL,
-    identities,
-    state: ledger.store,
-    txIndex: ledger.store,
-    endorsementPolicy,
-  });
+  const result = await validateBlock(genesis, ledger.validationContext());
   setTransactionsFilter(genesis, result.codes);
   await ledger.store.commitBlock(genesis, result.updates);
   return ledger;

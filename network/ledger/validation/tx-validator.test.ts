@@ -56,13 +56,7 @@ describe('validateBlock', () => {
       write('c', '3').envelope,
     ];
     const block = ledger.nextBlock(envelopes);
-    const context = {
-      channelId: CHANNEL,
-      identities: ledger.identities,
-      state: ledger.store,
-      txIndex: ledger.store,
-      endorsementPolicy: ledger.endorsementPolicy,
-    };
+    const context = ledger.validationContext();
     const byItself = await validateBlock(block, context);
 
     const admitted = new Map(
