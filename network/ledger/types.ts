@@ -51,6 +51,20 @@ export interface StateReader {
   getStateRange(namespace: string, startKey: string, endKey: string): AsyncIterable<StateEntry>;
 }
 
+/**
+ * Committed state as one moment left it, for one simulation: a block that commits meanwhile is not seen, so every
+ * read of the simulation is of the same state (Fabric's simulator holds the commit lock for the whole simulation,
+ * txmgr NewTxSimulator). Closed once the simulation is done.
+ */
+export interface StateSnapshot extends StateReader {
+  close(): Promise<void>;
+}
+
+/** Where simulations read: a snapshot of committed state each. */
+export interface SnapshotSource {
+  stateSnapshot(): StateSnapshot;
+}
+
 /** A validated member of a channel MSP. */
 export interface Identity {
   readonly mspId: string;

@@ -14,6 +14,7 @@ import { Endorser, type Endorsement } from './endorser.ts';
 import { PreparedTransactions, type PreparedTransaction } from './prepared-transactions.ts';
 import { GRPC_FRAME_HEADER_BYTES } from '../gateway/shared-frames.ts';
 import { createTestOrg } from '../validation/test-identities.ts';
+import { buildEndorserTransaction } from '../validation/test-tx-builder.ts';
 
 const CC = 'basic';
 const Code = peer.TxValidationCode;
@@ -50,19 +51,21 @@ describe('the prepared transaction', () => {
         },
       },
     });
-    endorser = new Endorser({
+    endorser = endorserOf(chaincode);
+  });
+  const endorserOf = (connection: ChaincodeConnection) =>
+    new Endorser({
       channelId: CHANNEL,
       msps: ledger.identities,
       state: ledger.store,
       findTransaction: (txId) => ledger.store.getTxLocation(txId),
-      chaincodes: new Map([[CC, chaincode]]),
+      chaincodes: new Map([[connection.name, connection]]),
       systemChaincodes: new Map(),
       peerSigner: ledger.peer,
       access: () => ledger.access,
       chaincodeVersion: '1.0',
       onPrepared: (transaction) => prepared.push(transaction),
     });
-  });
   afterAll(async () => {
     await chaincode.close();
     await ledger.dispose();
@@ -103,6 +106,48 @@ describe('the prepared transaction', () => {
       });
     } finally {
       ledger.identities.reconfigure(members.map(mspConfig));
+    }
+  });
+
+  it('simulates on one snapshot of state: a block committed between two reads is not seen', async () => {
+    // Fabric's simulator holds the commit lock for the whole simulation (txmgr NewTxSimulator).
+    let readFirst!: () => void;
+    const firstRead = new Promise<void>((resolve) => (readFirst = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const twoReads = await startInProcessChaincode({
+      name: 'two-reads',
+      mspId: ledger.org.mspId,
+      chaincode: {
+        Init: () => Promise.resolve({ status: 200 }),
+        Invoke: async (raw) => {
+          const stub = raw as Stub;
+          const a = Buffer.from(await stub.getState('a')).toString();
+          readFirst();
+          await released;
+          const b = Buffer.from(await stub.getState('b')).toString();
+          return { status: 200, payload: Buffer.from(`${a},${b}`) };
+        },
+      },
+    });
+    const write = (value: string) =>
+      buildEndorserTransaction({
+        channelId: CHANNEL,
+        chaincodeName: 'two-reads',
+        creator: ledger.client,
+        endorsers: [ledger.peer],
+        rwsets: [{ namespace: 'two-reads', writes: ['a', 'b'].map((key) => ({ key, value })) }],
+      }).envelope;
+    try {
+      expect((await ledger.commit([write('1')])).codes).toEqual([Code.VALID]);
+      const proposal = invocationOf(client(), CHANNEL, 'two-reads', ['get'], 'two-reads');
+      const evaluated = endorserOf(twoReads).evaluate(proposal.signedProposal);
+      await firstRead;
+      expect((await ledger.commit([write('2')])).codes).toEqual([Code.VALID]);
+      release();
+      expect(Buffer.from((await evaluated).payload).toString()).toBe('1,1');
+    } finally {
+      await twoReads.close();
     }
   });
 

@@ -22,7 +22,7 @@ import type {
   IdentityVerifier,
   Signer,
   SimulationResult,
-  StateReader,
+  SnapshotSource,
   TxLocation,
 } from '../types.ts';
 import type { PreparedTransaction } from './prepared-transactions.ts';
@@ -37,7 +37,8 @@ export interface SystemChaincode {
 export interface EndorserComponents {
   readonly channelId: string;
   readonly msps: IdentityVerifier;
-  readonly state: StateReader;
+  /** Committed state: each simulation reads one snapshot of it. */
+  readonly state: SnapshotSource;
   readonly findTransaction: (txId: string) => Promise<TxLocation | undefined>;
   readonly chaincodes: ReadonlyMap<string, ChaincodeConnection>;
   readonly systemChaincodes: ReadonlyMap<string, SystemChaincode>;
@@ -152,6 +153,7 @@ export class Endorser {
           : noEndorsementPlan(proposal.chaincodeName, proposal.channelId),
       );
     }
+    const state = this.#c.state.stateSnapshot();
     return chaincode
       .execute(
         {
@@ -162,14 +164,15 @@ export class Endorser {
           input: proposal.input,
           inputWrittenHere: true,
         },
-        this.#c.state,
+        state,
         signal ? { signal } : undefined,
       )
       .catch((cause: unknown) => {
         // The chaincode never answered: stream dropped, timeout, not registered (chaincode_support.go).
         const message = cause instanceof Error ? cause.message : String(cause);
         throw new LedgerError('CHAINCODE_UNAVAILABLE', message, { cause });
-      });
+      })
+      .finally(() => state.close().catch(() => undefined));
   }
 
   /**
