@@ -137,7 +137,9 @@ function checkSeekRequest(backend: GatewayBackend, envelopeBytes: Uint8Array) {
     }
   };
   const start = position(seek.getStart(), 'start');
-  const stop = position(seek.getStop(), 'stop');
+  // deliver.go: a stop at OLDEST is the start block itself.
+  const stopAtStart = seek.getStop()?.getTypeCase() === orderer.SeekPosition.TypeCase.OLDEST;
+  const stop = stopAtStart ? start : position(seek.getStop(), 'stop');
   if (start > height)
     throw new DeliverRefusal(common.Status.NOT_FOUND, `start block ${start} is beyond the ledger height ${height}`);
   if (stop < start) throw bad(`stop block ${stop} is before start block ${start}`);

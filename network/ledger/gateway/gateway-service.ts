@@ -257,6 +257,13 @@ async function streamChaincodeEvents(
   const afterTxId = request.getAfterTransactionId();
   const afterLocation = afterTxId === '' ? undefined : await backend.findTransaction(afterTxId);
   const start = request.getStartPosition();
+  // chaincodeevents.go startBlockFromLedgerPosition: only NEXT_COMMIT (or none) and SPECIFIED are positions here.
+  const { OLDEST, NEWEST } = orderer.SeekPosition.TypeCase;
+  const startType = start?.getTypeCase();
+  if (afterLocation === undefined && (startType === OLDEST || startType === NEWEST)) {
+    const type = startType === OLDEST ? 'Oldest' : 'Newest';
+    throw new LedgerError('BAD_REQUEST', `invalid start position type: *orderer.SeekPosition_${type}`);
+  }
   let blockNum =
     afterLocation?.blockNum ??
     (start?.getTypeCase() === orderer.SeekPosition.TypeCase.SPECIFIED
