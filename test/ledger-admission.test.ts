@@ -219,6 +219,36 @@ describe('proposal admission', () => {
     expect(JSON.stringify((err as GatewayError).details)).toContain('does not exist');
   });
 
+  it("answers a Submit the orderer refuses as the client's error ABORTED, its status in the message, no detail", async () => {
+    // internal/pkg/gateway/submit.go: a 4xx Broadcast status.
+    const client = await members.identity('ShanghaiBankMSP');
+    // Past the channel's AbsoluteMaxBytes (10 MiB): sizefilter.go's BAD_REQUEST.
+    const large = buildEndorserTransaction({
+      channelId: members.consortium.channel,
+      chaincodeName: 'basic',
+      creator: createSigner(client),
+      endorsers: [],
+      rwsets: [{ namespace: 'basic', writes: [{ key: 'large', value: 'x'.repeat(11 * 1024 * 1024) }] }],
+    });
+    const envelope = common.Envelope.deserializeBinary(large.envelope);
+    const prepared = new gatewayProto.PreparedTransaction();
+    prepared.setTransactionId(large.txId);
+    prepared.setEnvelope(envelope);
+    const pem = client.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const bank = await connectAs('ShanghaiBankMSP', client.certificatePem, pem);
+    const err: unknown = await bank
+      .newSignedTransaction(prepared.serializeBinary(), envelope.getSignature_asU8())
+      .submit()
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 10, // ABORTED
+      details: [],
+      message: expect.stringContaining(
+        'received unsuccessful response from orderer: status=BAD_REQUEST, info=message payload is',
+      ) as string,
+    });
+  });
+
   it('ends a block stream with FORBIDDEN once its reader’s certificate has expired', async () => {
     // common/deliver/acl.go: the session is checked again before each block.
     const now = Date.now();

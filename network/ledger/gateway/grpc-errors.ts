@@ -70,12 +70,13 @@ export function toServiceError(err: unknown, operation: GatewayOperation, peer: 
       }
       break;
     case 'submit':
-      // submit.go: a 4xx Broadcast status is the client's error, ABORTED; any other (5xx: the orderer cannot take
-      // transactions now) sends the gateway to the next orderer, and with none left it is UNAVAILABLE — retry later.
-      // Fabric's gateway logs the orderer's answer; here it travels in the detail, the operator's only other source.
+      // submit.go: a 4xx Broadcast status is the client's error, ABORTED with the status in the message and no
+      // detail; any other (5xx: the orderer cannot take transactions now) sends the gateway to the next orderer, and
+      // with none left it is UNAVAILABLE — retry later. Fabric's gateway logs the orderer's answer; here it travels
+      // in the detail, the operator's only other source.
       if (err.code === 'ORDERER_REJECTED') {
         return isClientError(err.message)
-          ? serviceError(status.ABORTED, `received unsuccessful response from orderer: ${err.message}`, [detail])
+          ? serviceError(status.ABORTED, `received unsuccessful response from orderer: ${err.message}`, [])
           : serviceError(status.UNAVAILABLE, 'no orderers could successfully process transaction', [detail]);
       }
       break;
