@@ -204,12 +204,23 @@ describe('a channel config update adding an organisation', () => {
 
   it('removing a member: its identities are refused once the config block is committed', async () => {
     const { config, block } = await fetchConfigBlock(channelOf(operator));
+    // Its block stream, open before: Deliver checks the reader again before each block once the config changed
+    // (common/deliver/acl.go SessionAccessControl), so the removing config block is the first it is refused.
+    const stream = await channelOf(await connect(NEW_ORG)).getBlockEvents({ startBlock: BigInt(ledger.height) });
+    const streamed = stream[Symbol.asyncIterator]()
+      .next()
+      .then(
+        () => 'a block',
+        (err: unknown) => String(err),
+      );
     const update = removeOrganizationUpdate(CHANNEL, config, NEW_ORG);
     // Six members now: MAJORITY is 4.
     const response = await submitUpdate(update, ADMINS.slice(0, 4));
     expect(response.getStatus()).toBe(common.Status.SUCCESS);
     await nextConfigBlock(block.getHeader()?.getNumber() ?? 0);
     expect(await refusal(createAsset(await connect(NEW_ORG), 'hefei-3'))).toContain('creator org unknown');
+    expect(await streamed).toContain('Unexpected status response: 403'); // FORBIDDEN
+    stream.close();
     await createAsset(await connect('ShanghaiBankMSP'), 'shanghai-1');
   });
 });

@@ -12,6 +12,9 @@ import { connectToLedger, type LedgerConnection } from '../network/client/index.
 import type { Ledger } from '../network/ledger/index.ts';
 import { issueCertificate, orgPaths } from '../network/pki/index.ts';
 import { ledgerNode } from '../network/consortium-ledger.ts';
+import { common, gateway as gatewayProto, peer } from '@hyperledger/fabric-protos';
+import { createSigner } from '../network/ledger/index.ts';
+import { buildEndorserTransaction } from '../network/ledger/validation/test-tx-builder.ts';
 import { createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
 import { startTestLedger } from './support/test-ledger.ts';
 
@@ -172,5 +175,105 @@ describe('proposal admission', () => {
       expect(err).toMatchObject({ code: 10 }); // ABORTED: the endorser's refusal, as any first-endorser failure
       expect(JSON.stringify((err as GatewayError).details)).toContain('duplicate transaction');
     });
+  });
+
+  it("commits ENDORSEMENT_POLICY_FAILURE for a write another member's own peer certificate endorsed", async () => {
+    // A member's admin mints a peer-OU certificate under its own root CA (a channel MSP) and hand-builds a write
+    // into the basic chaincode's state: on Fabric its policy stops it, and so here.
+    const forgedPeer = await issueCertificate({
+      subject: { commonName: 'peer9.shanghai', organization: 'ShanghaiBankMSP', locality: 'Shanghai' },
+      profile: { kind: 'identity', nodeOU: 'peer', attrs: {} },
+      issuer: await shanghaiCa(),
+    });
+    const client = await members.identity('ShanghaiBankMSP');
+    const creator = createSigner(client);
+    const forged = buildEndorserTransaction({
+      channelId: members.consortium.channel,
+      chaincodeName: 'basic',
+      creator,
+      endorsers: [
+        createSigner({
+          mspId: 'ShanghaiBankMSP',
+          certificatePem: forgedPeer.certificatePem,
+          privateKey: forgedPeer.privateKeyPem,
+        }),
+      ],
+      rwsets: [{ namespace: 'basic', writes: [{ key: 'forged', value: '{"ID":"forged"}' }] }],
+    });
+    const prepared = new gatewayProto.PreparedTransaction();
+    prepared.setTransactionId(forged.txId);
+    prepared.setEnvelope(common.Envelope.deserializeBinary(forged.envelope));
+    const bank = await connectAs(
+      'ShanghaiBankMSP',
+      client.certificatePem,
+      client.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    );
+    const envelope = prepared.getEnvelope();
+    const submitted = await bank
+      .newSignedTransaction(prepared.serializeBinary(), envelope?.getSignature_asU8() ?? new Uint8Array())
+      .submit();
+    const status = await submitted.getStatus();
+    expect(status.code).toBe(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
+    const assets = bank.getNetwork(members.consortium.channel).getContract('basic');
+    const err: unknown = await assets.evaluateTransaction('ReadAsset', 'forged').catch((e: unknown) => e);
+    expect(JSON.stringify((err as GatewayError).details)).toContain('does not exist');
+  });
+
+  it("answers a Submit the orderer refuses as the client's error ABORTED, its status in the message, no detail", async () => {
+    // internal/pkg/gateway/submit.go: a 4xx Broadcast status.
+    const client = await members.identity('ShanghaiBankMSP');
+    // Past the channel's AbsoluteMaxBytes (10 MiB): sizefilter.go's BAD_REQUEST.
+    const large = buildEndorserTransaction({
+      channelId: members.consortium.channel,
+      chaincodeName: 'basic',
+      creator: createSigner(client),
+      endorsers: [],
+      rwsets: [{ namespace: 'basic', writes: [{ key: 'large', value: 'x'.repeat(11 * 1024 * 1024) }] }],
+    });
+    const envelope = common.Envelope.deserializeBinary(large.envelope);
+    const prepared = new gatewayProto.PreparedTransaction();
+    prepared.setTransactionId(large.txId);
+    prepared.setEnvelope(envelope);
+    const pem = client.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const bank = await connectAs('ShanghaiBankMSP', client.certificatePem, pem);
+    const err: unknown = await bank
+      .newSignedTransaction(prepared.serializeBinary(), envelope.getSignature_asU8())
+      .submit()
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 10, // ABORTED
+      details: [],
+      message: expect.stringContaining(
+        'received unsuccessful response from orderer: status=BAD_REQUEST, info=message payload is',
+      ) as string,
+    });
+  });
+
+  it('ends a block stream with FORBIDDEN once its reader’s certificate has expired', async () => {
+    // common/deliver/acl.go: the session is checked again before each block.
+    const now = Date.now();
+    const shortLived = await issueCertificate({
+      subject: { commonName: 'brief', organization: 'ShanghaiBankMSP', locality: 'Shanghai' },
+      profile: clientProfile,
+      issuer: await shanghaiCa(),
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 2_000),
+    });
+    const reader = await connectAs('ShanghaiBankMSP', shortLived.certificatePem, shortLived.privateKeyPem);
+    const blocks = await reader.getNetwork(members.consortium.channel).getBlockEvents({
+      startBlock: BigInt(ledger.height),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const bank = await members.connect(ledger.address, 'ShanghaiBankMSP');
+    open.push(bank);
+    await bank.gateway
+      .getNetwork(members.consortium.channel)
+      .getContract('basic')
+      .submitTransaction('CreateAsset', 'after-expiry', 'c', '1', 'o', '1');
+    const err: unknown = await blocks[Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => e);
+    blocks.close();
+    expect(String(err)).toContain('Unexpected status response: 403'); // FORBIDDEN
   });
 });

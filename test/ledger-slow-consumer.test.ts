@@ -5,7 +5,7 @@
  * ledger's bytes on — a client that stops reading its socket (grpc-js itself keeps reading into memory).
  */
 import type * as grpc from '@grpc/grpc-js';
-import { common, gateway, orderer } from '@hyperledger/fabric-protos';
+import { common, gateway, orderer, peer } from '@hyperledger/fabric-protos';
 import type { KeyObject } from 'node:crypto';
 import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,17 +45,27 @@ const serialize = (bytes: Uint8Array): Buffer => Buffer.from(bytes);
 const raw = (bytes: Buffer): Buffer => bytes;
 const network = () => bank.gateway.getNetwork(members.consortium.channel);
 
+/** Block `n`'s position. */
+function specified(n: number): orderer.SeekPosition {
+  const block = new orderer.SeekSpecified();
+  block.setNumber(n);
+  const position = new orderer.SeekPosition();
+  position.setSpecified(block);
+  return position;
+}
+
 /** A signed Deliver request for exactly block `n`, which ends with a SUCCESS status. */
 function seekOneBlock(n: number): Uint8Array {
+  return seekRequest(specified(n), specified(n));
+}
+
+/** A signed Deliver request from `start` to `stop`. */
+function seekRequest(start: orderer.SeekPosition, stop: orderer.SeekPosition): Uint8Array {
   const envelope = common.Envelope.deserializeBinary(network().newBlockEventsRequest({ startBlock: 0n }).getBytes());
   const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
-  const specified = new orderer.SeekSpecified();
-  specified.setNumber(n);
-  const position = new orderer.SeekPosition();
-  position.setSpecified(specified);
   const seek = new orderer.SeekInfo();
-  seek.setStart(position);
-  seek.setStop(position);
+  seek.setStart(start);
+  seek.setStop(stop);
   payload.setData(seek.serializeBinary());
   const payloadBytes = payload.serializeBinary();
   envelope.setPayload(payloadBytes);
@@ -196,5 +206,56 @@ describe('an event stream whose client stops reading, then leaves', () => {
     await streamsBecome(0, 0, 'the ChaincodeEvents handler ending after the client left');
     reader.close();
     await relay.close();
+  });
+});
+
+describe('seek positions, as Fabric reads them', () => {
+  it('Deliver: a stop at OLDEST is the start block; ChaincodeEvents refuses OLDEST and NEWEST starts', async () => {
+    await network().getContract('basic').submitTransaction('CreateAsset', 'seek-1', 'c', '1', 'o', '1');
+    const oldest = new orderer.SeekPosition();
+    oldest.setOldest(new orderer.SeekOldest());
+    const call: grpc.ClientDuplexStream<Uint8Array, Buffer> = bank.client.makeBidiStreamRequest(
+      '/protos.Deliver/Deliver',
+      serialize,
+      raw,
+    );
+    const responses: peer.DeliverResponse[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      call.on('data', (bytes: Buffer) => {
+        const response = peer.DeliverResponse.deserializeBinary(bytes);
+        responses.push(response);
+        if (response.getTypeCase() === peer.DeliverResponse.TypeCase.STATUS) resolve();
+      });
+      call.on('error', reject);
+    });
+    call.write(seekRequest(specified(1), oldest));
+    await ended;
+    call.end();
+    expect(responses.map((r) => r.getBlock()?.getHeader()?.getNumber() ?? r.getStatus())).toEqual([
+      1,
+      common.Status.SUCCESS,
+    ]);
+
+    // chaincodeevents.go startBlockFromLedgerPosition: INVALID_ARGUMENT.
+    const request = gateway.SignedChaincodeEventsRequest.deserializeBinary(
+      network().newChaincodeEventsRequest('basic').getBytes(),
+    );
+    const eventsRequest = gateway.ChaincodeEventsRequest.deserializeBinary(request.getRequest_asU8());
+    eventsRequest.setStartPosition(oldest);
+    request.setRequest(eventsRequest.serializeBinary());
+    request.setSignature(signP256(key, request.getRequest_asU8()));
+    const events = bank.client.makeServerStreamRequest(
+      '/gateway.Gateway/ChaincodeEvents',
+      serialize,
+      raw,
+      request.serializeBinary(),
+    );
+    const refusal = await new Promise<unknown>((resolve) => {
+      events.on('data', () => {
+        resolve('an answer');
+      });
+      events.on('error', resolve);
+    });
+    expect(refusal).toMatchObject({ code: 3, details: 'invalid start position type: *orderer.SeekPosition_Oldest' });
   });
 });

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Contract, SubmittedTransaction } from '@hyperledger/fabric-gateway';
+import type { Contract, GatewayError, SubmittedTransaction } from '@hyperledger/fabric-gateway';
 import { openLedgerStore } from '../network/ledger/store/index.ts';
 import { startLedgerProcess, type LedgerProcess } from './support/ledger-process.ts';
 import { runScript } from './support/run-script.ts';
@@ -63,7 +63,15 @@ describe('a disk full under the ledger process', () => {
           refusal = err;
         }
       }
-      expect((refusal as Error).message).toMatch(/SERVICE_UNAVAILABLE.*cannot commit blocks now.*retrying/s);
+      // Fabric's gateway (submit.go): a 5xx Broadcast status is UNAVAILABLE, to be retried; the orderer's answer in
+      // the detail.
+      expect(refusal).toMatchObject({
+        code: 14,
+        message: expect.stringContaining('no orderers could successfully') as string,
+      });
+      expect((refusal as GatewayError).details.map((d) => d.message).join()).toMatch(
+        /SERVICE_UNAVAILABLE.*cannot commit blocks now.*retrying/s,
+      );
       expect(accepted.length).toBeGreaterThan(0);
 
       await fs.free();

@@ -31,11 +31,11 @@ import { admitEnvelope, type AdmissionOptions } from './orderer/admission.ts';
 import { authorizeConfigUpdate, type AuthorizedConfigUpdate } from './orderer/config-update.ts';
 import type { BatchOptions } from './orderer/batch-options.ts';
 import { SoloOrderer, type BatchKind } from './orderer/solo-orderer.ts';
-import { channelMspConfigs, ChannelMsps } from './msp/index.ts';
+import { channelAccess, channelMspConfigs, ChannelMsps, type ChannelAccess } from './msp/index.ts';
 import { isStorageFault, type LedgerStore } from './store/index.ts';
 import type { Signer, TxLocation } from './types.ts';
 import { LedgerError } from './errors.ts';
-import { validateBlock, type EndorsementPolicy } from './validation/index.ts';
+import { peerOrgEndorsement, validateBlock, type EndorsementPolicy } from './validation/index.ts';
 
 export interface ChannelLedgerComponents {
   readonly channelId: string;
@@ -46,7 +46,6 @@ export interface ChannelLedgerComponents {
   /** The peer's own serialized identity: an update that would make it unknown to the channel is refused. */
   readonly peerIdentity: Uint8Array;
   readonly peer: PeerAddress;
-  readonly endorsementPolicy?: EndorsementPolicy;
   /** The newest config block: its number and its config. */
   readonly config: ChannelConfigState;
   /** That config's batch settings (block/config-batch.ts readConfigBatch). */
@@ -83,6 +82,9 @@ export class ChannelLedger implements GatewayBackend {
   /** What admission decoded of each envelope waiting to be committed, by its bytes (gone with them). */
   readonly #decoded = new WeakMap<Uint8Array, DecodedEnvelope>();
   #config: ChannelConfigState;
+  /** Who may propose, submit and read under #config; what every transaction's endorsements must meet. */
+  #access: ChannelAccess;
+  #endorsementPolicy: EndorsementPolicy;
   /** The block whose commit failed on the disk: the store is reopened before anything is committed after it. */
   #failedBlock: number | undefined;
   /** The config block being committed, applied once durable — also when its failed commit landed after all. */
@@ -97,6 +99,8 @@ export class ChannelLedger implements GatewayBackend {
     this.peer = components.peer;
     this.msps = components.msps;
     this.#config = components.config;
+    this.#access = channelAccess(components.config.config, components.config.blockNumber);
+    this.#endorsementPolicy = peerOrgEndorsement(this.#access, components.peer.mspId);
     this.blocks = new BlockNotifier(components.store.height);
     const { batch } = components;
     this.#absoluteMaxBytes = batch.absoluteMaxBytes;
@@ -110,6 +114,11 @@ export class ChannelLedger implements GatewayBackend {
   /** The newest config block's number and config. */
   get config(): ChannelConfigState {
     return this.#config;
+  }
+
+  /** The newest config's Readers and Writers policies. */
+  get access(): ChannelAccess {
+    return this.#access;
   }
 
   /** The endorser runs on this ledger's state; it is attached once chaincodes are connected. */
@@ -156,6 +165,7 @@ export class ChannelLedger implements GatewayBackend {
     return {
       channelId: this.channelId,
       msps: this.msps,
+      channelWriters: this.#access.channelWriters,
       absoluteMaxBytes: this.#absoluteMaxBytes,
       prepared: this.#takePrepared,
     };
@@ -295,7 +305,7 @@ export class ChannelLedger implements GatewayBackend {
           return this.#transient.get(txId);
         },
       },
-      ...(this.#c.endorsementPolicy ? { endorsementPolicy: this.#c.endorsementPolicy } : {}),
+      endorsementPolicy: this.#endorsementPolicy,
       decoded: (envelope) => this.#decoded.get(envelope),
     });
     const { codes, txIds } = validation;
@@ -367,6 +377,8 @@ export class ChannelLedger implements GatewayBackend {
     msps: ReturnType<typeof channelMspConfigs>;
   }): void {
     this.#config = { blockNumber: adopted.blockNumber, config: adopted.config };
+    this.#access = channelAccess(adopted.config, adopted.blockNumber);
+    this.#endorsementPolicy = peerOrgEndorsement(this.#access, this.peer.mspId);
     this.msps.reconfigure(adopted.msps);
     this.#applyBatchInForce();
   }

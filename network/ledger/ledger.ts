@@ -202,6 +202,7 @@ export async function createLedger(options: Readonly<LedgerOptions>): Promise<Le
           ],
         ]),
         peerSigner,
+        access: () => channel.access,
         chaincodeVersion: '1.0',
         ...(options.onWarning ? { onWarning: options.onWarning } : {}),
         onPrivateData: (txId, privateData) => {

@@ -51,6 +51,20 @@ export interface StateReader {
   getStateRange(namespace: string, startKey: string, endKey: string): AsyncIterable<StateEntry>;
 }
 
+/**
+ * Committed state as one moment left it, for one simulation: a block that commits meanwhile is not seen, so every
+ * read of the simulation is of the same state (Fabric's simulator holds the commit lock for the whole simulation,
+ * txmgr NewTxSimulator). Closed once the simulation is done.
+ */
+export interface StateSnapshot extends StateReader {
+  close(): Promise<void>;
+}
+
+/** Where simulations read: a snapshot of committed state each. */
+export interface SnapshotSource {
+  stateSnapshot(): StateSnapshot;
+}
+
 /** A validated member of a channel MSP. */
 export interface Identity {
   readonly mspId: string;
@@ -65,14 +79,27 @@ export interface Identity {
 export type IdentityCheck =
   { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly reason: string };
 
+/**
+ * When a certificate's validity period is checked (default: now). `'issuance'` is Fabric's MSP (msp/mspimplvalidate.go
+ * getValidityOptsForCert): at the certificate's notBefore + 1 s, so that only its chain counts, not its period — what
+ * the committer and an audit use, which must give the same verdict whenever they run; expiry is refused when a
+ * request comes in (proposal, Broadcast, Deliver), not when its block is validated.
+ */
+export type ValidityTime = Date | 'issuance';
+
 /** The channel's MSPs: deserializes a creator, checks its certificate and its signature (reference §6.3–6.4). */
 export interface IdentityVerifier {
   /** `serializedIdentity` is attacker-controlled `msp.SerializedIdentity` bytes. */
-  validate(serializedIdentity: Uint8Array, at?: Date): IdentityCheck;
+  validate(serializedIdentity: Uint8Array, at?: ValidityTime): IdentityCheck;
   /** Whether the channel has this MSP (a creator naming another is "creator org unknown"). */
   hasMsp(mspId: string): boolean;
   /** validate(), then a low-S ECDSA P-256 signature over SHA-256(message). */
-  verifySignature(serializedIdentity: Uint8Array, message: Uint8Array, signature: Uint8Array, at?: Date): IdentityCheck;
+  verifySignature(
+    serializedIdentity: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+    at?: ValidityTime,
+  ): IdentityCheck;
   /**
    * verifySignature() as a promise, for the gateway's per-call signatures (proposal, transaction, commit-status
    * request): an implementation may run the curve check on libuv's thread pool (ChannelMspsOptions).
@@ -81,7 +108,7 @@ export interface IdentityVerifier {
     serializedIdentity: Uint8Array,
     message: Uint8Array,
     signature: Uint8Array,
-    at?: Date,
+    at?: ValidityTime,
   ): Promise<IdentityCheck>;
 }
 

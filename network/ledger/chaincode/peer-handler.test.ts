@@ -164,7 +164,7 @@ describe('PeerHandler', () => {
     ]);
     expect(await chaincode.ask(Type.PUT_STATE_METADATA, new Uint8Array(0), txId)).toEqual([
       'ERROR',
-      `PUT_STATE_METADATA failed: transaction ID: ${txId}: key level endorsement is not enabled, channel application capability of V1_3 or later is required`,
+      `PUT_STATE_METADATA failed: transaction ID: ${txId}: key level endorsement (state metadata) is not supported by the embedded ledger`,
     ]);
     expect((await chaincode.ask(Type.INVOKE_CHAINCODE, new Uint8Array(0), txId))[0]).toBe('ERROR');
     chaincode.send(Type.KEEPALIVE, new Uint8Array(0));

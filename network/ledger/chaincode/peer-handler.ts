@@ -206,7 +206,7 @@ export class PeerHandler {
         Promise.reject(
           new SimulationError(
             'UNSUPPORTED',
-            'key level endorsement is not enabled, channel application capability of V1_3 or later is required',
+            'key level endorsement (state metadata) is not supported by the embedded ledger',
           ),
         ),
     ],

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { common, gateway, ledger as ledgerProtos, peer } from '@hyperledger/fabric-protos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signP256 } from '../../crypto/index.ts';
@@ -12,6 +13,8 @@ import { countingDecodes } from '../validation/count-decodes.ts';
 import { Endorser, type Endorsement } from './endorser.ts';
 import { PreparedTransactions, type PreparedTransaction } from './prepared-transactions.ts';
 import { GRPC_FRAME_HEADER_BYTES } from '../gateway/shared-frames.ts';
+import { createTestOrg } from '../validation/test-identities.ts';
+import { buildEndorserTransaction } from '../validation/test-tx-builder.ts';
 
 const CC = 'basic';
 const Code = peer.TxValidationCode;
@@ -48,18 +51,21 @@ describe('the prepared transaction', () => {
         },
       },
     });
-    endorser = new Endorser({
+    endorser = endorserOf(chaincode);
+  });
+  const endorserOf = (connection: ChaincodeConnection) =>
+    new Endorser({
       channelId: CHANNEL,
       msps: ledger.identities,
       state: ledger.store,
       findTransaction: (txId) => ledger.store.getTxLocation(txId),
-      chaincodes: new Map([[CC, chaincode]]),
+      chaincodes: new Map([[connection.name, connection]]),
       systemChaincodes: new Map(),
       peerSigner: ledger.peer,
+      access: () => ledger.access,
       chaincodeVersion: '1.0',
       onPrepared: (transaction) => prepared.push(transaction),
     });
-  });
   afterAll(async () => {
     await chaincode.close();
     await ledger.dispose();
@@ -75,6 +81,75 @@ describe('the prepared transaction', () => {
     envelope.setSignature(signP256(ledger.client.privateKey, payload));
     return envelope.serializeBinary();
   };
+
+  it("refuses a proposal whose creator the config's /Channel/Application/Writers does not cover", async () => {
+    // Org2MSP's CA is trusted by the MSPs for this test, but the channel config names no Org2MSP group.
+    const org2 = await createTestOrg('Org2MSP');
+    const creator = await org2.issue('client');
+    const members = [ledger.org, ledger.ordererOrg];
+    const mspConfig = (org: { mspId: string; caPem: string }) => ({
+      mspId: org.mspId,
+      rootCerts: [new X509Certificate(org.caPem)],
+    });
+    ledger.identities.reconfigure([...members, org2].map(mspConfig));
+    try {
+      const proposal = invocationOf(
+        { ...creator, serialized: creator.serializedIdentity },
+        CHANNEL,
+        CC,
+        ['put', 'w'],
+        'w',
+      );
+      await expect(endorser.endorse(proposal.signedProposal)).rejects.toMatchObject({
+        code: 'PROPOSAL_REJECTED',
+        message: `Failed evaluating policy on signed data during check policy on channel [${CHANNEL}] with policy [/Channel/Application/Writers]: [implicit policy evaluation failed - 0 sub-policies were satisfied, but this policy requires 1 of the 'Writers' sub-policies to be satisfied]`,
+      });
+    } finally {
+      ledger.identities.reconfigure(members.map(mspConfig));
+    }
+  });
+
+  it('simulates on one snapshot of state: a block committed between two reads is not seen', async () => {
+    // Fabric's simulator holds the commit lock for the whole simulation (txmgr NewTxSimulator).
+    let readFirst!: () => void;
+    const firstRead = new Promise<void>((resolve) => (readFirst = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const twoReads = await startInProcessChaincode({
+      name: 'two-reads',
+      mspId: ledger.org.mspId,
+      chaincode: {
+        Init: () => Promise.resolve({ status: 200 }),
+        Invoke: async (raw) => {
+          const stub = raw as Stub;
+          const a = Buffer.from(await stub.getState('a')).toString();
+          readFirst();
+          await released;
+          const b = Buffer.from(await stub.getState('b')).toString();
+          return { status: 200, payload: Buffer.from(`${a},${b}`) };
+        },
+      },
+    });
+    const write = (value: string) =>
+      buildEndorserTransaction({
+        channelId: CHANNEL,
+        chaincodeName: 'two-reads',
+        creator: ledger.client,
+        endorsers: [ledger.peer],
+        rwsets: [{ namespace: 'two-reads', writes: ['a', 'b'].map((key) => ({ key, value })) }],
+      }).envelope;
+    try {
+      expect((await ledger.commit([write('1')])).codes).toEqual([Code.VALID]);
+      const proposal = invocationOf(client(), CHANNEL, 'two-reads', ['get'], 'two-reads');
+      const evaluated = endorserOf(twoReads).evaluate(proposal.signedProposal);
+      await firstRead;
+      expect((await ledger.commit([write('2')])).codes).toEqual([Code.VALID]);
+      release();
+      expect(Buffer.from((await evaluated).payload).toString()).toBe('1,1');
+    } finally {
+      await twoReads.close();
+    }
+  });
 
   it('is the bytes google-protobuf encodes from the same parts', async () => {
     for (const [seed, args] of [
@@ -127,11 +202,16 @@ describe('the prepared transaction', () => {
       const envelope = signed((await endorse(seed, args)).preparedTransaction);
       const records = new PreparedTransactions();
       for (const p of prepared) records.keep(p);
-      const admission = { channelId: CHANNEL, msps: ledger.identities, absoluteMaxBytes: 1 << 20 };
+      const admission = {
+        channelId: CHANNEL,
+        msps: ledger.identities,
+        channelWriters: ledger.access.channelWriters,
+        absoluteMaxBytes: 1 << 20,
+      };
       known.set(envelope, admitEnvelope(envelope, { ...admission, prepared: (bytes) => records.take(bytes) }));
       return { envelope, record: prepared[0] };
     };
-    const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store };
+    const context = ledger.validationContext();
     const commit = async (envelopes: Uint8Array[]) => {
       const block = ledger.nextBlock(envelopes);
       const byItself = await validateBlock(block, context);
@@ -188,7 +268,12 @@ describe('the prepared transaction', () => {
         return payload;
       }),
     ];
-    const admission = { channelId: CHANNEL, msps: ledger.identities, absoluteMaxBytes: 1 << 20 };
+    const admission = {
+      channelId: CHANNEL,
+      msps: ledger.identities,
+      channelWriters: ledger.access.channelWriters,
+      absoluteMaxBytes: 1 << 20,
+    };
     const known = new Map(
       envelopes.map((e) => [e, admitEnvelope(e, { ...admission, prepared: (bytes) => records.take(bytes) })]),
     );
@@ -202,7 +287,7 @@ describe('the prepared transaction', () => {
     expect(asBuffers(outer)).toEqual(asBuffers(admitEnvelope(firstEnvelope ?? new Uint8Array(), admission)));
 
     const block = ledger.nextBlock(envelopes);
-    const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store };
+    const context = ledger.validationContext();
     const byItself = await validateBlock(block, context);
     const { result: withRecords, decodes } = await countingDecodes(peer.Transaction, () =>
       validateBlock(block, { ...context, decoded: (e) => known.get(e) }),
@@ -219,13 +304,18 @@ describe('the prepared transaction', () => {
     expect(decodes).toBe(2);
   });
 
-  it('commits its own endorsement and an admitted creator signature without verifying them again, identities checked as of now', async () => {
+  it('commits its own endorsement and an admitted creator signature without verifying them again, identities validated again', async () => {
     prepared.length = 0;
     const endorsements = [await endorse('own-1', ['o1', 'v1']), await endorse('own-2', ['o2', 'v2'])];
     const records = new PreparedTransactions();
     for (const p of prepared) records.keep(p);
     const envelopes = endorsements.map((e) => signed(e.preparedTransaction));
-    const admission = { channelId: CHANNEL, msps: ledger.identities, absoluteMaxBytes: 1 << 20 };
+    const admission = {
+      channelId: CHANNEL,
+      msps: ledger.identities,
+      channelWriters: ledger.access.channelWriters,
+      absoluteMaxBytes: 1 << 20,
+    };
     const known = new Map(
       envelopes.map((e) => [e, admitEnvelope(e, { ...admission, prepared: (bytes) => records.take(bytes) })]),
     );
@@ -249,7 +339,13 @@ describe('the prepared transaction', () => {
         return msps.verifySignatureAsync(...args);
       },
     };
-    const context = { channelId: CHANNEL, identities, state: ledger.store, txIndex: ledger.store };
+    const context = {
+      channelId: CHANNEL,
+      identities,
+      state: ledger.store,
+      txIndex: ledger.store,
+      endorsementPolicy: ledger.endorsementPolicy,
+    };
     const validated = await validateBlock(block, { ...context, decoded: (e) => known.get(e) });
     expect(validated.codes).toEqual([Code.VALID, Code.VALID]);
     // Admission verified the creator's signature over these bytes; the endorsement is the ledger's own.

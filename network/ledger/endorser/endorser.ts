@@ -14,6 +14,7 @@ import {
   stringField,
 } from '../block/protobuf-wire.ts';
 import { LedgerError } from '../errors.ts';
+import { APPLICATION_READERS, APPLICATION_WRITERS, policyRefusal, type ChannelAccess } from '../msp/index.ts';
 import { encodeInSharedFrame } from '../gateway/shared-frames.ts';
 import type {
   ChaincodeConnection,
@@ -21,7 +22,7 @@ import type {
   IdentityVerifier,
   Signer,
   SimulationResult,
-  StateReader,
+  SnapshotSource,
   TxLocation,
 } from '../types.ts';
 import type { PreparedTransaction } from './prepared-transactions.ts';
@@ -36,11 +37,14 @@ export interface SystemChaincode {
 export interface EndorserComponents {
   readonly channelId: string;
   readonly msps: IdentityVerifier;
-  readonly state: StateReader;
+  /** Committed state: each simulation reads one snapshot of it. */
+  readonly state: SnapshotSource;
   readonly findTransaction: (txId: string) => Promise<TxLocation | undefined>;
   readonly chaincodes: ReadonlyMap<string, ChaincodeConnection>;
   readonly systemChaincodes: ReadonlyMap<string, SystemChaincode>;
   readonly peerSigner: Signer;
+  /** The newest config's Readers and Writers, which a proposal's creator must be. */
+  readonly access: () => Pick<ChannelAccess, 'readers' | 'writers'>;
   /**
    * Given the private data writes of each endorsed transaction, for the transient store: they travel to the
    * committer beside the transaction, never in it.
@@ -115,12 +119,21 @@ export class Endorser {
           : noEndorsementPlan(proposal.chaincodeName, ch),
       );
     }
-    await checkProposalCreator(proposal, this.#c.msps, this.#c.onWarning);
+    const creator = await checkProposalCreator(proposal, this.#c.msps, this.#c.onWarning);
     if (await this.#c.findTransaction(proposal.txId)) {
       throw new LedgerError(
         'PROPOSAL_REJECTED',
         `duplicate transaction found [${proposal.txId}]. Creator [${proposal.channelId}]`,
       );
+    }
+    // endorser.go preProcess, then: a chaincode's proposal needs peer/Propose (/Channel/Application/Writers); a
+    // system chaincode's functions have ACLs of their own, Readers for qscc's and cscc's (aclmgmt/resources).
+    const system = this.#c.systemChaincodes.has(proposal.chaincodeName);
+    const access = this.#c.access();
+    const verdict = system ? access.readers(creator) : access.writers(creator);
+    if (!verdict.ok) {
+      const policy = system ? APPLICATION_READERS : APPLICATION_WRITERS;
+      throw new LedgerError('PROPOSAL_REJECTED', policyRefusal(proposal.channelId, policy, verdict.reason));
     }
     return proposal;
   }
@@ -140,6 +153,7 @@ export class Endorser {
           : noEndorsementPlan(proposal.chaincodeName, proposal.channelId),
       );
     }
+    const state = this.#c.state.stateSnapshot();
     return chaincode
       .execute(
         {
@@ -150,14 +164,15 @@ export class Endorser {
           input: proposal.input,
           inputWrittenHere: true,
         },
-        this.#c.state,
+        state,
         signal ? { signal } : undefined,
       )
       .catch((cause: unknown) => {
         // The chaincode never answered: stream dropped, timeout, not registered (chaincode_support.go).
         const message = cause instanceof Error ? cause.message : String(cause);
         throw new LedgerError('CHAINCODE_UNAVAILABLE', message, { cause });
-      });
+      })
+      .finally(() => state.close().catch(() => undefined));
   }
 
   /**

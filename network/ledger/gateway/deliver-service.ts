@@ -6,6 +6,8 @@
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { common, orderer, peer } from '@hyperledger/fabric-protos';
 import { LedgerError } from '../errors.ts';
+import { APPLICATION_READERS, policyRefusal, type ChannelAccess } from '../msp/index.ts';
+import type { Identity } from '../types.ts';
 import { toFilteredBlock } from '../events/block-transactions.ts';
 import { callSignal } from './call-signal.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
@@ -59,12 +61,13 @@ async function serveSeek(
   call: ServerDuplexStream<Buffer, Uint8Array>,
   signal: AbortSignal,
 ): Promise<void> {
-  const { start, stop, failIfNotReady } = checkSeekRequest(backend, envelopeBytes);
+  const { start, stop, failIfNotReady, session } = checkSeekRequest(backend, envelopeBytes);
   for (let n = start; n <= stop && !signal.aborted; n++) {
     if (n >= backend.blocks.height) {
       if (failIfNotReady) throw new DeliverRefusal(common.Status.NOT_FOUND, `block ${n} not yet committed`);
       await backend.blocks.waitForHeight(n + 1, signal);
     }
+    session.check();
     const block = await backend.getBlock(n);
     if (!block) throw new LedgerError('BAD_REQUEST', `block ${n} is missing from the store`);
     const response = new peer.DeliverResponse();
@@ -106,12 +109,11 @@ function checkSeekRequest(backend: GatewayBackend, envelopeBytes: Uint8Array) {
       'envelope timestamp is more than 15m0s apart from the current server time',
     );
   }
-  const check = backend.msps.verifySignature(
-    signatureHeader.getCreator_asU8(),
-    envelope.getPayload_asU8(),
-    envelope.getSignature_asU8(),
-  );
+  const creator = signatureHeader.getCreator_asU8();
+  const check = backend.msps.verifySignature(creator, envelope.getPayload_asU8(), envelope.getSignature_asU8());
   if (!check.ok) throw new DeliverRefusal(common.Status.FORBIDDEN, `access denied: ${check.reason}`);
+  const session = new ReaderSession(backend, creator, check.identity);
+  session.check();
 
   let seek: orderer.SeekInfo;
   try {
@@ -135,11 +137,61 @@ function checkSeekRequest(backend: GatewayBackend, envelopeBytes: Uint8Array) {
     }
   };
   const start = position(seek.getStart(), 'start');
-  const stop = position(seek.getStop(), 'stop');
+  // deliver.go: a stop at OLDEST is the start block itself.
+  const stopAtStart = seek.getStop()?.getTypeCase() === orderer.SeekPosition.TypeCase.OLDEST;
+  const stop = stopAtStart ? start : position(seek.getStop(), 'stop');
   if (start > height)
     throw new DeliverRefusal(common.Status.NOT_FOUND, `start block ${start} is beyond the ledger height ${height}`);
   if (stop < start) throw bad(`stop block ${stop} is before start block ${start}`);
-  return { start, stop, failIfNotReady: seek.getBehavior() === orderer.SeekInfo.SeekBehavior.FAIL_IF_NOT_READY };
+  return {
+    start,
+    stop,
+    failIfNotReady: seek.getBehavior() === orderer.SeekInfo.SeekBehavior.FAIL_IF_NOT_READY,
+    session,
+  };
+}
+
+/**
+ * The requester's access for as long as its stream is served (common/deliver/acl.go SessionAccessControl, v2.5.9):
+ * checked before each block, refused once its certificate has expired, and evaluated again — membership and
+ * Readers — whenever a config block has changed the channel since (an organisation removed stops receiving).
+ */
+class ReaderSession {
+  readonly #backend: GatewayBackend;
+  readonly #creator: Uint8Array;
+  readonly #expires: number;
+  #identity: Identity;
+  #access: ChannelAccess | undefined;
+
+  constructor(backend: GatewayBackend, creator: Uint8Array, identity: Identity) {
+    this.#backend = backend;
+    this.#creator = creator;
+    this.#identity = identity;
+    this.#expires = identity.certificate.validToDate.getTime();
+  }
+
+  /** @throws DeliverRefusal FORBIDDEN */
+  check(): void {
+    const now = Date.now();
+    if (now > this.#expires) {
+      throw new DeliverRefusal(
+        common.Status.FORBIDDEN,
+        `deliver client identity expired ${String(now - this.#expires)}ms before`,
+      );
+    }
+    const { access, msps, channelId } = this.#backend;
+    if (access === this.#access) return;
+    if (this.#access !== undefined) {
+      const check = msps.validate(this.#creator);
+      if (!check.ok) throw new DeliverRefusal(common.Status.FORBIDDEN, `access denied: ${check.reason}`);
+      this.#identity = check.identity;
+    }
+    const reader = access.readers(this.#identity);
+    if (!reader.ok) {
+      throw new DeliverRefusal(common.Status.FORBIDDEN, policyRefusal(channelId, APPLICATION_READERS, reader.reason));
+    }
+    this.#access = access;
+  }
 }
 
 function writeStatus(call: ServerDuplexStream<Buffer, Uint8Array>, status: Status): void {

@@ -14,6 +14,7 @@ import {
   type MessageSchema,
 } from '../block/protobuf-wire.ts';
 import { LedgerError } from '../errors.ts';
+import { APPLICATION_READERS, policyRefusal } from '../msp/index.ts';
 import { blockTransactions } from '../events/block-transactions.ts';
 import { toPeerResponse } from '../endorser/index.ts';
 import type { TxLocation } from '../types.ts';
@@ -210,6 +211,9 @@ async function verifyRequest(backend: GatewayBackend, signed: SignedRequest, req
   }
   const check = await backend.msps.verifySignatureAsync(request.identity, signed.request, signed.signature);
   if (!check.ok) throw new LedgerError('ACCESS_DENIED', `access denied: ${check.reason}`);
+  const reader = backend.access.readers(check.identity);
+  if (!reader.ok)
+    throw new LedgerError('ACCESS_DENIED', policyRefusal(backend.channelId, APPLICATION_READERS, reader.reason));
 }
 
 /**
@@ -253,6 +257,13 @@ async function streamChaincodeEvents(
   const afterTxId = request.getAfterTransactionId();
   const afterLocation = afterTxId === '' ? undefined : await backend.findTransaction(afterTxId);
   const start = request.getStartPosition();
+  // chaincodeevents.go startBlockFromLedgerPosition: only NEXT_COMMIT (or none) and SPECIFIED are positions here.
+  const { OLDEST, NEWEST } = orderer.SeekPosition.TypeCase;
+  const startType = start?.getTypeCase();
+  if (afterLocation === undefined && (startType === OLDEST || startType === NEWEST)) {
+    const type = startType === OLDEST ? 'Oldest' : 'Newest';
+    throw new LedgerError('BAD_REQUEST', `invalid start position type: *orderer.SeekPosition_${type}`);
+  }
   let blockNum =
     afterLocation?.blockNum ??
     (start?.getTypeCase() === orderer.SeekPosition.TypeCase.SPECIFIED

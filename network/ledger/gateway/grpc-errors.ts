@@ -5,7 +5,7 @@
  * client decodes into GatewayError.details (fabric-gateway node/src/gatewayerror.ts:71).
  */
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { gateway, google } from '@hyperledger/fabric-protos';
+import { common, gateway, google } from '@hyperledger/fabric-protos';
 import anyPb from 'google-protobuf/google/protobuf/any_pb.js';
 import { LedgerError, type LedgerErrorCode } from '../errors.ts';
 
@@ -70,14 +70,28 @@ export function toServiceError(err: unknown, operation: GatewayOperation, peer: 
       }
       break;
     case 'submit':
+      // submit.go: a 4xx Broadcast status is the client's error, ABORTED with the status in the message and no
+      // detail; any other (5xx: the orderer cannot take transactions now) sends the gateway to the next orderer, and
+      // with none left it is UNAVAILABLE — retry later. Fabric's gateway logs the orderer's answer; here it travels
+      // in the detail, the operator's only other source.
       if (err.code === 'ORDERER_REJECTED') {
-        return serviceError(status.ABORTED, `received unsuccessful response from orderer: ${err.message}`, [detail]);
+        return isClientError(err.message)
+          ? serviceError(status.ABORTED, `received unsuccessful response from orderer: ${err.message}`, [])
+          : serviceError(status.UNAVAILABLE, 'no orderers could successfully process transaction', [detail]);
       }
       break;
     default:
       break;
   }
   return serviceError(BASE_CODES[err.code], err.message, [detail]);
+}
+
+/** Whether an ORDERER_REJECTED message (`status=NAME, info=…`) names a 4xx common.Status. */
+function isClientError(message: string): boolean {
+  const name = /^status=([A-Z_]+)/.exec(message)?.[1];
+  const code: number | undefined =
+    name === undefined ? undefined : (common.Status as unknown as Record<string, number | undefined>)[name];
+  return code !== undefined && code >= 400 && code < 500;
 }
 
 function errorDetail(peer: PeerAddress, message: string): gateway.ErrorDetail {

@@ -9,7 +9,7 @@ import { type common, msp } from '@hyperledger/fabric-protos';
 import { readChannelMsps, type ChannelOrg } from '../block/index.ts';
 import { verifyP256, verifyP256Async, type VerifyResult } from '../../crypto/index.ts';
 import { TrustedCas, type TrustedCa } from '../../pki/index.ts';
-import type { Identity, IdentityCheck, IdentityVerifier } from '../types.ts';
+import type { Identity, IdentityCheck, IdentityVerifier, ValidityTime } from '../types.ts';
 import { identityCacheKey } from './identity-key.ts';
 
 export interface ChannelMspConfig {
@@ -75,14 +75,14 @@ export class ChannelMsps implements IdentityVerifier {
     return this.#roots.has(mspId);
   }
 
-  validate(serializedIdentity: Uint8Array, at: Date = new Date()): IdentityCheck {
+  validate(serializedIdentity: Uint8Array, at: ValidityTime = new Date()): IdentityCheck {
     const check = this.#validate(serializedIdentity, at);
     return check.ok ? { ok: true, identity: check.entry.identity } : check;
   }
 
   #validate(
     serializedIdentity: Uint8Array,
-    at: Date = new Date(),
+    at: ValidityTime = new Date(),
   ): { readonly ok: true; readonly entry: IssuedIdentity } | { readonly ok: false; readonly reason: string } {
     const bytes = Buffer.from(serializedIdentity.buffer, serializedIdentity.byteOffset, serializedIdentity.byteLength);
     // Five lookups per transaction: keyed by the identity's last bytes, the entry used only when its copy is equal.
@@ -98,7 +98,9 @@ export class ChannelMsps implements IdentityVerifier {
     }
     const entry = cached.result;
     if (typeof entry === 'string') return { ok: false, reason: entry };
-    const valid = entry.roots.checkValidity(entry.identity.certificate, entry.issuer, at);
+    const { certificate } = entry.identity;
+    const when = at === 'issuance' ? new Date(certificate.validFromDate.getTime() + 1000) : at;
+    const valid = entry.roots.checkValidity(certificate, entry.issuer, when);
     if (!valid.ok) return { ok: false, reason: `the supplied identity is not valid: ${valid.reason}` };
     return { ok: true, entry };
   }
@@ -107,7 +109,7 @@ export class ChannelMsps implements IdentityVerifier {
     serializedIdentity: Uint8Array,
     message: Uint8Array,
     signature: Uint8Array,
-    at?: Date,
+    at?: ValidityTime,
   ): IdentityCheck {
     const valid = this.#validate(serializedIdentity, at);
     if (!valid.ok) return valid;
@@ -122,7 +124,7 @@ export class ChannelMsps implements IdentityVerifier {
     serializedIdentity: Uint8Array,
     message: Uint8Array,
     signature: Uint8Array,
-    at?: Date,
+    at?: ValidityTime,
   ): Promise<IdentityCheck> {
     const valid = this.#validate(serializedIdentity, at);
     if (!valid.ok) return valid;

@@ -6,6 +6,7 @@ import { common } from '@hyperledger/fabric-protos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerError } from '../errors.ts';
 import { CHANNEL, createTestLedger, type TestLedger } from '../validation/test-ledger.ts';
+import { channelMspsOf, createTestOrg } from '../validation/test-identities.ts';
 import { buildEndorserTransaction, headerOnlyPayload } from '../validation/test-tx-builder.ts';
 import { admitEnvelope } from './admission.ts';
 
@@ -37,7 +38,12 @@ function ofType(type: number): Uint8Array {
 }
 
 const admit = (envelope: Uint8Array, absoluteMaxBytes = 1 << 20) =>
-  admitEnvelope(envelope, { channelId: CHANNEL, msps: ledger.identities, absoluteMaxBytes });
+  admitEnvelope(envelope, {
+    channelId: CHANNEL,
+    msps: ledger.identities,
+    channelWriters: ledger.access.channelWriters,
+    absoluteMaxBytes,
+  });
 
 /** The refusal's `status=…, info=…`, or 'admitted'. */
 function outcome(envelope: Uint8Array, absoluteMaxBytes?: number): string {
@@ -53,6 +59,28 @@ function outcome(envelope: Uint8Array, absoluteMaxBytes?: number): string {
 describe('admitEnvelope', () => {
   it("admits a channel writer's endorser transaction, its signature verified", () => {
     expect(admit(transaction())).toMatchObject({ channelId: CHANNEL, creatorSignatureVerified: true });
+  });
+
+  it("refuses a creator the config's /Channel/Writers does not cover: the policy's reason, then permission denied", async () => {
+    // Org2MSP's CA is trusted by these MSPs, but the channel config names no Org2MSP group.
+    const org2 = await createTestOrg('Org2MSP');
+    const creator = await org2.issue('client');
+    const envelope = buildEndorserTransaction({
+      channelId: CHANNEL,
+      chaincodeName: 'cc',
+      creator,
+      endorsers: [ledger.peer],
+      rwsets: [{ namespace: 'cc' }],
+    }).envelope;
+    const options = {
+      channelId: CHANNEL,
+      msps: channelMspsOf([ledger.org, ledger.ordererOrg, org2]),
+      channelWriters: ledger.access.channelWriters,
+      absoluteMaxBytes: 1 << 20,
+    };
+    expect(() => admitEnvelope(envelope, options)).toThrow(
+      "status=FORBIDDEN, info=implicit policy evaluation failed - 0 sub-policies were satisfied, but this policy requires 1 of the 'Writers' sub-policies to be satisfied: permission denied",
+    );
   });
 
   it("measures size as Fabric's size filter does: the payload's and the signature's lengths", () => {

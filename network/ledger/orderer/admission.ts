@@ -1,16 +1,19 @@
 /**
  * The orderer's Broadcast filters (orderer/common/msgprocessor/standardchannel.go): empty-message, size,
- * expiration and signature rules (`/Channel/Writers`: any member of a channel MSP whose signature over the
- * payload verifies). A refusal is ORDERER_REJECTED with Fabric's status text.
+ * expiration and signature rules (`/Channel/Writers` of the config in force, over the creator whose signature over
+ * the payload verifies). A refusal is ORDERER_REJECTED with Fabric's status text.
  */
 import { common } from '@hyperledger/fabric-protos';
 import { decodeEnvelope, type DecodedEnvelope } from '../block/index.ts';
 import { LedgerError } from '../errors.ts';
+import type { IdentityPolicy } from '../msp/index.ts';
 import type { IdentityVerifier } from '../types.ts';
 
 export interface AdmissionOptions {
   readonly channelId: string;
   readonly msps: IdentityVerifier;
+  /** `/Channel/Writers` of the config in force (ChannelAccess.channelWriters). */
+  readonly channelWriters: IdentityPolicy;
   /** Fabric's BatchSize.AbsoluteMaxBytes. */
   readonly absoluteMaxBytes: number;
   /**
@@ -28,7 +31,8 @@ const refuse = (status: string, info: string): never => {
  * Broadcast's admission: refuses, by throwing ORDERER_REJECTED, what the filters refuse; returns the envelope's
  * decoded layers for the committer, marked as having passed the signature check. In Fabric's order: the channel
  * header and the channel (broadcast.go BroadcastChannelSupport), then the standard channel's filters — size
- * (payload + signature, sizefilter.go), then `/Channel/Writers`: any member whose signature over the payload verifies.
+ * (payload + signature, sizefilter.go), then `/Channel/Writers` over the creator whose signature over the payload
+ * verifies (sigfilter.go: the policy's reason, then 'permission denied').
  */
 export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<AdmissionOptions>): DecodedEnvelope {
   if (envelopeBytes.length === 0) refuse('BAD_REQUEST', 'message was empty');
@@ -54,7 +58,12 @@ export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<Admis
   }
   const check = options.msps.verifySignature(creator, payload, signature);
   if (!check.ok) {
-    refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${check.reason}`);
+    return refuse(
+      'FORBIDDEN',
+      `implicit policy evaluation failed - the creator is not a channel writer: ${check.reason}`,
+    );
   }
+  const writer = options.channelWriters(check.identity);
+  if (!writer.ok) refuse('FORBIDDEN', `${writer.reason}: permission denied`);
   return { ...decoded, creatorSignatureVerified: true };
 }

@@ -23,6 +23,16 @@ describe('commit hash', () => {
     );
   });
 
+  it("leaves out the private plaintext, which only its organisation's peer holds", () => {
+    const filter = Uint8Array.of(0);
+    const hashed = [update('cc', 'k', 'v'), update('cc$$h_implicit_org_A', 'ab', 'cd')];
+    const withPlaintext = [...hashed, update('cc$$p_implicit_org_A', 'k', 'secret')];
+    expect(computeCommitHash(filter, withPlaintext, new Uint8Array())).toEqual(
+      computeCommitHash(filter, hashed, new Uint8Array()),
+    );
+    expect(updateBatchBytes(withPlaintext)).toEqual(updateBatchBytes(hashed));
+  });
+
   it('is SHA-256(varint(len filter) ‖ filter ‖ batch ‖ previous)', () => {
     const filter = Uint8Array.from({ length: 130 }, () => 0);
     const updates = [update('n', 'k', 'v')];

@@ -4,10 +4,14 @@
  * agree on the state. Fabric's update-batch bytes are peer-internal; ours are defined here, deterministically.
  */
 import { Sha256Parts } from '../block/sha256-parts.ts';
+import { isPrivateNamespace } from '../chaincode/private-data.ts';
 import { sortUpdates, type StateUpdate } from './state-update.ts';
 
 /**
- * The update batch, sorted by (namespace, key) in UTF-8 byte order, each update as
+ * The update batch's public and hashed updates, sorted by (namespace, key) in UTF-8 byte order — not the private
+ * plaintext (`<cc>$$p<coll>`), which only its organisation's peer holds: Fabric hashes public and hashed updates
+ * (core/ledger/kvledger/txmgmt/txmgr/update_batch_bytes.go deterministicBytesForPubAndHashUpdates), so that every
+ * peer, and an audit from the blocks alone, computes the same hash. Each update as
  * `uvarint(len ns) ‖ ns ‖ uvarint(len key) ‖ key ‖ flag (0 put, 1 delete) ‖ uvarint(len value) ‖ value ‖
  * uvarint(blockNum) ‖ uvarint(txNum)` (a delete has an empty value).
  */
@@ -20,6 +24,7 @@ export function updateBatchBytes(updates: Iterable<StateUpdate>): Buffer {
 /** The parts of {@link updateBatchBytes}, in order, each handed to `write`. */
 function writeUpdateBatch(updates: Iterable<StateUpdate>, write: (part: Uint8Array) => void): void {
   for (const update of sortUpdates(updates)) {
+    if (isPrivateNamespace(update.namespace)) continue;
     const namespace = Buffer.from(update.namespace, 'utf8');
     const key = Buffer.from(update.key, 'utf8');
     const value = update.value ?? new Uint8Array();

@@ -15,7 +15,7 @@ import {
   tryReadChannelHeader,
 } from '../block/index.ts';
 import { encodeBlock } from '../block/block-bytes.ts';
-import type { StateEntry, StateReader, TxLocation, VersionedValue } from '../types.ts';
+import type { SnapshotSource, StateEntry, StateReader, StateSnapshot, TxLocation, VersionedValue } from '../types.ts';
 import { computeCommitHash } from './commit-hash.ts';
 import { LedgerStoreError, levelFailure } from './errors.ts';
 import { decodeSavepoint, encodeSavepoint, type Savepoint } from './savepoint.ts';
@@ -41,7 +41,7 @@ export interface BlockTxIds {
   readonly unindexed?: ReadonlySet<string>;
 }
 
-export interface LedgerStore extends StateReader, AsyncDisposable {
+export interface LedgerStore extends StateReader, SnapshotSource, AsyncDisposable {
   /** Number of committed blocks; the next block to commit has this number. */
   readonly height: number;
   /** COMMIT_HASH of the last block (empty before block 0). */
@@ -86,6 +86,7 @@ export interface OpenLedgerStoreOptions {
 }
 
 type Db = Level<Buffer, Buffer>;
+type Snapshot = ReturnType<Db['snapshot']>;
 function openSublevel(db: Db, name: string) {
   return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
 }
@@ -239,20 +240,56 @@ class LevelLedgerStore implements LedgerStore {
     return info;
   }
 
-  async getState(namespace: string, key: string): Promise<VersionedValue | undefined> {
+  getState(namespace: string, key: string): Promise<VersionedValue | undefined> {
+    return this.#getState(namespace, key, undefined);
+  }
+
+  getStateRange(namespace: string, startKey: string, endKey: string): AsyncIterable<StateEntry> {
+    return this.#getStateRange(namespace, startKey, endKey, undefined);
+  }
+
+  /**
+   * A LevelDB snapshot (≈ 1–2.5 µs to take and close), taken at the first read: after a reopen wait, never of a
+   * store being reopened.
+   */
+  stateSnapshot(): StateSnapshot {
+    let snapshot: Snapshot | undefined;
+    const take = async (): Promise<Snapshot> => {
+      this.#assertOpen();
+      await this.#reopened?.promise;
+      return (snapshot ??= this.#db.snapshot());
+    };
+    return {
+      getState: async (namespace, key) => this.#getState(namespace, key, await take()),
+      getStateRange: (namespace, startKey, endKey) => this.#getStateRange(namespace, startKey, endKey, take()),
+      close: async () => {
+        await snapshot?.close();
+      },
+    };
+  }
+
+  async #getState(namespace: string, key: string, snapshot: Snapshot | undefined): Promise<VersionedValue | undefined> {
     this.#assertOpen();
     await this.#reopened?.promise;
-    const raw = this.#state.getSync(stateKey(namespace, key));
+    const k = stateKey(namespace, key);
+    const raw = snapshot ? this.#state.getSync(k, { snapshot }) : this.#state.getSync(k);
     return raw ? decodeVersionedValue(raw) : undefined;
   }
 
-  async *getStateRange(namespace: string, startKey: string, endKey: string): AsyncIterable<StateEntry> {
+  async *#getStateRange(
+    namespace: string,
+    startKey: string,
+    endKey: string,
+    snapshot: Promise<Snapshot> | undefined,
+  ): AsyncIterable<StateEntry> {
     this.#assertOpen();
     await this.#reopened?.promise;
     const prefix = stateKey(namespace, '');
     const upper =
       endKey === '' ? Buffer.concat([Buffer.from(namespace, 'utf8'), Buffer.of(1)]) : stateKey(namespace, endKey);
-    for await (const [k, v] of this.#state.iterator({ gte: stateKey(namespace, startKey), lt: upper })) {
+    const range = { gte: stateKey(namespace, startKey), lt: upper };
+    const at = await snapshot;
+    for await (const [k, v] of this.#state.iterator(at ? { ...range, snapshot: at } : range)) {
       yield { key: k.subarray(prefix.length).toString('utf8'), ...decodeVersionedValue(v) };
     }
   }

@@ -1,3 +1,16 @@
+/**
+ * The endorsement policy the committer checks for every written namespace (VSCC, reference §10 step 7; Fabric
+ * core/committer/txvalidator/v20/plugindispatcher/dispatcher.go, core/handlers/validation/builtin/v20).
+ *
+ * Fabric checks each chaincode's own policy, by default /Channel/Application/Endorsement (MAJORITY of the
+ * organisations' Endorsement sub-policies, each OR('<org>.peer')), met by one peer of each of a majority of the
+ * organisations. The embedded ledger is one peer, of one organisation: it endorses every proposal, standing for every
+ * organisation, and no other peer exists. So the policy checked is that organisation's own Endorsement policy,
+ * /Channel/Application/<peerMspId>/Endorsement from the channel config: met by the peers the ledger's organisation
+ * issues (its own, and one that replaces it), never by a peer certificate another member's CA mints.
+ */
+import { evaluatePolicy } from '../orderer/config-policy.ts';
+import type { ChannelAccess } from '../msp/index.ts';
 import type { Identity } from '../types.ts';
 
 export interface EndorsementRequest {
@@ -12,7 +25,18 @@ export interface EndorsementPolicy {
   evaluate(request: EndorsementRequest): boolean;
 }
 
-/** The default: at least one verified endorsement by a peer of a channel MSP. */
-export const ANY_PEER_ENDORSEMENT: EndorsementPolicy = {
-  evaluate: ({ endorsers }) => endorsers.some((identity) => identity.nodeOU === 'peer'),
-};
+/**
+ * `/Channel/Application/<peerMspId>/Endorsement` of the config `access` is of, over the endorsers. Every transaction
+ * endorsed here has one endorser, the same identity object (the channel MSPs cache it by its bytes): its verdict is
+ * kept with it (ChannelAccess), so the policy is evaluated once per identity, not per transaction.
+ */
+export function peerOrgEndorsement(access: ChannelAccess, peerMspId: string): EndorsementPolicy {
+  const path = `/Channel/Application/${peerMspId}/Endorsement`;
+  const one = access.policy(path);
+  return {
+    evaluate({ endorsers }) {
+      const [only] = endorsers;
+      return endorsers.length === 1 && only ? one(only).ok : evaluatePolicy(access.map, path, endorsers).ok;
+    },
+  };
+}

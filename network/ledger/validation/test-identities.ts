@@ -19,7 +19,12 @@ export interface TestSigner extends Signer {
 export interface TestOrg {
   readonly mspId: string;
   readonly caPem: string;
-  issue(nodeOU: NodeOU, commonName?: string): Promise<TestSigner>;
+  /** A leaf certificate; `validity` defaults to the PKI's (from now on). */
+  issue(
+    nodeOU: NodeOU,
+    commonName?: string,
+    validity?: { readonly notBefore: Date; readonly notAfter: Date },
+  ): Promise<TestSigner>;
 }
 
 let serial = 1;
@@ -32,11 +37,12 @@ export async function createTestOrg(mspId: string): Promise<TestOrg> {
   return {
     mspId,
     caPem: ca.certificate.toString(),
-    async issue(nodeOU, commonName = `${nodeOU}${String(serial++)}.${mspId}`) {
+    async issue(nodeOU, commonName = `${nodeOU}${String(serial++)}.${mspId}`, validity) {
       const leaf = await issueCertificate({
         subject: { commonName, organization: mspId, locality: 'Test' },
         profile: { kind: 'identity', nodeOU, attrs: {} },
         issuer: ca,
+        ...validity,
       });
       const signer = createSigner({ mspId, certificatePem: leaf.certificatePem, privateKey: leaf.privateKey });
       return { ...signer, certificatePem: leaf.certificatePem, privateKey: leaf.privateKey, nodeOU };

@@ -40,6 +40,14 @@ export interface EndorserTxOptions {
   readonly badProposalHash?: boolean;
   /** Two actions in the transaction. */
   readonly twoActions?: boolean;
+  /** The signature header's nonce (default: random): the same nonce and creator make the same txid. */
+  readonly nonce?: Uint8Array;
+  /** The channel header's timestamp (default: now), which no check reads. */
+  readonly timestamp?: Date;
+  /** The ChaincodeAction names this chaincode, not the proposal's. */
+  readonly actionChaincodeName?: string;
+  /** A chaincode event in the ChaincodeAction, naming this chaincode. */
+  readonly eventChaincodeName?: string;
 }
 
 export interface BuiltTransaction {
@@ -63,7 +71,7 @@ export function headerOnlyPayload(channelId: string, type: number, creator: Sign
 }
 
 export function buildEndorserTransaction(options: Readonly<EndorserTxOptions>): BuiltTransaction {
-  const nonce = randomBytes(24);
+  const nonce = options.nonce ?? randomBytes(24);
   const txId = options.txId ?? sha256Hex(Buffer.concat([nonce, options.creator.serializedIdentity]));
 
   const chaincodeId = new peer.ChaincodeID();
@@ -74,7 +82,7 @@ export function buildEndorserTransaction(options: Readonly<EndorserTxOptions>): 
   channelHeader.setType(common.HeaderType.ENDORSER_TRANSACTION);
   channelHeader.setChannelId(options.channelId);
   channelHeader.setTxId(txId);
-  channelHeader.setTimestamp(timestampPb.Timestamp.fromDate(new Date()));
+  channelHeader.setTimestamp(timestampPb.Timestamp.fromDate(options.timestamp ?? new Date()));
   channelHeader.setExtension$(extension.serializeBinary());
   const channelHeaderBytes = channelHeader.serializeBinary();
 
@@ -108,7 +116,17 @@ export function buildEndorserTransaction(options: Readonly<EndorserTxOptions>): 
   const action = new peer.ChaincodeAction();
   action.setResults(buildTxRwset(options.rwsets));
   action.setResponse(response);
-  action.setChaincodeId(chaincodeId);
+  const actionChaincodeId = new peer.ChaincodeID();
+  actionChaincodeId.setName(options.actionChaincodeName ?? options.chaincodeName);
+  actionChaincodeId.setVersion('1.0');
+  action.setChaincodeId(actionChaincodeId);
+  if (options.eventChaincodeName !== undefined) {
+    const event = new peer.ChaincodeEvent();
+    event.setChaincodeId(options.eventChaincodeName);
+    event.setTxId(txId);
+    event.setEventName('Event');
+    action.setEvents(event.serializeBinary());
+  }
   const prp = new peer.ProposalResponsePayload();
   prp.setProposalHash(proposalHash);
   prp.setExtension$(action.serializeBinary());

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { common, peer } from '@hyperledger/fabric-protos';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildBlock, buildGenesisBlock, decodeEnvelope, tryReadChannelHeader } from '../block/index.ts';
@@ -55,7 +56,7 @@ describe('validateBlock', () => {
       write('c', '3').envelope,
     ];
     const block = ledger.nextBlock(envelopes);
-    const context = { channelId: CHANNEL, identities: ledger.identities, state: ledger.store, txIndex: ledger.store };
+    const context = ledger.validationContext();
     const byItself = await validateBlock(block, context);
 
     const admitted = new Map(
@@ -264,6 +265,103 @@ describe('validateBlock', () => {
     action.setPayload(actionPayload.serializeBinary());
     payload.setData(transaction.serializeBinary());
     expect((await ledger.commit([envelopeOf(payload)])).codes).toEqual([Code.BAD_RWSET]);
+  });
+
+  it("meets the ledger peer's organisation's Endorsement policy only with that organisation's peers", async () => {
+    // Peer certificates other channel MSPs mint (here the orderer organisation's CA) endorse nothing: on Fabric the
+    // chaincode's policy, here /Channel/Application/<peer's MSP>/Endorsement (OR('Org1MSP.peer')).
+    const foreignPeer = await ledger.ordererOrg.issue('peer');
+    const renewedPeer = await ledger.org.issue('peer');
+    const forged = tx({ namespace: CC, writes: [{ key: 'a', value: 'forged' }] }, { endorsers: [foreignPeer] });
+    const clientOnly = tx({ namespace: CC, writes: [{ key: 'b', value: 'x' }] }, { endorsers: [ledger.client] });
+    const renewed = tx({ namespace: CC, writes: [{ key: 'c', value: 'x' }] }, { endorsers: [renewedPeer] });
+    const withForeign = tx(
+      { namespace: CC, writes: [{ key: 'd', value: 'x' }] },
+      { endorsers: [foreignPeer, ledger.peer] },
+    );
+    const { codes } = await ledger.commit([
+      forged.envelope,
+      clientOnly.envelope,
+      renewed.envelope,
+      withForeign.envelope,
+    ]);
+    expect(codes).toEqual([Code.ENDORSEMENT_POLICY_FAILURE, Code.ENDORSEMENT_POLICY_FAILURE, Code.VALID, Code.VALID]);
+    expect(await ledger.store.getState(CC, 'a')).toBeUndefined();
+  });
+
+  it("refuses, as Fabric's dispatcher, what the invoked chaincode did not write", async () => {
+    const writes = [{ key: 'k', value: 'x' }];
+    const envelopes = [
+      // Another chaincode's namespace, and the peer's private-data namespaces.
+      tx({ namespace: 'other-cc', writes }).envelope,
+      tx({ namespace: `${CC}$$p_implicit_org_Org1MSP`, writes }).envelope,
+      tx({ namespace: `${CC}$$h_implicit_org_Org1MSP`, writes }).envelope,
+      // A ChaincodeAction of another chaincode than the proposal's, and a name no chaincode has.
+      tx({ namespace: CC, writes }, { actionChaincodeName: 'other-cc' }).envelope,
+      tx({ namespace: `${CC}$$pX`, writes }, { chaincodeName: `${CC}$$pX` }).envelope,
+      // The same namespace twice; an event of another chaincode.
+      buildEndorserTransaction({
+        channelId: CHANNEL,
+        chaincodeName: CC,
+        creator: ledger.client,
+        endorsers: [ledger.peer],
+        rwsets: [{ namespace: CC, writes }, { namespace: CC }],
+      }).envelope,
+      tx({ namespace: CC, writes }, { eventChaincodeName: 'other-cc' }).envelope,
+      // Reading another namespace writes nothing there; an event of the chaincode itself.
+      buildEndorserTransaction({
+        channelId: CHANNEL,
+        chaincodeName: CC,
+        creator: ledger.client,
+        endorsers: [ledger.peer],
+        rwsets: [
+          { namespace: CC, writes: [{ key: 'ok', value: 'x' }] },
+          { namespace: 'other-cc', reads: [{ key: 'r' }] },
+        ],
+        eventChaincodeName: CC,
+      }).envelope,
+    ];
+    const { codes } = await ledger.commit(envelopes);
+    expect(codes).toEqual([
+      Code.INVALID_CHAINCODE,
+      Code.INVALID_CHAINCODE,
+      Code.INVALID_CHAINCODE,
+      Code.INVALID_CHAINCODE,
+      Code.INVALID_CHAINCODE,
+      Code.ILLEGAL_WRITESET,
+      Code.INVALID_OTHER_REASON,
+      Code.VALID,
+    ]);
+    expect(await ledger.store.getState('other-cc', 'k')).toBeUndefined();
+    expect(await ledger.store.getState(`${CC}$$p_implicit_org_Org1MSP`, 'k')).toBeUndefined();
+  });
+
+  it("checks certificates at validation by their chain, not their validity period, as Fabric's MSP", async () => {
+    // msp/mspimplvalidate.go getValidityOptsForCert: at notBefore + 1 s. Expiry is refused when a request comes in.
+    const day = 86_400_000;
+    const minute = 60_000;
+    // Issued after its CA's notBefore (5 minutes back), expired since: its chain held at its issuance.
+    const expired = { notBefore: new Date(Date.now() - 4 * minute), notAfter: new Date(Date.now() - minute) };
+    const notYet = { notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 3 * day) };
+    const expiredClient = await ledger.org.issue('client', undefined, expired);
+    const laggingPeer = await ledger.org.issue('peer', undefined, notYet);
+    const byExpired = tx({ namespace: CC, writes: [{ key: 'a', value: 'x' }] }, { creator: expiredClient });
+    const endorsedEarly = tx({ namespace: CC, writes: [{ key: 'b', value: 'x' }] }, { endorsers: [laggingPeer] });
+    const { codes } = await ledger.commit([byExpired.envelope, endorsedEarly.envelope]);
+    expect(codes).toEqual([Code.VALID, Code.VALID]);
+  });
+
+  it('lets a txid be kept by the first transaction in the block that meets its policy, not by one that fails it', async () => {
+    // v20/validator.go markTXIdDuplicates counts only transactions VALID after the policy check.
+    const nonce = randomBytes(24);
+    const writes = [{ key: 'n3', value: 'x' }];
+    const foreign = tx({ namespace: CC, writes }, { nonce, endorsers: [await ledger.ordererOrg.issue('peer')] });
+    const endorsed = tx({ namespace: CC, writes }, { nonce });
+    const again = tx({ namespace: CC, writes }, { nonce });
+    expect(endorsed.txId).toBe(foreign.txId);
+    const { codes } = await ledger.commit([foreign.envelope, endorsed.envelope, again.envelope]);
+    expect(codes).toEqual([Code.ENDORSEMENT_POLICY_FAILURE, Code.VALID, Code.DUPLICATE_TXID]);
+    expect(await ledger.store.getTxLocation(endorsed.txId)).toMatchObject({ txNum: 0 });
   });
 
   it('applies an injected endorsement policy', async () => {

@@ -8,7 +8,7 @@ import { sha256, sha256Hex } from '../../crypto/index.ts';
 import { readEnvelope, type DecodedEnvelope, type EndorsedAction } from '../block/index.ts';
 import { sortUpdates, type StateUpdate } from '../store/index.ts';
 import type { Identity, IdentityVerifier, KvRead, NamespaceRwset, StateReader, TxLocation } from '../types.ts';
-import { ANY_PEER_ENDORSEMENT, type EndorsementPolicy } from './endorsement-policy.ts';
+import type { EndorsementPolicy } from './endorsement-policy.ts';
 import { hashedNamespace, implicitCollectionMsp, privateNamespace } from '../chaincode/private-data.ts';
 import {
   hasHashedRanges,
@@ -33,8 +33,8 @@ export interface BlockValidationContext {
   readonly state: StateReader;
   /** Txids committed before this block. */
   readonly txIndex: TxIdIndex;
-  /** Defaults to {@link ANY_PEER_ENDORSEMENT}. */
-  readonly endorsementPolicy?: EndorsementPolicy;
+  /** The policy every written namespace must meet (peerOrgEndorsement of the config in force). */
+  readonly endorsementPolicy: EndorsementPolicy;
   /**
    * The transient store's private data of a transaction, and the peer's MSP: the plaintext of a VALID
    * transaction is committed for the collections of the peer's organisation, when it matches the hash.
@@ -76,6 +76,12 @@ interface CollectionWrite {
   readonly pvtRwsetHash: Uint8Array;
 }
 
+/** A namespace of the TxReadWriteSet, and whether the transaction writes it (public or hashed writes). */
+interface WrittenNamespace {
+  readonly namespace: string;
+  readonly writes: boolean;
+}
+
 /** An endorser transaction that passed the stateless checks (steps 1–5). */
 interface CheckedTransaction {
   readonly kind: 'endorser';
@@ -85,6 +91,8 @@ interface CheckedTransaction {
   /** Public namespaces, then each collection's hashed reads and writes as the `<cc>$$h<coll>` namespace. */
   readonly rwsets: readonly NamespaceRwset[];
   readonly collections: readonly CollectionWrite[];
+  /** What Fabric's validation dispatcher finds wrong before it evaluates the policy (dispatchCheck), if anything. */
+  readonly dispatchCode?: number;
 }
 
 type StatelessResult =
@@ -96,7 +104,7 @@ export async function validateBlock(
   context: Readonly<BlockValidationContext>,
 ): Promise<BlockValidation> {
   const blockNum = block.getHeader()?.getNumber() ?? 0;
-  const policy = context.endorsementPolicy ?? ANY_PEER_ENDORSEMENT;
+  const policy = context.endorsementPolicy;
   const envelopes = block.getData()?.getDataList_asU8() ?? [];
   const codes: number[] = [];
   const txIds: (string | undefined)[] = [];
@@ -114,11 +122,17 @@ export async function validateBlock(
       codes.push(Code.VALID);
       continue;
     }
-    // validator.go:290 (ledger) and :477 (earlier in this block): the first occurrence keeps the txid.
-    const duplicate = seenTxIds.has(checked.txId) || (await context.txIndex.getTxLocation(checked.txId)) !== undefined;
-    if (!duplicate) unindexed.add(checked.txId);
-    seenTxIds.add(checked.txId);
-    const code = duplicate ? Code.DUPLICATE_TXID : await checkAgainstState(checked, context, policy, pending);
+    // v20/validator.go validateTx: a txid the ledger holds is DUPLICATE_TXID before the policy is checked;
+    // markTXIdDuplicates: within the block, the first occurrence that passed its policy (VSCC) keeps the txid.
+    const { txId } = checked;
+    const inLedger = !unindexed.has(txId) && (await context.txIndex.getTxLocation(txId)) !== undefined;
+    if (!inLedger) unindexed.add(txId);
+    let code = inLedger ? Code.DUPLICATE_TXID : policyCode(checked, context, policy);
+    if (code === Code.VALID && seenTxIds.has(txId)) code = Code.DUPLICATE_TXID;
+    else if (code === Code.VALID) {
+      seenTxIds.add(txId);
+      code = await stateCode(checked, context, pending);
+    }
     codes.push(code);
     if (code !== Code.VALID) continue;
     const privateData = context.privateData && privateWritesOf(checked, context.privateData);
@@ -132,16 +146,26 @@ export async function validateBlock(
   return { codes, updates: sortUpdates(pending.values()), txIds, unindexed };
 }
 
-/** Steps 7–9: endorsement policy, MVCC, phantom reads. */
-async function checkAgainstState(
+/** Step 7: the dispatcher's checks and the endorsement policy. */
+function policyCode(
   tx: CheckedTransaction,
   context: Readonly<BlockValidationContext>,
   policy: EndorsementPolicy,
+): number {
+  if (tx.dispatchCode !== undefined) return tx.dispatchCode;
+  // Every namespace written is the invoked chaincode's (dispatchCheck): one policy to meet.
+  const { channelId } = context;
+  return policy.evaluate({ channelId, chaincodeName: tx.chaincodeName, endorsers: tx.endorsers })
+    ? Code.VALID
+    : Code.ENDORSEMENT_POLICY_FAILURE;
+}
+
+/** Steps 8–9: MVCC, phantom reads. */
+async function stateCode(
+  tx: CheckedTransaction,
+  context: Readonly<BlockValidationContext>,
   pending: PendingUpdates,
 ): Promise<number> {
-  if (!policy.evaluate({ channelId: context.channelId, chaincodeName: tx.chaincodeName, endorsers: tx.endorsers })) {
-    return Code.ENDORSEMENT_POLICY_FAILURE;
-  }
   // Namespace by namespace, reads before ranges (validator.go, validateTx).
   for (const { namespace, reads, rangeQueries } of tx.rwsets) {
     if (!(await readsAreCurrent(namespace, reads, context.state, pending))) return Code.MVCC_READ_CONFLICT;
@@ -187,9 +211,10 @@ function checkTransaction(
 
   // 2. BAD_CREATOR_SIGNATURE: the creator's signature over Envelope.payload (msgvalidation.go:checkSignatureFromCreator).
   // Where the orderer's admission verified that signature over these very bytes, only the identity is checked again.
+  // Certificates as Fabric's MSP checks them at validation: their chain, not their validity period (ValidityTime).
   const creatorCheck = tx.creatorSignatureVerified
-    ? context.identities.validate(creator)
-    : context.identities.verifySignature(creator, tx.payload, tx.signature);
+    ? context.identities.validate(creator, 'issuance')
+    : context.identities.verifySignature(creator, tx.payload, tx.signature, 'issuance');
   if (!creatorCheck.ok) return fail(Code.BAD_CREATOR_SIGNATURE);
 
   // 3. BAD_PROPOSAL_TXID: txid = hex(SHA-256(nonce ‖ creator)) (protoutil.CheckTxID). A payload the ledger's endorser
@@ -205,30 +230,67 @@ function checkTransaction(
   }
 
   // 4. INVALID_ENDORSER_TRANSACTION: what the ledger's own endorser prepared passes by construction (one action,
-  // the proposal's own headers and hash); anything else is decoded and checked.
-  const action = tx.endorsed ?? readEndorsedAction(tx);
+  // the proposal's own headers and hash, the invoked chaincode's namespace); anything else is decoded and checked.
+  const { endorsed } = tx;
+  const action = endorsed ?? readEndorsedAction(tx);
   if (action === undefined) return fail(Code.INVALID_ENDORSER_TRANSACTION);
 
   // 5. TARGET_CHAIN_NOT_FOUND
   if (tx.channelId !== context.channelId) return fail(Code.TARGET_CHAIN_NOT_FOUND);
 
-  // What the ledger's endorser prepared carries its simulation's reads and writes, where it touched no collection.
-  const parsed =
-    action.chaincodeName === undefined
-      ? undefined
-      : action.rwsets !== undefined
-        ? { rwsets: action.rwsets, collections: [] }
-        : parseRwsets(action.results);
-  if (action.chaincodeName === undefined || !parsed) return fail(Code.BAD_RWSET);
-
-  return {
+  const { chaincodeName } = action;
+  if (chaincodeName === undefined) return fail(Code.BAD_RWSET);
+  const transaction = (
+    parsed: { readonly rwsets: readonly NamespaceRwset[]; readonly collections: readonly CollectionWrite[] },
+    dispatchCode: number | undefined,
+  ): CheckedTransaction => ({
     kind: 'endorser',
     txId,
-    chaincodeName: action.chaincodeName,
+    chaincodeName,
     endorsers: verifiedEndorsers(action, context.identities),
     rwsets: parsed.rwsets,
     collections: parsed.collections,
-  };
+    ...(dispatchCode === undefined ? {} : { dispatchCode }),
+  });
+  // What the ledger's endorser prepared carries its simulation's reads and writes, where it touched no collection.
+  if (endorsed?.rwsets !== undefined) return transaction({ rwsets: endorsed.rwsets, collections: [] }, undefined);
+  const parsed = parseRwsets(action.results);
+  if (!parsed) return fail(Code.BAD_RWSET);
+  return transaction(parsed, endorsed ? undefined : dispatchCheck(tx, { ...action, chaincodeName }, parsed.namespaces));
+}
+
+/** Fabric's chaincode name rule (core/chaincode/lifecycle/scc.go ChaincodeNameRegExp): no `$$`, no `/`. */
+const CHAINCODE_NAME = /^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$/;
+
+/**
+ * What Fabric's validation dispatcher refuses before the policy (core/committer/txvalidator/v20/plugindispatcher/
+ * dispatcher.go, Dispatch), on a transaction this ledger's endorser did not prepare: the header extension's chaincode
+ * must be the ChaincodeAction's, named and versioned (INVALID_CHAINCODE); the event must be that chaincode's
+ * (INVALID_OTHER_REASON); no namespace may appear twice (ILLEGAL_WRITESET); and every namespace written must be a
+ * chaincode whose policy is then checked. This ledger runs no chaincode-to-chaincode call, so a namespace any
+ * endorsement of it writes is the invoked chaincode's: another (another chaincode's, or `<cc>$$p…`/`<cc>$$h…`, where
+ * the peer keeps private data and its hashes) is INVALID_CHAINCODE, as Fabric finds a namespace no chaincode defines.
+ */
+function dispatchCheck(
+  tx: DecodedEnvelope,
+  action: { readonly chaincodeName: string; readonly chaincodeVersion?: string; readonly events?: Uint8Array },
+  namespaces: readonly WrittenNamespace[],
+): number | undefined {
+  const channelHeader = parse(() => common.ChannelHeader.deserializeBinary(tx.channelHeaderBytes));
+  const extension =
+    channelHeader && parse(() => peer.ChaincodeHeaderExtension.deserializeBinary(channelHeader.getExtension_asU8()));
+  if (!extension) return Code.BAD_HEADER_EXTENSION;
+  const invoked = extension.getChaincodeId()?.getName();
+  if (invoked === undefined || action.chaincodeVersion === undefined) return Code.INVALID_OTHER_REASON;
+  if (!CHAINCODE_NAME.test(invoked) || invoked !== action.chaincodeName || action.chaincodeVersion === '') {
+    return Code.INVALID_CHAINCODE;
+  }
+  if (action.events !== undefined && action.events.length > 0) {
+    const event = parse(() => peer.ChaincodeEvent.deserializeBinary(action.events ?? new Uint8Array()));
+    if (event?.getChaincodeId() !== invoked) return Code.INVALID_OTHER_REASON;
+  }
+  if (new Set(namespaces.map((n) => n.namespace)).size !== namespaces.length) return Code.ILLEGAL_WRITESET;
+  return namespaces.some((n) => n.writes && n.namespace !== invoked) ? Code.INVALID_CHAINCODE : undefined;
 }
 
 /**
@@ -237,9 +299,14 @@ function checkTransaction(
  * SignatureHeader lacking a nonce or creator (msgvalidation.go, validateSignatureHeader). A ChaincodeAction that
  * does not parse comes back without a chaincode name: BAD_RWSET, after the channel check.
  */
-function readEndorsedAction(
-  tx: DecodedEnvelope,
-): (Omit<EndorsedAction, 'chaincodeName'> & { readonly chaincodeName: string | undefined }) | undefined {
+function readEndorsedAction(tx: DecodedEnvelope):
+  | (Omit<EndorsedAction, 'chaincodeName'> & {
+      readonly chaincodeName: string | undefined;
+      /** ChaincodeAction.chaincode_id.version; undefined when the action names no chaincode_id. */
+      readonly chaincodeVersion?: string;
+      readonly events: Uint8Array;
+    })
+  | undefined {
   const transaction = parse(() => peer.Transaction.deserializeBinary(tx.data));
   const actions = transaction?.getActionsList() ?? [];
   const action = actions[0];
@@ -264,8 +331,11 @@ function readEndorsedAction(
   );
   if (!proposalHash.equals(prp.getProposalHash_asU8())) return undefined;
   const chaincodeAction = parse(() => peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8()));
+  const chaincodeId = chaincodeAction?.getChaincodeId();
   return {
-    chaincodeName: chaincodeAction && (chaincodeAction.getChaincodeId()?.getName() ?? ''),
+    chaincodeName: chaincodeAction && (chaincodeId?.getName() ?? ''),
+    ...(chaincodeId ? { chaincodeVersion: chaincodeId.getVersion() } : {}),
+    events: chaincodeAction?.getEvents_asU8() ?? new Uint8Array(),
     results: chaincodeAction?.getResults_asU8() ?? new Uint8Array(),
     proposalResponsePayload: prpBytes,
     endorsements: endorsed.getEndorsementsList().map((e) => ({
@@ -278,7 +348,7 @@ function readEndorsedAction(
 /**
  * Endorsers whose signature over `prp ‖ endorser` verifies, each counted once (VSCC dedup by endorser bytes). The
  * ledger's own endorsements of the very bytes it prepared (`signedHere`) are known good: only the identity is
- * validated, as of now.
+ * validated.
  */
 function verifiedEndorsers(
   action: Pick<EndorsedAction, 'endorsements' | 'proposalResponsePayload' | 'signedHere'>,
@@ -294,38 +364,52 @@ function verifiedEndorsers(
       seen.add(id);
     }
     const check = action.signedHere
-      ? identities.validate(endorser)
-      : identities.verifySignature(endorser, Buffer.concat([action.proposalResponsePayload, endorser]), signature);
+      ? identities.validate(endorser, 'issuance')
+      : identities.verifySignature(
+          endorser,
+          Buffer.concat([action.proposalResponsePayload, endorser]),
+          signature,
+          'issuance',
+        );
     if (check.ok) result.push(check.identity);
   }
   return result;
 }
 
-function parseRwsets(results: Uint8Array): { rwsets: NamespaceRwset[]; collections: CollectionWrite[] } | undefined {
+function parseRwsets(
+  results: Uint8Array,
+): { rwsets: NamespaceRwset[]; collections: CollectionWrite[]; namespaces: WrittenNamespace[] } | undefined {
   const txRwset = parse(() => ledger.rwset.TxReadWriteSet.deserializeBinary(results));
   // The enum has only KV, but the wire may carry any number.
   const dataModel: number = txRwset?.getDataModel() ?? -1;
   if (!txRwset || dataModel !== ledger.rwset.TxReadWriteSet.DataModel.KV) return undefined;
   const rwsets: NamespaceRwset[] = [];
   const collections: CollectionWrite[] = [];
+  const namespaces: WrittenNamespace[] = [];
   for (const ns of txRwset.getNsRwsetList()) {
     const namespace = ns.getNamespace();
     const rwset = parse(() => ledger.rwset.kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8()));
     if (!rwset || hasHashedRanges(rwset.getRangeQueriesInfoList())) return undefined;
-    rwsets.push(namespaceRwset(namespace, rwset));
+    const publicRwset = namespaceRwset(namespace, rwset);
+    rwsets.push(publicRwset);
+    // dispatcher.go txWritesToNamespace: public writes, hashed writes, metadata writes.
+    let writes = publicRwset.writes.length > 0 || rwset.getMetadataWritesList().length > 0;
     for (const coll of ns.getCollectionHashedRwsetList()) {
       const collection = coll.getCollectionName();
       // Only implicit collections are defined (validator: "collection ... not defined" is BAD_RWSET-like).
       if (implicitCollectionMsp(collection) === undefined) return undefined;
       const hashed = parse(() => ledger.rwset.kvrwset.HashedRWSet.deserializeBinary(coll.getHashedRwset_asU8()));
       if (!hashed) return undefined;
-      rwsets.push(hashedAsKv(hashedNamespace(namespace, collection), hashed));
+      const hashedRwset = hashedAsKv(hashedNamespace(namespace, collection), hashed);
+      rwsets.push(hashedRwset);
+      writes ||= hashedRwset.writes.length > 0 || hashed.getMetadataWritesList().length > 0;
       if (coll.getPvtRwsetHash_asU8().length > 0) {
         collections.push({ namespace, collection, pvtRwsetHash: coll.getPvtRwsetHash_asU8() });
       }
     }
+    namespaces.push({ namespace, writes });
   }
-  return { rwsets, collections };
+  return { rwsets, collections, namespaces };
 }
 
 /** A decoded KVRWSet as validation reads it. */

@@ -55,12 +55,73 @@ describe('verifyChain', () => {
     await db.close();
   };
 
+  it("replays the endorsement policy of the config in force: met by the peer's organisation, by no other", async () => {
+    const endorsedBy = (endorser: Parameters<typeof buildEndorserTransaction>[0]['creator']) =>
+      buildEndorserTransaction({
+        channelId: CHANNEL,
+        chaincodeName: CC,
+        creator: ledger.client,
+        endorsers: [endorser],
+        rwsets: [{ namespace: CC, writes: [{ key: 'f', value: 'x' }] }],
+      }).envelope;
+    const { codes } = await ledger.commit([endorsedBy(await ledger.ordererOrg.issue('peer'))]);
+    expect(codes).toEqual([peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE]);
+    expect(await verifyChain(ledger.store, ledger.identities, { peerMspId: ledger.org.mspId })).toEqual({
+      ok: true,
+      height: 5,
+    });
+    // Without the peer's MSP, and none to tell from the genesis block (the orderer's organisation is no member).
+    expect(await verifyChain(ledger.store, ledger.identities)).toMatchObject({
+      ok: false,
+      firstBadBlock: 0,
+      reason: expect.stringContaining('name the peer MSP') as string,
+    });
+    // Replayed as if the orderer's organisation ran the peer, the stored codes are not what replay gives.
+    expect(await verifyChain(ledger.store, ledger.identities, { peerMspId: ledger.ordererOrg.mspId })).toMatchObject({
+      ok: false,
+      firstBadBlock: 1,
+    });
+  });
+
+  it("passes whatever time a transaction's channel header claims, even an invalid transaction's", async () => {
+    // A block carries no orderer clock: a timestamp a client chose must not decide whether its signatures hold.
+    const skewed = buildEndorserTransaction({
+      channelId: CHANNEL,
+      chaincodeName: CC,
+      creator: ledger.client,
+      endorsers: [ledger.peer],
+      rwsets: [{ namespace: CC, writes: [{ key: 't', value: 'x' }] }],
+      timestamp: new Date('2100-01-01T00:00:00Z'),
+    });
+    const invalid = buildEndorserTransaction({
+      channelId: CHANNEL,
+      chaincodeName: CC,
+      creator: ledger.client,
+      endorsers: [ledger.peer],
+      rwsets: [{ namespace: CC }],
+      timestamp: new Date('2100-01-01T00:00:00Z'),
+      badCreatorSignature: true,
+    });
+    await ledger.commit([skewed.envelope]);
+    await ledger.commit([invalid.envelope]);
+    expect(await verifyChain(ledger.store, ledger.identities, { peerMspId: ledger.org.mspId })).toEqual({
+      ok: true,
+      height: 6,
+    });
+  });
+
   it('passes on a good chain, from an open store or from its directory', async () => {
     const codes = [...((await ledger.store.getBlock(2))?.getMetadata()?.getMetadataList_asU8()[2] ?? [])];
     expect(codes).toEqual([peer.TxValidationCode.VALID, peer.TxValidationCode.MVCC_READ_CONFLICT]);
-    expect(await verifyChain(ledger.store, ledger.identities)).toEqual({ ok: true, height: 4 });
+    expect(await verifyChain(ledger.store, ledger.identities, { peerMspId: ledger.org.mspId })).toEqual({
+      ok: true,
+      height: 4,
+    });
     await ledger.store.close();
-    expect(await verifyChain(ledger.dir, ledger.identities)).toEqual({ ok: true, height: 4 });
+    expect(await verifyChain(ledger.dir, ledger.identities, { peerMspId: ledger.org.mspId })).toEqual({
+      ok: true,
+      height: 4,
+    });
     await ledger.reopen();
   });
 
@@ -71,7 +132,10 @@ describe('verifyChain', () => {
       first[first.length - 1] = (first[first.length - 1] ?? 0) ^ 1;
       block.getData()?.setDataList([first, ...data.slice(1)]);
     });
-    expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 1 });
+    expect(await verifyChain(ledger.dir, ledger.identities, { peerMspId: ledger.org.mspId })).toMatchObject({
+      ok: false,
+      firstBadBlock: 1,
+    });
     await expect(ledger.reopen()).rejects.toMatchObject({ code: 'CORRUPT', blockNum: 1 });
   });
 
@@ -79,7 +143,7 @@ describe('verifyChain', () => {
     await tamper(2, (block) => {
       setTransactionsFilter(block, [0, 0]);
     });
-    const result = await verifyChain(ledger.dir, ledger.identities);
+    const result = await verifyChain(ledger.dir, ledger.identities, { peerMspId: ledger.org.mspId });
     expect(result).toMatchObject({ ok: false, firstBadBlock: 2 });
     expect(result.ok || result.reason).toContain('TRANSACTIONS_FILTER');
     await ledger.reopen();
@@ -89,17 +153,23 @@ describe('verifyChain', () => {
     await tamper(1, (block) => {
       block.getHeader()?.setPreviousHash(Buffer.alloc(32));
     });
-    expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 1 });
+    expect(await verifyChain(ledger.dir, ledger.identities, { peerMspId: ledger.org.mspId })).toMatchObject({
+      ok: false,
+      firstBadBlock: 1,
+    });
     await tamper(3, (block) => {
       block.getHeader()?.setDataHash(Buffer.alloc(32));
     });
-    expect(await verifyChain(ledger.dir, ledger.identities)).toMatchObject({ ok: false, firstBadBlock: 1 });
+    expect(await verifyChain(ledger.dir, ledger.identities, { peerMspId: ledger.org.mspId })).toMatchObject({
+      ok: false,
+      firstBadBlock: 1,
+    });
   });
 
   it('names the first block LevelDB cannot read, with its reason', async () => {
     await ledger.store.close();
     await zeroTables(ledger.dir, { keepSavepoint: true });
-    const result = await verifyChain(ledger.dir, ledger.identities);
+    const result = await verifyChain(ledger.dir, ledger.identities, { peerMspId: ledger.org.mspId });
     expect(result).toMatchObject({ ok: false, firstBadBlock: 0 });
     expect(result.ok || result.reason).toMatch(/^block 0: unreadable \(LevelDB: Corruption: [^\n]+\)$/);
   });
@@ -107,7 +177,7 @@ describe('verifyChain', () => {
   it('names no block but the savepoint when LevelDB cannot read it', async () => {
     await ledger.store.close();
     await zeroTables(ledger.dir);
-    const result = await verifyChain(ledger.dir, ledger.identities);
+    const result = await verifyChain(ledger.dir, ledger.identities, { peerMspId: ledger.org.mspId });
     expect(result).toMatchObject({ ok: false, firstBadBlock: undefined });
     expect(result.ok || result.reason).toMatch(/^the savepoint is unreadable \(LevelDB: Corruption: [^\n]+\)$/);
   });
@@ -119,7 +189,7 @@ describe('verifyChain', () => {
     await ledger.commit([]);
     await ledger.store.close();
     await writeSavepoint(ledger.dir, behind);
-    expect(await verifyChain(ledger.dir, ledger.identities)).toEqual({
+    expect(await verifyChain(ledger.dir, ledger.identities, { peerMspId: ledger.org.mspId })).toEqual({
       ok: false,
       firstBadBlock: 4,
       reason: 'block 4: present beyond the savepoint, which names 4 blocks',
@@ -130,7 +200,7 @@ describe('verifyChain', () => {
     const block = ledger.nextBlock([], ledger.client);
     setTransactionsFilter(block, []);
     await ledger.store.commitBlock(block, []);
-    const result = await verifyChain(ledger.store, ledger.identities);
+    const result = await verifyChain(ledger.store, ledger.identities, { peerMspId: ledger.org.mspId });
     expect(result).toMatchObject({ ok: false, firstBadBlock: 4 });
   });
 
@@ -145,7 +215,7 @@ describe('verifyChain', () => {
     const raw = (await state.get(key)) ?? Buffer.alloc(0);
     await state.put(key, Buffer.concat([raw.subarray(0, 16), Buffer.from('forged')]));
     await db.close();
-    const result = await verifyChain(ledger.dir, ledger.identities);
+    const result = await verifyChain(ledger.dir, ledger.identities, { peerMspId: ledger.org.mspId });
     expect(result).toMatchObject({ ok: false, firstBadBlock: 3 });
     await ledger.reopen();
   });

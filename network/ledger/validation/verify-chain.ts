@@ -20,10 +20,10 @@ import {
   type LedgerStore,
   type NamespacedStateEntry,
 } from '../store/index.ts';
-import { channelMspConfigs, ChannelMsps } from '../msp/index.ts';
+import { channelAccess, channelMspConfigs, ChannelMsps } from '../msp/index.ts';
 import { checkConfigTransaction, type AuthorizedConfigUpdate } from '../orderer/config-update.ts';
 import type { IdentityVerifier } from '../types.ts';
-import type { EndorsementPolicy } from './endorsement-policy.ts';
+import { peerOrgEndorsement, type EndorsementPolicy } from './endorsement-policy.ts';
 import { MemoryLedgerState } from './memory-state.ts';
 import { validateBlock } from './tx-validator.ts';
 import { isPrivateNamespace } from '../chaincode/private-data.ts';
@@ -34,7 +34,12 @@ export type ChainVerification =
   | { readonly ok: false; readonly firstBadBlock: number | undefined; readonly reason: string };
 
 export interface VerifyChainOptions {
-  readonly endorsementPolicy?: EndorsementPolicy;
+  /**
+   * The MSP of the ledger's peer, whose Endorsement policy every transaction met (validation/endorsement-policy.ts).
+   * Default: the one organisation both in /Channel/Application and /Channel/Orderer of the genesis block — the
+   * consortium's operator, which runs the ledger's peer and orderer (network/consortium-ledger.ts).
+   */
+  readonly peerMspId?: string;
 }
 
 class BadBlock extends Error {
@@ -47,8 +52,9 @@ class BadBlock extends Error {
 }
 
 /**
- * Verifies the ledger in `source` (an open store, or a directory opened and closed here). Identities are checked
- * at each block's time (its latest transaction timestamp).
+ * Verifies the ledger in `source` (an open store, or a directory opened and closed here). Identities are checked as
+ * Fabric's MSP checks them (ValidityTime 'issuance'): their chain, not their validity period, so that the verdict
+ * does not depend on when the audit runs, nor on a timestamp a client chose.
  */
 export async function verifyChain(
   source: LedgerStore | string,
@@ -91,6 +97,8 @@ async function replay(
   let config: common.Config | undefined;
   const state = new MemoryLedgerState();
   let channelId = '';
+  let peerMspId = options.peerMspId;
+  let endorsementPolicy: EndorsementPolicy | undefined;
   let previousHash: Uint8Array = new Uint8Array();
   let commitHash: Uint8Array = new Uint8Array();
   const height = store.height;
@@ -112,8 +120,7 @@ async function replay(
       throw bad('"header.previous_hash" does not link to the previous block');
     if (!blockDataHash(envelopes).equals(header.getDataHash_asU8()))
       throw bad('"header.data_hash" does not match the data');
-    // Identities are checked as of the block's time, so a certificate that expired since does not fail the audit.
-    const atBlock = identitiesAt(identities, blockTime(envelopes));
+    const atBlock = atIssuance(identities);
     const signatureProblem = checkOrdererSignature(block, header, atBlock);
     if (signatureProblem) throw bad(signatureProblem);
 
@@ -124,14 +131,20 @@ async function replay(
         throw bad(`not a genesis config block: ${(err as Error).message}`);
       }
       channelId = tryReadChannelHeader(envelopes[0] ?? new Uint8Array())?.getChannelId() ?? '';
+      peerMspId ??= operatorMspId(config);
+      if (peerMspId === undefined) {
+        throw bad('no one organisation is both in /Channel/Application and /Channel/Orderer: name the peer MSP');
+      }
     }
+    if (!config || peerMspId === undefined) throw bad('no genesis config block before it');
+    endorsementPolicy ??= peerOrgEndorsement(channelAccess(config, n), peerMspId);
     let reconfigured: AuthorizedConfigUpdate | undefined;
     const { codes, updates } = await validateBlock(block, {
       channelId,
       identities: atBlock,
       state,
       txIndex: state,
-      ...(options.endorsementPolicy ? { endorsementPolicy: options.endorsementPolicy } : {}),
+      endorsementPolicy,
       configTransaction: (envelope) => {
         if (!config || envelopes.length !== 1) return false;
         reconfigured = checkConfigTransaction(envelope, { channelId, config, msps: atBlock });
@@ -157,6 +170,7 @@ async function replay(
     if (reconfigured) {
       config = reconfigured.config;
       identities = new ChannelMsps(channelMspConfigs(reconfigured.msps));
+      endorsementPolicy = undefined;
     }
   }
   if (height > 0 && !Buffer.from(store.blockchainInfo().getCurrentblockhash_asU8()).equals(previousHash)) {
@@ -217,17 +231,9 @@ function checkOrdererSignature(
   return 'no valid orderer signature in SIGNATURES metadata';
 }
 
-/**
- * A block's time: the latest channel-header timestamp of its envelopes. Fabric blocks carry no orderer clock; the
- * committer validated at commit time, which follows the creators' timestamps by about the batch timeout.
- */
-function blockTime(envelopes: readonly Uint8Array[]): Date | undefined {
-  const times = envelopes.flatMap((e) => tryReadChannelHeader(e)?.getTimestamp()?.toDate().getTime() ?? []);
-  return times.length > 0 ? new Date(Math.max(...times)) : undefined;
-}
-
-/** `identities` checking every certificate at `at` (now when undefined). */
-function identitiesAt(identities: IdentityVerifier, at: Date | undefined): IdentityVerifier {
+/** `identities` checking every certificate at its issuance (the orderer's signatures, config updates' signers). */
+function atIssuance(identities: IdentityVerifier): IdentityVerifier {
+  const at = 'issuance';
   return {
     hasMsp: (mspId) => identities.hasMsp(mspId),
     validate: (serialized) => identities.validate(serialized, at),
@@ -235,6 +241,14 @@ function identitiesAt(identities: IdentityVerifier, at: Date | undefined): Ident
     verifySignatureAsync: (serialized, message, signature) =>
       identities.verifySignatureAsync(serialized, message, signature, at),
   };
+}
+
+/** The organisation of both the application and the orderer groups, when exactly one is. */
+function operatorMspId(config: common.Config): string | undefined {
+  const orgs = (name: string) => [...(config.getChannelGroup()?.getGroupsMap().get(name)?.getGroupsMap().keys() ?? [])];
+  const orderer = new Set(orgs('Orderer'));
+  const both = orgs('Application').filter((org) => orderer.has(org));
+  return both.length === 1 ? both[0] : undefined;
 }
 
 function metadataValue(block: common.Block, index: number): Uint8Array {
