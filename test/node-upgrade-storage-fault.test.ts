@@ -6,7 +6,7 @@
  * mutual TLS; the full disk is injected at the LevelDB layer (a real one would refuse LevelDB's own open first).
  */
 import { join } from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAIN_INDEX_DIR } from '../node/store/chain-index-layout.ts';
@@ -85,7 +85,16 @@ describe('a node upgraded onto a disk that refuses writes', () => {
     expect(node.failedChecks()).toContainEqual(expect.objectContaining({ component: 'storage' }));
     const bank = new net.v1.AttestationService(node.address, await net.credentials(BANK));
     clients.push(bank);
-    const answer = await unary(bank.Attest.bind(bank), { requestId: 'q1', record: { subject: SUBJECT, kind: 'loan' } });
+    // Until its index is known to have caught up with the chain (the follower reads the chain's newest anchor after
+    // the node starts), UNAVAILABLE with a retry hint: a bank's client retries.
+    const answer = await eventually(() =>
+      unary(bank.Attest.bind(bank), { requestId: 'q1', record: { subject: SUBJECT, kind: 'loan' } }).catch(
+        (err: unknown) => {
+          if ((err as grpc.ServiceError).code === grpc.status.UNAVAILABLE) return undefined;
+          throw err;
+        },
+      ),
+    );
     expect(answer.indexEntry).toMatchObject({
       subject: SUBJECT,
       origin: agencyNode.origin,

@@ -81,12 +81,14 @@ beforeAll(async () => {
       content: Buffer.from(`{"subject":"${subject}"}`),
     })),
   });
-  // The bank's node finds the holder in its chain index once the agency's anchor reaches it from the chain.
+  // The bank's node finds the holder in its chain index once the agency's anchor reaches it from the chain (until
+  // its index has caught up at all, UNAVAILABLE: INDEX_CATCHING_UP).
+  const notYet: readonly grpc.status[] = [grpc.status.NOT_FOUND, grpc.status.UNAVAILABLE];
   await eventually(
     () =>
       requestReport(UNCONSENTED, '0'.repeat(64)).then(
         () => true,
-        (err: unknown) => ((err as grpc.ServiceError).code === grpc.status.NOT_FOUND ? undefined : true),
+        (err: unknown) => (notYet.includes((err as grpc.ServiceError).code) ? undefined : true),
       ),
     { timeoutMs: 30_000, intervalMs: 200, what: "the agency's anchor in the bank node's chain index" },
   );
