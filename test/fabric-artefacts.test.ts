@@ -75,6 +75,21 @@ describe('configtx.yaml', () => {
     }
   });
 
+  it("lets each institution's node propose and submit: Writers names the NodeOU of the identity the node signs with", async () => {
+    const doc = parse(await readFile(join(out, 'configtx.yaml'), 'utf8')) as { Organizations: Org[] };
+    for (const org of members.consortium.organizations) {
+      const writers = must(doc.Organizations.find((o) => o.ID === org.mspId)?.Policies.Writers, `${org.mspId} Writers`);
+      // A node runs with its peers/<node>/msp identity (node/bootstrap/local-node-config.ts).
+      for (const node of org.nodes.filter((n) => n.type === 'peer')) {
+        const cert = new X509Certificate(
+          await readFile(orgPaths(members.cryptoDir, org.mspId).node(node).msp.signcert),
+        );
+        const ou = must(/^OU=(.+)$/m.exec(cert.subject)?.[1], `${org.mspId} ${node.name} NodeOU`);
+        expect(writers.Rule, `${org.mspId} ${node.name}`).toContain(`'${org.mspId}.${ou}'`);
+      }
+    }
+  });
+
   it('has a channel profile whose orderer is the operator’s, with its TLS certificate as the Raft consenter', async () => {
     const doc = parse(await readFile(join(out, 'configtx.yaml'), 'utf8')) as {
       Profiles: Record<string, Record<string, Record<string, unknown>>>;

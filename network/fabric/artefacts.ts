@@ -41,10 +41,12 @@ function orgSection(org: Organization, crypto: CryptoLocator, consortium: Consor
     Name: id,
     ID: id,
     MSPDir: crypto.mspDir(id),
-    // addOrg3/configtx.yaml: readers any member, writers admin or client, endorsement by the org's peers.
+    // addOrg3/configtx.yaml's, but for Writers: the institution's node proposes and submits with its peer-OU
+    // identity (peers/<node>/msp), which test-network's admin-or-client Writers refuses ("access denied" at
+    // Endorse); the embedded ledger's genesis lets any member write, so the same node would pass there and fail here.
     Policies: {
       Readers: signature(`OR('${id}.admin', '${id}.peer', '${id}.client')`),
-      Writers: signature(`OR('${id}.admin', '${id}.client')`),
+      Writers: signature(`OR('${id}.admin', '${id}.peer', '${id}.client')`),
       Admins: signature(`OR('${id}.admin')`),
       Endorsement: signature(`OR('${id}.peer')`),
     },
