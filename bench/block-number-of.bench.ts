@@ -1,15 +1,12 @@
 /**
- * What one `LianxinChain.blockNumberOf` costs: qscc GetBlockByTxID answers the whole block that holds the
- * transaction, and the lost-commit walk (node/ledger/lost-commits.ts) asks it before every receipt and notarizer
- * batch. Measured on the embedded ledger in its own process, through the official client over gRPC with TLS, for a
- * transaction in a small block (an anchor of one entry) and in a large one (an anchor of 10,000 entries, the
- * contract's maximum: the block a receipt transaction shares with a bulk anchor). Beside it, the Gateway's
- * CommitStatus for the same transaction, which answers its block number alone (but waits, up to its deadline, for
- * a transaction the chain does not hold): what the walk's question would cost asked that way. Calls one at a time;
- * CPU per call of this process (the client) and of the ledger, and the answer's size.
+ * What one `LianxinChain.blockNumberOf` costs: the lost-commit walk (node/ledger/lost-commits.ts) asks it before
+ * every receipt and notarizer batch. Asked two ways on the embedded ledger in its own process, through the official
+ * client over gRPC with TLS: as the node asks it (the chain given its gateway: the Gateway's CommitStatus, the block
+ * number alone) and by qscc GetBlockByTxID alone (a chain without the gateway, as before: the whole block answered).
+ * For a transaction in a small block (an anchor of one entry) and in a large one (an anchor of 10,000 entries, the
+ * contract's maximum: the block a receipt transaction shares with a bulk anchor). Calls one at a time; CPU per call
+ * of this process (the client) and of the ledger, and GetBlockByTxID's answer's size.
  */
-import type { Gateway } from '@hyperledger/fabric-gateway';
-import { gateway, msp } from '@hyperledger/fabric-protos';
 import { join } from 'node:path';
 import { encodeIndexEntries, scanIndexEntries } from '../chaincode/src/protocol.ts';
 import { LianxinChain } from '../node/ledger/index.ts';
@@ -35,12 +32,11 @@ const BLOCKS = [
   { entries: 10_000, seconds: 6 },
 ] as const;
 const MIN_CALLS = 10;
-const COMMIT_STATUS_DEADLINE_MS = 5_000;
 
 const benchmark: Benchmark = {
   name: 'block-number-of',
   description:
-    'LianxinChain.blockNumberOf (qscc GetBlockByTxID) and Gateway CommitStatus, on a small block and a 10,000-entry anchor block',
+    'LianxinChain.blockNumberOf by CommitStatus (as the node asks) and by GetBlockByTxID, on a small block and a 10,000-entry anchor block',
   budgetMs: 180_000,
   async run(context) {
     const members = await createTestConsortium();
@@ -54,7 +50,7 @@ const benchmark: Benchmark = {
   },
 };
 
-/** Both questions, for a transaction in each of BLOCKS, as the agency. */
+/** blockNumberOf both ways, for a transaction in each of BLOCKS, as the agency. */
 async function askBoth(
   net: LianxinMembers,
   ledger: { readonly address: string; readonly pid: number },
@@ -64,25 +60,24 @@ async function askBoth(
   await onboardConsortium(net);
   const node = await registerLogNode(net, AGENCY);
   const agency = await net.as(AGENCY);
-  const chain = new LianxinChain(agency.network, CHAINCODE_NAME);
+  const chain = new LianxinChain(agency.network, CHAINCODE_NAME, connection.gateway);
+  const byBlock = new LianxinChain(agency.network, CHAINCODE_NAME);
   const log = new RecordLog(node.origin);
   const channel = net.members.consortium.channel;
   const figures: Figure[] = [];
   for (const block of BLOCKS) {
     const transactionId = await anchor(chain, log, node, block.entries);
-    const expected = await chain.blockNumberOf(transactionId);
+    const expected = await byBlock.blockNumberOf(transactionId);
     const answer = await agency.network
       .getContract('qscc')
       .evaluateTransaction('GetBlockByTxID', channel, transactionId);
     const asked = { ledgerPid: ledger.pid, expected, seconds: block.seconds, context };
     const of = `${block.entries.toLocaleString('en')}-entry anchor block`;
     figures.push(
-      ...(await measure(`blockNumberOf, ${of}`, `answer ${answer.length} B`, asked, () =>
-        chain.blockNumberOf(transactionId),
+      ...(await measure(`blockNumberOf by GetBlockByTxID, ${of}`, `answer ${answer.length} B`, asked, () =>
+        byBlock.blockNumberOf(transactionId),
       )),
-      ...(await measure(`Gateway CommitStatus, ${of}`, '', asked, () =>
-        commitStatusBlock(connection.gateway, channel, transactionId),
-      )),
+      ...(await measure(`blockNumberOf by CommitStatus, ${of}`, '', asked, () => chain.blockNumberOf(transactionId))),
     );
   }
   return figures;
@@ -98,24 +93,6 @@ async function anchor(chain: LianxinChain, log: RecordLog, node: LogNode, entrie
   const indexEntries = scanIndexEntries(encodeIndexEntries(log.entries(previous)), 'lenient');
   const committed = await chain.anchorCheckpoint(log.checkpoint(node.key), proof, indexEntries);
   return committed.transactionId;
-}
-
-/** The block of `transactionId` as the Gateway's CommitStatus answers it, asked by `client`'s own identity. */
-async function commitStatusBlock(client: Gateway, channel: string, transactionId: string): Promise<bigint> {
-  const { mspId, credentials } = client.getIdentity();
-  const creator = new msp.SerializedIdentity();
-  creator.setMspid(mspId);
-  creator.setIdBytes(credentials);
-  const request = new gateway.CommitStatusRequest();
-  request.setTransactionId(transactionId);
-  request.setChannelId(channel);
-  request.setIdentity(creator.serializeBinary());
-  const signed = new gateway.SignedCommitStatusRequest();
-  signed.setRequest(request.serializeBinary());
-  const status = await client
-    .newCommit(signed.serializeBinary())
-    .getStatus({ deadline: Date.now() + COMMIT_STATUS_DEADLINE_MS });
-  return status.blockNumber;
 }
 
 /** `ask` one call at a time for `asked.seconds` (after a warm-up): calls/s, and client and ledger CPU per call. */
