@@ -344,7 +344,11 @@ async function startPipelines(
     connection.close();
     return Promise.resolve();
   });
-  const chain = new LianxinChain(connection.gateway.getNetwork(config.ledger.channel), config.ledger.chaincode);
+  const chain = new LianxinChain(
+    connection.gateway.getNetwork(config.ledger.channel),
+    config.ledger.chaincode,
+    connection.gateway,
+  );
   // The chaincode-event streams the node holds (one once its followers share it) and has opened: a follower that
   // fell behind and went on on a stream of its own, or streams broken and reopened, show here.
   metrics.registry.registerMetric(

@@ -12,7 +12,7 @@
  */
 import { NodeError } from '../api/errors.ts';
 import {
-  ChainError,
+  isNoSuchTransaction,
   type AnchoredEvent,
   type AnchorIndexEntries,
   type ChainPosition,
@@ -181,7 +181,7 @@ export class ChainIndexFollower {
     try {
       block = await this.#o.chain.blockNumberOf(position.transactionId);
     } catch (err) {
-      if (err instanceof ChainError && !err.retryable && NO_SUCH_TRANSACTION.test(err.message)) {
+      if (isNoSuchTransaction(err)) {
         return `its ${String(height)} blocks hold no such transaction`;
       }
       throw err;
@@ -250,9 +250,6 @@ export class ChainIndexFollower {
     this.#progress = { anchors: 0, entries: 0, loggedAt: now };
   }
 }
-
-/** In Fabric's qscc answer for a transaction ID its block index does not hold (the embedded ledger's is the same). */
-const NO_SUCH_TRANSACTION = /no such transaction ID/;
 
 /**
  * The chain does not hold the block and transaction the chain index last applied: its rows may name anchors the chain

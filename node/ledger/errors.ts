@@ -28,3 +28,13 @@ export class ChainError extends Error {
     return this.code !== 'REJECTED';
   }
 }
+
+/**
+ * Whether `err` is the chain's answer that it holds no transaction of the ID asked (`LianxinChain.blockNumberOf`):
+ * Fabric's qscc says so in its message alone (`no such transaction ID [<id>] in index`; the embedded ledger's is
+ * the same), and any other refusal or an unavailable chain says nothing of the transaction.
+ */
+export function isNoSuchTransaction(err: unknown): boolean {
+  return err instanceof ChainError && !err.retryable && NO_SUCH_TRANSACTION.test(err.message);
+}
+const NO_SUCH_TRANSACTION = /no such transaction ID/;

@@ -9,10 +9,11 @@ import {
   type ChaincodeEvent,
   type CloseableAsyncIterable,
   type Contract,
+  type Gateway,
   type Network,
 } from '@hyperledger/fabric-gateway';
 import { X509Certificate } from 'node:crypto';
-import { common } from '@hyperledger/fabric-protos';
+import { common, gateway, msp } from '@hyperledger/fabric-protos';
 import {
   ChaincodeError,
   decodeBase64Field,
@@ -156,8 +157,16 @@ export class LianxinChain {
    */
   readonly #ownEntries = new Map<string, IndexEntriesView>();
 
-  constructor(network: Network, chaincode: string) {
+  /** Where CommitStatus is asked (`blockNumberOf`); absent, blockNumberOf reads the whole block. */
+  readonly #commits: Pick<Gateway, 'newCommit' | 'getIdentity'> | undefined;
+
+  /**
+   * `commits`: the gateway `network` came from, for the Gateway's CommitStatus (a network does not offer it for a
+   * transaction it did not submit).
+   */
+  constructor(network: Network, chaincode: string, commits?: Pick<Gateway, 'newCommit' | 'getIdentity'>) {
     this.#network = network;
+    this.#commits = commits;
     this.#contract = network.getContract(chaincode);
     this.#qscc = network.getContract('qscc');
     this.#events = new ChaincodeEventHub((startBlock) => network.getChaincodeEvents(chaincode, { startBlock }));
@@ -390,11 +399,41 @@ export class LianxinChain {
 
   /**
    * The number of the block that holds transaction `transactionId`: chaincode records keep the txid, not the
-   * block, so this is where a block number lost in a crash is found again. qscc GetBlockByTxID answers the
-   * serialized common.Block; only its header is read.
-   * @throws ChainError `REJECTED` when the channel has no such transaction.
+   * block, so this is where a block number lost in a crash is found again, and what the lost-commit walk asks
+   * before each receipt and notarizer batch. Asked first by the Gateway's CommitStatus (given the gateway), which
+   * answers the number alone; it waits for a transaction the chain does not hold, so after
+   * COMMIT_STATUS_WAIT_MS without an answer qscc GetBlockByTxID says for sure — it answers the whole block, ≈ 1 MB
+   * beside a bulk anchor (bench/RESULTS.md, restore3), of which only the header is read.
+   * @throws ChainError `REJECTED` when the channel has no such transaction (isNoSuchTransaction).
    */
   async blockNumberOf(transactionId: string): Promise<bigint> {
+    return (await this.#committedBlock(transactionId)) ?? (await this.#blockByTxId(transactionId));
+  }
+
+  /** The block CommitStatus answers for `transactionId`; undefined when it did not answer (in time). */
+  async #committedBlock(transactionId: string): Promise<bigint | undefined> {
+    if (this.#commits === undefined) return undefined;
+    const { mspId, credentials } = this.#commits.getIdentity();
+    const identity = new msp.SerializedIdentity();
+    identity.setMspid(mspId);
+    identity.setIdBytes(credentials);
+    const request = new gateway.CommitStatusRequest();
+    request.setTransactionId(transactionId);
+    request.setChannelId(this.#network.getName());
+    request.setIdentity(identity.serializeBinary());
+    const signed = new gateway.SignedCommitStatusRequest();
+    signed.setRequest(request.serializeBinary());
+    try {
+      const commit = this.#commits.newCommit(signed.serializeBinary());
+      return (await commit.getStatus({ deadline: Date.now() + COMMIT_STATUS_WAIT_MS })).blockNumber;
+    } catch (err) {
+      // Not in time, or not at all (a channel whose ACL refuses it, a ledger away): GetBlockByTxID says.
+      if (err instanceof GatewayError) return undefined;
+      throw err;
+    }
+  }
+
+  async #blockByTxId(transactionId: string): Promise<bigint> {
     let bytes: Uint8Array;
     try {
       bytes = await this.#qscc.evaluateTransaction('GetBlockByTxID', this.#network.getName(), transactionId);
@@ -690,6 +729,11 @@ function toRegistryChange(event: ChaincodeEvent): RegistryChange {
 const CHAINCODE_MESSAGE = /chaincode response \d+, ([A-Z_]+): /;
 
 const UNAVAILABLE_GRPC_CODES = new Set([1 /* CANCELLED */, 4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
+/**
+ * How long blockNumberOf waits for CommitStatus before it asks GetBlockByTxID: a held transaction is answered from
+ * the transaction index at once; a lost one costs the walk this much, once per lost transaction.
+ */
+const COMMIT_STATUS_WAIT_MS = 1_000;
 
 function toChainError(err: unknown, transaction: string, transactionId: string | undefined): ChainError {
   if (err instanceof ChainError) return err;

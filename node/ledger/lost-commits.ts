@@ -11,7 +11,7 @@
  * each of their chain submissions (one question to the chain when nothing was lost), so that none of their
  * commits lands on a chain they have not walked.
  */
-import { ChainError } from './errors.ts';
+import { isNoSuchTransaction } from './errors.ts';
 import type { LianxinChain } from './lianxin-chain.ts';
 
 /** A transaction the node saw commit: its ID, and the block it committed in. */
@@ -19,9 +19,6 @@ export interface CommitRow {
   readonly blockNumber: bigint;
   readonly transactionId: string;
 }
-
-/** In Fabric's qscc answer for a transaction ID its block index does not hold (the embedded ledger's is the same). */
-const NO_SUCH_TRANSACTION = /no such transaction ID/;
 
 /**
  * The rows of `newestFirst` (ordered by block, newest first) whose transaction the chain does not hold, up to the
@@ -49,7 +46,7 @@ async function blockHolding(
   try {
     return await chain.blockNumberOf(transactionId);
   } catch (err) {
-    if (err instanceof ChainError && !err.retryable && NO_SUCH_TRANSACTION.test(err.message)) return undefined;
+    if (isNoSuchTransaction(err)) return undefined;
     throw err;
   }
 }
