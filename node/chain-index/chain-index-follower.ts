@@ -12,7 +12,7 @@
  */
 import { NodeError } from '../api/errors.ts';
 import {
-  isNoSuchTransaction,
+  blockHolding,
   type AnchoredEvent,
   type AnchorIndexEntries,
   type ChainPosition,
@@ -177,15 +177,8 @@ export class ChainIndexFollower {
   async #offChain(position: ChainPosition): Promise<string | undefined> {
     const { height } = await this.#o.chain.chainInfo();
     if (height <= position.blockNumber) return `its height is ${String(height)}`;
-    let block: bigint;
-    try {
-      block = await this.#o.chain.blockNumberOf(position.transactionId);
-    } catch (err) {
-      if (isNoSuchTransaction(err)) {
-        return `its ${String(height)} blocks hold no such transaction`;
-      }
-      throw err;
-    }
+    const block = await blockHolding(this.#o.chain, position.transactionId, position.blockNumber);
+    if (block === undefined) return `its ${String(height)} blocks hold no such transaction`;
     return block === position.blockNumber ? undefined : `that transaction is in its block ${String(block)}`;
   }
 

@@ -38,3 +38,15 @@ export function isNoSuchTransaction(err: unknown): boolean {
   return err instanceof ChainError && !err.retryable && NO_SUCH_TRANSACTION.test(err.message);
 }
 const NO_SUCH_TRANSACTION = /no such transaction ID/;
+
+/**
+ * The first block a Fabric peer bootstrapped from a ledger snapshot holds transaction details of, read from its
+ * refusal to look up an earlier transaction (blkstorage's `details for the TXID [<id>] not available. Ledger
+ * bootstrapped from a snapshot. First available block = [<n>]`, through qscc or the gateway), or undefined for any
+ * other error. Such a transaction is on the chain the snapshot was taken of: the peer only keeps no index of it.
+ */
+export function firstAvailableBlock(err: unknown): bigint | undefined {
+  const found = err instanceof ChainError ? BOOTSTRAPPED_FROM_SNAPSHOT.exec(err.message) : null;
+  return found?.[1] === undefined ? undefined : BigInt(found[1]);
+}
+const BOOTSTRAPPED_FROM_SNAPSHOT = /Ledger bootstrapped from a snapshot\. First available block = \[(\d+)\]/;

@@ -25,4 +25,4 @@ export {
 } from './lianxin-chain.ts';
 export { ChainError, isNoSuchTransaction, type ChainErrorCode } from './errors.ts';
 export { ChainEventFollower, type ChainEventFollowerInit, type ChainEventHandlers } from './chain-event-follower.ts';
-export { lostCommits, type CommitRow } from './lost-commits.ts';
+export { blockHolding, lostCommits, type CommitRow } from './lost-commits.ts';

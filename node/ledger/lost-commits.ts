@@ -11,7 +11,7 @@
  * each of their chain submissions (one question to the chain when nothing was lost), so that none of their
  * commits lands on a chain they have not walked.
  */
-import { isNoSuchTransaction } from './errors.ts';
+import { firstAvailableBlock, isNoSuchTransaction } from './errors.ts';
 import type { LianxinChain } from './lianxin-chain.ts';
 
 /** A transaction the node saw commit: its ID, and the block it committed in. */
@@ -32,21 +32,29 @@ export async function* lostCommits<R extends CommitRow>(
   newestFirst: AsyncIterable<R>,
 ): AsyncGenerator<R> {
   for await (const row of newestFirst) {
-    const held = await blockHolding(chain, row.transactionId);
+    const held = await blockHolding(chain, row.transactionId, row.blockNumber);
     if (held === row.blockNumber) return;
     if (held === undefined) yield row;
   }
 }
 
-/** The block holding `transactionId`, or undefined when the chain has no such transaction. */
-async function blockHolding(
+/**
+ * The block holding `transactionId`, or undefined when the chain has no such transaction. A gateway peer
+ * bootstrapped from a ledger snapshot taken above `seenAt` (the block the node saw it commit in) keeps no index of it
+ * but holds the chain it is in: `seenAt` is the answer (firstAvailableBlock).
+ * @throws ChainError when the chain cannot answer.
+ */
+export async function blockHolding(
   chain: Pick<LianxinChain, 'blockNumberOf'>,
   transactionId: string,
+  seenAt: bigint,
 ): Promise<bigint | undefined> {
   try {
     return await chain.blockNumberOf(transactionId);
   } catch (err) {
     if (isNoSuchTransaction(err)) return undefined;
+    const first = firstAvailableBlock(err);
+    if (first !== undefined && seenAt < first) return seenAt;
     throw err;
   }
 }
