@@ -267,6 +267,47 @@ describe('npm run network', () => {
     for (const pid of started) expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();
   }, 120_000);
 
+  it('keeps recording the nodes that ran before it when it fails to start the ledger', async () => {
+    // The ledger died (OOM) while the nodes ran on, one of them an institution's whose entry left the YAML; the
+    // operator's `up` starts a new ledger, which cannot bind its port. The nodes still run: both stay recorded,
+    // with their pid files, for `status` and `down`.
+    const yaml = await consortiumOnFreePorts(DEMO);
+    const config = join(dir, 'ledger-died.yaml');
+    await writeFile(config, yaml);
+    const paths = runPaths(join(dir, 'ledger-died'));
+    const sleepers = [spawn('sleep', ['120'], { stdio: 'ignore' }), spawn('sleep', ['120'], { stdio: 'ignore' })];
+    const held = await listeningOn(`127.0.0.1:${String(grpcPortOf(yaml, 'OperatorMSP'))}`);
+    try {
+      const [regulator, suzhou] = await Promise.all(sleepers.map((s) => identify(s.pid ?? 0)));
+      if (regulator === undefined || suzhou === undefined) throw new Error('no sleep process');
+      const nodes = [
+        { name: 'RegulatorMSP', ...regulator },
+        { name: 'SuzhouBankMSP', ...suzhou },
+      ].map((p) => ({ ...p, kind: 'node', grpc: '127.0.0.1:1', logFile: join(dir, 'none.log') }) as const);
+      const deadLedger = { name: 'ledger', kind: 'ledger', pid: 2 ** 22 + 1, startTime: '1' } as const;
+      await writeRun(paths, {
+        config,
+        ledgerAddress: '127.0.0.1:1',
+        processes: [{ ...deadLedger, grpc: '127.0.0.1:1', logFile: join(dir, 'none.log') }, ...nodes],
+      });
+      const failed = await inProcess(['up', '--config', config, '--data-dir', paths.dataDir]);
+      expect(failed.code, failed.out).toBe(1);
+      expect(failed.err).toMatch(
+        /^network up: lianxin ledger: cannot start: cannot listen on \S+: the address is in use/,
+      );
+      const left = await readRun(paths);
+      expect(left?.processes).toEqual(nodes);
+      for (const p of nodes) expect(await readFile(paths.pidFile(p.name), 'utf8')).toBe(`${String(p.pid)}\n`);
+      for (const pid of await startedPids(paths.dataDir)) {
+        seen.add(pid);
+        expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();
+      }
+    } finally {
+      await new Promise((resolve) => held.close(resolve));
+      for (const s of sleepers) s.kill('SIGKILL');
+    }
+  }, 120_000);
+
   it('never signals a pid that now names another process, and reports it stopped', async () => {
     const dataDir = join(dir, 'reused');
     // A live process under a recorded pid, but not the one recorded: its start time differs (the pid was reused).
