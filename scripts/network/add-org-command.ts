@@ -4,8 +4,9 @@
  * in the background like `up`'s, recorded in the run state so that `status` and `down` include it. With
  * `--remove` it is suspended on chain and removed from the channel, its recorded node is stopped, and the removal
  * is recorded in the data directory (removed-organizations.ts) so that `up` and `npm start` leave its YAML entry
- * out. Re-adding reactivates its registration only when this data directory recorded its removal, or with
- * `--reactivate` (a suspension for misconduct is not lifted by a re-run).
+ * out. Re-adding reactivates its registration only when the suspension is the one a removal recorded here made
+ * and nothing changed the registration since, or with `--reactivate` (a suspension for misconduct, before the
+ * removal or after it, is not lifted by a re-run).
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -84,8 +85,8 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
   const membership = { consortium, mspId: o.org, cryptoDir: resolve(o.dataDir, 'crypto'), ledgerAddress, say };
   try {
     if (o.remove) {
-      await removeOrganization(membership);
-      await recordRemoval(paths, o.org);
+      const removed = await removeOrganization(membership);
+      await recordRemoval(paths, o.org, removed.suspendedAt);
       say(
         `${o.org} recorded as removed in ${paths.removedFile}: npm start and network up skip its entry of ${o.config} ` +
           `(delete the entry, or re-admit it: npm run network -- add-org --org ${o.org})`,
@@ -98,8 +99,13 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
       }
       return 0;
     }
-    const removedHere = (await readRemovals(paths)).has(o.org);
-    const added = await addOrganization({ ...membership, dataDir: o.dataDir, reactivate: removedHere || o.reactivate });
+    const suspendedByRemoval = (await readRemovals(paths)).get(o.org)?.suspendedAt;
+    const added = await addOrganization({
+      ...membership,
+      dataDir: o.dataDir,
+      reactivate: o.reactivate,
+      ...(suspendedByRemoval === undefined ? {} : { suspendedByRemoval }),
+    });
     if (await forgetRemoval(paths, o.org)) say(`${o.org} no longer recorded as removed`);
     if (!o.start || run === undefined) {
       say(
