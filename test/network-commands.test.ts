@@ -122,6 +122,20 @@ describe('npm run network', () => {
     expect(blocked.out).toContain('NanjingSupplyChainMSP no longer recorded as removed');
     expect(blocked.err).toContain(`cannot bind ${nanjingPort}`);
     expect((await readRun(runPaths(dataDir)))?.processes.map((p) => p.name)).not.toContain('NanjingSupplyChainMSP');
+    // --no-start: its node is the operator's own, recorded so: status does not count it missing, up does not
+    // start it; add-org without it takes the node back.
+    const own = await inProcess(['add-org', '--no-start', ...nanjing]);
+    expect(own, own.err).toMatchObject({ code: 0 });
+    expect(own.out).toContain(`NanjingSupplyChainMSP recorded in ${runPaths(dataDir).stateFile} as started by you`);
+    const withOwn = await status(dataDir);
+    expect(withOwn.code, withOwn.out).toBe(0);
+    expect(withOwn.report).toMatchObject({ notRecorded: [], external: ['NanjingSupplyChainMSP'] });
+    const upWithOwn = await inProcess(['up', '--config', config, '--data-dir', dataDir]);
+    expect(upWithOwn, upWithOwn.err).toMatchObject({ code: 0 });
+    expect(upWithOwn.out).toContain(
+      "NanjingSupplyChainMSP: its node is the operator's own (add-org --no-start), not started here",
+    );
+    expect(upWithOwn.out).toContain("(0 started, 5 already running, 1 the operator's own)");
     const readded = await inProcess(['add-org', ...nanjing]);
     expect(readded, readded.err).toMatchObject({ code: 0 });
     expect(readded.out).toMatch(/NanjingSupplyChainMSP node healthy \(pid \d+/);
@@ -129,6 +143,7 @@ describe('npm run network', () => {
     const nanjingNode = rerun?.processes.find((p) => p.name === 'NanjingSupplyChainMSP');
     if (rerun === undefined || nanjingNode === undefined) throw new Error('add-org recorded no node');
     seen.add(nanjingNode.pid);
+    expect(rerun.external).toBeUndefined();
     for (const pid of await startedPids(dataDir, 'NanjingSupplyChainMSP')) {
       seen.add(pid);
       if (pid !== nanjingNode.pid) expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();

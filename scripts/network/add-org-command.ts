@@ -18,7 +18,7 @@ import { NetworkError } from './errors.ts';
 import { acquireLock } from './network-lock.ts';
 import { isRunning } from './process-identity.ts';
 import { forgetRemoval, readRemovals, recordRemoval } from './removed-organizations.ts';
-import { readRun, runPaths, writeRun, type ManagedProcess, type NetworkRun } from './run-state.ts';
+import { markedExternal, readRun, runPaths, writeRun, type ManagedProcess, type NetworkRun } from './run-state.ts';
 import { waitUntilServing } from './start-failure.ts';
 import { stopProcess } from './stop-process.ts';
 import {
@@ -94,8 +94,11 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
       const recorded = run?.processes.find((p) => p.name === o.org);
       if (run !== undefined && recorded !== undefined) {
         await stopProcess(recorded, CHILD_GRACE_MS);
-        await writeRun(paths, { ...run, processes: run.processes.filter((p) => p !== recorded) }, run);
         say(`${o.org} node stopped (pid ${String(recorded.pid)})`);
+      }
+      if (run !== undefined) {
+        const processes = run.processes.filter((p) => p !== recorded);
+        await writeRun(paths, markedExternal({ ...run, processes }, o.org, false), run);
       }
       return 0;
     }
@@ -108,6 +111,7 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
     });
     if (await forgetRemoval(paths, o.org)) say(`${o.org} no longer recorded as removed`);
     if (!o.start || run === undefined) {
+      if (run !== undefined) await recordExternal(o, run, say);
       say(
         `node config: ${added.configFile} (start it with: npm run node:start -- --config ${shellWord(added.configFile)})`,
       );
@@ -119,6 +123,20 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
     if (err instanceof ChannelChangeError) throw new NetworkError('MEMBERSHIP_REFUSED', err.message, { cause: err });
     throw err;
   }
+}
+
+/**
+ * `--no-start` beside a recorded network: the institution's node is the operator's own, recorded so (`status`
+ * does not count it missing, `up` does not start it). A recorded node of it still running stays as it is.
+ */
+async function recordExternal(o: Readonly<AddOrgOptions>, run: NetworkRun, say: (line: string) => void) {
+  const paths = runPaths(o.dataDir);
+  const mspId = o.org;
+  const recorded = run.processes.find((p) => p.name === mspId);
+  if (recorded !== undefined && (await isRunning(recorded))) return;
+  const processes = run.processes.filter((p) => p !== recorded);
+  await writeRun(paths, markedExternal({ ...run, processes }, mspId, true), run);
+  say(`${mspId} recorded in ${paths.stateFile} as started by you: up does not start it, status does not probe it`);
 }
 
 /**
@@ -155,7 +173,7 @@ async function startRecorded(
       grpc: added.config.grpc.listen,
       operations: added.config.metrics.listen,
     });
-    await writeRun(paths, { ...run, processes: [...others, started] }, run);
+    await writeRun(paths, markedExternal({ ...run, processes: [...others, started] }, o.org, false), run);
     await waitUntilServing(o.org, detached, READY_TIMEOUT_MS, (signal) => waitForNodeHealthy(added, signal));
   } catch (err) {
     if (started !== undefined) await stopProcess(started, CHILD_GRACE_MS);

@@ -111,8 +111,10 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     for (const p of launched) byName.set(p.name, p);
     return [...byName.values()].sort((a, b) => rank(a) - rank(b));
   };
+  // Institutions whose node the operator runs (add-org --no-start) stay so: not started here.
+  const external = previous?.config === config ? (previous.external ?? []) : [];
   const record = async (processes: readonly ManagedProcess[], ledgerAddress: string): Promise<void> => {
-    const next = { config, ledgerAddress, processes };
+    const next = { config, ledgerAddress, processes, ...(external.length === 0 ? {} : { external }) };
     await writeRun(paths, next, run ?? previous);
     run = next;
   };
@@ -137,7 +139,11 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     });
     interrupted.signal.throwIfAborted();
     const starting: { node: InstitutionNode; run: DetachedProcess }[] = [];
-    for (const node of nodes) {
+    const theirs = nodes.filter((node) => external.includes(node.mspId) && !running.has(node.mspId));
+    for (const node of theirs)
+      say(`${node.mspId}: its node is the operator's own (add-org --no-start), not started here`);
+    const managed = nodes.filter((node) => !theirs.includes(node));
+    for (const node of managed) {
       const already = running.get(node.mspId);
       if (already) {
         say(`${node.mspId} already running (pid ${String(already.pid)})`);
@@ -169,7 +175,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
         say(`${node.mspId} node healthy (pid ${String(detached.pid)}, log ${detached.logFile})`);
       }),
       // What was running already must be healthy too before `up` says the network is.
-      ...nodes
+      ...managed
         .filter((node) => running.has(node.mspId))
         .map((node) =>
           waitForNodeHealthy(
@@ -186,8 +192,10 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     ]);
     const seconds = ((performance.now() - began) / 1000).toFixed(1);
     say(
-      `network up: the ledger and ${String(nodes.length)} institution nodes healthy in ${seconds} s ` +
-        `(${String(launched.length)} started, ${String(running.size)} already running); pid files in ${paths.runDir}, logs in ${paths.logFile('*')}`,
+      `network up: the ledger and ${String(managed.length)} institution nodes healthy in ${seconds} s ` +
+        `(${String(launched.length)} started, ${String(running.size)} already running` +
+        `${theirs.length === 0 ? '' : `, ${String(theirs.length)} the operator's own`}); ` +
+        `pid files in ${paths.runDir}, logs in ${paths.logFile('*')}`,
     );
     return 0;
   } catch (caught) {
