@@ -122,6 +122,10 @@ describe('npm run network', () => {
     expect(blocked.out).toContain('NanjingSupplyChainMSP no longer recorded as removed');
     expect(blocked.err).toContain(`cannot bind ${nanjingPort}`);
     expect((await readRun(runPaths(dataDir)))?.processes.map((p) => p.name)).not.toContain('NanjingSupplyChainMSP');
+    // Its pid file, naming a stopped pid that the kernel may hand to another process, is gone too.
+    await expect(readFile(runPaths(dataDir).pidFile('NanjingSupplyChainMSP'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
     // --no-start: its node is the operator's own, recorded so: status does not count it missing, up does not
     // start it; add-org without it takes the node back.
     const own = await inProcess(['add-org', '--no-start', ...nanjing]);

@@ -167,20 +167,34 @@ async function startRecorded(
   const others = run.processes.filter((p) => p !== recorded);
   const detached = await startDetached(nodeCommand(added, ledgerAddress), paths.logFile(o.org));
   let started: ManagedProcess | undefined;
+  let written = run;
   try {
     started = await recordedAs(o.org, detached, {
       kind: 'node',
       grpc: added.config.grpc.listen,
       operations: added.config.metrics.listen,
     });
-    await writeRun(paths, markedExternal({ ...run, processes: [...others, started] }, o.org, false), run);
+    const next = markedExternal({ ...run, processes: [...others, started] }, o.org, false);
+    await writeRun(paths, next, written);
+    written = next;
     await waitUntilServing(o.org, detached, READY_TIMEOUT_MS, (signal) => waitForNodeHealthy(added, signal));
   } catch (err) {
-    if (started !== undefined) await stopProcess(started, CHILD_GRACE_MS);
-    await writeRun(paths, { ...run, processes: others }, run);
+    // Its record (and pid file) goes with it; one that survives SIGKILL stays recorded for `down`, said so, and
+    // the error is still the start's own.
+    const stuck = started !== undefined && !(await stopped(started));
+    if (stuck) io.stdout.write(`could not stop ${o.org} (pid ${String(started?.pid)}): it stays recorded for down\n`);
+    else await writeRun(paths, { ...run, processes: others }, written);
     throw err;
   }
   io.stdout.write(
     `${o.org} node healthy (pid ${String(detached.pid)}, gRPC ${added.config.grpc.listen}, log ${detached.logFile})\n`,
+  );
+}
+
+/** Whether `p` is stopped (false: it survived SIGKILL). */
+async function stopped(p: ManagedProcess): Promise<boolean> {
+  return stopProcess(p, CHILD_GRACE_MS).then(
+    () => true,
+    () => false,
   );
 }
