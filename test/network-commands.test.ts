@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runNetwork } from '../scripts/network/cli.ts';
-import { acquireLock } from '../scripts/network/network-lock.ts';
+import { acquireLock, lockHeldBy, type LockSteps } from '../scripts/network/network-lock.ts';
 import { identify, processStartTime } from '../scripts/network/process-identity.ts';
 import { readRun, runPaths, writeRun, type NetworkRun } from '../scripts/network/run-state.ts';
 import type { NetworkStatus } from '../scripts/network/status-command.ts';
@@ -390,20 +390,48 @@ describe('npm run network', () => {
     } finally {
       await held[Symbol.asyncDispose]();
     }
-    // A holder that died without releasing it (its pid gone): the next command takes the lock over.
-    await mkdir(paths.runDir, { recursive: true });
-    await writeFile(paths.lockFile, JSON.stringify({ pid: 2 ** 22 + 1, startTime: '1', command: 'up' }));
+    // A holder that died without releasing it (its pid gone): the next command takes the lock over, by the next
+    // lock file, the dead one's removed; released, the lock names nobody.
+    await writeFile(`${paths.lockFile}.1`, JSON.stringify({ pid: 2 ** 22 + 1, startTime: '1', command: 'up' }));
     const taken = await acquireLock(paths, 'down');
+    expect(await lockHeldBy(paths)).toEqual({ command: 'down', pid: process.pid });
     await taken[Symbol.asyncDispose]();
-    await expect(readFile(paths.lockFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await lockHeldBy(paths)).toBeUndefined();
+    expect((await readdir(paths.runDir)).filter((f) => f.startsWith('network.lock'))).toEqual(['network.lock.2']);
 
-    // Released, a lock removes its own file only: one another command holds now (after a takeover) stays.
+    // Released, a lock rewrites its own file only: a newer one another command holds stays its.
     const mine = await acquireLock(paths, 'up');
     const theirs = JSON.stringify({ ...(await identify(process.ppid)), command: 'down' });
-    await writeFile(paths.lockFile, theirs);
+    await writeFile(`${paths.lockFile}.4`, theirs);
     await mine[Symbol.asyncDispose]();
-    expect(await readFile(paths.lockFile, 'utf8')).toBe(theirs);
-    await rm(paths.lockFile);
+    expect(await lockHeldBy(paths)).toEqual({ command: 'down', pid: process.ppid });
+    await rm(paths.runDir, { recursive: true });
+  });
+
+  it('gives the lock to one command only when two take over a stale lock at once', async () => {
+    const paths = runPaths(join(dir, 'raced'));
+    await mkdir(paths.runDir, { recursive: true });
+    await writeFile(`${paths.lockFile}.1`, JSON.stringify({ pid: 2 ** 22 + 1, startTime: '1', command: 'up' }));
+    // A judges the dead holder's lock free and is held there, before it claims the next lock; B takes the lock over
+    // meanwhile and holds it: A, let go, finds B's lock and is refused.
+    const a = paused((steps) => acquireLock(paths, 'up', steps));
+    await a.judged;
+    const b = await acquireLock(paths, 'down');
+    a.go();
+    await expect(a.result).rejects.toThrow(/^another network down \(pid \d+\) is working on /);
+    await b[Symbol.asyncDispose]();
+
+    // A judges the released lock free and is held; B takes it and releases it, C takes it after B (removing B's
+    // file, the one A will claim) and holds it: A's claim succeeds on the removed name, but C's newer lock stands.
+    const a2 = paused((steps) => acquireLock(paths, 'up', steps));
+    await a2.judged;
+    await (await acquireLock(paths, 'add-org'))[Symbol.asyncDispose]();
+    const c = await acquireLock(paths, 'down');
+    a2.go();
+    await expect(a2.result).rejects.toMatchObject({ code: 'LOCKED' });
+    expect(await lockHeldBy(paths)).toEqual({ command: 'down', pid: process.pid });
+    await c[Symbol.asyncDispose]();
+    expect(await lockHeldBy(paths)).toBeUndefined();
   });
 
   it('refuses a hand-damaged run record by the field, and usage mistakes with exit 2', async () => {
@@ -523,6 +551,28 @@ async function inProcess(args: readonly string[]): Promise<{ code: number; out: 
 async function status(dataDir: string): Promise<{ code: number; out: string; report: NetworkStatus }> {
   const result = await inProcess(['status', '--data-dir', dataDir, '--json']);
   return { ...result, report: JSON.parse(result.out) as NetworkStatus };
+}
+
+/** `take` held at its first judgement (`judged` resolves then) until `go`. */
+function paused<T>(take: (steps: LockSteps) => Promise<T>): {
+  judged: Promise<void>;
+  go: () => void;
+  result: Promise<T>;
+} {
+  let go = (): void => undefined;
+  const held = new Promise<void>((resolve) => (go = resolve));
+  let judged = (): void => undefined;
+  const reached = new Promise<void>((resolve) => (judged = resolve));
+  let first = true;
+  const result = take({
+    judged: async () => {
+      if (!first) return;
+      first = false;
+      judged();
+      await held;
+    },
+  });
+  return { judged: reached, go, result };
 }
 
 async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {

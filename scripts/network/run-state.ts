@@ -16,6 +16,7 @@ export interface RunPaths {
   readonly dataDir: string;
   readonly runDir: string;
   readonly stateFile: string;
+  /** The lock's files are `<lockFile>.<n>` (network-lock.ts). */
   readonly lockFile: string;
   /** Institutions `add-org --remove` took off the channel (removed-organizations.ts); `down` keeps it. */
   readonly removedFile: string;
