@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerConnection } from '../network/client/index.ts';
-import { consortiumLedgerOptions } from '../network/consortium-ledger.ts';
+import { consortiumLedgerOptions, ledgerNode } from '../network/consortium-ledger.ts';
 import { createLedger, type Ledger } from '../network/ledger/index.ts';
 import { registerOrganizations, type AdminChain } from '../node/bootstrap/index.ts';
 import { lianxin } from '../node/cli/test-io.ts';
@@ -33,6 +33,8 @@ const BANK = 'ShanghaiBankMSP';
 let members: TestConsortium;
 let ledger: Ledger;
 let node: LianxinNode | undefined;
+/** The registry's time of the suspension the removal below made. */
+let suspendedByRemoval: string | undefined;
 const connections: LedgerConnection[] = [];
 
 beforeAll(async () => {
@@ -136,13 +138,9 @@ describe('add-org on a running channel', () => {
   });
 
   it('remove-org suspends it and takes it off the channel: its node can no longer reach the chain', async () => {
-    const removedBy = await removeOrganization({
-      consortium: members.consortium,
-      mspId: NEW_ORG,
-      cryptoDir: members.cryptoDir,
-      ledgerAddress: ledger.address,
-    });
-    expect(removedBy).toBeGreaterThan(0);
+    const removed = await removeOrganization(rerunOptions([]));
+    expect(removed.configBlock).toBeGreaterThan(0);
+    suspendedByRemoval = removed.suspendedAt;
     const hefei = await members.connect(ledger.address, NEW_ORG);
     connections.push(hefei);
     const refused: unknown = await new LianxinChain(hefei.gateway.getNetwork('lianxin'), CHAINCODE_NAME)
@@ -152,7 +150,7 @@ describe('add-org on a running channel', () => {
     const bank = await members.connect(ledger.address, BANK);
     connections.push(bank);
     const orgs = await new LianxinChain(bank.gateway.getNetwork('lianxin'), CHAINCODE_NAME).listOrganizations();
-    expect(orgs.find((o) => o.mspId === NEW_ORG)?.status).toBe('suspended');
+    expect(orgs.find((o) => o.mspId === NEW_ORG)).toMatchObject({ status: 'suspended', updatedAt: suspendedByRemoval });
   });
 
   it("npm start's step: every YAML entry missing from the channel joins it (here, the removed one again)", async () => {
@@ -174,19 +172,46 @@ describe('add-org on a running channel', () => {
     expect(await admitMissingOrganizations(options)).toEqual([]);
   });
 
-  it('re-adding an institution suspended otherwise than by a recorded removal needs reactivate', async () => {
-    // After the admission above it is a member again but still suspended in the registry, as after a
-    // suspension for misconduct: a re-run of add-org must not lift it.
+  it('re-adding lifts the suspension of the removal it names; any other suspension needs reactivate', async () => {
+    // After the admission above it is a member again but still suspended in the registry. Without the removal's
+    // suspension (a data directory that recorded none) that is a suspension for misconduct: add-org refuses.
     const lines: string[] = [];
     const options = rerunOptions(lines);
-    await expect(addOrganization(options)).rejects.toThrow(
-      `${NEW_ORG} is suspended in the registry, not by a removal recorded in this data directory: add --reactivate`,
-    );
+    await expect(addOrganization(options)).rejects.toThrow(REFUSED);
     expect(lines).toEqual([expect.stringMatching(/^crypto material in /)]);
-    await addOrganization({ ...options, reactivate: true });
+    await addOrganization({ ...options, ...(suspendedByRemoval === undefined ? {} : { suspendedByRemoval }) });
+    expect(lines).toContain(`${NEW_ORG} active again in the registry`);
+  });
+
+  it('a removal lifts no suspension it did not make, before it or after it', async () => {
+    const operator = await operatorChain();
+    // Removed while active, then suspended again by the operator (the regulator's finding): a re-add naming the
+    // removal's suspension must not lift the newer one.
+    const removed = await removeOrganization(rerunOptions([]));
+    expect(removed.suspendedAt).toBeDefined();
+    await operator.setOrganizationStatus(NEW_ORG, 'suspended');
+    // Removed again while suspended (the regulator's suspension first): this removal suspended nothing.
+    expect(await removeOrganization(rerunOptions([]))).toEqual({ configBlock: undefined, suspendedAt: undefined });
+    await admitMissingOrganizations({ ...rerunOptions([]), organizations: members.consortium.organizations });
+    const options = {
+      ...rerunOptions([]),
+      ...(removed.suspendedAt === undefined ? {} : { suspendedByRemoval: removed.suspendedAt }),
+    };
+    await expect(addOrganization(options)).rejects.toThrow(REFUSED);
+    const lines: string[] = [];
+    await addOrganization({ ...rerunOptions(lines), reactivate: true });
     expect(lines).toContain(`${NEW_ORG} active again in the registry`);
   });
 });
+
+const REFUSED = `${NEW_ORG} is suspended in the registry, not (or not only) by a removal recorded in this data directory: add --reactivate`;
+
+/** The operator's admin on the running ledger (the registry's suspensions). */
+async function operatorChain(): Promise<LianxinChain> {
+  const connection = await members.connect(ledger.address, ledgerNode(members.consortium).org.mspId, 'Admin');
+  connections.push(connection);
+  return new LianxinChain(connection.gateway.getNetwork(members.consortium.channel), CHAINCODE_NAME);
+}
 
 /** addOrganization of the new institution again, on the running ledger, its lines said into `lines`. */
 function rerunOptions(lines: string[]): AddOrganizationOptions {

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runNetwork } from '../scripts/network/cli.ts';
-import { acquireLock } from '../scripts/network/network-lock.ts';
+import { acquireLock, lockHeldBy, type LockSteps } from '../scripts/network/network-lock.ts';
 import { identify, processStartTime } from '../scripts/network/process-identity.ts';
 import { readRun, runPaths, writeRun, type NetworkRun } from '../scripts/network/run-state.ts';
 import type { NetworkStatus } from '../scripts/network/status-command.ts';
@@ -122,6 +122,24 @@ describe('npm run network', () => {
     expect(blocked.out).toContain('NanjingSupplyChainMSP no longer recorded as removed');
     expect(blocked.err).toContain(`cannot bind ${nanjingPort}`);
     expect((await readRun(runPaths(dataDir)))?.processes.map((p) => p.name)).not.toContain('NanjingSupplyChainMSP');
+    // Its pid file, naming a stopped pid that the kernel may hand to another process, is gone too.
+    await expect(readFile(runPaths(dataDir).pidFile('NanjingSupplyChainMSP'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    // --no-start: its node is the operator's own, recorded so: status does not count it missing, up does not
+    // start it; add-org without it takes the node back.
+    const own = await inProcess(['add-org', '--no-start', ...nanjing]);
+    expect(own, own.err).toMatchObject({ code: 0 });
+    expect(own.out).toContain(`NanjingSupplyChainMSP recorded in ${runPaths(dataDir).stateFile} as started by you`);
+    const withOwn = await status(dataDir);
+    expect(withOwn.code, withOwn.out).toBe(0);
+    expect(withOwn.report).toMatchObject({ notRecorded: [], external: ['NanjingSupplyChainMSP'] });
+    const upWithOwn = await inProcess(['up', '--config', config, '--data-dir', dataDir]);
+    expect(upWithOwn, upWithOwn.err).toMatchObject({ code: 0 });
+    expect(upWithOwn.out).toContain(
+      "NanjingSupplyChainMSP: its node is the operator's own (add-org --no-start), not started here",
+    );
+    expect(upWithOwn.out).toContain("(0 started, 5 already running, 1 the operator's own)");
     const readded = await inProcess(['add-org', ...nanjing]);
     expect(readded, readded.err).toMatchObject({ code: 0 });
     expect(readded.out).toMatch(/NanjingSupplyChainMSP node healthy \(pid \d+/);
@@ -129,6 +147,7 @@ describe('npm run network', () => {
     const nanjingNode = rerun?.processes.find((p) => p.name === 'NanjingSupplyChainMSP');
     if (rerun === undefined || nanjingNode === undefined) throw new Error('add-org recorded no node');
     seen.add(nanjingNode.pid);
+    expect(rerun.external).toBeUndefined();
     for (const pid of await startedPids(dataDir, 'NanjingSupplyChainMSP')) {
       seen.add(pid);
       if (pid !== nanjingNode.pid) expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();
@@ -267,6 +286,47 @@ describe('npm run network', () => {
     for (const pid of started) expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();
   }, 120_000);
 
+  it('keeps recording the nodes that ran before it when it fails to start the ledger', async () => {
+    // The ledger died (OOM) while the nodes ran on, one of them an institution's whose entry left the YAML; the
+    // operator's `up` starts a new ledger, which cannot bind its port. The nodes still run: both stay recorded,
+    // with their pid files, for `status` and `down`.
+    const yaml = await consortiumOnFreePorts(DEMO);
+    const config = join(dir, 'ledger-died.yaml');
+    await writeFile(config, yaml);
+    const paths = runPaths(join(dir, 'ledger-died'));
+    const sleepers = [spawn('sleep', ['120'], { stdio: 'ignore' }), spawn('sleep', ['120'], { stdio: 'ignore' })];
+    const held = await listeningOn(`127.0.0.1:${String(grpcPortOf(yaml, 'OperatorMSP'))}`);
+    try {
+      const [regulator, suzhou] = await Promise.all(sleepers.map((s) => identify(s.pid ?? 0)));
+      if (regulator === undefined || suzhou === undefined) throw new Error('no sleep process');
+      const nodes = [
+        { name: 'RegulatorMSP', ...regulator },
+        { name: 'SuzhouBankMSP', ...suzhou },
+      ].map((p) => ({ ...p, kind: 'node', grpc: '127.0.0.1:1', logFile: join(dir, 'none.log') }) as const);
+      const deadLedger = { name: 'ledger', kind: 'ledger', pid: 2 ** 22 + 1, startTime: '1' } as const;
+      await writeRun(paths, {
+        config,
+        ledgerAddress: '127.0.0.1:1',
+        processes: [{ ...deadLedger, grpc: '127.0.0.1:1', logFile: join(dir, 'none.log') }, ...nodes],
+      });
+      const failed = await inProcess(['up', '--config', config, '--data-dir', paths.dataDir]);
+      expect(failed.code, failed.out).toBe(1);
+      expect(failed.err).toMatch(
+        /^network up: lianxin ledger: cannot start: cannot listen on \S+: the address is in use/,
+      );
+      const left = await readRun(paths);
+      expect(left?.processes).toEqual(nodes);
+      for (const p of nodes) expect(await readFile(paths.pidFile(p.name), 'utf8')).toBe(`${String(p.pid)}\n`);
+      for (const pid of await startedPids(paths.dataDir)) {
+        seen.add(pid);
+        expect(await processStartTime(pid), `pid ${String(pid)}`).toBeUndefined();
+      }
+    } finally {
+      await new Promise((resolve) => held.close(resolve));
+      for (const s of sleepers) s.kill('SIGKILL');
+    }
+  }, 120_000);
+
   it('never signals a pid that now names another process, and reports it stopped', async () => {
     const dataDir = join(dir, 'reused');
     // A live process under a recorded pid, but not the one recorded: its start time differs (the pid was reused).
@@ -330,20 +390,48 @@ describe('npm run network', () => {
     } finally {
       await held[Symbol.asyncDispose]();
     }
-    // A holder that died without releasing it (its pid gone): the next command takes the lock over.
-    await mkdir(paths.runDir, { recursive: true });
-    await writeFile(paths.lockFile, JSON.stringify({ pid: 2 ** 22 + 1, startTime: '1', command: 'up' }));
+    // A holder that died without releasing it (its pid gone): the next command takes the lock over, by the next
+    // lock file, the dead one's removed; released, the lock names nobody.
+    await writeFile(`${paths.lockFile}.1`, JSON.stringify({ pid: 2 ** 22 + 1, startTime: '1', command: 'up' }));
     const taken = await acquireLock(paths, 'down');
+    expect(await lockHeldBy(paths)).toEqual({ command: 'down', pid: process.pid });
     await taken[Symbol.asyncDispose]();
-    await expect(readFile(paths.lockFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await lockHeldBy(paths)).toBeUndefined();
+    expect((await readdir(paths.runDir)).filter((f) => f.startsWith('network.lock'))).toEqual(['network.lock.2']);
 
-    // Released, a lock removes its own file only: one another command holds now (after a takeover) stays.
+    // Released, a lock rewrites its own file only: a newer one another command holds stays its.
     const mine = await acquireLock(paths, 'up');
     const theirs = JSON.stringify({ ...(await identify(process.ppid)), command: 'down' });
-    await writeFile(paths.lockFile, theirs);
+    await writeFile(`${paths.lockFile}.4`, theirs);
     await mine[Symbol.asyncDispose]();
-    expect(await readFile(paths.lockFile, 'utf8')).toBe(theirs);
-    await rm(paths.lockFile);
+    expect(await lockHeldBy(paths)).toEqual({ command: 'down', pid: process.ppid });
+    await rm(paths.runDir, { recursive: true });
+  });
+
+  it('gives the lock to one command only when two take over a stale lock at once', async () => {
+    const paths = runPaths(join(dir, 'raced'));
+    await mkdir(paths.runDir, { recursive: true });
+    await writeFile(`${paths.lockFile}.1`, JSON.stringify({ pid: 2 ** 22 + 1, startTime: '1', command: 'up' }));
+    // A judges the dead holder's lock free and is held there, before it claims the next lock; B takes the lock over
+    // meanwhile and holds it: A, let go, finds B's lock and is refused.
+    const a = paused((steps) => acquireLock(paths, 'up', steps));
+    await a.judged;
+    const b = await acquireLock(paths, 'down');
+    a.go();
+    await expect(a.result).rejects.toThrow(/^another network down \(pid \d+\) is working on /);
+    await b[Symbol.asyncDispose]();
+
+    // A judges the released lock free and is held; B takes it and releases it, C takes it after B (removing B's
+    // file, the one A will claim) and holds it: A's claim succeeds on the removed name, but C's newer lock stands.
+    const a2 = paused((steps) => acquireLock(paths, 'up', steps));
+    await a2.judged;
+    await (await acquireLock(paths, 'add-org'))[Symbol.asyncDispose]();
+    const c = await acquireLock(paths, 'down');
+    a2.go();
+    await expect(a2.result).rejects.toMatchObject({ code: 'LOCKED' });
+    expect(await lockHeldBy(paths)).toEqual({ command: 'down', pid: process.pid });
+    await c[Symbol.asyncDispose]();
+    expect(await lockHeldBy(paths)).toBeUndefined();
   });
 
   it('refuses a hand-damaged run record by the field, and usage mistakes with exit 2', async () => {
@@ -463,6 +551,28 @@ async function inProcess(args: readonly string[]): Promise<{ code: number; out: 
 async function status(dataDir: string): Promise<{ code: number; out: string; report: NetworkStatus }> {
   const result = await inProcess(['status', '--data-dir', dataDir, '--json']);
   return { ...result, report: JSON.parse(result.out) as NetworkStatus };
+}
+
+/** `take` held at its first judgement (`judged` resolves then) until `go`. */
+function paused<T>(take: (steps: LockSteps) => Promise<T>): {
+  judged: Promise<void>;
+  go: () => void;
+  result: Promise<T>;
+} {
+  let go = (): void => undefined;
+  const held = new Promise<void>((resolve) => (go = resolve));
+  let judged = (): void => undefined;
+  const reached = new Promise<void>((resolve) => (judged = resolve));
+  let first = true;
+  const result = take({
+    judged: async () => {
+      if (!first) return;
+      first = false;
+      judged();
+      await held;
+    },
+  });
+  return { judged: reached, go, result };
 }
 
 async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {

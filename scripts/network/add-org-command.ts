@@ -4,8 +4,9 @@
  * in the background like `up`'s, recorded in the run state so that `status` and `down` include it. With
  * `--remove` it is suspended on chain and removed from the channel, its recorded node is stopped, and the removal
  * is recorded in the data directory (removed-organizations.ts) so that `up` and `npm start` leave its YAML entry
- * out. Re-adding reactivates its registration only when this data directory recorded its removal, or with
- * `--reactivate` (a suspension for misconduct is not lifted by a re-run).
+ * out. Re-adding reactivates its registration only when the suspension is the one a removal recorded here made
+ * and nothing changed the registration since, or with `--reactivate` (a suspension for misconduct, before the
+ * removal or after it, is not lifted by a re-run).
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -17,7 +18,7 @@ import { NetworkError } from './errors.ts';
 import { acquireLock } from './network-lock.ts';
 import { isRunning } from './process-identity.ts';
 import { forgetRemoval, readRemovals, recordRemoval } from './removed-organizations.ts';
-import { readRun, runPaths, writeRun, type ManagedProcess, type NetworkRun } from './run-state.ts';
+import { markedExternal, readRun, runPaths, writeRun, type ManagedProcess, type NetworkRun } from './run-state.ts';
 import { waitUntilServing } from './start-failure.ts';
 import { stopProcess } from './stop-process.ts';
 import {
@@ -84,8 +85,8 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
   const membership = { consortium, mspId: o.org, cryptoDir: resolve(o.dataDir, 'crypto'), ledgerAddress, say };
   try {
     if (o.remove) {
-      await removeOrganization(membership);
-      await recordRemoval(paths, o.org);
+      const removed = await removeOrganization(membership);
+      await recordRemoval(paths, o.org, removed.suspendedAt);
       say(
         `${o.org} recorded as removed in ${paths.removedFile}: npm start and network up skip its entry of ${o.config} ` +
           `(delete the entry, or re-admit it: npm run network -- add-org --org ${o.org})`,
@@ -93,15 +94,24 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
       const recorded = run?.processes.find((p) => p.name === o.org);
       if (run !== undefined && recorded !== undefined) {
         await stopProcess(recorded, CHILD_GRACE_MS);
-        await writeRun(paths, { ...run, processes: run.processes.filter((p) => p !== recorded) }, run);
         say(`${o.org} node stopped (pid ${String(recorded.pid)})`);
+      }
+      if (run !== undefined) {
+        const processes = run.processes.filter((p) => p !== recorded);
+        await writeRun(paths, markedExternal({ ...run, processes }, o.org, false), run);
       }
       return 0;
     }
-    const removedHere = (await readRemovals(paths)).has(o.org);
-    const added = await addOrganization({ ...membership, dataDir: o.dataDir, reactivate: removedHere || o.reactivate });
+    const suspendedByRemoval = (await readRemovals(paths)).get(o.org)?.suspendedAt;
+    const added = await addOrganization({
+      ...membership,
+      dataDir: o.dataDir,
+      reactivate: o.reactivate,
+      ...(suspendedByRemoval === undefined ? {} : { suspendedByRemoval }),
+    });
     if (await forgetRemoval(paths, o.org)) say(`${o.org} no longer recorded as removed`);
     if (!o.start || run === undefined) {
+      if (run !== undefined) await recordExternal(o, run, say);
       say(
         `node config: ${added.configFile} (start it with: npm run node:start -- --config ${shellWord(added.configFile)})`,
       );
@@ -113,6 +123,20 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
     if (err instanceof ChannelChangeError) throw new NetworkError('MEMBERSHIP_REFUSED', err.message, { cause: err });
     throw err;
   }
+}
+
+/**
+ * `--no-start` beside a recorded network: the institution's node is the operator's own, recorded so (`status`
+ * does not count it missing, `up` does not start it). A recorded node of it still running stays as it is.
+ */
+async function recordExternal(o: Readonly<AddOrgOptions>, run: NetworkRun, say: (line: string) => void) {
+  const paths = runPaths(o.dataDir);
+  const mspId = o.org;
+  const recorded = run.processes.find((p) => p.name === mspId);
+  if (recorded !== undefined && (await isRunning(recorded))) return;
+  const processes = run.processes.filter((p) => p !== recorded);
+  await writeRun(paths, markedExternal({ ...run, processes }, mspId, true), run);
+  say(`${mspId} recorded in ${paths.stateFile} as started by you: up does not start it, status does not probe it`);
 }
 
 /**
@@ -143,20 +167,34 @@ async function startRecorded(
   const others = run.processes.filter((p) => p !== recorded);
   const detached = await startDetached(nodeCommand(added, ledgerAddress), paths.logFile(o.org));
   let started: ManagedProcess | undefined;
+  let written = run;
   try {
     started = await recordedAs(o.org, detached, {
       kind: 'node',
       grpc: added.config.grpc.listen,
       operations: added.config.metrics.listen,
     });
-    await writeRun(paths, { ...run, processes: [...others, started] }, run);
+    const next = markedExternal({ ...run, processes: [...others, started] }, o.org, false);
+    await writeRun(paths, next, written);
+    written = next;
     await waitUntilServing(o.org, detached, READY_TIMEOUT_MS, (signal) => waitForNodeHealthy(added, signal));
   } catch (err) {
-    if (started !== undefined) await stopProcess(started, CHILD_GRACE_MS);
-    await writeRun(paths, { ...run, processes: others }, run);
+    // Its record (and pid file) goes with it; one that survives SIGKILL stays recorded for `down`, said so, and
+    // the error is still the start's own.
+    const stuck = started !== undefined && !(await stopped(started));
+    if (stuck) io.stdout.write(`could not stop ${o.org} (pid ${String(started?.pid)}): it stays recorded for down\n`);
+    else await writeRun(paths, { ...run, processes: others }, written);
     throw err;
   }
   io.stdout.write(
     `${o.org} node healthy (pid ${String(detached.pid)}, gRPC ${added.config.grpc.listen}, log ${detached.logFile})\n`,
+  );
+}
+
+/** Whether `p` is stopped (false: it survived SIGKILL). */
+async function stopped(p: ManagedProcess): Promise<boolean> {
+  return stopProcess(p, CHILD_GRACE_MS).then(
+    () => true,
+    () => false,
   );
 }

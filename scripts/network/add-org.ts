@@ -34,10 +34,25 @@ export interface AddOrganizationOptions extends ChannelMembershipOptions {
   /** How the new node listens (default: the consortium entry's ports). */
   readonly node?: Pick<LocalNodeOptions, 'grpcListen' | 'metricsListen' | 'p2pListen' | 'settings'>;
   /**
-   * Make it active in the registry again when it is suspended (its removal was recorded here, or the operator
-   * said so); otherwise a suspended institution is refused before any change.
+   * Make it active in the registry again when it is suspended (the operator said so); otherwise a suspended
+   * institution is refused before any change, unless {@link suspendedByRemoval} lifts it.
    */
   readonly reactivate?: boolean;
+  /**
+   * The registry's time of the suspension a removal recorded here made ({@link RemovedOrganization.suspendedAt}):
+   * that suspension, and only while nothing changed the registration since, is lifted without `reactivate`.
+   */
+  readonly suspendedByRemoval?: string;
+}
+
+export interface RemovedOrganization {
+  /** The config block that removed it (undefined: it was no member). */
+  readonly configBlock: number | undefined;
+  /**
+   * The registry's `updatedAt` of the suspension this removal made; undefined when it was suspended already (by
+   * the regulator, for misconduct) or not registered: then no removal of it may lift a suspension.
+   */
+  readonly suspendedAt: string | undefined;
 }
 
 export interface AddedOrganization {
@@ -62,10 +77,13 @@ export async function addOrganization(o: Readonly<AddOrganizationOptions>): Prom
 
   return withAdmins(o, async (session) => {
     const operator = await session.asAdmin(ledgerNode(o.consortium).org.mspId);
-    const suspended = (await operator.getOrganization(o.mspId))?.status === 'suspended';
-    if (suspended && o.reactivate !== true) {
+    const registration = await operator.getOrganization(o.mspId);
+    const suspended = registration?.status === 'suspended';
+    const liftable =
+      o.reactivate === true || (o.suspendedByRemoval !== undefined && registration?.updatedAt === o.suspendedByRemoval);
+    if (suspended && !liftable) {
       throw new ChannelChangeError(
-        `${o.mspId} is suspended in the registry, not by a removal recorded in this data directory: ` +
+        `${o.mspId} is suspended in the registry, not (or not only) by a removal recorded in this data directory: ` +
           'add --reactivate to make it active again',
       );
     }
@@ -150,15 +168,16 @@ export async function admitMissingOrganizations(
 
 /**
  * Suspends the organisation in the registry (its members' chaincode calls are refused), then removes its MSP
- * from the channel (the ledger refuses its identities from the next block). Returns the config block.
+ * from the channel (the ledger refuses its identities from the next block).
  */
-export async function removeOrganization(o: Readonly<ChannelMembershipOptions>): Promise<number | undefined> {
+export async function removeOrganization(o: Readonly<ChannelMembershipOptions>): Promise<RemovedOrganization> {
   const say = o.say ?? (() => undefined);
   return withAdmins(o, async (session) => {
     const operator = await session.asAdmin(ledgerNode(o.consortium).org.mspId);
     const registered = await operator.getOrganization(o.mspId);
+    let suspendedAt: string | undefined;
     if (registered?.status === 'active') {
-      await operator.setOrganizationStatus(o.mspId, 'suspended');
+      suspendedAt = (await operator.setOrganizationStatus(o.mspId, 'suspended')).result.updatedAt;
       say(`${o.mspId} suspended in the registry`);
     }
     const configBlock = await session.update(
@@ -171,7 +190,7 @@ export async function removeOrganization(o: Readonly<ChannelMembershipOptions>):
         ? `${o.mspId} is not a member of channel ${o.consortium.channel}`
         : `${o.mspId} removed from channel ${o.consortium.channel} by config block ${String(configBlock)}`,
     );
-    return configBlock;
+    return { configBlock, suspendedAt };
   });
 }
 

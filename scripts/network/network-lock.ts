@@ -1,82 +1,90 @@
 /**
- * One `network up` or `down` at a time per data directory: two `up`s racing would start every process twice (the
- * second ones failing on busy ports) and overwrite each other's run state. The lock is a file created exclusively
- * (O_EXCL) holding its holder's pid and start time; a lock whose holder is gone (killed mid-command) is taken over,
- * as a pid file is judged (process-identity.ts). `status` only reads and takes no lock.
+ * One `network up`, `down` or `add-org` at a time per data directory: two `up`s racing would start every process
+ * twice (the second ones failing on busy ports) and overwrite each other's run state. `status` only reads and
+ * takes no lock.
  *
- * Taking over a stale lock is a rename of that very file (its inode checked afterwards), never a removal by name:
- * two commands judging the same stale lock at once would otherwise delete each other's fresh one and both hold
- * it. Released, the lock is removed only while it still names this process.
+ * The lock is a sequence of files `network.lock.<n>`: the newest one says who holds it — a holder's pid and start
+ * time (judged as a pid file is, process-identity.ts), or released. A command takes the lock by creating the next
+ * one, n + 1, whole: written to a temp file first and linked into place, which fails when the name exists, so of
+ * two commands judging the same newest file free (released, or its holder gone: killed mid-command) exactly one
+ * gets n + 1, and no file is ever seen empty. Nothing is taken over by removing or renaming a lock another command
+ * may hold now. The newest file is never removed (the winner removes the older ones), so a command that judged long
+ * ago and links a number removed since finds a newer one beside it and backs off.
  */
-import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { NetworkError } from './errors.ts';
 import { identify, isRunning, type ProcessIdentity } from './process-identity.ts';
 import type { RunPaths } from './run-state.ts';
 
+type Holder = ProcessIdentity & { readonly command: string };
+
+/** Between judging the newest lock free and creating the next: a test holds a command here to let another in. */
+export interface LockSteps {
+  readonly judged?: () => Promise<void>;
+}
+
 /** Holds the data directory's lock until disposed. */
-export async function acquireLock(paths: RunPaths, command: string): Promise<AsyncDisposable> {
+export async function acquireLock(paths: RunPaths, command: string, steps: LockSteps = {}): Promise<AsyncDisposable> {
   await mkdir(paths.runDir, { recursive: true });
   const self = await identify(process.pid);
   if (self === undefined) throw new Error('cannot read this process’s own start time');
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      const file = await open(paths.lockFile, 'wx');
-      await file.writeFile(`${JSON.stringify({ ...self, command })}\n`);
-      await file.close();
-      return {
-        [Symbol.asyncDispose]: async () => {
-          const holder = await lockHolder(paths.lockFile);
-          if (holder?.pid === self.pid && holder.startTime === self.startTime)
-            await rm(paths.lockFile, { force: true });
-        },
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw lockError(paths, err);
-    }
-    // A holder writes its identity right after creating the file: an empty one may be that instant.
-    const judged = await stat(paths.lockFile).catch(() => undefined);
-    const holder = (await lockHolder(paths.lockFile)) ?? (await sleep(200).then(() => lockHolder(paths.lockFile)));
-    if (holder !== undefined && (await isRunning(holder))) {
+  for (;;) {
+    const newest = await newestLock(paths);
+    if (newest.holder !== undefined && (await isRunning(newest.holder))) {
       throw new NetworkError(
         'LOCKED',
-        `another network ${holder.command} (pid ${String(holder.pid)}) is working on ${paths.dataDir}: wait for it to finish`,
+        `another network ${newest.holder.command} (pid ${String(newest.holder.pid)}) is working on ${paths.dataDir}: wait for it to finish`,
       );
     }
-    // Its holder is gone: a stale lock (or one being written this instant, which the second attempt settles).
-    if (judged !== undefined) await setAside(paths.lockFile, judged.ino);
+    await steps.judged?.();
+    const mine = generationFile(paths, newest.n + 1);
+    if (!(await createWhole(mine, { ...self, command }))) continue; // another command took n + 1 first
+    const all = await generations(paths);
+    if (all.some((g) => g > newest.n + 1)) {
+      // n + 1 was taken and removed while this command judged: the lock is the newer one's.
+      await rm(mine, { force: true });
+      continue;
+    }
+    await Promise.all(all.filter((g) => g <= newest.n).map((g) => rm(generationFile(paths, g), { force: true })));
+    return {
+      [Symbol.asyncDispose]: async () => {
+        // Only the holder writes its own file: replaced whole by one saying released.
+        const temp = tempFile(mine);
+        await writeFile(temp, `${JSON.stringify({ released: true })}\n`);
+        await rename(temp, mine);
+      },
+    };
   }
-}
-
-/**
- * Moves the stale lock file `ino` out of the way. When another command replaced it meanwhile (the rename took a
- * fresh lock), that one is put back unless a third has already made a new one.
- */
-async function setAside(lockFile: string, ino: number): Promise<void> {
-  const aside = `${lockFile}.${String(process.pid)}.stale`;
-  try {
-    await rename(lockFile, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another command set it aside first
-    throw err;
-  }
-  if ((await stat(aside)).ino !== ino) {
-    await link(aside, lockFile).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    });
-  }
-  await rm(aside, { force: true });
 }
 
 /** The command working on the data directory now (its lock's live holder), if any. */
 export async function lockHeldBy(paths: RunPaths): Promise<{ command: string; pid: number } | undefined> {
-  const holder = await lockHolder(paths.lockFile);
+  const { holder } = await newestLock(paths);
   return holder !== undefined && (await isRunning(holder)) ? { command: holder.command, pid: holder.pid } : undefined;
 }
 
-async function lockHolder(file: string): Promise<(ProcessIdentity & { command: string }) | undefined> {
+/** The newest lock's number (0: none yet) and its holder (undefined: released, or not a holder's). */
+async function newestLock(paths: RunPaths): Promise<{ n: number; holder?: Holder }> {
+  for (;;) {
+    const n = Math.max(0, ...(await generations(paths)));
+    if (n === 0) return { n };
+    let text: string;
+    try {
+      text = await readFile(generationFile(paths, n), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed by a newer holder: look again
+      throw lockError(paths, err);
+    }
+    const holder = parseHolder(text);
+    return holder === undefined ? { n } : { n, holder };
+  }
+}
+
+function parseHolder(text: string): Holder | undefined {
   try {
-    const json = JSON.parse(await readFile(file, 'utf8')) as Partial<Record<'pid' | 'startTime' | 'command', unknown>>;
+    const json = JSON.parse(text) as Partial<Record<'pid' | 'startTime' | 'command', unknown>>;
     if (typeof json.pid !== 'number' || typeof json.startTime !== 'string') return undefined;
     return { pid: json.pid, startTime: json.startTime, command: typeof json.command === 'string' ? json.command : '' };
   } catch {
@@ -84,11 +92,40 @@ async function lockHolder(file: string): Promise<(ProcessIdentity & { command: s
   }
 }
 
-function lockError(paths: RunPaths, err: unknown): NetworkError {
-  if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-    return new NetworkError('LOCKED', `another network command took the lock on ${paths.dataDir} just now`);
+/** Creates `file` holding `holder`, whole, unless it exists: whether it did. */
+async function createWhole(file: string, holder: Holder): Promise<boolean> {
+  const temp = tempFile(file);
+  await writeFile(temp, `${JSON.stringify(holder)}\n`);
+  try {
+    await link(temp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(temp, { force: true });
   }
-  return new NetworkError('LOCKED', `cannot take the lock ${paths.lockFile}: ${(err as Error).message}`, {
+}
+
+/** The numbers of the lock files present. */
+async function generations(paths: RunPaths): Promise<number[]> {
+  const prefix = `${basename(paths.lockFile)}.`;
+  return (await readdir(dirname(paths.lockFile)))
+    .filter((name) => name.startsWith(prefix) && /^[1-9]\d*$/.test(name.slice(prefix.length)))
+    .map((name) => Number(name.slice(prefix.length)));
+}
+
+function generationFile(paths: RunPaths, n: number): string {
+  return `${paths.lockFile}.${String(n)}`;
+}
+
+/** A temp name next to `file`, of this call alone (two commands of one process may claim the same number). */
+function tempFile(file: string): string {
+  return join(dirname(file), `.${basename(file)}.${String(process.pid)}-${randomUUID()}.tmp`);
+}
+
+function lockError(paths: RunPaths, err: unknown): NetworkError {
+  return new NetworkError('LOCKED', `cannot read the lock ${paths.lockFile}: ${(err as Error).message}`, {
     cause: err,
   });
 }

@@ -16,10 +16,17 @@ export interface Removal {
   readonly mspId: string;
   /** When `add-org --remove` recorded it (ISO 8601). */
   readonly removedAt: string;
+  /**
+   * The registry's time of the suspension the removal made; absent when the institution was suspended already
+   * (the regulator's): re-adding lifts only this suspension, and only while it is the registration's latest change.
+   */
+  readonly suspendedAt?: string;
 }
 
 const SCHEMA = z.strictObject({
-  removed: z.array(z.strictObject({ mspId: z.string().min(1), removedAt: z.iso.datetime() })),
+  removed: z.array(
+    z.strictObject({ mspId: z.string().min(1), removedAt: z.iso.datetime(), suspendedAt: z.string().optional() }),
+  ),
 });
 
 /** The institutions removed in this data directory, by MSP ID. */
@@ -49,11 +56,16 @@ export async function readRemovals(paths: RunPaths): Promise<ReadonlyMap<string,
   return new Map(parsed.data.removed.map((r) => [r.mspId, r]));
 }
 
-/** Records `mspId` as removed (again: its first removal's time is kept). */
-export async function recordRemoval(paths: RunPaths, mspId: string): Promise<void> {
+/**
+ * Records `mspId` as removed, with the suspension this removal made (`suspendedAt`). Removed again, its first
+ * removal's time is kept, and the suspension of the earlier removal unless this one made a newer one.
+ */
+export async function recordRemoval(paths: RunPaths, mspId: string, suspendedAt: string | undefined): Promise<void> {
   const removals = new Map(await readRemovals(paths));
-  if (removals.has(mspId)) return;
-  removals.set(mspId, { mspId, removedAt: new Date().toISOString() });
+  const earlier = removals.get(mspId);
+  if (earlier !== undefined && suspendedAt === undefined) return;
+  const removedAt = earlier?.removedAt ?? new Date().toISOString();
+  removals.set(mspId, { mspId, removedAt, ...(suspendedAt === undefined ? {} : { suspendedAt }) });
   await writeRemovals(paths, removals);
 }
 

@@ -16,6 +16,7 @@ export interface RunPaths {
   readonly dataDir: string;
   readonly runDir: string;
   readonly stateFile: string;
+  /** The lock's files are `<lockFile>.<n>` (network-lock.ts). */
   readonly lockFile: string;
   /** Institutions `add-org --remove` took off the channel (removed-organizations.ts); `down` keeps it. */
   readonly removedFile: string;
@@ -53,15 +54,22 @@ export interface NetworkRun {
   readonly ledgerAddress: string;
   /** The ledger first, then the nodes in the consortium file's order. */
   readonly processes: readonly ManagedProcess[];
+  /**
+   * Institutions whose node the operator runs (`add-org --no-start`): `up` does not start one, `status` does not
+   * count it missing.
+   */
+  readonly external?: readonly string[];
 }
 
 const ADDRESS = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port');
+const NAME = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a process name (ledger or an MSP ID)');
 const RUN_SCHEMA = z.strictObject({
   config: z.string().min(1),
   ledgerAddress: ADDRESS,
+  external: z.array(NAME).optional(),
   processes: z.array(
     z.strictObject({
-      name: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a process name (ledger or an MSP ID)'),
+      name: NAME,
       kind: z.enum(['ledger', 'node']),
       pid: z.int().positive(),
       startTime: z.string().min(1),
@@ -71,6 +79,13 @@ const RUN_SCHEMA = z.strictObject({
     }),
   ),
 });
+
+/** `run` with `mspId` marked as run by the operator ({@link NetworkRun.external}), or no longer; no empty list kept. */
+export function markedExternal(run: NetworkRun, mspId: string, external: boolean): NetworkRun {
+  const { external: before = [], ...rest } = run;
+  const after = [...before.filter((m) => m !== mspId), ...(external ? [mspId] : [])];
+  return after.length === 0 ? rest : { ...rest, external: after };
+}
 
 /** The run recorded in the data directory, or undefined when there is none. */
 export async function readRun(paths: RunPaths): Promise<NetworkRun | undefined> {

@@ -3,7 +3,8 @@
  * that was started, its memory, its health (a node's /healthz, the ledger's answer to a query) — the ledger's
  * height, and each institution's anchoring lag: records logged but not yet anchored (the node's /metrics) and its
  * latest checkpoint anchored on chain, with its age. Exit code 0 only when every process runs and is healthy, every
- * institution of the consortium file has one, and no `up` is still at work (it holds the data directory's lock).
+ * institution of the consortium file has one (or its node is the operator's own, `add-org --no-start`), and no `up`
+ * is still at work (it holds the data directory's lock).
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -53,8 +54,13 @@ export interface NetworkStatus {
   readonly healthy: boolean;
   /** A `network` command working on the data directory now (`up` still starting): not healthy yet. */
   readonly inProgress?: string;
-  /** Institutions of the consortium file (less those `add-org --remove` took off) with no process recorded. */
+  /**
+   * Institutions of the consortium file (less those `add-org --remove` took off, and those whose node the operator
+   * runs) with no process recorded.
+   */
   readonly notRecorded: readonly string[];
+  /** Institutions whose node the operator runs (`add-org --no-start`): not probed, not counted against health. */
+  readonly external: readonly string[];
   readonly ledgerHeight?: string;
   readonly processes: readonly ProcessStatus[];
 }
@@ -82,7 +88,15 @@ export async function networkStatus(o: Readonly<RecordedRunOptions>): Promise<Ne
   const paths = runPaths(o.dataDir);
   const run = await readRun(paths);
   if (run === undefined) {
-    return { dataDir: o.dataDir, config: o.config, recorded: false, healthy: false, notRecorded: [], processes: [] };
+    return {
+      dataDir: o.dataDir,
+      config: o.config,
+      recorded: false,
+      healthy: false,
+      notRecorded: [],
+      external: [],
+      processes: [],
+    };
   }
   if (o.configStated) checkSameConsortium(o, run);
   const busy = await lockHeldBy(paths);
@@ -93,10 +107,11 @@ export async function networkStatus(o: Readonly<RecordedRunOptions>): Promise<Ne
   );
   const consortium = loaded instanceof Error ? undefined : loaded;
   const removals = await readRemovals(paths);
+  const external = run.external ?? [];
   const notRecorded = (consortium?.organizations ?? [])
     .filter((org) => org.role !== 'operator' && org.nodes.some((n) => n.type === 'peer') && !removals.has(org.mspId))
     .map((org) => org.mspId)
-    .filter((mspId) => !run.processes.some((p) => p.name === mspId));
+    .filter((mspId) => !run.processes.some((p) => p.name === mspId) && !external.includes(mspId));
   const ledgerRecord = run.processes.find((p) => p.kind === 'ledger');
   const nodes = run.processes.filter((p) => p.kind === 'node');
   const ledgerAlive = ledgerRecord !== undefined && (await isRunning(ledgerRecord));
@@ -132,6 +147,7 @@ export async function networkStatus(o: Readonly<RecordedRunOptions>): Promise<Ne
       inProgress === undefined && notRecorded.length === 0 && statuses.length > 0 && statuses.every((s) => s.healthy),
     ...(inProgress === undefined ? {} : { inProgress }),
     notRecorded,
+    external,
     ...(ledger === undefined || ledger instanceof Error ? {} : { ledgerHeight: ledger.height.toString() }),
     processes: statuses,
   };
@@ -243,6 +259,9 @@ export function describeStatus(s: NetworkStatus): string {
     ...(unhealthy.length === 0 ? [] : [`unhealthy: ${unhealthy.join(', ')}`]),
     ...(s.notRecorded.length === 0 ? [] : [`not running (none recorded): ${s.notRecorded.join(', ')}`]),
   ];
-  const verdict = problems.length === 0 ? `all ${String(s.processes.length)} processes healthy` : problems.join('; ');
+  const verdict = [
+    problems.length === 0 ? `all ${String(s.processes.length)} processes healthy` : problems.join('; '),
+    ...(s.external.length === 0 ? [] : [`run by the operator, not probed: ${s.external.join(', ')}`]),
+  ].join('; ');
   return `${[line(header), ...rows.map(line)].join('\n')}\n${verdict} (consortium ${s.config}, data ${s.dataDir})\n`;
 }

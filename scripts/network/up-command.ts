@@ -98,8 +98,23 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
   const signals = ['SIGINT', 'SIGTERM'] as const;
   for (const signal of signals) process.on(signal, interrupt);
   let run: NetworkRun | undefined;
+  // Every record is what runs: the previous processes still running (a node outside the YAML too), with what this
+  // `up` launched in place of its name's stale entry. A failure, Ctrl-C or SIGKILL of `up` at any point leaves no
+  // running process unrecorded, so `down` stops it and the next `up` does not start it twice.
+  const order = ['ledger', ...consortium.organizations.map((org) => org.mspId)];
+  const rank = (p: ManagedProcess): number => {
+    const i = order.indexOf(p.name);
+    return i < 0 ? order.length : i;
+  };
+  const current = (): ManagedProcess[] => {
+    const byName = new Map(running);
+    for (const p of launched) byName.set(p.name, p);
+    return [...byName.values()].sort((a, b) => rank(a) - rank(b));
+  };
+  // Institutions whose node the operator runs (add-org --no-start) stay so: not started here.
+  const external = previous?.config === config ? (previous.external ?? []) : [];
   const record = async (processes: readonly ManagedProcess[], ledgerAddress: string): Promise<void> => {
-    const next = { config, ledgerAddress, processes };
+    const next = { config, ledgerAddress, processes, ...(external.length === 0 ? {} : { external }) };
     await writeRun(paths, next, run ?? previous);
     run = next;
   };
@@ -109,7 +124,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
       say(`ledger already running (pid ${String(ledger.pid)}, ${ledger.grpc})`);
     } else {
       const port = ledgerNode(consortium).peer.ports.grpc;
-      ledger = await startLedger(paths, o, port, { launched, record, interrupted: interrupted.signal });
+      ledger = await startLedger(paths, o, port, { launched, record, current, interrupted: interrupted.signal });
       say(`ledger serving on ${ledger.grpc} (pid ${String(ledger.pid)}, log ${ledger.logFile})`);
     }
     interrupted.signal.throwIfAborted();
@@ -124,12 +139,14 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     });
     interrupted.signal.throwIfAborted();
     const starting: { node: InstitutionNode; run: DetachedProcess }[] = [];
-    const processes: ManagedProcess[] = [ledger];
-    for (const node of nodes) {
+    const theirs = nodes.filter((node) => external.includes(node.mspId) && !running.has(node.mspId));
+    for (const node of theirs)
+      say(`${node.mspId}: its node is the operator's own (add-org --no-start), not started here`);
+    const managed = nodes.filter((node) => !theirs.includes(node));
+    for (const node of managed) {
       const already = running.get(node.mspId);
       if (already) {
         say(`${node.mspId} already running (pid ${String(already.pid)})`);
-        processes.push(already);
         continue;
       }
       const detached = await startDetached(nodeCommand(node, ledgerAddress), paths.logFile(node.mspId));
@@ -139,19 +156,17 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
         operations: node.config.metrics.listen,
       });
       launched.push(started);
-      processes.push(started);
       starting.push({ node, run: detached });
       // Recorded at once: a failure or a kill of this `up` before the loop ends leaves no node unrecorded.
-      await record(processes, ledgerAddress);
+      await record(current(), ledgerAddress);
       interrupted.signal.throwIfAborted();
     }
-    // A recorded node whose institution is no longer in the YAML runs on: kept recorded for `down` to stop.
+    // A recorded node whose institution is no longer in the YAML runs on: recorded all along for `down` to stop.
     for (const p of running.values()) {
       if (p.kind !== 'node' || nodes.some((node) => node.mspId === p.name)) continue;
       say(`${p.name} (pid ${String(p.pid)}) runs but is not an institution of ${config}: kept, down stops it`);
-      processes.push(p);
     }
-    await record(processes, ledgerAddress);
+    await record(current(), ledgerAddress);
     await Promise.all([
       ...starting.map(async ({ node, run: detached }) => {
         await waitUntilServing(node.mspId, detached, o.timeoutMs, (signal) =>
@@ -160,7 +175,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
         say(`${node.mspId} node healthy (pid ${String(detached.pid)}, log ${detached.logFile})`);
       }),
       // What was running already must be healthy too before `up` says the network is.
-      ...nodes
+      ...managed
         .filter((node) => running.has(node.mspId))
         .map((node) =>
           waitForNodeHealthy(
@@ -177,8 +192,10 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     ]);
     const seconds = ((performance.now() - began) / 1000).toFixed(1);
     say(
-      `network up: the ledger and ${String(nodes.length)} institution nodes healthy in ${seconds} s ` +
-        `(${String(launched.length)} started, ${String(running.size)} already running); pid files in ${paths.runDir}, logs in ${paths.logFile('*')}`,
+      `network up: the ledger and ${String(managed.length)} institution nodes healthy in ${seconds} s ` +
+        `(${String(launched.length)} started, ${String(running.size)} already running` +
+        `${theirs.length === 0 ? '' : `, ${String(theirs.length)} the operator's own`}); ` +
+        `pid files in ${paths.runDir}, logs in ${paths.logFile('*')}`,
     );
     return 0;
   } catch (caught) {
@@ -192,8 +209,8 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
     ];
     if (stuck.length > 0) say(`could not stop ${stuck.map((p) => `${p.name} (pid ${String(p.pid)})`).join(', ')}`);
     if (run !== undefined) {
-      const stopped = new Set(launched.filter((p) => !stuck.includes(p)).map((p) => p.name));
-      const left = run.processes.filter((p) => !stopped.has(p.name));
+      const stopped = launched.filter((p) => !stuck.includes(p));
+      const left = current().filter((p) => !stopped.includes(p));
       // Nothing left running: nothing recorded either, as after `down`.
       if (left.length === 0) await removeRun(paths, run);
       else await record(left, run.ledgerAddress);
@@ -218,10 +235,12 @@ async function startLedger(
   up: {
     readonly launched: ManagedProcess[];
     readonly record: (processes: readonly ManagedProcess[], ledgerAddress: string) => Promise<void>;
+    /** What runs now, this ledger included once launched. */
+    readonly current: () => ManagedProcess[];
     readonly interrupted: AbortSignal;
   },
 ): Promise<ManagedProcess> {
-  const { launched, record } = up;
+  const { launched, record, current } = up;
   await buildChaincode();
   const detached = await startDetached(
     ledgerCommand({ config: o.config, dataDir: o.dataDir, port }),
@@ -229,13 +248,13 @@ async function startLedger(
   );
   const provisional = await recordedAs('ledger', detached, { kind: 'ledger', grpc: `127.0.0.1:${String(port)}` });
   launched.push(provisional);
-  await record([provisional], provisional.grpc);
+  await record(current(), provisional.grpc);
   const address = await waitUntilServing('ledger', detached, o.timeoutMs, (signal) =>
     detached.waitForLine(parseLedgerServingLine, AbortSignal.any([signal, up.interrupted])),
   );
   const ledger = { ...provisional, grpc: address };
   launched.splice(launched.indexOf(provisional), 1, ledger);
-  await record([ledger], address);
+  await record(current(), address);
   return ledger;
 }
 
