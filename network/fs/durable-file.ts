@@ -3,7 +3,7 @@
  * backup archives (each keeps its own semantics as options: mode, replacing or not, owner).
  */
 import { link, open, readdir, realpath, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { syncDirectory } from './sync-directory.ts';
 
 export interface DurableWriteOptions {
@@ -28,10 +28,18 @@ const TEMP_NAME = /\.partial-(\d+)$/;
 export const isPartialFile = (name: string): boolean => TEMP_NAME.test(name);
 
 /**
+ * The paths (absolute) this process is writing, each to the write that ends last: a second write to a path waits
+ * for the first (both named their temporary file after this pid), and a `.partial-<own pid>` beside a path not in
+ * here is a former process's with the same pid (in a container the node is pid 1 at every start).
+ */
+const writing = new Map<string, Promise<void>>();
+
+/**
  * Writes a file whole under a temporary name beside `path` (`write` fills it), syncs it, then puts it in place and
  * syncs the directory: a crash or a power loss leaves the old file (or none) or the new one whole, never half of one,
- * and a file reported written survives a power loss. A write that fails leaves no new file. A temporary file that a
- * process which died writing to `path` left is removed first (a live one's is its own to finish).
+ * and a file reported written survives a power loss. A write that fails leaves no new file. Writes to one path in
+ * this process go one after another. A temporary file that a process which died writing to `path` left is removed
+ * first (a live one's is its own to finish).
  * @returns what `write` returns.
  * @throws the system error of the step that failed (`syscall` names it: `link` with `EEXIST` for a file at `path`).
  */
@@ -40,16 +48,33 @@ export async function writeDurably<T>(
   write: (handle: FileHandle) => Promise<T>,
   options: DurableWriteOptions = {},
 ): Promise<T> {
-  const { mode = 0o600, replace = false, owner } = options;
-  await removeAbandoned(path);
+  const key = resolve(path);
+  const previous = writing.get(key);
+  const written = (previous ?? Promise.resolve()).then(() => writeAlone(path, write, options));
+  const settled = written.then(
+    () => undefined,
+    () => undefined,
+  );
+  writing.set(key, settled);
+  void settled.then(() => {
+    if (writing.get(key) === settled) writing.delete(key);
+  });
+  return written;
+}
+
+/** {@link writeDurably}, no other write to `path` in this process under way. */
+async function writeAlone<T>(
+  path: string,
+  write: (handle: FileHandle) => Promise<T>,
+  { mode = 0o600, replace = false, owner }: DurableWriteOptions,
+): Promise<T> {
+  await sweep(path, false);
   const temp = `${path}.partial-${process.pid}`;
+  // Outside the try: a temporary file this call did not create is not its own to remove.
+  const handle = await create(temp, mode, owner);
   let result: T;
   try {
-    const handle = await open(temp, 'wx', mode === 'umask' ? 0o666 : mode);
     try {
-      if (owner !== undefined) await handle.chown(owner.uid, owner.gid);
-      // The umask may have taken bits away.
-      if (mode !== 'umask') await handle.chmod(mode);
       result = await write(handle);
       await handle.sync();
     } finally {
@@ -68,6 +93,21 @@ export async function writeDurably<T>(
     throw err;
   }
   return result;
+}
+
+/** A new file (never one that exists) with `mode` whatever the umask, and `owner`'s before anything is in it. */
+async function create(file: string, mode: number | 'umask', owner: DurableWriteOptions['owner']): Promise<FileHandle> {
+  const handle = await open(file, 'wx', mode === 'umask' ? 0o666 : mode);
+  try {
+    if (owner !== undefined) await handle.chown(owner.uid, owner.gid);
+    // The umask may have taken bits away.
+    if (mode !== 'umask') await handle.chmod(mode);
+  } catch (err) {
+    await handle.close();
+    await rm(file, { force: true });
+    throw err;
+  }
+  return handle;
 }
 
 /**
@@ -89,12 +129,18 @@ export async function replaceFile(path: string, data: string | Uint8Array): Prom
   });
 }
 
-/** Removes the temporary files of writes to `path` that a process which died left (a live one's is its own). */
-export async function removeAbandoned(path: string): Promise<void> {
+/**
+ * Removes the temporary files of writes to `path` that a process which died left (a live one's is its own; this
+ * process's own, only while it writes to `path`).
+ */
+export const removeAbandoned = (path: string): Promise<void> => sweep(path, writing.has(resolve(path)));
+
+async function sweep(path: string, ownIsLive: boolean): Promise<void> {
   const prefix = `${basename(path)}.partial-`;
   for (const entry of await readdir(dirname(path))) {
     const pid = entry.startsWith(prefix) && isPartialFile(entry) ? Number(entry.slice(prefix.length)) : 0;
-    if (pid > 0 && !isAlive(pid)) await rm(join(dirname(path), entry), { force: true });
+    const live = pid === process.pid ? ownIsLive : isAlive(pid);
+    if (pid > 0 && !live) await rm(join(dirname(path), entry), { force: true });
   }
 }
 
