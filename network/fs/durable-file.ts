@@ -2,7 +2,19 @@
  * The one way a file that must never be left half-written is written: the node's key files, the MSP material, the
  * backup archives (each keeps its own semantics as options: mode, replacing or not, owner).
  */
-import { link, open, readdir, realpath, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  link,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { syncDirectory } from './sync-directory.ts';
 
@@ -15,11 +27,17 @@ export interface DurableWriteOptions {
   /**
    * Replace a file at the path (rename(2): a reader sees the old file or the new). By default a file there is never
    * replaced, not even one that appeared meanwhile: link(2) refuses (EEXIST), which a file system without hard links
-   * cannot do, so there it fails.
+   * cannot do, so there it fails (unless `inPlaceWithoutHardLinks`).
    */
   readonly replace?: boolean;
   /** Given to the file before anything is in it (run as root: a file for the user who will read it). */
   readonly owner?: { readonly uid: number; readonly gid: number };
+  /**
+   * Where link(2) cannot be done (a file system without hard links: vfat, some FUSE, SMB without unix extensions), the
+   * bytes go into a file opened at the path itself, never replacing one, and synced — what a plain open(2) with
+   * O_EXCL gives: a crash may leave a torn file there, so only for a small file whose reader refuses a torn one.
+   */
+  readonly inPlaceWithoutHardLinks?: boolean;
 }
 
 const TEMP_NAME = /\.partial-(\d+)$/;
@@ -66,7 +84,7 @@ export async function writeDurably<T>(
 async function writeAlone<T>(
   path: string,
   write: (handle: FileHandle) => Promise<T>,
-  { mode = 0o600, replace = false, owner }: DurableWriteOptions,
+  { mode = 0o600, replace = false, owner, inPlaceWithoutHardLinks = false }: DurableWriteOptions,
 ): Promise<T> {
   await sweep(path, false);
   const temp = `${path}.partial-${process.pid}`;
@@ -80,7 +98,8 @@ async function writeAlone<T>(
     } finally {
       await handle.close();
     }
-    await (replace ? rename(temp, path) : link(temp, path));
+    if (replace) await rename(temp, path);
+    else await linkInPlace(temp, path, mode, owner, inPlaceWithoutHardLinks);
   } finally {
     // Linked, the temporary name goes; renamed, it is gone already.
     await rm(temp, { force: true });
@@ -95,6 +114,9 @@ async function writeAlone<T>(
   return result;
 }
 
+/** link(2) on vfat, some FUSE file systems, SMB without unix extensions (Azure Files). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP']);
+
 /** A new file (never one that exists) with `mode` whatever the umask, and `owner`'s before anything is in it. */
 async function create(file: string, mode: number | 'umask', owner: DurableWriteOptions['owner']): Promise<FileHandle> {
   const handle = await open(file, 'wx', mode === 'umask' ? 0o666 : mode);
@@ -108,6 +130,36 @@ async function create(file: string, mode: number | 'umask', owner: DurableWriteO
     throw err;
   }
   return handle;
+}
+
+/**
+ * Links `temp` (written, synced) at `path`; on a file system without hard links, when `inPlace`, writes its bytes into
+ * a new file at `path` itself, synced (a write that fails removes the file it created).
+ */
+async function linkInPlace(
+  temp: string,
+  path: string,
+  mode: number | 'umask',
+  owner: DurableWriteOptions['owner'],
+  inPlace: boolean,
+): Promise<void> {
+  try {
+    await link(temp, path);
+    return;
+  } catch (err) {
+    if (!inPlace || !NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+  const bytes = await readFile(temp);
+  const handle = await create(path, mode, owner);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await rm(path, { force: true });
+    throw err;
+  }
+  await handle.close();
 }
 
 /**
@@ -131,7 +183,8 @@ export async function replaceFile(path: string, data: string | Uint8Array): Prom
 
 /**
  * Removes the temporary files of writes to `path` that a process which died left (a live one's is its own; this
- * process's own, only while it writes to `path`).
+ * process's own, only while it writes to `path`). Another user's in a sticky folder (/tmp), which this user cannot remove,
+ * stays: it is in no one's way, as every process names its own.
  */
 export const removeAbandoned = (path: string): Promise<void> => sweep(path, writing.has(resolve(path)));
 
@@ -140,8 +193,15 @@ async function sweep(path: string, ownIsLive: boolean): Promise<void> {
   for (const entry of await readdir(dirname(path))) {
     const pid = entry.startsWith(prefix) && isPartialFile(entry) ? Number(entry.slice(prefix.length)) : 0;
     const live = pid === process.pid ? ownIsLive : isAlive(pid);
-    if (pid > 0 && !live) await rm(join(dirname(path), entry), { force: true });
+    if (pid > 0 && !live) await unlink(join(dirname(path), entry)).catch(unlessDenied);
   }
+}
+
+/** Undefined for a removal refused (or a file gone meanwhile), else the error thrown again. */
+function unlessDenied(err: unknown): undefined {
+  const { code } = err as NodeJS.ErrnoException;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') return undefined;
+  throw err;
 }
 
 function isAlive(pid: number): boolean {
