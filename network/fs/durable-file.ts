@@ -2,19 +2,7 @@
  * The one way a file that must never be left half-written is written: the node's key files, the MSP material, the
  * backup archives (each keeps its own semantics as options: mode, replacing or not, owner).
  */
-import {
-  link,
-  open,
-  readdir,
-  readFile,
-  realpath,
-  rename,
-  rm,
-  stat,
-  unlink,
-  writeFile,
-  type FileHandle,
-} from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { syncDirectory } from './sync-directory.ts';
 
@@ -160,25 +148,6 @@ async function linkInPlace(
     throw err;
   }
   await handle.close();
-}
-
-/**
- * Replaces the file at `path` (through a symlink, its target) with `data` by {@link writeDurably}, keeping its mode (a
- * new file: as the umask makes it). A target that is no regular file (`/dev/stdout`, a FIFO) is written in place:
- * there is nothing to replace. For files the operator's commands write (`--out`, the network's run records): a full
- * disk or a crash leaves the previous file whole, and a reader (a verifier polling a bundle) never sees half of one.
- */
-export async function replaceFile(path: string, data: string | Uint8Array): Promise<void> {
-  const target = await realpath(path).catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return path;
-    throw err;
-  });
-  const existing = await stat(target).catch(() => undefined);
-  if (existing !== undefined && !existing.isFile()) return writeFile(target, data);
-  await writeDurably(target, (handle) => handle.writeFile(data), {
-    replace: true,
-    mode: existing === undefined ? 'umask' : existing.mode & 0o7777,
-  });
 }
 
 /**
