@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeAbandoned, writeDurably } from './durable-file.ts';
+import { inChild, othersFile, stickyFolder } from './test-child.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -61,27 +60,14 @@ describe('writeDurably', () => {
     'writes where a dead temporary file is not its own to remove (another user’s, in a sticky folder)',
     async () => {
       // Run as another user, as `--out /tmp/x.json` is: as root, no permission is ever refused.
-      await chmod(dir, 0o755);
-      const sticky = join(dir, 'tmp');
-      await mkdir(sticky);
-      await chmod(sticky, 0o1777);
+      const sticky = await stickyFolder(dir);
       const stranger = join(sticky, 'x.json.partial-999999999');
-      await writeFile(stranger, 'another user’s, dead');
-      await chown(stranger, 4321, 4321);
-      await writeAs(65534, join(sticky, 'x.json'), 'new');
+      await othersFile(stranger, 'another user’s, dead', 4321, 0o644);
+      await inChild(`fs.writeDurably(${JSON.stringify(join(sticky, 'x.json'))}, (h) => h.writeFile('new'))`, {
+        uid: 65534,
+      });
       expect(await readFile(join(sticky, 'x.json'), 'utf8')).toBe('new');
       expect(await readFile(stranger, 'utf8')).toBe('another user’s, dead');
     },
   );
 });
-
-/** writeDurably(`file`, `text`) in a process of user `uid`. */
-async function writeAs(uid: number, file: string, text: string): Promise<void> {
-  const script = `const { writeDurably } = await import(${JSON.stringify(join(import.meta.dirname, 'index.ts'))});
-    await writeDurably(${JSON.stringify(file)}, (handle) => handle.writeFile(${JSON.stringify(text)}));`;
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    uid,
-    gid: uid,
-    cwd: join(import.meta.dirname, '..', '..'),
-  });
-}
