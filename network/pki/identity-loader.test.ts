@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -65,6 +65,20 @@ describe('loadSigningIdentity', () => {
     await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
       code: 'MATERIAL_INCONSISTENT',
       field: join(dir, 'keystore'),
+    });
+  });
+
+  it('passes over a stray file in keystore/ whatever its mode or blocks, and holds only the certificate’s key to the key rules (review14 S6)', async () => {
+    const [issued, former, other] = [await user(), await user(), await user()];
+    await writeMsp(dir, issued, issued);
+    await writeFile(join(dir, 'keystore', '.gitkeep'), '', { mode: 0o644 });
+    await writeFile(join(dir, 'keystore', '0000_README'), 'keys go here\n', { mode: 0o644 });
+    await writeFile(join(dir, 'keystore', '0001_sk'), former.privateKeyPem + other.privateKeyPem, { mode: 0o644 });
+    expect((await loadSigningIdentity(dir)).privateKey.equals(issued.privateKey)).toBe(true);
+    await chmod(join(dir, 'keystore', '3f2a_sk'), 0o644);
+    await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
+      code: 'KEY_EXPOSED',
+      field: join(dir, 'keystore', '3f2a_sk'),
     });
   });
 

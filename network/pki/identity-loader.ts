@@ -37,7 +37,8 @@ export interface TlsMaterial {
  * fabric-ca re-enrolment leaves one `<ski>_sk` per enrolment there, so the first by name may be a former key.
  * The MSP ID is `mspId` when given, else the certificate's O (how this PKI and cryptogen issue them).
  * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, `MATERIAL_INCONSISTENT` when no key is the cert's or
- * `signcerts/` holds more than one file, `KEY_EXPOSED` for a file in `keystore/` open to other users.
+ * `signcerts/` holds more than one file, `KEY_EXPOSED` when the certificate's key is open to other users, `BAD_MATERIAL`
+ * when its file holds more than one key (other files in `keystore/` are passed over whatever they hold).
  */
 export async function loadSigningIdentity(mspDir: string, mspId?: string): Promise<SigningIdentity> {
   const signcerts = join(mspDir, 'signcerts');
@@ -55,17 +56,19 @@ export async function loadSigningIdentity(mspDir: string, mspId?: string): Promi
   if (keyFiles.length === 0) throw new PkiError('MATERIAL_MISSING', `${keystore} holds no file`, keystore);
   const certificatePem = (await readRequired(certFile)).toString('utf8');
   for (const keyFile of keyFiles) {
-    const keyPem = await readRequiredKey(keyFile);
     try {
-      const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, keyPem, keyFile);
-      return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
+      parseKeyPair(certificatePem, certFile, await readRequired(keyFile), keyFile);
     } catch (err) {
-      // Another key, or a key file that is no key (a stray file in keystore/): the matching key may be further on.
+      // Another key, or a file that is no key (a README, a .gitkeep): passed over, as Fabric's keystore does.
       const notTheKey =
         err instanceof PkiError &&
         (err.code === 'MATERIAL_INCONSISTENT' || (err.code === 'BAD_MATERIAL' && err.field === keyFile));
       if (keyFiles.length === 1 || !notTheKey) throw err;
+      continue;
     }
+    // The certificate's key: held to the key file rules (its owner's alone, one key), and parsed from what was checked.
+    const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, await readRequiredKey(keyFile), keyFile);
+    return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
   }
   throw new PkiError('MATERIAL_INCONSISTENT', `no key in ${keystore} is the key of ${certFile}`, keystore);
 }
