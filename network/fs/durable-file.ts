@@ -28,10 +28,15 @@ export interface DurableWriteOptions {
   readonly inPlaceWithoutHardLinks?: boolean;
 }
 
-const TEMP_NAME = /\.partial-(\d+)$/;
+/** After the file's name: writeDurably's temporary files, and the MSP generator's before it (until 2026-12-07). */
+const TEMP_SUFFIX = /^\.partial-(\d+)$/;
+const FORMER_TEMP_SUFFIX = /^\.(\d+)\.tmp$/;
 
-/** Whether a directory entry is a writeDurably temporary file (`<name>.partial-<pid>`), which a reader skips. */
-export const isPartialFile = (name: string): boolean => TEMP_NAME.test(name);
+/**
+ * Whether a directory entry is a temporary file a crash may have left — writeDurably's (`<name>.partial-<pid>`) or the
+ * MSP generator's before it (`<name>.<pid>.tmp`) — which a reader skips.
+ */
+export const isPartialFile = (name: string): boolean => /\.(?:partial-\d+|\d+\.tmp)$/.test(name);
 
 /**
  * The paths (absolute) this process is writing, each to the write that ends last: a second write to a path waits
@@ -152,15 +157,19 @@ async function linkInPlace(
 
 /**
  * Removes the temporary files of writes to `path` that a process which died left (a live one's is its own; this
- * process's own, only while it writes to `path`). Another user's in a sticky folder (/tmp), which this user cannot remove,
- * stays: it is in no one's way, as every process names its own.
+ * process's own, only while it writes to `path`); `formerNames`: the MSP generator's `<file>.<pid>.tmp` too. Another
+ * user's in a sticky folder (/tmp), which this user cannot remove, stays: it is in no one's way, as every process names
+ * its own.
  */
-export const removeAbandoned = (path: string): Promise<void> => sweep(path, writing.has(resolve(path)));
+export const removeAbandoned = (path: string, { formerNames = false } = {}): Promise<void> =>
+  sweep(path, writing.has(resolve(path)), formerNames);
 
-async function sweep(path: string, ownIsLive: boolean): Promise<void> {
-  const prefix = `${basename(path)}.partial-`;
+async function sweep(path: string, ownIsLive: boolean, formerNames = false): Promise<void> {
+  const base = basename(path);
   for (const entry of await readdir(dirname(path))) {
-    const pid = entry.startsWith(prefix) && isPartialFile(entry) ? Number(entry.slice(prefix.length)) : 0;
+    const suffix = entry.startsWith(base) ? entry.slice(base.length) : '';
+    const match = TEMP_SUFFIX.exec(suffix) ?? (formerNames ? FORMER_TEMP_SUFFIX.exec(suffix) : null);
+    const pid = match === null ? 0 : Number(match[1]);
     const live = pid === process.pid ? ownIsLive : isAlive(pid);
     if (pid > 0 && !live) await unlink(join(dirname(path), entry)).catch(unlessDenied);
   }

@@ -103,9 +103,6 @@ async function loadCertificates(dir: string): Promise<X509Certificate[]> {
   return Promise.all(files.map(async (file) => parseCertificate((await readRequired(file)).toString('utf8'), file)));
 }
 
-/** The generator's temporary files before network/fs writeDurably (`<file>.<pid>.tmp`), which a crash may have left. */
-const OLD_TEMP_NAME = /\.\d+\.tmp$/;
-
 /**
  * Regular files of `dir` in name order (Fabric reads directories the same way: `msp/configbuilder.go`), but for the
  * temporary files a crash of the generator left (the next run removes them): whole or half, they are not the
@@ -116,7 +113,7 @@ async function listFiles(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
     return entries
-      .filter((e) => e.isFile() && !isPartialFile(e.name) && !OLD_TEMP_NAME.test(e.name))
+      .filter((e) => e.isFile() && !isPartialFile(e.name))
       .map((e) => e.name)
       .sort()
       .map((name) => join(dir, name));
