@@ -3,7 +3,8 @@
  * root certificates for a channel MSP, a TLS key pair for gRPC. Works on cryptogen/fabric-ca output too.
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPartialFile } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
@@ -104,23 +105,33 @@ async function loadCertificates(dir: string): Promise<X509Certificate[]> {
 }
 
 /**
- * Regular files of `dir` in name order (Fabric reads directories the same way: `msp/configbuilder.go`), but for the
- * temporary files a crash of the generator left (the next run removes them): whole or half, they are not the
- * material. Fabric's own loader reads every file of `signcerts/` and `cacerts/` that holds a PEM block, and skips in
- * `keystore/` any file that is no private key or not the certificate's (bccsp/sw `fileks.go`).
+ * Regular files of `dir` in name order (Fabric reads directories the same way: `msp/configbuilder.go`), symlinks
+ * followed as Fabric's os.Stat does — a Kubernetes Secret's files are symlinks (`priv_sk -> ..data/priv_sk`, `..data`
+ * a symlink to a folder, passed over) — but for the temporary files a crash of the generator left (the next run
+ * removes them): whole or half, they are not the material. Fabric's own loader reads every file of `signcerts/` and
+ * `cacerts/` that holds a PEM block, and skips in `keystore/` any file that is no private key or not the
+ * certificate's (bccsp/sw `fileks.go`).
  */
 async function listFiles(dir: string): Promise<string[]> {
+  let entries: Dirent[];
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries
-      .filter((e) => e.isFile() && !isPartialFile(e.name))
-      .map((e) => e.name)
-      .sort()
-      .map((name) => join(dir, name));
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
     if (isNotFound(err)) throw new PkiError('MATERIAL_MISSING', `${dir} does not exist`, dir, { cause: err });
     throw err;
   }
+  const names = await Promise.all(
+    entries.map(async (entry) => {
+      if (isPartialFile(entry.name)) return undefined;
+      // A symlink that leads nowhere is passed over, as Fabric does (a warning there).
+      const file = entry.isSymbolicLink() ? await stat(join(dir, entry.name)).catch(() => undefined) : entry;
+      return file?.isFile() === true ? entry.name : undefined;
+    }),
+  );
+  return names
+    .filter((name): name is string => name !== undefined)
+    .sort()
+    .map((name) => join(dir, name));
 }
 
 function organizationOf(certificate: X509Certificate, file: string): string {
