@@ -2,8 +2,8 @@
  * The one way a file that must never be left half-written is written: the node's key files, the MSP material, the
  * backup archives (each keeps its own semantics as options: mode, replacing or not, owner).
  */
-import { link, open, readdir, realpath, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { link, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { syncDirectory } from './sync-directory.ts';
 
 export interface DurableWriteOptions {
@@ -15,23 +15,42 @@ export interface DurableWriteOptions {
   /**
    * Replace a file at the path (rename(2): a reader sees the old file or the new). By default a file there is never
    * replaced, not even one that appeared meanwhile: link(2) refuses (EEXIST), which a file system without hard links
-   * cannot do, so there it fails.
+   * cannot do, so there it fails (unless `inPlaceWithoutHardLinks`).
    */
   readonly replace?: boolean;
   /** Given to the file before anything is in it (run as root: a file for the user who will read it). */
   readonly owner?: { readonly uid: number; readonly gid: number };
+  /**
+   * Where link(2) cannot be done (a file system without hard links: vfat, some FUSE, SMB without unix extensions), the
+   * bytes go into a file opened at the path itself, never replacing one, and synced — what a plain open(2) with
+   * O_EXCL gives: a crash may leave a torn file there, so only for a small file whose reader refuses a torn one.
+   */
+  readonly inPlaceWithoutHardLinks?: boolean;
 }
 
-const TEMP_NAME = /\.partial-(\d+)$/;
+/** After the file's name: writeDurably's temporary files, and the MSP generator's before it (until 2026-12-07). */
+const TEMP_SUFFIX = /^\.partial-(\d+)$/;
+const FORMER_TEMP_SUFFIX = /^\.(\d+)\.tmp$/;
 
-/** Whether a directory entry is a writeDurably temporary file (`<name>.partial-<pid>`), which a reader skips. */
-export const isPartialFile = (name: string): boolean => TEMP_NAME.test(name);
+/**
+ * Whether a directory entry is a temporary file a crash may have left — writeDurably's (`<name>.partial-<pid>`) or the
+ * MSP generator's before it (`<name>.<pid>.tmp`) — which a reader skips.
+ */
+export const isPartialFile = (name: string): boolean => /\.(?:partial-\d+|\d+\.tmp)$/.test(name);
+
+/**
+ * The paths (absolute) this process is writing, each to the write that ends last: a second write to a path waits
+ * for the first (both named their temporary file after this pid), and a `.partial-<own pid>` beside a path not in
+ * here is a former process's with the same pid (in a container the node is pid 1 at every start).
+ */
+const writing = new Map<string, Promise<void>>();
 
 /**
  * Writes a file whole under a temporary name beside `path` (`write` fills it), syncs it, then puts it in place and
  * syncs the directory: a crash or a power loss leaves the old file (or none) or the new one whole, never half of one,
- * and a file reported written survives a power loss. A write that fails leaves no new file. A temporary file that a
- * process which died writing to `path` left is removed first (a live one's is its own to finish).
+ * and a file reported written survives a power loss. A write that fails leaves no new file. Writes to one path in
+ * this process go one after another. A temporary file that a process which died writing to `path` left is removed
+ * first (a live one's is its own to finish).
  * @returns what `write` returns.
  * @throws the system error of the step that failed (`syscall` names it: `link` with `EEXIST` for a file at `path`).
  */
@@ -40,22 +59,40 @@ export async function writeDurably<T>(
   write: (handle: FileHandle) => Promise<T>,
   options: DurableWriteOptions = {},
 ): Promise<T> {
-  const { mode = 0o600, replace = false, owner } = options;
-  await removeAbandoned(path);
+  const key = resolve(path);
+  const previous = writing.get(key);
+  const written = (previous ?? Promise.resolve()).then(() => writeAlone(path, write, options));
+  const settled = written.then(
+    () => undefined,
+    () => undefined,
+  );
+  writing.set(key, settled);
+  void settled.then(() => {
+    if (writing.get(key) === settled) writing.delete(key);
+  });
+  return written;
+}
+
+/** {@link writeDurably}, no other write to `path` in this process under way. */
+async function writeAlone<T>(
+  path: string,
+  write: (handle: FileHandle) => Promise<T>,
+  { mode = 0o600, replace = false, owner, inPlaceWithoutHardLinks = false }: DurableWriteOptions,
+): Promise<T> {
+  await sweep(path, false);
   const temp = `${path}.partial-${process.pid}`;
+  // Outside the try: a temporary file this call did not create is not its own to remove.
+  const handle = await create(temp, mode, owner);
   let result: T;
   try {
-    const handle = await open(temp, 'wx', mode === 'umask' ? 0o666 : mode);
     try {
-      if (owner !== undefined) await handle.chown(owner.uid, owner.gid);
-      // The umask may have taken bits away.
-      if (mode !== 'umask') await handle.chmod(mode);
       result = await write(handle);
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await (replace ? rename(temp, path) : link(temp, path));
+    if (replace) await rename(temp, path);
+    else await linkInPlace(temp, path, mode, owner, inPlaceWithoutHardLinks);
   } finally {
     // Linked, the temporary name goes; renamed, it is gone already.
     await rm(temp, { force: true });
@@ -70,32 +107,79 @@ export async function writeDurably<T>(
   return result;
 }
 
-/**
- * Replaces the file at `path` (through a symlink, its target) with `data` by {@link writeDurably}, keeping its mode (a
- * new file: as the umask makes it). A target that is no regular file (`/dev/stdout`, a FIFO) is written in place:
- * there is nothing to replace. For files the operator's commands write (`--out`, the network's run records): a full
- * disk or a crash leaves the previous file whole, and a reader (a verifier polling a bundle) never sees half of one.
- */
-export async function replaceFile(path: string, data: string | Uint8Array): Promise<void> {
-  const target = await realpath(path).catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return path;
+/** link(2) on vfat, some FUSE file systems, SMB without unix extensions (Azure Files). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP']);
+
+/** A new file (never one that exists) with `mode` whatever the umask, and `owner`'s before anything is in it. */
+async function create(file: string, mode: number | 'umask', owner: DurableWriteOptions['owner']): Promise<FileHandle> {
+  const handle = await open(file, 'wx', mode === 'umask' ? 0o666 : mode);
+  try {
+    if (owner !== undefined) await handle.chown(owner.uid, owner.gid);
+    // The umask may have taken bits away.
+    if (mode !== 'umask') await handle.chmod(mode);
+  } catch (err) {
+    await handle.close();
+    await rm(file, { force: true });
     throw err;
-  });
-  const existing = await stat(target).catch(() => undefined);
-  if (existing !== undefined && !existing.isFile()) return writeFile(target, data);
-  await writeDurably(target, (handle) => handle.writeFile(data), {
-    replace: true,
-    mode: existing === undefined ? 'umask' : existing.mode & 0o7777,
-  });
+  }
+  return handle;
 }
 
-/** Removes the temporary files of writes to `path` that a process which died left (a live one's is its own). */
-export async function removeAbandoned(path: string): Promise<void> {
-  const prefix = `${basename(path)}.partial-`;
-  for (const entry of await readdir(dirname(path))) {
-    const pid = entry.startsWith(prefix) && isPartialFile(entry) ? Number(entry.slice(prefix.length)) : 0;
-    if (pid > 0 && !isAlive(pid)) await rm(join(dirname(path), entry), { force: true });
+/**
+ * Links `temp` (written, synced) at `path`; on a file system without hard links, when `inPlace`, writes its bytes into
+ * a new file at `path` itself, synced (a write that fails removes the file it created).
+ */
+async function linkInPlace(
+  temp: string,
+  path: string,
+  mode: number | 'umask',
+  owner: DurableWriteOptions['owner'],
+  inPlace: boolean,
+): Promise<void> {
+  try {
+    await link(temp, path);
+    return;
+  } catch (err) {
+    if (!inPlace || !NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
   }
+  const bytes = await readFile(temp);
+  const handle = await create(path, mode, owner);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await rm(path, { force: true });
+    throw err;
+  }
+  await handle.close();
+}
+
+/**
+ * Removes the temporary files of writes to `path` that a process which died left (a live one's is its own; this
+ * process's own, only while it writes to `path`); `formerNames`: the MSP generator's `<file>.<pid>.tmp` too. Another
+ * user's in a sticky folder (/tmp), which this user cannot remove, stays: it is in no one's way, as every process names
+ * its own.
+ */
+export const removeAbandoned = (path: string, { formerNames = false } = {}): Promise<void> =>
+  sweep(path, writing.has(resolve(path)), formerNames);
+
+async function sweep(path: string, ownIsLive: boolean, formerNames = false): Promise<void> {
+  const base = basename(path);
+  for (const entry of await readdir(dirname(path))) {
+    const suffix = entry.startsWith(base) ? entry.slice(base.length) : '';
+    const match = TEMP_SUFFIX.exec(suffix) ?? (formerNames ? FORMER_TEMP_SUFFIX.exec(suffix) : null);
+    const pid = match === null ? 0 : Number(match[1]);
+    const live = pid === process.pid ? ownIsLive : isAlive(pid);
+    if (pid > 0 && !live) await unlink(join(dirname(path), entry)).catch(unlessDenied);
+  }
+}
+
+/** Undefined for a removal refused (or a file gone meanwhile), else the error thrown again. */
+function unlessDenied(err: unknown): undefined {
+  const { code } = err as NodeJS.ErrnoException;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') return undefined;
+  throw err;
 }
 
 function isAlive(pid: number): boolean {

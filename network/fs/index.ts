@@ -3,5 +3,6 @@
  * material): one definition under both, as network/wire is for varints.
  */
 export { syncDirectory } from './sync-directory.ts';
-export { isPartialFile, removeAbandoned, replaceFile, writeDurably, type DurableWriteOptions } from './durable-file.ts';
+export { isPartialFile, removeAbandoned, writeDurably, type DurableWriteOptions } from './durable-file.ts';
+export { replaceFile } from './replace-file.ts';
 export { ExposedFileError, readPrivateFile } from './private-file.ts';

@@ -16,7 +16,8 @@ export class ExposedFileError extends Error {
   ) {
     super(
       `${file} is open to other users (mode ${mode.toString(8).padStart(4, '0')}): a private key must be its ` +
-        `owner's alone (or, owned by root, readable by its group: 0640); run chmod 600 ${file}`,
+        `owner's alone (or, owned by root, readable by its group: 0640); run chmod 600 ${file} (a mounted ` +
+        "Kubernetes Secret, read-only: give the volume defaultMode 0400, or 0440 with the pod's fsGroup)",
     );
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,6 +66,40 @@ describe('loadSigningIdentity', () => {
       code: 'MATERIAL_INCONSISTENT',
       field: join(dir, 'keystore'),
     });
+  });
+
+  it('passes over a stray file in keystore/ whatever its mode or blocks, and holds only the certificate’s key to the key rules (review14 S6)', async () => {
+    const [issued, former, other] = [await user(), await user(), await user()];
+    await writeMsp(dir, issued, issued);
+    await writeFile(join(dir, 'keystore', '.gitkeep'), '', { mode: 0o644 });
+    await writeFile(join(dir, 'keystore', '0000_README'), 'keys go here\n', { mode: 0o644 });
+    await writeFile(join(dir, 'keystore', '0001_sk'), former.privateKeyPem + other.privateKeyPem, { mode: 0o644 });
+    expect((await loadSigningIdentity(dir)).privateKey.equals(issued.privateKey)).toBe(true);
+    await chmod(join(dir, 'keystore', '3f2a_sk'), 0o644);
+    await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
+      code: 'KEY_EXPOSED',
+      field: join(dir, 'keystore', '3f2a_sk'),
+    });
+  });
+
+  it('reads the files a Kubernetes Secret projects, symlinks through ..data, and passes over the folders (review14 N3)', async () => {
+    const issued = await user();
+    await writeMsp(dir, issued, issued);
+    for (const [folder, name, pem] of [
+      ['keystore', '3f2a_sk', issued.privateKeyPem],
+      ['signcerts', 'User1@regulator.lianxin.local-cert.pem', issued.certificatePem],
+    ] as const) {
+      // As the kubelet writes a Secret volume: a timestamped folder, ..data a symlink to it, each file a symlink.
+      await rm(join(dir, folder), { recursive: true });
+      const version = join(dir, folder, '..2026_12_07_10_00_00.123456789');
+      await mkdir(version, { recursive: true });
+      await writeFile(join(version, name), pem, { mode: 0o400 });
+      await symlink('..2026_12_07_10_00_00.123456789', join(dir, folder, '..data'));
+      await symlink(join('..data', name), join(dir, folder, name));
+    }
+    await symlink('gone', join(dir, 'keystore', 'dangling_sk'));
+    const identity = await loadSigningIdentity(dir);
+    expect(identity.privateKey.equals(issued.privateKey)).toBe(true);
   });
 
   it('refuses a signcerts/ with two certificates rather than take the first by name', async () => {

@@ -3,7 +3,8 @@
  * root certificates for a channel MSP, a TLS key pair for gRPC. Works on cryptogen/fabric-ca output too.
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPartialFile } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
@@ -37,7 +38,8 @@ export interface TlsMaterial {
  * fabric-ca re-enrolment leaves one `<ski>_sk` per enrolment there, so the first by name may be a former key.
  * The MSP ID is `mspId` when given, else the certificate's O (how this PKI and cryptogen issue them).
  * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, `MATERIAL_INCONSISTENT` when no key is the cert's or
- * `signcerts/` holds more than one file, `KEY_EXPOSED` for a file in `keystore/` open to other users.
+ * `signcerts/` holds more than one file, `KEY_EXPOSED` when the certificate's key is open to other users, `BAD_MATERIAL`
+ * when its file holds more than one key (other files in `keystore/` are passed over whatever they hold).
  */
 export async function loadSigningIdentity(mspDir: string, mspId?: string): Promise<SigningIdentity> {
   const signcerts = join(mspDir, 'signcerts');
@@ -55,17 +57,19 @@ export async function loadSigningIdentity(mspDir: string, mspId?: string): Promi
   if (keyFiles.length === 0) throw new PkiError('MATERIAL_MISSING', `${keystore} holds no file`, keystore);
   const certificatePem = (await readRequired(certFile)).toString('utf8');
   for (const keyFile of keyFiles) {
-    const keyPem = await readRequiredKey(keyFile);
     try {
-      const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, keyPem, keyFile);
-      return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
+      parseKeyPair(certificatePem, certFile, await readRequired(keyFile), keyFile);
     } catch (err) {
-      // Another key, or a key file that is no key (a stray file in keystore/): the matching key may be further on.
+      // Another key, or a file that is no key (a README, a .gitkeep): passed over, as Fabric's keystore does.
       const notTheKey =
         err instanceof PkiError &&
         (err.code === 'MATERIAL_INCONSISTENT' || (err.code === 'BAD_MATERIAL' && err.field === keyFile));
       if (keyFiles.length === 1 || !notTheKey) throw err;
+      continue;
     }
+    // The certificate's key: held to the key file rules (its owner's alone, one key), and parsed from what was checked.
+    const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, await readRequiredKey(keyFile), keyFile);
+    return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
   }
   throw new PkiError('MATERIAL_INCONSISTENT', `no key in ${keystore} is the key of ${certFile}`, keystore);
 }
@@ -100,27 +104,34 @@ async function loadCertificates(dir: string): Promise<X509Certificate[]> {
   return Promise.all(files.map(async (file) => parseCertificate((await readRequired(file)).toString('utf8'), file)));
 }
 
-/** The generator's temporary files before network/fs writeDurably (`<file>.<pid>.tmp`), which a crash may have left. */
-const OLD_TEMP_NAME = /\.\d+\.tmp$/;
-
 /**
- * Regular files of `dir` in name order (Fabric reads directories the same way: `msp/configbuilder.go`), but for the
- * temporary files a crash of the generator left (the next run removes them): whole or half, they are not the
- * material. Fabric's own loader reads every file of `signcerts/` and `cacerts/` that holds a PEM block, and skips in
- * `keystore/` any file that is no private key or not the certificate's (bccsp/sw `fileks.go`).
+ * Regular files of `dir` in name order (Fabric reads directories the same way: `msp/configbuilder.go`), symlinks
+ * followed as Fabric's os.Stat does — a Kubernetes Secret's files are symlinks (`priv_sk -> ..data/priv_sk`, `..data`
+ * a symlink to a folder, passed over) — but for the temporary files a crash of the generator left (the next run
+ * removes them): whole or half, they are not the material. Fabric's own loader reads every file of `signcerts/` and
+ * `cacerts/` that holds a PEM block, and skips in `keystore/` any file that is no private key or not the
+ * certificate's (bccsp/sw `fileks.go`).
  */
 async function listFiles(dir: string): Promise<string[]> {
+  let entries: Dirent[];
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries
-      .filter((e) => e.isFile() && !isPartialFile(e.name) && !OLD_TEMP_NAME.test(e.name))
-      .map((e) => e.name)
-      .sort()
-      .map((name) => join(dir, name));
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
     if (isNotFound(err)) throw new PkiError('MATERIAL_MISSING', `${dir} does not exist`, dir, { cause: err });
     throw err;
   }
+  const names = await Promise.all(
+    entries.map(async (entry) => {
+      if (isPartialFile(entry.name)) return undefined;
+      // A symlink that leads nowhere is passed over, as Fabric does (a warning there).
+      const file = entry.isSymbolicLink() ? await stat(join(dir, entry.name)).catch(() => undefined) : entry;
+      return file?.isFile() === true ? entry.name : undefined;
+    }),
+  );
+  return names
+    .filter((name): name is string => name !== undefined)
+    .sort()
+    .map((name) => join(dir, name));
 }
 
 function organizationOf(certificate: X509Certificate, file: string): string {

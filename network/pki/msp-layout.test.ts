@@ -395,13 +395,22 @@ describe('generateCryptoMaterial when the consortium changes', () => {
       await copyFile(user.msp.signcert, `${user.msp.signcert}.partial-${crashed}`);
       await writeFile(`${user.msp.key}.partial-${crashed}`, '-----BEGIN PRIVATE KEY-----\nMIGH', { mode: 0o600 });
       await writeFile(`${org.msp.cacert}.${crashed}.tmp`, '-----BEGIN CERTIFICATE-----\nMIIB');
+      // And beside a file the next run writes anew (a whole leftover under the old name).
+      await copyFile(org.msp.tlscacert, `${org.msp.tlscacert}.${crashed}.tmp`);
+      await unlink(org.msp.tlscacert);
       const identity = await loadSigningIdentity(user.msp.dir);
       expect(identity.certificatePem).toBe(await readFile(user.msp.signcert, 'utf8'));
-      expect((await loadOrgRootCerts(copy, 'ShanghaiBankMSP')).rootCerts).toHaveLength(1);
+      expect(await loadOrgRootCerts(copy, 'ShanghaiBankMSP').catch((err: unknown) => err)).toMatchObject({
+        code: 'MATERIAL_MISSING',
+      });
       // Fabric's loader would take a whole one in cacerts/ as a root: a run that keeps the files clears them away.
       await generateCryptoMaterial(consortium, copy);
       expect(await readdir(dirname(user.msp.signcert))).toEqual([basename(user.msp.signcert)]);
       expect(await readdir(dirname(user.msp.key))).toEqual([basename(user.msp.key)]);
+      for (const file of [org.msp.cacert, org.msp.tlscacert]) {
+        expect(await readdir(dirname(file))).toEqual([basename(file)]);
+      }
+      expect((await loadOrgRootCerts(copy, 'ShanghaiBankMSP')).rootCerts).toHaveLength(1);
     });
   });
 

@@ -236,14 +236,18 @@ class MaterialWriter {
    */
   async #write(path: string, content: string, mode: number): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
+    await removeAbandoned(path, { formerNames: true });
     // Never replacing a file that appeared since we looked; force replaces on purpose.
     await writeDurably(path, (handle) => handle.writeFile(content), { mode, replace: this.#force });
     this.report.created.push(this.#relative(path));
   }
 
-  /** A kept file's temporary files that a crashed run left go: Fabric would read a whole one in cacerts/ as a root. */
+  /**
+   * A kept file's temporary files that a crashed run left go, under either name the generator gave them: Fabric would
+   * read a whole one in cacerts/ as a root.
+   */
   async #kept(...paths: string[]): Promise<void> {
-    await Promise.all(paths.map(removeAbandoned));
+    await Promise.all(paths.map((path) => removeAbandoned(path, { formerNames: true })));
     this.report.kept.push(...paths.map((p) => this.#relative(p)));
   }
 

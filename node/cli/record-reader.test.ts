@@ -1,8 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliError } from './errors.ts';
 import { DEFAULT_MAX_RECORD_BYTES, validateCreditRecord } from '../records/index.ts';
@@ -87,18 +88,18 @@ describe('openRecords: CSV', () => {
   });
 
   it("refuses a content_file outside the input file's folder unless told, a symlink out of it too", async () => {
-    const outside = join(dir, 'keys');
+    const outside = join(dir, 'elsewhere');
     await mkdir(outside, { recursive: true });
-    await writeFile(join(outside, 'receipt.key'), 'PRIVATE KEY');
+    await writeFile(join(outside, 'receipt.txt'), 'not for this input');
     const inputs = join(dir, 'inputs');
     await mkdir(inputs, { recursive: true });
-    await symlink(join(outside, 'receipt.key'), join(inputs, 'linked.key'));
+    await symlink(join(outside, 'receipt.txt'), join(inputs, 'linked.txt'));
     await writeFile(join(inputs, 'ok.txt'), 'fine');
     const csv = join(inputs, 'escape.csv');
     await writeFile(
       csv,
       'subject,kind,version,content_type,content_file\n' +
-        ['../keys/receipt.key', join(outside, 'receipt.key'), 'linked.key', 'ok.txt']
+        ['../elsewhere/receipt.txt', join(outside, 'receipt.txt'), 'linked.txt', 'ok.txt']
           .map((f, i) => `${SUBJECT},loan,${String(i + 1)},text/plain,${f}`)
           .join('\n') +
         '\n',
@@ -112,6 +113,48 @@ describe('openRecords: CSV', () => {
     ]);
     const anywhere = await readAll(csv, { contentFilesAnywhere: true });
     expect(anywhere.map((r) => r.ok)).toEqual([true, true, true, true]);
+  });
+
+  it('refuses key material as a content_file even inside the input’s folder, the data dir where the demo’s CSV lies (review14 S5)', async () => {
+    const data = join(dir, 'data');
+    const keyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'sec1',
+      format: 'pem',
+    });
+    const files: Record<string, string | Buffer> = {
+      'nodes/HangzhouCreditMSP/keys/p2p.key': Buffer.from([8, 1, 18, 64, ...Array<number>(64).fill(7)]),
+      'crypto/HangzhouCreditMSP/users/Admin/msp/keystore/priv_sk': 'no PEM, still in a keystore/',
+      'crypto/HangzhouCreditMSP/peers/node0/tls/server.key': 'no PEM, still in a tls/',
+      'crypto/HangzhouCreditMSP/ca/ca_sk.pem': keyPem,
+      'notes/record.txt': 'a credit record',
+    };
+    for (const [name, bytes] of Object.entries(files)) {
+      await mkdir(dirname(join(data, name)), { recursive: true });
+      await writeFile(join(data, name), bytes);
+    }
+    const csv = join(data, 'records.csv');
+    await writeFile(
+      csv,
+      'subject,kind,version,content_type,content_file\n' +
+        Object.keys(files)
+          .map((f, i) => `${SUBJECT},loan,${String(i + 1)},text/plain,${f}`)
+          .join('\n') +
+        '\n',
+    );
+    const inKeyFolder = (folder: string) => ({
+      ok: false,
+      field: 'content_file',
+      reason: `is in a key folder (${folder}/): key material is never a credit record`,
+    });
+    const expected = [
+      inKeyFolder('keys'),
+      inKeyFolder('keystore'),
+      inKeyFolder('tls'),
+      { ok: false, field: 'content_file', reason: 'holds a PEM private key: key material is never a credit record' },
+      { ok: true, record: { content: Buffer.from('a credit record') } },
+    ];
+    expect(await readAll(csv)).toMatchObject(expected);
+    expect(await readAll(csv, { contentFilesAnywhere: true })).toMatchObject(expected);
   });
 
   it('reports each bad line with its line number and field, and goes on', async () => {

@@ -9,7 +9,7 @@
  * validateCreditRecord, with the rules the node is run with), so that a bad line is reported as file:line with
  * its field before anything is sent. The input is untrusted: lines and fields are capped before they are held.
  */
-import { open, readFile, realpath, stat } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 // node/records' validator and limits, not its index: that brings the record store and LevelDB into the CLI.
 import { MAX_CONFIGURABLE_RECORD_BYTES } from '../records/constants.ts';
@@ -334,30 +334,58 @@ function toRecord(
   if (typeof values.content_file !== 'string') return invalid(line, 'content_file', 'must be a file name');
   const path = resolve(contentDir.dir, values.content_file);
   return (async () => {
-    let content: Buffer;
+    let content: Buffer | string;
     try {
-      if (!contentDir.anywhere && !(await isInside(contentDir, path))) {
-        return invalid(
-          line,
-          'content_file',
-          `names a file outside ${contentDir.dir}, the input file's folder (--content-files-anywhere allows it)`,
-        );
-      }
-      // Sized before it is read: a huge file is refused by the content rule without being loaded.
-      requireContentSize((await stat(path)).size, { rules });
-      content = await readFile(path);
+      content = await readContentFile(contentDir, path, rules);
     } catch (err) {
       if (err instanceof RecordValidationError) return refused(line, err, 'content_file');
       return invalid(line, 'content_file', `cannot be read: ${fileErrorReason(err)}`);
     }
+    if (typeof content === 'string') return invalid(line, 'content_file', content);
     return validRecord(line, values, content, 'content_file', rules);
   })();
 }
 
-/** Whether `path` (its symlinks resolved) is in the content folder or below. */
-async function isInside(files: ContentFiles, path: string): Promise<boolean> {
+/** Folders that hold key material: the node's (`nodes/<MSP>/keys/`), an MSP's `keystore/`, a node's or user's `tls/`. */
+const KEY_FOLDERS = new Set(['keys', 'keystore', 'tls']);
+const PRIVATE_KEY_PEM = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
+/**
+ * A content_file's bytes, or why it is refused: outside the content folder (unless allowed), in a key folder, or a
+ * PEM private key — a node's or an MSP's key is never a credit record, wherever the input file lies (the demo's is in
+ * the data dir, beside `nodes/` and `crypto/`). Read through one descriptor, and where it is (symlinks resolved)
+ * checked on the file that was opened: a symlink swapped in meanwhile is refused, not followed.
+ * @throws RecordValidationError for a file larger than the content rule allows (not read); the system error.
+ */
+async function readContentFile(files: ContentFiles, path: string, rules: RecordRules): Promise<Buffer | string> {
+  const handle = await open(path, 'r');
+  try {
+    const [opened, real] = await Promise.all([handle.stat(), realpath(path)]);
+    const there = await stat(real);
+    if (there.dev !== opened.dev || there.ino !== opened.ino) return 'was replaced while it was opened; run again';
+    if (!files.anywhere && !(await isInside(files, real))) {
+      return `names a file outside ${files.dir}, the input file's folder (--content-files-anywhere allows it)`;
+    }
+    const keyFolder = dirname(real)
+      .split(sep)
+      .find((folder) => KEY_FOLDERS.has(folder));
+    if (keyFolder !== undefined) return `is in a key folder (${keyFolder}/): key material is never a credit record`;
+    // Sized before it is read: a huge file is refused by the content rule without being loaded.
+    requireContentSize(opened.size, { rules });
+    const content = await handle.readFile();
+    if (content.includes('PRIVATE KEY-----') && PRIVATE_KEY_PEM.test(content.toString('latin1'))) {
+      return 'holds a PEM private key: key material is never a credit record';
+    }
+    return content;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether `real` (a path with its symlinks resolved) is in the content folder or below. */
+async function isInside(files: ContentFiles, real: string): Promise<boolean> {
   files.realDir ??= realpath(files.dir);
-  const inside = relative(await files.realDir, await realpath(path));
+  const inside = relative(await files.realDir, real);
   return inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
 }
 

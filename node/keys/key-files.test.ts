@@ -32,7 +32,8 @@ describe('readPrivateKey', () => {
       code: 'KEY_INVALID',
       message:
         `"keys.log" ${file} is open to other users (mode 0644): a private key must be its owner's alone (or, ` +
-        `owned by root, readable by its group: 0640); run chmod 600 ${file}`,
+        `owned by root, readable by its group: 0640); run chmod 600 ${file} (a mounted Kubernetes Secret, ` +
+        "read-only: give the volume defaultMode 0400, or 0440 with the pod's fsGroup)",
     });
     if (process.getuid?.() === 0) await chown(file, 4321, 4322);
     await chmod(file, 0o640);

@@ -70,12 +70,14 @@ async function readKey<K>(file: string, field: string, kind: KeyKind<K>): Promis
 
 /**
  * A new key file: 0600, never replacing a file, its bytes and its directory entry synced before this resolves (a
- * crash leaves no key file, or the whole one). A write that fails leaves no file.
+ * crash leaves no key file, or the whole one). A write that fails leaves no file. On a file system without hard links
+ * (Azure Files in AKS) it is written in place, as the node wrote every key before: a crash there may leave a torn
+ * file, which holds no usable key and whose public key never went on chain (that waits for this to resolve).
  * @throws KeyRotationError `FILE_ERROR` naming the file.
  */
 export async function writeKeyFile(file: string, bytes: Uint8Array): Promise<void> {
   try {
-    await writeDurably(file, (handle) => handle.writeFile(bytes));
+    await writeDurably(file, (handle) => handle.writeFile(bytes), { inPlaceWithoutHardLinks: true });
   } catch (err) {
     throw new KeyRotationError('FILE_ERROR', `cannot write the key file ${file}: ${(err as Error).message}`, {
       cause: err,

@@ -1,0 +1,48 @@
+/** Test support: network/fs called in a process of its own — as another user, or with its stdout redirected. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface ChildOptions {
+  /** Run as this user (and group of the same number); the caller must be root. */
+  readonly uid?: number;
+  /** The child's stdout: an open descriptor, as a shell's `>` or `>>` gives it. */
+  readonly stdout?: number;
+}
+
+/**
+ * Awaits `call`, an expression on network/fs's exports as `fs` (`fs.replaceFile('/dev/stdout', 'x')`), in a new
+ * process, then `after` (statements, e.g. writing to stdout).
+ * @throws Error with the child's stderr when it exits other than 0.
+ */
+export async function inChild(call: string, options: ChildOptions = {}, after = ''): Promise<void> {
+  const script = `const fs = await import(${JSON.stringify(join(import.meta.dirname, 'index.ts'))});
+    await ${call};
+    ${after}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: join(import.meta.dirname, '..', '..'),
+    stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
+    ...(options.uid !== undefined && { uid: options.uid, gid: options.uid }),
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) throw new Error(`the child exited with ${code}: ${stderr}`);
+}
+
+/** A sticky folder anyone may create files in, as /tmp is, in `dir` (which is opened to others to reach it). */
+export async function stickyFolder(dir: string): Promise<string> {
+  await chmod(dir, 0o755);
+  const sticky = join(dir, 'tmp');
+  await mkdir(sticky);
+  await chmod(sticky, 0o1777);
+  return sticky;
+}
+
+/** `text` in `file` as another user (`uid`) would have left it, with `mode`; the caller must be root. */
+export async function othersFile(file: string, text: string, uid: number, mode: number): Promise<void> {
+  await writeFile(file, text);
+  await chmod(file, mode);
+  await chown(file, uid, uid);
+}
