@@ -31,12 +31,12 @@ import { cliFlags, ledgerCliFlags } from './support/test-consortium.ts';
 import { eventually } from './support/eventually.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 import { verifyOnPage } from './support/verify-page.ts';
+import { grantTestConsent } from './support/consent.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const BANK = 'ShanghaiBankMSP';
 const PLATFORM = 'NanjingSupplyChainMSP';
 const PURPOSE = 'LOAN_APPROVAL';
-const DAY = 86_400_000;
 const HELD = testUscc(300);
 const UNCONSENTED = testUscc(301);
 const VIA_CLI = testUscc(302);
@@ -58,17 +58,7 @@ function call<Req, Res>(method: (req: Req, cb: grpc.requestCallback<Res>) => unk
 
 /** The bank records the enterprise's authorization on chain, as its own institution. */
 async function grantConsent(subject: string): Promise<string> {
-  const bank = await net.chain(BANK);
-  const granted = await bank.grantConsent({
-    subject,
-    grantee: BANK,
-    purpose: PURPOSE,
-    scope: ['loan'],
-    validFrom: new Date(Date.now() - DAY).toISOString(),
-    validUntil: new Date(Date.now() + 30 * DAY).toISOString(),
-    authorizationDigest: createHash('sha256').update(`authorization of ${subject}`).digest('hex'),
-  });
-  return granted.result.consentId;
+  return grantTestConsent(await net.chain(BANK), { subject, grantee: BANK, purpose: PURPOSE, validDays: 30 });
 }
 
 beforeAll(async () => {

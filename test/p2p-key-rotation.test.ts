@@ -6,7 +6,7 @@
  * A key the agency revokes before its window starts leaves every trust bundle readable and the nodes' registry
  * following the chain (review6 C1).
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
@@ -20,6 +20,7 @@ import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
 import { registryTrustBundle } from './support/registry-bundle.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+import { grantTestConsent } from './support/consent.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const BANK = 'ShanghaiBankMSP';
@@ -80,19 +81,12 @@ describe('lianxin keys rotate --kind p2p', () => {
     await eventually(() => Promise.resolve(agencyExchange.registry.peersOf(BANK)[0]), {
       what: "the bank's node in the agency's registry",
     });
-    const consentId = (
-      await (
-        await net.chain(BANK)
-      ).grantConsent({
-        subject: SUBJECT,
-        grantee: BANK,
-        purpose: PURPOSE,
-        scope: ['loan'],
-        validFrom: new Date(Date.now() - DAY).toISOString(),
-        validUntil: new Date(Date.now() + 30 * DAY).toISOString(),
-        authorizationDigest: createHash('sha256').update(`authorization of ${SUBJECT}`).digest('hex'),
-      })
-    ).result.consentId;
+    const consentId = await grantTestConsent(await net.chain(BANK), {
+      subject: SUBJECT,
+      grantee: BANK,
+      purpose: PURPOSE,
+      validDays: 30,
+    });
     expect(await requestReport(consentId)).toMatchObject({ provider: AGENCY, accepted: true });
 
     const oldPeerId = agencyExchange.host.peerId.toString();

@@ -26,6 +26,7 @@ import { eventually } from './support/eventually.ts';
 import type { DaemonProcess } from './support/node-daemon-process.ts';
 import { startSeededNodes } from './support/seeded-nodes.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+import { grantTestConsent } from './support/consent.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const AGENCY = 'HangzhouCreditMSP';
@@ -75,20 +76,7 @@ function call<Req, Res>(method: (req: Req, cb: grpc.requestCallback<Res>) => unk
 }
 
 async function grant(subject: string, scope: string[]): Promise<string> {
-  const granted = await (
-    await net.chain(BANK)
-  ).grantConsent({
-    subject,
-    grantee: BANK,
-    purpose: PURPOSE,
-    scope,
-    validFrom: new Date(Date.now() - DAY).toISOString(),
-    validUntil: new Date(Date.now() + DAY).toISOString(),
-    authorizationDigest: createHash('sha256')
-      .update(`authorization of ${subject} for ${scope.join(',')}`)
-      .digest('hex'),
-  });
-  return granted.result.consentId;
+  return grantTestConsent(await net.chain(BANK), { subject, grantee: BANK, purpose: PURPOSE, scope });
 }
 
 beforeAll(async () => {

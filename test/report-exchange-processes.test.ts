@@ -5,7 +5,6 @@
  * consent on chain they get the agency's report, verified, with its receipt bundle; without one, the agency's
  * signed refusal. A node whose p2p port is taken says so in one line and exits 1.
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
@@ -18,12 +17,12 @@ import { startDaemon, type DaemonProcess } from './support/node-daemon-process.t
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 import { freeAddress } from './support/free-port.ts';
 import { writeNodeProcessConfig } from './support/node-process.ts';
+import { grantTestConsent } from './support/consent.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const BANK = 'ShanghaiBankMSP';
 const PLATFORM = 'NanjingSupplyChainMSP';
 const PURPOSE = 'LOAN_APPROVAL';
-const DAY = 86_400_000;
 const HELD = testUscc(500);
 const UNCONSENTED = testUscc(501);
 const SETTINGS = { log: { level: 'info' }, checkpoint: { intervalSeconds: 1, leaves: 100 } };
@@ -102,18 +101,7 @@ afterAll(async () => {
 
 describe('ReportService between node processes', () => {
   it("gives the bank the agency's report with a consent on chain, and the agency's signed refusal without", async () => {
-    const granted = await (
-      await net.chain(BANK)
-    ).grantConsent({
-      subject: HELD,
-      grantee: BANK,
-      purpose: PURPOSE,
-      scope: ['loan'],
-      validFrom: new Date(Date.now() - DAY).toISOString(),
-      validUntil: new Date(Date.now() + DAY).toISOString(),
-      authorizationDigest: createHash('sha256').update(`authorization of ${HELD}`).digest('hex'),
-    });
-    const consentId = granted.result.consentId;
+    const consentId = await grantTestConsent(await net.chain(BANK), { subject: HELD, grantee: BANK, purpose: PURPOSE });
     const answer = await requestReport(HELD, consentId);
     expect(answer).toMatchObject({ provider: AGENCY, accepted: true });
     expect(answer.records.map((r) => Buffer.from(r.content).toString())).toEqual([`{"subject":"${HELD}"}`]);

@@ -5,7 +5,6 @@
  * chain once the agency is back (a receipt left pending by the kill is recorded at its start), nothing more than
  * was asked for is on chain, and a new exchange succeeds.
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { ERROR_CODE_KEY } from '../node/api/errors.ts';
@@ -18,12 +17,12 @@ import { freeAddress } from './support/free-port.ts';
 import { startDaemon, type DaemonProcess } from './support/node-daemon-process.ts';
 import { writeNodeProcessConfig } from './support/node-process.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+import { grantTestConsent } from './support/consent.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const BANK = 'ShanghaiBankMSP';
 const REGULATOR = 'RegulatorMSP';
 const PURPOSE = 'LOAN_APPROVAL';
-const DAY = 86_400_000;
 const SUBJECT = testUscc(700);
 const SETTINGS = { log: { level: 'info' }, checkpoint: { intervalSeconds: 1, leaves: 100 } };
 /** Exchanges the bank keeps in flight while the agency is killed. */
@@ -93,18 +92,7 @@ beforeAll(async () => {
       },
     ],
   });
-  const granted = await (
-    await net.chain(BANK)
-  ).grantConsent({
-    subject: SUBJECT,
-    grantee: BANK,
-    purpose: PURPOSE,
-    scope: ['loan'],
-    validFrom: new Date(Date.now() - DAY).toISOString(),
-    validUntil: new Date(Date.now() + DAY).toISOString(),
-    authorizationDigest: createHash('sha256').update(`authorization of ${SUBJECT}`).digest('hex'),
-  });
-  consentId = granted.result.consentId;
+  consentId = await grantTestConsent(await net.chain(BANK), { subject: SUBJECT, grantee: BANK, purpose: PURPOSE });
   reports = new net.v1.ReportService(bankGrpc, await net.credentials(BANK));
   clients.push(reports);
   // The bank's node finds the holder in its chain index once the agency's anchor reaches it from the chain.

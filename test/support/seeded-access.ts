@@ -5,7 +5,7 @@
  * be stopped (its database is opened here). For the audit's and the explorer's tests, which need a known access
  * (one whose consent may not even cover the kind) faster than a libp2p exchange gives one.
  */
-import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadNodeConfig } from '../../node/config/index.ts';
@@ -26,8 +26,7 @@ import {
 import { receiptKeyOf, type ReceiptKey } from '../../node/receipts/index.ts';
 import { openNodeDatabase } from '../../node/store/index.ts';
 import type { TestNetwork } from './test-node.ts';
-
-const DAY = 86_400_000;
+import { grantTestConsent } from './consent.ts';
 
 export interface SeededAccess {
   readonly net: TestNetwork;
@@ -50,18 +49,12 @@ async function receiptKeyOfNode(configs: Readonly<Record<string, string>>, mspId
 
 /** Records the access; returns its receipt's digest (hex). */
 export async function seedRecordedAccess(s: SeededAccess): Promise<string> {
-  const granted = await (
-    await s.net.chain(s.requester)
-  ).grantConsent({
+  const consentId = await grantTestConsent(await s.net.chain(s.requester), {
     subject: s.subject,
     grantee: s.requester,
     purpose: s.purpose,
-    scope: [...s.consentScope],
-    validFrom: new Date(Date.now() - DAY).toISOString(),
-    validUntil: new Date(Date.now() + DAY).toISOString(),
-    authorizationDigest: createHash('sha256').update(`authorization of ${s.subject}`).digest('hex'),
+    scope: s.consentScope,
   });
-  const consentId = granted.result.consentId;
   const [requesterKey, providerKey] = await Promise.all([
     receiptKeyOfNode(s.configs, s.requester),
     receiptKeyOfNode(s.configs, s.provider),
