@@ -481,13 +481,14 @@ async function startPipelines(
   // After the follower has stopped (cleanups run in reverse), before the database closes.
   cleanup.push(() => chainIndex.close());
   const { snapshots, taker } = await openIndexSnapshots(config, db, chainIndex, keys, logger);
+  const indexLogger = componentLogger(logger, 'chain-index');
   const follower = new ChainIndexFollower({
     index: chainIndex,
     chain,
     ownEntries: (transactionId) => anchorer.takeCommittedEntries(transactionId),
-    logger: componentLogger(logger, 'chain-index'),
+    logger: indexLogger,
     ...retry,
-    newestAnchorBlock: () => newestAnchorBlock(chain),
+    newestAnchorBlock: () => newestAnchorBlock(chain, indexLogger),
     onApplied: (anchor) => {
       // First, synchronously: the snapshot must read the index as this anchor left it.
       taker?.onApplied(anchor);
