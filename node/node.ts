@@ -475,7 +475,7 @@ async function startPipelines(
   }
 
   if (await discardUnfinishedLoad(db.chainIndex)) {
-    logger.warn('a chain index snapshot load was cut short: the chain index starts over');
+    logger.warn('a chain index snapshot load or clear was cut short: the chain index starts over');
   }
   const chainIndex = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
   // After the follower has stopped (cleanups run in reverse), before the database closes.

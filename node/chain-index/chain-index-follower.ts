@@ -157,6 +157,12 @@ export class ChainIndexFollower {
 
   /** Where to follow from: the index's position, unless the chain does not hold it (the index then starts over). */
   async #start(): Promise<ChainPosition | undefined> {
+    if (await this.#o.index.unfinishedClear()) {
+      // A clear (or a load's cleanup) that failed before: its marker keeps its rows from being numbered on.
+      this.#o.logger.warn('the chain index was not cleared completely: clearing it again, then from block 0');
+      await this.#o.index.clear();
+      return undefined;
+    }
     const position = this.#o.index.position;
     if (position === undefined) return undefined;
     const why = await this.#offChain(position);

@@ -26,9 +26,11 @@ import {
   earlierAnchorKey,
   latestKey,
   latestRowsOf,
+  clearMarkedRows,
   LOADING_KEY,
   POSITION_KEY,
   RowSlabs,
+  SYNCED,
   storedAnchorKey,
   versionOf,
   type AnchorRow,
@@ -89,6 +91,8 @@ export interface AnchoredSize {
 const ANCHOR_CACHE_ENTRIES = 1_024;
 /** Anchoring history rows per origin at most: a chart's worth (an anchor every 5 s for a day is 17 280). */
 export const ANCHOR_HISTORY_LIMIT = 20_000;
+/** The marker's value while the index is being cleared (a load's is the snapshot's block number). */
+const CLEARING = Buffer.from('clearing');
 
 /** The rows read for some of an anchor's rows: `rows[j]` is row `entries[j]`'s (undefined: none stored). */
 interface StoredRows {
@@ -355,20 +359,28 @@ export class ChainIndex {
   }
 
   /**
-   * Drops every row, then the position: the index starts over from the chain's first block. For an index whose
+   * Drops every row and the position: the index starts over from the chain's first block. For an index whose
    * position the chain does not hold (the ledger restored from an older backup), whose rows may name anchors that
-   * are gone. The position goes last: a crash midway leaves it, and the next start finds it off the chain again.
+   * are gone. A marker is written first, synced, and removed last (`clearMarkedRows`): a clear cut short by a crash
+   * is finished at the next start (`discardUnfinishedLoad`), one that failed (a full disk) when the follower next
+   * resumes (`unfinishedClear`), and nothing is applied on top of its rows meanwhile — even if the chain holds the
+   * position by then, which would otherwise resume an index with its latest rows gone, every version numbered from 1.
    * Call while nothing applies (the follower's own loop).
    */
   async clear(): Promise<void> {
-    await this.#db.clear({ lt: POSITION_KEY });
-    await this.#db.clear({ gt: POSITION_KEY });
-    await this.#db.del(POSITION_KEY);
+    this.#noUnfinishedLoad = false;
+    await this.#db.put(LOADING_KEY, CLEARING, SYNCED);
+    await clearMarkedRows(this.#db);
     this.#position = undefined;
     this.#earlierAnchorRows = false;
     this.#anchors.clear();
     this.#filter = undefined;
     this.#filterComplete = false;
+  }
+
+  /** Whether a clear or a snapshot load of this index was cut short: its marker is still there. */
+  async unfinishedClear(): Promise<boolean> {
+    return (await this.#db.get(LOADING_KEY)) !== undefined;
   }
 
   /**
@@ -584,8 +596,8 @@ export class ChainIndex {
     if ((await this.#db.get(LOADING_KEY)) !== undefined) {
       throw new ChainIndexError(
         'UNFINISHED_LOAD',
-        'chain index: a snapshot load failed and could not remove the rows it wrote: free space on the store and ' +
-          'restart the node, which discards them and starts the index over',
+        'chain index: a snapshot load or a clear failed and could not remove the rows it left: free space on the ' +
+          'store and restart the node, which discards them and starts the index over',
       );
     }
     this.#noUnfinishedLoad = true;
