@@ -482,7 +482,7 @@ async function startPipelines(
   cleanup.push(() => chainIndex.close());
   const { snapshots, taker } = await openIndexSnapshots(config, db, chainIndex, keys, logger);
   const indexLogger = componentLogger(logger, 'chain-index');
-  const follower = new ChainIndexFollower({
+  const follower: ChainIndexFollower = new ChainIndexFollower({
     index: chainIndex,
     chain,
     ownEntries: (transactionId) => anchorer.takeCommittedEntries(transactionId),
@@ -499,6 +499,19 @@ async function startPipelines(
     onOffChain: () => {
       anchorer.recheck();
       for (const told of chainWentBack) told();
+      // Snapshots at positions the chain lost are served and signed for no longer.
+      snapshots
+        ?.dropOffChain((at) =>
+          follower.offChain({ blockNumber: BigInt(at.blockNumber), transactionId: at.transactionId }),
+        )
+        .then(
+          (dropped) => {
+            if (dropped.length > 0) indexLogger.warn({ dropped }, 'chain index snapshots the chain lost dropped');
+          },
+          (err: unknown) => {
+            indexLogger.warn({ err }, 'dropping the chain index snapshots the chain lost failed');
+          },
+        );
     },
   });
   storageWiring.recovered.push(() => {

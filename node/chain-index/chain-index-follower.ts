@@ -165,7 +165,7 @@ export class ChainIndexFollower {
     }
     const position = this.#o.index.position;
     if (position === undefined) return undefined;
-    const why = await this.#offChain(position);
+    const why = await this.offChain(position);
     if (why === undefined) return position;
     const err = new ChainIndexOffChainError(
       `the chain index applied block ${String(position.blockNumber)} (transaction ${position.transactionId}), ` +
@@ -181,8 +181,11 @@ export class ChainIndexFollower {
     return undefined;
   }
 
-  /** Why the chain does not hold `position`, or undefined when it does. */
-  async #offChain(position: ChainPosition): Promise<string | undefined> {
+  /**
+   * Why the chain does not hold `position`, or undefined when it does.
+   * @throws when the chain cannot tell yet: its height not past the position's block, or no answer.
+   */
+  async offChain(position: ChainPosition): Promise<string | undefined> {
     const { height } = await this.#o.chain.chainInfo();
     // A peer catching up (after a restart, rebuild-dbs) looks the same as a restored ledger: no verdict until it has
     // the block, when it either holds the transaction there or not.

@@ -202,6 +202,33 @@ export class IndexSnapshotStore {
     }
   }
 
+  /**
+   * Drops every snapshot whose position `offChain` says the chain does not hold (a reason), after the index found
+   * the chain went back (the ledger restored from an older backup): kept, such a snapshot would go on being served
+   * and signed for, every joiner downloading it and replaying from block 0 once its follower finds the position off
+   * the chain, and, at a higher block than any taken since, it would have every new one pruned as soon as written.
+   * One that cannot be judged now (the chain does not answer) is kept. Resolves to the positions dropped.
+   */
+  async dropOffChain(offChain: (position: SnapshotPosition) => Promise<string | undefined>): Promise<string[]> {
+    const dropped: string[] = [];
+    for (const [digest, held] of [...this.#held]) {
+      const { blockNumber, transactionId } = parseStatement(held.statement.body);
+      const why = await offChain({ blockNumber, transactionId }).catch(() => undefined);
+      if (why === undefined) continue;
+      await this.#drop(digest, held);
+      dropped.push(`block ${blockNumber} (transaction ${transactionId}): ${why}`);
+    }
+    return dropped;
+  }
+
+  async #drop(digest: string, held: Held): Promise<void> {
+    this.#held.delete(digest);
+    this.#servedAt.delete(digest);
+    await Promise.all(
+      [STATEMENT, '.manifest', '.rows'].map((ext) => rm(join(this.#dir, `${held.name}${ext}`), { force: true })),
+    );
+  }
+
   async #prune(): Promise<void> {
     const all = [...this.#held.entries()].sort(([, a], [, b]) =>
       a.blockNumber === b.blockNumber ? 0 : a.blockNumber > b.blockNumber ? -1 : 1,
@@ -209,11 +236,7 @@ export class IndexSnapshotStore {
     const now = Date.now();
     for (const [digest, held] of all.slice(this.#keep)) {
       if (now - (this.#servedAt.get(digest) ?? -Infinity) < SERVED_GRACE_MS) continue;
-      this.#held.delete(digest);
-      this.#servedAt.delete(digest);
-      await Promise.all(
-        [STATEMENT, '.manifest', '.rows'].map((ext) => rm(join(this.#dir, `${held.name}${ext}`), { force: true })),
-      );
+      await this.#drop(digest, held);
     }
   }
 }
