@@ -871,7 +871,10 @@ function startExplorer(parts: NodeParts, exchange: ReportExchange | undefined): 
     node: { mspId: config.mspId, role: config.role },
     chain,
     channel: config.ledger.channel,
-    chainIndex: parts.chainIndex,
+    chainIndex: {
+      getIndexRecord: (subject, kind) => parts.answeringIndex.getIndexRecord(subject, kind),
+      anchorHistory: (limit) => parts.chainIndex.anchorHistory(limit),
+    },
     records: parts.records,
     log: parts.log,
     anchorer: parts.anchorer,
