@@ -448,10 +448,10 @@ describe('the quorum a snapshot needs', () => {
     required,
     mspId: 'JoiningMSP',
     active: (mspId: string) => !suspended.includes(mspId),
-    // Each key valid for the hour before now (as registered on chain): a statement is judged by the key's window
-    // at its own signing time.
+    // Each key valid from an hour before now to an hour after (as registered on chain): a statement is judged by the
+    // key's window at its own signing time.
     receiptKey: (mspId: string, kid: string, atMs: number) =>
-      atMs > NOW - HOUR && atMs <= NOW + MINUTE ? registered.get(`${mspId}/${kid}`) : undefined,
+      atMs > NOW - HOUR && atMs <= NOW + HOUR ? registered.get(`${mspId}/${kid}`) : undefined,
     nowMs: NOW,
   });
   const statement = (
@@ -508,7 +508,7 @@ describe('the quorum a snapshot needs', () => {
 
   it.each([
     ['signed for another channel', { channel: 'other' }, /CMSP signed for other\/lianxin, not lianxin\/lianxin/],
-    // Within the key's window (which the rule accepts up to a minute ahead), but beyond the allowed skew.
+    // Within the key's window, but beyond the clock skew the rule allows (a minute).
     ['signed over a minute ahead of this clock', { signedAtMs: NOW + MINUTE + 1_000 }, /CMSP signed in the future/],
     ['signed before its key was valid', { signedAtMs: NOW - 2 * HOUR }, /CMSP has no receipt key .* valid at/],
   ])('does not count a statement %s', (_name, options, why) => {
