@@ -5,17 +5,17 @@
  *   <block20>-<txid>.manifest   the manifest bytes, whose SHA-256 is the digest institutions sign
  *   <block20>-<txid>.statement  this node's signed statement, JSON {body, signature} base64
  *
- * The statement is written last, by rename: a snapshot without one (a crash while writing) is not listed, served
- * or kept. The rows and the manifest are synced before it, it before its rename, the directory after: a power loss
- * must not leave a published statement over rows that were still in the page cache (every joiner would download
- * them, then fail on a chunk). Only the newest `keep` snapshots are kept, and any a joiner read from in the last
+ * The statement is written last: a snapshot without one (a crash while writing) is not listed, served or kept. Each
+ * file is written whole and synced, with its directory, before the next (network/fs writeDurably): a power loss must
+ * not leave a published statement over rows that were still in the page cache (every joiner would download them,
+ * then fail on a chunk). Only the newest `keep` snapshots are kept, and any a joiner read from in the last
  * `SERVED_GRACE_MS`: a download comes in several requests, and one pruned between two would fail (a stream serving
  * a pruned one keeps its open file).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDirectory } from '../../network/fs/index.ts';
+import { writeDurably } from '../../network/fs/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
 import {
   ChunkBuilder,
@@ -152,50 +152,51 @@ export class IndexSnapshotStore {
     { signal }: { signal?: AbortSignal } = {},
   ): Promise<string> {
     const name = `${position.blockNumber.padStart(20, '0')}-${position.transactionId}`;
-    const rowsPath = join(this.#dir, `${name}.rows`);
-    let file: FileHandle | undefined = await open(rowsPath, 'w');
+    const path = (ext: string) => join(this.#dir, `${name}${ext}`);
+    // Each file whole or not at all (network/fs writeDurably: a temporary name, synced, renamed, the directory synced),
+    // readable by others as files written plainly are.
+    const durably = { replace: true, mode: 'umask' } as const;
     try {
       const builder = new ChunkBuilder();
       const chunks: [string, number][] = [];
       let bytes = 0;
       let rows = 0;
-      const flush = async (f: FileHandle) => {
-        const chunk = builder.take();
-        chunks.push([chunkHash(chunk).toString('hex'), chunk.length]);
-        bytes += chunk.length;
-        await f.write(chunk);
-      };
-      for await (const entries of inSnapshotOrder(source)) {
-        signal?.throwIfAborted();
-        for (const [k, v] of entries) {
-          if (!isIndexRow(k)) continue;
-          builder.append(k, v);
-          rows += 1;
-          if (builder.full) await flush(file);
-        }
-      }
-      if (!builder.empty) await flush(file);
-      await file.sync();
-      await file.close();
-      file = undefined;
+      await writeDurably(
+        path('.rows'),
+        async (file) => {
+          const flush = async () => {
+            const chunk = builder.take();
+            chunks.push([chunkHash(chunk).toString('hex'), chunk.length]);
+            bytes += chunk.length;
+            await file.write(chunk);
+          };
+          for await (const entries of inSnapshotOrder(source)) {
+            signal?.throwIfAborted();
+            for (const [k, v] of entries) {
+              if (!isIndexRow(k)) continue;
+              builder.append(k, v);
+              rows += 1;
+              if (builder.full) await flush();
+            }
+          }
+          if (!builder.empty) await flush();
+        },
+        durably,
+      );
       const manifest = encodeManifest({ ...identity, ...position, rows, bytes, chunks });
       const digest = createHash('sha256').update(manifest).digest('hex');
-      await writeSynced(join(this.#dir, `${name}.manifest`), manifest);
+      await writeDurably(path('.manifest'), (file) => file.writeFile(manifest), durably);
       const statement = signStatement(
         { ...identity, ...position, rows, manifestDigest: digest, signedAt: new Date().toISOString() },
         key,
       );
-      // Written last, by rename: its presence means the rows and the manifest are complete.
-      const tmp = join(this.#dir, `${name}.statement.tmp`);
-      await writeSynced(tmp, encodeStatements([statement]));
-      await rename(tmp, join(this.#dir, `${name}${STATEMENT}`));
-      await syncDirectory(this.#dir);
+      // Written last: its presence means the rows and the manifest are complete.
+      await writeDurably(path(STATEMENT), (file) => file.writeFile(encodeStatements([statement])), durably);
       this.#held.set(digest, { name, blockNumber: BigInt(position.blockNumber), statement });
       await this.#prune();
       return digest;
     } catch (err) {
-      await file?.close();
-      await Promise.all(['.rows', '.manifest'].map((ext) => rm(join(this.#dir, `${name}${ext}`), { force: true })));
+      await Promise.all(['.rows', '.manifest'].map((ext) => rm(path(ext), { force: true })));
       throw err;
     } finally {
       await source.close();
@@ -238,17 +239,6 @@ export class IndexSnapshotStore {
       if (now - (this.#servedAt.get(digest) ?? -Infinity) < SERVED_GRACE_MS) continue;
       await this.#drop(digest, held);
     }
-  }
-}
-
-/** A new file's bytes, on the disk before this resolves. */
-async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 
