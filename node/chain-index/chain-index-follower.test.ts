@@ -268,44 +268,6 @@ describe('ChainIndexFollower entries', () => {
     await follower.stop();
   });
 
-  it('waits for a peer whose height is not past its position, and keeps the index once the peer holds it', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
-    db = await openNodeDatabase(join(dir, 'db'));
-    const index = await ChainIndex.open(db.chainIndex);
-    const applied: AnchoredEvent = { blockNumber: 5n, transactionId: 'own-tx', origin: OWN, size: 1, indexCount: 1 };
-    await index.apply(applied, '2026-12-05T00:00:05.000Z', [entry(0, SUBJECT_B)]);
-    // A peer restarting after rebuild-dbs: at block 3 first, then it has committed its blocks up to 5 again.
-    const earlier: AnchoredEvent = { blockNumber: 3n, transactionId: 'tx-3', origin: OTHER, size: 1, indexCount: 1 };
-    let chainNow: readonly AnchoredEvent[] = [earlier];
-    const starts: unknown[] = [];
-    const offChain: string[] = [];
-    const follower = new ChainIndexFollower({
-      index,
-      chain: {
-        chainInfo: () => holding(chainNow).chainInfo(),
-        blockNumberOf: (transactionId) => holding(chainNow).blockNumberOf(transactionId),
-        anchoredEvents: (after) => {
-          starts.push(after);
-          return Promise.resolve(quietStream());
-        },
-        getIndexEntries: () => Promise.reject(new Error('not asked')),
-      },
-      onOffChain: (err) => offChain.push(err.message),
-      logger: pino({ level: 'silent' }),
-      retryInitialMs: 10,
-      retryMaxMs: 20,
-    });
-    follower.start();
-    for (let i = 0; i < 200 && follower.failure === undefined; i++) await sleep(10);
-    expect(follower.failure).toMatch(/height is 4, not past block 5 .*waiting for the ledger to catch up/);
-    chainNow = [earlier, applied];
-    for (let i = 0; i < 200 && starts.length === 0; i++) await sleep(10);
-    expect(offChain).toEqual([]);
-    expect(starts).toEqual([{ blockNumber: 5n, transactionId: 'own-tx' }]);
-    expect(await index.getIndexRecord(SUBJECT_B, 'loan')).toMatchObject({ version: 1, txId: 'own-tx' });
-    await follower.stop();
-  });
-
   it('finishes a clear that failed midway (a full disk) before following, even once the chain holds the position', async () => {
     dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
     const fault = { armed: false, writes: 0 };

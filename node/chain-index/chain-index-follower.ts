@@ -8,9 +8,7 @@
  * fault is retried with capped exponential backoff; the stored position makes every resume exact.
  * Each resume first checks that the chain holds the position (its transaction, in its block): a ledger restored from
  * a backup taken before it holds neither, and its next blocks, numbered as the ones applied, are others. The index
- * is then rebuilt from block 0 rather than keep rows of anchors the chain lost and skip the blocks it has anew —
- * only on positive evidence: a chain whose height is not yet past the position's block is waited for, not taken for
- * one restored.
+ * is then rebuilt from block 0 rather than keep rows of anchors the chain lost and skip the blocks it has anew.
  */
 import { NodeError } from '../api/errors.ts';
 import {
@@ -183,13 +181,11 @@ export class ChainIndexFollower {
 
   /**
    * Why the chain does not hold `position`, or undefined when it does.
-   * @throws when the chain cannot tell yet: its height not past the position's block, or no answer.
+   * @throws when the chain does not answer.
    */
   async offChain(position: ChainPosition): Promise<string | undefined> {
     const { height } = await this.#o.chain.chainInfo();
-    // A peer catching up (after a restart, rebuild-dbs) looks the same as a restored ledger: no verdict until it has
-    // the block, when it either holds the transaction there or not.
-    if (height <= position.blockNumber) throw new ChainBehindError(height, position.blockNumber);
+    if (height <= position.blockNumber) return `its height is ${String(height)}`;
     let block: bigint;
     try {
       block = await this.#o.chain.blockNumberOf(position.transactionId);
@@ -266,17 +262,6 @@ export class ChainIndexFollower {
 
 /** In Fabric's qscc answer for a transaction ID its block index does not hold (the embedded ledger's is the same). */
 const NO_SUCH_TRANSACTION = /no such transaction ID/;
-
-/** The chain's height is not past the block the index applied: a lagging peer, retried until it is. */
-class ChainBehindError extends NodeError {
-  constructor(height: bigint, blockNumber: bigint) {
-    super(
-      'UNAVAILABLE',
-      `the chain's height is ${String(height)}, not past block ${String(blockNumber)} the chain index applied: ` +
-        'waiting for the ledger to catch up (a peer restarting or rebuilding?)',
-    );
-  }
-}
 
 /**
  * The chain does not hold the block and transaction the chain index last applied: its rows may name anchors the chain
