@@ -479,19 +479,20 @@ async function startPipelines(
   }
 
   if (await discardUnfinishedLoad(db.chainIndex)) {
-    logger.warn('a chain index snapshot load was cut short: the chain index starts over');
+    logger.warn('a chain index snapshot load or clear was cut short: the chain index starts over');
   }
   const chainIndex = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
   // After the follower has stopped (cleanups run in reverse), before the database closes.
   cleanup.push(() => chainIndex.close());
   const { snapshots, taker } = await openIndexSnapshots(config, db, chainIndex, keys, logger);
-  const follower = new ChainIndexFollower({
+  const indexLogger = componentLogger(logger, 'chain-index');
+  const follower: ChainIndexFollower = new ChainIndexFollower({
     index: chainIndex,
     chain,
     ownEntries: (transactionId) => anchorer.takeCommittedEntries(transactionId),
-    logger: componentLogger(logger, 'chain-index'),
+    logger: indexLogger,
     ...retry,
-    newestAnchorBlock: () => newestAnchorBlock(chain),
+    newestAnchorBlock: () => newestAnchorBlock(chain, indexLogger),
     onApplied: (anchor) => {
       // First, synchronously: the snapshot must read the index as this anchor left it.
       taker?.onApplied(anchor);
@@ -502,6 +503,19 @@ async function startPipelines(
     onOffChain: () => {
       anchorer.recheck();
       for (const told of chainWentBack) told();
+      // Snapshots at positions the chain lost are served and signed for no longer.
+      snapshots
+        ?.dropOffChain((at) =>
+          follower.offChain({ blockNumber: BigInt(at.blockNumber), transactionId: at.transactionId }),
+        )
+        .then(
+          (dropped) => {
+            if (dropped.length > 0) indexLogger.warn({ dropped }, 'chain index snapshots the chain lost dropped');
+          },
+          (err: unknown) => {
+            indexLogger.warn({ err }, 'dropping the chain index snapshots the chain lost failed');
+          },
+        );
     },
   });
   storageWiring.recovered.push(() => {
@@ -861,7 +875,10 @@ function startExplorer(parts: NodeParts, exchange: ReportExchange | undefined): 
     node: { mspId: config.mspId, role: config.role },
     chain,
     channel: config.ledger.channel,
-    chainIndex: parts.chainIndex,
+    chainIndex: {
+      getIndexRecord: (subject, kind) => parts.answeringIndex.getIndexRecord(subject, kind),
+      anchorHistory: (limit) => parts.chainIndex.anchorHistory(limit),
+    },
     records: parts.records,
     log: parts.log,
     anchorer: parts.anchorer,

@@ -99,16 +99,17 @@ describe("a node's chaincode events", () => {
     registry.start();
     await eventually(() => Promise.resolve((consents.following && registry.following) || undefined));
     index = await ChainIndex.open(db.chainIndex);
+    const logger = createLogger({ level: 'warn', destination: process.stderr });
     indexFollower = new ChainIndexFollower({
       index,
       chain,
-      newestAnchorBlock: () => newestAnchorBlock(chain),
-      logger: createLogger({ level: 'warn', destination: process.stderr }),
+      newestAnchorBlock: () => newestAnchorBlock(chain, logger),
+      logger,
       retryInitialMs: 20,
       retryMaxMs: 200,
     });
     // The newest of every registered origin's anchors (and none of the origins without one).
-    expect(await newestAnchorBlock(chain)).toBe(await chain.blockNumberOf(newest));
+    expect(await newestAnchorBlock(chain, logger)).toBe(await chain.blockNumberOf(newest));
     expect(indexFollower.catchingUp).toBeDefined();
     indexFollower.start();
     await eventually(() => Promise.resolve(indexFollower.catchingUp === undefined || undefined), {

@@ -142,7 +142,7 @@ beforeAll(async () => {
 afterAll(() => net[Symbol.asyncDispose]());
 
 describe('a ledger restored to before some receipts and notarizations', () => {
-  it('the nodes running across it record again what the chain lost, and only that', async () => {
+  it('the nodes running across it record again what the chain lost, and the records it kept stay as they were', async () => {
     // Both consents are on the restored chain: the receipt made after the backup's point is judged by its own.
     const consents = [await grantConsent(BEFORE), await grantConsent(AFTER)];
     const before = await exchange(BEFORE, consents[0] ?? '');
@@ -173,7 +173,9 @@ describe('a ledger restored to before some receipts and notarizations', () => {
     });
     expect(notarizedAgain).not.toBe(notarizedAfter);
 
-    // What the chain kept is not submitted again: its records are still the first transactions'.
+    // What the chain kept still carries its first transaction. This cannot show that nothing held was submitted
+    // again — the chaincode answers a receipt or notarization recorded again with the existing record and its
+    // transaction — so the walk's stop rule, which keeps them from being sent, is node/ledger/lost-commits.test.ts's.
     expect((await receiptsOnChain()).get(before)?.txId).toBe(heldBefore.txId);
     expect(await notarizationOnChain('contract before the backup')).toBe(notarizedBefore);
     expect((await receiptsOnChain()).size).toBe(2);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../test/support/eventually.ts';
 import {
   ChainError,
   type AnchoredEvent,
@@ -264,6 +265,50 @@ describe('ChainIndexFollower entries', () => {
     expect(await index.getIndexRecord(SUBJECT_B, 'loan')).toBeUndefined();
     expect(await index.getIndexRecord(SUBJECT_A, 'loan')).toMatchObject({ version: 2, txId: 'tx-5' });
     expect(follower.catchingUp).toBeUndefined();
+    await follower.stop();
+  });
+
+  it('finishes a clear that failed midway (a full disk) before following, even once the chain holds the position', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    const fault = { armed: false, writes: 0 };
+    db = await openNodeDatabase(join(dir, 'db'), {
+      probeIntervalMs: 20,
+      // The clear's second write fails: some rows are gone, others and the position left.
+      injectWriteFault: () =>
+        fault.armed && ++fault.writes === 2
+          ? Object.assign(new Error('IO error: 000009.log: No space left on device'), { code: 'LEVEL_IO_ERROR' })
+          : undefined,
+    });
+    const faulty = db;
+    const index = await ChainIndex.open(db.chainIndex);
+    const applied: AnchoredEvent = { blockNumber: 3n, transactionId: 'tx-3', origin: OTHER, size: 1, indexCount: 1 };
+    await index.apply(applied, '2026-12-05T00:00:03.000Z', [entry(0, SUBJECT_A)]);
+    fault.armed = true;
+    await expect(index.clear()).rejects.toMatchObject({ code: 'STORAGE_FULL' });
+    fault.armed = false;
+    await eventually(() => Promise.resolve(faulty.storage.fault === undefined || undefined), { what: 'recovery' });
+    // The off-chain verdict was a lagging peer's: the chain holds the position after all.
+    const starts: unknown[] = [];
+    const follower = new ChainIndexFollower({
+      index,
+      chain: {
+        ...holding([applied]),
+        anchoredEvents: (after) => {
+          starts.push(after);
+          return Promise.resolve(streamOf(after === undefined ? [applied] : []));
+        },
+        getIndexEntries: () =>
+          Promise.resolve({ anchoredAt: '2026-12-05T00:00:03.000Z', entries: [entry(0, SUBJECT_A)] }),
+      },
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    follower.start();
+    for (let i = 0; i < 200 && starts.length === 0; i++) await sleep(10);
+    for (let i = 0; i < 200 && index.position === undefined; i++) await sleep(10);
+    expect(starts).toEqual([undefined]);
+    expect(await index.getIndexRecord(SUBJECT_A, 'loan')).toMatchObject({ version: 1, txId: 'tx-3' });
     await follower.stop();
   });
 

@@ -155,9 +155,15 @@ export class ChainIndexFollower {
 
   /** Where to follow from: the index's position, unless the chain does not hold it (the index then starts over). */
   async #start(): Promise<ChainPosition | undefined> {
+    if (await this.#o.index.unfinishedClear()) {
+      // A clear (or a load's cleanup) that failed before: its marker keeps its rows from being numbered on.
+      this.#o.logger.warn('the chain index was not cleared completely: clearing it again, then from block 0');
+      await this.#o.index.clear();
+      return undefined;
+    }
     const position = this.#o.index.position;
     if (position === undefined) return undefined;
-    const why = await this.#offChain(position);
+    const why = await this.offChain(position);
     if (why === undefined) return position;
     const err = new ChainIndexOffChainError(
       `the chain index applied block ${String(position.blockNumber)} (transaction ${position.transactionId}), ` +
@@ -173,8 +179,11 @@ export class ChainIndexFollower {
     return undefined;
   }
 
-  /** Why the chain does not hold `position`, or undefined when it does. */
-  async #offChain(position: ChainPosition): Promise<string | undefined> {
+  /**
+   * Why the chain does not hold `position`, or undefined when it does.
+   * @throws when the chain does not answer.
+   */
+  async offChain(position: ChainPosition): Promise<string | undefined> {
     const { height } = await this.#o.chain.chainInfo();
     if (height <= position.blockNumber) return `its height is ${String(height)}`;
     const block = await blockHolding(this.#o.chain, position.transactionId, position.blockNumber);

@@ -263,4 +263,31 @@ describe('ChainIndex apply order', () => {
     await index.apply(at(5n, 'tx-b', 2), '2026-12-06T00:00:00.000Z', entries);
     expect(await index.getIndexRecord(subject(1), 'loan')).toMatchObject({ version: 2, txId: 'tx-b' });
   });
+
+  it("refuses an earlier anchor of its position's block, also once reopened: a stream starting that block again", async () => {
+    const entries: IndexEntry[] = [
+      { subject: subject(1), kind: 'loan', leafIndex: 0, leafHash: 'ab'.repeat(32), recordDigest: 'cd'.repeat(32) },
+    ];
+    const at = (transactionId: string, size: number): AnchoredEvent => ({
+      origin: ORIGIN,
+      size,
+      indexCount: 1,
+      blockNumber: 7n,
+      transactionId,
+    });
+    const index = await ChainIndex.open(db.chainIndex);
+    await index.apply(at('tx-a', 1), '2026-12-06T00:00:00.000Z', entries);
+    await index.apply(at('tx-b', 2), '2026-12-06T00:00:00.000Z', entries);
+    await expect(index.apply(at('tx-a', 1), '2026-12-06T00:00:00.000Z', entries)).rejects.toMatchObject({
+      code: 'ANCHOR_OUT_OF_ORDER',
+    });
+    const reopened = await ChainIndex.open(db.chainIndex);
+    for (const again of [at('tx-a', 1), at('tx-b', 2)]) {
+      await expect(reopened.apply(again, '2026-12-06T00:00:00.000Z', entries)).rejects.toMatchObject({
+        code: 'ANCHOR_OUT_OF_ORDER',
+      });
+    }
+    await reopened.apply(at('tx-c', 3), '2026-12-06T00:00:00.000Z', entries);
+    expect(await reopened.getIndexRecord(subject(1), 'loan')).toMatchObject({ version: 3, txId: 'tx-c' });
+  });
 });

@@ -5,8 +5,9 @@
  * versions the same way: 1 for the first anchored leaf of a subject and kind, then +1 per anchored leaf.
  *
  * Each anchor is applied in one LevelDB batch together with the chain position it reached, so a crash replays
- * from the last applied anchor; an anchor that is not after the position (a stream that repeats or goes back) is
- * refused, never applied twice. The batch is not synced: the table is derived from
+ * from the last applied anchor; an anchor before the position's block, or of that block and already applied (the
+ * position keeps the transactions of its block applied before it), is refused (a stream that repeats or goes back),
+ * never applied twice. The batch is not synced: the table is derived from
  * the chain, and losing its newest batches to a power failure only means reading them from the chain again.
  *
  * Numbering a new version needs the stored one: applying an anchor reads only the keys an in-memory filter of every
@@ -26,9 +27,11 @@ import {
   earlierAnchorKey,
   latestKey,
   latestRowsOf,
+  clearMarkedRows,
   LOADING_KEY,
   POSITION_KEY,
   RowSlabs,
+  SYNCED,
   storedAnchorKey,
   versionOf,
   type AnchorRow,
@@ -89,6 +92,8 @@ export interface AnchoredSize {
 const ANCHOR_CACHE_ENTRIES = 1_024;
 /** Anchoring history rows per origin at most: a chart's worth (an anchor every 5 s for a day is 17 280). */
 export const ANCHOR_HISTORY_LIMIT = 20_000;
+/** The marker's value while the index is being cleared (a load's is the snapshot's block number). */
+const CLEARING = Buffer.from('clearing');
 
 /** The rows read for some of an anchor's rows: `rows[j]` is row `entries[j]`'s (undefined: none stored). */
 interface StoredRows {
@@ -196,11 +201,22 @@ const EARLIER_ANCHOR_ROWS = { gte: EARLIER_ANCHOR_PREFIX, lt: afterPrefix(EARLIE
 interface StoredPosition {
   readonly blockNumber: string;
   readonly transactionId: string;
+  /**
+   * The anchors of the position's block applied before it, by transaction: a stream that starts that block again
+   * must not have them applied twice. Absent when none (and in positions written before it was kept).
+   */
+  readonly earlierInBlock?: readonly string[];
 }
 
 /** The position row as `apply` writes it, for a snapshot loader writing the position of what it loaded. */
 export const encodeStoredPosition = (position: StoredPosition): Buffer =>
-  Buffer.from(JSON.stringify({ blockNumber: position.blockNumber, transactionId: position.transactionId }));
+  Buffer.from(
+    JSON.stringify({
+      blockNumber: position.blockNumber,
+      transactionId: position.transactionId,
+      ...(position.earlierInBlock?.length ? { earlierInBlock: position.earlierInBlock } : {}),
+    }),
+  );
 
 /**
  * Moves the anchor rows of a store of an earlier version from `anchor/…` to where this one keeps them
@@ -230,6 +246,8 @@ export class ChainIndex {
   readonly #root: NodeSublevel['db'];
   readonly #prefix: Buffer;
   #position: ChainPosition | undefined;
+  /** The transactions of the position's block applied, the position's own included. */
+  #appliedInBlock: ReadonlySet<string> = new Set();
   /**
    * The store refused to move an earlier version's anchor rows at open (moveEarlierAnchorRows): they are read where
    * they are, and move before the next apply writes any row, so that the two names never hold rows at once.
@@ -251,7 +269,7 @@ export class ChainIndex {
 
   private constructor(
     db: NodeSublevel,
-    position: ChainPosition | undefined,
+    position: StoredPosition | undefined,
     earlierAnchorRows: boolean,
     filterStore?: NodeSublevel,
   ) {
@@ -261,7 +279,8 @@ export class ChainIndex {
     this.#root = db.db;
     this.#prefix = Buffer.from(db.prefix, 'utf8');
     this.#hashSkip = this.#prefix.length + LATEST_PREFIX.length;
-    this.#position = position;
+    this.#position = position && { blockNumber: BigInt(position.blockNumber), transactionId: position.transactionId };
+    this.#appliedInBlock = new Set(position ? [...(position.earlierInBlock ?? []), position.transactionId] : []);
     this.#scratch = new ApplyScratch(this.#root);
   }
 
@@ -280,12 +299,7 @@ export class ChainIndex {
     );
     const stored = await db.get(POSITION_KEY);
     const position = stored === undefined ? undefined : (JSON.parse(stored.toString('utf8')) as StoredPosition);
-    const index = new ChainIndex(
-      db,
-      position && { blockNumber: BigInt(position.blockNumber), transactionId: position.transactionId },
-      earlierAnchorRows,
-      filterStore,
-    );
+    const index = new ChainIndex(db, position, earlierAnchorRows, filterStore);
     if (filterStore !== undefined) await index.#takeSavedFilter(filterStore, stored);
     return index;
   }
@@ -347,6 +361,7 @@ export class ChainIndex {
   async reload(): Promise<void> {
     const reopened = await ChainIndex.open(this.#db);
     this.#position = reopened.#position;
+    this.#appliedInBlock = reopened.#appliedInBlock;
     this.#earlierAnchorRows = reopened.#earlierAnchorRows;
     this.#anchors.clear();
     // Rows were written behind the filter's back: the next apply scans them into a new one.
@@ -355,20 +370,29 @@ export class ChainIndex {
   }
 
   /**
-   * Drops every row, then the position: the index starts over from the chain's first block. For an index whose
+   * Drops every row and the position: the index starts over from the chain's first block. For an index whose
    * position the chain does not hold (the ledger restored from an older backup), whose rows may name anchors that
-   * are gone. The position goes last: a crash midway leaves it, and the next start finds it off the chain again.
+   * are gone. A marker is written first, synced, and removed last (`clearMarkedRows`): a clear cut short by a crash
+   * is finished at the next start (`discardUnfinishedLoad`), one that failed (a full disk) when the follower next
+   * resumes (`unfinishedClear`), and nothing is applied on top of its rows meanwhile — even if the chain holds the
+   * position by then, which would otherwise resume an index with its latest rows gone, every version numbered from 1.
    * Call while nothing applies (the follower's own loop).
    */
   async clear(): Promise<void> {
-    await this.#db.clear({ lt: POSITION_KEY });
-    await this.#db.clear({ gt: POSITION_KEY });
-    await this.#db.del(POSITION_KEY);
+    this.#noUnfinishedLoad = false;
+    await this.#db.put(LOADING_KEY, CLEARING, SYNCED);
+    await clearMarkedRows(this.#db);
     this.#position = undefined;
+    this.#appliedInBlock = new Set();
     this.#earlierAnchorRows = false;
     this.#anchors.clear();
     this.#filter = undefined;
     this.#filterComplete = false;
+  }
+
+  /** Whether a clear or a snapshot load of this index was cut short: its marker is still there. */
+  async unfinishedClear(): Promise<boolean> {
+    return (await this.#db.get(LOADING_KEY)) !== undefined;
   }
 
   /**
@@ -558,15 +582,15 @@ export class ChainIndex {
   }
 
   /**
-   * Later anchors of the position's block are taken: the chain orders a block's transactions, the index keeps only
-   * the last one it applied.
+   * Anchors of the position's block not applied yet are taken: the chain orders a block's transactions, and the
+   * index keeps those of the position's block it applied.
    * @throws ChainIndexError `ANCHOR_OUT_OF_ORDER` naming both positions.
    */
   #refuseOutOfOrder(anchor: AnchoredEvent): void {
     const position = this.#position;
     if (position === undefined) return;
     if (anchor.blockNumber > position.blockNumber) return;
-    if (anchor.blockNumber === position.blockNumber && anchor.transactionId !== position.transactionId) return;
+    if (anchor.blockNumber === position.blockNumber && !this.#appliedInBlock.has(anchor.transactionId)) return;
     throw new ChainIndexError(
       'ANCHOR_OUT_OF_ORDER',
       `chain index: anchor ${anchor.origin}/${String(anchor.size)} (block ${String(anchor.blockNumber)}, ` +
@@ -584,8 +608,8 @@ export class ChainIndex {
     if ((await this.#db.get(LOADING_KEY)) !== undefined) {
       throw new ChainIndexError(
         'UNFINISHED_LOAD',
-        'chain index: a snapshot load failed and could not remove the rows it wrote: free space on the store and ' +
-          'restart the node, which discards them and starts the index over',
+        'chain index: a snapshot load or a clear failed and could not remove the rows it left: free space on the ' +
+          'store and restart the node, which discards them and starts the index over',
       );
     }
     this.#noUnfinishedLoad = true;
@@ -609,7 +633,13 @@ export class ChainIndex {
     // than once: its rows keep their leaf order (the subject order is stable), so the last (highest version) wins.
     numberVersions(rows, hashes, { entries: maybe, rows: stored }, scratch);
     const row: AnchorRow = { txId: anchor.transactionId, blockNumber: anchor.blockNumber.toString(), anchoredAt };
-    const position: StoredPosition = { blockNumber: row.blockNumber, transactionId: anchor.transactionId };
+    const sameBlock = anchor.blockNumber === this.#position?.blockNumber;
+    const earlierInBlock = sameBlock ? [...this.#appliedInBlock] : [];
+    const position: StoredPosition = {
+      blockNumber: row.blockNumber,
+      transactionId: anchor.transactionId,
+      earlierInBlock,
+    };
     // Through a batch kept for the next anchor (node/store/row-batch.ts), each row's views made as it is put and
     // dropped once LevelDB has copied it: young garbage that no scavenge finds alive. Not synced (see above).
     const more: RowPut[] = [];
@@ -620,5 +650,6 @@ export class ChainIndex {
     more.push({ type: 'put', key: this.#prefixed(POSITION_KEY), value: encodeStoredPosition(position) });
     await scratch.batch.write(rows, more);
     this.#position = { blockNumber: anchor.blockNumber, transactionId: anchor.transactionId };
+    this.#appliedInBlock = new Set([...earlierInBlock, anchor.transactionId]);
   }
 }

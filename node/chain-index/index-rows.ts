@@ -36,11 +36,33 @@ import {
   leafIndexAt,
   type IndexEntriesView,
 } from '../../chaincode/src/protocol.ts';
-import { hashKeyInto, type IndexedRows } from '../store/index.ts';
+import { hashKeyInto, type IndexedRows, type NodeSublevel } from '../store/index.ts';
 
 export const POSITION_KEY = Buffer.from('position');
-/** Present while a snapshot is being loaded (snapshot-loader.ts); never in a snapshot, which admits index rows only. */
+/**
+ * Present while the index's rows are being replaced — a snapshot loading (snapshot-loader.ts) or the index cleared to
+ * start over (ChainIndex.clear) — and until a failed one's rows are gone; never in a snapshot, which admits index rows
+ * only. Its name is kept from when only a load wrote it: stores written then carry it.
+ */
 export const LOADING_KEY = Buffer.from('snapshot-loading');
+
+/**
+ * classic-level's `sync`, which a sublevel passes to its database though its typings do not list it (a variable,
+ * not a literal, so that the typings' excess-property check does not refuse it).
+ */
+export const SYNCED = { sync: true, keyEncoding: 'buffer' } as const;
+
+/**
+ * Every row of the index under the marker (`LOADING_KEY`), the marker last, synced: LevelDB's clear deletes in
+ * batches of its own in key order, unsynced, and the marker sorts before the anchor rows (`~anchor/…`), so one clear
+ * of everything could leave, after a crash, anchor rows with neither position nor marker — anchors never applied, in
+ * the explorer's history and in this node's snapshots. With the marker left, the next start clears them.
+ */
+export async function clearMarkedRows(db: NodeSublevel): Promise<void> {
+  await db.clear({ lt: LOADING_KEY, keyEncoding: 'buffer' });
+  await db.clear({ gt: LOADING_KEY, keyEncoding: 'buffer' });
+  await db.del(LOADING_KEY, SYNCED);
+}
 
 export const latestKey = (subject: string, kind: string): Buffer => Buffer.from(`latest/${subject}/${kind}`);
 

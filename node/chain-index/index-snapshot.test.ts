@@ -312,6 +312,37 @@ describe('chain index snapshots', () => {
     expect(rest).toBe(read.lengths.slice(1).reduce((sum, n) => sum + n, 0));
   });
 
+  it('drops the snapshots at positions the chain lost, keeps those it cannot judge, and keeps new ones at lower blocks', async () => {
+    const snapshots = join(dir, 'restored-snapshots');
+    const store = await IndexSnapshotStore.open(snapshots, 3);
+    const take = (block: number) =>
+      store.write(
+        source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+        { blockNumber: String(block), transactionId: txId(block) },
+        IDENTITY,
+        key,
+      );
+    await take(8);
+    await take(9);
+    await take(10);
+    const judged: string[] = [];
+    // The restored chain holds block 8's transaction; it lost block 10's; it cannot answer for block 9 now.
+    const dropped = await store.dropOffChain(({ blockNumber, transactionId }) => {
+      judged.push(blockNumber);
+      if (blockNumber === '9') return Promise.reject(new Error('the ledger does not answer'));
+      return Promise.resolve(blockNumber === '10' ? `no transaction ${transactionId}` : undefined);
+    });
+    expect(judged.sort()).toEqual(['10', '8', '9']);
+    expect(dropped).toEqual([`block 10 (transaction ${txId(10)}): no transaction ${txId(10)}`]);
+    const listed = () => store.statements().map((st) => parseStatement(st.body).blockNumber);
+    expect(listed()).toEqual(['9', '8']);
+    expect((await readdir(snapshots)).filter((f) => f.startsWith('10'.padStart(20, '0')))).toEqual([]);
+    // The index started over: its next snapshot, at a lower block, is kept beside those left.
+    await take(4);
+    expect(listed()).toEqual(['9', '8', '4']);
+    expect((await IndexSnapshotStore.open(snapshots, 3)).statements()).toHaveLength(3);
+  });
+
   it('reopens its snapshots, skipping and removing one whose statement is damaged or misnamed', async () => {
     const { digest } = await snapshot();
     const snapshots = join(dir, 'snapshots');
@@ -417,10 +448,10 @@ describe('the quorum a snapshot needs', () => {
     required,
     mspId: 'JoiningMSP',
     active: (mspId: string) => !suspended.includes(mspId),
-    // Each key valid for the hour before now (as registered on chain): a statement is judged by the key's window
-    // at its own signing time.
+    // Each key valid from an hour before now to an hour after (as registered on chain): a statement is judged by the
+    // key's window at its own signing time.
     receiptKey: (mspId: string, kid: string, atMs: number) =>
-      atMs > NOW - HOUR && atMs <= NOW + MINUTE ? registered.get(`${mspId}/${kid}`) : undefined,
+      atMs > NOW - HOUR && atMs <= NOW + HOUR ? registered.get(`${mspId}/${kid}`) : undefined,
     nowMs: NOW,
   });
   const statement = (
@@ -477,7 +508,7 @@ describe('the quorum a snapshot needs', () => {
 
   it.each([
     ['signed for another channel', { channel: 'other' }, /CMSP signed for other\/lianxin, not lianxin\/lianxin/],
-    // Within the key's window (which the rule accepts up to a minute ahead), but beyond the allowed skew.
+    // Within the key's window, but beyond the clock skew the rule allows (a minute).
     ['signed over a minute ahead of this clock', { signedAtMs: NOW + MINUTE + 1_000 }, /CMSP signed in the future/],
     ['signed before its key was valid', { signedAtMs: NOW - 2 * HOUR }, /CMSP has no receipt key .* valid at/],
   ])('does not count a statement %s', (_name, options, why) => {

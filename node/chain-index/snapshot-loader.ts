@@ -17,32 +17,15 @@
  */
 import type { NodeSublevel } from '../store/index.ts';
 import { encodeStoredPosition } from './chain-index.ts';
-import { ANCHOR_TAG, isEarlierAnchorKey, LOADING_KEY, POSITION_KEY } from './index-rows.ts';
+import { ANCHOR_TAG, clearMarkedRows, isEarlierAnchorKey, LOADING_KEY, POSITION_KEY, SYNCED } from './index-rows.ts';
 import { IndexSnapshotError } from './snapshot-errors.ts';
 import { chunkHash, decodeChunkRows, type SnapshotManifest } from './snapshot-format.ts';
 
-/**
- * classic-level's `sync`, which a sublevel passes to its database though its typings do not list it (a variable,
- * not a literal, so that the typings' excess-property check does not refuse it).
- */
-const SYNCED = { sync: true, keyEncoding: 'buffer' } as const;
-
-/** Clears the index if a load was cut short (crash); resolves to whether it did. */
+/** Clears the index if a load or a clear was cut short (crash); resolves to whether it did. */
 export async function discardUnfinishedLoad(db: NodeSublevel): Promise<boolean> {
   if ((await db.get(LOADING_KEY)) === undefined) return false;
-  await clearLoad(db);
+  await clearMarkedRows(db);
   return true;
-}
-
-/**
- * Every row, the marker last, synced: LevelDB's clear deletes in batches of its own in key order, and the marker
- * sorts before the anchor rows (`~anchor/…`), so a crash in one clear of everything could leave anchor rows with
- * neither position nor marker — anchors never applied, in the explorer's history and in this node's snapshots.
- */
-async function clearLoad(db: NodeSublevel): Promise<void> {
-  await db.clear({ lt: LOADING_KEY, keyEncoding: 'buffer' });
-  await db.clear({ gt: LOADING_KEY, keyEncoding: 'buffer' });
-  await db.del(LOADING_KEY, SYNCED);
 }
 
 export interface LoadedSnapshot {
@@ -108,7 +91,7 @@ export async function loadIndexSnapshot(
     return { rows, chunks: index };
   } catch (err) {
     await pending.catch(() => undefined);
-    await clearLoad(db);
+    await clearMarkedRows(db);
     throw err;
   }
 }

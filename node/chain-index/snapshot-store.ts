@@ -5,17 +5,17 @@
  *   <block20>-<txid>.manifest   the manifest bytes, whose SHA-256 is the digest institutions sign
  *   <block20>-<txid>.statement  this node's signed statement, JSON {body, signature} base64
  *
- * The statement is written last, by rename: a snapshot without one (a crash while writing) is not listed, served
- * or kept. The rows and the manifest are synced before it, it before its rename, the directory after: a power loss
- * must not leave a published statement over rows that were still in the page cache (every joiner would download
- * them, then fail on a chunk). Only the newest `keep` snapshots are kept, and any a joiner read from in the last
+ * The statement is written last: a snapshot without one (a crash while writing) is not listed, served or kept. Each
+ * file is written whole and synced, with its directory, before the next (network/fs writeDurably): a power loss must
+ * not leave a published statement over rows that were still in the page cache (every joiner would download them,
+ * then fail on a chunk). Only the newest `keep` snapshots are kept, and any a joiner read from in the last
  * `SERVED_GRACE_MS`: a download comes in several requests, and one pruned between two would fail (a stream serving
  * a pruned one keeps its open file).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDirectory } from '../../network/fs/index.ts';
+import { writeDurably } from '../../network/fs/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
 import {
   ChunkBuilder,
@@ -152,54 +152,82 @@ export class IndexSnapshotStore {
     { signal }: { signal?: AbortSignal } = {},
   ): Promise<string> {
     const name = `${position.blockNumber.padStart(20, '0')}-${position.transactionId}`;
-    const rowsPath = join(this.#dir, `${name}.rows`);
-    let file: FileHandle | undefined = await open(rowsPath, 'w');
+    const path = (ext: string) => join(this.#dir, `${name}${ext}`);
+    // Each file whole or not at all (network/fs writeDurably: a temporary name, synced, renamed, the directory synced),
+    // readable by others as files written plainly are.
+    const durably = { replace: true, mode: 'umask' } as const;
     try {
       const builder = new ChunkBuilder();
       const chunks: [string, number][] = [];
       let bytes = 0;
       let rows = 0;
-      const flush = async (f: FileHandle) => {
-        const chunk = builder.take();
-        chunks.push([chunkHash(chunk).toString('hex'), chunk.length]);
-        bytes += chunk.length;
-        await f.write(chunk);
-      };
-      for await (const entries of inSnapshotOrder(source)) {
-        signal?.throwIfAborted();
-        for (const [k, v] of entries) {
-          if (!isIndexRow(k)) continue;
-          builder.append(k, v);
-          rows += 1;
-          if (builder.full) await flush(file);
-        }
-      }
-      if (!builder.empty) await flush(file);
-      await file.sync();
-      await file.close();
-      file = undefined;
+      await writeDurably(
+        path('.rows'),
+        async (file) => {
+          const flush = async () => {
+            const chunk = builder.take();
+            chunks.push([chunkHash(chunk).toString('hex'), chunk.length]);
+            bytes += chunk.length;
+            await file.write(chunk);
+          };
+          for await (const entries of inSnapshotOrder(source)) {
+            signal?.throwIfAborted();
+            for (const [k, v] of entries) {
+              if (!isIndexRow(k)) continue;
+              builder.append(k, v);
+              rows += 1;
+              if (builder.full) await flush();
+            }
+          }
+          if (!builder.empty) await flush();
+        },
+        durably,
+      );
       const manifest = encodeManifest({ ...identity, ...position, rows, bytes, chunks });
       const digest = createHash('sha256').update(manifest).digest('hex');
-      await writeSynced(join(this.#dir, `${name}.manifest`), manifest);
+      await writeDurably(path('.manifest'), (file) => file.writeFile(manifest), durably);
       const statement = signStatement(
         { ...identity, ...position, rows, manifestDigest: digest, signedAt: new Date().toISOString() },
         key,
       );
-      // Written last, by rename: its presence means the rows and the manifest are complete.
-      const tmp = join(this.#dir, `${name}.statement.tmp`);
-      await writeSynced(tmp, encodeStatements([statement]));
-      await rename(tmp, join(this.#dir, `${name}${STATEMENT}`));
-      await syncDirectory(this.#dir);
+      // Written last: its presence means the rows and the manifest are complete.
+      await writeDurably(path(STATEMENT), (file) => file.writeFile(encodeStatements([statement])), durably);
       this.#held.set(digest, { name, blockNumber: BigInt(position.blockNumber), statement });
       await this.#prune();
       return digest;
     } catch (err) {
-      await file?.close();
-      await Promise.all(['.rows', '.manifest'].map((ext) => rm(join(this.#dir, `${name}${ext}`), { force: true })));
+      await Promise.all(['.rows', '.manifest'].map((ext) => rm(path(ext), { force: true })));
       throw err;
     } finally {
       await source.close();
     }
+  }
+
+  /**
+   * Drops every snapshot whose position `offChain` says the chain does not hold (a reason), after the index found
+   * the chain went back (the ledger restored from an older backup): kept, such a snapshot would go on being served
+   * and signed for, every joiner downloading it and replaying from block 0 once its follower finds the position off
+   * the chain, and, at a higher block than any taken since, it would have every new one pruned as soon as written.
+   * One that cannot be judged now (the chain does not answer) is kept. Resolves to the positions dropped.
+   */
+  async dropOffChain(offChain: (position: SnapshotPosition) => Promise<string | undefined>): Promise<string[]> {
+    const dropped: string[] = [];
+    for (const [digest, held] of [...this.#held]) {
+      const { blockNumber, transactionId } = parseStatement(held.statement.body);
+      const why = await offChain({ blockNumber, transactionId }).catch(() => undefined);
+      if (why === undefined) continue;
+      await this.#drop(digest, held);
+      dropped.push(`block ${blockNumber} (transaction ${transactionId}): ${why}`);
+    }
+    return dropped;
+  }
+
+  async #drop(digest: string, held: Held): Promise<void> {
+    this.#held.delete(digest);
+    this.#servedAt.delete(digest);
+    await Promise.all(
+      [STATEMENT, '.manifest', '.rows'].map((ext) => rm(join(this.#dir, `${held.name}${ext}`), { force: true })),
+    );
   }
 
   async #prune(): Promise<void> {
@@ -209,23 +237,8 @@ export class IndexSnapshotStore {
     const now = Date.now();
     for (const [digest, held] of all.slice(this.#keep)) {
       if (now - (this.#servedAt.get(digest) ?? -Infinity) < SERVED_GRACE_MS) continue;
-      this.#held.delete(digest);
-      this.#servedAt.delete(digest);
-      await Promise.all(
-        [STATEMENT, '.manifest', '.rows'].map((ext) => rm(join(this.#dir, `${held.name}${ext}`), { force: true })),
-      );
+      await this.#drop(digest, held);
     }
-  }
-}
-
-/** A new file's bytes, on the disk before this resolves. */
-async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

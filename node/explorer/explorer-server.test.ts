@@ -14,7 +14,7 @@ import type { AnchoredCheckpoint } from '../../chaincode/src/protocol.ts';
 import { orgPaths } from '../../network/pki/index.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
 import { consortiumRoles } from '../api/index.ts';
-import type { ChainIndexRecord } from '../chain-index/index.ts';
+import { IndexCatchingUpError, type ChainIndexRecord } from '../chain-index/index.ts';
 import { startOperationsServer, type OperationsServer } from '../operations/index.ts';
 import { decodeAttestation, parseTrustBundle } from '../receipts/index.ts';
 import { attest, createTestLog, createTestOrg, keyRow, nodeRow, organizationRow } from '../receipts/test-fixtures.ts';
@@ -34,6 +34,8 @@ const VERSION = { Version: 'test', CommitSHA: 'test', NodeVersion: process.versi
 
 let members: TestConsortium;
 let caFile: string;
+/** While set, the node's chain index refuses lookups as one catching up with the chain does. */
+let indexCatchingUp = false;
 const servers: OperationsServer[] = [];
 
 async function explorerRoutes(isPublic: boolean) {
@@ -95,7 +97,10 @@ async function explorerRoutes(isPublic: boolean) {
     },
     channel: 'lianxin',
     chainIndex: {
-      getIndexRecord: (subject, kind) => Promise.resolve(subject === SUBJECT && kind === 'loan' ? indexed : undefined),
+      getIndexRecord: (subject, kind) =>
+        indexCatchingUp
+          ? Promise.reject(new IndexCatchingUpError("this node's chain index is catching up with the chain: retry"))
+          : Promise.resolve(subject === SUBJECT && kind === 'loan' ? indexed : undefined),
       anchorHistory: () =>
         Promise.resolve([
           { origin: org.origin, size: 1, anchoredAt: '2026-12-05T09:00:00.000Z', blockNumber: '5' },
@@ -273,6 +278,22 @@ describe('explorer over mutual TLS', () => {
       code: 'INVALID_QUERY',
       field: 'subject',
     });
+    await expect(bank.record(ANYONE, { subject: SUBJECT, kind: 'tax' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('answers 503, not 404 nor an older version, while the chain index may be behind the chain', async () => {
+    const server = await start({ tls: true, public: false });
+    const bank = await clientOf(server, BANK);
+    indexCatchingUp = true;
+    try {
+      const query = { subject: SUBJECT, kind: 'tax' };
+      // The index's reason, not a fault's 500 (which a client also reads as unavailable).
+      const refused = { code: 'UNAVAILABLE', message: expect.stringContaining('catching up') as unknown };
+      await expect(bank.record(ANYONE, query)).rejects.toMatchObject(refused);
+      await expect(bank.attestation(ANYONE, query)).rejects.toMatchObject(refused);
+    } finally {
+      indexCatchingUp = false;
+    }
     await expect(bank.record(ANYONE, { subject: SUBJECT, kind: 'tax' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 

@@ -7,7 +7,7 @@
 import type { AnchoredCheckpoint, Organization, PublicKeyRecord } from '../../chaincode/src/protocol.ts';
 import { NodeError } from '../api/index.ts';
 import type { AuditedAccess, AuditQuery } from '../audit/index.ts';
-import type { ChainIndex } from '../chain-index/index.ts';
+import { IndexCatchingUpError, type ChainIndex } from '../chain-index/index.ts';
 import { ChainError, type LianxinChain } from '../ledger/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import { attestationBytes, exportTrustBundle } from '../receipts/index.ts';
@@ -31,6 +31,10 @@ export interface NodeExplorerComponents {
   readonly chain: Pick<LianxinChain, 'registrySnapshot' | 'getCheckpoint' | 'channelCaCertificates'>;
   /** The channel the trust bundle is for. */
   readonly channel: string;
+  /**
+   * The chain index as the node answers others from it (node/chain-index answeringIndex): a lookup refused while it
+   * is catching up or off the chain's events, when a miss or an older version may only be its lag.
+   */
   readonly chainIndex: Pick<ChainIndex, 'getIndexRecord' | 'anchorHistory'>;
   readonly records: Pick<RecordStore, 'get'>;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint'>;
@@ -82,7 +86,7 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
       authorizeView('record', viewer, c.node);
       const member = viewer.kind === 'member';
       const [indexed, own] = await Promise.all([
-        c.chainIndex.getIndexRecord(query.subject, query.kind),
+        fromIndex(() => c.chainIndex.getIndexRecord(query.subject, query.kind)),
         c.records.get(query.subject, query.kind),
       ]);
       const view: RecordView = {
@@ -126,7 +130,7 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
       authorizeView('attestation', viewer, c.node);
       const own = await c.records.get(query.subject, query.kind);
       if (own === undefined) {
-        const indexed = await c.chainIndex.getIndexRecord(query.subject, query.kind);
+        const indexed = await fromIndex(() => c.chainIndex.getIndexRecord(query.subject, query.kind));
         throw new ExplorerError(
           'NOT_FOUND',
           indexed === undefined
@@ -232,6 +236,16 @@ async function fromChain<T>(read: () => Promise<T>): Promise<T> {
     if (err instanceof ChainError && err.retryable) {
       throw new ExplorerError('UNAVAILABLE', `the ledger did not answer: ${err.message}`, { cause: err });
     }
+    throw err;
+  }
+}
+
+/** An index that may only be behind the chain is the explorer's UNAVAILABLE, never a NOT_FOUND or an older version. */
+async function fromIndex<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof IndexCatchingUpError) throw new ExplorerError('UNAVAILABLE', err.message, { cause: err });
     throw err;
   }
 }

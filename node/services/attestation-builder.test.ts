@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../chaincode/src/protocol.ts';
 import { attestationBytes, verifyAttestation } from '../receipts/index.ts';
+import { createAttestationBuilder } from './attestation-builder.ts';
 import {
   CHAINCODE,
   CHANNEL,
@@ -60,6 +61,52 @@ describe('AttestationBuilder', () => {
     expect(await parts.builder.attest(1)).toMatchObject({ anchor: { blockNumber: 1 } });
     const kept = JSON.parse((await parts.db.anchor.get(key))?.toString('utf8') ?? '{}') as Record<string, unknown>;
     expect(kept.blockNumber).toBe(1);
+  });
+
+  it('neither answers nor keeps an anchor read across a rollback, once another call has forgotten the anchors', async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+    await parts.ingest([4]);
+    const [kept] = parts.anchorChain.anchored;
+    // The anchorer rolls back (a ledger restore) while this builder's first read of leaf 1's anchor is under way:
+    // that read answers an anchor the chain lost, the reads after it the one it holds.
+    const anchorer = parts.anchorer;
+    let rollbacks = 0;
+    const reading = Promise.withResolvers<undefined>();
+    const rolledBack = Promise.withResolvers<undefined>();
+    const builder = createAttestationBuilder({
+      log: parts.log,
+      anchorer: {
+        get anchoredSize() {
+          return anchorer.anchoredSize;
+        },
+        get rollbacks() {
+          return rollbacks;
+        },
+        anchorCovering: async (index) => {
+          const anchored = await anchorer.anchorCovering(index);
+          if (rollbacks > 0 || anchored === undefined) return anchored;
+          reading.resolve(undefined);
+          await rolledBack.promise;
+          return { ...anchored, transactionId: 'ab'.repeat(32), blockNumber: 9 };
+        },
+      },
+      receiptKey: parts.org.receiptKey,
+      mspId: parts.org.mspId,
+      channel: CHANNEL,
+      chaincode: CHAINCODE,
+      uncheckpointedRetryAfterMs: UNCHECKPOINTED_RETRY_AFTER_MS,
+    });
+    const first = builder.attest(1);
+    await reading.promise;
+    rollbacks += 1;
+    // Another call sees the rollback first, and forgets what was remembered.
+    await builder.attest(3).catch(() => undefined);
+    rolledBack.resolve(undefined);
+
+    const held = { transactionId: kept?.transactionId, blockNumber: 1 };
+    expect(await first).toMatchObject({ anchor: held });
+    expect(await builder.attest(2)).toMatchObject({ anchor: held });
   });
 
   it('keeps choosing the first anchored cover whatever order leaves are asked in', async () => {

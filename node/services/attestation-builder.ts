@@ -109,10 +109,17 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
     return range;
   };
 
-  /** Looked up in the anchor sublevel: what `remembered` does not know yet. */
+  /**
+   * Looked up in the anchor sublevel: what `remembered` does not know yet. Read again when the anchorer rolled back
+   * meanwhile: what was read may name a transaction the chain lost, and another call may already have emptied
+   * `covered` for that rollback, which would then keep it until the next.
+   */
   const lookUpFirstAnchor = async (leafIndex: number): Promise<CoveredRange | undefined> => {
-    const anchored = await c.anchorer.anchorCovering(leafIndex);
-    return anchored && remember(leafIndex, anchored);
+    for (;;) {
+      const rollbacks = c.anchorer.rollbacks;
+      const anchored = await c.anchorer.anchorCovering(leafIndex);
+      if (c.anchorer.rollbacks === rollbacks) return anchored && remember(leafIndex, anchored);
+    }
   };
 
   const batcher = new AttestationBatcher(c.receiptKey, c.batching);

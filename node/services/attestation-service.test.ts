@@ -172,6 +172,49 @@ describe('AttestationService.Attest', () => {
     await follower.stop();
   });
 
+  it('refuses to answer from the chain index while its follower is off the event stream, after it had caught up', async () => {
+    let stream = quietEvents();
+    let ledgerUp = true;
+    const follower = new ChainIndexFollower({
+      index: await ChainIndex.open(parts.db.chainIndex),
+      chain: {
+        anchoredEvents: () => {
+          if (!ledgerUp) return Promise.reject(new Error('the ledger is unreachable'));
+          stream = quietEvents();
+          return Promise.resolve(stream);
+        },
+        getIndexEntries: () => Promise.reject(new Error('no anchors in this test')),
+        chainInfo: () => Promise.reject(new Error('not asked')),
+        blockNumberOf: () => Promise.reject(new Error('not asked')),
+      },
+      newestAnchorBlock: () => Promise.resolve(-1n),
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    const answering = createAttestationService({
+      records: parts.records,
+      builder: parts.builder,
+      chain: answeringIndex(chain, follower),
+    });
+    follower.start();
+    for (let i = 0; i < 200 && follower.catchingUp !== undefined; i++) await sleep(10);
+    await expect(answering.Attest(request('following', 8), ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // The ledger goes away: anchors committed meanwhile do not reach this index, whose miss is no longer the chain's.
+    ledgerUp = false;
+    stream.close();
+    for (let i = 0; i < 200 && follower.failure === undefined; i++) await sleep(10);
+    const off = await answering.Attest(request('off', 8), ctx).catch((err: unknown) => err);
+    expect(off).toBeInstanceOf(IndexCatchingUpError);
+    expect(toGrpcStatus(off).details).toContain('is not following the chain');
+
+    ledgerUp = true;
+    for (let i = 0; i < 400 && follower.failure !== undefined; i++) await sleep(10);
+    await expect(answering.Attest(request('back', 8), ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await follower.stop();
+  });
+
   it('refuses an own record not yet checkpointed with FAILED_PRECONDITION and a retry hint', async () => {
     await parts.ingest([1]);
     await expect(service.Attest(request('early', 1), ctx)).rejects.toMatchObject({
