@@ -19,12 +19,12 @@ import { eventually } from './support/eventually.ts';
 import { backupTestLedger, restoreTestLedger } from './support/ledger-restore.ts';
 import { unary } from './support/grpc-unary.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
+import { grantTestConsent } from './support/consent.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
 const BANK = 'ShanghaiBankMSP';
 const PLATFORM = 'NanjingSupplyChainMSP';
 const PURPOSE = 'LOAN_APPROVAL';
-const DAY = 86_400_000;
 const SETTINGS = {
   checkpoint: { intervalSeconds: 1, leaves: 100 },
   outbox: { retryInitialMs: 100, retryMaxMs: 500 },
@@ -64,18 +64,7 @@ async function ingest(subjects: readonly string[]): Promise<IngestAck__Output> {
 
 /** The bank records the enterprise's authorization on chain. */
 async function grantConsent(subject: string): Promise<string> {
-  const granted = await (
-    await net.chain(BANK)
-  ).grantConsent({
-    subject,
-    grantee: BANK,
-    purpose: PURPOSE,
-    scope: ['loan'],
-    validFrom: new Date(Date.now() - DAY).toISOString(),
-    validUntil: new Date(Date.now() + 30 * DAY).toISOString(),
-    authorizationDigest: sha256(`authorization of ${subject}`),
-  });
-  return granted.result.consentId;
+  return grantTestConsent(await net.chain(BANK), { subject, grantee: BANK, purpose: PURPOSE, validDays: 30 });
 }
 
 /** The bank obtains the agency's report through its own node; the digest of the agency's receipt. */
