@@ -17,13 +17,20 @@ export interface ChildOptions {
  * @throws Error with the child's stderr when it exits other than 0.
  */
 export async function inChild(call: string, options: ChildOptions = {}, after = ''): Promise<void> {
+  // Started as this user and switched to the other once the code is loaded: the other user need not be able to read
+  // the repository (a clone in a 0700 temporary folder, as the fresh-clone CI makes).
+  const become =
+    options.uid === undefined
+      ? ''
+      : `process.setgroups([${String(options.uid)}]); process.setgid(${String(options.uid)}); ` +
+        `process.setuid(${String(options.uid)});`;
   const script = `const fs = await import(${JSON.stringify(join(import.meta.dirname, 'index.ts'))});
+    ${become}
     await ${call};
     ${after}`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: join(import.meta.dirname, '..', '..'),
     stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
-    ...(options.uid !== undefined && { uid: options.uid, gid: options.uid }),
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
