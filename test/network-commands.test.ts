@@ -356,6 +356,39 @@ describe('npm run network', () => {
     }
   });
 
+  it('keeps the institutions the operator runs recorded across down, for the next up to leave out', async () => {
+    // add-org --no-start made NanjingSupplyChainMSP's node the operator's own; down stops what up started but must
+    // not forget that, or the next up starts the institution itself beside the operator's node.
+    const dataDir = join(dir, 'external-kept');
+    const stand = spawn('sleep', ['60'], { stdio: 'ignore', detached: true });
+    try {
+      const identity = stand.pid === undefined ? undefined : await identify(stand.pid);
+      if (identity === undefined) throw new Error('no sleep process');
+      await writeRun(runPaths(dataDir), {
+        ...runOf([{ name: 'ledger', ...identity }]),
+        external: ['NanjingSupplyChainMSP'],
+      });
+      const down = await inProcess(['down', '--data-dir', dataDir, '--grace', '1']);
+      expect(down, down.err).toMatchObject({ code: 0 });
+      expect(down.out).toContain(`ledger (pid ${String(identity.pid)}) stopped`);
+      expect(await readRun(runPaths(dataDir))).toEqual({
+        config: DEMO,
+        ledgerAddress: '127.0.0.1:1',
+        processes: [],
+        external: ['NanjingSupplyChainMSP'],
+      });
+      await expect(readFile(runPaths(dataDir).pidFile('ledger'))).rejects.toMatchObject({ code: 'ENOENT' });
+      const after = await inProcess(['status', '--data-dir', dataDir]);
+      expect(after.code).toBe(1);
+      expect(after.out).toMatch(
+        /^no network recorded in .*; run by the operator, up leaves out: NanjingSupplyChainMSP$/m,
+      );
+      expect((await inProcess(['down', '--data-dir', dataDir])).out).toContain('nothing to stop');
+    } finally {
+      stand.kill('SIGKILL');
+    }
+  });
+
   it("names the consortium file it cannot read, and why, in the ledger's row", async () => {
     const dataDir = join(dir, 'unreadable');
     const stand = spawn('sleep', ['60'], { stdio: 'ignore' });
