@@ -20,6 +20,7 @@ import { acquireLock, lockHeldBy, type LockSteps } from '../scripts/network/netw
 import { identify, processStartTime } from '../scripts/network/process-identity.ts';
 import { readRun, runPaths, writeRun, type NetworkRun } from '../scripts/network/run-state.ts';
 import type { NetworkStatus } from '../scripts/network/status-command.ts';
+import { networkUp } from '../scripts/network/up-command.ts';
 import { consortiumOnFreePorts } from './support/consortium-on-free-ports.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -309,11 +310,24 @@ describe('npm run network', () => {
         ledgerAddress: '127.0.0.1:1',
         processes: [{ ...deadLedger, grpc: '127.0.0.1:1', logFile: join(dir, 'none.log') }, ...nodes],
       });
-      const failed = await inProcess(['up', '--config', config, '--data-dir', paths.dataDir]);
-      expect(failed.code, failed.out).toBe(1);
-      expect(failed.err).toMatch(
-        /^network up: lianxin ledger: cannot start: cannot listen on \S+: the address is in use/,
-      );
+      // While the new ledger is awaited (a SIGKILL of `up` there leaves what is on disk), the record already
+      // names it beside the nodes, each with its pid file.
+      let whileAwaited: NetworkRun | undefined;
+      const pidFiles = new Map<string, string>();
+      const ledgerLaunched = async (): Promise<void> => {
+        whileAwaited = await readRun(paths);
+        for (const p of whileAwaited?.processes ?? [])
+          pidFiles.set(p.name, await readFile(paths.pidFile(p.name), 'utf8'));
+      };
+      const io = { stdout: { write: () => true }, stderr: { write: () => true }, env: {} };
+      await expect(
+        networkUp({ config, dataDir: paths.dataDir, timeoutMs: 60_000 }, io, { ledgerLaunched }),
+      ).rejects.toThrow(/^lianxin ledger: cannot start: cannot listen on \S+: the address is in use/);
+      const launched = whileAwaited?.processes[0];
+      expect(whileAwaited?.processes.slice(1)).toEqual(nodes);
+      expect(launched).toMatchObject({ name: 'ledger', kind: 'ledger' });
+      expect(launched?.pid).not.toBe(deadLedger.pid);
+      for (const p of whileAwaited?.processes ?? []) expect(pidFiles.get(p.name), p.name).toBe(`${String(p.pid)}\n`);
       const left = await readRun(paths);
       expect(left?.processes).toEqual(nodes);
       for (const p of nodes) expect(await readFile(paths.pidFile(p.name), 'utf8')).toBe(`${String(p.pid)}\n`);

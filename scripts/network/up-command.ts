@@ -69,7 +69,16 @@ const up: NetworkSubcommand = {
 };
 export default up;
 
-export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<0> {
+/**
+ * Where a test holds `up` to read what a SIGKILL there would leave behind (as network-lock.ts's LockSteps hold a
+ * command between judging and claiming).
+ */
+export interface UpSteps {
+  /** The new ledger launched and recorded, not yet serving: the whole wait for its serving line. */
+  readonly ledgerLaunched?: () => Promise<void>;
+}
+
+export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo, steps: UpSteps = {}): Promise<0> {
   const began = performance.now();
   const say = (line: string): void => {
     io.stdout.write(`${line}\n`);
@@ -124,7 +133,13 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
       say(`ledger already running (pid ${String(ledger.pid)}, ${ledger.grpc})`);
     } else {
       const port = ledgerNode(consortium).peer.ports.grpc;
-      ledger = await startLedger(paths, o, port, { launched, record, current, interrupted: interrupted.signal });
+      ledger = await startLedger(paths, o, port, {
+        launched,
+        record,
+        current,
+        interrupted: interrupted.signal,
+        steps,
+      });
       say(`ledger serving on ${ledger.grpc} (pid ${String(ledger.pid)}, log ${ledger.logFile})`);
     }
     interrupted.signal.throwIfAborted();
@@ -238,6 +253,7 @@ async function startLedger(
     /** What runs now, this ledger included once launched. */
     readonly current: () => ManagedProcess[];
     readonly interrupted: AbortSignal;
+    readonly steps: UpSteps;
   },
 ): Promise<ManagedProcess> {
   const { launched, record, current } = up;
@@ -249,6 +265,7 @@ async function startLedger(
   const provisional = await recordedAs('ledger', detached, { kind: 'ledger', grpc: `127.0.0.1:${String(port)}` });
   launched.push(provisional);
   await record(current(), provisional.grpc);
+  await up.steps.ledgerLaunched?.();
   const address = await waitUntilServing('ledger', detached, o.timeoutMs, (signal) =>
     detached.waitForLine(parseLedgerServingLine, AbortSignal.any([signal, up.interrupted])),
   );
