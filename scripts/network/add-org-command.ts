@@ -110,12 +110,12 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
       }
       return 0;
     }
-    const suspendedByRemoval = (await readRemovals(paths)).get(o.org)?.suspendedAt;
+    const removal = (await readRemovals(paths)).get(o.org);
     const added = await addOrganization({
       ...membership,
       dataDir: o.dataDir,
       reactivate: o.reactivate,
-      ...(suspendedByRemoval === undefined ? {} : { suspendedByRemoval }),
+      ...(removal === undefined ? {} : { removal }),
     });
     if (await forgetRemoval(paths, o.org)) say(`${o.org} no longer recorded as removed`);
     if (!o.start || run === undefined) {
