@@ -108,8 +108,10 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo, steps: Up
   for (const signal of signals) process.on(signal, interrupt);
   let run: NetworkRun | undefined;
   // Every record is what runs: the previous processes still running (a node outside the YAML too), with what this
-  // `up` launched in place of its name's stale entry. A failure, Ctrl-C or SIGKILL of `up` at any point leaves no
-  // running process unrecorded, so `down` stops it and the next `up` does not start it twice.
+  // `up` launched in place of its name's stale entry. A failure or Ctrl-C at any point leaves no running process
+  // unrecorded, so `down` stops it and the next `up` does not start it twice; so does a SIGKILL of `up`, except in
+  // the moment between a process's spawn and its record (its start time read, network.json written), which leaves
+  // that one process running unrecorded.
   const order = ['ledger', ...consortium.organizations.map((org) => org.mspId)];
   const rank = (p: ManagedProcess): number => {
     const i = order.indexOf(p.name);
@@ -172,7 +174,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo, steps: Up
       });
       launched.push(started);
       starting.push({ node, run: detached });
-      // Recorded at once: a failure or a kill of this `up` before the loop ends leaves no node unrecorded.
+      // Recorded at once, not after the loop: a failure or a kill of this `up` from here on leaves it recorded.
       await record(current(), ledgerAddress);
       interrupted.signal.throwIfAborted();
     }
