@@ -33,8 +33,8 @@ const BANK = 'ShanghaiBankMSP';
 let members: TestConsortium;
 let ledger: Ledger;
 let node: LianxinNode | undefined;
-/** The registry's time of the suspension the removal below made. */
-let suspendedByRemoval: string | undefined;
+/** The removal below, as removed-organizations.json records it: with the suspension it made. */
+let removal: { removedAt: string; suspendedAt?: string } | undefined;
 const connections: LedgerConnection[] = [];
 
 beforeAll(async () => {
@@ -140,7 +140,10 @@ describe('add-org on a running channel', () => {
   it('remove-org suspends it and takes it off the channel: its node can no longer reach the chain', async () => {
     const removed = await removeOrganization(rerunOptions([]));
     expect(removed.configBlock).toBeGreaterThan(0);
-    suspendedByRemoval = removed.suspendedAt;
+    removal = {
+      removedAt: new Date().toISOString(),
+      ...(removed.suspendedAt === undefined ? {} : { suspendedAt: removed.suspendedAt }),
+    };
     const hefei = await members.connect(ledger.address, NEW_ORG);
     connections.push(hefei);
     const refused: unknown = await new LianxinChain(hefei.gateway.getNetwork('lianxin'), CHAINCODE_NAME)
@@ -150,7 +153,10 @@ describe('add-org on a running channel', () => {
     const bank = await members.connect(ledger.address, BANK);
     connections.push(bank);
     const orgs = await new LianxinChain(bank.gateway.getNetwork('lianxin'), CHAINCODE_NAME).listOrganizations();
-    expect(orgs.find((o) => o.mspId === NEW_ORG)).toMatchObject({ status: 'suspended', updatedAt: suspendedByRemoval });
+    expect(orgs.find((o) => o.mspId === NEW_ORG)).toMatchObject({
+      status: 'suspended',
+      updatedAt: removal.suspendedAt,
+    });
   });
 
   it("npm start's step: every YAML entry missing from the channel joins it (here, the removed one again)", async () => {
@@ -177,9 +183,16 @@ describe('add-org on a running channel', () => {
     // suspension (a data directory that recorded none) that is a suspension for misconduct: add-org refuses.
     const lines: string[] = [];
     const options = rerunOptions(lines);
-    await expect(addOrganization(options)).rejects.toThrow(REFUSED);
+    await expect(addOrganization(options)).rejects.toThrow(
+      `${REFUSED}, not by a removal recorded in this data directory: add --reactivate`,
+    );
     expect(lines).toEqual([expect.stringMatching(/^crypto material in /)]);
-    await addOrganization({ ...options, ...(suspendedByRemoval === undefined ? {} : { suspendedByRemoval }) });
+    // A removal recorded before removals kept their suspension names none: refused, saying so.
+    const removedAt = '2026-12-01T08:00:00.000Z';
+    await expect(addOrganization({ ...options, removal: { removedAt } })).rejects.toThrow(
+      `${REFUSED}, and its removal recorded in this data directory at ${removedAt} names no suspension of its own`,
+    );
+    await addOrganization({ ...options, ...(removal === undefined ? {} : { removal }) });
     expect(lines).toContain(`${NEW_ORG} active again in the registry`);
   });
 
@@ -193,18 +206,21 @@ describe('add-org on a running channel', () => {
     // Removed again while suspended (the regulator's suspension first): this removal suspended nothing.
     expect(await removeOrganization(rerunOptions([]))).toEqual({ configBlock: undefined, suspendedAt: undefined });
     await admitMissingOrganizations({ ...rerunOptions([]), organizations: members.consortium.organizations });
+    const removedAt = new Date().toISOString();
     const options = {
       ...rerunOptions([]),
-      ...(removed.suspendedAt === undefined ? {} : { suspendedByRemoval: removed.suspendedAt }),
+      removal: { removedAt, ...(removed.suspendedAt === undefined ? {} : { suspendedAt: removed.suspendedAt }) },
     };
-    await expect(addOrganization(options)).rejects.toThrow(REFUSED);
+    await expect(addOrganization(options)).rejects.toThrow(
+      `${REFUSED}, changed since the suspension its removal recorded in this data directory at ${removedAt} made`,
+    );
     const lines: string[] = [];
     await addOrganization({ ...rerunOptions(lines), reactivate: true });
     expect(lines).toContain(`${NEW_ORG} active again in the registry`);
   });
 });
 
-const REFUSED = `${NEW_ORG} is suspended in the registry, not (or not only) by a removal recorded in this data directory: add --reactivate`;
+const REFUSED = `${NEW_ORG} is suspended in the registry`;
 
 /** The operator's admin on the running ledger (the registry's suspensions). */
 async function operatorChain(): Promise<LianxinChain> {

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -20,6 +20,7 @@ import { acquireLock, lockHeldBy, type LockSteps } from '../scripts/network/netw
 import { identify, processStartTime } from '../scripts/network/process-identity.ts';
 import { readRun, runPaths, writeRun, type NetworkRun } from '../scripts/network/run-state.ts';
 import type { NetworkStatus } from '../scripts/network/status-command.ts';
+import { networkUp } from '../scripts/network/up-command.ts';
 import { consortiumOnFreePorts } from './support/consortium-on-free-ports.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -309,11 +310,24 @@ describe('npm run network', () => {
         ledgerAddress: '127.0.0.1:1',
         processes: [{ ...deadLedger, grpc: '127.0.0.1:1', logFile: join(dir, 'none.log') }, ...nodes],
       });
-      const failed = await inProcess(['up', '--config', config, '--data-dir', paths.dataDir]);
-      expect(failed.code, failed.out).toBe(1);
-      expect(failed.err).toMatch(
-        /^network up: lianxin ledger: cannot start: cannot listen on \S+: the address is in use/,
-      );
+      // While the new ledger is awaited (a SIGKILL of `up` there leaves what is on disk), the record already
+      // names it beside the nodes, each with its pid file.
+      let whileAwaited: NetworkRun | undefined;
+      const pidFiles = new Map<string, string>();
+      const ledgerLaunched = async (): Promise<void> => {
+        whileAwaited = await readRun(paths);
+        for (const p of whileAwaited?.processes ?? [])
+          pidFiles.set(p.name, await readFile(paths.pidFile(p.name), 'utf8'));
+      };
+      const io = { stdout: { write: () => true }, stderr: { write: () => true }, env: {} };
+      await expect(
+        networkUp({ config, dataDir: paths.dataDir, timeoutMs: 60_000 }, io, { ledgerLaunched }),
+      ).rejects.toThrow(/^lianxin ledger: cannot start: cannot listen on \S+: the address is in use/);
+      const launched = whileAwaited?.processes[0];
+      expect(whileAwaited?.processes.slice(1)).toEqual(nodes);
+      expect(launched).toMatchObject({ name: 'ledger', kind: 'ledger' });
+      expect(launched?.pid).not.toBe(deadLedger.pid);
+      for (const p of whileAwaited?.processes ?? []) expect(pidFiles.get(p.name), p.name).toBe(`${String(p.pid)}\n`);
       const left = await readRun(paths);
       expect(left?.processes).toEqual(nodes);
       for (const p of nodes) expect(await readFile(paths.pidFile(p.name), 'utf8')).toBe(`${String(p.pid)}\n`);
@@ -353,6 +367,39 @@ describe('npm run network', () => {
       expect(bystander.exitCode).toBeNull();
     } finally {
       bystander.kill('SIGKILL');
+    }
+  });
+
+  it('keeps the institutions the operator runs recorded across down, for the next up to leave out', async () => {
+    // add-org --no-start made NanjingSupplyChainMSP's node the operator's own; down stops what up started but must
+    // not forget that, or the next up starts the institution itself beside the operator's node.
+    const dataDir = join(dir, 'external-kept');
+    const stand = spawn('sleep', ['60'], { stdio: 'ignore', detached: true });
+    try {
+      const identity = stand.pid === undefined ? undefined : await identify(stand.pid);
+      if (identity === undefined) throw new Error('no sleep process');
+      await writeRun(runPaths(dataDir), {
+        ...runOf([{ name: 'ledger', ...identity }]),
+        external: ['NanjingSupplyChainMSP'],
+      });
+      const down = await inProcess(['down', '--data-dir', dataDir, '--grace', '1']);
+      expect(down, down.err).toMatchObject({ code: 0 });
+      expect(down.out).toContain(`ledger (pid ${String(identity.pid)}) stopped`);
+      expect(await readRun(runPaths(dataDir))).toEqual({
+        config: DEMO,
+        ledgerAddress: '127.0.0.1:1',
+        processes: [],
+        external: ['NanjingSupplyChainMSP'],
+      });
+      await expect(readFile(runPaths(dataDir).pidFile('ledger'))).rejects.toMatchObject({ code: 'ENOENT' });
+      const after = await inProcess(['status', '--data-dir', dataDir]);
+      expect(after.code).toBe(1);
+      expect(after.out).toMatch(
+        /^no network recorded in .*; run by the operator, up leaves out: NanjingSupplyChainMSP$/m,
+      );
+      expect((await inProcess(['down', '--data-dir', dataDir])).out).toContain('nothing to stop');
+    } finally {
+      stand.kill('SIGKILL');
     }
   });
 
@@ -405,6 +452,25 @@ describe('npm run network', () => {
     await writeFile(`${paths.lockFile}.4`, theirs);
     await mine[Symbol.asyncDispose]();
     expect(await lockHeldBy(paths)).toEqual({ command: 'down', pid: process.ppid });
+    await rm(paths.runDir, { recursive: true });
+
+    // Leftovers: a lock number past 2^53 (read back it names another file) is no lock; a temp file of a command
+    // killed before it linked it is removed by the next holder, a live command's is not; a live holder of the
+    // earlier versions' single network.lock (an old up during an upgrade) keeps this version out.
+    await mkdir(paths.runDir, { recursive: true });
+    const dead = join(paths.runDir, `.network.lock.1.${String(2 ** 22 + 1)}-0b6e7c1a-2f3d-4e5f-8a9b-0c1d2e3f4a5b.tmp`);
+    const live = join(paths.runDir, `.network.lock.1.${String(process.pid)}-0b6e7c1a-2f3d-4e5f-8a9b-0c1d2e3f4a5b.tmp`);
+    for (const file of [`${paths.lockFile}.9007199254740993`, dead, live]) await writeFile(file, '');
+    await (await acquireLock(paths, 'up'))[Symbol.asyncDispose]();
+    const left = await readdir(paths.runDir);
+    expect(left).toContain('network.lock.9007199254740993');
+    expect(left).toContain(basename(live));
+    expect(left).not.toContain(basename(dead));
+    await writeFile(paths.lockFile, theirs);
+    await expect(acquireLock(paths, 'up')).rejects.toThrow(/^another network down \(pid \d+\) is working on /);
+    expect(await lockHeldBy(paths)).toEqual({ command: 'down', pid: process.ppid });
+    await writeFile(paths.lockFile, JSON.stringify({ pid: 2 ** 22 + 1, startTime: '1', command: 'up' }));
+    await (await acquireLock(paths, 'up'))[Symbol.asyncDispose]();
     await rm(paths.runDir, { recursive: true });
   });
 

@@ -18,7 +18,15 @@ import { NetworkError } from './errors.ts';
 import { acquireLock } from './network-lock.ts';
 import { isRunning } from './process-identity.ts';
 import { forgetRemoval, readRemovals, recordRemoval } from './removed-organizations.ts';
-import { markedExternal, readRun, runPaths, writeRun, type ManagedProcess, type NetworkRun } from './run-state.ts';
+import {
+  hasProcesses,
+  markedExternal,
+  readRun,
+  runPaths,
+  writeRun,
+  type ManagedProcess,
+  type NetworkRun,
+} from './run-state.ts';
 import { waitUntilServing } from './start-failure.ts';
 import { stopProcess } from './stop-process.ts';
 import {
@@ -73,7 +81,7 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
   const paths = runPaths(o.dataDir);
   await using _lock = await acquireLock(paths, 'add-org');
   const run = await readRun(paths);
-  if (run === undefined && o.start && !o.remove) {
+  if (!hasProcesses(run) && o.start && !o.remove) {
     // A node started here with no run to record it in would be one nothing manages: status and down never see it.
     throw new NetworkError(
       'NOT_RECORDED',
@@ -102,12 +110,12 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
       }
       return 0;
     }
-    const suspendedByRemoval = (await readRemovals(paths)).get(o.org)?.suspendedAt;
+    const removal = (await readRemovals(paths)).get(o.org);
     const added = await addOrganization({
       ...membership,
       dataDir: o.dataDir,
       reactivate: o.reactivate,
-      ...(suspendedByRemoval === undefined ? {} : { suspendedByRemoval }),
+      ...(removal === undefined ? {} : { removal }),
     });
     if (await forgetRemoval(paths, o.org)) say(`${o.org} no longer recorded as removed`);
     if (!o.start || run === undefined) {

@@ -21,6 +21,7 @@ import {
 } from '../../node/bootstrap/index.ts';
 import { envName, loadNodeConfig, type NodeConfig } from '../../node/config/index.ts';
 import { ChannelChangeError, withAdmins, type ChannelAdminOptions } from './channel-admins.ts';
+import type { Removal } from './removed-organizations.ts';
 
 export interface ChannelMembershipOptions extends ChannelAdminOptions {
   /** The organisation to add or remove, listed in the consortium YAML. */
@@ -35,14 +36,16 @@ export interface AddOrganizationOptions extends ChannelMembershipOptions {
   readonly node?: Pick<LocalNodeOptions, 'grpcListen' | 'metricsListen' | 'p2pListen' | 'settings'>;
   /**
    * Make it active in the registry again when it is suspended (the operator said so); otherwise a suspended
-   * institution is refused before any change, unless {@link suspendedByRemoval} lifts it.
+   * institution is refused before any change, unless {@link removal} lifts it.
    */
   readonly reactivate?: boolean;
   /**
-   * The registry's time of the suspension a removal recorded here made ({@link RemovedOrganization.suspendedAt}):
-   * that suspension, and only while nothing changed the registration since, is lifted without `reactivate`.
+   * Its removal recorded in this data directory (removed-organizations.ts): the suspension that removal made
+   * ({@link RemovedOrganization.suspendedAt}), and only while nothing changed the registration since, is lifted
+   * without `reactivate`. One recorded without a suspension (before removals kept theirs, or of an institution
+   * suspended already) lifts none.
    */
-  readonly suspendedByRemoval?: string;
+  readonly removal?: Pick<Removal, 'removedAt' | 'suspendedAt'>;
 }
 
 export interface RemovedOrganization {
@@ -79,11 +82,11 @@ export async function addOrganization(o: Readonly<AddOrganizationOptions>): Prom
     const operator = await session.asAdmin(ledgerNode(o.consortium).org.mspId);
     const registration = await operator.getOrganization(o.mspId);
     const suspended = registration?.status === 'suspended';
-    const liftable =
-      o.reactivate === true || (o.suspendedByRemoval !== undefined && registration?.updatedAt === o.suspendedByRemoval);
+    const byRemoval = o.removal?.suspendedAt;
+    const liftable = o.reactivate === true || (byRemoval !== undefined && registration?.updatedAt === byRemoval);
     if (suspended && !liftable) {
       throw new ChannelChangeError(
-        `${o.mspId} is suspended in the registry, not (or not only) by a removal recorded in this data directory: ` +
+        `${o.mspId} is suspended in the registry, ${whyNotLifted(o.removal, registration.updatedAt)}: ` +
           'add --reactivate to make it active again',
       );
     }
@@ -131,6 +134,16 @@ export async function addOrganization(o: Readonly<AddOrganizationOptions>): Prom
     const config = await loadNodeConfig(written.configFile, { [envName('ledger.address')]: o.ledgerAddress });
     return { mspId: o.mspId, configBlock, configFile: written.configFile, config };
   });
+}
+
+/** Why a suspended institution's removal recorded here (if any) does not lift its suspension. */
+function whyNotLifted(removal: AddOrganizationOptions['removal'], updatedAt: string): string {
+  if (removal === undefined) return 'not by a removal recorded in this data directory';
+  const removed = `its removal recorded in this data directory at ${removal.removedAt}`;
+  if (removal.suspendedAt === undefined) {
+    return `and ${removed} names no suspension of its own (recorded before removals kept theirs, or it was suspended already then)`;
+  }
+  return `changed since the suspension ${removed} made (${removal.suspendedAt}; its latest change ${updatedAt})`;
 }
 
 /**

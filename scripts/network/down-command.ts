@@ -1,7 +1,7 @@
 /**
  * `npm run network -- down [--data-dir D] [--config F]`: stops what `up` recorded — the nodes first, all at once, then the
  * ledger they write to — each by SIGTERM to its process group and SIGKILL after the grace period, and forgets the
- * run (network.json and the pid files). A pid that names another process now (the recorded one is gone) is left
+ * run (network.json and the pid files; institutions the operator runs stay recorded for `up`). A pid that names another process now (the recorded one is gone) is left
  * alone and said so. Nothing recorded: nothing to do, exit 0. A `--config` naming another consortium than the one
  * running there is refused: the operator meant another data directory.
  */
@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { CHILD_GRACE_MS } from '../consortium-processes.ts';
 import { NetworkError } from './errors.ts';
 import { acquireLock } from './network-lock.ts';
-import { readRun, removeRun, runPaths, writeRun, type ManagedProcess } from './run-state.ts';
+import { hasProcesses, readRun, removeRun, runPaths, writeRun, type ManagedProcess } from './run-state.ts';
 import { stopProcess, type StopOutcome } from './stop-process.ts';
 import {
   addCommonOptions,
@@ -54,7 +54,7 @@ export async function networkDown(o: Readonly<DownOptions>, io: NetworkIo): Prom
   const paths = runPaths(o.dataDir);
   await using _lock = await acquireLock(paths, 'down');
   const run = await readRun(paths);
-  if (run === undefined) {
+  if (!hasProcesses(run)) {
     io.stdout.write(`no network recorded in ${o.dataDir}: nothing to stop\n`);
     return 0;
   }

@@ -9,13 +9,15 @@
  * two commands judging the same newest file free (released, or its holder gone: killed mid-command) exactly one
  * gets n + 1, and no file is ever seen empty. Nothing is taken over by removing or renaming a lock another command
  * may hold now. The newest file is never removed (the winner removes the older ones), so a command that judged long
- * ago and links a number removed since finds a newer one beside it and backs off.
+ * ago and links a number removed since finds a newer one beside it and backs off. The winner also removes the temp
+ * files of commands killed between writing and linking one. A live holder of the single `network.lock` of earlier
+ * versions (an old `up` still at work during an upgrade) keeps this version out too.
  */
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NetworkError } from './errors.ts';
-import { identify, isRunning, type ProcessIdentity } from './process-identity.ts';
+import { identify, isRunning, processStartTime, type ProcessIdentity } from './process-identity.ts';
 import type { RunPaths } from './run-state.ts';
 
 type Holder = ProcessIdentity & { readonly command: string };
@@ -32,10 +34,11 @@ export async function acquireLock(paths: RunPaths, command: string, steps: LockS
   if (self === undefined) throw new Error('cannot read this process’s own start time');
   for (;;) {
     const newest = await newestLock(paths);
-    if (newest.holder !== undefined && (await isRunning(newest.holder))) {
+    const holder = await liveHolder(paths, newest.holder);
+    if (holder !== undefined) {
       throw new NetworkError(
         'LOCKED',
-        `another network ${newest.holder.command} (pid ${String(newest.holder.pid)}) is working on ${paths.dataDir}: wait for it to finish`,
+        `another network ${holder.command} (pid ${String(holder.pid)}) is working on ${paths.dataDir}: wait for it to finish`,
       );
     }
     await steps.judged?.();
@@ -48,6 +51,7 @@ export async function acquireLock(paths: RunPaths, command: string, steps: LockS
       continue;
     }
     await Promise.all(all.filter((g) => g <= newest.n).map((g) => rm(generationFile(paths, g), { force: true })));
+    await sweepDeadTemps(paths);
     return {
       [Symbol.asyncDispose]: async () => {
         // Only the holder writes its own file: replaced whole by one saying released.
@@ -61,8 +65,22 @@ export async function acquireLock(paths: RunPaths, command: string, steps: LockS
 
 /** The command working on the data directory now (its lock's live holder), if any. */
 export async function lockHeldBy(paths: RunPaths): Promise<{ command: string; pid: number } | undefined> {
-  const { holder } = await newestLock(paths);
-  return holder !== undefined && (await isRunning(holder)) ? { command: holder.command, pid: holder.pid } : undefined;
+  const holder = await liveHolder(paths, (await newestLock(paths)).holder);
+  return holder === undefined ? undefined : { command: holder.command, pid: holder.pid };
+}
+
+/** `newest`'s holder if it runs, else a running holder of the earlier versions' single lock file. */
+async function liveHolder(paths: RunPaths, newest: Holder | undefined): Promise<Holder | undefined> {
+  if (newest !== undefined && (await isRunning(newest))) return newest;
+  let text: string;
+  try {
+    text = await readFile(paths.lockFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw lockError(paths, err);
+  }
+  const older = parseHolder(text);
+  return older !== undefined && (await isRunning(older)) ? older : undefined;
 }
 
 /** The newest lock's number (0: none yet) and its holder (undefined: released, or not a holder's). */
@@ -107,12 +125,31 @@ async function createWhole(file: string, holder: Holder): Promise<boolean> {
   }
 }
 
-/** The numbers of the lock files present. */
+/**
+ * The numbers of the lock files present. One from 2^53 - 1 up is not one (no lock reaches it): past 2^53 it names
+ * another file read back, and judging the newest would look for it for ever; the next after 2^53 - 1 would.
+ */
 async function generations(paths: RunPaths): Promise<number[]> {
   const prefix = `${basename(paths.lockFile)}.`;
   return (await readdir(dirname(paths.lockFile)))
     .filter((name) => name.startsWith(prefix) && /^[1-9]\d*$/.test(name.slice(prefix.length)))
-    .map((name) => Number(name.slice(prefix.length)));
+    .map((name) => Number(name.slice(prefix.length)))
+    .filter((n) => n < Number.MAX_SAFE_INTEGER);
+}
+
+/** Removes the temp files ({@link tempFile}) of commands no longer running. */
+async function sweepDeadTemps(paths: RunPaths): Promise<void> {
+  const prefix = `.${basename(paths.lockFile)}.`;
+  await Promise.all(
+    (await readdir(paths.runDir)).map(async (name) => {
+      const pid = name.startsWith(prefix)
+        ? /^\d+\.(\d+)-[0-9a-f-]+\.tmp$/.exec(name.slice(prefix.length))?.[1]
+        : undefined;
+      if (pid !== undefined && (await processStartTime(Number(pid))) === undefined) {
+        await rm(join(paths.runDir, name), { force: true });
+      }
+    }),
+  );
 }
 
 function generationFile(paths: RunPaths, n: number): string {

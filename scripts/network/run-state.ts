@@ -56,9 +56,14 @@ export interface NetworkRun {
   readonly processes: readonly ManagedProcess[];
   /**
    * Institutions whose node the operator runs (`add-org --no-start`): `up` does not start one, `status` does not
-   * count it missing.
+   * count it missing. `down` keeps them: a run with no processes records only this list.
    */
   readonly external?: readonly string[];
+}
+
+/** Whether `run` records a process (one with none is what `down` kept of {@link NetworkRun.external}). */
+export function hasProcesses(run: NetworkRun | undefined): run is NetworkRun {
+  return run !== undefined && run.processes.length > 0;
 }
 
 const ADDRESS = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port');
@@ -130,8 +135,16 @@ export async function writeRun(paths: RunPaths, run: NetworkRun, previous?: Netw
   );
 }
 
-/** Forgets the run: network.json and every pid file of it. */
+/**
+ * Forgets the run's processes: every pid file of it, and network.json unless it lists institutions the operator
+ * runs — those stay recorded (with no process) for the next `up`, which would otherwise start them itself.
+ */
 export async function removeRun(paths: RunPaths, run: NetworkRun): Promise<void> {
+  const { external = [] } = run;
+  if (external.length > 0) {
+    await writeRun(paths, { config: run.config, ledgerAddress: run.ledgerAddress, processes: [], external }, run);
+    return;
+  }
   await Promise.all(run.processes.map((p) => rm(paths.pidFile(p.name), { force: true })));
   await rm(paths.stateFile, { force: true });
 }

@@ -87,14 +87,15 @@ export default status;
 export async function networkStatus(o: Readonly<RecordedRunOptions>): Promise<NetworkStatus> {
   const paths = runPaths(o.dataDir);
   const run = await readRun(paths);
-  if (run === undefined) {
+  // Nothing recorded, or only the institutions the operator runs (what `down` keeps).
+  if (run === undefined || run.processes.length === 0) {
     return {
       dataDir: o.dataDir,
-      config: o.config,
+      config: run?.config ?? o.config,
       recorded: false,
       healthy: false,
       notRecorded: [],
-      external: [],
+      external: run?.external ?? [],
       processes: [],
     };
   }
@@ -224,7 +225,8 @@ function common(p: ManagedProcess, alive: boolean) {
 /** The table an operator reads. */
 export function describeStatus(s: NetworkStatus): string {
   if (!s.recorded) {
-    return `no network recorded in ${s.dataDir} (npm run network -- up --data-dir ${shellWord(s.dataDir)} starts one)\n`;
+    const theirs = s.external.length === 0 ? '' : `; run by the operator, up leaves out: ${s.external.join(', ')}`;
+    return `no network recorded in ${s.dataDir} (npm run network -- up --data-dir ${shellWord(s.dataDir)} starts one)${theirs}\n`;
   }
   const header = ['NAME', 'ROLE', 'CITY', 'PID', 'PROCESS', 'RSS', 'UNANCHORED', 'ANCHORED', 'LAST ANCHOR', 'HEALTH'];
   const rows = s.processes.map((p) => [

@@ -69,7 +69,16 @@ const up: NetworkSubcommand = {
 };
 export default up;
 
-export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<0> {
+/**
+ * Where a test holds `up` to read what a SIGKILL there would leave behind (as network-lock.ts's LockSteps hold a
+ * command between judging and claiming).
+ */
+export interface UpSteps {
+  /** The new ledger launched and recorded, not yet serving: the whole wait for its serving line. */
+  readonly ledgerLaunched?: () => Promise<void>;
+}
+
+export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo, steps: UpSteps = {}): Promise<0> {
   const began = performance.now();
   const say = (line: string): void => {
     io.stdout.write(`${line}\n`);
@@ -99,8 +108,10 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
   for (const signal of signals) process.on(signal, interrupt);
   let run: NetworkRun | undefined;
   // Every record is what runs: the previous processes still running (a node outside the YAML too), with what this
-  // `up` launched in place of its name's stale entry. A failure, Ctrl-C or SIGKILL of `up` at any point leaves no
-  // running process unrecorded, so `down` stops it and the next `up` does not start it twice.
+  // `up` launched in place of its name's stale entry. A failure or Ctrl-C at any point leaves no running process
+  // unrecorded, so `down` stops it and the next `up` does not start it twice; so does a SIGKILL of `up`, except in
+  // the moment between a process's spawn and its record (its start time read, network.json written), which leaves
+  // that one process running unrecorded.
   const order = ['ledger', ...consortium.organizations.map((org) => org.mspId)];
   const rank = (p: ManagedProcess): number => {
     const i = order.indexOf(p.name);
@@ -124,7 +135,13 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
       say(`ledger already running (pid ${String(ledger.pid)}, ${ledger.grpc})`);
     } else {
       const port = ledgerNode(consortium).peer.ports.grpc;
-      ledger = await startLedger(paths, o, port, { launched, record, current, interrupted: interrupted.signal });
+      ledger = await startLedger(paths, o, port, {
+        launched,
+        record,
+        current,
+        interrupted: interrupted.signal,
+        steps,
+      });
       say(`ledger serving on ${ledger.grpc} (pid ${String(ledger.pid)}, log ${ledger.logFile})`);
     }
     interrupted.signal.throwIfAborted();
@@ -157,7 +174,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo): Promise<
       });
       launched.push(started);
       starting.push({ node, run: detached });
-      // Recorded at once: a failure or a kill of this `up` before the loop ends leaves no node unrecorded.
+      // Recorded at once, not after the loop: a failure or a kill of this `up` from here on leaves it recorded.
       await record(current(), ledgerAddress);
       interrupted.signal.throwIfAborted();
     }
@@ -238,6 +255,7 @@ async function startLedger(
     /** What runs now, this ledger included once launched. */
     readonly current: () => ManagedProcess[];
     readonly interrupted: AbortSignal;
+    readonly steps: UpSteps;
   },
 ): Promise<ManagedProcess> {
   const { launched, record, current } = up;
@@ -249,6 +267,7 @@ async function startLedger(
   const provisional = await recordedAs('ledger', detached, { kind: 'ledger', grpc: `127.0.0.1:${String(port)}` });
   launched.push(provisional);
   await record(current(), provisional.grpc);
+  await up.steps.ledgerLaunched?.();
   const address = await waitUntilServing('ledger', detached, o.timeoutMs, (signal) =>
     detached.waitForLine(parseLedgerServingLine, AbortSignal.any([signal, up.interrupted])),
   );
