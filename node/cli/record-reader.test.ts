@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -155,6 +156,24 @@ describe('openRecords: CSV', () => {
     ];
     expect(await readAll(csv)).toMatchObject(expected);
     expect(await readAll(csv, { contentFilesAnywhere: true })).toMatchObject(expected);
+  });
+
+  it('refuses a content_file that is no regular file: a FIFO (its open would wait for a writer for ever), a device (review17 7)', async () => {
+    const fifos = join(dir, 'fifos');
+    await mkdir(fifos);
+    execFileSync('mkfifo', [join(fifos, 'pipe')]);
+    const csv = join(fifos, 'records.csv');
+    await writeFile(csv, `subject,kind,version,content_type,content_file\n${SUBJECT},loan,1,text/plain,pipe\n`);
+    const devices = join(fifos, 'devices.csv');
+    await writeFile(
+      devices,
+      `subject,kind,version,content_type,content_file\n${SUBJECT},loan,1,text/plain,/dev/zero\n`,
+    );
+    const reason = 'is not a regular file (a FIFO, device or socket): a record is a file';
+    expect(await readAll(csv)).toEqual([{ ok: false, line: 2, field: 'content_file', reason }]);
+    expect(await readAll(devices, { contentFilesAnywhere: true })).toEqual([
+      { ok: false, line: 2, field: 'content_file', reason },
+    ]);
   });
 
   it('reports each bad line with its line number and field, and goes on', async () => {

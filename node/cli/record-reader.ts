@@ -9,7 +9,8 @@
  * validateCreditRecord, with the rules the node is run with), so that a bad line is reported as file:line with
  * its field before anything is sent. The input is untrusted: lines and fields are capped before they are held.
  */
-import { open, realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 // node/records' validator and limits, not its index: that brings the record store and LevelDB into the CLI.
 import { MAX_CONFIGURABLE_RECORD_BYTES } from '../records/constants.ts';
@@ -358,9 +359,12 @@ const PRIVATE_KEY_PEM = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
  * @throws RecordValidationError for a file larger than the content rule allows (not read); the system error.
  */
 async function readContentFile(files: ContentFiles, path: string, rules: RecordRules): Promise<Buffer | string> {
-  const handle = await open(path, 'r');
+  // Non-blocking: opening a FIFO for reading would otherwise wait for a writer, for ever (one line hangs the ingest).
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
     const [opened, real] = await Promise.all([handle.stat(), realpath(path)]);
+    // A FIFO, socket or device has no size to check before it is read (/dev/zero never ends): a record is a file.
+    if (!opened.isFile()) return 'is not a regular file (a FIFO, device or socket): a record is a file';
     const there = await stat(real);
     if (there.dev !== opened.dev || there.ino !== opened.ino) return 'was replaced while it was opened; run again';
     if (!files.anywhere && !(await isInside(files, real))) {
@@ -372,13 +376,28 @@ async function readContentFile(files: ContentFiles, path: string, rules: RecordR
     if (keyFolder !== undefined) return `is in a key folder (${keyFolder}/): key material is never a credit record`;
     // Sized before it is read: a huge file is refused by the content rule without being loaded.
     requireContentSize(opened.size, { rules });
-    const content = await handle.readFile();
+    const content = await readSized(handle, opened.size);
+    if (content.length !== opened.size) return 'changed while it was read; run again';
     if (content.includes('PRIVATE KEY-----') && PRIVATE_KEY_PEM.test(content.toString('latin1'))) {
       return 'holds a PEM private key: key material is never a credit record';
     }
     return content;
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * The file's bytes, reading at most `size` + 1: a file that grew after it was sized is not read on to its end,
+ * and the caller sees it changed.
+ */
+async function readSized(handle: FileHandle, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(size + 1);
+  let length = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+    length += bytesRead;
+    if (bytesRead === 0 || length === buffer.length) return buffer.subarray(0, length);
   }
 }
 
