@@ -4,7 +4,7 @@
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPartialFile } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
@@ -39,7 +39,8 @@ export interface TlsMaterial {
  * The MSP ID is `mspId` when given, else the certificate's O (how this PKI and cryptogen issue them).
  * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, `MATERIAL_INCONSISTENT` when no key is the cert's or
  * `signcerts/` holds more than one file, `KEY_EXPOSED` when the certificate's key is open to other users, `BAD_MATERIAL`
- * when its file holds more than one key (other files in `keystore/` are passed over whatever they hold).
+ * when its file holds more than one key (other files in `keystore/` are passed over whatever they hold, and, as
+ * Fabric's keystore does, files above 64 KiB or that this user cannot read).
  */
 export async function loadSigningIdentity(mspDir: string, mspId?: string): Promise<SigningIdentity> {
   const signcerts = join(mspDir, 'signcerts');
@@ -56,9 +57,15 @@ export async function loadSigningIdentity(mspDir: string, mspId?: string): Promi
   const keyFiles = await listFiles(keystore);
   if (keyFiles.length === 0) throw new PkiError('MATERIAL_MISSING', `${keystore} holds no file`, keystore);
   const certificatePem = (await readRequired(certFile)).toString('utf8');
+  const passedOver: string[] = [];
   for (const keyFile of keyFiles) {
+    const bytes = await readKeyCandidate(keyFile);
+    if (typeof bytes === 'string') {
+      passedOver.push(`${keyFile} ${bytes}`);
+      continue;
+    }
     try {
-      parseKeyPair(certificatePem, certFile, await readRequired(keyFile), keyFile);
+      parseKeyPair(certificatePem, certFile, bytes, keyFile);
     } catch (err) {
       // Another key, or a file that is no key (a README, a .gitkeep): passed over, as Fabric's keystore does.
       const notTheKey =
@@ -71,7 +78,29 @@ export async function loadSigningIdentity(mspDir: string, mspId?: string): Promi
     const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, await readRequiredKey(keyFile), keyFile);
     return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
   }
-  throw new PkiError('MATERIAL_INCONSISTENT', `no key in ${keystore} is the key of ${certFile}`, keystore);
+  const why = passedOver.length === 0 ? '' : ` (passed over: ${passedOver.join('; ')})`;
+  throw new PkiError('MATERIAL_INCONSISTENT', `no key in ${keystore} is the key of ${certFile}${why}`, keystore);
+}
+
+/** Larger than any key ("even large RSA keys"): Fabric's keystore (bccsp/sw fileks.go) reads no file above it. */
+const MAX_KEY_FILE_BYTES = 1 << 16;
+
+/**
+ * A keystore/ file's bytes, or why it is passed over as Fabric's keystore passes it over: above 64 KiB, or not
+ * readable by this user (a former enrolment's key left root's 0600 beside the node's own).
+ */
+async function readKeyCandidate(file: string): Promise<Buffer | string> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      if ((await handle.stat()).size > MAX_KEY_FILE_BYTES) return 'is larger than 64 KiB';
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
 }
 
 /** Every CA certificate of an organisation's MSP under `outDir`: what a channel MSP trusts. */
