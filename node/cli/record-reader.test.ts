@@ -122,12 +122,21 @@ describe('openRecords: CSV', () => {
       type: 'sec1',
       format: 'pem',
     });
+    const p2pKey = Buffer.from([8, 1, 18, 64, ...Array<number>(64).fill(7)]);
+    const der = (type: 'pkcs8' | 'sec1') =>
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type, format: 'der' });
     const files: Record<string, string | Buffer> = {
-      'nodes/HangzhouCreditMSP/keys/p2p.key': Buffer.from([8, 1, 18, 64, ...Array<number>(64).fill(7)]),
+      'nodes/HangzhouCreditMSP/keys/p2p.key': p2pKey,
       'crypto/HangzhouCreditMSP/users/Admin/msp/keystore/priv_sk': 'no PEM, still in a keystore/',
       'crypto/HangzhouCreditMSP/peers/node0/tls/server.key': 'no PEM, still in a tls/',
       'crypto/HangzhouCreditMSP/ca/ca_sk.pem': keyPem,
+      // Keys in no key folder, in no PEM (review17 6): a Secret's copy of the p2p key, DER keys.
+      'secrets/p2p.key': p2pKey,
+      'secrets/signing.der': der('pkcs8'),
+      'secrets/ec.der': der('sec1'),
       'notes/record.txt': 'a credit record',
+      'notes/digits.txt': '0 days overdue',
+      'notes/varint.bin': Buffer.from([8, 1, 18, 64, 1]),
     };
     for (const [name, bytes] of Object.entries(files)) {
       await mkdir(dirname(join(data, name)), { recursive: true });
@@ -151,8 +160,14 @@ describe('openRecords: CSV', () => {
       inKeyFolder('keys'),
       inKeyFolder('keystore'),
       inKeyFolder('tls'),
-      { ok: false, field: 'content_file', reason: 'holds a PEM private key: key material is never a credit record' },
+      ...Array<object>(4).fill({
+        ok: false,
+        field: 'content_file',
+        reason: 'holds a private key: key material is never a credit record',
+      }),
       { ok: true, record: { content: Buffer.from('a credit record') } },
+      { ok: true, record: { content: Buffer.from('0 days overdue') } },
+      { ok: true, record: { content: Buffer.from([8, 1, 18, 64, 1]) } },
     ];
     expect(await readAll(csv)).toMatchObject(expected);
     expect(await readAll(csv, { contentFilesAnywhere: true })).toMatchObject(expected);

@@ -23,6 +23,7 @@ import {
   type ValidCreditRecord,
 } from '../records/record-validation.ts';
 import { CsvParser, type CsvRow } from './csv-parser.ts';
+import { isPrivateKey } from './private-key-bytes.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
 
 export type RecordFormat = 'csv' | 'jsonl';
@@ -349,11 +350,10 @@ function toRecord(
 
 /** Folders that hold key material: the node's (`nodes/<MSP>/keys/`), an MSP's `keystore/`, a node's or user's `tls/`. */
 const KEY_FOLDERS = new Set(['keys', 'keystore', 'tls']);
-const PRIVATE_KEY_PEM = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 
 /**
  * A content_file's bytes, or why it is refused: outside the content folder (unless allowed), in a key folder, or a
- * PEM private key — a node's or an MSP's key is never a credit record, wherever the input file lies (the demo's is in
+ * private key (PEM, DER or libp2p's) — a node's or an MSP's key is never a credit record, wherever the input file lies (the demo's is in
  * the data dir, beside `nodes/` and `crypto/`). Read through one descriptor, and where it is (symlinks resolved)
  * checked on the file that was opened: a symlink swapped in meanwhile is refused, not followed.
  * @throws RecordValidationError for a file larger than the content rule allows (not read); the system error.
@@ -378,9 +378,7 @@ async function readContentFile(files: ContentFiles, path: string, rules: RecordR
     requireContentSize(opened.size, { rules });
     const content = await readSized(handle, opened.size);
     if (content.length !== opened.size) return 'changed while it was read; run again';
-    if (content.includes('PRIVATE KEY-----') && PRIVATE_KEY_PEM.test(content.toString('latin1'))) {
-      return 'holds a PEM private key: key material is never a credit record';
-    }
+    if (isPrivateKey(content)) return 'holds a private key: key material is never a credit record';
     return content;
   } finally {
     await handle.close();
