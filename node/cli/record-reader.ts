@@ -350,12 +350,18 @@ function toRecord(
 
 /** Folders that hold key material: the node's (`nodes/<MSP>/keys/`), an MSP's `keystore/`, a node's or user's `tls/`. */
 const KEY_FOLDERS = new Set(['keys', 'keystore', 'tls']);
+/**
+ * The same folders outside the input's folder, where only the layout tells them from a folder that is merely named
+ * so (/srv/keys/exports/): the node's `nodes/<MSP>/keys/`, the PKI's `crypto/…/keystore/` and `crypto/…/tls/`, an
+ * MSP's `msp/keystore/` wherever it lies.
+ */
+const KEY_LAYOUT = /(?:\/nodes\/[^/]+|\/crypto(?:\/.+)?|\/msp)\/(keys|keystore|tls)\//;
 
 /**
  * A content_file's bytes, or why it is refused: outside the content folder (unless allowed), in a key folder, or a
- * private key (PEM, DER or libp2p's) — a node's or an MSP's key is never a credit record, wherever the input file lies (the demo's is in
- * the data dir, beside `nodes/` and `crypto/`). Read through one descriptor, and where it is (symlinks resolved)
- * checked on the file that was opened: a symlink swapped in meanwhile is refused, not followed.
+ * private key (PEM, DER or libp2p's) — a node's or an MSP's key is never a credit record, wherever the input file
+ * lies (the demo's is in the data dir, beside `nodes/` and `crypto/`). Read through one descriptor, and where it is
+ * (symlinks resolved) checked on the file that was opened: a symlink swapped in meanwhile is refused, not followed.
  * @throws RecordValidationError for a file larger than the content rule allows (not read); the system error.
  */
 async function readContentFile(files: ContentFiles, path: string, rules: RecordRules): Promise<Buffer | string> {
@@ -367,12 +373,11 @@ async function readContentFile(files: ContentFiles, path: string, rules: RecordR
     if (!opened.isFile()) return 'is not a regular file (a FIFO, device or socket): a record is a file';
     const there = await stat(real);
     if (there.dev !== opened.dev || there.ino !== opened.ino) return 'was replaced while it was opened; run again';
-    if (!files.anywhere && !(await isInside(files, real))) {
+    const inside = await insidePath(files, real);
+    if (!files.anywhere && inside === undefined) {
       return `names a file outside ${files.dir}, the input file's folder (--content-files-anywhere allows it)`;
     }
-    const keyFolder = dirname(real)
-      .split(sep)
-      .find((folder) => KEY_FOLDERS.has(folder));
+    const keyFolder = keyFolderOf(inside, real);
     if (keyFolder !== undefined) return `is in a key folder (${keyFolder}/): key material is never a credit record`;
     // Sized before it is read: a huge file is refused by the content rule without being loaded.
     requireContentSize(opened.size, { rules });
@@ -399,11 +404,25 @@ async function readSized(handle: FileHandle, size: number): Promise<Buffer> {
   }
 }
 
-/** Whether `real` (a path with its symlinks resolved) is in the content folder or below. */
-async function isInside(files: ContentFiles, real: string): Promise<boolean> {
+/** `real` (a path with its symlinks resolved) relative to the content folder, or undefined when not below it. */
+async function insidePath(files: ContentFiles, real: string): Promise<string | undefined> {
   files.realDir ??= realpath(files.dir);
   const inside = relative(await files.realDir, real);
-  return inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
+  const below = inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
+  return below ? inside : undefined;
+}
+
+/**
+ * The key folder a content file is in: below the input's folder, any folder of its path from there (the folders
+ * above it are the operator's, /srv/keys/…, not the node's); elsewhere, one in the node's or the PKI's layout.
+ */
+function keyFolderOf(inside: string | undefined, real: string): string | undefined {
+  if (inside !== undefined)
+    return dirname(inside)
+      .split(sep)
+      .find((folder) => KEY_FOLDERS.has(folder));
+  const match = KEY_LAYOUT.exec(dirname(real).split(sep).join('/') + '/');
+  return match?.[1];
 }
 
 /**
