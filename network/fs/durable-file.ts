@@ -50,7 +50,8 @@ const writing = new Map<string, Promise<void>>();
  * syncs the directory: a crash or a power loss leaves the old file (or none) or the new one whole, never half of one,
  * and a file reported written survives a power loss. A write that fails leaves no new file. Writes to one path in
  * this process go one after another. A temporary file that a process which died writing to `path` left is removed
- * first (a live one's is its own to finish).
+ * first (a live one's is its own to finish). In a folder this user may not read (a drop folder, 0733) neither the
+ * sweep nor the directory sync can be done: the file is written, its bytes synced, its entry not.
  * @returns what `write` returns.
  * @throws the system error of the step that failed (`syscall` names it: `link` with `EEXIST` for a file at `path`).
  */
@@ -100,6 +101,9 @@ async function writeAlone<T>(
   try {
     await syncDirectory(dirname(path));
   } catch (err) {
+    // A folder this user may write in but not read (a drop folder, 0733) cannot be opened to sync: the file stands,
+    // its bytes synced, as a plain write there would.
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') return result;
     // A replaced file cannot come back; a new one goes, not known to be on the disk.
     if (!replace) await rm(path, { force: true });
     throw err;
@@ -166,7 +170,15 @@ export const removeAbandoned = (path: string, { formerNames = false } = {}): Pro
 
 async function sweep(path: string, ownIsLive: boolean, formerNames = false): Promise<void> {
   const base = basename(path);
-  for (const entry of await readdir(dirname(path))) {
+  let entries: string[];
+  try {
+    entries = await readdir(dirname(path));
+  } catch (err) {
+    // A folder this user may not read (a drop folder): none of its entries is known, none is swept.
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') return;
+    throw err;
+  }
+  for (const entry of entries) {
     const suffix = entry.startsWith(base) ? entry.slice(base.length) : '';
     const match = TEMP_SUFFIX.exec(suffix) ?? (formerNames ? FORMER_TEMP_SUFFIX.exec(suffix) : null);
     const pid = match === null ? 0 : Number(match[1]);
