@@ -74,7 +74,7 @@ describe('loadSigningIdentity', () => {
     await writeMsp(dir, issued, issued);
     await writeFile(join(dir, 'keystore', '.gitkeep'), '', { mode: 0o644 });
     await writeFile(join(dir, 'keystore', '0000_README'), 'keys go here\n', { mode: 0o644 });
-    await writeFile(join(dir, 'keystore', '0001_sk'), former.privateKeyPem + other.privateKeyPem, { mode: 0o644 });
+    await writeFile(join(dir, 'keystore', '0001_sk'), former.privateKeyPem + other.privateKeyPem, { mode: 0o600 });
     expect((await loadSigningIdentity(dir)).privateKey.equals(issued.privateKey)).toBe(true);
     await chmod(join(dir, 'keystore', '3f2a_sk'), 0o644);
     await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
@@ -111,6 +111,24 @@ describe('loadSigningIdentity', () => {
       code: 'MATERIAL_INCONSISTENT',
       message: expect.stringContaining(`(passed over: ${big} is larger than 64 KiB)`) as string,
     });
+  });
+
+  it('refuses a former key in keystore/ open to other users, before or after the certificate’s by name (review17 5)', async () => {
+    // fabric-ca re-enrolment leaves the former <ski>_sk; its certificate is not revoked: whoever reads it signs.
+    const [issued, former] = [await user(), await user()];
+    await writeMsp(dir, issued, issued);
+    for (const name of ['0001_sk', '9999_sk']) {
+      const file = join(dir, 'keystore', name);
+      await writeFile(file, former.privateKeyPem, { mode: 0o644 });
+      await chmod(file, 0o644);
+      await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
+        code: 'KEY_EXPOSED',
+        field: file,
+        message: expect.stringContaining(`run chmod 600 ${file}`) as string,
+      });
+      await chmod(file, 0o600);
+      expect((await loadSigningIdentity(dir)).privateKey.equals(issued.privateKey)).toBe(true);
+    }
   });
 
   it('reads the files a Kubernetes Secret projects, symlinks through ..data, and passes over the folders (review14 N3)', async () => {
