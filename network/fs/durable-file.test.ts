@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +40,27 @@ describe('writeDurably', () => {
     );
     expect(await readFile(replaced, 'utf8')).toBe('c');
     expect(await partials()).toEqual([]);
+  });
+
+  it('queues two writes to one file spelled through a symlinked folder as one (review17 13)', async () => {
+    const real = join(dir, 'backups');
+    await mkdir(real);
+    const alias = join(dir, 'backups-alias');
+    await symlink(real, alias);
+    let firstWriting!: () => void;
+    const started = new Promise<void>((resolve) => (firstWriting = resolve));
+    const first = writeDurably(join(real, 'b.lxbk'), async (handle) => {
+      await handle.writeFile('first');
+      firstWriting();
+      await sleep(100);
+    });
+    await started;
+    const second = writeDurably(join(alias, 'b.lxbk'), (handle) => handle.writeFile('second'));
+    const [one, two] = await Promise.allSettled([first, second]);
+    expect(one.status).toBe('fulfilled');
+    expect(two).toMatchObject({ status: 'rejected', reason: { code: 'EEXIST', syscall: 'link' } });
+    expect(await readFile(join(real, 'b.lxbk'), 'utf8')).toBe('first');
+    expect(await readdir(real)).toEqual(['b.lxbk']);
   });
 
   it('takes a temporary file named after its own pid that no write of its own holds as a former process’s', async () => {

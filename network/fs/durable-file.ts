@@ -2,7 +2,7 @@
  * The one way a file that must never be left half-written is written: the node's key files, the MSP material, the
  * backup archives (each keeps its own semantics as options: mode, replacing or not, owner).
  */
-import { link, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { link, open, readdir, readFile, realpath, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { syncDirectory } from './sync-directory.ts';
 
@@ -39,38 +39,57 @@ const FORMER_TEMP_SUFFIX = /^\.(\d+)\.tmp$/;
 export const isPartialFile = (name: string): boolean => /\.(?:partial-\d+|\d+\.tmp)$/.test(name);
 
 /**
- * The paths (absolute) this process is writing, each to the write that ends last: a second write to a path waits
- * for the first (both named their temporary file after this pid), and a `.partial-<own pid>` beside a path not in
- * here is a former process's with the same pid (in a container the node is pid 1 at every start).
+ * The paths this process is writing (absolute, their folder's symlinks resolved: one file however it is spelled), each
+ * to the write that ends last: a second write to a path waits for the first (both named their temporary file after
+ * this pid), and a `.partial-<own pid>` beside a path not in here is a former process's with the same pid (in a
+ * container the node is pid 1 at every start).
  */
 const writing = new Map<string, Promise<void>>();
+/** The last write to join a queue: each joins after the one called before it, its real path looked up meanwhile. */
+let joining: Promise<unknown> = Promise.resolve();
 
 /**
  * Writes a file whole under a temporary name beside `path` (`write` fills it), syncs it, then puts it in place and
  * syncs the directory: a crash or a power loss leaves the old file (or none) or the new one whole, never half of one,
- * and a file reported written survives a power loss. A write that fails leaves no new file. Writes to one path in
- * this process go one after another. A temporary file that a process which died writing to `path` left is removed
- * first (a live one's is its own to finish).
+ * and a file reported written survives a power loss. A write that fails leaves no new file. Writes to one file in
+ * this process go one after another, in the order called. A temporary file that a process which died writing to
+ * `path` left is removed first (a live one's is its own to finish). In a folder this user may not read (a drop
+ * folder, 0733) neither the sweep nor the directory sync can be done: the file is written, its bytes synced, its
+ * entry not.
  * @returns what `write` returns.
  * @throws the system error of the step that failed (`syscall` names it: `link` with `EEXIST` for a file at `path`).
  */
-export async function writeDurably<T>(
+export function writeDurably<T>(
   path: string,
   write: (handle: FileHandle) => Promise<T>,
   options: DurableWriteOptions = {},
 ): Promise<T> {
-  const key = resolve(path);
-  const previous = writing.get(key);
-  const written = (previous ?? Promise.resolve()).then(() => writeAlone(path, write, options));
-  const settled = written.then(
+  const joined = joining.then(async () => {
+    const key = await fileKey(path);
+    const written = (writing.get(key) ?? Promise.resolve()).then(() => writeAlone(path, write, options));
+    const settled = written.then(
+      () => undefined,
+      () => undefined,
+    );
+    writing.set(key, settled);
+    void settled.then(() => {
+      if (writing.get(key) === settled) writing.delete(key);
+    });
+    // In an object: the next write joins once this one is queued, not once it is written.
+    return { written };
+  });
+  joining = joined.then(
     () => undefined,
     () => undefined,
   );
-  writing.set(key, settled);
-  void settled.then(() => {
-    if (writing.get(key) === settled) writing.delete(key);
-  });
-  return written;
+  return joined.then(({ written }) => written);
+}
+
+/** `path` absolute, its folder's symlinks resolved (a folder that does not exist as spelled: the write will say). */
+async function fileKey(path: string): Promise<string> {
+  const absolute = resolve(path);
+  const folder = await realpath(dirname(absolute)).catch(() => dirname(absolute));
+  return join(folder, basename(absolute));
 }
 
 /** {@link writeDurably}, no other write to `path` in this process under way. */
@@ -100,6 +119,9 @@ async function writeAlone<T>(
   try {
     await syncDirectory(dirname(path));
   } catch (err) {
+    // A folder this user may write in but not read (a drop folder, 0733) cannot be opened to sync: the file stands,
+    // its bytes synced, as a plain write there would.
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') return result;
     // A replaced file cannot come back; a new one goes, not known to be on the disk.
     if (!replace) await rm(path, { force: true });
     throw err;
@@ -161,12 +183,20 @@ async function linkInPlace(
  * user's in a sticky folder (/tmp), which this user cannot remove, stays: it is in no one's way, as every process names
  * its own.
  */
-export const removeAbandoned = (path: string, { formerNames = false } = {}): Promise<void> =>
-  sweep(path, writing.has(resolve(path)), formerNames);
+export const removeAbandoned = async (path: string, { formerNames = false } = {}): Promise<void> =>
+  sweep(path, writing.has(await fileKey(path)), formerNames);
 
 async function sweep(path: string, ownIsLive: boolean, formerNames = false): Promise<void> {
   const base = basename(path);
-  for (const entry of await readdir(dirname(path))) {
+  let entries: string[];
+  try {
+    entries = await readdir(dirname(path));
+  } catch (err) {
+    // A folder this user may not read (a drop folder): none of its entries is known, none is swept.
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') return;
+    throw err;
+  }
+  for (const entry of entries) {
     const suffix = entry.startsWith(base) ? entry.slice(base.length) : '';
     const match = TEMP_SUFFIX.exec(suffix) ?? (formerNames ? FORMER_TEMP_SUFFIX.exec(suffix) : null);
     const pid = match === null ? 0 : Number(match[1]);

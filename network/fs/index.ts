@@ -5,4 +5,4 @@
 export { syncDirectory } from './sync-directory.ts';
 export { isPartialFile, removeAbandoned, writeDurably, type DurableWriteOptions } from './durable-file.ts';
 export { replaceFile } from './replace-file.ts';
-export { ExposedFileError, readPrivateFile } from './private-file.ts';
+export { ExposedFileError, readPrivateFile, requirePrivateMode } from './private-file.ts';

@@ -25,6 +25,12 @@ export class ExposedFileError extends Error {
 /** Mode bits a key file may not have: any for others; for the group, any but read, and read too unless root owns it. */
 const forbiddenModeBits = (uid: number): number => (uid === 0 ? 0o037 : 0o077);
 
+/** @throws ExposedFileError unless a file of this mode and owner is its owner's alone (or root's and its group's). */
+export function requirePrivateMode(file: string, { mode: fileMode, uid }: { mode: number; uid: number }): void {
+  const mode = fileMode & 0o777;
+  if ((mode & forbiddenModeBits(uid)) !== 0) throw new ExposedFileError(file, mode);
+}
+
 /**
  * The file's bytes, once it is known to be its owner's alone (or root's and its group's, to read).
  * @throws ExposedFileError when it is open to others; the system error when it cannot be read.
@@ -32,9 +38,7 @@ const forbiddenModeBits = (uid: number): number => (uid === 0 ? 0o037 : 0o077);
 export async function readPrivateFile(file: string): Promise<Buffer> {
   const handle = await open(file, 'r');
   try {
-    const { mode: fileMode, uid } = await handle.stat();
-    const mode = fileMode & 0o777;
-    if ((mode & forbiddenModeBits(uid)) !== 0) throw new ExposedFileError(file, mode);
+    requirePrivateMode(file, await handle.stat());
     return await handle.readFile();
   } finally {
     await handle.close();

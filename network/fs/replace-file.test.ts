@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { lstat, mkdtemp, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, open, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -65,6 +65,19 @@ describe('replaceFile', () => {
       await inChild(`fs.replaceFile(${JSON.stringify(shared)}, 'new\\n')`, { uid: 65534 });
       expect(await readFile(shared, 'utf8')).toBe('new\n');
       expect(await stat(shared)).toMatchObject({ uid: 4321 });
+    },
+  );
+
+  it.runIf(process.getuid?.() === 0)(
+    'writes into a folder it may write in but not read, a drop folder (0733) (review17 12)',
+    async () => {
+      const drop = join(dir, 'drop');
+      await mkdir(drop, { mode: 0o733 });
+      await chmod(drop, 0o733);
+      await chmod(dir, 0o755);
+      await inChild(`fs.replaceFile(${JSON.stringify(join(drop, 'bundle.json'))}, 'bundle\\n')`, { uid: 65534 });
+      expect(await readFile(join(drop, 'bundle.json'), 'utf8')).toBe('bundle\n');
+      expect(await readdir(drop)).toEqual(['bundle.json']);
     },
   );
 });

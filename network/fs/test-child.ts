@@ -9,11 +9,13 @@ export interface ChildOptions {
   readonly uid?: number;
   /** The child's stdout: an open descriptor, as a shell's `>` or `>>` gives it. */
   readonly stdout?: number;
+  /** A module (path) whose exports `call` uses as `m`, beside network/fs's as `fs`. */
+  readonly module?: string;
 }
 
 /**
- * Awaits `call`, an expression on network/fs's exports as `fs` (`fs.replaceFile('/dev/stdout', 'x')`), in a new
- * process, then `after` (statements, e.g. writing to stdout).
+ * Awaits `call`, an expression on network/fs's exports as `fs` (`fs.replaceFile('/dev/stdout', 'x')`) and
+ * `options.module`'s as `m`, in a new process, then `after` (statements, e.g. writing to stdout).
  * @throws Error with the child's stderr when it exits other than 0.
  */
 export async function inChild(call: string, options: ChildOptions = {}, after = ''): Promise<void> {
@@ -25,6 +27,7 @@ export async function inChild(call: string, options: ChildOptions = {}, after = 
       : `process.setgroups([${String(options.uid)}]); process.setgid(${String(options.uid)}); ` +
         `process.setuid(${String(options.uid)});`;
   const script = `const fs = await import(${JSON.stringify(join(import.meta.dirname, 'index.ts'))});
+    const m = ${options.module === undefined ? 'undefined' : `await import(${JSON.stringify(options.module)})`};
     ${become}
     await ${call};
     ${after}`;

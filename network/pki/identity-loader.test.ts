@@ -1,8 +1,9 @@
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { issueCertificate, loadSigningIdentity, type IssuedCertificate } from './index.ts';
+import { inChild } from '../fs/test-child.ts';
 
 const SUBJECT = { organization: 'RegulatorMSP', locality: 'Shanghai' };
 
@@ -73,13 +74,61 @@ describe('loadSigningIdentity', () => {
     await writeMsp(dir, issued, issued);
     await writeFile(join(dir, 'keystore', '.gitkeep'), '', { mode: 0o644 });
     await writeFile(join(dir, 'keystore', '0000_README'), 'keys go here\n', { mode: 0o644 });
-    await writeFile(join(dir, 'keystore', '0001_sk'), former.privateKeyPem + other.privateKeyPem, { mode: 0o644 });
+    await writeFile(join(dir, 'keystore', '0001_sk'), former.privateKeyPem + other.privateKeyPem, { mode: 0o600 });
     expect((await loadSigningIdentity(dir)).privateKey.equals(issued.privateKey)).toBe(true);
     await chmod(join(dir, 'keystore', '3f2a_sk'), 0o644);
     await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
       code: 'KEY_EXPOSED',
       field: join(dir, 'keystore', '3f2a_sk'),
     });
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    'passes over a keystore/ file this user cannot read, as Fabric’s keystore does: a former key left root’s 0600 (review17 4)',
+    async () => {
+      const [issued, former] = [await user(), await user()];
+      await writeMsp(dir, issued, issued);
+      const nobody = 65534;
+      await chmod(dir, 0o755);
+      for (const folder of ['signcerts', 'keystore']) {
+        await chown(join(dir, folder), nobody, nobody);
+        for (const name of await readdir(join(dir, folder))) await chown(join(dir, folder, name), nobody, nobody);
+      }
+      await writeFile(join(dir, 'keystore', '0000_sk'), former.privateKeyPem, { mode: 0o600 });
+      const load = `m.loadSigningIdentity(${JSON.stringify(dir)}).then((identity) => {
+        if (identity.mspId !== 'RegulatorMSP') throw new Error(identity.mspId);
+      })`;
+      await inChild(load, { uid: nobody, module: join(import.meta.dirname, 'index.ts') });
+    },
+  );
+
+  it('passes over a keystore/ file above 64 KiB unread, as Fabric’s keystore does, and says so when no key is found (review17 4)', async () => {
+    const issued = await user();
+    await writeMsp(dir, issued, await user());
+    const big = join(dir, 'keystore', '0000_sk');
+    await writeFile(big, `${issued.privateKeyPem}${' '.repeat(1 << 16)}`, { mode: 0o600 });
+    await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
+      code: 'MATERIAL_INCONSISTENT',
+      message: expect.stringContaining(`(passed over: ${big} is larger than 64 KiB)`) as string,
+    });
+  });
+
+  it('refuses a former key in keystore/ open to other users, before or after the certificate’s by name (review17 5)', async () => {
+    // fabric-ca re-enrolment leaves the former <ski>_sk; its certificate is not revoked: whoever reads it signs.
+    const [issued, former] = [await user(), await user()];
+    await writeMsp(dir, issued, issued);
+    for (const name of ['0001_sk', '9999_sk']) {
+      const file = join(dir, 'keystore', name);
+      await writeFile(file, former.privateKeyPem, { mode: 0o644 });
+      await chmod(file, 0o644);
+      await expect(loadSigningIdentity(dir)).rejects.toMatchObject({
+        code: 'KEY_EXPOSED',
+        field: file,
+        message: expect.stringContaining(`run chmod 600 ${file}`) as string,
+      });
+      await chmod(file, 0o600);
+      expect((await loadSigningIdentity(dir)).privateKey.equals(issued.privateKey)).toBe(true);
+    }
   });
 
   it('reads the files a Kubernetes Secret projects, symlinks through ..data, and passes over the folders (review14 N3)', async () => {

@@ -3,10 +3,10 @@
  * root certificates for a channel MSP, a TLS key pair for gRPC. Works on cryptogen/fabric-ca output too.
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isPartialFile } from '../fs/index.ts';
+import { isPartialFile, requirePrivateMode } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
 import { orgPaths, type IdentityPaths } from './msp-paths.ts';
 import { isNotFound, parseCertificate, parseKeyPair, readRequired, readRequiredKey } from './pem-files.ts';
@@ -38,8 +38,10 @@ export interface TlsMaterial {
  * fabric-ca re-enrolment leaves one `<ski>_sk` per enrolment there, so the first by name may be a former key.
  * The MSP ID is `mspId` when given, else the certificate's O (how this PKI and cryptogen issue them).
  * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, `MATERIAL_INCONSISTENT` when no key is the cert's or
- * `signcerts/` holds more than one file, `KEY_EXPOSED` when the certificate's key is open to other users, `BAD_MATERIAL`
- * when its file holds more than one key (other files in `keystore/` are passed over whatever they hold).
+ * `signcerts/` holds more than one file, `KEY_EXPOSED` when the certificate's key, or another key in `keystore/`, is
+ * open to other users, `BAD_MATERIAL` when the certificate's key's file holds more than one key (other files in
+ * `keystore/` are passed over whatever they hold, and, as Fabric's keystore does, files above 64 KiB or that this
+ * user cannot read).
  */
 export async function loadSigningIdentity(mspDir: string, mspId?: string): Promise<SigningIdentity> {
   const signcerts = join(mspDir, 'signcerts');
@@ -56,22 +58,64 @@ export async function loadSigningIdentity(mspDir: string, mspId?: string): Promi
   const keyFiles = await listFiles(keystore);
   if (keyFiles.length === 0) throw new PkiError('MATERIAL_MISSING', `${keystore} holds no file`, keystore);
   const certificatePem = (await readRequired(certFile)).toString('utf8');
+  const passedOver: string[] = [];
+  let match: string | undefined;
   for (const keyFile of keyFiles) {
-    try {
-      parseKeyPair(certificatePem, certFile, await readRequired(keyFile), keyFile);
-    } catch (err) {
-      // Another key, or a file that is no key (a README, a .gitkeep): passed over, as Fabric's keystore does.
-      const notTheKey =
-        err instanceof PkiError &&
-        (err.code === 'MATERIAL_INCONSISTENT' || (err.code === 'BAD_MATERIAL' && err.field === keyFile));
-      if (keyFiles.length === 1 || !notTheKey) throw err;
+    const candidate = await readKeyCandidate(keyFile);
+    if (typeof candidate === 'string') {
+      passedOver.push(`${keyFile} ${candidate}`);
       continue;
     }
-    // The certificate's key: held to the key file rules (its owner's alone, one key), and parsed from what was checked.
-    const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, await readRequiredKey(keyFile), keyFile);
+    try {
+      parseKeyPair(certificatePem, certFile, candidate.bytes, keyFile);
+      match ??= keyFile;
+    } catch (err) {
+      // A file that is no key (a README, a .gitkeep): passed over, as Fabric's keystore does.
+      const notAKey = err instanceof PkiError && err.code === 'BAD_MATERIAL' && err.field === keyFile;
+      const anotherKey = err instanceof PkiError && err.code === 'MATERIAL_INCONSISTENT';
+      if (keyFiles.length === 1 || !(notAKey || anotherKey)) throw err;
+      // Another key (a former enrolment's, never revoked) any local user could sign with: refused, not passed over.
+      if (anotherKey) requireKeyFileMode(keyFile, candidate.stats);
+    }
+  }
+  if (match !== undefined) {
+    // The certificate's key: held to the key file rules (its owner's alone, one key), parsed from what was checked.
+    const { certificate, privateKey } = parseKeyPair(certificatePem, certFile, await readRequiredKey(match), match);
     return { mspId: mspId ?? organizationOf(certificate, certFile), certificatePem, certificate, privateKey };
   }
-  throw new PkiError('MATERIAL_INCONSISTENT', `no key in ${keystore} is the key of ${certFile}`, keystore);
+  const why = passedOver.length === 0 ? '' : ` (passed over: ${passedOver.join('; ')})`;
+  throw new PkiError('MATERIAL_INCONSISTENT', `no key in ${keystore} is the key of ${certFile}${why}`, keystore);
+}
+
+/** @throws PkiError `KEY_EXPOSED` naming the file when a key's file is open to other users. */
+function requireKeyFileMode(file: string, stats: Stats): void {
+  try {
+    requirePrivateMode(file, stats);
+  } catch (err) {
+    throw new PkiError('KEY_EXPOSED', (err as Error).message, file, { cause: err });
+  }
+}
+
+/** Larger than any key ("even large RSA keys"): Fabric's keystore (bccsp/sw fileks.go) reads no file above it. */
+const MAX_KEY_FILE_BYTES = 1 << 16;
+
+/**
+ * A keystore/ file's bytes, or why it is passed over as Fabric's keystore passes it over: above 64 KiB, or not
+ * readable by this user (a former enrolment's key left root's 0600 beside the node's own).
+ */
+async function readKeyCandidate(file: string): Promise<{ bytes: Buffer; stats: Stats } | string> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const stats = await handle.stat();
+      if (stats.size > MAX_KEY_FILE_BYTES) return 'is larger than 64 KiB';
+      return { bytes: await handle.readFile(), stats };
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
 }
 
 /** Every CA certificate of an organisation's MSP under `outDir`: what a channel MSP trusts. */

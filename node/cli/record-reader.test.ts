@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliError } from './errors.ts';
 import { DEFAULT_MAX_RECORD_BYTES, validateCreditRecord } from '../records/index.ts';
@@ -41,6 +42,22 @@ async function failure(promise: Promise<unknown>): Promise<CliError> {
   if (!(err instanceof CliError)) throw new Error('expected a CliError', { cause: err });
   return err;
 }
+
+/** `files` (named from the CSV's folder, or absolute) with their bytes, and `csv` naming each as a content_file. */
+async function writeContentFiles(csv: string, files: Record<string, string | Buffer>): Promise<void> {
+  for (const [name, bytes] of Object.entries(files)) {
+    await mkdir(dirname(resolve(dirname(csv), name)), { recursive: true });
+    await writeFile(resolve(dirname(csv), name), bytes);
+  }
+  const lines = Object.keys(files).map((f, i) => `${SUBJECT},loan,${String(i + 1)},text/plain,${f}\n`);
+  await writeFile(csv, `subject,kind,version,content_type,content_file\n${lines.join('')}`);
+}
+
+const inKeyFolder = (folder: string) => ({
+  ok: false,
+  field: 'content_file',
+  reason: `is in a key folder (${folder}/): key material is never a credit record`,
+});
 
 describe('openRecords: CSV', () => {
   it('reads records with quoted content, CRLF and a BOM, each with its first line', async () => {
@@ -121,40 +138,79 @@ describe('openRecords: CSV', () => {
       type: 'sec1',
       format: 'pem',
     });
+    const p2pKey = Buffer.from([8, 1, 18, 64, ...Array<number>(64).fill(7)]);
+    const der = (type: 'pkcs8' | 'sec1') =>
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type, format: 'der' });
     const files: Record<string, string | Buffer> = {
-      'nodes/HangzhouCreditMSP/keys/p2p.key': Buffer.from([8, 1, 18, 64, ...Array<number>(64).fill(7)]),
+      'nodes/HangzhouCreditMSP/keys/p2p.key': p2pKey,
       'crypto/HangzhouCreditMSP/users/Admin/msp/keystore/priv_sk': 'no PEM, still in a keystore/',
       'crypto/HangzhouCreditMSP/peers/node0/tls/server.key': 'no PEM, still in a tls/',
       'crypto/HangzhouCreditMSP/ca/ca_sk.pem': keyPem,
+      // Keys in no key folder, in no PEM (review17 6): a Secret's copy of the p2p key, DER keys.
+      'secrets/p2p.key': p2pKey,
+      'secrets/signing.der': der('pkcs8'),
+      'secrets/ec.der': der('sec1'),
       'notes/record.txt': 'a credit record',
+      'notes/digits.txt': '0 days overdue',
+      'notes/varint.bin': Buffer.from([8, 1, 18, 64, 1]),
     };
-    for (const [name, bytes] of Object.entries(files)) {
-      await mkdir(dirname(join(data, name)), { recursive: true });
-      await writeFile(join(data, name), bytes);
-    }
     const csv = join(data, 'records.csv');
-    await writeFile(
-      csv,
-      'subject,kind,version,content_type,content_file\n' +
-        Object.keys(files)
-          .map((f, i) => `${SUBJECT},loan,${String(i + 1)},text/plain,${f}`)
-          .join('\n') +
-        '\n',
-    );
-    const inKeyFolder = (folder: string) => ({
-      ok: false,
-      field: 'content_file',
-      reason: `is in a key folder (${folder}/): key material is never a credit record`,
-    });
+    await writeContentFiles(csv, files);
     const expected = [
       inKeyFolder('keys'),
       inKeyFolder('keystore'),
       inKeyFolder('tls'),
-      { ok: false, field: 'content_file', reason: 'holds a PEM private key: key material is never a credit record' },
+      ...Array<object>(4).fill({
+        ok: false,
+        field: 'content_file',
+        reason: 'holds a private key: key material is never a credit record',
+      }),
       { ok: true, record: { content: Buffer.from('a credit record') } },
+      { ok: true, record: { content: Buffer.from('0 days overdue') } },
+      { ok: true, record: { content: Buffer.from([8, 1, 18, 64, 1]) } },
     ];
     expect(await readAll(csv)).toMatchObject(expected);
     expect(await readAll(csv, { contentFilesAnywhere: true })).toMatchObject(expected);
+  });
+
+  it('tells key folders by the path below the input’s folder, or by the node’s layout outside it, not by a folder above (review17 8)', async () => {
+    // An operator's exports under /srv/keys/…: the folder above the input is theirs, not a key folder.
+    const exports = join(dir, 'srv', 'keys', 'credit-exports');
+    const elsewhere = join(dir, 'srv', 'data');
+    const files: Record<string, string> = {
+      [join(exports, 'record.txt')]: 'a credit record',
+      [join(dir, 'srv', 'keys', 'archive', 'old.txt')]: 'an older record',
+      [join(elsewhere, 'nodes', 'HangzhouCreditMSP', 'keys', 'receipt.bin')]: 'no key, in the node’s keys/',
+      [join(elsewhere, 'crypto', 'BankMSP', 'users', 'Admin', 'tls', 'client.bin')]: 'no key, in a tls/',
+      [join(elsewhere, 'fabric', 'msp', 'keystore', 'priv_sk')]: 'no key, in an MSP’s keystore/',
+    };
+    const csv = join(exports, 'records.csv');
+    await writeContentFiles(csv, files);
+    expect(await readAll(csv, { contentFilesAnywhere: true })).toMatchObject([
+      { ok: true, record: { content: Buffer.from('a credit record') } },
+      { ok: true, record: { content: Buffer.from('an older record') } },
+      inKeyFolder('keys'),
+      inKeyFolder('tls'),
+      inKeyFolder('keystore'),
+    ]);
+  });
+
+  it('refuses a content_file that is no regular file: a FIFO (its open would wait for a writer for ever), a device (review17 7)', async () => {
+    const fifos = join(dir, 'fifos');
+    await mkdir(fifos);
+    execFileSync('mkfifo', [join(fifos, 'pipe')]);
+    const csv = join(fifos, 'records.csv');
+    await writeFile(csv, `subject,kind,version,content_type,content_file\n${SUBJECT},loan,1,text/plain,pipe\n`);
+    const devices = join(fifos, 'devices.csv');
+    await writeFile(
+      devices,
+      `subject,kind,version,content_type,content_file\n${SUBJECT},loan,1,text/plain,/dev/zero\n`,
+    );
+    const reason = 'is not a regular file (a FIFO, device or socket): a record is a file';
+    expect(await readAll(csv)).toEqual([{ ok: false, line: 2, field: 'content_file', reason }]);
+    expect(await readAll(devices, { contentFilesAnywhere: true })).toEqual([
+      { ok: false, line: 2, field: 'content_file', reason },
+    ]);
   });
 
   it('reports each bad line with its line number and field, and goes on', async () => {

@@ -9,7 +9,8 @@
  * validateCreditRecord, with the rules the node is run with), so that a bad line is reported as file:line with
  * its field before anything is sent. The input is untrusted: lines and fields are capped before they are held.
  */
-import { open, realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 // node/records' validator and limits, not its index: that brings the record store and LevelDB into the CLI.
 import { MAX_CONFIGURABLE_RECORD_BYTES } from '../records/constants.ts';
@@ -22,6 +23,7 @@ import {
   type ValidCreditRecord,
 } from '../records/record-validation.ts';
 import { CsvParser, type CsvRow } from './csv-parser.ts';
+import { isPrivateKey } from './private-key-bytes.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
 
 export type RecordFormat = 'csv' | 'jsonl';
@@ -348,45 +350,79 @@ function toRecord(
 
 /** Folders that hold key material: the node's (`nodes/<MSP>/keys/`), an MSP's `keystore/`, a node's or user's `tls/`. */
 const KEY_FOLDERS = new Set(['keys', 'keystore', 'tls']);
-const PRIVATE_KEY_PEM = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+/**
+ * The same folders outside the input's folder, where only the layout tells them from a folder that is merely named
+ * so (/srv/keys/exports/): the node's `nodes/<MSP>/keys/`, the PKI's `crypto/…/keystore/` and `crypto/…/tls/`, an
+ * MSP's `msp/keystore/` wherever it lies.
+ */
+const KEY_LAYOUT = /(?:\/nodes\/[^/]+|\/crypto(?:\/.+)?|\/msp)\/(keys|keystore|tls)\//;
 
 /**
  * A content_file's bytes, or why it is refused: outside the content folder (unless allowed), in a key folder, or a
- * PEM private key — a node's or an MSP's key is never a credit record, wherever the input file lies (the demo's is in
- * the data dir, beside `nodes/` and `crypto/`). Read through one descriptor, and where it is (symlinks resolved)
- * checked on the file that was opened: a symlink swapped in meanwhile is refused, not followed.
+ * private key (PEM, DER or libp2p's) — a node's or an MSP's key is never a credit record, wherever the input file
+ * lies (the demo's is in the data dir, beside `nodes/` and `crypto/`). Read through one descriptor, and where it is
+ * (symlinks resolved) checked on the file that was opened: a symlink swapped in meanwhile is refused, not followed.
  * @throws RecordValidationError for a file larger than the content rule allows (not read); the system error.
  */
 async function readContentFile(files: ContentFiles, path: string, rules: RecordRules): Promise<Buffer | string> {
-  const handle = await open(path, 'r');
+  // Non-blocking: opening a FIFO for reading would otherwise wait for a writer, for ever (one line hangs the ingest).
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
     const [opened, real] = await Promise.all([handle.stat(), realpath(path)]);
+    // A FIFO, socket or device has no size to check before it is read (/dev/zero never ends): a record is a file.
+    if (!opened.isFile()) return 'is not a regular file (a FIFO, device or socket): a record is a file';
     const there = await stat(real);
     if (there.dev !== opened.dev || there.ino !== opened.ino) return 'was replaced while it was opened; run again';
-    if (!files.anywhere && !(await isInside(files, real))) {
+    const inside = await insidePath(files, real);
+    if (!files.anywhere && inside === undefined) {
       return `names a file outside ${files.dir}, the input file's folder (--content-files-anywhere allows it)`;
     }
-    const keyFolder = dirname(real)
-      .split(sep)
-      .find((folder) => KEY_FOLDERS.has(folder));
+    const keyFolder = keyFolderOf(inside, real);
     if (keyFolder !== undefined) return `is in a key folder (${keyFolder}/): key material is never a credit record`;
     // Sized before it is read: a huge file is refused by the content rule without being loaded.
     requireContentSize(opened.size, { rules });
-    const content = await handle.readFile();
-    if (content.includes('PRIVATE KEY-----') && PRIVATE_KEY_PEM.test(content.toString('latin1'))) {
-      return 'holds a PEM private key: key material is never a credit record';
-    }
+    const content = await readSized(handle, opened.size);
+    if (content.length !== opened.size) return 'changed while it was read; run again';
+    if (isPrivateKey(content)) return 'holds a private key: key material is never a credit record';
     return content;
   } finally {
     await handle.close();
   }
 }
 
-/** Whether `real` (a path with its symlinks resolved) is in the content folder or below. */
-async function isInside(files: ContentFiles, real: string): Promise<boolean> {
+/**
+ * The file's bytes, reading at most `size` + 1: a file that grew after it was sized is not read on to its end,
+ * and the caller sees it changed.
+ */
+async function readSized(handle: FileHandle, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(size + 1);
+  let length = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+    length += bytesRead;
+    if (bytesRead === 0 || length === buffer.length) return buffer.subarray(0, length);
+  }
+}
+
+/** `real` (a path with its symlinks resolved) relative to the content folder, or undefined when not below it. */
+async function insidePath(files: ContentFiles, real: string): Promise<string | undefined> {
   files.realDir ??= realpath(files.dir);
   const inside = relative(await files.realDir, real);
-  return inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
+  const below = inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
+  return below ? inside : undefined;
+}
+
+/**
+ * The key folder a content file is in: below the input's folder, any folder of its path from there (the folders
+ * above it are the operator's, /srv/keys/…, not the node's); elsewhere, one in the node's or the PKI's layout.
+ */
+function keyFolderOf(inside: string | undefined, real: string): string | undefined {
+  if (inside !== undefined)
+    return dirname(inside)
+      .split(sep)
+      .find((folder) => KEY_FOLDERS.has(folder));
+  const match = KEY_LAYOUT.exec(dirname(real).split(sep).join('/') + '/');
+  return match?.[1];
 }
 
 /**
