@@ -489,6 +489,78 @@ describe('ChainIndexFollower health', () => {
     await follower.stop();
   });
 
+  it("keeps reporting a reopened stream off the chain until it has replayed to the chain's newest anchor as of the reopening", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    const index = await ChainIndex.open(db.chainIndex);
+    const anchor = (blockNumber: bigint): AnchoredEvent => ({
+      blockNumber,
+      transactionId: `tx-${String(blockNumber)}`,
+      origin: OTHER,
+      size: Number(blockNumber),
+      indexCount: 0,
+    });
+    const last = Promise.withResolvers<undefined>();
+    const quiet = quietStream();
+    let opened = 0;
+    let reads = 0;
+    const follower = new ChainIndexFollower({
+      index,
+      chain: {
+        ...holding([3n, 5n, 7n, 9n].map(anchor)),
+        // The first stream applies block 3 and is cut; the chain anchored up to block 9 meanwhile.
+        anchoredEvents: () =>
+          Promise.resolve(
+            ++opened === 1
+              ? {
+                  async *[Symbol.asyncIterator]() {
+                    yield anchor(3n);
+                    await sleep(10);
+                    throw new ChainError('UNAVAILABLE', '14 UNAVAILABLE: Connection dropped');
+                  },
+                  close: () => undefined,
+                  [Symbol.dispose]: () => undefined,
+                }
+              : {
+                  async *[Symbol.asyncIterator]() {
+                    yield anchor(5n);
+                    yield anchor(7n);
+                    await last.promise;
+                    yield anchor(9n);
+                    yield* { [Symbol.asyncIterator]: () => quiet[Symbol.asyncIterator]() };
+                  },
+                  close: () => {
+                    quiet.close();
+                  },
+                  [Symbol.dispose]: () => {
+                    quiet.close();
+                  },
+                },
+          ),
+        getIndexEntries: () => Promise.reject(new Error('no entries in this test')),
+      },
+      newestAnchorBlock: () => Promise.resolve(++reads === 1 ? 3n : 9n),
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    follower.start();
+    for (let i = 0; i < 200 && index.position?.blockNumber !== 7n; i++) await sleep(10);
+    expect(reads).toBe(2);
+    expect(follower.catchingUp).toBeUndefined();
+    const replaying =
+      "replaying the chain's events missed off the stream: the index is at block 7, the chain's newest anchor at block 9";
+    expect(follower.failure).toBe(replaying);
+    // Neither an applied anchor nor a stream that stays open ends it while the replay is short of block 9.
+    await sleep(2_200);
+    expect(follower.failure).toBe(replaying);
+    last.resolve(undefined);
+    for (let i = 0; i < 200 && follower.failure !== undefined; i++) await sleep(10);
+    expect(index.position?.blockNumber).toBe(9n);
+    expect(follower.failure).toBeUndefined();
+    await follower.stop();
+  });
+
   it('tries again at once when told the store left its fault, not after the backoff grown meanwhile', async () => {
     dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
     db = await openNodeDatabase(join(dir, 'db'));

@@ -62,8 +62,16 @@ export class ChainIndexFollower {
   readonly #backoff: Backoff;
   #running: Promise<void> | undefined;
   #close: (() => void) | undefined;
-  /** Why the follower is not following now; kept across reopened streams until one proves stable. */
+  /**
+   * Why the follower is not following now; kept across reopened streams until one proves stable and has replayed
+   * what the index missed meanwhile.
+   */
   #failure: string | undefined;
+  /**
+   * The chain's newest anchor's block, read when a stream reopened after a failure: the index stands where the old
+   * stream left it until it gets there, so the failure lasts until then (read once: a busy chain still gets there).
+   */
+  #rejoinAt: bigint | undefined;
   /** Applied since the last progress line. */
   #progress = { anchors: 0, entries: 0, loggedAt: 0 };
   /** Why the index started over from block 0 (its position off the chain), until it has caught up again. */
@@ -123,8 +131,12 @@ export class ChainIndexFollower {
       let stable: NodeJS.Timeout | undefined;
       try {
         const from = await this.#start();
-        // Read after #start: an index that starts over catches up with the chain it is now on.
-        this.#target ??= (await this.#o.newestAnchorBlock?.()) ?? -1n;
+        // Read after #start: an index that starts over catches up with the chain it is now on; read again on
+        // reopening after a failure, the chain having anchored on meanwhile.
+        const reread = this.#target === undefined || this.#failure !== undefined;
+        const newest = reread ? ((await this.#o.newestAnchorBlock?.()) ?? -1n) : undefined;
+        this.#target ??= newest;
+        if (this.#failure !== undefined) this.#rejoinAt = newest;
         this.#noteProgress();
         const events = await this.#o.chain.anchoredEvents(from);
         // Following again: a retryNow() from here on is of no failure of this stream's.
@@ -133,11 +145,13 @@ export class ChainIndexFollower {
           events.close();
         };
         if (this.#stopped()) events.close();
-        stable = setTimeout(() => (this.#failure = undefined), STREAM_STABLE_MS).unref();
+        stable = setTimeout(() => {
+          this.#rejoined();
+        }, STREAM_STABLE_MS).unref();
         for await (const anchor of events) {
           if (this.#stopped()) break;
           await this.#apply(anchor);
-          this.#failure = undefined;
+          this.#rejoined();
           this.#backoff.reset();
         }
         this.#failure ??= 'the ledger ended the event stream';
@@ -151,6 +165,23 @@ export class ChainIndexFollower {
       // The stream only ends by itself when the ledger goes away: resume after a pause either way.
       await this.#backoff.wait(signal);
     }
+  }
+
+  /**
+   * The stream is following (it stayed open or applied an anchor): the failure ends once the index holds the block
+   * of the chain's newest anchor as of the stream's reopening; until then, it says how far the replay has got.
+   */
+  #rejoined(): void {
+    if (this.#failure === undefined) return;
+    const at = this.#o.index.position?.blockNumber ?? -1n;
+    if (this.#rejoinAt !== undefined && at < this.#rejoinAt) {
+      this.#failure =
+        `replaying the chain's events missed off the stream: the index is at block ${String(at)}, ` +
+        `the chain's newest anchor at block ${String(this.#rejoinAt)}`;
+      return;
+    }
+    this.#failure = undefined;
+    this.#rejoinAt = undefined;
   }
 
   /** Where to follow from: the index's position, unless the chain does not hold it (the index then starts over). */
