@@ -14,7 +14,10 @@
 import { firstAvailableBlock, isNoSuchTransaction } from './errors.ts';
 import type { LianxinChain } from './lianxin-chain.ts';
 
-/** A transaction the node saw commit: its ID, and the block it committed in. */
+/**
+ * A transaction the node saw commit: its ID, and the block it committed in. The node's own submission, not an earlier
+ * transaction its answer names: `blockHolding` takes a peer's "below its snapshot" for held in `blockNumber`.
+ */
 export interface CommitRow {
   readonly blockNumber: bigint;
   readonly transactionId: string;
