@@ -561,6 +561,44 @@ describe('ChainIndexFollower health', () => {
     await follower.stop();
   });
 
+  it('waits the initial delay after a stream that stayed open is cut, not one grown by the failures before it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    let opened = 0;
+    let cutAt = 0;
+    const reopened = Promise.withResolvers<number>();
+    const follower = new ChainIndexFollower({
+      index: await ChainIndex.open(db.chainIndex),
+      chain: {
+        ...holding([]),
+        anchoredEvents: () => {
+          opened++;
+          // Four failures grow the wait to 3.2 s; the fifth stream stays open past STREAM_STABLE_MS, then is cut.
+          if (opened <= 4) return Promise.reject(new ChainError('UNAVAILABLE', '14 UNAVAILABLE: No connection'));
+          if (opened === 6) reopened.resolve(Date.now() - cutAt);
+          if (opened > 5) return Promise.resolve(quietStream());
+          return Promise.resolve({
+            async *[Symbol.asyncIterator]() {
+              await sleep(2_300);
+              cutAt = Date.now();
+              yield* [];
+            },
+            close: () => undefined,
+            [Symbol.dispose]: () => undefined,
+          });
+        },
+        getIndexEntries: () => Promise.reject(new Error('no anchors in this test')),
+      },
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 200,
+      retryMaxMs: 60_000,
+    });
+    follower.start();
+    // 100–200 ms after a reset; 1.6–3.2 s had the failures' doubling stood.
+    expect(await reopened.promise).toBeLessThan(1_200);
+    await follower.stop();
+  });
+
   it('tries again at once when told the store left its fault, not after the backoff grown meanwhile', async () => {
     dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
     db = await openNodeDatabase(join(dir, 'db'));

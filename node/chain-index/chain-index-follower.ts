@@ -146,6 +146,8 @@ export class ChainIndexFollower {
         };
         if (this.#stopped()) events.close();
         stable = setTimeout(() => {
+          // The next cut (an idle timeout on a quiet chain) waits the initial delay, not one doubled by the last.
+          this.#backoff.reset();
           this.#rejoined();
         }, STREAM_STABLE_MS).unref();
         for await (const anchor of events) {
