@@ -448,6 +448,44 @@ describe('ChainIndexFollower entries', () => {
   });
 });
 
+describe('ChainIndexFollower.offChain', () => {
+  it('is sure a position is lost only when the chain is past its block without its transaction there', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    const db = await openNodeDatabase(join(dir, 'db'));
+    try {
+      const held: AnchoredEvent = { blockNumber: 4n, transactionId: 'tx-4', origin: OTHER, size: 1, indexCount: 0 };
+      const follower = new ChainIndexFollower({
+        index: await ChainIndex.open(db.chainIndex),
+        chain: {
+          ...holding([held]),
+          anchoredEvents: () => Promise.resolve(quietStream()),
+          getIndexEntries: () => Promise.reject(new Error('no entries in this test')),
+        },
+        logger: pino({ level: 'silent' }),
+        retryInitialMs: 10,
+        retryMaxMs: 20,
+      });
+      expect(await follower.offChain({ blockNumber: 4n, transactionId: 'tx-4' })).toBeUndefined();
+      // Height 5: a restored ledger and a peer catching up answer alike.
+      expect(await follower.offChain({ blockNumber: 5n, transactionId: 'tx-5' })).toEqual({
+        why: 'its height is 5',
+        sure: false,
+      });
+      expect(await follower.offChain({ blockNumber: 3n, transactionId: 'tx-3' })).toEqual({
+        why: 'its 5 blocks hold no such transaction',
+        sure: true,
+      });
+      expect(await follower.offChain({ blockNumber: 2n, transactionId: 'tx-4' })).toEqual({
+        why: 'that transaction is in its block 4',
+        sure: true,
+      });
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('ChainIndexFollower health', () => {
   let dir: string | undefined;
   let db: NodeDatabase | undefined;
