@@ -53,10 +53,13 @@ afterAll(async () => {
 describe('LianxinChain.blockNumberOf', () => {
   it('answers the block each transaction committed in, valid or not, by CommitStatus as by GetBlockByTxID', async () => {
     expect(committed.map((s) => s.successful)).toEqual([true, false]);
+    const before = commitStatusAsked;
     for (const status of committed) {
       expect(await asked.byCommitStatus.blockNumberOf(status.transactionId)).toBe(status.blockNumber);
       expect(await asked.byBlock.blockNumberOf(status.transactionId)).toBe(status.blockNumber);
     }
+    // The first through CommitStatus: qscc alone would give the same answers.
+    expect(commitStatusAsked - before).toBe(committed.length);
   });
 
   it('refuses a transaction the chain does not hold as no such transaction, once CommitStatus gave up waiting', async () => {
