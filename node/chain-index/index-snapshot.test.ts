@@ -359,6 +359,32 @@ describe('chain index snapshots', () => {
     expect((await IndexSnapshotStore.open(snapshots, 4)).statements()).toHaveLength(3);
   });
 
+  it('judges a snapshot written while the chain was found to go back before it is listed', async () => {
+    const snapshots = join(dir, 'racing-snapshots');
+    const store = await IndexSnapshotStore.open(snapshots, 4);
+    const rows = source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const found = Promise.withResolvers<undefined>();
+    let reads = 0;
+    // Its rows are read until the chain has been found to go back.
+    const slow = {
+      nextv: async (size: number) => {
+        if (reads++ === 0) await found.promise;
+        return rows.nextv(size);
+      },
+      seek: (target: Buffer) => {
+        rows.seek(target);
+      },
+      close: () => rows.close(),
+    };
+    const written = store.write(slow, { blockNumber: '12', transactionId: txId(12) }, IDENTITY, key);
+    const lost = { why: `no transaction ${txId(12)}`, sure: true };
+    await store.dropOffChain(({ blockNumber }) => Promise.resolve(blockNumber === '12' ? lost : undefined));
+    found.resolve(undefined);
+    await written;
+    expect(store.statements()).toEqual([]);
+    expect(await readdir(snapshots)).toEqual([]);
+  });
+
   it('reopens its snapshots, skipping and removing one whose statement is damaged or misnamed', async () => {
     const { digest } = await snapshot();
     const snapshots = join(dir, 'snapshots');

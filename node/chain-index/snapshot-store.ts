@@ -80,6 +80,8 @@ export class IndexSnapshotStore {
   /** Snapshots whose position the chain may have lost, by manifest digest, until `#judge` says (`dropOffChain`). */
   readonly #withheld = new Map<string, Held>();
   #judge: PositionJudge | undefined;
+  /** How many times the chain was found to go back (`dropOffChain`): a snapshot written across one is withheld. */
+  #judgedAt = 0;
 
   private constructor(dir: string, keep: number) {
     this.#dir = dir;
@@ -164,6 +166,7 @@ export class IndexSnapshotStore {
     key: ReceiptKey,
     { signal }: { signal?: AbortSignal } = {},
   ): Promise<string> {
+    const judgedAt = this.#judgedAt;
     const name = `${position.blockNumber.padStart(20, '0')}-${position.transactionId}`;
     const path = (ext: string) => join(this.#dir, `${name}${ext}`);
     // Each file whole or not at all (network/fs writeDurably: a temporary name, synced, renamed, the directory synced),
@@ -205,7 +208,9 @@ export class IndexSnapshotStore {
       );
       // Written last: its presence means the rows and the manifest are complete.
       await writeDurably(path(STATEMENT), (file) => file.writeFile(encodeStatements([statement])), durably);
-      this.#held.set(digest, { name, blockNumber: BigInt(position.blockNumber), statement });
+      // The chain went back while it was written (dropOffChain): its position may be one the chain lost.
+      const judged = this.#judgedAt === judgedAt ? this.#held : this.#withheld;
+      judged.set(digest, { name, blockNumber: BigInt(position.blockNumber), statement });
       await this.#judgeWithheld();
       await this.#prune();
       return digest;
@@ -224,10 +229,11 @@ export class IndexSnapshotStore {
    * off the chain, and, at a higher block than any taken since, it would have every new one pruned as soon as written.
    * One not surely lost — only the chain's height not past its block, which a peer catching up gives too, or no
    * answer — is withheld (neither listed, served nor pruned) and judged again before each snapshot written, until the
-   * chain holds it or surely lost it. Resolves to the positions dropped.
+   * chain holds it or surely lost it; so is one being written meanwhile. Resolves to the positions dropped.
    */
   async dropOffChain(offChain: PositionJudge): Promise<string[]> {
     this.#judge = offChain;
+    this.#judgedAt += 1;
     for (const [digest, held] of this.#held) this.#withheld.set(digest, held);
     this.#held.clear();
     return this.#judgeWithheld();
