@@ -33,12 +33,14 @@ function quietStream(): Events {
   };
 }
 
-/** These events, then open and quiet. */
-function streamOf(events: readonly AnchoredEvent[]): Events {
+/** `before`, then, once `gate` resolves, `after`; then open and quiet. */
+function heldBack(before: readonly AnchoredEvent[], gate: Promise<unknown>, after: readonly AnchoredEvent[]): Events {
   const quiet = quietStream();
   return {
     async *[Symbol.asyncIterator]() {
-      yield* events;
+      yield* before;
+      await gate;
+      yield* after;
       yield* { [Symbol.asyncIterator]: () => quiet[Symbol.asyncIterator]() };
     },
     close: () => {
@@ -49,6 +51,9 @@ function streamOf(events: readonly AnchoredEvent[]): Events {
     },
   };
 }
+
+/** These events, then open and quiet. */
+const streamOf = (events: readonly AnchoredEvent[]): Events => heldBack(events, Promise.resolve(), []);
 
 /** qscc's answers of a chain whose blocks up to the last of `events` hold their transactions and no other anchors. */
 const holding = (events: readonly AnchoredEvent[]): Pick<LianxinChain, 'chainInfo' | 'blockNumberOf'> => ({
@@ -97,6 +102,14 @@ const entry = (leafIndex: number, subject: string): IndexEntry => ({
 });
 const OWN = 'lianxin/HangzhouCreditMSP/0';
 const OTHER = 'lianxin/HefeiCreditMSP/0';
+/** Another institution's anchor of no entries in block `blockNumber`, by transaction `tx-<blockNumber>`. */
+const otherAnchor = (blockNumber: bigint): AnchoredEvent => ({
+  blockNumber,
+  transactionId: `tx-${String(blockNumber)}`,
+  origin: OTHER,
+  size: Number(blockNumber),
+  indexCount: 0,
+});
 const SUBJECT_A = '91100000100003962T';
 const SUBJECT_B = '914403001922038216';
 
@@ -393,10 +406,7 @@ describe('ChainIndexFollower entries', () => {
     db = await openNodeDatabase(join(dir, 'db'));
     const index = await ChainIndex.open(db.chainIndex);
     const anchor = (blockNumber: bigint): AnchoredEvent => ({
-      blockNumber,
-      transactionId: `tx-${String(blockNumber)}`,
-      origin: OTHER,
-      size: Number(blockNumber),
+      ...otherAnchor(blockNumber),
       indexCount: 1,
       carried: {
         anchoredAt: '2026-12-05T00:00:07.000Z',
@@ -404,27 +414,12 @@ describe('ChainIndexFollower entries', () => {
       },
     });
     const last = Promise.withResolvers<undefined>();
-    const quiet = quietStream();
     let reads = 0;
     const follower = new ChainIndexFollower({
       index,
       chain: {
         ...holding([anchor(7n), anchor(9n)]),
-        anchoredEvents: () =>
-          Promise.resolve({
-            async *[Symbol.asyncIterator]() {
-              yield anchor(7n);
-              await last.promise;
-              yield anchor(9n);
-              yield* { [Symbol.asyncIterator]: () => quiet[Symbol.asyncIterator]() };
-            },
-            close: () => {
-              quiet.close();
-            },
-            [Symbol.dispose]: () => {
-              quiet.close();
-            },
-          }),
+        anchoredEvents: () => Promise.resolve(heldBack([anchor(7n)], last.promise, [anchor(9n)])),
         getIndexEntries: () => Promise.reject(new Error('the event carried the entries')),
       },
       newestAnchorBlock: () =>
@@ -453,11 +448,10 @@ describe('ChainIndexFollower.offChain', () => {
     const dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
     const db = await openNodeDatabase(join(dir, 'db'));
     try {
-      const held: AnchoredEvent = { blockNumber: 4n, transactionId: 'tx-4', origin: OTHER, size: 1, indexCount: 0 };
       const follower = new ChainIndexFollower({
         index: await ChainIndex.open(db.chainIndex),
         chain: {
-          ...holding([held]),
+          ...holding([otherAnchor(4n)]),
           anchoredEvents: () => Promise.resolve(quietStream()),
           getIndexEntries: () => Promise.reject(new Error('no entries in this test')),
         },
@@ -531,15 +525,8 @@ describe('ChainIndexFollower health', () => {
     dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
     db = await openNodeDatabase(join(dir, 'db'));
     const index = await ChainIndex.open(db.chainIndex);
-    const anchor = (blockNumber: bigint): AnchoredEvent => ({
-      blockNumber,
-      transactionId: `tx-${String(blockNumber)}`,
-      origin: OTHER,
-      size: Number(blockNumber),
-      indexCount: 0,
-    });
+    const anchor = otherAnchor;
     const last = Promise.withResolvers<undefined>();
-    const quiet = quietStream();
     let opened = 0;
     let reads = 0;
     const follower = new ChainIndexFollower({
@@ -559,21 +546,7 @@ describe('ChainIndexFollower health', () => {
                   close: () => undefined,
                   [Symbol.dispose]: () => undefined,
                 }
-              : {
-                  async *[Symbol.asyncIterator]() {
-                    yield anchor(5n);
-                    yield anchor(7n);
-                    await last.promise;
-                    yield anchor(9n);
-                    yield* { [Symbol.asyncIterator]: () => quiet[Symbol.asyncIterator]() };
-                  },
-                  close: () => {
-                    quiet.close();
-                  },
-                  [Symbol.dispose]: () => {
-                    quiet.close();
-                  },
-                },
+              : heldBack([anchor(5n), anchor(7n)], last.promise, [anchor(9n)]),
           ),
         getIndexEntries: () => Promise.reject(new Error('no entries in this test')),
       },
