@@ -503,7 +503,7 @@ async function startPipelines(
     onOffChain: () => {
       anchorer.recheck();
       for (const told of chainWentBack) told();
-      // Snapshots at positions the chain lost are served and signed for no longer.
+      // Snapshots at positions the chain lost are served and signed for no longer; those it may have lost are withheld.
       snapshots
         ?.dropOffChain((at) =>
           follower.offChain({ blockNumber: BigInt(at.blockNumber), transactionId: at.transactionId }),

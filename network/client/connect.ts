@@ -38,6 +38,14 @@ export function nodeCryptoSigner(privateKey: KeyObject | string): Signer {
   return (message) => Promise.resolve(signP256(key, message));
 }
 
+/**
+ * Keepalive pings as Fabric's own clients send them (internal/pkg/comm DefaultKeepaliveOptions: every minute, 20 s
+ * for the answer; a peer refuses pings more often than its ServerMinInterval, a minute). A long-lived stream that
+ * carries nothing for minutes (the chaincode events of a quiet chain) is otherwise cut by an idle timeout on the way
+ * (an L4 load balancer's, ≈ 4–6 min), and a ledger gone without closing its connection is noticed.
+ */
+const KEEPALIVE = { 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 } as const;
+
 /** Per-call deadlines as the Fabric samples set them. */
 const DEADLINES_MS = { evaluate: 5_000, endorse: 15_000, submit: 5_000, commitStatus: 60_000 } as const;
 
@@ -51,6 +59,7 @@ export function connectToLedger(endpoint: LedgerEndpoint, identity: ClientIdenti
     ...(endpoint.hostAlias ? { 'grpc.ssl_target_name_override': endpoint.hostAlias } : {}),
     'grpc.max_receive_message_length': 100 * 1024 * 1024,
     'grpc.max_send_message_length': 100 * 1024 * 1024,
+    ...KEEPALIVE,
   });
   const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
   const gateway = connect({

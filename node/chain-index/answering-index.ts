@@ -3,7 +3,8 @@
  * entry a received report is checked against: refused while the follower is still catching up (first start,
  * snapshot load, replay, restart after downtime), when a miss or an older version may only be the index's lag; and
  * refused while the follower is off the chain's event stream (the ledger unreachable, the stream broken), when the
- * index stands where the stream left it however far the chain has moved since.
+ * index stands where the stream left it however far the chain has moved since, and until a reopened stream has
+ * replayed what it missed.
  */
 import type { ChainIndex } from './chain-index.ts';
 import type { ChainIndexFollower } from './chain-index-follower.ts';

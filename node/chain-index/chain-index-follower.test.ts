@@ -33,12 +33,14 @@ function quietStream(): Events {
   };
 }
 
-/** These events, then open and quiet. */
-function streamOf(events: readonly AnchoredEvent[]): Events {
+/** `before`, then, once `gate` resolves, `after`; then open and quiet. */
+function heldBack(before: readonly AnchoredEvent[], gate: Promise<unknown>, after: readonly AnchoredEvent[]): Events {
   const quiet = quietStream();
   return {
     async *[Symbol.asyncIterator]() {
-      yield* events;
+      yield* before;
+      await gate;
+      yield* after;
       yield* { [Symbol.asyncIterator]: () => quiet[Symbol.asyncIterator]() };
     },
     close: () => {
@@ -49,6 +51,9 @@ function streamOf(events: readonly AnchoredEvent[]): Events {
     },
   };
 }
+
+/** These events, then open and quiet. */
+const streamOf = (events: readonly AnchoredEvent[]): Events => heldBack(events, Promise.resolve(), []);
 
 /** qscc's answers of a chain whose blocks up to the last of `events` hold their transactions and no other anchors. */
 const holding = (events: readonly AnchoredEvent[]): Pick<LianxinChain, 'chainInfo' | 'blockNumberOf'> => ({
@@ -97,6 +102,14 @@ const entry = (leafIndex: number, subject: string): IndexEntry => ({
 });
 const OWN = 'lianxin/HangzhouCreditMSP/0';
 const OTHER = 'lianxin/HefeiCreditMSP/0';
+/** Another institution's anchor of no entries in block `blockNumber`, by transaction `tx-<blockNumber>`. */
+const otherAnchor = (blockNumber: bigint): AnchoredEvent => ({
+  blockNumber,
+  transactionId: `tx-${String(blockNumber)}`,
+  origin: OTHER,
+  size: Number(blockNumber),
+  indexCount: 0,
+});
 const SUBJECT_A = '91100000100003962T';
 const SUBJECT_B = '914403001922038216';
 
@@ -393,10 +406,7 @@ describe('ChainIndexFollower entries', () => {
     db = await openNodeDatabase(join(dir, 'db'));
     const index = await ChainIndex.open(db.chainIndex);
     const anchor = (blockNumber: bigint): AnchoredEvent => ({
-      blockNumber,
-      transactionId: `tx-${String(blockNumber)}`,
-      origin: OTHER,
-      size: Number(blockNumber),
+      ...otherAnchor(blockNumber),
       indexCount: 1,
       carried: {
         anchoredAt: '2026-12-05T00:00:07.000Z',
@@ -404,27 +414,12 @@ describe('ChainIndexFollower entries', () => {
       },
     });
     const last = Promise.withResolvers<undefined>();
-    const quiet = quietStream();
     let reads = 0;
     const follower = new ChainIndexFollower({
       index,
       chain: {
         ...holding([anchor(7n), anchor(9n)]),
-        anchoredEvents: () =>
-          Promise.resolve({
-            async *[Symbol.asyncIterator]() {
-              yield anchor(7n);
-              await last.promise;
-              yield anchor(9n);
-              yield* { [Symbol.asyncIterator]: () => quiet[Symbol.asyncIterator]() };
-            },
-            close: () => {
-              quiet.close();
-            },
-            [Symbol.dispose]: () => {
-              quiet.close();
-            },
-          }),
+        anchoredEvents: () => Promise.resolve(heldBack([anchor(7n)], last.promise, [anchor(9n)])),
         getIndexEntries: () => Promise.reject(new Error('the event carried the entries')),
       },
       newestAnchorBlock: () =>
@@ -445,6 +440,43 @@ describe('ChainIndexFollower entries', () => {
     expect(index.position?.blockNumber).toBe(9n);
     expect(follower.catchingUp).toBeUndefined();
     await follower.stop();
+  });
+});
+
+describe('ChainIndexFollower.offChain', () => {
+  it('is sure a position is lost only when the chain is past its block without its transaction there', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    const db = await openNodeDatabase(join(dir, 'db'));
+    try {
+      const follower = new ChainIndexFollower({
+        index: await ChainIndex.open(db.chainIndex),
+        chain: {
+          ...holding([otherAnchor(4n)]),
+          anchoredEvents: () => Promise.resolve(quietStream()),
+          getIndexEntries: () => Promise.reject(new Error('no entries in this test')),
+        },
+        logger: pino({ level: 'silent' }),
+        retryInitialMs: 10,
+        retryMaxMs: 20,
+      });
+      expect(await follower.offChain({ blockNumber: 4n, transactionId: 'tx-4' })).toBeUndefined();
+      // Height 5: a restored ledger and a peer catching up answer alike.
+      expect(await follower.offChain({ blockNumber: 5n, transactionId: 'tx-5' })).toEqual({
+        why: 'its height is 5',
+        sure: false,
+      });
+      expect(await follower.offChain({ blockNumber: 3n, transactionId: 'tx-3' })).toEqual({
+        why: 'its 5 blocks hold no such transaction',
+        sure: true,
+      });
+      expect(await follower.offChain({ blockNumber: 2n, transactionId: 'tx-4' })).toEqual({
+        why: 'that transaction is in its block 4',
+        sure: true,
+      });
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -486,6 +518,95 @@ describe('ChainIndexFollower health', () => {
     // …but one that stays open is followed.
     for (let i = 0; i < 100 && follower.failure !== undefined; i++) await sleep(50);
     expect(follower.failure).toBeUndefined();
+    await follower.stop();
+  });
+
+  it("keeps reporting a reopened stream off the chain until it has replayed to the chain's newest anchor as of the reopening", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    const index = await ChainIndex.open(db.chainIndex);
+    const anchor = otherAnchor;
+    const last = Promise.withResolvers<undefined>();
+    let opened = 0;
+    let reads = 0;
+    const follower = new ChainIndexFollower({
+      index,
+      chain: {
+        ...holding([3n, 5n, 7n, 9n].map(anchor)),
+        // The first stream applies block 3 and is cut; the chain anchored up to block 9 meanwhile.
+        anchoredEvents: () =>
+          Promise.resolve(
+            ++opened === 1
+              ? {
+                  async *[Symbol.asyncIterator]() {
+                    yield anchor(3n);
+                    await sleep(10);
+                    throw new ChainError('UNAVAILABLE', '14 UNAVAILABLE: Connection dropped');
+                  },
+                  close: () => undefined,
+                  [Symbol.dispose]: () => undefined,
+                }
+              : heldBack([anchor(5n), anchor(7n)], last.promise, [anchor(9n)]),
+          ),
+        getIndexEntries: () => Promise.reject(new Error('no entries in this test')),
+      },
+      newestAnchorBlock: () => Promise.resolve(++reads === 1 ? 3n : 9n),
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 10,
+      retryMaxMs: 20,
+    });
+    follower.start();
+    for (let i = 0; i < 200 && index.position?.blockNumber !== 7n; i++) await sleep(10);
+    expect(reads).toBe(2);
+    expect(follower.catchingUp).toBeUndefined();
+    const replaying =
+      "replaying the chain's events missed off the stream: the index is at block 7, the chain's newest anchor at block 9";
+    expect(follower.failure).toBe(replaying);
+    // Neither an applied anchor nor a stream that stays open ends it while the replay is short of block 9.
+    await sleep(2_200);
+    expect(follower.failure).toBe(replaying);
+    last.resolve(undefined);
+    for (let i = 0; i < 200 && follower.failure !== undefined; i++) await sleep(10);
+    expect(index.position?.blockNumber).toBe(9n);
+    expect(follower.failure).toBeUndefined();
+    await follower.stop();
+  });
+
+  it('waits the initial delay after a stream that stayed open is cut, not one grown by the failures before it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    let opened = 0;
+    let cutAt = 0;
+    const reopened = Promise.withResolvers<number>();
+    const follower = new ChainIndexFollower({
+      index: await ChainIndex.open(db.chainIndex),
+      chain: {
+        ...holding([]),
+        anchoredEvents: () => {
+          opened++;
+          // Four failures grow the wait to 3.2 s; the fifth stream stays open past STREAM_STABLE_MS, then is cut.
+          if (opened <= 4) return Promise.reject(new ChainError('UNAVAILABLE', '14 UNAVAILABLE: No connection'));
+          if (opened === 6) reopened.resolve(Date.now() - cutAt);
+          if (opened > 5) return Promise.resolve(quietStream());
+          return Promise.resolve({
+            async *[Symbol.asyncIterator]() {
+              await sleep(2_300);
+              cutAt = Date.now();
+              yield* [];
+            },
+            close: () => undefined,
+            [Symbol.dispose]: () => undefined,
+          });
+        },
+        getIndexEntries: () => Promise.reject(new Error('no anchors in this test')),
+      },
+      logger: pino({ level: 'silent' }),
+      retryInitialMs: 200,
+      retryMaxMs: 60_000,
+    });
+    follower.start();
+    // 100–200 ms after a reset; 1.6–3.2 s had the failures' doubling stood.
+    expect(await reopened.promise).toBeLessThan(1_200);
     await follower.stop();
   });
 

@@ -62,8 +62,16 @@ export class ChainIndexFollower {
   readonly #backoff: Backoff;
   #running: Promise<void> | undefined;
   #close: (() => void) | undefined;
-  /** Why the follower is not following now; kept across reopened streams until one proves stable. */
+  /**
+   * Why the follower is not following now; kept across reopened streams until one proves stable and has replayed
+   * what the index missed meanwhile.
+   */
   #failure: string | undefined;
+  /**
+   * The chain's newest anchor's block, read when a stream reopened after a failure: the index stands where the old
+   * stream left it until it gets there, so the failure lasts until then (read once: a busy chain still gets there).
+   */
+  #rejoinAt: bigint | undefined;
   /** Applied since the last progress line. */
   #progress = { anchors: 0, entries: 0, loggedAt: 0 };
   /** Why the index started over from block 0 (its position off the chain), until it has caught up again. */
@@ -123,8 +131,12 @@ export class ChainIndexFollower {
       let stable: NodeJS.Timeout | undefined;
       try {
         const from = await this.#start();
-        // Read after #start: an index that starts over catches up with the chain it is now on.
-        this.#target ??= (await this.#o.newestAnchorBlock?.()) ?? -1n;
+        // Read after #start: an index that starts over catches up with the chain it is now on; read again on
+        // reopening after a failure, the chain having anchored on meanwhile.
+        const reread = this.#target === undefined || this.#failure !== undefined;
+        const newest = reread ? ((await this.#o.newestAnchorBlock?.()) ?? -1n) : undefined;
+        this.#target ??= newest;
+        if (this.#failure !== undefined) this.#rejoinAt = newest;
         this.#noteProgress();
         const events = await this.#o.chain.anchoredEvents(from);
         // Following again: a retryNow() from here on is of no failure of this stream's.
@@ -133,11 +145,15 @@ export class ChainIndexFollower {
           events.close();
         };
         if (this.#stopped()) events.close();
-        stable = setTimeout(() => (this.#failure = undefined), STREAM_STABLE_MS).unref();
+        stable = setTimeout(() => {
+          // The next cut (an idle timeout on a quiet chain) waits the initial delay, not one doubled by the last.
+          this.#backoff.reset();
+          this.#rejoined();
+        }, STREAM_STABLE_MS).unref();
         for await (const anchor of events) {
           if (this.#stopped()) break;
           await this.#apply(anchor);
-          this.#failure = undefined;
+          this.#rejoined();
           this.#backoff.reset();
         }
         this.#failure ??= 'the ledger ended the event stream';
@@ -153,6 +169,23 @@ export class ChainIndexFollower {
     }
   }
 
+  /**
+   * The stream is following (it stayed open or applied an anchor): the failure ends once the index holds the block
+   * of the chain's newest anchor as of the stream's reopening; until then, it says how far the replay has got.
+   */
+  #rejoined(): void {
+    if (this.#failure === undefined) return;
+    const at = this.#o.index.position?.blockNumber ?? -1n;
+    if (this.#rejoinAt !== undefined && at < this.#rejoinAt) {
+      this.#failure =
+        `replaying the chain's events missed off the stream: the index is at block ${String(at)}, ` +
+        `the chain's newest anchor at block ${String(this.#rejoinAt)}`;
+      return;
+    }
+    this.#failure = undefined;
+    this.#rejoinAt = undefined;
+  }
+
   /** Where to follow from: the index's position, unless the chain does not hold it (the index then starts over). */
   async #start(): Promise<ChainPosition | undefined> {
     if (await this.#o.index.unfinishedClear()) {
@@ -163,7 +196,7 @@ export class ChainIndexFollower {
     }
     const position = this.#o.index.position;
     if (position === undefined) return undefined;
-    const why = await this.offChain(position);
+    const { why } = (await this.offChain(position)) ?? {};
     if (why === undefined) return position;
     const err = new ChainIndexOffChainError(
       `the chain index applied block ${String(position.blockNumber)} (transaction ${position.transactionId}), ` +
@@ -180,15 +213,18 @@ export class ChainIndexFollower {
   }
 
   /**
-   * Why the chain does not hold `position`, or undefined when it does.
+   * Why the chain does not hold `position`, or undefined when it does. `sure` when the chain is past the block and
+   * holds the transaction elsewhere or not at all; not when only its height is not past the block, which a restored
+   * ledger and a peer catching up answer alike.
    * @throws when the chain does not answer.
    */
-  async offChain(position: ChainPosition): Promise<string | undefined> {
+  async offChain(position: ChainPosition): Promise<{ readonly why: string; readonly sure: boolean } | undefined> {
     const { height } = await this.#o.chain.chainInfo();
-    if (height <= position.blockNumber) return `its height is ${String(height)}`;
+    if (height <= position.blockNumber) return { why: `its height is ${String(height)}`, sure: false };
     const block = await blockHolding(this.#o.chain, position.transactionId, position.blockNumber);
-    if (block === undefined) return `its ${String(height)} blocks hold no such transaction`;
-    return block === position.blockNumber ? undefined : `that transaction is in its block ${String(block)}`;
+    if (block === undefined) return { why: `its ${String(height)} blocks hold no such transaction`, sure: true };
+    if (block === position.blockNumber) return undefined;
+    return { why: `that transaction is in its block ${String(block)}`, sure: true };
   }
 
   async #apply(anchor: AnchoredEvent): Promise<void> {

@@ -600,8 +600,9 @@ export class ChainIndex {
   }
 
   /**
-   * A load whose cleanup failed too (a full disk) leaves its marker with its rows: the node discards them at its
-   * next start (`discardUnfinishedLoad`), and nothing is numbered on top of them until then.
+   * A load or clear whose cleanup failed too (a full disk) leaves its marker with its rows: the follower's next resume
+   * clears them (`unfinishedClear`), as the node's next start does (`discardUnfinishedLoad`), and nothing is numbered
+   * on top of them until then.
    * @throws ChainIndexError `UNFINISHED_LOAD`.
    */
   async #refuseUnfinishedLoad(): Promise<void> {
@@ -609,7 +610,7 @@ export class ChainIndex {
       throw new ChainIndexError(
         'UNFINISHED_LOAD',
         'chain index: a snapshot load or a clear failed and could not remove the rows it left: free space on the ' +
-          'store and restart the node, which discards them and starts the index over',
+          'store; the index clears them at its next retry and starts over from block 0',
       );
     }
     this.#noUnfinishedLoad = true;

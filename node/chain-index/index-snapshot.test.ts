@@ -14,6 +14,7 @@ import {
   signStatement,
   type SignedStatement,
   type SnapshotManifest,
+  type SnapshotPosition,
 } from './snapshot-format.ts';
 import { LOADING_KEY } from './index-rows.ts';
 import { discardUnfinishedLoad, loadIndexSnapshot } from './snapshot-loader.ts';
@@ -312,9 +313,9 @@ describe('chain index snapshots', () => {
     expect(rest).toBe(read.lengths.slice(1).reduce((sum, n) => sum + n, 0));
   });
 
-  it('drops the snapshots at positions the chain lost, keeps those it cannot judge, and keeps new ones at lower blocks', async () => {
+  it('drops the snapshots at positions the chain surely lost, withholds those it cannot judge until it can, and keeps new ones at lower blocks', async () => {
     const snapshots = join(dir, 'restored-snapshots');
-    const store = await IndexSnapshotStore.open(snapshots, 3);
+    const store = await IndexSnapshotStore.open(snapshots, 4);
     const take = (block: number) =>
       store.write(
         source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
@@ -322,25 +323,66 @@ describe('chain index snapshots', () => {
         IDENTITY,
         key,
       );
-    await take(8);
-    await take(9);
-    await take(10);
+    for (const block of [8, 9, 10, 11]) await take(block);
     const judged: string[] = [];
-    // The restored chain holds block 8's transaction; it lost block 10's; it cannot answer for block 9 now.
-    const dropped = await store.dropOffChain(({ blockNumber, transactionId }) => {
+    // The restored chain holds block 8's transaction; it lost block 10's; it cannot answer for block 9 now; its
+    // height is not past block 11 (restored, or a peer catching up).
+    let verdicts: Record<string, { why: string; sure: boolean } | 'no answer' | undefined> = {
+      '9': 'no answer',
+      '10': { why: `no transaction ${txId(10)}`, sure: true },
+      '11': { why: 'its height is 11', sure: false },
+    };
+    const judge = ({ blockNumber }: SnapshotPosition) => {
       judged.push(blockNumber);
-      if (blockNumber === '9') return Promise.reject(new Error('the ledger does not answer'));
-      return Promise.resolve(blockNumber === '10' ? `no transaction ${transactionId}` : undefined);
-    });
-    expect(judged.sort()).toEqual(['10', '8', '9']);
+      const verdict = verdicts[blockNumber];
+      return verdict === 'no answer'
+        ? Promise.reject(new Error('the ledger does not answer'))
+        : Promise.resolve(verdict);
+    };
+    const dropped = await store.dropOffChain(judge);
+    expect(judged.sort()).toEqual(['10', '11', '8', '9']);
     expect(dropped).toEqual([`block 10 (transaction ${txId(10)}): no transaction ${txId(10)}`]);
     const listed = () => store.statements().map((st) => parseStatement(st.body).blockNumber);
-    expect(listed()).toEqual(['9', '8']);
-    expect((await readdir(snapshots)).filter((f) => f.startsWith('10'.padStart(20, '0')))).toEqual([]);
-    // The index started over: its next snapshot, at a lower block, is kept beside those left.
+    const files = async (block: number) =>
+      (await readdir(snapshots)).filter((f) => f.startsWith(String(block).padStart(20, '0')));
+    // Withheld, not deleted: neither listed nor served.
+    expect(listed()).toEqual(['8']);
+    expect(await files(10)).toEqual([]);
+    expect(await files(11)).toHaveLength(3);
+
+    // The index started over; by its next snapshot, at a lower block, the chain holds block 9 and is past block 11
+    // without its transaction.
+    verdicts = { '11': { why: `no transaction ${txId(11)}`, sure: true } };
     await take(4);
     expect(listed()).toEqual(['9', '8', '4']);
-    expect((await IndexSnapshotStore.open(snapshots, 3)).statements()).toHaveLength(3);
+    expect(await files(11)).toEqual([]);
+    expect((await IndexSnapshotStore.open(snapshots, 4)).statements()).toHaveLength(3);
+  });
+
+  it('judges a snapshot written while the chain was found to go back before it is listed', async () => {
+    const snapshots = join(dir, 'racing-snapshots');
+    const store = await IndexSnapshotStore.open(snapshots, 4);
+    const rows = source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const found = Promise.withResolvers<undefined>();
+    let reads = 0;
+    // Its rows are read until the chain has been found to go back.
+    const slow = {
+      nextv: async (size: number) => {
+        if (reads++ === 0) await found.promise;
+        return rows.nextv(size);
+      },
+      seek: (target: Buffer) => {
+        rows.seek(target);
+      },
+      close: () => rows.close(),
+    };
+    const written = store.write(slow, { blockNumber: '12', transactionId: txId(12) }, IDENTITY, key);
+    const lost = { why: `no transaction ${txId(12)}`, sure: true };
+    await store.dropOffChain(({ blockNumber }) => Promise.resolve(blockNumber === '12' ? lost : undefined));
+    found.resolve(undefined);
+    await written;
+    expect(store.statements()).toEqual([]);
+    expect(await readdir(snapshots)).toEqual([]);
   });
 
   it('reopens its snapshots, skipping and removing one whose statement is damaged or misnamed', async () => {

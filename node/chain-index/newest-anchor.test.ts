@@ -67,12 +67,14 @@ describe('newestAnchorBlock', () => {
     ]);
   });
 
-  it('fails, to be retried, while the ledger does not answer for an origin', async () => {
-    const chain = chainWith({
-      [ORIGINS[0] ?? '']: 1500n,
-      [ORIGINS[1] ?? '']: new ChainError('UNAVAILABLE', 'the ledger does not answer'),
-    });
-
-    await expect(newestAnchorBlock(chain, pino({ level: 'silent' }))).rejects.toThrow('the ledger does not answer');
+  it('fails, to be retried, while the ledger does not answer for an origin or refuses otherwise', async () => {
+    for (const err of [
+      new ChainError('UNAVAILABLE', 'the ledger does not answer'),
+      // A Fabric gateway's Evaluate refused (evaluate.go): counted REJECTED, and says nothing of the block.
+      new ChainError('REJECTED', '9 FAILED_PRECONDITION: no peers available to evaluate chaincode qscc'),
+    ]) {
+      const chain = chainWith({ [ORIGINS[0] ?? '']: 1500n, [ORIGINS[1] ?? '']: err });
+      await expect(newestAnchorBlock(chain, pino({ level: 'silent' }))).rejects.toThrow(err.message);
+    }
   });
 });

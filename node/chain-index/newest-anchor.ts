@@ -1,13 +1,14 @@
 /**
  * Where the chain's anchors end, for a follower to know when its index has caught up: the block of the newest
  * anchor of any registered origin (each origin's latest checkpoint names its transaction; the chain keeps no
- * block number with it). One GetCheckpoint and one GetBlockByTxID per origin, once per start.
- * An origin whose block the ledger refuses to name is left out, with a warning: a peer that joined the channel from
- * a Fabric ledger snapshot has no block index below it ("Ledger bootstrapped from a snapshot"), and one idle
- * institution anchored before that would otherwise keep the follower from ever opening its stream. Its anchor is
- * older than the snapshot, so it does not end the chain's anchors anyway, unless it is the only one.
+ * block number with it). One GetCheckpoint and one blockNumberOf (CommitStatus, else GetBlockByTxID) per origin, at
+ * each start and each reopening after a failure.
+ * An origin whose block the ledger cannot name below its snapshot is left out, with a warning: a peer that joined
+ * the channel from a Fabric ledger snapshot has no block index below it ("Ledger bootstrapped from a snapshot"), and
+ * one idle institution anchored before that would otherwise keep the follower from ever opening its stream. Its
+ * anchor is older than the snapshot, so it does not end the chain's anchors anyway, unless it is the only one.
  */
-import { ChainError, type LianxinChain } from '../ledger/index.ts';
+import { firstAvailableBlock, type LianxinChain } from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
 
 export async function newestAnchorBlock(
@@ -23,8 +24,9 @@ export async function newestAnchorBlock(
       try {
         return await chain.blockNumberOf(latest.txId);
       } catch (err) {
-        // The ledger down or busy is retried by the follower; an answer that it cannot name the block is not.
-        if (!(err instanceof ChainError) || err.retryable) throw err;
+        // Any other failure (the ledger down or busy, a refusal) is retried by the follower: left out, an origin
+        // could leave no anchor at all, and the follower would take itself for caught up.
+        if (firstAvailableBlock(err) === undefined) throw err;
         logger.warn(
           { err, origin, transactionId: latest.txId },
           "the ledger does not name the block of an origin's latest anchor: left out of where the chain's anchors end",

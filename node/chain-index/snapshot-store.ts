@@ -54,6 +54,16 @@ interface Held {
   readonly statement: SignedStatement;
 }
 
+/**
+ * Why the chain does not hold a snapshot's position, undefined when it does; `sure` when the chain is past its block
+ * and holds its transaction elsewhere or not at all (ChainIndexFollower.offChain).
+ */
+export type PositionJudge = (
+  position: SnapshotPosition,
+) => Promise<{ readonly why: string; readonly sure: boolean } | undefined>;
+/** A chain that does not answer says nothing of a position. */
+const NOT_JUDGED = { why: 'the chain did not answer', sure: false } as const;
+
 const STATEMENT = '.statement';
 /** A snapshot read from this recently may be half downloaded: kept past `keep` until pruned after it. */
 const SERVED_GRACE_MS = 5 * 60_000;
@@ -67,6 +77,11 @@ export class IndexSnapshotStore {
   #held = new Map<string, Held>();
   /** When each snapshot was last read from, by manifest digest. */
   readonly #servedAt = new Map<string, number>();
+  /** Snapshots whose position the chain may have lost, by manifest digest, until `#judge` says (`dropOffChain`). */
+  readonly #withheld = new Map<string, Held>();
+  #judge: PositionJudge | undefined;
+  /** How many times the chain was found to go back (`dropOffChain`): a snapshot written across one is withheld. */
+  #judgedAt = 0;
 
   private constructor(dir: string, keep: number) {
     this.#dir = dir;
@@ -151,6 +166,7 @@ export class IndexSnapshotStore {
     key: ReceiptKey,
     { signal }: { signal?: AbortSignal } = {},
   ): Promise<string> {
+    const judgedAt = this.#judgedAt;
     const name = `${position.blockNumber.padStart(20, '0')}-${position.transactionId}`;
     const path = (ext: string) => join(this.#dir, `${name}${ext}`);
     // Each file whole or not at all (network/fs writeDurably: a temporary name, synced, renamed, the directory synced),
@@ -192,7 +208,10 @@ export class IndexSnapshotStore {
       );
       // Written last: its presence means the rows and the manifest are complete.
       await writeDurably(path(STATEMENT), (file) => file.writeFile(encodeStatements([statement])), durably);
-      this.#held.set(digest, { name, blockNumber: BigInt(position.blockNumber), statement });
+      // The chain went back while it was written (dropOffChain): its position may be one the chain lost.
+      const judged = this.#judgedAt === judgedAt ? this.#held : this.#withheld;
+      judged.set(digest, { name, blockNumber: BigInt(position.blockNumber), statement });
+      await this.#judgeWithheld();
       await this.#prune();
       return digest;
     } catch (err) {
@@ -204,20 +223,35 @@ export class IndexSnapshotStore {
   }
 
   /**
-   * Drops every snapshot whose position `offChain` says the chain does not hold (a reason), after the index found
-   * the chain went back (the ledger restored from an older backup): kept, such a snapshot would go on being served
-   * and signed for, every joiner downloading it and replaying from block 0 once its follower finds the position off
-   * the chain, and, at a higher block than any taken since, it would have every new one pruned as soon as written.
-   * One that cannot be judged now (the chain does not answer) is kept. Resolves to the positions dropped.
+   * Judges every snapshot by `offChain` after the index found the chain went back (the ledger restored from an older
+   * backup), and drops each whose position the chain surely lost (`sure`): kept, such a snapshot would go on being
+   * served and signed for, every joiner downloading it and replaying from block 0 once its follower finds the position
+   * off the chain, and, at a higher block than any taken since, it would have every new one pruned as soon as written.
+   * One not surely lost — only the chain's height not past its block, which a peer catching up gives too, or no
+   * answer — is withheld (neither listed, served nor pruned) and judged again before each snapshot written, until the
+   * chain holds it or surely lost it; so is one being written meanwhile. Resolves to the positions dropped.
    */
-  async dropOffChain(offChain: (position: SnapshotPosition) => Promise<string | undefined>): Promise<string[]> {
+  async dropOffChain(offChain: PositionJudge): Promise<string[]> {
+    this.#judge = offChain;
+    this.#judgedAt += 1;
+    for (const [digest, held] of this.#held) this.#withheld.set(digest, held);
+    this.#held.clear();
+    return this.#judgeWithheld();
+  }
+
+  async #judgeWithheld(): Promise<string[]> {
     const dropped: string[] = [];
-    for (const [digest, held] of [...this.#held]) {
+    for (const [digest, held] of [...this.#withheld]) {
       const { blockNumber, transactionId } = parseStatement(held.statement.body);
-      const why = await offChain({ blockNumber, transactionId }).catch(() => undefined);
-      if (why === undefined) continue;
+      const verdict = await this.#judge?.({ blockNumber, transactionId }).catch(() => NOT_JUDGED);
+      if (verdict?.sure === false) continue;
+      this.#withheld.delete(digest);
+      if (verdict === undefined) {
+        this.#held.set(digest, held);
+        continue;
+      }
       await this.#drop(digest, held);
-      dropped.push(`block ${blockNumber} (transaction ${transactionId}): ${why}`);
+      dropped.push(`block ${blockNumber} (transaction ${transactionId}): ${verdict.why}`);
     }
     return dropped;
   }

@@ -42,8 +42,10 @@ const NO_SUCH_TRANSACTION = /no such transaction ID/;
 /**
  * The first block a Fabric peer bootstrapped from a ledger snapshot holds transaction details of, read from its
  * refusal to look up an earlier transaction (blkstorage's `details for the TXID [<id>] not available. Ledger
- * bootstrapped from a snapshot. First available block = [<n>]`, through qscc or the gateway), or undefined for any
- * other error. Such a transaction is on the chain the snapshot was taken of: the peer only keeps no index of it.
+ * bootstrapped from a snapshot. First available block = [<n>]`, in qscc GetBlockByTxID's answer), or undefined for
+ * any other error. Such a transaction is on the chain the snapshot was taken of: the peer only keeps no index of it.
+ * The gateway's CommitStatus does not pass this on: it waits out its deadline (a second, blockNumberOf) as for a
+ * transaction the chain does not hold, so each such question costs that second first.
  */
 export function firstAvailableBlock(err: unknown): bigint | undefined {
   const found = err instanceof ChainError ? BOOTSTRAPPED_FROM_SNAPSHOT.exec(err.message) : null;

@@ -23,6 +23,6 @@ export {
   type RegisterKeyArgs,
   type RegistrySnapshot,
 } from './lianxin-chain.ts';
-export { ChainError, isNoSuchTransaction, type ChainErrorCode } from './errors.ts';
+export { ChainError, firstAvailableBlock, isNoSuchTransaction, type ChainErrorCode } from './errors.ts';
 export { ChainEventFollower, type ChainEventFollowerInit, type ChainEventHandlers } from './chain-event-follower.ts';
 export { blockHolding, lostCommits, type CommitRow } from './lost-commits.ts';

@@ -403,11 +403,13 @@ export class LianxinChain {
    * before each receipt and notarizer batch. Asked first by the Gateway's CommitStatus (given the gateway), which
    * answers the number alone; it waits for a transaction the chain does not hold, so after
    * COMMIT_STATUS_WAIT_MS without an answer qscc GetBlockByTxID says for sure — it answers the whole block, ≈ 1 MB
-   * beside a bulk anchor (bench/RESULTS.md, restore3), of which only the header is read.
+   * beside a bulk anchor (bench/RESULTS.md, restore3), of which only the header is read. `mayBeLost`: asked by
+   * GetBlockByTxID at once, for a caller that expects the chain may not hold it (the lost-commit walk past a lost row).
    * @throws ChainError `REJECTED` when the channel has no such transaction (isNoSuchTransaction).
    */
-  async blockNumberOf(transactionId: string): Promise<bigint> {
-    return (await this.#committedBlock(transactionId)) ?? (await this.#blockByTxId(transactionId));
+  async blockNumberOf(transactionId: string, options?: { readonly mayBeLost?: boolean }): Promise<bigint> {
+    const committed = options?.mayBeLost === true ? undefined : await this.#committedBlock(transactionId);
+    return committed ?? (await this.#blockByTxId(transactionId));
   }
 
   /** The block CommitStatus answers for `transactionId`; undefined when it did not answer (in time). */

@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { ChainError } from './errors.ts';
 import { lostCommits, type CommitRow } from './lost-commits.ts';
 
-/** A restored chain's answers: the block holding each transaction it holds, qscc's refusal for any other. */
+/**
+ * A restored chain's answers: the block holding each transaction it holds, qscc's refusal for any other. Asked, each
+ * ID; with " at once" when asked as one that may be lost (by GetBlockByTxID, not after CommitStatus's wait).
+ */
 function restoredChain(holds: ReadonlyMap<string, bigint>) {
   const asked: string[] = [];
   return {
     asked,
     chain: {
-      blockNumberOf: (transactionId: string) => {
-        asked.push(transactionId);
+      blockNumberOf: (transactionId: string, options?: { readonly mayBeLost?: boolean }) => {
+        asked.push(options?.mayBeLost === true ? `${transactionId} at once` : transactionId);
         const block = holds.get(transactionId);
         return block === undefined
           ? Promise.reject(new ChainError('REJECTED', `GetBlockByTxID: no such transaction ID [${transactionId}]`))
@@ -54,8 +57,9 @@ describe('lostCommits', () => {
     for await (const gone of lostCommits(chain, newestFirst(rows))) lost.push(gone);
 
     expect(lost).toEqual([row(6, 'tx-6'), row(4, 'tx-4')]);
-    // Once per lost row, once per row held elsewhere, and once for the row that stops the walk: none below it.
-    expect(asked).toEqual(['tx-6', 'earlier-tx', 'tx-4', 'tx-3']);
+    // Once per lost row, once per row held elsewhere, and once for the row that stops the walk: none below it. Past
+    // the first lost row, each at once.
+    expect(asked).toEqual(['tx-6', 'earlier-tx at once', 'tx-4 at once', 'tx-3 at once']);
   });
 
   it('stops at once, after one question, when the chain holds the newest row in its block', async () => {

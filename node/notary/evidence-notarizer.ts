@@ -12,7 +12,7 @@
  * into a marker, in one write, so that it is submitted again.
  */
 import { NodeError } from '../api/errors.ts';
-import { ChainError, lostCommits, type Evidence, type LianxinChain } from '../ledger/index.ts';
+import { ChainError, lostCommits, type CommitRow, type Evidence, type LianxinChain } from '../ledger/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { decodeLogLeaf } from '../receipts/index.ts';
@@ -191,11 +191,11 @@ export class EvidenceNotarizer {
     const contract = decodeLogLeaf(await this.#o.log.leaf(leafIndex)).contract;
     if (!contract) throw new NodeError('INTERNAL', `leaf ${leafIndex} marked for notarization holds no contract`);
     let settled: ChainNotarization;
-    /** The block the submission committed in. */
-    let submittedIn: bigint | undefined;
+    /** The submission's transaction and the block it committed in. */
+    let submitted: CommitRow | undefined;
     try {
       const committed = await this.#o.chain.notarizeEvidence(digest, contract.parties, signaturesByParty(contract));
-      submittedIn = committed.blockNumber;
+      submitted = committed;
       const fresh = committed.result.txId === committed.transactionId;
       settled = {
         state: 'committed',
@@ -224,13 +224,13 @@ export class EvidenceNotarizer {
         key: settled.state === 'committed' ? committedKey(digest) : refusedKey(digest),
         value: Buffer.from(JSON.stringify(settled)),
       },
-      ...(settled.state === 'committed' && submittedIn !== undefined
+      ...(settled.state === 'committed' && submitted !== undefined
         ? [
             {
               type: 'put' as const,
               sublevel: db,
-              key: committedAtKey(submittedIn, digest),
-              value: Buffer.from(settled.evidence.txId),
+              key: committedAtKey(submitted.blockNumber, digest),
+              value: Buffer.from(submitted.transactionId),
             },
           ]
         : []),

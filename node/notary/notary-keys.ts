@@ -7,9 +7,11 @@
  *   c → the chain's record once committed (JSON ChainNotarization)
  *   x → why the chain refused it for good (JSON ChainNotarization)
  * A document has at most one of p, c and x. Beside c, from 2026-12-07:
- *   b ‖ 0x00 ‖ block (20 digits) ‖ 0x00 ‖ hex document digest → the ID of the transaction whose record the chain
- *       answered (c's evidence.txId), the block being the one the node's NotarizeEvidence committed in: how a chain
- *       that went back (a ledger restored from an older backup) is walked for the notarizations it lost
+ *   b ‖ 0x00 ‖ block (20 digits) ‖ 0x00 ‖ hex document digest → the ID of the node's NotarizeEvidence transaction
+ *       and the block it committed in: how a chain that went back (a ledger restored from an older backup) is walked
+ *       for the notarizations it lost. Not c's evidence.txId, an earlier transaction's when the chain answered with
+ *       the record it held (node/ledger `lostCommits` takes a row for held in its block only by the block's own
+ *       transaction); rows written before 2026-12-07 21:00 name that one.
  */
 const SEP = '\u0000';
 

@@ -83,11 +83,31 @@ class FakeReceiptChain {
     return { result, transactionId, blockNumber };
   }
 
+  /** Set: the gateway peer joined from a ledger snapshot at this block, and names no block of a transaction below. */
+  firstAvailable: bigint | undefined;
+
   blockNumberOf(transactionId: string): Promise<bigint> {
     const block = this.#blocks.get(transactionId);
-    return block === undefined
-      ? Promise.reject(new ChainError('REJECTED', `GetBlockByTxID: no such transaction ID [${transactionId}] in index`))
-      : Promise.resolve(block);
+    if (block === undefined) {
+      return Promise.reject(
+        new ChainError('REJECTED', `GetBlockByTxID: no such transaction ID [${transactionId}] in index`),
+      );
+    }
+    if (this.firstAvailable !== undefined && block < this.firstAvailable) {
+      return Promise.reject(
+        new ChainError(
+          'REJECTED',
+          `GetBlockByTxID: details for the TXID [${transactionId}] not available. Ledger bootstrapped from a ` +
+            `snapshot. First available block = [${String(this.firstAvailable)}]`,
+        ),
+      );
+    }
+    return Promise.resolve(block);
+  }
+
+  /** Others' transactions, up to `height` blocks. */
+  grow(height: bigint): void {
+    while (this.#height < height) this.#blocks.set(randomBytes(32).toString('hex'), this.#height++);
   }
 
   /** The chain restored to its first `height` blocks: the receipts recorded after them are gone. */
@@ -381,6 +401,39 @@ describe('ChainExchangeJournal', () => {
     expect([...chain.recorded.keys()].sort()).toEqual([heldDigest, lostDigest].sort());
     expect(chain.recorded.get(heldDigest)?.txId).toBe(first);
     expect(chain.transactions).toEqual([1, 1, 1]);
+    expect(errors).toEqual([]);
+    await db.close();
+  });
+
+  it("walks past a receipt the chain answered with an earlier transaction's record, on a peer joined from a ledger snapshot", async () => {
+    const open = await openDb();
+    const first = await open();
+    const chain = new FakeReceiptChain();
+    const earlier = new ChainExchangeJournal({ db: first.sublevel, chain });
+    const again = bundle();
+    for (const b of [again, bundle()]) {
+      await earlier.provided(b);
+      await earlier.settled();
+    }
+    await first.db.close();
+
+    // Another store records `again` too (blocks 2–4): the chain answers it with its record of block 0.
+    const { db, sublevel } = await (await openDb())();
+    const { journal, errors } = watchedJournal(sublevel, chain);
+    const [lostBelow, lostAbove] = [bundle(), bundle()];
+    for (const b of [lostBelow, again, lostAbove]) {
+      await journal.provided(b);
+      await journal.settled();
+    }
+    // Restored from a backup of blocks 0–1, grown to 7 blocks by others, its gateway peer joined from a snapshot at 7.
+    chain.goBack(2n);
+    chain.grow(7n);
+    chain.firstAvailable = 7n;
+
+    journal.chainWentBack();
+    await journal.settled();
+    const digests = [lostBelow, lostAbove].map((b) => digestOf(b.receipt).toString('hex'));
+    expect(digests.filter((d) => chain.recorded.has(d))).toEqual(digests);
     expect(errors).toEqual([]);
     await db.close();
   });

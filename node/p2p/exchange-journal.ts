@@ -113,8 +113,10 @@ const ACCESS_LEAF = 'a/';
 const REFUSED = 'x/';
 /**
  * Block (20 digits) / ID of a transaction that recorded receipts → their digests (32 bytes each), written as their
- * pending marks go: the block is the one the journal's call committed in, the ID the one the chain's records name
- * (another, earlier one when the chain answered with a record it held already).
+ * pending marks go: the journal's call, and the block it committed in. Not the ID the chain's records name, which is
+ * an earlier transaction's for a receipt it held already: a chain peer bootstrapped from a ledger snapshot answers
+ * for such a transaction only that it is below the snapshot, which `lostCommits` takes for held in the row's block
+ * only when the row names its own block's transaction. Rows written before 2026-12-07 21:00 may name the records'.
  */
 const COMMITTED = 'c/';
 const BLOCK_WIDTH = 20;
@@ -442,7 +444,7 @@ export class ChainExchangeJournal implements ExchangeJournal {
       }
       try {
         const committed = await this.#c.chain.recordAccessReceipts(batch);
-        await this.#recorded(committed.blockNumber, committed.result);
+        await this.#recorded(committed, committed.result);
       } catch (err) {
         const [only] = batch;
         if (!(err instanceof ChainError && err.code === 'REJECTED')) this.#c.onError?.(err);
@@ -457,7 +459,7 @@ export class ChainExchangeJournal implements ExchangeJournal {
   async #recordOne(receipt: ChainReceipt): Promise<void> {
     try {
       const committed = await this.#c.chain.recordAccessReceipt(receipt);
-      await this.#recorded(committed.blockNumber, [committed.result]);
+      await this.#recorded(committed, [committed.result]);
     } catch (err) {
       if (err instanceof ChainError && err.code === 'REJECTED') await this.#rejected(receipt, err);
       else this.#c.onError?.(err);
@@ -498,16 +500,15 @@ export class ChainExchangeJournal implements ExchangeJournal {
     else this.#c.onReceiptRefused(refusal);
   }
 
-  /** Receipts the chain recorded, by a call committed in block `blockNumber`: no longer pending, and where. */
-  async #recorded(blockNumber: bigint, records: readonly AccessReceipt[]): Promise<void> {
-    const byTransaction = Map.groupBy(records, (r) => r.txId);
+  /** Receipts the chain recorded, by the call `committed`: no longer pending, and which call. */
+  async #recorded(committed: CommitRow, records: readonly AccessReceipt[]): Promise<void> {
     await this.#c.db.batch([
       ...records.map((r) => ({ type: 'del' as const, key: key(PENDING, r.receiptDigest) })),
-      ...[...byTransaction].map(([transactionId, recorded]) => ({
-        type: 'put' as const,
-        key: committedKey(blockNumber, transactionId),
-        value: Buffer.concat(recorded.map((r) => Buffer.from(r.receiptDigest, 'hex'))),
-      })),
+      {
+        type: 'put',
+        key: committedKey(committed.blockNumber, committed.transactionId),
+        value: Buffer.concat(records.map((r) => Buffer.from(r.receiptDigest, 'hex'))),
+      },
     ]);
   }
 
