@@ -99,7 +99,7 @@ export class ChannelLedger implements GatewayBackend {
     this.peer = components.peer;
     this.msps = components.msps;
     this.#config = components.config;
-    this.#access = channelAccess(components.config.config, components.config.blockNumber);
+    this.#access = channelAccess(components.config.config);
     this.#endorsementPolicy = peerOrgEndorsement(this.#access, components.peer.mspId);
     this.blocks = new BlockNotifier(components.store.height);
     const { batch } = components;
@@ -377,7 +377,7 @@ export class ChannelLedger implements GatewayBackend {
     msps: ReturnType<typeof channelMspConfigs>;
   }): void {
     this.#config = { blockNumber: adopted.blockNumber, config: adopted.config };
-    this.#access = channelAccess(adopted.config, adopted.blockNumber);
+    this.#access = channelAccess(adopted.config);
     this.#endorsementPolicy = peerOrgEndorsement(this.#access, this.peer.mspId);
     this.msps.reconfigure(adopted.msps);
     this.#applyBatchInForce();

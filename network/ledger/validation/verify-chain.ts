@@ -137,7 +137,7 @@ async function replay(
       }
     }
     if (!config || peerMspId === undefined) throw bad('no genesis config block before it');
-    endorsementPolicy ??= peerOrgEndorsement(channelAccess(config, n), peerMspId);
+    endorsementPolicy ??= peerOrgEndorsement(channelAccess(config), peerMspId);
     let reconfigured: AuthorizedConfigUpdate | undefined;
     const { codes, updates } = await validateBlock(block, {
       channelId,
