@@ -11,7 +11,7 @@
  */
 import { evaluatePolicy } from '../orderer/config-policy.ts';
 import type { ChannelAccess } from '../msp/index.ts';
-import type { Identity } from '../types.ts';
+import type { Identity, IdentityVerifier } from '../types.ts';
 
 export interface EndorsementRequest {
   readonly channelId: string;
@@ -25,13 +25,31 @@ export interface EndorsementPolicy {
   evaluate(request: EndorsementRequest): boolean;
 }
 
+const peerOrgEndorsementPath = (peerMspId: string): string => `/Channel/Application/${peerMspId}/Endorsement`;
+
+/**
+ * Why the ledger's own peer could not endorse under `access` (its identity checked by `msps`, by its chain as the
+ * committer checks it), if so: every transaction would then fail ENDORSEMENT_POLICY_FAILURE.
+ */
+export function peerCannotEndorse(
+  access: ChannelAccess,
+  msps: IdentityVerifier,
+  peer: { readonly mspId: string; readonly identity: Uint8Array },
+): string | undefined {
+  const member = msps.validate(peer.identity, 'issuance');
+  if (!member.ok) return member.reason;
+  const path = peerOrgEndorsementPath(peer.mspId);
+  const verdict = access.policy(path)(member.identity);
+  return verdict.ok ? undefined : `${path}: ${verdict.reason}`;
+}
+
 /**
  * `/Channel/Application/<peerMspId>/Endorsement` of the config `access` is of, over the endorsers. Every transaction
  * endorsed here has one endorser, the same identity object (the channel MSPs cache it by its bytes): its verdict is
  * kept with it (ChannelAccess), so the policy is evaluated once per identity, not per transaction.
  */
 export function peerOrgEndorsement(access: ChannelAccess, peerMspId: string): EndorsementPolicy {
-  const path = `/Channel/Application/${peerMspId}/Endorsement`;
+  const path = peerOrgEndorsementPath(peerMspId);
   const one = access.policy(path);
   return {
     evaluate({ endorsers }) {
