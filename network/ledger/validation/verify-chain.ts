@@ -135,6 +135,13 @@ async function replay(
       if (peerMspId === undefined) {
         throw bad('no one organisation is both in /Channel/Application and /Channel/Orderer: name the peer MSP');
       }
+      // Else every transaction would replay as ENDORSEMENT_POLICY_FAILURE, which reads as tampering further on.
+      if (!hasEndorsementPolicy(config, peerMspId)) {
+        throw bad(
+          `the genesis config has no /Channel/Application/${peerMspId}/Endorsement policy: ${peerMspId} is not ` +
+            "the organisation of this ledger's peer (does the consortium file name the operator that ran it?)",
+        );
+      }
     }
     if (!config || peerMspId === undefined) throw bad('no genesis config block before it');
     endorsementPolicy ??= peerOrgEndorsement(channelAccess(config), peerMspId);
@@ -249,6 +256,11 @@ function operatorMspId(config: common.Config): string | undefined {
   const orderer = new Set(orgs('Orderer'));
   const both = orgs('Application').filter((org) => orderer.has(org));
   return both.length === 1 ? both[0] : undefined;
+}
+
+function hasEndorsementPolicy(config: common.Config, mspId: string): boolean {
+  const org = config.getChannelGroup()?.getGroupsMap().get('Application')?.getGroupsMap().get(mspId);
+  return org?.getPoliciesMap().has('Endorsement') === true;
 }
 
 function metadataValue(block: common.Block, index: number): Uint8Array {
