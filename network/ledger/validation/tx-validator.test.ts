@@ -308,6 +308,20 @@ describe('validateBlock', () => {
         rwsets: [{ namespace: CC, writes }, { namespace: CC }],
       }).envelope,
       tx({ namespace: CC, writes }, { eventChaincodeName: 'other-cc' }).envelope,
+      // Another chaincode's namespace written by a private data hash only, or a key's metadata only.
+      ...[
+        { namespace: 'other-cc', collectionWrites: [{ collection: '_implicit_org_Org1MSP', key: 'k', value: 'x' }] },
+        { namespace: 'other-cc', metadataWrites: ['k'] },
+      ].map(
+        (other) =>
+          buildEndorserTransaction({
+            channelId: CHANNEL,
+            chaincodeName: CC,
+            creator: ledger.client,
+            endorsers: [ledger.peer],
+            rwsets: [{ namespace: CC, writes }, other],
+          }).envelope,
+      ),
       // Reading another namespace writes nothing there; an event of the chaincode itself.
       buildEndorserTransaction({
         channelId: CHANNEL,
@@ -330,6 +344,8 @@ describe('validateBlock', () => {
       Code.INVALID_CHAINCODE,
       Code.ILLEGAL_WRITESET,
       Code.INVALID_OTHER_REASON,
+      Code.INVALID_CHAINCODE,
+      Code.INVALID_CHAINCODE,
       Code.VALID,
     ]);
     expect(await ledger.store.getState('other-cc', 'k')).toBeUndefined();
