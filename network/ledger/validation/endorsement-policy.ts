@@ -13,16 +13,13 @@ import { evaluatePolicy } from '../orderer/config-policy.ts';
 import type { ChannelAccess } from '../msp/index.ts';
 import type { Identity, IdentityVerifier } from '../types.ts';
 
-export interface EndorsementRequest {
-  readonly channelId: string;
-  readonly chaincodeName: string;
-  /** Distinct channel-MSP identities whose signature over `prp ‖ endorser` verified. */
-  readonly endorsers: readonly Identity[];
-}
-
-/** Decides whether a transaction's verified endorsements satisfy its chaincode's policy (VSCC, reference §10 step 7). */
+/**
+ * Decides whether a transaction's verified endorsements satisfy its chaincode's policy (VSCC, reference §10 step 7):
+ * `endorsers` are the distinct channel-MSP identities whose signature over `prp ‖ endorser` verified. One policy for
+ * every chaincode and channel of this ledger, so it is asked of the endorsers alone.
+ */
 export interface EndorsementPolicy {
-  evaluate(request: EndorsementRequest): boolean;
+  evaluate(endorsers: readonly Identity[]): boolean;
 }
 
 const peerOrgEndorsementPath = (peerMspId: string): string => `/Channel/Application/${peerMspId}/Endorsement`;
@@ -52,7 +49,7 @@ export function peerOrgEndorsement(access: ChannelAccess, peerMspId: string): En
   const path = peerOrgEndorsementPath(peerMspId);
   const one = access.policy(path);
   return {
-    evaluate({ endorsers }) {
+    evaluate(endorsers) {
       const [only] = endorsers;
       return endorsers.length === 1 && only ? one(only).ok : evaluatePolicy(access.map, path, endorsers).ok;
     },

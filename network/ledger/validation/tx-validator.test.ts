@@ -397,7 +397,7 @@ describe('validateBlock', () => {
       identities: ledger.identities,
       state: ledger.store,
       txIndex: ledger.store,
-      endorsementPolicy: { evaluate: ({ endorsers }) => endorsers.length >= 2 },
+      endorsementPolicy: { evaluate: (endorsers) => endorsers.length >= 2 },
     });
     // The same endorser twice counts once.
     expect(codes).toEqual([Code.ENDORSEMENT_POLICY_FAILURE, Code.VALID, Code.ENDORSEMENT_POLICY_FAILURE]);
