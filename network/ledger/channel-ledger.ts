@@ -224,6 +224,7 @@ export class ChannelLedger implements GatewayBackend {
       channelId: this.channelId,
       config: this.#config.config,
       msps: this.msps,
+      channelWriters: this.#access.channelWriters,
     });
     let next: ChannelMsps;
     try {

@@ -8,7 +8,10 @@ import { LedgerError } from '../errors.ts';
 import { CHANNEL, createTestLedger, type TestLedger } from '../validation/test-ledger.ts';
 import { channelMspsOf, createTestOrg } from '../validation/test-identities.ts';
 import { buildEndorserTransaction, headerOnlyPayload } from '../validation/test-tx-builder.ts';
+import { batchSettingsUpdate, configUpdateEnvelope } from '../../client/channel-config.ts';
+import { readConfig } from '../block/index.ts';
 import { admitEnvelope } from './admission.ts';
+import { authorizeConfigUpdate } from './config-update.ts';
 
 let ledger: TestLedger;
 
@@ -79,6 +82,25 @@ describe('admitEnvelope', () => {
       absoluteMaxBytes: 1 << 20,
     };
     expect(() => admitEnvelope(envelope, options)).toThrow(
+      "status=FORBIDDEN, info=implicit policy evaluation failed - 0 sub-policies were satisfied, but this policy requires 1 of the 'Writers' sub-policies to be satisfied: permission denied",
+    );
+  });
+
+  it('refuses a config update whose submitter /Channel/Writers does not cover, as it refuses a transaction', async () => {
+    const org2 = await createTestOrg('Org2MSP');
+    const genesis = await ledger.store.getBlock(0);
+    if (!genesis) throw new Error('no genesis block');
+    const config = readConfig(genesis);
+    const submitter = await org2.issue('admin');
+    const update = configUpdateEnvelope(batchSettingsUpdate(CHANNEL, config, { maxTransactions: 7 }), [], submitter);
+    expect(() =>
+      authorizeConfigUpdate(update.serializeBinary(), {
+        channelId: CHANNEL,
+        config,
+        msps: channelMspsOf([ledger.org, ledger.ordererOrg, org2]),
+        channelWriters: ledger.access.channelWriters,
+      }),
+    ).toThrow(
       "status=FORBIDDEN, info=implicit policy evaluation failed - 0 sub-policies were satisfied, but this policy requires 1 of the 'Writers' sub-policies to be satisfied: permission denied",
     );
   });

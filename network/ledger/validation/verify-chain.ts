@@ -20,7 +20,7 @@ import {
   type LedgerStore,
   type NamespacedStateEntry,
 } from '../store/index.ts';
-import { channelAccess, channelMspConfigs, ChannelMsps } from '../msp/index.ts';
+import { channelAccess, channelMspConfigs, ChannelMsps, type ChannelAccess } from '../msp/index.ts';
 import { checkConfigTransaction, type AuthorizedConfigUpdate } from '../orderer/config-update.ts';
 import type { IdentityVerifier } from '../types.ts';
 import { peerOrgEndorsement, type EndorsementPolicy } from './endorsement-policy.ts';
@@ -98,6 +98,7 @@ async function replay(
   const state = new MemoryLedgerState();
   let channelId = '';
   let peerMspId = options.peerMspId;
+  let access: ChannelAccess | undefined;
   let endorsementPolicy: EndorsementPolicy | undefined;
   let previousHash: Uint8Array = new Uint8Array();
   let commitHash: Uint8Array = new Uint8Array();
@@ -144,7 +145,8 @@ async function replay(
       }
     }
     if (!config || peerMspId === undefined) throw bad('no genesis config block before it');
-    endorsementPolicy ??= peerOrgEndorsement(channelAccess(config), peerMspId);
+    const { channelWriters } = (access ??= channelAccess(config));
+    endorsementPolicy ??= peerOrgEndorsement(access, peerMspId);
     let reconfigured: AuthorizedConfigUpdate | undefined;
     const { codes, updates } = await validateBlock(block, {
       channelId,
@@ -154,7 +156,12 @@ async function replay(
       endorsementPolicy,
       configTransaction: (envelope) => {
         if (!config || envelopes.length !== 1) return false;
-        reconfigured = checkConfigTransaction(envelope, { channelId, config, msps: atBlock });
+        reconfigured = checkConfigTransaction(envelope, {
+          channelId,
+          config,
+          msps: atBlock,
+          channelWriters,
+        });
         return reconfigured !== undefined;
       },
     });
@@ -177,6 +184,7 @@ async function replay(
     if (reconfigured) {
       config = reconfigured.config;
       identities = new ChannelMsps(channelMspConfigs(reconfigured.msps));
+      access = undefined;
       endorsementPolicy = undefined;
     }
   }
