@@ -377,6 +377,9 @@ describe('validateBlock', () => {
     expect(endorsed.txId).toBe(foreign.txId);
     const { codes } = await ledger.commit([foreign.envelope, endorsed.envelope, again.envelope]);
     expect(codes).toEqual([Code.ENDORSEMENT_POLICY_FAILURE, Code.VALID, Code.DUPLICATE_TXID]);
+    // The txid index names the first occurrence, the copy that failed its policy, though txNum 1's writes applied:
+    // so CommitStatus answers ENDORSEMENT_POLICY_FAILURE, as Fabric's (blkstorage blockindex.go getTxIDVal returns
+    // the first entry of the txid's range; markTXIdDuplicates leaves the failed copy's code as it is).
     expect(await ledger.store.getTxLocation(endorsed.txId)).toMatchObject({ txNum: 0 });
   });
 
