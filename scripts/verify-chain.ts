@@ -29,6 +29,14 @@ import { ledgerNode } from '../network/consortium-ledger.ts';
 import { loadConsortium } from '../network/pki/index.ts';
 import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
+/**
+ * Codes or a commit hash that replay does not give: also what a chain an older ledger wrote shows, with nothing
+ * tampered (README, What the embedded ledger does).
+ */
+const OLDER_LEDGER_MISMATCH = /^(TRANSACTIONS_FILTER is |COMMIT_HASH does not match)/;
+const OLDER_LEDGER_NOTE =
+  'note: a ledger older than 2026-12-07 wrote private data into COMMIT_HASH and refused expired certificates at ' +
+  'validation; a chain it wrote fails here without tampering (see README.md, What the embedded ledger does)';
 const USAGE = 'usage: npm run verify-chain -- [--data-dir .data] [--config network/consortium.yaml]';
 
 /**
@@ -134,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const reason = result.reason.replace(new RegExp(`^block ${String(result.firstBadBlock)}: `), '');
   console.log(`first bad block ${String(result.firstBadBlock)}: ${reason}`);
+  if (OLDER_LEDGER_MISMATCH.test(reason)) console.log(OLDER_LEDGER_NOTE);
   return 1;
 }
 
