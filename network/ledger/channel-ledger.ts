@@ -31,7 +31,7 @@ import { admitEnvelope, type AdmissionOptions } from './orderer/admission.ts';
 import { authorizeConfigUpdate, type AuthorizedConfigUpdate } from './orderer/config-update.ts';
 import type { BatchOptions } from './orderer/batch-options.ts';
 import { SoloOrderer, type BatchKind } from './orderer/solo-orderer.ts';
-import { channelAccess, channelMspConfigs, ChannelMsps, type ChannelAccess } from './msp/index.ts';
+import { atIssuanceAndNow, channelAccess, channelMspConfigs, ChannelMsps, type ChannelAccess } from './msp/index.ts';
 import { isStorageFault, type LedgerStore } from './store/index.ts';
 import type { Signer, TxLocation } from './types.ts';
 import { LedgerError } from './errors.ts';
@@ -223,7 +223,8 @@ export class ChannelLedger implements GatewayBackend {
     const authorized = authorizeConfigUpdate(envelope, {
       channelId: this.channelId,
       config: this.#config.config,
-      msps: this.msps,
+      // As the audit replays it (at issuance), and not expired now.
+      msps: atIssuanceAndNow(this.msps),
       channelWriters: this.#access.channelWriters,
     });
     let next: ChannelMsps;

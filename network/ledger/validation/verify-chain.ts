@@ -20,7 +20,7 @@ import {
   type LedgerStore,
   type NamespacedStateEntry,
 } from '../store/index.ts';
-import { channelAccess, channelMspConfigs, ChannelMsps, type ChannelAccess } from '../msp/index.ts';
+import { atIssuance, channelAccess, channelMspConfigs, ChannelMsps, type ChannelAccess } from '../msp/index.ts';
 import { checkConfigTransaction, type AuthorizedConfigUpdate } from '../orderer/config-update.ts';
 import type { IdentityVerifier } from '../types.ts';
 import { peerOrgEndorsement, type EndorsementPolicy } from './endorsement-policy.ts';
@@ -244,18 +244,6 @@ function checkOrdererSignature(
     if (check.ok && check.identity.nodeOU === 'orderer') return undefined;
   }
   return 'no valid orderer signature in SIGNATURES metadata';
-}
-
-/** `identities` checking every certificate at its issuance (the orderer's signatures, config updates' signers). */
-function atIssuance(identities: IdentityVerifier): IdentityVerifier {
-  const at = 'issuance';
-  return {
-    hasMsp: (mspId) => identities.hasMsp(mspId),
-    validate: (serialized) => identities.validate(serialized, at),
-    verifySignature: (serialized, message, signature) => identities.verifySignature(serialized, message, signature, at),
-    verifySignatureAsync: (serialized, message, signature) =>
-      identities.verifySignatureAsync(serialized, message, signature, at),
-  };
 }
 
 /** The organisation of both the application and the orderer groups, when exactly one is. */
