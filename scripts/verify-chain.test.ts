@@ -5,9 +5,10 @@
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { common } from '@hyperledger/fabric-protos';
+import { common, peer } from '@hyperledger/fabric-protos';
 import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTransactionsFilter } from '../network/ledger/block/index.ts';
 import { channelMspsOfConfigBlock, verifyChain } from '../network/ledger/index.ts';
 import { LEDGER_SUBLEVELS } from '../network/ledger/store/index.ts';
 import { runScript } from '../test/support/run-script.ts';
@@ -82,6 +83,25 @@ describe('npm run verify-chain', () => {
       });
     } finally {
       await ledger.stop();
+    }
+  });
+
+  it('notes under a replayed code mismatch that an older ledger wrote such chains too', async () => {
+    const block = expiredClientBlock - 1;
+    const original = await readBlock(block);
+    const flipped = common.Block.deserializeBinary(original);
+    setTransactionsFilter(flipped, [peer.TxValidationCode.MVCC_READ_CONFLICT]);
+    await writeBlock(block, flipped.serializeBinary());
+    try {
+      const run = await runScript('verify-chain.ts', '--data-dir', dataRoot);
+      expect(run).toMatchObject({ code: 1, stderr: '' });
+      expect(run.stdout).toBe(
+        `first bad block ${String(block)}: TRANSACTIONS_FILTER is [${String(peer.TxValidationCode.MVCC_READ_CONFLICT)}], replay gives [0]\n` +
+          'note: a ledger older than 2026-12-07 wrote private data into COMMIT_HASH and refused expired certificates ' +
+          'at validation; a chain it wrote fails here without tampering (see README.md, What the embedded ledger does)\n',
+      );
+    } finally {
+      await writeBlock(block, original);
     }
   });
 

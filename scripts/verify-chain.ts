@@ -25,13 +25,25 @@ import {
   restoringDir,
   type LedgerStore,
 } from '../network/ledger/store/index.ts';
+import { ledgerNode } from '../network/consortium-ledger.ts';
 import { loadConsortium } from '../network/pki/index.ts';
 import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
+/**
+ * Codes or a commit hash that replay does not give: also what a chain an older ledger wrote shows, with nothing
+ * tampered (README, What the embedded ledger does).
+ */
+const OLDER_LEDGER_MISMATCH = /^(TRANSACTIONS_FILTER is |COMMIT_HASH does not match)/;
+const OLDER_LEDGER_NOTE =
+  'note: a ledger older than 2026-12-07 wrote private data into COMMIT_HASH and refused expired certificates at ' +
+  'validation; a chain it wrote fails here without tampering (see README.md, What the embedded ledger does)';
 const USAGE = 'usage: npm run verify-chain -- [--data-dir .data] [--config network/consortium.yaml]';
 
-/** Verifies the ledger store in `storeDir` against the channel MSPs of its own genesis block. */
-async function verifyLedger(storeDir: string, channelId: string): Promise<ChainVerification> {
+/**
+ * Verifies the ledger store in `storeDir` against the channel MSPs of its own genesis block, with the Endorsement
+ * policy of `peerMspId`, the organisation whose peer the ledger ran.
+ */
+async function verifyLedger(storeDir: string, channelId: string, peerMspId: string): Promise<ChainVerification> {
   let store: LedgerStore;
   try {
     // verifyChain checks every block from 0 itself: the start-up tip check would name a later block first.
@@ -78,7 +90,7 @@ async function verifyLedger(storeDir: string, channelId: string): Promise<ChainV
     } catch (err) {
       return { ok: false, firstBadBlock: 0, reason: `the channel MSPs cannot be read: ${(err as Error).message}` };
     }
-    return await verifyChain(store, msps);
+    return await verifyChain(store, msps, { peerMspId });
   } finally {
     await store.close();
   }
@@ -117,7 +129,8 @@ async function main(argv: string[]): Promise<number> {
     console.error(`verify-chain: no ledger in ${storeDir}`);
     return 1;
   }
-  const result = await verifyLedger(storeDir, consortium.channel);
+  // The ledger's peer is the operator organisation's (network/consortium-ledger.ts), not a guess from the genesis.
+  const result = await verifyLedger(storeDir, consortium.channel, ledgerNode(consortium).org.mspId);
   if (result.ok) {
     console.log(`chain OK: ${String(result.height)} blocks`);
     return 0;
@@ -129,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const reason = result.reason.replace(new RegExp(`^block ${String(result.firstBadBlock)}: `), '');
   console.log(`first bad block ${String(result.firstBadBlock)}: ${reason}`);
+  if (OLDER_LEDGER_MISMATCH.test(reason)) console.log(OLDER_LEDGER_NOTE);
   return 1;
 }
 

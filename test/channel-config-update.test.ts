@@ -3,7 +3,8 @@
  * starts without Hefei; its admins add it with a CONFIG_UPDATE signed by a majority of the member admins
  * (`/Channel/Application/Admins` = MAJORITY Admins), broadcast over real TLS to the ledger's orderer, which
  * writes a config block that qscc, cscc and Deliver serve; the new member's identities are accepted from the
- * next block, also after a restart, and a removed member's are refused. The orderer's batch settings
+ * next block, also after a restart, and a removed member's are refused; removing the ledger's own organisation is
+ * refused (its peer endorses every transaction). The orderer's batch settings
  * (/Channel/Orderer BatchSize, BatchTimeout) change the same way, approved by the orderer organisation's admins, and
  * blocks are cut by them from then on, also after a restart (whatever the ledger was started with).
  */
@@ -222,6 +223,38 @@ describe('a channel config update adding an organisation', () => {
     expect(await streamed).toContain('Unexpected status response: 403'); // FORBIDDEN
     stream.close();
     await createAsset(await connect('ShanghaiBankMSP'), 'shanghai-1');
+  });
+
+  it("refuses removing the organisation of the ledger's peer, which endorses every transaction", async () => {
+    const { config } = await fetchConfigBlock(channelOf(operator));
+    const height = ledger.height;
+    // OperatorMSP stays a channel MSP (it is the orderer organisation), but its peer would meet no Endorsement policy.
+    const response = await submitUpdate(removeOrganizationUpdate(CHANNEL, config, 'OperatorMSP'), ADMINS);
+    expect({ status: response.getStatus(), info: response.getInfo() }).toEqual({
+      status: common.Status.BAD_REQUEST,
+      info:
+        "error applying config update to existing channel 'lianxin': the update would leave this ledger's peer unable " +
+        'to endorse: /Channel/Application/OperatorMSP/Endorsement: policy /Channel/Application/OperatorMSP/Endorsement not found',
+    });
+    expect(ledger.height).toBe(height);
+    await createAsset(await connect('ShanghaiBankMSP'), 'shanghai-2');
+  });
+
+  it("refuses to start on a channel whose config leaves the ledger's peer unable to endorse", async () => {
+    const options = await consortiumLedgerOptions({
+      consortium: members.consortium,
+      cryptoDir: members.cryptoDir,
+      dataDir: join(members.dir, 'ledger-without-endorser'),
+      chaincodes: [],
+      port: 0,
+    });
+    // The operator organisation only orders: its peer is a channel member but in no Application organisation.
+    const orgs = options.orgs.filter((o) => o.mspId !== 'OperatorMSP');
+    const started = createLedger({ ...options, orgs });
+    await expect(started).rejects.toMatchObject({ code: 'BAD_OPTIONS' });
+    await expect(started).rejects.toThrow(
+      "options.peer: the channel's config (block 0) leaves this ledger's peer unable to endorse",
+    );
   });
 });
 

@@ -31,11 +31,11 @@ import { admitEnvelope, type AdmissionOptions } from './orderer/admission.ts';
 import { authorizeConfigUpdate, type AuthorizedConfigUpdate } from './orderer/config-update.ts';
 import type { BatchOptions } from './orderer/batch-options.ts';
 import { SoloOrderer, type BatchKind } from './orderer/solo-orderer.ts';
-import { channelAccess, channelMspConfigs, ChannelMsps, type ChannelAccess } from './msp/index.ts';
+import { atIssuanceAndNow, channelAccess, channelMspConfigs, ChannelMsps, type ChannelAccess } from './msp/index.ts';
 import { isStorageFault, type LedgerStore } from './store/index.ts';
 import type { Signer, TxLocation } from './types.ts';
 import { LedgerError } from './errors.ts';
-import { peerOrgEndorsement, validateBlock, type EndorsementPolicy } from './validation/index.ts';
+import { peerCannotEndorse, peerOrgEndorsement, validateBlock, type EndorsementPolicy } from './validation/index.ts';
 
 export interface ChannelLedgerComponents {
   readonly channelId: string;
@@ -43,7 +43,10 @@ export interface ChannelLedgerComponents {
   /** The channel MSPs of `config`; reconfigured in place when a config block commits. */
   readonly msps: ChannelMsps;
   readonly ordererSigner: Signer;
-  /** The peer's own serialized identity: an update that would make it unknown to the channel is refused. */
+  /**
+   * The peer's own serialized identity: an update that would make it unknown to the channel or unable to meet its
+   * organisation's Endorsement policy is refused, and so is a start on a config under which it cannot.
+   */
   readonly peerIdentity: Uint8Array;
   readonly peer: PeerAddress;
   /** The newest config block: its number and its config. */
@@ -99,8 +102,15 @@ export class ChannelLedger implements GatewayBackend {
     this.peer = components.peer;
     this.msps = components.msps;
     this.#config = components.config;
-    this.#access = channelAccess(components.config.config, components.config.blockNumber);
+    this.#access = channelAccess(components.config.config);
     this.#endorsementPolicy = peerOrgEndorsement(this.#access, components.peer.mspId);
+    const unable = peerCannotEndorse(this.#access, this.msps, this.#ownPeer);
+    if (unable !== undefined) {
+      throw new LedgerError(
+        'BAD_OPTIONS',
+        `options.peer: the channel's config (block ${String(components.config.blockNumber)}) leaves this ledger's peer unable to endorse: ${unable}`,
+      );
+    }
     this.blocks = new BlockNotifier(components.store.height);
     const { batch } = components;
     this.#absoluteMaxBytes = batch.absoluteMaxBytes;
@@ -109,6 +119,10 @@ export class ChannelLedger implements GatewayBackend {
       initialMs: COMMIT_RETRY_INITIAL_MS,
       maxMs: COMMIT_RETRY_MAX_MS,
     });
+  }
+
+  get #ownPeer(): { readonly mspId: string; readonly identity: Uint8Array } {
+    return { mspId: this.peer.mspId, identity: this.#c.peerIdentity };
   }
 
   /** The newest config block's number and config. */
@@ -209,7 +223,9 @@ export class ChannelLedger implements GatewayBackend {
     const authorized = authorizeConfigUpdate(envelope, {
       channelId: this.channelId,
       config: this.#config.config,
-      msps: this.msps,
+      // As the audit replays it (at issuance), and not expired now.
+      msps: atIssuanceAndNow(this.msps),
+      channelWriters: this.#access.channelWriters,
     });
     let next: ChannelMsps;
     try {
@@ -232,6 +248,15 @@ export class ChannelLedger implements GatewayBackend {
           `status=BAD_REQUEST, info=error applying config update to existing channel '${this.channelId}': the update would leave this ledger's ${who} outside the channel: ${check.reason}`,
         );
       }
+    }
+    // Members stay members also when the peer's organisation leaves /Channel/Application (it may be the orderer's
+    // too) or its Endorsement policy changes: every transaction would then fail its policy.
+    const unable = peerCannotEndorse(channelAccess(authorized.config), next, this.#ownPeer);
+    if (unable !== undefined) {
+      throw new LedgerError(
+        'ORDERER_REJECTED',
+        `status=BAD_REQUEST, info=error applying config update to existing channel '${this.channelId}': the update would leave this ledger's peer unable to endorse: ${unable}`,
+      );
     }
     return authorized;
   }
@@ -377,7 +402,7 @@ export class ChannelLedger implements GatewayBackend {
     msps: ReturnType<typeof channelMspConfigs>;
   }): void {
     this.#config = { blockNumber: adopted.blockNumber, config: adopted.config };
-    this.#access = channelAccess(adopted.config, adopted.blockNumber);
+    this.#access = channelAccess(adopted.config);
     this.#endorsementPolicy = peerOrgEndorsement(this.#access, this.peer.mspId);
     this.msps.reconfigure(adopted.msps);
     this.#applyBatchInForce();

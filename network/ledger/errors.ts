@@ -26,7 +26,10 @@ export type LedgerErrorCode =
   | 'STORE_DAMAGED'
   /** At start: another process holds the store open. */
   | 'STORE_LOCKED'
-  /** At start: the options cannot make a channel Fabric's orderer would load (batch settings out of range). */
+  /**
+   * At start: the options cannot make a channel Fabric's orderer would load (batch settings out of range), or the
+   * channel's config leaves the options' peer unable to endorse.
+   */
   | 'BAD_OPTIONS'
   /** The ledger is shutting down. */
   | 'CLOSED';

@@ -20,8 +20,8 @@ export class ChaincodeSpecError extends Error {
   }
 }
 
-/** Fabric's chaincode name rule (core/chaincode/lifecycle/scc.go ChaincodeNameRegExp). */
-const CHAINCODE_NAME = /^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$/;
+/** Fabric's chaincode name rule (core/chaincode/lifecycle/scc.go ChaincodeNameRegExp): no `$$`, no `/`. */
+export const CHAINCODE_NAME = /^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$/;
 const SERVICE_PREFIX = 'service:';
 
 export const CHAINCODE_SPEC_USAGE = '--chaincode NAME=service:HOST:PORT | NAME=PATH';

@@ -21,8 +21,7 @@ export function policyRefusal(channelId: string, path: string, reason: string): 
 export type IdentityPolicy = (identity: Identity) => PolicyCheck;
 
 export interface ChannelAccess {
-  /** The config block these policies are of, and its config. */
-  readonly configBlockNumber: number;
+  /** The config these policies are of. */
   readonly map: ConfigMap;
   readonly readers: IdentityPolicy;
   readonly writers: IdentityPolicy;
@@ -36,12 +35,11 @@ export interface ChannelAccess {
  * object for the same bytes until the members change: each verdict is kept with its identity (a WeakMap), so a
  * policy is evaluated once per identity and config, not per request. Build a new one for each config.
  */
-export function channelAccess(config: common.Config, configBlockNumber: number): ChannelAccess {
+export function channelAccess(config: common.Config): ChannelAccess {
   // A config without a channel group has no policy to meet: every identity fails them.
   const map: ConfigMap = configMap(config.getChannelGroup() ?? new common.ConfigGroup());
   const policy = (path: string): IdentityPolicy => identityPolicy(map, path);
   return {
-    configBlockNumber,
     map,
     readers: policy(APPLICATION_READERS),
     writers: policy(APPLICATION_WRITERS),

@@ -15,3 +15,4 @@ export {
   type ChannelAccess,
   type IdentityPolicy,
 } from './channel-access.ts';
+export { atIssuance, atIssuanceAndNow } from './validity-times.ts';

@@ -8,7 +8,11 @@ import { LedgerError } from '../errors.ts';
 import { CHANNEL, createTestLedger, type TestLedger } from '../validation/test-ledger.ts';
 import { channelMspsOf, createTestOrg } from '../validation/test-identities.ts';
 import { buildEndorserTransaction, headerOnlyPayload } from '../validation/test-tx-builder.ts';
+import { batchSettingsUpdate, configUpdateEnvelope } from '../../client/channel-config.ts';
+import { readConfig } from '../block/index.ts';
+import { atIssuanceAndNow } from '../msp/index.ts';
 import { admitEnvelope } from './admission.ts';
+import { authorizeConfigUpdate } from './config-update.ts';
 
 let ledger: TestLedger;
 
@@ -81,6 +85,52 @@ describe('admitEnvelope', () => {
     expect(() => admitEnvelope(envelope, options)).toThrow(
       "status=FORBIDDEN, info=implicit policy evaluation failed - 0 sub-policies were satisfied, but this policy requires 1 of the 'Writers' sub-policies to be satisfied: permission denied",
     );
+  });
+
+  it('refuses a config update whose submitter /Channel/Writers does not cover, as it refuses a transaction', async () => {
+    const org2 = await createTestOrg('Org2MSP');
+    const genesis = await ledger.store.getBlock(0);
+    if (!genesis) throw new Error('no genesis block');
+    const config = readConfig(genesis);
+    const submitter = await org2.issue('admin');
+    const update = configUpdateEnvelope(batchSettingsUpdate(CHANNEL, config, { maxTransactions: 7 }), [], submitter);
+    expect(() =>
+      authorizeConfigUpdate(update.serializeBinary(), {
+        channelId: CHANNEL,
+        config,
+        msps: channelMspsOf([ledger.org, ledger.ordererOrg, org2]),
+        channelWriters: ledger.access.channelWriters,
+      }),
+    ).toThrow(
+      "status=FORBIDDEN, info=implicit policy evaluation failed - 0 sub-policies were satisfied, but this policy requires 1 of the 'Writers' sub-policies to be satisfied: permission denied",
+    );
+  });
+
+  it('counts a config signature live only if the audit will: its certificate by its chain at issuance, and not expired', async () => {
+    const genesis = await ledger.store.getBlock(0);
+    if (!genesis) throw new Error('no genesis block');
+    const config = readConfig(genesis);
+    const update = batchSettingsUpdate(CHANNEL, config, { maxTransactions: 7 });
+    const day = 24 * 3600_000;
+    // Valid now, but issued before its CA was: the chain did not hold at issuance (a CA re-issued with a later
+    // notBefore), so the replay ignores this admin's signature.
+    const backdated = await ledger.ordererOrg.issue('admin', undefined, {
+      notBefore: new Date(Date.now() - 30 * day),
+      notAfter: new Date(Date.now() + day),
+    });
+    const submitter = await ledger.ordererOrg.issue('admin');
+    const current = {
+      channelId: CHANNEL,
+      config,
+      msps: atIssuanceAndNow(ledger.identities),
+      channelWriters: ledger.access.channelWriters,
+    };
+    expect(() =>
+      authorizeConfigUpdate(configUpdateEnvelope(update, [backdated], submitter).serializeBinary(), current),
+    ).toThrow(/^status=BAD_REQUEST, info=.*policy/);
+    expect(
+      authorizeConfigUpdate(configUpdateEnvelope(update, [submitter], submitter).serializeBinary(), current).config,
+    ).toBeDefined();
   });
 
   it("measures size as Fabric's size filter does: the payload's and the signature's lengths", () => {

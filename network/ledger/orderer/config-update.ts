@@ -20,6 +20,7 @@ import {
 } from '../block/index.ts';
 import { LedgerError } from '../errors.ts';
 import type { Identity, IdentityVerifier } from '../types.ts';
+import type { IdentityPolicy } from '../msp/index.ts';
 import { evaluatePolicy } from './config-policy.ts';
 
 export interface CurrentConfig {
@@ -27,6 +28,8 @@ export interface CurrentConfig {
   readonly config: common.Config;
   /** The channel MSPs of `config`: they verify the submitter and the config signatures. */
   readonly msps: IdentityVerifier;
+  /** `/Channel/Writers` of `config` (ChannelAccess.channelWriters), which the submitter must meet. */
+  readonly channelWriters: IdentityPolicy;
 }
 
 export interface AuthorizedConfigUpdate {
@@ -71,7 +74,8 @@ export function authorizeConfigUpdate(
   }
   if (channelHeader.getChannelId() !== channelId)
     refuse('NOT_FOUND', `channel ${channelHeader.getChannelId()} not found`);
-  // /Channel/Writers (sigfilter.go): any member whose signature over the payload verifies.
+  // /Channel/Writers (sigfilter.go), as for a transaction (admission.ts): a member whose signature over the payload
+  // verifies, who meets the policy.
   const writer = current.msps.verifySignature(
     signatureHeader.getCreator_asU8(),
     envelope.getPayload_asU8(),
@@ -80,6 +84,8 @@ export function authorizeConfigUpdate(
   if (!writer.ok) {
     refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${writer.reason}`);
   }
+  const channelWriter = current.channelWriters(writer.identity);
+  if (!channelWriter.ok) refuse('FORBIDDEN', `${channelWriter.reason}: permission denied`);
 
   const failed = (reason: string): never =>
     refuse('BAD_REQUEST', `error applying config update to existing channel '${channelId}': ${reason}`);

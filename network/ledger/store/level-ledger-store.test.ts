@@ -125,6 +125,52 @@ describe('LevelDB ledger store', () => {
     expect(await keysOf('', '')).toEqual([]);
   });
 
+  describe('a state snapshot', () => {
+    const rangeKeys = async (from: AsyncIterable<{ key: string }>) => {
+      const keys: string[] = [];
+      for await (const entry of from) keys.push(entry.key);
+      return keys;
+    };
+
+    it('reads point and range queries of the state at its first read, whatever commits after', async () => {
+      await store.commitBlock(nextBlock([]), [put('a', '1', 0)]);
+      const snapshot = store.stateSnapshot();
+      expect(await rangeKeys(snapshot.getStateRange('cc', '', ''))).toEqual(['a']);
+      await store.commitBlock(nextBlock([]), [put('a', '2', 1), put('b', '2', 1)]);
+      expect(await rangeKeys(snapshot.getStateRange('cc', '', ''))).toEqual(['a']);
+      expect((await snapshot.getState('cc', 'a'))?.value).toEqual(Buffer.from('1'));
+      expect(await snapshot.getState('cc', 'b')).toBeUndefined();
+      await snapshot.close();
+    });
+
+    it('reads on across a reopen (a storage fault over), from the state after it', async () => {
+      await store.commitBlock(nextBlock([]), [put('a', '1', 0)]);
+      const snapshot = store.stateSnapshot();
+      expect((await snapshot.getState('cc', 'a'))?.value).toEqual(Buffer.from('1'));
+      await store.reopen();
+      expect((await snapshot.getState('cc', 'a'))?.value).toEqual(Buffer.from('1'));
+      expect(await rangeKeys(snapshot.getStateRange('cc', '', ''))).toEqual(['a']);
+      await snapshot.close();
+    });
+
+    it('refuses reads once closed', async () => {
+      const snapshot = store.stateSnapshot();
+      expect(await snapshot.getState('cc', 'a')).toBeUndefined();
+      await snapshot.close();
+      await expect(snapshot.getState('cc', 'a')).rejects.toMatchObject({ code: 'CLOSED' });
+      await expect(rangeKeys(snapshot.getStateRange('cc', '', ''))).rejects.toMatchObject({ code: 'CLOSED' });
+    });
+
+    it('fails a range query on a closed store when it is iterated, not before', async () => {
+      const snapshot = store.stateSnapshot();
+      await store.close();
+      // Not iterated: a failure taken at the call would be a rejection nobody handles, which stops Node.
+      const range = snapshot.getStateRange('cc', '', '');
+      await new Promise((resolve) => setImmediate(resolve));
+      await expect(rangeKeys(range)).rejects.toMatchObject({ code: 'CLOSED' });
+    });
+  });
+
   it('indexes the first occurrence of a duplicate txid', async () => {
     const tx = envelope();
     await store.commitBlock(nextBlock([tx.envelope, tx.envelope], [0, 9]), []);

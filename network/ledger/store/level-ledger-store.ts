@@ -140,6 +140,8 @@ class LevelLedgerStore implements LedgerStore {
    * closed): reads wait for it rather than find the LevelDB closed.
    */
   #reopened: PromiseWithResolvers<void> | undefined;
+  /** Reopens begun: a state snapshot taken before the last one was closed by it. */
+  #reopens = 0;
 
   constructor(db: Db) {
     this.#db = db;
@@ -249,29 +251,43 @@ class LevelLedgerStore implements LedgerStore {
   }
 
   /**
-   * A LevelDB snapshot (≈ 1–2.5 µs to take and close), taken at the first read: after a reopen wait, never of a
-   * store being reopened.
+   * A LevelDB snapshot (≈ 1–2.5 µs to take and close), taken at the first read, right after the reads' reopen wait:
+   * never of a store being reopened. A reopen closes every snapshot of the LevelDB before it (abstract-level): the
+   * next read takes a new one, of the state after the reopen, rather than fail a simulation a storage fault crossed
+   * (an Endorse's reads of either state are still checked by MVCC at commit).
    */
   stateSnapshot(): StateSnapshot {
     let snapshot: Snapshot | undefined;
-    const take = async (): Promise<Snapshot> => {
-      this.#assertOpen();
-      await this.#reopened?.promise;
-      return (snapshot ??= this.#db.snapshot());
+    let takenAt = -1;
+    let closed = false;
+    const take = (): Snapshot => {
+      // Also after close(): a read that was waiting for a reopen must not leave a snapshot nobody closes.
+      if (closed) throw new LedgerStoreError('CLOSED', 'the state snapshot is closed');
+      if (snapshot === undefined || takenAt !== this.#reopens) {
+        snapshot = this.#db.snapshot();
+        takenAt = this.#reopens;
+      }
+      return snapshot;
     };
     return {
-      getState: async (namespace, key) => this.#getState(namespace, key, await take()),
-      getStateRange: (namespace, startKey, endKey) => this.#getStateRange(namespace, startKey, endKey, take()),
+      getState: (namespace, key) => this.#getState(namespace, key, take),
+      getStateRange: (namespace, startKey, endKey) => this.#getStateRange(namespace, startKey, endKey, take),
       close: async () => {
+        closed = true;
         await snapshot?.close();
       },
     };
   }
 
-  async #getState(namespace: string, key: string, snapshot: Snapshot | undefined): Promise<VersionedValue | undefined> {
+  async #getState(
+    namespace: string,
+    key: string,
+    take: (() => Snapshot) | undefined,
+  ): Promise<VersionedValue | undefined> {
     this.#assertOpen();
     await this.#reopened?.promise;
     const k = stateKey(namespace, key);
+    const snapshot = take?.();
     const raw = snapshot ? this.#state.getSync(k, { snapshot }) : this.#state.getSync(k);
     return raw ? decodeVersionedValue(raw) : undefined;
   }
@@ -280,7 +296,7 @@ class LevelLedgerStore implements LedgerStore {
     namespace: string,
     startKey: string,
     endKey: string,
-    snapshot: Promise<Snapshot> | undefined,
+    take: (() => Snapshot) | undefined,
   ): AsyncIterable<StateEntry> {
     this.#assertOpen();
     await this.#reopened?.promise;
@@ -288,8 +304,8 @@ class LevelLedgerStore implements LedgerStore {
     const upper =
       endKey === '' ? Buffer.concat([Buffer.from(namespace, 'utf8'), Buffer.of(1)]) : stateKey(namespace, endKey);
     const range = { gte: stateKey(namespace, startKey), lt: upper };
-    const at = await snapshot;
-    for await (const [k, v] of this.#state.iterator(at ? { ...range, snapshot: at } : range)) {
+    const snapshot = take?.();
+    for await (const [k, v] of this.#state.iterator(snapshot ? { ...range, snapshot } : range)) {
       yield { key: k.subarray(prefix.length).toString('utf8'), ...decodeVersionedValue(v) };
     }
   }
@@ -415,6 +431,7 @@ class LevelLedgerStore implements LedgerStore {
     this.#assertOpen();
     const run = this.#queue.then(async () => {
       const reopened = (this.#reopened ??= Promise.withResolvers());
+      this.#reopens++;
       await this.#db.close();
       await this.#db.open();
       await Promise.all([this.#blocks, this.#txIndex, this.#state, this.#meta].map((sublevel) => sublevel.open()));

@@ -11,18 +11,33 @@
  */
 import { evaluatePolicy } from '../orderer/config-policy.ts';
 import type { ChannelAccess } from '../msp/index.ts';
-import type { Identity } from '../types.ts';
+import type { Identity, IdentityVerifier } from '../types.ts';
 
-export interface EndorsementRequest {
-  readonly channelId: string;
-  readonly chaincodeName: string;
-  /** Distinct channel-MSP identities whose signature over `prp ‖ endorser` verified. */
-  readonly endorsers: readonly Identity[];
+/**
+ * Decides whether a transaction's verified endorsements satisfy its chaincode's policy (VSCC, reference §10 step 7):
+ * `endorsers` are the distinct channel-MSP identities whose signature over `prp ‖ endorser` verified. One policy for
+ * every chaincode and channel of this ledger, so it is asked of the endorsers alone.
+ */
+export interface EndorsementPolicy {
+  evaluate(endorsers: readonly Identity[]): boolean;
 }
 
-/** Decides whether a transaction's verified endorsements satisfy its chaincode's policy (VSCC, reference §10 step 7). */
-export interface EndorsementPolicy {
-  evaluate(request: EndorsementRequest): boolean;
+const peerOrgEndorsementPath = (peerMspId: string): string => `/Channel/Application/${peerMspId}/Endorsement`;
+
+/**
+ * Why the ledger's own peer could not endorse under `access` (its identity checked by `msps`, by its chain as the
+ * committer checks it), if so: every transaction would then fail ENDORSEMENT_POLICY_FAILURE.
+ */
+export function peerCannotEndorse(
+  access: ChannelAccess,
+  msps: IdentityVerifier,
+  peer: { readonly mspId: string; readonly identity: Uint8Array },
+): string | undefined {
+  const member = msps.validate(peer.identity, 'issuance');
+  if (!member.ok) return member.reason;
+  const path = peerOrgEndorsementPath(peer.mspId);
+  const verdict = access.policy(path)(member.identity);
+  return verdict.ok ? undefined : `${path}: ${verdict.reason}`;
 }
 
 /**
@@ -31,10 +46,10 @@ export interface EndorsementPolicy {
  * kept with it (ChannelAccess), so the policy is evaluated once per identity, not per transaction.
  */
 export function peerOrgEndorsement(access: ChannelAccess, peerMspId: string): EndorsementPolicy {
-  const path = `/Channel/Application/${peerMspId}/Endorsement`;
+  const path = peerOrgEndorsementPath(peerMspId);
   const one = access.policy(path);
   return {
-    evaluate({ endorsers }) {
+    evaluate(endorsers) {
       const [only] = endorsers;
       return endorsers.length === 1 && only ? one(only).ok : evaluatePolicy(access.map, path, endorsers).ok;
     },

@@ -53,7 +53,7 @@ export async function createTestLedger(): Promise<TestLedger> {
     ordererOrg: { mspId: ordererOrg.mspId, rootCerts: [ordererOrg.caPem], tlsRootCerts: [ordererOrg.caPem] },
     ordererSigner: orderer,
   });
-  const access = channelAccess(readConfig(genesis), 0);
+  const access = channelAccess(readConfig(genesis));
   const endorsementPolicy = peerOrgEndorsement(access, org.mspId);
   const ledger: TestLedger = {
     dir,

@@ -22,6 +22,10 @@ export interface NamespaceRwset {
   readonly reads?: readonly { readonly key: string; readonly version?: Version }[];
   readonly writes?: readonly { readonly key: string; readonly value?: string; readonly isDelete?: boolean }[];
   readonly ranges?: readonly RangeSpec[];
+  /** Keys whose metadata is written (KVMetadataWrite, with no entries). */
+  readonly metadataWrites?: readonly string[];
+  /** Writes to private data collections, as their hashes (no private write set goes with them). */
+  readonly collectionWrites?: readonly { readonly collection: string; readonly key: string; readonly value: string }[];
 }
 
 export interface EndorserTxOptions {
@@ -207,9 +211,29 @@ function buildTxRwset(rwsets: readonly NamespaceRwset[]): Uint8Array {
           return info;
         }),
       );
+      set.setMetadataWritesList(
+        (spec.metadataWrites ?? []).map((key) => {
+          const out = new kvrwset.KVMetadataWrite();
+          out.setKey(key);
+          return out;
+        }),
+      );
       const ns = new ledger.rwset.NsReadWriteSet();
       ns.setNamespace(spec.namespace);
       ns.setRwset(set.serializeBinary());
+      ns.setCollectionHashedRwsetList(
+        (spec.collectionWrites ?? []).map((w) => {
+          const write = new kvrwset.KVWriteHash();
+          write.setKeyHash(sha256(Buffer.from(w.key, 'utf8')));
+          write.setValueHash(sha256(Buffer.from(w.value, 'utf8')));
+          const hashed = new kvrwset.HashedRWSet();
+          hashed.setHashedWritesList([write]);
+          const collection = new ledger.rwset.CollectionHashedReadWriteSet();
+          collection.setCollectionName(w.collection);
+          collection.setHashedRwset(hashed.serializeBinary());
+          return collection;
+        }),
+      );
       return ns;
     }),
   );

@@ -308,6 +308,20 @@ describe('validateBlock', () => {
         rwsets: [{ namespace: CC, writes }, { namespace: CC }],
       }).envelope,
       tx({ namespace: CC, writes }, { eventChaincodeName: 'other-cc' }).envelope,
+      // Another chaincode's namespace written by a private data hash only, or a key's metadata only.
+      ...[
+        { namespace: 'other-cc', collectionWrites: [{ collection: '_implicit_org_Org1MSP', key: 'k', value: 'x' }] },
+        { namespace: 'other-cc', metadataWrites: ['k'] },
+      ].map(
+        (other) =>
+          buildEndorserTransaction({
+            channelId: CHANNEL,
+            chaincodeName: CC,
+            creator: ledger.client,
+            endorsers: [ledger.peer],
+            rwsets: [{ namespace: CC, writes }, other],
+          }).envelope,
+      ),
       // Reading another namespace writes nothing there; an event of the chaincode itself.
       buildEndorserTransaction({
         channelId: CHANNEL,
@@ -330,6 +344,8 @@ describe('validateBlock', () => {
       Code.INVALID_CHAINCODE,
       Code.ILLEGAL_WRITESET,
       Code.INVALID_OTHER_REASON,
+      Code.INVALID_CHAINCODE,
+      Code.INVALID_CHAINCODE,
       Code.VALID,
     ]);
     expect(await ledger.store.getState('other-cc', 'k')).toBeUndefined();
@@ -361,6 +377,9 @@ describe('validateBlock', () => {
     expect(endorsed.txId).toBe(foreign.txId);
     const { codes } = await ledger.commit([foreign.envelope, endorsed.envelope, again.envelope]);
     expect(codes).toEqual([Code.ENDORSEMENT_POLICY_FAILURE, Code.VALID, Code.DUPLICATE_TXID]);
+    // The txid index names the first occurrence, the copy that failed its policy, though txNum 1's writes applied:
+    // so CommitStatus answers ENDORSEMENT_POLICY_FAILURE, as Fabric's (blkstorage blockindex.go getTxIDVal returns
+    // the first entry of the txid's range; markTXIdDuplicates leaves the failed copy's code as it is).
     expect(await ledger.store.getTxLocation(endorsed.txId)).toMatchObject({ txNum: 0 });
   });
 
@@ -381,7 +400,7 @@ describe('validateBlock', () => {
       identities: ledger.identities,
       state: ledger.store,
       txIndex: ledger.store,
-      endorsementPolicy: { evaluate: ({ endorsers }) => endorsers.length >= 2 },
+      endorsementPolicy: { evaluate: (endorsers) => endorsers.length >= 2 },
     });
     // The same endorser twice counts once.
     expect(codes).toEqual([Code.ENDORSEMENT_POLICY_FAILURE, Code.VALID, Code.ENDORSEMENT_POLICY_FAILURE]);

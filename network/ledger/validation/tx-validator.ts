@@ -9,6 +9,7 @@ import { readEnvelope, type DecodedEnvelope, type EndorsedAction } from '../bloc
 import { sortUpdates, type StateUpdate } from '../store/index.ts';
 import type { Identity, IdentityVerifier, KvRead, NamespaceRwset, StateReader, TxLocation } from '../types.ts';
 import type { EndorsementPolicy } from './endorsement-policy.ts';
+import { CHAINCODE_NAME } from '../chaincode/chaincode-spec.ts';
 import { hashedNamespace, implicitCollectionMsp, privateNamespace } from '../chaincode/private-data.ts';
 import {
   hasHashedRanges,
@@ -86,7 +87,6 @@ interface WrittenNamespace {
 interface CheckedTransaction {
   readonly kind: 'endorser';
   readonly txId: string;
-  readonly chaincodeName: string;
   readonly endorsers: readonly Identity[];
   /** Public namespaces, then each collection's hashed reads and writes as the `<cc>$$h<coll>` namespace. */
   readonly rwsets: readonly NamespaceRwset[];
@@ -127,7 +127,7 @@ export async function validateBlock(
     const { txId } = checked;
     const inLedger = !unindexed.has(txId) && (await context.txIndex.getTxLocation(txId)) !== undefined;
     if (!inLedger) unindexed.add(txId);
-    let code = inLedger ? Code.DUPLICATE_TXID : policyCode(checked, context, policy);
+    let code = inLedger ? Code.DUPLICATE_TXID : policyCode(checked, policy);
     if (code === Code.VALID && seenTxIds.has(txId)) code = Code.DUPLICATE_TXID;
     else if (code === Code.VALID) {
       seenTxIds.add(txId);
@@ -147,17 +147,10 @@ export async function validateBlock(
 }
 
 /** Step 7: the dispatcher's checks and the endorsement policy. */
-function policyCode(
-  tx: CheckedTransaction,
-  context: Readonly<BlockValidationContext>,
-  policy: EndorsementPolicy,
-): number {
+function policyCode(tx: CheckedTransaction, policy: EndorsementPolicy): number {
   if (tx.dispatchCode !== undefined) return tx.dispatchCode;
   // Every namespace written is the invoked chaincode's (dispatchCheck): one policy to meet.
-  const { channelId } = context;
-  return policy.evaluate({ channelId, chaincodeName: tx.chaincodeName, endorsers: tx.endorsers })
-    ? Code.VALID
-    : Code.ENDORSEMENT_POLICY_FAILURE;
+  return policy.evaluate(tx.endorsers) ? Code.VALID : Code.ENDORSEMENT_POLICY_FAILURE;
 }
 
 /** Steps 8–9: MVCC, phantom reads. */
@@ -246,7 +239,6 @@ function checkTransaction(
   ): CheckedTransaction => ({
     kind: 'endorser',
     txId,
-    chaincodeName,
     endorsers: verifiedEndorsers(action, context.identities),
     rwsets: parsed.rwsets,
     collections: parsed.collections,
@@ -258,9 +250,6 @@ function checkTransaction(
   if (!parsed) return fail(Code.BAD_RWSET);
   return transaction(parsed, endorsed ? undefined : dispatchCheck(tx, { ...action, chaincodeName }, parsed.namespaces));
 }
-
-/** Fabric's chaincode name rule (core/chaincode/lifecycle/scc.go ChaincodeNameRegExp): no `$$`, no `/`. */
-const CHAINCODE_NAME = /^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$/;
 
 /**
  * What Fabric's validation dispatcher refuses before the policy (core/committer/txvalidator/v20/plugindispatcher/

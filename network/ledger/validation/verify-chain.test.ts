@@ -76,10 +76,15 @@ describe('verifyChain', () => {
       firstBadBlock: 0,
       reason: expect.stringContaining('name the peer MSP') as string,
     });
-    // Replayed as if the orderer's organisation ran the peer, the stored codes are not what replay gives.
-    expect(await verifyChain(ledger.store, ledger.identities, { peerMspId: ledger.ordererOrg.mspId })).toMatchObject({
+    // Named as if the orderer's organisation ran the peer: refused at the genesis block, which gives it no
+    // Endorsement policy, not at the first transaction as if its code had been changed.
+    expect(await verifyChain(ledger.store, ledger.identities, { peerMspId: ledger.ordererOrg.mspId })).toEqual({
       ok: false,
-      firstBadBlock: 1,
+      firstBadBlock: 0,
+      reason:
+        `block 0: the genesis config has no /Channel/Application/${ledger.ordererOrg.mspId}/Endorsement policy: ` +
+        `${ledger.ordererOrg.mspId} is not the organisation of this ledger's peer (does the consortium file name ` +
+        'the operator that ran it?)',
     });
   });
 

@@ -20,7 +20,7 @@ import {
   type LedgerStore,
   type NamespacedStateEntry,
 } from '../store/index.ts';
-import { channelAccess, channelMspConfigs, ChannelMsps } from '../msp/index.ts';
+import { atIssuance, channelAccess, channelMspConfigs, ChannelMsps, type ChannelAccess } from '../msp/index.ts';
 import { checkConfigTransaction, type AuthorizedConfigUpdate } from '../orderer/config-update.ts';
 import type { IdentityVerifier } from '../types.ts';
 import { peerOrgEndorsement, type EndorsementPolicy } from './endorsement-policy.ts';
@@ -98,6 +98,7 @@ async function replay(
   const state = new MemoryLedgerState();
   let channelId = '';
   let peerMspId = options.peerMspId;
+  let access: ChannelAccess | undefined;
   let endorsementPolicy: EndorsementPolicy | undefined;
   let previousHash: Uint8Array = new Uint8Array();
   let commitHash: Uint8Array = new Uint8Array();
@@ -135,9 +136,17 @@ async function replay(
       if (peerMspId === undefined) {
         throw bad('no one organisation is both in /Channel/Application and /Channel/Orderer: name the peer MSP');
       }
+      // Else every transaction would replay as ENDORSEMENT_POLICY_FAILURE, which reads as tampering further on.
+      if (!hasEndorsementPolicy(config, peerMspId)) {
+        throw bad(
+          `the genesis config has no /Channel/Application/${peerMspId}/Endorsement policy: ${peerMspId} is not ` +
+            "the organisation of this ledger's peer (does the consortium file name the operator that ran it?)",
+        );
+      }
     }
     if (!config || peerMspId === undefined) throw bad('no genesis config block before it');
-    endorsementPolicy ??= peerOrgEndorsement(channelAccess(config, n), peerMspId);
+    const { channelWriters } = (access ??= channelAccess(config));
+    endorsementPolicy ??= peerOrgEndorsement(access, peerMspId);
     let reconfigured: AuthorizedConfigUpdate | undefined;
     const { codes, updates } = await validateBlock(block, {
       channelId,
@@ -147,7 +156,12 @@ async function replay(
       endorsementPolicy,
       configTransaction: (envelope) => {
         if (!config || envelopes.length !== 1) return false;
-        reconfigured = checkConfigTransaction(envelope, { channelId, config, msps: atBlock });
+        reconfigured = checkConfigTransaction(envelope, {
+          channelId,
+          config,
+          msps: atBlock,
+          channelWriters,
+        });
         return reconfigured !== undefined;
       },
     });
@@ -170,6 +184,7 @@ async function replay(
     if (reconfigured) {
       config = reconfigured.config;
       identities = new ChannelMsps(channelMspConfigs(reconfigured.msps));
+      access = undefined;
       endorsementPolicy = undefined;
     }
   }
@@ -231,24 +246,17 @@ function checkOrdererSignature(
   return 'no valid orderer signature in SIGNATURES metadata';
 }
 
-/** `identities` checking every certificate at its issuance (the orderer's signatures, config updates' signers). */
-function atIssuance(identities: IdentityVerifier): IdentityVerifier {
-  const at = 'issuance';
-  return {
-    hasMsp: (mspId) => identities.hasMsp(mspId),
-    validate: (serialized) => identities.validate(serialized, at),
-    verifySignature: (serialized, message, signature) => identities.verifySignature(serialized, message, signature, at),
-    verifySignatureAsync: (serialized, message, signature) =>
-      identities.verifySignatureAsync(serialized, message, signature, at),
-  };
-}
-
 /** The organisation of both the application and the orderer groups, when exactly one is. */
 function operatorMspId(config: common.Config): string | undefined {
   const orgs = (name: string) => [...(config.getChannelGroup()?.getGroupsMap().get(name)?.getGroupsMap().keys() ?? [])];
   const orderer = new Set(orgs('Orderer'));
   const both = orgs('Application').filter((org) => orderer.has(org));
   return both.length === 1 ? both[0] : undefined;
+}
+
+function hasEndorsementPolicy(config: common.Config, mspId: string): boolean {
+  const org = config.getChannelGroup()?.getGroupsMap().get('Application')?.getGroupsMap().get(mspId);
+  return org?.getPoliciesMap().has('Endorsement') === true;
 }
 
 function metadataValue(block: common.Block, index: number): Uint8Array {
