@@ -196,6 +196,14 @@ describe('add-org on a running channel', () => {
     expect(lines).toContain(`${NEW_ORG} active again in the registry`);
   });
 
+  it('refuses to remove the organisation that runs the ledger, saying why, and leaves it active', async () => {
+    const operatorId = ledgerNode(members.consortium).org.mspId;
+    await expect(removeOrganization({ ...rerunOptions([]), mspId: operatorId })).rejects.toThrow(
+      `${operatorId} runs the ledger`,
+    );
+    expect((await (await operatorChain()).getOrganization(operatorId))?.status).toBe('active');
+  });
+
   it('a removal lifts no suspension it did not make, before it or after it', async () => {
     const operator = await operatorChain();
     // Removed while active, then suspended again by the operator (the regulator's finding): a re-add naming the

@@ -185,8 +185,16 @@ export async function admitMissingOrganizations(
  */
 export async function removeOrganization(o: Readonly<ChannelMembershipOptions>): Promise<RemovedOrganization> {
   const say = o.say ?? (() => undefined);
+  const operatorId = ledgerNode(o.consortium).org.mspId;
+  if (o.mspId === operatorId) {
+    // Said first, in the operator's terms: the chaincode refuses the operator's suspension of itself, and the ledger a
+    // config update that would leave its peer unable to endorse, each in its own words.
+    throw new ChannelChangeError(
+      `${o.mspId} runs the ledger: its peer endorses every transaction, and without it in the channel none commits`,
+    );
+  }
   return withAdmins(o, async (session) => {
-    const operator = await session.asAdmin(ledgerNode(o.consortium).org.mspId);
+    const operator = await session.asAdmin(operatorId);
     const registered = await operator.getOrganization(o.mspId);
     let suspendedAt: string | undefined;
     if (registered?.status === 'active') {
