@@ -117,7 +117,9 @@ beforeAll(async () => {
   const consentId = await grant(CLEAN, ['loan']);
   const reports = new net.v1.ReportService(bankGrpc, await net.credentials(BANK));
   clients.push(reports);
-  // The bank's node finds the holder once the agency's anchor reaches its chain index.
+  // The bank's node finds the holder once the agency's anchor reaches its chain index (until its index has caught up
+  // at all, UNAVAILABLE: INDEX_CATCHING_UP).
+  const notYet: readonly grpc.status[] = [grpc.status.NOT_FOUND, grpc.status.UNAVAILABLE];
   cleanAnswer = await eventually(
     () =>
       call<object, RequestReportResponse__Output>(reports.RequestReport.bind(reports), {
@@ -128,7 +130,7 @@ beforeAll(async () => {
       }).then(
         (answer) => answer,
         (err: unknown) => {
-          if ((err as grpc.ServiceError).code === grpc.status.NOT_FOUND) return undefined;
+          if (notYet.includes((err as grpc.ServiceError).code)) return undefined;
           throw err;
         },
       ),
