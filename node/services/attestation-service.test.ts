@@ -133,13 +133,12 @@ describe('AttestationService.Attest', () => {
     expect(chain.lookups).toBe(1);
   });
 
-  it('answers from the chain index only once it has caught up: before, UNAVAILABLE with a retry hint, not NOT_FOUND', async () => {
-    await parts.ingest([1]);
-    await parts.anchorAll();
+  /** The service answering through a follower of an empty index on a chain with no anchors, its events `events`. */
+  async function followedBy(events: () => Promise<ReturnType<typeof quietEvents>>) {
     const follower = new ChainIndexFollower({
       index: await ChainIndex.open(parts.db.chainIndex),
       chain: {
-        anchoredEvents: () => Promise.resolve(quietEvents()),
+        anchoredEvents: events,
         getIndexEntries: () => Promise.reject(new Error('no anchors in this test')),
         // An empty index has no position for the chain to hold: never asked.
         chainInfo: () => Promise.reject(new Error('not asked')),
@@ -155,6 +154,13 @@ describe('AttestationService.Attest', () => {
       builder: parts.builder,
       chain: answeringIndex(chain, follower),
     });
+    return { follower, answering };
+  }
+
+  it('answers from the chain index only once it has caught up: before, UNAVAILABLE with a retry hint, not NOT_FOUND', async () => {
+    await parts.ingest([1]);
+    await parts.anchorAll();
+    const { follower, answering } = await followedBy(() => Promise.resolve(quietEvents()));
 
     const early = await answering.Attest(request('early', 8), ctx).catch((err: unknown) => err);
     expect(early).toBeInstanceOf(IndexCatchingUpError);
@@ -175,27 +181,10 @@ describe('AttestationService.Attest', () => {
   it('refuses to answer from the chain index while its follower is off the event stream, after it had caught up', async () => {
     let stream = quietEvents();
     let ledgerUp = true;
-    const follower = new ChainIndexFollower({
-      index: await ChainIndex.open(parts.db.chainIndex),
-      chain: {
-        anchoredEvents: () => {
-          if (!ledgerUp) return Promise.reject(new Error('the ledger is unreachable'));
-          stream = quietEvents();
-          return Promise.resolve(stream);
-        },
-        getIndexEntries: () => Promise.reject(new Error('no anchors in this test')),
-        chainInfo: () => Promise.reject(new Error('not asked')),
-        blockNumberOf: () => Promise.reject(new Error('not asked')),
-      },
-      newestAnchorBlock: () => Promise.resolve(-1n),
-      logger: pino({ level: 'silent' }),
-      retryInitialMs: 10,
-      retryMaxMs: 20,
-    });
-    const answering = createAttestationService({
-      records: parts.records,
-      builder: parts.builder,
-      chain: answeringIndex(chain, follower),
+    const { follower, answering } = await followedBy(() => {
+      if (!ledgerUp) return Promise.reject(new Error('the ledger is unreachable'));
+      stream = quietEvents();
+      return Promise.resolve(stream);
     });
     follower.start();
     for (let i = 0; i < 200 && follower.catchingUp !== undefined; i++) await sleep(10);
