@@ -50,10 +50,10 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
   return {
     async consortium(viewer) {
       authorizeView('consortium', viewer, c.node);
-      const snapshot = await fromChain(() => c.chain.registrySnapshot());
+      const snapshot = await unavailableOn(() => c.chain.registrySnapshot());
       const origins = [...new Set(snapshot.nodes.map((n) => n.origin))];
       const checkpoints = new Map(
-        await fromChain(() =>
+        await unavailableOn(() =>
           Promise.all(origins.map(async (origin) => [origin, await c.chain.getCheckpoint(origin)] as const)),
         ),
       );
@@ -79,14 +79,14 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
 
     async trustBundle(viewer) {
       authorizeView('trust-bundle', viewer, c.node);
-      return fromChain(() => exportTrustBundle(c.chain, c.channel));
+      return unavailableOn(() => exportTrustBundle(c.chain, c.channel));
     },
 
     async record(viewer, query) {
       authorizeView('record', viewer, c.node);
       const member = viewer.kind === 'member';
       const [indexed, own] = await Promise.all([
-        fromIndex(() => c.chainIndex.getIndexRecord(query.subject, query.kind)),
+        unavailableOn(() => c.chainIndex.getIndexRecord(query.subject, query.kind)),
         c.records.get(query.subject, query.kind),
       ]);
       const view: RecordView = {
@@ -130,7 +130,7 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
       authorizeView('attestation', viewer, c.node);
       const own = await c.records.get(query.subject, query.kind);
       if (own === undefined) {
-        const indexed = await fromIndex(() => c.chainIndex.getIndexRecord(query.subject, query.kind));
+        const indexed = await unavailableOn(() => c.chainIndex.getIndexRecord(query.subject, query.kind));
         throw new ExplorerError(
           'NOT_FOUND',
           indexed === undefined
@@ -157,7 +157,7 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
           `${c.node.mspId}'s node has no p2p host (p2p.listen): it cannot fetch receipt bundles`,
         );
       }
-      const audited = await fromChain(() => (c.audit as NonNullable<typeof c.audit>)(query, options));
+      const audited = await unavailableOn(() => (c.audit as NonNullable<typeof c.audit>)(query, options));
       return { generatedAt: now().toISOString(), accesses: audited.map(accessView) };
     },
   };
@@ -228,23 +228,17 @@ function accessView(a: AuditedAccess): AccessView {
   };
 }
 
-/** A ledger that does not answer is the explorer's UNAVAILABLE; anything else is a fault. */
-async function fromChain<T>(read: () => Promise<T>): Promise<T> {
+/**
+ * A ledger that does not answer, or an index that may only be behind the chain, is the explorer's UNAVAILABLE — never
+ * a NOT_FOUND or an older version; anything else is a fault.
+ */
+async function unavailableOn<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
     if (err instanceof ChainError && err.retryable) {
       throw new ExplorerError('UNAVAILABLE', `the ledger did not answer: ${err.message}`, { cause: err });
     }
-    throw err;
-  }
-}
-
-/** An index that may only be behind the chain is the explorer's UNAVAILABLE, never a NOT_FOUND or an older version. */
-async function fromIndex<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (err) {
     if (err instanceof IndexCatchingUpError) throw new ExplorerError('UNAVAILABLE', err.message, { cause: err });
     throw err;
   }
