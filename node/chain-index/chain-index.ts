@@ -382,12 +382,8 @@ export class ChainIndex {
     this.#noUnfinishedLoad = false;
     await this.#db.put(LOADING_KEY, CLEARING, SYNCED);
     await clearMarkedRows(this.#db);
-    this.#position = undefined;
-    this.#appliedInBlock = new Set();
-    this.#earlierAnchorRows = false;
-    this.#anchors.clear();
-    this.#filter = undefined;
-    this.#filterComplete = false;
+    // The empty store read as at open: no position, nothing applied, no filter.
+    await this.reload();
   }
 
   /** Whether a clear or a snapshot load of this index was cut short: its marker is still there. */
