@@ -5,12 +5,10 @@
  * so, instead of re-adding a suspended institution to the channel. Only `add-org` of that institution takes it
  * out of the record again. The YAML is the operator's; no tool edits it.
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Organization } from '../../network/pki/index.ts';
 import { replaceFile } from '../../network/fs/index.ts';
-import { NetworkError } from './errors.ts';
-import { runPaths, type RunPaths } from './run-state.ts';
+import { readStateFile, runPaths, type RunPaths } from './run-state.ts';
 
 export interface Removal {
   readonly mspId: string;
@@ -31,29 +29,8 @@ const SCHEMA = z.strictObject({
 
 /** The institutions removed in this data directory, by MSP ID. */
 export async function readRemovals(paths: RunPaths): Promise<ReadonlyMap<string, Removal>> {
-  let text: string;
-  try {
-    text = await readFile(paths.removedFile, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw err;
-  }
-  let parsed;
-  try {
-    parsed = SCHEMA.safeParse(JSON.parse(text));
-  } catch (err) {
-    throw new NetworkError('RUN_STATE_INVALID', `${paths.removedFile} is not JSON: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new NetworkError(
-      'RUN_STATE_INVALID',
-      `${paths.removedFile}: "${issue?.path.map(String).join('.') ?? ''}" ${issue?.message ?? 'is invalid'}`,
-    );
-  }
-  return new Map(parsed.data.removed.map((r) => [r.mspId, r]));
+  const recorded = await readStateFile(paths.removedFile, SCHEMA);
+  return new Map((recorded?.removed ?? []).map((r) => [r.mspId, r]));
 }
 
 /**

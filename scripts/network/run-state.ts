@@ -93,10 +93,18 @@ export function markedExternal(run: NetworkRun, mspId: string, external: boolean
 }
 
 /** The run recorded in the data directory, or undefined when there is none. */
-export async function readRun(paths: RunPaths): Promise<NetworkRun | undefined> {
+export function readRun(paths: RunPaths): Promise<NetworkRun | undefined> {
+  return readStateFile(paths.stateFile, RUN_SCHEMA, ' (remove the file once no process of it runs)');
+}
+
+/**
+ * A JSON state file of the network's commands checked against `schema`, or undefined when there is none.
+ * @throws NetworkError `RUN_STATE_INVALID` naming the file and the first bad field (then `hint`).
+ */
+export async function readStateFile<T>(file: string, schema: z.ZodType<T>, hint = ''): Promise<T | undefined> {
   let text: string;
   try {
-    text = await readFile(paths.stateFile, 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -105,18 +113,13 @@ export async function readRun(paths: RunPaths): Promise<NetworkRun | undefined> 
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new NetworkError('RUN_STATE_INVALID', `${paths.stateFile} is not JSON: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new NetworkError('RUN_STATE_INVALID', `${file} is not JSON: ${(err as Error).message}`, { cause: err });
   }
-  const parsed = RUN_SCHEMA.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.map(String).join('.') ?? '';
-    throw new NetworkError(
-      'RUN_STATE_INVALID',
-      `${paths.stateFile}: "${field}" ${issue?.message ?? 'is invalid'} (remove the file once no process of it runs)`,
-    );
+    throw new NetworkError('RUN_STATE_INVALID', `${file}: "${field}" ${issue?.message ?? 'is invalid'}${hint}`);
   }
   return parsed.data;
 }
