@@ -45,7 +45,7 @@ import {
   storageCheck,
   type FailedCheck,
 } from './health/index.ts';
-import { ChainError, LianxinChain } from './ledger/index.ts';
+import { ChainError, LianxinChain, positionOffChain } from './ledger/index.ts';
 import { KeyRotationError, LiveNodeKeys, readP2pKey, readPrivateKey } from './keys/index.ts';
 import { openTransparencyLog, signCheckpoint, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
@@ -486,7 +486,7 @@ async function startPipelines(
   cleanup.push(() => chainIndex.close());
   const { snapshots, taker } = await openIndexSnapshots(config, db, chainIndex, keys, logger);
   const indexLogger = componentLogger(logger, 'chain-index');
-  const follower: ChainIndexFollower = new ChainIndexFollower({
+  const follower = new ChainIndexFollower({
     index: chainIndex,
     chain,
     ownEntries: (transactionId) => anchorer.takeCommittedEntries(transactionId),
@@ -506,7 +506,7 @@ async function startPipelines(
       // Snapshots at positions the chain lost are served and signed for no longer; those it may have lost are withheld.
       snapshots
         ?.dropOffChain((at) =>
-          follower.offChain({ blockNumber: BigInt(at.blockNumber), transactionId: at.transactionId }),
+          positionOffChain(chain, { blockNumber: BigInt(at.blockNumber), transactionId: at.transactionId }),
         )
         .then(
           (dropped) => {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../test/support/eventually.ts';
 import {
   ChainError,
+  positionOffChain,
   type AnchoredEvent,
   type AnchorIndexEntries,
   type IndexEntry,
@@ -443,40 +444,23 @@ describe('ChainIndexFollower entries', () => {
   });
 });
 
-describe('ChainIndexFollower.offChain', () => {
+describe("the chain's verdict on the index's position (positionOffChain)", () => {
   it('is sure a position is lost only when the chain is past its block without its transaction there', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
-    const db = await openNodeDatabase(join(dir, 'db'));
-    try {
-      const follower = new ChainIndexFollower({
-        index: await ChainIndex.open(db.chainIndex),
-        chain: {
-          ...holding([otherAnchor(4n)]),
-          anchoredEvents: () => Promise.resolve(quietStream()),
-          getIndexEntries: () => Promise.reject(new Error('no entries in this test')),
-        },
-        logger: pino({ level: 'silent' }),
-        retryInitialMs: 10,
-        retryMaxMs: 20,
-      });
-      expect(await follower.offChain({ blockNumber: 4n, transactionId: 'tx-4' })).toBeUndefined();
-      // Height 5: a restored ledger and a peer catching up answer alike.
-      expect(await follower.offChain({ blockNumber: 5n, transactionId: 'tx-5' })).toEqual({
-        why: 'its height is 5',
-        sure: false,
-      });
-      expect(await follower.offChain({ blockNumber: 3n, transactionId: 'tx-3' })).toEqual({
-        why: 'its 5 blocks hold no such transaction',
-        sure: true,
-      });
-      expect(await follower.offChain({ blockNumber: 2n, transactionId: 'tx-4' })).toEqual({
-        why: 'that transaction is in its block 4',
-        sure: true,
-      });
-    } finally {
-      await db.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    const chain = holding([otherAnchor(4n)]);
+    expect(await positionOffChain(chain, { blockNumber: 4n, transactionId: 'tx-4' })).toBeUndefined();
+    // Height 5: a restored ledger and a peer catching up answer alike.
+    expect(await positionOffChain(chain, { blockNumber: 5n, transactionId: 'tx-5' })).toEqual({
+      why: 'its height is 5',
+      sure: false,
+    });
+    expect(await positionOffChain(chain, { blockNumber: 3n, transactionId: 'tx-3' })).toEqual({
+      why: 'its 5 blocks hold no such transaction',
+      sure: true,
+    });
+    expect(await positionOffChain(chain, { blockNumber: 2n, transactionId: 'tx-4' })).toEqual({
+      why: 'that transaction is in its block 4',
+      sure: true,
+    });
   });
 });
 

@@ -12,7 +12,7 @@
  */
 import { NodeError } from '../api/errors.ts';
 import {
-  blockHolding,
+  positionOffChain,
   type AnchoredEvent,
   type AnchorIndexEntries,
   type ChainPosition,
@@ -196,7 +196,7 @@ export class ChainIndexFollower {
     }
     const position = this.#o.index.position;
     if (position === undefined) return undefined;
-    const { why } = (await this.offChain(position)) ?? {};
+    const { why } = (await positionOffChain(this.#o.chain, position)) ?? {};
     if (why === undefined) return position;
     const err = new ChainIndexOffChainError(
       `the chain index applied block ${String(position.blockNumber)} (transaction ${position.transactionId}), ` +
@@ -210,21 +210,6 @@ export class ChainIndexFollower {
     this.#o.onOffChain?.(err);
     await this.#o.index.clear();
     return undefined;
-  }
-
-  /**
-   * Why the chain does not hold `position`, or undefined when it does. `sure` when the chain is past the block and
-   * holds the transaction elsewhere or not at all; not when only its height is not past the block, which a restored
-   * ledger and a peer catching up answer alike.
-   * @throws when the chain does not answer.
-   */
-  async offChain(position: ChainPosition): Promise<{ readonly why: string; readonly sure: boolean } | undefined> {
-    const { height } = await this.#o.chain.chainInfo();
-    if (height <= position.blockNumber) return { why: `its height is ${String(height)}`, sure: false };
-    const block = await blockHolding(this.#o.chain, position.transactionId, position.blockNumber);
-    if (block === undefined) return { why: `its ${String(height)} blocks hold no such transaction`, sure: true };
-    if (block === position.blockNumber) return undefined;
-    return { why: `that transaction is in its block ${String(block)}`, sure: true };
   }
 
   async #apply(anchor: AnchoredEvent): Promise<void> {

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeDurably } from '../../network/fs/index.ts';
+import type { OffChain } from '../ledger/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
 import {
   ChunkBuilder,
@@ -54,13 +55,8 @@ interface Held {
   readonly statement: SignedStatement;
 }
 
-/**
- * Why the chain does not hold a snapshot's position, undefined when it does; `sure` when the chain is past its block
- * and holds its transaction elsewhere or not at all (ChainIndexFollower.offChain).
- */
-export type PositionJudge = (
-  position: SnapshotPosition,
-) => Promise<{ readonly why: string; readonly sure: boolean } | undefined>;
+/** Why the chain does not hold a snapshot's position, undefined when it does (node/ledger's positionOffChain). */
+export type PositionJudge = (position: SnapshotPosition) => Promise<OffChain | undefined>;
 /** A chain that does not answer says nothing of a position. */
 const NOT_JUDGED = { why: 'the chain did not answer', sure: false } as const;
 

@@ -25,4 +25,4 @@ export {
 } from './lianxin-chain.ts';
 export { ChainError, firstAvailableBlock, isNoSuchTransaction, type ChainErrorCode } from './errors.ts';
 export { ChainEventFollower, type ChainEventFollowerInit, type ChainEventHandlers } from './chain-event-follower.ts';
-export { blockHolding, lostCommits, type CommitRow } from './lost-commits.ts';
+export { lostCommits, positionOffChain, type CommitRow, type OffChain } from './lost-commits.ts';

@@ -67,3 +67,27 @@ export async function blockHolding(
     throw err;
   }
 }
+
+/** Why the chain does not hold a position; `sure` when the chain is past its block (a peer behind says nothing). */
+export interface OffChain {
+  readonly why: string;
+  readonly sure: boolean;
+}
+
+/**
+ * Why the chain does not hold `position` (a block and a transaction in it the node applied), undefined when it does:
+ * a chain whose height is not past the block may only be behind (`sure: false`); one past it that holds the
+ * transaction elsewhere or not at all lost that block (a ledger restored from an older backup).
+ * @throws ChainError when the chain cannot answer.
+ */
+export async function positionOffChain(
+  chain: Pick<LianxinChain, 'chainInfo' | 'blockNumberOf'>,
+  position: { readonly blockNumber: bigint; readonly transactionId: string },
+): Promise<OffChain | undefined> {
+  const { height } = await chain.chainInfo();
+  if (height <= position.blockNumber) return { why: `its height is ${String(height)}`, sure: false };
+  const block = await blockHolding(chain, position.transactionId, position.blockNumber);
+  if (block === undefined) return { why: `its ${String(height)} blocks hold no such transaction`, sure: true };
+  if (block === position.blockNumber) return undefined;
+  return { why: `that transaction is in its block ${String(block)}`, sure: true };
+}
