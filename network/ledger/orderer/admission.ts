@@ -56,6 +56,20 @@ export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<Admis
       `message payload is ${size} bytes and exceeds maximum allowed ${options.absoluteMaxBytes} bytes`,
     );
   }
+  requireChannelWriter(options, creator, payload, signature);
+  return { ...decoded, creatorSignatureVerified: true };
+}
+
+/**
+ * Broadcast's `/Channel/Writers` filter (sigfilter.go), for a transaction and a config update alike: the creator's
+ * signature over the payload verifies, and the creator meets the policy. Refuses FORBIDDEN otherwise.
+ */
+export function requireChannelWriter(
+  options: Pick<AdmissionOptions, 'msps' | 'channelWriters'>,
+  creator: Uint8Array,
+  payload: Uint8Array,
+  signature: Uint8Array,
+): void {
   const check = options.msps.verifySignature(creator, payload, signature);
   if (!check.ok) {
     return refuse(
@@ -65,5 +79,4 @@ export function admitEnvelope(envelopeBytes: Uint8Array, options: Readonly<Admis
   }
   const writer = options.channelWriters(check.identity);
   if (!writer.ok) refuse('FORBIDDEN', `${writer.reason}: permission denied`);
-  return { ...decoded, creatorSignatureVerified: true };
 }

@@ -22,6 +22,7 @@ import { LedgerError } from '../errors.ts';
 import type { Identity, IdentityVerifier } from '../types.ts';
 import type { IdentityPolicy } from '../msp/index.ts';
 import { evaluatePolicy } from './config-policy.ts';
+import { requireChannelWriter } from './admission.ts';
 
 export interface CurrentConfig {
   readonly channelId: string;
@@ -76,16 +77,12 @@ export function authorizeConfigUpdate(
     refuse('NOT_FOUND', `channel ${channelHeader.getChannelId()} not found`);
   // /Channel/Writers (sigfilter.go), as for a transaction (admission.ts): a member whose signature over the payload
   // verifies, who meets the policy.
-  const writer = current.msps.verifySignature(
+  requireChannelWriter(
+    current,
     signatureHeader.getCreator_asU8(),
     envelope.getPayload_asU8(),
     envelope.getSignature_asU8(),
   );
-  if (!writer.ok) {
-    refuse('FORBIDDEN', `implicit policy evaluation failed - the creator is not a channel writer: ${writer.reason}`);
-  }
-  const channelWriter = current.channelWriters(writer.identity);
-  if (!channelWriter.ok) refuse('FORBIDDEN', `${channelWriter.reason}: permission denied`);
 
   const failed = (reason: string): never =>
     refuse('BAD_REQUEST', `error applying config update to existing channel '${channelId}': ${reason}`);
