@@ -25,6 +25,8 @@ const AGENCY = 'HangzhouCreditMSP';
 const BANK = 'ShanghaiBankMSP';
 const PLATFORM = 'NanjingSupplyChainMSP';
 const PURPOSE = 'LOAN_APPROVAL';
+/** gRPC's status code. */
+const UNAVAILABLE = 14;
 const SETTINGS = {
   checkpoint: { intervalSeconds: 1, leaves: 100 },
   outbox: { retryInitialMs: 100, retryMaxMs: 500 },
@@ -71,12 +73,20 @@ async function grantConsent(subject: string): Promise<string> {
 async function exchange(subject: string, consentId: string): Promise<string> {
   const client = new net.v1.ReportService(bank.address, await net.credentials(BANK));
   try {
-    const answer = await unary<object, RequestReportResponse__Output>((req, cb) => client.RequestReport(req, cb), {
-      subject,
-      kinds: ['loan'],
-      purpose: PURPOSE,
-      consentId,
-    });
+    // After a restore the bank's index rebuilds: UNAVAILABLE (INDEX_CATCHING_UP) until then, which a client retries.
+    const answer = await eventually(
+      () =>
+        unary<object, RequestReportResponse__Output>((req, cb) => client.RequestReport(req, cb), {
+          subject,
+          kinds: ['loan'],
+          purpose: PURPOSE,
+          consentId,
+        }).catch((err: unknown) => {
+          if ((err as { code?: number }).code === UNAVAILABLE) return undefined;
+          throw err;
+        }),
+      { timeoutMs: 30_000, intervalMs: 200, what: "the bank's node answering after the restore" },
+    );
     expect(answer.accepted).toBe(true);
     return sha256(answer.bundle?.receipt?.body ?? Buffer.alloc(0));
   } finally {
