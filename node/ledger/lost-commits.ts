@@ -77,7 +77,11 @@ export interface OffChain {
 /**
  * Why the chain does not hold `position` (a block and a transaction in it the node applied), undefined when it does:
  * a chain whose height is not past the block may only be behind (`sure: false`); one past it that holds the
- * transaction elsewhere or not at all lost that block (a ledger restored from an older backup).
+ * transaction elsewhere or not at all lost that block (a ledger restored from an older backup). A position the node
+ * learned from the same gateway peer is never behind that way on Fabric: the Gateway evaluates qscc on the highest
+ * peer of its organisation, its own height read live (v2.5 internal/pkg/gateway/registry.go `evaluator`), so there
+ * a height not past it means the peer's ledger went back (reset, rolled back, or the node moved to another peer);
+ * a position learned from another node (a snapshot's) may be ahead of this node's peer.
  * @throws ChainError when the chain cannot answer.
  */
 export async function positionOffChain(
