@@ -10,6 +10,7 @@ import type { Consent } from '../../../chaincode/src/protocol.ts';
 import { subcommand, type CliIo, type CommandDefinition } from '../command.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
 import { addLedgerOptions, resolveSettings } from '../settings.ts';
+import { timeFlag } from '../time-flag.ts';
 
 const DESCRIPTION = `Consents on chain: an enterprise's authorization for an institution (the grantee) to obtain its records of
 some kinds for one purpose, within a validity window. The institution that requests reports records it, as
@@ -44,11 +45,13 @@ export const consentCommand: CommandDefinition = (parent, io) => {
     .option('--digest <hex>', 'SHA-256 of the authorization document, when the file is not at hand')
     .option('--json', 'print the consent as JSON');
   addLedgerOptions(grant).action(async (subject: string, values: GrantOptions & Record<string, unknown>) => {
-    const from = values.from === undefined ? new Date().toISOString() : await timeOption('--from', values.from);
+    // Checked here, as the chain reads them (UTC only: these go on chain as given): `--from tomorrow` crashed
+    // computing the --until it defaults.
+    const from = values.from === undefined ? new Date().toISOString() : await utcFlag('--from', values.from);
     const until =
       values.until === undefined
         ? new Date(Date.parse(from) + validDays(values.days) * DAY_MS).toISOString()
-        : await timeOption('--until', values.until);
+        : await utcFlag('--until', values.until);
     const { withLedger } = await import('../ledger-connection.ts');
     const settings = await resolveSettings(values, io.env);
     const digest = await authorizationDigest(values);
@@ -108,22 +111,10 @@ async function authorizationDigest(values: GrantOptions): Promise<string> {
   }
 }
 
-/**
- * A time flag as the chain reads it (its requireTime: RFC 3339 in UTC), checked before anything is asked of the
- * ledger: `--from tomorrow` crashed computing the --until it defaults.
- */
-async function timeOption(flag: string, text: string): Promise<string> {
-  const { ChaincodeError, requireTime } = await import('../../../chaincode/src/protocol-portable.ts');
-  try {
-    requireTime(flag, text);
-    return text;
-  } catch (err) {
-    if (!(err instanceof ChaincodeError)) throw err;
-    throw new CliError(
-      'USAGE',
-      `${flag} must be an RFC 3339 time like 2026-12-07T08:00:00Z, got ${JSON.stringify(text)}`,
-    );
-  }
+/** A time flag passed on to the chain as given, once it reads as the chain reads it. */
+async function utcFlag(flag: string, text: string): Promise<string> {
+  await timeFlag(flag, text, { offsets: false });
+  return text;
 }
 
 function validDays(text: string): number {

@@ -13,6 +13,7 @@ import type { TrustBundle } from '../../receipts/index.ts';
 import type { VerificationStep } from '../../verifier/steps.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
 import { CliError, fileErrorReason } from '../errors.ts';
+import { timeFlag } from '../time-flag.ts';
 
 const DESCRIPTION = `Verifies an attestation or notarization receipt offline: the issuer is a registered, active organisation
 whose receipt key signed it; the leaf is in the issuer's registered log under a checkpoint its log key signed.
@@ -55,7 +56,7 @@ export const verifyCommand: CommandDefinition = (parent, io) => {
     .option('--steps', 'print each check and its result before the summary (or the failure)')
     .action(async (file: string, values: VerifyOptions) => {
       const bundleFile = values.bundle ?? '';
-      const now = values.at === undefined ? Date.now() : await timeOption(values.at);
+      const now = values.at === undefined ? Date.now() : await timeFlag('--at', values.at, { offsets: true });
       if (values.artifact !== undefined && values.digest !== undefined) {
         throw new CliError('USAGE', 'give --artifact or --digest, not both');
       }
@@ -271,29 +272,5 @@ export async function trustBundle(file: string, bytes: Buffer): Promise<TrustBun
     if (!(err instanceof ReceiptsError)) throw err;
     const field = err.field === undefined ? '' : ` [field ${err.field}]`;
     throw new CliError('INVALID_INPUT', `${file}: not a valid trust bundle: ${err.message}${field}`, { cause: err });
-  }
-}
-
-/** An RFC 3339 time with a numeric offset: the local time, the sign, hours and minutes. */
-const OFFSET_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)([+-])([01]\d|2[0-3]):([0-5]\d)$/;
-
-/**
- * --at: an RFC 3339 time, UTC (Z) or with an offset such as +08:00, read as the chain reads its Z times (its
- * requireTime: a real calendar date and time), not whatever Date.parse takes.
- */
-async function timeOption(text: string): Promise<number> {
-  const { ChaincodeError, requireTime } = await import('../../../chaincode/src/protocol-portable.ts');
-  const offset = OFFSET_TIME.exec(text);
-  try {
-    if (offset === null) return requireTime('--at', text);
-    const [, local = '', sign, hours, minutes] = offset;
-    const offsetMs = (Number(hours) * 60 + Number(minutes)) * 60_000;
-    return requireTime('--at', `${local}Z`) - (sign === '+' ? offsetMs : -offsetMs);
-  } catch (err) {
-    if (!(err instanceof ChaincodeError)) throw err;
-    throw new CliError(
-      'USAGE',
-      `--at must be an RFC 3339 time like 2026-11-24T08:00:00Z or 2026-11-24T16:00:00+08:00, got ${JSON.stringify(text)}`,
-    );
   }
 }
