@@ -5,13 +5,14 @@
  * its serving line, a node (node/daemon) when its operations endpoint's /healthz answers 200.
  */
 import { join } from 'node:path';
-import { envName } from '../node/config/index.ts';
+import { DEFAULT_CHAINCODE, envName } from '../node/config/index.ts';
 import { generateCryptoMaterial, loadConsortium, type Consortium } from '../network/pki/index.ts';
 import { LEDGER_NODE_FLAGS, withProcessMemorySettings } from './process-memory.ts';
 import type { InstitutionNode } from './register-institutions.ts';
 import { waitForHealthz, type ChildCommand, type Health } from './supervisor/index.ts';
 
-export const CHAINCODE_NAME = 'lianxin';
+/** The chaincode the local consortium installs: the one a node's configuration names by default. */
+export const CHAINCODE_NAME = DEFAULT_CHAINCODE;
 const LEDGER_SCRIPT = new URL('./ledger.ts', import.meta.url).pathname;
 const NODE_SCRIPT = new URL('../node/daemon/main.ts', import.meta.url).pathname;
 /** Above the node's default shutdown grace (10 s): a node finishing its calls is not killed for being slow. */

@@ -26,13 +26,13 @@ import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chain
 import { loadConsortium, PkiError } from '../network/pki/index.ts';
 import { startAdminSocket } from '../node/admin/index.ts';
 import { backupLedger } from '../node/backup/index.ts';
+import { DEFAULT_CHAINCODE as CHAINCODE_NAME } from '../node/config/constants.ts';
 import { cannotStartLine } from '../node/daemon/cannot-start-line.ts';
 import { ledgerServingLine } from './ledger-serving-line.ts';
 import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
 const USAGE =
   'usage: tsx scripts/ledger.ts [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--chaincode NAME=service:HOST:PORT | NAME=PATH]...';
-const CHAINCODE_NAME = 'lianxin';
 const CHAINCODE_DIR = new URL('../chaincode', import.meta.url).pathname;
 
 /**

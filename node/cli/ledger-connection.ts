@@ -10,6 +10,7 @@ import type { Network } from '@hyperledger/fabric-gateway';
 import { connectToLedger, type LedgerEndpoint } from '../../network/client/index.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { loadSigningIdentity, orgPaths, type Consortium } from '../../network/pki/index.ts';
+import { DEFAULT_CHAINCODE } from '../config/constants.ts';
 import { ChainError, LianxinChain } from '../ledger/index.ts';
 import { checkAddress, consortiumMember, memberConsortium } from './connection.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
@@ -62,7 +63,7 @@ export async function withLedger<T>(settings: Settings, use: (session: LedgerSes
   const connection = connectToLedger(endpoint, identity);
   try {
     const network = connection.gateway.getNetwork(consortium.channel);
-    const chain = new LianxinChain(network, settings.chaincode?.value ?? 'lianxin');
+    const chain = new LianxinChain(network, settings.chaincode?.value ?? DEFAULT_CHAINCODE);
     return await use({ chain, network, consortium, address });
   } catch (err) {
     if (err instanceof ChainError) {

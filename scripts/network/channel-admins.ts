@@ -22,8 +22,8 @@ import { readConfigMsps, type ChannelMsp } from '../../network/ledger/block/inde
 import { loadSigningIdentity, orgPaths, type Consortium, type SigningIdentity } from '../../network/pki/index.ts';
 import { consortiumLedger, type AdminChain } from '../../node/bootstrap/index.ts';
 import { LianxinChain } from '../../node/ledger/index.ts';
+import { CHAINCODE_NAME } from '../consortium-processes.ts';
 
-const CHAINCODE = 'lianxin';
 const CONFIG_BLOCK_TIMEOUT_MS = 30_000;
 
 /**
@@ -70,7 +70,7 @@ export async function withAdmins<T>(
   o: Readonly<ChannelAdminOptions>,
   use: (s: AdminSession) => Promise<T>,
 ): Promise<T> {
-  const ledger = consortiumLedger(o.consortium, o.cryptoDir, o.ledgerAddress, CHAINCODE);
+  const ledger = consortiumLedger(o.consortium, o.cryptoDir, o.ledgerAddress, CHAINCODE_NAME);
   const endpoint = {
     address: ledger.address,
     tlsRootCertPem: await readFile(ledger.tlsCaFile, 'utf8'),
@@ -103,7 +103,7 @@ export async function withAdmins<T>(
   const session: AdminSession = {
     ledger,
     asAdmin: async (mspId) =>
-      new LianxinChain((await connect(mspId)).gateway.getNetwork(o.consortium.channel), CHAINCODE),
+      new LianxinChain((await connect(mspId)).gateway.getNetwork(o.consortium.channel), CHAINCODE_NAME),
     current,
     async update(group, compute, done, read) {
       const before = read ?? (await current());
