@@ -165,6 +165,12 @@ describe('parseConsortium', () => {
     );
   });
 
+  it("rejects an MSP ID the chain would not register (the chaincode's rule: no '_')", () => {
+    expect(parseWith((doc) => (org(doc, 0).mspId = 'Shanghai_BankMSP'))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'organizations[0].mspId' }),
+    );
+  });
+
   it('rejects a duplicate user', () => {
     const parse = parseWith((doc) => (org(doc, 0).users = ['Admin', 'User1', 'Admin']));
     expect(parse).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', field: 'organizations[0].users[2]' }));

@@ -4,6 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
+import { MSP_ID } from '../../chaincode/src/protocol-portable.ts';
+import { CHANNEL_ID } from '../fabric/names.ts';
 import { DEFAULT_USERS } from './constants.ts';
 import { PkiError } from './errors.ts';
 
@@ -56,10 +58,8 @@ export interface Consortium {
   readonly organizations: readonly Organization[];
 }
 
-// Fabric's channel ID rule: `common/configtx/validator.go` (channelAllowedChars, maxLength 249).
-const CHANNEL_RE = /^[a-z][a-z0-9.-]{0,248}$/;
-// MSP IDs, user and node names become folder names: no separators, no leading dot.
-const MSP_ID_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+// MSP IDs (the chain's rule: it registers no other), user and node names become folder names: no separators, no
+// leading dot.
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 const DNS_LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const DNS_RE = new RegExp(`^(?=.{1,253}$)${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
@@ -104,7 +104,7 @@ class ConsortiumReader {
 
   consortium(value: unknown): Consortium {
     const top = this.#fields(value, '', ['channel', 'suite', 'organizations']);
-    const channel = this.#string(top, 'channel', '', CHANNEL_RE, 'a Fabric channel name ([a-z][a-z0-9.-]*)');
+    const channel = this.#string(top, 'channel', '', CHANNEL_ID, 'a Fabric channel name ([a-z][a-z0-9.-]*)');
     const suite = top['suite'] === undefined ? SUITES[0] : this.#oneOf(top, 'suite', '', SUITES);
     const orgs = this.#list(top, 'organizations', '');
     if (orgs.length === 0) this.#fail('organizations', 'must list at least one organization');
@@ -116,7 +116,13 @@ class ConsortiumReader {
 
   #organization(value: unknown, path: string): Organization {
     const org = this.#fields(value, path, ['mspId', 'name', 'city', 'role', 'domain', 'nodes', 'users']);
-    const mspId = this.#string(org, 'mspId', path, MSP_ID_RE, 'an MSP ID of letters, digits, "_", "." or "-"');
+    const mspId = this.#string(
+      org,
+      'mspId',
+      path,
+      MSP_ID,
+      'an MSP ID: a letter, then letters, digits, "." or "-", at most 64',
+    );
     const name = this.#string(org, 'name', path);
     const city = this.#string(org, 'city', path);
     const role = this.#oneOf(org, 'role', path, ORG_ROLES);

@@ -104,6 +104,8 @@ import {
   MIN_LEVELDB_MAX_OPEN_FILES,
   MAX_CHECKPOINT_LEAVES,
 } from './constants.ts';
+import { MSP_ID as MSP_ID_PATTERN } from '../../chaincode/src/protocol-portable.ts';
+import { CHAINCODE_NAME, CHANNEL_ID } from '../../network/fabric/names.ts';
 import { DEFAULT_CONNECTION_LIMITS } from '../api/index.ts';
 
 /** What a field holds; `file` and `dir` must exist when the node starts, `path` is created by the node. */
@@ -126,15 +128,11 @@ export interface FieldSpec {
   readonly doc: string;
 }
 
-// Same rules as the consortium YAML (network/pki/consortium-config.ts) and Fabric's channel ID rule
-// (`common/configtx/validator.go`); chaincode names follow Fabric's lifecycle (`core/chaincode/lifecycle`).
-const MSP_ID = { type: 'string', pattern: /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, description: 'an MSP ID' } as const;
-const CHANNEL = { type: 'string', pattern: /^[a-z][a-z0-9.-]{0,248}$/, description: 'a Fabric channel name' } as const;
-const CHAINCODE = {
-  type: 'string',
-  pattern: /^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$/,
-  description: 'a Fabric chaincode name',
-} as const;
+// The rules the consortium YAML (network/pki/consortium-config.ts) and the ledger apply: the chain's MSP ID rule,
+// Fabric's channel and chaincode names (network/fabric/names.ts).
+const MSP_ID = { type: 'string', pattern: MSP_ID_PATTERN, description: 'an MSP ID' } as const;
+const CHANNEL = { type: 'string', pattern: CHANNEL_ID, description: 'a Fabric channel name' } as const;
+const CHAINCODE = { type: 'string', pattern: CHAINCODE_NAME, description: 'a Fabric chaincode name' } as const;
 const DNS_NAME = {
   type: 'string',
   pattern: /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,

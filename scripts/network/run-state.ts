@@ -8,6 +8,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { MSP_ID } from '../../chaincode/src/protocol-portable.ts';
 import { replaceFile } from '../../network/fs/index.ts';
 import { NetworkError } from './errors.ts';
 import type { ProcessIdentity } from './process-identity.ts';
@@ -67,7 +68,7 @@ export function hasProcesses(run: NetworkRun | undefined): run is NetworkRun {
 }
 
 const ADDRESS = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port');
-const NAME = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a process name (ledger or an MSP ID)');
+const NAME = z.string().regex(MSP_ID, 'a process name (ledger or an MSP ID)');
 const RUN_SCHEMA = z.strictObject({
   config: z.string().min(1),
   ledgerAddress: ADDRESS,

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { CHAINCODE_NAME } from '../../fabric/names.ts';
 import type { ChaincodeDeployment } from '../ledger.ts';
 
 export type ChaincodeSpecErrorCode = 'MALFORMED' | 'BAD_NAME' | 'BAD_ADDRESS' | 'NO_SUCH_PATH' | 'DUPLICATE_NAME';
@@ -20,8 +21,6 @@ export class ChaincodeSpecError extends Error {
   }
 }
 
-/** Fabric's chaincode name rule (core/chaincode/lifecycle/scc.go ChaincodeNameRegExp): no `$$`, no `/`. */
-export const CHAINCODE_NAME = /^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$/;
 const SERVICE_PREFIX = 'service:';
 
 export const CHAINCODE_SPEC_USAGE = '--chaincode NAME=service:HOST:PORT | NAME=PATH';

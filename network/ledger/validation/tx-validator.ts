@@ -9,7 +9,7 @@ import { readEnvelope, type DecodedEnvelope, type EndorsedAction } from '../bloc
 import { sortUpdates, type StateUpdate } from '../store/index.ts';
 import type { Identity, IdentityVerifier, KvRead, NamespaceRwset, StateReader, TxLocation } from '../types.ts';
 import type { EndorsementPolicy } from './endorsement-policy.ts';
-import { CHAINCODE_NAME } from '../chaincode/chaincode-spec.ts';
+import { CHAINCODE_NAME } from '../../fabric/names.ts';
 import { hashedNamespace, implicitCollectionMsp, privateNamespace } from '../chaincode/private-data.ts';
 import {
   hasHashedRanges,
