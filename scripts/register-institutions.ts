@@ -6,7 +6,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
-import { loadSigningIdentity, orgPaths, type Consortium, type Organization } from '../network/pki/index.ts';
+import {
+  institutionNode,
+  loadSigningIdentity,
+  orgPaths,
+  type Consortium,
+  type Organization,
+} from '../network/pki/index.ts';
 import {
   consortiumLedger,
   registerNode,
@@ -60,8 +66,8 @@ export async function registerInstitutions(o: Readonly<RegisterInstitutionsOptio
     if (registered.length > 0) console.log(`registered on chain: ${registered.join(', ')}`);
     const nodes: InstitutionNode[] = [];
     for (const org of organizations) {
-      const node = org.nodes.find((n) => n.type === 'peer');
-      if (org.role === 'operator' || !node) continue;
+      const node = institutionNode(org);
+      if (!node) continue;
       const written = await writeLocalNodeConfig({
         consortium: o.consortium,
         org,

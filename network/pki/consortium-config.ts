@@ -45,6 +45,11 @@ export interface Organization {
   readonly users: readonly string[];
 }
 
+/** The node an institution runs: its `peer` entry. The operator's organisation runs the ledger, not a node. */
+export function institutionNode(org: Organization): OrgNode | undefined {
+  return org.role === 'operator' ? undefined : org.nodes.find((n) => n.type === 'peer');
+}
+
 /**
  * Signature suites the PKI can issue. DESIGN §3 keeps a suite field everywhere so SM2/SM3 can join later; Fabric
  * 2.5 accepts only this one. Spelled as in the registry chaincode (`chaincode/src/keys.ts`).

@@ -5,6 +5,7 @@
 export {
   parseConsortium,
   loadConsortium,
+  institutionNode,
   ORG_ROLES,
   NODE_TYPES,
   SUITES,

@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadConsortium, type Consortium } from '../../network/pki/index.ts';
+import { institutionNode, loadConsortium, type Consortium } from '../../network/pki/index.ts';
 import { shellWord } from '../shell-word.ts';
 import { lockHeldBy } from './network-lock.ts';
 import { probeNode, type NodeProbe } from './node-probe.ts';
@@ -110,7 +110,7 @@ export async function networkStatus(o: Readonly<RecordedRunOptions>): Promise<Ne
   const removals = await readRemovals(paths);
   const external = run.external ?? [];
   const notRecorded = (consortium?.organizations ?? [])
-    .filter((org) => org.role !== 'operator' && org.nodes.some((n) => n.type === 'peer') && !removals.has(org.mspId))
+    .filter((org) => institutionNode(org) !== undefined && !removals.has(org.mspId))
     .map((org) => org.mspId)
     .filter((mspId) => !run.processes.some((p) => p.name === mspId) && !external.includes(mspId));
   const ledgerRecord = run.processes.find((p) => p.kind === 'ledger');
