@@ -285,6 +285,23 @@ describe('AnchorCheckpoint', () => {
       );
     });
 
+    it('CHECKPOINT_BAD_SIGNATURE for a revoked key whatever time its transaction claims', async () => {
+      const { h, logKey, log, origin } = await anchoredAt3();
+      appendRecords(log, [[USCC.icbc, 'loan']]);
+      const proof = JSON.stringify(log.consistency(3));
+      const revokedAt = h.ledger.now + 60_000;
+      h.ledger.now = revokedAt;
+      await h.call(admin(MSP.agency), (c, ctx) => c.RevokeKey(ctx, logKey.kid));
+      // The submitter chooses the proposal's timestamp (no Fabric peer checks it): one from inside the key's old
+      // window does not bring the key back, since the revocation is ordered before this transaction.
+      h.ledger.now = revokedAt - 30_000;
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), proof, '[]'),
+        'CHECKPOINT_BAD_SIGNATURE',
+      );
+    });
+
     it('CHECKPOINT_BAD_SIGNATURE for a key registered for a later window', async () => {
       const { h, origin } = await createConsortium();
       const later = newLogKey();
