@@ -22,7 +22,6 @@ import {
   writeIndex,
 } from './record-index';
 import { getJson, NS, putJson, txTime } from './state';
-import { usccModeOf } from './subject';
 import { isoTime, requireJson } from './validation';
 
 export interface AnchoredCheckpoint {
@@ -64,8 +63,7 @@ export async function anchorCheckpoint(
     return fail('CHECKPOINT_MALFORMED', `"checkpoint" size must be from 1 to ${Number.MAX_SAFE_INTEGER}`);
   const size = Number(cp.size);
   const proof = parseProof(consistencyProofJson);
-  const mode = await usccModeOf(ctx);
-  const index = parseIndexInput(ctx, indexEntriesArgument, mode);
+  const index = parseIndexInput(ctx, indexEntriesArgument);
 
   const { caller } = await requireMember(ctx);
   const origin = await findOrigin(ctx, cp.origin);
