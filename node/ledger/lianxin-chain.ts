@@ -37,6 +37,7 @@ import type {
   OriginRecord,
   Party,
   PublicKeyRecord,
+  Settings,
 } from '../../chaincode/src/protocol.ts';
 import { fetchConfigBlock } from '../../network/client/index.ts';
 import { readChannelMsps } from '../../network/ledger/block/index.ts';
@@ -57,6 +58,7 @@ export type {
   OriginRecord,
   Party,
   PublicKeyRecord,
+  Settings,
 };
 
 /** All index entries of one anchor, as GetIndexEntries answers them, decoded and validated. */
@@ -241,6 +243,11 @@ export class LianxinChain {
 
   getOrganization(mspId: string): Promise<Organization | undefined> {
     return this.#evaluateOptional<Organization>('ORG_NOT_FOUND', 'GetOrganization', mspId);
+  }
+
+  /** The registry's settings (its USCC mode); undefined while the registry is empty. */
+  getSettings(): Promise<Settings | undefined> {
+    return this.#evaluateOptional<Settings>('BOOTSTRAP_REQUIRED', 'GetSettings');
   }
 
   getOrigin(origin: string): Promise<OriginRecord | undefined> {
