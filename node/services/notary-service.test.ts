@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { UsccMode } from '../../chaincode/src/protocol.ts';
 import { sha256 } from '../../network/crypto/index.ts';
 import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
 import type { NotaryServiceImpl } from '../api/handlers.ts';
@@ -20,15 +21,15 @@ let chain: FakeEvidenceChain;
 let notarizer: EvidenceNotarizer;
 let service: NotaryServiceImpl;
 
-/** The service as the node builds it, waiting at most `chainWaitMs` for the chain. */
-function notaryService(chainWaitMs: number): NotaryServiceImpl {
+/** The service as the node builds it, waiting at most `chainWaitMs` for the chain, in the node's `usccMode`. */
+function notaryService(chainWaitMs: number, usccMode: UsccMode = 'strict'): NotaryServiceImpl {
   return createNotaryService({
     notary,
     notarizer,
     chain,
     builder: parts.builder,
     log: parts.log,
-    usccMode: 'strict',
+    usccMode,
     mspId: PLATFORM,
     channel: CHANNEL,
     chaincode: CHAINCODE,
@@ -213,6 +214,21 @@ describe('NotaryService.Notarize on chain', () => {
       service.Notarize(notarizeRequest('contract A', { parties: [testUscc(1), 'UnknownBankMSP'] }), ctx),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'parties[1]' });
     expect(parts.log.size).toBe(0);
+  });
+
+  it("refuses a code the registry's USCC mode refuses, though the node's took it, before logging anything", async () => {
+    // The node started lenient with the registry; the operator has since run SetUsccMode strict.
+    const pilotCode = '91330100MA27XK5U3X';
+    chain.usccMode = 'strict';
+
+    await expect(
+      notaryService(60_000, 'lenient').Notarize(notarizeRequest('contract A', { parties: [pilotCode] }), ctx),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'parties[0]' });
+    expect(parts.log.size).toBe(0);
+    chain.usccMode = 'lenient';
+    await expect(
+      notaryService(60_000, 'lenient').Notarize(notarizeRequest('contract A', { parties: [pilotCode] }), ctx),
+    ).resolves.toMatchObject({ chainState: 'CHAIN_NOTARIZATION_STATE_COMMITTED' });
   });
 
   it('refuses a document this platform notarized on chain with other parties, before logging anything', async () => {

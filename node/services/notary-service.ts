@@ -26,7 +26,7 @@ import type { NotaryStore } from './notary-store.ts';
 export interface NotaryServiceComponents extends ChainName {
   readonly notary: Pick<NotaryStore, 'notarize' | 'leafIndexOf'>;
   readonly notarizer: Pick<EvidenceNotarizer, 'settled' | 'state'>;
-  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization'>;
+  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization' | 'getSettings'>;
   readonly builder: AttestationBuilder;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint' | 'checkpoint'>;
   readonly usccMode: UsccMode;
@@ -86,7 +86,8 @@ export function createNotaryService(c: Readonly<NotaryServiceComponents>): Notar
 
 /**
  * Refuses, before anything is logged, what NotarizeEvidence would refuse for good: an institution party that is
- * not registered, or the document notarized on chain by this platform with other parties or signatures.
+ * not registered, an enterprise code the registry's USCC mode refuses (changed by SetUsccMode since the node
+ * started in its mode), or the document notarized on chain by this platform with other parties or signatures.
  * @throws ChainError when the chain cannot be asked.
  */
 async function checkAgainstChain(
@@ -94,15 +95,21 @@ async function checkAgainstChain(
   c: Pick<NotaryServiceComponents, 'chain' | 'mspId'>,
 ): Promise<void> {
   const hex = contract.documentDigest.toString('hex');
-  const [evidence, organizations] = await Promise.all([
+  const [evidence, organizations, settings] = await Promise.all([
     c.chain.listEvidenceByDigest(hex),
     Promise.all(
       contract.parties.map((party) => (USCC_LIKE.test(party) ? Promise.resolve(null) : c.chain.getOrganization(party))),
     ),
+    c.chain.getSettings(),
   ]);
   organizations.forEach((org, i) => {
     if (org === undefined) throw invalidArgument(`parties[${i}]`, 'must be an organisation registered on chain');
   });
+  const registryMode = settings?.usccMode ?? 'strict';
+  const checked = checkParties(contract.parties, registryMode);
+  if (!checked.ok) {
+    throw invalidArgument(checked.field, `${checked.requirement} (the registry's USCC mode is ${registryMode})`);
+  }
   const own = evidence.find((e) => e.platform === c.mspId);
   if (own === undefined) return;
   // The chaincode's own comparison (chaincode/src/evidence.ts): canonical JSON of parties and signature maps.
