@@ -198,7 +198,8 @@ describe('NotaryService.Notarize on chain', () => {
 
   it('notarizes without waiting while the chain is down, and the notarization reaches it once back', async () => {
     chain.down = true;
-    const request = notarizeRequest('contract A');
+    // Enterprises with codes right in either USCC mode: nothing the chain could refuse once back.
+    const request = notarizeRequest('contract A', { parties: [testUscc(1), testUscc(2)] });
 
     const response = await service.Notarize(request, ctx);
 
@@ -207,6 +208,24 @@ describe('NotaryService.Notarize on chain', () => {
     await expect(notarizer.settled(request.documentDigest, new AbortController().signal)).resolves.toMatchObject({
       state: 'committed',
     });
+  });
+
+  it.each([
+    ['an institution party', ['ShanghaiBankMSP', testUscc(1)], 'parties[0]'],
+    ["a code only the registry's lenient mode takes", [testUscc(1), '91330100MA27XK5U3X'], 'parties[1]'],
+  ])('refuses %s UNAVAILABLE while the chain is down, logging nothing', async (_name, parties, field) => {
+    chain.down = true;
+
+    await expect(
+      notaryService(60_000, 'lenient').Notarize(notarizeRequest('contract A', { parties }), ctx),
+    ).rejects.toMatchObject({ code: 'UNAVAILABLE', field });
+    expect(parts.log.size).toBe(0);
+    // Sent again once the chain is back, it is checked and notarized.
+    chain.down = false;
+    chain.usccMode = 'lenient';
+    await expect(
+      notaryService(60_000, 'lenient').Notarize(notarizeRequest('contract A', { parties }), ctx),
+    ).resolves.toMatchObject({ chainState: 'CHAIN_NOTARIZATION_STATE_COMMITTED' });
   });
 
   it('refuses an institution party not registered on chain, naming it, before logging anything', async () => {

@@ -5,7 +5,7 @@
  * chain (NotarizeEvidence, node/notary): Notarize waits a bounded time for that commit and answers with the
  * chain's record, or PENDING; GetNotarization on any node answers from the chain for documents it did not notarize.
  */
-import { canonicalJson, checkParties, USCC_LIKE, type UsccMode } from '../../chaincode/src/protocol.ts';
+import { canonicalJson, checkParties, checkUscc, USCC_LIKE, type UsccMode } from '../../chaincode/src/protocol.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { ContractEvidence__Output } from '../api/generated/lianxin/v1/ContractEvidence.ts';
 import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
@@ -52,6 +52,7 @@ export function createNotaryService(c: Readonly<NotaryServiceComponents>): Notar
         await checkAgainstChain(contract, c);
       } catch (err) {
         if (!(err instanceof ChainError && err.retryable)) throw err;
+        refuseUncheckedParties(contract, err);
         // The notarization is durable without the chain: the worker submits it once the chain is back.
         logger.warn({ err }, 'could not check the notarization against the chain; notarizing without waiting for it');
         chainUp = false;
@@ -123,6 +124,23 @@ async function checkAgainstChain(
       { field: 'document_digest' },
     );
   }
+}
+
+/**
+ * With the chain unreachable, a notarization is logged only when NotarizeEvidence cannot refuse it for its parties
+ * once the chain is back: each an enterprise whose code is right in either USCC mode. An institution party (is it
+ * registered?) or a code with a wrong check character (is the registry lenient?) is refused UNAVAILABLE, to be sent
+ * again: logged, a mistyped party would be refused on chain for good and never corrected, its digest being taken.
+ */
+function refuseUncheckedParties(contract: ContractEvidence__Output, cause: ChainError): void {
+  const i = contract.parties.findIndex((party) => !USCC_LIKE.test(party) || !checkUscc(party, 'strict').valid);
+  if (i === -1) return;
+  const field = `parties[${i}]`;
+  throw new NodeError(
+    'UNAVAILABLE',
+    `"${field}" ${contract.parties[i] ?? ''} cannot be checked against the chain now (${cause.message}): retry once the ledger answers`,
+    { field, cause },
+  );
 }
 
 function refusal(documentDigest: Buffer, refused: Extract<ChainNotarization, { state: 'refused' }>): NodeError {
