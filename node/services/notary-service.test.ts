@@ -7,7 +7,7 @@ import { createLogger } from '../logging/index.ts';
 import { EvidenceNotarizer } from '../notary/index.ts';
 import { FakeEvidenceChain } from '../notary/test-evidence-chain.ts';
 import { verifyAttestation } from '../receipts/index.ts';
-import { createNotaryService } from './notary-service.ts';
+import { createNotaryService, type NotaryServiceComponents } from './notary-service.ts';
 import { NotaryStore } from './notary-store.ts';
 import { CHAINCODE, CHANNEL, callContext, openTestNodeParts, testUscc, type TestNodeParts } from './test-node-parts.ts';
 
@@ -22,13 +22,17 @@ let notarizer: EvidenceNotarizer;
 let service: NotaryServiceImpl;
 
 /** The service as the node builds it, waiting at most `chainWaitMs` for the chain, in the node's `usccMode`. */
-function notaryService(chainWaitMs: number, usccMode: UsccMode = 'strict'): NotaryServiceImpl {
+function notaryService(
+  chainWaitMs: number,
+  usccMode: UsccMode = 'strict',
+  log: NotaryServiceComponents['log'] = parts.log,
+): NotaryServiceImpl {
   return createNotaryService({
     notary,
     notarizer,
     chain,
     builder: parts.builder,
-    log: parts.log,
+    log,
     usccMode,
     mspId: PLATFORM,
     channel: CHANNEL,
@@ -259,6 +263,28 @@ describe('NotaryService.Notarize on chain', () => {
       field: 'document_digest',
     });
     expect(parts.log.size).toBe(0);
+  });
+
+  it('puts a logged notarization on chain even when signing its checkpoint fails', async () => {
+    const signingFailed = new Error('checkpoint signing failed');
+    // The leaf is appended, then the checkpoint covering it cannot be signed (a storage fault, a key gone).
+    const failing = notaryService(60_000, 'strict', {
+      latestCheckpoint: () => parts.log.latestCheckpoint(),
+      checkpoint: () => Promise.reject(signingFailed),
+    });
+    const request = notarizeRequest('contract A');
+
+    await expect(failing.Notarize(request, ctx)).rejects.toBe(signingFailed);
+
+    expect(parts.log.size).toBe(1);
+    // Nothing else wakes the worker here (settled() would: it is asked only once the submission is seen).
+    for (let polls = 0; polls < 500 && chain.submitted.length === 0; polls++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(chain.submitted).toMatchObject([{ documentDigest: request.documentDigest.toString('hex') }]);
+    await expect(notarizer.settled(request.documentDigest, AbortSignal.timeout(60_000))).resolves.toMatchObject({
+      state: 'committed',
+    });
   });
 
   it("reports the chain's refusal of a logged notarization, and GetNotarization shows it REFUSED", async () => {

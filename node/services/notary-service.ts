@@ -25,7 +25,7 @@ import type { NotaryStore } from './notary-store.ts';
 
 export interface NotaryServiceComponents extends ChainName {
   readonly notary: Pick<NotaryStore, 'notarize' | 'leafIndexOf'>;
-  readonly notarizer: Pick<EvidenceNotarizer, 'settled' | 'state'>;
+  readonly notarizer: Pick<EvidenceNotarizer, 'settled' | 'state' | 'wake'>;
   readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization' | 'getSettings'>;
   readonly builder: AttestationBuilder;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint' | 'checkpoint'>;
@@ -58,6 +58,8 @@ export function createNotaryService(c: Readonly<NotaryServiceComponents>): Notar
         chainUp = false;
       }
       const { leafIndex } = await c.notary.notarize(contract);
+      // The marker is written: the worker submits it even if signing the checkpoint below fails.
+      c.notarizer.wake();
       // Sign a checkpoint covering the leaf now rather than within T, so the receipt can be issued at once.
       if ((c.log.latestCheckpoint()?.size ?? 0) <= leafIndex) await c.log.checkpoint();
       const onChain = await c.notarizer.settled(
