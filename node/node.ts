@@ -27,6 +27,7 @@ import {
   newestAnchorBlock,
 } from './chain-index/index.ts';
 import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
+import { refuseUsccModeMismatch } from './bootstrap/uscc-mode.ts';
 import {
   NodeError,
   openFileLimit,
@@ -349,6 +350,7 @@ async function startPipelines(
     config.ledger.chaincode,
     connection.gateway,
   );
+  await refuseUsccModeMismatch(chain, config.ingest.usccMode, logger);
   // The chaincode-event streams the node holds (one once its followers share it) and has opened: a follower that
   // fell behind and went on on a stream of its own, or streams broken and reopened, show here.
   metrics.registry.registerMetric(

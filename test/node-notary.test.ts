@@ -22,6 +22,7 @@ import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const BANK = 'ShanghaiBankMSP';
 const PLATFORM = 'NanjingSupplyChainMSP';
+const AGENCY = 'HangzhouCreditMSP';
 
 let net: TestNetwork;
 let platformNode: LianxinNode;
@@ -207,6 +208,17 @@ describe('notarization on chain', () => {
       .catch(failure);
     expect(err).toMatchObject({ code: 3, field, message: expect.stringContaining(field) as string });
     expect(platformNode.log.size).toBe(size);
+  });
+
+  it("refuses to start a node whose ingest.usccMode differs from the registry's, naming both", async () => {
+    // Lenient against a strict registry, as the config doc's "legal early pilot codes" invites.
+    await expect(net.startNode(AGENCY, { ingest: { usccMode: 'lenient' } })).rejects.toMatchObject({
+      name: 'NodeStartError',
+      code: 'USCC_MODE_MISMATCH',
+      message: expect.stringMatching(
+        /ingest\.usccMode is lenient but the consortium registry's USCC mode is strict/,
+      ) as string,
+    });
   });
 });
 

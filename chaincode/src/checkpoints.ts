@@ -1,6 +1,6 @@
 /**
  * Checkpoint anchoring. AnchorCheckpoint accepts a C2SP checkpoint from the caller's
- * own log only if a registered log key valid now signed it, the size never shrinks and an RFC 9162 consistency
+ * own log only if a registered log key valid now and not revoked signed it, the size never shrinks and an RFC 9162 consistency
  * proof links it to the previously anchored root — so no institution can rewrite or fork its history. The same
  * transaction carries the index entries of the credit-record leaves the new checkpoint covers (record-index.ts).
  */
@@ -22,7 +22,6 @@ import {
   writeIndex,
 } from './record-index';
 import { getJson, NS, putJson, txTime } from './state';
-import { usccModeOf } from './subject';
 import { isoTime, requireJson } from './validation';
 
 export interface AnchoredCheckpoint {
@@ -45,6 +44,7 @@ export interface AnchoredCheckpoint {
    */
   readonly indexSha256?: string;
   readonly txId: string;
+  /** The transaction's timestamp: the submitter's claim, not checked by any peer; the block orders anchors. */
   readonly anchoredAt: string;
 }
 
@@ -63,8 +63,7 @@ export async function anchorCheckpoint(
     return fail('CHECKPOINT_MALFORMED', `"checkpoint" size must be from 1 to ${Number.MAX_SAFE_INTEGER}`);
   const size = Number(cp.size);
   const proof = parseProof(consistencyProofJson);
-  const mode = await usccModeOf(ctx);
-  const index = parseIndexInput(ctx, indexEntriesArgument, mode);
+  const index = parseIndexInput(ctx, indexEntriesArgument);
 
   const { caller } = await requireMember(ctx);
   const origin = await findOrigin(ctx, cp.origin);
@@ -136,7 +135,9 @@ async function verifyLogSignature(ctx: Context, cp: Checkpoint, mspId: string, n
     const message = Buffer.from(cp.body, 'utf8');
     for await (const { value } of ctx.stub.getStateByPartialCompositeKey(NS.key, [mspId])) {
       const key = JSON.parse(Buffer.from(value).toString('utf8')) as PublicKeyRecord;
-      if (key.role !== 'log' || !isKeyValidAt(key, now)) continue;
+      // Revoked: by state, not by the window alone. The transaction's time is the submitter's claim (no Fabric peer
+      // checks a proposal's timestamp), while the revocation is ordered before this transaction on chain.
+      if (key.role !== 'log' || key.status === 'revoked' || !isKeyValidAt(key, now)) continue;
       // Key ID for ECDSA notes (type 0x02, transparency-dev/witness): the first 4 bytes of SHA-256(SPKI DER) = kid.
       const keyId = Buffer.from(key.kid.slice(0, 8), 'hex');
       // Only the ecdsa-p256-sha256 suite exists so far; a key of any other suite does not parse here and is skipped.
@@ -153,7 +154,7 @@ async function verifyLogSignature(ctx: Context, cp: Checkpoint, mspId: string, n
   }
   return fail(
     'CHECKPOINT_BAD_SIGNATURE',
-    `no signature on the checkpoint verifies with a log key of ${mspId} valid now`,
+    `no signature on the checkpoint verifies with a log key of ${mspId} valid now and not revoked`,
   );
 }
 

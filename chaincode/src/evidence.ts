@@ -21,6 +21,7 @@ export interface Evidence {
   readonly parties: readonly Party[];
   /** Party ID → digest of that party's signature over the document. */
   readonly partySignatureDigests: Readonly<Record<string, string>>;
+  /** The transaction's timestamp: the platform's claim, not checked by any peer; the block orders notarizations. */
   readonly notarizedAt: string;
   readonly txId: string;
 }

@@ -46,8 +46,8 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * Encodes entries sorted by strictly increasing leaf index. Each field's shape is checked as the decoder checks it
- * (order, hex hashes, an 18-character subject, a record kind); the subject's USCC rules are not, since they depend on
- * the registry's mode: the node checked each subject, upper-cased, when it took the record.
+ * (order, hex hashes, an 18-character subject, a record kind); the subject's USCC shape is not (the decoder's, and
+ * AnchorCheckpoint's, check): the node checked each subject, upper-cased, when it took the record.
  */
 export function encodeIndexEntries(entries: readonly IndexEntry[]): Buffer {
   if (entries.length > MAX_INDEX_ENTRIES) invalid('indexEntries', `must hold at most ${MAX_INDEX_ENTRIES} entries`);

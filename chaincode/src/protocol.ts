@@ -101,4 +101,4 @@ export {
 } from './anchored-event';
 export { consentCovers, consentIdOf, type Consent, type ConsentCheck } from './consents';
 export type { AccessReceipt } from './receipts';
-export type { NodeRecord, Organization, OriginRecord, PublicKeyRecord } from './registry';
+export type { NodeRecord, Organization, OriginRecord, PublicKeyRecord, Settings } from './registry';

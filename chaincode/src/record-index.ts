@@ -99,16 +99,25 @@ export interface ParsedIndexEntries {
  */
 export const INDEX_ENTRIES_TRANSIENT_KEY = 'indexEntries';
 
+/**
+ * Subjects are checked by shape only (lenient: any well-shaped code, upper-case), whatever the registry's USCC mode.
+ * The entries index leaves already in an append-only log, and every later anchor of the origin must cover them: an
+ * entry refused for its check character would stop that origin's anchoring for good (a node admitting in another
+ * mode than the registry's, or SetUsccMode strict with pilot-region codes logged and not yet anchored). The mode is
+ * an admission rule, applied where records are taken (the node, GrantConsent, RecordAccessReceipt).
+ */
+const INDEX_SUBJECT_RULE: UsccMode = 'lenient';
+
 /** AnchorCheckpoint's entries, from transient data (raw binary) or from its indexEntries argument. */
-export function parseIndexInput(ctx: Context, argument: string, mode: UsccMode): ParsedIndexEntries {
+export function parseIndexInput(ctx: Context, argument: string): ParsedIndexEntries {
   const transient = ctx.stub.getTransient().get(INDEX_ENTRIES_TRANSIENT_KEY);
-  if (transient === undefined) return parseIndexArgument(argument, mode);
+  if (transient === undefined) return parseIndexArgument(argument);
   if (argument !== '') invalid('indexEntries', 'must be empty when the entries come as transient data');
-  return parseIndexBytes(Buffer.from(transient.buffer, transient.byteOffset, transient.byteLength), mode);
+  return parseIndexBytes(Buffer.from(transient.buffer, transient.byteOffset, transient.byteLength));
 }
 
-function parseIndexBytes(bytes: Buffer, mode: UsccMode): ParsedIndexEntries {
-  const view = scanIndexEntries(bytes, mode);
+function parseIndexBytes(bytes: Buffer): ParsedIndexEntries {
+  const view = scanIndexEntries(bytes, INDEX_SUBJECT_RULE);
   return {
     count: view.count,
     firstLeaf: view.count === 0 ? -1 : leafIndexAt(view, 0),
@@ -119,9 +128,9 @@ function parseIndexBytes(bytes: Buffer, mode: UsccMode): ParsedIndexEntries {
 }
 
 /** The argument as either format: base64 of the binary encoding, or the first format's JSON array ('' = none). */
-export function parseIndexArgument(text: string, mode: UsccMode): ParsedIndexEntries {
+export function parseIndexArgument(text: string): ParsedIndexEntries {
   if (!isBinaryIndexArgument(text)) {
-    const entries = parseIndexEntries(text, mode);
+    const entries = parseIndexEntries(text);
     return {
       count: entries.length,
       firstLeaf: entries[0]?.leafIndex ?? -1,
@@ -130,14 +139,14 @@ export function parseIndexArgument(text: string, mode: UsccMode): ParsedIndexEnt
       json: entries,
     };
   }
-  return parseIndexBytes(decodeBase64Field('indexEntries', text), mode);
+  return parseIndexBytes(decodeBase64Field('indexEntries', text));
 }
 
 /** The entries in the binary encoding: as sent, or encoded from the first format's JSON. */
 export const binaryOf = (parsed: ParsedIndexEntries): Buffer => parsed.binary ?? encodeIndexEntries(parsed.json ?? []);
 
 /** Entries sorted by strictly increasing leaf index (so no duplicates), each fully validated. */
-export function parseIndexEntries(json: string, mode: UsccMode): IndexEntry[] {
+export function parseIndexEntries(json: string): IndexEntry[] {
   const value = json === '' ? [] : requireJson('indexEntries', json);
   if (!Array.isArray(value) || value.length > MAX_INDEX_ENTRIES)
     invalid('indexEntries', `must be a JSON array of at most ${MAX_INDEX_ENTRIES} entries`);
@@ -159,7 +168,7 @@ export function parseIndexEntries(json: string, mode: UsccMode): IndexEntry[] {
       LEAF_HASH,
       'a leaf hash in lower-case hex (64 characters)',
     );
-    const subject = requireUscc(`${field}.subject`, entry.subject, mode);
+    const subject = requireUscc(`${field}.subject`, entry.subject, INDEX_SUBJECT_RULE);
     const kind = requireKind(`${field}.kind`, entry.kind);
     const recordDigest = requireDigest(`${field}.recordDigest`, entry.recordDigest);
     return { kind, leafHash, leafIndex, recordDigest, subject };

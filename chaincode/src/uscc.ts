@@ -24,7 +24,7 @@ const symbolValue = (code: number): number => SYMBOL_VALUE[code] ?? -1;
  * The shape in either case, tested before upper-casing: toUpperCase maps some non-ASCII letters to ASCII ones
  * ('ﬀ' to 'FF'), which would let a 17-character string pass as a code.
  */
-const SHAPE = /^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{2}\d{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10}$/;
+export const USCC_SHAPE = /^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{2}\d{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10}$/;
 
 /** The check character's value for the weighted sum of the first 17 characters' values. */
 const checkValue = (sum: number): number => (31 - (sum % 31)) % 31;
@@ -46,7 +46,7 @@ export function usccCheckCharacter(first17: string): string {
  * pilot-region codes were legally issued that way (aarioai/id-rule chinese_org_id.go).
  */
 export function checkUscc(input: string, mode: UsccMode): UsccCheck {
-  if (!SHAPE.test(input)) return { valid: false, reason: 'format' };
+  if (!USCC_SHAPE.test(input)) return { valid: false, reason: 'format' };
   const code = input.toUpperCase();
   const checksum = checkValueOf(code) === symbolValue(code.charCodeAt(17));
   if (!checksum && mode === 'strict') return { valid: false, reason: 'checksum' };

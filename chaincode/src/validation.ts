@@ -1,9 +1,14 @@
 /** Argument validation at the contract boundary: each helper narrows one field or throws INVALID_ARGUMENT naming it. */
 import { invalid } from './errors';
+import { USCC_SHAPE } from './uscc';
 
 export const MSP_ID = /^[A-Za-z][A-Za-z0-9.-]{0,63}$/;
-/** A notarization's party of 18 characters is an enterprise (USCC); any other is an institution (MSP ID). */
-export const USCC_LIKE = /^[0-9A-Za-z]{18}$/;
+/**
+ * A notarization's party shaped like a USCC (GB 32100: 18 characters of its alphabet, the 3rd to 8th digits) is an
+ * enterprise; any other is an institution (MSP ID). Not any 18 letters and digits: MSP_ID allows those, and an
+ * institution named so was refused INVALID_USCC, or taken for an upper-cased enterprise.
+ */
+export const USCC_LIKE = USCC_SHAPE;
 /** Parties of one notarization, at most. */
 export const MAX_EVIDENCE_PARTIES = 32;
 const DIGEST = /^[0-9a-f]{64}$/;

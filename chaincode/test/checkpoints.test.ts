@@ -285,6 +285,23 @@ describe('AnchorCheckpoint', () => {
       );
     });
 
+    it('CHECKPOINT_BAD_SIGNATURE for a revoked key whatever time its transaction claims', async () => {
+      const { h, logKey, log, origin } = await anchoredAt3();
+      appendRecords(log, [[USCC.icbc, 'loan']]);
+      const proof = JSON.stringify(log.consistency(3));
+      const revokedAt = h.ledger.now + 60_000;
+      h.ledger.now = revokedAt;
+      await h.call(admin(MSP.agency), (c, ctx) => c.RevokeKey(ctx, logKey.kid));
+      // The submitter chooses the proposal's timestamp (no Fabric peer checks it): one from inside the key's old
+      // window does not bring the key back, since the revocation is ordered before this transaction.
+      h.ledger.now = revokedAt - 30_000;
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), proof, '[]'),
+        'CHECKPOINT_BAD_SIGNATURE',
+      );
+    });
+
     it('CHECKPOINT_BAD_SIGNATURE for a key registered for a later window', async () => {
       const { h, origin } = await createConsortium();
       const later = newLogKey();
@@ -456,20 +473,33 @@ describe('AnchorCheckpoint', () => {
       expect(err.message).toContain(`"${field}"`);
     });
 
-    it('INVALID_USCC for a bad subject; legacy codes pass once the registry is lenient', async () => {
+    it('INVALID_USCC for a subject not shaped like a USCC, in either format', async () => {
       const { h, logKey, origin } = await createConsortium();
       const log = new TestLog();
-      const entries = appendRecords(log, [[USCC.legacy, 'loan']]);
+      const entries = appendRecords(log, [[USCC.legacy.replace(/^(..)\d/, '$1X'), 'loan']]);
       const cp = log.checkpoint(origin, logKey);
-      await h.rejects(
-        client(MSP.agency),
-        (c, ctx) => c.AnchorCheckpoint(ctx, cp, '[]', JSON.stringify(entries)),
-        'INVALID_USCC',
-      );
-      await h.call(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'lenient'));
-      await anchor(h, cp, [], entries);
-      expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '1', '0'))).toMatchObject({
-        entries,
+      for (const argument of [JSON.stringify(entries), encodeIndexEntries(entries).toString('base64')]) {
+        const err = await h.rejects(
+          client(MSP.agency),
+          (c, ctx) => c.AnchorCheckpoint(ctx, cp, '[]', argument),
+          'INVALID_USCC',
+        );
+        expect(err.message).toContain('"indexEntries[0].subject"');
+      }
+    });
+
+    it('indexes a code with a wrong check character in a strict registry: a logged leaf never stops its origin', async () => {
+      // The registry's mode is an admission rule: a node admitting in another mode, or SetUsccMode strict with
+      // pilot-region codes logged and not yet anchored, must not leave leaves every later anchor would have to cover.
+      const { h, logKey, origin } = await createConsortium();
+      expect(await h.call(client(MSP.bank), (c, ctx) => c.GetSettings(ctx))).toEqual({ usccMode: 'strict' });
+      const log = new TestLog();
+      const first = appendRecords(log, [[USCC.legacy, 'loan']]);
+      await anchorBinary(h, log.checkpoint(origin, logKey), [], first);
+      const second = appendRecords(log, [[USCC.legacy, 'tax']]);
+      await anchor(h, log.checkpoint(origin, logKey), log.consistency(1), second);
+      expect(await h.call(client(MSP.bank), (c, ctx) => c.GetIndexChunk(ctx, origin, '2', '0'))).toMatchObject({
+        entries: second,
       });
     });
   });

@@ -71,6 +71,17 @@ describe('NotarizeEvidence', () => {
     await h.rejects(client(MSP.platform), (c, ctx) => c.NotarizeEvidence(ctx, doc, '["91100000100003962A"]', ''), 'INVALID_USCC');
   });
 
+  it('takes an institution whose MSP ID is 18 letters and digits, not shaped like a USCC, for that institution', async () => {
+    const { h } = await createConsortium();
+    const bank = 'ShanghaiBankMSP001';
+    await h.call(operatorAdmin, (c, ctx) => c.RegisterOrganization(ctx, bank, 'Bank Ltd', 'Shanghai', 'bank'));
+    const signed = JSON.stringify({ [bank]: digest('sig-bank') });
+    const result = await h.call(client(MSP.platform), (c, ctx) => c.NotarizeEvidence(ctx, doc, JSON.stringify([bank]), signed));
+    expect(result).toMatchObject({ parties: [{ type: 'institution', id: bank }], partySignatureDigests: { [bank]: digest('sig-bank') } });
+    // Unregistered, it is an unknown institution, not a malformed code.
+    await h.rejects(client(MSP.platform), (c, ctx) => c.NotarizeEvidence(ctx, digest('other'), '["NanjingBankMSP0001"]', ''), 'ORG_NOT_FOUND');
+  });
+
   it('reports unknown evidence', async () => {
     const { h } = await createConsortium();
     await h.rejects(client(MSP.bank), (c, ctx) => c.GetEvidence(ctx, digest('none')), 'EVIDENCE_NOT_FOUND');

@@ -37,6 +37,7 @@ import type {
   OriginRecord,
   Party,
   PublicKeyRecord,
+  Settings,
 } from '../../chaincode/src/protocol.ts';
 import { fetchConfigBlock } from '../../network/client/index.ts';
 import { readChannelMsps } from '../../network/ledger/block/index.ts';
@@ -57,6 +58,7 @@ export type {
   OriginRecord,
   Party,
   PublicKeyRecord,
+  Settings,
 };
 
 /** All index entries of one anchor, as GetIndexEntries answers them, decoded and validated. */
@@ -243,6 +245,11 @@ export class LianxinChain {
     return this.#evaluateOptional<Organization>('ORG_NOT_FOUND', 'GetOrganization', mspId);
   }
 
+  /** The registry's settings (its USCC mode); undefined while the registry is empty. */
+  getSettings(): Promise<Settings | undefined> {
+    return this.#evaluateOptional<Settings>('BOOTSTRAP_REQUIRED', 'GetSettings');
+  }
+
   getOrigin(origin: string): Promise<OriginRecord | undefined> {
     return this.#evaluateOptional<OriginRecord>('ORIGIN_NOT_FOUND', 'GetOrigin', origin);
   }
@@ -321,7 +328,7 @@ export class LianxinChain {
   async getIndexEntries(origin: string, checkpointSize: number): Promise<AnchorIndexEntries> {
     const answer = await this.#evaluate<IndexEntriesAnswer>('GetIndexEntries', origin, checkpointSize.toString());
     const bytes = decodeBase64Field('entries', answer.entries);
-    // Lenient: the chaincode applied the registry's USCC mode when the anchor committed; the mode may have changed.
+    // Lenient, as AnchorCheckpoint checks subjects (by shape; anchors before 2026-12-07 in the registry's mode then).
     const entries = decodeIndexEntries(
       bytes,
       'lenient',
@@ -677,8 +684,8 @@ function parse(bytes: Uint8Array): unknown {
 
 /**
  * The payload is the chaincode's `Anchored` event (chaincode/src/anchored-event.ts). Entries it carries are
- * validated by the chaincode's own decoder, leniently (the registry's USCC mode applied when the anchor committed;
- * it may have changed since), and must be as many as the header says. The same bytes as this client's own entries
+ * validated by the chaincode's own decoder, leniently as AnchorCheckpoint checks them (anchors before 2026-12-07:
+ * in the registry's USCC mode then), and must be as many as the header says. The same bytes as this client's own entries
  * for the transaction (taken from `own`) are those entries, validated when written, leniently or strictly.
  */
 function toAnchoredEvent(event: ChaincodeEvent, own: Map<string, IndexEntriesView>): AnchoredEvent {

@@ -4,12 +4,12 @@
  * be registered. Tests can queue failures and hold submissions.
  */
 import { randomBytes } from 'node:crypto';
-import { evidenceIdOf, USCC_LIKE } from '../../chaincode/src/protocol.ts';
+import { evidenceIdOf, USCC_LIKE, type Settings, type UsccMode } from '../../chaincode/src/protocol.ts';
 import { ChainError, type Committed, type Evidence, type LianxinChain, type Organization } from '../ledger/index.ts';
 
 export class FakeEvidenceChain implements Pick<
   LianxinChain,
-  'notarizeEvidence' | 'listEvidenceByDigest' | 'getOrganization' | 'blockNumberOf'
+  'notarizeEvidence' | 'listEvidenceByDigest' | 'getOrganization' | 'getSettings' | 'blockNumberOf'
 > {
   /** Every NotarizeEvidence call, committed or not. */
   readonly submitted: { documentDigest: string; parties: readonly string[]; signatures: Record<string, string> }[] = [];
@@ -17,6 +17,8 @@ export class FakeEvidenceChain implements Pick<
   readonly failures: ChainError[] = [];
   /** While set, every call fails as with the ledger unreachable. */
   down = false;
+  /** The registry's USCC mode (SetUsccMode), as GetSettings answers it. */
+  usccMode: UsccMode = 'strict';
   readonly #evidence = new Map<string, Evidence>();
   readonly #organizations: ReadonlySet<string>;
   readonly #platform: string;
@@ -110,6 +112,10 @@ export class FakeEvidenceChain implements Pick<
       const at = new Date().toISOString();
       return { mspId, name: mspId, city: 'Shanghai', role: 'bank', status: 'active', registeredAt: at, updatedAt: at };
     });
+  }
+
+  getSettings(): Promise<Settings> {
+    return this.#evaluate('GetSettings', () => ({ usccMode: this.usccMode }));
   }
 
   #reachable(transaction: string): void {

@@ -26,7 +26,7 @@ export interface ServiceComponents {
   readonly anchorer: CheckpointAnchorer;
   readonly records: RecordStore;
   readonly chainIndex: Pick<ChainIndex, 'getIndexRecord'>;
-  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization'>;
+  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization' | 'getSettings'>;
   /** Puts the notarizations on chain; NotaryService waits for it. */
   readonly notarizer: EvidenceNotarizer;
   readonly receiptKey: ReceiptKey;

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { UsccMode } from '../../chaincode/src/protocol.ts';
 import { sha256 } from '../../network/crypto/index.ts';
 import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
 import type { NotaryServiceImpl } from '../api/handlers.ts';
@@ -6,7 +7,7 @@ import { createLogger } from '../logging/index.ts';
 import { EvidenceNotarizer } from '../notary/index.ts';
 import { FakeEvidenceChain } from '../notary/test-evidence-chain.ts';
 import { verifyAttestation } from '../receipts/index.ts';
-import { createNotaryService } from './notary-service.ts';
+import { createNotaryService, type NotaryServiceComponents } from './notary-service.ts';
 import { NotaryStore } from './notary-store.ts';
 import { CHAINCODE, CHANNEL, callContext, openTestNodeParts, testUscc, type TestNodeParts } from './test-node-parts.ts';
 
@@ -20,15 +21,19 @@ let chain: FakeEvidenceChain;
 let notarizer: EvidenceNotarizer;
 let service: NotaryServiceImpl;
 
-/** The service as the node builds it, waiting at most `chainWaitMs` for the chain. */
-function notaryService(chainWaitMs: number): NotaryServiceImpl {
+/** The service as the node builds it, waiting at most `chainWaitMs` for the chain, in the node's `usccMode`. */
+function notaryService(
+  chainWaitMs: number,
+  usccMode: UsccMode = 'strict',
+  log: NotaryServiceComponents['log'] = parts.log,
+): NotaryServiceImpl {
   return createNotaryService({
     notary,
     notarizer,
     chain,
     builder: parts.builder,
-    log: parts.log,
-    usccMode: 'strict',
+    log,
+    usccMode,
     mspId: PLATFORM,
     channel: CHANNEL,
     chaincode: CHAINCODE,
@@ -197,7 +202,8 @@ describe('NotaryService.Notarize on chain', () => {
 
   it('notarizes without waiting while the chain is down, and the notarization reaches it once back', async () => {
     chain.down = true;
-    const request = notarizeRequest('contract A');
+    // Enterprises with codes right in either USCC mode: nothing the chain could refuse once back.
+    const request = notarizeRequest('contract A', { parties: [testUscc(1), testUscc(2)] });
 
     const response = await service.Notarize(request, ctx);
 
@@ -208,11 +214,44 @@ describe('NotaryService.Notarize on chain', () => {
     });
   });
 
+  it.each([
+    ['an institution party', ['ShanghaiBankMSP', testUscc(1)], 'parties[0]'],
+    ["a code only the registry's lenient mode takes", [testUscc(1), '91330100MA27XK5U3X'], 'parties[1]'],
+  ])('refuses %s UNAVAILABLE while the chain is down, logging nothing', async (_name, parties, field) => {
+    chain.down = true;
+
+    await expect(
+      notaryService(60_000, 'lenient').Notarize(notarizeRequest('contract A', { parties }), ctx),
+    ).rejects.toMatchObject({ code: 'UNAVAILABLE', field });
+    expect(parts.log.size).toBe(0);
+    // Sent again once the chain is back, it is checked and notarized.
+    chain.down = false;
+    chain.usccMode = 'lenient';
+    await expect(
+      notaryService(60_000, 'lenient').Notarize(notarizeRequest('contract A', { parties }), ctx),
+    ).resolves.toMatchObject({ chainState: 'CHAIN_NOTARIZATION_STATE_COMMITTED' });
+  });
+
   it('refuses an institution party not registered on chain, naming it, before logging anything', async () => {
     await expect(
       service.Notarize(notarizeRequest('contract A', { parties: [testUscc(1), 'UnknownBankMSP'] }), ctx),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'parties[1]' });
     expect(parts.log.size).toBe(0);
+  });
+
+  it("refuses a code the registry's USCC mode refuses, though the node's took it, before logging anything", async () => {
+    // The node started lenient with the registry; the operator has since run SetUsccMode strict.
+    const pilotCode = '91330100MA27XK5U3X';
+    chain.usccMode = 'strict';
+
+    await expect(
+      notaryService(60_000, 'lenient').Notarize(notarizeRequest('contract A', { parties: [pilotCode] }), ctx),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'parties[0]' });
+    expect(parts.log.size).toBe(0);
+    chain.usccMode = 'lenient';
+    await expect(
+      notaryService(60_000, 'lenient').Notarize(notarizeRequest('contract A', { parties: [pilotCode] }), ctx),
+    ).resolves.toMatchObject({ chainState: 'CHAIN_NOTARIZATION_STATE_COMMITTED' });
   });
 
   it('refuses a document this platform notarized on chain with other parties, before logging anything', async () => {
@@ -224,6 +263,28 @@ describe('NotaryService.Notarize on chain', () => {
       field: 'document_digest',
     });
     expect(parts.log.size).toBe(0);
+  });
+
+  it('puts a logged notarization on chain even when signing its checkpoint fails', async () => {
+    const signingFailed = new Error('checkpoint signing failed');
+    // The leaf is appended, then the checkpoint covering it cannot be signed (a storage fault, a key gone).
+    const failing = notaryService(60_000, 'strict', {
+      latestCheckpoint: () => parts.log.latestCheckpoint(),
+      checkpoint: () => Promise.reject(signingFailed),
+    });
+    const request = notarizeRequest('contract A');
+
+    await expect(failing.Notarize(request, ctx)).rejects.toBe(signingFailed);
+
+    expect(parts.log.size).toBe(1);
+    // Nothing else wakes the worker here (settled() would: it is asked only once the submission is seen).
+    for (let polls = 0; polls < 500 && chain.submitted.length === 0; polls++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(chain.submitted).toMatchObject([{ documentDigest: request.documentDigest.toString('hex') }]);
+    await expect(notarizer.settled(request.documentDigest, AbortSignal.timeout(60_000))).resolves.toMatchObject({
+      state: 'committed',
+    });
   });
 
   it("reports the chain's refusal of a logged notarization, and GetNotarization shows it REFUSED", async () => {

@@ -5,7 +5,7 @@
  * chain (NotarizeEvidence, node/notary): Notarize waits a bounded time for that commit and answers with the
  * chain's record, or PENDING; GetNotarization on any node answers from the chain for documents it did not notarize.
  */
-import { canonicalJson, checkParties, USCC_LIKE, type UsccMode } from '../../chaincode/src/protocol.ts';
+import { canonicalJson, checkParties, checkUscc, USCC_LIKE, type UsccMode } from '../../chaincode/src/protocol.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
 import type { ContractEvidence__Output } from '../api/generated/lianxin/v1/ContractEvidence.ts';
 import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
@@ -25,8 +25,8 @@ import type { NotaryStore } from './notary-store.ts';
 
 export interface NotaryServiceComponents extends ChainName {
   readonly notary: Pick<NotaryStore, 'notarize' | 'leafIndexOf'>;
-  readonly notarizer: Pick<EvidenceNotarizer, 'settled' | 'state'>;
-  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization'>;
+  readonly notarizer: Pick<EvidenceNotarizer, 'settled' | 'state' | 'wake'>;
+  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization' | 'getSettings'>;
   readonly builder: AttestationBuilder;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint' | 'checkpoint'>;
   readonly usccMode: UsccMode;
@@ -52,11 +52,14 @@ export function createNotaryService(c: Readonly<NotaryServiceComponents>): Notar
         await checkAgainstChain(contract, c);
       } catch (err) {
         if (!(err instanceof ChainError && err.retryable)) throw err;
+        refuseUncheckedParties(contract, err);
         // The notarization is durable without the chain: the worker submits it once the chain is back.
         logger.warn({ err }, 'could not check the notarization against the chain; notarizing without waiting for it');
         chainUp = false;
       }
       const { leafIndex } = await c.notary.notarize(contract);
+      // The marker is written: the worker submits it even if signing the checkpoint below fails.
+      c.notarizer.wake();
       // Sign a checkpoint covering the leaf now rather than within T, so the receipt can be issued at once.
       if ((c.log.latestCheckpoint()?.size ?? 0) <= leafIndex) await c.log.checkpoint();
       const onChain = await c.notarizer.settled(
@@ -86,7 +89,8 @@ export function createNotaryService(c: Readonly<NotaryServiceComponents>): Notar
 
 /**
  * Refuses, before anything is logged, what NotarizeEvidence would refuse for good: an institution party that is
- * not registered, or the document notarized on chain by this platform with other parties or signatures.
+ * not registered, an enterprise code the registry's USCC mode refuses (changed by SetUsccMode since the node
+ * started in its mode), or the document notarized on chain by this platform with other parties or signatures.
  * @throws ChainError when the chain cannot be asked.
  */
 async function checkAgainstChain(
@@ -94,15 +98,21 @@ async function checkAgainstChain(
   c: Pick<NotaryServiceComponents, 'chain' | 'mspId'>,
 ): Promise<void> {
   const hex = contract.documentDigest.toString('hex');
-  const [evidence, organizations] = await Promise.all([
+  const [evidence, organizations, settings] = await Promise.all([
     c.chain.listEvidenceByDigest(hex),
     Promise.all(
       contract.parties.map((party) => (USCC_LIKE.test(party) ? Promise.resolve(null) : c.chain.getOrganization(party))),
     ),
+    c.chain.getSettings(),
   ]);
   organizations.forEach((org, i) => {
     if (org === undefined) throw invalidArgument(`parties[${i}]`, 'must be an organisation registered on chain');
   });
+  const registryMode = settings?.usccMode ?? 'strict';
+  const checked = checkParties(contract.parties, registryMode);
+  if (!checked.ok) {
+    throw invalidArgument(checked.field, `${checked.requirement} (the registry's USCC mode is ${registryMode})`);
+  }
   const own = evidence.find((e) => e.platform === c.mspId);
   if (own === undefined) return;
   // The chaincode's own comparison (chaincode/src/evidence.ts): canonical JSON of parties and signature maps.
@@ -116,6 +126,23 @@ async function checkAgainstChain(
       { field: 'document_digest' },
     );
   }
+}
+
+/**
+ * With the chain unreachable, a notarization is logged only when NotarizeEvidence cannot refuse it for its parties
+ * once the chain is back: each an enterprise whose code is right in either USCC mode. An institution party (is it
+ * registered?) or a code with a wrong check character (is the registry lenient?) is refused UNAVAILABLE, to be sent
+ * again: logged, a mistyped party would be refused on chain for good and never corrected, its digest being taken.
+ */
+function refuseUncheckedParties(contract: ContractEvidence__Output, cause: ChainError): void {
+  const i = contract.parties.findIndex((party) => !USCC_LIKE.test(party) || !checkUscc(party, 'strict').valid);
+  if (i === -1) return;
+  const field = `parties[${i}]`;
+  throw new NodeError(
+    'UNAVAILABLE',
+    `"${field}" ${contract.parties[i] ?? ''} cannot be checked against the chain now (${cause.message}): retry once the ledger answers`,
+    { field, cause },
+  );
 }
 
 function refusal(documentDigest: Buffer, refused: Extract<ChainNotarization, { state: 'refused' }>): NodeError {
