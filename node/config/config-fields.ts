@@ -256,7 +256,9 @@ export const CONFIG_FIELDS = {
   'ingest.usccMode': {
     kind: { type: 'string', pattern: /^(strict|lenient)$/, description: 'strict or lenient' },
     default: 'strict',
-    doc: 'lenient accepts Unified Social Credit Codes with a wrong check character (legal early pilot codes)',
+    doc:
+      'lenient accepts Unified Social Credit Codes with a wrong check character (legal early pilot codes); must ' +
+      "be the registry's mode (SetUsccMode): the node refuses to start otherwise",
   },
   'health.ledgerProbeSeconds': {
     kind: count(1, 3_600),
