@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { loadSigningIdentity } from '../network/pki/index.ts';
 import { adminSocketPath, startAdminSocket } from './admin/index.ts';
-import { CheckpointAnchorer, LogConflictError } from './anchor/index.ts';
+import { CheckpointAnchorer, LogConflictError, RevokedLogKeys } from './anchor/index.ts';
 import { backupNode, refuseUnfinishedRestore } from './backup/index.ts';
 import {
   ChainIndex,
@@ -134,6 +134,8 @@ const BACKLOG_RETRY_AFTER_MS = 1_000;
 const CALLS_SHARE_OF_GRACE = 0.5;
 /** gRPC health follows the checks this often (and /healthz evaluates them on each request). */
 const HEALTH_INTERVAL_MS = 1_000;
+/** How often the organisation's revoked log keys are read when no reload asks (a key revoked by another path). */
+const REVOKED_LOG_KEYS_REFRESH_MS = 60_000;
 
 /** The services that cannot answer without each failing component; the server as a whole ('') with any. */
 const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> = {
@@ -221,6 +223,10 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       reloadKeys: async () => {
         const ids = await pipelines.keys.reload();
         logger.info(ids, 'signing keys reloaded from the key files');
+        // The way back from a compromised log key revokes it, then rotates: attestations stop proving against it now.
+        await parts.anchorer.readRevokedLogKeys().catch((err: unknown) => {
+          logger.warn({ err }, 'cannot read the revoked log keys after the reload; read again within a minute');
+        });
         if (exchange === undefined || config.keys.p2p === undefined) return ids;
         // A p2p rotation: the libp2p host restarts under the new peer ID (a no-op when the key is unchanged).
         const peerId = await exchange.switchIdentity(await readP2pKey(config.keys.p2p, 'keys.p2p'));
@@ -425,6 +431,12 @@ async function startPipelines(
       storageWiring.changed?.();
     },
     resign: async (size) => signCheckpoint(origin, size, await log.root(size), logSigner).note,
+    revokedLogKeys: new RevokedLogKeys({
+      chain,
+      mspId: config.mspId,
+      logger: componentLogger(logger, 'anchor'),
+      refreshMs: REVOKED_LOG_KEYS_REFRESH_MS,
+    }),
     onAnchored: (leaves, seconds, anchored) => {
       metrics.anchoredRecords.inc(leaves);
       metrics.anchorLatency.observe(seconds);

@@ -26,6 +26,7 @@ import type { Logger } from '../logging/index.ts';
 import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
 import { OutboxWorker } from '../worker/index.ts';
 import { anchorIndexEntries } from './anchor-index-entries.ts';
+import type { RevokedLogKeys } from './revoked-log-keys.ts';
 import { ANCHORED, prefixEnd, QUEUED, RESTORED, sizeKey, sizeOf } from './anchor-keys.ts';
 
 /** A checkpoint committed VALID on the channel, as the node remembers it. */
@@ -70,6 +71,11 @@ export interface CheckpointAnchorerOptions {
   readonly onAnchored?: (leaves: number, seconds: number, anchored: AnchoredCheckpoint) => void;
   /** Called after anchors the chain no longer holds were rolled back (`reconcile`), with the chain's latest anchor. */
   readonly onRolledBack?: (anchored: AnchoredCheckpoint | undefined) => void;
+  /**
+   * The organisation's revoked log keys (read from `start` to `stop`): anchors they signed no longer vouch for
+   * leaves in new attestations.
+   */
+  readonly revokedLogKeys?: RevokedLogKeys;
 }
 
 const MAX_INDEX_ENTRIES = 10_000;
@@ -172,11 +178,20 @@ export class CheckpointAnchorer {
   }
 
   /**
-   * How many times anchors were rolled back since open (`reconcile`): what a reader remembered of anchors before a
-   * change of this number may name transactions the chain no longer holds.
+   * Changes each time anchors were rolled back (`reconcile`) or a log key of the organisation was found revoked: what
+   * a reader remembered of anchors before a change of this number may name transactions the chain no longer holds,
+   * or checkpoints signed by a key that no longer vouches for them.
    */
-  get rollbacks(): number {
-    return this.#rollbacks;
+  get anchorsWithdrawn(): number {
+    return this.#rollbacks + (this.#o.revokedLogKeys?.changes ?? 0);
+  }
+
+  /**
+   * Whether an anchored note was signed by a log key since revoked: a verifier refuses it in an attestation issued
+   * after the revocation (KEY_REVOKED), so a newer anchor proves its leaves.
+   */
+  signedByRevokedKey(note: string): boolean {
+    return this.#o.revokedLogKeys?.signedByRevoked(note) ?? false;
   }
 
   /** Puts a freshly signed checkpoint in the outbox (durably) and wakes the worker. */
@@ -228,6 +243,16 @@ export class CheckpointAnchorer {
 
   start(): void {
     this.#worker.start();
+    this.#o.revokedLogKeys?.start();
+  }
+
+  /**
+   * Reads the organisation's revoked log keys now (after a key reload: the README's way back from a compromised log
+   * key revokes it, then rotates).
+   * @throws ChainError when the chain cannot answer; they are read again periodically.
+   */
+  async readRevokedLogKeys(): Promise<void> {
+    await this.#o.revokedLogKeys?.refresh();
   }
 
   /** The store left a fault: a failure it caused is retried now, not after a backoff grown while it lasted. */
@@ -236,6 +261,7 @@ export class CheckpointAnchorer {
   }
 
   async stop(): Promise<void> {
+    this.#o.revokedLogKeys?.stop();
     await this.#worker.stop();
     await this.#prepared?.parts;
     this.#prepared = undefined;

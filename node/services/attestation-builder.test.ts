@@ -80,9 +80,10 @@ describe('AttestationBuilder', () => {
         get anchoredSize() {
           return anchorer.anchoredSize;
         },
-        get rollbacks() {
+        get anchorsWithdrawn() {
           return rollbacks;
         },
+        signedByRevokedKey: () => false,
         anchorCovering: async (index) => {
           const anchored = await anchorer.anchorCovering(index);
           if (rollbacks > 0 || anchored === undefined) return anchored;
@@ -202,5 +203,62 @@ describe('AttestationBuilder', () => {
       code: 'FAILED_PRECONDITION',
       message: expect.stringContaining('not yet checkpointed') as unknown,
     });
+  });
+
+  it('proves leaves whose first anchor a revoked log key signed against the latest anchor, forgetting what it kept', async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+    await parts.ingest([4]);
+    await parts.anchorAll();
+    const [first, latest] = parts.anchorChain.anchored;
+    // The organisation's revoked log keys, as the anchorer reads them from the registry: here, by the notes they signed.
+    const revoked = new Set<string>();
+    let withdrawn = 0;
+    const anchorer = parts.anchorer;
+    const builder = createAttestationBuilder({
+      log: parts.log,
+      anchorer: {
+        get anchoredSize() {
+          return anchorer.anchoredSize;
+        },
+        get anchorsWithdrawn() {
+          return withdrawn;
+        },
+        signedByRevokedKey: (note) => revoked.has(note),
+        anchorCovering: (index) => anchorer.anchorCovering(index),
+      },
+      receiptKey: parts.org.receiptKey,
+      mspId: parts.org.mspId,
+      channel: CHANNEL,
+      chaincode: CHAINCODE,
+      uncheckpointedRetryAfterMs: UNCHECKPOINTED_RETRY_AFTER_MS,
+    });
+    expect(await builder.attest(1)).toMatchObject({ anchor: { transactionId: first?.transactionId } });
+
+    revoked.add(first?.note ?? '');
+    withdrawn += 1;
+    // Remembered under the first anchor, leaf 2 is looked up again; leaf 3's first anchor is still the latest.
+    for (const leafIndex of [2, 1, 3]) {
+      const attestation = await builder.attest(leafIndex);
+      expect(attestation).toMatchObject({
+        state: 'EVIDENCE_STATE_ANCHORED',
+        inclusion: { leafIndex, treeSize: 4 },
+        checkpoint: { size: 4, note: latest?.note },
+        anchor: { transactionId: latest?.transactionId, blockNumber: 2 },
+      });
+      expect(verifyAttestation(attestation, parts.bundle, { requireAnchored: true })).toMatchObject({ ok: true });
+    }
+
+    // Every anchor by revoked keys: a retry until a checkpoint by a valid key covers the leaf.
+    revoked.add(latest?.note ?? '');
+    withdrawn += 1;
+    await expect(builder.attest(1)).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      message: expect.stringContaining('checkpointed only by a revoked log key') as unknown,
+      retryAfterMs: UNCHECKPOINTED_RETRY_AFTER_MS,
+    });
+    await parts.ingest([5]);
+    await parts.log.checkpoint();
+    expect(await builder.attest(1)).toMatchObject({ state: 'EVIDENCE_STATE_CHECKPOINTED', checkpoint: { size: 5 } });
   });
 });
