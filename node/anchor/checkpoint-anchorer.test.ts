@@ -1,8 +1,9 @@
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeIndexEntries, scanIndexEntries } from '../../chaincode/src/protocol.ts';
 import { ChainError, type AnchoredCheckpoint as ChainCheckpoint } from '../ledger/index.ts';
 import { eventually } from '../../test/support/eventually.ts';
-import type { SignedCheckpoint } from '../log/index.ts';
+import { p256LogSigner, signCheckpoint, type SignedCheckpoint } from '../log/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { FakeAnchorChain, openTestNodeParts, type TestNodeParts } from '../services/test-node-parts.ts';
 import { QUEUED, prefixEnd } from './anchor-keys.ts';
@@ -24,6 +25,7 @@ const openAnchorer = (
   chain: CheckpointAnchorerOptions['chain'] = parts.anchorChain,
   log: CheckpointAnchorerOptions['log'] = parts.log,
   onConflict?: CheckpointAnchorerOptions['onConflict'],
+  more: Partial<Pick<CheckpointAnchorerOptions, 'resign' | 'logger'>> = {},
 ): Promise<CheckpointAnchorer> =>
   CheckpointAnchorer.open({
     db: parts.db.anchor,
@@ -34,7 +36,26 @@ const openAnchorer = (
     retryInitialMs: 10,
     retryMaxMs: 100,
     ...(onConflict && { onConflict }),
+    ...more,
   });
+
+/** Signs checkpoint `size` of the test node's log again with its log key, as the node's `resign` does. */
+const resign = async (size: number): Promise<string> =>
+  signCheckpoint(parts.org.origin, size, await parts.log.root(size), p256LogSigner(parts.org.logKey.privateKey)).note;
+
+/** A logger keeping every line it writes, parsed. */
+function capturingLogger(): { logger: CheckpointAnchorerOptions['logger']; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      callback();
+    },
+  });
+  return { logger: createLogger({ level: 'info', destination }), lines };
+}
 
 /** The test node's chain, its record of the origin's anchor changed by `alter` (a chain the store is not from). */
 const chainHolding = (
@@ -88,6 +109,19 @@ async function checkpointsAt3And5And6(): Promise<[SignedCheckpoint, SignedCheckp
   return [at3, at5, at6];
 }
 
+/**
+ * A log of 10,005 credit records whose only queued checkpoint is the latest, its own anchorer stopped: the
+ * checkpoints signed before it never reached the outbox (signed at a node's start before its anchorer existed).
+ */
+async function onlyCheckpointAt10005(): Promise<SignedCheckpoint> {
+  await parts.anchorer.stop();
+  await parts.ingest(Array.from({ length: 10_000 }, (_, i) => i));
+  await parts.ingest([1, 2, 3, 4, 5], 2);
+  const latest = await parts.log.checkpoint();
+  if (latest === undefined) throw new Error('expected a checkpoint');
+  return latest;
+}
+
 const anchoredSizes = () => parts.anchorChain.anchored.map(({ note }) => note.split('\n')[1]);
 
 describe('CheckpointAnchorer', () => {
@@ -113,6 +147,40 @@ describe('CheckpointAnchorer', () => {
     await parts.anchorAll();
     expect(parts.anchorChain.anchored.map(({ note }) => note.split('\n')[1])).toEqual(['10000', '20000', '30000']);
     expect(parts.anchorer.anchoredSize).toBe(30_000);
+  });
+
+  it('anchors a queue gap wider than one anchor takes in steps it signs, at the chaincode’s limit (review20 C3)', async () => {
+    const latest = await onlyCheckpointAt10005();
+    const { logger, lines } = capturingLogger();
+    const anchorer = await openAnchorer(parts.db.write, undefined, undefined, undefined, { resign, logger });
+    anchorer.start();
+    try {
+      await anchorer.enqueue(latest);
+      await eventually(() => Promise.resolve(anchorer.anchoredSize === 10_005 ? true : undefined), { what: 'anchors' });
+      expect(anchoredSizes()).toEqual(['10000', '10005']);
+      expect(parts.anchorChain.anchored.map(({ entries }) => entries.length)).toEqual([10_000, 5]);
+      expect(await parts.db.anchor.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).toEqual([]);
+      expect(lines.filter((line) => Number(line.level) >= 40)).toEqual([]);
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('logs as an error, and keeps, a checkpoint the chaincode would refuse, retrying it after backoff', async () => {
+    const latest = await onlyCheckpointAt10005();
+    const { logger, lines } = capturingLogger();
+    // Without `resign`, the gap cannot be stepped: the chaincode's own check of the entries refuses 10,005.
+    const anchorer = await openAnchorer(parts.db.write, undefined, undefined, undefined, { logger });
+    anchorer.start();
+    try {
+      await anchorer.enqueue(latest);
+      const refused = await eventually(() => Promise.resolve(lines.find((line) => line.size === 10_005)));
+      expect(refused).toMatchObject({ level: 50, msg: 'the chain refuses the checkpoint; retrying after backoff' });
+      expect(anchorer.anchoredSize).toBe(0);
+      expect(await parts.db.anchor.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).toHaveLength(1);
+    } finally {
+      await anchorer.stop();
+    }
   });
 
   it('anchors, once reopened, the checkpoints its outbox held when it stopped, and leaves the outbox empty', async () => {

@@ -1,7 +1,8 @@
 /**
  * The anchoring pipeline (DESIGN §6): signed checkpoints wait in a durable outbox; one at a time, the newest that
  * adds at most `maxLeavesPerAnchor` leaves goes on chain through AnchorCheckpoint with the RFC 9162 consistency
- * proof from the last anchored size and the index entries of the credit records it newly covers. Failures are
+ * proof from the last anchored size and the index entries of the credit records it newly covers (when even the
+ * oldest adds more, a checkpoint the log signs at that many leaves goes first). Failures are
  * retried with capped exponential backoff. Exactly once: the chaincode refuses a checkpoint it already holds
  * (CHECKPOINT_STALE), and the anchorer then takes the chain's own record of it — so a crash between the commit
  * and the local write neither loses nor duplicates an anchor. The chain's record keeps the transaction ID, not
@@ -13,7 +14,12 @@
  * earlier than before.
  */
 import { NodeError } from '../api/errors.ts';
-import { IndexEntriesWriter, indexEntriesOf, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
+import {
+  ChaincodeError,
+  IndexEntriesWriter,
+  indexEntriesOf,
+  type IndexEntriesView,
+} from '../../chaincode/src/protocol.ts';
 import {
   ChainError,
   type AnchoredCheckpoint as ChainCheckpoint,
@@ -59,7 +65,8 @@ export interface CheckpointAnchorerOptions {
   /**
    * Signs checkpoint `size` again with the log key the node signs with now. A checkpoint queued before a key
    * rotation carries the old key's signature, which the chaincode refuses once the old window has closed
-   * (CHECKPOINT_BAD_SIGNATURE); re-signed, the same tree head is anchored instead of waiting for a later one.
+   * (CHECKPOINT_BAD_SIGNATURE); re-signed, the same tree head is anchored instead of waiting for a later one. Also
+   * signs the steps across a queue gap wider than one anchor (`#step`); without it, such a gap is refused.
    */
   readonly resign?: (size: number) => Promise<string>;
   /**
@@ -145,11 +152,12 @@ export class CheckpointAnchorer {
       process: ({ size, note }) => this.#anchor(size, note),
       onFailure: (err, { size }, retryInMs) => {
         if (err instanceof LogConflictError) this.#o.onConflict?.(err);
-        const retryable = !(err instanceof ChainError) || err.retryable;
-        this.#o.logger[retryable ? 'warn' : 'error'](
-          { err, size, retryInMs },
-          retryable ? 'anchoring failed; retrying' : 'the chain refused the checkpoint; retrying after backoff',
-        );
+        // Refused for good, by the chain or by the chaincode's own checks run here: anchoring stays stalled (the
+        // anchoring health check fails, ingest is refused once the backlog is full) until the cause is mended; it
+        // is retried after backoff meanwhile, so that it resumes then without a restart.
+        if (err instanceof ChaincodeError || (err instanceof ChainError && !err.retryable)) {
+          this.#o.logger.error({ err, size, retryInMs }, 'the chain refuses the checkpoint; retrying after backoff');
+        } else this.#o.logger.warn({ err, size, retryInMs }, 'anchoring failed; retrying');
       },
       onReadRetry: (err, retryInMs) => {
         this.#o.logger.warn({ err, retryInMs }, 'cannot read the anchoring queue from the store; retrying');
@@ -270,7 +278,8 @@ export class CheckpointAnchorer {
   }
 
   /**
-   * The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more. Before the
+   * The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more (`#step`
+   * anchors a checkpoint between first). Before the
    * log has been reconciled with the chain, with nothing queued, the anchored size itself: `#anchor` reconciles and
    * anchors nothing, so a conflict is found as soon as the chain answers, not at the next ingest.
    */
@@ -358,13 +367,14 @@ export class CheckpointAnchorer {
     this.#worker.retryNow();
   }
 
-  async #anchor(size: number, note: string): Promise<void> {
+  async #anchor(queuedSize: number, queuedNote: string): Promise<void> {
     if (!this.#reconciled) {
       // Reconciled, the outbox may choose another checkpoint (one the chain holds is recorded, others rolled back).
       await this.reconcile();
       return;
     }
     const from = this.anchoredSize;
+    const [size, note] = await this.#step(from, queuedSize, queuedNote);
     const [entries, proof] = (await this.#takePrepared(from, size)) ?? (await this.#parts(from, size));
     const started = performance.now();
     let anchored: AnchoredCheckpoint;
@@ -388,6 +398,25 @@ export class CheckpointAnchorer {
     this.#o.onAnchored?.(anchored.size - from, (performance.now() - started) / 1000, anchored);
   }
 
+  /**
+   * The checkpoint to anchor after `from`: the queued one, or, when that adds more leaves than an anchor may take,
+   * one the log signs at `from + maxLeaves` (it can sign any size of itself consistently). Such a gap is left by
+   * checkpoints that never reached the outbox: signed while it could not take them, or queued and lost in a crash.
+   */
+  async #step(from: number, size: number, note: string): Promise<[number, string]> {
+    const resign = this.#o.resign;
+    if (size - from <= this.#maxLeaves || resign === undefined) return [size, note];
+    const step = from + this.#maxLeaves;
+    this.#o.logger.info({ from, queued: size, size: step }, 'queued checkpoint too far ahead for one anchor: stepping');
+    return [step, await resign(step)];
+  }
+
+  /** The size `#step` anchors after `from`: the outbox's choice, at most one anchor's leaves ahead when it can sign. */
+  #target(from: number): number | undefined {
+    const chosen = this.#choose(from);
+    return chosen === undefined || this.#o.resign === undefined ? chosen : Math.min(chosen, from + this.#maxLeaves);
+  }
+
   /** The index entries of leaves [from, size) and the consistency proof from `from`. */
   #parts(from: number, size: number): Promise<AnchorParts> {
     return Promise.all([
@@ -402,7 +431,7 @@ export class CheckpointAnchorer {
    */
   #prepareAfter(size: number): void {
     if (this.#prepared !== undefined) return;
-    const next = this.#choose(size);
+    const next = this.#target(size);
     if (next === undefined) return;
     // A failed read is not this anchor's failure: the parts are read again when needed, and fail there if they must.
     const parts = this.#parts(size, next).catch(() => undefined);
