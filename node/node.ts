@@ -417,8 +417,9 @@ async function startPipelines(
   // Told when the chain went back (a ledger restored from an older backup): what it lost of theirs is sent again.
   const chainWentBack: (() => void)[] = [];
   let ownAnchorBlock = -1n;
-  const noteAnchor = (blockNumber: number) => {
-    if (BigInt(blockNumber) > ownAnchorBlock) ownAnchorBlock = BigInt(blockNumber);
+  // An anchor learnt from a gateway peer bootstrapped from a snapshot above its block has none (the chain is there).
+  const noteAnchor = (blockNumber: number | undefined) => {
+    if (blockNumber !== undefined && BigInt(blockNumber) > ownAnchorBlock) ownAnchorBlock = BigInt(blockNumber);
   };
   const anchorer = await CheckpointAnchorer.open({
     db: db.anchor,

@@ -6,6 +6,7 @@ import { eventually } from '../../test/support/eventually.ts';
 import { p256LogSigner, signCheckpoint, type SignedCheckpoint } from '../log/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { FakeAnchorChain, openTestNodeParts, type TestNodeParts } from '../services/test-node-parts.ts';
+import { anchorIndexEntries } from './anchor-index-entries.ts';
 import { QUEUED, prefixEnd } from './anchor-keys.ts';
 import { CheckpointAnchorer, LogConflictError, type CheckpointAnchorerOptions } from './checkpoint-anchorer.ts';
 
@@ -381,6 +382,50 @@ describe('CheckpointAnchorer', () => {
       expect(restored.anchored[1]?.entries.map((entry) => entry.leafIndex)).toEqual([3, 4, 5]);
       await anchorer.whenAnchored(6);
       expect((await anchorer.anchorCovering(4))?.transactionId).toBe(restored.anchored[1]?.transactionId);
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('reconciles on a gateway peer bootstrapped from a snapshot above the anchor it missed; the next anchor covers its leaves (review20 S5)', async () => {
+    await parts.anchorer.stop();
+    await parts.ingest([1, 2, 3]);
+    const missed = await parts.log.checkpoint();
+    if (missed === undefined) throw new Error('expected a checkpoint');
+    // Killed between the anchor's commit and its record: the chain holds it, the store does not.
+    const { transactionId } = await parts.anchorChain.anchorCheckpoint(
+      missed.note,
+      [],
+      await anchorIndexEntries(parts.log, 0, 3),
+    );
+    // The node's gateway peer was bootstrapped from a ledger snapshot taken above that transaction's block.
+    const belowSnapshot: CheckpointAnchorerOptions['chain'] = {
+      ...chainHolding((anchored) => anchored),
+      blockNumberOf: (txId) =>
+        txId === transactionId
+          ? Promise.reject(
+              new ChainError(
+                'REJECTED',
+                `GetBlockByTxID: details for the TXID [${txId}] not available. Ledger bootstrapped from a snapshot. ` +
+                  'First available block = [1200]',
+              ),
+            )
+          : parts.anchorChain.blockNumberOf(txId),
+    };
+    const anchorer = await openAnchorer(parts.db.write, belowSnapshot);
+    try {
+      await anchorer.reconcile();
+      expect(anchorer.anchoredSize).toBe(3);
+      // No block to name for the missed anchor, and none after it yet.
+      expect(await anchorer.anchorCovering(1)).toBeUndefined();
+      anchorer.start();
+      await parts.ingest([4]);
+      const next = await parts.log.checkpoint();
+      if (next === undefined) throw new Error('expected a checkpoint');
+      await anchorer.enqueue(next);
+      await anchorer.whenAnchored(4);
+      // The next anchor covers the missed one's leaves, with its block.
+      expect(await anchorer.anchorCovering(1)).toMatchObject({ size: 4, blockNumber: 2 });
     } finally {
       await anchorer.stop();
     }

@@ -22,6 +22,7 @@ import {
 } from '../../chaincode/src/protocol.ts';
 import {
   ChainError,
+  firstAvailableBlock,
   type AnchoredCheckpoint as ChainCheckpoint,
   type AnchorIndexEntries,
   type IndexEntry,
@@ -47,10 +48,12 @@ export interface AnchoredCheckpoint {
 }
 
 /**
- * An anchor as stored: before block numbers were recovered, one learnt from the chain after a crash was stored
- * without it. Such an anchor gets its block number from the chain when first read (anchorCovering).
+ * An anchor as stored: one learnt from the chain after a crash is stored without its block number when the chain
+ * cannot tell it now (before block numbers were recovered, always; on a gateway peer bootstrapped from a ledger
+ * snapshot above its block, for good). Such an anchor gets its block number from the chain when first read, or a
+ * later anchor proves its leaves (anchorCovering).
  */
-type StoredAnchor = Omit<AnchoredCheckpoint, 'blockNumber'> & { readonly blockNumber?: number };
+export type StoredAnchor = Omit<AnchoredCheckpoint, 'blockNumber'> & { readonly blockNumber?: number };
 
 export interface CheckpointAnchorerOptions {
   readonly db: NodeSublevel;
@@ -75,9 +78,9 @@ export interface CheckpointAnchorerOptions {
    */
   readonly onConflict?: (err: LogConflictError) => void;
   /** Called after each anchor with the number of leaves it newly covers, how long the chain took, and the anchor. */
-  readonly onAnchored?: (leaves: number, seconds: number, anchored: AnchoredCheckpoint) => void;
+  readonly onAnchored?: (leaves: number, seconds: number, anchored: StoredAnchor) => void;
   /** Called after anchors the chain no longer holds were rolled back (`reconcile`), with the chain's latest anchor. */
-  readonly onRolledBack?: (anchored: AnchoredCheckpoint | undefined) => void;
+  readonly onRolledBack?: (anchored: StoredAnchor | undefined) => void;
   /**
    * The organisation's revoked log keys (read from `start` to `stop`): anchors they signed no longer vouch for
    * leaves in new attestations.
@@ -213,22 +216,30 @@ export class CheckpointAnchorer {
   }
 
   /**
-   * The first anchored checkpoint that covers leaf `index`, if any, with the block number of its transaction.
+   * The first anchored checkpoint that covers leaf `index` and whose block number is known, if any. An anchor stored
+   * without one is looked up on the chain (and kept); one whose block lies below the gateway peer's ledger snapshot
+   * cannot be, and the next anchor covers the leaf as well (none yet: undefined).
    * @throws ChainError when an anchor stored without its block number cannot be looked up on the chain now.
    */
   async anchorCovering(index: number): Promise<AnchoredCheckpoint | undefined> {
     if (index >= this.anchoredSize) return undefined;
-    const [value] = await this.#o.db
-      .values({ gte: sizeKey(ANCHORED, index + 1), lt: prefixEnd(ANCHORED), limit: 1 })
-      .all();
-    if (value === undefined) return undefined;
-    const stored = JSON.parse(value.toString('utf8')) as StoredAnchor;
-    if (stored.blockNumber !== undefined) return { ...stored, blockNumber: stored.blockNumber };
-    const anchored = { ...stored, blockNumber: await this.#blockNumberOf(stored.transactionId) };
-    await this.#o.write([
-      { type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, anchored.size), value: encodeAnchor(anchored) },
-    ]);
-    return anchored;
+    for (let above = index; ;) {
+      const [value] = await this.#o.db
+        .values({ gte: sizeKey(ANCHORED, above + 1), lt: prefixEnd(ANCHORED), limit: 1 })
+        .all();
+      if (value === undefined) return undefined;
+      const stored = JSON.parse(value.toString('utf8')) as StoredAnchor;
+      if (stored.blockNumber !== undefined) return { ...stored, blockNumber: stored.blockNumber };
+      const blockNumber = await this.#blockNumberOf(stored.transactionId);
+      if (blockNumber !== undefined) {
+        const anchored = { ...stored, blockNumber };
+        await this.#o.write([
+          { type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, anchored.size), value: encodeAnchor(anchored) },
+        ]);
+        return anchored;
+      }
+      above = stored.size;
+    }
   }
 
   /**
@@ -377,7 +388,7 @@ export class CheckpointAnchorer {
     const [size, note] = await this.#step(from, queuedSize, queuedNote);
     const [entries, proof] = (await this.#takePrepared(from, size)) ?? (await this.#parts(from, size));
     const started = performance.now();
-    let anchored: AnchoredCheckpoint;
+    let anchored: StoredAnchor;
     try {
       const signed = await this.#submitAnchor(note, proof, entries, size);
       const committed = signed.committed;
@@ -482,7 +493,7 @@ export class CheckpointAnchorer {
   }
 
   /** After a crash between commit and record, the chain holds the checkpoint: take its record of it. */
-  async #fromChain(size: number, cause: ChainError): Promise<AnchoredCheckpoint> {
+  async #fromChain(size: number, cause: ChainError): Promise<StoredAnchor> {
     const onChain: ChainCheckpoint | undefined = await this.#o.chain.getCheckpoint(this.#o.log.origin);
     const chainSize = onChain ? Number(onChain.size) : 0;
     if (!onChain || chainSize < size) {
@@ -493,13 +504,17 @@ export class CheckpointAnchorer {
     return this.#ours(onChain, cause);
   }
 
-  /** The chain's anchor of this origin, once its root is checked to be this log's at that size. */
-  async #ours(onChain: ChainCheckpoint, cause?: unknown): Promise<AnchoredCheckpoint> {
+  /**
+   * The chain's anchor of this origin, once its root is checked to be this log's at that size; without its block
+   * number when the gateway peer holds no index of it (`#blockNumberOf`).
+   */
+  async #ours(onChain: ChainCheckpoint, cause?: unknown): Promise<StoredAnchor> {
     await this.#checkOurs(onChain, cause);
     const size = Number(onChain.size);
     const blockNumber = await this.#blockNumberOf(onChain.txId);
     this.#o.logger.info({ size, transactionId: onChain.txId, blockNumber }, 'checkpoint already anchored');
-    return { size, note: onChain.checkpoint, transactionId: onChain.txId, blockNumber, anchoredAt: onChain.anchoredAt };
+    const anchored = { size, note: onChain.checkpoint, transactionId: onChain.txId, anchoredAt: onChain.anchoredAt };
+    return blockNumber === undefined ? anchored : { ...anchored, blockNumber };
   }
 
   /** @throws LogConflictError unless the chain's tree head of this origin is this log's at its size. */
@@ -526,8 +541,19 @@ export class CheckpointAnchorer {
     }
   }
 
-  async #blockNumberOf(transactionId: string): Promise<number> {
-    return Number(await this.#o.chain.blockNumberOf(transactionId));
+  /**
+   * The block holding `transactionId`; undefined on a gateway peer bootstrapped from a ledger snapshot above it,
+   * which keeps no index of the transactions below (node/ledger blockHolding's rule; with no block seen here to
+   * stand in, none is named).
+   * @throws ChainError when the chain cannot answer.
+   */
+  async #blockNumberOf(transactionId: string): Promise<number | undefined> {
+    try {
+      return Number(await this.#o.chain.blockNumberOf(transactionId));
+    } catch (err) {
+      if (firstAvailableBlock(err) !== undefined) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -535,7 +561,7 @@ export class CheckpointAnchorer {
    * go back into the outbox as they were signed (each adds at most maxLeaves leaves; a note signed by a key no
    * longer valid is re-signed when refused), in one batch with the chain's anchor recorded as the latest.
    */
-  async #rollBack(anchored: AnchoredCheckpoint | undefined): Promise<void> {
+  async #rollBack(anchored: StoredAnchor | undefined): Promise<void> {
     const { db } = this.#o;
     const to = anchored?.size ?? 0;
     const vanished = (await db.values({ gt: sizeKey(ANCHORED, to), lt: prefixEnd(ANCHORED) }).all()).map(
@@ -561,7 +587,7 @@ export class CheckpointAnchorer {
     this.#o.onRolledBack?.(anchored);
   }
 
-  async #record(anchored: AnchoredCheckpoint): Promise<void> {
+  async #record(anchored: StoredAnchor): Promise<void> {
     const { db } = this.#o;
     const done = this.#queued.filter((size) => size <= anchored.size);
     const queuedMeanwhile = new Set<number>();
@@ -614,7 +640,7 @@ interface PreparedAnchor {
   readonly parts: Promise<AnchorParts | undefined>;
 }
 
-const encodeAnchor = (anchored: AnchoredCheckpoint): Buffer => Buffer.from(JSON.stringify(anchored));
+const encodeAnchor = (anchored: StoredAnchor): Buffer => Buffer.from(JSON.stringify(anchored));
 
 interface StoredOutbox {
   readonly anchored: StoredAnchor | undefined;
