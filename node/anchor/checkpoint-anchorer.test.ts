@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeIndexEntries, scanIndexEntries } from '../../chaincode/src/protocol.ts';
@@ -9,6 +10,7 @@ import { FakeAnchorChain, openTestNodeParts, type TestNodeParts } from '../servi
 import { anchorIndexEntries } from './anchor-index-entries.ts';
 import { QUEUED, prefixEnd } from './anchor-keys.ts';
 import { CheckpointAnchorer, LogConflictError, type CheckpointAnchorerOptions } from './checkpoint-anchorer.ts';
+import { noteKeyId } from './revoked-log-keys.ts';
 
 let parts: TestNodeParts;
 
@@ -426,6 +428,42 @@ describe('CheckpointAnchorer', () => {
       await anchorer.whenAnchored(4);
       // The next anchor covers the missed one's leaves, with its block.
       expect(await anchorer.anchorCovering(1)).toMatchObject({ size: 4, blockNumber: 2 });
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('sends a refused checkpoint again only once re-signed by another key than the one refused (review20 N7)', async () => {
+    const [at3] = await checkpointsAt3And5And6();
+    // The chain takes no checkpoint the test node's log key signed (its window closed).
+    const refusedKeyId = noteKeyId(at3.note);
+    const sent: string[] = [];
+    const { chain } = chainAround((call, note, ...rest) => {
+      sent.push(note);
+      if (noteKeyId(note) !== refusedKeyId) return call(note, ...rest);
+      const refusal = new ChainError('REJECTED', 'no signature verifies with a log key valid now', {
+        chaincodeCode: 'CHECKPOINT_BAD_SIGNATURE',
+      });
+      return Promise.reject(refusal);
+    });
+    let signer = p256LogSigner(parts.org.logKey.privateKey);
+    let resigned = 0;
+    const anchorer = await openAnchorer(parts.db.write, chain, undefined, undefined, {
+      resign: async (size) => {
+        resigned++;
+        return signCheckpoint(parts.org.origin, size, await parts.log.root(size), signer).note;
+      },
+    });
+    anchorer.start();
+    try {
+      await anchorer.enqueue(at3);
+      await eventually(() => Promise.resolve(resigned >= 3 ? true : undefined), { what: 'three refusals' });
+      // Re-signed by the same key: one endorsement an attempt, not a second one refused the same way.
+      expect(sent.length - resigned).toBeLessThanOrEqual(1);
+      // The node switched to a new key: the re-signed checkpoint goes on chain.
+      signer = p256LogSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+      await anchorer.whenAnchored(3);
+      expect(noteKeyId(parts.anchorChain.anchored.at(-1)?.note ?? '')).toBe(signer.kid.slice(0, 8));
     } finally {
       await anchorer.stop();
     }

@@ -33,7 +33,7 @@ import type { Logger } from '../logging/index.ts';
 import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
 import { OutboxWorker } from '../worker/index.ts';
 import { anchorIndexEntries } from './anchor-index-entries.ts';
-import type { RevokedLogKeys } from './revoked-log-keys.ts';
+import { noteKeyId, type RevokedLogKeys } from './revoked-log-keys.ts';
 import { ANCHORED, prefixEnd, QUEUED, RESTORED, sizeKey, sizeOf } from './anchor-keys.ts';
 
 /** A checkpoint committed VALID on the channel, as the node remembers it. */
@@ -473,7 +473,8 @@ export class CheckpointAnchorer {
       const resign = this.#o.resign;
       if (!(err instanceof ChainError && err.chaincodeCode === 'CHECKPOINT_BAD_SIGNATURE') || !resign) throw err;
       const resigned = await resign(size);
-      if (resigned === note) throw err;
+      // Signed by the same key (ECDSA signatures differ each time), the chain would refuse it the same way.
+      if (noteKeyId(resigned) === noteKeyId(note)) throw err;
       this.#o.logger.info(
         { size },
         'checkpoint signed by a key no longer valid on chain; re-signed with the current key',
