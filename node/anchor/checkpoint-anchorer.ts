@@ -290,9 +290,9 @@ export class CheckpointAnchorer {
 
   /**
    * The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more (`#step`
-   * anchors a checkpoint between first). Before the
-   * log has been reconciled with the chain, with nothing queued, the anchored size itself: `#anchor` reconciles and
-   * anchors nothing, so a conflict is found as soon as the chain answers, not at the next ingest.
+   * anchors a checkpoint between first). Before the log has been reconciled with the chain, with nothing queued, the
+   * anchored size itself: `#anchor` reconciles and anchors nothing, so a conflict is found as soon as the chain
+   * answers, not at the next ingest.
    */
   async #nextQueued(): Promise<{ size: number; note: string } | undefined> {
     if (this.#stale) await this.#reload();
