@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { loadSigningIdentity } from '../network/pki/index.ts';
 import { adminSocketPath, startAdminSocket } from './admin/index.ts';
-import { CheckpointAnchorer, LogConflictError } from './anchor/index.ts';
+import { CheckpointAnchorer, LogConflictError, RevokedLogKeys } from './anchor/index.ts';
 import { backupNode, refuseUnfinishedRestore } from './backup/index.ts';
 import {
   ChainIndex,
@@ -48,7 +48,7 @@ import {
 } from './health/index.ts';
 import { ChainError, LianxinChain, positionOffChain } from './ledger/index.ts';
 import { KeyRotationError, LiveNodeKeys, readP2pKey, readPrivateKey } from './keys/index.ts';
-import { openTransparencyLog, signCheckpoint, type TransparencyLog } from './log/index.ts';
+import { openTransparencyLog, signCheckpoint, type SignedCheckpoint, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { Gauge } from 'prom-client';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
@@ -135,6 +135,8 @@ const BACKLOG_RETRY_AFTER_MS = 1_000;
 const CALLS_SHARE_OF_GRACE = 0.5;
 /** gRPC health follows the checks this often (and /healthz evaluates them on each request). */
 const HEALTH_INTERVAL_MS = 1_000;
+/** How often the organisation's revoked log keys are read when no reload asks (a key revoked by another path). */
+const REVOKED_LOG_KEYS_REFRESH_MS = 60_000;
 
 /** The services that cannot answer without each failing component; the server as a whole ('') with any. */
 const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> = {
@@ -222,6 +224,10 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       reloadKeys: async () => {
         const ids = await pipelines.keys.reload();
         logger.info(ids, 'signing keys reloaded from the key files');
+        // The way back from a compromised log key revokes it, then rotates: attestations stop proving against it now.
+        await parts.anchorer.readRevokedLogKeys().catch((err: unknown) => {
+          logger.warn({ err }, 'cannot read the revoked log keys after the reload; read again within a minute');
+        });
         if (exchange === undefined || config.keys.p2p === undefined) return ids;
         // A p2p rotation: the libp2p host restarts under the new peer ID (a no-op when the key is unchanged).
         const peerId = await exchange.switchIdentity(await readP2pKey(config.keys.p2p, 'keys.p2p'));
@@ -374,8 +380,9 @@ async function startPipelines(
     }),
   );
 
-  // The log announces checkpoints to the anchorer, which reads the log: the anchorer is set once both exist.
-  const wiring: { anchorer?: CheckpointAnchorer } = {};
+  // The log announces checkpoints to the anchorer, which reads the log: the anchorer is set once both exist, and
+  // takes then the checkpoints the log signed at open (every N leaves past a crash), kept meanwhile.
+  const wiring: { anchorer?: CheckpointAnchorer; early: SignedCheckpoint[] } = { early: [] };
   const keys = new LiveNodeKeys({ log: config.keys.log, receipt: config.keys.receipt }, logKey, receiptKey);
   const logSigner = keys.logSigner;
   let logConflict: LogConflictError | undefined;
@@ -396,6 +403,7 @@ async function startPipelines(
     checkpointLeaves: config.checkpoint.leaves,
     onCheckpoint: (checkpoint) => {
       logger.info({ origin, size: checkpoint.size }, 'checkpoint signed');
+      if (wiring.anchorer === undefined) wiring.early.push(checkpoint);
       wiring.anchorer?.enqueue(checkpoint).catch((err: unknown) => {
         logger.error({ err, size: checkpoint.size }, 'could not queue a checkpoint for anchoring');
       });
@@ -411,8 +419,9 @@ async function startPipelines(
   // Told when the chain went back (a ledger restored from an older backup): what it lost of theirs is sent again.
   const chainWentBack: (() => void)[] = [];
   let ownAnchorBlock = -1n;
-  const noteAnchor = (blockNumber: number) => {
-    if (BigInt(blockNumber) > ownAnchorBlock) ownAnchorBlock = BigInt(blockNumber);
+  // An anchor learnt from a gateway peer bootstrapped from a snapshot above its block has none (the chain is there).
+  const noteAnchor = (blockNumber: number | undefined) => {
+    if (blockNumber !== undefined && BigInt(blockNumber) > ownAnchorBlock) ownAnchorBlock = BigInt(blockNumber);
   };
   const anchorer = await CheckpointAnchorer.open({
     db: db.anchor,
@@ -427,6 +436,12 @@ async function startPipelines(
       storageWiring.changed?.();
     },
     resign: async (size) => signCheckpoint(origin, size, await log.root(size), logSigner).note,
+    revokedLogKeys: new RevokedLogKeys({
+      chain,
+      mspId: config.mspId,
+      logger: componentLogger(logger, 'anchor'),
+      refreshMs: REVOKED_LOG_KEYS_REFRESH_MS,
+    }),
     onAnchored: (leaves, seconds, anchored) => {
       metrics.anchoredRecords.inc(leaves);
       metrics.anchorLatency.observe(seconds);
@@ -452,6 +467,7 @@ async function startPipelines(
   wiring.anchorer = anchorer;
   // A checkpoint signed just before a crash may not have reached the outbox.
   const latest = log.latestCheckpoint();
+  for (const early of wiring.early.splice(0)) await anchorer.enqueue(early);
   if (latest) await anchorer.enqueue(latest);
   // After a storage fault: the log follows what reached the disk before writes are admitted again; once they are,
   // a checkpoint signed while the outbox could not take it is queued (the same as after a crash).

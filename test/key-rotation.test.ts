@@ -357,6 +357,38 @@ describe('lianxin keys rotate', () => {
     expect((await nodeKeys()).logKeyId).not.toBe(logKeyId);
   }, 30_000);
 
+  it('keeps leaves anchored before their log key was revoked verifying, once revoked and rotated (review20 C2)', async () => {
+    const { logKeyId } = await nodeKeys();
+    // Leaf 101, first anchored under the node's first log key, rotated since (not revoked).
+    const firstKey = verifyAttestation(await attest(101), await trustBundle());
+    expect(firstKey).toMatchObject({ ok: true });
+    const anchored = node.log.size + 5;
+    await ingest('before-revocation', 500, 5);
+    await node.anchorer.whenAnchored(anchored);
+    // The README's way back from a compromised log key: revoke it (--force: the node signs with it), then rotate.
+    const revoked = await lianxin([
+      ...['keys', 'revoke', '--kid', logKeyId, '--config', configFile, '--admin-msp-dir', adminMsp, '--force'],
+    ]);
+    expect(revoked).toMatchObject({ code: 0, stderr: '' });
+    expect(await rotate('log')).toMatchObject({ code: 0, stderr: '' });
+    const fresh = (await nodeKeys()).logKeyId;
+
+    // Every checkpoint covering the leaf is the revoked key's until the log grows: a retry, not a dead attestation.
+    await expect(attest(502)).rejects.toMatchObject({
+      code: 9,
+      details: expect.stringContaining('checkpointed only by a revoked log key') as unknown,
+    });
+    await ingest('after-revocation', 600, 3);
+    await node.anchorer.whenAnchored(anchored + 3);
+    const bundle = await trustBundle();
+    const [old, older] = [await attest(502), await attest(101)].map((a) =>
+      verifyAttestation(a, bundle, { requireAnchored: true }),
+    );
+    // Proven against the fresh key's anchor; a leaf first anchored under a key merely rotated keeps its first anchor.
+    expect(old).toMatchObject({ ok: true, logKey: { kid: fresh }, size: anchored + 3 });
+    expect(older).toMatchObject({ ok: true, logKey: { kid: firstKey.ok && firstKey.logKey.kid } });
+  }, 60_000);
+
   it('refuses a kind it does not know, as a usage error', async () => {
     expect(await rotate('tls')).toMatchObject({ code: 2 });
   });

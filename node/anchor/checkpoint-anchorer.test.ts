@@ -1,12 +1,16 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeIndexEntries, scanIndexEntries } from '../../chaincode/src/protocol.ts';
 import { ChainError, type AnchoredCheckpoint as ChainCheckpoint } from '../ledger/index.ts';
 import { eventually } from '../../test/support/eventually.ts';
-import type { SignedCheckpoint } from '../log/index.ts';
+import { p256LogSigner, signCheckpoint, type SignedCheckpoint } from '../log/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { FakeAnchorChain, openTestNodeParts, type TestNodeParts } from '../services/test-node-parts.ts';
+import { anchorIndexEntries } from './anchor-index-entries.ts';
 import { QUEUED, prefixEnd } from './anchor-keys.ts';
 import { CheckpointAnchorer, LogConflictError, type CheckpointAnchorerOptions } from './checkpoint-anchorer.ts';
+import { noteKeyId } from './revoked-log-keys.ts';
 
 let parts: TestNodeParts;
 
@@ -24,6 +28,7 @@ const openAnchorer = (
   chain: CheckpointAnchorerOptions['chain'] = parts.anchorChain,
   log: CheckpointAnchorerOptions['log'] = parts.log,
   onConflict?: CheckpointAnchorerOptions['onConflict'],
+  more: Partial<Pick<CheckpointAnchorerOptions, 'resign' | 'logger'>> = {},
 ): Promise<CheckpointAnchorer> =>
   CheckpointAnchorer.open({
     db: parts.db.anchor,
@@ -34,7 +39,26 @@ const openAnchorer = (
     retryInitialMs: 10,
     retryMaxMs: 100,
     ...(onConflict && { onConflict }),
+    ...more,
   });
+
+/** Signs checkpoint `size` of the test node's log again with its log key, as the node's `resign` does. */
+const resign = async (size: number): Promise<string> =>
+  signCheckpoint(parts.org.origin, size, await parts.log.root(size), p256LogSigner(parts.org.logKey.privateKey)).note;
+
+/** A logger keeping every line it writes, parsed. */
+function capturingLogger(): { logger: CheckpointAnchorerOptions['logger']; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      callback();
+    },
+  });
+  return { logger: createLogger({ level: 'info', destination }), lines };
+}
 
 /** The test node's chain, its record of the origin's anchor changed by `alter` (a chain the store is not from). */
 const chainHolding = (
@@ -88,6 +112,19 @@ async function checkpointsAt3And5And6(): Promise<[SignedCheckpoint, SignedCheckp
   return [at3, at5, at6];
 }
 
+/**
+ * A log of 10,005 credit records whose only queued checkpoint is the latest, its own anchorer stopped: the
+ * checkpoints signed before it never reached the outbox (signed at a node's start before its anchorer existed).
+ */
+async function onlyCheckpointAt10005(): Promise<SignedCheckpoint> {
+  await parts.anchorer.stop();
+  await parts.ingest(Array.from({ length: 10_000 }, (_, i) => i));
+  await parts.ingest([1, 2, 3, 4, 5], 2);
+  const latest = await parts.log.checkpoint();
+  if (latest === undefined) throw new Error('expected a checkpoint');
+  return latest;
+}
+
 const anchoredSizes = () => parts.anchorChain.anchored.map(({ note }) => note.split('\n')[1]);
 
 describe('CheckpointAnchorer', () => {
@@ -113,6 +150,40 @@ describe('CheckpointAnchorer', () => {
     await parts.anchorAll();
     expect(parts.anchorChain.anchored.map(({ note }) => note.split('\n')[1])).toEqual(['10000', '20000', '30000']);
     expect(parts.anchorer.anchoredSize).toBe(30_000);
+  });
+
+  it('anchors a queue gap wider than one anchor takes in steps it signs, at the chaincode’s limit (review20 C3)', async () => {
+    const latest = await onlyCheckpointAt10005();
+    const { logger, lines } = capturingLogger();
+    const anchorer = await openAnchorer(parts.db.write, undefined, undefined, undefined, { resign, logger });
+    anchorer.start();
+    try {
+      await anchorer.enqueue(latest);
+      await eventually(() => Promise.resolve(anchorer.anchoredSize === 10_005 ? true : undefined), { what: 'anchors' });
+      expect(anchoredSizes()).toEqual(['10000', '10005']);
+      expect(parts.anchorChain.anchored.map(({ entries }) => entries.length)).toEqual([10_000, 5]);
+      expect(await parts.db.anchor.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).toEqual([]);
+      expect(lines.filter((line) => Number(line.level) >= 40)).toEqual([]);
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('logs as an error, and keeps, a checkpoint the chaincode would refuse, retrying it after backoff', async () => {
+    const latest = await onlyCheckpointAt10005();
+    const { logger, lines } = capturingLogger();
+    // Without `resign`, the gap cannot be stepped: the chaincode's own check of the entries refuses 10,005.
+    const anchorer = await openAnchorer(parts.db.write, undefined, undefined, undefined, { logger });
+    anchorer.start();
+    try {
+      await anchorer.enqueue(latest);
+      const refused = await eventually(() => Promise.resolve(lines.find((line) => line.size === 10_005)));
+      expect(refused).toMatchObject({ level: 50, msg: 'the chain refuses the checkpoint; retrying after backoff' });
+      expect(anchorer.anchoredSize).toBe(0);
+      expect(await parts.db.anchor.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).toHaveLength(1);
+    } finally {
+      await anchorer.stop();
+    }
   });
 
   it('anchors, once reopened, the checkpoints its outbox held when it stopped, and leaves the outbox empty', async () => {
@@ -313,6 +384,86 @@ describe('CheckpointAnchorer', () => {
       expect(restored.anchored[1]?.entries.map((entry) => entry.leafIndex)).toEqual([3, 4, 5]);
       await anchorer.whenAnchored(6);
       expect((await anchorer.anchorCovering(4))?.transactionId).toBe(restored.anchored[1]?.transactionId);
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('reconciles on a gateway peer bootstrapped from a snapshot above the anchor it missed; the next anchor covers its leaves (review20 S5)', async () => {
+    await parts.anchorer.stop();
+    await parts.ingest([1, 2, 3]);
+    const missed = await parts.log.checkpoint();
+    if (missed === undefined) throw new Error('expected a checkpoint');
+    // Killed between the anchor's commit and its record: the chain holds it, the store does not.
+    const { transactionId } = await parts.anchorChain.anchorCheckpoint(
+      missed.note,
+      [],
+      await anchorIndexEntries(parts.log, 0, 3),
+    );
+    // The node's gateway peer was bootstrapped from a ledger snapshot taken above that transaction's block.
+    const belowSnapshot: CheckpointAnchorerOptions['chain'] = {
+      ...chainHolding((anchored) => anchored),
+      blockNumberOf: (txId) =>
+        txId === transactionId
+          ? Promise.reject(
+              new ChainError(
+                'REJECTED',
+                `GetBlockByTxID: details for the TXID [${txId}] not available. Ledger bootstrapped from a snapshot. ` +
+                  'First available block = [1200]',
+              ),
+            )
+          : parts.anchorChain.blockNumberOf(txId),
+    };
+    const anchorer = await openAnchorer(parts.db.write, belowSnapshot);
+    try {
+      await anchorer.reconcile();
+      expect(anchorer.anchoredSize).toBe(3);
+      // No block to name for the missed anchor, and none after it yet.
+      expect(await anchorer.anchorCovering(1)).toBeUndefined();
+      anchorer.start();
+      await parts.ingest([4]);
+      const next = await parts.log.checkpoint();
+      if (next === undefined) throw new Error('expected a checkpoint');
+      await anchorer.enqueue(next);
+      await anchorer.whenAnchored(4);
+      // The next anchor covers the missed one's leaves, with its block.
+      expect(await anchorer.anchorCovering(1)).toMatchObject({ size: 4, blockNumber: 2 });
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('sends a refused checkpoint again only once re-signed by another key than the one refused (review20 N7)', async () => {
+    const [at3] = await checkpointsAt3And5And6();
+    // The chain takes no checkpoint the test node's log key signed (its window closed).
+    const refusedKeyId = noteKeyId(at3.note);
+    const sent: string[] = [];
+    const { chain } = chainAround((call, note, ...rest) => {
+      sent.push(note);
+      if (noteKeyId(note) !== refusedKeyId) return call(note, ...rest);
+      const refusal = new ChainError('REJECTED', 'no signature verifies with a log key valid now', {
+        chaincodeCode: 'CHECKPOINT_BAD_SIGNATURE',
+      });
+      return Promise.reject(refusal);
+    });
+    let signer = p256LogSigner(parts.org.logKey.privateKey);
+    let resigned = 0;
+    const anchorer = await openAnchorer(parts.db.write, chain, undefined, undefined, {
+      resign: async (size) => {
+        resigned++;
+        return signCheckpoint(parts.org.origin, size, await parts.log.root(size), signer).note;
+      },
+    });
+    anchorer.start();
+    try {
+      await anchorer.enqueue(at3);
+      await eventually(() => Promise.resolve(resigned >= 3 ? true : undefined), { what: 'three refusals' });
+      // Re-signed by the same key: one endorsement an attempt, not a second one refused the same way.
+      expect(sent.length - resigned).toBeLessThanOrEqual(1);
+      // The node switched to a new key: the re-signed checkpoint goes on chain.
+      signer = p256LogSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+      await anchorer.whenAnchored(3);
+      expect(noteKeyId(parts.anchorChain.anchored.at(-1)?.note ?? '')).toBe(signer.kid.slice(0, 8));
     } finally {
       await anchorer.stop();
     }

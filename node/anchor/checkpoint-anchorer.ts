@@ -1,7 +1,8 @@
 /**
  * The anchoring pipeline (DESIGN §6): signed checkpoints wait in a durable outbox; one at a time, the newest that
  * adds at most `maxLeavesPerAnchor` leaves goes on chain through AnchorCheckpoint with the RFC 9162 consistency
- * proof from the last anchored size and the index entries of the credit records it newly covers. Failures are
+ * proof from the last anchored size and the index entries of the credit records it newly covers (when even the
+ * oldest adds more, a checkpoint the log signs at that many leaves goes first). Failures are
  * retried with capped exponential backoff. Exactly once: the chaincode refuses a checkpoint it already holds
  * (CHECKPOINT_STALE), and the anchorer then takes the chain's own record of it — so a crash between the commit
  * and the local write neither loses nor duplicates an anchor. The chain's record keeps the transaction ID, not
@@ -13,9 +14,15 @@
  * earlier than before.
  */
 import { NodeError } from '../api/errors.ts';
-import { IndexEntriesWriter, indexEntriesOf, type IndexEntriesView } from '../../chaincode/src/protocol.ts';
+import {
+  ChaincodeError,
+  IndexEntriesWriter,
+  indexEntriesOf,
+  type IndexEntriesView,
+} from '../../chaincode/src/protocol.ts';
 import {
   ChainError,
+  firstAvailableBlock,
   type AnchoredCheckpoint as ChainCheckpoint,
   type AnchorIndexEntries,
   type IndexEntry,
@@ -26,6 +33,7 @@ import type { Logger } from '../logging/index.ts';
 import type { NodeSublevel, SublevelWrite } from '../store/index.ts';
 import { OutboxWorker } from '../worker/index.ts';
 import { anchorIndexEntries } from './anchor-index-entries.ts';
+import { noteKeyId, type RevokedLogKeys } from './revoked-log-keys.ts';
 import { ANCHORED, prefixEnd, QUEUED, RESTORED, sizeKey, sizeOf } from './anchor-keys.ts';
 
 /** A checkpoint committed VALID on the channel, as the node remembers it. */
@@ -40,10 +48,12 @@ export interface AnchoredCheckpoint {
 }
 
 /**
- * An anchor as stored: before block numbers were recovered, one learnt from the chain after a crash was stored
- * without it. Such an anchor gets its block number from the chain when first read (anchorCovering).
+ * An anchor as stored: one learnt from the chain after a crash is stored without its block number when the chain
+ * cannot tell it now (before block numbers were recovered, always; on a gateway peer bootstrapped from a ledger
+ * snapshot above its block, for good). Such an anchor gets its block number from the chain when first read, or a
+ * later anchor proves its leaves (anchorCovering).
  */
-type StoredAnchor = Omit<AnchoredCheckpoint, 'blockNumber'> & { readonly blockNumber?: number };
+export type StoredAnchor = Omit<AnchoredCheckpoint, 'blockNumber'> & { readonly blockNumber?: number };
 
 export interface CheckpointAnchorerOptions {
   readonly db: NodeSublevel;
@@ -58,7 +68,8 @@ export interface CheckpointAnchorerOptions {
   /**
    * Signs checkpoint `size` again with the log key the node signs with now. A checkpoint queued before a key
    * rotation carries the old key's signature, which the chaincode refuses once the old window has closed
-   * (CHECKPOINT_BAD_SIGNATURE); re-signed, the same tree head is anchored instead of waiting for a later one.
+   * (CHECKPOINT_BAD_SIGNATURE); re-signed, the same tree head is anchored instead of waiting for a later one. Also
+   * signs the steps across a queue gap wider than one anchor (`#step`); without it, such a gap is refused.
    */
   readonly resign?: (size: number) => Promise<string>;
   /**
@@ -67,9 +78,14 @@ export interface CheckpointAnchorerOptions {
    */
   readonly onConflict?: (err: LogConflictError) => void;
   /** Called after each anchor with the number of leaves it newly covers, how long the chain took, and the anchor. */
-  readonly onAnchored?: (leaves: number, seconds: number, anchored: AnchoredCheckpoint) => void;
+  readonly onAnchored?: (leaves: number, seconds: number, anchored: StoredAnchor) => void;
   /** Called after anchors the chain no longer holds were rolled back (`reconcile`), with the chain's latest anchor. */
-  readonly onRolledBack?: (anchored: AnchoredCheckpoint | undefined) => void;
+  readonly onRolledBack?: (anchored: StoredAnchor | undefined) => void;
+  /**
+   * The organisation's revoked log keys (read from `start` to `stop`): anchors they signed no longer vouch for
+   * leaves in new attestations.
+   */
+  readonly revokedLogKeys?: RevokedLogKeys;
 }
 
 const MAX_INDEX_ENTRIES = 10_000;
@@ -139,11 +155,12 @@ export class CheckpointAnchorer {
       process: ({ size, note }) => this.#anchor(size, note),
       onFailure: (err, { size }, retryInMs) => {
         if (err instanceof LogConflictError) this.#o.onConflict?.(err);
-        const retryable = !(err instanceof ChainError) || err.retryable;
-        this.#o.logger[retryable ? 'warn' : 'error'](
-          { err, size, retryInMs },
-          retryable ? 'anchoring failed; retrying' : 'the chain refused the checkpoint; retrying after backoff',
-        );
+        // Refused for good, by the chain or by the chaincode's own checks run here: anchoring stays stalled (the
+        // anchoring health check fails, ingest is refused once the backlog is full) until the cause is mended; it
+        // is retried after backoff meanwhile, so that it resumes then without a restart.
+        if (err instanceof ChaincodeError || (err instanceof ChainError && !err.retryable)) {
+          this.#o.logger.error({ err, size, retryInMs }, 'the chain refuses the checkpoint; retrying after backoff');
+        } else this.#o.logger.warn({ err, size, retryInMs }, 'anchoring failed; retrying');
       },
       onReadRetry: (err, retryInMs) => {
         this.#o.logger.warn({ err, retryInMs }, 'cannot read the anchoring queue from the store; retrying');
@@ -172,11 +189,20 @@ export class CheckpointAnchorer {
   }
 
   /**
-   * How many times anchors were rolled back since open (`reconcile`): what a reader remembered of anchors before a
-   * change of this number may name transactions the chain no longer holds.
+   * Changes each time anchors were rolled back (`reconcile`) or a log key of the organisation was found revoked: what
+   * a reader remembered of anchors before a change of this number may name transactions the chain no longer holds,
+   * or checkpoints signed by a key that no longer vouches for them.
    */
-  get rollbacks(): number {
-    return this.#rollbacks;
+  get anchorsWithdrawn(): number {
+    return this.#rollbacks + (this.#o.revokedLogKeys?.changes ?? 0);
+  }
+
+  /**
+   * Whether an anchored note was signed by a log key since revoked: a verifier refuses it in an attestation issued
+   * after the revocation (KEY_REVOKED), so a newer anchor proves its leaves.
+   */
+  signedByRevokedKey(note: string): boolean {
+    return this.#o.revokedLogKeys?.signedByRevoked(note) ?? false;
   }
 
   /** Puts a freshly signed checkpoint in the outbox (durably) and wakes the worker. */
@@ -190,22 +216,30 @@ export class CheckpointAnchorer {
   }
 
   /**
-   * The first anchored checkpoint that covers leaf `index`, if any, with the block number of its transaction.
+   * The first anchored checkpoint that covers leaf `index` and whose block number is known, if any. An anchor stored
+   * without one is looked up on the chain (and kept); one whose block lies below the gateway peer's ledger snapshot
+   * cannot be, and the next anchor covers the leaf as well (none yet: undefined).
    * @throws ChainError when an anchor stored without its block number cannot be looked up on the chain now.
    */
   async anchorCovering(index: number): Promise<AnchoredCheckpoint | undefined> {
     if (index >= this.anchoredSize) return undefined;
-    const [value] = await this.#o.db
-      .values({ gte: sizeKey(ANCHORED, index + 1), lt: prefixEnd(ANCHORED), limit: 1 })
-      .all();
-    if (value === undefined) return undefined;
-    const stored = JSON.parse(value.toString('utf8')) as StoredAnchor;
-    if (stored.blockNumber !== undefined) return { ...stored, blockNumber: stored.blockNumber };
-    const anchored = { ...stored, blockNumber: await this.#blockNumberOf(stored.transactionId) };
-    await this.#o.write([
-      { type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, anchored.size), value: encodeAnchor(anchored) },
-    ]);
-    return anchored;
+    for (let above = index; ;) {
+      const [value] = await this.#o.db
+        .values({ gte: sizeKey(ANCHORED, above + 1), lt: prefixEnd(ANCHORED), limit: 1 })
+        .all();
+      if (value === undefined) return undefined;
+      const stored = JSON.parse(value.toString('utf8')) as StoredAnchor;
+      if (stored.blockNumber !== undefined) return { ...stored, blockNumber: stored.blockNumber };
+      const blockNumber = await this.#blockNumberOf(stored.transactionId);
+      if (blockNumber !== undefined) {
+        const anchored = { ...stored, blockNumber };
+        await this.#o.write([
+          { type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, anchored.size), value: encodeAnchor(anchored) },
+        ]);
+        return anchored;
+      }
+      above = stored.size;
+    }
   }
 
   /**
@@ -228,6 +262,16 @@ export class CheckpointAnchorer {
 
   start(): void {
     this.#worker.start();
+    this.#o.revokedLogKeys?.start();
+  }
+
+  /**
+   * Reads the organisation's revoked log keys now (after a key reload: the README's way back from a compromised log
+   * key revokes it, then rotates).
+   * @throws ChainError when the chain cannot answer; they are read again periodically.
+   */
+  async readRevokedLogKeys(): Promise<void> {
+    await this.#o.revokedLogKeys?.refresh();
   }
 
   /** The store left a fault: a failure it caused is retried now, not after a backoff grown while it lasted. */
@@ -236,6 +280,7 @@ export class CheckpointAnchorer {
   }
 
   async stop(): Promise<void> {
+    this.#o.revokedLogKeys?.stop();
     await this.#worker.stop();
     await this.#prepared?.parts;
     this.#prepared = undefined;
@@ -244,9 +289,10 @@ export class CheckpointAnchorer {
   }
 
   /**
-   * The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more. Before the
-   * log has been reconciled with the chain, with nothing queued, the anchored size itself: `#anchor` reconciles and
-   * anchors nothing, so a conflict is found as soon as the chain answers, not at the next ingest.
+   * The newest queued checkpoint adding at most maxLeaves leaves, or the oldest if even that adds more (`#step`
+   * anchors a checkpoint between first). Before the log has been reconciled with the chain, with nothing queued, the
+   * anchored size itself: `#anchor` reconciles and anchors nothing, so a conflict is found as soon as the chain
+   * answers, not at the next ingest.
    */
   async #nextQueued(): Promise<{ size: number; note: string } | undefined> {
     if (this.#stale) await this.#reload();
@@ -332,16 +378,17 @@ export class CheckpointAnchorer {
     this.#worker.retryNow();
   }
 
-  async #anchor(size: number, note: string): Promise<void> {
+  async #anchor(queuedSize: number, queuedNote: string): Promise<void> {
     if (!this.#reconciled) {
       // Reconciled, the outbox may choose another checkpoint (one the chain holds is recorded, others rolled back).
       await this.reconcile();
       return;
     }
     const from = this.anchoredSize;
+    const [size, note] = await this.#step(from, queuedSize, queuedNote);
     const [entries, proof] = (await this.#takePrepared(from, size)) ?? (await this.#parts(from, size));
     const started = performance.now();
-    let anchored: AnchoredCheckpoint;
+    let anchored: StoredAnchor;
     try {
       const signed = await this.#submitAnchor(note, proof, entries, size);
       const committed = signed.committed;
@@ -362,6 +409,25 @@ export class CheckpointAnchorer {
     this.#o.onAnchored?.(anchored.size - from, (performance.now() - started) / 1000, anchored);
   }
 
+  /**
+   * The checkpoint to anchor after `from`: the queued one, or, when that adds more leaves than an anchor may take,
+   * one the log signs at `from + maxLeaves` (it can sign any size of itself consistently). Such a gap is left by
+   * checkpoints that never reached the outbox: signed while it could not take them, or queued and lost in a crash.
+   */
+  async #step(from: number, size: number, note: string): Promise<[number, string]> {
+    const resign = this.#o.resign;
+    if (size - from <= this.#maxLeaves || resign === undefined) return [size, note];
+    const step = from + this.#maxLeaves;
+    this.#o.logger.info({ from, queued: size, size: step }, 'queued checkpoint too far ahead for one anchor: stepping');
+    return [step, await resign(step)];
+  }
+
+  /** The size `#step` anchors after `from`: the outbox's choice, at most one anchor's leaves ahead when it can sign. */
+  #target(from: number): number | undefined {
+    const chosen = this.#choose(from);
+    return chosen === undefined || this.#o.resign === undefined ? chosen : Math.min(chosen, from + this.#maxLeaves);
+  }
+
   /** The index entries of leaves [from, size) and the consistency proof from `from`. */
   #parts(from: number, size: number): Promise<AnchorParts> {
     return Promise.all([
@@ -376,7 +442,7 @@ export class CheckpointAnchorer {
    */
   #prepareAfter(size: number): void {
     if (this.#prepared !== undefined) return;
-    const next = this.#choose(size);
+    const next = this.#target(size);
     if (next === undefined) return;
     // A failed read is not this anchor's failure: the parts are read again when needed, and fail there if they must.
     const parts = this.#parts(size, next).catch(() => undefined);
@@ -407,7 +473,8 @@ export class CheckpointAnchorer {
       const resign = this.#o.resign;
       if (!(err instanceof ChainError && err.chaincodeCode === 'CHECKPOINT_BAD_SIGNATURE') || !resign) throw err;
       const resigned = await resign(size);
-      if (resigned === note) throw err;
+      // Signed by the same key (ECDSA signatures differ each time), the chain would refuse it the same way.
+      if (noteKeyId(resigned) === noteKeyId(note)) throw err;
       this.#o.logger.info(
         { size },
         'checkpoint signed by a key no longer valid on chain; re-signed with the current key',
@@ -427,7 +494,7 @@ export class CheckpointAnchorer {
   }
 
   /** After a crash between commit and record, the chain holds the checkpoint: take its record of it. */
-  async #fromChain(size: number, cause: ChainError): Promise<AnchoredCheckpoint> {
+  async #fromChain(size: number, cause: ChainError): Promise<StoredAnchor> {
     const onChain: ChainCheckpoint | undefined = await this.#o.chain.getCheckpoint(this.#o.log.origin);
     const chainSize = onChain ? Number(onChain.size) : 0;
     if (!onChain || chainSize < size) {
@@ -438,13 +505,17 @@ export class CheckpointAnchorer {
     return this.#ours(onChain, cause);
   }
 
-  /** The chain's anchor of this origin, once its root is checked to be this log's at that size. */
-  async #ours(onChain: ChainCheckpoint, cause?: unknown): Promise<AnchoredCheckpoint> {
+  /**
+   * The chain's anchor of this origin, once its root is checked to be this log's at that size; without its block
+   * number when the gateway peer holds no index of it (`#blockNumberOf`).
+   */
+  async #ours(onChain: ChainCheckpoint, cause?: unknown): Promise<StoredAnchor> {
     await this.#checkOurs(onChain, cause);
     const size = Number(onChain.size);
     const blockNumber = await this.#blockNumberOf(onChain.txId);
     this.#o.logger.info({ size, transactionId: onChain.txId, blockNumber }, 'checkpoint already anchored');
-    return { size, note: onChain.checkpoint, transactionId: onChain.txId, blockNumber, anchoredAt: onChain.anchoredAt };
+    const anchored = { size, note: onChain.checkpoint, transactionId: onChain.txId, anchoredAt: onChain.anchoredAt };
+    return blockNumber === undefined ? anchored : { ...anchored, blockNumber };
   }
 
   /** @throws LogConflictError unless the chain's tree head of this origin is this log's at its size. */
@@ -471,8 +542,19 @@ export class CheckpointAnchorer {
     }
   }
 
-  async #blockNumberOf(transactionId: string): Promise<number> {
-    return Number(await this.#o.chain.blockNumberOf(transactionId));
+  /**
+   * The block holding `transactionId`; undefined on a gateway peer bootstrapped from a ledger snapshot above it,
+   * which keeps no index of the transactions below (node/ledger blockHolding's rule; with no block seen here to
+   * stand in, none is named).
+   * @throws ChainError when the chain cannot answer.
+   */
+  async #blockNumberOf(transactionId: string): Promise<number | undefined> {
+    try {
+      return Number(await this.#o.chain.blockNumberOf(transactionId));
+    } catch (err) {
+      if (firstAvailableBlock(err) !== undefined) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -480,7 +562,7 @@ export class CheckpointAnchorer {
    * go back into the outbox as they were signed (each adds at most maxLeaves leaves; a note signed by a key no
    * longer valid is re-signed when refused), in one batch with the chain's anchor recorded as the latest.
    */
-  async #rollBack(anchored: AnchoredCheckpoint | undefined): Promise<void> {
+  async #rollBack(anchored: StoredAnchor | undefined): Promise<void> {
     const { db } = this.#o;
     const to = anchored?.size ?? 0;
     const vanished = (await db.values({ gt: sizeKey(ANCHORED, to), lt: prefixEnd(ANCHORED) }).all()).map(
@@ -506,7 +588,7 @@ export class CheckpointAnchorer {
     this.#o.onRolledBack?.(anchored);
   }
 
-  async #record(anchored: AnchoredCheckpoint): Promise<void> {
+  async #record(anchored: StoredAnchor): Promise<void> {
     const { db } = this.#o;
     const done = this.#queued.filter((size) => size <= anchored.size);
     const queuedMeanwhile = new Set<number>();
@@ -559,7 +641,7 @@ interface PreparedAnchor {
   readonly parts: Promise<AnchorParts | undefined>;
 }
 
-const encodeAnchor = (anchored: AnchoredCheckpoint): Buffer => Buffer.from(JSON.stringify(anchored));
+const encodeAnchor = (anchored: StoredAnchor): Buffer => Buffer.from(JSON.stringify(anchored));
 
 interface StoredOutbox {
   readonly anchored: StoredAnchor | undefined;

@@ -7,3 +7,4 @@ export {
 } from './checkpoint-anchorer.ts';
 export { anchorIndexEntries } from './anchor-index-entries.ts';
 export { RESTORED_ROW_KEY } from './anchor-keys.ts';
+export { RevokedLogKeys } from './revoked-log-keys.ts';

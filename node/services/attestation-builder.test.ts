@@ -1,7 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../chaincode/src/protocol.ts';
 import { attestationBytes, verifyAttestation } from '../receipts/index.ts';
-import { createAttestationBuilder } from './attestation-builder.ts';
+import {
+  createAttestationBuilder,
+  type AttestationBuilder,
+  type AttestationBuilderComponents,
+} from './attestation-builder.ts';
 import {
   CHAINCODE,
   CHANNEL,
@@ -11,6 +15,36 @@ import {
 } from './test-node-parts.ts';
 
 let parts: TestNodeParts;
+
+/**
+ * A builder over the test node's log and keys that sees its anchorer with what a test changes: the withdrawals
+ * (rollbacks, revocations), which notes are by revoked keys, and the lookups.
+ */
+function builderOver(view: {
+  readonly withdrawn: () => number;
+  readonly revoked?: (note: string) => boolean;
+  readonly covering?: AttestationBuilderComponents['anchorer']['anchorCovering'];
+}): AttestationBuilder {
+  const anchorer = parts.anchorer;
+  return createAttestationBuilder({
+    log: parts.log,
+    anchorer: {
+      get anchoredSize() {
+        return anchorer.anchoredSize;
+      },
+      get anchorsWithdrawn() {
+        return view.withdrawn();
+      },
+      signedByRevokedKey: view.revoked ?? (() => false),
+      anchorCovering: view.covering ?? ((index) => anchorer.anchorCovering(index)),
+    },
+    receiptKey: parts.org.receiptKey,
+    mspId: parts.org.mspId,
+    channel: CHANNEL,
+    chaincode: CHAINCODE,
+    uncheckpointedRetryAfterMs: UNCHECKPOINTED_RETRY_AFTER_MS,
+  });
+}
 
 beforeEach(async () => {
   parts = await openTestNodeParts('HangzhouAgencyMSP', 'agency');
@@ -74,28 +108,15 @@ describe('AttestationBuilder', () => {
     let rollbacks = 0;
     const reading = Promise.withResolvers<undefined>();
     const rolledBack = Promise.withResolvers<undefined>();
-    const builder = createAttestationBuilder({
-      log: parts.log,
-      anchorer: {
-        get anchoredSize() {
-          return anchorer.anchoredSize;
-        },
-        get rollbacks() {
-          return rollbacks;
-        },
-        anchorCovering: async (index) => {
-          const anchored = await anchorer.anchorCovering(index);
-          if (rollbacks > 0 || anchored === undefined) return anchored;
-          reading.resolve(undefined);
-          await rolledBack.promise;
-          return { ...anchored, transactionId: 'ab'.repeat(32), blockNumber: 9 };
-        },
+    const builder = builderOver({
+      withdrawn: () => rollbacks,
+      covering: async (index) => {
+        const anchored = await anchorer.anchorCovering(index);
+        if (rollbacks > 0 || anchored === undefined) return anchored;
+        reading.resolve(undefined);
+        await rolledBack.promise;
+        return { ...anchored, transactionId: 'ab'.repeat(32), blockNumber: 9 };
       },
-      receiptKey: parts.org.receiptKey,
-      mspId: parts.org.mspId,
-      channel: CHANNEL,
-      chaincode: CHAINCODE,
-      uncheckpointedRetryAfterMs: UNCHECKPOINTED_RETRY_AFTER_MS,
     });
     const first = builder.attest(1);
     await reading.promise;
@@ -202,5 +223,44 @@ describe('AttestationBuilder', () => {
       code: 'FAILED_PRECONDITION',
       message: expect.stringContaining('not yet checkpointed') as unknown,
     });
+  });
+
+  it('proves leaves whose first anchor a revoked log key signed against the latest anchor, forgetting what it kept', async () => {
+    await parts.ingest([1, 2, 3]);
+    await parts.anchorAll();
+    await parts.ingest([4]);
+    await parts.anchorAll();
+    const [first, latest] = parts.anchorChain.anchored;
+    // The organisation's revoked log keys, as the anchorer reads them from the registry: here, by the notes they signed.
+    const revoked = new Set<string>();
+    let withdrawn = 0;
+    const builder = builderOver({ withdrawn: () => withdrawn, revoked: (note) => revoked.has(note) });
+    expect(await builder.attest(1)).toMatchObject({ anchor: { transactionId: first?.transactionId } });
+
+    revoked.add(first?.note ?? '');
+    withdrawn += 1;
+    // Remembered under the first anchor, leaf 2 is looked up again; leaf 3's first anchor is still the latest.
+    for (const leafIndex of [2, 1, 3]) {
+      const attestation = await builder.attest(leafIndex);
+      expect(attestation).toMatchObject({
+        state: 'EVIDENCE_STATE_ANCHORED',
+        inclusion: { leafIndex, treeSize: 4 },
+        checkpoint: { size: 4, note: latest?.note },
+        anchor: { transactionId: latest?.transactionId, blockNumber: 2 },
+      });
+      expect(verifyAttestation(attestation, parts.bundle, { requireAnchored: true })).toMatchObject({ ok: true });
+    }
+
+    // Every anchor by revoked keys: a retry until a checkpoint by a valid key covers the leaf.
+    revoked.add(latest?.note ?? '');
+    withdrawn += 1;
+    await expect(builder.attest(1)).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      message: expect.stringContaining('checkpointed only by a revoked log key') as unknown,
+      retryAfterMs: UNCHECKPOINTED_RETRY_AFTER_MS,
+    });
+    await parts.ingest([5]);
+    await parts.log.checkpoint();
+    expect(await builder.attest(1)).toMatchObject({ state: 'EVIDENCE_STATE_CHECKPOINTED', checkpoint: { size: 5 } });
   });
 });

@@ -3,6 +3,9 @@
  * attestations and notarization receipts alike. The checkpoint is the first anchored one covering the leaf —
  * the one whose AnchorCheckpoint transaction indexed it on chain, so the attestation's anchor names the same
  * transaction as the chain's index entry — or else the latest signed checkpoint, while anchoring is pending.
+ * A first anchor signed by a log key since revoked no longer vouches for the leaf (a verifier refuses it:
+ * KEY_REVOKED): the latest anchor proves it instead (the chain checked every anchor consistent with the one before),
+ * or, while that one is signed by a revoked key too, the latest signed checkpoint if a valid key signed it.
  */
 import { parseCheckpoint } from '../../chaincode/src/protocol.ts';
 import type { AnchoredCheckpoint, CheckpointAnchorer } from '../anchor/index.ts';
@@ -19,7 +22,10 @@ import {
 
 export interface AttestationBuilderComponents {
   readonly log: Pick<TransparencyLog, 'leafWithInclusionProof' | 'latestCheckpoint'>;
-  readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize' | 'anchorCovering' | 'rollbacks'>;
+  readonly anchorer: Pick<
+    CheckpointAnchorer,
+    'anchoredSize' | 'anchorCovering' | 'anchorsWithdrawn' | 'signedByRevokedKey'
+  >;
   readonly receiptKey: ReceiptKey;
   /** The issuer: this node's MSP ID. */
   readonly mspId: string;
@@ -57,8 +63,11 @@ export interface AnnouncedAttestation {
 const MAX_REMEMBERED_ANCHORS = 4096;
 
 interface CoveredRange {
-  /** The lowest leaf index known to have `checkpoint` as its first anchored cover. */
+  /** The lowest leaf index known to have the anchor of size `size` as its first anchored cover. */
   from: number;
+  /** The size of the leaves' first anchored cover. */
+  readonly size: number;
+  /** What the leaves are proven against: their first cover, or the latest anchor if a revoked key signed that. */
   readonly anchored: AnchoredCheckpoint;
   readonly checkpoint: SignedCheckpoint;
   /** The attestation fields every answer against this anchor shares: built once, frozen. */
@@ -69,13 +78,13 @@ type SharedFields = Readonly<Pick<AttestationBody, 'checkpoint' | 'anchor' | 'st
 
 export function createAttestationBuilder(c: Readonly<AttestationBuilderComponents>): AttestationBuilder {
   /**
-   * Anchored checkpoints never change (but for the anchorer's rollback, after which these are forgotten), and when C
-   * is the first anchored cover of leaf i it is also that of every leaf from i up to C's size; so each lookup in the
-   * anchor sublevel answers for a whole range, kept here by checkpoint size.
+   * Anchored checkpoints never change (but for the anchorer's rollback or a revoked log key, after which these are
+   * forgotten), and when C is the first anchored cover of leaf i it is also that of every leaf from i up to C's
+   * size; so each lookup in the anchor sublevel answers for a whole range, kept here by its first cover's size.
    */
   let covered: CoveredRange[] = [];
-  /** The anchorer's rollbacks when `covered` was last emptied: a rollback (a ledger restore) unanchors some. */
-  let coveredSince = c.anchorer.rollbacks;
+  /** `anchorsWithdrawn` when `covered` was last emptied: a rollback (a ledger restore) unanchors some. */
+  let coveredSince = c.anchorer.anchorsWithdrawn;
 
   const anchorOf = (anchored: AnchoredCheckpoint): NonNullable<AttestationBody['anchor']> => ({
     channel: c.channel,
@@ -89,55 +98,78 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
     let high = covered.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if ((covered[middle]?.checkpoint.size ?? 0) <= leafIndex) low = middle + 1;
+      if ((covered[middle]?.size ?? 0) <= leafIndex) low = middle + 1;
       else high = middle;
     }
     const range = covered[low];
     return range && range.from <= leafIndex ? range : undefined;
   };
 
-  const remember = (leafIndex: number, anchored: AnchoredCheckpoint): CoveredRange => {
-    const known = covered.find((range) => range.anchored.size === anchored.size);
+  const remember = (leafIndex: number, first: AnchoredCheckpoint, anchored: AnchoredCheckpoint): CoveredRange => {
+    const known = covered.find((range) => range.size === first.size);
     if (known) {
       known.from = Math.min(known.from, leafIndex);
       return known;
     }
     if (covered.length >= MAX_REMEMBERED_ANCHORS) covered = [];
     const checkpoint = checkpointOf(anchored);
-    const range = { from: leafIndex, anchored, checkpoint, shared: sharedFields(checkpoint, anchorOf(anchored)) };
-    covered = [...covered, range].sort((a, b) => a.checkpoint.size - b.checkpoint.size);
+    const shared = sharedFields(checkpoint, anchorOf(anchored));
+    const range = { from: leafIndex, size: first.size, anchored, checkpoint, shared };
+    covered = [...covered, range].sort((a, b) => a.size - b.size);
     return range;
   };
 
+  /** The anchor to prove a leaf first covered by `first` against: none while every one is by a revoked key. */
+  const provingAnchor = async (first: AnchoredCheckpoint): Promise<AnchoredCheckpoint | undefined> => {
+    if (!c.anchorer.signedByRevokedKey(first.note)) return first;
+    const latest = await c.anchorer.anchorCovering(c.anchorer.anchoredSize - 1);
+    return latest && !c.anchorer.signedByRevokedKey(latest.note) ? latest : undefined;
+  };
+
   /**
-   * Looked up in the anchor sublevel: what `remembered` does not know yet. Read again when the anchorer rolled back
-   * meanwhile: what was read may name a transaction the chain lost, and another call may already have emptied
-   * `covered` for that rollback, which would then keep it until the next.
+   * Looked up in the anchor sublevel: what `remembered` does not know yet. Read again when anchors were withdrawn
+   * meanwhile (a rollback, a revoked key): what was read may name a transaction the chain lost or a checkpoint a
+   * revoked key signed, and another call may already have emptied `covered` for it, which would then keep it.
    */
-  const lookUpFirstAnchor = async (leafIndex: number): Promise<CoveredRange | undefined> => {
+  const lookUpAnchor = async (leafIndex: number): Promise<CoveredRange | undefined> => {
     for (;;) {
-      const rollbacks = c.anchorer.rollbacks;
-      const anchored = await c.anchorer.anchorCovering(leafIndex);
-      if (c.anchorer.rollbacks === rollbacks) return anchored && remember(leafIndex, anchored);
+      const withdrawn = c.anchorer.anchorsWithdrawn;
+      const first = await c.anchorer.anchorCovering(leafIndex);
+      const anchored = first && (await provingAnchor(first));
+      if (c.anchorer.anchorsWithdrawn === withdrawn) return first && anchored && remember(leafIndex, first, anchored);
     }
+  };
+
+  /** The latest signed checkpoint, unless a revoked key signed it (`lastChecked` spares a parse per call). */
+  let lastChecked: { note: string; withdrawn: number; revoked: boolean } | undefined;
+  const latestValidCheckpoint = (): SignedCheckpoint | undefined => {
+    const latest = c.log.latestCheckpoint();
+    if (latest === undefined) return undefined;
+    const withdrawn = c.anchorer.anchorsWithdrawn;
+    if (lastChecked?.note !== latest.note || lastChecked.withdrawn !== withdrawn) {
+      lastChecked = { note: latest.note, withdrawn, revoked: c.anchorer.signedByRevokedKey(latest.note) };
+    }
+    return lastChecked.revoked ? undefined : latest;
   };
 
   const batcher = new AttestationBatcher(c.receiptKey, c.batching);
 
   const attest = async (leafIndex: number, ticket: BatchTicket): Promise<Attestation__Output> => {
     try {
-      if (c.anchorer.rollbacks !== coveredSince) {
+      if (c.anchorer.anchorsWithdrawn !== coveredSince) {
         covered = [];
-        coveredSince = c.anchorer.rollbacks;
+        coveredSince = c.anchorer.anchorsWithdrawn;
       }
       // Remembered ranges answer almost every call: no promise for them.
       const anchoredRange =
-        leafIndex < c.anchorer.anchoredSize
-          ? (remembered(leafIndex) ?? (await lookUpFirstAnchor(leafIndex)))
-          : undefined;
-      const checkpoint = anchoredRange?.checkpoint ?? c.log.latestCheckpoint();
+        leafIndex < c.anchorer.anchoredSize ? (remembered(leafIndex) ?? (await lookUpAnchor(leafIndex))) : undefined;
+      const checkpoint = anchoredRange?.checkpoint ?? latestValidCheckpoint();
       if (checkpoint === undefined || checkpoint.size <= leafIndex) {
-        throw new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is not yet checkpointed: retry shortly`, {
+        // Withheld, the latest checkpoint covers it: until the log grows and the checkpointer signs with the
+        // current key (CHECKPOINTED), then anchors that (ANCHORED).
+        const revoked = (c.log.latestCheckpoint()?.size ?? 0) > leafIndex;
+        const why = revoked ? 'checkpointed only by a revoked log key' : 'not yet checkpointed';
+        throw new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is ${why}: retry shortly`, {
           retryAfterMs: c.uncheckpointedRetryAfterMs,
         });
       }
