@@ -37,7 +37,7 @@ export async function anchorIndexEntries(
     const record = decodeLogLeaf(leaf).creditRecord;
     if (record) writer.addDecoded(index, hashes, hashAt, record.subject, record.kind, record.recordDigest);
   });
-  // Lenient: the record was checked in the node's configured USCC mode when ingested; the chaincode applies the
-  // registry's mode again, as it did to the entries this replaces.
+  // Lenient: the record was checked in the node's USCC mode (the registry's, checked at start) when ingested; the
+  // chaincode checks an index entry's subject by shape only — a leaf the log holds cannot be taken back.
   return writer.finish('lenient');
 }
