@@ -25,6 +25,8 @@ export const EXPLORER_PREFIX = '/explorer/';
 export const EXPLORER_HOME = `${EXPLORER_PREFIX}consortium.html`;
 /** A data request answers within this long or fails (the audit dials other nodes). */
 const API_TIMEOUT_MS = 30_000;
+/** What a 503 asks a client to wait: the chain, the index or another node is expected back within seconds. */
+const RETRY_AFTER_SECONDS = 5;
 
 export interface ExplorerRoutesOptions {
   readonly data: ExplorerData;
@@ -34,6 +36,8 @@ export interface ExplorerRoutesOptions {
   readonly viewerOf: (req: IncomingMessage) => Promise<Viewer>;
   /** A fault that is not an ExplorerError (answered 500 without detail): for the node's log. */
   readonly onError?: (err: unknown) => void;
+  /** How long a data request may take before it answers UNAVAILABLE; default 30 s. */
+  readonly timeoutMs?: number;
 }
 
 /** Handles `req` when its path is the explorer's; false for any other path (the caller answers those). */
@@ -65,7 +69,7 @@ export function explorerRoutes(options: Readonly<ExplorerRoutesOptions>): Explor
       }
       const rest = path.slice(EXPLORER_PREFIX.length - 1);
       if (rest.startsWith('/api/')) {
-        await api(rest.slice('/api/'.length), url.searchParams, viewer, options.data, res);
+        await api(rest.slice('/api/'.length), url.searchParams, viewer, options, res);
         return true;
       }
       const asset = (await options.assets()).get(rest);
@@ -83,10 +87,32 @@ async function api(
   name: string,
   params: URLSearchParams,
   viewer: Viewer,
-  data: ExplorerData,
+  options: Readonly<ExplorerRoutesOptions>,
   res: ServerResponse,
 ): Promise<void> {
-  const signal = AbortSignal.timeout(API_TIMEOUT_MS);
+  const timeoutMs = options.timeoutMs ?? API_TIMEOUT_MS;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    await answer(name, params, viewer, options.data, signal, res);
+  } catch (err) {
+    // Whatever a source made of its stopped work (an audit with institutions never asked) is not an answer.
+    if (!signal.aborted || err instanceof ExplorerError) throw err;
+    throw new ExplorerError(
+      'UNAVAILABLE',
+      `/explorer/api/${name} did not finish within ${timeoutMs / 1000} s: narrow the query or ask again later`,
+      { cause: err },
+    );
+  }
+}
+
+async function answer(
+  name: string,
+  params: URLSearchParams,
+  viewer: Viewer,
+  data: ExplorerData,
+  signal: AbortSignal,
+  res: ServerResponse,
+): Promise<void> {
   switch (name) {
     case 'consortium':
       noParameters(name, params);
@@ -129,6 +155,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
+    ...(status === 503 && { 'retry-after': String(RETRY_AFTER_SECONDS) }),
     ...SECURITY_HEADERS,
   });
   res.end(`${JSON.stringify(body)}\n`);
