@@ -162,7 +162,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** An ExplorerError as its status and ErrorView; anything else is a fault whose detail stays in the node's logs. */
-function failed(res: ServerResponse, err: unknown, onError: ((err: unknown) => void) | undefined): void {
+export function failed(res: ServerResponse, err: unknown, onError?: (err: unknown) => void): void {
   if (res.headersSent) {
     onError?.(err);
     res.destroy();
