@@ -43,7 +43,8 @@ export interface ExplorerRoutesOptions {
 /** Handles `req` when its path is the explorer's; false for any other path (the caller answers those). */
 export type ExplorerRoutes = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
-const SECURITY_HEADERS = {
+/** On every answer of the explorer: pages, data, errors and redirects alike. */
+export const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',

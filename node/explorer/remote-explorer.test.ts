@@ -46,4 +46,16 @@ describe('the standalone explorer', () => {
       expect([host, (await get('/', host)).status]).toEqual([host, 302]);
     }
   });
+
+  it('sends its redirect of other paths with the security headers of every explorer answer', async () => {
+    const redirect = await get('/elsewhere', `localhost:${port}`);
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers).toMatchObject({
+      location: '/explorer/consortium.html',
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': expect.stringContaining("frame-ancestors 'none'") as unknown,
+    });
+  });
 });

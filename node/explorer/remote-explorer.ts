@@ -8,7 +8,7 @@
 import { createServer } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { ExplorerError } from './errors.ts';
-import { explorerRoutes, EXPLORER_HOME, failed } from './explorer-routes.ts';
+import { explorerRoutes, EXPLORER_HOME, failed, SECURITY_HEADERS } from './explorer-routes.ts';
 import { remoteExplorerData, type RemoteExplorerOptions } from './remote-explorer-data.ts';
 import { webAssets } from './web-bundle.ts';
 
@@ -52,7 +52,7 @@ export async function startRemoteExplorer(
     }
     void routes(req, res).then((handled) => {
       if (handled) return;
-      res.writeHead(302, { location: EXPLORER_HOME }).end();
+      res.writeHead(302, { location: EXPLORER_HOME, ...SECURITY_HEADERS }).end();
     });
   });
   const colon = options.listen.lastIndexOf(':');
