@@ -214,6 +214,9 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
         version,
         ...(operationsTls && { tls: operationsTls }),
         routes: [explorer],
+        onError: (err) => {
+          componentLogger(logger, 'operations').error({ err }, 'operations request failed');
+        },
       }),
     );
     cleanup.push(() => operations.close());

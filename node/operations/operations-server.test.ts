@@ -1,3 +1,4 @@
+import { Gauge, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FailedCheck } from '../health/index.ts';
 import { createNodeMetrics } from '../metrics/index.ts';
@@ -103,6 +104,32 @@ describe('operations endpoint', () => {
     expect((await fetch(`http://${server.address}/`)).status).toBe(404);
     expect((await fetch(`http://${server.address}/metrics`, { method: 'POST' })).status).toBe(405);
     expect((await fetch(`http://${server.address}/healthz`, { method: 'PUT' })).status).toBe(405);
+  });
+
+  it('answers a failing request 500 without its detail, which goes to the log', async () => {
+    const registry = new Registry();
+    const fault = new Error('/srv/lianxin/.data/store: IO error: LOCK: Resource temporarily unavailable');
+    new Gauge({
+      name: 'lianxin_failing',
+      help: 'a collector that fails',
+      registers: [registry],
+      collect: () => {
+        throw fault;
+      },
+    });
+    const logged: unknown[] = [];
+    server = await startOperationsServer({
+      listen: '127.0.0.1:0',
+      registry,
+      version: VERSION,
+      onError: (err) => logged.push(err),
+    });
+    const res = await fetch(`http://${server.address}/metrics`);
+    expect(res.status).toBe(500);
+    const body = await res.text();
+    expect(body).not.toContain('/srv/lianxin');
+    expect(body).toContain('see the node log');
+    expect(logged).toEqual([fault]);
   });
 
   it('reports an address already in use', async () => {

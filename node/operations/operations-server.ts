@@ -25,6 +25,8 @@ export interface OperationsServerOptions {
   readonly tls?: OperationsTls;
   /** Handlers of further paths, asked first; each resolves false for a path it does not own. */
   readonly routes?: readonly ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[];
+  /** A request that failed (answered 500 without its detail): for the node's log. */
+  readonly onError?: (err: unknown) => void;
 }
 
 export interface OperationsTls {
@@ -61,8 +63,10 @@ export async function startOperationsServer(options: Readonly<OperationsServerOp
   const { host, port } = splitHostPort(options.listen);
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     respond(req, res, options).catch((err: unknown) => {
+      // The detail (a path, a store's error) is the operator's: it goes to the log, not to whoever asked.
+      options.onError?.(err);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`${(err as Error).message}\n`);
+      res.end('the operations endpoint failed to answer; see the node log\n');
     });
   };
   const tls = options.tls;
