@@ -5,13 +5,13 @@
  * (remote-explorer-data.ts) as the caller. That no answer carries a record's content is checked against a real
  * node with real records, in test/browser/explorer-pages.test.ts.
  */
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnchoredCheckpoint } from '../../chaincode/src/protocol.ts';
-import { orgPaths } from '../../network/pki/index.ts';
+import { issueCertificate, orgPaths } from '../../network/pki/index.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
 import { consortiumRoles } from '../api/index.ts';
 import { IndexCatchingUpError, type ChainIndexRecord } from '../chain-index/index.ts';
@@ -360,5 +360,37 @@ describe('explorer without a client certificate', () => {
     expect((await rawGet(`${server.url}/explorer/api/attestation?subject=${SUBJECT}&kind=loan`)).status).toBe(401);
     const bank = await clientOf(server, BANK);
     expect((await bank.attestation(ANYONE, { subject: SUBJECT, kind: 'loan' })).length).toBeGreaterThan(100);
+  });
+
+  it("refuses 401, not as the public, a certificate claiming the regulator's O that no regulator's TLS CA issued", async () => {
+    // Without clientAuthRequired the handshake takes any certificate: the authenticator's issuer check is the gate.
+    const server = await start({ tls: true, clientAuthRequired: false, public: true });
+    const bankCa = orgPaths(members.cryptoDir, BANK).tlsca;
+    const claim = { commonName: 'User1@regulator.lianxin.local', organization: REGULATOR, locality: 'Beijing' };
+    const selfSigned = await issueCertificate({ subject: claim, profile: { kind: 'tls-client' } });
+    // Another member's TLS CA, in the bundle, vouches only for its own organisation.
+    const mintedByBank = await issueCertificate({
+      subject: claim,
+      profile: { kind: 'tls-client' },
+      issuer: {
+        certificate: new X509Certificate(await readFile(bankCa.cert)),
+        privateKey: createPrivateKey(await readFile(bankCa.key)),
+      },
+    });
+    for (const forged of [selfSigned, mintedByBank]) {
+      const impostor = remoteExplorerData({
+        node: server.address,
+        ca: await readFile(orgPaths(members.cryptoDir, AGENCY).tlsca.cert),
+        serverName: 'node0.hangzhou-credit.lianxin.local',
+        cert: Buffer.from(forged.certificatePem),
+        key: Buffer.from(forged.privateKeyPem),
+      });
+      const refused = {
+        code: 'UNAUTHENTICATED',
+        message: expect.stringContaining(`not issued by a TLS CA of ${REGULATOR}`) as unknown,
+      };
+      await expect(impostor.attestation(ANYONE, { subject: SUBJECT, kind: 'loan' })).rejects.toMatchObject(refused);
+      await expect(impostor.consortium(ANYONE)).rejects.toMatchObject(refused);
+    }
   });
 });
