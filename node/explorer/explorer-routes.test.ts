@@ -36,14 +36,18 @@ async function serve(data: Partial<ExplorerData>, timeoutMs: number): Promise<st
 }
 
 describe('explorer routes', () => {
-  it('answers an audit stopped by its time 503 with Retry-After and "narrow the query", never a verdict', async () => {
+  it.each([
+    // As auditAccesses: stopped before every node answered, it refuses to give verdicts.
+    ['the node', new AuditError('INCOMPLETE', 'the audit was stopped before every institution had answered')],
+    // As the standalone explorer's request to the node, cut off.
+    ['the standalone explorer', new ExplorerError('UNAVAILABLE', 'cannot reach the explorer of 127.0.0.1:9445')],
+  ])('answers an audit stopped by its time on %s 503 with Retry-After and "narrow the query"', async (_on, stopped) => {
     const base = await serve(
       {
-        // As auditAccesses: stopped before every node answered, it refuses to give verdicts.
         audit: (_viewer, _query, options) =>
           new Promise((_resolve, reject) => {
             options?.signal?.addEventListener('abort', () => {
-              reject(new AuditError('INCOMPLETE', 'the audit was stopped before every institution had answered'));
+              reject(stopped);
             });
           }),
       },

@@ -96,8 +96,9 @@ async function api(
   try {
     await answer(name, params, viewer, options.data, signal, res);
   } catch (err) {
-    // Whatever a source made of its stopped work (an audit with institutions never asked) is not an answer.
-    if (!signal.aborted || err instanceof ExplorerError) throw err;
+    // Whatever a source made of its stopped work (an audit with institutions never asked, a node's request cut
+    // off by the standalone explorer) is not an answer; a refusal that came back in time still is.
+    if (!signal.aborted || (err instanceof ExplorerError && err.code !== 'UNAVAILABLE')) throw err;
     throw new ExplorerError(
       'UNAVAILABLE',
       `/explorer/api/${name} did not finish within ${timeoutMs / 1000} s: narrow the query or ask again later`,
