@@ -56,7 +56,7 @@ import { NodeStartError, type NodeListener } from './node-errors.ts';
 import { keepDataDirPrivate } from './data-dir.ts';
 import { EvidenceNotarizer } from './notary/index.ts';
 import { auditAccesses } from './audit/index.ts';
-import { createNodeExplorer, EXPLORER_PREFIX, type ExplorerRoutes } from './explorer/index.ts';
+import { createNodeExplorer, EXPLORER_PREFIX, type NodeExplorer } from './explorer/index.ts';
 import { readVersionInfo, startOperationsServer, type OperationsTls } from './operations/index.ts';
 import {
   fetchBundles,
@@ -216,7 +216,11 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
         failedChecks: () => health.failedChecks(),
         version,
         ...(operationsTls && { tls: operationsTls }),
-        routes: [explorer],
+        routes: [explorer.routes],
+        ownOrganisation: explorer.ownOrganisation,
+        onError: (err) => {
+          componentLogger(logger, 'operations').error({ err }, 'operations request failed');
+        },
       }),
     );
     cleanup.push(() => operations.close());
@@ -886,7 +890,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
  * authenticated by the operations endpoint's client CAs and the chain's roles; the audit on a regulator's node
  * with p2p, fetching bundles over its libp2p host as `lianxin audit` does.
  */
-function startExplorer(parts: NodeParts, exchange: ReportExchange | undefined): Promise<ExplorerRoutes> {
+function startExplorer(parts: NodeParts, exchange: ReportExchange | undefined): Promise<NodeExplorer> {
   const { config, chain } = parts;
   const explorerLogger = componentLogger(parts.logger, 'explorer');
   return createNodeExplorer({

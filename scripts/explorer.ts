@@ -2,20 +2,22 @@
  * The consortium explorer as a read-only local server, for a member without a browser certificate:
  *
  *   npm run explorer -- --node 127.0.0.1:9445 --cert user.crt --key user.key --tls-ca tlsca.pem
- *                       [--server-name node0.hangzhoucredit.example.com] [--listen 127.0.0.1:8088]
+ *                       [--server-name node0.hangzhoucredit.example.com] [--listen 127.0.0.1:8088 [--allow-remote]]
  *
- * `--node` is the node's operations endpoint (operations.tls enabled); the pages are served on `--listen`
- * (loopback by default: whoever reaches it sees what the certificate's holder may see) and every view is fetched
- * from the node with that client certificate. Without --cert/--key, a node whose explorer is public. Exit code 2:
- * usage error.
+ * `--node` is the node's operations endpoint (operations.tls enabled); the pages are served on `--listen` and every
+ * view is fetched from the node with that client certificate, so whoever reaches the listener sees what the
+ * certificate's holder may see: it is loopback unless `--allow-remote` says otherwise. Without --cert/--key, a node
+ * whose explorer is public. Exit code 2: usage error.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { hostOf } from '../node/config/node-config.ts';
 import { startRemoteExplorer } from '../node/explorer/index.ts';
+import { isLoopbackHost } from '../node/operations/index.ts';
 
 const USAGE =
   'usage: npm run explorer -- --node host:port --tls-ca ca.pem [--cert user.crt --key user.key] ' +
-  '[--server-name name] [--listen 127.0.0.1:8088]';
+  '[--server-name name] [--listen 127.0.0.1:8088 [--allow-remote]]';
 const DEFAULT_LISTEN = '127.0.0.1:8088';
 
 async function main(): Promise<number> {
@@ -29,6 +31,7 @@ async function main(): Promise<number> {
         'tls-ca': { type: 'string' },
         'server-name': { type: 'string' },
         listen: { type: 'string', default: DEFAULT_LISTEN },
+        'allow-remote': { type: 'boolean', default: false },
       },
       strict: true,
     }));
@@ -36,9 +39,16 @@ async function main(): Promise<number> {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
   }
-  const { node, cert, key, 'tls-ca': tlsCa, 'server-name': serverName, listen } = values;
+  const { node, cert, key, 'tls-ca': tlsCa, 'server-name': serverName, listen, 'allow-remote': remote } = values;
   if (node === undefined || tlsCa === undefined || (cert === undefined) !== (key === undefined)) {
     console.error(`--node and --tls-ca are required, --cert and --key go together\n${USAGE}`);
+    return 2;
+  }
+  if (!remote && !isLoopbackHost(hostOf(listen))) {
+    console.error(
+      `--listen ${listen} is not a loopback address: whoever reaches it sees what the certificate's holder may see; ` +
+        `add --allow-remote to mean it\n${USAGE}`,
+    );
     return 2;
   }
   const [ca, certPem, keyPem] = await Promise.all([

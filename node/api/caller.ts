@@ -118,8 +118,9 @@ export class CallerAuthenticator {
    */
   async authenticate(peer: PeerCertificate | undefined): Promise<Caller> {
     if (peer?.raw === undefined) {
-      // The TLS layer hands over only a certificate that verified against the bundle (OpenSSL checks the chain,
-      // the CA's validity included): none at all, or one from an unknown or expired CA, ends up here.
+      // None was presented. The gRPC API hands over only a certificate OpenSSL verified against the bundle (an
+      // unknown or expired CA's ends up here too); the explorer's endpoint without operations.tls.clientAuthRequired
+      // hands over any, self-signed included, so the issuer check in #verify is then the only gate.
       throw new NodeError(
         'UNAUTHENTICATED',
         'a client certificate from a consortium TLS CA is required (none was presented, or its CA is unknown or expired)',

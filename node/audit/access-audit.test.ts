@@ -119,6 +119,30 @@ function components(
   };
 }
 
+/**
+ * `base`'s nodes as fetchBundles over a real host meets them: asked with a stopped signal, a node fails at once; a
+ * node for which `held` gives a promise answers once it settles, or fails when the signal stops the fetch.
+ */
+function paced(base: AccessAuditComponents, held: (mspId: string) => Promise<void> | undefined): AccessAuditComponents {
+  return {
+    ...base,
+    fetchBundles: async (mspId, digests, options) => {
+      const { signal } = options;
+      if (signal?.aborted === true) throw new P2pError('TIMEOUT', `${mspId}: the fetch was stopped`);
+      const hold = held(mspId);
+      if (hold !== undefined) {
+        await new Promise<void>((resolve, reject) => {
+          void hold.then(resolve);
+          signal?.addEventListener('abort', () => {
+            reject(new P2pError('TIMEOUT', `${mspId} did not answer the bundle fetch`));
+          });
+        });
+      }
+      return base.fetchBundles(mspId, digests, options);
+    },
+  };
+}
+
 /** The audit of access `a` alone, with the copy each node gives (none from a node not named). */
 async function auditCopies(
   a: { readonly onChain: ChainReceipt; readonly receiptDigest: string },
@@ -240,6 +264,32 @@ describe('auditAccesses', () => {
     await expect(auditAccesses(components([], {}), { subject: 'not-a-code' })).rejects.toMatchObject({
       code: 'INVALID_QUERY',
       field: 'subject',
+    });
+  });
+
+  it('asks the institutions at once: a node that answers only after the other was asked does not hold the audit', async () => {
+    const a = access(['loan']);
+    let bankAsked: () => void = () => undefined;
+    const asked = new Promise<void>((resolve) => (bankAsked = resolve));
+    const nodes = paced(components([a.onChain], { [AGENCY]: { [a.receiptDigest]: a.stored(true) } }), (mspId) => {
+      if (mspId === AGENCY) return asked;
+      bankAsked();
+      return undefined;
+    });
+    // One at a time, the provider's node (asked first) would wait for the budget, and no verdict would be real.
+    const audited = await auditAccesses(nodes, {}, { signal: AbortSignal.timeout(2_000) });
+    expect(audited).toMatchObject([{ verdict: 'OK', bundleFrom: AGENCY }]);
+  });
+
+  it('gives no verdict, BUNDLE_MISSING least of all, when its time runs out before every node answered', async () => {
+    const a = access(['loan']);
+    const nodes = paced(components([a.onChain], { [BANK]: { [a.receiptDigest]: a.stored(true) } }), (mspId) =>
+      mspId === AGENCY ? new Promise<void>(() => undefined) : undefined,
+    );
+    await expect(auditAccesses(nodes, {}, { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({
+      name: 'AuditError',
+      code: 'INCOMPLETE',
+      message: expect.stringContaining('narrow the query') as unknown,
     });
   });
 });

@@ -5,7 +5,12 @@ export type AuditErrorCode =
   /** The regulator's node configuration or keys cannot be used (no p2p key, not a regulator). */
   | 'INVALID_CONFIG'
   /** The chain could not be read. */
-  | 'CHAIN_UNAVAILABLE';
+  | 'CHAIN_UNAVAILABLE'
+  /**
+   * The audit was stopped (its time ran out, its caller left) before every institution's node had answered: no
+   * verdict is given, as one would be BUNDLE_MISSING for a node never asked. Narrow the query.
+   */
+  | 'INCOMPLETE';
 
 export class AuditError extends Error {
   override readonly name = 'AuditError';

@@ -182,7 +182,9 @@ export const CONFIG_FIELDS = {
   'explorer.public': {
     kind: { type: 'boolean' },
     default: false,
-    doc: 'serve the read-only explorer pages (consortium, record status) to anyone who reaches the endpoint',
+    doc:
+      'serve the read-only explorer pages (consortium, record status) to anyone who reaches the endpoint; with ' +
+      'operations.tls.enabled, only with clientAuthRequired: false',
   },
   'log.level': { kind: { type: 'logLevel' }, default: DEFAULT_LOG_LEVEL, doc: 'pino log level' },
   'tls.cert': { kind: { type: 'file' }, doc: "PEM of the node's TLS server certificate" },

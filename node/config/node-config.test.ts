@@ -230,6 +230,18 @@ describe('parseNodeConfig', () => {
     expect(parseDoc(set(doc, 'health.anchoringStallSeconds', 61)).health.anchoringStallSeconds).toBe(61);
   });
 
+  it('rejects public explorer pages behind mutual TLS, which refuses the public at the handshake, naming the field', () => {
+    const doc = set(set(example(), 'operations.tls.enabled', true), 'explorer.public', true);
+    const err = thrown(() => parseDoc(doc));
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID', field: 'explorer.public' });
+    expect((err as Error).message).toContain(
+      '"explorer.public" cannot be served with "operations.tls.clientAuthRequired"',
+    );
+    expect(parseDoc(set(doc, 'operations.tls.clientAuthRequired', false)).explorer.public).toBe(true);
+    // Plain HTTP (the loopback demo) has no handshake to refuse anyone.
+    expect(parseDoc(set(doc, 'operations.tls.enabled', false)).explorer.public).toBe(true);
+  });
+
   it('rejects an unknown field and an unknown section', () => {
     expect(() => parseDoc(set(example(), 'ledger.adress', 'x:1'))).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', field: 'ledger.adress' }),

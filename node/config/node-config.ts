@@ -260,6 +260,15 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       ? 'must differ from "grpc.listen" and "metrics.listen"'
       : undefined,
   );
+  // Under mutual TLS the handshake refuses whoever has no consortium certificate: public pages nobody public can open.
+  reader.relate(['explorer.public', 'operations.tls.enabled', 'operations.tls.clientAuthRequired'], () =>
+    config.explorer.public && config.operations.tls.enabled && config.operations.tls.clientAuthRequired
+      ? 'cannot be served with "operations.tls.clientAuthRequired" (the default once "operations.tls.enabled"): ' +
+        'the TLS handshake refuses every client without a consortium certificate, so the public never reaches the ' +
+        'pages; set "operations.tls.clientAuthRequired: false" (members by certificate, the public without) or ' +
+        '"explorer.public: false"'
+      : undefined,
+  );
   // A ping unanswered for longer than the ping interval would overlap the next one.
   reader.relate(['connections.keepaliveTimeoutMs', 'connections.keepaliveTimeMs'], () =>
     config.connections.keepaliveTimeoutMs > config.connections.keepaliveTimeMs

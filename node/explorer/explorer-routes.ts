@@ -25,6 +25,8 @@ export const EXPLORER_PREFIX = '/explorer/';
 export const EXPLORER_HOME = `${EXPLORER_PREFIX}consortium.html`;
 /** A data request answers within this long or fails (the audit dials other nodes). */
 const API_TIMEOUT_MS = 30_000;
+/** What a 503 asks a client to wait: the chain, the index or another node is expected back within seconds. */
+const RETRY_AFTER_SECONDS = 5;
 
 export interface ExplorerRoutesOptions {
   readonly data: ExplorerData;
@@ -34,12 +36,15 @@ export interface ExplorerRoutesOptions {
   readonly viewerOf: (req: IncomingMessage) => Promise<Viewer>;
   /** A fault that is not an ExplorerError (answered 500 without detail): for the node's log. */
   readonly onError?: (err: unknown) => void;
+  /** How long a data request may take before it answers UNAVAILABLE; default 30 s. */
+  readonly timeoutMs?: number;
 }
 
 /** Handles `req` when its path is the explorer's; false for any other path (the caller answers those). */
 export type ExplorerRoutes = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
-const SECURITY_HEADERS = {
+/** On every answer of the explorer: pages, data, errors and redirects alike. */
+export const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
@@ -65,7 +70,7 @@ export function explorerRoutes(options: Readonly<ExplorerRoutesOptions>): Explor
       }
       const rest = path.slice(EXPLORER_PREFIX.length - 1);
       if (rest.startsWith('/api/')) {
-        await api(rest.slice('/api/'.length), url.searchParams, viewer, options.data, res);
+        await api(rest.slice('/api/'.length), url.searchParams, viewer, options, res);
         return true;
       }
       const asset = (await options.assets()).get(rest);
@@ -83,10 +88,33 @@ async function api(
   name: string,
   params: URLSearchParams,
   viewer: Viewer,
-  data: ExplorerData,
+  options: Readonly<ExplorerRoutesOptions>,
   res: ServerResponse,
 ): Promise<void> {
-  const signal = AbortSignal.timeout(API_TIMEOUT_MS);
+  const timeoutMs = options.timeoutMs ?? API_TIMEOUT_MS;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    await answer(name, params, viewer, options.data, signal, res);
+  } catch (err) {
+    // Whatever a source made of its stopped work (an audit with institutions never asked, a node's request cut
+    // off by the standalone explorer) is not an answer; a refusal that came back in time still is.
+    if (!signal.aborted || (err instanceof ExplorerError && err.code !== 'UNAVAILABLE')) throw err;
+    throw new ExplorerError(
+      'UNAVAILABLE',
+      `/explorer/api/${name} did not finish within ${timeoutMs / 1000} s: narrow the query or ask again later`,
+      { cause: err },
+    );
+  }
+}
+
+async function answer(
+  name: string,
+  params: URLSearchParams,
+  viewer: Viewer,
+  data: ExplorerData,
+  signal: AbortSignal,
+  res: ServerResponse,
+): Promise<void> {
   switch (name) {
     case 'consortium':
       noParameters(name, params);
@@ -129,13 +157,14 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
+    ...(status === 503 && { 'retry-after': String(RETRY_AFTER_SECONDS) }),
     ...SECURITY_HEADERS,
   });
   res.end(`${JSON.stringify(body)}\n`);
 }
 
 /** An ExplorerError as its status and ErrorView; anything else is a fault whose detail stays in the node's logs. */
-function failed(res: ServerResponse, err: unknown, onError: ((err: unknown) => void) | undefined): void {
+export function failed(res: ServerResponse, err: unknown, onError?: (err: unknown) => void): void {
   if (res.headersSent) {
     onError?.(err);
     res.destroy();

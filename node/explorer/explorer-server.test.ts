@@ -5,13 +5,14 @@
  * (remote-explorer-data.ts) as the caller. That no answer carries a record's content is checked against a real
  * node with real records, in test/browser/explorer-pages.test.ts.
  */
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnchoredCheckpoint } from '../../chaincode/src/protocol.ts';
-import { orgPaths } from '../../network/pki/index.ts';
+import { issueCertificate, orgPaths } from '../../network/pki/index.ts';
+import { EXTERNAL_ADDRESS } from '../../test/support/external-address.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
 import { consortiumRoles } from '../api/index.ts';
 import { IndexCatchingUpError, type ChainIndexRecord } from '../chain-index/index.ts';
@@ -121,10 +122,13 @@ async function start(options: {
   tls: boolean;
   clientAuthRequired?: boolean;
   public: boolean;
+  /** Default 127.0.0.1:0. */
+  listen?: string;
 }): Promise<OperationsServer> {
   const node = orgPaths(members.cryptoDir, AGENCY).node({ name: 'node0', type: 'peer' } as never);
+  const explorer = await explorerRoutes(options.public);
   const server = await startOperationsServer({
-    listen: '127.0.0.1:0',
+    listen: options.listen ?? '127.0.0.1:0',
     registry: new Registry(),
     version: VERSION,
     ...(options.tls && {
@@ -135,7 +139,8 @@ async function start(options: {
         clientAuthRequired: options.clientAuthRequired ?? true,
       },
     }),
-    routes: [await explorerRoutes(options.public)],
+    routes: [explorer.routes],
+    ownOrganisation: explorer.ownOrganisation,
   });
   servers.push(server);
   return server;
@@ -152,15 +157,18 @@ async function clientOf(server: OperationsServer, mspId: string | undefined) {
   });
 }
 
-/** A raw GET over plain HTTP or HTTPS without a client certificate: status and body. */
-async function rawGet(url: string, method = 'GET'): Promise<{ status: number; body: string }> {
+/** A raw GET over plain HTTP, or HTTPS with `mspId`'s User1 client certificate or none: status and body. */
+async function rawGet(url: string, method = 'GET', mspId?: string): Promise<{ status: number; body: string }> {
   if (url.startsWith('http:')) {
     const res = await fetch(url, { method, redirect: 'manual' });
     return { status: res.status, body: await res.text() };
   }
   const ca = await readFile(orgPaths(members.cryptoDir, AGENCY).tlsca.cert);
+  const user = mspId === undefined ? undefined : orgPaths(members.cryptoDir, mspId).user('User1').tls;
+  const client = user && { cert: await readFile(user.cert), key: await readFile(user.key) };
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method, ca, servername: 'node0.hangzhou-credit.lianxin.local' }, (res) => {
+    const options = { method, ca, servername: 'node0.hangzhou-credit.lianxin.local', ...client };
+    const req = httpsRequest(url, options, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => (body += c));
       res.on('end', () => {
@@ -297,6 +305,23 @@ describe('explorer over mutual TLS', () => {
     await expect(bank.record(ANYONE, { subject: SUBJECT, kind: 'tax' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it.skipIf(EXTERNAL_ADDRESS === undefined)(
+    "keeps the node's metrics, version and failed checks from other members, and serves them to its own organisation",
+    async () => {
+      const server = await start({ tls: true, public: false, listen: '0.0.0.0:0' });
+      // From another machine: this host's non-loopback address stands for one.
+      const url = `https://${String(EXTERNAL_ADDRESS)}:${server.address.slice(server.address.lastIndexOf(':') + 1)}`;
+      for (const path of ['/metrics', '/version']) {
+        expect([path, (await rawGet(`${url}${path}`, 'GET', BANK)).status]).toEqual([path, 403]);
+        expect([path, (await rawGet(`${url}${path}`, 'GET', AGENCY)).status]).toEqual([path, 200]);
+      }
+      expect(JSON.parse((await rawGet(`${url}/healthz`, 'GET', BANK)).body)).toEqual({
+        status: 'OK',
+        time: expect.any(String) as unknown,
+      });
+    },
+  );
+
   it("keeps the audit to the regulator's node and the attestation to the API's Attest policy", async () => {
     const server = await start({ tls: true, public: false });
     await expect((await clientOf(server, REGULATOR)).audit(ANYONE, { subject: SUBJECT })).rejects.toMatchObject({
@@ -321,6 +346,18 @@ describe('explorer without a client certificate', () => {
     // The operations paths are unchanged.
     expect((await rawGet(`${server.url}/healthz`)).status).toBe(200);
   });
+
+  it.skipIf(EXTERNAL_ADDRESS === undefined)(
+    "in public mode keeps the node's metrics and version from the public",
+    async () => {
+      const server = await start({ tls: false, public: true, listen: '0.0.0.0:0' });
+      const url = `http://${String(EXTERNAL_ADDRESS)}:${server.address.slice(server.address.lastIndexOf(':') + 1)}`;
+      expect((await rawGet(`${url}/explorer/api/consortium`)).status).toBe(200);
+      expect((await rawGet(`${url}/metrics`)).status).toBe(403);
+      expect((await rawGet(`${url}/version`)).status).toBe(403);
+      expect((await rawGet(`${url}/healthz`)).status).toBe(200);
+    },
+  );
 
   it('in public mode serves only the read-only pages and views, never attestations or the audit, and no writes', async () => {
     const server = await start({ tls: false, public: true });
@@ -360,5 +397,37 @@ describe('explorer without a client certificate', () => {
     expect((await rawGet(`${server.url}/explorer/api/attestation?subject=${SUBJECT}&kind=loan`)).status).toBe(401);
     const bank = await clientOf(server, BANK);
     expect((await bank.attestation(ANYONE, { subject: SUBJECT, kind: 'loan' })).length).toBeGreaterThan(100);
+  });
+
+  it("refuses 401, not as the public, a certificate claiming the regulator's O that no regulator's TLS CA issued", async () => {
+    // Without clientAuthRequired the handshake takes any certificate: the authenticator's issuer check is the gate.
+    const server = await start({ tls: true, clientAuthRequired: false, public: true });
+    const bankCa = orgPaths(members.cryptoDir, BANK).tlsca;
+    const claim = { commonName: 'User1@regulator.lianxin.local', organization: REGULATOR, locality: 'Beijing' };
+    const selfSigned = await issueCertificate({ subject: claim, profile: { kind: 'tls-client' } });
+    // Another member's TLS CA, in the bundle, vouches only for its own organisation.
+    const mintedByBank = await issueCertificate({
+      subject: claim,
+      profile: { kind: 'tls-client' },
+      issuer: {
+        certificate: new X509Certificate(await readFile(bankCa.cert)),
+        privateKey: createPrivateKey(await readFile(bankCa.key)),
+      },
+    });
+    for (const forged of [selfSigned, mintedByBank]) {
+      const impostor = remoteExplorerData({
+        node: server.address,
+        ca: await readFile(orgPaths(members.cryptoDir, AGENCY).tlsca.cert),
+        serverName: 'node0.hangzhou-credit.lianxin.local',
+        cert: Buffer.from(forged.certificatePem),
+        key: Buffer.from(forged.privateKeyPem),
+      });
+      const refused = {
+        code: 'UNAUTHENTICATED',
+        message: expect.stringContaining(`not issued by a TLS CA of ${REGULATOR}`) as unknown,
+      };
+      await expect(impostor.attestation(ANYONE, { subject: SUBJECT, kind: 'loan' })).rejects.toMatchObject(refused);
+      await expect(impostor.consortium(ANYONE)).rejects.toMatchObject(refused);
+    }
   });
 });

@@ -3,7 +3,7 @@
  * node's operations endpoint (`createNodeExplorer`) or by the standalone read-only `npm run explorer` server
  * (`startRemoteExplorer`) from a node reached with a member's client certificate.
  */
-export { createNodeExplorer, type NodeExplorerOptions } from './node-explorer.ts';
+export { createNodeExplorer, type NodeExplorer, type NodeExplorerOptions } from './node-explorer.ts';
 export { EXPLORER_HOME, EXPLORER_PREFIX, explorerRoutes, type ExplorerRoutes } from './explorer-routes.ts';
 export { ExplorerError, type ExplorerErrorCode } from './errors.ts';
 export type { ExplorerData } from './explorer-data.ts';

@@ -2,11 +2,13 @@
  * The standalone, read-only explorer (`npm run explorer`): the same pages and routes as a node's operations
  * endpoint, on a local HTTP listener, with every view fetched from a node with the user's client certificate
  * (remote-explorer-data.ts). The user's browser needs no certificate of its own, so the listener is for the user
- * alone: loopback by default. Nothing is written anywhere; GET and HEAD only.
+ * alone: loopback by default, and only requests addressed to it by address or `localhost`. Nothing is written
+ * anywhere; GET and HEAD only.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { explorerRoutes, EXPLORER_HOME } from './explorer-routes.ts';
+import { isIP, type AddressInfo } from 'node:net';
+import { ExplorerError } from './errors.ts';
+import { explorerRoutes, EXPLORER_HOME, failed, SECURITY_HEADERS } from './explorer-routes.ts';
 import { remoteExplorerData, type RemoteExplorerOptions } from './remote-explorer-data.ts';
 import { webAssets } from './web-bundle.ts';
 
@@ -34,9 +36,23 @@ export async function startRemoteExplorer(
     },
   });
   const server = createServer((req, res) => {
+    const { port } = server.address() as AddressInfo;
+    if (!addressedHere(req.headers.host, port)) {
+      const named = JSON.stringify(req.headers.host ?? '');
+      failed(
+        res,
+        new ExplorerError(
+          'PERMISSION_DENIED',
+          `the explorer answers requests for localhost:${port} or an IP address with port ${port}, not ${named}: ` +
+            "another site's page must not read what your certificate may see",
+          { field: 'host' },
+        ),
+      );
+      return;
+    }
     void routes(req, res).then((handled) => {
       if (handled) return;
-      res.writeHead(302, { location: EXPLORER_HOME }).end();
+      res.writeHead(302, { location: EXPLORER_HOME, ...SECURITY_HEADERS }).end();
     });
   });
   const colon = options.listen.lastIndexOf(':');
@@ -62,4 +78,16 @@ export async function startRemoteExplorer(
       });
     });
   return { url: `http://${host}:${bound.port}${EXPLORER_HOME}`, close, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * Whether a request's Host names this listener: `localhost` or an IP address, with its port. Every request here is
+ * answered with the user's certificate, so a page of another site whose name was rebound to this address (DNS
+ * rebinding) could read, as its own origin, all that certificate may see; its requests carry its own name.
+ */
+function addressedHere(host: string | undefined, port: number): boolean {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(host ?? '');
+  if (match === null || Number(match[2]) !== port) return false;
+  const name = (match[1] ?? '').replace(/^\[(.*)\]$/, '$1');
+  return name.toLowerCase() === 'localhost' || isIP(name) !== 0;
 }

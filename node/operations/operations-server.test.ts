@@ -1,4 +1,6 @@
+import { Gauge, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EXTERNAL_ADDRESS } from '../../test/support/external-address.ts';
 import type { FailedCheck } from '../health/index.ts';
 import { createNodeMetrics } from '../metrics/index.ts';
 import { readVersionInfo, startOperationsServer, type OperationsServer } from './index.ts';
@@ -86,6 +88,44 @@ describe('operations endpoint', () => {
     });
   });
 
+  it.skipIf(EXTERNAL_ADDRESS === undefined)(
+    "keeps /metrics, /version and the failed checks to loopback and the node's own organisation",
+    async () => {
+      const failed: FailedCheck[] = [{ component: 'storage', reason: '/srv/lianxin/.data: 312 MB free' }];
+      let own = false;
+      const { registry } = createNodeMetrics({ processMetrics: false });
+      server = await startOperationsServer({
+        listen: '0.0.0.0:0',
+        registry,
+        version: VERSION,
+        failedChecks: () => failed,
+        ownOrganisation: () => Promise.resolve(own),
+      });
+      const port = server.address.slice(server.address.lastIndexOf(':') + 1);
+      const from = async (host: string, path: string) => {
+        const res = await fetch(`http://${host}:${port}${path}`);
+        return { status: res.status, body: await res.text() };
+      };
+      // Another machine (this host's own non-loopback address stands for one), neither loopback nor the organisation.
+      const other = String(EXTERNAL_ADDRESS);
+      const health = await from(other, '/healthz');
+      expect(health.status).toBe(503);
+      expect(JSON.parse(health.body)).toEqual({ status: 'Service Unavailable', time: expect.any(String) as unknown });
+      for (const path of ['/metrics', '/version']) {
+        expect(await from(other, path)).toEqual({
+          status: 403,
+          body: `${path} is served to loopback and to client certificates of the node's own organisation only\n`,
+        });
+      }
+      expect(JSON.parse((await from('127.0.0.1', '/healthz')).body)).toMatchObject({ failed_checks: failed });
+      expect((await from('127.0.0.1', '/metrics')).status).toBe(200);
+      own = true;
+      expect(JSON.parse((await from(other, '/healthz')).body)).toMatchObject({ failed_checks: failed });
+      expect((await from(other, '/metrics')).status).toBe(200);
+      expect((await from(other, '/version')).status).toBe(200);
+    },
+  );
+
   it('answers /version with the release, the commit and the Node.js version', async () => {
     const { registry } = createNodeMetrics({ processMetrics: false });
     const version = await readVersionInfo();
@@ -103,6 +143,32 @@ describe('operations endpoint', () => {
     expect((await fetch(`http://${server.address}/`)).status).toBe(404);
     expect((await fetch(`http://${server.address}/metrics`, { method: 'POST' })).status).toBe(405);
     expect((await fetch(`http://${server.address}/healthz`, { method: 'PUT' })).status).toBe(405);
+  });
+
+  it('answers a failing request 500 without its detail, which goes to the log', async () => {
+    const registry = new Registry();
+    const fault = new Error('/srv/lianxin/.data/store: IO error: LOCK: Resource temporarily unavailable');
+    new Gauge({
+      name: 'lianxin_failing',
+      help: 'a collector that fails',
+      registers: [registry],
+      collect: () => {
+        throw fault;
+      },
+    });
+    const logged: unknown[] = [];
+    server = await startOperationsServer({
+      listen: '127.0.0.1:0',
+      registry,
+      version: VERSION,
+      onError: (err) => logged.push(err),
+    });
+    const res = await fetch(`http://${server.address}/metrics`);
+    expect(res.status).toBe(500);
+    const body = await res.text();
+    expect(body).not.toContain('/srv/lianxin');
+    expect(body).toContain('see the node log');
+    expect(logged).toEqual([fault]);
   });
 
   it('reports an address already in use', async () => {

@@ -6,12 +6,18 @@
  * data, so bind it to loopback or an operations network. With `tls` it is HTTPS as Fabric's `operations.tls`; with
  * `tls.clientCa` the TLS handshake itself refuses a client without a certificate from those CAs (Fabric's
  * `clientAuthRequired`), for every path. Extra `routes` (the explorer) answer the paths they own.
+ *
+ * The endpoint is shared with the explorer's members and, where it is public, with anyone; what the operations paths
+ * tell (query volumes by method, the build, a store's path and error) is the node's operator's. So /metrics,
+ * /version and /healthz's failed checks are answered to loopback and to a client certificate of the node's own
+ * organisation (`ownOrganisation`); anyone else gets /healthz's status and time, and 403 for the rest.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { FailedCheck } from '../health/index.ts';
+import { isLoopbackHost } from './loopback.ts';
 import type { VersionInfo } from './version-info.ts';
 
 export interface OperationsServerOptions {
@@ -25,6 +31,13 @@ export interface OperationsServerOptions {
   readonly tls?: OperationsTls;
   /** Handlers of further paths, asked first; each resolves false for a path it does not own. */
   readonly routes?: readonly ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[];
+  /** A request that failed (answered 500 without its detail): for the node's log. */
+  readonly onError?: (err: unknown) => void;
+  /**
+   * Whether a request presents a valid client certificate of the node's own organisation: then, as from loopback,
+   * it is the operator's. Absent: loopback only.
+   */
+  readonly ownOrganisation?: (req: IncomingMessage) => Promise<boolean>;
 }
 
 export interface OperationsTls {
@@ -61,8 +74,10 @@ export async function startOperationsServer(options: Readonly<OperationsServerOp
   const { host, port } = splitHostPort(options.listen);
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     respond(req, res, options).catch((err: unknown) => {
+      // The detail (a path, a store's error) is the operator's: it goes to the log, not to whoever asked.
+      options.onError?.(err);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`${(err as Error).message}\n`);
+      res.end('the operations endpoint failed to answer; see the node log\n');
     });
   };
   const tls = options.tls;
@@ -121,23 +136,46 @@ async function respond(req: IncomingMessage, res: ServerResponse, options: Opera
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end();
     return;
   }
+  const operator = await isOperator(req, options);
   switch (path) {
     case '/metrics': {
+      if (!operator) {
+        refuse(res, path);
+        return;
+      }
       const body = await options.registry.metrics();
       res.writeHead(200, { 'content-type': options.registry.contentType }).end(body);
       return;
     }
     case '/version':
+      if (!operator) {
+        refuse(res, path);
+        return;
+      }
       json(res, 200, options.version);
       return;
     default: {
       const failed = options.failedChecks?.() ?? [];
       const time = new Date().toISOString();
       const body: HealthStatus =
-        failed.length === 0 ? { status: 'OK', time } : { status: 'Service Unavailable', time, failed_checks: failed };
+        failed.length === 0
+          ? { status: 'OK', time }
+          : { status: 'Service Unavailable', time, ...(operator && { failed_checks: failed }) };
       json(res, failed.length === 0 ? 200 : 503, body);
     }
   }
+}
+
+/** Loopback, or a certificate of the node's own organisation: see the module's comment. */
+async function isOperator(req: IncomingMessage, options: OperationsServerOptions): Promise<boolean> {
+  if (isLoopbackHost(req.socket.remoteAddress ?? '')) return true;
+  return (await options.ownOrganisation?.(req)) ?? false;
+}
+
+function refuse(res: ServerResponse, path: string): void {
+  res
+    .writeHead(403, { 'content-type': 'text/plain; charset=utf-8' })
+    .end(`${path} is served to loopback and to client certificates of the node's own organisation only\n`);
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
