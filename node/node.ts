@@ -695,6 +695,7 @@ async function startChainIndexFollowing(
         quorum: config.chainIndex.snapshotQuorum,
         registry: await chain.registrySnapshot(),
         host: exchange.host,
+        judge: chainJudge(chain),
         db: parts.db.chainIndex,
         logger,
         signal: stopping.signal,
