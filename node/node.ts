@@ -24,6 +24,8 @@ import {
   discardUnfinishedLoad,
   IndexSnapshotStore,
   IndexSnapshotTaker,
+  chainJudge,
+  type PositionJudge,
   newestAnchorBlock,
 } from './chain-index/index.ts';
 import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
@@ -46,7 +48,7 @@ import {
   storageCheck,
   type FailedCheck,
 } from './health/index.ts';
-import { ChainError, LianxinChain, positionOffChain } from './ledger/index.ts';
+import { ChainError, LianxinChain } from './ledger/index.ts';
 import { KeyRotationError, LiveNodeKeys, readP2pKey, readPrivateKey } from './keys/index.ts';
 import { openTransparencyLog, signCheckpoint, type SignedCheckpoint, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
@@ -506,8 +508,9 @@ async function startPipelines(
   const chainIndex = await ChainIndex.open(db.chainIndex, db.chainIndexFilter);
   // After the follower has stopped (cleanups run in reverse), before the database closes.
   cleanup.push(() => chainIndex.close());
-  const { snapshots, taker } = await openIndexSnapshots(config, db, chainIndex, keys, logger);
   const indexLogger = componentLogger(logger, 'chain-index');
+  const judgeSnapshot = chainJudge(chain);
+  const { snapshots, taker } = await openIndexSnapshots(config, db, chainIndex, keys, indexLogger, judgeSnapshot);
   const follower = new ChainIndexFollower({
     index: chainIndex,
     chain,
@@ -526,18 +529,14 @@ async function startPipelines(
       anchorer.recheck();
       for (const told of chainWentBack) told();
       // Snapshots at positions the chain lost are served and signed for no longer; those it may have lost are withheld.
-      snapshots
-        ?.dropOffChain((at) =>
-          positionOffChain(chain, { blockNumber: BigInt(at.blockNumber), transactionId: at.transactionId }),
-        )
-        .then(
-          (dropped) => {
-            if (dropped.length > 0) indexLogger.warn({ dropped }, 'chain index snapshots the chain lost dropped');
-          },
-          (err: unknown) => {
-            indexLogger.warn({ err }, 'dropping the chain index snapshots the chain lost failed');
-          },
-        );
+      snapshots?.dropOffChain(judgeSnapshot).then(
+        (dropped) => {
+          if (dropped.length > 0) indexLogger.warn({ dropped }, 'chain index snapshots the chain lost dropped');
+        },
+        (err: unknown) => {
+          indexLogger.warn({ err }, 'dropping the chain index snapshots the chain lost failed');
+        },
+      );
     },
   });
   storageWiring.recovered.push(() => {
@@ -659,9 +658,14 @@ async function openIndexSnapshots(
   chainIndex: ChainIndex,
   keys: LiveNodeKeys,
   logger: Logger,
+  judge: PositionJudge,
 ): Promise<{ snapshots?: IndexSnapshotStore; taker?: IndexSnapshotTaker }> {
   if (config.p2p === undefined || config.chainIndex.snapshotIntervalBlocks === 0) return {};
-  const snapshots = await IndexSnapshotStore.open(join(config.dataDir, 'index-snapshots'), INDEX_SNAPSHOTS_KEPT);
+  // Judged before any is listed: one the chain lost, or may have, is not served again after a restart.
+  const snapshots = await IndexSnapshotStore.open(join(config.dataDir, 'index-snapshots'), INDEX_SNAPSHOTS_KEPT, {
+    judge,
+    logger,
+  });
   const taker = new IndexSnapshotTaker({
     db: db.chainIndex,
     store: snapshots,
@@ -669,7 +673,7 @@ async function openIndexSnapshots(
     receiptKey: () => keys.receiptKey,
     intervalBlocks: config.chainIndex.snapshotIntervalBlocks,
     startBlock: chainIndex.position?.blockNumber,
-    logger: componentLogger(logger, 'chain-index'),
+    logger,
   });
   return { snapshots, taker };
 }
@@ -713,6 +717,7 @@ async function startChainIndexFollowing(
         quorum: config.chainIndex.snapshotQuorum,
         registry: await chain.registrySnapshot(),
         host: exchange.host,
+        judge: chainJudge(chain),
         db: parts.db.chainIndex,
         logger,
         signal: stopping.signal,

@@ -6,8 +6,14 @@
  * `/lianxin/index-snapshot/1.0.0`, checking the manifest against the attested digest and each chunk against the
  * manifest, and loads it; the follower then resumes after the snapshot's position.
  *
- * Any failure — no quorum, a manifest or chunk that does not match, a peer that stops — leaves the index empty
- * (the loader clears what it wrote) and is reported with its reason: the caller then replays from block 0.
+ * Before downloading, the chain is asked whether it holds the snapshot's position (its block and transaction): one it
+ * does not hold — a ledger restored from a backup older than the snapshot, or this node's gateway peer behind it —
+ * cannot be followed from (the follower would find the position off the chain and replay from block 0 after the
+ * download, gigabytes at scale), and is not loaded.
+ *
+ * Any failure — no quorum, a position the chain does not hold, a manifest or chunk that does not match, a peer that
+ * stops — leaves the index empty (the loader clears what it wrote) and is reported with its reason: the caller then
+ * replays from block 0.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -16,6 +22,7 @@ import {
   parseManifest,
   selectAttestedSnapshot,
   type PeerStatements,
+  type PositionJudge,
 } from '../chain-index/index.ts';
 import type { RegistrySnapshot } from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
@@ -38,6 +45,8 @@ export interface IndexSnapshotStartOptions {
   /** The chain's registry, read now: who runs nodes, where, with which receipt keys. */
   readonly registry: RegistrySnapshot;
   readonly host: Pick<P2pHost, 'openStreamTo'>;
+  /** The chain's verdict on the snapshot's position (chainJudge: node/ledger's positionOffChain). */
+  readonly judge: PositionJudge;
   /** The node's empty chain-index sublevel. */
   readonly db: NodeSublevel;
   readonly logger: Logger;
@@ -91,6 +100,18 @@ export async function startFromIndexSnapshot(o: Readonly<IndexSnapshotStartOptio
     return {
       loaded: false,
       reason: `${(err as Error).message}${unanswered > 0 ? ` (${String(unanswered)} of ${String(answers.length)} peers did not answer)` : ''}`,
+    };
+  }
+
+  const offChain = await o.judge(chosen).catch((err: unknown) => ({
+    why: `it did not answer (${(err as Error).message.split('\n')[0] ?? ''})`,
+  }));
+  if (offChain !== undefined) {
+    return {
+      loaded: false,
+      reason:
+        `the chain does not hold the attested snapshot's position, block ${chosen.blockNumber} (transaction ` +
+        `${chosen.transactionId}): ${offChain.why}; not downloaded`,
     };
   }
 

@@ -111,6 +111,51 @@ const otherAnchor = (blockNumber: bigint): AnchoredEvent => ({
   size: Number(blockNumber),
   indexCount: 0,
 });
+/**
+ * A started follower on `db` whose first stream applies block 3 and is cut; the next replays `replayed`, then holds
+ * the anchor of block `atReopening` back until `release`. The chain's newest anchor reads `atStart` first, then
+ * `atReopening`.
+ */
+async function cutAndReplayed(db: NodeDatabase, atStart: bigint, replayed: readonly bigint[], atReopening: bigint) {
+  const index = await ChainIndex.open(db.chainIndex);
+  const last = Promise.withResolvers<undefined>();
+  let opened = 0;
+  let reads = 0;
+  const follower = new ChainIndexFollower({
+    index,
+    chain: {
+      ...holding([3n, ...replayed, atReopening].map(otherAnchor)),
+      anchoredEvents: () =>
+        Promise.resolve(
+          ++opened === 1
+            ? {
+                async *[Symbol.asyncIterator]() {
+                  yield otherAnchor(3n);
+                  await sleep(10);
+                  throw new ChainError('UNAVAILABLE', '14 UNAVAILABLE: Connection dropped');
+                },
+                close: () => undefined,
+                [Symbol.dispose]: () => undefined,
+              }
+            : heldBack(replayed.map(otherAnchor), last.promise, [otherAnchor(atReopening)]),
+        ),
+      getIndexEntries: () => Promise.reject(new Error('no entries in this test')),
+    },
+    newestAnchorBlock: () => Promise.resolve(++reads === 1 ? atStart : atReopening),
+    logger: pino({ level: 'silent' }),
+    retryInitialMs: 10,
+    retryMaxMs: 20,
+  });
+  follower.start();
+  return {
+    index,
+    follower,
+    reads: () => reads,
+    release: () => {
+      last.resolve(undefined);
+    },
+  };
+}
 const SUBJECT_A = '91100000100003962T';
 const SUBJECT_B = '914403001922038216';
 
@@ -508,40 +553,10 @@ describe('ChainIndexFollower health', () => {
   it("keeps reporting a reopened stream off the chain until it has replayed to the chain's newest anchor as of the reopening", async () => {
     dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
     db = await openNodeDatabase(join(dir, 'db'));
-    const index = await ChainIndex.open(db.chainIndex);
-    const anchor = otherAnchor;
-    const last = Promise.withResolvers<undefined>();
-    let opened = 0;
-    let reads = 0;
-    const follower = new ChainIndexFollower({
-      index,
-      chain: {
-        ...holding([3n, 5n, 7n, 9n].map(anchor)),
-        // The first stream applies block 3 and is cut; the chain anchored up to block 9 meanwhile.
-        anchoredEvents: () =>
-          Promise.resolve(
-            ++opened === 1
-              ? {
-                  async *[Symbol.asyncIterator]() {
-                    yield anchor(3n);
-                    await sleep(10);
-                    throw new ChainError('UNAVAILABLE', '14 UNAVAILABLE: Connection dropped');
-                  },
-                  close: () => undefined,
-                  [Symbol.dispose]: () => undefined,
-                }
-              : heldBack([anchor(5n), anchor(7n)], last.promise, [anchor(9n)]),
-          ),
-        getIndexEntries: () => Promise.reject(new Error('no entries in this test')),
-      },
-      newestAnchorBlock: () => Promise.resolve(++reads === 1 ? 3n : 9n),
-      logger: pino({ level: 'silent' }),
-      retryInitialMs: 10,
-      retryMaxMs: 20,
-    });
-    follower.start();
+    // Caught up at block 3 when its stream is cut; the chain anchored up to block 9 meanwhile.
+    const { index, follower, reads, release } = await cutAndReplayed(db, 3n, [5n, 7n], 9n);
     for (let i = 0; i < 200 && index.position?.blockNumber !== 7n; i++) await sleep(10);
-    expect(reads).toBe(2);
+    expect(reads()).toBe(2);
     expect(follower.catchingUp).toBeUndefined();
     const replaying =
       "replaying the chain's events missed off the stream: the index is at block 7, the chain's newest anchor at block 9";
@@ -549,10 +564,26 @@ describe('ChainIndexFollower health', () => {
     // Neither an applied anchor nor a stream that stays open ends it while the replay is short of block 9.
     await sleep(2_200);
     expect(follower.failure).toBe(replaying);
-    last.resolve(undefined);
+    release();
     for (let i = 0; i < 200 && follower.failure !== undefined; i++) await sleep(10);
     expect(index.position?.blockNumber).toBe(9n);
     expect(follower.failure).toBeUndefined();
+    await follower.stop();
+  });
+
+  it("is still catching up, not replaying, when its stream is cut before its first catch-up: to the chain's newest anchor as of the reopening", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-follower-'));
+    db = await openNodeDatabase(join(dir, 'db'));
+    // At block 3 of the 9 it must reach when its stream is cut; the chain anchored up to block 12 meanwhile.
+    const { index, follower, reads, release } = await cutAndReplayed(db, 9n, [5n, 7n, 9n], 12n);
+    for (let i = 0; i < 200 && index.position?.blockNumber !== 9n; i++) await sleep(10);
+    expect(reads()).toBe(2);
+    // Never caught up: health fails at once (not after the stall watch's limit), one message for where it must get.
+    expect(follower.catchingUp).toBe("the index is at block 9, the chain's newest anchor at block 12");
+    expect(follower.failure).toBeUndefined();
+    release();
+    for (let i = 0; i < 200 && follower.catchingUp !== undefined; i++) await sleep(10);
+    expect(index.position?.blockNumber).toBe(12n);
     await follower.stop();
   });
 

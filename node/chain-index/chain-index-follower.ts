@@ -51,6 +51,16 @@ export interface ChainIndexFollowerOptions {
 const PROGRESS_LOG_INTERVAL_MS = 10_000;
 
 /**
+ * Why the index is behind the chain, and the block of the chain's newest anchor it must hold to be the chain's word
+ * again (undefined until read): as of the follower's start, of its index's starting over (the reason), or — once it
+ * had caught up — of a stream's reopening after a failure (`rejoin`: the index stands where the old stream left it).
+ */
+interface Behind {
+  readonly cause: 'start' | 'rejoin' | { readonly startedOver: string };
+  readonly block: bigint | undefined;
+}
+
+/**
  * A stream that has stayed open this long is following: a ledger that is down answers a new stream with an
  * error at once, so reopening alone does not prove anything.
  */
@@ -62,47 +72,49 @@ export class ChainIndexFollower {
   readonly #backoff: Backoff;
   #running: Promise<void> | undefined;
   #close: (() => void) | undefined;
-  /**
-   * Why the follower is not following now; kept across reopened streams until one proves stable and has replayed
-   * what the index missed meanwhile.
-   */
+  /** Why the follower is not following the chain's events now: kept across reopened streams until one proves stable. */
   #failure: string | undefined;
-  /**
-   * The chain's newest anchor's block, read when a stream reopened after a failure: the index stands where the old
-   * stream left it until it gets there, so the failure lasts until then (read once: a busy chain still gets there).
-   */
-  #rejoinAt: bigint | undefined;
+  /** Where the index must get before it is the chain's word again, and why; undefined once it has got there. */
+  #behind: Behind | undefined = { cause: 'start', block: undefined };
   /** Applied since the last progress line. */
   #progress = { anchors: 0, entries: 0, loggedAt: 0 };
-  /** Why the index started over from block 0 (its position off the chain), until it has caught up again. */
-  #startedOver: string | undefined;
-  /** The chain's newest anchor's block when this follower started (or its index started over), once read. */
-  #target: bigint | undefined;
-  /** Reached `#target` once: a later lag is a stall the health check's watch reports, not a catch-up. */
-  #caughtUp = false;
 
   constructor(options: Readonly<ChainIndexFollowerOptions>) {
     this.#o = options;
     this.#backoff = new Backoff(options.retryInitialMs, options.retryMaxMs);
   }
 
-  /** Why the follower is not following the chain's events now, or undefined while it is (for health). */
+  /**
+   * Why the follower is not following the chain's events now, or undefined while it is (for health): also, once its
+   * index had caught up, while a reopened stream replays what it missed (the health's stall watch, not a catch-up).
+   */
   get failure(): string | undefined {
-    return this.#failure;
+    if (this.#failure !== undefined || this.#behind?.cause !== 'rejoin') return this.#failure;
+    return `replaying the chain's events missed off the stream: ${this.#where()}`;
   }
 
   /**
    * Why the index is not yet the chain's word, or undefined once it has caught up with the chain's newest anchor
-   * as of the follower's start (or its index's starting over): lookups that miss, or find an older version, may only
-   * be behind the chain.
+   * as of the follower's start or its index's starting over (read again when a stream reopens before it got there):
+   * lookups that miss, or find an older version, may only be behind the chain.
    */
   get catchingUp(): string | undefined {
-    if (this.#caughtUp) return undefined;
-    const why = this.#startedOver === undefined ? '' : `${this.#startedOver}; `;
-    const at = `${why}the index is at block ${String(this.#o.index.position?.blockNumber ?? -1n)}`;
+    const behind = this.#behind;
+    if (behind === undefined || behind.cause === 'rejoin') return undefined;
+    return `${behind.cause === 'start' ? '' : `${behind.cause.startedOver}; `}${this.#where()}`;
+  }
+
+  /** Where the index is and where it must get. */
+  #where(): string {
+    const at = `the index is at block ${String(this.#at())}`;
     if (this.#running === undefined) return `${at} and does not follow the chain yet (a snapshot may be loading)`;
-    if (this.#target === undefined) return `${at} and the chain's newest anchor is not known yet`;
-    return `${at}, the chain's newest anchor at block ${String(this.#target)}`;
+    const block = this.#behind?.block;
+    if (block === undefined) return `${at} and the chain's newest anchor is not known yet`;
+    return `${at}, the chain's newest anchor at block ${String(block)}`;
+  }
+
+  #at(): bigint {
+    return this.#o.index.position?.blockNumber ?? -1n;
   }
 
   start(): void {
@@ -132,11 +144,11 @@ export class ChainIndexFollower {
       try {
         const from = await this.#start();
         // Read after #start: an index that starts over catches up with the chain it is now on; read again on
-        // reopening after a failure, the chain having anchored on meanwhile.
-        const reread = this.#target === undefined || this.#failure !== undefined;
-        const newest = reread ? ((await this.#o.newestAnchorBlock?.()) ?? -1n) : undefined;
-        this.#target ??= newest;
-        if (this.#failure !== undefined) this.#rejoinAt = newest;
+        // reopening after a failure, the chain having anchored on meanwhile (once: a busy chain still gets there).
+        if (this.#failure !== undefined || (this.#behind !== undefined && this.#behind.block === undefined)) {
+          const block = (await this.#o.newestAnchorBlock?.()) ?? -1n;
+          this.#behind = { cause: this.#behind?.cause ?? 'rejoin', block };
+        }
         this.#noteProgress();
         const events = await this.#o.chain.anchoredEvents(from);
         // Following again: a retryNow() from here on is of no failure of this stream's.
@@ -148,12 +160,12 @@ export class ChainIndexFollower {
         stable = setTimeout(() => {
           // The next cut (an idle timeout on a quiet chain) waits the initial delay, not one doubled by the last.
           this.#backoff.reset();
-          this.#rejoined();
+          this.#failure = undefined;
         }, STREAM_STABLE_MS).unref();
         for await (const anchor of events) {
           if (this.#stopped()) break;
           await this.#apply(anchor);
-          this.#rejoined();
+          this.#failure = undefined;
           this.#backoff.reset();
         }
         this.#failure ??= 'the ledger ended the event stream';
@@ -167,23 +179,6 @@ export class ChainIndexFollower {
       // The stream only ends by itself when the ledger goes away: resume after a pause either way.
       await this.#backoff.wait(signal);
     }
-  }
-
-  /**
-   * The stream is following (it stayed open or applied an anchor): the failure ends once the index holds the block
-   * of the chain's newest anchor as of the stream's reopening; until then, it says how far the replay has got.
-   */
-  #rejoined(): void {
-    if (this.#failure === undefined) return;
-    const at = this.#o.index.position?.blockNumber ?? -1n;
-    if (this.#rejoinAt !== undefined && at < this.#rejoinAt) {
-      this.#failure =
-        `replaying the chain's events missed off the stream: the index is at block ${String(at)}, ` +
-        `the chain's newest anchor at block ${String(this.#rejoinAt)}`;
-      return;
-    }
-    this.#failure = undefined;
-    this.#rejoinAt = undefined;
   }
 
   /** Where to follow from: the index's position, unless the chain does not hold it (the index then starts over). */
@@ -204,9 +199,7 @@ export class ChainIndexFollower {
         'from block 0',
     );
     this.#o.logger.error({ err }, 'the chain index is not on the chain: rebuilding it from block 0');
-    this.#startedOver = err.message;
-    this.#target = undefined;
-    this.#caughtUp = false;
+    this.#behind = { cause: { startedOver: err.message }, block: undefined };
     this.#o.onOffChain?.(err);
     await this.#o.index.clear();
     return undefined;
@@ -241,15 +234,14 @@ export class ChainIndexFollower {
   }
 
   /**
-   * Caught up once the index holds an anchor of the target's block: the rest of that block's anchors come in the
+   * Caught up once the index holds an anchor of the block it must get to: the rest of that block's anchors come in the
    * same delivery of the event stream.
    */
   #noteProgress(): void {
-    if (this.#target === undefined || this.#caughtUp) return;
-    this.#caughtUp = (this.#o.index.position?.blockNumber ?? -1n) >= this.#target;
-    if (!this.#caughtUp) return;
-    this.#startedOver = undefined;
-    this.#o.logger.info({ blockNumber: Number(this.#target) }, 'chain index caught up');
+    const behind = this.#behind;
+    if (behind?.block === undefined || this.#at() < behind.block) return;
+    this.#behind = undefined;
+    if (behind.cause !== 'rejoin') this.#o.logger.info({ blockNumber: Number(behind.block) }, 'chain index caught up');
   }
 
   /** Rate-limited: anchors and entries applied since the last line, where the index is, and how far behind. */

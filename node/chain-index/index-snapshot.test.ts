@@ -359,6 +359,53 @@ describe('chain index snapshots', () => {
     expect((await IndexSnapshotStore.open(snapshots, 4)).statements()).toHaveLength(3);
   });
 
+  it('judges every snapshot it holds when reopened, before listing or pruning any: a restart lists none the chain may have lost', async () => {
+    const snapshots = join(dir, 'restarted-snapshots');
+    const store = await IndexSnapshotStore.open(snapshots, 4);
+    // 11 and 12 taken before the ledger was restored, 4 and 5 after the index started over: the withholding of 11
+    // and 12 was in memory, and a crash before dropOffChain left no trigger at all — the files are the same.
+    for (const block of [11, 12, 4, 5]) {
+      await store.write(
+        source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+        { blockNumber: String(block), transactionId: txId(block) },
+        IDENTITY,
+        key,
+      );
+    }
+    const files = async (block: number) =>
+      (await readdir(snapshots)).filter((f) => f.startsWith(String(block).padStart(20, '0')));
+    const listed = (reopened: IndexSnapshotStore) =>
+      reopened.statements().map((st) => parseStatement(st.body).blockNumber);
+    let verdicts: Record<string, { why: string; sure: boolean } | undefined> = {
+      '11': { why: 'its height is 11', sure: false },
+      '12': { why: `no transaction ${txId(12)}`, sure: true },
+    };
+    const judge = ({ blockNumber }: SnapshotPosition) => Promise.resolve(verdicts[blockNumber]);
+
+    // The chain does not answer: every one is withheld, none deleted.
+    const unanswered = await IndexSnapshotStore.open(snapshots, 2, {
+      judge: () => Promise.reject(new Error('the ledger does not answer')),
+    });
+    expect(listed(unanswered)).toEqual([]);
+    for (const block of [11, 12, 4, 5]) expect(await files(block)).toHaveLength(3);
+
+    // Surely lost: deleted; the chain's height not past it: withheld, and neither has the newer ones pruned.
+    const reopened = await IndexSnapshotStore.open(snapshots, 2, { judge });
+    expect(listed(reopened)).toEqual(['5', '4']);
+    expect(await files(12)).toEqual([]);
+    expect(await files(11)).toHaveLength(3);
+
+    // Judged again before the next snapshot written, as after dropOffChain: the chain now holds block 11.
+    verdicts = {};
+    await reopened.write(
+      source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+      { blockNumber: '6', transactionId: txId(6) },
+      IDENTITY,
+      key,
+    );
+    expect(listed(reopened)).toEqual(['11', '6']);
+  });
+
   it('judges a snapshot written while the chain was found to go back before it is listed', async () => {
     const snapshots = join(dir, 'racing-snapshots');
     const store = await IndexSnapshotStore.open(snapshots, 4);

@@ -21,7 +21,7 @@ export {
   type SnapshotManifest,
   type SnapshotStatement,
 } from './snapshot-format.ts';
-export { IndexSnapshotStore, type SnapshotIdentity } from './snapshot-store.ts';
+export { chainJudge, IndexSnapshotStore, type PositionJudge, type SnapshotIdentity } from './snapshot-store.ts';
 export { IndexSnapshotTaker, type IndexSnapshotTakerOptions } from './snapshot-taker.ts';
 export { discardUnfinishedLoad, loadIndexSnapshot, type LoadedSnapshot } from './snapshot-loader.ts';
 export {

@@ -16,7 +16,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeDurably } from '../../network/fs/index.ts';
-import type { OffChain } from '../ledger/index.ts';
+import { positionOffChain, type LianxinChain, type OffChain } from '../ledger/index.ts';
+import type { Logger } from '../logging/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
 import {
   ChunkBuilder,
@@ -57,6 +58,13 @@ interface Held {
 
 /** Why the chain does not hold a snapshot's position, undefined when it does (node/ledger's positionOffChain). */
 export type PositionJudge = (position: SnapshotPosition) => Promise<OffChain | undefined>;
+
+/** The chain's verdict on snapshot positions (node/ledger's positionOffChain). */
+export const chainJudge =
+  (chain: Pick<LianxinChain, 'chainInfo' | 'blockNumberOf'>): PositionJudge =>
+  ({ blockNumber, transactionId }) =>
+    positionOffChain(chain, { blockNumber: BigInt(blockNumber), transactionId });
+
 /** A chain that does not answer says nothing of a position. */
 const NOT_JUDGED = { why: 'the chain did not answer', sure: false } as const;
 
@@ -84,8 +92,17 @@ export class IndexSnapshotStore {
     this.#keep = keep;
   }
 
-  /** Opens `dir` (created if missing), listing the snapshots whose statement was written; removes the rest. */
-  static async open(dir: string, keep: number): Promise<IndexSnapshotStore> {
+  /**
+   * Opens `dir` (created if missing), listing the snapshots whose statement was written; removes the rest. With
+   * `judge` (a node's: the chain's verdict, positionOffChain), each is judged before any is listed, served or pruned,
+   * as `dropOffChain` judges them: withholding is in memory, so a restart would list again a snapshot the chain may
+   * have lost, and a crash during `dropOffChain` or the index's clear leaves nothing to call it again.
+   */
+  static async open(
+    dir: string,
+    keep: number,
+    { judge, logger }: { judge?: PositionJudge; logger?: Logger } = {},
+  ): Promise<IndexSnapshotStore> {
     await mkdir(dir, { recursive: true });
     const store = new IndexSnapshotStore(dir, keep);
     const names = await readdir(dir);
@@ -110,6 +127,14 @@ export class IndexSnapshotStore {
     await Promise.all(
       names.filter((n) => !kept.has(n.split('.')[0] ?? '')).map((n) => rm(join(dir, n), { force: true })),
     );
+    if (judge) {
+      const dropped = await store.#withholdAll(judge);
+      if (dropped.length > 0) logger?.warn({ dropped }, 'chain index snapshots the chain lost dropped');
+      const withheld = [...store.#withheld.values()].map((h) => String(h.blockNumber));
+      if (withheld.length > 0) {
+        logger?.warn({ withheld }, 'chain index snapshots the chain may have lost withheld until it holds them');
+      }
+    }
     await store.#prune();
     return store;
   }
@@ -228,8 +253,12 @@ export class IndexSnapshotStore {
    * chain holds it or surely lost it; so is one being written meanwhile. Resolves to the positions dropped.
    */
   async dropOffChain(offChain: PositionJudge): Promise<string[]> {
-    this.#judge = offChain;
     this.#judgedAt += 1;
+    return this.#withholdAll(offChain);
+  }
+
+  async #withholdAll(judge: PositionJudge): Promise<string[]> {
+    this.#judge = judge;
     for (const [digest, held] of this.#held) this.#withheld.set(digest, held);
     this.#held.clear();
     return this.#judgeWithheld();
