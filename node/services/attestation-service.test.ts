@@ -216,9 +216,22 @@ describe('AttestationService.Attest', () => {
     ['a missing record', { requestId: 'x', record: null }, 'record'],
     ['a subject that is no USCC', request('x', 'not-a-uscc'), 'record.subject'],
     ['a malformed kind', request('x', 1, 0, 'Loan!'), 'record.kind'],
+    ['a request ID over 128 characters', request('q'.repeat(129), 1), 'request_id'],
+    ['a request ID with a space', request('q 1', 1), 'request_id'],
+    ['a request ID not ASCII', request('请求', 1), 'request_id'],
   ])('refuses %s with INVALID_ARGUMENT naming the field', async (_name, bad, field) => {
     await expect(service.Attest(bad, ctx)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field });
     expect(chain.lookups).toBe(0);
+  });
+
+  it('takes no request ID, or one of 128 printable characters, as ingest does', async () => {
+    await parts.ingest([1]);
+    await parts.anchorAll();
+    for (const requestId of ['', '~'.repeat(128)]) {
+      const answer = await service.Attest(request(requestId, 1), ctx);
+      expect(answer.requestId).toBe(requestId);
+      expect(answer.attestation).toBeDefined();
+    }
   });
 });
 

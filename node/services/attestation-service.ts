@@ -9,7 +9,7 @@ import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.
 import type { ChainIndexEntry } from '../api/generated/lianxin/v1/ChainIndexEntry.ts';
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import type { ChainIndex, ChainIndexRecord } from '../chain-index/index.ts';
-import { validateRecordRef } from '../records/index.ts';
+import { validateRecordRef, validateRequestId } from '../records/index.ts';
 import { ATTESTATION_PATIENT_BATCH } from './attestation-batcher.ts';
 import type { AttestationBuilder } from './attestation-builder.ts';
 import { inOrder } from './in-order.ts';
@@ -38,6 +38,8 @@ const patienceOf = (deepest: number): number => Math.min(deepest, ATTESTATION_PA
 
 export function createAttestationService(c: Readonly<AttestationServiceComponents>): AttestationServiceImpl {
   const attest = async ({ requestId, record }: AttestRequest__Output, waitFor = 1): Promise<AttestResponse> => {
+    // Optional (a unary caller may send none), bounded when set: it is echoed into answers and error messages.
+    if (requestId !== '') byRecordRule(() => validateRequestId(requestId));
     if (record === null) throw invalidArgument('record', 'is required');
     const subject = byRecordRule(() => validateRecordRef(record.subject, record.kind, 'record'));
 
