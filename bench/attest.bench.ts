@@ -25,6 +25,7 @@ import { limitFigures, measureGrpc, measureP256, ratioToLimit } from './machine-
 import { fetchMetrics } from './node-metrics.ts';
 import { startBenchNode, type NodeProcess } from './node-process.ts';
 import { runWindowedStream } from './windowed-stream.ts';
+import { anchoredAttestation } from './attest-answer.ts';
 import type { UnaryClientArgs, UnaryClientResult } from './attest-unary-client.ts';
 
 const UNARY_CLIENT_ENTRY = new URL('attest-unary-client.ts', import.meta.url).pathname;
@@ -110,9 +111,7 @@ const benchmark: Benchmark = {
             signal: context.signal,
             request,
             onResponse(answer, i) {
-              if (answer.attestation?.state !== 'EVIDENCE_STATE_ANCHORED' || answer.requestId !== `q${String(i)}`)
-                throw new BenchError('NOTHING_COMPLETED', `answer ${String(i)} is not an anchored attestation`);
-              const size = answer.attestation.batch?.size ?? 0;
+              const size = anchoredAttestation(answer, i).batch?.size ?? 0;
               batchSizes += size;
               signatures += size > 0 ? 1 / size : 0;
             },

@@ -32,6 +32,7 @@ import { BenchError } from './errors.ts';
 import { startBenchNode, type NodeProcess } from './node-process.ts';
 import { startRssSampler, type RssSample, type RssSummary } from './rss-sampler.ts';
 import { runWindowedStream } from './windowed-stream.ts';
+import { anchoredAttestation } from './attest-answer.ts';
 
 const KIND = 'loan';
 /** DESIGN §10. */
@@ -128,9 +129,8 @@ const benchmark: Benchmark = {
             signal: context.signal,
             request: (i) => attestRequest(i, bulk.anchored),
             onResponse(answer, i) {
-              if (answer.attestation?.state !== 'EVIDENCE_STATE_ANCHORED' || answer.requestId !== `q${String(i)}`)
-                throw new BenchError('NOTHING_COMPLETED', `answer ${String(i)} is not an anchored attestation`);
-              if (kept.length < VERIFY.attestations) kept.push(answer.attestation);
+              const attestation = anchoredAttestation(answer, i);
+              if (kept.length < VERIFY.attestations) kept.push(attestation);
             },
           }),
         );

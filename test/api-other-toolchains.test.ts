@@ -171,6 +171,8 @@ interface PythonReport {
   readonly services: readonly string[];
   readonly files: readonly string[];
   readonly calls: Readonly<Record<string, string>>;
+  /** The first answer of each bidi call that had one, as proto3 JSON. */
+  readonly answers: Readonly<Record<string, unknown>>;
   readonly without_client_certificate: string;
 }
 
@@ -231,6 +233,17 @@ describe('server reflection from another runtime', () => {
       }
       expect(report.calls['/grpc.health.v1.Health/Check']).toBe('OK');
       expect(report.calls['/lianxin.v1.NodeInfoService/GetNodeInfo']).toBe('OK');
+      // An empty AttestRequest fails on its own: answered with AttestResponse.error, as the served files describe
+      // it, and the stream ends OK.
+      expect(report.calls['/lianxin.v1.AttestationService/AttestStream']).toBe('OK');
+      expect(report.answers['/lianxin.v1.AttestationService/AttestStream']).toEqual({
+        error: {
+          code: grpc.status.INVALID_ARGUMENT,
+          message: '"record" is required',
+          errorCode: 'INVALID_ARGUMENT',
+          field: 'record',
+        },
+      });
       expect(report.without_client_certificate).toBe('UNAUTHENTICATED');
     } finally {
       await rm(work, { recursive: true, force: true });

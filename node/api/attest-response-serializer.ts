@@ -7,7 +7,6 @@
  * Anything else (an index entry, an attestation not built by the signer) goes through proto-loader as before.
  */
 import type { PackageDefinition } from '@grpc/proto-loader';
-import protobuf from 'protobufjs';
 import type { AttestResponse } from './generated/lianxin/v1/AttestResponse.ts';
 import { rememberedEncoding } from '../receipts/index.ts';
 import { isAscii, varintLength, writeVarint } from '../records/protobuf-wire.ts';
@@ -36,16 +35,11 @@ function preEncodedSerializer(fallback: (value: unknown) => Buffer): (value: unk
     const response = value as AttestResponse;
     const attestation = response.attestation;
     const bytes = attestation ? rememberedEncoding(attestation) : undefined;
-    if (bytes === undefined || response.indexEntry != null || typeof response.requestId !== 'string')
-      return fallback(value);
     const requestId = response.requestId;
-    if (!isAscii(requestId)) {
-      const writer = protobuf.Writer.create();
-      writer.uint32(REQUEST_ID_TAG).string(requestId);
-      writer.uint32(ATTESTATION_TAG).bytes(bytes);
-      const message = writer.finish();
-      return Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
-    }
+    // An attestation answers a request ID the service checked (validateRequestId: printable ASCII); any other goes
+    // through proto-loader, as it would.
+    if (bytes === undefined || response.indexEntry != null || typeof requestId !== 'string' || !isAscii(requestId))
+      return fallback(value);
     // The two fields written straight into one buffer (the request ID is ASCII: one byte per character, as
     // protobufjs writes it), without a Writer and its list of operations per answer.
     const out = scratchOf(

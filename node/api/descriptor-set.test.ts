@@ -15,6 +15,12 @@ import { PROTO_FILES, PROTO_ROOT } from './proto-files.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const hasProtoc = spawnSync('protoc', ['--version']).status === 0;
 
+/** The API as last released (`npm run proto:release`). */
+const RELEASED_IMAGE = join(ROOT, 'proto/released/lianxin-v1.binpb');
+
+/** FileDescriptorProto.name: field 1, the first the compilers write. */
+const fileName = (file: Buffer): string => protobuf.Reader.create(file).skip(1).string();
+
 /** FileDescriptorProto.source_code_info (descriptor.proto): the comments and spans protoc omits by default. */
 const SOURCE_CODE_INFO = 9;
 
@@ -63,7 +69,7 @@ describe('the API descriptor set', () => {
   });
 
   it('holds lianxin.v1 and grpc.health.v1, each file after its imports', () => {
-    const names = apiFileDescriptorProtos().map((file) => protobuf.Reader.create(file).skip(1).string());
+    const names = apiFileDescriptorProtos().map(fileName);
     // exchange.proto and audit.proto: the p2p report exchange's and bundle fetch's messages (node/p2p), served so
     // other toolchains can speak them.
     expect([...names].sort()).toEqual(
@@ -88,6 +94,16 @@ describe('the API descriptor set', () => {
       expect(compiled).toHaveLength(PROTO_FILES.length);
     },
   );
+
+  it('as released (proto/released, what buf breaking checks against) holds every file of proto/lianxin', async () => {
+    const sources = (await readdir(join(PROTO_ROOT, 'lianxin'), { recursive: true }))
+      .filter((path) => path.endsWith('.proto'))
+      .map((path) => `lianxin/${path}`);
+    // A buf image (`npm run proto:release`) is a FileDescriptorSet on the wire (buf's own fields are in each file).
+    const released = splitDescriptorSet(await readFile(RELEASED_IMAGE)).map(fileName);
+    expect(sources.length).toBeGreaterThan(0);
+    expect([...released].sort()).toEqual([...sources].sort());
+  });
 
   it('refuses bytes that are not a FileDescriptorSet', () => {
     expect(() => splitDescriptorSet(Buffer.from([0x12, 0x00]))).toThrow(/not a FileDescriptorSet/);

@@ -11,6 +11,7 @@ import { RecordValidationError } from '../records/errors.ts';
 import type { RefusalReason } from '../p2p/exchange-messages.ts';
 import { isStoreNotOpenError, StorageFaultError } from '../store/index.ts';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY, REFUSAL_REASON_KEY, RETRY_AFTER_MS_KEY } from './error-trailers.ts';
+import type { RequestError } from './generated/lianxin/v1/RequestError.ts';
 
 export type NodeErrorCode =
   /** The request is malformed; `field` names the offending field (`records[3].subject`). */
@@ -201,6 +202,26 @@ export function toGrpcStatus(err: unknown): StatusObject {
   if (err.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_MS_KEY, String(Math.ceil(err.retryAfterMs)));
   const details = err.code === 'INTERNAL' ? 'internal error' : err.message;
   return { code: GRPC_STATUS[err.code], details, metadata };
+}
+
+/**
+ * `err` as one request's answer on a stream that goes on (AttestStream's RequestError): the status a unary call
+ * would end with, and its trailers. Undefined when it concerns the whole call, which it then ends: a server fault
+ * (logged), the call cancelled, the node's store closed or in a storage fault (the node stopping, or every
+ * request failing alike until it recovers).
+ */
+export function toRequestError(err: unknown): RequestError | undefined {
+  if (err instanceof StorageFaultError || isStoreNotOpenError(err)) return undefined;
+  const { code, details, metadata } = toGrpcStatus(err);
+  if (isServerFault(code) || code === status.CANCELLED) return undefined;
+  const trailer = (key: string): string => String(metadata.get(key)[0] ?? '');
+  return {
+    code,
+    message: details,
+    errorCode: trailer(ERROR_CODE_KEY),
+    field: trailer(ERROR_FIELD_KEY),
+    retryAfterMs: Number(trailer(RETRY_AFTER_MS_KEY)),
+  };
 }
 
 /** Whether a status means the server failed (logged as an error) rather than the client (a warning). */

@@ -27,7 +27,9 @@ export type RecordRule =
   /** The content type is not 1 to 127 printable ASCII characters. */
   | 'CONTENT_TYPE'
   /** The content is not bytes, is empty or is larger than the limit. */
-  | 'CONTENT_SIZE';
+  | 'CONTENT_SIZE'
+  /** A request ID (a batch's, an attestation request's) is not 1 to 128 printable ASCII characters. */
+  | 'REQUEST_ID';
 
 /**
  * A credit record that breaks a rule of record-validation.ts. The message is the node's one form,

@@ -6,6 +6,7 @@ export {
   requireContentSize,
   validateCreditRecord,
   validateRecordRef,
+  validateRequestId,
   type CreditRecordInput,
   type RecordRules,
   type ValidateOptions,

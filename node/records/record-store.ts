@@ -48,6 +48,7 @@ import { latestId, recordKey, requestKey } from './record-keys.ts';
 import {
   validateCreditRecord,
   validateRecordRef,
+  validateRequestId,
   type CreditRecordInput,
   type RecordRules,
   type ValidCreditRecord,
@@ -94,7 +95,6 @@ export interface RecordStoreOptions {
   readonly admit?: () => void;
 }
 
-const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 /** A commit takes the waiting batches up to this many records (at least one batch, whatever its size). */
 const MAX_COMMIT_RECORDS = 8_192;
 
@@ -304,9 +304,7 @@ export class RecordStore {
 
   #prepare(batch: RecordBatch__Output): PreparedBatch {
     const { maxBatchRecords, maxRecordBytes, usccMode } = this.#o;
-    if (!REQUEST_ID.test(batch.requestId)) {
-      throw invalidArgument('request_id', 'must be 1 to 128 printable ASCII characters without spaces');
-    }
+    byRecordRule(() => validateRequestId(batch.requestId));
     if (batch.records.length === 0) throw invalidArgument('records', 'must hold at least one record');
     if (batch.records.length > maxBatchRecords) {
       throw invalidArgument('records', `holds ${batch.records.length} records; at most ${maxBatchRecords} per batch`);

@@ -133,6 +133,24 @@ export function validateRecordRef(subject: unknown, kind: unknown, field?: strin
   return uscc.code;
 }
 
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The rule of a client-chosen request ID, one for every request that carries one (RecordBatch's idempotency key,
+ * AttestRequest's echo): bounded and printable, as the node writes it into its keys, messages and logs.
+ * @throws RecordValidationError `REQUEST_ID` naming `request_id`.
+ */
+export function validateRequestId(requestId: string): string {
+  if (!REQUEST_ID.test(requestId)) {
+    throw new RecordValidationError(
+      'REQUEST_ID',
+      'request_id',
+      'must be 1 to 128 printable ASCII characters without spaces',
+    );
+  }
+  return requestId;
+}
+
 /**
  * The content-size rule alone, for a caller that knows the size before it has the bytes (the CLI sizes a
  * `content_file` before reading it).

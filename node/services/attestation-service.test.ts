@@ -216,9 +216,22 @@ describe('AttestationService.Attest', () => {
     ['a missing record', { requestId: 'x', record: null }, 'record'],
     ['a subject that is no USCC', request('x', 'not-a-uscc'), 'record.subject'],
     ['a malformed kind', request('x', 1, 0, 'Loan!'), 'record.kind'],
+    ['a request ID over 128 characters', request('q'.repeat(129), 1), 'request_id'],
+    ['a request ID with a space', request('q 1', 1), 'request_id'],
+    ['a request ID not ASCII', request('请求', 1), 'request_id'],
   ])('refuses %s with INVALID_ARGUMENT naming the field', async (_name, bad, field) => {
     await expect(service.Attest(bad, ctx)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field });
     expect(chain.lookups).toBe(0);
+  });
+
+  it('takes no request ID, or one of 128 printable characters, as ingest does', async () => {
+    await parts.ingest([1]);
+    await parts.anchorAll();
+    for (const requestId of ['', '~'.repeat(128)]) {
+      const answer = await service.Attest(request(requestId, 1), ctx);
+      expect(answer.requestId).toBe(requestId);
+      expect(answer.attestation).toBeDefined();
+    }
   });
 });
 
@@ -370,20 +383,55 @@ describe('AttestationService.AttestStream', () => {
     await expect.poll(() => closed).toBe(true);
   });
 
-  it('ends the stream at the first failed lookup, naming its request ID, after the answers before it', async () => {
+  it('answers a request that fails on its own with its error, in order, and goes on with the next', async () => {
     await parts.ingest([1, 2]);
     await parts.anchorAll();
+    await parts.ingest([3]);
+    const requests = [
+      request('ok-1', 1),
+      request('unknown', 77),
+      request('malformed', 'not-a-uscc'),
+      request('early', 3),
+      { requestId: 'no-record', record: null },
+      request('ok-2', 2),
+    ];
+
+    const answers = await collect(service.AttestStream(stream(requests), ctx));
+
+    expect(answers.map((a) => a.requestId)).toEqual(requests.map((r) => r.requestId));
+    expect(answers.map((a) => a.attestation !== undefined)).toEqual([true, false, false, false, false, true]);
+    const errors = answers.map((a) => a.error);
+    expect(errors[1]).toMatchObject({
+      code: grpcStatus.NOT_FOUND,
+      errorCode: 'NOT_FOUND',
+      field: '',
+      retryAfterMs: 0,
+      message: expect.stringContaining(`no loan record of ${testUscc(77)}`) as unknown,
+    });
+    expect(errors[2]).toMatchObject({
+      code: grpcStatus.INVALID_ARGUMENT,
+      errorCode: 'INVALID_ARGUMENT',
+      field: 'record.subject',
+    });
+    expect(errors[3]).toMatchObject({ code: grpcStatus.FAILED_PRECONDITION, errorCode: 'FAILED_PRECONDITION' });
+    expect(errors[3]?.retryAfterMs).toBeGreaterThan(0);
+    expect(errors[4]).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, field: 'record' });
+  });
+
+  it('ends the stream at a failure that concerns it (a server fault), after the answers before it', async () => {
+    await parts.ingest([1, 2]);
+    await parts.anchorAll();
+    const broken = new FakeIndexChain();
+    broken.getIndexRecord = () => Promise.reject(new Error('the index read a row it cannot decode'));
+    const faulty = createAttestationService({ records: parts.records, builder: parts.builder, chain: broken });
     const answered: string[] = [];
-    const requests = [request('ok-1', 1), request('bad', 77), request('ok-2', 2)];
+    const requests = [request('ok-1', 1), request('foreign', 77), request('ok-2', 2)];
 
     const consume = async () => {
-      for await (const response of service.AttestStream(stream(requests), ctx)) answered.push(response.requestId ?? '');
+      for await (const response of faulty.AttestStream(stream(requests), ctx)) answered.push(response.requestId ?? '');
     };
 
-    await expect(consume()).rejects.toMatchObject({
-      code: 'NOT_FOUND',
-      message: expect.stringContaining('request "bad"') as unknown,
-    });
+    await expect(consume()).rejects.toThrow('the index read a row it cannot decode');
     expect(answered).toEqual(['ok-1']);
   });
 

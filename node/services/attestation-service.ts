@@ -3,13 +3,13 @@
  * node holds is answered with the full signed proof; a record of another institution with the chain's index
  * entry, which names the owner's log so the bank can ask the owner for the proof.
  */
-import { byRecordRule, invalidArgument, NodeError } from '../api/errors.ts';
+import { byRecordRule, invalidArgument, NodeError, toRequestError } from '../api/errors.ts';
 import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRequest.ts';
 import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.ts';
 import type { ChainIndexEntry } from '../api/generated/lianxin/v1/ChainIndexEntry.ts';
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import type { ChainIndex, ChainIndexRecord } from '../chain-index/index.ts';
-import { validateRecordRef } from '../records/index.ts';
+import { validateRecordRef, validateRequestId } from '../records/index.ts';
 import { ATTESTATION_PATIENT_BATCH } from './attestation-batcher.ts';
 import type { AttestationBuilder } from './attestation-builder.ts';
 import { inOrder } from './in-order.ts';
@@ -38,6 +38,8 @@ const patienceOf = (deepest: number): number => Math.min(deepest, ATTESTATION_PA
 
 export function createAttestationService(c: Readonly<AttestationServiceComponents>): AttestationServiceImpl {
   const attest = async ({ requestId, record }: AttestRequest__Output, waitFor = 1): Promise<AttestResponse> => {
+    // Optional (a unary caller may send none), bounded when set: it is echoed into answers and error messages.
+    if (requestId !== '') byRecordRule(() => validateRequestId(requestId));
     if (record === null) throw invalidArgument('record', 'is required');
     const subject = byRecordRule(() => validateRecordRef(record.subject, record.kind, 'record'));
 
@@ -65,9 +67,9 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
     Attest: (request) => attest(request),
 
     /**
-     * Answers in request order, up to `streamConcurrency` lookups in flight. The API has no per-item error, so
-     * the first lookup that fails ends the stream with its status, its message naming the request ID; the
-     * answers before it have been sent.
+     * Answers in request order, up to `streamConcurrency` lookups in flight. A lookup that fails on its own is
+     * answered with its error (toRequestError) and the stream goes on; one that concerns the whole call ends the
+     * stream with its status, the answers before it sent.
      */
     AttestStream: (requests) => {
       /** This stream's requests being worked on, and the most it has had at once. */
@@ -83,13 +85,9 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
           },
           (err: unknown) => {
             working--;
-            throw err instanceof NodeError
-              ? new NodeError(err.code, `request "${request.requestId}": ${err.message}`, {
-                  cause: err,
-                  ...(err.field !== undefined && { field: err.field }),
-                  ...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs }),
-                })
-              : err;
+            const error = toRequestError(err);
+            if (error === undefined) throw err;
+            return { requestId: request.requestId, error };
           },
         );
       });

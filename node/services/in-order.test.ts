@@ -18,14 +18,16 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** A request stream the test feeds item by item, recording how far it has been read and whether it was closed. */
 function feed<T>() {
   const queue: T[] = [];
-  const waiting: ((result: IteratorResult<T>) => void)[] = [];
+  const waiting: { resolve: (result: IteratorResult<T>) => void; reject: (error: Error) => void }[] = [];
   let ended = false;
   const state = { read: 0, returned: false };
+  let failure: Error | undefined;
   const answer = () => {
     while (waiting.length > 0 && (queue.length > 0 || ended)) {
-      const resolve = waiting.shift();
+      const { resolve, reject } = waiting.shift() ?? {};
       const item = queue.shift();
-      if (item === undefined) resolve?.({ done: true, value: undefined });
+      if (item === undefined && failure !== undefined) reject?.(failure);
+      else if (item === undefined) resolve?.({ done: true, value: undefined });
       else {
         state.read++;
         resolve?.({ done: false, value: item });
@@ -35,8 +37,8 @@ function feed<T>() {
   const stream: AsyncIterable<T> = {
     [Symbol.asyncIterator]: () => ({
       next: () =>
-        new Promise<IteratorResult<T>>((resolve) => {
-          waiting.push(resolve);
+        new Promise<IteratorResult<T>>((resolve, reject) => {
+          waiting.push({ resolve, reject });
           answer();
         }),
       return: () => {
@@ -53,6 +55,12 @@ function feed<T>() {
       answer();
     },
     end: () => {
+      ended = true;
+      answer();
+    },
+    /** The next read after the items pushed fails (a malformed message, the call failing). */
+    fail: (error: Error) => {
+      failure = error;
       ended = true;
       answer();
     },
@@ -168,6 +176,26 @@ describe('inOrder', () => {
       })(),
     ).rejects.toThrow('the client reset the stream');
     expect(answers.length).toBeLessThanOrEqual(1);
+  });
+
+  it('hands over the answers of every request read before a failed read, then fails with it', async () => {
+    const requests = feed<number>();
+    const works = Array.from({ length: 3 }, () => deferred<string>());
+    const out = inOrder(requests.stream, 8, (i) => at(works, i).promise);
+    requests.push(0, 1, 2);
+    const first = out.next();
+    at(works, 0).resolve('zero');
+    at(works, 2).resolve('two');
+    expect(await first).toEqual({ done: false, value: 'zero' });
+    requests.fail(new Error('request 3 is malformed'));
+    // The failed read has arrived; answer 1 is still being worked on, answer 2 is ready.
+    const second = out.next();
+    await settle();
+    at(works, 1).resolve('one');
+    expect(await second).toEqual({ done: false, value: 'one' });
+    expect(await out.next()).toEqual({ done: false, value: 'two' });
+    await expect(out.next()).rejects.toThrow('request 3 is malformed');
+    expect(await out.next()).toEqual({ done: true, value: undefined });
   });
 
   it('closes the source when the consumer stops early (the client cancelled)', async () => {

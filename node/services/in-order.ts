@@ -113,8 +113,12 @@ class InOrder<T, R> implements AsyncIterableIterator<R> {
       const arrived = this.#arrived;
       this.#arrived = undefined;
       if (!arrived.ok) {
-        this.#fail(waiter, arrived.error);
-        return;
+        // A failed read (a malformed message, the call failing) comes after every request read before it: their
+        // answers (for IngestRecords, acknowledgements of batches now durable) are handed over first, as a failed
+        // answer's are, then the stream fails with it.
+        this.#slots.push({ settled: true, ok: false, value: undefined, error: arrived.error });
+        this.#sourceDone = true;
+        break;
       }
       if (arrived.result.done === true) {
         this.#sourceDone = true;

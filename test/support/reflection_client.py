@@ -12,6 +12,7 @@ every listed service with an empty request built from the descriptors alone, and
 a client certificate. It prints one JSON object on stdout:
 
   {"services": [...], "files": [...], "calls": {"/pkg.Service/Method": "STATUS_NAME", ...},
+   "answers": {"/pkg.Service/BidiMethod": {first answer, proto3 JSON}, ...},
    "without_client_certificate": "STATUS_NAME"}
 
 and exits non-zero with a message on stderr when a step other than a call fails.
@@ -24,7 +25,7 @@ import subprocess
 import sys
 
 import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 
 REFLECTION_FILE = "grpc/reflection/v1/reflection.proto"
 REFLECTION_METHOD = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
@@ -102,7 +103,7 @@ def add_files(pool, added, protos):
             del pending[proto.name]
 
 
-def call(channel, pool, service, method):
+def call(channel, pool, service, method, answers):
     path = "/%s/%s" % (service.full_name, method.name)
     request = message_class(pool, method.input_type.full_name)()
     response = message_class(pool, method.output_type.full_name)
@@ -112,8 +113,8 @@ def call(channel, pool, service, method):
     }
     try:
         if method.client_streaming and method.server_streaming:
-            for _ in channel.stream_stream(path, **kwargs)(iter([request]), timeout=CALL_TIMEOUT_S):
-                pass
+            for answer in channel.stream_stream(path, **kwargs)(iter([request]), timeout=CALL_TIMEOUT_S):
+                answers.setdefault(path, json_format.MessageToDict(answer))
         elif method.client_streaming:
             channel.stream_unary(path, **kwargs)(iter([request]), timeout=CALL_TIMEOUT_S)
         elif method.server_streaming:
@@ -152,12 +153,13 @@ def main():
         # LogLeaf (a map field's LabelsEntry inside) is in no service's files: ask for its file by name.
         add_files(pool, added, reflection.files(file_by_filename="lianxin/v1/evidence.proto"))
         calls = {}
+        answers = {}
         for name in services:
             service = pool.FindServiceByName(name)
             for method in service.methods:
-                path, status = call(channel, pool, service, method)
+                path, status = call(channel, pool, service, method, answers)
                 calls[path] = status
-        result.update(services=services, files=added, calls=calls)
+        result.update(services=services, files=added, calls=calls, answers=answers)
 
     anonymous = grpc.ssl_channel_credentials(read(args.ca))
     with grpc.secure_channel(args.address, anonymous) as channel:

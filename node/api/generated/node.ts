@@ -37,6 +37,7 @@ import type { RecordServiceClient as _lianxin_v1_RecordServiceClient, RecordServ
 import type { RecordStatus as _lianxin_v1_RecordStatus, RecordStatus__Output as _lianxin_v1_RecordStatus__Output } from './lianxin/v1/RecordStatus.ts';
 import type { ReportServiceClient as _lianxin_v1_ReportServiceClient, ReportServiceDefinition as _lianxin_v1_ReportServiceDefinition } from './lianxin/v1/ReportService.ts';
 import type { ReportedRecord as _lianxin_v1_ReportedRecord, ReportedRecord__Output as _lianxin_v1_ReportedRecord__Output } from './lianxin/v1/ReportedRecord.ts';
+import type { RequestError as _lianxin_v1_RequestError, RequestError__Output as _lianxin_v1_RequestError__Output } from './lianxin/v1/RequestError.ts';
 import type { RequestReportRequest as _lianxin_v1_RequestReportRequest, RequestReportRequest__Output as _lianxin_v1_RequestReportRequest__Output } from './lianxin/v1/RequestReportRequest.ts';
 import type { RequestReportResponse as _lianxin_v1_RequestReportResponse, RequestReportResponse__Output as _lianxin_v1_RequestReportResponse__Output } from './lianxin/v1/RequestReportResponse.ts';
 import type { SignedCheckpoint as _lianxin_v1_SignedCheckpoint, SignedCheckpoint__Output as _lianxin_v1_SignedCheckpoint__Output } from './lianxin/v1/SignedCheckpoint.ts';
@@ -85,6 +86,7 @@ export interface ProtoGrpcType {
       RecordStatus: MessageTypeDefinition<_lianxin_v1_RecordStatus, _lianxin_v1_RecordStatus__Output>
       ReportService: SubtypeConstructor<typeof grpc.Client, _lianxin_v1_ReportServiceClient> & { service: _lianxin_v1_ReportServiceDefinition }
       ReportedRecord: MessageTypeDefinition<_lianxin_v1_ReportedRecord, _lianxin_v1_ReportedRecord__Output>
+      RequestError: MessageTypeDefinition<_lianxin_v1_RequestError, _lianxin_v1_RequestError__Output>
       RequestReportRequest: MessageTypeDefinition<_lianxin_v1_RequestReportRequest, _lianxin_v1_RequestReportRequest__Output>
       RequestReportResponse: MessageTypeDefinition<_lianxin_v1_RequestReportResponse, _lianxin_v1_RequestReportResponse__Output>
       SignedCheckpoint: MessageTypeDefinition<_lianxin_v1_SignedCheckpoint, _lianxin_v1_SignedCheckpoint__Output>

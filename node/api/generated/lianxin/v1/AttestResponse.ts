@@ -3,17 +3,20 @@
 
 import type { Attestation as _lianxin_v1_Attestation, Attestation__Output as _lianxin_v1_Attestation__Output } from '../../lianxin/v1/Attestation.ts';
 import type { ChainIndexEntry as _lianxin_v1_ChainIndexEntry, ChainIndexEntry__Output as _lianxin_v1_ChainIndexEntry__Output } from '../../lianxin/v1/ChainIndexEntry.ts';
+import type { RequestError as _lianxin_v1_RequestError, RequestError__Output as _lianxin_v1_RequestError__Output } from '../../lianxin/v1/RequestError.ts';
 
 export interface AttestResponse {
   'requestId'?: (string);
   'attestation'?: (_lianxin_v1_Attestation | null);
   'indexEntry'?: (_lianxin_v1_ChainIndexEntry | null);
-  'result'?: "attestation"|"indexEntry";
+  'error'?: (_lianxin_v1_RequestError | null);
+  'result'?: "attestation"|"indexEntry"|"error";
 }
 
 export interface AttestResponse__Output {
   'requestId': (string);
   'attestation'?: (_lianxin_v1_Attestation__Output | null);
   'indexEntry'?: (_lianxin_v1_ChainIndexEntry__Output | null);
-  'result'?: "attestation"|"indexEntry";
+  'error'?: (_lianxin_v1_RequestError__Output | null);
+  'result'?: "attestation"|"indexEntry"|"error";
 }
