@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import { lianxinClientV1 } from '../api/client-package.ts';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY } from '../api/error-trailers.ts';
 import type { LianxinServiceName, LianxinV1 } from '../api/proto-files.ts';
-import { loadConsortium, type Consortium, type OrgNode } from '../../network/pki/consortium-config.ts';
+import { institutionNode, loadConsortium, type Consortium, type OrgNode } from '../../network/pki/consortium-config.ts';
 import { orgPaths } from '../../network/pki/msp-paths.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
 import { DEFAULT_CONSORTIUM_FILE, sourceNote, type Setting, type Settings } from './settings.ts';
@@ -97,7 +97,7 @@ export async function resolveNodeEndpoint(settings: Settings): Promise<NodeEndpo
   const consortium = member && (await memberConsortium(member));
   if (member !== undefined && consortium !== undefined && address === undefined) {
     // No node named: the member's own organisation's node, by the name in its TLS certificate.
-    const node = institutionNode(consortium, member.mspId);
+    const node = memberNode(consortium, member.mspId);
     address = `127.0.0.1:${node.ports.grpc}`;
     serverName ??= node.host;
   }
@@ -153,11 +153,11 @@ function nodeAtPort(consortium: Consortium, port: number): OrgNode | undefined {
 
 const hostOf = (address: string): string => address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
 
-/** The organisation's first institution node (the operator's ledger peer is not one: it has no p2p port). */
-function institutionNode(consortium: Consortium, mspId: string): OrgNode {
+/** The organisation's institution node (the consortium's rule: the operator's ledger peer is not one). */
+function memberNode(consortium: Consortium, mspId: string): OrgNode {
   const org = consortium.organizations.find((o) => o.mspId === mspId);
   if (org === undefined) throw new CliError('CONFIGURATION', `the consortium has no organisation ${mspId}`);
-  const node = org.nodes.find((n) => n.type === 'peer' && n.ports.p2p !== undefined);
+  const node = institutionNode(org);
   if (node === undefined) {
     throw new CliError('CONFIGURATION', `${mspId} runs no institution node: give --node and --server-name`);
   }

@@ -12,7 +12,12 @@ import type { common } from '@hyperledger/fabric-protos';
 import { addOrganizationUpdate, removeOrganizationUpdate } from '../../network/client/index.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { readChannelMsps, type ChannelOrg } from '../../network/ledger/block/index.ts';
-import { generateCryptoMaterial, loadOrgRootCerts, type Organization } from '../../network/pki/index.ts';
+import {
+  generateCryptoMaterial,
+  institutionNode,
+  loadOrgRootCerts,
+  type Organization,
+} from '../../network/pki/index.ts';
 import {
   registerNode,
   registerOrganizations,
@@ -73,8 +78,8 @@ export async function addOrganization(o: Readonly<AddOrganizationOptions>): Prom
   const org = o.consortium.organizations.find((x) => x.mspId === o.mspId);
   if (!org)
     throw new ChannelChangeError(`${o.mspId} is not an organisation of the consortium YAML: add its entry first`);
-  const node = org.nodes.find((n) => n.type === 'peer');
-  if (!node) throw new ChannelChangeError(`${o.mspId} has no node in the consortium YAML`);
+  const node = institutionNode(org);
+  if (!node) throw new ChannelChangeError(`${o.mspId} has no institution node in the consortium YAML`);
   const generated = await generateCryptoMaterial(o.consortium, o.cryptoDir);
   say(`crypto material in ${o.cryptoDir}: ${String(generated.created.length)} files created`);
 
