@@ -52,7 +52,10 @@ export interface ConsortiumView {
   /** The node that answered (its MSP ID). */
   readonly servedBy: string;
   readonly institutions: readonly InstitutionView[];
-  /** Records anchored over time, per log origin, as this node's chain index has applied them. */
+  /**
+   * Records anchored over time, per log origin, as this node's chain index has applied them: at the chart's
+   * resolution (the last anchor of each of at most 720 time slices, anchoring.ts), not every anchor.
+   */
   readonly anchoring: Readonly<Record<string, readonly AnchorPoint[]>>;
 }
 

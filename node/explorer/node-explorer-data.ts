@@ -17,14 +17,8 @@ import type { CheckpointAnchorer } from '../anchor/index.ts';
 import { ExplorerError } from './errors.ts';
 import { authorizeView, type ServingNode } from './explorer-access.ts';
 import type { ExplorerData } from './explorer-data.ts';
-import type {
-  AccessView,
-  AnchorPoint,
-  ConsortiumView,
-  InstitutionView,
-  KeyView,
-  RecordView,
-} from './explorer-views.ts';
+import { anchoringSeries } from './anchoring.ts';
+import type { AccessView, ConsortiumView, InstitutionView, KeyView, RecordView } from './explorer-views.ts';
 
 export interface NodeExplorerComponents {
   readonly node: ServingNode;
@@ -47,9 +41,12 @@ export interface NodeExplorerComponents {
 
 export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerData {
   const now = c.now ?? (() => new Date());
-  return {
-    async consortium(viewer) {
-      authorizeView('consortium', viewer, c.node);
+  // The same for every viewer, and a few chaincode evaluations and a read of the index's anchoring history to make:
+  // made once for the requests of a few seconds.
+  const consortiumView = sharedFor(
+    CONSORTIUM_VIEW_MS,
+    () => now().getTime(),
+    async (): Promise<ConsortiumView> => {
       const snapshot = await unavailableOn(() => c.chain.registrySnapshot());
       const origins = [...new Set(snapshot.nodes.map((n) => n.origin))];
       const checkpoints = new Map(
@@ -57,11 +54,7 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
           Promise.all(origins.map(async (origin) => [origin, await c.chain.getCheckpoint(origin)] as const)),
         ),
       );
-      const anchoring: Record<string, AnchorPoint[]> = {};
-      for (const row of await c.chainIndex.anchorHistory()) {
-        (anchoring[row.origin] ??= []).push({ anchoredAt: row.anchoredAt, size: row.size });
-      }
-      const view: ConsortiumView = {
+      return {
         generatedAt: now().toISOString(),
         servedBy: c.node.mspId,
         institutions: snapshot.organizations.map((org) =>
@@ -72,9 +65,14 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
             checkpoints,
           ),
         ),
-        anchoring,
+        anchoring: anchoringSeries(await c.chainIndex.anchorHistory()),
       };
-      return view;
+    },
+  );
+  return {
+    async consortium(viewer) {
+      authorizeView('consortium', viewer, c.node);
+      return consortiumView();
     },
 
     async trustBundle(viewer) {
@@ -160,6 +158,31 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
       const audited = await unavailableOn(() => (c.audit as NonNullable<typeof c.audit>)(query, options));
       return { generatedAt: now().toISOString(), accesses: audited.map(accessView) };
     },
+  };
+}
+
+/** How long one consortium view answers the requests after it: the chart moves by an anchor every few seconds. */
+const CONSORTIUM_VIEW_MS = 5_000;
+
+/**
+ * `compute`'s answer, shared by every call while it runs and for `ttlMs` after it was made (by `clock`, in ms); a
+ * failure is not kept: the next call computes again.
+ */
+function sharedFor<T>(ttlMs: number, clock: () => number, compute: () => Promise<T>): () => Promise<T> {
+  let last: { answer: Promise<T>; until: number } | undefined;
+  return () => {
+    if (last !== undefined && clock() < last.until) return last.answer;
+    const entry = { answer: compute(), until: Infinity };
+    last = entry;
+    entry.answer.then(
+      () => {
+        entry.until = clock() + ttlMs;
+      },
+      () => {
+        if (last === entry) last = undefined;
+      },
+    );
+    return entry.answer;
   };
 }
 
