@@ -76,6 +76,7 @@ function explorerOver(clock: { ms: number }) {
         return index.anchorHistory(limit);
       },
     },
+    indexBehind: () => undefined,
     records: { get: () => Promise.resolve(undefined) },
     log: { latestCheckpoint: () => undefined },
     anchorer: { anchoredSize: 0 },

@@ -107,6 +107,7 @@ async function explorerRoutes(isPublic: boolean) {
           { origin: org.origin, size: 3, anchoredAt: '2026-12-05T10:00:00.000Z', blockNumber: '9' },
         ]),
     },
+    indexBehind: () => (indexCatchingUp ? "the index is at block 4, the chain's newest anchor at block 9" : undefined),
     records: { get: (subject, kind) => Promise.resolve(subject === SUBJECT && kind === 'loan' ? own : undefined) },
     log: { latestCheckpoint: () => undefined },
     anchorer: { anchoredSize: 3 },
@@ -281,7 +282,7 @@ describe('explorer over mutual TLS', () => {
     await expect(bank.record(ANYONE, { subject: SUBJECT, kind: 'tax' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('answers 503, not 404 nor an older version, while the chain index may be behind the chain', async () => {
+  it('answers 503, not 404, an older version nor a short history, while the chain index may be behind the chain', async () => {
     const server = await start({ tls: true, public: false });
     const bank = await clientOf(server, BANK);
     indexCatchingUp = true;
@@ -291,6 +292,11 @@ describe('explorer over mutual TLS', () => {
       const refused = { code: 'UNAVAILABLE', message: expect.stringContaining('catching up') as unknown };
       await expect(bank.record(ANYONE, query)).rejects.toMatchObject(refused);
       await expect(bank.attestation(ANYONE, query)).rejects.toMatchObject(refused);
+      // Nor an anchoring history that stops where the index stands.
+      await expect(bank.consortium(ANYONE)).rejects.toMatchObject({
+        code: 'UNAVAILABLE',
+        message: expect.stringContaining('behind the chain') as unknown,
+      });
     } finally {
       indexCatchingUp = false;
     }

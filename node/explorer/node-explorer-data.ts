@@ -30,6 +30,11 @@ export interface NodeExplorerComponents {
    * is catching up or off the chain's events, when a miss or an older version may only be its lag.
    */
   readonly chainIndex: Pick<ChainIndex, 'getIndexRecord' | 'anchorHistory'>;
+  /**
+   * Why the chain index may be behind the chain (catching up, or off the chain's events), undefined while it follows
+   * it: the anchoring history is then refused as the lookups are, not shown short of the chain.
+   */
+  readonly indexBehind: () => string | undefined;
   readonly records: Pick<RecordStore, 'get'>;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint'>;
   readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize'>;
@@ -72,6 +77,14 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
   return {
     async consortium(viewer) {
       authorizeView('consortium', viewer, c.node);
+      const behind = c.indexBehind();
+      if (behind !== undefined) {
+        // Checked at each request: a view made before the index fell behind may be kept, none made while it is.
+        throw new ExplorerError(
+          'UNAVAILABLE',
+          `this node's chain index is behind the chain (${behind}): its anchoring history may stop short; retry`,
+        );
+      }
       return consortiumView();
     },
 
