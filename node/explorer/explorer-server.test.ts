@@ -108,7 +108,11 @@ async function explorerRoutes(isPublic: boolean) {
         ]),
     },
     indexBehind: () => (indexCatchingUp ? "the index is at block 4, the chain's newest anchor at block 9" : undefined),
-    records: { get: (subject, kind) => Promise.resolve(subject === SUBJECT && kind === 'loan' ? own : undefined) },
+    // The loan is anchored; the lease is held here only, logged after the anchored checkpoint.
+    records: {
+      get: (subject, kind) =>
+        Promise.resolve(subject !== SUBJECT ? undefined : { loan: own, lease: { ...own, kind, leafIndex: 5 } }[kind]),
+    },
     log: { latestCheckpoint: () => undefined },
     anchorer: { anchoredSize: 3 },
     attestations: { attest: (leafIndex) => Promise.resolve(attest(log, leafIndex)) },
@@ -262,9 +266,13 @@ describe('explorer over mutual TLS', () => {
     ]);
     const record = await bank.record(ANYONE, { subject: SUBJECT, kind: 'loan' });
     expect(record).toMatchObject({
-      attestable: true,
-      local: { stage: 'anchored', leafIndex: 2 },
-      chain: { version: 1, blockNumber: '9' },
+      anchoredOn: '2026-12-05',
+      detail: { attestable: true, local: { stage: 'anchored', leafIndex: 2 }, chain: { version: 1, blockNumber: '9' } },
+    });
+    // Held here, not anchored yet: a member sees where it stands.
+    expect(await bank.record(ANYONE, { subject: SUBJECT, kind: 'lease' })).toMatchObject({
+      anchoredOn: null,
+      detail: { chain: null, local: { stage: 'logged' } },
     });
     const attestation = decodeAttestation(await bank.attestation(ANYONE, { subject: SUBJECT, kind: 'loan' }));
     expect(attestation.attestation.issuer).toBe(AGENCY);
@@ -338,12 +346,11 @@ describe('explorer without a client certificate', () => {
     expect((await rawGet(`${server.url}/explorer/api/consortium`)).status).toBe(200);
     const record = await rawGet(`${server.url}/explorer/api/record?subject=${SUBJECT}&kind=loan`);
     expect(record.status).toBe(200);
-    // Where the evidence stands, without the digests a guessable record could be searched by.
-    expect(JSON.parse(record.body)).toMatchObject({
-      chain: { version: 1, recordDigest: null, leafHash: null },
-      local: { stage: 'anchored', recordDigest: null },
-    });
-    expect(record.body).not.toContain('cd'.repeat(32));
+    // Whether and on which day it is anchored: not the institution, its version or position, nor this node's copy.
+    expect(JSON.parse(record.body)).toEqual({ subject: SUBJECT, kind: 'loan', anchoredOn: '2026-12-05', detail: null });
+    // Held here but not anchored: the public learns nothing of this node's copy.
+    const held = await rawGet(`${server.url}/explorer/api/record?subject=${SUBJECT}&kind=lease`);
+    expect([held.status, JSON.parse(held.body)]).toEqual([404, expect.objectContaining({ code: 'NOT_FOUND' })]);
     const attestation = await rawGet(`${server.url}/explorer/api/attestation?subject=${SUBJECT}&kind=loan`);
     expect([attestation.status, JSON.parse(attestation.body)]).toEqual([
       401,

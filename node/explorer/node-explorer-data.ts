@@ -95,45 +95,50 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
 
     async record(viewer, query) {
       authorizeView('record', viewer, c.node);
-      const member = viewer.kind === 'member';
+      const notFound = () =>
+        new ExplorerError('NOT_FOUND', `no ${query.kind} record of ${query.subject} is held here or indexed on chain`);
+      if (viewer.kind === 'public') {
+        // Whether and when, from the chain alone: this node's own copy is not the public's to know of.
+        const indexed = await unavailableOn(() => c.chainIndex.getIndexRecord(query.subject, query.kind));
+        if (indexed === undefined) throw notFound();
+        return { subject: query.subject, kind: query.kind, anchoredOn: dayOf(indexed.anchoredAt), detail: null };
+      }
       const [indexed, own] = await Promise.all([
         unavailableOn(() => c.chainIndex.getIndexRecord(query.subject, query.kind)),
         c.records.get(query.subject, query.kind),
       ]);
+      if (indexed === undefined && own === undefined) throw notFound();
       const view: RecordView = {
         subject: query.subject,
         kind: query.kind,
-        chain:
-          indexed === undefined
-            ? null
-            : {
-                origin: indexed.origin,
-                version: indexed.version,
-                leafIndex: indexed.leafIndex,
-                leafHash: member ? indexed.leafHash : null,
-                recordDigest: member ? indexed.recordDigest : null,
-                checkpointSize: indexed.checkpointSize,
-                txId: indexed.txId,
-                blockNumber: indexed.blockNumber,
-                anchoredAt: indexed.anchoredAt,
-              },
-        local:
-          own === undefined
-            ? null
-            : {
-                version: own.version,
-                leafIndex: own.leafIndex,
-                recordDigest: member ? own.digest : null,
-                stage: stageOf(own.leafIndex, c.anchorer.anchoredSize, c.log.latestCheckpoint()?.size ?? 0),
-              },
-        attestable: own !== undefined,
+        anchoredOn: indexed === undefined ? null : dayOf(indexed.anchoredAt),
+        detail: {
+          chain:
+            indexed === undefined
+              ? null
+              : {
+                  origin: indexed.origin,
+                  version: indexed.version,
+                  leafIndex: indexed.leafIndex,
+                  leafHash: indexed.leafHash,
+                  recordDigest: indexed.recordDigest,
+                  checkpointSize: indexed.checkpointSize,
+                  txId: indexed.txId,
+                  blockNumber: indexed.blockNumber,
+                  anchoredAt: indexed.anchoredAt,
+                },
+          local:
+            own === undefined
+              ? null
+              : {
+                  version: own.version,
+                  leafIndex: own.leafIndex,
+                  recordDigest: own.digest,
+                  stage: stageOf(own.leafIndex, c.anchorer.anchoredSize, c.log.latestCheckpoint()?.size ?? 0),
+                },
+          attestable: own !== undefined,
+        },
       };
-      if (view.chain === null && view.local === null) {
-        throw new ExplorerError(
-          'NOT_FOUND',
-          `no ${query.kind} record of ${query.subject} is held here or indexed on chain`,
-        );
-      }
       return view;
     },
 
@@ -232,6 +237,9 @@ function institutionView(
     })),
   };
 }
+
+/** The UTC day of an RFC 3339 time. */
+const dayOf = (time: string): string => new Date(time).toISOString().slice(0, 10);
 
 function stageOf(
   leafIndex: number,
