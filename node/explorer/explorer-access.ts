@@ -83,3 +83,14 @@ export function authorizeView(action: ExplorerAction, viewer: Viewer, node: Serv
     );
   }
 }
+
+/** Whether `viewer` may see `action` (authorizeView without the refusal): what a page offers, it may follow. */
+export function mayView(action: ExplorerAction, viewer: Viewer, node: ServingNode): boolean {
+  try {
+    authorizeView(action, viewer, node);
+    return true;
+  } catch (err) {
+    if (err instanceof ExplorerError) return false;
+    throw err;
+  }
+}

@@ -317,10 +317,16 @@ describe('explorer over mutual TLS', () => {
       code: 'PERMISSION_DENIED',
       message: expect.stringContaining("served by the regulator's node") as unknown,
     });
-    // A platform may not attest (AttestationService.Attest grants banks, the regulator, the agency itself).
-    await expect(
-      (await clientOf(server, 'NanjingSupplyChainMSP')).attestation(ANYONE, { subject: SUBJECT, kind: 'loan' }),
-    ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    // A platform may not attest (AttestationService.Attest grants banks, the regulator, the agency itself), and the
+    // record page does not offer it the download.
+    const platform = await clientOf(server, 'NanjingSupplyChainMSP');
+    await expect(platform.attestation(ANYONE, { subject: SUBJECT, kind: 'loan' })).rejects.toMatchObject({
+      code: 'PERMISSION_DENIED',
+    });
+    expect((await platform.record(ANYONE, { subject: SUBJECT, kind: 'loan' })).detail).toMatchObject({
+      local: { stage: 'anchored' },
+      attestable: false,
+    });
   });
 });
 

@@ -102,7 +102,7 @@ export interface RecordDetailView {
     readonly recordDigest: string;
     readonly stage: 'logged' | 'checkpointed' | 'anchored';
   } | null;
-  /** Whether this node can sign the record's attestation (it holds the record). */
+  /** Whether the viewer can download the record's attestation here: this node holds it and the viewer may attest. */
   readonly attestable: boolean;
 }
 

@@ -15,7 +15,7 @@ import type { RecordStore } from '../records/index.ts';
 import type { AttestationBuilder } from '../services/attestation-builder.ts';
 import type { CheckpointAnchorer } from '../anchor/index.ts';
 import { ExplorerError } from './errors.ts';
-import { authorizeView, type ServingNode } from './explorer-access.ts';
+import { authorizeView, mayView, type ServingNode } from './explorer-access.ts';
 import type { ExplorerData } from './explorer-data.ts';
 import { anchoringSeries } from './anchoring.ts';
 import type { AccessView, ConsortiumView, InstitutionView, KeyView, RecordView } from './explorer-views.ts';
@@ -136,7 +136,8 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
                   recordDigest: own.digest,
                   stage: stageOf(own.leafIndex, c.anchorer.anchoredSize, c.log.latestCheckpoint()?.size ?? 0),
                 },
-          attestable: own !== undefined,
+          // Offered only to a viewer the attestation route would serve.
+          attestable: own !== undefined && mayView('attestation', viewer, c.node),
         },
       };
       return view;
