@@ -50,7 +50,7 @@ const nodeRecord = (origin: string): NodeRecord => ({
 });
 
 /** The node's data over the real index, its chain a fake that counts registry reads and fails while `down`. */
-function explorerOver(clock: { ms: number }) {
+function explorerOver(clock: { ms: number }, over: ChainIndex = index) {
   const reads = { registry: 0, history: 0 };
   const chain = { down: false };
   const data = nodeExplorerData({
@@ -70,10 +70,10 @@ function explorerOver(clock: { ms: number }) {
     },
     channel: 'lianxin',
     chainIndex: {
-      getIndexRecord: (subject, kind) => index.getIndexRecord(subject, kind),
+      getIndexRecord: (subject, kind) => over.getIndexRecord(subject, kind),
       anchorHistory: (limit) => {
         reads.history += 1;
-        return index.anchorHistory(limit);
+        return over.anchorHistory(limit);
       },
     },
     indexBehind: () => undefined,
@@ -151,5 +151,26 @@ describe('the consortium view', () => {
     expect(next).not.toBe(views[0]);
     expect(next.generatedAt).toBe(new Date(clock.ms).toISOString());
     expect(reads).toEqual({ registry: 3, history: 2 });
+  });
+
+  it('answers UNAVAILABLE with a retry hint, not a fault, while the store is closed (a storage guard reopening it)', async () => {
+    const closedDir = await mkdtemp(join(tmpdir(), 'lianxin-consortium-closed-'));
+    const closed = await openNodeDatabase(join(closedDir, 'db'));
+    const closedIndex = await ChainIndex.open(closed.chainIndex);
+    await closed.close();
+    try {
+      const { data } = explorerOver({ ms: DAY_START }, closedIndex);
+      const member: Viewer = {
+        kind: 'member',
+        caller: { mspId: 'ShanghaiBankMSP', role: 'bank', commonName: 'User1', fingerprint: 'AB:CD' },
+      };
+      const reopening = { code: 'UNAVAILABLE', retryAfterMs: 1_000 };
+      await expect(data.record(member, { subject: '91330100716105852D', kind: 'loan' })).rejects.toMatchObject(
+        reopening,
+      );
+      await expect(data.consortium(ANYONE)).rejects.toMatchObject(reopening);
+    } finally {
+      await rm(closedDir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,7 @@
 import type { PeerCertificate } from 'node:tls';
 import type { OrgRole } from '../../network/pki/index.ts';
 import { authorize, DEFAULT_POLICY, NodeError, type Caller, type CallerAuthenticator } from '../api/index.ts';
-import { ExplorerError } from './errors.ts';
+import { ExplorerError, unavailableOf } from './errors.ts';
 
 export type Viewer = { readonly kind: 'public' } | { readonly kind: 'member'; readonly caller: Caller };
 
@@ -52,7 +52,8 @@ export async function resolveViewer(
     if (err instanceof NodeError && (err.code === 'UNAUTHENTICATED' || err.code === 'PERMISSION_DENIED')) {
       throw new ExplorerError(err.code, err.message, { cause: err });
     }
-    throw err;
+    // The viewer's role from a registry the ledger does not give now (registered-roles.ts): ask again, not a fault.
+    throw unavailableOf(err) ?? err;
   }
 }
 

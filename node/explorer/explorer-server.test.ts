@@ -13,7 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnchoredCheckpoint } from '../../chaincode/src/protocol.ts';
 import { orgPaths } from '../../network/pki/index.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
-import { consortiumRoles } from '../api/index.ts';
+import { consortiumRoles, type RoleResolver } from '../api/index.ts';
+import { ChainError } from '../ledger/index.ts';
+import { registeredRoles } from '../registered-roles.ts';
 import { IndexCatchingUpError, type ChainIndexRecord } from '../chain-index/index.ts';
 import { startOperationsServer, type OperationsServer } from '../operations/index.ts';
 import { decodeAttestation, parseTrustBundle } from '../receipts/index.ts';
@@ -38,7 +40,7 @@ let caFile: string;
 let indexCatchingUp = false;
 const servers: OperationsServer[] = [];
 
-async function explorerRoutes(isPublic: boolean) {
+async function explorerRoutes(isPublic: boolean, resolveRole: RoleResolver = consortiumRoles(members.consortium)) {
   const org = await createTestOrg(AGENCY, 'agency');
   const log = createTestLog(org, 3);
   const indexed: ChainIndexRecord = {
@@ -117,7 +119,7 @@ async function explorerRoutes(isPublic: boolean) {
     anchorer: { anchoredSize: 3 },
     attestations: { attest: (leafIndex) => Promise.resolve(attest(log, leafIndex)) },
     clientCaFile: caFile,
-    resolveRole: consortiumRoles(members.consortium),
+    resolveRole,
     public: isPublic,
   });
 }
@@ -126,6 +128,7 @@ async function start(options: {
   tls: boolean;
   clientAuthRequired?: boolean;
   public: boolean;
+  resolveRole?: RoleResolver;
 }): Promise<OperationsServer> {
   const node = orgPaths(members.cryptoDir, AGENCY).node({ name: 'node0', type: 'peer' } as never);
   const server = await startOperationsServer({
@@ -140,7 +143,7 @@ async function start(options: {
         clientAuthRequired: options.clientAuthRequired ?? true,
       },
     }),
-    routes: [await explorerRoutes(options.public)],
+    routes: [await explorerRoutes(options.public, options.resolveRole)],
   });
   servers.push(server);
   return server;
@@ -309,6 +312,20 @@ describe('explorer over mutual TLS', () => {
       indexCatchingUp = false;
     }
     await expect(bank.record(ANYONE, { subject: SUBJECT, kind: 'tax' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it("answers 503, not a fault's 500, while the ledger cannot say another organisation's role", async () => {
+    // The node's registered roles (registered-roles.ts) over a ledger that does not answer: its own organisation
+    // keeps its configured role, another organisation never seen cannot be resolved yet.
+    const ledgerDown = registeredRoles({
+      chain: { getOrganization: () => Promise.reject(new ChainError('UNAVAILABLE', 'the gateway did not answer')) },
+      own: { mspId: AGENCY, role: 'agency' },
+    });
+    const server = await start({ tls: true, public: false, resolveRole: ledgerDown });
+    await expect((await clientOf(server, BANK)).consortium(ANYONE)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('the ledger did not answer') as unknown,
+    });
   });
 
   it("keeps the audit to the regulator's node and the attestation to the API's Attest policy", async () => {

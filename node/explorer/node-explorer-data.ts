@@ -8,13 +8,13 @@ import type { AnchoredCheckpoint, Organization, PublicKeyRecord } from '../../ch
 import { NodeError } from '../api/index.ts';
 import type { AuditedAccess, AuditQuery } from '../audit/index.ts';
 import { IndexCatchingUpError, type ChainIndex } from '../chain-index/index.ts';
-import { ChainError, type LianxinChain } from '../ledger/index.ts';
+import type { LianxinChain } from '../ledger/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import { attestationBytes, exportTrustBundle } from '../receipts/index.ts';
 import type { RecordStore } from '../records/index.ts';
 import type { AttestationBuilder } from '../services/attestation-builder.ts';
 import type { CheckpointAnchorer } from '../anchor/index.ts';
-import { ExplorerError } from './errors.ts';
+import { ExplorerError, unavailableOf } from './errors.ts';
 import { authorizeView, mayView, type ServingNode } from './explorer-access.ts';
 import type { ExplorerData } from './explorer-data.ts';
 import { anchoringSeries } from './anchoring.ts';
@@ -52,12 +52,10 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
     CONSORTIUM_VIEW_MS,
     () => now().getTime(),
     async (): Promise<ConsortiumView> => {
-      const snapshot = await unavailableOn(() => c.chain.registrySnapshot());
+      const snapshot = await c.chain.registrySnapshot();
       const origins = [...new Set(snapshot.nodes.map((n) => n.origin))];
       const checkpoints = new Map(
-        await unavailableOn(() =>
-          Promise.all(origins.map(async (origin) => [origin, await c.chain.getCheckpoint(origin)] as const)),
-        ),
+        await Promise.all(origins.map(async (origin) => [origin, await c.chain.getCheckpoint(origin)] as const)),
       );
       return {
         generatedAt: now().toISOString(),
@@ -77,15 +75,15 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
   return {
     async consortium(viewer) {
       authorizeView('consortium', viewer, c.node);
-      const behind = c.indexBehind();
-      if (behind !== undefined) {
+      return unavailableOn(() => {
+        const behind = c.indexBehind();
         // Checked at each request: a view made before the index fell behind may be kept, none made while it is.
-        throw new ExplorerError(
-          'UNAVAILABLE',
-          `this node's chain index is behind the chain (${behind}): its anchoring history may stop short; retry`,
-        );
-      }
-      return consortiumView();
+        if (behind !== undefined) {
+          const why = `this node's chain index is behind the chain (${behind}): its anchoring history may stop short; retry`;
+          throw new IndexCatchingUpError(why);
+        }
+        return consortiumView();
+      });
     },
 
     async trustBundle(viewer) {
@@ -105,7 +103,7 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
       }
       const [indexed, own] = await Promise.all([
         unavailableOn(() => c.chainIndex.getIndexRecord(query.subject, query.kind)),
-        c.records.get(query.subject, query.kind),
+        unavailableOn(() => c.records.get(query.subject, query.kind)),
       ]);
       if (indexed === undefined && own === undefined) throw notFound();
       const view: RecordView = {
@@ -145,7 +143,7 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
 
     async attestation(viewer, query) {
       authorizeView('attestation', viewer, c.node);
-      const own = await c.records.get(query.subject, query.kind);
+      const own = await unavailableOn(() => c.records.get(query.subject, query.kind));
       if (own === undefined) {
         const indexed = await unavailableOn(() => c.chainIndex.getIndexRecord(query.subject, query.kind));
         throw new ExplorerError(
@@ -156,11 +154,14 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
         );
       }
       try {
-        return attestationBytes(await c.attestations.attest(own.leafIndex));
+        return attestationBytes(await unavailableOn(() => c.attestations.attest(own.leafIndex)));
       } catch (err) {
         // No signed checkpoint covers the leaf yet: ask again after the next checkpoint.
         if (err instanceof NodeError && err.code === 'FAILED_PRECONDITION') {
-          throw new ExplorerError('UNAVAILABLE', err.message, { cause: err });
+          throw new ExplorerError('UNAVAILABLE', err.message, {
+            cause: err,
+            ...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs }),
+          });
         }
         throw err;
       }
@@ -274,17 +275,14 @@ function accessView(a: AuditedAccess): AccessView {
 }
 
 /**
- * A ledger that does not answer, or an index that may only be behind the chain, is the explorer's UNAVAILABLE — never
- * a NOT_FOUND or an older version; anything else is a fault.
+ * A state of the node that passes by itself (errors.ts unavailableOf: the ledger not answering, an index that may only
+ * be behind the chain, a storage fault, the store reopening) is the explorer's UNAVAILABLE — never a NOT_FOUND, an
+ * older version or a fault's 500; anything else is a fault.
  */
 async function unavailableOn<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
-    if (err instanceof ChainError && err.retryable) {
-      throw new ExplorerError('UNAVAILABLE', `the ledger did not answer: ${err.message}`, { cause: err });
-    }
-    if (err instanceof IndexCatchingUpError) throw new ExplorerError('UNAVAILABLE', err.message, { cause: err });
-    throw err;
+    throw unavailableOf(err) ?? err;
   }
 }
