@@ -23,7 +23,7 @@ import { attest, createTestLog, createTestOrg, keyRow, nodeRow, organizationRow 
 import type { RecordMeta } from '../records/index.ts';
 import { Registry } from 'prom-client';
 import { ExplorerError } from './errors.ts';
-import type { Viewer } from './explorer-access.ts';
+import { authorizeView, type Viewer } from './explorer-access.ts';
 import { parseAuditQuery, parseRecordQuery } from './explorer-query.ts';
 import { createNodeExplorer } from './node-explorer.ts';
 import { remoteExplorerData } from './remote-explorer-data.ts';
@@ -235,6 +235,22 @@ describe('explorer query parameters', () => {
       subject: SUBJECT,
       kind: 'loan',
     });
+  });
+});
+
+describe('explorer access', () => {
+  it("keeps the audit to the regulator's own users: another organisation's regulator is refused", () => {
+    const regulatorNode = { mspId: REGULATOR, role: 'regulator' } as const;
+    const viewer = (mspId: string): Viewer => ({
+      kind: 'member',
+      caller: { mspId, role: 'regulator', commonName: 'User1', fingerprint: 'AB:CD' },
+    });
+    expect(() => {
+      authorizeView('audit', viewer(REGULATOR), regulatorNode);
+    }).not.toThrow();
+    expect(() => {
+      authorizeView('audit', viewer('ProvincialRegulatorMSP'), regulatorNode);
+    }).toThrow(expect.objectContaining({ code: 'PERMISSION_DENIED' }));
   });
 });
 
