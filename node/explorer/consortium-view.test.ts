@@ -142,6 +142,11 @@ describe('the consortium view', () => {
     clock.ms += 4_000;
     expect(await data.consortium(ANYONE)).toBe(views[0]);
     expect(reads).toEqual({ registry: 1, history: 1 });
+    // A clock set back does not keep the view for as long as it went back.
+    clock.ms -= 3_600_000;
+    expect(await data.consortium(ANYONE)).not.toBe(views[0]);
+    clock.ms += 3_600_000;
+    expect(reads).toEqual({ registry: 2, history: 2 });
 
     clock.ms += 2_000;
     chain.down = true;
@@ -150,7 +155,7 @@ describe('the consortium view', () => {
     const next = await data.consortium(ANYONE);
     expect(next).not.toBe(views[0]);
     expect(next.generatedAt).toBe(new Date(clock.ms).toISOString());
-    expect(reads).toEqual({ registry: 3, history: 2 });
+    expect(reads).toEqual({ registry: 4, history: 3 });
   });
 
   it('answers UNAVAILABLE with a retry hint, not a fault, while the store is closed (a storage guard reopening it)', async () => {

@@ -185,18 +185,20 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
 const CONSORTIUM_VIEW_MS = 5_000;
 
 /**
- * `compute`'s answer, shared by every call while it runs and for `ttlMs` after it was made (by `clock`, in ms); a
- * failure is not kept: the next call computes again.
+ * `compute`'s answer, shared by every call while it runs and for `ttlMs` after it was made (by `clock`, in ms; a
+ * clock set back before that makes it anew); a failure is not kept: the next call computes again.
  */
 function sharedFor<T>(ttlMs: number, clock: () => number, compute: () => Promise<T>): () => Promise<T> {
-  let last: { answer: Promise<T>; until: number } | undefined;
+  let last: { answer: Promise<T>; from: number; until: number } | undefined;
   return () => {
-    if (last !== undefined && clock() < last.until) return last.answer;
-    const entry = { answer: compute(), until: Infinity };
+    const at = clock();
+    if (last !== undefined && last.from <= at && at < last.until) return last.answer;
+    const entry = { answer: compute(), from: -Infinity, until: Infinity };
     last = entry;
     entry.answer.then(
       () => {
-        entry.until = clock() + ttlMs;
+        entry.from = clock();
+        entry.until = entry.from + ttlMs;
       },
       () => {
         if (last === entry) last = undefined;
