@@ -209,7 +209,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     cleanup.push(() => api.shutdown({ graceMs: config.shutdown.graceSeconds * 1000 * CALLS_SHARE_OF_GRACE }));
     const health = startHealth(pipelines, api, cleanup);
     const version = await versionInfo;
-    const explorer = await startExplorer(parts, exchange);
+    const explorer = await startExplorer(parts, pipelines.follower, exchange);
     const operationsTls = await readOperationsTls(config);
     const operations = await listening('operations', config.metrics.listen, () =>
       startOperationsServer({
@@ -895,7 +895,11 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
  * authenticated by the operations endpoint's client CAs and the chain's roles; the audit on a regulator's node
  * with p2p, fetching bundles over its libp2p host as `lianxin audit` does.
  */
-function startExplorer(parts: NodeParts, exchange: ReportExchange | undefined): Promise<NodeExplorer> {
+function startExplorer(
+  parts: NodeParts,
+  follower: Pick<ChainIndexFollower, 'catchingUp' | 'failure'>,
+  exchange: ReportExchange | undefined,
+): Promise<NodeExplorer> {
   const { config, chain } = parts;
   const explorerLogger = componentLogger(parts.logger, 'explorer');
   return createNodeExplorer({
@@ -906,6 +910,7 @@ function startExplorer(parts: NodeParts, exchange: ReportExchange | undefined): 
       getIndexRecord: (subject, kind) => parts.answeringIndex.getIndexRecord(subject, kind),
       anchorHistory: (limit) => parts.chainIndex.anchorHistory(limit),
     },
+    indexBehind: () => follower.catchingUp ?? follower.failure,
     records: parts.records,
     log: parts.log,
     anchorer: parts.anchorer,

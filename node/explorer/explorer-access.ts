@@ -8,7 +8,7 @@
 import type { PeerCertificate } from 'node:tls';
 import type { OrgRole } from '../../network/pki/index.ts';
 import { authorize, DEFAULT_POLICY, NodeError, type Caller, type CallerAuthenticator } from '../api/index.ts';
-import { ExplorerError } from './errors.ts';
+import { ExplorerError, unavailableOf } from './errors.ts';
 
 export type Viewer = { readonly kind: 'public' } | { readonly kind: 'member'; readonly caller: Caller };
 
@@ -52,7 +52,8 @@ export async function resolveViewer(
     if (err instanceof NodeError && (err.code === 'UNAUTHENTICATED' || err.code === 'PERMISSION_DENIED')) {
       throw new ExplorerError(err.code, err.message, { cause: err });
     }
-    throw err;
+    // The viewer's role from a registry the ledger does not give now (registered-roles.ts): ask again, not a fault.
+    throw unavailableOf(err) ?? err;
   }
 }
 
@@ -81,5 +82,16 @@ export function authorizeView(action: ExplorerAction, viewer: Viewer, node: Serv
       'PERMISSION_DENIED',
       `the audit is the regulator's: role "${caller.role}" (${caller.mspId}) may not see accesses`,
     );
+  }
+}
+
+/** Whether `viewer` may see `action` (authorizeView without the refusal): what a page offers, it may follow. */
+export function mayView(action: ExplorerAction, viewer: Viewer, node: ServingNode): boolean {
+  try {
+    authorizeView(action, viewer, node);
+    return true;
+  } catch (err) {
+    if (err instanceof ExplorerError) return false;
+    throw err;
   }
 }

@@ -9,6 +9,13 @@ import type { Viewer } from './explorer-access.ts';
 import type { RecordQuery } from './explorer-query.ts';
 import type { AuditView, ConsortiumView, RecordView } from './explorer-views.ts';
 
+/**
+ * `signal` bounds a view that waits on the network: the standalone explorer's requests to its node, and the audit's
+ * bundle fetches from other nodes. The node's own consortium, record, attestation and trust-bundle views do not take
+ * it: they read local stores and make ledger evaluations, each under the gateway client's own deadline (5 s,
+ * network/client/connect.ts), and the consortium view is one computation shared by concurrent requests, which one
+ * request's end must not cancel.
+ */
 export interface ExplorerData {
   /** The registry by institution, each log's latest anchored checkpoint and its anchoring history. */
   consortium(viewer: Viewer, options?: { signal?: AbortSignal }): Promise<ConsortiumView>;

@@ -14,7 +14,9 @@ import type { AnchoredCheckpoint } from '../../chaincode/src/protocol.ts';
 import { issueCertificate, orgPaths } from '../../network/pki/index.ts';
 import { EXTERNAL_ADDRESS } from '../../test/support/external-address.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
-import { consortiumRoles } from '../api/index.ts';
+import { consortiumRoles, type RoleResolver } from '../api/index.ts';
+import { ChainError } from '../ledger/index.ts';
+import { registeredRoles } from '../registered-roles.ts';
 import { IndexCatchingUpError, type ChainIndexRecord } from '../chain-index/index.ts';
 import { startOperationsServer, type OperationsServer } from '../operations/index.ts';
 import { decodeAttestation, parseTrustBundle } from '../receipts/index.ts';
@@ -22,7 +24,7 @@ import { attest, createTestLog, createTestOrg, keyRow, nodeRow, organizationRow 
 import type { RecordMeta } from '../records/index.ts';
 import { Registry } from 'prom-client';
 import { ExplorerError } from './errors.ts';
-import type { Viewer } from './explorer-access.ts';
+import { authorizeView, type Viewer } from './explorer-access.ts';
 import { parseAuditQuery, parseRecordQuery } from './explorer-query.ts';
 import { createNodeExplorer } from './node-explorer.ts';
 import { remoteExplorerData } from './remote-explorer-data.ts';
@@ -39,7 +41,7 @@ let caFile: string;
 let indexCatchingUp = false;
 const servers: OperationsServer[] = [];
 
-async function explorerRoutes(isPublic: boolean) {
+async function explorerRoutes(isPublic: boolean, resolveRole: RoleResolver = consortiumRoles(members.consortium)) {
   const org = await createTestOrg(AGENCY, 'agency');
   const log = createTestLog(org, 3);
   const indexed: ChainIndexRecord = {
@@ -108,12 +110,17 @@ async function explorerRoutes(isPublic: boolean) {
           { origin: org.origin, size: 3, anchoredAt: '2026-12-05T10:00:00.000Z', blockNumber: '9' },
         ]),
     },
-    records: { get: (subject, kind) => Promise.resolve(subject === SUBJECT && kind === 'loan' ? own : undefined) },
+    indexBehind: () => (indexCatchingUp ? "the index is at block 4, the chain's newest anchor at block 9" : undefined),
+    // The loan is anchored; the lease is held here only, logged after the anchored checkpoint.
+    records: {
+      get: (subject, kind) =>
+        Promise.resolve(subject !== SUBJECT ? undefined : { loan: own, lease: { ...own, kind, leafIndex: 5 } }[kind]),
+    },
     log: { latestCheckpoint: () => undefined },
     anchorer: { anchoredSize: 3 },
     attestations: { attest: (leafIndex) => Promise.resolve(attest(log, leafIndex)) },
     clientCaFile: caFile,
-    resolveRole: consortiumRoles(members.consortium),
+    resolveRole,
     public: isPublic,
   });
 }
@@ -124,9 +131,10 @@ async function start(options: {
   public: boolean;
   /** Default 127.0.0.1:0. */
   listen?: string;
+  resolveRole?: RoleResolver;
 }): Promise<OperationsServer> {
   const node = orgPaths(members.cryptoDir, AGENCY).node({ name: 'node0', type: 'peer' } as never);
-  const explorer = await explorerRoutes(options.public);
+  const explorer = await explorerRoutes(options.public, options.resolveRole);
   const server = await startOperationsServer({
     listen: options.listen ?? '127.0.0.1:0',
     registry: new Registry(),
@@ -238,6 +246,22 @@ describe('explorer query parameters', () => {
   });
 });
 
+describe('explorer access', () => {
+  it("keeps the audit to the regulator's own users: another organisation's regulator is refused", () => {
+    const regulatorNode = { mspId: REGULATOR, role: 'regulator' } as const;
+    const viewer = (mspId: string): Viewer => ({
+      kind: 'member',
+      caller: { mspId, role: 'regulator', commonName: 'User1', fingerprint: 'AB:CD' },
+    });
+    expect(() => {
+      authorizeView('audit', viewer(REGULATOR), regulatorNode);
+    }).not.toThrow();
+    expect(() => {
+      authorizeView('audit', viewer('ProvincialRegulatorMSP'), regulatorNode);
+    }).toThrow(expect.objectContaining({ code: 'PERMISSION_DENIED' }));
+  });
+});
+
 describe('explorer over mutual TLS', () => {
   it('refuses a client without a certificate at the TLS handshake, for pages and data alike', async () => {
     const server = await start({ tls: true, public: false });
@@ -269,9 +293,13 @@ describe('explorer over mutual TLS', () => {
     ]);
     const record = await bank.record(ANYONE, { subject: SUBJECT, kind: 'loan' });
     expect(record).toMatchObject({
-      attestable: true,
-      local: { stage: 'anchored', leafIndex: 2 },
-      chain: { version: 1, blockNumber: '9' },
+      anchoredOn: '2026-12-05',
+      detail: { attestable: true, local: { stage: 'anchored', leafIndex: 2 }, chain: { version: 1, blockNumber: '9' } },
+    });
+    // Held here, not anchored yet: a member sees where it stands.
+    expect(await bank.record(ANYONE, { subject: SUBJECT, kind: 'lease' })).toMatchObject({
+      anchoredOn: null,
+      detail: { chain: null, local: { stage: 'logged' } },
     });
     const attestation = decodeAttestation(await bank.attestation(ANYONE, { subject: SUBJECT, kind: 'loan' }));
     expect(attestation.attestation.issuer).toBe(AGENCY);
@@ -289,7 +317,7 @@ describe('explorer over mutual TLS', () => {
     await expect(bank.record(ANYONE, { subject: SUBJECT, kind: 'tax' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('answers 503, not 404 nor an older version, while the chain index may be behind the chain', async () => {
+  it('answers 503, not 404, an older version nor a short history, while the chain index may be behind the chain', async () => {
     const server = await start({ tls: true, public: false });
     const bank = await clientOf(server, BANK);
     indexCatchingUp = true;
@@ -299,6 +327,11 @@ describe('explorer over mutual TLS', () => {
       const refused = { code: 'UNAVAILABLE', message: expect.stringContaining('catching up') as unknown };
       await expect(bank.record(ANYONE, query)).rejects.toMatchObject(refused);
       await expect(bank.attestation(ANYONE, query)).rejects.toMatchObject(refused);
+      // Nor an anchoring history that stops where the index stands.
+      await expect(bank.consortium(ANYONE)).rejects.toMatchObject({
+        code: 'UNAVAILABLE',
+        message: expect.stringContaining('behind the chain') as unknown,
+      });
     } finally {
       indexCatchingUp = false;
     }
@@ -322,16 +355,36 @@ describe('explorer over mutual TLS', () => {
     },
   );
 
+  it("answers 503, not a fault's 500, while the ledger cannot say another organisation's role", async () => {
+    // The node's registered roles (registered-roles.ts) over a ledger that does not answer: its own organisation
+    // keeps its configured role, another organisation never seen cannot be resolved yet.
+    const ledgerDown = registeredRoles({
+      chain: { getOrganization: () => Promise.reject(new ChainError('UNAVAILABLE', 'the gateway did not answer')) },
+      own: { mspId: AGENCY, role: 'agency' },
+    });
+    const server = await start({ tls: true, public: false, resolveRole: ledgerDown });
+    await expect((await clientOf(server, BANK)).consortium(ANYONE)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('the ledger did not answer') as unknown,
+    });
+  });
+
   it("keeps the audit to the regulator's node and the attestation to the API's Attest policy", async () => {
     const server = await start({ tls: true, public: false });
     await expect((await clientOf(server, REGULATOR)).audit(ANYONE, { subject: SUBJECT })).rejects.toMatchObject({
       code: 'PERMISSION_DENIED',
       message: expect.stringContaining("served by the regulator's node") as unknown,
     });
-    // A platform may not attest (AttestationService.Attest grants banks, the regulator, the agency itself).
-    await expect(
-      (await clientOf(server, 'NanjingSupplyChainMSP')).attestation(ANYONE, { subject: SUBJECT, kind: 'loan' }),
-    ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    // A platform may not attest (AttestationService.Attest grants banks, the regulator, the agency itself), and the
+    // record page does not offer it the download.
+    const platform = await clientOf(server, 'NanjingSupplyChainMSP');
+    await expect(platform.attestation(ANYONE, { subject: SUBJECT, kind: 'loan' })).rejects.toMatchObject({
+      code: 'PERMISSION_DENIED',
+    });
+    expect((await platform.record(ANYONE, { subject: SUBJECT, kind: 'loan' })).detail).toMatchObject({
+      local: { stage: 'anchored' },
+      attestable: false,
+    });
   });
 });
 
@@ -369,12 +422,11 @@ describe('explorer without a client certificate', () => {
     expect((await rawGet(`${server.url}/explorer/api/consortium`)).status).toBe(200);
     const record = await rawGet(`${server.url}/explorer/api/record?subject=${SUBJECT}&kind=loan`);
     expect(record.status).toBe(200);
-    // Where the evidence stands, without the digests a guessable record could be searched by.
-    expect(JSON.parse(record.body)).toMatchObject({
-      chain: { version: 1, recordDigest: null, leafHash: null },
-      local: { stage: 'anchored', recordDigest: null },
-    });
-    expect(record.body).not.toContain('cd'.repeat(32));
+    // Whether and on which day it is anchored: not the institution, its version or position, nor this node's copy.
+    expect(JSON.parse(record.body)).toEqual({ subject: SUBJECT, kind: 'loan', anchoredOn: '2026-12-05', detail: null });
+    // Held here but not anchored: the public learns nothing of this node's copy.
+    const held = await rawGet(`${server.url}/explorer/api/record?subject=${SUBJECT}&kind=lease`);
+    expect([held.status, JSON.parse(held.body)]).toEqual([404, expect.objectContaining({ code: 'NOT_FOUND' })]);
     const attestation = await rawGet(`${server.url}/explorer/api/attestation?subject=${SUBJECT}&kind=loan`);
     expect([attestation.status, JSON.parse(attestation.body)]).toEqual([
       401,

@@ -52,26 +52,41 @@ export interface ConsortiumView {
   /** The node that answered (its MSP ID). */
   readonly servedBy: string;
   readonly institutions: readonly InstitutionView[];
-  /** Records anchored over time, per log origin, as this node's chain index has applied them. */
+  /**
+   * Records anchored over time, per log origin, as this node's chain index has applied them: at the chart's
+   * resolution (the last anchor of each of at most 720 time slices, anchoring.ts), not every anchor.
+   */
   readonly anchoring: Readonly<Record<string, readonly AnchorPoint[]>>;
 }
 
-/** Where a subject and kind's evidence stands. */
+/**
+ * Where a subject and kind's evidence stands. The public sees whether a record of the kind is anchored and on which
+ * day, nothing more: not which institution holds it (a list of USCCs would map lending relationships), its version,
+ * its position, or whether this node holds it.
+ */
 export interface RecordView {
   readonly subject: string;
   readonly kind: string;
+  /**
+   * The day (UTC, YYYY-MM-DD) the chain's index last saw a record of the subject and kind anchored, by any
+   * institution; null when none is. A day, not the time: the consortium page shows each log's anchors to the second,
+   * and a time matched against them would name the institution.
+   */
+  readonly anchoredOn: string | null;
+  /** The evidence in detail: members only (null for the public). */
+  readonly detail: RecordDetailView | null;
+}
+
+/** Where a record's evidence stands in detail, for consortium members. */
+export interface RecordDetailView {
   /** The chain's index entry (any institution's latest anchored leaf), or null when nothing is anchored. */
   readonly chain: {
     readonly origin: string;
     readonly version: number;
     readonly leafIndex: number;
-    /** Null for the public: see `recordDigest`. */
-    readonly leafHash: string | null;
-    /**
-     * SHA-256 of the record's content; null for the public. Members read it from the chain anyway; outside the
-     * consortium, the digest of a short, guessable record (a loan balance) could be searched for its content.
-     */
-    readonly recordDigest: string | null;
+    readonly leafHash: string;
+    /** SHA-256 of the record's content. */
+    readonly recordDigest: string;
     readonly checkpointSize: number;
     readonly txId: string;
     readonly blockNumber: string;
@@ -84,11 +99,10 @@ export interface RecordView {
   readonly local: {
     readonly version: number;
     readonly leafIndex: number;
-    /** Null for the public, as `chain.recordDigest`. */
-    readonly recordDigest: string | null;
+    readonly recordDigest: string;
     readonly stage: 'logged' | 'checkpointed' | 'anchored';
   } | null;
-  /** Whether this node can sign the record's attestation (it holds the record). */
+  /** Whether the viewer can download the record's attestation here: this node holds it and the viewer may attest. */
   readonly attestable: boolean;
 }
 

@@ -8,23 +8,17 @@ import type { AnchoredCheckpoint, Organization, PublicKeyRecord } from '../../ch
 import { NodeError } from '../api/index.ts';
 import type { AuditedAccess, AuditQuery } from '../audit/index.ts';
 import { IndexCatchingUpError, type ChainIndex } from '../chain-index/index.ts';
-import { ChainError, type LianxinChain } from '../ledger/index.ts';
+import type { LianxinChain } from '../ledger/index.ts';
 import type { TransparencyLog } from '../log/index.ts';
 import { attestationBytes, exportTrustBundle } from '../receipts/index.ts';
 import type { RecordStore } from '../records/index.ts';
 import type { AttestationBuilder } from '../services/attestation-builder.ts';
 import type { CheckpointAnchorer } from '../anchor/index.ts';
-import { ExplorerError } from './errors.ts';
-import { authorizeView, type ServingNode } from './explorer-access.ts';
+import { ExplorerError, unavailableOf } from './errors.ts';
+import { authorizeView, mayView, type ServingNode } from './explorer-access.ts';
 import type { ExplorerData } from './explorer-data.ts';
-import type {
-  AccessView,
-  AnchorPoint,
-  ConsortiumView,
-  InstitutionView,
-  KeyView,
-  RecordView,
-} from './explorer-views.ts';
+import { anchoringSeries } from './anchoring.ts';
+import type { AccessView, ConsortiumView, InstitutionView, KeyView, RecordView } from './explorer-views.ts';
 
 export interface NodeExplorerComponents {
   readonly node: ServingNode;
@@ -36,6 +30,11 @@ export interface NodeExplorerComponents {
    * is catching up or off the chain's events, when a miss or an older version may only be its lag.
    */
   readonly chainIndex: Pick<ChainIndex, 'getIndexRecord' | 'anchorHistory'>;
+  /**
+   * Why the chain index may be behind the chain (catching up, or off the chain's events), undefined while it follows
+   * it: the anchoring history is then refused as the lookups are, not shown short of the chain.
+   */
+  readonly indexBehind: () => string | undefined;
   readonly records: Pick<RecordStore, 'get'>;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint'>;
   readonly anchorer: Pick<CheckpointAnchorer, 'anchoredSize'>;
@@ -47,21 +46,18 @@ export interface NodeExplorerComponents {
 
 export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerData {
   const now = c.now ?? (() => new Date());
-  return {
-    async consortium(viewer) {
-      authorizeView('consortium', viewer, c.node);
-      const snapshot = await unavailableOn(() => c.chain.registrySnapshot());
+  // The same for every viewer, and a few chaincode evaluations and a read of the index's anchoring history to make:
+  // made once for the requests of a few seconds.
+  const consortiumView = sharedFor(
+    CONSORTIUM_VIEW_MS,
+    () => now().getTime(),
+    async (): Promise<ConsortiumView> => {
+      const snapshot = await c.chain.registrySnapshot();
       const origins = [...new Set(snapshot.nodes.map((n) => n.origin))];
       const checkpoints = new Map(
-        await unavailableOn(() =>
-          Promise.all(origins.map(async (origin) => [origin, await c.chain.getCheckpoint(origin)] as const)),
-        ),
+        await Promise.all(origins.map(async (origin) => [origin, await c.chain.getCheckpoint(origin)] as const)),
       );
-      const anchoring: Record<string, AnchorPoint[]> = {};
-      for (const row of await c.chainIndex.anchorHistory()) {
-        (anchoring[row.origin] ??= []).push({ anchoredAt: row.anchoredAt, size: row.size });
-      }
-      const view: ConsortiumView = {
+      return {
         generatedAt: now().toISOString(),
         servedBy: c.node.mspId,
         institutions: snapshot.organizations.map((org) =>
@@ -72,9 +68,22 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
             checkpoints,
           ),
         ),
-        anchoring,
+        anchoring: anchoringSeries(await c.chainIndex.anchorHistory()),
       };
-      return view;
+    },
+  );
+  return {
+    async consortium(viewer) {
+      authorizeView('consortium', viewer, c.node);
+      return unavailableOn(() => {
+        const behind = c.indexBehind();
+        // Checked at each request: a view made before the index fell behind may be kept, none made while it is.
+        if (behind !== undefined) {
+          const why = `this node's chain index is behind the chain (${behind}): its anchoring history may stop short; retry`;
+          throw new IndexCatchingUpError(why);
+        }
+        return consortiumView();
+      });
     },
 
     async trustBundle(viewer) {
@@ -84,51 +93,57 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
 
     async record(viewer, query) {
       authorizeView('record', viewer, c.node);
-      const member = viewer.kind === 'member';
+      const notFound = () =>
+        new ExplorerError('NOT_FOUND', `no ${query.kind} record of ${query.subject} is held here or indexed on chain`);
+      if (viewer.kind === 'public') {
+        // Whether and when, from the chain alone: this node's own copy is not the public's to know of.
+        const indexed = await unavailableOn(() => c.chainIndex.getIndexRecord(query.subject, query.kind));
+        if (indexed === undefined) throw notFound();
+        return { subject: query.subject, kind: query.kind, anchoredOn: dayOf(indexed.anchoredAt), detail: null };
+      }
       const [indexed, own] = await Promise.all([
         unavailableOn(() => c.chainIndex.getIndexRecord(query.subject, query.kind)),
-        c.records.get(query.subject, query.kind),
+        unavailableOn(() => c.records.get(query.subject, query.kind)),
       ]);
+      if (indexed === undefined && own === undefined) throw notFound();
       const view: RecordView = {
         subject: query.subject,
         kind: query.kind,
-        chain:
-          indexed === undefined
-            ? null
-            : {
-                origin: indexed.origin,
-                version: indexed.version,
-                leafIndex: indexed.leafIndex,
-                leafHash: member ? indexed.leafHash : null,
-                recordDigest: member ? indexed.recordDigest : null,
-                checkpointSize: indexed.checkpointSize,
-                txId: indexed.txId,
-                blockNumber: indexed.blockNumber,
-                anchoredAt: indexed.anchoredAt,
-              },
-        local:
-          own === undefined
-            ? null
-            : {
-                version: own.version,
-                leafIndex: own.leafIndex,
-                recordDigest: member ? own.digest : null,
-                stage: stageOf(own.leafIndex, c.anchorer.anchoredSize, c.log.latestCheckpoint()?.size ?? 0),
-              },
-        attestable: own !== undefined,
+        anchoredOn: indexed === undefined ? null : dayOf(indexed.anchoredAt),
+        detail: {
+          chain:
+            indexed === undefined
+              ? null
+              : {
+                  origin: indexed.origin,
+                  version: indexed.version,
+                  leafIndex: indexed.leafIndex,
+                  leafHash: indexed.leafHash,
+                  recordDigest: indexed.recordDigest,
+                  checkpointSize: indexed.checkpointSize,
+                  txId: indexed.txId,
+                  blockNumber: indexed.blockNumber,
+                  anchoredAt: indexed.anchoredAt,
+                },
+          local:
+            own === undefined
+              ? null
+              : {
+                  version: own.version,
+                  leafIndex: own.leafIndex,
+                  recordDigest: own.digest,
+                  stage: stageOf(own.leafIndex, c.anchorer.anchoredSize, c.log.latestCheckpoint()?.size ?? 0),
+                },
+          // Offered only to a viewer the attestation route would serve.
+          attestable: own !== undefined && mayView('attestation', viewer, c.node),
+        },
       };
-      if (view.chain === null && view.local === null) {
-        throw new ExplorerError(
-          'NOT_FOUND',
-          `no ${query.kind} record of ${query.subject} is held here or indexed on chain`,
-        );
-      }
       return view;
     },
 
     async attestation(viewer, query) {
       authorizeView('attestation', viewer, c.node);
-      const own = await c.records.get(query.subject, query.kind);
+      const own = await unavailableOn(() => c.records.get(query.subject, query.kind));
       if (own === undefined) {
         const indexed = await unavailableOn(() => c.chainIndex.getIndexRecord(query.subject, query.kind));
         throw new ExplorerError(
@@ -139,11 +154,14 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
         );
       }
       try {
-        return attestationBytes(await c.attestations.attest(own.leafIndex));
+        return attestationBytes(await unavailableOn(() => c.attestations.attest(own.leafIndex)));
       } catch (err) {
         // No signed checkpoint covers the leaf yet: ask again after the next checkpoint.
         if (err instanceof NodeError && err.code === 'FAILED_PRECONDITION') {
-          throw new ExplorerError('UNAVAILABLE', err.message, { cause: err });
+          throw new ExplorerError('UNAVAILABLE', err.message, {
+            cause: err,
+            ...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs }),
+          });
         }
         throw err;
       }
@@ -160,6 +178,33 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
       const audited = await unavailableOn(() => (c.audit as NonNullable<typeof c.audit>)(query, options));
       return { generatedAt: now().toISOString(), accesses: audited.map(accessView) };
     },
+  };
+}
+
+/** How long one consortium view answers the requests after it: the chart moves by an anchor every few seconds. */
+const CONSORTIUM_VIEW_MS = 5_000;
+
+/**
+ * `compute`'s answer, shared by every call while it runs and for `ttlMs` after it was made (by `clock`, in ms; a
+ * clock set back before that makes it anew); a failure is not kept: the next call computes again.
+ */
+function sharedFor<T>(ttlMs: number, clock: () => number, compute: () => Promise<T>): () => Promise<T> {
+  let last: { answer: Promise<T>; from: number; until: number } | undefined;
+  return () => {
+    const at = clock();
+    if (last !== undefined && last.from <= at && at < last.until) return last.answer;
+    const entry = { answer: compute(), from: -Infinity, until: Infinity };
+    last = entry;
+    entry.answer.then(
+      () => {
+        entry.from = clock();
+        entry.until = entry.from + ttlMs;
+      },
+      () => {
+        if (last === entry) last = undefined;
+      },
+    );
+    return entry.answer;
   };
 }
 
@@ -197,6 +242,9 @@ function institutionView(
   };
 }
 
+/** The UTC day of an RFC 3339 time. */
+const dayOf = (time: string): string => new Date(time).toISOString().slice(0, 10);
+
 function stageOf(
   leafIndex: number,
   anchoredSize: number,
@@ -229,17 +277,14 @@ function accessView(a: AuditedAccess): AccessView {
 }
 
 /**
- * A ledger that does not answer, or an index that may only be behind the chain, is the explorer's UNAVAILABLE — never
- * a NOT_FOUND or an older version; anything else is a fault.
+ * A state of the node that passes by itself (errors.ts unavailableOf: the ledger not answering, an index that may only
+ * be behind the chain, a storage fault, the store reopening) is the explorer's UNAVAILABLE — never a NOT_FOUND, an
+ * older version or a fault's 500; anything else is a fault.
  */
 async function unavailableOn<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
-    if (err instanceof ChainError && err.retryable) {
-      throw new ExplorerError('UNAVAILABLE', `the ledger did not answer: ${err.message}`, { cause: err });
-    }
-    if (err instanceof IndexCatchingUpError) throw new ExplorerError('UNAVAILABLE', err.message, { cause: err });
-    throw err;
+    throw unavailableOf(err) ?? err;
   }
 }

@@ -53,7 +53,13 @@ const RECORD = Buffer.from(`record ${LEAF}`);
 beforeAll(async () => {
   const assets = await buildWebAssets();
   server = createServer((request, response) => {
-    const asset = assets.get(new URL(request.url ?? '/', 'http://localhost').pathname);
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    // The node's own trust bundle, as its explorer serves it (the "Fetch from this node" button).
+    if (path === '/api/trust-bundle') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(bundleJson);
+      return;
+    }
+    const asset = assets.get(path);
     if (asset === undefined) {
       response.writeHead(404).end();
       return;
@@ -186,6 +192,26 @@ describe('the Verify page, offline in Chromium', () => {
       attestationBytes({ ...valid, batch: { ...valid.batch, path } }),
     );
     await saveScreenshot(page, 'verify-tampered-v2-path');
+  });
+});
+
+describe('a trust bundle fetched from the node serving the Verify page', () => {
+  it('is labelled as trusting that node, with its SHA-256 to compare with one obtained independently', async () => {
+    const online = await (await browser.newContext()).newPage();
+    await online.goto(`${baseUrl}/verify.html`);
+    await online.locator('#fetch-bundle').click();
+    const sha256 = createHash('sha256').update(bundleJson).digest('hex');
+    await online.locator('#loaded', { hasText: sha256 }).waitFor();
+    expect(await online.textContent('#loaded')).toContain('the verdict trusts this node');
+    await online.setInputFiles('#attestation-file', {
+      name: 'valid.binpb',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(attestationBytes(attest(log, LEAF))),
+    });
+    await online.locator('#verdict', { hasText: 'valid.binpb' }).waitFor();
+    expect(await online.textContent('#verdict')).toMatch(/every check passed .*trusting this node/);
+    await saveScreenshot(online, 'verify-fetched-bundle');
+    await online.context().close();
   });
 });
 

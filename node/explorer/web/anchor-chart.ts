@@ -31,12 +31,20 @@ export function anchorChart(series: Readonly<Record<string, readonly AnchorPoint
     note.textContent = 'No anchored records yet.';
     return note;
   }
-  const all = lines.flatMap(([, points]) => points);
-  const times = all.map((p) => Date.parse(p.anchoredAt));
-  const t0 = Math.min(...times);
+  // Extents by a loop, not Math.min(...points): an argument list has an engine's limit, a history need not.
+  let t0 = Infinity;
+  let latest = -Infinity;
+  let maxSize = 1;
+  for (const [, points] of lines) {
+    for (const p of points) {
+      const t = Date.parse(p.anchoredAt);
+      t0 = Math.min(t0, t);
+      latest = Math.max(latest, t);
+      maxSize = Math.max(maxSize, p.size);
+    }
+  }
   // One anchor alone still gets a visible span.
-  const t1 = Math.max(...times, t0 + 1000);
-  const maxSize = Math.max(...all.map((p) => p.size), 1);
+  const t1 = Math.max(latest, t0 + 1000);
   const x = (t: number) => MARGIN.left + ((t - t0) / (t1 - t0)) * (WIDTH - MARGIN.left - MARGIN.right);
   const y = (size: number) => HEIGHT - MARGIN.bottom - (size / maxSize) * (HEIGHT - MARGIN.top - MARGIN.bottom);
 

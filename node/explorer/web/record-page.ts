@@ -1,5 +1,5 @@
 /** The Record page: where a subject and kind's evidence stands, and its attestation for download. */
-import type { RecordView } from '../explorer-views.ts';
+import type { RecordDetailView, RecordView } from '../explorer-views.ts';
 import { el, errorBox, getJson, renderNav, table } from './explorer-page-kit.ts';
 
 const STAGES: Readonly<Record<string, string>> = {
@@ -9,12 +9,35 @@ const STAGES: Readonly<Record<string, string>> = {
 };
 
 function render(view: RecordView): HTMLElement {
-  const query = new URLSearchParams({ subject: view.subject, kind: view.kind }).toString();
   return el(
     'div',
     { id: 'evidence' },
     el('h2', {}, `${view.kind} record of `, el('code', {}, view.subject)),
-    view.chain === null
+    view.detail === null ? publicStatus(view) : detail(view, view.detail),
+  );
+}
+
+/** What the public sees: whether and on which day, not who holds the record. */
+function publicStatus(view: RecordView): HTMLElement {
+  return el(
+    'div',
+    {},
+    el('p', { class: 'ok', id: 'chain-status' }, `Anchored on the chain on ${view.anchoredOn ?? '?'}.`),
+    el(
+      'p',
+      { class: 'muted' },
+      'Which institution holds it, its version and its attestation are shown to consortium members only.',
+    ),
+  );
+}
+
+function detail(view: RecordView, evidence: RecordDetailView): HTMLElement {
+  const query = new URLSearchParams({ subject: view.subject, kind: view.kind }).toString();
+  const { chain, local } = evidence;
+  return el(
+    'div',
+    {},
+    chain === null
       ? el('p', { class: 'muted', id: 'chain-status' }, 'Not anchored on the chain yet.')
       : el(
           'div',
@@ -22,31 +45,31 @@ function render(view: RecordView): HTMLElement {
           el(
             'p',
             { class: 'ok', id: 'chain-status' },
-            `Anchored on the chain: version ${view.chain.version} in ${view.chain.origin}.`,
+            `Anchored on the chain: version ${chain.version} in ${chain.origin}.`,
           ),
           table(
             ['Log origin', 'Leaf', 'Checkpoint size', 'Block', 'Transaction', 'Anchored at', 'Record digest'],
             [
               [
-                el('code', {}, view.chain.origin),
-                String(view.chain.leafIndex),
-                String(view.chain.checkpointSize),
-                view.chain.blockNumber,
-                el('code', {}, view.chain.txId),
-                view.chain.anchoredAt,
-                el('code', {}, view.chain.recordDigest ?? '(members only)'),
+                el('code', {}, chain.origin),
+                String(chain.leafIndex),
+                String(chain.checkpointSize),
+                chain.blockNumber,
+                el('code', {}, chain.txId),
+                chain.anchoredAt,
+                el('code', {}, chain.recordDigest),
               ],
             ],
           ),
         ),
-    view.local === null
+    local === null
       ? el('p', { class: 'muted' }, "This node does not hold the record: its attestation comes from the holder's node.")
       : el(
           'p',
           { id: 'local-status' },
-          `This node holds version ${view.local.version} (leaf ${view.local.leafIndex}): ${STAGES[view.local.stage] ?? view.local.stage}.`,
+          `This node holds version ${local.version} (leaf ${local.leafIndex}): ${STAGES[local.stage] ?? local.stage}.`,
         ),
-    view.attestable
+    evidence.attestable
       ? el(
           'p',
           {},

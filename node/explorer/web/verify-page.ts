@@ -5,7 +5,8 @@
  * noble backend; each check is shown passed, failed (with the verifier's code and reason) or not reached. A dropped
  * file's kind is told by its content: protobuf bytes are an attestation or receipt, JSON with a request and a
  * receipt an access receipt, other JSON the trust bundle. Nothing is sent anywhere, except the optional fetch of
- * the node's own trust bundle.
+ * the node's own trust bundle — a verdict against that bundle trusts the node that served it (it serves the page and
+ * the attestation too), so the page says so and shows the bundle's SHA-256 to compare with one obtained otherwise.
  */
 import {
   ExchangeMessageError,
@@ -30,11 +31,19 @@ type Evidence =
 
 interface Inputs {
   evidence?: Evidence;
-  bundle?: { name: string; bundle: TrustBundle };
+  /** `fetchedSha256`: the bundle came from the node serving the page (hex SHA-256 of its bytes). */
+  bundle?: { name: string; bundle: TrustBundle; fetchedSha256?: string };
   artifact?: { name: string; digest: Uint8Array };
 }
 
 const inputs: Inputs = {};
+/**
+ * What a bundle fetched from the node means: the node served the page and, likely, the attestation; a bundle it
+ * signs nothing for is its word. Compared with a bundle obtained independently, the verdict stops depending on it.
+ */
+const FETCHED_BUNDLE_NOTE = (sha256: string) =>
+  `this bundle came from the node serving this page, so the verdict trusts this node; its SHA-256 is ${sha256}: ` +
+  "compare it with one obtained independently (your own node's `lianxin bundle export`) before relying on it";
 const STATUS_TEXT = {
   passed: '✔ passed',
   failed: '✘ failed',
@@ -56,10 +65,14 @@ async function bytesOf(file: File): Promise<Uint8Array> {
  * Reads the trust bundle (`json`, when the drop has parsed it already), showing why it is refused (its size, or the
  * field to blame) instead of verifying.
  */
-function readBundle(name: string, bytes: Uint8Array, json?: unknown): void {
+function readBundle(name: string, bytes: Uint8Array, json?: unknown, fetched = false): void {
   try {
     requireTrustBundleSize(bytes.length);
-    inputs.bundle = { name, bundle: parseTrustBundle(json ?? new TextDecoder().decode(bytes), nobleCrypto) };
+    inputs.bundle = {
+      name,
+      bundle: parseTrustBundle(json ?? new TextDecoder().decode(bytes), nobleCrypto),
+      ...(fetched && { fetchedSha256: toHex(nobleCrypto.sha256(bytes)) }),
+    };
   } catch (err) {
     delete inputs.bundle;
     const why = err instanceof ReceiptsError ? `${err.code}: ${err.message}` : String(err);
@@ -166,6 +179,7 @@ function render(): void {
     bundle
       ? `trust bundle: ${bundle.name} (channel ${bundle.bundle.json.channel}, exported ${bundle.bundle.json.exportedAt})`
       : 'no trust bundle yet',
+    ...(bundle?.fetchedSha256 === undefined ? [] : [FETCHED_BUNDLE_NOTE(bundle.fetchedSha256)]),
     // A document is checked against an attestation only: an access proof commits to no document in hand.
     ...(artifact && evidence?.kind !== 'access-proof'
       ? [`document: ${artifact.name} (sha256 ${toHex(artifact.digest)})`]
@@ -180,11 +194,13 @@ function render(): void {
   const result = explain(evidence, bundle.bundle, artifact);
   const failed = result.steps.find((s) => s.status === 'failed');
   document.body.dataset.kind = evidence.kind;
+  const trusting =
+    bundle.fetchedSha256 === undefined ? '' : ' (against the trust bundle this node served: trusting this node)';
   showVerdict(
     result.ok ? 'ok' : 'fail',
     result.ok
-      ? `✔ ${evidence.name} verifies: every check passed.`
-      : `✘ ${evidence.name} does not verify: ${failed?.code ?? ''} at “${failed?.id ?? ''}”.`,
+      ? `✔ ${evidence.name} verifies: every check passed${trusting}.`
+      : `✘ ${evidence.name} does not verify: ${failed?.code ?? ''} at “${failed?.id ?? ''}”${trusting}.`,
   );
   const body = table.tBodies[0];
   if (body === undefined) return;
@@ -228,7 +244,7 @@ element('fetch-bundle').addEventListener('click', () => {
   void fetch('api/trust-bundle')
     .then(async (response) => {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      readBundle('trust-bundle.json (from this node)', new Uint8Array(await response.arrayBuffer()));
+      readBundle('trust-bundle.json (from this node)', new Uint8Array(await response.arrayBuffer()), undefined, true);
     })
     .catch((err: unknown) => {
       showVerdict('fail', `Could not fetch the trust bundle from this node: ${String(err)}`);

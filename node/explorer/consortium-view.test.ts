@@ -1,0 +1,181 @@
+/**
+ * The consortium view over a real chain index on LevelDB holding a day of anchors from two institutions: its
+ * anchoring history comes at the chart's resolution whatever the history's length, and one view answers the
+ * requests of a few seconds (the registry read from a typed fake of the chain, counted).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NodeRecord, Organization } from '../../chaincode/src/protocol.ts';
+import { ChainIndex } from '../chain-index/index.ts';
+import { ChainError } from '../ledger/index.ts';
+import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
+import { ANCHORING_POINTS } from './anchoring.ts';
+import type { Viewer } from './explorer-access.ts';
+import { nodeExplorerData } from './node-explorer-data.ts';
+
+const ORIGINS = ['lianxin/HangzhouCreditMSP/0', 'lianxin/ShanghaiBankMSP/0'];
+/** Anchors per origin: one every 43.2 s over a day, twice the chart's points. */
+const ANCHORS = 2_000;
+const DAY_START = Date.parse('2026-12-06T00:00:00.000Z');
+const STEP_MS = 86_400_000 / ANCHORS;
+const REGISTERED = '2026-12-01T00:00:00.000Z';
+const ANYONE: Viewer = { kind: 'public' };
+
+let dir: string;
+let db: NodeDatabase;
+let index: ChainIndex;
+
+const organization = (mspId: string): Organization => ({
+  mspId,
+  name: `${mspId} institution`,
+  city: 'Hangzhou',
+  role: 'agency',
+  status: 'active',
+  registeredAt: REGISTERED,
+  updatedAt: REGISTERED,
+});
+
+const nodeRecord = (origin: string): NodeRecord => ({
+  mspId: origin.split('/')[1] ?? '',
+  nodeId: 'node-1',
+  endpoint: 'localhost:7051',
+  peerId: `12D3KooW${'A'.repeat(44)}`,
+  addresses: ['/ip4/127.0.0.1/tcp/4001'],
+  shard: '0',
+  origin,
+  registeredAt: REGISTERED,
+  updatedAt: REGISTERED,
+});
+
+/** The node's data over the real index, its chain a fake that counts registry reads and fails while `down`. */
+function explorerOver(clock: { ms: number }, over: ChainIndex = index) {
+  const reads = { registry: 0, history: 0 };
+  const chain = { down: false };
+  const data = nodeExplorerData({
+    node: { mspId: 'HangzhouCreditMSP', role: 'agency' },
+    chain: {
+      registrySnapshot: () => {
+        reads.registry += 1;
+        if (chain.down) return Promise.reject(new ChainError('UNAVAILABLE', 'the gateway did not answer'));
+        return Promise.resolve({
+          organizations: ORIGINS.map((o) => organization(o.split('/')[1] ?? '')),
+          keys: [],
+          nodes: ORIGINS.map(nodeRecord),
+        });
+      },
+      getCheckpoint: () => Promise.resolve(undefined),
+      channelCaCertificates: () => Promise.resolve(new Map()),
+    },
+    channel: 'lianxin',
+    chainIndex: {
+      getIndexRecord: (subject, kind) => over.getIndexRecord(subject, kind),
+      anchorHistory: (limit) => {
+        reads.history += 1;
+        return over.anchorHistory(limit);
+      },
+    },
+    indexBehind: () => undefined,
+    records: { get: () => Promise.resolve(undefined) },
+    log: { latestCheckpoint: () => undefined },
+    anchorer: { anchoredSize: 0 },
+    attestations: { attest: () => Promise.reject(new Error('not used')) },
+    now: () => new Date(clock.ms),
+  });
+  return { data, reads, chain };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lianxin-consortium-view-'));
+  db = await openNodeDatabase(join(dir, 'db'));
+  index = await ChainIndex.open(db.chainIndex);
+  for (let n = 1; n <= ANCHORS; n++) {
+    for (const [i, origin] of ORIGINS.entries()) {
+      const block = 2 * n + i;
+      await index.apply(
+        { origin, size: n * 10, indexCount: 1, blockNumber: BigInt(block), transactionId: `tx${String(block)}` },
+        new Date(DAY_START + n * STEP_MS + i).toISOString(),
+        [
+          {
+            subject: '91330100716105852D',
+            kind: 'loan',
+            leafIndex: n * 10 - 1,
+            leafHash: 'ab'.repeat(32),
+            recordDigest: 'cd'.repeat(32),
+          },
+        ],
+      );
+    }
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the consortium view', () => {
+  it("draws each origin's anchoring at the chart's resolution, up to its newest anchor", async () => {
+    const { data } = explorerOver({ ms: DAY_START + 86_400_000 });
+    const view = await data.consortium(ANYONE);
+    expect(Object.keys(view.anchoring)).toEqual(ORIGINS);
+    for (const origin of ORIGINS) {
+      const points = view.anchoring[origin] ?? [];
+      expect(points.length, origin).toBeLessThanOrEqual(ANCHORING_POINTS);
+      expect(points.length, origin).toBeGreaterThan(ANCHORING_POINTS * 0.9);
+      // The newest anchor is the last point; sizes only grow; every point is an anchor the index holds.
+      expect(points.at(-1)?.size).toBe(ANCHORS * 10);
+      for (let i = 1; i < points.length; i++) expect(points[i]?.size).toBeGreaterThan(points[i - 1]?.size ?? 0);
+      for (const p of points) {
+        expect(p.size % 10).toBe(0);
+        expect(Date.parse(p.anchoredAt)).toBe(DAY_START + (p.size / 10) * STEP_MS + ORIGINS.indexOf(origin));
+      }
+    }
+  });
+
+  it('is made once for the requests of a few seconds, not once per request, and a failure is not kept', async () => {
+    const clock = { ms: DAY_START + 86_400_000 };
+    const { data, reads, chain } = explorerOver(clock);
+    const views = await Promise.all(Array.from({ length: 8 }, () => data.consortium(ANYONE)));
+    expect(new Set(views).size).toBe(1);
+    clock.ms += 4_000;
+    expect(await data.consortium(ANYONE)).toBe(views[0]);
+    expect(reads).toEqual({ registry: 1, history: 1 });
+    // A clock set back does not keep the view for as long as it went back.
+    clock.ms -= 3_600_000;
+    expect(await data.consortium(ANYONE)).not.toBe(views[0]);
+    clock.ms += 3_600_000;
+    expect(reads).toEqual({ registry: 2, history: 2 });
+
+    clock.ms += 2_000;
+    chain.down = true;
+    await expect(data.consortium(ANYONE)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    chain.down = false;
+    const next = await data.consortium(ANYONE);
+    expect(next).not.toBe(views[0]);
+    expect(next.generatedAt).toBe(new Date(clock.ms).toISOString());
+    expect(reads).toEqual({ registry: 4, history: 3 });
+  });
+
+  it('answers UNAVAILABLE with a retry hint, not a fault, while the store is closed (a storage guard reopening it)', async () => {
+    const closedDir = await mkdtemp(join(tmpdir(), 'lianxin-consortium-closed-'));
+    const closed = await openNodeDatabase(join(closedDir, 'db'));
+    const closedIndex = await ChainIndex.open(closed.chainIndex);
+    await closed.close();
+    try {
+      const { data } = explorerOver({ ms: DAY_START }, closedIndex);
+      const member: Viewer = {
+        kind: 'member',
+        caller: { mspId: 'ShanghaiBankMSP', role: 'bank', commonName: 'User1', fingerprint: 'AB:CD' },
+      };
+      const reopening = { code: 'UNAVAILABLE', retryAfterMs: 1_000 };
+      await expect(data.record(member, { subject: '91330100716105852D', kind: 'loan' })).rejects.toMatchObject(
+        reopening,
+      );
+      await expect(data.consortium(ANYONE)).rejects.toMatchObject(reopening);
+    } finally {
+      await rm(closedDir, { recursive: true, force: true });
+    }
+  });
+});
