@@ -35,7 +35,10 @@ function statCpuMs(stat: string): number | undefined {
   return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / USER_HZ : undefined;
 }
 
-/** CPU milliseconds all processes of the machine have used since boot (everything but idle and iowait). */
+/**
+ * CPU milliseconds all processes of the machine have used since boot: user, nice, system, irq and softirq. Not idle
+ * or iowait, and not steal: the time the hypervisor gave another guest, which no process of this machine used.
+ */
 async function machineCpuMs(): Promise<number | undefined> {
   const stat = await readFile('/proc/stat', 'utf8').catch(() => undefined);
   const ticks = /^cpu +(.*)$/m
@@ -44,8 +47,8 @@ async function machineCpuMs(): Promise<number | undefined> {
     .map(Number);
   if (!ticks || ticks.length < 5 || ticks.some((t) => !Number.isFinite(t))) return undefined;
   // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already in user and nice.
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ticks;
-  return ((user + nice + system + irq + softirq + steal) * 1000) / USER_HZ;
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = ticks;
+  return ((user + nice + system + irq + softirq) * 1000) / USER_HZ;
 }
 
 /** What a meter counts: a process (all its threads), its main thread alone, or the whole machine. */
