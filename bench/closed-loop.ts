@@ -3,6 +3,7 @@
  * ends, so the rate measured is the system's throughput at that many requests in flight.
  */
 import { BenchError } from './errors.ts';
+import { percentile } from './percentile.ts';
 
 export interface ClosedLoopOptions {
   readonly concurrency: number;
@@ -68,15 +69,14 @@ export async function runClosedLoop(
     throw new BenchError('NOTHING_COMPLETED', `no operation succeeded (${failed} failed)`, { cause: firstFailure });
   }
   const sorted = latencies.subarray(0, succeeded).sort();
-  const percentile = (p: number) => sorted[Math.min(succeeded - 1, Math.floor((p / 100) * succeeded))] ?? NaN;
   return {
     succeeded,
     failed,
     ...(firstFailure === undefined ? {} : { firstFailure }),
     elapsedMs,
     perSecond: (succeeded * 1000) / elapsedMs,
-    p50Ms: percentile(50),
-    p99Ms: percentile(99),
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
     nextIndex: firstIndex + started,
   };
 }
