@@ -74,6 +74,10 @@ export async function runWindowedStream<Req, Res>(
   });
   const elapsedMs = performance.now() - start;
   if (answered === 0) throw new BenchError('NOTHING_COMPLETED', `no answer on the stream (${sent} sent)`);
+  // The server ended the stream with requests unanswered: the rate of what it did answer would flatter it.
+  if (answered !== sent) {
+    throw new BenchError('INCOMPLETE', `the stream ended with ${sent - answered} of ${sent} requests unanswered`);
+  }
   const sorted = latencies.subarray(0, answered).sort();
   return {
     answered,
