@@ -90,7 +90,7 @@ const benchmark: Benchmark = {
           ...ATTEST_UNARY,
           nodePid: node.server.pid,
         });
-        if (unary.failed > 0) throw new BenchError('NOTHING_COMPLETED', `${String(unary.failed)} unary Attest failed`);
+        if (unary.failed > 0) throw new BenchError('INCOMPLETE', `${String(unary.failed)} unary Attest failed`);
         const callsPlannedBefore = ATTEST_UNARY.warmup + ATTEST_UNARY.firstCalls + ATTEST_UNARY.tierUp;
         if (unary.callsBefore < callsPlannedBefore) {
           context.log(

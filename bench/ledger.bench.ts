@@ -210,10 +210,10 @@ function latencyFigures(label: string, unit: string, result: ClosedLoopResult): 
       label,
       value: result.perSecond,
       unit,
-      note: `${result.succeeded} in ${(result.elapsedMs / 1000).toFixed(1)} s`,
+      note: `${result.succeeded} in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.failed} failed`,
     },
     { label: '  latency p50', value: result.p50Ms, unit: 'ms' },
-    { label: '  latency p99', value: result.p99Ms, unit: 'ms' },
+    { label: '  latency p99', value: result.p99Ms, unit: 'ms', note: 'of every call, a failed one ranked slowest' },
   ];
 }
 
