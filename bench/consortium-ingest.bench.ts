@@ -38,7 +38,7 @@ import { procStatFields, USER_HZ } from '../scripts/proc-stat.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
-import { AnchorLogFollower } from './node-metrics.ts';
+import { AnchorLogFollower, fetchMetrics, metricValue } from './node-metrics.ts';
 import { enterpriseNumber, subjectOrder, type SubjectOrder } from './subject-order.ts';
 
 const REPO = new URL('..', import.meta.url).pathname;
@@ -54,6 +54,8 @@ const TARGET_RECORDS_PER_S = 50_000;
  */
 const METRICS_POLL_MS = 1_000;
 const START_TIMEOUT_MS = 240_000;
+/** A node's /metrics answers in milliseconds; one that takes this long is hung (a slow host: tens of ms). */
+const SCRAPE_TIMEOUT_MS = 30_000;
 
 function settings(): { records: number; cpuProfDir: string | undefined; idleMs: number; subjects: SubjectOrder } {
   const text = process.env.LIANXIN_BENCH_RECORDS ?? '200000';
@@ -322,9 +324,17 @@ export async function startConsortium(
     const exited = once(child, 'exit').then(() => {
       throw new BenchError('CHILD_EXITED', `npm start exited with ${String(child.exitCode ?? child.signalCode)}`);
     });
+    // A consortium that goes silent never yields another line: the timeout is raced, not checked per line.
+    const timedOut = new Promise<never>((_, reject) => {
+      const fail = () => {
+        const limit = `${String(START_TIMEOUT_MS / 1000)} s or the bench's budget`;
+        reject(new BenchError('TIMED_OUT', `the consortium did not come up in time (${limit})`));
+      };
+      if (timeout.aborted) fail();
+      else timeout.addEventListener('abort', fail, { once: true });
+    });
     const up = (async () => {
       for await (const line of lines) {
-        if (timeout.aborted) throw new BenchError('CHILD_EXITED', 'the consortium did not come up in time');
         const serving = SERVING.exec(line);
         if (serving) ledgerPid = Number(serving[2]);
         const healthy = HEALTHY.exec(line);
@@ -338,7 +348,7 @@ export async function startConsortium(
         if (nodes.size === healthyNodes.size) break;
       }
     })();
-    await Promise.race([up, exited]);
+    await Promise.race([up, exited, timedOut]);
     // Keep reading stdout so the supervisor never blocks on a full pipe.
     lines.on('line', () => undefined);
   } catch (err) {
@@ -355,16 +365,22 @@ interface Counts {
   readonly eventStreamsOpened: number;
 }
 
+/** Each node's counts; throws TIMED_OUT when a node does not answer its /metrics within SCRAPE_TIMEOUT_MS. */
 export async function scrapeAll(consortium: RunningConsortium): Promise<Map<string, Counts>> {
   const entries = await Promise.all(
-    [...consortium.nodes].map(async ([msp, node]) => [msp, await scrape(node.operations)] as const),
+    [...consortium.nodes].map(async ([msp, node]) => [msp, await scrape(msp, node.operations)] as const),
   );
   return new Map(entries);
 }
 
-async function scrape(operations: string): Promise<Counts> {
-  const text = await (await fetch(`http://${operations}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+async function scrape(msp: string, operations: string): Promise<Counts> {
+  const text = await fetchMetrics(operations, AbortSignal.timeout(SCRAPE_TIMEOUT_MS)).catch((err: unknown) => {
+    throw new BenchError('TIMED_OUT', `${msp}'s /metrics at ${operations} did not answer: ${String(err)}`, {
+      cause: err,
+    });
+  });
+  // NaN for a metric the node does not report: a count that never arrives, not one that reads 0.
+  const value = (name: string) => metricValue(text, name);
   return {
     anchored: value('lianxin_anchored_records_total'),
     indexed: value('lianxin_chain_index_entries_total'),
