@@ -57,13 +57,18 @@ const START_TIMEOUT_MS = 240_000;
 /** A node's /metrics answers in milliseconds; one that takes this long is hung (a slow host: tens of ms). */
 const SCRAPE_TIMEOUT_MS = 30_000;
 
-function settings(): { records: number; cpuProfDir: string | undefined; idleMs: number; subjects: SubjectOrder } {
+function recordsSetting(): number {
   const text = process.env.LIANXIN_BENCH_RECORDS ?? '200000';
   const records = Number(text);
   // The enterprise numbers are the USCC's 9 digits.
   if (!Number.isSafeInteger(records) || records < 1 || records > 1_000_000_000) {
     throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_RECORDS must be a whole number from 1 to 10⁹, not "${text}"`);
   }
+  return records;
+}
+
+function settings(): { records: number; cpuProfDir: string | undefined; idleMs: number; subjects: SubjectOrder } {
+  const records = recordsSetting();
   const prof = process.env.LIANXIN_BENCH_CPU_PROF;
   const idleText = process.env.LIANXIN_BENCH_IDLE_MS ?? '10000';
   const idleMs = Number(idleText);
@@ -87,9 +92,7 @@ const benchmark: Benchmark = {
     'local consortium (npm start): CLI ingest into one node → records ANCHORED/s, CPU µs per record per process',
   // Grows with LIANXIN_BENCH_RECORDS: 900 s for the default 200,000, 1,100 s for the probe's 1,000,000.
   get budgetMs() {
-    const text = process.env.LIANXIN_BENCH_RECORDS ?? '200000';
-    const records = Number.isSafeInteger(Number(text)) && Number(text) > 0 ? Number(text) : 200_000;
-    return Math.max(900_000, BASE_BUDGET_MS + records * BUDGET_MS_PER_RECORD);
+    return Math.max(900_000, BASE_BUDGET_MS + recordsSetting() * BUDGET_MS_PER_RECORD);
   },
   async run(context) {
     const { records, cpuProfDir, idleMs, subjects } = settings();
