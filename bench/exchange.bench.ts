@@ -234,6 +234,12 @@ const benchmark: Benchmark = {
         unit: 'exchanges/s',
         note: `${loop.succeeded.toLocaleString('en-US')} in ${(committedMs / 1000).toFixed(1)} s, ${loop.failed} failed; ${onChain} sampled receipts on chain`,
       },
+      {
+        label: '  errors the agency reported in the run',
+        value: setup.errors.length,
+        unit: 'errors',
+        note: setup.errors.length === 0 ? 'its onError: none' : `first: ${String(setup.errors[0])}`,
+      },
       { label: '  exchange latency p50', value: loop.p50Ms, unit: 'ms', note: `target < ${TARGETS.p50Ms} ms` },
       { label: '  exchange latency p99', value: loop.p99Ms, unit: 'ms' },
       ...cpuFigures('exchange', exchangeRun.cpuMs, loop.succeeded, 'µs'),
@@ -559,13 +565,21 @@ async function countKeys(db: JournalDatabase, prefix: string): Promise<number> {
   return count;
 }
 
-/** Waits until the agency has no receipt waiting for the chain (the journal deletes `q/` once committed). */
+/**
+ * Waits until the agency has no receipt waiting for the chain (the journal deletes `q/` once committed). Throws
+ * INCOMPLETE if the chain refused any receipt for good: the journal then deletes its `q/` mark too, and keeps it
+ * under `x/`.
+ */
 async function receiptsCommitted(setup: Setup, context: BenchmarkContext): Promise<void> {
   for (;;) {
     await setup.provider.journal.settled();
-    if ((await countKeys(setup.providerJournalDb, 'q/')) === 0) return;
+    if ((await countKeys(setup.providerJournalDb, 'q/')) === 0) break;
     if (context.signal.aborted) throw new BenchError('NOTHING_COMPLETED', 'receipts still pending at the budget');
     await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  const refused = await countKeys(setup.providerJournalDb, 'x/');
+  if (refused > 0) {
+    throw new BenchError('INCOMPLETE', `the chain refused ${String(refused)} receipts for good; they are not on chain`);
   }
 }
 
