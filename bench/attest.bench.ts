@@ -22,7 +22,8 @@ import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { measureCpu, waitUntilIdle } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { limitFigures, measureGrpc, measureP256, ratioToLimit } from './machine-limits.ts';
-import { fetchMetrics } from './node-metrics.ts';
+import { recordBatch } from './ingest-batch.ts';
+import { fetchMetrics, metricValue } from './node-metrics.ts';
 import { startBenchNode, type NodeProcess } from './node-process.ts';
 import { runWindowedStream } from './windowed-stream.ts';
 import type { UnaryClientArgs, UnaryClientResult } from './attest-unary-client.ts';
@@ -270,18 +271,14 @@ async function load(agency: RecordClient, node: NodeProcess, context: BenchmarkC
     maxRequests: LOAD.records / LOAD.batchRecords,
     maxDurationMs: LOAD.maxDurationMs,
     signal: context.signal,
-    request: (b) => ({
-      requestId: `load-${String(b)}`,
-      records: Array.from({ length: LOAD.batchRecords }, (_, i) => creditRecord(b * LOAD.batchRecords + i)),
-    }),
+    request: (b) => recordBatch(b, LOAD.batchRecords, 'load'),
     onResponse(ack) {
       acked += ack.results.filter((r) => r.outcome === 'OUTCOME_ACCEPTED').length;
     },
   });
   const deadline = performance.now() + LOAD.anchorMaxMs;
   for (;;) {
-    const text = await (await fetch(`http://${node.metricsAddress}/metrics`)).text();
-    const anchored = Number(/^lianxin_anchored_records_total(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
+    const anchored = metricValue(await fetchMetrics(node.metricsAddress), 'lianxin_anchored_records_total');
     if (anchored >= acked) break;
     if (performance.now() > deadline || context.signal.aborted)
       throw new BenchError('NOTHING_COMPLETED', `${String(anchored)} of ${String(acked)} records anchored in time`);
@@ -290,14 +287,6 @@ async function load(agency: RecordClient, node: NodeProcess, context: BenchmarkC
   context.log(`${String(acked)} records ingested and anchored`);
   return acked;
 }
-
-const creditRecord = (n: number) => ({
-  subject: testUscc(n),
-  kind: KIND,
-  version: 1,
-  contentType: 'application/json',
-  content: Buffer.from(JSON.stringify({ n, balance: n * 100, currency: 'CNY', status: 'current', term: 36 })),
-});
 
 /** Runs the unary phase in its own process (attest-unary-client.ts) and returns what it measured. */
 async function runUnaryClient(args: Readonly<UnaryClientArgs>): Promise<UnaryClientResult> {

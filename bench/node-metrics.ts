@@ -17,8 +17,13 @@ export async function fetchMetrics(operations: string, signal?: AbortSignal): Pr
   return (await fetch(`http://${operations}/metrics`, signal && { signal })).text();
 }
 
-/** Polls the node's own metrics until `records` are anchored and its outbox is empty; the time it took. */
-export async function waitAnchored(operations: string, records: number, signal: AbortSignal): Promise<number> {
+/** Polls the node's own metrics every `pollMs` until `records` are anchored and its outbox is empty; the time it took. */
+export async function waitAnchored(
+  operations: string,
+  records: number,
+  signal: AbortSignal,
+  pollMs = 1_000,
+): Promise<number> {
   const started = performance.now();
   for (;;) {
     const text = await fetchMetrics(operations, signal);
@@ -26,7 +31,7 @@ export async function waitAnchored(operations: string, records: number, signal: 
     if (value('lianxin_anchored_records_total') >= records && value('lianxin_outbox_depth') === 0) {
       return performance.now() - started;
     }
-    await sleep(1_000, undefined, { signal });
+    await sleep(pollMs, undefined, { signal });
   }
 }
 
