@@ -275,7 +275,8 @@ export function ratioToLimit(label: string, perSecond: number, limit: MachineLim
   return { label, value: perSecond / limit.perSecond, unit: '×', note: `of ${limit.label}` };
 }
 
-function perUnit(cpuMs: Readonly<Record<string, number | undefined>>, units: number) {
+/** CPU milliseconds per process → microseconds per unit; undefined where /proc could not tell or nothing was done. */
+export function perUnit(cpuMs: Readonly<Record<string, number | undefined>>, units: number) {
   return Object.fromEntries(
     Object.entries(cpuMs).map(([name, ms]) => [
       name,
