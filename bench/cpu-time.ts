@@ -61,7 +61,7 @@ export type CpuSubject = number | { readonly mainThreadOf: number } | 'machine';
  */
 async function startCpuMeter(subject: CpuSubject, name: string): Promise<() => Promise<number | undefined>> {
   if (subject === 'machine' || subject === process.pid) {
-    const read = subject === 'machine' ? machineCpuMs : async () => selfCpuMs();
+    const read = subject === 'machine' ? machineCpuMs : () => Promise.resolve(selfCpuMs());
     const before = await read();
     return async () => {
       const after = await read();
