@@ -10,6 +10,10 @@
  * probe) and the whole machine, from the start of the ingest until every index has them.
  * The CLI's own start-up (loading its modules, reading the consortium material) is measured apart, as the same
  * command's CPU on a file of the header alone, and its CPU per record is also reported above that.
+ * The work the load leaves behind once every index has the records (LevelDB compactions of every store) is counted
+ * apart, until each process is idle again: the "after the window" rows. Before the consortium starts, the machine's
+ * limits are measured in the same run (bench/machine-limits.ts; raw LevelDB with keys in the records' subject
+ * order), and the figures are also given as ratios to them.
  *
  *   LIANXIN_BENCH_RECORDS      records to ingest (default 200,000; the issue's probe: 1,000,000)
  *   LIANXIN_BENCH_CPU_PROF     a directory: every process of the run writes a V8 CPU profile there (--cpu-prof)
@@ -36,8 +40,9 @@ import { parse, stringify } from 'yaml';
 import { usccCheckCharacter } from '../chaincode/src/protocol.ts';
 import { procStatFields, USER_HZ } from '../scripts/proc-stat.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
-import { measureCpu } from './cpu-time.ts';
+import { measureCpu, waitUntilIdle } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
+import { limitFigures, measureMachineLimits, ratioToLimit, type MachineLimits } from './machine-limits.ts';
 import { AnchorLogFollower, fetchMetrics, metricValue } from './node-metrics.ts';
 import { enterpriseNumber, subjectOrder, type SubjectOrder } from './subject-order.ts';
 
@@ -106,6 +111,8 @@ const benchmark: Benchmark = {
     const headerOnly = join(dir, 'header-only.csv');
     await writeRecordsCsv(csv, records, subjects);
     context.log(`${String(records)} records, subjects ${subjects}`);
+    // Alone on the machine (the consortium not yet started): they would compete for the cores.
+    const limits = await measureMachineLimits(context, { leveldb: { keyOrder: subjects } });
     await writeFile(headerOnly, `${CSV_HEADER}\n`);
     context.log(`starting the consortium in ${dir}`);
     const consortium = await startConsortium(config, dir, env, context.signal);
@@ -171,6 +178,13 @@ const benchmark: Benchmark = {
         return times;
       });
       const cliMs = reapedChildrenCpuMs() - cliBefore;
+      context.log('waiting for every process to be idle again (compactions after the load)');
+      const servers = Object.entries(processes).filter(
+        (entry): entry is [string, number] => typeof entry[1] === 'number' && entry[1] !== process.pid,
+      );
+      const tail = await measureCpu(Object.fromEntries(servers), () =>
+        Promise.all(servers.map(([, pid]) => waitUntilIdle(pid, { maxMs: TAIL_MAX_MS }))),
+      );
       const t = measured.value;
       const perRecordUs = (ms: number | undefined) => (ms === undefined ? NaN : (ms * 1000) / records);
       const figures: Figure[] = [
@@ -213,6 +227,8 @@ const benchmark: Benchmark = {
         0,
       );
       figures.push({ label: 'CPU all nodes', value: perRecordUs(nodesTotal), unit: 'µs/record' });
+      figures.push(...tailFigures(servers, tail, perRecordUs));
+      figures.push(...limitRatios(limits, (records * 1000) / t.anchored, measured.cpuMs, perRecordUs));
       figures.push({
         label: 'chaincode-event streams opened meanwhile',
         value: [...consortium.nodes.keys()].reduce(
@@ -249,6 +265,61 @@ const benchmark: Benchmark = {
 };
 
 export default benchmark;
+
+/** How long the processes may take to be idle after the window before the tail is reported as unsettled. */
+const TAIL_MAX_MS = 120_000;
+
+/** The CPU each server process spent after the window until it was idle, per record; and its sum over the nodes. */
+function tailFigures(
+  servers: readonly (readonly [string, number])[],
+  tail: {
+    readonly value: readonly { readonly settled: boolean; readonly waitedMs: number }[];
+    readonly cpuMs: Readonly<Record<string, number | undefined>>;
+  },
+  perRecordUs: (ms: number | undefined) => number,
+): Figure[] {
+  const rows = servers.map(([name], i): Figure => {
+    const idle = tail.value[i];
+    return {
+      label: `CPU ${name} after the window, until idle`,
+      value: perRecordUs(tail.cpuMs[name]),
+      unit: 'µs/record',
+      note: `idle ${((idle?.waitedMs ?? NaN) / 1000).toFixed(1)} s later${idle?.settled ? '' : ', NOT settled: a floor'}`,
+    };
+  });
+  const nodes = servers.filter(([name]) => name.startsWith('node '));
+  const nodesMs = nodes.reduce((sum, [name]) => sum + (tail.cpuMs[name] ?? NaN), 0);
+  return [
+    ...rows,
+    { label: 'CPU all nodes after the window, until idle', value: perRecordUs(nodesMs), unit: 'µs/record' },
+  ];
+}
+
+/** The run's figures against the machine's limits measured before it: raw LevelDB's rate and CPU per put. */
+function limitRatios(
+  limits: MachineLimits,
+  anchoredPerS: number,
+  cpuMs: Readonly<Record<string, number | undefined>>,
+  perRecordUs: (ms: number | undefined) => number,
+): Figure[] {
+  const perPut = limits.leveldb.cpuMicrosPerUnit['bench process'] ?? NaN;
+  return [
+    ...limitFigures(limits.leveldb),
+    ...limitFigures(limits.grpcUnary),
+    ratioToLimit('records ANCHORED/s ÷ raw LevelDB puts/s', anchoredPerS, limits.leveldb),
+    {
+      label: `CPU node ${INGEST_MSP} per record ÷ raw LevelDB CPU per put`,
+      value: perRecordUs(cpuMs[`node ${INGEST_MSP}`]) / perPut,
+      unit: '×',
+      note: 'compactions until idle in the put',
+    },
+    {
+      label: 'CPU whole machine per record ÷ raw LevelDB CPU per put',
+      value: perRecordUs(cpuMs['whole machine']) / perPut,
+      unit: '×',
+    },
+  ];
+}
 
 export interface RunningConsortium {
   readonly ledgerPid: number;
