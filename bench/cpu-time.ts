@@ -126,6 +126,13 @@ export async function waitUntilIdle(
   return { settled: false, waitedMs: performance.now() - start };
 }
 
+/** waitUntilIdle for every pid at once, and a line saying after how long each was idle (or that it was not). */
+export async function waitAllIdle(pids: readonly number[], log: (line: string) => void): Promise<void> {
+  const settled = await Promise.all(pids.map((pid) => waitUntilIdle(pid)));
+  const each = settled.map((s) => `${(s.waitedMs / 1000).toFixed(1)} s${s.settled ? '' : ' (not settled)'}`);
+  log(`idle after ${each.join(', ')}`);
+}
+
 /** CPU milliseconds so far of each thread of this process, by thread name and id (proc(5) /proc/self/task/<tid>/stat). */
 export async function threadCpuMs(): Promise<Map<string, number>> {
   const byName = new Map<string, number>();

@@ -24,7 +24,8 @@ import { AGENCY, BANK, quietChaincodeLogs } from '../test/support/chaincode-netw
 import { createTestConsortium, type TestConsortium } from '../test/support/test-consortium.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
 import { runClosedLoop } from './closed-loop.ts';
-import { measureCpu, waitUntilIdle } from './cpu-time.ts';
+import { measureCpu, waitAllIdle } from './cpu-time.ts';
+import { UNARY_UNTIMED_CALLS } from './attest.bench.ts';
 import { ingestBatch, recordBatch } from './ingest-batch.ts';
 import { fetchMetrics, metricValue, waitAnchored as waitAllAnchored } from './node-metrics.ts';
 import { measureLevelDb, type MachineLimit } from './machine-limits.ts';
@@ -58,6 +59,8 @@ const LEVELDB_MAX_DURATION_MS = 5_000;
  */
 const SOAK = { batches: 5_000, concurrency: 8, maxDurationMs: soakSeconds() * 1000 } as const;
 const ATTEST_UNARY = { concurrency: 1, maxOperations: 3_000, maxDurationMs: 8_000 } as const;
+/** The untimed unary calls (UNARY_UNTIMED_CALLS, attest's) stop after this long if they have not all been made. */
+const UNARY_UNTIMED_MAX_MS = 30_000;
 const ATTEST_STREAM = { window: 64, maxRequests: 400_000, maxDurationMs: 15_000 } as const;
 /** Attestations kept from the stream for offline verification. */
 const VERIFY = { attestations: 2_000, maxOperations: 100_000, maxDurationMs: 5_000 } as const;
@@ -89,7 +92,7 @@ const benchmark: Benchmark = {
   name: 'node',
   description:
     'institution node: bulk ingest → anchored records/s, AttestStream attestations/s, offline verifications/s, RSS',
-  budgetMs: 150_000 + SOAK.maxDurationMs,
+  budgetMs: 150_000 + UNARY_UNTIMED_MAX_MS + SOAK.maxDurationMs,
   async run(context) {
     quietChaincodeLogs();
     const members = await createTestConsortium();
@@ -107,22 +110,30 @@ const benchmark: Benchmark = {
         if (bulkOnly()) return bulkFigures(bulk, leveldb);
         // DESIGN §10's unary latency is "unloaded": let the node and the ledger finish the bulk load's background
         // work (LevelDB compactions, the chain index catching up) first.
-        const settled = await Promise.all([waitUntilIdle(node.server.pid), waitUntilIdle(ledger.pid)]);
-        context.log(
-          `idle after ${settled.map((s) => `${(s.waitedMs / 1000).toFixed(1)} s${s.settled ? '' : ' (not settled)'}`).join(', ')}`,
-        );
-        const unary = await runClosedLoop(
-          async (i) => {
-            const answer = await attestUnary(bank, attestRequest(i, bulk.anchored));
-            return answer.attestation?.state === 'EVIDENCE_STATE_ANCHORED';
-          },
-          { ...ATTEST_UNARY, signal: context.signal },
-        );
+        await waitAllIdle([node.server.pid, ledger.pid], (line) => {
+          context.log(line);
+        });
+        const attestOne = async (i: number) => {
+          const answer = await attestUnary(bank, attestRequest(i, bulk.anchored));
+          return answer.attestation?.state === 'EVIDENCE_STATE_ANCHORED';
+        };
+        // attest's warm-up policy: the timed calls meet the node's per-call code optimized, as in service.
+        const untimed = await runClosedLoop(attestOne, {
+          concurrency: 1,
+          maxOperations: UNARY_UNTIMED_CALLS,
+          maxDurationMs: UNARY_UNTIMED_MAX_MS,
+          signal: context.signal,
+        });
+        const unary = await runClosedLoop(attestOne, {
+          ...ATTEST_UNARY,
+          firstIndex: untimed.nextIndex,
+          signal: context.signal,
+        });
         context.log(`unary Attest: ${unary.succeeded} in ${(unary.elapsedMs / 1000).toFixed(1)} s`);
         // A failed call ranks slowest in p99: with none, the target line is about answered calls alone.
-        if (unary.failed > 0) {
-          throw new BenchError('INCOMPLETE', `${String(unary.failed)} unary Attest failed`, {
-            cause: unary.firstFailure,
+        if (untimed.failed + unary.failed > 0) {
+          throw new BenchError('INCOMPLETE', `${String(untimed.failed + unary.failed)} unary Attest failed`, {
+            cause: untimed.firstFailure ?? unary.firstFailure,
           });
         }
         const kept: Attestation__Output[] = [];
@@ -175,7 +186,7 @@ const benchmark: Benchmark = {
             label: `unary Attest p99 ÷ target ${String(TARGETS.unaryP99Ms)} ms`,
             value: unary.p99Ms / TARGETS.unaryP99Ms,
             unit: '×',
-            note: 'below 1 meets it',
+            note: `the ${unary.succeeded.toLocaleString('en')} timed calls after ${untimed.succeeded.toLocaleString('en')} untimed; below 1 meets it`,
           },
           {
             label: `verifications/s ÷ target ${TARGETS.verifyPerS.toLocaleString('en')}/s per core`,
