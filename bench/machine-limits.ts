@@ -318,8 +318,8 @@ function synchronousLimit(
   return limit;
 }
 
-/** A CA and a TLS server certificate for `localhost` / 127.0.0.1 signed by it, written under `dir`. */
-async function localhostTls(dir: string): Promise<EchoTls> {
+/** A CA and a TLS server certificate for `localhost` / 127.0.0.1 signed by it. */
+export async function localhostCertificates() {
   const subject = (commonName: string) => ({ commonName, organization: 'BenchMSP', locality: 'Hangzhou' });
   const ca = await issueCertificate({ subject: subject('tlsca.bench'), profile: { kind: 'ca' } });
   const server = await issueCertificate({
@@ -327,6 +327,12 @@ async function localhostTls(dir: string): Promise<EchoTls> {
     profile: { kind: 'tls-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
     issuer: ca,
   });
+  return { ca, server };
+}
+
+/** localhostCertificates, the server's written under `dir`. */
+async function localhostTls(dir: string): Promise<EchoTls> {
+  const { ca, server } = await localhostCertificates();
   const certFile = join(dir, 'echo-server.crt');
   const keyFile = join(dir, 'echo-server.key');
   await Promise.all([writeFile(certFile, server.certificatePem), writeFile(keyFile, server.privateKeyPem)]);

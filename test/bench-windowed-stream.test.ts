@@ -5,8 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueCertificate } from '../network/pki/index.ts';
 import { BenchError } from '../bench/errors.ts';
+import { localhostCertificates } from '../bench/machine-limits.ts';
 import { runWindowedStream } from '../bench/windowed-stream.ts';
 
 const identity = (bytes: Buffer) => bytes;
@@ -35,13 +35,7 @@ describe('runWindowedStream', () => {
   let client: TestClient;
 
   beforeAll(async () => {
-    const subject = (commonName: string) => ({ commonName, organization: 'BenchMSP', locality: 'Hangzhou' });
-    const ca = await issueCertificate({ subject: subject('tlsca.bench'), profile: { kind: 'ca' } });
-    const tls = await issueCertificate({
-      subject: subject('localhost'),
-      profile: { kind: 'tls-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
-      issuer: ca,
-    });
+    const { ca, server: tls } = await localhostCertificates();
     server.addService(SERVICE, {
       echo: (call: Duplex) => {
         call.on('data', (request: Buffer) => call.write(request));
