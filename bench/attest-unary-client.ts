@@ -24,6 +24,7 @@ import { testUscc } from '../test/support/chaincode-log.ts';
 import { runClosedLoop } from './closed-loop.ts';
 import { measureCpu } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
+import { percentileOf } from './percentile.ts';
 
 export interface UnaryClientArgs {
   readonly address: string;
@@ -182,11 +183,7 @@ function p99Without(spans: readonly number[], pauses: readonly (readonly [number
     const answered = spans[i + 1] ?? 0;
     if (!pauses.some(([start, end]) => start < answered && end > issued)) latencies.push(answered - issued);
   }
-  latencies.sort((a, b) => a - b);
-  return {
-    withoutClientGc: latencies.length,
-    withoutClientGcP99Ms: latencies[Math.min(latencies.length - 1, Math.floor(0.99 * latencies.length))] ?? NaN,
-  };
+  return { withoutClientGc: latencies.length, withoutClientGcP99Ms: percentileOf(latencies, 99) };
 }
 
 type GcStatistics = NonNullable<ReturnType<GCProfiler['stop']>>['statistics'][number];

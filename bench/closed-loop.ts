@@ -3,6 +3,7 @@
  * ends, so the rate measured is the system's throughput at that many requests in flight.
  */
 import { BenchError } from './errors.ts';
+import { percentile } from './percentile.ts';
 
 export interface ClosedLoopOptions {
   readonly concurrency: number;
@@ -24,7 +25,10 @@ export interface ClosedLoopResult {
   readonly elapsedMs: number;
   /** Succeeded operations per second of the phase. */
   readonly perSecond: number;
-  /** Latency percentiles of the succeeded operations, in milliseconds. */
+  /**
+   * Latency percentiles of every operation, in milliseconds. A failed one (false, thrown, timed out) ranks as slower
+   * than any success, whenever it ended: a client was not served. So with more than 1% failed, p99 is Infinity.
+   */
   readonly p50Ms: number;
   readonly p99Ms: number;
   /** The index the next phase should start from. */
@@ -55,8 +59,11 @@ export async function runClosedLoop(
       } catch (err) {
         firstFailure ??= err;
       }
-      if (ok) latencies[succeeded++] = performance.now() - issued;
-      else {
+      if (ok) {
+        latencies[succeeded + failed] = performance.now() - issued;
+        succeeded++;
+      } else {
+        latencies[succeeded + failed] = Infinity;
         failed++;
         firstFailure ??= new Error(`operation ${index} did not succeed`);
       }
@@ -67,16 +74,15 @@ export async function runClosedLoop(
   if (succeeded === 0) {
     throw new BenchError('NOTHING_COMPLETED', `no operation succeeded (${failed} failed)`, { cause: firstFailure });
   }
-  const sorted = latencies.subarray(0, succeeded).sort();
-  const percentile = (p: number) => sorted[Math.min(succeeded - 1, Math.floor((p / 100) * succeeded))] ?? NaN;
+  const sorted = latencies.subarray(0, succeeded + failed).sort();
   return {
     succeeded,
     failed,
     ...(firstFailure === undefined ? {} : { firstFailure }),
     elapsedMs,
     perSecond: (succeeded * 1000) / elapsedMs,
-    p50Ms: percentile(50),
-    p99Ms: percentile(99),
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
     nextIndex: firstIndex + started,
   };
 }

@@ -10,6 +10,10 @@
  * probe) and the whole machine, from the start of the ingest until every index has them.
  * The CLI's own start-up (loading its modules, reading the consortium material) is measured apart, as the same
  * command's CPU on a file of the header alone, and its CPU per record is also reported above that.
+ * The work the load leaves behind once every index has the records (LevelDB compactions of every store) is counted
+ * apart, until each process is idle again: the "after the window" rows. Before the consortium starts, the machine's
+ * limits are measured in the same run (bench/machine-limits.ts; raw LevelDB with keys in the records' subject
+ * order), and the figures are also given as ratios to them.
  *
  *   LIANXIN_BENCH_RECORDS      records to ingest (default 200,000; the issue's probe: 1,000,000)
  *   LIANXIN_BENCH_CPU_PROF     a directory: every process of the run writes a V8 CPU profile there (--cpu-prof)
@@ -36,9 +40,10 @@ import { parse, stringify } from 'yaml';
 import { usccCheckCharacter } from '../chaincode/src/protocol.ts';
 import { procStatFields, USER_HZ } from '../scripts/proc-stat.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
-import { measureCpu } from './cpu-time.ts';
+import { measureCpu, waitUntilIdle } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
-import { AnchorLogFollower } from './node-metrics.ts';
+import { limitFigures, measureMachineLimits, ratioToLimit, type MachineLimits } from './machine-limits.ts';
+import { AnchorLogFollower, fetchMetrics, metricValue } from './node-metrics.ts';
 import { enterpriseNumber, subjectOrder, type SubjectOrder } from './subject-order.ts';
 
 const REPO = new URL('..', import.meta.url).pathname;
@@ -54,14 +59,21 @@ const TARGET_RECORDS_PER_S = 50_000;
  */
 const METRICS_POLL_MS = 1_000;
 const START_TIMEOUT_MS = 240_000;
+/** A node's /metrics answers in milliseconds; one that takes this long is hung (a slow host: tens of ms). */
+const SCRAPE_TIMEOUT_MS = 30_000;
 
-function settings(): { records: number; cpuProfDir: string | undefined; idleMs: number; subjects: SubjectOrder } {
+function recordsSetting(): number {
   const text = process.env.LIANXIN_BENCH_RECORDS ?? '200000';
   const records = Number(text);
   // The enterprise numbers are the USCC's 9 digits.
   if (!Number.isSafeInteger(records) || records < 1 || records > 1_000_000_000) {
     throw new BenchError('BAD_SETTING', `LIANXIN_BENCH_RECORDS must be a whole number from 1 to 10⁹, not "${text}"`);
   }
+  return records;
+}
+
+function settings(): { records: number; cpuProfDir: string | undefined; idleMs: number; subjects: SubjectOrder } {
+  const records = recordsSetting();
   const prof = process.env.LIANXIN_BENCH_CPU_PROF;
   const idleText = process.env.LIANXIN_BENCH_IDLE_MS ?? '10000';
   const idleMs = Number(idleText);
@@ -85,9 +97,7 @@ const benchmark: Benchmark = {
     'local consortium (npm start): CLI ingest into one node → records ANCHORED/s, CPU µs per record per process',
   // Grows with LIANXIN_BENCH_RECORDS: 900 s for the default 200,000, 1,100 s for the probe's 1,000,000.
   get budgetMs() {
-    const text = process.env.LIANXIN_BENCH_RECORDS ?? '200000';
-    const records = Number.isSafeInteger(Number(text)) && Number(text) > 0 ? Number(text) : 200_000;
-    return Math.max(900_000, BASE_BUDGET_MS + records * BUDGET_MS_PER_RECORD);
+    return Math.max(900_000, BASE_BUDGET_MS + recordsSetting() * BUDGET_MS_PER_RECORD);
   },
   async run(context) {
     const { records, cpuProfDir, idleMs, subjects } = settings();
@@ -101,6 +111,8 @@ const benchmark: Benchmark = {
     const headerOnly = join(dir, 'header-only.csv');
     await writeRecordsCsv(csv, records, subjects);
     context.log(`${String(records)} records, subjects ${subjects}`);
+    // Alone on the machine (the consortium not yet started): they would compete for the cores.
+    const limits = await measureMachineLimits(context, { leveldb: { keyOrder: subjects } });
     await writeFile(headerOnly, `${CSV_HEADER}\n`);
     context.log(`starting the consortium in ${dir}`);
     const consortium = await startConsortium(config, dir, env, context.signal);
@@ -166,6 +178,13 @@ const benchmark: Benchmark = {
         return times;
       });
       const cliMs = reapedChildrenCpuMs() - cliBefore;
+      context.log('waiting for every process to be idle again (compactions after the load)');
+      const servers = Object.entries(processes).filter(
+        (entry): entry is [string, number] => typeof entry[1] === 'number' && entry[1] !== process.pid,
+      );
+      const tail = await measureCpu(Object.fromEntries(servers), () =>
+        Promise.all(servers.map(([, pid]) => waitUntilIdle(pid, { maxMs: TAIL_MAX_MS }))),
+      );
       const t = measured.value;
       const perRecordUs = (ms: number | undefined) => (ms === undefined ? NaN : (ms * 1000) / records);
       const figures: Figure[] = [
@@ -202,11 +221,14 @@ const benchmark: Benchmark = {
         },
         { label: 'CPU CLI above its start-up', value: perRecordUs(cliMs - cliStartUpMs), unit: 'µs/record' },
       ];
+      // A node /proc cannot tell about leaves the sum unknown, not short (a node gone throws in measureCpu).
       const nodesTotal = [...consortium.nodes.keys()].reduce(
-        (sum, msp) => sum + (measured.cpuMs[`node ${msp}`] ?? 0),
+        (sum, msp) => sum + (measured.cpuMs[`node ${msp}`] ?? NaN),
         0,
       );
       figures.push({ label: 'CPU all nodes', value: perRecordUs(nodesTotal), unit: 'µs/record' });
+      figures.push(...tailFigures(servers, tail, perRecordUs));
+      figures.push(...limitRatios(limits, (records * 1000) / t.anchored, measured.cpuMs, perRecordUs));
       figures.push({
         label: 'chaincode-event streams opened meanwhile',
         value: [...consortium.nodes.keys()].reduce(
@@ -243,6 +265,61 @@ const benchmark: Benchmark = {
 };
 
 export default benchmark;
+
+/** How long the processes may take to be idle after the window before the tail is reported as unsettled. */
+const TAIL_MAX_MS = 120_000;
+
+/** The CPU each server process spent after the window until it was idle, per record; and its sum over the nodes. */
+function tailFigures(
+  servers: readonly (readonly [string, number])[],
+  tail: {
+    readonly value: readonly { readonly settled: boolean; readonly waitedMs: number }[];
+    readonly cpuMs: Readonly<Record<string, number | undefined>>;
+  },
+  perRecordUs: (ms: number | undefined) => number,
+): Figure[] {
+  const rows = servers.map(([name], i): Figure => {
+    const idle = tail.value[i];
+    return {
+      label: `CPU ${name} after the window, until idle`,
+      value: perRecordUs(tail.cpuMs[name]),
+      unit: 'µs/record',
+      note: `idle ${((idle?.waitedMs ?? NaN) / 1000).toFixed(1)} s later${idle?.settled ? '' : ', NOT settled: a floor'}`,
+    };
+  });
+  const nodes = servers.filter(([name]) => name.startsWith('node '));
+  const nodesMs = nodes.reduce((sum, [name]) => sum + (tail.cpuMs[name] ?? NaN), 0);
+  return [
+    ...rows,
+    { label: 'CPU all nodes after the window, until idle', value: perRecordUs(nodesMs), unit: 'µs/record' },
+  ];
+}
+
+/** The run's figures against the machine's limits measured before it: raw LevelDB's rate and CPU per put. */
+function limitRatios(
+  limits: MachineLimits,
+  anchoredPerS: number,
+  cpuMs: Readonly<Record<string, number | undefined>>,
+  perRecordUs: (ms: number | undefined) => number,
+): Figure[] {
+  const perPut = limits.leveldb.cpuMicrosPerUnit['bench process'] ?? NaN;
+  return [
+    ...limitFigures(limits.leveldb),
+    ...limitFigures(limits.grpcUnary),
+    ratioToLimit('records ANCHORED/s ÷ raw LevelDB puts/s', anchoredPerS, limits.leveldb),
+    {
+      label: `CPU node ${INGEST_MSP} per record ÷ raw LevelDB CPU per put`,
+      value: perRecordUs(cpuMs[`node ${INGEST_MSP}`]) / perPut,
+      unit: '×',
+      note: 'compactions until idle in the put',
+    },
+    {
+      label: 'CPU whole machine per record ÷ raw LevelDB CPU per put',
+      value: perRecordUs(cpuMs['whole machine']) / perPut,
+      unit: '×',
+    },
+  ];
+}
 
 export interface RunningConsortium {
   readonly ledgerPid: number;
@@ -321,9 +398,17 @@ export async function startConsortium(
     const exited = once(child, 'exit').then(() => {
       throw new BenchError('CHILD_EXITED', `npm start exited with ${String(child.exitCode ?? child.signalCode)}`);
     });
+    // A consortium that goes silent never yields another line: the timeout is raced, not checked per line.
+    const timedOut = new Promise<never>((_, reject) => {
+      const fail = () => {
+        const limit = `${String(START_TIMEOUT_MS / 1000)} s or the bench's budget`;
+        reject(new BenchError('TIMED_OUT', `the consortium did not come up in time (${limit})`));
+      };
+      if (timeout.aborted) fail();
+      else timeout.addEventListener('abort', fail, { once: true });
+    });
     const up = (async () => {
       for await (const line of lines) {
-        if (timeout.aborted) throw new BenchError('CHILD_EXITED', 'the consortium did not come up in time');
         const serving = SERVING.exec(line);
         if (serving) ledgerPid = Number(serving[2]);
         const healthy = HEALTHY.exec(line);
@@ -337,7 +422,7 @@ export async function startConsortium(
         if (nodes.size === healthyNodes.size) break;
       }
     })();
-    await Promise.race([up, exited]);
+    await Promise.race([up, exited, timedOut]);
     // Keep reading stdout so the supervisor never blocks on a full pipe.
     lines.on('line', () => undefined);
   } catch (err) {
@@ -354,16 +439,22 @@ interface Counts {
   readonly eventStreamsOpened: number;
 }
 
+/** Each node's counts; throws TIMED_OUT when a node does not answer its /metrics within SCRAPE_TIMEOUT_MS. */
 export async function scrapeAll(consortium: RunningConsortium): Promise<Map<string, Counts>> {
   const entries = await Promise.all(
-    [...consortium.nodes].map(async ([msp, node]) => [msp, await scrape(node.operations)] as const),
+    [...consortium.nodes].map(async ([msp, node]) => [msp, await scrape(msp, node.operations)] as const),
   );
   return new Map(entries);
 }
 
-async function scrape(operations: string): Promise<Counts> {
-  const text = await (await fetch(`http://${operations}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+async function scrape(msp: string, operations: string): Promise<Counts> {
+  const text = await fetchMetrics(operations, AbortSignal.timeout(SCRAPE_TIMEOUT_MS)).catch((err: unknown) => {
+    throw new BenchError('TIMED_OUT', `${msp}'s /metrics at ${operations} did not answer: ${String(err)}`, {
+      cause: err,
+    });
+  });
+  // NaN for a metric the node does not report: a count that never arrives, not one that reads 0.
+  const value = (name: string) => metricValue(text, name);
   return {
     anchored: value('lianxin_anchored_records_total'),
     indexed: value('lianxin_chain_index_entries_total'),

@@ -7,15 +7,24 @@
 import { readdir, readFile } from 'node:fs/promises';
 
 import { procStatFields, USER_HZ } from '../scripts/proc-stat.ts';
+import { BenchError } from './errors.ts';
 
-/** CPU milliseconds (user + system, all threads) of `pid` so far; undefined where /proc is not available. */
-async function processCpuMs(pid: number): Promise<number | undefined> {
-  if (pid === process.pid) {
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1000;
-  }
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  return stat === undefined ? undefined : statCpuMs(stat);
+/**
+ * A process's CPU so far and which process it is: its start time (field 22, in ticks since boot), which a pid
+ * reused by a restarted process does not share. `alive` is false once it has ended (a zombie not yet reaped).
+ */
+interface ProcessSample {
+  readonly cpuMs: number | undefined;
+  readonly startedAt: string;
+  readonly alive: boolean;
+}
+
+/** `pid`'s proc(5) sample (`path` its stat file); undefined where there is none (ended and reaped, or no /proc). */
+async function processSample(path: string): Promise<ProcessSample | undefined> {
+  const stat = await readFile(path, 'utf8').catch(() => undefined);
+  if (stat === undefined) return undefined;
+  const fields = procStatFields(stat);
+  return { cpuMs: statCpuMs(stat), startedAt: fields[19] ?? '', alive: fields[0] !== 'Z' && fields[0] !== 'X' };
 }
 
 /** utime + stime of a proc(5) `stat` line (a process's or a thread's), in milliseconds; undefined if unreadable. */
@@ -26,7 +35,10 @@ function statCpuMs(stat: string): number | undefined {
   return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / USER_HZ : undefined;
 }
 
-/** CPU milliseconds all processes of the machine have used since boot (everything but idle and iowait). */
+/**
+ * CPU milliseconds all processes of the machine have used since boot: user, nice, system, irq and softirq. Not idle
+ * or iowait, and not steal: the time the hypervisor gave another guest, which no process of this machine used.
+ */
 async function machineCpuMs(): Promise<number | undefined> {
   const stat = await readFile('/proc/stat', 'utf8').catch(() => undefined);
   const ticks = /^cpu +(.*)$/m
@@ -35,32 +47,46 @@ async function machineCpuMs(): Promise<number | undefined> {
     .map(Number);
   if (!ticks || ticks.length < 5 || ticks.some((t) => !Number.isFinite(t))) return undefined;
   // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already in user and nice.
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ticks;
-  return ((user + nice + system + irq + softirq + steal) * 1000) / USER_HZ;
-}
-
-/** CPU milliseconds of `pid`'s main thread alone (its task whose id is the pid), without V8's and libuv's threads. */
-async function mainThreadCpuMs(pid: number): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8').catch(() => undefined);
-  return stat === undefined ? undefined : statCpuMs(stat);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = ticks;
+  return ((user + nice + system + irq + softirq) * 1000) / USER_HZ;
 }
 
 /** What a meter counts: a process (all its threads), its main thread alone, or the whole machine. */
 export type CpuSubject = number | { readonly mainThreadOf: number } | 'machine';
 
-/** Starts counting the CPU time of `subject`; the returned function gives the milliseconds used since. */
-async function startCpuMeter(subject: CpuSubject): Promise<() => Promise<number | undefined>> {
-  const read = () =>
-    subject === 'machine'
-      ? machineCpuMs()
-      : typeof subject === 'number'
-        ? processCpuMs(subject)
-        : mainThreadCpuMs(subject.mainThreadOf);
-  const before = await read();
+/**
+ * Starts counting the CPU time of `subject`; the returned function gives the milliseconds used since, undefined
+ * where /proc cannot tell. It throws PROCESS_GONE when the process (or thread) it started on has ended or is no
+ * longer the one under that pid: what it used after its last sample is lost, and a restarted one's is not counted.
+ */
+async function startCpuMeter(subject: CpuSubject, name: string): Promise<() => Promise<number | undefined>> {
+  if (subject === 'machine' || subject === process.pid) {
+    const read = subject === 'machine' ? machineCpuMs : () => Promise.resolve(selfCpuMs());
+    const before = await read();
+    return async () => {
+      const after = await read();
+      return before === undefined || after === undefined ? undefined : after - before;
+    };
+  }
+  const pid = typeof subject === 'number' ? subject : subject.mainThreadOf;
+  const path = typeof subject === 'number' ? `/proc/${pid}/stat` : `/proc/${pid}/task/${pid}/stat`;
+  const before = await processSample(path);
   return async () => {
-    const after = await read();
-    return before === undefined || after === undefined ? undefined : after - before;
+    if (before === undefined) return undefined;
+    const after = await processSample(path);
+    if (after === undefined || !after.alive || after.startedAt !== before.startedAt || !before.alive) {
+      throw new BenchError(
+        'PROCESS_GONE',
+        `${name} (pid ${String(pid)}) ended or was restarted while its CPU was counted: its figure would be short`,
+      );
+    }
+    return before.cpuMs === undefined || after.cpuMs === undefined ? undefined : after.cpuMs - before.cpuMs;
   };
+}
+
+function selfCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /**
@@ -72,7 +98,7 @@ export async function measureCpu<K extends string, T>(
   work: () => Promise<T>,
 ): Promise<{ readonly value: T; readonly cpuMs: Readonly<Record<K, number | undefined>> }> {
   const entries = Object.entries(processes) as [K, CpuSubject][];
-  const meters = await Promise.all(entries.map(([, subject]) => startCpuMeter(subject)));
+  const meters = await Promise.all(entries.map(([name, subject]) => startCpuMeter(subject, name)));
   const value = await work();
   const used = await Promise.all(meters.map((read) => read()));
   return {
@@ -91,13 +117,20 @@ export async function waitUntilIdle(
 ): Promise<{ readonly settled: boolean; readonly waitedMs: number }> {
   const start = performance.now();
   while (performance.now() - start < maxMs) {
-    const used = await startCpuMeter(pid);
+    const used = await startCpuMeter(pid, `pid ${String(pid)}`);
     await new Promise((resolve) => setTimeout(resolve, windowMs));
     const ms = await used();
     if (ms === undefined) break;
     if (ms < maxCores * windowMs) return { settled: true, waitedMs: performance.now() - start };
   }
   return { settled: false, waitedMs: performance.now() - start };
+}
+
+/** waitUntilIdle for every pid at once, and a line saying after how long each was idle (or that it was not). */
+export async function waitAllIdle(pids: readonly number[], log: (line: string) => void): Promise<void> {
+  const settled = await Promise.all(pids.map((pid) => waitUntilIdle(pid)));
+  const each = settled.map((s) => `${(s.waitedMs / 1000).toFixed(1)} s${s.settled ? '' : ' (not settled)'}`);
+  log(`idle after ${each.join(', ')}`);
 }
 
 /** CPU milliseconds so far of each thread of this process, by thread name and id (proc(5) /proc/self/task/<tid>/stat). */

@@ -7,6 +7,15 @@ export type BenchErrorCode =
   | 'CHILD_EXITED'
   /** A measured phase completed no operation, so its figures would be meaningless. */
   | 'NOTHING_COMPLETED'
+  /**
+   * A measured phase completed only part of its work (a call failed, a stream ended with requests unanswered, the
+   * chain refused a receipt, a log line it counts by could not be read): a rate from it would flatter.
+   */
+  | 'INCOMPLETE'
+  /** A process whose CPU a phase counts ended, or was restarted under another pid, before the phase did. */
+  | 'PROCESS_GONE'
+  /** A process the bench waits on (start-up, a metrics scrape) did not answer in time. */
+  | 'TIMED_OUT'
   /** A LIANXIN_BENCH_* environment setting is malformed. */
   | 'BAD_SETTING';
 

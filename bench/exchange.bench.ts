@@ -69,6 +69,11 @@ const LARGE_SUBJECT = testUscc(SUBJECTS + 1);
 /** Each rate phase stops at this many operations or this long, whichever comes first. */
 const PHASE = { operations: 50_000, maxDurationMs: 10_000 } as const;
 const LARGE_EXCHANGES = 5;
+/**
+ * How often the bench checks that the receipts are on chain: the last one is seen at most this late (0.5% of a 10 s
+ * phase); the checks run in the provider's process, and more often they would be charged to it as its work.
+ */
+const RECEIPT_POLL_MS = 50;
 const REQUESTER_ENTRY = new URL('exchange-requester-child.ts', import.meta.url).pathname;
 /** `LIANXIN_BENCH_CPU_PROF=<dir>` profiles the requester process too (server-process.ts does the same for servers). */
 const PROFILE_DIR = process.env.LIANXIN_BENCH_CPU_PROF;
@@ -233,6 +238,12 @@ const benchmark: Benchmark = {
         value: exchangesPerS,
         unit: 'exchanges/s',
         note: `${loop.succeeded.toLocaleString('en-US')} in ${(committedMs / 1000).toFixed(1)} s, ${loop.failed} failed; ${onChain} sampled receipts on chain`,
+      },
+      {
+        label: '  errors the agency reported in the run',
+        value: setup.errors.length,
+        unit: 'errors',
+        note: setup.errors.length === 0 ? 'its onError: none' : `first: ${String(setup.errors[0])}`,
       },
       { label: '  exchange latency p50', value: loop.p50Ms, unit: 'ms', note: `target < ${TARGETS.p50Ms} ms` },
       { label: '  exchange latency p99', value: loop.p99Ms, unit: 'ms' },
@@ -559,13 +570,21 @@ async function countKeys(db: JournalDatabase, prefix: string): Promise<number> {
   return count;
 }
 
-/** Waits until the agency has no receipt waiting for the chain (the journal deletes `q/` once committed). */
+/**
+ * Waits until the agency has no receipt waiting for the chain (the journal deletes `q/` once committed), checking
+ * every RECEIPT_POLL_MS: the provider runs in this process, so each check is CPU charged to it. Throws INCOMPLETE
+ * if the chain refused any receipt for good: the journal then deletes its `q/` mark too, and keeps it under `x/`.
+ */
 async function receiptsCommitted(setup: Setup, context: BenchmarkContext): Promise<void> {
   for (;;) {
     await setup.provider.journal.settled();
-    if ((await countKeys(setup.providerJournalDb, 'q/')) === 0) return;
+    if ((await countKeys(setup.providerJournalDb, 'q/')) === 0) break;
     if (context.signal.aborted) throw new BenchError('NOTHING_COMPLETED', 'receipts still pending at the budget');
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setTimeout(resolve, RECEIPT_POLL_MS));
+  }
+  const refused = await countKeys(setup.providerJournalDb, 'x/');
+  if (refused > 0) {
+    throw new BenchError('INCOMPLETE', `the chain refused ${String(refused)} receipts for good; they are not on chain`);
   }
 }
 

@@ -11,6 +11,7 @@ import { consortiumRoles, lianxinV1, startApiServer, type ApiServer } from '../n
 import { createLogger } from '../node/logging/index.ts';
 import { createTestConsortium } from '../test/support/test-consortium.ts';
 import type { Benchmark, BenchmarkContext, Figure } from './benchmark.ts';
+import { percentileOf } from './percentile.ts';
 
 const MSP = 'HangzhouCreditMSP';
 const FLOOD = 3_000;
@@ -21,11 +22,6 @@ const LIMITS = {
   maxAnonymousConnections: 1_000,
   anonymousLifetimeMs: 600_000,
 };
-
-function percentile(samples: readonly number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 
 function anonymousConnection(api: ApiServer): Promise<tls.TLSSocket | undefined> {
   const port = Number(api.address.slice(api.address.lastIndexOf(':') + 1));
@@ -98,10 +94,10 @@ async function run(context: BenchmarkContext): Promise<readonly Figure[]> {
     for (let i = 0; i < CALLS && !signal.aborted; i++) during.push(await call());
     const stats = api.connectionStats();
     return [
-      { label: 'member p50 before the flood', value: percentile(before, 50), unit: 'ms' },
-      { label: 'member p99 before the flood', value: percentile(before, 99), unit: 'ms' },
-      { label: 'member p50 during the flood', value: percentile(during, 50), unit: 'ms' },
-      { label: 'member p99 during the flood', value: percentile(during, 99), unit: 'ms', note: 'issue 11: < 50 ms' },
+      { label: 'member p50 before the flood', value: percentileOf(before, 50), unit: 'ms' },
+      { label: 'member p99 before the flood', value: percentileOf(before, 99), unit: 'ms' },
+      { label: 'member p50 during the flood', value: percentileOf(during, 50), unit: 'ms' },
+      { label: 'member p99 during the flood', value: percentileOf(during, 99), unit: 'ms', note: 'issue 11: < 50 ms' },
       {
         label: 'connections held',
         value: stats.open,

@@ -31,11 +31,14 @@ export function recordBatch(b: number, batchRecords: number, requestPrefix: stri
   };
 }
 
-/** Sends `batch` until the node acknowledges it; adds the acknowledged records to `progress.acked`. */
+/**
+ * Sends `batch` until the node acknowledges it; adds the acknowledged records to `progress.acked`, and each
+ * RESOURCE_EXHAUSTED waited out to `progress.refusals` where the caller counts them.
+ */
 export async function ingestBatch(
   agency: RecordServiceClient,
   batch: RecordBatch,
-  progress: { acked: number },
+  progress: { acked: number; refusals?: number },
   signal: AbortSignal,
 ): Promise<boolean> {
   for (;;) {
@@ -51,6 +54,7 @@ export async function ingestBatch(
     } catch (err) {
       const refused = err as grpc.ServiceError;
       if (refused.code !== status.RESOURCE_EXHAUSTED || signal.aborted) throw err;
+      if (progress.refusals !== undefined) progress.refusals++;
       const hint = Number(refused.metadata.get(RETRY_AFTER_MS_KEY)[0] ?? DEFAULT_RETRY_MS);
       await sleep(hint, undefined, { signal });
     }

@@ -26,8 +26,8 @@ import { channelBatchSettings } from '../scripts/network/batch-settings.ts';
 
 const CLIENT_MSP = 'ShanghaiBankMSP';
 const IN_FLIGHT = 64;
-/** DESIGN §10. */
-const TARGET_TX_PER_S = 1_000;
+/** DESIGN §10's floor, and issue 13's target: tx/s at 64 in flight, and the ledger's CPU per tx. */
+const TARGETS = { designTxPerS: 1_000, issue13TxPerS: 1_500, issue13LedgerCpuMsPerTx: 0.4 } as const;
 /** Fabric submits are three unary calls: Endorse, Submit, CommitStatus (fabric-gateway-protocol §4.3–4.5). */
 const UNARY_CALLS_PER_SUBMIT = 3;
 
@@ -133,11 +133,7 @@ const ledgerBenchmark: Benchmark = {
         },
         ratioToLimit('evaluate/s ÷ raw unary calls/s', evaluated.perSecond, unaryLimit),
         ...cpuRatios(concurrent.cpuMs, submitted, unaryLimit, p256.verify),
-        {
-          label: `submit tx/s ÷ target ${TARGET_TX_PER_S} tx/s (DESIGN §10)`,
-          value: submitted.perSecond / TARGET_TX_PER_S,
-          unit: '×',
-        },
+        ...targetFigures(submitted, concurrent.cpuMs.ledger),
       ];
     } finally {
       await members.cleanup();
@@ -210,10 +206,34 @@ function latencyFigures(label: string, unit: string, result: ClosedLoopResult): 
       label,
       value: result.perSecond,
       unit,
-      note: `${result.succeeded} in ${(result.elapsedMs / 1000).toFixed(1)} s`,
+      note: `${result.succeeded} in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.failed} failed`,
     },
     { label: '  latency p50', value: result.p50Ms, unit: 'ms' },
-    { label: '  latency p99', value: result.p99Ms, unit: 'ms' },
+    { label: '  latency p99', value: result.p99Ms, unit: 'ms', note: 'of every call, a failed one ranked slowest' },
+  ];
+}
+
+/** The 64-in-flight submits against DESIGN §10's floor and issue 13's two targets (rate, and the ledger's CPU). */
+function targetFigures(result: ClosedLoopResult, ledgerCpuMs: number | undefined): Figure[] {
+  const ledgerMsPerTx = ledgerCpuMs === undefined ? NaN : ledgerCpuMs / result.succeeded;
+  return [
+    {
+      label: `submit tx/s ÷ target ${TARGETS.designTxPerS.toLocaleString('en-US')} tx/s (DESIGN §10)`,
+      value: result.perSecond / TARGETS.designTxPerS,
+      unit: '×',
+    },
+    {
+      label: `submit tx/s ÷ target ${TARGETS.issue13TxPerS.toLocaleString('en-US')} tx/s (issue 13)`,
+      value: result.perSecond / TARGETS.issue13TxPerS,
+      unit: '×',
+      note: 'at least 1 meets it',
+    },
+    {
+      label: `ledger CPU per tx ÷ target ${String(TARGETS.issue13LedgerCpuMsPerTx)} ms (issue 13)`,
+      value: ledgerMsPerTx / TARGETS.issue13LedgerCpuMsPerTx,
+      unit: '×',
+      note: `${ledgerMsPerTx.toFixed(3)} ms per committed tx; at most 1 meets it`,
+    },
   ];
 }
 

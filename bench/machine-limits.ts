@@ -16,16 +16,21 @@ import { signP256, verifyP256 } from '../network/crypto/index.ts';
 import { issueCertificate } from '../network/pki/index.ts';
 import type { BenchmarkContext, Figure } from './benchmark.ts';
 import { runClosedLoop } from './closed-loop.ts';
-import { measureCpu } from './cpu-time.ts';
+import { measureCpu, waitUntilIdle } from './cpu-time.ts';
 import { BenchError } from './errors.ts';
 import { startServerProcess } from './server-process.ts';
+import { enterpriseNumber, type SubjectOrder } from './subject-order.ts';
 import { connectEcho, TLS_ECHO_SERVER_ENTRY } from './tls-echo.ts';
 
-/** One measured limit: `perSecond` units, and the CPU microseconds per unit of each process that took part. */
+/**
+ * One measured limit: `perSecond` units, and the CPU microseconds per unit of each process that took part. A limit
+ * is measured whole or not at all: `failed` is there to be printed, and is 0 (a failed unit throws INCOMPLETE).
+ */
 export interface MachineLimit {
   readonly label: string;
   readonly unit: string;
   readonly count: number;
+  readonly failed: number;
   readonly perSecond: number;
   readonly cpuMicrosPerUnit: Readonly<Record<string, number | undefined>>;
   readonly note?: string;
@@ -39,19 +44,37 @@ export interface MachineLimits {
   readonly p256Verify: MachineLimit;
 }
 
-/** Synced batches of `batchRecords` puts of `valueBytes` into a fresh LevelDB, as the node's ingest writes. */
+/**
+ * Synced batches of `batchRecords` puts of `valueBytes` into a fresh LevelDB, as the node's ingest writes, for
+ * `maxDurationMs` (or `maxBatches`, if fewer); keys in `keyOrder`: `ascending` (a log's leaf indexes, subjects in
+ * order) or `random` (subjects scattered as bench/subject-order.ts scatters them: every flush spans the key range).
+ */
 export interface LevelDbLimitOptions {
   readonly batchRecords?: number;
   readonly valueBytes?: number;
   readonly maxBatches?: number;
   readonly maxDurationMs?: number;
+  readonly keyOrder?: SubjectOrder;
 }
 
-/** Raw LevelDB: records/s in synced batches into a fresh database under `dir` (created, left for the caller). */
+/** How long LevelDB's compactions after the writes may take before the limit is refused as unfinished. */
+const COMPACTION_MAX_MS = 120_000;
+
+/**
+ * Raw LevelDB: records/s in synced batches into a fresh database under `dir` (created, left for the caller). The
+ * CPU per put includes the compactions the puts left behind (waited for until the process is idle): LevelDB does
+ * that work for them after the last batch returns, as the node's stores do after a load.
+ */
 export async function measureLevelDb(
   dir: string,
   context: BenchmarkContext,
-  { batchRecords = 1_000, valueBytes = 100, maxBatches = 200, maxDurationMs = 8_000 }: LevelDbLimitOptions = {},
+  {
+    batchRecords = 1_000,
+    valueBytes = 100,
+    maxBatches = Infinity,
+    maxDurationMs = 3_000,
+    keyOrder = 'ascending',
+  }: LevelDbLimitOptions = {},
 ): Promise<MachineLimit> {
   const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await db.open();
@@ -59,6 +82,8 @@ export async function measureLevelDb(
     // Incompressible values, a different slice per record, as hashes and signed leaves are.
     const pool = randomBytes(valueBytes * batchRecords * 2);
     let batches = 0;
+    let writesMs = 0;
+    let idle = { settled: false, waitedMs: 0 };
     const started = performance.now();
     const { cpuMs } = await measureCpu({ 'bench process': process.pid }, async () => {
       const deadline = started + maxDurationMs;
@@ -67,8 +92,7 @@ export async function measureLevelDb(
         await db.batch(
           Array.from({ length: batchRecords }, (_, i) => {
             const key = Buffer.alloc(8);
-            key.writeUInt32BE(n, 0);
-            key.writeUInt32BE(i, 4);
+            key.writeBigUInt64BE(BigInt(enterpriseNumber(n * batchRecords + i, keyOrder)));
             const at = ((n + i) % (batchRecords * 2 - 1)) * valueBytes;
             return { type: 'put' as const, key, value: pool.subarray(at, at + valueBytes) };
           }),
@@ -76,16 +100,25 @@ export async function measureLevelDb(
         );
         batches++;
       }
+      writesMs = performance.now() - started;
+      idle = await waitUntilIdle(process.pid, { maxMs: COMPACTION_MAX_MS });
     });
     const records = batches * batchRecords;
     if (records === 0) throw new BenchError('NOTHING_COMPLETED', 'raw LevelDB: no batch completed');
+    if (!idle.settled) {
+      throw new BenchError(
+        'INCOMPLETE',
+        `raw LevelDB: compactions still running ${String(COMPACTION_MAX_MS / 1000)} s after the writes`,
+      );
+    }
     const limit: MachineLimit = {
-      label: `raw LevelDB, synced batches of ${batchRecords.toLocaleString('en-US')} puts of ${String(valueBytes)} B`,
+      label: `raw LevelDB, synced batches of ${batchRecords.toLocaleString('en-US')} puts of ${String(valueBytes)} B, ${keyOrder} keys`,
       unit: 'puts/s',
       count: records,
-      perSecond: (records * 1000) / (performance.now() - started),
+      failed: 0,
+      perSecond: (records * 1000) / writesMs,
       cpuMicrosPerUnit: perUnit(cpuMs, records),
-      note: `${String(batches)} batches`,
+      note: `${String(batches)} batches in ${(writesMs / 1000).toFixed(1)} s; CPU until idle ${(idle.waitedMs / 1000).toFixed(1)} s later`,
     };
     context.log(`${limit.label}: ${limit.perSecond.toFixed(0)}/s`);
     return limit;
@@ -133,10 +166,17 @@ export async function measureGrpc(
     const { value: unary, cpuMs: unaryCpu } = await measureCpu(processes, () =>
       runClosedLoop(call, { ...bounds, maxOperations: 200_000, maxDurationMs }),
     );
+    // A failed call lowers calls/s and so flatters every "÷ raw unary" ratio measured against it.
+    if (unary.failed > 0) {
+      throw new BenchError('INCOMPLETE', `raw grpc-js unary: ${String(unary.failed)} echo calls failed`, {
+        cause: unary.firstFailure,
+      });
+    }
     const unaryLimit: MachineLimit = {
       label: `raw grpc-js unary over TLS (echo ${String(payloadBytes)} B), ${String(concurrency)} in flight`,
       unit: 'calls/s',
       count: unary.succeeded,
+      failed: unary.failed,
       perSecond: unary.perSecond,
       cpuMicrosPerUnit: perUnit(unaryCpu, unary.succeeded),
       note: `p50 ${unary.p50Ms.toFixed(1)} ms, p99 ${unary.p99Ms.toFixed(1)} ms`,
@@ -155,6 +195,7 @@ export async function measureGrpc(
       label: `raw grpc-js server streaming over TLS (${String(payloadBytes)} B messages), one stream`,
       unit: 'messages/s',
       count: received,
+      failed: 0,
       perSecond: received / seconds,
       cpuMicrosPerUnit: perUnit(streamCpu, received),
     };
@@ -193,11 +234,11 @@ export function measureP256(
 /** Every limit, one after the other (they would compete for the cores if run together); `dir` is scratch space. */
 export async function measureMachineLimits(
   context: BenchmarkContext,
-  options: { readonly dir?: string; readonly grpc?: GrpcLimitOptions } = {},
+  options: { readonly dir?: string; readonly grpc?: GrpcLimitOptions; readonly leveldb?: LevelDbLimitOptions } = {},
 ): Promise<MachineLimits> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'lianxin-limits-')));
   try {
-    const leveldb = await measureLevelDb(join(dir, 'raw-leveldb'), context);
+    const leveldb = await measureLevelDb(join(dir, 'raw-leveldb'), context, options.leveldb);
     const grpc = await measureGrpc(dir, context, options.grpc);
     const p256 = measureP256(context);
     return {
@@ -219,7 +260,9 @@ export function limitFigures(limit: MachineLimit): Figure[] {
       label: limit.label,
       value: limit.perSecond,
       unit: limit.unit,
-      note: [`${limit.count.toLocaleString('en-US')} in this run`, limit.note].filter(Boolean).join('; '),
+      note: [`${limit.count.toLocaleString('en-US')} in this run, ${String(limit.failed)} failed`, limit.note]
+        .filter(Boolean)
+        .join('; '),
     },
     ...Object.entries(limit.cpuMicrosPerUnit).flatMap(([process, micros]) =>
       micros === undefined ? [] : [{ label: `  ${process} CPU per unit`, value: micros, unit: 'µs' }],
@@ -232,7 +275,8 @@ export function ratioToLimit(label: string, perSecond: number, limit: MachineLim
   return { label, value: perSecond / limit.perSecond, unit: '×', note: `of ${limit.label}` };
 }
 
-function perUnit(cpuMs: Readonly<Record<string, number | undefined>>, units: number) {
+/** CPU milliseconds per process → microseconds per unit; undefined where /proc could not tell or nothing was done. */
+export function perUnit(cpuMs: Readonly<Record<string, number | undefined>>, units: number) {
   return Object.fromEntries(
     Object.entries(cpuMs).map(([name, ms]) => [
       name,
@@ -266,6 +310,7 @@ function synchronousLimit(
     label,
     unit,
     count,
+    failed: 0,
     perSecond: count / seconds,
     cpuMicrosPerUnit: { 'bench process': (cpu.user + cpu.system) / count },
   };
@@ -273,8 +318,8 @@ function synchronousLimit(
   return limit;
 }
 
-/** A CA and a TLS server certificate for `localhost` / 127.0.0.1 signed by it, written under `dir`. */
-async function localhostTls(dir: string): Promise<EchoTls> {
+/** A CA and a TLS server certificate for `localhost` / 127.0.0.1 signed by it. */
+export async function localhostCertificates() {
   const subject = (commonName: string) => ({ commonName, organization: 'BenchMSP', locality: 'Hangzhou' });
   const ca = await issueCertificate({ subject: subject('tlsca.bench'), profile: { kind: 'ca' } });
   const server = await issueCertificate({
@@ -282,6 +327,12 @@ async function localhostTls(dir: string): Promise<EchoTls> {
     profile: { kind: 'tls-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
     issuer: ca,
   });
+  return { ca, server };
+}
+
+/** localhostCertificates, the server's written under `dir`. */
+async function localhostTls(dir: string): Promise<EchoTls> {
+  const { ca, server } = await localhostCertificates();
   const certFile = join(dir, 'echo-server.crt');
   const keyFile = join(dir, 'echo-server.key');
   await Promise.all([writeFile(certFile, server.certificatePem), writeFile(keyFile, server.privateKeyPem)]);

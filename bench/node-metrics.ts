@@ -6,6 +6,7 @@
 import { closeSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BenchError } from './errors.ts';
 
 /** The value of the first sample of `name` (any labels) in Prometheus text; NaN when absent. */
 export function metricValue(text: string, name: string): number {
@@ -16,8 +17,13 @@ export async function fetchMetrics(operations: string, signal?: AbortSignal): Pr
   return (await fetch(`http://${operations}/metrics`, signal && { signal })).text();
 }
 
-/** Polls the node's own metrics until `records` are anchored and its outbox is empty; the time it took. */
-export async function waitAnchored(operations: string, records: number, signal: AbortSignal): Promise<number> {
+/** Polls the node's own metrics every `pollMs` until `records` are anchored and its outbox is empty; the time it took. */
+export async function waitAnchored(
+  operations: string,
+  records: number,
+  signal: AbortSignal,
+  pollMs = 1_000,
+): Promise<number> {
   const started = performance.now();
   for (;;) {
     const text = await fetchMetrics(operations, signal);
@@ -25,7 +31,7 @@ export async function waitAnchored(operations: string, records: number, signal: 
     if (value('lianxin_anchored_records_total') >= records && value('lianxin_outbox_depth') === 0) {
       return performance.now() - started;
     }
-    await sleep(1_000, undefined, { signal });
+    await sleep(pollMs, undefined, { signal });
   }
 }
 
@@ -64,6 +70,8 @@ export class AnchorLogFollower implements Disposable {
   // A chunk may end inside a character: the decoder keeps its first bytes for the next.
   readonly #decoder = new StringDecoder('utf8');
   #leaves = 0;
+  /** The first "anchor committed" line that was not a whole log entry (a watch callback must not throw). */
+  #unreadable: string | undefined;
   /** Each commit seen: the leaves anchored since the follower started, and when (`performance.now()`). */
   readonly #commits: { readonly leaves: number; readonly seenAt: number }[] = [];
 
@@ -75,9 +83,18 @@ export class AnchorLogFollower implements Disposable {
     });
   }
 
-  /** When (`performance.now()`) at least `leaves` were seen anchored, and in how many anchors; undefined if not yet. */
+  /**
+   * When (`performance.now()`) at least `leaves` were seen anchored, and in how many anchors; undefined if not yet.
+   * Throws INCOMPLETE once a commit line could not be read: its leaves are not counted, so the count is short.
+   */
   anchored(leaves: number): { readonly seenAt: number; readonly anchors: number } | undefined {
     this.#readNewLines();
+    if (this.#unreadable !== undefined) {
+      throw new BenchError(
+        'INCOMPLETE',
+        `a "${ANCHOR_COMMITTED}" line of ${this.#file} is not a JSON log entry with its leaves: ${this.#unreadable.slice(0, 200)}`,
+      );
+    }
     const index = this.#commits.findIndex((commit) => commit.leaves >= leaves);
     const commit = this.#commits[index];
     return commit && { seenAt: commit.seenAt, anchors: index + 1 };
@@ -104,8 +121,19 @@ export class AnchorLogFollower implements Disposable {
 
   #take(line: string): void {
     if (!line.includes(ANCHOR_COMMITTED)) return;
-    const entry = JSON.parse(line) as { msg?: string; leaves?: number };
-    if (entry.msg !== ANCHOR_COMMITTED || entry.leaves === undefined) return;
+    let entry: { msg?: string; leaves?: unknown };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      // The node's stdout and stderr share the file: a chunk of one can land inside a line of the other.
+      this.#unreadable ??= line;
+      return;
+    }
+    if (entry.msg !== ANCHOR_COMMITTED) return;
+    if (typeof entry.leaves !== 'number') {
+      this.#unreadable ??= line;
+      return;
+    }
     this.#leaves += entry.leaves;
     this.#commits.push({ leaves: this.#leaves, seenAt: performance.now() });
   }

@@ -7,7 +7,8 @@
  *
  * Every `SOAK_SAMPLE_EVERY` records acknowledged, the node's memory is read from proc(5): RssAnon and RssFile of
  * /proc/<pid>/status, and the LevelDB table files (.ldb) mapped in /proc/<pid>/smaps, with its V8 heap from its
- * own metrics. The anonymous-memory slope is the least-squares line through the samples after the warm-up (block
+ * own metrics; and the ledger's RssAnon at the same moments (its slope and end are printed, not held to the target).
+ * The anonymous-memory slope is the least-squares line through the samples after the warm-up (block
  * cache, memtables, the outbox's backlog and V8's heap filling to their bounds): MiB per 1M records.
  *
  * Environment: SOAK_RECORDS (default 1,000,000: what fits the budget on a shared 2-core machine; up to
@@ -77,6 +78,8 @@ export interface MemorySample {
   readonly externalBytes: number;
   /** Anonymous memory of glibc's main arena (`[heap]` in smaps): the main thread's mallocs, Buffers' stores. */
   readonly mainArenaBytes: number;
+  /** The ledger process's RssAnon at the same moment: it commits every anchor the node's records cause. */
+  readonly ledgerAnonBytes: number;
 }
 
 const benchmark: Benchmark = {
@@ -99,7 +102,7 @@ const benchmark: Benchmark = {
       const agency = new (lianxinV1().RecordService)(node.server.address, await node.credentials(AGENCY));
       const samples: MemorySample[] = [];
       const sample = async (records: number) => {
-        const s = await memorySample(pid, node.metricsAddress, records);
+        const s = await memorySample(pid, node.metricsAddress, records, ledger.pid);
         samples.push(s);
         context.log(describeSample(s));
       };
@@ -116,7 +119,7 @@ const benchmark: Benchmark = {
         },
       );
       agency.close();
-      const anchored = await memorySample(pid, node.metricsAddress, progress.acked);
+      const anchored = await memorySample(pid, node.metricsAddress, progress.acked, ledger.pid);
       context.log(`once all anchored: ${describeSample(anchored)}`);
       const seconds = (performance.now() - started) / 1000;
       return figures(samples, anchored, progress.acked, seconds, anchoredMs, cpuMs, arenas?.[1] ?? 'unset');
@@ -147,11 +150,12 @@ const benchmark: Benchmark = {
 export default benchmark;
 
 /** The node's memory now: proc(5) status and smaps, and its V8 heap from its metrics. */
-async function memorySample(pid: number, metrics: string, records: number): Promise<MemorySample> {
-  const [status, smaps, text] = await Promise.all([
+async function memorySample(pid: number, metrics: string, records: number, ledgerPid: number): Promise<MemorySample> {
+  const [status, smaps, text, ledgerStatus] = await Promise.all([
     readFile(`/proc/${String(pid)}/status`, 'utf8'),
     readFile(`/proc/${String(pid)}/smaps`, 'utf8'),
     fetchMetrics(metrics),
+    readFile(`/proc/${String(ledgerPid)}/status`, 'utf8'),
   ]);
   const kB = (text: string, field: string) =>
     Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1] ?? NaN) * 1024;
@@ -167,6 +171,7 @@ async function memorySample(pid: number, metrics: string, records: number): Prom
     heapTotalBytes: metricValue(text, 'nodejs_heap_size_total_bytes'),
     externalBytes: metricValue(text, 'nodejs_external_memory_bytes'),
     mainArenaBytes: mainArena(smaps),
+    ledgerAnonBytes: kB(ledgerStatus, 'RssAnon'),
   };
 }
 
@@ -326,6 +331,13 @@ function figures(
       note: `${(anchoredMs / 1000).toFixed(0)} s after the last acknowledgement; not in the fit`,
     },
     { label: 'RssFile at the end', value: mib(anchored.fileBytes), unit: 'MiB', note: 'file-backed, reclaimable' },
+    { label: 'ledger RssAnon slope after warm-up', value: slope((s) => s.ledgerAnonBytes), unit: 'MiB/1M records' },
+    {
+      label: 'ledger RssAnon after warm-up → once all anchored',
+      value: mib(anchored.ledgerAnonBytes),
+      unit: 'MiB',
+      note: `from ${mib(first?.ledgerAnonBytes).toFixed(0)} MiB; peak ${mib(peakAll((s) => s.ledgerAnonBytes)).toFixed(0)} MiB`,
+    },
     {
       label: 'peak LevelDB tables mapped',
       value: mib(peakAll((s) => s.tablesMappedBytes)),
@@ -342,6 +354,6 @@ function describeSample(s: MemorySample): string {
     `${s.records.toLocaleString('en-US')} records: anon ${mib(s.anonBytes)} MiB, file ${mib(s.fileBytes)} MiB, ` +
     `tables ${String(s.tablesMapped)} mapped ${mib(s.tablesMappedBytes)} MiB (resident ${mib(s.tablesResidentBytes)}), ` +
     `heap used ${mib(s.heapUsedBytes)} of ${mib(s.heapTotalBytes)} MiB, external ${mib(s.externalBytes)} MiB, ` +
-    `main arena ${mib(s.mainArenaBytes)} MiB`
+    `main arena ${mib(s.mainArenaBytes)} MiB; ledger anon ${mib(s.ledgerAnonBytes)} MiB`
   );
 }

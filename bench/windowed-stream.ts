@@ -5,6 +5,7 @@
  */
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { BenchError } from './errors.ts';
+import { percentile } from './percentile.ts';
 
 export interface WindowedStreamOptions<Req, Res> {
   /** Requests sent and not yet answered. */
@@ -73,13 +74,16 @@ export async function runWindowedStream<Req, Res>(
   });
   const elapsedMs = performance.now() - start;
   if (answered === 0) throw new BenchError('NOTHING_COMPLETED', `no answer on the stream (${sent} sent)`);
+  // The server ended the stream with requests unanswered: the rate of what it did answer would flatter it.
+  if (answered !== sent) {
+    throw new BenchError('INCOMPLETE', `the stream ended with ${sent - answered} of ${sent} requests unanswered`);
+  }
   const sorted = latencies.subarray(0, answered).sort();
-  const percentile = (p: number) => sorted[Math.min(answered - 1, Math.floor((p / 100) * answered))] ?? NaN;
   return {
     answered,
     elapsedMs,
     perSecond: (answered * 1000) / elapsedMs,
-    p50Ms: percentile(50),
-    p99Ms: percentile(99),
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
   };
 }
