@@ -8,10 +8,10 @@
  * `handshakeTimeout` is an idle timer that a peer sending one byte a second keeps alive forever, so the handshake
  * gets an absolute deadline of its own. A connection whose handshake completes is handed to grpc-js (its
  * connection injector, over plain HTTP/2: the socket is already TLS, and grpc-js reads the peer certificate from
- * it as from its own). Without a valid client certificate (health probes), a connection is closed after
- * `anonymousLifetimeMs` or `anonymousCallBudget` calls, and at most `maxAnonymousConnections` are held, so that a
- * flood of them leaves room for members. Idle timeout, keepalive and streams per connection are
- * grpc-js options (`server.ts`).
+ * it as from its own), certificate-less ones to a server of their own. Without a valid client certificate (health
+ * probes), a connection is closed after `anonymousLifetimeMs` or `anonymousCallBudget` calls, and at most
+ * `maxAnonymousConnections` are held, so that a flood of them leaves room for members. Idle timeout, keepalive and
+ * streams per connection are grpc-js options (`server.ts`).
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -30,8 +30,11 @@ export interface ServerTlsMaterial {
 export interface ConnectionAdmissionOptions {
   readonly limits: ConnectionLimits;
   readonly tls: ServerTlsMaterial;
-  /** Hands a connection whose handshake completed to the gRPC server. */
-  readonly inject: (socket: tls.TLSSocket) => void;
+  /**
+   * Hands a connection whose handshake completed to the gRPC server: the certificate-less ones (`anonymous`) to one
+   * whose receive limit is health checking's (`server.ts`).
+   */
+  readonly inject: (socket: tls.TLSSocket, anonymous: boolean) => void;
   readonly logger: Logger;
 }
 
@@ -249,7 +252,7 @@ export class ConnectionAdmission {
         clearTimeout(lifetime);
       });
     }
-    this.#options.inject(socket);
+    this.#options.inject(socket, connection.anonymous !== undefined);
   }
 
   #expire(socket: tls.TLSSocket): void {
