@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { setTimeout } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,7 @@ import {
   RETRY_AFTER_MS_KEY,
   startApiServer,
   type ApiServer,
+  type ApiServerOptions,
   type ApiTlsMaterial,
   type NodeInfoServiceImpl,
   type RecordServiceImpl,
@@ -62,20 +64,16 @@ const nodeInfo: NodeInfoServiceImpl = {
     Promise.resolve({ mspId: caller.mspId, role: caller.role, logOrigin: '', version: '' }),
 };
 
-function start(
-  limits: Partial<ConnectionLimits>,
-  listen = '127.0.0.1:0',
-  maxReceiveMessageBytes?: number,
-): Promise<ApiServer> {
+function start(limits: Partial<ConnectionLimits>, options: Partial<ApiServerOptions> = {}): Promise<ApiServer> {
   return startApiServer({
-    ...(maxReceiveMessageBytes === undefined ? {} : { maxReceiveMessageBytes }),
-    listen,
+    listen: '127.0.0.1:0',
     tls: serverTls,
     mspId: LOCAL_MSP,
     resolveRole: consortiumRoles(tc.consortium),
     services: { RecordService: records, NodeInfoService: nodeInfo },
     logger: createLogger({ level: 'silent' }),
     limits,
+    ...options,
   });
 }
 
@@ -118,11 +116,12 @@ function closed(socket: net.Socket | http2.ClientHttp2Session): Promise<number> 
   });
 }
 
-/** An HTTP/2 session over TLS without a client certificate, for raw health checks. */
-function anonymousSession(api: ApiServer): http2.ClientHttp2Session {
+/** An HTTP/2 session over TLS, without a client certificate unless `client` gives one, for raw calls. */
+function anonymousSession(api: ApiServer, client?: ClientTls): http2.ClientHttp2Session {
   const session = http2.connect(`https://127.0.0.1:${String(portOf(api))}`, {
     ca: serverCaPem,
     checkServerIdentity: () => undefined,
+    ...(client === undefined ? {} : { cert: client.cert, key: client.key }),
   });
   session.on('error', () => undefined);
   return session;
@@ -172,6 +171,22 @@ async function emptyRequestCall(
 /** grpc.health.v1.Health/Check of the whole server over `session`: the grpc-status it ends with. */
 async function healthCheck(session: http2.ClientHttp2Session): Promise<number> {
   return (await emptyRequestCall(session, '/grpc.health.v1.Health/Check')).status;
+}
+
+/** NodeInfoService.GetNodeInfo as `client` calls it. */
+function nodeInfoOf(api: ApiServer, client: ClientTls): Promise<NodeInfo__Output | undefined> {
+  const info = new (lianxinV1().NodeInfoService)(
+    api.address,
+    grpc.credentials.createSsl(serverCaPem, client.key, client.cert),
+    { 'grpc.ssl_target_name_override': 'node0.hangzhou-credit.lianxin.local' },
+  );
+  clients.push(info);
+  return new Promise((resolve, reject) => {
+    info.GetNodeInfo({}, (err, value) => {
+      if (err) reject(err);
+      else resolve(value);
+    });
+  });
 }
 
 function recordClient(api: ApiServer, client: ClientTls) {
@@ -311,7 +326,7 @@ describe('API server: connection limits', () => {
   });
 
   it('refuses a gzip health request that inflates past 1 KiB without inflating it, under the 66 MB ingestion limit', async () => {
-    const api = await start({ anonymousLifetimeMs: 60_000 }, undefined, 66 * 1024 * 1024);
+    const api = await start({ anonymousLifetimeMs: 60_000 }, { maxReceiveMessageBytes: 66 * 1024 * 1024 });
     try {
       const session = anonymousSession(api);
       // 512 KiB of zeros is a 0.5 KiB gzip (inflated, then refused), 10 MiB a 10 KiB one (refused by its frame).
@@ -399,19 +414,7 @@ describe('API server: open calls per organisation', () => {
 
       // Another organisation is not held to Hangzhou's count.
       const regulator = await userTls('RegulatorMSP');
-      const info = new (lianxinV1().NodeInfoService)(
-        api.address,
-        grpc.credentials.createSsl(serverCaPem, regulator.key, regulator.cert),
-        { 'grpc.ssl_target_name_override': 'node0.hangzhou-credit.lianxin.local' },
-      );
-      clients.push(info);
-      const answer = await new Promise<NodeInfo__Output | undefined>((resolve, reject) => {
-        info.GetNodeInfo({}, (err, value) => {
-          if (err) reject(err);
-          else resolve(value);
-        });
-      });
-      expect(answer?.mspId).toBe('RegulatorMSP');
+      expect((await nodeInfoOf(api, regulator))?.mspId).toBe('RegulatorMSP');
 
       // A call that ends frees its place.
       const first = held[0];
@@ -421,6 +424,48 @@ describe('API server: open calls per organisation', () => {
       const again = await open();
       again.end();
       await once(again, 'status');
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+});
+
+describe('API server: open calls per organisation, cancelled during admission', () => {
+  it('holds no place for a call whose client went away while its role was looked up', async () => {
+    const roles = consortiumRoles(tc.consortium);
+    const lookup = { entered: Promise.withResolvers<undefined>(), answer: Promise.withResolvers<undefined>() };
+    let lookups = 0;
+    const api = await start(
+      { maxCallsPerCaller: 1 },
+      {
+        // The first lookup waits, as one on a slow chain would; the others answer at once.
+        resolveRole: async (mspId) => {
+          if (lookups++ === 0) {
+            lookup.entered.resolve(undefined);
+            await lookup.answer.promise;
+          }
+          return roles(mspId);
+        },
+      },
+    );
+    try {
+      const regulator = await userTls('RegulatorMSP');
+      const session = anonymousSession(api, regulator);
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/lianxin.v1.NodeInfoService/GetNodeInfo',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      stream.on('error', () => undefined);
+      await lookup.entered.promise;
+      session.destroy();
+      await eventually(() => Promise.resolve(api.connectionStats().open === 0 ? true : undefined));
+      lookup.answer.resolve(undefined);
+      await setTimeout(100);
+      expect(api.openCalls('RegulatorMSP')).toBe(0);
+      // Its one place is free: the next call is answered.
+      expect((await nodeInfoOf(api, regulator))?.mspId).toBe('RegulatorMSP');
     } finally {
       await api.shutdown({ graceMs: 100 });
     }
@@ -499,7 +544,7 @@ describe('API server: the client certificate, read once per connection', () => {
   it('answers two open connections from the same address and port, to two of its addresses, each as its own', async () => {
     // A client's address and port name one connection only per server address: a server listening on all of its
     // addresses can hold two from 127.0.0.1:P at once (one to 127.0.0.1, one to 127.0.0.2), or two NATed clients.
-    const api = await start({}, '0.0.0.0:0');
+    const api = await start({}, { listen: '0.0.0.0:0' });
     const opened: net.Socket[] = [];
     try {
       const port = await freePort();

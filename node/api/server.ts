@@ -83,6 +83,8 @@ export interface ApiServer extends AsyncDisposable {
   readonly limits: ConnectionLimits;
   /** Connections held and turned away so far. */
   connectionStats(): ConnectionStats;
+  /** Calls the organisation `mspId` has open now (held against `limits.maxCallsPerCaller`). */
+  openCalls(mspId: string): number;
   /**
    * What health checking reports for `services` ('' is the server as a whole), default every one of them: e.g.
    * NOT_SERVING for the services that need the chain while the ledger is unreachable.
@@ -217,6 +219,7 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     address,
     limits: { ...limits, maxConnections: connections.stats().budget },
     connectionStats: () => connections.stats(),
+    openCalls: (mspId) => wrapper.admission.openCalls(mspId),
     setServing,
     shutdown,
     [Symbol.asyncDispose]: () => shutdown(),
