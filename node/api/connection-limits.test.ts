@@ -32,6 +32,7 @@ import {
   type NodeInfoServiceImpl,
   type RecordServiceImpl,
 } from './index.ts';
+import { addressGroup } from './connection-admission.ts';
 import { connectionBudget, openFileLimit, storeReserveShortfall } from './file-descriptor-budget.ts';
 
 const LOCAL_MSP = 'HangzhouCreditMSP';
@@ -253,6 +254,52 @@ describe('API server: connection limits', () => {
     } finally {
       await api.shutdown({ graceMs: 100 });
     }
+  });
+
+  it('holds at most a quarter of the connections in TLS handshakes; completed ones are not held to it', async () => {
+    // A budget of 40: 10 handshakes at once. Four connections per address, so the slow ones come from 127.0.0.2…5.
+    const api = await start({ maxConnections: 40, maxConnectionsPerAddress: 4, reservedFileDescriptors: 0 });
+    try {
+      const silent = (n: number): net.Socket => {
+        const socket = net.connect({
+          host: '127.0.0.1',
+          port: portOf(api),
+          localAddress: `127.0.0.${String(2 + (n % 4))}`,
+        });
+        socket.on('error', () => undefined);
+        return socket;
+      };
+      const slow: net.Socket[] = [];
+      for (let n = 0; n < 10; n++) slow.push(silent(n));
+      await eventually(() => Promise.resolve(api.connectionStats().handshaking === 10 ? true : undefined));
+      const eleventh = silent(10);
+      expect(await closed(eleventh)).toBeLessThan(2_000);
+      expect(api.connectionStats()).toMatchObject({ open: 10, handshaking: 10, refused: 1 });
+      slow.pop()?.destroy();
+      await eventually(() => Promise.resolve(api.connectionStats().handshaking === 9 ? true : undefined));
+      // Completed connections take the rest of the budget, however many handshakes wait.
+      const member = await userTls(LOCAL_MSP);
+      const held: tls.TLSSocket[] = [];
+      for (let n = 0; n < 2; n++) {
+        held.push(await tlsConnection(api, member));
+        // The client is done with TLS 1.3 a flight before the node.
+        await eventually(() => Promise.resolve(api.connectionStats().handshaking === 9 ? true : undefined));
+      }
+      expect(api.connectionStats()).toMatchObject({ open: 11, handshaking: 9 });
+      for (const socket of [...slow, ...held]) socket.destroy();
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('counts an IPv6 client by its /64 for the per-address cap, an IPv4 one by its address', () => {
+    expect(addressGroup('2001:db8:1:2:aaaa::1')).toBe(addressGroup('2001:0db8:0001:0002:bbbb:cccc:dddd:eeee'));
+    expect(addressGroup('2001:db8:1:2::')).toBe('2001:db8:1:2::/64');
+    expect(addressGroup('2001:db8:1:3::1')).toBe('2001:db8:1:3::/64');
+    expect(addressGroup('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(addressGroup('64:ff9b::1.2.3.4')).toBe('64:ff9b:0:0::/64');
+    expect(addressGroup('::ffff:10.1.2.3')).toBe('10.1.2.3');
+    expect(addressGroup('10.1.2.3')).toBe('10.1.2.3');
   });
 
   it('refuses connections beyond the total cap', async () => {
