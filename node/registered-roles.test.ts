@@ -50,6 +50,26 @@ describe('registeredRoles', () => {
     await expect(resolve('HefeiCreditMSP')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });
 
+  it('shares one registry lookup among the calls that arrive while it runs, and looks up again after it', async () => {
+    let calls = 0;
+    let answer = Promise.withResolvers<Org>();
+    const resolve = registeredRoles({
+      chain: { getOrganization: () => (calls++, answer.promise) },
+      own: { mspId: 'HangzhouCreditMSP', role: 'agency' },
+      now: () => 0,
+    });
+    const lookUp = () => Promise.resolve(resolve('ShanghaiBankMSP'));
+    const refused = [lookUp(), lookUp()];
+    answer.reject(new ChainError('REJECTED', 'chaincode response 500, BAD'));
+    for (const call of refused) await expect(call).rejects.toMatchObject({ code: 'REJECTED' });
+    expect(calls).toBe(1);
+    answer = Promise.withResolvers<Org>();
+    const answered = [lookUp(), lookUp(), lookUp()];
+    answer.resolve(org('ShanghaiBankMSP', 'bank'));
+    expect(await Promise.all(answered)).toEqual(['bank', 'bank', 'bank']);
+    expect(calls).toBe(2);
+  });
+
   it('does not stand in for a registry that answered with a refusal', async () => {
     const resolve = registeredRoles({
       chain: { getOrganization: () => Promise.reject(new ChainError('REJECTED', 'chaincode response 500, BAD')) },

@@ -22,9 +22,10 @@ export interface RegisteredRolesOptions {
 export function registeredRoles(options: Readonly<RegisteredRolesOptions>): RoleResolver {
   const now = options.now ?? Date.now;
   const cache = new Map<string, { role: OrgRole | undefined; until: number }>();
-  return async (mspId) => {
-    const cached = cache.get(mspId);
-    if (cached && cached.until > now()) return cached.role;
+  // One registry query per organisation at a time: when an entry expires, the calls that arrive meanwhile wait
+  // for it rather than each querying the chain.
+  const lookups = new Map<string, Promise<OrgRole | undefined>>();
+  const lookUp = async (mspId: string, cached: { role: OrgRole | undefined } | undefined) => {
     try {
       const org = await options.chain.getOrganization(mspId);
       const role = org?.status === 'active' ? org.role : undefined;
@@ -36,5 +37,16 @@ export function registeredRoles(options: Readonly<RegisteredRolesOptions>): Role
       if (mspId === options.own.mspId) return options.own.role;
       throw err;
     }
+  };
+  return async (mspId) => {
+    const cached = cache.get(mspId);
+    if (cached && cached.until > now()) return cached.role;
+    let lookup = lookups.get(mspId);
+    if (lookup === undefined) {
+      // Removed once settled (a microtask later, so never before it is set).
+      lookup = lookUp(mspId, cached).finally(() => lookups.delete(mspId));
+      lookups.set(mspId, lookup);
+    }
+    return lookup;
   };
 }

@@ -93,6 +93,8 @@ export class CallAdmission {
     const rpc = this.#options.rpcs.get(path);
     const started = performance.now();
     let release: (() => void) | undefined;
+    // Set when the call ends (grpc-js tells every call, a finished one too).
+    let ended = false;
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         const connection = call.getConnectionInfo();
@@ -109,6 +111,9 @@ export class CallAdmission {
           return;
         }
         void this.#admit(call, connection, rpc).then((outcome) => {
+          // Cancelled or out of time while its caller was resolved (a role lookup on the chain): nothing will end
+          // the call again, so it must not take a slot (review 18: each such call held one for good).
+          if (ended) return;
           if (outcome.ok) {
             release = this.#hold(outcome.caller);
             if (release === undefined) {
@@ -129,6 +134,7 @@ export class CallAdmission {
         });
       })
       .withOnCancel(() => {
+        ended = true;
         release?.();
       })
       .build();

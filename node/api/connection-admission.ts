@@ -3,15 +3,17 @@
  * costs more than a descriptor (outside testers, issue 11: grpc-js accepts and keeps every TCP connection, and a
  * TLS connection without a client certificate completed its handshake and was held forever, ≈100 KB each).
  *
- * A connection is refused (closed at once) beyond `maxConnections` (lowered to the file-descriptor budget) or
- * `maxConnectionsPerAddress`. TLS is terminated here, by a `tls.Server` that never listens itself: its
- * `handshakeTimeout` is an idle timer that a peer sending one byte a second keeps alive forever, so the handshake
- * gets an absolute deadline of its own. A connection whose handshake completes is handed to grpc-js (its
- * connection injector, over plain HTTP/2: the socket is already TLS, and grpc-js reads the peer certificate from
- * it as from its own). Without a valid client certificate (health probes), a connection is closed after
- * `anonymousLifetimeMs` or `anonymousCallBudget` calls, and at most `maxAnonymousConnections` are held, so that a
- * flood of them leaves room for members. Idle timeout, keepalive and streams per connection are
- * grpc-js options (`server.ts`).
+ * A connection is refused (closed at once) beyond `maxConnections` (lowered to the file-descriptor budget), beyond
+ * `maxConnectionsPerAddress` from one address (IPv4) or /64 (IPv6: one host's share, as a subscriber gets one), or
+ * while a quarter of the budget (at least `maxConnectionsPerAddress`) is in TLS handshakes: slow handshakes from
+ * many addresses then leave the rest to connections that completed theirs. TLS is terminated here, by a
+ * `tls.Server` that never listens itself: its `handshakeTimeout` is an idle timer that a peer sending one byte a
+ * second keeps alive forever, so the handshake gets an absolute deadline of its own. A connection whose handshake
+ * completes is handed to grpc-js (its connection injector, over plain HTTP/2: the socket is already TLS, and
+ * grpc-js reads the peer certificate from it as from its own), certificate-less ones to a server of their own. Without a valid client certificate (health
+ * probes), a connection is closed after `anonymousLifetimeMs` or `anonymousCallBudget` calls, and at most
+ * `maxAnonymousConnections` are held, so that a flood of them leaves room for members. Idle timeout, keepalive and
+ * streams per connection are grpc-js options (`server.ts`).
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -30,8 +32,11 @@ export interface ServerTlsMaterial {
 export interface ConnectionAdmissionOptions {
   readonly limits: ConnectionLimits;
   readonly tls: ServerTlsMaterial;
-  /** Hands a connection whose handshake completed to the gRPC server. */
-  readonly inject: (socket: tls.TLSSocket) => void;
+  /**
+   * Hands a connection whose handshake completed to the gRPC server: the certificate-less ones (`anonymous`) to one
+   * whose receive limit is health checking's (`server.ts`).
+   */
+  readonly inject: (socket: tls.TLSSocket, anonymous: boolean) => void;
   readonly logger: Logger;
 }
 
@@ -39,6 +44,8 @@ export interface ConnectionAdmissionOptions {
 export interface ConnectionStats {
   /** Connections open now (handshakes under way included). */
   readonly open: number;
+  /** … of which are in their TLS handshake. */
+  readonly handshaking: number;
   /** … of which have no valid client certificate. */
   readonly anonymous: number;
   /** The most connections it accepts (`maxConnections` within the fd budget). */
@@ -83,7 +90,10 @@ export class ConnectionAdmission {
    */
   readonly #connections = new Map<string, Connection>();
   #anonymousOpen = 0;
+  #handshaking = 0;
   readonly #budget: number;
+  /** TLS handshakes under way at most: a quarter of the budget, never fewer than one address may open at once. */
+  readonly #handshakeBudget: number;
   #refused = 0;
   #refusedSinceLog = 0;
   #lastRefusalLog = 0;
@@ -95,6 +105,10 @@ export class ConnectionAdmission {
     this.#options = options;
     const { limits } = options;
     this.#budget = connectionBudget(limits.maxConnections, limits.reservedFileDescriptors);
+    this.#handshakeBudget = Math.min(
+      this.#budget,
+      Math.max(limits.maxConnectionsPerAddress, Math.floor(this.#budget / 4)),
+    );
     this.#tls = tls.createServer({
       cert: options.tls.certChain,
       key: options.tls.privateKey,
@@ -167,6 +181,7 @@ export class ConnectionAdmission {
   stats(): ConnectionStats {
     return {
       open: this.#open.size,
+      handshaking: this.#handshaking,
       anonymous: this.#anonymousOpen,
       budget: this.#budget,
       refused: this.#refused,
@@ -188,16 +203,22 @@ export class ConnectionAdmission {
   }
 
   #accept(socket: net.Socket): void {
-    const address = normalizedAddress(socket.remoteAddress);
+    const address = addressGroup(socket.remoteAddress);
     const fromAddress = this.#perAddress.get(address) ?? 0;
     const { limits } = this.#options;
-    if (this.#closing || this.#open.size >= this.#budget || fromAddress >= limits.maxConnectionsPerAddress) {
+    if (
+      this.#closing ||
+      this.#open.size >= this.#budget ||
+      this.#handshaking >= this.#handshakeBudget ||
+      fromAddress >= limits.maxConnectionsPerAddress
+    ) {
       // No TLS alert, no bytes: the cheapest refusal there is. The client sees the connection reset (UNAVAILABLE).
       socket.resetAndDestroy();
       this.#noteRefusal(address);
       return;
     }
     this.#open.add(socket);
+    this.#handshaking++;
     this.#perAddress.set(address, fromAddress + 1);
     const handshake = setTimeout(() => {
       socket.destroy();
@@ -210,7 +231,10 @@ export class ConnectionAdmission {
     socket.once('close', () => {
       clearTimeout(handshake);
       this.#open.delete(socket);
-      if (!connection.secured) this.#handshakeFailures++;
+      if (!connection.secured) {
+        this.#handshaking--;
+        this.#handshakeFailures++;
+      }
       if (connection.anonymous !== undefined) this.#anonymousOpen--;
       this.#connections.delete(key);
       const left = (this.#perAddress.get(address) ?? 1) - 1;
@@ -230,11 +254,12 @@ export class ConnectionAdmission {
     }
     clearTimeout(connection.handshake);
     connection.secured = true;
+    this.#handshaking--;
     connection.authContext = authContextOf(socket);
     socket.on('error', () => undefined);
     if (!socket.authorized) {
       if (this.#anonymousOpen >= this.#options.limits.maxAnonymousConnections) {
-        this.#noteRefusal(normalizedAddress(socket.remoteAddress));
+        this.#noteRefusal(addressGroup(socket.remoteAddress));
         socket.destroy();
         return;
       }
@@ -249,7 +274,7 @@ export class ConnectionAdmission {
         clearTimeout(lifetime);
       });
     }
-    this.#options.inject(socket);
+    this.#options.inject(socket, connection.anonymous !== undefined);
   }
 
   #expire(socket: tls.TLSSocket): void {
@@ -281,10 +306,24 @@ function authContextOf(socket: tls.TLSSocket): AuthContext {
   return { transportSecurityType: 'ssl', ...(sent ? { sslPeerCertificate: certificate } : {}) };
 }
 
-/** `::ffff:127.0.0.1` and `127.0.0.1` are one address for the per-address cap. */
-function normalizedAddress(address: string | undefined): string {
+/**
+ * What the per-address cap counts a client as: its IPv4 address (`::ffff:127.0.0.1` is `127.0.0.1`), or the /64 of
+ * its IPv6 address, which one host or one subscriber's line commonly holds whole.
+ */
+export function addressGroup(address: string | undefined): string {
   if (address === undefined) return 'unknown';
-  return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+  if (address.startsWith('::ffff:') && net.isIPv4(address.slice(7))) return address.slice(7);
+  if (!net.isIPv6(address)) return address;
+  const [head = '', tail] = address.split('%', 1)[0]?.split('::') ?? [];
+  const headGroups = head === '' ? [] : head.split(':');
+  // A dotted IPv4 tail is two groups, all in the low 64 bits.
+  const tailGroups =
+    tail === undefined || tail === '' ? [] : tail.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]));
+  const groups = [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /**

@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { setTimeout } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orgPaths } from '../../network/pki/index.ts';
@@ -25,10 +27,12 @@ import {
   RETRY_AFTER_MS_KEY,
   startApiServer,
   type ApiServer,
+  type ApiServerOptions,
   type ApiTlsMaterial,
   type NodeInfoServiceImpl,
   type RecordServiceImpl,
 } from './index.ts';
+import { addressGroup } from './connection-admission.ts';
 import { connectionBudget, openFileLimit, storeReserveShortfall } from './file-descriptor-budget.ts';
 
 const LOCAL_MSP = 'HangzhouCreditMSP';
@@ -61,15 +65,16 @@ const nodeInfo: NodeInfoServiceImpl = {
     Promise.resolve({ mspId: caller.mspId, role: caller.role, logOrigin: '', version: '' }),
 };
 
-function start(limits: Partial<ConnectionLimits>, listen = '127.0.0.1:0'): Promise<ApiServer> {
+function start(limits: Partial<ConnectionLimits>, options: Partial<ApiServerOptions> = {}): Promise<ApiServer> {
   return startApiServer({
-    listen,
+    listen: '127.0.0.1:0',
     tls: serverTls,
     mspId: LOCAL_MSP,
     resolveRole: consortiumRoles(tc.consortium),
     services: { RecordService: records, NodeInfoService: nodeInfo },
     logger: createLogger({ level: 'silent' }),
     limits,
+    ...options,
   });
 }
 
@@ -112,49 +117,77 @@ function closed(socket: net.Socket | http2.ClientHttp2Session): Promise<number> 
   });
 }
 
-/** An HTTP/2 session over TLS without a client certificate, for raw health checks. */
-function anonymousSession(api: ApiServer): http2.ClientHttp2Session {
+/** An HTTP/2 session over TLS, without a client certificate unless `client` gives one, for raw calls. */
+function anonymousSession(api: ApiServer, client?: ClientTls): http2.ClientHttp2Session {
   const session = http2.connect(`https://127.0.0.1:${String(portOf(api))}`, {
     ca: serverCaPem,
     checkServerIdentity: () => undefined,
+    ...(client === undefined ? {} : { cert: client.cert, key: client.key }),
   });
   session.on('error', () => undefined);
   return session;
 }
 
-/** A unary call with an empty request over `session`, spoken raw: the grpc-status it ends with, and the answer's bytes. */
+/**
+ * A unary call over `session`, spoken raw (an empty request unless `gzipped` gives one compressed with gzip): the
+ * grpc-status and grpc-message it ends with, and the answer's bytes.
+ */
 async function emptyRequestCall(
   session: http2.ClientHttp2Session,
   path: string,
-): Promise<{ readonly status: number; readonly body: Buffer }> {
+  gzipped?: Buffer,
+): Promise<{ readonly status: number; readonly message: string; readonly body: Buffer }> {
   const stream = session.request({
     ':method': 'POST',
     ':path': path,
     'content-type': 'application/grpc',
     te: 'trailers',
+    ...(gzipped === undefined ? {} : { 'grpc-encoding': 'gzip' }),
   });
   stream.on('error', () => undefined);
-  stream.end(Buffer.alloc(5)); // an empty message
+  const prefix = Buffer.alloc(5);
+  if (gzipped !== undefined) {
+    prefix.writeUInt8(1, 0);
+    prefix.writeUInt32BE(gzipped.length, 1);
+  }
+  stream.end(Buffer.concat([prefix, gzipped ?? Buffer.alloc(0)]));
   const chunks: Buffer[] = [];
   stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const status = await new Promise<string | undefined>((resolve) => {
+  const ended = await new Promise<http2.IncomingHttpHeaders>((resolve) => {
     stream.on('response', (headers: http2.IncomingHttpHeaders) => {
-      const status = headers['grpc-status'] as string | undefined;
-      if (status !== undefined) resolve(status);
+      if (headers['grpc-status'] !== undefined) resolve(headers);
     });
-    stream.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
-      resolve(trailers['grpc-status'] as string | undefined);
-    });
+    stream.on('trailers', resolve);
     stream.on('close', () => {
-      resolve(undefined);
+      resolve({});
     });
   });
-  return { status: Number(status ?? -1), body: Buffer.concat(chunks) };
+  return {
+    status: Number(ended['grpc-status'] ?? -1),
+    message: decodeURIComponent(String(ended['grpc-message'] ?? '')),
+    body: Buffer.concat(chunks),
+  };
 }
 
 /** grpc.health.v1.Health/Check of the whole server over `session`: the grpc-status it ends with. */
 async function healthCheck(session: http2.ClientHttp2Session): Promise<number> {
   return (await emptyRequestCall(session, '/grpc.health.v1.Health/Check')).status;
+}
+
+/** NodeInfoService.GetNodeInfo as `client` calls it. */
+function nodeInfoOf(api: ApiServer, client: ClientTls): Promise<NodeInfo__Output | undefined> {
+  const info = new (lianxinV1().NodeInfoService)(
+    api.address,
+    grpc.credentials.createSsl(serverCaPem, client.key, client.cert),
+    { 'grpc.ssl_target_name_override': 'node0.hangzhou-credit.lianxin.local' },
+  );
+  clients.push(info);
+  return new Promise((resolve, reject) => {
+    info.GetNodeInfo({}, (err, value) => {
+      if (err) reject(err);
+      else resolve(value);
+    });
+  });
 }
 
 function recordClient(api: ApiServer, client: ClientTls) {
@@ -221,6 +254,52 @@ describe('API server: connection limits', () => {
     } finally {
       await api.shutdown({ graceMs: 100 });
     }
+  });
+
+  it('holds at most a quarter of the connections in TLS handshakes; completed ones are not held to it', async () => {
+    // A budget of 40: 10 handshakes at once. Four connections per address, so the slow ones come from 127.0.0.2…5.
+    const api = await start({ maxConnections: 40, maxConnectionsPerAddress: 4, reservedFileDescriptors: 0 });
+    try {
+      const silent = (n: number): net.Socket => {
+        const socket = net.connect({
+          host: '127.0.0.1',
+          port: portOf(api),
+          localAddress: `127.0.0.${String(2 + (n % 4))}`,
+        });
+        socket.on('error', () => undefined);
+        return socket;
+      };
+      const slow: net.Socket[] = [];
+      for (let n = 0; n < 10; n++) slow.push(silent(n));
+      await eventually(() => Promise.resolve(api.connectionStats().handshaking === 10 ? true : undefined));
+      const eleventh = silent(10);
+      expect(await closed(eleventh)).toBeLessThan(2_000);
+      expect(api.connectionStats()).toMatchObject({ open: 10, handshaking: 10, refused: 1 });
+      slow.pop()?.destroy();
+      await eventually(() => Promise.resolve(api.connectionStats().handshaking === 9 ? true : undefined));
+      // Completed connections take the rest of the budget, however many handshakes wait.
+      const member = await userTls(LOCAL_MSP);
+      const held: tls.TLSSocket[] = [];
+      for (let n = 0; n < 2; n++) {
+        held.push(await tlsConnection(api, member));
+        // The client is done with TLS 1.3 a flight before the node.
+        await eventually(() => Promise.resolve(api.connectionStats().handshaking === 9 ? true : undefined));
+      }
+      expect(api.connectionStats()).toMatchObject({ open: 11, handshaking: 9 });
+      for (const socket of [...slow, ...held]) socket.destroy();
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
+  it('counts an IPv6 client by its /64 for the per-address cap, an IPv4 one by its address', () => {
+    expect(addressGroup('2001:db8:1:2:aaaa::1')).toBe(addressGroup('2001:0db8:0001:0002:bbbb:cccc:dddd:eeee'));
+    expect(addressGroup('2001:db8:1:2::')).toBe('2001:db8:1:2::/64');
+    expect(addressGroup('2001:db8:1:3::1')).toBe('2001:db8:1:3::/64');
+    expect(addressGroup('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(addressGroup('64:ff9b::1.2.3.4')).toBe('64:ff9b:0:0::/64');
+    expect(addressGroup('::ffff:10.1.2.3')).toBe('10.1.2.3');
+    expect(addressGroup('10.1.2.3')).toBe('10.1.2.3');
   });
 
   it('refuses connections beyond the total cap', async () => {
@@ -293,6 +372,28 @@ describe('API server: connection limits', () => {
     }
   });
 
+  it('refuses a gzip health request that inflates past 1 KiB without inflating it, under the 66 MB ingestion limit', async () => {
+    const api = await start({ anonymousLifetimeMs: 60_000 }, { maxReceiveMessageBytes: 66 * 1024 * 1024 });
+    try {
+      const session = anonymousSession(api);
+      // 512 KiB of zeros is a 0.5 KiB gzip (inflated, then refused), 10 MiB a 10 KiB one (refused by its frame).
+      for (const inflated of [512 * 1024, 10 * 1024 * 1024]) {
+        const { status, message } = await emptyRequestCall(
+          session,
+          '/grpc.health.v1.Health/Check',
+          gzipSync(Buffer.alloc(inflated)),
+        );
+        expect(status).toBe(grpc.status.RESOURCE_EXHAUSTED);
+        // grpc-js's own refusal at health's limit; the node's check after decoding would name the inflated size.
+        expect(message).toMatch(/larger than (max \(\d+ vs )?1024/);
+        expect(message).not.toContain(String(inflated));
+      }
+      expect(await healthCheck(session)).toBe(grpc.status.OK);
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+
   it('closes a connection without a certificate after its lifetime, one with a certificate stays', async () => {
     const api = await start({ anonymousLifetimeMs: 500 });
     try {
@@ -360,19 +461,7 @@ describe('API server: open calls per organisation', () => {
 
       // Another organisation is not held to Hangzhou's count.
       const regulator = await userTls('RegulatorMSP');
-      const info = new (lianxinV1().NodeInfoService)(
-        api.address,
-        grpc.credentials.createSsl(serverCaPem, regulator.key, regulator.cert),
-        { 'grpc.ssl_target_name_override': 'node0.hangzhou-credit.lianxin.local' },
-      );
-      clients.push(info);
-      const answer = await new Promise<NodeInfo__Output | undefined>((resolve, reject) => {
-        info.GetNodeInfo({}, (err, value) => {
-          if (err) reject(err);
-          else resolve(value);
-        });
-      });
-      expect(answer?.mspId).toBe('RegulatorMSP');
+      expect((await nodeInfoOf(api, regulator))?.mspId).toBe('RegulatorMSP');
 
       // A call that ends frees its place.
       const first = held[0];
@@ -382,6 +471,48 @@ describe('API server: open calls per organisation', () => {
       const again = await open();
       again.end();
       await once(again, 'status');
+    } finally {
+      await api.shutdown({ graceMs: 100 });
+    }
+  });
+});
+
+describe('API server: open calls per organisation, cancelled during admission', () => {
+  it('holds no place for a call whose client went away while its role was looked up', async () => {
+    const roles = consortiumRoles(tc.consortium);
+    const lookup = { entered: Promise.withResolvers<undefined>(), answer: Promise.withResolvers<undefined>() };
+    let lookups = 0;
+    const api = await start(
+      { maxCallsPerCaller: 1 },
+      {
+        // The first lookup waits, as one on a slow chain would; the others answer at once.
+        resolveRole: async (mspId) => {
+          if (lookups++ === 0) {
+            lookup.entered.resolve(undefined);
+            await lookup.answer.promise;
+          }
+          return roles(mspId);
+        },
+      },
+    );
+    try {
+      const regulator = await userTls('RegulatorMSP');
+      const session = anonymousSession(api, regulator);
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/lianxin.v1.NodeInfoService/GetNodeInfo',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      stream.on('error', () => undefined);
+      await lookup.entered.promise;
+      session.destroy();
+      await eventually(() => Promise.resolve(api.connectionStats().open === 0 ? true : undefined));
+      lookup.answer.resolve(undefined);
+      await setTimeout(100);
+      expect(api.openCalls('RegulatorMSP')).toBe(0);
+      // Its one place is free: the next call is answered.
+      expect((await nodeInfoOf(api, regulator))?.mspId).toBe('RegulatorMSP');
     } finally {
       await api.shutdown({ graceMs: 100 });
     }
@@ -460,7 +591,7 @@ describe('API server: the client certificate, read once per connection', () => {
   it('answers two open connections from the same address and port, to two of its addresses, each as its own', async () => {
     // A client's address and port name one connection only per server address: a server listening on all of its
     // addresses can hold two from 127.0.0.1:P at once (one to 127.0.0.1, one to 127.0.0.2), or two NATed clients.
-    const api = await start({}, '0.0.0.0:0');
+    const api = await start({}, { listen: '0.0.0.0:0' });
     const opened: net.Socket[] = [];
     try {
       const port = await freePort();

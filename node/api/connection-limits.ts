@@ -10,9 +10,15 @@
 import { DEFAULT_MAX_CONCURRENT_STREAMS } from './constants.ts';
 
 export interface ConnectionLimits {
-  /** Open connections at most (TLS handshakes under way included); also capped by the fd budget. */
+  /**
+   * Open connections at most (TLS handshakes under way included, at most a quarter of them and never fewer than
+   * `maxConnectionsPerAddress`); also capped by the fd budget.
+   */
   readonly maxConnections: number;
-  /** Open connections from one remote IP address at most. */
+  /**
+   * Open connections from one remote IPv4 address or IPv6 /64 at most. Behind a TCP load balancer every client has
+   * its address: raise this to what the balancer may open.
+   */
   readonly maxConnectionsPerAddress: number;
   /** File descriptors kept free for the stores, logs and outgoing connections: connections stop this far below
    * the process's limit (`ulimit -n`). */

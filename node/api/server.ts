@@ -31,6 +31,7 @@ import {
   BULK_REQUEST_RPCS,
   CUT_OFF_FLUSH_MS,
   DEFAULT_SHUTDOWN_GRACE_MS,
+  HEALTH_REQUEST_MAX_BYTES,
   SMALL_REQUEST_MAX_BYTES,
 } from './constants.ts';
 import { isServerFault, NodeError, toGrpcStatus } from './errors.ts';
@@ -82,6 +83,8 @@ export interface ApiServer extends AsyncDisposable {
   readonly limits: ConnectionLimits;
   /** Connections held and turned away so far. */
   connectionStats(): ConnectionStats;
+  /** Calls the organisation `mspId` has open now (held against `limits.maxCallsPerCaller`). */
+  openCalls(mspId: string): number;
   /**
    * What health checking reports for `services` ('' is the server as a whole), default every one of them: e.g.
    * NOT_SERVING for the services that need the chain while the ledger is unreachable.
@@ -106,49 +109,58 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
   const connections = new ConnectionAdmission({
     limits,
     tls: options.tls,
-    inject: (socket) => {
-      injector.injectConnection(socket);
+    inject: (socket, anonymous) => {
+      (anonymous ? injectors.anonymous : injectors.member).injectConnection(socket);
     },
     logger: options.logger,
   });
   const wrapper = new HandlerWrapper(options, limits, connections);
   const writeAhead = writeAheadWrapper();
-  const server = new grpc.Server({
-    ...(options.maxReceiveMessageBytes === undefined
-      ? {}
-      : { 'grpc.max_receive_message_length': options.maxReceiveMessageBytes }),
-    'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
-    'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
-    'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
-    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
-    // channelz (grpc-js's introspection service, which nothing here serves) stamps every call and message with
-    // the time and counts them per connection: work on every unary call (issue 13, attest10).
-    'grpc.enable_channelz': 0,
-    // Write-ahead first, next to grpc-js's own call: a stream's answers leave together (write-ahead.ts). One
-    // interceptor: a unary call goes through no layer of write-ahead's.
-    interceptors: [(method, call) => wrapper.admission.interceptor(method, writeAhead(method, call))],
-  });
+  const grpcServer = (maxReceiveMessageBytes: number | undefined): grpc.Server =>
+    new grpc.Server({
+      ...(maxReceiveMessageBytes === undefined ? {} : { 'grpc.max_receive_message_length': maxReceiveMessageBytes }),
+      'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
+      'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
+      'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+      // channelz (grpc-js's introspection service, which nothing here serves) stamps every call and message with
+      // the time and counts them per connection: work on every unary call (issue 13, attest10).
+      'grpc.enable_channelz': 0,
+      // Write-ahead first, next to grpc-js's own call: a stream's answers leave together (write-ahead.ts). One
+      // interceptor: a unary call goes through no layer of write-ahead's.
+      interceptors: [(method, call) => wrapper.admission.interceptor(method, writeAhead(method, call))],
+    });
+  // Connections without a client certificate get a server of their own, the same services behind the same
+  // admission (so a member-only call still gets UNAUTHENTICATED with its reason), whose receive limit is health's:
+  // grpc-js applies the server-wide limit to a request's frame and to what a compressed one inflates to before any
+  // of the node's code sees it, and under ingestion's limit a 64 KB gzip health request inflated to 66 MB (review 18).
+  const servers = {
+    member: grpcServer(options.maxReceiveMessageBytes),
+    anonymous: grpcServer(HEALTH_REQUEST_MAX_BYTES),
+  };
   const served = LIANXIN_SERVICES.filter((name) => options.services[name] !== undefined);
-  for (const name of served) server.addService(wrapper.definition(name), wrapper.service(name));
-
   const statuses = (status: 'SERVING' | 'NOT_SERVING'): ServingStatusMap =>
     Object.fromEntries(['', ...served.map(qualifiedServiceName)].map((service) => [service, status]));
   const health = new HealthImplementation(statuses('SERVING'));
-  addHealthService(server, health);
-  // Reflection serves the compiled descriptors, to consortium members only, like every lianxin RPC.
-  addReflectionService(server, {
-    services: [...served.map(qualifiedServiceName), HEALTH_SERVICE],
-    authenticate: (call) => wrapper.caller(call),
-    onRefused: (call, err) => {
-      const { details } = toGrpcStatus(err);
-      options.logger.warn(
-        { rpc: 'ServerReflection.ServerReflectionInfo', peer: call.getPeer(), details },
-        'call refused',
-      );
-    },
-  });
+  const serve = (server: grpc.Server): grpc.ConnectionInjector => {
+    for (const name of served) server.addService(wrapper.definition(name), wrapper.service(name));
+    addHealthService(server, health);
+    // Reflection serves the compiled descriptors, to consortium members only, like every lianxin RPC.
+    addReflectionService(server, {
+      services: [...served.map(qualifiedServiceName), HEALTH_SERVICE],
+      authenticate: (call) => wrapper.caller(call),
+      onRefused: (call, err) => {
+        const { details } = toGrpcStatus(err);
+        options.logger.warn(
+          { rpc: 'ServerReflection.ServerReflectionInfo', peer: call.getPeer(), details },
+          'call refused',
+        );
+      },
+    });
+    return server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  };
+  const injectors = { member: serve(servers.member), anonymous: serve(servers.anonymous) };
 
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const bound = await connections.listen(
     host.replace(/^\[|\]$/g, ''),
@@ -179,12 +191,21 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
         const calls = wrapper.cutOff();
         options.logger.warn({ graceMs, calls }, 'calls still running after the grace period: ended');
         force = setTimeout(() => {
-          server.forceShutdown();
+          for (const server of Object.values(servers)) server.forceShutdown();
           connections.destroyAll();
           resolve();
         }, flushMs);
       }, graceMs - flushMs);
-      server.tryShutdown(() => {
+      void Promise.all(
+        Object.values(servers).map(
+          (server) =>
+            new Promise<void>((done) => {
+              server.tryShutdown(() => {
+                done();
+              });
+            }),
+        ),
+      ).then(() => {
         clearTimeout(cutOff);
         clearTimeout(force);
         resolve();
@@ -198,6 +219,7 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
     address,
     limits: { ...limits, maxConnections: connections.stats().budget },
     connectionStats: () => connections.stats(),
+    openCalls: (mspId) => wrapper.admission.openCalls(mspId),
     setServing,
     shutdown,
     [Symbol.asyncDispose]: () => shutdown(),

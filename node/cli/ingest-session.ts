@@ -3,9 +3,10 @@
  * their acknowledgement. The node acknowledges a batch once it is durable, in the order batches arrive; its
  * request ID (derived from its content) makes a resend harmless (acknowledged again, not written twice).
  *
- * When the node pushes back (RESOURCE_EXHAUSTED: its outbox is full) or is briefly unavailable with a retry hint,
- * the stream ends with that status: the session waits the `retry-after-ms` trailer, opens a new stream and
- * resends every unacknowledged batch in order. When the node refuses a batch for good (INVALID_ARGUMENT,
+ * When the node pushes back (RESOURCE_EXHAUSTED with a retry hint: its outbox is full) or is briefly unavailable
+ * with a retry hint, the stream ends with that status: the session waits the `retry-after-ms` trailer, opens a new
+ * stream and resends every unacknowledged batch in order; RESOURCE_EXHAUSTED without a hint refuses a batch as too
+ * large, for good. When the node refuses a batch for good (INVALID_ARGUMENT,
  * ALREADY_EXISTS) the refused one is the oldest unacknowledged (acknowledgements come in order and stop at the
  * refusal): `onRefused` may give a batch to send in its place (the refused record dropped), and the session
  * goes on from there on a new stream.
@@ -251,8 +252,13 @@ export class IngestSession {
     this.#disarm();
     const hint = Number(err.metadata.get(RETRY_AFTER_MS_KEY)[0]);
     const hinted = Number.isFinite(hint) && hint >= 0;
+    // Back-pressure names its wait; a RESOURCE_EXHAUSTED without one (grpc-js's own refusal of a message over the
+    // node's limit) or a MESSAGE_TOO_LARGE refuses the batch itself, which no resend changes (review 18).
+    const tooLarge =
+      err.code === grpc.status.RESOURCE_EXHAUSTED &&
+      (!hinted || err.metadata.get(ERROR_CODE_KEY)[0] === 'MESSAGE_TOO_LARGE');
     const retryable =
-      err.code === grpc.status.RESOURCE_EXHAUSTED ||
+      (err.code === grpc.status.RESOURCE_EXHAUSTED && !tooLarge) ||
       (err.code === grpc.status.UNAVAILABLE && (hinted || this.#contacted)) ||
       // A stream cut by the node (a deadline it set, or its connection closed mid-call) is resumed like a lost one.
       (err.code === grpc.status.DEADLINE_EXCEEDED && this.#contacted);
@@ -261,7 +267,9 @@ export class IngestSession {
       const why =
         err.code === grpc.status.UNAVAILABLE
           ? 'the node could not be reached (not retried: check the address, its TLS name and that it runs)'
-          : `not retried: ${grpc.status[err.code]} is permanent`;
+          : tooLarge
+            ? 'not retried: a batch is larger than the node accepts (lower --batch)'
+            : `not retried: ${grpc.status[err.code]} is permanent`;
       this.#fail(new CliError('NODE_ERROR', `${error.message}; ${why}`, { cause: err }));
       return;
     }
