@@ -70,6 +70,29 @@ describe('registeredRoles', () => {
     expect(calls).toBe(2);
   });
 
+  it('answers with the known role while the ledger hangs, asking it once', async () => {
+    let now = 0;
+    let hang = false;
+    let calls = 0;
+    const resolve = registeredRoles({
+      chain: {
+        getOrganization: (mspId) => {
+          calls++;
+          return hang ? new Promise<Org>(() => undefined) : Promise.resolve(org(mspId, 'bank'));
+        },
+      },
+      own: { mspId: 'HangzhouCreditMSP', role: 'agency' },
+      now: () => now,
+    });
+    expect(await resolve('ShanghaiBankMSP')).toBe('bank');
+    hang = true;
+    now = 60_000;
+    // The lookup never settles: a call that waited for it would never end (the test times out).
+    expect(await resolve('ShanghaiBankMSP')).toBe('bank');
+    expect(await resolve('ShanghaiBankMSP')).toBe('bank');
+    expect(calls).toBe(2);
+  });
+
   it('does not stand in for a registry that answered with a refusal', async () => {
     const resolve = registeredRoles({
       chain: { getOrganization: () => Promise.reject(new ChainError('REJECTED', 'chaincode response 500, BAD')) },
