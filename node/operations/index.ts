@@ -7,4 +7,4 @@ export {
   type OperationsTls,
 } from './operations-server.ts';
 export { readVersionInfo, type VersionInfo } from './version-info.ts';
-export { isLoopbackHost } from './loopback.ts';
+export { addressedDirectly, isLoopbackHost } from './loopback.ts';
