@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { Gauge, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXTERNAL_ADDRESS } from '../../test/support/external-address.ts';
@@ -6,6 +7,25 @@ import { createNodeMetrics } from '../metrics/index.ts';
 import { readVersionInfo, startOperationsServer, type OperationsServer } from './index.ts';
 
 const VERSION = { Version: '0.1.0', CommitSHA: 'a'.repeat(40), NodeVersion: 'v22.0.0' };
+
+/** GET `path` from `address` (host:port) with `host` as the Host header, as a browser sends it: status and body. */
+function get(address: string, path: string, host: string) {
+  const colon = address.lastIndexOf(':');
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      { host: address.slice(0, colon), port: Number(address.slice(colon + 1)), path, headers: { host } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('operations endpoint', () => {
   let server: OperationsServer | undefined;
@@ -125,6 +145,29 @@ describe('operations endpoint', () => {
       expect((await from(other, '/version')).status).toBe(200);
     },
   );
+
+  it('keeps from loopback a request for another name: a page rebound to 127.0.0.1 (DNS rebinding)', async () => {
+    const failed: FailedCheck[] = [{ component: 'storage', reason: '/srv/lianxin/.data: 312 MB free' }];
+    const { registry } = createNodeMetrics({ processMetrics: false });
+    server = await startOperationsServer({
+      listen: '127.0.0.1:0',
+      registry,
+      version: VERSION,
+      failedChecks: () => failed,
+    });
+    const { address } = server;
+    const port = address.slice(address.lastIndexOf(':') + 1);
+    for (const host of [`attacker.example:${port}`, `localhost.attacker.example:${port}`]) {
+      expect([host, (await get(address, '/metrics', host)).status]).toEqual([host, 403]);
+      expect([host, (await get(address, '/version', host)).status]).toEqual([host, 403]);
+      expect(JSON.parse((await get(address, '/healthz', host)).body)).not.toHaveProperty('failed_checks');
+    }
+    // Named by address, through a forwarded port too (ssh -L 9000:127.0.0.1:9443): the operator's.
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, 'localhost:9000', 'localhost']) {
+      expect([host, (await get(address, '/metrics', host)).status]).toEqual([host, 200]);
+      expect(JSON.parse((await get(address, '/healthz', host)).body)).toMatchObject({ failed_checks: failed });
+    }
+  });
 
   it('answers /version with the release, the commit and the Node.js version', async () => {
     const { registry } = createNodeMetrics({ processMetrics: false });

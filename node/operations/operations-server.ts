@@ -10,14 +10,16 @@
  * The endpoint is shared with the explorer's members and, where it is public, with anyone; what the operations paths
  * tell (query volumes by method, the build, a store's path and error) is the node's operator's. So /metrics,
  * /version and /healthz's failed checks are answered to loopback and to a client certificate of the node's own
- * organisation (`ownOrganisation`); anyone else gets /healthz's status and time, and 403 for the rest.
+ * organisation (`ownOrganisation`); anyone else gets /healthz's status and time, and 403 for the rest. Loopback
+ * counts only for a request addressed to `localhost` or an IP address: a browser on the node's host is loopback
+ * too, and a page whose name was rebound to 127.0.0.1 (DNS rebinding) would read the answers as its own.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { FailedCheck } from '../health/index.ts';
-import { isLoopbackHost } from './loopback.ts';
+import { addressedDirectly, isLoopbackHost } from './loopback.ts';
 import type { VersionInfo } from './version-info.ts';
 
 export interface OperationsServerOptions {
@@ -166,9 +168,9 @@ async function respond(req: IncomingMessage, res: ServerResponse, options: Opera
   }
 }
 
-/** Loopback, or a certificate of the node's own organisation: see the module's comment. */
+/** Loopback addressed by IP or `localhost`, or a certificate of the node's own organisation: the module's comment. */
 async function isOperator(req: IncomingMessage, options: OperationsServerOptions): Promise<boolean> {
-  if (isLoopbackHost(req.socket.remoteAddress ?? '')) return true;
+  if (isLoopbackHost(req.socket.remoteAddress ?? '') && addressedDirectly(req.headers.host)) return true;
   return (await options.ownOrganisation?.(req)) ?? false;
 }
 
