@@ -1,0 +1,104 @@
+/**
+ * Who the node explorer takes as the operations endpoint's operator: a client certificate of the node's own
+ * organisation, over real mutual TLS from this host's non-loopback address (another machine, as loopback is the
+ * operator's anyway), whatever the chain's registry says or whether it answers at all.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orgPaths } from '../../network/pki/index.ts';
+import { EXTERNAL_ADDRESS } from '../../test/support/external-address.ts';
+import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
+import type { RoleResolver } from '../api/index.ts';
+import { startOperationsServer, type OperationsServer } from '../operations/index.ts';
+import { createNodeExplorer, type NodeExplorerOptions } from './node-explorer.ts';
+
+const AGENCY = 'HangzhouCreditMSP';
+const BANK = 'ShanghaiBankMSP';
+const VERSION = { Version: 'test', CommitSHA: 'test', NodeVersion: process.version };
+
+let members: TestConsortium;
+let caFile: string;
+const servers: OperationsServer[] = [];
+
+beforeAll(async () => {
+  members = await createTestConsortium();
+  caFile = join(members.dir, 'consortium-tls-cas.pem');
+  const cas = await Promise.all(
+    members.consortium.organizations.map((o) => readFile(orgPaths(members.cryptoDir, o.mspId).tlsca.cert, 'utf8')),
+  );
+  await writeFile(caFile, cas.join(''));
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await members.cleanup();
+});
+
+/** The agency's operations endpoint over mutual TLS on every address, its members' roles from `resolveRole`. */
+async function agencyEndpoint(resolveRole: RoleResolver): Promise<OperationsServer> {
+  const explorer = await createNodeExplorer({
+    // The pages' data sources: no page is asked for in these tests.
+    ...({} as Omit<NodeExplorerOptions, 'node' | 'clientCaFile' | 'resolveRole' | 'public'>),
+    node: { mspId: AGENCY, role: 'agency' },
+    clientCaFile: caFile,
+    resolveRole,
+    public: false,
+  });
+  const tls = orgPaths(members.cryptoDir, AGENCY).node({ name: 'node0', type: 'peer' } as never).tls;
+  const server = await startOperationsServer({
+    listen: '0.0.0.0:0',
+    registry: new Registry(),
+    version: VERSION,
+    tls: {
+      cert: await readFile(tls.cert),
+      key: await readFile(tls.key),
+      clientCa: await readFile(caFile),
+      clientAuthRequired: true,
+    },
+    routes: [explorer.routes],
+    ownOrganisation: explorer.ownOrganisation,
+  });
+  servers.push(server);
+  return server;
+}
+
+/** The status of GET /metrics from this host's non-loopback address with `mspId`'s User1 TLS client certificate. */
+async function scrapeAs(server: OperationsServer, mspId: string): Promise<number> {
+  const user = orgPaths(members.cryptoDir, mspId).user('User1').tls;
+  const port = Number(server.address.slice(server.address.lastIndexOf(':') + 1));
+  const options = {
+    host: EXTERNAL_ADDRESS,
+    port,
+    path: '/metrics',
+    ca: await readFile(orgPaths(members.cryptoDir, AGENCY).tlsca.cert),
+    servername: 'node0.hangzhou-credit.lianxin.local',
+    cert: await readFile(user.cert),
+    key: await readFile(user.key),
+  };
+  return new Promise((resolve, reject) => {
+    const req = request(options, (res) => {
+      res.resume().on('end', () => {
+        resolve(res.statusCode ?? 0);
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe("the operations endpoint's operator by certificate", () => {
+  it.skipIf(EXTERNAL_ADDRESS === undefined).each([
+    ['suspended on chain', () => undefined],
+    ['behind a ledger that does not answer', () => new Promise<undefined>(() => undefined)],
+  ] satisfies [string, RoleResolver][])(
+    "is the node's own organisation %s, by its certificate; another member is not",
+    async (_registry, resolveRole) => {
+      const server = await agencyEndpoint(resolveRole);
+      expect(await scrapeAs(server, AGENCY)).toBe(200);
+      expect(await scrapeAs(server, BANK)).toBe(403);
+    },
+  );
+});
