@@ -134,7 +134,9 @@ describe('operations endpoint', () => {
       for (const path of ['/metrics', '/version']) {
         expect(await from(other, path)).toEqual({
           status: 403,
-          body: `${path} is served to loopback and to client certificates of the node's own organisation only\n`,
+          body:
+            `${path} is the operator's: served to loopback and to operations.operatorNetworks (addressed by IP ` +
+            "address or localhost), and over operations.tls to a client certificate of the node's own organisation\n",
         });
       }
       expect(JSON.parse((await from('127.0.0.1', '/healthz')).body)).toMatchObject({ failed_checks: failed });
@@ -166,6 +168,46 @@ describe('operations endpoint', () => {
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, 'localhost:9000', 'localhost']) {
       expect([host, (await get(address, '/metrics', host)).status]).toEqual([host, 200]);
       expect(JSON.parse((await get(address, '/healthz', host)).body)).toMatchObject({ failed_checks: failed });
+    }
+  });
+
+  it.skipIf(EXTERNAL_ADDRESS === undefined)(
+    'serves the operator on its networks, over plain HTTP, requests addressed by IP address',
+    async () => {
+      const failed: FailedCheck[] = [{ component: 'ledger', reason: 'unreachable: 14 UNAVAILABLE' }];
+      const { registry } = createNodeMetrics({ processMetrics: false });
+      const other = String(EXTERNAL_ADDRESS);
+      const endpoint = async (operatorNetworks: string[]) => {
+        await server?.close();
+        server = await startOperationsServer({
+          listen: '0.0.0.0:0',
+          registry,
+          version: VERSION,
+          failedChecks: () => failed,
+          operatorNetworks,
+        });
+        return `${other}:${server.address.slice(server.address.lastIndexOf(':') + 1)}`;
+      };
+      // This host's non-loopback address stands for a machine of the operations network, as a list names it.
+      for (const network of [`${other}/24`, other]) {
+        const address = await endpoint(['fd00:20::/64', network]);
+        expect([network, (await get(address, '/metrics', address)).status]).toEqual([network, 200]);
+        expect((await get(address, '/version', address)).status).toBe(200);
+        expect(JSON.parse((await get(address, '/healthz', address)).body)).toMatchObject({ failed_checks: failed });
+        // A page of another name rebound to the node's address, from a browser there.
+        expect((await get(address, '/metrics', 'attacker.example')).status).toBe(403);
+      }
+      const outside = await endpoint(['10.255.0.0/16']);
+      expect((await get(outside, '/metrics', outside)).status).toBe(403);
+    },
+  );
+
+  it('refuses an operator network that is not one, naming the field', async () => {
+    const { registry } = createNodeMetrics({ processMetrics: false });
+    for (const network of ['10.20.0.0/33', 'monitoring.example', '10.20.0.0/']) {
+      await expect(
+        startOperationsServer({ listen: '127.0.0.1:0', registry, version: VERSION, operatorNetworks: [network] }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'operations.operatorNetworks' });
     }
   });
 
