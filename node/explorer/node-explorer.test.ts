@@ -8,7 +8,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orgPaths } from '../../network/pki/index.ts';
+import { issueCertificate, orgPaths } from '../../network/pki/index.ts';
 import { EXTERNAL_ADDRESS } from '../../test/support/external-address.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
 import type { RoleResolver } from '../api/index.ts';
@@ -38,12 +38,12 @@ afterAll(async () => {
 });
 
 /** The agency's operations endpoint over mutual TLS on every address, its members' roles from `resolveRole`. */
-async function agencyEndpoint(resolveRole: RoleResolver): Promise<OperationsServer> {
+async function agencyEndpoint(resolveRole: RoleResolver, clientCaFile = caFile): Promise<OperationsServer> {
   const explorer = await createNodeExplorer({
     // The pages' data sources: no page is asked for in these tests.
     ...({} as Omit<NodeExplorerOptions, 'node' | 'clientCaFile' | 'resolveRole' | 'public'>),
     node: { mspId: AGENCY, role: 'agency' },
-    clientCaFile: caFile,
+    clientCaFile,
     resolveRole,
     public: false,
   });
@@ -55,7 +55,7 @@ async function agencyEndpoint(resolveRole: RoleResolver): Promise<OperationsServ
     tls: {
       cert: await readFile(tls.cert),
       key: await readFile(tls.key),
-      clientCa: await readFile(caFile),
+      clientCa: await readFile(clientCaFile),
       clientAuthRequired: true,
     },
     routes: [explorer.routes],
@@ -65,9 +65,14 @@ async function agencyEndpoint(resolveRole: RoleResolver): Promise<OperationsServ
   return server;
 }
 
-/** The status of GET /metrics from this host's non-loopback address with `mspId`'s User1 TLS client certificate. */
-async function scrapeAs(server: OperationsServer, mspId: string): Promise<number> {
+/** `mspId`'s User1 TLS client certificate and key. */
+async function userOf(mspId: string): Promise<{ cert: Buffer | string; key: Buffer | string }> {
   const user = orgPaths(members.cryptoDir, mspId).user('User1').tls;
+  return { cert: await readFile(user.cert), key: await readFile(user.key) };
+}
+
+/** The status of GET /metrics from this host's non-loopback address with `client`'s TLS certificate. */
+async function scrapeAs(server: OperationsServer, client: { cert: Buffer | string; key: Buffer | string }) {
   const port = Number(server.address.slice(server.address.lastIndexOf(':') + 1));
   const options = {
     host: EXTERNAL_ADDRESS,
@@ -75,10 +80,9 @@ async function scrapeAs(server: OperationsServer, mspId: string): Promise<number
     path: '/metrics',
     ca: await readFile(orgPaths(members.cryptoDir, AGENCY).tlsca.cert),
     servername: 'node0.hangzhou-credit.lianxin.local',
-    cert: await readFile(user.cert),
-    key: await readFile(user.key),
+    ...client,
   };
-  return new Promise((resolve, reject) => {
+  return new Promise<number>((resolve, reject) => {
     const req = request(options, (res) => {
       res.resume().on('end', () => {
         resolve(res.statusCode ?? 0);
@@ -97,8 +101,25 @@ describe("the operations endpoint's operator by certificate", () => {
     "is the node's own organisation %s, by its certificate; another member is not",
     async (_registry, resolveRole) => {
       const server = await agencyEndpoint(resolveRole);
-      expect(await scrapeAs(server, AGENCY)).toBe(200);
-      expect(await scrapeAs(server, BANK)).toBe(403);
+      expect(await scrapeAs(server, await userOf(AGENCY))).toBe(200);
+      expect(await scrapeAs(server, await userOf(BANK))).toBe(403);
+    },
+  );
+
+  it.skipIf(EXTERNAL_ADDRESS === undefined)(
+    "is a certificate of a monitoring CA whose O is the node's MSP ID, named in clientRootCAs",
+    async () => {
+      const org = { organization: AGENCY, locality: 'Hangzhou' };
+      const ca = await issueCertificate({ subject: { ...org, commonName: 'monitoring-ca' }, profile: { kind: 'ca' } });
+      const prometheus = await issueCertificate({
+        subject: { ...org, commonName: 'prometheus' },
+        profile: { kind: 'tls-client' },
+        issuer: ca,
+      });
+      const bundle = join(members.dir, 'with-monitoring-ca.pem');
+      await writeFile(bundle, `${await readFile(caFile, 'utf8')}${ca.certificatePem}`);
+      const server = await agencyEndpoint(() => undefined, bundle);
+      expect(await scrapeAs(server, { cert: prometheus.certificatePem, key: prometheus.privateKeyPem })).toBe(200);
     },
   );
 });
