@@ -71,4 +71,22 @@ describe('explorer routes', () => {
     expect([res.status, res.headers.get('retry-after')]).toEqual([503, '5']);
     expect(await res.json()).toEqual({ code: 'UNAVAILABLE', message: 'the ledger did not answer' });
   });
+
+  it("answers a source's refusal as itself, not as a timeout, though it came once the time was up", async () => {
+    const refusal = new ExplorerError('PERMISSION_DENIED', "the audit is for the regulator's own users");
+    const base = await serve(
+      {
+        audit: (_viewer, _query, options) =>
+          new Promise((_resolve, reject) => {
+            options?.signal?.addEventListener('abort', () => {
+              reject(refusal);
+            });
+          }),
+      },
+      200,
+    );
+    const res = await fetch(`${base}/explorer/api/audit?subject=${SUBJECT}`);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ code: 'PERMISSION_DENIED', message: refusal.message });
+  });
 });
