@@ -8,8 +8,9 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueCertificate, orgPaths } from '../../network/pki/index.ts';
+import { issueCertificate } from '../../network/pki/index.ts';
 import { EXTERNAL_ADDRESS } from '../../test/support/external-address.ts';
+import { nodeApiTls, type NodeApiTls } from '../../test/support/node-api-tls.ts';
 import { createTestConsortium, type TestConsortium } from '../../test/support/test-consortium.ts';
 import type { RoleResolver } from '../api/index.ts';
 import { startOperationsServer, type OperationsServer } from '../operations/index.ts';
@@ -20,16 +21,16 @@ const BANK = 'ShanghaiBankMSP';
 const VERSION = { Version: 'test', CommitSHA: 'test', NodeVersion: process.version };
 
 let members: TestConsortium;
+let agency: NodeApiTls;
+/** The consortium's TLS CAs, as the node's operations.tls.clientRootCAs. */
 let caFile: string;
 const servers: OperationsServer[] = [];
 
 beforeAll(async () => {
   members = await createTestConsortium();
-  caFile = join(members.dir, 'consortium-tls-cas.pem');
-  const cas = await Promise.all(
-    members.consortium.organizations.map((o) => readFile(orgPaths(members.cryptoDir, o.mspId).tlsca.cert, 'utf8')),
-  );
-  await writeFile(caFile, cas.join(''));
+  agency = await nodeApiTls(members, AGENCY);
+  caFile = join(members.dir, 'client-root-cas.pem');
+  await writeFile(caFile, agency.server.clientCaBundle);
 }, 60_000);
 
 afterAll(async () => {
@@ -47,14 +48,13 @@ async function agencyEndpoint(resolveRole: RoleResolver, clientCaFile = caFile):
     resolveRole,
     public: false,
   });
-  const tls = orgPaths(members.cryptoDir, AGENCY).node({ name: 'node0', type: 'peer' } as never).tls;
   const server = await startOperationsServer({
     listen: '0.0.0.0:0',
     registry: new Registry(),
     version: VERSION,
     tls: {
-      cert: await readFile(tls.cert),
-      key: await readFile(tls.key),
+      cert: agency.server.certChain,
+      key: agency.server.privateKey,
       clientCa: await readFile(clientCaFile),
       clientAuthRequired: true,
     },
@@ -67,19 +67,17 @@ async function agencyEndpoint(resolveRole: RoleResolver, clientCaFile = caFile):
 
 /** `mspId`'s User1 TLS client certificate and key. */
 async function userOf(mspId: string): Promise<{ cert: Buffer | string; key: Buffer | string }> {
-  const user = orgPaths(members.cryptoDir, mspId).user('User1').tls;
-  return { cert: await readFile(user.cert), key: await readFile(user.key) };
+  return (await nodeApiTls(members, mspId)).user('User1');
 }
 
 /** The status of GET /metrics from this host's non-loopback address with `client`'s TLS certificate. */
 async function scrapeAs(server: OperationsServer, client: { cert: Buffer | string; key: Buffer | string }) {
-  const port = Number(server.address.slice(server.address.lastIndexOf(':') + 1));
   const options = {
     host: EXTERNAL_ADDRESS,
-    port,
+    port: Number(server.address.slice(server.address.lastIndexOf(':') + 1)),
     path: '/metrics',
-    ca: await readFile(orgPaths(members.cryptoDir, AGENCY).tlsca.cert),
-    servername: 'node0.hangzhou-credit.lianxin.local',
+    ca: agency.caPem,
+    servername: agency.host,
     ...client,
   };
   return new Promise<number>((resolve, reject) => {

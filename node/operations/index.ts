@@ -8,4 +8,4 @@ export {
 } from './operations-server.ts';
 export { readVersionInfo, type VersionInfo } from './version-info.ts';
 export { addressedDirectly, isLoopbackHost } from './loopback.ts';
-export { isNetwork, withinNetworks } from './operator-networks.ts';
+export { isNetwork } from './operator-networks.ts';

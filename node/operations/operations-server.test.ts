@@ -4,7 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EXTERNAL_ADDRESS } from '../../test/support/external-address.ts';
 import type { FailedCheck } from '../health/index.ts';
 import { createNodeMetrics } from '../metrics/index.ts';
-import { readVersionInfo, startOperationsServer, type OperationsServer } from './index.ts';
+import {
+  readVersionInfo,
+  startOperationsServer,
+  type OperationsServer,
+  type OperationsServerOptions,
+} from './index.ts';
 
 const VERSION = { Version: '0.1.0', CommitSHA: 'a'.repeat(40), NodeVersion: 'v22.0.0' };
 
@@ -33,6 +38,18 @@ describe('operations endpoint', () => {
     await server?.close();
     server = undefined;
   });
+
+  /** The endpoint as `server`, on loopback with a registry of its own unless `options` say otherwise. */
+  async function serve(options: Partial<OperationsServerOptions>): Promise<OperationsServer> {
+    await server?.close();
+    server = await startOperationsServer({
+      listen: '127.0.0.1:0',
+      registry: createNodeMetrics({ processMetrics: false }).registry,
+      version: VERSION,
+      ...options,
+    });
+    return server;
+  }
 
   it('serves every node metric in the Prometheus text format over loopback', async () => {
     const metrics = createNodeMetrics({ defaultLabels: { msp_id: 'HangzhouCreditMSP' } });
@@ -83,13 +100,7 @@ describe('operations endpoint', () => {
 
   it("answers /healthz as Fabric's operations service does: 200 OK, or 503 naming the failed checks", async () => {
     let failed: FailedCheck[] = [];
-    const { registry } = createNodeMetrics({ processMetrics: false });
-    server = await startOperationsServer({
-      listen: '127.0.0.1:0',
-      registry,
-      version: VERSION,
-      failedChecks: () => failed,
-    });
+    server = await serve({ failedChecks: () => failed });
     const first = await fetch(`http://${server.address}/healthz`);
     expect(first.status).toBe(200);
     expect(first.headers.get('content-type')).toBe('application/json');
@@ -113,11 +124,8 @@ describe('operations endpoint', () => {
     async () => {
       const failed: FailedCheck[] = [{ component: 'storage', reason: '/srv/lianxin/.data: 312 MB free' }];
       let own = false;
-      const { registry } = createNodeMetrics({ processMetrics: false });
-      server = await startOperationsServer({
+      server = await serve({
         listen: '0.0.0.0:0',
-        registry,
-        version: VERSION,
         failedChecks: () => failed,
         ownOrganisation: () => Promise.resolve(own),
       });
@@ -150,14 +158,7 @@ describe('operations endpoint', () => {
 
   it('keeps from loopback a request for another name: a page rebound to 127.0.0.1 (DNS rebinding)', async () => {
     const failed: FailedCheck[] = [{ component: 'storage', reason: '/srv/lianxin/.data: 312 MB free' }];
-    const { registry } = createNodeMetrics({ processMetrics: false });
-    server = await startOperationsServer({
-      listen: '127.0.0.1:0',
-      registry,
-      version: VERSION,
-      failedChecks: () => failed,
-    });
-    const { address } = server;
+    const { address } = await serve({ failedChecks: () => failed });
     const port = address.slice(address.lastIndexOf(':') + 1);
     for (const host of [`attacker.example:${port}`, `localhost.attacker.example:${port}`]) {
       expect([host, (await get(address, '/metrics', host)).status]).toEqual([host, 403]);
@@ -175,18 +176,10 @@ describe('operations endpoint', () => {
     'serves the operator on its networks, over plain HTTP, requests addressed by IP address',
     async () => {
       const failed: FailedCheck[] = [{ component: 'ledger', reason: 'unreachable: 14 UNAVAILABLE' }];
-      const { registry } = createNodeMetrics({ processMetrics: false });
       const other = String(EXTERNAL_ADDRESS);
       const endpoint = async (operatorNetworks: string[]) => {
-        await server?.close();
-        server = await startOperationsServer({
-          listen: '0.0.0.0:0',
-          registry,
-          version: VERSION,
-          failedChecks: () => failed,
-          operatorNetworks,
-        });
-        return `${other}:${server.address.slice(server.address.lastIndexOf(':') + 1)}`;
+        const { address } = await serve({ listen: '0.0.0.0:0', failedChecks: () => failed, operatorNetworks });
+        return `${other}:${address.slice(address.lastIndexOf(':') + 1)}`;
       };
       // This host's non-loopback address stands for a machine of the operations network, as a list names it.
       for (const network of [`${other}/24`, other]) {
@@ -203,11 +196,11 @@ describe('operations endpoint', () => {
   );
 
   it('refuses an operator network that is not one, naming the field', async () => {
-    const { registry } = createNodeMetrics({ processMetrics: false });
     for (const network of ['10.20.0.0/33', 'monitoring.example', '10.20.0.0/']) {
-      await expect(
-        startOperationsServer({ listen: '127.0.0.1:0', registry, version: VERSION, operatorNetworks: [network] }),
-      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'operations.operatorNetworks' });
+      await expect(serve({ operatorNetworks: [network] })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        field: 'operations.operatorNetworks',
+      });
     }
   });
 
