@@ -220,6 +220,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
         ...(operationsTls && { tls: operationsTls }),
         routes: [explorer.routes],
         ownOrganisation: explorer.ownOrganisation,
+        operatorNetworks: config.operations.operatorNetworks,
         onError: (err) => {
           componentLogger(logger, 'operations').error({ err }, 'operations request failed');
         },

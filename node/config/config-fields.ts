@@ -16,6 +16,7 @@
  * | LIANXIN_OPERATIONS_TLS_KEY               | operations.tls.key            | tls.key        |
  * | LIANXIN_OPERATIONS_TLS_CLIENT_AUTH_REQUIRED | operations.tls.clientAuthRequired | true     |
  * | LIANXIN_OPERATIONS_TLS_CLIENT_ROOT_CAS   | operations.tls.clientRootCAs  | tls.clientCaBundle |
+ * | LIANXIN_OPERATIONS_OPERATOR_NETWORKS     | operations.operatorNetworks   | (none)         |
  * | LIANXIN_EXPLORER_PUBLIC                  | explorer.public               | false          |
  * | LIANXIN_LOG_LEVEL                        | log.level                     | info           |
  * | LIANXIN_TLS_CERT                         | tls.cert                      | required       |
@@ -118,6 +119,8 @@ export type FieldKind =
   | { readonly type: 'dir' }
   | { readonly type: 'path' }
   | { readonly type: 'boolean' }
+  /** A list of IP addresses and CIDR networks; in the environment, comma-separated. */
+  | { readonly type: 'networks' }
   | { readonly type: 'integer'; readonly min: number; readonly max: number };
 
 export interface FieldSpec {
@@ -155,7 +158,11 @@ export const CONFIG_FIELDS = {
   'metrics.listen': {
     kind: { type: 'address' },
     default: DEFAULT_METRICS_LISTEN,
-    doc: 'host:port of the operations endpoint (plain HTTP): /healthz, /metrics, /version',
+    doc:
+      'host:port of the operations endpoint (/healthz, /metrics, /version; plain HTTP unless operations.tls.enabled). ' +
+      "/metrics, /version and /healthz's failed checks are the operator's: answered to loopback and to " +
+      'operations.operatorNetworks for requests addressed by IP address or localhost, and over operations.tls to ' +
+      "a client certificate of the node's own organisation; anyone else gets 403",
   },
   // Fabric's operations.tls (core.yaml): the explorer pages are served to consortium members over mutual TLS.
   'operations.tls.enabled': {
@@ -178,6 +185,14 @@ export const CONFIG_FIELDS = {
     kind: { type: 'file' },
     optional: true,
     doc: 'PEM bundle of the TLS CAs whose client certificates are accepted; absent: tls.clientCaBundle',
+  },
+  'operations.operatorNetworks': {
+    kind: { type: 'networks' },
+    optional: true,
+    doc:
+      "IP addresses and CIDR networks (10.20.0.0/24) whose machines are the operator's on the operations endpoint, " +
+      "as loopback is: a monitoring network, or the node's own address when metrics.listen is a non-loopback one " +
+      "and the host's tools scrape it; they must address the node by IP, not by name (DNS rebinding)",
   },
   'explorer.public': {
     kind: { type: 'boolean' },

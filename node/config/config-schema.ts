@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ORG_ROLES } from '../../network/pki/index.ts';
 import { LOG_LEVELS } from '../logging/index.ts';
+import { isNetwork } from '../operations/index.ts';
 import { CONFIG_FIELDS, type FieldKind } from './config-fields.ts';
 
 /** The schema of one field's value; its first issue's message is the requirement the value breaks. */
@@ -36,6 +37,10 @@ export function fieldSchema(kind: FieldKind): z.ZodType {
       return kind.pattern === undefined
         ? nonEmpty
         : nonEmpty.regex(kind.pattern, { error: `must be ${kind.description ?? 'well-formed'}` });
+    }
+    case 'networks': {
+      const problem = 'must be a list of IP addresses and CIDR networks (10.20.0.0/24, fd00:20::/64)';
+      return z.array(z.string({ error: problem }).refine(isNetwork, { error: problem }), { error: problem });
     }
     case 'file':
     case 'dir':

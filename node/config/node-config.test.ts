@@ -93,6 +93,16 @@ describe('parseNodeConfig', () => {
     expect(config.shutdown.graceSeconds).toBe(10);
   });
 
+  it('reads the operator networks as a list, or comma-separated from LIANXIN_OPERATIONS_OPERATOR_NETWORKS', () => {
+    expect(parseDoc(example()).operations.operatorNetworks).toEqual([]);
+    const listed = parseDoc(
+      set(example(), 'operations.operatorNetworks', ['10.20.0.0/24', 'fd00:20::/64', '10.9.8.7']),
+    );
+    expect(listed.operations.operatorNetworks).toEqual(['10.20.0.0/24', 'fd00:20::/64', '10.9.8.7']);
+    const fromEnv = parseDoc(example(), { LIANXIN_OPERATIONS_OPERATOR_NETWORKS: '10.20.0.0/24, 10.9.8.7' });
+    expect(fromEnv.operations.operatorNetworks).toEqual(['10.20.0.0/24', '10.9.8.7']);
+  });
+
   it('leaves the optional host alias out when absent', () => {
     const config = parseDoc(set(example(), 'ledger.hostAlias', undefined));
     expect('hostAlias' in config.ledger).toBe(false);
@@ -173,6 +183,9 @@ describe('parseNodeConfig', () => {
     ['health.ledgerProbeSeconds', 0],
     ['health.chainIndexStallSeconds', 'long'],
     ['shutdown.graceSeconds', 0],
+    ['operations.operatorNetworks', '10.20.0.0/24'],
+    ['operations.operatorNetworks', ['10.20.0.0/33']],
+    ['operations.operatorNetworks', ['monitoring.example']],
   ];
   it.each(invalid)('rejects %s = %j, naming the field', (path, value) => {
     const err = thrown(() => parseDoc(set(example(), path, value)));

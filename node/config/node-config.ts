@@ -40,6 +40,8 @@ export interface NodeConfig {
       readonly clientAuthRequired: boolean;
       readonly clientRootCAs?: string;
     };
+    /** Addresses and CIDR networks whose machines are the operator's, as loopback is; empty: none. */
+    readonly operatorNetworks: readonly string[];
   };
   /** `public`: the read-only explorer pages without a client certificate. Never the default. */
   readonly explorer: { readonly public: boolean };
@@ -156,6 +158,7 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
         clientAuthRequired: v('operations.tls.clientAuthRequired'),
         ...optional('clientRootCAs', v('operations.tls.clientRootCAs')),
       },
+      operatorNetworks: v('operations.operatorNetworks') ?? [],
     },
     explorer: { public: v('explorer.public') },
     log: { level: v('log.level') },
@@ -287,7 +290,9 @@ type KindValue<K extends FieldKind> = K extends { type: 'integer' }
       ? OrgRole
       : K extends { type: 'logLevel' }
         ? LogLevel
-        : string;
+        : K extends { type: 'networks' }
+          ? readonly string[]
+          : string;
 type Spec<P extends FieldPath> = (typeof CONFIG_FIELDS)[P];
 type FieldValue<P extends FieldPath> =
   Spec<P> extends { optional: true } ? KindValue<Spec<P>['kind']> | undefined : KindValue<Spec<P>['kind']>;
@@ -452,6 +457,7 @@ class ConfigReader {
 function fromEnvText(kind: FieldKind, text: string): unknown {
   if (kind.type === 'integer' && /^-?\d+$/.test(text)) return Number(text);
   if (kind.type === 'boolean' && (text === 'true' || text === 'false')) return text === 'true';
+  if (kind.type === 'networks') return text.split(',').map((network) => network.trim());
   return text;
 }
 

@@ -35,6 +35,18 @@ async function serve(data: Partial<ExplorerData>, timeoutMs: number): Promise<st
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** An audit that runs until its request is stopped, then rejects with what it made of its stopped work. */
+function auditStoppedWith(stopped: Error): Partial<ExplorerData> {
+  return {
+    audit: (_viewer, _query, options) =>
+      new Promise((_resolve, reject) => {
+        options?.signal?.addEventListener('abort', () => {
+          reject(stopped);
+        });
+      }),
+  };
+}
+
 describe('explorer routes', () => {
   it.each([
     // As auditAccesses: stopped before every node answered, it refuses to give verdicts.
@@ -42,17 +54,7 @@ describe('explorer routes', () => {
     // As the standalone explorer's request to the node, cut off.
     ['the standalone explorer', new ExplorerError('UNAVAILABLE', 'cannot reach the explorer of 127.0.0.1:9445')],
   ])('answers an audit stopped by its time on %s 503 with Retry-After and "narrow the query"', async (_on, stopped) => {
-    const base = await serve(
-      {
-        audit: (_viewer, _query, options) =>
-          new Promise((_resolve, reject) => {
-            options?.signal?.addEventListener('abort', () => {
-              reject(stopped);
-            });
-          }),
-      },
-      200,
-    );
+    const base = await serve(auditStoppedWith(stopped), 200);
     const res = await fetch(`${base}/explorer/api/audit?subject=${SUBJECT}`);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
@@ -70,5 +72,13 @@ describe('explorer routes', () => {
     const res = await fetch(`${base}/explorer/api/consortium`);
     expect([res.status, res.headers.get('retry-after')]).toEqual([503, '5']);
     expect(await res.json()).toEqual({ code: 'UNAVAILABLE', message: 'the ledger did not answer' });
+  });
+
+  it("answers a source's refusal as itself, not as a timeout, though it came once the time was up", async () => {
+    const refusal = new ExplorerError('PERMISSION_DENIED', "the audit is for the regulator's own users");
+    const base = await serve(auditStoppedWith(refusal), 200);
+    const res = await fetch(`${base}/explorer/api/audit?subject=${SUBJECT}`);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ code: 'PERMISSION_DENIED', message: refusal.message });
   });
 });

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { CallerAuthenticator, parseClientCaBundle, type RoleResolver } from '../api/index.ts';
 import { resolveViewer, type ServingNode } from './explorer-access.ts';
 import { explorerRoutes, type ExplorerRoutes } from './explorer-routes.ts';
@@ -25,36 +25,41 @@ export interface NodeExplorerOptions extends Omit<NodeExplorerComponents, 'node'
 export interface NodeExplorer {
   readonly routes: ExplorerRoutes;
   /**
-   * Whether a request presents a valid client certificate of the serving node's own organisation, as the explorer
-   * authenticates its viewers: the operations endpoint's operator beside loopback.
+   * Whether a request presents a valid client certificate of the serving node's own organisation (verified as the
+   * explorer verifies its viewers', without asking the chain's registry): the operations endpoint's operator.
    */
   readonly ownOrganisation: (req: IncomingMessage) => Promise<boolean>;
 }
 
 export async function createNodeExplorer(options: Readonly<NodeExplorerOptions>): Promise<NodeExplorer> {
-  const caPem = await readFile(options.clientCaFile, 'utf8');
-  const authenticator = new CallerAuthenticator({
-    clientCas: parseClientCaBundle(caPem),
-    resolveRole: options.resolveRole,
+  const clientCas = parseClientCaBundle(await readFile(options.clientCaFile, 'utf8'));
+  const authenticator = new CallerAuthenticator({ clientCas, resolveRole: options.resolveRole });
+  // The operator is known by the certificate alone (issuer, validity, client use, O): its organisation's role is
+  // the node's own, not the registry's, so neither a suspension on chain nor a ledger that hangs keeps its
+  // monitoring out.
+  const own = options.node;
+  const operator = new CallerAuthenticator({
+    clientCas,
+    resolveRole: (mspId) => (mspId === own.mspId ? own.role : undefined),
   });
-  // Plain HTTP has no peer certificate; HTTPS has the one the handshake verified, or none.
-  const viewerOf = (req: IncomingMessage) => {
-    const socket = req.socket as Partial<TLSSocket>;
-    const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined;
-    return resolveViewer({ authenticator, public: options.public }, peer);
-  };
   return {
     routes: explorerRoutes({
       data: nodeExplorerData(options),
       assets: webAssets,
-      viewerOf,
+      viewerOf: (req) => resolveViewer({ authenticator, public: options.public }, peerOf(req)),
       ...(options.onError && { onError: options.onError }),
     }),
     ownOrganisation: (req) =>
-      viewerOf(req).then(
-        (viewer) => viewer.kind === 'member' && viewer.caller.mspId === options.node.mspId,
-        // No certificate, or one that does not authenticate: not the operator's.
+      operator.authenticate(peerOf(req)).then(
+        () => true,
+        // No certificate, or one that does not authenticate as the node's organisation: not the operator's.
         () => false,
       ),
   };
+}
+
+/** Plain HTTP has no peer certificate; HTTPS has the one the handshake verified, or none. */
+function peerOf(req: IncomingMessage): PeerCertificate | undefined {
+  const socket = req.socket as Partial<TLSSocket>;
+  return typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined;
 }

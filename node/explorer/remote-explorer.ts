@@ -6,7 +6,8 @@
  * anywhere; GET and HEAD only.
  */
 import { createServer } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { addressedDirectly } from '../operations/index.ts';
 import { ExplorerError } from './errors.ts';
 import { explorerRoutes, EXPLORER_HOME, failed, SECURITY_HEADERS } from './explorer-routes.ts';
 import { remoteExplorerData, type RemoteExplorerOptions } from './remote-explorer-data.ts';
@@ -36,14 +37,14 @@ export async function startRemoteExplorer(
     },
   });
   const server = createServer((req, res) => {
-    const { port } = server.address() as AddressInfo;
-    if (!addressedHere(req.headers.host, port)) {
+    // Every request here is answered with the user's certificate: a rebound page must not read what it may see.
+    if (!addressedDirectly(req.headers.host)) {
       const named = JSON.stringify(req.headers.host ?? '');
       failed(
         res,
         new ExplorerError(
           'PERMISSION_DENIED',
-          `the explorer answers requests for localhost:${port} or an IP address with port ${port}, not ${named}: ` +
+          `the explorer answers requests for localhost or an IP address, not ${named}: ` +
             "another site's page must not read what your certificate may see",
           { field: 'host' },
         ),
@@ -78,16 +79,4 @@ export async function startRemoteExplorer(
       });
     });
   return { url: `http://${host}:${bound.port}${EXPLORER_HOME}`, close, [Symbol.asyncDispose]: close };
-}
-
-/**
- * Whether a request's Host names this listener: `localhost` or an IP address, with its port. Every request here is
- * answered with the user's certificate, so a page of another site whose name was rebound to this address (DNS
- * rebinding) could read, as its own origin, all that certificate may see; its requests carry its own name.
- */
-function addressedHere(host: string | undefined, port: number): boolean {
-  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(host ?? '');
-  if (match === null || Number(match[2]) !== port) return false;
-  const name = (match[1] ?? '').replace(/^\[(.*)\]$/, '$1');
-  return name.toLowerCase() === 'localhost' || isIP(name) !== 0;
 }

@@ -7,4 +7,5 @@ export {
   type OperationsTls,
 } from './operations-server.ts';
 export { readVersionInfo, type VersionInfo } from './version-info.ts';
-export { isLoopbackHost } from './loopback.ts';
+export { addressedDirectly, isLoopbackHost } from './loopback.ts';
+export { isNetwork } from './operator-networks.ts';

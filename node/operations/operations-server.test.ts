@@ -1,11 +1,36 @@
+import { request } from 'node:http';
 import { Gauge, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXTERNAL_ADDRESS } from '../../test/support/external-address.ts';
 import type { FailedCheck } from '../health/index.ts';
 import { createNodeMetrics } from '../metrics/index.ts';
-import { readVersionInfo, startOperationsServer, type OperationsServer } from './index.ts';
+import {
+  readVersionInfo,
+  startOperationsServer,
+  type OperationsServer,
+  type OperationsServerOptions,
+} from './index.ts';
 
 const VERSION = { Version: '0.1.0', CommitSHA: 'a'.repeat(40), NodeVersion: 'v22.0.0' };
+
+/** GET `path` from `address` (host:port) with `host` as the Host header, as a browser sends it: status and body. */
+function get(address: string, path: string, host: string) {
+  const colon = address.lastIndexOf(':');
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      { host: address.slice(0, colon), port: Number(address.slice(colon + 1)), path, headers: { host } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('operations endpoint', () => {
   let server: OperationsServer | undefined;
@@ -13,6 +38,18 @@ describe('operations endpoint', () => {
     await server?.close();
     server = undefined;
   });
+
+  /** The endpoint as `server`, on loopback with a registry of its own unless `options` say otherwise. */
+  async function serve(options: Partial<OperationsServerOptions>): Promise<OperationsServer> {
+    await server?.close();
+    server = await startOperationsServer({
+      listen: '127.0.0.1:0',
+      registry: createNodeMetrics({ processMetrics: false }).registry,
+      version: VERSION,
+      ...options,
+    });
+    return server;
+  }
 
   it('serves every node metric in the Prometheus text format over loopback', async () => {
     const metrics = createNodeMetrics({ defaultLabels: { msp_id: 'HangzhouCreditMSP' } });
@@ -63,13 +100,7 @@ describe('operations endpoint', () => {
 
   it("answers /healthz as Fabric's operations service does: 200 OK, or 503 naming the failed checks", async () => {
     let failed: FailedCheck[] = [];
-    const { registry } = createNodeMetrics({ processMetrics: false });
-    server = await startOperationsServer({
-      listen: '127.0.0.1:0',
-      registry,
-      version: VERSION,
-      failedChecks: () => failed,
-    });
+    server = await serve({ failedChecks: () => failed });
     const first = await fetch(`http://${server.address}/healthz`);
     expect(first.status).toBe(200);
     expect(first.headers.get('content-type')).toBe('application/json');
@@ -93,11 +124,8 @@ describe('operations endpoint', () => {
     async () => {
       const failed: FailedCheck[] = [{ component: 'storage', reason: '/srv/lianxin/.data: 312 MB free' }];
       let own = false;
-      const { registry } = createNodeMetrics({ processMetrics: false });
-      server = await startOperationsServer({
+      server = await serve({
         listen: '0.0.0.0:0',
-        registry,
-        version: VERSION,
         failedChecks: () => failed,
         ownOrganisation: () => Promise.resolve(own),
       });
@@ -114,7 +142,9 @@ describe('operations endpoint', () => {
       for (const path of ['/metrics', '/version']) {
         expect(await from(other, path)).toEqual({
           status: 403,
-          body: `${path} is served to loopback and to client certificates of the node's own organisation only\n`,
+          body:
+            `${path} is the operator's: served to loopback and to operations.operatorNetworks (addressed by IP ` +
+            "address or localhost), and over operations.tls to a client certificate of the node's own organisation\n",
         });
       }
       expect(JSON.parse((await from('127.0.0.1', '/healthz')).body)).toMatchObject({ failed_checks: failed });
@@ -125,6 +155,54 @@ describe('operations endpoint', () => {
       expect((await from(other, '/version')).status).toBe(200);
     },
   );
+
+  it('keeps from loopback a request for another name: a page rebound to 127.0.0.1 (DNS rebinding)', async () => {
+    const failed: FailedCheck[] = [{ component: 'storage', reason: '/srv/lianxin/.data: 312 MB free' }];
+    const { address } = await serve({ failedChecks: () => failed });
+    const port = address.slice(address.lastIndexOf(':') + 1);
+    for (const host of [`attacker.example:${port}`, `localhost.attacker.example:${port}`]) {
+      expect([host, (await get(address, '/metrics', host)).status]).toEqual([host, 403]);
+      expect([host, (await get(address, '/version', host)).status]).toEqual([host, 403]);
+      expect(JSON.parse((await get(address, '/healthz', host)).body)).not.toHaveProperty('failed_checks');
+    }
+    // Named by address, through a forwarded port too (ssh -L 9000:127.0.0.1:9443): the operator's.
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, 'localhost:9000', 'localhost']) {
+      expect([host, (await get(address, '/metrics', host)).status]).toEqual([host, 200]);
+      expect(JSON.parse((await get(address, '/healthz', host)).body)).toMatchObject({ failed_checks: failed });
+    }
+  });
+
+  it.skipIf(EXTERNAL_ADDRESS === undefined)(
+    'serves the operator on its networks, over plain HTTP, requests addressed by IP address',
+    async () => {
+      const failed: FailedCheck[] = [{ component: 'ledger', reason: 'unreachable: 14 UNAVAILABLE' }];
+      const other = String(EXTERNAL_ADDRESS);
+      const endpoint = async (operatorNetworks: string[]) => {
+        const { address } = await serve({ listen: '0.0.0.0:0', failedChecks: () => failed, operatorNetworks });
+        return `${other}:${address.slice(address.lastIndexOf(':') + 1)}`;
+      };
+      // This host's non-loopback address stands for a machine of the operations network, as a list names it.
+      for (const network of [`${other}/24`, other]) {
+        const address = await endpoint(['fd00:20::/64', network]);
+        expect([network, (await get(address, '/metrics', address)).status]).toEqual([network, 200]);
+        expect((await get(address, '/version', address)).status).toBe(200);
+        expect(JSON.parse((await get(address, '/healthz', address)).body)).toMatchObject({ failed_checks: failed });
+        // A page of another name rebound to the node's address, from a browser there.
+        expect((await get(address, '/metrics', 'attacker.example')).status).toBe(403);
+      }
+      const outside = await endpoint(['10.255.0.0/16']);
+      expect((await get(outside, '/metrics', outside)).status).toBe(403);
+    },
+  );
+
+  it('refuses an operator network that is not one, naming the field', async () => {
+    for (const network of ['10.20.0.0/33', 'monitoring.example', '10.20.0.0/']) {
+      await expect(serve({ operatorNetworks: [network] })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        field: 'operations.operatorNetworks',
+      });
+    }
+  });
 
   it('answers /version with the release, the commit and the Node.js version', async () => {
     const { registry } = createNodeMetrics({ processMetrics: false });

@@ -2,22 +2,32 @@
  * The operations endpoint, in the shape of Fabric's operations service (core/operations, healthz/checker.go):
  * `GET /healthz` answers 200 `{"status":"OK","time":"<RFC3339>"}` or 503 `{"status":"Service Unavailable",
  * "time":…,"failed_checks":[{"component":"ledger","reason":"…"}]}`; `GET /metrics` the Prometheus text format;
- * `GET /version` `{"Version":…,"CommitSHA":…,"NodeVersion":…}`. Plain HTTP by default: it carries no credit
- * data, so bind it to loopback or an operations network. With `tls` it is HTTPS as Fabric's `operations.tls`; with
- * `tls.clientCa` the TLS handshake itself refuses a client without a certificate from those CAs (Fabric's
- * `clientAuthRequired`), for every path. Extra `routes` (the explorer) answer the paths they own.
+ * `GET /version` `{"Version":…,"CommitSHA":…,"NodeVersion":…}`. Plain HTTP by default (it carries no credit data).
+ * With `tls` it is HTTPS as Fabric's `operations.tls`; with `tls.clientCa` the TLS handshake itself refuses a client
+ * without a certificate from those CAs (Fabric's `clientAuthRequired`), for every path. Extra `routes` (the
+ * explorer) answer the paths they own.
  *
  * The endpoint is shared with the explorer's members and, where it is public, with anyone; what the operations paths
  * tell (query volumes by method, the build, a store's path and error) is the node's operator's. So /metrics,
- * /version and /healthz's failed checks are answered to loopback and to a client certificate of the node's own
- * organisation (`ownOrganisation`); anyone else gets /healthz's status and time, and 403 for the rest.
+ * /version and /healthz's failed checks are answered to the operator only, reached the ways a Fabric operator
+ * scrapes:
+ * - from the node's host over loopback;
+ * - from `operatorNetworks` (a monitoring network; the node's own address when it listens on a non-loopback one
+ *   and its host's tools scrape that), over plain HTTP or HTTPS;
+ * - from anywhere over `tls` with a client certificate of the node's own organisation (`ownOrganisation`): subject
+ *   O = its MSP ID, usable for client authentication, issued by a CA of `tls.clientCa` whose O is that MSP ID (its
+ *   TLS CA, or a monitoring CA so named); no role from the chain is asked.
+ * The first two count only for a request addressed to `localhost` or an IP address, any port: a browser there is
+ * loopback or in the network too, and a page whose name was rebound to that address (DNS rebinding) would read the
+ * answers as its own origin. Anyone else gets /healthz's status and time, and 403 for the rest.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { FailedCheck } from '../health/index.ts';
-import { isLoopbackHost } from './loopback.ts';
+import { addressedDirectly, isLoopbackHost } from './loopback.ts';
+import { withinNetworks } from './operator-networks.ts';
 import type { VersionInfo } from './version-info.ts';
 
 export interface OperationsServerOptions {
@@ -35,9 +45,14 @@ export interface OperationsServerOptions {
   readonly onError?: (err: unknown) => void;
   /**
    * Whether a request presents a valid client certificate of the node's own organisation: then, as from loopback,
-   * it is the operator's. Absent: loopback only.
+   * it is the operator's. Absent: by address only.
    */
   readonly ownOrganisation?: (req: IncomingMessage) => Promise<boolean>;
+  /**
+   * IP addresses and CIDR networks whose machines are the operator's, as loopback is (operations.operatorNetworks).
+   * @throws NodeError `INVALID_ARGUMENT` from startOperationsServer for an entry that is not one.
+   */
+  readonly operatorNetworks?: readonly string[];
 }
 
 export interface OperationsTls {
@@ -72,8 +87,13 @@ const PATHS = new Set(['/healthz', '/metrics', '/version']);
 /** @throws the listen error (`code` EADDRINUSE when the port is taken). */
 export async function startOperationsServer(options: Readonly<OperationsServerOptions>): Promise<OperationsServer> {
   const { host, port } = splitHostPort(options.listen);
+  const operatorNetwork = withinNetworks(options.operatorNetworks ?? []);
+  const byAddress = (req: IncomingMessage) => {
+    const from = req.socket.remoteAddress ?? '';
+    return (isLoopbackHost(from) || operatorNetwork(from)) && addressedDirectly(req.headers.host);
+  };
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    respond(req, res, options).catch((err: unknown) => {
+    respond(req, res, options, byAddress).catch((err: unknown) => {
       // The detail (a path, a store's error) is the operator's: it goes to the log, not to whoever asked.
       options.onError?.(err);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
@@ -123,7 +143,12 @@ export async function startOperationsServer(options: Readonly<OperationsServerOp
   };
 }
 
-async function respond(req: IncomingMessage, res: ServerResponse, options: OperationsServerOptions): Promise<void> {
+async function respond(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: OperationsServerOptions,
+  byAddress: (req: IncomingMessage) => boolean,
+): Promise<void> {
   for (const route of options.routes ?? []) {
     if (await route(req, res)) return;
   }
@@ -136,7 +161,8 @@ async function respond(req: IncomingMessage, res: ServerResponse, options: Opera
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end();
     return;
   }
-  const operator = await isOperator(req, options);
+  // The module's comment: from loopback or an operator network by address, or the organisation's certificate.
+  const operator = byAddress(req) || ((await options.ownOrganisation?.(req)) ?? false);
   switch (path) {
     case '/metrics': {
       if (!operator) {
@@ -166,16 +192,13 @@ async function respond(req: IncomingMessage, res: ServerResponse, options: Opera
   }
 }
 
-/** Loopback, or a certificate of the node's own organisation: see the module's comment. */
-async function isOperator(req: IncomingMessage, options: OperationsServerOptions): Promise<boolean> {
-  if (isLoopbackHost(req.socket.remoteAddress ?? '')) return true;
-  return (await options.ownOrganisation?.(req)) ?? false;
-}
-
 function refuse(res: ServerResponse, path: string): void {
   res
     .writeHead(403, { 'content-type': 'text/plain; charset=utf-8' })
-    .end(`${path} is served to loopback and to client certificates of the node's own organisation only\n`);
+    .end(
+      `${path} is the operator's: served to loopback and to operations.operatorNetworks (addressed by IP address ` +
+        "or localhost), and over operations.tls to a client certificate of the node's own organisation\n",
+    );
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

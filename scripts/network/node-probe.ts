@@ -1,8 +1,10 @@
 /**
- * What `network status` asks each node's operations endpoint (plain HTTP on loopback, Fabric's shape): /healthz
- * for its health and failed checks, /metrics for how far its anchoring lags — `lianxin_outbox_depth` is the
- * number of records it has logged but not yet anchored on chain (its log size minus its anchored size, read at
- * scrape time), beside the records it acknowledged and anchored since it started.
+ * What `network status` asks each node's operations endpoint (plain HTTP at its metrics.listen, Fabric's shape):
+ * /healthz for its health and failed checks, /metrics for how far its anchoring lags — `lianxin_outbox_depth` is
+ * the number of records it has logged but not yet anchored on chain (its log size minus its anchored size, read at
+ * scrape time), beside the records it acknowledged and anchored since it started. Both are the operator's: from the
+ * node's host they are answered over loopback, and at a non-loopback metrics.listen only when that address is in
+ * operations.operatorNetworks; a node that refuses says so in the status rather than its metrics going missing.
  */
 const PROBE_TIMEOUT_MS = 3_000;
 
@@ -29,9 +31,15 @@ export async function probeNode(operations: string): Promise<NodeProbe> {
   const { status, failedChecks } = parseHealth(health.body, health.status);
   const metrics = await fetchText(`http://${operations}/metrics`);
   const text = metrics instanceof Error || metrics.status !== 200 ? '' : metrics.body;
+  const unanswered =
+    metrics instanceof Error
+      ? `no answer (${metrics.message})`
+      : metrics.status === 200
+        ? undefined
+        : `HTTP ${String(metrics.status)}: ${metrics.body.trim()}`;
   return {
     healthy: health.status === 200,
-    status,
+    status: unanswered === undefined ? status : `${status} (/metrics ${unanswered})`,
     failedChecks,
     ...defined('unanchoredRecords', sample(text, 'lianxin_outbox_depth')),
     ...defined('ingestedRecords', sample(text, 'lianxin_ingested_records_total', { outcome: 'accepted' })),
