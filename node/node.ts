@@ -917,7 +917,8 @@ function startExplorer(parts: NodeParts, exchange: ReportExchange | undefined): 
             {
               chain,
               keys: exchange.registry,
-              fetchBundles: (mspId, digests, fetchOptions) => fetchBundles(exchange.host, mspId, digests, fetchOptions),
+              fetchBundles: (mspId, digests, fetchOptions) =>
+                fetchBundles({ host: exchange.host, registry: exchange.registry }, mspId, digests, fetchOptions),
             },
             query,
             options,

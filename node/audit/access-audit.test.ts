@@ -1,14 +1,35 @@
 /**
- * The audit's verdicts from typed fakes of the chain and of the nodes' bundle fetch (the process test in
- * test/regulator-audit-processes.test.ts runs the real parts): which copy is checked, and what each case yields.
+ * The audit's verdicts from typed fakes of the chain, the nodes' bundle fetch either a typed fake or real libp2p
+ * hosts on loopback serving journals on LevelDB (the process test in test/regulator-audit-processes.test.ts runs
+ * every part real): which copy is checked, what each case yields, and which node counts as heard.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, connect, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Level } from 'level';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Consent } from '../../chaincode/src/protocol.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
 import { encodeAcknowledgement, type SignedEnvelope } from '../p2p/exchange-messages.ts';
-import { digestOf, P2pError, RegistryView, signEnvelope, type FetchedBundle } from '../p2p/index.ts';
+import type { ExchangeBundle } from '../p2p/exchange-ports.ts';
+import {
+  AUDIT_PROTOCOL,
+  bundleServer,
+  ChainExchangeJournal,
+  digestOf,
+  fetchBundles,
+  P2pError,
+  RegistryView,
+  signEnvelope,
+  startP2pHost,
+  type BundleFetchTimeouts,
+  type FetchedBundle,
+  type P2pHost,
+} from '../p2p/index.ts';
 import { signedExchange } from '../p2p/test-exchange.ts';
-import { snapshotOf, newReceiptKey, spkiOf } from '../p2p/test-registry.ts';
+import { snapshotOf, newReceiptKey, spkiOf, testPeer, type SnapshotMember } from '../p2p/test-registry.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import { auditAccesses, type AccessAuditComponents } from './access-audit.ts';
 
@@ -63,11 +84,8 @@ function access(kinds: string[], at = AT) {
   });
   const decodedAck = exchange.decoded.acknowledgement;
   if (decodedAck === undefined || ack === undefined) throw new Error('the exchange has an acknowledgement');
-  const disputeBody = encodeAcknowledgement({
-    ...decodedAck,
-    status: 'DISPUTED',
-    disputeReason: 'record 0 (loan): not the chain index',
-  });
+  const dispute = { ...decodedAck, status: 'DISPUTED', disputeReason: 'record 0 (loan): not the chain index' } as const;
+  const disputeBody = encodeAcknowledgement(dispute);
   const withAck = (acknowledgement: SignedEnvelope): FetchedBundle => ({
     receiptDigest,
     found: true,
@@ -75,11 +93,21 @@ function access(kinds: string[], at = AT) {
     receipt: receiptEnvelope,
     acknowledgement,
   });
+  const disputeAck = signEnvelope('acknowledgement', disputeBody, bankKey);
   /** The copy with the requester's dispute of the same receipt instead of its acceptance. */
-  const disputed = withAck(signEnvelope('acknowledgement', disputeBody, bankKey));
+  const disputed = withAck(disputeAck);
   /** A copy whose acknowledgement was edited after the requester signed it: the dispute under the acceptance's signature. */
   const forged = withAck({ ...ack, body: disputeBody });
-  return { onChain, stored, disputed, forged, receiptDigest };
+  /** The two sides' copies as their journals keep them: the provider's unacknowledged, the requester's disputed. */
+  const journaled: { provider: ExchangeBundle; requester: ExchangeBundle } = {
+    provider: { ...exchange, acknowledgement: undefined, decoded: { ...exchange.decoded, acknowledgement: undefined } },
+    requester: {
+      ...exchange,
+      acknowledgement: disputeAck,
+      decoded: { ...exchange.decoded, acknowledgement: dispute },
+    },
+  };
+  return { onChain, stored, disputed, forged, journaled, receiptDigest };
 }
 
 const consent: Consent = {
@@ -291,5 +319,143 @@ describe('auditAccesses', () => {
       code: 'INCOMPLETE',
       message: expect.stringContaining('narrow the query') as unknown,
     });
+  });
+});
+
+describe('auditAccesses over libp2p', () => {
+  const stopping: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    await Promise.all(stopping.splice(0).map((stop) => stop()));
+  });
+
+  /** A TCP listener on loopback, closed after the test, as a registered multiaddr. */
+  async function listening(onSocket: Parameters<typeof createServer>[1]): Promise<string> {
+    const server: Server = createServer(onSocket);
+    stopping.push(() => new Promise((resolve) => server.close(resolve)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `/ip4/127.0.0.1/tcp/${String((server.address() as { port: number }).port)}`;
+  }
+
+  /** A registered address that takes connections and never says a word: a node whose process hangs. */
+  const mute = () =>
+    listening((socket) => {
+      socket.on('error', () => undefined);
+      stopping.push(() => Promise.resolve(socket.destroy()));
+    });
+
+  /** An address that relays to `host` only after `delayMs`: a node slow to reach. */
+  const slowToReach = (host: P2pHost, delayMs: number) => {
+    const port = Number(/\/tcp\/(\d+)/.exec(host.addresses()[0] ?? '')?.[1]);
+    return listening((inbound) => {
+      inbound.on('error', () => undefined);
+      setTimeout(() => {
+        const outbound = connect(port, '127.0.0.1').on('error', () => undefined);
+        inbound.pipe(outbound).pipe(inbound);
+      }, delayMs);
+    });
+  };
+
+  async function host(peer: { privateKey: Parameters<typeof startP2pHost>[0]['privateKey'] }, p2p: RegistryView) {
+    const started = await startP2pHost({
+      privateKey: peer.privateKey,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      registry: p2p,
+    });
+    stopping.push(() => started.stop());
+    return started;
+  }
+
+  /**
+   * An institution's node serving `bundles` from its journal on LevelDB, each read `slowMs` late, and giving itself
+   * `messageTimeoutMs` (its default when absent) to answer a fetch.
+   */
+  async function servingNode(
+    peer: Parameters<typeof host>[0],
+    p2p: RegistryView,
+    options: { bundles: readonly ExchangeBundle[]; slowMs?: number; messageTimeoutMs?: number },
+  ): Promise<P2pHost> {
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-audit-'));
+    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    stopping.push(async () => {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const notCalled = () => Promise.reject(new Error('an obtained bundle is recorded on no chain'));
+    const journal = new ChainExchangeJournal({
+      db,
+      chain: { recordAccessReceipt: notCalled, recordAccessReceipts: notCalled, blockNumberOf: notCalled },
+    });
+    for (const bundle of options.bundles) await journal.obtained(bundle);
+    const node = await host(peer, p2p);
+    await node.handle(
+      AUDIT_PROTOCOL,
+      bundleServer({
+        registry: p2p,
+        journal: {
+          readableBundle: async (digest) => {
+            await sleep(options.slowMs ?? 0);
+            return journal.readableBundle(digest);
+          },
+        },
+        ...(options.messageTimeoutMs !== undefined && { messageTimeoutMs: options.messageTimeoutMs }),
+      }),
+    );
+    return node;
+  }
+
+  const at = (node: P2pHost) => node.addresses().map((address) => address.replace(/\/p2p\/.*$/, ''));
+
+  /** The audit of `receipts` by a regulator's host fetching over `p2p`'s nodes, with `timeouts` for each node. */
+  function overNodes(
+    receipts: readonly ChainReceipt[],
+    regulator: P2pHost,
+    p2p: RegistryView,
+    timeouts?: BundleFetchTimeouts,
+  ): AccessAuditComponents {
+    return {
+      ...components(receipts, {}),
+      fetchBundles: (mspId, digests, options) =>
+        fetchBundles({ host: regulator, registry: p2p }, mspId, digests, { ...options, ...(timeouts && { timeouts }) }),
+    };
+  }
+
+  const regulatorMember = (peerId: string): SnapshotMember => ({
+    mspId: 'PbocRegulatorMSP',
+    peerId,
+    role: 'regulator',
+  });
+
+  it("asks an institution's next node when the first is dead, each node in its own time from its own stream", async () => {
+    const a = access(['loan']);
+    const [regulator, agency, deadBank, bank] = await Promise.all([
+      testPeer('PbocRegulatorMSP'),
+      testPeer(AGENCY),
+      testPeer(BANK),
+      testPeer(BANK),
+    ]);
+    const p2p = new RegistryView(snapshotOf([]));
+    const agencyNode = await servingNode(agency, p2p, { bundles: [a.journaled.provider] });
+    const bankNode = await servingNode(bank, p2p, { bundles: [a.journaled.requester], slowMs: 800 });
+    const regulatorHost = await host(regulator, p2p);
+    p2p.replace(
+      snapshotOf([
+        regulatorMember(regulator.peerId),
+        { mspId: AGENCY, peerId: agency.peerId, addresses: at(agencyNode), role: 'agency' },
+        // The bank's first node hangs at both its addresses; its second is 0.8 s away and answers 0.8 s after asked.
+        { mspId: BANK, peerId: deadBank.peerId, addresses: [await mute(), await mute()] },
+        { mspId: BANK, peerId: bank.peerId, addresses: [await slowToReach(bankNode, 800)] },
+      ]),
+    );
+    // 1.5 s each to reach a node and to answer: one bound for the whole fetch, or an answer's bound started before
+    // its node's dial, and the bank's dispute is never heard.
+    const timeouts = { dialMs: 1_500, answerMs: 1_500 };
+    const audited = await auditAccesses(
+      overNodes([a.onChain], regulatorHost, p2p, timeouts),
+      {},
+      {
+        signal: AbortSignal.timeout(30_000),
+      },
+    );
+    expect(audited).toMatchObject([{ verdict: 'DISPUTED', bundleFrom: BANK }]);
   });
 });
