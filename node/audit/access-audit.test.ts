@@ -214,7 +214,25 @@ describe('auditAccesses', () => {
       components([a.onChain], { [AGENCY]: { [a.receiptDigest]: a.stored(false) } }, [BANK]),
       { institution: AGENCY },
     );
-    expect(onlyProvider).toMatchObject([{ verdict: 'NO_ACKNOWLEDGEMENT', bundleFrom: AGENCY }]);
+    // The bank not heard, its copy may hold the acknowledgement: no verdict says the bank never gave one.
+    expect(onlyProvider).toMatchObject([{ verdict: 'NOT_HEARD', bundleFrom: AGENCY }]);
+    expect(onlyProvider[0]?.findings).toEqual([
+      { code: 'NOT_HEARD', reason: `${BANK} was not heard: ${BANK} is down; judged by ${AGENCY}'s copy alone` },
+      { code: 'NO_ACKNOWLEDGEMENT', reason: `${AGENCY}'s copy holds no acknowledgement` },
+    ]);
+  });
+
+  it('gives the verdict a copy heard proves though the other side was not heard, naming that side', async () => {
+    const a = access(['tax']);
+    const [audited] = await auditAccesses(
+      components([a.onChain], { [AGENCY]: { [a.receiptDigest]: a.stored(false) } }, [BANK]),
+      {},
+    );
+    expect(audited).toMatchObject({ verdict: 'NO_VALID_CONSENT', bundleFrom: AGENCY });
+    expect(audited?.findings.map((f) => f.code)).toEqual(['NO_VALID_CONSENT', 'NO_ACKNOWLEDGEMENT', 'NOT_HEARD']);
+    expect(audited?.findings[2]?.reason).toBe(
+      `${BANK} was not heard: ${BANK} is down; judged by ${AGENCY}'s copy alone`,
+    );
   });
 
   it("finds the requester's dispute though the provider's copy has no acknowledgement", async () => {
@@ -267,15 +285,49 @@ describe('auditAccesses', () => {
       components([a.onChain], { [AGENCY]: { [a.receiptDigest]: forged } }, [BANK]),
       {},
     );
-    expect(audited?.findings.map((f) => f.code)).toEqual(['DIGEST_MISMATCH', 'BUNDLE_MISSING']);
-    expect(audited?.findings[1]?.reason).toContain(`${BANK} is down`);
+    expect(audited?.findings.map((f) => f.code)).toEqual(['DIGEST_MISMATCH', 'NOT_HEARD']);
+    expect(audited?.findings[1]?.reason).toBe(`${BANK} was not heard: ${BANK} is down`);
   });
 
-  it('finds BUNDLE_MISSING when no node gives the bundle, naming the unreachable node', async () => {
+  it('finds BUNDLE_MISSING only when both sides answered without the bundle; NOT_HEARD when one did not answer', async () => {
     const a = access(['loan']);
-    const [audited] = await auditAccesses(components([a.onChain], {}, [AGENCY]), {});
-    expect(audited?.verdict).toBe('BUNDLE_MISSING');
-    expect(audited?.findings[0]?.reason).toContain(`${AGENCY} is down`);
+    const [missing] = await auditAccesses(components([a.onChain], {}), {});
+    expect(missing?.findings).toEqual([
+      { code: 'BUNDLE_MISSING', reason: `neither ${AGENCY} nor ${BANK} holds the bundle of this receipt` },
+    ]);
+    const [unheard] = await auditAccesses(components([a.onChain], {}, [AGENCY]), {});
+    expect(unheard?.findings).toEqual([{ code: 'NOT_HEARD', reason: `${AGENCY} was not heard: ${AGENCY} is down` }]);
+  });
+
+  it('judges the parts of the query a node answered, and marks not heard the part it failed and every later one', async () => {
+    const a = access(['loan']);
+    // 250 accesses: the bank's node is asked for them in three parts of at most 100 and fails the second.
+    const receipts = Array.from({ length: 250 }, (_, i) => ({
+      ...a.onChain,
+      receiptDigest: i.toString(16).padStart(64, '0'),
+      accessedAt: new Date(AT + i).toISOString(),
+    }));
+    const base = components(receipts, {});
+    let bankAsked = 0;
+    const audited = await auditAccesses(
+      {
+        ...base,
+        fetchBundles: (mspId, digests, options) =>
+          mspId === BANK && ++bankAsked === 2
+            ? Promise.reject(new P2pError('TIMEOUT', `${BANK} did not answer the bundle fetch`))
+            : base.fetchBundles(mspId, digests, options),
+      },
+      {},
+    );
+    expect(bankAsked).toBe(2);
+    expect(audited.slice(0, 100).every((x) => x.verdict === 'BUNDLE_MISSING')).toBe(true);
+    expect(new Set(audited.slice(100).map((x) => x.findings.map((f) => f.reason).join()))).toEqual(
+      new Set([
+        `${BANK} was not heard: ${BANK} did not answer the bundle fetch`,
+        `${BANK} was not heard: not asked, after an earlier part of the query failed: ${BANK} did not answer the bundle fetch`,
+      ]),
+    );
+    expect(audited.slice(100).map((x) => x.verdict)).toEqual(Array.from({ length: 150 }, () => 'NOT_HEARD'));
   });
 
   it("finds DIGEST_MISMATCH when the chain's record states another access time than the signed receipt", async () => {
@@ -457,5 +509,45 @@ describe('auditAccesses over libp2p', () => {
       },
     );
     expect(audited).toMatchObject([{ verdict: 'DISPUTED', bundleFrom: BANK }]);
+  });
+
+  it("names a node that overran its own time not heard: NOT_HEARD, not the provider's copy's NO_ACKNOWLEDGEMENT", async () => {
+    const a = access(['loan']);
+    const [regulator, agency, bank] = await Promise.all([
+      testPeer('PbocRegulatorMSP'),
+      testPeer(AGENCY),
+      testPeer(BANK),
+    ]);
+    const p2p = new RegistryView(snapshotOf([]));
+    const agencyNode = await servingNode(agency, p2p, { bundles: [a.journaled.provider] });
+    // The bank's node holds the dispute, but its journal answers after the node's own 0.3 s to serve a fetch.
+    const bankNode = await servingNode(bank, p2p, {
+      bundles: [a.journaled.requester],
+      slowMs: 800,
+      messageTimeoutMs: 300,
+    });
+    const regulatorHost = await host(regulator, p2p);
+    p2p.replace(
+      snapshotOf([
+        regulatorMember(regulator.peerId),
+        { mspId: AGENCY, peerId: agency.peerId, addresses: at(agencyNode), role: 'agency' },
+        { mspId: BANK, peerId: bank.peerId, addresses: at(bankNode) },
+      ]),
+    );
+    // The regulator's own bounds are the defaults, and the explorer's 30 s budget holds: a verdict for every access.
+    const [audited] = await auditAccesses(
+      overNodes([a.onChain], regulatorHost, p2p),
+      {},
+      {
+        signal: AbortSignal.timeout(30_000),
+      },
+    );
+    expect(audited).toMatchObject({ verdict: 'NOT_HEARD', bundleFrom: AGENCY });
+    expect(audited?.findings.map((f) => f.code)).toEqual(['NOT_HEARD', 'NO_ACKNOWLEDGEMENT']);
+    expect(audited?.findings[0]?.reason).toMatch(
+      new RegExp(
+        `^${BANK} was not heard: ${BANK} did not answer the bundle fetch: .*; judged by ${AGENCY}'s copy alone$`,
+      ),
+    );
   });
 });
