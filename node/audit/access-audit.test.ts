@@ -361,6 +361,32 @@ describe('auditAccesses', () => {
     expect(audited).toMatchObject([{ verdict: 'OK', bundleFrom: AGENCY }]);
   });
 
+  it('asks eight institutions at once, no more: a query over many does not dial all their nodes together', async () => {
+    const a = access(['loan']);
+    // Ten institutions: the bank and nine agencies, one access each. No node answers until eight were asked.
+    const receipts = Array.from({ length: 9 }, (_, i) => ({
+      ...a.onChain,
+      provider: `Agency${String(i)}MSP`,
+      receiptDigest: i.toString(16).padStart(64, '0'),
+    }));
+    let release: () => void = () => undefined;
+    let released = false;
+    const eightAsked = new Promise<void>((resolve) => (release = resolve)).then(() => {
+      released = true;
+    });
+    let asked = 0;
+    let beyond = 0;
+    const nodes = paced(components(receipts, {}), () => {
+      asked += 1;
+      if (!released && asked > 8) beyond += 1;
+      if (asked === 8) release();
+      return eightAsked;
+    });
+    const audited = await auditAccesses(nodes, {}, { signal: AbortSignal.timeout(2_000) });
+    expect(beyond).toBe(0);
+    expect(audited.map((x) => x.verdict)).toEqual(Array.from({ length: 9 }, () => 'BUNDLE_MISSING'));
+  });
+
   it('gives no verdict, BUNDLE_MISSING least of all, when its time runs out before every node answered', async () => {
     const a = access(['loan']);
     const nodes = paced(components([a.onChain], { [BANK]: { [a.receiptDigest]: a.stored(true) } }), (mspId) =>
