@@ -414,9 +414,13 @@ describe('auditAccesses over libp2p', () => {
     return `/ip4/127.0.0.1/tcp/${String((server.address() as { port: number }).port)}`;
   }
 
-  /** A registered address that takes connections and never says a word: a node whose process hangs. */
-  const mute = () =>
+  /**
+   * A registered address that takes connections and never says a word: a node whose process hangs. `dialled`
+   * counts the connections it took.
+   */
+  const mute = (dialled = { count: 0 }) =>
     listening((socket) => {
+      dialled.count += 1;
       socket.on('error', () => undefined);
       stopping.push(() => Promise.resolve(socket.destroy()));
     });
@@ -535,6 +539,37 @@ describe('auditAccesses over libp2p', () => {
       },
     );
     expect(audited).toMatchObject([{ verdict: 'DISPUTED', bundleFrom: BANK }]);
+  });
+
+  it('asks the node that answered the first part of a query first for the next: the dead one is dialled once', async () => {
+    const a = access(['loan']);
+    const [regulator, agency, deadBank, bank] = await Promise.all([
+      testPeer('PbocRegulatorMSP'),
+      testPeer(AGENCY),
+      testPeer(BANK),
+      testPeer(BANK),
+    ]);
+    const p2p = new RegistryView(snapshotOf([]));
+    const agencyNode = await servingNode(agency, p2p, { bundles: [] });
+    const bankNode = await servingNode(bank, p2p, { bundles: [] });
+    const regulatorHost = await host(regulator, p2p);
+    const dialled = { count: 0 };
+    p2p.replace(
+      snapshotOf([
+        regulatorMember(regulator.peerId),
+        { mspId: AGENCY, peerId: agency.peerId, addresses: at(agencyNode), role: 'agency' },
+        { mspId: BANK, peerId: deadBank.peerId, addresses: [await mute(dialled)] },
+        { mspId: BANK, peerId: bank.peerId, addresses: at(bankNode) },
+      ]),
+    );
+    // 101 accesses: the bank's nodes are asked in two parts.
+    const receipts = Array.from({ length: 101 }, (_, i) => ({
+      ...a.onChain,
+      receiptDigest: i.toString(16).padStart(64, '0'),
+    }));
+    const audited = await auditAccesses(overNodes(receipts, regulatorHost, p2p, { dialMs: 500 }), {});
+    expect(audited.map((x) => x.verdict)).toEqual(Array.from({ length: 101 }, () => 'BUNDLE_MISSING'));
+    expect(dialled.count).toBe(1);
   });
 
   it("names a node that overran its own time not heard: NOT_HEARD, not the provider's copy's NO_ACKNOWLEDGEMENT", async () => {
