@@ -923,7 +923,8 @@ function startExplorer(
             {
               chain,
               keys: exchange.registry,
-              fetchBundles: (mspId, digests, fetchOptions) => fetchBundles(exchange.host, mspId, digests, fetchOptions),
+              fetchBundles: (mspId, digests, fetchOptions) =>
+                fetchBundles({ host: exchange.host, registry: exchange.registry }, mspId, digests, fetchOptions),
             },
             query,
             options,

@@ -206,13 +206,16 @@ describe('lianxin audit between node processes', () => {
       configs[BANK] ?? '',
       '--json',
     ]);
-    expect(run.code).toBe(1);
+    // Exit 3, not 1: nothing failed, nothing was heard.
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('2 of 2 accesses not heard (NOT_HEARD');
     const lines = linesOf(run.stdout);
     expect(lines.length).toBe(2);
+    // A refusal tells nothing of the copy the node holds: the agency was not heard (the bank's own node refuses too).
     for (const line of lines) {
-      expect(line.verdict).toBe('BUNDLE_MISSING');
-      expect(line.findings[0]?.reason).toContain(
-        `${AGENCY} refused the bundle fetch: ${BANK} has the role bank, not regulator`,
+      expect(line.verdict).toBe('NOT_HEARD');
+      expect(line.findings.map((f) => f.reason)).toContain(
+        `${AGENCY} was not heard: ${AGENCY} refused the bundle fetch: ${BANK} has the role bank, not regulator`,
       );
     }
   }, 60_000);

@@ -10,6 +10,11 @@
  * is attacker-controlled until verified: a copy whose receipt is not the chain's, or that does not verify when
  * another is judged, is set aside with a finding naming the node; of the verified copies the one that tells
  * most (a dispute, then an acknowledgement) is judged; disagreeing acknowledgements are a finding.
+ *
+ * A verdict comes only from what was heard. An institution none of whose nodes answered for an access (no node
+ * registered, none reached, none answered in its time, an answer refused or unreadable, or the access in a part
+ * of the query not asked after such a failure) is named NOT_HEARD in that access's findings, and the access is
+ * NOT_HEARD unless what was heard already proves a failure the unheard copy could not undo.
  */
 import type { Consent } from '../../chaincode/src/protocol.ts';
 import { checkUscc, requireMspId, requireTime } from '../../chaincode/src/protocol.ts';
@@ -29,8 +34,13 @@ import {
 } from '../p2p/index.ts';
 import { AuditError } from './errors.ts';
 
-/** One access's verdict: OK, or the first problem found. Stable codes, for scripts and for the exit status. */
-export type AuditVerdictCode = 'OK' | 'BUNDLE_MISSING' | BundleProblemCode;
+/**
+ * One access's verdict: OK, or the first problem found. Stable codes, for scripts and for the exit status.
+ * BUNDLE_MISSING: both institutions' nodes answered and neither holds the bundle. NOT_HEARD: an institution's nodes
+ * did not answer for this access, and what the other gave proves no failure (OK and NO_ACKNOWLEDGEMENT are then
+ * never given: the copy not heard may hold the acknowledgement, or another one).
+ */
+export type AuditVerdictCode = 'OK' | 'BUNDLE_MISSING' | 'NOT_HEARD' | BundleProblemCode;
 
 export interface AuditFinding {
   readonly code: Exclude<AuditVerdictCode, 'OK'>;
@@ -70,7 +80,10 @@ export interface AccessAuditComponents {
   };
   /** The registry's receipt keys (RegistryView over the chain's snapshot). */
   readonly keys: ReceiptKeyLookup;
-  /** `fetchBundles` over the regulator's p2p host. */
+  /**
+   * `fetchBundles` over the regulator's p2p host: the copies one node of `mspId` holds, in the order asked; throws
+   * when none of its nodes answered (not heard).
+   */
   readonly fetchBundles: (
     mspId: string,
     receiptDigests: readonly string[],
@@ -142,11 +155,14 @@ async function listAccesses(c: AccessAuditComponents, q: AuditQuery): Promise<Ch
  */
 const CONCURRENT_INSTITUTIONS = 8;
 
-type Fetched = { copies: Map<string, FetchedBundle>; failure: string | undefined };
+/** What an institution's nodes answered: the copies they gave, and why each digest they did not answer was not heard. */
+type Fetched = { copies: Map<string, FetchedBundle>; notHeard: Map<string, string> };
 
 /**
- * Every copy the nodes of `mspId` gave, by digest; an unreachable node or a refusal counts as no copy.
- * @throws AuditError `INCOMPLETE` when `signal` stopped the audit: the node was not heard, so it gave no verdict.
+ * Every copy the nodes of `mspId` gave, by digest, asked MAX_AUDIT_DIGESTS at a time. A part none of its nodes
+ * answered is not heard, and so is every later part, not asked: the nodes have just failed, and each ask would spend
+ * their timeouts again.
+ * @throws AuditError `INCOMPLETE` when `signal` stopped the audit.
  */
 async function fetchFrom(
   c: AccessAuditComponents,
@@ -154,17 +170,24 @@ async function fetchFrom(
   digests: readonly string[],
   signal: AbortSignal | undefined,
 ): Promise<Fetched> {
-  const copies = new Map<string, FetchedBundle>();
+  const fetched: Fetched = { copies: new Map(), notHeard: new Map() };
+  let failure: string | undefined;
   for (let at = 0; at < digests.length; at += MAX_AUDIT_DIGESTS) {
-    try {
-      const fetched = await c.fetchBundles(mspId, digests.slice(at, at + MAX_AUDIT_DIGESTS), signal ? { signal } : {});
-      for (const bundle of fetched) copies.set(bundle.receiptDigest, bundle);
-    } catch (err) {
-      if (signal?.aborted === true) throw incomplete(signal);
-      return { copies, failure: `${mspId}: ${err instanceof Error ? err.message : String(err)}` };
+    const asked = digests.slice(at, at + MAX_AUDIT_DIGESTS);
+    let why = failure === undefined ? undefined : `not asked, after an earlier part of the query failed: ${failure}`;
+    if (why === undefined) {
+      try {
+        for (const bundle of await c.fetchBundles(mspId, asked, signal ? { signal } : {})) {
+          fetched.copies.set(bundle.receiptDigest, bundle);
+        }
+      } catch (err) {
+        if (signal?.aborted === true) throw incomplete(signal);
+        failure = why = err instanceof Error ? err.message : String(err);
+      }
     }
+    if (why !== undefined) for (const digest of asked) fetched.notHeard.set(digest, why);
   }
-  return { copies, failure: undefined };
+  return fetched;
 }
 
 /** The copies of every institution in `wanted`, CONCURRENT_INSTITUTIONS at a time. */
@@ -293,24 +316,25 @@ export async function auditAccesses(
 
   const audited: AuditedAccess[] = [];
   for (const receipt of accesses) {
-    const unreachable: string[] = [];
+    const unheard: Unheard[] = [];
     const given: { from: string; copy: FetchedBundle }[] = [];
     for (const mspId of [receipt.provider, receipt.requester]) {
       const from = fetched.get(mspId);
+      const why = from?.notHeard.get(receipt.receiptDigest);
       const copy = from?.copies.get(receipt.receiptDigest);
-      if (from?.failure !== undefined) unreachable.push(from.failure);
-      if (copy !== undefined) given.push({ from: mspId, copy });
+      if (why !== undefined) unheard.push({ mspId, why });
+      else if (copy !== undefined) given.push({ from: mspId, copy });
     }
     const { judged: best, findings: aboutCopies } = judgedCopy(receipt, given, c.keys);
     const judged = best?.verification;
     const findings: AuditFinding[] = [];
-    /** Every copy given set aside: the unreachable node's failure still said, after why the copies were. */
-    const unusable: AuditFinding[] = [];
     if (judged === undefined) {
-      const why = unreachable.length > 0 ? `; ${unreachable.join('; ')}` : '';
-      const missing = `neither ${receipt.provider} nor ${receipt.requester} gave the bundle of this receipt`;
-      if (aboutCopies.length === 0) findings.push({ code: 'BUNDLE_MISSING', reason: `${missing}${why}` });
-      else if (why !== '') unusable.push({ code: 'BUNDLE_MISSING', reason: `${missing} in a usable copy${why}` });
+      if (aboutCopies.length === 0 && unheard.length === 0) {
+        findings.push({
+          code: 'BUNDLE_MISSING',
+          reason: `neither ${receipt.provider} nor ${receipt.requester} holds the bundle of this receipt`,
+        });
+      }
     } else if (!judged.ok) {
       findings.push({ ...pick(judged), reason: `${best?.from ?? ''}'s copy: ${judged.reason}` });
     } else {
@@ -320,10 +344,40 @@ export async function auditAccesses(
       if (consent !== undefined) findings.push(pick(consent));
       findings.push(...judged.findings.map(pick));
     }
-    findings.push(...aboutCopies, ...unusable);
-    audited.push({ receipt, verdict: findings[0]?.code ?? 'OK', findings, bundleFrom: best?.from });
+    findings.push(...aboutCopies);
+    const all = withUnheard(findings, unheard, best?.from);
+    audited.push({ receipt, verdict: all[0]?.code ?? 'OK', findings: all, bundleFrom: best?.from });
   }
   return audited;
+}
+
+/** An institution whose nodes did not answer for an access, and why. */
+interface Unheard {
+  readonly mspId: string;
+  readonly why: string;
+}
+
+/**
+ * `heard` (what the copies heard show) with a NOT_HEARD finding for each side in `unheard`. They come first —
+ * the verdict is NOT_HEARD — unless `heard` already shows a failure the copy not heard could not undo: anything
+ * but a missing acknowledgement, which that copy may hold. A missing acknowledgement is then said of the copy
+ * judged (`judgedFrom`'s), not of the requester.
+ */
+function withUnheard(
+  heard: AuditFinding[],
+  unheard: readonly Unheard[],
+  judgedFrom: string | undefined,
+): AuditFinding[] {
+  if (unheard.length === 0) return heard;
+  const alone = judgedFrom === undefined ? '' : `; judged by ${judgedFrom}'s copy alone`;
+  const notHeard = unheard.map(({ mspId, why }): AuditFinding => ({
+    code: 'NOT_HEARD',
+    reason: `${mspId} was not heard: ${why}${alone}`,
+  }));
+  const said = heard.map((f) =>
+    f.code === 'NO_ACKNOWLEDGEMENT' ? { ...f, reason: `${judgedFrom ?? ''}'s copy holds no acknowledgement` } : f,
+  );
+  return said.some((f) => f.code !== 'NO_ACKNOWLEDGEMENT') ? [...said, ...notHeard] : [...notHeard, ...said];
 }
 
 function pick(p: BundleProblem): AuditFinding {

@@ -8,7 +8,7 @@ export type AuditErrorCode =
   | 'CHAIN_UNAVAILABLE'
   /**
    * The audit was stopped (its time ran out, its caller left) before every institution's node had answered: no
-   * verdict is given, as one would be BUNDLE_MISSING for a node never asked. Narrow the query.
+   * verdict is given, as the accesses of every institution not yet heard would be NOT_HEARD. Narrow the query.
    */
   | 'INCOMPLETE';
 

@@ -48,7 +48,8 @@ export async function runRegulatorAudit(
         {
           chain,
           keys: registry,
-          fetchBundles: (mspId, digests, fetchOptions) => fetchBundles(host, mspId, digests, fetchOptions),
+          fetchBundles: (mspId, digests, fetchOptions) =>
+            fetchBundles({ host, registry }, mspId, digests, fetchOptions),
         },
         query,
         options,

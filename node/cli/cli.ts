@@ -50,10 +50,11 @@ export const COMMANDS: readonly CommandDefinition[] = [
 ];
 
 export const EXIT_STATUS_HELP = `
-Exit status: 0 done; 1 the operation or check failed (one line on stderr says why); 2 wrong usage.
+Exit status: 0 done; 1 the operation or check failed (one line on stderr says why); 2 wrong usage;
+3 a check not finished: a party it needed did not answer (lianxin audit: an institution's nodes).
 Run \`lianxin <command> --help\` for a command's arguments and options.`;
 
-export type ExitCode = 0 | 1 | 2;
+export type ExitCode = 0 | 1 | 2 | 3;
 
 /** The program, built anew per run: commander's commands hold the parsed state. */
 export function buildProgram(io: CliIo): Command {

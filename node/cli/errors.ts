@@ -1,6 +1,7 @@
 /**
  * How a `lianxin` command fails. Every failure is one line on stderr naming what went wrong; the process exit
- * code says whose fault it was: 2 for a wrong command line (`USAGE`), 1 for everything else.
+ * code says whose fault it was: 2 for a wrong command line (`USAGE`), 3 for a check a party did not answer
+ * (`NOT_HEARD`: neither passed nor failed), 1 for everything else.
  */
 export type CliErrorCode =
   /** Unknown command or option, a missing or malformed argument. */
@@ -21,6 +22,8 @@ export type CliErrorCode =
   | 'LEDGER_ERROR'
   /** An attestation did not verify. */
   | 'VERIFICATION_FAILED'
+  /** A check could not be finished: a party it needed did not answer (`lianxin audit`: an institution not heard). */
+  | 'NOT_HEARD'
   /** An attestation verified but is about another artifact or issuer than the one in hand (`verify --artifact`). */
   | 'MISMATCH';
 
@@ -35,8 +38,8 @@ export class CliError extends Error {
   }
 
   /** The process exit code (sysexits-style split: usage errors apart from failures). */
-  get exitCode(): 1 | 2 {
-    return this.code === 'USAGE' ? 2 : 1;
+  get exitCode(): 1 | 2 | 3 {
+    return this.code === 'USAGE' ? 2 : this.code === 'NOT_HEARD' ? 3 : 1;
   }
 }
 

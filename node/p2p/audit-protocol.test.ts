@@ -64,7 +64,7 @@ describe('bundleServer', () => {
     await db.put(Buffer.from(`o/${damaged}`), Buffer.from('{"request":'));
     await bankHost.handle(AUDIT_PROTOCOL, bundleServer({ registry, journal, onError: (err) => errors.push(err) }));
     for (const _fetch of [1, 2]) {
-      const fetched = await fetchBundles(regulatorHost, BANK, [damaged, kept, unknown]);
+      const fetched = await fetchBundles({ host: regulatorHost, registry }, BANK, [damaged, kept, unknown]);
       expect(fetched.map((b) => [b.receiptDigest, b.found])).toEqual([
         [damaged, false],
         [kept, true],

@@ -49,7 +49,7 @@ export {
 export { signEnvelope, verifyEnvelope, digestOf, type SignedMessage } from './exchange-signatures.ts';
 export { ExchangeRefusedError, JournalEntryError, P2pError, type P2pErrorCode } from './errors.ts';
 export { AUDIT_PROTOCOL, EXCHANGE_PROTOCOL, MAX_AUDIT_DIGESTS, REPORT_CHUNK_BYTES } from './constants.ts';
-export { bundleServer, fetchBundles, type BundleServerComponents } from './audit-protocol.ts';
+export { bundleServer, fetchBundles, type BundleFetchTimeouts, type BundleServerComponents } from './audit-protocol.ts';
 export type { FetchedBundle } from './audit-messages.ts';
 export {
   chainRecordProblem,

@@ -2,7 +2,8 @@
  * `lianxin audit [--subject USCC | --institution MSP] [--from T] [--to T] --config node.yaml [--json]`: the
  * regulator's audit of report accesses (node/audit). With the regulator node's configuration it lists the
  * accesses from the chain, fetches every receipt bundle from the institutions' nodes over p2p, verifies it, and
- * prints one verdict per access: a table, or JSON lines with --json. Exit 1 when any access is not OK.
+ * prints one verdict per access: a table, or JSON lines with --json. Exit 1 when any access failed the audit, else 3
+ * when any was not heard (NOT_HEARD: an institution's nodes did not answer; neither passed nor failed).
  */
 import type { AuditedAccess } from '../../audit/index.ts';
 import { subcommand, type CommandDefinition } from '../command.ts';
@@ -13,8 +14,9 @@ or provider, and/or a time window [from, to)), fetches each access's receipt bun
 institutions involved over p2p (they serve it to regulators only), verifies every signature, the chain's record
 of the receipt, and the consent at the time of access (subject, grantee, purpose, window, revocation, and every
 kind asked for). One verdict per access: OK, NO_VALID_CONSENT, NO_ACKNOWLEDGEMENT, DISPUTED, BUNDLE_MISSING,
-SIGNATURE_INVALID, DIGEST_MISMATCH, BUNDLE_INCONSISTENT or BUNDLE_MALFORMED. Runs with the identity and p2p key
-of the regulator's node.yaml. Exit 1 when any access is not OK.`;
+SIGNATURE_INVALID, DIGEST_MISMATCH, BUNDLE_INCONSISTENT or BUNDLE_MALFORMED; or NOT_HEARD when an institution's
+nodes did not answer for it and the other's copy proves no failure (audit it again later). Runs with the identity
+and p2p key of the regulator's node.yaml. Exit 1 when any access failed the audit; else 3 when any was not heard.`;
 
 interface AuditOptions {
   readonly config: string;
@@ -97,13 +99,16 @@ export const auditCommand: CommandDefinition = (parent, io) => {
         throw err;
       }
       io.stdout.write(values.json === true ? accesses.map(jsonLine).join('') : table(accesses));
-      const failed = accesses.filter((a) => a.verdict !== 'OK');
+      const failed = accesses.filter((a) => a.verdict !== 'OK' && a.verdict !== 'NOT_HEARD');
+      const unheard = accesses.filter((a) => a.verdict === 'NOT_HEARD').length;
+      const notHeard = `${unheard} of ${accesses.length} accesses not heard (NOT_HEARD: audit them again when the nodes answer)`;
       if (failed.length > 0) {
         const codes = [...new Set(failed.map((a) => a.verdict))].join(', ');
         throw new CliError(
           'VERIFICATION_FAILED',
-          `${failed.length} of ${accesses.length} accesses failed the audit (${codes})`,
+          `${failed.length} of ${accesses.length} accesses failed the audit (${codes})${unheard > 0 ? `; ${notHeard}` : ''}`,
         );
       }
+      if (unheard > 0) throw new CliError('NOT_HEARD', notHeard);
     });
 };

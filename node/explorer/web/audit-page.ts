@@ -8,11 +8,17 @@ const DAY_MS = 86_400_000;
 function render(view: AuditView): HTMLElement {
   if (view.accesses.length === 0)
     return el('p', { class: 'muted', id: 'accesses' }, 'No access recorded for this query.');
-  const failed = view.accesses.filter((a) => a.verdict !== 'OK').length;
+  const unheard = view.accesses.filter((a) => a.verdict === 'NOT_HEARD').length;
+  const failed = view.accesses.filter((a) => a.verdict !== 'OK').length - unheard;
+  // Not heard is neither passed nor failed: an institution's nodes did not answer for the access.
+  const status = (verdict: string) => (verdict === 'OK' ? 'ok' : verdict === 'NOT_HEARD' ? 'muted' : 'fail');
+  const summary =
+    `${view.accesses.length} accesses, ${failed} failed the audit` +
+    (unheard === 0 ? '.' : `, ${unheard} not heard (an institution's nodes did not answer: audit again later).`);
   return el(
     'div',
     { id: 'accesses' },
-    el('p', { class: failed === 0 ? 'ok' : 'fail' }, `${view.accesses.length} accesses, ${failed} failed the audit.`),
+    el('p', { class: failed > 0 ? 'fail' : unheard > 0 ? 'muted' : 'ok' }, summary),
     table(
       ['Accessed at', 'Requester', 'Provider', 'Subject', 'Purpose', 'Receipt', 'Verdict', 'Why'],
       view.accesses.map((a) => [
@@ -22,7 +28,7 @@ function render(view: AuditView): HTMLElement {
         el('code', {}, a.subject),
         a.purpose,
         el('code', { title: a.receiptDigest }, a.receiptDigest.slice(0, 12)),
-        el('span', { class: `verdict ${a.verdict === 'OK' ? 'ok' : 'fail'}` }, a.verdict),
+        el('span', { class: `verdict ${status(a.verdict)}` }, a.verdict),
         a.findings[0] === undefined
           ? ''
           : `${a.findings[0].reason}${a.findings[0].field === undefined ? '' : ` [${a.findings[0].field}]`}`,
