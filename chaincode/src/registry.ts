@@ -414,7 +414,10 @@ export async function getKey(ctx: Context, mspId: string, kid: string): Promise<
   );
 }
 
-/** Revoked and rotated keys have a closed window, so the window alone decides. */
+/**
+ * Whether `ms` falls in the key's window (rotation and revocation close it). A transaction's time is its submitter's
+ * claim, so a window alone does not keep a closed key out: anchoring also goes by the key's state (checkpoints.ts).
+ */
 export function isKeyValidAt(key: PublicKeyRecord, ms: number): boolean {
   return Date.parse(key.validFrom) <= ms && (key.validUntil === null || ms < Date.parse(key.validUntil));
 }
