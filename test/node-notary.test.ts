@@ -210,15 +210,19 @@ describe('notarization on chain', () => {
     expect(platformNode.log.size).toBe(size);
   });
 
-  it("refuses to start a node whose ingest.usccMode differs from the registry's, naming both", async () => {
-    // Lenient against a strict registry, as the config doc's "legal early pilot codes" invites.
-    await expect(net.startNode(AGENCY, { ingest: { usccMode: 'lenient' } })).rejects.toMatchObject({
-      name: 'NodeStartError',
-      code: 'USCC_MODE_MISMATCH',
-      message: expect.stringMatching(
-        /ingest\.usccMode is lenient but the consortium registry's USCC mode is strict/,
-      ) as string,
-    });
+  it("starts a node whose ingest.usccMode is looser than the registry's and admits in the registry's", async () => {
+    // Lenient against a strict registry, as after SetUsccMode strict: the node starts, held to strict.
+    const agency = await net.startNode(AGENCY, { ingest: { usccMode: 'lenient' } });
+    const records = new net.v1.RecordService(agency.address, await net.credentials(AGENCY));
+    clients.push(records);
+    const pilotCode = '91350100M0001TGQXM'; // well shaped, wrong check character
+    const ingest = (subject: string) =>
+      unary(records.IngestBatch.bind(records), {
+        requestId: `mode-${subject}`,
+        records: [{ subject, kind: 'loan', version: 1, contentType: 'application/json', content: Buffer.from('{}') }],
+      });
+    await expect(ingest(pilotCode).catch(failure)).resolves.toMatchObject({ code: 3, field: 'records[0].subject' });
+    await expect(ingest(testUscc(7))).resolves.toBeDefined();
   });
 });
 

@@ -186,9 +186,10 @@ export async function setOrganizationStatus(ctx: Context, mspId: string, status:
 
 export async function setUsccMode(ctx: Context, mode: string): Promise<Settings> {
   const usccMode = requireOneOf<UsccMode>('mode', mode, ['strict', 'lenient']);
-  await requireOperatorAdmin(ctx);
+  const operator = await requireOperatorAdmin(ctx);
   const settings: Settings = { usccMode };
   await putJson(ctx, NS.settings, SETTINGS_KEY, settings);
+  emitRegistryChanged(ctx, operator.mspId, 'settings');
   return settings;
 }
 
@@ -372,7 +373,7 @@ export function requireOverlapSeconds(value: unknown): number {
   return seconds;
 }
 
-export type RegistryChange = 'org' | 'node' | 'key';
+export type RegistryChange = 'org' | 'node' | 'key' | 'settings';
 
 /**
  * `RegistryChanged` {mspId, kind, txId}: nodes re-read the registry when they see it, so that a new peer ID or key

@@ -96,7 +96,10 @@ describe('organisations', () => {
     const { h } = await createConsortium();
     await h.rejects(admin(MSP.agency), (c, ctx) => c.SetUsccMode(ctx, 'lenient'), 'FORBIDDEN');
     await h.rejects(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'loose'), 'INVALID_ARGUMENT');
-    expect(await h.call(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'lenient'))).toEqual({ usccMode: 'lenient' });
+    const { result, events, txId } = await h.tx(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'lenient'));
+    expect(result).toEqual({ usccMode: 'lenient' });
+    // Nodes re-read the registry on it, as on every registry write.
+    expect(events).toEqual([{ name: 'RegistryChanged', payload: { mspId: MSP.operator, kind: 'settings', txId } }]);
   });
 });
 
