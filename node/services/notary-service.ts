@@ -46,10 +46,15 @@ const DIGEST_BYTES = 32;
 export function createNotaryService(c: Readonly<NotaryServiceComponents>): NotaryServiceImpl {
   return {
     async Notarize(request, { signal, logger }) {
-      const contract = validate(request, c.usccMode);
+      requireDigest('document_digest', request.documentDigest);
+      // A repeat of a notarization this node logged gets a fresh receipt for its leaf (node.proto), whatever the
+      // chain or the USCC modes say now: its parties were admitted when it was logged, and NotaryStore refuses a
+      // repeat with other evidence.
+      const repeat = (await c.notary.leafIndexOf(request.documentDigest)) !== undefined;
+      const contract = validate(request, repeat ? 'lenient' : c.usccMode);
       let chainUp = true;
       try {
-        await checkAgainstChain(contract, c);
+        if (!repeat) await checkAgainstChain(contract, c);
       } catch (err) {
         if (!(err instanceof ChainError && err.retryable)) throw err;
         refuseUncheckedParties(contract, err);
@@ -152,9 +157,11 @@ function refusal(documentDigest: Buffer, refused: Extract<ChainNotarization, { s
     : new NodeError('FAILED_PRECONDITION', message);
 }
 
-/** The request as the leaf's ContractEvidence, parties normalized; throws INVALID_ARGUMENT naming the field. */
+/**
+ * The request, its digest already checked, as the leaf's ContractEvidence, parties normalized; throws
+ * INVALID_ARGUMENT naming the field.
+ */
 function validate(request: NotarizeRequest__Output, usccMode: UsccMode): ContractEvidence__Output {
-  requireDigest('document_digest', request.documentDigest);
   const { partySignatureDigests, labels } = request;
   // The chaincode's own rule (NotarizeEvidence): what passes here is what the chain will take.
   const checked = checkParties(request.parties, usccMode);
