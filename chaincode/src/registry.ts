@@ -25,6 +25,7 @@ import {
   isoTime,
   requireId,
   requireMspId,
+  requireNewMspId,
   requireOneOf,
   requireString,
   requireStringArray,
@@ -138,7 +139,7 @@ export async function registerOrganization(
   city: string,
   role: string,
 ): Promise<Organization> {
-  requireMspId('mspId', mspId);
+  requireNewMspId('mspId', mspId);
   requireString('name', name, 200);
   requireString('city', city, 100);
   const orgRole = requireOneOf('role', role, ORG_ROLES);

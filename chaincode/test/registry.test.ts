@@ -36,6 +36,9 @@ describe('organisations', () => {
     await h.rejects(operatorAdmin, (c, ctx) => c.RegisterOrganization(ctx, MSP.bank, 'Again', 'Suzhou', 'bank'), 'ORG_EXISTS');
     const org = await h.call(operatorAdmin, (c, ctx) => c.RegisterOrganization(ctx, 'SuzhouBankMSP', 'Suzhou Bank', 'Suzhou', 'bank'));
     expect(org).toMatchObject({ mspId: 'SuzhouBankMSP', role: 'bank', status: 'active' });
+    // An MSP ID shaped like a USCC: a notarization naming it as a party would take it for an enterprise.
+    const err = await h.rejects(operatorAdmin, (c, ctx) => c.RegisterOrganization(ctx, 'AB123456CDEFGHJKLM', 'New', 'Suzhou', 'bank'), 'INVALID_ARGUMENT');
+    expect(err.message).toContain('"mspId" must not be shaped like a Unified Social Credit Code');
   });
 
   it.each([
