@@ -137,14 +137,18 @@ describe('notarization on chain', () => {
     expect(fromChain.receipt).toBeNull();
     expect(fromChain).toMatchObject({
       chainState: 'CHAIN_NOTARIZATION_STATE_UNSPECIFIED',
-      chainEvidence: [{ platform: PLATFORM, parties: [testUscc(1), BANK], blockNumber: 0 }],
+      chainEvidence: [{ platform: PLATFORM, parties: [testUscc(1), BANK] }],
     });
+    // The block the bank dates the notarization by, asked of the chain since its record keeps the transaction only.
+    expect(fromChain.chainEvidence[0]?.blockNumber).toBeGreaterThan(0);
 
     const bankOnPlatformNode = await notaryClient(platformNode.address, BANK);
     await expect(bankOnPlatformNode.get(document)).resolves.toMatchObject({
       receipt: { issuer: PLATFORM },
       chainState: 'CHAIN_NOTARIZATION_STATE_COMMITTED',
-      chainEvidence: [{ evidenceId: fromChain.chainEvidence[0]?.evidenceId }],
+      chainEvidence: [
+        { evidenceId: fromChain.chainEvidence[0]?.evidenceId, blockNumber: fromChain.chainEvidence[0]?.blockNumber },
+      ],
     });
 
     const unknown = await bankOnOwnNode.get(digestOf('never notarized')).catch(failure);
@@ -161,7 +165,9 @@ describe('notarization on chain', () => {
     expect(JSON.parse(onBankNode.stdout)).toMatchObject({
       chainEvidence: [{ documentDigest: document.toString('base64'), platform: PLATFORM }],
     });
-    expect(onBankNode.stderr).toMatch(/^on chain: notarized by NanjingSupplyChainMSP at .* tx [0-9a-f]{64}\n$/);
+    expect(onBankNode.stderr).toMatch(
+      /^on chain: notarized by NanjingSupplyChainMSP at .* tx [0-9a-f]{64}, block \d+\n$/,
+    );
 
     const notarized = await lianxin([
       'notarize',

@@ -358,9 +358,10 @@ describe('NotaryService.GetNotarization', () => {
         channel: CHANNEL,
         chaincode: CHAINCODE,
         transactionId: evidence.txId,
-        blockNumber: 0,
+        blockNumber: Number(await chain.blockNumberOf(evidence.txId)),
       },
     ]);
+    expect(response.chainEvidence?.[0]?.blockNumber).toBeGreaterThan(0);
   });
 
   it('gives the receipt ANCHORED once the checkpoint is on chain', async () => {

@@ -26,7 +26,7 @@ import type { NotaryStore } from './notary-store.ts';
 export interface NotaryServiceComponents extends ChainName {
   readonly notary: Pick<NotaryStore, 'notarize' | 'leafIndexOf'>;
   readonly notarizer: Pick<EvidenceNotarizer, 'settled' | 'state' | 'wake'>;
-  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization' | 'getSettings'>;
+  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization' | 'getSettings' | 'blockNumberOf'>;
   readonly builder: AttestationBuilder;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint' | 'checkpoint'>;
   readonly usccMode: UsccMode;
@@ -87,7 +87,9 @@ export function createNotaryService(c: Readonly<NotaryServiceComponents>): Notar
       if (evidence.length === 0) {
         throw new NodeError('NOT_FOUND', `document ${hex} is notarized neither on this node nor on chain`);
       }
-      return { chainEvidence: evidence.map((e) => toChainEvidence(e, c)) };
+      // The chain's record keeps the transaction, not its block, by which a regulator dates the notarization.
+      const blocks = await Promise.all(evidence.map((e) => c.chain.blockNumberOf(e.txId)));
+      return { chainEvidence: evidence.map((e, i) => toChainEvidence(e, c, Number(blocks[i]))) };
     },
   };
 }
