@@ -16,9 +16,7 @@ export type NodeStartErrorCode =
   /** The store's log is not the history the chain anchored for its origin (a backup older than the last anchor). */
   | 'STORE_CONFLICTS_WITH_CHAIN'
   /** The data dir is open to group or others and the node's user cannot make it owner-only. */
-  | 'DATA_DIR_NOT_PRIVATE'
-  /** ingest.usccMode differs from the registry's USCC mode (SetUsccMode): the node would admit what the chain does not. */
-  | 'USCC_MODE_MISMATCH';
+  | 'DATA_DIR_NOT_PRIVATE';
 
 export class NodeStartError extends Error {
   override readonly name = 'NodeStartError';

@@ -29,7 +29,7 @@ import {
   newestAnchorBlock,
 } from './chain-index/index.ts';
 import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
-import { refuseUsccModeMismatch } from './bootstrap/uscc-mode.ts';
+import { admissionUsccMode } from './bootstrap/uscc-mode.ts';
 import {
   NodeError,
   openFileLimit,
@@ -363,7 +363,7 @@ async function startPipelines(
     config.ledger.chaincode,
     connection.gateway,
   );
-  await refuseUsccModeMismatch(chain, config.ingest.usccMode, logger);
+  const usccMode = await admissionUsccMode(chain, config.ingest.usccMode, logger);
   // The chaincode-event streams the node holds (one once its followers share it) and has opened: a follower that
   // fell behind and went on on a stream of its own, or streams broken and reopened, show here.
   metrics.registry.registerMetric(
@@ -572,7 +572,7 @@ async function startPipelines(
     mspId: config.mspId,
     maxBatchRecords: config.ingest.maxBatchRecords,
     maxRecordBytes: config.ingest.maxRecordBytes,
-    usccMode: config.ingest.usccMode,
+    usccMode,
     // Refused before a batch is prepared; the log's own gate refuses the same at its append.
     admit: () => {
       admitToLog();
@@ -589,7 +589,8 @@ async function startPipelines(
   metrics.measureOutboxDepth(() => log.size - anchorer.anchoredSize);
 
   const parts: NodeParts = {
-    config,
+    // The services admit in the mode the node admits records in.
+    config: { ...config, ingest: { ...config.ingest, usccMode } },
     origin,
     db,
     log,

@@ -1,8 +1,9 @@
 /**
- * Checkpoint anchoring. AnchorCheckpoint accepts a C2SP checkpoint from the caller's
- * own log only if a registered log key valid now and not revoked signed it, the size never shrinks and an RFC 9162 consistency
- * proof links it to the previously anchored root — so no institution can rewrite or fork its history. The same
- * transaction carries the index entries of the credit-record leaves the new checkpoint covers (record-index.ts).
+ * Checkpoint anchoring. AnchorCheckpoint accepts a C2SP checkpoint from the caller's own log only if a registered log
+ * key valid now, not revoked and not replaced by the key of the origin's last anchor signed it (verifyLogSignature), the
+ * size never shrinks and an RFC 9162 consistency proof links it to the previously anchored root — so no institution
+ * can rewrite or fork its history. The same transaction carries the index entries of the credit-record leaves the new
+ * checkpoint covers (record-index.ts).
  */
 import type { Context } from 'fabric-contract-api';
 import { fail, invalid } from './errors';
@@ -71,9 +72,9 @@ export async function anchorCheckpoint(
   if (origin.mspId !== caller.mspId)
     return fail('CHECKPOINT_FOREIGN_ORIGIN', `log origin ${cp.origin} belongs to ${origin.mspId}, not ${caller.mspId}`);
   const now = txTime(ctx);
-  const kid = await verifyLogSignature(ctx, cp, caller.mspId, now);
-
   const previous = await getJson<AnchoredCheckpoint>(ctx, NS.checkpoint, [cp.origin]);
+  const kid = await verifyLogSignature(ctx, cp, caller.mspId, now, previous);
+
   const previousSize = previous === undefined ? 0 : Number(previous.size);
   if (previous === undefined) {
     if (proof.length !== 0) invalid('consistencyProof', 'must be empty for the first checkpoint of an origin');
@@ -128,16 +129,32 @@ export async function anchorCheckpoint(
   return anchored;
 }
 
-/** signed-note: signatures by unknown keys are ignored; one valid signature named for the origin is required. */
-async function verifyLogSignature(ctx: Context, cp: Checkpoint, mspId: string, now: number): Promise<string> {
+/**
+ * signed-note: signatures by unknown keys are ignored; one valid signature named for the origin is required.
+ *
+ * The transaction's time is the submitter's claim (no Fabric peer checks a proposal's timestamp), so a key whose window
+ * is closed could be brought back by backdating. What is ordered on chain before this transaction bounds that: a
+ * revoked key is refused by its state; every key is judged no earlier than the origin's previous anchor claimed; and a
+ * rotated key is refused once the origin has anchored with its replacement (or a later one), so that a leaked
+ * rotated-out key cannot extend the log after the node moved on.
+ */
+async function verifyLogSignature(
+  ctx: Context,
+  cp: Checkpoint,
+  mspId: string,
+  now: number,
+  previous: AnchoredCheckpoint | undefined,
+): Promise<string> {
   const candidates = cp.signatures.filter((sig) => sig.name === cp.origin);
   if (candidates.length > 0) {
+    const keys: PublicKeyRecord[] = [];
+    for await (const { value } of ctx.stub.getStateByPartialCompositeKey(NS.key, [mspId]))
+      keys.push(JSON.parse(Buffer.from(value).toString('utf8')) as PublicKeyRecord);
+    const judgedAt = previous === undefined ? now : Math.max(now, Date.parse(previous.anchoredAt));
     const message = Buffer.from(cp.body, 'utf8');
-    for await (const { value } of ctx.stub.getStateByPartialCompositeKey(NS.key, [mspId])) {
-      const key = JSON.parse(Buffer.from(value).toString('utf8')) as PublicKeyRecord;
-      // Revoked: by state, not by the window alone. The transaction's time is the submitter's claim (no Fabric peer
-      // checks a proposal's timestamp), while the revocation is ordered before this transaction on chain.
-      if (key.role !== 'log' || key.status === 'revoked' || !isKeyValidAt(key, now)) continue;
+    for (const key of keys) {
+      if (key.role !== 'log' || key.status === 'revoked' || !isKeyValidAt(key, judgedAt)) continue;
+      if (previous !== undefined && successorsOf(key, keys).has(previous.kid)) continue;
       // Key ID for ECDSA notes (type 0x02, transparency-dev/witness): the first 4 bytes of SHA-256(SPKI DER) = kid.
       const keyId = Buffer.from(key.kid.slice(0, 8), 'hex');
       // Only the ecdsa-p256-sha256 suite exists so far; a key of any other suite does not parse here and is skipped.
@@ -154,8 +171,18 @@ async function verifyLogSignature(ctx: Context, cp: Checkpoint, mspId: string, n
   }
   return fail(
     'CHECKPOINT_BAD_SIGNATURE',
-    `no signature on the checkpoint verifies with a log key of ${mspId} valid now and not revoked`,
+    `no signature on the checkpoint verifies with a log key of ${mspId} valid now, not revoked and not replaced by the key of the origin's last anchor`,
   );
+}
+
+/** The keys that replaced `key`, directly or through later rotations. */
+function successorsOf(key: PublicKeyRecord, keys: readonly PublicKeyRecord[]): Set<string> {
+  const found = new Set<string>();
+  for (let kid = key.replacedBy; kid !== null && !found.has(kid);) {
+    found.add(kid);
+    kid = keys.find((k) => k.kid === kid)?.replacedBy ?? null;
+  }
+  return found;
 }
 
 function checkConsistency(previous: AnchoredCheckpoint, cp: Checkpoint, proof: Uint8Array[]): void {

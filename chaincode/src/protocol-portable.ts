@@ -47,6 +47,7 @@ export {
   isoTime,
   MAX_EVIDENCE_PARTIES,
   MSP_ID,
+  MSP_ID_LIKE_USCC,
   RECORD_KIND,
   requireDigest,
   requireKind,

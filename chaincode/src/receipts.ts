@@ -10,7 +10,7 @@ import { ChaincodeError, fail, invalid } from './errors';
 import { scanWindow, type Page } from './pagination';
 import { getOrganization, requireMember } from './registry';
 import { emit, getJson, NS, pad, putJson, txTime } from './state';
-import { requireUscc, requireUsccForLookup, usccModeOf } from './subject';
+import { requireUsccForLookup } from './subject';
 import { isoTime, requireDigest, requireJson, requireMspId, requireOneOf, requirePurpose, requireRecord, requireTime } from './validation';
 
 export interface AccessReceipt {
@@ -99,7 +99,8 @@ async function checkReceipt(
   requireMspId('requester', requester);
   requireMspId('provider', provider);
   if (provider === requester) invalid('provider', 'must differ from requester');
-  const code = requireUscc('subject', subject, await usccModeOf(ctx));
+  // By shape only: the receipt must match a consent on chain (below), whose code was admitted when it was granted.
+  const code = requireUsccForLookup('subject', subject);
   requirePurpose('purpose', purpose);
   const at = requireTime('accessedAt', accessedAt);
   const now = txTime(ctx);

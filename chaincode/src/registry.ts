@@ -25,6 +25,7 @@ import {
   isoTime,
   requireId,
   requireMspId,
+  requireNewMspId,
   requireOneOf,
   requireString,
   requireStringArray,
@@ -138,7 +139,7 @@ export async function registerOrganization(
   city: string,
   role: string,
 ): Promise<Organization> {
-  requireMspId('mspId', mspId);
+  requireNewMspId('mspId', mspId);
   requireString('name', name, 200);
   requireString('city', city, 100);
   const orgRole = requireOneOf('role', role, ORG_ROLES);
@@ -186,9 +187,10 @@ export async function setOrganizationStatus(ctx: Context, mspId: string, status:
 
 export async function setUsccMode(ctx: Context, mode: string): Promise<Settings> {
   const usccMode = requireOneOf<UsccMode>('mode', mode, ['strict', 'lenient']);
-  await requireOperatorAdmin(ctx);
+  const operator = await requireOperatorAdmin(ctx);
   const settings: Settings = { usccMode };
   await putJson(ctx, NS.settings, SETTINGS_KEY, settings);
+  emitRegistryChanged(ctx, operator.mspId, 'settings');
   return settings;
 }
 
@@ -372,7 +374,7 @@ export function requireOverlapSeconds(value: unknown): number {
   return seconds;
 }
 
-export type RegistryChange = 'org' | 'node' | 'key';
+export type RegistryChange = 'org' | 'node' | 'key' | 'settings';
 
 /**
  * `RegistryChanged` {mspId, kind, txId}: nodes re-read the registry when they see it, so that a new peer ID or key
@@ -414,7 +416,10 @@ export async function getKey(ctx: Context, mspId: string, kid: string): Promise<
   );
 }
 
-/** Revoked and rotated keys have a closed window, so the window alone decides. */
+/**
+ * Whether `ms` falls in the key's window (rotation and revocation close it). A transaction's time is its submitter's
+ * claim, so a window alone does not keep a closed key out: anchoring also goes by the key's state (checkpoints.ts).
+ */
 export function isKeyValidAt(key: PublicKeyRecord, ms: number): boolean {
   return Date.parse(key.validFrom) <= ms && (key.validUntil === null || ms < Date.parse(key.validUntil));
 }

@@ -36,6 +36,13 @@ export function requireOneOf<T extends string>(field: string, value: unknown, al
 }
 
 export const requireMspId = (field: string, value: unknown): string => requirePattern(field, value, MSP_ID, 'an MSP ID (letter, then letters, digits, "." or "-", at most 64)');
+/** Why an organisation's MSP ID may not be USCC_LIKE: checkParties would take the institution for an enterprise. */
+export const MSP_ID_LIKE_USCC = 'must not be shaped like a Unified Social Credit Code (18 characters, the 3rd to 8th digits): a notarization naming the organisation as a party would take it for an enterprise';
+/** An MSP ID a new organisation may take (RegisterOrganization; the consortium YAML applies the same rule). */
+export function requireNewMspId(field: string, value: unknown): string {
+  const mspId = requireMspId(field, value);
+  return USCC_LIKE.test(mspId) ? invalid(field, MSP_ID_LIKE_USCC) : mspId;
+}
 export const requireDigest = (field: string, value: unknown): string => requirePattern(field, value, DIGEST, 'a SHA-256 digest in lower-case hex (64 characters)');
 export const requireKind = (field: string, value: unknown): string => requirePattern(field, value, RECORD_KIND, 'a record kind (lower-case letter, then lower-case letters, digits or "_", at most 32)');
 export const requirePurpose = (field: string, value: unknown): string => requirePattern(field, value, PURPOSE, 'a purpose code (upper-case letter, then upper-case letters, digits or "_", 2 to 32)');

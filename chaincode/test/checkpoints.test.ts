@@ -302,6 +302,64 @@ describe('AnchorCheckpoint', () => {
       );
     });
 
+    it('CHECKPOINT_BAD_SIGNATURE for a rotated-out key, backdated into its overlap, once its replacement anchored', async () => {
+      const { h, logKey, log, origin } = await anchoredAt3();
+      const next = newLogKey();
+      const rotatedAt = h.ledger.now + 60_000;
+      h.ledger.now = rotatedAt;
+      await h.call(admin(MSP.agency), (c, ctx) => c.RotateKeyWithOverlap(ctx, logKey.kid, next.spkiBase64, '300'));
+      appendRecords(log, [[USCC.icbc, 'loan']]);
+      h.ledger.now = rotatedAt + 200_000;
+      await anchor(h, log.checkpoint(origin, next), log.consistency(3), []);
+      // A leaked old key and a proposal claiming a time inside the overlap: the node has moved on to the new key.
+      appendRecords(log, [[USCC.icbc, 'loan']]);
+      h.ledger.now = rotatedAt + 100_000; // inside the overlap, and before the new key's anchor
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(log.consistency(4)), '[]'),
+        'CHECKPOINT_BAD_SIGNATURE',
+      );
+      // Inside the overlap and before the new key anchored, the old key still anchors (what the overlap is for).
+      const fresh = await anchoredAt3();
+      fresh.h.ledger.now += 60_000;
+      await fresh.h.call(admin(MSP.agency), (c, ctx) =>
+        c.RotateKeyWithOverlap(ctx, fresh.logKey.kid, newLogKey().spkiBase64, '300'),
+      );
+      appendRecords(fresh.log, [[USCC.icbc, 'loan']]);
+      fresh.h.ledger.now += 100_000;
+      const { result } = await anchor(
+        fresh.h,
+        fresh.log.checkpoint(fresh.origin, fresh.logKey),
+        fresh.log.consistency(3),
+        [],
+      );
+      expect(result).toMatchObject({ kid: fresh.logKey.kid, size: '4' });
+    });
+
+    it("CHECKPOINT_BAD_SIGNATURE for a key judged at a claimed time before the origin's previous anchor", async () => {
+      const { h, logKey, log, origin } = await anchoredAt3();
+      const other = newLogKey();
+      await h.call(admin(MSP.agency), (c, ctx) =>
+        c.RegisterKey(ctx, other.spkiBase64, 'log', 'ecdsa-p256-sha256', '', ''),
+      );
+      const rotatedAt = h.ledger.now + 60_000;
+      h.ledger.now = rotatedAt;
+      await h.call(admin(MSP.agency), (c, ctx) =>
+        c.RotateKeyWithOverlap(ctx, logKey.kid, newLogKey().spkiBase64, '300'),
+      );
+      appendRecords(log, [[USCC.icbc, 'loan']]);
+      h.ledger.now = rotatedAt + 400_000;
+      await anchor(h, log.checkpoint(origin, other), log.consistency(3), []);
+      // The old key's window closed before the last anchor's time: claiming a time inside it does not reopen it.
+      appendRecords(log, [[USCC.icbc, 'loan']]);
+      h.ledger.now = rotatedAt + 100_000;
+      await h.rejects(
+        client(MSP.agency),
+        (c, ctx) => c.AnchorCheckpoint(ctx, log.checkpoint(origin, logKey), JSON.stringify(log.consistency(4)), '[]'),
+        'CHECKPOINT_BAD_SIGNATURE',
+      );
+    });
+
     it('CHECKPOINT_BAD_SIGNATURE for a key registered for a later window', async () => {
       const { h, origin } = await createConsortium();
       const later = newLogKey();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { client, createConsortium, digest, MSP, USCC, type Harness } from './fixtures';
+import { client, createConsortium, digest, MSP, operatorAdmin, USCC, type Harness } from './fixtures';
 
 interface Page { items: Array<{ receiptDigest: string; accessedAt: string }>; bookmark: string }
 
@@ -51,6 +51,19 @@ describe('access receipts', () => {
     await h.rejects(client(MSP.bank), (c, ctx) => c.RecordAccessReceipt(ctx, digest('r'), MSP.bank, MSP.agency, USCC.icbc, 'CREDIT_LOAN', digest('no consent'), '2026-05-01T10:00:00Z'), 'CONSENT_NOT_FOUND');
     await h.rejects(client(MSP.bank), (c, ctx) => c.RecordAccessReceipt(ctx, digest('r'), MSP.bank, 'GhostMSP', USCC.icbc, 'CREDIT_LOAN', consentId, '2026-05-01T10:00:00Z'), 'ORG_NOT_FOUND');
     await h.rejects(client(MSP.bank), (c, ctx) => c.RecordAccessReceipt(ctx, digest('r'), MSP.bank, MSP.agency, '9110000010000396', 'CREDIT_LOAN', consentId, '2026-05-01T10:00:00Z'), 'INVALID_USCC');
+  });
+
+  it('records a receipt for a consent granted while the registry was lenient, after SetUsccMode strict', async () => {
+    // The consent on chain admitted the code then; the exchange it authorises goes ahead, so its receipt must land.
+    const world = await createConsortium();
+    const { h } = world;
+    h.ledger.now = Date.parse('2026-06-01T00:00:00Z');
+    await h.call(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'lenient'));
+    const { result } = await h.tx(client(MSP.agency), (c, ctx) =>
+      c.GrantConsent(ctx, USCC.legacy, MSP.bank, 'CREDIT_LOAN', '["*"]', '2026-03-01T00:00:00Z', '2026-09-01T00:00:00Z', digest('auth')));
+    await h.call(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'strict'));
+    const recorded = await record(h, result.consentId as string, 1, '2026-05-01T10:00:00Z', client(MSP.bank), USCC.legacy);
+    expect(recorded.result).toMatchObject({ subject: USCC.legacy, consentId: result.consentId });
   });
 
   it.each([

@@ -36,6 +36,9 @@ describe('organisations', () => {
     await h.rejects(operatorAdmin, (c, ctx) => c.RegisterOrganization(ctx, MSP.bank, 'Again', 'Suzhou', 'bank'), 'ORG_EXISTS');
     const org = await h.call(operatorAdmin, (c, ctx) => c.RegisterOrganization(ctx, 'SuzhouBankMSP', 'Suzhou Bank', 'Suzhou', 'bank'));
     expect(org).toMatchObject({ mspId: 'SuzhouBankMSP', role: 'bank', status: 'active' });
+    // An MSP ID shaped like a USCC: a notarization naming it as a party would take it for an enterprise.
+    const err = await h.rejects(operatorAdmin, (c, ctx) => c.RegisterOrganization(ctx, 'AB123456CDEFGHJKLM', 'New', 'Suzhou', 'bank'), 'INVALID_ARGUMENT');
+    expect(err.message).toContain('"mspId" must not be shaped like a Unified Social Credit Code');
   });
 
   it.each([
@@ -96,7 +99,10 @@ describe('organisations', () => {
     const { h } = await createConsortium();
     await h.rejects(admin(MSP.agency), (c, ctx) => c.SetUsccMode(ctx, 'lenient'), 'FORBIDDEN');
     await h.rejects(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'loose'), 'INVALID_ARGUMENT');
-    expect(await h.call(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'lenient'))).toEqual({ usccMode: 'lenient' });
+    const { result, events, txId } = await h.tx(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'lenient'));
+    expect(result).toEqual({ usccMode: 'lenient' });
+    // Nodes re-read the registry on it, as on every registry write.
+    expect(events).toEqual([{ name: 'RegistryChanged', payload: { mspId: MSP.operator, kind: 'settings', txId } }]);
   });
 });
 

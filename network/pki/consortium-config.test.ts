@@ -87,6 +87,12 @@ describe('parseConsortium', () => {
     expect(parse).toThrow(/organizations\[1\]\.role.*one of agency, bank, platform, regulator, operator/);
   });
 
+  it('rejects an mspId shaped like a USCC, which a notarization would take for an enterprise', () => {
+    const parse = parseWith((doc) => (org(doc, 1).mspId = 'AB123456CDEFGHJKLM'));
+    expect(parse).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', field: 'organizations[1].mspId' }));
+    expect(parse).toThrow(/must not be shaped like a Unified Social Credit Code/);
+  });
+
   it('rejects a duplicate mspId', () => {
     const parse = parseWith((doc) => (org(doc, 1).mspId = 'ShanghaiBankMSP'));
     expect(parse).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', field: 'organizations[1].mspId' }));

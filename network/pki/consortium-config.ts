@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { MSP_ID } from '../../chaincode/src/protocol-portable.ts';
+import { MSP_ID, MSP_ID_LIKE_USCC, USCC_LIKE } from '../../chaincode/src/protocol-portable.ts';
 import { CHANNEL_ID } from '../fabric/names.ts';
 import { DEFAULT_USERS } from './constants.ts';
 import { PkiError } from './errors.ts';
@@ -128,6 +128,7 @@ class ConsortiumReader {
       MSP_ID,
       'an MSP ID: a letter, then letters, digits, "." or "-", at most 64',
     );
+    if (USCC_LIKE.test(mspId)) this.#fail(join(path, 'mspId'), `${MSP_ID_LIKE_USCC}, got ${JSON.stringify(mspId)}`);
     const name = this.#string(org, 'name', path);
     const city = this.#string(org, 'city', path);
     const role = this.#oneOf(org, 'role', path, ORG_ROLES);

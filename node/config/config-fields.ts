@@ -274,8 +274,8 @@ export const CONFIG_FIELDS = {
     kind: { type: 'string', pattern: /^(strict|lenient)$/, description: 'strict or lenient' },
     default: 'strict',
     doc:
-      'lenient accepts Unified Social Credit Codes with a wrong check character (legal early pilot codes); must ' +
-      "be the registry's mode (SetUsccMode): the node refuses to start otherwise",
+      'lenient accepts Unified Social Credit Codes with a wrong check character (legal early pilot codes) when ' +
+      "the registry's mode (SetUsccMode) is lenient too: the node admits in the stricter of the two, read at start",
   },
   'health.ledgerProbeSeconds': {
     kind: count(1, 3_600),

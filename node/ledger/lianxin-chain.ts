@@ -119,7 +119,7 @@ export interface ConsentChange extends ChainPosition {
 /** A committed registry transaction (its `RegistryChanged` chaincode event). */
 export interface RegistryChange extends ChainPosition {
   readonly mspId: string;
-  readonly kind: 'org' | 'node' | 'key';
+  readonly kind: 'org' | 'node' | 'key' | 'settings';
 }
 
 /** An AnchorCheckpoint that committed (its `Anchored` chaincode event). */

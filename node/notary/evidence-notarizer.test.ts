@@ -155,17 +155,19 @@ describe('EvidenceNotarizer', () => {
     expect(onChain).toEqual({ state: 'committed', evidence: first });
   });
 
-  it('retries a chain that is down, and a refusal the operator can clear, until the notarization commits', async () => {
+  it('retries a chain that is down, and refusals the operator can clear, until the notarization commits', async () => {
     chain.failures.push(
       new ChainError('UNAVAILABLE', 'NotarizeEvidence: connection refused'),
       rejected('ORG_SUSPENDED', 'organisation SuzhouTradePlatformMSP is suspended'),
+      // SetUsccMode strict after Notarize checked a pilot-region code; the operator sets it back.
+      rejected('INVALID_USCC', '"parties[0]" has a wrong GB 32100 check character'),
       new ChainError('CONFLICT', 'NotarizeEvidence was invalidated with code 11'),
     );
     parts.notarizer.start();
     await parts.notary.notarize(contract('contract A'));
 
     await expect(settled(parts, 'contract A')).resolves.toMatchObject({ state: 'committed' });
-    expect(chain.submitted).toHaveLength(4);
+    expect(chain.submitted).toHaveLength(5);
   });
 
   it('records a definitive refusal once and goes on with the other notarizations', async () => {

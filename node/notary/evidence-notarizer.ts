@@ -55,9 +55,11 @@ export interface EvidenceNotarizerOptions {
 
 /**
  * Chaincode refusals about the evidence itself: submitting it again cannot succeed. Others (FORBIDDEN,
- * ORG_SUSPENDED) may clear when the operator acts, so they are retried.
+ * ORG_SUSPENDED) may clear when the operator acts, so they are retried. So is INVALID_USCC: Notarize logs only
+ * parties the registry's USCC mode took when it checked them (or right in either mode), so the chain refuses a code
+ * only after a SetUsccMode since, which the operator can set back; the leaf is logged and stays PENDING meanwhile.
  */
-const DEFINITIVE = new Set(['EVIDENCE_CONFLICT', 'INVALID_ARGUMENT', 'INVALID_USCC', 'ORG_NOT_FOUND']);
+const DEFINITIVE = new Set(['EVIDENCE_CONFLICT', 'INVALID_ARGUMENT', 'ORG_NOT_FOUND']);
 /**
  * Notarizations submitted at once: each waits for a block (2 s with Fabric's default batch timeout), and those of
  * distinct documents write distinct keys, so they commit together without conflicts.

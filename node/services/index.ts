@@ -26,7 +26,7 @@ export interface ServiceComponents {
   readonly anchorer: CheckpointAnchorer;
   readonly records: RecordStore;
   readonly chainIndex: Pick<ChainIndex, 'getIndexRecord'>;
-  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization' | 'getSettings'>;
+  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization' | 'getSettings' | 'blockNumberOf'>;
   /** Puts the notarizations on chain; NotaryService waits for it. */
   readonly notarizer: EvidenceNotarizer;
   readonly receiptKey: ReceiptKey;

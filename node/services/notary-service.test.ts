@@ -254,6 +254,33 @@ describe('NotaryService.Notarize on chain', () => {
     ).resolves.toMatchObject({ chainState: 'CHAIN_NOTARIZATION_STATE_COMMITTED' });
   });
 
+  it('answers a repeat of a logged notarization with a fresh receipt, whatever the chain or the USCC modes say now', async () => {
+    // Logged and committed while the registry was lenient, with an institution party and a pilot-region code.
+    const parties = ['ShanghaiBankMSP', '91330100MA27XK5U3X'];
+    chain.usccMode = 'lenient';
+    const request = notarizeRequest('contract A', { parties });
+    const first = await notaryService(60_000, 'lenient').Notarize(request, ctx);
+    expect(first.chainState).toBe('CHAIN_NOTARIZATION_STATE_COMMITTED');
+    // SetUsccMode strict since: the repeat is answered on the node in either mode, the chain committed it.
+    chain.usccMode = 'strict';
+    for (const mode of ['lenient', 'strict'] as const) {
+      await expect(notaryService(60_000, mode).Notarize(request, ctx)).resolves.toMatchObject({
+        receipt: { leaf: first.receipt?.leaf },
+        chainState: 'CHAIN_NOTARIZATION_STATE_COMMITTED',
+      });
+    }
+    // The ledger down: the institution party cannot be checked, but needs no checking any more.
+    chain.down = true;
+    await expect(service.Notarize(request, ctx)).resolves.toMatchObject({
+      receipt: { leaf: first.receipt?.leaf },
+    });
+    expect(parts.log.size).toBe(1);
+    // A repeat with other evidence is still refused.
+    await expect(
+      service.Notarize(notarizeRequest('contract A', { parties: [parties[0] ?? ''] }), ctx),
+    ).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+  });
+
   it('refuses a document this platform notarized on chain with other parties, before logging anything', async () => {
     const request = notarizeRequest('contract A');
     chain.put(PLATFORM, request.documentDigest.toString('hex'), ['ShanghaiBankMSP']);
@@ -331,9 +358,10 @@ describe('NotaryService.GetNotarization', () => {
         channel: CHANNEL,
         chaincode: CHAINCODE,
         transactionId: evidence.txId,
-        blockNumber: 0,
+        blockNumber: Number(await chain.blockNumberOf(evidence.txId)),
       },
     ]);
+    expect(response.chainEvidence?.[0]?.blockNumber).toBeGreaterThan(0);
   });
 
   it('gives the receipt ANCHORED once the checkpoint is on chain', async () => {

@@ -26,7 +26,7 @@ import type { NotaryStore } from './notary-store.ts';
 export interface NotaryServiceComponents extends ChainName {
   readonly notary: Pick<NotaryStore, 'notarize' | 'leafIndexOf'>;
   readonly notarizer: Pick<EvidenceNotarizer, 'settled' | 'state' | 'wake'>;
-  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization' | 'getSettings'>;
+  readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization' | 'getSettings' | 'blockNumberOf'>;
   readonly builder: AttestationBuilder;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint' | 'checkpoint'>;
   readonly usccMode: UsccMode;
@@ -46,10 +46,15 @@ const DIGEST_BYTES = 32;
 export function createNotaryService(c: Readonly<NotaryServiceComponents>): NotaryServiceImpl {
   return {
     async Notarize(request, { signal, logger }) {
-      const contract = validate(request, c.usccMode);
+      requireDigest('document_digest', request.documentDigest);
+      // A repeat of a notarization this node logged gets a fresh receipt for its leaf (node.proto), whatever the
+      // chain or the USCC modes say now: its parties were admitted when it was logged, and NotaryStore refuses a
+      // repeat with other evidence.
+      const repeat = (await c.notary.leafIndexOf(request.documentDigest)) !== undefined;
+      const contract = validate(request, repeat ? 'lenient' : c.usccMode);
       let chainUp = true;
       try {
-        await checkAgainstChain(contract, c);
+        if (!repeat) await checkAgainstChain(contract, c);
       } catch (err) {
         if (!(err instanceof ChainError && err.retryable)) throw err;
         refuseUncheckedParties(contract, err);
@@ -82,7 +87,9 @@ export function createNotaryService(c: Readonly<NotaryServiceComponents>): Notar
       if (evidence.length === 0) {
         throw new NodeError('NOT_FOUND', `document ${hex} is notarized neither on this node nor on chain`);
       }
-      return { chainEvidence: evidence.map((e) => toChainEvidence(e, c)) };
+      // The chain's record keeps the transaction, not its block, by which a regulator dates the notarization.
+      const blocks = await Promise.all(evidence.map((e) => c.chain.blockNumberOf(e.txId)));
+      return { chainEvidence: evidence.map((e, i) => toChainEvidence(e, c, Number(blocks[i]))) };
     },
   };
 }
@@ -152,9 +159,11 @@ function refusal(documentDigest: Buffer, refused: Extract<ChainNotarization, { s
     : new NodeError('FAILED_PRECONDITION', message);
 }
 
-/** The request as the leaf's ContractEvidence, parties normalized; throws INVALID_ARGUMENT naming the field. */
+/**
+ * The request, its digest already checked, as the leaf's ContractEvidence, parties normalized; throws
+ * INVALID_ARGUMENT naming the field.
+ */
 function validate(request: NotarizeRequest__Output, usccMode: UsccMode): ContractEvidence__Output {
-  requireDigest('document_digest', request.documentDigest);
   const { partySignatureDigests, labels } = request;
   // The chaincode's own rule (NotarizeEvidence): what passes here is what the chain will take.
   const checked = checkParties(request.parties, usccMode);
