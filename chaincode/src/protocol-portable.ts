@@ -46,6 +46,7 @@ export { checkParties, type Party } from './parties';
 export {
   isoTime,
   MAX_EVIDENCE_PARTIES,
+  LOG_ORIGIN,
   MSP_ID,
   MSP_ID_LIKE_USCC,
   RECORD_KIND,

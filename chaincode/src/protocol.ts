@@ -30,6 +30,7 @@ export {
   isoTime,
   KEY_ROLES,
   MAX_EVIDENCE_PARTIES,
+  LOG_ORIGIN,
   MAX_NOTE_SIGNATURES,
   MerkleProofError,
   MSP_ID,

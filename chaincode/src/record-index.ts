@@ -29,7 +29,15 @@ import { fail, invalid } from './errors';
 import { getJson, NS, pad } from './state';
 import { requireUscc } from './subject';
 import type { UsccMode } from './uscc';
-import { requireDigest, requireIndex, requireJson, requireKind, requirePattern, requireRecord } from './validation';
+import {
+  LOG_ORIGIN,
+  requireDigest,
+  requireIndex,
+  requireJson,
+  requireKind,
+  requirePattern,
+  requireRecord,
+} from './validation';
 import {
   decodeBase64Field,
   decodeIndexEntries,
@@ -68,12 +76,11 @@ const ROW_PREFIX = '{"entries":';
 const SIZE_WIDTH = 20;
 const CHUNK_WIDTH = 6;
 const LEAF_HASH = /^[0-9a-f]{64}$/;
-const ORIGIN = /^lianxin\/[A-Za-z][A-Za-z0-9.-]{0,63}\/[a-z0-9][a-z0-9-]{0,31}$/;
 
 export const checkpointHistoryKey = (origin: string, size: number): string[] => [origin, pad(size, SIZE_WIDTH)];
 
 export function requireOrigin(field: string, origin: unknown): string {
-  return requirePattern(field, origin, ORIGIN, 'a log origin lianxin/<MSP>/<shard>');
+  return requirePattern(field, origin, LOG_ORIGIN, 'a log origin lianxin/<MSP>/<shard>');
 }
 
 /**

@@ -3,6 +3,8 @@ import { invalid } from './errors';
 import { USCC_SHAPE } from './uscc';
 
 export const MSP_ID = /^[A-Za-z][A-Za-z0-9.-]{0,63}$/;
+/** A log origin, `lianxin/<MSP ID>/<shard>`: how checkpoints.ts registers them and the node names its logs. */
+export const LOG_ORIGIN = new RegExp(`^lianxin/${MSP_ID.source.slice(1, -1)}/[a-z0-9][a-z0-9-]{0,31}$`);
 /**
  * A notarization's party shaped like a USCC (GB 32100: 18 characters of its alphabet, the 3rd to 8th digits) is an
  * enterprise; any other is an institution (MSP ID). Not any 18 letters and digits: MSP_ID allows those, and an

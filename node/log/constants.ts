@@ -19,8 +19,8 @@ export const DEFAULT_CHECKPOINT_LEAVES = 10_000;
 export const QUIET_CHECKPOINT_MS = 200;
 export const QUIET_CHECKPOINT_LEAVES = 1_000;
 
-/** Log origins as the chaincode registers them: `lianxin/<MSP ID>/<shard>` (chaincode/src/checkpoints.ts). */
-export const ORIGIN_PATTERN = /^lianxin\/[A-Za-z][A-Za-z0-9.-]{0,63}\/[a-z0-9][a-z0-9-]{0,31}$/;
+/** Log origins as the chaincode registers them: `lianxin/<MSP ID>/<shard>` (its LOG_ORIGIN). */
+export { LOG_ORIGIN as ORIGIN_PATTERN } from '../../chaincode/src/protocol-portable.ts';
 
 /** C2SP tlog-tiles entry bundles prefix each leaf with a big-endian uint16 length. */
 export const MAX_LEAF_BYTES = 0xffff;
