@@ -65,8 +65,18 @@ export const chainJudge =
   ({ blockNumber, transactionId }) =>
     positionOffChain(chain, { blockNumber: BigInt(blockNumber), transactionId });
 
+export interface IndexSnapshotStoreOptions {
+  readonly logger?: Logger;
+}
+
 /** A chain that does not answer says nothing of a position. */
 const NOT_JUDGED = { why: 'the chain did not answer', sure: false } as const;
+
+/**
+ * Withheld snapshots judged at once: each costs a chain call or two (its height, then the transaction's block; 5 s
+ * deadlines), and a store that held some across a ledger restore holds more than `keep`.
+ */
+const JUDGED_AT_ONCE = 4;
 
 const STATEMENT = '.statement';
 /** A snapshot read from this recently may be half downloaded: kept past `keep` until pruned after it. */
@@ -86,25 +96,31 @@ export class IndexSnapshotStore {
   #judge: PositionJudge | undefined;
   /** How many times the chain was found to go back (`dropOffChain`): a snapshot written across one is withheld. */
   #judgedAt = 0;
+  /** The rounds of judging, one after another: two at once could each decide a snapshot the other still judges. */
+  #judging: Promise<unknown> = Promise.resolve();
+  readonly #logger: Logger | undefined;
 
-  private constructor(dir: string, keep: number) {
+  private constructor(dir: string, keep: number, { logger }: IndexSnapshotStoreOptions) {
     this.#dir = dir;
     this.#keep = keep;
+    this.#logger = logger;
   }
 
   /**
    * Opens `dir` (created if missing), listing the snapshots whose statement was written; removes the rest. With
-   * `judge` (a node's: the chain's verdict, positionOffChain), each is judged before any is listed, served or pruned,
-   * as `dropOffChain` judges them: withholding is in memory, so a restart would list again a snapshot the chain may
-   * have lost, and a crash during `dropOffChain` or the index's clear leaves nothing to call it again.
+   * `judge` (a node's: the chain's verdict, positionOffChain), every one opens withheld and is judged in the
+   * background, as `dropOffChain` judges them, before it is listed, served or pruned: withholding is in memory, so a
+   * restart would list again a snapshot the chain may have lost, and a crash during `dropOffChain` or the index's
+   * clear leaves nothing to call it again. In the background, because the chain may be slow or down at start (a host
+   * rebooting with its peer): the node must not wait on it to start.
    */
   static async open(
     dir: string,
     keep: number,
-    { judge, logger }: { judge?: PositionJudge; logger?: Logger } = {},
+    { judge, ...options }: { judge?: PositionJudge } & IndexSnapshotStoreOptions = {},
   ): Promise<IndexSnapshotStore> {
     await mkdir(dir, { recursive: true });
-    const store = new IndexSnapshotStore(dir, keep);
+    const store = new IndexSnapshotStore(dir, keep, options);
     const names = await readdir(dir);
     for (const file of names.filter((n) => n.endsWith(STATEMENT))) {
       const name = file.slice(0, -STATEMENT.length);
@@ -128,15 +144,29 @@ export class IndexSnapshotStore {
       names.filter((n) => !kept.has(n.split('.')[0] ?? '')).map((n) => rm(join(dir, n), { force: true })),
     );
     if (judge) {
-      const dropped = await store.#withholdAll(judge);
-      if (dropped.length > 0) logger?.warn({ dropped }, 'chain index snapshots the chain lost dropped');
-      const withheld = [...store.#withheld.values()].map((h) => String(h.blockNumber));
-      if (withheld.length > 0) {
-        logger?.warn({ withheld }, 'chain index snapshots the chain may have lost withheld until it holds them');
-      }
+      store.#withholdAll(judge).then(
+        (dropped) => {
+          store.#logDropped(dropped);
+          const withheld = [...store.#withheld.values()].map((h) => String(h.blockNumber));
+          if (withheld.length > 0) {
+            store.#logger?.warn(
+              { withheld },
+              'chain index snapshots the chain may have lost withheld until it holds them',
+            );
+          }
+        },
+        (err: unknown) => {
+          store.#logger?.warn({ err }, 'judging the chain index snapshots held at start failed');
+        },
+      );
     }
     await store.#prune();
     return store;
+  }
+
+  /** Resolves once a round of judging under way has ended. */
+  async close(): Promise<void> {
+    await this.#judging;
   }
 
   /** This node's signed statements, newest first. */
@@ -264,21 +294,43 @@ export class IndexSnapshotStore {
     return this.#judgeWithheld();
   }
 
-  async #judgeWithheld(): Promise<string[]> {
+  /** A round of judging after those under way. */
+  #judgeWithheld(): Promise<string[]> {
+    const round = this.#judging.then(() => this.#judgeRound());
+    this.#judging = round.catch(() => undefined);
+    return round;
+  }
+
+  /**
+   * Judges the withheld snapshots, `JUDGED_AT_ONCE` at a time. A verdict given before the chain was found to go back
+   * again (`dropOffChain`) is not acted on: the round that call queued judges on the chain as it is now.
+   */
+  async #judgeRound(): Promise<string[]> {
+    const judgedAt = this.#judgedAt;
     const dropped: string[] = [];
-    for (const [digest, held] of [...this.#withheld]) {
-      const { blockNumber, transactionId } = parseStatement(held.statement.body);
-      const verdict = await this.#judge?.({ blockNumber, transactionId }).catch(() => NOT_JUDGED);
-      if (verdict?.sure === false) continue;
-      this.#withheld.delete(digest);
-      if (verdict === undefined) {
-        this.#held.set(digest, held);
-        continue;
+    const queue = [...this.#withheld];
+    const judgeNext = async (): Promise<void> => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const [digest, held] = next;
+        const { blockNumber, transactionId } = parseStatement(held.statement.body);
+        const verdict = await this.#judge?.({ blockNumber, transactionId }).catch(() => NOT_JUDGED);
+        if (verdict?.sure === false || this.#judgedAt !== judgedAt) continue;
+        this.#withheld.delete(digest);
+        if (verdict === undefined) {
+          this.#held.set(digest, held);
+          continue;
+        }
+        await this.#drop(digest, held);
+        dropped.push(`block ${blockNumber} (transaction ${transactionId}): ${verdict.why}`);
       }
-      await this.#drop(digest, held);
-      dropped.push(`block ${blockNumber} (transaction ${transactionId}): ${verdict.why}`);
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(JUDGED_AT_ONCE, queue.length) }, judgeNext));
+    if (this.#judgedAt === judgedAt) await this.#prune();
     return dropped;
+  }
+
+  #logDropped(dropped: readonly string[]): void {
+    if (dropped.length > 0) this.#logger?.warn({ dropped }, 'chain index snapshots the chain lost dropped');
   }
 
   async #drop(digest: string, held: Held): Promise<void> {
