@@ -667,6 +667,8 @@ async function openIndexSnapshots(
   const snapshots = await IndexSnapshotStore.open(join(config.dataDir, 'index-snapshots'), INDEX_SNAPSHOTS_KEPT, {
     judge,
     logger,
+    retryInitialMs: config.outbox.retryInitialMs,
+    retryMaxMs: config.outbox.retryMaxMs,
   });
   const taker = new IndexSnapshotTaker({
     db: db.chainIndex,

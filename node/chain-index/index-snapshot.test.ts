@@ -460,6 +460,46 @@ describe('chain index snapshots', () => {
     await reopened.close();
   });
 
+  it('judges withheld snapshots again on a backoff until the chain decides, with no snapshot written meanwhile', async () => {
+    const snapshots = join(dir, 'rejudged-snapshots');
+    const store = await IndexSnapshotStore.open(snapshots, 4);
+    for (const block of [11, 12]) {
+      await store.write(
+        source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+        { blockNumber: String(block), transactionId: txId(block) },
+        IDENTITY,
+        key,
+      );
+    }
+    // The ledger down at start, then its peer behind both, then it holds 11 and lost 12.
+    let verdicts: Record<string, { why: string; sure: boolean } | undefined> | 'no answer' = 'no answer';
+    let asked = 0;
+    const judge = ({ blockNumber }: SnapshotPosition) => {
+      asked += 1;
+      return verdicts === 'no answer'
+        ? Promise.reject(new Error('the ledger does not answer'))
+        : Promise.resolve(verdicts[blockNumber]);
+    };
+    const reopened = await IndexSnapshotStore.open(snapshots, 4, { judge, retryInitialMs: 5, retryMaxMs: 20 });
+    await eventually(() => Promise.resolve(asked >= 4 || undefined), { what: 'judged twice' });
+    verdicts = { '11': { why: 'its height is 11', sure: false }, '12': { why: 'its height is 11', sure: false } };
+    const before = asked;
+    await eventually(() => Promise.resolve(asked >= before + 4 || undefined), { what: 'judged again' });
+    expect(reopened.statements()).toEqual([]);
+    verdicts = { '12': { why: `no transaction ${txId(12)}`, sure: true } };
+    const listed = () => reopened.statements().map((st) => parseStatement(st.body).blockNumber);
+    await eventually(() => Promise.resolve(listed().length === 1 || undefined), { what: '11 listed' });
+    expect(listed()).toEqual(['11']);
+    await eventually(async () => ((await readdir(snapshots)).length === 3 ? true : undefined), {
+      what: '12 deleted',
+    });
+    // Decided: asked no more.
+    const decided = asked;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(asked).toBe(decided);
+    await reopened.close();
+  });
+
   it('judges a snapshot written while the chain was found to go back before it is listed', async () => {
     const snapshots = join(dir, 'racing-snapshots');
     const store = await IndexSnapshotStore.open(snapshots, 4);

@@ -19,6 +19,7 @@ import { writeDurably } from '../../network/fs/index.ts';
 import { positionOffChain, type LianxinChain, type OffChain } from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
+import { Backoff } from '../worker/backoff.ts';
 import {
   ChunkBuilder,
   chunkHash,
@@ -67,6 +68,9 @@ export const chainJudge =
 
 export interface IndexSnapshotStoreOptions {
   readonly logger?: Logger;
+  /** The first wait before withheld snapshots are judged again, doubling up to `retryMaxMs` (outbox.retry*). */
+  readonly retryInitialMs?: number;
+  readonly retryMaxMs?: number;
 }
 
 /** A chain that does not answer says nothing of a position. */
@@ -98,12 +102,17 @@ export class IndexSnapshotStore {
   #judgedAt = 0;
   /** The rounds of judging, one after another: two at once could each decide a snapshot the other still judges. */
   #judging: Promise<unknown> = Promise.resolve();
+  /** Between rounds while any snapshot stays withheld (`#watch`). */
+  readonly #backoff: Backoff;
+  #watching: Promise<void> | undefined;
+  readonly #closing = new AbortController();
   readonly #logger: Logger | undefined;
 
-  private constructor(dir: string, keep: number, { logger }: IndexSnapshotStoreOptions) {
+  private constructor(dir: string, keep: number, { logger, retryInitialMs, retryMaxMs }: IndexSnapshotStoreOptions) {
     this.#dir = dir;
     this.#keep = keep;
     this.#logger = logger;
+    this.#backoff = new Backoff(retryInitialMs ?? 1_000, retryMaxMs ?? 30_000);
   }
 
   /**
@@ -147,13 +156,6 @@ export class IndexSnapshotStore {
       store.#withholdAll(judge).then(
         (dropped) => {
           store.#logDropped(dropped);
-          const withheld = [...store.#withheld.values()].map((h) => String(h.blockNumber));
-          if (withheld.length > 0) {
-            store.#logger?.warn(
-              { withheld },
-              'chain index snapshots the chain may have lost withheld until it holds them',
-            );
-          }
         },
         (err: unknown) => {
           store.#logger?.warn({ err }, 'judging the chain index snapshots held at start failed');
@@ -164,9 +166,11 @@ export class IndexSnapshotStore {
     return store;
   }
 
-  /** Resolves once a round of judging under way has ended. */
+  /** Stops judging withheld snapshots again; resolves once a round under way has ended. */
   async close(): Promise<void> {
+    this.#closing.abort();
     await this.#judging;
+    await this.#watching;
   }
 
   /** This node's signed statements, newest first. */
@@ -279,11 +283,13 @@ export class IndexSnapshotStore {
    * served and signed for, every joiner downloading it and replaying from block 0 once its follower finds the position
    * off the chain, and, at a higher block than any taken since, it would have every new one pruned as soon as written.
    * One not surely lost — only the chain's height not past its block, which a peer catching up gives too, or no
-   * answer — is withheld (neither listed, served nor pruned) and judged again before each snapshot written, until the
-   * chain holds it or surely lost it; so is one being written meanwhile. Resolves to the positions dropped.
+   * answer — is withheld (neither listed, served nor pruned) and judged again on a backoff and before each snapshot
+   * written, until the chain holds it or surely lost it; so is one being written meanwhile. Resolves to the positions
+   * dropped.
    */
   async dropOffChain(offChain: PositionJudge): Promise<string[]> {
     this.#judgedAt += 1;
+    this.#backoff.reset();
     return this.#withholdAll(offChain);
   }
 
@@ -294,10 +300,17 @@ export class IndexSnapshotStore {
     return this.#judgeWithheld();
   }
 
-  /** A round of judging after those under way. */
+  /** A round of judging after those under way; then, while any stays withheld, more on a backoff (`#watch`). */
   #judgeWithheld(): Promise<string[]> {
     const round = this.#judging.then(() => this.#judgeRound());
-    this.#judging = round.catch(() => undefined);
+    this.#judging = round.then(
+      () => {
+        this.#watch();
+      },
+      () => {
+        this.#watch();
+      },
+    );
     return round;
   }
 
@@ -327,6 +340,36 @@ export class IndexSnapshotStore {
     await Promise.all(Array.from({ length: Math.min(JUDGED_AT_ONCE, queue.length) }, judgeNext));
     if (this.#judgedAt === judgedAt) await this.#prune();
     return dropped;
+  }
+
+  /**
+   * While any snapshot stays withheld, judges them again after a growing wait (up to `retryMaxMs`), not only before
+   * the next snapshot written: on a quiet chain that is `snapshotIntervalBlocks` away, days, and a node restarted
+   * with its peer (or while its ledger was down) would serve no statement meanwhile — joiners missing a quorum.
+   */
+  #watch(): void {
+    if (this.#watching !== undefined || this.#withheld.size === 0 || this.#closing.signal.aborted) return;
+    const signal = this.#closing.signal;
+    this.#watching = (async () => {
+      this.#logger?.warn(
+        { withheld: [...this.#withheld.values()].map((h) => String(h.blockNumber)) },
+        'chain index snapshots the chain may have lost withheld until it holds them',
+      );
+      while (this.#withheld.size > 0) {
+        await this.#backoff.wait(signal);
+        if (signal.aborted) break;
+        await this.#judgeWithheld().then(
+          (dropped) => {
+            this.#logDropped(dropped);
+          },
+          (err: unknown) => {
+            this.#logger?.warn({ err }, 'judging the withheld chain index snapshots again failed');
+          },
+        );
+      }
+      this.#backoff.reset();
+      this.#watching = undefined;
+    })();
   }
 
   #logDropped(dropped: readonly string[]): void {
