@@ -69,43 +69,40 @@ beforeAll(async () => {
   serving = await openNodeDatabase(join(dir, 'serving'));
   joining = await openNodeDatabase(join(dir, 'joining'));
   const index = await ChainIndex.open(serving.chainIndex);
-  await index.apply(
-    { origin: 'lianxin/AgencyMSP/0', size: 1, indexCount: 1, blockNumber: 5n, transactionId: txId(5) },
-    '2026-12-07T10:00:00.000Z',
-    [
-      {
-        leafIndex: 0,
-        leafHash: 'ab'.repeat(32),
-        subject: '91330100000000001X',
-        kind: 'loan',
-        recordDigest: 'cd'.repeat(32),
-      },
-    ],
-  );
   const key = newReceiptKey();
   const store = await IndexSnapshotStore.open(join(dir, 'snapshots'), 2);
-  const take = (block: number) =>
-    store.write(
+  // The n-th anchor, of one entry, at `block`; then a snapshot there.
+  for (const [n, block] of [5, 7].entries()) {
+    await index.apply(
+      {
+        origin: 'lianxin/AgencyMSP/0',
+        size: n + 1,
+        indexCount: 1,
+        blockNumber: BigInt(block),
+        transactionId: txId(block),
+      },
+      `2026-12-07T10:00:0${String(n)}.000Z`,
+      [
+        {
+          leafIndex: n,
+          leafHash: createHash('sha256')
+            .update(`leaf${String(n)}`)
+            .digest('hex'),
+          subject: `9133010000000000${String(n + 1)}X`,
+          kind: 'loan',
+          recordDigest: createHash('sha256')
+            .update(`record${String(n)}`)
+            .digest('hex'),
+        },
+      ],
+    );
+    await store.write(
       serving.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
       { blockNumber: String(block), transactionId: txId(block) },
       IDENTITY,
       key,
     );
-  await take(5);
-  await index.apply(
-    { origin: 'lianxin/AgencyMSP/0', size: 2, indexCount: 1, blockNumber: 7n, transactionId: txId(7) },
-    '2026-12-07T10:00:01.000Z',
-    [
-      {
-        leafIndex: 1,
-        leafHash: 'ef'.repeat(32),
-        subject: '91330100000000002X',
-        kind: 'loan',
-        recordDigest: '01'.repeat(32),
-      },
-    ],
-  );
-  await take(7);
+  }
   const [server, client] = await Promise.all([testPeer(IDENTITY.mspId), testPeer('JoiningMSP')]);
   const members = (serverAddress?: string) =>
     snapshotOf([
