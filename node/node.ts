@@ -512,6 +512,7 @@ async function startPipelines(
   const indexLogger = componentLogger(logger, 'chain-index');
   const judgeSnapshot = chainJudge(chain);
   const { snapshots, taker } = await openIndexSnapshots(config, db, chainIndex, keys, indexLogger, judgeSnapshot);
+  if (snapshots) cleanup.push(() => snapshots.close());
   const follower = new ChainIndexFollower({
     index: chainIndex,
     chain,
@@ -663,10 +664,13 @@ async function openIndexSnapshots(
   judge: PositionJudge,
 ): Promise<{ snapshots?: IndexSnapshotStore; taker?: IndexSnapshotTaker }> {
   if (config.p2p === undefined || config.chainIndex.snapshotIntervalBlocks === 0) return {};
-  // Judged before any is listed: one the chain lost, or may have, is not served again after a restart.
+  // Judged in the background before any is listed: one the chain lost, or may have, is not served again after a
+  // restart, and a chain slow or down at start does not hold the node's start.
   const snapshots = await IndexSnapshotStore.open(join(config.dataDir, 'index-snapshots'), INDEX_SNAPSHOTS_KEPT, {
     judge,
     logger,
+    retryInitialMs: config.outbox.retryInitialMs,
+    retryMaxMs: config.outbox.retryMaxMs,
   });
   const taker = new IndexSnapshotTaker({
     db: db.chainIndex,

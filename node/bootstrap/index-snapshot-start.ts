@@ -7,9 +7,13 @@
  * manifest, and loads it; the follower then resumes after the snapshot's position.
  *
  * Before downloading, the chain is asked whether it holds the snapshot's position (its block and transaction): one it
- * does not hold — a ledger restored from a backup older than the snapshot, or this node's gateway peer behind it —
- * cannot be followed from (the follower would find the position off the chain and replay from block 0 after the
- * download, gigabytes at scale), and is not loaded.
+ * does not hold cannot be followed from (the follower would find the position off the chain and replay from block 0
+ * after the download, gigabytes at scale), and is not loaded. Only one the chain surely lost (a ledger restored from
+ * a backup older than the snapshot: its height past the block without the transaction there) is refused outright.
+ * One it may only not have reached — this node's gateway peer behind it, typical of a new member whose peer is still
+ * syncing, or a chain that did not answer — is asked about again on a backoff, up to `POSITION_WAIT.totalMs`. Every
+ * attested snapshot is asked about (nodes keep two), and the newest the chain holds is taken: an older one at once,
+ * rather than waiting for the newer — it costs replaying `snapshotIntervalBlocks` more, where the wait may not end.
  *
  * Any failure — no quorum, a position the chain does not hold, a manifest or chunk that does not match, a peer that
  * stops — leaves the index empty (the loader clears what it wrote) and is reported with its reason: the caller then
@@ -21,8 +25,10 @@ import {
   loadIndexSnapshot,
   parseManifest,
   selectAttestedSnapshot,
+  type AttestedSnapshot,
   type PeerStatements,
   type PositionJudge,
+  type QuorumRule,
 } from '../chain-index/index.ts';
 import type { RegistrySnapshot } from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
@@ -34,6 +40,7 @@ import {
   type P2pHost,
 } from '../p2p/index.ts';
 import type { NodeSublevel } from '../store/index.ts';
+import { Backoff } from '../worker/backoff.ts';
 
 export interface IndexSnapshotStartOptions {
   /** This node's institution: its own statements do not count. */
@@ -51,6 +58,16 @@ export interface IndexSnapshotStartOptions {
   readonly db: NodeSublevel;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  /** How long to wait for the chain to reach an attested snapshot's position (POSITION_WAIT by default). */
+  readonly positionWait?: PositionWait;
+}
+
+export interface PositionWait {
+  /** The first wait before the chain is asked again, doubling up to `maxMs`. */
+  readonly initialMs: number;
+  readonly maxMs: number;
+  /** No more asking after this long: the node replays from block 0, at its peer's pace. */
+  readonly totalMs: number;
 }
 
 export type IndexSnapshotStart =
@@ -66,6 +83,12 @@ export type IndexSnapshotStart =
 
 /** How long each peer gets to list its statements. */
 const STATEMENTS_TIMEOUT_MS = 10_000;
+/**
+ * A joiner asks again for an attested snapshot's position its chain has not reached for up to 10 minutes: a peer
+ * syncing a long chain may take longer, but replaying from block 0 then goes at the peer's pace anyway, so a
+ * snapshot reached later saves less.
+ */
+const POSITION_WAIT: PositionWait = { initialMs: 1_000, maxMs: 30_000, totalMs: 10 * 60_000 };
 
 export async function startFromIndexSnapshot(o: Readonly<IndexSnapshotStartOptions>): Promise<IndexSnapshotStart> {
   const view = new RegistryView(o.registry);
@@ -84,9 +107,9 @@ export async function startFromIndexSnapshot(o: Readonly<IndexSnapshotStartOptio
     }),
   );
   const listed = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
-  let chosen;
+  let attested;
   try {
-    chosen = selectAttestedSnapshot(listed, {
+    attested = attestedSnapshots(listed, {
       channel: o.channel,
       chaincode: o.chaincode,
       required,
@@ -103,17 +126,8 @@ export async function startFromIndexSnapshot(o: Readonly<IndexSnapshotStartOptio
     };
   }
 
-  const offChain = await o.judge(chosen).catch((err: unknown) => ({
-    why: `it did not answer (${(err as Error).message.split('\n')[0] ?? ''})`,
-  }));
-  if (offChain !== undefined) {
-    return {
-      loaded: false,
-      reason:
-        `the chain does not hold the attested snapshot's position, block ${chosen.blockNumber} (transaction ` +
-        `${chosen.transactionId}): ${offChain.why}; not downloaded`,
-    };
-  }
+  const chosen = await heldByTheChain(attested, o);
+  if (typeof chosen === 'string') return { loaded: false, reason: chosen };
 
   const failures: string[] = [];
   for (const from of chosen.holders) {
@@ -169,4 +183,66 @@ export async function startFromIndexSnapshot(o: Readonly<IndexSnapshotStartOptio
     }
   }
   return { loaded: false, reason: `every peer holding the attested snapshot failed: ${failures.join('; ')}` };
+}
+
+/**
+ * The attested snapshots, newest first: the newest (selectAttestedSnapshot's errors when there is none), then each
+ * next older one a quorum attests, down to the first position without one or with two rival digests.
+ */
+function attestedSnapshots(listed: readonly PeerStatements[], rule: QuorumRule): AttestedSnapshot[] {
+  const found = [selectAttestedSnapshot(listed, rule)];
+  for (let older = found[0]; older !== undefined;) {
+    try {
+      older = selectAttestedSnapshot(listed, { ...rule, below: BigInt(older.blockNumber) });
+      found.push(older);
+    } catch {
+      older = undefined;
+    }
+  }
+  return found;
+}
+
+/**
+ * The newest of `attested` whose position the chain holds, asking again on a backoff while it only may not have
+ * reached them (its height, or no answer) and the wait lasts; otherwise why none can be followed from.
+ */
+async function heldByTheChain(
+  attested: readonly AttestedSnapshot[],
+  o: Readonly<IndexSnapshotStartOptions>,
+): Promise<AttestedSnapshot | string> {
+  const wait = o.positionWait ?? POSITION_WAIT;
+  const backoff = new Backoff(wait.initialMs, wait.maxMs);
+  const started = Date.now();
+  const lost: string[] = [];
+  for (let asked = attested; ;) {
+    const verdicts = await Promise.all(
+      asked.map((snapshot) =>
+        o.judge(snapshot).catch((err: unknown) => ({
+          why: `it did not answer (${(err as Error).message.split('\n')[0] ?? ''})`,
+          sure: false,
+        })),
+      ),
+    );
+    const held = asked.find((_, i) => verdicts[i] === undefined);
+    if (held !== undefined) return held;
+    const said = (i: number) =>
+      `block ${asked[i]?.blockNumber ?? ''} (transaction ${asked[i]?.transactionId ?? ''}): ${verdicts[i]?.why ?? ''}`;
+    lost.push(...asked.flatMap((_, i) => (verdicts[i]?.sure === true ? [said(i)] : [])));
+    const pending = asked.flatMap((_, i) => (verdicts[i]?.sure === false ? [i] : []));
+    const waited = Date.now() - started;
+    if (pending.length === 0 || waited >= wait.totalMs) {
+      const after = pending.length > 0 ? ` (asked for ${String(Math.round(waited / 1000))} s)` : '';
+      return (
+        `the chain does not hold the attested snapshot's position, ` +
+        `${[...lost, ...pending.map(said)].join('; ')}${after}; not downloaded`
+      );
+    }
+    o.logger.info(
+      { waiting: pending.map(said), lost },
+      "waiting for the chain to reach an attested chain index snapshot's position",
+    );
+    await backoff.wait(o.signal ?? new AbortController().signal);
+    o.signal?.throwIfAborted();
+    asked = pending.map((i) => asked[i]).filter((snapshot) => snapshot !== undefined);
+  }
 }

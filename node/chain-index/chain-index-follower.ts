@@ -143,8 +143,10 @@ export class ChainIndexFollower {
       let stable: NodeJS.Timeout | undefined;
       try {
         const from = await this.#start();
-        // Read after #start: an index that starts over catches up with the chain it is now on; read again on
-        // reopening after a failure, the chain having anchored on meanwhile (once: a busy chain still gets there).
+        // Read after #start: an index that starts over catches up with the chain it is now on; read again at each
+        // reopening after a failure, the chain having anchored on meanwhile — so the target of a catch-up (start,
+        // started over) moves at each reopening too, not only a rejoin's. Read once per reopening, not as anchors
+        // apply: a busy chain still gets there.
         if (this.#failure !== undefined || (this.#behind !== undefined && this.#behind.block === undefined)) {
           const block = (await this.#o.newestAnchorBlock?.()) ?? -1n;
           this.#behind = { cause: this.#behind?.cause ?? 'rejoin', block };

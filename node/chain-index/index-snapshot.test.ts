@@ -357,6 +357,7 @@ describe('chain index snapshots', () => {
     expect(listed()).toEqual(['9', '8', '4']);
     expect(await files(11)).toEqual([]);
     expect((await IndexSnapshotStore.open(snapshots, 4)).statements()).toHaveLength(3);
+    await store.close();
   });
 
   it('judges every snapshot it holds when reopened, before listing or pruning any: a restart lists none the chain may have lost', async () => {
@@ -383,16 +384,24 @@ describe('chain index snapshots', () => {
     const judge = ({ blockNumber }: SnapshotPosition) => Promise.resolve(verdicts[blockNumber]);
 
     // The chain does not answer: every one is withheld, none deleted.
+    let asked = 0;
     const unanswered = await IndexSnapshotStore.open(snapshots, 2, {
-      judge: () => Promise.reject(new Error('the ledger does not answer')),
+      judge: () => {
+        asked += 1;
+        return Promise.reject(new Error('the ledger does not answer'));
+      },
     });
+    await eventually(() => Promise.resolve(asked === 4 || undefined), { what: 'every snapshot judged' });
     expect(listed(unanswered)).toEqual([]);
     for (const block of [11, 12, 4, 5]) expect(await files(block)).toHaveLength(3);
+    await unanswered.close();
 
     // Surely lost: deleted; the chain's height not past it: withheld, and neither has the newer ones pruned.
     const reopened = await IndexSnapshotStore.open(snapshots, 2, { judge });
+    expect(listed(reopened)).toEqual([]);
+    await eventually(() => Promise.resolve(listed(reopened).length === 2 || undefined), { what: 'judged' });
     expect(listed(reopened)).toEqual(['5', '4']);
-    expect(await files(12)).toEqual([]);
+    await eventually(async () => ((await files(12)).length === 0 ? true : undefined), { what: 'block 12 dropped' });
     expect(await files(11)).toHaveLength(3);
 
     // Judged again before the next snapshot written, as after dropOffChain: the chain now holds block 11.
@@ -404,6 +413,91 @@ describe('chain index snapshots', () => {
       key,
     );
     expect(listed(reopened)).toEqual(['11', '6']);
+    await reopened.close();
+  });
+
+  it('opens without waiting on the chain, judging what it holds in the background a few at a time', async () => {
+    const snapshots = join(dir, 'slow-chain-snapshots');
+    const store = await IndexSnapshotStore.open(snapshots, 8);
+    const blocks = [4, 5, 6, 7, 8, 9];
+    for (const block of blocks) {
+      await store.write(
+        source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+        { blockNumber: String(block), transactionId: txId(block) },
+        IDENTITY,
+        key,
+      );
+    }
+    // A chain that answers only when told: a start that waited on it would never open.
+    const answer = Promise.withResolvers<undefined>();
+    let inFlight = 0;
+    let most = 0;
+    const judge = async () => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await answer.promise;
+      inFlight -= 1;
+      return undefined;
+    };
+    const opening = IndexSnapshotStore.open(snapshots, 8, { judge });
+    const reopened = await Promise.race([
+      opening,
+      new Promise<'waited'>((resolve) => {
+        setTimeout(() => {
+          resolve('waited');
+        }, 5_000).unref();
+      }),
+    ]);
+    if (reopened === 'waited') throw new Error('open waited on the chain');
+    expect(reopened.statements()).toEqual([]);
+    // Judged in parallel, no more than four at once.
+    await eventually(() => Promise.resolve(inFlight === 4 || undefined), { what: 'four judged at once' });
+    answer.resolve(undefined);
+    await eventually(() => Promise.resolve(reopened.statements().length === blocks.length || undefined), {
+      what: 'every snapshot listed',
+    });
+    expect(most).toBe(4);
+    await reopened.close();
+  });
+
+  it('judges withheld snapshots again on a backoff until the chain decides, with no snapshot written meanwhile', async () => {
+    const snapshots = join(dir, 'rejudged-snapshots');
+    const store = await IndexSnapshotStore.open(snapshots, 4);
+    for (const block of [11, 12]) {
+      await store.write(
+        source.chainIndex.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+        { blockNumber: String(block), transactionId: txId(block) },
+        IDENTITY,
+        key,
+      );
+    }
+    // The ledger down at start, then its peer behind both, then it holds 11 and lost 12.
+    let verdicts: Record<string, { why: string; sure: boolean } | undefined> | 'no answer' = 'no answer';
+    let asked = 0;
+    const judge = ({ blockNumber }: SnapshotPosition) => {
+      asked += 1;
+      return verdicts === 'no answer'
+        ? Promise.reject(new Error('the ledger does not answer'))
+        : Promise.resolve(verdicts[blockNumber]);
+    };
+    const reopened = await IndexSnapshotStore.open(snapshots, 4, { judge, retryInitialMs: 5, retryMaxMs: 20 });
+    await eventually(() => Promise.resolve(asked >= 4 || undefined), { what: 'judged twice' });
+    verdicts = { '11': { why: 'its height is 11', sure: false }, '12': { why: 'its height is 11', sure: false } };
+    const before = asked;
+    await eventually(() => Promise.resolve(asked >= before + 4 || undefined), { what: 'judged again' });
+    expect(reopened.statements()).toEqual([]);
+    verdicts = { '12': { why: `no transaction ${txId(12)}`, sure: true } };
+    const listed = () => reopened.statements().map((st) => parseStatement(st.body).blockNumber);
+    await eventually(() => Promise.resolve(listed().length === 1 || undefined), { what: '11 listed' });
+    expect(listed()).toEqual(['11']);
+    await eventually(async () => ((await readdir(snapshots)).length === 3 ? true : undefined), {
+      what: '12 deleted',
+    });
+    // Decided: asked no more.
+    const decided = asked;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(asked).toBe(decided);
+    await reopened.close();
   });
 
   it('judges a snapshot written while the chain was found to go back before it is listed', async () => {

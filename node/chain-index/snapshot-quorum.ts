@@ -43,6 +43,8 @@ export interface QuorumRule {
   /** The registered receipt key `kid` of `mspId`, if valid for signing at `atMs` (RegistryView). */
   readonly receiptKey: (mspId: string, kid: string, atMs: number) => KeyObject | undefined;
   readonly nowMs: number;
+  /** Only snapshots below this block count: an older one, for a joiner whose chain does not hold the newer. */
+  readonly below?: bigint;
 }
 
 export interface AttestedSnapshot {
@@ -76,6 +78,7 @@ export function selectAttestedSnapshot(peers: readonly PeerStatements[], rule: Q
         refused.push(`${peer}: ${(err as Error).message}`);
         continue;
       }
+      if (rule.below !== undefined && BigInt(statement.blockNumber) >= rule.below) continue;
       const problem = statementProblem(statement, signed, rule);
       if (problem !== undefined) {
         refused.push(`${peer}: ${statement.mspId} ${problem}`);

@@ -19,6 +19,7 @@ import { writeDurably } from '../../network/fs/index.ts';
 import { positionOffChain, type LianxinChain, type OffChain } from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
+import { Backoff } from '../worker/backoff.ts';
 import {
   ChunkBuilder,
   chunkHash,
@@ -65,8 +66,21 @@ export const chainJudge =
   ({ blockNumber, transactionId }) =>
     positionOffChain(chain, { blockNumber: BigInt(blockNumber), transactionId });
 
+export interface IndexSnapshotStoreOptions {
+  readonly logger?: Logger;
+  /** The first wait before withheld snapshots are judged again, doubling up to `retryMaxMs` (outbox.retry*). */
+  readonly retryInitialMs?: number;
+  readonly retryMaxMs?: number;
+}
+
 /** A chain that does not answer says nothing of a position. */
 const NOT_JUDGED = { why: 'the chain did not answer', sure: false } as const;
+
+/**
+ * Withheld snapshots judged at once: each costs a chain call or two (its height, then the transaction's block; 5 s
+ * deadlines), and a store that held some across a ledger restore holds more than `keep`.
+ */
+const JUDGED_AT_ONCE = 4;
 
 const STATEMENT = '.statement';
 /** A snapshot read from this recently may be half downloaded: kept past `keep` until pruned after it. */
@@ -86,25 +100,36 @@ export class IndexSnapshotStore {
   #judge: PositionJudge | undefined;
   /** How many times the chain was found to go back (`dropOffChain`): a snapshot written across one is withheld. */
   #judgedAt = 0;
+  /** The rounds of judging, one after another: two at once could each decide a snapshot the other still judges. */
+  #judging: Promise<unknown> = Promise.resolve();
+  /** Between rounds while any snapshot stays withheld (`#watch`). */
+  readonly #backoff: Backoff;
+  #watching: Promise<void> | undefined;
+  readonly #closing = new AbortController();
+  readonly #logger: Logger | undefined;
 
-  private constructor(dir: string, keep: number) {
+  private constructor(dir: string, keep: number, { logger, retryInitialMs, retryMaxMs }: IndexSnapshotStoreOptions) {
     this.#dir = dir;
     this.#keep = keep;
+    this.#logger = logger;
+    this.#backoff = new Backoff(retryInitialMs ?? 1_000, retryMaxMs ?? 30_000);
   }
 
   /**
    * Opens `dir` (created if missing), listing the snapshots whose statement was written; removes the rest. With
-   * `judge` (a node's: the chain's verdict, positionOffChain), each is judged before any is listed, served or pruned,
-   * as `dropOffChain` judges them: withholding is in memory, so a restart would list again a snapshot the chain may
-   * have lost, and a crash during `dropOffChain` or the index's clear leaves nothing to call it again.
+   * `judge` (a node's: the chain's verdict, positionOffChain), every one opens withheld and is judged in the
+   * background, as `dropOffChain` judges them, before it is listed, served or pruned: withholding is in memory, so a
+   * restart would list again a snapshot the chain may have lost, and a crash during `dropOffChain` or the index's
+   * clear leaves nothing to call it again. In the background, because the chain may be slow or down at start (a host
+   * rebooting with its peer): the node must not wait on it to start.
    */
   static async open(
     dir: string,
     keep: number,
-    { judge, logger }: { judge?: PositionJudge; logger?: Logger } = {},
+    { judge, ...options }: { judge?: PositionJudge } & IndexSnapshotStoreOptions = {},
   ): Promise<IndexSnapshotStore> {
     await mkdir(dir, { recursive: true });
-    const store = new IndexSnapshotStore(dir, keep);
+    const store = new IndexSnapshotStore(dir, keep, options);
     const names = await readdir(dir);
     for (const file of names.filter((n) => n.endsWith(STATEMENT))) {
       const name = file.slice(0, -STATEMENT.length);
@@ -128,15 +153,24 @@ export class IndexSnapshotStore {
       names.filter((n) => !kept.has(n.split('.')[0] ?? '')).map((n) => rm(join(dir, n), { force: true })),
     );
     if (judge) {
-      const dropped = await store.#withholdAll(judge);
-      if (dropped.length > 0) logger?.warn({ dropped }, 'chain index snapshots the chain lost dropped');
-      const withheld = [...store.#withheld.values()].map((h) => String(h.blockNumber));
-      if (withheld.length > 0) {
-        logger?.warn({ withheld }, 'chain index snapshots the chain may have lost withheld until it holds them');
-      }
+      store.#withholdAll(judge).then(
+        (dropped) => {
+          store.#logDropped(dropped);
+        },
+        (err: unknown) => {
+          store.#logger?.warn({ err }, 'judging the chain index snapshots held at start failed');
+        },
+      );
     }
     await store.#prune();
     return store;
+  }
+
+  /** Stops judging withheld snapshots again; resolves once a round under way has ended. */
+  async close(): Promise<void> {
+    this.#closing.abort();
+    await this.#judging;
+    await this.#watching;
   }
 
   /** This node's signed statements, newest first. */
@@ -249,11 +283,13 @@ export class IndexSnapshotStore {
    * served and signed for, every joiner downloading it and replaying from block 0 once its follower finds the position
    * off the chain, and, at a higher block than any taken since, it would have every new one pruned as soon as written.
    * One not surely lost — only the chain's height not past its block, which a peer catching up gives too, or no
-   * answer — is withheld (neither listed, served nor pruned) and judged again before each snapshot written, until the
-   * chain holds it or surely lost it; so is one being written meanwhile. Resolves to the positions dropped.
+   * answer — is withheld (neither listed, served nor pruned) and judged again on a backoff and before each snapshot
+   * written, until the chain holds it or surely lost it; so is one being written meanwhile. Resolves to the positions
+   * dropped.
    */
   async dropOffChain(offChain: PositionJudge): Promise<string[]> {
     this.#judgedAt += 1;
+    this.#backoff.reset();
     return this.#withholdAll(offChain);
   }
 
@@ -264,21 +300,80 @@ export class IndexSnapshotStore {
     return this.#judgeWithheld();
   }
 
-  async #judgeWithheld(): Promise<string[]> {
+  /** A round of judging after those under way; then, while any stays withheld, more on a backoff (`#watch`). */
+  #judgeWithheld(): Promise<string[]> {
+    const round = this.#judging.then(() => this.#judgeRound());
+    this.#judging = round.then(
+      () => {
+        this.#watch();
+      },
+      () => {
+        this.#watch();
+      },
+    );
+    return round;
+  }
+
+  /**
+   * Judges the withheld snapshots, `JUDGED_AT_ONCE` at a time. A verdict given before the chain was found to go back
+   * again (`dropOffChain`) is not acted on: the round that call queued judges on the chain as it is now.
+   */
+  async #judgeRound(): Promise<string[]> {
+    const judgedAt = this.#judgedAt;
     const dropped: string[] = [];
-    for (const [digest, held] of [...this.#withheld]) {
-      const { blockNumber, transactionId } = parseStatement(held.statement.body);
-      const verdict = await this.#judge?.({ blockNumber, transactionId }).catch(() => NOT_JUDGED);
-      if (verdict?.sure === false) continue;
-      this.#withheld.delete(digest);
-      if (verdict === undefined) {
-        this.#held.set(digest, held);
-        continue;
+    const queue = [...this.#withheld];
+    const judgeNext = async (): Promise<void> => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const [digest, held] = next;
+        const { blockNumber, transactionId } = parseStatement(held.statement.body);
+        const verdict = await this.#judge?.({ blockNumber, transactionId }).catch(() => NOT_JUDGED);
+        if (verdict?.sure === false || this.#judgedAt !== judgedAt) continue;
+        this.#withheld.delete(digest);
+        if (verdict === undefined) {
+          this.#held.set(digest, held);
+          continue;
+        }
+        await this.#drop(digest, held);
+        dropped.push(`block ${blockNumber} (transaction ${transactionId}): ${verdict.why}`);
       }
-      await this.#drop(digest, held);
-      dropped.push(`block ${blockNumber} (transaction ${transactionId}): ${verdict.why}`);
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(JUDGED_AT_ONCE, queue.length) }, judgeNext));
+    if (this.#judgedAt === judgedAt) await this.#prune();
     return dropped;
+  }
+
+  /**
+   * While any snapshot stays withheld, judges them again after a growing wait (up to `retryMaxMs`), not only before
+   * the next snapshot written: on a quiet chain that is `snapshotIntervalBlocks` away, days, and a node restarted
+   * with its peer (or while its ledger was down) would serve no statement meanwhile — joiners missing a quorum.
+   */
+  #watch(): void {
+    if (this.#watching !== undefined || this.#withheld.size === 0 || this.#closing.signal.aborted) return;
+    const signal = this.#closing.signal;
+    this.#watching = (async () => {
+      this.#logger?.warn(
+        { withheld: [...this.#withheld.values()].map((h) => String(h.blockNumber)) },
+        'chain index snapshots the chain may have lost withheld until it holds them',
+      );
+      while (this.#withheld.size > 0) {
+        await this.#backoff.wait(signal);
+        if (signal.aborted) break;
+        await this.#judgeWithheld().then(
+          (dropped) => {
+            this.#logDropped(dropped);
+          },
+          (err: unknown) => {
+            this.#logger?.warn({ err }, 'judging the withheld chain index snapshots again failed');
+          },
+        );
+      }
+      this.#backoff.reset();
+      this.#watching = undefined;
+    })();
+  }
+
+  #logDropped(dropped: readonly string[]): void {
+    if (dropped.length > 0) this.#logger?.warn({ dropped }, 'chain index snapshots the chain lost dropped');
   }
 
   async #drop(digest: string, held: Held): Promise<void> {
