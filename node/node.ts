@@ -442,7 +442,9 @@ async function startPipelines(
       storageWiring.changed?.();
     },
     resign: async (size) => signCheckpoint(origin, size, await log.root(size), logSigner).note,
-    revokedLogKeys: new RevokedLogKeys({
+    revokedLogKeys: await RevokedLogKeys.open({
+      db: db.anchor,
+      write: db.write,
       chain,
       mspId: config.mspId,
       logger: componentLogger(logger, 'anchor'),

@@ -365,11 +365,19 @@ describe('lianxin keys rotate', () => {
     const anchored = node.log.size + 5;
     await ingest('before-revocation', 500, 5);
     await node.anchorer.whenAnchored(anchored);
+    // Attested before the revocation, the leaf's anchor is remembered: the revocation must withdraw it (review23 #4a).
+    expect(verifyAttestation(await attest(502), await trustBundle(), { requireAnchored: true })).toMatchObject({
+      ok: true,
+      logKey: { kid: logKeyId },
+    });
     // The README's way back from a compromised log key: revoke it (--force: the node signs with it), then rotate.
     const revoked = await lianxin([
       ...['keys', 'revoke', '--kid', logKeyId, '--config', configFile, '--admin-msp-dir', adminMsp, '--force'],
     ]);
     expect(revoked).toMatchObject({ code: 0, stderr: '' });
+    // The running node read the revocation at once (review23 #1), not at its next periodic read.
+    expect(revoked.stdout).toContain('the running node has read the revoked keys');
+    await expect(attest(502)).rejects.toMatchObject({ code: 9 });
     expect(await rotate('log')).toMatchObject({ code: 0, stderr: '' });
     const fresh = (await nodeKeys()).logKeyId;
 
