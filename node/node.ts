@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { loadSigningIdentity } from '../network/pki/index.ts';
 import { adminSocketPath, startAdminSocket } from './admin/index.ts';
-import { CheckpointAnchorer, LogConflictError, RevokedLogKeys } from './anchor/index.ts';
+import { CheckpointAnchorer, LogConflictError, RevokedLogKeys, RevokedSigning } from './anchor/index.ts';
 import { backupNode, refuseUnfinishedRestore } from './backup/index.ts';
 import {
   ChainIndex,
@@ -234,6 +234,9 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
         await parts.anchorer.readRevokedLogKeys().catch((err: unknown) => {
           logger.warn({ err }, 'cannot read the revoked log keys after the reload; read again within a minute');
         });
+        await pipelines.revokedSigning.review().catch((err: unknown) => {
+          logger.error({ err }, 'cannot sign the latest checkpoint again with the current log key');
+        });
         if (exchange === undefined || config.keys.p2p === undefined) return ids;
         // A p2p rotation: the libp2p host restarts under the new peer ID (a no-op when the key is unchanged).
         const peerId = await exchange.switchIdentity(await readP2pKey(config.keys.p2p, 'keys.p2p'));
@@ -304,6 +307,8 @@ interface Pipelines {
   readonly snapshotTaker: IndexSnapshotTaker | undefined;
   /** The signing keys, swapped in place when the admin socket asks for a reload after a rotation. */
   readonly keys: LiveNodeKeys;
+  /** The node's log signing against the revoked log keys (looked at again after a reload). */
+  readonly revokedSigning: RevokedSigning;
   /** Block of this node's latest anchor, -1 before the first is known: the chain is at least there. */
   ownAnchorBlock(): bigint;
   /** Told when the node learns the chain went back (the anchorer rolled back, the chain index is off the chain). */
@@ -429,6 +434,28 @@ async function startPipelines(
   const noteAnchor = (blockNumber: number | undefined) => {
     if (blockNumber !== undefined && BigInt(blockNumber) > ownAnchorBlock) ownAnchorBlock = BigInt(blockNumber);
   };
+  const revokedLogKeys = await RevokedLogKeys.open({
+    db: db.anchor,
+    write: db.write,
+    chain,
+    mspId: config.mspId,
+    logger: componentLogger(logger, 'anchor'),
+    refreshMs: REVOKED_LOG_KEYS_REFRESH_MS,
+    onChange: () => {
+      reviewSigning();
+    },
+  });
+  const revokedSigning = new RevokedSigning({
+    log,
+    revoked: revokedLogKeys,
+    signer: logSigner,
+    logger: componentLogger(logger, 'anchor'),
+  });
+  const reviewSigning = () => {
+    revokedSigning.review().catch((err: unknown) => {
+      logger.error({ err }, 'cannot sign the latest checkpoint again with the current log key');
+    });
+  };
   const anchorer = await CheckpointAnchorer.open({
     db: db.anchor,
     write: db.write,
@@ -442,14 +469,7 @@ async function startPipelines(
       storageWiring.changed?.();
     },
     resign: async (size) => signCheckpoint(origin, size, await log.root(size), logSigner).note,
-    revokedLogKeys: await RevokedLogKeys.open({
-      db: db.anchor,
-      write: db.write,
-      chain,
-      mspId: config.mspId,
-      logger: componentLogger(logger, 'anchor'),
-      refreshMs: REVOKED_LOG_KEYS_REFRESH_MS,
-    }),
+    revokedLogKeys,
     onAnchored: (leaves, seconds, anchored) => {
       metrics.anchoredRecords.inc(leaves);
       metrics.anchorLatency.observe(seconds);
@@ -493,6 +513,8 @@ async function startPipelines(
   await refuseConflictingStore(anchorer, storeDir, logger);
   anchorer.start();
   cleanup.push(() => anchorer.stop());
+  // The revoked set stored at the last run, against the key configured now.
+  reviewSigning();
   if (anchorer.anchoredSize > 0) {
     // From the store; an anchor stored before block numbers were kept asks the chain, which may be down: then the
     // next anchor tells.
@@ -614,6 +636,7 @@ async function startPipelines(
     snapshots,
     snapshotTaker: taker,
     keys,
+    revokedSigning,
     ownAnchorBlock: () => ownAnchorBlock,
     chainWentBack,
     storageWiring,

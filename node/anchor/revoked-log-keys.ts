@@ -20,6 +20,8 @@ export interface RevokedLogKeysOptions {
   readonly mspId: string;
   readonly logger: Logger;
   readonly refreshMs: number;
+  /** Told after the set changed (and was stored). */
+  readonly onChange?: () => void;
 }
 
 export class RevokedLogKeys {
@@ -50,6 +52,11 @@ export class RevokedLogKeys {
     return this.#changes;
   }
 
+  /** Whether the log key `kid` (64 hex digits) of this organisation is revoked. */
+  isRevoked(kid: string): boolean {
+    return this.#keyIds.has(kid.slice(0, 8));
+  }
+
   /** Whether the note's signature named for its origin is by a revoked log key of this organisation. */
   signedByRevoked(note: string): boolean {
     if (this.#keyIds.size === 0) return false;
@@ -75,6 +82,7 @@ export class RevokedLogKeys {
     this.#changes++;
     this.#o.logger.info({ revoked: [...revoked] }, 'revoked log keys read from the registry');
     await this.#save();
+    this.#o.onChange?.();
   }
 
   #save(): Promise<void> {
@@ -91,7 +99,10 @@ export class RevokedLogKeys {
   start(): void {
     const tick = () => {
       this.refresh().catch((err: unknown) => {
-        this.#o.logger.warn({ err }, 'cannot read the revoked log keys from the chain or store them; trying again later');
+        this.#o.logger.warn(
+          { err },
+          'cannot read the revoked log keys from the chain or store them; trying again later',
+        );
       });
     };
     tick();

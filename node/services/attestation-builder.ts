@@ -152,6 +152,20 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
     return lastChecked.revoked ? undefined : latest;
   };
 
+  /**
+   * No valid checkpoint covers the leaf: not signed yet, or signed by a revoked key and not yet signed again by the
+   * current one (RevokedSigning does so when the revoked set changes or keys reload).
+   */
+  const unattestable = (leafIndex: number): NodeError => {
+    const revoked = (c.log.latestCheckpoint()?.size ?? 0) > leafIndex;
+    const why = revoked
+      ? 'checkpointed only by a revoked log key, until the node signs its checkpoint again with its current key'
+      : 'not yet checkpointed';
+    return new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is ${why}: retry shortly`, {
+      retryAfterMs: c.uncheckpointedRetryAfterMs,
+    });
+  };
+
   const batcher = new AttestationBatcher(c.receiptKey, c.batching);
 
   const attest = async (leafIndex: number, ticket: BatchTicket): Promise<Attestation__Output> => {
@@ -164,15 +178,7 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
       const anchoredRange =
         leafIndex < c.anchorer.anchoredSize ? (remembered(leafIndex) ?? (await lookUpAnchor(leafIndex))) : undefined;
       const checkpoint = anchoredRange?.checkpoint ?? latestValidCheckpoint();
-      if (checkpoint === undefined || checkpoint.size <= leafIndex) {
-        // Withheld, the latest checkpoint covers it: until the log grows and the checkpointer signs with the
-        // current key (CHECKPOINTED), then anchors that (ANCHORED).
-        const revoked = (c.log.latestCheckpoint()?.size ?? 0) > leafIndex;
-        const why = revoked ? 'checkpointed only by a revoked log key' : 'not yet checkpointed';
-        throw new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is ${why}: retry shortly`, {
-          retryAfterMs: c.uncheckpointedRetryAfterMs,
-        });
-      }
+      if (checkpoint === undefined || checkpoint.size <= leafIndex) throw unattestable(leafIndex);
       // The leaf and its proof in one call: the proof's sibling leaf hash comes from the leaf's own entry bundle.
       const { leaf, hashes } = await c.log.leafWithInclusionProof(leafIndex, checkpoint.size);
       // Every field present (AttestationBody): the signer encodes it once, as is.
