@@ -127,6 +127,8 @@ export interface NodeParts {
   readonly receiptKey: ReceiptKey;
   /** kid of the checkpoint-signing key. */
   readonly logKid: string;
+  /** Why nothing the node signs now verifies (its log key is revoked), if so. */
+  readonly logKeyRefusal: () => string | undefined;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
 }
@@ -150,6 +152,8 @@ const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> 
   // The store is not the history the chain anchored (LogConflictError): nothing is added to its log (records,
   // notarizations, exchanges' access receipts); attestations of what it holds still answer.
   log: ['RecordService', 'NotaryService', 'ReportService'],
+  // The node signs with a revoked log key: nothing new is anchored; what is anchored still attests.
+  'log-key': [],
 };
 
 const MIB = 1024 * 1024;
@@ -307,7 +311,7 @@ interface Pipelines {
   readonly snapshotTaker: IndexSnapshotTaker | undefined;
   /** The signing keys, swapped in place when the admin socket asks for a reload after a rotation. */
   readonly keys: LiveNodeKeys;
-  /** The node's log signing against the revoked log keys (looked at again after a reload). */
+  /** The node's log signing against the revoked log keys (health, and looked at again after a reload). */
   readonly revokedSigning: RevokedSigning;
   /** Block of this node's latest anchor, -1 before the first is known: the chain is at least there. */
   ownAnchorBlock(): bigint;
@@ -627,6 +631,7 @@ async function startPipelines(
     get logKid() {
       return logSigner.kid;
     },
+    logKeyRefusal: () => revokedSigning.refusal,
     logger,
     metrics,
   };
@@ -822,6 +827,7 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
       })),
       storageCheck(parts.db.storage),
       { component: 'log', check: () => pipelines.logRefusal()?.message },
+      { component: 'log-key', check: parts.logKeyRefusal },
     ],
     intervalMs: HEALTH_INTERVAL_MS,
     onChange: (failed) => {
@@ -980,6 +986,7 @@ function attestationBuilderOf(parts: NodeParts) {
     channel: config.ledger.channel,
     chaincode: config.ledger.chaincode,
     uncheckpointedRetryAfterMs: config.checkpoint.intervalSeconds * 1000,
+    logKeyRefusal: parts.logKeyRefusal,
   });
 }
 

@@ -377,9 +377,17 @@ describe('lianxin keys rotate', () => {
     expect(revoked).toMatchObject({ code: 0, stderr: '' });
     // The running node read the revocation at once (review23 #1), not at its next periodic read.
     expect(revoked.stdout).toContain('the running node has read the revoked keys');
-    await expect(attest(502)).rejects.toMatchObject({ code: 9 });
+    // Until rotated, the node signs with the revoked key: an error the operator sees, no retry hint (review23 #3).
+    const dead = (await attest(502).then(
+      () => undefined,
+      (err: unknown) => err,
+    )) as grpc.ServiceError | undefined;
+    expect(dead).toMatchObject({ code: 9, details: expect.stringContaining('keys rotate --kind log') as unknown });
+    expect(dead?.metadata.get('retry-after-ms')).toEqual([]);
+    expect(node.failedChecks()).toContainEqual(expect.objectContaining({ component: 'log-key' }));
     expect(await rotate('log')).toMatchObject({ code: 0, stderr: '' });
     const fresh = (await nodeKeys()).logKeyId;
+    expect(node.failedChecks()).not.toContainEqual(expect.objectContaining({ component: 'log-key' }));
 
     // Signed again by the fresh key (same size, same root), the log needs no new record: CHECKPOINTED at once
     // (review23 #2); ANCHORED once the log grows (the chaincode takes no second checkpoint at a size it holds).

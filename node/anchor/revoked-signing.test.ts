@@ -72,7 +72,7 @@ async function revokedSet(...revoked: LogSigner[]): Promise<RevokedLogKeys> {
 }
 
 describe('RevokedSigning', () => {
-  it('signs a log that does not grow again with the fresh key once its key is revoked and rotated (review23 #2)', async () => {
+  it('signs a log that does not grow again with the fresh key once its key is revoked and rotated (review23 #2, #3)', async () => {
     const [compromised, fresh] = [newSigner(), newSigner()];
     const current = { signer: compromised };
     const log = await openLog(current);
@@ -90,13 +90,15 @@ describe('RevokedSigning', () => {
       logger: createLogger({ level: 'silent' }),
     });
 
-    // Revoked and still signing with it: nothing is signed again with it.
+    // Revoked and still signing with it: the operator is told what to run; nothing is signed again with it.
     await signing.review();
+    expect(signing.refusal).toContain('`lianxin keys rotate --kind log`');
     expect(log.latestCheckpoint()?.note).toBe(before?.note);
 
     // Rotated: the same tree head, signed by the fresh key, durable across a reopen.
     current.signer = fresh;
     await signing.review();
+    expect(signing.refusal).toBeUndefined();
     const after = log.latestCheckpoint();
     expect(after).toMatchObject({ size: 3, rootHash: before?.rootHash });
     expect(revoked.signedByRevoked(after?.note ?? '')).toBe(false);

@@ -33,6 +33,11 @@ export interface AttestationBuilderComponents {
   readonly chaincode: string;
   /** The retry hint when no checkpoint covers the leaf yet: about one checkpoint interval. */
   readonly uncheckpointedRetryAfterMs: number;
+  /**
+   * Why no checkpoint this node signs now verifies, if so (its own log key is revoked, node/anchor RevokedSigning):
+   * a leaf no valid checkpoint covers is then refused with that reason and no retry hint.
+   */
+  readonly logKeyRefusal?: () => string | undefined;
   /** How answers given at the same time share one signature (attestation-batcher.ts). */
   readonly batching?: AttestationBatcherInit;
 }
@@ -154,9 +159,13 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
 
   /**
    * No valid checkpoint covers the leaf: not signed yet, or signed by a revoked key and not yet signed again by the
-   * current one (RevokedSigning does so when the revoked set changes or keys reload).
+   * current one (RevokedSigning does so when the revoked set changes or keys reload); or the node's key is revoked.
    */
   const unattestable = (leafIndex: number): NodeError => {
+    const signing = c.logKeyRefusal?.();
+    if (signing !== undefined) {
+      return new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} cannot be attested: ${signing}`);
+    }
     const revoked = (c.log.latestCheckpoint()?.size ?? 0) > leafIndex;
     const why = revoked
       ? 'checkpointed only by a revoked log key, until the node signs its checkpoint again with its current key'
