@@ -280,7 +280,7 @@ export class CheckpointAnchorer {
   }
 
   async stop(): Promise<void> {
-    this.#o.revokedLogKeys?.stop();
+    await this.#o.revokedLogKeys?.stop();
     await this.#worker.stop();
     await this.#prepared?.parts;
     this.#prepared = undefined;

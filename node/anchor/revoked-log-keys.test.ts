@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PublicKeyRecord } from '../ledger/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { generateTestKey, signCheckpoint, type TestKey } from '../receipts/test-fixtures.ts';
@@ -45,6 +45,8 @@ afterEach(async () => {
 async function revokedOver(): Promise<{
   keys: RevokedLogKeys;
   answer: (call: number, records: PublicKeyRecord[]) => void;
+  /** ListKeys calls so far. */
+  calls: () => number;
 }> {
   const pending: ((records: PublicKeyRecord[]) => void)[] = [];
   const keys = await RevokedLogKeys.open({
@@ -55,7 +57,7 @@ async function revokedOver(): Promise<{
     logger: createLogger({ level: 'silent' }),
     refreshMs: 60_000,
   });
-  return { keys, answer: (call, records) => pending[call]?.(records) };
+  return { keys, answer: (call, records) => pending[call]?.(records), calls: () => pending.length };
 }
 
 describe('RevokedLogKeys', () => {
@@ -93,5 +95,33 @@ describe('RevokedLogKeys', () => {
     // Reopened, no read answered yet.
     const { keys } = await revokedOver();
     expect([revoked, rotated].map((key) => keys.signedByRevoked(note(key)))).toEqual([true, false]);
+  });
+
+  it('reads at start and every refreshMs until stopped, and stops only once a read in flight is stored (review23 #4c, #10)', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const key = generateTestKey();
+      const { keys, answer, calls } = await revokedOver();
+      keys.start();
+      expect(calls()).toBe(1);
+      answer(0, []);
+      vi.advanceTimersByTime(60_000);
+      expect(calls()).toBe(2);
+      // Stopped with the second read in flight: no more reads, and stop waits for this one's answer and write.
+      let stopped = false;
+      const stopping = keys.stop().then(() => {
+        stopped = true;
+      });
+      vi.advanceTimersByTime(120_000);
+      expect(calls()).toBe(2);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(stopped).toBe(false);
+      answer(1, [record(key, 'revoked')]);
+      await stopping;
+      const reopened = await revokedOver();
+      expect(reopened.keys.signedByRevoked(signCheckpoint(ORIGIN, 3, Buffer.alloc(32), key))).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

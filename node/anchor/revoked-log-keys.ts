@@ -35,6 +35,8 @@ export class RevokedLogKeys {
   #started = 0;
   #applied = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** The latest periodic read, which `stop` waits for: its write must land before the store closes. */
+  #reading: Promise<void> = Promise.resolve();
 
   private constructor(options: Readonly<RevokedLogKeysOptions>, stored: ReadonlySet<string>) {
     this.#o = options;
@@ -98,7 +100,7 @@ export class RevokedLogKeys {
   /** Reads now and every `refreshMs` until `stop`; a failed read is logged and tried again at the next. */
   start(): void {
     const tick = () => {
-      this.refresh().catch((err: unknown) => {
+      this.#reading = this.refresh().catch((err: unknown) => {
         this.#o.logger.warn(
           { err },
           'cannot read the revoked log keys from the chain or store them; trying again later',
@@ -110,8 +112,10 @@ export class RevokedLogKeys {
     this.#timer.unref();
   }
 
-  stop(): void {
+  /** Stops the periodic reads and waits for one in flight. */
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
+    await this.#reading;
   }
 }
 
