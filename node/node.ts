@@ -50,7 +50,7 @@ import {
 } from './health/index.ts';
 import { ChainError, LianxinChain } from './ledger/index.ts';
 import { KeyRotationError, LiveNodeKeys, readP2pKey, readPrivateKey } from './keys/index.ts';
-import { openTransparencyLog, signCheckpoint, type SignedCheckpoint, type TransparencyLog } from './log/index.ts';
+import { openTransparencyLog, signCheckpoint, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { Gauge } from 'prom-client';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
@@ -396,8 +396,9 @@ async function startPipelines(
   );
 
   // The log announces checkpoints to the anchorer, which reads the log: the anchorer is set once both exist, and
-  // takes then the checkpoints the log signed at open (every N leaves past a crash), kept meanwhile.
-  const wiring: { anchorer?: CheckpointAnchorer; early: SignedCheckpoint[] } = { early: [] };
+  // takes then the latest checkpoint (those signed before it are covered by it: the anchorer steps across a gap
+  // wider than one anchor by signing the sizes between, `resign`).
+  const wiring: { anchorer?: CheckpointAnchorer } = {};
   const keys = new LiveNodeKeys({ log: config.keys.log, receipt: config.keys.receipt }, logKey, receiptKey);
   const logSigner = keys.logSigner;
   let logConflict: LogConflictError | undefined;
@@ -418,7 +419,6 @@ async function startPipelines(
     checkpointLeaves: config.checkpoint.leaves,
     onCheckpoint: (checkpoint) => {
       logger.info({ origin, size: checkpoint.size }, 'checkpoint signed');
-      if (wiring.anchorer === undefined) wiring.early.push(checkpoint);
       wiring.anchorer?.enqueue(checkpoint).catch((err: unknown) => {
         logger.error({ err, size: checkpoint.size }, 'could not queue a checkpoint for anchoring');
       });
@@ -499,7 +499,6 @@ async function startPipelines(
   wiring.anchorer = anchorer;
   // A checkpoint signed just before a crash may not have reached the outbox.
   const latest = log.latestCheckpoint();
-  for (const early of wiring.early.splice(0)) await anchorer.enqueue(early);
   if (latest) await anchorer.enqueue(latest);
   // After a storage fault: the log follows what reached the disk before writes are admitted again; once they are,
   // a checkpoint signed while the outbox could not take it is queued (the same as after a crash).
