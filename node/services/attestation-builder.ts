@@ -1,11 +1,12 @@
 /**
  * Builds the signed proof that a leaf is in this node's log (proofs.proto `Attestation`), for credit-record
- * attestations and notarization receipts alike. The checkpoint is the first anchored one covering the leaf —
- * the one whose AnchorCheckpoint transaction indexed it on chain, so the attestation's anchor names the same
- * transaction as the chain's index entry — or else the latest signed checkpoint, while anchoring is pending.
- * A first anchor signed by a log key since revoked no longer vouches for the leaf (a verifier refuses it:
- * KEY_REVOKED): the latest anchor proves it instead (the chain checked every anchor consistent with the one before),
- * or, while that one is signed by a revoked key too, the latest signed checkpoint if a valid key signed it.
+ * attestations and notarization receipts alike. The anchor is a transaction anchoring a checkpoint that covers the
+ * leaf, not necessarily the one that indexed it on chain (the index entry's transaction): mostly the first anchored
+ * checkpoint covering the leaf, which is that one; else a later anchor, or the latest signed checkpoint while
+ * anchoring is pending. A later one is used when the first anchor was signed by a log key since revoked (a verifier
+ * refuses it: KEY_REVOKED) — the latest anchor proves the leaf instead (the chain checked every anchor consistent
+ * with the one before), or, while that one is signed by a revoked key too, the latest signed checkpoint if a valid
+ * key signed it — and when the first anchor's block lies below the gateway peer's ledger snapshot (anchorCovering).
  */
 import { parseCheckpoint } from '../../chaincode/src/protocol.ts';
 import type { AnchoredCheckpoint, CheckpointAnchorer } from '../anchor/index.ts';
@@ -83,12 +84,16 @@ type SharedFields = Readonly<Pick<AttestationBody, 'checkpoint' | 'anchor' | 'st
 
 export function createAttestationBuilder(c: Readonly<AttestationBuilderComponents>): AttestationBuilder {
   /**
-   * Anchored checkpoints never change (but for the anchorer's rollback or a revoked log key, after which these are
-   * forgotten), and when C is the first anchored cover of leaf i it is also that of every leaf from i up to C's
-   * size; so each lookup in the anchor sublevel answers for a whole range, kept here by its first cover's size.
+   * Anchored checkpoints never change (but for the anchorer's rollback or a change of the revoked log keys, after
+   * which these are forgotten), and when C is the first anchored cover of leaf i it is also that of every leaf from
+   * i up to C's size; so each lookup in the anchor sublevel answers for a whole range, kept here by its first cover's
+   * size.
    */
   let covered: CoveredRange[] = [];
-  /** `anchorsWithdrawn` when `covered` was last emptied: a rollback (a ledger restore) unanchors some. */
+  /**
+   * `anchorsWithdrawn` when `covered` was last emptied: a rollback (a ledger restore) unanchors some, a revoked log
+   * key makes the anchors it signed vouch for nothing.
+   */
   let coveredSince = c.anchorer.anchorsWithdrawn;
 
   const anchorOf = (anchored: AnchoredCheckpoint): NonNullable<AttestationBody['anchor']> => ({
