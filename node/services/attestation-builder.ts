@@ -25,7 +25,7 @@ export interface AttestationBuilderComponents {
   readonly log: Pick<TransparencyLog, 'leafWithInclusionProof' | 'latestCheckpoint'>;
   readonly anchorer: Pick<
     CheckpointAnchorer,
-    'anchoredSize' | 'anchorCovering' | 'anchorsWithdrawn' | 'signedByRevokedKey'
+    'anchoredSize' | 'anchorCovering' | 'anchorBelow' | 'anchorsWithdrawn' | 'signedByRevokedKey'
   >;
   readonly receiptKey: ReceiptKey;
   /** The issuer: this node's MSP ID. */
@@ -129,11 +129,19 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
     return range;
   };
 
-  /** The anchor to prove a leaf first covered by `first` against: none while every one is by a revoked key. */
+  /**
+   * The anchor to prove a leaf first covered by `first` against: `first`, else the newest one a valid key signed
+   * (walking down from the latest: K1 revoked, anchors by K2, the current K3 revoked too, a K2 anchor proves it);
+   * none while every one is by a revoked key.
+   */
   const provingAnchor = async (first: AnchoredCheckpoint): Promise<AnchoredCheckpoint | undefined> => {
     if (!c.anchorer.signedByRevokedKey(first.note)) return first;
-    const latest = await c.anchorer.anchorCovering(c.anchorer.anchoredSize - 1);
-    return latest && !c.anchorer.signedByRevokedKey(latest.note) ? latest : undefined;
+    for (let below = c.anchorer.anchoredSize + 1; ;) {
+      const anchored = await c.anchorer.anchorBelow(below);
+      if (anchored === undefined || anchored.size <= first.size) return undefined;
+      if (!c.anchorer.signedByRevokedKey(anchored.note)) return anchored;
+      below = anchored.size;
+    }
   };
 
   /**
