@@ -234,6 +234,11 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       reloadKeys: async () => {
         const ids = await pipelines.keys.reload();
         logger.info(ids, 'signing keys reloaded from the key files');
+        // A p2p rotation: the libp2p host restarts under the new peer ID (a no-op when the key is unchanged); first,
+        // so that the registry read below (ListKeys, seconds when the chain is slow) does not delay it.
+        const p2pKey = exchange && config.keys.p2p && (await readP2pKey(config.keys.p2p, 'keys.p2p'));
+        const peerId = exchange && p2pKey && (await exchange.switchIdentity(p2pKey));
+        if (peerId) logger.info({ peerId }, 'p2p identity from the key file');
         // The way back from a compromised log key revokes it, then rotates: attestations stop proving against it now.
         await parts.anchorer.readRevokedLogKeys().catch((err: unknown) => {
           logger.warn({ err }, 'cannot read the revoked log keys after the reload; read again within a minute');
@@ -241,11 +246,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
         await pipelines.revokedSigning.review().catch((err: unknown) => {
           logger.error({ err }, 'cannot sign the latest checkpoint again with the current log key');
         });
-        if (exchange === undefined || config.keys.p2p === undefined) return ids;
-        // A p2p rotation: the libp2p host restarts under the new peer ID (a no-op when the key is unchanged).
-        const peerId = await exchange.switchIdentity(await readP2pKey(config.keys.p2p, 'keys.p2p'));
-        logger.info({ peerId }, 'p2p identity from the key file');
-        return { ...ids, peerId };
+        return peerId ? { ...ids, peerId } : ids;
       },
       backup: async (out) => {
         const manifest = await backupNode(parts.db, { mspId: config.mspId, origin }, out, config.dataDir);
