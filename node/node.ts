@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { loadSigningIdentity } from '../network/pki/index.ts';
 import { adminSocketPath, startAdminSocket } from './admin/index.ts';
-import { CheckpointAnchorer, LogConflictError, RevokedLogKeys } from './anchor/index.ts';
+import { CheckpointAnchorer, LogConflictError, RevokedLogKeys, RevokedSigning } from './anchor/index.ts';
 import { backupNode, refuseUnfinishedRestore } from './backup/index.ts';
 import {
   ChainIndex,
@@ -50,7 +50,7 @@ import {
 } from './health/index.ts';
 import { ChainError, LianxinChain } from './ledger/index.ts';
 import { KeyRotationError, LiveNodeKeys, readP2pKey, readPrivateKey } from './keys/index.ts';
-import { openTransparencyLog, signCheckpoint, type SignedCheckpoint, type TransparencyLog } from './log/index.ts';
+import { openTransparencyLog, signCheckpoint, type TransparencyLog } from './log/index.ts';
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { Gauge } from 'prom-client';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
@@ -127,6 +127,8 @@ export interface NodeParts {
   readonly receiptKey: ReceiptKey;
   /** kid of the checkpoint-signing key. */
   readonly logKid: string;
+  /** Why nothing the node signs now verifies (its log key is revoked), if so. */
+  readonly logKeyRefusal: () => string | undefined;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
 }
@@ -150,6 +152,8 @@ const SERVICES_NEEDING: Readonly<Record<string, readonly LianxinServiceName[]>> 
   // The store is not the history the chain anchored (LogConflictError): nothing is added to its log (records,
   // notarizations, exchanges' access receipts); attestations of what it holds still answer.
   log: ['RecordService', 'NotaryService', 'ReportService'],
+  // The node signs with a revoked log key: nothing new is anchored; what is anchored still attests.
+  'log-key': [],
 };
 
 const MIB = 1024 * 1024;
@@ -231,15 +235,19 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       reloadKeys: async () => {
         const ids = await pipelines.keys.reload();
         logger.info(ids, 'signing keys reloaded from the key files');
+        // A p2p rotation: the libp2p host restarts under the new peer ID (a no-op when the key is unchanged); first,
+        // so that the registry read below (ListKeys, seconds when the chain is slow) does not delay it.
+        const p2pKey = exchange && config.keys.p2p && (await readP2pKey(config.keys.p2p, 'keys.p2p'));
+        const peerId = exchange && p2pKey && (await exchange.switchIdentity(p2pKey));
+        if (peerId) logger.info({ peerId }, 'p2p identity from the key file');
         // The way back from a compromised log key revokes it, then rotates: attestations stop proving against it now.
         await parts.anchorer.readRevokedLogKeys().catch((err: unknown) => {
           logger.warn({ err }, 'cannot read the revoked log keys after the reload; read again within a minute');
         });
-        if (exchange === undefined || config.keys.p2p === undefined) return ids;
-        // A p2p rotation: the libp2p host restarts under the new peer ID (a no-op when the key is unchanged).
-        const peerId = await exchange.switchIdentity(await readP2pKey(config.keys.p2p, 'keys.p2p'));
-        logger.info({ peerId }, 'p2p identity from the key file');
-        return { ...ids, peerId };
+        await pipelines.revokedSigning.review().catch((err: unknown) => {
+          logger.error({ err }, 'cannot sign the latest checkpoint again with the current log key');
+        });
+        return peerId ? { ...ids, peerId } : ids;
       },
       backup: async (out) => {
         const manifest = await backupNode(parts.db, { mspId: config.mspId, origin }, out, config.dataDir);
@@ -305,6 +313,8 @@ interface Pipelines {
   readonly snapshotTaker: IndexSnapshotTaker | undefined;
   /** The signing keys, swapped in place when the admin socket asks for a reload after a rotation. */
   readonly keys: LiveNodeKeys;
+  /** The node's log signing against the revoked log keys (health, and looked at again after a reload). */
+  readonly revokedSigning: RevokedSigning;
   /** Block of this node's latest anchor, -1 before the first is known: the chain is at least there. */
   ownAnchorBlock(): bigint;
   /** Told when the node learns the chain went back (the anchorer rolled back, the chain index is off the chain). */
@@ -388,8 +398,9 @@ async function startPipelines(
   );
 
   // The log announces checkpoints to the anchorer, which reads the log: the anchorer is set once both exist, and
-  // takes then the checkpoints the log signed at open (every N leaves past a crash), kept meanwhile.
-  const wiring: { anchorer?: CheckpointAnchorer; early: SignedCheckpoint[] } = { early: [] };
+  // takes then the latest checkpoint (those signed before it are covered by it: the anchorer steps across a gap
+  // wider than one anchor by signing the sizes between, `resign`).
+  const wiring: { anchorer?: CheckpointAnchorer } = {};
   const keys = new LiveNodeKeys({ log: config.keys.log, receipt: config.keys.receipt }, logKey, receiptKey);
   const logSigner = keys.logSigner;
   let logConflict: LogConflictError | undefined;
@@ -410,7 +421,6 @@ async function startPipelines(
     checkpointLeaves: config.checkpoint.leaves,
     onCheckpoint: (checkpoint) => {
       logger.info({ origin, size: checkpoint.size }, 'checkpoint signed');
-      if (wiring.anchorer === undefined) wiring.early.push(checkpoint);
       wiring.anchorer?.enqueue(checkpoint).catch((err: unknown) => {
         logger.error({ err, size: checkpoint.size }, 'could not queue a checkpoint for anchoring');
       });
@@ -430,6 +440,28 @@ async function startPipelines(
   const noteAnchor = (blockNumber: number | undefined) => {
     if (blockNumber !== undefined && BigInt(blockNumber) > ownAnchorBlock) ownAnchorBlock = BigInt(blockNumber);
   };
+  const revokedLogKeys = await RevokedLogKeys.open({
+    db: db.anchor,
+    write: db.write,
+    chain,
+    mspId: config.mspId,
+    logger: componentLogger(logger, 'anchor'),
+    refreshMs: REVOKED_LOG_KEYS_REFRESH_MS,
+    onChange: () => {
+      reviewSigning();
+    },
+  });
+  const revokedSigning = new RevokedSigning({
+    log,
+    revoked: revokedLogKeys,
+    signer: logSigner,
+    logger: componentLogger(logger, 'anchor'),
+  });
+  const reviewSigning = () => {
+    revokedSigning.review().catch((err: unknown) => {
+      logger.error({ err }, 'cannot sign the latest checkpoint again with the current log key');
+    });
+  };
   const anchorer = await CheckpointAnchorer.open({
     db: db.anchor,
     write: db.write,
@@ -443,12 +475,7 @@ async function startPipelines(
       storageWiring.changed?.();
     },
     resign: async (size) => signCheckpoint(origin, size, await log.root(size), logSigner).note,
-    revokedLogKeys: new RevokedLogKeys({
-      chain,
-      mspId: config.mspId,
-      logger: componentLogger(logger, 'anchor'),
-      refreshMs: REVOKED_LOG_KEYS_REFRESH_MS,
-    }),
+    revokedLogKeys,
     onAnchored: (leaves, seconds, anchored) => {
       metrics.anchoredRecords.inc(leaves);
       metrics.anchorLatency.observe(seconds);
@@ -474,7 +501,6 @@ async function startPipelines(
   wiring.anchorer = anchorer;
   // A checkpoint signed just before a crash may not have reached the outbox.
   const latest = log.latestCheckpoint();
-  for (const early of wiring.early.splice(0)) await anchorer.enqueue(early);
   if (latest) await anchorer.enqueue(latest);
   // After a storage fault: the log follows what reached the disk before writes are admitted again; once they are,
   // a checkpoint signed while the outbox could not take it is queued (the same as after a crash).
@@ -492,6 +518,8 @@ async function startPipelines(
   await refuseConflictingStore(anchorer, storeDir, logger);
   anchorer.start();
   cleanup.push(() => anchorer.stop());
+  // The revoked set stored at the last run, against the key configured now.
+  reviewSigning();
   if (anchorer.anchoredSize > 0) {
     // From the store; an anchor stored before block numbers were kept asks the chain, which may be down: then the
     // next anchor tells.
@@ -606,6 +634,7 @@ async function startPipelines(
     get logKid() {
       return logSigner.kid;
     },
+    logKeyRefusal: () => revokedSigning.refusal,
     logger,
     metrics,
   };
@@ -615,6 +644,7 @@ async function startPipelines(
     snapshots,
     snapshotTaker: taker,
     keys,
+    revokedSigning,
     ownAnchorBlock: () => ownAnchorBlock,
     chainWentBack,
     storageWiring,
@@ -803,6 +833,7 @@ function startHealth(pipelines: Pipelines, api: ApiServer, cleanup: Cleanup): No
       })),
       storageCheck(parts.db.storage),
       { component: 'log', check: () => pipelines.logRefusal()?.message },
+      { component: 'log-key', check: parts.logKeyRefusal },
     ],
     intervalMs: HEALTH_INTERVAL_MS,
     onChange: (failed) => {
@@ -967,6 +998,7 @@ function attestationBuilderOf(parts: NodeParts) {
     channel: config.ledger.channel,
     chaincode: config.ledger.chaincode,
     uncheckpointedRetryAfterMs: config.checkpoint.intervalSeconds * 1000,
+    logKeyRefusal: parts.logKeyRefusal,
   });
 }
 

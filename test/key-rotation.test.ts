@@ -365,18 +365,37 @@ describe('lianxin keys rotate', () => {
     const anchored = node.log.size + 5;
     await ingest('before-revocation', 500, 5);
     await node.anchorer.whenAnchored(anchored);
+    // Attested before the revocation, the leaf's anchor is remembered: the revocation must withdraw it (review23 #4a).
+    expect(verifyAttestation(await attest(502), await trustBundle(), { requireAnchored: true })).toMatchObject({
+      ok: true,
+      logKey: { kid: logKeyId },
+    });
     // The README's way back from a compromised log key: revoke it (--force: the node signs with it), then rotate.
     const revoked = await lianxin([
       ...['keys', 'revoke', '--kid', logKeyId, '--config', configFile, '--admin-msp-dir', adminMsp, '--force'],
     ]);
     expect(revoked).toMatchObject({ code: 0, stderr: '' });
+    // The running node read the revocation at once (review23 #1), not at its next periodic read.
+    expect(revoked.stdout).toContain('the running node has read the revoked keys');
+    // Until rotated, the node signs with the revoked key: an error the operator sees, no retry hint (review23 #3).
+    const dead = (await attest(502).then(
+      () => undefined,
+      (err: unknown) => err,
+    )) as grpc.ServiceError | undefined;
+    expect(dead).toMatchObject({ code: 9, details: expect.stringContaining('keys rotate --kind log') as unknown });
+    expect(dead?.metadata.get('retry-after-ms')).toEqual([]);
+    expect(node.failedChecks()).toContainEqual(expect.objectContaining({ component: 'log-key' }));
     expect(await rotate('log')).toMatchObject({ code: 0, stderr: '' });
     const fresh = (await nodeKeys()).logKeyId;
+    expect(node.failedChecks()).not.toContainEqual(expect.objectContaining({ component: 'log-key' }));
 
-    // Every checkpoint covering the leaf is the revoked key's until the log grows: a retry, not a dead attestation.
-    await expect(attest(502)).rejects.toMatchObject({
-      code: 9,
-      details: expect.stringContaining('checkpointed only by a revoked log key') as unknown,
+    // Signed again by the fresh key (same size, same root), the log needs no new record: CHECKPOINTED at once
+    // (review23 #2); ANCHORED once the log grows (the chaincode takes no second checkpoint at a size it holds).
+    expect(verifyAttestation(await attest(502), await trustBundle())).toMatchObject({
+      ok: true,
+      state: 'EVIDENCE_STATE_CHECKPOINTED',
+      logKey: { kid: fresh },
+      size: anchored,
     });
     await ingest('after-revocation', 600, 3);
     await node.anchorer.whenAnchored(anchored + 3);

@@ -4,6 +4,7 @@
  *   h ‖ size(20) → AnchoredCheckpoint (JSON): a checkpoint committed VALID on the channel
  *   r → (empty) the store was restored from a backup and not yet checked against the chain: written by the restore,
  *       deleted once the chain has answered and agreed (CheckpointAnchorer.reconcile)
+ *   k → JSON array of the note key IDs (hex) of the organisation's revoked log keys, as last read (RevokedLogKeys)
  */
 import { storedKey } from '../store/index.ts';
 
@@ -12,6 +13,7 @@ const SIZE_WIDTH = 20;
 export const QUEUED = Buffer.from('q');
 export const ANCHORED = Buffer.from('h');
 export const RESTORED = Buffer.from('r');
+export const REVOKED_LOG_KEYS = Buffer.from('k');
 /** The restore's mark as the store's raw key (the anchor sublevel's `r`), for the restore that writes it. */
 export const RESTORED_ROW_KEY = storedKey('anchor', RESTORED);
 

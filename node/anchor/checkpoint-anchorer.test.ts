@@ -8,7 +8,7 @@ import { p256LogSigner, signCheckpoint, type SignedCheckpoint } from '../log/ind
 import { createLogger } from '../logging/index.ts';
 import { FakeAnchorChain, openTestNodeParts, type TestNodeParts } from '../services/test-node-parts.ts';
 import { anchorIndexEntries } from './anchor-index-entries.ts';
-import { QUEUED, prefixEnd } from './anchor-keys.ts';
+import { ANCHORED, QUEUED, prefixEnd } from './anchor-keys.ts';
 import { CheckpointAnchorer, LogConflictError, type CheckpointAnchorerOptions } from './checkpoint-anchorer.ts';
 import { noteKeyId } from './revoked-log-keys.ts';
 
@@ -166,6 +166,40 @@ describe('CheckpointAnchorer', () => {
       expect(lines.filter((line) => Number(line.level) >= 40)).toEqual([]);
     } finally {
       await anchorer.stop();
+    }
+  });
+
+  it('anchors the rest, once restarted, after a stepped anchor committed but was never recorded (review23 #4d)', async () => {
+    const latest = await onlyCheckpointAt10005();
+    // Every record of an anchor fails before reaching the disk, as if the node died between commit and record.
+    const isRecord = (writes: Parameters<CheckpointAnchorerOptions['write']>[0]) =>
+      writes.some((write) => write.type === 'put' && Buffer.from(write.key).subarray(0, 1).equals(ANCHORED));
+    const dying = await openAnchorer(
+      async (writes) => {
+        if (isRecord(writes)) throw new Error('killed before the record');
+        await parts.db.write(writes);
+      },
+      undefined,
+      undefined,
+      undefined,
+      { resign },
+    );
+    dying.start();
+    await dying.enqueue(latest);
+    await eventually(() => Promise.resolve(parts.anchorChain.anchored.length === 1 ? true : undefined), {
+      what: 'the step committed',
+    });
+    await dying.stop();
+    expect(dying.anchoredSize).toBe(0);
+
+    const restarted = await openAnchorer(parts.db.write, undefined, undefined, undefined, { resign });
+    restarted.start();
+    try {
+      await restarted.whenAnchored(10_005);
+      expect(anchoredSizes()).toEqual(['10000', '10005']);
+      expect(await parts.db.anchor.keys({ gte: QUEUED, lt: prefixEnd(QUEUED) }).all()).toEqual([]);
+    } finally {
+      await restarted.stop();
     }
   });
 

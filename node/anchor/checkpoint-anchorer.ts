@@ -229,17 +229,40 @@ export class CheckpointAnchorer {
         .all();
       if (value === undefined) return undefined;
       const stored = JSON.parse(value.toString('utf8')) as StoredAnchor;
-      if (stored.blockNumber !== undefined) return { ...stored, blockNumber: stored.blockNumber };
-      const blockNumber = await this.#blockNumberOf(stored.transactionId);
-      if (blockNumber !== undefined) {
-        const anchored = { ...stored, blockNumber };
-        await this.#o.write([
-          { type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, anchored.size), value: encodeAnchor(anchored) },
-        ]);
-        return anchored;
-      }
+      const anchored = await this.#withBlockNumber(stored);
+      if (anchored !== undefined) return anchored;
       above = stored.size;
     }
+  }
+
+  /**
+   * The newest anchor of a size below `size` whose block number is known (as `anchorCovering`), if any: walking down
+   * from the latest anchor.
+   * @throws ChainError when an anchor stored without its block number cannot be looked up on the chain now.
+   */
+  async anchorBelow(size: number): Promise<AnchoredCheckpoint | undefined> {
+    for (let below = size; ;) {
+      const [value] = await this.#o.db
+        .values({ gte: ANCHORED, lt: sizeKey(ANCHORED, below), reverse: true, limit: 1 })
+        .all();
+      if (value === undefined) return undefined;
+      const stored = JSON.parse(value.toString('utf8')) as StoredAnchor;
+      const anchored = await this.#withBlockNumber(stored);
+      if (anchored !== undefined) return anchored;
+      below = stored.size;
+    }
+  }
+
+  /** The anchor with its block number, looked up on the chain (and kept) if stored without; undefined if none. */
+  async #withBlockNumber(stored: StoredAnchor): Promise<AnchoredCheckpoint | undefined> {
+    if (stored.blockNumber !== undefined) return { ...stored, blockNumber: stored.blockNumber };
+    const blockNumber = await this.#blockNumberOf(stored.transactionId);
+    if (blockNumber === undefined) return undefined;
+    const anchored = { ...stored, blockNumber };
+    await this.#o.write([
+      { type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, anchored.size), value: encodeAnchor(anchored) },
+    ]);
+    return anchored;
   }
 
   /**
@@ -280,7 +303,7 @@ export class CheckpointAnchorer {
   }
 
   async stop(): Promise<void> {
-    this.#o.revokedLogKeys?.stop();
+    await this.#o.revokedLogKeys?.stop();
     await this.#worker.stop();
     await this.#prepared?.parts;
     this.#prepared = undefined;

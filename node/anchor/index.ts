@@ -8,3 +8,4 @@ export {
 export { anchorIndexEntries } from './anchor-index-entries.ts';
 export { RESTORED_ROW_KEY } from './anchor-keys.ts';
 export { RevokedLogKeys } from './revoked-log-keys.ts';
+export { RevokedSigning } from './revoked-signing.ts';

@@ -1,8 +1,9 @@
 /**
  * Signs checkpoints of a growing log every T milliseconds or N leaves, whichever comes first (transparency-logs
  * reference §9.1), or once the log goes quiet: no append for Q milliseconds while at least F leaves wait. Keeps the
- * latest, and never signs a size at or below it: checkpoints of one log are then always consistent with each other
- * (tlog-checkpoint: a log must never sign two inconsistent checkpoints).
+ * latest, and never signs a size below it (the latest's own size only again, `signAgain`, with the same root):
+ * checkpoints of one log are then always consistent with each other (tlog-checkpoint: a log must never sign two
+ * inconsistent checkpoints).
  * Each checkpoint is durable before it is published to `onCheckpoint`.
  *
  * Consecutive checkpoints are never more than N leaves apart, however large the appends: an anchor covers the
@@ -84,6 +85,26 @@ export class Checkpointer {
       throw failure;
     }
     return this.#enqueue();
+  }
+
+  /**
+   * Signs the latest checkpoint's size again with the signer's current key (the same tree head, so consistent with
+   * every checkpoint before): after the key that signed it was revoked, the leaves it covers have a checkpoint a
+   * verifier accepts at once rather than once the log grows. Durable, then published to `onCheckpoint`.
+   */
+  async signAgain(): Promise<SignedCheckpoint | undefined> {
+    const run = this.#signing.then(async () => {
+      const latest = this.#latest;
+      if (latest === undefined) return undefined;
+      const { origin, signer, source } = this.#options;
+      const checkpoint = signCheckpoint(origin, latest.size, latest.rootHash, signer);
+      await source.saveCheckpoint(checkpoint.note);
+      this.#latest = checkpoint;
+      this.#options.onCheckpoint?.(checkpoint);
+      return checkpoint;
+    });
+    this.#signing = run.catch(() => undefined);
+    return run;
   }
 
   /** Stops the triggers and waits for a signing in progress; leaves after the latest checkpoint stay unsigned. */

@@ -72,6 +72,8 @@ export interface TransparencyLog extends AsyncDisposable {
   latestCheckpoint(): SignedCheckpoint | undefined;
   /** Signs a checkpoint of the current size now if it grew since the latest; resolves to the latest. */
   checkpoint(): Promise<SignedCheckpoint | undefined>;
+  /** Signs the latest checkpoint's size again with the current key (Checkpointer.signAgain); resolves to it. */
+  signLatestAgain(): Promise<SignedCheckpoint | undefined>;
   /**
    * Reads the tree size and right edge again from the database, after it was reopened to leave a storage fault:
    * an append that failed its sync may have reached the disk after all (its records and acknowledgement with it,
@@ -210,6 +212,10 @@ class LevelTransparencyLog implements TransparencyLog {
 
   async checkpoint(): Promise<SignedCheckpoint | undefined> {
     return this.#checkpointer.checkpoint();
+  }
+
+  signLatestAgain(): Promise<SignedCheckpoint | undefined> {
+    return this.#checkpointer.signAgain();
   }
 
   async resync(): Promise<void> {

@@ -37,6 +37,7 @@ function builderOver(view: {
       },
       signedByRevokedKey: view.revoked ?? (() => false),
       anchorCovering: view.covering ?? ((index) => anchorer.anchorCovering(index)),
+      anchorBelow: (size) => anchorer.anchorBelow(size),
     },
     receiptKey: parts.org.receiptKey,
     mspId: parts.org.mspId,
@@ -262,5 +263,24 @@ describe('AttestationBuilder', () => {
     await parts.ingest([5]);
     await parts.log.checkpoint();
     expect(await builder.attest(1)).toMatchObject({ state: 'EVIDENCE_STATE_CHECKPOINTED', checkpoint: { size: 5 } });
+  });
+
+  it('proves a leaf against the newest anchor a valid key signed when the latest is by a revoked key too (review23 #6)', async () => {
+    for (const subject of [[1, 2, 3], [4], [5]]) {
+      await parts.ingest(subject);
+      await parts.anchorAll();
+    }
+    // K1 signed the first anchor, K2 the second, the current K3 the third: K1 and K3 revoked.
+    const [first, second, third] = parts.anchorChain.anchored;
+    const revoked = new Set([first?.note, third?.note]);
+    const builder = builderOver({ withdrawn: () => 0, revoked: (note) => revoked.has(note) });
+    const attestation = await builder.attest(1);
+    expect(attestation).toMatchObject({
+      state: 'EVIDENCE_STATE_ANCHORED',
+      inclusion: { leafIndex: 1, treeSize: 4 },
+      checkpoint: { size: 4, note: second?.note },
+      anchor: { transactionId: second?.transactionId, blockNumber: 2 },
+    });
+    expect(verifyAttestation(attestation, parts.bundle, { requireAnchored: true })).toMatchObject({ ok: true });
   });
 });

@@ -1,11 +1,12 @@
 /**
  * Builds the signed proof that a leaf is in this node's log (proofs.proto `Attestation`), for credit-record
- * attestations and notarization receipts alike. The checkpoint is the first anchored one covering the leaf —
- * the one whose AnchorCheckpoint transaction indexed it on chain, so the attestation's anchor names the same
- * transaction as the chain's index entry — or else the latest signed checkpoint, while anchoring is pending.
- * A first anchor signed by a log key since revoked no longer vouches for the leaf (a verifier refuses it:
- * KEY_REVOKED): the latest anchor proves it instead (the chain checked every anchor consistent with the one before),
- * or, while that one is signed by a revoked key too, the latest signed checkpoint if a valid key signed it.
+ * attestations and notarization receipts alike. The anchor is a transaction anchoring a checkpoint that covers the
+ * leaf, not necessarily the one that indexed it on chain (the index entry's transaction): mostly the first anchored
+ * checkpoint covering the leaf, which is that one; else a later anchor, or the latest signed checkpoint while
+ * anchoring is pending. A later one is used when the first anchor was signed by a log key since revoked (a verifier
+ * refuses it: KEY_REVOKED) — the latest anchor proves the leaf instead (the chain checked every anchor consistent
+ * with the one before), or, while that one is signed by a revoked key too, the latest signed checkpoint if a valid
+ * key signed it — and when the first anchor's block lies below the gateway peer's ledger snapshot (anchorCovering).
  */
 import { parseCheckpoint } from '../../chaincode/src/protocol.ts';
 import type { AnchoredCheckpoint, CheckpointAnchorer } from '../anchor/index.ts';
@@ -24,7 +25,7 @@ export interface AttestationBuilderComponents {
   readonly log: Pick<TransparencyLog, 'leafWithInclusionProof' | 'latestCheckpoint'>;
   readonly anchorer: Pick<
     CheckpointAnchorer,
-    'anchoredSize' | 'anchorCovering' | 'anchorsWithdrawn' | 'signedByRevokedKey'
+    'anchoredSize' | 'anchorCovering' | 'anchorBelow' | 'anchorsWithdrawn' | 'signedByRevokedKey'
   >;
   readonly receiptKey: ReceiptKey;
   /** The issuer: this node's MSP ID. */
@@ -33,6 +34,11 @@ export interface AttestationBuilderComponents {
   readonly chaincode: string;
   /** The retry hint when no checkpoint covers the leaf yet: about one checkpoint interval. */
   readonly uncheckpointedRetryAfterMs: number;
+  /**
+   * Why no checkpoint this node signs now verifies, if so (its own log key is revoked, node/anchor RevokedSigning):
+   * a leaf no valid checkpoint covers is then refused with that reason and no retry hint.
+   */
+  readonly logKeyRefusal?: () => string | undefined;
   /** How answers given at the same time share one signature (attestation-batcher.ts). */
   readonly batching?: AttestationBatcherInit;
 }
@@ -78,12 +84,16 @@ type SharedFields = Readonly<Pick<AttestationBody, 'checkpoint' | 'anchor' | 'st
 
 export function createAttestationBuilder(c: Readonly<AttestationBuilderComponents>): AttestationBuilder {
   /**
-   * Anchored checkpoints never change (but for the anchorer's rollback or a revoked log key, after which these are
-   * forgotten), and when C is the first anchored cover of leaf i it is also that of every leaf from i up to C's
-   * size; so each lookup in the anchor sublevel answers for a whole range, kept here by its first cover's size.
+   * Anchored checkpoints never change (but for the anchorer's rollback or a change of the revoked log keys, after
+   * which these are forgotten), and when C is the first anchored cover of leaf i it is also that of every leaf from
+   * i up to C's size; so each lookup in the anchor sublevel answers for a whole range, kept here by its first cover's
+   * size.
    */
   let covered: CoveredRange[] = [];
-  /** `anchorsWithdrawn` when `covered` was last emptied: a rollback (a ledger restore) unanchors some. */
+  /**
+   * `anchorsWithdrawn` when `covered` was last emptied: a rollback (a ledger restore) unanchors some, a revoked log
+   * key makes the anchors it signed vouch for nothing.
+   */
   let coveredSince = c.anchorer.anchorsWithdrawn;
 
   const anchorOf = (anchored: AnchoredCheckpoint): NonNullable<AttestationBody['anchor']> => ({
@@ -119,11 +129,19 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
     return range;
   };
 
-  /** The anchor to prove a leaf first covered by `first` against: none while every one is by a revoked key. */
+  /**
+   * The anchor to prove a leaf first covered by `first` against: `first`, else the newest one a valid key signed
+   * (walking down from the latest: K1 revoked, anchors by K2, the current K3 revoked too, a K2 anchor proves it);
+   * none while every one is by a revoked key.
+   */
   const provingAnchor = async (first: AnchoredCheckpoint): Promise<AnchoredCheckpoint | undefined> => {
     if (!c.anchorer.signedByRevokedKey(first.note)) return first;
-    const latest = await c.anchorer.anchorCovering(c.anchorer.anchoredSize - 1);
-    return latest && !c.anchorer.signedByRevokedKey(latest.note) ? latest : undefined;
+    for (let below = c.anchorer.anchoredSize + 1; ;) {
+      const anchored = await c.anchorer.anchorBelow(below);
+      if (anchored === undefined || anchored.size <= first.size) return undefined;
+      if (!c.anchorer.signedByRevokedKey(anchored.note)) return anchored;
+      below = anchored.size;
+    }
   };
 
   /**
@@ -152,6 +170,24 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
     return lastChecked.revoked ? undefined : latest;
   };
 
+  /**
+   * No valid checkpoint covers the leaf: not signed yet, or signed by a revoked key and not yet signed again by the
+   * current one (RevokedSigning does so when the revoked set changes or keys reload); or the node's key is revoked.
+   */
+  const unattestable = (leafIndex: number): NodeError => {
+    const signing = c.logKeyRefusal?.();
+    if (signing !== undefined) {
+      return new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} cannot be attested: ${signing}`);
+    }
+    const revoked = (c.log.latestCheckpoint()?.size ?? 0) > leafIndex;
+    const why = revoked
+      ? 'checkpointed only by a revoked log key, until the node signs its checkpoint again with its current key'
+      : 'not yet checkpointed';
+    return new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is ${why}: retry shortly`, {
+      retryAfterMs: c.uncheckpointedRetryAfterMs,
+    });
+  };
+
   const batcher = new AttestationBatcher(c.receiptKey, c.batching);
 
   const attest = async (leafIndex: number, ticket: BatchTicket): Promise<Attestation__Output> => {
@@ -164,15 +200,7 @@ export function createAttestationBuilder(c: Readonly<AttestationBuilderComponent
       const anchoredRange =
         leafIndex < c.anchorer.anchoredSize ? (remembered(leafIndex) ?? (await lookUpAnchor(leafIndex))) : undefined;
       const checkpoint = anchoredRange?.checkpoint ?? latestValidCheckpoint();
-      if (checkpoint === undefined || checkpoint.size <= leafIndex) {
-        // Withheld, the latest checkpoint covers it: until the log grows and the checkpointer signs with the
-        // current key (CHECKPOINTED), then anchors that (ANCHORED).
-        const revoked = (c.log.latestCheckpoint()?.size ?? 0) > leafIndex;
-        const why = revoked ? 'checkpointed only by a revoked log key' : 'not yet checkpointed';
-        throw new NodeError('FAILED_PRECONDITION', `leaf ${leafIndex} is ${why}: retry shortly`, {
-          retryAfterMs: c.uncheckpointedRetryAfterMs,
-        });
-      }
+      if (checkpoint === undefined || checkpoint.size <= leafIndex) throw unattestable(leafIndex);
       // The leaf and its proof in one call: the proof's sibling leaf hash comes from the leaf's own entry bundle.
       const { leaf, hashes } = await c.log.leafWithInclusionProof(leafIndex, checkpoint.size);
       // Every field present (AttestationBody): the signer encodes it once, as is.

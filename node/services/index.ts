@@ -31,6 +31,8 @@ export interface ServiceComponents {
   readonly notarizer: EvidenceNotarizer;
   readonly receiptKey: ReceiptKey;
   readonly logKid: string;
+  /** Why nothing the node signs now verifies (its log key is revoked), if so. */
+  readonly logKeyRefusal: () => string | undefined;
   readonly metrics: NodeMetrics;
 }
 
@@ -49,6 +51,7 @@ export function createServices(c: Readonly<ServiceComponents>): Omit<LianxinServ
     channel,
     chaincode,
     uncheckpointedRetryAfterMs: config.checkpoint.intervalSeconds * 1000,
+    logKeyRefusal: c.logKeyRefusal,
   });
   return {
     RecordService: createRecordService({ records, log, anchorer, metrics: c.metrics, channel, chaincode }),

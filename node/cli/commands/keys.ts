@@ -121,6 +121,21 @@ export const keysCommand: CommandDefinition = (parent, io) => {
       io.stdout.write(
         `revoked ${result.role} key ${result.kid} of ${result.mspId}; valid until ${String(result.validUntil)}\n`,
       );
+      // A running node reads the revoked keys again with its key files: its attestations stop proving against
+      // checkpoints the key signed now, not at its next periodic read.
+      const { adminSocketPath } = await import('../../admin/index.ts');
+      let reloaded: ReloadedKeys | undefined;
+      try {
+        reloaded = await reloadIfRunning(adminSocketPath(config.dataDir));
+      } catch (err) {
+        throw new CliError(
+          'NODE_ERROR',
+          `revoked ${result.kid}, but the running node did not reload (${(err as Error).message}): it reads the ` +
+            'revoked keys within a minute',
+          { cause: err },
+        );
+      }
+      if (reloaded !== undefined) io.stdout.write('the running node has read the revoked keys\n');
     });
 };
 
