@@ -49,15 +49,20 @@ const nodeRecord = (origin: string): NodeRecord => ({
   updatedAt: REGISTERED,
 });
 
-/** The node's data over the real index, its chain a fake that counts registry reads and fails while `down`. */
+/**
+ * The node's data over the real index, its chain a fake that counts registry reads and fails while `down`, its index
+ * behind the chain while `follower.behind` is set (`chain.whileReading` runs during a registry read).
+ */
 function explorerOver(clock: { ms: number }, over: ChainIndex = index) {
   const reads = { registry: 0, history: 0 };
-  const chain = { down: false };
+  const chain: { down: boolean; whileReading?: () => void } = { down: false };
+  const follower: { behind?: string } = {};
   const data = nodeExplorerData({
     node: { mspId: 'HangzhouCreditMSP', role: 'agency' },
     chain: {
       registrySnapshot: () => {
         reads.registry += 1;
+        chain.whileReading?.();
         if (chain.down) return Promise.reject(new ChainError('UNAVAILABLE', 'the gateway did not answer'));
         return Promise.resolve({
           organizations: ORIGINS.map((o) => organization(o.split('/')[1] ?? '')),
@@ -76,14 +81,14 @@ function explorerOver(clock: { ms: number }, over: ChainIndex = index) {
         return over.anchorHistory(limit);
       },
     },
-    indexBehind: () => undefined,
+    indexBehind: () => follower.behind,
     records: { get: () => Promise.resolve(undefined) },
     log: { latestCheckpoint: () => undefined },
     anchorer: { anchoredSize: 0 },
     attestations: { attest: () => Promise.reject(new Error('not used')) },
     now: () => new Date(clock.ms),
   });
-  return { data, reads, chain };
+  return { data, reads, chain, follower };
 }
 
 beforeAll(async () => {
@@ -156,6 +161,27 @@ describe('the consortium view', () => {
     expect(next).not.toBe(views[0]);
     expect(next.generatedAt).toBe(new Date(clock.ms).toISOString());
     expect(reads).toEqual({ registry: 4, history: 3 });
+  });
+
+  it('is neither answered nor kept when the index fell behind while it was made', async () => {
+    const clock = { ms: DAY_START + 86_400_000 };
+    const { data, reads, chain, follower } = explorerOver(clock);
+    // The follower starts over (the ledger restored from an older backup) during the registry's evaluation: the
+    // request found the index following, the history is read after.
+    chain.whileReading = () => {
+      follower.behind = 'rebuilding the index from block 0';
+    };
+    await expect(data.consortium(ANYONE)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('rebuilding the index from block 0') as unknown,
+    });
+    // Caught up a moment later: a new view, not one read while the index was behind.
+    chain.whileReading = undefined;
+    follower.behind = undefined;
+    clock.ms += 1_000;
+    const view = await data.consortium(ANYONE);
+    expect(view.generatedAt).toBe(new Date(clock.ms).toISOString());
+    expect(reads).toEqual({ registry: 2, history: 2 });
   });
 
   it('answers UNAVAILABLE with a retry hint, not a fault, while the store is closed (a storage guard reopening it)', async () => {
