@@ -6,8 +6,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeRecord, Organization } from '../../chaincode/src/protocol.ts';
+import { RETRY_AFTER_MS_KEY, toGrpcStatus } from '../api/index.ts';
 import { ChainIndex } from '../chain-index/index.ts';
 import { ChainError } from '../ledger/index.ts';
 import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
@@ -51,11 +53,15 @@ const nodeRecord = (origin: string): NodeRecord => ({
 
 /**
  * The node's data over the real index, its chain a fake that counts registry reads and fails while `down`, its index
- * behind the chain while `follower.behind` is set (`chain.whileReading` runs during a registry read).
+ * behind the chain while `follower.behind` is set (`chain.whileReading` runs during a registry read; `chain.error` is
+ * what a chain that is down answers).
  */
 function explorerOver(clock: { ms: number }, over: ChainIndex = index) {
   const reads = { registry: 0, history: 0 };
-  const chain: { down: boolean; whileReading?: () => void } = { down: false };
+  const chain: { down: boolean; error: ChainError; whileReading?: () => void } = {
+    down: false,
+    error: new ChainError('UNAVAILABLE', 'the gateway did not answer'),
+  };
   const follower: { behind?: string } = {};
   const data = nodeExplorerData({
     node: { mspId: 'HangzhouCreditMSP', role: 'agency' },
@@ -63,7 +69,7 @@ function explorerOver(clock: { ms: number }, over: ChainIndex = index) {
       registrySnapshot: () => {
         reads.registry += 1;
         chain.whileReading?.();
-        if (chain.down) return Promise.reject(new ChainError('UNAVAILABLE', 'the gateway did not answer'));
+        if (chain.down) return Promise.reject(chain.error);
         return Promise.resolve({
           organizations: ORIGINS.map((o) => organization(o.split('/')[1] ?? '')),
           keys: [],
@@ -184,6 +190,17 @@ describe('the consortium view', () => {
     expect(reads).toEqual({ registry: 2, history: 2 });
   });
 
+  it("refuses as the gRPC API does: no retry hint the ledger did not give, and a conflict is no state of the node's", async () => {
+    const { data, chain } = explorerOver({ ms: DAY_START });
+    chain.down = true;
+    await expect(data.consortium(ANYONE)).rejects.toMatchObject({ code: 'UNAVAILABLE', retryAfterMs: undefined });
+    expect(toGrpcStatus(chain.error).metadata.get(RETRY_AFTER_MS_KEY)).toEqual([]);
+    // The API's ABORTED: not the explorer's UNAVAILABLE either (answered as a fault).
+    chain.error = new ChainError('CONFLICT', 'MVCC_READ_CONFLICT');
+    expect(toGrpcStatus(chain.error).code).toBe(status.ABORTED);
+    await expect(data.consortium(ANYONE)).rejects.toBe(chain.error);
+  });
+
   it('answers UNAVAILABLE with a retry hint, not a fault, while the store is closed (a storage guard reopening it)', async () => {
     const closedDir = await mkdtemp(join(tmpdir(), 'lianxin-consortium-closed-'));
     const closed = await openNodeDatabase(join(closedDir, 'db'));
@@ -200,6 +217,9 @@ describe('the consortium view', () => {
         reopening,
       );
       await expect(data.consortium(ANYONE)).rejects.toMatchObject(reopening);
+      // The gRPC API's hint for the same error.
+      const refused: unknown = await closedIndex.anchorHistory().catch((err: unknown) => err);
+      expect(toGrpcStatus(refused).metadata.get(RETRY_AFTER_MS_KEY)).toEqual([String(reopening.retryAfterMs)]);
     } finally {
       await rm(closedDir, { recursive: true, force: true });
     }
