@@ -13,7 +13,7 @@ import { RETRY_AFTER_MS_KEY, toGrpcStatus } from '../api/index.ts';
 import { ChainIndex } from '../chain-index/index.ts';
 import { ChainError } from '../ledger/index.ts';
 import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
-import { ANCHORING_POINTS } from './anchoring.ts';
+import { ANCHORING_POINTS, ANCHORING_WINDOW_MS } from './anchoring.ts';
 import type { Viewer } from './explorer-access.ts';
 import { nodeExplorerData } from './node-explorer-data.ts';
 
@@ -97,26 +97,30 @@ function explorerOver(clock: { ms: number }, over: ChainIndex = index) {
   return { data, reads, chain, follower };
 }
 
+/** Applies `origin`'s anchor of `size` (one entry) in `block`, stamped `anchoredAt` (ms). */
+function applyAnchor(to: ChainIndex, origin: string, size: number, block: number, anchoredAt: number): Promise<void> {
+  return to.apply(
+    { origin, size, indexCount: 1, blockNumber: BigInt(block), transactionId: `tx${String(block)}` },
+    new Date(anchoredAt).toISOString(),
+    [
+      {
+        subject: '91330100716105852D',
+        kind: 'loan',
+        leafIndex: size - 1,
+        leafHash: 'ab'.repeat(32),
+        recordDigest: 'cd'.repeat(32),
+      },
+    ],
+  );
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lianxin-consortium-view-'));
   db = await openNodeDatabase(join(dir, 'db'));
   index = await ChainIndex.open(db.chainIndex);
   for (let n = 1; n <= ANCHORS; n++) {
     for (const [i, origin] of ORIGINS.entries()) {
-      const block = 2 * n + i;
-      await index.apply(
-        { origin, size: n * 10, indexCount: 1, blockNumber: BigInt(block), transactionId: `tx${String(block)}` },
-        new Date(DAY_START + n * STEP_MS + i).toISOString(),
-        [
-          {
-            subject: '91330100716105852D',
-            kind: 'loan',
-            leafIndex: n * 10 - 1,
-            leafHash: 'ab'.repeat(32),
-            recordDigest: 'cd'.repeat(32),
-          },
-        ],
-      );
+      await applyAnchor(index, origin, n * 10, 2 * n + i, DAY_START + n * STEP_MS + i);
     }
   }
 }, 120_000);
@@ -128,7 +132,8 @@ afterAll(async () => {
 
 describe('the consortium view', () => {
   it("draws each origin's anchoring at the chart's resolution, up to its newest anchor", async () => {
-    const { data } = explorerOver({ ms: DAY_START + 86_400_000 });
+    // A second after the last anchor (an anchor stamped after the view's time is drawn at that time).
+    const { data } = explorerOver({ ms: DAY_START + 86_400_000 + 1_000 });
     const view = await data.consortium(ANYONE);
     expect(Object.keys(view.anchoring)).toEqual(ORIGINS);
     for (const origin of ORIGINS) {
@@ -142,6 +147,34 @@ describe('the consortium view', () => {
         expect(p.size % 10).toBe(0);
         expect(Date.parse(p.anchoredAt)).toBe(DAY_START + (p.size / 10) * STEP_MS + ORIGINS.indexOf(origin));
       }
+    }
+  });
+
+  it("keeps every origin's resolution when one node's clock is years off, its own times clamped to a week", async () => {
+    const wrongDir = await mkdtemp(join(tmpdir(), 'lianxin-consortium-clock-'));
+    const wrongDb = await openNodeDatabase(join(wrongDir, 'db'));
+    try {
+      const wrongIndex = await ChainIndex.open(wrongDb.chainIndex);
+      const [healthy, wrong] = ORIGINS as [string, string];
+      const anchors = ANCHORING_POINTS * 2;
+      for (let n = 1; n <= anchors; n++) {
+        await applyAnchor(wrongIndex, healthy, n, n, DAY_START + (n * 86_400_000) / anchors);
+      }
+      // A clock at the epoch, then a right one, then one ten years ahead: the chain takes each as it is proposed.
+      const stamps = [0, DAY_START + 3_600_000, Date.parse('2036-12-07T00:00:00Z')];
+      for (const [i, at] of stamps.entries()) await applyAnchor(wrongIndex, wrong, i + 1, anchors + i + 1, at);
+
+      const now = DAY_START + 86_400_000;
+      const view = await explorerOver({ ms: now }, wrongIndex).data.consortium(ANYONE);
+      expect(view.anchoring[healthy]?.length).toBeGreaterThan(ANCHORING_POINTS * 0.9);
+      expect(view.anchoring[wrong]).toEqual([
+        { anchoredAt: new Date(now - ANCHORING_WINDOW_MS).toISOString(), size: 1 },
+        { anchoredAt: new Date(DAY_START + 3_600_000).toISOString(), size: 2 },
+        { anchoredAt: new Date(now).toISOString(), size: 3 },
+      ]);
+    } finally {
+      await wrongDb.close();
+      await rm(wrongDir, { recursive: true, force: true });
     }
   });
 

@@ -68,8 +68,9 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
       // Again after the read: the index may have fallen behind (started over, cleared) since the request's check,
       // and a view read then is neither answered nor kept.
       indexFollowing();
+      const at = now();
       return {
-        generatedAt: now().toISOString(),
+        generatedAt: at.toISOString(),
         servedBy: c.node.mspId,
         institutions: snapshot.organizations.map((org) =>
           institutionView(
@@ -79,7 +80,7 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
             checkpoints,
           ),
         ),
-        anchoring: anchoringSeries(history),
+        anchoring: anchoringSeries(history, at.getTime()),
       };
     },
   );
