@@ -149,6 +149,39 @@ const STORE_NOT_OPEN_RETRY_MS = 1_000;
 const STORE_NOT_OPEN_DETAILS =
   "the node's store is not open: it is being reopened after a storage fault, or the node is stopping; retry";
 
+/** A state of the node that passes by itself (transientOf). */
+export interface TransientState {
+  /** The error code the client sees (trailer `lianxin-error-code`). */
+  readonly code: string;
+  /** What the client is told. */
+  readonly message: string;
+  /** Ask again after this long; undefined when nothing says how long (the ledger gives no hint). */
+  readonly retryAfterMs: number | undefined;
+}
+
+/**
+ * Whether `err` is a state of the node that passes by itself, so that the same request succeeds later unchanged (the
+ * API's UNAVAILABLE, the explorer's 503): the ledger not answering, the chain index behind the chain, a storage
+ * fault, the store closed while its guard reopens it. Undefined for anything else, a conflict (ABORTED) included.
+ */
+export function transientOf(err: unknown): TransientState | undefined {
+  if (err instanceof ChainError) {
+    return err.code === 'UNAVAILABLE'
+      ? { code: 'CHAIN_UNAVAILABLE', message: err.message, retryAfterMs: undefined }
+      : undefined;
+  }
+  if (err instanceof StorageFaultError || err instanceof IndexCatchingUpError) {
+    // The same call succeeds once the store takes writes again, or once the chain index has caught up.
+    return { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs };
+  }
+  // The store closed under the call: its guard reopening it after a storage fault (a full disk may refuse the reopen
+  // until space is freed), or the node stopping.
+  if (isStoreNotOpenError(err)) {
+    return { code: 'STORE_NOT_OPEN', message: STORE_NOT_OPEN_DETAILS, retryAfterMs: STORE_NOT_OPEN_RETRY_MS };
+  }
+  return undefined;
+}
+
 /** The status a client sees for `err`, with `code`, `field` and the retry hint in trailing metadata. */
 export function toGrpcStatus(err: unknown): StatusObject {
   const metadata = new Metadata();
@@ -177,19 +210,14 @@ export function toGrpcStatus(err: unknown): StatusObject {
       metadata,
     };
   }
-  if (err instanceof StorageFaultError || err instanceof IndexCatchingUpError) {
-    // A state of the node, not of the request: the same call succeeds once the store takes writes again, or once
-    // the chain index has caught up with the chain.
-    metadata.set(ERROR_CODE_KEY, err.code);
-    metadata.set(RETRY_AFTER_MS_KEY, String(Math.ceil(err.retryAfterMs)));
-    return { code: status.UNAVAILABLE, details: err.message, metadata };
-  }
-  if (isStoreNotOpenError(err)) {
-    // The store closed under the call: its guard reopening it after a storage fault (a full disk may refuse the
-    // reopen until space is freed), or the node stopping. A state of the node, as a storage fault is.
-    metadata.set(ERROR_CODE_KEY, 'STORE_NOT_OPEN');
-    metadata.set(RETRY_AFTER_MS_KEY, String(STORE_NOT_OPEN_RETRY_MS));
-    return { code: status.UNAVAILABLE, details: STORE_NOT_OPEN_DETAILS, metadata };
+  const transient = transientOf(err);
+  if (transient !== undefined) {
+    // A state of the node, not of the request (a ChainError answered above).
+    metadata.set(ERROR_CODE_KEY, transient.code);
+    if (transient.retryAfterMs !== undefined) {
+      metadata.set(RETRY_AFTER_MS_KEY, String(Math.ceil(transient.retryAfterMs)));
+    }
+    return { code: status.UNAVAILABLE, details: transient.message, metadata };
   }
   if (!(err instanceof NodeError)) {
     const cancelled = (err as { code?: unknown } | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';

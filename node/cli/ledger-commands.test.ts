@@ -38,6 +38,8 @@ import {
 } from '../api/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { decodeAttestation, parseTrustBundle } from '../receipts/index.ts';
+import { nodeCrypto } from '../verifier/node-crypto.ts';
+import { trustBundleFingerprint } from '../verifier/trust-bundle.ts';
 import { lianxin } from './test-io.ts';
 
 let net: LianxinNetwork;
@@ -118,9 +120,12 @@ describe('lianxin bundle export', () => {
     ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe(`exported ${out}: 6 organisations, 2 keys, 2 log origins (channel lianxin)\n`);
-
     const bundle = parseTrustBundle(await readFile(out, 'utf8'));
+    // With the fingerprint the Verify page shows for the bundle it fetches from a node, to compare with.
+    expect(run.stdout).toBe(
+      `exported ${out}: 6 organisations, 2 keys, 2 log origins (channel lianxin); fingerprint ` +
+        `${trustBundleFingerprint(bundle.json, nodeCrypto)} (the Verify page shows a fetched bundle's: compare them)\n`,
+    );
     expect(bundle.json.channel).toBe('lianxin');
     expect(bundle.json.organizations.map((o) => [o.mspId, o.role, o.status])).toEqual(
       net.members.consortium.organizations

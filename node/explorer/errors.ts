@@ -2,9 +2,8 @@
  * The explorer's errors. One closed code union for the routes of the node and of the standalone server; the HTTP
  * status of each is chosen in one place (`httpStatusOf`), as node/api/errors.ts does for gRPC.
  */
-import { IndexCatchingUpError } from '../chain-index/index.ts';
+import { transientOf } from '../api/errors.ts';
 import { ChainError } from '../ledger/index.ts';
-import { isStoreNotOpenError, StorageFaultError } from '../store/index.ts';
 
 export type ExplorerErrorCode =
   /** A query parameter is missing or malformed; `field` names it. */
@@ -37,35 +36,18 @@ export class ExplorerError extends Error {
   }
 }
 
-/** The ledger gives no retry hint of its own: about how long a gateway's reconnection takes. */
-const LEDGER_RETRY_AFTER_MS = 5_000;
-/** As the gRPC API's STORE_NOT_OPEN: the storage guard probes and reopens within about a second. */
-const STORE_REOPENING_RETRY_AFTER_MS = 1_000;
-
 /**
  * The explorer's UNAVAILABLE for a state of the node that passes by itself, with its retry hint; undefined for
- * anything else. The states and their predicates are those the gRPC API answers UNAVAILABLE (node/api/errors.ts): the
- * ledger not answering (a retryable ChainError), the chain index behind the chain, a storage fault, the store closed
- * while its guard reopens it.
+ * anything else. The gRPC API's rule and hints (node/api/errors.ts transientOf), so that both answer alike.
  */
 export function unavailableOf(err: unknown): ExplorerError | undefined {
-  if (err instanceof ChainError && err.retryable) {
-    return new ExplorerError('UNAVAILABLE', `the ledger did not answer: ${err.message}`, {
-      cause: err,
-      retryAfterMs: LEDGER_RETRY_AFTER_MS,
-    });
-  }
-  if (err instanceof IndexCatchingUpError || err instanceof StorageFaultError) {
-    return new ExplorerError('UNAVAILABLE', err.message, { cause: err, retryAfterMs: err.retryAfterMs });
-  }
-  if (isStoreNotOpenError(err)) {
-    return new ExplorerError(
-      'UNAVAILABLE',
-      "this node's store is closed (reopening after a storage fault, or the node is stopping): retry",
-      { cause: err, retryAfterMs: STORE_REOPENING_RETRY_AFTER_MS },
-    );
-  }
-  return undefined;
+  const transient = transientOf(err);
+  if (transient === undefined) return undefined;
+  const message = err instanceof ChainError ? `the ledger did not answer: ${transient.message}` : transient.message;
+  return new ExplorerError('UNAVAILABLE', message, {
+    cause: err,
+    ...(transient.retryAfterMs !== undefined && { retryAfterMs: transient.retryAfterMs }),
+  });
 }
 
 const STATUS: Readonly<Record<ExplorerErrorCode, number>> = {

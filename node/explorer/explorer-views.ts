@@ -54,7 +54,8 @@ export interface ConsortiumView {
   readonly institutions: readonly InstitutionView[];
   /**
    * Records anchored over time, per log origin, as this node's chain index has applied them: at the chart's
-   * resolution (the last anchor of each of at most 720 time slices, anchoring.ts), not every anchor.
+   * resolution (the last anchor of each of at most 720 time slices, anchoring.ts), not every anchor; times clamped
+   * into the 7 days before `generatedAt` (an anchor's time is its submitter's clock, which the chain does not bound).
    */
   readonly anchoring: Readonly<Record<string, readonly AnchorPoint[]>>;
 }

@@ -46,6 +46,13 @@ export interface NodeExplorerComponents {
 
 export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerData {
   const now = c.now ?? (() => new Date());
+  /** Refuses while the index may be behind the chain: its anchoring history may stop short (or be cleared). */
+  const indexFollowing = (): void => {
+    const behind = c.indexBehind();
+    if (behind === undefined) return;
+    const why = `this node's chain index is behind the chain (${behind}): its anchoring history may stop short; retry`;
+    throw new IndexCatchingUpError(why);
+  };
   // The same for every viewer, and a few chaincode evaluations and a read of the index's anchoring history to make:
   // made once for the requests of a few seconds.
   const consortiumView = sharedFor(
@@ -57,8 +64,13 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
       const checkpoints = new Map(
         await Promise.all(origins.map(async (origin) => [origin, await c.chain.getCheckpoint(origin)] as const)),
       );
+      const history = await c.chainIndex.anchorHistory();
+      // Again after the read: the index may have fallen behind (started over, cleared) since the request's check,
+      // and a view read then is neither answered nor kept.
+      indexFollowing();
+      const at = now();
       return {
-        generatedAt: now().toISOString(),
+        generatedAt: at.toISOString(),
         servedBy: c.node.mspId,
         institutions: snapshot.organizations.map((org) =>
           institutionView(
@@ -68,7 +80,7 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
             checkpoints,
           ),
         ),
-        anchoring: anchoringSeries(await c.chainIndex.anchorHistory()),
+        anchoring: anchoringSeries(history, at.getTime()),
       };
     },
   );
@@ -76,12 +88,8 @@ export function nodeExplorerData(c: Readonly<NodeExplorerComponents>): ExplorerD
     async consortium(viewer) {
       authorizeView('consortium', viewer, c.node);
       return unavailableOn(() => {
-        const behind = c.indexBehind();
-        // Checked at each request: a view made before the index fell behind may be kept, none made while it is.
-        if (behind !== undefined) {
-          const why = `this node's chain index is behind the chain (${behind}): its anchoring history may stop short; retry`;
-          throw new IndexCatchingUpError(why);
-        }
+        // At each request too: a view made before the index fell behind may be kept, but is not served while it is.
+        indexFollowing();
         return consortiumView();
       });
     },

@@ -15,6 +15,8 @@ import {
   type TestOrg,
 } from './test-fixtures.ts';
 import type { OrgRootCerts } from '../../network/pki/index.ts';
+import { nodeCrypto } from '../verifier/node-crypto.ts';
+import { trustBundleFingerprint } from '../verifier/trust-bundle.ts';
 import { buildTrustBundle, parseTrustBundle, type TrustBundleJson } from './trust-bundle.ts';
 
 type Org = TestOrg & { readonly certificates: OrgRootCerts };
@@ -146,6 +148,24 @@ describe('buildTrustBundle', () => {
         certificates: [],
       }),
     ).toThrow(expect.objectContaining({ code: 'INVALID_TRUST_BUNDLE', field: 'keys[0].mspId' }));
+  });
+});
+
+describe('trustBundleFingerprint', () => {
+  const fingerprintOf = (text: string) => trustBundleFingerprint(parseTrustBundle(text).json, nodeCrypto);
+
+  it('is the same for every export of one registry state: another time, spacing or order; another for other content', () => {
+    const cli = fingerprintOf(JSON.stringify(json, null, 2));
+    // The explorer's answer minutes later: compact, its own exportedAt; and a file whose lists were reordered.
+    expect(fingerprintOf(JSON.stringify(bundleOf([agency, bank], new Date('2026-12-07T23:00:00Z'))))).toBe(cli);
+    expect(fingerprintOf(JSON.stringify(editBundle(json, (b) => void b.keys.reverse())))).toBe(cli);
+    expect(cli).toMatch(/^[0-9a-f]{64}$/);
+    const revoked = editBundle(json, (b) => {
+      const key = b.keys[0];
+      if (key !== undefined) b.keys[0] = { ...key, status: 'revoked', validUntil: '2026-12-01T00:00:00.000Z' };
+    });
+    expect(fingerprintOf(JSON.stringify(revoked))).not.toBe(cli);
+    expect(fingerprintOf(JSON.stringify({ ...json, channel: 'other' }))).not.toBe(cli);
   });
 });
 

@@ -10,6 +10,7 @@ import type { OrgRootCerts } from '../../network/pki/index.ts';
 import { nodeCrypto } from '../verifier/node-crypto.ts';
 import {
   parseTrustBundle as parseWith,
+  sortedBy,
   type TrustBundle as CoreTrustBundle,
   type TrustBundleJson,
   type TrustBundleOrganization,
@@ -60,7 +61,7 @@ export function buildTrustBundle(sources: TrustBundleSources): TrustBundleJson {
     format: TRUST_BUNDLE_FORMAT,
     channel: sources.channel,
     exportedAt: sources.exportedAt.toISOString(),
-    organizations: sortBy(sources.organizations, (o) => o.mspId).map((org) => ({
+    organizations: sortedBy(sources.organizations, (o) => o.mspId).map((org) => ({
       mspId: org.mspId,
       name: org.name,
       role: org.role,
@@ -68,7 +69,7 @@ export function buildTrustBundle(sources: TrustBundleSources): TrustBundleJson {
       rootCerts: (certificates.get(org.mspId)?.rootCerts ?? []).map((cert) => cert.toString()),
       tlsRootCerts: (certificates.get(org.mspId)?.tlsRootCerts ?? []).map((cert) => cert.toString()),
     })),
-    keys: sortBy(sources.keys, (k) => `${k.mspId}/${k.kid}`).map((key) => ({
+    keys: sortedBy(sources.keys, (k) => `${k.mspId}/${k.kid}`).map((key) => ({
       kid: key.kid,
       mspId: key.mspId,
       role: key.role,
@@ -78,7 +79,7 @@ export function buildTrustBundle(sources: TrustBundleSources): TrustBundleJson {
       validUntil: key.validUntil,
       status: key.status,
     })),
-    origins: sortBy(sources.nodes, (n) => n.origin).map((node) => ({ origin: node.origin, mspId: node.mspId })),
+    origins: sortedBy(sources.nodes, (n) => n.origin).map((node) => ({ origin: node.origin, mspId: node.mspId })),
   };
   parseTrustBundle(json);
   return json;
@@ -112,8 +113,4 @@ function x509(path: string, pem: string): X509Certificate {
   }
   if (!certificate.ca) throw new ReceiptsError('INVALID_TRUST_BUNDLE', `"${path}" is not a CA certificate`, path);
   return certificate;
-}
-
-function sortBy<T>(items: readonly T[], key: (item: T) => string): T[] {
-  return [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

@@ -35,6 +35,8 @@ import {
 } from '../../node/verifier/test-access-proof.ts';
 import { editBundle } from '../../node/receipts/test-fixtures.ts';
 import { ACCESS_PROOF_STEP_IDS } from '../../node/verifier/steps.ts';
+import { nodeCrypto } from '../../node/verifier/node-crypto.ts';
+import { parseTrustBundle, trustBundleFingerprint } from '../../node/verifier/trust-bundle.ts';
 import { launchChromium, saveScreenshot } from '../support/browser.ts';
 
 let server: Server;
@@ -45,6 +47,8 @@ let page: Page;
 let org: TestOrg;
 let log: TestLog;
 let bundleJson: string;
+/** The same registry state as the node's explorer serves it: compact, stamped with its own export time. */
+let servedBundleJson: string;
 
 const LEAF = 3;
 /** The record content whose digest leaf 3 commits to (creditRecordLeaf: SHA-256 of "record 3"). */
@@ -56,7 +60,7 @@ beforeAll(async () => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     // The node's own trust bundle, as its explorer serves it (the "Fetch from this node" button).
     if (path === '/api/trust-bundle') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(bundleJson);
+      response.writeHead(200, { 'content-type': 'application/json' }).end(servedBundleJson);
       return;
     }
     const asset = assets.get(path);
@@ -73,6 +77,7 @@ beforeAll(async () => {
   org = created;
   log = createTestLog(org, 6);
   bundleJson = JSON.stringify(bundleOf([created]), null, 2);
+  servedBundleJson = JSON.stringify(bundleOf([created], new Date('2026-12-07T23:00:00Z')));
   expect(createHash('sha256').update(RECORD).digest()).toEqual(
     Buffer.from(creditRecordLeaf(org.mspId, LEAF).creditRecord?.recordDigest as Uint8Array),
   );
@@ -196,12 +201,13 @@ describe('the Verify page, offline in Chromium', () => {
 });
 
 describe('a trust bundle fetched from the node serving the Verify page', () => {
-  it('is labelled as trusting that node, with its SHA-256 to compare with one obtained independently', async () => {
+  it("is labelled as trusting that node, with the fingerprint another node's `lianxin bundle export` prints", async () => {
     const online = await (await browser.newContext()).newPage();
     await online.goto(`${baseUrl}/verify.html`);
     await online.locator('#fetch-bundle').click();
-    const sha256 = createHash('sha256').update(bundleJson).digest('hex');
-    await online.locator('#loaded', { hasText: sha256 }).waitFor();
+    // The CLI's file (indented, exported at another time) has the fingerprint the page shows for the fetched one.
+    const fingerprint = trustBundleFingerprint(parseTrustBundle(bundleJson, nodeCrypto).json, nodeCrypto);
+    await online.locator('#loaded', { hasText: `its fingerprint is ${fingerprint}` }).waitFor();
     expect(await online.textContent('#loaded')).toContain('the verdict trusts this node');
     await online.setInputFiles('#attestation-file', {
       name: 'valid.binpb',

@@ -25,13 +25,21 @@ export const bundleCommand: CommandDefinition = (parent, io) => {
     'where to write the bundle (JSON)',
   );
   addLedgerOptions(command).action(async (values: { out: string } & Record<string, unknown>) => {
-    const [{ ChainError }, { exportTrustBundle, ReceiptsError }, { consortiumMember }, { withLedger }] =
-      await Promise.all([
-        import('../../ledger/index.ts'),
-        import('../../receipts/index.ts'),
-        import('../connection.ts'),
-        import('../ledger-connection.ts'),
-      ]);
+    const [
+      { ChainError },
+      { exportTrustBundle, ReceiptsError },
+      { trustBundleFingerprint },
+      { nodeCrypto },
+      { consortiumMember },
+      { withLedger },
+    ] = await Promise.all([
+      import('../../ledger/index.ts'),
+      import('../../receipts/index.ts'),
+      import('../../verifier/trust-bundle.ts'),
+      import('../../verifier/node-crypto.ts'),
+      import('../connection.ts'),
+      import('../ledger-connection.ts'),
+    ]);
     const settings = await resolveSettings(values, io.env);
     const member = consortiumMember(settings);
     if (member === undefined) {
@@ -57,7 +65,8 @@ export const bundleCommand: CommandDefinition = (parent, io) => {
     await writeOutFile(values.out, `${JSON.stringify(json, null, 2)}\n`);
     io.stdout.write(
       `exported ${values.out}: ${json.organizations.length} organisations, ${json.keys.length} keys, ` +
-        `${json.origins.length} log origins (channel ${json.channel})\n`,
+        `${json.origins.length} log origins (channel ${json.channel}); fingerprint ` +
+        `${trustBundleFingerprint(json, nodeCrypto)} (the Verify page shows a fetched bundle's: compare them)\n`,
     );
   });
 };

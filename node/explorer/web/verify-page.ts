@@ -6,7 +6,8 @@
  * file's kind is told by its content: protobuf bytes are an attestation or receipt, JSON with a request and a
  * receipt an access receipt, other JSON the trust bundle. Nothing is sent anywhere, except the optional fetch of
  * the node's own trust bundle — a verdict against that bundle trusts the node that served it (it serves the page and
- * the attestation too), so the page says so and shows the bundle's SHA-256 to compare with one obtained otherwise.
+ * the attestation too), so the page says so and shows the bundle's fingerprint (its content without the export's
+ * time, trust-bundle.ts) to compare with the one `lianxin bundle export` prints on another node.
  */
 import {
   ExchangeMessageError,
@@ -23,6 +24,7 @@ import {
   type VerificationStep,
 } from '../../verifier/index.ts';
 import { nobleCrypto } from '../../verifier/noble-crypto.ts';
+import { trustBundleFingerprint } from '../../verifier/trust-bundle.ts';
 
 /** What was dropped to verify: an attestation or notarization receipt (bytes), or an access receipt file. */
 type Evidence =
@@ -31,8 +33,8 @@ type Evidence =
 
 interface Inputs {
   evidence?: Evidence;
-  /** `fetchedSha256`: the bundle came from the node serving the page (hex SHA-256 of its bytes). */
-  bundle?: { name: string; bundle: TrustBundle; fetchedSha256?: string };
+  /** `fetchedFingerprint`: the bundle came from the node serving the page (its trustBundleFingerprint). */
+  bundle?: { name: string; bundle: TrustBundle; fetchedFingerprint?: string };
   artifact?: { name: string; digest: Uint8Array };
 }
 
@@ -41,9 +43,9 @@ const inputs: Inputs = {};
  * What a bundle fetched from the node means: the node served the page and, likely, the attestation; a bundle it
  * signs nothing for is its word. Compared with a bundle obtained independently, the verdict stops depending on it.
  */
-const FETCHED_BUNDLE_NOTE = (sha256: string) =>
-  `this bundle came from the node serving this page, so the verdict trusts this node; its SHA-256 is ${sha256}: ` +
-  "compare it with one obtained independently (your own node's `lianxin bundle export`) before relying on it";
+const FETCHED_BUNDLE_NOTE = (fingerprint: string) =>
+  `this bundle came from the node serving this page, so the verdict trusts this node; its fingerprint is ${fingerprint}: ` +
+  "compare it with the one your own node's `lianxin bundle export` prints before relying on it";
 const STATUS_TEXT = {
   passed: '✔ passed',
   failed: '✘ failed',
@@ -68,10 +70,11 @@ async function bytesOf(file: File): Promise<Uint8Array> {
 function readBundle(name: string, bytes: Uint8Array, json?: unknown, fetched = false): void {
   try {
     requireTrustBundleSize(bytes.length);
+    const bundle = parseTrustBundle(json ?? new TextDecoder().decode(bytes), nobleCrypto);
     inputs.bundle = {
       name,
-      bundle: parseTrustBundle(json ?? new TextDecoder().decode(bytes), nobleCrypto),
-      ...(fetched && { fetchedSha256: toHex(nobleCrypto.sha256(bytes)) }),
+      bundle,
+      ...(fetched && { fetchedFingerprint: trustBundleFingerprint(bundle.json, nobleCrypto) }),
     };
   } catch (err) {
     delete inputs.bundle;
@@ -179,7 +182,7 @@ function render(): void {
     bundle
       ? `trust bundle: ${bundle.name} (channel ${bundle.bundle.json.channel}, exported ${bundle.bundle.json.exportedAt})`
       : 'no trust bundle yet',
-    ...(bundle?.fetchedSha256 === undefined ? [] : [FETCHED_BUNDLE_NOTE(bundle.fetchedSha256)]),
+    ...(bundle?.fetchedFingerprint === undefined ? [] : [FETCHED_BUNDLE_NOTE(bundle.fetchedFingerprint)]),
     // A document is checked against an attestation only: an access proof commits to no document in hand.
     ...(artifact && evidence?.kind !== 'access-proof'
       ? [`document: ${artifact.name} (sha256 ${toHex(artifact.digest)})`]
@@ -195,7 +198,7 @@ function render(): void {
   const failed = result.steps.find((s) => s.status === 'failed');
   document.body.dataset.kind = evidence.kind;
   const trusting =
-    bundle.fetchedSha256 === undefined ? '' : ' (against the trust bundle this node served: trusting this node)';
+    bundle.fetchedFingerprint === undefined ? '' : ' (against the trust bundle this node served: trusting this node)';
   showVerdict(
     result.ok ? 'ok' : 'fail',
     result.ok
