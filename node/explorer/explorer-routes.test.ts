@@ -74,6 +74,13 @@ describe('explorer routes', () => {
     expect(await res.json()).toEqual({ code: 'UNAVAILABLE', message: 'the ledger did not answer' });
   });
 
+  it("asks for the wait the node's state names (a store reopening: 1 s), rounded up to whole seconds", async () => {
+    const reopening = new ExplorerError('UNAVAILABLE', 'the store is reopening', { retryAfterMs: 1_000 });
+    const base = await serve({ consortium: () => Promise.reject(reopening) }, 1_000);
+    const res = await fetch(`${base}/explorer/api/consortium`);
+    expect([res.status, res.headers.get('retry-after')]).toEqual([503, '1']);
+  });
+
   it("answers a source's refusal as itself, not as a timeout, though it came once the time was up", async () => {
     const refusal = new ExplorerError('PERMISSION_DENIED', "the audit is for the regulator's own users");
     const base = await serve(auditStoppedWith(refusal), 200);

@@ -25,8 +25,11 @@ export const EXPLORER_PREFIX = '/explorer/';
 export const EXPLORER_HOME = `${EXPLORER_PREFIX}consortium.html`;
 /** A data request answers within this long or fails (the audit dials other nodes). */
 const API_TIMEOUT_MS = 30_000;
-/** What a 503 asks a client to wait: the chain, the index or another node is expected back within seconds. */
-const RETRY_AFTER_SECONDS = 5;
+/**
+ * What a 503 asks a client to wait when its cause names no time (the node's state does, as the gRPC API's
+ * retry-after-ms): the chain, the index or another node is expected back within seconds.
+ */
+const RETRY_AFTER_MS = 5_000;
 
 export interface ExplorerRoutesOptions {
   readonly data: ExplorerData;
@@ -153,11 +156,11 @@ function noParameters(name: string, params: URLSearchParams): void {
     throw new ExplorerError('INVALID_QUERY', `/explorer/api/${name} takes no parameters`, { field: first });
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+function json(res: ServerResponse, status: number, body: unknown, retryAfterMs = RETRY_AFTER_MS): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
-    ...(status === 503 && { 'retry-after': String(RETRY_AFTER_SECONDS) }),
+    ...(status === 503 && { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) }),
     ...SECURITY_HEADERS,
   });
   res.end(`${JSON.stringify(body)}\n`);
@@ -176,7 +179,7 @@ export function failed(res: ServerResponse, err: unknown, onError?: (err: unknow
       message: err.message,
       ...(err.field !== undefined && { field: err.field }),
     };
-    json(res, httpStatusOf(err.code), body);
+    json(res, httpStatusOf(err.code), body, err.retryAfterMs);
     return;
   }
   onError?.(err);
