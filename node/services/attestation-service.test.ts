@@ -43,6 +43,7 @@ function request(requestId: string, subject: number | string, version = 0, kind 
   return {
     requestId,
     record: { subject: typeof subject === 'number' ? testUscc(subject) : subject, kind, version },
+    perRequestErrors: false,
   };
 }
 
@@ -213,7 +214,7 @@ describe('AttestationService.Attest', () => {
   });
 
   it.each([
-    ['a missing record', { requestId: 'x', record: null }, 'record'],
+    ['a missing record', { requestId: 'x', record: null, perRequestErrors: false }, 'record'],
     ['a subject that is no USCC', request('x', 'not-a-uscc'), 'record.subject'],
     ['a malformed kind', request('x', 1, 0, 'Loan!'), 'record.kind'],
     ['a request ID over 128 characters', request('q'.repeat(129), 1), 'request_id'],
@@ -383,7 +384,7 @@ describe('AttestationService.AttestStream', () => {
     await expect.poll(() => closed).toBe(true);
   });
 
-  it('answers a request that fails on its own with its error, in order, and goes on with the next', async () => {
+  it('answers a request asking for per-request errors that fails on its own with its error, in order, and goes on', async () => {
     await parts.ingest([1, 2]);
     await parts.anchorAll();
     await parts.ingest([3]);
@@ -392,9 +393,9 @@ describe('AttestationService.AttestStream', () => {
       request('unknown', 77),
       request('malformed', 'not-a-uscc'),
       request('early', 3),
-      { requestId: 'no-record', record: null },
+      { requestId: 'no-record', record: null, perRequestErrors: false },
       request('ok-2', 2),
-    ];
+    ].map((r) => ({ ...r, perRequestErrors: true }));
 
     const answers = await collect(service.AttestStream(stream(requests), ctx));
 
@@ -418,6 +419,24 @@ describe('AttestationService.AttestStream', () => {
     expect(errors[4]).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, field: 'record' });
   });
 
+  it('ends the stream with the status of a failed request that did not ask for per-request errors, as released', async () => {
+    await parts.ingest([1, 2]);
+    await parts.anchorAll();
+    const answered: string[] = [];
+    const requests = [request('ok-1', 1), { ...request('asked', 77), perRequestErrors: true }, request('unknown', 78)];
+    requests.push(request('ok-2', 2));
+
+    const consume = async () => {
+      for await (const response of service.AttestStream(stream(requests), ctx)) answered.push(response.requestId ?? '');
+    };
+
+    await expect(consume()).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining(testUscc(78)) as unknown,
+    });
+    expect(answered).toEqual(['ok-1', 'asked']);
+  });
+
   it('ends the stream at a failure that concerns it (a server fault), after the answers before it', async () => {
     await parts.ingest([1, 2]);
     await parts.anchorAll();
@@ -425,7 +444,11 @@ describe('AttestationService.AttestStream', () => {
     broken.getIndexRecord = () => Promise.reject(new Error('the index read a row it cannot decode'));
     const faulty = createAttestationService({ records: parts.records, builder: parts.builder, chain: broken });
     const answered: string[] = [];
-    const requests = [request('ok-1', 1), request('foreign', 77), request('ok-2', 2)];
+    // Even for requests that ask for per-request errors.
+    const requests = [request('ok-1', 1), request('foreign', 77), request('ok-2', 2)].map((r) => ({
+      ...r,
+      perRequestErrors: true,
+    }));
 
     const consume = async () => {
       for await (const response of faulty.AttestStream(stream(requests), ctx)) answered.push(response.requestId ?? '');

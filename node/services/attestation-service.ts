@@ -67,9 +67,10 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
     Attest: (request) => attest(request),
 
     /**
-     * Answers in request order, up to `streamConcurrency` lookups in flight. A lookup that fails on its own is
-     * answered with its error (toRequestError) and the stream goes on; one that concerns the whole call ends the
-     * stream with its status, the answers before it sent.
+     * Answers in request order, up to `streamConcurrency` lookups in flight. A lookup that fails on its own ends
+     * the stream with its status, the answers before it sent (as released), unless its request asked for
+     * `perRequestErrors`: then it is answered with its error (toRequestError) and the stream goes on. One that
+     * concerns the whole call ends the stream whatever the request asked.
      */
     AttestStream: (requests) => {
       /** This stream's requests being worked on, and the most it has had at once. */
@@ -85,7 +86,9 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
           },
           (err: unknown) => {
             working--;
-            const error = toRequestError(err);
+            // Asked for per request: a client built from the released node.proto knows no error answer (one
+            // would read as an answer carrying neither attestation nor index entry) and waits for the status.
+            const error = request.perRequestErrors ? toRequestError(err) : undefined;
             if (error === undefined) throw err;
             return { requestId: request.requestId, error };
           },
