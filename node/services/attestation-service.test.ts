@@ -217,18 +217,19 @@ describe('AttestationService.Attest', () => {
     ['a missing record', { requestId: 'x', record: null, perRequestErrors: false }, 'record'],
     ['a subject that is no USCC', request('x', 'not-a-uscc'), 'record.subject'],
     ['a malformed kind', request('x', 1, 0, 'Loan!'), 'record.kind'],
-    ['a request ID over 128 characters', request('q'.repeat(129), 1), 'request_id'],
-    ['a request ID with a space', request('q 1', 1), 'request_id'],
-    ['a request ID not ASCII', request('请求', 1), 'request_id'],
+    ['a request ID over 128 bytes', request('q'.repeat(129), 1), 'request_id'],
+    ['a request ID over 128 bytes in UTF-8', request('请'.repeat(43), 1), 'request_id'],
+    ['a request ID with a line break', request('q\n1', 1), 'request_id'],
+    ['a request ID with a C1 control', request('q\u00851', 1), 'request_id'],
   ])('refuses %s with INVALID_ARGUMENT naming the field', async (_name, bad, field) => {
     await expect(service.Attest(bad, ctx)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field });
     expect(chain.lookups).toBe(0);
   });
 
-  it('takes no request ID, or one of 128 printable characters, as ingest does', async () => {
+  it("takes no request ID, or any text of up to 128 UTF-8 bytes: it is only echoed, not ingest's key", async () => {
     await parts.ingest([1]);
     await parts.anchorAll();
-    for (const requestId of ['', '~'.repeat(128)]) {
+    for (const requestId of ['', '~'.repeat(128), '贷款申请-001', 'app 2026/12 #3', '请'.repeat(42) + 'qq']) {
       const answer = await service.Attest(request(requestId, 1), ctx);
       expect(answer.requestId).toBe(requestId);
       expect(answer.attestation).toBeDefined();
@@ -394,13 +395,15 @@ describe('AttestationService.AttestStream', () => {
       request('malformed', 'not-a-uscc'),
       request('early', 3),
       { requestId: 'no-record', record: null, perRequestErrors: false },
+      request('\u001b[2J', 2),
       request('ok-2', 2),
     ].map((r) => ({ ...r, perRequestErrors: true }));
 
     const answers = await collect(service.AttestStream(stream(requests), ctx));
 
-    expect(answers.map((a) => a.requestId)).toEqual(requests.map((r) => r.requestId));
-    expect(answers.map((a) => a.attestation !== undefined)).toEqual([true, false, false, false, false, true]);
+    // A refused request ID is not echoed.
+    expect(answers.map((a) => a.requestId)).toEqual([...requests.slice(0, 5).map((r) => r.requestId), '', 'ok-2']);
+    expect(answers.map((a) => a.attestation !== undefined)).toEqual([true, false, false, false, false, false, true]);
     const errors = answers.map((a) => a.error);
     expect(errors[1]).toMatchObject({
       code: grpcStatus.NOT_FOUND,
@@ -417,6 +420,7 @@ describe('AttestationService.AttestStream', () => {
     expect(errors[3]).toMatchObject({ code: grpcStatus.FAILED_PRECONDITION, errorCode: 'FAILED_PRECONDITION' });
     expect(errors[3]?.retryAfterMs).toBeGreaterThan(0);
     expect(errors[4]).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, field: 'record' });
+    expect(errors[5]).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, field: 'request_id' });
   });
 
   it('ends the stream with the status of a failed request that did not ask for per-request errors, as released', async () => {

@@ -9,7 +9,7 @@ import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.
 import type { ChainIndexEntry } from '../api/generated/lianxin/v1/ChainIndexEntry.ts';
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import type { ChainIndex, ChainIndexRecord } from '../chain-index/index.ts';
-import { validateRecordRef, validateRequestId } from '../records/index.ts';
+import { validateEchoedRequestId, validateRecordRef } from '../records/index.ts';
 import { ATTESTATION_PATIENT_BATCH } from './attestation-batcher.ts';
 import type { AttestationBuilder } from './attestation-builder.ts';
 import { inOrder } from './in-order.ts';
@@ -38,8 +38,8 @@ const patienceOf = (deepest: number): number => Math.min(deepest, ATTESTATION_PA
 
 export function createAttestationService(c: Readonly<AttestationServiceComponents>): AttestationServiceImpl {
   const attest = async ({ requestId, record }: AttestRequest__Output, waitFor = 1): Promise<AttestResponse> => {
-    // Optional (a unary caller may send none), bounded when set: it is echoed into answers and error messages.
-    if (requestId !== '') byRecordRule(() => validateRequestId(requestId));
+    // Only echoed in the answer: bounded, any text without control characters (not ingest's key rule).
+    byRecordRule(() => validateEchoedRequestId(requestId));
     if (record === null) throw invalidArgument('record', 'is required');
     const subject = byRecordRule(() => validateRecordRef(record.subject, record.kind, 'record'));
 
@@ -90,7 +90,8 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
             // would read as an answer carrying neither attestation nor index entry) and waits for the status.
             const error = request.perRequestErrors ? toRequestError(err) : undefined;
             if (error === undefined) throw err;
-            return { requestId: request.requestId, error };
+            // A refused ID is not echoed back whole: the answer's place in the stream matches it.
+            return { requestId: error.field === 'request_id' ? '' : request.requestId, error };
           },
         );
       });
