@@ -72,29 +72,34 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
      * `perRequestErrors`: then it is answered with its error (toRequestError) and the stream goes on. One that
      * concerns the whole call ends the stream whatever the request asked.
      */
-    AttestStream: (requests) => {
+    AttestStream: (requests, ctx) => {
       /** This stream's requests being worked on, and the most it has had at once. */
       let working = 0;
       let deepest = 0;
-      return inOrder(requests, c.streamConcurrency ?? ATTEST_STREAM_CONCURRENCY, (request) => {
-        working++;
-        deepest = Math.max(deepest, working);
-        return attest(request, patienceOf(deepest)).then(
-          (answer) => {
-            working--;
-            return answer;
-          },
-          (err: unknown) => {
-            working--;
-            // Asked for per request: a client built from the released node.proto knows no error answer (one
-            // would read as an answer carrying neither attestation nor index entry) and waits for the status.
-            const error = request.perRequestErrors ? toRequestError(err) : undefined;
-            if (error === undefined) throw err;
-            // A refused ID is not echoed back whole: the answer's place in the stream matches it.
-            return { requestId: error.field === 'request_id' ? '' : request.requestId, error };
-          },
-        );
-      });
+      return inOrder(
+        requests,
+        c.streamConcurrency ?? ATTEST_STREAM_CONCURRENCY,
+        (request) => {
+          working++;
+          deepest = Math.max(deepest, working);
+          return attest(request, patienceOf(deepest)).then(
+            (answer) => {
+              working--;
+              return answer;
+            },
+            (err: unknown) => {
+              working--;
+              // Asked for per request: a client built from the released node.proto knows no error answer (one
+              // would read as an answer carrying neither attestation nor index entry) and waits for the status.
+              const error = request.perRequestErrors ? toRequestError(err) : undefined;
+              if (error === undefined) throw err;
+              // A refused ID is not echoed back whole: the answer's place in the stream matches it.
+              return { requestId: error.field === 'request_id' ? '' : request.requestId, error };
+            },
+          );
+        },
+        ctx.signal,
+      );
     },
   };
 }
