@@ -1,5 +1,6 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { pino } from 'pino';
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_CODE_KEY, RETRY_AFTER_MS_KEY, toGrpcStatus } from '../api/errors.ts';
 import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRequest.ts';
@@ -7,6 +8,7 @@ import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import { answeringIndex, ChainIndex, ChainIndexFollower, IndexCatchingUpError } from '../chain-index/index.ts';
 import type { AnchoredEvent, LianxinChain } from '../ledger/index.ts';
+import { createNodeMetrics, type NodeMetrics } from '../metrics/index.ts';
 import { verifyAttestation } from '../receipts/index.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAttestationBuilder, type AttestationBuilder } from './attestation-builder.ts';
@@ -28,11 +30,13 @@ const OTHER_ORIGIN = 'lianxin/NingboAgencyMSP/main';
 let parts: TestNodeParts;
 let chain: FakeIndexChain;
 let service: AttestationServiceImpl;
+let metrics: NodeMetrics;
 
 beforeEach(async () => {
+  metrics = createNodeMetrics({ processMetrics: false });
   parts = await openTestNodeParts('HangzhouAgencyMSP', 'agency');
   chain = new FakeIndexChain();
-  service = createAttestationService({ records: parts.records, builder: parts.builder, chain });
+  service = createAttestationService({ records: parts.records, builder: parts.builder, chain, metrics });
 });
 
 afterEach(async () => {
@@ -154,6 +158,7 @@ describe('AttestationService.Attest', () => {
       records: parts.records,
       builder: parts.builder,
       chain: answeringIndex(chain, follower),
+      metrics,
     });
     return { follower, answering };
   }
@@ -291,7 +296,7 @@ describe('AttestationService.AttestStream', () => {
         return parts.records.leafIndexOf(code, kind, version);
       },
     };
-    const gated = createAttestationService({ records, builder, chain });
+    const gated = createAttestationService({ records, builder, chain, metrics });
 
     const first = gated.Attest(request('held', 1), ctx);
     const second = gated.Attest(request('ready', 2), ctx);
@@ -330,6 +335,7 @@ describe('AttestationService.AttestStream', () => {
       records: parts.records,
       builder: counting,
       chain,
+      metrics,
       streamConcurrency: 4,
     });
     const requests = Array.from({ length: 50 }, (_, i) => request(`q-${i}`, i + 1));
@@ -399,8 +405,29 @@ describe('AttestationService.AttestStream', () => {
       request('ok-2', 2),
     ].map((r) => ({ ...r, perRequestErrors: true }));
 
-    const answers = await collect(service.AttestStream(stream(requests), ctx));
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        callback();
+      },
+    });
+    const answers = await collect(service.AttestStream(stream(requests), { ...ctx, logger: pino(destination) }));
 
+    // Counted by code, and one line for the stream (the call itself ends OK).
+    const counted = await metrics.registry.getSingleMetric('lianxin_attest_request_errors_total')?.get();
+    expect(Object.fromEntries(counted?.values.map((v) => [v.labels.code, v.value]) ?? [])).toEqual({
+      NOT_FOUND: 1,
+      INVALID_ARGUMENT: 3,
+      FAILED_PRECONDITION: 1,
+    });
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'stream requests failed',
+        requestErrors: { NOT_FOUND: 1, INVALID_ARGUMENT: 3, FAILED_PRECONDITION: 1 },
+      }),
+    ]);
     // A refused request ID is not echoed.
     expect(answers.map((a) => a.requestId)).toEqual([...requests.slice(0, 5).map((r) => r.requestId), '', 'ok-2']);
     expect(answers.map((a) => a.attestation !== undefined)).toEqual([true, false, false, false, false, false, true]);
@@ -446,7 +473,7 @@ describe('AttestationService.AttestStream', () => {
     await parts.anchorAll();
     const broken = new FakeIndexChain();
     broken.getIndexRecord = () => Promise.reject(new Error('the index read a row it cannot decode'));
-    const faulty = createAttestationService({ records: parts.records, builder: parts.builder, chain: broken });
+    const faulty = createAttestationService({ records: parts.records, builder: parts.builder, chain: broken, metrics });
     const answered: string[] = [];
     // Even for requests that ask for per-request errors.
     const requests = [request('ok-1', 1), request('foreign', 77), request('ok-2', 2)].map((r) => ({
@@ -478,6 +505,7 @@ describe('AttestationService.AttestStream', () => {
           batching: { maxWaitMs },
         }),
         chain,
+        metrics,
       });
 
     it('signs requests that trickle in one per turn together once the stream had a deep window', async () => {

@@ -9,6 +9,7 @@ import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.
 import type { ChainIndexEntry } from '../api/generated/lianxin/v1/ChainIndexEntry.ts';
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import type { ChainIndex, ChainIndexRecord } from '../chain-index/index.ts';
+import type { NodeMetrics } from '../metrics/index.ts';
 import { validateEchoedRequestId, validateRecordRef } from '../records/index.ts';
 import { ATTESTATION_PATIENT_BATCH } from './attestation-batcher.ts';
 import type { AttestationBuilder } from './attestation-builder.ts';
@@ -21,6 +22,7 @@ export interface AttestationServiceComponents {
   };
   readonly builder: Pick<AttestationBuilder, 'announce'>;
   readonly chain: Pick<ChainIndex, 'getIndexRecord'>;
+  readonly metrics: Pick<NodeMetrics, 'attestRequestErrors'>;
   /** Lookups of one AttestStream worked on at once (default `ATTEST_STREAM_CONCURRENCY`). */
   readonly streamConcurrency?: number;
 }
@@ -76,6 +78,8 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
       /** This stream's requests being worked on, and the most it has had at once. */
       let working = 0;
       let deepest = 0;
+      /** Requests answered with their own error, by code. */
+      const errors = new Map<string, number>();
       return inOrder(
         requests,
         c.streamConcurrency ?? ATTEST_STREAM_CONCURRENCY,
@@ -93,12 +97,23 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
               // would read as an answer carrying neither attestation nor index entry) and waits for the status.
               const error = request.perRequestErrors ? toRequestError(err) : undefined;
               if (error === undefined) throw err;
+              // Counted and logged: the call itself ends OK.
+              const code = error.errorCode;
+              c.metrics.attestRequestErrors.inc({ code });
+              errors.set(code, (errors.get(code) ?? 0) + 1);
               // A refused ID is not echoed back whole: the answer's place in the stream matches it.
               return { requestId: error.field === 'request_id' ? '' : request.requestId, error };
             },
           );
         },
-        ctx.signal,
+        {
+          signal: ctx.signal,
+          // One line per stream, not per request: a bank's stream of unknown records would otherwise log each.
+          onEnd: () => {
+            if (errors.size > 0)
+              ctx.logger.warn({ requestErrors: Object.fromEntries(errors) }, 'stream requests failed');
+          },
+        },
       );
     },
   };

@@ -202,7 +202,7 @@ describe('inOrder', () => {
     const requests = feed<number>();
     const abort = new AbortController();
     const never = deferred<number>();
-    const out = inOrder(requests.stream, 4, () => never.promise, abort.signal);
+    const out = inOrder(requests.stream, 4, () => never.promise, { signal: abort.signal });
     requests.push(0, 1);
     const waiting = out.next();
     await settle();
@@ -217,7 +217,7 @@ describe('inOrder', () => {
   it('fails the next read after an abort that came while the consumer was not waiting', async () => {
     const requests = feed<number>();
     const abort = new AbortController();
-    const out = inOrder(requests.stream, 4, (i) => Promise.resolve(i), abort.signal);
+    const out = inOrder(requests.stream, 4, (i) => Promise.resolve(i), { signal: abort.signal });
     requests.push(0, 1);
     expect(await out.next()).toEqual({ done: false, value: 0 });
     abort.abort(new Error('cut'));

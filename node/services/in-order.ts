@@ -30,15 +30,16 @@ type Arrived<T> =
  * one promise for the read, one for the work and one for `next()`.
  *
  * `signal` (the call's): once aborted, `next()` fails with its reason at once, rather than after the oldest work
- * in flight settles (an AttestStream lookup may wait seconds for the ledger) only to write nothing.
+ * in flight settles (an AttestStream lookup may wait seconds for the ledger) only to write nothing. `onEnd` is
+ * called once when the stream ends, however it ends.
  */
 export function inOrder<T, R>(
   source: AsyncIterable<T>,
   limit: number,
   work: (item: T) => Promise<R>,
-  signal?: AbortSignal,
+  { signal, onEnd }: { readonly signal?: AbortSignal; readonly onEnd?: () => void } = {},
 ): AsyncIterableIterator<R> {
-  return new InOrder(source[Symbol.asyncIterator](), limit, work, signal);
+  return new InOrder(source[Symbol.asyncIterator](), limit, work, signal, onEnd);
 }
 
 class InOrder<T, R> implements AsyncIterableIterator<R> {
@@ -54,16 +55,24 @@ class InOrder<T, R> implements AsyncIterableIterator<R> {
   #ended = false;
   #waiter: Waiter<R> | undefined;
   readonly #signal: AbortSignal | undefined;
+  readonly #onEnd: (() => void) | undefined;
   readonly #onAbort = (): void => {
     const waiter = this.#waiter;
     if (waiter !== undefined) this.#fail(waiter, this.#signal?.reason);
   };
 
-  constructor(source: AsyncIterator<T>, limit: number, work: (item: T) => Promise<R>, signal?: AbortSignal) {
+  constructor(
+    source: AsyncIterator<T>,
+    limit: number,
+    work: (item: T) => Promise<R>,
+    signal: AbortSignal | undefined,
+    onEnd: (() => void) | undefined,
+  ) {
     this.#source = source;
     this.#limit = limit;
     this.#work = work;
     this.#signal = signal;
+    this.#onEnd = onEnd;
     signal?.addEventListener('abort', this.#onAbort, { once: true });
     this.#read();
   }
@@ -190,6 +199,7 @@ class InOrder<T, R> implements AsyncIterableIterator<R> {
     if (this.#ended) return;
     this.#ended = true;
     this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#onEnd?.();
     this.#slots.length = 0;
     this.#arrived = undefined;
     // Stops reading when the stream ends early (an error, or the client cancelling).
