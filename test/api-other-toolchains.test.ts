@@ -7,12 +7,17 @@
  *   pool, and calls every method; every answer comes from the node's own logic.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import type { MessageTypeDefinition, ServiceDefinition } from '@grpc/proto-loader';
+import {
+  loadFileDescriptorSetFromBuffer,
+  type MessageTypeDefinition,
+  type MethodDefinition,
+  type ServiceDefinition,
+} from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orgPaths } from '../network/pki/index.ts';
 import {
@@ -21,7 +26,9 @@ import {
   qualifiedServiceName,
   serviceDefinition,
 } from '../node/api/index.ts';
+import { PROTO_LOADER_OPTIONS } from '../node/api/proto-files.ts';
 import type { LianxinNode } from '../node/node.ts';
+import { testUscc } from './support/chaincode-log.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const AGENCY = 'HangzhouCreditMSP';
@@ -167,12 +174,77 @@ describe('malformed requests', () => {
   });
 });
 
+type AttestMethod = MethodDefinition<object, object>;
+
+/** AttestStream as a client generated from `definition` has it. */
+const attestStreamOf = (definition: Record<string, unknown>): AttestMethod =>
+  (definition['lianxin.v1.AttestationService'] as ServiceDefinition).AttestStream as AttestMethod;
+
+/** One AttestStream call: each answer's bytes, and the status the stream ends with. */
+function attestStream(
+  client: grpc.Client,
+  method: AttestMethod,
+  requests: readonly object[],
+): Promise<{ answers: Buffer[]; status: string }> {
+  return new Promise((resolve) => {
+    const call = client.makeBidiStreamRequest(method.path, method.requestSerialize, identity, {
+      deadline: Date.now() + STREAM_DEADLINE_MS,
+    });
+    const answers: Buffer[] = [];
+    call.on('data', (answer: Buffer) => answers.push(answer));
+    call.on('error', () => undefined);
+    call.on('status', (status: grpc.StatusObject) => {
+      resolve({ answers, status: grpc.status[status.code] });
+    });
+    for (const request of requests) call.write(request);
+    call.end();
+  });
+}
+
+describe('AttestStream for a client built from the released node.proto', () => {
+  it("ends with a failed request's status, as released; only a request asking for per_request_errors gets an error answer", async () => {
+    const released = attestStreamOf(
+      loadFileDescriptorSetFromBuffer(
+        await readFile(join(ROOT, 'proto/released/lianxin-v1.binpb')),
+        PROTO_LOADER_OPTIONS,
+      ),
+    );
+    const current = attestStreamOf(lianxinPackageDefinition());
+    const client = new grpc.Client(agencyNode.address, await net.credentials(AGENCY));
+    clients.push(client);
+    const unknown = { subject: testUscc(424_242), kind: 'loan', version: 0 };
+
+    // The released AttestRequest has no per_request_errors: what an existing bank client sends. (proto-loader
+    // keeps the descriptor set's field names: request_id.)
+    const old = await attestStream(client, released, [
+      { request_id: 'unknown', record: unknown },
+      { request_id: 'after', record: unknown },
+    ]);
+    expect(old).toEqual({ answers: [], status: 'NOT_FOUND' });
+
+    const asked = await attestStream(client, current, [
+      { requestId: 'unknown', record: unknown, perRequestErrors: true },
+      { requestId: 'after', record: unknown },
+    ]);
+    expect(asked.status).toBe('NOT_FOUND');
+    expect(asked.answers.map((bytes) => current.responseDeserialize(bytes))).toEqual([
+      expect.objectContaining({ requestId: 'unknown', result: 'error' }),
+    ]);
+    // Why it is asked for: the released AttestResponse reads that answer as one carrying neither an attestation
+    // nor an index entry.
+    expect(released.responseDeserialize(asked.answers[0] as Buffer)).toEqual({ request_id: 'unknown' });
+  });
+});
+
 interface PythonReport {
   readonly services: readonly string[];
   readonly files: readonly string[];
   readonly calls: Readonly<Record<string, string>>;
   /** The first answer of each bidi call that had one, as proto3 JSON. */
   readonly answers: Readonly<Record<string, unknown>>;
+  /** The bidi methods whose request has bool fields, called again with them all set: statuses, first answers. */
+  readonly flagged_calls: Readonly<Record<string, string>>;
+  readonly flagged_answers: Readonly<Record<string, unknown>>;
   readonly without_client_certificate: string;
 }
 
@@ -233,10 +305,14 @@ describe('server reflection from another runtime', () => {
       }
       expect(report.calls['/grpc.health.v1.Health/Check']).toBe('OK');
       expect(report.calls['/lianxin.v1.NodeInfoService/GetNodeInfo']).toBe('OK');
-      // An empty AttestRequest fails on its own: answered with AttestResponse.error, as the served files describe
-      // it, and the stream ends OK.
-      expect(report.calls['/lianxin.v1.AttestationService/AttestStream']).toBe('OK');
-      expect(report.answers['/lianxin.v1.AttestationService/AttestStream']).toEqual({
+      // An empty AttestRequest fails on its own: it ends the stream with its status, as released; with
+      // per_request_errors set (found in the served files) it is answered with AttestResponse.error, and the
+      // stream ends OK.
+      const attestStream = '/lianxin.v1.AttestationService/AttestStream';
+      expect(report.calls[attestStream]).toBe('INVALID_ARGUMENT');
+      expect(report.answers[attestStream]).toBeUndefined();
+      expect(report.flagged_calls).toEqual({ [attestStream]: 'OK' });
+      expect(report.flagged_answers[attestStream]).toEqual({
         error: {
           code: grpc.status.INVALID_ARGUMENT,
           message: '"record" is required',

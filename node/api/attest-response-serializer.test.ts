@@ -84,7 +84,7 @@ describe("AttestationService's response serializer", () => {
     for (const response of [
       { requestId: 'x', indexEntry },
       { requestId: 'y', attestation: { ...first } },
-      // A request ID the service would have refused (not ASCII): never sent, encoded all the same.
+      // A request ID not ASCII (a bank's own, such as 贷款申请-001): proto-loader's path.
       { requestId: '请求-7', attestation: first },
     ]) {
       expect(served.Attest?.responseSerialize(response)).toEqual(plain.Attest?.responseSerialize(response));

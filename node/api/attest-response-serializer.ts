@@ -36,8 +36,8 @@ function preEncodedSerializer(fallback: (value: unknown) => Buffer): (value: unk
     const attestation = response.attestation;
     const bytes = attestation ? rememberedEncoding(attestation) : undefined;
     const requestId = response.requestId;
-    // An attestation answers a request ID the service checked (validateRequestId: printable ASCII); any other goes
-    // through proto-loader, as it would.
+    // Request IDs are ASCII in every client the project measures; any other (the service takes any text, as a
+    // bank's own IDs may be) goes through proto-loader, as it would.
     if (bytes === undefined || response.indexEntry != null || typeof requestId !== 'string' || !isAscii(requestId))
       return fallback(value);
     // The two fields written straight into one buffer (the request ID is ASCII: one byte per character, as

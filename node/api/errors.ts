@@ -238,7 +238,7 @@ export function toGrpcStatus(err: unknown): StatusObject {
  * (logged), the call cancelled, the node's store closed or in a storage fault (the node stopping, or every
  * request failing alike until it recovers).
  */
-export function toRequestError(err: unknown): RequestError | undefined {
+export function toRequestError(err: unknown): Required<RequestError> | undefined {
   if (err instanceof StorageFaultError || isStoreNotOpenError(err)) return undefined;
   const { code, details, metadata } = toGrpcStatus(err);
   if (isServerFault(code) || code === status.CANCELLED) return undefined;

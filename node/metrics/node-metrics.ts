@@ -34,6 +34,11 @@ export interface NodeMetrics {
    * chain will never list (the report exchange's journal keeps them as refused).
    */
   readonly refusedAccessReceipts: Counter<'code'>;
+  /**
+   * AttestStream requests answered with their own error (per_request_errors), by the node's error code: the call
+   * itself ends OK, so lianxin_rpc_duration_seconds does not show them.
+   */
+  readonly attestRequestErrors: Counter<'code'>;
 }
 
 export interface NodeMetricsOptions {
@@ -114,6 +119,12 @@ export function createNodeMetrics(options: Readonly<NodeMetricsOptions> = {}): N
     refusedAccessReceipts: new Counter({
       name: 'lianxin_access_receipts_refused_total',
       help: 'Access receipts of reports this node provided that the chain refused for good, by chaincode code.',
+      labelNames: ['code'],
+      registers,
+    }),
+    attestRequestErrors: new Counter({
+      name: 'lianxin_attest_request_errors_total',
+      help: 'AttestStream requests answered with their own error while the stream went on, by error code.',
       labelNames: ['code'],
       registers,
     }),

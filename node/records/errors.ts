@@ -28,7 +28,7 @@ export type RecordRule =
   | 'CONTENT_TYPE'
   /** The content is not bytes, is empty or is larger than the limit. */
   | 'CONTENT_SIZE'
-  /** A request ID (a batch's, an attestation request's) is not 1 to 128 printable ASCII characters. */
+  /** A batch's request ID is not 1 to 128 printable ASCII characters, an attestation request's is over 128 UTF-8 bytes or holds a control character. */
   | 'REQUEST_ID';
 
 /**

@@ -6,6 +6,7 @@ export {
   requireContentSize,
   validateCreditRecord,
   validateRecordRef,
+  validateEchoedRequestId,
   validateRequestId,
   type CreditRecordInput,
   type RecordRules,

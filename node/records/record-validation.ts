@@ -134,10 +134,13 @@ export function validateRecordRef(subject: unknown, kind: unknown, field?: strin
 }
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+/** C0, DEL and C1: what would reach a log line or a terminal as a line break or an escape sequence. */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+export const MAX_ECHOED_REQUEST_ID_BYTES = 128;
 
 /**
- * The rule of a client-chosen request ID, one for every request that carries one (RecordBatch's idempotency key,
- * AttestRequest's echo): bounded and printable, as the node writes it into its keys, messages and logs.
+ * The rule of RecordBatch's request ID, its idempotency key: bounded and printable ASCII, as the node writes it
+ * into its LevelDB keys, messages and logs.
  * @throws RecordValidationError `REQUEST_ID` naming `request_id`.
  */
 export function validateRequestId(requestId: string): string {
@@ -146,6 +149,22 @@ export function validateRequestId(requestId: string): string {
       'REQUEST_ID',
       'request_id',
       'must be 1 to 128 printable ASCII characters without spaces',
+    );
+  }
+  return requestId;
+}
+
+/**
+ * The rule of AttestRequest's request ID, which the node only echoes in the answer (never a key): any text a
+ * bank's own IDs use (贷款申请-001, `app 2026/12 #3`), at most 128 UTF-8 bytes and no control character.
+ * @throws RecordValidationError `REQUEST_ID` naming `request_id`.
+ */
+export function validateEchoedRequestId(requestId: string): string {
+  if (Buffer.byteLength(requestId) > MAX_ECHOED_REQUEST_ID_BYTES || CONTROL_CHARACTER.test(requestId)) {
+    throw new RecordValidationError(
+      'REQUEST_ID',
+      'request_id',
+      `must be at most ${MAX_ECHOED_REQUEST_ID_BYTES} UTF-8 bytes without control characters`,
     );
   }
   return requestId;

@@ -1,5 +1,6 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { pino } from 'pino';
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_CODE_KEY, RETRY_AFTER_MS_KEY, toGrpcStatus } from '../api/errors.ts';
 import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRequest.ts';
@@ -7,6 +8,7 @@ import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import { answeringIndex, ChainIndex, ChainIndexFollower, IndexCatchingUpError } from '../chain-index/index.ts';
 import type { AnchoredEvent, LianxinChain } from '../ledger/index.ts';
+import { createNodeMetrics, type NodeMetrics } from '../metrics/index.ts';
 import { verifyAttestation } from '../receipts/index.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAttestationBuilder, type AttestationBuilder } from './attestation-builder.ts';
@@ -28,11 +30,13 @@ const OTHER_ORIGIN = 'lianxin/NingboAgencyMSP/main';
 let parts: TestNodeParts;
 let chain: FakeIndexChain;
 let service: AttestationServiceImpl;
+let metrics: NodeMetrics;
 
 beforeEach(async () => {
+  metrics = createNodeMetrics({ processMetrics: false });
   parts = await openTestNodeParts('HangzhouAgencyMSP', 'agency');
   chain = new FakeIndexChain();
-  service = createAttestationService({ records: parts.records, builder: parts.builder, chain });
+  service = createAttestationService({ records: parts.records, builder: parts.builder, chain, metrics });
 });
 
 afterEach(async () => {
@@ -43,6 +47,7 @@ function request(requestId: string, subject: number | string, version = 0, kind 
   return {
     requestId,
     record: { subject: typeof subject === 'number' ? testUscc(subject) : subject, kind, version },
+    perRequestErrors: false,
   };
 }
 
@@ -153,6 +158,7 @@ describe('AttestationService.Attest', () => {
       records: parts.records,
       builder: parts.builder,
       chain: answeringIndex(chain, follower),
+      metrics,
     });
     return { follower, answering };
   }
@@ -213,21 +219,22 @@ describe('AttestationService.Attest', () => {
   });
 
   it.each([
-    ['a missing record', { requestId: 'x', record: null }, 'record'],
+    ['a missing record', { requestId: 'x', record: null, perRequestErrors: false }, 'record'],
     ['a subject that is no USCC', request('x', 'not-a-uscc'), 'record.subject'],
     ['a malformed kind', request('x', 1, 0, 'Loan!'), 'record.kind'],
-    ['a request ID over 128 characters', request('q'.repeat(129), 1), 'request_id'],
-    ['a request ID with a space', request('q 1', 1), 'request_id'],
-    ['a request ID not ASCII', request('请求', 1), 'request_id'],
+    ['a request ID over 128 bytes', request('q'.repeat(129), 1), 'request_id'],
+    ['a request ID over 128 bytes in UTF-8', request('请'.repeat(43), 1), 'request_id'],
+    ['a request ID with a line break', request('q\n1', 1), 'request_id'],
+    ['a request ID with a C1 control', request('q\u00851', 1), 'request_id'],
   ])('refuses %s with INVALID_ARGUMENT naming the field', async (_name, bad, field) => {
     await expect(service.Attest(bad, ctx)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field });
     expect(chain.lookups).toBe(0);
   });
 
-  it('takes no request ID, or one of 128 printable characters, as ingest does', async () => {
+  it("takes no request ID, or any text of up to 128 UTF-8 bytes: it is only echoed, not ingest's key", async () => {
     await parts.ingest([1]);
     await parts.anchorAll();
-    for (const requestId of ['', '~'.repeat(128)]) {
+    for (const requestId of ['', '~'.repeat(128), '贷款申请-001', 'app 2026/12 #3', '请'.repeat(42) + 'qq']) {
       const answer = await service.Attest(request(requestId, 1), ctx);
       expect(answer.requestId).toBe(requestId);
       expect(answer.attestation).toBeDefined();
@@ -289,7 +296,7 @@ describe('AttestationService.AttestStream', () => {
         return parts.records.leafIndexOf(code, kind, version);
       },
     };
-    const gated = createAttestationService({ records, builder, chain });
+    const gated = createAttestationService({ records, builder, chain, metrics });
 
     const first = gated.Attest(request('held', 1), ctx);
     const second = gated.Attest(request('ready', 2), ctx);
@@ -328,6 +335,7 @@ describe('AttestationService.AttestStream', () => {
       records: parts.records,
       builder: counting,
       chain,
+      metrics,
       streamConcurrency: 4,
     });
     const requests = Array.from({ length: 50 }, (_, i) => request(`q-${i}`, i + 1));
@@ -383,7 +391,7 @@ describe('AttestationService.AttestStream', () => {
     await expect.poll(() => closed).toBe(true);
   });
 
-  it('answers a request that fails on its own with its error, in order, and goes on with the next', async () => {
+  it('answers a request asking for per-request errors that fails on its own with its error, in order, and goes on', async () => {
     await parts.ingest([1, 2]);
     await parts.anchorAll();
     await parts.ingest([3]);
@@ -392,14 +400,37 @@ describe('AttestationService.AttestStream', () => {
       request('unknown', 77),
       request('malformed', 'not-a-uscc'),
       request('early', 3),
-      { requestId: 'no-record', record: null },
+      { requestId: 'no-record', record: null, perRequestErrors: false },
+      request('\u001b[2J', 2),
       request('ok-2', 2),
-    ];
+    ].map((r) => ({ ...r, perRequestErrors: true }));
 
-    const answers = await collect(service.AttestStream(stream(requests), ctx));
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        callback();
+      },
+    });
+    const answers = await collect(service.AttestStream(stream(requests), { ...ctx, logger: pino(destination) }));
 
-    expect(answers.map((a) => a.requestId)).toEqual(requests.map((r) => r.requestId));
-    expect(answers.map((a) => a.attestation !== undefined)).toEqual([true, false, false, false, false, true]);
+    // Counted by code, and one line for the stream (the call itself ends OK).
+    const counted = await metrics.registry.getSingleMetric('lianxin_attest_request_errors_total')?.get();
+    expect(Object.fromEntries(counted?.values.map((v) => [v.labels.code, v.value]) ?? [])).toEqual({
+      NOT_FOUND: 1,
+      INVALID_ARGUMENT: 3,
+      FAILED_PRECONDITION: 1,
+    });
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'stream requests failed',
+        requestErrors: { NOT_FOUND: 1, INVALID_ARGUMENT: 3, FAILED_PRECONDITION: 1 },
+      }),
+    ]);
+    // A refused request ID is not echoed.
+    expect(answers.map((a) => a.requestId)).toEqual([...requests.slice(0, 5).map((r) => r.requestId), '', 'ok-2']);
+    expect(answers.map((a) => a.attestation !== undefined)).toEqual([true, false, false, false, false, false, true]);
     const errors = answers.map((a) => a.error);
     expect(errors[1]).toMatchObject({
       code: grpcStatus.NOT_FOUND,
@@ -416,6 +447,25 @@ describe('AttestationService.AttestStream', () => {
     expect(errors[3]).toMatchObject({ code: grpcStatus.FAILED_PRECONDITION, errorCode: 'FAILED_PRECONDITION' });
     expect(errors[3]?.retryAfterMs).toBeGreaterThan(0);
     expect(errors[4]).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, field: 'record' });
+    expect(errors[5]).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, field: 'request_id' });
+  });
+
+  it('ends the stream with the status of a failed request that did not ask for per-request errors, as released', async () => {
+    await parts.ingest([1, 2]);
+    await parts.anchorAll();
+    const answered: string[] = [];
+    const requests = [request('ok-1', 1), { ...request('asked', 77), perRequestErrors: true }, request('unknown', 78)];
+    requests.push(request('ok-2', 2));
+
+    const consume = async () => {
+      for await (const response of service.AttestStream(stream(requests), ctx)) answered.push(response.requestId ?? '');
+    };
+
+    await expect(consume()).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining(testUscc(78)) as unknown,
+    });
+    expect(answered).toEqual(['ok-1', 'asked']);
   });
 
   it('ends the stream at a failure that concerns it (a server fault), after the answers before it', async () => {
@@ -423,9 +473,13 @@ describe('AttestationService.AttestStream', () => {
     await parts.anchorAll();
     const broken = new FakeIndexChain();
     broken.getIndexRecord = () => Promise.reject(new Error('the index read a row it cannot decode'));
-    const faulty = createAttestationService({ records: parts.records, builder: parts.builder, chain: broken });
+    const faulty = createAttestationService({ records: parts.records, builder: parts.builder, chain: broken, metrics });
     const answered: string[] = [];
-    const requests = [request('ok-1', 1), request('foreign', 77), request('ok-2', 2)];
+    // Even for requests that ask for per-request errors.
+    const requests = [request('ok-1', 1), request('foreign', 77), request('ok-2', 2)].map((r) => ({
+      ...r,
+      perRequestErrors: true,
+    }));
 
     const consume = async () => {
       for await (const response of faulty.AttestStream(stream(requests), ctx)) answered.push(response.requestId ?? '');
@@ -451,6 +505,7 @@ describe('AttestationService.AttestStream', () => {
           batching: { maxWaitMs },
         }),
         chain,
+        metrics,
       });
 
     it('signs requests that trickle in one per turn together once the stream had a deep window', async () => {

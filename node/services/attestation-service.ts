@@ -9,7 +9,8 @@ import type { AttestResponse } from '../api/generated/lianxin/v1/AttestResponse.
 import type { ChainIndexEntry } from '../api/generated/lianxin/v1/ChainIndexEntry.ts';
 import type { AttestationServiceImpl } from '../api/handlers.ts';
 import type { ChainIndex, ChainIndexRecord } from '../chain-index/index.ts';
-import { validateRecordRef, validateRequestId } from '../records/index.ts';
+import type { NodeMetrics } from '../metrics/index.ts';
+import { validateEchoedRequestId, validateRecordRef } from '../records/index.ts';
 import { ATTESTATION_PATIENT_BATCH } from './attestation-batcher.ts';
 import type { AttestationBuilder } from './attestation-builder.ts';
 import { inOrder } from './in-order.ts';
@@ -21,6 +22,7 @@ export interface AttestationServiceComponents {
   };
   readonly builder: Pick<AttestationBuilder, 'announce'>;
   readonly chain: Pick<ChainIndex, 'getIndexRecord'>;
+  readonly metrics: Pick<NodeMetrics, 'attestRequestErrors'>;
   /** Lookups of one AttestStream worked on at once (default `ATTEST_STREAM_CONCURRENCY`). */
   readonly streamConcurrency?: number;
 }
@@ -38,8 +40,8 @@ const patienceOf = (deepest: number): number => Math.min(deepest, ATTESTATION_PA
 
 export function createAttestationService(c: Readonly<AttestationServiceComponents>): AttestationServiceImpl {
   const attest = async ({ requestId, record }: AttestRequest__Output, waitFor = 1): Promise<AttestResponse> => {
-    // Optional (a unary caller may send none), bounded when set: it is echoed into answers and error messages.
-    if (requestId !== '') byRecordRule(() => validateRequestId(requestId));
+    // Only echoed in the answer: bounded, any text without control characters (not ingest's key rule).
+    byRecordRule(() => validateEchoedRequestId(requestId));
     if (record === null) throw invalidArgument('record', 'is required');
     const subject = byRecordRule(() => validateRecordRef(record.subject, record.kind, 'record'));
 
@@ -67,30 +69,52 @@ export function createAttestationService(c: Readonly<AttestationServiceComponent
     Attest: (request) => attest(request),
 
     /**
-     * Answers in request order, up to `streamConcurrency` lookups in flight. A lookup that fails on its own is
-     * answered with its error (toRequestError) and the stream goes on; one that concerns the whole call ends the
-     * stream with its status, the answers before it sent.
+     * Answers in request order, up to `streamConcurrency` lookups in flight. A lookup that fails on its own ends
+     * the stream with its status, the answers before it sent (as released), unless its request asked for
+     * `perRequestErrors`: then it is answered with its error (toRequestError) and the stream goes on. One that
+     * concerns the whole call ends the stream whatever the request asked.
      */
-    AttestStream: (requests) => {
+    AttestStream: (requests, ctx) => {
       /** This stream's requests being worked on, and the most it has had at once. */
       let working = 0;
       let deepest = 0;
-      return inOrder(requests, c.streamConcurrency ?? ATTEST_STREAM_CONCURRENCY, (request) => {
-        working++;
-        deepest = Math.max(deepest, working);
-        return attest(request, patienceOf(deepest)).then(
-          (answer) => {
-            working--;
-            return answer;
+      /** Requests answered with their own error, by code. */
+      const errors = new Map<string, number>();
+      return inOrder(
+        requests,
+        c.streamConcurrency ?? ATTEST_STREAM_CONCURRENCY,
+        (request) => {
+          working++;
+          deepest = Math.max(deepest, working);
+          return attest(request, patienceOf(deepest)).then(
+            (answer) => {
+              working--;
+              return answer;
+            },
+            (err: unknown) => {
+              working--;
+              // Asked for per request: a client built from the released node.proto knows no error answer (one
+              // would read as an answer carrying neither attestation nor index entry) and waits for the status.
+              const error = request.perRequestErrors ? toRequestError(err) : undefined;
+              if (error === undefined) throw err;
+              // Counted and logged: the call itself ends OK.
+              const code = error.errorCode;
+              c.metrics.attestRequestErrors.inc({ code });
+              errors.set(code, (errors.get(code) ?? 0) + 1);
+              // A refused ID is not echoed back whole: the answer's place in the stream matches it.
+              return { requestId: error.field === 'request_id' ? '' : request.requestId, error };
+            },
+          );
+        },
+        {
+          signal: ctx.signal,
+          // One line per stream, not per request: a bank's stream of unknown records would otherwise log each.
+          onEnd: () => {
+            if (errors.size > 0)
+              ctx.logger.warn({ requestErrors: Object.fromEntries(errors) }, 'stream requests failed');
           },
-          (err: unknown) => {
-            working--;
-            const error = toRequestError(err);
-            if (error === undefined) throw err;
-            return { requestId: request.requestId, error };
-          },
-        );
-      });
+        },
+      );
     },
   };
 }

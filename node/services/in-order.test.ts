@@ -198,6 +198,34 @@ describe('inOrder', () => {
     expect(await out.next()).toEqual({ done: true, value: undefined });
   });
 
+  it("fails at once with the signal's reason when the call is aborted, not after the oldest work settles", async () => {
+    const requests = feed<number>();
+    const abort = new AbortController();
+    const never = deferred<number>();
+    const out = inOrder(requests.stream, 4, () => never.promise, { signal: abort.signal });
+    requests.push(0, 1);
+    const waiting = out.next();
+    await settle();
+    const reason = new Error('the client cancelled the call');
+    abort.abort(reason);
+
+    await expect(waiting).rejects.toBe(reason);
+    expect(requests.state.returned).toBe(true);
+    expect(await out.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('fails the next read after an abort that came while the consumer was not waiting', async () => {
+    const requests = feed<number>();
+    const abort = new AbortController();
+    const out = inOrder(requests.stream, 4, (i) => Promise.resolve(i), { signal: abort.signal });
+    requests.push(0, 1);
+    expect(await out.next()).toEqual({ done: false, value: 0 });
+    abort.abort(new Error('cut'));
+
+    await expect(out.next()).rejects.toThrow('cut');
+    expect(await out.next()).toEqual({ done: true, value: undefined });
+  });
+
   it('closes the source when the consumer stops early (the client cancelled)', async () => {
     const requests = feed<number>();
     const out = inOrder(requests.stream, 4, (i) => Promise.resolve(i));

@@ -28,13 +28,18 @@ type Arrived<T> =
  * a read that has arrived is acted on before the oldest answer is handed over, so the window fills first. Written
  * as callbacks on each read and each answer rather than a generator racing fresh promises per event: per answer,
  * one promise for the read, one for the work and one for `next()`.
+ *
+ * `signal` (the call's): once aborted, `next()` fails with its reason at once, rather than after the oldest work
+ * in flight settles (an AttestStream lookup may wait seconds for the ledger) only to write nothing. `onEnd` is
+ * called once when the stream ends, however it ends.
  */
 export function inOrder<T, R>(
   source: AsyncIterable<T>,
   limit: number,
   work: (item: T) => Promise<R>,
+  { signal, onEnd }: { readonly signal?: AbortSignal; readonly onEnd?: () => void } = {},
 ): AsyncIterableIterator<R> {
-  return new InOrder(source[Symbol.asyncIterator](), limit, work);
+  return new InOrder(source[Symbol.asyncIterator](), limit, work, signal, onEnd);
 }
 
 class InOrder<T, R> implements AsyncIterableIterator<R> {
@@ -49,11 +54,26 @@ class InOrder<T, R> implements AsyncIterableIterator<R> {
   /** The stream has ended: every later `next()` is done. */
   #ended = false;
   #waiter: Waiter<R> | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onEnd: (() => void) | undefined;
+  readonly #onAbort = (): void => {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) this.#fail(waiter, this.#signal?.reason);
+  };
 
-  constructor(source: AsyncIterator<T>, limit: number, work: (item: T) => Promise<R>) {
+  constructor(
+    source: AsyncIterator<T>,
+    limit: number,
+    work: (item: T) => Promise<R>,
+    signal: AbortSignal | undefined,
+    onEnd: (() => void) | undefined,
+  ) {
     this.#source = source;
     this.#limit = limit;
     this.#work = work;
+    this.#signal = signal;
+    this.#onEnd = onEnd;
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
     this.#read();
   }
 
@@ -66,7 +86,9 @@ class InOrder<T, R> implements AsyncIterableIterator<R> {
     if (this.#waiter !== undefined) return Promise.reject(new Error('inOrder: next() called before the last settled'));
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
-      this.#advance();
+      // Aborted while the consumer was not waiting (writing the last answer).
+      if (this.#signal?.aborted === true) this.#onAbort();
+      else this.#advance();
     });
   }
 
@@ -137,7 +159,7 @@ class InOrder<T, R> implements AsyncIterableIterator<R> {
       this.#waiter = undefined;
       waiter.resolve({ done: false, value: oldest.value as R });
     } else if (oldest === undefined && this.#sourceDone) {
-      this.#ended = true;
+      this.#end();
       this.#waiter = undefined;
       waiter.resolve({ done: true, value: undefined });
     }
@@ -176,6 +198,8 @@ class InOrder<T, R> implements AsyncIterableIterator<R> {
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#onEnd?.();
     this.#slots.length = 0;
     this.#arrived = undefined;
     // Stops reading when the stream ends early (an error, or the client cancelling).

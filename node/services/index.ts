@@ -55,7 +55,7 @@ export function createServices(c: Readonly<ServiceComponents>): Omit<LianxinServ
   });
   return {
     RecordService: createRecordService({ records, log, anchorer, metrics: c.metrics, channel, chaincode }),
-    AttestationService: createAttestationService({ records, builder, chain: c.chainIndex }),
+    AttestationService: createAttestationService({ records, builder, chain: c.chainIndex, metrics: c.metrics }),
     NotaryService: createNotaryService({
       notary: new NotaryStore({ db: c.recordsDb, log, mspId: config.mspId }),
       notarizer: c.notarizer,

@@ -13,6 +13,7 @@ a client certificate. It prints one JSON object on stdout:
 
   {"services": [...], "files": [...], "calls": {"/pkg.Service/Method": "STATUS_NAME", ...},
    "answers": {"/pkg.Service/BidiMethod": {first answer, proto3 JSON}, ...},
+   "flagged_calls": {...}, "flagged_answers": {...}  (bidi methods called again with every bool field set),
    "without_client_certificate": "STATUS_NAME"}
 
 and exits non-zero with a message on stderr when a step other than a call fails.
@@ -103,9 +104,14 @@ def add_files(pool, added, protos):
             del pending[proto.name]
 
 
-def call(channel, pool, service, method, answers):
+def call(channel, pool, service, method, answers, flags=False):
+    """Calls `method` with an empty request, or with `flags` one whose bool fields are all set."""
     path = "/%s/%s" % (service.full_name, method.name)
     request = message_class(pool, method.input_type.full_name)()
+    if flags:
+        for field in method.input_type.fields:
+            if field.type == field.TYPE_BOOL:
+                setattr(request, field.name, True)
     response = message_class(pool, method.output_type.full_name)
     kwargs = {
         "request_serializer": lambda m: m.SerializeToString(),
@@ -154,12 +160,27 @@ def main():
         add_files(pool, added, reflection.files(file_by_filename="lianxin/v1/evidence.proto"))
         calls = {}
         answers = {}
+        # Bidi methods whose request has bool fields are called again with them all set (opt-ins such as
+        # AttestRequest.per_request_errors), found in the served descriptors alone.
+        flagged_calls = {}
+        flagged_answers = {}
         for name in services:
             service = pool.FindServiceByName(name)
             for method in service.methods:
                 path, status = call(channel, pool, service, method, answers)
                 calls[path] = status
-        result.update(services=services, files=added, calls=calls, answers=answers)
+                bools = [f for f in method.input_type.fields if f.type == f.TYPE_BOOL]
+                if method.client_streaming and method.server_streaming and bools:
+                    path, status = call(channel, pool, service, method, flagged_answers, flags=True)
+                    flagged_calls[path] = status
+        result.update(
+            services=services,
+            files=added,
+            calls=calls,
+            answers=answers,
+            flagged_calls=flagged_calls,
+            flagged_answers=flagged_answers,
+        )
 
     anonymous = grpc.ssl_channel_credentials(read(args.ca))
     with grpc.secure_channel(args.address, anonymous) as channel:

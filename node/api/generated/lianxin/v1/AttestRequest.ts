@@ -6,9 +6,11 @@ import type { RecordRef as _lianxin_v1_RecordRef, RecordRef__Output as _lianxin_
 export interface AttestRequest {
   'requestId'?: (string);
   'record'?: (_lianxin_v1_RecordRef | null);
+  'perRequestErrors'?: (boolean);
 }
 
 export interface AttestRequest__Output {
   'requestId': (string);
   'record': (_lianxin_v1_RecordRef__Output | null);
+  'perRequestErrors': (boolean);
 }
