@@ -4,9 +4,11 @@
  * TLS connection without a client certificate completed its handshake and was held forever, ≈100 KB each).
  *
  * A connection is refused (closed at once) beyond `maxConnections` (lowered to the file-descriptor budget), beyond
- * `maxConnectionsPerAddress` from one address (IPv4) or /64 (IPv6: one host's share, as a subscriber gets one), or
- * while a quarter of the budget (at least `maxConnectionsPerAddress`) is in TLS handshakes: slow handshakes from
- * many addresses then leave the rest to connections that completed theirs. TLS is terminated here, by a
+ * `maxConnectionsPerAddress` from one address (IPv4) or /64 (IPv6). At most a quarter of the budget (at least
+ * `maxConnectionsPerAddress`) is in TLS handshakes: slow handshakes from many addresses then leave the rest to
+ * connections that completed theirs, and a new connection takes the place of the oldest handshake still under way
+ * rather than being refused — a real handshake takes milliseconds, so silent sockets renewed as fast as they are
+ * closed cannot keep a member reconnecting out. TLS is terminated here, by a
  * `tls.Server` that never listens itself: its `handshakeTimeout` is an idle timer that a peer sending one byte a
  * second keeps alive forever, so the handshake gets an absolute deadline of its own. A connection whose handshake
  * completes is handed to grpc-js (its connection injector, over plain HTTP/2: the socket is already TLS, and
@@ -65,6 +67,7 @@ export type ConnectionInfo = ReturnType<grpc.ServerInterceptingCallInterface['ge
 
 /** One admitted connection (kept by both ends' addresses, and indexed by the peer string grpc-js reports). */
 interface Connection {
+  readonly socket: net.Socket;
   /** The absolute deadline of the TLS handshake, cleared when it completes. */
   readonly handshake: NodeJS.Timeout;
   secured: boolean;
@@ -209,8 +212,8 @@ export class ConnectionAdmission {
     if (
       this.#closing ||
       this.#open.size >= this.#budget ||
-      this.#handshaking >= this.#handshakeBudget ||
-      fromAddress >= limits.maxConnectionsPerAddress
+      fromAddress >= limits.maxConnectionsPerAddress ||
+      (this.#handshaking >= this.#handshakeBudget && !this.#closeOldestHandshake())
     ) {
       // No TLS alert, no bytes: the cheapest refusal there is. The client sees the connection reset (UNAVAILABLE).
       socket.resetAndDestroy();
@@ -225,7 +228,7 @@ export class ConnectionAdmission {
     }, limits.handshakeTimeoutMs);
     handshake.unref();
     const key = connectionKey(socket);
-    const connection: Connection = { handshake, secured: false };
+    const connection: Connection = { socket, handshake, secured: false };
     this.#connections.set(key, connection);
     socket.on('error', () => undefined);
     socket.once('close', () => {
@@ -281,6 +284,16 @@ export class ConnectionAdmission {
     if (socket.destroyed) return;
     this.#anonymousExpired++;
     socket.destroy();
+  }
+
+  /** Ends the oldest connection still in its handshake, making room for a new one; whether there was one. */
+  #closeOldestHandshake(): boolean {
+    for (const { socket, secured } of this.#connections.values()) {
+      if (secured || socket.destroyed) continue;
+      socket.destroy();
+      return true;
+    }
+    return false;
   }
 
   #noteRefusal(address: string): void {
