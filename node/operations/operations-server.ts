@@ -161,11 +161,12 @@ async function respond(
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end();
     return;
   }
-  // The module's comment: from loopback or an operator network by address, or the organisation's certificate.
-  const operator = byAddress(req) || ((await options.ownOrganisation?.(req)) ?? false);
+  // The module's comment: from loopback or an operator network by address, or the organisation's certificate —
+  // judged only where it matters (a passing /healthz, the probes' path, verifies no certificate).
+  const operator = async (): Promise<boolean> => byAddress(req) || ((await options.ownOrganisation?.(req)) ?? false);
   switch (path) {
     case '/metrics': {
-      if (!operator) {
+      if (!(await operator())) {
         refuse(res, path);
         return;
       }
@@ -174,7 +175,7 @@ async function respond(
       return;
     }
     case '/version':
-      if (!operator) {
+      if (!(await operator())) {
         refuse(res, path);
         return;
       }
@@ -186,7 +187,7 @@ async function respond(
       const body: HealthStatus =
         failed.length === 0
           ? { status: 'OK', time }
-          : { status: 'Service Unavailable', time, ...(operator && { failed_checks: failed }) };
+          : { status: 'Service Unavailable', time, ...((await operator()) && { failed_checks: failed }) };
       json(res, failed.length === 0 ? 200 : 503, body);
     }
   }
