@@ -373,7 +373,9 @@ async function startPipelines(
     config.ledger.chaincode,
     connection.gateway,
   );
-  const usccMode = await admissionUsccMode(chain, config.ingest.usccMode, logger);
+  // Asked now, awaited where the record store is built: the ledger's round trip overlaps opening the local stores.
+  const usccModeRead = admissionUsccMode(chain, config.ingest.usccMode, logger);
+  usccModeRead.catch(() => undefined); // awaited below, after other awaits: not an unhandled rejection meanwhile
   // The chaincode-event streams the node holds (one once its followers share it) and has opened: a follower that
   // fell behind and went on on a stream of its own, or streams broken and reopened, show here.
   metrics.registry.registerMetric(
@@ -559,14 +561,10 @@ async function startPipelines(
       anchorer.recheck();
       for (const told of chainWentBack) told();
       // Snapshots at positions the chain lost are served and signed for no longer; those it may have lost are withheld.
-      snapshots?.dropOffChain(judgeSnapshot).then(
-        (dropped) => {
-          if (dropped.length > 0) indexLogger.warn({ dropped }, 'chain index snapshots the chain lost dropped');
-        },
-        (err: unknown) => {
-          indexLogger.warn({ err }, 'dropping the chain index snapshots the chain lost failed');
-        },
-      );
+      // The store logs what it dropped, as when it judges at start and again on its backoff.
+      snapshots?.dropOffChain(judgeSnapshot).catch((err: unknown) => {
+        indexLogger.warn({ err }, 'dropping the chain index snapshots the chain lost failed');
+      });
     },
   });
   storageWiring.recovered.push(() => {
@@ -594,6 +592,7 @@ async function startPipelines(
   });
   cleanup.push(() => notarizer.stop());
 
+  const usccMode = await usccModeRead;
   const records = new RecordStore({
     db: db.records,
     write: db.write,

@@ -290,7 +290,9 @@ export class IndexSnapshotStore {
   async dropOffChain(offChain: PositionJudge): Promise<string[]> {
     this.#judgedAt += 1;
     this.#backoff.reset();
-    return this.#withholdAll(offChain);
+    const dropped = await this.#withholdAll(offChain);
+    this.#logDropped(dropped);
+    return dropped;
   }
 
   async #withholdAll(judge: PositionJudge): Promise<string[]> {
