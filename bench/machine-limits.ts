@@ -24,13 +24,12 @@ import { connectEcho, TLS_ECHO_SERVER_ENTRY } from './tls-echo.ts';
 
 /**
  * One measured limit: `perSecond` units, and the CPU microseconds per unit of each process that took part. A limit
- * is measured whole or not at all: `failed` is there to be printed, and is 0 (a failed unit throws INCOMPLETE).
+ * is measured whole or not at all: a failed unit throws INCOMPLETE.
  */
 export interface MachineLimit {
   readonly label: string;
   readonly unit: string;
   readonly count: number;
-  readonly failed: number;
   readonly perSecond: number;
   readonly cpuMicrosPerUnit: Readonly<Record<string, number | undefined>>;
   readonly note?: string;
@@ -115,7 +114,6 @@ export async function measureLevelDb(
       label: `raw LevelDB, synced batches of ${batchRecords.toLocaleString('en-US')} puts of ${String(valueBytes)} B, ${keyOrder} keys`,
       unit: 'puts/s',
       count: records,
-      failed: 0,
       perSecond: (records * 1000) / writesMs,
       cpuMicrosPerUnit: perUnit(cpuMs, records),
       note: `${String(batches)} batches in ${(writesMs / 1000).toFixed(1)} s; CPU until idle ${(idle.waitedMs / 1000).toFixed(1)} s later`,
@@ -176,7 +174,6 @@ export async function measureGrpc(
       label: `raw grpc-js unary over TLS (echo ${String(payloadBytes)} B), ${String(concurrency)} in flight`,
       unit: 'calls/s',
       count: unary.succeeded,
-      failed: unary.failed,
       perSecond: unary.perSecond,
       cpuMicrosPerUnit: perUnit(unaryCpu, unary.succeeded),
       note: `p50 ${unary.p50Ms.toFixed(1)} ms, p99 ${unary.p99Ms.toFixed(1)} ms`,
@@ -195,7 +192,6 @@ export async function measureGrpc(
       label: `raw grpc-js server streaming over TLS (${String(payloadBytes)} B messages), one stream`,
       unit: 'messages/s',
       count: received,
-      failed: 0,
       perSecond: received / seconds,
       cpuMicrosPerUnit: perUnit(streamCpu, received),
     };
@@ -260,9 +256,7 @@ export function limitFigures(limit: MachineLimit): Figure[] {
       label: limit.label,
       value: limit.perSecond,
       unit: limit.unit,
-      note: [`${limit.count.toLocaleString('en-US')} in this run, ${String(limit.failed)} failed`, limit.note]
-        .filter(Boolean)
-        .join('; '),
+      note: [`${limit.count.toLocaleString('en-US')} in this run`, limit.note].filter(Boolean).join('; '),
     },
     ...Object.entries(limit.cpuMicrosPerUnit).flatMap(([process, micros]) =>
       micros === undefined ? [] : [{ label: `  ${process} CPU per unit`, value: micros, unit: 'µs' }],
@@ -310,7 +304,6 @@ function synchronousLimit(
     label,
     unit,
     count,
-    failed: 0,
     perSecond: count / seconds,
     cpuMicrosPerUnit: { 'bench process': (cpu.user + cpu.system) / count },
   };
