@@ -32,6 +32,7 @@ import {
   type FetchedBundle,
   type ReceiptKeyLookup,
 } from '../p2p/index.ts';
+import { forEachAtOnce } from '../worker/index.ts';
 import { AuditError } from './errors.ts';
 
 /**
@@ -197,13 +198,9 @@ async function fetchAll(
   signal: AbortSignal | undefined,
 ): Promise<Map<string, Fetched>> {
   const fetched = new Map<string, Fetched>();
-  const queue = [...wanted];
-  const worker = async () => {
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-      fetched.set(next[0], await fetchFrom(c, next[0], next[1], signal));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENT_INSTITUTIONS, queue.length) }, worker));
+  await forEachAtOnce(wanted, CONCURRENT_INSTITUTIONS, async ([mspId, digests]) => {
+    fetched.set(mspId, await fetchFrom(c, mspId, digests, signal));
+  });
   return fetched;
 }
 

@@ -19,7 +19,7 @@ import { writeDurably } from '../../network/fs/index.ts';
 import { positionOffChain, type LianxinChain, type OffChain } from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
-import { Backoff } from '../worker/backoff.ts';
+import { Backoff, forEachAtOnce } from '../worker/index.ts';
 import {
   ChunkBuilder,
   chunkHash,
@@ -323,23 +323,18 @@ export class IndexSnapshotStore {
   async #judgeRound(): Promise<string[]> {
     const judgedAt = this.#judgedAt;
     const dropped: string[] = [];
-    const queue = [...this.#withheld];
-    const judgeNext = async (): Promise<void> => {
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-        const [digest, held] = next;
-        const { blockNumber, transactionId } = parseStatement(held.statement.body);
-        const verdict = await this.#judge?.({ blockNumber, transactionId }).catch(() => NOT_JUDGED);
-        if (verdict?.sure === false || this.#judgedAt !== judgedAt) continue;
-        this.#withheld.delete(digest);
-        if (verdict === undefined) {
-          this.#held.set(digest, held);
-          continue;
-        }
-        await this.#drop(digest, held);
-        dropped.push(`block ${blockNumber} (transaction ${transactionId}): ${verdict.why}`);
+    await forEachAtOnce([...this.#withheld], JUDGED_AT_ONCE, async ([digest, held]) => {
+      const { blockNumber, transactionId } = parseStatement(held.statement.body);
+      const verdict = await this.#judge?.({ blockNumber, transactionId }).catch(() => NOT_JUDGED);
+      if (verdict?.sure === false || this.#judgedAt !== judgedAt) return;
+      this.#withheld.delete(digest);
+      if (verdict === undefined) {
+        this.#held.set(digest, held);
+        return;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(JUDGED_AT_ONCE, queue.length) }, judgeNext));
+      await this.#drop(digest, held);
+      dropped.push(`block ${blockNumber} (transaction ${transactionId}): ${verdict.why}`);
+    });
     if (this.#judgedAt === judgedAt) await this.#prune();
     return dropped;
   }
