@@ -105,4 +105,30 @@ describe('RevokedSigning', () => {
     await log.close();
     expect((await openLog(current)).latestCheckpoint()?.note).toBe(after?.note);
   });
+
+  it('signs the latest checkpoint again once when two reviews are asked for at once (a reload and the set change)', async () => {
+    const [compromised, fresh] = [newSigner(), newSigner()];
+    const current = { signer: compromised };
+    const opened = await openLog(current);
+    await opened.append([Buffer.from('a')]);
+    await opened.checkpoint();
+    let signedAgain = 0;
+    const log = {
+      latestCheckpoint: () => opened.latestCheckpoint(),
+      signLatestAgain: () => {
+        signedAgain++;
+        return opened.signLatestAgain();
+      },
+    };
+    current.signer = fresh;
+    const signing = new RevokedSigning({
+      log,
+      revoked: await revokedSet(compromised),
+      signer: fresh,
+      logger: createLogger({ level: 'silent' }),
+    });
+    await Promise.all([signing.review(), signing.review(), signing.review()]);
+    expect(signedAgain).toBe(1);
+    await opened.close();
+  });
 });

@@ -23,6 +23,10 @@ export class RevokedSigning {
   readonly #o: RevokedSigningOptions;
   /** The revoked signing key last logged, so that each is logged once. */
   #reported: string | undefined;
+  /** The review under way, which a review asked for meanwhile joins (and has run once more after it). */
+  #running: Promise<void> | undefined;
+  /** Reviews asked for: one asked while a review ran makes it run once more. */
+  #asked = 0;
 
   constructor(options: Readonly<RevokedSigningOptions>) {
     this.#o = options;
@@ -39,10 +43,30 @@ export class RevokedSigning {
   }
 
   /**
-   * Logs a revoked signing key (once per key), else signs the latest checkpoint again if a revoked key signed it.
+   * Logs a revoked signing key (once per key), else signs the latest checkpoint again if a revoked key signed it. A
+   * review asked for while one runs joins it, and one more runs after it: a key reload both changes the revoked set
+   * (which asks for a review) and asks for one itself, and two at once would each sign the same size again.
    * @throws the log's error when the checkpoint cannot be stored.
    */
-  async review(): Promise<void> {
+  review(): Promise<void> {
+    this.#asked++;
+    if (this.#running !== undefined) return this.#running;
+    const running = (async () => {
+      try {
+        let seen: number;
+        do {
+          seen = this.#asked;
+          await this.#reviewOnce();
+        } while (this.#asked !== seen);
+      } finally {
+        this.#running = undefined;
+      }
+    })();
+    this.#running = running;
+    return running;
+  }
+
+  async #reviewOnce(): Promise<void> {
     const refusal = this.refusal;
     if (refusal !== undefined) {
       if (this.#reported !== this.#o.signer.kid) this.#o.logger.error({ kid: this.#o.signer.kid }, refusal);
