@@ -15,6 +15,7 @@
  * node:crypto X509Certificate objects on top and builds bundles from the registry.
  */
 import {
+  canonicalJson,
   ChaincodeError,
   decodeBase64Strict,
   KEY_ROLES,
@@ -193,36 +194,20 @@ export function parseTrustBundle(input: string | object, crypto: VerifierCrypto)
 
 /**
  * The bundle's fingerprint, to compare two bundles obtained apart (the Verify page's fetched one, a node's own
- * `lianxin bundle export`): lower-case hex SHA-256 of its content in one form — every field but `exportedAt` (each
- * export stamps its own time), fields in the format's order, organisations, keys and origins sorted as the exporter
- * sorts them, compact JSON — so the same registry state has the same fingerprint whatever the file's time, spacing or
- * order. A hash of a file's bytes never matches another export's.
+ * `lianxin bundle export`): lower-case hex SHA-256 of its canonical JSON without `exportedAt` (each export stamps its
+ * own time), organisations, keys and origins sorted as the exporter sorts them — so the same registry state has the
+ * same fingerprint whatever the file's time, spacing or order. A hash of a file's bytes never matches another
+ * export's. `json` as parsed (parseTrustBundle refuses fields the format has not).
  */
 export function trustBundleFingerprint(json: TrustBundleJson, crypto: Pick<VerifierCrypto, 'sha256'>): string {
-  const content = {
-    format: json.format,
-    channel: json.channel,
-    organizations: sortedBy(json.organizations, (o) => o.mspId).map((o) => ({
-      mspId: o.mspId,
-      name: o.name,
-      role: o.role,
-      status: o.status,
-      rootCerts: o.rootCerts,
-      tlsRootCerts: o.tlsRootCerts,
-    })),
-    keys: sortedBy(json.keys, (k) => `${k.mspId}/${k.kid}`).map((k) => ({
-      kid: k.kid,
-      mspId: k.mspId,
-      role: k.role,
-      suite: k.suite,
-      spki: k.spki,
-      validFrom: k.validFrom,
-      validUntil: k.validUntil,
-      status: k.status,
-    })),
-    origins: sortedBy(json.origins, (o) => o.origin).map((o) => ({ origin: o.origin, mspId: o.mspId })),
-  };
-  return toHex(crypto.sha256(new TextEncoder().encode(JSON.stringify(content))));
+  const content = canonicalJson({
+    ...json,
+    exportedAt: undefined,
+    organizations: sortedBy(json.organizations, (o) => o.mspId),
+    keys: sortedBy(json.keys, (k) => `${k.mspId}/${k.kid}`),
+    origins: sortedBy(json.origins, (o) => o.origin),
+  });
+  return toHex(crypto.sha256(new TextEncoder().encode(content)));
 }
 
 /** `items` by `key`, in code unit order (not the locale's): the same in every browser and in Node. */
