@@ -223,16 +223,7 @@ export class CheckpointAnchorer {
    */
   async anchorCovering(index: number): Promise<AnchoredCheckpoint | undefined> {
     if (index >= this.anchoredSize) return undefined;
-    for (let above = index; ;) {
-      const [value] = await this.#o.db
-        .values({ gte: sizeKey(ANCHORED, above + 1), lt: prefixEnd(ANCHORED), limit: 1 })
-        .all();
-      if (value === undefined) return undefined;
-      const stored = JSON.parse(value.toString('utf8')) as StoredAnchor;
-      const anchored = await this.#withBlockNumber(stored);
-      if (anchored !== undefined) return anchored;
-      above = stored.size;
-    }
+    return this.#firstWithBlockNumber((size) => ({ gte: sizeKey(ANCHORED, size + 1), lt: prefixEnd(ANCHORED) }), index);
   }
 
   /**
@@ -240,16 +231,28 @@ export class CheckpointAnchorer {
    * from the latest anchor.
    * @throws ChainError when an anchor stored without its block number cannot be looked up on the chain now.
    */
-  async anchorBelow(size: number): Promise<AnchoredCheckpoint | undefined> {
-    for (let below = size; ;) {
-      const [value] = await this.#o.db
-        .values({ gte: ANCHORED, lt: sizeKey(ANCHORED, below), reverse: true, limit: 1 })
-        .all();
+  anchorBelow(size: number): Promise<AnchoredCheckpoint | undefined> {
+    return this.#firstWithBlockNumber(
+      (below) => ({ gte: ANCHORED, lt: sizeKey(ANCHORED, below), reverse: true }),
+      size,
+    );
+  }
+
+  /**
+   * The first anchor of `range(from)` whose block number is known, stepping past each that has none: the next range
+   * starts at its size.
+   */
+  async #firstWithBlockNumber(
+    range: (from: number) => { gte: Buffer; lt: Buffer; reverse?: boolean },
+    from: number,
+  ): Promise<AnchoredCheckpoint | undefined> {
+    for (let at = from; ;) {
+      const [value] = await this.#o.db.values({ ...range(at), limit: 1 }).all();
       if (value === undefined) return undefined;
       const stored = JSON.parse(value.toString('utf8')) as StoredAnchor;
       const anchored = await this.#withBlockNumber(stored);
       if (anchored !== undefined) return anchored;
-      below = stored.size;
+      at = stored.size;
     }
   }
 
