@@ -108,20 +108,24 @@ export async function measureCpu<K extends string, T>(
 }
 
 /**
- * Waits until `pid` uses less than `maxCores` over a `windowMs` window (background work after a load, e.g.
- * LevelDB compactions, has ended), for at most `maxMs`. Resolves with how long it waited and whether it settled.
+ * Waits until `pid` uses less than `maxCores` over `quietWindows` windows of `windowMs` in a row (background work
+ * after a load, e.g. LevelDB compactions, has ended), for at most `maxMs`. Two in a row, not one: on a loaded host a
+ * compaction thread starved of the CPU for one window (or waiting on the disk) reads as idle for that window.
+ * Resolves with how long it waited and whether it settled.
  */
 export async function waitUntilIdle(
   pid: number,
-  { maxCores = 0.05, windowMs = 500, maxMs = 15_000 } = {},
+  { maxCores = 0.05, windowMs = 500, maxMs = 15_000, quietWindows = 2 } = {},
 ): Promise<{ readonly settled: boolean; readonly waitedMs: number }> {
   const start = performance.now();
+  let quiet = 0;
   while (performance.now() - start < maxMs) {
     const used = await startCpuMeter(pid, `pid ${String(pid)}`);
     await new Promise((resolve) => setTimeout(resolve, windowMs));
     const ms = await used();
     if (ms === undefined) break;
-    if (ms < maxCores * windowMs) return { settled: true, waitedMs: performance.now() - start };
+    quiet = ms < maxCores * windowMs ? quiet + 1 : 0;
+    if (quiet >= quietWindows) return { settled: true, waitedMs: performance.now() - start };
   }
   return { settled: false, waitedMs: performance.now() - start };
 }
