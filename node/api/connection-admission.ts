@@ -320,7 +320,8 @@ function authContextOf(socket: tls.TLSSocket): AuthContext {
 }
 
 /**
- * What the per-address cap counts a client as: its IPv4 address (`::ffff:127.0.0.1` is `127.0.0.1`), or the /64 of
+ * What the per-address cap counts a client as: its IPv4 address (`::ffff:127.0.0.1` is `127.0.0.1`, and so is an IPv4
+ * client seen through a NAT64/SIIT translator as `64:ff9b::127.0.0.1`, RFC 6052's well-known prefix), or the /64 of
  * its IPv6 address, which one host or one subscriber's line commonly holds whole.
  */
 export function addressGroup(address: string | undefined): string {
@@ -329,14 +330,28 @@ export function addressGroup(address: string | undefined): string {
   if (!net.isIPv6(address)) return address;
   const [head = '', tail] = address.split('%', 1)[0]?.split('::') ?? [];
   const headGroups = head === '' ? [] : head.split(':');
-  // A dotted IPv4 tail is two groups, all in the low 64 bits.
+  // A dotted IPv4 tail is two groups.
   const tailGroups =
-    tail === undefined || tail === '' ? [] : tail.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]));
-  const groups = [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+    tail === undefined || tail === '' ? [] : tail.split(':').flatMap((g) => (g.includes('.') ? ipv4Groups(g) : [g]));
+  const groups = [
+    ...headGroups,
+    ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'),
+    ...tailGroups,
+  ].map((g) => Number.parseInt(g, 16));
+  const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, high = 0, low = 0] = groups;
+  if (a === 0x64 && b === 0xff9b && c === 0 && d === 0 && e === 0 && f === 0) {
+    return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+  }
   return `${groups
     .slice(0, 4)
-    .map((g) => Number.parseInt(g, 16).toString(16))
+    .map((g) => g.toString(16))
     .join(':')}::/64`;
+}
+
+/** `a.b.c.d` as the two 16-bit hex groups of an IPv6 address that ends in it. */
+function ipv4Groups(dotted: string): string[] {
+  const [a = 0, b = 0, c = 0, d = 0] = dotted.split('.').map(Number);
+  return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
 }
 
 /**

@@ -300,7 +300,11 @@ describe('API server: connection limits', () => {
     expect(addressGroup('2001:db8:1:2::')).toBe('2001:db8:1:2::/64');
     expect(addressGroup('2001:db8:1:3::1')).toBe('2001:db8:1:3::/64');
     expect(addressGroup('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
-    expect(addressGroup('64:ff9b::1.2.3.4')).toBe('64:ff9b:0:0::/64');
+    // IPv4 clients through a NAT64/SIIT translator: each its own IPv4 address, not one /64 for all of them.
+    expect(addressGroup('64:ff9b::1.2.3.4')).toBe('1.2.3.4');
+    expect(addressGroup('64:ff9b::102:304')).toBe('1.2.3.4');
+    expect(addressGroup('64:ff9b::1.2.3.5')).not.toBe(addressGroup('64:ff9b::1.2.3.4'));
+    expect(addressGroup('2001:db8::1.2.3.4')).toBe('2001:db8:0:0::/64');
     expect(addressGroup('::ffff:10.1.2.3')).toBe('10.1.2.3');
     expect(addressGroup('10.1.2.3')).toBe('10.1.2.3');
   });
