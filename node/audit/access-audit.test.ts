@@ -507,14 +507,13 @@ describe('auditAccesses over libp2p', () => {
     role: 'regulator',
   });
 
+  /** The regulator's, the agency's and two of the bank's nodes (the first of which a test makes dead). */
+  const peersWithTwoBankNodes = () =>
+    Promise.all([testPeer('PbocRegulatorMSP'), testPeer(AGENCY), testPeer(BANK), testPeer(BANK)]);
+
   it("asks an institution's next node when the first is dead, each node in its own time from its own stream", async () => {
     const a = access(['loan']);
-    const [regulator, agency, deadBank, bank] = await Promise.all([
-      testPeer('PbocRegulatorMSP'),
-      testPeer(AGENCY),
-      testPeer(BANK),
-      testPeer(BANK),
-    ]);
+    const [regulator, agency, deadBank, bank] = await peersWithTwoBankNodes();
     const p2p = new RegistryView(snapshotOf([]));
     const agencyNode = await servingNode(agency, p2p, { bundles: [a.journaled.provider] });
     const bankNode = await servingNode(bank, p2p, { bundles: [a.journaled.requester], slowMs: 800 });
@@ -543,12 +542,7 @@ describe('auditAccesses over libp2p', () => {
 
   it('asks the node that answered the first part of a query first for the next: the dead one is dialled once', async () => {
     const a = access(['loan']);
-    const [regulator, agency, deadBank, bank] = await Promise.all([
-      testPeer('PbocRegulatorMSP'),
-      testPeer(AGENCY),
-      testPeer(BANK),
-      testPeer(BANK),
-    ]);
+    const [regulator, agency, deadBank, bank] = await peersWithTwoBankNodes();
     const p2p = new RegistryView(snapshotOf([]));
     const agencyNode = await servingNode(agency, p2p, { bundles: [] });
     const bankNode = await servingNode(bank, p2p, { bundles: [] });
