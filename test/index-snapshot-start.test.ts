@@ -8,13 +8,13 @@
  */
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LianxinNode } from '../node/node.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
 import { freeAddress } from './support/free-port.ts';
+import { logLines } from './support/log-lines.ts';
 import { startDaemon, type DaemonProcess } from './support/node-daemon-process.ts';
 import { writeNodeProcessConfig } from './support/node-process.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
@@ -33,25 +33,12 @@ const daemons: DaemonProcess[] = [];
 let snapshotBlock: number;
 
 /** Log lines of an in-process node. */
-function logCollector(): { stream: Writable; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  return { stream, lines };
-}
-
 const line = (lines: readonly Record<string, unknown>[], msg: string) =>
   eventually(() => Promise.resolve(lines.find((l) => l.msg === msg)), { timeoutMs: 30_000, what: `"${msg}"` });
 
 /** Starts `mspId`'s node in this process with p2p and an empty data dir; resolves with it and its log lines. */
 async function join_(mspId: string, settings: Record<string, unknown> = {}) {
-  const logs = logCollector();
+  const logs = logLines();
   const node: LianxinNode = await net.startNode(
     mspId,
     { log: { level: 'info' }, ...SNAPSHOTS, ...settings },

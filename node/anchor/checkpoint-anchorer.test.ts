@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeIndexEntries, scanIndexEntries } from '../../chaincode/src/protocol.ts';
 import { ChainError, type AnchoredCheckpoint as ChainCheckpoint } from '../ledger/index.ts';
 import { eventually } from '../../test/support/eventually.ts';
+import { logLines } from '../../test/support/log-lines.ts';
 import { p256LogSigner, signCheckpoint, type SignedCheckpoint } from '../log/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { FakeAnchorChain, openTestNodeParts, type TestNodeParts } from '../services/test-node-parts.ts';
@@ -48,16 +48,8 @@ const resign = async (size: number): Promise<string> =>
 
 /** A logger keeping every line it writes, parsed. */
 function capturingLogger(): { logger: CheckpointAnchorerOptions['logger']; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'info', destination }), lines };
+  const { stream, lines } = logLines();
+  return { logger: createLogger({ level: 'info', destination: stream }), lines };
 }
 
 /** The test node's chain, its record of the origin's anchor changed by `alter` (a chain the store is not from). */

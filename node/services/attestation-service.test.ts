@@ -1,6 +1,5 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_CODE_KEY, RETRY_AFTER_MS_KEY, toGrpcStatus } from '../api/errors.ts';
 import type { AttestRequest__Output } from '../api/generated/lianxin/v1/AttestRequest.ts';
@@ -11,6 +10,7 @@ import type { AnchoredEvent, LianxinChain } from '../ledger/index.ts';
 import { createNodeMetrics, type NodeMetrics } from '../metrics/index.ts';
 import { verifyAttestation } from '../receipts/index.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { logLines } from '../../test/support/log-lines.ts';
 import { createAttestationBuilder, type AttestationBuilder } from './attestation-builder.ts';
 import { createAttestationService, type AttestationServiceComponents } from './attestation-service.ts';
 import {
@@ -405,13 +405,7 @@ describe('AttestationService.AttestStream', () => {
       request('ok-2', 2),
     ].map((r) => ({ ...r, perRequestErrors: true }));
 
-    const lines: Record<string, unknown>[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-        callback();
-      },
-    });
+    const { stream: destination, lines } = logLines();
     const answers = await collect(service.AttestStream(stream(requests), { ...ctx, logger: pino(destination) }));
 
     // Counted by code, and one line for the stream (the call itself ends OK).
