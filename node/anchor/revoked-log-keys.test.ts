@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PublicKeyRecord } from '../ledger/index.ts';
 import { createLogger } from '../logging/index.ts';
-import { generateTestKey, signCheckpoint, type TestKey } from '../receipts/test-fixtures.ts';
+import { generateTestKey, keyRow, signCheckpoint, type TestKey } from '../receipts/test-fixtures.ts';
 import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
 import { RevokedLogKeys } from './revoked-log-keys.ts';
 
@@ -12,17 +12,14 @@ const MSP = 'HangzhouCreditMSP';
 const ORIGIN = `lianxin/${MSP}/0`;
 
 /** The registry's record of `key` as a log key of MSP in `status`. */
-const record = (key: TestKey, status: PublicKeyRecord['status'], role: PublicKeyRecord['role'] = 'log') => ({
-  mspId: MSP,
-  kid: key.kid,
-  role,
-  suite: 'ecdsa-p256-sha256' as const,
-  publicKey: key.spki,
-  validFrom: '2026-01-01T00:00:00.000Z',
+const record = (
+  key: TestKey,
+  status: PublicKeyRecord['status'],
+  role: PublicKeyRecord['role'] = 'log',
+): PublicKeyRecord => ({
+  ...keyRow(MSP, key, role),
   validUntil: status === 'active' ? null : '2026-06-01T00:00:00.000Z',
   status,
-  replacedBy: null,
-  registeredAt: '2026-01-01T00:00:00.000Z',
 });
 
 let dir: string;
