@@ -29,7 +29,7 @@ import {
   newestAnchorBlock,
 } from './chain-index/index.ts';
 import { startFromIndexSnapshot } from './bootstrap/index-snapshot-start.ts';
-import { admissionUsccMode } from './bootstrap/uscc-mode.ts';
+import { UsccAdmission, type AdmissionMode } from './bootstrap/uscc-mode.ts';
 import {
   NodeError,
   openFileLimit,
@@ -119,6 +119,8 @@ export interface NodeParts {
   readonly records: RecordStore;
   readonly chain: LianxinChain;
   readonly chainIndex: ChainIndex;
+  /** The USCC mode records and notarizations are admitted in now (the registry's may change while running). */
+  readonly admission: AdmissionMode;
   /** The chain index for what others act on (attestations, reports): refused while the index catches up. */
   readonly answeringIndex: Pick<ChainIndex, 'getIndexRecord'>;
   /** Puts the platform's notarizations on chain. */
@@ -374,7 +376,8 @@ async function startPipelines(
     connection.gateway,
   );
   // Asked now, awaited where the record store is built: the ledger's round trip overlaps opening the local stores.
-  const usccModeRead = admissionUsccMode(chain, config.ingest.usccMode, logger);
+  const admission = new UsccAdmission(chain, config.ingest.usccMode, logger);
+  const usccModeRead = admission.refresh();
   usccModeRead.catch(() => undefined); // awaited below, after other awaits: not an unhandled rejection meanwhile
   // The chaincode-event streams the node holds (one once its followers share it) and has opened: a follower that
   // fell behind and went on on a stream of its own, or streams broken and reopened, show here.
@@ -592,7 +595,9 @@ async function startPipelines(
   });
   cleanup.push(() => notarizer.stop());
 
-  const usccMode = await usccModeRead;
+  await usccModeRead;
+  admission.start();
+  cleanup.push(() => admission.stop());
   const records = new RecordStore({
     db: db.records,
     write: db.write,
@@ -600,7 +605,10 @@ async function startPipelines(
     mspId: config.mspId,
     maxBatchRecords: config.ingest.maxBatchRecords,
     maxRecordBytes: config.ingest.maxRecordBytes,
-    usccMode,
+    // Read per batch: the registry's mode may change while the node runs.
+    get usccMode() {
+      return admission.usccMode;
+    },
     // Refused before a batch is prepared; the log's own gate refuses the same at its append.
     admit: () => {
       admitToLog();
@@ -617,8 +625,9 @@ async function startPipelines(
   metrics.measureOutboxDepth(() => log.size - anchorer.anchoredSize);
 
   const parts: NodeParts = {
+    config,
     // The services admit in the mode the node admits records in.
-    config: { ...config, ingest: { ...config.ingest, usccMode } },
+    admission,
     origin,
     db,
     log,

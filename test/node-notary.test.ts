@@ -12,12 +12,13 @@ import type { NotarizeRequest } from '../node/api/generated/lianxin/v1/NotarizeR
 import type { NotarizeResponse__Output } from '../node/api/generated/lianxin/v1/NotarizeResponse.ts';
 import { lianxin } from '../node/cli/test-io.ts';
 import type { LianxinNode } from '../node/node.ts';
+import { runNetwork } from '../scripts/network/cli.ts';
 import { testUscc } from './support/chaincode-log.ts';
 import { eventually } from './support/eventually.ts';
 import { unary } from './support/grpc-unary.ts';
 import type { ListeningChild } from './support/listening-child.ts';
 import { startNodeProcess, writeNodeProcessConfig, type NodeProcessConfig } from './support/node-process.ts';
-import { cliFlags } from './support/test-consortium.ts';
+import { CONSORTIUM_FILE, cliFlags } from './support/test-consortium.ts';
 import { startTestNetwork, type TestNetwork } from './support/test-node.ts';
 
 const BANK = 'ShanghaiBankMSP';
@@ -216,21 +217,67 @@ describe('notarization on chain', () => {
     expect(platformNode.log.size).toBe(size);
   });
 
-  it("starts a node whose ingest.usccMode is looser than the registry's and admits in the registry's", async () => {
+  it("starts a node whose ingest.usccMode is looser than the registry's, admits in the registry's, and follows `network uscc-mode` while running", async () => {
     // Lenient against a strict registry, as after SetUsccMode strict: the node starts, held to strict.
     const agency = await net.startNode(AGENCY, { ingest: { usccMode: 'lenient' } });
     const records = new net.v1.RecordService(agency.address, await net.credentials(AGENCY));
     clients.push(records);
     const pilotCode = '91350100M0001TGQXM'; // well shaped, wrong check character
-    const ingest = (subject: string) =>
-      unary(records.IngestBatch.bind(records), {
-        requestId: `mode-${subject}`,
-        records: [{ subject, kind: 'loan', version: 1, contentType: 'application/json', content: Buffer.from('{}') }],
+    let version = 0;
+    const ingest = (subject: string) => {
+      version += 1;
+      return unary(records.IngestBatch.bind(records), {
+        requestId: `mode-${subject}-${String(version)}`,
+        records: [{ subject, kind: 'loan', version, contentType: 'application/json', content: Buffer.from('{}') }],
       });
-    await expect(ingest(pilotCode).catch(failure)).resolves.toMatchObject({ code: 3, field: 'records[0].subject' });
+    };
+    const refusedSubject = { code: 3, field: 'records[0].subject' };
+    await expect(ingest(pilotCode).catch(failure)).resolves.toMatchObject(refusedSubject);
     await expect(ingest(testUscc(7))).resolves.toBeDefined();
+
+    // The operator makes the registry lenient: the running node admits the pilot-region code, without a restart.
+    expect(await usccMode('lenient')).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(
+        /^registry USCC mode: lenient \(was strict; transaction \w+, block \d+\)\n$/,
+      ) as string,
+    });
+    await eventually(
+      () =>
+        ingest(pilotCode).then(
+          () => true,
+          () => undefined,
+        ),
+      { what: 'the pilot code admitted' },
+    );
+    expect(await usccMode()).toEqual({ code: 0, out: 'registry USCC mode: lenient\n', err: '' });
+    expect(await usccMode('lenient')).toEqual({ code: 0, out: 'registry USCC mode: lenient already\n', err: '' });
+    // And strict again: refused again.
+    expect((await usccMode('strict')).code).toBe(0);
+    const refused = await eventually(() => ingest(pilotCode).then(() => undefined, failure), {
+      what: 'the pilot code refused',
+    });
+    expect(refused).toMatchObject(refusedSubject);
+    expect(await usccMode('loose')).toEqual({
+      code: 2,
+      out: '',
+      err: 'network uscc-mode: the mode must be strict or lenient, got "loose"\n',
+    });
   });
 });
+
+/** `npm run network -- uscc-mode [mode]` against this test's ledger. */
+async function usccMode(...mode: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const args = ['uscc-mode', ...mode, '--config', CONSORTIUM_FILE, '--data-dir', net.members.dir];
+  const code = await runNetwork([...args, '--ledger', net.ledger.address], {
+    stdout: { write: (text: string) => (out += text) },
+    stderr: { write: (text: string) => (err += text) },
+    env: {},
+  });
+  return { code, out, err };
+}
 
 /** Rounds of notarizations killed in flight, and how many each sends at once. */
 const CRASH_ROUNDS = 3;

@@ -3,36 +3,95 @@
  * (ingest goes on while the ledger is down). Looser than the registry's mode, it would admit codes the consortium
  * refuses (a pilot-region code with a wrong check character in a strict registry); stricter, it only refuses codes
  * the consortium takes, which endangers nothing. So a node admits in the stricter of its `ingest.usccMode` and the
- * registry's mode, read at start, and warns when they differ: SetUsccMode never stops a node from starting. What it
+ * registry's mode, and warns when they differ: SetUsccMode never stops a node from starting. The registry's mode is
+ * read at start and again at every registry change (`RegistryChanged`, kind `settings`, on the node's one shared
+ * event stream), so `npm run network -- uscc-mode` takes effect on running nodes without a restart. What a node
  * logged is anchored either way (AnchorCheckpoint checks subjects by shape only).
  */
 import type { UsccMode } from '../../chaincode/src/protocol.ts';
-import { ChainError, type LianxinChain } from '../ledger/index.ts';
+import { ChainError, ChainEventFollower, type LianxinChain, type RegistryChange } from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
 
-/**
- * The mode the node admits in: `configured`, or strict when the registry's is strict. An unreachable ledger or an
- * empty registry (its bootstrap sets strict) leaves `configured`, and is only logged.
- */
-export async function admissionUsccMode(
-  chain: Pick<LianxinChain, 'getSettings'>,
-  configured: UsccMode,
-  logger: Logger,
-): Promise<UsccMode> {
-  let registry: UsccMode | undefined;
-  try {
-    registry = (await chain.getSettings())?.usccMode;
-  } catch (err) {
-    if (!(err instanceof ChainError)) throw err;
-    logger.warn({ err, usccMode: configured }, "cannot compare ingest.usccMode with the registry's USCC mode now");
-    return configured;
+/** What admits by the current mode reads `usccMode` at each batch or call. */
+export interface AdmissionMode {
+  readonly usccMode: UsccMode;
+}
+
+export class UsccAdmission implements AdmissionMode {
+  readonly #chain: Pick<LianxinChain, 'getSettings'>;
+  readonly #configured: UsccMode;
+  readonly #logger: Logger;
+  readonly #follower: ChainEventFollower<RegistryChange>;
+  /** The registry's mode as last read; undefined before a read answered or while the registry is empty. */
+  #registry: UsccMode | undefined;
+  /** Reads started and applied: an answer older than the one applied is dropped. */
+  #reads = 0;
+  #applied = 0;
+
+  constructor(
+    chain: Pick<LianxinChain, 'getSettings' | 'chainInfo' | 'registryChanges'>,
+    configured: UsccMode,
+    logger: Logger,
+  ) {
+    this.#chain = chain;
+    this.#configured = configured;
+    this.#logger = logger;
+    this.#follower = new ChainEventFollower<RegistryChange>(chain, {
+      open: (height) => chain.registryChanges(height),
+      // A change committed between the last read and the stream's first block is read here.
+      opened: () => this.refresh(),
+      onEvent: (change) => (change.kind === 'settings' ? this.refresh() : undefined),
+      onError: (err) => {
+        logger.warn({ err }, "following the registry's USCC mode: the event stream broke, reopening");
+      },
+    });
   }
-  if (registry === undefined || registry === configured) return configured;
-  // The two differ, so one of them is strict.
-  logger.warn(
-    { usccMode: configured, registryUsccMode: registry, admitting: 'strict' },
-    `ingest.usccMode is ${configured} but the consortium registry's USCC mode is ${registry}: admitting in strict; ` +
-      `set ingest.usccMode to ${registry} (LIANXIN_INGEST_USCC_MODE) to follow the registry`,
-  );
-  return 'strict';
+
+  /** `ingest.usccMode`, or strict when the registry's is strict. */
+  get usccMode(): UsccMode {
+    return this.#registry === 'strict' ? 'strict' : this.#configured;
+  }
+
+  /**
+   * Reads the registry's mode now. An unreachable ledger keeps the mode as it was (logged): the follower reads
+   * again once its stream reopens.
+   */
+  async refresh(): Promise<void> {
+    const read = ++this.#reads;
+    let registry: UsccMode | undefined;
+    try {
+      registry = (await this.#chain.getSettings())?.usccMode;
+    } catch (err) {
+      if (!(err instanceof ChainError)) throw err;
+      this.#logger.warn({ err, usccMode: this.usccMode }, "cannot read the registry's USCC mode now");
+      return;
+    }
+    if (read < this.#applied) return;
+    this.#applied = read;
+    const before = this.usccMode;
+    const changed = registry !== this.#registry;
+    this.#registry = registry;
+    if (!changed) return;
+    const fields = { usccMode: this.#configured, registryUsccMode: registry, admitting: this.usccMode };
+    if (registry === undefined || registry === this.#configured) {
+      if (before !== this.usccMode)
+        this.#logger.info(fields, `admitting in ${this.usccMode}, as the registry now says`);
+      return;
+    }
+    // The two differ, so one of them is strict.
+    this.#logger.warn(
+      fields,
+      `ingest.usccMode is ${this.#configured} but the consortium registry's USCC mode is ${registry}: admitting in ` +
+        `strict; set ingest.usccMode to ${registry} (LIANXIN_INGEST_USCC_MODE) to follow the registry`,
+    );
+  }
+
+  /** Follows the registry's changes until stopped. */
+  start(): void {
+    this.#follower.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#follower.stop();
+  }
 }

@@ -275,7 +275,7 @@ export const CONFIG_FIELDS = {
     default: 'strict',
     doc:
       'lenient accepts Unified Social Credit Codes with a wrong check character (legal early pilot codes) when ' +
-      "the registry's mode (SetUsccMode) is lenient too: the node admits in the stricter of the two, read at start",
+      "the registry's mode (SetUsccMode) is lenient too: the node admits in the stricter of the two, followed while it runs",
   },
   'health.ledgerProbeSeconds': {
     kind: count(1, 3_600),

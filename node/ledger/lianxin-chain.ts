@@ -185,6 +185,11 @@ export class LianxinChain {
     return this.#submit<Organization>('SetOrganizationStatus', mspId, status);
   }
 
+  /** The operator's admin sets the USCC mode subjects and parties are checked in (strict or lenient). */
+  setUsccMode(mode: Settings['usccMode']) {
+    return this.#submit<Settings>('SetUsccMode', mode);
+  }
+
   registerNode(args: {
     nodeId: string;
     endpoint: string;

@@ -82,6 +82,7 @@ export interface RecordStoreOptions {
   readonly mspId: string;
   readonly maxBatchRecords: number;
   readonly maxRecordBytes: number;
+  /** Read at each batch (the node passes a getter: the registry's mode may change while it runs). */
   readonly usccMode: UsccMode;
   /**
    * Back-pressure: how many leaves may wait for anchoring before ingestion is refused with OVERLOADED, and how

@@ -1,6 +1,7 @@
 /** The node's gRPC services, built from its parts: the one place that knows which part serves which RPC. */
 import type { LianxinServiceImpls } from '../api/index.ts';
 import type { CheckpointAnchorer } from '../anchor/index.ts';
+import type { AdmissionMode } from '../bootstrap/uscc-mode.ts';
 import type { NodeConfig } from '../config/index.ts';
 import type { ChainIndex } from '../chain-index/index.ts';
 import type { LianxinChain } from '../ledger/index.ts';
@@ -20,6 +21,8 @@ import { createRecordService } from './record-service.ts';
 
 export interface ServiceComponents {
   readonly config: NodeConfig;
+  /** The USCC mode Notarize admits enterprise parties in now. */
+  readonly admission: AdmissionMode;
   /** The sublevel the record store and the notary store share (distinct key prefixes). */
   readonly recordsDb: NodeSublevel;
   readonly log: TransparencyLog;
@@ -62,7 +65,7 @@ export function createServices(c: Readonly<ServiceComponents>): Omit<LianxinServ
       chain: c.chain,
       builder,
       log,
-      usccMode: config.ingest.usccMode,
+      admission: c.admission,
       mspId: config.mspId,
       channel,
       chaincode,

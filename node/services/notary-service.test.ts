@@ -33,7 +33,7 @@ function notaryService(
     chain,
     builder: parts.builder,
     log,
-    usccMode,
+    admission: { usccMode },
     mspId: PLATFORM,
     channel: CHANNEL,
     chaincode: CHAINCODE,

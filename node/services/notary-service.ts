@@ -7,6 +7,7 @@
  */
 import { canonicalJson, checkParties, checkUscc, USCC_LIKE, type UsccMode } from '../../chaincode/src/protocol.ts';
 import { invalidArgument, NodeError } from '../api/errors.ts';
+import type { AdmissionMode } from '../bootstrap/uscc-mode.ts';
 import type { ContractEvidence__Output } from '../api/generated/lianxin/v1/ContractEvidence.ts';
 import type { NotarizeRequest__Output } from '../api/generated/lianxin/v1/NotarizeRequest.ts';
 import type { NotaryServiceImpl } from '../api/handlers.ts';
@@ -29,7 +30,8 @@ export interface NotaryServiceComponents extends ChainName {
   readonly chain: Pick<LianxinChain, 'listEvidenceByDigest' | 'getOrganization' | 'getSettings' | 'blockNumberOf'>;
   readonly builder: AttestationBuilder;
   readonly log: Pick<TransparencyLog, 'latestCheckpoint' | 'checkpoint'>;
-  readonly usccMode: UsccMode;
+  /** The USCC mode enterprise parties are admitted in, read at each call. */
+  readonly admission: AdmissionMode;
   /** The platform: this node's organisation. */
   readonly mspId: string;
   /** How long Notarize waits for NotarizeEvidence to commit before answering PENDING. */
@@ -51,7 +53,7 @@ export function createNotaryService(c: Readonly<NotaryServiceComponents>): Notar
       // chain or the USCC modes say now: its parties were admitted when it was logged, and NotaryStore refuses a
       // repeat with other evidence.
       const repeat = (await c.notary.leafIndexOf(request.documentDigest)) !== undefined;
-      const contract = validate(request, repeat ? 'lenient' : c.usccMode);
+      const contract = validate(request, repeat ? 'lenient' : c.admission.usccMode);
       let chainUp = true;
       try {
         if (!repeat) await checkAgainstChain(contract, c);

@@ -11,7 +11,7 @@ import { NetworkError } from './errors.ts';
 import type { NetworkIo, NetworkSubcommand } from './subcommand.ts';
 
 /** In the order `--help` lists them. */
-const SUBCOMMANDS = ['up', 'status', 'down', 'add-org', 'batch'] as const;
+const SUBCOMMANDS = ['up', 'status', 'down', 'add-org', 'batch', 'uscc-mode'] as const;
 
 async function loadSubcommand(name: string): Promise<NetworkSubcommand> {
   const loaded = (await import(new URL(`./${name}-command.ts`, import.meta.url).href)) as {
@@ -27,7 +27,7 @@ export async function runNetwork(argv: readonly string[], io: NetworkIo): Promis
   let exitCode = 0;
   const program = new Command('network')
     .description("the local consortium's ledger and institution nodes as background processes")
-    .usage('<up|status|down|add-org|batch> [options]')
+    .usage('<up|status|down|add-org|batch|uscc-mode> [options]')
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({

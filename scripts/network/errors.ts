@@ -22,7 +22,9 @@ export type NetworkErrorCode =
   /** A channel membership change the ledger or the chain refused (add-org). */
   | 'MEMBERSHIP_REFUSED'
   /** A change of the channel's config the orderer refused, or the admins here cannot sign (batch). */
-  | 'CHANNEL_CHANGE_REFUSED';
+  | 'CHANNEL_CHANGE_REFUSED'
+  /** The chain refused a registry change or did not answer (uscc-mode). */
+  | 'REGISTRY_CHANGE_REFUSED';
 
 export class NetworkError extends Error {
   override readonly name = 'NetworkError';

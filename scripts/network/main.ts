@@ -1,5 +1,5 @@
 /**
- * `npm run network -- <up|status|down|add-org|batch> [--config F] [--data-dir D]`: the process edge of the network
+ * `npm run network -- <up|status|down|add-org|batch|uscc-mode> [--config F] [--data-dir D]`: the process edge of the network
  * command (cli.ts does the work).
  */
 import { runNetwork } from './cli.ts';
