@@ -427,25 +427,30 @@ describe('CheckpointAnchorer', () => {
       await anchorIndexEntries(parts.log, 0, 3),
     );
     // The node's gateway peer was bootstrapped from a ledger snapshot taken above that transaction's block.
+    let askedForMissed = 0;
     const belowSnapshot: CheckpointAnchorerOptions['chain'] = {
       ...chainHolding((anchored) => anchored),
-      blockNumberOf: (txId) =>
-        txId === transactionId
-          ? Promise.reject(
-              new ChainError(
-                'REJECTED',
-                `GetBlockByTxID: details for the TXID [${txId}] not available. Ledger bootstrapped from a snapshot. ` +
-                  'First available block = [1200]',
-              ),
-            )
-          : parts.anchorChain.blockNumberOf(txId),
+      blockNumberOf: (txId) => {
+        if (txId !== transactionId) return parts.anchorChain.blockNumberOf(txId);
+        askedForMissed++;
+        return Promise.reject(
+          new ChainError(
+            'REJECTED',
+            `GetBlockByTxID: details for the TXID [${txId}] not available. Ledger bootstrapped from a snapshot. ` +
+              'First available block = [1200]',
+          ),
+        );
+      },
     };
     const anchorer = await openAnchorer(parts.db.write, belowSnapshot);
     try {
       await anchorer.reconcile();
       expect(anchorer.anchoredSize).toBe(3);
-      // No block to name for the missed anchor, and none after it yet.
+      // No block to name for the missed anchor, and none after it yet — asked of the chain once, not at every read
+      // (GetRecordStatus reads it on every call; review23 nit 7).
       expect(await anchorer.anchorCovering(1)).toBeUndefined();
+      expect(await anchorer.anchorCovering(2)).toBeUndefined();
+      expect(askedForMissed).toBe(1);
       anchorer.start();
       await parts.ingest([4]);
       const next = await parts.log.checkpoint();

@@ -50,10 +50,13 @@ export interface AnchoredCheckpoint {
 /**
  * An anchor as stored: one learnt from the chain after a crash is stored without its block number when the chain
  * cannot tell it now (before block numbers were recovered, always; on a gateway peer bootstrapped from a ledger
- * snapshot above its block, for good). Such an anchor gets its block number from the chain when first read, or a
- * later anchor proves its leaves (anchorCovering).
+ * snapshot above its block, for good: marked `belowSnapshot`, so that it is not asked again). Such an anchor gets
+ * its block number from the chain when first read, or a later anchor proves its leaves (anchorCovering).
  */
-export type StoredAnchor = Omit<AnchoredCheckpoint, 'blockNumber'> & { readonly blockNumber?: number };
+export type StoredAnchor = Omit<AnchoredCheckpoint, 'blockNumber'> & {
+  readonly blockNumber?: number;
+  readonly belowSnapshot?: true;
+};
 
 export interface CheckpointAnchorerOptions {
   readonly db: NodeSublevel;
@@ -256,16 +259,21 @@ export class CheckpointAnchorer {
     }
   }
 
-  /** The anchor with its block number, looked up on the chain (and kept) if stored without; undefined if none. */
+  /**
+   * The anchor with its block number, looked up on the chain if stored without, and kept — or, below the gateway
+   * peer's snapshot, its absence kept: GetRecordStatus reads this on every call, which must not ask the chain
+   * each time (nor fail while it is down). Undefined if none.
+   */
   async #withBlockNumber(stored: StoredAnchor): Promise<AnchoredCheckpoint | undefined> {
     if (stored.blockNumber !== undefined) return { ...stored, blockNumber: stored.blockNumber };
+    if (stored.belowSnapshot) return undefined;
     const blockNumber = await this.#blockNumberOf(stored.transactionId);
-    if (blockNumber === undefined) return undefined;
-    const anchored = { ...stored, blockNumber };
+    const kept: StoredAnchor =
+      blockNumber === undefined ? { ...stored, belowSnapshot: true } : { ...stored, blockNumber };
     await this.#o.write([
-      { type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, anchored.size), value: encodeAnchor(anchored) },
+      { type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, kept.size), value: encodeAnchor(kept) },
     ]);
-    return anchored;
+    return blockNumber === undefined ? undefined : { ...stored, blockNumber };
   }
 
   /**
@@ -541,7 +549,7 @@ export class CheckpointAnchorer {
     const blockNumber = await this.#blockNumberOf(onChain.txId);
     this.#o.logger.info({ size, transactionId: onChain.txId, blockNumber }, 'checkpoint already anchored');
     const anchored = { size, note: onChain.checkpoint, transactionId: onChain.txId, anchoredAt: onChain.anchoredAt };
-    return blockNumber === undefined ? anchored : { ...anchored, blockNumber };
+    return blockNumber === undefined ? { ...anchored, belowSnapshot: true } : { ...anchored, blockNumber };
   }
 
   /** @throws LogConflictError unless the chain's tree head of this origin is this log's at its size. */
