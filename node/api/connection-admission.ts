@@ -193,7 +193,10 @@ export class ConnectionAdmission {
     };
   }
 
-  /** Stops accepting connections; those open are grpc-js's to close (graceful shutdown). */
+  /**
+   * Stops accepting connections; those open are grpc-js's to close (graceful shutdown), and a handshake still under
+   * way is closed when it completes.
+   */
   stopAccepting(): void {
     this.#closing = true;
     this.#server.close();
@@ -250,8 +253,9 @@ export class ConnectionAdmission {
 
   #secured(socket: tls.TLSSocket): void {
     const connection = this.#connections.get(connectionKey(socket));
-    if (connection === undefined) {
-      // Closed while the handshake finished: nothing to hand on.
+    // Closed while the handshake finished, or finished after shutdown began: nothing to hand on. grpc-js would serve
+    // a connection injected after tryShutdown (its HTTP/2 server takes it) that neither shutdown path then waits for.
+    if (connection === undefined || this.#closing) {
       socket.destroy();
       return;
     }

@@ -446,6 +446,39 @@ describe('API server: connection limits', () => {
   });
 });
 
+describe('API server: connections at shutdown', () => {
+  it('hands grpc-js no handshake completed after shutdown began, and closes those still in theirs when it ends (review26 nit 5)', async () => {
+    const api = await start({ handshakeTimeoutMs: 60_000 });
+    const hangzhou = await userTls(LOCAL_MSP);
+    // A member's stream holds the graceful shutdown open.
+    const held = recordClient(api, hangzhou).IngestRecords();
+    held.on('error', () => undefined);
+    held.write({ requestId: 'held', records: [] });
+    await once(held, 'data');
+    const late = net.connect(portOf(api), '127.0.0.1');
+    const unfinished = net.connect(portOf(api), '127.0.0.1');
+    for (const socket of [late, unfinished]) socket.on('error', () => undefined);
+    await eventually(() => Promise.resolve(api.connectionStats().handshaking === 2 ? true : undefined));
+    const stopped = api.shutdown({ graceMs: 30_000 });
+    // A member's handshake completes now, while the stream holds the shutdown open: closed, not served.
+    const secured = tls.connect({
+      socket: late,
+      ca: serverCaPem,
+      checkServerIdentity: () => undefined,
+      ALPNProtocols: ['h2'],
+      cert: hangzhou.cert,
+      key: hangzhou.key,
+    });
+    secured.on('error', () => undefined);
+    secured.resume();
+    expect(await closed(secured)).toBeLessThan(5_000);
+    held.end();
+    await stopped;
+    // The other, silent in its handshake (a minute's deadline), is closed with the shutdown.
+    expect(await closed(unfinished)).toBeLessThan(5_000);
+  });
+});
+
 describe('API server: open calls per organisation', () => {
   it('refuses a call beyond the limit with RESOURCE_EXHAUSTED and a retry hint; other organisations still call', async () => {
     const api = await start({ maxCallsPerCaller: 2 });

@@ -208,6 +208,9 @@ export async function startApiServer(options: Readonly<ApiServerOptions>): Promi
       ).then(() => {
         clearTimeout(cutOff);
         clearTimeout(force);
+        // grpc-js has closed every session: what is left is handshakes under way, which would otherwise hold the
+        // process until their deadline.
+        connections.destroyAll();
         resolve();
       });
     }).then(() => {
