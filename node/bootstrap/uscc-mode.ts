@@ -4,13 +4,14 @@
  * refuses (a pilot-region code with a wrong check character in a strict registry); stricter, it only refuses codes
  * the consortium takes, which endangers nothing. So a node admits in the stricter of its `ingest.usccMode` and the
  * registry's mode, and warns when they differ: SetUsccMode never stops a node from starting. The registry's mode is
- * read at start and again at every registry change (`RegistryChanged`, kind `settings`, on the node's one shared
- * event stream), so `npm run network -- uscc-mode` takes effect on running nodes without a restart. What a node
- * logged is anchored either way (AnchorCheckpoint checks subjects by shape only).
+ * read at start and again at every registry change (`RegistryChanged` on the node's one shared event stream), so
+ * `npm run network -- uscc-mode` takes effect on running nodes without a restart. What a node logged is anchored
+ * either way (AnchorCheckpoint checks subjects by shape only).
  */
 import type { UsccMode } from '../../chaincode/src/protocol.ts';
-import { ChainError, ChainEventFollower, type LianxinChain, type RegistryChange } from '../ledger/index.ts';
+import { ChainError, type LianxinChain } from '../ledger/index.ts';
 import type { Logger } from '../logging/index.ts';
+import { RegistryFollower, type RegistryFollowerInit } from '../p2p/index.ts';
 
 /** What admits by the current mode reads `usccMode` at each batch or call. */
 export interface AdmissionMode {
@@ -21,7 +22,7 @@ export class UsccAdmission implements AdmissionMode {
   readonly #chain: Pick<LianxinChain, 'getSettings'>;
   readonly #configured: UsccMode;
   readonly #logger: Logger;
-  readonly #follower: ChainEventFollower<RegistryChange>;
+  readonly #follower: RegistryFollower;
   /** The registry's mode as last read; undefined before a read answered or while the registry is empty. */
   #registry: UsccMode | undefined;
   /** Reads started and applied: an answer older than the one applied is dropped. */
@@ -32,19 +33,23 @@ export class UsccAdmission implements AdmissionMode {
     chain: Pick<LianxinChain, 'getSettings' | 'chainInfo' | 'registryChanges'>,
     configured: UsccMode,
     logger: Logger,
+    init: Readonly<RegistryFollowerInit> = {},
   ) {
     this.#chain = chain;
     this.#configured = configured;
     this.#logger = logger;
-    this.#follower = new ChainEventFollower<RegistryChange>(chain, {
-      open: (height) => chain.registryChanges(height),
-      // A change committed between the last read and the stream's first block is read here.
-      opened: () => this.refresh(),
-      onEvent: (change) => (change.kind === 'settings' ? this.refresh() : undefined),
-      onError: (err) => {
-        logger.warn({ err }, "following the registry's USCC mode: the event stream broke, reopening");
+    // Read at every registry change (they are rare). A failed read throws: the follower takes it as a broken stream
+    // and reopens after a pause, reading again, so a change it was told of is not lost to one failed read.
+    this.#follower = new RegistryFollower(
+      {
+        chain,
+        refresh: () => this.#read(),
+        onError: (err) => {
+          logger.warn({ err, usccMode: this.usccMode }, "following the registry's USCC mode: reading it again shortly");
+        },
       },
-    });
+      init,
+    );
   }
 
   /** `ingest.usccMode`, or strict when the registry's is strict. */
@@ -53,19 +58,22 @@ export class UsccAdmission implements AdmissionMode {
   }
 
   /**
-   * Reads the registry's mode now. An unreachable ledger keeps the mode as it was (logged): the follower reads
-   * again once its stream reopens.
+   * Reads the registry's mode at start. An unreachable ledger keeps the mode as it was (logged): the follower reads
+   * again once its stream opens.
    */
   async refresh(): Promise<void> {
-    const read = ++this.#reads;
-    let registry: UsccMode | undefined;
     try {
-      registry = (await this.#chain.getSettings())?.usccMode;
+      await this.#read();
     } catch (err) {
       if (!(err instanceof ChainError)) throw err;
       this.#logger.warn({ err, usccMode: this.usccMode }, "cannot read the registry's USCC mode now");
-      return;
     }
+  }
+
+  /** @throws ChainError when the chain cannot answer. */
+  async #read(): Promise<void> {
+    const read = ++this.#reads;
+    const registry = (await this.#chain.getSettings())?.usccMode;
     if (read < this.#applied) return;
     this.#applied = read;
     const before = this.usccMode;

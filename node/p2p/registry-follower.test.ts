@@ -3,44 +3,11 @@
  * (changes committed before it), one per RegistryChanged event, and a reopened stream after it breaks.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CloseableAsyncIterable } from '@hyperledger/fabric-gateway';
 import type { LianxinChain, RegistryChange } from '../ledger/index.ts';
+import { FakeEventStream } from '../ledger/test-event-stream.ts';
 import { RegistryFollower } from './registry-follower.ts';
 
 type FollowedChain = Pick<LianxinChain, 'chainInfo' | 'registryChanges'>;
-
-/** An event stream the test pushes into, or breaks. */
-class FakeStream implements CloseableAsyncIterable<RegistryChange> {
-  readonly #queue: (RegistryChange | Error)[] = [];
-  #wake: (() => void) | undefined;
-  closed = false;
-
-  push(item: RegistryChange | Error): void {
-    this.#queue.push(item);
-    this.#wake?.();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.#wake?.();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<RegistryChange> {
-    while (!this.closed) {
-      const next = this.#queue.shift();
-      if (next instanceof Error) throw next;
-      if (next !== undefined) yield next;
-      else
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-        });
-    }
-  }
-}
 
 const followers: RegistryFollower[] = [];
 afterEach(async () => {
@@ -48,14 +15,14 @@ afterEach(async () => {
 });
 
 function follow() {
-  const streams: FakeStream[] = [];
+  const streams: FakeEventStream<RegistryChange>[] = [];
   const opened: bigint[] = [];
   let height = 5n;
   const chain: FollowedChain = {
     chainInfo: () => Promise.resolve({ height } as Awaited<ReturnType<FollowedChain['chainInfo']>>),
     registryChanges: (startBlock) => {
       opened.push(startBlock);
-      const stream = new FakeStream();
+      const stream = new FakeEventStream<RegistryChange>();
       streams.push(stream);
       return Promise.resolve(stream);
     },
