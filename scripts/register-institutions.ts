@@ -79,6 +79,12 @@ export async function registerInstitutions(o: Readonly<RegisterInstitutionsOptio
         // deployment serves them to members over operations.tls instead. The node's default is never public.
         settings: { explorer: { public: true } },
       });
+      if (written.tornMovedTo !== undefined) {
+        console.log(
+          `${org.mspId}: ${written.configFile} was torn (a crash while it was written) or does not parse: ` +
+            `moved to ${written.tornMovedTo} and written afresh`,
+        );
+      }
       if (written.operatorEdited) {
         console.log(`${org.mspId}: ${written.configFile} was edited: kept as it is (ledger address from this start)`);
       }

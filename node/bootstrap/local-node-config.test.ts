@@ -139,4 +139,44 @@ describe('writeLocalNodeConfig', () => {
     expect(await readFile(again.configFile, 'utf8')).toBe(edited);
     expect((await loadNodeConfig(again.configFile)).log.level).toBe('debug');
   });
+
+  it('writes afresh a node.yaml torn by a crash, keeping the torn one beside it, and keeps an edit that parses', async () => {
+    const org = consortium.organizations.find((o) => o.mspId === 'NanjingSupplyChainMSP');
+    const node = org?.nodes[0];
+    if (!org || !node) throw new Error('the demo consortium has no Nanjing node');
+    const options = {
+      consortium,
+      org,
+      node,
+      cryptoDir: join(dir, 'crypto'),
+      dataRoot: join(dir, 'torn'),
+      ledger: {
+        address: '127.0.0.1:7051',
+        hostAlias: 'x.local',
+        tlsCaFile: orgPaths(join(dir, 'crypto'), 'OperatorMSP').tlsca.cert,
+        channel: 'lianxin',
+        chaincode: 'lianxin',
+      },
+    };
+    const first = await writeLocalNodeConfig(options);
+    const whole = await readFile(first.configFile, 'utf8');
+    // An older writer's node.yaml at a crash: empty (a power loss before its blocks), cut before `p2p:` (it still
+    // parses, and would start the node with no exchange), or cut mid-line.
+    for (const torn of ['', whole.slice(0, whole.indexOf('p2p:')), whole.slice(0, whole.indexOf('ledger:') + 12)]) {
+      await writeFile(first.configFile, torn);
+      const again = await writeLocalNodeConfig(options);
+      expect(again).toMatchObject({ operatorEdited: false, tornMovedTo: `${first.configFile}.torn` });
+      expect(await readFile(first.configFile, 'utf8')).toBe(whole);
+      expect(await readFile(`${first.configFile}.torn`, 'utf8')).toBe(torn);
+      expect((await loadNodeConfig(again.configFile)).p2p).toEqual({ listen: `127.0.0.1:${node.ports.p2p}` });
+    }
+    // An operator's edit that parses is theirs, even one that turns the exchange off.
+    const edited = whole.replace(/^p2p:\n.*\n/m, '');
+    expect(edited).not.toContain('p2p:\n');
+    await writeFile(first.configFile, edited);
+    const kept = await writeLocalNodeConfig(options);
+    expect(kept).toMatchObject({ operatorEdited: true });
+    expect(kept.tornMovedTo).toBeUndefined();
+    expect(await readFile(first.configFile, 'utf8')).toBe(edited);
+  });
 });
