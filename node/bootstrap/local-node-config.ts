@@ -135,8 +135,8 @@ export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>):
   return { configFile, keys, operatorEdited: false, ...(tornMovedTo !== undefined && { tornMovedTo }) };
 }
 
-/** Where the node's libp2p host listens (undefined: no p2p), as written to node.yaml and registered on chain. */
-export function localP2pListen(options: Pick<LocalNodeOptions, 'node' | 'p2pListen'>): string | undefined {
+/** Where the node's libp2p host listens (undefined: no p2p), as written to node.yaml. */
+function localP2pListen(options: Pick<LocalNodeOptions, 'node' | 'p2pListen'>): string | undefined {
   if (options.p2pListen === null) return undefined;
   return (
     options.p2pListen ?? (options.node.ports.p2p === undefined ? undefined : `127.0.0.1:${options.node.ports.p2p}`)
