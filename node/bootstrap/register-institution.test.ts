@@ -36,15 +36,8 @@ describe('registerNode', () => {
     const node = institutionNode(org);
     if (node === undefined) throw new Error('no node');
     const { consortium, cryptoDir, dir } = net.members;
-    const written = () =>
-      writeLocalNodeConfig({
-        consortium,
-        org,
-        node,
-        cryptoDir,
-        dataRoot: dir,
-        ledger: consortiumLedger(consortium, cryptoDir, net.ledger.address, CHAINCODE_NAME),
-      });
+    const ledger = consortiumLedger(consortium, cryptoDir, net.ledger.address, CHAINCODE_NAME);
+    const written = () => writeLocalNodeConfig({ consortium, org, node, cryptoDir, dataRoot: dir, ledger });
     const local = await written();
     const register = (p2pListen: string, keys = local.keys) =>
       registerNode(asAdmin, { mspId: org.mspId, node, shard: '0', keys, p2pListen });
