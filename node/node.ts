@@ -55,6 +55,7 @@ import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { Gauge } from 'prom-client';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
 import { NodeStartError, type NodeListener } from './node-errors.ts';
+import { runCleanup, type Cleanup } from './node-shutdown.ts';
 import { keepDataDirPrivate } from './data-dir.ts';
 import { EvidenceNotarizer } from './notary/index.ts';
 import { auditAccesses } from './audit/index.ts';
@@ -182,9 +183,6 @@ function warnOfSmallReserve(config: NodeConfig, logger: Logger): void {
   );
 }
 
-/** Shutdown steps, run in reverse order of start-up. */
-type Cleanup = (() => Promise<void>)[];
-
 export async function createNode(config: NodeConfig, overrides: NodeOverrides = {}): Promise<LianxinNode> {
   const logger = createLogger({
     level: config.log.level,
@@ -195,9 +193,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
   const metrics = createNodeMetrics({ defaultLabels: { msp_id: config.mspId } });
   const origin = `lianxin/${config.mspId}/${config.shard}`;
   const cleanup: Cleanup = [];
-  const closeAll = async () => {
-    for (const close of cleanup.reverse()) await close();
-  };
+  const closeAll = () => runCleanup(cleanup, logger);
   // Asks git for the commit: started now, needed only once the operations endpoint starts.
   const versionInfo = readVersionInfo();
   try {
@@ -295,7 +291,8 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       [Symbol.asyncDispose]: stop,
     };
   } catch (err) {
-    await closeAll();
+    // What failed to close is logged; the start-up failure is what the caller is told.
+    await closeAll().catch(() => undefined);
     throw err;
   }
 }

@@ -79,13 +79,26 @@ export async function registerInstitutions(o: Readonly<RegisterInstitutionsOptio
         // deployment serves them to members over operations.tls instead. The node's default is never public.
         settings: { explorer: { public: true } },
       });
+      if (written.tornMovedTo !== undefined) {
+        console.log(
+          `${org.mspId}: ${written.configFile} was torn (a crash while it was written) or does not parse: ` +
+            `moved to ${written.tornMovedTo} and written afresh`,
+        );
+      }
       if (written.operatorEdited) {
         console.log(`${org.mspId}: ${written.configFile} was edited: kept as it is (ledger address from this start)`);
       }
-      const done = await registerNode(asAdmin, { mspId: org.mspId, node, shard: '0', keys: written.keys });
-      if (done.length > 0) console.log(`${org.mspId} registered its ${done.join(', ')}`);
       // Read as the node will: a bad field an operator wrote stops the start here, named, before any process runs.
       const config = await loadNodeConfig(written.configFile, { [envName('ledger.address')]: o.ledgerAddress });
+      // Where the node will listen, an operator's p2p.listen included: other nodes dial what is registered.
+      const done = await registerNode(asAdmin, {
+        mspId: org.mspId,
+        node,
+        shard: '0',
+        keys: written.keys,
+        ...(config.p2p && { p2pListen: config.p2p.listen }),
+      });
+      if (done.length > 0) console.log(`${org.mspId} registered its ${done.join(', ')}`);
       nodes.push({ mspId: org.mspId, configFile: written.configFile, config });
     }
     return nodes;

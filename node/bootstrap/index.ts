@@ -1,6 +1,12 @@
 /** Bringing an institution's node up in a consortium: its keys, its registry entries, its configuration. */
 export { ensureNodeKeys, type NodeKeyFiles, type NodeKeys } from './node-keys.ts';
-export { registerNode, registerOrganizations, type AdminChain, type NodeRegistration } from './register-institution.ts';
+export {
+  NodeRegistrationError,
+  registerNode,
+  registerOrganizations,
+  type AdminChain,
+  type NodeRegistration,
+} from './register-institution.ts';
 export {
   consortiumLedger,
   writeLocalNodeConfig,

@@ -2,7 +2,14 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCryptoMaterial, loadConsortium, orgPaths, type Consortium } from '../../network/pki/index.ts';
+import {
+  generateCryptoMaterial,
+  loadConsortium,
+  orgPaths,
+  type Consortium,
+  type Organization,
+  type OrgNode,
+} from '../../network/pki/index.ts';
 import { loadNodeConfig } from '../config/index.ts';
 import { writeLocalNodeConfig } from './local-node-config.ts';
 
@@ -17,6 +24,34 @@ beforeAll(async () => {
 });
 
 afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** Node0 of `mspId` in the demo consortium. */
+function demoNode(mspId: string): { org: Organization; node: OrgNode } {
+  const org = consortium.organizations.find((o) => o.mspId === mspId);
+  const node = org?.nodes[0];
+  if (!org || !node) throw new Error(`the demo consortium has no ${mspId} node`);
+  return { org, node };
+}
+
+/** The options of a node whose data goes under `dataRoot`, against a ledger at `ledgerAddress`. */
+const localOptions = (
+  { org, node }: { org: Organization; node: OrgNode },
+  dataRoot: string,
+  ledgerAddress = '127.0.0.1:7051',
+) => ({
+  consortium,
+  org,
+  node,
+  cryptoDir: join(dir, 'crypto'),
+  dataRoot,
+  ledger: {
+    address: ledgerAddress,
+    hostAlias: 'x.local',
+    tlsCaFile: orgPaths(join(dir, 'crypto'), 'OperatorMSP').tlsca.cert,
+    channel: 'lianxin',
+    chaincode: 'lianxin',
+  },
+});
 
 describe('writeLocalNodeConfig', () => {
   it('writes a node.yaml that loads, whatever directory the paths it was given are relative to', async () => {
@@ -52,23 +87,7 @@ describe('writeLocalNodeConfig', () => {
   });
 
   it('keeps the node keys across runs and never overwrites them', async () => {
-    const org = consortium.organizations.find((o) => o.mspId === 'HefeiCreditMSP');
-    const node = org?.nodes[0];
-    if (!org || !node) throw new Error('the demo consortium has no Hefei node');
-    const options = {
-      consortium,
-      org,
-      node,
-      cryptoDir: join(dir, 'crypto'),
-      dataRoot: dir,
-      ledger: {
-        address: '127.0.0.1:7051',
-        hostAlias: 'x.local',
-        tlsCaFile: orgPaths(join(dir, 'crypto'), 'OperatorMSP').tlsca.cert,
-        channel: 'lianxin',
-        chaincode: 'lianxin',
-      },
-    };
+    const options = localOptions(demoNode('HefeiCreditMSP'), dir);
     const first = await writeLocalNodeConfig(options);
     const second = await writeLocalNodeConfig(options);
     expect(second.keys).toEqual(first.keys);
@@ -82,20 +101,7 @@ describe('writeLocalNodeConfig', () => {
     const listens: string[] = [];
     for (const org of consortium.organizations) {
       for (const node of org.nodes) {
-        const local = await writeLocalNodeConfig({
-          consortium,
-          org,
-          node,
-          cryptoDir: join(dir, 'crypto'),
-          dataRoot: join(dir, 'ports'),
-          ledger: {
-            address: '127.0.0.1:7051',
-            hostAlias: 'x.local',
-            tlsCaFile: orgPaths(join(dir, 'crypto'), 'OperatorMSP').tlsca.cert,
-            channel: 'lianxin',
-            chaincode: 'lianxin',
-          },
-        });
+        const local = await writeLocalNodeConfig(localOptions({ org, node }, join(dir, 'ports')));
         const config = await loadNodeConfig(local.configFile);
         listens.push(config.grpc.listen, config.metrics.listen);
       }
@@ -105,24 +111,8 @@ describe('writeLocalNodeConfig', () => {
   });
 
   it('regenerates an unedited node.yaml and never writes over one its operator edited', async () => {
-    const org = consortium.organizations.find((o) => o.mspId === 'ShanghaiBankMSP');
-    const node = org?.nodes[0];
-    if (!org || !node) throw new Error('the demo consortium has no Shanghai node');
-    const root = join(dir, 'edited');
-    const options = (ledgerAddress: string) => ({
-      consortium,
-      org,
-      node,
-      cryptoDir: join(dir, 'crypto'),
-      dataRoot: root,
-      ledger: {
-        address: ledgerAddress,
-        hostAlias: 'x.local',
-        tlsCaFile: orgPaths(join(dir, 'crypto'), 'OperatorMSP').tlsca.cert,
-        channel: 'lianxin',
-        chaincode: 'lianxin',
-      },
-    });
+    const shanghai = demoNode('ShanghaiBankMSP');
+    const options = (ledgerAddress: string) => localOptions(shanghai, join(dir, 'edited'), ledgerAddress);
     const first = await writeLocalNodeConfig(options('127.0.0.1:7051'));
     expect(first.operatorEdited).toBe(false);
     // Unedited: it follows the consortium (npm start -- --port 7151).
@@ -138,5 +128,30 @@ describe('writeLocalNodeConfig', () => {
     expect(again.operatorEdited).toBe(true);
     expect(await readFile(again.configFile, 'utf8')).toBe(edited);
     expect((await loadNodeConfig(again.configFile)).log.level).toBe('debug');
+  });
+
+  it('writes afresh a node.yaml torn by a crash, keeping the torn one beside it, and keeps an edit that parses', async () => {
+    const nanjing = demoNode('NanjingSupplyChainMSP');
+    const options = localOptions(nanjing, join(dir, 'torn'));
+    const first = await writeLocalNodeConfig(options);
+    const whole = await readFile(first.configFile, 'utf8');
+    // An older writer's node.yaml at a crash: empty (a power loss before its blocks), cut before `p2p:` (it still
+    // parses, and would start the node with no exchange), or cut mid-line.
+    for (const torn of ['', whole.slice(0, whole.indexOf('p2p:')), whole.slice(0, whole.indexOf('ledger:') + 12)]) {
+      await writeFile(first.configFile, torn);
+      const again = await writeLocalNodeConfig(options);
+      expect(again).toMatchObject({ operatorEdited: false, tornMovedTo: `${first.configFile}.torn` });
+      expect(await readFile(first.configFile, 'utf8')).toBe(whole);
+      expect(await readFile(`${first.configFile}.torn`, 'utf8')).toBe(torn);
+      expect((await loadNodeConfig(again.configFile)).p2p).toEqual({ listen: `127.0.0.1:${nanjing.node.ports.p2p}` });
+    }
+    // An operator's edit that parses is theirs, even one that turns the exchange off.
+    const edited = whole.replace(/^p2p:\n.*\n/m, '');
+    expect(edited).not.toContain('p2p:\n');
+    await writeFile(first.configFile, edited);
+    const kept = await writeLocalNodeConfig(options);
+    expect(kept).toMatchObject({ operatorEdited: true });
+    expect(kept.tornMovedTo).toBeUndefined();
+    expect(await readFile(first.configFile, 'utf8')).toBe(edited);
   });
 });

@@ -3,9 +3,10 @@
  * the PKI's MSP folders, the node's own keys and data under `<dataRoot>/nodes/<MSP>`. Written as a file, so an
  * operator can read, edit and reuse it (`node.yaml`).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { replaceFile } from '../../network/fs/index.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { orgPaths, type Consortium, type OrgNode, type Organization } from '../../network/pki/index.ts';
 import { sha256Hex } from '../../network/crypto/index.ts';
@@ -61,6 +62,8 @@ export interface LocalNode {
   readonly keys: NodeKeys;
   /** The operator edited node.yaml since it was written: it was kept as it is, not regenerated. */
   readonly operatorEdited: boolean;
+  /** Where a torn node.yaml (see {@link writeLocalNodeConfig}) was moved before a new one was written. */
+  readonly tornMovedTo?: string;
 }
 
 /**
@@ -77,6 +80,14 @@ const OPERATIONS_PORT_BASE = 9_443;
 const GRPC_PORT_BASE = 7_100;
 const operationsPort = (grpcPort: number): number => OPERATIONS_PORT_BASE + (grpcPort - GRPC_PORT_BASE);
 
+/**
+ * Writes node.yaml (and its stamp) for the node, each whole or not at all (replaceFile), unless the operator edited
+ * it. A node.yaml that differs from its stamp but does not parse to a mapping, or is a strict beginning of the text
+ * it would get now, was torn by a crash of an older writer (or a power loss), not edited: it is moved to
+ * node.yaml.torn (replacing an older one) and written afresh — kept, it would have been taken for an operator's
+ * choice for good, a cut before `p2p:` starting the node with no exchange. An operator's edit that leaves a YAML
+ * error goes the same way, said so in `tornMovedTo`.
+ */
 export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>): Promise<LocalNode> {
   const { org, node } = options;
   // Absolute: the node resolves relative paths against node.yaml's own directory.
@@ -114,31 +125,52 @@ export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>):
   };
   const configFile = join(home, 'node.yaml');
   const text = `# ${org.name}: node ${node.name}, written by npm start (node/bootstrap). LIANXIN_* variables override it.\n# Edit freely: npm start regenerates this file only while it is as it wrote it.\n${stringify(config)}`;
-  const operatorEdited = await editedByOperator(configFile, join(home, GENERATED_STAMP), text);
-  if (!operatorEdited) {
-    await writeFile(configFile, text);
-    await writeFile(join(home, GENERATED_STAMP), `${sha256Hex(Buffer.from(text))}\n`);
-  }
-  return { configFile, keys, operatorEdited };
+  const found = await existingConfig(configFile, join(home, GENERATED_STAMP), text);
+  if (found === 'edited') return { configFile, keys, operatorEdited: true };
+  const tornMovedTo = found === 'torn' ? `${configFile}.torn` : undefined;
+  if (tornMovedTo !== undefined) await rename(configFile, tornMovedTo);
+  // node.yaml first: a crash before its stamp leaves it as generated now, which the next run sees as unedited.
+  await replaceFile(configFile, text);
+  await replaceFile(join(home, GENERATED_STAMP), `${sha256Hex(Buffer.from(text))}\n`);
+  return { configFile, keys, operatorEdited: false, ...(tornMovedTo !== undefined && { tornMovedTo }) };
 }
 
-/** Where the node's libp2p host listens (undefined: no p2p), as written to node.yaml and registered on chain. */
-export function localP2pListen(options: Pick<LocalNodeOptions, 'node' | 'p2pListen'>): string | undefined {
+/** Where the node's libp2p host listens (undefined: no p2p), as written to node.yaml. */
+function localP2pListen(options: Pick<LocalNodeOptions, 'node' | 'p2pListen'>): string | undefined {
   if (options.p2pListen === null) return undefined;
   return (
     options.p2pListen ?? (options.node.ports.p2p === undefined ? undefined : `127.0.0.1:${options.node.ports.p2p}`)
   );
 }
 
-/** Whether node.yaml exists with other text than the generator last wrote (its stamp) or would write now. */
-async function editedByOperator(configFile: string, stampFile: string, generated: string): Promise<boolean> {
+/**
+ * What node.yaml is: missing or as the generator last wrote it (its stamp) or would write now; torn (see
+ * {@link writeLocalNodeConfig}); or edited by its operator (or older than the stamp).
+ */
+async function existingConfig(
+  configFile: string,
+  stampFile: string,
+  generated: string,
+): Promise<'generated' | 'torn' | 'edited'> {
   const current = await readFile(configFile).catch((err: unknown) => {
     if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
     throw err;
   });
-  if (current === undefined || current.equals(Buffer.from(generated))) return false;
+  const wanted = Buffer.from(generated);
+  if (current === undefined || current.equals(wanted)) return 'generated';
   const stamp = await readFile(stampFile, 'utf8').catch(() => undefined);
-  return stamp?.trim() !== sha256Hex(current);
+  if (stamp?.trim() === sha256Hex(current)) return 'generated';
+  const isPrefix = current.length < wanted.length && wanted.subarray(0, current.length).equals(current);
+  return isPrefix || !parsesToMapping(current.toString('utf8')) ? 'torn' : 'edited';
+}
+
+function parsesToMapping(text: string): boolean {
+  try {
+    const value: unknown = parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
 }
 
 /** Every member's TLS CA in one PEM file: the node requires client certificates issued by one of them. */
@@ -147,6 +179,6 @@ async function writeClientCaBundle(consortium: Consortium, cryptoDir: string): P
     consortium.organizations.map((o) => readFile(orgPaths(cryptoDir, o.mspId).msp.tlscacert, 'utf8')),
   );
   const file = join(cryptoDir, 'consortium-tls-cas.pem');
-  await writeFile(file, pems.map((pem) => pem.trim()).join('\n') + '\n');
+  await replaceFile(file, pems.map((pem) => pem.trim()).join('\n') + '\n');
   return file;
 }

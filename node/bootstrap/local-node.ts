@@ -6,7 +6,7 @@ import { loadNodeConfig, type ConfigEnv } from '../config/index.ts';
 import { createNode, type LianxinNode, type NodeOverrides } from '../node.ts';
 import type { AdminChain } from './register-institution.ts';
 import { registerNode } from './register-institution.ts';
-import { localP2pListen, writeLocalNodeConfig, type LocalNodeOptions } from './local-node-config.ts';
+import { writeLocalNodeConfig, type LocalNodeOptions } from './local-node-config.ts';
 
 export interface StartLocalNodeOptions extends LocalNodeOptions {
   readonly asAdmin: AdminChain;
@@ -22,14 +22,14 @@ export interface StartedLocalNode {
 
 export async function startLocalNode(options: Readonly<StartLocalNodeOptions>): Promise<StartedLocalNode> {
   const local = await writeLocalNodeConfig(options);
-  const p2pListen = localP2pListen(options);
+  const config = await loadNodeConfig(local.configFile, options.env ?? {});
+  // Where the node will listen (node.yaml, edited or not, and the environment): other nodes dial what is registered.
   await registerNode(options.asAdmin, {
     mspId: options.org.mspId,
     node: options.node,
     shard: '0',
     keys: local.keys,
-    ...(p2pListen === undefined ? {} : { p2pListen }),
+    ...(config.p2p && { p2pListen: config.p2p.listen }),
   });
-  const config = await loadNodeConfig(local.configFile, options.env ?? {});
   return { node: await createNode(config, options.overrides ?? {}), configFile: local.configFile };
 }

@@ -5,7 +5,7 @@
  */
 import { sha256Hex } from '../../network/crypto/index.ts';
 import type { Organization as ConsortiumOrg, OrgNode } from '../../network/pki/index.ts';
-import type { LianxinChain } from '../ledger/index.ts';
+import type { LianxinChain, NodeRecord } from '../ledger/index.ts';
 import type { NodeKeys } from './node-keys.ts';
 
 /** The chain as one organisation's admin. */
@@ -38,24 +38,49 @@ export interface NodeRegistration {
   readonly p2pListen?: string;
 }
 
-/** The organisation's admin registers its node (owning its log origin) and the node's keys, if missing. */
+/** Why a node's registration was refused: its record on chain names another p2p identity than its key file's. */
+export class NodeRegistrationError extends Error {
+  override readonly name = 'NodeRegistrationError';
+  constructor(
+    /** PEER_ID_DIFFERS: keys.p2p is not the key the registry lists for the node. */
+    readonly code: 'PEER_ID_DIFFERS',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The organisation's admin registers its node (owning its log origin) and the node's keys, if missing. A node
+ * registered already is brought in step with where it is now (UpdateNode): its endpoint and p2p addresses follow the
+ * consortium entry and node.yaml, or other nodes would dial where it no longer listens. Its peer ID never changes
+ * here: a key file whose peer ID is not the registered one was lost and created afresh, restored from another
+ * backup or copied from another node — each for its operator to look into, not to register silently.
+ * @throws NodeRegistrationError `PEER_ID_DIFFERS`, before anything is written on chain.
+ */
 export async function registerNode(asAdmin: AdminChain, registration: NodeRegistration): Promise<string[]> {
   const { mspId, node, shard, keys } = registration;
   const p2pPort =
     registration.p2pListen === undefined ? node.ports.p2p : Number(registration.p2pListen.split(':').at(-1));
   const p2pHost = registration.p2pListen?.slice(0, registration.p2pListen.lastIndexOf(':')) ?? '127.0.0.1';
+  const wanted = {
+    nodeId: node.name,
+    endpoint: `${node.host}:${node.ports.grpc}`,
+    peerId: keys.peerId,
+    addresses: p2pPort === undefined ? [] : [`/ip4/${p2pHost}/tcp/${p2pPort}`],
+  };
   const chain = await asAdmin(mspId);
   const done: string[] = [];
-  const nodes = await chain.listNodes(mspId);
-  if (!nodes.some((n) => n.nodeId === node.name)) {
-    await chain.registerNode({
-      nodeId: node.name,
-      endpoint: `${node.host}:${node.ports.grpc}`,
-      peerId: keys.peerId,
-      addresses: p2pPort === undefined ? [] : [`/ip4/${p2pHost}/tcp/${p2pPort}`],
-      shard,
-    });
+  const registered = (await chain.listNodes(mspId)).find((n) => n.nodeId === node.name);
+  if (registered === undefined) {
+    await chain.registerNode({ ...wanted, shard });
     done.push(`node ${node.name}`);
+  } else {
+    const changed = changedFields(registered, wanted, keys.files.p2p);
+    if (changed.length > 0) {
+      await chain.updateNode(wanted);
+      done.push(`node ${node.name}'s ${changed.join(' and ')}`);
+    }
   }
   const known = new Set((await chain.listKeys(mspId)).map((k) => k.kid));
   for (const [role, spki] of [
@@ -67,4 +92,26 @@ export async function registerNode(asAdmin: AdminChain, registration: NodeRegist
     done.push(`${role} key`);
   }
   return done;
+}
+
+type NodeLocation = Pick<NodeRecord, 'nodeId' | 'endpoint' | 'peerId' | 'addresses'>;
+
+/** The endpoint and addresses that differ from the record, each with its old value; a peer ID that differs throws. */
+function changedFields(registered: NodeRecord, wanted: NodeLocation, p2pKeyFile: string): string[] {
+  if (registered.peerId !== wanted.peerId) {
+    throw new NodeRegistrationError(
+      'PEER_ID_DIFFERS',
+      `node ${wanted.nodeId} of ${registered.mspId} is registered with peer ID ${registered.peerId}, but keys.p2p (${p2pKeyFile}) holds ` +
+        `${wanted.peerId}: nothing was changed on chain. Restore the registered key from its backup; if a ` +
+        `\`lianxin keys rotate --kind p2p\` was cut short (a .next file beside the key), run it again to finish it`,
+    );
+  }
+  const changed: string[] = [];
+  if (registered.endpoint !== wanted.endpoint) {
+    changed.push(`endpoint ${wanted.endpoint} (was ${registered.endpoint})`);
+  }
+  if (registered.addresses.join(' ') !== wanted.addresses.join(' ')) {
+    changed.push(`p2p addresses ${wanted.addresses.join(' ')} (was ${registered.addresses.join(' ')})`);
+  }
+  return changed;
 }
