@@ -130,7 +130,7 @@ describe('writeLocalNodeConfig', () => {
     expect((await loadNodeConfig(again.configFile)).log.level).toBe('debug');
   });
 
-  it('writes afresh a node.yaml torn by a crash, keeping the torn one beside it, and keeps an edit that parses', async () => {
+  it("writes afresh a node.yaml torn by a crash, keeping the torn one beside it, and keeps an operator's edit, one with a YAML error too", async () => {
     const nanjing = demoNode('NanjingSupplyChainMSP');
     const options = localOptions(nanjing, join(dir, 'torn'));
     const first = await writeLocalNodeConfig(options);
@@ -153,5 +153,11 @@ describe('writeLocalNodeConfig', () => {
     expect(kept).toMatchObject({ operatorEdited: true });
     expect(kept.tornMovedTo).toBeUndefined();
     expect(await readFile(first.configFile, 'utf8')).toBe(edited);
+    // So is an edit with a YAML error: kept, for the node to refuse naming its line, not replaced.
+    const mistyped = whole.replace('ledger:\n', 'ledger:\n  - oops\n');
+    await writeFile(first.configFile, mistyped);
+    expect(await writeLocalNodeConfig(options)).toMatchObject({ operatorEdited: true });
+    expect(await readFile(first.configFile, 'utf8')).toBe(mistyped);
+    await expect(loadNodeConfig(first.configFile)).rejects.toThrow(/node\.yaml/);
   });
 });

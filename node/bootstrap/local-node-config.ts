@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { replaceFile } from '../../network/fs/index.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { orgPaths, type Consortium, type OrgNode, type Organization } from '../../network/pki/index.ts';
@@ -82,11 +82,11 @@ const operationsPort = (grpcPort: number): number => OPERATIONS_PORT_BASE + (grp
 
 /**
  * Writes node.yaml (and its stamp) for the node, each whole or not at all (replaceFile), unless the operator edited
- * it. A node.yaml that differs from its stamp but does not parse to a mapping, or is a strict beginning of the text
- * it would get now, was torn by a crash of an older writer (or a power loss), not edited: it is moved to
- * node.yaml.torn (replacing an older one) and written afresh — kept, it would have been taken for an operator's
- * choice for good, a cut before `p2p:` starting the node with no exchange. An operator's edit that leaves a YAML
- * error goes the same way, said so in `tornMovedTo`.
+ * it. A node.yaml that differs from its stamp but is a strict beginning of the text it would get now was torn by a
+ * crash of an older writer (or a power loss), not edited: it is moved to node.yaml.torn (replacing an older one) and
+ * written afresh, said so in `tornMovedTo` — kept, it would have been taken for an operator's choice for good, a cut
+ * before `p2p:` starting the node with no exchange. Anything else is the operator's, a YAML error too: the node
+ * refuses it naming the file and line, and the operator's edit is not thrown away.
  */
 export async function writeLocalNodeConfig(options: Readonly<LocalNodeOptions>): Promise<LocalNode> {
   const { org, node } = options;
@@ -161,16 +161,7 @@ async function existingConfig(
   const stamp = await readFile(stampFile, 'utf8').catch(() => undefined);
   if (stamp?.trim() === sha256Hex(current)) return 'generated';
   const isPrefix = current.length < wanted.length && wanted.subarray(0, current.length).equals(current);
-  return isPrefix || !parsesToMapping(current.toString('utf8')) ? 'torn' : 'edited';
-}
-
-function parsesToMapping(text: string): boolean {
-  try {
-    const value: unknown = parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-  } catch {
-    return false;
-  }
+  return isPrefix ? 'torn' : 'edited';
 }
 
 /** Every member's TLS CA in one PEM file: the node requires client certificates issued by one of them. */
