@@ -26,7 +26,7 @@ import { ReportProvider, type ReportProviderInit } from './exchange-provider.ts'
 import { ReportRequester, type ReportRequesterInit } from './exchange-requester.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
 import { RegistryFollower } from './registry-follower.ts';
-import { RegistryView } from './registry-view.ts';
+import { registryRefresher, RegistryView } from './registry-view.ts';
 import { ReplayGuard, type ReplayDatabase } from './replay-guard.ts';
 
 export interface ReportExchangeComponents {
@@ -104,9 +104,8 @@ export async function startReportExchange(
 ): Promise<ReportExchange> {
   const onError = c.onError ?? (() => undefined);
   const registry = new RegistryView(await c.chain.registrySnapshot());
-  const refreshRegistry = async () => {
-    registry.replace(await c.chain.registrySnapshot());
-  };
+  // The follower's reads and the upkeep's, one at a time: an older read landing last would undo a newer one.
+  const refreshRegistry = registryRefresher(registry, () => c.chain.registrySnapshot());
   const registryFollower = new RegistryFollower({ chain: c.chain, refresh: refreshRegistry, onError });
   registryFollower.start();
   const journal = new ChainExchangeJournal({
