@@ -303,6 +303,16 @@ describe('the provider', () => {
     expect(refused.detail).toMatch(/is not a registered node of ShanghaiBankMSP/);
   });
 
+  it('claims no request it refuses for its consent: a replay check costs no disk write before it', async () => {
+    const envelope = requester().signRequest(query);
+    state.getConsent = () => Promise.resolve(undefined);
+    expect((await refusalOf(requester().exchange(AGENCY, envelope))).reason).toBe('NO_CONSENT');
+    // Refused before its claim, the request is new still: served once the consent is on chain, refused after.
+    state.getConsent = consentById;
+    expect((await requester().exchange(AGENCY, envelope)).report.records).toHaveLength(1);
+    expect((await refusalOf(requester().exchange(AGENCY, envelope))).reason).toBe('REPLAY');
+  });
+
   it('refuses a request of a suspended institution as SUSPENDED', async () => {
     providerView.replace(snapshotOf(members.map((m) => (m.mspId === BANK ? { ...m, status: 'suspended' } : m))));
     expect((await refusalOf(requester().requestReport(query))).reason).toBe('SUSPENDED');

@@ -2,8 +2,8 @@
  * The provider's side of `/lianxin/report/1.0.0` (DESIGN §7 step 3). For each inbound stream: read one signed
  * AccessRequest; check, in this order, that it is well formed and addressed to this institution, that the
  * connecting peer is a node of the requester, the requester's signature with its receipt key valid at the
- * request's issue time, the request's times, that its ID and nonce are new (durably), and the consent on chain
- * for this subject, grantee, purpose and every kind now (from the consent view: no chain query per exchange);
+ * request's issue time, the request's times, the consent on chain for this subject, grantee, purpose and every
+ * kind now (from the consent view: no chain query per exchange), and that its ID and nonce are new (durably);
  * then stream the report in chunks and a signed AccessReceipt, or send one signed Refusal with a stable reason.
  * Finally read the requester's signed Acknowledgement. The bundle goes to the journal (durably; it records the
  * receipt on chain) before the receipt is sent, and again with the acknowledgement once that is read.
@@ -203,11 +203,13 @@ export class ReportProvider {
     const now = this.#now();
     const timeProblem = requestTimeProblem(request, now);
     if (timeProblem !== undefined) return new Refused('EXPIRED_REQUEST', timeProblem);
+    const consentRefusal = await this.#checkConsent(request, now);
+    if (consentRefusal !== undefined) return consentRefusal;
+    // After the consent check, which only reads: a request refused before here costs no synced write. A replay
+    // is still refused, since nothing is read or sent before the claim is won, and only one claim of an ID wins.
     if (!(await this.#c.replay.claim(request.requestId, request.nonce, request.expiresAtMs))) {
       return new Refused('REPLAY', `request ${request.requestId} or its nonce was seen before`);
     }
-    const consentRefusal = await this.#checkConsent(request, now);
-    if (consentRefusal !== undefined) return consentRefusal;
     let records: ProvidedRecord[];
     try {
       records = await this.#c.reports.latestRecords(request.subject, request.kinds, { signal });
