@@ -28,7 +28,7 @@ import {
   type SignedEnvelope,
 } from './exchange-messages.ts';
 import type { ExchangeBundle, ProvidedRecord } from './exchange-ports.ts';
-import { ReportProvider } from './exchange-provider.ts';
+import { MAX_EXCHANGES_PER_PEER, ReportProvider } from './exchange-provider.ts';
 import { digestOf, signEnvelope } from './exchange-signatures.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
 import { RegistryView } from './registry-view.ts';
@@ -311,6 +311,31 @@ describe('the provider', () => {
     state.getConsent = consentById;
     expect((await requester().exchange(AGENCY, envelope)).report.records).toHaveLength(1);
     expect((await refusalOf(requester().exchange(AGENCY, envelope))).reason).toBe('REPLAY');
+  });
+
+  it(`refuses a peer's exchanges beyond ${MAX_EXCHANGES_PER_PEER} under way as UNAVAILABLE`, async () => {
+    const released = Promise.withResolvers<undefined>();
+    let reading = 0;
+    state.latestRecords = async () => {
+      reading++;
+      await released.promise;
+      return [RECORD];
+    };
+    const held = Array.from({ length: MAX_EXCHANGES_PER_PEER }, () => requester().requestReport(query));
+    await vi.waitFor(
+      () => {
+        expect(reading).toBe(MAX_EXCHANGES_PER_PEER);
+      },
+      { timeout: 20_000 },
+    );
+    const refused = await refusalOf(requester().requestReport(query));
+    expect([refused.reason, refused.detail]).toEqual([
+      'UNAVAILABLE',
+      `peer ${members[0]?.peerId} has ${MAX_EXCHANGES_PER_PEER} exchanges under way with ${AGENCY}: retry when one ends`,
+    ]);
+    released.resolve(undefined);
+    await Promise.all(held);
+    expect((await requester().requestReport(query)).report.records).toHaveLength(1);
   });
 
   it('refuses a request of a suspended institution as SUSPENDED', async () => {

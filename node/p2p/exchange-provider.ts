@@ -9,7 +9,8 @@
  * receipt on chain) before the receipt is sent, and again with the acknowledgement once that is read.
  *
  * Everything read is attacker-controlled. Bounds: one message of at most `maxMessageBytes`, each within
- * `messageTimeoutMs`, the whole exchange within `exchangeTimeoutMs`; a peer that stops mid-stream is cut.
+ * `messageTimeoutMs`, the whole exchange within `exchangeTimeoutMs`, `MAX_EXCHANGES_PER_PEER` at once from one
+ * peer; a peer that stops mid-stream is cut.
  */
 import type { Connection, Stream } from '@libp2p/interface';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
@@ -73,6 +74,14 @@ function retryHint(err: unknown): string {
   return typeof retryAfterMs === 'number' ? `in ${Math.ceil(retryAfterMs)} ms` : 'shortly';
 }
 
+/**
+ * Exchanges one peer may have under way with this provider at once; beyond, a request is refused UNAVAILABLE
+ * before any check that costs a chain query or a disk write (review29 S6: a registered peer could otherwise keep
+ * 256 streams per connection each asking the chain for a consent that does not exist). A requester's own pipeline
+ * runs 64 (bench/exchange.bench.ts).
+ */
+export const MAX_EXCHANGES_PER_PEER = 64;
+
 /** A consent scope of every kind (chaincode/src/consents.ts). */
 const ALL_KINDS = '*';
 
@@ -101,6 +110,8 @@ export class ReportProvider {
   readonly #exchangeTimeoutMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #now: () => number;
+  /** Exchanges under way by peer ID. */
+  readonly #underWay = new Map<string, number>();
 
   constructor(components: Readonly<ReportProviderComponents>, init: Readonly<ReportProviderInit> = {}) {
     this.#c = components;
@@ -113,13 +124,22 @@ export class ReportProvider {
 
   /** The libp2p stream handler (`host.handle(EXCHANGE_PROTOCOL, provider.handler)`). */
   readonly handler = (stream: Stream, connection: Connection): void => {
-    void this.#serve(stream, connection.remotePeer.toString()).catch((err: unknown) => {
-      stream.abort(err instanceof Error ? err : new Error(String(err)));
-      this.#onError(err);
-    });
+    const peerId = connection.remotePeer.toString();
+    const underWay = (this.#underWay.get(peerId) ?? 0) + 1;
+    this.#underWay.set(peerId, underWay);
+    void this.#serve(stream, peerId, underWay)
+      .catch((err: unknown) => {
+        stream.abort(err instanceof Error ? err : new Error(String(err)));
+        this.#onError(err);
+      })
+      .finally(() => {
+        const left = (this.#underWay.get(peerId) ?? 1) - 1;
+        if (left === 0) this.#underWay.delete(peerId);
+        else this.#underWay.set(peerId, left);
+      });
   };
 
-  async #serve(stream: Stream, remotePeerId: string): Promise<void> {
+  async #serve(stream: Stream, remotePeerId: string, underWay: number): Promise<void> {
     const exchange = AbortSignal.timeout(this.#exchangeTimeoutMs);
     const lp = lpStream(stream, { maxDataLength: this.#maxMessageBytes });
     const read = async () =>
@@ -133,7 +153,15 @@ export class ReportProvider {
       throw new P2pError('BAD_MESSAGE', `the first frame must be a request, not ${first.kind}`);
     const envelope = first.envelope;
     const decoded = decodeRequest(envelope);
-    const checked = decoded instanceof Refused ? decoded : await this.#check(envelope, decoded, remotePeerId, exchange);
+    const checked =
+      decoded instanceof Refused
+        ? decoded
+        : underWay > MAX_EXCHANGES_PER_PEER
+          ? new Refused(
+              'UNAVAILABLE',
+              `peer ${remotePeerId} has ${MAX_EXCHANGES_PER_PEER} exchanges under way with ${this.#c.mspId}: retry when one ends`,
+            )
+          : await this.#check(envelope, decoded, remotePeerId, exchange);
     if (checked instanceof Refused) {
       // A request that does not decode is refused without its ID.
       await this.#refuse(lp, envelope, decoded instanceof Refused ? '' : decoded.requestId, checked, exchange);
