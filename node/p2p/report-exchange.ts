@@ -107,7 +107,6 @@ export async function startReportExchange(
   // The follower's reads and the upkeep's, one at a time: an older read landing last would undo a newer one.
   const refreshRegistry = registryRefresher(registry, () => c.chain.registrySnapshot());
   const registryFollower = new RegistryFollower({ chain: c.chain, refresh: refreshRegistry, onError });
-  registryFollower.start();
   const journal = new ChainExchangeJournal({
     db: c.journalDb,
     chain: c.chain,
@@ -117,7 +116,6 @@ export async function startReportExchange(
     ...(c.log === undefined ? {} : { accessLog: { org: c.mspId, log: c.log } }),
   });
   const consents = new ConsentView({ chain: c.chain, onError }, init.consents);
-  consents.start();
   const host = await startP2pHost({
     privateKey: c.p2pKey,
     listen: c.listen,
@@ -139,10 +137,20 @@ export async function startReportExchange(
     },
     { onError, ...init.provider },
   );
-  await host.handle(EXCHANGE_PROTOCOL, provider.handler);
-  // The regulator's bundle fetch (audit-protocol.ts): served from the journal, to regulators only.
-  await host.handle(AUDIT_PROTOCOL, bundleServer({ registry, journal, onError }));
-  await journal.start();
+  try {
+    await host.handle(EXCHANGE_PROTOCOL, provider.handler);
+    // The regulator's bundle fetch (audit-protocol.ts): served from the journal, to regulators only.
+    await host.handle(AUDIT_PROTOCOL, bundleServer({ registry, journal, onError }));
+    await journal.start();
+  } catch (err) {
+    await host.stop();
+    throw err;
+  }
+  // Started once nothing else can fail: a start that throws leaves no stream followed nor host listening. A
+  // registry change committed since the first read is read when the follower opens; until the consent view
+  // follows, lookups read the chain.
+  registryFollower.start();
+  consents.start();
   const requester = new ReportRequester(
     {
       mspId: c.mspId,
