@@ -5,6 +5,7 @@
  * knows of the requester without the gater cutting the connection (test/p2p-exchange.test.ts runs the real ledger).
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { lpStream } from '@libp2p/utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
@@ -56,6 +57,7 @@ let registry: RegistryView;
 /** The provider's own view of the registry. */
 let providerView: RegistryView;
 let members: SnapshotMember[];
+let provider: ReportProvider;
 
 const defaultConsent = (): Consent => ({
   consentId: CONSENT_ID,
@@ -157,7 +159,7 @@ beforeAll(async () => {
   ];
   registry.replace(snapshotOf(members));
   providerView = new RegistryView(snapshotOf(members));
-  const provider = new ReportProvider(
+  provider = new ReportProvider(
     {
       mspId: AGENCY,
       receiptKey: agencyKey,
@@ -336,6 +338,29 @@ describe('the provider', () => {
     released.resolve(undefined);
     await Promise.all(held);
     expect((await requester().requestReport(query)).report.records).toHaveLength(1);
+  });
+
+  it('settles once the exchanges under way have ended, their journal writes included', async () => {
+    const released = Promise.withResolvers<undefined>();
+    let reading = false;
+    state.latestRecords = async () => {
+      reading = true;
+      await released.promise;
+      return [RECORD];
+    };
+    const before = provided.length;
+    const exchange = requester().requestReport(query);
+    await vi.waitFor(() => {
+      expect(reading).toBe(true);
+    });
+    let settled = false;
+    const settling = provider.settled().then(() => (settled = true));
+    await sleep(50);
+    expect(settled).toBe(false);
+    released.resolve(undefined);
+    await exchange;
+    await settling;
+    expect(provided.length).toBe(before + 1);
   });
 
   it('refuses a request of a suspended institution as SUSPENDED', async () => {

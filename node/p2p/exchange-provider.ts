@@ -112,6 +112,7 @@ export class ReportProvider {
   readonly #now: () => number;
   /** Exchanges under way by peer ID. */
   readonly #underWay = new Map<string, number>();
+  readonly #serving = new Set<Promise<void>>();
 
   constructor(components: Readonly<ReportProviderComponents>, init: Readonly<ReportProviderInit> = {}) {
     this.#c = components;
@@ -127,17 +128,27 @@ export class ReportProvider {
     const peerId = connection.remotePeer.toString();
     const underWay = (this.#underWay.get(peerId) ?? 0) + 1;
     this.#underWay.set(peerId, underWay);
-    void this.#serve(stream, peerId, underWay)
+    const serving = this.#serve(stream, peerId, underWay)
       .catch((err: unknown) => {
         stream.abort(err instanceof Error ? err : new Error(String(err)));
         this.#onError(err);
       })
       .finally(() => {
+        this.#serving.delete(serving);
         const left = (this.#underWay.get(peerId) ?? 1) - 1;
         if (left === 0) this.#underWay.delete(peerId);
         else this.#underWay.set(peerId, left);
       });
+    this.#serving.add(serving);
   };
+
+  /**
+   * Waits for the exchanges under way to end, their journal writes included: the node closes its database after
+   * (stop the host first, which ends their streams).
+   */
+  async settled(): Promise<void> {
+    await Promise.all(this.#serving);
+  }
 
   async #serve(stream: Stream, remotePeerId: string, underWay: number): Promise<void> {
     const exchange = AbortSignal.timeout(this.#exchangeTimeoutMs);

@@ -179,6 +179,8 @@ export async function startReportExchange(
     stopUpkeep();
     await registryFollower.stop();
     await host.stop();
+    // An exchange still writing its bundle would hit a closed database, and its receipt be recorded next start.
+    await provider.settled();
     await consents.stop();
     await journal.settled();
   };
