@@ -116,6 +116,16 @@ async function following(chain = new FakeConsentChain(), retryMs = 10) {
   return { chain, view };
 }
 
+/** A view that read the consent once while following, whose stream then broke (reopened after `retryMs`). */
+async function brokenAfterARead(retryMs: number) {
+  const { chain, view } = await following(new FakeConsentChain(), retryMs);
+  chain.consents.set(ID, CONSENT);
+  await view.getConsent(ID);
+  chain.breakStream();
+  await until(() => !view.following);
+  return { chain, view };
+}
+
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !condition(); i++) await sleep(2);
   expect(condition()).toBe(true);
@@ -161,11 +171,7 @@ describe('ConsentView', () => {
   });
 
   it('learns of a revocation committed while its stream was down, though a lagging read still shows it active', async () => {
-    const { chain, view } = await following(new FakeConsentChain(), 50);
-    chain.consents.set(ID, CONSENT);
-    await view.getConsent(ID);
-    chain.breakStream();
-    await until(() => !view.following);
+    const { chain, view } = await brokenAfterARead(50);
     // Committed while the view follows nothing; the peer answering reads has not caught up with it.
     chain.change('revoked');
     await until(() => view.following);
@@ -191,11 +197,7 @@ describe('ConsentView', () => {
   });
 
   it('reads the chain at every request while the event stream is down, and keeps again once it is reopened', async () => {
-    const { chain, view } = await following(new FakeConsentChain(), 300);
-    chain.consents.set(ID, CONSENT);
-    await view.getConsent(ID);
-    chain.breakStream();
-    await until(() => !view.following);
+    const { chain, view } = await brokenAfterARead(300);
     await view.getConsent(ID);
     expect(chain.reads).toBe(2);
     await until(() => view.following);
