@@ -8,9 +8,13 @@
  *   consent from memory and marks it revoked, so the next request reads it again and is refused even when the
  *   peer answering that read has not caught up yet.
  * - A consent is served from memory only while the event stream is open and was opened before the consent was
- *   read. The stream starts at the chain's height read just before it opens, so no change committed after a
- *   cached read can be missed; when the stream breaks, memory is dropped and every request reads the chain
- *   until a new stream is open (then a revocation committed meanwhile is read, not missed).
+ *   read. The first stream starts at the chain's height read just before it opens, so no change committed after
+ *   a cached read can be missed; when the stream breaks, memory is dropped and every request reads the chain
+ *   until a new stream is open.
+ * - A revocation is final, and an active answer is never kept for a consent this node saw revoked: a read from a
+ *   peer behind the revoking block would otherwise be served from memory for good (review29 C1). A reopened
+ *   stream resumes where the last one stopped, not at the chain's present, so a revocation committed while it
+ *   was down arrives as an event too: memory a lagging read filled meanwhile is corrected when it does.
  * - A read that overlaps a change of the same consent, or a broken stream, is used for that request but not kept.
  */
 import type { Consent } from '../../chaincode/src/protocol.ts';
@@ -51,6 +55,8 @@ export class ConsentView implements ConsentLedger {
   readonly #revoked = new Set<string>();
   /** Bumped at every stream opened or lost: a read started under another epoch is not kept. */
   #epoch = 0;
+  /** Where a reopened stream starts: the block of the last change applied, else where the first stream began. */
+  #resumeAt: bigint | undefined;
   #chainReads = 0;
 
   constructor(components: Readonly<ConsentViewComponents>, init: Readonly<ConsentViewInit> = {}) {
@@ -60,7 +66,10 @@ export class ConsentView implements ConsentLedger {
     this.#events = new ChainEventFollower<ConsentChange>(
       chain,
       {
-        open: (height) => chain.consentChanges(height),
+        open: (height) => {
+          this.#resumeAt ??= height;
+          return chain.consentChanges(this.#resumeAt);
+        },
         opened: () => {
           this.#epoch++;
         },
@@ -146,6 +155,7 @@ export class ConsentView implements ConsentLedger {
   }
 
   #keep(consentId: string, consent: Consent): void {
+    if (consent.status === 'active' && this.#revoked.has(consentId)) return;
     this.#consents.set(consentId, consent);
     if (this.#consents.size > this.#maxConsents) {
       const oldest = this.#consents.keys().next();
@@ -154,6 +164,8 @@ export class ConsentView implements ConsentLedger {
   }
 
   #apply(change: ConsentChange): void {
+    // Its block again, not the next: a block's other changes may not have been applied when the stream broke.
+    this.#resumeAt = change.blockNumber;
     this.#consents.delete(change.consentId);
     const read = this.#reads.get(change.consentId);
     if (read !== undefined) read.stale = true;

@@ -5,6 +5,7 @@
  * knows of the requester without the gater cutting the connection (test/p2p-exchange.test.ts runs the real ledger).
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { lpStream } from '@libp2p/utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
@@ -28,7 +29,7 @@ import {
   type SignedEnvelope,
 } from './exchange-messages.ts';
 import type { ExchangeBundle, ProvidedRecord } from './exchange-ports.ts';
-import { ReportProvider } from './exchange-provider.ts';
+import { MAX_EXCHANGES_PER_PEER, ReportProvider } from './exchange-provider.ts';
 import { digestOf, signEnvelope } from './exchange-signatures.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
 import { RegistryView } from './registry-view.ts';
@@ -56,6 +57,7 @@ let registry: RegistryView;
 /** The provider's own view of the registry. */
 let providerView: RegistryView;
 let members: SnapshotMember[];
+let provider: ReportProvider;
 
 const defaultConsent = (): Consent => ({
   consentId: CONSENT_ID,
@@ -157,7 +159,7 @@ beforeAll(async () => {
   ];
   registry.replace(snapshotOf(members));
   providerView = new RegistryView(snapshotOf(members));
-  const provider = new ReportProvider(
+  provider = new ReportProvider(
     {
       mspId: AGENCY,
       receiptKey: agencyKey,
@@ -301,6 +303,64 @@ describe('the provider', () => {
     const refused = await refusalOf(requester().requestReport(query));
     expect(refused.reason).toBe('NOT_REGISTERED');
     expect(refused.detail).toMatch(/is not a registered node of ShanghaiBankMSP/);
+  });
+
+  it('claims no request it refuses for its consent: a replay check costs no disk write before it', async () => {
+    const envelope = requester().signRequest(query);
+    state.getConsent = () => Promise.resolve(undefined);
+    expect((await refusalOf(requester().exchange(AGENCY, envelope))).reason).toBe('NO_CONSENT');
+    // Refused before its claim, the request is new still: served once the consent is on chain, refused after.
+    state.getConsent = consentById;
+    expect((await requester().exchange(AGENCY, envelope)).report.records).toHaveLength(1);
+    expect((await refusalOf(requester().exchange(AGENCY, envelope))).reason).toBe('REPLAY');
+  });
+
+  it(`refuses a peer's exchanges beyond ${MAX_EXCHANGES_PER_PEER} under way as UNAVAILABLE`, async () => {
+    const released = Promise.withResolvers<undefined>();
+    let reading = 0;
+    state.latestRecords = async () => {
+      reading++;
+      await released.promise;
+      return [RECORD];
+    };
+    const held = Array.from({ length: MAX_EXCHANGES_PER_PEER }, () => requester().requestReport(query));
+    await vi.waitFor(
+      () => {
+        expect(reading).toBe(MAX_EXCHANGES_PER_PEER);
+      },
+      { timeout: 20_000 },
+    );
+    const refused = await refusalOf(requester().requestReport(query));
+    expect([refused.reason, refused.detail]).toEqual([
+      'UNAVAILABLE',
+      `peer ${members[0]?.peerId} has ${MAX_EXCHANGES_PER_PEER} exchanges under way with ${AGENCY}: retry when one ends`,
+    ]);
+    released.resolve(undefined);
+    await Promise.all(held);
+    expect((await requester().requestReport(query)).report.records).toHaveLength(1);
+  });
+
+  it('settles once the exchanges under way have ended, their journal writes included', async () => {
+    const released = Promise.withResolvers<undefined>();
+    let reading = false;
+    state.latestRecords = async () => {
+      reading = true;
+      await released.promise;
+      return [RECORD];
+    };
+    const before = provided.length;
+    const exchange = requester().requestReport(query);
+    await vi.waitFor(() => {
+      expect(reading).toBe(true);
+    });
+    let settled = false;
+    const settling = provider.settled().then(() => (settled = true));
+    await sleep(50);
+    expect(settled).toBe(false);
+    released.resolve(undefined);
+    await exchange;
+    await settling;
+    expect(provided.length).toBe(before + 1);
   });
 
   it('refuses a request of a suspended institution as SUSPENDED', async () => {

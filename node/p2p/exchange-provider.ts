@@ -2,14 +2,15 @@
  * The provider's side of `/lianxin/report/1.0.0` (DESIGN §7 step 3). For each inbound stream: read one signed
  * AccessRequest; check, in this order, that it is well formed and addressed to this institution, that the
  * connecting peer is a node of the requester, the requester's signature with its receipt key valid at the
- * request's issue time, the request's times, that its ID and nonce are new (durably), and the consent on chain
- * for this subject, grantee, purpose and every kind now (from the consent view: no chain query per exchange);
+ * request's issue time, the request's times, the consent on chain for this subject, grantee, purpose and every
+ * kind now (from the consent view: no chain query per exchange), and that its ID and nonce are new (durably);
  * then stream the report in chunks and a signed AccessReceipt, or send one signed Refusal with a stable reason.
  * Finally read the requester's signed Acknowledgement. The bundle goes to the journal (durably; it records the
  * receipt on chain) before the receipt is sent, and again with the acknowledgement once that is read.
  *
  * Everything read is attacker-controlled. Bounds: one message of at most `maxMessageBytes`, each within
- * `messageTimeoutMs`, the whole exchange within `exchangeTimeoutMs`; a peer that stops mid-stream is cut.
+ * `messageTimeoutMs`, the whole exchange within `exchangeTimeoutMs`, `MAX_EXCHANGES_PER_PEER` at once from one
+ * peer; a peer that stops mid-stream is cut.
  */
 import type { Connection, Stream } from '@libp2p/interface';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
@@ -73,6 +74,14 @@ function retryHint(err: unknown): string {
   return typeof retryAfterMs === 'number' ? `in ${Math.ceil(retryAfterMs)} ms` : 'shortly';
 }
 
+/**
+ * Exchanges one peer may have under way with this provider at once; beyond, a request is refused UNAVAILABLE
+ * before any check that costs a chain query or a disk write (review29 S6: a registered peer could otherwise keep
+ * 256 streams per connection each asking the chain for a consent that does not exist). A requester's own pipeline
+ * runs 64 (bench/exchange.bench.ts).
+ */
+export const MAX_EXCHANGES_PER_PEER = 64;
+
 /** A consent scope of every kind (chaincode/src/consents.ts). */
 const ALL_KINDS = '*';
 
@@ -101,6 +110,9 @@ export class ReportProvider {
   readonly #exchangeTimeoutMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #now: () => number;
+  /** Exchanges under way by peer ID. */
+  readonly #underWay = new Map<string, number>();
+  readonly #serving = new Set<Promise<void>>();
 
   constructor(components: Readonly<ReportProviderComponents>, init: Readonly<ReportProviderInit> = {}) {
     this.#c = components;
@@ -113,13 +125,32 @@ export class ReportProvider {
 
   /** The libp2p stream handler (`host.handle(EXCHANGE_PROTOCOL, provider.handler)`). */
   readonly handler = (stream: Stream, connection: Connection): void => {
-    void this.#serve(stream, connection.remotePeer.toString()).catch((err: unknown) => {
-      stream.abort(err instanceof Error ? err : new Error(String(err)));
-      this.#onError(err);
-    });
+    const peerId = connection.remotePeer.toString();
+    const underWay = (this.#underWay.get(peerId) ?? 0) + 1;
+    this.#underWay.set(peerId, underWay);
+    const serving = this.#serve(stream, peerId, underWay)
+      .catch((err: unknown) => {
+        stream.abort(err instanceof Error ? err : new Error(String(err)));
+        this.#onError(err);
+      })
+      .finally(() => {
+        this.#serving.delete(serving);
+        const left = (this.#underWay.get(peerId) ?? 1) - 1;
+        if (left === 0) this.#underWay.delete(peerId);
+        else this.#underWay.set(peerId, left);
+      });
+    this.#serving.add(serving);
   };
 
-  async #serve(stream: Stream, remotePeerId: string): Promise<void> {
+  /**
+   * Waits for the exchanges under way to end, their journal writes included: the node closes its database after
+   * (stop the host first, which ends their streams).
+   */
+  async settled(): Promise<void> {
+    await Promise.all(this.#serving);
+  }
+
+  async #serve(stream: Stream, remotePeerId: string, underWay: number): Promise<void> {
     const exchange = AbortSignal.timeout(this.#exchangeTimeoutMs);
     const lp = lpStream(stream, { maxDataLength: this.#maxMessageBytes });
     const read = async () =>
@@ -133,7 +164,15 @@ export class ReportProvider {
       throw new P2pError('BAD_MESSAGE', `the first frame must be a request, not ${first.kind}`);
     const envelope = first.envelope;
     const decoded = decodeRequest(envelope);
-    const checked = decoded instanceof Refused ? decoded : await this.#check(envelope, decoded, remotePeerId, exchange);
+    const checked =
+      decoded instanceof Refused
+        ? decoded
+        : underWay > MAX_EXCHANGES_PER_PEER
+          ? new Refused(
+              'UNAVAILABLE',
+              `peer ${remotePeerId} has ${MAX_EXCHANGES_PER_PEER} exchanges under way with ${this.#c.mspId}: retry when one ends`,
+            )
+          : await this.#check(envelope, decoded, remotePeerId, exchange);
     if (checked instanceof Refused) {
       // A request that does not decode is refused without its ID.
       await this.#refuse(lp, envelope, decoded instanceof Refused ? '' : decoded.requestId, checked, exchange);
@@ -203,11 +242,13 @@ export class ReportProvider {
     const now = this.#now();
     const timeProblem = requestTimeProblem(request, now);
     if (timeProblem !== undefined) return new Refused('EXPIRED_REQUEST', timeProblem);
+    const consentRefusal = await this.#checkConsent(request, now);
+    if (consentRefusal !== undefined) return consentRefusal;
+    // After the consent check, which only reads: a request refused before here costs no synced write. A replay
+    // is still refused, since nothing is read or sent before the claim is won, and only one claim of an ID wins.
     if (!(await this.#c.replay.claim(request.requestId, request.nonce, request.expiresAtMs))) {
       return new Refused('REPLAY', `request ${request.requestId} or its nonce was seen before`);
     }
-    const consentRefusal = await this.#checkConsent(request, now);
-    if (consentRefusal !== undefined) return consentRefusal;
     let records: ProvidedRecord[];
     try {
       records = await this.#c.reports.latestRecords(request.subject, request.kinds, { signal });

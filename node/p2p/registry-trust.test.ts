@@ -77,11 +77,16 @@ describe('the registry reads behind the report exchange', () => {
     expect(trust.verifyAttestation(attestation)).toMatchObject({ ok: false });
   });
 
-  it('admits nobody until the chain first answers, then keeps the last view when a read fails', async () => {
+  it('admits nobody while the first read fails, throws at every later failure, and keeps the last view', async () => {
     const bankA = await createTestOrg('BankAMSP', 'bank');
     const unread: unknown[] = [];
     const trust = registryTrust({
-      chain: chainAnswering([new Error('ledger down'), rowsOf([bankA]), new Error('ledger down again')]),
+      chain: chainAnswering([
+        new Error('ledger down'),
+        new Error('chaincode still launching'),
+        rowsOf([bankA]),
+        new Error('ledger down again'),
+      ]),
       channel: CHANNEL,
       onUnread: (err) => unread.push(err),
       onBundleRefused: (err) => {
@@ -90,6 +95,8 @@ describe('the registry reads behind the report exchange', () => {
     });
     expect(await trust.registrySnapshot()).toEqual({ organizations: [], keys: [], nodes: [] });
     expect(unread).toEqual([new Error('ledger down')]);
+    // A refresh's failure is thrown, not an empty registry: the follower and the upkeep read again (review29 C2).
+    await expect(trust.registrySnapshot()).rejects.toThrow('chaincode still launching');
     expect((await trust.registrySnapshot()).organizations).toHaveLength(1);
     await expect(trust.registrySnapshot()).rejects.toThrow('ledger down again');
     expect(unread).toHaveLength(1);

@@ -20,7 +20,7 @@ export interface RegistryTrustComponents {
   readonly chain: Pick<LianxinChain, 'registrySnapshot'>;
   /** The channel the bundle names. */
   readonly channel: string;
-  /** The chain did not answer before its first answer: nobody is admitted until it does. */
+  /** The chain did not answer the node's first read: nobody is admitted until a later read succeeds. */
   readonly onUnread: (error: unknown) => void;
   /** The registry's rows make no trust bundle: attestations use the last one built. */
   readonly onBundleRefused: (error: unknown) => void;
@@ -28,9 +28,12 @@ export interface RegistryTrustComponents {
 
 export interface RegistryTrust {
   /**
-   * Reads the registry from the chain and rebuilds the trust bundle from it. Before the chain's first answer a
-   * failed read gives an empty registry (the refresh timer asks again); after it, the read's error is thrown, so
-   * the caller keeps its last view.
+   * Reads the registry from the chain and rebuilds the trust bundle from it. The first read, the node's start,
+   * gives an empty registry when it fails (the node starts, admitting nobody); every later failed read throws, so
+   * that the caller keeps its last view and its retry runs: the registry follower's `opened` failing keeps it
+   * unfollowed, and then the upkeep reads again each interval and the follower at each reopen (review29 C2: an
+   * empty answer instead counted as read, the follower set `following`, and nobody read again until a registry
+   * change — the node admitted no peer for days).
    */
   readonly registrySnapshot: () => Promise<RegistrySnapshot>;
   /** Verifies an attestation with the last bundle built. */
@@ -42,7 +45,7 @@ const EMPTY_REGISTRY: RegistrySnapshot = { organizations: [], keys: [], nodes: [
 
 export function registryTrust(c: Readonly<RegistryTrustComponents>): RegistryTrust {
   let bundle: TrustBundle | undefined;
-  let snapshotRead = false;
+  let firstRead = true;
   const rebuildBundle = (snapshot: RegistrySnapshot): void => {
     try {
       bundle = parseTrustBundle(
@@ -60,12 +63,13 @@ export function registryTrust(c: Readonly<RegistryTrustComponents>): RegistryTru
   };
   return {
     registrySnapshot: async () => {
+      const first = firstRead;
+      firstRead = false;
       let snapshot: RegistrySnapshot;
       try {
         snapshot = await c.chain.registrySnapshot();
-        snapshotRead = true;
       } catch (err) {
-        if (snapshotRead) throw err;
+        if (!first) throw err;
         c.onUnread(err);
         return EMPTY_REGISTRY;
       }

@@ -105,3 +105,42 @@ export class RegistryView implements PeerRegistry {
 export async function loadRegistryView(chain: Pick<LianxinChain, 'registrySnapshot'>): Promise<RegistryView> {
   return new RegistryView(await chain.registrySnapshot());
 }
+
+/**
+ * Replaces `view` with a fresh read of the registry, one read at a time: a refresh asked while a read is under way
+ * runs once after it, for every caller that asked meanwhile, and each caller's promise settles with a read begun
+ * after it asked. Overlapping reads may finish out of order, and an older one applied last would drop a suspension
+ * or a key revocation with nothing to correct it (review29 S4).
+ */
+export function registryRefresher(
+  view: Pick<RegistryView, 'replace'>,
+  read: () => Promise<RegistrySnapshot>,
+): () => Promise<void> {
+  let current: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const start = (): Promise<void> => {
+    const refresh = read().then((snapshot) => {
+      view.replace(snapshot);
+    });
+    current = refresh;
+    const done = () => {
+      if (current === refresh) current = undefined;
+    };
+    refresh.then(done, done);
+    return refresh;
+  };
+  return () => {
+    if (next !== undefined) return next;
+    if (current === undefined) return start();
+    next = current
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        next = undefined;
+        return start();
+      });
+    return next;
+  };
+}

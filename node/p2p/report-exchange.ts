@@ -26,7 +26,7 @@ import { ReportProvider, type ReportProviderInit } from './exchange-provider.ts'
 import { ReportRequester, type ReportRequesterInit } from './exchange-requester.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
 import { RegistryFollower } from './registry-follower.ts';
-import { RegistryView } from './registry-view.ts';
+import { registryRefresher, RegistryView } from './registry-view.ts';
 import { ReplayGuard, type ReplayDatabase } from './replay-guard.ts';
 
 export interface ReportExchangeComponents {
@@ -104,11 +104,9 @@ export async function startReportExchange(
 ): Promise<ReportExchange> {
   const onError = c.onError ?? (() => undefined);
   const registry = new RegistryView(await c.chain.registrySnapshot());
-  const refreshRegistry = async () => {
-    registry.replace(await c.chain.registrySnapshot());
-  };
+  // The follower's reads and the upkeep's, one at a time: an older read landing last would undo a newer one.
+  const refreshRegistry = registryRefresher(registry, () => c.chain.registrySnapshot());
   const registryFollower = new RegistryFollower({ chain: c.chain, refresh: refreshRegistry, onError });
-  registryFollower.start();
   const journal = new ChainExchangeJournal({
     db: c.journalDb,
     chain: c.chain,
@@ -118,7 +116,6 @@ export async function startReportExchange(
     ...(c.log === undefined ? {} : { accessLog: { org: c.mspId, log: c.log } }),
   });
   const consents = new ConsentView({ chain: c.chain, onError }, init.consents);
-  consents.start();
   const host = await startP2pHost({
     privateKey: c.p2pKey,
     listen: c.listen,
@@ -140,10 +137,20 @@ export async function startReportExchange(
     },
     { onError, ...init.provider },
   );
-  await host.handle(EXCHANGE_PROTOCOL, provider.handler);
-  // The regulator's bundle fetch (audit-protocol.ts): served from the journal, to regulators only.
-  await host.handle(AUDIT_PROTOCOL, bundleServer({ registry, journal, onError }));
-  await journal.start();
+  try {
+    await host.handle(EXCHANGE_PROTOCOL, provider.handler);
+    // The regulator's bundle fetch (audit-protocol.ts): served from the journal, to regulators only.
+    await host.handle(AUDIT_PROTOCOL, bundleServer({ registry, journal, onError }));
+    await journal.start();
+  } catch (err) {
+    await host.stop();
+    throw err;
+  }
+  // Started once nothing else can fail: a start that throws leaves no stream followed nor host listening. A
+  // registry change committed since the first read is read when the follower opens; until the consent view
+  // follows, lookups read the chain.
+  registryFollower.start();
+  consents.start();
   const requester = new ReportRequester(
     {
       mspId: c.mspId,
@@ -172,6 +179,8 @@ export async function startReportExchange(
     stopUpkeep();
     await registryFollower.stop();
     await host.stop();
+    // An exchange still writing its bundle would hit a closed database, and its receipt be recorded next start.
+    await provider.settled();
     await consents.stop();
     await journal.settled();
   };

@@ -1,0 +1,83 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { describe, expect, it } from 'vitest';
+import type { CloseableAsyncIterable } from '@hyperledger/fabric-gateway';
+import { openNodeDatabase } from '../store/index.ts';
+import { generateTestKey } from '../receipts/test-fixtures.ts';
+import { FakeIndexChain } from '../services/test-node-parts.ts';
+import { startReportExchange, type ReportExchangeComponents } from './report-exchange.ts';
+
+/** A chain that answers an empty registry and counts the event streams opened and not closed yet. */
+function countingChain(): ReportExchangeComponents['chain'] & { readonly open: () => number } {
+  let open = 0;
+  const stream = <T>(): Promise<CloseableAsyncIterable<T>> => {
+    open++;
+    let closed = false;
+    const close = () => {
+      if (!closed) open--;
+      closed = true;
+    };
+    return Promise.resolve({
+      // Ends when closed, having carried no event.
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<T>> => {
+          while (!closed) await sleep(5);
+          return { done: true, value: undefined };
+        },
+      }),
+      close,
+      [Symbol.dispose]: close,
+    });
+  };
+  const unused = () => Promise.reject(new Error('not asked in this test'));
+  return {
+    open: () => open,
+    registrySnapshot: () => Promise.resolve({ organizations: [], keys: [], nodes: [] }),
+    chainInfo: () =>
+      Promise.resolve({ height: 1n, currentBlockHash: new Uint8Array(), previousBlockHash: new Uint8Array() }),
+    registryChanges: stream,
+    consentChanges: stream,
+    getConsent: unused,
+    recordAccessReceipt: unused,
+    recordAccessReceipts: unused,
+    blockNumberOf: unused,
+  };
+}
+
+describe('startReportExchange', () => {
+  it('leaves no chain event stream followed when its host cannot listen', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-report-exchange-'));
+    const db = await openNodeDatabase(dir);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const chain = countingChain();
+      const { port } = taken.address() as AddressInfo;
+      await expect(
+        startReportExchange({
+          mspId: 'HangzhouCreditMSP',
+          p2pKey: await generateKeyPair('Ed25519'),
+          listen: [`/ip4/127.0.0.1/tcp/${port}`],
+          receiptKey: generateTestKey(),
+          chain,
+          reports: { latestRecords: () => Promise.resolve([]) },
+          index: new FakeIndexChain(),
+          verifyAttestation: () => ({ ok: false, code: 'UNKNOWN_ISSUER', reason: 'not asked in this test' }),
+          replayDb: db.exchangeReplay,
+          journalDb: db.exchangeJournal,
+        }),
+      ).rejects.toThrow(/configured addresses failed/);
+      // Followers left running would have opened their streams by now (every answer above is immediate).
+      await sleep(100);
+      expect(chain.open()).toBe(0);
+    } finally {
+      taken.close();
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
