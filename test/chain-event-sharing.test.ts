@@ -200,6 +200,44 @@ describe("a node's chaincode events", () => {
     expect(hub.openStreams).toBe(0);
   });
 
+  it("counts a subscription's progress by every event the stream passed it, not only those of its name", async () => {
+    // A follower whose stream broke resumes where the stream was, not at its last event (the consent view's
+    // last change may be days of anchors back).
+    const hub = new ChaincodeEventHub((startBlock) => bank.network.getChaincodeEvents(CHAINCODE_NAME, { startBlock }));
+    const consentsSeen = await hub.subscribe('ConsentChanged', { block: BigInt(net.ledger.height) });
+    const lastBlock = () => BigInt(net.ledger.height) - 1n;
+    expect(consentsSeen.passedBlock).toBeUndefined();
+    await anchorRecords(1);
+    const anchoredAt = lastBlock();
+    await eventually(() => Promise.resolve(consentsSeen.passedBlock === anchoredAt || undefined), {
+      what: 'the anchor passed',
+    });
+    // An event of its name not yet taken holds it back, whatever passes meanwhile.
+    const now = Date.now();
+    await bank.submit(
+      'GrantConsent',
+      testUscc(203),
+      BANK,
+      'LOAN_APPROVAL',
+      '["loan"]',
+      new Date(now - DAY).toISOString(),
+      new Date(now + DAY).toISOString(),
+      sha256Hex('authorization 3'),
+    );
+    const grantedAt = lastBlock();
+    await anchorRecords(1);
+    expect(consentsSeen.passedBlock).toBe(anchoredAt);
+    const heard = await consentsSeen[Symbol.asyncIterator]().next();
+    expect(heard.done).toBe(false);
+    expect(consentsSeen.passedBlock).toBe(grantedAt);
+    await anchorRecords(1);
+    const later = lastBlock();
+    await eventually(() => Promise.resolve(consentsSeen.passedBlock === later || undefined), {
+      what: 'the next anchor passed',
+    });
+    consentsSeen.close();
+  });
+
   it('tells each follower sharing the stream when it ends', async () => {
     await net.ledger.stop();
     await eventually(

@@ -25,6 +25,15 @@ export interface EventStart {
   readonly afterTransactionId?: string;
 }
 
+/**
+ * A subscription's events; `passedBlock` is how far the stream has gone for it: every event of its name up to that
+ * block was taken from it. A follower whose stream broke resumes there, not at its last event of its name, which
+ * may be days of other events back (a consent change among a node's anchors).
+ */
+export interface ChaincodeEventSubscription<T> extends CloseableAsyncIterable<T> {
+  readonly passedBlock: bigint | undefined;
+}
+
 /** The chaincode's events from block `startBlock` on, every name, until closed. */
 export type OpenChaincodeEvents = (startBlock: bigint) => Promise<CloseableAsyncIterable<ChaincodeEvent>>;
 
@@ -50,6 +59,8 @@ interface Subscriber {
   readonly queue: (ChaincodeEvent | undefined)[];
   head: number;
   queuedBytes: number;
+  /** The last event the stream handed out with this subscriber's queue taken to its end (`passedBlock`). */
+  passed: Position | undefined;
   /** Set when the subscription ends: `error` undefined for an end without failure. */
   ended: { readonly error: unknown } | undefined;
   /** Wakes the reader waiting for an event or the end. */
@@ -97,13 +108,14 @@ export class ChaincodeEventHub {
    * The chaincode's events named `name` after `from`, in chain order, until closed; a broken stream ends the
    * iteration with the stream's error. Rejects when no stream can be opened.
    */
-  async subscribe(name: string, from: EventStart): Promise<CloseableAsyncIterable<ChaincodeEvent>> {
+  async subscribe(name: string, from: EventStart): Promise<ChaincodeEventSubscription<ChaincodeEvent>> {
     const subscriber: Subscriber = {
       name,
       from,
       queue: [],
       head: 0,
       queuedBytes: 0,
+      passed: undefined,
       ended: undefined,
       wake: undefined,
       stream: undefined,
@@ -162,7 +174,10 @@ export class ChaincodeEventHub {
         if (!isAfter(position, subscriber.from, subscriber)) continue;
         subscriber.from = undefined;
       }
-      if (event.eventName !== subscriber.name) continue;
+      if (event.eventName !== subscriber.name) {
+        if (subscriber.head === subscriber.queue.length) subscriber.passed = position;
+        continue;
+      }
       subscriber.queue.push(event);
       subscriber.queuedBytes += event.payload.length;
       subscriber.wake?.();
@@ -250,7 +265,7 @@ export class ChaincodeEventHub {
     else stream.room?.();
   }
 
-  #subscription(subscriber: Subscriber): CloseableAsyncIterable<ChaincodeEvent> {
+  #subscription(subscriber: Subscriber): ChaincodeEventSubscription<ChaincodeEvent> {
     const close = () => {
       this.#leave(subscriber);
     };
@@ -265,6 +280,7 @@ export class ChaincodeEventHub {
             subscriber.head = 0;
           }
           subscriber.queuedBytes -= event.payload.length;
+          subscriber.passed = { block: event.blockNumber, transactionId: event.transactionId };
           subscriber.stream?.room?.();
           return event;
         }
@@ -285,6 +301,9 @@ export class ChaincodeEventHub {
         } finally {
           close();
         }
+      },
+      get passedBlock() {
+        return subscriber.passed?.block;
       },
       close,
       [Symbol.dispose]: close,

@@ -25,4 +25,5 @@ export {
 } from './lianxin-chain.ts';
 export { ChainError, firstAvailableBlock, isNoSuchTransaction, type ChainErrorCode } from './errors.ts';
 export { ChainEventFollower, type ChainEventFollowerInit, type ChainEventHandlers } from './chain-event-follower.ts';
+export type { ChaincodeEventSubscription } from './chaincode-event-hub.ts';
 export { lostCommits, positionOffChain, type CommitRow, type OffChain } from './lost-commits.ts';

@@ -42,7 +42,7 @@ import type {
 import { fetchConfigBlock } from '../../network/client/index.ts';
 import { readChannelMsps } from '../../network/ledger/block/index.ts';
 import type { OrgRootCerts } from '../../network/pki/index.ts';
-import { ChaincodeEventHub, type EventStart } from './chaincode-event-hub.ts';
+import { ChaincodeEventHub, type ChaincodeEventSubscription, type EventStart } from './chaincode-event-hub.ts';
 import { ChainError } from './errors.ts';
 
 export type {
@@ -358,7 +358,7 @@ export class LianxinChain {
    * Every committed GrantConsent and RevokeConsent from block `startBlock` on, in chain order; it goes on until
    * closed. A broken connection ends the iteration with a ChainError.
    */
-  consentChanges(startBlock: bigint): Promise<CloseableAsyncIterable<ConsentChange>> {
+  consentChanges(startBlock: bigint): Promise<ChaincodeEventSubscription<ConsentChange>> {
     return this.#chaincodeEvents('ConsentChanged', toConsentChange, { block: startBlock });
   }
 
@@ -379,8 +379,8 @@ export class LianxinChain {
     name: string,
     decode: (event: ChaincodeEvent) => T,
     from: EventStart,
-  ): Promise<CloseableAsyncIterable<T>> {
-    let events: CloseableAsyncIterable<ChaincodeEvent>;
+  ): Promise<ChaincodeEventSubscription<T>> {
+    let events: ChaincodeEventSubscription<ChaincodeEvent>;
     try {
       events = await this.#events.subscribe(name, from);
     } catch (err) {
@@ -398,6 +398,9 @@ export class LianxinChain {
         } finally {
           close();
         }
+      },
+      get passedBlock() {
+        return events.passedBlock;
       },
       close,
       [Symbol.dispose]: close,

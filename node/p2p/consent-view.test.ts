@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CloseableAsyncIterable } from '@hyperledger/fabric-gateway';
 import type { Consent } from '../../chaincode/src/protocol.ts';
-import { ChainError, type ConsentChange } from '../ledger/index.ts';
+import { ChainError, type ChaincodeEventSubscription, type ConsentChange } from '../ledger/index.ts';
 import { ConsentView } from './consent-view.ts';
 
 const ID = 'c'.repeat(64);
@@ -54,7 +53,7 @@ class FakeConsentChain {
     });
   }
 
-  consentChanges(startBlock: bigint): Promise<CloseableAsyncIterable<ConsentChange>> {
+  consentChanges(startBlock: bigint): Promise<ChaincodeEventSubscription<ConsentChange>> {
     this.streamsOpened++;
     const queue = this.#committed.filter((change) => change.blockNumber >= startBlock);
     let wake: (() => void) | undefined;
@@ -72,11 +71,16 @@ class FakeConsentChain {
       closed = true;
       wake?.();
     };
+    let passedBlock: bigint | undefined;
     return Promise.resolve({
+      get passedBlock() {
+        return passedBlock;
+      },
       async *[Symbol.asyncIterator]() {
         for (;;) {
           const next = queue.shift();
           if (next !== undefined) {
+            passedBlock = next.blockNumber;
             yield next;
             continue;
           }

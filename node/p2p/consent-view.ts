@@ -13,12 +13,19 @@
  *   until a new stream is open.
  * - A revocation is final, and an active answer is never kept for a consent this node saw revoked: a read from a
  *   peer behind the revoking block would otherwise be served from memory for good (review29 C1). A reopened
- *   stream resumes where the last one stopped, not at the chain's present, so a revocation committed while it
- *   was down arrives as an event too: memory a lagging read filled meanwhile is corrected when it does.
+ *   stream resumes at the block the last one had passed (its block again: harmless), not at the chain's present,
+ *   so a revocation committed while it was down arrives as an event too: memory a lagging read filled meanwhile
+ *   is corrected when it does. "Passed" counts the chaincode's other events (anchors) too, so a break replays
+ *   from where the stream was, not from the last consent change, which may be days of anchors back.
  * - A read that overlaps a change of the same consent, or a broken stream, is used for that request but not kept.
  */
 import type { Consent } from '../../chaincode/src/protocol.ts';
-import { ChainEventFollower, type ConsentChange, type LianxinChain } from '../ledger/index.ts';
+import {
+  ChainEventFollower,
+  type ChaincodeEventSubscription,
+  type ConsentChange,
+  type LianxinChain,
+} from '../ledger/index.ts';
 import type { ConsentLedger } from './exchange-ports.ts';
 
 export interface ConsentViewComponents {
@@ -55,8 +62,12 @@ export class ConsentView implements ConsentLedger {
   readonly #revoked = new Set<string>();
   /** Bumped at every stream opened or lost: a read started under another epoch is not kept. */
   #epoch = 0;
-  /** Where a reopened stream starts: the block of the last change applied, else where the first stream began. */
+  /**
+   * Where a reopened stream starts: the block the last stream had passed (every consent change up to it applied),
+   * else where the first stream began.
+   */
   #resumeAt: bigint | undefined;
+  #stream: ChaincodeEventSubscription<ConsentChange> | undefined;
   #chainReads = 0;
 
   constructor(components: Readonly<ConsentViewComponents>, init: Readonly<ConsentViewInit> = {}) {
@@ -66,9 +77,13 @@ export class ConsentView implements ConsentLedger {
     this.#events = new ChainEventFollower<ConsentChange>(
       chain,
       {
-        open: (height) => {
+        open: async (height) => {
+          const passed = this.#stream?.passedBlock;
+          if (passed !== undefined && (this.#resumeAt === undefined || passed > this.#resumeAt))
+            this.#resumeAt = passed;
           this.#resumeAt ??= height;
-          return chain.consentChanges(this.#resumeAt);
+          this.#stream = await chain.consentChanges(this.#resumeAt);
+          return this.#stream;
         },
         opened: () => {
           this.#epoch++;
@@ -164,8 +179,6 @@ export class ConsentView implements ConsentLedger {
   }
 
   #apply(change: ConsentChange): void {
-    // Its block again, not the next: a block's other changes may not have been applied when the stream broke.
-    this.#resumeAt = change.blockNumber;
     this.#consents.delete(change.consentId);
     const read = this.#reads.get(change.consentId);
     if (read !== undefined) read.stale = true;

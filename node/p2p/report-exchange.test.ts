@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { describe, expect, it } from 'vitest';
-import type { CloseableAsyncIterable } from '@hyperledger/fabric-gateway';
+import type { ChaincodeEventSubscription } from '../ledger/index.ts';
 import { openNodeDatabase } from '../store/index.ts';
 import { generateTestKey } from '../receipts/test-fixtures.ts';
 import { FakeIndexChain } from '../services/test-node-parts.ts';
@@ -14,7 +14,7 @@ import { startReportExchange, type ReportExchangeComponents } from './report-exc
 /** A chain that answers an empty registry and counts the event streams opened and not closed yet. */
 function countingChain(): ReportExchangeComponents['chain'] & { readonly open: () => number } {
   let open = 0;
-  const stream = <T>(): Promise<CloseableAsyncIterable<T>> => {
+  const stream = <T>(): Promise<ChaincodeEventSubscription<T>> => {
     open++;
     let closed = false;
     const close = () => {
@@ -22,6 +22,7 @@ function countingChain(): ReportExchangeComponents['chain'] & { readonly open: (
       closed = true;
     };
     return Promise.resolve({
+      passedBlock: undefined,
       // Ends when closed, having carried no event.
       [Symbol.asyncIterator]: () => ({
         next: async (): Promise<IteratorResult<T>> => {
