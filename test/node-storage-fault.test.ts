@@ -84,7 +84,7 @@ describe('a disk full under the node process', () => {
       checkpoint: { intervalSeconds: 1, leaves: 1_000 },
       ingest: { maxBatchRecords: BATCH_RECORDS },
       // The watermark is not under test here: the disk really fills.
-      storage: { minFreeMegabytes: 0, probeIntervalMs: 200 },
+      storage: { minFreeMegabytes: 0, probeIntervalMs: 500 },
     });
     const flag = flagDir === undefined ? undefined : join(flagDir, 'full');
     node = await startNodeProcess(config, flag === undefined ? {} : { enospcWhile: flag });
@@ -127,6 +127,26 @@ describe('a disk full under the node process', () => {
           expect.objectContaining({ component: 'storage', reason: expect.stringMatching(/disk is full/) as unknown }),
         ]),
       );
+
+      // While the disk stays full, the store is kept open (a reopen would write), so reads go on. What the failed
+      // write left free (LevelDB removes a table it could not finish) might hold a reopen: taken too. (An injected
+      // ENOSPC leaves the disk room to reopen.)
+      if (fs) {
+        await fs.fillAll();
+        await eventually(
+          async () => {
+            const { body } = await healthz(operations);
+            return JSON.stringify(body).includes('kept open for reads') ? true : undefined;
+          },
+          { what: 'a probe that keeps the store open' },
+        );
+        const during = await unary<object, RecordStatus__Output>((req, cb) => records.GetRecordStatus(req, cb), {
+          subject: testUscc(0),
+          kind: 'loan',
+          version: 1,
+        });
+        expect(during.state).toMatch(/^EVIDENCE_STATE_(PENDING|CHECKPOINTED|ANCHORED)$/);
+      }
 
       // Space freed: the same batch, resent after the hint, is taken; no restart.
       const freedAt = Date.now();

@@ -324,12 +324,21 @@ export class TileStore {
     return this.#size;
   }
 
-  /** Appends leaves in one synced batch; concurrent calls are applied one after the other, in call order. */
+  /**
+   * Appends leaves in one synced batch, `alongside`'s writes in it; concurrent calls are applied one after the other,
+   * in call order. Rejects INVALID_ARGUMENT for a leaf too long, or for `alongside` with no leaves.
+   */
   append(leaves: readonly Uint8Array[], alongside?: Alongside): Promise<AppendResult> {
     const tooLong = leaves.findIndex((leaf) => leaf.length > MAX_LEAF_BYTES);
     if (tooLong >= 0) {
       return Promise.reject(
         new TransparencyLogError('INVALID_ARGUMENT', `leaf ${tooLong} is longer than ${MAX_LEAF_BYTES} bytes`),
+      );
+    }
+    // An append of no leaves writes nothing: writes given along with it would be dropped unwritten.
+    if (leaves.length === 0 && alongside !== undefined) {
+      return Promise.reject(
+        new TransparencyLogError('INVALID_ARGUMENT', 'alongside is given with no leaves: write it on its own'),
       );
     }
     // Copied now: the bytes hashed are the bytes stored, whatever the caller does with its buffers meanwhile.

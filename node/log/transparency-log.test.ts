@@ -658,6 +658,14 @@ describe('transparency log', () => {
     expect(await log.append([])).toEqual({ firstIndex: 1, size: 1 });
   });
 
+  it('refuses writes alongside an append of no leaves, which would drop them unwritten', async () => {
+    const alongside = () => [{ type: 'put', key: Buffer.from('k'), value: Buffer.from('v') }];
+    await expect(log.append([], alongside)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/^alongside /) as unknown,
+    });
+  });
+
   it('refuses indexes and sizes beyond the log, and a consistency proof from size 0', async () => {
     await log.append([testLeaf(0), testLeaf(1)]);
     const outOfRange = { name: 'TransparencyLogError', code: 'OUT_OF_RANGE' };

@@ -7,7 +7,10 @@
  * added before the write that stores it, and until the keys already stored have been loaded the filter answers
  * "may have" for all. The bits are node/store's KeyFilter (≈ 1.25 bytes per updated record, ≈ 1 % false "may have").
  */
-import { KeyFilter, type NodeSublevel } from '../store/index.ts';
+import { KeyFilter, scanKeys, type NodeSublevel } from '../store/index.ts';
+
+const LATEST_KEYS_FROM = Buffer.from('l\u0000');
+const LATEST_KEYS_TO = Buffer.from('l\u0001');
 
 export class LatestKeyFilter {
   readonly #keys = new KeyFilter();
@@ -24,18 +27,15 @@ export class LatestKeyFilter {
 
   /**
    * Adds every latest-version key stored in `db`, then answers for real. Keys written meanwhile are added by their
-   * writer before they are written, so the iterator's snapshot misses none. Resolves false (the filter stays
-   * "may have" for all) if the keys could not be read, e.g. the database closed first.
+   * writer before they are written, so the iterator's snapshot misses none. A scan the storage guard's reopen cuts
+   * short goes on once the store is open again (scanKeys). Resolves false (the filter stays "may have" for all) if
+   * the keys could not be read otherwise; stays pending if the store closes for good first.
    */
   async load(db: NodeSublevel): Promise<boolean> {
-    try {
-      for await (const key of db.keys({ gte: Buffer.from('l\u0000'), lt: Buffer.from('l\u0001') })) {
-        this.#keys.add(key);
-      }
-    } catch {
-      return false;
-    }
-    this.#loaded = true;
-    return true;
+    const scanned = await scanKeys(db, LATEST_KEYS_FROM, LATEST_KEYS_TO, (key) => {
+      this.#keys.add(key);
+    });
+    if (scanned) this.#loaded = true;
+    return scanned;
   }
 }

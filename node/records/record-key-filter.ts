@@ -17,13 +17,11 @@
  * Memory: node/store's KeyFilter, ≈ 1.25 bytes per stored record and at most ≈ 10 MiB of room not yet used (≈ 1 %
  * false "may have" per segment).
  */
-import { KeyFilter, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
+import { KeyFilter, scanKeys, type NodeSublevel, type SublevelWrite } from '../store/index.ts';
 
 /** `r ‖ 0x00`, shared by every record key: left out of the hash. */
 const RECORD_KEYS_FROM = Buffer.from('r\u0000', 'latin1');
 const RECORD_KEYS_TO = Buffer.from('r\u0001', 'latin1');
-/** Keys read per call of the start's scan: `for await` costs a promise per key (≈ 3.9 against ≈ 2.6 µs a key). */
-const SCAN_KEYS = 1_000;
 /** The saved filter's header: u64 BE log size ‖ u32 BE chunks. */
 const SAVED_HEADER_KEY = Buffer.from('k\u0000h', 'latin1');
 const SAVED_CHUNK_PREFIX = 'k\u0000c';
@@ -78,8 +76,9 @@ export class RecordKeyFilter {
   /**
    * Takes the filter saved at log size `logSize` (the log's size now, before any record is written), else adds
    * every record key stored in `db`; then answers for real. Keys written meanwhile are added by their writer before
-   * they are written, so the scan's snapshot misses none. Resolves false (the filter stays "may have" for all) if
-   * the keys could not be read, e.g. the database closed first.
+   * they are written, so the scan's snapshot misses none. A scan the storage guard's reopen cuts short goes on
+   * once the store is open again (scanKeys). Resolves false (the filter stays "may have" for all) if the keys could
+   * not be read otherwise; stays pending if the store closes for good first.
    */
   async load(db: NodeSublevel, logSize: number): Promise<boolean> {
     const saved = await savedFilter(db, logSize).catch(() => undefined);
@@ -90,20 +89,11 @@ export class RecordKeyFilter {
       this.#takenAt = logSize;
       return true;
     }
-    try {
-      const keys = db.keys({ gte: RECORD_KEYS_FROM, lt: RECORD_KEYS_TO });
-      try {
-        for (let chunk = await keys.nextv(SCAN_KEYS); chunk.length > 0; chunk = await keys.nextv(SCAN_KEYS)) {
-          for (const key of chunk) this.add(key);
-        }
-      } finally {
-        await keys.close().catch(() => undefined);
-      }
-    } catch {
-      return false;
-    }
-    this.#loaded = true;
-    return true;
+    const scanned = await scanKeys(db, RECORD_KEYS_FROM, RECORD_KEYS_TO, (key) => {
+      this.add(key);
+    });
+    if (scanned) this.#loaded = true;
+    return scanned;
   }
 
   /**

@@ -23,3 +23,4 @@ export { restoreStoreEntries, type EntryPlacement } from './restore-entries.ts';
 export { nodeEntryPlacement } from './chain-index-layout.ts';
 export { RowBatch, type IndexedRows } from './row-batch.ts';
 export { KeyFilter, KEY_FILTER_MIN_KEYS, hashKeyInto } from './key-filter.ts';
+export { scanKeys } from './key-scan.ts';

@@ -1,9 +1,10 @@
 /**
  * A Bloom filter over LevelDB keys, kept in memory so that a reader skips the LevelDB read of a key that was never
- * stored. Two users: the chain index's `latest/` keys (applying an anchor: a bulk load is almost all new subjects,
+ * stored. Three users: the chain index's `latest/` keys (applying an anchor: a bulk load is almost all new subjects,
  * each one's read a LevelDB miss probing every level and charging a "seek" that schedules compaction, ≈60 % of a
- * follower's CPU per entry; bench/RESULTS.md, "issue 13: index"), and the record store's latest-version keys (a
- * record never updated is looked up in one read; node/records/latest-key-filter.ts).
+ * follower's CPU per entry; bench/RESULTS.md, "issue 13: index"), the record store's record keys (a commit reads
+ * only the records it may have stored; node/records/record-key-filter.ts), and its latest-version keys (a record
+ * never updated is looked up in one read; node/records/latest-key-filter.ts).
  *
  * What a caller may assume: `mightContain` is false only for a key never added. It says nothing about keys stored
  * before the filter existed: the owner adds every stored key (a scan) and every key it writes, and trusts a
@@ -14,9 +15,10 @@
  * touches one cache line. ≈10 bits per key. The filter grows by segments, each twice the last up to 8M keys and
  * then 8M keys each, so it never has to be rebuilt from the database; a lookup asks each segment (5 at 23 million
  * keys). Segments stop doubling because a node holds two of these filters over every record (the chain index's
- * and the record store's): doubling to 16M keys held 31M keys' room (≈ 39 MB) for 16–23M keys, and stepped both
- * filters up by 20 MB at once past 15M records, which the 20M-record soak counted as growth (bench/RESULTS.md,
- * "the 20M-record memory soak again"); 8M-key segments keep at most ≈ 10 MB per filter unused.
+ * and the record store's record keys; its latest-version keys' holds only records updated): doubling to 16M keys
+ * held 31M keys' room (≈ 39 MB) for 16–23M keys, and stepped both filters up by 20 MB at once past 15M records,
+ * which the 20M-record soak counted as growth (bench/RESULTS.md, "the 20M-record memory soak again"); 8M-key
+ * segments keep at most ≈ 10 MB per filter unused.
  */
 
 /** Odd constants from the Parquet SBBF specification: word i of a block gets bit (h × SALT[i]) >>> 27. */

@@ -14,6 +14,7 @@ import { assertLevelDbRunsHere } from '../../network/leveldb/binding-cpu.ts';
 import type { AlongsideWrite, LogDatabase, LogPut } from '../log/index.ts';
 import { CHAIN_INDEX_DIR, CHAIN_INDEX_SUBLEVELS, holdsChainIndex } from './chain-index-layout.ts';
 import { NodeStoreError } from './errors.ts';
+import { checkRoomToReopen } from './reopen-room.ts';
 import { classifyStorageFault, StorageGuard, type StorageFault } from './storage-guard.ts';
 import { RowBatch, type IndexedRows, type RowSink } from './row-batch.ts';
 
@@ -255,9 +256,16 @@ export async function openNodeDatabase(
     probeIntervalMs: options.probeIntervalMs ?? 1_000,
     // The same Level and sublevel objects, closed and opened again: every holder of a sublevel keeps using it.
     // A fault met in either database refuses writes to both, and both are probed; only one a write failed in is
-    // reopened (LevelDB keeps such an error for good), so the other serves its reads meanwhile.
+    // reopened (LevelDB keeps such an error for good), so the other serves its reads meanwhile — and that one too
+    // until its disk has room for the reopen (reopen-room.ts).
     reopen: async () => {
       const failed = databases.filter(({ guarded }) => guarded.writeFailed);
+      const names = failed.map(({ dir: at, kind }) => `${STORES[kind].name} ${resolve(at)}`).join(' and ');
+      await checkRoomToReopen(
+        names,
+        failed.map(({ dir: at }) => at),
+        storage.retryAfterMs,
+      );
       const reopened = await Promise.allSettled(failed.map(reopenDatabase));
       for (const result of reopened) if (result.status === 'rejected') throw result.reason;
     },

@@ -137,7 +137,12 @@ describe('a node store in a storage fault', () => {
     cleanup.push(async () => {
       await fs[Symbol.asyncDispose]();
     });
-    const db = await openNodeDatabase(join(fs.dir, 'db'), { probeIntervalMs: PROBE_MS });
+    const changes: unknown[] = [];
+    const db = await openNodeDatabase(join(fs.dir, 'db'), {
+      // Long enough that the disk is filled up before the first probe (below).
+      probeIntervalMs: 300,
+      onStorageChange: (change) => changes.push(change),
+    });
     cleanup.push(() => db.close());
     // Leave less than a memtable (4 MiB): the flush of a table fails, and LevelDB keeps that error for good.
     await fs.fill(9 * 1024 * 1024);
@@ -145,6 +150,15 @@ describe('a node store in a storage fault', () => {
     const { acknowledged, fault } = await writeUntilFault(db, bytes);
     expect(fault).toMatchObject({ code: 'STORAGE_FULL' });
     expect(acknowledged).toBeGreaterThan(0);
+    // What the failed write left free (LevelDB removes a table it could not finish) might hold a reopen.
+    await fs.fillAll();
+
+    // While the disk stays full, the probe has tried to leave the fault (its reason changed) and reads go on: a
+    // reopen, which writes a new MANIFEST and log, is not tried without room for them.
+    await eventually(() => Promise.resolve(changes.length >= 2 ? true : undefined), { what: 'a probe' });
+    expect(db.records.getSync(key(0))).toEqual(Buffer.alloc(bytes, 0));
+    await expectAllReadable(db, acknowledged, bytes);
+    expect(db.storage.fault?.reason).toMatch(/kept open for reads.*MiB are free/);
 
     await fs.free();
     await recovered(db);

@@ -8,9 +8,10 @@
  * later write fails with it, whatever space is freed), and a failed log append may leave a torn record in the
  * write-ahead log: a record written after it in the same log block would be dropped with it at the next open, and
  * that record may have been acknowledged. Reopening replays the log up to the torn record (which was never
- * acknowledged), flushes it to a table and starts a new log; only then does the probe write, and once that write is
- * durable, the hooks registered with `onRecover` resynchronise what their owners keep in memory (a write that
- * failed its sync may still have reached the disk), and writes are admitted again. Nothing acknowledged is lost or
+ * acknowledged), flushes it to a table and starts a new log: writes of its own, so the store is reopened only once
+ * its disk has room for them (reopen-room.ts), and serves reads meanwhile. Only then does the probe write, and once
+ * that write is durable, the hooks registered with `onRecover` resynchronise what their owners keep in memory (a
+ * write that failed its sync may still have reached the disk), and writes are admitted again. Nothing acknowledged is lost or
  * written twice: an acknowledgement is only given for a write that succeeded.
  *
  * Apart from faults, a free-space watermark refuses new ingest (`admitIngest`) before the disk is full, so that
@@ -28,7 +29,10 @@ export interface StorageGuardOptions {
   readonly minFreePercent: number;
   /** How often the probe tries to leave a fault, and how often free space is measured. */
   readonly probeIntervalMs: number;
-  /** Closes and opens the store again (clears LevelDB's sticky background error, starts a new log). */
+  /**
+   * Closes and opens the store again (clears LevelDB's sticky background error, starts a new log); rejects with a
+   * StorageFaultError, closing nothing, while its disk has no room for that.
+   */
   readonly reopen: () => Promise<void>;
   /** One small synced write that passes the guard: the store takes writes again once it succeeds. */
   readonly probe: () => Promise<void>;
@@ -182,6 +186,8 @@ export class StorageGuard {
  */
 export function classifyStorageFault(err: unknown): StorageFaultCode | undefined {
   for (const e of causesOf(err)) {
+    // One the store raised itself (a reopen that waits for room: reopen-room.ts).
+    if (e instanceof StorageFaultError) return e.code;
     const { code } = e as { code?: unknown };
     if (code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test(e.message)) {
       return 'STORAGE_FULL';
@@ -223,4 +229,4 @@ function detailOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
 }
 
-const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;

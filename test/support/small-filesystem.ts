@@ -6,7 +6,7 @@
  * takes the fallback as root too (to run what CI without root runs).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,7 +17,9 @@ export interface SmallFilesystem extends AsyncDisposable {
   readonly dir: string;
   /** Takes the free space but `leaveBytes` (roughly: tmpfs counts pages) with a filler file. */
   fill(leaveBytes: number): Promise<void>;
-  /** Removes the filler. */
+  /** Takes all the free space left, with a second filler beside the first. */
+  fillAll(): Promise<void>;
+  /** Removes the fillers. */
   free(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export async function mountSmallFilesystem(bytes: number): Promise<SmallFilesyst
     return undefined;
   }
   const filler = join(dir, 'filler');
+  const rest = join(dir, 'filler-rest');
   const unmount = async () => {
     await run('umount', ['-l', dir]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
@@ -42,8 +45,16 @@ export async function mountSmallFilesystem(bytes: number): Promise<SmallFilesyst
       const avail = Number(stdout.trim().split('\n').at(-1));
       await writeFile(filler, Buffer.alloc(Math.max(0, avail - leaveBytes)));
     },
+    async fillAll() {
+      const { bavail, bsize } = await statfs(dir);
+      // The kernel counts pages: the last one may not fit, and what was written stays.
+      await writeFile(rest, Buffer.alloc(bavail * bsize)).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+      });
+    },
     async free() {
       await rm(filler, { force: true });
+      await rm(rest, { force: true });
     },
     [Symbol.asyncDispose]: unmount,
   };
