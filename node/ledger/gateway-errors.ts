@@ -6,10 +6,31 @@
 import { CommitError, GatewayError } from '@hyperledger/fabric-gateway';
 import { ChainError } from './errors.ts';
 
-/** `chaincode response 500, CODE: detail` → CODE (chaincode/src/errors.ts). */
-const CHAINCODE_MESSAGE = /chaincode response \d+, ([A-Z_]+): /;
+/**
+ * The chaincode answered (apiutils.go responseStatus: a peer's response of status ≥ 400 with a payload): `chaincode
+ * response 500, <CODE>: <detail>` from Lianxin's chaincode (chaincode/src/errors.ts), any text from a system chaincode
+ * (qscc's `no such transaction ID`, isNoSuchTransaction). The gateway sends it as UNKNOWN on evaluate, in an ABORTED
+ * error's details on endorse.
+ */
+const CHAINCODE_RESPONSE = /chaincode response \d+/;
+const CHAINCODE_CODE = /chaincode response \d+, ([A-Z_]+): /;
 
-const UNAVAILABLE_GRPC_CODES = new Set([1 /* CANCELLED */, 4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
+/**
+ * The peer refused the proposal itself or the orderer the transaction (endorser.go preProcess: a bad signature or
+ * creator, a duplicate ID, an ACL; submit.go: an orderer's 4xx; grpc-js: a message over the size limit, RESOURCE_EXHAUSTED): asking again gets the
+ * same answer. The gateway sends these as FAILED_PRECONDITION (evaluate) or ABORTED (endorse, submit).
+ */
+const REFUSED =
+  /error validating proposal|access denied|duplicate transaction|failed evaluating policy|received unsuccessful response from orderer|private data collection|larger than max/;
+
+/**
+ * Codes of a gateway that could not get an answer now, the chaincode's or a peer's: CANCELLED, UNKNOWN (a peer's
+ * concurrency limit), DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED (a peer's 500 with no payload: the chaincode
+ * down, restarting, timed out; too few endorsements), FAILED_PRECONDITION (discovery finds no peers meeting the
+ * endorsement policy, none of the gateway's organization), UNAVAILABLE. Any other code, or a refusal (REFUSED), is
+ * the gateway's or a peer's verdict on the request.
+ */
+const UNAVAILABLE_GRPC_CODES = new Set([1, 2, 4, 8, 9, 10, 14]);
 
 /** What `err`, thrown by `transaction` (of `transactionId` when known), means for a retry. */
 export function toChainError(err: unknown, transaction: string, transactionId: string | undefined): ChainError {
@@ -18,19 +39,24 @@ export function toChainError(err: unknown, transaction: string, transactionId: s
     return new ChainError('CONFLICT', err.message, { cause: err, transactionId: err.transactionId });
   }
   if (err instanceof GatewayError) {
-    const detail = err.details.map((d) => d.message).find((m) => CHAINCODE_MESSAGE.test(m)) ?? err.message;
-    const chaincodeCode = CHAINCODE_MESSAGE.exec(detail)?.[1];
+    // The peers' own texts first: an ABORTED or UNKNOWN error's message only introduces them.
+    const messages = [...err.details.map((d) => d.message), err.message];
+    const answer = messages.find((m) => CHAINCODE_RESPONSE.test(m));
     // EndorseError and SubmitError carry the client's txid.
     const id = 'transactionId' in err && typeof err.transactionId === 'string' ? err.transactionId : transactionId;
-    if (chaincodeCode !== undefined) {
-      return new ChainError('REJECTED', `${transaction}: ${detail}`, {
+    const ids = id ? { transactionId: id } : {};
+    if (answer !== undefined) {
+      const chaincodeCode = CHAINCODE_CODE.exec(answer)?.[1];
+      return new ChainError('REJECTED', `${transaction}: ${answer}`, {
         cause: err,
-        chaincodeCode,
-        ...(id ? { transactionId: id } : {}),
+        ...(chaincodeCode === undefined ? {} : { chaincodeCode }),
+        ...ids,
       });
     }
-    const code = UNAVAILABLE_GRPC_CODES.has(err.code) ? 'UNAVAILABLE' : 'REJECTED';
-    return new ChainError(code, `${transaction}: ${err.message}`, { cause: err, ...(id ? { transactionId: id } : {}) });
+    const refused = messages.find((m) => REFUSED.test(m));
+    const code = refused === undefined && UNAVAILABLE_GRPC_CODES.has(err.code) ? 'UNAVAILABLE' : 'REJECTED';
+    const why = refused !== undefined && refused !== err.message ? `${err.message}: ${refused}` : err.message;
+    return new ChainError(code, `${transaction}: ${why}`, { cause: err, ...ids });
   }
   return new ChainError('UNAVAILABLE', `${transaction}: ${err instanceof Error ? err.message : String(err)}`, {
     cause: err,
