@@ -1,8 +1,9 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { EndorseError, GatewayError } from '@hyperledger/fabric-gateway';
+import { peer } from '@hyperledger/fabric-protos';
 import { describe, expect, it } from 'vitest';
 import { firstAvailableBlock, isNoSuchTransaction } from './errors.ts';
-import { toChainError } from './gateway-errors.ts';
+import { invalidated, toChainError } from './gateway-errors.ts';
 
 const PEER = 'peer0.hangzhou.lianxin.example:7051';
 
@@ -142,5 +143,23 @@ describe('toChainError: an answer of the chaincode, a peer or an orderer is REJE
     ['a refused commit status', gatewayError(status.PERMISSION_DENIED, 'access denied')],
   ])('%s', (_, err) => {
     expect(classify(err)).toEqual({ code: 'REJECTED', retryable: false, chaincodeCode: undefined });
+  });
+});
+
+describe('toChainError: an invalidated transaction', () => {
+  it.each([
+    ['MVCC_READ_CONFLICT', peer.TxValidationCode.MVCC_READ_CONFLICT, 'CONFLICT'],
+    ['PHANTOM_READ_CONFLICT', peer.TxValidationCode.PHANTOM_READ_CONFLICT, 'CONFLICT'],
+    ['CHAINCODE_VERSION_CONFLICT', peer.TxValidationCode.CHAINCODE_VERSION_CONFLICT, 'CONFLICT'],
+    ['ENDORSEMENT_POLICY_FAILURE', peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE, 'REJECTED'],
+    ['BAD_CREATOR_SIGNATURE', peer.TxValidationCode.BAD_CREATOR_SIGNATURE, 'REJECTED'],
+    ['DUPLICATE_TXID', peer.TxValidationCode.DUPLICATE_TXID, 'REJECTED'],
+  ])('%s (%i) is %s, named with its code', (name, code, expected) => {
+    const err = toChainError(invalidated('AnchorCheckpoint', 'tx-3', code), 'AnchorCheckpoint', 'tx-3');
+    expect([err.code, err.transactionId, err.message]).toEqual([
+      expected,
+      'tx-3',
+      `AnchorCheckpoint tx-3 was invalidated: ${name} (${String(code)})`,
+    ]);
   });
 });

@@ -4,6 +4,7 @@
  * submit.go).
  */
 import { CommitError, GatewayError } from '@hyperledger/fabric-gateway';
+import { peer } from '@hyperledger/fabric-protos';
 import { ChainError } from './errors.ts';
 
 /**
@@ -32,11 +33,34 @@ const REFUSED =
  */
 const UNAVAILABLE_GRPC_CODES = new Set([1, 2, 4, 8, 9, 10, 14]);
 
+/**
+ * Invalidations that another endorsement may not meet (validator/txvalidator): what the transaction read changed
+ * before it committed, or the chaincode's definition did (an upgrade). Any other code (ENDORSEMENT_POLICY_FAILURE,
+ * BAD_CREATOR_SIGNATURE, DUPLICATE_TXID, …) says the same of the next endorsement.
+ */
+const CONFLICT_CODES: ReadonlySet<number> = new Set([
+  peer.TxValidationCode.MVCC_READ_CONFLICT,
+  peer.TxValidationCode.PHANTOM_READ_CONFLICT,
+  peer.TxValidationCode.CHAINCODE_VERSION_CONFLICT,
+]);
+const VALIDATION_CODE_NAMES = new Map(Object.entries(peer.TxValidationCode).map(([name, code]) => [code, name]));
+
+/** The error of `transaction` committed as `transactionId` but invalidated with `code`. */
+export function invalidated(transaction: string, transactionId: string, code: number): CommitError {
+  const name = VALIDATION_CODE_NAMES.get(code) ?? 'an unknown code';
+  return new CommitError({
+    code: code as CommitError['code'],
+    transactionId,
+    message: `${transaction} ${transactionId} was invalidated: ${name} (${String(code)})`,
+  });
+}
+
 /** What `err`, thrown by `transaction` (of `transactionId` when known), means for a retry. */
 export function toChainError(err: unknown, transaction: string, transactionId: string | undefined): ChainError {
   if (err instanceof ChainError) return err;
   if (err instanceof CommitError) {
-    return new ChainError('CONFLICT', err.message, { cause: err, transactionId: err.transactionId });
+    const code = CONFLICT_CODES.has(err.code) ? 'CONFLICT' : 'REJECTED';
+    return new ChainError(code, err.message, { cause: err, transactionId: err.transactionId });
   }
   if (err instanceof GatewayError) {
     // The peers' own texts first: an ABORTED or UNKNOWN error's message only introduces them.

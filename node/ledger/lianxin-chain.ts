@@ -43,7 +43,7 @@ import { readChannelMsps } from '../../network/ledger/block/index.ts';
 import type { OrgRootCerts } from '../../network/pki/index.ts';
 import { ChaincodeEventHub, type EventStart } from './chaincode-event-hub.ts';
 import { ChainError } from './errors.ts';
-import { toChainError } from './gateway-errors.ts';
+import { invalidated, toChainError } from './gateway-errors.ts';
 
 export type {
   AccessReceipt,
@@ -639,9 +639,7 @@ export class LianxinChain {
       onEndorsed?.(transactionId, parse(submitted.getResult()) as T);
       const status = await submitted.getStatus();
       if (!status.successful) {
-        throw new ChainError('CONFLICT', `${transaction} ${transactionId} was invalidated with code ${status.code}`, {
-          transactionId,
-        });
+        throw invalidated(transaction, transactionId, status.code);
       }
       return { result: parse(submitted.getResult()) as T, transactionId, blockNumber: status.blockNumber };
     } catch (err) {
