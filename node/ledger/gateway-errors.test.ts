@@ -163,3 +163,14 @@ describe('toChainError: an invalidated transaction', () => {
     ]);
   });
 });
+
+describe('toChainError: any other error', () => {
+  it('is UNAVAILABLE and keeps the ID of a transaction already sent for ordering', () => {
+    const err = toChainError(new SyntaxError('Unexpected end of JSON input'), 'AnchorCheckpoint', 'tx-4');
+    expect([err.code, err.transactionId, err.message]).toEqual([
+      'UNAVAILABLE',
+      'tx-4',
+      'AnchorCheckpoint: Unexpected end of JSON input',
+    ]);
+  });
+});

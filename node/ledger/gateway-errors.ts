@@ -82,7 +82,10 @@ export function toChainError(err: unknown, transaction: string, transactionId: s
     const why = refused !== undefined && refused !== err.message ? `${err.message}: ${refused}` : err.message;
     return new ChainError(code, `${transaction}: ${why}`, { cause: err, ...ids });
   }
+  // Thrown after submitAsync (reading the result, onEndorsed): the transaction may be with the orderer; its ID
+  // lets the caller ask the chain whether it committed.
   return new ChainError('UNAVAILABLE', `${transaction}: ${err instanceof Error ? err.message : String(err)}`, {
     cause: err,
+    ...(transactionId ? { transactionId } : {}),
   });
 }
