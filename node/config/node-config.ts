@@ -8,8 +8,8 @@ import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import type { OrgRole } from '../../network/pki/index.ts';
+import { parseYamlWithLines, type YamlWithLines } from '../../network/yaml-lines.ts';
 import type { ConnectionLimits } from '../api/index.ts';
 import type { LogLevel } from '../logging/index.ts';
 import { CONFIG_FIELDS, envName, type FieldKind, type FieldPath, type FieldSpec } from './config-fields.ts';
@@ -135,12 +135,17 @@ export async function loadNodeConfig(file: string, env: ConfigEnv = {}): Promise
  */
 export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = {}): NodeConfig {
   const source = options.source ?? 'node config';
-  const doc = parseDocument(text, { uniqueKeys: true });
+  const { doc, lineOf } = parseYamlWithLines(text);
   const syntaxError = doc.errors[0];
   if (syntaxError) {
     throw new NodeConfigError('CONFIG_SYNTAX', `${source}: ${syntaxError.message}`, undefined, { cause: syntaxError });
   }
-  const reader = new ConfigReader(doc.toJS() as unknown, source, options.baseDir ?? process.cwd(), options.env ?? {});
+  const reader = new ConfigReader(
+    doc.toJS() as unknown,
+    { source, lineOf },
+    options.baseDir ?? process.cwd(),
+    options.env ?? {},
+  );
   const v = <P extends FieldPath>(path: P): FieldValue<P> => reader.value(path);
   const config: NodeConfig = {
     source,
@@ -324,17 +329,24 @@ class FieldRejected extends Error {}
 class ConfigReader {
   readonly #doc: unknown;
   readonly #source: string;
+  readonly #lineOf: (path: string) => number | undefined;
   readonly #baseDir: string;
   /** Overrides by field path. */
   readonly #env = new Map<string, string>();
   readonly #issues: ConfigIssue[] = [];
 
-  constructor(doc: unknown, source: string, baseDir: string, env: ConfigEnv) {
+  constructor(
+    doc: unknown,
+    { source, lineOf }: { readonly source: string; readonly lineOf: YamlWithLines['lineOf'] },
+    baseDir: string,
+    env: ConfigEnv,
+  ) {
     if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
       throw new NodeConfigError('CONFIG_INVALID', `${source}: the document must be a mapping`, '(document)');
     }
     this.#doc = doc ?? {};
     this.#source = source;
+    this.#lineOf = lineOf;
     this.#baseDir = baseDir;
     const byEnvName = new Map(Object.keys(CONFIG_FIELDS).map((path) => [envName(path), path]));
     for (const [name, value] of Object.entries(env)) {
@@ -380,9 +392,12 @@ class ConfigReader {
     throw new NodeConfigError('CONFIG_INVALID', message, first.field, { issues: this.#issues });
   }
 
+  /** An issue's message in the list of several: `line 12: "grpc.listen" …` for `<source>:12: "grpc.listen" …`. */
   #withoutSource(message: string): string {
-    const prefix = `${this.#source}: `;
-    return message.startsWith(prefix) ? message.slice(prefix.length) : message;
+    if (!message.startsWith(`${this.#source}:`)) return message;
+    const rest = message.slice(this.#source.length + 1);
+    const line = /^(\d+): /.exec(rest);
+    return line === null ? rest.trimStart() : `line ${rest}`;
   }
 
   #value<P extends FieldPath>(path: P): FieldValue<P> {
@@ -424,7 +439,10 @@ class ConfigReader {
   #record(path: string, problem: string, fromEnv = this.#env.has(path)): void {
     // A section that is not a mapping is met by each of its fields: name it once.
     if (this.#issues.some((issue) => issue.field === path)) return;
-    const where = fromEnv ? `${envName(path)} (overriding "${path}")` : `${this.#source}: "${path}"`;
+    const line = this.#lineOf(path);
+    const where = fromEnv
+      ? `${envName(path)} (overriding "${path}")`
+      : `${this.#source}:${line === undefined ? '' : `${String(line)}:`} "${path}"`;
     this.#issues.push({ field: path, message: `${where} ${problem}` });
   }
 
