@@ -131,6 +131,19 @@ describe('parseNodeConfig', () => {
     expect(config.checkpoint.leaves).toBe(500);
     // Paths from the environment are relative to the working directory, not to the file.
     expect(config.dataDir).toBe(resolve('relative/data'));
+    // What the node logs at start: each override as used, and the reserved variables it left alone.
+    expect(config.environment).toEqual({
+      overrides: {
+        LIANXIN_GRPC_LISTEN: '0.0.0.0:8443',
+        LIANXIN_LEDGER_ADDRESS: 'peer0.example.com:7051',
+        LIANXIN_LEDGER_HOST_ALIAS: 'peer0.example.com',
+        LIANXIN_LEDGER_MUTUAL_TLS: true,
+        LIANXIN_CHECKPOINT_LEAVES: 500,
+        LIANXIN_DATA_DIR: resolve('relative/data'),
+      },
+      reserved: ['LIANXIN_CONFIG', 'LIANXIN_MSP', 'LIANXIN_CRYPTO_DIR'],
+    });
+    expect(parseDoc(example()).environment).toEqual({ overrides: {}, reserved: [] });
   });
 
   it('supplies required fields from the environment alone', () => {

@@ -97,6 +97,16 @@ export interface NodeConfig {
   readonly shutdown: { readonly graceSeconds: number };
   /** What the gRPC API lets clients hold (issue 11). */
   readonly connections: ConnectionLimits;
+  /**
+   * What the environment did, for the node to log at start: each `LIANXIN_*` override taken, by variable, with the
+   * value used (a path resolved against the working directory, which under systemd is `/`), and the reserved
+   * variables present (RESERVED_ENV: the CLI's own settings, never overrides: `LIANXIN_LEDGER` is not
+   * `ledger.address`).
+   */
+  readonly environment: {
+    readonly overrides: Readonly<Record<string, unknown>>;
+    readonly reserved: readonly string[];
+  };
 }
 
 /** The process environment, or a map in tests. */
@@ -230,6 +240,8 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       anonymousLifetimeMs: v('connections.anonymousLifetimeMs'),
       anonymousCallBudget: v('connections.anonymousCallBudget'),
     },
+    // Last: every field, and so every override, has been read.
+    environment: reader.environment(),
   };
   reader.rejectUnknownFields();
   // Relations between fields, checked only between fields that are valid on their own.
@@ -334,6 +346,9 @@ class ConfigReader {
   /** Overrides by field path. */
   readonly #env = new Map<string, string>();
   readonly #issues: ConfigIssue[] = [];
+  /** Overrides taken, by variable: the value used. */
+  readonly #overrides: Record<string, unknown> = {};
+  readonly #reserved: string[] = [];
 
   constructor(
     doc: unknown,
@@ -350,7 +365,9 @@ class ConfigReader {
     this.#baseDir = baseDir;
     const byEnvName = new Map(Object.keys(CONFIG_FIELDS).map((path) => [envName(path), path]));
     for (const [name, value] of Object.entries(env)) {
-      if (!name.startsWith(ENV_PREFIX) || value === undefined || (RESERVED_ENV as readonly string[]).includes(name)) {
+      if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+      if ((RESERVED_ENV as readonly string[]).includes(name)) {
+        this.#reserved.push(name);
         continue;
       }
       const path = byEnvName.get(name);
@@ -403,14 +420,21 @@ class ConfigReader {
   #value<P extends FieldPath>(path: P): FieldValue<P> {
     const spec: FieldSpec = CONFIG_FIELDS[path];
     const fromEnv = this.#env.get(path);
-    let raw: unknown = fromEnv ?? this.#lookup(path);
+    const raw: unknown = fromEnv ?? this.#lookup(path);
     if (raw === undefined || raw === null) {
       if (spec.default !== undefined) return spec.default as FieldValue<P>;
       if (spec.optional === true) return undefined as FieldValue<P>;
       this.fail(path, 'is required');
     }
-    if (fromEnv !== undefined) raw = fromEnvText(spec.kind, fromEnv);
-    return this.#check(path, spec.kind, raw, fromEnv !== undefined) as FieldValue<P>;
+    if (fromEnv === undefined) return this.#check(path, spec.kind, raw, false) as FieldValue<P>;
+    const value = this.#check(path, spec.kind, fromEnvText(spec.kind, fromEnv), true);
+    this.#overrides[envName(path)] = value;
+    return value as FieldValue<P>;
+  }
+
+  /** The overrides taken and the reserved variables present (NodeConfig.environment). */
+  environment(): NodeConfig['environment'] {
+    return { overrides: { ...this.#overrides }, reserved: [...this.#reserved] };
   }
 
   /** Any key of the document that no field consumed is a typo or a field of another version. */
