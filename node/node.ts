@@ -190,6 +190,11 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
   });
   warnOfSmallReserve(config, logger);
+  const { environment } = config;
+  if (Object.keys(environment.overrides).length + environment.reserved.length > 0) {
+    // Paths among the overrides are resolved against the working directory: `/` under systemd.
+    logger.info(environment, 'configuration overrides from the environment; reserved variables ignored');
+  }
   const metrics = createNodeMetrics({ defaultLabels: { msp_id: config.mspId } });
   const origin = `lianxin/${config.mspId}/${config.shard}`;
   const cleanup: Cleanup = [];

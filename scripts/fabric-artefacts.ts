@@ -3,7 +3,8 @@
  * 2.5"), from the consortium YAML and the crypto material `npm run crypto` wrote (made here if missing):
  *
  *   tsx scripts/fabric-artefacts.ts [--config network/consortium.yaml] [--data-dir .data] [--out <data-dir>/fabric]
- *       [--peer-url grpcs://localhost:7051] [--chaincode-address lianxin_ccaas:9999] [--label lianxin_1.0]
+ *       [--peer-url grpcs://localhost:7051] [--chaincode-address lianxin_ccaas:9999] [--chaincode-tls-ca <pem>]
+ *       [--label lianxin_1.0]
  *
  * Writes configtx.yaml, connection-<MSP>.json per organisation, <label>.tar.gz (the CCaaS package),
  * chaincode.Dockerfile and start-chaincode.sh; prints the package ID.
@@ -24,7 +25,7 @@ import { generateCryptoMaterial, loadConsortium, orgPaths, PkiError } from '../n
 import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
 const USAGE =
-  'usage: npm run fabric:artefacts -- [--config network/consortium.yaml] [--data-dir .data] [--out <data-dir>/fabric] [--peer-url grpcs://localhost:7051] [--chaincode-address lianxin_ccaas:9999] [--label lianxin_1.0]';
+  'usage: npm run fabric:artefacts -- [--config network/consortium.yaml] [--data-dir .data] [--out <data-dir>/fabric] [--peer-url grpcs://localhost:7051] [--chaincode-address lianxin_ccaas:9999] [--chaincode-tls-ca <pem>] [--label lianxin_1.0]';
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -35,6 +36,8 @@ async function main(argv: string[]): Promise<void> {
       out: { type: 'string' },
       'peer-url': { type: 'string' },
       'chaincode-address': { type: 'string', default: 'lianxin_ccaas:9999' },
+      // The CA of the chaincode server's TLS certificate: the peer dials it over TLS (plaintext without).
+      'chaincode-tls-ca': { type: 'string' },
       label: { type: 'string', default: 'lianxin_1.0' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -74,7 +77,12 @@ async function main(argv: string[]): Promise<void> {
     await write(`connection-${org.mspId}.json`, `${JSON.stringify(profile, null, 2)}\n`);
   }
 
-  const pkg = ccaasPackage({ label: values.label, address: values['chaincode-address'] });
+  const tlsCa = values['chaincode-tls-ca'];
+  const pkg = ccaasPackage({
+    label: values.label,
+    address: values['chaincode-address'],
+    ...(tlsCa === undefined ? {} : { tlsRootCert: await readFile(tlsCa, 'utf8') }),
+  });
   await write(`${values.label}.tar.gz`, pkg.bytes);
   await write('chaincode.Dockerfile', CHAINCODE_DOCKERFILE);
   const container = values['chaincode-address'].slice(0, values['chaincode-address'].lastIndexOf(':'));

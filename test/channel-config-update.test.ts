@@ -8,6 +8,7 @@
  * (/Channel/Orderer BatchSize, BatchTimeout) change the same way, approved by the orderer organisation's admins, and
  * blocks are cut by them from then on, also after a restart (whatever the ledger was started with).
  */
+import { getEventListeners } from 'node:events';
 import { join } from 'node:path';
 import type { Network } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
@@ -141,6 +142,28 @@ describe('a channel config update adding an organisation', () => {
         'policy for [Group]  /Channel/Application not satisfied: implicit policy evaluation failed - 2 sub-policies ' +
         "were satisfied, but this policy requires 3 of the 'Admins' sub-policies to be satisfied",
     );
+    expect(ledger.height).toBe(1);
+  });
+
+  it('sends nothing under an aborted signal, and lets go of a signal once the orderer answers', async () => {
+    const update = addOrganizationUpdate(CHANNEL, genesisConfig, await newOrg());
+    const envelope = configUpdateEnvelope(
+      update,
+      await admins(ADMINS.slice(0, 3)),
+      await members.identity('OperatorMSP', 'Admin'),
+    );
+    const aborted = AbortSignal.abort(new Error('the operator gave up'));
+    await expect(broadcast(operator.client, envelope, { signal: aborted })).rejects.toThrow('the operator gave up');
+    // Two signatures of five: refused by the orderer, nothing written.
+    const refused = configUpdateEnvelope(
+      update,
+      await admins(ADMINS.slice(0, 2)),
+      await members.identity('OperatorMSP', 'Admin'),
+    );
+    const controller = new AbortController();
+    const response = await broadcast(operator.client, refused, { signal: controller.signal });
+    expect(response.getStatus()).toBe(common.Status.BAD_REQUEST);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
     expect(ledger.height).toBe(1);
   });
 

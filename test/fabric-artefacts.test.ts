@@ -4,12 +4,15 @@
  * builder's layout, read back with the system's tar; a generated connection profile gets the official client
  * to the embedded ledger.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { connect as connectTls } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { parse } from 'yaml';
 import { connectToLedger } from '../network/client/index.ts';
 import { ledgerNode } from '../network/consortium-ledger.ts';
@@ -23,9 +26,13 @@ import {
 } from '../network/fabric/artefacts.ts';
 import type { Ledger } from '../network/ledger/index.ts';
 import { orgPaths } from '../network/pki/index.ts';
+import { eventually } from './support/eventually.ts';
+import { freePort } from './support/free-port.ts';
 import { runScript, type ScriptRun } from './support/run-script.ts';
 import { createTestConsortium, type TestConsortium } from './support/test-consortium.ts';
 import { startTestLedger } from './support/test-ledger.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 let members: TestConsortium;
 let out: string;
@@ -159,6 +166,81 @@ describe('the chaincode-as-a-service package', () => {
       `# CHAINCODE_ID=${pkg.packageId} CHAINCODE_SERVER_ADDRESS=0.0.0.0:7052 npm run start:server`,
     );
   });
+
+  it('with --chaincode-tls-ca, makes the peer dial over TLS a server the start command runs with TLS', async () => {
+    const operator = ledgerNode(members.consortium);
+    const paths = orgPaths(members.cryptoDir, operator.org.mspId).node(operator.peer);
+    const tlsOut = join(members.dir, 'fabric-tls');
+    const port = await freePort();
+    const address = `${operator.peer.host}:${String(port)}`;
+    const withTls = await runScript(
+      'fabric-artefacts.ts',
+      ...['--data-dir', members.dir, '--out', tlsOut, '--chaincode-address', address],
+      ...['--chaincode-tls-ca', orgPaths(members.cryptoDir, operator.org.mspId).tlsca.cert],
+    );
+    expect(withTls.code).toBe(0);
+    const code = execFileSync('tar', ['-xzOf', join(tlsOut, 'lianxin_1.0.tar.gz'), 'code.tar.gz']);
+    const connection = JSON.parse(
+      execFileSync('tar', ['-xzO', 'connection.json'], { input: code, encoding: 'utf8' }),
+    ) as { tls_required: boolean; root_cert: string };
+    expect(connection.tls_required).toBe(true);
+    expect(connection.root_cert).toBe(
+      await readFile(orgPaths(members.cryptoDir, operator.org.mspId).tlsca.cert, 'utf8'),
+    );
+    const script = await readFile(join(tlsOut, 'start-chaincode.sh'), 'utf8');
+    expect(script).toContain('-e CHAINCODE_TLS_CERT_FILE=/etc/lianxin/chaincode-tls/server.crt');
+    expect(await readFile(join(tlsOut, 'chaincode.Dockerfile'), 'utf8')).toContain(
+      '${CHAINCODE_TLS_CERT_FILE:+--chaincode-tls-cert-file=$CHAINCODE_TLS_CERT_FILE}',
+    );
+    // The contract's server as the Dockerfile starts it, with the peer's TLS pair as its own: the peer's check
+    // (root_cert, the name it dials) passes.
+    const server = spawn(
+      join(ROOT, 'node_modules/.bin/fabric-chaincode-node'),
+      [
+        'server',
+        `--chaincode-address=127.0.0.1:${String(port)}`,
+        '--chaincode-id=lianxin_1.0:test',
+        `--chaincode-tls-cert-file=${paths.tls.cert}`,
+        `--chaincode-tls-key-file=${paths.tls.key}`,
+      ],
+      { cwd: join(ROOT, 'chaincode'), stdio: 'ignore' },
+    );
+    try {
+      const authorized = await eventually(
+        () =>
+          new Promise<boolean | undefined>((done) => {
+            const socket = connectTls({
+              host: '127.0.0.1',
+              port,
+              servername: operator.peer.host,
+              ca: connection.root_cert,
+              ALPNProtocols: ['h2'],
+            });
+            socket.once('secureConnect', () => {
+              done(socket.authorized);
+              socket.destroy();
+            });
+            // Not listening yet.
+            socket.once('error', () => {
+              done(undefined);
+            });
+          }),
+        { what: 'the chaincode server listening' },
+      );
+      expect(authorized).toBe(true);
+    } finally {
+      server.kill();
+    }
+  }, 60_000);
+
+  it.each([['not a certificate'], ['-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n']])(
+    'refuses a chaincode TLS CA that is not a PEM certificate: %j',
+    (tlsRootCert) => {
+      expect(() => ccaasPackage({ label: 'lianxin_1.0', address: 'h:1', tlsRootCert })).toThrow(
+        expect.objectContaining({ code: 'BAD_TLS_CA' }) as Error,
+      );
+    },
+  );
 
   it('exits 2 on an unknown option, with the usage line', async () => {
     const wrong = await runScript('fabric-artefacts.ts', '--chaincode-adress', 'lianxin_ccaas:9999');

@@ -161,7 +161,7 @@ export function configUpdateEnvelope(
 
 /**
  * Sends one envelope on the orderer's Broadcast stream and returns its BroadcastResponse (status SUCCESS = 200
- * means ordered; the block follows).
+ * means ordered; the block follows). An aborted `signal` cancels the call; one aborted already sends nothing.
  */
 export function broadcast(
   client: Client,
@@ -169,6 +169,10 @@ export function broadcast(
   options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {},
 ): Promise<orderer.BroadcastResponse> {
   return new Promise((resolve, reject) => {
+    if (options.signal?.aborted === true) {
+      reject(options.signal.reason as Error);
+      return;
+    }
     const call = client.makeBidiStreamRequest<Uint8Array, Uint8Array>(
       BROADCAST_PATH,
       (value) => Buffer.from(value),
@@ -184,6 +188,8 @@ export function broadcast(
     call.on('data', (bytes: Buffer) => {
       if (answered) return;
       answered = true;
+      // Answered: the half-closed stream may stay open until the orderer ends it; an abort now cancels nothing.
+      options.signal?.removeEventListener('abort', abort);
       try {
         resolve(orderer.BroadcastResponse.deserializeBinary(bytes));
       } catch (err) {

@@ -9,7 +9,7 @@ import { ledgerNode } from '../consortium-ledger.ts';
 import type { Consortium, Organization } from '../pki/index.ts';
 import { tarGz } from './tar.ts';
 
-export type FabricArtefactErrorCode = 'BAD_LABEL' | 'BAD_ADDRESS' | 'BAD_URL';
+export type FabricArtefactErrorCode = 'BAD_LABEL' | 'BAD_ADDRESS' | 'BAD_URL' | 'BAD_TLS_CA';
 
 export class FabricArtefactError extends Error {
   override readonly name = 'FabricArtefactError';
@@ -218,6 +218,11 @@ export function ccaasPackage(options: {
   /** host:port the peer dials (the chaincode container's name on the Docker network, in test-network). */
   readonly address: string;
   readonly dialTimeout?: string;
+  /**
+   * PEM of the CA that issued the chaincode server's TLS certificate: the peer then dials it over TLS and checks it
+   * against this (connection.json `root_cert`). Absent, the peer and the chaincode talk in plaintext.
+   */
+  readonly tlsRootCert?: string;
 }): CcaasPackage {
   if (!LABEL.test(options.label)) {
     throw new FabricArtefactError(
@@ -231,7 +236,16 @@ export function ccaasPackage(options: {
       `chaincode address must be HOST:PORT, got ${JSON.stringify(options.address)}`,
     );
   }
-  const connection = { address: options.address, dial_timeout: options.dialTimeout ?? '10s', tls_required: false };
+  const { tlsRootCert } = options;
+  if (tlsRootCert !== undefined && !/^-----BEGIN CERTIFICATE-----\r?\n/.test(tlsRootCert)) {
+    throw new FabricArtefactError('BAD_TLS_CA', 'the chaincode TLS CA must be a PEM certificate');
+  }
+  const connection = {
+    address: options.address,
+    dial_timeout: options.dialTimeout ?? '10s',
+    tls_required: tlsRootCert !== undefined,
+    ...(tlsRootCert === undefined ? {} : { root_cert: tlsRootCert }),
+  };
   const code = tarGz([{ name: 'connection.json', content: `${JSON.stringify(connection, null, 2)}\n` }]);
   const metadata = JSON.stringify({ type: 'ccaas', label: options.label });
   const bytes = tarGz([
@@ -252,8 +266,12 @@ COPY dist ./dist
 ENV CHAINCODE_SERVER_ADDRESS=0.0.0.0:9999
 EXPOSE 9999
 # CHAINCODE_ID is the package ID printed by \`peer lifecycle chaincode calculatepackageid\`.
-CMD ["sh", "-c", "npx fabric-chaincode-node server --chaincode-address=$CHAINCODE_SERVER_ADDRESS --chaincode-id=$CHAINCODE_ID"]
+# CHAINCODE_TLS_CERT_FILE and CHAINCODE_TLS_KEY_FILE (PEM, both or neither): the server speaks TLS only.
+CMD ["sh", "-c", "npx fabric-chaincode-node server --chaincode-address=$CHAINCODE_SERVER_ADDRESS --chaincode-id=$CHAINCODE_ID \${CHAINCODE_TLS_CERT_FILE:+--chaincode-tls-cert-file=$CHAINCODE_TLS_CERT_FILE} \${CHAINCODE_TLS_KEY_FILE:+--chaincode-tls-key-file=$CHAINCODE_TLS_KEY_FILE}"]
 `;
+
+/** Where the contract's container finds its TLS certificate and key (mounted from CHAINCODE_TLS_DIR). */
+const CONTAINER_TLS_DIR = '/etc/lianxin/chaincode-tls';
 
 /**
  * How to run the contract server: in Docker on test-network's network (the script's one command), listening on
@@ -262,11 +280,26 @@ CMD ["sh", "-c", "npx fabric-chaincode-node server --chaincode-address=$CHAINCOD
 export function chaincodeStartCommands(pkg: CcaasPackage, containerName: string): string {
   const address = String(pkg.connection.address);
   const listen = `0.0.0.0:${address.slice(address.lastIndexOf(':') + 1)}`;
-  return `# The Lianxin contract as chaincode-as-a-service, package ID ${pkg.packageId}
-# In Docker, on fabric-samples test-network's network (the peer dials ${address}):
+  if (pkg.connection.tls_required !== true) {
+    return `# The Lianxin contract as chaincode-as-a-service, package ID ${pkg.packageId}
+# In Docker, on fabric-samples test-network's network (the peer dials ${address}, in plaintext):
 docker run --rm -d --name ${containerName} --network fabric_test \\
   -e CHAINCODE_ID=${pkg.packageId} -e CHAINCODE_SERVER_ADDRESS=${listen} lianxin_ccaas_image:latest
 # Or instead on the host, from the repository root:
 # CHAINCODE_ID=${pkg.packageId} CHAINCODE_SERVER_ADDRESS=${listen} npm run start:server --workspace chaincode
+`;
+  }
+  const tls = `${CONTAINER_TLS_DIR}/server`;
+  return `# The Lianxin contract as chaincode-as-a-service, package ID ${pkg.packageId}
+# In Docker, on fabric-samples test-network's network (the peer dials ${address} over TLS, checking the
+# server's certificate against the package's root_cert): CHAINCODE_TLS_DIR holds server.crt (for the name
+# the peer dials) and server.key.
+docker run --rm -d --name ${containerName} --network fabric_test \\
+  -v "\${CHAINCODE_TLS_DIR:?the folder of the chaincode server's server.crt and server.key}:${CONTAINER_TLS_DIR}:ro" \\
+  -e CHAINCODE_TLS_CERT_FILE=${tls}.crt -e CHAINCODE_TLS_KEY_FILE=${tls}.key \\
+  -e CHAINCODE_ID=${pkg.packageId} -e CHAINCODE_SERVER_ADDRESS=${listen} lianxin_ccaas_image:latest
+# Or instead on the host, from the repository root:
+# CHAINCODE_ID=${pkg.packageId} CHAINCODE_SERVER_ADDRESS=${listen} npm run start:server --workspace chaincode -- \\
+#   --chaincode-tls-cert-file=$CHAINCODE_TLS_DIR/server.crt --chaincode-tls-key-file=$CHAINCODE_TLS_DIR/server.key
 `;
 }

@@ -93,6 +93,21 @@ describe('parseConsortium', () => {
     expect(parse).toThrow(/must not be shaped like a Unified Social Credit Code/);
   });
 
+  it("names the file's line of the field it refuses, of a missing field its organization's", () => {
+    const text = stringify(sample());
+    const lines = text.split('\n');
+    const lineOf = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line)) + 1;
+    const role = lineOf(/role: operator/);
+    expect(() => parseConsortium(text.replace('role: operator', 'role: bnk'), 'test.yaml')).toThrow(
+      new RegExp(`^test\\.yaml:${String(role)}: "organizations\\[1\\]\\.role" must be one of`),
+    );
+    // The second organization's item starts on the line of its first key.
+    const second = lineOf(/mspId: OperatorMSP/);
+    expect(() => parseConsortium(text.replace(/ {4}city: Shanghai\n {4}role: operator/, ''), 'test.yaml')).toThrow(
+      new RegExp(`^test\\.yaml:${String(second)}: "organizations\\[1\\]\\.city" is required`),
+    );
+  });
+
   it('rejects a duplicate mspId', () => {
     const parse = parseWith((doc) => (org(doc, 1).mspId = 'ShanghaiBankMSP'));
     expect(parse).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', field: 'organizations[1].mspId' }));

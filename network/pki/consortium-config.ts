@@ -3,9 +3,9 @@
  * It is read once at the operator's edge and narrowed here; everything downstream trusts these types.
  */
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import { MSP_ID, MSP_ID_LIKE_USCC, USCC_LIKE } from '../../chaincode/src/protocol-portable.ts';
 import { CHANNEL_ID } from '../fabric/names.ts';
+import { parseYamlWithLines, type YamlWithLines } from '../yaml-lines.ts';
 import { DEFAULT_USERS } from './constants.ts';
 import { PkiError } from './errors.ts';
 
@@ -77,12 +77,12 @@ type Fields = Record<string, unknown>;
  * @example parseConsortium(await readFile('network/consortium.yaml', 'utf8'), 'network/consortium.yaml')
  */
 export function parseConsortium(text: string, source = 'consortium'): Consortium {
-  const doc = parseDocument(text, { uniqueKeys: true });
+  const { doc, lineOf } = parseYamlWithLines(text);
   const syntaxError = doc.errors[0];
   if (syntaxError) {
     throw new PkiError('CONFIG_SYNTAX', `${source}: ${syntaxError.message}`, undefined, { cause: syntaxError });
   }
-  return new ConsortiumReader(source).consortium(doc.toJS() as unknown);
+  return new ConsortiumReader(source, lineOf).consortium(doc.toJS() as unknown);
 }
 
 /** Reads and validates a consortium file. */
@@ -99,12 +99,14 @@ export async function loadConsortium(file: string): Promise<Consortium> {
 
 class ConsortiumReader {
   readonly #source: string;
+  readonly #lineOf: YamlWithLines['lineOf'];
   /** Ports and host aliases are shared by every node on the machine: first path that claimed each. */
   readonly #ports = new Map<number, string>();
   readonly #hosts = new Map<string, string>();
 
-  constructor(source: string) {
+  constructor(source: string, lineOf: YamlWithLines['lineOf']) {
     this.#source = source;
+    this.#lineOf = lineOf;
   }
 
   consortium(value: unknown): Consortium {
@@ -241,7 +243,9 @@ class ConsortiumReader {
   }
 
   #fail(field: string, message: string): never {
-    throw new PkiError('CONFIG_INVALID', `${this.#source}: "${field}" ${message}`, field);
+    const line = this.#lineOf(field);
+    const at = line === undefined ? this.#source : `${this.#source}:${String(line)}`;
+    throw new PkiError('CONFIG_INVALID', `${at}: "${field}" ${message}`, field);
   }
 }
 

@@ -131,6 +131,19 @@ describe('parseNodeConfig', () => {
     expect(config.checkpoint.leaves).toBe(500);
     // Paths from the environment are relative to the working directory, not to the file.
     expect(config.dataDir).toBe(resolve('relative/data'));
+    // What the node logs at start: each override as used, and the reserved variables it left alone.
+    expect(config.environment).toEqual({
+      overrides: {
+        LIANXIN_GRPC_LISTEN: '0.0.0.0:8443',
+        LIANXIN_LEDGER_ADDRESS: 'peer0.example.com:7051',
+        LIANXIN_LEDGER_HOST_ALIAS: 'peer0.example.com',
+        LIANXIN_LEDGER_MUTUAL_TLS: true,
+        LIANXIN_CHECKPOINT_LEAVES: 500,
+        LIANXIN_DATA_DIR: resolve('relative/data'),
+      },
+      reserved: ['LIANXIN_CONFIG', 'LIANXIN_MSP', 'LIANXIN_CRYPTO_DIR'],
+    });
+    expect(parseDoc(example()).environment).toEqual({ overrides: {}, reserved: [] });
   });
 
   it('supplies required fields from the environment alone', () => {
@@ -232,7 +245,31 @@ describe('parseNodeConfig', () => {
     ['grpc', [1], '"grpc" must be a mapping'],
     ['ledger.adress', 'x:1', '"ledger.adress" is not a known field (top-level fields: mspId, role, dataDir, shard, '],
   ])('states the requirement %s = %j breaks, and the value: %s', (path, value, expected) => {
-    expect((thrown(() => parseDoc(set(example(), path, value))) as Error).message).toContain(`node.yaml: ${expected}`);
+    expect((thrown(() => parseDoc(set(example(), path, value))) as Error).message).toMatch(
+      new RegExp(`^node\\.yaml:\\d+: ${expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+    );
+  });
+
+  it("names the file's line of each field it refuses, of a missing field its section's", () => {
+    const lines = EXAMPLE_TEXT.split('\n');
+    const lineOf = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line)) + 1;
+    const leaves = lineOf(/^ {2}leaves:/);
+    const listen = lineOf(/^grpc:/) + 1;
+    const channel = lineOf(/^ {2}channel: lianxin/);
+    const ledger = lineOf(/^ledger:/);
+    lines[leaves - 1] = '  leaves: 0';
+    const one = (thrown(() => parseNodeConfig(lines.join('\n'), { source: 'node.yaml', baseDir: BASE })) as Error)
+      .message;
+    expect(one).toMatch(new RegExp(`^node\\.yaml:${String(leaves)}: "checkpoint\\.leaves" must be an integer`));
+    lines[listen - 1] = '  listen: nohost';
+    lines[channel - 1] = '';
+    const err = thrown(() => parseNodeConfig(lines.join('\n'), { source: 'node.yaml', baseDir: BASE }));
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `^node\\.yaml: 3 problems: line ${String(listen)}: "grpc\\.listen" .*; line ${String(ledger)}: "ledger\\.channel" is required; line ${String(leaves)}: "checkpoint\\.leaves" `,
+      ),
+    );
+    expect((err as NodeConfigError).issues[0]?.message).toMatch(new RegExp(`^node\\.yaml:${String(listen)}: `));
   });
 
   it('rejects an anchoring stall limit that a quiet node would reach between two checkpoints', () => {

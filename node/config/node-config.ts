@@ -8,8 +8,8 @@ import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import type { OrgRole } from '../../network/pki/index.ts';
+import { parseYamlWithLines, type YamlWithLines } from '../../network/yaml-lines.ts';
 import type { ConnectionLimits } from '../api/index.ts';
 import type { LogLevel } from '../logging/index.ts';
 import { CONFIG_FIELDS, envName, type FieldKind, type FieldPath, type FieldSpec } from './config-fields.ts';
@@ -97,6 +97,16 @@ export interface NodeConfig {
   readonly shutdown: { readonly graceSeconds: number };
   /** What the gRPC API lets clients hold (issue 11). */
   readonly connections: ConnectionLimits;
+  /**
+   * What the environment did, for the node to log at start: each `LIANXIN_*` override taken, by variable, with the
+   * value used (a path resolved against the working directory, which under systemd is `/`), and the reserved
+   * variables present (RESERVED_ENV: the CLI's own settings, never overrides: `LIANXIN_LEDGER` is not
+   * `ledger.address`).
+   */
+  readonly environment: {
+    readonly overrides: Readonly<Record<string, unknown>>;
+    readonly reserved: readonly string[];
+  };
 }
 
 /** The process environment, or a map in tests. */
@@ -135,12 +145,17 @@ export async function loadNodeConfig(file: string, env: ConfigEnv = {}): Promise
  */
 export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = {}): NodeConfig {
   const source = options.source ?? 'node config';
-  const doc = parseDocument(text, { uniqueKeys: true });
+  const { doc, lineOf } = parseYamlWithLines(text);
   const syntaxError = doc.errors[0];
   if (syntaxError) {
     throw new NodeConfigError('CONFIG_SYNTAX', `${source}: ${syntaxError.message}`, undefined, { cause: syntaxError });
   }
-  const reader = new ConfigReader(doc.toJS() as unknown, source, options.baseDir ?? process.cwd(), options.env ?? {});
+  const reader = new ConfigReader(
+    doc.toJS() as unknown,
+    { source, lineOf },
+    options.baseDir ?? process.cwd(),
+    options.env ?? {},
+  );
   const v = <P extends FieldPath>(path: P): FieldValue<P> => reader.value(path);
   const config: NodeConfig = {
     source,
@@ -225,6 +240,8 @@ export function parseNodeConfig(text: string, options: Readonly<ParseOptions> = 
       anonymousLifetimeMs: v('connections.anonymousLifetimeMs'),
       anonymousCallBudget: v('connections.anonymousCallBudget'),
     },
+    // Last: every field, and so every override, has been read.
+    environment: reader.environment(),
   };
   reader.rejectUnknownFields();
   // Relations between fields, checked only between fields that are valid on their own.
@@ -324,21 +341,33 @@ class FieldRejected extends Error {}
 class ConfigReader {
   readonly #doc: unknown;
   readonly #source: string;
+  readonly #lineOf: (path: string) => number | undefined;
   readonly #baseDir: string;
   /** Overrides by field path. */
   readonly #env = new Map<string, string>();
   readonly #issues: ConfigIssue[] = [];
+  /** Overrides taken, by variable: the value used. */
+  readonly #overrides: Record<string, unknown> = {};
+  readonly #reserved: string[] = [];
 
-  constructor(doc: unknown, source: string, baseDir: string, env: ConfigEnv) {
+  constructor(
+    doc: unknown,
+    { source, lineOf }: { readonly source: string; readonly lineOf: YamlWithLines['lineOf'] },
+    baseDir: string,
+    env: ConfigEnv,
+  ) {
     if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
       throw new NodeConfigError('CONFIG_INVALID', `${source}: the document must be a mapping`, '(document)');
     }
     this.#doc = doc ?? {};
     this.#source = source;
+    this.#lineOf = lineOf;
     this.#baseDir = baseDir;
     const byEnvName = new Map(Object.keys(CONFIG_FIELDS).map((path) => [envName(path), path]));
     for (const [name, value] of Object.entries(env)) {
-      if (!name.startsWith(ENV_PREFIX) || value === undefined || (RESERVED_ENV as readonly string[]).includes(name)) {
+      if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+      if ((RESERVED_ENV as readonly string[]).includes(name)) {
+        this.#reserved.push(name);
         continue;
       }
       const path = byEnvName.get(name);
@@ -380,22 +409,32 @@ class ConfigReader {
     throw new NodeConfigError('CONFIG_INVALID', message, first.field, { issues: this.#issues });
   }
 
+  /** An issue's message in the list of several: `line 12: "grpc.listen" …` for `<source>:12: "grpc.listen" …`. */
   #withoutSource(message: string): string {
-    const prefix = `${this.#source}: `;
-    return message.startsWith(prefix) ? message.slice(prefix.length) : message;
+    if (!message.startsWith(`${this.#source}:`)) return message;
+    const rest = message.slice(this.#source.length + 1);
+    const line = /^(\d+): /.exec(rest);
+    return line === null ? rest.trimStart() : `line ${rest}`;
   }
 
   #value<P extends FieldPath>(path: P): FieldValue<P> {
     const spec: FieldSpec = CONFIG_FIELDS[path];
     const fromEnv = this.#env.get(path);
-    let raw: unknown = fromEnv ?? this.#lookup(path);
+    const raw: unknown = fromEnv ?? this.#lookup(path);
     if (raw === undefined || raw === null) {
       if (spec.default !== undefined) return spec.default as FieldValue<P>;
       if (spec.optional === true) return undefined as FieldValue<P>;
       this.fail(path, 'is required');
     }
-    if (fromEnv !== undefined) raw = fromEnvText(spec.kind, fromEnv);
-    return this.#check(path, spec.kind, raw, fromEnv !== undefined) as FieldValue<P>;
+    if (fromEnv === undefined) return this.#check(path, spec.kind, raw, false) as FieldValue<P>;
+    const value = this.#check(path, spec.kind, fromEnvText(spec.kind, fromEnv), true);
+    this.#overrides[envName(path)] = value;
+    return value as FieldValue<P>;
+  }
+
+  /** The overrides taken and the reserved variables present (NodeConfig.environment). */
+  environment(): NodeConfig['environment'] {
+    return { overrides: { ...this.#overrides }, reserved: [...this.#reserved] };
   }
 
   /** Any key of the document that no field consumed is a typo or a field of another version. */
@@ -424,7 +463,10 @@ class ConfigReader {
   #record(path: string, problem: string, fromEnv = this.#env.has(path)): void {
     // A section that is not a mapping is met by each of its fields: name it once.
     if (this.#issues.some((issue) => issue.field === path)) return;
-    const where = fromEnv ? `${envName(path)} (overriding "${path}")` : `${this.#source}: "${path}"`;
+    const line = this.#lineOf(path);
+    const where = fromEnv
+      ? `${envName(path)} (overriding "${path}")`
+      : `${this.#source}:${line === undefined ? '' : `${String(line)}:`} "${path}"`;
     this.#issues.push({ field: path, message: `${where} ${problem}` });
   }
 

@@ -3,9 +3,16 @@
  * code (`chaincode response 500, <CODE>: <detail>`, chaincode/src/errors.ts).
  */
 export type ChainErrorCode =
-  /** The chaincode refused the transaction; `chaincodeCode` says why. Not retryable as such. */
+  /**
+   * The chaincode refused the transaction (`chaincodeCode` says why), a peer or orderer refused it, or the validator
+   * invalidated it for a reason another endorsement would meet too (its message names the code). Not retryable as such.
+   */
   | 'REJECTED'
-  /** Committed, but invalidated (e.g. MVCC_READ_CONFLICT): the same call may succeed if endorsed again. */
+  /**
+   * Committed, but invalidated by what another transaction or a chaincode upgrade changed in between
+   * (MVCC_READ_CONFLICT, PHANTOM_READ_CONFLICT, CHAINCODE_VERSION_CONFLICT): the same call may succeed if endorsed
+   * again. Any other invalidation code is REJECTED.
+   */
   | 'CONFLICT'
   /** The ledger could not be reached or did not answer in time: retry later. */
   | 'UNAVAILABLE';

@@ -4,7 +4,6 @@
  * (chaincode/README.md); the rest of the node speaks in typed values.
  */
 import {
-  CommitError,
   GatewayError,
   type ChaincodeEvent,
   type CloseableAsyncIterable,
@@ -44,6 +43,7 @@ import { readChannelMsps } from '../../network/ledger/block/index.ts';
 import type { OrgRootCerts } from '../../network/pki/index.ts';
 import { ChaincodeEventHub, type ChaincodeEventSubscription, type EventStart } from './chaincode-event-hub.ts';
 import { ChainError } from './errors.ts';
+import { invalidated, toChainError } from './gateway-errors.ts';
 
 export type {
   AccessReceipt,
@@ -642,9 +642,7 @@ export class LianxinChain {
       onEndorsed?.(transactionId, parse(submitted.getResult()) as T);
       const status = await submitted.getStatus();
       if (!status.successful) {
-        throw new ChainError('CONFLICT', `${transaction} ${transactionId} was invalidated with code ${status.code}`, {
-          transactionId,
-        });
+        throw invalidated(transaction, transactionId, status.code);
       }
       return { result: parse(submitted.getResult()) as T, transactionId, blockNumber: status.blockNumber };
     } catch (err) {
@@ -742,37 +740,8 @@ function toRegistryChange(event: ChaincodeEvent): RegistryChange {
   };
 }
 
-/** `chaincode response 500, CODE: detail` → CODE (chaincode/src/errors.ts). */
-const CHAINCODE_MESSAGE = /chaincode response \d+, ([A-Z_]+): /;
-
-const UNAVAILABLE_GRPC_CODES = new Set([1 /* CANCELLED */, 4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
 /**
  * How long blockNumberOf waits for CommitStatus before it asks GetBlockByTxID: a held transaction is answered from
  * the transaction index at once; a lost one costs the walk this much, once per lost transaction.
  */
 const COMMIT_STATUS_WAIT_MS = 1_000;
-
-function toChainError(err: unknown, transaction: string, transactionId: string | undefined): ChainError {
-  if (err instanceof ChainError) return err;
-  if (err instanceof CommitError) {
-    return new ChainError('CONFLICT', err.message, { cause: err, transactionId: err.transactionId });
-  }
-  if (err instanceof GatewayError) {
-    const detail = err.details.map((d) => d.message).find((m) => CHAINCODE_MESSAGE.test(m)) ?? err.message;
-    const chaincodeCode = CHAINCODE_MESSAGE.exec(detail)?.[1];
-    // EndorseError and SubmitError carry the client's txid.
-    const id = 'transactionId' in err && typeof err.transactionId === 'string' ? err.transactionId : transactionId;
-    if (chaincodeCode !== undefined) {
-      return new ChainError('REJECTED', `${transaction}: ${detail}`, {
-        cause: err,
-        chaincodeCode,
-        ...(id ? { transactionId: id } : {}),
-      });
-    }
-    const code = UNAVAILABLE_GRPC_CODES.has(err.code) ? 'UNAVAILABLE' : 'REJECTED';
-    return new ChainError(code, `${transaction}: ${err.message}`, { cause: err, ...(id ? { transactionId: id } : {}) });
-  }
-  return new ChainError('UNAVAILABLE', `${transaction}: ${err instanceof Error ? err.message : String(err)}`, {
-    cause: err,
-  });
-}
