@@ -8,7 +8,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPartialFile, requirePrivateMode } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
-import { orgPaths, type IdentityPaths } from './msp-paths.ts';
+import { orgPaths } from './msp-paths.ts';
 import { isNotFound, parseCertificate, parseKeyPair, readRequired, readRequiredKey } from './pem-files.ts';
 
 export interface SigningIdentity {
@@ -26,11 +26,11 @@ export interface OrgRootCerts {
   readonly tlsRootCerts: X509Certificate[];
 }
 
-/** PEM bytes in the shape `grpc.credentials.createSsl(rootCerts, privateKey, certChain)` takes. */
-export interface TlsMaterial {
-  readonly rootCert: Buffer;
-  readonly certChain: Buffer;
-  readonly privateKey: Buffer;
+/** A TLS certificate and its private key, as PEM (what gRPC and the ledger take) and the certificate parsed. */
+export interface TlsKeyPair {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly certificate: X509Certificate;
 }
 
 /**
@@ -129,17 +129,16 @@ export async function loadOrgRootCerts(outDir: string, mspId: string): Promise<O
 }
 
 /**
- * The TLS CA, certificate and key of a user (`client.*`) or node (`server.*`).
- * @throws PkiError `MATERIAL_MISSING`; `KEY_EXPOSED` or `BAD_MATERIAL` when the key's file is open to other users
- * or holds more than one key.
+ * A TLS certificate and the private key that is its own, the key held to the key file rules (its owner's alone, one
+ * key): read any other way, a world-readable key is served, the first of two keys is taken silently, and a key of
+ * another certificate fails in OpenSSL as "key values mismatch", naming neither file.
+ * @throws PkiError `MATERIAL_MISSING`, `KEY_EXPOSED`, `BAD_MATERIAL` or `MATERIAL_INCONSISTENT`, `field` the file.
  */
-export async function loadTlsMaterial(identity: IdentityPaths): Promise<TlsMaterial> {
-  const [rootCert, certChain, privateKey] = await Promise.all([
-    readRequired(identity.tls.ca),
-    readRequired(identity.tls.cert),
-    readRequiredKey(identity.tls.key),
-  ]);
-  return { rootCert, certChain, privateKey };
+export async function loadTlsKeyPair(certFile: string, keyFile: string): Promise<TlsKeyPair> {
+  const [cert, key] = await Promise.all([readRequired(certFile), readRequiredKey(keyFile)]);
+  const [certPem, keyPem] = [cert.toString('utf8'), key.toString('utf8')];
+  const { certificate } = parseKeyPair(certPem, certFile, keyPem, keyFile);
+  return { certPem, keyPem, certificate };
 }
 
 async function loadCertificates(dir: string): Promise<X509Certificate[]> {

@@ -37,10 +37,10 @@ export {
 export {
   loadSigningIdentity,
   loadOrgRootCerts,
-  loadTlsMaterial,
+  loadTlsKeyPair,
   type SigningIdentity,
   type OrgRootCerts,
-  type TlsMaterial,
+  type TlsKeyPair,
 } from './identity-loader.ts';
 export {
   TrustedCas,

@@ -25,7 +25,7 @@ import {
   loadConsortium,
   loadOrgRootCerts,
   loadSigningIdentity,
-  loadTlsMaterial,
+  loadTlsKeyPair,
   orgPaths,
   nodeOUOfNode,
   nodeOUOfUser,
@@ -361,7 +361,7 @@ describe('generateCryptoMaterial when the consortium changes', () => {
       });
       await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject(exposed(user.msp.key));
       await expect(loadSigningIdentity(user.msp.dir)).rejects.toMatchObject(exposed(user.msp.key));
-      await expect(loadTlsMaterial(user)).rejects.toMatchObject(exposed(user.tls.key));
+      await expect(loadTlsKeyPair(user.tls.cert, user.tls.key)).rejects.toMatchObject(exposed(user.tls.key));
     });
   });
 
@@ -382,7 +382,7 @@ describe('generateCryptoMaterial when the consortium changes', () => {
       });
       await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject(twoKeys(user.msp.key));
       await expect(loadSigningIdentity(user.msp.dir)).rejects.toMatchObject(twoKeys(user.msp.key));
-      await expect(loadTlsMaterial(user)).rejects.toMatchObject(twoKeys(user.tls.key));
+      await expect(loadTlsKeyPair(user.tls.cert, user.tls.key)).rejects.toMatchObject(twoKeys(user.tls.key));
     });
   });
 

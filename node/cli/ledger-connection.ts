@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { Network } from '@hyperledger/fabric-gateway';
 import { connectToLedger, type LedgerEndpoint } from '../../network/client/index.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
-import { loadSigningIdentity, orgPaths, type Consortium } from '../../network/pki/index.ts';
+import { loadSigningIdentity, loadTlsKeyPair, orgPaths, type Consortium } from '../../network/pki/index.ts';
 import { DEFAULT_CHAINCODE } from '../config/constants.ts';
 import { ChainError, LianxinChain } from '../ledger/index.ts';
 import { checkAddress, consortiumMember, memberConsortium } from './connection.ts';
@@ -48,10 +48,7 @@ export async function withLedger<T>(settings: Settings, use: (session: LedgerSes
   // One after the other: when several files are missing, the first one is always the one reported.
   const tlsRootCertPem = await readText(tlsCaFile);
   // Presented in case the ledger requires mutual TLS.
-  const clientTls = userPaths && {
-    certPem: await readText(userPaths.tls.cert),
-    keyPem: await readText(userPaths.tls.key),
-  };
+  const clientTls = userPaths && (await configuredAsync(() => loadTlsKeyPair(userPaths.tls.cert, userPaths.tls.key)));
   const mspId = settings.msp?.value ?? '';
   const identity = await configuredAsync(() => loadSigningIdentity(mspDir ?? userPaths?.msp.dir ?? '', mspId));
   const endpoint: LedgerEndpoint = {
