@@ -12,7 +12,9 @@ export type PkiErrorCode =
   /** A PEM file holds no usable certificate or key. */
   | 'BAD_MATERIAL'
   /** A private key's file is open to other users (its mode), refused as the node's own key files are. */
-  | 'KEY_EXPOSED';
+  | 'KEY_EXPOSED'
+  /** An MSP folder uses what this PKI does not support yet (intermediate CAs). */
+  | 'MATERIAL_UNSUPPORTED';
 
 /** A failure of the consortium PKI; callers branch on `code`, and on `field` for configuration errors. */
 export class PkiError extends Error {

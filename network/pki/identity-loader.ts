@@ -37,13 +37,15 @@ export interface TlsKeyPair {
  * Loads the one certificate in `signcerts/` of a local MSP folder and the key in `keystore/` that is its own:
  * fabric-ca re-enrolment leaves one `<ski>_sk` per enrolment there, so the first by name may be a former key.
  * The MSP ID is `mspId` when given, else the certificate's O (how this PKI and cryptogen issue them).
- * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, `MATERIAL_INCONSISTENT` when no key is the cert's or
+ * @throws PkiError `MATERIAL_UNSUPPORTED` for intermediate CAs (refuseIntermediates), `MATERIAL_MISSING`,
+ * `BAD_MATERIAL`, `MATERIAL_INCONSISTENT` when no key is the cert's or
  * `signcerts/` holds more than one file, `KEY_EXPOSED` when the certificate's key, or another key in `keystore/`, is
  * open to other users, `BAD_MATERIAL` when the certificate's key's file holds more than one key (other files in
  * `keystore/` are passed over whatever they hold, and, as Fabric's keystore does, files above 64 KiB or that this
  * user cannot read).
  */
 export async function loadSigningIdentity(mspDir: string, mspId?: string): Promise<SigningIdentity> {
+  await refuseIntermediates(mspDir);
   const signcerts = join(mspDir, 'signcerts');
   const keystore = join(mspDir, 'keystore');
   const [certFile, ...others] = await listFiles(signcerts);
@@ -120,12 +122,44 @@ async function readKeyCandidate(file: string): Promise<{ bytes: Buffer; stats: S
 
 /** Every CA certificate of an organisation's MSP under `outDir`: what a channel MSP trusts. */
 export async function loadOrgRootCerts(outDir: string, mspId: string): Promise<OrgRootCerts> {
-  const msp = orgPaths(outDir, mspId).msp.dir;
+  return { mspId, ...(await loadMspRootCerts(orgPaths(outDir, mspId).msp.dir)) };
+}
+
+/**
+ * The roots an MSP folder trusts, of identities (`cacerts/`) and of TLS certificates (`tlscacerts/`).
+ * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, `MATERIAL_UNSUPPORTED` as refuseIntermediates.
+ */
+export async function loadMspRootCerts(mspDir: string): Promise<Omit<OrgRootCerts, 'mspId'>> {
+  await refuseIntermediates(mspDir);
   const [rootCerts, tlsRootCerts] = await Promise.all([
-    loadCertificates(join(msp, 'cacerts')),
-    loadCertificates(join(msp, 'tlscacerts')),
+    loadCertificates(join(mspDir, 'cacerts')),
+    loadCertificates(join(mspDir, 'tlscacerts')),
   ]);
-  return { mspId, rootCerts, tlsRootCerts };
+  return { rootCerts, tlsRootCerts };
+}
+
+/**
+ * Intermediate CAs (a Fabric CA under a root: `intermediatecerts/`, `tlsintermediatecerts/`) are not supported yet:
+ * the channel MSP, the ledger and the node's caller check read roots only and would refuse their leaves as of an
+ * unknown authority, saying nothing of intermediates. Refused where the folder is read, naming them.
+ * @throws PkiError `MATERIAL_UNSUPPORTED` naming the folder.
+ */
+async function refuseIntermediates(mspDir: string): Promise<void> {
+  for (const name of ['intermediatecerts', 'tlsintermediatecerts']) {
+    const dir = join(mspDir, name);
+    const files = await listFiles(dir).catch((err: unknown) => {
+      if (err instanceof PkiError && err.code === 'MATERIAL_MISSING') return [];
+      throw err;
+    });
+    if (files.length > 0) {
+      throw new PkiError(
+        'MATERIAL_UNSUPPORTED',
+        `${dir} holds ${files.length} intermediate CA certificate(s): intermediate CAs are not supported yet; ` +
+          'issue the leaves from a root CA (or see README, crypto material)',
+        dir,
+      );
+    }
+  }
 }
 
 /**
