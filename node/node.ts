@@ -54,7 +54,7 @@ import { openTransparencyLog, signCheckpoint, type TransparencyLog } from './log
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { Gauge } from 'prom-client';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
-import { nodeTlsFiles, readTlsKeyPair } from './node-certificates.ts';
+import { checkOwnCertificates, nodeTlsFiles, readTlsKeyPair } from './node-certificates.ts';
 import { NodeStartError, type NodeListener } from './node-errors.ts';
 import { keepDataDirPrivate } from './data-dir.ts';
 import { EvidenceNotarizer } from './notary/index.ts';
@@ -194,6 +194,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
   });
   warnOfSmallReserve(config, logger);
   const metrics = createNodeMetrics({ defaultLabels: { msp_id: config.mspId } });
+  await checkOwnCertificates(config, logger, metrics);
   const origin = `lianxin/${config.mspId}/${config.shard}`;
   const cleanup: Cleanup = [];
   const closeAll = async () => {

@@ -8,6 +8,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPartialFile, requirePrivateMode } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
+import { subjectOrganization } from './member-certificate.ts';
 import { orgPaths } from './msp-paths.ts';
 import { isNotFound, parseCertificate, parseKeyPair, readRequired, readRequiredKey } from './pem-files.ts';
 
@@ -212,9 +213,8 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 function organizationOf(certificate: X509Certificate, file: string): string {
-  // node renders the subject one attribute per line in DER order: "C=CN\nL=…\nO=ShanghaiBankMSP\n…".
-  const o = certificate.subject.split('\n').find((line) => line.startsWith('O='));
+  const o = subjectOrganization(certificate);
   if (o === undefined)
     throw new PkiError('BAD_MATERIAL', `${file} has no O (organization) to take the MSP ID from`, file);
-  return o.slice(2);
+  return o;
 }
