@@ -16,7 +16,7 @@ import {
   type Consortium,
   type Organization,
 } from '../network/pki/index.ts';
-import { writeLocalNodeConfig } from '../node/bootstrap/local-node-config.ts';
+import { consortiumLedger, writeLocalNodeConfig } from '../node/bootstrap/local-node-config.ts';
 import { loadNodeConfig, type NodeConfig } from '../node/config/index.ts';
 import { createNode } from '../node/node.ts';
 import { quietLogs } from './support/test-node.ts';
@@ -31,8 +31,9 @@ let org: Organization;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lianxin-own-certs-'));
   const demo = await loadConsortium(CONSORTIUM_FILE);
-  consortium = { ...demo, organizations: demo.organizations.filter((o) => o.mspId === AGENCY) };
-  const found = consortium.organizations[0];
+  // The agency, and the operator whose ledger (away) it is configured with.
+  consortium = { ...demo, organizations: demo.organizations.filter((o) => [AGENCY, 'OperatorMSP'].includes(o.mspId)) };
+  const found = consortium.organizations.find((o) => o.mspId === AGENCY);
   if (!found) throw new Error(`the demo has no ${AGENCY}`);
   org = found;
 });
@@ -56,13 +57,8 @@ async function nodeConfig(name: string, issuedAt = new Date()): Promise<NodeConf
     grpcListen: '127.0.0.1:0',
     metricsListen: '127.0.0.1:0',
     p2pListen: null,
-    ledger: {
-      address: '127.0.0.1:1',
-      hostAlias: 'ledger0.operator.lianxin.local',
-      tlsCaFile: orgPaths(cryptoDir, AGENCY).tlsca.cert,
-      channel: consortium.channel,
-      chaincode: 'lianxin',
-    },
+    // Nothing listens on port 1: the node starts without its ledger.
+    ledger: consortiumLedger(consortium, cryptoDir, '127.0.0.1:1', 'lianxin'),
   });
   return loadNodeConfig(local.configFile, {});
 }

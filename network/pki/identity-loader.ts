@@ -170,8 +170,9 @@ async function refuseIntermediates(mspDir: string): Promise<void> {
  * @throws PkiError `MATERIAL_MISSING`, `KEY_EXPOSED`, `BAD_MATERIAL` or `MATERIAL_INCONSISTENT`, `field` the file.
  */
 export async function loadTlsKeyPair(certFile: string, keyFile: string): Promise<TlsKeyPair> {
-  const [cert, key] = await Promise.all([readRequired(certFile), readRequiredKey(keyFile)]);
-  const [certPem, keyPem] = [cert.toString('utf8'), key.toString('utf8')];
+  // One after the other: when both are missing, the certificate is always the one named.
+  const certPem = (await readRequired(certFile)).toString('utf8');
+  const keyPem = (await readRequiredKey(keyFile)).toString('utf8');
   const { certificate } = parseKeyPair(certPem, certFile, keyPem, keyFile);
   return { certPem, keyPem, certificate };
 }
