@@ -15,7 +15,8 @@ export type NodeStartErrorCode =
   | 'KEY_INVALID'
   /**
    * The node's MSP identity (identity.mspDir) or TLS certificate (tls.cert) is one the consortium refuses: another O
-   * than mspId, not issued by the organisation's roots in the MSP folder, expired or not yet valid.
+   * than mspId, not issued by the organisation's roots in the MSP folder, expired or not yet valid; or the MSP folder
+   * does not load (a missing file, a key its rules refuse, intermediate CAs).
    */
   | 'CERTIFICATE_INVALID'
   /** The store's log is not the history the chain anchored for its origin (a backup older than the last anchor). */
