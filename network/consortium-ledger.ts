@@ -2,11 +2,11 @@
  * The embedded ledger of a consortium described by its YAML: the operator organisation's peer and orderer run
  * it, every organisation is a channel member, and the crypto material comes from the PKI's MSP folders.
  */
-import { readFile } from 'node:fs/promises';
 import type { ChaincodeDeployment, ChannelOrg, LedgerOptions } from './ledger/index.ts';
 import {
   loadOrgRootCerts,
   loadSigningIdentity,
+  loadTlsKeyPair,
   orgPaths,
   type Consortium,
   type OrgNode,
@@ -57,12 +57,12 @@ export async function consortiumLedgerOptions(options: Readonly<ConsortiumLedger
       tlsRootCerts: roots.tlsRootCerts.map((c) => c.toString()),
     };
   };
-  const [orgs, peerIdentity, ordererIdentity, tlsCert, tlsKey] = await Promise.all([
+  const peerTls = operator.node(node.peer).tls;
+  const [orgs, peerIdentity, ordererIdentity, tls] = await Promise.all([
     Promise.all(consortium.organizations.map((o) => channelOrg(o.mspId))),
     loadSigningIdentity(operator.node(node.peer).msp.dir, node.org.mspId),
     loadSigningIdentity(operator.node(node.orderer).msp.dir, node.org.mspId),
-    readFile(operator.node(node.peer).tls.cert, 'utf8'),
-    readFile(operator.node(node.peer).tls.key, 'utf8'),
+    loadTlsKeyPair(peerTls.cert, peerTls.key),
   ]);
   const ordererOrg = orgs.find((o) => o.mspId === node.org.mspId);
   if (!ordererOrg) throw new Error(`no channel MSP for ${node.org.mspId}`);
@@ -77,8 +77,8 @@ export async function consortiumLedgerOptions(options: Readonly<ConsortiumLedger
     // The YAML's name for the peer, unless the port is overridden: then the address it really listens on.
     ...(options.port === undefined ? { peerAddress: `${node.peer.host}:${node.peer.ports.grpc}` } : {}),
     tls: {
-      certPem: tlsCert,
-      keyPem: tlsKey,
+      certPem: tls.certPem,
+      keyPem: tls.keyPem,
       clientRootCertsPem: orgs.flatMap((o) => o.tlsRootCerts),
       requireClientCert: options.mutualTls ?? false,
     },

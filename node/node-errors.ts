@@ -13,6 +13,12 @@ export type NodeStartErrorCode =
   | 'LISTEN_FAILED'
   /** A key or certificate file exists but does not hold what it should (PEM of a private key, a certificate). */
   | 'KEY_INVALID'
+  /**
+   * The node's MSP identity (identity.mspDir) or TLS certificate (tls.cert) is one the consortium refuses: another O
+   * than mspId, not issued by the organisation's roots in the MSP folder, expired or not yet valid; or the MSP folder
+   * does not load (a missing file, a key its rules refuse, intermediate CAs).
+   */
+  | 'CERTIFICATE_INVALID'
   /** The store's log is not the history the chain anchored for its origin (a backup older than the last anchor). */
   | 'STORE_CONFLICTS_WITH_CHAIN'
   /** The data dir is open to group or others and the node's user cannot make it owner-only. */
@@ -23,7 +29,10 @@ export class NodeStartError extends Error {
   constructor(
     readonly code: NodeStartErrorCode,
     message: string,
-    /** The listener (PORT_IN_USE, LISTEN_FAILED), the file (KEY_INVALID), the store or the data dir concerned. */
+    /**
+     * The listener (PORT_IN_USE, LISTEN_FAILED), the file (KEY_INVALID), the MSP folder or TLS certificate
+     * (CERTIFICATE_INVALID), the store or the data dir concerned.
+     */
     readonly subject: string,
     options?: ErrorOptions,
   ) {

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
-import { loadSigningIdentity } from '../network/pki/index.ts';
+import { loadSigningIdentity, type TlsKeyPair } from '../network/pki/index.ts';
 import { adminSocketPath, startAdminSocket } from './admin/index.ts';
 import { CheckpointAnchorer, LogConflictError, RevokedLogKeys, RevokedSigning } from './anchor/index.ts';
 import { backupNode, refuseUnfinishedRestore } from './backup/index.ts';
@@ -54,6 +54,7 @@ import { openTransparencyLog, signCheckpoint, type TransparencyLog } from './log
 import { componentLogger, createLogger, type Logger } from './logging/index.ts';
 import { Gauge } from 'prom-client';
 import { createNodeMetrics, type NodeMetrics } from './metrics/index.ts';
+import { checkOwnCertificates, nodeTlsFiles, readTlsKeyPair } from './node-certificates.ts';
 import { NodeStartError, type NodeListener } from './node-errors.ts';
 import { runCleanup, type Cleanup } from './node-shutdown.ts';
 import { keepDataDirPrivate } from './data-dir.ts';
@@ -196,6 +197,7 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     logger.info(environment, 'configuration overrides from the environment; reserved variables ignored');
   }
   const metrics = createNodeMetrics({ defaultLabels: { msp_id: config.mspId } });
+  await checkOwnCertificates(config, logger, metrics);
   const origin = `lianxin/${config.mspId}/${config.shard}`;
   const cleanup: Cleanup = [];
   const closeAll = () => runCleanup(cleanup, logger);
@@ -212,7 +214,9 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       });
     }
     await startChainIndexFollowing(pipelines, exchange, cleanup);
-    const api = await listening('gRPC', config.grpc.listen, () => startApi(parts, exchange, overrides));
+    // Read before the listener: a key the rules refuse is named as such, not as a failure to bind.
+    const apiTls = await readTlsKeyPair(nodeTlsFiles(config.tls));
+    const api = await listening('gRPC', config.grpc.listen, () => startApi(parts, exchange, overrides, apiTls));
     cleanup.push(() => api.shutdown({ graceMs: config.shutdown.graceSeconds * 1000 * CALLS_SHARE_OF_GRACE }));
     const health = startHealth(pipelines, api, cleanup);
     const version = await versionInfo;
@@ -989,11 +993,16 @@ function startExplorer(
 async function readOperationsTls(config: NodeConfig): Promise<OperationsTls | undefined> {
   const tls = config.operations.tls;
   if (!tls.enabled) return undefined;
-  const [cert, key, clientCa] = await Promise.all([
-    readFile(tls.cert ?? config.tls.cert),
-    readFile(tls.key ?? config.tls.key),
+  const [pair, clientCa] = await Promise.all([
+    readTlsKeyPair({
+      cert: tls.cert ?? config.tls.cert,
+      key: tls.key ?? config.tls.key,
+      certField: tls.cert === undefined ? 'tls.cert' : 'operations.tls.cert',
+      keyField: tls.key === undefined ? 'tls.key' : 'operations.tls.key',
+    }),
     readFile(tls.clientRootCAs ?? config.tls.clientCaBundle),
   ]);
+  const [cert, key] = [Buffer.from(pair.certPem), Buffer.from(pair.keyPem)];
   return { cert, key, clientCa, clientAuthRequired: tls.clientAuthRequired };
 }
 
@@ -1023,16 +1032,13 @@ async function startApi(
   parts: NodeParts,
   exchange: ReportExchange | undefined,
   overrides: NodeOverrides,
+  tls: TlsKeyPair,
 ): Promise<ApiServer> {
   const { config } = parts;
-  const [certChain, privateKey, clientCaBundle] = await Promise.all([
-    readFile(config.tls.cert),
-    readFile(config.tls.key),
-    readFile(config.tls.clientCaBundle),
-  ]);
+  const clientCaBundle = await readFile(config.tls.clientCaBundle);
   return startApiServer({
     listen: config.grpc.listen,
-    tls: { certChain, privateKey, clientCaBundle },
+    tls: { certChain: Buffer.from(tls.certPem), privateKey: Buffer.from(tls.keyPem), clientCaBundle },
     mspId: config.mspId,
     resolveRole: registeredRoles({ chain: parts.chain, own: { mspId: config.mspId, role: config.role } }),
     services: {
@@ -1113,9 +1119,7 @@ export async function connectLedger(config: NodeConfig): Promise<LedgerConnectio
     loadSigningIdentity(config.identity.mspDir, config.mspId),
     readFile(config.ledger.tlsCa, 'utf8'),
   ]);
-  const clientTls = config.ledger.mutualTls
-    ? { certPem: await readFile(config.tls.cert, 'utf8'), keyPem: await readFile(config.tls.key, 'utf8') }
-    : undefined;
+  const clientTls = config.ledger.mutualTls ? await readTlsKeyPair(nodeTlsFiles(config.tls)) : undefined;
   return connectToLedger(
     {
       address: config.ledger.address,

@@ -47,6 +47,12 @@ describe('npm run crypto', () => {
     expect(second.code).toBe(0);
     expect(second.stdout).not.toContain('created  ');
     expect(second.stdout).toMatch(/0 files created, \d+ kept/);
+
+    // New roots are said loudly: the channel and every trust bundle must be given them.
+    const third = await crypto('--out', out, '--regenerate-cas');
+    expect(third).toMatchObject({ code: 0, stderr: '' });
+    expect(third.stdout).toMatch(/\d+ files created, 0 kept/);
+    expect(third.stdout).toContain('NEW CAs: every organisation has new roots.');
   });
 
   it('exits 1 naming the field of a bad configuration', async () => {

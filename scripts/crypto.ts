@@ -1,16 +1,19 @@
 /**
  * Operator command: issue the consortium's crypto material (DESIGN §8).
  *
- *   npm run crypto -- [--config network/consortium.yaml] [--out .data/crypto] [--force]
+ *   npm run crypto -- [--config network/consortium.yaml] [--out .data/crypto] [--force] [--regenerate-cas]
  *
  * Re-running keeps what exists and creates what is missing: append an institution to the YAML and run it again
- * to add that institution. `--force` regenerates every key and certificate.
+ * to add that institution. An expired leaf certificate is reissued from its kept CA for its kept key. `--force`
+ * reissues every leaf (users', nodes') with new keys from the kept CAs; `--regenerate-cas` also replaces the CAs:
+ * new roots that the channel's MSP configuration and every trust bundle handed out must then be given.
  */
 import { parseArgs } from 'node:util';
 import { generateCryptoMaterial, loadConsortium, PkiError } from '../network/pki/index.ts';
 import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
-const USAGE = 'usage: npm run crypto -- [--config network/consortium.yaml] [--out .data/crypto] [--force]';
+const USAGE =
+  'usage: npm run crypto -- [--config network/consortium.yaml] [--out .data/crypto] [--force] [--regenerate-cas]';
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -19,6 +22,7 @@ async function main(argv: string[]): Promise<void> {
       config: { type: 'string', default: 'network/consortium.yaml' },
       out: { type: 'string', default: '.data/crypto' },
       force: { type: 'boolean', default: false },
+      'regenerate-cas': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -28,9 +32,17 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const consortium = await loadConsortium(values.config);
-  const report = await generateCryptoMaterial(consortium, values.out, { force: values.force });
+  const regenerateCas = values['regenerate-cas'];
+  const report = await generateCryptoMaterial(consortium, values.out, { force: values.force, regenerateCas });
   for (const file of report.created) console.log(`created  ${file}`);
+  for (const file of report.reissued) console.log(`reissued ${file} (it had expired; its key kept)`);
   for (const file of report.kept) console.log(`kept     ${file}`);
+  if (regenerateCas) {
+    console.log(
+      'NEW CAs: every organisation has new roots. The channel MSP configuration, the consortium TLS CA bundle and ' +
+        'every copy of the old CAs handed out must be replaced with them, or nothing issued now is accepted.',
+    );
+  }
   const orgs = consortium.organizations.map((o) => o.mspId).join(', ');
   console.log(
     `${values.out}: ${report.created.length} files created, ${report.kept.length} kept, ` +

@@ -55,6 +55,16 @@ describe('verifyP256 refuses before the curve check as Fabric does', () => {
       Uint8Array.of(0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01),
       'failed unmarshalling signature: non-minimal DER INTEGER',
     ],
+    [
+      'bytes after s inside the sequence',
+      Uint8Array.of(0x30, 0x08, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00, 0x00),
+      'failed unmarshalling signature: trailing bytes after signature',
+    ],
+    [
+      'bytes after the sequence',
+      Uint8Array.of(0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00, 0x00),
+      'failed unmarshalling signature: DER length mismatch',
+    ],
   ];
   for (const [name, signature, reason] of cases) {
     it(name, () => {

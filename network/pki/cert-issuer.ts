@@ -188,7 +188,7 @@ function profileExtensions(profile: CertificateProfile): x509.Extension[] {
  */
 function defaultNotAfter(notBefore: Date, isCa: boolean, issuer: X509Certificate | undefined): Date {
   const own = notBefore.getTime() + (isCa ? CA_VALIDITY_DAYS : LEAF_VALIDITY_DAYS) * DAY_MS;
-  return new Date(issuer === undefined ? own : Math.min(own, Date.parse(issuer.validTo)));
+  return new Date(issuer === undefined ? own : Math.min(own, issuer.validToDate.getTime()));
 }
 
 /** 128 random bits, positive and of fixed length (RFC 5280 §4.1.2.2 allows up to 20 octets). */

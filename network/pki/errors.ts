@@ -12,7 +12,11 @@ export type PkiErrorCode =
   /** A PEM file holds no usable certificate or key. */
   | 'BAD_MATERIAL'
   /** A private key's file is open to other users (its mode), refused as the node's own key files are. */
-  | 'KEY_EXPOSED';
+  | 'KEY_EXPOSED'
+  /** A member's own certificate is another organisation's, not issued by one of its roots, expired or not yet valid. */
+  | 'CERTIFICATE_REFUSED'
+  /** An MSP folder uses what this PKI does not support yet (intermediate CAs). */
+  | 'MATERIAL_UNSUPPORTED';
 
 /** A failure of the consortium PKI; callers branch on `code`, and on `field` for configuration errors. */
 export class PkiError extends Error {

@@ -2,7 +2,7 @@ import { chmod, chown, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { issueCertificate, loadSigningIdentity, type IssuedCertificate } from './index.ts';
+import { issueCertificate, loadOrgRootCerts, loadSigningIdentity, orgPaths, type IssuedCertificate } from './index.ts';
 import { inChild } from '../fs/test-child.ts';
 
 const SUBJECT = { organization: 'RegulatorMSP', locality: 'Shanghai' };
@@ -170,6 +170,41 @@ describe('loadSigningIdentity', () => {
       code: 'MATERIAL_MISSING',
       field: join(dir, 'keystore'),
     });
+  });
+
+  it('refuses an MSP folder with intermediate CAs, naming them, rather than trust their leaves as of an unknown CA (review30 S2)', async () => {
+    const intermediate = await issueCertificate({
+      subject: { ...SUBJECT, commonName: 'ica' },
+      profile: { kind: 'ca' },
+      issuer: ca,
+    });
+    const leaf = await issueCertificate({
+      subject: { ...SUBJECT, commonName: 'User1' },
+      profile: { kind: 'identity', nodeOU: 'client', attrs: {} },
+      issuer: intermediate,
+    });
+    // An identity's folder and its organisation's MSP as Fabric CA enrols them under an intermediate.
+    const msp = orgPaths(dir, 'RegulatorMSP').msp.dir;
+    for (const folder of [dir, msp]) {
+      await writeMsp(folder, leaf, leaf);
+      for (const [name, pem] of [
+        ['cacerts', ca.certificatePem],
+        ['tlscacerts', ca.certificatePem],
+        ['intermediatecerts', intermediate.certificatePem],
+      ] as const) {
+        await mkdir(join(folder, name), { recursive: true });
+        await writeFile(join(folder, name, 'ca.pem'), pem);
+      }
+    }
+    const unsupported = (folder: string) => ({
+      code: 'MATERIAL_UNSUPPORTED',
+      field: join(folder, 'intermediatecerts'),
+      message: expect.stringMatching(/holds 1 intermediate CA .*intermediate CAs are not supported yet/) as unknown,
+    });
+    await expect(loadSigningIdentity(dir)).rejects.toMatchObject(unsupported(dir));
+    await expect(loadOrgRootCerts(dir, 'RegulatorMSP')).rejects.toMatchObject(unsupported(msp));
+    await rm(join(dir, 'intermediatecerts'), { recursive: true });
+    await expect(loadSigningIdentity(dir)).resolves.toMatchObject({ mspId: 'RegulatorMSP' });
   });
 
   it('reports a file that is not PEM as BAD_MATERIAL', async () => {

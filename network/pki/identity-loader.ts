@@ -8,7 +8,8 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPartialFile, requirePrivateMode } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
-import { orgPaths, type IdentityPaths } from './msp-paths.ts';
+import { subjectOrganization } from './member-certificate.ts';
+import { orgPaths } from './msp-paths.ts';
 import { isNotFound, parseCertificate, parseKeyPair, readRequired, readRequiredKey } from './pem-files.ts';
 
 export interface SigningIdentity {
@@ -26,24 +27,26 @@ export interface OrgRootCerts {
   readonly tlsRootCerts: X509Certificate[];
 }
 
-/** PEM bytes in the shape `grpc.credentials.createSsl(rootCerts, privateKey, certChain)` takes. */
-export interface TlsMaterial {
-  readonly rootCert: Buffer;
-  readonly certChain: Buffer;
-  readonly privateKey: Buffer;
+/** A TLS certificate and its private key, as PEM (what gRPC and the ledger take) and the certificate parsed. */
+export interface TlsKeyPair {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly certificate: X509Certificate;
 }
 
 /**
  * Loads the one certificate in `signcerts/` of a local MSP folder and the key in `keystore/` that is its own:
  * fabric-ca re-enrolment leaves one `<ski>_sk` per enrolment there, so the first by name may be a former key.
  * The MSP ID is `mspId` when given, else the certificate's O (how this PKI and cryptogen issue them).
- * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, `MATERIAL_INCONSISTENT` when no key is the cert's or
+ * @throws PkiError `MATERIAL_UNSUPPORTED` for intermediate CAs (refuseIntermediates), `MATERIAL_MISSING`,
+ * `BAD_MATERIAL`, `MATERIAL_INCONSISTENT` when no key is the cert's or
  * `signcerts/` holds more than one file, `KEY_EXPOSED` when the certificate's key, or another key in `keystore/`, is
  * open to other users, `BAD_MATERIAL` when the certificate's key's file holds more than one key (other files in
  * `keystore/` are passed over whatever they hold, and, as Fabric's keystore does, files above 64 KiB or that this
  * user cannot read).
  */
 export async function loadSigningIdentity(mspDir: string, mspId?: string): Promise<SigningIdentity> {
+  await refuseIntermediates(mspDir);
   const signcerts = join(mspDir, 'signcerts');
   const keystore = join(mspDir, 'keystore');
   const [certFile, ...others] = await listFiles(signcerts);
@@ -120,26 +123,58 @@ async function readKeyCandidate(file: string): Promise<{ bytes: Buffer; stats: S
 
 /** Every CA certificate of an organisation's MSP under `outDir`: what a channel MSP trusts. */
 export async function loadOrgRootCerts(outDir: string, mspId: string): Promise<OrgRootCerts> {
-  const msp = orgPaths(outDir, mspId).msp.dir;
-  const [rootCerts, tlsRootCerts] = await Promise.all([
-    loadCertificates(join(msp, 'cacerts')),
-    loadCertificates(join(msp, 'tlscacerts')),
-  ]);
-  return { mspId, rootCerts, tlsRootCerts };
+  return { mspId, ...(await loadMspRootCerts(orgPaths(outDir, mspId).msp.dir)) };
 }
 
 /**
- * The TLS CA, certificate and key of a user (`client.*`) or node (`server.*`).
- * @throws PkiError `MATERIAL_MISSING`; `KEY_EXPOSED` or `BAD_MATERIAL` when the key's file is open to other users
- * or holds more than one key.
+ * The roots an MSP folder trusts, of identities (`cacerts/`) and of TLS certificates (`tlscacerts/`).
+ * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, `MATERIAL_UNSUPPORTED` as refuseIntermediates.
  */
-export async function loadTlsMaterial(identity: IdentityPaths): Promise<TlsMaterial> {
-  const [rootCert, certChain, privateKey] = await Promise.all([
-    readRequired(identity.tls.ca),
-    readRequired(identity.tls.cert),
-    readRequiredKey(identity.tls.key),
+export async function loadMspRootCerts(mspDir: string): Promise<Omit<OrgRootCerts, 'mspId'>> {
+  await refuseIntermediates(mspDir);
+  const [rootCerts, tlsRootCerts] = await Promise.all([
+    loadCertificates(join(mspDir, 'cacerts')),
+    loadCertificates(join(mspDir, 'tlscacerts')),
   ]);
-  return { rootCert, certChain, privateKey };
+  return { rootCerts, tlsRootCerts };
+}
+
+/**
+ * Intermediate CAs (a Fabric CA under a root: `intermediatecerts/`, `tlsintermediatecerts/`) are not supported yet:
+ * the channel MSP, the ledger and the node's caller check read roots only and would refuse their leaves as of an
+ * unknown authority, saying nothing of intermediates. Refused where the folder is read, naming them.
+ * @throws PkiError `MATERIAL_UNSUPPORTED` naming the folder.
+ */
+async function refuseIntermediates(mspDir: string): Promise<void> {
+  for (const name of ['intermediatecerts', 'tlsintermediatecerts']) {
+    const dir = join(mspDir, name);
+    const files = await listFiles(dir).catch((err: unknown) => {
+      if (err instanceof PkiError && err.code === 'MATERIAL_MISSING') return [];
+      throw err;
+    });
+    if (files.length > 0) {
+      throw new PkiError(
+        'MATERIAL_UNSUPPORTED',
+        `${dir} holds ${files.length} intermediate CA certificate(s): intermediate CAs are not supported yet; ` +
+          'issue the leaves from a root CA (or see README, crypto material)',
+        dir,
+      );
+    }
+  }
+}
+
+/**
+ * A TLS certificate and the private key that is its own, the key held to the key file rules (its owner's alone, one
+ * key): read any other way, a world-readable key is served, the first of two keys is taken silently, and a key of
+ * another certificate fails in OpenSSL as "key values mismatch", naming neither file.
+ * @throws PkiError `MATERIAL_MISSING`, `KEY_EXPOSED`, `BAD_MATERIAL` or `MATERIAL_INCONSISTENT`, `field` the file.
+ */
+export async function loadTlsKeyPair(certFile: string, keyFile: string): Promise<TlsKeyPair> {
+  // One after the other: when both are missing, the certificate is always the one named.
+  const certPem = (await readRequired(certFile)).toString('utf8');
+  const keyPem = (await readRequiredKey(keyFile)).toString('utf8');
+  const { certificate } = parseKeyPair(certPem, certFile, keyPem, keyFile);
+  return { certPem, keyPem, certificate };
 }
 
 async function loadCertificates(dir: string): Promise<X509Certificate[]> {
@@ -179,9 +214,8 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 function organizationOf(certificate: X509Certificate, file: string): string {
-  // node renders the subject one attribute per line in DER order: "C=CN\nL=…\nO=ShanghaiBankMSP\n…".
-  const o = certificate.subject.split('\n').find((line) => line.startsWith('O='));
+  const o = subjectOrganization(certificate);
   if (o === undefined)
     throw new PkiError('BAD_MATERIAL', `${file} has no O (organization) to take the MSP ID from`, file);
-  return o.slice(2);
+  return o;
 }

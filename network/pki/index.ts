@@ -37,10 +37,11 @@ export {
 export {
   loadSigningIdentity,
   loadOrgRootCerts,
-  loadTlsMaterial,
+  loadMspRootCerts,
+  loadTlsKeyPair,
   type SigningIdentity,
   type OrgRootCerts,
-  type TlsMaterial,
+  type TlsKeyPair,
 } from './identity-loader.ts';
 export {
   TrustedCas,
@@ -48,6 +49,7 @@ export {
   type CertificateChainCheck,
   type CertificateChainFailure,
 } from './certificate-chain.ts';
+export { checkMemberCertificate, type MemberCertificateRules } from './member-certificate.ts';
 export { orgPaths, type OrgPaths, type IdentityPaths, type MspPaths, type CaPaths } from './msp-paths.ts';
 export { FABRIC_ATTRS_OID, ROLE_ATTRIBUTE } from './constants.ts';
 export { PkiError, type PkiErrorCode } from './errors.ts';

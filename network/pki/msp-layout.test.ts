@@ -25,7 +25,7 @@ import {
   loadConsortium,
   loadOrgRootCerts,
   loadSigningIdentity,
-  loadTlsMaterial,
+  loadTlsKeyPair,
   orgPaths,
   nodeOUOfNode,
   nodeOUOfUser,
@@ -287,19 +287,28 @@ describe('generateCryptoMaterial when the consortium changes', () => {
     await rm(orgPaths(outDir, 'SuzhouBankMSP').dir, { recursive: true });
   });
 
-  it('regenerates every key and certificate with force', async () => {
+  it('reissues every leaf with force from the kept CAs, and replaces the CAs only with regenerateCas (review30 C2)', async () => {
     const admin = orgPaths(outDir, 'ShanghaiBankMSP').user('Admin');
     await chmod(admin.msp.key, 0o644);
+    // The CAs' pairs, their copies in MSP and tls/ folders, and NodeOUs files: what the channel and peers hold.
+    const ofCas = (file: string) =>
+      /^[^/]+\/(ca|tlsca)\/|\/(cacerts|tlscacerts)\/|\/tls\/ca\.crt$|config\.yaml$/.test(file);
     const before = await snapshot(outDir);
     const report = await generateCryptoMaterial(consortium, outDir, { force: true });
-    expect(report.kept).toEqual([]);
-    const after = await snapshot(outDir);
-    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
-    for (const [file, bytes] of after) {
-      if (file.endsWith('config.yaml')) continue;
-      expect(bytes.equals(before.get(file) ?? Buffer.alloc(0)), file).toBe(false);
+    expect([...report.kept].sort()).toEqual([...before.keys()].filter((f) => /^[^/]+\/(ca|tlsca)\//.test(f)).sort());
+    const leavesReissued = await snapshot(outDir);
+    expect([...leavesReissued.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [file, bytes] of leavesReissued) {
+      expect(bytes.equals(before.get(file) ?? Buffer.alloc(0)), file).toBe(ofCas(file));
     }
     expect((await stat(admin.msp.key)).mode & 0o777).toBe(0o600);
+
+    const regenerated = await generateCryptoMaterial(consortium, outDir, { regenerateCas: true });
+    expect(regenerated.kept).toEqual([]);
+    for (const [file, bytes] of await snapshot(outDir)) {
+      if (file.endsWith('config.yaml')) continue;
+      expect(bytes.equals(leavesReissued.get(file) ?? Buffer.alloc(0)), file).toBe(false);
+    }
   });
 
   it('refuses to complete half a key pair, naming the file', async () => {
@@ -333,7 +342,9 @@ describe('generateCryptoMaterial when the consortium changes', () => {
     await inCopy(outDir, async (copy) => {
       // Eleven years on, the first CA written has expired.
       const later = new Date(NOW.getTime() + 11 * 365 * 86_400_000);
-      await expect(generateCryptoMaterial(consortium, copy, { now: later })).rejects.toThrow(/ expired on /);
+      await expect(generateCryptoMaterial(consortium, copy, { now: later })).rejects.toThrow(
+        / expired on .*; rerun with --regenerate-cas to issue new CAs: NEW ROOTS/,
+      );
 
       // A CA pair on P-384 (made by hand: the generator issues P-256 only).
       const ca = orgPaths(copy, 'ShanghaiBankMSP').ca;
@@ -349,6 +360,28 @@ describe('generateCryptoMaterial when the consortium changes', () => {
     });
   });
 
+  it('reissues an expired leaf from its kept CA for its kept key, nothing else changed (review30 C2)', async () => {
+    await inCopy(outDir, async (copy) => {
+      // Three years on: every leaf (two years) has expired, no CA (ten) has.
+      const later = new Date(Date.now() + 3 * 365 * 86_400_000);
+      const before = await snapshot(copy);
+      const report = await generateCryptoMaterial(consortium, copy, { now: later });
+      const leafCerts = [...before.keys()].filter((f) => /\/signcerts\/|\/tls\/(server|client)\.crt$/.test(f));
+      expect(report.created).toEqual([]);
+      expect([...report.reissued].sort()).toEqual(leafCerts.sort());
+      for (const [file, bytes] of await snapshot(copy)) {
+        expect(bytes.equals(before.get(file) ?? Buffer.alloc(0)), file).toBe(!leafCerts.includes(file));
+      }
+      const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
+      const ca = await certificate(orgPaths(copy, 'ShanghaiBankMSP').ca.cert);
+      const identity = await loadSigningIdentity(user.msp.dir);
+      expect(identity.certificate.verify(ca.publicKey)).toBe(true);
+      expect(identity.certificate.validToDate.getTime()).toBeGreaterThan(later.getTime());
+      // A run at the same time keeps them.
+      expect((await generateCryptoMaterial(consortium, copy, { now: later })).reissued).toEqual([]);
+    });
+  });
+
   it('refuses a private key open to other users, to keep, load or serve TLS with, as the node refuses its own', async () => {
     await inCopy(outDir, async (copy) => {
       const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
@@ -361,7 +394,7 @@ describe('generateCryptoMaterial when the consortium changes', () => {
       });
       await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject(exposed(user.msp.key));
       await expect(loadSigningIdentity(user.msp.dir)).rejects.toMatchObject(exposed(user.msp.key));
-      await expect(loadTlsMaterial(user)).rejects.toMatchObject(exposed(user.tls.key));
+      await expect(loadTlsKeyPair(user.tls.cert, user.tls.key)).rejects.toMatchObject(exposed(user.tls.key));
     });
   });
 
@@ -382,7 +415,7 @@ describe('generateCryptoMaterial when the consortium changes', () => {
       });
       await expect(generateCryptoMaterial(consortium, copy)).rejects.toMatchObject(twoKeys(user.msp.key));
       await expect(loadSigningIdentity(user.msp.dir)).rejects.toMatchObject(twoKeys(user.msp.key));
-      await expect(loadTlsMaterial(user)).rejects.toMatchObject(twoKeys(user.tls.key));
+      await expect(loadTlsKeyPair(user.tls.cert, user.tls.key)).rejects.toMatchObject(twoKeys(user.tls.key));
     });
   });
 

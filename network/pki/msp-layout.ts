@@ -1,8 +1,10 @@
 /**
  * Writes a consortium's crypto material in Fabric's MSP layout (see `msp-paths.ts`). Idempotent: a re-run keeps
  * every existing key and certificate and creates only what is missing, so adding an organisation to the YAML
- * and re-running issues just that organisation. `force` regenerates everything.
+ * and re-running issues just that organisation. An expired leaf is reissued from its kept CA with its own key.
+ * `force` reissues every leaf from the kept CAs; only `regenerateCas` replaces the CAs themselves (new roots).
  */
+import type { KeyObject } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
 import { removeAbandoned, writeDurably } from '../fs/index.ts';
@@ -20,8 +22,13 @@ import { orgPaths, type CaPaths, type IdentityPaths, type MspPaths } from './msp
 import { parseKeyPair, readIfExists, readKeyIfExists } from './pem-files.ts';
 
 export interface GenerateOptions {
-  /** Replace existing keys and certificates. */
+  /** Replace every leaf's key and certificate (users', nodes'), issued from the kept CAs. */
   readonly force?: boolean;
+  /**
+   * Replace the CAs too, and so every leaf: new roots, which match neither the channel's MSP configuration nor the
+   * trust bundles handed out (`npm run crypto -- --regenerate-cas`).
+   */
+  readonly regenerateCas?: boolean;
   /** Issue time (tests); default the current time. */
   readonly now?: Date;
 }
@@ -30,6 +37,8 @@ export interface GenerateOptions {
 export interface GenerationReport {
   readonly created: string[];
   readonly kept: string[];
+  /** Expired leaf certificates issued anew from their kept CA, for their kept key. */
+  readonly reissued: string[];
 }
 
 /** Fabric's NodeOUs file as cryptogen writes it (`internal/cryptogen/msp/generator.go` exportConfig). */
@@ -55,7 +64,8 @@ const KEYSTORE_MODE = 0o700;
 
 /**
  * Issues (or keeps) every organisation's signing CA, TLS CA, users and nodes under `outDir`.
- * @throws PkiError `MATERIAL_INCONSISTENT` when what is on disk does not fit together (rerun with `force`).
+ * @throws PkiError `MATERIAL_INCONSISTENT` when what is on disk does not fit together (rerun with `force`, or
+ * `regenerateCas` for a CA: the message says which).
  */
 export async function generateCryptoMaterial(
   consortium: Consortium,
@@ -96,15 +106,17 @@ interface KeyPairFiles {
 }
 
 class MaterialWriter {
-  readonly report: GenerationReport = { created: [], kept: [] };
+  readonly report: GenerationReport = { created: [], kept: [], reissued: [] };
   readonly #outDir: string;
   readonly #force: boolean;
+  readonly #regenerateCas: boolean;
   readonly #now: Date;
   readonly #notBefore: Date;
 
   constructor(outDir: string, options: GenerateOptions) {
     this.#outDir = outDir;
-    this.#force = options.force ?? false;
+    this.#regenerateCas = options.regenerateCas ?? false;
+    this.#force = this.#regenerateCas || (options.force ?? false);
     this.#now = options.now ?? new Date();
     this.#notBefore = new Date(this.#now.getTime() - BACKDATE_MS);
   }
@@ -150,53 +162,65 @@ class MaterialWriter {
     // Attribute names follow fabric-ca (`lib/attrmgr`): hf.* are the ones fabric-ca itself adds to every cert.
     const attrs = { [ROLE_ATTRIBUTE]: org.role, 'hf.EnrollmentID': name, 'hf.Type': nodeOU };
     await this.#mspFolder(paths.msp, ctx);
-    await this.#keyPair({ cert: paths.msp.signcert, key: paths.msp.key }, ca, () =>
+    await this.#keyPair({ cert: paths.msp.signcert, key: paths.msp.key }, ca, (privateKey) =>
       issueCertificate({
         subject,
         profile: { kind: 'identity', nodeOU, attrs },
         issuer: ca,
         notBefore: this.#notBefore,
+        ...(privateKey && { privateKey }),
       }),
     );
     await chmod(paths.msp.keystore, KEYSTORE_MODE);
 
     await this.#file(paths.tls.ca, tlsca.certificate.toString(), CERT_MODE);
-    await this.#keyPair({ cert: paths.tls.cert, key: paths.tls.key }, tlsca, () =>
+    await this.#keyPair({ cert: paths.tls.cert, key: paths.tls.key }, tlsca, (privateKey) =>
       issueCertificate({
         subject: { ...subject, commonName: tls.commonName },
         profile: tls.profile,
         issuer: tlsca,
         notBefore: this.#notBefore,
+        ...(privateKey && { privateKey }),
       }),
     );
   }
 
   /**
    * Keeps an existing certificate and key when they belong together and to `issuer` (self-signed when absent),
-   * otherwise issues a new pair. Half a pair on disk is an error: silently replacing the other half would
-   * orphan certificates already handed out.
+   * otherwise issues a new pair; an expired leaf is issued anew for its key. Half a pair on disk is an error:
+   * silently replacing the other half would orphan certificates already handed out. The CAs (no `issuer`) are
+   * read from disk under `force`, and replaced only under `regenerateCas`.
    */
   async #keyPair(
     files: KeyPairFiles,
     issuer: CertificateAuthority | undefined,
-    issue: () => Promise<IssuedCertificate>,
+    issue: (privateKey?: KeyObject) => Promise<IssuedCertificate>,
   ): Promise<CertificateAuthority> {
-    const [certPem, keyPem] = this.#force
+    const replace = issuer === undefined ? this.#regenerateCas : this.#force;
+    const [certPem, keyPem] = replace
       ? [undefined, undefined]
       : await Promise.all([readIfExists(files.cert), readKeyIfExists(files.key)]);
     if (certPem !== undefined && keyPem !== undefined) {
       const existing = parseKeyPair(certPem, files.cert, keyPem, files.key);
       const signer = issuer?.certificate ?? existing.certificate;
       if (!existing.certificate.checkIssued(signer) || !existing.certificate.verify(signer.publicKey)) {
-        throw this.#inconsistent(files.cert, `is not issued by ${issuer ? 'its CA' : 'itself'}`);
+        throw this.#inconsistent(files.cert, `is not issued by ${issuer ? 'its CA' : 'itself'}`, issuer);
       }
-      // Kept, an expired CA would go on issuing certificates no peer accepts, and a key of another curve would
-      // fail when it signs, without naming its file.
-      if (Date.parse(existing.certificate.validTo) <= this.#now.getTime()) {
-        throw this.#inconsistent(files.cert, `expired on ${existing.certificate.validTo}`);
-      }
+      // Kept, a key of another curve would fail when it signs, without naming its file.
       if (existing.privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-        throw this.#inconsistent(files.key, 'is not an ECDSA P-256 key (the Fabric 2.5 suite)');
+        throw this.#inconsistent(files.key, 'is not an ECDSA P-256 key (the Fabric 2.5 suite)', issuer);
+      }
+      if (existing.certificate.validToDate.getTime() <= this.#now.getTime()) {
+        // Kept, an expired CA would go on issuing certificates no peer accepts; replacing it is a new root.
+        if (issuer === undefined) {
+          throw this.#inconsistent(files.cert, `expired on ${existing.certificate.validTo}`, issuer);
+        }
+        // A leaf: its kept CA issues it anew for the same key, nothing else on disk changes.
+        const reissued = await issue(existing.privateKey);
+        await this.#write(files.cert, reissued.certificatePem, CERT_MODE, true);
+        this.report.reissued.push(this.#relative(files.cert));
+        await this.#kept(files.key);
+        return reissued;
       }
       await this.#kept(files.cert, files.key);
       return existing;
@@ -210,7 +234,9 @@ class MaterialWriter {
         files.key,
       );
     }
-    if (certPem !== undefined) throw this.#inconsistent(files.cert, `exists but ${this.#relative(files.key)} does not`);
+    if (certPem !== undefined) {
+      throw this.#inconsistent(files.cert, `exists but ${this.#relative(files.key)} does not`, issuer);
+    }
     const issued = await issue();
     await this.#write(files.key, issued.privateKeyPem, KEY_MODE);
     await this.#write(files.cert, issued.certificatePem, CERT_MODE);
@@ -225,7 +251,11 @@ class MaterialWriter {
     } else if (existing === content) {
       await this.#kept(path);
     } else {
-      throw this.#inconsistent(path, 'differs from the material it should copy');
+      throw new PkiError(
+        'MATERIAL_INCONSISTENT',
+        `${this.#relative(path)} differs from the material it should copy; rerun with --force to write it anew`,
+        path,
+      );
     }
   }
 
@@ -234,12 +264,12 @@ class MaterialWriter {
    * power loss leaves the old file or the new, never half of one, and a key replaced with --force is never readable
    * under the old file's mode.
    */
-  async #write(path: string, content: string, mode: number): Promise<void> {
+  async #write(path: string, content: string, mode: number, reissue = false): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     await removeAbandoned(path, { formerNames: true });
-    // Never replacing a file that appeared since we looked; force replaces on purpose.
-    await writeDurably(path, (handle) => handle.writeFile(content), { mode, replace: this.#force });
-    this.report.created.push(this.#relative(path));
+    // Never replacing a file that appeared since we looked; force and a reissue replace on purpose.
+    await writeDurably(path, (handle) => handle.writeFile(content), { mode, replace: this.#force || reissue });
+    if (!reissue) this.report.created.push(this.#relative(path));
   }
 
   /**
@@ -255,11 +285,13 @@ class MaterialWriter {
     return relative(this.#outDir, path).split(sep).join('/');
   }
 
-  #inconsistent(path: string, problem: string): PkiError {
-    return new PkiError(
-      'MATERIAL_INCONSISTENT',
-      `${this.#relative(path)} ${problem}; rerun with --force to regenerate`,
-      path,
-    );
+  /** What is wrong with a CA's files (no `issuer`) or a leaf's, and the flag that replaces them. */
+  #inconsistent(path: string, problem: string, issuer: CertificateAuthority | undefined): PkiError {
+    const remedy =
+      issuer === undefined
+        ? 'rerun with --regenerate-cas to issue new CAs: NEW ROOTS, which the channel and every trust bundle ' +
+          'must then be given (README, crypto material)'
+        : 'rerun with --force to reissue the leaves from the kept CAs';
+    return new PkiError('MATERIAL_INCONSISTENT', `${this.#relative(path)} ${problem}; ${remedy}`, path);
   }
 }

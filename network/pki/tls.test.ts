@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   generateCryptoMaterial,
   loadConsortium,
-  loadTlsMaterial,
+  loadTlsKeyPair,
   orgPaths,
+  type IdentityPaths,
   type OrgNode,
-  type TlsMaterial,
 } from './index.ts';
 
 const DEMO = fileURLToPath(new URL('../consortium.yaml', import.meta.url));
@@ -29,6 +29,22 @@ const echoService: grpc.ServiceDefinition = {
     responseDeserialize: bytes.deserialize,
   },
 };
+
+/** PEM bytes in the shape `grpc.credentials.createSsl(rootCerts, privateKey, certChain)` takes. */
+interface TlsMaterial {
+  readonly rootCert: Buffer;
+  readonly certChain: Buffer;
+  readonly privateKey: Buffer;
+}
+
+/** The TLS CA, certificate and key of a user (`client.*`) or node (`server.*`). */
+async function loadTlsMaterial(identity: IdentityPaths): Promise<TlsMaterial> {
+  const [rootCert, pair] = await Promise.all([
+    readFile(identity.tls.ca),
+    loadTlsKeyPair(identity.tls.cert, identity.tls.key),
+  ]);
+  return { rootCert, certChain: Buffer.from(pair.certPem), privateKey: Buffer.from(pair.keyPem) };
+}
 
 function echo(client: grpc.Client, message: string): Promise<string> {
   return new Promise((resolve, reject) => {

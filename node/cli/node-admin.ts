@@ -11,6 +11,7 @@ import { AdminError } from '../admin/index.ts';
 import { BackupError } from '../backup/index.ts';
 import { loadNodeConfig, NodeConfigError, type NodeConfig } from '../config/index.ts';
 import { KeyRotationError, type KeyRotationErrorCode } from '../keys/index.ts';
+import { nodeTlsFiles, readTlsKeyPair } from '../node-certificates.ts';
 import { ChainError, LianxinChain } from '../ledger/index.ts';
 import type { CliIo } from './command.ts';
 import { CliError, messageOf, type CliErrorCode } from './errors.ts';
@@ -37,9 +38,7 @@ export async function withAdminChain<T>(
       loadSigningIdentity(adminMspDir, config.mspId),
       readFile(config.ledger.tlsCa, 'utf8'),
     ]);
-    const clientTls = config.ledger.mutualTls
-      ? { certPem: await readFile(config.tls.cert, 'utf8'), keyPem: await readFile(config.tls.key, 'utf8') }
-      : undefined;
+    const clientTls = config.ledger.mutualTls ? await readTlsKeyPair(nodeTlsFiles(config.tls)) : undefined;
     connection = connectToLedger(
       {
         address: config.ledger.address,

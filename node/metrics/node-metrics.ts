@@ -39,7 +39,16 @@ export interface NodeMetrics {
    * itself ends OK, so lianxin_rpc_duration_seconds does not show them.
    */
   readonly attestRequestErrors: Counter<'code'>;
+  /**
+   * Seconds until the node's own certificates expire (`identity`: its MSP identity; `tls`: tls.cert), negative once
+   * expired: on that day the ledger refuses every proposal and peers every connection. Read at each scrape.
+   */
+  readonly certificateExpiry: Gauge<'certificate'>;
+  measureCertificateExpiry(certificate: OwnCertificate, validTo: Date): void;
 }
+
+/** The node's own certificates, as lianxin_certificate_expiry_seconds labels them. */
+export type OwnCertificate = 'identity' | 'tls';
 
 export interface NodeMetricsOptions {
   /** Labels on every series, e.g. `{ msp_id: 'HangzhouCreditMSP' }`. */
@@ -69,6 +78,7 @@ export function createNodeMetrics(options: Readonly<NodeMetricsOptions> = {}): N
   }
   const registers = [registry];
   let readOutboxDepth: (() => number) | undefined;
+  const expiries = new Map<OwnCertificate, Date>();
   return {
     registry,
     ingestedRecords: new Counter({
@@ -128,5 +138,18 @@ export function createNodeMetrics(options: Readonly<NodeMetricsOptions> = {}): N
       labelNames: ['code'],
       registers,
     }),
+    certificateExpiry: new Gauge({
+      name: 'lianxin_certificate_expiry_seconds',
+      help: "Seconds until the node's own certificate expires (identity: MSP identity, tls: tls.cert); negative once expired.",
+      labelNames: ['certificate'],
+      registers,
+      collect() {
+        for (const [certificate, validTo] of expiries)
+          this.set({ certificate }, (validTo.getTime() - Date.now()) / 1000);
+      },
+    }),
+    measureCertificateExpiry(certificate, validTo) {
+      expiries.set(certificate, validTo);
+    },
   };
 }
