@@ -208,8 +208,16 @@ export function refuseAheadOfClock(
   );
 }
 
-export function decodeReport(bytes: Uint8Array): Report {
-  const o = decodeObject(types.report, bytes, 'report') as { requestId: unknown; records: Record<string, unknown>[] };
+/**
+ * A report of at most `maxRecords` records (the receipt's), counted before anything is decoded: the provider
+ * chooses up to the report's byte limit of entries, and each would become an object.
+ */
+export function decodeReport(bytes: Uint8Array, maxRecords: number): Report {
+  const limit = { repeated: 'records', max: maxRecords };
+  const o = asP2p(() => core.decodeObject(types.report, bytes, 'report', limit)) as {
+    requestId: unknown;
+    records: Record<string, unknown>[];
+  };
   return {
     requestId: textField(o.requestId, 'report.requestId', 64),
     records: o.records.map((r, i) => ({

@@ -324,7 +324,7 @@ export class ReportRequester {
     }
     let report: Report;
     try {
-      report = decodeReport(bytes);
+      report = decodeReport(bytes, receipt.records.length);
     } catch (err) {
       return { report: undefined, problem: (err as Error).message };
     }
