@@ -184,6 +184,23 @@ describe('verifyBundle', () => {
     });
   });
 
+  it('refuses a receipt, signed by the provider, stating a kind not requested or one kind twice', () => {
+    const record = (kind: string) => ({ kind, version: 1, recordDigest: randomBytes(32), leafHash: randomBytes(32) });
+    const stating = (...kinds: string[]) =>
+      bundle({ request: { kinds: ['loan', 'tax'] }, receipt: { records: kinds.map(record) } }).envelopes;
+    expect(verified(stating('tax', 'loan')).findings).toEqual([]);
+    expect(verifyBundle(stating('loan', 'court'), registry)).toMatchObject({
+      ok: false,
+      code: 'BUNDLE_INCONSISTENT',
+      field: 'receipt.records[1].kind',
+    });
+    expect(verifyBundle(stating('tax', 'tax'), trusted)).toMatchObject({
+      ok: false,
+      code: 'BUNDLE_INCONSISTENT',
+      field: 'receipt.records[1].kind',
+    });
+  });
+
   it('refuses an acknowledgement of another receipt, and one edited after signing', () => {
     const other = bundle({ ack: { receiptDigest: randomBytes(32) } });
     expect(verifyBundle(other.envelopes, registry)).toMatchObject({

@@ -56,7 +56,8 @@ const coreLookup = (keys: ReceiptKeyLookup): CoreReceiptKeyLookup => ({
 
 /**
  * The provider's receipt for `request`: signed by `provider` with its receipt key at the receipt's issue time,
- * stating this request (its digest, ID, requester, subject, purpose, consent), and dated within its validity. The
+ * stating this request (its digest, ID, requester, subject, purpose, consent), records only of kinds it asked for,
+ * each once, and dated within its validity. The
  * requester runs this on every receipt it gets; the bundle verifier runs it on every stored bundle.
  */
 export function checkReceipt(
