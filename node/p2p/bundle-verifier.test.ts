@@ -330,11 +330,19 @@ describe('the receipt-key window, one rule for the registry view and the trust b
 describe('consentProblem', () => {
   const { envelopes } = bundle({ request: { kinds: ['loan', 'tax'] } });
   const checked = verified(envelopes).bundle;
+  const ACCESSED = checked.decoded.receipt.issuedAtMs;
 
   it('accepts a consent covering every kind at the time of access, revoked only afterwards', () => {
     expect(consentProblem(checked, consent({ scope: ['loan', 'tax'] }))).toBeUndefined();
     expect(
       consentProblem(checked, consent({ scope: ['*'], revokedAt: new Date(AT + 1000).toISOString() })),
+    ).toBeUndefined();
+    // Recorded after the receipt's date, within the clock skew two institutions' clocks may have.
+    expect(
+      consentProblem(
+        checked,
+        consent({ scope: ['*'], grantedAt: new Date(ACCESSED + MAX_CLOCK_SKEW_MS).toISOString() }),
+      ),
     ).toBeUndefined();
   });
 
@@ -355,6 +363,11 @@ describe('consentProblem', () => {
     ['another subject', consent({ scope: ['*'], subject: testUscc(8) }), 'receipt.subject'],
     ['another consent than the one named', consent({ scope: ['*'], consentId: 'd'.repeat(64) }), 'receipt.consentId'],
     ['no consent on chain', undefined, 'receipt.consentId'],
+    [
+      'a consent recorded after the access, beyond the clock skew, though valid from before it',
+      consent({ scope: ['*'], grantedAt: new Date(ACCESSED + MAX_CLOCK_SKEW_MS + 1).toISOString() }),
+      'receipt.issuedAtMs',
+    ],
   ])('finds NO_VALID_CONSENT for %s', (_name, onChain, field) => {
     expect(consentProblem(checked, onChain)).toMatchObject({ code: 'NO_VALID_CONSENT', field });
   });
