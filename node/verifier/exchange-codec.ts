@@ -145,7 +145,7 @@ function entriesOver(bytes: Uint8Array, id: number, max: number): boolean {
 }
 
 /** Runs one of the chain's shared validation rules, turning its error into BAD_MESSAGE for `field`. */
-function rule<T>(field: string, check: () => T): T {
+export function rule<T>(field: string, check: () => T): T {
   try {
     return check();
   } catch (err) {
