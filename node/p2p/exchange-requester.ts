@@ -128,8 +128,13 @@ export class ReportRequester {
 
   /** A new signed request for `query` (fresh ID and nonce), as `requestReport` sends it. */
   signRequest(query: ReportQuery): SignedEnvelope {
+    return signEnvelope('access-request', encodeAccessRequest(this.newRequest(query)), this.#c.receiptKey);
+  }
+
+  /** The request `signRequest` signs for `query`, unsigned: what the report service validates a caller's fields by. */
+  newRequest(query: ReportQuery): AccessRequest {
     const issuedAtMs = this.#now();
-    const request: AccessRequest = {
+    return {
       requestId: randomBytes(32).toString('hex'),
       requester: this.#c.mspId,
       provider: query.provider,
@@ -141,7 +146,6 @@ export class ReportRequester {
       issuedAtMs,
       expiresAtMs: issuedAtMs + this.#lifetimeMs,
     };
-    return signEnvelope('access-request', encodeAccessRequest(request), this.#c.receiptKey);
   }
 
   /**
