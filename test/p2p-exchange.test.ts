@@ -614,6 +614,21 @@ describe('a provider that lies about the records it sends (its receipt signed ov
     expect((await liar.requestReport(query())).status).toBe('ACCEPTED');
   });
 
+  it('that never records its receipt on chain still has it found there: the requester records it', async () => {
+    doctor = (records) => Promise.resolve(records);
+    const obtained = await liar.requestReport(query());
+    const digest = digestOf(obtained.bundle.receipt).toString('hex');
+    const regulator = await net.as(REGULATOR);
+    await expect(regulator.evaluate('GetAccessReceipt', digest)).rejects.toThrow(/RECEIPT_NOT_FOUND/);
+    // The requester's upkeep pass (its journal's start).
+    await requesterSide.journal.start();
+    await requesterSide.journal.settled();
+    expect(await regulator.evaluate('GetAccessReceipt', digest)).toMatchObject({
+      receiptDigest: digest,
+      recordedBy: BANK,
+    });
+  });
+
   it("is disputed for leaving out a kind the chain index has in the provider's log", async () => {
     doctor = (records) => Promise.resolve(records);
     const loan = await index.getIndexRecord(HELD, 'loan');
