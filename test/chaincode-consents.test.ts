@@ -44,11 +44,16 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const SUBJECT = testUscc(201);
 const OTHER_SUBJECT = testUscc(202);
 const PURPOSE = 'LOAN_APPROVAL';
-/** Consent windows open ten days before the test and close thirty days after; accesses happen five days ago. */
+/**
+ * Consent windows open ten days before the test and close thirty days after; accesses happen minutes apart from
+ * the test's start, as the consents are recorded: an access may precede its consent's recording by no more than
+ * the chain's clock skew (5 minutes), whatever validFrom the consent states.
+ */
 const START = Date.now();
 const VALID_FROM = iso(START - 10 * DAY);
 const VALID_UNTIL = iso(START + 30 * DAY);
-const ACCESS = START - 5 * DAY;
+const ACCESS = START;
+const MINUTE = 60_000;
 
 let net: LianxinNetwork;
 let bank: LianxinClient;
@@ -183,7 +188,7 @@ describe('access receipts', () => {
       SUBJECT,
       PURPOSE,
       bankConsent.consentId,
-      iso(ACCESS + HOUR),
+      iso(ACCESS + MINUTE),
     );
     const hefei = await net.as(AGENCY2);
     await hefei.submit(
@@ -194,7 +199,7 @@ describe('access receipts', () => {
       SUBJECT,
       PURPOSE,
       bankConsent.consentId,
-      iso(ACCESS + 2 * HOUR),
+      iso(ACCESS + 2 * MINUTE),
     );
     await platform.submit(
       'RecordAccessReceipt',
@@ -204,7 +209,7 @@ describe('access receipts', () => {
       OTHER_SUBJECT,
       PURPOSE,
       platformConsent.consentId,
-      iso(ACCESS + 3 * HOUR),
+      iso(ACCESS + 3 * MINUTE),
     );
   });
 
@@ -228,7 +233,7 @@ describe('access receipts', () => {
       digests.bankFromHangzhou,
       digests.platformFromHangzhou,
     ]);
-    expect(digestsOf(await list(regulator, 'time', '', iso(ACCESS + 90 * 60_000), iso(ACCESS + 4 * HOUR)))).toEqual([
+    expect(digestsOf(await list(regulator, 'time', '', iso(ACCESS + 90_000), iso(ACCESS + 4 * MINUTE)))).toEqual([
       digests.bankFromHefei,
       digests.platformFromHangzhou,
     ]);

@@ -9,7 +9,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,8 @@ import {
   type ReportSource,
 } from '../node/p2p/index.ts';
 import { generateTestKey, type TestKey } from '../node/receipts/test-fixtures.ts';
+import { REPORT_CHUNK_BYTES } from '../node/p2p/constants.ts';
+import { decodeFrame, encodeAccessReceipt, encodeFrame, type AccessReceipt } from '../node/p2p/exchange-messages.ts';
 import { refusalOf } from '../node/p2p/test-exchange.ts';
 import { verifyAttestation } from '../node/receipts/index.ts';
 import { FakeIndexChain, openTestNodeParts, testUscc, type TestNodeParts } from '../node/services/test-node-parts.ts';
@@ -596,11 +598,6 @@ describe('a provider that lies about the records it sends (its receipt signed ov
       { kinds: ['loan', 'tax'], consentId: 'loan-and-tax' },
     ],
     [
-      'a kind that was not asked for',
-      relabel((r) => ({ ...r, record: { ...r.record, kind: 'tax' } })),
-      /a kind that was not requested/,
-    ],
-    [
       'content other than the attested leaf',
       relabel((r) => ({ ...r, record: { ...r.record, content: Buffer.from('{"balance":0}') } })),
       /content does not match the attested leaf/,
@@ -615,6 +612,21 @@ describe('a provider that lies about the records it sends (its receipt signed ov
   it('is accepted while it tells the truth', async () => {
     doctor = (records) => Promise.resolve(records);
     expect((await liar.requestReport(query())).status).toBe('ACCEPTED');
+  });
+
+  it('that never records its receipt on chain still has it found there: the requester records it', async () => {
+    doctor = (records) => Promise.resolve(records);
+    const obtained = await liar.requestReport(query());
+    const digest = digestOf(obtained.bundle.receipt).toString('hex');
+    const regulator = await net.as(REGULATOR);
+    await expect(regulator.evaluate('GetAccessReceipt', digest)).rejects.toThrow(/RECEIPT_NOT_FOUND/);
+    // The requester's upkeep pass (its journal's start).
+    await requesterSide.journal.start();
+    await requesterSide.journal.settled();
+    expect(await regulator.evaluate('GetAccessReceipt', digest)).toMatchObject({
+      receiptDigest: digest,
+      recordedBy: BANK,
+    });
   });
 
   it("is disputed for leaving out a kind the chain index has in the provider's log", async () => {
@@ -664,12 +676,62 @@ describe('a provider that lies about the records it sends (its receipt signed ov
     }
   });
 
+  it('is refused for a receipt stating a kind that was not asked for: nothing to acknowledge', async () => {
+    doctor = relabel((r) => ({ ...r, record: { ...r.record, kind: 'tax' } }));
+    await expect(liar.requestReport(query())).rejects.toMatchObject({
+      name: 'P2pError',
+      code: 'BAD_MESSAGE',
+      field: 'receipt.records[0].kind',
+    });
+  });
+
   it.each(cases)('is disputed for %s', async (_, lie, reason, overrides = {}) => {
     doctor = lie;
     const consentId = overrides.consentId === undefined ? undefined : consents.get(overrides.consentId);
     const obtained = await liar.requestReport(query({ ...overrides, ...(consentId ? { consentId } : {}) }));
     expect(obtained.status).toBe('DISPUTED');
     expect(obtained.disputeReason).toMatch(reason);
+  });
+});
+
+describe('a provider that sends more report records than its receipt states', () => {
+  it('is disputed before the report is decoded', async () => {
+    const FLOOD = '/lianxin-test/flood/1.0.0';
+    // One million empty Report.records entries (2 bytes each on the wire): each would be an object if decoded.
+    const report = Buffer.alloc(2_000_000);
+    for (let at = 0; at < report.length; at += 2) report[at] = 0x12;
+    await provider.host.handle(FLOOD, (stream) => {
+      const lp = lpStream(stream, { maxDataLength: 1024 * 1024 });
+      void (async () => {
+        const first = decodeFrame((await lp.read()).subarray());
+        if (first.kind !== 'request') throw new Error(`a ${first.kind} frame first`);
+        const request = decodeAccessRequest(first.envelope.body);
+        const receipt: AccessReceipt = {
+          ...request,
+          requestDigest: digestOf(first.envelope),
+          records: [],
+          reportDigest: createHash('sha256').update(report).digest(),
+          issuedAtMs: Date.now(),
+        };
+        const body = encodeAccessReceipt(receipt);
+        for (let at = 0; at < report.length; at += REPORT_CHUNK_BYTES) {
+          await lp.write(encodeFrame({ kind: 'chunk', data: report.subarray(at, at + REPORT_CHUNK_BYTES) }));
+        }
+        await lp.write(
+          encodeFrame({ kind: 'receipt', envelope: signEnvelope('access-receipt', body, parts.org.receiptKey) }),
+        );
+        await lp.read();
+        await stream.close();
+      })().catch((err: unknown) => {
+        stream.abort(err as Error);
+      });
+    });
+    const flooded = newRequester({
+      host: { openStream: (mspId, _protocol, options) => requesterSide.host.openStream(mspId, FLOOD, options) },
+    });
+    const obtained = await flooded.requestReport(query());
+    expect(obtained.status).toBe('DISPUTED');
+    expect(obtained.disputeReason).toBe('"report.records" must have at most 0 entries');
   });
 });
 

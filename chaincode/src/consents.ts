@@ -97,6 +97,15 @@ export function consentCovers(consent: Consent, purpose: string, kind: string | 
     && (consent.revokedAt === null || ms < Date.parse(consent.revokedAt));
 }
 
+/**
+ * Recorded on chain by `ms`, give or take `skewMs` between the clock that dated `ms` and the recording submitter's:
+ * `validFrom` is the recorder's to choose and may lie in the past, so a consent recorded after an access would
+ * otherwise authorize it. `grantedAt` is the transaction's time, the submitter's claim (README, Conventions).
+ */
+export function consentGrantedBy(consent: Consent, ms: number, skewMs: number): boolean {
+  return Date.parse(consent.grantedAt) <= ms + skewMs;
+}
+
 export async function isConsentValid(ctx: Context, subject: string, grantee: string, purpose: string, kind: string, at: string): Promise<ConsentCheck> {
   const code = requireUsccForLookup('subject', subject);
   requireMspId('grantee', grantee);

@@ -100,6 +100,6 @@ export {
   type AnchoredEventHeader,
   type AnchoredEventPayload,
 } from './anchored-event';
-export { consentCovers, consentIdOf, type Consent, type ConsentCheck } from './consents';
+export { consentCovers, consentGrantedBy, consentIdOf, type Consent, type ConsentCheck } from './consents';
 export type { AccessReceipt } from './receipts';
 export type { NodeRecord, Organization, OriginRecord, PublicKeyRecord, Settings } from './registry';

@@ -4,7 +4,7 @@
  * or time; institutions may read the receipts they are party to.
  */
 import type { Context } from 'fabric-contract-api';
-import { consentCovers, getConsent } from './consents';
+import { consentCovers, consentGrantedBy, getConsent } from './consents';
 import { canonicalJson } from './canonical-json';
 import { ChaincodeError, fail, invalid } from './errors';
 import { scanWindow, type Page } from './pagination';
@@ -27,7 +27,10 @@ export interface AccessReceipt {
 }
 
 const TIME_WIDTH = 15;
-/** Receipts are recorded after the access; a small allowance covers clock skew between node and orderer. */
+/**
+ * The clock skew allowed between institutions (accessedAt is the provider's clock, a transaction's time its
+ * submitter's): a receipt recorded after the access, under a consent recorded before it, each within this.
+ */
 const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 const AUDITORS = ['regulator', 'operator'];
 
@@ -112,6 +115,9 @@ async function checkReceipt(
   const consent = await getConsent(ctx, consentId);
   if (consent.subject !== code || consent.grantee !== requester || !consentCovers(consent, purpose, null, at)) {
     return fail('RECEIPT_CONSENT_MISMATCH', `consent ${consentId} does not authorize ${requester} to access ${code} for ${purpose} at ${accessedAt}`);
+  }
+  if (!consentGrantedBy(consent, at, MAX_FUTURE_SKEW_MS)) {
+    return fail('RECEIPT_CONSENT_MISMATCH', `consent ${consentId} was recorded at ${consent.grantedAt}, after the access at ${accessedAt}`);
   }
 
   const receipt: AccessReceipt = {

@@ -3,9 +3,11 @@ import { client, createConsortium, digest, MSP, USCC } from './fixtures';
 
 async function withConsent() {
   const world = await createConsortium();
-  world.h.ledger.now = Date.parse('2026-06-01T00:00:00Z');
+  // Recorded when it starts, before the accesses (May); the receipts are recorded in June.
+  world.h.ledger.now = Date.parse('2026-03-01T00:00:00Z');
   const { result } = await world.h.tx(client(MSP.agency), (c, ctx) =>
     c.GrantConsent(ctx, USCC.icbc, MSP.bank, 'CREDIT_LOAN', '["*"]', '2026-03-01T00:00:00Z', '2026-09-01T00:00:00Z', digest('auth')));
+  world.h.ledger.now = Date.parse('2026-06-01T00:00:00Z');
   return { ...world, consentId: result.consentId as string };
 }
 

@@ -5,9 +5,11 @@ interface Page { items: Array<{ receiptDigest: string; accessedAt: string }>; bo
 
 async function withConsent() {
   const world = await createConsortium();
-  world.h.ledger.now = Date.parse('2026-06-01T00:00:00Z');
+  // Recorded when it starts, before the accesses (May); the receipts are recorded in June.
+  world.h.ledger.now = Date.parse('2026-03-01T00:00:00Z');
   const { result } = await world.h.tx(client(MSP.agency), (c, ctx) =>
     c.GrantConsent(ctx, USCC.icbc, MSP.bank, 'CREDIT_LOAN', '["*"]', '2026-03-01T00:00:00Z', '2026-09-01T00:00:00Z', digest('auth')));
+  world.h.ledger.now = Date.parse('2026-06-01T00:00:00Z');
   return { ...world, consentId: result.consentId as string };
 }
 
@@ -53,14 +55,30 @@ describe('access receipts', () => {
     await h.rejects(client(MSP.bank), (c, ctx) => c.RecordAccessReceipt(ctx, digest('r'), MSP.bank, MSP.agency, '9110000010000396', 'CREDIT_LOAN', consentId, '2026-05-01T10:00:00Z'), 'INVALID_USCC');
   });
 
+  it('refuses an access before its consent was recorded, whatever validFrom the consent states', async () => {
+    // The consent is recorded in June, valid "from March": an access in May was under no consent.
+    const world = await createConsortium();
+    const { h } = world;
+    h.ledger.now = Date.parse('2026-06-01T00:00:00Z');
+    const { result } = await h.tx(client(MSP.agency), (c, ctx) =>
+      c.GrantConsent(ctx, USCC.icbc, MSP.bank, 'CREDIT_LOAN', '["*"]', '2026-03-01T00:00:00Z', '2026-09-01T00:00:00Z', digest('auth')));
+    const consentId = result.consentId as string;
+    const err = await h.rejects(client(MSP.agency), (c, ctx) => c.RecordAccessReceipt(ctx, digest('r'), MSP.bank, MSP.agency, USCC.icbc, 'CREDIT_LOAN', consentId, '2026-05-01T10:00:00Z'), 'RECEIPT_CONSENT_MISMATCH');
+    expect(err.message).toContain('was recorded at 2026-06-01T00:00:00.000Z, after the access');
+    // Within the clock skew the institutions' clocks may have (5 minutes), the access stands.
+    expect((await record(h, consentId, 1, '2026-05-31T23:55:00Z')).result).toMatchObject({ consentId });
+    await h.rejects(client(MSP.bank), (c, ctx) => c.RecordAccessReceipt(ctx, digest('r2'), MSP.bank, MSP.agency, USCC.icbc, 'CREDIT_LOAN', consentId, '2026-05-31T23:54:59.999Z'), 'RECEIPT_CONSENT_MISMATCH');
+  });
+
   it('records a receipt for a consent granted while the registry was lenient, after SetUsccMode strict', async () => {
     // The consent on chain admitted the code then; the exchange it authorises goes ahead, so its receipt must land.
     const world = await createConsortium();
     const { h } = world;
-    h.ledger.now = Date.parse('2026-06-01T00:00:00Z');
+    h.ledger.now = Date.parse('2026-03-01T00:00:00Z');
     await h.call(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'lenient'));
     const { result } = await h.tx(client(MSP.agency), (c, ctx) =>
       c.GrantConsent(ctx, USCC.legacy, MSP.bank, 'CREDIT_LOAN', '["*"]', '2026-03-01T00:00:00Z', '2026-09-01T00:00:00Z', digest('auth')));
+    h.ledger.now = Date.parse('2026-06-01T00:00:00Z');
     await h.call(operatorAdmin, (c, ctx) => c.SetUsccMode(ctx, 'strict'));
     const recorded = await record(h, result.consentId as string, 1, '2026-05-01T10:00:00Z', client(MSP.bank), USCC.legacy);
     expect(recorded.result).toMatchObject({ subject: USCC.legacy, consentId: result.consentId });

@@ -5,7 +5,7 @@
  */
 import * as core from '../verifier/access-proof-file.ts';
 import type { BundleEnvelopes } from './bundle-verifier.ts';
-import { asP2p } from './exchange-messages.ts';
+import { asP2p } from './message-decoding.ts';
 
 /** The bundle of a parsed JSON file. @throws P2pError `BAD_MESSAGE` naming the field. */
 export const parseBundleJson = (json: unknown): BundleEnvelopes => asP2p(() => core.parseBundleJson(json));

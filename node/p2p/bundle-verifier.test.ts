@@ -184,6 +184,23 @@ describe('verifyBundle', () => {
     });
   });
 
+  it('refuses a receipt, signed by the provider, stating a kind not requested or one kind twice', () => {
+    const record = (kind: string) => ({ kind, version: 1, recordDigest: randomBytes(32), leafHash: randomBytes(32) });
+    const stating = (...kinds: string[]) =>
+      bundle({ request: { kinds: ['loan', 'tax'] }, receipt: { records: kinds.map(record) } }).envelopes;
+    expect(verified(stating('tax', 'loan')).findings).toEqual([]);
+    expect(verifyBundle(stating('loan', 'court'), registry)).toMatchObject({
+      ok: false,
+      code: 'BUNDLE_INCONSISTENT',
+      field: 'receipt.records[1].kind',
+    });
+    expect(verifyBundle(stating('tax', 'tax'), trusted)).toMatchObject({
+      ok: false,
+      code: 'BUNDLE_INCONSISTENT',
+      field: 'receipt.records[1].kind',
+    });
+  });
+
   it('refuses an acknowledgement of another receipt, and one edited after signing', () => {
     const other = bundle({ ack: { receiptDigest: randomBytes(32) } });
     expect(verifyBundle(other.envelopes, registry)).toMatchObject({
@@ -313,11 +330,19 @@ describe('the receipt-key window, one rule for the registry view and the trust b
 describe('consentProblem', () => {
   const { envelopes } = bundle({ request: { kinds: ['loan', 'tax'] } });
   const checked = verified(envelopes).bundle;
+  const ACCESSED = checked.decoded.receipt.issuedAtMs;
 
   it('accepts a consent covering every kind at the time of access, revoked only afterwards', () => {
     expect(consentProblem(checked, consent({ scope: ['loan', 'tax'] }))).toBeUndefined();
     expect(
       consentProblem(checked, consent({ scope: ['*'], revokedAt: new Date(AT + 1000).toISOString() })),
+    ).toBeUndefined();
+    // Recorded after the receipt's date, within the clock skew two institutions' clocks may have.
+    expect(
+      consentProblem(
+        checked,
+        consent({ scope: ['*'], grantedAt: new Date(ACCESSED + MAX_CLOCK_SKEW_MS).toISOString() }),
+      ),
     ).toBeUndefined();
   });
 
@@ -338,6 +363,11 @@ describe('consentProblem', () => {
     ['another subject', consent({ scope: ['*'], subject: testUscc(8) }), 'receipt.subject'],
     ['another consent than the one named', consent({ scope: ['*'], consentId: 'd'.repeat(64) }), 'receipt.consentId'],
     ['no consent on chain', undefined, 'receipt.consentId'],
+    [
+      'a consent recorded after the access, beyond the clock skew, though valid from before it',
+      consent({ scope: ['*'], grantedAt: new Date(ACCESSED + MAX_CLOCK_SKEW_MS + 1).toISOString() }),
+      'receipt.issuedAtMs',
+    ],
   ])('finds NO_VALID_CONSENT for %s', (_name, onChain, field) => {
     expect(consentProblem(checked, onChain)).toMatchObject({ code: 'NO_VALID_CONSENT', field });
   });

@@ -11,7 +11,8 @@
  * and the trust bundle alike), at the time the message states.
  */
 import type { KeyObject } from 'node:crypto';
-import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
+import { consentCovers, consentGrantedBy, type Consent } from '../../chaincode/src/protocol.ts';
+import { MAX_CLOCK_SKEW_MS } from './constants.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
 import type { TrustBundle } from '../receipts/index.ts';
 import {
@@ -56,7 +57,8 @@ const coreLookup = (keys: ReceiptKeyLookup): CoreReceiptKeyLookup => ({
 
 /**
  * The provider's receipt for `request`: signed by `provider` with its receipt key at the receipt's issue time,
- * stating this request (its digest, ID, requester, subject, purpose, consent), and dated within its validity. The
+ * stating this request (its digest, ID, requester, subject, purpose, consent), records only of kinds it asked for,
+ * each once, and dated within its validity. The
  * requester runs this on every receipt it gets; the bundle verifier runs it on every stored bundle.
  */
 export function checkReceipt(
@@ -81,7 +83,8 @@ export function verifyBundle(envelopes: BundleEnvelopes, keys: ReceiptKeyLookup)
 
 /**
  * Whether `consent` (the chain's record of the consent the receipt names; undefined when the chain has none)
- * authorized the access when it happened: the receipt's issue time, which is the `accessedAt` the chain recorded.
+ * authorized the access when it happened: the receipt's issue time, which is the `accessedAt` the chain recorded,
+ * with the consent recorded on chain by then.
  * The rule is the chaincode's own (`consentCovers`), applied to every kind the request asked for: the chain's
  * RecordAccessReceipt cannot check kinds, since the receipt's digest is all it sees.
  */
@@ -110,6 +113,15 @@ export function consentProblem(bundle: ExchangeBundle, consent: Consent | undefi
       'NO_VALID_CONSENT',
       `consent ${consent.consentId} was granted to ${consent.grantee}, not ${receipt.requester}`,
       'receipt.requester',
+    );
+  }
+  // The chaincode's receipt check, at the skew peers allow each other: a consent recorded after the access, however
+  // far back its validFrom, did not authorize it.
+  if (!consentGrantedBy(consent, receipt.issuedAtMs, MAX_CLOCK_SKEW_MS)) {
+    return problem(
+      'NO_VALID_CONSENT',
+      `consent ${consent.consentId} was recorded on chain at ${consent.grantedAt}, after the access at ${at}`,
+      'receipt.issuedAtMs',
     );
   }
   for (const [i, kind] of request.kinds.entries()) {

@@ -356,6 +356,33 @@ describe('ChainExchangeJournal', () => {
     await db.close();
   });
 
+  it("records an obtained receipt at the requester's next start, the provider's recording or not", async () => {
+    const { db, sublevel } = await (await openDb())();
+    const chain = new FakeReceiptChain();
+    const journal = new ChainExchangeJournal({ db: sublevel, chain });
+    const [recordedByProvider, neverRecorded] = [bundle(), bundle()];
+    for (const b of [recordedByProvider, neverRecorded]) await journal.obtained(b);
+    await journal.settled();
+    // Not at once: the provider records it then, and the two would conflict in one block.
+    expect(chain.transactions).toEqual([]);
+    await chain.recordAccessReceipt({
+      ...recordedByProvider.decoded.receipt,
+      receiptDigest: digestOf(recordedByProvider.receipt).toString('hex'),
+      accessedAt: new Date(recordedByProvider.decoded.receipt.issuedAtMs).toISOString(),
+    });
+    await journal.start();
+    await journal.settled();
+    expect([...chain.recorded.keys()].sort()).toEqual(
+      [recordedByProvider, neverRecorded].map((b) => digestOf(b.receipt).toString('hex')).sort(),
+    );
+    // Recorded: the next start has nothing left to do.
+    const before = chain.transactions.length;
+    await journal.start();
+    await journal.settled();
+    expect(chain.transactions.length).toBe(before);
+    await db.close();
+  });
+
   it('records at the next start the receipts a node kept but never got on chain', async () => {
     const open = await openDb();
     const first = await open();

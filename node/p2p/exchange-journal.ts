@@ -1,12 +1,14 @@
 /**
  * Where finished exchanges go (DESIGN §7 step 5): each side keeps the bundle — request, receipt and
  * acknowledgement, the signed bytes as exchanged — in its database under the receipt's digest, so that the
- * requester can prove the access offline and the regulator can fetch it; the provider also records the receipt's
- * digest on chain (`RecordAccessReceipt`).
+ * requester can prove the access offline and the regulator can fetch it; both record the receipt's digest on chain
+ * (`RecordAccessReceipt`): the provider at once, the requester at its next `start()` (the upkeep's pass), so that a
+ * provider that never records serves no access the audit cannot find. The chain's call is idempotent for the same
+ * receipt: the requester's, after the provider's, writes nothing; its delay keeps the two from conflicting in one
+ * block.
  *
  * The bundle is stored (synced) before the chain is asked, with a pending mark that the chain's commit clears:
- * a node that dies between the two records the receipt at its next `start()`. The chain's call is idempotent for
- * the same receipt.
+ * a node that dies between the two records the receipt at its next `start()`.
  *
  * Once a bundle is complete (acknowledged: on the provider when the acknowledgement arrives, on the requester once
  * it signed it), each side appends its AccessEvidence leaf (access-evidence.ts) to its own transparency log, once,
@@ -254,15 +256,19 @@ export class ChainExchangeJournal implements ExchangeJournal {
   }
 
   /**
-   * The requester's complete bundle, kept before its acknowledgement leaves. Resolves once the synced batch holds
-   * the bundle and its "to log" mark: the leaf is then crash-safe, so its append runs in the background (tracked
+   * The requester's complete bundle, kept before its acknowledgement leaves, its receipt pending for the next
+   * `start()`. Resolves once the synced batch holds the bundle and its "to log" mark: the leaf is then crash-safe, so its append runs in the background (tracked
    * by `settled()`), not in the acknowledgement's path, where it would queue behind every other append of the log
    * (ingest's included) while the provider waits for the acknowledgement.
    */
   async obtained(bundle: ExchangeBundle): Promise<void> {
     const digest = digestOf(bundle.receipt).toString('hex');
     await this.#c.db.batch(
-      [{ type: 'put', key: key(OBTAINED, digest), value: encodeBundle(bundle) }, ...this.#toLog(digest, 'obtained')],
+      [
+        { type: 'put', key: key(OBTAINED, digest), value: encodeBundle(bundle) },
+        { type: 'put', key: key(PENDING, digest), value: Buffer.alloc(0) },
+        ...this.#toLog(digest, 'obtained'),
+      ],
       { sync: true },
     );
     void this.#logAccess(digest, 'obtained', bundle);
@@ -311,7 +317,7 @@ export class ChainExchangeJournal implements ExchangeJournal {
       const digest = pending.toString('utf8').slice(PENDING.length);
       if (this.#queue.has(digest) || this.#submitting.has(digest)) continue;
       if ((await this.#c.db.get(pending)) === undefined) continue;
-      const bundle = await this.#stored(key(PROVIDED, digest));
+      const bundle = await this.readableBundle(digest);
       if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
     }
     if (this.#walkDue) this.#flushSoon();
@@ -541,7 +547,7 @@ export class ChainExchangeJournal implements ExchangeJournal {
         receiptDigests: lost.digests,
       });
       for (const digest of lost.digests) {
-        const bundle = await this.#stored(key(PROVIDED, digest));
+        const bundle = await this.readableBundle(digest);
         if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
       }
     }

@@ -2,9 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { testUscc } from '../services/test-node-parts.ts';
+import { MAX_REQUEST_KINDS } from './constants.ts';
 import {
+  decodeAccessReceipt,
   decodeAccessRequest,
   decodeFrame,
+  encodeAccessReceipt,
   encodeAccessRequest,
   encodeFrame,
   requestTimeProblem,
@@ -72,6 +75,22 @@ describe('exchange messages', () => {
       envelope: { body, signature: { kid: 'a'.repeat(64), suite: 'sm2-sm3', signature: Buffer.alloc(70, 1) } },
     });
     expect(() => decodeFrame(otherSuite)).toThrow(expect.objectContaining({ field: 'request.signature.suite' }));
+  });
+
+  it('refuses a receipt listing more records than a request may name kinds, before decoding them', () => {
+    const record = { kind: 'loan', version: 1, recordDigest: Buffer.alloc(32), leafHash: Buffer.alloc(32) };
+    const { kinds: _kinds, nonce: _nonce, expiresAtMs: _expires, ...stated } = request();
+    const receipt = (count: number) =>
+      encodeAccessReceipt({
+        ...stated,
+        requestDigest: Buffer.alloc(32),
+        records: Array.from({ length: count }, () => record),
+        reportDigest: Buffer.alloc(32),
+      });
+    expect(decodeAccessReceipt(receipt(MAX_REQUEST_KINDS)).records).toHaveLength(MAX_REQUEST_KINDS);
+    expect(() => decodeAccessReceipt(receipt(MAX_REQUEST_KINDS + 1))).toThrow(
+      expect.objectContaining({ code: 'BAD_MESSAGE', field: 'receipt.records' }),
+    );
   });
 
   it('says why a request is not valid now', () => {

@@ -6,8 +6,7 @@
  * Signed messages travel as `SignedEnvelope { body, signature }`: the body is the serialized message, kept as
  * received, so signatures and digests are over the bytes sent and nothing is ever re-encoded to verify.
  */
-import { ChaincodeError, isoTime, requireKind, requireMspId } from '../../chaincode/src/protocol.ts';
-import { ExchangeMessageError } from '../verifier/errors.ts';
+import { isoTime, requireKind, requireMspId } from '../../chaincode/src/protocol.ts';
 import * as core from '../verifier/exchange-codec.ts';
 import {
   bytesField as coreBytesField,
@@ -22,7 +21,7 @@ import {
 } from '../verifier/exchange-codec.ts';
 import { MAX_CLOCK_SKEW_MS, MAX_REQUEST_LIFETIME_MS } from './constants.ts';
 import { P2pError } from './errors.ts';
-import { badMessage as bad, decodeObject, loadProtoTypes } from './message-decoding.ts';
+import { asP2p, badMessage as bad, decodeObject, loadProtoTypes, rule } from './message-decoding.ts';
 
 // The bundle's messages (request, receipt, acknowledgement) are decoded by the verifier core, the one decoder
 // Node and the browser share; this module adds the live exchange's frames, reports and refusals.
@@ -123,28 +122,6 @@ export const encodeAcknowledgement = (ack: Acknowledgement): Uint8Array =>
 
 // Decoding (attacker-controlled input) -------------------------------------------------------------------------
 
-/** Runs one of the chain's shared validation rules, turning its error into BAD_MESSAGE for `field`. */
-function rule<T>(field: string, check: () => T): T {
-  try {
-    return check();
-  } catch (err) {
-    if (err instanceof ChaincodeError) throw new P2pError('BAD_MESSAGE', err.message, { field, cause: err });
-    throw err;
-  }
-}
-
-/** Runs a core codec check, turning its error into the p2p layer's BAD_MESSAGE, field and message unchanged. */
-export function asP2p<T>(check: () => T): T {
-  try {
-    return check();
-  } catch (err) {
-    if (err instanceof ExchangeMessageError) {
-      throw new P2pError('BAD_MESSAGE', err.message, { field: err.field, cause: err.cause ?? err });
-    }
-    throw err;
-  }
-}
-
 const bytesField = (value: unknown, field: string, length?: number): Uint8Array =>
   asP2p(() => coreBytesField(value, field, length));
 const timeField = (value: unknown, field: string): number => asP2p(() => coreTimeField(value, field));
@@ -208,8 +185,15 @@ export function refuseAheadOfClock(
   );
 }
 
-export function decodeReport(bytes: Uint8Array): Report {
-  const o = decodeObject(types.report, bytes, 'report') as { requestId: unknown; records: Record<string, unknown>[] };
+/**
+ * A report of at most `maxRecords` records (the receipt's), counted before anything is decoded: the provider
+ * chooses up to the report's byte limit of entries, and each would become an object.
+ */
+export function decodeReport(bytes: Uint8Array, maxRecords: number): Report {
+  const o = decodeObject(types.report, bytes, 'report', { repeated: 'records', max: maxRecords }) as {
+    requestId: unknown;
+    records: Record<string, unknown>[];
+  };
   return {
     requestId: textField(o.requestId, 'report.requestId', 64),
     records: o.records.map((r, i) => ({

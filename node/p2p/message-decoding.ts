@@ -1,18 +1,21 @@
 /**
  * What every decoder of peer-sent bytes in node/p2p shares (exchange, audit, bundle files): the .proto types
  * loaded by protobufjs from proto/ itself, and the one way a malformed message is refused — a P2pError
- * `BAD_MESSAGE` naming the field.
+ * `BAD_MESSAGE` naming the field. The decoding and its rules are the verifier core's (node/verifier/exchange-codec.ts,
+ * which a browser runs over protobufjs/light and a committed descriptor, so it cannot read proto/ itself); this
+ * maps its `ExchangeMessageError` to the p2p layer's error, field and message unchanged.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { ExchangeMessageError } from '../verifier/errors.ts';
+import * as core from '../verifier/exchange-codec.ts';
 import { P2pError } from './errors.ts';
 
 const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
-const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
 
 /** A lower-case hex SHA-256 digest (request IDs, key IDs, receipt digests). */
-export const HEX_32 = /^[0-9a-f]{64}$/;
+export { HEX_32 } from '../verifier/exchange-codec.ts';
 
 /** `lianxin.v1.<name>` for each name, from `file` under proto/. */
 export function loadProtoTypes<N extends string>(file: string, names: Record<N, string>): Record<N, protobuf.Type> {
@@ -23,14 +26,33 @@ export function loadProtoTypes<N extends string>(file: string, names: Record<N, 
   return Object.fromEntries(entries) as Record<N, protobuf.Type>;
 }
 
-export const badMessage = (field: string, message: string, cause?: unknown): P2pError =>
-  new P2pError('BAD_MESSAGE', `"${field}" ${message}`, { field, ...(cause === undefined ? {} : { cause }) });
+const toP2p = (err: ExchangeMessageError): P2pError =>
+  new P2pError('BAD_MESSAGE', err.message, { field: err.field, cause: err.cause ?? err });
 
-/** `bytes` decoded as `type`, as a plain object (longs as numbers, enums as names, defaults filled in). */
-export function decodeObject(type: protobuf.Type, bytes: Uint8Array, field: string): Record<string, unknown> {
+/** Runs a core codec check, turning its error into the p2p layer's BAD_MESSAGE, field and message unchanged. */
+export function asP2p<T>(check: () => T): T {
   try {
-    return type.toObject(type.decode(bytes), CONVERSION);
+    return check();
   } catch (err) {
-    throw badMessage(field, `is not a serialized lianxin.v1.${type.name}: ${(err as Error).message}`, err);
+    if (err instanceof ExchangeMessageError) throw toP2p(err);
+    throw err;
   }
 }
+
+/** The core's refusal of `field`, as a P2pError (its cause only the one given). */
+export const badMessage = (field: string, message: string, cause?: unknown): P2pError =>
+  new P2pError('BAD_MESSAGE', core.badMessage(field, message).message, {
+    field,
+    ...(cause === undefined ? {} : { cause }),
+  });
+
+/** `bytes` decoded as `type` by the core's rule (`decodeObject`, with its entry limit), as a plain object. */
+export const decodeObject = (
+  type: protobuf.Type,
+  bytes: Uint8Array,
+  field: string,
+  limit?: core.EntryLimit,
+): Record<string, unknown> => asP2p(() => core.decodeObject(type, bytes, field, limit));
+
+/** Runs one of the chain's shared validation rules (the core's `rule`), as BAD_MESSAGE for `field`. */
+export const rule = <T>(field: string, check: () => T): T => asP2p(() => core.rule(field, check));

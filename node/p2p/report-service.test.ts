@@ -21,6 +21,9 @@ function service(stored: { bundle?: ExchangeBundle; leaf?: number }, attestation
   return createReportService({
     mspId: BANK,
     requester: {
+      newRequest: () => {
+        throw new Error('not used');
+      },
       signRequest: () => {
         throw new Error('not used');
       },

@@ -15,7 +15,7 @@ import type { AttestationBuilder } from '../services/attestation-builder.ts';
 import type { ReportServiceImpl } from '../api/handlers.ts';
 import { NodeError, invalidArgument } from '../api/errors.ts';
 import type { LianxinChain } from '../ledger/index.ts';
-import { decodeAccessRequest, type SignedEnvelope } from './exchange-messages.ts';
+import { decodeAccessRequest, encodeAccessRequest, type SignedEnvelope } from './exchange-messages.ts';
 import type { IndexLookup } from './exchange-ports.ts';
 import type { ReportRequester } from './exchange-requester.ts';
 import type { ChainExchangeJournal } from './exchange-journal.ts';
@@ -24,7 +24,7 @@ import { P2pError } from './errors.ts';
 export interface ReportServiceComponents {
   /** This institution: the requester. */
   readonly mspId: string;
-  readonly requester: Pick<ReportRequester, 'signRequest' | 'exchange'>;
+  readonly requester: Pick<ReportRequester, 'newRequest' | 'signRequest' | 'exchange'>;
   /** The node's chain index: subject + kind → the origin that anchored the latest version. */
   readonly index: IndexLookup;
   /** Who owns an origin (the chain's registry). */
@@ -52,7 +52,7 @@ export function createReportService(c: Readonly<ReportServiceComponents>): Repor
       if (kinds.length === 0) throw invalidArgument('kinds', 'must name at least one record kind');
       const query = { subject: request.subject, kinds, purpose: request.purpose, consentId: request.consentId };
       // The same rules the provider applies, before anything is looked up or sent: a bad field is the caller's.
-      validate(c.requester.signRequest({ ...query, provider: c.mspId }));
+      validate(encodeAccessRequest(c.requester.newRequest({ ...query, provider: c.mspId })));
       const entries = await Promise.all(kinds.map((kind) => c.index.getIndexRecord(request.subject, kind)));
       const provider = await holderOf(c, request.subject, kinds, entries);
       const envelope = c.requester.signRequest({ ...query, provider });
@@ -118,9 +118,9 @@ export function createReportService(c: Readonly<ReportServiceComponents>): Repor
 const DIGEST_BYTES = 32;
 
 /** @throws NodeError `INVALID_ARGUMENT` naming the request's field (`subject`, `kinds`, `consent_id`). */
-function validate(envelope: SignedEnvelope): void {
+function validate(body: Uint8Array): void {
   try {
-    decodeAccessRequest(envelope.body);
+    decodeAccessRequest(body);
   } catch (err) {
     if (!(err instanceof P2pError)) throw err;
     const field = err.field === undefined ? 'request' : (API_FIELD[err.field] ?? err.field.replace(/^request\./, ''));

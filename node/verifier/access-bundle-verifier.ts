@@ -147,7 +147,8 @@ function signedBy(
 
 /**
  * The provider's receipt for `request`: signed by `provider` with its receipt key at the receipt's issue time,
- * stating this request (its digest, ID, requester, subject, purpose, consent), and dated within its validity.
+ * stating this request (its digest, ID, requester, subject, purpose, consent), records only of kinds it asked for,
+ * each once, and dated within its validity.
  */
 export function checkAccessReceipt(
   crypto: VerifierCrypto,
@@ -172,7 +173,25 @@ export function checkAccessReceipt(
       return problem('BUNDLE_INCONSISTENT', 'the receipt does not state this request', `receipt.${field}`);
     }
   }
-  return receiptTimeProblem(r, receipt) ?? receipt;
+  return receiptKindsProblem(r, receipt) ?? receiptTimeProblem(r, receipt) ?? receipt;
+}
+
+/**
+ * Whether the receipt states a record of a kind the request did not ask for, or one kind twice. The consent is
+ * judged on the request's kinds (and the chain sees only the receipt's digest), so a record of another kind would
+ * be served under no consent at all, acknowledged by a complicit requester, and pass the audit.
+ */
+function receiptKindsProblem(request: AccessRequest, receipt: AccessReceipt): BundleProblem | undefined {
+  const stated = new Set<string>();
+  for (const [i, { kind }] of receipt.records.entries()) {
+    const field = `receipt.records[${i}].kind`;
+    if (!request.kinds.includes(kind)) {
+      return problem('BUNDLE_INCONSISTENT', `the receipt states a record of kind ${kind}, not requested`, field);
+    }
+    if (stated.has(kind)) return problem('BUNDLE_INCONSISTENT', `the receipt states kind ${kind} twice`, field);
+    stated.add(kind);
+  }
+  return undefined;
 }
 
 /**
