@@ -4,7 +4,7 @@
  * acknowledgement always means durable. Idempotent by request ID and by (subject, kind, version, digest). A
  * request ID is bound to its batch's content (batchDigest): resent with the same records it gets its first
  * acknowledgement again (`replayed`), with other records it is refused (ALREADY_EXISTS), never answered with an
- * acknowledgement of records that were not stored.
+ * acknowledgement of records that were not stored. A new version must be the latest held + 1 (commit-versions.ts).
  *
  * Group commit: a batch is validated, hashed and its leaves encoded as it arrives; batches that arrive while a
  * commit is being written wait, and the next commit takes all of them (up to MAX_COMMIT_RECORDS records) in one
@@ -41,6 +41,7 @@ import { RecordValidationError } from './errors.ts';
 import { LatestKeyFilter } from './latest-key-filter.ts';
 import { PreparedBatch } from './prepared-batch.ts';
 import { CommitKeys } from './commit-keys.ts';
+import { CommitVersions } from './commit-versions.ts';
 import { CommitRows } from './commit-rows.ts';
 import { RecordKeyFilter } from './record-key-filter.ts';
 import { RememberedLeaves } from './remembered-leaves.ts';
@@ -356,19 +357,19 @@ export class RecordStore {
         slot++;
       }
     }
-    // Then the latest-version keys that versions above 1 may move (version 1 never does: no read, no write).
-    const latestSlots = new Map<string, number>();
-    for (const { batch } of group) {
-      for (let i = 0; i < batch.count; i++) {
-        if (batch.version(i) <= 1) continue;
-        const id = batch.latestId(i);
-        if (!latestSlots.has(id)) latestSlots.set(id, keys.push(Buffer.from(id, 'utf8')) - 1);
-      }
-    }
+    // Then what checks that versions come in order (commit-versions.ts): nothing for a bulk load's new subjects.
+    const versions = new CommitVersions();
+    const versionChecks = new Uint8Array(slots.length);
+    versions.plan(
+      group.map(({ batch }) => batch),
+      this.#latestKeys,
+      keys,
+      versionChecks,
+    );
     const read = await db.getMany(keys);
+    versions.settle(read);
     // In the order of `slots`: each batch's stored acknowledgement, then its records' stored values.
-    const stored: StoredBySlot = { read, slots };
-    const storedLatest = new Map([...latestSlots].map(([id, at]) => [id, read[at]]));
+    const stored: StoredBySlot = { read, slots, versions, versionChecks };
     // Decided in one synchronous step: what it needs per record (the commit's keys) is let go before the write.
     this.#commitKeys.begin(
       group.map(({ batch }) => batch),
@@ -408,7 +409,7 @@ export class RecordStore {
           // returns: the next commit's rows can take their memory.
           const rows = this.#commitRows.of(this.#recordsPrefix, appendedBatches, appendedIndexes, appended);
           const records: SublevelRows = { type: 'rows', sublevel: db, rows };
-          return [records, ...latestWrites(db, plan, storedLatest, this.#latestKeys), ...ackWrites()];
+          return [records, ...latestWrites(db, plan, this.#latestKeys), ...ackWrites()];
         });
       } finally {
         this.#commitRows.clear();
@@ -469,11 +470,13 @@ export class RecordStore {
       const appendedBefore = plan.appended;
       const decision = this.#decide(batch, ordinal, stored, hashes, firstSlot, plan);
       if (decision instanceof NodeError) {
+        stored.versions.refuse();
         plan.appended = appendedBefore;
         this.#commitKeys.refuse(ordinal);
         queued.reject(decision);
         continue;
       }
+      stored.versions.accept();
       plan.decisions.set(batch.requestId, decision);
       plan.toAcknowledge.push({ queued, decision, replayed: false });
     }
@@ -512,6 +515,8 @@ export class RecordStore {
         if (!batch.sameDigest(i, earlier.batch, earlier.index)) return alreadyIngested(batch, i);
         offset = earlier.offset;
       } else {
+        const outOfOrder = stored.versionChecks[firstSlot + i] === 1 ? stored.versions.admit(batch, i) : undefined;
+        if (outOfOrder !== undefined) return outOfOrder;
         offset = plan.appended++;
         this.#commitKeys.add(ordinal, i, hash, offset);
         plan.appendedBatches[offset] = batch;
@@ -526,10 +531,15 @@ export class RecordStore {
   }
 }
 
-/** A commit's read: the value of each slot (-1 in `slots`: not read, not stored) is `read[slots[slot]]`. */
+/**
+ * A commit's read: the value of each slot (-1 in `slots`: not read, not stored) is `read[slots[slot]]`; the
+ * records to check the version order of (1 in `versionChecks` at their slot) are checked by `versions`.
+ */
 interface StoredBySlot {
   readonly read: readonly (Buffer | undefined)[];
   readonly slots: Int32Array;
+  readonly versions: CommitVersions;
+  readonly versionChecks: Uint8Array;
 }
 
 function storedAt({ read, slots }: StoredBySlot, slot: number): Buffer | undefined {
@@ -587,14 +597,13 @@ function reusedRequestId(requestId: string): NodeError {
 }
 
 /**
- * Puts of the latest-version keys that the plan's appended records move beyond what is `stored`, each added to
- * `filter` first: a lookup between now and the write reads the key, finds it absent still, and answers the version
- * stored until then.
+ * Puts of the latest-version keys that the plan's appended records above version 1 move (each the stored latest + 1
+ * or more: commit-versions.ts), each added to `filter` first: a lookup between now and the write reads the key,
+ * finds it absent still, and answers the version stored until then.
  */
 function latestWrites(
   db: NodeSublevel,
   { appended, appendedBatches, appendedIndexes }: CommitPlan,
-  stored: ReadonlyMap<string, Buffer | undefined>,
   filter: LatestKeyFilter,
 ): SublevelWrite[] {
   const moved = new Map<string, number>();
@@ -602,10 +611,7 @@ function latestWrites(
     const batch = appendedBatches[k] as PreparedBatch;
     const i = appendedIndexes[k] ?? 0;
     const version = batch.version(i);
-    if (version === 1) continue;
-    const id = batch.latestId(i);
-    const latest = moved.get(id) ?? Number(stored.get(id)?.toString('latin1') ?? 1);
-    if (version > latest) moved.set(id, version);
+    if (version > 1) moved.set(batch.latestId(i), version);
   }
   for (const id of moved.keys()) filter.add(id);
   return [...moved].map(([id, version]) => ({
