@@ -657,6 +657,38 @@ describe('RecordStore', () => {
     expect(log.size).toBe(21);
   });
 
+  it('lets go of the latest versions it remembers when resynced, as after a storage fault whose write reached the disk', async () => {
+    // An append that fails as a failed sync does, its write left for the reopen after the fault to replay.
+    let failNext = false;
+    let replay: (() => Promise<unknown>) | undefined;
+    const faulty = new Proxy(log, {
+      get(target, property) {
+        if (property === 'append' && failNext) {
+          failNext = false;
+          return (...args: Parameters<TransparencyLog['append']>) => {
+            replay = () => target.append(...args);
+            return Promise.reject(new Error('injected: the sync failed'));
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const store = storeOf(faulty);
+    await store.ingest(batch('v1', [record(4)]));
+    failNext = true;
+    await expect(store.ingest(batch('v2', [record(4, 2)]))).rejects.toThrow('injected');
+    // During the fault the database holds what it held before the write.
+    expect(await store.get(testUscc(4), 'loan')).toMatchObject({ version: 1 });
+    expect(store.leafIndexOf(testUscc(4), 'loan')).toBe(0);
+    await replay?.();
+    // Sent again, it is answered from the stored acknowledgement: nothing is written, nothing let go.
+    expect(await store.ingest(batch('v2', [record(4, 2)]))).toMatchObject({ replayed: true });
+    store.resync();
+    expect(await store.get(testUscc(4), 'loan')).toMatchObject({ version: 2, leafIndex: 1 });
+    expect(store.leafIndexOf(testUscc(4), 'loan')).toBe(1);
+  });
+
   it('refuses the batches of a commit whose write fails, and commits later ones', async () => {
     let appends = 0;
     const failing = new Proxy(log, {

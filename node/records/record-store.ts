@@ -232,6 +232,17 @@ export class RecordStore {
   }
 
   /**
+   * Forgets which versions are the latest, for a store reopened after a storage fault: a commit whose write failed
+   * may have reached the disk all the same (its sync failed, the reopen replayed it), and its batch sent again is
+   * answered from the stored acknowledgement without a write, so nothing else would let go of a latest version
+   * remembered from before it. Stored versions never change: those remembered stay.
+   */
+  resync(): void {
+    this.#latestMeta.clear();
+    this.#latestLeaves.clear();
+  }
+
+  /**
    * Validates the whole batch (nothing is written if any record is bad), then stores and logs it atomically;
    * resolves once durable. Batches are decided in call order.
    */
