@@ -16,6 +16,7 @@ import {
   holdsContent,
   RECORD_DIGEST_BYTES,
   recordLength,
+  sameContentType,
   setLeafIndex,
   storedBatchDigest,
   storedContent,
@@ -158,6 +159,11 @@ export class PreparedBatch {
   /** Whether `stored`, a stored record's value (either format), holds record i's content. */
   heldBy(i: number, stored: Buffer): boolean {
     return holdsContent(stored, this.digestOf(i), storedContent(this.value(i)));
+  }
+
+  /** Whether `stored`, a stored record's value (either format), has record i's content type. */
+  typedAs(i: number, stored: Buffer): boolean {
+    return sameContentType(stored, this.value(i));
   }
 
   /** Whether record i's content digest is record j's of `other`. */

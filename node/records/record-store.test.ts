@@ -309,6 +309,32 @@ describe('RecordStore', () => {
     expect(outcomes(resent)).toEqual([['OUTCOME_ACCEPTED', 4]]);
   });
 
+  it('refuses a version sent again with the same content under another content type, stored or in the same commit', async () => {
+    const store = storeOf();
+    await store.ingest(batch('first', [record(1)]));
+    const typed = (n: number, contentType: string) => ({ ...record(n), contentType });
+    const [, stored, inCommit] = await Promise.allSettled([
+      store.ingest(batch('lead', [record(2)])),
+      store.ingest(batch('retyped', [record(3), typed(1, 'text/plain')])),
+      store.ingest(batch('retyped-in-commit', [typed(2, 'text/plain')])),
+    ]);
+    for (const [settled, field] of [
+      [stored, 'records[1].content_type'],
+      [inCommit, 'records[0].content_type'],
+    ] as const) {
+      expect(settled).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'ALREADY_EXISTS', field, message: expect.stringContaining('another content type') as unknown },
+      });
+    }
+    expect(log.size).toBe(2);
+    // The same content type is a duplicate still.
+    expect(outcomes(await store.ingest(batch('again', [record(1), record(2)])))).toEqual([
+      ['OUTCOME_DUPLICATE', 0],
+      ['OUTCOME_DUPLICATE', 1],
+    ]);
+  });
+
   it('reads records an earlier version stored with their digest (format 1): metadata, content, duplicates, conflicts', async () => {
     await storeOf().ingest(batch('first', [record(1), record(2)]));
     await close();

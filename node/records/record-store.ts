@@ -33,7 +33,6 @@ import {
   OUTCOME_ACCEPTED,
   OUTCOME_DUPLICATE,
   storedContent,
-  storedContentType,
   storedLeafIndex,
   type StoredAck,
 } from './record-codec.ts';
@@ -513,7 +512,8 @@ export class RecordStore {
     for (let i = 0; i < batch.count; i++) {
       const value = storedAt(stored, firstSlot + i);
       if (value !== undefined) {
-        if (!batch.heldBy(i, value)) return alreadyIngested(batch, i);
+        if (!batch.heldBy(i, value)) return alreadyIngested(batch, i, 'content');
+        if (!batch.typedAs(i, value)) return alreadyIngested(batch, i, 'content_type');
         decision.outcomes[i] = OUTCOME_DUPLICATE;
         decision.leafIndexes[i] = storedLeafIndex(value);
         continue;
@@ -523,7 +523,8 @@ export class RecordStore {
       const earlier = this.#commitKeys.find(ordinal, i, hash);
       let offset: number;
       if (earlier !== undefined) {
-        if (!batch.sameDigest(i, earlier.batch, earlier.index)) return alreadyIngested(batch, i);
+        if (!batch.sameDigest(i, earlier.batch, earlier.index)) return alreadyIngested(batch, i, 'content');
+        if (!batch.typedAs(i, earlier.batch.value(earlier.index))) return alreadyIngested(batch, i, 'content_type');
         offset = earlier.offset;
       } else {
         const outOfOrder = stored.versionChecks[firstSlot + i] === 1 ? stored.versions.admit(batch, i) : undefined;
@@ -558,13 +559,17 @@ function storedAt({ read, slots }: StoredBySlot, slot: number): Buffer | undefin
   return at < 0 ? undefined : read[at];
 }
 
-/** Record i of `batch` was stored, or is appended by this commit, with another content digest. */
-function alreadyIngested(batch: PreparedBatch, i: number): NodeError {
+/**
+ * Record i of `batch` was stored, or is appended by this commit, with another content or content type (`field`):
+ * the leaf binds both, so neither can change under the same version.
+ */
+function alreadyIngested(batch: PreparedBatch, i: number, field: 'content' | 'content_type'): NodeError {
   const [, subject, kind, version] = batch.id(i).split('\u0000');
+  const what = field === 'content' ? 'digest' : 'content type';
   return new NodeError(
     'ALREADY_EXISTS',
-    `${String(subject)}/${String(kind)}/${Number(version)} was already ingested with another digest`,
-    { field: `records[${i}].content` },
+    `${String(subject)}/${String(kind)}/${Number(version)} was already ingested with another ${what}`,
+    { field: `records[${i}].${field}` },
   );
 }
 
@@ -596,7 +601,7 @@ function replayOf(
     same =
       storedLeafIndex(value) === Number(ack.results?.[i]?.leafIndex) &&
       batch.heldBy(i, value) &&
-      storedContentType(value) === storedContentType(batch.value(i));
+      batch.typedAs(i, value);
   }
   return same ? { ...ack, replayed: true } : reusedRequestId(batch.requestId);
 }
