@@ -715,6 +715,34 @@ describe('RecordStore', () => {
     expect(store.leafIndexOf(testUscc(4), 'loan')).toBe(1);
   });
 
+  it('refuses only the batch that meets a damaged stored row, naming it, and commits the rest of its commit', async () => {
+    await storeRow(recordKey(testUscc(1), 'loan', 1), Buffer.from([7, 0, 0]));
+    await storeAck('damaged-ack', Buffer.from([3, 1, 2]));
+    const store = storeOf();
+    expect(await store.recordKeysLoaded).toBe(true);
+    const settled = await Promise.allSettled([
+      store.ingest(batch('lead', [record(9)])),
+      store.ingest(batch('before', [record(2)])),
+      store.ingest(batch('on-damaged-record', [record(3), record(1)])),
+      store.ingest(batch('damaged-ack', [record(4)])),
+      store.ingest(batch('after', [record(3)])),
+    ]);
+    expect(settled).toMatchObject([
+      { status: 'fulfilled' },
+      { status: 'fulfilled' },
+      {
+        status: 'rejected',
+        reason: { code: 'CORRUPT', message: expect.stringContaining(`the stored ${testUscc(1)}/loan/1: `) as unknown },
+      },
+      {
+        status: 'rejected',
+        reason: { code: 'CORRUPT', message: expect.stringContaining('acknowledgement of damaged-ack') as unknown },
+      },
+      { status: 'fulfilled', value: { results: [{ outcome: 'OUTCOME_ACCEPTED', leafIndex: 2 }] } },
+    ]);
+    expect(log.size).toBe(3);
+  });
+
   it('refuses the batches of a commit whose write fails, and commits later ones', async () => {
     let appends = 0;
     const failing = new Proxy(log, {

@@ -36,7 +36,7 @@ import {
   storedLeafIndex,
   type StoredAck,
 } from './record-codec.ts';
-import { RecordValidationError } from './errors.ts';
+import { RecordStoreError, RecordValidationError } from './errors.ts';
 import { LatestKeyFilter } from './latest-key-filter.ts';
 import { PreparedBatch } from './prepared-batch.ts';
 import { CommitKeys } from './commit-keys.ts';
@@ -456,8 +456,10 @@ export class RecordStore {
       at += 1 + batch.count;
       if (storedAck !== undefined) {
         const found = Array.from({ length: batch.count }, (_, i) => storedAt(stored, firstSlot + i));
-        const replay = replayOf(batch, decodeAck(batch.requestId, storedAck), found);
-        if (replay instanceof NodeError) queued.reject(replay);
+        const replay = damaged(`replaying request_id ${batch.requestId}`, () =>
+          replayOf(batch, decodeAck(batch.requestId, storedAck), found),
+        );
+        if (replay instanceof Error) queued.reject(replay);
         else queued.resolve(replay);
         continue;
       }
@@ -479,7 +481,7 @@ export class RecordStore {
       }
       const appendedBefore = plan.appended;
       const decision = this.#decide(batch, ordinal, stored, hashes, firstSlot, plan);
-      if (decision instanceof NodeError) {
+      if (decision instanceof Error) {
         stored.versions.refuse();
         plan.appended = appendedBefore;
         this.#commitKeys.refuse(ordinal);
@@ -507,15 +509,15 @@ export class RecordStore {
     hashes: Uint32Array,
     firstSlot: number,
     plan: CommitPlan,
-  ): Decision | NodeError {
+  ): Decision | NodeError | RecordStoreError {
     const decision = new Decision(batch);
     for (let i = 0; i < batch.count; i++) {
       const value = storedAt(stored, firstSlot + i);
       if (value !== undefined) {
-        if (!batch.heldBy(i, value)) return alreadyIngested(batch, i, 'content');
-        if (!batch.typedAs(i, value)) return alreadyIngested(batch, i, 'content_type');
+        const leafIndex = storedDuplicate(batch, i, value);
+        if (typeof leafIndex !== 'number') return leafIndex;
         decision.outcomes[i] = OUTCOME_DUPLICATE;
-        decision.leafIndexes[i] = storedLeafIndex(value);
+        decision.leafIndexes[i] = leafIndex;
         continue;
       }
       const hash = hashes[2 * (firstSlot + i)] ?? 0;
@@ -560,17 +562,45 @@ function storedAt({ read, slots }: StoredBySlot, slot: number): Buffer | undefin
 }
 
 /**
+ * The leaf index of record i of `batch`, stored as `value`, if it is the same record; else the refusal. A damaged
+ * stored value refuses this batch alone (RecordStoreError CORRUPT naming the record), not its commit's others.
+ */
+function storedDuplicate(batch: PreparedBatch, i: number, value: Buffer): number | NodeError | RecordStoreError {
+  return damaged(`the stored ${recordName(batch, i)}`, () => {
+    if (!batch.heldBy(i, value)) return alreadyIngested(batch, i, 'content');
+    if (!batch.typedAs(i, value)) return alreadyIngested(batch, i, 'content_type');
+    return storedLeafIndex(value);
+  });
+}
+
+/**
+ * What `read` returns, or the RecordStoreError (a damaged stored value) it throws, its message prefixed by `what`
+ * was read; anything else is thrown on.
+ */
+function damaged<T>(what: string, read: () => T): T | RecordStoreError {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof RecordStoreError)) throw err;
+    return new RecordStoreError(err.code, `${what}: ${err.message}`, { cause: err });
+  }
+}
+
+/** Record i of `batch` as subject/kind/version. */
+function recordName(batch: PreparedBatch, i: number): string {
+  const [, subject, kind, version] = batch.id(i).split('\u0000');
+  return `${String(subject)}/${String(kind)}/${Number(version)}`;
+}
+
+/**
  * Record i of `batch` was stored, or is appended by this commit, with another content or content type (`field`):
  * the leaf binds both, so neither can change under the same version.
  */
 function alreadyIngested(batch: PreparedBatch, i: number, field: 'content' | 'content_type'): NodeError {
-  const [, subject, kind, version] = batch.id(i).split('\u0000');
   const what = field === 'content' ? 'digest' : 'content type';
-  return new NodeError(
-    'ALREADY_EXISTS',
-    `${String(subject)}/${String(kind)}/${Number(version)} was already ingested with another ${what}`,
-    { field: `records[${i}].${field}` },
-  );
+  return new NodeError('ALREADY_EXISTS', `${recordName(batch, i)} was already ingested with another ${what}`, {
+    field: `records[${i}].${field}`,
+  });
 }
 
 /**
