@@ -743,6 +743,22 @@ describe('RecordStore', () => {
     expect(log.size).toBe(3);
   });
 
+  it('refuses a lookup of a version no record can have as a bad request, naming the version, not as not found', async () => {
+    const store = storeOf();
+    await store.ingest(batch('v1', [record(1)]));
+    for (const version of [2 ** 53, 2 ** 64, -1, 1.5]) {
+      await expect(store.get(testUscc(1), 'loan', version)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        field: 'version',
+      });
+      expect(() => store.leafIndexOf(testUscc(1), 'loan', version)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'record.version' }),
+      );
+    }
+    expect(store.leafIndexOf(testUscc(1), 'loan', 2 ** 53 - 1)).toBeUndefined();
+    expect(await store.get(testUscc(1), 'loan', 0)).toMatchObject({ version: 1 });
+  });
+
   it('refuses the batches of a commit whose write fails, and commits later ones', async () => {
     let appends = 0;
     const failing = new Proxy(log, {

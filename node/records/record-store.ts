@@ -47,8 +47,10 @@ import { RememberedLeaves } from './remembered-leaves.ts';
 import { latestId, recordKey, requestKey } from './record-keys.ts';
 import {
   validateCreditRecord,
+  isVersionRef,
   validateRecordRef,
   validateRequestId,
+  validateVersionRef,
   type CreditRecordInput,
   type RecordRules,
   type ValidCreditRecord,
@@ -265,6 +267,8 @@ export class RecordStore {
    * it), and no metadata object or hex digest is made. Read synchronously (see the module comment).
    */
   leafIndexOf(code: string, kind: string, version = 0): number | undefined {
+    // Checked here, not by the caller: cheap, and a version no record can have is a bad request, not NOT_FOUND.
+    if (!isVersionRef(version)) byRecordRule(() => validateVersionRef(version, 'record'));
     const remembered = version === 0 ? this.#latestLeaves : this.#versionLeaves;
     const key = version === 0 ? code : `${code}\0${version}`;
     const known = remembered.get(kind, key);
@@ -278,6 +282,7 @@ export class RecordStore {
 
   #meta(subject: string, kind: string, version: number): RecordMeta | undefined {
     const code = byRecordRule(() => validateRecordRef(subject, kind));
+    byRecordRule(() => validateVersionRef(version));
     const remembered = version === 0 ? this.#latestMeta : this.#byVersion;
     const id = `${code}\0${kind}\0${version}`;
     const known = remembered.get(id);
