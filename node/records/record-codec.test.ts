@@ -3,14 +3,13 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeAck,
   decodeRecord,
-  encodeRecord,
   setLeafIndex,
   holdsContent,
   sameContentType,
   storedContent,
   storedLeafIndex,
 } from './record-codec.ts';
-import { batchDigest, encodeAck } from './test-record-oracles.ts';
+import { batchDigest, encodeAck, encodeRecord } from './test-record-oracles.ts';
 
 const digest = Buffer.alloc(32, 0xab);
 

@@ -67,16 +67,6 @@ function readU64(bytes: Buffer, at: number): number {
   return bytes.readUInt32BE(at) * 2 ** 32 + bytes.readUInt32BE(at + 4);
 }
 
-/**
- * A record's value with its leaf index still unset (setLeafIndex fills it in once the append knows it), so that
- * the copy is made when the batch arrives rather than on the commit path. `contentType` is ASCII (validated).
- */
-export function encodeRecord(contentType: string, content: Uint8Array): Buffer {
-  const bytes = Buffer.allocUnsafe(recordLength(contentType, content.length));
-  writeRecord(bytes, 0, contentType, content);
-  return bytes;
-}
-
 /** The length of a record's value. */
 export function recordLength(contentType: string, contentLength: number): number {
   return CONTENT_TYPE_AT + 1 + contentType.length + contentLength;
