@@ -62,7 +62,7 @@ export class CommitVersions {
       for (let i = 0; i < batch.count; i++, slot++) {
         if (batch.version(i) > 1) continue;
         const id = batch.latestId(i);
-        if (updated.has(id)) checks[slot] = 1;
+        if (updated.size > 0 && updated.has(id)) checks[slot] = 1;
         else if (filter.mayHave(id)) {
           checks[slot] = 1;
           if (!this.#reads.has(id))
