@@ -626,6 +626,11 @@ async function startPipelines(
       retryAfterMs: BACKLOG_RETRY_AFTER_MS,
     }),
   });
+  // After a storage fault's reopen, as the log (above): a write that failed may be on disk.
+  db.storage.onRecover(() => {
+    records.resync();
+    return Promise.resolve();
+  });
   // After the API has stopped taking batches (cleanups run in reverse), before the log and the database close.
   cleanup.push(() => records.close());
   metrics.measureOutboxDepth(() => log.size - anchorer.anchoredSize);

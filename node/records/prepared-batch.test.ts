@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { testUscc } from '../../test/support/chaincode-log.ts';
 import { readCreditLeafIndexFields } from './credit-leaf.ts';
-import { decodeRecord, encodeRecord, setLeafIndex } from './record-codec.ts';
+import { decodeRecord, setLeafIndex } from './record-codec.ts';
+import { encodeRecord } from './test-record-oracles.ts';
 import { batchDigest } from './test-record-oracles.ts';
 import { latestId, recordId, recordKey } from './record-keys.ts';
 import { PreparedBatch } from './prepared-batch.ts';
@@ -46,7 +47,8 @@ describe('PreparedBatch', () => {
         expect(batch.version(i)).toBe(version);
         expect(batch.digestOf(i)).toEqual(digest);
         expect(batch.digestEquals(i, digest)).toBe(true);
-        // The value as encodeRecord writes it, leaf index still to be set; setting it touches that record alone.
+        // The value in its format (test-record-oracles.ts), leaf index still to be set; setting it touches that
+        // record alone.
         const expected = encodeRecord(contentType, content);
         const value = batch.value(i);
         expect(value.subarray(9)).toEqual(expected.subarray(9));

@@ -16,6 +16,7 @@ import {
   holdsContent,
   RECORD_DIGEST_BYTES,
   recordLength,
+  sameContentType,
   setLeafIndex,
   storedBatchDigest,
   storedContent,
@@ -27,6 +28,7 @@ import type { ValidCreditRecord } from './record-validation.ts';
 
 /** `0x00 ‖ version (20 digits)`: the end of every record key. */
 const VERSION_SUFFIX_BYTES = 21;
+const VERSION_DIGITS = VERSION_SUFFIX_BYTES - 1;
 
 /** Buffer.prototype.latin1Slice, Node's own (not in @types/node): toString('latin1', …) without its argument checks. */
 type LatinSlicing = Buffer & { latin1Slice(start: number, end: number): string };
@@ -159,6 +161,11 @@ export class PreparedBatch {
     return holdsContent(stored, this.digestOf(i), storedContent(this.value(i)));
   }
 
+  /** Whether `stored`, a stored record's value (either format), has record i's content type. */
+  typedAs(i: number, stored: Buffer): boolean {
+    return sameContentType(stored, this.value(i));
+  }
+
   /** Whether record i's content digest is record j's of `other`. */
   sameDigest(i: number, other: PreparedBatch, j: number): boolean {
     return other.digestEquals(j, this.#store, this.#digestStart(i));
@@ -174,6 +181,14 @@ export class PreparedBatch {
     const start = (this.#keyStarts[i] ?? 0) + 1;
     const end = this.#digestStart(i) - VERSION_SUFFIX_BYTES;
     return `l${(this.#store as LatinSlicing).latin1Slice(start, end)}`;
+  }
+
+  /** The key of version 1 of record i's subject and kind (a copy). */
+  firstVersionKey(i: number): Buffer {
+    const key = Buffer.from(this.key(i));
+    key.fill(0x30, key.length - VERSION_DIGITS, key.length - 1);
+    key[key.length - 1] = 0x31;
+    return key;
   }
 
   /** Record i's leaf (a view). */

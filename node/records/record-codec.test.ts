@@ -3,14 +3,13 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeAck,
   decodeRecord,
-  encodeRecord,
   setLeafIndex,
   holdsContent,
+  sameContentType,
   storedContent,
-  storedContentType,
   storedLeafIndex,
 } from './record-codec.ts';
-import { batchDigest, encodeAck } from './test-record-oracles.ts';
+import { batchDigest, encodeAck, encodeRecord } from './test-record-oracles.ts';
 
 const digest = Buffer.alloc(32, 0xab);
 
@@ -32,7 +31,9 @@ describe('record values', () => {
       });
       expect(storedLeafIndex(stored)).toBe(leafIndex);
       expect(storedContent(stored)).toEqual(content);
-      expect(storedContentType(stored)).toBe('application/json');
+      expect(sameContentType(stored, encodeRecord('application/json', Buffer.from('other')))).toBe(true);
+      expect(sameContentType(stored, encodeRecord('application/jsox', content))).toBe(false);
+      expect(sameContentType(stored, encodeRecord('text/plain', content))).toBe(false);
       // Format 2 compares the content itself: the digest argument is not what decides.
       expect(holdsContent(stored, digest, content)).toBe(true);
       expect(holdsContent(stored, contentDigest, Buffer.from('{"a":2}'))).toBe(false);
@@ -57,7 +58,8 @@ describe('record values', () => {
     expect(decodeRecord(stored)).toEqual({ leafIndex, digest, contentType: 'application/json', content });
     expect(storedLeafIndex(stored)).toBe(leafIndex);
     expect(storedContent(stored)).toEqual(content);
-    expect(storedContentType(stored)).toBe('application/json');
+    expect(sameContentType(stored, encodeRecord('application/json', content))).toBe(true);
+    expect(sameContentType(encodeRecord('application/xml', content), stored)).toBe(false);
     // Format 1 compares the stored digest (here not the content's SHA-256, so the stored one is what decides).
     expect(holdsContent(stored, digest, Buffer.from('other'))).toBe(true);
     expect(holdsContent(stored, createHash('sha256').update(content).digest(), content)).toBe(false);

@@ -67,16 +67,6 @@ function readU64(bytes: Buffer, at: number): number {
   return bytes.readUInt32BE(at) * 2 ** 32 + bytes.readUInt32BE(at + 4);
 }
 
-/**
- * A record's value with its leaf index still unset (setLeafIndex fills it in once the append knows it), so that
- * the copy is made when the batch arrives rather than on the commit path. `contentType` is ASCII (validated).
- */
-export function encodeRecord(contentType: string, content: Uint8Array): Buffer {
-  const bytes = Buffer.allocUnsafe(recordLength(contentType, content.length));
-  writeRecord(bytes, 0, contentType, content);
-  return bytes;
-}
-
 /** The length of a record's value. */
 export function recordLength(contentType: string, contentLength: number): number {
   return CONTENT_TYPE_AT + 1 + contentType.length + contentLength;
@@ -164,12 +154,6 @@ export function storedContent(bytes: Buffer): Buffer {
   return contentOf(bytes, contentTypeAt(bytes));
 }
 
-/** The content type of a stored record, without decoding the rest. */
-export function storedContentType(bytes: Buffer): string {
-  const typeAt = contentTypeAt(bytes);
-  return bytes.toString('latin1', typeAt + 1, typeAt + 1 + (bytes[typeAt] ?? 0));
-}
-
 /**
  * Whether a stored record holds the content whose SHA-256 is `digest`: by its stored digest (format 0x01), or by
  * comparing `content` with its own (format 0x02; equal bytes, equal digests, and no hash on the ingest's commit path
@@ -180,6 +164,14 @@ export function holdsContent(bytes: Buffer, digest: Uint8Array, content: Uint8Ar
   return bytes[0] === DIGEST_STORED_FORMAT
     ? bytes.compare(digest, 0, DIGEST_BYTES, STORED_DIGEST_AT, STORED_DIGEST_AT + DIGEST_BYTES) === 0
     : contentOf(bytes, typeAt).equals(content);
+}
+
+/** Whether two stored records (either format) have the same content type, compared as bytes. */
+export function sameContentType(a: Buffer, b: Buffer): boolean {
+  const aAt = contentTypeAt(a);
+  const bAt = contentTypeAt(b);
+  const length = a[aAt] ?? 0;
+  return length === b[bAt] && a.compare(b, bAt + 1, bAt + 1 + length, aAt + 1, aAt + 1 + length) === 0;
 }
 
 function digestAt(bytes: Buffer, typeAt: number): Buffer {

@@ -7,12 +7,13 @@ import { sha256 } from '../../network/crypto/index.ts';
 import type { CreditRecord } from '../api/generated/lianxin/v1/CreditRecord.ts';
 import type { RecordBatch__Output } from '../api/generated/lianxin/v1/RecordBatch.ts';
 import { encodePlainIngestAck, resultColumnsOf } from '../api/ingest-ack-wire.ts';
+import type { IngestAck } from '../api/generated/lianxin/v1/IngestAck.ts';
 import { openTransparencyLog, p256LogSigner, type TransparencyLog } from '../log/index.ts';
 import { newLogKey } from '../log/test-log.ts';
 import { decodeLogLeaf } from '../receipts/index.ts';
 import { openNodeDatabase, type NodeDatabase } from '../store/index.ts';
 import { storedContent } from './record-codec.ts';
-import { recordKey } from './record-keys.ts';
+import { latestId, recordKey } from './record-keys.ts';
 import { RecordStore } from './record-store.ts';
 
 const MSP_ID = 'HangzhouCreditMSP';
@@ -76,9 +77,14 @@ const batch = (requestId: string, records: Required<CreditRecord>[]) => ({ reque
 const outcomes = (ack: { results?: { outcome?: unknown; leafIndex?: unknown }[] }) =>
   (ack.results ?? []).map((r) => [r.outcome, r.leafIndex]);
 
+/** A row of the records sublevel written as an earlier release would have. */
+async function storeRow(key: Buffer, value: Buffer): Promise<void> {
+  await db.write([{ type: 'put', sublevel: db.records, key, value }]);
+}
+
 /** An acknowledgement row written as an earlier format would have, under request ID `requestId`. */
 async function storeAck(requestId: string, value: Buffer): Promise<void> {
-  await db.write([{ type: 'put', sublevel: db.records, key: Buffer.from(`q\u0000${requestId}`, 'utf8'), value }]);
+  await storeRow(Buffer.from(`q\u0000${requestId}`, 'utf8'), value);
 }
 
 /** One result as formats 1 and 2 stored it: outcome ‖ u64 BE leaf index ‖ record digest. */
@@ -303,6 +309,32 @@ describe('RecordStore', () => {
     expect(outcomes(resent)).toEqual([['OUTCOME_ACCEPTED', 4]]);
   });
 
+  it('refuses a version sent again with the same content under another content type, stored or in the same commit', async () => {
+    const store = storeOf();
+    await store.ingest(batch('first', [record(1)]));
+    const typed = (n: number, contentType: string) => ({ ...record(n), contentType });
+    const [, stored, inCommit] = await Promise.allSettled([
+      store.ingest(batch('lead', [record(2)])),
+      store.ingest(batch('retyped', [record(3), typed(1, 'text/plain')])),
+      store.ingest(batch('retyped-in-commit', [typed(2, 'text/plain')])),
+    ]);
+    for (const [settled, field] of [
+      [stored, 'records[1].content_type'],
+      [inCommit, 'records[0].content_type'],
+    ] as const) {
+      expect(settled).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'ALREADY_EXISTS', field, message: expect.stringContaining('another content type') as unknown },
+      });
+    }
+    expect(log.size).toBe(2);
+    // The same content type is a duplicate still.
+    expect(outcomes(await store.ingest(batch('again', [record(1), record(2)])))).toEqual([
+      ['OUTCOME_DUPLICATE', 0],
+      ['OUTCOME_DUPLICATE', 1],
+    ]);
+  });
+
   it('reads records an earlier version stored with their digest (format 1): metadata, content, duplicates, conflicts', async () => {
     await storeOf().ingest(batch('first', [record(1), record(2)]));
     await close();
@@ -385,16 +417,72 @@ describe('RecordStore', () => {
     expect(await store.get(testUscc(10), 'loan')).toBeUndefined();
   });
 
-  it('reads the latest version of a record, which a late older version does not move', async () => {
+  it('reads the latest version of a record, the one ingested last', async () => {
     const store = storeOf();
-    await store.ingest(batch('v1', [record(7, 1), record(8, 3)]));
-    await store.ingest(batch('v3', [record(7, 3)]));
+    await store.ingest(batch('v1', [record(7, 1), record(8, 1), record(8, 2), record(8, 3)]));
     await store.ingest(batch('v2', [record(7, 2)]));
-    expect(await store.get(testUscc(7), 'loan')).toMatchObject({ version: 3, leafIndex: 2 });
-    expect(await store.get(testUscc(7), 'loan', 2)).toMatchObject({ version: 2, leafIndex: 3 });
-    expect(await store.get(testUscc(8), 'loan')).toMatchObject({ version: 3, leafIndex: 1 });
+    await store.ingest(batch('v3', [record(7, 3)]));
+    expect(await store.get(testUscc(7), 'loan')).toMatchObject({ version: 3, leafIndex: 5 });
+    expect(await store.get(testUscc(7), 'loan', 2)).toMatchObject({ version: 2, leafIndex: 4 });
+    expect(await store.get(testUscc(8), 'loan')).toMatchObject({ version: 3, leafIndex: 3 });
     expect(await store.get(testUscc(7), 'tax')).toBeUndefined();
     expect(await store.get(testUscc(9), 'loan')).toBeUndefined();
+  });
+
+  it('refuses a new version that is not the latest held + 1, naming records[i].version, writing nothing of its batch', async () => {
+    const store = storeOf();
+    await store.ingest(batch('v1', [record(7, 1), record(8, 1), record(8, 2)]));
+    const refusal = (field: string, held: string) => ({
+      status: 'rejected',
+      reason: { code: 'FAILED_PRECONDITION', field, message: expect.stringContaining(held) as unknown },
+    });
+    // Batches that wait for the same commit are each decided against the stored records and those before them.
+    const settled = await Promise.allSettled([
+      store.ingest(batch('gap', [record(9, 1), record(7, 3)])),
+      store.ingest(batch('first', [record(10, 2)])),
+      store.ingest(batch('reversed', [record(11, 2), record(11, 1)])),
+      store.ingest(batch('in-order', [record(12, 1), record(12, 2)])),
+      store.ingest(batch('next', [record(12, 3), record(8, 3)])),
+      store.ingest(batch('skips', [record(12, 5)])),
+      store.ingest(batch('refused', [record(13, 1), record(13, 3)])),
+      // The refused batch's version 1 was not appended.
+      store.ingest(batch('after-refused', [record(13, 2)])),
+      // A repeat stays a duplicate.
+      store.ingest(batch('again', [record(8, 1), record(8, 2), record(12, 3)])),
+    ]);
+    expect(settled).toMatchObject([
+      refusal('records[1].version', 'the latest held is 1, so the next is 2'),
+      refusal('records[0].version', 'none is held, so the next is 1'),
+      refusal('records[0].version', 'none is held'),
+      { status: 'fulfilled' },
+      { status: 'fulfilled' },
+      refusal('records[0].version', 'the latest held is 3'),
+      refusal('records[1].version', 'the latest held is 1'),
+      refusal('records[0].version', 'none is held'),
+      { status: 'fulfilled', value: { replayed: false } },
+    ]);
+    expect(outcomes((settled[8] as PromiseFulfilledResult<IngestAck>).value)).toEqual([
+      ['OUTCOME_DUPLICATE', 1],
+      ['OUTCOME_DUPLICATE', 2],
+      ['OUTCOME_DUPLICATE', 5],
+    ]);
+    expect(log.size).toBe(7);
+    expect(await store.get(testUscc(12), 'loan')).toMatchObject({ version: 3, leafIndex: 5 });
+    expect(await store.get(testUscc(8), 'loan')).toMatchObject({ version: 3, leafIndex: 6 });
+    for (const subject of [9, 10, 11, 13]) expect(await store.get(testUscc(subject), 'loan')).toBeUndefined();
+  });
+
+  it('refuses a version 1 below a later version a store of an earlier release holds', async () => {
+    // An earlier release took versions in any order: its store may hold version 3 alone.
+    await storeRow(Buffer.from(latestId(testUscc(3), 'loan')), Buffer.from('3'));
+    const store = storeOf();
+    expect(await store.latestKeysLoaded).toBe(true);
+    await expect(store.ingest(batch('backfill', [record(3, 1)]))).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      field: 'records[0].version',
+      message: expect.stringContaining('the latest held is 3, so the next is 4') as unknown,
+    });
+    expect(log.size).toBe(0);
   });
 
   it('remembers found records, reading nothing for a repeated lookup, and follows a newer latest version', async () => {
@@ -440,9 +528,9 @@ describe('RecordStore', () => {
     expect(store.leafIndexOf(testUscc(4), 'loan', 2)).toBe(2);
     expect(store.leafIndexOf(testUscc(4), 'loan', 1)).toBe(0);
     expect(store.leafIndexOf(testUscc(5), 'loan')).toBe(1);
-    // A late older version does not move the latest.
-    await store.ingest(batch('v0', [record(6, 3), record(6, 1)]));
-    expect(store.leafIndexOf(testUscc(6), 'loan')).toBe(3);
+    // Versions in one batch: the last is the latest.
+    await store.ingest(batch('v1-3', [record(6, 1), record(6, 2), record(6, 3)]));
+    expect(store.leafIndexOf(testUscc(6), 'loan')).toBe(5);
     for (const [subject, version] of [
       [4, 0],
       [4, 1],
@@ -450,6 +538,7 @@ describe('RecordStore', () => {
       [5, 0],
       [6, 0],
       [6, 1],
+      [6, 2],
     ] as const) {
       expect(store.leafIndexOf(testUscc(subject), 'loan', version)).toBe(
         (await store.get(testUscc(subject), 'loan', version))?.leafIndex,
@@ -459,23 +548,23 @@ describe('RecordStore', () => {
 
   it('keeps the latest version across the batches of one commit, refused batches and a restart', async () => {
     const store = storeOf();
-    await store.ingest(batch('first', [record(1)]));
+    await store.ingest(batch('first', [record(1), record(5), record(6)]));
     // These wait for the first commit and commit together, in call order.
     const settled = await Promise.allSettled([
       store.ingest(batch('lead', [record(9)])),
-      store.ingest(batch('v4', [record(5, 4), record(6, 2)])),
-      store.ingest(batch('v2', [record(5, 2), record(6, 5)])),
-      store.ingest(batch('refused', [record(6, 9), record(5, 4, 'changed')])),
-      store.ingest(batch('v3', [record(6, 3), record(5, 1)])),
+      store.ingest(batch('v2', [record(5, 2), record(6, 2)])),
+      store.ingest(batch('v3', [record(5, 3), record(6, 3), record(6, 4)])),
+      store.ingest(batch('refused', [record(6, 5), record(5, 3, 'changed')])),
+      store.ingest(batch('v5', [record(6, 5), record(5, 4)])),
     ]);
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect(await store.get(testUscc(5), 'loan')).toMatchObject({ version: 4 });
     expect(await store.get(testUscc(6), 'loan')).toMatchObject({ version: 5 });
-    await store.ingest(batch('v7', [record(5, 7)]));
+    await store.ingest(batch('v5-of-5', [record(5, 5)]));
     await close();
     await open();
     const reopened = storeOf();
-    expect(await reopened.get(testUscc(5), 'loan')).toMatchObject({ version: 7 });
+    expect(await reopened.get(testUscc(5), 'loan')).toMatchObject({ version: 5 });
     expect(await reopened.get(testUscc(6), 'loan')).toMatchObject({ version: 5 });
     expect(await reopened.get(testUscc(6), 'loan', 9)).toBeUndefined();
     expect(await reopened.get(testUscc(1), 'loan')).toMatchObject({ version: 1, leafIndex: 0 });
@@ -489,22 +578,22 @@ describe('RecordStore', () => {
       });
     const first = new RecordStore({ ...storeOptions(), db: countReads() });
     expect(await first.latestKeysLoaded).toBe(true);
-    await first.ingest(batch('some', [record(1), record(2), record(2, 2), record(3), record(3, 3)]));
+    await first.ingest(batch('some', [record(1), record(2), record(2, 2), record(3), record(3, 2), record(3, 3)]));
     reads = 0;
     expect(await first.get(testUscc(1), 'loan')).toMatchObject({ version: 1 });
     // Before the latest-version filter: the absent latest-version key, then the record.
     expect(reads).toBe(1);
     expect(await first.get(testUscc(2), 'loan')).toMatchObject({ version: 2 });
     // Updated after the filter was loaded: added by the commit that wrote its latest-version key.
-    await first.ingest(batch('update', [record(1, 4)]));
-    expect(await first.get(testUscc(1), 'loan')).toMatchObject({ version: 4 });
+    await first.ingest(batch('update', [record(1, 2)]));
+    expect(await first.get(testUscc(1), 'loan')).toMatchObject({ version: 2 });
 
     await close();
     await open();
     const reopened = new RecordStore({ ...storeOptions(), db: countReads() });
     expect(await reopened.latestKeysLoaded).toBe(true);
     reads = 0;
-    expect(await reopened.get(testUscc(1), 'loan')).toMatchObject({ version: 4 });
+    expect(await reopened.get(testUscc(1), 'loan')).toMatchObject({ version: 2 });
     expect(await reopened.get(testUscc(2), 'loan')).toMatchObject({ version: 2 });
     expect(await reopened.get(testUscc(3), 'loan')).toMatchObject({ version: 3 });
     expect(reads).toBe(6);
@@ -592,6 +681,82 @@ describe('RecordStore', () => {
       ['OUTCOME_DUPLICATE', 5],
     ]);
     expect(log.size).toBe(21);
+  });
+
+  it('lets go of the latest versions it remembers when resynced, as after a storage fault whose write reached the disk', async () => {
+    // An append that fails as a failed sync does, its write left for the reopen after the fault to replay.
+    let failNext = false;
+    let replay: (() => Promise<unknown>) | undefined;
+    const faulty = new Proxy(log, {
+      get(target, property) {
+        if (property === 'append' && failNext) {
+          failNext = false;
+          return (...args: Parameters<TransparencyLog['append']>) => {
+            replay = () => target.append(...args);
+            return Promise.reject(new Error('injected: the sync failed'));
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const store = storeOf(faulty);
+    await store.ingest(batch('v1', [record(4)]));
+    failNext = true;
+    await expect(store.ingest(batch('v2', [record(4, 2)]))).rejects.toThrow('injected');
+    // During the fault the database holds what it held before the write.
+    expect(await store.get(testUscc(4), 'loan')).toMatchObject({ version: 1 });
+    expect(store.leafIndexOf(testUscc(4), 'loan')).toBe(0);
+    await replay?.();
+    // Sent again, it is answered from the stored acknowledgement: nothing is written, nothing let go.
+    expect(await store.ingest(batch('v2', [record(4, 2)]))).toMatchObject({ replayed: true });
+    store.resync();
+    expect(await store.get(testUscc(4), 'loan')).toMatchObject({ version: 2, leafIndex: 1 });
+    expect(store.leafIndexOf(testUscc(4), 'loan')).toBe(1);
+  });
+
+  it('refuses only the batch that meets a damaged stored row, naming it, and commits the rest of its commit', async () => {
+    await storeRow(recordKey(testUscc(1), 'loan', 1), Buffer.from([7, 0, 0]));
+    await storeAck('damaged-ack', Buffer.from([3, 1, 2]));
+    const store = storeOf();
+    expect(await store.recordKeysLoaded).toBe(true);
+    const settled = await Promise.allSettled([
+      store.ingest(batch('lead', [record(9)])),
+      store.ingest(batch('before', [record(2)])),
+      store.ingest(batch('on-damaged-record', [record(3), record(1)])),
+      store.ingest(batch('damaged-ack', [record(4)])),
+      store.ingest(batch('after', [record(3)])),
+    ]);
+    expect(settled).toMatchObject([
+      { status: 'fulfilled' },
+      { status: 'fulfilled' },
+      {
+        status: 'rejected',
+        reason: { code: 'CORRUPT', message: expect.stringContaining(`the stored ${testUscc(1)}/loan/1: `) as unknown },
+      },
+      {
+        status: 'rejected',
+        reason: { code: 'CORRUPT', message: expect.stringContaining('acknowledgement of damaged-ack') as unknown },
+      },
+      { status: 'fulfilled', value: { results: [{ outcome: 'OUTCOME_ACCEPTED', leafIndex: 2 }] } },
+    ]);
+    expect(log.size).toBe(3);
+  });
+
+  it('refuses a lookup of a version no record can have as a bad request, naming the version, not as not found', async () => {
+    const store = storeOf();
+    await store.ingest(batch('v1', [record(1)]));
+    for (const version of [2 ** 53, 2 ** 64, -1, 1.5]) {
+      await expect(store.get(testUscc(1), 'loan', version)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        field: 'version',
+      });
+      expect(() => store.leafIndexOf(testUscc(1), 'loan', version)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'record.version' }),
+      );
+    }
+    expect(store.leafIndexOf(testUscc(1), 'loan', 2 ** 53 - 1)).toBeUndefined();
+    expect(await store.get(testUscc(1), 'loan', 0)).toMatchObject({ version: 1 });
   });
 
   it('refuses the batches of a commit whose write fails, and commits later ones', async () => {

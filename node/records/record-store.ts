@@ -4,7 +4,7 @@
  * acknowledgement always means durable. Idempotent by request ID and by (subject, kind, version, digest). A
  * request ID is bound to its batch's content (batchDigest): resent with the same records it gets its first
  * acknowledgement again (`replayed`), with other records it is refused (ALREADY_EXISTS), never answered with an
- * acknowledgement of records that were not stored.
+ * acknowledgement of records that were not stored. A new version must be the latest held + 1 (commit-versions.ts).
  *
  * Group commit: a batch is validated, hashed and its leaves encoded as it arrives; batches that arrive while a
  * commit is being written wait, and the next commit takes all of them (up to MAX_COMMIT_RECORDS records) in one
@@ -33,22 +33,24 @@ import {
   OUTCOME_ACCEPTED,
   OUTCOME_DUPLICATE,
   storedContent,
-  storedContentType,
   storedLeafIndex,
   type StoredAck,
 } from './record-codec.ts';
-import { RecordValidationError } from './errors.ts';
+import { RecordStoreError, RecordValidationError } from './errors.ts';
 import { LatestKeyFilter } from './latest-key-filter.ts';
 import { PreparedBatch } from './prepared-batch.ts';
 import { CommitKeys } from './commit-keys.ts';
+import { CommitVersions } from './commit-versions.ts';
 import { CommitRows } from './commit-rows.ts';
 import { RecordKeyFilter } from './record-key-filter.ts';
 import { RememberedLeaves } from './remembered-leaves.ts';
 import { latestId, recordKey, requestKey } from './record-keys.ts';
 import {
   validateCreditRecord,
+  isVersionRef,
   validateRecordRef,
   validateRequestId,
+  validateVersionRef,
   type CreditRecordInput,
   type RecordRules,
   type ValidCreditRecord,
@@ -231,6 +233,17 @@ export class RecordStore {
   }
 
   /**
+   * Forgets which versions are the latest, for a store reopened after a storage fault: a commit whose write failed
+   * may have reached the disk all the same (its sync failed, the reopen replayed it), and its batch sent again is
+   * answered from the stored acknowledgement without a write, so nothing else would let go of a latest version
+   * remembered from before it. Stored versions never change: those remembered stay.
+   */
+  resync(): void {
+    this.#latestMeta.clear();
+    this.#latestLeaves.clear();
+  }
+
+  /**
    * Validates the whole batch (nothing is written if any record is bad), then stores and logs it atomically;
    * resolves once durable. Batches are decided in call order.
    */
@@ -254,6 +267,8 @@ export class RecordStore {
    * it), and no metadata object or hex digest is made. Read synchronously (see the module comment).
    */
   leafIndexOf(code: string, kind: string, version = 0): number | undefined {
+    // Checked here, not by the caller: cheap, and a version no record can have is a bad request, not NOT_FOUND.
+    if (!isVersionRef(version)) byRecordRule(() => validateVersionRef(version, 'record'));
     const remembered = version === 0 ? this.#latestLeaves : this.#versionLeaves;
     const key = version === 0 ? code : `${code}\0${version}`;
     const known = remembered.get(kind, key);
@@ -267,6 +282,7 @@ export class RecordStore {
 
   #meta(subject: string, kind: string, version: number): RecordMeta | undefined {
     const code = byRecordRule(() => validateRecordRef(subject, kind));
+    byRecordRule(() => validateVersionRef(version));
     const remembered = version === 0 ? this.#latestMeta : this.#byVersion;
     const id = `${code}\0${kind}\0${version}`;
     const known = remembered.get(id);
@@ -356,19 +372,19 @@ export class RecordStore {
         slot++;
       }
     }
-    // Then the latest-version keys that versions above 1 may move (version 1 never does: no read, no write).
-    const latestSlots = new Map<string, number>();
-    for (const { batch } of group) {
-      for (let i = 0; i < batch.count; i++) {
-        if (batch.version(i) <= 1) continue;
-        const id = batch.latestId(i);
-        if (!latestSlots.has(id)) latestSlots.set(id, keys.push(Buffer.from(id, 'utf8')) - 1);
-      }
-    }
+    // Then what checks that versions come in order (commit-versions.ts): nothing for a bulk load's new subjects.
+    const versions = new CommitVersions();
+    const versionChecks = new Uint8Array(slots.length);
+    versions.plan(
+      group.map(({ batch }) => batch),
+      this.#latestKeys,
+      keys,
+      versionChecks,
+    );
     const read = await db.getMany(keys);
+    versions.settle(read);
     // In the order of `slots`: each batch's stored acknowledgement, then its records' stored values.
-    const stored: StoredBySlot = { read, slots };
-    const storedLatest = new Map([...latestSlots].map(([id, at]) => [id, read[at]]));
+    const stored: StoredBySlot = { read, slots, versions, versionChecks };
     // Decided in one synchronous step: what it needs per record (the commit's keys) is let go before the write.
     this.#commitKeys.begin(
       group.map(({ batch }) => batch),
@@ -408,7 +424,7 @@ export class RecordStore {
           // returns: the next commit's rows can take their memory.
           const rows = this.#commitRows.of(this.#recordsPrefix, appendedBatches, appendedIndexes, appended);
           const records: SublevelRows = { type: 'rows', sublevel: db, rows };
-          return [records, ...latestWrites(db, plan, storedLatest, this.#latestKeys), ...ackWrites()];
+          return [records, ...latestWrites(db, plan, this.#latestKeys), ...ackWrites()];
         });
       } finally {
         this.#commitRows.clear();
@@ -445,8 +461,10 @@ export class RecordStore {
       at += 1 + batch.count;
       if (storedAck !== undefined) {
         const found = Array.from({ length: batch.count }, (_, i) => storedAt(stored, firstSlot + i));
-        const replay = replayOf(batch, decodeAck(batch.requestId, storedAck), found);
-        if (replay instanceof NodeError) queued.reject(replay);
+        const replay = damaged(`replaying request_id ${batch.requestId}`, () =>
+          replayOf(batch, decodeAck(batch.requestId, storedAck), found),
+        );
+        if (replay instanceof Error) queued.reject(replay);
         else queued.resolve(replay);
         continue;
       }
@@ -468,12 +486,14 @@ export class RecordStore {
       }
       const appendedBefore = plan.appended;
       const decision = this.#decide(batch, ordinal, stored, hashes, firstSlot, plan);
-      if (decision instanceof NodeError) {
+      if (decision instanceof Error) {
+        stored.versions.refuse();
         plan.appended = appendedBefore;
         this.#commitKeys.refuse(ordinal);
         queued.reject(decision);
         continue;
       }
+      stored.versions.accept();
       plan.decisions.set(batch.requestId, decision);
       plan.toAcknowledge.push({ queued, decision, replayed: false });
     }
@@ -494,14 +514,15 @@ export class RecordStore {
     hashes: Uint32Array,
     firstSlot: number,
     plan: CommitPlan,
-  ): Decision | NodeError {
+  ): Decision | NodeError | RecordStoreError {
     const decision = new Decision(batch);
     for (let i = 0; i < batch.count; i++) {
       const value = storedAt(stored, firstSlot + i);
       if (value !== undefined) {
-        if (!batch.heldBy(i, value)) return alreadyIngested(batch, i);
+        const leafIndex = storedDuplicate(batch, i, value);
+        if (typeof leafIndex !== 'number') return leafIndex;
         decision.outcomes[i] = OUTCOME_DUPLICATE;
-        decision.leafIndexes[i] = storedLeafIndex(value);
+        decision.leafIndexes[i] = leafIndex;
         continue;
       }
       const hash = hashes[2 * (firstSlot + i)] ?? 0;
@@ -509,9 +530,12 @@ export class RecordStore {
       const earlier = this.#commitKeys.find(ordinal, i, hash);
       let offset: number;
       if (earlier !== undefined) {
-        if (!batch.sameDigest(i, earlier.batch, earlier.index)) return alreadyIngested(batch, i);
+        if (!batch.sameDigest(i, earlier.batch, earlier.index)) return alreadyIngested(batch, i, 'content');
+        if (!batch.typedAs(i, earlier.batch.value(earlier.index))) return alreadyIngested(batch, i, 'content_type');
         offset = earlier.offset;
       } else {
+        const outOfOrder = stored.versionChecks[firstSlot + i] === 1 ? stored.versions.admit(batch, i) : undefined;
+        if (outOfOrder !== undefined) return outOfOrder;
         offset = plan.appended++;
         this.#commitKeys.add(ordinal, i, hash, offset);
         plan.appendedBatches[offset] = batch;
@@ -526,10 +550,15 @@ export class RecordStore {
   }
 }
 
-/** A commit's read: the value of each slot (-1 in `slots`: not read, not stored) is `read[slots[slot]]`. */
+/**
+ * A commit's read: the value of each slot (-1 in `slots`: not read, not stored) is `read[slots[slot]]`; the
+ * records to check the version order of (1 in `versionChecks` at their slot) are checked by `versions`.
+ */
 interface StoredBySlot {
   readonly read: readonly (Buffer | undefined)[];
   readonly slots: Int32Array;
+  readonly versions: CommitVersions;
+  readonly versionChecks: Uint8Array;
 }
 
 function storedAt({ read, slots }: StoredBySlot, slot: number): Buffer | undefined {
@@ -537,14 +566,46 @@ function storedAt({ read, slots }: StoredBySlot, slot: number): Buffer | undefin
   return at < 0 ? undefined : read[at];
 }
 
-/** Record i of `batch` was stored, or is appended by this commit, with another content digest. */
-function alreadyIngested(batch: PreparedBatch, i: number): NodeError {
+/**
+ * The leaf index of record i of `batch`, stored as `value`, if it is the same record; else the refusal. A damaged
+ * stored value refuses this batch alone (RecordStoreError CORRUPT naming the record), not its commit's others.
+ */
+function storedDuplicate(batch: PreparedBatch, i: number, value: Buffer): number | NodeError | RecordStoreError {
+  return damaged(`the stored ${recordName(batch, i)}`, () => {
+    if (!batch.heldBy(i, value)) return alreadyIngested(batch, i, 'content');
+    if (!batch.typedAs(i, value)) return alreadyIngested(batch, i, 'content_type');
+    return storedLeafIndex(value);
+  });
+}
+
+/**
+ * What `read` returns, or the RecordStoreError (a damaged stored value) it throws, its message prefixed by `what`
+ * was read; anything else is thrown on.
+ */
+function damaged<T>(what: string, read: () => T): T | RecordStoreError {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof RecordStoreError)) throw err;
+    return new RecordStoreError(err.code, `${what}: ${err.message}`, { cause: err });
+  }
+}
+
+/** Record i of `batch` as subject/kind/version. */
+function recordName(batch: PreparedBatch, i: number): string {
   const [, subject, kind, version] = batch.id(i).split('\u0000');
-  return new NodeError(
-    'ALREADY_EXISTS',
-    `${String(subject)}/${String(kind)}/${Number(version)} was already ingested with another digest`,
-    { field: `records[${i}].content` },
-  );
+  return `${String(subject)}/${String(kind)}/${Number(version)}`;
+}
+
+/**
+ * Record i of `batch` was stored, or is appended by this commit, with another content or content type (`field`):
+ * the leaf binds both, so neither can change under the same version.
+ */
+function alreadyIngested(batch: PreparedBatch, i: number, field: 'content' | 'content_type'): NodeError {
+  const what = field === 'content' ? 'digest' : 'content type';
+  return new NodeError('ALREADY_EXISTS', `${recordName(batch, i)} was already ingested with another ${what}`, {
+    field: `records[${i}].${field}`,
+  });
 }
 
 /**
@@ -575,7 +636,7 @@ function replayOf(
     same =
       storedLeafIndex(value) === Number(ack.results?.[i]?.leafIndex) &&
       batch.heldBy(i, value) &&
-      storedContentType(value) === storedContentType(batch.value(i));
+      batch.typedAs(i, value);
   }
   return same ? { ...ack, replayed: true } : reusedRequestId(batch.requestId);
 }
@@ -587,14 +648,13 @@ function reusedRequestId(requestId: string): NodeError {
 }
 
 /**
- * Puts of the latest-version keys that the plan's appended records move beyond what is `stored`, each added to
- * `filter` first: a lookup between now and the write reads the key, finds it absent still, and answers the version
- * stored until then.
+ * Puts of the latest-version keys that the plan's appended records above version 1 move (each the stored latest + 1
+ * or more: commit-versions.ts), each added to `filter` first: a lookup between now and the write reads the key,
+ * finds it absent still, and answers the version stored until then.
  */
 function latestWrites(
   db: NodeSublevel,
   { appended, appendedBatches, appendedIndexes }: CommitPlan,
-  stored: ReadonlyMap<string, Buffer | undefined>,
   filter: LatestKeyFilter,
 ): SublevelWrite[] {
   const moved = new Map<string, number>();
@@ -602,10 +662,7 @@ function latestWrites(
     const batch = appendedBatches[k] as PreparedBatch;
     const i = appendedIndexes[k] ?? 0;
     const version = batch.version(i);
-    if (version === 1) continue;
-    const id = batch.latestId(i);
-    const latest = moved.get(id) ?? Number(stored.get(id)?.toString('latin1') ?? 1);
-    if (version > latest) moved.set(id, version);
+    if (version > 1) moved.set(batch.latestId(i), version);
   }
   for (const id of moved.keys()) filter.add(id);
   return [...moved].map(([id, version]) => ({

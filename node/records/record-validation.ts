@@ -133,6 +133,26 @@ export function validateRecordRef(subject: unknown, kind: unknown, field?: strin
   return uscc.code;
 }
 
+/** Whether `version` is a version a lookup may ask for: 0 (the latest) or a version ingest takes. */
+export const isVersionRef = (version: unknown): version is number =>
+  typeof version === 'number' && Number.isSafeInteger(version) && version >= 0;
+
+/**
+ * The version of a record looked up, by the rule ingest applies to versions (a uint64 above 2^53-1 does not
+ * survive decoding as a number, and no record can have it), 0 asking for the latest.
+ * @throws RecordValidationError `VERSION` naming the field under `field` (`record.version`).
+ */
+export function validateVersionRef(version: unknown, field?: string): number {
+  if (!isVersionRef(version)) {
+    throw new RecordValidationError(
+      'VERSION',
+      fieldName(field, 'version'),
+      'must be 0 (the latest) or a whole number from 1 to 2^53-1',
+    );
+  }
+  return version;
+}
+
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 /** C0, DEL and C1: what would reach a log line or a terminal as a line break or an escape sequence. */
 const CONTROL_CHARACTER = /\p{Cc}/u;

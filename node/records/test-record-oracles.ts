@@ -11,6 +11,20 @@ import { encodeAckColumns, OUTCOME_ACCEPTED, OUTCOME_DUPLICATE, writeAscii } fro
 const DIGEST_BYTES = 32;
 
 /**
+ * A record's stored value in format 0x02, its leaf index 0 until set: format ‖ u64 BE leaf index ‖ u8 n ‖ content
+ * type ‖ content. Production writes it in place (record-codec.ts writeRecordHashing).
+ */
+export function encodeRecord(contentType: string, content: Uint8Array): Buffer {
+  return Buffer.concat([
+    Buffer.from([2]),
+    Buffer.alloc(8),
+    Buffer.from([contentType.length]),
+    Buffer.from(contentType, 'latin1'),
+    content,
+  ]);
+}
+
+/**
  * What a request ID is bound to, from objects: SHA-256 over each record's key (canonical subject, kind, version),
  * content type and content digest, in request order, 0x00-separated. Production hashes the same bytes where a
  * PreparedBatch stores them (record-codec.ts storedBatchDigest).
