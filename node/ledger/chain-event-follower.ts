@@ -80,12 +80,14 @@ export class ChainEventFollower<T> {
 
   async #run(): Promise<void> {
     while (!this.#stopped()) {
+      let events: (AsyncIterable<T> & { close(): void }) | undefined;
       try {
         // Events committed from this height on come through the stream; a read after it opens sees the rest.
         const { height } = await this.#chain.chainInfo();
-        const events = await this.#handlers.open(height);
+        events = await this.#handlers.open(height);
+        const opened = events;
         this.#close = () => {
-          events.close();
+          opened.close();
         };
         if (this.#stopped()) events.close();
         await this.#handlers.opened?.();
@@ -98,6 +100,9 @@ export class ChainEventFollower<T> {
       } catch (err) {
         if (!this.#stopped()) this.#handlers.onError?.(err);
       } finally {
+        // Closed here too: a failed `opened` leaves the stream unread, and a shared stream keeps an unclosed
+        // subscription (and its queue) for good.
+        events?.close();
         this.#following = false;
         this.#handlers.lost?.();
       }

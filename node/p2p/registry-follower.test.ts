@@ -14,7 +14,8 @@ afterEach(async () => {
   await Promise.all(followers.splice(0).map((f) => f.stop()));
 });
 
-function follow() {
+/** `failedReads`: how many registry reads fail (from the first) before they answer. */
+function follow(failedReads = 0) {
   const streams: FakeEventStream<RegistryChange>[] = [];
   const opened: bigint[] = [];
   let height = 5n;
@@ -34,7 +35,7 @@ function follow() {
       chain,
       refresh: () => {
         refreshes++;
-        return Promise.resolve();
+        return refreshes <= failedReads ? Promise.reject(new Error('the registry read failed')) : Promise.resolve();
       },
       onError: (err) => errors.push(err),
     },
@@ -90,5 +91,13 @@ describe('RegistryFollower', () => {
     expect(f.opened).toEqual([5n, 9n]);
     expect(f.refreshes()).toBe(2);
     expect(f.errors).toMatchObject([{ message: 'connection lost' }]);
+  });
+
+  it('closes a stream whose first read failed before opening the next: none is left subscribed (review31 S1)', async () => {
+    const f = follow(2);
+    await until(() => f.follower.following);
+    expect(f.opened).toHaveLength(3);
+    expect(f.streams.map((stream) => stream.closed)).toEqual([true, true, false]);
+    expect(f.errors).toHaveLength(2);
   });
 });
