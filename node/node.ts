@@ -10,7 +10,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { connectToLedger, type LedgerConnection } from '../network/client/index.ts';
 import { loadSigningIdentity, type TlsKeyPair } from '../network/pki/index.ts';
@@ -66,6 +65,7 @@ import {
   fetchBundles,
   INDEX_SNAPSHOT_PROTOCOL,
   indexSnapshotServer,
+  listenMultiaddr,
   recordStoreReports,
   registryTrust,
   startReportExchange,
@@ -910,7 +910,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
     startReportExchange({
       mspId: config.mspId,
       p2pKey,
-      listen: [multiaddrOf(listen)],
+      listen: [listenMultiaddr(listen)],
       receiptKey: parts.receiptKey,
       chain: {
         registrySnapshot: trust.registrySnapshot,
@@ -1027,12 +1027,6 @@ function attestationBuilderOf(parts: NodeParts) {
 }
 
 /** `host:port` (validated by the config: an IP) as the libp2p multiaddr of a TCP listener. */
-function multiaddrOf(address: string): string {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  return `/ip${isIP(host) === 6 ? '6' : '4'}/${host}/tcp/${address.slice(colon + 1)}`;
-}
-
 async function startApi(
   parts: NodeParts,
   exchange: ReportExchange | undefined,

@@ -6,6 +6,7 @@
 import { sha256Hex } from '../../network/crypto/index.ts';
 import type { Organization as ConsortiumOrg, OrgNode } from '../../network/pki/index.ts';
 import type { LianxinChain, NodeRecord } from '../ledger/index.ts';
+import { dialMultiaddr } from '../p2p/index.ts';
 import type { NodeKeys } from './node-keys.ts';
 
 /** The chain as one organisation's admin. */
@@ -60,14 +61,14 @@ export class NodeRegistrationError extends Error {
  */
 export async function registerNode(asAdmin: AdminChain, registration: NodeRegistration): Promise<string[]> {
   const { mspId, node, shard, keys } = registration;
-  const p2pPort =
-    registration.p2pListen === undefined ? node.ports.p2p : Number(registration.p2pListen.split(':').at(-1));
-  const p2pHost = registration.p2pListen?.slice(0, registration.p2pListen.lastIndexOf(':')) ?? '127.0.0.1';
+  const p2pListen =
+    registration.p2pListen ?? (node.ports.p2p === undefined ? undefined : `127.0.0.1:${String(node.ports.p2p)}`);
   const wanted = {
     nodeId: node.name,
     endpoint: `${node.host}:${node.ports.grpc}`,
     peerId: keys.peerId,
-    addresses: p2pPort === undefined ? [] : [`/ip4/${p2pHost}/tcp/${p2pPort}`],
+    // A wildcard listen address is dialled at the node's host of the consortium entry.
+    addresses: p2pListen === undefined ? [] : [dialMultiaddr(p2pListen, node.host)],
   };
   const chain = await asAdmin(mspId);
   const done: string[] = [];

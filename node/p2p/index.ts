@@ -7,6 +7,7 @@ export { startP2pHost, registryGater, type HandleOptions, type P2pHost, type P2p
 export { RegistryView, loadRegistryView, type PeerRegistry, type RegisteredPeer } from './registry-view.ts';
 export { registryTrust, type RegistryTrust, type RegistryTrustComponents } from './registry-trust.ts';
 export { RegistryFollower, type RegistryFollowerInit } from './registry-follower.ts';
+export { dialMultiaddr, listenMultiaddr } from './listen-address.ts';
 export { ReportProvider, type ReportProviderComponents, type ReportProviderInit } from './exchange-provider.ts';
 export {
   ReportRequester,
