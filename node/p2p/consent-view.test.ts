@@ -31,7 +31,11 @@ class FakeConsentChain {
   consents = new Map<string, Consent>();
   reads = 0;
   streamsOpened = 0;
+  /** The block each stream was opened from. */
+  readonly startBlocks: bigint[] = [];
   height = 7n;
+  /** Moves the open stream's passedBlock on, as other events (anchors) passing it do. */
+  passOtherEvents: ((block: bigint) => void) | undefined;
   readonly #committed: ConsentChange[] = [];
   #push: ((change: ConsentChange) => void) | undefined;
   #fail: ((err: Error) => void) | undefined;
@@ -55,6 +59,7 @@ class FakeConsentChain {
 
   consentChanges(startBlock: bigint): Promise<ChaincodeEventSubscription<ConsentChange>> {
     this.streamsOpened++;
+    this.startBlocks.push(startBlock);
     const queue = this.#committed.filter((change) => change.blockNumber >= startBlock);
     let wake: (() => void) | undefined;
     let failure: Error | undefined;
@@ -72,6 +77,9 @@ class FakeConsentChain {
       wake?.();
     };
     let passedBlock: bigint | undefined;
+    this.passOtherEvents = (block) => {
+      passedBlock = block;
+    };
     return Promise.resolve({
       get passedBlock() {
         return passedBlock;
@@ -172,6 +180,16 @@ describe('ConsentView', () => {
     expect(await view.getConsent(ID)).toEqual(revoked);
     expect(await view.getConsent(ID)).toEqual(revoked);
     expect(chain.reads).toBe(4);
+  });
+
+  it('reopens a broken stream where the last had passed, anchors and all, not where it began (review31 S4)', async () => {
+    const { chain, view } = await following(new FakeConsentChain(), 10);
+    expect(chain.startBlocks).toEqual([7n]);
+    chain.height = 40n;
+    chain.passOtherEvents?.(31n);
+    chain.breakStream();
+    await until(() => chain.streamsOpened === 2 && view.following);
+    expect(chain.startBlocks).toEqual([7n, 31n]);
   });
 
   it('learns of a revocation committed while its stream was down, though a lagging read still shows it active', async () => {
