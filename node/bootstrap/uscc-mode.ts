@@ -25,9 +25,6 @@ export class UsccAdmission implements AdmissionMode {
   readonly #follower: RegistryFollower;
   /** The registry's mode as last read; undefined before a read answered or while the registry is empty. */
   #registry: UsccMode | undefined;
-  /** Reads started and applied: an answer older than the one applied is dropped. */
-  #reads = 0;
-  #applied = 0;
 
   constructor(
     chain: Pick<LianxinChain, 'getSettings' | 'chainInfo' | 'registryChanges'>,
@@ -70,12 +67,12 @@ export class UsccAdmission implements AdmissionMode {
     }
   }
 
-  /** @throws ChainError when the chain cannot answer. */
+  /**
+   * Reads never overlap: the start-up read is awaited before the follower starts, which awaits each of its own.
+   * @throws ChainError when the chain cannot answer.
+   */
   async #read(): Promise<void> {
-    const read = ++this.#reads;
     const registry = (await this.#chain.getSettings())?.usccMode;
-    if (read < this.#applied) return;
-    this.#applied = read;
     const before = this.usccMode;
     const changed = registry !== this.#registry;
     this.#registry = registry;
