@@ -9,9 +9,9 @@ export type ChainErrorCode =
    */
   | 'REJECTED'
   /**
-   * Committed, but invalidated by what another transaction or a chaincode upgrade changed in between
-   * (MVCC_READ_CONFLICT, PHANTOM_READ_CONFLICT, CHAINCODE_VERSION_CONFLICT): the same call may succeed if endorsed
-   * again. Any other invalidation code is REJECTED.
+   * Committed, but invalidated by what another transaction, a chaincode upgrade or a membership change did in
+   * between (MVCC_READ_CONFLICT, PHANTOM_READ_CONFLICT, ENDORSEMENT_POLICY_FAILURE, CHAINCODE_VERSION_CONFLICT): the
+   * same call may succeed if endorsed again. Any other invalidation code is REJECTED.
    */
   | 'CONFLICT'
   /** The ledger could not be reached or did not answer in time: retry later. */

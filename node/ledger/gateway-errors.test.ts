@@ -70,6 +70,11 @@ describe('toChainError: a Fabric 2.5 gateway that could not get an answer now is
     ['the gateway overloaded', gatewayError(status.RESOURCE_EXHAUSTED, 'too many requests')],
     ['the gateway away', gatewayError(status.UNAVAILABLE, 'No connection established')],
     ['an endorsement timeout', gatewayError(status.DEADLINE_EXCEEDED, 'endorsement timeout expired')],
+    // grpc-js (subchannel-call.js): a stream reset without a status, a restarting peer or a proxy (review32 2).
+    [
+      'a stream reset without a status',
+      gatewayError(status.INTERNAL, 'Received RST_STREAM with code 0 (Call ended without gRPC status)'),
+    ],
   ])('%s', (_, err) => {
     expect(classify(err)).toEqual({ code: 'UNAVAILABLE', retryable: true, chaincodeCode: undefined });
   });
@@ -140,6 +145,34 @@ describe('toChainError: an answer of the chaincode, a peer or an orderer is REJE
       ),
     ],
     ['a malformed request', gatewayError(status.INVALID_ARGUMENT, 'failed to unpack transaction proposal')],
+    // endorser.go / apiutils.go: each refusal text of REFUSED on a code that is otherwise an outage (review32 3).
+    [
+      'a duplicate transaction ID',
+      gatewayError(
+        status.FAILED_PRECONDITION,
+        'evaluate call to endorser returned error: duplicate transaction found [tx-1]. Creator [ab]',
+      ),
+    ],
+    [
+      'a policy the creator does not meet',
+      gatewayError(
+        status.ABORTED,
+        'failed to endorse transaction, see attached details for more info',
+        'failed evaluating policy on signed data during check policy on channel [lianxin] with policy [/Channel/Application/Writers]',
+      ),
+    ],
+    [
+      'a private data collection refused',
+      gatewayError(status.FAILED_PRECONDITION, 'no private data collection lianxin_private in chaincode lianxin'),
+    ],
+    [
+      'a request over the size limit, received',
+      gatewayError(status.RESOURCE_EXHAUSTED, 'Received message larger than max (104857700 vs 104857600)'),
+    ],
+    [
+      'a request over the size limit, to send',
+      gatewayError(status.INTERNAL, 'Attempted to send message with a size larger than 104857600'),
+    ],
     ['a refused commit status', gatewayError(status.PERMISSION_DENIED, 'access denied')],
   ])('%s', (_, err) => {
     expect(classify(err)).toEqual({ code: 'REJECTED', retryable: false, chaincodeCode: undefined });
@@ -151,7 +184,8 @@ describe('toChainError: an invalidated transaction', () => {
     ['MVCC_READ_CONFLICT', peer.TxValidationCode.MVCC_READ_CONFLICT, 'CONFLICT'],
     ['PHANTOM_READ_CONFLICT', peer.TxValidationCode.PHANTOM_READ_CONFLICT, 'CONFLICT'],
     ['CHAINCODE_VERSION_CONFLICT', peer.TxValidationCode.CHAINCODE_VERSION_CONFLICT, 'CONFLICT'],
-    ['ENDORSEMENT_POLICY_FAILURE', peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE, 'REJECTED'],
+    // An organisation joined or left between endorsement and commit (review32 1).
+    ['ENDORSEMENT_POLICY_FAILURE', peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE, 'CONFLICT'],
     ['BAD_CREATOR_SIGNATURE', peer.TxValidationCode.BAD_CREATOR_SIGNATURE, 'REJECTED'],
     ['DUPLICATE_TXID', peer.TxValidationCode.DUPLICATE_TXID, 'REJECTED'],
   ])('%s (%i) is %s, named with its code', (name, code, expected) => {

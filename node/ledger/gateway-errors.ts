@@ -18,29 +18,36 @@ const CHAINCODE_CODE = /chaincode response \d+, ([A-Z_]+): /;
 
 /**
  * The peer refused the proposal itself or the orderer the transaction (endorser.go preProcess: a bad signature or
- * creator, a duplicate ID, an ACL; submit.go: an orderer's 4xx; grpc-js: a message over the size limit, RESOURCE_EXHAUSTED): asking again gets the
+ * creator, a duplicate ID, an ACL; submit.go: an orderer's 4xx; grpc-js: a message over the size limit either way,
+ * RESOURCE_EXHAUSTED "… larger than max" received or INTERNAL "… size larger than N" to send): asking again gets the
  * same answer. The gateway sends these as FAILED_PRECONDITION (evaluate) or ABORTED (endorse, submit).
  */
 const REFUSED =
-  /error validating proposal|access denied|duplicate transaction|failed evaluating policy|received unsuccessful response from orderer|private data collection|larger than max/;
+  /error validating proposal|access denied|duplicate transaction|failed evaluating policy|received unsuccessful response from orderer|private data collection|larger than/;
 
 /**
  * Codes of a gateway that could not get an answer now, the chaincode's or a peer's: CANCELLED, UNKNOWN (a peer's
  * concurrency limit), DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED (a peer's 500 with no payload: the chaincode
  * down, restarting, timed out; too few endorsements), FAILED_PRECONDITION (discovery finds no peers meeting the
- * endorsement policy, none of the gateway's organization), UNAVAILABLE. Any other code, or a refusal (REFUSED), is
- * the gateway's or a peer's verdict on the request.
+ * endorsement policy, none of the gateway's organization), INTERNAL (never sent by Fabric's gateway: grpc-js's own
+ * for a stream reset without a status, as a restarting peer or a proxy leaves it; the embedded ledger's for a fault
+ * of its own, its store closing), UNAVAILABLE. Any other code, or a refusal (REFUSED), is the gateway's or a peer's
+ * verdict on the request.
  */
-const UNAVAILABLE_GRPC_CODES = new Set([1, 2, 4, 8, 9, 10, 14]);
+const UNAVAILABLE_GRPC_CODES = new Set([1, 2, 4, 8, 9, 10, 13, 14]);
 
 /**
  * Invalidations that another endorsement may not meet (validator/txvalidator): what the transaction read changed
- * before it committed, or the chaincode's definition did (an upgrade). Any other code (ENDORSEMENT_POLICY_FAILURE,
- * BAD_CREATOR_SIGNATURE, DUPLICATE_TXID, …) says the same of the next endorsement.
+ * before it committed (a chaincode upgrade on a 2.x channel among it: the definition is read through the simulator),
+ * or the endorsement policy as the channel's config stands at commit (v20 plugindispatcher: an organisation that
+ * joined or left between endorsement and commit changes MAJORITY; the next endorsement is planned on the new config).
+ * CHAINCODE_VERSION_CONFLICT is the v1.4 validator's, for channels of older capabilities. Any other code
+ * (BAD_CREATOR_SIGNATURE, DUPLICATE_TXID, …) says the same of the next endorsement.
  */
 const CONFLICT_CODES: ReadonlySet<number> = new Set([
   peer.TxValidationCode.MVCC_READ_CONFLICT,
   peer.TxValidationCode.PHANTOM_READ_CONFLICT,
+  peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE,
   peer.TxValidationCode.CHAINCODE_VERSION_CONFLICT,
 ]);
 const VALIDATION_CODE_NAMES = new Map(Object.entries(peer.TxValidationCode).map(([name, code]) => [code, name]));
