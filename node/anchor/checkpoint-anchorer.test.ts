@@ -442,15 +442,38 @@ describe('CheckpointAnchorer', () => {
         );
       },
     };
-    const anchorer = await openAnchorer(parts.db.write, belowSnapshot);
+    // Reconciled as a version before the mark stored it (without one); then a full disk refuses the store's writes.
+    let writes: 'unmarked' | 'refused' | 'kept' = 'unmarked';
+    const write: CheckpointAnchorerOptions['write'] = (batch) => {
+      if (writes === 'refused') return Promise.reject(new Error('ENOSPC: no space left on device'));
+      if (writes === 'kept') return parts.db.write(batch);
+      return parts.db.write(
+        batch.map((w) =>
+          w.type === 'put'
+            ? {
+                ...w,
+                value: Buffer.from((w.value ?? Buffer.alloc(0)).toString('utf8').replace(',"belowSnapshot":true', '')),
+              }
+            : w,
+        ),
+      );
+    };
+    const anchorer = await openAnchorer(write, belowSnapshot);
     try {
       await anchorer.reconcile();
       expect(anchorer.anchoredSize).toBe(3);
-      // No block to name for the missed anchor, and none after it yet — asked of the chain once, not at every read
-      // (GetRecordStatus reads it on every call; review23 nit 7).
+      expect(askedForMissed).toBe(1);
+      // No block to name for the missed anchor, and none after it yet. The mark is a saving, not a condition of the
+      // answer: a read that cannot store it answers all the same.
+      writes = 'refused';
+      expect(await anchorer.anchorCovering(1)).toBeUndefined();
+      expect(askedForMissed).toBe(2);
+      // Asked of the chain once more and marked, not at every read (GetRecordStatus reads it on every call; review23
+      // nit 7, review31 N2).
+      writes = 'kept';
       expect(await anchorer.anchorCovering(1)).toBeUndefined();
       expect(await anchorer.anchorCovering(2)).toBeUndefined();
-      expect(askedForMissed).toBe(1);
+      expect(askedForMissed).toBe(3);
       anchorer.start();
       await parts.ingest([4]);
       const next = await parts.log.checkpoint();

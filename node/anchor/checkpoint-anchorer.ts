@@ -270,9 +270,12 @@ export class CheckpointAnchorer {
     const blockNumber = await this.#blockNumberOf(stored.transactionId);
     const kept: StoredAnchor =
       blockNumber === undefined ? { ...stored, belowSnapshot: true } : { ...stored, blockNumber };
-    await this.#o.write([
-      { type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, kept.size), value: encodeAnchor(kept) },
-    ]);
+    // A saving, not a condition of the answer: a store refusing writes (a full disk) still answers the read.
+    await this.#o
+      .write([{ type: 'put', sublevel: this.#o.db, key: sizeKey(ANCHORED, kept.size), value: encodeAnchor(kept) }])
+      .catch((err: unknown) => {
+        this.#o.logger.warn({ err, size: kept.size }, 'could not store what the chain said of an anchor; asked again');
+      });
     return blockNumber === undefined ? undefined : { ...stored, blockNumber };
   }
 
