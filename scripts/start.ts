@@ -24,7 +24,7 @@ import {
   nodeCommand,
   prepareConsortium,
   READY_TIMEOUT_MS,
-  waitForNodeHealthy,
+  waitForNodeServing,
 } from './consortium-processes.ts';
 import { DemoExchangeError, runDemoExchange } from './demo-exchange.ts';
 import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
@@ -163,7 +163,7 @@ async function startNode(
     logFile,
     readyTimeoutMs: READY_TIMEOUT_MS,
     command: () => nodeCommand(node, ledgerAddress),
-    ready: (_child, signal) => waitForNodeHealthy(node, signal),
+    ready: (child, signal, restart) => waitForNodeServing(node, child, signal, restart ? 'answering' : 'healthy'),
   });
   console.log(`${node.mspId} node healthy (pid ${String(run.pid)}, log ${logFile})`);
 }

@@ -10,7 +10,13 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CHILD_GRACE_MS, nodeCommand, READY_TIMEOUT_MS, waitForNodeHealthy } from '../consortium-processes.ts';
+import {
+  CHILD_GRACE_MS,
+  nodeCommand,
+  READY_TIMEOUT_MS,
+  waitForNodeHealthy,
+  waitForNodeServing,
+} from '../consortium-processes.ts';
 import { addOrganization, removeOrganization, type AddedOrganization } from './add-org.ts';
 import { ChannelChangeError } from './channel-admins.ts';
 import { startDetached } from './detached-process.ts';
@@ -185,7 +191,7 @@ async function startRecorded(
     const next = markedExternal({ ...run, processes: [...others, started] }, o.org, false);
     await writeRun(paths, next, written);
     written = next;
-    await waitUntilServing(o.org, detached, READY_TIMEOUT_MS, (signal) => waitForNodeHealthy(added, signal));
+    await waitUntilServing(o.org, detached, READY_TIMEOUT_MS, (signal) => waitForNodeServing(added, detached, signal));
   } catch (err) {
     // Its record (and pid file) goes with it; one that survives SIGKILL stays recorded for `down`, said so, and
     // the error is still the start's own.

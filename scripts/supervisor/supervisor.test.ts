@@ -77,6 +77,15 @@ describe('Supervisor', () => {
       });
       // Neither is left running, nor restarted.
       expect(supervisor.pids.size).toBe(0);
+      // What answered was not this run (another process on its port): a run that has ended is not serving.
+      await expect(
+        supervisor.start({
+          ...spec('answered-elsewhere', 100),
+          ready: async (run) => {
+            await run.exited;
+          },
+        }),
+      ).rejects.toMatchObject({ code: 'CHILD_EXITED', child: 'answered-elsewhere' });
     } finally {
       await supervisor.stop();
     }

@@ -17,8 +17,11 @@ export interface ChildSpec {
   readonly command: () => ChildCommand;
   /** Where its stdout and stderr go, appended across runs. */
   readonly logFile: string;
-  /** Resolves once `run` serves. Must give up when `signal` aborts (the run ended, timed out, or the start stops). */
-  readonly ready: (run: ChildRun, signal: AbortSignal) => Promise<void>;
+  /**
+   * Resolves once `run` serves; `restart` says it is not the first run. Must give up when `signal` aborts (the run
+   * ended, timed out, or the start stops).
+   */
+  readonly ready: (run: ChildRun, signal: AbortSignal, restart: boolean) => Promise<void>;
   readonly readyTimeoutMs: number;
   /** Higher tiers stop first: the nodes (1) before the ledger they write to (0). */
   readonly tier: number;
@@ -123,7 +126,7 @@ export class Supervisor {
     }
   }
 
-  async #bringUp(child: Supervised): Promise<ChildRun> {
+  async #bringUp(child: Supervised, restart = false): Promise<ChildRun> {
     const { spec } = child;
     const run = new ChildRun(spec.command(), child.log);
     child.run = run;
@@ -135,7 +138,12 @@ export class Supervisor {
     const timeout = AbortSignal.timeout(spec.readyTimeoutMs);
     const signal = AbortSignal.any([runEnded.signal, timeout, this.#stopping.signal]);
     try {
-      await spec.ready(run, signal);
+      await spec.ready(run, signal, restart);
+      // What answered may not be this run (another process on its port): a run that has ended does not serve.
+      if (!run.running) {
+        await run.exited;
+        signal.throwIfAborted();
+      }
     } catch (err) {
       const why = { endedOnItsOwn: runEnded.signal.aborted, timedOut: timeout.aborted };
       await run.stop(this.#options.graceMs);
@@ -195,7 +203,7 @@ export class Supervisor {
     child.restarts += 1;
     this.#options.say(`${what}; restarting it in ${String(delayMs / 1000)} s (restart ${String(child.restarts)})`);
     child.restartTimer = setTimeout(() => {
-      this.#bringUp(child).then(
+      this.#bringUp(child, true).then(
         (next) => {
           this.#options.say(`${child.spec.name} is serving again (pid ${String(next.pid)})`);
         },
