@@ -25,6 +25,13 @@ const LEDGER_SCRIPT = new URL('./ledger.ts', import.meta.url).pathname;
 const NODE_SCRIPT = new URL('../node/daemon/main.ts', import.meta.url).pathname;
 /** Above the node's default shutdown grace (10 s): a node finishing its calls is not killed for being slow. */
 export const CHILD_GRACE_MS = 15_000;
+/** What a node may take past its own shutdown.graceSeconds: its exit after the stop (flushing the log). */
+const NODE_EXIT_MARGIN_MS = 5_000;
+
+/** A node's time between SIGTERM and SIGKILL: its own grace period (shutdown.graceSeconds) and a margin. */
+export function nodeGraceMs(node: InstitutionNode): number {
+  return Math.max(CHILD_GRACE_MS, node.config.shutdown.graceSeconds * 1000 + NODE_EXIT_MARGIN_MS);
+}
 /** Start-up on a loaded 2-core machine: tsx compiles each child's sources before it listens. */
 export const READY_TIMEOUT_MS = 90_000;
 

@@ -22,6 +22,7 @@ import {
   CHILD_GRACE_MS,
   ledgerCommand,
   nodeCommand,
+  nodeGraceMs,
   prepareConsortium,
   READY_TIMEOUT_MS,
   waitForNodeServing,
@@ -162,6 +163,7 @@ async function startNode(
     tier: NODE_TIER,
     logFile,
     readyTimeoutMs: READY_TIMEOUT_MS,
+    graceMs: nodeGraceMs(node),
     command: () => nodeCommand(node, ledgerAddress),
     ready: (child, signal, restart) => waitForNodeServing(node, child, signal, restart ? 'answering' : 'healthy'),
   });
@@ -346,16 +348,21 @@ const supervisor = new Supervisor({
 process.on('exit', () => {
   supervisor.signalAll();
 });
-let stopping: Promise<void> | undefined;
-const stopAll = (): Promise<void> => (stopping ??= supervisor.stop());
+let stopping: Promise<string[]> | undefined;
+/** Stops every child; true when each exited cleanly, else each that did not is named on stderr. */
+const stopAll = async (): Promise<boolean> => {
+  const unclean = await (stopping ??= supervisor.stop());
+  for (const line of unclean) console.error(line);
+  return unclean.length === 0;
+};
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     console.log(`\n${signal}: stopping the nodes, then the ledger (it commits what was accepted for ordering)…`);
     stopAll().then(
-      () => {
-        console.log('stopped');
-        process.exit(0);
+      (clean) => {
+        console.log(clean ? 'stopped' : 'stopped, not cleanly (above)');
+        process.exit(clean ? 0 : 1);
       },
       (err: unknown) => {
         console.error(failureLine(err));

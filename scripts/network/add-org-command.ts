@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import {
   CHILD_GRACE_MS,
   nodeCommand,
+  nodeGraceMs,
   READY_TIMEOUT_MS,
   waitForNodeHealthy,
   waitForNodeServing,
@@ -195,7 +196,7 @@ async function startRecorded(
   } catch (err) {
     // Its record (and pid file) goes with it; one that survives SIGKILL stays recorded for `down`, said so, and
     // the error is still the start's own.
-    const stuck = started !== undefined && !(await stopped(started));
+    const stuck = started !== undefined && !(await stopped(started, nodeGraceMs(added)));
     if (stuck) io.stdout.write(`could not stop ${o.org} (pid ${String(started?.pid)}): it stays recorded for down\n`);
     else await writeRun(paths, { ...run, processes: others }, written);
     throw err;
@@ -206,8 +207,8 @@ async function startRecorded(
 }
 
 /** Whether `p` is stopped (false: it survived SIGKILL). */
-async function stopped(p: ManagedProcess): Promise<boolean> {
-  return stopProcess(p, CHILD_GRACE_MS).then(
+async function stopped(p: ManagedProcess, graceMs: number): Promise<boolean> {
+  return stopProcess(p, graceMs).then(
     () => true,
     () => false,
   );

@@ -95,11 +95,24 @@ describe('Supervisor', () => {
     const said: string[] = [];
     const supervisor = new Supervisor({ say: (line) => said.push(line), graceMs: 2_000 });
     const run = await supervisor.start(spec('long-lived', 60_000));
-    await supervisor.stop();
+    // Ended by the signal's default action, not by an exit of its own: said, as a stop that was not clean.
+    expect(await supervisor.stop()).toEqual(['long-lived: killed by SIGTERM']);
     expect(run.running).toBe(false);
     expect(run.status).toEqual({ code: null, signal: 'SIGTERM' });
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect(said).toEqual([]);
+  });
+});
+
+describe('Supervisor.stop', () => {
+  it('names each child it had to SIGKILL after its own grace period', async () => {
+    const supervisor = new Supervisor({ say: () => undefined, graceMs: 60_000 });
+    await supervisor.start({
+      ...spec('stuck', 60_000),
+      graceMs: 500,
+      command: () => ({ script: CHILD, args: ['60000', 'ignore-sigterm'], env: process.env }),
+    });
+    expect(await supervisor.stop()).toEqual(['stuck: killed by SIGKILL after 0.5 s']);
   });
 });
 

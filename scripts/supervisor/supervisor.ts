@@ -23,6 +23,8 @@ export interface ChildSpec {
    */
   readonly ready: (run: ChildRun, signal: AbortSignal, restart: boolean) => Promise<void>;
   readonly readyTimeoutMs: number;
+  /** Its time between SIGTERM and SIGKILL when stopped; default the supervisor's `graceMs`. */
+  readonly graceMs?: number;
   /** Higher tiers stop first: the nodes (1) before the ledger they write to (0). */
   readonly tier: number;
 }
@@ -89,17 +91,26 @@ export class Supervisor {
     return new Map(this.#children.flatMap((c) => (c.run?.running === true ? [[c.spec.name, c.run.pid]] : [])));
   }
 
-  /** Stops every child, the highest tier first; each tier in parallel. Idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * Stops every child, the highest tier first; each tier in parallel. Idempotent.
+   * @returns a line for each child that was running and did not exit with code 0 (`ledger: killed by SIGKILL after
+   *   15 s`): its stop was not clean, and whoever stopped it says so.
+   */
+  async stop(): Promise<string[]> {
     this.#stopping.abort(new SupervisorError('ABORTED', 'supervisor', 'the supervisor is stopping'));
     for (const child of this.#children) clearTimeout(child.restartTimer);
     const tiers = [...new Set(this.#children.map((c) => c.spec.tier))].sort((a, b) => b - a);
+    const unclean: string[] = [];
     for (const tier of tiers) {
       await Promise.all(
         this.#children
-          .filter((c) => c.spec.tier === tier)
-          .map(async (c) => {
-            await c.run?.stop(this.#options.graceMs);
+          .filter((c) => c.spec.tier === tier && c.run?.running === true)
+          .map(async ({ spec, run }) => {
+            const graceMs = spec.graceMs ?? this.#options.graceMs;
+            const status = await run?.stop(graceMs);
+            if (status === undefined || status.code === 0) return;
+            const overran = status.signal === 'SIGKILL' ? ` after ${String(graceMs / 1000)} s` : '';
+            unclean.push(`${spec.name}: ${describeExit(status)}${overran}`);
           }),
       );
     }
@@ -113,6 +124,7 @@ export class Supervisor {
           ),
       ),
     );
+    return unclean;
   }
 
   /**
@@ -146,7 +158,7 @@ export class Supervisor {
       }
     } catch (err) {
       const why = { endedOnItsOwn: runEnded.signal.aborted, timedOut: timeout.aborted };
-      await run.stop(this.#options.graceMs);
+      await run.stop(spec.graceMs ?? this.#options.graceMs);
       throw this.#startFailure(spec, run, why, err);
     }
     child.servingSince = Date.now();
