@@ -104,6 +104,23 @@ describe('Supervisor', () => {
   });
 });
 
+describe('Supervisor logs', () => {
+  it('says once that a log cannot be written, and goes on supervising', async () => {
+    const said: string[] = [];
+    const supervisor = new Supervisor({ say: (line) => said.push(line), graceMs: 2_000 });
+    try {
+      // A directory where the log file should be: its open fails (EISDIR), as a full disk's writes do (ENOSPC).
+      const run = await supervisor.start({ ...spec('unlogged', 60_000), logFile: dir });
+      expect(run.running).toBe(true);
+      expect(said).toEqual([
+        expect.stringMatching(/^unlogged: cannot write its log .* \(EISDIR: .*\); its output is no longer logged$/),
+      ]);
+    } finally {
+      await supervisor.stop();
+    }
+  });
+});
+
 describe('Supervisor.stop', () => {
   it('names each child it had to SIGKILL after its own grace period', async () => {
     const supervisor = new Supervisor({ say: () => undefined, graceMs: 60_000 });

@@ -74,9 +74,17 @@ export class Supervisor {
    */
   async start(spec: ChildSpec): Promise<ChildRun> {
     mkdirSync(dirname(spec.logFile), { recursive: true });
+    const log = createWriteStream(spec.logFile, { flags: 'a' });
+    // A full disk or a log made unwritable is said once and costs the log, not the supervisor: an uncaught error
+    // here would end it, and its exit handler would stop every child at once, tiers and grace periods skipped.
+    log.once('error', (err) => {
+      this.#options.say(
+        `${spec.name}: cannot write its log ${spec.logFile} (${err.message}); its output is no longer logged`,
+      );
+    });
     const child: Supervised = {
       spec,
-      log: createWriteStream(spec.logFile, { flags: 'a' }),
+      log,
       run: undefined,
       servingSince: undefined,
       restarts: 0,
