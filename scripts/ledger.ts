@@ -123,8 +123,10 @@ async function main(argv: string[]): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  // `on`, not `once`: a second signal (a supervisor's, then its orphan guard's) is ignored, not the default
+  // action that would end the ledger in the middle of its stop.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   // `lianxin ledger backup`: an online backup written by this process, which holds the store's lock.
   // Optional: a data dir too deep for a Unix socket path loses online backups, not the ledger.
   await startAdminSocket(join(dataDir, 'ledger', 'admin.sock'), {
