@@ -17,6 +17,8 @@ import { consentIdOf, usccCheckCharacter } from '../chaincode/src/protocol.ts';
 import { ledgerNode } from '../network/consortium-ledger.ts';
 import { orgPaths, PkiError, type Consortium } from '../network/pki/index.ts';
 import { NodeConfigError } from '../node/config/index.ts';
+import { KeyRotationError } from '../node/keys/index.ts';
+import { ChainError } from '../node/ledger/index.ts';
 import {
   CHAINCODE_NAME,
   CHILD_GRACE_MS,
@@ -328,7 +330,9 @@ function failureLine(err: unknown): string {
     err instanceof UsageError ||
     err instanceof NodeConfigError ||
     err instanceof ChaincodeSpecError ||
-    err instanceof NetworkError
+    err instanceof NetworkError ||
+    err instanceof KeyRotationError ||
+    err instanceof ChainError
   ) {
     return `start: ${err.message}`;
   }
