@@ -1,9 +1,14 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForNodeServing } from './consortium-processes.ts';
+import { consortiumLedger, writeLocalNodeConfig } from '../node/bootstrap/index.ts';
+import { loadNodeConfig } from '../node/config/index.ts';
+import { createTestConsortium } from '../test/support/test-consortium.ts';
+import { freePort } from '../test/support/free-port.ts';
+import { CHAINCODE_NAME, waitForNodeHealthy, waitForNodeServing } from './consortium-processes.ts';
 import { Supervisor, type ChildSpec } from './supervisor/index.ts';
 
 const CHILD = new URL('./supervisor/fixtures/node-like-child.ts', import.meta.url).pathname;
@@ -58,6 +63,50 @@ describe('waitForNodeServing', () => {
       expect(run.running).toBe(true);
     } finally {
       await supervisor.stop();
+    }
+  });
+});
+
+describe('waitForNodeHealthy', () => {
+  it("probes a node with operations.tls over https, presenting the node's own TLS identity", async () => {
+    const members = await createTestConsortium();
+    try {
+      const { consortium, cryptoDir } = members;
+      const org = consortium.organizations.find((o) => o.role === 'agency');
+      if (org?.nodes[0] === undefined) throw new Error('the demo consortium has an agency with a node');
+      const { configFile } = await writeLocalNodeConfig({
+        consortium,
+        org,
+        node: org.nodes[0],
+        cryptoDir,
+        dataRoot: members.dir,
+        ledger: consortiumLedger(consortium, cryptoDir, '127.0.0.1:7051', CHAINCODE_NAME),
+        metricsListen: `127.0.0.1:${String(await freePort())}`,
+        p2pListen: null,
+        settings: { operations: { tls: { enabled: true } } },
+      });
+      const config = await loadNodeConfig(configFile);
+      // The operations endpoint's TLS as the node sets it up (clientAuthRequired: a handshake without a
+      // certificate from the consortium's TLS CAs is refused).
+      const server = createHttpsServer(
+        {
+          cert: await readFile(config.tls.cert),
+          key: await readFile(config.tls.key),
+          ca: await readFile(config.tls.clientCaBundle),
+          requestCert: true,
+          rejectUnauthorized: true,
+        },
+        (_req, res) => res.writeHead(200).end('{"status":"OK"}'),
+      );
+      const [host, port] = config.metrics.listen.split(':');
+      await new Promise<void>((resolve) => server.listen(Number(port), host, resolve));
+      try {
+        await waitForNodeHealthy({ mspId: org.mspId, configFile, config }, AbortSignal.timeout(10_000));
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    } finally {
+      await members.cleanup();
     }
   });
 });
