@@ -69,10 +69,12 @@ export class Supervisor {
 
   /**
    * Starts `spec` and resolves once it serves; from then on a run that ends on its own is restarted.
-   * @throws SupervisorError `CHILD_EXITED` with the child's last line, `CHILD_NOT_READY`, or `ABORTED`; the child
-   *   is stopped before it throws.
+   * @throws SupervisorError `CHILD_EXITED` with the child's last line, `CHILD_NOT_READY`, or `ABORTED` (also when
+   *   the supervisor was stopped before); the child is stopped before it throws.
    */
   async start(spec: ChildSpec): Promise<ChildRun> {
+    // A start that began before a stop (npm start's registration, interrupted) spawns nothing after it.
+    this.#stopping.signal.throwIfAborted();
     mkdirSync(dirname(spec.logFile), { recursive: true });
     const log = createWriteStream(spec.logFile, { flags: 'a' });
     // A full disk or a log made unwritable is said once and costs the log, not the supervisor: an uncaught error
