@@ -4,7 +4,8 @@
  * every organisation's admin register the organisations and nodes, then starts each institution's node as its own
  * process from its node.yaml (node/daemon), waits until each is healthy, runs one report exchange between the
  * bank's and the agency's nodes (scripts/demo-exchange.ts), and prints the endpoints and copy-paste CLI examples. Each child logs to <data-dir>/logs/<name>.log. A child that fails to start stops the whole start
- * with its own line; one that ends later is restarted with backoff. SIGINT/SIGTERM stop every child.
+ * with its own line; one that ends later is restarted with backoff. SIGINT/SIGTERM/SIGHUP stop every child, the
+ * nodes first; a second one kills them at once.
  *
  *   npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]
  *                [--chaincode NAME=service:HOST:PORT | NAME=PATH]...   (passed on to scripts/ledger.ts)
@@ -359,9 +360,19 @@ const stopAll = async (): Promise<boolean> => {
   for (const line of unclean) console.error(line);
   return unclean.length === 0;
 };
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+// A closed terminal (SIGHUP) or reader must not end this process with an uncaught EIO/EPIPE before its children
+// are stopped in order: what it would have said is lost, the stop is not.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+// SIGHUP: the terminal was closed; the children, in process groups of their own, did not get it.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: an operator who will not wait out each tier's grace period. The nodes' acknowledged
+      // records are durable; the ledger loses what it accepted for ordering and had not committed.
+      console.log(`\n${signal} again: killing every child now`);
+      supervisor.signalAll('SIGKILL');
+      return;
+    }
     console.log(`\n${signal}: stopping the nodes, then the ledger (it commits what was accepted for ordering)…`);
     stopAll().then(
       (clean) => {

@@ -109,12 +109,14 @@ export class Supervisor {
   async stop(): Promise<string[]> {
     this.#stopping.abort(new SupervisorError('ABORTED', 'supervisor', 'the supervisor is stopping'));
     for (const child of this.#children) clearTimeout(child.restartTimer);
+    // Those running now: one killed meanwhile (signalAll) is still reported with how it ended.
+    const running = this.#children.filter((c) => c.run?.running === true);
     const tiers = [...new Set(this.#children.map((c) => c.spec.tier))].sort((a, b) => b - a);
     const unclean: string[] = [];
     for (const tier of tiers) {
       await Promise.all(
-        this.#children
-          .filter((c) => c.spec.tier === tier && c.run?.running === true)
+        running
+          .filter((c) => c.spec.tier === tier)
           .map(async ({ spec, run }) => {
             const graceMs = spec.graceMs ?? this.#options.graceMs;
             const status = await run?.stop(graceMs);
