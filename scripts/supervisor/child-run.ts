@@ -28,8 +28,11 @@ type LineListener = (line: string, stream: 'stdout' | 'stderr') => void;
 
 const TSX_LOADER = import.meta.resolve('tsx');
 const ORPHAN_GUARD = import.meta.resolve('./orphan-guard.ts');
-/** Enough of stderr to find the child's own error line under whatever a library printed after it. */
-const REMEMBERED_STDERR_LINES = 20;
+/**
+ * Enough of stderr to find the child's own error line under whatever a library printed after it, and V8's fatal
+ * error line above its native stack trace (≈ 20–40 frames).
+ */
+const REMEMBERED_STDERR_LINES = 64;
 
 export class ChildRun {
   readonly pid: number;
