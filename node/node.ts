@@ -265,8 +265,9 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     // Closed first on stop, once a backup or reload running has finished: none reads stores that are closing.
     cleanup.push(() => admin.close());
 
-    // The line a supervisor or an operator waits for: both listeners accept connections.
-    logger.info(
+    // The line a supervisor or an operator waits for: both listeners accept connections. Written whatever
+    // log.level says (a launcher that waits for it would otherwise wait out its timeout under `warn`).
+    (logger.isLevelEnabled('info') ? logger : logger.child({}, { level: 'info' })).info(
       {
         origin,
         grpc: api.address,

@@ -2,14 +2,22 @@
  * How the local consortium's processes are run, for every launcher of them: `npm start` (supervised, in the
  * foreground) and `npm run network -- up` (detached, with pid files). One command line per process and one
  * readiness rule, so the two launchers cannot drift apart: the ledger (scripts/ledger.ts) is ready when it prints
- * its serving line, a node (node/daemon) when its operations endpoint's /healthz answers 200.
+ * its serving line, a node (node/daemon) when it prints its own and its operations endpoint's /healthz then
+ * answers 200.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_CHAINCODE, envName } from '../node/config/index.ts';
+import { DEFAULT_CHAINCODE, envName, loadNodeConfig } from '../node/config/index.ts';
 import { generateCryptoMaterial, loadConsortium, type Consortium } from '../network/pki/index.ts';
 import { LEDGER_NODE_FLAGS, withProcessMemorySettings } from './process-memory.ts';
 import type { InstitutionNode } from './register-institutions.ts';
-import { waitForHealthz, type ChildCommand, type Health } from './supervisor/index.ts';
+import {
+  parseNodeServingLine,
+  waitForHealthz,
+  type ChildCommand,
+  type Health,
+  type OperationsClientTls,
+} from './supervisor/index.ts';
 
 /** The chaincode the local consortium installs: the one a node's configuration names by default. */
 export const CHAINCODE_NAME = DEFAULT_CHAINCODE;
@@ -17,6 +25,13 @@ const LEDGER_SCRIPT = new URL('./ledger.ts', import.meta.url).pathname;
 const NODE_SCRIPT = new URL('../node/daemon/main.ts', import.meta.url).pathname;
 /** Above the node's default shutdown grace (10 s): a node finishing its calls is not killed for being slow. */
 export const CHILD_GRACE_MS = 15_000;
+/** What a node may take past its own shutdown.graceSeconds: its exit after the stop (flushing the log). */
+const NODE_EXIT_MARGIN_MS = 5_000;
+
+/** A node's time between SIGTERM and SIGKILL: its own grace period (shutdown.graceSeconds) and a margin. */
+export function nodeGraceMs(node: InstitutionNode): number {
+  return Math.max(CHILD_GRACE_MS, node.config.shutdown.graceSeconds * 1000 + NODE_EXIT_MARGIN_MS);
+}
 /** Start-up on a loaded 2-core machine: tsx compiles each child's sources before it listens. */
 export const READY_TIMEOUT_MS = 90_000;
 
@@ -65,16 +80,61 @@ function nodeEnvironment(ledgerAddress: string): NodeJS.ProcessEnv {
   return withProcessMemorySettings({ ...env, [envName('ledger.address')]: ledgerAddress });
 }
 
+/** A process whose stdout lines can be waited for: a supervised run, or a detached one through its log. */
+export interface LineSource {
+  waitForLine<T>(parse: (line: string) => T | undefined, signal: AbortSignal): Promise<T>;
+}
+
 /**
- * Resolves once the node's /healthz answers 200. A node that never got healthy is named with the checks that
- * failed in the error, not only with "timed out".
+ * Resolves once the node `process` runs prints its serving line and then answers /healthz at the endpoint that line
+ * names: 200 at a first start; at a restart 503 too (`answering`), since a node restarted during a ledger outage
+ * serves but is unhealthy by design until the ledger is back, and is not to be killed for it.
  */
+export async function waitForNodeServing(
+  node: Pick<InstitutionNode, 'configFile'>,
+  process: LineSource,
+  signal: AbortSignal,
+  want: 'healthy' | 'answering' = 'healthy',
+): Promise<void> {
+  const endpoint = await process.waitForLine(parseNodeServingLine, signal);
+  await waitForNode(node, endpoint, signal, want);
+}
+
+/** Resolves once an already running node's /healthz answers 200, over operations.tls when its config says so. */
 export async function waitForNodeHealthy(node: InstitutionNode, signal: AbortSignal): Promise<void> {
+  const scheme = node.config.operations.tls.enabled ? 'https' : 'http';
+  await waitForNode(node, new URL(`${scheme}://${node.config.metrics.listen}`), signal, 'healthy');
+}
+
+/** A node that never got there is named with what /healthz last said (its failed checks), not only "timed out". */
+async function waitForNode(
+  node: Pick<InstitutionNode, 'configFile'>,
+  endpoint: URL,
+  signal: AbortSignal,
+  want: 'healthy' | 'answering',
+): Promise<void> {
   let lastHealth: Health | undefined;
-  await waitForHealthz(node.config.metrics.listen, signal, (health) => (lastHealth = health)).catch((err: unknown) => {
+  const tls = endpoint.protocol === 'https:' ? await operationsClientTls(node) : undefined;
+  await waitForHealthz(endpoint, signal, {
+    accept: (status) => status === 200 || (want === 'answering' && status === 503),
+    ...(tls && { tls }),
+    onUnhealthy: (health) => (lastHealth = health),
+  }).catch((err: unknown) => {
     if (lastHealth === undefined) throw err;
-    throw new Error(`/healthz says ${lastHealth.status} (${lastHealth.failedChecks.join('; ')})`, { cause: err });
+    const checks = lastHealth.failedChecks.length === 0 ? '' : ` (${lastHealth.failedChecks.join('; ')})`;
+    throw new Error(`/healthz says ${lastHealth.status}${checks}`, { cause: err });
   });
+}
+
+/**
+ * The node's own TLS identity as the probe's client certificate (issued with clientAuth by its organisation's TLS
+ * CA, which the consortium's client CA bundle holds), read from its node.yaml as it is now: a restarted node
+ * re-read it too. The server's certificate is checked against the same bundle.
+ */
+async function operationsClientTls(node: Pick<InstitutionNode, 'configFile'>): Promise<OperationsClientTls> {
+  const { tls } = await loadNodeConfig(node.configFile, {});
+  const [cert, key, ca] = await Promise.all([readFile(tls.cert), readFile(tls.key), readFile(tls.clientCaBundle)]);
+  return { cert, key, ca };
 }
 
 /**

@@ -96,22 +96,27 @@ describe('scripts/ledger.ts', () => {
     },
   );
 
-  it('prints its address once serving and stops on SIGTERM with exit code 0, its port free again', async () => {
+  it('prints its address once serving and stops on SIGTERM with exit code 0, a second SIGTERM ignored, its port free again', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/ledger.ts', '--data-dir', dir, '--port', '0'], {
       cwd: new URL('..', import.meta.url).pathname,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = once(child, 'exit');
+    const stopping = Promise.withResolvers<undefined>();
     const address = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout }).on('line', (line) => {
         const parsed = parseLedgerServingLine(line);
         if (parsed !== undefined) resolve(parsed);
+        if (line.startsWith('SIGTERM: stopping the ledger')) stopping.resolve(undefined);
       });
       void exited.then(() => {
         reject(new Error('the ledger exited before serving'));
       });
     });
     const port = Number(address.split(':')[1]);
+    child.kill('SIGTERM');
+    // A supervisor's, then its orphan guard's: the second does not cut the stop short.
+    await stopping.promise;
     child.kill('SIGTERM');
     expect(await exited).toEqual([0, null]);
     // Nothing listens on its port any more.

@@ -105,33 +105,42 @@ async function main(argv: string[]): Promise<void> {
   await checkListenable(options.listen);
   const ledger = await createLedger(options);
 
+  // `lianxin ledger backup`: an online backup written by this process, which holds the store's lock.
+  // Optional: a data dir too deep for a Unix socket path loses online backups, not the ledger.
+  const admin = startAdminSocket(join(dataDir, 'ledger', 'admin.sock'), {
+    backup: (out) => backupLedger(ledger.store, ledger.channelId, out, dataDir),
+  }).catch((err: unknown) => {
+    console.error(`ledger: no admin socket, so no online backup: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  });
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: stopping the ledger (committing what was accepted for ordering)`);
-    ledger.stop().then(
-      () => {
-        console.log('ledger stopped');
-        // Stopped and flushed: whatever handle a library still holds (a gRPC channel's timer) must not keep the
-        // process past its supervisor's grace period.
-        process.exit(0);
-      },
-      (err: unknown) => {
-        console.error(`ledger: stopping failed: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(1);
-      },
-    );
+    // The admin socket first: it takes no new backup, and its close waits for one running, which reads the store
+    // the ledger's stop closes.
+    admin
+      .then((socket) => socket?.close())
+      .then(() => ledger.stop())
+      .then(
+        () => {
+          console.log('ledger stopped');
+          // Stopped and flushed: whatever handle a library still holds (a gRPC channel's timer) must not keep the
+          // process past its supervisor's grace period.
+          process.exit(0);
+        },
+        (err: unknown) => {
+          console.error(`ledger: stopping failed: ${err instanceof Error ? err.message : String(err)}`);
+          process.exit(1);
+        },
+      );
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  // `lianxin ledger backup`: an online backup written by this process, which holds the store's lock.
-  // Optional: a data dir too deep for a Unix socket path loses online backups, not the ledger.
-  await startAdminSocket(join(dataDir, 'ledger', 'admin.sock'), {
-    backup: (out) => backupLedger(ledger.store, ledger.channelId, out, dataDir),
-  }).catch((err: unknown) => {
-    console.error(`ledger: no admin socket, so no online backup: ${err instanceof Error ? err.message : String(err)}`);
-  });
+  // `on`, not `once`: a second signal (a supervisor's, then its orphan guard's) is ignored, not the default
+  // action that would end the ledger in the middle of its stop.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await admin;
   console.log(ledgerServingLine(ledger.address, ledger.channelId, ledger.height));
 }
 

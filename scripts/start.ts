@@ -4,7 +4,8 @@
  * every organisation's admin register the organisations and nodes, then starts each institution's node as its own
  * process from its node.yaml (node/daemon), waits until each is healthy, runs one report exchange between the
  * bank's and the agency's nodes (scripts/demo-exchange.ts), and prints the endpoints and copy-paste CLI examples. Each child logs to <data-dir>/logs/<name>.log. A child that fails to start stops the whole start
- * with its own line; one that ends later is restarted with backoff. SIGINT/SIGTERM stop every child.
+ * with its own line; one that ends later is restarted with backoff. SIGINT/SIGTERM/SIGHUP stop every child, the
+ * nodes first; a second one kills them at once.
  *
  *   npm start -- [--config network/consortium.yaml] [--data-dir .data] [--port 7051] [--ledger-only]
  *                [--chaincode NAME=service:HOST:PORT | NAME=PATH]...   (passed on to scripts/ledger.ts)
@@ -17,14 +18,17 @@ import { consentIdOf, usccCheckCharacter } from '../chaincode/src/protocol.ts';
 import { ledgerNode } from '../network/consortium-ledger.ts';
 import { orgPaths, PkiError, type Consortium } from '../network/pki/index.ts';
 import { NodeConfigError } from '../node/config/index.ts';
+import { KeyRotationError } from '../node/keys/index.ts';
+import { ChainError } from '../node/ledger/index.ts';
 import {
   CHAINCODE_NAME,
   CHILD_GRACE_MS,
   ledgerCommand,
   nodeCommand,
+  nodeGraceMs,
   prepareConsortium,
   READY_TIMEOUT_MS,
-  waitForNodeHealthy,
+  waitForNodeServing,
 } from './consortium-processes.ts';
 import { DemoExchangeError, runDemoExchange } from './demo-exchange.ts';
 import { ChaincodeSpecError, parseChaincodeSpecs } from '../network/ledger/chaincode/chaincode-spec.ts';
@@ -162,8 +166,9 @@ async function startNode(
     tier: NODE_TIER,
     logFile,
     readyTimeoutMs: READY_TIMEOUT_MS,
+    graceMs: nodeGraceMs(node),
     command: () => nodeCommand(node, ledgerAddress),
-    ready: (_child, signal) => waitForNodeHealthy(node, signal),
+    ready: (child, signal, restart) => waitForNodeServing(node, child, signal, restart ? 'answering' : 'healthy'),
   });
   console.log(`${node.mspId} node healthy (pid ${String(run.pid)}, log ${logFile})`);
 }
@@ -326,7 +331,9 @@ function failureLine(err: unknown): string {
     err instanceof UsageError ||
     err instanceof NodeConfigError ||
     err instanceof ChaincodeSpecError ||
-    err instanceof NetworkError
+    err instanceof NetworkError ||
+    err instanceof KeyRotationError ||
+    err instanceof ChainError
   ) {
     return `start: ${err.message}`;
   }
@@ -346,16 +353,31 @@ const supervisor = new Supervisor({
 process.on('exit', () => {
   supervisor.signalAll();
 });
-let stopping: Promise<void> | undefined;
-const stopAll = (): Promise<void> => (stopping ??= supervisor.stop());
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+let stopping: Promise<string[]> | undefined;
+/** Stops every child; true when each exited cleanly, else each that did not is named on stderr. */
+const stopAll = async (): Promise<boolean> => {
+  const unclean = await (stopping ??= supervisor.stop());
+  for (const line of unclean) console.error(line);
+  return unclean.length === 0;
+};
+// A closed terminal (SIGHUP) or reader must not end this process with an uncaught EIO/EPIPE before its children
+// are stopped in order: what it would have said is lost, the stop is not.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+// SIGHUP: the terminal was closed; the children, in process groups of their own, did not get it.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: an operator who will not wait out each tier's grace period. The nodes' acknowledged
+      // records are durable; the ledger loses what it accepted for ordering and had not committed.
+      console.log(`\n${signal} again: killing every child now`);
+      supervisor.signalAll('SIGKILL');
+      return;
+    }
     console.log(`\n${signal}: stopping the nodes, then the ledger (it commits what was accepted for ordering)…`);
     stopAll().then(
-      () => {
-        console.log('stopped');
-        process.exit(0);
+      (clean) => {
+        console.log(clean ? 'stopped' : 'stopped, not cleanly (above)');
+        process.exit(clean ? 0 : 1);
       },
       (err: unknown) => {
         console.error(failureLine(err));

@@ -10,7 +10,14 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CHILD_GRACE_MS, nodeCommand, READY_TIMEOUT_MS, waitForNodeHealthy } from '../consortium-processes.ts';
+import {
+  CHILD_GRACE_MS,
+  nodeCommand,
+  nodeGraceMs,
+  READY_TIMEOUT_MS,
+  waitForNodeHealthy,
+  waitForNodeServing,
+} from '../consortium-processes.ts';
 import { addOrganization, removeOrganization, type AddedOrganization } from './add-org.ts';
 import { ChannelChangeError } from './channel-admins.ts';
 import { startDetached } from './detached-process.ts';
@@ -185,11 +192,11 @@ async function startRecorded(
     const next = markedExternal({ ...run, processes: [...others, started] }, o.org, false);
     await writeRun(paths, next, written);
     written = next;
-    await waitUntilServing(o.org, detached, READY_TIMEOUT_MS, (signal) => waitForNodeHealthy(added, signal));
+    await waitUntilServing(o.org, detached, READY_TIMEOUT_MS, (signal) => waitForNodeServing(added, detached, signal));
   } catch (err) {
     // Its record (and pid file) goes with it; one that survives SIGKILL stays recorded for `down`, said so, and
     // the error is still the start's own.
-    const stuck = started !== undefined && !(await stopped(started));
+    const stuck = started !== undefined && !(await stopped(started, nodeGraceMs(added)));
     if (stuck) io.stdout.write(`could not stop ${o.org} (pid ${String(started?.pid)}): it stays recorded for down\n`);
     else await writeRun(paths, { ...run, processes: others }, written);
     throw err;
@@ -200,8 +207,8 @@ async function startRecorded(
 }
 
 /** Whether `p` is stopped (false: it survived SIGKILL). */
-async function stopped(p: ManagedProcess): Promise<boolean> {
-  return stopProcess(p, CHILD_GRACE_MS).then(
+async function stopped(p: ManagedProcess, graceMs: number): Promise<boolean> {
+  return stopProcess(p, graceMs).then(
     () => true,
     () => false,
   );

@@ -18,6 +18,7 @@ import {
   prepareConsortium,
   READY_TIMEOUT_MS,
   waitForNodeHealthy,
+  waitForNodeServing,
 } from '../consortium-processes.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { parseLedgerServingLine } from '../ledger-serving-line.ts';
@@ -187,7 +188,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo, steps: Up
     await Promise.all([
       ...starting.map(async ({ node, run: detached }) => {
         await waitUntilServing(node.mspId, detached, o.timeoutMs, (signal) =>
-          waitForNodeHealthy(node, AbortSignal.any([signal, interrupted.signal])),
+          waitForNodeServing(node, detached, AbortSignal.any([signal, interrupted.signal])),
         );
         say(`${node.mspId} node healthy (pid ${String(detached.pid)}, log ${detached.logFile})`);
       }),

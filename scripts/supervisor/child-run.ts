@@ -28,8 +28,11 @@ type LineListener = (line: string, stream: 'stdout' | 'stderr') => void;
 
 const TSX_LOADER = import.meta.resolve('tsx');
 const ORPHAN_GUARD = import.meta.resolve('./orphan-guard.ts');
-/** Enough of stderr to find the child's own error line under whatever a library printed after it. */
-const REMEMBERED_STDERR_LINES = 20;
+/**
+ * Enough of stderr to find the child's own error line under whatever a library printed after it, and V8's fatal
+ * error line above its native stack trace (≈ 20–40 frames).
+ */
+const REMEMBERED_STDERR_LINES = 64;
 
 export class ChildRun {
   readonly pid: number;
@@ -49,23 +52,35 @@ export class ChildRun {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: command.env,
     });
+    // Once the log has failed (its 'error' is the supervisor's to report) nothing more is written to it.
+    const record = (line: string): void => {
+      if (log.writable) log.write(line);
+    };
     child.on('error', (err) => {
       // A failed spawn (ENOENT, EACCES) or a failed kill: on the record, never an uncaught exception.
-      log.write(`--- ${new Date().toISOString()} ${err.message}\n`);
+      record(`--- ${new Date().toISOString()} ${err.message}\n`);
     });
     if (child.pid === undefined) {
       // spawn reports ENOENT/EACCES asynchronously; without a pid there is no process to supervise.
       throw new Error(`cannot start ${command.script}: no process was created`);
     }
     this.pid = child.pid;
-    log.write(
-      `--- ${new Date().toISOString()} started pid ${child.pid}: ${command.script} ${command.args.join(' ')}\n`,
-    );
+    record(`--- ${new Date().toISOString()} started pid ${child.pid}: ${command.script} ${command.args.join(' ')}\n`);
     for (const [stream, name] of [
       [child.stdout, 'stdout'],
       [child.stderr, 'stderr'],
     ] as const) {
-      stream.on('data', (chunk: Buffer) => log.write(chunk));
+      stream.on('data', (chunk: Buffer) => {
+        if (!log.writable || log.write(chunk)) return;
+        // A log slower than the child's output holds the child back (its pipe fills) rather than this process's
+        // memory; a log that fails meanwhile ('close') lets it go on.
+        stream.pause();
+        const resume = (): void => {
+          log.off('drain', resume).off('close', resume);
+          stream.resume();
+        };
+        log.on('drain', resume).on('close', resume);
+      });
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
         this.#remember(line, name);
       });
@@ -77,7 +92,7 @@ export class ChildRun {
       child.on('close', (code, signal) => {
         this.#leaderGone = true;
         this.#status = { code, signal };
-        log.write(`--- ${new Date().toISOString()} pid ${child.pid} ${describeExit(this.#status)}\n`);
+        record(`--- ${new Date().toISOString()} pid ${child.pid} ${describeExit(this.#status)}\n`);
         resolve(this.#status);
       });
     });

@@ -119,6 +119,18 @@ describe('lastWords', () => {
     expect(lastWords(lines)).toBe('Error: 1 CANCELLED: Cancelled on client');
   });
 
+  it("finds V8's fatal error above its native stack trace: a process out of heap", () => {
+    const run = spawnSync(
+      process.execPath,
+      ['--max-old-space-size=16', '-e', 'const a = []; for (;;) a.push(new Array(1e5).fill(1));'],
+      { encoding: 'utf8' },
+    );
+    expect(run.signal).toBe('SIGABRT');
+    expect(lastWords(run.stderr.split('\n'))).toBe(
+      'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
+    );
+  });
+
   it('is undefined for a process that said nothing', () => {
     expect(lastWords(['', '  '])).toBeUndefined();
   });

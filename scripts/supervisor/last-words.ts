@@ -12,12 +12,16 @@
  * Node's own warnings (`(node:PID) [DEP0123] DeprecationWarning: …`, printed at their first occasion) are last
  * words only when the process said nothing else.
  */
-const STACK_FRAME = /^\s+at /;
+/** A JavaScript stack frame, and a native one as V8 prints them under a fatal error (` 1: 0xe46bbe node::Abort()`). */
+const STACK_FRAME = /^\s+at |^\s*\d+: 0x[0-9a-f]+ /;
 const NODE_TRAILER = /^Node\.js v\d+/;
 /** `Error: …`, `TypeError: …`, `Error [ERR_X]: …`: how Node's inspector starts an error's first line. */
 const ERROR_LINE = /^[A-Za-z]*Error(?: \[[\w-]+\])?: /;
-/** node/daemon/startup-failure.ts's line, and scripts/ledger.ts's. */
-const CANNOT_START = /^lianxin \w+: cannot start: /;
+/**
+ * node/daemon/startup-failure.ts's line, scripts/ledger.ts's, and V8's fatal error (`FATAL ERROR: Reached heap
+ * limit Allocation failed - JavaScript heap out of memory`), printed above its native stack trace.
+ */
+const CANNOT_START = /^lianxin \w+: cannot start: |^FATAL ERROR: /;
 /** Node's warning and the hint it prints after it. */
 const NODE_WARNING = [/^\(node:\d+\) /, /^\(Use `node --trace-/];
 

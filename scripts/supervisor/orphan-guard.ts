@@ -7,8 +7,22 @@
 import type { Socket } from 'node:net';
 
 const stdin = process.stdin as Socket;
+// A child the supervisor is stopping already has its SIGTERM: the supervisor exiting afterwards must not send a
+// second one, which a node takes as "exit without waiting" and which would cut a stop short.
+let stopSignalled = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  const note = (): void => {
+    stopSignalled = true;
+    // Only noting: in a process with no handler of its own the signal still does what it would (ends it).
+    if (process.listenerCount(signal) === 1) {
+      process.off(signal, note);
+      process.kill(process.pid, signal);
+    }
+  };
+  process.on(signal, note);
+}
 const supervisorGone = (): void => {
-  process.kill(process.pid, 'SIGTERM');
+  if (!stopSignalled) process.kill(process.pid, 'SIGTERM');
 };
 stdin.once('end', supervisorGone);
 stdin.once('error', supervisorGone);

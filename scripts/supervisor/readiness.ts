@@ -1,4 +1,11 @@
-/** How the supervisor tells that a child serves: the line it prints once listening, or its health endpoint. */
+/**
+ * How the supervisor tells that a node serves: the `node serving` line its own process prints once both its
+ * listeners accept (node/node.ts), then its health endpoint at the address and scheme that line names. The line
+ * comes first because an answer on the configured port alone proves nothing about this process: another node left
+ * running on that port (an earlier `network up` from the same data directory) would answer for a node that dies.
+ */
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const POLL_MS = 250;
@@ -9,27 +16,93 @@ export interface Health {
 }
 
 /**
- * Polls `http://<address>/healthz` (the node's operations endpoint, Fabric's shape: 200 when healthy, 503 with
- * `failed_checks` otherwise) until it answers 200. Rejects with the signal's reason when `signal` aborts;
- * `onUnhealthy` hears each answer that was not 200, so a timeout can name the checks that failed.
+ * A client identity for an operations endpoint with `operations.tls` enabled (a handshake without one is refused
+ * under clientAuthRequired), and the CAs its certificate is checked against.
+ */
+export interface OperationsClientTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer;
+}
+
+/** The node's operations endpoint (`http://host:port`, `https://…`) from its `node serving` log line (pino JSON). */
+export function parseNodeServingLine(line: string): URL | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const json = JSON.parse(line) as { msg?: unknown; explorer?: unknown };
+    // `explorer` is the endpoint's URL with the explorer's path: its origin carries the scheme the node serves.
+    return json.msg === 'node serving' && typeof json.explorer === 'string'
+      ? new URL(new URL(json.explorer).origin)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Polls `<endpoint>/healthz` (Fabric's shape: 200 when healthy, 503 with `failed_checks` otherwise) until its
+ * status is one `accept` takes. Rejects with the signal's reason when `signal` aborts; `onUnhealthy` hears each
+ * other answer, and each attempt that got none, so a timeout can name what it last saw.
  */
 export async function waitForHealthz(
-  address: string,
+  endpoint: URL,
   signal: AbortSignal,
-  onUnhealthy: (health: Health) => void = () => undefined,
+  o: {
+    readonly accept: (httpStatus: number) => boolean;
+    readonly tls?: OperationsClientTls;
+    readonly onUnhealthy?: (health: Health) => void;
+  },
 ): Promise<void> {
   for (;;) {
     signal.throwIfAborted();
     try {
-      const response = await fetch(`http://${address}/healthz`, { signal });
-      if (response.status === 200) return;
-      onUnhealthy(parseHealth(await response.text(), response.status));
+      const { status, body } = await getHealthz(endpoint, o.tls, signal);
+      if (o.accept(status)) return;
+      o.onUnhealthy?.(parseHealth(body, status));
     } catch (err) {
       if (signal.aborted) throw signal.reason;
-      if (!(err instanceof TypeError)) throw err; // fetch failed: not listening yet
+      // Not listening yet, or a handshake refused: said at the timeout rather than ended on at once.
+      const code = (err as NodeJS.ErrnoException).code;
+      o.onUnhealthy?.({ status: `no answer (${code ?? (err as Error).message})`, failedChecks: [] });
     }
     await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
   }
+}
+
+function getHealthz(
+  endpoint: URL,
+  tls: OperationsClientTls | undefined,
+  signal: AbortSignal,
+): Promise<{ status: number; body: string }> {
+  const url = new URL('/healthz', endpoint);
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: IncomingMessage): void => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+      res.on('error', reject);
+    };
+    // No pooled connection: a kept-alive socket must not keep a launcher that is done waiting from exiting.
+    const request =
+      url.protocol === 'https:'
+        ? httpsGet(
+            url,
+            {
+              agent: false,
+              signal,
+              ...(tls && { cert: tls.cert, key: tls.key, ca: tls.ca }),
+              // The address is the one the node's own serving line named: its certificate's chain is what is checked,
+              // not whether it names that address (a node listening on 0.0.0.0 is probed there).
+              checkServerIdentity: () => undefined,
+            },
+            onResponse,
+          )
+        : httpGet(url, { agent: false, signal }, onResponse);
+    request.on('error', reject);
+  });
 }
 
 function parseHealth(body: string, httpStatus: number): Health {

@@ -17,9 +17,14 @@ export interface ChildSpec {
   readonly command: () => ChildCommand;
   /** Where its stdout and stderr go, appended across runs. */
   readonly logFile: string;
-  /** Resolves once `run` serves. Must give up when `signal` aborts (the run ended, timed out, or the start stops). */
-  readonly ready: (run: ChildRun, signal: AbortSignal) => Promise<void>;
+  /**
+   * Resolves once `run` serves; `restart` says it is not the first run. Must give up when `signal` aborts (the run
+   * ended, timed out, or the start stops).
+   */
+  readonly ready: (run: ChildRun, signal: AbortSignal, restart: boolean) => Promise<void>;
   readonly readyTimeoutMs: number;
+  /** Its time between SIGTERM and SIGKILL when stopped; default the supervisor's `graceMs`. */
+  readonly graceMs?: number;
   /** Higher tiers stop first: the nodes (1) before the ledger they write to (0). */
   readonly tier: number;
 }
@@ -64,14 +69,24 @@ export class Supervisor {
 
   /**
    * Starts `spec` and resolves once it serves; from then on a run that ends on its own is restarted.
-   * @throws SupervisorError `CHILD_EXITED` with the child's last line, `CHILD_NOT_READY`, or `ABORTED`; the child
-   *   is stopped before it throws.
+   * @throws SupervisorError `CHILD_EXITED` with the child's last line, `CHILD_NOT_READY`, or `ABORTED` (also when
+   *   the supervisor was stopped before); the child is stopped before it throws.
    */
   async start(spec: ChildSpec): Promise<ChildRun> {
+    // A start that began before a stop (npm start's registration, interrupted) spawns nothing after it.
+    this.#stopping.signal.throwIfAborted();
     mkdirSync(dirname(spec.logFile), { recursive: true });
+    const log = createWriteStream(spec.logFile, { flags: 'a' });
+    // A full disk or a log made unwritable is said once and costs the log, not the supervisor: an uncaught error
+    // here would end it, and its exit handler would stop every child at once, tiers and grace periods skipped.
+    log.once('error', (err) => {
+      this.#options.say(
+        `${spec.name}: cannot write its log ${spec.logFile} (${err.message}); its output is no longer logged`,
+      );
+    });
     const child: Supervised = {
       spec,
-      log: createWriteStream(spec.logFile, { flags: 'a' }),
+      log,
       run: undefined,
       servingSince: undefined,
       restarts: 0,
@@ -86,17 +101,28 @@ export class Supervisor {
     return new Map(this.#children.flatMap((c) => (c.run?.running === true ? [[c.spec.name, c.run.pid]] : [])));
   }
 
-  /** Stops every child, the highest tier first; each tier in parallel. Idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * Stops every child, the highest tier first; each tier in parallel. Idempotent.
+   * @returns a line for each child that was running and did not exit with code 0 (`ledger: killed by SIGKILL after
+   *   15 s`): its stop was not clean, and whoever stopped it says so.
+   */
+  async stop(): Promise<string[]> {
     this.#stopping.abort(new SupervisorError('ABORTED', 'supervisor', 'the supervisor is stopping'));
     for (const child of this.#children) clearTimeout(child.restartTimer);
+    // Those running now: one killed meanwhile (signalAll) is still reported with how it ended.
+    const running = this.#children.filter((c) => c.run?.running === true);
     const tiers = [...new Set(this.#children.map((c) => c.spec.tier))].sort((a, b) => b - a);
+    const unclean: string[] = [];
     for (const tier of tiers) {
       await Promise.all(
-        this.#children
+        running
           .filter((c) => c.spec.tier === tier)
-          .map(async (c) => {
-            await c.run?.stop(this.#options.graceMs);
+          .map(async ({ spec, run }) => {
+            const graceMs = spec.graceMs ?? this.#options.graceMs;
+            const status = await run?.stop(graceMs);
+            if (status === undefined || status.code === 0) return;
+            const overran = status.signal === 'SIGKILL' ? ` after ${String(graceMs / 1000)} s` : '';
+            unclean.push(`${spec.name}: ${describeExit(status)}${overran}`);
           }),
       );
     }
@@ -110,6 +136,7 @@ export class Supervisor {
           ),
       ),
     );
+    return unclean;
   }
 
   /**
@@ -123,7 +150,7 @@ export class Supervisor {
     }
   }
 
-  async #bringUp(child: Supervised): Promise<ChildRun> {
+  async #bringUp(child: Supervised, restart = false): Promise<ChildRun> {
     const { spec } = child;
     const run = new ChildRun(spec.command(), child.log);
     child.run = run;
@@ -135,10 +162,15 @@ export class Supervisor {
     const timeout = AbortSignal.timeout(spec.readyTimeoutMs);
     const signal = AbortSignal.any([runEnded.signal, timeout, this.#stopping.signal]);
     try {
-      await spec.ready(run, signal);
+      await spec.ready(run, signal, restart);
+      // What answered may not be this run (another process on its port): a run that has ended does not serve.
+      if (!run.running) {
+        await run.exited;
+        signal.throwIfAborted();
+      }
     } catch (err) {
       const why = { endedOnItsOwn: runEnded.signal.aborted, timedOut: timeout.aborted };
-      await run.stop(this.#options.graceMs);
+      await run.stop(spec.graceMs ?? this.#options.graceMs);
       throw this.#startFailure(spec, run, why, err);
     }
     child.servingSince = Date.now();
@@ -195,7 +227,7 @@ export class Supervisor {
     child.restarts += 1;
     this.#options.say(`${what}; restarting it in ${String(delayMs / 1000)} s (restart ${String(child.restarts)})`);
     child.restartTimer = setTimeout(() => {
-      this.#bringUp(child).then(
+      this.#bringUp(child, true).then(
         (next) => {
           this.#options.say(`${child.spec.name} is serving again (pid ${String(next.pid)})`);
         },
