@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { consentIdOf, usccCheckCharacter } from '../chaincode/src/protocol.ts';
 import { ledgerNode } from '../network/consortium-ledger.ts';
 import { orgPaths, PkiError, type Consortium } from '../network/pki/index.ts';
+import { NodeRegistrationError } from '../node/bootstrap/index.ts';
 import { NodeConfigError } from '../node/config/index.ts';
 import { KeyRotationError } from '../node/keys/index.ts';
 import { ChainError } from '../node/ledger/index.ts';
@@ -333,7 +334,8 @@ function failureLine(err: unknown): string {
     err instanceof ChaincodeSpecError ||
     err instanceof NetworkError ||
     err instanceof KeyRotationError ||
-    err instanceof ChainError
+    err instanceof ChainError ||
+    err instanceof NodeRegistrationError
   ) {
     return `start: ${err.message}`;
   }

@@ -6,7 +6,7 @@
 import { sha256Hex } from '../../network/crypto/index.ts';
 import type { Organization as ConsortiumOrg, OrgNode } from '../../network/pki/index.ts';
 import type { LianxinChain, NodeRecord } from '../ledger/index.ts';
-import { dialMultiaddr } from '../p2p/index.ts';
+import { dialMultiaddr } from '../p2p/listen-address.ts';
 import type { NodeKeys } from './node-keys.ts';
 
 /** The chain as one organisation's admin. */

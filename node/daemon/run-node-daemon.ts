@@ -51,7 +51,11 @@ export async function runNodeDaemon(options: Readonly<NodeDaemonOptions>): Promi
     node.logger.info({ signal, graceMs }, 'stopping the node');
     const deadline = AbortSignal.timeout(graceMs);
     const outcome = await Promise.race([
-      node.stop().then(() => 'stopped' as const),
+      // A failed step was logged as it failed, and every other step still ran (node-shutdown.ts).
+      node.stop().then(
+        () => 'stopped' as const,
+        () => 'failed' as const,
+      ),
       new Promise<'overran'>((resolve) => {
         deadline.addEventListener('abort', () => {
           resolve('overran');
@@ -64,9 +68,11 @@ export async function runNodeDaemon(options: Readonly<NodeDaemonOptions>): Promi
     // The stores are crash-safe (an acknowledgement is durable), so exiting now loses nothing acknowledged.
     node.logger.error(
       { graceMs },
-      outcome === 'overran'
-        ? 'the node did not stop within the grace period; exiting'
-        : 'a second signal: exiting without waiting for the stop to finish',
+      {
+        overran: 'the node did not stop within the grace period; exiting',
+        interrupted: 'a second signal: exiting without waiting for the stop to finish',
+        failed: 'the node stopped, but some of its shutdown steps failed (logged above)',
+      }[outcome],
     );
     return EXIT_FAILURE;
   } finally {

@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { PkiError } from '../../network/pki/index.ts';
+import { NodeRegistrationError } from '../../node/bootstrap/register-institution.ts';
 import { NodeConfigError } from '../../node/config/index.ts';
 import { NetworkError } from './errors.ts';
 import type { NetworkIo, NetworkSubcommand } from './subcommand.ts';
@@ -54,7 +55,7 @@ export async function runNetwork(argv: readonly string[], io: NetworkIo): Promis
       return err.exitCode;
     }
     // Refusals an operator can act on, in their own words; anything else is a bug and keeps its stack.
-    if (err instanceof PkiError || err instanceof NodeConfigError) {
+    if (err instanceof PkiError || err instanceof NodeConfigError || err instanceof NodeRegistrationError) {
       io.stderr.write(`${running}: ${err.message}\n`);
       return 1;
     }
