@@ -12,7 +12,6 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { consentCovers, consentGrantedBy, type Consent } from '../../chaincode/src/protocol.ts';
-import { MAX_CLOCK_SKEW_MS } from './constants.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
 import type { TrustBundle } from '../receipts/index.ts';
 import {
@@ -115,9 +114,9 @@ export function consentProblem(bundle: ExchangeBundle, consent: Consent | undefi
       'receipt.requester',
     );
   }
-  // The chaincode's receipt check, at the skew peers allow each other: a consent recorded after the access, however
-  // far back its validFrom, did not authorize it.
-  if (!consentGrantedBy(consent, receipt.issuedAtMs, MAX_CLOCK_SKEW_MS)) {
+  // The chaincode's receipt check, at the chain's clock skew (the provider refuses by the same rule): a consent
+  // recorded after the access, however far back its validFrom, did not authorize it.
+  if (!consentGrantedBy(consent, receipt.issuedAtMs)) {
     return problem(
       'NO_VALID_CONSENT',
       `consent ${consent.consentId} was recorded on chain at ${consent.grantedAt}, after the access at ${at}`,
