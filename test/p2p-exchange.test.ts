@@ -38,6 +38,7 @@ import {
   type ReportExchange,
   type ReportQuery,
   type ReportSource,
+  verifyBundle,
 } from '../node/p2p/index.ts';
 import { generateTestKey, type TestKey } from '../node/receipts/test-fixtures.ts';
 import { REPORT_CHUNK_BYTES } from '../node/p2p/constants.ts';
@@ -676,13 +677,26 @@ describe('a provider that lies about the records it sends (its receipt signed ov
     }
   });
 
-  it('is refused for a receipt stating a kind that was not asked for: nothing to acknowledge', async () => {
-    doctor = relabel((r) => ({ ...r, record: { ...r.record, kind: 'tax' } }));
-    await expect(liar.requestReport(query())).rejects.toMatchObject({
-      name: 'P2pError',
-      code: 'BAD_MESSAGE',
-      field: 'receipt.records[0].kind',
-    });
+  it.each([
+    [
+      'a kind that was not asked for',
+      relabel((r) => ({ ...r, record: { ...r.record, kind: 'tax' } })),
+      0,
+      'tax, not requested',
+    ],
+    ['one kind twice', (records: ProvidedRecord[]) => Promise.resolve([...records, ...records]), 1, 'loan twice'],
+  ])('is disputed for a receipt stating %s, which is kept: the disclosure is evidence', async (_, lie, at, reason) => {
+    doctor = lie;
+    const obtained = await liar.requestReport(query());
+    const field = `receipt.records[${at}].kind`;
+    expect(obtained.status).toBe('DISPUTED');
+    expect(obtained.disputeReason).toMatch(`${field}: the receipt states `);
+    expect(obtained.disputeReason).toMatch(reason);
+    const kept = await requesterSide.journal.bundle(digestOf(obtained.bundle.receipt).toString('hex'));
+    if (kept === undefined) throw new Error('the disputed bundle was not kept');
+    expect(kept.decoded.acknowledgement).toMatchObject({ status: 'DISPUTED' });
+    // What `receipt verify` and the audit make of it.
+    expect(verifyBundle(kept, requesterSide.registry)).toMatchObject({ ok: false, code: 'BUNDLE_INCONSISTENT', field });
   });
 
   it.each(cases)('is disputed for %s', async (_, lie, reason, overrides = {}) => {
