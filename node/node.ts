@@ -917,6 +917,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
         recordAccessReceipt: (...args) => chain.recordAccessReceipt(...args),
         recordAccessReceipts: (...args) => chain.recordAccessReceipts(...args),
         blockNumberOf: (transactionId) => chain.blockNumberOf(transactionId),
+        listAccessReceipts: (...args) => chain.listAccessReceipts(...args),
         getConsent: (consentId) => chain.getConsent(consentId),
         chainInfo: () => chain.chainInfo(),
         consentChanges: (startBlock) => chain.consentChanges(startBlock),

@@ -42,6 +42,7 @@ import {
 } from '../node/p2p/index.ts';
 import { generateTestKey, type TestKey } from '../node/receipts/test-fixtures.ts';
 import { REPORT_CHUNK_BYTES } from '../node/p2p/constants.ts';
+import { OBTAINED_RECORD_GRACE_MS } from '../node/p2p/exchange-journal.ts';
 import { decodeFrame, encodeAccessReceipt, encodeFrame, type AccessReceipt } from '../node/p2p/exchange-messages.ts';
 import { refusalOf } from '../node/p2p/test-exchange.ts';
 import { verifyAttestation } from '../node/receipts/index.ts';
@@ -621,9 +622,18 @@ describe('a provider that lies about the records it sends (its receipt signed ov
     const digest = digestOf(obtained.bundle.receipt).toString('hex');
     const regulator = await net.as(REGULATOR);
     await expect(regulator.evaluate('GetAccessReceipt', digest)).rejects.toThrow(/RECEIPT_NOT_FOUND/);
-    // The requester's upkeep pass (its journal's start).
+    // The requester's upkeep pass (its journal's start) leaves it to the provider for a grace period…
     await requesterSide.journal.start();
     await requesterSide.journal.settled();
+    await expect(regulator.evaluate('GetAccessReceipt', digest)).rejects.toThrow(/RECEIPT_NOT_FOUND/);
+    // …after which it asks the chain, which does not hold it, and records it.
+    const later = new ChainExchangeJournal({
+      db: db.sublevel<Buffer, Buffer>('journal-shanghai0', { keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+      chain: requesterSide.chain,
+      now: () => Date.now() + OBTAINED_RECORD_GRACE_MS,
+    });
+    await later.start();
+    await later.settled();
     expect(await regulator.evaluate('GetAccessReceipt', digest)).toMatchObject({
       receiptDigest: digest,
       recordedBy: BANK,

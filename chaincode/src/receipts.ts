@@ -106,6 +106,17 @@ async function checkReceipt(
   if (at > now + CHAIN_CLOCK_SKEW_MS) invalid('accessedAt', 'must not be later than the transaction time');
   const { caller } = await requireMember(ctx);
   if (caller.mspId !== requester && caller.mspId !== provider) return fail('FORBIDDEN', 'only the requester or the provider may record an access receipt');
+  const receipt: AccessReceipt = {
+    receiptDigest, requester, provider, subject: code, purpose, consentId, accessedAt: isoTime(at),
+    recordedBy: caller.mspId, recordedAt: isoTime(now), txId: ctx.stub.getTxID(),
+  };
+  // Recorded already is answered before the consent is judged: a receipt recorded under older rules (0.3's) is
+  // recorded, whatever today's rules say of it, and its other party's call must not be refused for good.
+  const existing = await getJson<AccessReceipt>(ctx, NS.receipt, [receiptDigest]);
+  if (existing !== undefined) {
+    const same = canonicalJson({ ...existing, recordedBy: '', recordedAt: '', txId: '' }) === canonicalJson({ ...receipt, recordedBy: '', recordedAt: '', txId: '' });
+    return same ? { receipt: existing, isNew: false } : fail('RECEIPT_CONFLICT', `receipt ${receiptDigest} is already recorded with other details`);
+  }
   await getOrganization(ctx, requester);
   await getOrganization(ctx, provider);
   const consent = await getConsent(ctx, consentId);
@@ -114,16 +125,6 @@ async function checkReceipt(
   }
   if (!consentGrantedBy(consent, at)) {
     return fail('RECEIPT_CONSENT_MISMATCH', `consent ${consentId} was recorded at ${consent.grantedAt}, after the access at ${accessedAt}`);
-  }
-
-  const receipt: AccessReceipt = {
-    receiptDigest, requester, provider, subject: code, purpose, consentId, accessedAt: isoTime(at),
-    recordedBy: caller.mspId, recordedAt: isoTime(now), txId: ctx.stub.getTxID(),
-  };
-  const existing = await getJson<AccessReceipt>(ctx, NS.receipt, [receiptDigest]);
-  if (existing !== undefined) {
-    const same = canonicalJson({ ...existing, recordedBy: '', recordedAt: '', txId: '' }) === canonicalJson({ ...receipt, recordedBy: '', recordedAt: '', txId: '' });
-    return same ? { receipt: existing, isNew: false } : fail('RECEIPT_CONFLICT', `receipt ${receiptDigest} is already recorded with other details`);
   }
   return { receipt, isNew: true };
 }

@@ -42,6 +42,7 @@ export interface ReportExchangeComponents {
     | 'registryChanges'
     | 'recordAccessReceipt'
     | 'recordAccessReceipts'
+    | 'listAccessReceipts'
     | 'blockNumberOf'
     | 'getConsent'
     | 'chainInfo'
