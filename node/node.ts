@@ -932,7 +932,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
       onError: (err) => {
         p2pLogger.warn({ err }, 'report exchange failed');
       },
-      // An access served whose receipt the chain will never record: the regulator's audit cannot see it.
+      // An access served or obtained whose receipt the chain will never record: the regulator's audit cannot see it.
       onReceiptRefused: (refusal) => {
         p2pLogger.error({ refusal }, 'the chain refused an access receipt for good: it is kept, not resubmitted');
         parts.metrics.refusedAccessReceipts.inc({ code: refusal.code });

@@ -61,8 +61,8 @@ export interface ExchangeJournalComponents {
    */
   readonly onError?: (error: unknown) => void;
   /**
-   * The chain refused a receipt for good (it is kept as refused and not offered again): an access served that the
-   * chain will never list. The node logs it as an error and counts it. Absent, the chain's error goes to onError.
+   * The chain refused a receipt for good (it is kept as refused and not offered again): an access served or
+   * obtained that the chain will never list. The node logs it as an error and counts it. Absent, the chain's error goes to onError.
    */
   readonly onReceiptRefused?: (refusal: ReceiptRefusal) => void;
   /** The chain no longer holds a transaction that recorded receipts (it went back): they are recorded again. */
