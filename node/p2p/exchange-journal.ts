@@ -62,7 +62,8 @@ export interface ExchangeJournalComponents {
   readonly onError?: (error: unknown) => void;
   /**
    * The chain refused a receipt for good (it is kept as refused and not offered again): an access served or
-   * obtained that the chain will never list. The node logs it as an error and counts it. Absent, the chain's error goes to onError.
+   * obtained that the chain will never list. The node logs it as an error and counts it. Absent, the chain's error
+   * goes to onError.
    */
   readonly onReceiptRefused?: (refusal: ReceiptRefusal) => void;
   /** The chain no longer holds a transaction that recorded receipts (it went back): they are recorded again. */
@@ -595,7 +596,7 @@ export class ChainExchangeJournal implements ExchangeJournal {
         transactionId: lost.transactionId,
         receiptDigests: lost.digests,
       });
-      // An obtained receipt waits for the next start(), which asks the chain first: the provider records it again too.
+      // An obtained receipt waits for the next start(), which asks the chain first: its provider records it again.
       for (const digest of lost.digests) {
         const bundle = await this.#stored(key(PROVIDED, digest));
         if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
