@@ -918,6 +918,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
         recordAccessReceipt: (...args) => chain.recordAccessReceipt(...args),
         recordAccessReceipts: (...args) => chain.recordAccessReceipts(...args),
         blockNumberOf: (transactionId) => chain.blockNumberOf(transactionId),
+        listAccessReceipts: (...args) => chain.listAccessReceipts(...args),
         getConsent: (consentId) => chain.getConsent(consentId),
         chainInfo: () => chain.chainInfo(),
         consentChanges: (startBlock) => chain.consentChanges(startBlock),
@@ -932,7 +933,7 @@ async function startExchange(parts: NodeParts, listen: string): Promise<ReportEx
       onError: (err) => {
         p2pLogger.warn({ err }, 'report exchange failed');
       },
-      // An access served whose receipt the chain will never record: the regulator's audit cannot see it.
+      // An access served or obtained whose receipt the chain will never record: the regulator's audit cannot see it.
       onReceiptRefused: (refusal) => {
         p2pLogger.error({ refusal }, 'the chain refused an access receipt for good: it is kept, not resubmitted');
         parts.metrics.refusedAccessReceipts.inc({ code: refusal.code });

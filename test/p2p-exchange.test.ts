@@ -38,9 +38,11 @@ import {
   type ReportExchange,
   type ReportQuery,
   type ReportSource,
+  verifyBundle,
 } from '../node/p2p/index.ts';
 import { generateTestKey, type TestKey } from '../node/receipts/test-fixtures.ts';
 import { REPORT_CHUNK_BYTES } from '../node/p2p/constants.ts';
+import { OBTAINED_RECORD_GRACE_MS } from '../node/p2p/exchange-journal.ts';
 import { decodeFrame, encodeAccessReceipt, encodeFrame, type AccessReceipt } from '../node/p2p/exchange-messages.ts';
 import { refusalOf } from '../node/p2p/test-exchange.ts';
 import { verifyAttestation } from '../node/receipts/index.ts';
@@ -620,9 +622,18 @@ describe('a provider that lies about the records it sends (its receipt signed ov
     const digest = digestOf(obtained.bundle.receipt).toString('hex');
     const regulator = await net.as(REGULATOR);
     await expect(regulator.evaluate('GetAccessReceipt', digest)).rejects.toThrow(/RECEIPT_NOT_FOUND/);
-    // The requester's upkeep pass (its journal's start).
+    // The requester's upkeep pass (its journal's start) leaves it to the provider for a grace period…
     await requesterSide.journal.start();
     await requesterSide.journal.settled();
+    await expect(regulator.evaluate('GetAccessReceipt', digest)).rejects.toThrow(/RECEIPT_NOT_FOUND/);
+    // …after which it asks the chain, which does not hold it, and records it.
+    const later = new ChainExchangeJournal({
+      db: db.sublevel<Buffer, Buffer>('journal-shanghai0', { keyEncoding: 'buffer', valueEncoding: 'buffer' }),
+      chain: requesterSide.chain,
+      now: () => Date.now() + OBTAINED_RECORD_GRACE_MS,
+    });
+    await later.start();
+    await later.settled();
     expect(await regulator.evaluate('GetAccessReceipt', digest)).toMatchObject({
       receiptDigest: digest,
       recordedBy: BANK,
@@ -676,13 +687,26 @@ describe('a provider that lies about the records it sends (its receipt signed ov
     }
   });
 
-  it('is refused for a receipt stating a kind that was not asked for: nothing to acknowledge', async () => {
-    doctor = relabel((r) => ({ ...r, record: { ...r.record, kind: 'tax' } }));
-    await expect(liar.requestReport(query())).rejects.toMatchObject({
-      name: 'P2pError',
-      code: 'BAD_MESSAGE',
-      field: 'receipt.records[0].kind',
-    });
+  it.each([
+    [
+      'a kind that was not asked for',
+      relabel((r) => ({ ...r, record: { ...r.record, kind: 'tax' } })),
+      0,
+      'tax, not requested',
+    ],
+    ['one kind twice', (records: ProvidedRecord[]) => Promise.resolve([...records, ...records]), 1, 'loan twice'],
+  ])('is disputed for a receipt stating %s, which is kept: the disclosure is evidence', async (_, lie, at, reason) => {
+    doctor = lie;
+    const obtained = await liar.requestReport(query());
+    const field = `receipt.records[${at}].kind`;
+    expect(obtained.status).toBe('DISPUTED');
+    expect(obtained.disputeReason).toMatch(`${field}: the receipt states `);
+    expect(obtained.disputeReason).toMatch(reason);
+    const kept = await requesterSide.journal.bundle(digestOf(obtained.bundle.receipt).toString('hex'));
+    if (kept === undefined) throw new Error('the disputed bundle was not kept');
+    expect(kept.decoded.acknowledgement).toMatchObject({ status: 'DISPUTED' });
+    // What `receipt verify` and the audit make of it.
+    expect(verifyBundle(kept, requesterSide.registry)).toMatchObject({ ok: false, code: 'BUNDLE_INCONSISTENT', field });
   });
 
   it.each(cases)('is disputed for %s', async (_, lie, reason, overrides = {}) => {

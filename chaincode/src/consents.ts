@@ -98,12 +98,19 @@ export function consentCovers(consent: Consent, purpose: string, kind: string | 
 }
 
 /**
- * Recorded on chain by `ms`, give or take `skewMs` between the clock that dated `ms` and the recording submitter's:
- * `validFrom` is the recorder's to choose and may lie in the past, so a consent recorded after an access would
- * otherwise authorize it. `grantedAt` is the transaction's time, the submitter's claim (README, Conventions).
+ * The clock skew the chain allows between institutions: a transaction's time is its submitter's claim, an access's
+ * time its provider's. Exported (protocol.ts) so that the provider and the audit apply `consentGrantedBy` as the
+ * chaincode does: none refuses or flags an access another accepted.
  */
-export function consentGrantedBy(consent: Consent, ms: number, skewMs: number): boolean {
-  return Date.parse(consent.grantedAt) <= ms + skewMs;
+export const CHAIN_CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * Recorded on chain by `ms`, give or take the chain's clock skew between the clock that dated `ms` and the recording
+ * submitter's: `validFrom` is the recorder's to choose and may lie in the past, so a consent recorded after an access
+ * would otherwise authorize it. `grantedAt` is the transaction's time, the submitter's claim (README, Conventions).
+ */
+export function consentGrantedBy(consent: Consent, ms: number): boolean {
+  return Date.parse(consent.grantedAt) <= ms + CHAIN_CLOCK_SKEW_MS;
 }
 
 export async function isConsentValid(ctx: Context, subject: string, grantee: string, purpose: string, kind: string, at: string): Promise<ConsentCheck> {

@@ -100,6 +100,6 @@ export {
   type AnchoredEventHeader,
   type AnchoredEventPayload,
 } from './anchored-event';
-export { consentCovers, consentGrantedBy, consentIdOf, type Consent, type ConsentCheck } from './consents';
+export { CHAIN_CLOCK_SKEW_MS, consentCovers, consentGrantedBy, consentIdOf, type Consent, type ConsentCheck } from './consents';
 export type { AccessReceipt } from './receipts';
 export type { NodeRecord, Organization, OriginRecord, PublicKeyRecord, Settings } from './registry';

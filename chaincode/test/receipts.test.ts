@@ -70,6 +70,19 @@ describe('access receipts', () => {
     await h.rejects(client(MSP.bank), (c, ctx) => c.RecordAccessReceipt(ctx, digest('r2'), MSP.bank, MSP.agency, USCC.icbc, 'CREDIT_LOAN', consentId, '2026-05-31T23:54:59.999Z'), 'RECEIPT_CONSENT_MISMATCH');
   });
 
+  it('answers a receipt recorded already before judging its consent: its other party is not refused for good', async () => {
+    // A receipt chaincode 0.3 recorded under a consent recorded after the access (0.3 did not compare grantedAt).
+    const { h, consentId } = await withConsent();
+    await record(h, consentId, 1, '2026-05-01T10:00:00Z');
+    for (const [key, value] of h.ledger.state) {
+      if (!key.includes(consentId)) continue;
+      const stored = JSON.parse(value.toString('utf8')) as { grantedAt?: string };
+      if (stored.grantedAt !== undefined) h.ledger.state.set(key, Buffer.from(JSON.stringify({ ...stored, grantedAt: '2026-06-01T00:00:00.000Z' })));
+    }
+    await h.rejects(client(MSP.bank), (c, ctx) => c.RecordAccessReceipt(ctx, digest('receipt 2'), MSP.bank, MSP.agency, USCC.icbc, 'CREDIT_LOAN', consentId, '2026-05-01T10:00:00Z'), 'RECEIPT_CONSENT_MISMATCH');
+    expect((await record(h, consentId, 1, '2026-05-01T10:00:00Z', client(MSP.agency))).result).toMatchObject({ recordedBy: MSP.bank });
+  });
+
   it('records a receipt for a consent granted while the registry was lenient, after SetUsccMode strict', async () => {
     // The consent on chain admitted the code then; the exchange it authorises goes ahead, so its receipt must land.
     const world = await createConsortium();

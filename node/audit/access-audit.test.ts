@@ -465,7 +465,12 @@ describe('auditAccesses over libp2p', () => {
     const notCalled = () => Promise.reject(new Error('an obtained bundle is recorded on no chain'));
     const journal = new ChainExchangeJournal({
       db,
-      chain: { recordAccessReceipt: notCalled, recordAccessReceipts: notCalled, blockNumberOf: notCalled },
+      chain: {
+        recordAccessReceipt: notCalled,
+        recordAccessReceipts: notCalled,
+        blockNumberOf: notCalled,
+        listAccessReceipts: notCalled,
+      },
     });
     for (const bundle of options.bundles) await journal.obtained(bundle);
     const node = await host(peer, p2p);

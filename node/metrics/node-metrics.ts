@@ -128,7 +128,7 @@ export function createNodeMetrics(options: Readonly<NodeMetricsOptions> = {}): N
     }),
     refusedAccessReceipts: new Counter({
       name: 'lianxin_access_receipts_refused_total',
-      help: 'Access receipts of reports this node provided that the chain refused for good, by chaincode code.',
+      help: 'Access receipts of reports this node provided or obtained that the chain refused for good, by chaincode code.',
       labelNames: ['code'],
       registers,
     }),

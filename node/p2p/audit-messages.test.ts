@@ -28,20 +28,25 @@ describe('bundle fetch messages', () => {
     ['no digest', [], 'receiptDigests'],
     ['an upper-case digest', [digest(1).toUpperCase().replace(/0/g, 'A')], 'receiptDigests[0]'],
     ['a repeated digest', [digest(1), digest(1)], 'receiptDigests'],
-    ['too many digests', Array.from({ length: MAX_AUDIT_DIGESTS + 1 }, (_, i) => digest(i)), 'receiptDigests'],
+    // Counted before any is decoded.
+    ['too many digests', Array.from({ length: MAX_AUDIT_DIGESTS + 1 }, (_, i) => digest(i)), 'request.receiptDigests'],
   ])('refuses a request with %s', (_name, digests, field) => {
     expect(() => decodeBundleFetchRequest(encodeBundleFetchRequest(digests))).toThrow(
       expect.objectContaining({ code: 'BAD_MESSAGE', field }) as Error,
     );
   });
 
-  it('refuses a response that answers other digests than those asked, or fewer', () => {
+  it('refuses a response that answers other digests than those asked, fewer or more', () => {
     const other = encodeBundleFetchResponse({ bundles: [{ receiptDigest: digest(3), found: false }], denied: '' });
     expect(() => decodeBundleFetchResponse(other, [digest(1)])).toThrow(
       expect.objectContaining({ code: 'BAD_MESSAGE', field: 'bundles[0].receiptDigest' }) as Error,
     );
     expect(() => decodeBundleFetchResponse(other, [digest(3), digest(4)])).toThrow(
       expect.objectContaining({ code: 'BAD_MESSAGE', field: 'bundles' }) as Error,
+    );
+    // More than asked: counted before any is decoded.
+    expect(() => decodeBundleFetchResponse(other, [])).toThrow(
+      expect.objectContaining({ code: 'BAD_MESSAGE', field: 'response.bundles' }) as Error,
     );
   });
 

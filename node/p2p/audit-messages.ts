@@ -39,9 +39,12 @@ function digestField(value: unknown, field: string): string {
 export const encodeBundleFetchRequest = (receiptDigests: readonly string[]): Uint8Array =>
   types.request.encode(types.request.fromObject({ receiptDigests })).finish();
 
-/** The regulator's digests: 1 to MAX_AUDIT_DIGESTS distinct lower-case hex SHA-256 digests. */
+/**
+ * The regulator's digests: 1 to MAX_AUDIT_DIGESTS distinct lower-case hex SHA-256 digests, counted before they
+ * are decoded (a message may be megabytes of them).
+ */
 export function decodeBundleFetchRequest(bytes: Uint8Array): string[] {
-  const object = decodeObject(types.request, bytes, 'request');
+  const object = decodeObject(types.request, bytes, 'request', { repeated: 'receiptDigests', max: MAX_AUDIT_DIGESTS });
   const digests = (object.receiptDigests as unknown[]).map((d, i) => digestField(d, `receiptDigests[${i}]`));
   if (digests.length === 0 || digests.length > MAX_AUDIT_DIGESTS) {
     throw bad('receiptDigests', `must list 1 to ${MAX_AUDIT_DIGESTS} digests`);
@@ -72,11 +75,11 @@ export function encodeBundleFetchResponse(response: BundleFetchResponse): Uint8A
 }
 
 /**
- * A node's answer to `asked`: one entry per digest asked, in order. The envelopes are only well-formed here; their
- * signatures and digests are the bundle verifier's to check.
+ * A node's answer to `asked`: one entry per digest asked, in order, counted before they are decoded. The envelopes
+ * are only well-formed here; their signatures and digests are the bundle verifier's to check.
  */
 export function decodeBundleFetchResponse(bytes: Uint8Array, asked: readonly string[]): BundleFetchResponse {
-  const object = decodeObject(types.response, bytes, 'response') as {
+  const object = decodeObject(types.response, bytes, 'response', { repeated: 'bundles', max: asked.length }) as {
     bundles: Record<string, unknown>[];
     denied: unknown;
   };

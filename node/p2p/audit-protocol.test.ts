@@ -51,7 +51,12 @@ describe('bundleServer', () => {
     const notCalled = () => Promise.reject(new Error('an obtained bundle is recorded on no chain'));
     const journal = new ChainExchangeJournal({
       db,
-      chain: { recordAccessReceipt: notCalled, recordAccessReceipts: notCalled, blockNumberOf: notCalled },
+      chain: {
+        recordAccessReceipt: notCalled,
+        recordAccessReceipts: notCalled,
+        blockNumberOf: notCalled,
+        listAccessReceipts: notCalled,
+      },
       onError: (err) => errors.push(err),
     });
     const stored = signedExchange(

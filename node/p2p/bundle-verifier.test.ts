@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Consent } from '../../chaincode/src/protocol.ts';
+import { CHAIN_CLOCK_SKEW_MS, type Consent } from '../../chaincode/src/protocol.ts';
 import { buildTrustBundle, parseTrustBundle, type ReceiptKey } from '../receipts/index.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import {
@@ -337,11 +337,11 @@ describe('consentProblem', () => {
     expect(
       consentProblem(checked, consent({ scope: ['*'], revokedAt: new Date(AT + 1000).toISOString() })),
     ).toBeUndefined();
-    // Recorded after the receipt's date, within the clock skew two institutions' clocks may have.
+    // Recorded after the receipt's date, within the clock skew the chain allows two institutions' clocks.
     expect(
       consentProblem(
         checked,
-        consent({ scope: ['*'], grantedAt: new Date(ACCESSED + MAX_CLOCK_SKEW_MS).toISOString() }),
+        consent({ scope: ['*'], grantedAt: new Date(ACCESSED + CHAIN_CLOCK_SKEW_MS).toISOString() }),
       ),
     ).toBeUndefined();
   });
@@ -365,7 +365,7 @@ describe('consentProblem', () => {
     ['no consent on chain', undefined, 'receipt.consentId'],
     [
       'a consent recorded after the access, beyond the clock skew, though valid from before it',
-      consent({ scope: ['*'], grantedAt: new Date(ACCESSED + MAX_CLOCK_SKEW_MS + 1).toISOString() }),
+      consent({ scope: ['*'], grantedAt: new Date(ACCESSED + CHAIN_CLOCK_SKEW_MS + 1).toISOString() }),
       'receipt.issuedAtMs',
     ],
   ])('finds NO_VALID_CONSENT for %s', (_name, onChain, field) => {

@@ -12,12 +12,11 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { consentCovers, consentGrantedBy, type Consent } from '../../chaincode/src/protocol.ts';
-import { MAX_CLOCK_SKEW_MS } from './constants.ts';
 import type { AccessReceipt as ChainReceipt } from '../ledger/index.ts';
 import type { TrustBundle } from '../receipts/index.ts';
 import {
   bundleProblem as problem,
-  checkAccessReceipt,
+  checkSignedAccessReceipt,
   trustBundleReceiptKeyLookup,
   verifyAccessBundle,
   type AccessBundleEnvelopes,
@@ -30,7 +29,7 @@ import { coreKeyOf, keyObjectOf, nodeCrypto } from '../verifier/node-crypto.ts';
 import type { AccessReceipt, AccessRequest, SignedEnvelope } from './exchange-messages.ts';
 import type { ExchangeBundle } from './exchange-ports.ts';
 
-export type { BundleProblem, BundleProblemCode } from '../verifier/access-bundle-verifier.ts';
+export { receiptKindsProblem, type BundleProblem, type BundleProblemCode } from '../verifier/access-bundle-verifier.ts';
 
 /** Who signed with which receipt key when: `RegistryView` answers from the chain, `trustBundleReceiptKeys` offline. */
 export interface ReceiptKeyLookup {
@@ -56,18 +55,19 @@ const coreLookup = (keys: ReceiptKeyLookup): CoreReceiptKeyLookup => ({
 });
 
 /**
- * The provider's receipt for `request`: signed by `provider` with its receipt key at the receipt's issue time,
- * stating this request (its digest, ID, requester, subject, purpose, consent), records only of kinds it asked for,
- * each once, and dated within its validity. The
- * requester runs this on every receipt it gets; the bundle verifier runs it on every stored bundle.
+ * The provider's receipt for `request`, by the core's rule but for the kinds of the records it states (the core's
+ * `receiptKindsProblem`): signed by `provider` with its receipt key at the receipt's issue time, stating this
+ * request (its digest, ID, requester, subject, purpose, consent), dated within its validity. The requester runs it
+ * on every receipt it gets, and disputes, and keeps, one that passes and fails only the kinds; the bundle verifier
+ * runs the whole rule.
  */
-export function checkReceipt(
+export function checkSignedReceipt(
   keys: ReceiptKeyLookup,
   provider: string,
   request: { readonly envelope: SignedEnvelope; readonly decoded: AccessRequest },
   envelope: SignedEnvelope,
 ): AccessReceipt | BundleProblem {
-  return checkAccessReceipt(nodeCrypto, coreLookup(keys), provider, request, envelope);
+  return checkSignedAccessReceipt(nodeCrypto, coreLookup(keys), provider, request, envelope);
 }
 
 /**
@@ -115,9 +115,9 @@ export function consentProblem(bundle: ExchangeBundle, consent: Consent | undefi
       'receipt.requester',
     );
   }
-  // The chaincode's receipt check, at the skew peers allow each other: a consent recorded after the access, however
-  // far back its validFrom, did not authorize it.
-  if (!consentGrantedBy(consent, receipt.issuedAtMs, MAX_CLOCK_SKEW_MS)) {
+  // The chaincode's receipt check, at the chain's clock skew (the provider refuses by the same rule): a consent
+  // recorded after the access, however far back its validFrom, did not authorize it.
+  if (!consentGrantedBy(consent, receipt.issuedAtMs)) {
     return problem(
       'NO_VALID_CONSENT',
       `consent ${consent.consentId} was recorded on chain at ${consent.grantedAt}, after the access at ${at}`,

@@ -16,7 +16,12 @@ import { decodeLogLeaf } from '../receipts/index.ts';
 import { openNodeDatabase } from '../store/index.ts';
 import { generateTestKey } from '../receipts/test-fixtures.ts';
 import { testUscc } from '../services/test-node-parts.ts';
-import { ChainExchangeJournal, type ExchangeJournalComponents, type ReceiptRefusal } from './exchange-journal.ts';
+import {
+  ChainExchangeJournal,
+  OBTAINED_RECORD_GRACE_MS,
+  type ExchangeJournalComponents,
+  type ReceiptRefusal,
+} from './exchange-journal.ts';
 import {
   encodeAccessReceipt,
   encodeAccessRequest,
@@ -81,6 +86,19 @@ class FakeReceiptChain {
       return recorded;
     });
     return { result, transactionId, blockNumber };
+  }
+
+  /** The look-ups by requester (ListAccessReceipts) asked, by `from`. */
+  readonly lookUps: string[] = [];
+
+  listAccessReceipts(by: 'subject' | 'requester' | 'provider' | 'time', value: string, from = '', to = '~') {
+    if (!this.available) return Promise.reject(new ChainError('UNAVAILABLE', 'the ledger is down'));
+    this.lookUps.push(from);
+    return Promise.resolve(
+      [...this.recorded.values()].filter(
+        (r) => (by === 'time' || r[by] === value) && from <= r.accessedAt && r.accessedAt < to,
+      ),
+    );
   }
 
   /** Set: the gateway peer joined from a ledger snapshot at this block, and names no block of a transaction below. */
@@ -356,30 +374,38 @@ describe('ChainExchangeJournal', () => {
     await db.close();
   });
 
-  it("records an obtained receipt at the requester's next start, the provider's recording or not", async () => {
+  it('records an obtained receipt past its grace period, only when the chain does not hold it', async () => {
     const { db, sublevel } = await (await openDb())();
     const chain = new FakeReceiptChain();
-    const journal = new ChainExchangeJournal({ db: sublevel, chain });
+    let now = Date.now();
+    const journal = new ChainExchangeJournal({ db: sublevel, chain, now: () => now });
     const [recordedByProvider, neverRecorded] = [bundle(), bundle()];
     for (const b of [recordedByProvider, neverRecorded]) await journal.obtained(b);
     await journal.settled();
-    // Not at once: the provider records it then, and the two would conflict in one block.
-    expect(chain.transactions).toEqual([]);
+    // Not at once, nor at a start within the grace period: the provider records it then, and the two sides'
+    // transactions would conflict in one block.
+    await journal.start();
+    await journal.settled();
+    expect([chain.transactions, chain.lookUps]).toEqual([[], []]);
     await chain.recordAccessReceipt({
       ...recordedByProvider.decoded.receipt,
       receiptDigest: digestOf(recordedByProvider.receipt).toString('hex'),
       accessedAt: new Date(recordedByProvider.decoded.receipt.issuedAtMs).toISOString(),
     });
+    now += OBTAINED_RECORD_GRACE_MS;
     await journal.start();
     await journal.settled();
     expect([...chain.recorded.keys()].sort()).toEqual(
       [recordedByProvider, neverRecorded].map((b) => digestOf(b.receipt).toString('hex')).sort(),
     );
-    // Recorded: the next start has nothing left to do.
-    const before = chain.transactions.length;
+    // The provider's transaction, then the requester's of the one receipt the chain did not hold.
+    expect(chain.transactions).toEqual([1, 1]);
+    expect(chain.lookUps).toHaveLength(2);
+    // Both marks cleared: the next start has nothing left to do.
     await journal.start();
     await journal.settled();
-    expect(chain.transactions.length).toBe(before);
+    expect(chain.transactions).toEqual([1, 1]);
+    expect(chain.lookUps).toHaveLength(2);
     await db.close();
   });
 

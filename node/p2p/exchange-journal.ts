@@ -2,10 +2,10 @@
  * Where finished exchanges go (DESIGN §7 step 5): each side keeps the bundle — request, receipt and
  * acknowledgement, the signed bytes as exchanged — in its database under the receipt's digest, so that the
  * requester can prove the access offline and the regulator can fetch it; both record the receipt's digest on chain
- * (`RecordAccessReceipt`): the provider at once, the requester at its next `start()` (the upkeep's pass), so that a
- * provider that never records serves no access the audit cannot find. The chain's call is idempotent for the same
- * receipt: the requester's, after the provider's, writes nothing; its delay keeps the two from conflicting in one
- * block.
+ * (`RecordAccessReceipt`): the provider at once, the requester at its first `start()` (the upkeep's pass) after
+ * OBTAINED_RECORD_GRACE_MS, so that a provider that never records serves no access the audit cannot find. The
+ * requester first asks the chain, and only a receipt the chain does not hold is offered: the two sides'
+ * transactions writing one receipt in one block would conflict, invalidating the provider's whole batch.
  *
  * The bundle is stored (synced) before the chain is asked, with a pending mark that the chain's commit clears:
  * a node that dies between the two records the receipt at its next `start()`.
@@ -44,8 +44,16 @@ export interface JournalDatabase {
 
 export interface ExchangeJournalComponents {
   readonly db: JournalDatabase;
-  /** The provider's door to the chain; receipts it provided are recorded there, and looked for when it went back. */
-  readonly chain: Pick<LianxinChain, 'recordAccessReceipt' | 'recordAccessReceipts' | 'blockNumberOf'>;
+  /**
+   * The node's door to the chain; receipts it provided or obtained are recorded there, looked for when it went
+   * back, and an obtained one looked up (by this requester, at its time) before it is offered.
+   */
+  readonly chain: Pick<
+    LianxinChain,
+    'recordAccessReceipt' | 'recordAccessReceipts' | 'blockNumberOf' | 'listAccessReceipts'
+  >;
+  /** The clock an obtained receipt's grace period is judged by (default `Date.now`). */
+  readonly now?: () => number;
   /**
    * Something the node logs: a chain call that failed (the receipt stays pending, retried at the next start), an
    * access leaf not appended (its mark stays, retried at the next start), an unreadable stored bundle, and, when
@@ -53,8 +61,9 @@ export interface ExchangeJournalComponents {
    */
   readonly onError?: (error: unknown) => void;
   /**
-   * The chain refused a receipt for good (it is kept as refused and not offered again): an access served that the
-   * chain will never list. The node logs it as an error and counts it. Absent, the chain's error goes to onError.
+   * The chain refused a receipt for good (it is kept as refused and not offered again): an access served or
+   * obtained that the chain will never list. The node logs it as an error and counts it. Absent, the chain's error
+   * goes to onError.
    */
   readonly onReceiptRefused?: (refusal: ReceiptRefusal) => void;
   /** The chain no longer holds a transaction that recorded receipts (it went back): they are recorded again. */
@@ -101,6 +110,12 @@ export interface ReceiptRefusal {
  * Every other refusal may pass (a receipt dated ahead of the chain's clock, the ledger's own state) and is retried.
  */
 const REFUSED_FOR_GOOD: ReadonlySet<string> = new Set(['RECEIPT_CONSENT_MISMATCH', 'RECEIPT_CONFLICT']);
+
+/**
+ * How long after its date the requester leaves an obtained receipt to the provider, which records at once: then
+ * the requester asks the chain and records it only if the chain does not hold it.
+ */
+export const OBTAINED_RECORD_GRACE_MS = 2 * 60_000;
 
 /** Receipts per RecordAccessReceipts transaction (the chaincode takes up to 100). */
 const RECEIPT_BATCH = 100;
@@ -256,8 +271,8 @@ export class ChainExchangeJournal implements ExchangeJournal {
   }
 
   /**
-   * The requester's complete bundle, kept before its acknowledgement leaves, its receipt pending for the next
-   * `start()`. Resolves once the synced batch holds the bundle and its "to log" mark: the leaf is then crash-safe, so its append runs in the background (tracked
+   * The requester's complete bundle, kept before its acknowledgement leaves, its receipt pending for the first
+   * `start()` after OBTAINED_RECORD_GRACE_MS. Resolves once the synced batch holds the bundle and its "to log" mark: the leaf is then crash-safe, so its append runs in the background (tracked
    * by `settled()`), not in the acknowledgement's path, where it would queue behind every other append of the log
    * (ingest's included) while the provider waits for the acknowledgement.
    */
@@ -309,16 +324,31 @@ export class ChainExchangeJournal implements ExchangeJournal {
 
   /**
    * Records on chain the receipts stored but not yet committed: by a previous life of the node, or while the chain
-   * could not be reached. Safe to call again: a receipt queued or in a chain call now is neither read nor queued
-   * again, nor one whose chain call ended since the scan began (the scan reads a snapshot: its mark is read again).
+   * could not be reached, and the obtained ones past their grace period that the chain does not hold. Safe to call
+   * again: a receipt queued or in a chain call now is neither read nor queued again, nor one whose chain call ended
+   * since the scan began (the scan reads a snapshot: its mark is read again).
    */
   async start(): Promise<void> {
+    /** Cleared once the chain did not answer a look-up: the other obtained receipts wait for the next pass. */
+    let lookUp = true;
     for await (const pending of this.#c.db.keys(underPrefix(PENDING))) {
       const digest = pending.toString('utf8').slice(PENDING.length);
       if (this.#queue.has(digest) || this.#submitting.has(digest)) continue;
       if ((await this.#c.db.get(pending)) === undefined) continue;
-      const bundle = await this.readableBundle(digest);
-      if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
+      const found = await this.#find(digest);
+      const bundle = found && this.#readable(found.at, found.bytes);
+      if (found === undefined || bundle === undefined) continue;
+      if (found.at.toString('utf8').startsWith(OBTAINED)) {
+        if (!lookUp) continue;
+        try {
+          if (!(await this.#obtainedToRecord(digest, bundle.decoded.receipt))) continue;
+        } catch (err) {
+          lookUp = false;
+          this.#c.onError?.(err);
+          continue;
+        }
+      }
+      this.#record(digest, bundle.decoded.receipt);
     }
     if (this.#walkDue) this.#flushSoon();
     for await (const mark of this.#c.db.keys(underPrefix(TO_LOG))) {
@@ -337,6 +367,26 @@ export class ChainExchangeJournal implements ExchangeJournal {
   chainWentBack(): void {
     this.#walkDue = true;
     this.#flushSoon();
+  }
+
+  /**
+   * Whether to record an obtained receipt now: not within its grace period (the provider's turn), nor once the
+   * chain holds it (the provider's record, or this node's whose commit row was lost), whose pending mark is then
+   * cleared. The look-up lists this requester's receipts at the receipt's millisecond, which a party may read.
+   * @throws ChainError when the chain cannot answer.
+   */
+  async #obtainedToRecord(digest: string, receipt: SignedReceipt): Promise<boolean> {
+    if ((this.#c.now ?? Date.now)() < receipt.issuedAtMs + OBTAINED_RECORD_GRACE_MS) return false;
+    const at = (ms: number) => new Date(ms).toISOString();
+    const held = await this.#c.chain.listAccessReceipts(
+      'requester',
+      receipt.requester,
+      at(receipt.issuedAtMs),
+      at(receipt.issuedAtMs + 1),
+    );
+    if (!held.some((r) => r.receiptDigest === digest)) return true;
+    await this.#c.db.batch([{ type: 'del', key: key(PENDING, digest) }]);
+    return false;
   }
 
   /** A stored bundle `start()` acts on; undefined when absent or unreadable (`#readable`). */
@@ -546,8 +596,9 @@ export class ChainExchangeJournal implements ExchangeJournal {
         transactionId: lost.transactionId,
         receiptDigests: lost.digests,
       });
+      // An obtained receipt waits for the next start(), which asks the chain first: its provider records it again.
       for (const digest of lost.digests) {
-        const bundle = await this.readableBundle(digest);
+        const bundle = await this.#stored(key(PROVIDED, digest));
         if (bundle !== undefined) this.#record(digest, bundle.decoded.receipt);
       }
     }

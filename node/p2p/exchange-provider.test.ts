@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lpStream } from '@libp2p/utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
+import { CHAIN_CLOCK_SKEW_MS, consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
 import { sha256 } from '../../network/crypto/index.ts';
 import { generateTestKey, type TestKey } from '../receipts/test-fixtures.ts';
 import { testUscc } from '../services/test-node-parts.ts';
@@ -30,6 +30,7 @@ import {
 } from './exchange-messages.ts';
 import type { ExchangeBundle, ProvidedRecord } from './exchange-ports.ts';
 import { MAX_EXCHANGES_PER_PEER, ReportProvider } from './exchange-provider.ts';
+import { consentProblem } from './bundle-verifier.ts';
 import { digestOf, signEnvelope } from './exchange-signatures.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
 import { RegistryView } from './registry-view.ts';
@@ -291,6 +292,24 @@ describe('the provider', () => {
     expect([early.reason, early.detail]).toEqual(['NO_CONSENT', `consent ${CONSENT_ID} is valid only from ${from}`]);
     state.consent = { ...defaultConsent(), validUntil: new Date(Date.now() - 1).toISOString() };
     expect((await refusalOf(requester().requestReport(query))).reason).toBe('CONSENT_EXPIRED');
+  });
+
+  it("refuses a consent the chain recorded beyond its skew ahead of this node's clock, as the chain and the audit do", async () => {
+    const grantedAt = (ms: number) => ({ ...defaultConsent(), grantedAt: new Date(ms).toISOString() });
+    state.consent = grantedAt(Date.now() + CHAIN_CLOCK_SKEW_MS + 60_000);
+    const refused = await refusalOf(requester().requestReport(query));
+    expect([refused.reason, refused.detail]).toEqual([
+      'NO_CONSENT',
+      `consent ${CONSENT_ID} was recorded at ${state.consent.grantedAt}, more than ${CHAIN_CLOCK_SKEW_MS} ms ahead ` +
+        `of ${AGENCY}'s clock: retry later`,
+    ]);
+    // A granting machine's clock a minute fast is within the skew: served, and the audit agrees.
+    state.consent = grantedAt(Date.now() + 60_000);
+    const before = provided.length;
+    await requester().requestReport(query);
+    const served = provided[before];
+    if (served === undefined) throw new Error('the request was not served');
+    expect(consentProblem(served, state.consent)).toBeUndefined();
   });
 
   it('refuses a request from a peer that is not a node of the institution it names', async () => {

@@ -14,7 +14,7 @@
  */
 import type { Connection, Stream } from '@libp2p/interface';
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
-import { consentCovers, type Consent } from '../../chaincode/src/protocol.ts';
+import { CHAIN_CLOCK_SKEW_MS, consentCovers, consentGrantedBy, type Consent } from '../../chaincode/src/protocol.ts';
 import { sha256 } from '../../network/crypto/index.ts';
 import type { ReceiptKey } from '../receipts/index.ts';
 import {
@@ -311,6 +311,15 @@ export class ReportProvider {
     // Not yet in force is not expired: no consent authorizes the access now.
     if (now < Date.parse(consent.validFrom)) {
       return new Refused('NO_CONSENT', `consent ${request.consentId} is valid only from ${consent.validFrom}`);
+    }
+    // The chain's and the audit's rule: a consent granted on a clock ahead of this node's by more than the chain's
+    // skew would make this access one the chain refuses to record and the audit flags.
+    if (!consentGrantedBy(consent, now)) {
+      return new Refused(
+        'NO_CONSENT',
+        `consent ${request.consentId} was recorded at ${consent.grantedAt}, more than ${CHAIN_CLOCK_SKEW_MS} ms ` +
+          `ahead of ${this.#c.mspId}'s clock: retry later`,
+      );
     }
     if (!request.kinds.every((kind) => consentCovers(consent, request.purpose, kind, now))) {
       return new Refused(

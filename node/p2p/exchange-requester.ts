@@ -38,7 +38,7 @@ import {
   type Report,
   type SignedEnvelope,
 } from './exchange-messages.ts';
-import { checkReceipt } from './bundle-verifier.ts';
+import { checkSignedReceipt, receiptKindsProblem } from './bundle-verifier.ts';
 import type { ExchangeBundle, ExchangeJournal, IndexLookup } from './exchange-ports.ts';
 import { digestOf, signEnvelope, verifyEnvelope } from './exchange-signatures.ts';
 import type { P2pHost } from './p2p-host.ts';
@@ -238,7 +238,13 @@ export class ReportRequester {
       if (frame.kind !== 'receipt')
         throw new P2pError('BAD_MESSAGE', `unexpected ${frame.kind} frame from ${provider}`);
       const receipt = this.#checkReceipt(provider, envelope, request, frame.envelope);
-      const verdict = await this.#verifyReport(request, receipt, Buffer.concat(chunks), sent.indexedBefore);
+      // Signed for this request, a receipt stating a kind not asked for, or one twice, is evidence of what the
+      // report disclosed: disputed and kept (the audit finds it BUNDLE_INCONSISTENT), not refused and lost.
+      const kinds = receiptKindsProblem(request, receipt);
+      const verdict =
+        kinds === undefined
+          ? await this.#verifyReport(request, receipt, Buffer.concat(chunks), sent.indexedBefore)
+          : { report: undefined, problem: `${kinds.field ?? 'receipt'}: ${kinds.reason}` };
       const acknowledgement: Acknowledgement = {
         requestId: request.requestId,
         receiptDigest: digestOf(frame.envelope),
@@ -281,7 +287,7 @@ export class ReportRequester {
 
   /**
    * The receipt must be the provider's signature over this request (the bundle verifier's rule, shared with
-   * `lianxin receipt verify` and the audit); a receipt that is not is not disputable.
+   * `lianxin receipt verify` and the audit, but for the kinds it states); a receipt that is not is not disputable.
    */
   #checkReceipt(
     provider: string,
@@ -289,10 +295,10 @@ export class ReportRequester {
     decoded: AccessRequest,
     envelope: SignedEnvelope,
   ): AccessReceipt {
-    const checked = checkReceipt(this.#c.registry, provider, { envelope: request, decoded }, envelope);
+    const checked = checkSignedReceipt(this.#c.registry, provider, { envelope: request, decoded }, envelope);
     if ('requestId' in checked) {
       // The date is the provider's alone, and it chooses the key and the consent window the receipt is judged by:
-      // checkReceipt holds it to the request's validity (the verifier core's rule, which `lianxin verify` and the
+      // checkSignedReceipt holds it to the request's validity (the verifier core's rule, which `lianxin verify` and the
       // audit apply: a receipt acknowledged here must pass there); nor may it lie ahead of this node's clock.
       refuseAheadOfClock('receipt.issuedAtMs', checked.issuedAtMs, this.#now());
       return checked;

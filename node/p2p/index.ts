@@ -55,7 +55,7 @@ export { bundleServer, fetchBundles, type BundleFetchTimeouts, type BundleServer
 export type { FetchedBundle } from './audit-messages.ts';
 export {
   chainRecordProblem,
-  checkReceipt,
+  checkSignedReceipt,
   consentProblem,
   trustBundleReceiptKeys,
   verifyBundle,

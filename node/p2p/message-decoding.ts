@@ -41,7 +41,7 @@ export function asP2p<T>(check: () => T): T {
 
 /** The core's refusal of `field`, as a P2pError (its cause only the one given). */
 export const badMessage = (field: string, message: string, cause?: unknown): P2pError =>
-  new P2pError('BAD_MESSAGE', core.badMessage(field, message).message, {
+  new P2pError('BAD_MESSAGE', core.fieldMessage(field, message), {
     field,
     ...(cause === undefined ? {} : { cause }),
   });

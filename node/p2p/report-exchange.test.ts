@@ -46,6 +46,7 @@ function countingChain(): ReportExchangeComponents['chain'] & { readonly open: (
     recordAccessReceipt: unused,
     recordAccessReceipts: unused,
     blockNumberOf: unused,
+    listAccessReceipts: unused,
   };
 }
 

@@ -42,6 +42,7 @@ export interface ReportExchangeComponents {
     | 'registryChanges'
     | 'recordAccessReceipt'
     | 'recordAccessReceipts'
+    | 'listAccessReceipts'
     | 'blockNumberOf'
     | 'getConsent'
     | 'chainInfo'
@@ -58,7 +59,7 @@ export interface ReportExchangeComponents {
   readonly journalDb: JournalDatabase;
   /** Failures that end an exchange or a chain call badly; the node logs them. */
   readonly onError?: (error: unknown) => void;
-  /** A receipt of a report this node provided that the chain refused for good (ExchangeJournal's callback). */
+  /** A receipt of a report this node provided or obtained that the chain refused for good (the journal's callback). */
   readonly onReceiptRefused?: (refusal: ReceiptRefusal) => void;
   /** Receipts the chain recorded and no longer holds (it went back), recorded again (ExchangeJournal's callback). */
   readonly onLostReceipts?: (lost: LostReceipts) => void;

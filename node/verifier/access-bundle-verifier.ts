@@ -147,10 +147,26 @@ function signedBy(
 
 /**
  * The provider's receipt for `request`: signed by `provider` with its receipt key at the receipt's issue time,
- * stating this request (its digest, ID, requester, subject, purpose, consent), records only of kinds it asked for,
- * each once, and dated within its validity.
+ * stating this request (its digest, ID, requester, subject, purpose, consent), dated within its validity, and
+ * records only of kinds it asked for, each once.
  */
 export function checkAccessReceipt(
+  crypto: VerifierCrypto,
+  keys: CoreReceiptKeyLookup,
+  provider: string,
+  request: { readonly envelope: SignedEnvelope; readonly decoded: AccessRequest },
+  envelope: SignedEnvelope,
+): AccessReceipt | BundleProblem {
+  const receipt = checkSignedAccessReceipt(crypto, keys, provider, request, envelope);
+  return isBundleProblem(receipt) ? receipt : (receiptKindsProblem(request.decoded, receipt) ?? receipt);
+}
+
+/**
+ * `checkAccessReceipt` but for the kinds of the records the receipt states. A receipt that passes this is the
+ * provider's signed answer to `request`: the requester keeps and disputes one failing only `receiptKindsProblem`,
+ * evidence of what was disclosed, where it refuses one failing this.
+ */
+export function checkSignedAccessReceipt(
   crypto: VerifierCrypto,
   keys: CoreReceiptKeyLookup,
   provider: string,
@@ -173,7 +189,7 @@ export function checkAccessReceipt(
       return problem('BUNDLE_INCONSISTENT', 'the receipt does not state this request', `receipt.${field}`);
     }
   }
-  return receiptKindsProblem(r, receipt) ?? receiptTimeProblem(r, receipt) ?? receipt;
+  return receiptTimeProblem(r, receipt) ?? receipt;
 }
 
 /**
@@ -181,7 +197,7 @@ export function checkAccessReceipt(
  * judged on the request's kinds (and the chain sees only the receipt's digest), so a record of another kind would
  * be served under no consent at all, acknowledged by a complicit requester, and pass the audit.
  */
-function receiptKindsProblem(request: AccessRequest, receipt: AccessReceipt): BundleProblem | undefined {
+export function receiptKindsProblem(request: AccessRequest, receipt: AccessReceipt): BundleProblem | undefined {
   const stated = new Set<string>();
   for (const [i, { kind }] of receipt.records.entries()) {
     const field = `receipt.records[${i}].kind`;

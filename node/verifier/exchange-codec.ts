@@ -90,8 +90,11 @@ export interface Acknowledgement {
   readonly issuedAtMs: number;
 }
 
+/** How a refusal of `field` reads, for this core's error and the p2p layer's alike. */
+export const fieldMessage = (field: string, message: string): string => `"${field}" ${message}`;
+
 export const badMessage = (field: string, message: string, cause?: unknown): ExchangeMessageError =>
-  new ExchangeMessageError(`"${field}" ${message}`, field, cause === undefined ? undefined : { cause });
+  new ExchangeMessageError(fieldMessage(field, message), field, cause === undefined ? undefined : { cause });
 const bad = badMessage;
 
 /** At most `max` entries of the message's repeated field `repeated` (a field of the message itself). */
