@@ -43,6 +43,7 @@ export class ChildRun {
   readonly #listeners = new Set<LineListener>();
   readonly #stderr: string[] = [];
   #lastStdout: string | undefined;
+  #stopping: Promise<ExitStatus> | undefined;
 
   constructor(command: Readonly<ChildCommand>, log: WriteStream) {
     const loader = ['--import', TSX_LOADER, '--import', ORPHAN_GUARD];
@@ -161,7 +162,16 @@ export class ChildRun {
    * SIGTERM to the group, SIGKILL to it after `graceMs`, then SIGKILL to whatever the leader left in its group.
    * Resolves with the leader's exit status.
    */
-  async stop(graceMs: number): Promise<ExitStatus> {
+  /**
+   * SIGTERM, then SIGKILL after `graceMs`; once. A second call (the supervisor's stop and a start it aborted both
+   * stop the run) gets the first's outcome: a second SIGTERM is a node daemon's "exit without waiting".
+   */
+  stop(graceMs: number): Promise<ExitStatus> {
+    this.#stopping ??= this.#stop(graceMs);
+    return this.#stopping;
+  }
+
+  async #stop(graceMs: number): Promise<ExitStatus> {
     if (this.running) this.signalGroup('SIGTERM');
     const timer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
     try {

@@ -171,6 +171,21 @@ describe('Supervisor.stop', () => {
     expect(existsSync(join(dir, 'late.log'))).toBe(false);
   });
 
+  it('sends a run one SIGTERM however many stop it (a stop during a start both stop it; review34 S2)', async () => {
+    const supervisor = new Supervisor({ say: () => undefined, graceMs: 5_000 });
+    const run = await supervisor.start({
+      ...spec('stopped-twice', 60_000),
+      command: () => ({ script: SLOW_STOPPING, args: [], env: process.env }),
+    });
+    const count = run.waitForLine(
+      (line) => (line.startsWith('SIGTERMs received') ? line : undefined),
+      AbortSignal.timeout(10_000),
+    );
+    await Promise.all([run.stop(5_000), run.stop(5_000)]);
+    expect(await count).toBe('SIGTERMs received: 1');
+    await supervisor.stop();
+  });
+
   it('names each child it had to SIGKILL after its own grace period', async () => {
     const supervisor = new Supervisor({ say: () => undefined, graceMs: 60_000 });
     await supervisor.start({
