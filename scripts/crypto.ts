@@ -10,7 +10,7 @@
  * every trust bundle handed out must then be given.
  */
 import { parseArgs } from 'node:util';
-import { generateCryptoMaterial, loadConsortium, PkiError } from '../network/pki/index.ts';
+import { describeGeneration, generateCryptoMaterial, loadConsortium, PkiError } from '../network/pki/index.ts';
 import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
 const USAGE =
@@ -45,11 +45,7 @@ async function main(argv: string[]): Promise<void> {
     );
   }
   const orgs = consortium.organizations.map((o) => o.mspId).join(', ');
-  console.log(
-    `${values.out}: ${report.created.length} files created, ${report.reissued.length} reissued, ` +
-      `${report.kept.length} kept, ` +
-      `channel ${consortium.channel}, organizations ${orgs}`,
-  );
+  console.log(`${values.out}: ${describeGeneration(report)}, channel ${consortium.channel}, organizations ${orgs}`);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -28,6 +28,7 @@ export {
   type SubjectName,
 } from './cert-issuer.ts';
 export {
+  describeGeneration,
   generateCryptoMaterial,
   nodeOUOfUser,
   nodeOUOfNode,

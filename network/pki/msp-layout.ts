@@ -45,6 +45,11 @@ export interface GenerationReport {
   readonly reissued: string[];
 }
 
+/** What a run did, for every command that runs one: "N files created, M reissued (keys kept), K kept". */
+export const describeGeneration = (report: GenerationReport): string =>
+  `${String(report.created.length)} files created, ${String(report.reissued.length)} reissued (keys kept), ` +
+  `${String(report.kept.length)} kept`;
+
 /** Fabric's NodeOUs file as cryptogen writes it (`internal/cryptogen/msp/generator.go` exportConfig). */
 const NODE_OUS_CONFIG = `NodeOUs:
   Enable: true
