@@ -1,11 +1,12 @@
 /** `npm run explorer`'s command line, as a real process: where it agrees to listen. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueCertificate } from '../network/pki/index.ts';
 
 const SCRIPT = new URL('./explorer.ts', import.meta.url).pathname;
 let dir: string;
@@ -49,6 +50,20 @@ describe('npm run explorer', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--listen 0.0.0.0:0 is not a loopback address');
     expect(refused.stderr).toContain('usage: npm run explorer');
+  }, 30_000);
+
+  it('refuses a client key open to other users, naming it: exit 1 (review33 N1)', async () => {
+    const pair = await issueCertificate({
+      subject: { commonName: 'User1', organization: 'ShanghaiBankMSP', locality: 'Shanghai' },
+      profile: { kind: 'tls-client' },
+    });
+    const [cert, key] = [join(dir, 'user.crt'), join(dir, 'user.key')];
+    await writeFile(cert, pair.certificatePem);
+    await writeFile(key, pair.privateKeyPem);
+    await chmod(key, 0o644);
+    const refused = await run('--cert', cert, '--key', key);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`^explorer: ${key} is open to other users \\(mode 0644\\)`));
   }, 30_000);
 
   it('listens on a non-loopback address where --allow-remote says it is meant', async () => {
