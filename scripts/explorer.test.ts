@@ -1,12 +1,12 @@
 /** `npm run explorer`'s command line, as a real process: where it agrees to listen. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueCertificate } from '../network/pki/index.ts';
+import { exposedTlsPair } from '../test/support/exposed-tls-pair.ts';
 
 const SCRIPT = new URL('./explorer.ts', import.meta.url).pathname;
 let dir: string;
@@ -53,14 +53,7 @@ describe('npm run explorer', () => {
   }, 30_000);
 
   it('refuses a client key open to other users, naming it: exit 1 (review33 N1)', async () => {
-    const pair = await issueCertificate({
-      subject: { commonName: 'User1', organization: 'ShanghaiBankMSP', locality: 'Shanghai' },
-      profile: { kind: 'tls-client' },
-    });
-    const [cert, key] = [join(dir, 'user.crt'), join(dir, 'user.key')];
-    await writeFile(cert, pair.certificatePem);
-    await writeFile(key, pair.privateKeyPem);
-    await chmod(key, 0o644);
+    const { cert, key } = await exposedTlsPair(dir);
     const refused = await run('--cert', cert, '--key', key);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`^explorer: ${key} is open to other users \\(mode 0644\\)`));

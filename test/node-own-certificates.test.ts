@@ -23,6 +23,7 @@ import {
 import { consortiumLedger, writeLocalNodeConfig } from '../node/bootstrap/local-node-config.ts';
 import { loadNodeConfig, type NodeConfig } from '../node/config/index.ts';
 import { createNode } from '../node/node.ts';
+import { logLines } from './support/log-lines.ts';
 import { quietLogs } from './support/test-node.ts';
 import { CONSORTIUM_FILE } from './support/test-consortium.ts';
 
@@ -182,17 +183,12 @@ describe('the node’s own certificates from a Fabric CA (review33 S4)', () => {
     await withFabricCaMaterial(config, join(dir, 'fabric-ca', 'crypto'), ['peer', 'org1', 'department1']);
     // `fabric-ca-client enroll -M msp` writes no tlscacerts/.
     await rm(join(config.identity.mspDir, 'tlscacerts'), { recursive: true });
-    let logs = '';
-    const logDestination = new Writable({
-      write: (chunk: Buffer, _encoding, done) => {
-        logs += chunk.toString();
-        done();
-      },
-    });
-    const node = await createNode(config, { logDestination });
+    const logs = logLines();
+    const node = await createNode(config, { logDestination: logs.stream });
+    const messages = logs.lines.map((line) => String(line.msg)).join('\n');
     try {
-      expect(logs).toMatch(/identity\.mspDir: .*signcerts is issued to O=Hyperledger, not to the MSP ID /);
-      expect(logs).toMatch(/tls\.cert: .*server\.crt is issued to O=Hyperledger, not to the MSP ID /);
+      expect(messages).toMatch(/identity\.mspDir: .*signcerts is issued to O=Hyperledger, not to the MSP ID /);
+      expect(messages).toMatch(/tls\.cert: .*server\.crt is issued to O=Hyperledger, not to the MSP ID /);
     } finally {
       await node.stop();
     }

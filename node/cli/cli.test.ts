@@ -4,12 +4,12 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueCertificate } from '../../network/pki/index.ts';
+import { exposedTlsPair } from '../../test/support/exposed-tls-pair.ts';
 import { lianxin } from './test-io.ts';
 
 const TESTDATA = fileURLToPath(new URL('../receipts/testdata/', import.meta.url));
@@ -115,14 +115,7 @@ describe('lianxin: usage', () => {
   });
 
   it('refuses a TLS client key open to other users, naming it, exit 1 (review33 N1)', async () => {
-    const pair = await issueCertificate({
-      subject: { commonName: 'User1', organization: 'ShanghaiBankMSP', locality: 'Shanghai' },
-      profile: { kind: 'tls-client' },
-    });
-    const [cert, key] = [join(dir, 'exposed.crt'), join(dir, 'exposed.key')];
-    await writeFile(cert, pair.certificatePem);
-    await writeFile(key, pair.privateKeyPem);
-    await chmod(key, 0o644);
+    const { cert, key } = await exposedTlsPair(dir);
     const args = ['--node', '127.0.0.1:1', '--tls-ca', cert, '--cert', cert, '--key', key];
     const run = await lianxin(['info', ...args]);
     expect(run.code).toBe(1);
