@@ -6,9 +6,12 @@ import type { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import {
   checkMemberCertificate,
+  loadCertificateBundle,
   loadMspRootCerts,
+  loadNodeOUs,
   loadSigningIdentity,
   loadTlsKeyPair,
+  subjectOrganization,
   PkiError,
   type MemberCertificateRules,
   type TlsKeyPair,
@@ -48,13 +51,24 @@ export async function readTlsKeyPair(files: TlsFiles): Promise<TlsKeyPair> {
   }
 }
 
+/** What an O other than the MSP ID means for each certificate (a Fabric CA's default CSR gives O=Hyperledger). */
+const OTHER_O: Readonly<Record<OwnCertificate, string>> = {
+  identity: 'accepted (Fabric and the ledger read no O of a creator)',
+  tls:
+    "accepted as the node's server certificate; a node API's caller check takes a client certificate's O as its " +
+    'MSP ID, so calls made to it with this certificate are refused (README, crypto material)',
+};
+
 /** From this many days before a certificate's notAfter, the node warns at start. */
 const EXPIRY_WARNING_DAYS = 30;
 const DAY_MS = 86_400_000;
 
 /**
- * The node's MSP identity (identity.mspDir) and TLS certificate (tls.cert) judged at start as the ledger and other
- * nodes judge them later: O is mspId, issued by a root of the MSP folder (`cacerts/`, `tlscacerts/`), valid now.
+ * The node's MSP identity (identity.mspDir) and TLS certificate (tls.cert) judged at start as the ledger, Fabric and
+ * other nodes judge them later: the identity issued by a root of the MSP folder's `cacerts/`, valid now, with exactly
+ * one NodeOU where the folder's config.yaml enables them; the TLS certificate issued by a root of `tlscacerts/` (or,
+ * without that folder, as `fabric-ca-client enroll` leaves it, of tls.clientCaBundle), valid now. An O other than
+ * mspId is warned of only (OTHER_O).
  * Certificates within 30 days of expiry are warned of; both expiries go to lianxin_certificate_expiry_seconds.
  * @throws NodeStartError `CERTIFICATE_INVALID` naming the field and the folder or file; `KEY_INVALID` as
  * readTlsKeyPair.
@@ -70,11 +84,22 @@ export async function checkOwnCertificates(
     if (!(err instanceof PkiError)) throw err;
     throw new NodeStartError('CERTIFICATE_INVALID', `${field}: ${err.message}`, subject, { cause: err });
   };
-  const [identity, roots] = await Promise.all([
+  const [identity, roots, nodeOUs] = await Promise.all([
     loadSigningIdentity(mspDir, config.mspId),
     loadMspRootCerts(mspDir),
+    loadNodeOUs(mspDir),
   ]).catch((err: unknown) => refused('identity.mspDir', mspDir, err));
   const tls = await readTlsKeyPair(nodeTlsFiles(config.tls));
+  const { clientCaBundle } = config.tls;
+  const tlsRoots =
+    roots.tlsRootCerts.length > 0
+      ? { roots: roots.tlsRootCerts, rootsFrom: join(mspDir, 'tlscacerts') }
+      : {
+          roots: await loadCertificateBundle(clientCaBundle).catch((err: unknown) =>
+            refused('tls.clientCaBundle', clientCaBundle, err),
+          ),
+          rootsFrom: clientCaBundle,
+        };
   const own: readonly OwnCertificateCheck[] = [
     {
       name: 'identity',
@@ -82,7 +107,7 @@ export async function checkOwnCertificates(
       subject: mspDir,
       certificate: identity.certificate,
       file: join(mspDir, 'signcerts'),
-      rules: { mspId: config.mspId, roots: roots.rootCerts, rootsDir: join(mspDir, 'cacerts'), now },
+      rules: { roots: roots.rootCerts, rootsFrom: join(mspDir, 'cacerts'), ...(nodeOUs && { nodeOUs }), now },
     },
     {
       name: 'tls',
@@ -90,7 +115,7 @@ export async function checkOwnCertificates(
       subject: config.tls.cert,
       certificate: tls.certificate,
       file: config.tls.cert,
-      rules: { mspId: config.mspId, roots: roots.tlsRootCerts, rootsDir: join(mspDir, 'tlscacerts'), now },
+      rules: { ...tlsRoots, now },
     },
   ];
   for (const { name, field, subject, certificate, file, rules } of own) {
@@ -101,6 +126,13 @@ export async function checkOwnCertificates(
       return refused(field, subject, err);
     }
     metrics.measureCertificateExpiry(name, validTo);
+    const o = subjectOrganization(certificate);
+    if (o !== config.mspId) {
+      logger.warn(
+        { certificate: name, file, o: o ?? null },
+        `${field}: ${file} is issued to O=${o ?? '(none)'}, not to the MSP ID ${config.mspId}: ${OTHER_O[name]}`,
+      );
+    }
     const days = Math.floor((validTo.getTime() - now.getTime()) / DAY_MS);
     if (days < EXPIRY_WARNING_DAYS) {
       logger.warn(

@@ -14,8 +14,9 @@ export type NodeStartErrorCode =
   /** A key or certificate file exists but does not hold what it should (PEM of a private key, a certificate). */
   | 'KEY_INVALID'
   /**
-   * The node's MSP identity (identity.mspDir) or TLS certificate (tls.cert) is one the consortium refuses: another O
-   * than mspId, not issued by the organisation's roots in the MSP folder, expired or not yet valid; or the MSP folder
+   * The node's MSP identity (identity.mspDir) or TLS certificate (tls.cert) is one the consortium refuses: not issued
+   * by the organisation's roots (the MSP folder's, for TLS tls.clientCaBundle's without tlscacerts/), expired or not
+   * yet valid, an identity without exactly one NodeOU where config.yaml enables them; or the MSP folder or the bundle
    * does not load (a missing file, a key its rules refuse, intermediate CAs).
    */
   | 'CERTIFICATE_INVALID'

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_CHAINCODE, envName, loadNodeConfig } from '../node/config/index.ts';
-import { generateCryptoMaterial, loadConsortium, type Consortium } from '../network/pki/index.ts';
+import { describeGeneration, generateCryptoMaterial, loadConsortium, type Consortium } from '../network/pki/index.ts';
 import { LEDGER_NODE_FLAGS, withProcessMemorySettings } from './process-memory.ts';
 import type { InstitutionNode } from './register-institutions.ts';
 import {
@@ -149,6 +149,6 @@ export async function prepareConsortium(
   const cryptoDir = join(dataDir, 'crypto');
   const consortium = await loadConsortium(config);
   const generated = await generateCryptoMaterial(consortium, cryptoDir);
-  say(`crypto material in ${cryptoDir}: ${generated.created.length} files created, ${generated.kept.length} kept`);
+  say(`crypto material in ${cryptoDir}: ${describeGeneration(generated)}`);
   return { consortium, cryptoDir };
 }

@@ -41,17 +41,23 @@ describe('npm run crypto', () => {
     const first = await crypto('--out', out);
     expect(first).toMatchObject({ code: 0, stderr: '' });
     expect(first.stdout).toContain('created  ShanghaiBankMSP/users/Admin/msp/signcerts/cert.pem');
-    expect(first.stdout).toMatch(/\d+ files created, 0 kept, channel lianxin/);
+    expect(first.stdout).toMatch(/\d+ files created, 0 reissued \(keys kept\), 0 kept, channel lianxin/);
 
     const second = await crypto('--out', out);
     expect(second.code).toBe(0);
     expect(second.stdout).not.toContain('created  ');
-    expect(second.stdout).toMatch(/0 files created, \d+ kept/);
+    expect(second.stdout).toMatch(/0 files created, 0 reissued \(keys kept\), \d+ kept/);
+
+    // --force reissues every leaf for its kept key, and says so.
+    const forced = await crypto('--out', out, '--force');
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('reissued ShanghaiBankMSP/users/Admin/msp/signcerts/cert.pem (its key kept)');
+    expect(forced.stdout).toMatch(/\d+ files created, [1-9]\d* reissued/);
 
     // New roots are said loudly: the channel and every trust bundle must be given them.
     const third = await crypto('--out', out, '--regenerate-cas');
     expect(third).toMatchObject({ code: 0, stderr: '' });
-    expect(third.stdout).toMatch(/\d+ files created, 0 kept/);
+    expect(third.stdout).toMatch(/\d+ files created, [1-9]\d* reissued \(keys kept\), \d+ kept/);
     expect(third.stdout).toContain('NEW CAs: every organisation has new roots.');
   });
 

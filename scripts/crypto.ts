@@ -5,11 +5,12 @@
  *
  * Re-running keeps what exists and creates what is missing: append an institution to the YAML and run it again
  * to add that institution. An expired leaf certificate is reissued from its kept CA for its kept key. `--force`
- * reissues every leaf (users', nodes') with new keys from the kept CAs; `--regenerate-cas` also replaces the CAs:
- * new roots that the channel's MSP configuration and every trust bundle handed out must then be given.
+ * reissues every leaf (users', nodes') from the kept CAs, each for its kept key (a leaf whose key file was removed
+ * gets a new key); `--regenerate-cas` also replaces the CAs: new roots that the channel's MSP configuration and
+ * every trust bundle handed out must then be given.
  */
 import { parseArgs } from 'node:util';
-import { generateCryptoMaterial, loadConsortium, PkiError } from '../network/pki/index.ts';
+import { describeGeneration, generateCryptoMaterial, loadConsortium, PkiError } from '../network/pki/index.ts';
 import { isParseArgsError, USAGE_EXIT_CODE } from './usage-exit.ts';
 
 const USAGE =
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<void> {
   const regenerateCas = values['regenerate-cas'];
   const report = await generateCryptoMaterial(consortium, values.out, { force: values.force, regenerateCas });
   for (const file of report.created) console.log(`created  ${file}`);
-  for (const file of report.reissued) console.log(`reissued ${file} (it had expired; its key kept)`);
+  for (const file of report.reissued) console.log(`reissued ${file} (its key kept)`);
   for (const file of report.kept) console.log(`kept     ${file}`);
   if (regenerateCas) {
     console.log(
@@ -44,10 +45,7 @@ async function main(argv: string[]): Promise<void> {
     );
   }
   const orgs = consortium.organizations.map((o) => o.mspId).join(', ');
-  console.log(
-    `${values.out}: ${report.created.length} files created, ${report.kept.length} kept, ` +
-      `channel ${consortium.channel}, organizations ${orgs}`,
-  );
+  console.log(`${values.out}: ${describeGeneration(report)}, channel ${consortium.channel}, organizations ${orgs}`);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exposedTlsPair } from '../test/support/exposed-tls-pair.ts';
 
 const SCRIPT = new URL('./explorer.ts', import.meta.url).pathname;
 let dir: string;
@@ -49,6 +50,13 @@ describe('npm run explorer', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--listen 0.0.0.0:0 is not a loopback address');
     expect(refused.stderr).toContain('usage: npm run explorer');
+  }, 30_000);
+
+  it('refuses a client key open to other users, naming it: exit 1 (review33 N1)', async () => {
+    const { cert, key } = await exposedTlsPair(dir);
+    const refused = await run('--cert', cert, '--key', key);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`^explorer: ${key} is open to other users \\(mode 0644\\)`));
   }, 30_000);
 
   it('listens on a non-loopback address where --allow-remote says it is meant', async () => {

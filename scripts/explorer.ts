@@ -7,10 +7,12 @@
  * `--node` is the node's operations endpoint (operations.tls enabled); the pages are served on `--listen` and every
  * view is fetched from the node with that client certificate, so whoever reaches the listener sees what the
  * certificate's holder may see: it is loopback unless `--allow-remote` says otherwise. Without --cert/--key, a node
- * whose explorer is public. Exit code 2: usage error.
+ * whose explorer is public. Exit code 2: usage error; 1: the TLS pair cannot be used (a key open to other users, a key
+ * not the certificate's, a missing file: named).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { loadTlsKeyPair, PkiError, type TlsKeyPair } from '../network/pki/index.ts';
 import { hostOf } from '../node/config/node-config.ts';
 import { startRemoteExplorer } from '../node/explorer/index.ts';
 import { isLoopbackHost } from '../node/operations/index.ts';
@@ -51,16 +53,20 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const [ca, certPem, keyPem] = await Promise.all([
-    readFile(tlsCa),
-    cert === undefined ? undefined : readFile(cert),
-    key === undefined ? undefined : readFile(key),
-  ]);
+  let clientTls: TlsKeyPair | undefined;
+  try {
+    // The key by the key file rules (its owner's alone, one key, the certificate's), as every lianxin command reads it.
+    clientTls = cert === undefined || key === undefined ? undefined : await loadTlsKeyPair(cert, key);
+  } catch (err) {
+    if (!(err instanceof PkiError)) throw err;
+    console.error(`explorer: ${err.message}`);
+    return 1;
+  }
   const server = await startRemoteExplorer({
     node,
-    ca,
+    ca: await readFile(tlsCa),
     listen,
-    ...(certPem && keyPem && { cert: certPem, key: keyPem }),
+    ...(clientTls && { cert: Buffer.from(clientTls.certPem), key: Buffer.from(clientTls.keyPem) }),
     ...(serverName !== undefined && { serverName }),
   });
   // The line a wrapper (or a test) waits for.

@@ -1,27 +1,33 @@
 /**
  * A node refuses to start on its own TLS key or certificates when the consortium would refuse them later: the key
- * read by the key file rules, the MSP identity and TLS certificate of its MSP ID, issued by its roots, valid; it
+ * read by the key file rules, the MSP identity and TLS certificate issued by its roots, valid, the identity with one
+ * NodeOU; it starts on a Fabric CA's (O=Hyperledger, no tlscacerts/); it
  * warns of one that expires within 30 days and exports when each expires. The ledger is away (the node starts
  * without it).
  */
-import { chmod, copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   generateCryptoMaterial,
   loadConsortium,
   orgPaths,
+  type CaPaths,
   type Consortium,
   type Organization,
 } from '../network/pki/index.ts';
 import { consortiumLedger, writeLocalNodeConfig } from '../node/bootstrap/local-node-config.ts';
 import { loadNodeConfig, type NodeConfig } from '../node/config/index.ts';
 import { createNode } from '../node/node.ts';
+import { logLines } from './support/log-lines.ts';
 import { quietLogs } from './support/test-node.ts';
 import { CONSORTIUM_FILE } from './support/test-consortium.ts';
 
+const exec = promisify(execFile);
 const AGENCY = 'HangzhouCreditMSP';
 const DAY_MS = 86_400_000;
 
@@ -97,15 +103,8 @@ describe('the node’s own certificates at start (review30 C2)', () => {
     });
   }, 60_000);
 
-  it('refuses an identity of another O than mspId, and a TLS certificate not issued by a root of tlscacerts/', async () => {
+  it('refuses a TLS certificate not issued by a root of tlscacerts/', async () => {
     const config = await nodeConfig('foreign');
-    await expect(start({ ...config, mspId: 'ShanghaiBankMSP' })).rejects.toMatchObject({
-      code: 'CERTIFICATE_INVALID',
-      subject: config.identity.mspDir,
-      message: expect.stringMatching(
-        /^identity\.mspDir: .*signcerts is issued to O=HangzhouCreditMSP, not to the MSP ID ShanghaiBankMSP$/,
-      ) as unknown,
-    });
     // The identity's pair served as TLS: a certificate of the signing CA, not of the TLS CA.
     const [signcert] = await readdir(join(config.identity.mspDir, 'signcerts'));
     await copyFile(join(config.identity.mspDir, 'signcerts', signcert ?? ''), config.tls.cert);
@@ -118,7 +117,6 @@ describe('the node’s own certificates at start (review30 C2)', () => {
       ) as unknown,
     });
   }, 60_000);
-
   it('warns of a certificate expiring within 30 days and exports the seconds left of both', async () => {
     const config = await nodeConfig('expiring', new Date(Date.now() - 720 * DAY_MS));
     let logs = '';
@@ -141,5 +139,70 @@ describe('the node’s own certificates at start (review30 C2)', () => {
     } finally {
       await node.stop();
     }
+  }, 60_000);
+});
+
+/**
+ * A key and a certificate as fabric-ca issues them from `ca` (its pair in the crypto folder): fabric-ca-client's
+ * default CSR names (C=US, ST=North Carolina, O=Hyperledger) and the OUs in one multi-valued RDN, as Go writes them.
+ */
+async function fabricCaPair(ca: CaPaths, ous: readonly string[], cn: string, out: string): Promise<void> {
+  const subject = `/C=US/ST=North Carolina/O=Hyperledger/${ous.map((ou) => `OU=${ou}`).join('+')}/CN=${cn}`;
+  const csr = `${out}.csr`;
+  await exec('openssl', [
+    ...['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-multivalue-rdn'],
+    ...['-subj', subject, '-keyout', `${out}.key`, '-out', csr],
+  ]);
+  await exec('openssl', [
+    ...['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', '7', '-days', '365'],
+    ...['-out', `${out}.crt`],
+  ]);
+  await chmod(`${out}.key`, 0o600);
+}
+
+/** The node's identity (signcerts/, keystore/) and TLS pair replaced by fabric-ca's, issued by the same CAs. */
+async function withFabricCaMaterial(config: NodeConfig, cryptoDir: string, ous: readonly string[]): Promise<void> {
+  const { mspDir } = config.identity;
+  const cas = orgPaths(cryptoDir, AGENCY);
+  const made = join(dirname(mspDir), 'fabric-ca');
+  await mkdir(made, { recursive: true });
+  await fabricCaPair(cas.ca, ous, 'node0', join(made, 'identity'));
+  await fabricCaPair(cas.tlsca, [], 'node0', join(made, 'tls'));
+  for (const folder of ['signcerts', 'keystore']) await rm(join(mspDir, folder), { recursive: true });
+  await mkdir(join(mspDir, 'signcerts'));
+  await mkdir(join(mspDir, 'keystore'), { mode: 0o700 });
+  await copyFile(join(made, 'identity.crt'), join(mspDir, 'signcerts', 'cert.pem'));
+  await copyFile(join(made, 'identity.key'), join(mspDir, 'keystore', 'priv_sk'));
+  await copyFile(join(made, 'tls.crt'), config.tls.cert);
+  await copyFile(join(made, 'tls.key'), config.tls.key);
+}
+
+describe('the node’s own certificates from a Fabric CA (review33 S4)', () => {
+  it('starts on them: O=Hyperledger warned of, NodeOU among the OUs, TLS checked by tls.clientCaBundle', async () => {
+    const config = await nodeConfig('fabric-ca');
+    await withFabricCaMaterial(config, join(dir, 'fabric-ca', 'crypto'), ['peer', 'org1', 'department1']);
+    // `fabric-ca-client enroll -M msp` writes no tlscacerts/.
+    await rm(join(config.identity.mspDir, 'tlscacerts'), { recursive: true });
+    const logs = logLines();
+    const node = await createNode(config, { logDestination: logs.stream });
+    const messages = logs.lines.map((line) => String(line.msg)).join('\n');
+    try {
+      expect(messages).toMatch(/identity\.mspDir: .*signcerts is issued to O=Hyperledger, not to the MSP ID /);
+      expect(messages).toMatch(/tls\.cert: .*server\.crt is issued to O=Hyperledger, not to the MSP ID /);
+    } finally {
+      await node.stop();
+    }
+  }, 60_000);
+
+  it('refuses an identity with no NodeOU where the MSP’s config.yaml enables them, naming identity.mspDir', async () => {
+    const config = await nodeConfig('no-node-ou');
+    await withFabricCaMaterial(config, join(dir, 'no-node-ou', 'crypto'), ['org1']);
+    await expect(start(config)).rejects.toMatchObject({
+      code: 'CERTIFICATE_INVALID',
+      subject: config.identity.mspDir,
+      message: expect.stringMatching(
+        /^identity\.mspDir: .*signcerts carries none of the NodeOUs .*config\.yaml enables \(client, peer, admin, orderer\)/,
+      ) as unknown,
+    });
   }, 60_000);
 });

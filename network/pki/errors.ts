@@ -13,7 +13,10 @@ export type PkiErrorCode =
   | 'BAD_MATERIAL'
   /** A private key's file is open to other users (its mode), refused as the node's own key files are. */
   | 'KEY_EXPOSED'
-  /** A member's own certificate is another organisation's, not issued by one of its roots, expired or not yet valid. */
+  /**
+   * A member's own certificate is not issued by one of its roots, expired or not yet valid, or (an identity) carries
+   * no NodeOU or several where its MSP enables them.
+   */
   | 'CERTIFICATE_REFUSED'
   /** An MSP folder uses what this PKI does not support yet (intermediate CAs). */
   | 'MATERIAL_UNSUPPORTED';

@@ -2,7 +2,15 @@ import { chmod, chown, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { issueCertificate, loadOrgRootCerts, loadSigningIdentity, orgPaths, type IssuedCertificate } from './index.ts';
+import {
+  issueCertificate,
+  loadMspRootCerts,
+  loadNodeOUs,
+  loadOrgRootCerts,
+  loadSigningIdentity,
+  orgPaths,
+  type IssuedCertificate,
+} from './index.ts';
 import { inChild } from '../fs/test-child.ts';
 
 const SUBJECT = { organization: 'RegulatorMSP', locality: 'Shanghai' };
@@ -212,5 +220,45 @@ describe('loadSigningIdentity', () => {
     await writeMsp(dir, issued, issued);
     await writeFile(join(dir, 'signcerts', 'User1@regulator.lianxin.local-cert.pem'), 'not a certificate');
     await expect(loadSigningIdentity(dir)).rejects.toMatchObject({ code: 'BAD_MATERIAL' });
+  });
+});
+
+describe('an MSP folder’s roots and NodeOUs (review33 S4)', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lianxin-msp-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads no TLS roots where tlscacerts/ is missing, as fabric-ca-client enroll leaves it; a channel MSP needs them', async () => {
+    const ca = await issueCertificate({ subject: { ...SUBJECT, commonName: 'ca' }, profile: { kind: 'ca' } });
+    const msp = orgPaths(dir, 'RegulatorMSP').msp;
+    await mkdir(join(msp.dir, 'cacerts'), { recursive: true });
+    await writeFile(msp.cacert, ca.certificatePem);
+    expect(await loadMspRootCerts(msp.dir)).toMatchObject({ rootCerts: [ca.certificate], tlsRootCerts: [] });
+    await expect(loadOrgRootCerts(dir, 'RegulatorMSP')).rejects.toMatchObject({
+      code: 'MATERIAL_MISSING',
+      field: join(msp.dir, 'tlscacerts'),
+    });
+  });
+
+  it('reads the NodeOU identifiers config.yaml enables, none where it does not', async () => {
+    const config = join(dir, 'config.yaml');
+    expect(await loadNodeOUs(dir)).toBeUndefined();
+    await writeFile(
+      config,
+      'NodeOUs:\n  Enable: false\n  ClientOUIdentifier:\n    OrganizationalUnitIdentifier: client\n',
+    );
+    expect(await loadNodeOUs(dir)).toBeUndefined();
+    await writeFile(
+      config,
+      'NodeOUs:\n  Enable: true\n  ClientOUIdentifier:\n    OrganizationalUnitIdentifier: member\n' +
+        '  PeerOUIdentifier:\n    Certificate: cacerts/ca.pem\n    OrganizationalUnitIdentifier: peer\n',
+    );
+    expect(await loadNodeOUs(dir)).toEqual({ identifiers: ['member', 'peer'], file: config });
+    await writeFile(config, 'NodeOUs: [');
+    await expect(loadNodeOUs(dir)).rejects.toMatchObject({ code: 'BAD_MATERIAL', field: config });
   });
 });

@@ -5,12 +5,20 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { Dirent, Stats } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
 import { isPartialFile, requirePrivateMode } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
-import { subjectOrganization } from './member-certificate.ts';
+import { subjectOrganization, type NodeOUIdentifiers } from './member-certificate.ts';
 import { orgPaths } from './msp-paths.ts';
-import { isNotFound, parseCertificate, parseKeyPair, readRequired, readRequiredKey } from './pem-files.ts';
+import {
+  isNotFound,
+  parseCertificate,
+  parseKeyPair,
+  readIfExists,
+  readRequired,
+  readRequiredKey,
+} from './pem-files.ts';
 
 export interface SigningIdentity {
   readonly mspId: string;
@@ -121,23 +129,82 @@ async function readKeyCandidate(file: string): Promise<{ bytes: Buffer; stats: S
   }
 }
 
-/** Every CA certificate of an organisation's MSP under `outDir`: what a channel MSP trusts. */
+/**
+ * Every CA certificate of an organisation's MSP under `outDir`: what a channel MSP trusts, TLS roots included (the
+ * consortium's trust bundles are made of them).
+ * @throws PkiError as loadMspRootCerts, `MATERIAL_MISSING` when `tlscacerts/` holds no certificate.
+ */
 export async function loadOrgRootCerts(outDir: string, mspId: string): Promise<OrgRootCerts> {
-  return { mspId, ...(await loadMspRootCerts(orgPaths(outDir, mspId).msp.dir)) };
+  const msp = orgPaths(outDir, mspId).msp;
+  const roots = await loadMspRootCerts(msp.dir);
+  if (roots.tlsRootCerts.length === 0) {
+    const dir = dirname(msp.tlscacert);
+    throw new PkiError('MATERIAL_MISSING', `${dir} holds no certificate`, dir);
+  }
+  return { mspId, ...roots };
 }
 
 /**
- * The roots an MSP folder trusts, of identities (`cacerts/`) and of TLS certificates (`tlscacerts/`).
+ * The roots an MSP folder trusts, of identities (`cacerts/`) and of TLS certificates (`tlscacerts/`, none when the
+ * folder is missing or empty: Fabric's MSP skips it then, and `fabric-ca-client enroll -M msp` writes none).
  * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL`, `MATERIAL_UNSUPPORTED` as refuseIntermediates.
  */
 export async function loadMspRootCerts(mspDir: string): Promise<Omit<OrgRootCerts, 'mspId'>> {
   await refuseIntermediates(mspDir);
+  const tlscacerts = join(mspDir, 'tlscacerts');
   const [rootCerts, tlsRootCerts] = await Promise.all([
     loadCertificates(join(mspDir, 'cacerts')),
-    loadCertificates(join(mspDir, 'tlscacerts')),
+    loadCertificates(tlscacerts).catch((err: unknown) => {
+      if (err instanceof PkiError && err.code === 'MATERIAL_MISSING' && err.field === tlscacerts) return [];
+      throw err;
+    }),
   ]);
   return { rootCerts, tlsRootCerts };
 }
+
+/**
+ * The NodeOU identifiers an MSP folder's `config.yaml` names when it enables NodeOUs (client, peer, admin, orderer
+ * as cryptogen and fabric-ca write them), else undefined: no file, or `NodeOUs.Enable` not true.
+ * @throws PkiError `BAD_MATERIAL` naming the file when it is no YAML or enables NodeOUs naming no identifier.
+ */
+export async function loadNodeOUs(mspDir: string): Promise<NodeOUIdentifiers | undefined> {
+  const file = join(mspDir, 'config.yaml');
+  const text = await readIfExists(file);
+  if (text === undefined) return undefined;
+  let config: unknown;
+  try {
+    config = parse(text);
+  } catch (err) {
+    throw new PkiError('BAD_MATERIAL', `${file} is not YAML: ${(err as Error).message}`, file, { cause: err });
+  }
+  const nodeOUs = field(config, 'NodeOUs');
+  if (field(nodeOUs, 'Enable') !== true) return undefined;
+  const identifiers = NODE_OU_KEYS.map((key) => field(field(nodeOUs, key), 'OrganizationalUnitIdentifier')).filter(
+    (ou): ou is string => typeof ou === 'string' && ou !== '',
+  );
+  if (identifiers.length === 0) {
+    throw new PkiError('BAD_MATERIAL', `${file} enables NodeOUs but names no OrganizationalUnitIdentifier`, file);
+  }
+  return { identifiers, file };
+}
+
+/** Fabric's config.yaml keys of the NodeOUs it knows (msp/configbuilder.go). */
+const NODE_OU_KEYS = ['ClientOUIdentifier', 'PeerOUIdentifier', 'AdminOUIdentifier', 'OrdererOUIdentifier'];
+
+const field = (value: unknown, key: string): unknown =>
+  typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+
+/**
+ * Every certificate of a PEM bundle file (node.yaml's tls.clientCaBundle).
+ * @throws PkiError `MATERIAL_MISSING`, `BAD_MATERIAL` naming the file when it holds no certificate or a bad one.
+ */
+export async function loadCertificateBundle(file: string): Promise<X509Certificate[]> {
+  const blocks = (await readRequired(file)).toString('utf8').match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new PkiError('BAD_MATERIAL', `${file} holds no PEM certificate`, file);
+  return blocks.map((pem) => parseCertificate(pem, file));
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 
 /**
  * Intermediate CAs (a Fabric CA under a root: `intermediatecerts/`, `tlsintermediatecerts/`) are not supported yet:

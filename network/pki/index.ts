@@ -28,6 +28,7 @@ export {
   type SubjectName,
 } from './cert-issuer.ts';
 export {
+  describeGeneration,
   generateCryptoMaterial,
   nodeOUOfUser,
   nodeOUOfNode,
@@ -38,6 +39,8 @@ export {
   loadSigningIdentity,
   loadOrgRootCerts,
   loadMspRootCerts,
+  loadNodeOUs,
+  loadCertificateBundle,
   loadTlsKeyPair,
   type SigningIdentity,
   type OrgRootCerts,
@@ -49,7 +52,12 @@ export {
   type CertificateChainCheck,
   type CertificateChainFailure,
 } from './certificate-chain.ts';
-export { checkMemberCertificate, type MemberCertificateRules } from './member-certificate.ts';
+export {
+  checkMemberCertificate,
+  subjectOrganization,
+  type MemberCertificateRules,
+  type NodeOUIdentifiers,
+} from './member-certificate.ts';
 export { orgPaths, type OrgPaths, type IdentityPaths, type MspPaths, type CaPaths } from './msp-paths.ts';
 export { FABRIC_ATTRS_OID, ROLE_ATTRIBUTE } from './constants.ts';
 export { PkiError, type PkiErrorCode } from './errors.ts';

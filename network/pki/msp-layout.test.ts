@@ -239,6 +239,53 @@ describe('generateCryptoMaterial on the Yangtze Delta demo', () => {
     await expect(loadOrgRootCerts(outDir, 'UnknownMSP')).rejects.toMatchObject({ code: 'MATERIAL_MISSING' });
   });
 
+  it('reissues every leaf with force for its kept key, a new key only where its key file is gone (review33 C1)', async () => {
+    await inCopy(outDir, async (copy) => {
+      // The CAs' pairs, their copies in MSP and tls/ folders, and NodeOUs files: what the channel and peers hold.
+      const ofCas = (file: string) =>
+        /^[^/]+\/(ca|tlsca)\/|\/(cacerts|tlscacerts)\/|\/tls\/ca\.crt$|config\.yaml$/.test(file);
+      const leafCert = (file: string) => /\/signcerts\/|\/tls\/(server|client)\.crt$/.test(file);
+      const before = await snapshot(copy);
+      const report = await generateCryptoMaterial(consortium, copy, { force: true });
+      // The CAs' copies are written anew (as they were), no key is.
+      expect(report.created.filter((f) => !ofCas(f))).toEqual([]);
+      expect([...report.reissued].sort()).toEqual([...before.keys()].filter(leafCert).sort());
+      const reissued = await snapshot(copy);
+      expect([...reissued.keys()].sort()).toEqual([...before.keys()].sort());
+      for (const [file, bytes] of reissued) {
+        expect(bytes.equals(before.get(file) ?? Buffer.alloc(0)), file).toBe(!leafCert(file));
+      }
+      // orderer0's TLS certificate, the channel's only Raft consenter, keeps its public key (FAB-18171).
+      const orderer = orgPaths(copy, 'OperatorMSP').node({ name: 'orderer0', type: 'orderer' });
+      const ordererTls = (await certificate(orderer.tls.cert)).publicKey.export({ type: 'spki', format: 'der' });
+      const beforeTls = new X509Certificate(before.get(relative(copy, orderer.tls.cert)) ?? '').publicKey;
+      expect(ordererTls.equals(beforeTls.export({ type: 'spki', format: 'der' }))).toBe(true);
+
+      // A new key only for the leaf whose key file was removed.
+      const user = orgPaths(copy, 'ShanghaiBankMSP').user('User1');
+      await unlink(user.tls.key);
+      const renewed = await generateCryptoMaterial(consortium, copy, { force: true });
+      expect(renewed.created.filter((f) => !ofCas(f))).toEqual([
+        relative(copy, user.tls.key),
+        relative(copy, user.tls.cert),
+      ]);
+      expect((await stat(user.tls.key)).mode & 0o777).toBe(0o600);
+      await expect(loadTlsKeyPair(user.tls.cert, user.tls.key)).resolves.toBeDefined();
+
+      // New CAs: every leaf issued by them, for its kept key.
+      const keys = await snapshot(copy);
+      const regenerated = await generateCryptoMaterial(consortium, copy, { regenerateCas: true });
+      expect(regenerated.reissued.length).toBe(report.reissued.length);
+      for (const [file, bytes] of await snapshot(copy)) {
+        if (file.endsWith('config.yaml')) continue;
+        const same = bytes.equals(keys.get(file) ?? Buffer.alloc(0));
+        expect(same, file).toBe(/\/(keystore\/|tls\/(server|client)\.key$)/.test(file));
+      }
+      const ca = await certificate(orgPaths(copy, 'OperatorMSP').tlsca.cert);
+      expect((await certificate(orderer.tls.cert)).verify(ca.publicKey)).toBe(true);
+    });
+  });
+
   it('keeps everything byte for byte on a second run', async () => {
     const before = await snapshot(outDir);
     const second = await generateCryptoMaterial(consortium, outDir);
@@ -285,30 +332,6 @@ describe('generateCryptoMaterial when the consortium changes', () => {
     const after = await snapshot(outDir);
     for (const [file, bytes] of before) expect(after.get(file), file).toEqual(bytes);
     await rm(orgPaths(outDir, 'SuzhouBankMSP').dir, { recursive: true });
-  });
-
-  it('reissues every leaf with force from the kept CAs, and replaces the CAs only with regenerateCas (review30 C2)', async () => {
-    const admin = orgPaths(outDir, 'ShanghaiBankMSP').user('Admin');
-    await chmod(admin.msp.key, 0o644);
-    // The CAs' pairs, their copies in MSP and tls/ folders, and NodeOUs files: what the channel and peers hold.
-    const ofCas = (file: string) =>
-      /^[^/]+\/(ca|tlsca)\/|\/(cacerts|tlscacerts)\/|\/tls\/ca\.crt$|config\.yaml$/.test(file);
-    const before = await snapshot(outDir);
-    const report = await generateCryptoMaterial(consortium, outDir, { force: true });
-    expect([...report.kept].sort()).toEqual([...before.keys()].filter((f) => /^[^/]+\/(ca|tlsca)\//.test(f)).sort());
-    const leavesReissued = await snapshot(outDir);
-    expect([...leavesReissued.keys()].sort()).toEqual([...before.keys()].sort());
-    for (const [file, bytes] of leavesReissued) {
-      expect(bytes.equals(before.get(file) ?? Buffer.alloc(0)), file).toBe(ofCas(file));
-    }
-    expect((await stat(admin.msp.key)).mode & 0o777).toBe(0o600);
-
-    const regenerated = await generateCryptoMaterial(consortium, outDir, { regenerateCas: true });
-    expect(regenerated.kept).toEqual([]);
-    for (const [file, bytes] of await snapshot(outDir)) {
-      if (file.endsWith('config.yaml')) continue;
-      expect(bytes.equals(leavesReissued.get(file) ?? Buffer.alloc(0)), file).toBe(false);
-    }
   });
 
   it('refuses to complete half a key pair, naming the file', async () => {

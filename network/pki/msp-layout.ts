@@ -2,7 +2,8 @@
  * Writes a consortium's crypto material in Fabric's MSP layout (see `msp-paths.ts`). Idempotent: a re-run keeps
  * every existing key and certificate and creates only what is missing, so adding an organisation to the YAML
  * and re-running issues just that organisation. An expired leaf is reissued from its kept CA with its own key.
- * `force` reissues every leaf from the kept CAs; only `regenerateCas` replaces the CAs themselves (new roots).
+ * `force` reissues every leaf from the kept CAs, each for its kept key; only `regenerateCas` replaces the CAs
+ * themselves (new roots). A leaf gets a new key only where its key file was removed.
  */
 import type { KeyObject } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
@@ -19,14 +20,17 @@ import {
 import type { Consortium, NodeOU, OrgNode, Organization } from './consortium-config.ts';
 import { PkiError } from './errors.ts';
 import { orgPaths, type CaPaths, type IdentityPaths, type MspPaths } from './msp-paths.ts';
-import { parseKeyPair, readIfExists, readKeyIfExists } from './pem-files.ts';
+import { parseKeyPair, parsePrivateKey, readIfExists, readKeyIfExists } from './pem-files.ts';
 
 export interface GenerateOptions {
-  /** Replace every leaf's key and certificate (users', nodes'), issued from the kept CAs. */
+  /**
+   * Reissue every leaf's certificate (users', nodes') from the kept CAs for its kept key; a leaf whose key file is
+   * gone gets a new key (an orderer's TLS key: only once the channel's consenter set has its new certificate).
+   */
   readonly force?: boolean;
   /**
-   * Replace the CAs too, and so every leaf: new roots, which match neither the channel's MSP configuration nor the
-   * trust bundles handed out (`npm run crypto -- --regenerate-cas`).
+   * Replace the CAs too, and so reissue every leaf as `force` does: new roots, which match neither the channel's MSP
+   * configuration nor the trust bundles handed out (`npm run crypto -- --regenerate-cas`).
    */
   readonly regenerateCas?: boolean;
   /** Issue time (tests); default the current time. */
@@ -37,9 +41,14 @@ export interface GenerateOptions {
 export interface GenerationReport {
   readonly created: string[];
   readonly kept: string[];
-  /** Expired leaf certificates issued anew from their kept CA, for their kept key. */
+  /** Leaf certificates issued anew from their kept CA for their kept key: expired, or every leaf under `force`. */
   readonly reissued: string[];
 }
+
+/** What a run did, for every command that runs one: "N files created, M reissued (keys kept), K kept". */
+export const describeGeneration = (report: GenerationReport): string =>
+  `${String(report.created.length)} files created, ${String(report.reissued.length)} reissued (keys kept), ` +
+  `${String(report.kept.length)} kept`;
 
 /** Fabric's NodeOUs file as cryptogen writes it (`internal/cryptogen/msp/generator.go` exportConfig). */
 const NODE_OUS_CONFIG = `NodeOUs:
@@ -188,7 +197,10 @@ class MaterialWriter {
   /**
    * Keeps an existing certificate and key when they belong together and to `issuer` (self-signed when absent),
    * otherwise issues a new pair; an expired leaf is issued anew for its key. Half a pair on disk is an error:
-   * silently replacing the other half would orphan certificates already handed out. The CAs (no `issuer`) are
+   * silently replacing the other half would orphan certificates already handed out. Under `force` a leaf is issued
+   * anew for its kept key whatever its certificate was, and a new key only where its key file is gone: a new key
+   * for orderer0's TLS certificate, the channel's only Raft consenter, would halt the channel for good (Fabric
+   * accepts a consenter's renewed certificate only for the same public key, FAB-18171). The CAs (no `issuer`) are
    * read from disk under `force`, and replaced only under `regenerateCas`.
    */
   async #keyPair(
@@ -196,31 +208,27 @@ class MaterialWriter {
     issuer: CertificateAuthority | undefined,
     issue: (privateKey?: KeyObject) => Promise<IssuedCertificate>,
   ): Promise<CertificateAuthority> {
-    const replace = issuer === undefined ? this.#regenerateCas : this.#force;
-    const [certPem, keyPem] = replace
-      ? [undefined, undefined]
-      : await Promise.all([readIfExists(files.cert), readKeyIfExists(files.key)]);
+    if (issuer === undefined && this.#regenerateCas) return this.#issueNew(files, issue);
+    const keyPem = await readKeyIfExists(files.key);
+    if (issuer !== undefined && this.#force) {
+      if (keyPem === undefined) return this.#issueNew(files, issue);
+      return this.#reissue(files, this.#p256(parsePrivateKey(keyPem, files.key), files.key, issuer), issue);
+    }
+    const certPem = await readIfExists(files.cert);
     if (certPem !== undefined && keyPem !== undefined) {
       const existing = parseKeyPair(certPem, files.cert, keyPem, files.key);
       const signer = issuer?.certificate ?? existing.certificate;
       if (!existing.certificate.checkIssued(signer) || !existing.certificate.verify(signer.publicKey)) {
         throw this.#inconsistent(files.cert, `is not issued by ${issuer ? 'its CA' : 'itself'}`, issuer);
       }
-      // Kept, a key of another curve would fail when it signs, without naming its file.
-      if (existing.privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-        throw this.#inconsistent(files.key, 'is not an ECDSA P-256 key (the Fabric 2.5 suite)', issuer);
-      }
+      this.#p256(existing.privateKey, files.key, issuer);
       if (existing.certificate.validToDate.getTime() <= this.#now.getTime()) {
         // Kept, an expired CA would go on issuing certificates no peer accepts; replacing it is a new root.
         if (issuer === undefined) {
           throw this.#inconsistent(files.cert, `expired on ${existing.certificate.validTo}`, issuer);
         }
         // A leaf: its kept CA issues it anew for the same key, nothing else on disk changes.
-        const reissued = await issue(existing.privateKey);
-        await this.#write(files.cert, reissued.certificatePem, CERT_MODE, true);
-        this.report.reissued.push(this.#relative(files.cert));
-        await this.#kept(files.key);
-        return reissued;
+        return this.#reissue(files, existing.privateKey, issue);
       }
       await this.#kept(files.cert, files.key);
       return existing;
@@ -237,6 +245,41 @@ class MaterialWriter {
     if (certPem !== undefined) {
       throw this.#inconsistent(files.cert, `exists but ${this.#relative(files.key)} does not`, issuer);
     }
+    return this.#issueNew(files, issue);
+  }
+
+  /** Kept, a key of another curve would fail when it signs, without naming its file. */
+  #p256(privateKey: KeyObject, file: string, issuer: CertificateAuthority | undefined): KeyObject {
+    if (privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      const problem = 'is not an ECDSA P-256 key (the Fabric 2.5 suite)';
+      // A leaf's key is replaced only where its file is gone (#keyPair).
+      if (issuer !== undefined) {
+        throw new PkiError(
+          'MATERIAL_INCONSISTENT',
+          `${this.#relative(file)} ${problem}; remove ${file} and rerun with --force to issue it a new key`,
+          file,
+        );
+      }
+      throw this.#inconsistent(file, problem, issuer);
+    }
+    return privateKey;
+  }
+
+  /** The certificate issued anew for the kept key, which stays as it is. */
+  async #reissue(
+    files: KeyPairFiles,
+    privateKey: KeyObject,
+    issue: (privateKey: KeyObject) => Promise<IssuedCertificate>,
+  ): Promise<IssuedCertificate> {
+    const reissued = await issue(privateKey);
+    await this.#write(files.cert, reissued.certificatePem, CERT_MODE, true);
+    this.report.reissued.push(this.#relative(files.cert));
+    await this.#kept(files.key);
+    return reissued;
+  }
+
+  /** A new key and its certificate, the key written first (a key alone is a run interrupted between them). */
+  async #issueNew(files: KeyPairFiles, issue: () => Promise<IssuedCertificate>): Promise<IssuedCertificate> {
     const issued = await issue();
     await this.#write(files.key, issued.privateKeyPem, KEY_MODE);
     await this.#write(files.cert, issued.certificatePem, CERT_MODE);
@@ -261,8 +304,8 @@ class MaterialWriter {
 
   /**
    * Written whole beside `path` with its mode and synced, then put in place and the folder synced: a crash or a
-   * power loss leaves the old file or the new, never half of one, and a key replaced with --force is never readable
-   * under the old file's mode.
+   * power loss leaves the old file or the new, never half of one, and a CA key replaced with --regenerate-cas is never
+   * readable under the old file's mode.
    */
   async #write(path: string, content: string, mode: number, reissue = false): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
@@ -291,7 +334,8 @@ class MaterialWriter {
       issuer === undefined
         ? 'rerun with --regenerate-cas to issue new CAs: NEW ROOTS, which the channel and every trust bundle ' +
           'must then be given (README, crypto material)'
-        : 'rerun with --force to reissue the leaves from the kept CAs';
+        : 'rerun with --force to reissue the leaves from the kept CAs, each for its kept key (a leaf whose key file ' +
+          'is gone gets a new key)';
     return new PkiError('MATERIAL_INCONSISTENT', `${this.#relative(path)} ${problem}; ${remedy}`, path);
   }
 }

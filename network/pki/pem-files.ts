@@ -20,7 +20,7 @@ export function parseCertificate(pem: string, file: string): X509Certificate {
   }
 }
 
-function parsePrivateKey(pem: string | Buffer, file: string): KeyObject {
+export function parsePrivateKey(pem: string | Buffer, file: string): KeyObject {
   try {
     return createPrivateKey(pem);
   } catch (err) {

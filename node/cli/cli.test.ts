@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exposedTlsPair } from '../../test/support/exposed-tls-pair.ts';
 import { lianxin } from './test-io.ts';
 
 const TESTDATA = fileURLToPath(new URL('../receipts/testdata/', import.meta.url));
@@ -111,6 +112,14 @@ describe('lianxin: usage', () => {
     }
     const bundle = await lianxin(['bundle', 'export', '--help']);
     expect(bundle.stdout).toMatch(/Connection to the ledger:[^]*--ledger <host:port>[^]*CORE_PEER_ADDRESS/);
+  });
+
+  it('refuses a TLS client key open to other users, naming it, exit 1 (review33 N1)', async () => {
+    const { cert, key } = await exposedTlsPair(dir);
+    const args = ['--node', '127.0.0.1:1', '--tls-ca', cert, '--cert', cert, '--key', key];
+    const run = await lianxin(['info', ...args]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^lianxin info: ${key} is open to other users \\(mode 0644\\).*chmod 600`));
   });
 
   it('reports an unreadable TLS CA as a failure, exit 1', async () => {

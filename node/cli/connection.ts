@@ -16,6 +16,8 @@ import { lianxinClientV1 } from '../api/client-package.ts';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY } from '../api/error-trailers.ts';
 import type { LianxinServiceName, LianxinV1 } from '../api/proto-files.ts';
 import { institutionNode, loadConsortium, type Consortium, type OrgNode } from '../../network/pki/consortium-config.ts';
+import { PkiError } from '../../network/pki/errors.ts';
+import { loadTlsKeyPair, type TlsKeyPair } from '../../network/pki/identity-loader.ts';
 import { orgPaths } from '../../network/pki/msp-paths.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
 import { DEFAULT_CONSORTIUM_FILE, sourceNote, type Setting, type Settings } from './settings.ts';
@@ -115,15 +117,16 @@ export async function resolveNodeEndpoint(settings: Settings): Promise<NodeEndpo
       ? [settings['tls-ca'].value]
       : member && consortium?.organizations.map((o) => orgPaths(member.cryptoDir, o.mspId).msp.tlscacert);
   if (caFiles === undefined) throw new CliError('USAGE', 'no TLS CA: give --tls-ca, or --msp with --crypto-dir');
-  const [caPem, certPem, keyPem] = await Promise.all([
+  const [caPem, clientTls] = await Promise.all([
     Promise.all(caFiles.map((file) => readPem('TLS CA', file))).then((pems) => Buffer.concat(pems)),
-    certFile === undefined ? undefined : readPem('TLS client certificate', certFile),
-    keyFile === undefined ? undefined : readPem('TLS client key', keyFile),
+    certFile === undefined || keyFile === undefined ? undefined : readTlsClientPair({ cert: certFile, key: keyFile }),
   ]);
   return {
     address,
     caPem,
-    ...(certPem && keyPem ? { clientTls: { certPem, keyPem } } : {}),
+    ...(clientTls && {
+      clientTls: { certPem: Buffer.from(clientTls.certPem), keyPem: Buffer.from(clientTls.keyPem) },
+    }),
     ...(serverName === undefined ? {} : { serverName }),
   };
 }
@@ -162,6 +165,22 @@ function memberNode(consortium: Consortium, mspId: string): OrgNode {
     throw new CliError('CONFIGURATION', `${mspId} runs no institution node: give --node and --server-name`);
   }
   return node;
+}
+
+/**
+ * A user's TLS client pair, read by the key file rules (its owner's alone, one key, the certificate's): read as
+ * plain files, a world-readable key was sent and a key of another certificate failed in OpenSSL naming neither file.
+ * @throws CliError `FILE_ERROR` for a missing file, else `CONFIGURATION` (the PKI's message naming the file).
+ */
+export async function readTlsClientPair(tls: { readonly cert: string; readonly key: string }): Promise<TlsKeyPair> {
+  try {
+    return await loadTlsKeyPair(tls.cert, tls.key);
+  } catch (err) {
+    if (err instanceof PkiError && err.code === 'MATERIAL_MISSING') {
+      throw new CliError('FILE_ERROR', `cannot read ${err.field ?? tls.cert}: no such file`, { cause: err });
+    }
+    throw new CliError('CONFIGURATION', messageOf(err), { cause: err });
+  }
 }
 
 async function readPem(what: string, file: string): Promise<Buffer> {

@@ -9,17 +9,10 @@ import { readFile } from 'node:fs/promises';
 import type { Network } from '@hyperledger/fabric-gateway';
 import { connectToLedger, type LedgerEndpoint } from '../../network/client/index.ts';
 import { ledgerNode } from '../../network/consortium-ledger.ts';
-import {
-  loadSigningIdentity,
-  loadTlsKeyPair,
-  orgPaths,
-  PkiError,
-  type Consortium,
-  type TlsKeyPair,
-} from '../../network/pki/index.ts';
+import { loadSigningIdentity, orgPaths, type Consortium } from '../../network/pki/index.ts';
 import { DEFAULT_CHAINCODE } from '../config/constants.ts';
 import { ChainError, LianxinChain } from '../ledger/index.ts';
-import { checkAddress, consortiumMember, memberConsortium } from './connection.ts';
+import { checkAddress, consortiumMember, memberConsortium, readTlsClientPair } from './connection.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
 import { DEFAULT_CONSORTIUM_FILE, sourceNote, type Settings } from './settings.ts';
 
@@ -55,7 +48,7 @@ export async function withLedger<T>(settings: Settings, use: (session: LedgerSes
   // One after the other: when several files are missing, the first one is always the one reported.
   const tlsRootCertPem = await readText(tlsCaFile);
   // Presented in case the ledger requires mutual TLS.
-  const clientTls = userPaths && (await tlsKeyPairOf(userPaths.tls));
+  const clientTls = userPaths && (await readTlsClientPair(userPaths.tls));
   const mspId = settings.msp?.value ?? '';
   const identity = await configuredAsync(() => loadSigningIdentity(mspDir ?? userPaths?.msp.dir ?? '', mspId));
   const endpoint: LedgerEndpoint = {
@@ -97,18 +90,6 @@ async function configuredAsync<T>(get: () => Promise<T>): Promise<T> {
 
 export function configurationError(err: unknown): CliError {
   return err instanceof CliError ? err : new CliError('CONFIGURATION', messageOf(err), { cause: err });
-}
-
-/** The user's TLS pair, by the key file rules. @throws CliError `FILE_ERROR` for a missing file, else `CONFIGURATION`. */
-async function tlsKeyPairOf(tls: { readonly cert: string; readonly key: string }): Promise<TlsKeyPair> {
-  try {
-    return await loadTlsKeyPair(tls.cert, tls.key);
-  } catch (err) {
-    if (err instanceof PkiError && err.code === 'MATERIAL_MISSING') {
-      throw new CliError('FILE_ERROR', `cannot read ${err.field ?? tls.cert}: no such file`, { cause: err });
-    }
-    throw configurationError(err);
-  }
 }
 
 async function readText(file: string): Promise<string> {

@@ -13,6 +13,7 @@ import { addOrganizationUpdate, removeOrganizationUpdate } from '../../network/c
 import { ledgerNode } from '../../network/consortium-ledger.ts';
 import { readChannelMsps, type ChannelOrg } from '../../network/ledger/block/index.ts';
 import {
+  describeGeneration,
   generateCryptoMaterial,
   institutionNode,
   loadOrgRootCerts,
@@ -81,7 +82,7 @@ export async function addOrganization(o: Readonly<AddOrganizationOptions>): Prom
   const node = institutionNode(org);
   if (!node) throw new ChannelChangeError(`${o.mspId} has no institution node in the consortium YAML`);
   const generated = await generateCryptoMaterial(o.consortium, o.cryptoDir);
-  say(`crypto material in ${o.cryptoDir}: ${String(generated.created.length)} files created`);
+  say(`crypto material in ${o.cryptoDir}: ${describeGeneration(generated)}`);
 
   return withAdmins(o, async (session) => {
     const operator = await session.asAdmin(ledgerNode(o.consortium).org.mspId);
