@@ -365,16 +365,28 @@ const stopAll = async (): Promise<boolean> => {
 // A closed terminal (SIGHUP) or reader must not end this process with an uncaught EIO/EPIPE before its children
 // are stopped in order: what it would have said is lost, the stop is not.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-// SIGHUP: the terminal was closed; the children, in process groups of their own, did not get it.
+/**
+ * One Ctrl-C may arrive twice: from the terminal, and a few ms later forwarded by npm to `sh -c`, which bash (as
+ * /bin/sh) has replaced by this very process; a closed terminal's SIGHUP likewise (the shell's, the kernel's). Only a
+ * signal this long after the first is an operator asking again.
+ */
+const SECOND_SIGNAL_AFTER_MS = 1_000;
+let firstSignalAt: number | undefined;
+// SIGHUP: the terminal was closed; the children, in process groups of their own, did not get it. No one asks twice
+// by closing a terminal: SIGHUP never kills.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (stopping) {
+      // (A stop after a failed start had no first signal: this is it.)
+      firstSignalAt ??= Date.now();
+      if (signal === 'SIGHUP' || Date.now() - firstSignalAt < SECOND_SIGNAL_AFTER_MS) return;
       // A second signal: an operator who will not wait out each tier's grace period. The nodes' acknowledged
       // records are durable; the ledger loses what it accepted for ordering and had not committed.
       console.log(`\n${signal} again: killing every child now`);
       supervisor.signalAll('SIGKILL');
       return;
     }
+    firstSignalAt = Date.now();
     console.log(`\n${signal}: stopping the nodes, then the ledger (it commits what was accepted for ordering)…`);
     stopAll().then(
       (clean) => {
