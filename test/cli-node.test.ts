@@ -163,6 +163,26 @@ describe('lianxin CLI with a real node', () => {
     expect(skipped.stdout).toMatch(/^ingested 1 records \(1 accepted, 0 duplicate\) .*; 1 invalid lines skipped\n$/);
   });
 
+  it('reports a version that is not the next one as file:line, and skips it with --skip-invalid (review34 S1)', async () => {
+    const gap = join(net.members.dir, 'gap.csv');
+    const header = 'subject,kind,version,content_type,content\n';
+    await writeFile(
+      gap,
+      `${header}${testUscc(500_000)},loan,1,text/plain,v1\n${testUscc(500_000)},loan,3,text/plain,v3\n${testUscc(500_001)},loan,1,text/plain,other\n`,
+    );
+    const stopped = await lianxin(['ingest', gap, ...as(AGENCY)]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toMatch(
+      new RegExp(`^lianxin ingest: .*gap\\.csv:3: "version" .*\\(refused by the node: FAILED_PRECONDITION\\); stopped`),
+    );
+    const skipped = await lianxin(['ingest', gap, '--skip-invalid', ...as(AGENCY)]);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stderr).toMatch(
+      /^skipped .*gap\.csv:3: "version" .*\(refused by the node: FAILED_PRECONDITION\)\n$/,
+    );
+    expect(skipped.stdout).toMatch(/; 1 invalid lines skipped\n$/);
+  });
+
   it("exports a trust bundle holding the node's origin and keys", async () => {
     const run = await lianxin([
       'bundle',

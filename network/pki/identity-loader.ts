@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { isPartialFile, requirePrivateMode } from '../fs/index.ts';
 import { PkiError } from './errors.ts';
-import { subjectOrganization, type NodeOUIdentifiers } from './member-certificate.ts';
+import { subjectOrganization, type NodeOUIdentifiers } from './certificate-subject.ts';
 import { orgPaths } from './msp-paths.ts';
 import {
   isNotFound,

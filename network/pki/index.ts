@@ -52,12 +52,8 @@ export {
   type CertificateChainCheck,
   type CertificateChainFailure,
 } from './certificate-chain.ts';
-export {
-  checkMemberCertificate,
-  subjectOrganization,
-  type MemberCertificateRules,
-  type NodeOUIdentifiers,
-} from './member-certificate.ts';
+export { checkMemberCertificate, type MemberCertificateRules } from './member-certificate.ts';
+export { subjectOrganization, type NodeOUIdentifiers } from './certificate-subject.ts';
 export { orgPaths, type OrgPaths, type IdentityPaths, type MspPaths, type CaPaths } from './msp-paths.ts';
 export { FABRIC_ATTRS_OID, ROLE_ATTRIBUTE } from './constants.ts';
 export { PkiError, type PkiErrorCode } from './errors.ts';

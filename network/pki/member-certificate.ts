@@ -8,6 +8,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { TrustedCas } from './certificate-chain.ts';
+import { subjectValues, type NodeOUIdentifiers } from './certificate-subject.ts';
 import { PkiError } from './errors.ts';
 
 export interface MemberCertificateRules {
@@ -17,12 +18,6 @@ export interface MemberCertificateRules {
   /** An MSP identity whose config.yaml enables NodeOUs: the OU identifiers it names (loadNodeOUs). */
   readonly nodeOUs?: NodeOUIdentifiers;
   readonly now: Date;
-}
-
-/** The NodeOU identifiers of an MSP folder's config.yaml, and that file (for the message). */
-export interface NodeOUIdentifiers {
-  readonly identifiers: readonly string[];
-  readonly file: string;
 }
 
 /**
@@ -62,24 +57,6 @@ export function checkMemberCertificate(
     }
   }
   return certificate.validToDate;
-}
-
-/** The subject's O: node renders the subject one attribute per line in DER order ("C=CN\nL=…\nO=…\n…"). */
-export function subjectOrganization(certificate: X509Certificate): string | undefined {
-  return certificate.subject
-    .split('\n')
-    .find((line) => line.startsWith('O='))
-    ?.slice(2);
-}
-
-/**
- * Every value of one attribute of the subject. From the legacy object, not the subject's lines: Go (fabric-ca)
- * writes a subject's OUs as one multi-valued RDN, which node renders on one line ("OU=org1 + OU=client").
- */
-export function subjectValues(certificate: X509Certificate, attribute: string): string[] {
-  const value: unknown = (certificate.toLegacyObject().subject as Record<string, unknown>)[attribute];
-  if (typeof value === 'string') return [value];
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 const oneLine = (name: string) => name.replaceAll('\n', ', ');

@@ -79,8 +79,16 @@ export interface IngestSessionOptions {
 const DEFAULT_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
 const DEFAULT_MAX_RETRIES = 300;
-/** Statuses that refuse a batch for what it holds: resending it unchanged would be refused again. */
-const REFUSALS: ReadonlySet<grpc.status> = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.ALREADY_EXISTS]);
+/**
+ * Statuses that refuse a batch for what it holds: resending it unchanged would be refused again. FAILED_PRECONDITION
+ * names a record whose version is not the next one the node holds (`records[i].version`); one naming no record (a
+ * node not ready to take any) fails the run as before.
+ */
+const REFUSALS: ReadonlySet<grpc.status> = new Set([
+  grpc.status.INVALID_ARGUMENT,
+  grpc.status.ALREADY_EXISTS,
+  grpc.status.FAILED_PRECONDITION,
+]);
 
 export class IngestSession {
   readonly #options: IngestSessionOptions;
