@@ -15,6 +15,7 @@
  */
 import { NodeError } from '../api/errors.ts';
 import type { LatestKeyFilter } from './latest-key-filter.ts';
+import { storedLatestVersion } from './record-codec.ts';
 import type { PreparedBatch } from './prepared-batch.ts';
 
 /** What was read of one (subject, kind): where its latest-version key and its version-1 record are in the read. */
@@ -80,6 +81,7 @@ export class CommitVersions {
   /**
    * Admits record i of `batch`, new to the store and to the commit, if its version is the next; else the refusal
    * (FAILED_PRECONDITION naming `records[i].version`).
+   * @throws RecordStoreError `CORRUPT` when the stored latest version is damaged.
    */
   admit(batch: PreparedBatch, i: number): NodeError | undefined {
     const id = batch.latestId(i);
@@ -114,7 +116,7 @@ export class CommitVersions {
     const reads = this.#reads.get(id);
     if (reads === undefined) return 0;
     const latest = this.#read[reads.latestAt];
-    if (latest !== undefined) return Number(latest.toString('latin1'));
+    if (latest !== undefined) return storedLatestVersion(latest);
     return reads.firstAt >= 0 && this.#read[reads.firstAt] !== undefined ? 1 : 0;
   }
 }

@@ -149,6 +149,19 @@ export function storedLeafIndex(bytes: Buffer): number {
   return readU64(bytes, INDEX_AT);
 }
 
+/**
+ * The version a latest-version row holds (its decimal text, as the commit writes it).
+ * @throws RecordStoreError `CORRUPT` for anything but a version from 1.
+ */
+export function storedLatestVersion(bytes: Buffer): number {
+  const text = bytes.toString('latin1');
+  const version = /^[1-9]\d*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(version)) {
+    throw new RecordStoreError('CORRUPT', `the stored latest version ${JSON.stringify(text)} is damaged`);
+  }
+  return version;
+}
+
 /** The content of a stored record, without its digest. */
 export function storedContent(bytes: Buffer): Buffer {
   return contentOf(bytes, contentTypeAt(bytes));

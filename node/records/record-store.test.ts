@@ -718,6 +718,9 @@ describe('RecordStore', () => {
   it('refuses only the batch that meets a damaged stored row, naming it, and commits the rest of its commit', async () => {
     await storeRow(recordKey(testUscc(1), 'loan', 1), Buffer.from([7, 0, 0]));
     await storeAck('damaged-ack', Buffer.from([3, 1, 2]));
+    // A latest-version row that is no version (review34 N2: it read as NaN, "the next is NaN").
+    await storeRow(recordKey(testUscc(5), 'loan', 1), Buffer.from([7, 0, 0]));
+    await storeRow(Buffer.from(latestId(testUscc(5), 'loan')), Buffer.from('1\u0000'));
     const store = storeOf();
     expect(await store.recordKeysLoaded).toBe(true);
     const settled = await Promise.allSettled([
@@ -726,6 +729,7 @@ describe('RecordStore', () => {
       store.ingest(batch('on-damaged-record', [record(3), record(1)])),
       store.ingest(batch('damaged-ack', [record(4)])),
       store.ingest(batch('after', [record(3)])),
+      store.ingest(batch('on-damaged-latest', [record(5, 2)])),
     ]);
     expect(settled).toMatchObject([
       { status: 'fulfilled' },
@@ -739,6 +743,13 @@ describe('RecordStore', () => {
         reason: { code: 'CORRUPT', message: expect.stringContaining('acknowledgement of damaged-ack') as unknown },
       },
       { status: 'fulfilled', value: { results: [{ outcome: 'OUTCOME_ACCEPTED', leafIndex: 2 }] } },
+      {
+        status: 'rejected',
+        reason: {
+          code: 'CORRUPT',
+          message: expect.stringContaining(`the latest version of ${testUscc(5)}/loan/2: `) as unknown,
+        },
+      },
     ]);
     expect(log.size).toBe(3);
   });

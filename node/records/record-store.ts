@@ -33,6 +33,7 @@ import {
   OUTCOME_ACCEPTED,
   OUTCOME_DUPLICATE,
   storedContent,
+  storedLatestVersion,
   storedLeafIndex,
   type StoredAck,
 } from './record-codec.ts';
@@ -316,7 +317,7 @@ export class RecordStore {
   #latest(subject: string, kind: string) {
     const id = latestId(subject, kind);
     const latest = this.#latestKeys.mayHave(id) ? this.#o.db.getSync(Buffer.from(id, 'utf8')) : undefined;
-    return this.#read(subject, kind, latest === undefined ? 1 : Number(latest.toString('latin1')));
+    return this.#read(subject, kind, latest === undefined ? 1 : storedLatestVersion(latest));
   }
 
   #prepare(batch: RecordBatch__Output): PreparedBatch {
@@ -534,7 +535,10 @@ export class RecordStore {
         if (!batch.typedAs(i, earlier.batch.value(earlier.index))) return alreadyIngested(batch, i, 'content_type');
         offset = earlier.offset;
       } else {
-        const outOfOrder = stored.versionChecks[firstSlot + i] === 1 ? stored.versions.admit(batch, i) : undefined;
+        const outOfOrder =
+          stored.versionChecks[firstSlot + i] === 1
+            ? damaged(`the latest version of ${recordName(batch, i)}`, () => stored.versions.admit(batch, i))
+            : undefined;
         if (outOfOrder !== undefined) return outOfOrder;
         offset = plan.appended++;
         this.#commitKeys.add(ordinal, i, hash, offset);
