@@ -40,6 +40,8 @@ const CHAINCODE_DIR = new URL('../chaincode', import.meta.url).pathname;
  * Fabric peer that goes to the chaincode's own log. CORE_CHAINCODE_LOGGING_LEVEL=ERROR shows them here too.
  */
 const CHAINCODE_LOG_LEVEL = process.env.CORE_CHAINCODE_LOGGING_LEVEL ?? 'CRITICAL';
+/** How long a stop waits for an online backup under way before it stops the ledger (the supervisor grants 15 s). */
+const BACKUP_STOP_WAIT_MS = 3_000;
 
 /** What the operator can act on, said in one line; anything else is a bug and keeps its stack. */
 class LedgerProcessError extends Error {
@@ -119,9 +121,15 @@ async function main(argv: string[]): Promise<void> {
     stopping = true;
     console.log(`${signal}: stopping the ledger (committing what was accepted for ordering)`);
     // The admin socket first: it takes no new backup, and its close waits for one running, which reads the store
-    // the ledger's stop closes.
+    // the ledger's stop closes — for a while only: committing what was accepted for ordering comes before a backup,
+    // which then fails cleanly (written whole or not at all) before the supervisor's grace runs out.
     admin
-      .then((socket) => socket?.close())
+      .then((socket) =>
+        Promise.race([
+          socket?.close(),
+          new Promise<void>((resolve) => setTimeout(resolve, BACKUP_STOP_WAIT_MS).unref()),
+        ]),
+      )
       .then(() => ledger.stop())
       .then(
         () => {
