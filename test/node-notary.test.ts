@@ -223,13 +223,18 @@ describe('notarization on chain', () => {
     const records = new net.v1.RecordService(agency.address, await net.credentials(AGENCY));
     clients.push(records);
     const pilotCode = '91350100M0001TGQXM'; // well shaped, wrong check character
-    let version = 0;
-    const ingest = (subject: string) => {
-      version += 1;
-      return unary(records.IngestBatch.bind(records), {
-        requestId: `mode-${subject}-${String(version)}`,
+    // Each subject's next version (versions are ingested in order); each attempt its own request ID.
+    const held = new Map<string, number>();
+    let attempts = 0;
+    const ingest = async (subject: string) => {
+      const version = (held.get(subject) ?? 0) + 1;
+      attempts += 1;
+      const ack = await unary(records.IngestBatch.bind(records), {
+        requestId: `mode-${String(attempts)}`,
         records: [{ subject, kind: 'loan', version, contentType: 'application/json', content: Buffer.from('{}') }],
       });
+      held.set(subject, version);
+      return ack;
     };
     const refusedSubject = { code: 3, field: 'records[0].subject' };
     await expect(ingest(pilotCode).catch(failure)).resolves.toMatchObject(refusedSubject);
