@@ -70,6 +70,7 @@ const DAY_MS = 86_400_000;
  * without that folder, as `fabric-ca-client enroll` leaves it, of tls.clientCaBundle), valid now. An O other than
  * mspId is warned of only (OTHER_O).
  * Certificates within 30 days of expiry are warned of; both expiries go to lianxin_certificate_expiry_seconds.
+ * @returns the TLS key pair it read (the gRPC API serves with it).
  * @throws NodeStartError `CERTIFICATE_INVALID` naming the field and the folder or file; `KEY_INVALID` as
  * readTlsKeyPair.
  */
@@ -78,7 +79,7 @@ export async function checkOwnCertificates(
   logger: Logger,
   metrics: Pick<NodeMetrics, 'measureCertificateExpiry'>,
   now = new Date(),
-): Promise<void> {
+): Promise<TlsKeyPair> {
   const { mspDir } = config.identity;
   const refused = (field: string, subject: string, err: unknown): never => {
     if (!(err instanceof PkiError)) throw err;
@@ -142,6 +143,7 @@ export async function checkOwnCertificates(
       );
     }
   }
+  return tls;
 }
 
 interface OwnCertificateCheck {

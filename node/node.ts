@@ -197,7 +197,8 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
     logger.info(environment, 'configuration overrides from the environment; reserved variables ignored');
   }
   const metrics = createNodeMetrics({ defaultLabels: { msp_id: config.mspId } });
-  await checkOwnCertificates(config, logger, metrics);
+  // Before anything opens; its TLS key pair is the one the gRPC API serves with.
+  const apiTls = await checkOwnCertificates(config, logger, metrics);
   const origin = `lianxin/${config.mspId}/${config.shard}`;
   const cleanup: Cleanup = [];
   const closeAll = () => runCleanup(cleanup, logger);
@@ -214,8 +215,6 @@ export async function createNode(config: NodeConfig, overrides: NodeOverrides = 
       });
     }
     await startChainIndexFollowing(pipelines, exchange, cleanup);
-    // Read before the listener: a key the rules refuse is named as such, not as a failure to bind.
-    const apiTls = await readTlsKeyPair(nodeTlsFiles(config.tls));
     const api = await listening('gRPC', config.grpc.listen, () => startApi(parts, exchange, overrides, apiTls));
     cleanup.push(() => api.shutdown({ graceMs: config.shutdown.graceSeconds * 1000 * CALLS_SHARE_OF_GRACE }));
     const health = startHealth(pipelines, api, cleanup);
@@ -1028,7 +1027,6 @@ function attestationBuilderOf(parts: NodeParts) {
   });
 }
 
-/** `host:port` (validated by the config: an IP) as the libp2p multiaddr of a TCP listener. */
 async function startApi(
   parts: NodeParts,
   exchange: ReportExchange | undefined,

@@ -159,12 +159,9 @@ export class ChildRun {
   }
 
   /**
-   * SIGTERM to the group, SIGKILL to it after `graceMs`, then SIGKILL to whatever the leader left in its group.
-   * Resolves with the leader's exit status.
-   */
-  /**
-   * SIGTERM, then SIGKILL after `graceMs`; once. A second call (the supervisor's stop and a start it aborted both
-   * stop the run) gets the first's outcome: a second SIGTERM is a node daemon's "exit without waiting".
+   * SIGTERM to the group, SIGKILL to it after `graceMs`, then SIGKILL to whatever the leader left in its group;
+   * resolves with the leader's exit status. Once: a second call (the supervisor's stop and a start it aborted both
+   * stop the run) gets the first's outcome, for a second SIGTERM is a node daemon's "exit without waiting".
    */
   stop(graceMs: number): Promise<ExitStatus> {
     this.#stopping ??= this.#stop(graceMs);
