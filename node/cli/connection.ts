@@ -21,6 +21,7 @@ import { loadTlsKeyPair, type TlsKeyPair } from '../../network/pki/identity-load
 import { orgPaths } from '../../network/pki/msp-paths.ts';
 import { CliError, fileErrorReason, messageOf } from './errors.ts';
 import { DEFAULT_CONSORTIUM_FILE, sourceNote, type Setting, type Settings } from './settings.ts';
+import { splitHostPort } from '../../network/host-port.ts';
 
 export interface NodeEndpoint {
   /** host:port. */
@@ -108,7 +109,7 @@ export async function resolveNodeEndpoint(settings: Settings): Promise<NodeEndpo
   checkAddress(`--node${settings.node ? sourceNote(settings.node) : ''}`, address);
   // A node dialled by IP is checked against the name in its certificate, when the consortium's file places a node
   // at that port: TLS has no server names that are IP addresses (RFC 6066; Node warns on every connection).
-  if (serverName === undefined && consortium !== undefined && isIP(hostOf(address)) !== 0) {
+  if (serverName === undefined && consortium !== undefined && isIP(splitHostPort(address).host) !== 0) {
     serverName = nodeAtPort(consortium, Number(address.slice(address.lastIndexOf(':') + 1)))?.host;
   }
   // Any member's node may be called: trust every member's TLS CA, as the nodes themselves do.
@@ -153,8 +154,6 @@ export async function readConsortium(file: string): Promise<Consortium> {
 function nodeAtPort(consortium: Consortium, port: number): OrgNode | undefined {
   return consortium.organizations.flatMap((o) => o.nodes).find((n) => n.type === 'peer' && n.ports.grpc === port);
 }
-
-const hostOf = (address: string): string => address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
 
 /** The organisation's institution node (the consortium's rule: the operator's ledger peer is not one). */
 function memberNode(consortium: Consortium, mspId: string): OrgNode {

@@ -16,6 +16,7 @@ import { CONFIG_FIELDS, envName, type FieldKind, type FieldPath, type FieldSpec 
 import { DOCUMENT_SHAPE, FIELD_SCHEMAS, fieldSchema } from './config-schema.ts';
 import { ENV_PREFIX, RESERVED_ENV } from './constants.ts';
 import { NodeConfigError, type ConfigIssue } from './errors.ts';
+import { splitHostPort } from '../../network/host-port.ts';
 
 export interface NodeConfig {
   /** The file it was read from. */
@@ -322,7 +323,7 @@ function mapDefined<T, U>(value: T | undefined, map: (value: T) => U): U | undef
 
 /** The host of `host:port` or `[ipv6]:port`, without brackets. */
 export function hostOf(address: string): string {
-  return address.slice(0, address.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+  return splitHostPort(address).host;
 }
 
 function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {

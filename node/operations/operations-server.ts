@@ -29,6 +29,7 @@ import type { FailedCheck } from '../health/index.ts';
 import { addressedDirectly, isLoopbackHost } from './loopback.ts';
 import { withinNetworks } from './operator-networks.ts';
 import type { VersionInfo } from './version-info.ts';
+import { splitHostPort } from '../../network/host-port.ts';
 
 export interface OperationsServerOptions {
   /** host:port; port 0 picks a free port (tests). */
@@ -207,8 +208,3 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** `host:port` or `[ipv6]:port`, as the node configuration validates it. */
-function splitHostPort(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  return { host, port: Number(address.slice(colon + 1)) };
-}

@@ -4,22 +4,18 @@
  * others are told the node's public host instead.
  */
 import { isIP } from 'node:net';
+import { splitHostPort } from '../../network/host-port.ts';
 
 /** The multiaddr a host listening on `listen` listens on. */
 export function listenMultiaddr(listen: string): string {
-  const { host, port } = splitListen(listen);
+  const { host, port } = splitHostPort(listen);
   return multiaddrOf(host, port);
 }
 
 /** Where other nodes dial a host listening on `listen`: its own address, or `publicHost` for a wildcard one. */
 export function dialMultiaddr(listen: string, publicHost: string): string {
-  const { host, port } = splitListen(listen);
+  const { host, port } = splitHostPort(listen);
   return multiaddrOf(host === '0.0.0.0' || host === '::' ? publicHost : host, port);
-}
-
-function splitListen(listen: string): { readonly host: string; readonly port: number } {
-  const colon = listen.lastIndexOf(':');
-  return { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(colon + 1)) };
 }
 
 /** `/ip4/…`, `/ip6/…`, or `/dns/…` for a name, with `/tcp/port`. */
