@@ -78,10 +78,8 @@ export class ConsentView implements ConsentLedger {
       chain,
       {
         open: async (height) => {
-          const passed = this.#stream?.passedBlock;
-          if (passed !== undefined && (this.#resumeAt === undefined || passed > this.#resumeAt))
-            this.#resumeAt = passed;
-          this.#resumeAt ??= height;
+          // A stream starts at #resumeAt, so what it passed is never below it.
+          this.#resumeAt = this.#stream?.passedBlock ?? this.#resumeAt ?? height;
           this.#stream = await chain.consentChanges(this.#resumeAt);
           return this.#stream;
         },
