@@ -53,7 +53,7 @@ export {
   type CertificateChainFailure,
 } from './certificate-chain.ts';
 export { checkMemberCertificate, type MemberCertificateRules } from './member-certificate.ts';
-export { subjectOrganization, type NodeOUIdentifiers } from './certificate-subject.ts';
+export { subjectOrganization, subjectValues, type NodeOUIdentifiers } from './certificate-subject.ts';
 export { orgPaths, type OrgPaths, type IdentityPaths, type MspPaths, type CaPaths } from './msp-paths.ts';
 export { FABRIC_ATTRS_OID, ROLE_ATTRIBUTE } from './constants.ts';
 export { PkiError, type PkiErrorCode } from './errors.ts';

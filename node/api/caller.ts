@@ -20,6 +20,7 @@ import * as x509 from '@peculiar/x509';
 import {
   FABRIC_ATTRS_OID,
   ROLE_ATTRIBUTE,
+  subjectValues,
   TrustedCas,
   type TrustedCa,
   type Consortium,
@@ -169,7 +170,8 @@ export class CallerAuthenticator {
     if (usages !== undefined && !usages.includes(CLIENT_AUTH_EKU)) {
       throw unauthenticated('its extended key usage does not allow client authentication');
     }
-    const ou = subjectField(certificate, 'OU');
+    // Among the OUs (fabric-ca writes the NodeOU and the affiliation's in one multi-valued RDN).
+    const nodeOU = subjectValues(certificate, 'OU').find((ou) => NODE_OUS.includes(ou));
     const roleAttribute = fabricAttributes(certificate)[ROLE_ATTRIBUTE];
     const verified: VerifiedCertificate = {
       certificate,
@@ -177,7 +179,7 @@ export class CallerAuthenticator {
       cas,
       mspId,
       commonName: subjectField(certificate, 'CN') ?? '',
-      ...(ou !== undefined && NODE_OUS.includes(ou) ? { nodeOU: ou as NodeOU } : {}),
+      ...(nodeOU === undefined ? {} : { nodeOU: nodeOU as NodeOU }),
       ...(roleAttribute === undefined ? {} : { roleAttribute }),
       fingerprint: certificate.fingerprint256,
     };

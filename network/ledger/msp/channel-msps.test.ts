@@ -1,6 +1,13 @@
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { decodeDerSignature, encodeDerSignature } from '../../crypto/index.ts';
 import { channelMspsOf, createTestOrg } from '../validation/test-identities.ts';
+import { organizationalUnits } from './channel-msps.ts';
 import { serializeIdentity } from './signer.ts';
 
 /** P-256's group order (SEC 2 §2.4.2): n - s is the high-S twin of a low-S signature. */
@@ -78,6 +85,24 @@ describe('ChannelMsps.validate', () => {
         ok: false,
         reason: 'the supplied identity is not valid: x509: certificate signed by unknown authority',
       });
+    }
+  });
+});
+
+describe('organizationalUnits', () => {
+  it('reads the OUs of a multi-valued RDN, as fabric-ca (Go) writes a NodeOU beside the affiliation', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lianxin-ou-'));
+    try {
+      await promisify(execFile)('openssl', [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-multivalue-rdn'],
+        ...['-subj', '/O=Hyperledger/OU=client+OU=org1/CN=user1', '-days', '1'],
+        ...['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+      ]);
+      const certificate = new X509Certificate(await readFile(join(dir, 'cert.pem')));
+      expect(certificate.subject).toMatch(/^OU=\w+ \+ OU=\w+$/m);
+      expect(organizationalUnits(certificate).sort()).toEqual(['client', 'org1']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

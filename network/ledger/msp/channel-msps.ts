@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { type common, msp } from '@hyperledger/fabric-protos';
 import { readChannelMsps, type ChannelOrg } from '../block/index.ts';
 import { verifyP256, verifyP256Async, type VerifyResult } from '../../crypto/index.ts';
-import { TrustedCas, type TrustedCa } from '../../pki/index.ts';
+import { subjectValues, TrustedCas, type TrustedCa } from '../../pki/index.ts';
 import type { Identity, IdentityCheck, IdentityVerifier, ValidityTime } from '../types.ts';
 import { identityCacheKey } from './identity-key.ts';
 
@@ -180,12 +180,13 @@ function outcome(check: IdentityCheck, result: VerifyResult): IdentityCheck {
   return check;
 }
 
-/** The OU values of the certificate's subject. node:crypto prints the subject one attribute per line. */
+/**
+ * The OU values of the certificate's subject, those of a multi-valued RDN included: fabric-ca (Go) writes a NodeOU and
+ * the affiliation's OUs as one (`OU=client + OU=org1` on one line of node's rendering), which a line-by-line read took
+ * for no NodeOU at all.
+ */
 export function organizationalUnits(certificate: X509Certificate): string[] {
-  return certificate.subject
-    .split('\n')
-    .filter((line) => line.startsWith('OU='))
-    .map((line) => line.slice(3));
+  return subjectValues(certificate, 'OU');
 }
 
 /** The channel MSPs named by a config block (application and orderer organisations, once each). */
