@@ -392,7 +392,8 @@ describe('ChainExchangeJournal', () => {
       receiptDigest: digestOf(recordedByProvider.receipt).toString('hex'),
       accessedAt: new Date(recordedByProvider.decoded.receipt.issuedAtMs).toISOString(),
     });
-    now += OBTAINED_RECORD_GRACE_MS;
+    // The grace counts from each receipt's issuedAtMs, taken after the clock above was read.
+    now = Date.now() + OBTAINED_RECORD_GRACE_MS;
     await journal.start();
     await journal.settled();
     expect([...chain.recorded.keys()].sort()).toEqual(
