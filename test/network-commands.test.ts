@@ -56,6 +56,8 @@ describe('npm run network', () => {
     if (run === undefined) throw new Error('up recorded no run');
     for (const p of run.processes) seen.add(p.pid);
     expect(run.processes.map((p) => p.name)).toEqual(['ledger', ...DEMO_NODES]);
+    // Each node's own grace recorded for `down` (review34 S3): its shutdown.graceSeconds (10) + 5 s, at least 15 s.
+    expect(run.processes.map((p) => p.graceMs)).toEqual([undefined, ...DEMO_NODES.map(() => 15_000)]);
     for (const p of run.processes) {
       // The pid file holds the pid; the process is the very one recorded, alive after `up` has exited.
       expect(await readFile(runPaths(dataDir).pidFile(p.name), 'utf8')).toBe(`${String(p.pid)}\n`);

@@ -108,7 +108,7 @@ export async function networkAddOrg(o: Readonly<AddOrgOptions>, io: NetworkIo): 
       );
       const recorded = run?.processes.find((p) => p.name === o.org);
       if (run !== undefined && recorded !== undefined) {
-        await stopProcess(recorded, CHILD_GRACE_MS);
+        await stopProcess(recorded, recorded.graceMs ?? CHILD_GRACE_MS);
         say(`${o.org} node stopped (pid ${String(recorded.pid)})`);
       }
       if (run !== undefined) {
@@ -188,6 +188,7 @@ async function startRecorded(
       kind: 'node',
       grpc: added.config.grpc.listen,
       operations: added.config.metrics.listen,
+      graceMs: nodeGraceMs(added),
     });
     const next = markedExternal({ ...run, processes: [...others, started] }, o.org, false);
     await writeRun(paths, next, written);

@@ -24,8 +24,8 @@ import {
 } from './subcommand.ts';
 
 export interface DownOptions extends RecordedRunOptions {
-  /** Between SIGTERM and SIGKILL. */
-  readonly graceMs: number;
+  /** Between SIGTERM and SIGKILL, for every process (`--grace`); else each its own, as recorded. */
+  readonly graceMs?: number;
 }
 
 const down: NetworkSubcommand = {
@@ -34,10 +34,13 @@ const down: NetworkSubcommand = {
       program
         .command('down')
         .description('stop every process of the network gracefully: the nodes, then the ledger')
-        .option('--grace <seconds>', 'between SIGTERM and SIGKILL', String(CHILD_GRACE_MS / 1000)),
+        .option(
+          '--grace <seconds>',
+          "between SIGTERM and SIGKILL (default: each process's own, recorded by up: a node's shutdown.graceSeconds + 5 s, at least 15 s)",
+        ),
       io,
-    ).action(async (o: CommonOptions & { grace: string }, command: Command) => {
-      const graceMs = secondsOption('grace', o.grace, 'zero allowed');
+    ).action(async (o: CommonOptions & { grace?: string }, command: Command) => {
+      const graceMs = o.grace === undefined ? undefined : secondsOption('grace', o.grace, 'zero allowed');
       exit(await networkDown({ ...recordedRunOptions(o, command, io), graceMs }, io));
     });
   },
@@ -64,7 +67,7 @@ export async function networkDown(o: Readonly<DownOptions>, io: NetworkIo): Prom
   const failures: string[] = [];
   const stop = async (p: ManagedProcess): Promise<void> => {
     try {
-      const outcome = await stopProcess(p, o.graceMs);
+      const outcome = await stopProcess(p, o.graceMs ?? p.graceMs ?? CHILD_GRACE_MS);
       io.stdout.write(`${p.name} (pid ${String(p.pid)}) ${SAID[outcome]}\n`);
       if (outcome !== 'not-running') {
         await appendFile(

@@ -47,6 +47,11 @@ export interface ManagedProcess extends ProcessIdentity {
   readonly grpc: string;
   /** host:port of a node's operations endpoint (/healthz, /metrics). */
   readonly operations?: string;
+  /**
+   * Its time between SIGTERM and SIGKILL: a node's own shutdown.graceSeconds and a margin (nodeGraceMs), recorded
+   * when it was started; absent in a run an earlier version recorded, and for the ledger (CHILD_GRACE_MS).
+   */
+  readonly graceMs?: number;
 }
 
 export interface NetworkRun {
@@ -82,6 +87,7 @@ const RUN_SCHEMA = z.strictObject({
       logFile: z.string().min(1),
       grpc: ADDRESS,
       operations: ADDRESS.optional(),
+      graceMs: z.int().positive().optional(),
     }),
   ),
 });

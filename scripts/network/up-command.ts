@@ -15,6 +15,7 @@ import {
   CHILD_GRACE_MS,
   ledgerCommand,
   nodeCommand,
+  nodeGraceMs,
   prepareConsortium,
   READY_TIMEOUT_MS,
   waitForNodeHealthy,
@@ -172,6 +173,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo, steps: Up
         kind: 'node',
         grpc: node.config.grpc.listen,
         operations: node.config.metrics.listen,
+        graceMs: nodeGraceMs(node),
       });
       launched.push(started);
       starting.push({ node, run: detached });
@@ -241,7 +243,7 @@ export async function networkUp(o: Readonly<UpOptions>, io: NetworkIo, steps: Up
 
 /** Stops `processes` at once; returns those still there after SIGKILL. */
 async function stopAll(processes: readonly ManagedProcess[]): Promise<ManagedProcess[]> {
-  const outcomes = await Promise.allSettled(processes.map((p) => stopProcess(p, CHILD_GRACE_MS)));
+  const outcomes = await Promise.allSettled(processes.map((p) => stopProcess(p, p.graceMs ?? CHILD_GRACE_MS)));
   return processes.filter((_, i) => outcomes[i]?.status === 'rejected');
 }
 
@@ -305,7 +307,7 @@ async function buildChaincode(): Promise<void> {
 export async function recordedAs(
   name: string,
   detached: DetachedProcess,
-  what: Pick<ManagedProcess, 'kind' | 'grpc' | 'operations'>,
+  what: Pick<ManagedProcess, 'kind' | 'grpc' | 'operations' | 'graceMs'>,
 ): Promise<ManagedProcess> {
   const identity = await identify(detached.pid);
   if (identity === undefined) {
