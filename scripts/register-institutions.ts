@@ -81,12 +81,15 @@ export async function registerInstitutions(o: Readonly<RegisterInstitutionsOptio
       });
       if (written.tornMovedTo !== undefined) {
         console.log(
-          `${org.mspId}: ${written.configFile} was torn (a crash while it was written) or does not parse: ` +
+          `${org.mspId}: ${written.configFile} was cut off (a crash while an earlier version wrote it): ` +
             `moved to ${written.tornMovedTo} and written afresh`,
         );
       }
       if (written.operatorEdited) {
-        console.log(`${org.mspId}: ${written.configFile} was edited: kept as it is (ledger address from this start)`);
+        console.log(
+          `${org.mspId}: ${written.configFile} was edited: kept as it is (ledger address from this start; ` +
+            'never edited it? remove it and npm start writes it again)',
+        );
       }
       // Read as the node will: a bad field an operator wrote stops the start here, named, before any process runs.
       const config = await loadNodeConfig(written.configFile, { [envName('ledger.address')]: o.ledgerAddress });

@@ -23,8 +23,8 @@ export type NetworkErrorCode =
   | 'MEMBERSHIP_REFUSED'
   /** A change of the channel's config the orderer refused, or the admins here cannot sign (batch). */
   | 'CHANNEL_CHANGE_REFUSED'
-  /** The chain refused a registry change or did not answer (uscc-mode). */
-  | 'REGISTRY_CHANGE_REFUSED';
+  /** The chain refused a registry read or change, or did not answer (uscc-mode). */
+  | 'REGISTRY_CALL_FAILED';
 
 export class NetworkError extends Error {
   override readonly name = 'NetworkError';

@@ -59,7 +59,7 @@ export async function networkUsccMode(
       try {
         const now = (await operator.getSettings())?.usccMode;
         if (now === undefined) {
-          throw new NetworkError('REGISTRY_CHANGE_REFUSED', 'the registry is empty: register the operator first');
+          throw new NetworkError('REGISTRY_CALL_FAILED', 'the registry is empty: register the operator first');
         }
         if (mode === undefined || mode === now) {
           return mode === undefined ? `registry USCC mode: ${now}` : `registry USCC mode: ${now} already`;
@@ -68,7 +68,7 @@ export async function networkUsccMode(
         return `registry USCC mode: ${set.result.usccMode} (was ${now}; transaction ${set.transactionId}, block ${String(set.blockNumber)})`;
       } catch (err) {
         if (!(err instanceof ChainError)) throw err;
-        throw new NetworkError('REGISTRY_CHANGE_REFUSED', `the chain at ${ledgerAddress}: ${err.message}`, {
+        throw new NetworkError('REGISTRY_CALL_FAILED', `the chain at ${ledgerAddress}: ${err.message}`, {
           cause: err,
         });
       }
