@@ -17,7 +17,6 @@ import type { ExchangeBundle } from '../p2p/exchange-ports.ts';
 import {
   AUDIT_PROTOCOL,
   bundleServer,
-  ChainExchangeJournal,
   digestOf,
   fetchBundles,
   P2pError,
@@ -28,7 +27,7 @@ import {
   type FetchedBundle,
   type P2pHost,
 } from '../p2p/index.ts';
-import { signedExchange } from '../p2p/test-exchange.ts';
+import { journalOffChain, signedExchange } from '../p2p/test-exchange.ts';
 import { snapshotOf, newReceiptKey, spkiOf, testPeer, type SnapshotMember } from '../p2p/test-registry.ts';
 import { testUscc } from '../services/test-node-parts.ts';
 import { auditAccesses, type AccessAuditComponents } from './access-audit.ts';
@@ -462,16 +461,7 @@ describe('auditAccesses over libp2p', () => {
       await db.close();
       await rm(dir, { recursive: true, force: true });
     });
-    const notCalled = () => Promise.reject(new Error('an obtained bundle is recorded on no chain'));
-    const journal = new ChainExchangeJournal({
-      db,
-      chain: {
-        recordAccessReceipt: notCalled,
-        recordAccessReceipts: notCalled,
-        blockNumberOf: notCalled,
-        listAccessReceipts: notCalled,
-      },
-    });
+    const journal = journalOffChain(db);
     for (const bundle of options.bundles) await journal.obtained(bundle);
     const node = await host(peer, p2p);
     await node.handle(

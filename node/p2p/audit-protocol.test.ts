@@ -10,11 +10,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AUDIT_PROTOCOL } from './constants.ts';
 import { bundleServer, fetchBundles } from './audit-protocol.ts';
 import { generateTestKey } from '../receipts/test-fixtures.ts';
-import { ChainExchangeJournal } from './exchange-journal.ts';
 import { digestOf } from './exchange-signatures.ts';
 import { startP2pHost, type P2pHost } from './p2p-host.ts';
 import { RegistryView } from './registry-view.ts';
-import { signedExchange } from './test-exchange.ts';
+import { journalOffChain, signedExchange } from './test-exchange.ts';
 import { snapshotOf, testPeer } from './test-registry.ts';
 
 const REGULATOR = 'PbocRegulatorMSP';
@@ -48,17 +47,7 @@ describe('bundleServer', () => {
     dirs.push(dir);
     const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     const errors: unknown[] = [];
-    const notCalled = () => Promise.reject(new Error('an obtained bundle is recorded on no chain'));
-    const journal = new ChainExchangeJournal({
-      db,
-      chain: {
-        recordAccessReceipt: notCalled,
-        recordAccessReceipts: notCalled,
-        blockNumberOf: notCalled,
-        listAccessReceipts: notCalled,
-      },
-      onError: (err) => errors.push(err),
-    });
+    const journal = journalOffChain(db, (err) => errors.push(err));
     const stored = signedExchange(
       { mspId: BANK, receiptKey: generateTestKey() },
       { mspId: 'HangzhouCreditMSP', receiptKey: generateTestKey() },

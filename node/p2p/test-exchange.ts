@@ -17,6 +17,7 @@ import {
   type Acknowledgement,
 } from './exchange-messages.ts';
 import type { ExchangeBundle, ExchangeJournal } from './exchange-ports.ts';
+import { ChainExchangeJournal, type ExchangeJournalComponents } from './exchange-journal.ts';
 import { digestOf, signEnvelope } from './exchange-signatures.ts';
 import { ReportRequester, type ReportRequesterComponents, type ReportRequesterInit } from './exchange-requester.ts';
 import type { ReplayGuard } from './replay-guard.ts';
@@ -98,6 +99,27 @@ export function signedExchange(
 export function memoryReplay(): Pick<ReplayGuard, 'claim'> {
   const claimed = new Set<string>();
   return { claim: (requestId) => Promise.resolve(!claimed.has(requestId) && Boolean(claimed.add(requestId))) };
+}
+
+/**
+ * A requester's journal on `db` whose chain is never to be called: what it obtained is served to a regulator from
+ * there (a test of the audit protocol), recorded on no chain.
+ */
+export function journalOffChain(
+  db: ExchangeJournalComponents['db'],
+  onError?: ExchangeJournalComponents['onError'],
+): ChainExchangeJournal {
+  const notCalled = () => Promise.reject(new Error('an obtained bundle is recorded on no chain'));
+  return new ChainExchangeJournal({
+    db,
+    chain: {
+      recordAccessReceipt: notCalled,
+      recordAccessReceipts: notCalled,
+      blockNumberOf: notCalled,
+      listAccessReceipts: notCalled,
+    },
+    ...(onError === undefined ? {} : { onError }),
+  });
 }
 
 /** A provider's journal that keeps what it is handed in the two arrays, for the test to read. */
