@@ -347,6 +347,8 @@ class ConfigReader {
   /** Overrides by field path. */
   readonly #env = new Map<string, string>();
   readonly #issues: ConfigIssue[] = [];
+  /** Each issue as a list of several names it: without the source, `line 12: "grpc.listen" …`. */
+  readonly #listed: string[] = [];
   /** Overrides taken, by variable: the value used. */
   readonly #overrides: Record<string, unknown> = {};
   readonly #reserved: string[] = [];
@@ -375,7 +377,7 @@ class ConfigReader {
       // A misspelt override silently ignored would leave the node running with the value the operator meant
       // to replace.
       if (path === undefined) {
-        this.#issues.push({ field: name, message: `${name} is not a known configuration override` });
+        this.#add({ field: name, message: `${name} is not a known configuration override` });
         continue;
       }
       this.#env.set(path, value);
@@ -406,16 +408,8 @@ class ConfigReader {
     const message =
       more.length === 0
         ? first.message
-        : `${this.#source}: ${this.#issues.length} problems: ${this.#issues.map((issue) => this.#withoutSource(issue.message)).join('; ')}`;
+        : `${this.#source}: ${this.#issues.length} problems: ${this.#listed.join('; ')}`;
     throw new NodeConfigError('CONFIG_INVALID', message, first.field, { issues: this.#issues });
-  }
-
-  /** An issue's message in the list of several: `line 12: "grpc.listen" …` for `<source>:12: "grpc.listen" …`. */
-  #withoutSource(message: string): string {
-    if (!message.startsWith(`${this.#source}:`)) return message;
-    const rest = message.slice(this.#source.length + 1);
-    const line = /^(\d+): /.exec(rest);
-    return line === null ? rest.trimStart() : `line ${rest}`;
   }
 
   #value<P extends FieldPath>(path: P): FieldValue<P> {
@@ -464,11 +458,22 @@ class ConfigReader {
   #record(path: string, problem: string, fromEnv = this.#env.has(path)): void {
     // A section that is not a mapping is met by each of its fields: name it once.
     if (this.#issues.some((issue) => issue.field === path)) return;
+    if (fromEnv) {
+      this.#add({ field: path, message: `${envName(path)} (overriding "${path}") ${problem}` });
+      return;
+    }
     const line = this.#lineOf(path);
-    const where = fromEnv
-      ? `${envName(path)} (overriding "${path}")`
-      : `${this.#source}:${line === undefined ? '' : `${String(line)}:`} "${path}"`;
-    this.#issues.push({ field: path, message: `${where} ${problem}` });
+    const what = `"${path}" ${problem}`;
+    this.#add(
+      { field: path, message: `${this.#source}:${line === undefined ? '' : `${String(line)}:`} ${what}` },
+      line === undefined ? what : `line ${String(line)}: ${what}`,
+    );
+  }
+
+  /** `listed`: how a list of several issues names it (default: its message). */
+  #add(issue: ConfigIssue, listed = issue.message): void {
+    this.#issues.push(issue);
+    this.#listed.push(listed);
   }
 
   #lookup(path: string): unknown {
