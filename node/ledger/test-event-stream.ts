@@ -1,11 +1,12 @@
 /** Test support: a chaincode-event stream a test pushes events into, or breaks with an error. */
-import type { CloseableAsyncIterable } from '@hyperledger/fabric-gateway';
+import type { ChaincodeEventSubscription } from './chaincode-event-hub.ts';
 
-/** An event stream the test pushes into, or breaks. */
-export class FakeEventStream<T> implements CloseableAsyncIterable<T> {
+/** An event stream the test pushes into, or breaks; `passedBlock` is the test's to set (a subscription's). */
+export class FakeEventStream<T> implements ChaincodeEventSubscription<T> {
   readonly #queue: (T | Error)[] = [];
   #wake: (() => void) | undefined;
   closed = false;
+  passedBlock: bigint | undefined;
 
   push(item: T | Error): void {
     this.#queue.push(item);

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { describe, expect, it } from 'vitest';
 import type { ChaincodeEventSubscription } from '../ledger/index.ts';
+import { FakeEventStream } from '../ledger/test-event-stream.ts';
 import { openNodeDatabase } from '../store/index.ts';
 import { generateTestKey } from '../receipts/test-fixtures.ts';
 import { FakeIndexChain } from '../services/test-node-parts.ts';
@@ -13,30 +14,16 @@ import { startReportExchange, type ReportExchangeComponents } from './report-exc
 
 /** A chain that answers an empty registry and counts the event streams opened and not closed yet. */
 function countingChain(): ReportExchangeComponents['chain'] & { readonly open: () => number } {
-  let open = 0;
+  // Each ends when closed, having carried no event.
+  const streams: FakeEventStream<never>[] = [];
   const stream = <T>(): Promise<ChaincodeEventSubscription<T>> => {
-    open++;
-    let closed = false;
-    const close = () => {
-      if (!closed) open--;
-      closed = true;
-    };
-    return Promise.resolve({
-      passedBlock: undefined,
-      // Ends when closed, having carried no event.
-      [Symbol.asyncIterator]: () => ({
-        next: async (): Promise<IteratorResult<T>> => {
-          while (!closed) await sleep(5);
-          return { done: true, value: undefined };
-        },
-      }),
-      close,
-      [Symbol.dispose]: close,
-    });
+    const opened = new FakeEventStream<never>();
+    streams.push(opened);
+    return Promise.resolve(opened);
   };
   const unused = () => Promise.reject(new Error('not asked in this test'));
   return {
-    open: () => open,
+    open: () => streams.filter((s) => !s.closed).length,
     registrySnapshot: () => Promise.resolve({ organizations: [], keys: [], nodes: [] }),
     chainInfo: () =>
       Promise.resolve({ height: 1n, currentBlockHash: new Uint8Array(), previousBlockHash: new Uint8Array() }),
